@@ -1,0 +1,7 @@
+"""``python -m systrace_py`` runs the systrace command."""
+
+import sys
+
+from systrace_py.cli import main
+
+sys.exit(main())

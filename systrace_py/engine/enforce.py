@@ -1,0 +1,247 @@
+"""Applying an answer at a stop: refuse with -errno, or let the call run held to what was
+checked (or redirected).
+
+Refusal happens at syscall entry, with no exit stop: the syscall number becomes -1 (the kernel
+skips the call) and the return register -errno.
+
+Holding a call to its checked arguments means the kernel reads nothing the tracee can still
+change (see :mod:`systrace_py.engine.scratch`):
+
+* open, openat, creat and openat2 become openat2 on the canonical absolute path with
+  RESOLVE_NO_SYMLINKS: the file opened is the one checked, even if a directory on the way is
+  swapped for a symlink after the check (the open then fails with ELOOP);
+* other path calls get the canonical absolute path (the dirfd and the cwd no longer matter);
+* exec gets a private copy of the path string and, when argv was checked, of argv; what was
+  really executed is compared with what was checked at the exec event (:mod:`tracer`);
+* socket addresses (connect, bind, sendto, sendmsg) are copied, msghdr included.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import struct
+
+from systrace_py.engine import ptrace_ops as pt
+from systrace_py.engine import scratch
+from systrace_py.engine.decode import DecodedCall, DecodedPath
+from systrace_py.engine.events import Reply
+from systrace_py.engine.memory import TraceeMemory
+from systrace_py.engine.paths import AT_FDCWD
+from systrace_py.syscalls import NUMBERS
+
+_U64 = 0xFFFFFFFFFFFFFFFF
+SYS_OPENAT2 = NUMBERS["openat2"]
+_O_PATH_FLAGS = os.O_DIRECTORY | os.O_NOFOLLOW | os.O_PATH | os.O_CLOEXEC
+_O_TMPFILE = 0o20000000
+_O_LARGEFILE = 0o100000
+#: VALID_OPEN_FLAGS of the kernel: openat2 refuses any other bit, open ignores them.
+_VALID_OPEN_FLAGS = (
+    0o3 | os.O_CREAT | os.O_EXCL | os.O_NOCTTY | os.O_TRUNC | os.O_APPEND | os.O_NONBLOCK
+    | os.O_DSYNC | 0o20000 | os.O_DIRECT | _O_LARGEFILE | os.O_DIRECTORY | os.O_NOFOLLOW
+    | os.O_NOATIME | os.O_CLOEXEC | 0o4000000 | os.O_PATH | _O_TMPFILE
+)
+RESOLVE_UNSUPPORTED = pt.RESOLVE_BENEATH | pt.RESOLVE_IN_ROOT | pt.RESOLVE_NO_XDEV
+
+# Offsets inside a slot.
+_HOW = 0            # struct open_how (24 bytes)
+_PATH1 = 32         # first path
+_PATH2 = _PATH1 + 4097
+_SOCK = 8192        # sockaddr copy
+_MSGHDR = _SOCK + 256
+_BULK = scratch.BULK
+
+
+class HoldError(Exception):
+    """The call cannot be held to its arguments; it must be refused with ``errno``."""
+
+    def __init__(self, err: int, why: str) -> None:
+        super().__init__(why)
+        self.errno = err
+
+
+def refuse(tid: int, err: int, retval: int | None = None) -> None:
+    """Skip the call at its entry stop; it returns -err (or ``retval``)."""
+    pt.poke_reg(tid, "orig_rax", -1)
+    pt.poke_reg(tid, "rax", retval if retval is not None else -err)
+
+
+def set_return(tid: int, value: int) -> None:
+    """At an exit stop: the value the call returns."""
+    pt.poke_reg(tid, "rax", value)
+
+
+def open_how_for(call: DecodedCall) -> tuple[int, int]:
+    """(flags, mode) as open() would have passed them to the kernel's openat2 machinery."""
+    flags = (call.open_flags or 0) & _VALID_OPEN_FLAGS
+    if flags & os.O_PATH:
+        flags &= _O_PATH_FLAGS
+    flags |= _O_LARGEFILE
+    creating = flags & os.O_CREAT or flags & _O_TMPFILE == _O_TMPFILE
+    mode = (call.open_mode or 0) & 0o7777 if creating else 0
+    return flags, mode
+
+
+class Holder:
+    """Writes checked arguments into a task's scratch slot and points the registers there."""
+
+    def __init__(self, memory: TraceeMemory, slot: int) -> None:
+        self.memory = memory
+        self.base = scratch.slot_address(slot)
+
+    def apply(self, tid: int, call: DecodedCall, reply: Reply) -> None:
+        name = call.name
+        if name in ("open", "openat", "creat", "openat2") and call.paths:
+            self._open(tid, call, reply)
+        elif name in ("execve", "execveat"):
+            self._exec(tid, call, reply)
+        elif call.paths:
+            self._paths(tid, call, reply)
+        if call.sockaddr_raw is not None or reply.sockaddr is not None:
+            self._sockaddr(tid, call, reply)
+
+    # --- paths --------------------------------------------------------------------------------
+    @staticmethod
+    def _target(p: DecodedPath, reply: Reply) -> str | None:
+        if reply.paths and p.role in reply.paths:
+            return reply.paths[p.role]
+        return p.resolved.path if p.rewritable else None
+
+    def _open(self, tid: int, call: DecodedCall, reply: Reply) -> None:
+        path = call.paths[0]
+        target = self._target(path, reply)
+        if target is None:
+            self._raw_copies(tid, call)
+            return
+        flags, mode = open_how_for(call)
+        resolve = pt.RESOLVE_NO_SYMLINKS
+        if name_is_openat2(call) and call.open_resolve:
+            resolve |= call.open_resolve & ~RESOLVE_UNSUPPORTED
+        encoded = target.encode("utf-8", "surrogateescape") + b"\0"
+        if len(encoded) > 4096:
+            raise HoldError(errno.ENAMETOOLONG, "path too long")
+        blob = struct.pack("<QQQ", flags, mode, resolve).ljust(_PATH1, b"\0") + encoded
+        self.memory.write(self.base + _HOW, blob)
+        regs = pt.getregs(tid)
+        regs.orig_rax = SYS_OPENAT2
+        regs.rdi = AT_FDCWD & _U64
+        regs.rsi = self.base + _PATH1
+        regs.rdx = self.base + _HOW
+        regs.r10 = pt.OPEN_HOW_SIZE
+        pt.setregs(tid, regs)
+
+    def _paths(self, tid: int, call: DecodedCall, reply: Reply) -> None:
+        writes: list[tuple[int, bytes, int]] = []  # (offset, data, arg index)
+        for index, p in enumerate(call.paths[:2]):
+            if p.spec is None:
+                continue  # a descriptor, not a string
+            target = self._target(p, reply)
+            if target is None:
+                target = p.raw  # pseudo: keep the spelling, but in memory nobody else writes
+                if not target:
+                    continue
+            data = target.encode("utf-8", "surrogateescape") + b"\0"
+            if len(data) > 4096:
+                raise HoldError(errno.ENAMETOOLONG, "path too long")
+            writes.append((_PATH1 if index == 0 else _PATH2, data, p.spec.arg))
+        if not writes:
+            return
+        if len(writes) == 2:
+            first, second = writes
+            blob = first[1].ljust(_PATH2 - _PATH1, b"\0") + second[1]
+            self.memory.write(self.base + _PATH1, blob)
+        else:
+            self.memory.write(self.base + writes[0][0], writes[0][1])
+        for offset, _, arg in writes:
+            pt.poke_reg(tid, pt.ARG_REGS[arg], self.base + offset)
+
+    def _raw_copies(self, tid: int, call: DecodedCall) -> None:
+        """Pseudo paths (/proc/self/fd/N of a pipe...): same string, private copy."""
+        p = call.paths[0]
+        if p.spec is None or not p.raw:
+            return
+        data = p.raw.encode("utf-8", "surrogateescape") + b"\0"
+        self.memory.write(self.base + _PATH1, data)
+        pt.poke_reg(tid, pt.ARG_REGS[p.spec.arg], self.base + _PATH1)
+
+    def _exec(self, tid: int, call: DecodedCall, reply: Reply) -> None:
+        """exec keeps the spelling of its path (it becomes the script's $0); a private copy of
+        it, and of argv when argv was checked.  The exec event checks what really ran."""
+        path = call.paths[0] if call.paths else None
+        if path is not None and path.spec is not None:
+            target = reply.paths.get("path") if reply.paths else None
+            text = target if target is not None else path.raw
+            if text:
+                data = text.encode("utf-8", "surrogateescape") + b"\0"
+                self.memory.write(self.base + _PATH1, data)
+                pt.poke_reg(tid, pt.ARG_REGS[path.spec.arg], self.base + _PATH1)
+        if call.argv is not None:
+            self._argv(tid, call)
+
+    def _argv(self, tid: int, call: DecodedCall) -> None:
+        assert call.argv is not None
+        strings = [a.encode("utf-8", "surrogateescape") + b"\0" for a in call.argv]
+        table_size = 8 * (len(strings) + 1)
+        total = table_size + sum(len(s) for s in strings)
+        if total > scratch.SLOT_SIZE - _BULK:
+            raise HoldError(errno.E2BIG, "argv too large to hold")
+        pointers = []
+        at = self.base + _BULK + table_size
+        for s in strings:
+            pointers.append(at)
+            at += len(s)
+        blob = struct.pack(f"<{len(pointers) + 1}Q", *pointers, 0) + b"".join(strings)
+        self.memory.write(self.base + _BULK, blob)
+        pt.poke_reg(tid, pt.ARG_REGS[1 if call.name == "execve" else 2], self.base + _BULK)
+
+    # --- socket addresses ------------------------------------------------------------------------
+    def _sockaddr(self, tid: int, call: DecodedCall, reply: Reply) -> None:
+        raw = reply.sockaddr if reply.sockaddr is not None else call.sockaddr_raw
+        assert raw is not None
+        if call.name in ("connect", "bind"):
+            self.memory.write(self.base + _SOCK, raw)
+            pt.poke_reg(tid, "rsi", self.base + _SOCK)
+            pt.poke_reg(tid, "rdx", len(raw))
+        elif call.name == "sendto":
+            self.memory.write(self.base + _SOCK, raw)
+            pt.poke_reg(tid, "r8", self.base + _SOCK)
+            pt.poke_reg(tid, "r9", len(raw))
+        elif call.name == "sendmsg" and call.msghdr_raw is not None:
+            header = bytearray(call.msghdr_raw)
+            struct.pack_into("<QI", header, 0, self.base + _SOCK, len(raw))
+            self.memory.write(self.base + _SOCK, raw.ljust(_MSGHDR - _SOCK, b"\0") + header)
+            pt.poke_reg(tid, "rsi", self.base + _MSGHDR)
+
+
+def name_is_openat2(call: DecodedCall) -> bool:
+    return call.name == "openat2"
+
+
+def inject_mmap(tid: int) -> ctypes.Structure:
+    """Turn the stopped call into the scratch mmap; returns the registers to restore."""
+    saved = pt.getregs(tid)
+    regs = pt.getregs(tid)
+    regs.orig_rax = NUMBERS["mmap"]
+    regs.rdi = scratch.BASE
+    regs.rsi = scratch.SIZE
+    regs.rdx = scratch.PROT_READ
+    regs.r10 = scratch.MAP_FLAGS
+    regs.r8 = _U64  # fd -1
+    regs.r9 = 0
+    pt.setregs(tid, regs)
+    return saved
+
+
+def restart_call(tid: int, saved: ctypes.Structure) -> None:
+    """At the injected call's exit stop: put everything back and execute the original call
+    again (the instruction pointer goes back over the 2-byte ``syscall``)."""
+    saved.rip -= 2
+    saved.rax = saved.orig_rax
+    pt.setregs(tid, saved)
+
+
+def fail_call(tid: int, saved: ctypes.Structure, err: int) -> None:
+    """At the injected call's exit stop: the original call returns -err instead."""
+    saved.rax = (-err) & _U64
+    pt.setregs(tid, saved)

@@ -1,0 +1,93 @@
+"""What crosses from the engine to whoever decides: the Monitor protocol and its Reply.
+
+The tracer calls a :class:`Monitor` at every event; the policy enforcer
+(:mod:`systrace_py.supervisor`) and the library API (:mod:`systrace_py.api`) are both monitors.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno as errno_module
+from dataclasses import dataclass
+from typing import Protocol
+
+from systrace_py.engine.decode import DecodedCall
+from systrace_py.engine.tracee import Process, Task
+
+
+class ReplyKind(enum.Enum):
+    RUN = "run"          # let the call go ahead (held to the checked arguments)
+    REFUSE = "refuse"    # skip it: the call returns -errno (or ``retval``)
+    KILL = "kill"        # kill the calling process
+    DETACH = "detach"    # stop checking this process: every call permitted from now on
+    PARK = "park"        # no answer yet: the task waits, the others go on (see Tracer.answer)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A monitor's answer for one stopped call.
+
+    ``paths`` replaces path arguments by role ("path", "old", "new"); ``sockaddr`` replaces the
+    socket address (raw struct sockaddr bytes); ``want_exit`` asks for ``on_syscall_exit``.
+    """
+
+    kind: ReplyKind = ReplyKind.RUN
+    errno: int = errno_module.EPERM
+    retval: int | None = None
+    paths: dict[str, str] | None = None
+    sockaddr: bytes | None = None
+    want_exit: bool = False
+
+    @staticmethod
+    def run(want_exit: bool = False) -> Reply:
+        return _RUN_EXIT if want_exit else _RUN
+
+    @staticmethod
+    def refuse(err: int = errno_module.EPERM) -> Reply:
+        return Reply(ReplyKind.REFUSE, err)
+
+
+_RUN = Reply()
+_RUN_EXIT = Reply(want_exit=True)
+PARK = Reply(ReplyKind.PARK)
+KILL = Reply(ReplyKind.KILL)
+DETACH = Reply(ReplyKind.DETACH)
+
+
+class Monitor(Protocol):
+    """Called by the tracer.  Every method runs in the tracer's thread, between stops."""
+
+    def wants_argv(self, process: Process) -> bool:
+        """Whether exec argv must be read for this process (argv rules, logging)."""
+        ...
+
+    def on_start(self, process: Process) -> None:
+        """The first process, before its first exec: set ``process.state``."""
+        ...
+
+    def on_syscall(self, task: Task, call: DecodedCall) -> Reply:
+        """A call stopped at entry."""
+        ...
+
+    def on_syscall_exit(self, task: Task, call: DecodedCall, result: int) -> None:
+        """The result of a call whose Reply had ``want_exit``."""
+        ...
+
+    def on_new_process(self, parent: Process, child: Process, how: str) -> None:
+        """fork/vfork/clone made a process ("fork", "vfork", "clone"): set ``child.state``."""
+        ...
+
+    def on_new_thread(self, parent: Task, child: Task) -> None:
+        ...
+
+    def on_exec(self, process: Process, old_program: str, argv: tuple[str, ...] | None) -> None:
+        """The process now runs ``process.program``."""
+        ...
+
+    def on_exit(self, process: Process, status: int) -> None:
+        """The process is gone; ``status`` is a wait status."""
+        ...
+
+    def on_engine_refusal(self, task: Task, call: DecodedCall, err: int, why: str) -> None:
+        """The engine refused a call on its own (a guard, an unreadable argument...)."""
+        ...

@@ -1,0 +1,240 @@
+"""Thin layer over python-ptrace's binding, plus what it lacks (added with ctypes).
+
+python-ptrace gives the ``ptrace()`` entry point, the register structure and the classic
+requests.  Modern Linux tracing needs more, all added here on top of the same binding:
+PTRACE_SEIZE / INTERRUPT / LISTEN (job control that works), PTRACE_O_EXITKILL and
+PTRACE_O_TRACESECCOMP, PTRACE_GET_SYSCALL_INFO (one call instead of GETREGS at every stop),
+process_vm_readv, openat2 for path resolution, and the seccomp/prctl calls the child makes
+before exec.  Everything here is a direct kernel call: no policy, no state.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from typing import Final
+
+from ptrace import PtraceError
+from ptrace.binding import func as pt
+from ptrace.binding.linux_struct import user_regs_struct
+
+# --- requests python-ptrace does not define -------------------------------------------------
+PTRACE_SEIZE: Final = 0x4206
+PTRACE_INTERRUPT: Final = 0x4207
+PTRACE_LISTEN: Final = 0x4208
+PTRACE_GET_SYSCALL_INFO: Final = 0x420E
+
+PTRACE_O_TRACESYSGOOD: Final = 0x01
+PTRACE_O_TRACEFORK: Final = 0x02
+PTRACE_O_TRACEVFORK: Final = 0x04
+PTRACE_O_TRACECLONE: Final = 0x08
+PTRACE_O_TRACEEXEC: Final = 0x10
+PTRACE_O_TRACEEXIT: Final = 0x40
+PTRACE_O_TRACESECCOMP: Final = 0x80
+PTRACE_O_EXITKILL: Final = 0x100000
+
+PTRACE_EVENT_FORK: Final = 1
+PTRACE_EVENT_VFORK: Final = 2
+PTRACE_EVENT_CLONE: Final = 3
+PTRACE_EVENT_EXEC: Final = 4
+PTRACE_EVENT_VFORK_DONE: Final = 5
+PTRACE_EVENT_EXIT: Final = 6
+PTRACE_EVENT_SECCOMP: Final = 7
+PTRACE_EVENT_STOP: Final = 128
+
+SYSCALL_INFO_NONE: Final = 0
+SYSCALL_INFO_ENTRY: Final = 1
+SYSCALL_INFO_EXIT: Final = 2
+SYSCALL_INFO_SECCOMP: Final = 3
+
+WALL: Final = 0x40000000  # __WALL: wait for threads and clones too
+
+#: The options every tracee gets: follow everything, stops from the seccomp filter, and die
+#: with the tracer (fail closed).
+TRACE_OPTIONS: Final = (
+    PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE
+    | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL
+)
+
+ptrace = pt.ptrace  # the binding's entry point; raises PtraceError with .errno
+
+
+class SyscallInfo(ctypes.Structure):
+    """struct ptrace_syscall_info (linux/ptrace.h), with the seccomp/entry layout of the union.
+
+    For an exit stop, ``nr`` holds rval and the low byte of ``args[0]`` holds is_error.
+    """
+
+    _fields_ = (
+        ("op", ctypes.c_uint8),
+        ("pad", ctypes.c_uint8 * 3),
+        ("arch", ctypes.c_uint32),
+        ("instruction_pointer", ctypes.c_uint64),
+        ("stack_pointer", ctypes.c_uint64),
+        ("nr", ctypes.c_uint64),
+        ("args", ctypes.c_uint64 * 6),
+        ("ret_data", ctypes.c_uint32),
+        ("pad2", ctypes.c_uint32),
+    )
+
+    @property
+    def rval(self) -> int:
+        return ctypes.c_int64(self.nr).value
+
+    @property
+    def is_error(self) -> bool:
+        return bool(self.args[0] & 0xFF)
+
+
+_INFO_SIZE = ctypes.sizeof(SyscallInfo)
+
+
+def seize(pid: int, options: int = TRACE_OPTIONS) -> None:
+    ptrace(PTRACE_SEIZE, pid, 0, options)
+
+
+def interrupt(pid: int) -> None:
+    ptrace(PTRACE_INTERRUPT, pid)
+
+
+def listen(pid: int) -> None:
+    ptrace(PTRACE_LISTEN, pid)
+
+
+def cont(pid: int, sig: int = 0) -> None:
+    ptrace(pt.PTRACE_CONT, pid, 0, sig)
+
+
+def syscall(pid: int, sig: int = 0) -> None:
+    """Resume until the next syscall stop (used only when an exit value is needed)."""
+    ptrace(pt.PTRACE_SYSCALL, pid, 0, sig)
+
+
+def detach(pid: int, sig: int = 0) -> None:
+    ptrace(pt.PTRACE_DETACH, pid, 0, sig)
+
+
+def geteventmsg(pid: int) -> int:
+    value = ctypes.c_ulong()
+    ptrace(pt.PTRACE_GETEVENTMSG, pid, 0, ctypes.addressof(value))
+    return value.value
+
+
+def get_syscall_info(pid: int, into: SyscallInfo) -> SyscallInfo:
+    ptrace(PTRACE_GET_SYSCALL_INFO, pid, _INFO_SIZE, ctypes.addressof(into))
+    return into
+
+
+def getregs(pid: int) -> user_regs_struct:
+    regs = user_regs_struct()
+    ptrace(pt.PTRACE_GETREGS, pid, 0, ctypes.addressof(regs))
+    return regs
+
+
+def setregs(pid: int, regs: user_regs_struct) -> None:
+    ptrace(pt.PTRACE_SETREGS, pid, 0, ctypes.addressof(regs))
+
+
+def getsiginfo(pid: int) -> object:
+    return pt.ptrace_getsiginfo(pid)
+
+
+# --- offsets into user_regs_struct, for single-register writes (PTRACE_POKEUSER) -------------
+REG_OFFSET: Final = {
+    name: getattr(user_regs_struct, name).offset for name, _ in user_regs_struct._fields_
+}
+#: x86_64 syscall argument registers, in order.
+ARG_REGS: Final = ("rdi", "rsi", "rdx", "r10", "r8", "r9")
+
+
+def poke_reg(pid: int, name: str, value: int) -> None:
+    ptrace(pt.PTRACE_POKEUSER, pid, REG_OFFSET[name], value & 0xFFFFFFFFFFFFFFFF)
+
+
+# --- libc calls python's os module does not offer --------------------------------------------
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+
+class _IoVec(ctypes.Structure):
+    _fields_ = (("base", ctypes.c_void_p), ("len", ctypes.c_size_t))
+
+
+_process_vm_readv = _libc.process_vm_readv
+_process_vm_readv.restype = ctypes.c_ssize_t
+_process_vm_readv.argtypes = (ctypes.c_int, ctypes.POINTER(_IoVec), ctypes.c_ulong,
+                              ctypes.POINTER(_IoVec), ctypes.c_ulong, ctypes.c_ulong)
+
+
+def process_vm_readv(pid: int, address: int, size: int) -> bytes:
+    """Read tracee memory in one call; short when the range runs into an unmapped page."""
+    buf = ctypes.create_string_buffer(size)
+    local = _IoVec(ctypes.cast(buf, ctypes.c_void_p), size)
+    remote = _IoVec(address, size)
+    got = _process_vm_readv(pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
+    if got < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return buf.raw[:got]
+
+
+SYS_OPENAT2: Final = 437
+RESOLVE_NO_XDEV: Final = 0x01
+RESOLVE_NO_MAGICLINKS: Final = 0x02
+RESOLVE_NO_SYMLINKS: Final = 0x04
+RESOLVE_BENEATH: Final = 0x08
+RESOLVE_IN_ROOT: Final = 0x10
+
+
+class OpenHow(ctypes.Structure):
+    """struct open_how (linux/openat2.h)."""
+
+    _fields_ = (("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64),
+                ("resolve", ctypes.c_uint64))
+
+
+OPEN_HOW_SIZE: Final = ctypes.sizeof(OpenHow)
+
+
+def openat2(dirfd: int, path: bytes, flags: int, resolve: int) -> int:
+    """openat2(2) for the tracer's own lookups; raises OSError."""
+    how = OpenHow(flags, 0, resolve)
+    fd = _libc.syscall(SYS_OPENAT2, ctypes.c_int(dirfd), ctypes.c_char_p(path),
+                       ctypes.byref(how), ctypes.c_size_t(OPEN_HOW_SIZE))
+    if fd < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), path)
+    return fd
+
+
+# --- what the child does between fork and exec ----------------------------------------------
+PR_SET_NO_NEW_PRIVS: Final = 38
+SYS_SECCOMP: Final = 317
+SECCOMP_SET_MODE_FILTER: Final = 1
+
+
+class SockFprog(ctypes.Structure):
+    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
+
+
+def prepare_filter(bpf: bytes) -> tuple[SockFprog, ctypes.Array[ctypes.c_char]]:
+    """Build the sock_fprog in the parent, so the child only makes two system calls."""
+    buf = ctypes.create_string_buffer(bpf, len(bpf))
+    prog = SockFprog(len(bpf) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    return prog, buf
+
+
+def set_no_new_privs() -> None:
+    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def load_filter(prog: SockFprog) -> None:
+    """seccomp(SECCOMP_SET_MODE_FILTER): from here on the filter holds this task for good."""
+    if _libc.syscall(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, 0, ctypes.byref(prog)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+__all__ = ["PtraceError", "SyscallInfo", "user_regs_struct"]

@@ -1,0 +1,80 @@
+"""The scratch area: memory in each tracee that only the tracer writes.
+
+When the tracer has checked a pointer argument (a path, a socket address, an exec argv) it
+copies the checked bytes here and points the register at the copy, so the kernel uses exactly
+what was checked -- a sibling thread, a CLONE_VM peer or a shared page rewriting the original
+buffer after the check changes nothing.
+
+The area is a private anonymous mapping, read-only for the tracee, at a fixed address (so the
+seccomp filter, compiled once, can guard it): every call that could unmap, remap or reprotect
+it stops and is refused (see :mod:`systrace_py.engine.seccomp`), /proc/PID/mem is never opened
+for writing by a tracee (engine rule), ptrace and process_vm_writev are refused by default, and
+process_vm_writev cannot write a read-only page anyway.  The tracer writes through
+/proc/PID/mem, which may write read-only private pages.
+
+It is mapped lazily, the first time a task of an address space needs it: the tracer turns the
+stopped call into an ``mmap`` (MAP_FIXED_NOREPLACE, so an attacker's mapping already there makes
+it fail rather than be trusted), then restarts the original call.  Each task owns one slot for
+its lifetime; a task is in at most one call, so its slot is never in use twice.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+BASE: Final = 0x1000_0000_0000        # 16 TiB: far from the heap, the mmap base and the stack
+SIZE: Final = 256 * 1024 * 1024       # 256 MiB of address space, touched page by page
+SLOT_SIZE: Final = 256 * 1024
+SLOTS: Final = SIZE // SLOT_SIZE
+GUARD_REACH: Final = 1 << 40          # the span below BASE the filter watches (see seccomp.py)
+
+# Layout of one slot.
+PATH1: Final = 0                      # first path (PATH_MAX bytes)
+PATH2: Final = 4096                   # second path of rename/link
+STRUCT: Final = 8192                  # open_how, sockaddr, msghdr copies
+BULK: Final = 16384                   # exec argv, sendmmsg headers
+
+PROT_READ: Final = 0x1
+MAP_PRIVATE: Final = 0x02
+MAP_ANONYMOUS: Final = 0x20
+MAP_NORESERVE: Final = 0x4000
+MAP_FIXED_NOREPLACE: Final = 0x100000
+MAP_FLAGS: Final = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE
+
+
+def touches(address: int, length: int) -> bool:
+    """Whether [address, address+length) overlaps the area (length 0 counts as one byte)."""
+    end = address + max(length, 1)
+    return address < BASE + SIZE and end > BASE
+
+
+def contains(address: int) -> bool:
+    return BASE <= address < BASE + SIZE
+
+
+def slot_address(slot: int) -> int:
+    return BASE + slot * SLOT_SIZE
+
+
+class SlotPool:
+    """Hands out slots to tasks; a slot is freed when its task ends."""
+
+    def __init__(self) -> None:
+        self._free = list(range(SLOTS - 1, -1, -1))
+        self._owner: dict[int, int] = {}
+
+    def slot_of(self, tid: int) -> int | None:
+        """The task's slot, allocating one on first use; None when all are taken."""
+        slot = self._owner.get(tid)
+        if slot is None and self._free:
+            slot = self._free.pop()
+            self._owner[tid] = slot
+        return slot
+
+    def release(self, tid: int) -> None:
+        slot = self._owner.pop(tid, None)
+        if slot is not None:
+            self._free.append(slot)
+
+    def in_use(self) -> int:
+        return len(self._owner)

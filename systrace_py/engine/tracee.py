@@ -1,0 +1,72 @@
+"""What the tracer knows about each traced task, process and address space.
+
+* :class:`AddressSpace` -- shared by threads, vfork children and CLONE_VM peers; replaced at
+  exec; copied (with its scratch mapping) at fork.
+* :class:`Process` -- a thread group: program, parent, the monitor's per-process state (for the
+  policy enforcer, its current table), and the memory handle.
+* :class:`Task` -- one thread: where it is in the stop protocol.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from systrace_py.engine.memory import TraceeMemory
+
+
+@dataclass(eq=False)
+class AddressSpace:
+    """An mm.  ``scratch`` is whether the tracer's scratch area is mapped in it."""
+
+    scratch: bool = False
+    scratch_failed: bool = False
+
+
+@dataclass(eq=False)
+class Process:
+    """A thread group.  ``state`` belongs to the monitor (inherited at fork through it)."""
+
+    pid: int
+    ppid: int
+    program: str
+    space: AddressSpace
+    memory: TraceeMemory
+    state: Any = None
+    host_root: bool | None = None
+    tids: set[int] = field(default_factory=set)
+    exec_check: tuple[int, int, bool, str] | None = None  # (dev, ino, is script, path) checked
+    exit_status: int | None = None
+
+    def reset_for_exec(self, program: str) -> None:
+        self.program = program
+        self.space = AddressSpace()
+        self.memory.close()
+        self.memory = TraceeMemory(self.pid)
+        self.host_root = None
+
+
+class Expect(enum.Enum):
+    """What the next syscall-exit stop of a task is for."""
+
+    NOTHING = 0
+    INJECTED_MMAP = 1   # the scratch mapping was injected in place of the call
+    EXIT_HANDLER = 2    # the monitor wants the call's result
+
+
+@dataclass(eq=False)
+class Task:
+    tid: int
+    process: Process
+    started: bool = False        # its first stop (the attach stop) has been seen
+    parked: bool = False         # waiting for an answer (ASK); the task stays stopped
+    listening: bool = False      # in group-stop, restarted with PTRACE_LISTEN
+    expect: Expect = Expect.NOTHING
+    saved_regs: Any = None       # registers of the call an injection replaced
+    pending_call: Any = None     # the decoded call whose exit the monitor wants
+    detached: bool = False       # the monitor let it go: every call permitted from here on
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid

@@ -1,0 +1,597 @@
+"""The stop loop: spawn, follow every task, turn each kernel stop into one Monitor call.
+
+Design points (see docs/security.md and ARCHITECTURE.md for the why):
+
+* Tasks are attached with PTRACE_SEIZE and PTRACE_O_EXITKILL: if this process dies, so does
+  every tracee.  Any exception escaping the loop kills the whole traced tree before it
+  propagates (fail closed).
+* Policy-relevant calls arrive as PTRACE_EVENT_SECCOMP stops; PTRACE_GET_SYSCALL_INFO reads the
+  number and arguments in one call; tasks are resumed with PTRACE_CONT.  An exit stop is asked
+  for (PTRACE_SYSCALL) only when someone needs the result.
+* New children are auto-attached (fork, vfork, clone).  Their first stop may arrive before or
+  after the parent's event: an unknown task is held until its parent's event names it.
+* Group-stop is handled the PTRACE_SEIZE way (PTRACE_LISTEN), so job control works: a stopped
+  job stays stopped and its parent's waitpid sees it.  Signals are delivered as they came.
+* A task that needs an answer from a person is parked (left stopped) while the loop serves
+  every other task; :meth:`Tracer.answer` resumes it from any thread.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import queue
+import select
+import signal
+import stat
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from systrace_py.engine import enforce, scratch
+from systrace_py.engine import ptrace_ops as pt
+from systrace_py.engine.decode import Decoder, DecodedCall, read_argv
+from systrace_py.engine.events import Monitor, Reply, ReplyKind
+from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
+from systrace_py.engine.seccomp import GUARDED_CALLS, guard_refusal
+from systrace_py.engine.tracee import AddressSpace, Expect, Process, Task
+from systrace_py.syscalls import AUDIT_ARCH_X86_64, NAMES
+
+log = logging.getLogger("systrace.engine")
+
+CLONE_VM = 0x00000100
+CLONE_THREAD = 0x00010000
+_STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
+_SYSCALL_TRAP = signal.SIGTRAP | 0x80
+_NR_CLONE, _NR_FORK, _NR_VFORK = 56, 57, 58
+_PROC_MEM_WRITE_OPEN = ("open", "openat", "openat2", "creat")
+
+
+class TracerError(Exception):
+    """The tracer could not go on; the traced tree has been killed."""
+
+
+@dataclass
+class SpawnSpec:
+    """How to start the traced command."""
+
+    argv: Sequence[str]
+    executable: str
+    env: dict[str, str] | None = None
+    cwd: str | None = None
+    bpf: bytes | None = None           # the prefilter; None: no filter (every call traced)
+    uid: int | None = None
+    gid: int | None = None
+    groups: list[int] | None = None
+    restore_signals: tuple[int, ...] = field(default=(
+        signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGTERM,
+        signal.SIGHUP, signal.SIGCHLD, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU))
+
+
+def _wait_status_code(status: int) -> int:
+    """A shell's exit code for a wait status: the exit code, or 128+N for signal N."""
+    if os.WIFEXITED(status):
+        return os.WEXITSTATUS(status)
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return 1
+
+
+class Tracer:
+    """Runs one traced tree under a Monitor."""
+
+    def __init__(self, monitor: Monitor, hold_arguments: bool = True) -> None:
+        self.monitor = monitor
+        self.hold_arguments = hold_arguments
+        self.pid = os.getpid()
+        self.tasks: dict[int, Task] = {}
+        self.processes: dict[int, Process] = {}
+        self.decoder = Decoder()
+        self.slots = scratch.SlotPool()
+        self._early: dict[int, int] = {}          # first stops of children not yet announced
+        self._early_exits: set[int] = set()
+        self._exec_argv: dict[int, tuple[str, ...] | None] = {}
+        self._info = pt.SyscallInfo()
+        self._answers: queue.SimpleQueue[tuple[int, Reply]] = queue.SimpleQueue()
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._parked = 0
+        self._sigchld_wakes = False
+        self.main_pid: int | None = None
+        self.main_status: int | None = None
+        self.stops = 0
+
+    # --- starting ---------------------------------------------------------------------------
+    def spawn(self, spec: SpawnSpec) -> int:
+        """Fork the command, load the prefilter in it and seize it before it execs."""
+        prog = pt.prepare_filter(spec.bpf) if spec.bpf is not None else None
+        need_nnp = spec.bpf is not None and (spec.uid not in (None, 0) or os.geteuid() != 0)
+        pid = os.fork()
+        if pid == 0:  # child: only async-signal-safe-ish work from here to exec
+            code = 126
+            try:
+                for signum in spec.restore_signals:
+                    signal.signal(signum, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_SETMASK, set())
+                if spec.cwd:
+                    os.chdir(spec.cwd)
+                if spec.gid is not None:
+                    os.setgroups(spec.groups or [spec.gid])
+                    os.setgid(spec.gid)
+                if spec.uid is not None:
+                    os.setuid(spec.uid)
+                if need_nnp:
+                    pt.set_no_new_privs()
+                os.kill(os.getpid(), signal.SIGSTOP)  # the tracer seizes us here
+                if prog is not None:
+                    pt.load_filter(prog[0])
+                env = spec.env if spec.env is not None else os.environ
+                os.execve(spec.executable, list(spec.argv), env)
+            except OSError as exc:
+                code = 127 if exc.errno == errno.ENOENT else 126
+                os.write(2, f"systrace: {spec.argv[0]}: {exc.strerror}\n".encode())
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, os.WUNTRACED)
+        if not os.WIFSTOPPED(status):
+            raise TracerError(f"child {pid} did not stop before exec (status {status:#x})")
+        pt.seize(pid)
+        process = Process(pid, os.getpid(), spec.executable, AddressSpace(), TraceeMemory(pid))
+        process.tids.add(pid)
+        self.processes[pid] = process
+        task = Task(pid, process, started=True)
+        self.tasks[pid] = task
+        self.main_pid = pid
+        self.monitor.on_start(process)
+        os.kill(pid, signal.SIGCONT)
+        return pid
+
+    # --- the loop -----------------------------------------------------------------------------
+    def run(self) -> int:
+        """Serve stops until every traced task is gone; the command's exit code."""
+        self._sigchld_wakes = self._wake_on_sigchld()
+        try:
+            while self.tasks or self._early:
+                event = self._next_event()
+                if event is None:
+                    continue
+                self._dispatch(*event)
+        except BaseException:
+            self.kill_all()
+            raise
+        status = self.main_status if self.main_status is not None else 0
+        return _wait_status_code(status)
+
+    def _wake_on_sigchld(self) -> bool:
+        """Let SIGCHLD wake the loop while it waits for answers (main thread only)."""
+        try:
+            signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+            signal.signal(signal.SIGCHLD, lambda _s, _f: None)
+        except ValueError:
+            return False
+        return True
+
+    def kill_all(self) -> None:
+        """Fail closed: SIGKILL every traced task (EXITKILL would do it when we exit)."""
+        for tid in list(self.tasks) + list(self._early):
+            try:
+                os.kill(tid, signal.SIGKILL)
+            except OSError:
+                pass
+        for _ in range(len(self.tasks) + len(self._early) + 16):
+            try:
+                pid, _ = os.waitpid(-1, pt.WALL | os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+
+    def _next_event(self) -> tuple[int, int] | None:
+        if self._parked == 0:
+            self._drain_answers()
+            try:
+                return os.waitpid(-1, pt.WALL)
+            except ChildProcessError:
+                self.tasks.clear()
+                self._early.clear()
+                return None
+        while True:
+            try:
+                pid, status = os.waitpid(-1, pt.WALL | os.WNOHANG)
+            except ChildProcessError:
+                self.tasks.clear()
+                return None
+            if pid:
+                return pid, status
+            if self._drain_answers():
+                return None
+            # SIGCHLD writes to the wake pipe (see run); the timeout only covers a tracer run
+            # outside the main thread, where no signal wakes us.
+            select.select([self._wake_r], [], [], None if self._sigchld_wakes else 0.05)
+
+    def _dispatch(self, pid: int, status: int) -> None:
+        self.stops += 1
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            self._gone(pid, status)
+            return
+        if not os.WIFSTOPPED(status):
+            return
+        task = self.tasks.get(pid)
+        if task is None:
+            self._early[pid] = status  # a child whose parent's event has not come yet
+            return
+        sig = os.WSTOPSIG(status)
+        event = status >> 16
+        try:
+            if event == pt.PTRACE_EVENT_SECCOMP:
+                self._on_seccomp(task)
+            elif sig == _SYSCALL_TRAP:
+                self._on_syscall_stop(task)
+            elif event in (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE):
+                self._on_new_task(task, event)
+            elif event == pt.PTRACE_EVENT_EXEC:
+                self._on_exec(task)
+            elif event == pt.PTRACE_EVENT_STOP:
+                self._on_stop_event(task, sig)
+            elif event:
+                self._resume(task)
+            else:
+                self._resume(task, sig)  # signal-delivery-stop: deliver it as it came
+        except pt.PtraceError as exc:
+            if exc.errno != errno.ESRCH:
+                raise
+            # the task died under us (SIGKILL between two calls): its exit will be reported
+
+    # --- resuming -----------------------------------------------------------------------------
+    def _resume(self, task: Task, sig: int = 0) -> None:
+        if task.expect is not Expect.NOTHING:
+            pt.syscall(task.tid, sig)
+        else:
+            pt.cont(task.tid, sig)
+
+    # --- seccomp stops: the decisions --------------------------------------------------------
+    def _on_seccomp(self, task: Task) -> None:
+        info = pt.get_syscall_info(task.tid, self._info)
+        if info.op != pt.SYSCALL_INFO_SECCOMP or info.arch != AUDIT_ARCH_X86_64:
+            enforce.refuse(task.tid, errno.ENOSYS)  # the filter lets no other ABI through
+            pt.cont(task.tid)
+            return
+        nr = info.nr
+        args = tuple(info.args)
+        name = NAMES.get(nr, f"syscall_{nr}")
+        process = task.process
+        if task.detached:
+            pt.cont(task.tid)
+            return
+        if process.host_root is None:
+            process.host_root = self.decoder.resolver.root_is_host(task.tid)
+        call = self.decoder.decode(task.tid, process.pid, nr, name, args, process.memory,
+                                   process.host_root, self.monitor.wants_argv(process))
+        refusal = self._engine_refusal(task, call)
+        if refusal is not None:
+            err, why = refusal
+            self.monitor.on_engine_refusal(task, call, err, why)
+            enforce.refuse(task.tid, err)
+            pt.cont(task.tid)
+            return
+        reply = self.monitor.on_syscall(task, call)
+        self._apply(task, call, reply)
+
+    def _engine_refusal(self, task: Task, call: DecodedCall) -> tuple[int, str] | None:
+        """Refusals that hold whatever the policy says (the guards of seccomp.py, at a stop)."""
+        if call.name in GUARDED_CALLS:
+            err = guard_refusal(call.name, call.args, self.pid)
+            if err is not None:
+                return err, "guard"
+        if call.error is not None:
+            return errno.EFAULT if "NULL" in call.error or "mapped" in call.error else \
+                errno.EPERM, f"arguments unreadable: {call.error}"
+        if call.name in _PROC_MEM_WRITE_OPEN and call.paths and call.open_flags is not None:
+            if call.open_flags & 3 and _is_proc_mem(call.paths[0].resolved.path):
+                return errno.EACCES, "writing process memory through /proc"
+        if call.name == "openat2" and (call.open_resolve or 0) & enforce.RESOLVE_UNSUPPORTED:
+            return errno.ENOSYS, "openat2 resolve flags this tracer cannot hold"
+        return None
+
+    def _note_exec(self, task: Task, call: DecodedCall) -> None:
+        """Remember what an exec was checked against, for the check at the exec event."""
+        target = call.paths[0].resolved
+        try:
+            info = os.stat(target.path) if not target.pseudo else None
+        except OSError:
+            info = None
+        if info is None:
+            task.process.exec_check = None
+            return
+        is_script = False
+        if stat.S_ISREG(info.st_mode):
+            try:
+                with open(target.path, "rb") as f:
+                    is_script = f.read(2) == b"#!"
+            except OSError:
+                is_script = False
+        task.process.exec_check = (info.st_dev, info.st_ino, is_script, target.path)
+        if call.argv is not None:
+            self._exec_argv[task.process.pid] = call.argv
+
+    def _apply(self, task: Task, call: DecodedCall, reply: Reply) -> None:
+        kind = reply.kind
+        if kind is ReplyKind.PARK:
+            task.parked = True
+            task.pending_call = call
+            self._parked += 1
+            return
+        if kind is ReplyKind.REFUSE:
+            enforce.refuse(task.tid, reply.errno, reply.retval)
+            pt.cont(task.tid)
+            return
+        if kind is ReplyKind.KILL:
+            os.kill(task.pid, signal.SIGKILL)
+            return
+        if kind is ReplyKind.DETACH:
+            for tid in task.process.tids:
+                if tid in self.tasks:
+                    self.tasks[tid].detached = True
+            pt.cont(task.tid)
+            return
+        if call.name in ("execve", "execveat") and call.paths:
+            self._note_exec(task, call)
+        if self.hold_arguments or reply.paths is not None or reply.sockaddr is not None:
+            if self._needs_scratch(call, reply):
+                if not task.process.space.scratch:
+                    self._map_scratch(task, call)
+                    return
+                try:
+                    self._hold(task, call, reply)
+                except enforce.HoldError as exc:
+                    self.monitor.on_engine_refusal(task, call, exc.errno, str(exc))
+                    enforce.refuse(task.tid, exc.errno)
+                    pt.cont(task.tid)
+                    return
+        if reply.want_exit:
+            task.expect = Expect.EXIT_HANDLER
+            task.pending_call = call
+            pt.syscall(task.tid)
+        else:
+            pt.cont(task.tid)
+
+    @staticmethod
+    def _needs_scratch(call: DecodedCall, reply: Reply) -> bool:
+        return bool(call.paths and any(p.spec is not None for p in call.paths)) or \
+            call.sockaddr_raw is not None or reply.sockaddr is not None or call.argv is not None
+
+    def _hold(self, task: Task, call: DecodedCall, reply: Reply) -> None:
+        slot = self.slots.slot_of(task.tid)
+        if slot is None:
+            raise enforce.HoldError(errno.EAGAIN, "no scratch slot free")
+        try:
+            enforce.Holder(task.process.memory, slot).apply(task.tid, call, reply)
+        except TraceeMemoryError as exc:
+            raise enforce.HoldError(errno.EFAULT, f"cannot hold arguments: {exc}") from exc
+
+    def _map_scratch(self, task: Task, call: DecodedCall) -> None:
+        """Map the scratch area by running an mmap in place of the call, then restart it."""
+        space = task.process.space
+        if space.scratch_failed:
+            self.monitor.on_engine_refusal(task, call, errno.EPERM, "scratch area unavailable")
+            enforce.refuse(task.tid, errno.EPERM)
+            pt.cont(task.tid)
+            return
+        task.saved_regs = enforce.inject_mmap(task.tid)
+        task.expect = Expect.INJECTED_MMAP
+        task.pending_call = call
+        pt.syscall(task.tid)
+
+    # --- syscall-exit stops --------------------------------------------------------------------
+    def _on_syscall_stop(self, task: Task) -> None:
+        info = pt.get_syscall_info(task.tid, self._info)
+        expect, task.expect = task.expect, Expect.NOTHING
+        if info.op != pt.SYSCALL_INFO_EXIT:
+            # a syscall-entry stop from PTRACE_SYSCALL: only reached when the filter is absent
+            task.expect = expect
+            pt.syscall(task.tid)
+            return
+        if expect is Expect.INJECTED_MMAP:
+            saved, task.saved_regs = task.saved_regs, None
+            if info.rval == scratch.BASE:
+                task.process.space.scratch = True
+                enforce.restart_call(task.tid, saved)
+            else:
+                task.process.space.scratch_failed = True
+                err = -info.rval if info.rval < 0 else errno.EPERM
+                self.monitor.on_engine_refusal(task, task.pending_call, errno.EPERM,
+                                               f"scratch area could not be mapped ({err})")
+                enforce.fail_call(task.tid, saved, errno.EPERM)
+            task.pending_call = None
+        elif expect is Expect.EXIT_HANDLER:
+            call, task.pending_call = task.pending_call, None
+            self.monitor.on_syscall_exit(task, call, info.rval)
+        pt.cont(task.tid)
+
+    # --- answers from another thread ---------------------------------------------------------
+    def answer(self, tid: int, reply: Reply) -> None:
+        """Resume a parked task with this reply.  Safe to call from any thread."""
+        self._answers.put((tid, reply))
+        try:
+            os.write(self._wake_w, b"!")
+        except BlockingIOError:
+            pass
+
+    def _drain_answers(self) -> bool:
+        handled = False
+        try:
+            while os.read(self._wake_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+        while True:
+            try:
+                tid, reply = self._answers.get_nowait()
+            except queue.Empty:
+                return handled
+            task = self.tasks.get(tid)
+            if task is None or not task.parked:
+                continue
+            task.parked = False
+            self._parked -= 1
+            call, task.pending_call = task.pending_call, None
+            handled = True
+            try:
+                self._apply(task, call, reply)
+            except pt.PtraceError as exc:
+                if exc.errno != errno.ESRCH:
+                    raise
+
+    def parked_tasks(self) -> list[Task]:
+        return [t for t in self.tasks.values() if t.parked]
+
+    # --- new tasks ----------------------------------------------------------------------------
+    def _on_new_task(self, parent: Task, event: int) -> None:
+        child_tid = pt.geteventmsg(parent.tid)
+        flags = self._clone_flags(parent.tid, event)
+        if flags & CLONE_THREAD:
+            process = parent.process
+            child = Task(child_tid, process)
+            process.tids.add(child_tid)
+            self.tasks[child_tid] = child
+            self.monitor.on_new_thread(parent, child)
+        else:
+            how = {pt.PTRACE_EVENT_FORK: "fork", pt.PTRACE_EVENT_VFORK: "vfork"}.get(event,
+                                                                                      "clone")
+            space = parent.process.space if flags & CLONE_VM else AddressSpace(
+                scratch=parent.process.space.scratch)
+            process = Process(child_tid, parent.process.pid, parent.process.program, space,
+                              TraceeMemory(child_tid), host_root=parent.process.host_root)
+            process.tids.add(child_tid)
+            self.processes[child_tid] = process
+            child = Task(child_tid, process)
+            self.tasks[child_tid] = child
+            self.monitor.on_new_process(parent.process, process, how)
+        if child_tid in self._early_exits:
+            self._early_exits.discard(child_tid)
+            self._forget_task(child_tid)
+        elif child_tid in self._early:
+            self._dispatch(child_tid, self._early.pop(child_tid))
+        self._resume(parent)
+
+    @staticmethod
+    def _clone_flags(tid: int, event: int) -> int:
+        if event == pt.PTRACE_EVENT_VFORK:
+            return CLONE_VM
+        if event == pt.PTRACE_EVENT_FORK:
+            regs = pt.getregs(tid)
+            return regs.rdi if regs.orig_rax == _NR_CLONE else 0
+        regs = pt.getregs(tid)
+        return regs.rdi if regs.orig_rax == _NR_CLONE else CLONE_VM | CLONE_THREAD
+
+    def _on_stop_event(self, task: Task, sig: int) -> None:
+        if not task.started:
+            task.started = True  # the attach stop of an auto-attached child
+            pt.cont(task.tid)
+            return
+        if sig in _STOP_SIGNALS:
+            task.listening = True
+            pt.listen(task.tid)  # group-stop: stay stopped, let the real parent see it
+            return
+        task.listening = False
+        pt.cont(task.tid)
+
+    # --- exec ---------------------------------------------------------------------------------
+    def _on_exec(self, task: Task) -> None:
+        former = pt.geteventmsg(task.tid)
+        process = task.process
+        if former != task.tid and former in self.tasks:
+            # a non-leader thread exec'd: it now has the leader's tid; the others are gone
+            moved = self.tasks.pop(former)
+            self.slots.release(former)
+            moved.tid = task.tid
+            self.tasks[task.tid] = moved
+            task = moved
+        old_program = process.program
+        try:
+            program = os.readlink(f"/proc/{task.tid}/exe")
+        except OSError:
+            program = old_program
+        checked = process.exec_check
+        process.exec_check = None
+        program = self._checked_program(task, program, checked)
+        if program is None:
+            return
+        process.reset_for_exec(program)
+        self.monitor.on_exec(process, old_program, self._exec_argv.pop(process.pid, None))
+        self._resume(task)
+
+    def _checked_program(self, task: Task, exe: str,
+                         checked: tuple[int, int, bool, str] | None) -> str | None:
+        """What ran must be what was checked; a mismatch (a race) kills the process.
+
+        The program is named by the path that was exec'd (a script by its own path, not its
+        interpreter's), or by /proc/PID/exe when the exec did not stop."""
+        if checked is None:
+            return exe
+        dev, ino, is_script, path = checked
+        try:
+            info = os.stat(f"/proc/{task.tid}/exe")
+        except OSError:
+            return path
+        if (info.st_dev, info.st_ino) == (dev, ino) or is_script:
+            return path
+        log.warning("pid %d executed %s, not the file that was checked: killed", task.pid, exe)
+        self.monitor.on_engine_refusal(task, DecodedCall(task.tid, task.pid, 59, "execve", ()),
+                                       errno.EACCES, f"exec raced: {exe} is not what was checked")
+        os.kill(task.pid, signal.SIGKILL)
+        pt.cont(task.tid)
+        return None
+
+    # --- exits ----------------------------------------------------------------------------------
+    def _gone(self, tid: int, status: int) -> None:
+        task = self.tasks.get(tid)
+        if task is None:
+            if tid in self._early:
+                self._early.pop(tid)
+            self._early_exits.add(tid)
+            return
+        if task.parked:
+            self._parked -= 1
+        self._forget_task(tid)
+        process = task.process
+        if tid == process.pid or process.exit_status is None:
+            process.exit_status = status
+        if not process.tids:
+            self._process_gone(process, process.exit_status)
+
+    def _forget_task(self, tid: int) -> None:
+        task = self.tasks.pop(tid, None)
+        self.slots.release(tid)
+        if task is not None:
+            task.process.tids.discard(tid)
+
+    def _process_gone(self, process: Process, status: int) -> None:
+        if process.pid not in self.processes:
+            return
+        del self.processes[process.pid]
+        for tid in list(process.tids):
+            self._forget_task(tid)
+        process.memory.close()
+        if process.pid == self.main_pid:
+            self.main_status = status
+        self.monitor.on_exit(process, status)
+
+
+def _is_proc_mem(path: str) -> bool:
+    parts = path.split("/")
+    # /proc/<n>/mem or /proc/<n>/task/<n>/mem
+    return len(parts) >= 4 and parts[1] == "proc" and parts[-1] == "mem" and (
+        len(parts) == 4 or (len(parts) == 6 and parts[3] == "task"))
+
+
+def run_traced(spec: SpawnSpec, monitor: Monitor, hold_arguments: bool = True,
+               on_tracer: Callable[[Tracer], None] | None = None) -> int:
+    """Spawn and trace until the end; the exit code (128+N when a signal killed the command)."""
+    tracer = Tracer(monitor, hold_arguments)
+    if on_tracer is not None:
+        on_tracer(tracer)
+    tracer.spawn(spec)
+    return tracer.run()
+
+
+__all__ = ["SpawnSpec", "Tracer", "TracerError", "read_argv", "run_traced"]

@@ -1,0 +1,190 @@
+"""Which calls the kernel can answer alone, and which must stop for the tracer.
+
+Pure logic over the policy tables.  For every call of the native table the plan gives a
+:class:`Verdict`: ``allow`` (no rule of any table can refuse it), ``errno`` (every table refuses
+it the same way, unconditionally) or ``trace`` (an argument, a table switch, an ASK or the log
+needs the tracer).  Opens are planned per access: a policy with only fswrite rules never stops a
+read-only open, because the open flags are in a register the filter can test.
+:mod:`systrace_py.engine.seccomp` compiles the plan to BPF.
+"""
+
+from __future__ import annotations
+
+import errno as errno_module
+from dataclasses import dataclass, field
+
+from systrace_py.policy import aliases
+from systrace_py.policy.model import Action, Table
+from systrace_py.syscalls import NUMBERS
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the filter does with a call: "allow", "errno" (with ``errno``) or "trace"."""
+
+    kind: str
+    errno: int = 0
+
+    def __str__(self) -> str:
+        return f"errno({errno_module.errorcode.get(self.errno, self.errno)})" \
+            if self.kind == "errno" else self.kind
+
+
+ALLOW = Verdict("allow")
+TRACE = Verdict("trace")
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """What besides the rules decides whether a call must stop."""
+
+    dry_run: bool = False          # nothing refused: every would-be refusal is seen and logged
+    see_refusals: bool = False     # -v / --log: refusals are reported, so they must stop
+    see_rule_permits: bool = False # --log: every decision a rule made is logged
+    trace_all: bool = False        # learning mode: every call is observed
+    extra: frozenset[str] = frozenset()  # calls a monitor's handlers want to see
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPlan:
+    """Verdicts of one open-family call by access: read only, write only, read and write."""
+
+    read_only: Verdict
+    write_only: Verdict
+    read_write: Verdict
+
+    def uniform(self) -> Verdict | None:
+        """The verdict when the access makes no difference, else None."""
+        if self.read_only == self.write_only == self.read_write:
+            return self.read_only
+        return None
+
+
+@dataclass
+class FilterPlan:
+    """Per-call verdicts.  ``calls`` holds every known call; ``opens`` refines "open" and
+    "openat", whose flags the filter can read.  Numbers the table does not know get ENOSYS."""
+
+    calls: dict[str, Verdict] = field(default_factory=dict)
+    opens: dict[str, OpenPlan] = field(default_factory=dict)
+
+    def traced(self) -> set[str]:
+        return {name for name, v in self.calls.items() if v.kind == "trace"}
+
+
+# An outcome: (action, errno, made_by_rule); None when only the arguments can tell.
+_Outcome = tuple[Action, int, bool] | None
+
+
+def _check_outcome(table: Table, syscall: str, cls: str | None) -> _Outcome:
+    for rule in table.rules:
+        if not rule.covers(syscall, cls):
+            continue
+        if rule.conditional or rule.redirect is not None:
+            return None
+        return (rule.action, rule.errno, True)
+    action = table.default
+    if syscall in aliases.UNSAFE_CALLS:
+        action = Action.NEVER
+        return (action, errno_module.EPERM, False)
+    return (action, table.default_errno, False)
+
+
+def _combine(outcomes: list[_Outcome]) -> _Outcome:
+    """The strictest of several checks of one call; None if any needs the arguments."""
+    worst: tuple[Action, int, bool] | None = None
+    for outcome in outcomes:
+        if outcome is None:
+            return None
+        if worst is None or outcome[0].severity > worst[0].severity:
+            worst = outcome
+    return worst
+
+
+def _verdict(outcome: _Outcome, options: PlanOptions) -> Verdict:
+    if outcome is None:
+        return TRACE
+    action, err, by_rule = outcome
+    if action is Action.ASK:
+        return TRACE
+    if action is Action.NEVER:
+        if options.dry_run or options.see_refusals:
+            return TRACE
+        return Verdict("errno", err)
+    return TRACE if by_rule and options.see_rule_permits else ALLOW
+
+
+def _across_tables(verdicts: list[Verdict]) -> Verdict:
+    first = verdicts[0]
+    return first if all(v == first for v in verdicts) else TRACE
+
+
+def _call_checks(syscall: str) -> list[str | None]:
+    """The classes a call of this name is checked under (any arguments but open flags)."""
+    if syscall in aliases.TWO_PATH_CALLS:
+        classes = set(aliases.classes_of(syscall, "old")) | set(aliases.classes_of(syscall, "new"))
+    else:
+        classes = set(aliases.classes_of(syscall))
+    return sorted(classes) if classes else [None]
+
+
+_OPEN_ACCESS = {
+    "read_only": ["fsread"],
+    "write_only": ["fswrite"],
+    "read_write": ["fsread", "fswrite"],
+}
+
+
+def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPlan:
+    """Plan the prefilter for every table a process of this run could be under."""
+    result = FilterPlan()
+    for syscall in NUMBERS:
+        if options.trace_all or syscall in options.extra:
+            result.calls[syscall] = TRACE
+            continue
+        if syscall in aliases.OPEN_CALLS and syscall != "creat":
+            per_access = {}
+            for access, classes in _OPEN_ACCESS.items():
+                per_access[access] = _across_tables([
+                    _verdict(_combine([_check_outcome(t, syscall, c) for c in classes]), options)
+                    for t in tables
+                ])
+            open_plan = OpenPlan(**per_access)
+            uniform = open_plan.uniform()
+            if syscall == "openat2" or uniform is not None:
+                result.calls[syscall] = uniform if uniform is not None else TRACE
+            else:
+                result.calls[syscall] = TRACE
+                result.opens[syscall] = open_plan
+            continue
+        result.calls[syscall] = _across_tables([
+            _verdict(_combine([_check_outcome(t, syscall, c) for c in _call_checks(syscall)]),
+                     options)
+            for t in tables
+        ])
+    _engine_floor(result)
+    return result
+
+
+def _engine_floor(result: FilterPlan) -> None:
+    """Stops the engine needs whatever the policy says.
+
+    Every open that can write must stop: writing /proc/PID/mem is how a program would reach
+    into another process (or into the tracer's scratch copies), and only the path tells.
+    """
+    for syscall in ("open", "openat"):
+        current = result.opens.get(syscall)
+        verdict = result.calls[syscall]
+        if current is None:
+            if verdict.kind != "allow":
+                continue
+            current = OpenPlan(verdict, verdict, verdict)
+        result.opens[syscall] = OpenPlan(
+            current.read_only,
+            TRACE if current.write_only.kind == "allow" else current.write_only,
+            TRACE if current.read_write.kind == "allow" else current.read_write,
+        )
+        result.calls[syscall] = TRACE
+    for syscall in ("openat2", "creat"):
+        if result.calls[syscall].kind == "allow":
+            result.calls[syscall] = TRACE

@@ -1,0 +1,307 @@
+"""The policy model: actions, rules, per-program tables, and the facts a decision is made on.
+
+Pure data and pure logic: nothing here knows about ptrace.  The engine turns a kernel stop into
+:class:`CallFacts` (call name, resolved paths, decoded socket address, exec argv) and asks a
+:class:`Table` for a :class:`Decision`; the same tables are compiled into the seccomp prefilter
+by :mod:`systrace_py.policy.filterplan`.
+"""
+
+from __future__ import annotations
+
+import errno as errno_module
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from systrace_py.policy import aliases
+
+
+class Action(enum.Enum):
+    """What happens to a call: systrace's permit, never (deny) and ask."""
+
+    PERMIT = "permit"
+    NEVER = "never"
+    ASK = "ask"
+
+    @property
+    def severity(self) -> int:
+        """Order used when one call has several checks: the strictest answer wins."""
+        return _SEVERITY[self]
+
+
+_SEVERITY = {Action.PERMIT: 0, Action.ASK: 1, Action.NEVER: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where something was written: a policy file and a line (0 when not known)."""
+
+    file: str
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts about one call, as the engine decoded them.
+
+
+@dataclass(frozen=True, slots=True)
+class SockAddr:
+    """A decoded socket address.
+
+    ``family`` is "inet", "inet6", "unix", "netlink" or "other".  ``host`` is the address as
+    text, with an IPv4-mapped IPv6 address given as the IPv4 address it really is.  For "unix",
+    ``path`` is the socket path resolved in the caller's view, "@name" for an abstract socket,
+    or "" for an unnamed one.
+    """
+
+    family: str
+    host: str | None = None
+    port: int | None = None
+    path: str | None = None
+
+    def __str__(self) -> str:
+        if self.family == "unix":
+            return f"unix:{self.path or '(unnamed)'}"
+        if self.family == "inet6":
+            return f"[{self.host}]:{self.port}"
+        if self.family == "inet":
+            return f"{self.host}:{self.port}"
+        return self.family
+
+
+@dataclass(frozen=True, slots=True)
+class PathArg:
+    """One path argument of a call: its role ("path", "old", "new") and its resolved form."""
+
+    role: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallFacts:
+    """What a policy decides on.  Paths are absolute, resolved as the kernel would resolve them
+    for the calling task (cwd, dirfd, "..", "//", symlinks, /proc/self, its root)."""
+
+    syscall: str
+    paths: tuple[PathArg, ...] = ()
+    open_flags: int | None = None
+    sockaddr: SockAddr | None = None
+    argv: tuple[str, ...] | None = None
+
+    def checks(self) -> Iterator[tuple[str | None, PathArg | None]]:
+        """Every (class, path) pair this call must be permitted for.
+
+        A call with no alias classes yields one check with class None; a call with no path
+        yields checks with path None.
+        """
+        roles: tuple[PathArg | None, ...] = self.paths or (None,)
+        for arg in roles:
+            role = arg.role if arg is not None else "path"
+            classes = aliases.classes_of(self.syscall, role, self.open_flags)
+            if not classes:
+                yield None, arg
+            for cls in sorted(classes):
+                yield cls, arg
+
+
+# ---------------------------------------------------------------------------------------------
+# Conditions: implemented in glob.py / net.py / argv.py; the model only needs this much.
+
+
+class PathPattern(Protocol):
+    """A path glob: ``*`` within a name, ``**`` across names."""
+
+    pattern: str
+
+    def matches(self, path: str) -> bool: ...
+
+
+class NetPattern(Protocol):
+    """An address condition: CIDR, port or port range, unix socket path."""
+
+    def matches(self, addr: SockAddr) -> bool: ...
+
+    def describe(self) -> dict[str, object]: ...
+
+
+class ArgvPattern(Protocol):
+    """A condition on the argv of an exec."""
+
+    patterns: tuple[str, ...]
+
+    def matches(self, argv: tuple[str, ...]) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """Argument replacement: the call goes ahead with this path or address instead."""
+
+    path: str | None = None
+    address: SockAddr | None = None
+
+    def __str__(self) -> str:
+        return self.path if self.path is not None else str(self.address)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One ``[[rule]]``: which calls, under which conditions, get which action.
+
+    ``calls`` keeps the names as written (aliases and call names) for display and saving;
+    ``syscalls`` and ``classes`` are what matching uses.  A rule applies to a check of class
+    ``c`` of call ``s`` when ``s`` is named directly or ``c`` is one of the aliases named.
+    """
+
+    calls: tuple[str, ...]
+    action: Action
+    errno: int = errno_module.EPERM
+    path: PathPattern | None = None
+    net: NetPattern | None = None
+    argv: ArgvPattern | None = None
+    redirect: Redirect | None = None
+    location: Location | None = None
+    index: int = 0
+    syscalls: frozenset[str] = field(init=False)
+    classes: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "syscalls", frozenset(c for c in self.calls if c not in aliases.ALIASES)
+        )
+        object.__setattr__(
+            self, "classes", frozenset(c for c in self.calls if c in aliases.ALIASES)
+        )
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the rule looks at arguments (so only a stop can decide it)."""
+        return self.path is not None or self.net is not None or self.argv is not None
+
+    def may_cover(self, syscall: str) -> bool:
+        """Whether this rule can apply to some call of this name, whatever its arguments."""
+        return syscall in self.syscalls or bool(self.classes & aliases.aliases_of(syscall))
+
+    def covers(self, syscall: str, cls: str | None) -> bool:
+        return syscall in self.syscalls or (cls is not None and cls in self.classes)
+
+    def matches(self, facts: CallFacts, arg: PathArg | None) -> bool:
+        """Whether the conditions hold (the caller has checked :meth:`covers`)."""
+        if self.path is not None and (arg is None or not self.path.matches(arg.path)):
+            return False
+        if self.net is not None and (facts.sockaddr is None or not self.net.matches(facts.sockaddr)):
+            return False
+        return self.argv is None or (facts.argv is not None and self.argv.matches(facts.argv))
+
+    def label(self) -> str:
+        """How logs and prompts name the rule: its number and where it was written."""
+        where = f" ({self.location})" if self.location else ""
+        return f"rule {self.index}{where}"
+
+    def describe(self) -> dict[str, object]:
+        """The rule as plain data, for the JSON log and the prompt."""
+        out: dict[str, object] = {"index": self.index, "calls": list(self.calls),
+                                  "action": self.action.value}
+        if self.action is Action.NEVER:
+            out["errno"] = errno_module.errorcode.get(self.errno, str(self.errno))
+        if self.path is not None:
+            out["path"] = self.path.pattern
+        if self.net is not None:
+            out.update(self.net.describe())
+        if self.argv is not None:
+            out["argv"] = list(self.argv.patterns)
+        if self.redirect is not None:
+            out["redirect"] = str(self.redirect)
+        if self.location is not None:
+            out["at"] = str(self.location)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer for one call.
+
+    ``rule`` is None when the table's default decided (or the engine itself, see ``reason``).
+    ``arg`` is the path check that decided, when a path did.
+    """
+
+    action: Action
+    errno: int = errno_module.EPERM
+    rule: Rule | None = None
+    table: str = "main"
+    reason: str = "rule"  # "rule", "default", "unsafe" (engine's own refusal), "answer"
+    redirect: Redirect | None = None
+    arg: PathArg | None = None
+
+    @property
+    def errno_name(self) -> str:
+        return errno_module.errorcode.get(self.errno, str(self.errno))
+
+
+@dataclass
+class Table:
+    """One per-program table: ordered rules, first match wins, then the default."""
+
+    name: str
+    default: Action = Action.PERMIT
+    default_errno: int = errno_module.EPERM
+    rules: list[Rule] = field(default_factory=list)
+    location: Location | None = None
+    description: str | None = None
+    allow_detach: bool = False  # whether an interactive "detach" answer is honoured
+
+    def decide(self, facts: CallFacts) -> Decision:
+        """First match per check; the strictest answer over the call's checks wins.
+
+        Every check of a call (each alias class, each path of a two-path call) must be
+        permitted: an ``O_RDWR`` open needs fsread *and* fswrite, a rename needs both paths.
+        """
+        worst: Decision | None = None
+        for cls, arg in facts.checks():
+            decision = self._decide_check(facts, cls, arg)
+            if worst is None or decision.action.severity > worst.action.severity:
+                worst = decision
+            if worst.action is Action.NEVER:
+                break
+        assert worst is not None
+        return worst
+
+    def _decide_check(self, facts: CallFacts, cls: str | None, arg: PathArg | None) -> Decision:
+        for rule in self.rules:
+            if rule.covers(facts.syscall, cls) and rule.matches(facts, arg):
+                return Decision(rule.action, rule.errno, rule, self.name, "rule",
+                                rule.redirect, arg)
+        if facts.syscall in aliases.UNSAFE_CALLS:
+            return Decision(Action.NEVER, errno_module.EPERM, None, self.name, "unsafe", None, arg)
+        return Decision(self.default, self.default_errno, None, self.name, "default", None, arg)
+
+
+@dataclass
+class Policy:
+    """A policy file: the main table and the tables of named programs.
+
+    ``programs`` maps a program path (or glob) to its table, in file order; a process switches
+    to the table of the program it execs, when there is one (see :meth:`table_for`).
+    """
+
+    main: Table
+    programs: dict[str, Table] = field(default_factory=dict)
+    program_patterns: dict[str, PathPattern] = field(default_factory=dict)
+    source: str | None = None
+    description: str | None = None
+
+    def table_for(self, program: str) -> Table | None:
+        """The table of an exec'd program: an exact key first, then globs in file order."""
+        exact = self.programs.get(program)
+        if exact is not None:
+            return exact
+        for key, pattern in self.program_patterns.items():
+            if pattern.matches(program):
+                return self.programs[key]
+        return None
+
+    def tables(self) -> list[Table]:
+        return [self.main, *self.programs.values()]

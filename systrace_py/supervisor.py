@@ -1,0 +1,306 @@
+"""The policy enforcer: a Monitor that holds every process to its table.
+
+Per-process tables as systrace(4) had them: the first process starts with the policy's main
+table; fork, vfork and clone children inherit their parent's table; at exec a process switches
+to the new program's own table when the policy (or the policy directory) has one, unless ``-i``
+keeps tables across exec.  Each stop is decided by the process's table; PERMIT runs the call
+(redirected when the rule says so), NEVER refuses it with the rule's errno, ASK goes to the
+front end (or, without one, is refused with a line on stderr), and every decision a rule made
+goes to the log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno as errno_module
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any, Protocol
+
+from systrace_py.audit import AuditLog
+from systrace_py.engine.decode import DecodedCall
+from systrace_py.engine.events import DETACH, KILL, PARK, Reply
+from systrace_py.engine.tracee import Process, Task
+from systrace_py.engine.tracer import Tracer
+from systrace_py.policy.model import Action, CallFacts, Decision, Policy, Rule, Table
+
+
+@dataclass
+class SupervisorOptions:
+    dry_run: bool = False            # refuse nothing; log what would have been refused
+    automatic: bool = False          # -a: ASK is refused and logged, never prompted
+    inherit_across_exec: bool = False  # -i: keep the parent's table across exec
+    verbose: bool = False            # -v: refusals and new children on stderr
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    """What the front end shows: who asks, for what, and which rule asked."""
+
+    pid: int
+    tid: int
+    ppid: int
+    program: str
+    syscall: str
+    args: dict[str, Any]
+    facts: CallFacts
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A person's answer.  ``rule``: the rule to remember (for permit/deny), with ``reach``
+    "process", "program" or "all"."""
+
+    kind: str                         # "permit", "deny", "kill", "detach"
+    errno: int = errno_module.EPERM
+    rule: Rule | None = None
+    reach: str = "process"
+
+
+class Asker(Protocol):
+    """The front end for ASK.  ``ask`` must not block the tracer: it calls ``respond`` later
+    (from any thread) or at once."""
+
+    def ask(self, request: AskRequest, respond: Callable[[Answer], None]) -> None: ...
+
+
+@dataclass
+class ProcessState:
+    """The monitor's per-process state: the table the process is under."""
+
+    table: Table
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class PolicySet:
+    """The main policy plus the per-program policies of a policy directory."""
+
+    def __init__(self, main: Policy, directory: dict[str, Policy] | None = None) -> None:
+        self.main = main
+        self.directory = directory or {}
+
+    def table_for(self, program: str) -> Table | None:
+        table = self.main.table_for(program)
+        if table is not None:
+            return table
+        from systrace_py.policy.files import policy_filename
+
+        for key in (policy_filename(program), os.path.basename(program) + ".toml"):
+            found = self.directory.get(key)
+            if found is not None:
+                return found.main
+        return None
+
+    def tables(self) -> list[Table]:
+        out = self.main.tables()
+        for policy in self.directory.values():
+            out.extend(policy.tables())
+        return out
+
+    def needs_argv(self) -> bool:
+        return any(rule.argv is not None for t in self.tables() for rule in t.rules)
+
+
+def strictest(decisions: list[Decision]) -> Decision:
+    worst = decisions[0]
+    for d in decisions[1:]:
+        if d.action.severity > worst.action.severity:
+            worst = d
+    return worst
+
+
+class Supervisor:
+    """Implements :class:`systrace_py.engine.events.Monitor` for a policy."""
+
+    def __init__(self, policies: PolicySet, options: SupervisorOptions,
+                 audit: AuditLog | None = None, asker: Asker | None = None,
+                 stderr: IO[str] | None = None) -> None:
+        self.policies = policies
+        self.options = options
+        self.audit = audit
+        self.asker = asker
+        self.stderr = stderr or sys.stderr
+        self.tracer: Tracer | None = None
+        self._needs_argv = policies.needs_argv() or audit is not None or asker is not None
+        self.refusals = 0
+        self.decisions = 0
+
+    def attach(self, tracer: Tracer) -> None:
+        self.tracer = tracer
+
+    # --- helpers ------------------------------------------------------------------------------
+    @staticmethod
+    def who(process: Process, tid: int | None = None) -> dict[str, Any]:
+        return {"pid": process.pid, "tid": tid if tid is not None else process.pid,
+                "ppid": process.ppid, "program": process.program}
+
+    def _say(self, text: str) -> None:
+        try:
+            self.stderr.write(f"systrace: {text}\n")
+            self.stderr.flush()
+        except OSError:
+            pass
+
+    @staticmethod
+    def describe_call(call: DecodedCall) -> str:
+        args = call.describe()
+        shown = [str(v) for k, v in args.items() if not k.endswith("_as_given")]
+        return f"{call.policy_name} {' '.join(shown)}".strip()
+
+    # --- Monitor ------------------------------------------------------------------------------
+    def wants_argv(self, process: Process) -> bool:
+        return self._needs_argv
+
+    def on_start(self, process: Process) -> None:
+        process.state = ProcessState(self.policies.main.main)
+
+    def on_syscall(self, task: Task, call: DecodedCall) -> Reply:
+        process = task.process
+        state: ProcessState = process.state
+        decision = strictest([state.table.decide(f) for f in call.all_facts()])
+        self.decisions += 1
+        action = decision.action
+        if action is Action.PERMIT:
+            if self.audit is not None and decision.rule is not None:
+                self.audit.decision(self.who(process, task.tid), call.policy_name,
+                                    call.describe(), decision, "permitted")
+            return self._permit(decision)
+        if self.options.dry_run:
+            self._report(task, call, decision, "would-refuse")
+            return Reply.run()
+        if action is Action.ASK and self.asker is not None and not self.options.automatic:
+            return self._ask(task, call, decision)
+        self._report(task, call, decision, "refused")
+        return Reply.refuse(decision.errno)
+
+    @staticmethod
+    def _permit(decision: Decision) -> Reply:
+        redirect = decision.redirect
+        if redirect is None:
+            return Reply.run()
+        if redirect.path is not None:
+            role = decision.arg.role if decision.arg is not None else "path"
+            return Reply(paths={role: redirect.path})
+        from systrace_py.engine.sockaddr import encode_sockaddr
+
+        assert redirect.address is not None
+        return Reply(sockaddr=encode_sockaddr(redirect.address))
+
+    def _report(self, task: Task, call: DecodedCall, decision: Decision, result: str) -> None:
+        """Log a refusal (or would-be refusal); say it on stderr when asked to, or when an ASK
+        had nobody to ask."""
+        self.refusals += 1
+        process = task.process
+        if self.audit is not None:
+            self.audit.decision(self.who(process, task.tid), call.policy_name, call.describe(),
+                                decision, result)
+        asked = decision.action is Action.ASK
+        if self.options.verbose or (asked and not self.options.automatic):
+            rule = decision.rule.label() if decision.rule else f"default of table {decision.table}"
+            verb = "would refuse" if result == "would-refuse" else "refused"
+            why = f"{rule} says ask and no one can be asked" if asked else rule
+            self._say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
+                      f"({process.program}): {why} -> {decision.errno_name}")
+
+    def _ask(self, task: Task, call: DecodedCall, decision: Decision) -> Reply:
+        process = task.process
+        request = AskRequest(process.pid, task.tid, process.ppid, process.program,
+                             call.policy_name, call.describe(), call.facts(), decision)
+        assert self.asker is not None
+        tracer = self.tracer
+
+        def respond(answer: Answer) -> None:
+            reply = self.apply_answer(task, call, decision, answer)
+            if tracer is not None:
+                tracer.answer(task.tid, reply)
+
+        self.asker.ask(request, respond)
+        return PARK
+
+    def apply_answer(self, task: Task, call: DecodedCall, decision: Decision,
+                     answer: Answer) -> Reply:
+        """Turn a person's answer into a Reply, remembering the rule it carries."""
+        process = task.process
+        if answer.rule is not None:
+            self.remember(process, answer.rule, answer.reach)
+        result = {"permit": "permitted", "deny": "refused", "kill": "killed",
+                  "detach": "detached"}.get(answer.kind, "refused")
+        answered = dataclasses.replace(
+            decision, reason="answer",
+            action=Action.PERMIT if answer.kind in ("permit", "detach") else Action.NEVER,
+            errno=answer.errno)
+        if self.audit is not None:
+            self.audit.decision(self.who(process, task.tid), call.policy_name, call.describe(),
+                                answered, result)
+        if answer.kind == "permit":
+            return Reply.run()
+        if answer.kind == "kill":
+            return KILL
+        if answer.kind == "detach":
+            return DETACH
+        return Reply.refuse(answer.errno)
+
+    def remember(self, process: Process, rule: Rule, reach: str) -> None:
+        """Add a rule from an answer ahead of the table's rules, for the reach asked."""
+        state: ProcessState = process.state
+        if reach == "process":
+            state.table = dataclasses.replace(state.table, rules=[rule, *state.table.rules])
+            return
+        policy = self.policies.main
+        if reach == "program":
+            table = self.policies.table_for(process.program)
+            if table is None:
+                table = dataclasses.replace(state.table, name=process.program,
+                                            rules=list(state.table.rules))
+                policy.programs[process.program] = table
+            table.rules.insert(0, rule)
+            state.table = table
+            return
+        for table in self.policies.tables():
+            table.rules.insert(0, rule)
+
+    def on_syscall_exit(self, task: Task, call: DecodedCall, result: int) -> None:
+        return None
+
+    def on_new_process(self, parent: Process, child: Process, how: str) -> None:
+        parent_state: ProcessState = parent.state
+        child.state = ProcessState(parent_state.table)
+        if self.audit is not None:
+            self.audit.process(how, self.who(child), parent=parent.pid,
+                               table=parent_state.table.name)
+        if self.options.verbose:
+            self._say(f"pid {child.pid}: new process ({how}) of pid {parent.pid} "
+                      f"({parent.program}), table {parent_state.table.name}")
+
+    def on_new_thread(self, parent: Task, child: Task) -> None:
+        return None
+
+    def on_exec(self, process: Process, old_program: str, argv: tuple[str, ...] | None) -> None:
+        state: ProcessState = process.state
+        if not self.options.inherit_across_exec:
+            table = self.policies.table_for(process.program)
+            if table is not None:
+                state.table = table
+        if self.audit is not None:
+            self.audit.process("exec", self.who(process), argv=list(argv) if argv else None,
+                               previous=old_program, table=state.table.name)
+
+    def on_exit(self, process: Process, status: int) -> None:
+        if self.audit is None:
+            return
+        if os.WIFSIGNALED(status):
+            self.audit.process("exit", self.who(process), signal=os.WTERMSIG(status))
+        else:
+            self.audit.process("exit", self.who(process), code=os.WEXITSTATUS(status))
+
+    def on_engine_refusal(self, task: Task, call: DecodedCall, err: int, why: str) -> None:
+        name = errno_module.errorcode.get(err, str(err))
+        if self.audit is not None:
+            self.audit.engine(self.who(task.process, task.tid), call.policy_name,
+                              call.describe(), name, why)
+        if self.options.verbose:
+            self._say(f"refused {self.describe_call(call)} for pid {task.pid} "
+                      f"({task.process.program}): {why} -> {name}")
