@@ -8,10 +8,11 @@ found, as a shell says; 125 when systrace itself failed (the traced processes ar
 from __future__ import annotations
 
 import argparse
+import contextlib
+import grp
 import os
 import platform
 import pwd
-import grp
 import shutil
 import signal
 import sys
@@ -22,8 +23,7 @@ from typing import IO
 from systrace_py import __version__
 from systrace_py.audit import AuditLog
 from systrace_py.engine.seccomp import compile_plan
-from systrace_py.engine.tracer import SpawnSpec, Tracer, TracerError
-from systrace_py.policy.filterplan import PlanOptions, plan
+from systrace_py.engine.tracer import DetachRequest, SpawnSpec, Tracer, TracerError
 from systrace_py.policy.files import (
     PolicyError,
     find_policy,
@@ -31,8 +31,10 @@ from systrace_py.policy.files import (
     policy_dir,
     policy_filename,
 )
+from systrace_py.policy.filterplan import FilterPlan, PlanOptions, plan
 from systrace_py.policy.model import Policy
 from systrace_py.supervisor import PolicySet, Supervisor, SupervisorOptions
+from systrace_py.ui.prompt import make_asker
 
 EXIT_USAGE = 2
 EXIT_NOT_EXECUTABLE = 126
@@ -106,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the log to stderr")
     g.add_argument("-v", "--verbose", action="store_true",
                    help="say every refusal and every new process on stderr")
+    g.add_argument("--stats", action="store_true",
+                   help="at the end, say how many stops and decisions the run took")
     g = p.add_argument_group("process")
     g.add_argument("-c", dest="credentials", metavar="UID:GID",
                    help="run the command as this user and group (when started as root)")
@@ -208,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def enforce_command(opts: argparse.Namespace) -> int:
     if opts.attach is not None:
-        raise UsageError("--attach is not available yet")
+        return attach_command(opts)
     if not opts.command:
         raise UsageError("no command given (usage: systrace [options] [--] command [args...])")
     credentials = _parse_credentials(opts.credentials) if opts.credentials else None
@@ -218,26 +222,91 @@ def enforce_command(opts: argparse.Namespace) -> int:
                                                                       opts.log_stderr) else None
     options = SupervisorOptions(dry_run=opts.dry_run, automatic=opts.automatic,
                                 inherit_across_exec=opts.inherit, verbose=opts.verbose)
-    supervisor = Supervisor(policies, options, audit)
-    tables = policies.tables()
-    filter_plan = plan(tables, PlanOptions(
-        dry_run=opts.dry_run, see_refusals=opts.verbose or audit is not None,
-        see_rule_permits=audit is not None,
-        extra=frozenset({"execve", "execveat"})
-        if (len(tables) > 1 or audit is not None or policies.needs_argv()) else frozenset()))
-    bpf = compile_plan(filter_plan, os.getpid())
+    asker = None if opts.automatic else make_asker(opts, policies, sys.stderr)
+    supervisor = Supervisor(policies, options, audit, asker)
+    bpf = compile_plan(_filter_plan(opts, policies, audit), os.getpid())
     spec = SpawnSpec(argv=list(opts.command), executable=executable, bpf=bpf,
                      uid=credentials[0] if credentials else None,
                      gid=credentials[1] if credentials else None,
                      groups=credentials[2] if credentials else None)
     if audit is not None:
         audit.start(list(opts.command), source, "dry-run" if opts.dry_run else "enforce")
-    return trace(spec, supervisor, audit)
+    try:
+        code = trace(spec, supervisor, audit)
+        if opts.stats:
+            _print_stats(supervisor)
+        return code
+    finally:
+        if asker is not None:
+            asker.finish(source_path=source)
+
+
+def _filter_plan(opts: argparse.Namespace, policies: PolicySet,
+                 audit: AuditLog | None) -> FilterPlan:
+    tables = policies.tables()
+    see_exec = len(tables) > 1 or audit is not None or policies.needs_argv()
+    return plan(tables, PlanOptions(
+        dry_run=opts.dry_run, see_refusals=opts.verbose or audit is not None,
+        see_rule_permits=audit is not None,
+        extra=frozenset({"execve", "execveat"}) if see_exec else frozenset()))
+
+
+def attach_command(opts: argparse.Namespace) -> int:
+    """--attach PID: hold a running process (and the children it makes from now on) to a
+    policy.  Ctrl-C detaches and leaves it running; killing systrace kills it (fail closed)."""
+    if opts.command:
+        raise UsageError("--attach takes no command")
+    pid = opts.attach
+    try:
+        executable = os.readlink(f"/proc/{pid}/exe")
+    except OSError as exc:
+        raise UsageError(f"--attach {pid}: {exc.strerror}") from exc
+    opts.command = [executable]
+    policies, source = _policies(opts, executable)
+    audit = AuditLog.open(opts.log, opts.log_stderr, sys.stderr) if (opts.log or
+                                                                      opts.log_stderr) else None
+    options = SupervisorOptions(dry_run=opts.dry_run, automatic=opts.automatic,
+                                inherit_across_exec=opts.inherit, verbose=opts.verbose)
+    asker = None if opts.automatic else make_asker(opts, policies, sys.stderr)
+    supervisor = Supervisor(policies, options, audit, asker)
+    tracer = Tracer(supervisor, plan=_filter_plan(opts, policies, audit))
+    supervisor.attach(tracer)
+    if audit is not None:
+        audit.start([executable], source, "attach")
+
+    def detach(_signum: int, _frame: object) -> None:
+        raise DetachRequest
+
+    previous = {s: signal.signal(s, detach) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        tracer.attach(pid)
+        return tracer.run()
+    except TracerError as exc:
+        return _fail(str(exc), EXIT_INTERNAL)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if asker is not None:
+            asker.finish(source_path=source)
+        if audit is not None:
+            audit.close()
+
+
+def _print_stats(supervisor: Supervisor) -> None:
+    tracer = supervisor.tracer
+    times = os.times()
+    stops = tracer.stops if tracer is not None else 0
+    sys.stderr.write(f"systrace: {stops} stops, {supervisor.decisions} decisions, "
+                     f"{supervisor.refusals} refusals, tracer CPU "
+                     f"{times.user + times.system:.3f}s\n")
 
 
 def trace(spec: SpawnSpec, supervisor: Supervisor, audit: AuditLog | None) -> int:
-    """Run the tracer; turn its failure into exit 125 with the tree killed."""
-    tracer = Tracer(supervisor)
+    """Run the tracer; turn its failure into exit 125 with the tree killed.
+
+    SYSTRACE_NO_HOLD=1 turns argument holding off: for bench/run_bench.py --defences only,
+    to measure what the TOCTOU defences cost; it opens the races they close."""
+    tracer = Tracer(supervisor, hold_arguments=os.environ.get("SYSTRACE_NO_HOLD") != "1")
     supervisor.attach(tracer)
     previous = _hold_signals(tracer)
     try:
@@ -264,10 +333,8 @@ def _hold_signals(tracer: Tracer) -> dict[int, object]:
 
     def forward(signum: int, _frame: object) -> None:
         if tracer.main_pid is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(tracer.main_pid, signum)
-            except OSError:
-                pass
 
     for signum in (signal.SIGTERM, signal.SIGHUP):
         previous[signum] = signal.signal(signum, forward)

@@ -198,7 +198,7 @@ class Supervisor:
             self.audit.decision(self.who(process, task.tid), call.policy_name, call.describe(),
                                 decision, result)
         asked = decision.action is Action.ASK
-        if self.options.verbose or (asked and not self.options.automatic):
+        if self.options.verbose or asked:
             rule = decision.rule.label() if decision.rule else f"default of table {decision.table}"
             verb = "would refuse" if result == "would-refuse" else "refused"
             why = f"{rule} says ask and no one can be asked" if asked else rule
@@ -213,9 +213,9 @@ class Supervisor:
         tracer = self.tracer
 
         def respond(answer: Answer) -> None:
-            reply = self.apply_answer(task, call, decision, answer)
+            # may run on the front end's thread: the answer is applied on the tracer's
             if tracer is not None:
-                tracer.answer(task.tid, reply)
+                tracer.answer(task.tid, lambda: self.apply_answer(task, call, decision, answer))
 
         self.asker.ask(request, respond)
         return PARK
@@ -256,11 +256,11 @@ class Supervisor:
                 table = dataclasses.replace(state.table, name=process.program,
                                             rules=list(state.table.rules))
                 policy.programs[process.program] = table
-            table.rules.insert(0, rule)
+            table.add_rule(rule)
             state.table = table
             return
         for table in self.policies.tables():
-            table.rules.insert(0, rule)
+            table.add_rule(rule)
 
     def on_syscall_exit(self, task: Task, call: DecodedCall, result: int) -> None:
         return None

@@ -33,7 +33,8 @@ class TraceeMemory:
             try:
                 self._fd = os.open(f"/proc/{self.pid}/mem", os.O_RDWR | os.O_CLOEXEC)
             except OSError as exc:
-                raise TraceeMemoryError(exc.errno, f"cannot open memory of {self.pid}: {exc}") from exc
+                raise TraceeMemoryError(exc.errno,
+                                        f"cannot open memory of {self.pid}: {exc}") from exc
         return self._fd
 
     def close(self) -> None:

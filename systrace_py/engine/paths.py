@@ -101,12 +101,32 @@ class PathResolver:
                 return Resolved(f"{base}/{raw}", exists=False, pseudo=True)
         if raw.endswith("/"):
             follow = True  # a trailing slash makes the kernel follow the last component
+        elif host_root and "/" not in raw and raw not in (".", "..") and base.startswith("/"):
+            # one name in a known directory (find, tar, ls -l...): the directory path read
+            # from /proc is already canonical; only the name itself may be a symlink
+            simple = self._simple(base, raw, follow)
+            if simple is not None:
+                return simple
         if host_root:
             fast = self._fast(raw if raw.startswith("/") else f"{base}/{raw}", follow)
             if fast is not None:
                 return fast
         start = [] if raw.startswith("/") else [c for c in base.split("/") if c]
         return self._walk(tid, tgid, start, raw, follow)
+
+    def _simple(self, base: str, name: str, follow: bool) -> Resolved | None:
+        if self._through_tracer(base) or base.startswith("/proc/"):
+            return None
+        path = f"{base.rstrip('/')}/{name}"
+        if not follow:
+            return Resolved(path, exists=True)  # existence does not matter to a rule
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            return Resolved(path, exists=False)
+        except OSError:
+            return None
+        return None if stat.S_ISLNK(info.st_mode) else Resolved(path)
 
     # --- the kernel does the work -------------------------------------------------------------
     def _fast(self, candidate: str, follow: bool) -> Resolved | None:

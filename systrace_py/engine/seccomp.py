@@ -22,6 +22,7 @@ for every traced call: if the tracer is gone, nothing it was meant to check can 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 
@@ -73,10 +74,8 @@ class _Builder:
     def __init__(self) -> None:
         self.filter = sc.SyscallFilter(sc.ALLOW)
         self.filter.set_attr(sc.Attr.ACT_BADARCH, sc.ERRNO(errno.ENOSYS))
-        try:
+        with contextlib.suppress(OSError):  # older libseccomp: a linear filter, still correct
             self.filter.set_attr(_ATTR_OPTIMIZE, 2)
-        except OSError:  # older libseccomp: a linear filter, still correct
-            pass
 
     def add(self, action: int, nr: int | str, *args: sc.Arg) -> None:
         if action == sc.ALLOW:

@@ -18,6 +18,7 @@ Design points (see docs/security.md and ARCHITECTURE.md for the why):
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -27,15 +28,17 @@ import signal
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from systrace_py.engine import enforce, scratch
 from systrace_py.engine import ptrace_ops as pt
-from systrace_py.engine.decode import Decoder, DecodedCall, read_argv
+from systrace_py.engine.decode import DecodedCall, Decoder, read_argv
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.seccomp import GUARDED_CALLS, guard_refusal
 from systrace_py.engine.tracee import AddressSpace, Expect, Process, Task
-from systrace_py.syscalls import AUDIT_ARCH_X86_64, NAMES
+from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict
+from systrace_py.syscalls import AUDIT_ARCH_X86_64, NAMES, NUMBERS
 
 log = logging.getLogger("systrace.engine")
 
@@ -49,6 +52,11 @@ _PROC_MEM_WRITE_OPEN = ("open", "openat", "openat2", "creat")
 
 class TracerError(Exception):
     """The tracer could not go on; the traced tree has been killed."""
+
+
+class DetachRequest(BaseException):
+    """Raised (from a signal handler) to end tracing by detaching instead of killing: only for
+    processes that were running before systrace attached to them (--attach)."""
 
 
 @dataclass
@@ -80,9 +88,12 @@ def _wait_status_code(status: int) -> int:
 class Tracer:
     """Runs one traced tree under a Monitor."""
 
-    def __init__(self, monitor: Monitor, hold_arguments: bool = True) -> None:
+    def __init__(self, monitor: Monitor, hold_arguments: bool = True,
+                 plan: FilterPlan | None = None) -> None:
         self.monitor = monitor
         self.hold_arguments = hold_arguments
+        self.plan = plan              # what the filter does, applied by hand when there is none
+        self.filtered = True          # False: no seccomp filter, every call stops at entry
         self.pid = os.getpid()
         self.tasks: dict[int, Task] = {}
         self.processes: dict[int, Process] = {}
@@ -92,7 +103,8 @@ class Tracer:
         self._early_exits: set[int] = set()
         self._exec_argv: dict[int, tuple[str, ...] | None] = {}
         self._info = pt.SyscallInfo()
-        self._answers: queue.SimpleQueue[tuple[int, Reply]] = queue.SimpleQueue()
+        self._answers: queue.SimpleQueue[tuple[int, Reply | Callable[[], Reply]]] = (
+            queue.SimpleQueue())
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._parked = 0
         self._sigchld_wakes = False
@@ -104,6 +116,7 @@ class Tracer:
     def spawn(self, spec: SpawnSpec) -> int:
         """Fork the command, load the prefilter in it and seize it before it execs."""
         prog = pt.prepare_filter(spec.bpf) if spec.bpf is not None else None
+        self.filtered = prog is not None
         need_nnp = spec.bpf is not None and (spec.uid not in (None, 0) or os.geteuid() != 0)
         pid = os.fork()
         if pid == 0:  # child: only async-signal-safe-ish work from here to exec
@@ -145,6 +158,45 @@ class Tracer:
         os.kill(pid, signal.SIGCONT)
         return pid
 
+    def attach(self, pid: int) -> int:
+        """Trace a running process (every thread of it) and, from now on, its new children.
+
+        No filter can be loaded into a running process, so every call of an attached process
+        stops at entry (PTRACE_SYSCALL) and the plan's verdicts are applied here."""
+        self.filtered = False
+        try:
+            program = os.readlink(f"/proc/{pid}/exe")
+            stat_line = Path(f"/proc/{pid}/stat").read_text()
+            ppid = int(stat_line.rsplit(")", 1)[1].split()[1])
+        except OSError as exc:
+            raise TracerError(f"cannot attach to {pid}: {exc.strerror}") from exc
+        process = Process(pid, ppid, program, AddressSpace(), TraceeMemory(pid))
+        self.processes[pid] = process
+        self.main_pid = pid
+        self.monitor.on_start(process)
+        seen: set[int] = set()
+        while True:  # threads may appear while we attach: until the set is stable
+            try:
+                tids = {int(t) for t in os.listdir(f"/proc/{pid}/task")}
+            except OSError as exc:
+                raise TracerError(f"cannot attach to {pid}: {exc.strerror}") from exc
+            new = tids - seen
+            if not new:
+                break
+            for tid in sorted(new):
+                try:
+                    pt.seize(tid)
+                    pt.interrupt(tid)
+                except pt.PtraceError as exc:
+                    if not seen and tid == pid:
+                        raise TracerError(f"cannot attach to {pid}: "
+                                          f"{os.strerror(exc.errno or 1)}") from exc
+                    continue
+                process.tids.add(tid)
+                self.tasks[tid] = Task(tid, process)
+                seen.add(tid)
+        return pid
+
     # --- the loop -----------------------------------------------------------------------------
     def run(self) -> int:
         """Serve stops until every traced task is gone; the command's exit code."""
@@ -155,6 +207,9 @@ class Tracer:
                 if event is None:
                     continue
                 self._dispatch(*event)
+        except DetachRequest:
+            self.detach_all()
+            return 128 + signal.SIGINT
         except BaseException:
             self.kill_all()
             raise
@@ -173,10 +228,8 @@ class Tracer:
     def kill_all(self) -> None:
         """Fail closed: SIGKILL every traced task (EXITKILL would do it when we exit)."""
         for tid in list(self.tasks) + list(self._early):
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(tid, signal.SIGKILL)
-            except OSError:
-                pass
         for _ in range(len(self.tasks) + len(self._early) + 16):
             try:
                 pid, _ = os.waitpid(-1, pt.WALL | os.WNOHANG)
@@ -185,9 +238,42 @@ class Tracer:
             if pid == 0:
                 break
 
+    def detach_all(self) -> None:
+        """Stop tracing every task and let it run (--attach, on the user's request): each is
+        interrupted, its pending call refused if it was parked, and detached with any signal
+        it was about to receive."""
+        for tid in list(self.tasks):
+            try:
+                pt.interrupt(tid)
+            except pt.PtraceError:
+                self.tasks.pop(tid, None)
+        pending = set(self.tasks)
+        while pending:
+            try:
+                pid, status = os.waitpid(-1, pt.WALL)
+            except ChildProcessError:
+                break
+            if pid not in pending:
+                continue
+            if not os.WIFSTOPPED(status):
+                pending.discard(pid)
+                continue
+            task = self.tasks[pid]
+            sig = os.WSTOPSIG(status)
+            deliver = sig if (status >> 16) == 0 and sig != _SYSCALL_TRAP else 0
+            try:
+                if task.parked or task.expect is Expect.INJECTED_MMAP:
+                    enforce.refuse(pid, errno.EINTR)
+                pt.detach(pid, deliver)
+            except pt.PtraceError:
+                pass
+            pending.discard(pid)
+        self.tasks.clear()
+
     def _next_event(self) -> tuple[int, int] | None:
         if self._parked == 0:
-            self._drain_answers()
+            if not self._answers.empty():
+                self._drain_answers()
             try:
                 return os.waitpid(-1, pt.WALL)
             except ChildProcessError:
@@ -243,7 +329,9 @@ class Tracer:
 
     # --- resuming -----------------------------------------------------------------------------
     def _resume(self, task: Task, sig: int = 0) -> None:
-        if task.expect is not Expect.NOTHING:
+        """Let a stopped task go on.  PTRACE_SYSCALL (an exit stop follows) only when an exit
+        value is awaited, or when there is no filter and every call must be seen at entry."""
+        if task.expect is not Expect.NOTHING or not self.filtered:
             pt.syscall(task.tid, sig)
         else:
             pt.cont(task.tid, sig)
@@ -253,15 +341,27 @@ class Tracer:
         info = pt.get_syscall_info(task.tid, self._info)
         if info.op != pt.SYSCALL_INFO_SECCOMP or info.arch != AUDIT_ARCH_X86_64:
             enforce.refuse(task.tid, errno.ENOSYS)  # the filter lets no other ABI through
-            pt.cont(task.tid)
+            self._resume(task)
             return
+        self._on_entry(task, info)
+
+    def _on_entry(self, task: Task, info: pt.SyscallInfo) -> None:
+        """A call at its entry: decide it (from a seccomp stop, or a syscall-entry stop when
+        there is no filter)."""
         nr = info.nr
         args = tuple(info.args)
         name = NAMES.get(nr, f"syscall_{nr}")
         process = task.process
         if task.detached:
-            pt.cont(task.tid)
+            self._resume(task)
             return
+        if not self.filtered:
+            verdict = self._unfiltered_verdict(name, args)
+            if verdict is not None:
+                if verdict.kind == "errno":
+                    enforce.refuse(task.tid, verdict.errno)
+                self._resume(task)
+                return
         if process.host_root is None:
             process.host_root = self.decoder.resolver.root_is_host(task.tid)
         call = self.decoder.decode(task.tid, process.pid, nr, name, args, process.memory,
@@ -271,10 +371,19 @@ class Tracer:
             err, why = refusal
             self.monitor.on_engine_refusal(task, call, err, why)
             enforce.refuse(task.tid, err)
-            pt.cont(task.tid)
+            self._resume(task)
             return
         reply = self.monitor.on_syscall(task, call)
         self._apply(task, call, reply)
+
+    def _unfiltered_verdict(self, name: str, args: tuple[int, ...]) -> Verdict | None:
+        """Without a filter, do what it would have done: None when the call must be decided."""
+        if name in GUARDED_CALLS and guard_refusal(name, args, self.pid) is not None:
+            return None  # decided (refused) by the engine at the stop
+        if name not in NUMBERS:
+            return Verdict("errno", errno.ENOSYS)
+        verdict = self.plan.verdict(name, args) if self.plan is not None else TRACE
+        return None if verdict.kind == "trace" else verdict
 
     def _engine_refusal(self, task: Task, call: DecodedCall) -> tuple[int, str] | None:
         """Refusals that hold whatever the policy says (the guards of seccomp.py, at a stop)."""
@@ -285,9 +394,9 @@ class Tracer:
         if call.error is not None:
             return errno.EFAULT if "NULL" in call.error or "mapped" in call.error else \
                 errno.EPERM, f"arguments unreadable: {call.error}"
-        if call.name in _PROC_MEM_WRITE_OPEN and call.paths and call.open_flags is not None:
-            if call.open_flags & 3 and _is_proc_mem(call.paths[0].resolved.path):
-                return errno.EACCES, "writing process memory through /proc"
+        if (call.name in _PROC_MEM_WRITE_OPEN and call.paths and call.open_flags is not None
+                and call.open_flags & 3 and _is_proc_mem(call.paths[0].resolved.path)):
+            return errno.EACCES, "writing process memory through /proc"
         if call.name == "openat2" and (call.open_resolve or 0) & enforce.RESOLVE_UNSUPPORTED:
             return errno.ENOSYS, "openat2 resolve flags this tracer cannot hold"
         return None
@@ -322,7 +431,7 @@ class Tracer:
             return
         if kind is ReplyKind.REFUSE:
             enforce.refuse(task.tid, reply.errno, reply.retval)
-            pt.cont(task.tid)
+            self._resume(task)
             return
         if kind is ReplyKind.KILL:
             os.kill(task.pid, signal.SIGKILL)
@@ -331,28 +440,26 @@ class Tracer:
             for tid in task.process.tids:
                 if tid in self.tasks:
                     self.tasks[tid].detached = True
-            pt.cont(task.tid)
+            self._resume(task)
             return
         if call.name in ("execve", "execveat") and call.paths:
             self._note_exec(task, call)
-        if self.hold_arguments or reply.paths is not None or reply.sockaddr is not None:
-            if self._needs_scratch(call, reply):
-                if not task.process.space.scratch:
-                    self._map_scratch(task, call)
-                    return
-                try:
-                    self._hold(task, call, reply)
-                except enforce.HoldError as exc:
-                    self.monitor.on_engine_refusal(task, call, exc.errno, str(exc))
-                    enforce.refuse(task.tid, exc.errno)
-                    pt.cont(task.tid)
-                    return
+        holding = self.hold_arguments or reply.paths is not None or reply.sockaddr is not None
+        if holding and self._needs_scratch(call, reply):
+            if not task.process.space.scratch:
+                self._map_scratch(task, call)
+                return
+            try:
+                self._hold(task, call, reply)
+            except enforce.HoldError as exc:
+                self.monitor.on_engine_refusal(task, call, exc.errno, str(exc))
+                enforce.refuse(task.tid, exc.errno)
+                self._resume(task)
+                return
         if reply.want_exit:
             task.expect = Expect.EXIT_HANDLER
             task.pending_call = call
-            pt.syscall(task.tid)
-        else:
-            pt.cont(task.tid)
+        self._resume(task)
 
     @staticmethod
     def _needs_scratch(call: DecodedCall, reply: Reply) -> bool:
@@ -374,22 +481,28 @@ class Tracer:
         if space.scratch_failed:
             self.monitor.on_engine_refusal(task, call, errno.EPERM, "scratch area unavailable")
             enforce.refuse(task.tid, errno.EPERM)
-            pt.cont(task.tid)
+            self._resume(task)
             return
         task.saved_regs = enforce.inject_mmap(task.tid)
         task.expect = Expect.INJECTED_MMAP
         task.pending_call = call
-        pt.syscall(task.tid)
+        self._resume(task)
 
     # --- syscall-exit stops --------------------------------------------------------------------
     def _on_syscall_stop(self, task: Task) -> None:
         info = pt.get_syscall_info(task.tid, self._info)
-        expect, task.expect = task.expect, Expect.NOTHING
-        if info.op != pt.SYSCALL_INFO_EXIT:
-            # a syscall-entry stop from PTRACE_SYSCALL: only reached when the filter is absent
-            task.expect = expect
-            pt.syscall(task.tid)
+        if info.op == pt.SYSCALL_INFO_ENTRY:
+            # only without a filter: every call is seen at entry
+            if info.arch != AUDIT_ARCH_X86_64:
+                enforce.refuse(task.tid, errno.ENOSYS)
+                self._resume(task)
+            else:
+                self._on_entry(task, info)
             return
+        if info.op == pt.SYSCALL_INFO_SECCOMP:
+            self._on_seccomp(task)
+            return
+        expect, task.expect = task.expect, Expect.NOTHING
         if expect is Expect.INJECTED_MMAP:
             saved, task.saved_regs = task.saved_regs, None
             if info.rval == scratch.BASE:
@@ -405,16 +518,15 @@ class Tracer:
         elif expect is Expect.EXIT_HANDLER:
             call, task.pending_call = task.pending_call, None
             self.monitor.on_syscall_exit(task, call, info.rval)
-        pt.cont(task.tid)
+        self._resume(task)
 
     # --- answers from another thread ---------------------------------------------------------
-    def answer(self, tid: int, reply: Reply) -> None:
-        """Resume a parked task with this reply.  Safe to call from any thread."""
+    def answer(self, tid: int, reply: Reply | Callable[[], Reply]) -> None:
+        """Resume a parked task with this reply.  Safe to call from any thread: a callable is
+        called on the tracer's thread (so a monitor's state is only touched there)."""
         self._answers.put((tid, reply))
-        try:
+        with contextlib.suppress(BlockingIOError):
             os.write(self._wake_w, b"!")
-        except BlockingIOError:
-            pass
 
     def _drain_answers(self) -> bool:
         handled = False
@@ -436,7 +548,7 @@ class Tracer:
             call, task.pending_call = task.pending_call, None
             handled = True
             try:
-                self._apply(task, call, reply)
+                self._apply(task, call, reply if isinstance(reply, Reply) else reply())
             except pt.PtraceError as exc:
                 if exc.errno != errno.ESRCH:
                     raise
@@ -486,14 +598,14 @@ class Tracer:
     def _on_stop_event(self, task: Task, sig: int) -> None:
         if not task.started:
             task.started = True  # the attach stop of an auto-attached child
-            pt.cont(task.tid)
+            self._resume(task)
             return
         if sig in _STOP_SIGNALS:
             task.listening = True
             pt.listen(task.tid)  # group-stop: stay stopped, let the real parent see it
             return
         task.listening = False
-        pt.cont(task.tid)
+        self._resume(task)
 
     # --- exec ---------------------------------------------------------------------------------
     def _on_exec(self, task: Task) -> None:
@@ -539,7 +651,7 @@ class Tracer:
         self.monitor.on_engine_refusal(task, DecodedCall(task.tid, task.pid, 59, "execve", ()),
                                        errno.EACCES, f"exec raced: {exe} is not what was checked")
         os.kill(task.pid, signal.SIGKILL)
-        pt.cont(task.tid)
+        self._resume(task)
         return None
 
     # --- exits ----------------------------------------------------------------------------------

@@ -71,6 +71,17 @@ class FilterPlan:
     def traced(self) -> set[str]:
         return {name for name, v in self.calls.items() if v.kind == "trace"}
 
+    def verdict(self, name: str, args: tuple[int, ...] | list[int]) -> Verdict:
+        """What the filter does with this call (for a tracer running without one)."""
+        open_plan = self.opens.get(name)
+        if open_plan is None:
+            return self.calls.get(name, TRACE)
+        flags = args[1 if name == "open" else 2] & 0xFFFFFFFF
+        reads, writes = aliases.open_reads(flags), aliases.open_writes(flags)
+        if reads and writes:
+            return open_plan.read_write
+        return open_plan.write_only if writes else open_plan.read_only
+
 
 # An outcome: (action, errno, made_by_rule); None when only the arguments can tell.
 _Outcome = tuple[Action, int, bool] | None

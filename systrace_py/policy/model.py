@@ -8,8 +8,9 @@ by :mod:`systrace_py.policy.filterplan`.
 
 from __future__ import annotations
 
-import errno as errno_module
 import enum
+import errno as errno_module
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -46,6 +47,9 @@ class Location:
 
 # ---------------------------------------------------------------------------------------------
 # Facts about one call, as the engine decoded them.
+
+_classes_of = functools.lru_cache(maxsize=4096)(
+    lambda syscall, role, flags: tuple(sorted(aliases.classes_of(syscall, role, flags))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +105,10 @@ class CallFacts:
         roles: tuple[PathArg | None, ...] = self.paths or (None,)
         for arg in roles:
             role = arg.role if arg is not None else "path"
-            classes = aliases.classes_of(self.syscall, role, self.open_flags)
+            classes = _classes_of(self.syscall, role, self.open_flags)
             if not classes:
                 yield None, arg
-            for cls in sorted(classes):
+            for cls in classes:
                 yield cls, arg
 
 
@@ -252,6 +256,23 @@ class Table:
     location: Location | None = None
     description: str | None = None
     allow_detach: bool = False  # whether an interactive "detach" answer is honoured
+    _index: dict[tuple[str, str | None], tuple[Rule, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+
+    def add_rule(self, rule: Rule, position: int = 0) -> None:
+        """Insert a rule (rules from remembered answers go first)."""
+        self.rules.insert(position, rule)
+        self._index.clear()
+
+    def rules_for(self, syscall: str, cls: str | None) -> tuple[Rule, ...]:
+        """The rules that apply to checks of this call and class, in order (cached: at every
+        stop only these few are tried)."""
+        key = (syscall, cls)
+        found = self._index.get(key)
+        if found is None:
+            found = tuple(r for r in self.rules if r.covers(syscall, cls))
+            self._index[key] = found
+        return found
 
     def decide(self, facts: CallFacts) -> Decision:
         """First match per check; the strictest answer over the call's checks wins.
@@ -270,8 +291,8 @@ class Table:
         return worst
 
     def _decide_check(self, facts: CallFacts, cls: str | None, arg: PathArg | None) -> Decision:
-        for rule in self.rules:
-            if rule.covers(facts.syscall, cls) and rule.matches(facts, arg):
+        for rule in self.rules_for(facts.syscall, cls):
+            if rule.matches(facts, arg):
                 return Decision(rule.action, rule.errno, rule, self.name, "rule",
                                 rule.redirect, arg)
         if facts.syscall in aliases.UNSAFE_CALLS:

@@ -1,0 +1,141 @@
+"""Bad input: exit 2 with one message naming file, line and key -- before the program starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import run_systrace
+
+
+def start_marker(tmp_path: Path) -> tuple[list[str], Path]:
+    """A command that leaves a file behind if it ever runs."""
+    marker = tmp_path / "ran"
+    return ["touch", str(marker)], marker
+
+
+BAD_POLICIES = [
+    # (policy text, line, key, words the message must contain)
+    ('default = "permit"\n[[rule]\ncalls = ["read"]\n', 2, None, []),
+    ('default = "permit"\n[[rule]]\ncalls = ["read"]\naction = "permit"\nactoin = "x"\n', 5,
+     "actoin", ["action"]),
+    ('[[rule]]\ncalls = "read"\naction = 3\n', 3, "action", []),
+    ('[[rule]]\ncalls = ["opne"]\naction = "never"\n', 2, "calls", ["open"]),
+    ('[[rule]]\ncalls = ["fsreed"]\naction = "never"\n', 2, "calls", ["fsread"]),
+    ('[[rule]]\ncalls = ["open"]\naction = "never"\nerrno = "EACCESS"\n', 4, "errno",
+     ["EACCES"]),
+    ('[[rule]]\ncalls = ["open"]\npath = "/tmp/[abc"\naction = "never"\n', 3, "path", []),
+    ('[[rule]]\ncalls = ["open"]\npath = "relative/path"\naction = "never"\n', 3, "path", []),
+    ('[[rule]]\ncalls = ["connect"]\naddress = "10.0.0.0/33"\naction = "never"\n', 3,
+     "address", []),
+    ('[[rule]]\ncalls = ["connect"]\nport = 70000\naction = "never"\n', 3, "port", []),
+    ('default = "maybe"\n', 1, "default", []),
+    ('[[rule]]\ncalls = ["read"]\naction = "never"\npath = "/etc/*"\n', 4, "path", []),
+    ('version = 2\n', 1, "version", []),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "key", "words"), BAD_POLICIES)
+def test_bad_policy_exits_2_naming_file_line_key(tmp_path, text, line, key, words):
+    policy = tmp_path / "bad.toml"
+    policy.write_text(text)
+    command, marker = start_marker(tmp_path)
+    r = run_systrace(["-p", str(policy), "--", *command])
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    message = r.stderr.strip()
+    assert len(message.splitlines()) == 1, message
+    assert "Traceback" not in r.stderr
+    assert str(policy) in message
+    assert f":{line}" in message, message
+    if key:
+        assert key in message
+    for word in words:
+        assert word in message, (word, message)
+    assert not marker.exists(), "the program started despite a bad policy"
+
+
+def test_missing_policy_file(tmp_path):
+    command, marker = start_marker(tmp_path)
+    r = run_systrace(["-p", str(tmp_path / "nope.toml"), "--", *command])
+    assert r.returncode == 2
+    assert "nope.toml" in r.stderr and "Traceback" not in r.stderr
+    assert not marker.exists()
+
+
+def test_unreadable_policy_file(tmp_path):
+    policy = tmp_path / "dir.toml"
+    policy.mkdir()  # a directory cannot be read as a file, even by root
+    command, marker = start_marker(tmp_path)
+    r = run_systrace(["-p", str(policy), "--", *command])
+    assert r.returncode == 2
+    assert "dir.toml" in r.stderr and "Traceback" not in r.stderr
+    assert not marker.exists()
+
+
+def test_no_policy_for_the_program_says_where_it_looked(tmp_path):
+    command, marker = start_marker(tmp_path)
+    r = run_systrace(["-d", str(tmp_path / "policies"), "--", *command])
+    assert r.returncode == 2
+    assert "_usr_bin_touch.toml" in r.stderr
+    assert "systrace -A" in r.stderr
+    assert not marker.exists()
+
+
+def test_policy_found_in_the_policy_directory(tmp_path):
+    directory = tmp_path / "policies"
+    directory.mkdir()
+    (directory / "_usr_bin_touch.toml").write_text('default = "permit"\n')
+    command, marker = start_marker(tmp_path)
+    r = run_systrace(["-d", str(directory), "--", *command])
+    assert r.returncode == 0, r.stderr
+    assert marker.exists()
+
+
+def test_policy_directory_defaults_to_xdg_config_home(tmp_path):
+    directory = tmp_path / "config" / "systrace"
+    directory.mkdir(parents=True)
+    (directory / "touch.toml").write_text('default = "permit"\n')
+    command, marker = start_marker(tmp_path)
+    r = run_systrace(["--", *command], env={"XDG_CONFIG_HOME": str(tmp_path / "config")})
+    assert r.returncode == 0, r.stderr
+    assert marker.exists()
+
+
+def test_no_command(tmp_path):
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+    r = run_systrace(["-p", str(policy)])
+    assert r.returncode == 2
+    assert "no command" in r.stderr
+
+
+def test_unknown_option():
+    r = run_systrace(["--no-such-option", "true"])
+    assert r.returncode == 2
+    assert "unrecognized arguments" in r.stderr or "no-such-option" in r.stderr
+
+
+def test_bad_credentials(tmp_path):
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+    r = run_systrace(["-c", "no-such-user-xyz", "-p", str(policy), "true"])
+    assert r.returncode == 2
+    assert "no-such-user-xyz" in r.stderr
+
+
+def test_help_lists_the_options():
+    r = run_systrace(["--help"])
+    assert r.returncode == 0
+    for option in ("-p FILE", "-d DIR", "-A", "-a", "-e", "-E FILE", "-i", "-u", "-c UID:GID",
+                   "--dry-run", "--attach PID", "--log FILE"):
+        assert option in r.stdout, option
+
+
+def test_not_x86_64_is_a_clear_error(monkeypatch, capsys):
+    from systrace_py import cli
+
+    monkeypatch.setattr(cli.platform, "machine", lambda: "aarch64")
+    assert cli.main(["true"]) == 2
+    err = capsys.readouterr().err
+    assert "x86_64" in err and "aarch64" in err

@@ -1,0 +1,115 @@
+"""Shared fixtures: build the C test programs, run systrace on real processes.
+
+Tests trace real processes: small C programs compiled here with gcc, coreutils, sh, python.
+Nothing in the engine is mocked.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+UNPRIVILEGED_USER = "cloudsdk" if "cloudsdk" in {p.pw_name for p in pwd.getpwall()} else "nobody"
+
+
+def systrace_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_systrace(args: list[str], *, input: str | None = None, timeout: float = 120,
+                 cwd: str | Path | None = None, env: dict[str, str] | None = None,
+                 prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m systrace_py ARGS``; ``prefix`` runs it under another command (setpriv)."""
+    cmd = [*(prefix or []), PYTHON, "-m", "systrace_py", *args]
+    return subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd, env=systrace_env(env))
+
+
+@dataclass
+class Traced:
+    """One systrace run with a policy written from text."""
+
+    tmp: Path
+
+    def policy(self, text: str, name: str = "policy.toml") -> Path:
+        path = self.tmp / name
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    def run(self, policy_text: str | None, *command: str, options: tuple[str, ...] = (),
+            **kw: object) -> subprocess.CompletedProcess[str]:
+        args = list(options)
+        if policy_text is not None:
+            args += ["-p", str(self.policy(policy_text))]
+        return run_systrace([*args, "--", *command], **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def traced(tmp_path: Path) -> Traced:
+    return Traced(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def build(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """Compile tests/<relative>.c once per session; returns the binary's path."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed")
+    out_dir = tmp_path_factory.mktemp("bin")
+    out_dir.chmod(0o755)
+    built: dict[tuple[str, tuple[str, ...]], Path] = {}
+
+    def compile_program(relative: str, *flags: str) -> Path:
+        key = (relative, flags)
+        if key in built:
+            return built[key]
+        source = REPO / "tests" / relative
+        binary = out_dir / (source.stem + ("-" + "-".join(f.strip("-") for f in flags)
+                                            if flags else ""))
+        subprocess.run(["gcc", "-O1", "-Wall", "-pthread", *flags, "-o", str(binary),
+                        str(source)], check=True, capture_output=True, text=True)
+        built[key] = binary
+        return binary
+
+    return compile_program
+
+
+@pytest.fixture(scope="session")
+def probe(build: Callable[..., Path]) -> Path:
+    return build("progs/probe.c")
+
+
+@pytest.fixture
+def world_tmp() -> Path:
+    """A temporary directory every user can use (for tests that drop privileges)."""
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="systrace-test-", dir="/tmp"))
+    path.chmod(0o777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def results(stdout: str) -> dict[str, str]:
+    """probe's "OP ARG -> RESULT" lines as a dict."""
+    out = {}
+    for line in stdout.splitlines():
+        if " -> " in line:
+            key, _, value = line.partition(" -> ")
+            out[key] = value
+    return out
