@@ -160,7 +160,10 @@ class Supervisor:
     def on_syscall(self, task: Task, call: DecodedCall) -> Reply:
         process = task.process
         state: ProcessState = process.state
-        decision = strictest([state.table.decide(f) for f in call.all_facts()])
+        facts = call.all_facts()
+        table = state.table
+        decision = (table.decide(facts[0]) if len(facts) == 1
+                    else strictest([table.decide(f) for f in facts]))
         self.decisions += 1
         action = decision.action
         if action is Action.PERMIT:
@@ -182,8 +185,7 @@ class Supervisor:
         if redirect is None:
             return Reply.run()
         if redirect.path is not None:
-            role = decision.arg.role if decision.arg is not None else "path"
-            return Reply(paths={role: redirect.path})
+            return Reply(paths={decision.role or "path": redirect.path})
         from systrace_py.engine.sockaddr import encode_sockaddr
 
         assert redirect.address is not None

@@ -8,16 +8,18 @@ flags argument).  Decoding is lazy where it is costly: exec argv is read only wh
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import socket
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import AT_FDCWD, PathResolver, Resolved
-from systrace_py.policy.model import CallFacts, PathArg, SockAddr
+from systrace_py.policy.model import CallFacts, Facts, PathArg, SockAddr
 
 AT_SYMLINK_NOFOLLOW = 0x100
 AT_SYMLINK_FOLLOW = 0x400
@@ -185,68 +187,284 @@ class DecodedPath:
         return self.spec.role if self.spec else "path"
 
 
-@dataclass(slots=True)
-class DecodedCall:
-    """A stopped call, decoded.  ``error`` holds why decoding failed (memory unreadable...)."""
+class DecodeError(Exception):
+    """An argument could not be read from the tracee (bad pointer, unmapped, too long): the
+    call is refused with ``errno`` rather than decided on guesses."""
 
-    tid: int
-    tgid: int
-    nr: int
-    name: str
-    args: _Args
-    paths: list[DecodedPath] = field(default_factory=list)
-    open_flags: int | None = None
-    open_mode: int | None = None
-    open_resolve: int | None = None
-    sockaddrs: list[SockAddr] = field(default_factory=list)
-    sockaddr_raw: bytes | None = None
-    msghdr_raw: bytes | None = None
-    argv: tuple[str, ...] | None = None
-    fd: int | None = None
-    acts_as: str | None = None
-    error: str | None = None
+    def __init__(self, err: int, why: str) -> None:
+        super().__init__(why)
+        self.errno = err
+
+
+_UNSET: object = object()
+
+
+class DecodedCall:
+    """A stopped call, decoded on demand (it implements :class:`policy.model.Facts`).
+
+    Reading a string costs a system call and resolving a path two or three more, so nothing is
+    read until asked for: a rule with a path condition asks for the path, a rule with an
+    address condition for the address.  What was read is what the call is then held to
+    (:mod:`enforce`): ``examined_paths()``, ``sockaddr_raw``, ``argv``.
+    """
+
+    __slots__ = ("_acts_as", "_argv", "_decoder", "_open_flags", "_paths", "_raws",
+                 "_sockaddrs", "args", "host_root", "memory", "msghdr_raw", "name", "nr",
+                 "open_mode", "open_resolve", "sockaddr_raw", "tgid", "tid")
+
+    def __init__(self, tid: int, tgid: int, nr: int, name: str, args: _Args,
+                 memory: TraceeMemory | None = None, decoder: Decoder | None = None,
+                 host_root: bool = True) -> None:
+        self.tid = tid
+        self.tgid = tgid
+        self.nr = nr
+        self.name = name
+        self.args = args
+        self.memory = memory
+        self._decoder = decoder
+        self.host_root = host_root
+        self._raws: dict[str, str | None] = {}
+        self._paths: dict[str, DecodedPath] = {}
+        self._sockaddrs: list[SockAddr] | None = None
+        self.sockaddr_raw: bytes | None = None
+        self.msghdr_raw: bytes | None = None
+        self._argv: object = _UNSET
+        self._acts_as: object = _UNSET
+        self._open_flags: object = _UNSET
+        self.open_mode: int | None = None
+        self.open_resolve: int | None = None
+
+    # --- the Facts protocol -------------------------------------------------------------------
+    @property
+    def syscall(self) -> str:
+        return self.policy_name
 
     @property
     def policy_name(self) -> str:
-        """The name rules see: the call itself, or the descriptor call it stands for."""
-        return self.acts_as or self.name
+        """The name rules see: the call itself, or the descriptor call it stands for (glibc's
+        fstat is newfstatat(fd, "", AT_EMPTY_PATH))."""
+        if self._acts_as is _UNSET:
+            self._acts_as = None
+            stand_in = ON_DESCRIPTOR_AS.get(self.name)
+            if stand_in is not None:
+                spec = PATH_ARGS[self.name][0]
+                if self._raw(spec) == "" and self._empty_means_fd(spec):
+                    self._acts_as = stand_in
+        return self._acts_as or self.name  # type: ignore[return-value]
+
+    @property
+    def acts_as(self) -> str | None:
+        return None if self.policy_name == self.name else self.policy_name
+
+    @property
+    def open_flags(self) -> int | None:
+        if self._open_flags is _UNSET:
+            self._open_flags = self._read_open_flags()
+        return self._open_flags  # type: ignore[return-value]
+
+    def roles(self) -> tuple[str, ...]:
+        specs = PATH_ARGS.get(self.name)
+        if specs is not None:
+            return tuple(spec.role for spec in specs)
+        return ("path",) if self.name in FD_ARGS else ()
+
+    def path(self, role: str) -> str | None:
+        decoded = self.decoded_path(role)
+        return decoded.resolved.path if decoded is not None else None
+
+    @property
+    def sockaddr(self) -> SockAddr | None:
+        addrs = self.sockaddrs
+        return addrs[0] if addrs else None
+
+    @property
+    def argv(self) -> tuple[str, ...] | None:
+        if self._argv is _UNSET:
+            self._argv = None
+            if self.name in ("execve", "execveat") and self.memory is not None:
+                pointer = self.args[1 if self.name == "execve" else 2]
+                self._argv = self._guard(lambda: read_argv(self.memory, pointer))
+        return self._argv  # type: ignore[return-value]
+
+    # --- decoding, on demand -------------------------------------------------------------------
+    def _guard(self, read: Callable[[], object]) -> Any:
+        try:
+            return read()
+        except TraceeMemoryError as exc:
+            raise DecodeError(exc.errno or errno.EFAULT, str(exc)) from exc
+        except UnicodeDecodeError as exc:
+            raise DecodeError(errno.EINVAL, str(exc)) from exc
+
+    def _read_open_flags(self) -> int | None:
+        name, args = self.name, self.args
+        if name in OPEN_FLAGS_ARG:
+            self.open_mode = args[OPEN_FLAGS_ARG[name] + 1] & 0o7777
+            return args[OPEN_FLAGS_ARG[name]] & 0xFFFFFFFF
+        if name == "creat":
+            self.open_mode = args[1] & 0o7777
+            return os.O_CREAT | os.O_WRONLY | os.O_TRUNC
+        if name == "openat2" and self.memory is not None:
+            if args[3] < 24:
+                raise DecodeError(errno.EINVAL, "struct open_how too small")
+            how = self._guard(lambda: self.memory.read_exact(args[2], 24))
+            flags, mode, resolve = struct.unpack("<QQQ", how)
+            self.open_mode, self.open_resolve = mode, resolve
+            return flags
+        return None
+
+    def _raw(self, spec: PathSpec) -> str | None:
+        """The path string as the tracee passed it (None for a NULL pointer)."""
+        if spec.role not in self._raws:
+            pointer = self.args[spec.arg]
+            if pointer == 0 or self.memory is None:
+                self._raws[spec.role] = None
+            else:
+                memory = self.memory
+                data = self._guard(lambda: memory.read_cstring(pointer))
+                self._raws[spec.role] = data.decode("utf-8", "surrogateescape")
+        return self._raws[spec.role]
+
+    def _empty_means_fd(self, spec: PathSpec) -> bool:
+        return self.name == "readlinkat" or (
+            spec.empty_flag_arg is not None
+            and bool(self.args[spec.empty_flag_arg] & AT_EMPTY_PATH))
+
+    def decoded_path(self, role: str) -> DecodedPath | None:
+        """The path in ``role``, resolved (and from now on held: it has been examined)."""
+        found = self._paths.get(role)
+        if found is not None:
+            return found
+        decoder = self._decoder
+        if decoder is None:
+            return None
+        specs = PATH_ARGS.get(self.name)
+        if specs is None:
+            if self.name not in FD_ARGS or role != "path":
+                return None
+            decoded = decoder.fd_path(self.tid, _int32(self.args[FD_ARGS[self.name]]))
+        else:
+            spec = next((s for s in specs if s.role == role), None)
+            if spec is None:
+                return None
+            decoded = self._resolve(decoder, spec)
+        self._paths[role] = decoded
+        return decoded
+
+    def _resolve(self, decoder: Decoder, spec: PathSpec) -> DecodedPath:
+        args = self.args
+        dirfd = _int32(args[spec.dirfd_arg]) if spec.dirfd_arg is not None else AT_FDCWD
+        raw = self._raw(spec)
+        if raw is None:  # utimensat(fd, NULL, ...): the descriptor itself
+            return decoder.fd_path(self.tid, dirfd, spec)
+        if raw == "":
+            if self._empty_means_fd(spec):
+                return decoder.fd_path(self.tid, dirfd, spec)
+            return DecodedPath(spec, raw, Resolved("", exists=False, pseudo=True), False)
+        follow = spec.follows(args)
+        if self.name == "openat2":
+            flags = self.open_flags or 0
+            follow = not (flags & O_NOFOLLOW or (flags & O_CREAT and flags & O_EXCL))
+        resolved = decoder.resolver.resolve(self.tid, self.tgid, raw, dirfd, follow,
+                                            self.host_root)
+        return DecodedPath(spec, raw, resolved, rewritable=not resolved.pseudo)
+
+    @property
+    def sockaddrs(self) -> list[SockAddr]:
+        if self._sockaddrs is None:
+            self._sockaddrs = self._guard(self._read_sockaddrs) if self._decoder else []
+        return self._sockaddrs
+
+    def _read_sockaddrs(self) -> list[SockAddr]:
+        decoder, memory, args = self._decoder, self.memory, self.args
+        assert decoder is not None and memory is not None
+        if self.name in SOCKADDR_ARGS:
+            ptr_arg, len_arg = SOCKADDR_ARGS[self.name]
+            if not args[ptr_arg]:
+                return []
+            self.sockaddr_raw = memory.read(args[ptr_arg],
+                                            min(args[len_arg] & 0xFFFFFFFF, SOCKADDR_MAX))
+            return [decoder.sockaddr(self, self.sockaddr_raw)]
+        if self.name == "sendmsg":
+            self.msghdr_raw = memory.read_exact(args[1], 56)
+            name_ptr, name_len = struct.unpack_from("<QI", self.msghdr_raw)
+            if not (name_ptr and name_len):
+                return []
+            self.sockaddr_raw = memory.read(name_ptr, min(name_len, SOCKADDR_MAX))
+            return [decoder.sockaddr(self, self.sockaddr_raw)]
+        if self.name == "sendmmsg":
+            count = min(args[2] & 0xFFFFFFFF, 1024)
+            block = memory.read_exact(args[1], 64 * count) if count else b""
+            out = []
+            for i in range(count):
+                name_ptr, name_len = struct.unpack_from("<QI", block, 64 * i)
+                if name_ptr and name_len:
+                    raw = memory.read(name_ptr, min(name_len, SOCKADDR_MAX))
+                    out.append(decoder.sockaddr(self, raw))
+            return out
+        return []
+
+    # --- views --------------------------------------------------------------------------------
+    @property
+    def paths(self) -> list[DecodedPath]:
+        """Every path argument, resolved (this examines them all)."""
+        out = []
+        for role in self.roles():
+            decoded = self.decoded_path(role)
+            if decoded is not None:
+                out.append(decoded)
+        return out
+
+    def examined_paths(self) -> list[DecodedPath]:
+        """The path arguments something looked at: the ones the call must be held to."""
+        return list(self._paths.values())
+
+    @property
+    def examined_argv(self) -> tuple[str, ...] | None:
+        return None if self._argv is _UNSET else self._argv  # type: ignore[return-value]
+
+    @property
+    def examined_sockaddr(self) -> bool:
+        return self.sockaddr_raw is not None
+
+    def all_facts(self) -> list[Facts]:
+        """One set of facts per socket address (sendmmsg may carry several): ``[self]`` for
+        every other call, without reading anything."""
+        if self.name != "sendmmsg":
+            return [self]
+        addrs = self.sockaddrs
+        if len(addrs) <= 1:
+            return [self]
+        return [CallFacts(self.policy_name, (), self.open_flags, addr, None) for addr in addrs]
 
     def facts(self) -> CallFacts:
-        """The facts the policy decides on (first socket address; see :meth:`all_facts`)."""
+        """The facts as plain data (this examines everything)."""
         return CallFacts(
             syscall=self.policy_name,
             paths=tuple(PathArg(p.role, p.resolved.path) for p in self.paths),
             open_flags=self.open_flags,
-            sockaddr=self.sockaddrs[0] if self.sockaddrs else None,
+            sockaddr=self.sockaddr,
             argv=self.argv,
         )
 
-    def all_facts(self) -> list[CallFacts]:
-        """One CallFacts per socket address (sendmmsg may carry several)."""
-        base = self.facts()
-        if len(self.sockaddrs) <= 1:
-            return [base]
-        return [CallFacts(base.syscall, base.paths, base.open_flags, addr, base.argv)
-                for addr in self.sockaddrs]
-
     def describe(self) -> dict[str, object]:
-        """Decoded arguments as plain data, for logs and prompts."""
+        """Decoded arguments as plain data, for logs and prompts (this examines everything)."""
         out: dict[str, object] = {}
-        for p in self.paths:
-            out[p.role] = p.resolved.path
-            if p.raw and p.raw != p.resolved.path:
-                out[f"{p.role}_as_given"] = p.raw
-        if self.open_flags is not None:
-            out["flags"] = open_flags_text(self.open_flags)
-        if self.sockaddrs:
-            out["address"] = str(self.sockaddrs[0]) if len(self.sockaddrs) == 1 else [
-                str(a) for a in self.sockaddrs]
-        if self.argv is not None:
-            out["argv"] = list(self.argv)
-        if self.fd is not None:
-            out["fd"] = self.fd
-        if self.error:
-            out["error"] = self.error
+        try:
+            for p in self.paths:
+                out[p.role] = p.resolved.path
+                if p.raw and p.raw != p.resolved.path:
+                    out[f"{p.role}_as_given"] = p.raw
+            if self.open_flags is not None:
+                out["flags"] = open_flags_text(self.open_flags)
+            addrs = self.sockaddrs
+            if addrs:
+                out["address"] = str(addrs[0]) if len(addrs) == 1 else [str(a) for a in addrs]
+            if self.argv is not None:
+                out["argv"] = list(self.argv)
+            if self.name in FD_ARGS:
+                out["fd"] = _int32(self.args[FD_ARGS[self.name]])
+        except DecodeError as exc:
+            out["error"] = str(exc)
         return out
 
 
@@ -270,75 +488,16 @@ def open_flags_text(flags: int) -> str:
 
 
 class Decoder:
-    """Decodes stopped calls of one tracer."""
+    """Makes decoded calls for one tracer (it holds the path resolver)."""
 
     def __init__(self, resolver: PathResolver | None = None) -> None:
         self.resolver = resolver or PathResolver()
 
-    def decode(self, tid: int, tgid: int, nr: int, name: str, args: _Args, mem: TraceeMemory,
-               host_root: bool, want_argv: bool = False) -> DecodedCall:
-        call = DecodedCall(tid, tgid, nr, name, args)
-        try:
-            self._decode_into(call, mem, host_root, want_argv)
-        except (TraceeMemoryError, UnicodeDecodeError, OSError) as exc:
-            call.error = str(exc)
-        return call
+    def decode(self, tid: int, tgid: int, nr: int, name: str, args: _Args,
+               memory: TraceeMemory, host_root: bool) -> DecodedCall:
+        return DecodedCall(tid, tgid, nr, name, args, memory, self, host_root)
 
-    def _decode_into(self, call: DecodedCall, mem: TraceeMemory, host_root: bool,
-                     want_argv: bool) -> None:
-        name, args = call.name, call.args
-        if name in OPEN_FLAGS_ARG:
-            call.open_flags = args[OPEN_FLAGS_ARG[name]] & 0xFFFFFFFF
-            call.open_mode = args[OPEN_FLAGS_ARG[name] + 1] & 0o7777
-        elif name == "creat":
-            call.open_flags = os.O_CREAT | os.O_WRONLY | os.O_TRUNC
-            call.open_mode = args[1] & 0o7777
-        elif name == "openat2":
-            how = mem.read_exact(args[2], 24) if args[3] >= 24 else b""
-            if how:
-                flags, mode, resolve = struct.unpack("<QQQ", how)
-                call.open_flags, call.open_mode, call.open_resolve = flags, mode, resolve
-        for spec in PATH_ARGS.get(name, ()):
-            call.paths.append(self._path(call, spec, mem, host_root))
-        if name in FD_ARGS:
-            call.fd = _int32(args[FD_ARGS[name]])
-            call.paths.append(self._fd_path(call.tid, call.fd))
-        if name in SOCKADDR_ARGS:
-            ptr_arg, len_arg = SOCKADDR_ARGS[name]
-            if args[ptr_arg]:
-                size = min(args[len_arg] & 0xFFFFFFFF, SOCKADDR_MAX)
-                call.sockaddr_raw = mem.read(args[ptr_arg], size)
-                call.sockaddrs.append(self.sockaddr(call, call.sockaddr_raw, host_root))
-        elif name == "sendmsg":
-            self._sendmsg(call, mem, host_root)
-        elif name == "sendmmsg":
-            self._sendmmsg(call, mem, host_root)
-        if want_argv and name in ("execve", "execveat"):
-            call.argv = read_argv(mem, args[1 if name == "execve" else 2])
-
-    def _path(self, call: DecodedCall, spec: PathSpec, mem: TraceeMemory,
-              host_root: bool) -> DecodedPath:
-        args = call.args
-        dirfd = _int32(args[spec.dirfd_arg]) if spec.dirfd_arg is not None else AT_FDCWD
-        pointer = args[spec.arg]
-        if pointer == 0:  # utimensat(fd, NULL, ...): the descriptor itself
-            return self._fd_path(call.tid, dirfd, spec)
-        raw = mem.read_cstring(pointer).decode("utf-8", "surrogateescape")
-        if raw == "":
-            empty_means_fd = call.name == "readlinkat" or (
-                spec.empty_flag_arg is not None and args[spec.empty_flag_arg] & AT_EMPTY_PATH)
-            if empty_means_fd:
-                call.acts_as = ON_DESCRIPTOR_AS.get(call.name)
-                return self._fd_path(call.tid, dirfd, spec)
-            return DecodedPath(spec, raw, Resolved("", exists=False, pseudo=True), False)
-        follow = spec.follows(args)
-        if call.name == "openat2" and call.open_flags is not None:
-            follow = not (call.open_flags & O_NOFOLLOW
-                          or (call.open_flags & O_CREAT and call.open_flags & O_EXCL))
-        resolved = self.resolver.resolve(call.tid, call.tgid, raw, dirfd, follow, host_root)
-        return DecodedPath(spec, raw, resolved, rewritable=not resolved.pseudo)
-
-    def _fd_path(self, tid: int, fd: int, spec: PathSpec | None = None) -> DecodedPath:
+    def fd_path(self, tid: int, fd: int, spec: PathSpec | None = None) -> DecodedPath:
         try:
             target = (self.resolver.cwd_of(tid) if fd == AT_FDCWD
                       else self.resolver.fd_path(tid, fd))
@@ -347,7 +506,7 @@ class Decoder:
         pseudo = not target.startswith("/") or target.endswith(" (deleted)")
         return DecodedPath(spec, "", Resolved(target, exists=True, pseudo=pseudo), False)
 
-    def sockaddr(self, call: DecodedCall, raw: bytes, host_root: bool) -> SockAddr:
+    def sockaddr(self, call: DecodedCall, raw: bytes) -> SockAddr:
         """Decode a struct sockaddr; unix paths are resolved like any path."""
         if len(raw) < 2:
             return SockAddr("other")
@@ -368,27 +527,12 @@ class Decoder:
             if body[0] == 0:
                 return SockAddr("unix", path="@" + body[1:].decode("utf-8", "surrogateescape"))
             text = body.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-            resolved = self.resolver.resolve(call.tid, call.tgid, text, AT_FDCWD, True, host_root)
+            resolved = self.resolver.resolve(call.tid, call.tgid, text, AT_FDCWD, True,
+                                             call.host_root)
             return SockAddr("unix", path=resolved.path)
         if family == socket.AF_NETLINK:
             return SockAddr("netlink")
         return SockAddr("other")
-
-    def _sendmsg(self, call: DecodedCall, mem: TraceeMemory, host_root: bool) -> None:
-        call.msghdr_raw = mem.read_exact(call.args[1], 56)
-        name_ptr, name_len = struct.unpack_from("<QI", call.msghdr_raw)
-        if name_ptr and name_len:
-            call.sockaddr_raw = mem.read(name_ptr, min(name_len, SOCKADDR_MAX))
-            call.sockaddrs.append(self.sockaddr(call, call.sockaddr_raw, host_root))
-
-    def _sendmmsg(self, call: DecodedCall, mem: TraceeMemory, host_root: bool) -> None:
-        count = min(call.args[2] & 0xFFFFFFFF, 1024)
-        block = mem.read_exact(call.args[1], 64 * count) if count else b""
-        for i in range(count):
-            name_ptr, name_len = struct.unpack_from("<QI", block, 64 * i)
-            if name_ptr and name_len:
-                raw = mem.read(name_ptr, min(name_len, SOCKADDR_MAX))
-                call.sockaddrs.append(self.sockaddr(call, raw, host_root))
 
 
 def read_argv(mem: TraceeMemory, pointer: int) -> tuple[str, ...]:

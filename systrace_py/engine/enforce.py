@@ -84,22 +84,51 @@ def open_how_for(call: DecodedCall) -> tuple[int, int]:
 
 
 class Holder:
-    """Writes checked arguments into a task's scratch slot and points the registers there."""
+    """Writes checked arguments into a task's scratch slot and points the call at them.
 
-    def __init__(self, memory: TraceeMemory, slot: int) -> None:
+    Only what was examined is held: a path no rule looked at was not checked, so there is
+    nothing to hold it to."""
+
+    def __init__(self, memory: TraceeMemory, slot: int, info: pt.SyscallInfo) -> None:
         self.memory = memory
         self.base = scratch.slot_address(slot)
+        self.info = info              # the stop's syscall info: number, arguments
+        self.nr: int | None = None    # a new call number, when the call is converted
+        self.args: dict[int, int] = {}
 
     def apply(self, tid: int, call: DecodedCall, reply: Reply) -> None:
         name = call.name
-        if name in ("open", "openat", "creat", "openat2") and call.paths:
-            self._open(tid, call, reply)
+        if name in ("open", "openat", "creat", "openat2"):
+            self._open(call, reply)
         elif name in ("execve", "execveat"):
-            self._exec(tid, call, reply)
-        elif call.paths:
-            self._paths(tid, call, reply)
+            self._exec(call, reply)
+        else:
+            self._paths(call, reply)
         if call.sockaddr_raw is not None or reply.sockaddr is not None:
-            self._sockaddr(tid, call, reply)
+            self._sockaddr(call, reply)
+        self._commit(tid)
+
+    def _commit(self, tid: int) -> None:
+        """Point the call at the copies: one PTRACE_SET_SYSCALL_INFO where the kernel has it,
+        else POKEUSER per register (or GETREGS/SETREGS when the call number changes)."""
+        if self.nr is None and not self.args:
+            return
+        info = self.info
+        if self.nr is not None:
+            info.nr = self.nr
+        for index, value in self.args.items():
+            info.args[index] = value & _U64
+        if pt.set_syscall_info(tid, info):
+            return
+        if self.nr is None:
+            for index, value in self.args.items():
+                pt.poke_reg(tid, pt.ARG_REGS[index], value)
+            return
+        regs = pt.getregs(tid)
+        regs.orig_rax = self.nr
+        for index, value in self.args.items():
+            setattr(regs, pt.ARG_REGS[index], value & _U64)
+        pt.setregs(tid, regs)
 
     # --- paths --------------------------------------------------------------------------------
     @staticmethod
@@ -108,80 +137,78 @@ class Holder:
             return reply.paths[p.role]
         return p.resolved.path if p.rewritable else None
 
-    def _open(self, tid: int, call: DecodedCall, reply: Reply) -> None:
-        path = call.paths[0]
+    def _open(self, call: DecodedCall, reply: Reply) -> None:
+        path = call.decoded_path("path") if reply.paths else None
+        examined = call.examined_paths()
+        path = path or (examined[0] if examined else None)
+        if path is None:
+            return
         target = self._target(path, reply)
         if target is None:
-            self._raw_copies(tid, call)
+            self._raw_copy(path)
             return
         flags, mode = open_how_for(call)
         resolve = pt.RESOLVE_NO_SYMLINKS
-        if name_is_openat2(call) and call.open_resolve:
+        if call.name == "openat2" and call.open_resolve:
             resolve |= call.open_resolve & ~RESOLVE_UNSUPPORTED
         encoded = target.encode("utf-8", "surrogateescape") + b"\0"
         if len(encoded) > 4096:
             raise HoldError(errno.ENAMETOOLONG, "path too long")
         blob = struct.pack("<QQQ", flags, mode, resolve).ljust(_PATH1, b"\0") + encoded
         self.memory.write(self.base + _HOW, blob)
-        regs = pt.getregs(tid)
-        regs.orig_rax = SYS_OPENAT2
-        regs.rdi = AT_FDCWD & _U64
-        regs.rsi = self.base + _PATH1
-        regs.rdx = self.base + _HOW
-        regs.r10 = pt.OPEN_HOW_SIZE
-        pt.setregs(tid, regs)
+        self.nr = SYS_OPENAT2
+        self.args.update({0: AT_FDCWD, 1: self.base + _PATH1, 2: self.base + _HOW,
+                          3: pt.OPEN_HOW_SIZE})
 
-    def _paths(self, tid: int, call: DecodedCall, reply: Reply) -> None:
+    def _paths(self, call: DecodedCall, reply: Reply) -> None:
         writes: list[tuple[int, bytes, int]] = []  # (offset, data, arg index)
-        for index, p in enumerate(call.paths[:2]):
+        for p in call.examined_paths():
             if p.spec is None:
                 continue  # a descriptor, not a string
             target = self._target(p, reply)
             if target is None:
-                target = p.raw  # pseudo: keep the spelling, but in memory nobody else writes
+                target = p.raw  # pseudo: keep the spelling, in memory nobody else writes
                 if not target:
                     continue
             data = target.encode("utf-8", "surrogateescape") + b"\0"
             if len(data) > 4096:
                 raise HoldError(errno.ENAMETOOLONG, "path too long")
-            writes.append((_PATH1 if index == 0 else _PATH2, data, p.spec.arg))
+            writes.append((_PATH2 if writes else _PATH1, data, p.spec.arg))
         if not writes:
             return
         if len(writes) == 2:
             first, second = writes
-            blob = first[1].ljust(_PATH2 - _PATH1, b"\0") + second[1]
-            self.memory.write(self.base + _PATH1, blob)
+            self.memory.write(self.base + _PATH1,
+                              first[1].ljust(_PATH2 - _PATH1, b"\0") + second[1])
         else:
             self.memory.write(self.base + writes[0][0], writes[0][1])
         for offset, _, arg in writes:
-            pt.poke_reg(tid, pt.ARG_REGS[arg], self.base + offset)
+            self.args[arg] = self.base + offset
 
-    def _raw_copies(self, tid: int, call: DecodedCall) -> None:
-        """Pseudo paths (/proc/self/fd/N of a pipe...): same string, private copy."""
-        p = call.paths[0]
+    def _raw_copy(self, p: DecodedPath) -> None:
+        """Pseudo paths (/proc/self/fd/N of a pipe...): the same string, in a private copy."""
         if p.spec is None or not p.raw:
             return
-        data = p.raw.encode("utf-8", "surrogateescape") + b"\0"
-        self.memory.write(self.base + _PATH1, data)
-        pt.poke_reg(tid, pt.ARG_REGS[p.spec.arg], self.base + _PATH1)
+        self.memory.write(self.base + _PATH1, p.raw.encode("utf-8", "surrogateescape") + b"\0")
+        self.args[p.spec.arg] = self.base + _PATH1
 
-    def _exec(self, tid: int, call: DecodedCall, reply: Reply) -> None:
+    def _exec(self, call: DecodedCall, reply: Reply) -> None:
         """exec keeps the spelling of its path (it becomes the script's $0); a private copy of
         it, and of argv when argv was checked.  The exec event checks what really ran."""
-        path = call.paths[0] if call.paths else None
+        examined = call.examined_paths()
+        path = examined[0] if examined else None
         if path is not None and path.spec is not None:
             target = reply.paths.get("path") if reply.paths else None
             text = target if target is not None else path.raw
             if text:
-                data = text.encode("utf-8", "surrogateescape") + b"\0"
-                self.memory.write(self.base + _PATH1, data)
-                pt.poke_reg(tid, pt.ARG_REGS[path.spec.arg], self.base + _PATH1)
-        if call.argv is not None:
-            self._argv(tid, call)
+                self.memory.write(self.base + _PATH1,
+                                  text.encode("utf-8", "surrogateescape") + b"\0")
+                self.args[path.spec.arg] = self.base + _PATH1
+        if call.examined_argv is not None:
+            self._argv(call, call.examined_argv)
 
-    def _argv(self, tid: int, call: DecodedCall) -> None:
-        assert call.argv is not None
-        strings = [a.encode("utf-8", "surrogateescape") + b"\0" for a in call.argv]
+    def _argv(self, call: DecodedCall, argv: tuple[str, ...]) -> None:
+        strings = [a.encode("utf-8", "surrogateescape") + b"\0" for a in argv]
         table_size = 8 * (len(strings) + 1)
         total = table_size + sum(len(s) for s in strings)
         if total > scratch.SLOT_SIZE - _BULK:
@@ -193,29 +220,23 @@ class Holder:
             at += len(s)
         blob = struct.pack(f"<{len(pointers) + 1}Q", *pointers, 0) + b"".join(strings)
         self.memory.write(self.base + _BULK, blob)
-        pt.poke_reg(tid, pt.ARG_REGS[1 if call.name == "execve" else 2], self.base + _BULK)
+        self.args[1 if call.name == "execve" else 2] = self.base + _BULK
 
     # --- socket addresses ------------------------------------------------------------------------
-    def _sockaddr(self, tid: int, call: DecodedCall, reply: Reply) -> None:
+    def _sockaddr(self, call: DecodedCall, reply: Reply) -> None:
         raw = reply.sockaddr if reply.sockaddr is not None else call.sockaddr_raw
         assert raw is not None
         if call.name in ("connect", "bind"):
             self.memory.write(self.base + _SOCK, raw)
-            pt.poke_reg(tid, "rsi", self.base + _SOCK)
-            pt.poke_reg(tid, "rdx", len(raw))
+            self.args.update({1: self.base + _SOCK, 2: len(raw)})
         elif call.name == "sendto":
             self.memory.write(self.base + _SOCK, raw)
-            pt.poke_reg(tid, "r8", self.base + _SOCK)
-            pt.poke_reg(tid, "r9", len(raw))
+            self.args.update({4: self.base + _SOCK, 5: len(raw)})
         elif call.name == "sendmsg" and call.msghdr_raw is not None:
             header = bytearray(call.msghdr_raw)
             struct.pack_into("<QI", header, 0, self.base + _SOCK, len(raw))
             self.memory.write(self.base + _SOCK, raw.ljust(_MSGHDR - _SOCK, b"\0") + header)
-            pt.poke_reg(tid, "rsi", self.base + _MSGHDR)
-
-
-def name_is_openat2(call: DecodedCall) -> bool:
-    return call.name == "openat2"
+            self.args[1] = self.base + _MSGHDR
 
 
 def inject_mmap(tid: int) -> ctypes.Structure:

@@ -23,6 +23,7 @@ PTRACE_SEIZE: Final = 0x4206
 PTRACE_INTERRUPT: Final = 0x4207
 PTRACE_LISTEN: Final = 0x4208
 PTRACE_GET_SYSCALL_INFO: Final = 0x420E
+PTRACE_SET_SYSCALL_INFO: Final = 0x4212  # Linux 6.16
 
 PTRACE_O_TRACESYSGOOD: Final = 0x01
 PTRACE_O_TRACEFORK: Final = 0x02
@@ -123,6 +124,26 @@ def geteventmsg(pid: int) -> int:
 def get_syscall_info(pid: int, into: SyscallInfo) -> SyscallInfo:
     ptrace(PTRACE_GET_SYSCALL_INFO, pid, _INFO_SIZE, ctypes.addressof(into))
     return into
+
+
+_set_info_works: bool | None = None  # unknown until first tried
+
+
+def set_syscall_info(pid: int, info: SyscallInfo) -> bool:
+    """Set the call number and arguments of a stopped call in one request (Linux 6.16+).
+    False when the kernel lacks PTRACE_SET_SYSCALL_INFO (the caller then uses the registers)."""
+    global _set_info_works
+    if _set_info_works is False:
+        return False
+    try:
+        ptrace(PTRACE_SET_SYSCALL_INFO, pid, _INFO_SIZE, ctypes.addressof(info))
+    except PtraceError as exc:
+        if exc.errno in (5, 22) and _set_info_works is None:  # EIO / EINVAL: not supported
+            _set_info_works = False
+            return False
+        raise
+    _set_info_works = True
+    return True
 
 
 def getregs(pid: int) -> user_regs_struct:

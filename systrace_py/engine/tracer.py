@@ -32,7 +32,7 @@ from pathlib import Path
 
 from systrace_py.engine import enforce, scratch
 from systrace_py.engine import ptrace_ops as pt
-from systrace_py.engine.decode import DecodedCall, Decoder, read_argv
+from systrace_py.engine.decode import DecodedCall, DecodeError, Decoder, read_argv
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.seccomp import GUARDED_CALLS, guard_refusal
@@ -47,7 +47,7 @@ CLONE_THREAD = 0x00010000
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
 _NR_CLONE, _NR_FORK, _NR_VFORK = 56, 57, 58
-_PROC_MEM_WRITE_OPEN = ("open", "openat", "openat2", "creat")
+_OPEN_CALLS = frozenset({"open", "openat", "openat2", "creat"})
 
 
 class TracerError(Exception):
@@ -365,16 +365,21 @@ class Tracer:
         if process.host_root is None:
             process.host_root = self.decoder.resolver.root_is_host(task.tid)
         call = self.decoder.decode(task.tid, process.pid, nr, name, args, process.memory,
-                                   process.host_root, self.monitor.wants_argv(process))
-        refusal = self._engine_refusal(task, call)
-        if refusal is not None:
+                                   process.host_root)
+        try:
+            refusal = self._engine_refusal(call)
+            reply = self.monitor.on_syscall(task, call) if refusal is None else None
+        except DecodeError as exc:
+            refusal = (exc.errno, f"arguments unreadable: {exc}")
+            reply = None
+        if reply is None:
+            assert refusal is not None
             err, why = refusal
             self.monitor.on_engine_refusal(task, call, err, why)
             enforce.refuse(task.tid, err)
             self._resume(task)
             return
-        reply = self.monitor.on_syscall(task, call)
-        self._apply(task, call, reply)
+        self._apply(task, call, reply, info)
 
     def _unfiltered_verdict(self, name: str, args: tuple[int, ...]) -> Verdict | None:
         """Without a filter, do what it would have done: None when the call must be decided."""
@@ -385,30 +390,30 @@ class Tracer:
         verdict = self.plan.verdict(name, args) if self.plan is not None else TRACE
         return None if verdict.kind == "trace" else verdict
 
-    def _engine_refusal(self, task: Task, call: DecodedCall) -> tuple[int, str] | None:
+    def _engine_refusal(self, call: DecodedCall) -> tuple[int, str] | None:
         """Refusals that hold whatever the policy says (the guards of seccomp.py, at a stop)."""
-        if call.name in GUARDED_CALLS:
-            err = guard_refusal(call.name, call.args, self.pid)
+        name = call.name
+        if name in GUARDED_CALLS:
+            err = guard_refusal(name, call.args, self.pid)
             if err is not None:
                 return err, "guard"
-        if call.error is not None:
-            return errno.EFAULT if "NULL" in call.error or "mapped" in call.error else \
-                errno.EPERM, f"arguments unreadable: {call.error}"
-        if (call.name in _PROC_MEM_WRITE_OPEN and call.paths and call.open_flags is not None
-                and call.open_flags & 3 and _is_proc_mem(call.paths[0].resolved.path)):
-            return errno.EACCES, "writing process memory through /proc"
-        if call.name == "openat2" and (call.open_resolve or 0) & enforce.RESOLVE_UNSUPPORTED:
-            return errno.ENOSYS, "openat2 resolve flags this tracer cannot hold"
+        if name in _OPEN_CALLS:
+            flags = call.open_flags or 0
+            if flags & 3 and _is_proc_mem(call.path("path") or ""):
+                return errno.EACCES, "writing process memory through /proc"
+            if name == "openat2" and (call.open_resolve or 0) & enforce.RESOLVE_UNSUPPORTED:
+                return errno.ENOSYS, "openat2 resolve flags this tracer cannot hold"
         return None
 
     def _note_exec(self, task: Task, call: DecodedCall) -> None:
         """Remember what an exec was checked against, for the check at the exec event."""
-        target = call.paths[0].resolved
+        decoded = call.decoded_path("path")
+        target = decoded.resolved if decoded is not None else None
         try:
-            info = os.stat(target.path) if not target.pseudo else None
+            info = os.stat(target.path) if target is not None and not target.pseudo else None
         except OSError:
             info = None
-        if info is None:
+        if info is None or target is None:
             task.process.exec_check = None
             return
         is_script = False
@@ -419,10 +424,11 @@ class Tracer:
             except OSError:
                 is_script = False
         task.process.exec_check = (info.st_dev, info.st_ino, is_script, target.path)
-        if call.argv is not None:
-            self._exec_argv[task.process.pid] = call.argv
+        if call.examined_argv is not None:
+            self._exec_argv[task.process.pid] = call.examined_argv
 
-    def _apply(self, task: Task, call: DecodedCall, reply: Reply) -> None:
+    def _apply(self, task: Task, call: DecodedCall, reply: Reply,
+               info: pt.SyscallInfo | None = None) -> None:
         kind = reply.kind
         if kind is ReplyKind.PARK:
             task.parked = True
@@ -442,7 +448,7 @@ class Tracer:
                     self.tasks[tid].detached = True
             self._resume(task)
             return
-        if call.name in ("execve", "execveat") and call.paths:
+        if call.name in ("execve", "execveat"):
             self._note_exec(task, call)
         holding = self.hold_arguments or reply.paths is not None or reply.sockaddr is not None
         if holding and self._needs_scratch(call, reply):
@@ -450,8 +456,8 @@ class Tracer:
                 self._map_scratch(task, call)
                 return
             try:
-                self._hold(task, call, reply)
-            except enforce.HoldError as exc:
+                self._hold(task, call, reply, info)
+            except (enforce.HoldError, DecodeError) as exc:
                 self.monitor.on_engine_refusal(task, call, exc.errno, str(exc))
                 enforce.refuse(task.tid, exc.errno)
                 self._resume(task)
@@ -463,15 +469,19 @@ class Tracer:
 
     @staticmethod
     def _needs_scratch(call: DecodedCall, reply: Reply) -> bool:
-        return bool(call.paths and any(p.spec is not None for p in call.paths)) or \
-            call.sockaddr_raw is not None or reply.sockaddr is not None or call.argv is not None
+        return (reply.paths is not None or reply.sockaddr is not None
+                or call.sockaddr_raw is not None or call.examined_argv is not None
+                or any(p.spec is not None for p in call.examined_paths()))
 
-    def _hold(self, task: Task, call: DecodedCall, reply: Reply) -> None:
+    def _hold(self, task: Task, call: DecodedCall, reply: Reply,
+              info: pt.SyscallInfo | None) -> None:
         slot = self.slots.slot_of(task.tid)
         if slot is None:
             raise enforce.HoldError(errno.EAGAIN, "no scratch slot free")
+        if info is None or info.op not in (pt.SYSCALL_INFO_SECCOMP, pt.SYSCALL_INFO_ENTRY):
+            info = pt.get_syscall_info(task.tid, pt.SyscallInfo())  # an answer came later
         try:
-            enforce.Holder(task.process.memory, slot).apply(task.tid, call, reply)
+            enforce.Holder(task.process.memory, slot, info).apply(task.tid, call, reply)
         except TraceeMemoryError as exc:
             raise enforce.HoldError(errno.EFAULT, f"cannot hold arguments: {exc}") from exc
 

@@ -85,16 +85,51 @@ class PathArg:
     path: str
 
 
+class Facts(Protocol):
+    """What a table decides on.  The engine's decoded call implements this lazily: a path is
+    resolved, an address or argv read, only when a rule's condition asks for it."""
+
+    @property
+    def syscall(self) -> str: ...
+
+    @property
+    def open_flags(self) -> int | None: ...
+
+    @property
+    def sockaddr(self) -> SockAddr | None: ...
+
+    @property
+    def argv(self) -> tuple[str, ...] | None: ...
+
+    def roles(self) -> tuple[str, ...]:
+        """The roles of the call's path arguments ("path"; "old" and "new"), maybe none."""
+        ...
+
+    def path(self, role: str) -> str | None:
+        """The resolved path in that role."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class CallFacts:
-    """What a policy decides on.  Paths are absolute, resolved as the kernel would resolve them
-    for the calling task (cwd, dirfd, "..", "//", symlinks, /proc/self, its root)."""
+    """Facts as plain data (tests, logs, offline tools).  Paths are absolute, resolved as the
+    kernel would resolve them for the calling task (cwd, dirfd, "..", "//", symlinks,
+    /proc/self, its root)."""
 
     syscall: str
     paths: tuple[PathArg, ...] = ()
     open_flags: int | None = None
     sockaddr: SockAddr | None = None
     argv: tuple[str, ...] | None = None
+
+    def roles(self) -> tuple[str, ...]:
+        return tuple(p.role for p in self.paths)
+
+    def path(self, role: str) -> str | None:
+        for p in self.paths:
+            if p.role == role:
+                return p.path
+        return None
 
     def checks(self) -> Iterator[tuple[str | None, PathArg | None]]:
         """Every (class, path) pair this call must be permitted for.
@@ -192,13 +227,21 @@ class Rule:
     def covers(self, syscall: str, cls: str | None) -> bool:
         return syscall in self.syscalls or (cls is not None and cls in self.classes)
 
-    def matches(self, facts: CallFacts, arg: PathArg | None) -> bool:
-        """Whether the conditions hold (the caller has checked :meth:`covers`)."""
-        if self.path is not None and (arg is None or not self.path.matches(arg.path)):
-            return False
-        if self.net is not None and (facts.sockaddr is None or not self.net.matches(facts.sockaddr)):
-            return False
-        return self.argv is None or (facts.argv is not None and self.argv.matches(facts.argv))
+    def matches(self, facts: Facts, role: str | None) -> bool:
+        """Whether the conditions hold for the path in ``role`` (the caller has checked
+        :meth:`covers`).  Only the conditions the rule has are looked at."""
+        if self.path is not None:
+            path = facts.path(role) if role is not None else None
+            if path is None or not self.path.matches(path):
+                return False
+        if self.net is not None:
+            addr = facts.sockaddr
+            if addr is None or not self.net.matches(addr):
+                return False
+        if self.argv is not None:
+            argv = facts.argv
+            return argv is not None and self.argv.matches(argv)
+        return True
 
     def label(self) -> str:
         """How logs and prompts name the rule: its number and where it was written."""
@@ -238,7 +281,8 @@ class Decision:
     table: str = "main"
     reason: str = "rule"  # "rule", "default", "unsafe" (engine's own refusal), "answer"
     redirect: Redirect | None = None
-    arg: PathArg | None = None
+    arg: PathArg | None = None  # the path that decided, when a path condition did
+    role: str | None = None     # the path role of the check that decided
 
     @property
     def errno_name(self) -> str:
@@ -274,30 +318,40 @@ class Table:
             self._index[key] = found
         return found
 
-    def decide(self, facts: CallFacts) -> Decision:
+    def decide(self, facts: Facts) -> Decision:
         """First match per check; the strictest answer over the call's checks wins.
 
         Every check of a call (each alias class, each path of a two-path call) must be
         permitted: an ``O_RDWR`` open needs fsread *and* fswrite, a rename needs both paths.
         """
+        syscall = facts.syscall
+        flags = facts.open_flags
         worst: Decision | None = None
-        for cls, arg in facts.checks():
-            decision = self._decide_check(facts, cls, arg)
-            if worst is None or decision.action.severity > worst.action.severity:
-                worst = decision
-            if worst.action is Action.NEVER:
-                break
+        for role in facts.roles() or ("path",):
+            for cls in _classes_of(syscall, role, flags) or (None,):
+                decision = self._decide_check(facts, syscall, cls, role)
+                if worst is None or decision.action.severity > worst.action.severity:
+                    worst = decision
+                    if worst.action is Action.NEVER:
+                        return worst
         assert worst is not None
         return worst
 
-    def _decide_check(self, facts: CallFacts, cls: str | None, arg: PathArg | None) -> Decision:
-        for rule in self.rules_for(facts.syscall, cls):
-            if rule.matches(facts, arg):
+    def _decide_check(self, facts: Facts, syscall: str, cls: str | None,
+                      role: str) -> Decision:
+        for rule in self.rules_for(syscall, cls):
+            if rule.matches(facts, role):
+                arg = None
+                if rule.path is not None:
+                    path = facts.path(role)
+                    arg = PathArg(role, path) if path is not None else None
                 return Decision(rule.action, rule.errno, rule, self.name, "rule",
-                                rule.redirect, arg)
-        if facts.syscall in aliases.UNSAFE_CALLS:
-            return Decision(Action.NEVER, errno_module.EPERM, None, self.name, "unsafe", None, arg)
-        return Decision(self.default, self.default_errno, None, self.name, "default", None, arg)
+                                rule.redirect, arg, role)
+        if syscall in aliases.UNSAFE_CALLS:
+            return Decision(Action.NEVER, errno_module.EPERM, None, self.name, "unsafe", None,
+                            None, role)
+        return Decision(self.default, self.default_errno, None, self.name, "default", None,
+                        None, role)
 
 
 @dataclass

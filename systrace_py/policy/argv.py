@@ -1,0 +1,66 @@
+"""Conditions on the argument vector of an exec: ``argv = ["git", "*", "**"]``.
+
+Arguments are not paths, so the globs are :mod:`fnmatch`'s (``*`` matches anything, ``/``
+included; ``?``; ``[...]`` classes, an unclosed ``[`` being a literal bracket -- the ``[``
+command must stay writable).  Matching is case-sensitive and element-wise, argv[0] included;
+a last element ``"**"`` matches any number (zero or more) of remaining arguments, otherwise
+the lengths must be equal, so ``["rm", "*"]`` never permits ``rm -rf /`` by accident.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import re
+from collections.abc import Sequence
+
+__all__ = ["REST", "ArgvCondition"]
+
+#: The last element that matches any remaining arguments.
+REST = "**"
+
+
+@functools.lru_cache(maxsize=1024)
+def _compile(pattern: str) -> re.Pattern[str]:
+    return re.compile(fnmatch.translate(pattern), re.DOTALL)
+
+
+class ArgvCondition:
+    """Element-wise argv globs (satisfies :class:`systrace_py.policy.model.ArgvPattern`)."""
+
+    __slots__ = ("_fixed", "_regexes", "patterns")
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        if isinstance(patterns, str) or not isinstance(patterns, Sequence):
+            raise ValueError("argv is a list of strings, one glob per argument"
+                             " (end it with \"**\" to allow more arguments)")
+        for i, item in enumerate(patterns):
+            if not isinstance(item, str):
+                raise ValueError(f"argv element {i} is not a string: {item!r}")
+            if item == REST and i != len(patterns) - 1:
+                raise ValueError(f"\"**\" may only be the last argv element (it is element {i});"
+                                 " to match one argument of any value use \"*\"")
+        self.patterns: tuple[str, ...] = tuple(patterns)
+        self._fixed = len(self.patterns) - 1 if self.patterns[-1:] == (REST,) else None
+        heads = self.patterns if self._fixed is None else self.patterns[:self._fixed]
+        self._regexes = tuple(_compile(p) for p in heads)
+
+    def matches(self, argv: tuple[str, ...]) -> bool:
+        """Whether every argument matches its glob (and the count is right)."""
+        if self._fixed is None:
+            if len(argv) != len(self._regexes):
+                return False
+        elif len(argv) < self._fixed:
+            return False
+        return all(r.fullmatch(a) is not None for r, a in zip(self._regexes, argv, strict=False))
+
+    def __repr__(self) -> str:
+        return f"ArgvCondition({list(self.patterns)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ArgvCondition):
+            return NotImplemented
+        return self.patterns == other.patterns
+
+    def __hash__(self) -> int:
+        return hash(self.patterns)

@@ -1,0 +1,959 @@
+"""Policy files: loading (with errors that name file, line and key), saving, the policy directory.
+
+The format is TOML, version 1, documented key by key in docs/policy.md.  A policy is a
+security boundary, so loading is strict: every mistake -- a typo in a key, an unknown system
+call, a condition that could never apply to the calls it is written on -- is a
+:class:`PolicyError` pointing at the line, never a rule that silently does nothing.
+
+:mod:`tomllib` reports no positions for valid documents, so :class:`_Positions` scans the text
+once more and maps every (table path, array index, key) to the line it was written on.
+
+Saving goes through :func:`dumps_policy` (keys as written: aliases, ``$HOME`` in globs, errno
+names) and :func:`save_policy` (atomic replace, numbered backups, the old file's mode kept).
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import difflib
+import errno as errno_module
+import ipaddress
+import os
+import pwd
+import re
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomli_w
+
+from systrace_py import syscalls
+from systrace_py.policy import aliases
+from systrace_py.policy.argv import ArgvCondition
+from systrace_py.policy.glob import (
+    PSEUDO_PREFIXES,
+    Expansions,
+    GlobError,
+    PathGlob,
+    expand_path,
+    is_literal,
+)
+from systrace_py.policy.model import (
+    Action,
+    Location,
+    Policy,
+    Redirect,
+    Rule,
+    SockAddr,
+    Table,
+)
+from systrace_py.policy.net import NetCondition, NetConditionError
+
+__all__ = [
+    "FORMAT_VERSION",
+    "RULE_KEYS",
+    "TABLE_KEYS",
+    "TOP_KEYS",
+    "FileRule",
+    "PolicyError",
+    "RedirectSpec",
+    "dumps_policy",
+    "errno_number",
+    "find_policy",
+    "load_policy",
+    "loads_policy",
+    "policy_dir",
+    "policy_filename",
+    "save_policy",
+    "table_options",
+]
+
+FORMAT_VERSION = 1
+
+#: Keys of the file's top level, in the order :func:`dumps_policy` writes them.
+TOP_KEYS = ("version", "description", "default", "default_errno", "detach", "rule", "program")
+#: Keys of a ``[program."..."]`` table.
+TABLE_KEYS = ("description", "default", "default_errno", "detach", "rule")
+#: Keys of a ``[[rule]]``, in the order :func:`dumps_policy` writes them.
+RULE_KEYS = ("comment", "calls", "path", "address", "port", "unix", "argv", "action", "errno",
+             "redirect")
+NET_KEYS = ("address", "port", "unix")
+
+#: Calls whose socket address a ``redirect`` can replace (the engine rewrites these).
+REDIRECT_ADDRESS_CALLS = frozenset({"connect", "bind", "sendto", "sendmsg"})
+
+MAX_ERRNO = 4095
+
+_ACTION_HINTS = {"deny": "never", "refuse": "never", "block": "never", "reject": "never",
+                 "allow": "permit", "accept": "permit", "pass": "permit", "prompt": "ask"}
+_ERRNO_NAMES: dict[str, int] = {
+    name: value for name in dir(errno_module)
+    if name.startswith("E") and isinstance(value := getattr(errno_module, name), int)
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+
+
+class PolicyError(Exception):
+    """A policy file that cannot be used: where (file, line, key) and what is wrong.
+
+    ``str(err)`` is ``FILE:LINE: KEY: MESSAGE``, leaving out what is not known (``line`` is 0
+    and ``key`` empty then).  ``column`` is set for TOML syntax errors (also in the message).
+    """
+
+    def __init__(self, file: str, line: int, key: str, message: str, column: int = 0) -> None:
+        self.file = file
+        self.line = line
+        self.key = key
+        self.message = message
+        self.column = column
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line:
+            where = f"{where}:{self.line}" if where else f"line {self.line}"
+        parts = [p for p in (where, self.key, self.message) if p]
+        return ": ".join(parts)
+
+
+def _suggestion(word: str, candidates: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _kind(value: object) -> str:
+    """A TOML value's type as the file's author would name it."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return "a date/time"
+
+
+# ---------------------------------------------------------------------------------------------
+# Where things are: a scanner that maps table paths and keys to lines
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_PathKey = tuple[str | int, ...]
+
+
+class _Positions:
+    """Line numbers of headers, keys and array elements of a (valid) TOML document.
+
+    Paths are the ones the parsed data has: ``("rule", 0)`` is the first ``[[rule]]``,
+    ``("rule", 0, "calls")`` its calls key, ``("rule", 0, "calls", 2)`` the third element (on
+    its own line when the array spans lines), ``("program", "/usr/bin/cat", "rule", 1)`` the
+    second rule of that program.  Only run on text tomllib accepted, so it can be small; any
+    surprise ends the scan and leaves the lines found so far (errors then name the line of an
+    enclosing table, or none).
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.lines: dict[_PathKey, int] = {}
+        self._aot_count: dict[_PathKey, int] = {}
+        self._aot_current: dict[_PathKey, int] = {}
+        with contextlib.suppress(IndexError, ValueError, tomllib.TOMLDecodeError):
+            self._document()
+
+    def line(self, path: _PathKey) -> int:
+        """The line of ``path``, else of its nearest enclosing table or key; 0 if none."""
+        for k in range(len(path), 0, -1):
+            found = self.lines.get(path[:k])
+            if found is not None:
+                return found
+        return 0
+
+    # --- scanning -------------------------------------------------------------------------
+    def _line_at(self, pos: int) -> int:
+        return bisect.bisect_right(self.starts, pos)
+
+    def _skip(self, newlines: bool) -> None:
+        text = self.text
+        while self.pos < len(text):
+            c = text[self.pos]
+            if c in " \t\r" or (newlines and c == "\n"):
+                self.pos += 1
+            elif c == "#":
+                end = text.find("\n", self.pos)
+                self.pos = len(text) if end < 0 else end
+            else:
+                return
+
+    def _document(self) -> None:
+        table: _PathKey = ()
+        while True:
+            self._skip(newlines=True)
+            if self.pos >= len(self.text):
+                return
+            if self.text[self.pos] == "[":
+                table = self._header()
+            else:
+                self._keyval(table)
+
+    def _header(self) -> _PathKey:
+        start = self.pos
+        double = self.text.startswith("[[", start)
+        self.pos += 2 if double else 1
+        segments = self._key()
+        self._skip(newlines=False)
+        self.pos += 2 if double else 1
+        concrete: _PathKey = ()
+        for seg in segments[:-1]:
+            concrete += (seg,)
+            if concrete in self._aot_current:
+                concrete += (self._aot_current[concrete],)
+        full = (*concrete, segments[-1])
+        if double:
+            index = self._aot_count.get(full, 0)
+            self._aot_count[full] = index + 1
+            self._aot_current[full] = index
+            full = (*full, index)
+        self.lines.setdefault(full, self._line_at(start))
+        return full
+
+    def _key(self) -> list[str]:
+        segments: list[str] = []
+        text = self.text
+        while True:
+            self._skip(newlines=False)
+            c = text[self.pos]
+            if c == '"':
+                end = self._basic_end(self.pos)
+                segments.append(tomllib.loads("k = " + text[self.pos:end])["k"])
+                self.pos = end
+            elif c == "'":
+                end = text.index("'", self.pos + 1) + 1
+                segments.append(text[self.pos + 1:end - 1])
+                self.pos = end
+            else:
+                m = _BARE_KEY.match(text, self.pos)
+                if m is None:
+                    raise ValueError("bad key")
+                segments.append(m.group())
+                self.pos = m.end()
+            self._skip(newlines=False)
+            if self.pos < len(text) and text[self.pos] == ".":
+                self.pos += 1
+                continue
+            return segments
+
+    def _basic_end(self, start: int) -> int:
+        """End (exclusive) of the one-line basic string starting at ``start``."""
+        i = start + 1
+        while self.text[i] != '"':
+            i += 2 if self.text[i] == "\\" else 1
+        return i + 1
+
+    def _keyval(self, table: _PathKey) -> None:
+        start = self.pos
+        path = (*table, *self._key())
+        self._skip(newlines=False)
+        if self.text[self.pos] != "=":
+            raise ValueError("expected =")
+        self.pos += 1
+        self._skip(newlines=False)
+        self.lines.setdefault(path, self._line_at(start))
+        self._value(path)
+
+    def _value(self, path: _PathKey) -> None:
+        text = self.text
+        if text.startswith('"""', self.pos):
+            i = self.pos + 3
+            while not text.startswith('"""', i):
+                i += 2 if text[i] == "\\" else 1
+            i += 3
+            extra = 0
+            while extra < 2 and i < len(text) and text[i] == '"':
+                i += 1
+                extra += 1
+            self.pos = i
+        elif text.startswith("'''", self.pos):
+            i = text.index("'''", self.pos + 3) + 3
+            extra = 0
+            while extra < 2 and i < len(text) and text[i] == "'":
+                i += 1
+                extra += 1
+            self.pos = i
+        elif text[self.pos] == '"':
+            self.pos = self._basic_end(self.pos)
+        elif text[self.pos] == "'":
+            self.pos = text.index("'", self.pos + 1) + 1
+        elif text[self.pos] == "[":
+            self.pos += 1
+            index = 0
+            while True:
+                self._skip(newlines=True)
+                if text[self.pos] == "]":
+                    self.pos += 1
+                    return
+                self.lines.setdefault((*path, index), self._line_at(self.pos))
+                self._value((*path, index))
+                index += 1
+                self._skip(newlines=True)
+                if text[self.pos] == ",":
+                    self.pos += 1
+        elif text[self.pos] == "{":
+            self.pos += 1
+            while True:
+                self._skip(newlines=False)
+                if text[self.pos] == "}":
+                    self.pos += 1
+                    return
+                self._keyval(path)
+                self._skip(newlines=False)
+                if text[self.pos] == ",":
+                    self.pos += 1
+        else:
+            m = re.compile(r"[^,\]}#\n]*").match(text, self.pos)
+            assert m is not None
+            self.pos = m.end()
+
+
+# ---------------------------------------------------------------------------------------------
+# What a loaded policy keeps besides the model: comments and redirects as written
+
+
+@dataclass(frozen=True)
+class FileRule(Rule):
+    """A rule read from a file: a :class:`Rule` that also keeps its ``comment`` for saving."""
+
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectSpec(Redirect):
+    """A redirect as written (``text``: ``$HOME/x``, ``127.0.0.1:8080``), for saving."""
+
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _TableOptions:
+    default: Action
+    default_errno: int
+    detach: bool
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def _rule_header(table: _PathKey) -> str:
+    """How the rules of the table at ``table`` are written: [[rule]] or
+    [[program."KEY".rule]]."""
+    if len(table) >= 2 and table[0] == "program":
+        return f"[[program.{_format_key(str(table[1]))}.rule]]"
+    return "[[rule]]"
+
+
+def errno_number(value: object) -> int:
+    """An errno name (``"EACCES"``) or number as the number; ValueError says what is wrong."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"an errno is a name such as \"EACCES\" or a number, not {_kind(value)}")
+    if isinstance(value, int):
+        if not 1 <= value <= MAX_ERRNO:
+            raise ValueError(f"errno {value} is out of range (1-{MAX_ERRNO}; 0 would look like"
+                             " success)")
+        return value
+    found = _ERRNO_NAMES.get(value)
+    if found is None:
+        hint = f" (did you mean {value.upper()!r}?)" if value.upper() in _ERRNO_NAMES \
+            else _suggestion(value, sorted(_ERRNO_NAMES))
+        raise ValueError(f"unknown errno name {value!r}{hint}")
+    return found
+
+
+def _errno_name(number: int) -> str | int:
+    return errno_module.errorcode.get(number, number)
+
+
+class _Loader:
+    """One load: the parsed data, where each part was written, and the checks."""
+
+    def __init__(self, text: str, source: str, env: Mapping[str, str] | None) -> None:
+        self.source = source
+        self.text = text
+        self.expansions = Expansions.from_env(env)
+        self.env = env
+        self._positions: _Positions | None = None
+
+    @property
+    def positions(self) -> _Positions:
+        if self._positions is None:
+            self._positions = _Positions(self.text)
+        return self._positions
+
+    def error(self, where: _PathKey, key: str, message: str) -> PolicyError:
+        path = (*where, key) if key else where
+        return PolicyError(self.source, self.positions.line(path), key, message)
+
+    # --- top level ------------------------------------------------------------------------
+    def load(self) -> Policy:
+        try:
+            data = tomllib.loads(self.text)
+        except tomllib.TOMLDecodeError as exc:
+            raise _syntax_error(self.source, str(exc), self.text) from None
+        self._check_keys(data, (), TOP_KEYS, "top-level")
+        version = data.get("version", FORMAT_VERSION)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise self.error((), "version", f"expected an integer, got {_kind(version)}")
+        if version != FORMAT_VERSION:
+            raise self.error((), "version", f"unsupported policy format version {version}"
+                             f" (this systrace reads version {FORMAT_VERSION})")
+        description = self._optional_str(data, (), "description")
+        options = self._table_options(data, (), None)
+        main = Table("main", options.default, options.default_errno,
+                     self._rules(data, ()), Location(self.source), description, options.detach)
+        policy = Policy(main, source=self.source, description=description)
+        programs = data.get("program", {})
+        if not isinstance(programs, dict):
+            raise self.error((), "program", "expected tables written"
+                             f" [program.\"/path/of/program\"], got {_kind(programs)}")
+        for key, body in programs.items():
+            self._program(policy, key, body, options)
+        return policy
+
+    def _program(self, policy: Policy, key: str, body: object, inherited: _TableOptions) -> None:
+        where: _PathKey = ("program", key)
+        label = f"program.{_format_key(key)}"
+        if not isinstance(body, dict):
+            raise PolicyError(self.source, self.positions.line(where), label,
+                              f"expected a table [program.{_format_key(key)}], got {_kind(body)}")
+        if key.startswith(PSEUDO_PREFIXES):
+            raise PolicyError(self.source, self.positions.line(where), label,
+                              "a program key is the path (or path glob) of an executable")
+        try:
+            glob = PathGlob(key, expansions=self.expansions)
+        except GlobError as exc:
+            raise PolicyError(self.source, self.positions.line(where), label, str(exc)) from None
+        self._check_keys(body, where, TABLE_KEYS, "program table")
+        options = self._table_options(body, where, inherited)
+        table = Table(key, options.default, options.default_errno, self._rules(body, where),
+                      Location(self.source, self.positions.line(where)),
+                      self._optional_str(body, where, "description"), options.detach)
+        policy.programs[key] = table
+        if not is_literal(key):
+            policy.program_patterns[key] = glob
+
+    def _check_keys(self, data: dict[str, object], where: _PathKey, known: tuple[str, ...],
+                    what: str) -> None:
+        for key in data:
+            if key in known:
+                continue
+            rule_header = _rule_header(where if what != "rule" else where[:-2])
+            if what == "rule" and key in TOP_KEYS:
+                hint = (" (a table key: in TOML every key after a [[rule]] header belongs to"
+                        " that rule, so write table keys before the first header)")
+            elif what != "rule" and key in RULE_KEYS:
+                hint = f" (rule keys go under a {rule_header} header)"
+            else:
+                hint = _suggestion(key, known)
+                if not hint and what != "rule":
+                    close = _suggestion(key, RULE_KEYS)
+                    hint = close and f"{close[:-1]} -- rule keys go under a {rule_header} header)"
+            raise self.error(where, key, f"unknown {what} key{hint}")
+
+    def _optional_str(self, data: dict[str, object], where: _PathKey, key: str) -> str | None:
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise self.error(where, key, f"expected a string, got {_kind(value)}")
+        return value
+
+    def _action(self, data: dict[str, object], where: _PathKey, key: str) -> Action:
+        value = data[key]
+        if not isinstance(value, str):
+            raise self.error(where, key, f"expected \"permit\", \"never\" or \"ask\", got"
+                             f" {_kind(value)}")
+        try:
+            return Action(value)
+        except ValueError:
+            hint = f" (did you mean {_ACTION_HINTS[value.lower()]!r}?)" \
+                if value.lower() in _ACTION_HINTS else _suggestion(value, [a.value for a in Action])
+            raise self.error(where, key, f"unknown action {value!r}: use \"permit\", \"never\""
+                             f" or \"ask\"{hint}") from None
+
+    def _errno(self, data: dict[str, object], where: _PathKey, key: str) -> int:
+        try:
+            return errno_number(data[key])
+        except ValueError as exc:
+            raise self.error(where, key, str(exc)) from None
+
+    def _table_options(self, data: dict[str, object], where: _PathKey,
+                       inherited: _TableOptions | None) -> _TableOptions:
+        """default, default_errno and detach; a program table inherits the top level's."""
+        default = inherited.default if inherited else Action.PERMIT
+        if "default" in data:
+            default = self._action(data, where, "default")
+        errno = inherited.default_errno if inherited else errno_module.EPERM
+        if "default_errno" in data:
+            errno = self._errno(data, where, "default_errno")
+            if default is Action.PERMIT:
+                raise self.error(where, "default_errno", "only used when default is \"never\""
+                                 " or \"ask\" (this table's default is \"permit\")")
+        detach = inherited.detach if inherited else False
+        if "detach" in data:
+            value = data["detach"]
+            if not isinstance(value, bool):
+                raise self.error(where, "detach", f"expected true or false, got {_kind(value)}")
+            detach = value
+        return _TableOptions(default, errno, detach)
+
+    # --- rules ----------------------------------------------------------------------------
+    def _rules(self, data: dict[str, object], where: _PathKey) -> list[Rule]:
+        raw = data.get("rule")
+        if raw is None:
+            return []
+        if isinstance(raw, dict):
+            raise self.error(where, "rule", f"write each rule under its own {_rule_header(where)}"
+                             " header (double brackets: an array of tables)")
+        if not isinstance(raw, list):
+            raise self.error(where, "rule", f"expected [[rule]] tables, got {_kind(raw)}")
+        rules = []
+        for index, body in enumerate(raw):
+            rule_where = (*where, "rule", index)
+            if not isinstance(body, dict):
+                raise self.error(rule_where, "", f"rule {index + 1} is {_kind(body)}, not a table")
+            rules.append(self._rule(body, rule_where, index + 1))
+        return rules
+
+    def _rule(self, data: dict[str, object], where: _PathKey, index: int) -> Rule:
+        self._check_keys(data, where, RULE_KEYS, "rule")
+        calls = self._calls(data, where)
+        if "action" not in data:
+            raise self.error(where, "action", "missing: every rule needs action = \"permit\","
+                             " \"never\" or \"ask\"")
+        action = self._action(data, where, "action")
+        errno = errno_module.EPERM
+        if "errno" in data:
+            if action is Action.PERMIT:
+                raise self.error(where, "errno", "only used by \"never\" and \"ask\" rules"
+                                 " (this rule permits)")
+            errno = self._errno(data, where, "errno")
+        path = None
+        if "path" in data:
+            value = data["path"]
+            if not isinstance(value, str):
+                raise self.error(where, "path", f"expected a path glob string, got {_kind(value)}")
+            try:
+                path = PathGlob(value, expansions=self.expansions)
+            except GlobError as exc:
+                raise self.error(where, "path", str(exc)) from None
+            self._applies(calls, aliases.PATH_CALLS, where, "path", "takes no path")
+        net = self._net(data, where, calls)
+        argv = None
+        if "argv" in data:
+            value = data["argv"]
+            if not isinstance(value, list):
+                raise self.error(where, "argv", "expected an array of strings, one glob per"
+                                 f" argument, got {_kind(value)}")
+            try:
+                argv = ArgvCondition(value)
+            except ValueError as exc:
+                raise self.error(where, "argv", str(exc)) from None
+            self._applies(calls, aliases.EXEC_CALLS, where, "argv", "is not an exec call")
+        redirect = None
+        if "redirect" in data:
+            redirect = self._redirect(data, where, calls, action, net)
+        comment = self._optional_str(data, where, "comment")
+        return FileRule(tuple(calls), action, errno, path, net, argv, redirect,
+                        Location(self.source, self.positions.line(where)), index,
+                        comment=comment)
+
+    def _calls(self, data: dict[str, object], where: _PathKey) -> list[str]:
+        if "calls" not in data:
+            raise self.error(where, "calls", "missing: every rule needs calls = [...] (system"
+                             " call names and aliases such as \"fsread\")")
+        value = data["calls"]
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list):
+            raise self.error(where, "calls", f"expected an array of call names, got {_kind(value)}")
+        if not items:
+            raise self.error(where, "calls", "empty: the rule would apply to nothing")
+        for i, name in enumerate(items):
+            at = (*where, "calls", i) if isinstance(value, list) else (*where, "calls")
+            if not isinstance(name, str):
+                raise PolicyError(self.source, self.positions.line(at), "calls",
+                                  f"expected call names (strings), got {_kind(name)}")
+            if name not in aliases.ALIASES and name not in syscalls.NUMBERS:
+                close = syscalls.suggest(name, aliases.known_names())
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise PolicyError(self.source, self.positions.line(at), "calls",
+                                  f"unknown system call or alias {name!r}{hint}")
+        return items
+
+    def _applies(self, calls: list[str], takes: frozenset[str], where: _PathKey, key: str,
+                 why: str) -> None:
+        """Refuse a condition that could never hold for one of the named calls."""
+        for name in calls:
+            members = aliases.ALIASES.get(name, frozenset({name}))
+            if not members & takes:
+                what = f"alias {name!r}" if name in aliases.ALIASES else repr(name)
+                raise self.error(where, key, f"cannot apply to {what}: it {why}, so the"
+                                 " condition could never match (split the rule)")
+
+    def _net(self, data: dict[str, object], where: _PathKey, calls: list[str]
+             ) -> NetCondition | None:
+        given = {k: data[k] for k in NET_KEYS if k in data}
+        if not given:
+            return None
+        try:
+            net = NetCondition(env=self.env, **given)  # type: ignore[arg-type]
+        except NetConditionError as exc:
+            raise self.error(where, exc.key, exc.message) from None
+        self._applies(calls, aliases.ADDRESS_CALLS, where, next(iter(given)),
+                      "carries no socket address")
+        return net
+
+    def _redirect(self, data: dict[str, object], where: _PathKey, calls: list[str],
+                  action: Action, net: NetCondition | None) -> Redirect:
+        value = data["redirect"]
+        if not isinstance(value, str):
+            raise self.error(where, "redirect", f"expected a path or \"host:port\" string, got"
+                             f" {_kind(value)}")
+        if action is not Action.PERMIT:
+            raise self.error(where, "redirect", "only goes with action = \"permit\" (the call"
+                             " runs, pointed elsewhere)")
+        if value.startswith(("/", "~", "$")):
+            try:
+                target = expand_path(value, expansions=self.expansions)
+            except GlobError as exc:
+                raise self.error(where, "redirect", str(exc)) from None
+            self._applies(calls, aliases.PATH_CALLS, where, "redirect",
+                          "takes no path to redirect")
+            return RedirectSpec(path=target, text=value)
+        try:
+            address = parse_redirect_address(value, self.expansions)
+        except ValueError as exc:
+            raise self.error(where, "redirect", str(exc)) from None
+        self._applies(calls, REDIRECT_ADDRESS_CALLS, where, "redirect",
+                      "has no socket address the engine can replace")
+        if net is not None and address.family not in net.families():
+            raise self.error(where, "redirect", f"a {address.family} address cannot replace the"
+                             f" {'/'.join(sorted(net.families()))} addresses this rule matches")
+        return RedirectSpec(address=address, text=value)
+
+
+def parse_redirect_address(text: str, expansions: Expansions | None = None) -> SockAddr:
+    """``1.2.3.4:80``, ``[::1]:80``, ``unix:/path`` or ``unix:@abstract`` as a SockAddr."""
+    if text.startswith("unix:"):
+        target = text[5:]
+        if target.startswith("@") and len(target) > 1:
+            return SockAddr("unix", path=target)
+        try:
+            return SockAddr("unix", path=expand_path(target, expansions=expansions))
+        except GlobError as exc:
+            raise ValueError(f"unix redirect: {exc}") from None
+    form = "a path, \"host:port\", \"[ipv6]:port\" or \"unix:/path\""
+    if text.startswith("["):
+        host, sep, port_text = text[1:].partition("]:")
+        if not sep:
+            raise ValueError(f"{text!r} is not {form}")
+    else:
+        host, sep, port_text = text.rpartition(":")
+        if not sep:
+            raise ValueError(f"{text!r} is not {form}")
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ValueError(f"bad port {port_text!r} in {text!r} (1-65535)")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"{host!r} is not an IP address (host names are not resolved);"
+                         f" write {form}") from None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if not text.startswith("["):
+            raise ValueError(f"write an IPv6 address in brackets: [{host}]:{port_text}")
+        if ip.ipv4_mapped is not None:
+            return SockAddr("inet", str(ip.ipv4_mapped), int(port_text))
+        return SockAddr("inet6", str(ip), int(port_text))
+    return SockAddr("inet", str(ip), int(port_text))
+
+
+_SYNTAX = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_SYNTAX_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
+
+
+def _syntax_error(source: str, message: str, text: str) -> PolicyError:
+    m = _SYNTAX.search(message)
+    if m is None:
+        end = _SYNTAX_AT_END.search(message)
+        if end is not None:
+            line = len(text.rstrip("\n").split("\n"))
+            return PolicyError(source, line, "", "TOML syntax error at the end of the file:"
+                               f" {message[:end.start()]}")
+        return PolicyError(source, 0, "", f"TOML syntax error: {message}")
+    line, column = int(m.group(1)), int(m.group(2))
+    text = message[:m.start()]
+    return PolicyError(source, line, "", f"TOML syntax error at column {column}: {text}",
+                       column=column)
+
+
+def loads_policy(text: str, source_name: str = "<string>",
+                 env: Mapping[str, str] | None = None) -> Policy:
+    """A policy from TOML text; ``source_name`` is what errors and locations call the file.
+
+    ``env`` gives ``$HOME``, ``$USER``, ``$TMPDIR`` and ``$CWD`` for path globs (default: this
+    process's environment; see :class:`~systrace_py.policy.glob.Expansions`).
+    """
+    return _Loader(text, source_name, env).load()
+
+
+def load_policy(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Policy:
+    """A policy file; every problem is a :class:`PolicyError` naming the file (and line)."""
+    name = os.fspath(path)
+    try:
+        raw = Path(name).read_bytes()
+    except OSError as exc:
+        raise PolicyError(name, 0, "", f"cannot read the policy: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise PolicyError(name, line, "", "not UTF-8 text (a policy file is TOML, which is UTF-8)"
+                          ) from None
+    return loads_policy(text, name, env)
+
+
+def table_options(policy: Policy) -> dict[str, dict[str, object]]:
+    """Each table's options by table name ("main" or the program key): default,
+    default_errno (name), detach, description -- as the loader resolved them (a program table
+    inherits the top level's default, default_errno and detach).  ``detach`` is stored on
+    :attr:`Table.allow_detach`; this is a read-only summary for front ends and logs."""
+    return {
+        table.name: {
+            "default": table.default.value,
+            "default_errno": _errno_name(table.default_errno),
+            "detach": table.allow_detach,
+            "description": table.description,
+        }
+        for table in policy.tables()
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Saving
+
+
+def _scalar(value: object) -> str:
+    return tomli_w.dumps({"v": value})[4:].rstrip("\n")
+
+
+def _format_key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else _scalar(key)
+
+
+def _format_value(value: object, width: int) -> str:
+    if isinstance(value, list):
+        items = [_format_value(v, 10**6) for v in value]
+        inline = "[" + ", ".join(items) + "]"
+        if len(inline) <= width:
+            return inline
+        return "[\n" + "".join(f"    {item},\n" for item in items) + "]"
+    return _scalar(value)
+
+
+def _format_table(values: dict[str, object]) -> list[str]:
+    return [f"{_format_key(k)} = {_format_value(v, 96 - len(k) - 3)}" for k, v in values.items()]
+
+
+def _rule_data(rule: Rule) -> dict[str, object]:
+    out: dict[str, object] = {}
+    comment = getattr(rule, "comment", None)
+    if comment:
+        out["comment"] = comment
+    out["calls"] = list(rule.calls)
+    if rule.path is not None:
+        out["path"] = rule.path.pattern
+    if rule.net is not None:
+        described = rule.net.describe()
+        for key in NET_KEYS:
+            if key in described:
+                out[key] = described[key]
+    if rule.argv is not None:
+        out["argv"] = list(rule.argv.patterns)
+    out["action"] = rule.action.value
+    if rule.action is not Action.PERMIT and rule.errno != errno_module.EPERM:
+        out["errno"] = _errno_name(rule.errno)
+    if rule.redirect is not None:
+        out["redirect"] = _redirect_text(rule.redirect)
+    return out
+
+
+def _redirect_text(redirect: Redirect) -> str:
+    text = getattr(redirect, "text", "")
+    if text:
+        return text
+    if redirect.path is not None:
+        return redirect.path
+    address = redirect.address
+    assert address is not None
+    if address.family == "unix":
+        return f"unix:{address.path}"
+    return str(address)
+
+
+def _rules_text(rules: list[Rule], header: str) -> list[str]:
+    out: list[str] = []
+    for rule in rules:
+        out += ["", header, *_format_table(_rule_data(rule))]
+    return out
+
+
+def dumps_policy(policy: Policy) -> str:
+    """The policy as TOML, readable: top-level keys, then the rules, then the program tables.
+
+    Everything is written as it was read (call and alias names, globs with ``$HOME``, errno
+    names, redirects, comments), so loading the text again gives a policy that decides every
+    call the same way.  Program tables write only what they do not inherit.
+    """
+    main = policy.main
+    top: dict[str, object] = {"version": FORMAT_VERSION}
+    description = policy.description if policy.description is not None else main.description
+    if description is not None:
+        top["description"] = description
+    top["default"] = main.default.value
+    main_errno = errno_module.EPERM
+    if main.default is not Action.PERMIT and main.default_errno != errno_module.EPERM:
+        top["default_errno"] = _errno_name(main.default_errno)
+        main_errno = main.default_errno
+    if main.allow_detach:
+        top["detach"] = True
+    lines = _format_table(top)
+    lines += _rules_text(main.rules, "[[rule]]")
+    for key, table in policy.programs.items():
+        header = f"program.{_format_key(key)}"
+        values: dict[str, object] = {}
+        if table.description is not None:
+            values["description"] = table.description
+        if table.default is not main.default:
+            values["default"] = table.default.value
+        if table.default is not Action.PERMIT and table.default_errno != main_errno:
+            values["default_errno"] = _errno_name(table.default_errno)
+        if table.allow_detach != main.allow_detach:
+            values["detach"] = table.allow_detach
+        lines += ["", f"[{header}]", *_format_table(values)]
+        lines += _rules_text(table.rules, f"[[{header}.rule]]")
+    return "\n".join(lines) + "\n"
+
+
+def _free_backup(path: Path) -> Path:
+    candidates = [path.with_name(path.name + ".bak")]
+    candidates += (path.with_name(f"{path.name}.bak.{n}") for n in range(1, 10000))
+    for candidate in candidates:
+        if not os.path.lexists(candidate):
+            return candidate
+    raise OSError(errno_module.EEXIST, "no free backup name", str(path))
+
+
+def _backup(path: Path, data: bytes, mode: int) -> Path:
+    """Copy the old file to the first free PATH.bak, PATH.bak.1, ... (O_EXCL: never over an
+    existing backup, even one made meanwhile by another process)."""
+    while True:
+        candidate = _free_backup(path)
+        try:
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode & 0o7777)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        return candidate
+
+
+def save_policy(policy: Policy, path: str | os.PathLike[str]) -> Path | None:
+    """Write the policy atomically; back the old file up first.  Returns the backup's path.
+
+    The new text goes to a temporary file in the same directory, is fsynced and renamed over
+    the old one, so a crash leaves the old policy or the new one, never half of one.  The old
+    file's mode (and, when allowed, owner) is kept; a symlink is followed, not replaced.
+    """
+    target = Path(os.path.realpath(path))
+    text = dumps_policy(policy)
+    backup: Path | None = None
+    mode = 0o666 & ~_umask()
+    owner: tuple[int, int] | None = None
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        st = None
+    if st is not None:
+        mode = st.st_mode & 0o7777
+        owner = (st.st_uid, st.st_gid)
+        backup = _backup(target, target.read_bytes(), mode)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fchmod(out.fileno(), mode)
+            if owner is not None and owner != (os.geteuid(), os.getegid()):
+                with contextlib.suppress(PermissionError):
+                    os.fchown(out.fileno(), *owner)
+            os.fsync(out.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return backup
+
+
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+# ---------------------------------------------------------------------------------------------
+# The policy directory
+
+
+def policy_dir(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_CONFIG_HOME/systrace``, else ``~/.config/systrace`` (a relative
+    XDG_CONFIG_HOME is ignored, as the XDG spec says)."""
+    source: Mapping[str, str] = os.environ if env is None else env
+    config = source.get("XDG_CONFIG_HOME", "")
+    if config.startswith("/"):
+        return Path(config) / "systrace"
+    home = source.get("HOME") or pwd.getpwuid(os.getuid()).pw_dir
+    return Path(home) / ".config" / "systrace"
+
+
+def policy_filename(program_path: str) -> str:
+    """systrace's naming: the program's path with ``/`` as ``_`` (``/usr/bin/ls`` ->
+    ``_usr_bin_ls.toml``), so every program has its own file in one flat directory."""
+    return program_path.replace("/", "_") + ".toml"
+
+
+def find_policy(program_path: str, directory: str | os.PathLike[str]) -> Path | None:
+    """The policy of a program in a directory: by full path name first, then by base name
+    (``ls.toml``, handy for programs that move between /bin and /usr/bin)."""
+    base = Path(directory)
+    for name in (policy_filename(program_path), os.path.basename(program_path) + ".toml"):
+        candidate = base / name
+        if candidate.is_file():
+            return candidate
+    return None

@@ -1,0 +1,447 @@
+"""Path globs for policy rules: ``*`` within a name, ``**`` across names, ``{a,b}``, classes.
+
+Why not :mod:`fnmatch`: its ``*`` crosses ``/`` (so ``/home/*`` would also match every file
+below every home directory), it has no ``**`` and no ``{a,b}``, and it has no way to write the
+pseudo files the engine reports for descriptors that are not files ("pipe:[1234]").  A rule is
+a security boundary, so the syntax is small and strict: anything ambiguous is a
+:class:`GlobError` at load time rather than a pattern that silently matches less (or more)
+than it says.
+
+Syntax (see docs/policy.md, "Path globs"):
+
+* ``*`` any run of characters within one path component (never ``/``; it *does* match a
+  leading dot: a ``never`` rule on ``/tmp/*`` must not miss ``/tmp/.hidden``);
+* ``**`` as a whole component: zero or more components.  ``/a/**/b`` matches ``/a/b`` and
+  ``/a/x/y/b``; ``/tmp/**`` matches ``/tmp`` itself and everything below it (zero components),
+  so a refusal of a tree also refuses looking at its top; ``**`` glued to anything else
+  (``a**``, ``**.txt``) is an error;
+* ``?`` one character (not ``/``); ``[abc]``, ``[a-z]``, ``[!a-z]`` (or ``[^a-z]``) one
+  character of a class, never ``/``; ``]`` first in a class is literal;
+* ``{a,b,c}`` alternation, nesting, with globs inside (``/usr/{lib,lib{32,64}}/**``); the
+  alternatives may hold ``/``;
+* ``\\x`` the character x itself;
+* expansions: ``~`` or ``$HOME``, ``$CWD``, ``$TMPDIR`` (default /tmp) at the start of a
+  pattern (or of an alternative), ``$USER`` anywhere; the values are literal text, never
+  globs.  Any other ``$NAME`` is an error (``\\$`` is a literal dollar).
+
+A pattern must be absolute after expansion, or a pseudo-file form: ``pipe:GLOB``,
+``socket:GLOB``, ``anon_inode:GLOB``, ``memfd:GLOB``.  In those, ``*`` matches any characters.
+The kernel names a memfd ``/memfd:NAME (deleted)``; ``memfd:GLOB`` matches that when NAME
+matches GLOB (so ``memfd:*`` matches every memfd; ``memfd:jit-*`` the ones named jit-...).
+A deleted file is ``/path (deleted)`` and is matched by ordinary path patterns
+(``/tmp/*`` matches ``/tmp/x (deleted)``).
+
+Every pattern compiles to one anchored regular expression (cached), matched against the path
+with a ``/`` appended: that makes the root, ``/tmp/**`` matching ``/tmp``, and ``**`` in the
+middle all the same rule -- every component is followed by a slash.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import pwd
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = [
+    "PSEUDO_PREFIXES",
+    "Expansions",
+    "GlobError",
+    "PathGlob",
+    "escape",
+    "expand_path",
+    "is_literal",
+]
+
+
+class GlobError(ValueError):
+    """A pattern that cannot be compiled; the message says what is wrong and where."""
+
+
+#: Prefixes of the names the engine gives to descriptors that are not files.
+PSEUDO_PREFIXES: tuple[str, ...] = ("pipe:", "socket:", "anon_inode:", "memfd:")
+
+#: Brace expansion is exponential in the number of groups; a policy never needs this many.
+MAX_ALTERNATIVES = 1024
+
+_DIR_VARIABLES = ("HOME", "CWD", "TMPDIR")
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MAGIC = frozenset("*?[]{}\\$")
+
+
+@dataclass(frozen=True, slots=True)
+class Expansions:
+    """The values of ``~``/``$HOME``, ``$CWD``, ``$TMPDIR`` and ``$USER`` for one load.
+
+    None means "not known" and is an error only for a pattern that uses it.  Taken from the
+    environment given to the loader (the traced program's view), falling back to the password
+    database and the current directory, so a policy means the same in ``sudo -E`` and a plain
+    shell.
+    """
+
+    home: str | None
+    cwd: str | None
+    tmpdir: str | None
+    user: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Expansions:
+        source: Mapping[str, str] = os.environ if env is None else env
+        home = source.get("HOME") or None
+        user = source.get("USER") or source.get("LOGNAME") or None
+        if home is None or user is None:
+            try:
+                entry = pwd.getpwuid(os.getuid())
+            except KeyError:
+                entry = None
+            if entry is not None:
+                home = home or entry.pw_dir
+                user = user or entry.pw_name
+        cwd = source.get("CWD") or None
+        if cwd is None:
+            try:
+                cwd = os.getcwd()
+            except OSError:
+                cwd = None
+        return cls(home, cwd, source.get("TMPDIR") or "/tmp", user)
+
+    def directory(self, name: str) -> str:
+        """The value of a directory variable, checked to be absolute (without trailing /)."""
+        value = {"HOME": self.home, "CWD": self.cwd, "TMPDIR": self.tmpdir}[name]
+        if value is None:
+            raise GlobError(f"${name} is not known here")
+        if not value.startswith("/"):
+            raise GlobError(f"${name} is not an absolute path: {value!r}")
+        return value.rstrip("/") or "/"
+
+    def username(self) -> str:
+        if not self.user:
+            raise GlobError("$USER is not known here")
+        if "/" in self.user:
+            raise GlobError(f"$USER holds a '/': {self.user!r}")
+        return self.user
+
+
+def _class_end(text: str, start: int) -> int:
+    """Index of the ``]`` closing the class opened at ``start``, or -1."""
+    i = start + 1
+    if i < len(text) and text[i] in "!^":
+        i += 1
+    if i < len(text) and text[i] == "]":
+        i += 1
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == "]":
+            return i
+        i += 1
+    return -1
+
+
+def _expand_braces(pattern: str) -> list[str]:
+    """``{a,b}`` alternation, nested, as the list of plain alternatives (escapes and classes
+    are kept as written, for the translation step)."""
+    pos = 0
+    n = len(pattern)
+
+    def product(left: list[str], right: list[str]) -> list[str]:
+        out = [a + b for a in left for b in right]
+        if len(out) > MAX_ALTERNATIVES:
+            raise GlobError(f"too many alternatives (more than {MAX_ALTERNATIVES}) in {pattern!r}")
+        return out
+
+    def sequence(depth: int) -> list[str]:
+        nonlocal pos
+        results = [""]
+        while pos < n:
+            c = pattern[pos]
+            if c == "\\":
+                if pos + 1 >= n:
+                    raise GlobError(f"pattern ends with a lone backslash: {pattern!r}")
+                results = [r + pattern[pos:pos + 2] for r in results]
+                pos += 2
+            elif c == "[":
+                end = _class_end(pattern, pos)
+                if end < 0:
+                    raise GlobError(f"unbalanced '[' at offset {pos} in {pattern!r}")
+                results = [r + pattern[pos:end + 1] for r in results]
+                pos = end + 1
+            elif c == "{":
+                opened = pos
+                pos += 1
+                results = product(results, group(depth + 1, opened))
+            elif c in ",}" and depth > 0:
+                break
+            elif c == "}":
+                raise GlobError(f"unbalanced '}}' at offset {pos} in {pattern!r}")
+            else:
+                results = [r + c for r in results]
+                pos += 1
+        return results
+
+    def group(depth: int, opened: int) -> list[str]:
+        nonlocal pos
+        alternatives: list[str] = []
+        while True:
+            alternatives.extend(sequence(depth))
+            if pos >= n:
+                raise GlobError(f"unbalanced '{{' at offset {opened} in {pattern!r}")
+            c = pattern[pos]
+            pos += 1
+            if c == "}":
+                return alternatives
+
+    return sequence(0)
+
+
+def _class_regex(body: str, whole: str) -> str:
+    """The regex of a ``[...]`` class (``body`` is between the brackets); never matches /."""
+    negate = body[:1] in ("!", "^")
+    if negate:
+        body = body[1:]
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\":
+            i += 1
+            c = body[i]
+            out.append("\\" + c if not c.isalnum() else c)
+        elif c in "\\^[]&~|":
+            out.append("\\" + c)
+        else:
+            out.append(c)
+        if c == "/":
+            raise GlobError(f"a [...] class cannot match '/' (in {whole!r})")
+        i += 1
+    regex = "[" + ("^/" if negate else "") + "".join(out) + "]"
+    try:
+        re.compile(regex)
+    except re.error as exc:
+        raise GlobError(f"bad character class [{body}] in {whole!r}: {exc.msg}") from None
+    return regex
+
+
+def _translate(alt: str, ex: Expansions, whole: str) -> str:
+    """The regex of one brace-free alternative (matched against ``path + "/"``)."""
+    for prefix in PSEUDO_PREFIXES:
+        if alt.startswith(prefix):
+            body = _pseudo_body(alt[len(prefix):], ex, whole)
+            if prefix == "memfd:":
+                return r"/?memfd:" + body + r"(?: \(deleted\))?/"
+            return re.escape(prefix) + body + "/"
+    components: list[str | None] = []  # None: a ``**`` component
+    current: list[str] = []
+    started = False
+
+    def finish() -> None:
+        nonlocal current
+        if current:
+            components.append("".join(current))
+        current = []
+
+    i = 0
+    if alt == "~" or alt.startswith("~/"):
+        components.extend(re.escape(c) for c in ex.directory("HOME").split("/") if c)
+        i, started = 1, True
+    else:
+        for name in _DIR_VARIABLES:
+            token = "$" + name
+            if alt.startswith(token) and (len(alt) == len(token) or alt[len(token)] == "/"):
+                components.extend(re.escape(c) for c in ex.directory(name).split("/") if c)
+                i, started = len(token), True
+                break
+    if not started and not alt.startswith("/"):
+        m = _NAME_RE.match(alt, 1) if alt.startswith("$") else None
+        if m is not None and m.group() not in _DIR_VARIABLES:
+            raise GlobError(f"unknown variable ${m.group()} at the start of {whole!r} (a pattern"
+                            " may start with ~/, $HOME, $CWD or $TMPDIR)")
+        raise GlobError(
+            f"not an absolute path: {alt!r} (a pattern starts with /, ~/, $HOME, $CWD or"
+            f" $TMPDIR, or is one of {', '.join(p + '*' for p in PSEUDO_PREFIXES)})")
+    n = len(alt)
+    while i < n:
+        c = alt[i]
+        if c == "/":
+            finish()
+            i += 1
+        elif c == "\\":
+            nxt = alt[i + 1]
+            if nxt == "/":
+                finish()
+            else:
+                current.append(re.escape(nxt))
+            i += 2
+        elif c == "*":
+            run = 1
+            while i + run < n and alt[i + run] == "*":
+                run += 1
+            if run == 1:
+                current.append("[^/]*")
+            elif run == 2 and not current and (i + 2 == n or alt[i + 2] == "/"):
+                components.append(None)
+            else:
+                raise GlobError(f"'**' must be a whole path component, as in /a/**/b: {whole!r}")
+            i += run
+        elif c == "?":
+            current.append("[^/]")
+            i += 1
+        elif c == "[":
+            end = _class_end(alt, i)
+            if end < 0:
+                raise GlobError(f"unbalanced '[' in {whole!r}")
+            current.append(_class_regex(alt[i + 1:end], whole))
+            i = end + 1
+        elif c == "$":
+            m = _NAME_RE.match(alt, i + 1)
+            if m is None:
+                current.append(re.escape(c))
+                i += 1
+                continue
+            name = m.group()
+            if name == "USER":
+                current.append(re.escape(ex.username()))
+            elif name in _DIR_VARIABLES:
+                raise GlobError(f"${name} may only start a pattern: {whole!r}")
+            else:
+                raise GlobError(f"unknown variable ${name} in {whole!r} (known: $HOME, $CWD,"
+                                " $TMPDIR, $USER; write \\$ for a literal $)")
+            i = m.end()
+        else:
+            current.append(re.escape(c))
+            i += 1
+    finish()
+    return "/" + "".join("(?:[^/]+/)*" if comp is None else comp + "/" for comp in components)
+
+
+def _pseudo_body(body: str, ex: Expansions, whole: str) -> str:
+    """A pseudo-file name glob: these names have no components, so ``*`` matches anything."""
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\":
+            out.append(re.escape(body[i + 1]))
+            i += 2
+        elif c == "*":
+            out.append(".*")
+            i += 1
+        elif c == "?":
+            out.append(".")
+            i += 1
+        elif c == "[":
+            end = _class_end(body, i)
+            if end < 0:
+                raise GlobError(f"unbalanced '[' in {whole!r}")
+            out.append(_class_regex(body[i + 1:end], whole))
+            i = end + 1
+        elif c == "$" and body.startswith("$USER", i):
+            out.append(re.escape(ex.username()))
+            i += 5
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile(pattern: str, ex: Expansions) -> re.Pattern[str]:
+    alternatives = _expand_braces(pattern)
+    regexes: list[str] = []
+    for alt in alternatives:
+        regex = _translate(alt, ex, pattern)
+        if regex not in regexes:
+            regexes.append(regex)
+    return re.compile("(?:" + "|".join(regexes) + ")", re.DOTALL)
+
+
+class PathGlob:
+    """A compiled path pattern (satisfies :class:`systrace_py.policy.model.PathPattern`).
+
+    ``pattern`` is the text as written (``$HOME`` kept), so a saved policy stays portable;
+    ``regex`` is what it was compiled to for this load's environment.
+    """
+
+    __slots__ = ("pattern", "regex")
+
+    def __init__(self, pattern: str, env: Mapping[str, str] | None = None,
+                 *, expansions: Expansions | None = None) -> None:
+        if not isinstance(pattern, str):
+            raise GlobError(f"a path pattern is a string, not {type(pattern).__name__}")
+        if not pattern:
+            raise GlobError("empty pattern (to match every path write /**)")
+        self.pattern = pattern
+        self.regex = _compile(pattern, expansions or Expansions.from_env(env))
+
+    def matches(self, path: str) -> bool:
+        """Whether a resolved path (or an engine pseudo name) matches."""
+        if not path:
+            return False
+        return self.regex.fullmatch(path if path.endswith("/") else path + "/") is not None
+
+    def __repr__(self) -> str:
+        return f"PathGlob({self.pattern!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PathGlob):
+            return NotImplemented
+        return self.pattern == other.pattern and self.regex.pattern == other.regex.pattern
+
+    def __hash__(self) -> int:
+        return hash((self.pattern, self.regex.pattern))
+
+
+def is_literal(pattern: str) -> bool:
+    """Whether a pattern is a plain absolute path: no glob syntax and no expansion, so it can
+    be looked up by equality (program tables are keyed this way)."""
+    return pattern.startswith("/") and not (_MAGIC & set(pattern))
+
+
+def escape(path: str) -> str:
+    """A pattern matching exactly ``path`` (for rules made from a prompt answer or a log):
+    every glob character and ``$`` is backslash-escaped."""
+    return "".join("\\" + c if c in _MAGIC else c for c in path)
+
+
+def expand_path(text: str, env: Mapping[str, str] | None = None,
+                *, expansions: Expansions | None = None) -> str:
+    """A literal path with the pattern expansions applied (for ``redirect`` targets).
+
+    Glob characters are refused: a redirect names one file.
+    """
+    if not isinstance(text, str) or not text:
+        raise GlobError("a path is a non-empty string")
+    bad = set(text) & set("*?[]{}\\")
+    if bad:
+        raise GlobError(f"a path cannot hold glob characters ({''.join(sorted(bad))}): {text!r}")
+    ex = expansions or Expansions.from_env(env)
+    rest = text
+    head = ""
+    if text == "~" or text.startswith("~/"):
+        head, rest = ex.directory("HOME"), text[1:]
+    else:
+        for name in _DIR_VARIABLES:
+            token = "$" + name
+            if text.startswith(token) and (len(text) == len(token) or text[len(token)] == "/"):
+                head, rest = ex.directory(name), text[len(token):]
+                break
+    out = [head.rstrip("/") if rest else head]
+    i = 0
+    while i < len(rest):
+        c = rest[i]
+        m = _NAME_RE.match(rest, i + 1) if c == "$" else None
+        if m is None:
+            out.append(c)
+            i += 1
+            continue
+        if m.group() != "USER":
+            raise GlobError(f"unknown or misplaced variable ${m.group()} in {text!r}")
+        out.append(ex.username())
+        i = m.end()
+    path = "".join(out)
+    if not path.startswith("/"):
+        raise GlobError(f"not an absolute path: {text!r}")
+    return path

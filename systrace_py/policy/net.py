@@ -1,0 +1,228 @@
+"""Network conditions of a rule: ``address`` (IP or CIDR), ``port`` (number or range), ``unix``.
+
+A rule on ``connect`` is usually about *where*: "permit connects to 127.0.0.1 port 8080",
+"never anything outside 10.0.0.0/8".  The engine decodes the socket address into a
+:class:`~systrace_py.policy.model.SockAddr` (an IPv4-mapped IPv6 address already turned into
+the IPv4 address it really is); this module decides whether it matches.
+
+All keys given must hold (AND); each key may list several values (OR).  An ``address`` or
+``port`` condition never matches a unix socket (or any other family), and a ``unix`` condition
+never matches an IP address: a condition is never satisfied by an address it does not talk
+about.  Host names are refused, not resolved: a policy must not depend on DNS answers.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from systrace_py.policy.glob import Expansions, GlobError, PathGlob
+from systrace_py.policy.model import SockAddr
+
+__all__ = ["NetCondition", "NetConditionError", "parse_address", "parse_port_range"]
+
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_PORT_RANGE = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+
+
+class NetConditionError(ValueError):
+    """A bad ``address``, ``port`` or ``unix`` value; ``key`` says which."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.message = message
+
+
+def _kind(value: object) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def parse_address(text: str) -> _Network:
+    """An IP address or CIDR network (a lone address is a /32 or /128).
+
+    An IPv4-mapped IPv6 network (``::ffff:10.0.0.0/104``) becomes the IPv4 network it stands
+    for, because that is how the engine reports such addresses.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"an address is a string such as \"10.0.0.0/8\", not {_kind(text)}")
+    try:
+        network = ipaddress.ip_network(text.strip(), strict=True)
+    except ValueError as exc:
+        if "has host bits set" in str(exc):
+            loose = ipaddress.ip_network(text.strip(), strict=False)
+            raise ValueError(f"{text!r} has host bits set (did you mean {loose}?)") from None
+        raise ValueError(f"{text!r} is not an IP address or CIDR network (such as 10.0.0.0/8,"
+                         " ::1 or 127.0.0.1; host names are not resolved)") from None
+    if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(_MAPPED):
+        mapped = network.network_address.ipv4_mapped
+        assert mapped is not None
+        return ipaddress.IPv4Network(f"{mapped}/{network.prefixlen - 96}")
+    return network
+
+
+def parse_port_range(value: object) -> tuple[int, int]:
+    """A port (``80`` or ``"80"``) or an inclusive range (``"8000-9000"``) as (low, high)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"a port is a number or a range such as \"8000-9000\", not {_kind(value)}")
+    if isinstance(value, int):
+        low = high = value
+    else:
+        m = _PORT_RANGE.fullmatch(value)
+        if m is None:
+            raise ValueError(f"{value!r} is not a port or a port range such as \"8000-9000\"")
+        low = int(m.group(1))
+        high = int(m.group(2)) if m.group(2) is not None else low
+    for port in (low, high):
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port {port} is out of range (0-65535)")
+    if low > high:
+        raise ValueError(f"empty port range {value!r}: {low} is above {high}")
+    return low, high
+
+
+def _as_list(key: str, value: object) -> list[object]:
+    if isinstance(value, list | tuple):
+        if not value:
+            raise NetConditionError(key, f"{key} is an empty list: it could never match")
+        return list(value)
+    return [value]
+
+
+@dataclass(frozen=True, slots=True)
+class _UnixPattern:
+    """One ``unix`` value: a path glob, an abstract-name glob (``@name*``) or "" (unnamed)."""
+
+    text: str
+    glob: PathGlob | None
+    abstract: re.Pattern[str] | None
+
+    def matches(self, path: str) -> bool:
+        if self.text == "":
+            return path == ""
+        if self.abstract is not None:
+            return self.abstract.fullmatch(path) is not None
+        assert self.glob is not None
+        return self.glob.matches(path)
+
+
+def _abstract_regex(text: str) -> re.Pattern[str]:
+    """``@name*``: abstract names have no directories, so ``*`` matches anything."""
+    out = ["@"]
+    for c in text[1:]:
+        out.append(".*" if c == "*" else "." if c == "?" else re.escape(c))
+    return re.compile("".join(out), re.DOTALL)
+
+
+class NetCondition:
+    """The network part of a rule (satisfies :class:`systrace_py.policy.model.NetPattern`).
+
+    ``address``: str or list of str (IP or CIDR); ``port``: int, "LOW-HIGH" or a list of those;
+    ``unix``: a path glob, "@abstract-glob" or "" (unnamed socket), or a list of those.
+    ``describe()`` gives the keys back as written, for logs and for saving the policy.
+    """
+
+    __slots__ = ("_described", "networks", "ports", "unix")
+
+    def __init__(self, address: str | Sequence[str] | None = None,
+                 port: int | str | Sequence[int | str] | None = None,
+                 unix: str | Sequence[str] | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
+        if address is None and port is None and unix is None:
+            raise NetConditionError("address", "a network condition needs address, port or unix")
+        if unix is not None and (address is not None or port is not None):
+            key = "address" if address is not None else "port"
+            raise NetConditionError(key, f"{key} and unix cannot be combined: an address is"
+                                    " either an IP address or a unix socket, never both")
+        self._described: dict[str, object] = {}
+        self.networks: tuple[_Network, ...] | None = None
+        self.ports: tuple[tuple[int, int], ...] | None = None
+        self.unix: tuple[_UnixPattern, ...] | None = None
+        if address is not None:
+            networks = []
+            for item in _as_list("address", address):
+                try:
+                    networks.append(parse_address(item))  # type: ignore[arg-type]
+                except ValueError as exc:
+                    raise NetConditionError("address", str(exc)) from None
+            self.networks = tuple(networks)
+            self._described["address"] = _copy(address)
+        if port is not None:
+            ranges = []
+            for item in _as_list("port", port):
+                try:
+                    ranges.append(parse_port_range(item))
+                except ValueError as exc:
+                    raise NetConditionError("port", str(exc)) from None
+            self.ports = tuple(ranges)
+            self._described["port"] = _copy(port)
+        if unix is not None:
+            expansions = Expansions.from_env(env)
+            patterns = []
+            for item in _as_list("unix", unix):
+                patterns.append(_unix_pattern(item, expansions))
+            self.unix = tuple(patterns)
+            self._described["unix"] = _copy(unix)
+
+    def matches(self, addr: SockAddr) -> bool:
+        """Whether every given key matches this socket address."""
+        if self.unix is not None:
+            return addr.family == "unix" and addr.path is not None and any(
+                p.matches(addr.path) for p in self.unix)
+        if addr.family not in ("inet", "inet6"):
+            return False
+        if self.networks is not None:
+            if addr.host is None:
+                return False
+            try:
+                host = ipaddress.ip_address(addr.host)
+            except ValueError:
+                return False
+            if isinstance(host, ipaddress.IPv6Address) and host.ipv4_mapped is not None:
+                host = host.ipv4_mapped
+            if not any(host.version == net.version and host in net for net in self.networks):
+                return False
+        return self.ports is None or (
+            addr.port is not None and any(lo <= addr.port <= hi for lo, hi in self.ports))
+
+    def describe(self) -> dict[str, object]:
+        """The keys as written: ``{"address": ..., "port": ..., "unix": ...}``."""
+        return {key: _copy(value) for key, value in self._described.items()}
+
+    def families(self) -> frozenset[str]:
+        """The SockAddr families this condition can match (for checking a redirect)."""
+        return frozenset({"unix"}) if self.unix is not None else frozenset({"inet", "inet6"})
+
+    def __repr__(self) -> str:
+        return f"NetCondition(**{self._described!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NetCondition):
+            return NotImplemented
+        return (self.networks, self.ports, self.unix) == (other.networks, other.ports, other.unix)
+
+    def __hash__(self) -> int:
+        return hash((self.networks, self.ports, self.unix))
+
+
+def _copy(value: object) -> object:
+    return list(value) if isinstance(value, list | tuple) else value
+
+
+def _unix_pattern(item: object, expansions: Expansions) -> _UnixPattern:
+    if not isinstance(item, str):
+        raise NetConditionError("unix", "unix is a socket path glob, \"@abstract-name\" or \"\""
+                                f" (unnamed), not {_kind(item)}")
+    if item == "":
+        return _UnixPattern("", None, None)
+    if item.startswith("@"):
+        return _UnixPattern(item, None, _abstract_regex(item))
+    try:
+        glob = PathGlob(item, expansions=expansions)
+    except GlobError as exc:
+        raise NetConditionError("unix", str(exc)) from None
+    return _UnixPattern(item, glob, None)

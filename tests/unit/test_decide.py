@@ -1,0 +1,232 @@
+"""Table.decide semantics on loaded policies: first match, defaults, aliases and classes, O_RDWR
+needing both classes, two-path calls, unsafe calls refused unless named, per-program tables."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from systrace_py.policy.files import loads_policy
+from systrace_py.policy.model import Action, CallFacts, PathArg, Policy, SockAddr
+
+ENV = {"HOME": "/home/alice", "USER": "alice", "CWD": "/w"}
+
+
+def load(text: str) -> Policy:
+    return loads_policy(text, "p.toml", ENV)
+
+
+def opening(path: str, flags: int = os.O_RDONLY, call: str = "openat") -> CallFacts:
+    return CallFacts(call, (PathArg("path", path),), open_flags=flags)
+
+
+def test_first_match_wins() -> None:
+    policy = load("""
+        [[rule]]
+        calls = ["fsread"]
+        path = "/etc/passwd"
+        action = "permit"
+        [[rule]]
+        calls = ["fsread"]
+        path = "/etc/*"
+        action = "never"
+        errno = "EACCES"
+    """)
+    assert policy.main.decide(opening("/etc/passwd")).action is Action.PERMIT
+    refused = policy.main.decide(opening("/etc/shadow"))
+    assert (refused.action, refused.errno, refused.rule.index) == (Action.NEVER, errno.EACCES, 2)
+    assert refused.reason == "rule"
+    assert refused.arg == PathArg("path", "/etc/shadow")
+
+
+def test_default_and_default_errno() -> None:
+    policy = load("""
+        default = "never"
+        default_errno = "ENOENT"
+        [[rule]]
+        calls = ["read"]
+        action = "permit"
+    """)
+    assert policy.main.decide(CallFacts("read")).action is Action.PERMIT
+    d = policy.main.decide(CallFacts("write"))
+    assert (d.action, d.errno, d.reason, d.rule) == (Action.NEVER, errno.ENOENT, "default", None)
+    assert load("").main.decide(CallFacts("write")).action is Action.PERMIT
+
+
+def test_alias_classes_of_open_depend_on_flags() -> None:
+    policy = load("""
+        default = "permit"
+        [[rule]]
+        calls = ["fswrite"]
+        action = "never"
+    """)
+    assert policy.main.decide(opening("/x", os.O_RDONLY)).action is Action.PERMIT
+    assert policy.main.decide(opening("/x", os.O_WRONLY)).action is Action.NEVER
+    assert policy.main.decide(opening("/x", os.O_RDONLY | os.O_CREAT)).action is Action.NEVER
+    assert policy.main.decide(opening("/x", os.O_RDONLY | os.O_TRUNC)).action is Action.NEVER
+
+
+def test_rdwr_open_needs_fsread_and_fswrite() -> None:
+    policy = load("""
+        default = "never"
+        [[rule]]
+        calls = ["fsread"]
+        path = "/data/**"
+        action = "permit"
+    """)
+    assert policy.main.decide(opening("/data/a", os.O_RDONLY)).action is Action.PERMIT
+    rdwr = policy.main.decide(opening("/data/a", os.O_RDWR))
+    assert (rdwr.action, rdwr.reason) == (Action.NEVER, "default")
+    both = load("""
+        default = "never"
+        [[rule]]
+        calls = ["fsread", "fswrite"]
+        path = "/data/**"
+        action = "permit"
+    """)
+    assert both.main.decide(opening("/data/a", os.O_RDWR)).action is Action.PERMIT
+
+
+def test_strictest_check_wins_ask_over_permit() -> None:
+    policy = load("""
+        [[rule]]
+        calls = ["fsread"]
+        action = "permit"
+        [[rule]]
+        calls = ["fswrite"]
+        action = "ask"
+    """)
+    assert policy.main.decide(opening("/f", os.O_RDWR)).action is Action.ASK
+
+
+def test_exec_is_fsread_and_exec() -> None:
+    policy = load("""
+        [[rule]]
+        calls = ["fsread"]
+        path = "/secret/**"
+        action = "never"
+    """)
+    facts = CallFacts("execve", (PathArg("path", "/secret/tool"),), argv=("tool",))
+    assert policy.main.decide(facts).action is Action.NEVER
+    exec_only = load("""
+        [[rule]]
+        calls = ["exec"]
+        argv = ["tool", "--safe", "**"]
+        action = "permit"
+        [[rule]]
+        calls = ["exec"]
+        action = "never"
+    """)
+    assert exec_only.main.decide(
+        CallFacts("execve", (PathArg("path", "/t"),), argv=("tool", "--safe"))).action \
+        is Action.PERMIT
+    assert exec_only.main.decide(
+        CallFacts("execve", (PathArg("path", "/t"),), argv=("tool", "-x"))).action is Action.NEVER
+
+
+def test_rename_needs_both_paths() -> None:
+    policy = load("""
+        default = "permit"
+        [[rule]]
+        calls = ["fswrite"]
+        path = "/protected/**"
+        action = "never"
+        [[rule]]
+        calls = ["fsread"]
+        path = "/secret/**"
+        action = "never"
+    """)
+    def rename(old: str, new: str) -> CallFacts:
+        return CallFacts("rename", (PathArg("old", old), PathArg("new", new)))
+    assert policy.main.decide(rename("/tmp/a", "/tmp/b")).action is Action.PERMIT
+    into = policy.main.decide(rename("/tmp/a", "/protected/b"))
+    assert into.action is Action.NEVER and into.arg == PathArg("new", "/protected/b")
+    out_of = policy.main.decide(rename("/protected/a", "/tmp/b"))
+    assert out_of.action is Action.NEVER and out_of.arg == PathArg("old", "/protected/a")
+    # the old path is read as well as written: moving a secret out is reading it
+    leak = policy.main.decide(rename("/secret/k", "/tmp/k"))
+    assert leak.action is Action.NEVER and leak.arg.role == "old"
+
+
+def test_unsafe_calls_refused_unless_named() -> None:
+    assert load("").main.decide(CallFacts("ptrace")).reason == "unsafe"
+    assert load("").main.decide(CallFacts("ptrace")).action is Action.NEVER
+    by_name = load('[[rule]]\ncalls = ["ptrace"]\naction = "permit"\n')
+    assert by_name.main.decide(CallFacts("ptrace")).action is Action.PERMIT
+    by_group = load('[[rule]]\ncalls = ["debug"]\naction = "permit"\n')
+    assert by_group.main.decide(CallFacts("ptrace")).action is Action.PERMIT
+    assert by_group.main.decide(CallFacts("io_uring_setup")).reason == "unsafe"
+    assert load("").main.decide(CallFacts("bpf")).action is Action.NEVER
+
+
+def test_direct_call_rule_and_alias_rule_interleave_in_file_order() -> None:
+    policy = load("""
+        [[rule]]
+        calls = ["openat"]
+        path = "/etc/hosts"
+        action = "permit"
+        [[rule]]
+        calls = ["fsread"]
+        path = "/etc/**"
+        action = "never"
+    """)
+    assert policy.main.decide(opening("/etc/hosts")).action is Action.PERMIT
+    assert policy.main.decide(opening("/etc/hosts", call="open")).action is Action.NEVER
+
+
+def test_network_rules() -> None:
+    policy = load("""
+        default = "permit"
+        [[rule]]
+        calls = ["net-connect"]
+        address = ["127.0.0.0/8", "::1"]
+        action = "permit"
+        [[rule]]
+        calls = ["net-connect"]
+        action = "never"
+        errno = "ECONNREFUSED"
+    """)
+    local = CallFacts("connect", sockaddr=SockAddr("inet", "127.0.0.1", 80))
+    remote = CallFacts("connect", sockaddr=SockAddr("inet", "8.8.8.8", 53))
+    assert policy.main.decide(local).action is Action.PERMIT
+    assert policy.main.decide(remote).errno == errno.ECONNREFUSED
+    # a send on a connected socket has no address: only the unconditional rule applies
+    assert policy.main.decide(CallFacts("sendto")).action is Action.NEVER
+
+
+def test_redirect_rides_on_the_decision() -> None:
+    policy = load("""
+        [[rule]]
+        calls = ["fsread"]
+        path = "/etc/resolv.conf"
+        action = "permit"
+        redirect = "$HOME/resolv.conf"
+    """)
+    d = policy.main.decide(opening("/etc/resolv.conf"))
+    assert d.redirect is not None and d.redirect.path == "/home/alice/resolv.conf"
+
+
+def test_program_tables_and_inheritance() -> None:
+    policy = load("""
+        default = "never"
+        default_errno = "EACCES"
+        [program."/usr/bin/cat"]
+        [[program."/usr/bin/cat".rule]]
+        calls = ["read"]
+        action = "permit"
+        [program."/usr/bin/*sh"]
+        default = "permit"
+        [program."/usr/bin/dash"]
+        default = "ask"
+    """)
+    cat = policy.table_for("/usr/bin/cat")
+    assert cat is not None and cat.name == "/usr/bin/cat"
+    assert cat.decide(CallFacts("read")).action is Action.PERMIT
+    inherited = cat.decide(CallFacts("write"))
+    assert (inherited.action, inherited.errno, inherited.table) == \
+        (Action.NEVER, errno.EACCES, "/usr/bin/cat")
+    # an exact key wins over an earlier glob; globs are tried in file order
+    assert policy.table_for("/usr/bin/dash").default is Action.ASK
+    assert policy.table_for("/usr/bin/bash").default is Action.PERMIT
+    assert policy.table_for("/usr/bin/ls") is None
+    assert list(policy.program_patterns) == ["/usr/bin/*sh"]

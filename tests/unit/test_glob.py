@@ -1,0 +1,223 @@
+"""Path globs: syntax, expansions, pseudo files, errors, and a reference matcher (hypothesis)."""
+
+from __future__ import annotations
+
+import fnmatch
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from systrace_py.policy.glob import GlobError, PathGlob, escape, expand_path, is_literal
+
+ENV = {"HOME": "/home/alice", "USER": "alice", "CWD": "/work/proj", "TMPDIR": "/var/tmp"}
+
+
+def m(pattern: str, path: str) -> bool:
+    return PathGlob(pattern, ENV).matches(path)
+
+
+@pytest.mark.parametrize(("pattern", "path", "expected"), [
+    # * stays within one component, matches dot files, never the empty component
+    ("/tmp/*", "/tmp/a", True),
+    ("/tmp/*", "/tmp/.hidden", True),
+    ("/tmp/*", "/tmp/a/b", False),
+    ("/tmp/*", "/tmp", False),
+    ("/tmp/*.txt", "/tmp/a.txt", True),
+    ("/tmp/*.txt", "/tmp/dir/a.txt", False),
+    ("/*", "/", False),
+    # ** as a whole component: zero or more components
+    ("/tmp/**", "/tmp", True),
+    ("/tmp/**", "/tmp/a/b/c", True),
+    ("/tmp/**", "/tmpfoo", False),
+    ("/tmp/**", "/tmp2/a", False),
+    ("/a/**/b", "/a/b", True),
+    ("/a/**/b", "/a/x/y/b", True),
+    ("/a/**/b", "/a/x/y/bc", False),
+    ("/a/**/b", "/a/x/b/y", False),
+    ("/**", "/", True),
+    ("/**", "/etc/passwd", True),
+    ("/**/.git/**", "/src/p/.git/config", True),
+    ("/", "/", True),
+    ("/", "/a", False),
+    # ? and classes
+    ("/x/?", "/x/a", True),
+    ("/x/?", "/x/ab", False),
+    ("/x/[ab]c", "/x/bc", True),
+    ("/x/[ab]c", "/x/cc", False),
+    ("/x/[!ab]c", "/x/cc", True),
+    ("/x/[!ab]c", "/x/ac", False),
+    ("/x/[^ab]c", "/x/ac", False),
+    ("/x/[a-c]", "/x/b", True),
+    ("/x/[]]", "/x/]", True),
+    ("/x/[!a]", "/x//", False),
+    # braces, nested, with globs and slashes inside
+    ("/etc/{passwd,shadow}", "/etc/shadow", True),
+    ("/etc/{passwd,shadow}", "/etc/group", False),
+    ("/usr/{lib,lib{32,64}}/**", "/usr/lib64/x.so", True),
+    ("/usr/{lib,lib{32,64}}/**", "/usr/lib6/x.so", False),
+    ("{/usr,/opt/*}/bin/*", "/opt/tool/bin/run", True),
+    ("/tmp/{,x}y", "/tmp/y", True),
+    ("/tmp/{a*,b?}", "/tmp/bz", True),
+    ("/tmp/{a*,b?}", "/tmp/bzz", False),
+    # escapes are literal
+    ("/a\\*", "/a*", True),
+    ("/a\\*", "/ab", False),
+    ("/a\\{b\\}", "/a{b}", True),
+    ("/price\\$5", "/price$5", True),
+    ("/cost$", "/cost$", True),
+    # regex metacharacters in literal text are literal
+    ("/a.b", "/axb", False),
+    ("/a+(b)", "/a+(b)", True),
+    # trailing slash and doubled slashes in a pattern are spelling only
+    ("/tmp/", "/tmp", True),
+    ("/tmp//x", "/tmp/x", True),
+    # expansions
+    ("~/.ssh/**", "/home/alice/.ssh/id_rsa", True),
+    ("~", "/home/alice", True),
+    ("$HOME/*", "/home/alice/f", True),
+    ("$HOME/*", "/home/bob/f", False),
+    ("$CWD/**", "/work/proj/src/a.c", True),
+    ("$TMPDIR/*", "/var/tmp/x", True),
+    ("$TMPDIR/*", "/tmp/x", False),
+    ("/home/$USER/**", "/home/alice/x", True),
+    ("/run/user/$USER", "/run/user/bob", False),
+    ("{~,/root}/.ssh/*", "/root/.ssh/x", True),
+    ("{~,/root}/.ssh/*", "/home/alice/.ssh/x", True),
+    # pseudo files the engine reports for descriptors
+    ("pipe:*", "pipe:[1234]", True),
+    ("pipe:*", "socket:[1234]", False),
+    ("socket:*", "socket:[99]", True),
+    ("anon_inode:*", "anon_inode:[eventfd]", True),
+    ("anon_inode:\\[eventfd\\]", "anon_inode:[eventfd]", True),
+    ("anon_inode:\\[eventfd\\]", "anon_inode:[timerfd]", False),
+    ("memfd:*", "/memfd:jit (deleted)", True),
+    ("memfd:jit*", "/memfd:jit-cache (deleted)", True),
+    ("memfd:jit*", "/memfd:other (deleted)", False),
+    ("memfd:x", "memfd:x", True),
+    ("/**", "pipe:[1]", False),
+    ("/tmp/*", "/tmp/gone (deleted)", True),
+    # the empty path (an unreadable argument) matches nothing, not even /**
+    ("/**", "", False),
+])
+def test_matches(pattern: str, path: str, expected: bool) -> None:
+    assert m(pattern, path) is expected
+
+
+@pytest.mark.parametrize(("pattern", "fragment"), [
+    ("", "empty pattern"),
+    ("tmp/x", "not an absolute path"),
+    ("./x", "not an absolute path"),
+    ("~bob/x", "not an absolute path"),
+    ("fifo:*", "not an absolute path"),
+    ("/a**", "'**' must be a whole path component"),
+    ("/**b", "'**' must be a whole path component"),
+    ("/a/***", "'**' must be a whole path component"),
+    ("/a/**x/b", "'**' must be a whole path component"),
+    ("/a[b", "unbalanced '['"),
+    ("/a/[!", "unbalanced '['"),
+    ("/a{b", "unbalanced '{'"),
+    ("/a{b,{c}", "unbalanced '{'"),
+    ("/a}b", "unbalanced '}'"),
+    ("/a/[x/y]", "cannot match '/'"),
+    ("/[z-a]", "bad character class"),
+    ("/x\\", "lone backslash"),
+    ("$FOO/x", "unknown variable $FOO"),
+    ("/x/$BAR", "unknown variable $BAR"),
+    ("/x/$HOME", "$HOME may only start a pattern"),
+    ("/{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}{o,p}{q,r}{s,t}{u,v}", "too many alternatives"),
+])
+def test_bad_patterns(pattern: str, fragment: str) -> None:
+    with pytest.raises(GlobError, match=None) as info:
+        PathGlob(pattern, ENV)
+    assert fragment in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_pattern_is_kept_as_written_and_compiled_once() -> None:
+    glob = PathGlob("$HOME/.ssh/**", ENV)
+    assert glob.pattern == "$HOME/.ssh/**"
+    assert PathGlob("$HOME/.ssh/**", ENV).regex is glob.regex  # cached
+    assert glob == PathGlob("$HOME/.ssh/**", dict(ENV))
+    assert glob != PathGlob("$HOME/.ssh/**", {**ENV, "HOME": "/home/bob"})
+
+
+def test_expansion_values_are_literal_not_globs() -> None:
+    env = {**ENV, "HOME": "/home/a*b"}
+    glob = PathGlob("~/x", env)
+    assert glob.matches("/home/a*b/x")
+    assert not glob.matches("/home/aZZb/x")
+
+
+def test_missing_variables_fall_back_and_relative_home_is_refused() -> None:
+    assert PathGlob("$TMPDIR/x", {"HOME": "/h", "USER": "u", "CWD": "/"}).matches("/tmp/x")
+    with pytest.raises(GlobError, match="HOME is not an absolute path"):
+        PathGlob("~/x", {"HOME": "relative", "USER": "u", "CWD": "/"})
+
+
+def test_default_env_is_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", "/home/envuser")
+    assert PathGlob("~/f").matches("/home/envuser/f")
+
+
+def test_expand_path_and_is_literal() -> None:
+    assert expand_path("$HOME/x", ENV) == "/home/alice/x"
+    assert expand_path("~", ENV) == "/home/alice"
+    assert expand_path("/srv/$USER/in", ENV) == "/srv/alice/in"
+    with pytest.raises(GlobError, match="glob characters"):
+        expand_path("/tmp/*", ENV)
+    with pytest.raises(GlobError, match="absolute"):
+        expand_path("tmp/x", ENV)
+    assert is_literal("/usr/bin/cat")
+    assert not is_literal("/usr/bin/*")
+    assert not is_literal("$HOME/bin/x")
+    assert not is_literal("bin/cat")
+
+
+# --- a reference matcher: component lists, fnmatch per component, ** by recursion -----------
+
+def ref_match(pattern: list[str], path: list[str]) -> bool:
+    if not pattern:
+        return not path
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        return any(ref_match(rest, path[i:]) for i in range(len(path) + 1))
+    return bool(path) and fnmatch.fnmatchcase(path[0], head) and ref_match(rest, path[1:])
+
+
+_token = st.sampled_from(["a", "b", ".", "*", "?", "[ab]", "[!a]"])
+_component = st.lists(_token, min_size=1, max_size=3).map("".join).filter(
+    lambda c: "**" not in c)
+_pattern_components = st.lists(st.one_of(_component, st.just("**")), min_size=0, max_size=4)
+_path_components = st.lists(
+    st.text(alphabet="ab.", min_size=1, max_size=3).filter(lambda c: c not in (".", "..")),
+    min_size=0, max_size=4)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_pattern_components, _path_components)
+def test_against_reference_matcher(pattern: list[str], path: list[str]) -> None:
+    text = "/" + "/".join(pattern)
+    assert PathGlob(text, ENV).matches("/" + "/".join(path)) == ref_match(pattern, path)
+
+
+@settings(max_examples=120, deadline=None)
+@given(_pattern_components, st.lists(_pattern_components.filter(bool), min_size=1, max_size=3),
+       _pattern_components, _path_components)
+def test_braces_against_reference(prefix: list[str], alternatives: list[list[str]],
+                                  suffix: list[str], path: list[str]) -> None:
+    group = "{" + ",".join("/".join(alt) for alt in alternatives) + "}"
+    text = "/" + "/".join([*prefix, group, *suffix])
+    expected = any(ref_match([*prefix, *alt, *suffix], path) for alt in alternatives)
+    assert PathGlob(text, ENV).matches("/" + "/".join(path)) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(alphabet="ab*?[]{},\\$~!-. ", min_size=1, max_size=4), min_size=0,
+                max_size=3))
+def test_escape_matches_exactly_that_path(components: list[str]) -> None:
+    path = "/" + "/".join(components)
+    glob = PathGlob(escape(path), ENV)
+    assert glob.matches(path)
+    assert not glob.matches(path + "x")
+    assert escape("/a*b") == "/a\\*b"
