@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import grp
 import os
-import platform
 import pwd
 import shutil
 import signal
@@ -22,7 +21,7 @@ from typing import IO
 
 from systrace_py import __version__
 from systrace_py.audit import AuditLog
-from systrace_py.engine.seccomp import compile_plan
+from systrace_py.engine.seccomp import compile_filters
 from systrace_py.engine.tracer import DetachRequest, SpawnSpec, Tracer, TracerError
 from systrace_py.policy.files import (
     PolicyError,
@@ -120,9 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _machine() -> str:
+    return os.uname().machine
+
+
 def _platform_error() -> str | None:
-    if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
-        return f"systrace needs Linux on x86_64 (this is {sys.platform} on {platform.machine()})"
+    if sys.platform != "linux" or _machine() != "x86_64":
+        return f"systrace needs Linux on x86_64 (this is {sys.platform} on {_machine()})"
     return None
 
 
@@ -224,8 +227,8 @@ def enforce_command(opts: argparse.Namespace) -> int:
                                 inherit_across_exec=opts.inherit, verbose=opts.verbose)
     asker = None if opts.automatic else make_asker(opts, policies, sys.stderr)
     supervisor = Supervisor(policies, options, audit, asker)
-    bpf = compile_plan(_filter_plan(opts, policies, audit), os.getpid())
-    spec = SpawnSpec(argv=list(opts.command), executable=executable, bpf=bpf,
+    filters = compile_filters(_filter_plan(opts, policies, audit), os.getpid())
+    spec = SpawnSpec(argv=list(opts.command), executable=executable, filters=filters,
                      uid=credentials[0] if credentials else None,
                      gid=credentials[1] if credentials else None,
                      groups=credentials[2] if credentials else None)

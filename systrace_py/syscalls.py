@@ -10,9 +10,33 @@ so no stop ever has to be read with another table.
 from __future__ import annotations
 
 import difflib
+import functools
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+from typing import Any
 
-from ptrace.syscall.linux.x86_64 import SYSCALL_NAMES as _PTRACE_NAMES
-from ptrace.syscall.prototypes import SYSCALL_PROTOTYPES as _PTRACE_PROTOTYPES
+
+def _ptrace_data(relative: str) -> ModuleType:
+    """Load one of python-ptrace's data modules by itself.  Importing it the usual way runs
+    ``ptrace.syscall/__init__``, which loads python-ptrace's whole syscall decoder (a third of
+    systrace's start-up time) to hand us two dicts."""
+    spec = importlib.util.find_spec("ptrace")
+    assert spec is not None and spec.submodule_search_locations
+    path = Path(next(iter(spec.submodule_search_locations))) / relative
+    module_spec = importlib.util.spec_from_file_location(f"_systrace_ptrace_{path.stem}", path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+_PTRACE_NAMES: dict[int, str] = _ptrace_data("syscall/linux/x86_64.py").SYSCALL_NAMES
+
+
+@functools.cache
+def _ptrace_prototypes() -> dict[str, Any]:
+    return _ptrace_data("syscall/prototypes.py").SYSCALL_PROTOTYPES  # type: ignore[no-any-return]
 
 AUDIT_ARCH_X86_64 = 0xC000003E
 AUDIT_ARCH_I386 = 0x40000003
@@ -110,7 +134,7 @@ def prototype(name: str) -> tuple[tuple[str, str], ...]:
     extra = _EXTRA_PROTOTYPES.get(name)
     if extra is not None:
         return extra
-    known = _PTRACE_PROTOTYPES.get(name)
+    known = _ptrace_prototypes().get(name)
     return tuple(known[1]) if known else ()
 
 

@@ -158,6 +158,12 @@ FD_ARGS: dict[str, int] = {
     "fchmod": 0, "fchown": 0, "fsetxattr": 0, "fremovexattr": 0, "fchdir": 0,
 }
 
+#: call -> the roles of its path arguments (descriptor calls have one, "path").
+ROLES: dict[str, tuple[str, ...]] = {
+    **{name: tuple(spec.role for spec in specs) for name, specs in PATH_ARGS.items()},
+    **{name: ("path",) for name in FD_ARGS},
+}
+
 #: calls with a socket address: (pointer argument, length argument).
 SOCKADDR_ARGS: dict[str, tuple[int, int]] = {"connect": (1, 2), "bind": (1, 2), "sendto": (4, 5)}
 
@@ -208,9 +214,18 @@ class DecodedCall:
     (:mod:`enforce`): ``examined_paths()``, ``sockaddr_raw``, ``argv``.
     """
 
-    __slots__ = ("_acts_as", "_argv", "_decoder", "_open_flags", "_paths", "_raws",
-                 "_sockaddrs", "args", "host_root", "memory", "msghdr_raw", "name", "nr",
-                 "open_mode", "open_resolve", "sockaddr_raw", "tgid", "tid")
+    # Lazy state starts as these class-level defaults: a stop that looks at nothing pays for
+    # nothing (an instance only gets the attributes it sets).
+    _raws: dict[str, str | None] | None = None
+    _paths: dict[str, DecodedPath] | None = None
+    _sockaddrs: list[SockAddr] | None = None
+    sockaddr_raw: bytes | None = None
+    msghdr_raw: bytes | None = None
+    _argv: object = _UNSET
+    _acts_as: object = _UNSET
+    _open_flags: object = _UNSET
+    open_mode: int | None = None
+    open_resolve: int | None = None
 
     def __init__(self, tid: int, tgid: int, nr: int, name: str, args: _Args,
                  memory: TraceeMemory | None = None, decoder: Decoder | None = None,
@@ -223,16 +238,6 @@ class DecodedCall:
         self.memory = memory
         self._decoder = decoder
         self.host_root = host_root
-        self._raws: dict[str, str | None] = {}
-        self._paths: dict[str, DecodedPath] = {}
-        self._sockaddrs: list[SockAddr] | None = None
-        self.sockaddr_raw: bytes | None = None
-        self.msghdr_raw: bytes | None = None
-        self._argv: object = _UNSET
-        self._acts_as: object = _UNSET
-        self._open_flags: object = _UNSET
-        self.open_mode: int | None = None
-        self.open_resolve: int | None = None
 
     # --- the Facts protocol -------------------------------------------------------------------
     @property
@@ -263,10 +268,7 @@ class DecodedCall:
         return self._open_flags  # type: ignore[return-value]
 
     def roles(self) -> tuple[str, ...]:
-        specs = PATH_ARGS.get(self.name)
-        if specs is not None:
-            return tuple(spec.role for spec in specs)
-        return ("path",) if self.name in FD_ARGS else ()
+        return ROLES.get(self.name, ())
 
     def path(self, role: str) -> str | None:
         decoded = self.decoded_path(role)
@@ -314,15 +316,21 @@ class DecodedCall:
 
     def _raw(self, spec: PathSpec) -> str | None:
         """The path string as the tracee passed it (None for a NULL pointer)."""
-        if spec.role not in self._raws:
-            pointer = self.args[spec.arg]
-            if pointer == 0 or self.memory is None:
-                self._raws[spec.role] = None
-            else:
-                memory = self.memory
-                data = self._guard(lambda: memory.read_cstring(pointer))
-                self._raws[spec.role] = data.decode("utf-8", "surrogateescape")
-        return self._raws[spec.role]
+        raws = self._raws
+        if raws is None:
+            raws = self._raws = {}
+        elif spec.role in raws:
+            return raws[spec.role]
+        pointer = self.args[spec.arg]
+        if pointer == 0 or self.memory is None:
+            text = None
+        else:
+            try:
+                text = self.memory.read_cstring(pointer).decode("utf-8", "surrogateescape")
+            except TraceeMemoryError as exc:
+                raise DecodeError(exc.errno or errno.EFAULT, str(exc)) from exc
+        raws[spec.role] = text
+        return text
 
     def _empty_means_fd(self, spec: PathSpec) -> bool:
         return self.name == "readlinkat" or (
@@ -331,9 +339,13 @@ class DecodedCall:
 
     def decoded_path(self, role: str) -> DecodedPath | None:
         """The path in ``role``, resolved (and from now on held: it has been examined)."""
-        found = self._paths.get(role)
-        if found is not None:
-            return found
+        paths = self._paths
+        if paths is None:
+            paths = self._paths = {}
+        else:
+            found = paths.get(role)
+            if found is not None:
+                return found
         decoder = self._decoder
         if decoder is None:
             return None
@@ -347,7 +359,7 @@ class DecodedCall:
             if spec is None:
                 return None
             decoded = self._resolve(decoder, spec)
-        self._paths[role] = decoded
+        paths[role] = decoded
         return decoded
 
     def _resolve(self, decoder: Decoder, spec: PathSpec) -> DecodedPath:
@@ -416,7 +428,7 @@ class DecodedCall:
 
     def examined_paths(self) -> list[DecodedPath]:
         """The path arguments something looked at: the ones the call must be held to."""
-        return list(self._paths.values())
+        return list(self._paths.values()) if self._paths else []
 
     @property
     def examined_argv(self) -> tuple[str, ...] | None:

@@ -32,7 +32,7 @@ MAX_SYMLINKS = 40
 _PROC_LINK_NAMES = frozenset({"cwd", "root", "exe"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Resolved:
     """A resolved path.  ``exists`` is False when the last component (or more) is missing."""
 
@@ -47,7 +47,7 @@ def _pseudo(target: str) -> bool:
 
 def _unclean(path: str) -> bool:
     """Whether a path has ".", ".." or "//" components (or a trailing slash) to normalise."""
-    return "//" in path or "/." in path or path.endswith("/") and path != "/"
+    return "//" in path or "/." in path or (path.endswith("/") and path != "/")
 
 
 def _lexical(path: str) -> str:

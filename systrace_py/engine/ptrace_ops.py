@@ -11,6 +11,7 @@ before exec.  Everything here is a direct kernel call: no policy, no state.
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 from typing import Final
 
@@ -59,6 +60,22 @@ TRACE_OPTIONS: Final = (
 
 ptrace = pt.ptrace  # the binding's entry point; raises PtraceError with .errno
 
+# The stop loop makes three requests at every stop; they call python-ptrace's ctypes binding
+# directly (its wrapper's formatting costs more than the call on a hot path) and raise the
+# same PtraceError on failure.
+_raw_ptrace = getattr(pt, "_ptrace", None)
+_FAILED = 0xFFFFFFFFFFFFFFFF
+
+
+def _fast(request: int, pid: int, addr: int, data: int) -> None:
+    if _raw_ptrace is None or pt.HAS_CPTRACE:
+        ptrace(request, pid, addr, data)
+        return
+    if _raw_ptrace(request, pid, addr, data) == _FAILED:
+        err = ctypes.get_errno()
+        raise PtraceError(f"ptrace({request:#x}, {pid}) failed: {os.strerror(err)}", errno=err,
+                          pid=pid)
+
 
 class SyscallInfo(ctypes.Structure):
     """struct ptrace_syscall_info (linux/ptrace.h), with the seccomp/entry layout of the union.
@@ -103,12 +120,12 @@ def listen(pid: int) -> None:
 
 
 def cont(pid: int, sig: int = 0) -> None:
-    ptrace(pt.PTRACE_CONT, pid, 0, sig)
+    _fast(pt.PTRACE_CONT, pid, 0, sig)
 
 
 def syscall(pid: int, sig: int = 0) -> None:
     """Resume until the next syscall stop (used only when an exit value is needed)."""
-    ptrace(pt.PTRACE_SYSCALL, pid, 0, sig)
+    _fast(pt.PTRACE_SYSCALL, pid, 0, sig)
 
 
 def detach(pid: int, sig: int = 0) -> None:
@@ -122,7 +139,7 @@ def geteventmsg(pid: int) -> int:
 
 
 def get_syscall_info(pid: int, into: SyscallInfo) -> SyscallInfo:
-    ptrace(PTRACE_GET_SYSCALL_INFO, pid, _INFO_SIZE, ctypes.addressof(into))
+    _fast(PTRACE_GET_SYSCALL_INFO, pid, _INFO_SIZE, ctypes.addressof(into))
     return into
 
 
@@ -169,7 +186,7 @@ ARG_REGS: Final = ("rdi", "rsi", "rdx", "r10", "r8", "r9")
 
 
 def poke_reg(pid: int, name: str, value: int) -> None:
-    ptrace(pt.PTRACE_POKEUSER, pid, REG_OFFSET[name], value & 0xFFFFFFFFFFFFFFFF)
+    _fast(pt.PTRACE_POKEUSER, pid, REG_OFFSET[name], value & 0xFFFFFFFFFFFFFFFF)
 
 
 # --- libc calls python's os module does not offer --------------------------------------------
@@ -251,11 +268,20 @@ def set_no_new_privs() -> None:
         raise OSError(err, os.strerror(err))
 
 
+PR_SET_SECCOMP: Final = 22
+
+
 def load_filter(prog: SockFprog) -> None:
-    """seccomp(SECCOMP_SET_MODE_FILTER): from here on the filter holds this task for good."""
-    if _libc.syscall(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, 0, ctypes.byref(prog)) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
+    """seccomp(SECCOMP_SET_MODE_FILTER): from here on the filter holds this task for good.
+    prctl(PR_SET_SECCOMP) where the seccomp() call itself is missing (older kernels)."""
+    if _libc.syscall(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, 0, ctypes.byref(prog)) == 0:
+        return
+    err = ctypes.get_errno()
+    if err == errno.ENOSYS and _libc.prctl(PR_SET_SECCOMP, SECCOMP_SET_MODE_FILTER,
+                                           ctypes.byref(prog), 0, 0) == 0:
+        return
+    err = ctypes.get_errno() if err == errno.ENOSYS else err
+    raise OSError(err, os.strerror(err))
 
 
 __all__ = ["PtraceError", "SyscallInfo", "user_regs_struct"]

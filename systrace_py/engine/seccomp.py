@@ -25,12 +25,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import struct
 
 import pyseccomp as sc
 
 from systrace_py.engine import scratch
 from systrace_py.policy.filterplan import FilterPlan, Verdict
-from systrace_py.syscalls import NAMES, NUMBERS
+from systrace_py.syscalls import AUDIT_ARCH_X86_64, MAX_NR, NAMES, NUMBERS, X32_SYSCALL_BIT
 
 CLONE_UNTRACED = 0x00800000
 SECCOMP_SET_MODE_FILTER = 1
@@ -43,9 +44,6 @@ _O_ACCMODE = 0o3
 _WRITE_BITS = (os.O_CREAT, os.O_TRUNC, 0o20000000)  # __O_TMPFILE
 _U64 = 0xFFFFFFFFFFFFFFFF
 _LOW32 = 0xFFFFFFFF
-#: call numbers below this that the table does not know get ENOSYS explicitly (the kernel
-#: keeps x86_64 numbers below 512; the rest of the range is covered for future calls).
-_NUMBER_SPACE = 1024
 _ATTR_OPTIMIZE = 8  # SCMP_FLTATR_CTL_OPTIMIZE: 2 = binary tree of call numbers
 
 #: (call, address argument, length argument): calls that can change an existing mapping.
@@ -83,10 +81,43 @@ class _Builder:
         self.filter.add_rule(action, NUMBERS[nr] if isinstance(nr, str) else nr, *args)
 
 
+def compile_filters(plan: FilterPlan, tracer_pid: int) -> tuple[bytes, ...]:
+    """The BPF programs to load, in order: the range guard, then the policy's filter.
+
+    The kernel runs every loaded filter and the strictest answer wins, so the two act as one.
+    """
+    return (range_guard(), compile_plan(plan, tracer_pid))
+
+
+def range_guard() -> bytes:
+    """A hand-built filter of seven instructions: another architecture, the x32 bit, or any call
+    number above the table's get ENOSYS.
+
+    libseccomp cannot express a range over call numbers; listing the numbers one by one costs
+    more than half a thousand rules and a sixth of systrace's start-up.  This is the one place
+    that builds BPF by hand, and it is small enough to check by eye (and tests/escape check it
+    by attack)."""
+    ld_w_abs, jeq_k, jge_k, jgt_k, ret_k = 0x20, 0x15, 0x35, 0x25, 0x06
+    enosys = 0x00050000 | errno.ENOSYS  # SECCOMP_RET_ERRNO | ENOSYS
+    allow = 0x7FFF0000                  # SECCOMP_RET_ALLOW
+    program = [
+        (ld_w_abs, 0, 0, 4),                       # A = seccomp_data.arch
+        (jeq_k, 0, 4, AUDIT_ARCH_X86_64),          # not x86_64 -> enosys
+        (ld_w_abs, 0, 0, 0),                       # A = seccomp_data.nr
+        (jge_k, 2, 0, X32_SYSCALL_BIT),            # x32 bit (or -1) -> enosys
+        (jgt_k, 1, 0, MAX_NR),                     # beyond the table -> enosys
+        (ret_k, 0, 0, allow),
+        (ret_k, 0, 0, enosys),
+    ]
+    return b"".join(struct.pack("<HBBI", *insn) for insn in program)
+
+
 def compile_plan(plan: FilterPlan, tracer_pid: int) -> bytes:
-    """The BPF program for this plan, as bytes ready for seccomp(SECCOMP_SET_MODE_FILTER)."""
+    """The policy's BPF program, as bytes ready for seccomp(SECCOMP_SET_MODE_FILTER).  Numbers
+    inside the table that no call has get ENOSYS here; those beyond it, in :func:`range_guard`.
+    """
     b = _Builder()
-    for nr in range(_NUMBER_SPACE):
+    for nr in range(MAX_NR + 1):
         if nr not in NAMES:
             b.add(sc.ERRNO(errno.ENOSYS), nr)
     for name, verdict in plan.calls.items():

@@ -36,7 +36,7 @@ class Process:
     state: Any = None
     host_root: bool | None = None
     tids: set[int] = field(default_factory=set)
-    exec_check: tuple[int, int, bool, str] | None = None  # (dev, ino, is script, path) checked
+    exec_check: tuple[int, int, str] | None = None  # (dev, ino, path) of the checked exec
     exit_status: int | None = None
 
     def reset_for_exec(self, program: str) -> None:
@@ -44,7 +44,6 @@ class Process:
         self.space = AddressSpace()
         self.memory.close()
         self.memory = TraceeMemory(self.pid)
-        self.host_root = None
 
 
 class Expect(enum.Enum):

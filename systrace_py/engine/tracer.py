@@ -25,7 +25,6 @@ import os
 import queue
 import select
 import signal
-import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +45,8 @@ CLONE_VM = 0x00000100
 CLONE_THREAD = 0x00010000
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
+#: the wait status of a PTRACE_EVENT_SECCOMP stop: stopped (0x7f), SIGTRAP, event 7
+_SECCOMP_STOP = 0x7F | (signal.SIGTRAP << 8) | (7 << 16)
 _NR_CLONE, _NR_FORK, _NR_VFORK = 56, 57, 58
 _OPEN_CALLS = frozenset({"open", "openat", "openat2", "creat"})
 
@@ -67,7 +68,7 @@ class SpawnSpec:
     executable: str
     env: dict[str, str] | None = None
     cwd: str | None = None
-    bpf: bytes | None = None           # the prefilter; None: no filter (every call traced)
+    filters: tuple[bytes, ...] = ()    # the prefilter's BPF programs; none: every call stops
     uid: int | None = None
     gid: int | None = None
     groups: list[int] | None = None
@@ -115,9 +116,9 @@ class Tracer:
     # --- starting ---------------------------------------------------------------------------
     def spawn(self, spec: SpawnSpec) -> int:
         """Fork the command, load the prefilter in it and seize it before it execs."""
-        prog = pt.prepare_filter(spec.bpf) if spec.bpf is not None else None
-        self.filtered = prog is not None
-        need_nnp = spec.bpf is not None and (spec.uid not in (None, 0) or os.geteuid() != 0)
+        programs = [pt.prepare_filter(bpf) for bpf in spec.filters]
+        self.filtered = bool(programs)
+        need_nnp = self.filtered and (spec.uid not in (None, 0) or os.geteuid() != 0)
         pid = os.fork()
         if pid == 0:  # child: only async-signal-safe-ish work from here to exec
             code = 126
@@ -135,8 +136,8 @@ class Tracer:
                 if need_nnp:
                     pt.set_no_new_privs()
                 os.kill(os.getpid(), signal.SIGSTOP)  # the tracer seizes us here
-                if prog is not None:
-                    pt.load_filter(prog[0])
+                for program, _buffer in programs:
+                    pt.load_filter(program)
                 env = spec.env if spec.env is not None else os.environ
                 os.execve(spec.executable, list(spec.argv), env)
             except OSError as exc:
@@ -200,7 +201,6 @@ class Tracer:
     # --- the loop -----------------------------------------------------------------------------
     def run(self) -> int:
         """Serve stops until every traced task is gone; the command's exit code."""
-        self._sigchld_wakes = self._wake_on_sigchld()
         try:
             while self.tasks or self._early:
                 event = self._next_event()
@@ -296,6 +296,15 @@ class Tracer:
 
     def _dispatch(self, pid: int, status: int) -> None:
         self.stops += 1
+        if status == _SECCOMP_STOP:  # by far the most common stop: straight to the decision
+            task = self.tasks.get(pid)
+            if task is not None:
+                try:
+                    self._on_seccomp(task)
+                except pt.PtraceError as exc:
+                    if exc.errno != errno.ESRCH:
+                        raise
+                return
         if os.WIFEXITED(status) or os.WIFSIGNALED(status):
             self._gone(pid, status)
             return
@@ -416,14 +425,7 @@ class Tracer:
         if info is None or target is None:
             task.process.exec_check = None
             return
-        is_script = False
-        if stat.S_ISREG(info.st_mode):
-            try:
-                with open(target.path, "rb") as f:
-                    is_script = f.read(2) == b"#!"
-            except OSError:
-                is_script = False
-        task.process.exec_check = (info.st_dev, info.st_ino, is_script, target.path)
+        task.process.exec_check = (info.st_dev, info.st_ino, target.path)
         if call.examined_argv is not None:
             self._exec_argv[task.process.pid] = call.examined_argv
 
@@ -434,6 +436,10 @@ class Tracer:
             task.parked = True
             task.pending_call = call
             self._parked += 1
+            if not self._sigchld_wakes:
+                # from now on the loop waits on answers too: let SIGCHLD wake it (installed
+                # only now: a handler would cost a signal and a restarted wait at every stop)
+                self._sigchld_wakes = self._wake_on_sigchld()
             return
         if kind is ReplyKind.REFUSE:
             enforce.refuse(task.tid, reply.errno, reply.retval)
@@ -643,19 +649,19 @@ class Tracer:
         self._resume(task)
 
     def _checked_program(self, task: Task, exe: str,
-                         checked: tuple[int, int, bool, str] | None) -> str | None:
+                         checked: tuple[int, int, str] | None) -> str | None:
         """What ran must be what was checked; a mismatch (a race) kills the process.
 
         The program is named by the path that was exec'd (a script by its own path, not its
         interpreter's), or by /proc/PID/exe when the exec did not stop."""
         if checked is None:
             return exe
-        dev, ino, is_script, path = checked
+        dev, ino, path = checked
         try:
             info = os.stat(f"/proc/{task.tid}/exe")
         except OSError:
             return path
-        if (info.st_dev, info.st_ino) == (dev, ino) or is_script:
+        if (info.st_dev, info.st_ino) == (dev, ino) or _is_script(path, dev, ino):
             return path
         log.warning("pid %d executed %s, not the file that was checked: killed", task.pid, exe)
         self.monitor.on_engine_refusal(task, DecodedCall(task.tid, task.pid, 59, "execve", ()),
@@ -697,6 +703,17 @@ class Tracer:
         if process.pid == self.main_pid:
             self.main_status = status
         self.monitor.on_exit(process, status)
+
+
+def _is_script(path: str, dev: int, ino: int) -> bool:
+    """Whether the checked file (still that inode) starts with "#!": then the kernel ran its
+    interpreter, and /proc/PID/exe names the interpreter, not the file that was checked."""
+    try:
+        with open(path, "rb") as f:
+            info = os.fstat(f.fileno())
+            return (info.st_dev, info.st_ino) == (dev, ino) and f.read(2) == b"#!"
+    except OSError:
+        return False
 
 
 def _is_proc_mem(path: str) -> bool:

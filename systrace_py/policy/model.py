@@ -267,7 +267,7 @@ class Rule:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
     """The answer for one call.
 
@@ -301,6 +301,8 @@ class Table:
     description: str | None = None
     allow_detach: bool = False  # whether an interactive "detach" answer is honoured
     _index: dict[tuple[str, str | None], tuple[Rule, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+    _defaults: dict[tuple[bool, str, Action, int], Decision] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
     def add_rule(self, rule: Rule, position: int = 0) -> None:
@@ -347,11 +349,21 @@ class Table:
                     arg = PathArg(role, path) if path is not None else None
                 return Decision(rule.action, rule.errno, rule, self.name, "rule",
                                 rule.redirect, arg, role)
-        if syscall in aliases.UNSAFE_CALLS:
-            return Decision(Action.NEVER, errno_module.EPERM, None, self.name, "unsafe", None,
-                            None, role)
-        return Decision(self.default, self.default_errno, None, self.name, "default", None,
-                        None, role)
+        return self._default_decision(syscall in aliases.UNSAFE_CALLS, role)
+
+    def _default_decision(self, unsafe: bool, role: str) -> Decision:
+        """The default's decision (one object per role, made once: treat it as read-only)."""
+        key = (unsafe, role, self.default, self.default_errno)
+        found = self._defaults.get(key)
+        if found is None:
+            if unsafe:
+                found = Decision(Action.NEVER, errno_module.EPERM, None, self.name, "unsafe",
+                                 None, None, role)
+            else:
+                found = Decision(self.default, self.default_errno, None, self.name, "default",
+                                 None, None, role)
+            self._defaults[key] = found
+        return found
 
 
 @dataclass

@@ -135,7 +135,7 @@ def test_help_lists_the_options():
 def test_not_x86_64_is_a_clear_error(monkeypatch, capsys):
     from systrace_py import cli
 
-    monkeypatch.setattr(cli.platform, "machine", lambda: "aarch64")
+    monkeypatch.setattr(cli, "_machine", lambda: "aarch64")
     assert cli.main(["true"]) == 2
     err = capsys.readouterr().err
     assert "x86_64" in err and "aarch64" in err
