@@ -239,35 +239,38 @@ class Tracer:
                 break
 
     def detach_all(self) -> None:
-        """Stop tracing every task and let it run (--attach, on the user's request): each is
-        interrupted, its pending call refused if it was parked, and detached with any signal
-        it was about to receive."""
-        for tid in list(self.tasks):
+        """Stop tracing every task and let it run (--attach, on the user's request).
+
+        A task already in a ptrace-stop is detached at once (a parked one with its pending call
+        refused); a running one is interrupted first, and detached from whatever stop comes
+        next, handing on a signal it was about to receive."""
+        running: set[int] = set()
+        for tid, task in list(self.tasks.items()):
+            try:
+                if task.parked or task.expect is Expect.INJECTED_MMAP:
+                    enforce.refuse(tid, errno.EINTR)
+                pt.detach(tid)
+            except pt.PtraceError:
+                running.add(tid)
+        for tid in list(running):
             try:
                 pt.interrupt(tid)
             except pt.PtraceError:
-                self.tasks.pop(tid, None)
-        pending = set(self.tasks)
-        while pending:
+                running.discard(tid)  # gone
+        while running:
             try:
                 pid, status = os.waitpid(-1, pt.WALL)
             except ChildProcessError:
                 break
-            if pid not in pending:
+            if pid not in running:
                 continue
+            running.discard(pid)
             if not os.WIFSTOPPED(status):
-                pending.discard(pid)
                 continue
-            task = self.tasks[pid]
             sig = os.WSTOPSIG(status)
             deliver = sig if (status >> 16) == 0 and sig != _SYSCALL_TRAP else 0
-            try:
-                if task.parked or task.expect is Expect.INJECTED_MMAP:
-                    enforce.refuse(pid, errno.EINTR)
+            with contextlib.suppress(pt.PtraceError):
                 pt.detach(pid, deliver)
-            except pt.PtraceError:
-                pass
-            pending.discard(pid)
         self.tasks.clear()
 
     def _next_event(self) -> tuple[int, int] | None:

@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import results, run_systrace, systrace_env, PYTHON
+from conftest import PYTHON, results, run_systrace, systrace_env
 
 
 def secret_dir(tmp_path: Path) -> Path:
@@ -403,7 +403,7 @@ def test_log_records_decisions_and_process_events(traced, tmp_path, probe):
 def test_dry_run_refuses_nothing_and_logs_what_would_be_refused(traced, tmp_path):
     d = secret_dir(tmp_path)
     log = tmp_path / "log.jsonl"
-    policy = f"""
+    policy = """
         default = "never"
     """
     r = traced.run(policy, "cat", str(d / "secret.txt"), options=("--dry-run", "--log", str(log)))

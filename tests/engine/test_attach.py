@@ -1,0 +1,66 @@
+"""--attach PID: a running process is held to a policy from then on; Ctrl-C detaches and
+leaves it running; its exit status becomes systrace's."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import PYTHON, systrace_env
+
+
+def wait_for_line(stream, wanted: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if line.strip() == wanted:
+            return
+    raise AssertionError(f"never saw {wanted!r}")
+
+
+def test_attach_enforces_then_detaches_on_interrupt(tmp_path, build):
+    looper = build("progs/looper.c")
+    secret = tmp_path / "secret"
+    secret.write_text("x")
+    stop = tmp_path / "stop"
+    target = subprocess.Popen([str(looper), str(secret), str(stop)], stdout=subprocess.PIPE,
+                              text=True)
+    wait_for_line(target.stdout, "ok")
+    policy = tmp_path / "p.toml"
+    policy.write_text(f'[[rule]]\ncalls = ["fsread"]\npath = "{secret}"\naction = "never"\n'
+                      'errno = "EACCES"\n')
+    tracer = subprocess.Popen([PYTHON, "-m", "systrace_py", "--attach", str(target.pid), "-p",
+                               str(policy)], env=systrace_env(), stderr=subprocess.PIPE,
+                              text=True)
+    wait_for_line(target.stdout, "EACCES")       # held to the policy now
+    tracer.send_signal(signal.SIGINT)            # detach
+    tracer.wait(timeout=20)
+    wait_for_line(target.stdout, "ok")           # running, untraced again
+    assert "TracerPid:\t0" in Path(f"/proc/{target.pid}/status").read_text()
+    stop.write_text("")
+    assert target.wait(timeout=20) == 7
+
+
+def test_attach_reports_the_exit_status(tmp_path, build):
+    looper = build("progs/looper.c")
+    stop = tmp_path / "stop"
+    target = subprocess.Popen([str(looper), "/nonexistent", str(stop)], stdout=subprocess.PIPE,
+                              text=True)
+    wait_for_line(target.stdout, "No such file or directory")
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+    tracer = subprocess.Popen([PYTHON, "-m", "systrace_py", "--attach", str(target.pid), "-p",
+                               str(policy)], env=systrace_env(), stderr=subprocess.PIPE,
+                              text=True)
+    time.sleep(1)
+    stop.write_text("")
+    assert tracer.wait(timeout=20) == 7, tracer.stderr.read()
+
+
+def test_attach_to_nothing_is_a_clear_error():
+    r = subprocess.run([PYTHON, "-m", "systrace_py", "--attach", "999999999", "-p", "/dev/null"],
+                       capture_output=True, text=True, env=systrace_env())
+    assert r.returncode == 2
+    assert "999999999" in r.stderr and "Traceback" not in r.stderr
