@@ -12,13 +12,14 @@ import errno
 import ipaddress
 import os
 import socket
+import stat
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
-from systrace_py.engine.paths import AT_FDCWD, PathResolver, Resolved
+from systrace_py.engine.paths import AT_FDCWD, PathResolver, Resolved, Unresolvable
 from systrace_py.policy.model import CallFacts, Facts, PathArg, SockAddr
 
 AT_SYMLINK_NOFOLLOW = 0x100
@@ -274,6 +275,15 @@ class DecodedCall:
         decoded = self.decoded_path(role)
         return decoded.resolved.path if decoded is not None else None
 
+    def directory(self, role: str) -> bool:
+        decoded = self.decoded_path(role)
+        if decoded is None or decoded.resolved.pseudo or not decoded.resolved.exists:
+            return False
+        try:
+            return stat.S_ISDIR(os.lstat(decoded.resolved.path).st_mode)
+        except OSError:
+            return False
+
     @property
     def sockaddr(self) -> SockAddr | None:
         addrs = self.sockaddrs
@@ -376,8 +386,11 @@ class DecodedCall:
         if self.name == "openat2":
             flags = self.open_flags or 0
             follow = not (flags & O_NOFOLLOW or (flags & O_CREAT and flags & O_EXCL))
-        resolved = decoder.resolver.resolve(self.tid, self.tgid, raw, dirfd, follow,
-                                            self.host_root)
+        try:
+            resolved = decoder.resolver.resolve(self.tid, self.tgid, raw, dirfd, follow,
+                                                self.host_root)
+        except Unresolvable as exc:
+            raise DecodeError(exc.errno, str(exc)) from exc
         return DecodedPath(spec, raw, resolved, rewritable=not resolved.pseudo)
 
     @property

@@ -41,6 +41,23 @@ class Resolved:
     pseudo: bool = False
 
 
+class Unresolvable(Exception):
+    """A path no rule could name (it lies in a removed directory): the call is refused."""
+
+    def __init__(self, err: int, why: str) -> None:
+        super().__init__(why)
+        self.errno = err
+
+
+def _same_file(path: str, link: str) -> bool:
+    """Whether ``path`` names the very object behind the /proc magic link ``link``."""
+    try:
+        a, b = os.stat(path), os.stat(link)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
 def _pseudo(target: str) -> bool:
     return not target.startswith("/") or target.endswith(" (deleted)")
 
@@ -98,11 +115,17 @@ class PathResolver:
         if raw.startswith("/"):
             base = "/"
         else:
+            link = f"/proc/{tid}/cwd" if dirfd == AT_FDCWD else f"/proc/{tid}/fd/{dirfd}"
             try:
-                base = self.cwd_of(tid) if dirfd == AT_FDCWD else self.fd_path(tid, dirfd)
+                base = os.readlink(link)
             except OSError:
                 return Resolved(_lexical(raw), exists=False, pseudo=True)
-            if _pseudo(base):
+            if base.endswith(" (deleted)"):
+                if not _same_file(base, link):
+                    return self._from_removed(link, raw, follow)
+                # else a live directory that is merely named "... (deleted)"
+            elif not base.startswith("/"):
+                # not a directory at all (a pipe, a socket): the kernel says ENOTDIR
                 return Resolved(f"{base}/{raw}", exists=False, pseudo=True)
         if raw.endswith("/"):
             follow = True  # a trailing slash makes the kernel follow the last component
@@ -132,6 +155,30 @@ class PathResolver:
         except OSError:
             return None
         return None if stat.S_ISLNK(info.st_mode) else Resolved(path)
+
+    def _from_removed(self, link: str, raw: str, follow: bool) -> Resolved:
+        """A path relative to a directory that has been removed (its /proc name ends in
+        " (deleted)" and no live directory has that name).  Its name cannot be used, but the
+        directory object can: resolve from it.  ``..`` may lead out of it to a live file, which
+        gets its real path; anything still inside a removed directory is unreachable by any
+        rule's path and is refused rather than left to the kernel."""
+        dirfd = os.open(link, os.O_PATH | os.O_CLOEXEC)
+        try:
+            flags = os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+            try:
+                fd = openat2(dirfd, raw.encode(), flags, RESOLVE_NO_MAGICLINKS)
+            except OSError as exc:
+                raise Unresolvable(exc.errno or errno.ENOENT,
+                                   "path relative to a removed directory") from exc
+            try:
+                canon = os.readlink(f"/proc/self/fd/{fd}")
+            finally:
+                os.close(fd)
+        finally:
+            os.close(dirfd)
+        if _pseudo(canon) or self._through_tracer(canon):
+            raise Unresolvable(errno.ENOENT, "path inside a removed directory")
+        return Resolved(canon)
 
     # --- the kernel does the work -------------------------------------------------------------
     def _fast(self, candidate: str, follow: bool) -> Resolved | None:

@@ -227,12 +227,25 @@ def _class_regex(body: str, whole: str) -> str:
 
 def _translate(alt: str, ex: Expansions, whole: str) -> str:
     """The regex of one brace-free alternative (matched against ``path + "/"``)."""
+    return "/" + "".join("(?:[^/]+/)*" if comp is None else comp + "/"
+                         for comp in _components(alt, ex, whole) or [])
+
+
+def _pseudo_regex(alt: str, ex: Expansions, whole: str) -> str | None:
     for prefix in PSEUDO_PREFIXES:
         if alt.startswith(prefix):
             body = _pseudo_body(alt[len(prefix):], ex, whole)
             if prefix == "memfd:":
                 return r"/?memfd:" + body + r"(?: \(deleted\))?/"
             return re.escape(prefix) + body + "/"
+    return None
+
+
+def _components(alt: str, ex: Expansions, whole: str) -> list[str | None] | None:
+    """The per-component regexes of one brace-free alternative (None for a ``**``
+    component), or None for a pseudo-file pattern, which has no components."""
+    if any(alt.startswith(prefix) for prefix in PSEUDO_PREFIXES):
+        return None
     components: list[str | None] = []  # None: a ``**`` component
     current: list[str] = []
     started = False
@@ -314,7 +327,7 @@ def _translate(alt: str, ex: Expansions, whole: str) -> str:
             current.append(re.escape(c))
             i += 1
     finish()
-    return "/" + "".join("(?:[^/]+/)*" if comp is None else comp + "/" for comp in components)
+    return components
 
 
 def _pseudo_body(body: str, ex: Expansions, whole: str) -> str:
@@ -347,15 +360,52 @@ def _pseudo_body(body: str, ex: Expansions, whole: str) -> str:
     return "".join(out)
 
 
+_Steps = tuple[re.Pattern[str] | None, ...]
+
+
 @functools.lru_cache(maxsize=4096)
-def _compile(pattern: str, ex: Expansions) -> re.Pattern[str]:
-    alternatives = _expand_braces(pattern)
+def _compile(pattern: str, ex: Expansions) -> tuple[re.Pattern[str], tuple[_Steps, ...]]:
+    """The whole-path regex, and each alternative as a list of component matchers (for the
+    questions about what lies *below* a path, see :meth:`PathGlob.may_match_below`)."""
     regexes: list[str] = []
-    for alt in alternatives:
-        regex = _translate(alt, ex, pattern)
+    steps: list[_Steps] = []
+    for alt in _expand_braces(pattern):
+        pseudo = _pseudo_regex(alt, ex, pattern)
+        if pseudo is not None:
+            regex = pseudo
+        else:
+            components = _components(alt, ex, pattern) or []
+            regex = "/" + "".join("(?:[^/]+/)*" if comp is None else comp + "/"
+                                  for comp in components)
+            steps.append(tuple(None if comp is None else re.compile(comp, re.DOTALL)
+                               for comp in components))
         if regex not in regexes:
             regexes.append(regex)
-    return re.compile("(?:" + "|".join(regexes) + ")", re.DOTALL)
+    return re.compile("(?:" + "|".join(regexes) + ")", re.DOTALL), tuple(steps)
+
+
+def _below(steps: _Steps, parts: list[str], everything: bool) -> bool:
+    """Whether these component matchers match some path strictly below ``parts`` (or, with
+    ``everything``, every path strictly below it)."""
+    seen: set[tuple[int, int]] = set()
+
+    def walk(g: int, p: int) -> bool:
+        if (g, p) in seen:
+            return False
+        seen.add((g, p))
+        if p == len(parts):
+            rest = steps[g:]
+            if everything:
+                return rest == (None,)
+            return bool(rest)  # a component or a ** still to match: some path below matches
+        if g == len(steps):
+            return False
+        step = steps[g]
+        if step is None:
+            return walk(g + 1, p) or walk(g, p + 1)
+        return step.fullmatch(parts[p]) is not None and walk(g + 1, p + 1)
+
+    return walk(0, 0)
 
 
 class PathGlob:
@@ -365,7 +415,7 @@ class PathGlob:
     ``regex`` is what it was compiled to for this load's environment.
     """
 
-    __slots__ = ("pattern", "regex")
+    __slots__ = ("_steps", "pattern", "regex")
 
     def __init__(self, pattern: str, env: Mapping[str, str] | None = None,
                  *, expansions: Expansions | None = None) -> None:
@@ -374,7 +424,18 @@ class PathGlob:
         if not pattern:
             raise GlobError("empty pattern (to match every path write /**)")
         self.pattern = pattern
-        self.regex = _compile(pattern, expansions or Expansions.from_env(env))
+        self.regex, self._steps = _compile(pattern, expansions or Expansions.from_env(env))
+
+    def may_match_below(self, directory: str) -> bool:
+        """Whether some path strictly inside ``directory`` matches (moving the directory
+        would move it)."""
+        parts = [c for c in directory.split("/") if c]
+        return any(_below(steps, parts, everything=False) for steps in self._steps)
+
+    def covers_all_below(self, directory: str) -> bool:
+        """Whether every path strictly inside ``directory`` matches."""
+        parts = [c for c in directory.split("/") if c]
+        return any(_below(steps, parts, everything=True) for steps in self._steps)
 
     def matches(self, path: str) -> bool:
         """Whether a resolved path (or an engine pseudo name) matches."""

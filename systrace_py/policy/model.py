@@ -109,6 +109,10 @@ class Facts(Protocol):
         """The resolved path in that role."""
         ...
 
+    def directory(self, role: str) -> bool:
+        """Whether the path in that role is an existing directory (asked only of moves)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class CallFacts:
@@ -121,9 +125,13 @@ class CallFacts:
     open_flags: int | None = None
     sockaddr: SockAddr | None = None
     argv: tuple[str, ...] | None = None
+    directories: frozenset[str] = frozenset()  # the roles whose path is a directory
 
     def roles(self) -> tuple[str, ...]:
         return tuple(p.role for p in self.paths)
+
+    def directory(self, role: str) -> bool:
+        return role in self.directories
 
     def path(self, role: str) -> str | None:
         for p in self.paths:
@@ -336,8 +344,37 @@ class Table:
                     worst = decision
                     if worst.action is Action.NEVER:
                         return worst
+            if syscall in aliases.MOVE_CALLS and facts.directory(role):
+                path = facts.path(role)
+                decision = self._subtree_decision(path, role) if path else None
+                if decision is not None and (worst is None or
+                                             decision.action.severity > worst.action.severity):
+                    worst = decision
+                    if worst.action is Action.NEVER:
+                        return worst
         assert worst is not None
         return worst
+
+    def _subtree_decision(self, directory: str, role: str) -> Decision:
+        """Moving a directory moves every path below it: decide as for "any path inside".
+
+        A rule whose path covers everything inside decides it; before that, a refusing rule
+        whose path may match something inside refuses the move (the file it protects would
+        otherwise reappear under another name, out of its reach); with no such rule, the
+        default decides.  Rules without a path apply wherever a file is, so they play no part.
+        """
+        for rule in self.rules:
+            patterns = _path_patterns(rule)
+            if not patterns:
+                continue
+            if any(_covers_all_below(p, directory) for p in patterns):
+                return Decision(rule.action, rule.errno, rule, self.name, "subtree", None,
+                                PathArg(role, directory), role)
+            if rule.action is not Action.PERMIT and any(_may_match_below(p, directory)
+                                                        for p in patterns):
+                return Decision(rule.action, rule.errno, rule, self.name, "subtree", None,
+                                PathArg(role, directory), role)
+        return self._default_decision(False, role)
 
     def _decide_check(self, facts: Facts, syscall: str, cls: str | None,
                       role: str) -> Decision:
@@ -364,6 +401,29 @@ class Table:
                                  None, None, role)
             self._defaults[key] = found
         return found
+
+
+def _path_patterns(rule: Rule) -> list[PathPattern]:
+    """The path globs a rule protects: its ``path`` and its ``unix`` socket paths."""
+    out: list[PathPattern] = []
+    if rule.path is not None:
+        out.append(rule.path)
+    unix = getattr(rule.net, "unix", None) if rule.net is not None else None
+    for item in unix or ():
+        glob = getattr(item, "glob", None)
+        if glob is not None:
+            out.append(glob)
+    return out
+
+
+def _may_match_below(pattern: PathPattern, directory: str) -> bool:
+    test = getattr(pattern, "may_match_below", None)
+    return bool(test(directory)) if test is not None else True  # unknown: assume it may
+
+
+def _covers_all_below(pattern: PathPattern, directory: str) -> bool:
+    test = getattr(pattern, "covers_all_below", None)
+    return bool(test(directory)) if test is not None else False
 
 
 @dataclass
