@@ -44,6 +44,14 @@ _VALID_OPEN_FLAGS = (
 )
 RESOLVE_UNSUPPORTED = pt.RESOLVE_BENEATH | pt.RESOLVE_IN_ROOT | pt.RESOLVE_NO_XDEV
 
+#: calls that only read metadata through a path: a race on their buffer can reveal a file's
+#: existence, size or times, never its contents or a change to it.
+METADATA_CALLS = frozenset({
+    "stat", "lstat", "newfstatat", "statx", "access", "faccessat", "faccessat2", "readlink",
+    "readlinkat", "getxattr", "lgetxattr", "listxattr", "llistxattr", "getxattrat",
+    "listxattrat", "statfs",
+})
+
 # Offsets inside a slot.
 _HOW = 0            # struct open_how (24 bytes)
 _PATH1 = 32         # first path
@@ -89,9 +97,14 @@ class Holder:
     Only what was examined is held: a path no rule looked at was not checked, so there is
     nothing to hold it to."""
 
-    def __init__(self, memory: TraceeMemory, slot: int, info: pt.SyscallInfo) -> None:
+    def __init__(self, memory: TraceeMemory, slot: int, info: pt.SyscallInfo,
+                 keep_start: bool = False) -> None:
         self.memory = memory
         self.base = scratch.slot_address(slot)
+        # No other task shares the caller's cwd or descriptor table: a path that reached its
+        # file through no symlink may keep its own spelling and start (dirfd), so the kernel
+        # does the same short lookup it would have done instead of a walk from /.
+        self.keep_start = keep_start
         self.info = info              # the stop's syscall info: number, arguments
         self.nr: int | None = None    # a new call number, when the call is converted
         self.args: dict[int, int] = {}
@@ -131,11 +144,21 @@ class Holder:
         pt.setregs(tid, regs)
 
     # --- paths --------------------------------------------------------------------------------
-    @staticmethod
-    def _target(p: DecodedPath, reply: Reply) -> str | None:
+    def _target(self, p: DecodedPath, reply: Reply) -> tuple[str | None, bool]:
+        """The path to hand the kernel, and whether it is the call's own spelling (which
+        keeps the call's dirfd) rather than an absolute path."""
         if reply.paths and p.role in reply.paths:
-            return reply.paths[p.role]
-        return p.resolved.path if p.rewritable else None
+            return reply.paths[p.role], False
+        if not p.rewritable:
+            return None, False
+        if self.keep_start and p.resolved.direct and p.raw:
+            return p.raw, True
+        return p.resolved.path, False
+
+    def _start(self, p: DecodedPath, own_spelling: bool) -> None:
+        """An absolute replacement ignores the dirfd, but keep it pointed at the cwd anyway."""
+        if not own_spelling and p.spec is not None and p.spec.dirfd_arg is not None:
+            self.args[p.spec.dirfd_arg] = AT_FDCWD
 
     def _open(self, call: DecodedCall, reply: Reply) -> None:
         path = call.decoded_path("path") if reply.paths else None
@@ -143,7 +166,7 @@ class Holder:
         path = path or (examined[0] if examined else None)
         if path is None:
             return
-        target = self._target(path, reply)
+        target, own_spelling = self._target(path, reply)
         if target is None:
             self._raw_copy(path)
             return
@@ -157,7 +180,10 @@ class Holder:
         blob = struct.pack("<QQQ", flags, mode, resolve).ljust(_PATH1, b"\0") + encoded
         self.memory.write(self.base + _HOW, blob)
         self.nr = SYS_OPENAT2
-        self.args.update({0: AT_FDCWD, 1: self.base + _PATH1, 2: self.base + _HOW,
+        dirfd = AT_FDCWD
+        if own_spelling and path.spec is not None and path.spec.dirfd_arg is not None:
+            dirfd = self.info.args[path.spec.dirfd_arg] & 0xFFFFFFFF
+        self.args.update({0: dirfd, 1: self.base + _PATH1, 2: self.base + _HOW,
                           3: pt.OPEN_HOW_SIZE})
 
     def _paths(self, call: DecodedCall, reply: Reply) -> None:
@@ -165,11 +191,13 @@ class Holder:
         for p in call.examined_paths():
             if p.spec is None:
                 continue  # a descriptor, not a string
-            target = self._target(p, reply)
+            target, own_spelling = self._target(p, reply)
             if target is None:
                 target = p.raw  # pseudo: keep the spelling, in memory nobody else writes
+                own_spelling = True
                 if not target:
                     continue
+            self._start(p, own_spelling)
             data = target.encode("utf-8", "surrogateescape") + b"\0"
             if len(data) > 4096:
                 raise HoldError(errno.ENAMETOOLONG, "path too long")

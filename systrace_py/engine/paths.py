@@ -39,6 +39,7 @@ class Resolved:
     path: str
     exists: bool = True
     pseudo: bool = False
+    direct: bool = False  # the spelling reaches it, from its start, through no symlink
 
 
 class Unresolvable(Exception):
@@ -147,14 +148,14 @@ class PathResolver:
             return None
         path = f"{base.rstrip('/')}/{name}"
         if not follow:
-            return Resolved(path, exists=True)  # existence does not matter to a rule
+            return Resolved(path, exists=True, direct=True)  # existence matters to no rule
         try:
             info = os.lstat(path)
         except FileNotFoundError:
-            return Resolved(path, exists=False)
+            return Resolved(path, exists=False, direct=True)
         except OSError:
             return None
-        return None if stat.S_ISLNK(info.st_mode) else Resolved(path)
+        return None if stat.S_ISLNK(info.st_mode) else Resolved(path, direct=True)
 
     def _from_removed(self, link: str, raw: str, follow: bool) -> Resolved:
         """A path relative to a directory that has been removed (its /proc name ends in
@@ -188,7 +189,8 @@ class PathResolver:
         if "/proc" not in candidate:
             try:
                 os.close(openat2(AT_FDCWD, candidate.encode(), flags, RESOLVE_NO_SYMLINKS))
-                return Resolved(_lexical(candidate) if _unclean(candidate) else candidate)
+                return Resolved(_lexical(candidate) if _unclean(candidate) else candidate,
+                                direct=True)
             except OSError as exc:
                 if exc.errno == errno.ENOENT:
                     return self._fast_missing(candidate)
@@ -216,9 +218,12 @@ class PathResolver:
         parent_resolved = self._fast(parent or "/", True)
         if parent_resolved is None:
             return None
+        direct = parent_resolved.direct
         if not parent_resolved.exists:
-            return Resolved(_lexical(f"{parent_resolved.path}/{name}"), exists=False)
-        return Resolved(f"{parent_resolved.path.rstrip('/')}/{name}", exists=False)
+            return Resolved(_lexical(f"{parent_resolved.path}/{name}"), exists=False,
+                            direct=direct)
+        return Resolved(f"{parent_resolved.path.rstrip('/')}/{name}", exists=False,
+                        direct=direct)
 
     def _through_tracer(self, canon: str) -> bool:
         return canon == self._tracer_proc or canon.startswith(self._tracer_proc + "/")

@@ -18,10 +18,22 @@ from systrace_py.engine.memory import TraceeMemory
 
 @dataclass(eq=False)
 class AddressSpace:
-    """An mm.  ``scratch`` is whether the tracer's scratch area is mapped in it."""
+    """An mm.  ``scratch``: the tracer's scratch area is mapped in it.  ``users``: live tasks
+    on it (threads, CLONE_VM peers, a vfork child): more than one means another task may
+    rewrite a call's buffers while the call is being checked (see Tracer._must_hold)."""
 
     scratch: bool = False
     scratch_failed: bool = False
+    users: int = 1
+
+
+@dataclass(eq=False)
+class Shared:
+    """A kernel object tasks may share: the fs context (cwd, root) or the descriptor table.
+    ``users`` live tasks use it; more than one means a peer can change the cwd or swap a
+    descriptor between the check of a call and its use."""
+
+    users: int = 1
 
 
 @dataclass(eq=False)
@@ -58,6 +70,9 @@ class Expect(enum.Enum):
 class Task:
     tid: int
     process: Process
+    space: AddressSpace = field(default=None)  # type: ignore[assignment]  # set in __post_init__
+    fs: Shared = field(default_factory=Shared)     # cwd and root
+    files: Shared = field(default_factory=Shared)  # the descriptor table
     started: bool = False        # its first stop (the attach stop) has been seen
     parked: bool = False         # waiting for an answer (ASK); the task stays stopped
     listening: bool = False      # in group-stop, restarted with PTRACE_LISTEN
@@ -65,6 +80,10 @@ class Task:
     saved_regs: Any = None       # registers of the call an injection replaced
     pending_call: Any = None     # the decoded call whose exit the monitor wants
     detached: bool = False       # the monitor let it go: every call permitted from here on
+
+    def __post_init__(self) -> None:
+        if self.space is None:
+            self.space = self.process.space
 
     @property
     def pid(self) -> int:

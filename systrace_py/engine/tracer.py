@@ -35,13 +35,15 @@ from systrace_py.engine.decode import DecodedCall, DecodeError, Decoder, read_ar
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.seccomp import GUARDED_CALLS, guard_refusal
-from systrace_py.engine.tracee import AddressSpace, Expect, Process, Task
+from systrace_py.engine.tracee import AddressSpace, Expect, Process, Shared, Task
 from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict
 from systrace_py.syscalls import AUDIT_ARCH_X86_64, NAMES, NUMBERS
 
 log = logging.getLogger("systrace.engine")
 
 CLONE_VM = 0x00000100
+CLONE_FS = 0x00000200
+CLONE_FILES = 0x00000400
 CLONE_THREAD = 0x00010000
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
@@ -196,6 +198,10 @@ class Tracer:
                 process.tids.add(tid)
                 self.tasks[tid] = Task(tid, process)
                 seen.add(tid)
+        process.space.users = len(seen)
+        fs, files = Shared(len(seen)), Shared(len(seen))
+        for tid in seen:
+            self.tasks[tid].fs, self.tasks[tid].files = fs, files
         return pid
 
     # --- the loop -----------------------------------------------------------------------------
@@ -459,8 +465,7 @@ class Tracer:
             return
         if call.name in ("execve", "execveat"):
             self._note_exec(task, call)
-        holding = self.hold_arguments or reply.paths is not None or reply.sockaddr is not None
-        if holding and self._needs_scratch(call, reply):
+        if self._must_hold(task, call, reply):
             if not task.process.space.scratch:
                 self._map_scratch(task, call)
                 return
@@ -476,11 +481,25 @@ class Tracer:
             task.pending_call = call
         self._resume(task)
 
-    @staticmethod
-    def _needs_scratch(call: DecodedCall, reply: Reply) -> bool:
-        return (reply.paths is not None or reply.sockaddr is not None
-                or call.sockaddr_raw is not None or call.examined_argv is not None
-                or any(p.spec is not None for p in call.examined_paths()))
+    def _must_hold(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
+        """Whether the call must be pointed at copies of what was checked.
+
+        Always for a replaced argument, an address, an argv, an open, an exec and every call
+        that changes the file system.  A call that only reads metadata (stat, access,
+        readlink, getxattr, statfs) is held only when another task shares the address space
+        (threads, CLONE_VM peers, a vfork child): a race on it could reveal a file's metadata,
+        never its contents (docs/security.md says what is left)."""
+        if reply.paths is not None or reply.sockaddr is not None:
+            return True
+        if not self.hold_arguments:
+            return False
+        if call.sockaddr_raw is not None or call.examined_argv is not None:
+            return True
+        if not any(p.spec is not None for p in call.examined_paths()):
+            return False
+        if call.name in enforce.METADATA_CALLS:
+            return task.space.users > 1
+        return True
 
     def _hold(self, task: Task, call: DecodedCall, reply: Reply,
               info: pt.SyscallInfo | None) -> None:
@@ -490,7 +509,9 @@ class Tracer:
         if info is None or info.op not in (pt.SYSCALL_INFO_SECCOMP, pt.SYSCALL_INFO_ENTRY):
             info = pt.get_syscall_info(task.tid, pt.SyscallInfo())  # an answer came later
         try:
-            enforce.Holder(task.process.memory, slot, info).apply(task.tid, call, reply)
+            holder = enforce.Holder(task.process.memory, slot, info,
+                                    keep_start=task.fs.users == 1 and task.files.users == 1)
+            holder.apply(task.tid, call, reply)
         except TraceeMemoryError as exc:
             raise enforce.HoldError(errno.EFAULT, f"cannot hold arguments: {exc}") from exc
 
@@ -579,22 +600,33 @@ class Tracer:
     def _on_new_task(self, parent: Task, event: int) -> None:
         child_tid = pt.geteventmsg(parent.tid)
         flags = self._clone_flags(parent.tid, event)
+        fs = parent.fs if flags & CLONE_FS else Shared()
+        files = parent.files if flags & CLONE_FILES else Shared()
+        if fs is parent.fs:
+            fs.users += 1
+        if files is parent.files:
+            files.users += 1
         if flags & CLONE_THREAD:
             process = parent.process
-            child = Task(child_tid, process)
+            child = Task(child_tid, process, fs=fs, files=files)
+            process.space.users += 1
             process.tids.add(child_tid)
             self.tasks[child_tid] = child
             self.monitor.on_new_thread(parent, child)
         else:
             how = {pt.PTRACE_EVENT_FORK: "fork", pt.PTRACE_EVENT_VFORK: "vfork"}.get(event,
                                                                                       "clone")
-            space = parent.process.space if flags & CLONE_VM else AddressSpace(
-                scratch=parent.process.space.scratch)
+            parent_space = parent.process.space
+            if flags & CLONE_VM:
+                space = parent_space
+                space.users += 1
+            else:  # a copy: the scratch mapping comes along
+                space = AddressSpace(scratch=parent_space.scratch)
             process = Process(child_tid, parent.process.pid, parent.process.program, space,
                               TraceeMemory(child_tid), host_root=parent.process.host_root)
             process.tids.add(child_tid)
             self.processes[child_tid] = process
-            child = Task(child_tid, process)
+            child = Task(child_tid, process, fs=fs, files=files)
             self.tasks[child_tid] = child
             self.monitor.on_new_process(parent.process, process, how)
         if child_tid in self._early_exits:
@@ -612,7 +644,8 @@ class Tracer:
             regs = pt.getregs(tid)
             return regs.rdi if regs.orig_rax == _NR_CLONE else 0
         regs = pt.getregs(tid)
-        return regs.rdi if regs.orig_rax == _NR_CLONE else CLONE_VM | CLONE_THREAD
+        return regs.rdi if regs.orig_rax == _NR_CLONE else (
+            CLONE_VM | CLONE_THREAD | CLONE_FS | CLONE_FILES)
 
     def _on_stop_event(self, task: Task, sig: int) -> None:
         if not task.started:
@@ -647,7 +680,11 @@ class Tracer:
         program = self._checked_program(task, program, checked)
         if program is None:
             return
+        task.space.users -= 1
         process.reset_for_exec(program)
+        task.space = process.space
+        task.files.users -= 1
+        task.files = Shared()  # exec gives the process a descriptor table of its own
         self.monitor.on_exec(process, old_program, self._exec_argv.pop(process.pid, None))
         self._resume(task)
 
@@ -695,6 +732,9 @@ class Tracer:
         self.slots.release(tid)
         if task is not None:
             task.process.tids.discard(tid)
+            task.space.users -= 1
+            task.fs.users -= 1
+            task.files.users -= 1
 
     def _process_gone(self, process: Process, status: int) -> None:
         if process.pid not in self.processes:

@@ -1,0 +1,205 @@
+"""``systrace -A``: run a command once in learning mode and write the policy it needs.
+
+Where the policy goes: ``-o FILE``, else the program's file in the policy directory (as
+systrace wrote ``~/.systrace/_bin_ls``), where ``systrace CMD`` then finds it.  An existing
+file is backed up and replaced, or widened with ``--merge``.  Everything that can go wrong
+with the destination (unwritable, a policy that does not load for ``--merge``) is found
+*before* the command runs: a long learning session is never lost to a typo.
+
+The exit status is the command's, so ``systrace -A`` slots into scripts and test suites.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import signal
+import sys
+from pathlib import Path
+from typing import IO
+
+from systrace_py.audit import AuditLog
+from systrace_py.cli import (
+    EXIT_INTERNAL,
+    UsageError,
+    _hold_signals,
+    _parse_credentials,
+    _resolve_command,
+)
+from systrace_py.engine.seccomp import compile_filters
+from systrace_py.engine.tracer import SpawnSpec, Tracer, TracerError
+from systrace_py.learner import Learner
+from systrace_py.policy.files import load_policy, policy_dir, policy_filename, save_policy
+from systrace_py.policy.filterplan import PlanOptions, plan
+from systrace_py.policy.learn import (
+    LearnOptions,
+    LearnReport,
+    Observation,
+    decide_observation,
+    format_summary,
+    learn,
+    merge_policies,
+)
+from systrace_py.policy.model import Action, Policy, Table
+
+
+def _destination(opts: argparse.Namespace, program: str) -> tuple[Path, bool]:
+    """Where the policy goes, and whether that is the policy directory."""
+    if opts.output:
+        return Path(opts.output), False
+    directory = Path(opts.policy_dir) if opts.policy_dir else policy_dir(os.environ)
+    return directory / policy_filename(program), True
+
+
+def _check_writable(path: Path, in_policy_dir: bool) -> None:
+    """Fail now, not after the run, when the policy cannot be written there."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if in_policy_dir and not parent.exists():
+        try:
+            parent.mkdir(parents=True, mode=0o700)
+        except OSError as exc:
+            raise UsageError(f"cannot create the policy directory {parent}: "
+                             f"{exc.strerror or exc}") from exc
+    if not parent.is_dir():
+        raise UsageError(f"-o {path}: {parent} is not a directory")
+    if path.is_dir():
+        raise UsageError(f"-o {path}: is a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write the policy to {path}: {parent} is not writable")
+
+
+def learning_env() -> dict[str, str]:
+    """What ``~``, ``$CWD`` and ``$TMPDIR`` mean for this run (also written to the log, so
+    ``systrace policy learn`` rebuilds the same policy anywhere)."""
+    env = dict(os.environ)
+    try:
+        env["CWD"] = os.getcwd()
+    except OSError:
+        env.pop("CWD", None)
+    return env
+
+
+def learn_command(opts: argparse.Namespace) -> int:
+    """``systrace -A [-o FILE] [--merge] [--generalize L] [--default D] [-u] -- cmd``."""
+    if opts.attach is not None:
+        raise UsageError("-A learns from a command it starts; --attach cannot be combined")
+    if opts.policy:
+        raise UsageError("-A writes a policy: name it with -o FILE (add --merge to widen an"
+                         " existing one), not -p")
+    if opts.dry_run:
+        raise UsageError("-A already refuses nothing; --dry-run cannot be combined")
+    if not opts.command:
+        raise UsageError("no command given (usage: systrace -A [-o FILE] [--] command"
+                         " [args...])")
+    credentials = _parse_credentials(opts.credentials) if opts.credentials else None
+    executable = _resolve_command(opts.command)
+    program = os.path.realpath(executable)
+    destination, in_policy_dir = _destination(opts, program)
+    _check_writable(destination, in_policy_dir)
+    base: Policy | None = None
+    if opts.merge and destination.exists():
+        base = load_policy(destination)  # a PolicyError is exit 2, before the run
+    env = learning_env()
+    audit = AuditLog.open(opts.log, opts.log_stderr, sys.stderr) if (
+        opts.log or opts.log_stderr) else None
+    learner = Learner(audit, verbose=opts.verbose)
+    filters = compile_filters(plan([Table("learning", Action.PERMIT)],
+                                   PlanOptions(trace_all=True)), os.getpid())
+    spec = SpawnSpec(argv=list(opts.command), executable=executable, filters=filters,
+                     uid=credentials[0] if credentials else None,
+                     gid=credentials[1] if credentials else None,
+                     groups=credentials[2] if credentials else None)
+    if audit is not None:
+        audit.start(list(opts.command), str(destination), "learn")
+        audit.write({"event": "learn-context", "cwd": env.get("CWD"), "home": env.get("HOME"),
+                     "tmpdir": env.get("TMPDIR"), "program": program})
+    code = _run(spec, learner, audit)
+    if code is None:
+        return EXIT_INTERNAL
+    options = LearnOptions(generalize=opts.generalize, default=Action(opts.learn_default),
+                           no_alias=opts.no_alias, env=env,
+                           description=f"learned by systrace -A from: "
+                                       f"{shlex.join(opts.command)}")
+    report = learn(learner.observations(), options)
+    policy = report.policy
+    if base is not None:
+        policy = merge_policies(base, policy, env)
+    try:
+        backup = save_policy(policy, destination)
+    except OSError as exc:
+        sys.stderr.write(f"systrace: cannot write the policy to {destination}: "
+                         f"{exc.strerror or exc}\n")
+        return EXIT_INTERNAL
+    write_summary(sys.stderr, report, destination, backup, merged=base is not None,
+                  calls_seen=learner.calls_seen, processes=learner.processes,
+                  final=policy, observations=learner.observations())
+    if in_policy_dir:
+        sys.stderr.write(f"systrace: run it with: systrace {shlex.join(opts.command)}\n")
+    if opts.stats:
+        times = os.times()
+        stops = learner.tracer.stops if learner.tracer is not None else 0
+        sys.stderr.write(f"systrace: {stops} stops, {learner.calls_seen} calls seen, "
+                         f"tracer CPU {times.user + times.system:.3f}s\n")
+    return code
+
+
+def write_summary(stream: IO[str], report: LearnReport, destination: Path | None,
+                  backup: Path | None, *, merged: bool, calls_seen: int | None,
+                  processes: int | None, final: Policy,
+                  observations: list[Observation]) -> None:
+    """The end-of-run summary: where the policy went, then :func:`format_summary`, then
+    anything the written policy still refuses (a merge into a file whose own rules refuse
+    some of what was learned)."""
+    lines = []
+    if destination is not None:
+        verb = "merged into" if merged else "wrote"
+        lines.append(f"{verb} {destination}" + (f" (previous version: {backup})"
+                                                 if backup else ""))
+    lines += format_summary(report, calls_seen, processes)
+    if merged:
+        tables = final.tables()
+        lines.append(f"the merged file holds {sum(len(t.rules) for t in tables)} rules in "
+                     f"{len(tables)} table{'s' if len(tables) != 1 else ''}")
+    skipped = set(report.unrepresentable)
+    # a learned policy permits what it was learned from (property-tested); only a merge
+    # into rules a person wrote can leave something refused
+    refused = [o for o in observations
+               if o not in skipped and o.syscall not in report.unsafe
+               and decide_observation(final, o).action is not Action.PERMIT] if merged else []
+    if refused:
+        example = refused[0]
+        lines.append(f"note: {len(refused)} observed call(s) are still not permitted by rules"
+                     f" that were already in the file (e.g. {example.syscall} "
+                     f"{' '.join(p.path for p in example.paths)} in table {example.table})")
+    for line in lines:
+        stream.write(f"systrace: {line}\n")
+    stream.flush()
+
+
+def _run(spec: SpawnSpec, learner: Learner, audit: AuditLog | None) -> int | None:
+    """Trace the command; its exit code, or None when tracing failed (nothing is written).
+
+    Arguments are not held in scratch copies while learning: nothing is refused by path, so
+    there is no check for a racing thread to slip past, and every stop is cheaper."""
+    tracer = Tracer(learner, hold_arguments=False)
+    learner.attach(tracer)
+    previous = _hold_signals(tracer)
+    try:
+        tracer.spawn(spec)
+        return tracer.run()
+    except TracerError as exc:
+        sys.stderr.write(f"systrace: {exc}; the traced processes were killed; "
+                         "no policy was written\n")
+        return None
+    except Exception as exc:  # fail closed: tracer.run already killed the traced tree
+        sys.stderr.write(f"systrace: internal error: {type(exc).__name__}: {exc}; the traced "
+                         "processes were killed; no policy was written\n")
+        return None
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if audit is not None:
+            audit.write({"event": "learn-end", "calls": learner.calls_seen,
+                         "processes": learner.processes})
+            audit.close()

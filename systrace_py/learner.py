@@ -1,0 +1,256 @@
+"""The learning monitor (``systrace -A``): permits everything, remembers what was done.
+
+Every call of every traced process stops (the prefilter traces all of them) and becomes an
+:class:`~systrace_py.policy.learn.Observation` of the table it would be decided under -- the
+command's own table (``main``) and, for a process that execs another program, that
+program's table, as the enforcing supervisor will switch tables at exec.  Identical
+observations are kept (and logged) once per table, so a long run costs memory and log
+space in proportion to what it did, not to how often.
+
+Two exceptions to "everything is permitted":
+
+* calls in :data:`~systrace_py.policy.aliases.UNSAFE_CALLS` (io_uring, ptrace, mount
+  namespaces, kernel modules...) are refused with EPERM, as enforcement refuses them unless a
+  rule names them: a learned policy must never silently open those holes, and a program that
+  works while learning must work the same under its policy.  The summary lists them.
+* the engine's own guards still apply (they hold whatever any policy says).
+
+The monitor does no policy work; :func:`systrace_py.policy.learn.learn` turns its
+observations into a policy at the end.  Observations are cheap to record: a call without
+arguments is one set lookup.
+"""
+
+from __future__ import annotations
+
+import errno as errno_module
+import os
+import sys
+from collections.abc import Iterator
+from typing import IO, Any
+
+from systrace_py.audit import AuditLog
+from systrace_py.engine.decode import FD_ARGS, PATH_ARGS, SOCKADDR_ARGS, DecodedCall
+from systrace_py.engine.events import Reply
+from systrace_py.engine.tracee import Process, Task
+from systrace_py.engine.tracer import Tracer
+from systrace_py.policy import aliases
+from systrace_py.policy.learn import MAIN, Observation, normalize_flags
+from systrace_py.policy.model import PathArg
+
+#: At most this many names of one directory are kept for the listing rule; a bigger
+#: directory is never generalized from a listing (and its names do not bloat the log).
+MAX_LISTING = 4096
+
+_CREATING = frozenset({"mkdir", "mkdirat", "mknod", "mknodat", "symlink", "symlinkat"})
+_EXCLUSIVE = frozenset({"mkdir", "mkdirat"})
+_NEW_NAME = frozenset({"rename", "renameat", "renameat2", "link", "linkat"})
+_LISTING = frozenset({"getdents64", "getdents"})
+#: Calls with arguments worth decoding (paths, descriptors standing for files, addresses,
+#: exec argv); every other call is recorded by name alone, without reading its arguments.
+_ARGUMENT_CALLS = (frozenset(PATH_ARGS) | frozenset(FD_ARGS) | frozenset(SOCKADDR_ARGS)
+                   | {"sendmsg", "sendmmsg"} | aliases.EXEC_CALLS)
+_RUN = Reply.run()
+#: Aliases whose rules look at arguments: a call in none of them (fstat on a descriptor,
+#: fchdir...) is recorded by name, whatever its arguments were.
+_DECIDED_BY_ARGUMENTS = frozenset({"fsread", "fswrite", "exec", "net-connect", "net-bind"})
+
+
+class Learner:
+    """Implements :class:`systrace_py.engine.events.Monitor` for learning mode."""
+
+    def __init__(self, audit: AuditLog | None = None, stderr: IO[str] | None = None,
+                 verbose: bool = False) -> None:
+        self.audit = audit
+        self.stderr = stderr or sys.stderr
+        self.verbose = verbose
+        self.tracer: Tracer | None = None
+        self._observations: dict[Observation, None] = {}
+        self._plain: set[tuple[str, str]] = set()
+        self._listed: set[tuple[str, str]] = set()
+        self.calls_seen = 0
+        self.processes = 0
+        self.programs: dict[str, None] = {}
+        self.unsafe: dict[str, int] = {}
+        self.engine_refusals = 0
+        self.main_program: str | None = None
+        self._initial_pid: int | None = None
+
+    def attach(self, tracer: Tracer) -> None:
+        self.tracer = tracer
+
+    def observations(self) -> list[Observation]:
+        """What was seen, in the order it was first seen."""
+        return list(self._observations)
+
+    # --- helpers ------------------------------------------------------------------------------
+    @staticmethod
+    def who(process: Process, tid: int | None = None) -> dict[str, Any]:
+        return {"pid": process.pid, "tid": tid if tid is not None else process.pid,
+                "ppid": process.ppid, "program": process.program}
+
+    def _record(self, obs: Observation, task: Task, call: DecodedCall,
+                result: str = "permitted") -> None:
+        self._observations[obs] = None
+        if self.audit is None:
+            return
+        record: dict[str, Any] = {
+            "event": "syscall", **self.who(task.process, task.tid), "syscall": obs.syscall,
+            "args": call.describe(), "action": "permit" if result == "permitted" else "never",
+            "result": result, "rule": None, "table": obs.table,
+            "reason": "learning" if result == "permitted" else "unsafe", "learned": True,
+            "observation": obs.to_json(),
+        }
+        if result != "permitted":
+            record["errno"] = "EPERM"
+        self.audit.write(record)
+
+    # --- Monitor ------------------------------------------------------------------------------
+    def wants_argv(self, process: Process) -> bool:
+        return True
+
+    def on_start(self, process: Process) -> None:
+        process.state = MAIN
+        self.processes += 1
+        self._initial_pid = process.pid
+
+    def on_syscall(self, task: Task, call: DecodedCall) -> Reply:
+        self.calls_seen += 1
+        table: str = task.process.state
+        name = call.name
+        if name in _ARGUMENT_CALLS:
+            name = call.policy_name  # a DecodeError here is the engine's refusal (EFAULT...)
+            if aliases.aliases_of(name) & _DECIDED_BY_ARGUMENTS:
+                obs = self._observation(task, call, table, name)
+                if name in aliases.UNSAFE_CALLS:
+                    return self._unsafe(task, call, obs)
+                if obs not in self._observations:
+                    self._record(obs, task, call)
+                return _RUN
+        elif name in _LISTING:
+            return self._listing(task, call, table, name)
+        key = (table, name)
+        if key in self._plain:
+            return _RUN
+        if name in aliases.UNSAFE_CALLS:
+            return self._unsafe(task, call, Observation(table, name))
+        self._plain.add(key)
+        self._record(Observation(table, name), task, call)
+        return _RUN
+
+    def _unsafe(self, task: Task, call: DecodedCall, obs: Observation) -> Reply:
+        self.unsafe[obs.syscall] = self.unsafe.get(obs.syscall, 0) + 1
+        if obs not in self._observations:
+            self._record(obs, task, call, "refused")
+        if self.verbose:
+            self._say(f"refused {obs.syscall} for pid {task.pid} ({task.process.program}):"
+                      " not learned (unsafe call, see docs/learning.md)")
+        return Reply.refuse(errno_module.EPERM)
+
+    def _observation(self, task: Task, call: DecodedCall, table: str, name: str) -> Observation:
+        flags = call.open_flags
+        paths = call.paths
+        created: list[str] = []
+        exclusive = False
+        if name in _CREATING:
+            created = [p.role for p in paths]
+            exclusive = name in _EXCLUSIVE
+        elif name in _NEW_NAME:
+            created = ["new"]
+        elif flags is not None and flags & os.O_CREAT and paths and name in (
+                aliases.OPEN_CALLS):
+            exclusive = bool(flags & os.O_EXCL)
+            if exclusive or not paths[0].resolved.exists:
+                created = ["path"]
+        initial = (name in aliases.EXEC_CALLS and task.pid == self._initial_pid
+                   and self.main_program is None)
+        return Observation(
+            table, name, tuple(PathArg(p.role, p.resolved.path) for p in paths),
+            normalize_flags(flags), tuple(call.sockaddrs),
+            call.argv if name in aliases.EXEC_CALLS else None,
+            tuple(created), exclusive, None, initial)
+
+    def _listing(self, task: Task, call: DecodedCall, table: str, name: str) -> Reply:
+        """getdents: remember which directory was listed and what was in it."""
+        fd = call.args[0] & 0xFFFFFFFF if call.args else -1
+        try:
+            directory = os.readlink(f"/proc/{task.tid}/fd/{fd}")
+        except OSError:
+            directory = ""
+        if not directory.startswith("/"):
+            if (table, name) not in self._plain:
+                self._plain.add((table, name))
+                self._record(Observation(table, name), task, call)
+            return _RUN
+        if (table, directory) in self._listed:
+            return _RUN
+        self._listed.add((table, directory))
+        entries = list(_entries(task, directory))
+        listing = tuple(entries) if len(entries) <= MAX_LISTING else None
+        obs = Observation(table, name, (PathArg("path", directory),), listing=listing)
+        self._record(obs, task, call)
+        return _RUN
+
+    def on_syscall_exit(self, task: Task, call: DecodedCall, result: int) -> None:
+        return None
+
+    def on_new_process(self, parent: Process, child: Process, how: str) -> None:
+        child.state = parent.state
+        self.processes += 1
+        if self.audit is not None:
+            self.audit.process(how, self.who(child), parent=parent.pid, table=parent.state)
+
+    def on_new_thread(self, parent: Task, child: Task) -> None:
+        return None
+
+    def on_exec(self, process: Process, old_program: str, argv: tuple[str, ...] | None) -> None:
+        """The command's first exec names the main program; any later exec of another
+        program switches the process to that program's own table (as enforcement will)."""
+        if process.pid == self._initial_pid and self.main_program is None:
+            self.main_program = process.program
+        elif process.program != self.main_program:
+            process.state = process.program
+        self.programs[process.program] = None
+        if self.audit is not None:
+            self.audit.process("exec", self.who(process), argv=list(argv) if argv else None,
+                               previous=old_program, table=process.state)
+
+    def on_exit(self, process: Process, status: int) -> None:
+        if self.audit is None:
+            return
+        if os.WIFSIGNALED(status):
+            self.audit.process("exit", self.who(process), signal=os.WTERMSIG(status))
+        else:
+            self.audit.process("exit", self.who(process), code=os.WEXITSTATUS(status))
+
+    def on_engine_refusal(self, task: Task, call: DecodedCall, err: int, why: str) -> None:
+        self.engine_refusals += 1
+        name = errno_module.errorcode.get(err, str(err))
+        if self.audit is not None:
+            self.audit.engine(self.who(task.process, task.tid), call.policy_name,
+                              call.describe(), name, why)
+        if self.verbose:
+            self._say(f"refused {call.policy_name} for pid {task.pid}: {why} -> {name}")
+
+    def _say(self, text: str) -> None:
+        try:
+            self.stderr.write(f"systrace: {text}\n")
+            self.stderr.flush()
+        except OSError:
+            pass
+
+
+def _entries(task: Task, directory: str) -> Iterator[str]:
+    """The names in a directory as the task sees it ("/" appended to directories)."""
+    view = f"/proc/{task.tid}/root{directory}"
+    try:
+        with os.scandir(view) as it:
+            for count, entry in enumerate(it):
+                if count > MAX_LISTING:
+                    return
+                try:
+                    is_dir = entry.is_dir(follow_symlinks=False)
+                except OSError:
+                    is_dir = False
+                yield entry.name + ("/" if is_dir else "")
+    except OSError:
+        return

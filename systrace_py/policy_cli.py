@@ -1,0 +1,364 @@
+"""``systrace policy ...``: work on policies offline, from a recorded ``--log``.
+
+* ``systrace policy learn LOG.jsonl [-o FILE] [--merge] [--generalize L] [--default D] [-u]``
+  builds the policy a learning run (``systrace -A --log LOG``) wrote -- the same one, or
+  with other generalization settings -- without running the program again.  A log from
+  ``--dry-run --log`` works too: it is learned from every call that was let through.
+* ``systrace policy check FILE LOG.jsonl [--json]`` replays the log against the policy:
+  how often each rule decided, which rules nothing used (candidates to remove), and which
+  logged calls the policy would refuse -- so a policy is tightened, not rewritten.
+
+Bad input exits 2 with ``systrace: FILE:LINE: ...``, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+from systrace_py.policy.files import PolicyError, dumps_policy, load_policy, save_policy
+from systrace_py.policy.learn import (
+    GENERALIZE_LEVELS,
+    MAIN,
+    LearnOptions,
+    Observation,
+    decide_observation,
+    learn,
+    merge_policies,
+    observation_from_record,
+)
+from systrace_py.policy.model import Action, Policy, Rule
+
+EXIT_USAGE = 2
+
+
+class LogError(Exception):
+    """A log that cannot be read: where and what."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that says "systrace: ..." and exits 2 (its usual exit code) on bad usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"systrace: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="systrace policy", allow_abbrev=False,
+                description="Work on policy files from a recorded --log.")
+    sub = p.add_subparsers(dest="command", metavar="{learn,check}", required=True,
+                           parser_class=_Parser)
+    learn_p = sub.add_parser(
+        "learn", help="build a policy from a learning (or dry-run) log",
+        description="Build the policy a `systrace -A --log LOG` run learned, with any "
+                    "generalization settings, without running the program again.")
+    learn_p.add_argument("log", metavar="LOG.jsonl")
+    learn_p.add_argument("-o", "--output", metavar="FILE",
+                         help="write the policy here (default: standard output)")
+    learn_p.add_argument("--merge", action="store_true",
+                         help="add to an existing FILE instead of replacing it")
+    learn_p.add_argument("--generalize", choices=GENERALIZE_LEVELS, default="safe",
+                         help="how far to generalize paths (default: safe)")
+    learn_p.add_argument("--default", dest="learn_default", choices=("never", "ask"),
+                         default="never", help="the default action (default: never)")
+    learn_p.add_argument("-u", dest="no_alias", action="store_true",
+                         help="rules name system calls, not aliases")
+    check_p = sub.add_parser(
+        "check", help="rule hit counts and unused rules, replaying a log",
+        description="Replay a log (from enforcement with --log, or from learning) against "
+                    "a policy: hits per rule, rules nothing used, calls it would refuse.")
+    check_p.add_argument("policy", metavar="FILE")
+    check_p.add_argument("log", metavar="LOG.jsonl")
+    check_p.add_argument("--json", action="store_true", help="print the report as JSON")
+    return p
+
+
+def policy_command(args: Sequence[str]) -> int:
+    """Entry point for ``systrace policy ARGS``; returns the exit status."""
+    opts = build_parser().parse_args(list(args))
+    try:
+        if opts.command == "learn":
+            return learn_from_log(opts)
+        return check_command(opts)
+    except (PolicyError, LogError) as exc:
+        sys.stderr.write(f"systrace: {exc}\n")
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # the reader went away (``| head``): stop quietly, as a filter does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading logs
+
+
+def read_log(path: str) -> Iterator[dict[str, Any]]:
+    """The records of a JSON-lines log.  A last line cut short (the run was killed while
+    writing it) is skipped; any other bad line is a :class:`LogError` naming the line."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise LogError(f"{path}: cannot read the log: {exc.strerror or exc}") from None
+    lines = data.split(b"\n")
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            if number == len(lines):  # no newline after it: a truncated last record
+                continue
+            raise LogError(f"{path}:{number}: not a JSON log record ({exc})") from None
+        if not isinstance(record, dict):
+            raise LogError(f"{path}:{number}: not a JSON object")
+        record["_line"] = number
+        yield record
+
+
+@dataclass
+class LoggedRun:
+    """What a log says about the run(s) it recorded."""
+
+    observations: list[Observation] = field(default_factory=list)
+    argv: list[str] | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    calls_seen: int | None = None
+    processes: int | None = None
+
+
+def read_run(path: str) -> LoggedRun:
+    run = LoggedRun()
+    calls = processes = 0
+    ended = False
+    for record in read_log(path):
+        event = record.get("event")
+        if event == "start" and run.argv is None and isinstance(record.get("argv"), list):
+            run.argv = [str(a) for a in record["argv"]]
+        elif event == "learn-context" and not run.context:
+            run.context = record
+        elif event == "learn-end":
+            ended = True
+            calls += int(record.get("calls") or 0)
+            processes += int(record.get("processes") or 0)
+        try:
+            obs = observation_from_record(record)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LogError(f"{path}:{record['_line']}: a syscall record without the fields"
+                           f" learning needs ({exc})") from None
+        if obs is not None:
+            run.observations.append(obs)
+    if ended:
+        run.calls_seen, run.processes = calls, processes
+    return run
+
+
+def _env_of(run: LoggedRun) -> dict[str, str]:
+    """The expansions of the learning run (so the policy comes out the same here)."""
+    env = dict(os.environ)
+    for key, name in (("cwd", "CWD"), ("home", "HOME"), ("tmpdir", "TMPDIR")):
+        value = run.context.get(key)
+        if isinstance(value, str):
+            env[name] = value
+        elif key == "tmpdir" and run.context:
+            env.pop("TMPDIR", None)
+    return env
+
+
+# ---------------------------------------------------------------------------------------------
+# policy learn
+
+
+def learn_from_log(opts: argparse.Namespace) -> int:
+    import shlex
+
+    from systrace_py.learn_cli import write_summary
+
+    run = read_run(opts.log)
+    if not run.observations:
+        raise LogError(f"{opts.log}: no calls to learn from (record one with "
+                       "systrace -A --log FILE, or --dry-run --log FILE)")
+    env = _env_of(run)
+    description = (f"learned by systrace -A from: {shlex.join(run.argv)}" if run.argv
+                   else f"learned from {os.path.basename(opts.log)}")
+    options = LearnOptions(generalize=opts.generalize, default=Action(opts.learn_default),
+                           no_alias=opts.no_alias, env=env, description=description)
+    report = learn(run.observations, options)
+    policy = report.policy
+    base: Policy | None = None
+    destination = Path(opts.output) if opts.output else None
+    if destination is not None and opts.merge and destination.exists():
+        base = load_policy(destination, env)
+        policy = merge_policies(base, policy, env)
+    elif opts.merge and destination is None:
+        raise LogError("--merge needs -o FILE (the policy to add to)")
+    backup = None
+    if destination is None:
+        sys.stdout.write(dumps_policy(policy))
+    else:
+        try:
+            backup = save_policy(policy, destination)
+        except OSError as exc:
+            raise LogError(f"cannot write the policy to {destination}: "
+                           f"{exc.strerror or exc}") from None
+    write_summary(sys.stderr, report, destination, backup, merged=base is not None,
+                  calls_seen=run.calls_seen, processes=run.processes, final=policy,
+                  observations=run.observations)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# policy check
+
+
+@dataclass
+class RuleHits:
+    table: str
+    rule: Rule
+    hits: int = 0
+
+
+@dataclass
+class CheckReport:
+    """A log replayed against a policy."""
+
+    rules: list[RuleHits]
+    calls: int = 0
+    by_default: dict[str, int] = field(default_factory=dict)     # table -> calls
+    refused: list[tuple[str, str, str]] = field(default_factory=list)  # table, call, args
+    stale: int = 0            # records naming a rule the policy no longer has
+
+    def unused(self) -> list[RuleHits]:
+        return [r for r in self.rules if r.hits == 0]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "rules": [{"table": r.table, **r.rule.describe(), "hits": r.hits}
+                      for r in self.rules],
+            "unused": [{"table": r.table, "index": r.rule.index} for r in self.unused()],
+            "by_default": self.by_default,
+            "refused": [{"table": t, "syscall": c, "args": a} for t, c, a in self.refused],
+            "stale": self.stale,
+        }
+
+
+def check_policy(policy: Policy, records: Iterator[dict[str, Any]]) -> CheckReport:
+    """Hits per rule.  A record that names the rule that decided it (an enforcement log)
+    counts for that rule when the policy still has it (same table, same number, same
+    calls); anything else that holds a call (a learning or dry-run log, or a record from an
+    older version of the policy) is decided again by the policy."""
+    hits: dict[tuple[str, int], RuleHits] = {}
+    for table in policy.tables():
+        for rule in table.rules:
+            hits[(table.name, rule.index)] = RuleHits(table.name, rule)
+    report = CheckReport(list(hits.values()))
+    by_default: dict[str, int] = defaultdict(int)
+    for record in records:
+        if record.get("event") != "syscall":
+            continue
+        ref = record.get("rule")
+        if isinstance(ref, dict) and isinstance(ref.get("index"), int):
+            found = hits.get((str(ref.get("table", MAIN)), ref["index"]))
+            if found is not None and list(found.rule.calls) == list(ref.get("calls") or
+                                                                     found.rule.calls):
+                found.hits += 1
+                report.calls += 1
+                continue
+            report.stale += 1
+        obs = _replayable(record)
+        if obs is None:
+            continue
+        report.calls += 1
+        decision = decide_observation(policy, obs)
+        if decision.rule is not None:
+            found = hits.get((decision.table, decision.rule.index))
+            if found is not None:
+                found.hits += 1
+        else:
+            by_default[decision.table] += 1
+        if decision.action is not Action.PERMIT and len(report.refused) < 1000:
+            args = " ".join(p.path for p in obs.paths) or " ".join(str(a)
+                                                                   for a in obs.sockaddrs)
+            report.refused.append((decision.table, obs.syscall, args))
+    report.by_default = dict(by_default)
+    return report
+
+
+def _replayable(record: dict[str, Any]) -> Observation | None:
+    """A record's call, to decide again: also refused ones (a learned unsafe call, a
+    refusal by the default), which a policy may now permit."""
+    try:
+        obs = observation_from_record(record)
+        if obs is None and record.get("result") in ("refused",):
+            obs = observation_from_record({**record, "result": "permitted"})
+    except (KeyError, TypeError, ValueError):
+        return None
+    return obs
+
+
+def _rule_text(rule: Rule) -> str:
+    parts = [",".join(rule.calls)]
+    if rule.path is not None:
+        parts.append(rule.path.pattern)
+    if rule.net is not None:
+        parts += [f"{k}={v}" for k, v in rule.net.describe().items()]
+    if rule.argv is not None:
+        parts.append("argv=" + json.dumps(list(rule.argv.patterns)))
+    parts.append(rule.action.value)
+    return " ".join(parts)
+
+
+def check_command(opts: argparse.Namespace) -> int:
+    policy = load_policy(opts.policy)
+    report = check_policy(policy, read_log(opts.log))
+    if opts.json:
+        json.dump(report.to_json(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    write_check(sys.stdout, report, opts.policy, opts.log)
+    return 0
+
+
+def write_check(out: IO[str], report: CheckReport, policy_path: str, log_path: str) -> None:
+    out.write(f"{policy_path} against {log_path}: {report.calls} logged calls\n")
+    current = None
+    for item in report.rules:
+        if item.table != current:
+            current = item.table
+            out.write(f"table {current}:\n  {'rule':>5} {'line':>5} {'hits':>7}  calls, condition,"
+                      " action\n")
+        out.write(f"  {item.rule.index:>5} {_line(item.rule):>5} {item.hits:>7}  "
+                  f"{_rule_text(item.rule)}\n")
+    unused = report.unused()
+    if unused:
+        out.write(f"unused rules ({len(unused)}): nothing in the log used them\n")
+        for item in unused:
+            out.write(f"  table {item.table} rule {item.rule.index} (line {_line(item.rule)}):"
+                      f" {_rule_text(item.rule)}\n")
+    else:
+        out.write("unused rules: none\n")
+    for table, count in sorted(report.by_default.items()):
+        out.write(f"decided by the default of table {table}: {count}\n")
+    if report.refused:
+        out.write(f"calls this policy refuses: {len(report.refused)}\n")
+        for table, call, args in report.refused[:20]:
+            out.write(f"  [{table}] {call} {args}\n")
+    if report.stale:
+        out.write(f"records naming rules this policy no longer has (decided again): "
+                  f"{report.stale}\n")
+
+
+def _line(rule: Rule) -> str:
+    return str(rule.location.line) if rule.location and rule.location.line else "-"

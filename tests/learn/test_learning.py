@@ -1,0 +1,377 @@
+"""Learning on real programs: learn a policy, enforce it on the same run, then step outside.
+
+For each workload: ``systrace -A -o P --log L1 -- CMD`` then ``systrace -p P --log L2 --
+CMD`` must give the same output and exit status with no refusal in L2; ``systrace policy
+learn L1`` must rebuild P byte for byte; and a variation that reads another file, connects
+to another port or runs another program must be refused.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import threading
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conftest import run_systrace
+
+PYTHON3 = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else shutil.which("python3")
+
+
+def records(log: Path) -> list[dict]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def refusals(log: Path) -> list[dict]:
+    return [r for r in records(log) if r.get("result") == "refused"]
+
+
+@dataclass
+class Learned:
+    policy: Path
+    learn_log: Path
+    first: subprocess.CompletedProcess[str]
+
+
+def learn_and_enforce(tmp: Path, command: list[str], *, setup: Callable[[], None] = lambda: None,
+                      cwd: Path | None = None, extra: tuple[str, ...] = ()) -> Learned:
+    """Learn, enforce, compare; returns the learned policy for more checks."""
+    policy, learn_log, enforce_log = tmp / "policy.toml", tmp / "learn.jsonl", tmp / "enf.jsonl"
+    setup()
+    first = run_systrace(["-A", "-o", str(policy), "--log", str(learn_log), *extra, "--",
+                          *command], cwd=cwd)
+    assert policy.exists(), first.stderr
+    assert "wrote" in first.stderr and "calls seen" in first.stderr, first.stderr
+    setup()
+    second = run_systrace(["-p", str(policy), "--log", str(enforce_log), "--", *command],
+                          cwd=cwd)
+    assert (second.stdout, second.returncode) == (first.stdout, first.returncode), (
+        first.stderr, second.stderr)
+    assert refusals(enforce_log) == [], refusals(enforce_log)[:3]
+    rebuilt = run_systrace(["policy", "learn", str(learn_log), "-o", str(tmp / "again.toml"),
+                            *extra])
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert (tmp / "again.toml").read_text() == policy.read_text()
+    return Learned(policy, learn_log, first)
+
+
+def refused(tmp: Path, policy: Path, command: list[str], cwd: Path | None = None,
+            setup: Callable[[], None] = lambda: None) -> list[dict]:
+    log = tmp / "outside.jsonl"
+    log.unlink(missing_ok=True)
+    setup()
+    run_systrace(["-p", str(policy), "--log", str(log), "--", *command], cwd=cwd)
+    return refusals(log)
+
+
+# --- the acceptance workloads ----------------------------------------------------------------
+
+def test_coreutils_pipeline_in_sh(tmp_path):
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "nums").write_text("".join(f"{i}\n" for i in range(1, 500)))
+    script = (f"cat {data}/nums | sort -rn | head -3 | tr 0-9 a-j; ls {data} | wc -l; "
+              f"grep -c 7 {data}/nums")
+    learned = learn_and_enforce(tmp_path, ["sh", "-c", script])
+    assert learned.first.stdout.startswith("ejj\neji\n")
+    text = learned.policy.read_text()
+    assert '[program."/usr/bin/sort"]' in text and '[program."/usr/bin/cat"]' in text
+    tomllib.loads(text)
+    # another file, another program: refused
+    (data / "secret").write_text("s\n")
+    got = refused(tmp_path, learned.policy, ["sh", "-c", script + f"; cat {data}/secret"])
+    assert any(r["args"].get("path") == f"{data}/secret" for r in got), got
+    got = refused(tmp_path, learned.policy, ["sh", "-c", script + "; id -u"])
+    assert any(str(r["args"].get("path", "")).endswith("/id") for r in got), got
+
+
+PY_SCRIPT = """
+import collections, csv, datetime, json, os, re, sys, tempfile
+out = sys.argv[1]
+with open(os.path.join(out, "result.json"), "w") as f:
+    json.dump({"n": collections.Counter("hello").most_common(1), "m": bool(re.match("h", "hi"))}, f)
+with tempfile.NamedTemporaryFile("w", suffix=".txt") as t:
+    t.write("scratch")
+print(sorted(os.listdir(out)))
+"""
+
+
+def test_python_importing_stdlib_and_writing_a_file(tmp_path):
+    script = tmp_path / "work.py"
+    script.write_text(PY_SCRIPT)
+    out = tmp_path / "out"
+
+    def setup() -> None:
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
+
+    learned = learn_and_enforce(tmp_path, [PYTHON3, str(script), str(out)], setup=setup)
+    assert learned.first.stdout.strip() == "['result.json']"
+    assert "temporary names" in learned.first.stderr
+    other = tmp_path / "other.txt"
+    other.write_text("x")
+    variant = tmp_path / "variant.py"
+    variant.write_text(PY_SCRIPT + f"\nopen({str(other)!r}).read()\n")
+    got = refused(tmp_path, learned.policy, [PYTHON3, str(variant), str(out)], setup=setup)
+    paths = {r["args"].get("path") for r in got}
+    assert str(variant) in paths or str(other) in paths, got
+
+
+def test_git_init_add_commit(tmp_path):
+    repo = tmp_path / "repo"
+
+    def setup() -> None:
+        shutil.rmtree(repo, ignore_errors=True)
+        repo.mkdir()
+
+    script = ("git init -q . && echo hi > a.txt && git add a.txt && "
+              "git -c user.name=A -c user.email=a@b -c commit.gpgsign=false commit -q -m first"
+              " && git log --format=%s")
+    learned = learn_and_enforce(tmp_path, ["sh", "-c", script], setup=setup, cwd=repo)
+    assert learned.first.stdout == "first\n"
+    text = learned.policy.read_text()
+    assert "$CWD/.git/objects/*/*" in text  # hash names, not this run's hashes
+    got = refused(tmp_path, learned.policy, ["sh", "-c", script + " && git gc -q"],
+                  setup=setup, cwd=repo)
+    assert got, "git gc (other programs, other files) should need more than was learned"
+
+
+def test_gcc_compiling_a_small_program(tmp_path):
+    source = tmp_path / "hello.c"
+    source.write_text('#include <stdio.h>\nint main(void) { printf("%d\\n", 6 * 7); }\n')
+    binary = tmp_path / "hello"
+    learned = learn_and_enforce(tmp_path, ["gcc", "-O1", "-o", str(binary), str(source)],
+                                setup=lambda: binary.unlink(missing_ok=True))
+    assert subprocess.run([str(binary)], capture_output=True, text=True).stdout == "42\n"
+    assert "$TMPDIR/cc*.s" in learned.policy.read_text()  # cc1 -> as, random names
+    elsewhere = tmp_path / "sub"
+    elsewhere.mkdir()
+    got = refused(tmp_path, learned.policy, ["gcc", "-O1", "-o", str(elsewhere / "hello"),
+                                             str(source)])
+    assert any(str(elsewhere) in json.dumps(r["args"]) for r in got), got
+
+
+@pytest.fixture
+def http_server(tmp_path) -> Iterator[int]:
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "index.txt").write_text("served content\n")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(www), **kw)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_curl_fetching_from_a_local_server(tmp_path, http_server):
+    if shutil.which("curl") is None:
+        pytest.skip("curl not installed")
+    url = f"http://127.0.0.1:{http_server}/index.txt"
+    learned = learn_and_enforce(tmp_path, ["curl", "-sS", url])
+    assert learned.first.stdout == "served content\n"
+    rules = tomllib.loads(learned.policy.read_text())["rule"]
+    assert {"calls": ["net-connect"], "address": "127.0.0.1", "port": http_server,
+            "action": "permit"} in rules
+    other_port = http_server + 1 if http_server < 65535 else http_server - 1
+    got = refused(tmp_path, learned.policy, ["curl", "-sS", f"http://127.0.0.1:{other_port}/"])
+    assert any(r["syscall"] == "connect" for r in got), got
+
+
+# --- merge, backup, the policy directory -----------------------------------------------------
+
+def test_merge_of_two_runs_permits_both(tmp_path):
+    files = {}
+    for name in ("a", "b", "c"):
+        files[name] = tmp_path / f"{name}.txt"
+        files[name].write_text(f"{name}\n")
+    policy = tmp_path / "p.toml"
+    run = lambda *args: run_systrace([*args])  # noqa: E731
+    first = run("-A", "-o", str(policy), "--", "cat", str(files["a"]))
+    assert first.returncode == 0
+    assert run("-p", str(policy), "--", "cat", str(files["b"])).returncode != 0
+    second = run("-A", "-o", str(policy), "--merge", "--", "cat", str(files["b"]))
+    assert second.returncode == 0 and "merged into" in second.stderr
+    text = policy.read_text()
+    tomllib.loads(text)
+    for name in ("a", "b"):
+        r = run("-p", str(policy), "--", "cat", str(files[name]))
+        assert (r.returncode, r.stdout) == (0, f"{name}\n"), r.stderr
+    assert run("-p", str(policy), "--", "cat", str(files["c"])).returncode != 0
+    # without --merge the file is replaced, and the previous one kept
+    third = run("-A", "-o", str(policy), "--", "cat", str(files["c"]))
+    assert third.returncode == 0
+    backups = sorted(tmp_path.glob("p.toml.bak*"))
+    assert backups and any(b.read_text() == text for b in backups)
+    assert run("-p", str(policy), "--", "cat", str(files["a"])).returncode != 0
+
+
+def test_learning_without_o_writes_to_the_policy_directory(tmp_path):
+    config = tmp_path / "config"
+    env = {"XDG_CONFIG_HOME": str(config)}
+    target = tmp_path / "t.txt"
+    target.write_text("text\n")
+    r = run_systrace(["-A", "--", "cat", str(target)], env=env)
+    assert r.returncode == 0, r.stderr
+    expected = config / "systrace" / "_usr_bin_cat.toml"
+    assert expected.exists()
+    assert str(expected) in r.stderr and "systrace cat" in r.stderr
+    r = run_systrace(["--", "cat", str(target)], env=env)
+    assert (r.returncode, r.stdout) == (0, "text\n"), r.stderr
+
+
+def test_the_exit_status_is_the_commands_and_the_policy_is_still_written(tmp_path):
+    policy = tmp_path / "p.toml"
+    r = run_systrace(["-A", "-o", str(policy), "--", "sh", "-c", "exit 3"])
+    assert r.returncode == 3
+    assert policy.exists()
+
+
+# --- what learning does not learn ------------------------------------------------------------
+
+UNSAFE_C = r"""
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) {
+    char params[120] = {0};
+    long fd = syscall(425 /* io_uring_setup */, 4, params);
+    printf("io_uring_setup -> %s\n", fd < 0 ? strerrorname_np(errno) : "ok");
+    return 0;
+}
+"""
+
+
+def test_unsafe_calls_are_refused_while_learning_and_not_learned(tmp_path):
+    source = tmp_path / "uring.c"
+    source.write_text(UNSAFE_C)
+    binary = tmp_path / "uring"
+    built = subprocess.run(["gcc", "-o", str(binary), str(source)], capture_output=True,
+                           text=True)
+    if built.returncode != 0:
+        pytest.skip(f"cannot build: {built.stderr}")
+    policy = tmp_path / "p.toml"
+    r = run_systrace(["-A", "-o", str(policy), "--", str(binary)])
+    assert r.stdout == "io_uring_setup -> EPERM\n", r.stderr
+    assert "io_uring_setup" in r.stderr and "unsafe" in r.stderr
+    assert "io_uring" not in policy.read_text()
+
+
+def test_default_ask_and_no_aliases(tmp_path):
+    target = tmp_path / "t.txt"
+    target.write_text("x\n")
+    policy = tmp_path / "p.toml"
+    r = run_systrace(["-A", "-u", "--default", "ask", "-o", str(policy), "--", "cat",
+                      str(target)])
+    assert r.returncode == 0, r.stderr
+    data = tomllib.loads(policy.read_text())
+    assert data["default"] == "ask"
+    words = {c for rule in data["rule"] for c in rule["calls"]}
+    assert "openat" in words and not words & {"fsread", "stdio", "exec"}, words
+    r = run_systrace(["-a", "-p", str(policy), "--", "cat", str(target)])
+    assert (r.returncode, r.stdout) == (0, "x\n"), r.stderr
+
+
+def test_an_unprivileged_user_can_learn(tmp_path, world_tmp):
+    if shutil.which("setpriv") is None or os.geteuid() != 0:
+        pytest.skip("needs root and setpriv to switch to an unprivileged user")
+    target = world_tmp / "t.txt"
+    target.write_text("mine\n")
+    policy = world_tmp / "p.toml"
+    drop = ["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups"]
+    r = run_systrace(["-A", "-o", str(policy), "--", "cat", str(target)], prefix=drop,
+                     cwd=world_tmp, env={"HOME": str(world_tmp)})
+    assert r.returncode == 0, r.stderr
+    assert policy.stat().st_uid == 1000
+    r = run_systrace(["-p", str(policy), "--", "cat", str(target)], prefix=drop,
+                     cwd=world_tmp, env={"HOME": str(world_tmp)})
+    assert (r.returncode, r.stdout) == (0, "mine\n"), r.stderr
+
+
+# --- policy check ----------------------------------------------------------------------------
+
+def test_policy_check_counts_hits_and_finds_unused_rules(tmp_path):
+    target = tmp_path / "t.txt"
+    target.write_text("x\n")
+    policy = tmp_path / "p.toml"
+    r = run_systrace(["-A", "-o", str(policy), "--", "cat", str(target)])
+    assert r.returncode == 0
+    with policy.open("a") as f:  # a rule nothing will use
+        f.write('\n[[rule]]\ncalls = ["fswrite"]\npath = "/nowhere/**"\naction = "permit"\n')
+    log = tmp_path / "enf.jsonl"
+    r = run_systrace(["-p", str(policy), "--log", str(log), "--", "cat", str(target)])
+    assert r.returncode == 0, r.stderr
+    check = run_systrace(["policy", "check", str(policy), str(log), "--json"])
+    assert check.returncode == 0, check.stderr
+    report = json.loads(check.stdout)
+    unused = [(u["table"], u["index"]) for u in report["unused"]]
+    last = len(tomllib.loads(policy.read_text())["rule"])
+    assert ("main", last) in unused
+    hits = {r["index"]: r["hits"] for r in report["rules"]}
+    assert sum(hits.values()) > 0 and report["refused"] == []
+    text = run_systrace(["policy", "check", str(policy), str(log)])
+    assert "unused rules (" in text.stdout and "/nowhere/**" in text.stdout
+
+
+# --- bad input: exit 2, one message, nothing run ---------------------------------------------
+
+def test_bad_input_is_exit_2_with_a_message_and_nothing_runs(tmp_path):
+    marker = tmp_path / "ran"
+    touch = ["touch", str(marker)]
+    cases = [
+        ["-A", "-o", str(tmp_path / "no" / "such" / "dir" / "p.toml"), "--", *touch],
+        ["-A", "-p", str(tmp_path / "p.toml"), "--", *touch],
+        ["-A", "-o", str(tmp_path)],
+    ]
+    broken = tmp_path / "broken.toml"
+    broken.write_text('default = "never"\n[[rule]]\ncalls = ["fsreed"]\naction = "permit"\n')
+    cases.append(["-A", "--merge", "-o", str(broken), "--", *touch])
+    for args in cases:
+        r = run_systrace(args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert r.stderr.startswith("systrace: ") and "Traceback" not in r.stderr, r.stderr
+        assert not marker.exists(), args
+    r = run_systrace(["-A", "--merge", "-o", str(broken), "--", *touch])
+    assert f"{broken}:3" in r.stderr and "calls" in r.stderr
+
+
+def test_policy_subcommands_reject_bad_input(tmp_path):
+    bad_log = tmp_path / "bad.jsonl"
+    bad_log.write_text('{"event": "start"}\nnot json\n{"event": "exit"}\n')
+    good_policy = tmp_path / "p.toml"
+    good_policy.write_text('default = "never"\n')
+    cases = [
+        (["policy", "learn", str(tmp_path / "missing.jsonl")], "missing.jsonl"),
+        (["policy", "learn", str(bad_log)], f"{bad_log}:2"),
+        (["policy", "check", str(tmp_path / "nope.toml"), str(bad_log)], "nope.toml"),
+        (["policy", "check", str(good_policy), str(bad_log)], f"{bad_log}:2"),
+        (["policy"], "systrace"),
+        (["policy", "frobnicate"], "invalid choice"),
+    ]
+    for args, words in cases:
+        r = run_systrace(args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert words in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text('{"event": "start", "argv": ["x"]}\n')
+    r = run_systrace(["policy", "learn", str(empty)])
+    assert r.returncode == 2 and "no calls to learn from" in r.stderr

@@ -1,0 +1,512 @@
+"""The learner's rules, one by one, on recorded observations (no tracing).
+
+Each generalization is checked both ways: it widens where docs/learning.md says it does, and
+it does *not* widen anywhere else (an extra entry not read, a sensitive location, a created
+name that is not random).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from systrace_py.policy import aliases
+from systrace_py.policy.files import dumps_policy, loads_policy
+from systrace_py.policy.learn import (
+    MAIN,
+    LearnOptions,
+    Observation,
+    decide_observation,
+    format_summary,
+    is_sensitive,
+    learn,
+    merge_policies,
+    merge_rules,
+    observation_from_record,
+    rules_for_facts,
+    suggest_patterns,
+)
+from systrace_py.policy.model import Action, CallFacts, PathArg, SockAddr
+
+ENV = {"HOME": "/home/u", "CWD": "/work/proj", "TMPDIR": "/tmp", "USER": "u"}
+R, W = os.O_RDONLY, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+EXCL = os.O_RDWR | os.O_CREAT | os.O_EXCL
+
+
+def read(path: str, table: str = MAIN) -> Observation:
+    return Observation(table, "openat", (PathArg("path", path),), R)
+
+
+def stat(path: str, table: str = MAIN) -> Observation:
+    return Observation(table, "newfstatat", (PathArg("path", path),))
+
+
+def write(path: str, flags: int = W, created: bool = True, table: str = MAIN) -> Observation:
+    return Observation(table, "openat", (PathArg("path", path),), flags,
+                       created=("path",) if created else (), exclusive=bool(flags & os.O_EXCL))
+
+
+def unlink(path: str, table: str = MAIN) -> Observation:
+    return Observation(table, "unlink", (PathArg("path", path),))
+
+
+def listing(directory: str, *entries: str, table: str = MAIN) -> Observation:
+    return Observation(table, "getdents64", (PathArg("path", directory),), listing=entries)
+
+
+def learned(obs: list[Observation], **options: object):
+    opts = LearnOptions(env=ENV, **options)  # type: ignore[arg-type]
+    report = learn(obs, opts)
+    text = dumps_policy(report.policy)
+    return report, loads_policy(text, "learned.toml", env=ENV), text
+
+
+def paths_of(policy, table: str = MAIN) -> list[str]:
+    t = policy.main if table == MAIN else policy.programs[table]
+    return [r.path.pattern for r in t.rules if r.path is not None]
+
+
+def permitted(policy, obs: Observation) -> bool:
+    return decide_observation(policy, obs).action is Action.PERMIT
+
+
+# --- system data ---------------------------------------------------------------------------
+
+def test_shared_libraries_become_their_directory():
+    _, policy, _ = learned([read("/usr/lib/x86_64-linux-gnu/libc.so.6")])
+    assert paths_of(policy) == ["/usr/lib/x86_64-linux-gnu/*.so*"]
+    assert permitted(policy, read("/usr/lib/x86_64-linux-gnu/libssl.so.3"))
+    assert not permitted(policy, read("/usr/lib/x86_64-linux-gnu/perl/x.pm"))
+
+
+def test_an_interpreters_probe_in_a_package_directory_is_not_a_library():
+    probe = "/usr/lib/python3.11/json/__init__.cpython-311-x86_64-linux-gnu.so"
+    _, policy, _ = learned([stat(probe)])
+    assert paths_of(policy) == [probe]
+
+
+def test_locale_and_timezone_data_become_their_trees():
+    _, policy, _ = learned([read("/usr/lib/locale/C.utf8/LC_CTYPE"),
+                            read("/usr/share/zoneinfo/Europe/Paris")])
+    assert set(paths_of(policy)) == {"/usr/lib/locale/**", "/usr/share/zoneinfo/**"}
+    assert permitted(policy, read("/usr/share/zoneinfo/Asia/Tokyo"))
+
+
+def test_data_trees_are_for_reading_only():
+    _, policy, _ = learned([write("/usr/share/zoneinfo/x", created=False)])
+    assert paths_of(policy) == ["/usr/share/zoneinfo/x"]
+
+
+# --- directory listings --------------------------------------------------------------------
+
+def test_a_listed_directory_whose_every_entry_was_read_becomes_dir_star():
+    obs = [listing("/data", "a", "b", ".hidden"), stat("/data/a"), stat("/data/b")]
+    report, policy, _ = learned(obs)
+    assert "/data/*" in paths_of(policy)
+    assert permitted(policy, stat("/data/new-file"))
+    assert not permitted(policy, stat("/data/sub/deeper"))
+    assert any(g.kind.startswith("directory listings") for g in report.generalizations)
+
+
+def test_a_listing_with_an_entry_not_read_stays_exact():
+    obs = [listing("/data", "a", "b", "c"), stat("/data/a"), stat("/data/b")]
+    _, policy, _ = learned(obs)
+    assert "/data/*" not in paths_of(policy)
+    assert not permitted(policy, stat("/data/c"))
+
+
+def test_a_tree_listed_all_the_way_down_becomes_dir_starstar():
+    obs = [listing("/src", "a.c", "lib/"), read("/src/a.c"), stat("/src/lib"),
+           listing("/src/lib", "x.c", "y.c"), read("/src/lib/x.c"), read("/src/lib/y.c")]
+    _, policy, _ = learned(obs)
+    assert "/src/**" in paths_of(policy)
+    assert permitted(policy, read("/src/lib/new/deep.c"))
+
+
+def test_small_and_empty_subdirectories_do_not_stop_a_tree():
+    obs = [listing("/src", "a.c", "one/", "empty/"), read("/src/a.c"), stat("/src/one"),
+           stat("/src/empty"), listing("/src/one", "x.c"), read("/src/one/x.c"),
+           listing("/src/empty")]
+    _, policy, _ = learned(obs)
+    assert "/src/**" in paths_of(policy)
+    # but one directory with one entry read is no evidence of "everything in it"
+    _, policy, _ = learned([listing("/d", "only"), read("/d/only")])
+    assert paths_of(policy) == ["/d/only"]
+
+
+def test_a_subdirectory_not_listed_keeps_the_tree_shallow():
+    obs = [listing("/src", "a.c", "lib/"), read("/src/a.c"), stat("/src/lib")]
+    _, policy, _ = learned(obs)
+    assert "/src/*" in paths_of(policy) and "/src/**" not in paths_of(policy)
+
+
+def test_listings_never_reach_a_sensitive_location():
+    obs = [listing("/home/u", "notes", ".ssh/", "work/"), stat("/home/u/notes"),
+           stat("/home/u/.ssh"), stat("/home/u/work")]
+    report, policy, _ = learned(obs)
+    assert not any(p.startswith("~/*") or p == "/home/u/*" for p in paths_of(policy))
+    assert not permitted(policy, stat("/home/u/.gnupg"))
+    assert "/home/u" in report.exact_sensitive
+
+
+def test_listings_are_per_table():
+    obs = [listing("/data", "a", "b"), stat("/data/a", "/usr/bin/x"), stat("/data/b",
+                                                                           "/usr/bin/x")]
+    _, policy, _ = learned(obs)
+    assert "/data/*" not in paths_of(policy, "/usr/bin/x")
+
+
+# --- temporary and generated names ----------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "pattern"), [
+    ("ccAb12Cd.s", "$TMPDIR/cc*.s"),          # gcc (mkstemps)
+    ("cc9eSYDD.cdtor.c", "$TMPDIR/cc*.c"),
+    ("tmpab_12cd3", "$TMPDIR/tmp*"),          # Python NamedTemporaryFile
+    ("jq5xk_ab", "$TMPDIR/*"),                # Python's probe of the directory: no prefix
+])
+def test_temporary_files_in_the_temporary_directory(name, pattern):
+    path = f"/tmp/{name}"
+    _, policy, _ = learned([write(path, EXCL), unlink(path)])
+    assert pattern in paths_of(policy)
+
+
+def test_a_created_file_with_a_plain_name_in_tmp_stays_exact():
+    _, policy, _ = learned([write("/tmp/output.txt")])
+    assert paths_of(policy) == ["$TMPDIR/output.txt"]
+
+
+def test_a_file_in_tmp_the_program_did_not_create_stays_exact():
+    _, policy, _ = learned([read("/tmp/ccAb12Cd.s")])
+    assert paths_of(policy) == ["$TMPDIR/ccAb12Cd.s"]
+
+
+def test_mkstemp_names_elsewhere_need_exclusive_create_and_removal():
+    base = "/work/proj/.git"
+    obs = [write(f"{base}/t8e1Ujj", EXCL), unlink(f"{base}/t8e1Ujj"),
+           write(f"{base}/maintenance.lock", EXCL), unlink(f"{base}/maintenance.lock"),
+           write(f"{base}/index.lock", EXCL), write(f"{base}/config.lock", EXCL),
+           write(f"{base}/hooks/pre-commit.sample", EXCL)]
+    _, policy, _ = learned(obs)
+    got = paths_of(policy)
+    assert "$CWD/.git/t*" in got
+    assert not any("maint*" in p or "*.lock" in p or "*.sample" in p for p in got), got
+
+
+def test_git_objects_generalize_to_their_fanout():
+    obj = "/work/proj/.git/objects"
+    obs = [Observation(MAIN, "mkdir", (PathArg("path", f"{obj}/45"),), created=("path",),
+                       exclusive=True),
+           write(f"{obj}/45/tmp_obj_HuWk1y", EXCL),
+           Observation(MAIN, "link", (PathArg("old", f"{obj}/45/tmp_obj_HuWk1y"),
+                                      PathArg("new", f"{obj}/45/b983be36b73c0788dc9cbcb76cbb80"
+                                                     "fc7bb057")), created=("new",)),
+           unlink(f"{obj}/45/tmp_obj_HuWk1y"),
+           read(f"{obj}/45/b983be36b73c0788dc9cbcb76cbb80fc7bb057")]
+    _, policy, _ = learned(obs)
+    later = f"{obj}/e0/ca322411be9fed081784fe18b057122f8c9f05"
+    assert permitted(policy, read(later))
+    assert permitted(policy, write(f"{obj}/e0/tmp_obj_Ab12Cd", EXCL))
+    assert permitted(policy, Observation(MAIN, "mkdir", (PathArg("path", f"{obj}/e0"),)))
+    assert not permitted(policy, read("/work/proj/.git/config"))
+
+
+def test_per_process_proc_paths_and_terminals():
+    _, policy, _ = learned([read("/proc/4242/status"), read("/proc/4242/task/4243/comm"),
+                            write("/dev/pts/3", os.O_WRONLY, created=False)])
+    assert {"/proc/*/status", "/proc/*/task/*/comm", "/dev/pts/*"} <= set(paths_of(policy))
+
+
+def test_proc_environ_and_mem_are_never_generalized():
+    _, policy, _ = learned([read("/proc/4242/environ")])
+    assert paths_of(policy) == ["/proc/4242/environ"]
+
+
+# --- sensitive locations --------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/home/u/.ssh/id_rsa", "/root/.gnupg/pubring.kbx",
+                                  "/etc/shadow", "/home/other/.mozilla/firefox/x/key4.db",
+                                  "/etc/ssh/ssh_host_ed25519_key"])
+def test_sensitive_paths_stay_exact_and_absolute(path):
+    assert is_sensitive(path, "/home/u")
+    _, policy, _ = learned([read(path), listing(os.path.dirname(path), "a", "b"),
+                            read(os.path.dirname(path) + "/a"),
+                            read(os.path.dirname(path) + "/b")])
+    got = paths_of(policy)
+    assert path in got
+    assert not any("*" in p and not p.startswith("/usr") for p in got), got
+    rule = next(r for r in policy.main.rules if r.path and r.path.pattern == path)
+    assert "sensitive" in (rule.comment or "")
+
+
+def test_not_everything_is_sensitive():
+    for path in ("/home/u/notes.txt", "/etc/passwd", "/root/.sshx", "/etc/shadowed"):
+        assert not is_sensitive(path, "/home/u")
+
+
+# --- levels and aliases ---------------------------------------------------------------------
+
+def test_none_writes_every_path_exactly_and_names_calls():
+    obs = [read("/usr/lib/x86_64-linux-gnu/libc.so.6"), read("/proc/1/status"),
+           Observation(MAIN, "read"), Observation(MAIN, "mmap"), Observation(MAIN, "clone")]
+    _, policy, text = learned(obs, generalize="none")
+    assert "*" not in text and "$" not in text and "~" not in text
+    calls = {c for r in policy.main.rules for c in r.calls}
+    assert {"read", "mmap", "clone"} <= calls and "stdio" not in calls
+
+
+def test_safe_permits_the_harmless_groups_whole():
+    _, policy, _ = learned([Observation(MAIN, "read"), Observation(MAIN, "clone"),
+                            Observation(MAIN, "kill"), Observation(MAIN, "setuid")])
+    assert permitted(policy, Observation(MAIN, "mremap"))      # stdio
+    assert permitted(policy, Observation(MAIN, "vfork"))       # process
+    assert not permitted(policy, Observation(MAIN, "tgkill"))  # signal: only kill was seen
+    assert not permitted(policy, Observation(MAIN, "setgid"))  # privilege: only setuid
+
+
+def test_broad_permits_groups_whole_but_never_privilege():
+    _, policy, _ = learned([Observation(MAIN, "kill"), Observation(MAIN, "setuid")],
+                           generalize="broad")
+    assert permitted(policy, Observation(MAIN, "tgkill"))
+    assert not permitted(policy, Observation(MAIN, "setgid"))
+
+
+def test_broad_widens_system_trees_and_busy_directories():
+    obs = [read("/usr/lib/python3.11/os.py")] + [read(f"/data/f{i}") for i in range(3)]
+    _, policy, _ = learned(obs, generalize="broad")
+    assert permitted(policy, read("/usr/lib/python3.11/json/decoder.py"))
+    assert permitted(policy, read("/data/other"))
+    _, safe, _ = learned(obs)
+    assert not permitted(safe, read("/data/other"))
+
+
+def test_no_alias_names_system_calls():
+    obs = [read("/etc/passwd"), write("/tmp/x"), Observation(MAIN, "read"),
+           Observation(MAIN, "connect", sockaddrs=(SockAddr("inet", "127.0.0.1", 80),))]
+    _, policy, _ = learned(obs, no_alias=True)
+    calls = {c for r in policy.main.rules for c in r.calls}
+    assert not calls & set(aliases.ALIASES), calls
+    assert "openat" in calls and "connect" in calls
+
+
+# --- exec -----------------------------------------------------------------------------------
+
+def execve(path: str, *argv: str, initial: bool = False) -> Observation:
+    return Observation(MAIN, "execve", (PathArg("path", path),), argv=argv, initial=initial)
+
+
+def test_shell_commands_are_written_down_as_argv():
+    obs = [execve("/usr/bin/dash", "sh", "-c", "ls -l | wc -l")]
+    _, policy, _ = learned(obs)
+    rule = next(r for r in policy.main.rules if r.argv is not None)
+    assert rule.argv.patterns == ("sh", "-c", "ls -l | wc -l")
+    assert not permitted(policy, execve("/usr/bin/dash", "sh", "-c", "rm -rf /"))
+
+
+def test_argv_globs_are_escaped():
+    obs = [execve("/usr/bin/dash", "sh", "-c", "ls *.txt [a]?")]
+    _, policy, _ = learned(obs)
+    assert permitted(policy, obs[0])
+    assert not permitted(policy, execve("/usr/bin/dash", "sh", "-c", "ls x.txt [a]?"))
+
+
+def test_the_initial_exec_never_gets_an_argv_condition():
+    _, policy, _ = learned([execve("/usr/bin/dash", "sh", "-c", "x", initial=True)],
+                           generalize="none")
+    assert all(r.argv is None for r in policy.main.rules)
+
+
+def test_other_programs_get_argv_only_with_none():
+    obs = [execve("/usr/bin/cat", "cat", "/etc/passwd")]
+    _, safe, _ = learned(obs)
+    assert all(r.argv is None for r in safe.main.rules)
+    _, exact, _ = learned(obs, generalize="none")
+    assert any(r.argv is not None for r in exact.main.rules)
+
+
+def test_each_program_gets_its_own_table():
+    obs = [execve("/usr/bin/cat", "cat"), read("/etc/passwd", "/usr/bin/cat")]
+    _, policy, _ = learned(obs)
+    assert "/usr/bin/cat" in policy.programs
+    assert paths_of(policy, "/usr/bin/cat") == ["/etc/passwd"]
+    assert not permitted(policy, read("/etc/passwd"))  # the main table did not read it
+
+
+# --- network --------------------------------------------------------------------------------
+
+def connect(addr: SockAddr | None, call: str = "connect") -> Observation:
+    return Observation(MAIN, call, sockaddrs=(addr,) if addr else ())
+
+
+def test_addresses_and_ports_are_exact():
+    obs = [connect(SockAddr("inet", "127.0.0.1", 8000)),
+           connect(SockAddr("inet", "127.0.0.1", 8001)),
+           connect(SockAddr("unix", path="/run/nscd/socket"))]
+    _, policy, _ = learned(obs)
+    assert all(permitted(policy, o) for o in obs)
+    assert not permitted(policy, connect(SockAddr("inet", "127.0.0.1", 8002)))
+    assert not permitted(policy, connect(SockAddr("inet", "127.0.0.2", 8000)))
+    assert not permitted(policy, connect(SockAddr("unix", path="/run/other")))
+
+
+def test_sends_without_an_address_do_not_open_every_address():
+    obs = [connect(None, "sendto"), connect(SockAddr("netlink"), "sendto")]
+    _, policy, _ = learned(obs)
+    assert all(permitted(policy, o) for o in obs)
+    assert not permitted(policy, connect(SockAddr("inet", "8.8.8.8", 53), "sendto"))
+    assert not permitted(policy, connect(SockAddr("unix", path="/dev/log"), "sendto"))
+    assert not permitted(policy, connect(SockAddr("inet", "8.8.8.8", 53)))  # not sendto
+
+
+def test_the_any_other_address_rules_follow_the_default():
+    _, policy, _ = learned([connect(None, "sendto")], default=Action.ASK)
+    decision = decide_observation(policy, connect(SockAddr("inet", "8.8.8.8", 53), "sendto"))
+    assert decision.action is Action.ASK
+
+
+# --- compaction -----------------------------------------------------------------------------
+
+def test_a_shells_path_search_is_one_rule():
+    dirs = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin"]
+    obs = [stat(f"{d}/{c}") for d in dirs for c in ("cat", "ls", "wc")]
+    _, policy, _ = learned(obs)
+    assert paths_of(policy) == ["{/usr/local/bin,/usr/local/sbin,/usr/sbin}/{cat,ls,wc}"]
+    assert all(permitted(policy, o) for o in obs)
+    assert not permitted(policy, stat("/usr/sbin/rm"))
+
+
+def test_a_common_extension_is_factored():
+    obs = [read(f"/usr/lib/python3.11/__pycache__/{m}.cpython-311.pyc") for m in ("os", "re")]
+    _, policy, _ = learned(obs)
+    assert paths_of(policy) == ["/usr/lib/python3.11/__pycache__/{os,re}.cpython-311.pyc"]
+
+
+def test_names_with_glob_characters_and_commas_stay_literal():
+    obs = [read("/data/a,b"), read("/data/c*"), read("/data/{d}")]
+    _, policy, _ = learned(obs)
+    assert all(permitted(policy, o) for o in obs)
+    for other in ("/data/a", "/data/b", "/data/cX", "/data/d"):
+        assert not permitted(policy, read(other)), other
+
+
+def test_home_and_cwd_are_written_with_variables_except_with_none():
+    obs = [read("/home/u/notes.txt"), read("/work/proj/src/main.c"), read("/tmp/x")]
+    _, _, text = learned(obs)
+    assert '"~/notes.txt"' in text and '"$CWD/src/main.c"' in text
+    _, _, exact = learned(obs, generalize="none")
+    assert '"/home/u/notes.txt"' in exact and "$CWD" not in exact
+
+
+# --- merging --------------------------------------------------------------------------------
+
+def test_merge_keeps_a_persons_rules_first():
+    base = loads_policy('default = "never"\n[[rule]]\ncalls = ["fsread"]\n'
+                        'path = "/etc/shadow"\naction = "never"\nerrno = "EACCES"\n',
+                        "base.toml", env=ENV)
+    before = dumps_policy(base)
+    report = learn([read("/etc/shadow"), read("/etc/passwd")], LearnOptions(env=ENV))
+    merged = merge_policies(base, report.policy, ENV)
+    assert merged.main.rules[0].path.pattern == "/etc/shadow"
+    assert merged.main.rules[0].action is Action.NEVER
+    assert not permitted(merged, read("/etc/shadow"))
+    assert permitted(merged, read("/etc/passwd"))
+    assert dumps_policy(base) == before  # the base policy object is not changed
+
+
+def test_merge_puts_new_addresses_before_the_any_other_address_rules():
+    first = learn([connect(None, "sendto"), connect(SockAddr("inet", "10.0.0.1", 53),
+                                                   "sendto")], LearnOptions(env=ENV)).policy
+    second = learn([connect(SockAddr("inet", "10.0.0.2", 53), "sendto")],
+                   LearnOptions(env=ENV)).policy
+    merged = merge_policies(first, second, ENV)
+    for host in ("10.0.0.1", "10.0.0.2"):
+        assert permitted(merged, connect(SockAddr("inet", host, 53), "sendto"))
+    assert not permitted(merged, connect(SockAddr("inet", "10.0.0.3", 53), "sendto"))
+
+
+def test_merge_rules_for_an_interactive_answer():
+    policy = loads_policy('default = "ask"\n', "p.toml", env=ENV)
+    facts = CallFacts("openat", (PathArg("path", "/etc/hosts"),), os.O_RDWR)
+    rules = rules_for_facts(facts, Action.PERMIT, env=ENV)
+    assert {r.calls for r in rules} == {("fsread",), ("fswrite",)}
+    out = merge_rules(policy, "/usr/bin/curl", rules, position="start")
+    assert policy.programs == {}  # the original is untouched
+    table = out.programs["/usr/bin/curl"]
+    assert table.default is Action.ASK
+    assert table.decide(facts).action is Action.PERMIT
+    again = merge_rules(out, "/usr/bin/curl", rules, position="start")
+    assert len(again.programs["/usr/bin/curl"].rules) == 2  # nothing added twice
+    assert [r.index for r in again.programs["/usr/bin/curl"].rules] == [1, 2]
+
+
+def test_an_answer_is_kept_when_a_rule_in_front_would_decide_otherwise():
+    policy = loads_policy('default = "never"\n'
+                          '[[rule]]\ncalls = ["fsread"]\npath = "/etc/**"\naction = "ask"\n'
+                          '[[rule]]\ncalls = ["fsread"]\npath = "/etc/*"\naction = "permit"\n',
+                          "p.toml", env=ENV)
+    facts = CallFacts("openat", (PathArg("path", "/etc/hosts"),), R)
+    assert policy.main.decide(facts).action is Action.ASK
+    out = merge_rules(policy, MAIN, rules_for_facts(facts, Action.PERMIT, env=ENV),
+                      position="start")
+    assert len(out.main.rules) == 3
+    assert out.main.decide(facts).action is Action.PERMIT
+    # with nothing in front, the wider permit already decides it: nothing is added
+    plain = loads_policy('[[rule]]\ncalls = ["fsread"]\npath = "/etc/*"\naction = "permit"\n',
+                         "q.toml", env=ENV)
+    same = merge_rules(plain, MAIN, rules_for_facts(facts, Action.PERMIT, env=ENV),
+                       position="start")
+    assert len(same.main.rules) == 1
+
+
+def test_rules_for_facts_other_shapes():
+    connect_facts = CallFacts("connect", sockaddr=SockAddr("inet", "127.0.0.1", 80))
+    (rule,) = rules_for_facts(connect_facts, Action.NEVER, errno=13)
+    assert rule.calls == ("net-connect",) and rule.errno == 13
+    assert rule.net.describe() == {"address": "127.0.0.1", "port": 80}
+    (plain,) = rules_for_facts(CallFacts("mmap"), Action.PERMIT)
+    assert plain.calls == ("stdio",)
+    (raw,) = rules_for_facts(CallFacts("mmap"), Action.PERMIT, no_alias=True)
+    assert raw.calls == ("mmap",)
+    (wide,) = rules_for_facts(CallFacts("stat", (PathArg("path", "/data/x"),)), Action.PERMIT,
+                              pattern="/data/*")
+    assert wide.path.pattern == "/data/*"
+
+
+def test_suggested_patterns_stop_at_sensitive_locations():
+    assert [p for _, p in suggest_patterns("/data/sub/x", ENV)] == [
+        "/data/sub/x", "/data/sub/*", "/data/sub/**"]
+    assert [p for _, p in suggest_patterns("/home/u/.ssh/id_rsa", ENV)] == [
+        "/home/u/.ssh/id_rsa"]
+    assert "~/*" not in [p for _, p in suggest_patterns("/home/u/notes", ENV)]
+
+
+# --- logs and summary -----------------------------------------------------------------------
+
+def test_enforcement_records_can_be_learned_from():
+    record = {"event": "syscall", "result": "would-refuse", "table": MAIN, "syscall": "openat",
+              "args": {"path": "/etc/hosts", "flags": "O_RDWR|O_CLOEXEC",
+                       "address": "[::1]:53"}}
+    obs = observation_from_record(record)
+    assert obs is not None and obs.paths == (PathArg("path", "/etc/hosts"),)
+    assert obs.open_flags == os.O_RDWR and obs.sockaddrs == (SockAddr("inet6", "::1", 53),)
+    assert observation_from_record({**record, "result": "refused"}) is None
+    assert observation_from_record({"event": "exec"}) is None
+
+
+def test_the_summary_says_what_was_done():
+    obs = [read("/usr/lib/x86_64-linux-gnu/libc.so.6"), Observation(MAIN, "io_uring_setup"),
+           Observation(MAIN, "read"), Observation(MAIN, "openat", (PathArg("path", ""),), R)]
+    report = learn(obs, LearnOptions(env=ENV))
+    text = "\n".join(format_summary(report, calls_seen=100, processes=2))
+    assert "100 calls seen" in text and "2 processes" in text
+    assert "shared libraries" in text and "/usr/lib/x86_64-linux-gnu/*.so*" in text
+    assert "io_uring_setup" in text and "not representable" in text
+
+
+def test_stdio_is_disjoint_from_every_other_alias_and_holds_nothing_unsafe():
+    stdio = aliases.ALIASES["stdio"]
+    assert not stdio & aliases.UNSAFE_CALLS
+    for name, members in aliases.ALIASES.items():
+        if name != "stdio":
+            assert not stdio & members, name
+    assert not {"ioctl", "prctl", "kill", "ptrace"} & stdio
