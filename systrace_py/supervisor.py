@@ -181,15 +181,18 @@ class Supervisor:
 
     @staticmethod
     def _permit(decision: Decision) -> Reply:
-        redirect = decision.redirect
-        if redirect is None:
+        redirects = decision.redirects or (
+            {decision.role or "path": decision.redirect} if decision.redirect else None)
+        if not redirects:
             return Reply.run()
-        if redirect.path is not None:
-            return Reply(paths={decision.role or "path": redirect.path})
-        from systrace_py.engine.sockaddr import encode_sockaddr
+        paths = {role: r.path for role, r in redirects.items() if r.path is not None}
+        address = next((r.address for r in redirects.values() if r.address is not None), None)
+        sockaddr = None
+        if address is not None:
+            from systrace_py.engine.sockaddr import encode_sockaddr
 
-        assert redirect.address is not None
-        return Reply(sockaddr=encode_sockaddr(redirect.address))
+            sockaddr = encode_sockaddr(address)
+        return Reply(paths=paths or None, sockaddr=sockaddr)
 
     def _report(self, task: Task, call: DecodedCall, decision: Decision, result: str) -> None:
         """Log a refusal (or would-be refusal); say it on stderr when asked to, or when an ASK

@@ -240,6 +240,23 @@ class DecodedCall:
         self._decoder = decoder
         self.host_root = host_root
 
+    def set_args(self, changes: dict[int, int]) -> None:
+        """New values for argument registers: what is decoded from them is decoded again
+        (what was examined through an unchanged pointer stays examined)."""
+        args = list(self.args)
+        for index, value in changes.items():
+            args[index] = value & 0xFFFFFFFFFFFFFFFF
+        self.args = tuple(args)
+        self._open_flags = _UNSET
+        self.open_mode = self.open_resolve = None
+        changed = set(changes)
+        for spec in PATH_ARGS.get(self.name, ()):
+            if spec.arg in changed or (spec.dirfd_arg is not None and spec.dirfd_arg in changed):
+                if self._raws:
+                    self._raws.pop(spec.role, None)
+                if self._paths:
+                    self._paths.pop(spec.role, None)
+
     # --- the Facts protocol -------------------------------------------------------------------
     @property
     def syscall(self) -> str:
@@ -381,7 +398,8 @@ class DecodedCall:
         if raw == "":
             if self._empty_means_fd(spec):
                 return decoder.fd_path(self.tid, dirfd, spec)
-            return DecodedPath(spec, raw, Resolved("", exists=False, pseudo=True), False)
+            # names nothing: the kernel answers ENOENT, and so do we, whatever the policy
+            raise DecodeError(errno.ENOENT, "empty path")
         follow = spec.follows(args)
         if self.name == "openat2":
             flags = self.open_flags or 0

@@ -28,7 +28,9 @@ class Reply:
     """A monitor's answer for one stopped call.
 
     ``paths`` replaces path arguments by role ("path", "old", "new"); ``sockaddr`` replaces the
-    socket address (raw struct sockaddr bytes); ``want_exit`` asks for ``on_syscall_exit``.
+    socket address (raw struct sockaddr bytes); ``args`` changes scalar argument registers (the
+    engine's guards are checked again on the new values); ``want_exit`` asks for
+    ``on_syscall_exit``.
     """
 
     kind: ReplyKind = ReplyKind.RUN
@@ -37,6 +39,7 @@ class Reply:
     paths: dict[str, str] | None = None
     sockaddr: bytes | None = None
     want_exit: bool = False
+    args: dict[int, int] | None = None  # argument registers to change (index 0-5 -> value)
 
     @staticmethod
     def run(want_exit: bool = False) -> Reply:

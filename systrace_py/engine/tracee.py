@@ -80,6 +80,7 @@ class Task:
     saved_regs: Any = None       # registers of the call an injection replaced
     pending_call: Any = None     # the decoded call whose exit the monitor wants
     detached: bool = False       # the monitor let it go: every call permitted from here on
+    replay: Any = None           # (call, reply) for the call restarted after the scratch mmap
 
     def __post_init__(self) -> None:
         if self.space is None:

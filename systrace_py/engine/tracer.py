@@ -28,12 +28,14 @@ import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from systrace_py.engine import enforce, scratch
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import DecodedCall, DecodeError, Decoder, read_argv
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
+from systrace_py.engine.paths import Resolved
 from systrace_py.engine.seccomp import GUARDED_CALLS, guard_refusal
 from systrace_py.engine.tracee import AddressSpace, Expect, Process, Shared, Task
 from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict
@@ -111,6 +113,9 @@ class Tracer:
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._parked = 0
         self._sigchld_wakes = False
+        self._saved_wakeup_fd = -1
+        self._saved_sigchld: Any = signal.SIG_DFL
+        self._stop: str | None = None
         self.main_pid: int | None = None
         self.main_status: int | None = None
         self.stops = 0
@@ -213,27 +218,62 @@ class Tracer:
                 if event is None:
                     continue
                 self._dispatch(*event)
+                if self._stop is not None:
+                    self._finish_stop()
         except DetachRequest:
             self.detach_all()
             return 128 + signal.SIGINT
         except BaseException:
             self.kill_all()
             raise
+        finally:
+            self.close()
         status = self.main_status if self.main_status is not None else 0
         return _wait_status_code(status)
+
+    def stop(self, kill: bool = True) -> None:
+        """End the whole trace after the current stop: kill every traced task, or let them
+        all go (every call permitted, children included).  For monitors, from their handlers.
+        """
+        self._stop = "kill" if kill else "release"
+
+    def _finish_stop(self) -> None:
+        how, self._stop = self._stop, None
+        if how == "kill":
+            self.kill_all()
+            self.main_status = self.main_status if self.main_status is not None else (
+                signal.SIGKILL)
+            self.tasks.clear()
+            self._early.clear()
+            return
+        for task in self.tasks.values():
+            task.detached = True  # children made from now on inherit it
+
+    def close(self) -> None:
+        """Give back what the loop held: the wake pipe, the SIGCHLD handler and wakeup fd."""
+        if self._sigchld_wakes:
+            signal.set_wakeup_fd(self._saved_wakeup_fd)
+            signal.signal(signal.SIGCHLD, self._saved_sigchld)
+            self._sigchld_wakes = False
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._wake_r = self._wake_w = -1
 
     def _wake_on_sigchld(self) -> bool:
         """Let SIGCHLD wake the loop while it waits for answers (main thread only)."""
         try:
-            signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
-            signal.signal(signal.SIGCHLD, lambda _s, _f: None)
+            self._saved_wakeup_fd = signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+            self._saved_sigchld = signal.signal(signal.SIGCHLD, lambda _s, _f: None)
         except ValueError:
             return False
         return True
 
     def kill_all(self) -> None:
-        """Fail closed: SIGKILL every traced task (EXITKILL would do it when we exit)."""
-        for tid in list(self.tasks) + list(self._early):
+        """Fail closed: SIGKILL every traced task (EXITKILL would do it when we exit), and every
+        task this tracer traces without having been told of it yet (a child attached at its
+        parent's fork whose announcement never came)."""
+        for tid in set(self.tasks) | set(self._early) | _traced_by(self.pid):
             with contextlib.suppress(OSError):
                 os.kill(tid, signal.SIGKILL)
         for _ in range(len(self.tasks) + len(self._early) + 16):
@@ -370,6 +410,14 @@ class Tracer:
         args = tuple(info.args)
         name = NAMES.get(nr, f"syscall_{nr}")
         process = task.process
+        if task.replay is not None:
+            # the call restarted after the scratch mmap: the same call, already decided; its
+            # decision and what it examined apply again (the monitor is not asked twice)
+            call, reply = task.replay
+            task.replay = None
+            if call.nr == nr and call.args == args:
+                self._apply(task, call, reply, info)
+                return
         if task.detached:
             self._resume(task)
             return
@@ -423,10 +471,28 @@ class Tracer:
                 return errno.ENOSYS, "openat2 resolve flags this tracer cannot hold"
         return None
 
-    def _note_exec(self, task: Task, call: DecodedCall) -> None:
-        """Remember what an exec was checked against, for the check at the exec event."""
+    def _change_args(self, task: Task, call: DecodedCall, changes: dict[int, int],
+                     info: pt.SyscallInfo | None) -> tuple[int, str] | None:
+        """Apply a monitor's register changes; the engine's guards hold for the new values."""
+        call.set_args(changes)
+        for index, value in changes.items():
+            pt.poke_reg(task.tid, pt.ARG_REGS[index], value)
+            if info is not None:
+                info.args[index] = value & 0xFFFFFFFFFFFFFFFF
+        try:
+            return self._engine_refusal(call)
+        except DecodeError as exc:
+            return exc.errno, f"arguments unreadable: {exc}"
+
+    def _note_exec(self, task: Task, call: DecodedCall, redirect: str | None = None) -> None:
+        """Remember what an exec was checked against (or redirected to), for the check at the
+        exec event."""
         decoded = call.decoded_path("path")
         target = decoded.resolved if decoded is not None else None
+        if redirect is not None:
+            if not redirect.startswith("/"):
+                redirect = os.path.join(self.decoder.resolver.cwd_of(task.tid), redirect)
+            target = Resolved(redirect)
         try:
             info = os.stat(target.path) if target is not None and not target.pseudo else None
         except OSError:
@@ -463,11 +529,19 @@ class Tracer:
                     self.tasks[tid].detached = True
             self._resume(task)
             return
+        if reply.args:
+            refusal = self._change_args(task, call, reply.args, info)
+            if refusal is not None:
+                err, why = refusal
+                self.monitor.on_engine_refusal(task, call, err, why)
+                enforce.refuse(task.tid, err)
+                self._resume(task)
+                return
         if call.name in ("execve", "execveat"):
-            self._note_exec(task, call)
+            self._note_exec(task, call, reply.paths.get("path") if reply.paths else None)
         if self._must_hold(task, call, reply):
             if not task.process.space.scratch:
-                self._map_scratch(task, call)
+                self._map_scratch(task, call, reply)
                 return
             try:
                 self._hold(task, call, reply, info)
@@ -515,7 +589,7 @@ class Tracer:
         except TraceeMemoryError as exc:
             raise enforce.HoldError(errno.EFAULT, f"cannot hold arguments: {exc}") from exc
 
-    def _map_scratch(self, task: Task, call: DecodedCall) -> None:
+    def _map_scratch(self, task: Task, call: DecodedCall, reply: Reply) -> None:
         """Map the scratch area by running an mmap in place of the call, then restart it."""
         space = task.process.space
         if space.scratch_failed:
@@ -526,6 +600,7 @@ class Tracer:
         task.saved_regs = enforce.inject_mmap(task.tid)
         task.expect = Expect.INJECTED_MMAP
         task.pending_call = call
+        task.replay = (call, reply)
         self._resume(task)
 
     # --- syscall-exit stops --------------------------------------------------------------------
@@ -550,6 +625,7 @@ class Tracer:
                 enforce.restart_call(task.tid, saved)
             else:
                 task.process.space.scratch_failed = True
+                task.replay = None
                 err = -info.rval if info.rval < 0 else errno.EPERM
                 self.monitor.on_engine_refusal(task, task.pending_call, errno.EPERM,
                                                f"scratch area could not be mapped ({err})")
@@ -608,7 +684,7 @@ class Tracer:
             files.users += 1
         if flags & CLONE_THREAD:
             process = parent.process
-            child = Task(child_tid, process, fs=fs, files=files)
+            child = Task(child_tid, process, fs=fs, files=files, detached=parent.detached)
             process.space.users += 1
             process.tids.add(child_tid)
             self.tasks[child_tid] = child
@@ -626,7 +702,7 @@ class Tracer:
                               TraceeMemory(child_tid), host_root=parent.process.host_root)
             process.tids.add(child_tid)
             self.processes[child_tid] = process
-            child = Task(child_tid, process, fs=fs, files=files)
+            child = Task(child_tid, process, fs=fs, files=files, detached=parent.detached)
             self.tasks[child_tid] = child
             self.monitor.on_new_process(parent.process, process, how)
         if child_tid in self._early_exits:
@@ -746,6 +822,22 @@ class Tracer:
         if process.pid == self.main_pid:
             self.main_status = status
         self.monitor.on_exit(process, status)
+
+
+def _traced_by(tracer: int) -> set[int]:
+    """Every task whose TracerPid is ``tracer`` (a scan of /proc: only when killing all)."""
+    found: set[int] = set()
+    needle = f"TracerPid:\t{tracer}\n"
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            for tid in os.listdir(f"/proc/{entry}/task"):
+                if needle in Path(f"/proc/{entry}/task/{tid}/status").read_text():
+                    found.add(int(tid))
+        except OSError:
+            continue
+    return found
 
 
 def _is_script(path: str, dev: int, ino: int) -> bool:

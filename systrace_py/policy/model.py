@@ -8,6 +8,7 @@ by :mod:`systrace_py.policy.filterplan`.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import errno as errno_module
 import functools
@@ -291,6 +292,7 @@ class Decision:
     redirect: Redirect | None = None
     arg: PathArg | None = None  # the path that decided, when a path condition did
     role: str | None = None     # the path role of the check that decided
+    redirects: dict[str, Redirect] | None = None  # role -> replacement, from every check
 
     @property
     def errno_name(self) -> str:
@@ -337,9 +339,13 @@ class Table:
         syscall = facts.syscall
         flags = facts.open_flags
         worst: Decision | None = None
+        redirects: dict[str, Redirect] | None = None
         for role in facts.roles() or ("path",):
             for cls in _classes_of(syscall, role, flags) or (None,):
                 decision = self._decide_check(facts, syscall, cls, role)
+                if decision.redirect is not None:
+                    redirects = redirects or {}
+                    redirects.setdefault(role, decision.redirect)
                 if worst is None or decision.action.severity > worst.action.severity:
                     worst = decision
                     if worst.action is Action.NEVER:
@@ -353,6 +359,11 @@ class Table:
                     if worst.action is Action.NEVER:
                         return worst
         assert worst is not None
+        if redirects and worst.action is Action.PERMIT:
+            # every permitting check's redirect applies (a rename's old and new path, an
+            # O_RDWR open's read and write side), whichever check came first
+            worst = dataclasses.replace(worst, redirects=redirects,
+                                        redirect=worst.redirect or next(iter(redirects.values())))
         return worst
 
     def _subtree_decision(self, directory: str, role: str) -> Decision:
