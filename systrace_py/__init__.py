@@ -1,3 +1,33 @@
-"""systrace-py: OpenBSD's systrace for Linux, built on ptrace and a seccomp-bpf prefilter."""
+"""systrace-py: OpenBSD's systrace for Linux, built on ptrace and a seccomp-bpf prefilter.
+
+The library API (see docs/api.md) is exported here and imported on first use, so importing
+the package (as the command and the policy tools do) does not load the engine.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+_API = ("monitor", "HandlerMonitor", "handler_name", "syscall_name")
+_RECORDS = (
+    "AcceptCall", "AddressCall", "BindCall", "ChildEvent", "ChmodCall", "ChownCall",
+    "CloneCall", "ConnectCall", "ControlError", "ExecCall", "ExecEvent", "ExitEvent",
+    "KillCall", "ListenCall", "MkdirCall", "OpenCall", "ReadCall", "RenameCall", "SockAddr",
+    "SocketCall", "StatCall", "StatInfo", "Syscall", "UnlinkCall", "WriteCall",
+)
+__all__ = ["__version__", *_API, *_RECORDS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(importlib.import_module("systrace_py.api"), name)
+    if name in _RECORDS:
+        return getattr(importlib.import_module("systrace_py.records"), name)
+    raise AttributeError(f"module 'systrace_py' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -65,6 +65,8 @@ class AuditLog:
             record["errno"] = decision.errno_name
         if decision.redirect is not None:
             record["redirect"] = str(decision.redirect)
+        if decision.redirects and len(decision.redirects) > 1:
+            record["redirects"] = {role: str(r) for role, r in decision.redirects.items()}
         self.write(record)
 
     def engine(self, who: dict[str, Any], syscall: str, args: dict[str, Any], errno_name: str,

@@ -340,12 +340,14 @@ class Table:
         flags = facts.open_flags
         worst: Decision | None = None
         redirects: dict[str, Redirect] | None = None
+        redirecting: Decision | None = None  # the first check whose rule redirected
         for role in facts.roles() or ("path",):
             for cls in _classes_of(syscall, role, flags) or (None,):
                 decision = self._decide_check(facts, syscall, cls, role)
                 if decision.redirect is not None:
                     redirects = redirects or {}
                     redirects.setdefault(role, decision.redirect)
+                    redirecting = redirecting or decision
                 if worst is None or decision.action.severity > worst.action.severity:
                     worst = decision
                     if worst.action is Action.NEVER:
@@ -362,8 +364,8 @@ class Table:
         if redirects and worst.action is Action.PERMIT:
             # every permitting check's redirect applies (a rename's old and new path, an
             # O_RDWR open's read and write side), whichever check came first
-            worst = dataclasses.replace(worst, redirects=redirects,
-                                        redirect=worst.redirect or next(iter(redirects.values())))
+            # ... and the decision names the rule that redirected, so the log shows it
+            worst = dataclasses.replace(redirecting or worst, redirects=redirects)
         return worst
 
     def _subtree_decision(self, directory: str, role: str) -> Decision:
