@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import grp
 import os
 import pwd
@@ -39,6 +40,7 @@ EXIT_USAGE = 2
 EXIT_NOT_EXECUTABLE = 126
 EXIT_NOT_FOUND = 127
 EXIT_INTERNAL = 125
+PR_SET_DUMPABLE = 4
 
 DESCRIPTION = """\
 Run a command under a system call policy (OpenBSD's systrace, for Linux).
@@ -304,6 +306,13 @@ def _print_stats(supervisor: Supervisor) -> None:
                      f"{times.user + times.system:.3f}s\n")
 
 
+def _protect_tracer() -> None:
+    """Make systrace itself non-dumpable: processes of the same user -- the traced ones above
+    all -- can then neither ptrace it nor open its /proc/PID/{mem,fd/*,environ}."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
 def trace(spec: SpawnSpec, supervisor: Supervisor, audit: AuditLog | None) -> int:
     """Run the tracer; turn its failure into exit 125 with the tree killed.
 
@@ -312,6 +321,7 @@ def trace(spec: SpawnSpec, supervisor: Supervisor, audit: AuditLog | None) -> in
     tracer = Tracer(supervisor, hold_arguments=os.environ.get("SYSTRACE_NO_HOLD") != "1")
     supervisor.attach(tracer)
     previous = _hold_signals(tracer)
+    _protect_tracer()
     try:
         tracer.spawn(spec)
         return tracer.run()

@@ -24,6 +24,7 @@ from systrace_py.engine.decode import DecodedCall
 from systrace_py.engine.events import DETACH, KILL, PARK, Reply
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
+from systrace_py.policy import aliases
 from systrace_py.policy.model import Action, CallFacts, Decision, Policy, Rule, Table
 
 
@@ -104,6 +105,9 @@ class PolicySet:
         return any(rule.argv is not None for t in self.tables() for rule in t.rules)
 
 
+PRIVILEGE_CALLS = aliases.ALIASES["privilege"]
+
+
 def strictest(decisions: list[Decision]) -> Decision:
     worst = decisions[0]
     for d in decisions[1:]:
@@ -176,6 +180,11 @@ class Supervisor:
             return Reply.run()
         if action is Action.ASK and self.asker is not None and not self.options.automatic:
             return self._ask(task, call, decision)
+        if call.policy_name in PRIVILEGE_CALLS:
+            # A program that drops privileges and does not check the result would go on
+            # privileged: refusing the drop made it less safe.  Such a refusal kills it.
+            self._report(task, call, decision, "killed")
+            return KILL
         self._report(task, call, decision, "refused")
         return Reply.refuse(decision.errno)
 
@@ -229,6 +238,9 @@ class Supervisor:
                      answer: Answer) -> Reply:
         """Turn a person's answer into a Reply, remembering the rule it carries."""
         process = task.process
+        state: ProcessState = process.state
+        if answer.kind == "detach" and not state.table.allow_detach:
+            answer = Answer("deny", errno=decision.errno)  # the policy does not let it go
         if answer.rule is not None:
             self.remember(process, answer.rule, answer.reach)
         result = {"permit": "permitted", "deny": "refused", "kill": "killed",
@@ -258,9 +270,16 @@ class Supervisor:
         if reach == "program":
             table = self.policies.table_for(process.program)
             if table is None:
-                table = dataclasses.replace(state.table, name=process.program,
-                                            rules=list(state.table.rules))
+                inherited = state.table
+                table = dataclasses.replace(inherited, name=process.program,
+                                            rules=list(inherited.rules))
                 policy.programs[process.program] = table
+                # the program's other live processes under the same table move with it
+                for other in self.tracer.processes.values() if self.tracer else ():
+                    other_state = other.state
+                    if (isinstance(other_state, ProcessState) and other.program == process.program
+                            and other_state.table is inherited):
+                        other_state.table = table
             table.add_rule(rule)
             state.table = table
             return

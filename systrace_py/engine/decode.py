@@ -554,14 +554,26 @@ class Decoder:
         if len(raw) < 2:
             return SockAddr("other")
         family = struct.unpack_from("<H", raw)[0]
+        # Where a packet goes: connecting or sending to the unspecified address reaches the
+        # local host (Linux routes 0.0.0.0 to 127.0.0.1 and :: to ::1), so that is what rules
+        # see.  bind is different: there it means "every address".
+        sending = call.name != "bind"
         if family == socket.AF_INET and len(raw) >= 8:
             port = struct.unpack_from(">H", raw, 2)[0]
-            return SockAddr("inet", socket.inet_ntop(socket.AF_INET, raw[4:8]), port)
+            host = socket.inet_ntop(socket.AF_INET, raw[4:8])
+            if sending and host == "0.0.0.0":
+                host = "127.0.0.1"
+            return SockAddr("inet", host, port)
         if family == socket.AF_INET6 and len(raw) >= 24:
             port = struct.unpack_from(">H", raw, 2)[0]
             addr = ipaddress.IPv6Address(raw[8:24])
             if addr.ipv4_mapped is not None:
-                return SockAddr("inet", str(addr.ipv4_mapped), port)
+                mapped = str(addr.ipv4_mapped)
+                if sending and mapped == "0.0.0.0":
+                    mapped = "127.0.0.1"
+                return SockAddr("inet", mapped, port)
+            if sending and addr.is_unspecified:
+                return SockAddr("inet6", "::1", port)
             return SockAddr("inet6", str(addr), port)
         if family == socket.AF_UNIX:
             body = raw[2:]

@@ -84,8 +84,9 @@ def open_how_for(call: DecodedCall) -> tuple[int, int]:
     """(flags, mode) as open() would have passed them to the kernel's openat2 machinery."""
     flags = (call.open_flags or 0) & _VALID_OPEN_FLAGS
     if flags & os.O_PATH:
-        flags &= _O_PATH_FLAGS
-    flags |= _O_LARGEFILE
+        flags &= _O_PATH_FLAGS  # as the kernel's build_open_how: nothing else goes with O_PATH
+    else:
+        flags |= _O_LARGEFILE
     creating = flags & os.O_CREAT or flags & _O_TMPFILE == _O_TMPFILE
     mode = (call.open_mode or 0) & 0o7777 if creating else 0
     return flags, mode

@@ -262,6 +262,11 @@ def prepare_filter(bpf: bytes) -> tuple[SockFprog, ctypes.Array[ctypes.c_char]]:
     return prog, buf
 
 
+def set_dumpable() -> None:
+    """prctl(PR_SET_DUMPABLE, 1): so an unprivileged tracer may seize this (child) process."""
+    _libc.prctl(4, 1, 0, 0, 0)
+
+
 def set_no_new_privs() -> None:
     if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         err = ctypes.get_errno()

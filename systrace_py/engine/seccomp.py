@@ -53,9 +53,22 @@ _ATTR_OPTIMIZE = 8  # SCMP_FLTATR_CTL_OPTIMIZE: 2 = binary tree of call numbers
 _MAPPING_CALLS = (("munmap", 0, 1), ("mprotect", 0, 1), ("pkey_mprotect", 0, 1),
                   ("madvise", 0, 1), ("mremap", 0, 1))
 MAP_FIXED = 0x10
-_SIGNAL_TARGETS = {"kill": 0, "tkill": 0, "tgkill": 0, "pidfd_open": 0}
-GUARDED_CALLS = frozenset({"clone", "clone3", "seccomp", "prctl", "shmat", "mmap",
+_SIGNAL_TARGETS = {"kill": 0, "tkill": 0, "tgkill": 0, "pidfd_open": 0, "rt_sigqueueinfo": 0,
+                   "rt_tgsigqueueinfo": 0}
+TIOCSTI = 0x5412     # push bytes into the terminal's input: commands for the user's shell
+TIOCLINUX = 0x541C   # (subcodes 2/3: paste a console selection, the same thing)
+IPPROTO_IP, IP_OPTIONS = 0, 4        # source routes: the packet goes to an unchecked address
+IPPROTO_IPV6, IPV6_RTHDR, IPV6_2292RTHDR = 41, 57, 5
+RLIMIT_CORE = 4
+#: (level, option) pairs setsockopt may not set: routing headers name destinations no rule sees
+REFUSED_SOCKOPTS = ((IPPROTO_IP, IP_OPTIONS), (IPPROTO_IPV6, IPV6_RTHDR),
+                    (IPPROTO_IPV6, IPV6_2292RTHDR))
+GUARDED_CALLS = frozenset({"clone", "clone3", "seccomp", "prctl", "shmat", "mmap", "ioctl",
+                           "setsockopt", "setrlimit", "prlimit64", "pidfd_send_signal",
                            *(name for name, _, _ in _MAPPING_CALLS), *_SIGNAL_TARGETS})
+#: guarded calls whose check needs more than registers: they always stop, and the tracer
+#: applies the guard (guard_refusal) with what it reads
+STOP_GUARDED = frozenset({"setrlimit", "prlimit64", "pidfd_send_signal"})
 
 
 def _action(verdict: Verdict) -> int:
@@ -171,9 +184,23 @@ def _add_guards(b: _Builder, name: str, tracer_pid: int) -> None:
     elif name == "clone3":
         b.add(sc.ERRNO(errno.ENOSYS), name)
     elif name == "seccomp":
-        b.add(eperm, name, sc.Arg(0, sc.EQ, SECCOMP_SET_MODE_FILTER),
+        # the operation is an unsigned int: compare the low 32 bits, as the kernel reads them
+        b.add(eperm, name, sc.Arg(0, sc.MASKED_EQ, _LOW32, SECCOMP_SET_MODE_FILTER),
               sc.Arg(1, sc.MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER,
                      SECCOMP_FILTER_FLAG_NEW_LISTENER))
+    elif name == "ioctl":
+        for request in (TIOCSTI, TIOCLINUX):
+            b.add(eperm, name, sc.Arg(1, sc.MASKED_EQ, _LOW32, request))
+    elif name == "setsockopt":
+        for level, option in REFUSED_SOCKOPTS:
+            b.add(eperm, name, sc.Arg(1, sc.MASKED_EQ, _LOW32, level),
+                  sc.Arg(2, sc.MASKED_EQ, _LOW32, option))
+    elif name == "setrlimit":
+        b.add(trace, name, sc.Arg(0, sc.MASKED_EQ, _LOW32, RLIMIT_CORE))
+    elif name == "prlimit64":
+        b.add(trace, name, sc.Arg(1, sc.MASKED_EQ, _LOW32, RLIMIT_CORE), sc.Arg(2, sc.NE, 0))
+    elif name == "pidfd_send_signal":
+        b.add(trace, name)  # the target is a descriptor: the tracer looks at what it names
     elif name == "prctl":
         b.add(eperm, name, sc.Arg(0, sc.MASKED_EQ, _LOW32, PR_SET_MM))
         b.add(eperm, name, sc.Arg(0, sc.MASKED_EQ, _LOW32, PR_SET_DUMPABLE),
@@ -214,7 +241,13 @@ def guard_refusal(name: str, args: tuple[int, ...] | list[int], tracer_pid: int)
         return errno.EPERM if args[0] & CLONE_UNTRACED else None
     if name == "seccomp":
         listener = args[1] & SECCOMP_FILTER_FLAG_NEW_LISTENER
-        return errno.EPERM if args[0] == SECCOMP_SET_MODE_FILTER and listener else None
+        op = args[0] & _LOW32
+        return errno.EPERM if op == SECCOMP_SET_MODE_FILTER and listener else None
+    if name == "ioctl":
+        return errno.EPERM if args[1] & _LOW32 in (TIOCSTI, TIOCLINUX) else None
+    if name == "setsockopt":
+        pair = (args[1] & _LOW32, args[2] & _LOW32)
+        return errno.EPERM if pair in REFUSED_SOCKOPTS else None
     if name == "prctl":
         option = args[0] & _LOW32
         if option == PR_SET_MM or (option == PR_SET_DUMPABLE and args[1] == 0):

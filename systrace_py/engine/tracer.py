@@ -23,8 +23,10 @@ import errno
 import logging
 import os
 import queue
+import resource
 import select
 import signal
+import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +38,7 @@ from systrace_py.engine.decode import DecodedCall, DecodeError, Decoder, read_ar
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import Resolved
-from systrace_py.engine.seccomp import GUARDED_CALLS, guard_refusal
+from systrace_py.engine.seccomp import GUARDED_CALLS, STOP_GUARDED, guard_refusal
 from systrace_py.engine.tracee import AddressSpace, Expect, Process, Shared, Task
 from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict
 from systrace_py.syscalls import AUDIT_ARCH_X86_64, NAMES, NUMBERS
@@ -135,6 +137,8 @@ class Tracer:
                 signal.pthread_sigmask(signal.SIG_SETMASK, set())
                 if spec.cwd:
                     os.chdir(spec.cwd)
+                # the kernel writes core files outside every policy: traced programs dump none
+                resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
                 if spec.gid is not None:
                     os.setgroups(spec.groups or [spec.gid])
                     os.setgid(spec.gid)
@@ -142,6 +146,7 @@ class Tracer:
                     os.setuid(spec.uid)
                 if need_nnp:
                     pt.set_no_new_privs()
+                pt.set_dumpable()  # the tracer may have made itself non-dumpable: not us
                 os.kill(os.getpid(), signal.SIGSTOP)  # the tracer seizes us here
                 for program, _buffer in programs:
                     pt.load_filter(program)
@@ -330,6 +335,9 @@ class Tracer:
                 self._early.clear()
                 return None
         while True:
+            # empty the wake pipe *before* polling: a SIGCHLD after the poll then always wakes
+            # the select below (emptied after, its byte could be lost and the loop stall)
+            self._clear_wake_pipe()
             try:
                 pid, status = os.waitpid(-1, pt.WALL | os.WNOHANG)
             except ChildProcessError:
@@ -449,8 +457,9 @@ class Tracer:
 
     def _unfiltered_verdict(self, name: str, args: tuple[int, ...]) -> Verdict | None:
         """Without a filter, do what it would have done: None when the call must be decided."""
-        if name in GUARDED_CALLS and guard_refusal(name, args, self.pid) is not None:
-            return None  # decided (refused) by the engine at the stop
+        if name in STOP_GUARDED or (
+                name in GUARDED_CALLS and guard_refusal(name, args, self.pid) is not None):
+            return None  # decided (refused, or checked) by the engine at the stop
         if name not in NUMBERS:
             return Verdict("errno", errno.ENOSYS)
         verdict = self.plan.verdict(name, args) if self.plan is not None else TRACE
@@ -463,6 +472,10 @@ class Tracer:
             err = guard_refusal(name, call.args, self.pid)
             if err is not None:
                 return err, "guard"
+            if name in STOP_GUARDED:
+                refusal = self._stop_guard(call)
+                if refusal is not None:
+                    return refusal
         if name in _OPEN_CALLS:
             flags = call.open_flags or 0
             if flags & 3 and _is_proc_mem(call.path("path") or ""):
@@ -483,6 +496,33 @@ class Tracer:
             return self._engine_refusal(call)
         except DecodeError as exc:
             return exc.errno, f"arguments unreadable: {exc}"
+
+    def _stop_guard(self, call: DecodedCall) -> tuple[int, str] | None:
+        """Guards that need more than registers (see seccomp.STOP_GUARDED)."""
+        if call.name == "pidfd_send_signal":
+            fd = call.args[0] & 0xFFFFFFFF
+            try:
+                target = os.readlink(f"/proc/{call.tid}/fd/{fd}")
+                if target == f"/proc/{self.pid}" or target.startswith(f"/proc/{self.pid}/"):
+                    return errno.EPERM, "a signal to the tracer"
+                info = Path(f"/proc/{call.tid}/fdinfo/{fd}").read_text()
+            except OSError:
+                return None  # no such descriptor: the kernel says EBADF
+            if f"\nPid:\t{self.pid}\n" in info:
+                return errno.EPERM, "a signal to the tracer"
+            return None
+        # setrlimit / prlimit64 of RLIMIT_CORE: only lowering to nothing; the kernel writes core
+        # files outside every policy, so traced programs dump none (the hard limit is 0)
+        pointer = call.args[1] if call.name == "setrlimit" else call.args[2]
+        if call.memory is None or pointer == 0:
+            return None
+        try:
+            current, maximum = struct.unpack("<QQ", call.memory.read_exact(pointer, 16))
+        except TraceeMemoryError:
+            return errno.EFAULT, "rlimit unreadable"
+        if current or maximum:
+            return errno.EPERM, "core dumps are off for traced programs"
+        return None
 
     def _note_exec(self, task: Task, call: DecodedCall, redirect: str | None = None) -> None:
         """Remember what an exec was checked against (or redirected to), for the check at the
@@ -644,13 +684,13 @@ class Tracer:
         with contextlib.suppress(BlockingIOError):
             os.write(self._wake_w, b"!")
 
-    def _drain_answers(self) -> bool:
-        handled = False
-        try:
+    def _clear_wake_pipe(self) -> None:
+        with contextlib.suppress(BlockingIOError):
             while os.read(self._wake_r, 4096):
                 pass
-        except BlockingIOError:
-            pass
+
+    def _drain_answers(self) -> bool:
+        handled = False
         while True:
             try:
                 tid, reply = self._answers.get_nowait()

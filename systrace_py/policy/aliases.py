@@ -119,6 +119,8 @@ UNSAFE_CALLS: frozenset[str] = (
         "open_by_handle_at", "name_to_handle_at", "kexec_load", "kexec_file_load", "bpf",
         "init_module", "finit_module", "delete_module", "perf_event_open", "userfaultfd",
         "iopl", "ioperm", "process_madvise", "process_mrelease",
+        # fanotify hands its reader descriptors the kernel opened on files (no path, no open)
+        "fanotify_init",
     })
 )
 

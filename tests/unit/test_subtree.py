@@ -40,7 +40,7 @@ names = st.text(alphabet="abc", min_size=1, max_size=2)
 def test_below_agrees_with_matching_a_path_below(directory, rest, component):
     """If some concrete path below the directory matches, may_match_below says so; if every
     path below must match, one concrete path below does."""
-    glob = PathGlob("/" + "/".join(directory[:1] + [component] + directory[1:]))
+    glob = PathGlob("/" + "/".join([*directory[:1], component, *directory[1:]]))
     base = "/" + "/".join(directory)
     below = base + "/" + "/".join(rest)
     if glob.matches(below):

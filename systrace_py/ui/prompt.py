@@ -1,0 +1,1032 @@
+"""The interactive front end for ASK: a prompt-toolkit prompt on the controlling terminal.
+
+How it fits (see docs/asking.md for what a person sees):
+
+* The tracer's loop runs in the main thread and must never wait for a person.  The
+  supervisor calls :meth:`TerminalAsker.ask`, which only queues the request and returns; the
+  asking task is parked while every other task goes on.  One thread of ours shows the
+  queued requests one prompt at a time and hands each answer back through ``respond``
+  (which gives it to :meth:`Tracer.answer`, applied on the tracer's thread).
+* The prompt talks to ``/dev/tty``, never to the program's stdout or stderr, and leaves the
+  terminal as the program had it: the terminal modes and the foreground process group are
+  saved before and restored after each prompt (:class:`TerminalLease`); cursor-key and
+  bracketed-paste modes are not touched; a program that drives the screen itself (it had
+  the terminal in non-canonical mode: ``less``, an editor) gets a SIGWINCH afterwards, so it
+  redraws what the prompt covered.
+* Without a terminal (pipes, CI, cron) nobody can be asked: ASK is refused (the supervisor
+  says so on stderr) or answered as ``--ask-default permit`` says.  Nothing ever waits for a
+  person who is not there; ``--ask-timeout`` refuses an ask nobody answered in time.
+* Answers that are remembered for a program or for all programs are written into the policy
+  file when the run ends (or into ``--save-answers FILE``), merged by the learner's
+  :func:`~systrace_py.policy.learn.merge_rules` and written by
+  :func:`~systrace_py.policy.files.save_policy` (atomic, with a backup): the same code that
+  writes a learned policy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import contextvars
+import datetime
+import errno as errno_module
+import os
+import queue
+import re
+import shlex
+import shutil
+import signal
+import sys
+import termios
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from systrace_py.policy.files import PolicyError, dumps_policy, load_policy, save_policy
+from systrace_py.policy.glob import Expansions
+from systrace_py.policy.model import Action, Policy, Rule, Table
+from systrace_py.supervisor import Answer, AskRequest, PolicySet
+from systrace_py.ui.answers import (
+    ABBREVIATIONS,
+    REACHES,
+    VERBS,
+    AnswerError,
+    Parsed,
+    parse_answer,
+)
+from systrace_py.ui.offers import (
+    Offer,
+    OfferError,
+    build_rule,
+    offers_for,
+    resolve_scope,
+    rule_calls,
+)
+
+if TYPE_CHECKING:
+    import asyncio
+
+__all__ = [
+    "DEFAULT_REACH",
+    "DefaultAsker",
+    "Interpreter",
+    "Remembered",
+    "TerminalAsker",
+    "TerminalLease",
+    "make_asker",
+    "save_answers",
+]
+
+#: The reach of ``permit``/``deny`` when none is typed: the asking program's table, which is
+#: what systrace(1) changed (and what is saved into the policy file).
+DEFAULT_REACH = "program"
+
+Respond = Callable[[Answer], None]
+
+
+# =============================================================================================
+# Interpreting a typed answer for one request (pure: tested without a terminal)
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """A rule from a remembered answer: what the supervisor was told to add, and where it
+    belongs in the policy file."""
+
+    rule: Rule
+    reach: str
+    pid: int
+    program: str
+    table: str          # the table the asking process was under ("main" or a program key)
+
+    def applies_to(self, request: AskRequest) -> bool:
+        """Whether the supervisor holds ``request``'s process to this rule now."""
+        if self.reach == "all":
+            return True
+        if self.reach == "program":
+            return request.program == self.program
+        return request.pid == self.pid
+
+
+class Interpreter:
+    """What typed answers mean for one request: its offers, the table that asked, the
+    errno a refusal gets by default."""
+
+    def __init__(self, request: AskRequest, table: Table | None, *, no_alias: bool = False,
+                 expansions: Expansions | None = None, index: int = 0) -> None:
+        self.request = request
+        self.table = table
+        self.no_alias = no_alias
+        self.expansions = expansions or Expansions.from_env()
+        self.index = index
+        decision = request.decision
+        paths = request.facts.paths
+        self.role = decision.role if decision.role is not None and request.facts.path(
+            decision.role) is not None else (paths[0].role if paths else None)
+        self.offers: list[Offer] = offers_for(request.facts, self.role,
+                                              expansions=self.expansions)
+        self.calls = rule_calls(request.facts, self.role, table, no_alias)
+        self.allow_detach = bool(table is not None and table.allow_detach)
+
+    def parse(self, text: str) -> Parsed:
+        """Parse and check against this request; raises AnswerError or OfferError."""
+        parsed = parse_answer(text)
+        if parsed.verb == "detach" and not self.allow_detach:
+            where = f"table {self.table.name}" if self.table is not None else "this table"
+            raise AnswerError(f"detach is not allowed here ({where} has no detach = true); "
+                              "permit-now lets this call run")
+        if parsed.remember:
+            resolve_scope(parsed.scope, self.offers, self.request.facts, self.role,
+                          expansions=self.expansions)
+        return parsed
+
+    def answer(self, text: str) -> tuple[Answer, Remembered | None]:
+        """The supervisor's Answer for a typed line (``help`` is the caller's business)."""
+        parsed = self.parse(text)
+        request = self.request
+        errno = parsed.errno if parsed.errno is not None else request.decision.errno
+        if parsed.verb in ("kill", "detach"):
+            return Answer(parsed.verb), None
+        if not parsed.remember:
+            return Answer(parsed.verb, errno=errno if parsed.verb == "deny"
+                          else errno_module.EPERM), None
+        offer = resolve_scope(parsed.scope, self.offers, request.facts, self.role,
+                              expansions=self.expansions)
+        action = Action.PERMIT if parsed.verb == "permit" else Action.NEVER
+        reach = parsed.reach or DEFAULT_REACH
+        today = datetime.date.today().isoformat()
+        comment = f"answered {today}: {parsed.verb} {call_text(request)} ({request.program})"
+        rule = build_rule(offer, self.calls, action, errno, expansions=self.expansions,
+                          index=self.index, comment=comment)
+        remembered = Remembered(rule, reach, request.pid, request.program,
+                                request.decision.table)
+        return Answer(parsed.verb, errno=errno if parsed.verb == "deny" else errno_module.EPERM,
+                      rule=rule, reach=reach), remembered
+
+
+def call_text(request: AskRequest) -> str:
+    """The call in a few words, as the supervisor's stderr lines say it:
+    ``openat /tmp/x O_RDONLY``."""
+    shown = []
+    for key, value in request.args.items():
+        if key.endswith("_as_given"):
+            continue
+        shown.append(shlex.join(map(str, value)) if isinstance(value, list) and key == "argv"
+                     else str(value))
+    return " ".join([request.syscall, *shown])
+
+
+def describe_answer(answer: Answer, request: AskRequest) -> str:
+    """One line saying what was answered (printed where the prompt was)."""
+    what = f"{call_text(request)} for pid {request.pid} ({request.program})"
+    errname = errno_module.errorcode.get(answer.errno, str(answer.errno))
+    if answer.kind == "kill":
+        return f"killed pid {request.pid} ({request.program})"
+    if answer.kind == "detach":
+        return (f"detached pid {request.pid} ({request.program}): its calls are no longer "
+                "checked")
+    verb = "permitted" if answer.kind == "permit" else f"denied ({errname})"
+    if answer.rule is None:
+        return f"{verb} {what}, this call only"
+    return f"{verb} {what}; remembered for {_reach_text(answer.reach, request)}: " \
+        f"{rule_text(answer.rule)}"
+
+
+def _reach_text(reach: str, request: AskRequest) -> str:
+    if reach == "process":
+        return f"pid {request.pid}"
+    if reach == "program":
+        return request.program
+    return "every program"
+
+
+def rule_text(rule: Rule) -> str:
+    """A rule in one line, as a policy file would say it."""
+    data = rule.describe()
+    parts = [",".join(rule.calls)]
+    for key in ("path", "address", "port", "unix", "argv"):
+        if key in data:
+            value = data[key]
+            shown = shlex.join(map(str, value)) if isinstance(value, list) else value
+            parts.append(f"{key} {shown}")
+    parts.append(f"-> {rule.action.value}")
+    if rule.action is Action.NEVER:
+        parts.append(str(data.get("errno", "")))
+    return " ".join(p for p in parts if p)
+
+
+# =============================================================================================
+# Saving remembered answers into the policy file
+
+
+@dataclass
+class SaveReport:
+    """What :func:`save_answers` did."""
+
+    path: Path | None = None
+    backup: Path | None = None
+    saved: int = 0
+    not_saved: list[Remembered] = field(default_factory=list)
+
+
+def _copy_table(table: Table, name: str) -> Table:
+    return Table(name, table.default, table.default_errno, list(table.rules), None,
+                 None, table.allow_detach)
+
+
+def save_answers(entries: Sequence[Remembered], source: str | os.PathLike[str],
+                 target: str | os.PathLike[str] | None = None, *,
+                 command: str | None = None,
+                 env: Mapping[str, str] | None = None) -> SaveReport:
+    """Merge the remembered rules worth keeping into a policy file.
+
+    ``source`` is the run's policy file; ``target`` (``--save-answers``) another file to
+    write instead (merged into it when it exists, else started as a copy of ``source``).
+    Rules for one process only are not saved: they lived and died with it.  A rule for a
+    program goes where the supervisor put it: the program's table; the main table when the
+    program is the ``command`` systrace started under the main table; else a new table for the
+    program, a copy of the table it was under plus the rule (a program table does not inherit
+    rules, so a bare one would lose them).  Newest answers come first, as they did at run
+    time.  Raises PolicyError or OSError when the file cannot be read or written.
+    """
+    from systrace_py.policy.learn import MAIN, merge_rules
+
+    report = SaveReport()
+    keep = [e for e in entries if e.reach in ("program", "all")]
+    if not keep:
+        return report
+    destination = Path(target if target is not None else source)
+    base_file = destination if destination.exists() else Path(source)
+    policy: Policy = load_policy(base_file, env)
+    command_real = os.path.realpath(command) if command else None
+    for entry in keep:
+        if entry.reach == "all":
+            for table in policy.tables():
+                policy = merge_rules(policy, table.name, [entry.rule], position="start",
+                                     env=env)
+            report.saved += 1
+            continue
+        name = _table_for_program(policy, entry, command_real)
+        if name is None:
+            report.not_saved.append(entry)
+            continue
+        if name != MAIN and name not in policy.programs:
+            under = policy.main if entry.table == MAIN else policy.programs[entry.table]
+            policy.programs[name] = _copy_table(under, name)
+        policy = merge_rules(policy, name, [entry.rule], position="start", env=env)
+        report.saved += 1
+    if report.saved:
+        report.backup = save_policy(policy, destination)
+        report.path = destination
+    return report
+
+
+def _table_for_program(policy: Policy, entry: Remembered, command_real: str | None
+                       ) -> str | None:
+    """The table of the policy file a program's remembered rule belongs in (None: the rule
+    was for a table from elsewhere, the policy directory)."""
+    own = policy.table_for(entry.program)
+    if own is not None:
+        return own.name
+    if entry.table == "main":
+        if command_real is not None and os.path.realpath(entry.program) == command_real:
+            return "main"
+        return entry.program
+    if entry.table in policy.programs:
+        return entry.program
+    return None
+
+
+# =============================================================================================
+# The terminal
+
+
+def open_tty() -> int | None:
+    """The controlling terminal, opened for the prompt (None: there is none)."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    if not os.isatty(fd):
+        os.close(fd)
+        return None
+    return fd
+
+
+class TerminalLease:
+    """Borrow the terminal for one prompt and give it back as it was.
+
+    Saves the terminal modes and the foreground process group; makes our process group the
+    foreground one (a traced shell with job control has given the terminal to its job), with
+    SIGTTOU and SIGTTIN blocked in this thread so that doing so from the background neither
+    stops systrace nor fails; puts the line in a sane cooked state for prompt-toolkit to
+    start from.  On exit restores the modes, then the foreground group, and pokes a program
+    that drives the screen itself with SIGWINCH so it repaints.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.saved_attrs: list[Any] | None = None
+        self.saved_pgrp: int | None = None
+        self._mask: set[signal.Signals] | None = None
+
+    def __enter__(self) -> TerminalLease:
+        self._mask = signal.pthread_sigmask(signal.SIG_BLOCK,
+                                            {signal.SIGTTOU, signal.SIGTTIN})
+        try:
+            self.saved_attrs = termios.tcgetattr(self.fd)
+            self.saved_pgrp = os.tcgetpgrp(self.fd)
+            if self.saved_pgrp != os.getpgrp():
+                os.tcsetpgrp(self.fd, os.getpgrp())
+            termios.tcsetattr(self.fd, termios.TCSANOW, sane_attrs(self.saved_attrs))
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    @property
+    def screen_program(self) -> bool:
+        """Whether the program had the terminal in non-canonical mode (it draws the screen)."""
+        return self.saved_attrs is not None and not self.saved_attrs[3] & termios.ICANON
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.saved_attrs is not None:
+                with contextlib.suppress(termios.error, OSError):
+                    termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved_attrs)
+            if self.saved_pgrp is not None and self.saved_pgrp != os.getpgrp():
+                with contextlib.suppress(OSError):
+                    os.tcsetpgrp(self.fd, self.saved_pgrp)
+            if self.screen_program and self.saved_pgrp is not None:
+                with contextlib.suppress(OSError):
+                    os.killpg(self.saved_pgrp, signal.SIGWINCH)
+        finally:
+            if self._mask is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
+                self._mask = None
+
+
+def sane_attrs(attrs: list[Any]) -> list[Any]:
+    """A copy of terminal modes with a cooked line: output processing, CR to NL, echo,
+    signals -- whatever the program had set for itself."""
+    out = [list(a) if isinstance(a, list) else a for a in attrs]
+    out[0] |= termios.ICRNL
+    out[1] |= termios.OPOST | termios.ONLCR
+    out[3] |= termios.ICANON | termios.ECHO | termios.ECHOE | termios.ECHOK | termios.ISIG \
+        | termios.IEXTEN
+    return out
+
+
+def controlling_tty() -> int | None:
+    """The device number of our controlling terminal (/dev/tty is a device of its own, so
+    this is how to know whether stderr is that terminal)."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rpartition(b")")[2].split()
+        return int(fields[4]) or None  # tty_nr: field 7, the 5th after the name
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _alive(tid: int) -> bool:
+    """Whether a task still exists (and is not a zombie)."""
+    try:
+        with open(f"/proc/{tid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    state = stat.rpartition(b")")[2].split()[:1]
+    return state not in ([b"Z"], [b"X"])
+
+
+class StderrRouter:
+    """Stands in for sys.stderr while asking is possible: lines written while a prompt is
+    on the terminal (the supervisor's ``-v`` child messages, refusals) are printed above
+    the prompt instead of through it; otherwise they go straight through."""
+
+    def __init__(self, real: IO[str], asker: TerminalAsker) -> None:
+        self.real = real
+        self.asker = asker
+
+    def write(self, text: str) -> int:
+        if not self.asker.print_above(text):
+            self.real.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.real.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+_TIMEOUT = "\x00timeout"
+_GONE = "\x00gone"
+_CLOSED = "\x00closed"
+
+
+class TerminalAsker:
+    """Asks a person on the controlling terminal, one request at a time, from its own
+    thread."""
+
+    def __init__(self, tty_fd: int, policies: PolicySet, stderr: IO[str], *,
+                 timeout: float | None = None, no_alias: bool = False,
+                 save_to: str | None = None, command: str | None = None,
+                 verbose: bool = False) -> None:
+        self.fd = tty_fd
+        self.policies = policies
+        self.stderr = stderr
+        self.timeout = timeout if timeout is not None and timeout > 0 else None
+        self.no_alias = no_alias
+        self.save_to = save_to
+        self.command = command
+        self.verbose = verbose
+        self.expansions = Expansions.from_env()
+        self.remembered: list[Remembered] = []
+        self._queue: queue.Queue[tuple[AskRequest, Respond] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._active: tuple[Any, asyncio.AbstractEventLoop, contextvars.Context] | None = None
+        self._closing = False
+        self._killed: set[int] = set()
+        self._session: Any = None
+        self._out = open(tty_fd, "w", encoding="utf-8", errors="replace",  # noqa: SIM115
+                         closefd=False)
+        self._in = open(tty_fd, encoding="utf-8", errors="replace",  # noqa: SIM115
+                        closefd=False)
+        self._answers = 0
+        self._router: StderrRouter | None = None
+        self._pending: list[str] = []
+        self._pending_lock = threading.Lock()
+        #: What the supervisor should write its stderr lines to (see install_router).
+        self.supervisor_stderr: IO[str] = stderr
+
+    # --- the Asker protocol (tracer's thread) ------------------------------------------------
+    def ask(self, request: AskRequest, respond: Respond) -> None:
+        """Queue the request and return at once; the answer comes from our thread."""
+        with self._lock:
+            if self._closing:
+                respond(Answer("deny", errno=request.decision.errno))
+                return
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="systrace-ask",
+                                                daemon=True)
+                self._thread.start()
+        self._queue.put((request, respond))
+        active = self._active
+        if active is not None:  # show the new count of waiting asks
+            with contextlib.suppress(RuntimeError):
+                active[1].call_soon_threadsafe(active[0].invalidate)
+
+    def finish(self, source_path: str | None = None) -> None:
+        """End of the run: stop asking, give the terminal back, save remembered answers."""
+        with self._lock:
+            self._closing = True
+            thread = self._thread
+        self._exit_prompt(_CLOSED)
+        self._queue.put(None)
+        if thread is not None:
+            thread.join(timeout=5)
+        self.uninstall_router()
+        with contextlib.suppress(OSError):
+            self._out.close()
+            self._in.close()
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+        if source_path is not None:
+            self._save(source_path)
+
+    # --- stderr -------------------------------------------------------------------------------
+    def install_router(self) -> None:
+        """Route sys.stderr through us when it is this terminal (see StderrRouter)."""
+        real = sys.stderr
+        try:
+            same = os.isatty(real.fileno()) and os.fstat(real.fileno()).st_rdev == \
+                controlling_tty()
+        except (OSError, ValueError, AttributeError):
+            same = False
+        if same:
+            self._router = StderrRouter(real, self)
+            sys.stderr = self._router  # type: ignore[assignment]
+            self.stderr = real
+            self.supervisor_stderr = self._router  # type: ignore[assignment]
+
+    def uninstall_router(self) -> None:
+        if self._router is not None and sys.stderr is self._router:
+            sys.stderr = self._router.real  # type: ignore[assignment]
+        self._router = None
+
+    def print_above(self, text: str) -> bool:
+        """Print text above the prompt on screen; False when no prompt is showing.
+
+        The text is kept until printed: by the prompt's loop (which hides the prompt, prints,
+        and draws it again), or, when the prompt ends first, right after it."""
+        with self._pending_lock:
+            active = self._active
+            if active is None or threading.current_thread() is self._thread:
+                return False
+            self._pending.append(text)
+        app, loop, ctx = active
+        with contextlib.suppress(RuntimeError):  # the loop closed: printed after the prompt
+            loop.call_soon_threadsafe(self._show_pending, app, context=ctx)
+        return True
+
+    def _show_pending(self, app: Any) -> None:
+        from prompt_toolkit.application import run_in_terminal
+
+        if app.is_running:
+            run_in_terminal(self._write_pending)
+        else:
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        with self._pending_lock:
+            text = "".join(self._pending)
+            self._pending.clear()
+        if text:
+            self._write_tty(text)
+
+    def _write_tty(self, text: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._out.write(text)
+            self._out.flush()
+
+    def _say(self, text: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.stderr.write(f"systrace: {text}\n")
+            self.stderr.flush()
+
+    # --- our thread ---------------------------------------------------------------------------
+    def _serve(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            request, respond = item
+            try:
+                answer = self._handle(request)
+            except Exception as exc:  # never leave a task parked: refuse, say why
+                self._say(f"cannot ask about {request.syscall} for pid {request.pid}: "
+                          f"{type(exc).__name__}: {exc}; refused")
+                answer = Answer("deny", errno=request.decision.errno)
+            respond(answer)
+
+    def _handle(self, request: AskRequest) -> Answer:
+        refuse = Answer("deny", errno=request.decision.errno)
+        if self._closing or request.pid in self._killed or not _alive(request.tid):
+            return refuse
+        auto = self._auto_answer(request)
+        if auto is not None:
+            return auto
+        table = self._table_named(request.decision.table)
+        self._answers += 1
+        interp = Interpreter(request, table, no_alias=self.no_alias,
+                             expansions=self.expansions, index=self._answers)
+        while True:
+            result = self._prompt(request, interp)
+            if result in (_GONE, _CLOSED):
+                return refuse
+            if result == _TIMEOUT:
+                self._write_tty(f"systrace: no answer within {self.timeout:g}s: refused "
+                                f"{call_text(request)} for pid {request.pid}\n")
+                return refuse
+            if result is None:
+                self._write_tty(f"systrace: denied {call_text(request)} for pid "
+                                f"{request.pid}, this call only\n")
+                return refuse
+            try:
+                if parse_answer(result).verb == "help":
+                    self._write_tty(help_text(interp))
+                    continue
+                answer, remembered = interp.answer(result)
+            except (AnswerError, OfferError) as exc:  # the validator let it through: rare
+                self._write_tty(f"systrace: {exc}\n")
+                continue
+            if answer.kind == "kill":
+                self._killed.add(request.pid)
+            if remembered is not None:
+                self.remembered.append(remembered)
+            self._write_tty(f"systrace: {describe_answer(answer, request)}\n")
+            return answer
+
+    def _table_named(self, name: str) -> Table | None:
+        for table in self.policies.tables():
+            if table.name == name:
+                return table
+        return None
+
+    def _auto_answer(self, request: AskRequest) -> Answer | None:
+        """A request queued before an answer that now covers it gets that answer (the
+        supervisor would decide it by the new rule had the call come later)."""
+        mine = [r.rule for r in reversed(self.remembered) if r.applies_to(request)]
+        if not mine:
+            return None
+        table = self._table_named(request.decision.table)
+        ours = {id(r.rule) for r in self.remembered}  # the supervisor may have added them
+        base = [r for r in table.rules if id(r) not in ours] if table is not None else []
+        default = table.default if table is not None else Action.ASK
+        errno = table.default_errno if table is not None else errno_module.EPERM
+        probe = Table(request.decision.table, default, errno, [*mine, *base])
+        decision = probe.decide(request.facts)
+        if decision.action is Action.ASK:
+            return None
+        if Table(probe.name, default, errno, base).decide(request.facts).action is not Action.ASK:
+            return None  # not our rules' doing: let a person see it
+        if self.verbose:
+            verb = "permitted" if decision.action is Action.PERMIT else "denied"
+            self._write_tty(f"systrace: {verb} {call_text(request)} for pid {request.pid} "
+                            "by an earlier answer\n")
+        if decision.action is Action.PERMIT:
+            return Answer("permit")
+        return Answer("deny", errno=decision.errno)
+
+    # --- prompt-toolkit -------------------------------------------------------------------------
+    def _make_session(self) -> Any:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+        from prompt_toolkit.history import InMemoryHistory
+        from prompt_toolkit.input import create_input
+        from prompt_toolkit.output.vt100 import Vt100_Output
+        from prompt_toolkit.shortcuts import CompleteStyle
+
+        class TtyOutput(Vt100_Output):
+            """Leaves the program's cursor-key and bracketed-paste modes alone (the
+            parser understands both forms of every key)."""
+
+            def reset_cursor_key_mode(self) -> None:
+                return None
+
+            def enable_bracketed_paste(self) -> None:
+                return None
+
+            def disable_bracketed_paste(self) -> None:
+                return None
+
+        output = TtyOutput.from_pty(self._out, term=os.environ.get("TERM"))
+        output.enable_cpr = False  # a late cursor-position reply would reach the program
+        return PromptSession(
+            input=create_input(self._in), output=output, history=InMemoryHistory(),
+            erase_when_done=True, complete_style=CompleteStyle.READLINE_LIKE,
+            reserve_space_for_menu=0, complete_while_typing=False,
+            validate_while_typing=False, auto_suggest=AutoSuggestFromHistory(),
+            enable_suspend=False, mouse_support=False)
+
+    def _prompt(self, request: AskRequest, interp: Interpreter) -> str | None:
+        """Show one prompt; the typed line, a _TIMEOUT/_GONE/_CLOSED marker, or None for
+        Ctrl-C / Ctrl-D (refuse this call)."""
+        from prompt_toolkit.validation import ValidationError, Validator
+
+        class AnswerValidator(Validator):
+            def validate(self, document: Any) -> None:
+                try:
+                    interp.parse(document.text)
+                except (AnswerError, OfferError) as exc:
+                    raise ValidationError(message=str(exc),
+                                          cursor_position=len(document.text)) from None
+
+        if self._session is None:
+            self._session = self._make_session()
+        session = self._session
+
+        import asyncio
+
+        def pre_run() -> None:
+            app = session.app
+            loop = asyncio.get_running_loop()
+            self._active = (app, loop, contextvars.copy_context())
+            if self.timeout is not None:
+                loop.call_later(self.timeout, _exit_app, app, _TIMEOUT)
+
+            def watch() -> None:
+                if self._closing:
+                    _exit_app(app, _CLOSED)
+                elif not _alive(request.tid):
+                    _exit_app(app, _GONE)
+                else:
+                    loop.call_later(_WATCH_INTERVAL, watch)
+
+            loop.call_later(_WATCH_INTERVAL, watch)
+
+        with TerminalLease(self.fd):
+            self._fresh_line()
+            try:
+                return session.prompt(
+                    lambda: question(request, interp, self._columns(), self._queue.qsize()),
+                    completer=answer_completer(interp), validator=AnswerValidator(),
+                    pre_run=pre_run, handle_sigint=False, set_exception_handler=False)
+            except (KeyboardInterrupt, EOFError):
+                return None
+            finally:
+                with self._pending_lock:
+                    self._active = None
+                self._write_pending()
+
+    def _exit_prompt(self, marker: str) -> None:
+        active = self._active
+        if active is not None:
+            app, loop, _ = active
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_exit_app, app, marker)
+
+    def _columns(self) -> int:
+        try:
+            return os.get_terminal_size(self.fd).columns or 80
+        except OSError:
+            return 80
+
+    def _fresh_line(self) -> None:
+        """Start at column 0 of a line of our own without knowing where the cursor is: a
+        full line of spaces wraps only when the cursor was not at column 0 (zsh's
+        PROMPT_SP trick), then return and clear."""
+        self._write_tty(" " * self._columns() + "\r\x1b[K")
+
+    def _save(self, source_path: str) -> None:
+        if not self.remembered:
+            return
+        try:
+            report = save_answers(self.remembered, source_path, self.save_to,
+                                  command=self.command)
+        except (PolicyError, OSError) as exc:
+            self._say(f"could not save the remembered answers: {exc}")
+            self._dump_rules()
+            return
+        if report.saved and report.path is not None:
+            backup = f" (the old file is {report.backup})" if report.backup else ""
+            self._say(f"saved {report.saved} remembered answer"
+                      f"{'s' if report.saved != 1 else ''} to {report.path}{backup}")
+        for entry in report.not_saved:
+            self._say(f"not saved (its table is not in {report.path or source_path}): "
+                      f"{rule_text(entry.rule)} for {entry.program}")
+
+    def _dump_rules(self) -> None:
+        """The rules, as policy text on stderr, so a failed save loses nothing."""
+        keep = [e for e in self.remembered if e.reach != "process"]
+        if not keep:
+            return
+        main = Table("main", Action.ASK, rules=[e.rule for e in keep])
+        self._say("the rules were:\n" + dumps_policy(Policy(main)))
+
+
+#: How often a showing prompt checks that its process is still there.
+_WATCH_INTERVAL = 0.1
+
+
+def _exit_app(app: Any, marker: str) -> None:
+    with contextlib.suppress(Exception):
+        if app.is_running and not app.future.done():
+            app.exit(result=marker)
+
+
+# =============================================================================================
+# What the prompt shows
+
+
+def question(request: AskRequest, interp: Interpreter, columns: int = 80,
+             waiting: int = 0) -> Any:
+    """The prompt's text: who asks, for what, which rule asked, the scopes on offer, how many
+    more asks wait behind this one.  Lines are wrapped to the terminal's width here (the
+    prompt would cut them)."""
+    from prompt_toolkit.formatted_text import FormattedText
+
+    width = max(columns - 1, 20)
+    parts: list[tuple[str, str]] = []
+
+    def line(*items: tuple[str, str], indent: int = 9) -> None:
+        parts.extend(wrap_segments(list(items), width, indent))
+        parts.append(("", "\n"))
+
+    who = f"pid {request.pid}" + (f" thread {request.tid}" if request.tid != request.pid else "")
+    queued = f"   [{waiting} more waiting]" if waiting > 0 else ""
+    line(("bold", "systrace: "), ("bold ansiyellow", f"{request.program}"),
+         ("", f"  ({who}, parent {request.ppid}) asks"), ("ansibrightblack", queued))
+    line(("", "  call   "), ("bold", request.syscall), ("", "  " + format_args(request.args)))
+    line(("", "  asked  "), ("", asked_by(request)))
+    # the scopes, wrapped between entries (an entry is cut only when it alone is too long)
+    entries: list[list[tuple[str, str]]] = [[("", f"({', '.join(interp.calls)})")]]
+    for n, offer in enumerate(interp.offers, 1):
+        shown = offer.shown if offer.key != "any" else f"({offer.label})"
+        entry = [("bold", f"{n} {offer.key}"), ("", f" {shown}")]
+        if offer.sensitive:
+            entry.append(("ansired", " (!)"))
+        entries.append(entry)
+    row: list[tuple[str, str]] = [("", "  scope  ")]
+    used = 9
+    for entry in entries:
+        size = sum(len(text) for _, text in entry)
+        if used > 9 and used + 3 + size > width:
+            line(*row)
+            row, used = [("", " " * 9)], 9
+        if used > 9:
+            row.append(("", "   "))
+            used += 3
+        row.extend(entry)
+        used += size
+    line(*row)
+    verbs = "permit | deny[ERRNO]  [scope] [for process|program|all]   permit-now  deny-now  kill"
+    if interp.allow_detach:
+        verbs += "  detach"
+    line(("ansibrightblack", f"  answer {verbs}   ? help"))
+    parts.append(("bold", "systrace> "))
+    return FormattedText(parts)
+
+
+def wrap_segments(segments: list[tuple[str, str]], width: int, indent: int
+                  ) -> list[tuple[str, str]]:
+    """Styled text wrapped at spaces to ``width`` columns; continuation lines indented.  A
+    word longer than a line is cut (a long path must not push the prompt off the screen)."""
+    words: list[tuple[str, str]] = []
+    for style, text in segments:
+        for piece in re.split(r"( +)", text):
+            if piece:
+                words.append((style, piece))
+    out: list[tuple[str, str]] = []
+    column = 0
+    wrapped = False
+    for style, word in words:
+        if word.isspace():
+            if (column == 0 and not wrapped) or (column and column + len(word) < width):
+                out.append((style, word))
+                column += len(word)
+            continue
+        if column and column + len(word) > width:
+            while out and out[-1][1].isspace():
+                out.pop()
+            out.append(("", "\n" + " " * indent))
+            column = indent
+            wrapped = True
+        while column + len(word) > width:
+            room = max(width - column, 1)
+            out.append((style, word[:room]))
+            out.append(("", "\n" + " " * indent))
+            word = word[room:]
+            column = indent
+            wrapped = True
+        out.append((style, word))
+        column += len(word)
+    return out
+
+
+def format_args(args: Mapping[str, object]) -> str:
+    """The decoded arguments, as words: ``path /x (given as x)  flags O_RDONLY``."""
+    out = []
+    for key, value in args.items():
+        if key.endswith("_as_given"):
+            continue
+        if isinstance(value, list):
+            text = shlex.join(str(v) for v in value) if key == "argv" else \
+                ", ".join(map(str, value))
+        else:
+            text = str(value)
+        given = args.get(f"{key}_as_given")
+        if given is not None:
+            text += f" (given as {given})"
+        out.append(f"{key} {text}")
+    return "  ".join(out)
+
+
+def asked_by(request: AskRequest) -> str:
+    """Which rule asked (or the table's default)."""
+    decision = request.decision
+    if decision.rule is None:
+        return f"the default of table {decision.table} (ask)"
+    return f"{decision.rule.label()}: {rule_text(decision.rule)}  [table {decision.table}]"
+
+
+def help_text(interp: Interpreter) -> str:
+    """The vocabulary, and the scopes for this request in words."""
+    lines = [
+        "answers (type one, then Enter; Tab completes, Up recalls):",
+        "  permit [SCOPE] [for REACH]        permit, and add a rule (remembered)",
+        "  deny[ERRNO] [SCOPE] [for REACH]   refuse (default errno: the asking rule's), "
+        "add a rule",
+        "  permit-now | once | pn            permit this call only",
+        "  deny-now[ERRNO] | dn              refuse this call only",
+        "  kill | k                          kill the asking process",
+    ]
+    if interp.allow_detach:
+        lines.append("  detach                            stop checking this process "
+                     "(its calls all run, still traced)")
+    lines += [
+        "  Ctrl-C, Ctrl-D                    refuse this call only",
+        f"  REACH: process, program or all (default {DEFAULT_REACH}); program and all "
+        "answers are saved into the policy file at the end",
+        "  SCOPE: a number or word from the list, or a glob of your own (/tmp/**, ~/src/*.c):",
+    ]
+    for n, offer in enumerate(interp.offers, 1):
+        warn = "  (covers sensitive files)" if offer.sensitive else ""
+        shown = "" if offer.key == "any" else f"  {offer.shown}"
+        lines.append(f"    {n} {offer.key:5} {offer.label}{shown}{warn}")
+    return "\n".join(lines) + "\n"
+
+
+class AnswerCompleterBase:
+    """Words that fit where the cursor is (built into a prompt-toolkit Completer)."""
+
+    def __init__(self, interp: Interpreter) -> None:
+        self.interp = interp
+
+    def words(self, before: str) -> tuple[list[str], str]:
+        """Candidates for the word being typed, and that word."""
+        tokens = before.split()
+        current = "" if not tokens or before.endswith((" ", "\t")) else tokens[-1]
+        done = tokens if current == "" else tokens[:-1]
+        if not done:
+            verbs = [v for v in VERBS if v != "detach" or self.interp.allow_detach]
+            return [*verbs, "deny[EACCES]", "deny-now[EACCES]"], current
+        verb = ABBREVIATIONS.get(done[0].split("[")[0].lower(), done[0].split("[")[0].lower())
+        if verb not in ("permit", "deny"):
+            return [], current
+        if done[-1].lower() == "for":
+            return list(REACHES), current
+        return [o.key for o in self.interp.offers] + ["for"] + list(REACHES), current
+
+
+def _completer_class() -> type:
+    from prompt_toolkit.completion import Completer, Completion
+
+    class _AnswerCompleter(AnswerCompleterBase, Completer):
+        def get_completions(self, document: Any, complete_event: Any) -> Iterator[Any]:
+            candidates, current = self.words(document.text_before_cursor)
+            for word in candidates:
+                if word.lower().startswith(current.lower()):
+                    yield Completion(word, start_position=-len(current))
+
+    return _AnswerCompleter
+
+
+def answer_completer(interp: Interpreter) -> Any:
+    """A prompt-toolkit completer for one request's answers."""
+    return _completer_class()(interp)
+
+
+# =============================================================================================
+# Without a terminal
+
+
+class DefaultAsker:
+    """No terminal, ``--ask-default permit``: every ask is permitted at once (this call
+    only), with a line on stderr so the log of the run says what was let through."""
+
+    def __init__(self, stderr: IO[str]) -> None:
+        self.stderr = stderr
+
+    def ask(self, request: AskRequest, respond: Respond) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            rule = request.decision.rule
+            why = rule.label() if rule is not None else \
+                f"the default of table {request.decision.table}"
+            self.stderr.write(f"systrace: permitted {call_text(request)} for pid "
+                              f"{request.pid} ({request.program}): {why} says ask; no "
+                              "terminal to ask on, --ask-default permit\n")
+            self.stderr.flush()
+        respond(Answer("permit"))
+
+    def finish(self, source_path: str | None = None) -> None:
+        return None
+
+
+def _policy_asks(policies: PolicySet) -> bool:
+    return any(t.default is Action.ASK or any(r.action is Action.ASK for r in t.rules)
+               for t in policies.tables())
+
+
+def _command_path(opts: argparse.Namespace) -> str | None:
+    command = getattr(opts, "command", None) or []
+    if not command:
+        return None
+    name = command[0]
+    found = name if "/" in name else shutil.which(name)
+    return os.path.realpath(found) if found else None
+
+
+def make_asker(opts: argparse.Namespace, policies: PolicySet, stderr: IO[str]
+               ) -> TerminalAsker | DefaultAsker | None:
+    """The front end for this run.
+
+    With a controlling terminal: the prompt.  Without one: None (the supervisor refuses
+    each ask with a line on stderr), after one line saying why when the policy can ask at
+    all; or, with ``--ask-default permit``, an asker that permits.
+    """
+    if getattr(opts, "automatic", False):
+        return None
+    fd = open_tty()
+    if fd is None:
+        if getattr(opts, "ask_default", None) == "permit":
+            return DefaultAsker(stderr)
+        if _policy_asks(policies):
+            with contextlib.suppress(OSError, ValueError):
+                stderr.write("systrace: no terminal to ask on: calls the policy asks about "
+                             "are refused (--ask-default permit permits them)\n")
+        return None
+    asker = TerminalAsker(fd, policies, stderr,
+                          timeout=getattr(opts, "ask_timeout", None),
+                          no_alias=bool(getattr(opts, "no_alias", False)),
+                          save_to=getattr(opts, "save_answers", None),
+                          command=_command_path(opts),
+                          verbose=bool(getattr(opts, "verbose", False)))
+    if stderr is sys.stderr:
+        asker.install_router()
+    return asker

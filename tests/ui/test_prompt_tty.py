@@ -1,0 +1,355 @@
+"""The ASK prompt on a real terminal (tmux): what it shows, what each answer does to the traced
+program, remembered answers saved into the policy file, and programs that own the terminal (a
+REPL, an interactive shell with job control, less) still working around prompts.
+
+Every test runs systrace in its own tmux server; the command line ends by writing systrace's
+exit status and ``stty -g`` before and after into files, so a test can check that the terminal
+was left as it was found."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from tmux import TMUX, Tmux, wait_file
+
+from conftest import PYTHON, REPO
+from systrace_py.policy.files import load_policy
+from systrace_py.policy.model import Action, CallFacts, PathArg
+
+pytestmark = [pytest.mark.tty,
+              pytest.mark.skipif(TMUX is None, reason="tmux is not installed")]
+
+PROMPT = r"(?m)^systrace>"
+
+
+class Run:
+    """systrace under tmux, with a policy asking about reads of ``data/`` and ``other/``."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.data = tmp / "data"
+        self.other = tmp / "other"
+        for d in (self.data, self.other):
+            d.mkdir()
+        (self.data / "a.txt").write_text("alpha\n")
+        (self.data / "b.txt").write_text("".join(f"line {i}\n" for i in range(1, 101)))
+        (self.other / "c.txt").write_text("gamma\n")
+        self.policy = tmp / "p.toml"
+        self.tmux: Tmux | None = None
+
+    def write_policy(self, extra: str = "") -> None:
+        self.policy.write_text(textwrap.dedent(f"""\
+            default = "permit"
+            {extra}
+            [[rule]]
+            calls = ["fsread"]
+            path = "{self.tmp}/{{data,other}}/**"
+            action = "ask"
+            """))
+
+    def start(self, *command: str, options: tuple[str, ...] = (), extra: str = "") -> Tmux:
+        if not self.policy.exists():
+            self.write_policy(extra)
+        systrace = shlex.join([PYTHON, "-m", "systrace_py", *options, "-p", str(self.policy),
+                               "--", *command])
+        t = shlex.quote(str(self.tmp))
+        line = (f"cd {REPO} && stty -g > {t}/stty.before; env PYTHONPATH={REPO} {systrace}; "
+                f"echo EXIT=$? > {t}/exit; stty -g > {t}/stty.after; "
+                f"echo EXIT=$(cat {t}/exit); sleep 60")
+        self.tmux = Tmux(line)
+        return self.tmux
+
+    def exit_status(self) -> int:
+        text = wait_file(self.tmp / "exit")
+        return int(text.strip().removeprefix("EXIT="))
+
+    def terminal_restored(self) -> bool:
+        wait_file(self.tmp / "stty.after")
+        return (self.tmp / "stty.before").read_text() == (self.tmp / "stty.after").read_text()
+
+    def close(self) -> None:
+        if self.tmux is not None:
+            self.tmux.close()
+
+
+@pytest.fixture
+def run(tmp_path: Path):
+    r = Run(tmp_path)
+    yield r
+    r.close()
+
+
+# --- what the prompt shows; deny, permit, kill -------------------------------------------------
+
+
+def test_prompt_shows_who_what_and_which_rule_and_deny_fails_with_eperm(run, probe):
+    a = run.data / "a.txt"
+    t = run.start(str(probe), f"open:{a}", "print:after")
+    screen = t.wait_for(PROMPT)
+    assert re.search(rf"systrace: {re.escape(str(probe))}  \(pid \d+, parent \d+\) asks", screen)
+    assert f"call   openat  path {a}  flags O_RDONLY" in screen
+    assert re.search(rf"asked  rule 1 \({re.escape(str(run.policy))}:\d+\): fsread path", screen)
+    assert "1 file $TMPDIR/" in screen and "dir $TMPDIR/" in screen
+    t.type("deny")
+    screen = t.wait_for(f"open {re.escape(str(a))} -> EPERM")
+    assert "after" in screen
+    assert run.exit_status() == 0
+    assert run.terminal_restored()
+    # remembered: saved into the policy, with a backup of the old one
+    saved = load_policy(run.policy)
+    first = saved.main.rules[0]
+    assert (first.action, first.calls) == (Action.NEVER, ("fsread",))
+    assert first.path.matches(str(a)) and not first.path.matches(str(run.data / "b.txt"))
+    assert (run.tmp / "p.toml.bak").exists()
+
+
+def test_deny_with_an_errno_for_this_call_only(run, probe):
+    a = run.data / "a.txt"
+    t = run.start(str(probe), f"open:{a}")
+    t.wait_for(PROMPT)
+    t.type("deny-now[EACCES]")
+    t.wait_for(f"open {re.escape(str(a))} -> EACCES")
+    assert run.exit_status() == 0
+    assert not (run.tmp / "p.toml.bak").exists()  # nothing remembered, nothing saved
+
+
+def test_permit_lets_the_call_run(run, probe):
+    a = run.data / "a.txt"
+    t = run.start(str(probe), f"open:{a}")
+    t.wait_for(PROMPT)
+    t.type("permit-now")
+    screen = t.wait_for(f"open {re.escape(str(a))} -> ok")
+    assert "systrace: permitted openat" in screen and "this call only" in screen
+    assert run.exit_status() == 0
+    assert run.terminal_restored()
+
+
+def test_permit_directory_answers_later_calls_and_is_saved(run, probe):
+    a, b, c = run.data / "a.txt", run.data / "b.txt", run.other / "c.txt"
+    t = run.start(str(probe), f"open:{a}", f"stat:{b}", f"open:{b}", f"open:{c}")
+    t.wait_for(PROMPT)
+    t.type("permit dir")
+    # b.txt (stat and open) is in the directory: no prompt; c.txt is not: asked
+    screen = t.wait_for(f"path {re.escape(str(c))}")
+    assert f"open {a} -> ok" in screen and f"stat {b} -> ok" in screen
+    assert f"open {b} -> ok" in screen
+    assert len(re.findall("remembered for", screen)) == 1
+    t.type("deny-now")
+    t.wait_for(f"open {re.escape(str(c))} -> EPERM")
+    assert run.exit_status() == 0
+    saved = load_policy(run.policy)
+    rule = saved.main.rules[0]
+    assert rule.action is Action.PERMIT and rule.path.pattern.endswith("/data/*")
+    assert rule.path.pattern.startswith("$TMPDIR/")
+    assert "answered" in rule.comment
+    decide = saved.main.decide
+    assert decide(CallFacts("openat", (PathArg("path", str(run.data / "new.txt")),),
+                            open_flags=os.O_RDONLY)).action is Action.PERMIT
+    assert decide(CallFacts("openat", (PathArg("path", str(c)),), open_flags=os.O_RDONLY)
+                  ).action is Action.ASK
+    assert "saved 1 remembered answer" in t.screen()
+
+
+def test_save_answers_elsewhere(run, probe):
+    a = run.data / "a.txt"
+    run.write_policy()
+    before = run.policy.read_text()
+    answers = run.tmp / "answers.toml"
+    t = run.start(str(probe), f"open:{a}", options=("--save-answers", str(answers)))
+    t.wait_for(PROMPT)
+    t.type("permit tree for all")
+    t.wait_for(f"open {re.escape(str(a))} -> ok")
+    assert run.exit_status() == 0
+    assert run.policy.read_text() == before
+    rule = load_policy(answers).main.rules[0]
+    assert rule.path.pattern.endswith("/data/**") and rule.action is Action.PERMIT
+
+
+def test_kill_kills_the_asking_process(run, probe):
+    a = run.data / "a.txt"
+    t = run.start(str(probe), f"open:{a}", "print:after")
+    t.wait_for(PROMPT)
+    t.type("kill")
+    screen = t.wait_for("EXIT=")
+    assert run.exit_status() == 128 + 9
+    assert "systrace: killed pid" in screen
+    assert "after" not in screen.replace("print:after", "")
+    assert run.terminal_restored()
+
+
+def test_bad_answers_are_explained_and_the_prompt_stays(run, probe):
+    a = run.data / "a.txt"
+    t = run.start(str(probe), f"open:{a}")
+    t.wait_for(PROMPT)
+    t.type("pernit")
+    t.wait_for("did you mean permit")
+    t.keys("C-u")
+    t.type("detach")  # the policy has no detach = true
+    t.wait_for("detach is not allowed here")
+    t.keys("C-u")
+    t.type("permit /etc/**")
+    t.wait_for("does not match")
+    t.keys("C-u")
+    t.type("?")
+    t.wait_for("answers \\(type one")
+    t.type("p 1 for process")
+    t.wait_for(f"open {re.escape(str(a))} -> ok")
+    assert run.exit_status() == 0
+    assert not (run.tmp / "p.toml.bak").exists()  # for one process: not saved
+
+
+def test_ctrl_c_refuses_this_call(run, probe):
+    a = run.data / "a.txt"
+    t = run.start(str(probe), f"open:{a}")
+    t.wait_for(PROMPT)
+    t.keys("perm", "C-c")
+    t.wait_for(f"open {re.escape(str(a))} -> EPERM")
+    assert run.exit_status() == 0
+    assert run.terminal_restored()
+
+
+def test_detach_where_the_policy_allows_it(run, probe):
+    a, c = run.data / "a.txt", run.other / "c.txt"
+    t = run.start(str(probe), f"open:{a}", f"open:{c}", extra="detach = true")
+    t.wait_for(PROMPT)
+    t.type("detach")
+    screen = t.wait_for(f"open {re.escape(str(c))} -> ok")  # no second prompt
+    assert f"open {a} -> ok" in screen and "no longer checked" in screen
+    assert run.exit_status() == 0
+
+
+def test_ask_timeout_refuses(run, probe):
+    a = run.data / "a.txt"
+    t = run.start(str(probe), f"open:{a}", options=("--ask-timeout", "1"))
+    screen = t.wait_for(f"open {re.escape(str(a))} -> EPERM")
+    assert "no answer within 1s" in screen
+    assert run.exit_status() == 0
+    assert run.terminal_restored()
+
+
+# --- several asks at once --------------------------------------------------------------------
+
+
+def test_asks_are_queued_and_an_answer_settles_the_queued_ones(run, probe):
+    a, b = run.data / "a.txt", run.data / "b.txt"
+    script = (f"{probe} print:start; {probe} open:{a} & sleep 0.3; {probe} open:{b} & "
+              f"sleep 0.3; {probe} print:meanwhile; wait")
+    t = run.start("/bin/sh", "-c", script, options=("-v",))
+    t.wait_for(PROMPT)
+    t.wait_for("meanwhile")  # the others went on while one process waited
+    screen = t.wait_for(r"\[1 more waiting\]")  # the second ask is queued behind the first
+    assert "new process" in screen  # -v child messages, shown around the prompt
+    t.type("permit dir")
+    screen = t.wait_for(f"open {re.escape(str(b))} -> ok")
+    assert f"open {a} -> ok" in screen
+    assert "by an earlier answer" in screen  # the queued ask got the answer, no second prompt
+    assert run.exit_status() == 0
+
+
+# --- programs that own the terminal ----------------------------------------------------------
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/python3"), reason="no /usr/bin/python3")
+def test_python_repl_keeps_a_usable_terminal(run):
+    a = run.data / "a.txt"
+    t = run.start("/usr/bin/python3", "-q", "-i")
+    t.wait_for(">>> ")
+    t.type(f"print(open({str(a)!r}).read().upper())")
+    t.wait_for(PROMPT)
+    t.type("permit-now")
+    t.wait_for("ALPHA")
+    t.type("print(6 * 7)")
+    t.wait_for("^42$".replace("^", "\n").replace("$", "\n"))
+    t.keys("Up", "Up")  # the REPL's own history still works
+    t.keys("Enter")
+    t.wait_for(PROMPT)
+    t.type("deny[ENOENT]")
+    t.wait_for("FileNotFoundError")
+    t.type("print('still', 'here')")
+    t.wait_for("still here")
+    t.keys("C-d")
+    assert run.exit_status() == 0
+    assert run.terminal_restored()
+
+
+def test_interactive_shell_with_job_control(run):
+    a = run.data / "a.txt"
+    t = run.start("env", "PS1=shell> ", "/bin/sh", "-i")
+    t.wait_for("(?m)^shell>")
+    t.type(f"cat {a}")
+    t.wait_for(PROMPT)
+    t.type("deny-now")
+    t.wait_for("Operation not permitted")
+    t.type(f"cat {a}")
+    t.wait_for(PROMPT, count=1)
+    t.type("permit-now")
+    t.wait_for("\nalpha\n")
+    t.type("echo job control $((40 + 2))")
+    t.wait_for("job control 42")
+    t.type("exit")
+    assert run.exit_status() == 0
+    assert run.terminal_restored()
+
+
+@pytest.mark.skipif(shutil.which("less") is None, reason="less is not installed")
+def test_less_keeps_working_around_a_prompt(run):
+    a, b = run.data / "a.txt", run.data / "b.txt"
+    run.policy.write_text(textwrap.dedent(f"""\
+        default = "permit"
+        [[rule]]
+        calls = ["fsread"]
+        path = "{b}"
+        action = "ask"
+        """))
+    t = run.start("less", str(a))
+    t.wait_for("alpha")
+    t.type(f":e {b}")
+    t.wait_for(PROMPT)
+    t.type("permit file for process")  # less looks at the file with several calls
+    t.wait_for("line 1\n")  # less repainted with the new file (the prompt is gone)
+    screen = t.wait_for(r"\(file 2 of 2\)")
+    assert not re.search(PROMPT, screen)
+    t.keys("G")  # still takes commands
+    t.wait_for("line 100")
+    t.keys("q")
+    assert run.exit_status() == 0
+    assert run.terminal_restored()
+
+
+def test_terminal_modes_and_foreground_group_are_restored_for_the_program(run):
+    """A program in cbreak mode that made its own process group the foreground one (as a
+    shell does for a job) finds both as it left them after a prompt."""
+    a = run.data / "a.txt"
+    script = run.tmp / "modes.py"
+    script.write_text(textwrap.dedent(f"""\
+        import os, signal, termios, tty
+        fd = os.open("/dev/tty", os.O_RDWR)
+        signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+        os.setpgid(0, 0)
+        os.tcsetpgrp(fd, os.getpgrp())
+        saved = termios.tcgetattr(fd)
+        tty.setcbreak(fd)
+        before = termios.tcgetattr(fd)
+        print("reading", flush=True)
+        try:
+            open({str(a)!r}).read()
+        except OSError as exc:
+            print("refused", exc.errno, flush=True)
+        after = termios.tcgetattr(fd)
+        same = before == after and os.tcgetpgrp(fd) == os.getpgrp()
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        print("MODES", "SAME" if same else "CHANGED", flush=True)
+        """))
+    t = run.start(PYTHON, str(script))
+    t.wait_for(PROMPT)
+    t.type("deny-now")
+    screen = t.wait_for("MODES")
+    assert "refused 1" in screen
+    assert "MODES SAME" in screen
+    assert run.exit_status() == 0

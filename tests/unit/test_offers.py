@@ -1,0 +1,409 @@
+"""The generalizations the ASK prompt offers (systrace_py.ui.offers) and the rules they make,
+what a typed answer means for one request (prompt.Interpreter), and how remembered answers are
+saved into the policy file (prompt.save_answers)."""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import string
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from systrace_py.policy.files import load_policy, loads_policy
+from systrace_py.policy.glob import Expansions, PathGlob
+from systrace_py.policy.model import Action, CallFacts, PathArg, SockAddr, Table
+from systrace_py.supervisor import AskRequest
+from systrace_py.ui.answers import AnswerError
+from systrace_py.ui.offers import (
+    OfferError,
+    asking_classes,
+    build_rule,
+    custom_offer,
+    offers_for,
+    resolve_scope,
+    rule_calls,
+    temp_glob,
+)
+from systrace_py.ui.prompt import Interpreter, Remembered, TerminalAsker, save_answers
+
+EX = Expansions(home="/home/alice", cwd="/home/alice/proj", tmpdir="/tmp", user="alice")
+ENV = {"HOME": "/home/alice", "CWD": "/home/alice/proj", "TMPDIR": "/tmp", "USER": "alice"}
+
+
+def opening(path: str, flags: int = os.O_RDONLY, call: str = "openat") -> CallFacts:
+    return CallFacts(call, (PathArg("path", path),), open_flags=flags)
+
+
+def keys(offers) -> list[str]:
+    return [o.key for o in offers]
+
+
+def patterns(offers) -> dict[str, str | None]:
+    return {o.key: o.pattern for o in offers}
+
+
+# --- paths -----------------------------------------------------------------------------------
+
+
+def test_path_offers_narrowest_first_with_variables():
+    offers = offers_for(opening("/home/alice/proj/build/out.o"), "path", expansions=EX)
+    assert keys(offers) == ["file", "ext", "dir", "tree", "cwd", "home", "any"]
+    assert patterns(offers) == {
+        "file": "$CWD/build/out.o", "ext": "$CWD/build/*.o", "dir": "$CWD/build/*",
+        "tree": "$CWD/build/**", "cwd": "$CWD/**", "home": "~/**", "any": None}
+
+
+def test_home_and_tmpdir_forms():
+    home = patterns(offers_for(opening("/home/alice/notes/todo.txt"), "path", expansions=EX))
+    assert home["file"] == "~/notes/todo.txt"
+    assert home["dir"] == "~/notes/*"
+    assert "cwd" not in home  # not below $CWD
+    tmp = patterns(offers_for(opening("/tmp/build/x.c"), "path", expansions=EX))
+    assert tmp["file"] == "$TMPDIR/build/x.c"
+
+
+def test_literal_outside_every_variable_and_glob_characters_escaped():
+    offers = offers_for(opening("/srv/data[1]/a*b.csv"), "path", expansions=EX)
+    found = patterns(offers)
+    assert found["file"] == "/srv/data\\[1\\]/a\\*b.csv"
+    assert found["ext"] == "/srv/data\\[1\\]/*.csv"
+    assert PathGlob(found["file"], expansions=EX).matches("/srv/data[1]/a*b.csv")
+    assert not PathGlob(found["file"], expansions=EX).matches("/srv/data1/aXb.csv")
+
+
+def test_random_suffix_glob_for_temporary_names():
+    offers = offers_for(opening("/tmp/tmpa8Xk2q9z.json"), "path", expansions=EX)
+    assert patterns(offers)["temp"] == "$TMPDIR/tmp*.json"
+    assert keys(offers)[:3] == ["file", "temp", "ext"]
+
+
+@pytest.mark.parametrize(("name", "glob"), [
+    ("tmpa8Xk2q.txt", "tmp*.txt"),
+    ("tmpk2j3h4l5", "tmp*"),
+    ("build-1f3e9a7c.log", "build-*.log"),
+    ("foo.a8Kx9Z", "foo.*"),
+    ("core.12345", "core.*"),
+    ("out-123456.txt", "out-*.txt"),
+    ("a.txt", None),
+    ("Makefile", None),
+    ("report2024.txt", None),   # the whole stem: the extension offer covers that
+    ("tmpfile.txt", None),
+])
+def test_temp_glob(name, glob):
+    assert temp_glob(name) == glob
+    if glob is not None:
+        assert PathGlob("/d/" + glob, expansions=EX).matches("/d/" + name)
+
+
+def test_file_at_the_root_offers_no_directory_globs():
+    assert keys(offers_for(opening("/vmlinuz"), "path", expansions=EX)) == ["file", "any"]
+
+
+def test_sensitive_scopes_are_marked():
+    offers = {o.key: o for o in offers_for(opening("/home/alice/.ssh/id_rsa"), "path",
+                                            expansions=EX)}
+    assert offers["file"].sensitive  # the file itself is sensitive
+    assert offers["home"].sensitive and offers["any"].sensitive
+    plain = {o.key: o for o in offers_for(opening("/home/alice/proj/a.c"), "path",
+                                           expansions=EX)}
+    assert not plain["file"].sensitive and not plain["dir"].sensitive
+    assert plain["home"].sensitive  # ~/** covers ~/.ssh
+
+
+def test_pseudo_files():
+    pipe = offers_for(CallFacts("fstat", (PathArg("path", "pipe:[1234]"),)), "path",
+                      expansions=EX)
+    assert patterns(pipe) == {"file": "pipe:*", "any": None}
+    memfd = offers_for(opening("/memfd:jit (deleted)"), "path", expansions=EX)
+    assert patterns(memfd) == {"file": "memfd:jit", "kind": "memfd:*", "any": None}
+
+
+def test_exec_offers_the_exact_command_line():
+    facts = CallFacts("execve", (PathArg("path", "/usr/bin/git"),), argv=("git", "push", "*"))
+    offers = offers_for(facts, "path", expansions=EX)
+    assert keys(offers)[:2] == ["file", "argv"]
+    argv_offer = offers[1]
+    calls = rule_calls(facts, "path", None)
+    assert calls == ("exec", "fsread")
+    rule = build_rule(argv_offer, calls, Action.PERMIT, expansions=EX)
+    table = Table("main", Action.ASK, rules=[rule])
+    assert table.decide(facts).action is Action.PERMIT
+    other = CallFacts("execve", (PathArg("path", "/usr/bin/git"),), argv=("git", "push", "x"))
+    assert table.decide(other).action is Action.ASK  # "*" was a literal argument
+
+
+# --- addresses and calls without arguments ------------------------------------------------------
+
+
+def test_inet_offers():
+    facts = CallFacts("connect", sockaddr=SockAddr("inet", "10.1.2.3", 443))
+    offers = offers_for(facts, None, expansions=EX)
+    assert [(o.key, o.shown) for o in offers] == [
+        ("addr", "10.1.2.3:443"), ("host", "10.1.2.3, any port"),
+        ("port", "any address, port 443"), ("any", "any")]
+    table = Table("main", Action.ASK, rules=[build_rule(offers[2], ("net-connect",),
+                                                        Action.PERMIT, expansions=EX)])
+    assert table.decide(CallFacts("connect", sockaddr=SockAddr("inet", "1.1.1.1", 443))
+                        ).action is Action.PERMIT
+    assert table.decide(CallFacts("connect", sockaddr=SockAddr("inet", "1.1.1.1", 80))
+                        ).action is Action.ASK
+
+
+def test_inet6_and_unix_offers():
+    six = offers_for(CallFacts("connect", sockaddr=SockAddr("inet6", "::1", 22)), None,
+                     expansions=EX)
+    assert six[0].shown == "[::1]:22"
+    unix = offers_for(CallFacts("connect", sockaddr=SockAddr("unix", path="/run/app/s.sock")),
+                      None, expansions=EX)
+    assert [(o.key, o.unix) for o in unix] == [("file", "/run/app/s.sock"),
+                                               ("dir", "/run/app/*"), ("any", None)]
+    abstract = offers_for(CallFacts("connect", sockaddr=SockAddr("unix", path="@bus")), None,
+                          expansions=EX)
+    assert abstract[0].unix == "@bus"
+
+
+def test_call_without_arguments_offers_only_any():
+    offers = offers_for(CallFacts("ptrace"), None, expansions=EX)
+    assert [(o.key, o.label) for o in offers] == [("any", "every ptrace call")]
+    assert rule_calls(CallFacts("kill"), None, None) == ("kill",)  # not the whole signal alias
+
+
+# --- which calls a remembered rule names ---------------------------------------------------------
+
+
+def test_rule_names_only_the_classes_that_asked():
+    policy = loads_policy("""
+        default = "ask"
+        [[rule]]
+        calls = ["fsread"]
+        path = "/data/**"
+        action = "permit"
+    """, "p.toml", ENV)
+    rdwr = opening("/data/x", os.O_RDWR)
+    assert asking_classes(rdwr, "path", policy.main) == ("fswrite",)
+    assert rule_calls(rdwr, "path", policy.main) == ("fswrite",)
+    assert rule_calls(rdwr, "path", None) == ("fsread", "fswrite")  # table unknown: all
+    assert rule_calls(rdwr, "path", policy.main, no_alias=True) == ("openat",)
+    assert rule_calls(CallFacts("connect", sockaddr=SockAddr("inet", "1.2.3.4", 1)), None,
+                      None) == ("net-connect",)
+
+
+# --- scopes a person types ---------------------------------------------------------------------
+
+
+def test_resolve_scope_by_default_number_key_and_glob():
+    facts = opening("/home/alice/proj/src/a.c")
+    offers = offers_for(facts, "path", expansions=EX)
+    assert resolve_scope(None, offers, facts, "path", expansions=EX).key == "file"
+    assert resolve_scope("3", offers, facts, "path", expansions=EX).key == "dir"
+    assert resolve_scope("tree", offers, facts, "path", expansions=EX).key == "tree"
+    own = resolve_scope("~/proj/**/*.c", offers, facts, "path", expansions=EX)
+    assert (own.key, own.pattern) == ("custom", "~/proj/**/*.c")
+
+
+@pytest.mark.parametrize(("scope", "message"), [
+    ("9", "choose 1 to"),
+    ("0", "choose 1 to"),
+    ("nowhere", "no scope 'nowhere'"),
+    ("/etc/**", "does not match"),
+    ("/tmp/[", "bad glob"),
+    ("$NOPE/x", "bad glob"),
+])
+def test_bad_scopes(scope, message):
+    facts = opening("/home/alice/proj/src/a.c")
+    offers = offers_for(facts, "path", expansions=EX)
+    with pytest.raises(OfferError) as info:
+        resolve_scope(scope, offers, facts, "path", expansions=EX)
+    assert message in str(info.value)
+
+
+def test_custom_glob_needs_a_path():
+    with pytest.raises(OfferError):
+        custom_offer("/x/**", CallFacts("connect", sockaddr=SockAddr("inet", "1.2.3.4", 1)),
+                     None, expansions=EX)
+
+
+# --- every offer makes a rule that decides the very call asked about --------------------------
+
+_NAME = st.text(string.ascii_letters + string.digits + "._-*?[]{},$~ \\\n@:", min_size=1,
+                max_size=12).filter(lambda n: n not in (".", ".."))
+_DIRS = st.sampled_from(["/tmp", "/home/alice", "/home/alice/proj", "/srv", "/"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(_DIRS, st.lists(_NAME, min_size=1, max_size=3),
+       st.sampled_from([os.O_RDONLY, os.O_WRONLY | os.O_CREAT, os.O_RDWR]),
+       st.sampled_from([Action.PERMIT, Action.NEVER]))
+def test_every_offer_covers_the_call(base, names, flags, action):
+    path = base.rstrip("/") + "/" + "/".join(names)
+    facts = opening(path, flags)
+    for offer in offers_for(facts, "path", expansions=EX):
+        rule = build_rule(offer, rule_calls(facts, "path", None), action, errno.EACCES,
+                          expansions=EX)
+        decision = Table("main", Action.ASK, rules=[rule]).decide(facts)
+        assert decision.action is action, (offer, path)
+
+
+# --- a typed line for one request ----------------------------------------------------------------
+
+POLICY = """
+    default = "permit"
+    [[rule]]
+    calls = ["fsread"]
+    path = "/home/alice/proj/**"
+    action = "ask"
+    errno = "EACCES"
+"""
+
+
+def request_for(policy, path="/home/alice/proj/src/a.c", program="/usr/bin/cat", pid=100):
+    facts = opening(path)
+    decision = policy.main.decide(facts)
+    assert decision.action is Action.ASK
+    return AskRequest(pid, pid, 1, program, "openat", {"path": path, "flags": "O_RDONLY"},
+                      facts, decision)
+
+
+def test_interpreter_answers():
+    policy = loads_policy(POLICY, "p.toml", ENV)
+    interp = Interpreter(request_for(policy), policy.main, expansions=EX, index=7)
+    answer, remembered = interp.answer("permit dir for all")
+    assert (answer.kind, answer.reach) == ("permit", "all")
+    assert answer.rule.path.pattern == "$CWD/src/*" and answer.rule.calls == ("fsread",)
+    assert answer.rule.label() == "rule 7 (<answer>)"
+    assert remembered is not None and remembered.table == "main"
+    denied, _ = interp.answer("deny")
+    assert denied.errno == errno.EACCES  # the asking rule's errno by default
+    assert denied.rule.action is Action.NEVER and denied.reach == "program"
+    now, none = interp.answer("deny-now[ENOENT]")
+    assert (now.kind, now.errno, now.rule, none) == ("deny", errno.ENOENT, None, None)
+    assert interp.answer("permit-now")[0].rule is None
+    assert interp.answer("kill")[0].kind == "kill"
+
+
+def test_detach_only_where_the_policy_allows_it():
+    policy = loads_policy(POLICY, "p.toml", ENV)
+    with pytest.raises(AnswerError) as info:
+        Interpreter(request_for(policy), policy.main, expansions=EX).parse("detach")
+    assert "detach = true" in str(info.value)
+    allowed = loads_policy("detach = true\n" + POLICY.replace("    ", ""), "p.toml", ENV)
+    interp = Interpreter(request_for(allowed), allowed.main, expansions=EX)
+    assert interp.answer("detach")[0].kind == "detach"
+
+
+def test_interpreter_no_alias():
+    policy = loads_policy(POLICY, "p.toml", ENV)
+    interp = Interpreter(request_for(policy), policy.main, no_alias=True, expansions=EX)
+    assert interp.answer("permit")[0].rule.calls == ("openat",)
+
+
+# --- saving --------------------------------------------------------------------------------------
+
+
+def remember(policy, text, **kw):
+    request = request_for(policy, **kw)
+    return Interpreter(request, policy.main, expansions=EX).answer(text)[1]
+
+
+def test_save_into_the_main_table_for_the_command(tmp_path):
+    source = tmp_path / "p.toml"
+    source.write_text(POLICY)
+    policy = load_policy(source, ENV)
+    entries = [remember(policy, "permit dir", program="/usr/bin/cat")]
+    report = save_answers(entries, source, command="/usr/bin/cat", env=ENV)
+    assert report.saved == 1 and report.path == source
+    assert report.backup is not None and report.backup.read_text() == POLICY
+    saved = load_policy(source, ENV)
+    assert not saved.programs
+    first = saved.main.rules[0]
+    assert (first.calls, first.path.pattern, first.action) == (("fsread",), "$CWD/src/*",
+                                                               Action.PERMIT)
+    assert "answered" in first.comment
+    # later calls in the directory are decided without asking
+    assert saved.main.decide(opening("/home/alice/proj/src/b.c")).action is Action.PERMIT
+    assert saved.main.decide(opening("/home/alice/proj/x.c")).action is Action.ASK
+
+
+def test_save_for_another_program_copies_its_table(tmp_path):
+    source = tmp_path / "p.toml"
+    source.write_text(POLICY)
+    policy = load_policy(source, ENV)
+    entries = [remember(policy, "deny tree", program="/usr/bin/cat")]
+    save_answers(entries, source, command="/bin/sh", env=ENV)
+    saved = load_policy(source, ENV)
+    cat = saved.programs["/usr/bin/cat"]
+    assert [r.action for r in cat.rules] == [Action.NEVER, Action.ASK]  # rule + main's rules
+    assert saved.main.rules[0].action is Action.ASK  # main untouched
+
+
+def test_save_for_all_programs_and_not_for_one_process(tmp_path):
+    source = tmp_path / "p.toml"
+    source.write_text(POLICY + '\n[program."/usr/bin/vi"]\ndefault = "never"\n')
+    policy = load_policy(source, ENV)
+    entries = [remember(policy, "permit ext for all"),
+               remember(policy, "permit tree for process")]
+    report = save_answers(entries, source, command="/usr/bin/cat", env=ENV)
+    assert report.saved == 1
+    saved = load_policy(source, ENV)
+    for table in saved.tables():
+        assert table.rules[0].path.pattern == "$CWD/src/*.c"
+    assert not any(r.path is not None and r.path.pattern == "$CWD/src/**"
+                   for t in saved.tables() for r in t.rules)
+
+
+def test_nothing_to_save_writes_nothing(tmp_path):
+    source = tmp_path / "p.toml"
+    source.write_text(POLICY)
+    policy = load_policy(source, ENV)
+    report = save_answers([remember(policy, "permit for process")], source, env=ENV)
+    assert report.saved == 0 and report.path is None
+    assert not list(tmp_path.glob("*.bak*"))
+
+
+def test_save_answers_elsewhere(tmp_path):
+    source = tmp_path / "p.toml"
+    source.write_text(POLICY)
+    other = tmp_path / "answers.toml"
+    policy = load_policy(source, ENV)
+    save_answers([remember(policy, "permit dir")], source, other, command="/usr/bin/cat",
+                 env=ENV)
+    assert source.read_text() == POLICY          # the policy file is not touched
+    first = load_policy(other, ENV)              # a copy of it, with the rule
+    assert len(first.main.rules) == 2
+    save_answers([remember(policy, "permit ext")], source, other, command="/usr/bin/cat",
+                 env=ENV)                        # an existing file is merged into
+    assert len(load_policy(other, ENV).main.rules) == 3
+    assert (tmp_path / "answers.toml.bak").exists()
+
+
+# --- queued requests answered by an earlier answer -----------------------------------------------
+
+
+def test_queued_request_covered_by_an_earlier_answer(tmp_path):
+    from systrace_py.supervisor import PolicySet
+
+    policy = loads_policy(POLICY, "p.toml", ENV)
+    read_fd, write_fd = os.pipe()
+    try:
+        asker = TerminalAsker(write_fd, PolicySet(policy), io.StringIO())
+        asker.expansions = EX
+        first = request_for(policy, "/home/alice/proj/src/a.c")
+        answer, remembered = Interpreter(first, policy.main, expansions=EX).answer(
+            "permit dir for all")
+        asker.remembered.append(remembered)
+        policy.main.add_rule(answer.rule)  # as the supervisor does, meanwhile
+        queued = request_for(loads_policy(POLICY, "p.toml", ENV), "/home/alice/proj/src/b.c")
+        auto = asker._auto_answer(queued)
+        assert auto is not None and auto.kind == "permit" and auto.rule is None
+        elsewhere = request_for(loads_policy(POLICY, "p.toml", ENV), "/home/alice/proj/b.c")
+        assert asker._auto_answer(elsewhere) is None
+        mine_only = Remembered(answer.rule, "process", 999, "/usr/bin/cat", "main")
+        asker.remembered[:] = [mine_only]
+        assert asker._auto_answer(queued) is None  # another process's answer
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)

@@ -1,0 +1,127 @@
+"""What the ASK prompt says, without a terminal: the question (wrapped to the width), the help,
+the line left after an answer, completion candidates, and the terminal-mode helpers."""
+
+from __future__ import annotations
+
+import os
+import termios
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from systrace_py.policy.files import loads_policy
+from systrace_py.policy.glob import Expansions
+from systrace_py.policy.model import Action, CallFacts, PathArg
+from systrace_py.supervisor import AskRequest
+from systrace_py.ui.prompt import (
+    AnswerCompleterBase,
+    Interpreter,
+    call_text,
+    describe_answer,
+    format_args,
+    help_text,
+    question,
+    sane_attrs,
+    wrap_segments,
+)
+
+EX = Expansions(home="/home/alice", cwd="/home/alice/proj", tmpdir="/tmp", user="alice")
+POLICY = """
+    default = "permit"
+    detach = true
+    [[rule]]
+    calls = ["fsread"]
+    path = "/home/alice/**"
+    action = "ask"
+"""
+
+
+def interpreter(path="/home/alice/proj/src/a.c", args=None):
+    policy = loads_policy(POLICY, "p.toml", {"HOME": "/home/alice", "CWD": "/home/alice/proj"})
+    facts = CallFacts("openat", (PathArg("path", path),), open_flags=os.O_RDONLY)
+    decision = policy.main.decide(facts)
+    assert decision.action is Action.ASK
+    request = AskRequest(4242, 4243, 1, "/usr/bin/cc", "openat",
+                         args or {"path": path, "path_as_given": "src/a.c",
+                                  "flags": "O_RDONLY"}, facts, decision)
+    return request, Interpreter(request, policy.main, expansions=EX)
+
+
+def plain(formatted) -> str:
+    return "".join(text for _, text in formatted)
+
+
+def test_question_says_who_what_which_rule_and_the_scopes():
+    request, interp = interpreter()
+    text = plain(question(request, interp, columns=200, waiting=2))
+    assert "systrace: /usr/bin/cc  (pid 4242 thread 4243, parent 1) asks   [2 more waiting]" in text
+    assert "call   openat  path /home/alice/proj/src/a.c (given as src/a.c)  flags O_RDONLY" in text
+    assert "asked  rule 1 (p.toml:4): fsread path /home/alice/** -> ask  [table main]" in text
+    assert "(fsread)   1 file $CWD/src/a.c   2 ext $CWD/src/*.c   3 dir $CWD/src/*" in text
+    assert "home ~/** (!)" in text
+    assert "detach" in text.splitlines()[-2]  # the policy allows it: offered
+    assert text.endswith("systrace> ")
+
+
+@pytest.mark.parametrize("columns", [30, 50, 80, 120])
+def test_question_fits_the_terminal(columns):
+    request, interp = interpreter("/home/alice/proj/" + "very-long-directory-name/" * 6 + "x.c")
+    text = plain(question(request, interp, columns=columns))
+    assert all(len(line) <= columns - 1 for line in text.splitlines())
+
+
+@given(st.lists(st.tuples(st.sampled_from(["", "bold"]),
+                          st.text(alphabet="ab /", max_size=30)), max_size=8),
+       st.integers(min_value=12, max_value=60))
+def test_wrap_segments_keeps_the_text_and_the_width(segments, width):
+    out = wrap_segments(segments, width, 4)
+    text = "".join(t for _, t in out)
+    assert all(len(line) <= width for line in text.split("\n"))
+    squeeze = "".join("".join(t for _, t in segments).split())
+    assert "".join(text.split()) == squeeze  # only spaces and line breaks change
+
+
+def test_help_lists_the_vocabulary_and_the_scopes_in_words():
+    _, interp = interpreter()
+    text = help_text(interp)
+    for word in ("permit [SCOPE] [for REACH]", "deny-now[ERRNO]", "kill", "detach",
+                 "everything in /home/alice/proj/src", "(covers sensitive files)"):
+        assert word in text
+
+
+def test_answer_lines():
+    request, interp = interpreter()
+    answer, _ = interp.answer("permit dir for all")
+    assert describe_answer(answer, request) == (
+        "permitted openat /home/alice/proj/src/a.c O_RDONLY for pid 4242 (/usr/bin/cc); "
+        "remembered for every program: fsread path $CWD/src/* -> permit")
+    denied, _ = interp.answer("deny-now[EACCES]")
+    assert describe_answer(denied, request).startswith("denied (EACCES) openat")
+    assert describe_answer(interp.answer("kill")[0], request) == "killed pid 4242 (/usr/bin/cc)"
+
+
+def test_arguments_as_words():
+    assert format_args({"path": "/x", "path_as_given": "x", "flags": "O_RDONLY"}) == \
+        "path /x (given as x)  flags O_RDONLY"
+    assert format_args({"argv": ["ls", "-l", "a b"]}) == "argv ls -l 'a b'"
+    request, _ = interpreter(args={"path": "/bin/ls", "argv": ["ls", "a b"]})
+    assert call_text(request) == "openat /bin/ls ls 'a b'"
+
+
+def test_completion_words_fit_the_position():
+    _, interp = interpreter()
+    words = AnswerCompleterBase(interp).words
+    assert "permit" in words("")[0] and "detach" in words("de")[0]
+    candidates, current = words("permit d")
+    assert current == "d" and "dir" in candidates and "for" in candidates
+    assert words("permit dir for ")[0] == ["process", "program", "all"]
+    assert words("kill ")[0] == []
+
+
+def test_sane_attrs_cook_the_line_and_keep_the_rest():
+    raw = [0, 0, 0, 0, 38400, 38400, [b"\x00"] * 32]
+    cooked = sane_attrs(raw)
+    assert cooked[3] & termios.ICANON and cooked[3] & termios.ECHO and cooked[3] & termios.ISIG
+    assert cooked[1] & termios.OPOST and cooked[0] & termios.ICRNL
+    assert cooked[4:6] == raw[4:6] and raw[3] == 0  # a copy
