@@ -24,7 +24,7 @@ from systrace_py.engine.decode import DecodedCall
 from systrace_py.engine.events import DETACH, KILL, PARK, Reply
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
-from systrace_py.policy import aliases
+from systrace_py.policy.filterplan import KILLED_WHEN_REFUSED
 from systrace_py.policy.model import Action, CallFacts, Decision, Policy, Rule, Table
 
 
@@ -105,7 +105,6 @@ class PolicySet:
         return any(rule.argv is not None for t in self.tables() for rule in t.rules)
 
 
-PRIVILEGE_CALLS = aliases.ALIASES["privilege"]
 
 
 def strictest(decisions: list[Decision]) -> Decision:
@@ -180,7 +179,7 @@ class Supervisor:
             return Reply.run()
         if action is Action.ASK and self.asker is not None and not self.options.automatic:
             return self._ask(task, call, decision)
-        if call.policy_name in PRIVILEGE_CALLS:
+        if call.policy_name in KILLED_WHEN_REFUSED:
             # A program that drops privileges and does not check the result would go on
             # privileged: refusing the drop made it less safe.  Such a refusal kills it.
             self._report(task, call, decision, "killed")

@@ -520,7 +520,8 @@ class Tracer:
             current, maximum = struct.unpack("<QQ", call.memory.read_exact(pointer, 16))
         except TraceeMemoryError:
             return errno.EFAULT, "rlimit unreadable"
-        if current or maximum:
+        if (current or maximum) and _has_capability(call.tid, CAP_SYS_RESOURCE):
+            # (without the capability the kernel refuses a hard limit above 0 by itself)
             return errno.EPERM, "core dumps are off for traced programs"
         return None
 
@@ -862,6 +863,20 @@ class Tracer:
         if process.pid == self.main_pid:
             self.main_status = status
         self.monitor.on_exit(process, status)
+
+
+CAP_SYS_RESOURCE = 24
+
+
+def _has_capability(tid: int, capability: int) -> bool:
+    """Whether the task holds an effective capability (from /proc/TID/status)."""
+    try:
+        for line in Path(f"/proc/{tid}/status").read_text().splitlines():
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) >> capability & 1)
+    except (OSError, ValueError):
+        return True  # cannot tell: assume it may
+    return True
 
 
 def _traced_by(tracer: int) -> set[int]:

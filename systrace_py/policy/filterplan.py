@@ -33,6 +33,10 @@ class Verdict:
 ALLOW = Verdict("allow")
 TRACE = Verdict("trace")
 
+#: Calls whose refusal kills the caller instead: a program that drops privileges and ignores
+#: the error would go on privileged, less safe than without a policy.
+KILLED_WHEN_REFUSED = aliases.ALIASES["privilege"]
+
 
 @dataclass(frozen=True, slots=True)
 class PlanOptions:
@@ -168,11 +172,14 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
                 result.calls[syscall] = TRACE
                 result.opens[syscall] = open_plan
             continue
-        result.calls[syscall] = _across_tables([
+        verdict = _across_tables([
             _verdict(_combine([_check_outcome(t, syscall, c) for c in _call_checks(syscall)]),
                      options)
             for t in tables
         ])
+        if verdict.kind == "errno" and syscall in KILLED_WHEN_REFUSED:
+            verdict = TRACE  # the tracer kills instead of refusing (see the supervisor)
+        result.calls[syscall] = verdict
     _engine_floor(result)
     return result
 

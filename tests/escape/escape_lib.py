@@ -1,0 +1,406 @@
+"""Shared pieces of the escape tests: the scene (a secret, a decoy, a work directory), policies
+that refuse the target, and running an attack program with and without systrace.
+
+Every attack program (tests/escape/*.c) prints one verdict line: ``ESCAPED: ...``,
+``BLOCKED: ...`` or ``SKIPPED: ...`` (see attack.h).  A control run without systrace must print
+ESCAPED (the attack is real on this kernel) or SKIPPED (the kernel lacks the feature: the test
+is skipped, saying why); the run under systrace must not escape.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from conftest import PYTHON, systrace_env
+
+SECRET_MAGIC = "S3CR3T-7f1d9a42-do-not-leak"
+PAYLOAD_MAGIC = "PAYLOAD-RAN-5e8c"
+SYSTRACE = [PYTHON, "-m", "systrace_py"]
+VERDICT = re.compile(r"^(ESCAPED|BLOCKED|SKIPPED): ?(.*)$", re.MULTILINE)
+
+
+@dataclass
+class Scene:
+    """A temporary tree: ``secd/secret.txt`` holds the secret; ``pubd/secret.txt`` is a decoy
+    of the same name (and a directory name of the same length, so a racing thread can flip
+    one path into the other by rewriting four bytes); ``work`` is the attacker's to write."""
+
+    root: Path
+    secd: Path
+    secret: Path
+    pubd: Path
+    decoy: Path
+    work: Path
+
+    @classmethod
+    def make(cls, base: Path, name: str = "scene") -> Scene:
+        root = base / name
+        root.mkdir()
+        root.chmod(0o755)
+        secd, pubd, work = root / "secd", root / "pubd", root / "work"
+        for d in (secd, pubd, work):
+            d.mkdir()
+        secret = secd / "secret.txt"
+        secret.write_text(f"{SECRET_MAGIC}\n")
+        decoy = pubd / "secret.txt"
+        decoy.write_text("public, harmless\n")
+        return cls(root, secd, secret, pubd, decoy, work)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        st = os.stat(self.secret)
+        env = {"ESC_SECRET_INO": str(st.st_ino), "ESC_SECRET_DEV": str(st.st_dev),
+               "ESC_MARKER": str(self.marker)}
+        env.update(extra)
+        return env
+
+    @property
+    def marker(self) -> Path:
+        """Where a payload that ran leaves its mark."""
+        return self.root / "payload-ran"
+
+
+# --- policies ------------------------------------------------------------------------------------
+
+def policy(*rules: str, default: str = "permit") -> str:
+    """A policy: the given [[rule]] bodies after ``default``."""
+    text = f'default = "{default}"\n'
+    for rule in rules:
+        text += "\n[[rule]]\n" + textwrap.dedent(rule).strip() + "\n"
+    return text
+
+
+def never(calls: Sequence[str] | str, errno: str = "EACCES", **conditions: object) -> str:
+    """A ``never`` rule body."""
+    names = [calls] if isinstance(calls, str) else list(calls)
+    lines = [f"calls = {toml_list(names)}"]
+    for key, value in conditions.items():
+        lines.append(f"{key} = {toml_value(value)}")
+    lines += ['action = "never"', f'errno = "{errno}"']
+    return "\n".join(lines)
+
+
+def permit(calls: Sequence[str] | str, **conditions: object) -> str:
+    names = [calls] if isinstance(calls, str) else list(calls)
+    lines = [f"calls = {toml_list(names)}"]
+    for key, value in conditions.items():
+        lines.append(f"{key} = {toml_value(value)}")
+    lines.append('action = "permit"')
+    return "\n".join(lines)
+
+
+def toml_value(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return toml_list(list(value))
+    if isinstance(value, int):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def toml_list(values: list[object]) -> str:
+    return "[" + ", ".join(toml_value(v) for v in values) + "]"
+
+
+def read_never(path: str | Path) -> str:
+    """The standard policy of the read attacks: everything permitted but reading ``path``."""
+    return policy(never("fsread", path=str(path)))
+
+
+# --- running -------------------------------------------------------------------------------------
+
+def scene_env(scene: Scene | None, **extra: str) -> dict[str, str]:
+    """The environment of a run: systrace's, plus the scene's (secret inode, marker path)."""
+    env = systrace_env(scene.env() if scene is not None else None)
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Outcome:
+    """One run of an attack program."""
+
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    traced: bool
+    verdict: str = "NONE"
+    detail: str = ""
+    elapsed: float = 0.0
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def killed(self) -> bool:
+        """Whether a signal ended it (systrace reports 128+N; a direct run -N)."""
+        return self.returncode < 0 or self.returncode >= 128
+
+    def __str__(self) -> str:
+        where = "under systrace" if self.traced else "without systrace"
+        return (f"{' '.join(self.argv)} ({where}): rc={self.returncode} verdict={self.verdict}"
+                f" {self.detail}\n--- stdout\n{self.stdout}--- stderr\n{self.stderr}")
+
+
+def _verdict(stdout: str) -> tuple[str, str]:
+    found = VERDICT.findall(stdout)
+    if not found:
+        return "NONE", ""
+    kinds = [k for k, _ in found]
+    if "ESCAPED" in kinds:  # a multi-process attack: any escape counts
+        return "ESCAPED", found[kinds.index("ESCAPED")][1]
+    return found[-1]
+
+
+def attack(binary: Path | str, *args: object, policy_text: str | None, scene: Scene | None,
+           cwd: Path | str | None = None, timeout: float = 30, env: dict[str, str] | None = None,
+           options: Sequence[str] = (), stdin: int | None = subprocess.DEVNULL,
+           policy_file: Path | None = None) -> Outcome:
+    """Run ``binary args`` under systrace with ``policy_text`` -- or, when it is None, directly
+    (the control run).  Always in a new session, so an attack on the process group cannot reach
+    pytest."""
+    argv = [str(binary), *(str(a) for a in args)]
+    run_env = scene_env(scene, **(env or {}))
+    traced = policy_text is not None
+    # nothing of a run lands in the caller's cwd (that may be the repository): the scene's
+    # directory, or a temporary one, is the default cwd and holds the policy file
+    cleanup = None if scene is not None else Path(tempfile.mkdtemp(prefix="escape-run-"))
+    home = scene.root if scene is not None else cleanup
+    assert home is not None
+    if cwd is None:
+        cwd = home
+    if traced:
+        if policy_file is None:
+            policy_file = home / f"policy-{time.monotonic_ns()}.toml"
+        policy_file.write_text(policy_text)
+        cmd = [*SYSTRACE, *options, "-p", str(policy_file), "--", *argv]
+    else:
+        cmd = argv
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                              env=run_env, start_new_session=True, stdin=stdin)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"{' '.join(cmd)} did not finish in {timeout} s:\n"
+                             f"{_text(exc.stdout)}\n{_text(exc.stderr)}") from exc
+    finally:
+        if cleanup is not None:
+            shutil.rmtree(cleanup, ignore_errors=True)
+    verdict, detail = _verdict(proc.stdout)
+    return Outcome(argv, proc.returncode, proc.stdout, proc.stderr, traced, verdict, detail,
+                   time.monotonic() - start)
+
+
+def _text(data: bytes | str | None) -> str:
+    if data is None:
+        return ""
+    return data if isinstance(data, str) else data.decode(errors="replace")
+
+
+def require_real(control: Outcome) -> None:
+    """The control run must show the attack works here; SKIPPED skips the test, saying why."""
+    if control.verdict == "SKIPPED":
+        pytest.skip(f"kernel lacks what the attack needs: {control.detail}")
+    assert control.verdict == "ESCAPED", f"the attack fails even without systrace:\n{control}"
+
+
+def assert_blocked(outcome: Outcome, *, may_be_killed: bool = False) -> None:
+    """Under systrace: BLOCKED -- or, when allowed, killed (with no ESCAPED line)."""
+    assert "ESCAPED" not in outcome.stdout, f"the attack escaped:\n{outcome}"
+    if may_be_killed and outcome.verdict == "NONE" and outcome.killed:
+        return
+    assert outcome.verdict == "BLOCKED", f"expected BLOCKED:\n{outcome}"
+
+
+def controlled_and_blocked(tmp_path: Path, binary: Path | str,
+                           args: Callable[[Scene], Sequence[object]],
+                           policy_of: Callable[[Scene], str], *,
+                           setup: Callable[[Scene], object] | None = None,
+                           may_be_killed: bool = False, **kw: object) -> tuple[Outcome, Scene]:
+    """The usual test: the control run (in a scene of its own, since an attack may change its
+    scene) escapes; the traced run is blocked.  ``args``, ``policy_of``, ``setup`` and any
+    callable keyword (``cwd=lambda s: s.secd``) are given the scene of the run."""
+
+    def run(name: str, traced: bool) -> tuple[Outcome, Scene]:
+        scene = Scene.make(tmp_path, name)
+        if setup is not None:
+            setup(scene)
+        extra = {k: (v(scene) if callable(v) else v) for k, v in kw.items()}
+        text = policy_of(scene) if traced else None
+        return attack(binary, *args(scene), policy_text=text, scene=scene, **extra), scene
+
+    control, _ = run("control", False)
+    require_real(control)
+    traced, scene = run("traced", True)
+    assert_blocked(traced, may_be_killed=may_be_killed)
+    return traced, scene
+
+
+# --- outsiders: listeners and processes outside the traced tree ----------------------------------
+
+class TcpListener:
+    """A TCP listener outside the traced tree that counts the connections it accepts."""
+
+    def __init__(self, host: str = "127.0.0.1", family: int = socket.AF_INET) -> None:
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.accepted += 1
+            conn.close()
+
+    def reset(self) -> None:
+        """Forget what came so far -- once the backlog of the last run has been accepted."""
+        settle(lambda: self.accepted)
+        self.accepted = 0
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+def settle(count: Callable[[], int], quiet: float = 0.2, limit: float = 3.0) -> None:
+    """Wait until ``count()`` stops moving for ``quiet`` seconds (at most ``limit``)."""
+    deadline = time.monotonic() + limit
+    last = count()
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = count()
+        if now == last:
+            return
+        last = now
+
+
+class UdpListener:
+    """A UDP socket outside the traced tree that counts the datagrams it receives."""
+
+    def __init__(self, host: str = "127.0.0.1", family: int = socket.AF_INET) -> None:
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.received: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self.sock.recv(65536)
+            except (TimeoutError, OSError):
+                continue
+            self.received.append(data)
+
+    def reset(self) -> None:
+        settle(lambda: len(self.received))
+        self.received.clear()
+
+    def close(self) -> None:
+        time.sleep(0.1)
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+class UnixListener:
+    """A unix stream listener (path or abstract) outside the traced tree."""
+
+    def __init__(self, address: str | bytes) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(address)
+        self.sock.listen(64)
+        self.sock.settimeout(0.1)
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.accepted += 1
+            conn.close()
+
+    def reset(self) -> None:
+        settle(lambda: self.accepted)
+        self.accepted = 0
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+@contextlib.contextmanager
+def listening(listener: TcpListener | UdpListener | UnixListener) -> Iterator[object]:
+    try:
+        yield listener
+    finally:
+        listener.close()
+
+
+@contextlib.contextmanager
+def outsider(cmd: Sequence[str | Path]) -> Iterator[subprocess.Popen[str]]:
+    """A process outside the traced tree, killed at the end."""
+    proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        yield proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        proc.wait(5)
+
+
+def pids_running(binary: Path | str) -> list[int]:
+    """Processes whose executable is ``binary`` (leftovers of an attack)."""
+    target = os.path.realpath(binary)
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            exe = os.readlink(f"/proc/{entry}/exe")
+        except OSError:
+            continue
+        if exe == target:
+            found.append(int(entry))
+    return found
+
+
+def kill_leftovers(binary: Path | str) -> list[int]:
+    pids = pids_running(binary)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return pids

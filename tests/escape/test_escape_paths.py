@@ -1,0 +1,138 @@
+"""Class 1: path spellings.  Every spelling of the secret's path -- "..", "//", "./", relative
+to the cwd after chdir or to a dirfd, through symlinks (given or made by the program), through
+/proc/self/{root,cwd,fd/N}, a hard link the program makes -- meets the rule on its canonical
+path.  Each attack runs twice: without systrace it must read the secret (the attack is real),
+under systrace it must not."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from escape_lib import Scene, attack, controlled_and_blocked, outsider, read_never
+
+
+def secret_rule(s: Scene) -> str:
+    return read_never(s.secret)
+
+
+@pytest.mark.parametrize("mode", ["dotdot", "slashes", "dot", "chdir", "dirfd"])
+def test_spellings_without_links(build, tmp_path, mode):
+    controlled_and_blocked(tmp_path, build("escape/path_spell.c"),
+                           lambda s: [mode, s.secret, s.work], secret_rule)
+
+
+@pytest.mark.parametrize("mode", ["given", "given_dir"])
+def test_symlink_given(build, tmp_path, mode):
+    def setup(s: Scene) -> None:
+        (s.work / "link").symlink_to(s.secret if mode == "given" else s.secd)
+
+    controlled_and_blocked(tmp_path, build("escape/path_symlink.c"),
+                           lambda s: [mode, s.secret, s.work, s.work / "link"], secret_rule,
+                           setup=setup)
+
+
+@pytest.mark.parametrize("mode", ["own_file", "own_dir", "own_rel", "own_chain", "own_dotdot",
+                                  "own_proc"])
+def test_symlink_made_by_the_program(build, tmp_path, mode):
+    controlled_and_blocked(tmp_path, build("escape/path_symlink.c"),
+                           lambda s: [mode, s.secret, s.work], secret_rule,
+                           setup=lambda s: (s.secd / "sub").mkdir())
+
+
+@pytest.mark.parametrize("mode", ["root", "cwd", "fd_dir", "fd_root"])
+def test_proc_magic_links(build, tmp_path, mode):
+    controlled_and_blocked(tmp_path, build("escape/path_proc.c"),
+                           lambda s: [mode, s.secret, s.work], secret_rule)
+
+
+def test_proc_fd_of_a_process_outside_the_tree(build, tmp_path):
+    """/proc/OUTSIDER/fd/N re-opens a file another process holds: no path is given at all,
+    yet the magic link resolves to the secret's path and the rule applies."""
+    holders = []
+
+    def setup(s: Scene) -> None:
+        cm = outsider(["sh", "-c", f"exec 7<{s.secret}; echo ready; exec sleep 30"])
+        proc = cm.__enter__()
+        holders.append(cm)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        s.extra = proc.pid  # type: ignore[attr-defined]
+
+    try:
+        controlled_and_blocked(tmp_path, build("escape/path_proc.c"),
+                               lambda s: ["outsider_fd", s.secret, s.work, s.extra, 7],
+                               secret_rule, setup=setup)
+    finally:
+        for cm in holders:
+            cm.__exit__(None, None, None)
+
+
+def test_proc_cwd_of_the_tracer(build, tmp_path):
+    """/proc/<TracerPid>/cwd is the tracer's cwd (systrace runs in the secret's directory)."""
+    controlled_and_blocked(tmp_path, build("escape/path_proc.c"),
+                           lambda s: ["tracer_cwd", s.secret, s.work], secret_rule,
+                           cwd=lambda s: s.secd)
+
+
+@pytest.mark.parametrize("mode", ["link", "linkat_follow", "rename"])
+def test_alias_made_by_the_program(build, tmp_path, mode):
+    """A hard link or a rename of the file itself: the old path is checked as fsread."""
+    _, s = controlled_and_blocked(tmp_path, build("escape/path_alias.c"),
+                                  lambda s: [mode, s.secret, s.work], secret_rule)
+    assert s.secret.exists() and not (s.work / "hard").exists()
+
+
+def test_rename_of_the_parent_directory_under_a_tree_rule(build, tmp_path):
+    """With the rule on the directory's tree, renaming the directory is refused (its old path
+    is in the tree: ``/**`` includes the directory itself)."""
+    _, s = controlled_and_blocked(tmp_path, build("escape/path_alias.c"),
+                                  lambda s: ["rename_parent", s.secret, s.work],
+                                  lambda s: read_never(f"{s.secd}/**"))
+    assert s.secret.exists()
+
+
+def test_rename_of_the_parent_directory_under_a_file_rule(build, tmp_path):
+    """Moving a directory is decided for what lies below it (NOTES-escape.md #2, fixed)."""
+    controlled_and_blocked(tmp_path, build("escape/path_alias.c"),
+                           lambda s: ["rename_parent", s.secret, s.work], secret_rule)
+
+
+@pytest.mark.parametrize("mode", ["named", "named_fd", "rmdir_cwd", "rmdir_fd"])
+def test_start_directory_shown_as_deleted(build, tmp_path, mode):
+    """A relative path from a directory /proc shows as "... (deleted)" (removed, or just named
+    so) still reaches the secret through ".." (NOTES-escape.md #1, fixed)."""
+    controlled_and_blocked(tmp_path, build("escape/path_deleted.c"),
+                           lambda s: [mode, s.secret, s.work], secret_rule)
+
+
+def test_the_policy_of_these_tests_refuses_only_the_secret(build, tmp_path):
+    """Sanity: under the same policy the decoy (same name, other directory) is readable and
+    the secret is refused with the rule's errno, so BLOCKED above is the rule at work."""
+    s = Scene.make(tmp_path)
+    program = build("escape/path_spell.c")
+    out = attack(program, "chdir", s.decoy, s.work, policy_text=secret_rule(s), scene=s)
+    assert out.verdict == "BLOCKED" and "opened" in out.detail and "EACCES" not in out.detail, out
+    denied = attack(program, "chdir", s.secret, s.work, policy_text=secret_rule(s), scene=s)
+    assert denied.verdict == "BLOCKED" and "EACCES" in denied.detail, denied
+
+
+SPELLINGS = [("path_spell", m) for m in ("dotdot", "slashes", "dot", "chdir")] + [
+    ("path_symlink", m) for m in ("own_file", "own_dir", "own_rel", "own_chain", "own_dotdot",
+                                  "own_proc")] + [
+    ("path_proc", m) for m in ("root", "cwd")] + [
+    (p, m) for p, m in (("path_spell", "dirfd"), ("path_proc", "fd_dir"),
+                        ("path_proc", "fd_root"))]
+
+
+@pytest.mark.parametrize(("program", "mode"), SPELLINGS)
+def test_spellings_work_on_a_permitted_file(build, tmp_path, program, mode):
+    """The same spellings aimed at the decoy (same name, permitted directory) all open it
+    under systrace: BLOCKED above is the rule refusing the secret, not a spelling the engine
+    breaks."""
+    s = Scene.make(tmp_path)
+    (s.pubd / "sub").mkdir()
+    out = attack(build(f"escape/{program}.c"), mode, s.decoy, s.work,
+                 policy_text=secret_rule(s), scene=s)
+    assert out.verdict == "BLOCKED", out
+    failures = re.findall(r"([^;]*): (E[A-Z0-9]+)", out.detail)
+    assert not failures, f"spellings that failed on a permitted file: {failures}\n{out}"
