@@ -25,7 +25,7 @@ from systrace_py.engine.events import DETACH, KILL, PARK, Reply
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
 from systrace_py.policy.filterplan import KILLED_WHEN_REFUSED
-from systrace_py.policy.model import Action, CallFacts, Decision, Policy, Rule, Table
+from systrace_py.policy.model import Action, CallFacts, Decision, PathArg, Policy, Rule, Table
 
 
 @dataclass
@@ -167,6 +167,8 @@ class Supervisor:
         table = state.table
         decision = (table.decide(facts[0]) if len(facts) == 1
                     else strictest([table.decide(f) for f in facts]))
+        if decision.action is Action.PERMIT and call.name in ("execve", "execveat"):
+            decision = self._interpreters(table, call) or decision
         self.decisions += 1
         action = decision.action
         if action is Action.PERMIT:
@@ -186,6 +188,18 @@ class Supervisor:
             return KILL
         self._report(task, call, decision, "refused")
         return Reply.refuse(decision.errno)
+
+    @staticmethod
+    def _interpreters(table: Table, call: DecodedCall) -> Decision | None:
+        """An exec runs its interpreters too (a script's #! program, the ELF's PT_INTERP):
+        none may be a program a rule of the table refuses (or asks about) to exec."""
+        image = call.exec_image()
+        for interpreter in image.interpreters if image is not None else ():
+            found = table.refusing_rule(
+                CallFacts("execve", (PathArg("path", interpreter),)))
+            if found is not None:
+                return dataclasses.replace(found, reason="interpreter")
+        return None
 
     @staticmethod
     def _permit(decision: Decision) -> Reply:

@@ -8,6 +8,7 @@ flags argument).  Decoding is lazy where it is costly: exec argv is read only wh
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import os
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from systrace_py.engine.exec_image import ExecImage, exec_image
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import AT_FDCWD, PathResolver, Resolved, Unresolvable
 from systrace_py.policy.model import CallFacts, Facts, PathArg, SockAddr
@@ -32,6 +34,8 @@ O_EXCL = os.O_EXCL
 MAX_ARGV = 65536
 MAX_ARG_STRLEN = 131072
 SOCKADDR_MAX = 128
+CONTROL_MAX = 65536
+SOCKET_SCAN_LIMIT = 20000  # entries looked at for sockets inside a directory being moved
 
 _Args = tuple[int, ...]
 _Follow = bool | Callable[[_Args], bool]
@@ -222,6 +226,7 @@ class DecodedCall:
     _sockaddrs: list[SockAddr] | None = None
     sockaddr_raw: bytes | None = None
     msghdr_raw: bytes | None = None
+    control_raw: bytes | None = None
     _argv: object = _UNSET
     _acts_as: object = _UNSET
     _open_flags: object = _UNSET
@@ -292,14 +297,38 @@ class DecodedCall:
         decoded = self.decoded_path(role)
         return decoded.resolved.path if decoded is not None else None
 
-    def directory(self, role: str) -> bool:
+    def _mode(self, role: str) -> int:
         decoded = self.decoded_path(role)
         if decoded is None or decoded.resolved.pseudo or not decoded.resolved.exists:
-            return False
+            return 0
         try:
-            return stat.S_ISDIR(os.lstat(decoded.resolved.path).st_mode)
+            return os.lstat(decoded.resolved.path).st_mode
         except OSError:
-            return False
+            return 0
+
+    def directory(self, role: str) -> bool:
+        return stat.S_ISDIR(self._mode(role))
+
+    def socket(self, role: str) -> bool:
+        return stat.S_ISSOCK(self._mode(role))
+
+    def sockets_below(self, role: str) -> tuple[str, ...] | None:
+        decoded = self.decoded_path(role)
+        if decoded is None:
+            return ()
+        found: list[str] = []
+        seen = 0
+        for top, dirs, files in os.walk(decoded.resolved.path):
+            for name in files:
+                seen += 1
+                if seen > SOCKET_SCAN_LIMIT:
+                    return None  # too many to look at: treated as holding a protected one
+                path = f"{top}/{name}"
+                with contextlib.suppress(OSError):
+                    if stat.S_ISSOCK(os.lstat(path).st_mode):
+                        found.append(path)
+            seen += len(dirs)
+        return tuple(found)
 
     @property
     def sockaddr(self) -> SockAddr | None:
@@ -446,6 +475,24 @@ class DecodedCall:
             return out
         return []
 
+    def exec_image(self) -> ExecImage | None:
+        """For an exec: the interpreters the kernel will run for the file, and the binary that
+        ends up running (None when the file could not be resolved)."""
+        if self.name not in ("execve", "execveat"):
+            return None
+        image = getattr(self, "_image", _UNSET)
+        if image is _UNSET:
+            decoded = self.decoded_path("path")
+            image = None
+            if decoded is not None and not decoded.resolved.pseudo and self._decoder is not None:
+                try:
+                    cwd = self._decoder.resolver.cwd_of(self.tid)
+                except OSError:
+                    cwd = "/"
+                image = exec_image(decoded.resolved.path, cwd)
+            self._image = image
+        return image  # type: ignore[return-value]
+
     # --- views --------------------------------------------------------------------------------
     @property
     def paths(self) -> list[DecodedPath]:
@@ -468,6 +515,33 @@ class DecodedCall:
     @property
     def examined_sockaddr(self) -> bool:
         return self.sockaddr_raw is not None
+
+    def control_messages(self) -> list[tuple[int, int]]:
+        """The (level, type) of each control message of a sendmsg (read on demand)."""
+        if self.name != "sendmsg" or self.memory is None:
+            return []
+        if self.msghdr_raw is None:
+            self.msghdr_raw = self._guard(lambda: self.memory.read_exact(self.args[1], 56))
+        pointer, length = struct.unpack_from("<QQ", self.msghdr_raw, 32)
+        if not pointer or not length:
+            self.control_raw = b""
+            return []
+        memory = self.memory
+        self.control_raw = self._guard(lambda: memory.read(pointer, min(length, CONTROL_MAX)))
+        found = []
+        at = 0
+        raw = self.control_raw
+        while at + 16 <= len(raw):
+            cmsg_len, level, kind = struct.unpack_from("<Qii", raw, at)
+            found.append((level, kind))
+            if cmsg_len < 16:
+                break
+            at += (cmsg_len + 7) & ~7
+        return found
+
+    def examined_sockaddrs(self) -> list[SockAddr]:
+        """The socket addresses something looked at (none if nobody asked)."""
+        return self._sockaddrs or []
 
     def all_facts(self) -> list[Facts]:
         """One set of facts per socket address (sendmmsg may carry several): ``[self]`` for

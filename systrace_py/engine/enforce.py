@@ -29,6 +29,7 @@ from systrace_py.engine.decode import DecodedCall, DecodedPath
 from systrace_py.engine.events import Reply
 from systrace_py.engine.memory import TraceeMemory
 from systrace_py.engine.paths import AT_FDCWD
+from systrace_py.policy import aliases
 from systrace_py.syscalls import NUMBERS
 
 _U64 = 0xFFFFFFFFFFFFFFFF
@@ -44,13 +45,7 @@ _VALID_OPEN_FLAGS = (
 )
 RESOLVE_UNSUPPORTED = pt.RESOLVE_BENEATH | pt.RESOLVE_IN_ROOT | pt.RESOLVE_NO_XDEV
 
-#: calls that only read metadata through a path: a race on their buffer can reveal a file's
-#: existence, size or times, never its contents or a change to it.
-METADATA_CALLS = frozenset({
-    "stat", "lstat", "newfstatat", "statx", "access", "faccessat", "faccessat2", "readlink",
-    "readlinkat", "getxattr", "lgetxattr", "listxattr", "llistxattr", "getxattrat",
-    "listxattrat", "statfs",
-})
+
 
 # Offsets inside a slot.
 _HOW = 0            # struct open_how (24 bytes)
@@ -67,6 +62,18 @@ class HoldError(Exception):
     def __init__(self, err: int, why: str) -> None:
         super().__init__(why)
         self.errno = err
+
+
+#: calls whose targets the kernel resolves again by itself (see Tracer._must_freeze)
+SOCKET_PATH_CALLS = frozenset({"connect", "bind", "sendto", "sendmsg"})
+FREEZE_CALLS = (aliases.ALIASES["fswrite"] - aliases.OPEN_CALLS) | aliases.EXEC_CALLS | \
+    SOCKET_PATH_CALLS | {"sendmmsg", "chdir"}
+
+
+def _climbs(spelling: str) -> bool:
+    """Whether a path has a ".." component: from a start directory another process moves in
+    the meantime, ".." leads somewhere else, so such a spelling is never kept."""
+    return ".." in spelling.split("/")
 
 
 def refuse(tid: int, err: int, retval: int | None = None) -> None:
@@ -152,7 +159,7 @@ class Holder:
             return reply.paths[p.role], False
         if not p.rewritable:
             return None, False
-        if self.keep_start and p.resolved.direct and p.raw:
+        if self.keep_start and p.resolved.direct and p.raw and not _climbs(p.raw):
             return p.raw, True
         return p.resolved.path, False
 

@@ -60,6 +60,10 @@ TIOCLINUX = 0x541C   # (subcodes 2/3: paste a console selection, the same thing)
 IPPROTO_IP, IP_OPTIONS = 0, 4        # source routes: the packet goes to an unchecked address
 IPPROTO_IPV6, IPV6_RTHDR, IPV6_2292RTHDR = 41, 57, 5
 RLIMIT_CORE = 4
+IP_RETOPTS = 7
+#: control messages sendmsg may not carry, for the same reason as REFUSED_SOCKOPTS
+REFUSED_CONTROL = ((IPPROTO_IP, IP_RETOPTS), (IPPROTO_IPV6, IPV6_RTHDR),
+                   (IPPROTO_IPV6, IPV6_2292RTHDR))
 #: (level, option) pairs setsockopt may not set: routing headers name destinations no rule sees
 REFUSED_SOCKOPTS = ((IPPROTO_IP, IP_OPTIONS), (IPPROTO_IPV6, IPV6_RTHDR),
                     (IPPROTO_IPV6, IPV6_2292RTHDR))

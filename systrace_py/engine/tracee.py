@@ -25,6 +25,8 @@ class AddressSpace:
     scratch: bool = False
     scratch_failed: bool = False
     users: int = 1
+    mapping_by: int | None = None  # the task whose call is being turned into the scratch mmap
+    waiting: list[Any] = field(default_factory=list)  # (task, call, reply) held meanwhile
 
 
 @dataclass(eq=False)
@@ -74,7 +76,10 @@ class Task:
     fs: Shared = field(default_factory=Shared)     # cwd and root
     files: Shared = field(default_factory=Shared)  # the descriptor table
     started: bool = False        # its first stop (the attach stop) has been seen
+    stopped: bool = True         # in a ptrace-stop the tracer has seen and not yet resumed
     parked: bool = False         # waiting for an answer (ASK); the task stays stopped
+    freezer: bool = False        # its call runs with every other task of the tree stopped
+    vfork_child: int | None = None  # waiting in vfork for this child (it cannot run meanwhile)
     listening: bool = False      # in group-stop, restarted with PTRACE_LISTEN
     expect: Expect = Expect.NOTHING
     saved_regs: Any = None       # registers of the call an injection replaced

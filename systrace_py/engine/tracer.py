@@ -27,6 +27,7 @@ import resource
 import select
 import signal
 import struct
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,9 +37,10 @@ from systrace_py.engine import enforce, scratch
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import DecodedCall, DecodeError, Decoder, read_argv
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
+from systrace_py.engine.exec_image import exec_image
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import Resolved
-from systrace_py.engine.seccomp import GUARDED_CALLS, STOP_GUARDED, guard_refusal
+from systrace_py.engine.seccomp import GUARDED_CALLS, REFUSED_CONTROL, STOP_GUARDED, guard_refusal
 from systrace_py.engine.tracee import AddressSpace, Expect, Process, Shared, Task
 from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict
 from systrace_py.syscalls import AUDIT_ARCH_X86_64, NAMES, NUMBERS
@@ -55,6 +57,7 @@ _SYSCALL_TRAP = signal.SIGTRAP | 0x80
 _SECCOMP_STOP = 0x7F | (signal.SIGTRAP << 8) | (7 << 16)
 _NR_CLONE, _NR_FORK, _NR_VFORK = 56, 57, 58
 _OPEN_CALLS = frozenset({"open", "openat", "openat2", "creat"})
+FREEZE_TIMEOUT = 2.0  # seconds to wait for the other tasks to stop before refusing
 
 
 class TracerError(Exception):
@@ -118,6 +121,9 @@ class Tracer:
         self._saved_wakeup_fd = -1
         self._saved_sigchld: Any = signal.SIG_DFL
         self._stop: str | None = None
+        self._frozen: dict[int, int] = {}          # tid -> the stop it reported when frozen
+        self._deferred: list[tuple[int, int]] = []  # other reports that came while freezing
+        self._thaw_pending = False
         self.main_pid: int | None = None
         self.main_status: int | None = None
         self.stops = 0
@@ -223,6 +229,9 @@ class Tracer:
                 if event is None:
                     continue
                 self._dispatch(*event)
+                if self._thaw_pending:
+                    self._thaw_pending = False
+                    self._thaw()
                 if self._stop is not None:
                     self._finish_stop()
         except DetachRequest:
@@ -356,6 +365,7 @@ class Tracer:
         if status == _SECCOMP_STOP:  # by far the most common stop: straight to the decision
             task = self.tasks.get(pid)
             if task is not None:
+                task.stopped = True
                 try:
                     self._on_seccomp(task)
                 except pt.PtraceError as exc:
@@ -371,6 +381,7 @@ class Tracer:
         if task is None:
             self._early[pid] = status  # a child whose parent's event has not come yet
             return
+        task.stopped = True
         sig = os.WSTOPSIG(status)
         event = status >> 16
         try:
@@ -397,7 +408,8 @@ class Tracer:
     def _resume(self, task: Task, sig: int = 0) -> None:
         """Let a stopped task go on.  PTRACE_SYSCALL (an exit stop follows) only when an exit
         value is awaited, or when there is no filter and every call must be seen at entry."""
-        if task.expect is not Expect.NOTHING or not self.filtered:
+        task.stopped = False
+        if task.expect is not Expect.NOTHING or task.freezer or not self.filtered:
             pt.syscall(task.tid, sig)
         else:
             pt.cont(task.tid, sig)
@@ -476,6 +488,8 @@ class Tracer:
                 refusal = self._stop_guard(call)
                 if refusal is not None:
                     return refusal
+        if name == "sendmsg" and any(c in REFUSED_CONTROL for c in call.control_messages()):
+            return errno.EPERM, "a source route (the packet would go where no rule looks)"
         if name in _OPEN_CALLS:
             flags = call.open_flags or 0
             if flags & 3 and _is_proc_mem(call.path("path") or ""):
@@ -530,12 +544,16 @@ class Tracer:
         exec event."""
         decoded = call.decoded_path("path")
         target = decoded.resolved if decoded is not None else None
+        image = call.exec_image()
+        binary = image.binary if image is not None else None
         if redirect is not None:
             if not redirect.startswith("/"):
                 redirect = os.path.join(self.decoder.resolver.cwd_of(task.tid), redirect)
             target = Resolved(redirect)
+            binary = exec_image(redirect, self.decoder.resolver.cwd_of(task.tid)).binary
         try:
-            info = os.stat(target.path) if target is not None and not target.pseudo else None
+            # the binary that will run: the file, or for a script its (last) interpreter
+            info = os.stat(binary) if binary is not None else None
         except OSError:
             info = None
         if info is None or target is None:
@@ -581,7 +599,12 @@ class Tracer:
         if call.name in ("execve", "execveat"):
             self._note_exec(task, call, reply.paths.get("path") if reply.paths else None)
         if self._must_hold(task, call, reply):
-            if not task.process.space.scratch:
+            space = task.process.space
+            if not space.scratch and not space.scratch_failed:
+                if space.mapping_by is not None:
+                    # another task of this address space is mapping the area: wait for it
+                    space.waiting.append((task, call, reply))
+                    return
                 self._map_scratch(task, call, reply)
                 return
             try:
@@ -589,6 +612,17 @@ class Tracer:
             except (enforce.HoldError, DecodeError) as exc:
                 self.monitor.on_engine_refusal(task, call, exc.errno, str(exc))
                 enforce.refuse(task.tid, exc.errno)
+                self._resume(task)
+                return
+        if self._must_freeze(call, reply):
+            refusal = self._freeze(task)
+            if refusal is None and not self._unchanged(task, call):
+                self._thaw()
+                task.freezer = False
+                refusal = (errno.EAGAIN, "its arguments changed while it was being checked")
+            if refusal is not None:
+                self.monitor.on_engine_refusal(task, call, *refusal)
+                enforce.refuse(task.tid, refusal[0])
                 self._resume(task)
                 return
         if reply.want_exit:
@@ -599,22 +633,120 @@ class Tracer:
     def _must_hold(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
         """Whether the call must be pointed at copies of what was checked.
 
-        Always for a replaced argument, an address, an argv, an open, an exec and every call
-        that changes the file system.  A call that only reads metadata (stat, access,
-        readlink, getxattr, statfs) is held only when another task shares the address space
-        (threads, CLONE_VM peers, a vfork child): a race on it could reveal a file's metadata,
-        never its contents (docs/security.md says what is left)."""
+        A race needs a second task of the traced tree running while the call goes from its
+        check to the kernel (processes outside the tree are out of scope: docs/security.md).
+        While the tracer knows a single task, nothing can change the arguments, the cwd, a
+        descriptor or the file system in between, so nothing is copied; otherwise everything
+        that was examined is.  A replaced argument is always written, of course."""
         if reply.paths is not None or reply.sockaddr is not None:
             return True
-        if not self.hold_arguments:
+        if not self.hold_arguments or self._solo():
             return False
-        if call.sockaddr_raw is not None or call.examined_argv is not None:
-            return True
-        if not any(p.spec is not None for p in call.examined_paths()):
+        return (call.sockaddr_raw is not None or call.examined_argv is not None
+                or any(p.spec is not None for p in call.examined_paths()))
+
+    def _must_freeze(self, call: DecodedCall, reply: Reply) -> bool:
+        """Whether the call runs with every other task stopped.
+
+        What the kernel resolves again by itself cannot be copied: a path of a call that
+        changes the file system (a directory on the way swapped for a symlink, or moved), the
+        file an exec loads, the unix socket a connect reaches, the headers of a sendmmsg.  When
+        such a call was decided on what it names and another task of the tree could change
+        that meanwhile, the others are stopped until the call returns (docs/security.md)."""
+        if not self.hold_arguments or self._solo() or call.name not in enforce.FREEZE_CALLS:
             return False
-        if call.name in enforce.METADATA_CALLS:
-            return task.space.users > 1
-        return True
+        if call.name in ("sendmmsg", "sendmsg"):
+            return call.sockaddr_raw is not None or bool(call.examined_sockaddrs())
+        if call.name in enforce.SOCKET_PATH_CALLS:
+            addr = call.sockaddr if call.sockaddr_raw is not None else None
+            return addr is not None and addr.family == "unix" and bool(addr.path) \
+                and not addr.path.startswith("@")
+        return bool(call.examined_paths()) or reply.paths is not None
+
+    def _freeze(self, caller: Task) -> tuple[int, str] | None:
+        """Stop every other running task (PTRACE_INTERRUPT) and keep the stop each reports,
+        to be handled when the caller's call returns (_thaw).  None when all stopped."""
+        pending: set[int] = set()
+        for tid, other in list(self.tasks.items()):
+            if tid == caller.tid or other.stopped or other.vfork_child is not None:
+                continue
+            try:
+                pt.interrupt(tid)
+            except pt.PtraceError:
+                continue  # gone: its exit will come
+            pending.add(tid)
+        deadline = time.monotonic() + FREEZE_TIMEOUT
+        while pending:
+            pid, status = os.waitpid(-1, pt.WALL | os.WNOHANG)
+            if pid == 0:
+                if time.monotonic() > deadline:
+                    self._thaw()  # those that did stop go on; the others stop when they can
+                    return errno.EAGAIN, f"could not stop {len(pending)} task(s) of the tree"
+                time.sleep(0.0002)
+                continue
+            pending.discard(pid)
+            task = self.tasks.get(pid)
+            if task is not None and os.WIFSTOPPED(status):
+                task.stopped = True
+                self._frozen[pid] = status
+            else:
+                self._deferred.append((pid, status))  # an exit, an unannounced child...
+        caller.freezer = True
+        return None
+
+    def _unchanged(self, task: Task, call: DecodedCall) -> bool:
+        """With the others stopped: is everything the decision examined still what it was?
+        (Between the check and the freeze another task may have changed it.)"""
+        process = task.process
+        fresh = self.decoder.decode(task.tid, process.pid, call.nr, call.name, call.args,
+                                    process.memory, bool(process.host_root))
+        try:
+            for before in call.examined_paths():
+                now = fresh.decoded_path(before.role)
+                if (now is None or now.raw != before.raw
+                        or now.resolved.path != before.resolved.path):
+                    return False
+            if call.examined_sockaddrs() and (
+                    [str(a) for a in fresh.sockaddrs] != [str(a) for a in call.sockaddrs]
+                    or fresh.sockaddr_raw != call.sockaddr_raw):
+                return False
+            if call.control_raw is not None:
+                fresh.control_messages()
+                if fresh.control_raw != call.control_raw:
+                    return False
+            argv = call.examined_argv
+            return argv is None or fresh.argv == argv
+        except DecodeError:
+            return False
+
+    def _scratch_settled(self, space: AddressSpace) -> None:
+        """The area is mapped (or cannot be): the calls that waited for it go on."""
+        space.mapping_by = None
+        waiting, space.waiting = space.waiting, []
+        for task, call, reply in waiting:
+            if task.tid in self.tasks:
+                try:
+                    self._apply(task, call, reply)  # its stop's info is fetched again
+                except pt.PtraceError as exc:
+                    if exc.errno != errno.ESRCH:
+                        raise
+
+    def _thaw_after(self, task: Task) -> None:
+        """Thaw once this exit stop is handled: the caller is resumed first, then the others."""
+        self._thaw_pending = True
+
+    def _thaw(self) -> None:
+        """The freezing call has returned: every task stopped for it is handled as it came."""
+        frozen, self._frozen = self._frozen, {}
+        deferred, self._deferred = self._deferred, []
+        for task in self.tasks.values():
+            task.freezer = False
+        for pid, status in [*deferred, *frozen.items()]:
+            self._dispatch(pid, status)
+
+    def _solo(self) -> bool:
+        """Whether the traced tree is one task (no child announced or on its way)."""
+        return len(self.tasks) == 1 and not self._early
 
     def _hold(self, task: Task, call: DecodedCall, reply: Reply,
               info: pt.SyscallInfo | None) -> None:
@@ -642,6 +774,7 @@ class Tracer:
         task.expect = Expect.INJECTED_MMAP
         task.pending_call = call
         task.replay = (call, reply)
+        space.mapping_by = task.tid
         self._resume(task)
 
     # --- syscall-exit stops --------------------------------------------------------------------
@@ -659,19 +792,26 @@ class Tracer:
             self._on_seccomp(task)
             return
         expect, task.expect = task.expect, Expect.NOTHING
+        if task.freezer:
+            task.freezer = False
+            self._thaw_after(task)
         if expect is Expect.INJECTED_MMAP:
             saved, task.saved_regs = task.saved_regs, None
+            space = task.process.space
             if info.rval == scratch.BASE:
-                task.process.space.scratch = True
+                space.scratch = True
                 enforce.restart_call(task.tid, saved)
             else:
-                task.process.space.scratch_failed = True
+                space.scratch_failed = True
                 task.replay = None
                 err = -info.rval if info.rval < 0 else errno.EPERM
                 self.monitor.on_engine_refusal(task, task.pending_call, errno.EPERM,
                                                f"scratch area could not be mapped ({err})")
                 enforce.fail_call(task.tid, saved, errno.EPERM)
             task.pending_call = None
+            self._resume(task)
+            self._scratch_settled(space)
+            return
         elif expect is Expect.EXIT_HANDLER:
             call, task.pending_call = task.pending_call, None
             self.monitor.on_syscall_exit(task, call, info.rval)
@@ -692,6 +832,8 @@ class Tracer:
 
     def _drain_answers(self) -> bool:
         handled = False
+        if self._frozen or any(t.freezer for t in self.tasks.values()):
+            return False  # an answer resumes a task: not while the tree is frozen
         while True:
             try:
                 tid, reply = self._answers.get_nowait()
@@ -733,6 +875,8 @@ class Tracer:
         else:
             how = {pt.PTRACE_EVENT_FORK: "fork", pt.PTRACE_EVENT_VFORK: "vfork"}.get(event,
                                                                                       "clone")
+            if event == pt.PTRACE_EVENT_VFORK:
+                parent.vfork_child = child_tid
             parent_space = parent.process.space
             if flags & CLONE_VM:
                 space = parent_space
@@ -787,6 +931,7 @@ class Tracer:
             moved.tid = task.tid
             self.tasks[task.tid] = moved
             task = moved
+        self._release_vfork_parent(task.tid)
         old_program = process.program
         try:
             program = os.readlink(f"/proc/{task.tid}/exe")
@@ -818,7 +963,7 @@ class Tracer:
             info = os.stat(f"/proc/{task.tid}/exe")
         except OSError:
             return path
-        if (info.st_dev, info.st_ino) == (dev, ino) or _is_script(path, dev, ino):
+        if (info.st_dev, info.st_ino) == (dev, ino):
             return path
         log.warning("pid %d executed %s, not the file that was checked: killed", task.pid, exe)
         self.monitor.on_engine_refusal(task, DecodedCall(task.tid, task.pid, 59, "execve", ()),
@@ -837,12 +982,24 @@ class Tracer:
             return
         if task.parked:
             self._parked -= 1
+        if task.freezer:
+            task.freezer = False
+            self._thaw_pending = True
+        if task.space.mapping_by == tid:
+            self._scratch_settled(task.space)  # the others try again (their own mmap)
+        self._release_vfork_parent(tid)
         self._forget_task(tid)
         process = task.process
         if tid == process.pid or process.exit_status is None:
             process.exit_status = status
         if not process.tids:
             self._process_gone(process, process.exit_status)
+
+    def _release_vfork_parent(self, child: int) -> None:
+        """The vfork child exec'd or exited: its parent runs again."""
+        for task in self.tasks.values():
+            if task.vfork_child == child:
+                task.vfork_child = None
 
     def _forget_task(self, tid: int) -> None:
         task = self.tasks.pop(tid, None)
@@ -893,17 +1050,6 @@ def _traced_by(tracer: int) -> set[int]:
         except OSError:
             continue
     return found
-
-
-def _is_script(path: str, dev: int, ino: int) -> bool:
-    """Whether the checked file (still that inode) starts with "#!": then the kernel ran its
-    interpreter, and /proc/PID/exe names the interpreter, not the file that was checked."""
-    try:
-        with open(path, "rb") as f:
-            info = os.fstat(f.fileno())
-            return (info.st_dev, info.st_ino) == (dev, ino) and f.read(2) == b"#!"
-    except OSError:
-        return False
 
 
 def _is_proc_mem(path: str) -> bool:

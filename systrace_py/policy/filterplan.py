@@ -181,6 +181,12 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
             verdict = TRACE  # the tracer kills instead of refusing (see the supervisor)
         result.calls[syscall] = verdict
     _engine_floor(result)
+    if any(rule.action is not Action.PERMIT and (rule.path is not None or rule.net is not None)
+           for t in tables for rule in t.rules):
+        # a link or rename could give what such a rule names a new name (Table.decide)
+        for syscall in aliases.TWO_PATH_CALLS:
+            if result.calls[syscall].kind == "allow":
+                result.calls[syscall] = TRACE
     return result
 
 

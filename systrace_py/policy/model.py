@@ -114,6 +114,14 @@ class Facts(Protocol):
         """Whether the path in that role is an existing directory (asked only of moves)."""
         ...
 
+    def socket(self, role: str) -> bool:
+        """Whether the path in that role is a unix socket (asked only of links and renames)."""
+        ...
+
+    def sockets_below(self, role: str) -> tuple[str, ...] | None:
+        """The unix sockets inside the directory in that role (None: too many to look)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class CallFacts:
@@ -127,12 +135,20 @@ class CallFacts:
     sockaddr: SockAddr | None = None
     argv: tuple[str, ...] | None = None
     directories: frozenset[str] = frozenset()  # the roles whose path is a directory
+    sockets: frozenset[str] = frozenset()      # the roles whose path is a unix socket
+    sockets_inside: tuple[str, ...] = ()       # sockets inside the directories
 
     def roles(self) -> tuple[str, ...]:
         return tuple(p.role for p in self.paths)
 
     def directory(self, role: str) -> bool:
         return role in self.directories
+
+    def socket(self, role: str) -> bool:
+        return role in self.sockets
+
+    def sockets_below(self, role: str) -> tuple[str, ...] | None:
+        return self.sockets_inside
 
     def path(self, role: str) -> str | None:
         for p in self.paths:
@@ -352,14 +368,19 @@ class Table:
                     worst = decision
                     if worst.action is Action.NEVER:
                         return worst
+            decision = None
             if syscall in aliases.MOVE_CALLS and facts.directory(role):
                 path = facts.path(role)
-                decision = self._subtree_decision(path, role) if path else None
-                if decision is not None and (worst is None or
-                                             decision.action.severity > worst.action.severity):
-                    worst = decision
-                    if worst.action is Action.NEVER:
-                        return worst
+                decision = self._subtree_decision(facts, path, role) if path else None
+            elif syscall in aliases.TWO_PATH_CALLS and role == "old":
+                path = facts.path(role)
+                decision = self._renaming_decision(path, role, facts.socket(role)) \
+                    if path else None
+            if decision is not None and (worst is None or
+                                         decision.action.severity > worst.action.severity):
+                worst = decision
+                if worst.action is Action.NEVER:
+                    return worst
         assert worst is not None
         if redirects and worst.action is Action.PERMIT:
             # every permitting check's redirect applies (a rename's old and new path, an
@@ -368,16 +389,41 @@ class Table:
             worst = dataclasses.replace(redirecting or worst, redirects=redirects)
         return worst
 
-    def _subtree_decision(self, directory: str, role: str) -> Decision:
+    def _renaming_decision(self, path: str, role: str, socket: bool) -> Decision | None:
+        """A link or rename gives a file a new name: not a file a refusing rule names, by its
+        path or (for a socket) its socket path, whatever the rule's calls (an exec rule on a
+        program, a net-connect rule on a socket would not match the new name)."""
+        for rule in self.rules:
+            if rule.action is Action.PERMIT:
+                continue
+            if any(p.matches(path) for p in _path_patterns(rule, sockets=socket)):
+                return Decision(rule.action, rule.errno, rule, self.name, "renaming", None,
+                                PathArg(role, path), role)
+        return None
+
+    def _subtree_decision(self, facts: Facts, directory: str, role: str) -> Decision:
         """Moving a directory moves every path below it: decide as for "any path inside".
 
         A rule whose path covers everything inside decides it; before that, a refusing rule
         whose path may match something inside refuses the move (the file it protects would
         otherwise reappear under another name, out of its reach); with no such rule, the
         default decides.  Rules without a path apply wherever a file is, so they play no part.
+        A rule on unix socket paths counts for the sockets really inside (a catch-all socket
+        rule would otherwise forbid moving any directory).
         """
+        sockets: tuple[str, ...] | None = ()
+        if any(rule.action is not Action.PERMIT and _path_patterns(rule, sockets=True)
+               != _path_patterns(rule, sockets=False) for rule in self.rules):
+            sockets = facts.sockets_below(role)
         for rule in self.rules:
-            patterns = _path_patterns(rule)
+            if rule.action is not Action.PERMIT and _path_patterns(rule, sockets=True) != \
+                    _path_patterns(rule, sockets=False):
+                unix = [p for p in _path_patterns(rule, sockets=True)
+                        if p not in _path_patterns(rule, sockets=False)]
+                if sockets is None or any(p.matches(s) for p in unix for s in sockets):
+                    return Decision(rule.action, rule.errno, rule, self.name, "subtree", None,
+                                    PathArg(role, directory), role)
+            patterns = _path_patterns(rule, sockets=False)
             if not patterns:
                 continue
             if any(_covers_all_below(p, directory) for p in patterns):
@@ -388,6 +434,24 @@ class Table:
                 return Decision(rule.action, rule.errno, rule, self.name, "subtree", None,
                                 PathArg(role, directory), role)
         return self._default_decision(False, role)
+
+    def refusing_rule(self, facts: Facts) -> Decision | None:
+        """The strictest decision a *rule* makes that is not a permit, the default aside; None
+        when no refusing or asking rule matches.  For what the kernel does on a call's behalf
+        without being asked (an exec's interpreter): a rule may forbid it, a default does not
+        decide it."""
+        found: Decision | None = None
+        for role in facts.roles() or ("path",):
+            for cls in _classes_of(facts.syscall, role, facts.open_flags) or (None,):
+                for rule in self.rules_for(facts.syscall, cls):
+                    if rule.matches(facts, role):
+                        if rule.action is not Action.PERMIT and (
+                                found is None or rule.action.severity > found.action.severity):
+                            path = facts.path(role)
+                            found = Decision(rule.action, rule.errno, rule, self.name, "rule",
+                                             None, PathArg(role, path) if path else None, role)
+                        break
+        return found
 
     def _decide_check(self, facts: Facts, syscall: str, cls: str | None,
                       role: str) -> Decision:
@@ -416,11 +480,13 @@ class Table:
         return found
 
 
-def _path_patterns(rule: Rule) -> list[PathPattern]:
-    """The path globs a rule protects: its ``path`` and its ``unix`` socket paths."""
+def _path_patterns(rule: Rule, sockets: bool = True) -> list[PathPattern]:
+    """The path globs a rule protects: its ``path`` and (``sockets``) its ``unix`` paths."""
     out: list[PathPattern] = []
     if rule.path is not None:
         out.append(rule.path)
+    if not sockets:
+        return out
     unix = getattr(rule.net, "unix", None) if rule.net is not None else None
     for item in unix or ():
         glob = getattr(item, "glob", None)

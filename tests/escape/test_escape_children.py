@@ -64,8 +64,6 @@ def interp_scene(kind: str, build, tmp_path: Path) -> tuple[Path, Path]:
     return interp, prog
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap (NOTES-escape.md #6): the interpreter the "
-                   "kernel loads for a script or an ELF (PT_INTERP) is never checked")
 @pytest.mark.parametrize("kind", ["script", "elf"])
 def test_permitted_program_with_a_forbidden_interpreter(build, tmp_path, kind):
     program = build("escape/child_interp.c")

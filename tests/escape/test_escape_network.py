@@ -117,8 +117,6 @@ def test_unix_socket_by_another_path(build, tmp_path, mode):
     unix_attack(build, tmp_path, mode)
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap (NOTES-escape.md #14): a link or rename the "
-                   "program makes gives the refused socket a name no unix rule matches")
 @pytest.mark.parametrize("mode", ["hardlink", "rename", "dirrename"])
 def test_unix_socket_renamed_or_linked_under_a_socket_rule(build, tmp_path, mode):
     unix_attack(build, tmp_path, mode)
@@ -167,11 +165,7 @@ def test_source_route_witness_sees_a_direct_send(build, tmp_path):
     assert_blocked(attack(program, "direct", port, policy_text=srr_policy(), scene=None))
 
 
-@pytest.mark.parametrize("mode", [
-    pytest.param("cmsg", marks=pytest.mark.xfail(
-        strict=True, reason="engine gap (NOTES-escape.md #15): an IP_RETOPTS control message "
-        "of a sendmsg routes the packet through an address never checked")),
-    "sockopt", "tcp"])
+@pytest.mark.parametrize("mode", ["cmsg", "sockopt", "tcp"])
 def test_source_route_through_a_refused_address(build, tmp_path, mode):
     program, port = build("escape/net_srr.c"), free_port()
     require_real(attack(program, mode, port, policy_text=None, scene=None))

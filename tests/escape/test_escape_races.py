@@ -48,8 +48,6 @@ def test_stat_buffer_rewritten_by_a_sibling_thread(build, tmp_path):
                            lambda s: read_never(s.secret))
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap (NOTES-escape.md #19): metadata calls are held "
-                   "only for tasks sharing the mm; a MAP_SHARED/memfd page is shared too")
 @pytest.mark.parametrize("mode", ["shm_stat", "memfd_stat"])
 def test_stat_buffer_rewritten_through_a_shared_page(build, tmp_path, mode):
     controlled_and_blocked(tmp_path, build("escape/race_path.c"),
@@ -65,8 +63,6 @@ def test_file_system_changed_after_the_check(build, tmp_path, mode):
                            lambda s: read_never(s.secret))
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap (NOTES-escape.md #12): a call keeping its own "
-                   "spelling climbs '..' out of a start directory another process moved")
 @pytest.mark.parametrize("mode", ["cwd_moved", "dirfd_moved"])
 def test_start_directory_moved_after_the_check(build, tmp_path, mode):
     """The start of a relative path is a directory object: a process sharing nothing with the
@@ -122,8 +118,6 @@ def test_exec_argv_rewritten_after_the_check(build, tmp_path):
     assert "--evil" not in (s.marker.read_text() if s.marker.exists() else "")
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap (NOTES-escape.md #3): the exec check re-stats "
-                   "the path after deciding, so a swapped directory records the forbidden inode")
 def test_exec_directory_swapped_after_the_check(build, tmp_path):
     payload = build("escape/payload.c")
     controlled_and_blocked(
@@ -132,8 +126,6 @@ def test_exec_directory_swapped_after_the_check(build, tmp_path):
         exec_never, setup=lambda s: exec_scene(s, payload, "binary"))
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap (NOTES-escape.md #3): a checked script "
-                   "skips the exec-event check, so whatever ran instead is accepted")
 def test_exec_of_a_script_swapped_after_the_check(build, tmp_path):
     payload = build("escape/payload.c")
     controlled_and_blocked(
@@ -165,8 +157,6 @@ def test_open_for_writing_through_a_swapped_directory(build, tmp_path):
     assert (s.root / "prot" / "target").read_text() == "original\n"
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap (NOTES-escape.md #4): path calls other than "
-                   "open get the canonical path but are not held against symlinks swapped in")
 @pytest.mark.parametrize("mode", ["chmod", "mkdir"])
 def test_metadata_call_through_a_swapped_directory(build, tmp_path, mode):
     controlled_and_blocked(
@@ -215,7 +205,5 @@ def test_socket_address_rewritten_after_the_check(build, mode):
     run_net_race(build, mode)
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap (NOTES-escape.md #5): sendmmsg addresses are "
-                   "checked but not held (no copy), so a peer rewrites them after the check")
 def test_sendmmsg_address_rewritten_after_the_check(build):
     run_net_race(build, "sendmmsg")

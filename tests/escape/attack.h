@@ -1,0 +1,198 @@
+/* attack.h: shared helpers of the escape programs (the C files of tests/escape).
+ *
+ * Every attack program prints exactly one verdict line and exits 0:
+ *
+ *   ESCAPED: <what it got>      the attack obtained what its policy refuses
+ *   BLOCKED: <why not>          every attempt failed or got something harmless
+ *   SKIPPED: <why>              the kernel lacks what the attack needs
+ *
+ * Lines before the verdict are free-form notes ("note: ...").  The secret file holds
+ * SECRET_MAGIC; a descriptor "is the secret" when its content holds the magic, or when its
+ * inode is $ESC_SECRET_DEV:$ESC_SECRET_INO (set by the tests, so an attack that could not even
+ * stat the secret can still recognise it).
+ */
+#ifndef ESCAPE_ATTACK_H
+#define ESCAPE_ATTACK_H
+
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SECRET_MAGIC "S3CR3T-7f1d9a42-do-not-leak"
+#define PAYLOAD_MAGIC "PAYLOAD-RAN-5e8c"
+
+static inline const char *ename(int e) {
+    const char *name = strerrorname_np(e);
+    return name ? name : "E?";
+}
+
+static inline void verdict_line(const char *kind, const char *fmt, va_list ap) {
+    printf("%s: ", kind);
+    vprintf(fmt, ap);
+    printf("\n");
+    fflush(stdout);
+}
+
+__attribute__((format(printf, 1, 2), noreturn)) static inline void escaped(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    verdict_line("ESCAPED", fmt, ap);
+    va_end(ap);
+    exit(0);
+}
+
+__attribute__((format(printf, 1, 2), noreturn)) static inline void blocked(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    verdict_line("BLOCKED", fmt, ap);
+    va_end(ap);
+    exit(0);
+}
+
+__attribute__((format(printf, 1, 2), noreturn)) static inline void skipped(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    verdict_line("SKIPPED", fmt, ap);
+    va_end(ap);
+    exit(0);
+}
+
+__attribute__((format(printf, 1, 2))) static inline void note(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    verdict_line("note", fmt, ap);
+    va_end(ap);
+}
+
+__attribute__((noreturn)) static inline void usage(const char *text) {
+    fprintf(stderr, "usage: %s\n", text);
+    exit(64);
+}
+
+static inline unsigned long long env_ull(const char *name) {
+    const char *v = getenv(name);
+    return v ? strtoull(v, NULL, 0) : 0;
+}
+
+/* Whether fd refers to the secret: same inode as $ESC_SECRET_DEV/INO, or holds the magic. */
+static inline int is_secret_fd(int fd) {
+    struct stat st;
+    unsigned long long ino = env_ull("ESC_SECRET_INO"), dev = env_ull("ESC_SECRET_DEV");
+    if (ino && fstat(fd, &st) == 0 && st.st_ino == ino && st.st_dev == dev)
+        return 1;
+    char buf[512];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n > 0) {
+        buf[n] = 0;
+        if (memmem(buf, (size_t)n, SECRET_MAGIC, strlen(SECRET_MAGIC)))
+            return 1;
+    }
+    return 0;
+}
+
+/* What /proc/self/fd/N says, for the verdict line. */
+static inline const char *fd_name(int fd) {
+    static char out[4096];
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, out, sizeof out - 1);
+    out[n < 0 ? 0 : n] = 0;
+    return out;
+}
+
+/* Results of several attempts: ESCAPED at the first that got the secret, else one BLOCKED
+ * line naming how each attempt failed. */
+static char tally_text[8192];
+
+static inline void tally(const char *label, int fd, int err) {
+    size_t used = strlen(tally_text);
+    if (fd >= 0) {
+        if (is_secret_fd(fd))
+            escaped("%s gave the secret (fd -> %s)", label, fd_name(fd));
+        snprintf(tally_text + used, sizeof tally_text - used, "%s%s: opened %s (not the secret)",
+                 used ? "; " : "", label, fd_name(fd));
+        close(fd);
+    } else {
+        snprintf(tally_text + used, sizeof tally_text - used, "%s%s: %s", used ? "; " : "",
+                 label, ename(err));
+    }
+}
+
+/* open(path) and tally it. */
+static inline void try_open_at(int dirfd, const char *label, const char *path, int flags) {
+    int fd = openat(dirfd, path, flags);
+    tally(label, fd, errno);
+}
+
+static inline void try_open(const char *label, const char *path) {
+    try_open_at(AT_FDCWD, label, path, O_RDONLY);
+}
+
+__attribute__((noreturn)) static inline void tally_done(void) {
+    blocked("%s", tally_text[0] ? tally_text : "nothing attempted");
+}
+
+static inline double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The pid that traces us (0 when none), from /proc/self/status. */
+static inline int tracer_pid(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    int pid = 0;
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "TracerPid: %d", &pid) == 1)
+            break;
+    fclose(f);
+    return pid;
+}
+
+/* With $ESC_WAIT_TRACER set, wait (at most 10 s) until a tracer has attached (systrace
+ * --attach PID): the attack then runs against the tracer's no-filter path. */
+static inline void wait_for_tracer(void) {
+    if (!getenv("ESC_WAIT_TRACER"))
+        return;
+    printf("ready %d\n", getpid());
+    fflush(stdout);
+    double until = now_s() + 10;
+    while (tracer_pid() <= 0 && now_s() < until)
+        usleep(10000);
+    usleep(200000); /* let the attach settle on every thread */
+}
+
+/* Whether a file exists (for marker files written by payloads). */
+static inline int exists(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* Write a small file (markers).  Returns 0 or -errno. */
+static inline int write_file(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = write(fd, text, strlen(text));
+    close(fd);
+    return n < 0 ? -errno : 0;
+}
+
+#endif

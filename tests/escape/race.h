@@ -1,0 +1,81 @@
+/* race.h: the moving parts of the race attacks -- a flipper that rewrites a buffer between
+ * an allowed value and a forbidden one as fast as it can, run by a sibling thread, a CLONE_VM
+ * peer, or a forked process sharing the page -- and the bounded attack loop. */
+#ifndef ESCAPE_RACE_H
+#define ESCAPE_RACE_H
+
+#include "attack.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/mman.h>
+
+struct flip {
+    char *buf;                /* what the attacker passes to the kernel */
+    size_t len;
+    const char *a, *b;        /* the allowed and the forbidden value, both len bytes */
+    volatile int *stop;
+    volatile long flips;
+};
+
+static inline void flip_loop(struct flip *f) {
+    while (!*f->stop) {
+        memcpy(f->buf, f->a, f->len);
+        __asm__ volatile("" ::: "memory"); /* both stores happen */
+        memcpy(f->buf, f->b, f->len);
+        __asm__ volatile("" ::: "memory");
+        f->flips++;
+    }
+}
+
+static inline void *flip_thread(void *arg) {
+    flip_loop(arg);
+    return NULL;
+}
+
+static inline int flip_clone_fn(void *arg) {
+    flip_loop(arg);
+    return 0;
+}
+
+/* Memory both parties of a race can write: MAP_SHARED anonymous, or a memfd mapped twice. */
+static inline void *shared_page(size_t size, int use_memfd) {
+    if (!use_memfd)
+        return mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    int fd = memfd_create("race", 0);
+    if (fd < 0 || ftruncate(fd, size) < 0)
+        return MAP_FAILED;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    return p;
+}
+
+/* Wait (at most a second) until a peer's counter moves: the race starts with both running. */
+static inline void wait_for_peer(volatile long *counter) {
+    double until = now_s() + 1.0;
+    while (*counter == 0 && now_s() < until)
+        sched_yield();
+}
+
+/* Bounded: at most `iterations` tries, at most `seconds` long. */
+struct budget {
+    long iterations;
+    double seconds;
+    double start;
+    long done;
+};
+
+static inline int budget_left(struct budget *b) {
+    if (b->done == 0)
+        b->start = now_s();
+    return b->done++ < b->iterations && now_s() - b->start < b->seconds;
+}
+
+static inline void budget_args(struct budget *b, int argc, char **argv, int at) {
+    b->iterations = argc > at ? atol(argv[at]) : 3000;
+    b->seconds = argc > at + 1 ? atof(argv[at + 1]) : 3.0;
+    b->done = 0;
+    b->start = now_s();
+}
+
+#endif
