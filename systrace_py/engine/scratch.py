@@ -15,7 +15,9 @@ process_vm_writev cannot write a read-only page anyway.  The tracer writes throu
 It is mapped lazily, the first time a task of an address space needs it: the tracer turns the
 stopped call into an ``mmap`` (MAP_FIXED_NOREPLACE, so an attacker's mapping already there makes
 it fail rather than be trusted), then restarts the original call.  Each task owns one slot for
-its lifetime; a task is in at most one call, so its slot is never in use twice.
+its lifetime; a task is in at most one call, so its slot is never in use twice.  Slots are
+counted per address space (a forked child has its own copy of the area), so only the threads
+of one process compete for its 4096 slots; beyond that a held call fails with EAGAIN.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 from typing import Final
 
 BASE: Final = 0x1000_0000_0000        # 16 TiB: far from the heap, the mmap base and the stack
-SIZE: Final = 256 * 1024 * 1024       # 256 MiB of address space, touched page by page
+SIZE: Final = 1024 * 1024 * 1024      # 1 GiB of address space, touched page by page
 SLOT_SIZE: Final = 256 * 1024
 SLOTS: Final = SIZE // SLOT_SIZE
 GUARD_REACH: Final = 1 << 40          # the span below BASE the filter watches (see seccomp.py)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from systrace_py.engine.memory import TraceeMemory
+from systrace_py.engine.scratch import SlotPool
 
 
 @dataclass(eq=False)
@@ -27,6 +28,7 @@ class AddressSpace:
     users: int = 1
     mapping_by: int | None = None  # the task whose call is being turned into the scratch mmap
     waiting: list[Any] = field(default_factory=list)  # (task, call, reply) held meanwhile
+    slots: SlotPool = field(default_factory=SlotPool)  # the area's slots, one per task
 
 
 @dataclass(eq=False)

@@ -108,7 +108,6 @@ class Tracer:
         self.tasks: dict[int, Task] = {}
         self.processes: dict[int, Process] = {}
         self.decoder = Decoder()
-        self.slots = scratch.SlotPool()
         self._early: dict[int, int] = {}          # first stops of children not yet announced
         self._early_exits: set[int] = set()
         self._exec_argv: dict[int, tuple[str, ...] | None] = {}
@@ -750,7 +749,7 @@ class Tracer:
 
     def _hold(self, task: Task, call: DecodedCall, reply: Reply,
               info: pt.SyscallInfo | None) -> None:
-        slot = self.slots.slot_of(task.tid)
+        slot = task.space.slots.slot_of(task.tid)
         if slot is None:
             raise enforce.HoldError(errno.EAGAIN, "no scratch slot free")
         if info is None or info.op not in (pt.SYSCALL_INFO_SECCOMP, pt.SYSCALL_INFO_ENTRY):
@@ -927,7 +926,7 @@ class Tracer:
         if former != task.tid and former in self.tasks:
             # a non-leader thread exec'd: it now has the leader's tid; the others are gone
             moved = self.tasks.pop(former)
-            self.slots.release(former)
+            moved.space.slots.release(former)
             moved.tid = task.tid
             self.tasks[task.tid] = moved
             task = moved
@@ -943,6 +942,7 @@ class Tracer:
         if program is None:
             return
         task.space.users -= 1
+        task.space.slots.release(task.tid)
         process.reset_for_exec(program)
         task.space = process.space
         task.files.users -= 1
@@ -1003,8 +1003,8 @@ class Tracer:
 
     def _forget_task(self, tid: int) -> None:
         task = self.tasks.pop(tid, None)
-        self.slots.release(tid)
         if task is not None:
+            task.space.slots.release(tid)
             task.process.tids.discard(tid)
             task.space.users -= 1
             task.fs.users -= 1
