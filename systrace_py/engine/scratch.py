@@ -59,17 +59,25 @@ def slot_address(slot: int) -> int:
 
 
 class SlotPool:
-    """Hands out slots to tasks; a slot is freed when its task ends."""
+    """Hands out slots to tasks; a slot is freed when its task ends.  Memory grows with the
+    slots in use, not with the pool's size (there is one pool per address space)."""
 
     def __init__(self) -> None:
-        self._free = list(range(SLOTS - 1, -1, -1))
+        self._next = 0                 # slots never handed out start here
+        self._free: list[int] = []     # slots given back
         self._owner: dict[int, int] = {}
 
     def slot_of(self, tid: int) -> int | None:
         """The task's slot, allocating one on first use; None when all are taken."""
         slot = self._owner.get(tid)
-        if slot is None and self._free:
-            slot = self._free.pop()
+        if slot is None:
+            if self._free:
+                slot = self._free.pop()
+            elif self._next < SLOTS:
+                slot = self._next
+                self._next += 1
+            else:
+                return None
             self._owner[tid] = slot
         return slot
 
