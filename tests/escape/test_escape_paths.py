@@ -92,7 +92,7 @@ def test_rename_of_the_parent_directory_under_a_tree_rule(build, tmp_path):
 
 
 def test_rename_of_the_parent_directory_under_a_file_rule(build, tmp_path):
-    """Moving a directory is decided for what lies below it (NOTES-escape.md #2, fixed)."""
+    """Moving a directory is decided for what lies below it (docs/security.md #2, fixed)."""
     controlled_and_blocked(tmp_path, build("escape/path_alias.c"),
                            lambda s: ["rename_parent", s.secret, s.work], secret_rule)
 
@@ -100,7 +100,7 @@ def test_rename_of_the_parent_directory_under_a_file_rule(build, tmp_path):
 @pytest.mark.parametrize("mode", ["named", "named_fd", "rmdir_cwd", "rmdir_fd"])
 def test_start_directory_shown_as_deleted(build, tmp_path, mode):
     """A relative path from a directory /proc shows as "... (deleted)" (removed, or just named
-    so) still reaches the secret through ".." (NOTES-escape.md #1, fixed)."""
+    so) still reaches the secret through ".." (docs/security.md #1, fixed)."""
     controlled_and_blocked(tmp_path, build("escape/path_deleted.c"),
                            lambda s: [mode, s.secret, s.work], secret_rule)
 

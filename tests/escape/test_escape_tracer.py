@@ -56,7 +56,7 @@ def test_killing_the_tracer_never_frees_a_tracee(build, tmp_path, mode):
 
 
 @pytest.mark.parametrize("mode", GUARDED + [
-    pytest.param(m, marks=pytest.mark.xfail(strict=True, reason="guard gap (NOTES-escape.md "
+    pytest.param(m, marks=pytest.mark.xfail(strict=True, reason="guard gap (docs/security.md "
                                             "#10): this signal reaches the tracer (the tree "
                                             "dies with it: a denial of service, no escape)"))
     for m in UNGUARDED])
