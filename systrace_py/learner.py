@@ -164,7 +164,7 @@ class Learner:
         initial = (name in aliases.EXEC_CALLS and task.pid == self._initial_pid
                    and self.main_program is None)
         return Observation(
-            table, name, tuple(PathArg(p.role, p.resolved.path) for p in paths),
+            table, name, tuple(PathArg(p.role, call.shown(p.resolved.path)) for p in paths),
             normalize_flags(flags), tuple(call.sockaddrs),
             call.argv if name in aliases.EXEC_CALLS else None,
             tuple(created), exclusive, None, initial)

@@ -294,8 +294,17 @@ class DecodedCall:
         return ROLES.get(self.name, ())
 
     def path(self, role: str) -> str | None:
+        """The resolved path as rules see it: the calling process's own /proc entries are
+        spelled /proc/self, so a rule (or a learned policy) can name them without naming every
+        other process's."""
         decoded = self.decoded_path(role)
-        return decoded.resolved.path if decoded is not None else None
+        return self.shown(decoded.resolved.path) if decoded is not None else None
+
+    def shown(self, path: str) -> str:
+        own = f"/proc/{self.tgid}"
+        if path == own or path.startswith(own + "/"):
+            return "/proc/self" + path[len(own):]
+        return path
 
     def _mode(self, role: str) -> int:
         decoded = self.decoded_path(role)
@@ -557,7 +566,7 @@ class DecodedCall:
         """The facts as plain data (this examines everything)."""
         return CallFacts(
             syscall=self.policy_name,
-            paths=tuple(PathArg(p.role, p.resolved.path) for p in self.paths),
+            paths=tuple(PathArg(p.role, self.shown(p.resolved.path)) for p in self.paths),
             open_flags=self.open_flags,
             sockaddr=self.sockaddr,
             argv=self.argv,
@@ -568,8 +577,9 @@ class DecodedCall:
         out: dict[str, object] = {}
         try:
             for p in self.paths:
-                out[p.role] = p.resolved.path
-                if p.raw and p.raw != p.resolved.path:
+                shown = self.shown(p.resolved.path)
+                out[p.role] = shown
+                if p.raw and p.raw != shown:
                     out[f"{p.role}_as_given"] = p.raw
             if self.open_flags is not None:
                 out["flags"] = open_flags_text(self.open_flags)
