@@ -91,7 +91,7 @@ def main() -> int:
         configs = configurations(opts.defences)
         times: dict[tuple[str, str], list[float]] = {}
         rss: dict[tuple[str, str], int] = {}
-        for name, command in loads.items():  # warm caches, compile bytecode
+        for command in loads.values():  # warm caches, compile bytecode
             for prefix in configs.values():
                 run_once(prefix, command, env)
         for _ in range(opts.repeat):
@@ -138,7 +138,7 @@ def report(loads: dict[str, list[str]], configs: dict[str, list[str]],
     else:
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
         for row in [header, *rows]:
-            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
+            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
 if __name__ == "__main__":

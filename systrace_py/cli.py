@@ -18,7 +18,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from systrace_py import __version__
 from systrace_py.audit import AuditLog
@@ -34,7 +34,9 @@ from systrace_py.policy.files import (
 from systrace_py.policy.filterplan import FilterPlan, PlanOptions, plan
 from systrace_py.policy.model import Policy
 from systrace_py.supervisor import PolicySet, Supervisor, SupervisorOptions
-from systrace_py.ui.prompt import make_asker
+
+if TYPE_CHECKING:
+    from systrace_py.ui.prompt import DefaultAsker, TerminalAsker
 
 EXIT_USAGE = 2
 EXIT_NOT_EXECUTABLE = 126
@@ -227,7 +229,7 @@ def enforce_command(opts: argparse.Namespace) -> int:
                                                                       opts.log_stderr) else None
     options = SupervisorOptions(dry_run=opts.dry_run, automatic=opts.automatic,
                                 inherit_across_exec=opts.inherit, verbose=opts.verbose)
-    asker = None if opts.automatic else make_asker(opts, policies, sys.stderr)
+    asker = _asker(opts, policies)
     supervisor = Supervisor(policies, options, audit, asker)
     filters = compile_filters(_filter_plan(opts, policies, audit), os.getpid())
     spec = SpawnSpec(argv=list(opts.command), executable=executable, filters=filters,
@@ -244,6 +246,16 @@ def enforce_command(opts: argparse.Namespace) -> int:
     finally:
         if asker is not None:
             asker.finish(source_path=source)
+
+
+def _asker(opts: argparse.Namespace, policies: PolicySet
+           ) -> TerminalAsker | DefaultAsker | None:
+    """The front end for ASK, when some table can ask (prompt-toolkit is loaded only then)."""
+    if opts.automatic or not policies.can_ask():
+        return None
+    from systrace_py.ui.prompt import make_asker
+
+    return make_asker(opts, policies, sys.stderr)
 
 
 def _filter_plan(opts: argparse.Namespace, policies: PolicySet,
@@ -272,7 +284,7 @@ def attach_command(opts: argparse.Namespace) -> int:
                                                                       opts.log_stderr) else None
     options = SupervisorOptions(dry_run=opts.dry_run, automatic=opts.automatic,
                                 inherit_across_exec=opts.inherit, verbose=opts.verbose)
-    asker = None if opts.automatic else make_asker(opts, policies, sys.stderr)
+    asker = _asker(opts, policies)
     supervisor = Supervisor(policies, options, audit, asker)
     tracer = Tracer(supervisor, plan=_filter_plan(opts, policies, audit))
     supervisor.attach(tracer)

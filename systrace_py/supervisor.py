@@ -101,6 +101,11 @@ class PolicySet:
             out.extend(policy.tables())
         return out
 
+    def can_ask(self) -> bool:
+        """Whether any table can answer ASK (a default or a rule)."""
+        return any(t.default is Action.ASK or any(r.action is Action.ASK for r in t.rules)
+                   for t in self.tables())
+
     def needs_argv(self) -> bool:
         return any(rule.argv is not None for t in self.tables() for rule in t.rules)
 
@@ -193,6 +198,8 @@ class Supervisor:
     def _interpreters(table: Table, call: DecodedCall) -> Decision | None:
         """An exec runs its interpreters too (a script's #! program, the ELF's PT_INTERP):
         none may be a program a rule of the table refuses (or asks about) to exec."""
+        if not (table.may_refuse("execve", "exec") or table.may_refuse("execve", "fsread")):
+            return None  # no rule could refuse one: no need to read the file
         image = call.exec_image()
         for interpreter in image.interpreters if image is not None else ():
             found = table.refusing_rule(

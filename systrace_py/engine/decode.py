@@ -484,12 +484,14 @@ class DecodedCall:
             return out
         return []
 
-    def exec_image(self) -> ExecImage | None:
+    def exec_image(self, elf: bool = True) -> ExecImage | None:
         """For an exec: the interpreters the kernel will run for the file, and the binary that
-        ends up running (None when the file could not be resolved)."""
+        ends up running (None when the file could not be resolved).  Without ``elf``, only the
+        #! chain is read (what /proc/PID/exe will name)."""
         if self.name not in ("execve", "execveat"):
             return None
-        image = getattr(self, "_image", _UNSET)
+        key = "_image" if elf else "_script_image"
+        image = getattr(self, key, _UNSET)
         if image is _UNSET:
             decoded = self.decoded_path("path")
             image = None
@@ -498,8 +500,8 @@ class DecodedCall:
                     cwd = self._decoder.resolver.cwd_of(self.tid)
                 except OSError:
                     cwd = "/"
-                image = exec_image(decoded.resolved.path, cwd)
-            self._image = image
+                image = exec_image(decoded.resolved.path, cwd, elf)
+            setattr(self, key, image)
         return image  # type: ignore[return-value]
 
     # --- views --------------------------------------------------------------------------------

@@ -275,19 +275,35 @@ class Holder:
             self.args[1] = self.base + _MSGHDR
 
 
-def inject_mmap(tid: int) -> ctypes.Structure:
-    """Turn the stopped call into the scratch mmap; returns the registers to restore."""
-    saved = pt.getregs(tid)
-    regs = pt.getregs(tid)
+SYSCALL_INSTRUCTION = b"\x0f\x05"
+
+
+def _mmap_registers(regs: ctypes.Structure) -> None:
     regs.orig_rax = NUMBERS["mmap"]
+    regs.rax = NUMBERS["mmap"]
     regs.rdi = scratch.BASE
     regs.rsi = scratch.SIZE
     regs.rdx = scratch.PROT_READ
     regs.r10 = scratch.MAP_FLAGS
     regs.r8 = _U64  # fd -1
     regs.r9 = 0
+
+
+def inject_mmap(tid: int) -> ctypes.Structure:
+    """Turn the stopped call into the scratch mmap; returns the registers to restore."""
+    saved = pt.getregs(tid)
+    regs = pt.getregs(tid)
+    _mmap_registers(regs)
     pt.setregs(tid, regs)
     return saved
+
+
+def set_mmap_registers(tid: int, saved: ctypes.Structure) -> None:
+    """Registers for a task about to execute a ``syscall`` instruction that will be the
+    scratch mmap (see Tracer._premap_scratch)."""
+    regs = type(saved).from_buffer_copy(saved)
+    _mmap_registers(regs)
+    pt.setregs(tid, regs)
 
 
 def restart_call(tid: int, saved: ctypes.Structure) -> None:

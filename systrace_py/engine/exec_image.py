@@ -27,12 +27,68 @@ class ExecImage:
     binary: str
 
 
-def _read_head(path: str) -> bytes:
+_Identity = tuple[int, int, int, int]
+#: file identity (dev, ino, mtime, size) -> what its header says: ("#!", name), ("elf", PT_INTERP
+#: or None), or ("", None).  Keyed by identity, so a rewritten file is read again.
+_headers: dict[_Identity, tuple[str, str | None]] = {}
+#: interpreter name -> (its resolved path, that file's identity): a name is resolved again only
+#: when what it leads to is no longer the same file.
+_resolved: dict[str, tuple[str, tuple[int, int]]] = {}
+_CACHE_LIMIT = 4096
+
+
+def _identity(path: str) -> _Identity | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
+
+
+def _header(path: str) -> tuple[str, str | None]:
+    """What the kernel will look at in the file's first bytes, read once per file version."""
+    identity = _identity(path)
+    found = _headers.get(identity) if identity is not None else None
+    if found is not None:
+        return found
     try:
         with open(path, "rb") as f:
-            return f.read(_HEADER)
+            head = f.read(_HEADER)
     except OSError:
-        return b""
+        head = b""
+    name = _shebang(head)
+    if name is not None:
+        found = ("#!", name)
+    elif head.startswith(b"\x7fELF"):
+        found = ("elf", _elf_interpreter(path))
+    else:
+        found = ("", None)
+    if identity is not None:
+        if len(_headers) >= _CACHE_LIMIT:
+            _headers.clear()
+        _headers[identity] = found
+    return found
+
+
+def _realpath(name: str) -> str:
+    """os.path.realpath, but a name whose target is still the same file is not walked again."""
+    cached = _resolved.get(name)
+    if cached is not None:
+        try:
+            info = os.stat(name)
+            if (info.st_dev, info.st_ino) == cached[1]:
+                return cached[0]
+        except OSError:
+            pass
+    real = os.path.realpath(name)
+    try:
+        info = os.stat(real)
+    except OSError:
+        return real
+    if len(_resolved) >= _CACHE_LIMIT:
+        _resolved.clear()
+    _resolved[name] = (real, (info.st_dev, info.st_ino))
+    return real
 
 
 def _shebang(head: bytes) -> str | None:
@@ -67,18 +123,27 @@ def _elf_interpreter(path: str) -> str | None:
     return None
 
 
-def exec_image(path: str, cwd: str) -> ExecImage:
-    """The interpreters the kernel will run to exec ``path`` (as the tracer sees the files
-    now); relative interpreter names are taken from ``cwd``, as the kernel does."""
+def script_chain(path: str, cwd: str) -> list[str]:
+    """The #! interpreters the kernel runs for ``path``, in order (empty for a binary);
+    relative interpreter names are taken from ``cwd``, as the kernel does."""
     found: list[str] = []
     current = path
     for _ in range(MAX_SCRIPT_DEPTH + 1):
-        name = _shebang(_read_head(current))
-        if name is None:
+        kind, name = _header(current)
+        if kind != "#!" or name is None:
             break
-        current = os.path.realpath(os.path.join(cwd, name))
+        current = _realpath(os.path.join(cwd, name))
         found.append(current)
-    interp = _elf_interpreter(current)
-    if interp is not None:
-        found.append(os.path.realpath(interp))
-    return ExecImage(tuple(found), current)
+    return found
+
+
+def exec_image(path: str, cwd: str, elf: bool = True) -> ExecImage:
+    """The interpreters the kernel will run to exec ``path`` (as the tracer sees the files
+    now): its #! chain, then (with ``elf``) the ELF interpreter of the binary that runs."""
+    found = script_chain(path, cwd)
+    binary = found[-1] if found else path
+    if elf:
+        kind, interp = _header(binary)
+        if kind == "elf" and interp is not None:
+            found.append(_realpath(interp))
+    return ExecImage(tuple(found), binary)

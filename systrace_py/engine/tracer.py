@@ -543,13 +543,13 @@ class Tracer:
         exec event."""
         decoded = call.decoded_path("path")
         target = decoded.resolved if decoded is not None else None
-        image = call.exec_image()
+        image = call.exec_image(elf=False)  # the ELF interpreter does not change /proc/PID/exe
         binary = image.binary if image is not None else None
         if redirect is not None:
             if not redirect.startswith("/"):
                 redirect = os.path.join(self.decoder.resolver.cwd_of(task.tid), redirect)
             target = Resolved(redirect)
-            binary = exec_image(redirect, self.decoder.resolver.cwd_of(task.tid)).binary
+            binary = exec_image(redirect, self.decoder.resolver.cwd_of(task.tid), elf=False).binary
         try:
             # the binary that will run: the file, or for a script its (last) interpreter
             info = os.stat(binary) if binary is not None else None
@@ -674,14 +674,20 @@ class Tracer:
             except pt.PtraceError:
                 continue  # gone: its exit will come
             pending.add(tid)
-        deadline = time.monotonic() + FREEZE_TIMEOUT
+        start = time.monotonic()
         while pending:
             pid, status = os.waitpid(-1, pt.WALL | os.WNOHANG)
             if pid == 0:
-                if time.monotonic() > deadline:
+                waited = time.monotonic() - start
+                if waited > FREEZE_TIMEOUT:
                     self._thaw()  # those that did stop go on; the others stop when they can
                     return errno.EAGAIN, f"could not stop {len(pending)} task(s) of the tree"
-                time.sleep(0.0002)
+                # an interrupted task stops within microseconds: yield the CPU to it first,
+                # sleep only if it takes longer (a task in an uninterruptible wait)
+                if waited < 0.001:
+                    os.sched_yield()
+                else:
+                    time.sleep(0.0005)
                 continue
             pending.discard(pid)
             task = self.tasks.get(pid)
@@ -760,6 +766,57 @@ class Tracer:
             holder.apply(task.tid, call, reply)
         except TraceeMemoryError as exc:
             raise enforce.HoldError(errno.EFAULT, f"cannot hold arguments: {exc}") from exc
+
+    def _premap_scratch(self, task: Task) -> None:
+        """Map the scratch area in a freshly exec'd process, at its exec event: one single-step
+        over a ``syscall`` written at the entry point (then put back), instead of turning its
+        first held call into an mmap (which costs that call two more stops).  A signal that
+        arrives meanwhile is kept back and sent again (by this tracer) once the task is as it
+        was: it is then delivered the usual way.
+
+        At the exec event the task is still inside execve, whose return value the kernel
+        writes into rax on the way out; so it first steps out of the call (no instruction is
+        executed: the step reports at the syscall exit), and only then are registers set."""
+        pending: list[int] = []
+        try:
+            if not self._step(task, pending):
+                return
+            saved = pt.getregs(task.tid)
+            memory = task.process.memory
+            try:
+                code = memory.read_exact(saved.rip, 2)
+                memory.write(saved.rip, enforce.SYSCALL_INSTRUCTION)
+            except TraceeMemoryError:
+                return  # the lazy way will do it
+            try:
+                enforce.set_mmap_registers(task.tid, saved)
+                if self._step(task, pending) and pt.getregs(task.tid).rax == scratch.BASE:
+                    task.process.space.scratch = True
+            finally:
+                with contextlib.suppress(TraceeMemoryError, pt.PtraceError):
+                    memory.write(saved.rip, code)
+                    pt.setregs(task.tid, saved)
+        finally:
+            for sig in pending:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(task.tid, sig)
+
+    def _step(self, task: Task, pending: list[int]) -> bool:
+        """Single-step the task; signals that arrive meanwhile are kept in ``pending``.  False
+        when it did not stop after the step (it died: its status is handled later)."""
+        while True:
+            pt.singlestep(task.tid)
+            _, status = os.waitpid(task.tid, pt.WALL)
+            if not os.WIFSTOPPED(status):
+                self._deferred.append((task.tid, status))
+                return False
+            sig, event = os.WSTOPSIG(status), status >> 16
+            if event == pt.PTRACE_EVENT_SECCOMP or sig == _SYSCALL_TRAP:
+                continue  # the injected call stopping on its way (a policy that traces mmap)
+            if sig == signal.SIGTRAP and event == 0:
+                return True
+            if event == 0 and sig not in pending:
+                pending.append(sig)  # a signal came first: delivered when the task goes on
 
     def _map_scratch(self, task: Task, call: DecodedCall, reply: Reply) -> None:
         """Map the scratch area by running an mmap in place of the call, then restart it."""
@@ -931,6 +988,10 @@ class Tracer:
             self.tasks[task.tid] = moved
             task = moved
         self._release_vfork_parent(task.tid)
+        if task.freezer:
+            # the kernel has loaded the new image: nothing of the old one can race it any more
+            task.freezer = False
+            self._thaw_pending = True
         old_program = process.program
         try:
             program = os.readlink(f"/proc/{task.tid}/exe")
@@ -948,6 +1009,9 @@ class Tracer:
         task.files.users -= 1
         task.files = Shared()  # exec gives the process a descriptor table of its own
         self.monitor.on_exec(process, old_program, self._exec_argv.pop(process.pid, None))
+        if (self.hold_arguments and self.filtered and not self._solo()
+                and task.expect is Expect.NOTHING):  # (an awaited exit value: the lazy way)
+            self._premap_scratch(task)
         self._resume(task)
 
     def _checked_program(self, task: Task, exe: str,

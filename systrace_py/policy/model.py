@@ -435,6 +435,10 @@ class Table:
                                 PathArg(role, directory), role)
         return self._default_decision(False, role)
 
+    def may_refuse(self, syscall: str, cls: str | None) -> bool:
+        """Whether any rule for this call and class refuses or asks (under some condition)."""
+        return any(rule.action is not Action.PERMIT for rule in self.rules_for(syscall, cls))
+
     def refusing_rule(self, facts: Facts) -> Decision | None:
         """The strictest decision a *rule* makes that is not a permit, the default aside; None
         when no refusing or asking rule matches.  For what the kernel does on a call's behalf

@@ -988,11 +988,6 @@ class DefaultAsker:
         return None
 
 
-def _policy_asks(policies: PolicySet) -> bool:
-    return any(t.default is Action.ASK or any(r.action is Action.ASK for r in t.rules)
-               for t in policies.tables())
-
-
 def _command_path(opts: argparse.Namespace) -> str | None:
     command = getattr(opts, "command", None) or []
     if not command:
@@ -1016,7 +1011,7 @@ def make_asker(opts: argparse.Namespace, policies: PolicySet, stderr: IO[str]
     if fd is None:
         if getattr(opts, "ask_default", None) == "permit":
             return DefaultAsker(stderr)
-        if _policy_asks(policies):
+        if policies.can_ask():
             with contextlib.suppress(OSError, ValueError):
                 stderr.write("systrace: no terminal to ask on: calls the policy asks about "
                              "are refused (--ask-default permit permits them)\n")
