@@ -4,15 +4,24 @@ One pread per string in the common case (paths are short), and writes go through
 descriptor because /proc/PID/mem may write the read-only scratch pages (FOLL_FORCE), which
 process_vm_writev may not.  A descriptor belongs to one address space: it is reopened after
 exec, when the old one would still read the image that is gone.
+
+Descriptors are a bounded cache: a tree of thousands of live processes must not exhaust the
+tracer's descriptor limit (an exhausted limit would make every decision fail), so at most
+OPEN_LIMIT stay open and the least recently used is closed to open another; it is simply
+reopened when its process is read again.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
+from collections import OrderedDict
 
 PATH_MAX = 4096
 _FIRST_READ = 256
+OPEN_LIMIT = 256  # /proc/PID/mem descriptors kept open at once
+_open: OrderedDict[int, TraceeMemory] = OrderedDict()  # by id(), least recently used first
 
 
 class TraceeMemoryError(OSError):
@@ -29,18 +38,29 @@ class TraceeMemory:
         self._fd = -1
 
     def _descriptor(self) -> int:
-        if self._fd < 0:
+        if self._fd >= 0:
+            _open.move_to_end(id(self))
+            return self._fd
+        if len(_open) >= OPEN_LIMIT:
+            _close_least_recent()
+        while True:
             try:
                 self._fd = os.open(f"/proc/{self.pid}/mem", os.O_RDWR | os.O_CLOEXEC)
+                break
             except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE) and _open:
+                    _close_least_recent()  # the limit is lower than OPEN_LIMIT: make room
+                    continue
                 raise TraceeMemoryError(exc.errno,
                                         f"cannot open memory of {self.pid}: {exc}") from exc
+        _open[id(self)] = self
         return self._fd
 
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+            _open.pop(id(self), None)
 
     def read(self, address: int, size: int) -> bytes:
         """Up to ``size`` bytes; fewer when the range runs into an unmapped page."""
@@ -103,3 +123,14 @@ class TraceeMemory:
             raise TraceeMemoryError(exc.errno, f"cannot write at {address:#x}") from exc
         if written != len(data):
             raise TraceeMemoryError(14, f"short write at {address:#x}")
+
+
+def _close_least_recent() -> None:
+    _, memory = _open.popitem(last=False)
+    os.close(memory._fd)
+    memory._fd = -1
+
+
+def open_descriptors() -> int:
+    """How many /proc/PID/mem descriptors are open (for tests and --stats)."""
+    return len(_open)

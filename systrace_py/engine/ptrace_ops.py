@@ -4,8 +4,9 @@ python-ptrace gives the ``ptrace()`` entry point, the register structure and the
 requests.  Modern Linux tracing needs more, all added here on top of the same binding:
 PTRACE_SEIZE / INTERRUPT / LISTEN (job control that works), PTRACE_O_EXITKILL and
 PTRACE_O_TRACESECCOMP, PTRACE_GET_SYSCALL_INFO (one call instead of GETREGS at every stop),
-process_vm_readv, openat2 for path resolution, and the seccomp/prctl calls the child makes
-before exec.  Everything here is a direct kernel call: no policy, no state.
+openat2 for path resolution, and the seccomp/prctl calls the child makes before exec.
+(Tracee memory is reached through /proc/PID/mem, not process_vm_readv: see memory.py.)
+Everything here is a direct kernel call: no policy, no state.
 """
 
 from __future__ import annotations
@@ -196,28 +197,6 @@ def poke_reg(pid: int, name: str, value: int) -> None:
 # --- libc calls python's os module does not offer --------------------------------------------
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
-
-
-class _IoVec(ctypes.Structure):
-    _fields_ = (("base", ctypes.c_void_p), ("len", ctypes.c_size_t))
-
-
-_process_vm_readv = _libc.process_vm_readv
-_process_vm_readv.restype = ctypes.c_ssize_t
-_process_vm_readv.argtypes = (ctypes.c_int, ctypes.POINTER(_IoVec), ctypes.c_ulong,
-                              ctypes.POINTER(_IoVec), ctypes.c_ulong, ctypes.c_ulong)
-
-
-def process_vm_readv(pid: int, address: int, size: int) -> bytes:
-    """Read tracee memory in one call; short when the range runs into an unmapped page."""
-    buf = ctypes.create_string_buffer(size)
-    local = _IoVec(ctypes.cast(buf, ctypes.c_void_p), size)
-    remote = _IoVec(address, size)
-    got = _process_vm_readv(pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
-    if got < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    return buf.raw[:got]
 
 
 SYS_OPENAT2: Final = 437

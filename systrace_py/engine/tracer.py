@@ -768,7 +768,8 @@ class Tracer:
             raise enforce.HoldError(errno.EFAULT, f"cannot hold arguments: {exc}") from exc
 
     def _premap_scratch(self, task: Task) -> None:
-        """Map the scratch area in a freshly exec'd process, at its exec event: one single-step
+        """Map the scratch area in a freshly exec'd process whose former image needed it (it
+        will likely need it again), at its exec event: one single-step
         over a ``syscall`` written at the entry point (then put back), instead of turning its
         first held call into an mmap (which costs that call two more stops).  A signal that
         arrives meanwhile is kept back and sent again (by this tracer) once the task is as it
@@ -1002,6 +1003,7 @@ class Tracer:
         program = self._checked_program(task, program, checked)
         if program is None:
             return
+        held_before = task.space.scratch  # this process (or its parent) has held arguments
         task.space.users -= 1
         task.space.slots.release(task.tid)
         process.reset_for_exec(program)
@@ -1009,7 +1011,7 @@ class Tracer:
         task.files.users -= 1
         task.files = Shared()  # exec gives the process a descriptor table of its own
         self.monitor.on_exec(process, old_program, self._exec_argv.pop(process.pid, None))
-        if (self.hold_arguments and self.filtered and not self._solo()
+        if (held_before and self.hold_arguments and self.filtered and not self._solo()
                 and task.expect is Expect.NOTHING):  # (an awaited exit value: the lazy way)
             self._premap_scratch(task)
         self._resume(task)

@@ -258,10 +258,11 @@ def test_a_childs_call_after_fork_and_after_exec(traced, tmp_path, probe):
 
 
 def test_a_program_execd_beside_other_tasks_starts_with_its_scratch_area(traced, tmp_path):
-    """In a tree of several tasks, held arguments need the scratch area: it is mapped at the
-    exec event (one single-step), not by turning the first held call into an mmap.  (cat's
-    read-only open does not stop under a rule on writes, so only the exec event can have
-    mapped it.)"""
+    """In a tree of several tasks, held arguments need the scratch area: in a program forked
+    from one that has held arguments, it is mapped at the exec event (one single-step), not by
+    turning the first held call into an mmap.  (sh's write is held because a sibling runs;
+    cat's read-only open does not stop under a rule on writes, so only the exec event can
+    have mapped it.)"""
     from systrace_py.engine import scratch
 
     policy = f"""
@@ -270,7 +271,8 @@ def test_a_program_execd_beside_other_tasks_starts_with_its_scratch_area(traced,
         path = "{tmp_path}/nothing/**"
         action = "never"
     """
-    r = traced.run(policy, "sh", "-c", "cat /proc/self/maps; exit 3")
+    r = traced.run(policy, "sh", "-c",
+                   f"sleep 1 & : > {tmp_path}/written; cat /proc/self/maps; kill $!; exit 3")
     assert r.returncode == 3, r.stderr
     starts = {int(line.split("-")[0], 16) for line in r.stdout.splitlines()}
     assert scratch.BASE in starts
