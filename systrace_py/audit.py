@@ -76,3 +76,10 @@ class AuditLog:
 
     def process(self, event: str, who: dict[str, Any], **extra: Any) -> None:
         self.write({"event": event, **who, **extra})
+
+    def exit(self, who: dict[str, Any], status: int) -> None:
+        """A process ended: its exit code, or the signal that killed it (a wait status)."""
+        if os.WIFSIGNALED(status):
+            self.process("exit", who, signal=os.WTERMSIG(status))
+        else:
+            self.process("exit", who, code=os.WEXITSTATUS(status))

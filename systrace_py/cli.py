@@ -225,12 +225,7 @@ def enforce_command(opts: argparse.Namespace) -> int:
     credentials = _parse_credentials(opts.credentials) if opts.credentials else None
     executable = _resolve_command(opts.command)
     policies, source = _policies(opts, executable)
-    audit = AuditLog.open(opts.log, opts.log_stderr, sys.stderr) if (opts.log or
-                                                                      opts.log_stderr) else None
-    options = SupervisorOptions(dry_run=opts.dry_run, automatic=opts.automatic,
-                                inherit_across_exec=opts.inherit, verbose=opts.verbose)
-    asker = _asker(opts, policies)
-    supervisor = Supervisor(policies, options, audit, asker)
+    audit, asker, supervisor = _supervisor(opts, policies)
     filters = compile_filters(_filter_plan(opts, policies, audit), os.getpid())
     spec = SpawnSpec(argv=list(opts.command), executable=executable, filters=filters,
                      uid=credentials[0] if credentials else None,
@@ -246,6 +241,17 @@ def enforce_command(opts: argparse.Namespace) -> int:
     finally:
         if asker is not None:
             asker.finish(source_path=source)
+
+
+def _supervisor(opts: argparse.Namespace, policies: PolicySet
+                ) -> tuple[AuditLog | None, TerminalAsker | DefaultAsker | None, Supervisor]:
+    """The supervisor that holds the trace to the policies, with its log and front end."""
+    audit = AuditLog.open(opts.log, opts.log_stderr, sys.stderr) if (opts.log or
+                                                                      opts.log_stderr) else None
+    options = SupervisorOptions(dry_run=opts.dry_run, automatic=opts.automatic,
+                                inherit_across_exec=opts.inherit, verbose=opts.verbose)
+    asker = _asker(opts, policies)
+    return audit, asker, Supervisor(policies, options, audit, asker)
 
 
 def _asker(opts: argparse.Namespace, policies: PolicySet
@@ -280,12 +286,7 @@ def attach_command(opts: argparse.Namespace) -> int:
         raise UsageError(f"--attach {pid}: {exc.strerror}") from exc
     opts.command = [executable]
     policies, source = _policies(opts, executable)
-    audit = AuditLog.open(opts.log, opts.log_stderr, sys.stderr) if (opts.log or
-                                                                      opts.log_stderr) else None
-    options = SupervisorOptions(dry_run=opts.dry_run, automatic=opts.automatic,
-                                inherit_across_exec=opts.inherit, verbose=opts.verbose)
-    asker = _asker(opts, policies)
-    supervisor = Supervisor(policies, options, audit, asker)
+    audit, asker, supervisor = _supervisor(opts, policies)
     tracer = Tracer(supervisor, plan=_filter_plan(opts, policies, audit))
     supervisor.attach(tracer)
     if audit is not None:

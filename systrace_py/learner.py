@@ -215,12 +215,8 @@ class Learner:
                                previous=old_program, table=process.state)
 
     def on_exit(self, process: Process, status: int) -> None:
-        if self.audit is None:
-            return
-        if os.WIFSIGNALED(status):
-            self.audit.process("exit", self.who(process), signal=os.WTERMSIG(status))
-        else:
-            self.audit.process("exit", self.who(process), code=os.WEXITSTATUS(status))
+        if self.audit is not None:
+            self.audit.exit(self.who(process), status)
 
     def on_engine_refusal(self, task: Task, call: DecodedCall, err: int, why: str) -> None:
         self.engine_refusals += 1

@@ -333,12 +333,8 @@ class Supervisor:
                                previous=old_program, table=state.table.name)
 
     def on_exit(self, process: Process, status: int) -> None:
-        if self.audit is None:
-            return
-        if os.WIFSIGNALED(status):
-            self.audit.process("exit", self.who(process), signal=os.WTERMSIG(status))
-        else:
-            self.audit.process("exit", self.who(process), code=os.WEXITSTATUS(status))
+        if self.audit is not None:
+            self.audit.exit(self.who(process), status)
 
     def on_engine_refusal(self, task: Task, call: DecodedCall, err: int, why: str) -> None:
         name = errno_module.errorcode.get(err, str(err))

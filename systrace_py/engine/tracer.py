@@ -263,7 +263,11 @@ class Tracer:
             task.detached = True  # children made from now on inherit it
 
     def close(self) -> None:
-        """Give back what the loop held: the wake pipe, the SIGCHLD handler and wakeup fd."""
+        """Give back what the loop held: the wake pipe, the SIGCHLD handler and wakeup fd, and
+        the memory descriptors of processes whose end the loop did not see (a killed, released
+        or failed trace), which would otherwise stay open in a library user's process."""
+        for process in self.processes.values():
+            process.memory.close()
         if self._sigchld_wakes:
             signal.set_wakeup_fd(self._saved_wakeup_fd)
             signal.signal(signal.SIGCHLD, self._saved_sigchld)

@@ -15,6 +15,7 @@ import pytest
 from apihelpers import collect, exits, tcp_server
 
 import systrace_py
+from systrace_py.engine import memory
 from systrace_py.records import ConnectCall, ControlError, OpenCall, SockAddr, Syscall, WriteCall
 
 
@@ -277,6 +278,7 @@ def test_stop_kills_the_tree_and_returns(files: Path) -> None:
     assert seen[-1] == str(files / "f")  # nothing after the stop, exits included
     time.sleep(0.2)
     assert not (files / "marker").exists()
+    assert memory.open_descriptors() == 0  # the killed processes' descriptors were given back
 
 
 def test_stop_without_kill_lets_the_command_finish_unobserved(files: Path) -> None:
@@ -290,6 +292,7 @@ def test_stop_without_kill_lets_the_command_finish_unobserved(files: Path) -> No
     code = runner.run(["sh", "-c", "cat f; cat d/g >/dev/null; touch marker"], cwd=files)
     assert code == 0 and (files / "marker").exists()
     assert runner.context[-1] == str(files / "f")
+    assert memory.open_descriptors() == 0  # nor kept for the processes let go
 
 
 def test_stop_from_an_event_handler(files: Path) -> None:

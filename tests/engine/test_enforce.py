@@ -21,6 +21,17 @@ def secret_dir(tmp_path: Path) -> Path:
     return d
 
 
+def refuse_reading_secret(d: Path) -> str:
+    """A policy that refuses reading d/secret.txt with EACCES and permits the rest."""
+    return f"""
+        [[rule]]
+        calls = ["fsread"]
+        path = "{d}/secret.txt"
+        action = "never"
+        errno = "EACCES"
+    """
+
+
 def test_permit_runs_the_call(traced, tmp_path):
     d = secret_dir(tmp_path)
     r = traced.run('default = "permit"\n', "cat", str(d / "public.txt"))
@@ -183,13 +194,7 @@ def test_one_rule_matches_every_spelling_of_a_path(traced, tmp_path, probe):
     (d / "sub").mkdir()
     os.symlink(d / "secret.txt", d / "link")
     os.symlink(d, tmp_path / "dirlink")
-    policy = f"""
-        [[rule]]
-        calls = ["fsread"]
-        path = "{d}/secret.txt"
-        action = "never"
-        errno = "EACCES"
-    """
+    policy = refuse_reading_secret(d)
     spellings = [
         f"open:{d}/secret.txt", f"open:{d}//secret.txt", f"open:{d}/./secret.txt",
         f"open:{d}/sub/../secret.txt", f"open:{tmp_path}/dirlink/secret.txt",
@@ -226,13 +231,7 @@ def test_proc_self_fd_spelling(traced, tmp_path):
 
 def test_a_threads_call_is_checked(traced, tmp_path, probe):
     d = secret_dir(tmp_path)
-    policy = f"""
-        [[rule]]
-        calls = ["fsread"]
-        path = "{d}/secret.txt"
-        action = "never"
-        errno = "EACCES"
-    """
+    policy = refuse_reading_secret(d)
     r = traced.run(policy, str(probe), f"thread:open:{d}/secret.txt",
                    f"thread:open:{d}/public.txt")
     got = results(r.stdout)
@@ -242,13 +241,7 @@ def test_a_threads_call_is_checked(traced, tmp_path, probe):
 
 def test_a_childs_call_after_fork_and_after_exec(traced, tmp_path, probe):
     d = secret_dir(tmp_path)
-    policy = f"""
-        [[rule]]
-        calls = ["fsread"]
-        path = "{d}/secret.txt"
-        action = "never"
-        errno = "EACCES"
-    """
+    policy = refuse_reading_secret(d)
     r = traced.run(policy, str(probe), "fork", f"open:{d}/secret.txt",
                    f"exec:{probe},open:{d}/secret.txt")
     assert r.stdout.count(f"open {d}/secret.txt -> EACCES") == 2, r.stdout

@@ -146,6 +146,27 @@ __attribute__((noreturn)) static inline void tally_done(void) {
     blocked("%s", tally_text[0] ? tally_text : "nothing attempted");
 }
 
+/* What the opens of a race loop gave: refusals, the secret (with what the first one was), or
+ * another file. */
+struct race_tally {
+    long got, other, refused;
+    char where[4096];
+};
+
+static inline void race_count_open(struct race_tally *t, int fd) {
+    if (fd < 0) {
+        t->refused++;
+        return;
+    }
+    if (is_secret_fd(fd)) {
+        if (!t->got++)
+            snprintf(t->where, sizeof t->where, "%s", fd_name(fd));
+    } else {
+        t->other++;
+    }
+    close(fd);
+}
+
 static inline double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

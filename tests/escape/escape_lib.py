@@ -250,39 +250,91 @@ def controlled_and_blocked(tmp_path: Path, binary: Path | str,
 
 # --- outsiders: listeners and processes outside the traced tree ----------------------------------
 
-class TcpListener:
-    """A TCP listener outside the traced tree that counts the connections it accepts."""
+class _Listener:
+    """A socket outside the traced tree served by a thread that counts what arrives."""
 
-    def __init__(self, host: str = "127.0.0.1", family: int = socket.AF_INET) -> None:
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, 0))
-        self.sock.listen(64)
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
         self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
+    def _take_one(self) -> None:
+        raise NotImplementedError
+
     def _serve(self) -> None:
         while not self._stop.is_set():
             try:
-                conn, _ = self.sock.accept()
+                self._take_one()
             except (TimeoutError, OSError):
                 continue
-            self.accepted += 1
-            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+class _StreamListener(_Listener):
+    """Counts the connections it accepts."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        sock.listen(64)
+        self.accepted = 0
+        super().__init__(sock)
+
+    def _take_one(self) -> None:
+        conn, _ = self.sock.accept()
+        self.accepted += 1
+        conn.close()
 
     def reset(self) -> None:
         """Forget what came so far -- once the backlog of the last run has been accepted."""
         settle(lambda: self.accepted)
         self.accepted = 0
 
+
+class TcpListener(_StreamListener):
+    """A TCP listener outside the traced tree that counts the connections it accepts."""
+
+    def __init__(self, host: str = "127.0.0.1", family: int = socket.AF_INET) -> None:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, 0))
+        self.port = sock.getsockname()[1]
+        super().__init__(sock)
+
+
+class UnixListener(_StreamListener):
+    """A unix stream listener (path or abstract) outside the traced tree."""
+
+    def __init__(self, address: str | bytes) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(address)
+        super().__init__(sock)
+
+
+class UdpListener(_Listener):
+    """A UDP socket outside the traced tree that counts the datagrams it receives."""
+
+    def __init__(self, host: str = "127.0.0.1", family: int = socket.AF_INET) -> None:
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        sock.bind((host, 0))
+        self.port = sock.getsockname()[1]
+        self.received: list[bytes] = []
+        super().__init__(sock)
+
+    def _take_one(self) -> None:
+        self.received.append(self.sock.recv(65536))
+
+    def reset(self) -> None:
+        settle(lambda: len(self.received))
+        self.received.clear()
+
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
+        time.sleep(0.1)  # datagrams still in flight
+        super().close()
 
 
 def settle(count: Callable[[], int], quiet: float = 0.2, limit: float = 3.0) -> None:
@@ -296,69 +348,6 @@ def settle(count: Callable[[], int], quiet: float = 0.2, limit: float = 3.0) -> 
             return
         last = now
 
-
-class UdpListener:
-    """A UDP socket outside the traced tree that counts the datagrams it receives."""
-
-    def __init__(self, host: str = "127.0.0.1", family: int = socket.AF_INET) -> None:
-        self.sock = socket.socket(family, socket.SOCK_DGRAM)
-        self.sock.bind((host, 0))
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
-        self.received: list[bytes] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data = self.sock.recv(65536)
-            except (TimeoutError, OSError):
-                continue
-            self.received.append(data)
-
-    def reset(self) -> None:
-        settle(lambda: len(self.received))
-        self.received.clear()
-
-    def close(self) -> None:
-        time.sleep(0.1)
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
-
-
-class UnixListener:
-    """A unix stream listener (path or abstract) outside the traced tree."""
-
-    def __init__(self, address: str | bytes) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(address)
-        self.sock.listen(64)
-        self.sock.settimeout(0.1)
-        self.accepted = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            self.accepted += 1
-            conn.close()
-
-    def reset(self) -> None:
-        settle(lambda: self.accepted)
-        self.accepted = 0
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
 
 
 @contextlib.contextmanager

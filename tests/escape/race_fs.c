@@ -164,22 +164,9 @@ int main(int argc, char **argv) {
 
     wait_for_peer(flips);
     budget.start = now_s();
-    long got = 0, other = 0, refused = 0;
-    char where[4096] = "";
-    while (budget_left(&budget)) {
-        int fd = openat(dirfd, open_path, O_RDONLY);
-        if (fd < 0) {
-            refused++;
-            continue;
-        }
-        if (is_secret_fd(fd)) {
-            if (!got++)
-                snprintf(where, sizeof where, "%s", fd_name(fd));
-        } else {
-            other++;
-        }
-        close(fd);
-    }
+    struct race_tally t = {0};
+    while (budget_left(&budget))
+        race_count_open(&t, openat(dirfd, open_path, O_RDONLY));
     stop = 1;
     if (peer > 0) {
         kill(peer, SIGKILL);
@@ -187,11 +174,11 @@ int main(int argc, char **argv) {
     } else {
         pthread_join(th, NULL);
     }
-    note("%ld tries: %ld secret, %ld other file, %ld refused; %ld flips", budget.done - 1, got,
-         other, refused, *flips);
-    if (got)
-        escaped("opened the secret %ld times (fd -> %s)", got, where);
-    if (other == 0)
-        blocked("never opened anything (%ld refused)", refused);
-    blocked("%ld opens, none of them the secret", other);
+    note("%ld tries: %ld secret, %ld other file, %ld refused; %ld flips", budget.done - 1, t.got,
+         t.other, t.refused, *flips);
+    if (t.got)
+        escaped("opened the secret %ld times (fd -> %s)", t.got, t.where);
+    if (t.other == 0)
+        blocked("never opened anything (%ld refused)", t.refused);
+    blocked("%ld opens, none of them the secret", t.other);
 }

@@ -66,48 +66,35 @@ int main(int argc, char **argv) {
 
     wait_for_peer(&f->flips);
     budget.start = now_s();
-    long got = 0, other = 0, refused = 0;
-    char where[4096] = "";
+    struct race_tally t = {0};
     unsigned long long ino = env_ull("ESC_SECRET_INO"), dev = env_ull("ESC_SECRET_DEV");
     while (stat_mode && budget_left(&budget)) {
         struct stat st;
         if (stat(page, &st) < 0) {
-            refused++;
+            t.refused++;
             continue;
         }
         if (st.st_ino == ino && st.st_dev == dev) {
-            if (!got++)
-                snprintf(where, sizeof where, "stat() of inode %llu: the secret", ino);
+            if (!t.got++)
+                snprintf(t.where, sizeof t.where, "stat() of inode %llu: the secret", ino);
         } else {
-            other++;
+            t.other++;
         }
     }
-    while (!stat_mode && budget_left(&budget)) {
-        int fd = open(page, O_RDONLY);
-        if (fd < 0) {
-            refused++;
-            continue;
-        }
-        if (is_secret_fd(fd)) {
-            if (!got++)
-                snprintf(where, sizeof where, "%s", fd_name(fd));
-        } else {
-            other++;
-        }
-        close(fd);
-    }
+    while (!stat_mode && budget_left(&budget))
+        race_count_open(&t, open(page, O_RDONLY));
     *stop = 1;
     if (peer > 0)
         waitpid(peer, NULL, __WALL);
     else
         pthread_join(th, NULL);
-    note("%ld tries: %ld secret, %ld other file, %ld refused; %ld flips", budget.done - 1, got,
-         other, refused, f->flips);
-    if (got && stat_mode)
-        escaped("%ld times: %s", got, where);
-    if (got)
-        escaped("opened the secret %ld times (fd -> %s)", got, where);
-    if (other == 0)
-        blocked("never opened anything (%ld refused)", refused);
-    blocked("%ld %s, none of them the secret", other, stat_mode ? "stat calls" : "opens");
+    note("%ld tries: %ld secret, %ld other file, %ld refused; %ld flips", budget.done - 1, t.got,
+         t.other, t.refused, f->flips);
+    if (t.got && stat_mode)
+        escaped("%ld times: %s", t.got, t.where);
+    if (t.got)
+        escaped("opened the secret %ld times (fd -> %s)", t.got, t.where);
+    if (t.other == 0)
+        blocked("never opened anything (%ld refused)", t.refused);
+    blocked("%ld %s, none of them the secret", t.other, stat_mode ? "stat calls" : "opens");
 }

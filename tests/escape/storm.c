@@ -36,6 +36,24 @@ static void wait_for_go(void) {
         ;
 }
 
+/* Count what an open of the secret gave (FD, or -1), then open the decoy and count that. */
+static void count_secret_then_decoy(int fd) {
+    if (fd >= 0) {
+        if (is_secret_fd(fd))
+            __atomic_add_fetch(&c->secret, 1, __ATOMIC_SEQ_CST);
+        close(fd);
+    } else {
+        __atomic_add_fetch(&c->refused, 1, __ATOMIC_SEQ_CST);
+    }
+    fd = open(decoy, O_RDONLY);
+    if (fd >= 0) {
+        __atomic_add_fetch(&c->decoy_ok, 1, __ATOMIC_SEQ_CST);
+        close(fd);
+    } else {
+        __atomic_add_fetch(&c->decoy_failed, 1, __ATOMIC_SEQ_CST);
+    }
+}
+
 static void one_round(int i) {
     char p[8192];
     int fd;
@@ -53,20 +71,7 @@ static void one_round(int i) {
         snprintf(p, sizeof p, "/proc/self/root%s", secret);
         fd = open(p, O_RDONLY);
     }
-    if (fd >= 0) {
-        if (is_secret_fd(fd))
-            __atomic_add_fetch(&c->secret, 1, __ATOMIC_SEQ_CST);
-        close(fd);
-    } else {
-        __atomic_add_fetch(&c->refused, 1, __ATOMIC_SEQ_CST);
-    }
-    fd = open(decoy, O_RDONLY);
-    if (fd >= 0) {
-        __atomic_add_fetch(&c->decoy_ok, 1, __ATOMIC_SEQ_CST);
-        close(fd);
-    } else {
-        __atomic_add_fetch(&c->decoy_failed, 1, __ATOMIC_SEQ_CST);
-    }
+    count_secret_then_decoy(fd);
 }
 
 static void task_body(int id) {
@@ -104,20 +109,7 @@ static void *thread_body(void *arg) {
 static void *wide_body(void *arg) {
     (void)arg;
     int fd = open(secret, O_RDONLY);
-    if (fd >= 0) {
-        if (is_secret_fd(fd))
-            __atomic_add_fetch(&c->secret, 1, __ATOMIC_SEQ_CST);
-        close(fd);
-    } else {
-        __atomic_add_fetch(&c->refused, 1, __ATOMIC_SEQ_CST);
-    }
-    fd = open(decoy, O_RDONLY);
-    if (fd >= 0) {
-        __atomic_add_fetch(&c->decoy_ok, 1, __ATOMIC_SEQ_CST);
-        close(fd);
-    } else {
-        __atomic_add_fetch(&c->decoy_failed, 1, __ATOMIC_SEQ_CST);
-    }
+    count_secret_then_decoy(fd);
     __atomic_add_fetch(&c->tasks, 1, __ATOMIC_SEQ_CST);
     wait_for_go();
     return NULL;
