@@ -10,7 +10,9 @@ guards that keep the tracer in control whatever the policy says:
   ``clone`` with CLONE_UNTRACED gets EPERM, so no child can leave the trace;
 * ``seccomp`` with a user-notification listener (whose answers would outrank our TRACE), prctl
   PR_SET_DUMPABLE 0 (which hides the tracee's memory from an unprivileged tracer) and PR_SET_MM
-  get EPERM, and so do signals and pidfds aimed at the tracer;
+  get EPERM, and so do signals and pidfds aimed at the tracer (kill, tkill, rt_sigqueueinfo and
+  pidfd_open always stop: their target may be any of the tracer's threads, or a process group
+  that holds the tracer, see :mod:`systrace_py.engine.signals`);
 * whatever maps, unmaps or reprotects the tracer's scratch area stops, so the tracer can refuse
   it (see :mod:`systrace_py.engine.scratch`).
 
@@ -55,6 +57,9 @@ _MAPPING_CALLS = (("munmap", 0, 1), ("mprotect", 0, 1), ("pkey_mprotect", 0, 1),
 MAP_FIXED = 0x10
 _SIGNAL_TARGETS = {"kill": 0, "tkill": 0, "tgkill": 0, "pidfd_open": 0, "rt_sigqueueinfo": 0,
                    "rt_tgsigqueueinfo": 0}
+#: calls whose pid argument may name any task of the tracer (kill(TID) reaches the process of a
+#: thread), or a process group or every process: they always stop (see engine.signals)
+TASK_TARGETS = frozenset({"kill", "tkill", "rt_sigqueueinfo", "pidfd_open"})
 TIOCSTI = 0x5412     # push bytes into the terminal's input: commands for the user's shell
 TIOCLINUX = 0x541C   # (subcodes 2/3: paste a console selection, the same thing)
 IPPROTO_IP, IP_OPTIONS = 0, 4        # source routes: the packet goes to an unchecked address
@@ -72,7 +77,7 @@ GUARDED_CALLS = frozenset({"clone", "clone3", "seccomp", "prctl", "shmat", "mmap
                            *(name for name, _, _ in _MAPPING_CALLS), *_SIGNAL_TARGETS})
 #: guarded calls whose check needs more than registers: they always stop, and the tracer
 #: applies the guard (guard_refusal) with what it reads
-STOP_GUARDED = frozenset({"setrlimit", "prlimit64", "pidfd_send_signal"})
+STOP_GUARDED = frozenset({"setrlimit", "prlimit64", "pidfd_send_signal", *TASK_TARGETS})
 
 
 def _action(verdict: Verdict) -> int:
@@ -203,8 +208,8 @@ def _add_guards(b: _Builder, name: str, tracer_pid: int) -> None:
         b.add(trace, name, sc.Arg(0, sc.MASKED_EQ, _LOW32, RLIMIT_CORE))
     elif name == "prlimit64":
         b.add(trace, name, sc.Arg(1, sc.MASKED_EQ, _LOW32, RLIMIT_CORE), sc.Arg(2, sc.NE, 0))
-    elif name == "pidfd_send_signal":
-        b.add(trace, name)  # the target is a descriptor: the tracer looks at what it names
+    elif name == "pidfd_send_signal" or name in TASK_TARGETS:
+        b.add(trace, name)  # the target is a descriptor, a thread, a group: the tracer looks
     elif name == "prctl":
         b.add(eperm, name, sc.Arg(0, sc.MASKED_EQ, _LOW32, PR_SET_MM))
         b.add(eperm, name, sc.Arg(0, sc.MASKED_EQ, _LOW32, PR_SET_DUMPABLE),

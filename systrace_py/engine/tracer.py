@@ -33,14 +33,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from systrace_py.engine import enforce, scratch
+from systrace_py.engine import enforce, scratch, signals
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import DecodedCall, DecodeError, Decoder, read_argv
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
 from systrace_py.engine.exec_image import exec_image
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import Resolved
-from systrace_py.engine.seccomp import GUARDED_CALLS, REFUSED_CONTROL, STOP_GUARDED, guard_refusal
+from systrace_py.engine.seccomp import (
+    GUARDED_CALLS,
+    REFUSED_CONTROL,
+    STOP_GUARDED,
+    TASK_TARGETS,
+    guard_refusal,
+)
 from systrace_py.engine.tracee import AddressSpace, Expect, Process, Shared, Task
 from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict
 from systrace_py.syscalls import AUDIT_ARCH_X86_64, NAMES, NUMBERS
@@ -517,15 +523,11 @@ class Tracer:
     def _stop_guard(self, call: DecodedCall) -> tuple[int, str] | None:
         """Guards that need more than registers (see seccomp.STOP_GUARDED)."""
         if call.name == "pidfd_send_signal":
-            fd = call.args[0] & 0xFFFFFFFF
-            try:
-                target = os.readlink(f"/proc/{call.tid}/fd/{fd}")
-                if target == f"/proc/{self.pid}" or target.startswith(f"/proc/{self.pid}/"):
-                    return errno.EPERM, "a signal to the tracer"
-                info = Path(f"/proc/{call.tid}/fdinfo/{fd}").read_text()
-            except OSError:
-                return None  # no such descriptor: the kernel says EBADF
-            if f"\nPid:\t{self.pid}\n" in info:
+            if signals.pidfd_aims_at_tracer(call.tid, call.args[0] & 0xFFFFFFFF):
+                return errno.EPERM, "a signal to the tracer"
+            return None
+        if call.name in TASK_TARGETS:
+            if signals.aims_at_tracer(signals.int32(call.args[0])):
                 return errno.EPERM, "a signal to the tracer"
             return None
         # setrlimit / prlimit64 of RLIMIT_CORE: only lowering to nothing; the kernel writes core
@@ -628,6 +630,11 @@ class Tracer:
                 enforce.refuse(task.tid, refusal[0])
                 self._resume(task)
                 return
+        if call.name == "kill":
+            result = signals.signal_group(task.tid, task.process.pid,
+                                          signals.int32(call.args[0]), call.args[1] & 0xFFFFFFFF)
+            if result is not None:  # done by the tracer, which the group holds
+                enforce.refuse(task.tid, 0, result)
         if reply.want_exit:
             task.expect = Expect.EXIT_HANDLER
             task.pending_call = call

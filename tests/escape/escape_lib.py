@@ -167,10 +167,10 @@ def _verdict(stdout: str) -> tuple[str, str]:
 def attack(binary: Path | str, *args: object, policy_text: str | None, scene: Scene | None,
            cwd: Path | str | None = None, timeout: float = 30, env: dict[str, str] | None = None,
            options: Sequence[str] = (), stdin: int | None = subprocess.DEVNULL,
-           policy_file: Path | None = None) -> Outcome:
+           policy_file: Path | None = None, tracer: Sequence[str] = SYSTRACE) -> Outcome:
     """Run ``binary args`` under systrace with ``policy_text`` -- or, when it is None, directly
-    (the control run).  Always in a new session, so an attack on the process group cannot reach
-    pytest."""
+    (the control run); ``tracer`` is the command that runs systrace.  Always in a new session,
+    so an attack on the process group cannot reach pytest."""
     argv = [str(binary), *(str(a) for a in args)]
     run_env = scene_env(scene, **(env or {}))
     traced = policy_text is not None
@@ -185,7 +185,7 @@ def attack(binary: Path | str, *args: object, policy_text: str | None, scene: Sc
         if policy_file is None:
             policy_file = home / f"policy-{time.monotonic_ns()}.toml"
         policy_file.write_text(policy_text)
-        cmd = [*SYSTRACE, *options, "-p", str(policy_file), "--", *argv]
+        cmd = [*tracer, *options, "-p", str(policy_file), "--", *argv]
     else:
         cmd = argv
     start = time.monotonic()

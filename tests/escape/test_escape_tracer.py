@@ -14,6 +14,8 @@ import time
 
 import pytest
 from escape_lib import (
+    PYTHON,
+    SYSTRACE,
     Outcome,
     Scene,
     assert_blocked,
@@ -29,7 +31,18 @@ from escape_lib import (
 # --- killing the tracer --------------------------------------------------------------------------
 
 GUARDED = ["kill", "tkill", "tgkill", "pidfd", "sigqueue", "tgsigqueue", "procfd"]
-UNGUARDED = ["pgrp"]
+GROUP = ["pgrp", "pgid"]
+THREADS = ["thread_kill", "thread_tkill"]
+#: a process with a second thread: the control run's stand-in for a tracer with threads
+THREADED_SLEEPER = ("import threading, time\n"
+                    "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+                    "time.sleep(30)\n")
+#: systrace run in a process with a second thread (as a library user's, or the prompt's)
+THREADED_SYSTRACE = [PYTHON, "-c",
+                     "import sys, threading, time\n"
+                     "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+                     "from systrace_py.cli import main\n"
+                     "sys.exit(main())\n"]
 
 
 def signal_attack(build, tmp_path, mode: str) -> Outcome:
@@ -37,11 +50,19 @@ def signal_attack(build, tmp_path, mode: str) -> Outcome:
     not let any process read it -- whether the signal is refused or the tracer dies."""
     program = build("escape/tr_signal.c")
     control_scene = Scene.make(tmp_path, "control")
-    with outsider(["sleep", "30"]) as victim:
+    threads = mode in THREADS
+    stand_in = [PYTHON, "-c", THREADED_SLEEPER] if threads else ["sleep", "30"]
+    with outsider(stand_in) as victim:
+        if threads:  # wait for the second thread
+            deadline = time.monotonic() + 5
+            while len(os.listdir(f"/proc/{victim.pid}/task")) < 2 and \
+                    time.monotonic() < deadline:
+                time.sleep(0.02)
         require_real(attack(program, mode, control_scene.secret, victim.pid, policy_text=None,
                             scene=control_scene))
     s = Scene.make(tmp_path, "traced")
-    traced = attack(program, mode, s.secret, policy_text=read_never(s.secret), scene=s)
+    traced = attack(program, mode, s.secret, policy_text=read_never(s.secret), scene=s,
+                    tracer=THREADED_SYSTRACE if threads else SYSTRACE)
     assert_blocked(traced, may_be_killed=True)
     deadline = time.monotonic() + 5
     while pids_running(program) and time.monotonic() < deadline:
@@ -50,19 +71,30 @@ def signal_attack(build, tmp_path, mode: str) -> Outcome:
     return traced
 
 
-@pytest.mark.parametrize("mode", GUARDED + UNGUARDED)
+@pytest.mark.parametrize("mode", GUARDED + GROUP + THREADS)
 def test_killing_the_tracer_never_frees_a_tracee(build, tmp_path, mode):
     signal_attack(build, tmp_path, mode)
 
 
-@pytest.mark.parametrize("mode", GUARDED + [
-    pytest.param(m, marks=pytest.mark.xfail(strict=True, reason="guard gap (docs/security.md "
-                                            "#10): this signal reaches the tracer (the tree "
-                                            "dies with it: a denial of service, no escape)"))
-    for m in UNGUARDED])
+@pytest.mark.parametrize("mode", GUARDED + THREADS)
 def test_signals_to_the_tracer_are_refused(build, tmp_path, mode):
     traced = signal_attack(build, tmp_path, mode)
     assert traced.verdict == "BLOCKED" and "EPERM" in traced.detail, traced
+
+
+def test_a_group_kill_reaches_the_group_but_not_the_tracer(build, tmp_path):
+    """kill(0, SIGKILL): the program kills itself and its group as it would alone, and systrace
+    lives to report it (128+9), rather than dying of it (-9)."""
+    traced = signal_attack(build, tmp_path, "pgrp")
+    assert traced.returncode == 128 + 9, traced
+
+
+def test_a_kill_of_the_tracers_group_from_outside_it_spares_the_tracer(build, tmp_path):
+    """A child leaves the group, then kill(-group, SIGKILL): the call succeeds, the program in
+    the group dies of it, and systrace lives to report that."""
+    traced = signal_attack(build, tmp_path, "pgid")
+    assert "from outside the group: ok" in traced.stdout, traced
+    assert traced.returncode == 128 + 9, traced
 
 
 # --- memory of others and of ourselves -----------------------------------------------------------

@@ -15,10 +15,18 @@
  *       procfd                  pidfd_send_signal on an fd of /proc/<target> (a /proc
  *                               directory fd is accepted as a pidfd)
  *       pgrp                    kill(0, SIGKILL): our whole process group, the tracer's too
+ *                               (and ourselves: the survivor gives the verdict)
+ *       pgid                    a child leaves our process group and kills it: kill(-pgid,
+ *                               SIGKILL), ourselves included
+ *       thread_kill thread_tkill
+ *                               kill() / tkill() of every other thread of the target (the
+ *                               kernel delivers kill(TID) to the thread's whole process)
+ * For the group modes, the stand-in is a child in our process group.
  * Class 6 (attacks on the tracer).  ESCAPED only when the survivor read the secret.
  */
 #include "attack.h"
 
+#include <dirent.h>
 #include <sys/syscall.h>
 
 static int gone(pid_t pid) {
@@ -35,6 +43,36 @@ static int gone(pid_t pid) {
     return zombie;
 }
 
+/* kill (or tkill) every thread of PID but its leader; -1 with errno of the last failure when
+ * none was signalled. */
+static long thread_kill(pid_t pid, int use_tkill) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", pid);
+    DIR *dir = opendir(path);
+    if (!dir)
+        blocked("%s: %s", path, ename(errno));
+    long rc = -1;
+    int err = ESRCH, others = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir))) {
+        pid_t tid = atoi(entry->d_name);
+        if (tid <= 0 || tid == pid)
+            continue;
+        others++;
+        long r = use_tkill ? syscall(SYS_tkill, tid, SIGKILL) : kill(tid, SIGKILL);
+        if (r == 0)
+            rc = 0;
+        else
+            err = errno;
+        note("%s(%d): %s", use_tkill ? "tkill" : "kill", tid, r == 0 ? "ok" : ename(errno));
+    }
+    closedir(dir);
+    if (!others)
+        blocked("the target %d has no other thread", pid);
+    errno = err;
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc < 3)
         usage("tr_signal MODE SECRET [VICTIM]");
@@ -42,7 +80,7 @@ int main(int argc, char **argv) {
     pid_t target = tracer_pid();
     int traced = target > 0;
     if (!traced) {
-        if (!strcmp(mode, "pgrp")) {
+        if (!strcmp(mode, "pgrp") || !strcmp(mode, "pgid")) {
             target = fork();
             if (target == 0) {
                 pause();
@@ -103,9 +141,27 @@ int main(int argc, char **argv) {
         int fd = open(path, O_RDONLY | O_DIRECTORY);
         rc = fd < 0 ? fd : syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
     } else if (!strcmp(mode, "pgrp")) {
-        rc = kill(0, SIGKILL); /* kills us too when it works */
+        rc = kill(0, SIGKILL); /* kills us too */
+    } else if (!strcmp(mode, "pgid")) {
+        /* a child leaves the group (a session leader may not) and kills it, us included */
+        pid_t group = getpgrp(), killer = fork();
+        if (killer == 0) {
+            if (setpgid(0, 0) < 0)
+                blocked("setpgid: %s", ename(errno));
+            long r = kill(-group, SIGKILL);
+            note("kill(-%d, SIGKILL) from outside the group: %s", group,
+                 r == 0 ? "ok" : ename(errno));
+            _exit(r == 0 ? 0 : 1);
+        }
+        int st;
+        waitpid(killer, &st, 0);
+        rc = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+        errno = EPERM;
+    } else if (!strncmp(mode, "thread_", 7)) {
+        rc = thread_kill(target, !strcmp(mode, "thread_tkill"));
     } else {
-        usage("MODE: kill tkill tgkill pidfd sigqueue tgsigqueue procfd pgrp");
+        usage("MODE: kill tkill tgkill pidfd sigqueue tgsigqueue procfd pgrp pgid thread_kill "
+              "thread_tkill");
     }
     int err = errno;
     if (rc < 0) {
@@ -113,7 +169,7 @@ int main(int argc, char **argv) {
         waitpid(survivor, NULL, 0);
         blocked("%s of pid %d: %s", mode, target, ename(err));
     }
-    note("%s of pid %d succeeded", mode, target);
+    note("%s of pid %d succeeded%s", mode, target, gone(target) ? "" : ": the target lives on");
     int status;
     waitpid(survivor, &status, 0);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 42)

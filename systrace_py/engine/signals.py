@@ -1,0 +1,168 @@
+"""Signals that would reach the tracer.
+
+A traced program must not kill its tracer: when the tracer dies the tree dies with it
+(PTRACE_O_EXITKILL), so nothing escapes, but the run is over -- a denial of service.  Three
+routes lead there:
+
+* a signal aimed at one of the tracer's tasks: kill, tkill or rt_sigqueueinfo of any of its
+  thread ids (the kernel delivers kill(TID) to the whole process), pidfd_open of one of them,
+  pidfd_send_signal on a pidfd or /proc directory of one of them.  Refused with EPERM
+  (:func:`aims_at_tracer`, :func:`pidfd_aims_at_tracer`); the tracer's own pid is refused by
+  the filter already.
+* a signal to a process group that holds the tracer: ``kill(0, sig)`` and ``kill(-pgid, sig)``.
+  The traced program stays in systrace's process group (that is what makes job control work as
+  without systrace), and programs do signal their own group: a build killing its group to clean
+  up, an editor stopping its job on ^Z.  Refusing would change what they see, so the tracer
+  makes the call itself (:func:`signal_group`): it sends the signal to every process the call
+  would have reached but itself, under the kernel's permission rule, and the call returns what
+  the kernel would have returned.
+* ``kill(-1, sig)``: every process the caller may signal -- handled in the same way.
+
+Only signals that would end the tracer are taken over: those whose disposition in the tracer is
+the default and whose default is to terminate (SIGKILL always).  The others reach it as they
+would reach any member of the group: SIGTSTP stops it with its job, SIGTERM and SIGHUP are
+passed on to the command, SIGINT is ignored (see cli._hold_signals).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from pathlib import Path
+
+CAP_KILL = 5
+_INT_MIN = -(2**31)
+#: signals whose default action does not end the process (ignore, stop, continue)
+_NOT_FATAL_BY_DEFAULT = frozenset({signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH, signal.SIGCONT,
+                                   signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
+
+
+def int32(value: int) -> int:
+    """A register holding a pid_t or int, as the kernel reads it."""
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value & 0x80000000 else value
+
+
+def tracer_tids() -> set[int]:
+    """Every task of the tracer's process (a library user's threads included)."""
+    return {int(name) for name in os.listdir("/proc/self/task")}
+
+
+def aims_at_tracer(target: int) -> bool:
+    """Whether a positive pid/tid argument names one of the tracer's tasks."""
+    return target > 0 and target in tracer_tids()
+
+
+def pidfd_aims_at_tracer(caller_tid: int, fd: int) -> bool:
+    """Whether a descriptor of the caller is a pidfd (or a /proc/PID directory, which the
+    kernel accepts as one) of one of the tracer's tasks."""
+    tids = tracer_tids()
+    try:
+        target = os.readlink(f"/proc/{caller_tid}/fd/{fd}")
+        info = Path(f"/proc/{caller_tid}/fdinfo/{fd}").read_text()
+    except OSError:
+        return False  # no such descriptor: the kernel says EBADF
+    parts = target.split("/")
+    if target.startswith("/proc/") and len(parts) > 2 and parts[2].isdigit() and \
+            int(parts[2]) in tids:
+        return True
+    for line in info.splitlines():
+        if line.startswith("Pid:"):
+            return _int_or_none(line[4:].strip()) in tids
+    return False
+
+
+def would_end_tracer(sig: int) -> bool:
+    """Whether ``sig`` delivered to the tracer's process would end it."""
+    if sig == signal.SIGKILL:
+        return True
+    if sig in _NOT_FATAL_BY_DEFAULT:
+        return False
+    try:
+        handler = signal.getsignal(sig)
+    except (ValueError, OSError):
+        return True
+    return handler in (signal.SIG_DFL, None)
+
+
+def signal_group(caller_tid: int, caller_pid: int, target: int, sig: int) -> int | None:
+    """Do kill(target, sig) for the caller when ``target`` (0, -pgid or -1) reaches the tracer
+    and the signal would end it: every other process it would reach gets the signal.  The
+    value the call returns, or None when the kernel can do the call itself.
+
+    The tracer counts as reached (the kernel would have signalled it), so the call returns 0,
+    as it would have."""
+    if sig <= 0 or sig >= signal.NSIG or target > 0 or target == _INT_MIN:
+        return None  # a probe, an invalid signal, one process: the kernel answers
+    caller = _Credentials.of(caller_tid)
+    me = os.getpid()
+    if caller is None or not would_end_tracer(sig) or \
+            not caller.may_signal(_Credentials.of(me), sig):
+        return None  # gone; harmless to us; or the kernel would not signal the tracer anyway
+    if target == -1:
+        members = [pid for pid in _all_pids() if pid not in (1, me, caller_pid)]
+    else:
+        group = caller.pgrp if target == 0 else -target
+        if group != os.getpgrp():
+            return None
+        members = [pid for pid in _all_pids() if pid != me and _pgrp_of(pid) == group]
+    # the caller last: a signal that ends it must not keep the others from getting theirs
+    for pid in sorted(members, key=lambda pid: pid == caller_pid):
+        if caller.may_signal(_Credentials.of(pid), sig):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+    return 0
+
+
+class _Credentials:
+    """What kill(2)'s permission check looks at, from /proc/PID/status and stat."""
+
+    __slots__ = ("cap_kill", "effective", "pgrp", "real", "saved", "session")
+
+    def __init__(self, status: str, stat: str) -> None:
+        self.real = self.effective = self.saved = -1
+        self.cap_kill = False
+        for line in status.splitlines():
+            if line.startswith("Uid:"):
+                self.real, self.effective, self.saved = (int(v) for v in line.split()[1:4])
+            elif line.startswith("CapEff:"):
+                self.cap_kill = bool(int(line.split()[1], 16) >> CAP_KILL & 1)
+        fields = stat.rsplit(")", 1)[1].split()
+        self.pgrp, self.session = int(fields[2]), int(fields[3])
+
+    @classmethod
+    def of(cls, pid: int) -> _Credentials | None:
+        try:
+            return cls(Path(f"/proc/{pid}/status").read_text(),
+                       Path(f"/proc/{pid}/stat").read_text())
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def may_signal(self, target: _Credentials | None, sig: int) -> bool:
+        """kill(2): a real or effective uid of the sender is the target's real or saved uid,
+        or the sender has CAP_KILL; SIGCONT within a session."""
+        if target is None:
+            return False
+        if self.cap_kill or {self.real, self.effective} & {target.real, target.saved}:
+            return True
+        return sig == signal.SIGCONT and self.session == target.session
+
+
+def _all_pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _pgrp_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rsplit(")", 1)[1].split()[2])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _int_or_none(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None

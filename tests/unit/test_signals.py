@@ -1,0 +1,76 @@
+"""Signals aimed at the tracer (engine.signals): register decoding, which signals would end the
+tracer, and kill(2)'s permission rule -- the pure parts; tests/escape/test_escape_tracer.py
+attacks the whole."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from systrace_py.engine import signals
+from systrace_py.engine.signals import _Credentials
+
+
+def creds(uid: str = "1000\t1000\t1000\t1000", cap_eff: str = "0000000000000000",
+          pgrp: int = 50, session: int = 40) -> _Credentials:
+    status = f"Name:\tx\nUid:\t{uid}\nCapEff:\t{cap_eff}\n"
+    stat = f"123 (a) odd) name) S 1 {pgrp} {session} 0 -1"
+    return _Credentials(status, stat)
+
+
+@given(st.integers(min_value=-(2**31), max_value=2**31 - 1), st.integers(0, 2**32 - 1))
+def test_int32_reads_the_low_half_of_a_register_as_signed(value, garbage):
+    register = (garbage << 32) | (value & 0xFFFFFFFF)
+    assert signals.int32(register) == value
+
+
+def test_default_fatal_signals_would_end_the_tracer_and_the_others_not():
+    assert signals.would_end_tracer(signal.SIGKILL)
+    assert signals.would_end_tracer(signal.SIGUSR1)  # default: terminate
+    assert signals.would_end_tracer(signal.SIGRTMIN + 2)
+    for sig in (signal.SIGTSTP, signal.SIGSTOP, signal.SIGCONT, signal.SIGCHLD, signal.SIGWINCH):
+        assert not signals.would_end_tracer(sig)
+    previous = signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+    try:
+        assert not signals.would_end_tracer(signal.SIGUSR2)  # ignored by the tracer
+    finally:
+        signal.signal(signal.SIGUSR2, previous)
+
+
+def test_stat_with_parentheses_in_the_name_gives_group_and_session():
+    c = creds(pgrp=77, session=66)
+    assert (c.pgrp, c.session) == (77, 66)
+
+
+def test_the_kill_permission_rule():
+    sender = creds("1000\t1000\t1000\t1000")
+    assert sender.may_signal(creds("1000\t0\t1000\t0"), signal.SIGTERM)  # real uid
+    assert sender.may_signal(creds("0\t0\t1000\t0"), signal.SIGTERM)  # saved uid
+    assert not sender.may_signal(creds("0\t1000\t0\t0"), signal.SIGTERM)  # effective only
+    assert not sender.may_signal(None, signal.SIGTERM)
+    setuid_sender = creds("1000\t0\t0\t0")
+    assert setuid_sender.may_signal(creds("0\t0\t0\t0"), signal.SIGTERM)  # effective -> real
+    root = creds("0\t0\t0\t0", cap_eff=f"{1 << signals.CAP_KILL:016x}")
+    assert root.may_signal(creds("5\t5\t5\t5"), signal.SIGKILL)
+    other_user_same_session = creds("2000\t2000\t2000\t2000", session=40)
+    assert sender.may_signal(other_user_same_session, signal.SIGCONT)
+    assert not sender.may_signal(other_user_same_session, signal.SIGTERM)
+
+
+def test_calls_the_kernel_can_do_itself_are_left_to_it():
+    me = os.getpid()
+    assert signals.signal_group(me, me, 0, 0) is None  # a probe delivers nothing
+    assert signals.signal_group(me, me, 0, signal.SIGTSTP) is None  # stops the tracer with its job
+    assert signals.signal_group(me, me, -(2**31), signal.SIGKILL) is None  # ESRCH by the kernel
+    assert signals.signal_group(me, me, 1234, signal.SIGKILL) is None  # one process
+    other_group = os.getpgrp() + 1
+    assert signals.signal_group(me, me, -other_group, signal.SIGKILL) is None
+
+
+def test_the_tracers_threads_are_its_tasks():
+    assert os.getpid() in signals.tracer_tids()
+    assert signals.aims_at_tracer(os.getpid())
+    assert not signals.aims_at_tracer(0) and not signals.aims_at_tracer(-os.getpid())
