@@ -55,10 +55,12 @@ _ATTR_OPTIMIZE = 8  # SCMP_FLTATR_CTL_OPTIMIZE: 2 = binary tree of call numbers
 _MAPPING_CALLS = (("munmap", 0, 1), ("mprotect", 0, 1), ("pkey_mprotect", 0, 1),
                   ("madvise", 0, 1), ("mremap", 0, 1))
 MAP_FIXED = 0x10
-_SIGNAL_TARGETS = {"kill": 0, "tkill": 0, "tgkill": 0, "pidfd_open": 0, "rt_sigqueueinfo": 0,
-                   "rt_tgsigqueueinfo": 0}
+#: signal calls aimed at a thread group by its id (argument 0): refused by the filter when it is
+#: the tracer's (a thread of the tracer is reached only through its own group id)
+_SIGNAL_TARGETS = {"tgkill": 0, "rt_tgsigqueueinfo": 0}
 #: calls whose pid argument may name any task of the tracer (kill(TID) reaches the process of a
-#: thread), or a process group or every process: they always stop (see engine.signals)
+#: thread), or a process group or every process: they always stop, and the tracer checks the
+#: target against all its tasks (engine.signals)
 TASK_TARGETS = frozenset({"kill", "tkill", "rt_sigqueueinfo", "pidfd_open"})
 TIOCSTI = 0x5412     # push bytes into the terminal's input: commands for the user's shell
 TIOCLINUX = 0x541C   # (subcodes 2/3: paste a console selection, the same thing)
@@ -74,7 +76,8 @@ REFUSED_SOCKOPTS = ((IPPROTO_IP, IP_OPTIONS), (IPPROTO_IPV6, IPV6_RTHDR),
                     (IPPROTO_IPV6, IPV6_2292RTHDR))
 GUARDED_CALLS = frozenset({"clone", "clone3", "seccomp", "prctl", "shmat", "mmap", "ioctl",
                            "setsockopt", "setrlimit", "prlimit64", "pidfd_send_signal",
-                           *(name for name, _, _ in _MAPPING_CALLS), *_SIGNAL_TARGETS})
+                           *(name for name, _, _ in _MAPPING_CALLS), *_SIGNAL_TARGETS,
+                           *TASK_TARGETS})
 #: guarded calls whose check needs more than registers: they always stop, and the tracer
 #: applies the guard (guard_refusal) with what it reads
 STOP_GUARDED = frozenset({"setrlimit", "prlimit64", "pidfd_send_signal", *TASK_TARGETS})

@@ -6,9 +6,9 @@ routes lead there:
 
 * a signal aimed at one of the tracer's tasks: kill, tkill or rt_sigqueueinfo of any of its
   thread ids (the kernel delivers kill(TID) to the whole process), pidfd_open of one of them,
-  pidfd_send_signal on a pidfd or /proc directory of one of them.  Refused with EPERM
-  (:func:`aims_at_tracer`, :func:`pidfd_aims_at_tracer`); the tracer's own pid is refused by
-  the filter already.
+  pidfd_send_signal on a pidfd or /proc directory of one of them.  These calls always stop and
+  are refused with EPERM (:func:`aims_at_tracer`, :func:`pidfd_aims_at_tracer`); tgkill and
+  rt_tgsigqueueinfo name the thread group, and the filter refuses the tracer's.
 * a signal to a process group that holds the tracer: ``kill(0, sig)`` and ``kill(-pgid, sig)``.
   The traced program stays in systrace's process group (that is what makes job control work as
   without systrace), and programs do signal their own group: a build killing its group to clean
@@ -100,16 +100,16 @@ def signal_group(caller_tid: int, caller_pid: int, target: int, sig: int) -> int
     if caller is None or not would_end_tracer(sig) or \
             not caller.may_signal(_Credentials.of(me), sig):
         return None  # gone; harmless to us; or the kernel would not signal the tracer anyway
-    if target == -1:
-        members = [pid for pid in _all_pids() if pid not in (1, me, caller_pid)]
-    else:
-        group = caller.pgrp if target == 0 else -target
-        if group != os.getpgrp():
-            return None
-        members = [pid for pid in _all_pids() if pid != me and _pgrp_of(pid) == group]
+    group = None if target == -1 else caller.pgrp if target == 0 else -target
+    if group is not None and group != os.getpgrp():
+        return None
+    others = (1, me, caller_pid) if group is None else (me,)
+    members = [(pid, creds) for pid in _all_pids() if pid not in others
+               and (creds := _Credentials.of(pid)) is not None
+               and (group is None or creds.pgrp == group)]
     # the caller last: a signal that ends it must not keep the others from getting theirs
-    for pid in sorted(members, key=lambda pid: pid == caller_pid):
-        if caller.may_signal(_Credentials.of(pid), sig):
+    for pid, creds in sorted(members, key=lambda member: member[0] == caller_pid):
+        if caller.may_signal(creds, sig):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, sig)
     return 0
@@ -151,14 +151,6 @@ class _Credentials:
 
 def _all_pids() -> list[int]:
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]
-
-
-def _pgrp_of(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return int(stat.rsplit(")", 1)[1].split()[2])
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def _int_or_none(text: str) -> int | None:
