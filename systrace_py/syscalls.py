@@ -1,141 +1,950 @@
-"""The x86_64 system call table: numbers, names and argument prototypes.
+"""The x86_64 system call table: the one place that says what each call is and how the engine
+treats it.
 
-Pure data, shared by the policy layer (to validate names in policy files) and the engine (to
-decode stops).  The names and prototypes come from python-ptrace; its table stops at Linux 5.8,
-so the calls added since are appended here from the kernel's syscall_64.tbl.  Only the native
-64-bit ABI is described: the seccomp prefilter refuses the i386 and x32 entry points outright,
-so no stop ever has to be read with another table.
+Every number the kernel gives a call (0..336 and 424..MAX_NR on x86_64; 337..423 are reserved
+and unused) has one :class:`Call` record: its name and number, its arguments and what kind of
+thing each one is (a path and how the kernel resolves it, a dirfd, a descriptor whose file the
+call acts on, open flags, a socket address...), the aliases it can belong to, whether a fsread
+use reveals a file's content or only its metadata, and the engine's treatment of it.  Every
+other table -- the aliases, the decoders' argument tables, the filter plan's inputs, the
+guards, the freeze sets, the records' call sets -- is *derived* from this one, so a fact about a
+call is written once and cannot drift between two places.
+
+Facts are checked against the kernel's prototypes (include/linux/syscalls.h and the syscall
+bodies) and tests/unit/test_syscall_table.py walks the whole table.  Only the native 64-bit
+ABI is described: the seccomp prefilter refuses the i386 and x32 entry points outright, so no
+stop is ever read with another table.
+
+Rules are data, not code (a follow rule is ``unless_flag(3, AT_SYMLINK_NOFOLLOW)``, a guard a
+list of register tests), so both the BPF compiler and the stop-time checks read the same
+definition, and another implementation could read them too.
 """
 
 from __future__ import annotations
 
 import difflib
-import functools
-import importlib.util
-from pathlib import Path
-from types import ModuleType
-from typing import Any
+import enum
+import errno
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from systrace_py.kernel import (
+    AT_EMPTY_PATH,
+    AT_SYMLINK_FOLLOW,
+    AT_SYMLINK_NOFOLLOW,
+    AUDIT_ARCH_I386,
+    AUDIT_ARCH_X86_64,
+    CLONE_UNTRACED,
+    FAN_MARK_DONT_FOLLOW,
+    FSPICK_EMPTY_PATH,
+    FSPICK_SYMLINK_NOFOLLOW,
+    IN_DONT_FOLLOW,
+    MAP_FIXED,
+    MOVE_MOUNT_F_EMPTY_PATH,
+    MOVE_MOUNT_F_SYMLINKS,
+    MOVE_MOUNT_T_EMPTY_PATH,
+    MOVE_MOUNT_T_SYMLINKS,
+    MREMAP_FIXED,
+    O_CREAT,
+    O_EXCL,
+    O_NOFOLLOW,
+    PR_SET_DUMPABLE,
+    PR_SET_MM,
+    REFUSED_SOCKOPTS,
+    RLIMIT_CORE,
+    SECCOMP_FILTER_FLAG_NEW_LISTENER,
+    SECCOMP_SET_MODE_FILTER,
+    SHM_REMAP,
+    TIOCLINUX,
+    TIOCSTI,
+    UMOUNT_NOFOLLOW,
+    X32_SYSCALL_BIT,
+)
+
+__all__ = ["AUDIT_ARCH_I386", "AUDIT_ARCH_X86_64", "X32_SYSCALL_BIT"]  # re-exported
+
+_U64 = 0xFFFFFFFFFFFFFFFF
+_LOW32 = 0xFFFFFFFF
 
 
-def _ptrace_data(relative: str) -> ModuleType:
-    """Load one of python-ptrace's data modules by itself.  Importing it the usual way runs
-    ``ptrace.syscall/__init__``, which loads python-ptrace's whole syscall decoder (a third of
-    systrace's start-up time) to hand us two dicts."""
-    spec = importlib.util.find_spec("ptrace")
-    assert spec is not None and spec.submodule_search_locations
-    path = Path(next(iter(spec.submodule_search_locations))) / relative
-    module_spec = importlib.util.spec_from_file_location(f"_systrace_ptrace_{path.stem}", path)
-    assert module_spec is not None and module_spec.loader is not None
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
+class Kind(enum.Enum):
+    """What one argument is, as far as deciding on the call is concerned."""
+
+    INT = "int"                # a value taken as it is: a count, a size, a mode, an id
+    FLAGS = "flags"            # a bit mask (follow and empty-path rules name its bits)
+    CMD = "cmd"                # an operation selector (ioctl request, prctl option...)
+    FD = "fd"                  # a descriptor used as a handle: its file is not what rules are about
+    FILE = "file"              # a descriptor whose file the call acts on: decided on that file
+    DIRFD = "dirfd"            # where a relative path starts (AT_FDCWD: the cwd)
+    PATH = "path"              # a path the kernel resolves (see Path)
+    MAYBE_PATH = "maybe_path"  # a path only for some commands, or one inside a struct: the call
+    #                            cannot be decided on it, so it is refused as unsafe
+    STRING = "string"          # a C string that names no file (xattr or key name, link target)
+    OPEN_FLAGS = "open_flags"  # open(2) flags in a register
+    OPEN_HOW = "open_how"      # struct open_how * (openat2): flags, mode, resolve in memory
+    SOCKADDR = "sockaddr"      # a struct sockaddr * the call sends to or binds (Arg.length)
+    MSGHDR = "msghdr"          # struct user_msghdr * of sendmsg: an address, control messages
+    MMSGHDR = "mmsghdr"        # struct mmsghdr[] of sendmmsg: one msghdr per message
+    ARGV = "argv"              # an exec's argument vector
+    ENVP = "envp"              # an exec's environment
+    PID = "pid"                # a process, thread or group id
+    SIGNAL = "signal"          # a signal number
+    ADDR = "addr"              # an address in the caller's own address space (mappings)
+    PTR = "ptr"                # a buffer or struct in the caller's memory
 
 
-_PTRACE_NAMES: dict[int, str] = _ptrace_data("syscall/linux/x86_64.py").SYSCALL_NAMES
+class Treat(enum.IntFlag):
+    """What the engine does with a call.  Every call has PLAIN or at least one decoding
+    treatment (PATH, FILE, ADDRESS, ARGV); the others add to it."""
+
+    PLAIN = 1 << 0     # decided by its name alone: the engine reads none of its arguments
+    PATH = 1 << 1      # its Path arguments are resolved in the caller's view, decided on and
+    #                    held: the kernel gets the checked path (engine.enforce)
+    FILE = 1 << 2      # decided on the file behind its FILE descriptor
+    ADDRESS = 1 << 3   # its socket address(es) are decoded, decided on and held
+    ARGV = 1 << 4      # an exec: argv decoded on demand, what really ran checked after
+    OPEN = 1 << 5      # an open: classes by access mode, held as openat2 without symlinks,
+    #                    writing /proc/PID/mem refused
+    NAMES = 1 << 6     # gives the file at its "old" path a "new" name (link, rename)
+    MOVES = 1 << 7     # moves its "old" path with everything below it (rename)
+    FREEZE = 1 << 8    # the kernel resolves what was checked again and acts on it: in a tree
+    #                    of several tasks it runs with the others stopped
+    CONTROL = 1 << 9   # its control messages are read: source routes are refused
+    UNSAFE = 1 << 10   # refused with EPERM unless a rule names it (never by a default)
+    KILL = 1 << 11     # refusing it kills the caller (a dropped privilege must not be ignored)
 
 
-@functools.cache
-def _ptrace_prototypes() -> dict[str, Any]:
-    return _ptrace_data("syscall/prototypes.py").SYSCALL_PROTOTYPES  # type: ignore[no-any-return]
+class Reveals(enum.Enum):
+    """What a fsread use of a call gives the program."""
 
-AUDIT_ARCH_X86_64 = 0xC000003E
-AUDIT_ARCH_I386 = 0x40000003
-X32_SYSCALL_BIT = 0x40000000
+    CONTENT = "content"     # the file's data (open for reading, exec, a new name for it)
+    METADATA = "metadata"   # only facts about it: stat, access, readlink, xattrs, statfs...
 
-_SINCE_5_8: dict[int, str] = {
-    335: "uretprobe",
-    441: "epoll_pwait2",
-    442: "mount_setattr",
-    443: "quotactl_fd",
-    444: "landlock_create_ruleset",
-    445: "landlock_add_rule",
-    446: "landlock_restrict_self",
-    447: "memfd_secret",
-    448: "process_mrelease",
-    449: "futex_waitv",
-    450: "set_mempolicy_home_node",
-    451: "cachestat",
-    452: "fchmodat2",
-    453: "map_shadow_stack",
-    454: "futex_wake",
-    455: "futex_wait",
-    456: "futex_requeue",
-    457: "statmount",
-    458: "listmount",
-    459: "lsm_get_self_attr",
-    460: "lsm_set_self_attr",
-    461: "lsm_list_modules",
-    462: "mseal",
-    463: "setxattrat",
-    464: "getxattrat",
-    465: "listxattrat",
-    466: "removexattrat",
-    467: "open_tree_attr",
-    468: "file_getattr",
-    469: "file_setattr",
-}
 
-#: number -> name for the native x86_64 ABI (python-ptrace lists the x32 calls from 512 on;
-#: those numbers are only reachable with the x32 bit set, which the prefilter refuses).
-NAMES: dict[int, str] = {nr: name for nr, name in _PTRACE_NAMES.items() if nr < 512}
-NAMES.update(_SINCE_5_8)
+# The records are NamedTuples: typed and immutable like frozen dataclasses, at a tenth of the
+# cost to define and to build (this module is imported at every run; see the module's test).
+
+# --- rules: when a path's last component is followed, when an empty path means the dirfd ------
+def _open_follows(flags: int) -> bool:
+    """open(2) follows a last symlink unless O_NOFOLLOW, or O_CREAT|O_EXCL (which must create)."""
+    return not (flags & O_NOFOLLOW or (flags & O_CREAT and flags & O_EXCL))
+
+
+class Rule(NamedTuple):
+    """A condition on a call's arguments, as data.  ``when``:
+
+    * "always", "never";
+    * "if_flag" / "unless_flag": ``bit`` is set / not set in argument ``arg``;
+    * "open_flags": open(2)'s rule (follow unless O_NOFOLLOW or O_CREAT|O_EXCL) on the flags in
+      argument ``arg``;
+    * "open_how": the same on the flags of openat2's struct open_how (read from memory: the
+      decoded open flags).
+    """
+
+    when: str
+    arg: int = 0
+    bit: int = 0
+
+    def holds(self, args: Sequence[int], open_flags: int | None = None) -> bool:
+        when = self.when
+        if when == "unless_flag":
+            return not args[self.arg] & self.bit
+        if when == "if_flag":
+            return bool(args[self.arg] & self.bit)
+        if when == "always":
+            return True
+        if when == "never":
+            return False
+        if when == "open_flags":
+            return _open_follows(args[self.arg])
+        assert when == "open_how", when
+        return _open_follows(open_flags or 0)
+
+
+ALWAYS = Rule("always")
+NEVER = Rule("never")
+OPEN_HOW = Rule("open_how")
+
+
+def if_flag(arg: int, bit: int) -> Rule:
+    return Rule("if_flag", arg, bit)
+
+
+def unless_flag(arg: int, bit: int) -> Rule:
+    return Rule("unless_flag", arg, bit)
+
+
+def open_flags(arg: int) -> Rule:
+    return Rule("open_flags", arg)
+
+
+# --- arguments ---------------------------------------------------------------------------------
+class Arg(NamedTuple):
+    """One argument that is not a path.  ``length``: for a SOCKADDR or an OPEN_HOW, the index
+    of the argument that holds its size."""
+
+    name: str
+    kind: Kind
+    length: int | None = None
+
+
+class Path(NamedTuple):
+    """A path argument.
+
+    ``role`` names it in rules and logs ("path"; "old"/"new" for calls with two); ``dirfd`` is
+    the index of the descriptor a relative path starts from (None: the cwd); ``follow`` says
+    when its last component is followed if it is a symlink; ``empty`` when an empty string
+    means the dirfd itself (AT_EMPTY_PATH); ``creates`` that the call makes this name;
+    ``classes`` the aliases of this path's check when they are not all the call's (the new name
+    of a rename is only written).
+    """
+
+    name: str
+    role: str = "path"
+    dirfd: int | None = None
+    follow: Rule = ALWAYS
+    empty: Rule = NEVER
+    creates: bool = False
+    classes: frozenset[str] | None = None
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.PATH
+
+
+# --- guards: cases the engine refuses whatever the policy says ---------------------------------
+class Param(enum.Enum):
+    """A value known only when the filter is built: the tracer's pid, the scratch area's place
+    (see :mod:`systrace_py.engine.scratch`)."""
+
+    TRACER_PID = "tracer_pid"
+    AREA_BASE = "area_base"    # the scratch area's first address
+    AREA_END = "area_end"      # the first address after it
+    AREA_MASK = "area_mask"    # the address bits that place an address inside it
+
+
+class Test(NamedTuple):
+    """One test on the registers.  ``op``:
+
+    * "eq": ``args[arg] & mask == value``;
+    * "ne", "lt", "ge": the whole 64-bit register against ``value`` (unsigned);
+    * "touches": the range ``[args[arg], args[arg] + args[value])`` overlaps the scratch area
+      (length 0 counts as one byte).  No BPF rule says that exactly: the filter stops a cheap
+      superset of the case and the tracer decides.
+    """
+
+    arg: int
+    op: str
+    value: int | Param
+    mask: int | Param = _U64
+
+
+Case = tuple[Test, ...]
+
+
+class Guard(NamedTuple):
+    """A case of a call the engine refuses whatever the policy says.
+
+    The guard holds when every test of any of ``cases`` holds (an empty case always does).
+    Without ``check`` the call then fails with ``errno``.  With one (a *stop guard*) the call
+    stops and the tracer's check of that name decides, reading what argument ``arg`` points
+    at (memory, a descriptor, a task): registers alone cannot tell.
+    """
+
+    cases: tuple[Case, ...]
+    errno: int = 0
+    check: str | None = None
+    arg: int = 0
+
+    @property
+    def always(self) -> bool:
+        """Whether it refuses the call whatever its arguments (the policy cannot matter)."""
+        return self.check is None and () in self.cases
+
+
+def _eq32(arg: int, value: int | Param) -> Test:
+    """A C int (or unsigned int) argument equals ``value``: the kernel reads the low 32 bits."""
+    return Test(arg, "eq", value, _LOW32)
+
+
+def _bits(arg: int, bits: int) -> Test:
+    return Test(arg, "eq", bits, bits)
+
+
+def _touches(addr: int, length: int) -> Test:
+    return Test(addr, "touches", length)
+
+
+_AREA = (_touches(0, 1),)  # a call on the range (args 0, 1)
+_PID_GUARD = Guard(((),), check="task_target", arg=0)
+
+
+# --- the record --------------------------------------------------------------------------------
+class Call(NamedTuple):
+    """One system call.  ``on_descriptor``: the descriptor call it stands for when its path is
+    empty and means its dirfd (glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH)).  ``ni``:
+    the kernel has no entry point for it on x86_64 (it answers ENOSYS)."""
+
+    nr: int
+    name: str
+    args: tuple[Arg | Path, ...]
+    aliases: frozenset[str]
+    treat: Treat
+    reveals: Reveals | None = None
+    on_descriptor: str | None = None
+    guard: Guard | None = None
+    returns: bool = True
+    ni: bool = False
+
+    def paths(self) -> tuple[tuple[int, Path], ...]:
+        """(index, Path) of each path argument, in order."""
+        return tuple((i, a) for i, a in enumerate(self.args) if isinstance(a, Path))
+
+    def index_of(self, kind: Kind) -> int | None:
+        """The index of the first argument of this kind, or None."""
+        return next((i for i, a in enumerate(self.args) if a.kind is kind), None)
+
+
+FSREAD, FSWRITE, EXEC = "fsread", "fswrite", "exec"
+#: every alias, in the order the documentation lists them
+ALIAS_NAMES = ("fsread", "fswrite", "exec", "net-connect", "net-bind", "net-listen",
+               "net-accept", "net-socket", "signal", "process", "privilege", "namespace",
+               "debug", "io-uring", "stdio")
+
+_T = Treat
+_K = Kind
+CONTENT, METADATA = Reveals.CONTENT, Reveals.METADATA
+TABLE: dict[int, Call] = {}
+
+
+def _c(nr: int, name: str, args: tuple[Arg | Path, ...] = (), aliases: str = "",
+       treat: Treat = Treat.PLAIN, *, reveals: Reveals | None = None,
+       on_descriptor: str | None = None, guard: Guard | None = None,
+       returns: bool = True, ni: bool = False) -> None:
+    TABLE[nr] = Call(nr, name, args, frozenset(aliases.split()), treat, reveals, on_descriptor,
+                     guard, returns, ni)
+
+
+def _a(name: str, kind: Kind = Kind.INT) -> Arg:
+    return Arg(name, kind)
+
+
+def _fd(name: str = "fd") -> Arg:
+    return Arg(name, Kind.FD)
+
+
+def _ptr(name: str) -> Arg:
+    return Arg(name, Kind.PTR)
+
+
+def _fl(name: str = "flags") -> Arg:
+    return Arg(name, Kind.FLAGS)
+
+
+def _at(name: str = "filename", follow: Rule = ALWAYS, empty: Rule = NEVER, *, dirfd: int = 0,
+        role: str = "path", creates: bool = False, classes: str | None = None) -> Path:
+    """A path relative to the dirfd in argument ``dirfd``."""
+    return Path(name, role, dirfd, follow, empty, creates,
+                frozenset(classes.split()) if classes is not None else None)
+
+
+def _p(name: str = "filename", follow: Rule = ALWAYS, *, role: str = "path",
+       creates: bool = False, classes: str | None = None) -> Path:
+    """A path relative to the cwd."""
+    return Path(name, role, None, follow, NEVER, creates,
+                frozenset(classes.split()) if classes is not None else None)
+
+
+_DFD = Arg("dfd", Kind.DIRFD)
+_FILE = Arg("fd", Kind.FILE)
+_PID = Arg("pid", Kind.PID)
+_SIG = Arg("sig", Kind.SIGNAL)
+_START, _LEN = Arg("start", Kind.ADDR), Arg("len", Kind.INT)
+
+
+def _atf(arg: int) -> tuple[Rule, Rule]:
+    """The usual *at flags in argument ``arg``: AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH."""
+    return unless_flag(arg, AT_SYMLINK_NOFOLLOW), if_flag(arg, AT_EMPTY_PATH)
+
+
+# Aliases and treatments of the path calls, named once.
+_R, _W = "fsread", "fswrite"
+_RP = _T.PATH                             # a metadata read by path
+_WP = _T.PATH | _T.FREEZE                 # a change made by path: the kernel resolves it again
+_WF = _T.FILE | _T.FREEZE                 # a change made through a descriptor
+_NS = _T.PATH | _T.UNSAFE | _T.FREEZE     # a namespace change by path
+
+# fmt: off
+# --- 0..99 -----------------------------------------------------------------------------------
+_c(0, "read", (_fd(), _ptr("buf"), _a("count")), "stdio")
+_c(1, "write", (_fd(), _ptr("buf"), _a("count")), "stdio")
+_c(2, "open", (_p("filename", open_flags(1)), _a("flags", _K.OPEN_FLAGS), _a("mode")),
+   "fsread fswrite", _T.PATH | _T.OPEN, reveals=CONTENT)
+_c(3, "close", (_fd(),), "stdio")
+_c(4, "stat", (_p(), _ptr("statbuf")), _R, _RP, reveals=METADATA)
+_c(5, "fstat", (_FILE, _ptr("statbuf")), "stdio", _T.FILE)
+_c(6, "lstat", (_p("filename", NEVER), _ptr("statbuf")), _R, _RP, reveals=METADATA)
+_c(7, "poll", (_ptr("ufds"), _a("nfds"), _a("timeout")), "stdio")
+_c(8, "lseek", (_fd(), _a("offset"), _a("whence")), "stdio")
+_c(9, "mmap", (_a("addr", _K.ADDR), _a("len"), _a("prot"), _fl(), _fd(), _a("pgoff")),
+   "stdio", guard=Guard(((_touches(0, 1), _bits(3, MAP_FIXED)),), errno.EPERM))
+_c(10, "mprotect", (_START, _LEN, _a("prot")), "stdio", guard=Guard((_AREA,), errno.EPERM))
+_c(11, "munmap", (_START, _LEN), "stdio", guard=Guard((_AREA,), errno.EPERM))
+_c(12, "brk", (_a("brk", _K.ADDR),), "stdio")
+_c(13, "rt_sigaction", (_SIG, _ptr("act"), _ptr("oact"), _a("sigsetsize")), "stdio")
+_c(14, "rt_sigprocmask", (_a("how"), _ptr("set"), _ptr("oset"), _a("sigsetsize")), "stdio")
+_c(15, "rt_sigreturn", (), "stdio")
+_c(16, "ioctl", (_fd(), _a("cmd", _K.CMD), _a("arg")),
+   guard=Guard(((_eq32(1, TIOCSTI),), (_eq32(1, TIOCLINUX),)), errno.EPERM))
+_c(17, "pread64", (_fd(), _ptr("buf"), _a("count"), _a("pos")), "stdio")
+_c(18, "pwrite64", (_fd(), _ptr("buf"), _a("count"), _a("pos")), "stdio")
+_c(19, "readv", (_fd(), _ptr("vec"), _a("vlen")), "stdio")
+_c(20, "writev", (_fd(), _ptr("vec"), _a("vlen")), "stdio")
+_c(21, "access", (_p(), _a("mode")), _R, _RP, reveals=METADATA)
+_c(22, "pipe", (_ptr("fildes"),), "stdio")
+_c(23, "select", (_a("n"), _ptr("inp"), _ptr("outp"), _ptr("exp"), _ptr("tvp")), "stdio")
+_c(24, "sched_yield", (), "stdio")
+_c(25, "mremap", (_a("addr", _K.ADDR), _a("old_len"), _a("new_len"), _fl(),
+                  _a("new_addr", _K.ADDR)),
+   "stdio", guard=Guard(((_touches(0, 1),), (_touches(4, 2), _bits(3, MREMAP_FIXED))),
+                        errno.EPERM))
+_c(26, "msync", (_START, _LEN, _fl()), "stdio")
+_c(27, "mincore", (_START, _LEN, _ptr("vec")), "stdio")
+_c(28, "madvise", (_START, _LEN, _a("behavior")), "stdio", guard=Guard((_AREA,), errno.EPERM))
+_c(29, "shmget", (_a("key"), _a("size"), _fl("shmflg")))
+# shmat at an address inside the area, or replacing (SHM_REMAP) anything below its end: the
+# segment's size is not in a register, so any remap that could reach the area is refused
+_c(30, "shmat", (_a("shmid"), _a("shmaddr", _K.ADDR), _fl("shmflg")),
+   guard=Guard(((Test(1, "lt", Param.AREA_END), _bits(2, SHM_REMAP)),
+                (Test(1, "eq", Param.AREA_BASE, Param.AREA_MASK),)), errno.EPERM))
+_c(31, "shmctl", (_a("shmid"), _a("cmd", _K.CMD), _ptr("buf")))
+_c(32, "dup", (_fd("fildes"),), "stdio")
+_c(33, "dup2", (_fd("oldfd"), _fd("newfd")), "stdio")
+_c(34, "pause", (), "stdio")
+_c(35, "nanosleep", (_ptr("rqtp"), _ptr("rmtp")), "stdio")
+_c(36, "getitimer", (_a("which"), _ptr("value")), "stdio")
+_c(37, "alarm", (_a("seconds"),), "stdio")
+_c(38, "setitimer", (_a("which"), _ptr("value"), _ptr("ovalue")), "stdio")
+_c(39, "getpid", (), "stdio")
+_c(40, "sendfile", (_fd("out_fd"), _fd("in_fd"), _ptr("offset"), _a("count")), "stdio")
+_c(41, "socket", (_a("family"), _a("type"), _a("protocol")), "net-socket")
+_c(42, "connect", (_fd(), Arg("uservaddr", _K.SOCKADDR, 2), _a("addrlen")), "net-connect",
+   _T.ADDRESS | _T.FREEZE)
+_c(43, "accept", (_fd(), _ptr("upeer_sockaddr"), _ptr("upeer_addrlen")), "net-accept")
+_c(44, "sendto", (_fd(), _ptr("buff"), _a("len"), _fl(), Arg("addr", _K.SOCKADDR, 5),
+                  _a("addr_len")), "net-connect", _T.ADDRESS | _T.FREEZE)
+_c(45, "recvfrom", (_fd(), _ptr("ubuf"), _a("size"), _fl(), _ptr("addr"), _ptr("addr_len")),
+   "stdio")
+_c(46, "sendmsg", (_fd(), _a("msg", _K.MSGHDR), _fl()), "net-connect",
+   _T.ADDRESS | _T.FREEZE | _T.CONTROL)
+_c(47, "recvmsg", (_fd(), _ptr("msg"), _fl()), "stdio")
+_c(48, "shutdown", (_fd(), _a("how")), "stdio")
+_c(49, "bind", (_fd(), Arg("umyaddr", _K.SOCKADDR, 2), _a("addrlen")), "net-bind",
+   _T.ADDRESS | _T.FREEZE)
+_c(50, "listen", (_fd(), _a("backlog")), "net-listen")
+_c(51, "getsockname", (_fd(), _ptr("usockaddr"), _ptr("usockaddr_len")), "stdio")
+_c(52, "getpeername", (_fd(), _ptr("usockaddr"), _ptr("usockaddr_len")), "stdio")
+_c(53, "socketpair", (_a("family"), _a("type"), _a("protocol"), _ptr("usockvec")),
+   "net-socket")
+_c(54, "setsockopt", (_fd(), _a("level"), _a("optname"), _ptr("optval"), _a("optlen")),
+   "stdio", guard=Guard(tuple((_eq32(1, level), _eq32(2, option))
+                              for level, option in REFUSED_SOCKOPTS), errno.EPERM))
+_c(55, "getsockopt", (_fd(), _a("level"), _a("optname"), _ptr("optval"), _ptr("optlen")),
+   "stdio")
+_c(56, "clone", (_fl("clone_flags"), _a("newsp", _K.ADDR), _ptr("parent_tidptr"),
+                 _ptr("child_tidptr"), _a("tls")),
+   "process", guard=Guard(((_bits(0, CLONE_UNTRACED),),), errno.EPERM))
+_c(57, "fork", (), "process")
+_c(58, "vfork", (), "process")
+_c(59, "execve", (_p(), _a("argv", _K.ARGV), _a("envp", _K.ENVP)), "exec fsread",
+   _T.PATH | _T.ARGV | _T.FREEZE, reveals=CONTENT)
+_c(60, "exit", (_a("error_code"),), "stdio", returns=False)
+_c(61, "wait4", (_PID, _ptr("stat_addr"), _a("options"), _ptr("ru")), "stdio")
+_c(62, "kill", (_PID, _SIG), "signal", guard=_PID_GUARD)
+_c(63, "uname", (_ptr("name"),), "stdio")
+_c(64, "semget", (_a("key"), _a("nsems"), _fl("semflg")))
+_c(65, "semop", (_a("semid"), _ptr("tsops"), _a("nsops")))
+_c(66, "semctl", (_a("semid"), _a("semnum"), _a("cmd", _K.CMD), _a("arg")))
+_c(67, "shmdt", (_a("shmaddr", _K.ADDR),))
+_c(68, "msgget", (_a("key"), _fl("msgflg")))
+_c(69, "msgsnd", (_a("msqid"), _ptr("msgp"), _a("msgsz"), _fl("msgflg")))
+_c(70, "msgrcv", (_a("msqid"), _ptr("msgp"), _a("msgsz"), _a("msgtyp"), _fl("msgflg")))
+_c(71, "msgctl", (_a("msqid"), _a("cmd", _K.CMD), _ptr("buf")))
+_c(72, "fcntl", (_fd(), _a("cmd", _K.CMD), _a("arg")), "stdio")
+_c(73, "flock", (_fd(), _a("cmd", _K.CMD)), "stdio")
+_c(74, "fsync", (_fd(),), "stdio")
+_c(75, "fdatasync", (_fd(),), "stdio")
+_c(76, "truncate", (_p("path"), _a("length")), _W, _WP)
+_c(77, "ftruncate", (_fd(), _a("length")), "stdio")
+_c(78, "getdents", (_fd(), _ptr("dirent"), _a("count")), "stdio")
+_c(79, "getcwd", (_ptr("buf"), _a("size")), "stdio")
+_c(80, "chdir", (_p(),), _R, _T.PATH | _T.FREEZE, reveals=METADATA)
+_c(81, "fchdir", (_FILE,), "stdio", _T.FILE)
+_c(82, "rename", (_p("oldname", NEVER, role="old"),
+                  _p("newname", NEVER, role="new", creates=True, classes=_W)),
+   "fsread fswrite", _WP | _T.NAMES | _T.MOVES, reveals=CONTENT)
+_c(83, "mkdir", (_p("pathname", NEVER, creates=True), _a("mode")), _W, _WP)
+_c(84, "rmdir", (_p("pathname", NEVER),), _W, _WP)
+_c(85, "creat", (_p("pathname"), _a("mode")), _W, _T.PATH | _T.OPEN)
+_c(86, "link", (_p("oldname", NEVER, role="old"),
+                _p("newname", NEVER, role="new", creates=True, classes=_W)),
+   "fsread fswrite", _WP | _T.NAMES, reveals=CONTENT)
+_c(87, "unlink", (_p("pathname", NEVER),), _W, _WP)
+_c(88, "symlink", (_a("oldname", _K.STRING), _p("newname", NEVER, creates=True)), _W, _WP)
+_c(89, "readlink", (_p("path", NEVER), _ptr("buf"), _a("bufsiz")), _R, _RP,
+   reveals=METADATA)
+_c(90, "chmod", (_p(), _a("mode")), _W, _WP)
+_c(91, "fchmod", (_FILE, _a("mode")), _W, _WF)
+_c(92, "chown", (_p(), _a("user"), _a("group")), _W, _WP)
+_c(93, "fchown", (_FILE, _a("user"), _a("group")), _W, _WF)
+_c(94, "lchown", (_p("filename", NEVER), _a("user"), _a("group")), _W, _WP)
+_c(95, "umask", (_a("mask"),), "stdio")
+_c(96, "gettimeofday", (_ptr("tv"), _ptr("tz")), "stdio")
+_c(97, "getrlimit", (_a("resource"), _ptr("rlim")), "stdio")
+_c(98, "getrusage", (_a("who"), _ptr("ru")), "stdio")
+_c(99, "sysinfo", (_ptr("info"),), "stdio")
+# --- 100..199 --------------------------------------------------------------------------------
+_c(100, "times", (_ptr("tbuf"),), "stdio")
+_c(101, "ptrace", (_a("request", _K.CMD), _PID, _a("addr"), _a("data")), "debug",
+   _T.PLAIN | _T.UNSAFE)
+_c(102, "getuid", (), "stdio")
+_c(103, "syslog", (_a("type", _K.CMD), _ptr("buf"), _a("len")))
+_c(104, "getgid", (), "stdio")
+_c(105, "setuid", (_a("uid"),), "privilege", _T.PLAIN | _T.KILL)
+_c(106, "setgid", (_a("gid"),), "privilege", _T.PLAIN | _T.KILL)
+_c(107, "geteuid", (), "stdio")
+_c(108, "getegid", (), "stdio")
+_c(109, "setpgid", (_PID, _a("pgid", _K.PID)))
+_c(110, "getppid", (), "stdio")
+_c(111, "getpgrp", (), "stdio")
+_c(112, "setsid", ())
+_c(113, "setreuid", (_a("ruid"), _a("euid")), "privilege", _T.PLAIN | _T.KILL)
+_c(114, "setregid", (_a("rgid"), _a("egid")), "privilege", _T.PLAIN | _T.KILL)
+_c(115, "getgroups", (_a("gidsetsize"), _ptr("grouplist")), "stdio")
+_c(116, "setgroups", (_a("gidsetsize"), _ptr("grouplist")), "privilege", _T.PLAIN | _T.KILL)
+_c(117, "setresuid", (_a("ruid"), _a("euid"), _a("suid")), "privilege", _T.PLAIN | _T.KILL)
+_c(118, "getresuid", (_ptr("ruid"), _ptr("euid"), _ptr("suid")), "stdio")
+_c(119, "setresgid", (_a("rgid"), _a("egid"), _a("sgid")), "privilege", _T.PLAIN | _T.KILL)
+_c(120, "getresgid", (_ptr("rgid"), _ptr("egid"), _ptr("sgid")), "stdio")
+_c(121, "getpgid", (_PID,), "stdio")
+_c(122, "setfsuid", (_a("uid"),), "privilege", _T.PLAIN | _T.KILL)
+_c(123, "setfsgid", (_a("gid"),), "privilege", _T.PLAIN | _T.KILL)
+_c(124, "getsid", (_PID,), "stdio")
+_c(125, "capget", (_ptr("header"), _ptr("dataptr")), "stdio")
+_c(126, "capset", (_ptr("header"), _ptr("data")), "privilege", _T.PLAIN | _T.KILL)
+_c(127, "rt_sigpending", (_ptr("uset"), _a("sigsetsize")), "stdio")
+_c(128, "rt_sigtimedwait", (_ptr("uthese"), _ptr("uinfo"), _ptr("uts"), _a("sigsetsize")),
+   "stdio")
+_c(129, "rt_sigqueueinfo", (_PID, _SIG, _ptr("uinfo")), "signal", guard=_PID_GUARD)
+_c(130, "rt_sigsuspend", (_ptr("unewset"), _a("sigsetsize")), "stdio")
+_c(131, "sigaltstack", (_ptr("uss"), _ptr("uoss")), "stdio")
+_c(132, "utime", (_p(), _ptr("times")), _W, _WP)
+_c(133, "mknod", (_p("filename", NEVER, creates=True), _a("mode"), _a("dev")), _W, _WP)
+# uselib loads a library's content into the caller: read like an exec
+_c(134, "uselib", (_p("library"),), _R, _T.PATH | _T.FREEZE, reveals=CONTENT)
+_c(135, "personality", (_a("personality"),))
+_c(136, "ustat", (_a("dev"), _ptr("ubuf")))
+_c(137, "statfs", (_p("pathname"), _ptr("buf")), _R, _RP, reveals=METADATA)
+_c(138, "fstatfs", (_fd(), _ptr("buf")))
+_c(139, "sysfs", (_a("option", _K.CMD), _a("arg1"), _a("arg2")))
+_c(140, "getpriority", (_a("which"), _a("who")), "stdio")
+_c(141, "setpriority", (_a("which"), _a("who"), _a("niceval")))
+_c(142, "sched_setparam", (_PID, _ptr("param")))
+_c(143, "sched_getparam", (_PID, _ptr("param")), "stdio")
+_c(144, "sched_setscheduler", (_PID, _a("policy"), _ptr("param")))
+_c(145, "sched_getscheduler", (_PID,), "stdio")
+_c(146, "sched_get_priority_max", (_a("policy"),), "stdio")
+_c(147, "sched_get_priority_min", (_a("policy"),), "stdio")
+_c(148, "sched_rr_get_interval", (_PID, _ptr("interval")), "stdio")
+_c(149, "mlock", (_START, _LEN), "stdio")
+_c(150, "munlock", (_START, _LEN), "stdio")
+_c(151, "mlockall", (_fl(),), "stdio")
+_c(152, "munlockall", (), "stdio")
+_c(153, "vhangup", ())
+_c(154, "modify_ldt", (_a("func", _K.CMD), _ptr("ptr"), _a("bytecount")))
+_c(155, "pivot_root", (_p("new_root", role="new"), _p("put_old", role="old")), "namespace",
+   _NS)
+_c(156, "_sysctl", (_ptr("args"),), ni=True)
+_c(157, "prctl", (_a("option", _K.CMD), _a("arg2"), _a("arg3"), _a("arg4"), _a("arg5")),
+   guard=Guard(((_eq32(0, PR_SET_MM),), (_eq32(0, PR_SET_DUMPABLE), Test(1, "eq", 0))),
+               errno.EPERM))
+_c(158, "arch_prctl", (_a("option", _K.CMD), _a("arg2")), "stdio")
+_c(159, "adjtimex", (_ptr("txc_p"),))
+_c(160, "setrlimit", (_a("resource"), _ptr("rlim")),
+   guard=Guard(((_eq32(0, RLIMIT_CORE),),), check="rlimit_core", arg=1))
+_c(161, "chroot", (_p(),), "namespace", _NS)
+_c(162, "sync", ())
+# acct(name): the kernel appends accounting records to the file
+_c(163, "acct", (_p("name"),), _W, _WP)
+_c(164, "settimeofday", (_ptr("tv"), _ptr("tz")))
+_c(165, "mount", (_a("dev_name", _K.MAYBE_PATH), _p("dir_name"), _a("type", _K.STRING), _fl(),
+                  _ptr("data")), "namespace", _NS)
+_c(166, "umount2", (_p("name", unless_flag(1, UMOUNT_NOFOLLOW)), _fl()), "namespace", _NS)
+_c(167, "swapon", (_p("specialfile"), _fl("swap_flags")), _W, _WP)
+_c(168, "swapoff", (_p("specialfile"),), _W, _WP)
+_c(169, "reboot", (_a("magic1"), _a("magic2"), _a("cmd", _K.CMD), _ptr("arg")))
+_c(170, "sethostname", (_a("name", _K.STRING), _a("len")))
+_c(171, "setdomainname", (_a("name", _K.STRING), _a("len")))
+_c(172, "iopl", (_a("level"),), "", _T.PLAIN | _T.UNSAFE)
+_c(173, "ioperm", (_a("from"), _a("num"), _a("on")), "", _T.PLAIN | _T.UNSAFE)
+_c(174, "create_module", (), ni=True)
+_c(175, "init_module", (_ptr("umod"), _a("len"), _a("uargs", _K.STRING)), "",
+   _T.PLAIN | _T.UNSAFE)
+_c(176, "delete_module", (_a("name_user", _K.STRING), _fl()), "", _T.PLAIN | _T.UNSAFE)
+_c(177, "get_kernel_syms", (), ni=True)
+_c(178, "query_module", (), ni=True)
+# quotactl(Q_QUOTAON) makes the kernel write quota files named by a path in its last argument
+_c(179, "quotactl", (_a("cmd", _K.CMD), _a("special", _K.MAYBE_PATH), _a("id"),
+                     _a("addr", _K.MAYBE_PATH)), "", _T.PLAIN | _T.UNSAFE)
+_c(180, "nfsservctl", (), ni=True)
+_c(181, "getpmsg", (), ni=True)
+_c(182, "putpmsg", (), ni=True)
+_c(183, "afs_syscall", (), ni=True)
+_c(184, "tuxcall", (), ni=True)
+_c(185, "security", (), ni=True)
+_c(186, "gettid", (), "stdio")
+_c(187, "readahead", (_fd(), _a("offset"), _a("count")), "stdio")
+_c(188, "setxattr", (_p("pathname"), _a("name", _K.STRING), _ptr("value"), _a("size"), _fl()),
+   _W, _WP)
+_c(189, "lsetxattr", (_p("pathname", NEVER), _a("name", _K.STRING), _ptr("value"), _a("size"),
+                      _fl()), _W, _WP)
+_c(190, "fsetxattr", (_FILE, _a("name", _K.STRING), _ptr("value"), _a("size"), _fl()), _W,
+   _WF)
+_c(191, "getxattr", (_p("pathname"), _a("name", _K.STRING), _ptr("value"), _a("size")), _R,
+   _RP, reveals=METADATA)
+_c(192, "lgetxattr", (_p("pathname", NEVER), _a("name", _K.STRING), _ptr("value"),
+                      _a("size")), _R, _RP, reveals=METADATA)
+_c(193, "fgetxattr", (_FILE, _a("name", _K.STRING), _ptr("value"), _a("size")), "stdio",
+   _T.FILE)
+_c(194, "listxattr", (_p("pathname"), _ptr("list"), _a("size")), _R, _RP, reveals=METADATA)
+_c(195, "llistxattr", (_p("pathname", NEVER), _ptr("list"), _a("size")), _R, _RP,
+   reveals=METADATA)
+_c(196, "flistxattr", (_FILE, _ptr("list"), _a("size")), "stdio", _T.FILE)
+_c(197, "removexattr", (_p("pathname"), _a("name", _K.STRING)), _W, _WP)
+_c(198, "lremovexattr", (_p("pathname", NEVER), _a("name", _K.STRING)), _W, _WP)
+_c(199, "fremovexattr", (_FILE, _a("name", _K.STRING)), _W, _WF)
+# --- 200..299 --------------------------------------------------------------------------------
+_c(200, "tkill", (_PID, _SIG), "signal", guard=_PID_GUARD)
+_c(201, "time", (_ptr("tloc"),), "stdio")
+_c(202, "futex", (_ptr("uaddr"), _a("op", _K.CMD), _a("val"), _ptr("utime"), _ptr("uaddr2"),
+                  _a("val3")), "stdio")
+_c(203, "sched_setaffinity", (_PID, _a("len"), _ptr("user_mask_ptr")))
+_c(204, "sched_getaffinity", (_PID, _a("len"), _ptr("user_mask_ptr")), "stdio")
+_c(205, "set_thread_area", (), ni=True)
+_c(206, "io_setup", (_a("nr_events"), _ptr("ctxp")))
+_c(207, "io_destroy", (_a("ctx"),))
+_c(208, "io_getevents", (_a("ctx_id"), _a("min_nr"), _a("nr"), _ptr("events"),
+                         _ptr("timeout")))
+_c(209, "io_submit", (_a("ctx_id"), _a("nr"), _ptr("iocbpp")))
+_c(210, "io_cancel", (_a("ctx_id"), _ptr("iocb"), _ptr("result")))
+_c(211, "get_thread_area", (), ni=True)
+_c(212, "lookup_dcookie", (_a("cookie64"), _ptr("buf"), _a("len")), ni=True)
+_c(213, "epoll_create", (_a("size"),), "stdio")
+_c(214, "epoll_ctl_old", (), ni=True)
+_c(215, "epoll_wait_old", (), ni=True)
+_c(216, "remap_file_pages", (_START, _a("size"), _a("prot"), _a("pgoff"), _fl()))
+_c(217, "getdents64", (_fd(), _ptr("dirent"), _a("count")), "stdio")
+_c(218, "set_tid_address", (_ptr("tidptr"),), "stdio")
+_c(219, "restart_syscall", (), "stdio")
+_c(220, "semtimedop", (_a("semid"), _ptr("tsops"), _a("nsops"), _ptr("timeout")))
+_c(221, "fadvise64", (_fd(), _a("offset"), _a("len"), _a("advice")), "stdio")
+_c(222, "timer_create", (_a("which_clock"), _ptr("timer_event_spec"),
+                         _ptr("created_timer_id")), "stdio")
+_c(223, "timer_settime", (_a("timer_id"), _fl(), _ptr("new_setting"), _ptr("old_setting")),
+   "stdio")
+_c(224, "timer_gettime", (_a("timer_id"), _ptr("setting")), "stdio")
+_c(225, "timer_getoverrun", (_a("timer_id"),), "stdio")
+_c(226, "timer_delete", (_a("timer_id"),), "stdio")
+_c(227, "clock_settime", (_a("which_clock"), _ptr("tp")))
+_c(228, "clock_gettime", (_a("which_clock"), _ptr("tp")), "stdio")
+_c(229, "clock_getres", (_a("which_clock"), _ptr("tp")), "stdio")
+_c(230, "clock_nanosleep", (_a("which_clock"), _fl(), _ptr("rqtp"), _ptr("rmtp")), "stdio")
+_c(231, "exit_group", (_a("error_code"),), "stdio", returns=False)
+_c(232, "epoll_wait", (_fd("epfd"), _ptr("events"), _a("maxevents"), _a("timeout")), "stdio")
+_c(233, "epoll_ctl", (_fd("epfd"), _a("op", _K.CMD), _fd(), _ptr("event")), "stdio")
+_c(234, "tgkill", (_a("tgid", _K.PID), _PID, _SIG), "signal",
+   guard=Guard(((_eq32(0, Param.TRACER_PID),),), errno.EPERM))
+_c(235, "utimes", (_p(), _ptr("utimes")), _W, _WP)
+_c(236, "vserver", (), ni=True)
+_c(237, "mbind", (_START, _LEN, _a("mode"), _ptr("nmask"), _a("maxnode"), _fl()), "stdio")
+_c(238, "set_mempolicy", (_a("mode"), _ptr("nmask"), _a("maxnode")), "stdio")
+_c(239, "get_mempolicy", (_ptr("policy"), _ptr("nmask"), _a("maxnode"), _a("addr", _K.ADDR),
+                          _fl()), "stdio")
+# POSIX message queues live in the mqueue file system of the IPC namespace, not in the path
+# namespace rules speak of: their names are not paths
+_c(240, "mq_open", (_a("u_name", _K.STRING), _fl("oflag"), _a("mode"), _ptr("u_attr")))
+_c(241, "mq_unlink", (_a("u_name", _K.STRING),))
+_c(242, "mq_timedsend", (_fd("mqdes"), _ptr("u_msg_ptr"), _a("msg_len"), _a("msg_prio"),
+                         _ptr("u_abs_timeout")))
+_c(243, "mq_timedreceive", (_fd("mqdes"), _ptr("u_msg_ptr"), _a("msg_len"),
+                            _ptr("u_msg_prio"), _ptr("u_abs_timeout")))
+_c(244, "mq_notify", (_fd("mqdes"), _ptr("u_notification")))
+_c(245, "mq_getsetattr", (_fd("mqdes"), _ptr("u_mqstat"), _ptr("u_omqstat")))
+_c(246, "kexec_load", (_a("entry"), _a("nr_segments"), _ptr("segments"), _fl()), "",
+   _T.PLAIN | _T.UNSAFE)
+_c(247, "waitid", (_a("which"), _PID, _ptr("infop"), _a("options"), _ptr("ru")), "stdio")
+_c(248, "add_key", (_a("_type", _K.STRING), _a("_description", _K.STRING), _ptr("_payload"),
+                    _a("plen"), _a("ringid")))
+_c(249, "request_key", (_a("_type", _K.STRING), _a("_description", _K.STRING),
+                        _a("_callout_info", _K.STRING), _a("destringid")))
+_c(250, "keyctl", (_a("option", _K.CMD), _a("arg2"), _a("arg3"), _a("arg4"), _a("arg5")))
+_c(251, "ioprio_set", (_a("which"), _a("who"), _a("ioprio")))
+_c(252, "ioprio_get", (_a("which"), _a("who")))
+_c(253, "inotify_init", (), "stdio")
+_c(254, "inotify_add_watch", (_fd(), _p("pathname", unless_flag(2, IN_DONT_FOLLOW)),
+                              _fl("mask")), _R, _RP, reveals=METADATA)
+_c(255, "inotify_rm_watch", (_fd(), _a("wd")), "stdio")
+_c(256, "migrate_pages", (_PID, _a("maxnode"), _ptr("old_nodes"), _ptr("new_nodes")))
+_c(257, "openat", (_DFD, _at("filename", open_flags(2)), _a("flags", _K.OPEN_FLAGS),
+                   _a("mode")), "fsread fswrite", _T.PATH | _T.OPEN, reveals=CONTENT)
+_c(258, "mkdirat", (_DFD, _at("pathname", NEVER, creates=True), _a("mode")), _W, _WP)
+_c(259, "mknodat", (_DFD, _at("filename", NEVER, creates=True), _a("mode"), _a("dev")), _W,
+   _WP)
+_c(260, "fchownat", (_DFD, _at("filename", *_atf(4)), _a("user"),
+                     _a("group"), _fl("flag")), _W, _WP, on_descriptor="fchown")
+_c(261, "futimesat", (_DFD, _at(), _ptr("utimes")), _W, _WP)
+_c(262, "newfstatat", (_DFD, _at("filename", *_atf(3)),
+                       _ptr("statbuf"), _fl("flag")), _R, _RP, reveals=METADATA,
+   on_descriptor="fstat")
+_c(263, "unlinkat", (_DFD, _at("pathname", NEVER), _fl("flag")), _W, _WP)
+_c(264, "renameat", (_a("olddfd", _K.DIRFD), _at("oldname", NEVER, role="old"),
+                     _a("newdfd", _K.DIRFD),
+                     _at("newname", NEVER, dirfd=2, role="new", creates=True, classes=_W)),
+   "fsread fswrite", _WP | _T.NAMES | _T.MOVES, reveals=CONTENT)
+_c(265, "linkat", (_a("olddfd", _K.DIRFD),
+                   _at("oldname", if_flag(4, AT_SYMLINK_FOLLOW), if_flag(4, AT_EMPTY_PATH),
+                       role="old"),
+                   _a("newdfd", _K.DIRFD),
+                   _at("newname", NEVER, dirfd=2, role="new", creates=True, classes=_W),
+                   _fl()), "fsread fswrite", _WP | _T.NAMES, reveals=CONTENT)
+_c(266, "symlinkat", (_a("oldname", _K.STRING), _a("newdfd", _K.DIRFD),
+                      _at("newname", NEVER, dirfd=1, creates=True)), _W, _WP)
+# readlinkat(fd, "") reads the link the descriptor is (an O_PATH of a symlink)
+_c(267, "readlinkat", (_DFD, _at("pathname", NEVER, ALWAYS), _ptr("buf"), _a("bufsiz")), _R,
+   _RP, reveals=METADATA)
+_c(268, "fchmodat", (_DFD, _at(), _a("mode")), _W, _WP)
+_c(269, "faccessat", (_DFD, _at(), _a("mode")), _R, _RP, reveals=METADATA)
+_c(270, "pselect6", (_a("n"), _ptr("inp"), _ptr("outp"), _ptr("exp"), _ptr("tsp"),
+                     _ptr("sig")), "stdio")
+_c(271, "ppoll", (_ptr("ufds"), _a("nfds"), _ptr("tsp"), _ptr("sigmask"), _a("sigsetsize")),
+   "stdio")
+_c(272, "unshare", (_fl("unshare_flags"),), "namespace", _T.PLAIN | _T.UNSAFE)
+_c(273, "set_robust_list", (_ptr("head"), _a("len")), "stdio")
+_c(274, "get_robust_list", (_PID, _ptr("head_ptr"), _ptr("len_ptr")), "stdio")
+_c(275, "splice", (_fd("fd_in"), _ptr("off_in"), _fd("fd_out"), _ptr("off_out"), _a("len"),
+                   _fl()), "stdio")
+_c(276, "tee", (_fd("fdin"), _fd("fdout"), _a("len"), _fl()), "stdio")
+_c(277, "sync_file_range", (_fd(), _a("offset"), _a("nbytes"), _fl()), "stdio")
+_c(278, "vmsplice", (_fd(), _ptr("uiov"), _a("nr_segs"), _fl()), "stdio")
+_c(279, "move_pages", (_PID, _a("nr_pages"), _ptr("pages"), _ptr("nodes"), _ptr("status"),
+                       _fl()))
+# utimensat(fd, NULL, ...) acts on the descriptor (the decoder reads a NULL path so)
+_c(280, "utimensat", (_DFD, _at("filename", *_atf(3)),
+                      _ptr("utimes"), _fl()), _W, _WP)
+_c(281, "epoll_pwait", (_fd("epfd"), _ptr("events"), _a("maxevents"), _a("timeout"),
+                        _ptr("sigmask"), _a("sigsetsize")), "stdio")
+_c(282, "signalfd", (_fd("ufd"), _ptr("user_mask"), _a("sizemask")), "stdio")
+_c(283, "timerfd_create", (_a("clockid"), _fl()), "stdio")
+_c(284, "eventfd", (_a("count"),), "stdio")
+_c(285, "fallocate", (_fd(), _a("mode"), _a("offset"), _a("len")), "stdio")
+_c(286, "timerfd_settime", (_fd("ufd"), _fl(), _ptr("utmr"), _ptr("otmr")), "stdio")
+_c(287, "timerfd_gettime", (_fd("ufd"), _ptr("otmr")), "stdio")
+_c(288, "accept4", (_fd(), _ptr("upeer_sockaddr"), _ptr("upeer_addrlen"), _fl()),
+   "net-accept")
+_c(289, "signalfd4", (_fd("ufd"), _ptr("user_mask"), _a("sizemask"), _fl()), "stdio")
+_c(290, "eventfd2", (_a("count"), _fl()), "stdio")
+_c(291, "epoll_create1", (_fl(),), "stdio")
+_c(292, "dup3", (_fd("oldfd"), _fd("newfd"), _fl()), "stdio")
+_c(293, "pipe2", (_ptr("fildes"), _fl()), "stdio")
+_c(294, "inotify_init1", (_fl(),), "stdio")
+_c(295, "preadv", (_fd(), _ptr("vec"), _a("vlen"), _a("pos_l"), _a("pos_h")), "stdio")
+_c(296, "pwritev", (_fd(), _ptr("vec"), _a("vlen"), _a("pos_l"), _a("pos_h")), "stdio")
+_c(297, "rt_tgsigqueueinfo", (_a("tgid", _K.PID), _PID, _SIG, _ptr("uinfo")), "signal",
+   guard=Guard(((_eq32(0, Param.TRACER_PID),),), errno.EPERM))
+_c(298, "perf_event_open", (_ptr("attr_uptr"), _PID, _a("cpu"), _fd("group_fd"), _fl()), "",
+   _T.PLAIN | _T.UNSAFE)
+_c(299, "recvmmsg", (_fd(), _ptr("mmsg"), _a("vlen"), _fl(), _ptr("timeout")), "stdio")
+# --- 300..336 --------------------------------------------------------------------------------
+# fanotify hands its reader descriptors the kernel opened on files (no path, no open)
+_c(300, "fanotify_init", (_fl(), _fl("event_f_flags")), "", _T.PLAIN | _T.UNSAFE)
+# fanotify_mark(fd, flags, mask, dfd, NULL) marks the dfd's file
+_c(301, "fanotify_mark", (_fd("fanotify_fd"), _fl(), _a("mask"), _a("dfd", _K.DIRFD),
+                          _at("pathname", unless_flag(1, FAN_MARK_DONT_FOLLOW), dirfd=3)), _R, _RP,
+   reveals=METADATA)
+_c(302, "prlimit64", (_PID, _a("resource"), _ptr("new_rlim"), _ptr("old_rlim")), "stdio",
+   guard=Guard(((_eq32(1, RLIMIT_CORE), Test(2, "ne", 0)),), check="rlimit_core", arg=2))
+_c(303, "name_to_handle_at", (_DFD, _at("name", if_flag(4, AT_SYMLINK_FOLLOW),
+                                         if_flag(4, AT_EMPTY_PATH)),
+                              _ptr("handle"), _ptr("mnt_id"), _fl("flag")), "",
+   _RP | _T.UNSAFE)
+_c(304, "open_by_handle_at", (_fd("mount_fd"), _ptr("handle"), _fl()), "",
+   _T.PLAIN | _T.UNSAFE)
+_c(305, "clock_adjtime", (_a("which_clock"), _ptr("utx")))
+_c(306, "syncfs", (_fd(),))
+_c(307, "sendmmsg", (_fd(), _a("mmsg", _K.MMSGHDR), _a("vlen"), _fl()), "net-connect",
+   _T.ADDRESS | _T.FREEZE)
+_c(308, "setns", (_fd(), _a("nstype")), "namespace", _T.PLAIN | _T.UNSAFE)
+_c(309, "getcpu", (_ptr("cpup"), _ptr("nodep"), _ptr("unused")), "stdio")
+_c(310, "process_vm_readv", (_PID, _ptr("lvec"), _a("liovcnt"), _ptr("rvec"), _a("riovcnt"),
+                             _fl()), "debug", _T.PLAIN | _T.UNSAFE)
+_c(311, "process_vm_writev", (_PID, _ptr("lvec"), _a("liovcnt"), _ptr("rvec"), _a("riovcnt"),
+                              _fl()), "debug", _T.PLAIN | _T.UNSAFE)
+_c(312, "kcmp", (_a("pid1", _K.PID), _a("pid2", _K.PID), _a("type"), _a("idx1"), _a("idx2")),
+   "debug", _T.PLAIN | _T.UNSAFE)
+_c(313, "finit_module", (_fd(), _a("uargs", _K.STRING), _fl()), "", _T.PLAIN | _T.UNSAFE)
+_c(314, "sched_setattr", (_PID, _ptr("uattr"), _fl()))
+_c(315, "sched_getattr", (_PID, _ptr("uattr"), _a("usize"), _fl()), "stdio")
+_c(316, "renameat2", (_a("olddfd", _K.DIRFD), _at("oldname", NEVER, role="old"),
+                      _a("newdfd", _K.DIRFD),
+                      _at("newname", NEVER, dirfd=2, role="new", creates=True, classes=_W),
+                      _fl()), "fsread fswrite", _WP | _T.NAMES | _T.MOVES, reveals=CONTENT)
+_c(317, "seccomp", (_a("op", _K.CMD), _fl(), _ptr("uargs")),
+   guard=Guard(((_eq32(0, SECCOMP_SET_MODE_FILTER),
+                 _bits(1, SECCOMP_FILTER_FLAG_NEW_LISTENER)),), errno.EPERM))
+_c(318, "getrandom", (_ptr("buf"), _a("count"), _fl()), "stdio")
+_c(319, "memfd_create", (_a("uname", _K.STRING), _fl()), "stdio")
+_c(320, "kexec_file_load", (_fd("kernel_fd"), _fd("initrd_fd"), _a("cmdline_len"),
+                            _a("cmdline_ptr", _K.STRING), _fl()), "", _T.PLAIN | _T.UNSAFE)
+# bpf(BPF_OBJ_PIN/BPF_OBJ_GET) carries a path inside union bpf_attr
+_c(321, "bpf", (_a("cmd", _K.CMD), _a("uattr", _K.MAYBE_PATH), _a("size")), "",
+   _T.PLAIN | _T.UNSAFE)
+_c(322, "execveat", (_DFD, _at("filename", *_atf(4)),
+                     _a("argv", _K.ARGV), _a("envp", _K.ENVP), _fl()), "exec fsread",
+   _T.PATH | _T.ARGV | _T.FREEZE, reveals=CONTENT)
+_c(323, "userfaultfd", (_fl(),), "", _T.PLAIN | _T.UNSAFE)
+_c(324, "membarrier", (_a("cmd", _K.CMD), _fl(), _a("cpu_id")), "stdio")
+_c(325, "mlock2", (_START, _LEN, _fl()), "stdio")
+_c(326, "copy_file_range", (_fd("fd_in"), _ptr("off_in"), _fd("fd_out"), _ptr("off_out"),
+                            _a("len"), _fl()), "stdio")
+_c(327, "preadv2", (_fd(), _ptr("vec"), _a("vlen"), _a("pos_l"), _a("pos_h"), _fl()),
+   "stdio")
+_c(328, "pwritev2", (_fd(), _ptr("vec"), _a("vlen"), _a("pos_l"), _a("pos_h"), _fl()),
+   "stdio")
+_c(329, "pkey_mprotect", (_START, _LEN, _a("prot"), _a("pkey")), "stdio",
+   guard=Guard((_AREA,), errno.EPERM))
+_c(330, "pkey_alloc", (_fl(), _a("init_val")), "stdio")
+_c(331, "pkey_free", (_a("pkey"),), "stdio")
+_c(332, "statx", (_DFD, _at("filename", *_atf(2)), _fl(),
+                  _a("mask"), _ptr("buffer")), _R, _RP, reveals=METADATA,
+   on_descriptor="fstat")
+_c(333, "io_pgetevents", (_a("ctx_id"), _a("min_nr"), _a("nr"), _ptr("events"),
+                          _ptr("timeout"), _ptr("usig")))
+_c(334, "rseq", (_ptr("rseq"), _a("rseq_len"), _fl(), _a("sig")), "stdio")
+# the uprobe trampolines' calls: anywhere else they fail (SIGILL, ENXIO)
+_c(335, "uretprobe", ())
+_c(336, "uprobe", ())
+# 337..423: reserved on x86_64 to keep the generic numbers in step; no call has them.
+# --- 424..469 (the numbers every architecture shares) ----------------------------------------
+_c(424, "pidfd_send_signal", (_fd("pidfd"), _SIG, _ptr("info"), _fl()), "signal",
+   guard=Guard(((),), check="pidfd_target", arg=0))
+_c(425, "io_uring_setup", (_a("entries"), _ptr("params")), "io-uring", _T.PLAIN | _T.UNSAFE)
+_c(426, "io_uring_enter", (_fd(), _a("to_submit"), _a("min_complete"), _fl(), _ptr("argp"),
+                           _a("argsz")), "io-uring", _T.PLAIN | _T.UNSAFE)
+_c(427, "io_uring_register", (_fd(), _a("opcode", _K.CMD), _ptr("arg"), _a("nr_args")),
+   "io-uring", _T.PLAIN | _T.UNSAFE)
+_c(428, "open_tree", (_DFD, _at("filename", *_atf(2)), _fl()),
+   "namespace", _NS)
+_c(429, "move_mount", (_a("from_dfd", _K.DIRFD),
+                       _at("from_pathname", if_flag(4, MOVE_MOUNT_F_SYMLINKS),
+                           if_flag(4, MOVE_MOUNT_F_EMPTY_PATH), role="old"),
+                       _a("to_dfd", _K.DIRFD),
+                       _at("to_pathname", if_flag(4, MOVE_MOUNT_T_SYMLINKS),
+                           if_flag(4, MOVE_MOUNT_T_EMPTY_PATH), dirfd=2, role="new"),
+                       _fl()), "namespace", _NS)
+_c(430, "fsopen", (_a("fs_name", _K.STRING), _fl()), "namespace", _T.PLAIN | _T.UNSAFE)
+# fsconfig(FSCONFIG_SET_PATH...) passes a path in "value" relative to the dirfd in "aux"
+_c(431, "fsconfig", (_fd(), _a("cmd", _K.CMD), _a("key", _K.STRING),
+                     _a("value", _K.MAYBE_PATH), _a("aux")), "namespace",
+   _T.PLAIN | _T.UNSAFE)
+_c(432, "fsmount", (_fd("fs_fd"), _fl(), _fl("attr_flags")), "namespace",
+   _T.PLAIN | _T.UNSAFE)
+_c(433, "fspick", (_DFD, _at("path", unless_flag(2, FSPICK_SYMLINK_NOFOLLOW),
+                             if_flag(2, FSPICK_EMPTY_PATH)), _fl()), "namespace", _NS)
+_c(434, "pidfd_open", (_PID, _fl()), guard=_PID_GUARD)
+# clone3: its flags are in memory; until they are read, libc is made to fall back to clone
+_c(435, "clone3", (_ptr("uargs"), _a("size")), "process", guard=Guard(((),), errno.ENOSYS))
+_c(436, "close_range", (_fd(), _fd("max_fd"), _fl()), "stdio")
+_c(437, "openat2", (_DFD, _at("filename", OPEN_HOW), Arg("how", _K.OPEN_HOW, 3), _a("usize")),
+   "fsread fswrite", _T.PATH | _T.OPEN, reveals=CONTENT)
+_c(438, "pidfd_getfd", (_fd("pidfd"), _fd(), _fl()), "debug", _T.PLAIN | _T.UNSAFE)
+_c(439, "faccessat2", (_DFD, _at("filename", *_atf(3)),
+                       _a("mode"), _fl()), _R, _RP, reveals=METADATA, on_descriptor="fstat")
+_c(440, "process_madvise", (_fd("pidfd"), _ptr("vec"), _a("vlen"), _a("behavior"), _fl()), "",
+   _T.PLAIN | _T.UNSAFE)
+_c(441, "epoll_pwait2", (_fd("epfd"), _ptr("events"), _a("maxevents"), _ptr("timeout"),
+                         _ptr("sigmask"), _a("sigsetsize")), "stdio")
+_c(442, "mount_setattr", (_DFD, _at("path", *_atf(2)), _fl(),
+                          _ptr("uattr"), _a("usize")), "namespace", _NS)
+_c(443, "quotactl_fd", (_fd(), _a("cmd", _K.CMD), _a("id"), _ptr("addr")))
+_c(444, "landlock_create_ruleset", (_ptr("attr"), _a("size"), _fl()))
+_c(445, "landlock_add_rule", (_fd("ruleset_fd"), _a("rule_type"), _ptr("rule_attr"), _fl()))
+_c(446, "landlock_restrict_self", (_fd("ruleset_fd"), _fl()))
+_c(447, "memfd_secret", (_fl(),))
+_c(448, "process_mrelease", (_fd("pidfd"), _fl()), "", _T.PLAIN | _T.UNSAFE)
+_c(449, "futex_waitv", (_ptr("waiters"), _a("nr_futexes"), _fl(), _ptr("timeout"),
+                        _a("clockid")), "stdio")
+_c(450, "set_mempolicy_home_node", (_START, _LEN, _a("home_node"), _fl()))
+_c(451, "cachestat", (_fd(), _ptr("cstat_range"), _ptr("cstat"), _fl()))
+_c(452, "fchmodat2", (_DFD, _at("filename", *_atf(3)),
+                      _a("mode"), _fl()), _W, _WP, on_descriptor="fchmod")
+_c(453, "map_shadow_stack", (_a("addr", _K.ADDR), _a("size"), _fl()), "stdio")
+_c(454, "futex_wake", (_ptr("uaddr"), _a("mask"), _a("nr"), _fl()), "stdio")
+_c(455, "futex_wait", (_ptr("uaddr"), _a("val"), _a("mask"), _fl(), _ptr("timeout"),
+                       _a("clockid")), "stdio")
+_c(456, "futex_requeue", (_ptr("waiters"), _fl(), _a("nr_wake"), _a("nr_requeue")), "stdio")
+_c(457, "statmount", (_ptr("req"), _ptr("buf"), _a("bufsize"), _fl()))
+_c(458, "listmount", (_ptr("req"), _ptr("mnt_ids"), _a("nr_mnt_ids"), _fl()))
+_c(459, "lsm_get_self_attr", (_a("attr"), _ptr("ctx"), _ptr("size"), _fl()))
+_c(460, "lsm_set_self_attr", (_a("attr"), _ptr("ctx"), _a("size"), _fl()))
+_c(461, "lsm_list_modules", (_ptr("ids"), _ptr("size"), _fl()))
+_c(462, "mseal", (_START, _LEN, _fl()), "stdio")
+_c(463, "setxattrat", (_DFD, _at("pathname", *_atf(2)),
+                       _fl("at_flags"), _a("name", _K.STRING), _ptr("uargs"), _a("usize")),
+   _W, _WP, on_descriptor="fsetxattr")
+_c(464, "getxattrat", (_DFD, _at("pathname", *_atf(2)),
+                       _fl("at_flags"), _a("name", _K.STRING), _ptr("uargs"), _a("usize")),
+   _R, _RP, reveals=METADATA, on_descriptor="fgetxattr")
+_c(465, "listxattrat", (_DFD, _at("pathname", *_atf(2)),
+                        _fl("at_flags"), _ptr("list"), _a("size")), _R, _RP,
+   reveals=METADATA, on_descriptor="flistxattr")
+_c(466, "removexattrat", (_DFD, _at("pathname", *_atf(2)),
+                          _fl("at_flags"), _a("name", _K.STRING)), _W, _WP,
+   on_descriptor="fremovexattr")
+_c(467, "open_tree_attr", (_DFD, _at("filename", *_atf(2)), _fl(),
+                           _ptr("uattr"), _a("usize")), "namespace", _NS)
+_c(468, "file_getattr", (_DFD, _at("filename", *_atf(4)),
+                         _ptr("ufattr"), _a("usize"), _fl("at_flags")), _R, _RP,
+   reveals=METADATA)
+_c(469, "file_setattr", (_DFD, _at("filename", *_atf(4)),
+                         _ptr("ufattr"), _a("usize"), _fl("at_flags")), _W, _WP)
+# fmt: on
+
+#: number -> name of every call (numbers not here get ENOSYS from the prefilter)
+NAMES: dict[int, str] = {nr: call.name for nr, call in TABLE.items()}
 NUMBERS: dict[str, int] = {name: nr for nr, name in NAMES.items()}
-MAX_NR = max(NAMES)
-
-# Prototypes python-ptrace lacks; (C type, argument name) pairs as in include/linux/syscalls.h.
-_EXTRA_PROTOTYPES: dict[str, tuple[tuple[str, str], ...]] = {
-    "openat2": (("int", "dirfd"), ("const char *", "filename"),
-                ("struct open_how *", "how"), ("size_t", "size")),
-    "faccessat2": (("int", "dirfd"), ("const char *", "filename"), ("int", "mode"),
-                   ("int", "flags")),
-    "fchmodat2": (("int", "dirfd"), ("const char *", "filename"), ("umode_t", "mode"),
-                  ("unsigned int", "flags")),
-    "clone3": (("struct clone_args *", "uargs"), ("size_t", "size")),
-    "close_range": (("unsigned int", "fd"), ("unsigned int", "max_fd"),
-                    ("unsigned int", "flags")),
-    "pidfd_open": (("pid_t", "pid"), ("unsigned int", "flags")),
-    "pidfd_getfd": (("int", "pidfd"), ("int", "fd"), ("unsigned int", "flags")),
-    "pidfd_send_signal": (("int", "pidfd"), ("int", "sig"), ("siginfo_t *", "info"),
-                          ("unsigned int", "flags")),
-    "io_uring_setup": (("u32", "entries"), ("struct io_uring_params *", "p")),
-    "io_uring_enter": (("unsigned int", "fd"), ("u32", "to_submit"), ("u32", "min_complete"),
-                       ("u32", "flags"), ("const void *", "argp"), ("size_t", "argsz")),
-    "io_uring_register": (("unsigned int", "fd"), ("unsigned int", "op"), ("void *", "arg"),
-                          ("unsigned int", "nr_args")),
-    "open_tree": (("int", "dfd"), ("const char *", "filename"), ("unsigned", "flags")),
-    "move_mount": (("int", "from_dfd"), ("const char *", "from_pathname"), ("int", "to_dfd"),
-                   ("const char *", "to_pathname"), ("unsigned int", "flags")),
-    "rseq": (("struct rseq *", "rseq"), ("u32", "rseq_len"), ("int", "flags"), ("u32", "sig")),
-    "pkey_mprotect": (("unsigned long", "start"), ("size_t", "len"), ("unsigned long", "prot"),
-                      ("int", "pkey")),
-    "preadv2": (("unsigned long", "fd"), ("const struct iovec *", "vec"),
-                ("unsigned long", "vlen"), ("unsigned long", "pos_l"),
-                ("unsigned long", "pos_h"), ("rwf_t", "flags")),
-    "pwritev2": (("unsigned long", "fd"), ("const struct iovec *", "vec"),
-                 ("unsigned long", "vlen"), ("unsigned long", "pos_l"),
-                 ("unsigned long", "pos_h"), ("rwf_t", "flags")),
-    "arch_prctl": (("int", "option"), ("unsigned long", "arg2")),
-    "umount2": (("char *", "name"), ("int", "flags")),
-    "setxattrat": (("int", "dfd"), ("const char *", "filename"), ("unsigned int", "at_flags"),
-                   ("const char *", "name"), ("const struct xattr_args *", "args"),
-                   ("size_t", "size")),
-    "getxattrat": (("int", "dfd"), ("const char *", "filename"), ("unsigned int", "at_flags"),
-                   ("const char *", "name"), ("struct xattr_args *", "args"),
-                   ("size_t", "size")),
-    "listxattrat": (("int", "dfd"), ("const char *", "filename"), ("unsigned int", "at_flags"),
-                    ("char *", "list"), ("size_t", "size")),
-    "removexattrat": (("int", "dfd"), ("const char *", "filename"),
-                      ("unsigned int", "at_flags"), ("const char *", "name")),
-}
+#: name -> record
+BY_NAME: dict[str, Call] = {call.name: call for call in TABLE.values()}
+MAX_NR = max(TABLE)
 
 
-def prototype(name: str) -> tuple[tuple[str, str], ...]:
-    """The (C type, argument name) pairs of a call; empty when no prototype is known."""
-    extra = _EXTRA_PROTOTYPES.get(name)
-    if extra is not None:
-        return extra
-    known = _ptrace_prototypes().get(name)
-    return tuple(known[1]) if known else ()
+def treated(flag: Treat) -> frozenset[str]:
+    """The names of the calls whose treatment includes ``flag``."""
+    return frozenset(c.name for c in TABLE.values() if flag in c.treat)
+
+
+def with_kind(kind: Kind) -> frozenset[str]:
+    """The names of the calls that have an argument of this kind."""
+    return frozenset(c.name for c in TABLE.values() if any(a.kind is kind for a in c.args))
+
+
+def arg_index(kind: Kind) -> dict[str, int]:
+    """name -> the index of its first argument of this kind, for every call that has one."""
+    found: dict[str, int] = {}
+    for call in TABLE.values():
+        index = call.index_of(kind)
+        if index is not None:
+            found[call.name] = index
+    return found
 
 
 def number(name: str) -> int:
