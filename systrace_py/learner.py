@@ -29,26 +29,30 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from systrace_py.audit import AuditLog
-from systrace_py.engine.decode import FD_ARGS, PATH_ARGS, SOCKADDR_ARGS, DecodedCall
+from systrace_py.engine.decode import DecodedCall
 from systrace_py.engine.events import Reply
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
 from systrace_py.policy import aliases
 from systrace_py.policy.learn import MAIN, Observation, normalize_flags
 from systrace_py.policy.model import PathArg
+from systrace_py.syscalls import TABLE, Treat, treated
 
 #: At most this many names of one directory are kept for the listing rule; a bigger
 #: directory is never generalized from a listing (and its names do not bloat the log).
 MAX_LISTING = 4096
 
-_CREATING = frozenset({"mkdir", "mkdirat", "mknod", "mknodat", "symlink", "symlinkat"})
+#: calls that make the name in each of their path arguments (a link or rename makes only its
+#: "new" one, see _NEW_NAME)
+_CREATING = frozenset(c.name for c in TABLE.values() if any(p.creates for _, p in c.paths())) \
+    - aliases.TWO_PATH_CALLS
 _EXCLUSIVE = frozenset({"mkdir", "mkdirat"})
-_NEW_NAME = frozenset({"rename", "renameat", "renameat2", "link", "linkat"})
+_NEW_NAME = aliases.TWO_PATH_CALLS
 _LISTING = frozenset({"getdents64", "getdents"})
 #: Calls with arguments worth decoding (paths, descriptors standing for files, addresses,
 #: exec argv); every other call is recorded by name alone, without reading its arguments.
-_ARGUMENT_CALLS = (frozenset(PATH_ARGS) | frozenset(FD_ARGS) | frozenset(SOCKADDR_ARGS)
-                   | {"sendmsg", "sendmmsg"} | aliases.EXEC_CALLS)
+_ARGUMENT_CALLS = treated(Treat.PATH) | treated(Treat.FILE) | treated(Treat.ADDRESS) \
+    | treated(Treat.ARGV)
 _RUN = Reply.run()
 #: Aliases whose rules look at arguments: a call in none of them (fstat on a descriptor,
 #: fchdir...) is recorded by name, whatever its arguments were.

@@ -32,9 +32,6 @@ from typing import Any, ClassVar
 
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import (
-    AT_EMPTY_PATH,
-    AT_SYMLINK_FOLLOW,
-    AT_SYMLINK_NOFOLLOW,
     FD_ARGS,
     PATH_ARGS,
     SOCKADDR_ARGS,
@@ -44,15 +41,28 @@ from systrace_py.engine.decode import (
 )
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.sockaddr import encode_sockaddr
+from systrace_py.kernel import (
+    AT_EMPTY_PATH,
+    AT_FDCWD,
+    AT_NO_AUTOMOUNT,
+    AT_REMOVEDIR,
+    AT_STATX_DONT_SYNC,
+    AT_STATX_FORCE_SYNC,
+    AT_SYMLINK_FOLLOW,
+    AT_SYMLINK_NOFOLLOW,
+    CLONE_FLAG_NAMES,
+    CLONE_VFORK,
+    CLONE_VM,
+    CSIGNAL,
+    O_CREAT,
+    O_TMPFILE_BIT,
+)
 from systrace_py.policy.model import SockAddr
+from systrace_py.syscalls import BY_NAME, Kind, Path
 
 _U32 = 0xFFFFFFFF
 _MAX_ERRNO = 4095
-AT_FDCWD = -100
-AT_REMOVEDIR = 0x200
-AT_NO_AUTOMOUNT = 0x800
-AT_STATX_FORCE_SYNC = 0x2000
-AT_STATX_DONT_SYNC = 0x4000
+__all__ = ["AT_FDCWD"]  # re-exported: handlers compare dirfd with it
 
 #: errno values the kernel uses internally; a tracer sees them at exit stops of calls that a
 #: signal interrupted (the call is then restarted, and stops again).
@@ -111,20 +121,8 @@ _RENAME_FLAGS = ((1, "RENAME_NOREPLACE"), (2, "RENAME_EXCHANGE"), (4, "RENAME_WH
 _SOCK_FLAGS = ((os.O_NONBLOCK, "SOCK_NONBLOCK"), (os.O_CLOEXEC, "SOCK_CLOEXEC"))
 _SOCK_TYPES = {1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 4: "SOCK_RDM",
                5: "SOCK_SEQPACKET", 6: "SOCK_DCCP", 10: "SOCK_PACKET"}
-_CLONE_FLAGS = tuple((bit, name) for bit, name in (
-    (0x100, "CLONE_VM"), (0x200, "CLONE_FS"), (0x400, "CLONE_FILES"), (0x800, "CLONE_SIGHAND"),
-    (0x1000, "CLONE_PIDFD"), (0x2000, "CLONE_PTRACE"), (0x4000, "CLONE_VFORK"),
-    (0x8000, "CLONE_PARENT"), (0x10000, "CLONE_THREAD"), (0x20000, "CLONE_NEWNS"),
-    (0x40000, "CLONE_SYSVSEM"), (0x80000, "CLONE_SETTLS"), (0x100000, "CLONE_PARENT_SETTID"),
-    (0x200000, "CLONE_CHILD_CLEARTID"), (0x400000, "CLONE_DETACHED"),
-    (0x800000, "CLONE_UNTRACED"), (0x1000000, "CLONE_CHILD_SETTID"),
-    (0x2000000, "CLONE_NEWCGROUP"), (0x4000000, "CLONE_NEWUTS"), (0x8000000, "CLONE_NEWIPC"),
-    (0x10000000, "CLONE_NEWUSER"), (0x20000000, "CLONE_NEWPID"), (0x40000000, "CLONE_NEWNET"),
-    (0x80000000, "CLONE_IO")))
 #: what fork and vfork are, in clone flags (so every CloneCall reads the same way).
-_FORK_FLAGS = {"fork": signal.SIGCHLD, "vfork": 0x4000 | 0x100 | signal.SIGCHLD}
-_OPEN_CALLS = frozenset({"open", "openat", "creat", "openat2"})
-_O_TMPFILE = 0o20000000
+_FORK_FLAGS = {"fork": signal.SIGCHLD, "vfork": CLONE_VFORK | CLONE_VM | signal.SIGCHLD}
 
 
 def family_name(family: int) -> str:
@@ -335,23 +333,25 @@ def _roles(name: str) -> tuple[str, ...]:
     return ("path",) if name in FD_ARGS else ()
 
 
+_HELD_STRUCTS = {Kind.SOCKADDR: "the socket address", Kind.OPEN_HOW: "struct open_how"}
+
+
 def _held_args(name: str) -> dict[int, str]:
     """Argument registers the engine may point at its own copies: changing them by hand
     would be undone (or would escape what was checked)."""
     out: dict[int, str] = {}
-    for spec in PATH_ARGS.get(name, ()):
-        out[spec.arg] = f"the {spec.role!r} path"
-    if name in SOCKADDR_ARGS:
-        ptr, length = SOCKADDR_ARGS[name]
-        out[ptr] = out[length] = "the socket address"
-    if name == "sendmsg":
-        out[1] = "the message header"
-    if name == "execve":
-        out[1] = "argv"
-    if name == "execveat":
-        out[2] = "argv"
-    if name == "openat2":
-        out[2] = out[3] = "struct open_how"
+    call = BY_NAME.get(name)
+    for index, arg in enumerate(call.args if call is not None else ()):
+        if isinstance(arg, Path):
+            out[index] = f"the {arg.role!r} path"
+        elif arg.kind in _HELD_STRUCTS:
+            out[index] = _HELD_STRUCTS[arg.kind]
+            if arg.length is not None:
+                out[arg.length] = _HELD_STRUCTS[arg.kind]
+        elif arg.kind is Kind.MSGHDR:
+            out[index] = "the message header"
+        elif arg.kind is Kind.ARGV:
+            out[index] = "argv"
     return out
 
 
@@ -722,7 +722,7 @@ def _describes(record: type[Syscall], *names: str) -> Callable[[_Builder], _Buil
 def _open(call: DecodedCall, r: Reader, base: dict[str, Any]) -> Syscall:
     path, raw = r.path()
     flags = call.open_flags or 0
-    creating = bool(flags & os.O_CREAT or flags & _O_TMPFILE == _O_TMPFILE)
+    creating = bool(flags & (O_CREAT | O_TMPFILE_BIT))
     return OpenCall(**base, paths=_one(path), path=path, path_as_given=raw,
                     dirfd=_int32(call.args[0]) if call.name in ("openat", "openat2") else None,
                     flags=flags, flag_names=tuple(open_flags_text(flags).split("|")),
@@ -839,8 +839,8 @@ def _exec(call: DecodedCall, r: Reader, base: dict[str, Any]) -> Syscall:
 @_describes(CloneCall, "clone", "fork", "vfork", "clone3")
 def _clone(call: DecodedCall, r: Reader, base: dict[str, Any]) -> Syscall:
     flags = _FORK_FLAGS.get(call.name, call.args[0] if call.name == "clone" else 0)
-    return CloneCall(**base, flags=flags, flag_names=_names(flags & ~0xFF, _CLONE_FLAGS),
-                     exit_signal=signal_name(flags & 0xFF))
+    return CloneCall(**base, flags=flags, flag_names=_names(flags & ~CSIGNAL, CLONE_FLAG_NAMES),
+                     exit_signal=signal_name(flags & CSIGNAL))
 
 
 @_describes(RenameCall, "rename", "renameat", "renameat2")

@@ -21,16 +21,11 @@ from typing import Any
 
 from systrace_py.engine.exec_image import ExecImage, exec_image
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
-from systrace_py.engine.paths import AT_FDCWD, PathResolver, Resolved, Unresolvable
+from systrace_py.engine.paths import PathResolver, Resolved, Unresolvable
+from systrace_py.kernel import AT_FDCWD, O_ACCMODE, O_DSYNC, O_SYNC_BIT, OPEN_FLAG_NAMES
 from systrace_py.policy.model import CallFacts, Facts, PathArg, SockAddr
+from systrace_py.syscalls import OPEN_HOW, TABLE, Arg, Kind, Rule, arg_index
 
-AT_SYMLINK_NOFOLLOW = 0x100
-AT_SYMLINK_FOLLOW = 0x400
-AT_EMPTY_PATH = 0x1000
-IN_DONT_FOLLOW = 0x02000000
-O_NOFOLLOW = os.O_NOFOLLOW
-O_CREAT = os.O_CREAT
-O_EXCL = os.O_EXCL
 MAX_ARGV = 65536
 MAX_ARG_STRLEN = 131072
 SOCKADDR_MAX = 128
@@ -38,7 +33,6 @@ CONTROL_MAX = 65536
 SOCKET_SCAN_LIMIT = 20000  # entries looked at for sockets inside a directory being moved
 
 _Args = tuple[int, ...]
-_Follow = bool | Callable[[_Args], bool]
 
 
 def _int32(value: int) -> int:
@@ -47,121 +41,35 @@ def _int32(value: int) -> int:
     return value - (1 << 32) if value & 0x80000000 else value
 
 
-def _not_flag(arg: int, flag: int) -> Callable[[_Args], bool]:
-    return lambda args: not args[arg] & flag
-
-
-def _flag(arg: int, flag: int) -> Callable[[_Args], bool]:
-    return lambda args: bool(args[arg] & flag)
-
-
-def _open_follows(flags_arg: int) -> Callable[[_Args], bool]:
-    def follows(args: _Args) -> bool:
-        flags = args[flags_arg]
-        return not (flags & O_NOFOLLOW or (flags & O_CREAT and flags & O_EXCL))
-    return follows
-
-
 @dataclass(frozen=True, slots=True)
 class PathSpec:
-    """Where one path argument lives.  ``empty_flag_arg``: the flags argument in which
-    AT_EMPTY_PATH makes an empty path mean the dirfd itself."""
+    """Where one path argument lives (derived from the table's :class:`syscalls.Path`):
+    ``arg`` holds the string, ``dirfd_arg`` the descriptor a relative path starts from;
+    ``follow`` and ``empty`` are the table's rules for following the last symlink and for an
+    empty path meaning the dirfd itself (AT_EMPTY_PATH)."""
 
     role: str
     arg: int
-    dirfd_arg: int | None = None
-    follow: _Follow = True
-    empty_flag_arg: int | None = None
+    dirfd_arg: int | None
+    follow: Rule
+    empty: Rule
 
-    def follows(self, args: _Args) -> bool:
-        return self.follow if isinstance(self.follow, bool) else self.follow(args)
+    def follows(self, args: _Args, open_flags: int | None = None) -> bool:
+        return self.follow.holds(args, open_flags)
 
-
-def _at(arg: int = 1, dirfd: int = 0, follow: _Follow = True, empty: int | None = None,
-        role: str = "path") -> PathSpec:
-    return PathSpec(role, arg, dirfd, follow, empty)
+    def empty_means_fd(self, args: _Args) -> bool:
+        return self.empty.holds(args)
 
 
-def _plain(arg: int = 0, follow: _Follow = True, role: str = "path") -> PathSpec:
-    return PathSpec(role, arg, None, follow)
-
-
-_NOFOLLOW = False
-
-#: call -> its path arguments.  Calls taking an fd instead of a path are in FD_ARGS.
+# The decoders' tables, derived from the syscall table (systrace_py.syscalls).
+#: call -> its path arguments.  Calls deciding on a descriptor's file are in FD_ARGS.
 PATH_ARGS: dict[str, tuple[PathSpec, ...]] = {
-    "open": (_plain(0, _open_follows(1)),),
-    "creat": (_plain(0),),
-    "openat": (_at(1, 0, _open_follows(2)),),
-    "openat2": (_at(1, 0),),  # follow decided from struct open_how in decode
-    "stat": (_plain(0),),
-    "lstat": (_plain(0, _NOFOLLOW),),
-    "newfstatat": (_at(1, 0, _not_flag(3, AT_SYMLINK_NOFOLLOW), 3),),
-    "statx": (_at(1, 0, _not_flag(2, AT_SYMLINK_NOFOLLOW), 2),),
-    "access": (_plain(0),),
-    "faccessat": (_at(1, 0),),
-    "faccessat2": (_at(1, 0, _not_flag(3, AT_SYMLINK_NOFOLLOW), 3),),
-    "readlink": (_plain(0, _NOFOLLOW),),
-    "readlinkat": (_at(1, 0, _NOFOLLOW),),
-    "getxattr": (_plain(0),),
-    "lgetxattr": (_plain(0, _NOFOLLOW),),
-    "listxattr": (_plain(0),),
-    "llistxattr": (_plain(0, _NOFOLLOW),),
-    "getxattrat": (_at(1, 0, _not_flag(2, AT_SYMLINK_NOFOLLOW), 2),),
-    "listxattrat": (_at(1, 0, _not_flag(2, AT_SYMLINK_NOFOLLOW), 2),),
-    "setxattr": (_plain(0),),
-    "lsetxattr": (_plain(0, _NOFOLLOW),),
-    "removexattr": (_plain(0),),
-    "lremovexattr": (_plain(0, _NOFOLLOW),),
-    "setxattrat": (_at(1, 0, _not_flag(2, AT_SYMLINK_NOFOLLOW), 2),),
-    "removexattrat": (_at(1, 0, _not_flag(2, AT_SYMLINK_NOFOLLOW), 2),),
-    "chdir": (_plain(0),),
-    "chroot": (_plain(0),),
-    "statfs": (_plain(0),),
-    "inotify_add_watch": (_plain(1, _not_flag(2, IN_DONT_FOLLOW)),),
-    "uselib": (_plain(0),),
-    "acct": (_plain(0),),
-    "swapon": (_plain(0),),
-    "swapoff": (_plain(0),),
-    "execve": (_plain(0),),
-    "execveat": (_at(1, 0, _not_flag(4, AT_SYMLINK_NOFOLLOW), 4),),
-    "unlink": (_plain(0, _NOFOLLOW),),
-    "unlinkat": (_at(1, 0, _NOFOLLOW),),
-    "rmdir": (_plain(0, _NOFOLLOW),),
-    "mkdir": (_plain(0, _NOFOLLOW),),
-    "mkdirat": (_at(1, 0, _NOFOLLOW),),
-    "mknod": (_plain(0, _NOFOLLOW),),
-    "mknodat": (_at(1, 0, _NOFOLLOW),),
-    "symlink": (_plain(1, _NOFOLLOW),),
-    "symlinkat": (_at(2, 1, _NOFOLLOW),),
-    "link": (_plain(0, _NOFOLLOW, "old"), _plain(1, _NOFOLLOW, "new")),
-    "linkat": (_at(1, 0, _flag(4, AT_SYMLINK_FOLLOW), 4, "old"), _at(3, 2, _NOFOLLOW, None, "new")),
-    "rename": (_plain(0, _NOFOLLOW, "old"), _plain(1, _NOFOLLOW, "new")),
-    "renameat": (_at(1, 0, _NOFOLLOW, None, "old"), _at(3, 2, _NOFOLLOW, None, "new")),
-    "renameat2": (_at(1, 0, _NOFOLLOW, None, "old"), _at(3, 2, _NOFOLLOW, None, "new")),
-    "chmod": (_plain(0),),
-    "fchmodat": (_at(1, 0),),
-    "fchmodat2": (_at(1, 0, _not_flag(3, AT_SYMLINK_NOFOLLOW), 3),),
-    "chown": (_plain(0),),
-    "lchown": (_plain(0, _NOFOLLOW),),
-    "fchownat": (_at(1, 0, _not_flag(4, AT_SYMLINK_NOFOLLOW), 4),),
-    "truncate": (_plain(0),),
-    "utime": (_plain(0),),
-    "utimes": (_plain(0),),
-    "futimesat": (_at(1, 0),),
-    "utimensat": (_at(1, 0, _not_flag(3, AT_SYMLINK_NOFOLLOW), 3),),
-    "name_to_handle_at": (_at(1, 0, _flag(4, AT_SYMLINK_FOLLOW), 4),),
-    "umount2": (_plain(0),),
-    "pivot_root": (_plain(0, True, "new"), _plain(1, True, "old")),
-    "mount": (_plain(1),),
-    "open_tree": (_at(1, 0, True, 2),),
-    "fanotify_mark": (_at(4, 3),),
+    c.name: tuple(PathSpec(p.role, i, p.dirfd, p.follow, p.empty) for i, p in c.paths())
+    for c in TABLE.values() if c.paths()
 }
 
 #: calls on a descriptor whose file is what the rule is about (fd argument index).
-FD_ARGS: dict[str, int] = {
-    "fchmod": 0, "fchown": 0, "fsetxattr": 0, "fremovexattr": 0, "fchdir": 0,
-}
+FD_ARGS: dict[str, int] = arg_index(Kind.FILE)
 
 #: call -> the roles of its path arguments (descriptor calls have one, "path").
 ROLES: dict[str, tuple[str, ...]] = {
@@ -169,17 +77,28 @@ ROLES: dict[str, tuple[str, ...]] = {
     **{name: ("path",) for name in FD_ARGS},
 }
 
-#: calls with a socket address: (pointer argument, length argument).
-SOCKADDR_ARGS: dict[str, tuple[int, int]] = {"connect": (1, 2), "bind": (1, 2), "sendto": (4, 5)}
+#: calls with a socket address in registers: (pointer argument, length argument).
+SOCKADDR_ARGS: dict[str, tuple[int, int]] = {
+    c.name: (i, a.length) for c in TABLE.values() for i, a in enumerate(c.args)
+    if isinstance(a, Arg) and a.kind is Kind.SOCKADDR and a.length is not None
+}
 
-OPEN_FLAGS_ARG: dict[str, int] = {"open": 1, "openat": 2}
+#: calls that carry several socket addresses, one per message (sendmmsg)
+MANY_ADDRESS_CALLS = frozenset(arg_index(Kind.MMSGHDR))
+
+#: calls with open flags in a register: its index.
+OPEN_FLAGS_ARG: dict[str, int] = arg_index(Kind.OPEN_FLAGS)
+
+#: calls whose argv the exec event checks: the index of argv.
+ARGV_ARG: dict[str, int] = arg_index(Kind.ARGV)
+
+#: calls with a struct msghdr (sendmsg): its index.
+MSGHDR_ARG: dict[str, int] = arg_index(Kind.MSGHDR)
 
 #: an *at call with an empty path and AT_EMPTY_PATH acts on its descriptor: it is decided as
 #: the descriptor call it stands for (glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH)).
 ON_DESCRIPTOR_AS: dict[str, str] = {
-    "newfstatat": "fstat", "statx": "fstat", "fchownat": "fchown", "fchmodat2": "fchmod",
-    "getxattrat": "fgetxattr", "listxattrat": "flistxattr", "setxattrat": "fsetxattr",
-    "removexattrat": "fremovexattr", "faccessat2": "fstat",
+    c.name: c.on_descriptor for c in TABLE.values() if c.on_descriptor is not None
 }
 
 
@@ -348,8 +267,9 @@ class DecodedCall:
     def argv(self) -> tuple[str, ...] | None:
         if self._argv is _UNSET:
             self._argv = None
-            if self.name in ("execve", "execveat") and self.memory is not None:
-                pointer = self.args[1 if self.name == "execve" else 2]
+            index = ARGV_ARG.get(self.name)
+            if index is not None and self.memory is not None:
+                pointer = self.args[index]
                 self._argv = self._guard(lambda: read_argv(self.memory, pointer))
         return self._argv  # type: ignore[return-value]
 
@@ -398,9 +318,7 @@ class DecodedCall:
         return text
 
     def _empty_means_fd(self, spec: PathSpec) -> bool:
-        return self.name == "readlinkat" or (
-            spec.empty_flag_arg is not None
-            and bool(self.args[spec.empty_flag_arg] & AT_EMPTY_PATH))
+        return spec.empty_means_fd(self.args)
 
     def decoded_path(self, role: str) -> DecodedPath | None:
         """The path in ``role``, resolved (and from now on held: it has been examined)."""
@@ -438,10 +356,8 @@ class DecodedCall:
                 return decoder.fd_path(self.tid, dirfd, spec)
             # names nothing: the kernel answers ENOENT, and so do we, whatever the policy
             raise DecodeError(errno.ENOENT, "empty path")
-        follow = spec.follows(args)
-        if self.name == "openat2":
-            flags = self.open_flags or 0
-            follow = not (flags & O_NOFOLLOW or (flags & O_CREAT and flags & O_EXCL))
+        # openat2's rule reads the flags of its struct open_how (decoded from memory)
+        follow = spec.follows(args, self.open_flags if spec.follow == OPEN_HOW else None)
         try:
             resolved = decoder.resolver.resolve(self.tid, self.tgid, raw, dirfd, follow,
                                                 self.host_root)
@@ -488,7 +404,7 @@ class DecodedCall:
         """For an exec: the interpreters the kernel will run for the file, and the binary that
         ends up running (None when the file could not be resolved).  Without ``elf``, only the
         #! chain is read (what /proc/PID/exe will name)."""
-        if self.name not in ("execve", "execveat"):
+        if self.name not in ARGV_ARG:
             return None
         key = "_image" if elf else "_script_image"
         image = getattr(self, key, _UNSET)
@@ -557,7 +473,7 @@ class DecodedCall:
     def all_facts(self) -> list[Facts]:
         """One set of facts per socket address (sendmmsg may carry several): ``[self]`` for
         every other call, without reading anything."""
-        if self.name != "sendmmsg":
+        if self.name not in MANY_ADDRESS_CALLS:
             return [self]
         addrs = self.sockaddrs
         if len(addrs) <= 1:
@@ -597,21 +513,12 @@ class DecodedCall:
         return out
 
 
-_OPEN_FLAG_NAMES = [
-    (os.O_CREAT, "O_CREAT"), (os.O_EXCL, "O_EXCL"), (os.O_NOCTTY, "O_NOCTTY"),
-    (os.O_TRUNC, "O_TRUNC"), (os.O_APPEND, "O_APPEND"), (os.O_NONBLOCK, "O_NONBLOCK"),
-    (os.O_DSYNC, "O_DSYNC"), (os.O_DIRECT, "O_DIRECT"), (os.O_DIRECTORY, "O_DIRECTORY"),
-    (os.O_NOFOLLOW, "O_NOFOLLOW"), (os.O_NOATIME, "O_NOATIME"), (os.O_CLOEXEC, "O_CLOEXEC"),
-    (os.O_PATH, "O_PATH"), (0o20000000, "O_TMPFILE"), (0o4000000, "O_SYNC"),
-]
-
-
 def open_flags_text(flags: int) -> str:
     """O_RDONLY|O_CLOEXEC style text for open flags."""
-    acc = ("O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE")[flags & 3]
+    acc = ("O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE")[flags & O_ACCMODE]
     names = [acc]
-    for bit, name in _OPEN_FLAG_NAMES:
-        if flags & bit == bit and not (name == "O_DSYNC" and flags & 0o4000000):
+    for bit, name in OPEN_FLAG_NAMES:
+        if flags & bit == bit and not (bit == O_DSYNC and flags & O_SYNC_BIT):
             names.append(name)
     return "|".join(names)
 
