@@ -14,73 +14,73 @@ guards that keep the tracer in control whatever the policy says:
   pidfd_open always stop: their target may be any of the tracer's threads, or a process group
   that holds the tracer, see :mod:`systrace_py.engine.signals`);
 * whatever maps, unmaps or reprotects the tracer's scratch area stops, so the tracer can refuse
-  it (see :mod:`systrace_py.engine.scratch`).
+  it, and an ``shmat`` that could replace it is refused (see :mod:`systrace_py.engine.scratch`).
 
-When the plan already stops a guarded call, the guard is applied at the stop instead, by
-:func:`guard_refusal` (the same rules in Python), because BPF rules cannot express "everything
-but the guarded case" for every action.  A task holding this filter with no tracer gets ENOSYS
-for every traced call: if the tracer is gone, nothing it was meant to check can happen.
+Each guard is defined once, as data, in the syscall table (a call's ``guard`` in
+:mod:`systrace_py.syscalls`): this module compiles it both to BPF rules and to the stop-time
+checks :func:`guard_refusal` and :func:`stop_guard`.  When the plan already stops a guarded
+call, the guard is applied at the stop, because BPF rules cannot express "everything but the
+guarded case" for every action.  A task holding this filter with no tracer gets ENOSYS for
+every traced call: if the tracer is gone, nothing it was meant to check can happen.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import struct
+from collections.abc import Sequence
 
 import pyseccomp as sc
 
 from systrace_py.engine import scratch
+from systrace_py.kernel import O_ACCMODE, O_CREAT, O_TMPFILE_BIT, O_TRUNC, REFUSED_CONTROL
 from systrace_py.policy.filterplan import FilterPlan, Verdict
-from systrace_py.syscalls import AUDIT_ARCH_X86_64, MAX_NR, NAMES, NUMBERS, X32_SYSCALL_BIT
+from systrace_py.syscalls import (
+    AUDIT_ARCH_X86_64,
+    MAX_NR,
+    NAMES,
+    NUMBERS,
+    TABLE,
+    X32_SYSCALL_BIT,
+    Guard,
+    Kind,
+    Param,
+    Test,
+    arg_index,
+)
 
-CLONE_UNTRACED = 0x00800000
-SECCOMP_SET_MODE_FILTER = 1
-SECCOMP_FILTER_FLAG_NEW_LISTENER = 8
-PR_SET_DUMPABLE = 4
-PR_SET_MM = 35
-MREMAP_FIXED = 2
-SHM_REMAP = 0x4000
-_O_ACCMODE = 0o3
-_WRITE_BITS = (os.O_CREAT, os.O_TRUNC, 0o20000000)  # __O_TMPFILE
+__all__ = ["REFUSED_CONTROL"]  # re-exported for the tracer
+
+_WRITE_BITS = (O_CREAT, O_TRUNC, O_TMPFILE_BIT)
 _U64 = 0xFFFFFFFFFFFFFFFF
-_LOW32 = 0xFFFFFFFF
 _ATTR_OPTIMIZE = 8  # SCMP_FLTATR_CTL_OPTIMIZE: 2 = binary tree of call numbers
+_OPEN_FLAGS_ARG = arg_index(Kind.OPEN_FLAGS)
 
-#: (call, address argument, length argument): calls that can change an existing mapping.
-#: brk and mmap without MAP_FIXED never replace a mapping, so they need no guard (a mapping
-#: made at the area's address *before* the tracer maps it makes the tracer's mmap fail, and
-#: the tracer then refuses to hold anything in that address space).
-_MAPPING_CALLS = (("munmap", 0, 1), ("mprotect", 0, 1), ("pkey_mprotect", 0, 1),
-                  ("madvise", 0, 1), ("mremap", 0, 1))
-MAP_FIXED = 0x10
-#: signal calls aimed at a thread group by its id (argument 0): refused by the filter when it is
-#: the tracer's (a thread of the tracer is reached only through its own group id)
-_SIGNAL_TARGETS = {"tgkill": 0, "rt_tgsigqueueinfo": 0}
+#: call -> its guard (from the syscall table)
+GUARDS: dict[str, Guard] = {c.name: c.guard for c in TABLE.values() if c.guard is not None}
+GUARDED_CALLS = frozenset(GUARDS)
+#: guarded calls whose check needs more than registers: the filter stops them when a case
+#: holds, and the tracer applies the check (stop_guard) with what it reads
+STOP_GUARDED = frozenset(name for name, guard in GUARDS.items() if guard.check is not None)
 #: calls whose pid argument may name any task of the tracer (kill(TID) reaches the process of a
 #: thread), or a process group or every process: they always stop, and the tracer checks the
 #: target against all its tasks (engine.signals)
-TASK_TARGETS = frozenset({"kill", "tkill", "rt_sigqueueinfo", "pidfd_open"})
-TIOCSTI = 0x5412     # push bytes into the terminal's input: commands for the user's shell
-TIOCLINUX = 0x541C   # (subcodes 2/3: paste a console selection, the same thing)
-IPPROTO_IP, IP_OPTIONS = 0, 4        # source routes: the packet goes to an unchecked address
-IPPROTO_IPV6, IPV6_RTHDR, IPV6_2292RTHDR = 41, 57, 5
-RLIMIT_CORE = 4
-IP_RETOPTS = 7
-#: control messages sendmsg may not carry, for the same reason as REFUSED_SOCKOPTS
-REFUSED_CONTROL = ((IPPROTO_IP, IP_RETOPTS), (IPPROTO_IPV6, IPV6_RTHDR),
-                   (IPPROTO_IPV6, IPV6_2292RTHDR))
-#: (level, option) pairs setsockopt may not set: routing headers name destinations no rule sees
-REFUSED_SOCKOPTS = ((IPPROTO_IP, IP_OPTIONS), (IPPROTO_IPV6, IPV6_RTHDR),
-                    (IPPROTO_IPV6, IPV6_2292RTHDR))
-GUARDED_CALLS = frozenset({"clone", "clone3", "seccomp", "prctl", "shmat", "mmap", "ioctl",
-                           "setsockopt", "setrlimit", "prlimit64", "pidfd_send_signal",
-                           *(name for name, _, _ in _MAPPING_CALLS), *_SIGNAL_TARGETS,
-                           *TASK_TARGETS})
-#: guarded calls whose check needs more than registers: they always stop, and the tracer
-#: applies the guard (guard_refusal) with what it reads
-STOP_GUARDED = frozenset({"setrlimit", "prlimit64", "pidfd_send_signal", *TASK_TARGETS})
+TASK_TARGETS = frozenset(name for name, g in GUARDS.items() if g.check == "task_target")
+
+
+@functools.lru_cache(maxsize=8)
+def _params(tracer_pid: int) -> dict[Param, int]:
+    """The values of a guard's parameters for this tracer."""
+    return {Param.TRACER_PID: tracer_pid, Param.AREA_BASE: scratch.BASE,
+            Param.AREA_END: scratch.BASE + scratch.SIZE,
+            Param.AREA_MASK: ~(scratch.SIZE - 1) & _U64}
+
+
+def _value(value: int | Param, params: dict[Param, int]) -> int:
+    return params[value] if isinstance(value, Param) else value
 
 
 def _action(verdict: Verdict) -> int:
@@ -145,13 +145,15 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> bytes:
     for nr in range(MAX_NR + 1):
         if nr not in NAMES:
             b.add(sc.ERRNO(errno.ENOSYS), nr)
+    params = _params(tracer_pid)
     for name, verdict in plan.calls.items():
+        guard = GUARDS.get(name)
         if name in plan.opens:
             _add_open(b, name, plan)
-        elif name in GUARDED_CALLS and verdict.kind == "allow":
-            _add_guards(b, name, tracer_pid)
-        elif name == "clone3":
-            b.add(sc.ERRNO(errno.ENOSYS), name)
+        elif guard is not None and guard.always:
+            b.add(sc.ERRNO(guard.errno), name)  # whatever the plan says (clone3)
+        elif guard is not None and verdict.kind == "allow":
+            _add_guard(b, name, guard, params)
         else:
             b.add(_action(verdict), name)
     return _export(b.filter)
@@ -174,107 +176,92 @@ def _add_open(b: _Builder, name: str, plan: FilterPlan) -> None:
     """open/openat by access mode (the flags are in a register); the five cases partition
     every flags value, so no case falls to the default by accident."""
     open_plan = plan.opens[name]
-    flags_arg = 1 if name == "open" else 2
+    flags_arg = _OPEN_FLAGS_ARG[name]
     read_only = _action(open_plan.read_only)
     write_only = _action(open_plan.write_only)
     read_write = _action(open_plan.read_write)
-    write_mask = _O_ACCMODE | sum(_WRITE_BITS)
+    write_mask = O_ACCMODE | sum(_WRITE_BITS)
     b.add(read_only, name, sc.Arg(flags_arg, sc.MASKED_EQ, write_mask, 0))
-    b.add(write_only, name, sc.Arg(flags_arg, sc.MASKED_EQ, _O_ACCMODE, 1))
-    b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, _O_ACCMODE, 2))
-    b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, _O_ACCMODE, 3))
+    b.add(write_only, name, sc.Arg(flags_arg, sc.MASKED_EQ, O_ACCMODE, 1))
+    b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, O_ACCMODE, 2))
+    b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, O_ACCMODE, 3))
     for bit in _WRITE_BITS:
-        b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, _O_ACCMODE | bit, bit))
+        b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, O_ACCMODE | bit, bit))
 
 
-def _add_guards(b: _Builder, name: str, tracer_pid: int) -> None:
-    """The guards of a call the plan lets through: only the dangerous cases are caught."""
-    eperm = sc.ERRNO(errno.EPERM)
-    trace = sc.TRACE(0)
-    if name == "clone":
-        b.add(eperm, name, sc.Arg(0, sc.MASKED_EQ, CLONE_UNTRACED, CLONE_UNTRACED))
-    elif name == "clone3":
-        b.add(sc.ERRNO(errno.ENOSYS), name)
-    elif name == "seccomp":
-        # the operation is an unsigned int: compare the low 32 bits, as the kernel reads them
-        b.add(eperm, name, sc.Arg(0, sc.MASKED_EQ, _LOW32, SECCOMP_SET_MODE_FILTER),
-              sc.Arg(1, sc.MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-                     SECCOMP_FILTER_FLAG_NEW_LISTENER))
-    elif name == "ioctl":
-        for request in (TIOCSTI, TIOCLINUX):
-            b.add(eperm, name, sc.Arg(1, sc.MASKED_EQ, _LOW32, request))
-    elif name == "setsockopt":
-        for level, option in REFUSED_SOCKOPTS:
-            b.add(eperm, name, sc.Arg(1, sc.MASKED_EQ, _LOW32, level),
-                  sc.Arg(2, sc.MASKED_EQ, _LOW32, option))
-    elif name == "setrlimit":
-        b.add(trace, name, sc.Arg(0, sc.MASKED_EQ, _LOW32, RLIMIT_CORE))
-    elif name == "prlimit64":
-        b.add(trace, name, sc.Arg(1, sc.MASKED_EQ, _LOW32, RLIMIT_CORE), sc.Arg(2, sc.NE, 0))
-    elif name == "pidfd_send_signal" or name in TASK_TARGETS:
-        b.add(trace, name)  # the target is a descriptor, a thread, a group: the tracer looks
-    elif name == "prctl":
-        b.add(eperm, name, sc.Arg(0, sc.MASKED_EQ, _LOW32, PR_SET_MM))
-        b.add(eperm, name, sc.Arg(0, sc.MASKED_EQ, _LOW32, PR_SET_DUMPABLE),
-              sc.Arg(1, sc.EQ, 0))
-    elif name in _SIGNAL_TARGETS:
-        b.add(eperm, name, sc.Arg(_SIGNAL_TARGETS[name], sc.MASKED_EQ, _LOW32, tracer_pid))
-    elif name == "shmat":
-        b.add(trace, name, sc.Arg(1, sc.LT, scratch.BASE + scratch.SIZE),
-              sc.Arg(2, sc.MASKED_EQ, SHM_REMAP, SHM_REMAP))
-        b.add(trace, name, sc.Arg(1, sc.MASKED_EQ, ~(scratch.SIZE - 1) & _U64, scratch.BASE))
-    elif name == "mmap":
-        _add_range_guard(b, name, 0, 1, sc.Arg(3, sc.MASKED_EQ, MAP_FIXED, MAP_FIXED))
-    else:
-        for call, addr_arg, len_arg in _MAPPING_CALLS:
-            if call == name:
-                _add_range_guard(b, name, addr_arg, len_arg)
-        if name == "mremap":
-            _add_range_guard(b, name, 4, 2, sc.Arg(3, sc.MASKED_EQ, MREMAP_FIXED, MREMAP_FIXED))
+def _add_guard(b: _Builder, name: str, guard: Guard, params: dict[Param, int]) -> None:
+    """The BPF rules of a guard, for a call the plan lets through: only the guarded cases are
+    caught.  A case the registers decide exactly gets its errno here; a stop guard's case, or
+    one that asks whether a range touches the scratch area, stops (the tracer decides)."""
+    refuse = sc.TRACE(0) if guard.check is not None else sc.ERRNO(guard.errno)
+    for case in guard.cases:
+        area = [t for t in case if t.op == "touches"]
+        exact = [_bpf_arg(t, params) for t in case if t.op != "touches"]
+        if not area:
+            b.add(refuse, name, *exact)
+            continue
+        assert len(area) == 1, f"{name}: one range per case"
+        for approximation in _touching(area[0]):
+            b.add(sc.TRACE(0), name, *approximation, *exact)
 
 
-def _add_range_guard(b: _Builder, name: str, addr_arg: int, len_arg: int,
-                     *extra: sc.Arg) -> None:
-    """TRACE when [addr, addr+len) may touch the scratch area (cheap over-approximation)."""
+def _bpf_arg(test: Test, params: dict[Param, int]) -> sc.Arg:
+    value = _value(test.value, params)
+    if test.op == "eq":
+        mask = _value(test.mask, params)
+        return sc.Arg(test.arg, sc.EQ, value) if mask == _U64 else \
+            sc.Arg(test.arg, sc.MASKED_EQ, mask, value)
+    op = {"ne": sc.NE, "lt": sc.LT, "ge": sc.GE}[test.op]
+    return sc.Arg(test.arg, op, value)
+
+
+def _touching(test: Test) -> list[tuple[sc.Arg, ...]]:
+    """Rules that together catch every [addr, addr+len) touching the scratch area (and a little
+    more: a cheap over-approximation, the tracer decides exactly)."""
     base, size, reach = scratch.BASE, scratch.SIZE, scratch.GUARD_REACH
-    trace = sc.TRACE(0)
-    b.add(trace, name, sc.Arg(addr_arg, sc.MASKED_EQ, ~(size - 1) & _U64, base), *extra)
-    b.add(trace, name, sc.Arg(addr_arg, sc.MASKED_EQ, ~(reach - 1) & _U64, base - reach), *extra)
-    b.add(trace, name, sc.Arg(addr_arg, sc.LT, base - reach), sc.Arg(len_arg, sc.GE, reach),
-          *extra)
+    addr, length = test.arg, test.value
+    assert isinstance(length, int)
+    return [(sc.Arg(addr, sc.MASKED_EQ, ~(size - 1) & _U64, base),),
+            (sc.Arg(addr, sc.MASKED_EQ, ~(reach - 1) & _U64, base - reach),),
+            (sc.Arg(addr, sc.LT, base - reach), sc.Arg(length, sc.GE, reach))]
 
 
-def guard_refusal(name: str, args: tuple[int, ...] | list[int], tracer_pid: int) -> int | None:
+def _holds(test: Test, args: Sequence[int], params: dict[Param, int]) -> bool:
+    """A guard's test, exactly, on the registers of a stop."""
+    register = args[test.arg]
+    if test.op == "touches":
+        assert isinstance(test.value, int)
+        return scratch.touches(register, args[test.value])
+    value = _value(test.value, params)
+    if test.op == "eq":
+        return register & _value(test.mask, params) == value
+    if test.op == "ne":
+        return register != value
+    if test.op == "lt":
+        return register < value
+    assert test.op == "ge", test.op
+    return register >= value
+
+
+def _case_holds(guard: Guard, args: Sequence[int], tracer_pid: int) -> bool:
+    params = _params(tracer_pid)
+    return any(all(_holds(test, args, params) for test in case) for case in guard.cases)
+
+
+def guard_refusal(name: str, args: Sequence[int], tracer_pid: int) -> int | None:
     """The errno the engine's guards refuse this call with, or None.  Applied at every stop,
-    so a call the plan traces is held to the same guards as one the filter answers."""
-    if name == "clone3":
-        return errno.ENOSYS
-    if name == "clone":
-        return errno.EPERM if args[0] & CLONE_UNTRACED else None
-    if name == "seccomp":
-        listener = args[1] & SECCOMP_FILTER_FLAG_NEW_LISTENER
-        op = args[0] & _LOW32
-        return errno.EPERM if op == SECCOMP_SET_MODE_FILTER and listener else None
-    if name == "ioctl":
-        return errno.EPERM if args[1] & _LOW32 in (TIOCSTI, TIOCLINUX) else None
-    if name == "setsockopt":
-        pair = (args[1] & _LOW32, args[2] & _LOW32)
-        return errno.EPERM if pair in REFUSED_SOCKOPTS else None
-    if name == "prctl":
-        option = args[0] & _LOW32
-        if option == PR_SET_MM or (option == PR_SET_DUMPABLE and args[1] == 0):
-            return errno.EPERM
+    so a call the plan traces is held to the same guards as one the filter answers.  A stop
+    guard refuses nothing here (see :func:`stop_guard`)."""
+    guard = GUARDS.get(name)
+    if guard is None or guard.check is not None:
         return None
-    if name in _SIGNAL_TARGETS:
-        return errno.EPERM if args[_SIGNAL_TARGETS[name]] & _LOW32 == tracer_pid else None
-    if name == "shmat":
-        return errno.EPERM if scratch.touches(args[1], scratch.SIZE) and (
-            args[2] & SHM_REMAP or scratch.contains(args[1])) else None
-    if name == "mmap":
-        return errno.EPERM if args[3] & MAP_FIXED and scratch.touches(args[0], args[1]) else None
-    for call, addr_arg, len_arg in _MAPPING_CALLS:
-        if call == name and scratch.touches(args[addr_arg], args[len_arg]):
-            return errno.EPERM
-    if name == "mremap" and args[3] & MREMAP_FIXED and scratch.touches(args[4], args[2]):
-        return errno.EPERM
-    return None
+    return guard.errno if _case_holds(guard, args, tracer_pid) else None
+
+
+def stop_guard(name: str, args: Sequence[int], tracer_pid: int) -> Guard | None:
+    """The stop guard whose case holds for this call (the tracer must apply its check), or
+    None."""
+    guard = GUARDS.get(name)
+    if guard is None or guard.check is None or not _case_holds(guard, args, tracer_pid):
+        return None
+    return guard

@@ -40,29 +40,28 @@ from systrace_py.engine.events import Monitor, Reply, ReplyKind
 from systrace_py.engine.exec_image import exec_image
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import Resolved
-from systrace_py.engine.seccomp import (
-    GUARDED_CALLS,
-    REFUSED_CONTROL,
-    STOP_GUARDED,
-    TASK_TARGETS,
-    guard_refusal,
-)
+from systrace_py.engine.seccomp import GUARDED_CALLS, STOP_GUARDED, guard_refusal, stop_guard
 from systrace_py.engine.tracee import AddressSpace, Expect, Process, Shared, Task
+from systrace_py.kernel import (
+    AUDIT_ARCH_X86_64,
+    CLONE_FILES,
+    CLONE_FS,
+    CLONE_THREAD,
+    CLONE_VM,
+    REFUSED_CONTROL,
+)
+from systrace_py.policy.aliases import EXEC_CALLS, OPEN_CALLS
 from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict
-from systrace_py.syscalls import AUDIT_ARCH_X86_64, NAMES, NUMBERS
+from systrace_py.syscalls import NAMES, NUMBERS, Guard, Treat, treated
 
 log = logging.getLogger("systrace.engine")
 
-CLONE_VM = 0x00000100
-CLONE_FS = 0x00000200
-CLONE_FILES = 0x00000400
-CLONE_THREAD = 0x00010000
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
 #: the wait status of a PTRACE_EVENT_SECCOMP stop: stopped (0x7f), SIGTRAP, event 7
 _SECCOMP_STOP = 0x7F | (signal.SIGTRAP << 8) | (7 << 16)
-_NR_CLONE, _NR_FORK, _NR_VFORK = 56, 57, 58
-_OPEN_CALLS = frozenset({"open", "openat", "openat2", "creat"})
+_NR_CLONE = NUMBERS["clone"]
+_CONTROL_CALLS = treated(Treat.CONTROL)  # calls whose control messages are checked
 FREEZE_TIMEOUT = 2.0  # seconds to wait for the other tasks to stop before refusing
 
 
@@ -493,13 +492,15 @@ class Tracer:
             err = guard_refusal(name, call.args, self.pid)
             if err is not None:
                 return err, "guard"
-            if name in STOP_GUARDED:
-                refusal = self._stop_guard(call)
+            guard = stop_guard(name, call.args, self.pid)
+            if guard is not None:
+                refusal = self._stop_guard(call, guard)
                 if refusal is not None:
                     return refusal
-        if name == "sendmsg" and any(c in REFUSED_CONTROL for c in call.control_messages()):
+        if name in _CONTROL_CALLS and any(c in REFUSED_CONTROL
+                                          for c in call.control_messages()):
             return errno.EPERM, "a source route (the packet would go where no rule looks)"
-        if name in _OPEN_CALLS:
+        if name in OPEN_CALLS:
             flags = call.open_flags or 0
             if flags & 3 and _is_proc_mem(call.path("path") or ""):
                 return errno.EACCES, "writing process memory through /proc"
@@ -520,19 +521,22 @@ class Tracer:
         except DecodeError as exc:
             return exc.errno, f"arguments unreadable: {exc}"
 
-    def _stop_guard(self, call: DecodedCall) -> tuple[int, str] | None:
-        """Guards that need more than registers (see seccomp.STOP_GUARDED)."""
-        if call.name == "pidfd_send_signal":
-            if signals.pidfd_aims_at_tracer(call.tid, call.args[0] & 0xFFFFFFFF):
+    def _stop_guard(self, call: DecodedCall, guard: Guard) -> tuple[int, str] | None:
+        """The check of a stop guard whose case holds: it needs more than registers (see the
+        guards of the syscall table); ``guard.arg`` is the argument it looks at."""
+        target = call.args[guard.arg]
+        if guard.check == "pidfd_target":
+            if signals.pidfd_aims_at_tracer(call.tid, target & 0xFFFFFFFF):
                 return errno.EPERM, "a signal to the tracer"
             return None
-        if call.name in TASK_TARGETS:
-            if signals.aims_at_tracer(signals.int32(call.args[0])):
+        if guard.check == "task_target":
+            if signals.aims_at_tracer(signals.int32(target)):
                 return errno.EPERM, "a signal to the tracer"
             return None
         # setrlimit / prlimit64 of RLIMIT_CORE: only lowering to nothing; the kernel writes core
         # files outside every policy, so traced programs dump none (the hard limit is 0)
-        pointer = call.args[1] if call.name == "setrlimit" else call.args[2]
+        assert guard.check == "rlimit_core", guard.check
+        pointer = target
         if call.memory is None or pointer == 0:
             return None
         try:
@@ -601,7 +605,7 @@ class Tracer:
                 enforce.refuse(task.tid, err)
                 self._resume(task)
                 return
-        if call.name in ("execve", "execveat"):
+        if call.name in EXEC_CALLS:
             self._note_exec(task, call, reply.paths.get("path") if reply.paths else None)
         if self._must_hold(task, call, reply):
             space = task.process.space
