@@ -64,7 +64,7 @@ from systrace_py.records import (
     exit_record,
     signal_name,
 )
-from systrace_py.syscalls import NUMBERS, suggest
+from systrace_py.syscalls import NUMBERS, TABLE, suggest
 
 C = TypeVar("C")
 #: ``handler(ctx, pid, record) -> ctx``
@@ -73,7 +73,7 @@ Handler = Callable[[Any, int, Any], Any]
 #: process events, by the keys that name them in a handler table.
 EVENTS: Mapping[str, type] = {"@child": ChildEvent, "@exec": ExecEvent, "@exit": ExitEvent}
 #: calls that never return: their handlers run at entry (there is no exit to wait for).
-NEVER_RETURN = frozenset({"exit", "exit_group"})
+NEVER_RETURN = frozenset(c.name for c in TABLE.values() if not c.returns)
 #: call names that are Python keywords or builtins: their handler key has a trailing "_".
 COLLIDING = frozenset(
     name for name in NUMBERS

@@ -20,29 +20,30 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import os
 import struct
 
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine import scratch
-from systrace_py.engine.decode import DecodedCall, DecodedPath
+from systrace_py.engine.decode import ARGV_ARG, SOCKADDR_ARGS, DecodedCall, DecodedPath
 from systrace_py.engine.events import Reply
 from systrace_py.engine.memory import TraceeMemory
-from systrace_py.engine.paths import AT_FDCWD
-from systrace_py.policy import aliases
-from systrace_py.syscalls import NUMBERS
+from systrace_py.kernel import (
+    AT_FDCWD,
+    O_CLOEXEC,
+    O_CREAT,
+    O_DIRECTORY,
+    O_LARGEFILE,
+    O_NOFOLLOW,
+    O_PATH,
+    O_TMPFILE_BIT,
+    VALID_OPEN_FLAGS,
+)
+from systrace_py.policy.aliases import EXEC_CALLS, ONE_ADDRESS_CALLS, OPEN_CALLS
+from systrace_py.syscalls import NUMBERS, Treat, treated
 
 _U64 = 0xFFFFFFFFFFFFFFFF
 SYS_OPENAT2 = NUMBERS["openat2"]
-_O_PATH_FLAGS = os.O_DIRECTORY | os.O_NOFOLLOW | os.O_PATH | os.O_CLOEXEC
-_O_TMPFILE = 0o20000000
-_O_LARGEFILE = 0o100000
-#: VALID_OPEN_FLAGS of the kernel: openat2 refuses any other bit, open ignores them.
-_VALID_OPEN_FLAGS = (
-    0o3 | os.O_CREAT | os.O_EXCL | os.O_NOCTTY | os.O_TRUNC | os.O_APPEND | os.O_NONBLOCK
-    | os.O_DSYNC | 0o20000 | os.O_DIRECT | _O_LARGEFILE | os.O_DIRECTORY | os.O_NOFOLLOW
-    | os.O_NOATIME | os.O_CLOEXEC | 0o4000000 | os.O_PATH | _O_TMPFILE
-)
+_O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC
 RESOLVE_UNSUPPORTED = pt.RESOLVE_BENEATH | pt.RESOLVE_IN_ROOT | pt.RESOLVE_NO_XDEV
 
 
@@ -65,9 +66,9 @@ class HoldError(Exception):
 
 
 #: calls whose targets the kernel resolves again by itself (see Tracer._must_freeze)
-SOCKET_PATH_CALLS = frozenset({"connect", "bind", "sendto", "sendmsg"})
-FREEZE_CALLS = (aliases.ALIASES["fswrite"] - aliases.OPEN_CALLS) | aliases.EXEC_CALLS | \
-    SOCKET_PATH_CALLS | {"sendmmsg", "chdir"}
+FREEZE_CALLS = treated(Treat.FREEZE)
+#: ... among them, those with one socket address: a unix socket path in it is resolved again
+SOCKET_PATH_CALLS = ONE_ADDRESS_CALLS
 
 
 def _climbs(spelling: str) -> bool:
@@ -89,12 +90,12 @@ def set_return(tid: int, value: int) -> None:
 
 def open_how_for(call: DecodedCall) -> tuple[int, int]:
     """(flags, mode) as open() would have passed them to the kernel's openat2 machinery."""
-    flags = (call.open_flags or 0) & _VALID_OPEN_FLAGS
-    if flags & os.O_PATH:
+    flags = (call.open_flags or 0) & VALID_OPEN_FLAGS
+    if flags & O_PATH:
         flags &= _O_PATH_FLAGS  # as the kernel's build_open_how: nothing else goes with O_PATH
     else:
-        flags |= _O_LARGEFILE
-    creating = flags & os.O_CREAT or flags & _O_TMPFILE == _O_TMPFILE
+        flags |= O_LARGEFILE
+    creating = flags & (O_CREAT | O_TMPFILE_BIT)  # as build_open_how: a mode only then
     mode = (call.open_mode or 0) & 0o7777 if creating else 0
     return flags, mode
 
@@ -119,9 +120,9 @@ class Holder:
 
     def apply(self, tid: int, call: DecodedCall, reply: Reply) -> None:
         name = call.name
-        if name in ("open", "openat", "creat", "openat2"):
+        if name in OPEN_CALLS:
             self._open(call, reply)
-        elif name in ("execve", "execveat"):
+        elif name in EXEC_CALLS:
             self._exec(call, reply)
         else:
             self._paths(call, reply)
@@ -256,18 +257,16 @@ class Holder:
             at += len(s)
         blob = struct.pack(f"<{len(pointers) + 1}Q", *pointers, 0) + b"".join(strings)
         self.memory.write(self.base + _BULK, blob)
-        self.args[1 if call.name == "execve" else 2] = self.base + _BULK
+        self.args[ARGV_ARG[call.name]] = self.base + _BULK
 
     # --- socket addresses ------------------------------------------------------------------------
     def _sockaddr(self, call: DecodedCall, reply: Reply) -> None:
         raw = reply.sockaddr if reply.sockaddr is not None else call.sockaddr_raw
         assert raw is not None
-        if call.name in ("connect", "bind"):
+        if call.name in SOCKADDR_ARGS:
+            pointer, length = SOCKADDR_ARGS[call.name]
             self.memory.write(self.base + _SOCK, raw)
-            self.args.update({1: self.base + _SOCK, 2: len(raw)})
-        elif call.name == "sendto":
-            self.memory.write(self.base + _SOCK, raw)
-            self.args.update({4: self.base + _SOCK, 5: len(raw)})
+            self.args.update({pointer: self.base + _SOCK, length: len(raw)})
         elif call.name == "sendmsg" and call.msghdr_raw is not None:
             header = bytearray(call.msghdr_raw)
             struct.pack_into("<QI", header, 0, self.base + _SOCK, len(raw))

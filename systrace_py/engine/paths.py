@@ -26,8 +26,8 @@ import stat
 from dataclasses import dataclass
 
 from systrace_py.engine.ptrace_ops import RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, openat2
+from systrace_py.kernel import AT_FDCWD
 
-AT_FDCWD = -100
 MAX_SYMLINKS = 40
 _PROC_LINK_NAMES = frozenset({"cwd", "root", "exe"})
 

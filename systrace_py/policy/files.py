@@ -83,7 +83,7 @@ RULE_KEYS = ("comment", "calls", "path", "address", "port", "unix", "argv", "act
 NET_KEYS = ("address", "port", "unix")
 
 #: Calls whose socket address a ``redirect`` can replace (the engine rewrites these).
-REDIRECT_ADDRESS_CALLS = frozenset({"connect", "bind", "sendto", "sendmsg"})
+REDIRECT_ADDRESS_CALLS = aliases.ONE_ADDRESS_CALLS
 
 MAX_ERRNO = 4095
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from systrace_py.policy import aliases
 from systrace_py.policy.model import Action, Table
-from systrace_py.syscalls import NUMBERS
+from systrace_py.syscalls import NUMBERS, Kind, Treat, arg_index, treated
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,10 @@ TRACE = Verdict("trace")
 
 #: Calls whose refusal kills the caller instead: a program that drops privileges and ignores
 #: the error would go on privileged, less safe than without a policy.
-KILLED_WHEN_REFUSED = aliases.ALIASES["privilege"]
+KILLED_WHEN_REFUSED = treated(Treat.KILL)
+#: opens whose flags are in a register (open, openat): the filter can tell their access apart;
+#: the other opens (openat2's flags are in memory, creat's implied) are planned as one call
+_FLAGS_ARG = arg_index(Kind.OPEN_FLAGS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +83,7 @@ class FilterPlan:
         open_plan = self.opens.get(name)
         if open_plan is None:
             return self.calls.get(name, TRACE)
-        flags = args[1 if name == "open" else 2] & 0xFFFFFFFF
+        flags = args[_FLAGS_ARG[name]] & 0xFFFFFFFF
         reads, writes = aliases.open_reads(flags), aliases.open_writes(flags)
         if reads and writes:
             return open_plan.read_write
@@ -157,7 +160,8 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
         if options.trace_all or syscall in options.extra:
             result.calls[syscall] = TRACE
             continue
-        if syscall in aliases.OPEN_CALLS and syscall != "creat":
+        if syscall in aliases.OPEN_CALLS and "fsread" in aliases.aliases_of(syscall):
+            # an open whose access decides its classes (creat only writes)
             per_access = {}
             for access, classes in _OPEN_ACCESS.items():
                 per_access[access] = _across_tables([
@@ -166,7 +170,7 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
                 ])
             open_plan = OpenPlan(**per_access)
             uniform = open_plan.uniform()
-            if syscall == "openat2" or uniform is not None:
+            if syscall not in _FLAGS_ARG or uniform is not None:
                 result.calls[syscall] = uniform if uniform is not None else TRACE
             else:
                 result.calls[syscall] = TRACE
@@ -196,7 +200,7 @@ def _engine_floor(result: FilterPlan) -> None:
     Every open that can write must stop: writing /proc/PID/mem is how a program would reach
     into another process (or into the tracer's scratch copies), and only the path tells.
     """
-    for syscall in ("open", "openat"):
+    for syscall in _FLAGS_ARG:
         current = result.opens.get(syscall)
         verdict = result.calls[syscall]
         if current is None:
@@ -209,6 +213,6 @@ def _engine_floor(result: FilterPlan) -> None:
             TRACE if current.read_write.kind == "allow" else current.read_write,
         )
         result.calls[syscall] = TRACE
-    for syscall in ("openat2", "creat"):
+    for syscall in aliases.OPEN_CALLS - _FLAGS_ARG.keys():
         if result.calls[syscall].kind == "allow":
             result.calls[syscall] = TRACE

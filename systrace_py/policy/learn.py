@@ -36,6 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from systrace_py.kernel import O_TMPFILE_BIT
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import ArgvCondition
 from systrace_py.policy.files import FileRule
@@ -76,8 +77,7 @@ GENERALIZE_LEVELS = ("none", "safe", "broad")
 
 #: Open flags that matter to learning: the access (fsread/fswrite), creation (temporary
 #: names) and O_DIRECTORY.  Other bits (O_CLOEXEC...) are dropped so observations dedupe.
-_O_TMPFILE = 0o20000000
-_FLAG_MASK = (os.O_ACCMODE | os.O_CREAT | os.O_EXCL | os.O_TRUNC | _O_TMPFILE
+_FLAG_MASK = (os.O_ACCMODE | os.O_CREAT | os.O_EXCL | os.O_TRUNC | O_TMPFILE_BIT
               | os.O_DIRECTORY | os.O_PATH)
 
 PATH_CLASSES = ("exec", "fsread", "fswrite")
@@ -262,7 +262,7 @@ _FLAG_BITS = {
     "O_RDONLY": os.O_RDONLY, "O_WRONLY": os.O_WRONLY, "O_RDWR": os.O_RDWR,
     "O_ACCMODE": os.O_ACCMODE, "O_CREAT": os.O_CREAT, "O_EXCL": os.O_EXCL,
     "O_TRUNC": os.O_TRUNC, "O_DIRECTORY": os.O_DIRECTORY, "O_PATH": os.O_PATH,
-    "O_TMPFILE": _O_TMPFILE,
+    "O_TMPFILE": O_TMPFILE_BIT,
 }
 
 
