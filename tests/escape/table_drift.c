@@ -1,0 +1,104 @@
+/* table_drift: calls that a hand-kept table once left without a decoder (or in no alias), so a
+ * rule on what they name could never match them and the default decided.
+ *
+ *   table_drift MODE TARGET
+ *
+ * MODE: file_setattr   file_setattr(TARGET) sets FS_XFLAG_NODUMP on it (policy: never fswrite)
+ *       file_getattr   file_getattr(TARGET) reads its attributes (policy: never fsread)
+ *       fstat          open(TARGET, O_PATH), then the raw fstat(2) call on the descriptor
+ *                      (policy: never fstat on TARGET; glibc's fstat is newfstatat)
+ *       open_tree_attr open_tree_attr(TARGET) gets a handle on the directory (policy: never
+ *                      namespace on TARGET, then permit namespace)
+ *       open_tree_link open_tree(TARGET, AT_SYMLINK_NOFOLLOW): a handle on the symlink TARGET
+ *                      itself, not on what it points at (parity: the rule on what it points at
+ *                      does not apply)
+ * Class 1 (the syscall table: every call that takes a path is decided on it).
+ */
+#include "attack.h"
+
+#ifndef SYS_open_tree_attr
+#define SYS_open_tree_attr 467
+#endif
+#ifndef SYS_file_getattr
+#define SYS_file_getattr 468
+#endif
+#ifndef SYS_file_setattr
+#define SYS_file_setattr 469
+#endif
+#define FS_XFLAG_NODUMP 0x00000080
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+
+struct file_attr_v0 {          /* struct file_attr, FILE_ATTR_SIZE_VER0 */
+    uint64_t fa_xflags;
+    uint32_t fa_extsize;
+    uint32_t fa_nextents;
+    uint32_t fa_projid;
+    uint32_t fa_cowextsize;
+};
+
+static int nodump(const char *path) {
+    struct statx stx;
+    if (statx(AT_FDCWD, path, 0, STATX_BASIC_STATS, &stx) < 0)
+        return -1;
+    if (!(stx.stx_attributes_mask & STATX_ATTR_NODUMP))
+        return -1;
+    return (stx.stx_attributes & STATX_ATTR_NODUMP) != 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3)
+        usage("table_drift MODE TARGET");
+    const char *mode = argv[1], *target = argv[2];
+    struct file_attr_v0 fa;
+    memset(&fa, 0, sizeof fa);
+    if (!strcmp(mode, "file_setattr")) {
+        int before = nodump(target);
+        if (before < 0)
+            skipped("the file system does not report the nodump attribute");
+        if (before)
+            skipped("the target is already nodump");
+        /* keep its other attributes: read them first (reading is not what the policy refuses) */
+        if (syscall(SYS_file_getattr, AT_FDCWD, target, &fa, sizeof fa, 0) < 0 && errno == ENOSYS)
+            skipped("no file_getattr/file_setattr on this kernel");
+        fa.fa_xflags |= FS_XFLAG_NODUMP;
+        if (syscall(SYS_file_setattr, AT_FDCWD, target, &fa, sizeof fa, 0) < 0) {
+            if (errno == ENOSYS || errno == EOPNOTSUPP || errno == ENOTTY)
+                skipped("file_setattr: %s", ename(errno));
+            blocked("file_setattr: %s", ename(errno));
+        }
+        if (nodump(target) == 1)
+            escaped("file_setattr changed the protected file's attributes");
+        blocked("file_setattr returned 0 but nothing changed");
+    } else if (!strcmp(mode, "file_getattr")) {
+        if (syscall(SYS_file_getattr, AT_FDCWD, target, &fa, sizeof fa, 0) < 0) {
+            if (errno == ENOSYS || errno == EOPNOTSUPP || errno == ENOTTY)
+                skipped("file_getattr: %s", ename(errno));
+            blocked("file_getattr: %s", ename(errno));
+        }
+        escaped("file_getattr read the protected file's attributes (xflags %#llx)",
+                (unsigned long long)fa.fa_xflags);
+    } else if (!strcmp(mode, "fstat")) {
+        int fd = open(target, O_PATH | O_CLOEXEC);
+        if (fd < 0)
+            blocked("open(O_PATH): %s", ename(errno));
+        struct stat st;
+        if (syscall(SYS_fstat, fd, &st) < 0)
+            blocked("fstat: %s", ename(errno));
+        escaped("fstat read the protected file's inode %llu", (unsigned long long)st.st_ino);
+    } else if (!strcmp(mode, "open_tree_attr")) {
+        long fd = syscall(SYS_open_tree_attr, AT_FDCWD, target, OPEN_TREE_CLOEXEC, NULL, 0);
+        if (fd < 0) {
+            if (errno == ENOSYS)
+                skipped("no open_tree_attr on this kernel");
+            blocked("open_tree_attr: %s", ename(errno));
+        }
+        escaped("open_tree_attr gave a handle on the protected directory");
+    } else if (!strcmp(mode, "open_tree_link")) {
+        long fd = syscall(SYS_open_tree, AT_FDCWD, target,
+                          AT_SYMLINK_NOFOLLOW | OPEN_TREE_CLOEXEC);
+        if (fd < 0)
+            blocked("open_tree(AT_SYMLINK_NOFOLLOW): %s", ename(errno));
+        escaped("open_tree gave a handle on the symlink");
+    }
+    usage("MODE: file_setattr file_getattr fstat open_tree_attr open_tree_link");
+}

@@ -1,0 +1,65 @@
+"""Class 1 (the syscall table): a call an alias lists, or a call that takes a path, that the
+decoders did not know.  A rule naming what such a call acts on could never match it, so the
+default decided -- under ``default = "permit"`` a bypass.  Each program calls the drifted call
+by its number (syscall(2)): without systrace it reaches the protected file (the attack is
+real), under systrace it must not."""
+
+from __future__ import annotations
+
+from escape_lib import (
+    Scene,
+    attack,
+    controlled_and_blocked,
+    never,
+    permit,
+    policy,
+    read_never,
+    require_real,
+)
+
+
+def test_file_setattr_on_a_file_fswrite_protects(build, tmp_path):
+    """file_setattr is in fswrite but had no path decoder: ``never fswrite`` never matched."""
+    controlled_and_blocked(tmp_path, build("escape/table_drift.c"),
+                           lambda s: ["file_setattr", s.secret],
+                           lambda s: policy(never("fswrite", path=f"{s.secd}/**")))
+
+
+def test_file_getattr_on_a_file_fsread_protects(build, tmp_path):
+    """file_getattr was in no alias at all: ``never fsread`` did not cover it."""
+    controlled_and_blocked(tmp_path, build("escape/table_drift.c"),
+                           lambda s: ["file_getattr", s.secret],
+                           lambda s: read_never(s.secret))
+
+
+def test_raw_fstat_on_a_descriptor_a_rule_names(build, tmp_path):
+    """A rule may put a path on fstat (glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH),
+    decided as fstat on the descriptor's file), but the fstat call itself had no decoder."""
+    controlled_and_blocked(tmp_path, build("escape/table_drift.c"),
+                           lambda s: ["fstat", s.secret],
+                           lambda s: policy(never("fstat", path=str(s.secret))))
+
+
+def test_open_tree_attr_on_a_directory_a_namespace_rule_protects(build, tmp_path):
+    """open_tree_attr was listed as taking a path but had no decoder: with the namespace calls
+    permitted, a rule refusing them on one directory never matched it."""
+
+    def rules(s: Scene) -> str:
+        return policy(never("namespace", path=f"{s.secd}/**"), permit("namespace"))
+
+    controlled_and_blocked(tmp_path, build("escape/table_drift.c"),
+                           lambda s: ["open_tree_attr", s.secd], rules)
+
+
+def test_open_tree_of_a_symlink_without_following_it(build, tmp_path):
+    """Parity: with AT_SYMLINK_NOFOLLOW, open_tree acts on the symlink itself, so a rule on
+    what the symlink points at does not apply (the decoder once followed it regardless, and
+    refused a call the kernel would have run on a permitted path)."""
+    program = build("escape/table_drift.c")
+    s = Scene.make(tmp_path)
+    link = s.work / "link"
+    link.symlink_to(s.secd)
+    rules = policy(never("namespace", path=f"{s.secd}/**"), permit("namespace"))
+    require_real(attack(program, "open_tree_link", link, policy_text=None, scene=s))
+    traced = attack(program, "open_tree_link", link, policy_text=rules, scene=s)
+    assert traced.verdict == "ESCAPED", traced
