@@ -9,12 +9,18 @@
  *                      (policy: never fstat on TARGET; glibc's fstat is newfstatat)
  *       open_tree_attr open_tree_attr(TARGET) gets a handle on the directory (policy: never
  *                      namespace on TARGET, then permit namespace)
+ *       setflags       ioctl(FS_IOC_SETFLAGS) on a read-only descriptor of TARGET sets its
+ *                      nodump flag (policy: never fswrite)
+ *       exchange WORK  renameat2(WORK/x, TARGET, RENAME_EXCHANGE): the target moves to WORK/x,
+ *                      then read it there (policy: never fsread on TARGET)
  *       open_tree_link open_tree(TARGET, AT_SYMLINK_NOFOLLOW): a handle on the symlink TARGET
  *                      itself, not on what it points at (parity: the rule on what it points at
  *                      does not apply)
  * Class 1 (the syscall table: every call that takes a path is decided on it).
  */
 #include "attack.h"
+
+#include <sys/ioctl.h>
 
 #ifndef SYS_open_tree_attr
 #define SYS_open_tree_attr 467
@@ -26,6 +32,8 @@
 #define SYS_file_setattr 469
 #endif
 #define FS_XFLAG_NODUMP 0x00000080
+#define FS_NODUMP_FL 0x00000040
+#include <linux/fs.h>
 #define OPEN_TREE_CLOEXEC O_CLOEXEC
 
 struct file_attr_v0 {          /* struct file_attr, FILE_ATTR_SIZE_VER0 */
@@ -93,6 +101,38 @@ int main(int argc, char **argv) {
             blocked("open_tree_attr: %s", ename(errno));
         }
         escaped("open_tree_attr gave a handle on the protected directory");
+    } else if (!strcmp(mode, "setflags")) {
+        int before = nodump(target);
+        if (before != 0)
+            skipped("the file system does not report nodump, or the target has it");
+        int fd = open(target, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            blocked("open(O_RDONLY): %s", ename(errno));
+        int flags = 0;
+        if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0)
+            skipped("FS_IOC_GETFLAGS: %s", ename(errno));
+        flags |= FS_NODUMP_FL;
+        if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0)
+            blocked("FS_IOC_SETFLAGS: %s", ename(errno));
+        if (nodump(target) == 1)
+            escaped("FS_IOC_SETFLAGS through a read-only descriptor changed the protected file");
+        blocked("FS_IOC_SETFLAGS returned 0 but nothing changed");
+    } else if (!strcmp(mode, "exchange")) {
+        if (argc < 4)
+            usage("table_drift exchange TARGET WORK");
+        char mine[4096];
+        snprintf(mine, sizeof mine, "%s/x", argv[3]);
+        int fd = open(mine, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+            blocked("create %s: %s", mine, ename(errno));
+        close(fd);
+        if (syscall(SYS_renameat2, AT_FDCWD, mine, AT_FDCWD, target, RENAME_EXCHANGE) < 0) {
+            if (errno == ENOSYS || errno == EINVAL)
+                skipped("renameat2(RENAME_EXCHANGE): %s", ename(errno));
+            blocked("renameat2(RENAME_EXCHANGE): %s", ename(errno));
+        }
+        try_open("the target, exchanged into the work directory", mine);
+        tally_done();
     } else if (!strcmp(mode, "open_tree_link")) {
         long fd = syscall(SYS_open_tree, AT_FDCWD, target,
                           AT_SYMLINK_NOFOLLOW | OPEN_TREE_CLOEXEC);
