@@ -36,7 +36,7 @@ from systrace_py.engine.tracer import Tracer
 from systrace_py.policy import aliases
 from systrace_py.policy.learn import MAIN, Observation, normalize_flags
 from systrace_py.policy.model import PathArg
-from systrace_py.syscalls import TABLE, Treat, treated
+from systrace_py.syscalls import PATHS, Treat, treated
 
 #: At most this many names of one directory are kept for the listing rule; a bigger
 #: directory is never generalized from a listing (and its names do not bloat the log).
@@ -44,7 +44,7 @@ MAX_LISTING = 4096
 
 #: calls that make the name in each of their path arguments (a link or rename makes only its
 #: "new" one, see _NEW_NAME)
-_CREATING = frozenset(c.name for c in TABLE.values() if any(p.creates for _, p in c.paths())) \
+_CREATING = frozenset(name for name, paths in PATHS.items() if any(p.creates for _, p in paths)) \
     - aliases.TWO_PATH_CALLS
 _EXCLUSIVE = frozenset({"mkdir", "mkdirat"})
 _NEW_NAME = aliases.TWO_PATH_CALLS

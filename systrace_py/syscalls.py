@@ -20,11 +20,12 @@ list of register tests), so both the BPF compiler and the stop-time checks read 
 definition, and another implementation could read them too.
 """
 
-from __future__ import annotations
-
+# No "from __future__ import annotations" here: typing.NamedTuple compiles each string
+# annotation (a millisecond for this module's records), while real ones cost nothing.
 import difflib
 import enum
 import errno
+import functools
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -206,10 +207,7 @@ class Path(NamedTuple):
     empty: Rule = NEVER
     creates: bool = False
     classes: frozenset[str] | None = None
-
-    @property
-    def kind(self) -> Kind:
-        return Kind.PATH
+    kind: Kind = Kind.PATH  # (a field, not a property: reading it is as cheap as for an Arg)
 
 
 # --- guards: cases the engine refuses whatever the policy says ---------------------------------
@@ -317,42 +315,50 @@ CONTENT, METADATA = Reveals.CONTENT, Reveals.METADATA
 TABLE: dict[int, Call] = {}
 
 
+# Building the table is most of this module's import time, which every run pays: records are
+# made with tuple.__new__ (a NamedTuple's own __new__ is a Python function), and equal
+# arguments and alias sets are made once and shared.
+_new = tuple.__new__
+_ALIAS_SETS: dict[str, frozenset[str]] = {}
+_ARGS: dict[tuple[str, Kind], Arg] = {}
+
+
 def _c(nr: int, name: str, args: tuple[Arg | Path, ...] = (), aliases: str = "",
        treat: Treat = Treat.PLAIN, *, reveals: Reveals | None = None,
        on_descriptor: str | None = None, guard: Guard | None = None,
        returns: bool = True, ni: bool = False) -> None:
-    TABLE[nr] = Call(nr, name, args, frozenset(aliases.split()), treat, reveals, on_descriptor,
-                     guard, returns, ni)
+    alias_set = _ALIAS_SETS.get(aliases)
+    if alias_set is None:
+        alias_set = _ALIAS_SETS[aliases] = frozenset(aliases.split())
+    TABLE[nr] = _new(Call, (nr, name, args, alias_set, treat, reveals, on_descriptor, guard,
+                            returns, ni))
 
 
 def _a(name: str, kind: Kind = Kind.INT) -> Arg:
-    return Arg(name, kind)
+    arg = _ARGS.get((name, kind))
+    if arg is None:
+        arg = _ARGS[name, kind] = _new(Arg, (name, kind, None))
+    return arg
 
 
-def _fd(name: str = "fd") -> Arg:
-    return Arg(name, Kind.FD)
-
-
-def _ptr(name: str) -> Arg:
-    return Arg(name, Kind.PTR)
-
-
-def _fl(name: str = "flags") -> Arg:
-    return Arg(name, Kind.FLAGS)
+_fd = functools.partial(_a, kind=Kind.FD)
+_ptr = functools.partial(_a, kind=Kind.PTR)
+_fl = functools.partial(_a, kind=Kind.FLAGS)
+_FD, _FLAGS = _fd("fd"), _fl("flags")
 
 
 def _at(name: str = "filename", follow: Rule = ALWAYS, empty: Rule = NEVER, *, dirfd: int = 0,
         role: str = "path", creates: bool = False, classes: str | None = None) -> Path:
     """A path relative to the dirfd in argument ``dirfd``."""
-    return Path(name, role, dirfd, follow, empty, creates,
-                frozenset(classes.split()) if classes is not None else None)
+    return _new(Path, (name, role, dirfd, follow, empty, creates,
+                       frozenset(classes.split()) if classes is not None else None, Kind.PATH))
 
 
 def _p(name: str = "filename", follow: Rule = ALWAYS, *, role: str = "path",
        creates: bool = False, classes: str | None = None) -> Path:
     """A path relative to the cwd."""
-    return Path(name, role, None, follow, NEVER, creates,
-                frozenset(classes.split()) if classes is not None else None)
+    return _new(Path, (name, role, None, follow, NEVER, creates,
+                       frozenset(classes.split()) if classes is not None else None, Kind.PATH))
 
 
 _DFD = Arg("dfd", Kind.DIRFD)
@@ -376,17 +382,17 @@ _NS = _T.PATH | _T.UNSAFE | _T.FREEZE     # a namespace change by path
 
 # fmt: off
 # --- 0..99 -----------------------------------------------------------------------------------
-_c(0, "read", (_fd(), _ptr("buf"), _a("count")), "stdio")
-_c(1, "write", (_fd(), _ptr("buf"), _a("count")), "stdio")
+_c(0, "read", (_FD, _ptr("buf"), _a("count")), "stdio")
+_c(1, "write", (_FD, _ptr("buf"), _a("count")), "stdio")
 _c(2, "open", (_p("filename", open_flags(1)), _a("flags", _K.OPEN_FLAGS), _a("mode")),
    "fsread fswrite", _T.PATH | _T.OPEN, reveals=CONTENT)
-_c(3, "close", (_fd(),), "stdio")
+_c(3, "close", (_FD,), "stdio")
 _c(4, "stat", (_p(), _ptr("statbuf")), _R, _RP, reveals=METADATA)
 _c(5, "fstat", (_FILE, _ptr("statbuf")), "stdio", _T.FILE)
 _c(6, "lstat", (_p("filename", NEVER), _ptr("statbuf")), _R, _RP, reveals=METADATA)
 _c(7, "poll", (_ptr("ufds"), _a("nfds"), _a("timeout")), "stdio")
-_c(8, "lseek", (_fd(), _a("offset"), _a("whence")), "stdio")
-_c(9, "mmap", (_a("addr", _K.ADDR), _a("len"), _a("prot"), _fl(), _fd(), _a("pgoff")),
+_c(8, "lseek", (_FD, _a("offset"), _a("whence")), "stdio")
+_c(9, "mmap", (_a("addr", _K.ADDR), _a("len"), _a("prot"), _FLAGS, _FD, _a("pgoff")),
    "stdio", guard=Guard(((_touches(0, 1), _bits(3, MAP_FIXED)),), errno.EPERM))
 _c(10, "mprotect", (_START, _LEN, _a("prot")), "stdio", guard=Guard((_AREA,), errno.EPERM))
 _c(11, "munmap", (_START, _LEN), "stdio", guard=Guard((_AREA,), errno.EPERM))
@@ -394,21 +400,21 @@ _c(12, "brk", (_a("brk", _K.ADDR),), "stdio")
 _c(13, "rt_sigaction", (_SIG, _ptr("act"), _ptr("oact"), _a("sigsetsize")), "stdio")
 _c(14, "rt_sigprocmask", (_a("how"), _ptr("set"), _ptr("oset"), _a("sigsetsize")), "stdio")
 _c(15, "rt_sigreturn", (), "stdio")
-_c(16, "ioctl", (_fd(), _a("cmd", _K.CMD), _a("arg")),
+_c(16, "ioctl", (_FD, _a("cmd", _K.CMD), _a("arg")),
    guard=Guard(((_eq32(1, TIOCSTI),), (_eq32(1, TIOCLINUX),)), errno.EPERM))
-_c(17, "pread64", (_fd(), _ptr("buf"), _a("count"), _a("pos")), "stdio")
-_c(18, "pwrite64", (_fd(), _ptr("buf"), _a("count"), _a("pos")), "stdio")
-_c(19, "readv", (_fd(), _ptr("vec"), _a("vlen")), "stdio")
-_c(20, "writev", (_fd(), _ptr("vec"), _a("vlen")), "stdio")
+_c(17, "pread64", (_FD, _ptr("buf"), _a("count"), _a("pos")), "stdio")
+_c(18, "pwrite64", (_FD, _ptr("buf"), _a("count"), _a("pos")), "stdio")
+_c(19, "readv", (_FD, _ptr("vec"), _a("vlen")), "stdio")
+_c(20, "writev", (_FD, _ptr("vec"), _a("vlen")), "stdio")
 _c(21, "access", (_p(), _a("mode")), _R, _RP, reveals=METADATA)
 _c(22, "pipe", (_ptr("fildes"),), "stdio")
 _c(23, "select", (_a("n"), _ptr("inp"), _ptr("outp"), _ptr("exp"), _ptr("tvp")), "stdio")
 _c(24, "sched_yield", (), "stdio")
-_c(25, "mremap", (_a("addr", _K.ADDR), _a("old_len"), _a("new_len"), _fl(),
+_c(25, "mremap", (_a("addr", _K.ADDR), _a("old_len"), _a("new_len"), _FLAGS,
                   _a("new_addr", _K.ADDR)),
    "stdio", guard=Guard(((_touches(0, 1),), (_touches(4, 2), _bits(3, MREMAP_FIXED))),
                         errno.EPERM))
-_c(26, "msync", (_START, _LEN, _fl()), "stdio")
+_c(26, "msync", (_START, _LEN, _FLAGS), "stdio")
 _c(27, "mincore", (_START, _LEN, _ptr("vec")), "stdio")
 _c(28, "madvise", (_START, _LEN, _a("behavior")), "stdio", guard=Guard((_AREA,), errno.EPERM))
 _c(29, "shmget", (_a("key"), _a("size"), _fl("shmflg")))
@@ -428,28 +434,28 @@ _c(38, "setitimer", (_a("which"), _ptr("value"), _ptr("ovalue")), "stdio")
 _c(39, "getpid", (), "stdio")
 _c(40, "sendfile", (_fd("out_fd"), _fd("in_fd"), _ptr("offset"), _a("count")), "stdio")
 _c(41, "socket", (_a("family"), _a("type"), _a("protocol")), "net-socket")
-_c(42, "connect", (_fd(), Arg("uservaddr", _K.SOCKADDR, 2), _a("addrlen")), "net-connect",
+_c(42, "connect", (_FD, Arg("uservaddr", _K.SOCKADDR, 2), _a("addrlen")), "net-connect",
    _T.ADDRESS | _T.FREEZE)
-_c(43, "accept", (_fd(), _ptr("upeer_sockaddr"), _ptr("upeer_addrlen")), "net-accept")
-_c(44, "sendto", (_fd(), _ptr("buff"), _a("len"), _fl(), Arg("addr", _K.SOCKADDR, 5),
+_c(43, "accept", (_FD, _ptr("upeer_sockaddr"), _ptr("upeer_addrlen")), "net-accept")
+_c(44, "sendto", (_FD, _ptr("buff"), _a("len"), _FLAGS, Arg("addr", _K.SOCKADDR, 5),
                   _a("addr_len")), "net-connect", _T.ADDRESS | _T.FREEZE)
-_c(45, "recvfrom", (_fd(), _ptr("ubuf"), _a("size"), _fl(), _ptr("addr"), _ptr("addr_len")),
+_c(45, "recvfrom", (_FD, _ptr("ubuf"), _a("size"), _FLAGS, _ptr("addr"), _ptr("addr_len")),
    "stdio")
-_c(46, "sendmsg", (_fd(), _a("msg", _K.MSGHDR), _fl()), "net-connect",
+_c(46, "sendmsg", (_FD, _a("msg", _K.MSGHDR), _FLAGS), "net-connect",
    _T.ADDRESS | _T.FREEZE | _T.CONTROL)
-_c(47, "recvmsg", (_fd(), _ptr("msg"), _fl()), "stdio")
-_c(48, "shutdown", (_fd(), _a("how")), "stdio")
-_c(49, "bind", (_fd(), Arg("umyaddr", _K.SOCKADDR, 2), _a("addrlen")), "net-bind",
+_c(47, "recvmsg", (_FD, _ptr("msg"), _FLAGS), "stdio")
+_c(48, "shutdown", (_FD, _a("how")), "stdio")
+_c(49, "bind", (_FD, Arg("umyaddr", _K.SOCKADDR, 2), _a("addrlen")), "net-bind",
    _T.ADDRESS | _T.FREEZE)
-_c(50, "listen", (_fd(), _a("backlog")), "net-listen")
-_c(51, "getsockname", (_fd(), _ptr("usockaddr"), _ptr("usockaddr_len")), "stdio")
-_c(52, "getpeername", (_fd(), _ptr("usockaddr"), _ptr("usockaddr_len")), "stdio")
+_c(50, "listen", (_FD, _a("backlog")), "net-listen")
+_c(51, "getsockname", (_FD, _ptr("usockaddr"), _ptr("usockaddr_len")), "stdio")
+_c(52, "getpeername", (_FD, _ptr("usockaddr"), _ptr("usockaddr_len")), "stdio")
 _c(53, "socketpair", (_a("family"), _a("type"), _a("protocol"), _ptr("usockvec")),
    "net-socket")
-_c(54, "setsockopt", (_fd(), _a("level"), _a("optname"), _ptr("optval"), _a("optlen")),
+_c(54, "setsockopt", (_FD, _a("level"), _a("optname"), _ptr("optval"), _a("optlen")),
    "stdio", guard=Guard(tuple((_eq32(1, level), _eq32(2, option))
                               for level, option in REFUSED_SOCKOPTS), errno.EPERM))
-_c(55, "getsockopt", (_fd(), _a("level"), _a("optname"), _ptr("optval"), _ptr("optlen")),
+_c(55, "getsockopt", (_FD, _a("level"), _a("optname"), _ptr("optval"), _ptr("optlen")),
    "stdio")
 _c(56, "clone", (_fl("clone_flags"), _a("newsp", _K.ADDR), _ptr("parent_tidptr"),
                  _ptr("child_tidptr"), _a("tls")),
@@ -470,13 +476,13 @@ _c(68, "msgget", (_a("key"), _fl("msgflg")))
 _c(69, "msgsnd", (_a("msqid"), _ptr("msgp"), _a("msgsz"), _fl("msgflg")))
 _c(70, "msgrcv", (_a("msqid"), _ptr("msgp"), _a("msgsz"), _a("msgtyp"), _fl("msgflg")))
 _c(71, "msgctl", (_a("msqid"), _a("cmd", _K.CMD), _ptr("buf")))
-_c(72, "fcntl", (_fd(), _a("cmd", _K.CMD), _a("arg")), "stdio")
-_c(73, "flock", (_fd(), _a("cmd", _K.CMD)), "stdio")
-_c(74, "fsync", (_fd(),), "stdio")
-_c(75, "fdatasync", (_fd(),), "stdio")
+_c(72, "fcntl", (_FD, _a("cmd", _K.CMD), _a("arg")), "stdio")
+_c(73, "flock", (_FD, _a("cmd", _K.CMD)), "stdio")
+_c(74, "fsync", (_FD,), "stdio")
+_c(75, "fdatasync", (_FD,), "stdio")
 _c(76, "truncate", (_p("path"), _a("length")), _W, _WP)
-_c(77, "ftruncate", (_fd(), _a("length")), "stdio")
-_c(78, "getdents", (_fd(), _ptr("dirent"), _a("count")), "stdio")
+_c(77, "ftruncate", (_FD, _a("length")), "stdio")
+_c(78, "getdents", (_FD, _ptr("dirent"), _a("count")), "stdio")
 _c(79, "getcwd", (_ptr("buf"), _a("size")), "stdio")
 _c(80, "chdir", (_p(),), _R, _T.PATH | _T.FREEZE, reveals=METADATA)
 _c(81, "fchdir", (_FILE,), "stdio", _T.FILE)
@@ -545,7 +551,7 @@ _c(134, "uselib", (_p("library"),), _R, _T.PATH | _T.FREEZE, reveals=CONTENT)
 _c(135, "personality", (_a("personality"),))
 _c(136, "ustat", (_a("dev"), _ptr("ubuf")))
 _c(137, "statfs", (_p("pathname"), _ptr("buf")), _R, _RP, reveals=METADATA)
-_c(138, "fstatfs", (_fd(), _ptr("buf")))
+_c(138, "fstatfs", (_FD, _ptr("buf")))
 _c(139, "sysfs", (_a("option", _K.CMD), _a("arg1"), _a("arg2")))
 _c(140, "getpriority", (_a("which"), _a("who")), "stdio")
 _c(141, "setpriority", (_a("which"), _a("who"), _a("niceval")))
@@ -558,7 +564,7 @@ _c(147, "sched_get_priority_min", (_a("policy"),), "stdio")
 _c(148, "sched_rr_get_interval", (_PID, _ptr("interval")), "stdio")
 _c(149, "mlock", (_START, _LEN), "stdio")
 _c(150, "munlock", (_START, _LEN), "stdio")
-_c(151, "mlockall", (_fl(),), "stdio")
+_c(151, "mlockall", (_FLAGS,), "stdio")
 _c(152, "munlockall", (), "stdio")
 _c(153, "vhangup", ())
 _c(154, "modify_ldt", (_a("func", _K.CMD), _ptr("ptr"), _a("bytecount")))
@@ -577,9 +583,9 @@ _c(162, "sync", ())
 # acct(name): the kernel appends accounting records to the file
 _c(163, "acct", (_p("name"),), _W, _WP)
 _c(164, "settimeofday", (_ptr("tv"), _ptr("tz")))
-_c(165, "mount", (_a("dev_name", _K.MAYBE_PATH), _p("dir_name"), _a("type", _K.STRING), _fl(),
+_c(165, "mount", (_a("dev_name", _K.MAYBE_PATH), _p("dir_name"), _a("type", _K.STRING), _FLAGS,
                   _ptr("data")), "namespace", _NS)
-_c(166, "umount2", (_p("name", unless_flag(1, UMOUNT_NOFOLLOW)), _fl()), "namespace", _NS)
+_c(166, "umount2", (_p("name", unless_flag(1, UMOUNT_NOFOLLOW)), _FLAGS), "namespace", _NS)
 _c(167, "swapon", (_p("specialfile"), _fl("swap_flags")), _W, _WP)
 _c(168, "swapoff", (_p("specialfile"),), _W, _WP)
 _c(169, "reboot", (_a("magic1"), _a("magic2"), _a("cmd", _K.CMD), _ptr("arg")))
@@ -590,7 +596,7 @@ _c(173, "ioperm", (_a("from"), _a("num"), _a("on")), "", _T.PLAIN | _T.UNSAFE)
 _c(174, "create_module", (), ni=True)
 _c(175, "init_module", (_ptr("umod"), _a("len"), _a("uargs", _K.STRING)), "",
    _T.PLAIN | _T.UNSAFE)
-_c(176, "delete_module", (_a("name_user", _K.STRING), _fl()), "", _T.PLAIN | _T.UNSAFE)
+_c(176, "delete_module", (_a("name_user", _K.STRING), _FLAGS), "", _T.PLAIN | _T.UNSAFE)
 _c(177, "get_kernel_syms", (), ni=True)
 _c(178, "query_module", (), ni=True)
 # quotactl(Q_QUOTAON) makes the kernel write quota files named by a path in its last argument
@@ -603,12 +609,12 @@ _c(183, "afs_syscall", (), ni=True)
 _c(184, "tuxcall", (), ni=True)
 _c(185, "security", (), ni=True)
 _c(186, "gettid", (), "stdio")
-_c(187, "readahead", (_fd(), _a("offset"), _a("count")), "stdio")
-_c(188, "setxattr", (_p("pathname"), _a("name", _K.STRING), _ptr("value"), _a("size"), _fl()),
+_c(187, "readahead", (_FD, _a("offset"), _a("count")), "stdio")
+_c(188, "setxattr", (_p("pathname"), _a("name", _K.STRING), _ptr("value"), _a("size"), _FLAGS),
    _W, _WP)
 _c(189, "lsetxattr", (_p("pathname", NEVER), _a("name", _K.STRING), _ptr("value"), _a("size"),
-                      _fl()), _W, _WP)
-_c(190, "fsetxattr", (_FILE, _a("name", _K.STRING), _ptr("value"), _a("size"), _fl()), _W,
+                      _FLAGS), _W, _WP)
+_c(190, "fsetxattr", (_FILE, _a("name", _K.STRING), _ptr("value"), _a("size"), _FLAGS), _W,
    _WF)
 _c(191, "getxattr", (_p("pathname"), _a("name", _K.STRING), _ptr("value"), _a("size")), _R,
    _RP, reveals=METADATA)
@@ -642,15 +648,15 @@ _c(212, "lookup_dcookie", (_a("cookie64"), _ptr("buf"), _a("len")), ni=True)
 _c(213, "epoll_create", (_a("size"),), "stdio")
 _c(214, "epoll_ctl_old", (), ni=True)
 _c(215, "epoll_wait_old", (), ni=True)
-_c(216, "remap_file_pages", (_START, _a("size"), _a("prot"), _a("pgoff"), _fl()))
-_c(217, "getdents64", (_fd(), _ptr("dirent"), _a("count")), "stdio")
+_c(216, "remap_file_pages", (_START, _a("size"), _a("prot"), _a("pgoff"), _FLAGS))
+_c(217, "getdents64", (_FD, _ptr("dirent"), _a("count")), "stdio")
 _c(218, "set_tid_address", (_ptr("tidptr"),), "stdio")
 _c(219, "restart_syscall", (), "stdio")
 _c(220, "semtimedop", (_a("semid"), _ptr("tsops"), _a("nsops"), _ptr("timeout")))
-_c(221, "fadvise64", (_fd(), _a("offset"), _a("len"), _a("advice")), "stdio")
+_c(221, "fadvise64", (_FD, _a("offset"), _a("len"), _a("advice")), "stdio")
 _c(222, "timer_create", (_a("which_clock"), _ptr("timer_event_spec"),
                          _ptr("created_timer_id")), "stdio")
-_c(223, "timer_settime", (_a("timer_id"), _fl(), _ptr("new_setting"), _ptr("old_setting")),
+_c(223, "timer_settime", (_a("timer_id"), _FLAGS, _ptr("new_setting"), _ptr("old_setting")),
    "stdio")
 _c(224, "timer_gettime", (_a("timer_id"), _ptr("setting")), "stdio")
 _c(225, "timer_getoverrun", (_a("timer_id"),), "stdio")
@@ -658,18 +664,18 @@ _c(226, "timer_delete", (_a("timer_id"),), "stdio")
 _c(227, "clock_settime", (_a("which_clock"), _ptr("tp")))
 _c(228, "clock_gettime", (_a("which_clock"), _ptr("tp")), "stdio")
 _c(229, "clock_getres", (_a("which_clock"), _ptr("tp")), "stdio")
-_c(230, "clock_nanosleep", (_a("which_clock"), _fl(), _ptr("rqtp"), _ptr("rmtp")), "stdio")
+_c(230, "clock_nanosleep", (_a("which_clock"), _FLAGS, _ptr("rqtp"), _ptr("rmtp")), "stdio")
 _c(231, "exit_group", (_a("error_code"),), "stdio", returns=False)
 _c(232, "epoll_wait", (_fd("epfd"), _ptr("events"), _a("maxevents"), _a("timeout")), "stdio")
-_c(233, "epoll_ctl", (_fd("epfd"), _a("op", _K.CMD), _fd(), _ptr("event")), "stdio")
+_c(233, "epoll_ctl", (_fd("epfd"), _a("op", _K.CMD), _FD, _ptr("event")), "stdio")
 _c(234, "tgkill", (_a("tgid", _K.PID), _PID, _SIG), "signal",
    guard=Guard(((_eq32(0, Param.TRACER_PID),),), errno.EPERM))
 _c(235, "utimes", (_p(), _ptr("utimes")), _W, _WP)
 _c(236, "vserver", (), ni=True)
-_c(237, "mbind", (_START, _LEN, _a("mode"), _ptr("nmask"), _a("maxnode"), _fl()), "stdio")
+_c(237, "mbind", (_START, _LEN, _a("mode"), _ptr("nmask"), _a("maxnode"), _FLAGS), "stdio")
 _c(238, "set_mempolicy", (_a("mode"), _ptr("nmask"), _a("maxnode")), "stdio")
 _c(239, "get_mempolicy", (_ptr("policy"), _ptr("nmask"), _a("maxnode"), _a("addr", _K.ADDR),
-                          _fl()), "stdio")
+                          _FLAGS), "stdio")
 # POSIX message queues live in the mqueue file system of the IPC namespace, not in the path
 # namespace rules speak of: their names are not paths
 _c(240, "mq_open", (_a("u_name", _K.STRING), _fl("oflag"), _a("mode"), _ptr("u_attr")))
@@ -680,7 +686,7 @@ _c(243, "mq_timedreceive", (_fd("mqdes"), _ptr("u_msg_ptr"), _a("msg_len"),
                             _ptr("u_msg_prio"), _ptr("u_abs_timeout")))
 _c(244, "mq_notify", (_fd("mqdes"), _ptr("u_notification")))
 _c(245, "mq_getsetattr", (_fd("mqdes"), _ptr("u_mqstat"), _ptr("u_omqstat")))
-_c(246, "kexec_load", (_a("entry"), _a("nr_segments"), _ptr("segments"), _fl()), "",
+_c(246, "kexec_load", (_a("entry"), _a("nr_segments"), _ptr("segments"), _FLAGS), "",
    _T.PLAIN | _T.UNSAFE)
 _c(247, "waitid", (_a("which"), _PID, _ptr("infop"), _a("options"), _ptr("ru")), "stdio")
 _c(248, "add_key", (_a("_type", _K.STRING), _a("_description", _K.STRING), _ptr("_payload"),
@@ -691,9 +697,9 @@ _c(250, "keyctl", (_a("option", _K.CMD), _a("arg2"), _a("arg3"), _a("arg4"), _a(
 _c(251, "ioprio_set", (_a("which"), _a("who"), _a("ioprio")))
 _c(252, "ioprio_get", (_a("which"), _a("who")))
 _c(253, "inotify_init", (), "stdio")
-_c(254, "inotify_add_watch", (_fd(), _p("pathname", unless_flag(2, IN_DONT_FOLLOW)),
+_c(254, "inotify_add_watch", (_FD, _p("pathname", unless_flag(2, IN_DONT_FOLLOW)),
                               _fl("mask")), _R, _RP, reveals=METADATA)
-_c(255, "inotify_rm_watch", (_fd(), _a("wd")), "stdio")
+_c(255, "inotify_rm_watch", (_FD, _a("wd")), "stdio")
 _c(256, "migrate_pages", (_PID, _a("maxnode"), _ptr("old_nodes"), _ptr("new_nodes")))
 _c(257, "openat", (_DFD, _at("filename", open_flags(2)), _a("flags", _K.OPEN_FLAGS),
                    _a("mode")), "fsread fswrite", _T.PATH | _T.OPEN, reveals=CONTENT)
@@ -716,7 +722,7 @@ _c(265, "linkat", (_a("olddfd", _K.DIRFD),
                        role="old"),
                    _a("newdfd", _K.DIRFD),
                    _at("newname", NEVER, dirfd=2, role="new", creates=True, classes=_W),
-                   _fl()), "fsread fswrite", _WP | _T.NAMES, reveals=CONTENT)
+                   _FLAGS), "fsread fswrite", _WP | _T.NAMES, reveals=CONTENT)
 _c(266, "symlinkat", (_a("oldname", _K.STRING), _a("newdfd", _K.DIRFD),
                       _at("newname", NEVER, dirfd=1, creates=True)), _W, _WP)
 # readlinkat(fd, "") reads the link the descriptor is (an O_PATH of a symlink)
@@ -732,43 +738,43 @@ _c(272, "unshare", (_fl("unshare_flags"),), "namespace", _T.PLAIN | _T.UNSAFE)
 _c(273, "set_robust_list", (_ptr("head"), _a("len")), "stdio")
 _c(274, "get_robust_list", (_PID, _ptr("head_ptr"), _ptr("len_ptr")), "stdio")
 _c(275, "splice", (_fd("fd_in"), _ptr("off_in"), _fd("fd_out"), _ptr("off_out"), _a("len"),
-                   _fl()), "stdio")
-_c(276, "tee", (_fd("fdin"), _fd("fdout"), _a("len"), _fl()), "stdio")
-_c(277, "sync_file_range", (_fd(), _a("offset"), _a("nbytes"), _fl()), "stdio")
-_c(278, "vmsplice", (_fd(), _ptr("uiov"), _a("nr_segs"), _fl()), "stdio")
+                   _FLAGS), "stdio")
+_c(276, "tee", (_fd("fdin"), _fd("fdout"), _a("len"), _FLAGS), "stdio")
+_c(277, "sync_file_range", (_FD, _a("offset"), _a("nbytes"), _FLAGS), "stdio")
+_c(278, "vmsplice", (_FD, _ptr("uiov"), _a("nr_segs"), _FLAGS), "stdio")
 _c(279, "move_pages", (_PID, _a("nr_pages"), _ptr("pages"), _ptr("nodes"), _ptr("status"),
-                       _fl()))
+                       _FLAGS))
 # utimensat(fd, NULL, ...) acts on the descriptor (the decoder reads a NULL path so)
 _c(280, "utimensat", (_DFD, _at("filename", *_atf(3)),
-                      _ptr("utimes"), _fl()), _W, _WP)
+                      _ptr("utimes"), _FLAGS), _W, _WP)
 _c(281, "epoll_pwait", (_fd("epfd"), _ptr("events"), _a("maxevents"), _a("timeout"),
                         _ptr("sigmask"), _a("sigsetsize")), "stdio")
 _c(282, "signalfd", (_fd("ufd"), _ptr("user_mask"), _a("sizemask")), "stdio")
-_c(283, "timerfd_create", (_a("clockid"), _fl()), "stdio")
+_c(283, "timerfd_create", (_a("clockid"), _FLAGS), "stdio")
 _c(284, "eventfd", (_a("count"),), "stdio")
-_c(285, "fallocate", (_fd(), _a("mode"), _a("offset"), _a("len")), "stdio")
-_c(286, "timerfd_settime", (_fd("ufd"), _fl(), _ptr("utmr"), _ptr("otmr")), "stdio")
+_c(285, "fallocate", (_FD, _a("mode"), _a("offset"), _a("len")), "stdio")
+_c(286, "timerfd_settime", (_fd("ufd"), _FLAGS, _ptr("utmr"), _ptr("otmr")), "stdio")
 _c(287, "timerfd_gettime", (_fd("ufd"), _ptr("otmr")), "stdio")
-_c(288, "accept4", (_fd(), _ptr("upeer_sockaddr"), _ptr("upeer_addrlen"), _fl()),
+_c(288, "accept4", (_FD, _ptr("upeer_sockaddr"), _ptr("upeer_addrlen"), _FLAGS),
    "net-accept")
-_c(289, "signalfd4", (_fd("ufd"), _ptr("user_mask"), _a("sizemask"), _fl()), "stdio")
-_c(290, "eventfd2", (_a("count"), _fl()), "stdio")
-_c(291, "epoll_create1", (_fl(),), "stdio")
-_c(292, "dup3", (_fd("oldfd"), _fd("newfd"), _fl()), "stdio")
-_c(293, "pipe2", (_ptr("fildes"), _fl()), "stdio")
-_c(294, "inotify_init1", (_fl(),), "stdio")
-_c(295, "preadv", (_fd(), _ptr("vec"), _a("vlen"), _a("pos_l"), _a("pos_h")), "stdio")
-_c(296, "pwritev", (_fd(), _ptr("vec"), _a("vlen"), _a("pos_l"), _a("pos_h")), "stdio")
+_c(289, "signalfd4", (_fd("ufd"), _ptr("user_mask"), _a("sizemask"), _FLAGS), "stdio")
+_c(290, "eventfd2", (_a("count"), _FLAGS), "stdio")
+_c(291, "epoll_create1", (_FLAGS,), "stdio")
+_c(292, "dup3", (_fd("oldfd"), _fd("newfd"), _FLAGS), "stdio")
+_c(293, "pipe2", (_ptr("fildes"), _FLAGS), "stdio")
+_c(294, "inotify_init1", (_FLAGS,), "stdio")
+_c(295, "preadv", (_FD, _ptr("vec"), _a("vlen"), _a("pos_l"), _a("pos_h")), "stdio")
+_c(296, "pwritev", (_FD, _ptr("vec"), _a("vlen"), _a("pos_l"), _a("pos_h")), "stdio")
 _c(297, "rt_tgsigqueueinfo", (_a("tgid", _K.PID), _PID, _SIG, _ptr("uinfo")), "signal",
    guard=Guard(((_eq32(0, Param.TRACER_PID),),), errno.EPERM))
-_c(298, "perf_event_open", (_ptr("attr_uptr"), _PID, _a("cpu"), _fd("group_fd"), _fl()), "",
+_c(298, "perf_event_open", (_ptr("attr_uptr"), _PID, _a("cpu"), _fd("group_fd"), _FLAGS), "",
    _T.PLAIN | _T.UNSAFE)
-_c(299, "recvmmsg", (_fd(), _ptr("mmsg"), _a("vlen"), _fl(), _ptr("timeout")), "stdio")
+_c(299, "recvmmsg", (_FD, _ptr("mmsg"), _a("vlen"), _FLAGS, _ptr("timeout")), "stdio")
 # --- 300..336 --------------------------------------------------------------------------------
 # fanotify hands its reader descriptors the kernel opened on files (no path, no open)
-_c(300, "fanotify_init", (_fl(), _fl("event_f_flags")), "", _T.PLAIN | _T.UNSAFE)
+_c(300, "fanotify_init", (_FLAGS, _fl("event_f_flags")), "", _T.PLAIN | _T.UNSAFE)
 # fanotify_mark(fd, flags, mask, dfd, NULL) marks the dfd's file
-_c(301, "fanotify_mark", (_fd("fanotify_fd"), _fl(), _a("mask"), _a("dfd", _K.DIRFD),
+_c(301, "fanotify_mark", (_fd("fanotify_fd"), _FLAGS, _a("mask"), _a("dfd", _K.DIRFD),
                           _at("pathname", unless_flag(1, FAN_MARK_DONT_FOLLOW), dirfd=3)), _R, _RP,
    reveals=METADATA)
 _c(302, "prlimit64", (_PID, _a("resource"), _ptr("new_rlim"), _ptr("old_rlim")), "stdio",
@@ -777,72 +783,72 @@ _c(303, "name_to_handle_at", (_DFD, _at("name", if_flag(4, AT_SYMLINK_FOLLOW),
                                          if_flag(4, AT_EMPTY_PATH)),
                               _ptr("handle"), _ptr("mnt_id"), _fl("flag")), "",
    _RP | _T.UNSAFE)
-_c(304, "open_by_handle_at", (_fd("mount_fd"), _ptr("handle"), _fl()), "",
+_c(304, "open_by_handle_at", (_fd("mount_fd"), _ptr("handle"), _FLAGS), "",
    _T.PLAIN | _T.UNSAFE)
 _c(305, "clock_adjtime", (_a("which_clock"), _ptr("utx")))
-_c(306, "syncfs", (_fd(),))
-_c(307, "sendmmsg", (_fd(), _a("mmsg", _K.MMSGHDR), _a("vlen"), _fl()), "net-connect",
+_c(306, "syncfs", (_FD,))
+_c(307, "sendmmsg", (_FD, _a("mmsg", _K.MMSGHDR), _a("vlen"), _FLAGS), "net-connect",
    _T.ADDRESS | _T.FREEZE)
-_c(308, "setns", (_fd(), _a("nstype")), "namespace", _T.PLAIN | _T.UNSAFE)
+_c(308, "setns", (_FD, _a("nstype")), "namespace", _T.PLAIN | _T.UNSAFE)
 _c(309, "getcpu", (_ptr("cpup"), _ptr("nodep"), _ptr("unused")), "stdio")
 _c(310, "process_vm_readv", (_PID, _ptr("lvec"), _a("liovcnt"), _ptr("rvec"), _a("riovcnt"),
-                             _fl()), "debug", _T.PLAIN | _T.UNSAFE)
+                             _FLAGS), "debug", _T.PLAIN | _T.UNSAFE)
 _c(311, "process_vm_writev", (_PID, _ptr("lvec"), _a("liovcnt"), _ptr("rvec"), _a("riovcnt"),
-                              _fl()), "debug", _T.PLAIN | _T.UNSAFE)
+                              _FLAGS), "debug", _T.PLAIN | _T.UNSAFE)
 _c(312, "kcmp", (_a("pid1", _K.PID), _a("pid2", _K.PID), _a("type"), _a("idx1"), _a("idx2")),
    "debug", _T.PLAIN | _T.UNSAFE)
-_c(313, "finit_module", (_fd(), _a("uargs", _K.STRING), _fl()), "", _T.PLAIN | _T.UNSAFE)
-_c(314, "sched_setattr", (_PID, _ptr("uattr"), _fl()))
-_c(315, "sched_getattr", (_PID, _ptr("uattr"), _a("usize"), _fl()), "stdio")
+_c(313, "finit_module", (_FD, _a("uargs", _K.STRING), _FLAGS), "", _T.PLAIN | _T.UNSAFE)
+_c(314, "sched_setattr", (_PID, _ptr("uattr"), _FLAGS))
+_c(315, "sched_getattr", (_PID, _ptr("uattr"), _a("usize"), _FLAGS), "stdio")
 _c(316, "renameat2", (_a("olddfd", _K.DIRFD), _at("oldname", NEVER, role="old"),
                       _a("newdfd", _K.DIRFD),
                       _at("newname", NEVER, dirfd=2, role="new", creates=True, classes=_W),
-                      _fl()), "fsread fswrite", _WP | _T.NAMES | _T.MOVES, reveals=CONTENT)
-_c(317, "seccomp", (_a("op", _K.CMD), _fl(), _ptr("uargs")),
+                      _FLAGS), "fsread fswrite", _WP | _T.NAMES | _T.MOVES, reveals=CONTENT)
+_c(317, "seccomp", (_a("op", _K.CMD), _FLAGS, _ptr("uargs")),
    guard=Guard(((_eq32(0, SECCOMP_SET_MODE_FILTER),
                  _bits(1, SECCOMP_FILTER_FLAG_NEW_LISTENER)),), errno.EPERM))
-_c(318, "getrandom", (_ptr("buf"), _a("count"), _fl()), "stdio")
-_c(319, "memfd_create", (_a("uname", _K.STRING), _fl()), "stdio")
+_c(318, "getrandom", (_ptr("buf"), _a("count"), _FLAGS), "stdio")
+_c(319, "memfd_create", (_a("uname", _K.STRING), _FLAGS), "stdio")
 _c(320, "kexec_file_load", (_fd("kernel_fd"), _fd("initrd_fd"), _a("cmdline_len"),
-                            _a("cmdline_ptr", _K.STRING), _fl()), "", _T.PLAIN | _T.UNSAFE)
+                            _a("cmdline_ptr", _K.STRING), _FLAGS), "", _T.PLAIN | _T.UNSAFE)
 # bpf(BPF_OBJ_PIN/BPF_OBJ_GET) carries a path inside union bpf_attr
 _c(321, "bpf", (_a("cmd", _K.CMD), _a("uattr", _K.MAYBE_PATH), _a("size")), "",
    _T.PLAIN | _T.UNSAFE)
 _c(322, "execveat", (_DFD, _at("filename", *_atf(4)),
-                     _a("argv", _K.ARGV), _a("envp", _K.ENVP), _fl()), "exec fsread",
+                     _a("argv", _K.ARGV), _a("envp", _K.ENVP), _FLAGS), "exec fsread",
    _T.PATH | _T.ARGV | _T.FREEZE, reveals=CONTENT)
-_c(323, "userfaultfd", (_fl(),), "", _T.PLAIN | _T.UNSAFE)
-_c(324, "membarrier", (_a("cmd", _K.CMD), _fl(), _a("cpu_id")), "stdio")
-_c(325, "mlock2", (_START, _LEN, _fl()), "stdio")
+_c(323, "userfaultfd", (_FLAGS,), "", _T.PLAIN | _T.UNSAFE)
+_c(324, "membarrier", (_a("cmd", _K.CMD), _FLAGS, _a("cpu_id")), "stdio")
+_c(325, "mlock2", (_START, _LEN, _FLAGS), "stdio")
 _c(326, "copy_file_range", (_fd("fd_in"), _ptr("off_in"), _fd("fd_out"), _ptr("off_out"),
-                            _a("len"), _fl()), "stdio")
-_c(327, "preadv2", (_fd(), _ptr("vec"), _a("vlen"), _a("pos_l"), _a("pos_h"), _fl()),
+                            _a("len"), _FLAGS), "stdio")
+_c(327, "preadv2", (_FD, _ptr("vec"), _a("vlen"), _a("pos_l"), _a("pos_h"), _FLAGS),
    "stdio")
-_c(328, "pwritev2", (_fd(), _ptr("vec"), _a("vlen"), _a("pos_l"), _a("pos_h"), _fl()),
+_c(328, "pwritev2", (_FD, _ptr("vec"), _a("vlen"), _a("pos_l"), _a("pos_h"), _FLAGS),
    "stdio")
 _c(329, "pkey_mprotect", (_START, _LEN, _a("prot"), _a("pkey")), "stdio",
    guard=Guard((_AREA,), errno.EPERM))
-_c(330, "pkey_alloc", (_fl(), _a("init_val")), "stdio")
+_c(330, "pkey_alloc", (_FLAGS, _a("init_val")), "stdio")
 _c(331, "pkey_free", (_a("pkey"),), "stdio")
-_c(332, "statx", (_DFD, _at("filename", *_atf(2)), _fl(),
+_c(332, "statx", (_DFD, _at("filename", *_atf(2)), _FLAGS,
                   _a("mask"), _ptr("buffer")), _R, _RP, reveals=METADATA,
    on_descriptor="fstat")
 _c(333, "io_pgetevents", (_a("ctx_id"), _a("min_nr"), _a("nr"), _ptr("events"),
                           _ptr("timeout"), _ptr("usig")))
-_c(334, "rseq", (_ptr("rseq"), _a("rseq_len"), _fl(), _a("sig")), "stdio")
+_c(334, "rseq", (_ptr("rseq"), _a("rseq_len"), _FLAGS, _a("sig")), "stdio")
 # the uprobe trampolines' calls: anywhere else they fail (SIGILL, ENXIO)
 _c(335, "uretprobe", ())
 _c(336, "uprobe", ())
 # 337..423: reserved on x86_64 to keep the generic numbers in step; no call has them.
 # --- 424..469 (the numbers every architecture shares) ----------------------------------------
-_c(424, "pidfd_send_signal", (_fd("pidfd"), _SIG, _ptr("info"), _fl()), "signal",
+_c(424, "pidfd_send_signal", (_fd("pidfd"), _SIG, _ptr("info"), _FLAGS), "signal",
    guard=Guard(((),), check="pidfd_target", arg=0))
 _c(425, "io_uring_setup", (_a("entries"), _ptr("params")), "io-uring", _T.PLAIN | _T.UNSAFE)
-_c(426, "io_uring_enter", (_fd(), _a("to_submit"), _a("min_complete"), _fl(), _ptr("argp"),
+_c(426, "io_uring_enter", (_FD, _a("to_submit"), _a("min_complete"), _FLAGS, _ptr("argp"),
                            _a("argsz")), "io-uring", _T.PLAIN | _T.UNSAFE)
-_c(427, "io_uring_register", (_fd(), _a("opcode", _K.CMD), _ptr("arg"), _a("nr_args")),
+_c(427, "io_uring_register", (_FD, _a("opcode", _K.CMD), _ptr("arg"), _a("nr_args")),
    "io-uring", _T.PLAIN | _T.UNSAFE)
-_c(428, "open_tree", (_DFD, _at("filename", *_atf(2)), _fl()),
+_c(428, "open_tree", (_DFD, _at("filename", *_atf(2)), _FLAGS),
    "namespace", _NS)
 _c(429, "move_mount", (_a("from_dfd", _K.DIRFD),
                        _at("from_pathname", if_flag(4, MOVE_MOUNT_F_SYMLINKS),
@@ -850,54 +856,54 @@ _c(429, "move_mount", (_a("from_dfd", _K.DIRFD),
                        _a("to_dfd", _K.DIRFD),
                        _at("to_pathname", if_flag(4, MOVE_MOUNT_T_SYMLINKS),
                            if_flag(4, MOVE_MOUNT_T_EMPTY_PATH), dirfd=2, role="new"),
-                       _fl()), "namespace", _NS)
-_c(430, "fsopen", (_a("fs_name", _K.STRING), _fl()), "namespace", _T.PLAIN | _T.UNSAFE)
+                       _FLAGS), "namespace", _NS)
+_c(430, "fsopen", (_a("fs_name", _K.STRING), _FLAGS), "namespace", _T.PLAIN | _T.UNSAFE)
 # fsconfig(FSCONFIG_SET_PATH...) passes a path in "value" relative to the dirfd in "aux"
-_c(431, "fsconfig", (_fd(), _a("cmd", _K.CMD), _a("key", _K.STRING),
+_c(431, "fsconfig", (_FD, _a("cmd", _K.CMD), _a("key", _K.STRING),
                      _a("value", _K.MAYBE_PATH), _a("aux")), "namespace",
    _T.PLAIN | _T.UNSAFE)
-_c(432, "fsmount", (_fd("fs_fd"), _fl(), _fl("attr_flags")), "namespace",
+_c(432, "fsmount", (_fd("fs_fd"), _FLAGS, _fl("attr_flags")), "namespace",
    _T.PLAIN | _T.UNSAFE)
 _c(433, "fspick", (_DFD, _at("path", unless_flag(2, FSPICK_SYMLINK_NOFOLLOW),
-                             if_flag(2, FSPICK_EMPTY_PATH)), _fl()), "namespace", _NS)
-_c(434, "pidfd_open", (_PID, _fl()), guard=_PID_GUARD)
+                             if_flag(2, FSPICK_EMPTY_PATH)), _FLAGS), "namespace", _NS)
+_c(434, "pidfd_open", (_PID, _FLAGS), guard=_PID_GUARD)
 # clone3: its flags are in memory; until they are read, libc is made to fall back to clone
 _c(435, "clone3", (_ptr("uargs"), _a("size")), "process", guard=Guard(((),), errno.ENOSYS))
-_c(436, "close_range", (_fd(), _fd("max_fd"), _fl()), "stdio")
+_c(436, "close_range", (_FD, _fd("max_fd"), _FLAGS), "stdio")
 _c(437, "openat2", (_DFD, _at("filename", OPEN_HOW), Arg("how", _K.OPEN_HOW, 3), _a("usize")),
    "fsread fswrite", _T.PATH | _T.OPEN, reveals=CONTENT)
-_c(438, "pidfd_getfd", (_fd("pidfd"), _fd(), _fl()), "debug", _T.PLAIN | _T.UNSAFE)
+_c(438, "pidfd_getfd", (_fd("pidfd"), _FD, _FLAGS), "debug", _T.PLAIN | _T.UNSAFE)
 _c(439, "faccessat2", (_DFD, _at("filename", *_atf(3)),
-                       _a("mode"), _fl()), _R, _RP, reveals=METADATA, on_descriptor="fstat")
-_c(440, "process_madvise", (_fd("pidfd"), _ptr("vec"), _a("vlen"), _a("behavior"), _fl()), "",
+                       _a("mode"), _FLAGS), _R, _RP, reveals=METADATA, on_descriptor="fstat")
+_c(440, "process_madvise", (_fd("pidfd"), _ptr("vec"), _a("vlen"), _a("behavior"), _FLAGS), "",
    _T.PLAIN | _T.UNSAFE)
 _c(441, "epoll_pwait2", (_fd("epfd"), _ptr("events"), _a("maxevents"), _ptr("timeout"),
                          _ptr("sigmask"), _a("sigsetsize")), "stdio")
-_c(442, "mount_setattr", (_DFD, _at("path", *_atf(2)), _fl(),
+_c(442, "mount_setattr", (_DFD, _at("path", *_atf(2)), _FLAGS,
                           _ptr("uattr"), _a("usize")), "namespace", _NS)
-_c(443, "quotactl_fd", (_fd(), _a("cmd", _K.CMD), _a("id"), _ptr("addr")))
-_c(444, "landlock_create_ruleset", (_ptr("attr"), _a("size"), _fl()))
-_c(445, "landlock_add_rule", (_fd("ruleset_fd"), _a("rule_type"), _ptr("rule_attr"), _fl()))
-_c(446, "landlock_restrict_self", (_fd("ruleset_fd"), _fl()))
-_c(447, "memfd_secret", (_fl(),))
-_c(448, "process_mrelease", (_fd("pidfd"), _fl()), "", _T.PLAIN | _T.UNSAFE)
-_c(449, "futex_waitv", (_ptr("waiters"), _a("nr_futexes"), _fl(), _ptr("timeout"),
+_c(443, "quotactl_fd", (_FD, _a("cmd", _K.CMD), _a("id"), _ptr("addr")))
+_c(444, "landlock_create_ruleset", (_ptr("attr"), _a("size"), _FLAGS))
+_c(445, "landlock_add_rule", (_fd("ruleset_fd"), _a("rule_type"), _ptr("rule_attr"), _FLAGS))
+_c(446, "landlock_restrict_self", (_fd("ruleset_fd"), _FLAGS))
+_c(447, "memfd_secret", (_FLAGS,))
+_c(448, "process_mrelease", (_fd("pidfd"), _FLAGS), "", _T.PLAIN | _T.UNSAFE)
+_c(449, "futex_waitv", (_ptr("waiters"), _a("nr_futexes"), _FLAGS, _ptr("timeout"),
                         _a("clockid")), "stdio")
-_c(450, "set_mempolicy_home_node", (_START, _LEN, _a("home_node"), _fl()))
-_c(451, "cachestat", (_fd(), _ptr("cstat_range"), _ptr("cstat"), _fl()))
+_c(450, "set_mempolicy_home_node", (_START, _LEN, _a("home_node"), _FLAGS))
+_c(451, "cachestat", (_FD, _ptr("cstat_range"), _ptr("cstat"), _FLAGS))
 _c(452, "fchmodat2", (_DFD, _at("filename", *_atf(3)),
-                      _a("mode"), _fl()), _W, _WP, on_descriptor="fchmod")
-_c(453, "map_shadow_stack", (_a("addr", _K.ADDR), _a("size"), _fl()), "stdio")
-_c(454, "futex_wake", (_ptr("uaddr"), _a("mask"), _a("nr"), _fl()), "stdio")
-_c(455, "futex_wait", (_ptr("uaddr"), _a("val"), _a("mask"), _fl(), _ptr("timeout"),
+                      _a("mode"), _FLAGS), _W, _WP, on_descriptor="fchmod")
+_c(453, "map_shadow_stack", (_a("addr", _K.ADDR), _a("size"), _FLAGS), "stdio")
+_c(454, "futex_wake", (_ptr("uaddr"), _a("mask"), _a("nr"), _FLAGS), "stdio")
+_c(455, "futex_wait", (_ptr("uaddr"), _a("val"), _a("mask"), _FLAGS, _ptr("timeout"),
                        _a("clockid")), "stdio")
-_c(456, "futex_requeue", (_ptr("waiters"), _fl(), _a("nr_wake"), _a("nr_requeue")), "stdio")
-_c(457, "statmount", (_ptr("req"), _ptr("buf"), _a("bufsize"), _fl()))
-_c(458, "listmount", (_ptr("req"), _ptr("mnt_ids"), _a("nr_mnt_ids"), _fl()))
-_c(459, "lsm_get_self_attr", (_a("attr"), _ptr("ctx"), _ptr("size"), _fl()))
-_c(460, "lsm_set_self_attr", (_a("attr"), _ptr("ctx"), _a("size"), _fl()))
-_c(461, "lsm_list_modules", (_ptr("ids"), _ptr("size"), _fl()))
-_c(462, "mseal", (_START, _LEN, _fl()), "stdio")
+_c(456, "futex_requeue", (_ptr("waiters"), _FLAGS, _a("nr_wake"), _a("nr_requeue")), "stdio")
+_c(457, "statmount", (_ptr("req"), _ptr("buf"), _a("bufsize"), _FLAGS))
+_c(458, "listmount", (_ptr("req"), _ptr("mnt_ids"), _a("nr_mnt_ids"), _FLAGS))
+_c(459, "lsm_get_self_attr", (_a("attr"), _ptr("ctx"), _ptr("size"), _FLAGS))
+_c(460, "lsm_set_self_attr", (_a("attr"), _ptr("ctx"), _a("size"), _FLAGS))
+_c(461, "lsm_list_modules", (_ptr("ids"), _ptr("size"), _FLAGS))
+_c(462, "mseal", (_START, _LEN, _FLAGS), "stdio")
 _c(463, "setxattrat", (_DFD, _at("pathname", *_atf(2)),
                        _fl("at_flags"), _a("name", _K.STRING), _ptr("uargs"), _a("usize")),
    _W, _WP, on_descriptor="fsetxattr")
@@ -910,7 +916,7 @@ _c(465, "listxattrat", (_DFD, _at("pathname", *_atf(2)),
 _c(466, "removexattrat", (_DFD, _at("pathname", *_atf(2)),
                           _fl("at_flags"), _a("name", _K.STRING)), _W, _WP,
    on_descriptor="fremovexattr")
-_c(467, "open_tree_attr", (_DFD, _at("filename", *_atf(2)), _fl(),
+_c(467, "open_tree_attr", (_DFD, _at("filename", *_atf(2)), _FLAGS,
                            _ptr("uattr"), _a("usize")), "namespace", _NS)
 _c(468, "file_getattr", (_DFD, _at("filename", *_atf(4)),
                          _ptr("ufattr"), _a("usize"), _fl("at_flags")), _R, _RP,
@@ -927,24 +933,37 @@ BY_NAME: dict[str, Call] = {call.name: call for call in TABLE.values()}
 MAX_NR = max(TABLE)
 
 
+# Indexes the derived tables are built from, made in one pass (every run imports them).
+#: name -> (index, Path) of each path argument, for the calls that have one
+PATHS: dict[str, tuple[tuple[int, Path], ...]] = {}
+_FIRST_OF_KIND: dict[Kind, dict[str, int]] = {kind: {} for kind in Kind}
+_TREATED: dict[Treat, frozenset[str]] = {}
+for _call in TABLE.values():
+    for _index, _arg in enumerate(_call.args):
+        _FIRST_OF_KIND[_arg.kind].setdefault(_call.name, _index)
+for _name in _FIRST_OF_KIND[Kind.PATH]:
+    PATHS[_name] = BY_NAME[_name].paths()
+del _call, _index, _arg, _name
+
+
 def treated(flag: Treat) -> frozenset[str]:
     """The names of the calls whose treatment includes ``flag``."""
-    return frozenset(c.name for c in TABLE.values() if flag in c.treat)
+    found = _TREATED.get(flag)
+    if found is None:
+        # int's own "&": an IntFlag's is written in Python, a hundred times slower
+        found = _TREATED[flag] = frozenset(c.name for c in TABLE.values()
+                                           if int.__and__(c.treat, flag))
+    return found
 
 
 def with_kind(kind: Kind) -> frozenset[str]:
     """The names of the calls that have an argument of this kind."""
-    return frozenset(c.name for c in TABLE.values() if any(a.kind is kind for a in c.args))
+    return frozenset(_FIRST_OF_KIND.get(kind, ()))
 
 
 def arg_index(kind: Kind) -> dict[str, int]:
     """name -> the index of its first argument of this kind, for every call that has one."""
-    found: dict[str, int] = {}
-    for call in TABLE.values():
-        index = call.index_of(kind)
-        if index is not None:
-            found[call.name] = index
-    return found
+    return dict(_FIRST_OF_KIND.get(kind, {}))
 
 
 def number(name: str) -> int:

@@ -24,7 +24,7 @@ from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import PathResolver, Resolved, Unresolvable
 from systrace_py.kernel import AT_FDCWD, O_ACCMODE, O_DSYNC, O_SYNC_BIT, OPEN_FLAG_NAMES
 from systrace_py.policy.model import CallFacts, Facts, PathArg, SockAddr
-from systrace_py.syscalls import OPEN_HOW, TABLE, Arg, Kind, Rule, arg_index
+from systrace_py.syscalls import BY_NAME, OPEN_HOW, PATHS, TABLE, Arg, Kind, Rule, arg_index
 
 MAX_ARGV = 65536
 MAX_ARG_STRLEN = 131072
@@ -64,8 +64,8 @@ class PathSpec:
 # The decoders' tables, derived from the syscall table (systrace_py.syscalls).
 #: call -> its path arguments.  Calls deciding on a descriptor's file are in FD_ARGS.
 PATH_ARGS: dict[str, tuple[PathSpec, ...]] = {
-    c.name: tuple(PathSpec(p.role, i, p.dirfd, p.follow, p.empty) for i, p in c.paths())
-    for c in TABLE.values() if c.paths()
+    name: tuple(PathSpec(p.role, i, p.dirfd, p.follow, p.empty) for i, p in paths)
+    for name, paths in PATHS.items()
 }
 
 #: calls on a descriptor whose file is what the rule is about (fd argument index).
@@ -78,10 +78,16 @@ ROLES: dict[str, tuple[str, ...]] = {
 }
 
 #: calls with a socket address in registers: (pointer argument, length argument).
-SOCKADDR_ARGS: dict[str, tuple[int, int]] = {
-    c.name: (i, a.length) for c in TABLE.values() for i, a in enumerate(c.args)
-    if isinstance(a, Arg) and a.kind is Kind.SOCKADDR and a.length is not None
-}
+def _sockaddr_args() -> dict[str, tuple[int, int]]:
+    found = {}
+    for name, index in arg_index(Kind.SOCKADDR).items():
+        arg = BY_NAME[name].args[index]
+        assert isinstance(arg, Arg) and arg.length is not None
+        found[name] = (index, arg.length)
+    return found
+
+
+SOCKADDR_ARGS: dict[str, tuple[int, int]] = _sockaddr_args()
 
 #: calls that carry several socket addresses, one per message (sendmmsg)
 MANY_ADDRESS_CALLS = frozenset(arg_index(Kind.MMSGHDR))

@@ -15,14 +15,17 @@ table (:mod:`systrace_py.syscalls`), where each call says which aliases it can b
 from __future__ import annotations
 
 from systrace_py.kernel import O_ACCMODE, O_WRONLY, WRITE_OPEN_BITS
-from systrace_py.syscalls import ALIAS_NAMES, NUMBERS, TABLE, Kind, Treat, treated, with_kind
+from systrace_py.syscalls import ALIAS_NAMES, NUMBERS, PATHS, TABLE, Kind, Treat, treated, with_kind
 
 #: alias -> every call that can belong to it (from the table's ``aliases`` of each call).
 #: docs/policy.md lists them; a test keeps it in step.
-ALIASES: dict[str, frozenset[str]] = {
-    alias: frozenset(c.name for c in TABLE.values() if alias in c.aliases)
-    for alias in ALIAS_NAMES
-}
+ALIASES: dict[str, frozenset[str]] = {}
+_members: dict[str, list[str]] = {alias: [] for alias in ALIAS_NAMES}
+for _call in TABLE.values():
+    for _alias in _call.aliases:
+        _members[_alias].append(_call.name)
+ALIASES.update((alias, frozenset(names)) for alias, names in _members.items())
+del _members, _call, _alias
 
 OPEN_CALLS = treated(Treat.OPEN)
 EXEC_CALLS = treated(Treat.ARGV)
@@ -54,8 +57,8 @@ ONE_ADDRESS_CALLS = with_kind(Kind.SOCKADDR) | with_kind(Kind.MSGHDR)
 _ALIAS_OF_CALL: dict[str, frozenset[str]] = {c.name: c.aliases for c in TABLE.values()}
 #: the classes of a call's path in one role, where they are not all the call's aliases
 _ROLE_CLASSES: dict[tuple[str, str], frozenset[str]] = {
-    (c.name, path.role): path.classes
-    for c in TABLE.values() for _, path in c.paths() if path.classes is not None
+    (name, path.role): path.classes
+    for name, paths in PATHS.items() for _, path in paths if path.classes is not None
 }
 
 
