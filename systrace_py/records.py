@@ -43,7 +43,6 @@ from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.sockaddr import encode_sockaddr
 from systrace_py.kernel import (
     AT_EMPTY_PATH,
-    AT_FDCWD,
     AT_NO_AUTOMOUNT,
     AT_REMOVEDIR,
     AT_STATX_DONT_SYNC,
@@ -62,7 +61,6 @@ from systrace_py.syscalls import BY_NAME, Kind, Path
 
 _U32 = 0xFFFFFFFF
 _MAX_ERRNO = 4095
-__all__ = ["AT_FDCWD"]  # re-exported: handlers compare dirfd with it
 
 #: errno values the kernel uses internally; a tracer sees them at exit stops of calls that a
 #: signal interrupted (the call is then restarted, and stops again).

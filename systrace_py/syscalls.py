@@ -33,8 +33,6 @@ from systrace_py.kernel import (
     AT_EMPTY_PATH,
     AT_SYMLINK_FOLLOW,
     AT_SYMLINK_NOFOLLOW,
-    AUDIT_ARCH_I386,
-    AUDIT_ARCH_X86_64,
     CLONE_UNTRACED,
     FAN_MARK_DONT_FOLLOW,
     FSPICK_EMPTY_PATH,
@@ -59,10 +57,7 @@ from systrace_py.kernel import (
     TIOCLINUX,
     TIOCSTI,
     UMOUNT_NOFOLLOW,
-    X32_SYSCALL_BIT,
 )
-
-__all__ = ["AUDIT_ARCH_I386", "AUDIT_ARCH_X86_64", "X32_SYSCALL_BIT"]  # re-exported
 
 _U64 = 0xFFFFFFFFFFFFFFFF
 _LOW32 = 0xFFFFFFFF
@@ -274,6 +269,9 @@ def _touches(addr: int, length: int) -> Test:
 
 
 _AREA = (_touches(0, 1),)  # a call on the range (args 0, 1)
+#: a pid argument may name any task of the tracer (kill(TID) reaches the process of a thread),
+#: or a process group, or every process: the call always stops and the tracer checks the target
+#: against all its tasks (engine.signals)
 _PID_GUARD = Guard(((),), check="task_target", arg=0)
 
 

@@ -36,23 +36,26 @@ from collections.abc import Sequence
 import pyseccomp as sc
 
 from systrace_py.engine import scratch
-from systrace_py.kernel import O_ACCMODE, O_CREAT, O_TMPFILE_BIT, O_TRUNC, REFUSED_CONTROL
+from systrace_py.kernel import (
+    AUDIT_ARCH_X86_64,
+    O_ACCMODE,
+    O_CREAT,
+    O_TMPFILE_BIT,
+    O_TRUNC,
+    X32_SYSCALL_BIT,
+)
 from systrace_py.policy.filterplan import FilterPlan, Verdict
 from systrace_py.syscalls import (
-    AUDIT_ARCH_X86_64,
     MAX_NR,
     NAMES,
     NUMBERS,
     TABLE,
-    X32_SYSCALL_BIT,
     Guard,
     Kind,
     Param,
     Test,
     arg_index,
 )
-
-__all__ = ["REFUSED_CONTROL"]  # re-exported for the tracer
 
 _WRITE_BITS = (O_CREAT, O_TRUNC, O_TMPFILE_BIT)
 _U64 = 0xFFFFFFFFFFFFFFFF
@@ -65,10 +68,6 @@ GUARDED_CALLS = frozenset(GUARDS)
 #: guarded calls whose check needs more than registers: the filter stops them when a case
 #: holds, and the tracer applies the check (stop_guard) with what it reads
 STOP_GUARDED = frozenset(name for name, guard in GUARDS.items() if guard.check is not None)
-#: calls whose pid argument may name any task of the tracer (kill(TID) reaches the process of a
-#: thread), or a process group or every process: they always stop, and the tracer checks the
-#: target against all its tasks (engine.signals)
-TASK_TARGETS = frozenset(name for name, g in GUARDS.items() if g.check == "task_target")
 
 
 @functools.lru_cache(maxsize=8)
