@@ -280,3 +280,59 @@ def test_a_magic_link_swapped_between_check_and_open(build, tmp_path):
     controlled_and_blocked(tmp_path, build("escape/race_magic.c"),
                            lambda s: [s.secret, 100000, 1],
                            lambda s: policy(never("fswrite", path=str(s.secret))))
+
+
+# --- last names the kernel treats specially ------------------------------------------------------
+
+LAST_NAMES = r"""
+import errno, os, sys, threading, time
+if sys.argv[1] == "threads":
+    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+os.mkdir("d"); os.mkdir("e"); open("f", "w").close()
+os.symlink("d", "ld"); os.symlink("f", "lf"); os.symlink("nothing", "ldang")
+os.symlink("e/", "le")
+calls = [
+    ("rmdir d/.", os.rmdir, "d/."), ("rmdir d/..", os.rmdir, "d/.."),
+    ("rmdir ld/", os.rmdir, "ld/"), ("unlink lf/", os.unlink, "lf/"),
+    ("unlink ld/", os.unlink, "ld/"), ("unlink f/", os.unlink, "f/"),
+    ("mkdir ldang/", os.mkdir, "ldang/"), ("mkdir new/", os.mkdir, "new/"),
+    ("mkdir d/../new2", os.mkdir, "d/../new2"), ("mkdir d/.", os.mkdir, "d/."),
+    ("rename ld/ x", os.rename, "ld/", "x"), ("rename d/. y", os.rename, "d/.", "y"),
+    ("rename f d/..", os.rename, "f", "d/.."), ("link f ldang/", os.link, "f", "ldang/"),
+    ("symlink t ld/", os.symlink, "t", "ld/"), ("lstat ld/", os.lstat, "ld/"),
+    ("lstat lf/", os.lstat, "lf/"), ("stat d/.", os.stat, "d/."),
+    ("chmod d/..", os.chmod, "d/..", 0o755), ("readlink ld/", os.readlink, "ld/"),
+    ("open f/", os.open, "f/", os.O_RDONLY),
+    ("open new3/ O_CREAT", os.open, "new3/", os.O_CREAT | os.O_WRONLY),
+    ("open ldang O_CREAT", os.open, "ldang", os.O_CREAT | os.O_WRONLY),
+    ("open le O_CREAT", os.open, "le", os.O_CREAT | os.O_WRONLY),
+    ("open ld/ O_NOFOLLOW", os.open, "ld/", os.O_RDONLY | os.O_NOFOLLOW),
+    ("rmdir le/", os.rmdir, "le/"), ("rmdir e/", os.rmdir, "e/"),
+]
+for label, call, *args in calls:
+    try:
+        call(*args)
+        print(label, "-> OK")
+    except OSError as exc:
+        print(label, "->", errno.errorcode[exc.errno])
+print("tree ->", sorted(os.listdir(".")))
+"""
+
+
+@TASKS
+def test_calls_on_a_last_name_the_kernel_treats_specially_are_as_native(tmp_path, tasks):
+    """A last ".", "..", a trailing slash, a symlink followed for its slash only: what rmdir,
+    unlink, mkdir, rename, link, symlink, stat and open do with such a name depends on the
+    call, so with other tasks alive the tracer hands the kernel the call's own spelling (the
+    tree frozen) or the canonical one with its slash -- never a spelling that acts elsewhere
+    (rmdir of "d/." removing d, unlink of "ld/" removing what ld points at)."""
+    from conftest import PYTHON
+    outs = []
+    for name, traced in (("native", False), ("traced", True)):
+        s = Scene.make(tmp_path, name)
+        text = policy(never(["fsread", "fswrite"], path=str(s.secret))) if traced else None
+        outs.append(attack(PYTHON, "-c", LAST_NAMES, tasks, scene=s, policy_text=text,
+                           cwd=s.work))
+    native, traced = outs
+    assert native.returncode == 0, native
+    assert ran(traced) == ran(native), f"{native}\n{traced}"

@@ -95,7 +95,8 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]
         "l_f0": "f0", "l_d1": "d1", "l_abs": str(top / "d1" / "d2"), "l_up": "d1/..",
         "l_dang": "nothing", "l_dang_dir": "nodir/x", "l_loop1": "l_loop2",
         "l_loop2": "l_loop1", "l_self": "/proc/self", "l_slash": "d1/", "l_fslash": "f0/",
-        "l_dangslash": "newdir/", "l_root": "/", "l_dot": ".",
+        "l_dangslash": "newdir/", "l_root": "/", "l_dot": ".", "l_devfd": "/dev/fd",
+        "l_mounts": "/proc/mounts", "l_task": f"/proc/thread-self/../../{ME}/task",
     }
     for name, target in links.items():
         (top / name).symlink_to(target)
@@ -112,7 +113,8 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]
 
 NAMES = ["d1", "d2", "f", "f0", "missing", "l_f0", "l_d1", "l_abs", "l_up", "l_dang",
          "l_dang_dir", "l_loop1", "l_self", "l_slash", "l_fslash", "l_dangslash", "l_root",
-         "l_dot", "l_fd", "l_cwdfd", "status", "fd", "cwd", "root", "..", ".", "self"]
+         "l_dot", "l_fd", "l_cwdfd", "l_devfd", "l_mounts", "l_task", str(ME), "status", "fd",
+         "cwd", "root", "..", ".", "self"]
 
 
 @st.composite
@@ -120,7 +122,8 @@ def spellings(draw: st.DrawFn) -> str:
     parts = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=5))
     seps = [draw(st.sampled_from(["/", "//", "/./"])) for _ in parts[1:]]
     text = parts[0] + "".join(s + p for s, p in zip(seps, parts[1:], strict=True))
-    start = draw(st.sampled_from(["", "/proc/self/cwd/", "/proc/thread-self/cwd/"]))
+    start = draw(st.sampled_from(["", "/proc/self/cwd/", "/proc/thread-self/cwd/",
+                                  f"/proc/{ME}/task/{ME}/cwd/", "/proc/self/root/proc/self/cwd/"]))
     return start + text + draw(st.sampled_from(["", "/", "//"]))
 
 
