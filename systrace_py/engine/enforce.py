@@ -75,6 +75,11 @@ FREEZE_CALLS = (aliases.ALIASES["fswrite"] - aliases.OPEN_CALLS) | aliases.EXEC_
     SOCKET_PATH_CALLS | {"sendmmsg", "chdir"}
 
 
+#: calls after which a task may see another tree than the tracer's (a new root, another mount
+#: namespace): whether its paths may be resolved in the tracer's view is read again
+VIEW_CALLS = aliases.ALIASES["namespace"]
+
+
 def canonical_spelling(p: DecodedPath, opening: bool) -> str | None:
     """The absolute spelling of what was checked that the kernel may be handed in place of the
     call's own, or None when none does the same: no name (a pipe, a deleted file), a name

@@ -196,11 +196,13 @@ class PathResolver:
 
     @staticmethod
     def root_is_host(tid: int) -> bool:
-        """Whether the task sees the same root as the tracer (no chroot, same mounts)."""
+        """Whether the task sees the tracer's tree: the same root (no chroot) and the same
+        mounts (mount namespace) -- only then may its paths be resolved in the tracer's view."""
         try:
-            return os.readlink(f"/proc/{tid}/root") == "/" and (
-                os.stat(f"/proc/{tid}/root").st_ino == os.stat("/").st_ino
-            )
+            root, own = os.stat(f"/proc/{tid}/root"), os.stat("/")
+            return (os.readlink(f"/proc/{tid}/root") == "/"
+                    and (root.st_dev, root.st_ino) == (own.st_dev, own.st_ino)
+                    and os.readlink(f"/proc/{tid}/ns/mnt") == os.readlink("/proc/self/ns/mnt"))
         except OSError:
             return False
 
@@ -467,11 +469,15 @@ class PathResolver:
     def _dir_name(self, fd: int, root: int, tid: int, host_root: bool) -> str:
         """The name of a directory the walk stands in, to put a last component under."""
         name = self._name(fd, root, tid, host_root)
-        if name is None:
-            # a removed directory (nothing can be created in it: ENOENT), or one with no
-            # name the task could spell (another mount namespace, outside its root)
-            raise Unresolvable(errno.ENOENT, "a path inside a directory no rule can name")
-        return name
+        if name is not None:
+            return name
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/self/fd/{fd}").endswith(_DELETED):
+                # removed: it holds nothing, and nothing can be made in it (the kernel: ENOENT)
+                raise Unresolvable(errno.ENOENT, "a path inside a removed directory")
+        # a directory with no name the task could spell (reached through a magic link into
+        # another mount namespace, or outside its root): no rule can name what is in it
+        raise Unresolvable(errno.EACCES, "a path inside a directory that has no name here")
 
     def _object(self, fd: int, root: int, tid: int, host_root: bool, slash: bool,
                 literal: bool) -> Resolved:

@@ -631,6 +631,9 @@ class Tracer:
                 enforce.refuse(task.tid, refusal[0])
                 self._resume(task)
                 return
+        if call.name in enforce.VIEW_CALLS:
+            for process in self.processes.values():
+                process.host_root = None  # read again at each one's next call (paths.py)
         if call.name == "kill":
             result = signals.signal_group(task.tid, task.process.pid,
                                           signals.int32(call.args[0]), call.args[1] & 0xFFFFFFFF)

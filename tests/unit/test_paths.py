@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -296,3 +299,57 @@ def test_a_start_directory_deeper_than_path_max(tmp_path):
 def test_a_path_longer_than_path_max_is_enametoolong(tmp_path):
     assert resolve("x/" * 2048, -100) == errno.ENAMETOOLONG
     assert resolve("y" * 256, -100) == kernel("y" * 256, -100, True) == errno.ENAMETOOLONG
+
+
+def other_view(argv: list[str]) -> subprocess.Popen[str]:
+    """A process that prints "ready" once it stands where the test wants it."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
+                    reason="needs root and unshare(1)")
+def test_a_task_in_another_mount_namespace_is_resolved_in_its_view(tmp_path):
+    """Its tree is not the tracer's: paths (and /proc/self, its own /proc) are its own."""
+    script = (f"mount -t tmpfs none {tmp_path} && echo x > {tmp_path}/f && cd {tmp_path} "
+              "&& echo ready && exec sleep 30")
+    proc = other_view(["unshare", "--mount", "--pid", "--fork", "--mount-proc", "sh", "-c",
+                       script])
+    try:
+        # unshare --fork: its child (pid 1 of the new namespace) is the shell, now sleep
+        pid = int(subprocess.check_output(["pgrep", "-P", str(proc.pid)], text=True).split()[0])
+        resolver = PathResolver()
+        host = resolver.root_is_host(pid)
+        assert not host
+        for raw, path in [("f", f"{tmp_path}/f"), (f"{tmp_path}/f", f"{tmp_path}/f"),
+                          ("/proc/self/cwd/f", f"{tmp_path}/f"),
+                          ("/proc/self/status", "/proc/1/status")]:
+            found = resolver.resolve(pid, pid, raw, -100, True, host)
+            assert (found.path, found.exists) == (path, True), raw
+        assert not (tmp_path / "f").exists()  # the tracer's view has no such file
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
+def test_a_chrooted_task_is_resolved_in_its_view(tmp_path):
+    """Names are the task's: "/" is its root, ".." stops there, absolute links start there."""
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "x").write_text("x")
+    (tmp_path / "etc" / "abs").symlink_to("/etc/x")
+    code = (f"import os, time; os.chroot({str(tmp_path)!r}); os.chdir('/etc'); "
+            "print('ready', flush=True); time.sleep(30)")
+    proc = other_view([sys.executable, "-c", code])
+    try:
+        resolver = PathResolver()
+        assert not resolver.root_is_host(proc.pid)
+        for raw, path in [("x", "/etc/x"), ("/../../etc/x", "/etc/x"), ("abs", "/etc/x"),
+                          ("../../../etc/abs", "/etc/x"), ("/proc", "/proc"),
+                          ("new", "/etc/new")]:
+            found = resolver.resolve(proc.pid, proc.pid, raw, -100, True, False)
+            assert found.path == path, (raw, found)
+    finally:
+        proc.kill()
+        proc.wait()
