@@ -119,8 +119,9 @@ def _join(directory: str, name: str) -> str:
 
 
 def _too_long(path: str) -> bool:
-    """Whether the kernel refuses this string as a path (PATH_MAX counts the NUL)."""
-    return len(path.encode("utf-8", "surrogateescape")) >= PATH_MAX
+    """Whether the kernel refuses this string as a path (PATH_MAX counts the NUL).  (A
+    character is at most 4 bytes: most paths are known short without encoding them.)"""
+    return len(path) >= PATH_MAX // 4 and len(path.encode("utf-8", "surrogateescape")) >= PATH_MAX
 
 
 def _mount_id(fd: int) -> int:
@@ -167,6 +168,15 @@ class PathResolver:
     def __init__(self) -> None:
         self._tracer_proc = f"/proc/{os.getpid()}"
         self._proc_dev = os.stat(self._tracer_proc).st_dev  # the tracer's own procfs
+        # whether /proc is that procfs' root, so /proc/self of a task of the tracer's tree
+        # is /proc/<its pid> (else its /proc entries are always walked)
+        fd = os.open("/proc", os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            proc = os.fstat(fd)
+            self._proc_here = (fs_type(fd) == PROC_SUPER_MAGIC and proc.st_ino == PROC_ROOT_INO
+                               and proc.st_dev == self._proc_dev)
+        finally:
+            os.close(fd)
 
     # --- where a relative path starts -------------------------------------------------------
     def cwd_of(self, tid: int) -> str:
@@ -213,22 +223,28 @@ class PathResolver:
             return Resolved("", exists=False, pseudo=True)
         if _too_long(raw):
             raise Unresolvable(errno.ENAMETOOLONG, "path longer than PATH_MAX")
-        stripped = raw.rstrip("/")
-        slash = bool(stripped) and stripped != raw
-        last = stripped.rpartition("/")[2]
-        literal = not follow and last in (".", "..")
+        stripped = raw.rstrip("/") if raw[-1] == "/" else raw
+        slash = stripped != raw and stripped != ""
+        literal = not follow and (stripped in (".", "..") or stripped.endswith(("/.", "/..")))
         # a trailing slash makes the kernel follow the last component; a call that acts on
         # the last name itself then fails, and the walk tells which case it is
         walk_slash = slash and not follow
-        base = "/" if raw.startswith("/") else self._start_name(tid, dirfd)
+        base = "/" if raw[0] == "/" else self._start_name(tid, dirfd)
         found = None
         if host_root and base is not None:
             if not slash and "/" not in raw and raw not in (".", ".."):
                 # one name in a known directory (find, tar, ls -l...): the directory path read
                 # from /proc is already canonical; only the name itself may be a symlink
                 found = self._simple(base, raw, follow)
+            elif self._proc_here and raw.startswith(("/proc/self/", "/proc/thread-self/")):
+                # the calling task's own /proc entries: one link (self), then none at all
+                head, _, rest = raw[6:].partition("/")
+                own = f"/proc/{tgid}" if head == "self" else f"/proc/{tgid}/task/{tid}"
+                found = self._fast(f"{own}/{rest}", follow or slash, plain_only=True)
+                if found is not None:
+                    found.direct = False
             if found is None:
-                found = self._fast(raw if raw.startswith("/") else _join(base, raw),
+                found = self._fast(raw if raw[0] == "/" else _join(base, raw),
                                    follow or slash, plain_only=walk_slash)
         if found is None:
             found = self._walk(tid, tgid, raw, dirfd, follow, host_root)
@@ -280,13 +296,13 @@ class PathResolver:
         """Resolved by one openat2 in the tracer's view (the task's, for a host-root task), or
         None when only the walk can tell.  ``plain_only``: succeed only for a path without
         symlinks."""
-        if _too_long(candidate):
-            return None  # the walk starts from the directory objects
         encoded = candidate.encode("utf-8", "surrogateescape")
+        if len(encoded) >= PATH_MAX:
+            return None  # the walk starts from the directory objects
         flags = os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
         # Most paths have no symlinks at all: one openat2 that refuses symlinks proves it, and
         # then the lexical form is the canonical one ("." and ".." only go where they say).
-        if "/proc" not in candidate:
+        if plain_only or "/proc" not in candidate:
             try:
                 os.close(openat2(AT_FDCWD, encoded, flags, RESOLVE_NO_SYMLINKS))
                 return Resolved(_lexical(candidate) if _unclean(candidate) else candidate,
