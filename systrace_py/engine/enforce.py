@@ -80,14 +80,22 @@ FREEZE_CALLS = (aliases.ALIASES["fswrite"] - aliases.OPEN_CALLS) | aliases.EXEC_
 VIEW_CALLS = aliases.ALIASES["namespace"]
 
 
-def canonical_spelling(p: DecodedPath, opening: bool) -> str | None:
+#: calls that act on the last name of a path itself: the kernel looks up its parent, then
+#: treats a last ".", ".." or a trailing slash its own way (EINVAL, EBUSY, ENOTDIR, EEXIST...)
+LAST_NAME_CALLS = frozenset({
+    "unlink", "unlinkat", "rmdir", "mkdir", "mkdirat", "mknod", "mknodat", "symlink",
+    "symlinkat", "link", "linkat", "rename", "renameat", "renameat2",
+})
+
+
+def canonical_spelling(p: DecodedPath, last_name: bool) -> str | None:
     """The absolute spelling of what was checked that the kernel may be handed in place of the
     call's own, or None when none does the same: no name (a pipe, a deleted file), a name
-    longer than PATH_MAX, or -- for a call other than an open, which may act on its last
-    name itself -- a last ".", ".." or symlink followed for a trailing slash only.  A trailing
-    slash is kept: it makes the kernel require a directory (ENOTDIR, EISDIR as natively)."""
+    longer than PATH_MAX, or -- for a call acting on its ``last_name`` itself -- a last ".",
+    ".." or symlink followed for a trailing slash only.  A trailing slash is kept: it makes
+    the kernel require a directory (ENOTDIR, EISDIR as natively)."""
     resolved = p.resolved
-    if not p.rewritable or (resolved.literal_last and not opening):
+    if not p.rewritable or (resolved.literal_last and last_name):
         return None
     text = resolved.path + ("/" if resolved.slash and resolved.path != "/" else "")
     if len(text.encode("utf-8", "surrogateescape")) >= PATH_MAX:
@@ -180,7 +188,7 @@ class Holder:
         pt.setregs(tid, regs)
 
     # --- paths --------------------------------------------------------------------------------
-    def _target(self, p: DecodedPath, reply: Reply, opening: bool) -> tuple[str | None, bool]:
+    def _target(self, p: DecodedPath, reply: Reply, last_name: bool) -> tuple[str | None, bool]:
         """The path to hand the kernel, and whether it is the call's own spelling (which
         keeps the call's dirfd) rather than an absolute path.  None: nothing to write (a
         descriptor, not a string)."""
@@ -189,7 +197,7 @@ class Holder:
         if self.keep_start and p.rewritable and p.resolved.direct and p.raw \
                 and not _climbs(p.raw):
             return p.raw, True
-        canonical = canonical_spelling(p, opening)
+        canonical = canonical_spelling(p, last_name)
         if canonical is not None:
             return canonical, False
         if not p.raw:
@@ -208,7 +216,7 @@ class Holder:
         path = path or (examined[0] if examined else None)
         if path is None or path.spec is None:
             return
-        target, own_spelling = self._target(path, reply, opening=True)
+        target, own_spelling = self._target(path, reply, last_name=False)
         if target is None:
             return
         flags, mode = open_how_for(call)
@@ -232,7 +240,7 @@ class Holder:
         for p in call.examined_paths():
             if p.spec is None:
                 continue  # a descriptor, not a string
-            target, own_spelling = self._target(p, reply, opening=False)
+            target, own_spelling = self._target(p, reply, call.name in LAST_NAME_CALLS)
             if target is None:
                 continue
             self._start(p, own_spelling)
