@@ -91,11 +91,12 @@ LAST_NAME_CALLS = frozenset({
 def canonical_spelling(p: DecodedPath, last_name: bool) -> str | None:
     """The absolute spelling of what was checked that the kernel may be handed in place of the
     call's own, or None when none does the same: no name (a pipe, a deleted file), a name
-    longer than PATH_MAX, or -- for a call acting on its ``last_name`` itself -- a last ".",
-    ".." or symlink followed for a trailing slash only.  A trailing slash is kept: it makes
+    longer than PATH_MAX, a missing directory followed by "." or ".." (see
+    Resolved.keep_spelling), or -- for a call acting on its ``last_name`` itself -- a last
+    ".", ".." or symlink followed for a trailing slash only.  A trailing slash is kept: it makes
     the kernel require a directory (ENOTDIR, EISDIR as natively)."""
     resolved = p.resolved
-    if not p.rewritable or (resolved.literal_last and last_name):
+    if not p.rewritable or resolved.keep_spelling or (resolved.literal_last and last_name):
         return None
     text = resolved.path + ("/" if resolved.slash and resolved.path != "/" else "")
     if len(text.encode("utf-8", "surrogateescape")) >= PATH_MAX:

@@ -65,7 +65,14 @@ class Resolved:
     kernel in its place keeps the slash.  ``literal_last``: the call does not follow its last
     component, and that component is ``.``, ``..`` or a symlink followed only because of a
     trailing slash; calls that act on the last name itself (unlink, rmdir, rename, mkdir...)
-    treat such a name specially, so no canonical spelling stands in for the call's own."""
+    treat such a name specially, so no canonical spelling stands in for the call's own.
+
+    ``unreachable``: a directory on the way does not exist, so the kernel's lookup fails with
+    ENOENT whatever is decided; the name is the spelling's, normalised from the last directory
+    that exists, for rules and redirects only.  ``keep_spelling``: that normalisation dropped
+    a "." or ".." after the missing directory (the name then ends elsewhere than the
+    spelling: handed to the kernel, "missing/." would create "missing"), so no absolute
+    spelling stands in for the call's own, whatever the call."""
 
     path: str
     exists: bool = True
@@ -73,6 +80,8 @@ class Resolved:
     direct: bool = False  # the spelling reaches it, from its start, through no symlink
     slash: bool = False
     literal_last: bool = False
+    unreachable: bool = False
+    keep_spelling: bool = False
 
 
 class Unresolvable(Exception):
@@ -309,7 +318,8 @@ class PathResolver:
                                 direct=True)
             except OSError as exc:
                 if exc.errno == errno.ENOENT:
-                    return self._fast_missing(candidate, follow)
+                    # no symlink on the way, the last name included: it is not there at all
+                    return self._fast_missing(candidate, False)
                 if exc.errno != errno.ELOOP:
                     return None
         if plain_only:
@@ -331,17 +341,21 @@ class PathResolver:
         return Resolved(canon)
 
     def _fast_missing(self, candidate: str, follow: bool) -> Resolved | None:
-        """The lookup of ``candidate`` found a name missing: only a missing *last* name is a
-        path (one a creating call makes); a missing directory on the way is ENOENT."""
+        """The lookup of ``candidate`` found a name missing: the last one (a path a creating
+        call makes), or a directory on the way (``unreachable``).  ``follow``: the last name
+        may be a symlink to nothing, which the kernel follows."""
         stripped = candidate.rstrip("/")
         parent, _, name = stripped.rpartition("/")
-        if name in ("", ".", ".."):
-            raise Unresolvable(errno.ENOENT, "a directory on the way does not exist")
         parent_resolved = self._fast(parent or "/", True)
         if parent_resolved is None:
             return None
-        if not parent_resolved.exists:
-            raise Unresolvable(errno.ENOENT, "a directory on the way does not exist")
+        if not parent_resolved.exists or name in (".", ".."):
+            if parent_resolved.exists:
+                return None  # "." or ".." of a directory that exists: changed meanwhile
+            return Resolved(
+                _lexical(_join(parent_resolved.path, name)), exists=False,
+                direct=parent_resolved.direct, unreachable=True,
+                keep_spelling=parent_resolved.keep_spelling or name in (".", ".."))
         path = _join(parent_resolved.path, name)
         if follow:
             # a dangling symlink also fails the lookup with ENOENT, but the kernel follows it
@@ -404,10 +418,14 @@ class PathResolver:
             try:
                 info = os.stat(comp, dir_fd=cur, follow_symlinks=False)
             except FileNotFoundError:
-                if not last:
-                    raise Unresolvable(errno.ENOENT,
-                                       "a directory on the way does not exist") from None
                 where = self._dir_name(cur, root, tid, host_root)
+                if not last:
+                    # the kernel's lookup fails here with ENOENT; the spelling's own name
+                    # serves rules and redirects (see Resolved.unreachable)
+                    rest = [comp, *reversed(pending)]
+                    return Resolved(_lexical(_join(where, "/".join(rest))), exists=False,
+                                    slash=slash, literal_last=literal, unreachable=True,
+                                    keep_spelling=any(c in (".", "..") for c in rest))
                 return Resolved(_join(where, comp), exists=False, slash=slash,
                                 literal_last=literal)
             if stat.S_ISLNK(info.st_mode) and (follow or not last or slash):

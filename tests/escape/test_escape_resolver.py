@@ -308,6 +308,10 @@ calls = [
     ("open le O_CREAT", os.open, "le", os.O_CREAT | os.O_WRONLY),
     ("open ld/ O_NOFOLLOW", os.open, "ld/", os.O_RDONLY | os.O_NOFOLLOW),
     ("rmdir le/", os.rmdir, "le/"), ("rmdir e/", os.rmdir, "e/"),
+    ("open missing/../g O_CREAT", os.open, "missing/../g", os.O_CREAT | os.O_WRONLY),
+    ("open missing/. O_CREAT", os.open, "missing/.", os.O_CREAT | os.O_WRONLY),
+    ("mkdir missing/../h", os.mkdir, "missing/../h"),
+    ("open missing/x O_CREAT", os.open, "missing/x", os.O_CREAT | os.O_WRONLY),
 ]
 for label, call, *args in calls:
     try:
@@ -325,7 +329,8 @@ def test_calls_on_a_last_name_the_kernel_treats_specially_are_as_native(tmp_path
     unlink, mkdir, rename, link, symlink, stat and open do with such a name depends on the
     call, so with other tasks alive the tracer hands the kernel the call's own spelling (the
     tree frozen) or the canonical one with its slash -- never a spelling that acts elsewhere
-    (rmdir of "d/." removing d, unlink of "ld/" removing what ld points at)."""
+    (rmdir of "d/." removing d, unlink of "ld/" removing what ld points at).  Likewise a
+    missing directory followed by "." or "..": ENOENT, never "g" or "missing" created."""
     from conftest import PYTHON
     outs = []
     for name, traced in (("native", False), ("traced", True)):

@@ -63,7 +63,10 @@ def assert_same_as_kernel(raw: str, dirfd: int, follow: bool) -> None:
         assert found == native, where
         return
     assert not found.pseudo, where
-    if isinstance(native, int):
+    if found.unreachable:
+        # a directory on the way is missing: whatever the name, the kernel says ENOENT
+        assert native == errno.ENOENT and not found.exists, where
+    elif isinstance(native, int):
         # the lookup fails, but only in a way the resolver's name fails too: a missing last
         # name, or a trailing slash after something that is not a directory
         assert native in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP), where
@@ -77,7 +80,7 @@ def assert_same_as_kernel(raw: str, dirfd: int, follow: bool) -> None:
         assert found.exists, where
         assert identity(os.stat(found.path, follow_symlinks=False)) == identity(native), where
     # and the spelling handed to the kernel in place of the call's own does just the same
-    if not found.literal_last:
+    if not (found.literal_last or found.keep_spelling):
         again = kernel(spelling(found), -100, follow)
         if isinstance(native, int):
             assert again == native, f"{where}; spelling {spelling(found)!r} gives {again}"
@@ -353,3 +356,26 @@ def test_a_chrooted_task_is_resolved_in_its_view(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_missing_directory_on_the_way(tmp_path):
+    """The kernel says ENOENT whatever is decided; the name, for rules and redirects, is the
+    spelling's from the last directory that exists -- and where that name would end elsewhere
+    than the spelling (a "." or ".." after the missing directory), it is never handed over."""
+    (tmp_path / "f").write_text("x")
+    (tmp_path / "to_nowhere").symlink_to("nodir/sub")
+    dirfd = os.open(tmp_path, os.O_PATH | os.O_DIRECTORY)
+    try:
+        for raw, path, keep in [("missing/x", "missing/x", False),
+                                ("missing/x/", "missing/x", False),
+                                ("to_nowhere/y", "nodir/sub/y", False),
+                                ("missing/.", "missing", True),
+                                ("missing/../f", "f", True),
+                                (f"{tmp_path}/missing/deeper/x", "missing/deeper/x", False)]:
+            found = resolve(raw, dirfd)
+            assert isinstance(found, Resolved), (raw, found)
+            assert found.unreachable and not found.exists, (raw, found)
+            assert (found.path, found.keep_spelling) == (f"{tmp_path}/{path}", keep), raw
+            assert kernel(raw, dirfd, True) == errno.ENOENT
+    finally:
+        os.close(dirfd)
