@@ -6,8 +6,11 @@ to a dirfd, with ``..`` and ``//``, through symlinks (also ones the program just
 
 The resolver never guesses: every answer is either the name of what the kernel's own lookup
 reaches for that task, or the errno that lookup fails with (:class:`Unresolvable`: ELOOP past
-40 symlinks, ENOENT for a missing directory on the way, ENOTDIR, ENAMETOOLONG, EBADF...).  A
-name that does not exist yet is only ever the *last* component, in a directory that does.
+40 symlinks, ENOTDIR, ENAMETOOLONG, EBADF...).  A name that does not exist yet is the *last*
+component, in a directory that does -- or, marked ``unreachable``, the spelling's own name
+past a missing directory (the kernel says ENOENT whatever is decided; rules and redirects
+still need a name for it), which is never handed to the kernel where it would mean another
+thing than the spelling.
 
 Two ways to get there:
 
@@ -57,8 +60,8 @@ _DELETED = " (deleted)"
 
 @dataclass(slots=True)
 class Resolved:
-    """A resolved path.  ``exists`` is False when the last component is missing (and only
-    it: a missing directory on the way is ENOENT).
+    """A resolved path.  ``exists`` is False when the last component is missing (or, with
+    ``unreachable``, a directory on the way).
 
     ``slash``: the kernel's last lookup carries a trailing slash (of the spelling, or of the
     last symlink followed): the object must be a directory, so a spelling handed to the
@@ -85,9 +88,9 @@ class Resolved:
 
 
 class Unresolvable(Exception):
-    """The kernel's lookup fails for this task (ELOOP, ENOENT on the way, ENOTDIR,
-    ENAMETOOLONG, EBADF...), or it reaches something no rule could name: the call is refused
-    with ``errno`` instead of being decided on another spelling."""
+    """The kernel's lookup fails for this task (ELOOP, ENOTDIR, ENAMETOOLONG, EBADF, ENOENT
+    inside a removed directory...), or it reaches something no rule could name: the call is
+    refused with ``errno`` instead of being decided on another spelling."""
 
     def __init__(self, err: int, why: str) -> None:
         super().__init__(why)
@@ -109,8 +112,9 @@ def _unclean(path: str) -> bool:
 
 
 def _lexical(path: str) -> str:
-    """Normalise ``.``, ``..`` and ``//`` without looking at the file system (only for a
-    path the kernel has proved free of symlinks: there ``..`` goes where it says)."""
+    """Normalise ``.``, ``..`` and ``//`` without looking at the file system: for a path the
+    kernel has proved free of symlinks (there ``..`` goes where it says), or for the name of
+    one no lookup reaches (Resolved.unreachable)."""
     parts: list[str] = []
     for comp in path.split("/"):
         if comp in ("", "."):
