@@ -13,7 +13,8 @@ change (see :mod:`systrace_py.engine.scratch`):
 * other path calls get the canonical absolute path (the dirfd and the cwd no longer matter);
 * where no absolute spelling makes the kernel do what the call's own does (a canonical name
   longer than PATH_MAX, an object with no name, a last "." or ".." of a call that acts on the
-  name itself), the call keeps its own spelling -- copied -- and its start, and runs with the
+  name itself, see canonical_spelling), the call keeps its own spelling -- copied -- and its
+  start, and runs with the
   rest of the tree stopped and everything re-checked (``Holder.respelled``; Tracer._freeze):
   the kernel is never handed a spelling other than the one checked;
 * exec gets a private copy of the path string and, when argv was checked, of argv; what was

@@ -228,7 +228,6 @@ def openat2(dirfd: int, path: bytes, flags: int, resolve: int) -> int:
     return fd
 
 
-
 class _StatFs(ctypes.Structure):
     """The head of struct statfs (x86_64): the file system's magic number comes first."""
 
@@ -242,6 +241,7 @@ def fs_type(fd: int) -> int:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
     return buf.f_type
+
 
 # --- what the child does between fork and exec ----------------------------------------------
 PR_SET_NO_NEW_PRIVS: Final = 38
