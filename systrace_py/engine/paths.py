@@ -56,6 +56,7 @@ PROC_SUPER_MAGIC = 0x9FA0
 PROC_ROOT_INO = 1
 _DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _DELETED = " (deleted)"
+_MISSING_LOOKUPS = 2  # missing names the fast way looks up (one by one) before walking
 
 
 @dataclass(slots=True)
@@ -159,7 +160,8 @@ def _start_time(stat_text: str) -> str:
 
 
 class _Walk:
-    """The state of one component-by-component walk: the descriptors it holds."""
+    """The descriptors one walk holds: the ones it keeps to the end (the root), and the one it
+    stands on, closed as it moves on (a path of a thousand components holds two)."""
 
     def __init__(self) -> None:
         self.fds: list[int] = []
@@ -167,6 +169,17 @@ class _Walk:
     def keep(self, fd: int) -> int:
         self.fds.append(fd)
         return fd
+
+    def release(self, fd: int) -> None:
+        self.fds.remove(fd)
+        os.close(fd)
+
+    def move(self, old: int, new: int, *kept: int) -> int:
+        """Stand on ``new`` instead of ``old`` (closed unless it is one of ``kept``)."""
+        self.keep(new)
+        if old not in kept:
+            self.release(old)
+        return new
 
     def close(self) -> None:
         for fd in self.fds:
@@ -305,10 +318,11 @@ class PathResolver:
         return None if stat.S_ISLNK(info.st_mode) else Resolved(path, direct=True)
 
     # --- the kernel does the work -------------------------------------------------------------
-    def _fast(self, candidate: str, follow: bool, plain_only: bool = False) -> Resolved | None:
+    def _fast(self, candidate: str, follow: bool, plain_only: bool = False,
+              missing: int = 0) -> Resolved | None:
         """Resolved by one openat2 in the tracer's view (the task's, for a host-root task), or
         None when only the walk can tell.  ``plain_only``: succeed only for a path without
-        symlinks."""
+        symlinks.  ``missing``: how many missing names below this one are being looked up."""
         encoded = candidate.encode("utf-8", "surrogateescape")
         if len(encoded) >= PATH_MAX:
             return None  # the walk starts from the directory objects
@@ -323,7 +337,7 @@ class PathResolver:
             except OSError as exc:
                 if exc.errno == errno.ENOENT:
                     # no symlink on the way, the last name included: it is not there at all
-                    return self._fast_missing(candidate, False)
+                    return self._fast_missing(candidate, False, missing)
                 if exc.errno != errno.ELOOP:
                     return None
         if plain_only:
@@ -332,7 +346,7 @@ class PathResolver:
             fd = openat2(AT_FDCWD, encoded, flags, RESOLVE_NO_MAGICLINKS)
         except OSError as exc:
             if exc.errno == errno.ENOENT:
-                return self._fast_missing(candidate, follow)
+                return self._fast_missing(candidate, follow, missing)
             return None  # ELOOP (magic link, loop, too many links), EACCES, ENOTDIR...: walk
         try:
             canon = os.readlink(f"/proc/self/fd/{fd}")
@@ -344,13 +358,17 @@ class PathResolver:
             return None
         return Resolved(canon)
 
-    def _fast_missing(self, candidate: str, follow: bool) -> Resolved | None:
+    def _fast_missing(self, candidate: str, follow: bool, missing: int) -> Resolved | None:
         """The lookup of ``candidate`` found a name missing: the last one (a path a creating
         call makes), or a directory on the way (``unreachable``).  ``follow``: the last name
-        may be a symlink to nothing, which the kernel follows."""
+        may be a symlink to nothing, which the kernel follows.  Past two missing names the
+        walk finds the rest (in one pass; a path of a thousand missing names must not make a
+        thousand nested lookups)."""
+        if missing >= _MISSING_LOOKUPS:
+            return None
         stripped = candidate.rstrip("/")
         parent, _, name = stripped.rpartition("/")
-        parent_resolved = self._fast(parent or "/", True)
+        parent_resolved = self._fast(parent or "/", True, missing=missing + 1)
         if parent_resolved is None:
             return None
         if not parent_resolved.exists or name in (".", ".."):
@@ -417,7 +435,7 @@ class PathResolver:
             if comp == "..":
                 cur_stat = os.fstat(cur)
                 if not _same_place(cur, cur_stat, root, root_stat):
-                    cur = walk.keep(os.open("..", _DIR_FLAGS, dir_fd=cur))
+                    cur = walk.move(cur, os.open("..", _DIR_FLAGS, dir_fd=cur), root)
                 continue
             try:
                 info = os.stat(comp, dir_fd=cur, follow_symlinks=False)
@@ -440,7 +458,8 @@ class PathResolver:
                     literal = True  # followed for the trailing slash only
                 body = self._link_body(cur, comp, tid, tgid)
                 if body is None:  # a magic link: jump to the object it names for the task
-                    cur = walk.keep(os.open(comp, os.O_PATH | os.O_CLOEXEC, dir_fd=cur))
+                    cur = walk.move(cur, os.open(comp, os.O_PATH | os.O_CLOEXEC, dir_fd=cur),
+                                    root)
                     if pending and not stat.S_ISDIR(os.fstat(cur).st_mode):
                         raise Unresolvable(errno.ENOTDIR, "a magic link to a non-directory")
                     continue
@@ -449,6 +468,8 @@ class PathResolver:
                 if last and body.endswith("/"):
                     slash = True
                 if body.startswith("/"):
+                    if cur != root:
+                        walk.release(cur)
                     cur = root
                 pending.extend(c for c in reversed(body.split("/")) if c)
                 if last and not pending:  # a link to "/": the root itself
@@ -459,7 +480,7 @@ class PathResolver:
                 return Resolved(_join(where, comp), slash=slash, literal_last=literal)
             if not stat.S_ISDIR(info.st_mode):
                 raise Unresolvable(errno.ENOTDIR, "a component on the way is not a directory")
-            cur = walk.keep(os.open(comp, _DIR_FLAGS, dir_fd=cur))
+            cur = walk.move(cur, os.open(comp, _DIR_FLAGS, dir_fd=cur), root)
         return self._object(cur, root, tid, host_root, slash, literal)
 
     def _link_body(self, cur: int, comp: str, tid: int, tgid: int) -> str | None:
@@ -588,6 +609,7 @@ class PathResolver:
                 if name is None:
                     return None
                 parts.append(name)
+                walk.release(cur)
                 cur = parent
                 with contextlib.suppress(OSError):
                     if len(os.readlink(f"/proc/self/fd/{cur}")) < PATH_MAX:

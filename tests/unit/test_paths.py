@@ -379,3 +379,27 @@ def test_a_missing_directory_on_the_way(tmp_path):
             assert kernel(raw, dirfd, True) == errno.ENOENT
     finally:
         os.close(dirfd)
+
+
+def test_a_thousand_components_hold_nothing_up(tmp_path):
+    """A path of 2000 missing names, or of 800 "d/.." steps, or 30 absolute symlinks: one
+    pass each (no nested lookups, no descriptor kept per step), even with few descriptors."""
+    (tmp_path / "d").mkdir()
+    (tmp_path / "f").write_text("x")
+    (tmp_path / "up").symlink_to(str(tmp_path))
+    dirfd = os.open(tmp_path, os.O_PATH | os.O_DIRECTORY)
+    code = f"""
+import os, resource
+from systrace_py.engine.paths import PathResolver
+resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
+r, me = PathResolver(), os.getpid()
+print(r.resolve(me, me, "m/" * 2000, {dirfd}).path)
+print(r.resolve(me, me, "d/../" * 800 + "f", {dirfd}).path)
+print(r.resolve(me, me, "up/" * 30 + "f", {dirfd}).path)
+"""
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             pass_fds=(dirfd,), check=True).stdout.split()
+    finally:
+        os.close(dirfd)
+    assert out == [str(tmp_path) + "/m" * 2000, f"{tmp_path}/f", f"{tmp_path}/f"]
