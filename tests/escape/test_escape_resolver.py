@@ -341,3 +341,18 @@ def test_calls_on_a_last_name_the_kernel_treats_specially_are_as_native(tmp_path
     native, traced = outs
     assert native.returncode == 0, native
     assert ran(traced) == ran(native), f"{native}\n{traced}"
+
+
+def test_a_path_of_two_thousand_missing_names_does_not_end_the_tracer(tmp_path):
+    """One lookup per missing name, nested, used to exhaust the tracer's stack: any program
+    could end its own traced tree (and its siblings with it)."""
+    from conftest import PYTHON
+    s = Scene.make(tmp_path)
+    code = ("import errno, os\n"
+            "for raw in ('m/' * 2000, 'd/' * 1000 + 'x'):\n"
+            "    try:\n"
+            "        os.open(raw, os.O_RDONLY)\n"
+            "    except OSError as exc:\n"
+            "        print(raw[:4], '->', errno.errorcode[exc.errno])\n")
+    out = attack(PYTHON, "-c", code, scene=s, policy_text=secret_rule(s), cwd=s.work)
+    assert out.returncode == 0 and ran(out) == {"m/m/": "ENOENT", "d/d/": "ENOENT"}, out
