@@ -287,6 +287,8 @@ class DecodedCall:
             raise DecodeError(exc.errno or errno.EFAULT, str(exc)) from exc
         except UnicodeDecodeError as exc:
             raise DecodeError(errno.EINVAL, str(exc)) from exc
+        except Unresolvable as exc:  # a unix socket path the kernel's lookup fails on
+            raise DecodeError(exc.errno, str(exc)) from exc
 
     def _read_open_flags(self) -> int | None:
         name, args = self.name, self.args

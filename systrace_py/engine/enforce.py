@@ -11,6 +11,12 @@ change (see :mod:`systrace_py.engine.scratch`):
   RESOLVE_NO_SYMLINKS: the file opened is the one checked, even if a directory on the way is
   swapped for a symlink after the check (the open then fails with ELOOP);
 * other path calls get the canonical absolute path (the dirfd and the cwd no longer matter);
+* where no absolute spelling makes the kernel do what the call's own does (a canonical name
+  longer than PATH_MAX, an object with no name, a last "." or ".." of a call that acts on the
+  name itself, see canonical_spelling), the call keeps its own spelling -- copied -- and its
+  start, and runs with the
+  rest of the tree stopped and everything re-checked (``Holder.respelled``; Tracer._freeze):
+  the kernel is never handed a spelling other than the one checked;
 * exec gets a private copy of the path string and, when argv was checked, of argv; what was
   really executed is compared with what was checked at the exec event (:mod:`tracer`);
 * socket addresses (connect, bind, sendto, sendmsg) are copied, msghdr included.
@@ -26,7 +32,7 @@ from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine import scratch
 from systrace_py.engine.decode import ARGV_ARG, SOCKADDR_ARGS, DecodedCall, DecodedPath
 from systrace_py.engine.events import Reply
-from systrace_py.engine.memory import TraceeMemory
+from systrace_py.engine.memory import PATH_MAX, TraceeMemory
 from systrace_py.kernel import (
     AT_FDCWD,
     O_CLOEXEC,
@@ -38,6 +44,7 @@ from systrace_py.kernel import (
     O_TMPFILE_BIT,
     VALID_OPEN_FLAGS,
 )
+from systrace_py.policy import aliases
 from systrace_py.policy.aliases import EXEC_CALLS, ONE_ADDRESS_CALLS, OPEN_CALLS
 from systrace_py.syscalls import NUMBERS, Treat, treated
 
@@ -69,6 +76,35 @@ class HoldError(Exception):
 FREEZE_CALLS = treated(Treat.FREEZE)
 #: ... among them, those with one socket address: a unix socket path in it is resolved again
 SOCKET_PATH_CALLS = ONE_ADDRESS_CALLS
+
+
+#: calls after which a task may see another tree than the tracer's (a new root, another mount
+#: namespace): whether its paths may be resolved in the tracer's view is read again
+VIEW_CALLS = aliases.ALIASES["namespace"]
+
+
+#: calls that act on the last name of a path itself: the kernel looks up its parent, then
+#: treats a last ".", ".." or a trailing slash its own way (EINVAL, EBUSY, ENOTDIR, EEXIST...)
+LAST_NAME_CALLS = frozenset({
+    "unlink", "unlinkat", "rmdir", "mkdir", "mkdirat", "mknod", "mknodat", "symlink",
+    "symlinkat", "link", "linkat", "rename", "renameat", "renameat2",
+})
+
+
+def canonical_spelling(p: DecodedPath, last_name: bool) -> str | None:
+    """The absolute spelling of what was checked that the kernel may be handed in place of the
+    call's own, or None when none does the same: no name (a pipe, a deleted file), a name
+    longer than PATH_MAX, a missing directory followed by "." or ".." (see
+    Resolved.keep_spelling), or -- for a call acting on its ``last_name`` itself -- a last
+    ".", ".." or symlink followed for a trailing slash only.  A trailing slash is kept: it makes
+    the kernel require a directory (ENOTDIR, EISDIR as natively)."""
+    resolved = p.resolved
+    if not p.rewritable or resolved.keep_spelling or (resolved.literal_last and last_name):
+        return None
+    text = resolved.path + ("/" if resolved.slash and resolved.path != "/" else "")
+    if len(text.encode("utf-8", "surrogateescape")) >= PATH_MAX:
+        return None
+    return text
 
 
 def _climbs(spelling: str) -> bool:
@@ -117,6 +153,9 @@ class Holder:
         self.info = info              # the stop's syscall info: number, arguments
         self.nr: int | None = None    # a new call number, when the call is converted
         self.args: dict[int, int] = {}
+        # a path keeps the call's own spelling and start because no canonical one does the
+        # same: the kernel resolves it again, so the call must run with the tree frozen
+        self.respelled = False
 
     def apply(self, tid: int, call: DecodedCall, reply: Reply) -> None:
         name = call.name
@@ -153,16 +192,22 @@ class Holder:
         pt.setregs(tid, regs)
 
     # --- paths --------------------------------------------------------------------------------
-    def _target(self, p: DecodedPath, reply: Reply) -> tuple[str | None, bool]:
+    def _target(self, p: DecodedPath, reply: Reply, last_name: bool) -> tuple[str | None, bool]:
         """The path to hand the kernel, and whether it is the call's own spelling (which
-        keeps the call's dirfd) rather than an absolute path."""
+        keeps the call's dirfd) rather than an absolute path.  None: nothing to write (a
+        descriptor, not a string)."""
         if reply.paths and p.role in reply.paths:
             return reply.paths[p.role], False
-        if not p.rewritable:
-            return None, False
-        if self.keep_start and p.resolved.direct and p.raw and not _climbs(p.raw):
+        if self.keep_start and p.rewritable and p.resolved.direct and p.raw \
+                and not _climbs(p.raw):
             return p.raw, True
-        return p.resolved.path, False
+        canonical = canonical_spelling(p, last_name)
+        if canonical is not None:
+            return canonical, False
+        if not p.raw:
+            return None, False
+        self.respelled = True
+        return p.raw, True
 
     def _start(self, p: DecodedPath, own_spelling: bool) -> None:
         """An absolute replacement ignores the dirfd, but keep it pointed at the cwd anyway."""
@@ -173,24 +218,23 @@ class Holder:
         path = call.decoded_path("path") if reply.paths else None
         examined = call.examined_paths()
         path = path or (examined[0] if examined else None)
-        if path is None:
+        if path is None or path.spec is None:
             return
-        target, own_spelling = self._target(path, reply)
+        target, own_spelling = self._target(path, reply, last_name=False)
         if target is None:
-            self._raw_copy(path)
             return
         flags, mode = open_how_for(call)
-        resolve = pt.RESOLVE_NO_SYMLINKS
+        resolve = 0 if self.respelled else pt.RESOLVE_NO_SYMLINKS
         if call.name == "openat2" and call.open_resolve:
             resolve |= call.open_resolve & ~RESOLVE_UNSUPPORTED
         encoded = target.encode("utf-8", "surrogateescape") + b"\0"
-        if len(encoded) > 4096:
+        if len(encoded) > PATH_MAX:
             raise HoldError(errno.ENAMETOOLONG, "path too long")
         blob = struct.pack("<QQQ", flags, mode, resolve).ljust(_PATH1, b"\0") + encoded
         self.memory.write(self.base + _HOW, blob)
         self.nr = SYS_OPENAT2
         dirfd = AT_FDCWD
-        if own_spelling and path.spec is not None and path.spec.dirfd_arg is not None:
+        if own_spelling and path.spec.dirfd_arg is not None:
             dirfd = self.info.args[path.spec.dirfd_arg] & 0xFFFFFFFF
         self.args.update({0: dirfd, 1: self.base + _PATH1, 2: self.base + _HOW,
                           3: pt.OPEN_HOW_SIZE})
@@ -200,15 +244,12 @@ class Holder:
         for p in call.examined_paths():
             if p.spec is None:
                 continue  # a descriptor, not a string
-            target, own_spelling = self._target(p, reply)
+            target, own_spelling = self._target(p, reply, call.name in LAST_NAME_CALLS)
             if target is None:
-                target = p.raw  # pseudo: keep the spelling, in memory nobody else writes
-                own_spelling = True
-                if not target:
-                    continue
+                continue
             self._start(p, own_spelling)
             data = target.encode("utf-8", "surrogateescape") + b"\0"
-            if len(data) > 4096:
+            if len(data) > PATH_MAX:
                 raise HoldError(errno.ENAMETOOLONG, "path too long")
             writes.append((_PATH2 if writes else _PATH1, data, p.spec.arg))
         if not writes:
@@ -221,13 +262,6 @@ class Holder:
             self.memory.write(self.base + writes[0][0], writes[0][1])
         for offset, _, arg in writes:
             self.args[arg] = self.base + offset
-
-    def _raw_copy(self, p: DecodedPath) -> None:
-        """Pseudo paths (/proc/self/fd/N of a pipe...): the same string, in a private copy."""
-        if p.spec is None or not p.raw:
-            return
-        self.memory.write(self.base + _PATH1, p.raw.encode("utf-8", "surrogateescape") + b"\0")
-        self.args[p.spec.arg] = self.base + _PATH1
 
     def _exec(self, call: DecodedCall, reply: Reply) -> None:
         """exec keeps the spelling of its path (it becomes the script's $0); a private copy of

@@ -4,14 +4,29 @@ A rule on ``/home/*/.ssh/**`` must match every spelling of those files: relative
 to a dirfd, with ``..`` and ``//``, through symlinks (also ones the program just made), through
 /proc/self/root, /proc/self/cwd or /proc/self/fd/N.  The result is one canonical absolute path.
 
+The resolver never guesses: every answer is either the name of what the kernel's own lookup
+reaches for that task, or the errno that lookup fails with (:class:`Unresolvable`: ELOOP past
+40 symlinks, ENOTDIR, ENAMETOOLONG, EBADF...).  A name that does not exist yet is the *last*
+component, in a directory that does -- or, marked ``unreachable``, the spelling's own name
+past a missing directory (the kernel says ENOENT whatever is decided; rules and redirects
+still need a name for it), which is never handed to the kernel where it would mean another
+thing than the spelling.
+
 Two ways to get there:
 
 * the fast way, for tasks whose root is the tracer's: let the kernel resolve the path for us
-  (openat2 with O_PATH and RESOLVE_NO_MAGICLINKS, then read back /proc/self/fd/N).  Anything
-  that went through a /proc magic link or through /proc/self -- which, resolved by the tracer,
-  would mean the tracer -- is detected and handed to
-* the slow way: walk the components one by one with lstat/readlink under /proc/TID/root,
-  substituting the task's own pid for /proc/self and following magic links by reading them.
+  (openat2 with O_PATH and RESOLVE_NO_SYMLINKS, which proves a path symlink-free, or
+  RESOLVE_NO_MAGICLINKS, then read back /proc/self/fd/N).  Anything that went through a /proc
+  magic link or through /proc/self -- which, resolved by the tracer, would mean the tracer --,
+  a last component that may be a dangling symlink, a start directory whose name /proc cannot
+  give: all are handed to
+* the walk: the kernel's own walk, one component at a time, on descriptors: from the task's
+  root (/proc/TID/root) or start directory (/proc/TID/cwd, /proc/TID/fd/N) *objects*, never
+  their names; ``..`` physical; symlinks counted like the kernel (40); /proc/self and
+  /proc/thread-self are the calling task; a magic link is jumped through by opening it (the
+  object it names for the task), never by reading its text.  The name comes from the object
+  it ends on, checked to name that object (and built by climbing ``..`` when it is longer
+  than /proc can say).
 
 Paths that name no file in a directory tree (a pipe or socket behind /proc/self/fd/N, a memfd,
 a deleted file) come back with ``pseudo`` set: they can be matched by a rule ("pipe:*",
@@ -20,30 +35,63 @@ a deleted file) come back with ``pseudo`` set: they can be matched by a rule ("p
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
 from dataclasses import dataclass
 
-from systrace_py.engine.ptrace_ops import RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, openat2
+from systrace_py.engine.memory import PATH_MAX
+from systrace_py.engine.ptrace_ops import (
+    RESOLVE_NO_MAGICLINKS,
+    RESOLVE_NO_SYMLINKS,
+    fs_type,
+    openat2,
+)
 from systrace_py.kernel import AT_FDCWD
 
+#: the kernel's MAXSYMLINKS: symlinks (magic links included) one lookup may follow
 MAX_SYMLINKS = 40
-_PROC_LINK_NAMES = frozenset({"cwd", "root", "exe"})
+PROC_SUPER_MAGIC = 0x9FA0
+PROC_ROOT_INO = 1
+_DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_DELETED = " (deleted)"
+_MISSING_LOOKUPS = 2  # missing names the fast way looks up (one by one) before walking
 
 
 @dataclass(slots=True)
 class Resolved:
-    """A resolved path.  ``exists`` is False when the last component (or more) is missing."""
+    """A resolved path.  ``exists`` is False when the last component is missing (or, with
+    ``unreachable``, a directory on the way).
+
+    ``slash``: the kernel's last lookup carries a trailing slash (of the spelling, or of the
+    last symlink followed): the object must be a directory, so a spelling handed to the
+    kernel in its place keeps the slash.  ``literal_last``: the call does not follow its last
+    component, and that component is ``.``, ``..`` or a symlink followed only because of a
+    trailing slash; calls that act on the last name itself (unlink, rmdir, rename, mkdir...)
+    treat such a name specially, so no canonical spelling stands in for the call's own.
+
+    ``unreachable``: a directory on the way does not exist, so the kernel's lookup fails with
+    ENOENT whatever is decided; the name is the spelling's, normalised from the last directory
+    that exists, for rules and redirects only.  ``keep_spelling``: that normalisation dropped
+    a "." or ".." after the missing directory (the name then ends elsewhere than the
+    spelling: handed to the kernel, "missing/." would create "missing"), so no absolute
+    spelling stands in for the call's own, whatever the call."""
 
     path: str
     exists: bool = True
     pseudo: bool = False
     direct: bool = False  # the spelling reaches it, from its start, through no symlink
+    slash: bool = False
+    literal_last: bool = False
+    unreachable: bool = False
+    keep_spelling: bool = False
 
 
 class Unresolvable(Exception):
-    """A path no rule could name (it lies in a removed directory): the call is refused."""
+    """The kernel's lookup fails for this task (ELOOP, ENOTDIR, ENAMETOOLONG, EBADF, ENOENT
+    inside a removed directory...), or it reaches something no rule could name: the call is
+    refused with ``errno`` instead of being decided on another spelling."""
 
     def __init__(self, err: int, why: str) -> None:
         super().__init__(why)
@@ -59,17 +107,15 @@ def _same_file(path: str, link: str) -> bool:
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
-def _pseudo(target: str) -> bool:
-    return not target.startswith("/") or target.endswith(" (deleted)")
-
-
 def _unclean(path: str) -> bool:
     """Whether a path has ".", ".." or "//" components (or a trailing slash) to normalise."""
     return "//" in path or "/." in path or (path.endswith("/") and path != "/")
 
 
 def _lexical(path: str) -> str:
-    """Normalise ``.``, ``..`` and ``//`` without looking at the file system."""
+    """Normalise ``.``, ``..`` and ``//`` without looking at the file system: for a path the
+    kernel has proved free of symlinks (there ``..`` goes where it says), or for the name of
+    one no lookup reaches (Resolved.unreachable)."""
     parts: list[str] = []
     for comp in path.split("/"):
         if comp in ("", "."):
@@ -82,29 +128,117 @@ def _lexical(path: str) -> str:
     return "/" + "/".join(parts)
 
 
+def _join(directory: str, name: str) -> str:
+    return f"{directory.rstrip('/')}/{name}"
+
+
+def _too_long(path: str) -> bool:
+    """Whether the kernel refuses this string as a path (PATH_MAX counts the NUL).  (A
+    character is at most 4 bytes: most paths are known short without encoding them.)"""
+    return len(path) >= PATH_MAX // 4 and len(path.encode("utf-8", "surrogateescape")) >= PATH_MAX
+
+
+def _mount_id(fd: int) -> int:
+    """The mount a descriptor is on (mnt_id of /proc/self/fdinfo)."""
+    with open(f"/proc/self/fdinfo/{fd}", "rb") as info:
+        for line in info:
+            if line.startswith(b"mnt_id:"):
+                return int(line.split()[1])
+    return -1
+
+
+def _same_place(a: int, a_stat: os.stat_result, b: int, b_stat: os.stat_result) -> bool:
+    """Whether two descriptors are the same directory *on the same mount* (the kernel's
+    path_equal: a directory bind-mounted onto another place is not that place)."""
+    return ((a_stat.st_dev, a_stat.st_ino) == (b_stat.st_dev, b_stat.st_ino)
+            and _mount_id(a) == _mount_id(b))
+
+
+def _start_time(stat_text: str) -> str:
+    """Field 22 (starttime) of /proc/PID/stat; the command before it may hold anything."""
+    return stat_text.rpartition(")")[2].split()[19]
+
+
+class _Walk:
+    """The descriptors one walk holds: the ones it keeps to the end (the root), and the one it
+    stands on, closed as it moves on (a path of a thousand components holds two)."""
+
+    def __init__(self) -> None:
+        self.fds: list[int] = []
+
+    def keep(self, fd: int) -> int:
+        self.fds.append(fd)
+        return fd
+
+    def release(self, fd: int) -> None:
+        self.fds.remove(fd)
+        os.close(fd)
+
+    def move(self, old: int, new: int, *kept: int) -> int:
+        """Stand on ``new`` instead of ``old`` (closed unless it is one of ``kept``)."""
+        self.keep(new)
+        if old not in kept:
+            self.release(old)
+        return new
+
+    def close(self) -> None:
+        for fd in self.fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.fds.clear()
+
+
 class PathResolver:
     """Resolves paths for tasks of this tracer."""
 
     def __init__(self) -> None:
         self._tracer_proc = f"/proc/{os.getpid()}"
+        self._proc_dev = os.stat(self._tracer_proc).st_dev  # the tracer's own procfs
+        # whether /proc is that procfs' root, so /proc/self of a task of the tracer's tree
+        # is /proc/<its pid> (else its /proc entries are always walked)
+        fd = os.open("/proc", os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            proc = os.fstat(fd)
+            self._proc_here = (fs_type(fd) == PROC_SUPER_MAGIC and proc.st_ino == PROC_ROOT_INO
+                               and proc.st_dev == self._proc_dev)
+        finally:
+            os.close(fd)
 
     # --- where a relative path starts -------------------------------------------------------
-    @staticmethod
-    def cwd_of(tid: int) -> str:
-        return os.readlink(f"/proc/{tid}/cwd")
+    def cwd_of(self, tid: int) -> str:
+        """The task's cwd (a name longer than PATH_MAX is built, see _long_name)."""
+        return self._link_text(tid, f"/proc/{tid}/cwd")
 
-    @staticmethod
-    def fd_path(tid: int, fd: int) -> str:
+    def fd_path(self, tid: int, fd: int) -> str:
         """What a descriptor of the task refers to ("pipe:[…]" and the like for non-files)."""
-        return os.readlink(f"/proc/{tid}/fd/{fd}")
+        return self._link_text(tid, f"/proc/{tid}/fd/{fd}")
+
+    def _link_text(self, tid: int, link: str) -> str:
+        try:
+            return os.readlink(link)
+        except OSError as exc:
+            if exc.errno != errno.ENAMETOOLONG:
+                raise
+        walk = _Walk()
+        try:
+            root = walk.keep(os.open(f"/proc/{tid}/root", _DIR_FLAGS & ~os.O_NOFOLLOW))
+            target = walk.keep(os.open(link, os.O_PATH | os.O_CLOEXEC))
+            name = self._long_name(target, root, tid, True)
+        finally:
+            walk.close()
+        if name is None:
+            raise OSError(errno.ENAMETOOLONG, "a name longer than PATH_MAX", link)
+        return name
 
     @staticmethod
     def root_is_host(tid: int) -> bool:
-        """Whether the task sees the same root as the tracer (no chroot, same mounts)."""
+        """Whether the task sees the tracer's tree: the same root (no chroot) and the same
+        mounts (mount namespace) -- only then may its paths be resolved in the tracer's view."""
         try:
-            return os.readlink(f"/proc/{tid}/root") == "/" and (
-                os.stat(f"/proc/{tid}/root").st_ino == os.stat("/").st_ino
-            )
+            root, own = os.stat(f"/proc/{tid}/root"), os.stat("/")
+            return (os.readlink(f"/proc/{tid}/root") == "/"
+                    and (root.st_dev, root.st_ino) == (own.st_dev, own.st_ino)
+                    and os.readlink(f"/proc/{tid}/ns/mnt") == os.readlink("/proc/self/ns/mnt"))
         except OSError:
             return False
 
@@ -113,40 +247,66 @@ class PathResolver:
         """Resolve ``raw`` as task ``tid`` (of process ``tgid``) would, from ``dirfd``."""
         if raw == "":
             return Resolved("", exists=False, pseudo=True)
-        if raw.startswith("/"):
-            base = "/"
-        else:
-            link = f"/proc/{tid}/cwd" if dirfd == AT_FDCWD else f"/proc/{tid}/fd/{dirfd}"
-            try:
-                base = os.readlink(link)
-            except OSError:
-                return Resolved(_lexical(raw), exists=False, pseudo=True)
-            if base.endswith(" (deleted)"):
-                if not _same_file(base, link):
-                    return self._from_removed(link, raw, follow)
-                # else a live directory that is merely named "... (deleted)"
-            elif not base.startswith("/"):
-                # not a directory at all (a pipe, a socket): the kernel says ENOTDIR
-                return Resolved(f"{base}/{raw}", exists=False, pseudo=True)
-        if raw.endswith("/"):
-            follow = True  # a trailing slash makes the kernel follow the last component
-        elif host_root and "/" not in raw and raw not in (".", "..") and base.startswith("/"):
-            # one name in a known directory (find, tar, ls -l...): the directory path read
-            # from /proc is already canonical; only the name itself may be a symlink
-            simple = self._simple(base, raw, follow)
-            if simple is not None:
-                return simple
-        if host_root:
-            fast = self._fast(raw if raw.startswith("/") else f"{base}/{raw}", follow)
-            if fast is not None:
-                return fast
-        start = [] if raw.startswith("/") else [c for c in base.split("/") if c]
-        return self._walk(tid, tgid, start, raw, follow)
+        if _too_long(raw):
+            raise Unresolvable(errno.ENAMETOOLONG, "path longer than PATH_MAX")
+        stripped = raw.rstrip("/") if raw[-1] == "/" else raw
+        slash = stripped != raw and stripped != ""
+        literal = not follow and (stripped in (".", "..") or stripped.endswith(("/.", "/..")))
+        # a trailing slash makes the kernel follow the last component; a call that acts on
+        # the last name itself then fails, and the walk tells which case it is
+        walk_slash = slash and not follow
+        base = "/" if raw[0] == "/" else self._start_name(tid, dirfd)
+        found = None
+        if host_root and base is not None:
+            if not slash and "/" not in raw and raw not in (".", ".."):
+                # one name in a known directory (find, tar, ls -l...): the directory path read
+                # from /proc is already canonical; only the name itself may be a symlink
+                found = self._simple(base, raw, follow)
+            elif self._proc_here and raw.startswith(("/proc/self/", "/proc/thread-self/")):
+                # the calling task's own /proc entries: one link (self), then none at all
+                head, _, rest = raw[6:].partition("/")
+                own = f"/proc/{tgid}" if head == "self" else f"/proc/{tgid}/task/{tid}"
+                found = self._fast(f"{own}/{rest}", follow or slash, plain_only=True)
+                if found is not None:
+                    found.direct = False
+            if found is None:
+                found = self._fast(raw if raw[0] == "/" else _join(base, raw),
+                                   follow or slash, plain_only=walk_slash)
+        if found is None:
+            found = self._walk(tid, tgid, raw, dirfd, follow, host_root)
+        found.slash = found.slash or slash
+        found.literal_last = found.literal_last or literal
+        return found
+
+    def _start_name(self, tid: int, dirfd: int) -> str | None:
+        """The name of a relative path's start directory, or None when only the directory
+        object will do (a name longer than PATH_MAX, a removed directory)."""
+        link = f"/proc/{tid}/cwd" if dirfd == AT_FDCWD else f"/proc/{tid}/fd/{dirfd}"
+        try:
+            base = os.readlink(link)
+        except OSError as exc:
+            if exc.errno == errno.ENAMETOOLONG:
+                return None
+            raise self._start_error(exc, dirfd) from exc
+        if not base.startswith("/"):
+            # not a directory at all (a pipe, a socket)
+            raise Unresolvable(errno.ENOTDIR, f"dirfd {dirfd} is not a directory")
+        if base.endswith(_DELETED) and not _same_file(base, link):
+            return None  # removed: ".." may still lead out of it, the walk will tell
+        return base
+
+    @staticmethod
+    def _start_error(exc: OSError, dirfd: int) -> Unresolvable:
+        if dirfd != AT_FDCWD and exc.errno == errno.ENOENT:
+            return Unresolvable(errno.EBADF, f"dirfd {dirfd} is not open")
+        return Unresolvable(exc.errno or errno.ENOENT, "start directory unreadable")
 
     def _simple(self, base: str, name: str, follow: bool) -> Resolved | None:
         if self._through_tracer(base) or base.startswith("/proc/"):
             return None
-        path = f"{base.rstrip('/')}/{name}"
+        path = _join(base, name)
+        if _too_long(path):
+            return None
         if not follow:
             return Resolved(path, exists=True, direct=True)  # existence matters to no rule
         try:
@@ -157,143 +317,327 @@ class PathResolver:
             return None
         return None if stat.S_ISLNK(info.st_mode) else Resolved(path, direct=True)
 
-    def _from_removed(self, link: str, raw: str, follow: bool) -> Resolved:
-        """A path relative to a directory that has been removed (its /proc name ends in
-        " (deleted)" and no live directory has that name).  Its name cannot be used, but the
-        directory object can: resolve from it.  ``..`` may lead out of it to a live file, which
-        gets its real path; anything still inside a removed directory is unreachable by any
-        rule's path and is refused rather than left to the kernel."""
-        dirfd = os.open(link, os.O_PATH | os.O_CLOEXEC)
-        try:
-            flags = os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
-            try:
-                fd = openat2(dirfd, raw.encode(), flags, RESOLVE_NO_MAGICLINKS)
-            except OSError as exc:
-                raise Unresolvable(exc.errno or errno.ENOENT,
-                                   "path relative to a removed directory") from exc
-            try:
-                canon = os.readlink(f"/proc/self/fd/{fd}")
-            finally:
-                os.close(fd)
-        finally:
-            os.close(dirfd)
-        if _pseudo(canon) or self._through_tracer(canon):
-            raise Unresolvable(errno.ENOENT, "path inside a removed directory")
-        return Resolved(canon)
-
     # --- the kernel does the work -------------------------------------------------------------
-    def _fast(self, candidate: str, follow: bool) -> Resolved | None:
+    def _fast(self, candidate: str, follow: bool, plain_only: bool = False,
+              missing: int = 0) -> Resolved | None:
+        """Resolved by one openat2 in the tracer's view (the task's, for a host-root task), or
+        None when only the walk can tell.  ``plain_only``: succeed only for a path without
+        symlinks.  ``missing``: how many missing names below this one are being looked up."""
+        encoded = candidate.encode("utf-8", "surrogateescape")
+        if len(encoded) >= PATH_MAX:
+            return None  # the walk starts from the directory objects
+        flags = os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
         # Most paths have no symlinks at all: one openat2 that refuses symlinks proves it, and
         # then the lexical form is the canonical one ("." and ".." only go where they say).
-        flags = os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
-        if "/proc" not in candidate:
+        if plain_only or "/proc" not in candidate:
             try:
-                os.close(openat2(AT_FDCWD, candidate.encode(), flags, RESOLVE_NO_SYMLINKS))
+                os.close(openat2(AT_FDCWD, encoded, flags, RESOLVE_NO_SYMLINKS))
                 return Resolved(_lexical(candidate) if _unclean(candidate) else candidate,
                                 direct=True)
             except OSError as exc:
                 if exc.errno == errno.ENOENT:
-                    return self._fast_missing(candidate)
+                    # no symlink on the way, the last name included: it is not there at all
+                    return self._fast_missing(candidate, False, missing)
                 if exc.errno != errno.ELOOP:
                     return None
+        if plain_only:
+            return None
         try:
-            fd = openat2(AT_FDCWD, candidate.encode(), flags, RESOLVE_NO_MAGICLINKS)
+            fd = openat2(AT_FDCWD, encoded, flags, RESOLVE_NO_MAGICLINKS)
         except OSError as exc:
             if exc.errno == errno.ENOENT:
-                return self._fast_missing(candidate)
-            return None  # ELOOP (magic link or loop), EACCES, ENOTDIR...: walk it
+                return self._fast_missing(candidate, follow, missing)
+            return None  # ELOOP (magic link, loop, too many links), EACCES, ENOTDIR...: walk
         try:
             canon = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            return None  # longer than PATH_MAX: the walk builds it
         finally:
             os.close(fd)
-        if self._through_tracer(canon):
+        if not canon.startswith("/") or canon.endswith(_DELETED) or self._through_tracer(canon):
             return None
         return Resolved(canon)
 
-    def _fast_missing(self, candidate: str) -> Resolved | None:
+    def _fast_missing(self, candidate: str, follow: bool, missing: int) -> Resolved | None:
+        """The lookup of ``candidate`` found a name missing: the last one (a path a creating
+        call makes), or a directory on the way (``unreachable``).  ``follow``: the last name
+        may be a symlink to nothing, which the kernel follows.  Past two missing names the
+        walk finds the rest (in one pass; a path of a thousand missing names must not make a
+        thousand nested lookups)."""
+        if missing >= _MISSING_LOOKUPS:
+            return None
         stripped = candidate.rstrip("/")
         parent, _, name = stripped.rpartition("/")
-        if name in ("", ".", ".."):
-            return Resolved(_lexical(candidate), exists=False)
-        parent_resolved = self._fast(parent or "/", True)
+        parent_resolved = self._fast(parent or "/", True, missing=missing + 1)
         if parent_resolved is None:
             return None
-        direct = parent_resolved.direct
-        if not parent_resolved.exists:
-            return Resolved(_lexical(f"{parent_resolved.path}/{name}"), exists=False,
-                            direct=direct)
-        return Resolved(f"{parent_resolved.path.rstrip('/')}/{name}", exists=False,
-                        direct=direct)
+        if not parent_resolved.exists or name in (".", ".."):
+            if parent_resolved.exists:
+                return None  # "." or ".." of a directory that exists: changed meanwhile
+            return Resolved(
+                _lexical(_join(parent_resolved.path, name)), exists=False,
+                direct=parent_resolved.direct, unreachable=True,
+                keep_spelling=parent_resolved.keep_spelling or name in (".", ".."))
+        path = _join(parent_resolved.path, name)
+        if follow:
+            # a dangling symlink also fails the lookup with ENOENT, but the kernel follows it
+            # (open with O_CREAT creates its target): only a name that is not there is missing
+            try:
+                os.lstat(path)
+            except FileNotFoundError:
+                pass
+            except OSError:
+                return None
+            else:
+                return None  # a symlink to nothing (or made meanwhile): the walk follows it
+        return Resolved(path, exists=False, direct=parent_resolved.direct)
 
     def _through_tracer(self, canon: str) -> bool:
         return canon == self._tracer_proc or canon.startswith(self._tracer_proc + "/")
 
     # --- component by component, in the task's view ----------------------------------------
-    def _walk(self, tid: int, tgid: int, start: list[str], raw: str, follow: bool) -> Resolved:
-        view = f"/proc/{tid}/root"
-        current = list(start)
-        pending = [c for c in raw.split("/") if c not in ("", ".")]
-        links = 0
-        while pending:
-            comp = pending.pop(0)
-            if comp == "..":
-                if current:
-                    current.pop()
-                continue
-            candidate = [*current, comp]
-            candidate = self._own_proc(candidate, tid, tgid)
-            last = not pending
-            if last and not follow:
-                current = candidate
-                break
-            host = view + "/" + "/".join(candidate)
-            try:
-                info = os.lstat(host)
-            except OSError:
-                rest = "/".join([*candidate, *pending])
-                return Resolved(_lexical("/" + rest), exists=False)
-            if not stat.S_ISLNK(info.st_mode):
-                current = candidate
-                continue
-            target = os.readlink(host)
-            if self._is_magic(candidate):
-                if _pseudo(target):
-                    rest = "/".join(pending)
-                    return Resolved(target + ("/" + rest if rest else ""), pseudo=True)
-                current = [c for c in target.split("/") if c]
-                continue
-            links += 1
-            if links > MAX_SYMLINKS:
-                return Resolved(_lexical("/" + "/".join([*candidate, *pending])), exists=False)
-            if target.startswith("/"):
-                current = []
-            pending = [c for c in target.split("/") if c not in ("", ".")] + pending
-        path = "/" + "/".join(current)
+    def _walk(self, tid: int, tgid: int, raw: str, dirfd: int, follow: bool,
+              host_root: bool) -> Resolved:
+        """The kernel's walk (fs/namei.c link_path_walk), on descriptors."""
+        walk = _Walk()
         try:
-            os.lstat(view + path)
-            exists = True
-        except OSError:
-            exists = False
-        return Resolved(path, exists=exists)
+            return self._walk_from(walk, tid, tgid, raw, dirfd, follow, host_root)
+        except OSError as exc:
+            # a lookup of the tracer's that failed where the task's would too (EACCES:
+            # the tracer may not look where the task may; then refused, fail closed)
+            raise Unresolvable(exc.errno or errno.ENOENT, f"lookup fails: {exc}") from exc
+        finally:
+            walk.close()
+
+    def _walk_from(self, walk: _Walk, tid: int, tgid: int, raw: str, dirfd: int, follow: bool,
+                   host_root: bool) -> Resolved:
+        root = walk.keep(os.open(f"/proc/{tid}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+        root_stat = os.fstat(root)
+        if raw.startswith("/"):
+            cur = root
+        else:
+            link = f"/proc/{tid}/cwd" if dirfd == AT_FDCWD else f"/proc/{tid}/fd/{dirfd}"
+            try:
+                cur = walk.keep(os.open(link, os.O_PATH | os.O_CLOEXEC))
+            except OSError as exc:
+                raise self._start_error(exc, dirfd) from exc
+            if not stat.S_ISDIR(os.fstat(cur).st_mode):
+                raise Unresolvable(errno.ENOTDIR, f"dirfd {dirfd} is not a directory")
+        slash = raw.endswith("/") and raw.rstrip("/") != ""
+        pending = [c for c in reversed(raw.split("/")) if c]
+        links = 0
+        literal = False
+        while pending:
+            comp = pending.pop()
+            last = not pending
+            if comp == ".":
+                continue
+            if comp == "..":
+                cur_stat = os.fstat(cur)
+                if not _same_place(cur, cur_stat, root, root_stat):
+                    cur = walk.move(cur, os.open("..", _DIR_FLAGS, dir_fd=cur), root)
+                continue
+            try:
+                info = os.stat(comp, dir_fd=cur, follow_symlinks=False)
+            except FileNotFoundError:
+                where = self._dir_name(cur, root, tid, host_root)
+                if not last:
+                    # the kernel's lookup fails here with ENOENT; the spelling's own name
+                    # serves rules and redirects (see Resolved.unreachable)
+                    rest = [comp, *reversed(pending)]
+                    return Resolved(_lexical(_join(where, "/".join(rest))), exists=False,
+                                    slash=slash, literal_last=literal, unreachable=True,
+                                    keep_spelling=any(c in (".", "..") for c in rest))
+                return Resolved(_join(where, comp), exists=False, slash=slash,
+                                literal_last=literal)
+            if stat.S_ISLNK(info.st_mode) and (follow or not last or slash):
+                links += 1
+                if links > MAX_SYMLINKS:
+                    raise Unresolvable(errno.ELOOP, f"more than {MAX_SYMLINKS} symlinks")
+                if last and not follow:
+                    literal = True  # followed for the trailing slash only
+                body = self._link_body(cur, comp, tid, tgid)
+                if body is None:  # a magic link: jump to the object it names for the task
+                    cur = walk.move(cur, os.open(comp, os.O_PATH | os.O_CLOEXEC, dir_fd=cur),
+                                    root)
+                    if pending and not stat.S_ISDIR(os.fstat(cur).st_mode):
+                        raise Unresolvable(errno.ENOTDIR, "a magic link to a non-directory")
+                    continue
+                if body == "":
+                    raise Unresolvable(errno.ENOENT, "an empty symlink")
+                if last and body.endswith("/"):
+                    slash = True
+                if body.startswith("/"):
+                    if cur != root:
+                        walk.release(cur)
+                    cur = root
+                pending.extend(c for c in reversed(body.split("/")) if c)
+                if last and not pending:  # a link to "/": the root itself
+                    break
+                continue
+            if last:
+                where = self._dir_name(cur, root, tid, host_root)
+                return Resolved(_join(where, comp), slash=slash, literal_last=literal)
+            if not stat.S_ISDIR(info.st_mode):
+                raise Unresolvable(errno.ENOTDIR, "a component on the way is not a directory")
+            cur = walk.move(cur, os.open(comp, _DIR_FLAGS, dir_fd=cur), root)
+        return self._object(cur, root, tid, host_root, slash, literal)
+
+    def _link_body(self, cur: int, comp: str, tid: int, tgid: int) -> str | None:
+        """What a symlink says, for this task: /proc/self and /proc/thread-self are the calling
+        task; None for a magic link (its text is only a description of the object)."""
+        if fs_type(cur) != PROC_SUPER_MAGIC:
+            return os.readlink(comp, dir_fd=cur)
+        if os.fstat(cur).st_ino != PROC_ROOT_INO:
+            # every symlink below /proc's root (fd/N, cwd, root, exe, map_files, ns, task/
+            # TID/...) is a magic link: it jumps to an object, and its text may name another
+            return None
+        if comp == "self":
+            return self._pid_in(cur, tid, tgid, thread=False)
+        if comp == "thread-self":
+            return self._pid_in(cur, tid, tgid, thread=True)
+        return os.readlink(comp, dir_fd=cur)  # "mounts" -> "self/mounts", "net" -> "self/net"
+
+    def _pid_in(self, proc: int, tid: int, tgid: int, thread: bool) -> str:
+        """The calling task's /proc/self (or thread-self) text in the /proc mounted at
+        ``proc``: its pids as that instance's pid namespace numbers them."""
+        if os.fstat(proc).st_dev == self._proc_dev:
+            return f"{tgid}/task/{tid}" if thread else str(tgid)
+        # another pid namespace's /proc: find the level of the task's pids it shows (the one
+        # whose entry is this very task: same start time)
+        with open(f"/proc/{tid}/status", encoding="utf-8", errors="replace") as status:
+            fields = dict(line.split(":", 1) for line in status if ":" in line)
+        with open(f"/proc/{tid}/stat", encoding="utf-8", errors="replace") as own:
+            started = _start_time(own.read())
+        for ns_tgid, ns_tid in zip(reversed(fields.get("NStgid", "").split()),
+                                   reversed(fields.get("NSpid", "").split()), strict=False):
+            entry = f"{ns_tgid}/task/{ns_tid}"
+            try:
+                fd = os.open(f"{entry}/stat", os.O_RDONLY | os.O_CLOEXEC, dir_fd=proc)
+            except OSError:
+                continue
+            try:
+                text = os.read(fd, 4096).decode("utf-8", "replace")
+            finally:
+                os.close(fd)
+            if _start_time(text) == started:
+                return entry if thread else ns_tgid
+        # the kernel: the task has no pid in that namespace, /proc/self is ENOENT for it
+        raise Unresolvable(errno.ENOENT, "/proc/self of a pid namespace the task is not in")
+
+    def _dir_name(self, fd: int, root: int, tid: int, host_root: bool) -> str:
+        """The name of a directory the walk stands in, to put a last component under."""
+        name = self._name(fd, root, tid, host_root)
+        if name is not None:
+            return name
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/self/fd/{fd}").endswith(_DELETED):
+                # removed: it holds nothing, and nothing can be made in it (the kernel: ENOENT)
+                raise Unresolvable(errno.ENOENT, "a path inside a removed directory")
+        # a directory with no name the task could spell (reached through a magic link into
+        # another mount namespace, or outside its root): no rule can name what is in it
+        raise Unresolvable(errno.EACCES, "a path inside a directory that has no name here")
+
+    def _object(self, fd: int, root: int, tid: int, host_root: bool, slash: bool,
+                literal: bool) -> Resolved:
+        """What the walk ended on (after ".", "..", a magic link, a link to "/")."""
+        name = self._name(fd, root, tid, host_root)
+        if name is not None:
+            return Resolved(name, slash=slash, literal_last=literal)
+        text = os.readlink(f"/proc/self/fd/{fd}")
+        if not text.startswith("/") or text.endswith(_DELETED):
+            # a pipe, a socket, a memfd, a deleted file: matched as what /proc calls it
+            return Resolved(text, pseudo=True, slash=slash, literal_last=literal)
+        # Reachable only through the magic link: an object of another mount namespace, or
+        # outside the task's root.  Its /proc text would name another file here, and no rule
+        # can name it: refused (EACCES, as for a file the task may not reach).
+        raise Unresolvable(errno.EACCES, f"{text}: no name in the task's view")
+
+    # --- names of objects ---------------------------------------------------------------------
+    def _name(self, fd: int, root: int, tid: int, host_root: bool) -> str | None:
+        """The absolute name, in the task's view, of the object ``fd`` holds; checked to name
+        that very object (None when nothing does: removed, or not reachable by name)."""
+        try:
+            text = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError as exc:
+            if exc.errno != errno.ENAMETOOLONG:
+                raise
+            return self._long_name(fd, root, tid, host_root)
+        if not text.startswith("/"):
+            return None
+        held = os.fstat(fd)
+        candidates = [text]
+        if not host_root:
+            # the tracer's view of a chroot: /jail/etc/x is the task's /etc/x
+            root_text = os.readlink(f"/proc/self/fd/{root}")
+            if root_text != "/" and (text == root_text or text.startswith(root_text + "/")):
+                candidates.insert(0, text[len(root_text):] or "/")
+        view = "" if host_root else f"/proc/{tid}/root"
+        for name in candidates:
+            try:
+                seen = os.stat(view + name, follow_symlinks=False)
+            except OSError as exc:
+                if exc.errno == errno.ENAMETOOLONG:
+                    return self._long_name(fd, root, tid, host_root)
+                continue
+            if (seen.st_dev, seen.st_ino) == (held.st_dev, held.st_ino):
+                return name
+        return None
+
+    def _long_name(self, fd: int, root: int, tid: int, host_root: bool) -> str | None:
+        """The name of a directory deeper than PATH_MAX (which /proc cannot say): climb ``..``
+        from the object, finding each directory in its parent by (st_dev, st_ino), until a
+        directory whose name /proc can say, or the task's root.  None when there is none (a
+        non-directory, a removed directory, the top reached without meeting the task's root)."""
+        walk = _Walk()
+        parts: list[str] = []
+        root_stat = os.fstat(root)
+        try:
+            if not stat.S_ISDIR(os.fstat(fd).st_mode):
+                return None  # a file does not know its directory
+            cur = walk.keep(os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd))
+            while True:
+                cur_stat = os.fstat(cur)
+                if _same_place(cur, cur_stat, root, root_stat):
+                    return "/" + "/".join(reversed(parts))
+                parent = walk.keep(os.open("..", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC,
+                                           dir_fd=cur))
+                parent_stat = os.fstat(parent)
+                if _same_place(parent, parent_stat, cur, cur_stat):
+                    return None  # the top of the tree, and the task's root was not on the way
+                name = self._entry_of(parent, cur, cur_stat)
+                if name is None:
+                    return None
+                parts.append(name)
+                walk.release(cur)
+                cur = parent
+                with contextlib.suppress(OSError):
+                    if len(os.readlink(f"/proc/self/fd/{cur}")) < PATH_MAX:
+                        above = self._name(cur, root, tid, host_root)
+                        if above is not None:
+                            return _join(above, "/".join(reversed(parts)))
+        finally:
+            walk.close()
 
     @staticmethod
-    def _own_proc(candidate: list[str], tid: int, tgid: int) -> list[str]:
-        """/proc/self and /proc/thread-self mean the calling task, not the tracer."""
-        if len(candidate) == 2 and candidate[0] == "proc":
-            if candidate[1] == "self":
-                return ["proc", str(tgid)]
-            if candidate[1] == "thread-self":
-                return ["proc", str(tgid), "task", str(tid)]
-        return candidate
-
-    @staticmethod
-    def _is_magic(candidate: list[str]) -> bool:
-        """Whether a /proc symlink is a magic link (it jumps to an object, not a path)."""
-        if len(candidate) < 3 or candidate[0] != "proc" or not candidate[1].isdigit():
-            return False
-        rest = candidate[2:]
-        if len(rest) >= 3 and rest[0] == "task":
-            rest = rest[2:]
-        if len(rest) == 1 and rest[0] in _PROC_LINK_NAMES:
-            return True
-        return len(rest) == 2 and rest[0] in ("fd", "map_files", "ns")
+    def _entry_of(parent: int, child: int, child_stat: os.stat_result) -> str | None:
+        """The name under which ``parent`` holds the directory ``child``."""
+        identity = (child_stat.st_dev, child_stat.st_ino)
+        mount = _mount_id(child)
+        with os.scandir(parent) as entries:
+            listed = [(e.name, e.inode()) for e in entries if e.is_dir(follow_symlinks=False)]
+        # the entry's inode number is usually the directory's own; not for a mount's root
+        # (its mount point lists the covered directory) nor on some union file systems
+        first = [name for name, inode in listed if inode == child_stat.st_ino]
+        for name in first + [name for name, inode in listed if inode != child_stat.st_ino]:
+            try:
+                fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+            except OSError:
+                continue
+            try:
+                seen = os.fstat(fd)
+                if (seen.st_dev, seen.st_ino) == identity and _mount_id(fd) == mount:
+                    return name
+            finally:
+                os.close(fd)
+        return None

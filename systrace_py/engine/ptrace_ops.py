@@ -228,6 +228,21 @@ def openat2(dirfd: int, path: bytes, flags: int, resolve: int) -> int:
     return fd
 
 
+class _StatFs(ctypes.Structure):
+    """The head of struct statfs (x86_64): the file system's magic number comes first."""
+
+    _fields_ = (("f_type", ctypes.c_long), ("rest", ctypes.c_byte * 112))
+
+
+def fs_type(fd: int) -> int:
+    """fstatfs(fd).f_type (os.statvfs does not give it); raises OSError."""
+    buf = _StatFs()
+    if _libc.fstatfs(ctypes.c_int(fd), ctypes.byref(buf)) < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return buf.f_type
+
+
 # --- what the child does between fork and exec ----------------------------------------------
 PR_SET_NO_NEW_PRIVS: Final = 38
 SYS_SECCOMP: Final = 317

@@ -607,6 +607,7 @@ class Tracer:
                 return
         if call.name in EXEC_CALLS:
             self._note_exec(task, call, reply.paths.get("path") if reply.paths else None)
+        respelled = False
         if self._must_hold(task, call, reply):
             space = task.process.space
             if not space.scratch and not space.scratch_failed:
@@ -617,13 +618,13 @@ class Tracer:
                 self._map_scratch(task, call, reply)
                 return
             try:
-                self._hold(task, call, reply, info)
+                respelled = self._hold(task, call, reply, info)
             except (enforce.HoldError, DecodeError) as exc:
                 self.monitor.on_engine_refusal(task, call, exc.errno, str(exc))
                 enforce.refuse(task.tid, exc.errno)
                 self._resume(task)
                 return
-        if self._must_freeze(call, reply):
+        if respelled or self._must_freeze(call, reply):
             refusal = self._freeze(task)
             if refusal is None and not self._unchanged(task, call):
                 self._thaw()
@@ -634,6 +635,9 @@ class Tracer:
                 enforce.refuse(task.tid, refusal[0])
                 self._resume(task)
                 return
+        if call.name in enforce.VIEW_CALLS:
+            for process in self.processes.values():
+                process.host_root = None  # read again at each one's next call (paths.py)
         if call.name == "kill":
             result = signals.signal_group(task.tid, task.process.pid,
                                           signals.int32(call.args[0]), call.args[1] & 0xFFFFFFFF)
@@ -769,7 +773,10 @@ class Tracer:
         return len(self.tasks) == 1 and not self._early
 
     def _hold(self, task: Task, call: DecodedCall, reply: Reply,
-              info: pt.SyscallInfo | None) -> None:
+              info: pt.SyscallInfo | None) -> bool:
+        """Point the call at copies of what was checked.  True when a path had to keep the
+        call's own spelling, which the kernel resolves again: the call must then run with the
+        tree frozen (see enforce.canonical_spelling)."""
         slot = task.space.slots.slot_of(task.tid)
         if slot is None:
             raise enforce.HoldError(errno.EAGAIN, "no scratch slot free")
@@ -781,6 +788,7 @@ class Tracer:
             holder.apply(task.tid, call, reply)
         except TraceeMemoryError as exc:
             raise enforce.HoldError(errno.EFAULT, f"cannot hold arguments: {exc}") from exc
+        return holder.respelled
 
     def _premap_scratch(self, task: Task) -> None:
         """Map the scratch area in a freshly exec'd process whose former image needed it (it

@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -198,6 +199,22 @@ static inline void wait_for_tracer(void) {
     while (tracer_pid() <= 0 && now_s() < until)
         usleep(10000);
     usleep(200000); /* let the attach settle on every thread */
+}
+
+static inline void *idle_loop(void *arg) {
+    (void)arg;
+    for (;;)
+        pause();
+    return NULL;
+}
+
+/* With $ESC_THREAD set, a second thread stays alive (asleep) for the rest of the run: the
+ * traced tree is then several tasks, so the tracer holds every checked argument and runs the
+ * calls it cannot hold with the tree frozen -- the multi-task variant of an attack. */
+static inline void idle_thread_if_asked(void) {
+    pthread_t thread;
+    if (getenv("ESC_THREAD") && pthread_create(&thread, NULL, idle_loop, NULL) == 0)
+        note("a second thread is alive");
 }
 
 /* Whether a file exists (for marker files written by payloads). */
