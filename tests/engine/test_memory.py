@@ -50,9 +50,14 @@ def test_a_descriptor_limit_below_the_cache_makes_room_instead_of_failing(sleepe
     memories = [TraceeMemory(p.pid) for p in sleepers]
     starts = [first_mapping(p.pid) for p in sleepers]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    # room for what is open now and two more: the third process must evict the first
-    in_use = len(os.listdir("/proc/self/fd"))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (in_use + 2, hard))
+    # room for what is open now and two more: the third process must evict the first.  The
+    # limit is on descriptor numbers, so holes left by earlier tests are filled first.
+    highest = max(int(fd) for fd in os.listdir("/proc/self/fd"))
+    fillers = []
+    while (fd := os.open("/dev/null", os.O_RDONLY)) < highest:
+        fillers.append(fd)
+    fillers.append(fd)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (highest + 3, hard))
     try:
         for mem, (address, magic) in zip(memories, starts, strict=True):
             assert mem.read_exact(address, 4) == magic
@@ -61,3 +66,5 @@ def test_a_descriptor_limit_below_the_cache_makes_room_instead_of_failing(sleepe
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
         for mem in memories:
             mem.close()
+        for fd in fillers:
+            os.close(fd)

@@ -283,7 +283,7 @@ def test_a_start_directory_deeper_than_path_max(tmp_path):
     fd, name = deep_tree(tmp_path, PATH_MAX + 500)
     try:
         os.mkdir("sub", dir_fd=fd)
-        os.open("file", os.O_CREAT | os.O_WRONLY, 0o600, dir_fd=fd)
+        os.close(os.open("file", os.O_CREAT | os.O_WRONLY, 0o600, dir_fd=fd))
         assert len(name) > PATH_MAX
         for raw, path, exists in [("file", f"{name}/file", True), ("new", f"{name}/new", False),
                                   ("sub/../file", f"{name}/file", True), (".", name, True),
