@@ -114,6 +114,43 @@ CLONE_FLAG_NAMES: Final = (
     (CLONE_NEWIPC, "CLONE_NEWIPC"), (CLONE_NEWUSER, "CLONE_NEWUSER"),
     (CLONE_NEWPID, "CLONE_NEWPID"), (CLONE_NEWNET, "CLONE_NEWNET"), (CLONE_IO, "CLONE_IO"))
 
+#: the namespace flags (unshare(2), clone(2), clone3(2), setns(2)'s nstype); CLONE_NEWTIME
+#: shares its bit with clone(2)'s exit signal, so clone(2) cannot ask for it
+CLONE_NEWTIME: Final = 0x00000080
+CLONE_NEW_FLAGS: Final = (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC
+                          | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME)
+
+# --- mount(2) flags (include/uapi/linux/mount.h) -------------------------------------------------
+MS_RDONLY: Final = 0x1
+MS_REMOUNT: Final = 0x20
+MS_BIND: Final = 0x1000
+MS_MOVE: Final = 0x2000
+MS_REC: Final = 0x4000
+MS_UNBINDABLE: Final = 1 << 17
+MS_PRIVATE: Final = 1 << 18
+MS_SLAVE: Final = 1 << 19
+MS_SHARED: Final = 1 << 20
+MS_PROPAGATION: Final = MS_UNBINDABLE | MS_PRIVATE | MS_SLAVE | MS_SHARED
+MS_NOUSER: Final = 1 << 31
+#: the magic an old mount(2) caller puts in the top 16 bits; the kernel drops it
+MS_MGC_VAL: Final = 0xC0ED0000
+MS_MGC_MSK: Final = 0xFFFF0000
+# the new mount API
+OPEN_TREE_CLONE: Final = 0x1
+MOVE_MOUNT_SET_GROUP: Final = 0x100
+#: every move_mount flag this kernel knows (MOVE_MOUNT__MASK): any other is EINVAL
+MOVE_MOUNT_MASK: Final = 0x377
+FSCONFIG_SET_FLAG: Final = 0
+FSCONFIG_SET_STRING: Final = 1
+FSCONFIG_SET_BINARY: Final = 2
+FSCONFIG_SET_PATH: Final = 3
+FSCONFIG_SET_PATH_EMPTY: Final = 4
+FSCONFIG_SET_FD: Final = 5
+FSCONFIG_CMD_CREATE: Final = 6
+FSCONFIG_CMD_RECONFIGURE: Final = 7
+FSCONFIG_CMD_CREATE_EXCL: Final = 8
+KCMP_FILE: Final = 0
+
 # --- what the engine's guards test (see systrace_py.syscalls, GUARDS) ----------------------------
 SECCOMP_SET_MODE_FILTER: Final = 1
 SECCOMP_FILTER_FLAG_NEW_LISTENER: Final = 8
