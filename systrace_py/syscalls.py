@@ -33,6 +33,14 @@ from systrace_py.kernel import (
     AT_EMPTY_PATH,
     AT_SYMLINK_FOLLOW,
     AT_SYMLINK_NOFOLLOW,
+    CLONE_NEWCGROUP,
+    CLONE_NEWIPC,
+    CLONE_NEWNET,
+    CLONE_NEWNS,
+    CLONE_NEWPID,
+    CLONE_NEWTIME,
+    CLONE_NEWUSER,
+    CLONE_NEWUTS,
     CLONE_UNTRACED,
     FAN_MARK_DONT_FOLLOW,
     FSPICK_EMPTY_PATH,
@@ -41,12 +49,14 @@ from systrace_py.kernel import (
     MAP_FIXED,
     MOVE_MOUNT_F_EMPTY_PATH,
     MOVE_MOUNT_F_SYMLINKS,
+    MOVE_MOUNT_SET_GROUP,
     MOVE_MOUNT_T_EMPTY_PATH,
     MOVE_MOUNT_T_SYMLINKS,
     MREMAP_FIXED,
     O_CREAT,
     O_EXCL,
     O_NOFOLLOW,
+    OPEN_TREE_CLONE,
     PR_SET_DUMPABLE,
     PR_SET_MM,
     REFUSED_SOCKOPTS,
@@ -75,6 +85,8 @@ class Kind(enum.Enum):
     PATH = "path"              # a path the kernel resolves (see Path)
     MAYBE_PATH = "maybe_path"  # a path only for some commands, or one inside a struct: the call
     #                            cannot be decided on it, so it is refused as unsafe
+    OPTIONS = "options"        # a mount's options (or an fsconfig value): strings, paths or
+    #                            descriptors by the file system and key (systrace_py.views)
     STRING = "string"          # a C string that names no file (xattr or key name, link target)
     OPEN_FLAGS = "open_flags"  # open(2) flags in a register
     OPEN_HOW = "open_how"      # struct open_how * (openat2): flags, mode, resolve in memory
@@ -108,6 +120,12 @@ class Treat(enum.IntFlag):
     CONTROL = 1 << 9   # its control messages are read: source routes are refused
     UNSAFE = 1 << 10   # refused with EPERM unless a rule names it (never by a default)
     KILL = 1 << 11     # refusing it kills the caller (a dropped privilege must not be ignored)
+    VIEW = 1 << 12     # changes (or prepares a change of) what paths mean for some task: a
+    #                    mount namespace, a root, a mount.  It always stops, unless refused
+    #                    outright, and the engine's views of every task are read again after it
+    EXPOSES = 1 << 13  # a path it names shows a file, with everything below it, under another
+    #                    name, or replaces what a path shows (mounts): decided for every rule
+    #                    naming a file there (Path.exposes; Table._exposure_decision)
 
 
 class Reveals(enum.Enum):
@@ -192,7 +210,8 @@ class Path(NamedTuple):
     when its last component is followed if it is a symlink; ``empty`` when an empty string
     means the dirfd itself (AT_EMPTY_PATH); ``creates`` that the call makes this name;
     ``classes`` the aliases of this path's check when they are not all the call's (the new name
-    of a rename is only written).
+    of a rename is only written); ``exposes`` when the call shows the file there, with all
+    below it, under another name or replaces what lies there (a mount's source and target).
     """
 
     name: str
@@ -202,6 +221,7 @@ class Path(NamedTuple):
     empty: Rule = NEVER
     creates: bool = False
     classes: frozenset[str] | None = None
+    exposes: Rule = NEVER
     kind: Kind = Kind.PATH  # (a field, not a property: reading it is as cheap as for an Arg)
 
 
@@ -346,17 +366,20 @@ _FD, _FLAGS = _fd("fd"), _fl("flags")
 
 
 def _at(name: str = "filename", follow: Rule = ALWAYS, empty: Rule = NEVER, *, dirfd: int = 0,
-        role: str = "path", creates: bool = False, classes: str | None = None) -> Path:
+        role: str = "path", creates: bool = False, classes: str | None = None,
+        exposes: Rule = NEVER) -> Path:
     """A path relative to the dirfd in argument ``dirfd``."""
     return _new(Path, (name, role, dirfd, follow, empty, creates,
-                       frozenset(classes.split()) if classes is not None else None, Kind.PATH))
+                       frozenset(classes.split()) if classes is not None else None, exposes,
+                       Kind.PATH))
 
 
 def _p(name: str = "filename", follow: Rule = ALWAYS, *, role: str = "path",
-       creates: bool = False, classes: str | None = None) -> Path:
+       creates: bool = False, classes: str | None = None, exposes: Rule = NEVER) -> Path:
     """A path relative to the cwd."""
     return _new(Path, (name, role, None, follow, NEVER, creates,
-                       frozenset(classes.split()) if classes is not None else None, Kind.PATH))
+                       frozenset(classes.split()) if classes is not None else None, exposes,
+                       Kind.PATH))
 
 
 _DFD = Arg("dfd", Kind.DIRFD)
@@ -376,7 +399,12 @@ _R, _W = "fsread", "fswrite"
 _RP = _T.PATH                             # a metadata read by path
 _WP = _T.PATH | _T.FREEZE                 # a change made by path: the kernel resolves it again
 _WF = _T.FILE | _T.FREEZE                 # a change made through a descriptor
-_NS = _T.PATH | _T.UNSAFE | _T.FREEZE     # a namespace change by path
+_NS = _T.PATH | _T.FREEZE | _T.VIEW      # a change of what paths mean, by path
+_NSX = _NS | _T.EXPOSES                   # ... that shows a file under another name
+#: the namespace flags a clone(2) may carry (CLONE_NEWTIME's bit is its exit signal there):
+#: each one makes clone stop, and the tracer decides it (systrace_py.views.clone_refusal)
+_CLONE_NEW = (CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
+              CLONE_NEWPID, CLONE_NEWNET)
 
 # fmt: off
 # --- 0..99 -----------------------------------------------------------------------------------
@@ -455,9 +483,12 @@ _c(54, "setsockopt", (_FD, _a("level"), _a("optname"), _ptr("optval"), _a("optle
                               for level, option in REFUSED_SOCKOPTS), errno.EPERM))
 _c(55, "getsockopt", (_FD, _a("level"), _a("optname"), _ptr("optval"), _ptr("optlen")),
    "stdio")
+# clone: CLONE_UNTRACED would leave the trace; the namespace flags are decided at a stop (the
+# one decision clone3's flags get too: systrace_py.views.clone_refusal)
 _c(56, "clone", (_fl("clone_flags"), _a("newsp", _K.ADDR), _ptr("parent_tidptr"),
                  _ptr("child_tidptr"), _a("tls")),
-   "process", guard=Guard(((_bits(0, CLONE_UNTRACED),),), errno.EPERM))
+   "process", guard=Guard(tuple((_bits(0, flag),) for flag in (CLONE_UNTRACED, *_CLONE_NEW)),
+                          check="clone_flags", arg=0))
 _c(57, "fork", (), "process")
 _c(58, "vfork", (), "process")
 _c(59, "execve", (_p(), _a("argv", _K.ARGV), _a("envp", _K.ENVP)), "exec fsread",
@@ -566,6 +597,8 @@ _c(151, "mlockall", (_FLAGS,), "stdio")
 _c(152, "munlockall", (), "stdio")
 _c(153, "vhangup", ())
 _c(154, "modify_ldt", (_a("func", _K.CMD), _ptr("ptr"), _a("bytecount")))
+# pivot_root: what the new root and the old one (under put_old) are called is followed by
+# the tracer (paths.py), so no name changes meaning for the rules
 _c(155, "pivot_root", (_p("new_root", role="new"), _p("put_old", role="old")), "namespace",
    _NS)
 _c(156, "_sysctl", (_ptr("args"),), ni=True)
@@ -581,9 +614,15 @@ _c(162, "sync", ())
 # acct(name): the kernel appends accounting records to the file
 _c(163, "acct", (_p("name"),), _W, _WP)
 _c(164, "settimeofday", (_ptr("tv"), _ptr("tz")))
-_c(165, "mount", (_a("dev_name", _K.MAYBE_PATH), _p("dir_name"), _a("type", _K.STRING), _FLAGS,
-                  _ptr("data")), "namespace", _NS)
-_c(166, "umount2", (_p("name", unless_flag(1, UMOUNT_NOFOLLOW)), _FLAGS), "namespace", _NS)
+# mount: its source ("old") is a path for a bind or a move (views.mount_kind: the decoder
+# names it only then), and a new file system's source and options may name files
+# (views.new_mount_layers); the target ("new") is covered, with all below it -- which
+# matters where others see it (the decoder: the tracer's namespace, or a shared mount)
+_c(165, "mount", (_p("dev_name", role="old", exposes=ALWAYS),
+                  _p("dir_name", role="new", exposes=ALWAYS), _a("type", _K.STRING), _FLAGS,
+                  _a("data", _K.OPTIONS)), "namespace", _NSX)
+_c(166, "umount2", (_p("name", unless_flag(1, UMOUNT_NOFOLLOW), exposes=ALWAYS), _FLAGS),
+   "namespace", _NSX)
 _c(167, "swapon", (_p("specialfile"), _fl("swap_flags")), _W, _WP)
 _c(168, "swapoff", (_p("specialfile"),), _W, _WP)
 _c(169, "reboot", (_a("magic1"), _a("magic2"), _a("cmd", _K.CMD), _ptr("arg")))
@@ -732,7 +771,9 @@ _c(270, "pselect6", (_a("n"), _ptr("inp"), _ptr("outp"), _ptr("exp"), _ptr("tsp"
                      _ptr("sig")), "stdio")
 _c(271, "ppoll", (_ptr("ufds"), _a("nfds"), _ptr("tsp"), _ptr("sigmask"), _a("sigsetsize")),
    "stdio")
-_c(272, "unshare", (_fl("unshare_flags"),), "namespace", _T.PLAIN | _T.UNSAFE)
+_c(272, "unshare", (_fl("unshare_flags"),), "namespace", _T.PLAIN | _T.VIEW,
+   guard=Guard(tuple((_bits(0, flag),) for flag in (*_CLONE_NEW, CLONE_NEWTIME)),
+               check="namespace_flags", arg=0))
 _c(273, "set_robust_list", (_ptr("head"), _a("len")), "stdio")
 _c(274, "get_robust_list", (_PID, _ptr("head_ptr"), _ptr("len_ptr")), "stdio")
 _c(275, "splice", (_fd("fd_in"), _ptr("off_in"), _fd("fd_out"), _ptr("off_out"), _a("len"),
@@ -787,7 +828,8 @@ _c(305, "clock_adjtime", (_a("which_clock"), _ptr("utx")))
 _c(306, "syncfs", (_FD,))
 _c(307, "sendmmsg", (_FD, _a("mmsg", _K.MMSGHDR), _a("vlen"), _FLAGS), "net-connect",
    _T.ADDRESS | _T.FREEZE)
-_c(308, "setns", (_FD, _a("nstype")), "namespace", _T.PLAIN | _T.UNSAFE)
+# setns joins a namespace made outside the tree, whose mounts the engine never saw made
+_c(308, "setns", (_FD, _a("nstype")), "namespace", _T.PLAIN | _T.UNSAFE | _T.VIEW)
 _c(309, "getcpu", (_ptr("cpup"), _ptr("nodep"), _ptr("unused")), "stdio")
 _c(310, "process_vm_readv", (_PID, _ptr("lvec"), _a("liovcnt"), _ptr("rvec"), _a("riovcnt"),
                              _FLAGS), "debug", _T.PLAIN | _T.UNSAFE)
@@ -846,24 +888,36 @@ _c(426, "io_uring_enter", (_FD, _a("to_submit"), _a("min_complete"), _FLAGS, _pt
                            _a("argsz")), "io-uring", _T.PLAIN | _T.UNSAFE)
 _c(427, "io_uring_register", (_FD, _a("opcode", _K.CMD), _ptr("arg"), _a("nr_args")),
    "io-uring", _T.PLAIN | _T.UNSAFE)
-_c(428, "open_tree", (_DFD, _at("filename", *_atf(2)), _FLAGS),
-   "namespace", _NS)
+# open_tree(OPEN_TREE_CLONE) makes a detached copy of the tree: decided as an exposure of it
+# wherever it is attached later (move_mount then checks only its target)
+_c(428, "open_tree", (_DFD, _at("filename", *_atf(2), exposes=if_flag(2, OPEN_TREE_CLONE)),
+                      _FLAGS), "namespace", _NSX)
+# move_mount: the mount moved ("old") is exposed when it is attached somewhere (a detached
+# one was decided when it was made), the target ("new") is covered (as for mount)
 _c(429, "move_mount", (_a("from_dfd", _K.DIRFD),
                        _at("from_pathname", if_flag(4, MOVE_MOUNT_F_SYMLINKS),
-                           if_flag(4, MOVE_MOUNT_F_EMPTY_PATH), role="old"),
+                           if_flag(4, MOVE_MOUNT_F_EMPTY_PATH), role="old",
+                           exposes=unless_flag(4, MOVE_MOUNT_SET_GROUP)),
                        _a("to_dfd", _K.DIRFD),
                        _at("to_pathname", if_flag(4, MOVE_MOUNT_T_SYMLINKS),
-                           if_flag(4, MOVE_MOUNT_T_EMPTY_PATH), dirfd=2, role="new"),
-                       _FLAGS), "namespace", _NS)
-_c(430, "fsopen", (_a("fs_name", _K.STRING), _FLAGS), "namespace", _T.PLAIN | _T.UNSAFE)
-# fsconfig(FSCONFIG_SET_PATH...) passes a path in "value" relative to the dirfd in "aux"
+                           if_flag(4, MOVE_MOUNT_T_EMPTY_PATH), dirfd=2, role="new",
+                           exposes=ALWAYS),
+                       _FLAGS), "namespace", _NSX)
+# fsopen makes a file system context: of a type whose options the engine does not read, it
+# is refused where a rule could care (an exposure of files it cannot name)
+_c(430, "fsopen", (_a("fs_name", _K.OPTIONS), _FLAGS), "namespace", _T.PATH | _T.EXPOSES)
+# fsconfig: its value names a file for some keys (views.fsconfig_layer), relative to the dirfd
+# in "aux", or is the descriptor in "aux"
 _c(431, "fsconfig", (_FD, _a("cmd", _K.CMD), _a("key", _K.STRING),
-                     _a("value", _K.MAYBE_PATH), _a("aux")), "namespace",
-   _T.PLAIN | _T.UNSAFE)
-_c(432, "fsmount", (_fd("fs_fd"), _FLAGS, _fl("attr_flags")), "namespace",
-   _T.PLAIN | _T.UNSAFE)
+                     _a("value", _K.OPTIONS), _a("aux")), "namespace",
+   _T.PATH | _T.FREEZE | _T.EXPOSES)
+# fsmount makes a detached mount of a new file system: the tracer notes it (move_mount)
+_c(432, "fsmount", (_fd("fs_fd"), _FLAGS, _fl("attr_flags")), "namespace", _T.PLAIN | _T.VIEW)
+# fspick: a context to change a mount's options (fsconfig's CMD_RECONFIGURE): nothing is
+# shown or covered; a mount of a type the engine does not read, as for fsopen
 _c(433, "fspick", (_DFD, _at("path", unless_flag(2, FSPICK_SYMLINK_NOFOLLOW),
-                             if_flag(2, FSPICK_EMPTY_PATH)), _FLAGS), "namespace", _NS)
+                             if_flag(2, FSPICK_EMPTY_PATH)), _FLAGS), "namespace",
+   _NS | _T.EXPOSES)
 _c(434, "pidfd_open", (_PID, _FLAGS), guard=_PID_GUARD)
 # clone3: its flags are in memory; until they are read, libc is made to fall back to clone
 _c(435, "clone3", (_ptr("uargs"), _a("size")), "process", guard=Guard(((),), errno.ENOSYS))
@@ -877,8 +931,9 @@ _c(440, "process_madvise", (_fd("pidfd"), _ptr("vec"), _a("vlen"), _a("behavior"
    _T.PLAIN | _T.UNSAFE)
 _c(441, "epoll_pwait2", (_fd("epfd"), _ptr("events"), _a("maxevents"), _ptr("timeout"),
                          _ptr("sigmask"), _a("sigsetsize")), "stdio")
+# mount_setattr changes a mount's flags or propagation: nothing is shown or covered
 _c(442, "mount_setattr", (_DFD, _at("path", *_atf(2)), _FLAGS,
-                          _ptr("uattr"), _a("usize")), "namespace", _NS)
+                          _ptr("uattr"), _a("usize")), "namespace", _T.PATH | _T.FREEZE)
 _c(443, "quotactl_fd", (_FD, _a("cmd", _K.CMD), _a("id"), _ptr("addr")))
 _c(444, "landlock_create_ruleset", (_ptr("attr"), _a("size"), _FLAGS))
 _c(445, "landlock_add_rule", (_fd("ruleset_fd"), _a("rule_type"), _ptr("rule_attr"), _FLAGS))
@@ -914,8 +969,9 @@ _c(465, "listxattrat", (_DFD, _at("pathname", *_atf(2)),
 _c(466, "removexattrat", (_DFD, _at("pathname", *_atf(2)),
                           _fl("at_flags"), _a("name", _K.STRING)), _W, _WP,
    on_descriptor="fremovexattr")
-_c(467, "open_tree_attr", (_DFD, _at("filename", *_atf(2)), _FLAGS,
-                           _ptr("uattr"), _a("usize")), "namespace", _NS)
+_c(467, "open_tree_attr", (_DFD, _at("filename", *_atf(2),
+                                       exposes=if_flag(2, OPEN_TREE_CLONE)), _FLAGS,
+                           _ptr("uattr"), _a("usize")), "namespace", _NSX)
 _c(468, "file_getattr", (_DFD, _at("filename", *_atf(4)),
                          _ptr("ufattr"), _a("usize"), _fl("at_flags")), _R, _RP,
    reveals=METADATA)

@@ -35,9 +35,17 @@ TWO_PATH_CALLS = treated(Treat.NAMES)
 #: calls that move a path, with everything below it when it is a directory
 MOVE_CALLS = treated(Treat.MOVES)
 
+#: calls after which a task may see another tree than before (a mount namespace, a root, a
+#: mount), or that prepare one (a file system context, a detached mount): they always stop
+VIEW_CALLS = treated(Treat.VIEW)
+#: calls that may show a file under another name, or replace what a path shows: they stop
+#: whenever a rule refuses or asks by path (Table._exposure_decision)
+EXPOSING_CALLS = treated(Treat.EXPOSES)
+
 #: Calls that would let a program act outside what ptrace can see or hold (I/O done by the
-#: kernel from a ring, files opened by handle, debugging other processes, new mount views,
-#: loading code into the kernel, a path the call cannot be decided on).  They are refused with
+#: kernel from a ring, files opened by handle, debugging other processes,
+#: loading code into the kernel, a path the call cannot be decided on, joining a namespace
+#: made outside the traced tree).  They are refused with
 #: EPERM unless a permit rule names them *by their own name* or by the alias that is exactly
 #: their group -- never through a default.
 UNSAFE_CALLS = treated(Treat.UNSAFE)

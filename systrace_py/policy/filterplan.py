@@ -191,6 +191,13 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
         for syscall in aliases.TWO_PATH_CALLS:
             if result.calls[syscall].kind == "allow":
                 result.calls[syscall] = TRACE
+    if any(t.default is not Action.PERMIT or any(
+            rule.action is not Action.PERMIT and (rule.path is not None or rule.net is not None)
+            for rule in t.rules) for t in tables):
+        # ... and a mount could show it under one, or cover where it is (Table.decide)
+        for syscall in aliases.EXPOSING_CALLS:
+            if result.calls[syscall].kind == "allow":
+                result.calls[syscall] = TRACE
     return result
 
 
@@ -214,5 +221,10 @@ def _engine_floor(result: FilterPlan) -> None:
         )
         result.calls[syscall] = TRACE
     for syscall in aliases.OPEN_CALLS - _FLAGS_ARG.keys():
+        if result.calls[syscall].kind == "allow":
+            result.calls[syscall] = TRACE
+    # The engine follows every change of what paths mean (docs/security.md, "New views of the
+    # file system"): those calls stop unless every table refuses them outright.
+    for syscall in aliases.VIEW_CALLS:
         if result.calls[syscall].kind == "allow":
             result.calls[syscall] = TRACE

@@ -122,6 +122,11 @@ class Facts(Protocol):
         """The unix sockets inside the directory in that role (None: too many to look)."""
         ...
 
+    def exposes(self, role: str) -> bool:
+        """Whether the call shows the file at the path in that role, with everything below
+        it, under another name, or replaces what lies there (a mount's source and target)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class CallFacts:
@@ -137,9 +142,13 @@ class CallFacts:
     directories: frozenset[str] = frozenset()  # the roles whose path is a directory
     sockets: frozenset[str] = frozenset()      # the roles whose path is a unix socket
     sockets_inside: tuple[str, ...] = ()       # sockets inside the directories
+    exposed: frozenset[str] = frozenset()      # the roles the call exposes (Facts.exposes)
 
     def roles(self) -> tuple[str, ...]:
         return tuple(p.role for p in self.paths)
+
+    def exposes(self, role: str) -> bool:
+        return role in self.exposed
 
     def directory(self, role: str) -> bool:
         return role in self.directories
@@ -368,17 +377,19 @@ class Table:
                     worst = decision
                     if worst.action is Action.NEVER:
                         return worst
-            decision = None
-            if syscall in aliases.MOVE_CALLS and facts.directory(role):
+            below: Decision | None = None  # what the call does to the file's other names
+            if facts.exposes(role):
+                below = self._exposure_decision(facts, role)
+            elif syscall in aliases.MOVE_CALLS and facts.directory(role):
                 path = facts.path(role)
-                decision = self._subtree_decision(facts, path, role) if path else None
+                below = self._subtree_decision(facts, path, role) if path else None
             elif syscall in aliases.TWO_PATH_CALLS and role == "old":
                 path = facts.path(role)
-                decision = self._renaming_decision(path, role, facts.socket(role)) \
+                below = self._renaming_decision(path, role, facts.socket(role)) \
                     if path else None
-            if decision is not None and (worst is None or
-                                         decision.action.severity > worst.action.severity):
-                worst = decision
+            if below is not None and (worst is None or
+                                      below.action.severity > worst.action.severity):
+                worst = below
                 if worst.action is Action.NEVER:
                     return worst
         assert worst is not None
@@ -434,6 +445,29 @@ class Table:
                 return Decision(rule.action, rule.errno, rule, self.name, "subtree", None,
                                 PathArg(role, directory), role)
         return self._default_decision(False, role)
+
+    def _exposure_decision(self, facts: Facts, role: str) -> Decision | None:
+        """A mount shows the file at this path, with everything below it, under another name
+        (a bind, a move, an overlay layer, a device), or replaces what lies there (its
+        target): decided as a new name of that file (:meth:`_renaming_decision`) and, for a
+        directory, as a move of it (:meth:`_subtree_decision`).  A path the engine could not
+        name (the options of a file system it does not read: "") is refused as unsafe
+        wherever a rule could care, unless a rule names the call itself."""
+        if self.default is Action.PERMIT and not any(
+                rule.action is not Action.PERMIT and _path_patterns(rule)
+                for rule in self.rules):
+            return None  # nothing is refused by a name here: no name needs deciding
+        path = facts.path(role)
+        if not path:
+            if any(rule.action is Action.PERMIT and facts.syscall in rule.syscalls
+                   and not rule.conditional for rule in self.rules):
+                return None
+            return Decision(Action.NEVER, errno_module.EPERM, None, self.name, "unsafe", None,
+                            None, role)
+        decision = self._renaming_decision(path, role, facts.socket(role))
+        if decision is None and facts.directory(role):
+            decision = self._subtree_decision(facts, path, role)
+        return decision
 
     def may_refuse(self, syscall: str, cls: str | None) -> bool:
         """Whether any rule for this call and class refuses or asks (under some condition)."""
