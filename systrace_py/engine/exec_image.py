@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_SCRIPT_DEPTH = 4   # the kernel's BINPRM_MAX_RECURSION
@@ -21,10 +22,17 @@ PT_INTERP = 3
 class ExecImage:
     """``interpreters``: every file the kernel runs for the exec besides the named one, in
     order (script interpreters, then the ELF interpreter).  ``binary``: the ELF that ends up
-    running, which /proc/PID/exe names (the file itself unless it is a script)."""
+    running, which /proc/PID/exe names (the file itself unless it is a script); ``reach``:
+    where the tracer opens it ("": at ``binary``)."""
 
     interpreters: tuple[str, ...]
     binary: str
+    reach: str = ""
+
+
+#: how a name the exec'ing task gives (a #! interpreter, PT_INTERP) is found: its name for
+#: rules and where the tracer opens it; None when the task's lookup fails
+Reach = Callable[[str], "tuple[str, str] | None"]
 
 
 _Identity = tuple[int, int, int, int]
@@ -123,27 +131,48 @@ def _elf_interpreter(path: str) -> str | None:
     return None
 
 
-def script_chain(path: str, cwd: str) -> list[str]:
-    """The #! interpreters the kernel runs for ``path``, in order (empty for a binary);
-    relative interpreter names are taken from ``cwd``, as the kernel does."""
-    found: list[str] = []
-    current = path
+def _host_reach(cwd: str) -> Reach:
+    """Names looked up in the tracer's own view (that of a task that shares it), relative
+    ones from ``cwd``, as the kernel does."""
+    def reach(name: str) -> tuple[str, str]:
+        real = _realpath(os.path.join(cwd, name))
+        return real, real
+    return reach
+
+
+def script_chain(path: str, cwd: str, reach: Reach | None = None,
+                 opened: str = "") -> list[tuple[str, str]]:
+    """The #! interpreters the kernel runs for ``path`` (opened at ``opened`` when it is
+    not there in the tracer's view), in order, as (name, where the tracer opens it): empty
+    for a binary.  Relative interpreter names are taken from ``cwd``, as the kernel does."""
+    find = reach if reach is not None else _host_reach(cwd)
+    found: list[tuple[str, str]] = []
+    current = opened or path
     for _ in range(MAX_SCRIPT_DEPTH + 1):
         kind, name = _header(current)
         if kind != "#!" or name is None:
             break
-        current = _realpath(os.path.join(cwd, name))
-        found.append(current)
+        where = find(name)
+        if where is None:
+            break  # the kernel's lookup fails too: the exec fails
+        found.append(where)
+        current = where[1]
     return found
 
 
-def exec_image(path: str, cwd: str, elf: bool = True) -> ExecImage:
+def exec_image(path: str, cwd: str, elf: bool = True, reach: Reach | None = None,
+               opened: str = "") -> ExecImage:
     """The interpreters the kernel will run to exec ``path`` (as the tracer sees the files
-    now): its #! chain, then (with ``elf``) the ELF interpreter of the binary that runs."""
-    found = script_chain(path, cwd)
-    binary = found[-1] if found else path
+    now): its #! chain, then (with ``elf``) the ELF interpreter of the binary that runs.
+    ``reach`` and ``opened``: for a task that does not see the tracer's tree (see
+    :func:`script_chain`)."""
+    chain = script_chain(path, cwd, reach, opened)
+    found = [name for name, _ in chain]
+    binary, where = chain[-1] if chain else (path, opened or path)
     if elf:
-        kind, interp = _header(binary)
+        kind, interp = _header(where)
         if kind == "elf" and interp is not None:
-            found.append(_realpath(interp))
-    return ExecImage(tuple(found), binary)
+            interpreter = (reach or _host_reach(cwd))(interp)
+            if interpreter is not None:
+                found.append(interpreter[0])
+    return ExecImage(tuple(found), binary, "" if where == binary else where)

@@ -31,12 +31,31 @@ Two ways to get there:
 Paths that name no file in a directory tree (a pipe or socket behind /proc/self/fd/N, a memfd,
 a deleted file) come back with ``pseudo`` set: they can be matched by a rule ("pipe:*",
 "memfd:*") but never rewritten to a path the kernel could open again.
+
+**Views.**  Rules name files in the tracer's view of the file system.  A task in another
+mount namespace, or under another root (chroot, pivot_root), is always walked, and what it
+reaches is named for the rules (:meth:`PathResolver._name`), in this order:
+
+* its *host name*: the name /proc gives the object, when that name reaches the very same
+  object in the tracer's view (so after ``chroot("/jail")`` the task's "/etc/x" is
+  "/jail/etc/x");
+* else its *namespace name*: the name it has in the mount namespace that holds it, taken
+  back through that namespace's pivot_roots, when the tracer has followed every change of
+  that namespace since it was copied from its own (``Namespace.trusted``: every mount in it
+  was checked, so no file a refusing rule names lies under a name that only it has);
+* else it has none (``Resolved.unnamed``: a detached mount, a namespace joined from
+  outside): a rule that needs its name cannot be decided, and the call is refused when one
+  is consulted (decode.py).
+
+``Resolved.local`` is then the task's own absolute spelling of the object (what the kernel
+may be handed in place of the call's spelling), "" when it has none.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import stat
 from dataclasses import dataclass
@@ -49,11 +68,14 @@ from systrace_py.engine.ptrace_ops import (
     openat2,
 )
 from systrace_py.kernel import AT_FDCWD
+from systrace_py.views import MountEntry, parse_mountinfo
 
 #: the kernel's MAXSYMLINKS: symlinks (magic links included) one lookup may follow
 MAX_SYMLINKS = 40
 PROC_SUPER_MAGIC = 0x9FA0
 PROC_ROOT_INO = 1
+NS_GET_MNTNS_ID = 0x8008B705  # _IOR(0xb7, 0x5, __u64): a mount namespace's unique id
+ST_NOSYMFOLLOW = 0x2000       # statfs's flag of a mount made with MS_NOSYMFOLLOW
 _DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _DELETED = " (deleted)"
 _MISSING_LOOKUPS = 2  # missing names the fast way looks up (one by one) before walking
@@ -76,7 +98,10 @@ class Resolved:
     that exists, for rules and redirects only.  ``keep_spelling``: that normalisation dropped
     a "." or ".." after the missing directory (the name then ends elsewhere than the
     spelling: handed to the kernel, "missing/." would create "missing"), so no absolute
-    spelling stands in for the call's own, whatever the call."""
+    spelling stands in for the call's own, whatever the call.
+
+    ``local`` and ``unnamed``: for tasks that do not see the tracer's tree (the module's
+    "Views")."""
 
     path: str
     exists: bool = True
@@ -86,6 +111,18 @@ class Resolved:
     literal_last: bool = False
     unreachable: bool = False
     keep_spelling: bool = False
+    #: a task that does not see the tracer's tree: its own absolute spelling of the object
+    #: ("" when it has none: outside its root); None for the others (``path`` is theirs too)
+    local: str | None = None
+    #: no name of it could be matched by a rule (see the module's "Views")
+    unnamed: bool = False
+
+    @property
+    def spelling(self) -> str:
+        """The absolute path that reaches the object in the task's own view ("": none)."""
+        if self.unnamed and self.local is None:
+            return ""
+        return self.path if self.local is None else self.local
 
 
 class Unresolvable(Exception):
@@ -96,6 +133,80 @@ class Unresolvable(Exception):
     def __init__(self, err: int, why: str) -> None:
         super().__init__(why)
         self.errno = err
+
+
+class Pivot:
+    """A pivot_root made in a namespace: the new root's name before it, where the old root
+    was put (in the new root's names), and the old root's mount id.  (Plain classes here:
+    typing's NamedTuple and dataclasses cost a millisecond each at every start.)"""
+
+    __slots__ = ("new_root", "old_root", "put_old")
+
+    def __init__(self, new_root: str, put_old: str, old_root: int) -> None:
+        self.new_root, self.put_old, self.old_root = new_root, put_old, old_root
+
+    def before(self, name: str, mounts: set[int]) -> str | None:
+        """The name, before the pivot, of what is called ``name`` after it, on a mount whose
+        chain of parents is ``mounts``; None when it cannot be told."""
+        if self.old_root in mounts:  # under the old root, now at put_old
+            if name == self.put_old:
+                return "/"
+            if name.startswith(self.put_old.rstrip("/") + "/"):
+                return name[len(self.put_old.rstrip("/")):]
+            return None
+        return self.new_root if name == "/" else _join(self.new_root, name.lstrip("/"))
+
+
+class Namespace:
+    """A mount namespace of the traced tree, as the tracer follows it.
+
+    ``trusted``: the tracer's own, or copied from a trusted one by a task of the tree, and
+    every mount in it since seen and checked -- so a name only it has names no file a
+    refusing rule protects (docs/security.md, "New views of the file system").
+    ``pivots``: the pivot_roots made in it (or in the one it was copied from), in order.
+    ``task``: a task in it, whose /proc/TID/mountinfo lists its mounts (``mounts``, read on
+    demand, forgotten after every call that may change a view)."""
+
+    __slots__ = ("key", "mounts", "pivots", "task", "trusted")
+
+    def __init__(self, key: str, trusted: bool, task: int,
+                 pivots: list[Pivot] | None = None) -> None:
+        self.key, self.trusted, self.task = key, trusted, task
+        self.pivots: list[Pivot] = pivots if pivots is not None else []
+        self.mounts: dict[int, MountEntry] | None = None
+
+
+class View:
+    """How a task sees the file system: ``host`` when it sees the tracer's own tree (the same
+    mount namespace and root: its paths are resolved in the tracer's view), and the key of its
+    mount namespace."""
+
+    __slots__ = ("host", "namespace")
+
+    def __init__(self, host: bool, namespace: str) -> None:
+        self.host, self.namespace = host, namespace
+
+    def __repr__(self) -> str:
+        return f"View(host={self.host}, namespace={self.namespace!r})"
+
+
+#: the tracer's own view (tests and tools resolving for a task that shares it)
+HOST = View(True, "")
+
+
+def namespace_key(link: str) -> str:
+    """Which mount namespace a /proc/PID/ns/mnt link is: its 64-bit id (NS_GET_MNTNS_ID, never
+    reused) -- or, on a kernel without that, the link's text, whose inode number a namespace
+    made after this one is gone may get again."""
+    fd = os.open(link, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        buf = bytearray(8)
+        fcntl.ioctl(fd, NS_GET_MNTNS_ID, buf)
+        return f"mnt:#{int.from_bytes(buf, 'little')}"
+    except OSError:
+        return os.readlink(link)
+    finally:
+        os.close(fd)
 
 
 def _same_file(path: str, link: str) -> bool:
@@ -138,7 +249,7 @@ def _too_long(path: str) -> bool:
     return len(path) >= PATH_MAX // 4 and len(path.encode("utf-8", "surrogateescape")) >= PATH_MAX
 
 
-def _mount_id(fd: int) -> int:
+def mount_id(fd: int) -> int:
     """The mount a descriptor is on (mnt_id of /proc/self/fdinfo)."""
     with open(f"/proc/self/fdinfo/{fd}", "rb") as info:
         for line in info:
@@ -151,10 +262,44 @@ def _same_place(a: int, a_stat: os.stat_result, b: int, b_stat: os.stat_result) 
     """Whether two descriptors are the same directory *on the same mount* (the kernel's
     path_equal: a directory bind-mounted onto another place is not that place)."""
     return ((a_stat.st_dev, a_stat.st_ino) == (b_stat.st_dev, b_stat.st_ino)
-            and _mount_id(a) == _mount_id(b))
+            and mount_id(a) == mount_id(b))
 
 
-def _start_time(stat_text: str) -> str:
+def _names(path: str, held: os.stat_result) -> bool:
+    """Whether ``path`` reaches, in the tracer's view, the very object ``held`` describes."""
+    try:
+        seen = os.stat(path, follow_symlinks=False)
+    except (OSError, ValueError):
+        return False
+    return (seen.st_dev, seen.st_ino) == (held.st_dev, held.st_ino)
+
+
+class _Name:
+    """A name for rules (``path``), the task's own spelling (``local``, see
+    Resolved.local) and whether no rule could match it (``unnamed``: ``path`` is then only a
+    description, /proc's text)."""
+
+    __slots__ = ("local", "path", "unnamed")
+
+    def __init__(self, path: str, local: str | None, unnamed: bool = False) -> None:
+        self.path, self.local, self.unnamed = path, local, unnamed
+
+    def resolved(self, **kw: bool) -> Resolved:
+        return Resolved(self.path, local=self.local, unnamed=self.unnamed, **kw)
+
+    def below(self, rest: str, **kw: bool) -> Resolved:
+        """What ``rest`` (a last name, or the missing rest of a path) is called under it."""
+        path = _join(self.path, rest)
+        local = self.local
+        if local:
+            local = _join(local, rest)
+        if kw.get("unreachable"):
+            path = _lexical(path)
+            local = _lexical(local) if local else local
+        return Resolved(path, local=local, unnamed=self.unnamed, **kw)
+
+
+def start_time(stat_text: str) -> str:
     """Field 22 (starttime) of /proc/PID/stat; the command before it may hold anything."""
     return stat_text.rpartition(")")[2].split()[19]
 
@@ -194,6 +339,16 @@ class PathResolver:
     def __init__(self) -> None:
         self._tracer_proc = f"/proc/{os.getpid()}"
         self._proc_dev = os.stat(self._tracer_proc).st_dev  # the tracer's own procfs
+        own = namespace_key("/proc/self/ns/mnt")
+        #: every mount namespace a task of the tree was seen in (namespace_key)
+        self.namespaces: dict[str, Namespace] = {own: Namespace(own, True, os.getpid())}
+        self.own_namespace = own
+        # "strict": names read from /proc are checked to name the object in the tracer's view
+        # (a descriptor may come from another namespace, or a detached mount): from the first
+        # call that may change a view, or when a procfs other than /proc is mounted
+        self.strict = sum(entry.fstype == "proc" for entry in self._mounts_of(
+            self.namespaces[own]).values()) > 1
+        self._detached: dict[tuple[int, int, int], str] = {}
         # whether /proc is that procfs' root, so /proc/self of a task of the tracer's tree
         # is /proc/<its pid> (else its /proc entries are always walked)
         fd = os.open("/proc", os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -213,6 +368,28 @@ class PathResolver:
         """What a descriptor of the task refers to ("pipe:[…]" and the like for non-files)."""
         return self._link_text(tid, f"/proc/{tid}/fd/{fd}")
 
+    def descriptor(self, tid: int, fd: int, view: View) -> Resolved:
+        """What a descriptor of the task (AT_FDCWD: its cwd) refers to, named as a path it
+        resolves to would be: a file's name, or a pseudo name ("pipe:[...]", "fd:N")."""
+        link = f"/proc/{tid}/cwd" if fd == AT_FDCWD else f"/proc/{tid}/fd/{fd}"
+        if view.host and not self.strict:
+            try:
+                text = self._link_text(tid, link)
+            except OSError:
+                return Resolved(f"fd:{fd}", pseudo=True)
+            pseudo = not text.startswith("/") or text.endswith(_DELETED)
+            return Resolved(text, pseudo=pseudo)
+        walk = _Walk()
+        try:
+            root = walk.keep(os.open(f"/proc/{tid}/root", os.O_PATH | os.O_DIRECTORY
+                                     | os.O_CLOEXEC))
+            held = walk.keep(os.open(link, os.O_PATH | os.O_CLOEXEC))
+            return self._object(held, root, tid, view, False, False)
+        except OSError:
+            return Resolved(f"fd:{fd}", pseudo=True)
+        finally:
+            walk.close()
+
     def _link_text(self, tid: int, link: str) -> str:
         try:
             return os.readlink(link)
@@ -223,28 +400,98 @@ class PathResolver:
         try:
             root = walk.keep(os.open(f"/proc/{tid}/root", _DIR_FLAGS & ~os.O_NOFOLLOW))
             target = walk.keep(os.open(link, os.O_PATH | os.O_CLOEXEC))
-            name = self._long_name(target, root, tid, True)
+            name = self._long_name(target, root, tid, HOST)
         finally:
             walk.close()
         if name is None:
             raise OSError(errno.ENAMETOOLONG, "a name longer than PATH_MAX", link)
         return name
 
-    @staticmethod
-    def root_is_host(tid: int) -> bool:
-        """Whether the task sees the tracer's tree: the same root (no chroot) and the same
-        mounts (mount namespace) -- only then may its paths be resolved in the tracer's view."""
+    def view_of(self, tid: int, before: View | None = None, joined: bool = False) -> View:
+        """The task's view: whether it sees the tracer's tree (the same mount namespace and
+        root -- only then may its paths be resolved in the tracer's view), and which
+        namespace it is in.  A namespace not seen before is trusted when the task's view
+        ``before`` was in a trusted one and it did not ``join`` one made elsewhere (setns):
+        then it is a copy the task made (CLONE_NEWNS), and its pivot_roots so far are
+        the copy's."""
         try:
+            key = namespace_key(f"/proc/{tid}/ns/mnt")
             root, own = os.stat(f"/proc/{tid}/root"), os.stat("/")
-            return (os.readlink(f"/proc/{tid}/root") == "/"
-                    and (root.st_dev, root.st_ino) == (own.st_dev, own.st_ino)
-                    and os.readlink(f"/proc/{tid}/ns/mnt") == os.readlink("/proc/self/ns/mnt"))
+            host = (key == self.own_namespace and os.readlink(f"/proc/{tid}/root") == "/"
+                    and (root.st_dev, root.st_ino) == (own.st_dev, own.st_ino))
         except OSError:
-            return False
+            key, host = f"gone:{tid}", False  # (a task that is gone: nothing to resolve)
+        namespace = self.namespaces.get(key)
+        if namespace is None:
+            parent = self.namespaces.get(before.namespace) if before is not None else None
+            trusted = parent is not None and parent.trusted and not joined
+            namespace = self.namespaces[key] = Namespace(
+                key, trusted, tid, list(parent.pivots) if parent is not None else [])
+        namespace.task = tid
+        if not host:
+            self.strict = True
+        return View(host, key)
+
+    def pivoted(self, view: View, new_root: str, put_old: str, old_root: int) -> None:
+        """A pivot_root made in the view's namespace (``new_root``: its name before; put_old:
+        the old root's place, in the new root's names; ``old_root``: the old root's mount)."""
+        namespace = self.namespaces.get(view.namespace)
+        if namespace is not None:
+            namespace.pivots.append(Pivot(new_root, put_old, old_root))
+
+    def forget_mounts(self) -> None:
+        """A call may have changed some namespace's mounts: read them again when needed."""
+        for namespace in self.namespaces.values():
+            namespace.mounts = None
+
+    def _mounts_of(self, namespace: Namespace) -> dict[int, MountEntry]:
+        if namespace.mounts is None:
+            try:
+                with open(f"/proc/{namespace.task}/mountinfo", encoding="utf-8",
+                          errors="surrogateescape") as info:
+                    entries = parse_mountinfo(info.read())
+            except OSError:
+                entries = []
+            namespace.mounts = {entry.mount_id: entry for entry in entries}
+        return namespace.mounts
+
+    def mounts(self, view: View) -> dict[int, MountEntry]:
+        """The mounts of the view's namespace, by id (empty when they cannot be read)."""
+        namespace = self.namespaces.get(view.namespace)
+        return self._mounts_of(namespace) if namespace is not None else {}
+
+    def note_detached(self, tid: int, fd: int, kind: str) -> None:
+        """The task's descriptor ``fd`` holds a detached mount made by a call the engine
+        decided: a copy of a tree (``kind`` "tree": open_tree, decided as shown anywhere) or
+        a new file system ("new": fsmount, whose device is checked when it is attached).
+        Known by its mount id and its root's identity (a mount id may be reused once the
+        mount is gone)."""
+        with contextlib.suppress(OSError):
+            held = os.open(f"/proc/{tid}/fd/{fd}", os.O_PATH | os.O_CLOEXEC)
+            try:
+                info = os.fstat(held)
+                self._detached[mount_id(held), info.st_dev, info.st_ino] = kind
+            finally:
+                os.close(held)
+
+    def detached(self, fd: int) -> str | None:
+        """What made the detached mount whose root is the tracer's descriptor ``fd``
+        (:meth:`note_detached`), or None (not one a decided call made)."""
+        info = os.fstat(fd)
+        return self._detached.get((mount_id(fd), info.st_dev, info.st_ino))
+
+    def mount_root(self, tid: int) -> int:
+        """The id of the mount the task's root is on."""
+        fd = os.open(f"/proc/{tid}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            return mount_id(fd)
+        finally:
+            os.close(fd)
 
     def resolve(self, tid: int, tgid: int, raw: str, dirfd: int = AT_FDCWD, follow: bool = True,
-                host_root: bool = True) -> Resolved:
-        """Resolve ``raw`` as task ``tid`` (of process ``tgid``) would, from ``dirfd``."""
+                view: View = HOST) -> Resolved:
+        """Resolve ``raw`` as task ``tid`` (of process ``tgid``, in ``view``) would, from
+        ``dirfd``."""
         if raw == "":
             return Resolved("", exists=False, pseudo=True)
         if _too_long(raw):
@@ -255,9 +502,9 @@ class PathResolver:
         # a trailing slash makes the kernel follow the last component; a call that acts on
         # the last name itself then fails, and the walk tells which case it is
         walk_slash = slash and not follow
-        base = "/" if raw[0] == "/" else self._start_name(tid, dirfd)
+        base = "/" if raw[0] == "/" else self._start_name(tid, dirfd) if view.host else None
         found = None
-        if host_root and base is not None:
+        if view.host and base is not None:
             if not slash and "/" not in raw and raw not in (".", ".."):
                 # one name in a known directory (find, tar, ls -l...): the directory path read
                 # from /proc is already canonical; only the name itself may be a symlink
@@ -273,7 +520,7 @@ class PathResolver:
                 found = self._fast(raw if raw[0] == "/" else _join(base, raw),
                                    follow or slash, plain_only=walk_slash)
         if found is None:
-            found = self._walk(tid, tgid, raw, dirfd, follow, host_root)
+            found = self._walk(tid, tgid, raw, dirfd, follow, view)
         found.slash = found.slash or slash
         found.literal_last = found.literal_last or literal
         return found
@@ -293,6 +540,8 @@ class PathResolver:
             raise Unresolvable(errno.ENOTDIR, f"dirfd {dirfd} is not a directory")
         if base.endswith(_DELETED) and not _same_file(base, link):
             return None  # removed: ".." may still lead out of it, the walk will tell
+        if self.strict and not _same_file(base, link):
+            return None  # another namespace's, or a detached mount's: the walk names it
         return base
 
     @staticmethod
@@ -349,6 +598,8 @@ class PathResolver:
                 return self._fast_missing(candidate, follow, missing)
             return None  # ELOOP (magic link, loop, too many links), EACCES, ENOTDIR...: walk
         try:
+            if self._proc_elsewhere(fd):
+                return None
             canon = os.readlink(f"/proc/self/fd/{fd}")
         except OSError:
             return None  # longer than PATH_MAX: the walk builds it
@@ -357,6 +608,11 @@ class PathResolver:
         if not canon.startswith("/") or canon.endswith(_DELETED) or self._through_tracer(canon):
             return None
         return Resolved(canon)
+
+    def _proc_elsewhere(self, fd: int) -> bool:
+        """Whether an object the fast way reached is in a procfs other than /proc (whose
+        "self" the tracer's lookup took for its own): only the walk tells it right."""
+        return self.strict and fs_type(fd) == PROC_SUPER_MAGIC
 
     def _fast_missing(self, candidate: str, follow: bool, missing: int) -> Resolved | None:
         """The lookup of ``candidate`` found a name missing: the last one (a path a creating
@@ -397,11 +653,11 @@ class PathResolver:
 
     # --- component by component, in the task's view ----------------------------------------
     def _walk(self, tid: int, tgid: int, raw: str, dirfd: int, follow: bool,
-              host_root: bool) -> Resolved:
+              view: View) -> Resolved:
         """The kernel's walk (fs/namei.c link_path_walk), on descriptors."""
         walk = _Walk()
         try:
-            return self._walk_from(walk, tid, tgid, raw, dirfd, follow, host_root)
+            return self._walk_from(walk, tid, tgid, raw, dirfd, follow, view)
         except OSError as exc:
             # a lookup of the tracer's that failed where the task's would too (EACCES:
             # the tracer may not look where the task may; then refused, fail closed)
@@ -410,7 +666,7 @@ class PathResolver:
             walk.close()
 
     def _walk_from(self, walk: _Walk, tid: int, tgid: int, raw: str, dirfd: int, follow: bool,
-                   host_root: bool) -> Resolved:
+                   view: View) -> Resolved:
         root = walk.keep(os.open(f"/proc/{tid}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
         root_stat = os.fstat(root)
         if raw.startswith("/"):
@@ -440,20 +696,22 @@ class PathResolver:
             try:
                 info = os.stat(comp, dir_fd=cur, follow_symlinks=False)
             except FileNotFoundError:
-                where = self._dir_name(cur, root, tid, host_root)
+                where = self._dir_name(cur, root, tid, view)
                 if not last:
                     # the kernel's lookup fails here with ENOENT; the spelling's own name
                     # serves rules and redirects (see Resolved.unreachable)
                     rest = [comp, *reversed(pending)]
-                    return Resolved(_lexical(_join(where, "/".join(rest))), exists=False,
-                                    slash=slash, literal_last=literal, unreachable=True,
-                                    keep_spelling=any(c in (".", "..") for c in rest))
-                return Resolved(_join(where, comp), exists=False, slash=slash,
-                                literal_last=literal)
+                    return where.below("/".join(rest), exists=False, slash=slash,
+                                       literal_last=literal, unreachable=True,
+                                       keep_spelling=any(c in (".", "..") for c in rest))
+                return where.below(comp, exists=False, slash=slash, literal_last=literal)
             if stat.S_ISLNK(info.st_mode) and (follow or not last or slash):
                 links += 1
                 if links > MAX_SYMLINKS:
                     raise Unresolvable(errno.ELOOP, f"more than {MAX_SYMLINKS} symlinks")
+                if os.fstatvfs(cur).f_flag & ST_NOSYMFOLLOW:
+                    # a mount made with MS_NOSYMFOLLOW: the kernel follows no link on it
+                    raise Unresolvable(errno.ELOOP, "a symlink on a nosymfollow mount")
                 if last and not follow:
                     literal = True  # followed for the trailing slash only
                 body = self._link_body(cur, comp, tid, tgid)
@@ -476,12 +734,12 @@ class PathResolver:
                     break
                 continue
             if last:
-                where = self._dir_name(cur, root, tid, host_root)
-                return Resolved(_join(where, comp), slash=slash, literal_last=literal)
+                return self._dir_name(cur, root, tid, view).below(comp, slash=slash,
+                                                                  literal_last=literal)
             if not stat.S_ISDIR(info.st_mode):
                 raise Unresolvable(errno.ENOTDIR, "a component on the way is not a directory")
             cur = walk.move(cur, os.open(comp, _DIR_FLAGS, dir_fd=cur), root)
-        return self._object(cur, root, tid, host_root, slash, literal)
+        return self._object(cur, root, tid, view, slash, literal)
 
     def _link_body(self, cur: int, comp: str, tid: int, tgid: int) -> str | None:
         """What a symlink says, for this task: /proc/self and /proc/thread-self are the calling
@@ -508,7 +766,7 @@ class PathResolver:
         with open(f"/proc/{tid}/status", encoding="utf-8", errors="replace") as status:
             fields = dict(line.split(":", 1) for line in status if ":" in line)
         with open(f"/proc/{tid}/stat", encoding="utf-8", errors="replace") as own:
-            started = _start_time(own.read())
+            started = start_time(own.read())
         for ns_tgid, ns_tid in zip(reversed(fields.get("NStgid", "").split()),
                                    reversed(fields.get("NSpid", "").split()), strict=False):
             entry = f"{ns_tgid}/task/{ns_tid}"
@@ -520,71 +778,123 @@ class PathResolver:
                 text = os.read(fd, 4096).decode("utf-8", "replace")
             finally:
                 os.close(fd)
-            if _start_time(text) == started:
+            if start_time(text) == started:
                 return entry if thread else ns_tgid
         # the kernel: the task has no pid in that namespace, /proc/self is ENOENT for it
         raise Unresolvable(errno.ENOENT, "/proc/self of a pid namespace the task is not in")
 
-    def _dir_name(self, fd: int, root: int, tid: int, host_root: bool) -> str:
+    def _dir_name(self, fd: int, root: int, tid: int, view: View) -> _Name:
         """The name of a directory the walk stands in, to put a last component under."""
-        name = self._name(fd, root, tid, host_root)
+        name = self._name(fd, root, tid, view)
         if name is not None:
             return name
         with contextlib.suppress(OSError):
             if os.readlink(f"/proc/self/fd/{fd}").endswith(_DELETED):
                 # removed: it holds nothing, and nothing can be made in it (the kernel: ENOENT)
                 raise Unresolvable(errno.ENOENT, "a path inside a removed directory")
-        # a directory with no name the task could spell (reached through a magic link into
-        # another mount namespace, or outside its root): no rule can name what is in it
-        raise Unresolvable(errno.EACCES, "a path inside a directory that has no name here")
+        # a directory no rule could name (reached through a magic link into a namespace the
+        # tracer did not follow, a detached mount, outside the task's root)
+        return self._unnamed(fd, root, tid, view)
 
-    def _object(self, fd: int, root: int, tid: int, host_root: bool, slash: bool,
+    def _object(self, fd: int, root: int, tid: int, view: View, slash: bool,
                 literal: bool) -> Resolved:
         """What the walk ended on (after ".", "..", a magic link, a link to "/")."""
-        name = self._name(fd, root, tid, host_root)
+        name = self._name(fd, root, tid, view)
         if name is not None:
-            return Resolved(name, slash=slash, literal_last=literal)
+            # a symlink itself (a magic link's jump to an O_PATH descriptor of one): its name,
+            # handed to the kernel, would be followed to another file
+            keep = stat.S_ISLNK(os.fstat(fd).st_mode)
+            return name.resolved(slash=slash, literal_last=literal, keep_spelling=keep)
         text = os.readlink(f"/proc/self/fd/{fd}")
         if not text.startswith("/") or text.endswith(_DELETED):
             # a pipe, a socket, a memfd, a deleted file: matched as what /proc calls it
             return Resolved(text, pseudo=True, slash=slash, literal_last=literal)
-        # Reachable only through the magic link: an object of another mount namespace, or
-        # outside the task's root.  Its /proc text would name another file here, and no rule
-        # can name it: refused (EACCES, as for a file the task may not reach).
-        raise Unresolvable(errno.EACCES, f"{text}: no name in the task's view")
+        # An object of another mount namespace, a detached mount, outside the task's root:
+        # its /proc text would name another file here, and no rule can name it.
+        return self._unnamed(fd, root, tid, view).resolved(slash=slash, literal_last=literal)
+
+    def _unnamed(self, fd: int, root: int, tid: int, view: View) -> _Name:
+        try:
+            text = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            text = "(unnamed)"
+        local = self._local(text, root, tid, os.fstat(fd)) if not view.host else ""
+        return _Name(text, local, unnamed=True)
 
     # --- names of objects ---------------------------------------------------------------------
-    def _name(self, fd: int, root: int, tid: int, host_root: bool) -> str | None:
-        """The absolute name, in the task's view, of the object ``fd`` holds; checked to name
-        that very object (None when nothing does: removed, or not reachable by name)."""
+    def _name(self, fd: int, root: int, tid: int, view: View) -> _Name | None:
+        """The name rules see of the object ``fd`` holds (the module's "Views"), checked to
+        name that very object; None when it has none (removed, or reachable only here)."""
         try:
             text = os.readlink(f"/proc/self/fd/{fd}")
         except OSError as exc:
             if exc.errno != errno.ENAMETOOLONG:
                 raise
-            return self._long_name(fd, root, tid, host_root)
+            if not view.host:
+                return None  # (names past PATH_MAX are built for the tracer's view only)
+            long = self._long_name(fd, root, tid, view)
+            return _Name(long, None) if long is not None else None
         if not text.startswith("/"):
             return None
         held = os.fstat(fd)
-        candidates = [text]
-        if not host_root:
-            # the tracer's view of a chroot: /jail/etc/x is the task's /etc/x
-            root_text = os.readlink(f"/proc/self/fd/{root}")
-            if root_text != "/" and (text == root_text or text.startswith(root_text + "/")):
-                candidates.insert(0, text[len(root_text):] or "/")
-        view = "" if host_root else f"/proc/{tid}/root"
-        for name in candidates:
-            try:
-                seen = os.stat(view + name, follow_symlinks=False)
-            except OSError as exc:
-                if exc.errno == errno.ENAMETOOLONG:
-                    return self._long_name(fd, root, tid, host_root)
+        local = None if view.host else self._local(text, root, tid, held)
+        if _names(text, held):
+            return _Name(text, local)
+        if text.endswith(_DELETED):
+            return None
+        name = self._namespace_name(fd, text, held, view)
+        return _Name(name, local) if name is not None else None
+
+    def _namespace_name(self, fd: int, text: str, held: os.stat_result,
+                        view: View) -> str | None:
+        """The name of an object the tracer's view does not reach by its /proc text: its name
+        in the trusted namespace whose mount it is on, taken back through that namespace's
+        pivot_roots (a host name when that then reaches it here)."""
+        mount = mount_id(fd)
+        namespaces = [self.namespaces.get(view.namespace)]
+        namespaces += [n for n in self.namespaces.values() if n is not namespaces[0]]
+        for namespace in namespaces:
+            if namespace is None or not namespace.trusted:
                 continue
-            if (seen.st_dev, seen.st_ino) == (held.st_dev, held.st_ino):
-                return name
+            mounts = self._mounts_of(namespace)
+            if mount not in mounts:
+                continue
+            chain = set()
+            at: int | None = mount
+            while at is not None and at in mounts and at not in chain:
+                chain.add(at)
+                at = mounts[at].parent_id
+            name: str | None = text
+            for pivot in reversed(namespace.pivots):
+                name = pivot.before(name, chain) if name is not None else None
+            if name is None:
+                return None
+            return name
         return None
 
-    def _long_name(self, fd: int, root: int, tid: int, host_root: bool) -> str | None:
+    @staticmethod
+    def _local(text: str, root: int, tid: int, held: os.stat_result) -> str:
+        """The task's own absolute spelling of an object whose /proc text is ``text`` (in the
+        same namespace as its root's): "" when the object is outside its root."""
+        try:
+            root_text = os.readlink(f"/proc/self/fd/{root}")
+        except OSError:
+            return ""
+        if root_text == "/":
+            local = text
+        elif text == root_text:
+            local = "/"
+        elif text.startswith(root_text + "/"):
+            local = text[len(root_text):]
+        else:
+            return ""
+        try:
+            seen = os.stat(f"/proc/{tid}/root{local}", follow_symlinks=False)
+        except OSError:
+            return ""
+        return local if (seen.st_dev, seen.st_ino) == (held.st_dev, held.st_ino) else ""
+
+    def _long_name(self, fd: int, root: int, tid: int, view: View) -> str | None:
         """The name of a directory deeper than PATH_MAX (which /proc cannot say): climb ``..``
         from the object, finding each directory in its parent by (st_dev, st_ino), until a
         directory whose name /proc can say, or the task's root.  None when there is none (a
@@ -613,9 +923,9 @@ class PathResolver:
                 cur = parent
                 with contextlib.suppress(OSError):
                     if len(os.readlink(f"/proc/self/fd/{cur}")) < PATH_MAX:
-                        above = self._name(cur, root, tid, host_root)
-                        if above is not None:
-                            return _join(above, "/".join(reversed(parts)))
+                        above = self._name(cur, root, tid, view)
+                        if above is not None and above.path is not None:
+                            return _join(above.path, "/".join(reversed(parts)))
         finally:
             walk.close()
 
@@ -623,7 +933,7 @@ class PathResolver:
     def _entry_of(parent: int, child: int, child_stat: os.stat_result) -> str | None:
         """The name under which ``parent`` holds the directory ``child``."""
         identity = (child_stat.st_dev, child_stat.st_ino)
-        mount = _mount_id(child)
+        mount = mount_id(child)
         with os.scandir(parent) as entries:
             listed = [(e.name, e.inode()) for e in entries if e.is_dir(follow_symlinks=False)]
         # the entry's inode number is usually the directory's own; not for a mount's root
@@ -636,7 +946,7 @@ class PathResolver:
                 continue
             try:
                 seen = os.fstat(fd)
-                if (seen.st_dev, seen.st_ino) == identity and _mount_id(fd) == mount:
+                if (seen.st_dev, seen.st_ino) == identity and mount_id(fd) == mount:
                     return name
             finally:
                 os.close(fd)

@@ -314,7 +314,10 @@ def other_view(argv: list[str]) -> subprocess.Popen[str]:
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
                     reason="needs root and unshare(1)")
 def test_a_task_in_another_mount_namespace_is_resolved_in_its_view(tmp_path):
-    """Its tree is not the tracer's: paths (and /proc/self, its own /proc) are its own."""
+    """Its tree is not the tracer's: paths (and /proc/self, its own /proc) are walked in its
+    view.  A file the tracer's view has is named as there; one only its namespace has is
+    named as there -- when the tracer followed the namespace from its own (a copy the tree
+    made: trusted), and otherwise has no name a rule could match."""
     script = (f"mount -t tmpfs none {tmp_path} && echo x > {tmp_path}/f && cd {tmp_path} "
               "&& echo ready && exec sleep 30")
     proc = other_view(["unshare", "--mount", "--pid", "--fork", "--mount-proc", "sh", "-c",
@@ -323,14 +326,21 @@ def test_a_task_in_another_mount_namespace_is_resolved_in_its_view(tmp_path):
         # unshare --fork: its child (pid 1 of the new namespace) is the shell, now sleep
         pid = int(subprocess.check_output(["pgrep", "-P", str(proc.pid)], text=True).split()[0])
         resolver = PathResolver()
-        host = resolver.root_is_host(pid)
-        assert not host
+        followed = resolver.view_of(pid, resolver.view_of(os.getpid()))
+        assert not followed.host and resolver.namespaces[followed.namespace].trusted
         for raw, path in [("f", f"{tmp_path}/f"), (f"{tmp_path}/f", f"{tmp_path}/f"),
                           ("/proc/self/cwd/f", f"{tmp_path}/f"),
-                          ("/proc/self/status", "/proc/1/status")]:
-            found = resolver.resolve(pid, pid, raw, -100, True, host)
-            assert (found.path, found.exists) == (path, True), raw
+                          ("/proc/self/status", "/proc/1/status"),
+                          ("/etc/passwd", "/etc/passwd")]:
+            found = resolver.resolve(pid, pid, raw, -100, True, followed)
+            assert (found.path, found.exists, found.unnamed) == (path, True, False), raw
+            assert found.local == path, raw  # (its root is the namespace's)
         assert not (tmp_path / "f").exists()  # the tracer's view has no such file
+        joined = PathResolver().view_of(pid)  # a namespace the tracer did not see made
+        found = PathResolver().resolve(pid, pid, "f", -100, True, joined)
+        assert found.unnamed and found.local == f"{tmp_path}/f"
+        found = PathResolver().resolve(pid, pid, "/etc/passwd", -100, True, joined)
+        assert (found.path, found.unnamed) == ("/etc/passwd", False)
     finally:
         proc.kill()
         proc.wait()
@@ -338,7 +348,9 @@ def test_a_task_in_another_mount_namespace_is_resolved_in_its_view(tmp_path):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
 def test_a_chrooted_task_is_resolved_in_its_view(tmp_path):
-    """Names are the task's: "/" is its root, ".." stops there, absolute links start there."""
+    """The walk is the task's: "/" is its root, ".." stops there, absolute links start there.
+    The names are the tracer's (rules name files in its view): the task's /etc/x is
+    ROOT/etc/x; ``local`` is the task's own spelling (what the kernel is handed)."""
     (tmp_path / "etc").mkdir()
     (tmp_path / "etc" / "x").write_text("x")
     (tmp_path / "etc" / "abs").symlink_to("/etc/x")
@@ -347,12 +359,14 @@ def test_a_chrooted_task_is_resolved_in_its_view(tmp_path):
     proc = other_view([sys.executable, "-c", code])
     try:
         resolver = PathResolver()
-        assert not resolver.root_is_host(proc.pid)
-        for raw, path in [("x", "/etc/x"), ("/../../etc/x", "/etc/x"), ("abs", "/etc/x"),
-                          ("../../../etc/abs", "/etc/x"), ("/proc", "/proc"),
-                          ("new", "/etc/new")]:
-            found = resolver.resolve(proc.pid, proc.pid, raw, -100, True, False)
-            assert found.path == path, (raw, found)
+        view = resolver.view_of(proc.pid, resolver.view_of(os.getpid()))
+        assert not view.host
+        for raw, local, exists in [("x", "/etc/x", True), ("/../../etc/x", "/etc/x", True),
+                                   ("abs", "/etc/x", True), ("../../../etc/abs", "/etc/x", True),
+                                   ("/proc", "/proc", False), ("new", "/etc/new", False)]:
+            found = resolver.resolve(proc.pid, proc.pid, raw, -100, True, view)
+            assert (found.path, found.local, found.exists) == \
+                (f"{tmp_path}{local}", local, exists), (raw, found)
     finally:
         proc.kill()
         proc.wait()
