@@ -174,6 +174,9 @@ class Supervisor:
                     else strictest([table.decide(f) for f in facts]))
         if decision.action is Action.PERMIT and call.name in ("execve", "execveat"):
             decision = self._interpreters(table, call) or decision
+        if call.name != "unshare" and call.namespace_flags:
+            # a child made in new namespaces: what the table says of unshare says it too
+            decision = strictest([decision, table.decide(CallFacts("unshare"))])
         self.decisions += 1
         action = decision.action
         if action is Action.PERMIT:

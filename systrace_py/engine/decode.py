@@ -4,6 +4,11 @@ exec argv -- and for each, where it came from, so :mod:`enforce` can hold the ca
 The table :data:`PATH_ARGS` says, for every call with path arguments, which register holds each
 path, which holds its dirfd, and whether the last component is followed (which may depend on a
 flags argument).  Decoding is lazy where it is costly: exec argv is read only when asked for.
+
+The mount family is read as the kernel reads it (:mod:`systrace_py.views`): mount's source is
+a path for a bind or a move only, a new file system's device and options may name files, and
+an fsconfig value names one for some keys of some file systems -- each such file is a path
+role of its own (``Facts.exposes``).
 """
 
 from __future__ import annotations
@@ -20,17 +25,52 @@ from dataclasses import dataclass
 from typing import Any
 
 from systrace_py.engine.exec_image import ExecImage, exec_image
-from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
-from systrace_py.engine.paths import PathResolver, Resolved, Unresolvable
-from systrace_py.kernel import AT_FDCWD, O_ACCMODE, O_DSYNC, O_SYNC_BIT, OPEN_FLAG_NAMES
+from systrace_py.engine.memory import PATH_MAX, TraceeMemory, TraceeMemoryError
+from systrace_py.engine.paths import (
+    HOST,
+    PathResolver,
+    Resolved,
+    Unresolvable,
+    View,
+    mount_id,
+)
+from systrace_py.kernel import (
+    AT_FDCWD,
+    CLONE_NEW_FLAGS,
+    CSIGNAL,
+    FSCONFIG_SET_FD,
+    FSCONFIG_SET_PATH,
+    FSCONFIG_SET_PATH_EMPTY,
+    FSCONFIG_SET_STRING,
+    MOVE_MOUNT_F_EMPTY_PATH,
+    MOVE_MOUNT_MASK,
+    O_ACCMODE,
+    O_DSYNC,
+    O_SYNC_BIT,
+    OPEN_FLAG_NAMES,
+)
+from systrace_py.policy.aliases import VIEW_CALLS
 from systrace_py.policy.model import CallFacts, Facts, PathArg, SockAddr
-from systrace_py.syscalls import BY_NAME, OPEN_HOW, PATHS, TABLE, Arg, Kind, Rule, arg_index
+from systrace_py.syscalls import BY_NAME, NEVER, OPEN_HOW, PATHS, TABLE, Arg, Kind, Rule, arg_index
+from systrace_py.views import (
+    SOURCE_IS_PATH,
+    FsKind,
+    fs_kind,
+    fsconfig_layer,
+    fsconfig_paths,
+    layer_roles,
+    mount_kind,
+    new_mount_layers,
+    parse_mountinfo,
+)
 
 MAX_ARGV = 65536
 MAX_ARG_STRLEN = 131072
 SOCKADDR_MAX = 128
 CONTROL_MAX = 65536
 SOCKET_SCAN_LIMIT = 20000  # entries looked at for sockets inside a directory being moved
+PAGE_SIZE = 4096           # what mount(2) copies of its options (and fsopen of its type)
+FSCONFIG_STRING_MAX = 256  # fsconfig's key and string value (strndup_user(..., 256))
 
 _Args = tuple[int, ...]
 
@@ -53,6 +93,7 @@ class PathSpec:
     dirfd_arg: int | None
     follow: Rule
     empty: Rule
+    exposes: Rule = NEVER
 
     def follows(self, args: _Args, open_flags: int | None = None) -> bool:
         return self.follow.holds(args, open_flags)
@@ -64,9 +105,16 @@ class PathSpec:
 # The decoders' tables, derived from the syscall table (systrace_py.syscalls).
 #: call -> its path arguments.  Calls deciding on a descriptor's file are in FD_ARGS.
 PATH_ARGS: dict[str, tuple[PathSpec, ...]] = {
-    name: tuple(PathSpec(p.role, i, p.dirfd, p.follow, p.empty) for i, p in paths)
+    name: tuple(PathSpec(p.role, i, p.dirfd, p.follow, p.empty, p.exposes) for i, p in paths)
     for name, paths in PATHS.items()
 }
+
+#: calls whose path roles depend on their arguments (systrace_py.views): mount's source is a
+#: path for a bind or a move only, and a new file system's device and options may name files;
+#: fsconfig's value names a file for some keys; a file system type the engine does not read
+#: (fsopen, fspick) is a role no rule can name; move_mount of a new file system names its
+#: device
+DYNAMIC_ROLE_CALLS = frozenset({"mount", "fsconfig", "fsopen", "fspick", "move_mount"})
 
 #: calls on a descriptor whose file is what the rule is about (fd argument index).
 FD_ARGS: dict[str, int] = arg_index(Kind.FILE)
@@ -117,10 +165,12 @@ class DecodedPath:
     raw: str
     resolved: Resolved
     rewritable: bool
+    exposed: bool = False  # a file a mount shows under another name, or covers (Facts.exposes)
+    named: str = ""        # the role of a path that is no argument of its own (a mount option)
 
     @property
     def role(self) -> str:
-        return self.spec.role if self.spec else "path"
+        return self.spec.role if self.spec else (self.named or "path")
 
 
 class DecodeError(Exception):
@@ -157,10 +207,18 @@ class DecodedCall:
     _open_flags: object = _UNSET
     open_mode: int | None = None
     open_resolve: int | None = None
+    #: the dynamic path roles (DYNAMIC_ROLE_CALLS), in order, and how to resolve each:
+    #: (raw, dirfd, follow), or None for a value the engine cannot read
+    _dynamic: dict[str, tuple[str, int, bool] | None] | None = None
+    #: roles already resolved to a name (the mounts of a device mounted elsewhere)
+    _named: dict[str, str] | None = None
+    #: argument registers whose strings the decision read and the kernel reads again (a
+    #: mount's type and options, an fsconfig key and value): held as copies (enforce)
+    held_strings: dict[int, bytes] | None = None
 
     def __init__(self, tid: int, tgid: int, nr: int, name: str, args: _Args,
                  memory: TraceeMemory | None = None, decoder: Decoder | None = None,
-                 host_root: bool = True) -> None:
+                 view: View = HOST) -> None:
         self.tid = tid
         self.tgid = tgid
         self.nr = nr
@@ -168,7 +226,7 @@ class DecodedCall:
         self.args = args
         self.memory = memory
         self._decoder = decoder
-        self.host_root = host_root
+        self.view = view
 
     def set_args(self, changes: dict[int, int]) -> None:
         """New values for argument registers: what is decoded from them is decoded again
@@ -180,6 +238,9 @@ class DecodedCall:
         self._open_flags = _UNSET
         self.open_mode = self.open_resolve = None
         changed = set(changes)
+        if self.name in DYNAMIC_ROLE_CALLS:
+            self._dynamic = self._named = self.held_strings = None
+            self._paths = self._raws = None
         for spec in PATH_ARGS.get(self.name, ()):
             if spec.arg in changed or (spec.dirfd_arg is not None and spec.dirfd_arg in changed):
                 if self._raws:
@@ -206,6 +267,16 @@ class DecodedCall:
         return self._acts_as or self.name  # type: ignore[return-value]
 
     @property
+    def namespace_flags(self) -> int:
+        """The namespace flags the call asks for (clone's without its exit signal byte,
+        unshare's): what a rule on ``unshare`` decides for clone too (the supervisor)."""
+        if self.name == "clone":
+            return self.args[0] & CLONE_NEW_FLAGS & ~CSIGNAL
+        if self.name == "unshare":
+            return self.args[0] & CLONE_NEW_FLAGS
+        return 0
+
+    @property
     def acts_as(self) -> str | None:
         return None if self.policy_name == self.name else self.policy_name
 
@@ -216,14 +287,30 @@ class DecodedCall:
         return self._open_flags  # type: ignore[return-value]
 
     def roles(self) -> tuple[str, ...]:
+        if self.name in DYNAMIC_ROLE_CALLS:
+            return self._dynamic_roles()
         return ROLES.get(self.name, ())
 
     def path(self, role: str) -> str | None:
         """The resolved path as rules see it: the calling process's own /proc entries are
         spelled /proc/self, so a rule (or a learned policy) can name them without naming every
-        other process's."""
+        other process's.  A file no rule could name (paths.py, "Views") cannot be decided
+        on: asking for its name refuses the call (EACCES, as for a file the task may not
+        reach)."""
         decoded = self.decoded_path(role)
-        return self.shown(decoded.resolved.path) if decoded is not None else None
+        if decoded is None:
+            return None
+        resolved = decoded.resolved
+        if resolved.unnamed and (resolved.exists or self.name not in DYNAMIC_ROLE_CALLS
+                                 | VIEW_CALLS):
+            # (the mount family creates no file: a missing one is ENOENT whatever is decided)
+            raise DecodeError(errno.EACCES, f"{resolved.path}: the file has no name a rule "
+                              "could match (its namespace was not followed)")
+        return self.shown(resolved.path)
+
+    def exposes(self, role: str) -> bool:
+        decoded = self.decoded_path(role)
+        return decoded is not None and decoded.exposed
 
     def shown(self, path: str) -> str:
         own = f"/proc/{self.tgid}"
@@ -231,36 +318,52 @@ class DecodedCall:
             return "/proc/self" + path[len(own):]
         return path
 
+    def access_path(self, role: str) -> str | None:
+        """Where the tracer reaches the file of that role: its name, or for a task that does
+        not see the tracer's tree its own spelling under /proc/TID/root (None: nowhere)."""
+        decoded = self.decoded_path(role)
+        if decoded is None or decoded.resolved.pseudo:
+            return None
+        return _access(self.tid, self.view, decoded.resolved)
+
     def _mode(self, role: str) -> int:
         decoded = self.decoded_path(role)
         if decoded is None or decoded.resolved.pseudo or not decoded.resolved.exists:
             return 0
+        where = self.access_path(role)
         try:
-            return os.lstat(decoded.resolved.path).st_mode
+            return os.lstat(where).st_mode if where else 0
         except OSError:
             return 0
 
     def directory(self, role: str) -> bool:
         return stat.S_ISDIR(self._mode(role))
 
+    def symlink(self, role: str) -> bool:
+        """Whether the path in that role ends on a symlink itself (a magic link's jump to
+        an O_PATH descriptor of one: the kernel mounts nothing there, ENOENT)."""
+        return stat.S_ISLNK(self._mode(role))
+
     def socket(self, role: str) -> bool:
         return stat.S_ISSOCK(self._mode(role))
 
     def sockets_below(self, role: str) -> tuple[str, ...] | None:
         decoded = self.decoded_path(role)
-        if decoded is None:
-            return ()
+        where = self.access_path(role)
+        if decoded is None or where is None:
+            return () if decoded is None else None
+        name = decoded.resolved.path
         found: list[str] = []
         seen = 0
-        for top, dirs, files in os.walk(decoded.resolved.path):
-            for name in files:
+        for top, dirs, files in os.walk(where):
+            for entry in files:
                 seen += 1
                 if seen > SOCKET_SCAN_LIMIT:
                     return None  # too many to look at: treated as holding a protected one
-                path = f"{top}/{name}"
+                path = f"{top}/{entry}"
                 with contextlib.suppress(OSError):
                     if stat.S_ISSOCK(os.lstat(path).st_mode):
-                        found.append(path)
+                        found.append(name + path[len(where):])  # by its name, for rules
             seen += len(dirs)
         return tuple(found)
 
@@ -340,35 +443,284 @@ class DecodedCall:
         decoder = self._decoder
         if decoder is None:
             return None
+        if self.name in DYNAMIC_ROLE_CALLS and role not in self._static_roles():
+            if role not in self._dynamic_roles():
+                return None
+            decoded = self._resolve_dynamic(decoder, role)
+            paths[role] = decoded
+            return decoded
         specs = PATH_ARGS.get(self.name)
         if specs is None:
             if self.name not in FD_ARGS or role != "path":
                 return None
-            decoded = decoder.fd_path(self.tid, _int32(self.args[FD_ARGS[self.name]]))
+            decoded = decoder.fd_path(self.tid, _int32(self.args[FD_ARGS[self.name]]),
+                                      view=self.view)
         else:
             spec = next((s for s in specs if s.role == role), None)
             if spec is None:
                 return None
             decoded = self._resolve(decoder, spec)
+            if spec.exposes is not NEVER and spec.exposes.holds(self.args):
+                decoded.exposed = self._exposed_mount(decoded)
         paths[role] = decoded
         return decoded
+
+    # --- the mount family ----------------------------------------------------------------------
+    def _static_roles(self) -> tuple[str, ...]:
+        """The roles of a dynamic-role call that are path arguments of its own."""
+        name = self.name
+        if name == "mount":
+            return ("new", "old") if mount_kind(self.args[3]) in SOURCE_IS_PATH else ("new",)
+        if name == "move_mount":
+            # flags it does not know: the kernel refuses (EINVAL) before any lookup
+            return () if self.args[4] & 0xFFFFFFFF & ~MOVE_MOUNT_MASK else ("old", "new")
+        return ("path",) if name == "fspick" else ()
+
+    def _dynamic_roles(self) -> tuple[str, ...]:
+        if self._dynamic is None:
+            self._dynamic = {}
+            self._named = {}
+            self.held_strings = {}
+            if self._decoder is not None and self.memory is not None:
+                self._guard(self._read_mount_family)
+        return (*self._static_roles(), *self._dynamic, *(self._named or ()))
+
+    def _string(self, index: int, limit: int) -> str | None:
+        """A C string argument the kernel copies (at most ``limit`` bytes with its NUL),
+        kept to be held; None for a NULL pointer."""
+        pointer = self.args[index]
+        if not pointer:
+            return None
+        assert self.memory is not None and self.held_strings is not None
+        raw = self.memory.read_cstring(pointer, limit - 1)
+        self.held_strings[index] = raw + b"\0"
+        return raw.decode("utf-8", "surrogateescape")
+
+    def _options(self, index: int) -> str | None:
+        """mount(2)'s options: the page the kernel copies (up to an unmapped page), up to its
+        first NUL."""
+        pointer = self.args[index]
+        if not pointer:
+            return None
+        assert self.memory is not None and self.held_strings is not None
+        page = self.memory.read(pointer, PAGE_SIZE)
+        if not page:
+            raise DecodeError(errno.EFAULT, "mount options unreadable")
+        self.held_strings[index] = page
+        return page[:PAGE_SIZE - 1].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+    def _read_mount_family(self) -> None:
+        assert self._dynamic is not None and self._named is not None
+        name, args = self.name, self.args
+        if name == "mount":
+            if mount_kind(args[3]) != "new":
+                return
+            fstype = self._string(2, PATH_MAX)
+            source = self._string(0, PATH_MAX)
+            layers = new_mount_layers(fstype, source, self._options(4))
+            if layers is None:
+                if _kernel_may_know(fstype):
+                    self._dynamic["options"] = None  # options the engine cannot read
+                return
+            for layer in layers:
+                self._dynamic[layer.role] = (layer.path, AT_FDCWD, True)
+            if fs_kind(fstype) is FsKind.BLOCK:
+                self._mounted_devices([layer.role for layer in layers])
+        elif name == "fsopen":
+            fstype = self._string(0, PAGE_SIZE)
+            if fs_kind(fstype) is FsKind.UNKNOWN and _kernel_may_know(fstype):
+                self._dynamic["type"] = None  # a context whose options the engine cannot read
+        elif name == "fspick":
+            decoded = self.decoded_path("path")
+            if decoded is not None and decoded.resolved.exists and \
+                    fs_kind(self._picked_type(decoded)) is FsKind.UNKNOWN:
+                self._dynamic["type"] = None
+        elif name == "fsconfig":
+            self._read_fsconfig()
+        elif name == "move_mount" and self._static_roles():
+            self._new_file_system_moved()
+
+    def _read_fsconfig(self) -> None:
+        assert self._dynamic is not None
+        cmd, args = _int32(self.args[1]), self.args
+        if not _fsconfig_shape(cmd, args) or not self._fs_context(_int32(args[0])):
+            return  # the kernel refuses it (EINVAL, EBADF...) before it looks anything up
+        key = self._string(2, FSCONFIG_STRING_MAX) if args[2] else None
+        role = fsconfig_layer(cmd, key)
+        if role is None or key is None:
+            return
+        if cmd == FSCONFIG_SET_STRING:
+            value = self._string(3, FSCONFIG_STRING_MAX) or ""
+            for layer in layer_roles(fsconfig_paths(cmd, key, value)):
+                self._dynamic[layer.role] = (layer.path, AT_FDCWD, True)
+        elif cmd in (FSCONFIG_SET_PATH, FSCONFIG_SET_PATH_EMPTY):
+            path = self._string(3, PATH_MAX)
+            if not path and cmd == FSCONFIG_SET_PATH:
+                raise DecodeError(errno.ENOENT, "empty path")
+            self._dynamic[role] = (path or "", _int32(args[4]), True)
+        else:
+            assert cmd == FSCONFIG_SET_FD
+            self._dynamic[role] = ("", _int32(args[4]), True)
+        self._mounted_devices(list(self._dynamic))
+
+    def _fs_context(self, fd: int) -> bool:
+        """Whether the caller's descriptor is a file system context (fsopen's, fspick's)."""
+        try:
+            return os.readlink(f"/proc/{self.tid}/fd/{fd}") == "anon_inode:[fscontext]"
+        except OSError:
+            return False
+
+    def _picked_type(self, decoded: DecodedPath) -> str | None:
+        """The file system type of the mount fspick picks (None: it cannot be told)."""
+        assert self._decoder is not None
+        held = self._object_of(decoded, from_fd=False)
+        if held is None:
+            return None
+        try:
+            entry = self._decoder.resolver.mounts(self.view).get(mount_id(held))
+        finally:
+            os.close(held)
+        return entry.fstype if entry is not None else None
+
+    def _new_file_system_moved(self) -> None:
+        """move_mount of a file system fsmount made: a block device is looked up when the
+        file system is made (fsconfig's CMD_CREATE), not when it is named ("source"), so the
+        device it was made on is checked now, before it is shown anywhere: by its /dev name
+        ("source") and where else it is mounted."""
+        assert self._decoder is not None and self._named is not None
+        decoded = self.decoded_path("old")
+        held = self._object_of(decoded, from_fd=True) if decoded is not None else None
+        if held is None:
+            return
+        try:
+            if self._decoder.resolver.detached(held) != "new":
+                return
+            device = os.fstat(held).st_dev
+        finally:
+            os.close(held)
+        if os.major(device) == 0:
+            return  # no block device (tmpfs, overlay...: an anonymous device number)
+        numbers = (os.major(device), os.minor(device))
+        self._named["source"] = _device_name(numbers)
+        for mount_point in self._decoder.mount_points({numbers}):
+            count = len(self._named)
+            self._named["mounted" if count == 1 else f"mounted:{count}"] = mount_point
+
+    def _mounted_devices(self, roles: list[str]) -> None:
+        """A block device already mounted in the tracer's view shows its files there: each
+        such mount is exposed too (a role "mounted", "mounted:2"... named by its mount
+        point)."""
+        assert self._named is not None and self._decoder is not None
+        devices = set()
+        for role in roles:
+            decoded = self.decoded_path(role)
+            where = self.access_path(role) if decoded is not None else None
+            if where is None:
+                continue
+            with contextlib.suppress(OSError):
+                info = os.stat(where)
+                if stat.S_ISBLK(info.st_mode):
+                    devices.add((os.major(info.st_rdev), os.minor(info.st_rdev)))
+        for mount_point in self._decoder.mount_points(devices) if devices else ():
+            count = len(self._named) + 1
+            self._named["mounted" if count == 1 else f"mounted:{count}"] = mount_point
+
+
+    def _resolve_dynamic(self, decoder: Decoder, role: str) -> DecodedPath:
+        assert self._dynamic is not None and self._named is not None
+        if role in self._named:
+            name = self._named[role]
+            return DecodedPath(None, "", Resolved(name, pseudo=not name), False, True, role)
+        entry = self._dynamic[role]
+        if entry is None:
+            # what the value names cannot be told: nothing a rule could match ("")
+            return DecodedPath(None, "", Resolved("", exists=False, pseudo=True), False, True,
+                               role)
+        raw, dirfd, follow = entry
+        if raw == "":
+            if dirfd == AT_FDCWD:
+                raise DecodeError(errno.ENOENT, "empty path")
+            decoded = decoder.fd_path(self.tid, dirfd, view=self.view)
+            decoded.exposed, decoded.named = True, role
+            return decoded
+        try:
+            resolved = decoder.resolver.resolve(self.tid, self.tgid, raw, dirfd, follow,
+                                                self.view)
+        except Unresolvable as exc:
+            raise DecodeError(exc.errno, str(exc)) from exc
+        return DecodedPath(None, raw, resolved, False, True, role)
+
+    def _exposed_mount(self, decoded: DecodedPath) -> bool:
+        """Whether an exposing path really exposes (its table rule holds).  A source always
+        does -- but move_mount's when it is a detached mount a decided call made (decided
+        then).  A target is covered, with all below it, for others too only where they see
+        it: in the tracer's own namespace, or under a shared mount (propagated to its
+        peers); in a namespace of the tree's own, covering a file hides it from the tree
+        alone, and what shows there instead is decided as its own source."""
+        assert decoded.spec is not None and self._decoder is not None
+        role, name = decoded.spec.role, self.name
+        if name == "open_tree" or name == "open_tree_attr" or (
+                role == "old" and name == "mount"):
+            return True
+        if name == "mount" and mount_kind(self.args[3]) not in ("bind", "move", "new"):
+            return False  # a remount, a propagation change: nothing is covered
+        held = self._object_of(decoded, from_fd=role == "old")
+        if held is None:
+            return True  # cannot tell: decided as if it did
+        try:
+            if role == "old":  # move_mount's source
+                return self._decoder.resolver.detached(held) is None
+            return self._seen_by_others(held, umount=name == "umount2")
+        finally:
+            os.close(held)
+
+    def _object_of(self, decoded: DecodedPath, from_fd: bool) -> int | None:
+        """A descriptor of the tracer's on the file of a resolved path (move_mount's source
+        may be its descriptor itself)."""
+        flags = os.O_PATH | os.O_CLOEXEC  # (a magic link is followed: to what it stands for)
+        if from_fd and decoded.raw == "" and self.args[4] & MOVE_MOUNT_F_EMPTY_PATH:
+            link: str | None = f"/proc/{self.tid}/fd/{_int32(self.args[0])}"
+        else:
+            link = _access(self.tid, self.view, decoded.resolved)
+            flags |= os.O_NOFOLLOW  # the resolved file itself
+        if link is None:
+            return None
+        try:
+            return os.open(link, flags)
+        except OSError:
+            return None
+
+    def _seen_by_others(self, held: int, umount: bool) -> bool:
+        """Whether a mount on (umount: of) the file ``held`` changes what processes outside
+        the tree may see: the call is in the tracer's namespace, or the mount it is on (or
+        its parent, for an unmount) is shared -- or the engine cannot tell."""
+        assert self._decoder is not None
+        resolver = self._decoder.resolver
+        if self.view.namespace in ("", resolver.own_namespace):
+            return True
+        mounts = resolver.mounts(self.view)
+        entry = mounts.get(mount_id(held))
+        if entry is None:
+            return True
+        parent = mounts.get(entry.parent_id)
+        return entry.shared or (umount and (parent is None or parent.shared))
 
     def _resolve(self, decoder: Decoder, spec: PathSpec) -> DecodedPath:
         args = self.args
         dirfd = _int32(args[spec.dirfd_arg]) if spec.dirfd_arg is not None else AT_FDCWD
         raw = self._raw(spec)
         if raw is None:  # utimensat(fd, NULL, ...): the descriptor itself
-            return decoder.fd_path(self.tid, dirfd, spec)
+            return decoder.fd_path(self.tid, dirfd, spec, self.view)
         if raw == "":
             if self._empty_means_fd(spec):
-                return decoder.fd_path(self.tid, dirfd, spec)
+                return decoder.fd_path(self.tid, dirfd, spec, self.view)
             # names nothing: the kernel answers ENOENT, and so do we, whatever the policy
             raise DecodeError(errno.ENOENT, "empty path")
         # openat2's rule reads the flags of its struct open_how (decoded from memory)
         follow = spec.follows(args, self.open_flags if spec.follow == OPEN_HOW else None)
         try:
             resolved = decoder.resolver.resolve(self.tid, self.tgid, raw, dirfd, follow,
-                                                self.host_root)
+                                                self.view)
         except Unresolvable as exc:
             raise DecodeError(exc.errno, str(exc)) from exc
         return DecodedPath(spec, raw, resolved, rewritable=not resolved.pseudo)
@@ -420,13 +772,33 @@ class DecodedCall:
             decoded = self.decoded_path("path")
             image = None
             if decoded is not None and not decoded.resolved.pseudo and self._decoder is not None:
-                try:
-                    cwd = self._decoder.resolver.cwd_of(self.tid)
-                except OSError:
-                    cwd = "/"
-                image = exec_image(decoded.resolved.path, cwd, elf)
+                if self.view.host:
+                    try:
+                        cwd = self._decoder.resolver.cwd_of(self.tid)
+                    except OSError:
+                        cwd = "/"
+                    image = exec_image(decoded.resolved.path, cwd, elf)
+                else:
+                    opened = _access(self.tid, self.view, decoded.resolved)
+                    if opened is not None:
+                        image = exec_image(decoded.resolved.path, "/", elf, self._reach,
+                                           opened)
             setattr(self, key, image)
         return image  # type: ignore[return-value]
+
+    def _reach(self, spelling: str) -> tuple[str, str] | None:
+        """An interpreter the kernel looks up for this task (from its cwd and root): its
+        name for rules and where the tracer opens it.  One no rule could name refuses."""
+        assert self._decoder is not None
+        try:
+            found = self._decoder.resolver.resolve(self.tid, self.tgid, spelling, AT_FDCWD,
+                                                   True, self.view)
+        except Unresolvable:
+            return None
+        if found.unnamed:
+            raise DecodeError(errno.EACCES, f"{found.path}: an interpreter no rule could name")
+        where = _access(self.tid, self.view, found)
+        return (found.path, where) if found.exists and where is not None else None
 
     # --- views --------------------------------------------------------------------------------
     @property
@@ -531,6 +903,59 @@ def open_flags_text(flags: int) -> str:
     return "|".join(names)
 
 
+def _fsconfig_shape(cmd: int, args: _Args) -> bool:
+    """Whether fsconfig's arguments have the shape its command takes (the kernel refuses
+    any other with EINVAL before it reads them): a key and a value, or a descriptor."""
+    key, value, aux = args[2], args[3], _int32(args[4])
+    if cmd == FSCONFIG_SET_STRING:
+        return bool(key and value) and aux == 0
+    if cmd in (FSCONFIG_SET_PATH, FSCONFIG_SET_PATH_EMPTY):
+        return bool(key and value) and (aux == AT_FDCWD or aux >= 0)
+    if cmd == FSCONFIG_SET_FD:
+        return bool(key) and not value and aux >= 0
+    return True  # no file named: shape is the kernel's business
+
+
+def _kernel_may_know(fstype: str | None) -> bool:
+    """Whether the kernel may have a file system of this type: registered, or a module it
+    could load for it (an alias "fs-TYPE").  One it cannot have fails (ENODEV) as natively."""
+    if not fstype:
+        return False
+    base = fstype.split(".", 1)[0]
+    try:
+        with open("/proc/filesystems", encoding="utf-8") as f:
+            if any(line.split()[-1] == base for line in f if line.strip()):
+                return True
+        with open(f"/lib/modules/{os.uname().release}/modules.alias", encoding="utf-8") as f:
+            return any(line.startswith(f"alias fs-{base} ") for line in f)
+    except FileNotFoundError:
+        return False  # no modules to load for this kernel: only the registered ones
+    except OSError:
+        return True  # cannot tell: as if it may
+
+
+def _device_name(numbers: tuple[int, int]) -> str:
+    """The /dev name of a block device (from sysfs), or "" when it has none."""
+    try:
+        with open(f"/sys/dev/block/{numbers[0]}:{numbers[1]}/uevent", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("DEVNAME="):
+                    return "/dev/" + line.strip().split("=", 1)[1]
+    except OSError:
+        pass
+    return ""
+
+
+def _access(tid: int, view: View, resolved: Resolved) -> str | None:
+    """Where the tracer reaches a resolved file: its name in the tracer's view, or the task's
+    own spelling under /proc/TID/root (None: it has none)."""
+    if resolved.pseudo:
+        return None
+    if view.host:
+        return resolved.path
+    return f"/proc/{tid}/root{resolved.local}" if resolved.local else None
+
+
 class Decoder:
     """Makes decoded calls for one tracer (it holds the path resolver)."""
 
@@ -538,17 +963,35 @@ class Decoder:
         self.resolver = resolver or PathResolver()
 
     def decode(self, tid: int, tgid: int, nr: int, name: str, args: _Args,
-               memory: TraceeMemory, host_root: bool) -> DecodedCall:
-        return DecodedCall(tid, tgid, nr, name, args, memory, self, host_root)
+               memory: TraceeMemory, view: View) -> DecodedCall:
+        return DecodedCall(tid, tgid, nr, name, args, memory, self, view)
 
-    def fd_path(self, tid: int, fd: int, spec: PathSpec | None = None) -> DecodedPath:
+    def fd_path(self, tid: int, fd: int, spec: PathSpec | None = None,
+                view: View = HOST) -> DecodedPath:
+        return DecodedPath(spec, "", self.resolver.descriptor(tid, fd, view), False)
+
+    def mount_points(self, devices: set[tuple[int, int]]) -> list[str]:
+        """Where, in the tracer's view, file systems on these block devices are mounted (by
+        the device of the mount, or by its source naming that device)."""
         try:
-            target = (self.resolver.cwd_of(tid) if fd == AT_FDCWD
-                      else self.resolver.fd_path(tid, fd))
+            with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as f:
+                entries = parse_mountinfo(f.read())
         except OSError:
-            target = f"fd:{fd}"
-        pseudo = not target.startswith("/") or target.endswith(" (deleted)")
-        return DecodedPath(spec, "", Resolved(target, exists=True, pseudo=pseudo), False)
+            return []
+        found = []
+        for entry in entries:
+            if entry.device not in devices and entry.source.startswith("/"):
+                try:  # btrfs, for one, shows its own device numbers: the source tells
+                    info = os.stat(entry.source)
+                except OSError:
+                    continue
+                if not (stat.S_ISBLK(info.st_mode) and
+                        (os.major(info.st_rdev), os.minor(info.st_rdev)) in devices):
+                    continue
+            elif entry.device not in devices:
+                continue
+            found.append(entry.mount_point)
+        return found
 
     def sockaddr(self, call: DecodedCall, raw: bytes) -> SockAddr:
         """Decode a struct sockaddr; unix paths are resolved like any path."""
@@ -584,7 +1027,9 @@ class Decoder:
                 return SockAddr("unix", path="@" + body[1:].decode("utf-8", "surrogateescape"))
             text = body.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
             resolved = self.resolver.resolve(call.tid, call.tgid, text, AT_FDCWD, True,
-                                             call.host_root)
+                                             call.view)
+            if resolved.unnamed:
+                raise Unresolvable(errno.EACCES, f"{resolved.path}: no name a rule could match")
             return SockAddr("unix", path=resolved.path)
         if family == socket.AF_NETLINK:
             return SockAddr("netlink")

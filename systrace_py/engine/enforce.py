@@ -78,9 +78,9 @@ FREEZE_CALLS = treated(Treat.FREEZE)
 SOCKET_PATH_CALLS = ONE_ADDRESS_CALLS
 
 
-#: calls after which a task may see another tree than the tracer's (a new root, another mount
-#: namespace): whether its paths may be resolved in the tracer's view is read again
-VIEW_CALLS = aliases.ALIASES["namespace"]
+#: calls after which a task may see another tree than before (a new root, another mount
+#: namespace, a mount): every task's view is read again (Tracer._views_changed)
+VIEW_CALLS = aliases.VIEW_CALLS
 
 
 #: calls that act on the last name of a path itself: the kernel looks up its parent, then
@@ -97,11 +97,15 @@ def canonical_spelling(p: DecodedPath, last_name: bool) -> str | None:
     longer than PATH_MAX, a missing directory followed by "." or ".." (see
     Resolved.keep_spelling), or -- for a call acting on its ``last_name`` itself -- a last
     ".", ".." or symlink followed for a trailing slash only.  A trailing slash is kept: it makes
-    the kernel require a directory (ENOTDIR, EISDIR as natively)."""
+    the kernel require a directory (ENOTDIR, EISDIR as natively).  For a task that does not
+    see the tracer's tree it is the task's own spelling (Resolved.spelling), not the name."""
     resolved = p.resolved
     if not p.rewritable or resolved.keep_spelling or (resolved.literal_last and last_name):
         return None
-    text = resolved.path + ("/" if resolved.slash and resolved.path != "/" else "")
+    spelling = resolved.spelling
+    if not spelling:
+        return None
+    text = spelling + ("/" if resolved.slash and spelling != "/" else "")
     if len(text.encode("utf-8", "surrogateescape")) >= PATH_MAX:
         return None
     return text
@@ -167,7 +171,18 @@ class Holder:
             self._paths(call, reply)
         if call.sockaddr_raw is not None or reply.sockaddr is not None:
             self._sockaddr(call, reply)
+        if call.held_strings:
+            self._strings(call.held_strings)
         self._commit(tid)
+
+    def _strings(self, strings: dict[int, bytes]) -> None:
+        """Strings the decision read and the kernel reads again (a mount's type, source and
+        options, an fsconfig key and value): copies, one after the other in the bulk area."""
+        at = _BULK
+        for index, data in sorted(strings.items()):
+            self.memory.write(self.base + at, data)
+            self.args[index] = self.base + at
+            at += (len(data) + 15) & ~15
 
     def _commit(self, tid: int) -> None:
         """Point the call at the copies: one PTRACE_SET_SYSCALL_INFO where the kernel has it,

@@ -22,6 +22,13 @@ Only signals that would end the tracer are taken over: those whose disposition i
 the default and whose default is to terminate (SIGKILL always).  The others reach it as they
 would reach any member of the group: SIGTSTP stops it with its job, SIGTERM and SIGHUP are
 passed on to the command, SIGINT is ignored (see cli._hold_signals).
+
+**Pid namespaces.**  A caller in a pid namespace of its own (CLONE_NEWPID) names processes by
+that namespace's numbers, in which the tracer has none: no pid it gives, no -pgid, and not
+``kill(-1)`` (every process of *its* namespace) can reach the tracer -- only ``kill(0)``,
+its own process group, which the kernel reaches whatever the namespaces.  So a pid it gives
+is never compared with the tracer's (it would name another process), and only ``kill(0)`` is
+taken over.  A /proc directory used as a pidfd is recognised in any procfs, wherever mounted.
 """
 
 from __future__ import annotations
@@ -30,6 +37,9 @@ import contextlib
 import os
 import signal
 from pathlib import Path
+
+from systrace_py.engine.paths import PROC_SUPER_MAGIC, start_time
+from systrace_py.engine.ptrace_ops import fs_type
 
 CAP_KILL = 5
 _INT_MIN = -(2**31)
@@ -49,9 +59,19 @@ def tracer_tids() -> set[int]:
     return {int(name) for name in os.listdir("/proc/self/task")}
 
 
-def aims_at_tracer(target: int) -> bool:
-    """Whether a positive pid/tid argument names one of the tracer's tasks."""
-    return target > 0 and target in tracer_tids()
+def same_pid_namespace(tid: int) -> bool:
+    """Whether a task numbers processes as the tracer does (its pid namespace is the
+    tracer's; a task of the tree can only be in it or in one made below it).  A task that is
+    gone counts as in it (nothing is taken from it)."""
+    try:
+        return os.readlink(f"/proc/{tid}/ns/pid") == os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return True
+
+
+def aims_at_tracer(target: int, caller_tid: int) -> bool:
+    """Whether a positive pid/tid argument of the caller names one of the tracer's tasks."""
+    return target > 0 and target in tracer_tids() and same_pid_namespace(caller_tid)
 
 
 def pidfd_aims_at_tracer(caller_tid: int, fd: int) -> bool:
@@ -59,18 +79,47 @@ def pidfd_aims_at_tracer(caller_tid: int, fd: int) -> bool:
     kernel accepts as one) of one of the tracer's tasks."""
     tids = tracer_tids()
     try:
-        target = os.readlink(f"/proc/{caller_tid}/fd/{fd}")
         info = Path(f"/proc/{caller_tid}/fdinfo/{fd}").read_text()
     except OSError:
         return False  # no such descriptor: the kernel says EBADF
-    parts = target.split("/")
-    if target.startswith("/proc/") and len(parts) > 2 and parts[2].isdigit() and \
-            int(parts[2]) in tids:
-        return True
     for line in info.splitlines():
-        if line.startswith("Pid:"):
+        if line.startswith("Pid:"):  # a pidfd: its pid as the tracer's /proc numbers it
             return _int_or_none(line[4:].strip()) in tids
+    return _proc_directory_of_tracer(f"/proc/{caller_tid}/fd/{fd}", tids)
+
+
+def _proc_directory_of_tracer(link: str, tids: set[int]) -> bool:
+    """Whether the descriptor behind ``link`` is a /proc/PID directory (of any procfs) of one
+    of the tracer's tasks -- told by that task's start time, which every pid namespace's
+    view of it shows alike (a coincidence refuses a harmless signal, never the reverse)."""
+    try:
+        fd = os.open(link, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return False  # not a directory: not a pidfd the kernel takes
+    try:
+        if fs_type(fd) != PROC_SUPER_MAGIC:
+            return False
+        stat_fd = os.open("stat", os.O_RDONLY | os.O_CLOEXEC, dir_fd=fd)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    try:
+        started = start_time(os.read(stat_fd, 4096).decode("utf-8", "replace"))
+    except (OSError, IndexError):
+        return False
+    finally:
+        os.close(stat_fd)
+    for tid in tids:
+        try:
+            if start_time(Path(f"/proc/self/task/{tid}/stat").read_text()) == started:
+                return True
+        except (OSError, IndexError):
+            continue
     return False
+
+
+
 
 
 def would_end_tracer(sig: int) -> bool:
@@ -95,6 +144,8 @@ def signal_group(caller_tid: int, caller_pid: int, target: int, sig: int) -> int
     as it would have."""
     if sig <= 0 or sig >= signal.NSIG or target > 0 or target == _INT_MIN:
         return None  # a probe, an invalid signal, one process: the kernel answers
+    if target != 0 and not same_pid_namespace(caller_tid):
+        return None  # -pgid or -1 of its own pid namespace, which the tracer is not in
     caller = _Credentials.of(caller_tid)
     me = os.getpid()
     if caller is None or not would_end_tracer(sig) or \

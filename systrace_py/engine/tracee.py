@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from systrace_py.engine.memory import TraceeMemory
+from systrace_py.engine.paths import View
 from systrace_py.engine.scratch import SlotPool
 
 
@@ -50,7 +51,6 @@ class Process:
     space: AddressSpace
     memory: TraceeMemory
     state: Any = None
-    host_root: bool | None = None
     tids: set[int] = field(default_factory=set)
     exec_check: tuple[int, int, str] | None = None  # (dev, ino, path) of the checked exec
     exit_status: int | None = None
@@ -88,6 +88,13 @@ class Task:
     pending_call: Any = None     # the decoded call whose exit the monitor wants
     detached: bool = False       # the monitor let it go: every call permitted from here on
     replay: Any = None           # (call, reply) for the call restarted after the scratch mmap
+    # How it sees the file system (paths.View): read at its next call when None -- at first,
+    # and after every call that may change some task's view.  ``seen``: the last one read
+    # (a namespace new since then is a copy of that one's, unless it ``joined`` one: setns).
+    view: View | None = None
+    seen: View | None = None
+    joined: bool = False
+    after: Any = None            # what the engine notes when its call returns (Tracer._noted)
 
     def __post_init__(self) -> None:
         if self.space is None:

@@ -39,20 +39,23 @@ from systrace_py.engine.decode import DecodedCall, DecodeError, Decoder, read_ar
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
 from systrace_py.engine.exec_image import exec_image
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
-from systrace_py.engine.paths import Resolved
+from systrace_py.engine.paths import PROC_SUPER_MAGIC, Resolved
 from systrace_py.engine.seccomp import GUARDED_CALLS, STOP_GUARDED, guard_refusal, stop_guard
 from systrace_py.engine.tracee import AddressSpace, Expect, Process, Shared, Task
 from systrace_py.kernel import (
     AUDIT_ARCH_X86_64,
     CLONE_FILES,
     CLONE_FS,
+    CLONE_NEWNS,
     CLONE_THREAD,
     CLONE_VM,
+    OPEN_TREE_CLONE,
     REFUSED_CONTROL,
 )
 from systrace_py.policy.aliases import EXEC_CALLS, OPEN_CALLS
 from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict
 from systrace_py.syscalls import NAMES, NUMBERS, Guard, Treat, treated
+from systrace_py.views import clone_refusal, mount_kind, namespace_refusal
 
 log = logging.getLogger("systrace.engine")
 
@@ -62,6 +65,9 @@ _SYSCALL_TRAP = signal.SIGTRAP | 0x80
 _SECCOMP_STOP = 0x7F | (signal.SIGTRAP << 8) | (7 << 16)
 _NR_CLONE = NUMBERS["clone"]
 _CONTROL_CALLS = treated(Treat.CONTROL)  # calls whose control messages are checked
+#: calls whose targets, in the tracer's own mount namespace, must not be "/", /proc or below:
+#: the tracer reads /proc (and resolves from its root) for every decision
+_TRACER_VIEW_ROLES = {"mount": ("new", "old"), "umount2": ("path",), "move_mount": ("new", "old")}
 FREEZE_TIMEOUT = 2.0  # seconds to wait for the other tasks to stop before refusing
 
 
@@ -417,7 +423,8 @@ class Tracer:
         """Let a stopped task go on.  PTRACE_SYSCALL (an exit stop follows) only when an exit
         value is awaited, or when there is no filter and every call must be seen at entry."""
         task.stopped = False
-        if task.expect is not Expect.NOTHING or task.freezer or not self.filtered:
+        if task.expect is not Expect.NOTHING or task.freezer or not self.filtered \
+                or task.after is not None:
             pt.syscall(task.tid, sig)
         else:
             pt.cont(task.tid, sig)
@@ -456,10 +463,11 @@ class Tracer:
                     enforce.refuse(task.tid, verdict.errno)
                 self._resume(task)
                 return
-        if process.host_root is None:
-            process.host_root = self.decoder.resolver.root_is_host(task.tid)
+        if task.view is None:
+            task.view = task.seen = self.decoder.resolver.view_of(task.tid, task.seen,
+                                                                  task.joined)
         call = self.decoder.decode(task.tid, process.pid, nr, name, args, process.memory,
-                                   process.host_root)
+                                   task.view)
         try:
             refusal = self._engine_refusal(call)
             reply = self.monitor.on_syscall(task, call) if refusal is None else None
@@ -502,10 +510,58 @@ class Tracer:
             return errno.EPERM, "a source route (the packet would go where no rule looks)"
         if name in OPEN_CALLS:
             flags = call.open_flags or 0
-            if flags & 3 and _is_proc_mem(call.path("path") or ""):
+            if flags & 3 and self._proc_mem(call):
                 return errno.EACCES, "writing process memory through /proc"
             if name == "openat2" and (call.open_resolve or 0) & enforce.RESOLVE_UNSUPPORTED:
                 return errno.ENOSYS, "openat2 resolve flags this tracer cannot hold"
+        if name in _TRACER_VIEW_ROLES or name == "pivot_root":
+            return self._tracer_view_refusal(call)
+        return None
+
+    def _proc_mem(self, call: DecodedCall) -> bool:
+        """Whether an open is of a "mem" file of a /proc -- any procfs, wherever mounted --
+        (a file the tracer cannot tell about counts as one)."""
+        name = call.path("path") or ""
+        if not name.endswith("/mem"):
+            return False
+        where = call.access_path("path")
+        if where is None:
+            return True
+        try:
+            fd = os.open(os.path.dirname(where), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return False  # no such directory: the open fails anyway
+        try:
+            return pt.fs_type(fd) == PROC_SUPER_MAGIC
+        finally:
+            os.close(fd)
+
+    def _tracer_view_refusal(self, call: DecodedCall) -> tuple[int, str] | None:
+        """A change of the tracer's own view of "/" or /proc (it reads /proc for every
+        decision), made in its mount namespace or propagated there (a target under a shared
+        mount): refused.  So is pivot_root in its namespace, which would give the tracer
+        another root."""
+        resolver = self.decoder.resolver
+        own = call.view.namespace in ("", resolver.own_namespace)
+        if call.name == "pivot_root":
+            return (errno.EPERM, "pivot_root of the tracer's own mount namespace") if own \
+                else None
+        for role in _TRACER_VIEW_ROLES[call.name]:
+            if role not in call.roles():
+                continue
+            if not own and (role == "old" or not call.exposes(role)):
+                continue  # (a target is "exposed" elsewhere when others see it: shared)
+            if call.name == "mount":
+                # a remount or a propagation change covers nothing; a bind's source stays
+                changes = ("move",) if role == "old" else ("move", "new", "bind")
+                if mount_kind(call.args[3]) not in changes:
+                    continue
+            decoded = call.decoded_path(role)
+            if decoded is None or decoded.resolved.unnamed or call.symlink(role):
+                continue  # a detached mount; a symlink, on which the kernel mounts nothing
+            path = decoded.resolved.path
+            if path in ("/", "/proc") or path.startswith("/proc/"):
+                return errno.EPERM, f"{path}: the tracer's own / and /proc"
         return None
 
     def _change_args(self, task: Task, call: DecodedCall, changes: dict[int, int],
@@ -525,12 +581,16 @@ class Tracer:
         """The check of a stop guard whose case holds: it needs more than registers (see the
         guards of the syscall table); ``guard.arg`` is the argument it looks at."""
         target = call.args[guard.arg]
+        if guard.check == "clone_flags":
+            return clone_refusal(target, exit_signal_in_flags=True)
+        if guard.check == "namespace_flags":
+            return namespace_refusal(target)
         if guard.check == "pidfd_target":
             if signals.pidfd_aims_at_tracer(call.tid, target & 0xFFFFFFFF):
                 return errno.EPERM, "a signal to the tracer"
             return None
         if guard.check == "task_target":
-            if signals.aims_at_tracer(signals.int32(target)):
+            if signals.aims_at_tracer(signals.int32(target), call.tid):
                 return errno.EPERM, "a signal to the tracer"
             return None
         # setrlimit / prlimit64 of RLIMIT_CORE: only lowering to nothing; the kernel writes core
@@ -554,7 +614,7 @@ class Tracer:
         decoded = call.decoded_path("path")
         target = decoded.resolved if decoded is not None else None
         image = call.exec_image(elf=False)  # the ELF interpreter does not change /proc/PID/exe
-        binary = image.binary if image is not None else None
+        binary = (image.reach or image.binary) if image is not None else None
         if redirect is not None:
             if not redirect.startswith("/"):
                 redirect = os.path.join(self.decoder.resolver.cwd_of(task.tid), redirect)
@@ -597,6 +657,14 @@ class Tracer:
                     self.tasks[tid].detached = True
             self._resume(task)
             return
+        if reply.paths and not call.view.host:
+            # a redirect names a file in the tracer's view; this task would read it in its own
+            self.monitor.on_engine_refusal(task, call, errno.EPERM,
+                                           "a redirect for a task that does not see the "
+                                           "tracer's tree")
+            enforce.refuse(task.tid, errno.EPERM)
+            self._resume(task)
+            return
         if reply.args:
             refusal = self._change_args(task, call, reply.args, info)
             if refusal is not None:
@@ -636,8 +704,7 @@ class Tracer:
                 self._resume(task)
                 return
         if call.name in enforce.VIEW_CALLS:
-            for process in self.processes.values():
-                process.host_root = None  # read again at each one's next call (paths.py)
+            self._views_changed(task, call)
         if call.name == "kill":
             result = signals.signal_group(task.tid, task.process.pid,
                                           signals.int32(call.args[0]), call.args[1] & 0xFFFFFFFF)
@@ -647,6 +714,62 @@ class Tracer:
             task.expect = Expect.EXIT_HANDLER
             task.pending_call = call
         self._resume(task)
+
+    # --- changes of what paths mean (docs/security.md, "New views of the file system") ------
+    def _views_changed(self, task: Task, call: DecodedCall) -> None:
+        """A call that may change some task's view runs: every task reads its view again at
+        its next call, and the mounts of every namespace are read again when needed.  What
+        the engine must note about the call's result is noted at its exit (:meth:`_noted`)."""
+        resolver = self.decoder.resolver
+        resolver.strict = True
+        resolver.forget_mounts()
+        for other in self.tasks.values():
+            other.view = None
+        if call.name == "setns":
+            task.joined = True  # a namespace made outside the tree: not a copy of ours
+        name = call.name
+        after: tuple[str, ...] | None = None
+        try:
+            if name == "pivot_root":
+                after = self._pivot_texts(task, call)
+            elif name == "fsmount":
+                after = ("detached", "new")
+            elif name in ("open_tree", "open_tree_attr") and call.args[2] & OPEN_TREE_CLONE:
+                after = ("detached", "tree")
+        except (OSError, TraceeMemoryError, DecodeError):
+            after = None  # (the call fails the same way: there is nothing to note)
+        if after is not None:
+            task.after = after
+
+    def _pivot_texts(self, task: Task, call: DecodedCall) -> tuple[str, ...] | None:
+        """What the tracer needs to follow a pivot_root: the new root's and put_old's names
+        in their namespace's own terms (its /proc text), and the old root's mount."""
+        resolver = self.decoder.resolver
+        texts = []
+        for role in ("new", "old"):
+            where = call.access_path(role)
+            if where is None:
+                return None
+            fd = os.open(where, os.O_PATH | os.O_CLOEXEC)
+            try:
+                texts.append(os.readlink(f"/proc/self/fd/{fd}"))
+            finally:
+                os.close(fd)
+        new_root, put_old = texts
+        prefix = new_root.rstrip("/")
+        if not put_old.startswith(prefix + "/"):
+            return None  # the kernel refuses it (EINVAL): put_old must be below new_root
+        return ("pivot", new_root, put_old[len(prefix):], str(resolver.mount_root(task.tid)))
+
+    def _noted(self, task: Task, result: int) -> None:
+        """At the exit of a call :meth:`_views_changed` saw: note what it made."""
+        after, task.after = task.after, None
+        if result < 0 or after is None:
+            return
+        if after[0] == "pivot" and task.seen is not None:
+            self.decoder.resolver.pivoted(task.seen, after[1], after[2], int(after[3]))
+        elif after[0] == "detached":
+            self.decoder.resolver.note_detached(task.tid, result, after[1])
 
     def _must_hold(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
         """Whether the call must be pointed at copies of what was checked.
@@ -661,6 +784,7 @@ class Tracer:
         if not self.hold_arguments or self._solo():
             return False
         return (call.sockaddr_raw is not None or call.examined_argv is not None
+                or bool(call.held_strings)
                 or any(p.spec is not None for p in call.examined_paths()))
 
     def _must_freeze(self, call: DecodedCall, reply: Reply) -> bool:
@@ -723,7 +847,7 @@ class Tracer:
         (Between the check and the freeze another task may have changed it.)"""
         process = task.process
         fresh = self.decoder.decode(task.tid, process.pid, call.nr, call.name, call.args,
-                                    process.memory, bool(process.host_root))
+                                    process.memory, call.view)
         try:
             for before in call.examined_paths():
                 now = fresh.decoded_path(before.role)
@@ -737,6 +861,10 @@ class Tracer:
             if call.control_raw is not None:
                 fresh.control_messages()
                 if fresh.control_raw != call.control_raw:
+                    return False
+            if call.held_strings:
+                fresh.roles()
+                if fresh.held_strings != call.held_strings:
                     return False
             argv = call.examined_argv
             return argv is None or fresh.argv == argv
@@ -872,6 +1000,8 @@ class Tracer:
             self._on_seccomp(task)
             return
         expect, task.expect = task.expect, Expect.NOTHING
+        if task.after is not None and expect is not Expect.INJECTED_MMAP:
+            self._noted(task, info.rval)
         if task.freezer:
             task.freezer = False
             self._thaw_after(task)
@@ -948,6 +1078,7 @@ class Tracer:
         if flags & CLONE_THREAD:
             process = parent.process
             child = Task(child_tid, process, fs=fs, files=files, detached=parent.detached)
+            self._inherit_view(parent, child, flags)
             process.space.users += 1
             process.tids.add(child_tid)
             self.tasks[child_tid] = child
@@ -964,10 +1095,11 @@ class Tracer:
             else:  # a copy: the scratch mapping comes along
                 space = AddressSpace(scratch=parent_space.scratch)
             process = Process(child_tid, parent.process.pid, parent.process.program, space,
-                              TraceeMemory(child_tid), host_root=parent.process.host_root)
+                              TraceeMemory(child_tid))
             process.tids.add(child_tid)
             self.processes[child_tid] = process
             child = Task(child_tid, process, fs=fs, files=files, detached=parent.detached)
+            self._inherit_view(parent, child, flags)
             self.tasks[child_tid] = child
             self.monitor.on_new_process(parent.process, process, how)
         if child_tid in self._early_exits:
@@ -976,6 +1108,13 @@ class Tracer:
         elif child_tid in self._early:
             self._dispatch(child_tid, self._early.pop(child_tid))
         self._resume(parent)
+
+    @staticmethod
+    def _inherit_view(parent: Task, child: Task, flags: int) -> None:
+        """A child sees what its parent sees -- unless it got a mount namespace of its own,
+        which it reads at its first call (a copy of its parent's)."""
+        child.seen, child.joined = parent.seen, parent.joined
+        child.view = None if flags & CLONE_NEWNS else parent.view
 
     @staticmethod
     def _clone_flags(tid: int, event: int) -> int:
@@ -1139,13 +1278,6 @@ def _traced_by(tracer: int) -> set[int]:
         except OSError:
             continue
     return found
-
-
-def _is_proc_mem(path: str) -> bool:
-    parts = path.split("/")
-    # /proc/<n>/mem or /proc/<n>/task/<n>/mem
-    return len(parts) >= 4 and parts[1] == "proc" and parts[-1] == "mem" and (
-        len(parts) == 4 or (len(parts) == 6 and parts[3] == "task"))
 
 
 def run_traced(spec: SpawnSpec, monitor: Monitor, hold_arguments: bool = True,

@@ -71,6 +71,7 @@ def test_calls_the_kernel_can_do_itself_are_left_to_it():
 
 
 def test_the_tracers_threads_are_its_tasks():
-    assert os.getpid() in signals.tracer_tids()
-    assert signals.aims_at_tracer(os.getpid())
-    assert not signals.aims_at_tracer(0) and not signals.aims_at_tracer(-os.getpid())
+    me = os.getpid()
+    assert me in signals.tracer_tids()
+    assert signals.aims_at_tracer(me, me)
+    assert not signals.aims_at_tracer(0, me) and not signals.aims_at_tracer(-me, me)
