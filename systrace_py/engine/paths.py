@@ -439,6 +439,13 @@ class PathResolver:
         if namespace is not None:
             namespace.pivots.append(Pivot(new_root, put_old, old_root))
 
+    def lost(self, view: View) -> None:
+        """A pivot_root made in the view's namespace that the tracer could not follow: names
+        only that namespace has no longer mean what they meant, so it has none any more."""
+        namespace = self.namespaces.get(view.namespace)
+        if namespace is not None:
+            namespace.trusted = False
+
     def forget_mounts(self) -> None:
         """A call may have changed some namespace's mounts: read them again when needed."""
         for namespace in self.namespaces.values():
@@ -856,6 +863,8 @@ class PathResolver:
         for namespace in namespaces:
             if namespace is None or not namespace.trusted:
                 continue
+            if namespace is not namespaces[0] and not os.path.exists(f"/proc/{namespace.task}"):
+                continue  # (its mounts may be gone, and their ids given to others)
             mounts = self._mounts_of(namespace)
             if mount not in mounts:
                 continue

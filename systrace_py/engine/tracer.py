@@ -515,7 +515,31 @@ class Tracer:
             if name == "openat2" and (call.open_resolve or 0) & enforce.RESOLVE_UNSUPPORTED:
                 return errno.ENOSYS, "openat2 resolve flags this tracer cannot hold"
         if name in _TRACER_VIEW_ROLES or name == "pivot_root":
-            return self._tracer_view_refusal(call)
+            return self._tracer_view_refusal(call) or self._proc_file_shown(call)
+        if name in ("open_tree", "open_tree_attr"):
+            return self._proc_file_shown(call)
+        return None
+
+    def _proc_file_shown(self, call: DecodedCall) -> tuple[int, str] | None:
+        """A file of a procfs shown under another name (a bind, a move, a copied tree): its
+        writes may reach process memory (/proc/N/mem), which is refused by the file's name --
+        a name it would no longer have.  (A directory's files keep "mem" as their name.)"""
+        for role in call.roles():
+            target = role == "new" or call.name == "umount2"
+            if target or not call.exposes(role):
+                continue
+            where = call.access_path(role)
+            if where is None or call.directory(role):
+                continue
+            try:
+                fd = os.open(where, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                if pt.fs_type(fd) == PROC_SUPER_MAGIC:
+                    return errno.EPERM, "a /proc file shown under another name"
+            finally:
+                os.close(fd)
         return None
 
     def _proc_mem(self, call: DecodedCall) -> bool:
@@ -731,13 +755,14 @@ class Tracer:
         after: tuple[str, ...] | None = None
         try:
             if name == "pivot_root":
-                after = self._pivot_texts(task, call)
+                # (what cannot be followed makes the namespace's own names unusable)
+                after = self._pivot_texts(task, call) or ("pivot?",)
             elif name == "fsmount":
                 after = ("detached", "new")
             elif name in ("open_tree", "open_tree_attr") and call.args[2] & OPEN_TREE_CLONE:
                 after = ("detached", "tree")
         except (OSError, TraceeMemoryError, DecodeError):
-            after = None  # (the call fails the same way: there is nothing to note)
+            after = ("pivot?",) if name == "pivot_root" else None
         if after is not None:
             task.after = after
 
@@ -768,6 +793,8 @@ class Tracer:
             return
         if after[0] == "pivot" and task.seen is not None:
             self.decoder.resolver.pivoted(task.seen, after[1], after[2], int(after[3]))
+        elif after[0] == "pivot?" and task.seen is not None:
+            self.decoder.resolver.lost(task.seen)
         elif after[0] == "detached":
             self.decoder.resolver.note_detached(task.tid, result, after[1])
 

@@ -22,6 +22,9 @@
  *                secret through /old/...
  *       procfs   a new pid namespace and a procfs of it: the secret through /proc/1/root,
  *                and /proc/1/mem opened for writing
+ *       memfile  /proc/self/mem bound on a file of ours, then opened for writing: our own
+ *                memory (the tracer's read-only copies of checked arguments in it) writable
+ *                under a name no rule and no engine check knows
  *       cover    (HOW here: in the current namespace) bind a file of our own over
  *                SECD/secret.txt: every reader there then reads ours
  *       procfd   (HOW here) bind a directory of our own over /proc/self/fd, where a link
@@ -279,6 +282,18 @@ int main(int argc, char **argv) {
         at(dir, work, "b");
         mounted("mount --bind", mount(secd, dir, NULL,
                                       MS_BIND | (!strcmp(mode, "rbind") ? MS_REC : 0), NULL));
+    } else if (!strcmp(mode, "memfile")) {
+        at(dir, work, "m");
+        char file[8192];
+        snprintf(file, sizeof file, "%s/data", dir);
+        close(open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+        mounted("mount --bind /proc/self/mem", mount("/proc/self/mem", file, NULL, MS_BIND,
+                                                     NULL));
+        int fd = open(file, O_RDWR | O_CLOEXEC);
+        if (fd >= 0)
+            escaped("opened %s for writing: our own memory", file);
+        tally("open for writing", -1, errno);
+        tally_done();
     } else if (!strcmp(mode, "move")) {
         at(dir, work, "m");
         mounted("mount --move", mount(secd, dir, NULL, MS_MOVE, NULL));
