@@ -29,8 +29,6 @@ from typing import TYPE_CHECKING
 from systrace_py.policy.model import Action, Facts, Rule, SockAddr, path_patterns
 
 if TYPE_CHECKING:
-    import ipaddress
-
     from systrace_py.policy.model import NetPattern, PathPattern
 
 __all__ = ["CheckIndex", "NetIndex", "PathIndex", "TableIndex"]
@@ -146,10 +144,13 @@ class NetIndex:
     several keys), so the index only has to leave nothing out.
     """
 
-    __slots__ = ("_any_unix", "_hostless", "_networks", "_unix", "_unknown")
+    __slots__ = ("_any_unix", "_host_address", "_hostless", "_networks", "_unix", "_unknown")
 
     def __init__(self, entries: Iterable[tuple[int, NetPattern]]) -> None:
-        from systrace_py.policy.net import NetCondition
+        # net (and ipaddress) are loaded only by a table with address rules
+        from systrace_py.policy.net import NetCondition, host_address
+
+        self._host_address = host_address
 
         self._networks: dict[tuple[int, int], dict[int, list[int]]] = {}
         self._hostless: list[int] = []   # IP conditions without an address (ports only)
@@ -184,7 +185,7 @@ class NetIndex:
                     found.update(position for position, _ in self._unix.candidates(addr.path))
         elif addr.family in ("inet", "inet6"):
             found.update(self._hostless)
-            host = _host(addr.host) if self._networks else None
+            host = self._host_address(addr.host) if self._networks else None
             if host is not None:
                 value = int(host)
                 for (version, prefix), by_prefix in self._networks.items():
@@ -193,26 +194,11 @@ class NetIndex:
         return sorted(found)
 
 
-def _host(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address a rule's networks are tested against (as :mod:`net` tests it)."""
-    import ipaddress  # loaded already by the policy's address conditions
-
-    if text is None:
-        return None
-    try:
-        host = ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    if isinstance(host, ipaddress.IPv6Address) and host.ipv4_mapped is not None:
-        return host.ipv4_mapped
-    return host
-
-
 class CheckIndex:
     """The rules of one (call, class) check, in table order, ready for :meth:`first_match`.
 
     Rules after the first unconditional one can never win a match and are left out of the
-    indexes (they stay in ``rules``, for :meth:`TableIndex.rules_for`).
+    indexes (they stay in ``rules``, for ``Table.rules_for``).
     """
 
     __slots__ = ("_limit", "_listed", "_net_first", "_nets", "_path_first", "_paths", "_plain",
