@@ -477,22 +477,29 @@ _Alternative = tuple[_Component, ...] | str
 class _Compiled:
     """One pattern for one set of expansions, shared by equal :class:`PathGlob` objects.
 
-    The alternatives and their shapes are made at once (string work that also finds every
-    error); the regex and the component matchers are built and compiled when first used:
-    compiling costs more than the rest of a policy's load put together, and an index decides
-    most paths without either.  The regex is valid by construction (classes are checked when
-    read), so compiling it later cannot fail.
+    The alternatives are made at once (string work that also finds every error); their
+    shapes, the regex and the component matchers when first used: compiling costs more than
+    the rest of a policy's load put together, and an index decides most paths without it.
+    The regex is valid by construction (classes are checked when read), so compiling it
+    later cannot fail.
     """
 
-    __slots__ = ("_regex", "_source", "_steps", "alternatives", "shapes")
+    __slots__ = ("_regex", "_shapes", "_source", "_steps", "alternatives")
 
     def __init__(self, alternatives: tuple[_Alternative, ...]) -> None:
         self.alternatives = alternatives
-        self.shapes = tuple(dict.fromkeys(
-            _PSEUDO_SHAPE if isinstance(alt, str) else _shape(alt) for alt in alternatives))
+        self._shapes: tuple[GlobShape, ...] | None = None
         self._source: str | None = None
         self._regex: re.Pattern[str] | None = None
         self._steps: tuple[_Steps, ...] | None = None
+
+    @property
+    def shapes(self) -> tuple[GlobShape, ...]:
+        if self._shapes is None:
+            self._shapes = tuple(dict.fromkeys(
+                _PSEUDO_SHAPE if isinstance(alt, str) else _shape(alt)
+                for alt in self.alternatives))
+        return self._shapes
 
     @property
     def source(self) -> str:
