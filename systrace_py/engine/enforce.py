@@ -25,7 +25,7 @@ import struct
 
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine import scratch
-from systrace_py.engine.decode import DecodedCall, DecodedPath
+from systrace_py.engine.decode import O_LARGEFILE, DecodedCall, DecodedPath, open_how_of
 from systrace_py.engine.events import Reply
 from systrace_py.engine.memory import TraceeMemory
 from systrace_py.engine.paths import AT_FDCWD
@@ -34,15 +34,6 @@ from systrace_py.syscalls import NUMBERS
 
 _U64 = 0xFFFFFFFFFFFFFFFF
 SYS_OPENAT2 = NUMBERS["openat2"]
-_O_PATH_FLAGS = os.O_DIRECTORY | os.O_NOFOLLOW | os.O_PATH | os.O_CLOEXEC
-_O_TMPFILE = 0o20000000
-_O_LARGEFILE = 0o100000
-#: VALID_OPEN_FLAGS of the kernel: openat2 refuses any other bit, open ignores them.
-_VALID_OPEN_FLAGS = (
-    0o3 | os.O_CREAT | os.O_EXCL | os.O_NOCTTY | os.O_TRUNC | os.O_APPEND | os.O_NONBLOCK
-    | os.O_DSYNC | 0o20000 | os.O_DIRECT | _O_LARGEFILE | os.O_DIRECTORY | os.O_NOFOLLOW
-    | os.O_NOATIME | os.O_CLOEXEC | 0o4000000 | os.O_PATH | _O_TMPFILE
-)
 RESOLVE_UNSUPPORTED = pt.RESOLVE_BENEATH | pt.RESOLVE_IN_ROOT | pt.RESOLVE_NO_XDEV
 
 
@@ -89,13 +80,9 @@ def set_return(tid: int, value: int) -> None:
 
 def open_how_for(call: DecodedCall) -> tuple[int, int]:
     """(flags, mode) as open() would have passed them to the kernel's openat2 machinery."""
-    flags = (call.open_flags or 0) & _VALID_OPEN_FLAGS
-    if flags & os.O_PATH:
-        flags &= _O_PATH_FLAGS  # as the kernel's build_open_how: nothing else goes with O_PATH
-    else:
-        flags |= _O_LARGEFILE
-    creating = flags & os.O_CREAT or flags & _O_TMPFILE == _O_TMPFILE
-    mode = (call.open_mode or 0) & 0o7777 if creating else 0
+    flags, mode = open_how_of(call.open_flags or 0, call.open_mode or 0)
+    if not flags & os.O_PATH:
+        flags |= O_LARGEFILE  # as open() and openat2() add it on 64-bit
     return flags, mode
 
 
