@@ -43,6 +43,7 @@ from systrace_py.engine.paths import Resolved
 from systrace_py.engine.seccomp import (
     GUARDED_CALLS,
     REFUSED_CONTROL,
+    RLIMIT_CORE,
     STOP_GUARDED,
     TASK_TARGETS,
     guard_refusal,
@@ -190,8 +191,8 @@ class Tracer:
         self.filtered = False
         try:
             program = os.readlink(f"/proc/{pid}/exe")
-            stat_line = Path(f"/proc/{pid}/stat").read_text()
-            ppid = int(stat_line.rsplit(")", 1)[1].split()[1])
+            stat_line = Path(f"/proc/{pid}/stat").read_bytes()  # (its name may be any bytes)
+            ppid = int(stat_line.rsplit(b")", 1)[1].split()[1])
         except OSError as exc:
             raise TracerError(f"cannot attach to {pid}: {exc.strerror}") from exc
         process = Process(pid, ppid, program, AddressSpace(), TraceeMemory(pid))
@@ -532,13 +533,18 @@ class Tracer:
             return None
         # setrlimit / prlimit64 of RLIMIT_CORE: only lowering to nothing; the kernel writes core
         # files outside every policy, so traced programs dump none (the hard limit is 0)
-        pointer = call.args[1] if call.name == "setrlimit" else call.args[2]
+        setrlimit = call.name == "setrlimit"
+        if call.args[0 if setrlimit else 1] & 0xFFFFFFFF != RLIMIT_CORE:
+            return None  # (the plan traces the call for a rule: another limit is no concern)
+        pointer = call.args[1] if setrlimit else call.args[2]
         if call.memory is None or pointer == 0:
             return None
         try:
             current, maximum = struct.unpack("<QQ", call.memory.read_exact(pointer, 16))
-        except TraceeMemoryError:
-            return errno.EFAULT, "rlimit unreadable"
+        except TraceeMemoryError as exc:
+            return exc.errno or errno.EFAULT, "rlimit unreadable"
+        if current > maximum:
+            return None  # the kernel refuses it (EINVAL)
         if (current or maximum) and _has_capability(call.tid, CAP_SYS_RESOURCE):
             # (without the capability the kernel refuses a hard limit above 0 by itself)
             return errno.EPERM, "core dumps are off for traced programs"
@@ -1105,10 +1111,11 @@ CAP_SYS_RESOURCE = 24
 def _has_capability(tid: int, capability: int) -> bool:
     """Whether the task holds an effective capability (from /proc/TID/status)."""
     try:
-        for line in Path(f"/proc/{tid}/status").read_text().splitlines():
-            if line.startswith("CapEff:"):
+        # bytes: the task's name is in the file, and the task chooses it
+        for line in Path(f"/proc/{tid}/status").read_bytes().splitlines():
+            if line.startswith(b"CapEff:"):
                 return bool(int(line.split()[1], 16) >> capability & 1)
-    except (OSError, ValueError):
+    except (OSError, ValueError, IndexError):
         return True  # cannot tell: assume it may
     return True
 
@@ -1116,13 +1123,14 @@ def _has_capability(tid: int, capability: int) -> bool:
 def _traced_by(tracer: int) -> set[int]:
     """Every task whose TracerPid is ``tracer`` (a scan of /proc: only when killing all)."""
     found: set[int] = set()
-    needle = f"TracerPid:\t{tracer}\n"
+    needle = f"TracerPid:\t{tracer}\n".encode()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             for tid in os.listdir(f"/proc/{entry}/task"):
-                if needle in Path(f"/proc/{entry}/task/{tid}/status").read_text():
+                # bytes: a task's name is in the file, and the task chooses it
+                if needle in Path(f"/proc/{entry}/task/{tid}/status").read_bytes():
                     found.add(int(tid))
         except OSError:
             continue
