@@ -669,14 +669,25 @@ class DecodedCall:
         if image is _UNSET:
             decoded = self.decoded_path("path")
             image = None
-            if decoded is not None and not decoded.resolved.pseudo and self._decoder is not None:
-                try:
-                    cwd = self._decoder.resolver.cwd_of(self.tid)
-                except OSError:
-                    cwd = "/"
-                image = exec_image(decoded.resolved.path, cwd, elf)
+            if decoded is not None and not decoded.resolved.pseudo:
+                image = self.image_of(decoded.resolved.path, elf)
             setattr(self, key, image)
         return image  # type: ignore[return-value]
+
+    def image_of(self, path: str, elf: bool = True) -> ExecImage | None:
+        """What the kernel runs to exec ``path`` for this call's task (see :meth:`exec_image`),
+        its interpreters' names resolved as the task would open them."""
+        decoder = self._decoder
+        if decoder is None:
+            return None
+
+        def resolve(name: str) -> str | None:
+            try:
+                return decoder.resolve(self, name, AT_FDCWD, True).path
+            except DecodeError:
+                return None  # a name the kernel cannot open either: nothing runs
+
+        return exec_image(path, resolve, elf)
 
     # --- views --------------------------------------------------------------------------------
     @property

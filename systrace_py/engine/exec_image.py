@@ -11,7 +11,10 @@ reported, one it would use is reported exactly as it will be opened -- ``#!/bin/
 "/bin/sh\\v", not "/bin/sh" -- and nothing in them can make the tracer fail.  Only regular
 files are opened: the kernel execs nothing else, and opening a FIFO would block the tracer (a
 device could do worse).  Every file is read again at every exec: what was read earlier may
-have been rewritten since, even within one timestamp tick.
+have been rewritten since, even within one timestamp tick.  Interpreter names are resolved by
+the caller, as the exec'ing task would open them (its cwd and root, /proc/self meaning it, the
+kernel's limit of 40 symlinks -- os.path.realpath recursed once per link, and a chain of a
+thousand failed the tracer).
 """
 
 from __future__ import annotations
@@ -155,27 +158,35 @@ def _elf_interpreter(fd: int, head: bytes) -> str | None:
     return None
 
 
-def script_chain(path: str, cwd: str) -> list[str]:
-    """The #! interpreters the kernel runs for ``path``, in order (empty for a binary);
-    relative interpreter names are taken from ``cwd``, as the kernel does."""
+#: names a file as the exec'ing task would open it: from its cwd and root, through symlinks
+#: within the kernel's limit (paths.PathResolver); None when no file can be named
+Resolve = Callable[[str], str | None]
+
+
+def script_chain(path: str, resolve: Resolve) -> list[str]:
+    """The #! interpreters the kernel runs for ``path``, in order (empty for a binary)."""
     found: list[str] = []
     current = path
     for _ in range(MAX_SCRIPT_DEPTH + 1):
         kind, name = _header(current)
         if kind != "#!" or name is None:
             break
-        current = os.path.realpath(os.path.join(cwd, name))
+        resolved = resolve(name)
+        if resolved is None:
+            break
+        current = resolved
         found.append(current)
     return found
 
 
-def exec_image(path: str, cwd: str, elf: bool = True) -> ExecImage:
+def exec_image(path: str, resolve: Resolve, elf: bool = True) -> ExecImage:
     """The interpreters the kernel will run to exec ``path`` (as the tracer sees the files
     now): its #! chain, then (with ``elf``) the ELF interpreter of the binary that runs."""
-    found = script_chain(path, cwd)
+    found = script_chain(path, resolve)
     binary = found[-1] if found else path
     if elf:
         kind, interp = _header(binary)
-        if kind == "elf" and interp is not None:
-            found.append(os.path.realpath(os.path.join(cwd, interp)))
+        resolved = resolve(interp) if kind == "elf" and interp is not None else None
+        if resolved is not None:
+            found.append(resolved)
     return ExecImage(tuple(found), binary)

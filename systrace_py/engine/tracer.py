@@ -37,7 +37,6 @@ from systrace_py.engine import enforce, scratch, signals
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import DecodedCall, DecodeError, Decoder, read_argv
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
-from systrace_py.engine.exec_image import exec_image
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import Resolved
 from systrace_py.engine.seccomp import (
@@ -561,7 +560,8 @@ class Tracer:
             if not redirect.startswith("/"):
                 redirect = os.path.join(self.decoder.resolver.cwd_of(task.tid), redirect)
             target = Resolved(redirect)
-            binary = exec_image(redirect, self.decoder.resolver.cwd_of(task.tid), elf=False).binary
+            redirected = call.image_of(redirect, elf=False)
+            binary = redirected.binary if redirected is not None else None
         try:
             # the binary that will run: the file, or for a script its (last) interpreter
             info = os.stat(binary) if binary is not None else None

@@ -16,12 +16,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from systrace_py.engine.exec_image import exec_image
+from systrace_py.engine.paths import PathResolver
 
 # (KERNEL_EXAMPLES=3000 for a longer search)
 KERNEL = settings(max_examples=int(os.environ.get("KERNEL_EXAMPLES", "150")), deadline=None,
                   database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 TRUE = shutil.which("true") or "/bin/true"
 LOADER = os.path.realpath("/lib64/ld-linux-x86-64.so.2")
+
+
+def resolver_in(directory: Path):
+    """Interpreter names resolved as the engine resolves them, for a task in ``directory``
+    (this process, whose cwd is elsewhere: names are taken from ``directory`` here)."""
+    me, paths = os.getpid(), PathResolver()
+    return lambda name: paths.resolve(me, me, os.path.join(directory, name)).path
 
 
 def no_core() -> None:
@@ -54,7 +62,7 @@ def test_the_shebang_interpreter_is_the_one_the_kernel_runs(tmp_path, line):
     script = work / "script"
     script.write_bytes(b"#!" + line)
     script.chmod(0o755)
-    image = exec_image(str(script), str(work), elf=False)
+    image = exec_image(str(script), resolver_in(work), elf=False)
     if not image.interpreters:
         assert not runs(script), line
         return
@@ -96,7 +104,7 @@ def test_an_elf_that_runs_names_the_interpreter_that_ran(tmp_path, data):
     """A copy of a dynamic `true` with header fields changed: when the kernel still runs it,
     it ran the loader, and the engine must name it; whatever the fields, it must not fail."""
     original = Path(TRUE).read_bytes()
-    if LOADER not in exec_image(TRUE, "/").interpreters:
+    if LOADER not in exec_image(TRUE, resolver_in(Path("/"))).interpreters:
         pytest.skip("`true` is not a dynamic x86-64 ELF here")
     elf = bytearray(original)
     entry = _interp_entry(original)
@@ -107,6 +115,6 @@ def test_an_elf_that_runs_names_the_interpreter_that_ran(tmp_path, data):
     path.unlink(missing_ok=True)
     path.write_bytes(bytes(elf))
     path.chmod(0o755)
-    image = exec_image(str(path), str(tmp_path))
+    image = exec_image(str(path), resolver_in(tmp_path))
     if runs(path):
         assert image.interpreters == (LOADER,), image
