@@ -552,9 +552,15 @@ class Tracer:
     def _note_exec(self, task: Task, call: DecodedCall, redirect: str | None = None) -> None:
         """Remember what an exec was checked against (or redirected to), for the check at the
         exec event."""
-        decoded = call.decoded_path("path")
+        try:
+            decoded = call.decoded_path("path")
+            image = call.exec_image(elf=False)  # (the ELF interpreter is not /proc/PID/exe)
+        except DecodeError:
+            # its path is not readable (the decision did not look at it): the kernel cannot
+            # read it either, and the exec fails -- or, changed meanwhile, runs what no
+            # decision looked at, which is no concern of a check of what was looked at
+            decoded = image = None
         target = decoded.resolved if decoded is not None else None
-        image = call.exec_image(elf=False)  # the ELF interpreter does not change /proc/PID/exe
         binary = image.binary if image is not None else None
         if redirect is not None:
             if not redirect.startswith("/"):
