@@ -160,7 +160,8 @@ class TraceeMemory:
                                                   f"{address:#x}")
             if len(data) < want:
                 raise TraceeMemoryError(errno.EFAULT, f"string at {address:#x} runs into "
-                                                      f"unreadable memory")
+                                                      f"unreadable memory" if total else
+                                        f"cannot read a string at {address:#x}")
             want = min(limit - total, _BUFFER_SIZE)
             data = self._prefix(address + total, want)
 
