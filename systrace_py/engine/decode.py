@@ -311,6 +311,10 @@ def open_how_of(flags: int, mode: int) -> tuple[int, int]:
 
 
 _UNSET: object = object()
+#: calls whose path arguments the kernel reads only after it looked at something else, and
+#: failed on that first: see DecodedCall._read_first
+_READ_FIRST = frozenset({*OPEN_FLAGS_ARG, "openat2", "symlink", "symlinkat",
+                         *(name for name, specs in PATH_ARGS.items() if len(specs) > 1)})
 
 
 class DecodedCall:
@@ -474,9 +478,10 @@ class DecodedCall:
         if name in OPEN_FLAGS_ARG:
             flags = args[OPEN_FLAGS_ARG[name]] & 0xFFFFFFFF
             self.open_mode = args[OPEN_FLAGS_ARG[name] + 1] & 0o7777
-            error = _open_how_error(*open_how_of(flags, self.open_mode), 0)
-            if error is not None:
-                raise error
+            if flags & (O_CREAT | O_TMPFILE) and not flags & os.O_PATH:  # (else none can be)
+                error = _open_how_error(*open_how_of(flags, self.open_mode), 0)
+                if error is not None:
+                    raise error
             return flags
         if name == "creat":
             self.open_mode = args[1] & 0o7777
@@ -522,26 +527,33 @@ class DecodedCall:
         elif spec.role in raws:
             return raws[spec.role]
         pointer = self.args[spec.arg]
-        if pointer == 0 or self.memory is None:
+        memory = self.memory
+        if pointer == 0 or memory is None:
             text = None
         else:
-            memory = self.memory
-            # what the kernel looks at first fails first: open flags (EINVAL), a symlink's
-            # target, the path arguments before this one (rename's old path before its new)
-            if self.name in OPEN_FLAGS_ARG or self.name == "openat2":
-                _ = self.open_flags
-            elif self.name in ("symlink", "symlinkat") and not self._guard(
-                    lambda: memory.read_cstring(self.args[0])):
-                raise DecodeError(errno.ENOENT, "empty symlink target")
-            for earlier in PATH_ARGS.get(self.name, ()):
-                if earlier is spec:
-                    break
-                if self._raw(earlier) == "" and not self._empty_means_fd(earlier):
-                    raise DecodeError(errno.ENOENT, "empty path")
-            text = self._guard(lambda: memory.read_cstring(pointer)).decode(
-                "utf-8", "surrogateescape")
+            if self.name in _READ_FIRST:
+                self._read_first(spec, memory)
+            try:
+                text = memory.read_cstring(pointer).decode("utf-8", "surrogateescape")
+            except TraceeMemoryError as exc:
+                raise DecodeError(exc.errno or errno.EFAULT, str(exc)) from exc
         raws[spec.role] = text
         return text
+
+    def _read_first(self, spec: PathSpec, memory: TraceeMemory) -> None:
+        """What the kernel looks at before this path, and fails on first: open flags (EINVAL),
+        a symlink's target, the path arguments before this one (rename's old before its new;
+        an empty one is ENOENT)."""
+        if self.name in OPEN_FLAGS_ARG or self.name == "openat2":
+            _ = self.open_flags
+        elif self.name in ("symlink", "symlinkat") and not self._guard(
+                lambda: memory.read_cstring(self.args[0])):
+            raise DecodeError(errno.ENOENT, "empty symlink target")
+        for earlier in PATH_ARGS[self.name]:
+            if earlier is spec:
+                break
+            if self._raw(earlier) == "" and not self._empty_means_fd(earlier):
+                raise DecodeError(errno.ENOENT, "empty path")
 
     def _empty_means_fd(self, spec: PathSpec) -> bool:
         return self.name == "readlinkat" or (

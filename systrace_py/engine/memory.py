@@ -135,10 +135,16 @@ class TraceeMemory:
         bytes is ``too_long`` (getname: ENAMETOOLONG at PATH_MAX; exec arguments: E2BIG at
         MAX_ARG_STRLEN), whatever follows them."""
         address &= _U64
-        # the common case, a short string: one read, searched where it landed
+        # the common case, a short string: one read, searched where it landed (this is the
+        # read of almost every stop: _into, inlined)
         reads = self._reads or self._new_reads()
         first = min(limit, _FIRST_READ)
-        got = self._into(reads, address, first)
+        iov = reads.iov
+        iov[1] = iov[3] = first
+        iov[2] = address
+        got = _vm_readv(self.pid, reads.local, 1, reads.remote, 1, 0)
+        if got < 0:
+            got = self._into(reads, address, first)  # (again, to learn why it failed)
         end = reads.data.find(0, 0, got)
         if end >= 0:
             return bytes(reads.view[:end])
