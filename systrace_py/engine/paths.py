@@ -167,7 +167,7 @@ class PathResolver:
         try:
             flags = os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
             try:
-                fd = openat2(dirfd, raw.encode(), flags, RESOLVE_NO_MAGICLINKS)
+                fd = openat2(dirfd, os.fsencode(raw), flags, RESOLVE_NO_MAGICLINKS)
             except OSError as exc:
                 raise Unresolvable(exc.errno or errno.ENOENT,
                                    "path relative to a removed directory") from exc
@@ -188,7 +188,7 @@ class PathResolver:
         flags = os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
         if "/proc" not in candidate:
             try:
-                os.close(openat2(AT_FDCWD, candidate.encode(), flags, RESOLVE_NO_SYMLINKS))
+                os.close(openat2(AT_FDCWD, os.fsencode(candidate), flags, RESOLVE_NO_SYMLINKS))
                 return Resolved(_lexical(candidate) if _unclean(candidate) else candidate,
                                 direct=True)
             except OSError as exc:
@@ -197,7 +197,7 @@ class PathResolver:
                 if exc.errno != errno.ELOOP:
                     return None
         try:
-            fd = openat2(AT_FDCWD, candidate.encode(), flags, RESOLVE_NO_MAGICLINKS)
+            fd = openat2(AT_FDCWD, os.fsencode(candidate), flags, RESOLVE_NO_MAGICLINKS)
         except OSError as exc:
             if exc.errno == errno.ENOENT:
                 return self._fast_missing(candidate)

@@ -11,8 +11,9 @@
  *          socket addresses, msghdrs and their control data, open_how, exec argv, rlimits in
  *          a PROT_NONE page, an unmapped one, at 2^63, at 2^64-1, at a kernel address; strings
  *          ending just before a PROT_NONE page or running into it; paths of 4095 and 4096
- *          bytes; paths in write-only and execute-only pages (the kernel reads those).  One
- *          line "LABEL: RESULT" per call (ok, a count, or the errno's name), then "DONE".
+ *          bytes; paths in write-only and execute-only pages (the kernel reads those); a
+ *          name that is not UTF-8.  One line "LABEL: RESULT" per call (ok, a count, or the
+ *          errno's name), then "DONE".
  *          THREADS=1 keeps a second thread alive meanwhile (a tracer then holds arguments).
  *          DECOY is a readable file, SECRET one a policy refuses, SCRIPT an executable
  *          script whose interpreter does not exist (so no exec of it can succeed).
@@ -137,6 +138,10 @@ static void memory_mode(int threads, const char *decoy, const char *secret, cons
     memset(long_at, '/', 4096);            /* 4096 bytes, then PROT_NONE: too long first */
     path_calls("path_4096_then_prot_none", long_at);
     path_calls("path_4095_into_prot_none", long_at + 1);
+    /* a name that is no UTF-8 (the tracer once encoded paths strictly, and failed) */
+    char odd[4096];
+    snprintf(odd, sizeof odd, "%.*s/\xc0\xff(", (int)(strrchr(decoy, '/') - decoy), decoy);
+    path_calls("name_not_utf8", odd);
     char *huge = malloc(6000);
     memset(huge, 'a', 5999);
     huge[5999] = 0;
