@@ -756,7 +756,9 @@ class DecodedCall:
         """A sendmsg's control data as ____sys_sendmsg copies it: all of it (EFAULT), if it
         may allocate that much (ENOBUFS)."""
         if length > CONTROL_MAX:
-            if length > _optmem_max():
+            # sock_kmalloc: less than net.core.optmem_max with what the socket holds already
+            # (a fresh one holds nothing; with more, the kernel refuses sooner than this)
+            if length >= _optmem_max():
                 raise DecodeError(errno.ENOBUFS, f"control data of {length} bytes")
             if length > CONTROL_READ_MAX:  # (a limit raised far beyond its default)
                 raise DecodeError(errno.ENOBUFS, f"control data of {length} bytes: more "
