@@ -552,6 +552,8 @@ class DecodedCall:
         for earlier in PATH_ARGS[self.name]:
             if earlier is spec:
                 break
+            if not self.args[earlier.arg]:  # (no call with several paths takes a NULL one)
+                raise DecodeError(errno.EFAULT, "NULL path")
             if self._raw(earlier) == "" and not self._empty_means_fd(earlier):
                 raise DecodeError(errno.ENOENT, "empty path")
 
@@ -600,7 +602,17 @@ class DecodedCall:
         if self.name == "openat2":
             flags = self.open_flags or 0
             follow = not (flags & O_NOFOLLOW or (flags & O_CREAT and flags & O_EXCL))
-        resolved = decoder.resolve(self, raw, dirfd, follow)
+        try:
+            resolved = decoder.resolve(self, raw, dirfd, follow)
+        except DecodeError:
+            # a path the engine cannot name (which the kernel might): the kernel fails on
+            # the later path arguments' strings first, if they are bad
+            specs = PATH_ARGS[self.name]
+            for later in specs[specs.index(spec) + 1:]:
+                if self.args[later.arg] and self._raw(later) == "" and \
+                        not self._empty_means_fd(later):
+                    raise DecodeError(errno.ENOENT, "empty path") from None
+            raise
         return DecodedPath(spec, raw, resolved, rewritable=not resolved.pseudo)
 
     @property
