@@ -94,11 +94,12 @@ def make_tree(root: Path, owner: int, group: int) -> None:
 
 
 @contextmanager
-def servers(binary: Path, policy: str,
-            options: tuple[str, ...] = ()) -> Iterator[tuple[Server, Server]]:
-    """A server run alone and one run under systrace with ``policy`` (``{root}`` in it is the
-    traced server's directory), each as an unprivileged user in a tree of its own: the same
-    calls change both trees alike.  At the end the traced one must have ended as it began."""
+def servers(binary: Path, policy: str, options: tuple[str, ...] = (),
+            args: tuple[str, ...] = ()) -> Iterator[tuple[Server, Server]]:
+    """A server (with ``args``) run alone and one run under systrace with ``policy`` (``{root}``
+    in it is the traced server's directory), each as an unprivileged user in a tree of its
+    own: the same calls change both trees alike.  At the end the traced one must have ended as
+    it began."""
     user = pwd.getpwnam(UNPRIVILEGED_USER)
     base = Path(tempfile.mkdtemp(prefix="systrace-server-", dir="/tmp"))
     base.chmod(0o755)
@@ -113,14 +114,14 @@ def servers(binary: Path, policy: str,
             stderr_path = base / f"{name}.stderr"
             with open(stderr_path, "w") as stderr:
                 if name == "native":
-                    cmd = [str(program)]
+                    cmd = [str(program), *args]
                     extra = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": [],
                              "preexec_fn": _no_core}  # as systrace starts it: no core dumps
                 else:
                     policy_file = base / "policy.toml"
                     policy_file.write_text(policy.format(root=root))
                     cmd = [PYTHON, "-m", "systrace_py", "-c", f"{user.pw_uid}:{user.pw_gid}",
-                           "-p", str(policy_file), *options, "--", str(program)]
+                           "-p", str(policy_file), *options, "--", str(program), *args]
                     extra = {}
                 proc = subprocess.Popen(cmd, cwd=root, stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=stderr, text=True,

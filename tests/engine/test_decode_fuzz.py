@@ -70,10 +70,11 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                                        HealthCheck.function_scoped_fixture])
 
 
-@pytest.fixture
-def pair(build) -> Iterator[tuple[Server, Server]]:
-    with servers(build("progs/syscall_server.c"), POLICY, options=("-E", os.devnull, "-v")) \
-            as both:
+@pytest.fixture(params=[(), ("threads",)], ids=["one_task", "two_tasks"])
+def pair(build, request) -> Iterator[tuple[Server, Server]]:
+    """Servers of one task, and of two (where the tracer holds the checked arguments)."""
+    with servers(build("progs/syscall_server.c"), POLICY, options=("-E", os.devnull, "-v"),
+                 args=request.param) as both:
         yield both
 
 

@@ -1,8 +1,10 @@
 /* syscall_server: runs the system calls it is told, with raw register values, and says what
  * each returned -- for tests that feed a traced process arguments no sane program passes.
  *
- *   syscall_server
+ *   syscall_server [threads]
  *
+ * With "threads", a second thread stays alive all along (under a tracer, the calls of a tree
+ * of more than one task have their checked arguments held).
  * Its working directory must hold w/file, w/sub/ (writable by it), w/script (a script whose
  * interpreter does not exist) and secd/secret.  At the start it maps REGION (fixed: the same
  * addresses in every run) and prints one line
@@ -34,6 +36,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,8 +161,18 @@ static void layout(char *r, in_port_t peer_port) {
     memset(r + at_no_nul_4096, 'a', 4096);
 }
 
-int main(void) {
+static void *idle(void *arg) {
+    (void)arg;
+    for (;;)
+        pause();
+    return NULL;
+}
+
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    pthread_t thread;
+    if (argc > 1 && !strcmp(argv[1], "threads") && pthread_create(&thread, NULL, idle, NULL))
+        die("thread");
     int peer = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in self = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof self;
