@@ -42,6 +42,12 @@ VALID_OPEN_FLAGS: Final = (
     O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC | FASYNC
     | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC_BIT
     | O_PATH | O_TMPFILE_BIT)
+#: the only flags that may go with O_PATH (the kernel's build_open_how drops the rest)
+O_PATH_FLAGS: Final = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC
+#: openat2's RESOLVE_CACHED (the others are in engine/ptrace_ops.py)
+RESOLVE_CACHED: Final = 0x20
+#: the permission bits a mode may carry
+S_IALLUGO: Final = 0o7777
 #: the bits that make an open write, create or truncate (O_WRONLY and O_RDWR are in O_ACCMODE)
 WRITE_OPEN_BITS: Final = O_ACCMODE | O_CREAT | O_TRUNC | O_TMPFILE_BIT
 #: (bit, name) for showing open flags; the access mode is shown apart

@@ -30,19 +30,13 @@ import struct
 
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine import scratch
-from systrace_py.engine.decode import ARGV_ARG, SOCKADDR_ARGS, DecodedCall, DecodedPath
+from systrace_py.engine.decode import ARGV_ARG, SOCKADDR_ARGS, DecodedCall, DecodedPath, open_how_of
 from systrace_py.engine.events import Reply
 from systrace_py.engine.memory import PATH_MAX, TraceeMemory
 from systrace_py.kernel import (
     AT_FDCWD,
-    O_CLOEXEC,
-    O_CREAT,
-    O_DIRECTORY,
     O_LARGEFILE,
-    O_NOFOLLOW,
     O_PATH,
-    O_TMPFILE_BIT,
-    VALID_OPEN_FLAGS,
 )
 from systrace_py.policy import aliases
 from systrace_py.policy.aliases import EXEC_CALLS, ONE_ADDRESS_CALLS, OPEN_CALLS
@@ -50,7 +44,6 @@ from systrace_py.syscalls import NUMBERS, Treat, treated
 
 _U64 = 0xFFFFFFFFFFFFFFFF
 SYS_OPENAT2 = NUMBERS["openat2"]
-_O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC
 RESOLVE_UNSUPPORTED = pt.RESOLVE_BENEATH | pt.RESOLVE_IN_ROOT | pt.RESOLVE_NO_XDEV
 
 
@@ -126,13 +119,9 @@ def set_return(tid: int, value: int) -> None:
 
 def open_how_for(call: DecodedCall) -> tuple[int, int]:
     """(flags, mode) as open() would have passed them to the kernel's openat2 machinery."""
-    flags = (call.open_flags or 0) & VALID_OPEN_FLAGS
-    if flags & O_PATH:
-        flags &= _O_PATH_FLAGS  # as the kernel's build_open_how: nothing else goes with O_PATH
-    else:
-        flags |= O_LARGEFILE
-    creating = flags & (O_CREAT | O_TMPFILE_BIT)  # as build_open_how: a mode only then
-    mode = (call.open_mode or 0) & 0o7777 if creating else 0
+    flags, mode = open_how_of(call.open_flags or 0, call.open_mode or 0)
+    if not flags & O_PATH:
+        flags |= O_LARGEFILE  # as open() and openat2() add it on 64-bit
     return flags, mode
 
 

@@ -5,7 +5,8 @@ requests.  Modern Linux tracing needs more, all added here on top of the same bi
 PTRACE_SEIZE / INTERRUPT / LISTEN (job control that works), PTRACE_O_EXITKILL and
 PTRACE_O_TRACESECCOMP, PTRACE_GET_SYSCALL_INFO (one call instead of GETREGS at every stop),
 openat2 for path resolution, and the seccomp/prctl calls the child makes before exec.
-(Tracee memory is reached through /proc/PID/mem, not process_vm_readv: see memory.py.)
+(Tracee memory is read with process_vm_readv and written through /proc/PID/mem: see
+memory.py.)
 Everything here is a direct kernel call: no policy, no state.
 """
 

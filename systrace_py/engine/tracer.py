@@ -37,7 +37,6 @@ from systrace_py.engine import enforce, scratch, signals
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import DecodedCall, DecodeError, Decoder, read_argv
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
-from systrace_py.engine.exec_image import exec_image
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import Resolved
 from systrace_py.engine.seccomp import GUARDED_CALLS, STOP_GUARDED, guard_refusal, stop_guard
@@ -189,8 +188,8 @@ class Tracer:
         self.filtered = False
         try:
             program = os.readlink(f"/proc/{pid}/exe")
-            stat_line = Path(f"/proc/{pid}/stat").read_text()
-            ppid = int(stat_line.rsplit(")", 1)[1].split()[1])
+            stat_line = Path(f"/proc/{pid}/stat").read_bytes()  # (its name may be any bytes)
+            ppid = int(stat_line.rsplit(b")", 1)[1].split()[1])
         except OSError as exc:
             raise TracerError(f"cannot attach to {pid}: {exc.strerror}") from exc
         process = Process(pid, ppid, program, AddressSpace(), TraceeMemory(pid))
@@ -541,8 +540,10 @@ class Tracer:
             return None
         try:
             current, maximum = struct.unpack("<QQ", call.memory.read_exact(pointer, 16))
-        except TraceeMemoryError:
-            return errno.EFAULT, "rlimit unreadable"
+        except TraceeMemoryError as exc:
+            return exc.errno or errno.EFAULT, "rlimit unreadable"
+        if current > maximum:
+            return None  # the kernel refuses it (EINVAL)
         if (current or maximum) and _has_capability(call.tid, CAP_SYS_RESOURCE):
             # (without the capability the kernel refuses a hard limit above 0 by itself)
             return errno.EPERM, "core dumps are off for traced programs"
@@ -551,15 +552,22 @@ class Tracer:
     def _note_exec(self, task: Task, call: DecodedCall, redirect: str | None = None) -> None:
         """Remember what an exec was checked against (or redirected to), for the check at the
         exec event."""
-        decoded = call.decoded_path("path")
+        try:
+            decoded = call.decoded_path("path")
+            image = call.exec_image(elf=False)  # (the ELF interpreter is not /proc/PID/exe)
+        except DecodeError:
+            # its path is not readable (the decision did not look at it): the kernel cannot
+            # read it either, and the exec fails -- or, changed meanwhile, runs what no
+            # decision looked at, which is no concern of a check of what was looked at
+            decoded = image = None
         target = decoded.resolved if decoded is not None else None
-        image = call.exec_image(elf=False)  # the ELF interpreter does not change /proc/PID/exe
         binary = image.binary if image is not None else None
         if redirect is not None:
             if not redirect.startswith("/"):
                 redirect = os.path.join(self.decoder.resolver.cwd_of(task.tid), redirect)
             target = Resolved(redirect)
-            binary = exec_image(redirect, self.decoder.resolver.cwd_of(task.tid), elf=False).binary
+            redirected = call.image_of(redirect, elf=False)
+            binary = redirected.binary if redirected is not None else None
         try:
             # the binary that will run: the file, or for a script its (last) interpreter
             info = os.stat(binary) if binary is not None else None
@@ -1117,10 +1125,11 @@ CAP_SYS_RESOURCE = 24
 def _has_capability(tid: int, capability: int) -> bool:
     """Whether the task holds an effective capability (from /proc/TID/status)."""
     try:
-        for line in Path(f"/proc/{tid}/status").read_text().splitlines():
-            if line.startswith("CapEff:"):
+        # bytes: the task's name is in the file, and the task chooses it
+        for line in Path(f"/proc/{tid}/status").read_bytes().splitlines():
+            if line.startswith(b"CapEff:"):
                 return bool(int(line.split()[1], 16) >> capability & 1)
-    except (OSError, ValueError):
+    except (OSError, ValueError, IndexError):
         return True  # cannot tell: assume it may
     return True
 
@@ -1128,13 +1137,14 @@ def _has_capability(tid: int, capability: int) -> bool:
 def _traced_by(tracer: int) -> set[int]:
     """Every task whose TracerPid is ``tracer`` (a scan of /proc: only when killing all)."""
     found: set[int] = set()
-    needle = f"TracerPid:\t{tracer}\n"
+    needle = f"TracerPid:\t{tracer}\n".encode()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             for tid in os.listdir(f"/proc/{entry}/task"):
-                if needle in Path(f"/proc/{entry}/task/{tid}/status").read_text():
+                # bytes: a task's name is in the file, and the task chooses it
+                if needle in Path(f"/proc/{entry}/task/{tid}/status").read_bytes():
                     found.add(int(tid))
         except OSError:
             continue
