@@ -6,7 +6,6 @@ real), under systrace it must not."""
 
 from __future__ import annotations
 
-import pytest
 from escape_lib import (
     Scene,
     attack,
@@ -66,8 +65,6 @@ def test_open_tree_of_a_symlink_without_following_it(build, tmp_path):
     assert traced.verdict == "ESCAPED", traced
 
 
-@pytest.mark.xfail(strict=True, reason="open gap: Table.decide checks an exchange's 'new' path "
-                   "as written only (policy/model.py, being rewritten)")
 def test_exchange_moves_the_protected_file_out(build, tmp_path):
     """renameat2(RENAME_EXCHANGE) gives *both* files a new name: the "new" path must be read as
     well as written, like the "old" one, and must not be a file a refusing rule names."""
@@ -76,8 +73,6 @@ def test_exchange_moves_the_protected_file_out(build, tmp_path):
                            lambda s: read_never(s.secret))
 
 
-@pytest.mark.xfail(strict=True, reason="open gap: ioctl is decided by its name only; the "
-                   "requests that change a file's attributes are not fswrite on its descriptor")
 def test_setflags_through_a_read_only_descriptor(build, tmp_path):
     """ioctl(FS_IOC_SETFLAGS) needs only ownership, not a descriptor open for writing: it
     changes a file fswrite protects as file_setattr does."""
