@@ -171,7 +171,7 @@ class Learner:
             table, name, tuple(PathArg(p.role, call.shown(p.resolved.path)) for p in paths),
             normalize_flags(flags), tuple(call.sockaddrs),
             call.argv if name in aliases.EXEC_CALLS else None,
-            tuple(created), exclusive, None, initial)
+            tuple(created), exclusive, None, initial, call.selector)
 
     def _listing(self, task: Task, call: DecodedCall, table: str, name: str) -> Reply:
         """getdents: remember which directory was listed and what was in it."""
