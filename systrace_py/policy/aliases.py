@@ -16,6 +16,8 @@ table (:mod:`systrace_py.syscalls`), where each call says which aliases it can b
 
 from __future__ import annotations
 
+import functools
+
 from systrace_py.kernel import O_ACCMODE, O_WRONLY, WRITE_OPEN_BITS
 from systrace_py.syscalls import (
     ALIAS_NAMES,
@@ -142,6 +144,7 @@ def selector_cases(syscall: str) -> tuple[int | None, ...]:
     return rule.witnesses() if rule is not None else (None,)
 
 
+@functools.lru_cache(maxsize=4096)
 def call_classes(syscall: str, selector: int | None = None) -> frozenset[str]:
     """The classes of every check of a call with this selector (its open flags aside): the
     union over its path roles (the prefilter plan checks them all at once)."""

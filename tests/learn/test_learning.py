@@ -412,3 +412,20 @@ def test_an_exchange_and_a_setflags_are_learned_as_what_they_are(tmp_path):
                 if r.get("observation", {}).get("syscall") in ("renameat2", "ioctl")
                 and "selector" in r["observation"]]
     assert {o["selector"] for o in observed} >= {2, 0x40086602}, observed
+
+
+def test_an_ioctl_that_changes_no_file_is_learned_once(tmp_path):
+    """ioctl is in an alias only for the requests that change a file: any other (isatty's
+    TCGETS, FIONREAD...) is observed by name, once, whatever descriptor it was made on --
+    not once per pipe."""
+    script = tmp_path / "pipes.py"
+    script.write_text("import array, fcntl, os, termios\n"
+                      "for _ in range(30):\n"
+                      "    r, w = os.pipe()\n"
+                      "    fcntl.ioctl(r, termios.FIONREAD, array.array('i', [0]))\n"
+                      "print('done')\n")
+    learned = learn_and_enforce(tmp_path, [PYTHON3, str(script)])
+    ioctls = [r for r in records(learned.learn_log)
+              if r.get("observation", {}).get("syscall") == "ioctl"]
+    assert len(ioctls) == 1, ioctls
+    assert "paths" not in ioctls[0]["observation"], ioctls
