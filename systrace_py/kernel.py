@@ -69,6 +69,11 @@ AT_STATX_FORCE_SYNC: Final = 0x2000
 AT_STATX_DONT_SYNC: Final = 0x4000
 AT_RECURSIVE: Final = 0x8000
 
+# --- renameat2(2) flags (include/uapi/linux/fs.h) ------------------------------------------------
+RENAME_NOREPLACE: Final = 0x1
+RENAME_EXCHANGE: Final = 0x2    # both paths move: each file gets the other's name
+RENAME_WHITEOUT: Final = 0x4
+
 # --- the follow / empty-path flags of other path calls -------------------------------------------
 IN_DONT_FOLLOW: Final = 0x02000000          # inotify_add_watch mask
 FAN_MARK_DONT_FOLLOW: Final = 0x00000004    # fanotify_mark flags
@@ -143,3 +148,46 @@ REFUSED_SOCKOPTS: Final = ((IPPROTO_IP, IP_OPTIONS), (IPPROTO_IPV6, IPV6_RTHDR),
 #: control messages sendmsg may not carry, for the same reason as REFUSED_SOCKOPTS
 REFUSED_CONTROL: Final = ((IPPROTO_IP, IP_RETOPTS), (IPPROTO_IPV6, IPV6_RTHDR),
                           (IPPROTO_IPV6, IPV6_2292RTHDR))
+
+# --- ioctl requests that change the file behind a descriptor not open for writing ----------------
+# The kernel checks ownership (or a capability) for these, not the descriptor's access mode, so
+# a descriptor opened read-only -- as every directory is -- is enough: each is the fswrite call
+# it is, decided on the descriptor's file (like fchmod).  Checked against the kernel's handlers
+# (fs/file_attr.c, fs/ext4/ioctl.c, fs/crypto/policy.c, fs/verity/enable.c, fs/btrfs/ioctl.c).
+# Left out, with the reason: requests that need FMODE_WRITE on the file they change (FICLONE,
+# FICLONERANGE, EXT4_IOC_MOVE_EXT, EXT4_IOC_SWAP_BOOT, the XFS/fallocate space requests);
+# FIDEDUPERANGE (it shares extents only where the bytes are already equal: no content, size or
+# time changes); requests that change no file but the file system or caches (FITRIM, FIFREEZE,
+# resizing, labels and UUIDs, the fscrypt keyring, EXT4_IOC_ALLOC_DA_BLKS, defragmentation);
+# and the FS_IOC32_* numbers, which the native ABI does not take.
+FS_IOC_SETFLAGS: Final = 0x40086602                 # _IOW('f', 2, long): chattr's flags
+FS_IOC_FSSETXATTR: Final = 0x401C5820               # _IOW('X', 32, struct fsxattr): xflags, projid
+FS_IOC_SETVERSION: Final = 0x40087602               # _IOW('v', 2, long): the inode generation
+EXT4_IOC_SETVERSION: Final = 0x40086604             # _IOW('f', 4, long): the same, ext4's number
+EXT4_IOC_MIGRATE: Final = 0x6609                    # _IO('f', 9): block map -> extents
+FS_IOC_SET_ENCRYPTION_POLICY: Final = 0x800C6613    # _IOR('f', 19, struct fscrypt_policy_v1)
+FS_IOC_ENABLE_VERITY: Final = 0x40806685            # _IOW('f', 133, struct fsverity_enable_arg):
+#                                                     it even requires a read-only descriptor
+BTRFS_IOC_SNAP_CREATE: Final = 0x50009401           # a snapshot made in the directory
+BTRFS_IOC_SUBVOL_CREATE: Final = 0x5000940E         # a subvolume made in the directory
+BTRFS_IOC_SNAP_DESTROY: Final = 0x5000940F          # a subvolume of the directory deleted
+BTRFS_IOC_SNAP_CREATE_V2: Final = 0x50009417
+BTRFS_IOC_SUBVOL_CREATE_V2: Final = 0x50009418
+BTRFS_IOC_SUBVOL_SETFLAGS: Final = 0x4008941A       # a subvolume made read-only or writable
+BTRFS_IOC_SET_RECEIVED_SUBVOL: Final = 0xC0C89425   # a subvolume's received UUID
+BTRFS_IOC_SNAP_DESTROY_V2: Final = 0x5000943F
+#: (request, name) of every ioctl request that changes the file behind its descriptor
+FILE_CHANGING_IOCTLS: Final = (
+    (FS_IOC_SETFLAGS, "FS_IOC_SETFLAGS"), (FS_IOC_FSSETXATTR, "FS_IOC_FSSETXATTR"),
+    (FS_IOC_SETVERSION, "FS_IOC_SETVERSION"), (EXT4_IOC_SETVERSION, "EXT4_IOC_SETVERSION"),
+    (EXT4_IOC_MIGRATE, "EXT4_IOC_MIGRATE"),
+    (FS_IOC_SET_ENCRYPTION_POLICY, "FS_IOC_SET_ENCRYPTION_POLICY"),
+    (FS_IOC_ENABLE_VERITY, "FS_IOC_ENABLE_VERITY"),
+    (BTRFS_IOC_SNAP_CREATE, "BTRFS_IOC_SNAP_CREATE"),
+    (BTRFS_IOC_SUBVOL_CREATE, "BTRFS_IOC_SUBVOL_CREATE"),
+    (BTRFS_IOC_SNAP_DESTROY, "BTRFS_IOC_SNAP_DESTROY"),
+    (BTRFS_IOC_SNAP_CREATE_V2, "BTRFS_IOC_SNAP_CREATE_V2"),
+    (BTRFS_IOC_SUBVOL_CREATE_V2, "BTRFS_IOC_SUBVOL_CREATE_V2"),
+    (BTRFS_IOC_SUBVOL_SETFLAGS, "BTRFS_IOC_SUBVOL_SETFLAGS"),
+    (BTRFS_IOC_SET_RECEIVED_SUBVOL, "BTRFS_IOC_SET_RECEIVED_SUBVOL"),
+    (BTRFS_IOC_SNAP_DESTROY_V2, "BTRFS_IOC_SNAP_DESTROY_V2"))

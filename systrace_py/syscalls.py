@@ -35,6 +35,7 @@ from systrace_py.kernel import (
     AT_SYMLINK_NOFOLLOW,
     CLONE_UNTRACED,
     FAN_MARK_DONT_FOLLOW,
+    FILE_CHANGING_IOCTLS,
     FSPICK_EMPTY_PATH,
     FSPICK_SYMLINK_NOFOLLOW,
     IN_DONT_FOLLOW,
@@ -50,6 +51,7 @@ from systrace_py.kernel import (
     PR_SET_DUMPABLE,
     PR_SET_MM,
     REFUSED_SOCKOPTS,
+    RENAME_EXCHANGE,
     RLIMIT_CORE,
     SECCOMP_FILTER_FLAG_NEW_LISTENER,
     SECCOMP_SET_MODE_FILTER,
@@ -134,12 +136,15 @@ class Rule(NamedTuple):
     * "open_flags": open(2)'s rule (follow unless O_NOFOLLOW or O_CREAT|O_EXCL) on the flags in
       argument ``arg``;
     * "open_how": the same on the flags of openat2's struct open_how (read from memory: the
-      decoded open flags).
+      decoded open flags);
+    * "one_of": the C int (or unsigned int) in argument ``arg`` -- its low 32 bits, as the
+      kernel reads it -- is one of ``values`` (an ioctl request).
     """
 
     when: str
     arg: int = 0
     bit: int = 0
+    values: frozenset[int] = frozenset()
 
     def holds(self, args: Sequence[int], open_flags: int | None = None) -> bool:
         when = self.when
@@ -153,8 +158,27 @@ class Rule(NamedTuple):
             return False
         if when == "open_flags":
             return _open_follows(args[self.arg])
+        if when == "one_of":
+            return args[self.arg] & _LOW32 in self.values
         assert when == "open_how", when
         return _open_follows(open_flags or 0)
+
+    def holds_on(self, value: int) -> bool:
+        """The rule for a call whose argument ``arg`` is ``value`` (a rule that reads one
+        register: every rule but "open_how")."""
+        return self.holds((0,) * self.arg + (value,))
+
+    def witnesses(self) -> tuple[int, int]:
+        """A value of argument ``arg`` for which the rule holds and one for which it does not
+        (the two cases a filter plan tells apart)."""
+        when = self.when
+        if when == "if_flag":
+            return self.bit, 0
+        if when == "unless_flag":
+            return 0, self.bit
+        assert when == "one_of" and self.values, when
+        return min(self.values), next(v for v in range(len(self.values) + 1)
+                                      if v not in self.values)
 
 
 ALWAYS = Rule("always")
@@ -172,6 +196,10 @@ def unless_flag(arg: int, bit: int) -> Rule:
 
 def open_flags(arg: int) -> Rule:
     return Rule("open_flags", arg)
+
+
+def one_of(arg: int, values: frozenset[int]) -> Rule:
+    return Rule("one_of", arg, 0, values)
 
 
 # --- arguments ---------------------------------------------------------------------------------
@@ -192,7 +220,10 @@ class Path(NamedTuple):
     when its last component is followed if it is a symlink; ``empty`` when an empty string
     means the dirfd itself (AT_EMPTY_PATH); ``creates`` that the call makes this name;
     ``classes`` the aliases of this path's check when they are not all the call's (the new name
-    of a rename is only written).
+    of a rename is only written); ``renamed`` when the file at this path gets a new name (the
+    "old" path of a link or rename; with RENAME_EXCHANGE the "new" one too): it is then checked
+    with all the call's aliases, read as well as written, and must not be a file a refusing rule
+    names (``policy.model.Table.decide``).
     """
 
     name: str
@@ -203,6 +234,7 @@ class Path(NamedTuple):
     creates: bool = False
     classes: frozenset[str] | None = None
     kind: Kind = Kind.PATH  # (a field, not a property: reading it is as cheap as for an Arg)
+    renamed: Rule = NEVER
 
 
 # --- guards: cases the engine refuses whatever the policy says ---------------------------------
@@ -279,7 +311,9 @@ _PID_GUARD = Guard(((),), check="task_target", arg=0)
 class Call(NamedTuple):
     """One system call.  ``on_descriptor``: the descriptor call it stands for when its path is
     empty and means its dirfd (glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH)).  ``ni``:
-    the kernel has no entry point for it on x86_64 (it answers ENOSYS)."""
+    the kernel has no entry point for it on x86_64 (it answers ENOSYS).  ``aliases_when``: the
+    call is in its aliases only when this rule holds, and in none otherwise (ioctl is fswrite
+    only for the requests that change a file)."""
 
     nr: int
     name: str
@@ -291,6 +325,7 @@ class Call(NamedTuple):
     guard: Guard | None = None
     returns: bool = True
     ni: bool = False
+    aliases_when: Rule = ALWAYS
 
     def paths(self) -> tuple[tuple[int, Path], ...]:
         """(index, Path) of each path argument, in order."""
@@ -324,12 +359,12 @@ _ARGS: dict[tuple[str, Kind], Arg] = {}
 def _c(nr: int, name: str, args: tuple[Arg | Path, ...] = (), aliases: str = "",
        treat: Treat = Treat.PLAIN, *, reveals: Reveals | None = None,
        on_descriptor: str | None = None, guard: Guard | None = None,
-       returns: bool = True, ni: bool = False) -> None:
+       returns: bool = True, ni: bool = False, aliases_when: Rule = ALWAYS) -> None:
     alias_set = _ALIAS_SETS.get(aliases)
     if alias_set is None:
         alias_set = _ALIAS_SETS[aliases] = frozenset(aliases.split())
     TABLE[nr] = _new(Call, (nr, name, args, alias_set, treat, reveals, on_descriptor, guard,
-                            returns, ni))
+                            returns, ni, aliases_when))
 
 
 def _a(name: str, kind: Kind = Kind.INT) -> Arg:
@@ -346,17 +381,20 @@ _FD, _FLAGS = _fd("fd"), _fl("flags")
 
 
 def _at(name: str = "filename", follow: Rule = ALWAYS, empty: Rule = NEVER, *, dirfd: int = 0,
-        role: str = "path", creates: bool = False, classes: str | None = None) -> Path:
+        role: str = "path", creates: bool = False, classes: str | None = None,
+        renamed: Rule = NEVER) -> Path:
     """A path relative to the dirfd in argument ``dirfd``."""
     return _new(Path, (name, role, dirfd, follow, empty, creates,
-                       frozenset(classes.split()) if classes is not None else None, Kind.PATH))
+                       frozenset(classes.split()) if classes is not None else None, Kind.PATH,
+                       renamed))
 
 
 def _p(name: str = "filename", follow: Rule = ALWAYS, *, role: str = "path",
-       creates: bool = False, classes: str | None = None) -> Path:
+       creates: bool = False, classes: str | None = None, renamed: Rule = NEVER) -> Path:
     """A path relative to the cwd."""
     return _new(Path, (name, role, None, follow, NEVER, creates,
-                       frozenset(classes.split()) if classes is not None else None, Kind.PATH))
+                       frozenset(classes.split()) if classes is not None else None, Kind.PATH,
+                       renamed))
 
 
 _DFD = Arg("dfd", Kind.DIRFD)
@@ -398,7 +436,11 @@ _c(12, "brk", (_a("brk", _K.ADDR),), "stdio")
 _c(13, "rt_sigaction", (_SIG, _ptr("act"), _ptr("oact"), _a("sigsetsize")), "stdio")
 _c(14, "rt_sigprocmask", (_a("how"), _ptr("set"), _ptr("oset"), _a("sigsetsize")), "stdio")
 _c(15, "rt_sigreturn", (), "stdio")
-_c(16, "ioctl", (_FD, _a("cmd", _K.CMD), _a("arg")),
+# ioctl is decided by its request: the requests that change the file behind the descriptor
+# though it was not opened for writing (kernel.FILE_CHANGING_IOCTLS: chattr flags, xflags,
+# fs-verity...) are fswrite on that file, like fchmod; every other request is in no alias.
+_c(16, "ioctl", (_FILE, _a("cmd", _K.CMD), _a("arg")), _W, _WF,
+   aliases_when=one_of(1, frozenset(request for request, _ in FILE_CHANGING_IOCTLS)),
    guard=Guard(((_eq32(1, TIOCSTI),), (_eq32(1, TIOCLINUX),)), errno.EPERM))
 _c(17, "pread64", (_FD, _ptr("buf"), _a("count"), _a("pos")), "stdio")
 _c(18, "pwrite64", (_FD, _ptr("buf"), _a("count"), _a("pos")), "stdio")
@@ -484,13 +526,13 @@ _c(78, "getdents", (_FD, _ptr("dirent"), _a("count")), "stdio")
 _c(79, "getcwd", (_ptr("buf"), _a("size")), "stdio")
 _c(80, "chdir", (_p(),), _R, _T.PATH | _T.FREEZE, reveals=METADATA)
 _c(81, "fchdir", (_FILE,), "stdio", _T.FILE)
-_c(82, "rename", (_p("oldname", NEVER, role="old"),
+_c(82, "rename", (_p("oldname", NEVER, role="old", renamed=ALWAYS),
                   _p("newname", NEVER, role="new", creates=True, classes=_W)),
    "fsread fswrite", _WP | _T.NAMES | _T.MOVES, reveals=CONTENT)
 _c(83, "mkdir", (_p("pathname", NEVER, creates=True), _a("mode")), _W, _WP)
 _c(84, "rmdir", (_p("pathname", NEVER),), _W, _WP)
 _c(85, "creat", (_p("pathname"), _a("mode")), _W, _T.PATH | _T.OPEN)
-_c(86, "link", (_p("oldname", NEVER, role="old"),
+_c(86, "link", (_p("oldname", NEVER, role="old", renamed=ALWAYS),
                 _p("newname", NEVER, role="new", creates=True, classes=_W)),
    "fsread fswrite", _WP | _T.NAMES, reveals=CONTENT)
 _c(87, "unlink", (_p("pathname", NEVER),), _W, _WP)
@@ -711,13 +753,14 @@ _c(262, "newfstatat", (_DFD, _at("filename", *_atf(3)),
                        _ptr("statbuf"), _fl("flag")), _R, _RP, reveals=METADATA,
    on_descriptor="fstat")
 _c(263, "unlinkat", (_DFD, _at("pathname", NEVER), _fl("flag")), _W, _WP)
-_c(264, "renameat", (_a("olddfd", _K.DIRFD), _at("oldname", NEVER, role="old"),
+_c(264, "renameat", (_a("olddfd", _K.DIRFD),
+                     _at("oldname", NEVER, role="old", renamed=ALWAYS),
                      _a("newdfd", _K.DIRFD),
                      _at("newname", NEVER, dirfd=2, role="new", creates=True, classes=_W)),
    "fsread fswrite", _WP | _T.NAMES | _T.MOVES, reveals=CONTENT)
 _c(265, "linkat", (_a("olddfd", _K.DIRFD),
                    _at("oldname", if_flag(4, AT_SYMLINK_FOLLOW), if_flag(4, AT_EMPTY_PATH),
-                       role="old"),
+                       role="old", renamed=ALWAYS),
                    _a("newdfd", _K.DIRFD),
                    _at("newname", NEVER, dirfd=2, role="new", creates=True, classes=_W),
                    _FLAGS), "fsread fswrite", _WP | _T.NAMES, reveals=CONTENT)
@@ -798,9 +841,13 @@ _c(312, "kcmp", (_a("pid1", _K.PID), _a("pid2", _K.PID), _a("type"), _a("idx1"),
 _c(313, "finit_module", (_FD, _a("uargs", _K.STRING), _FLAGS), "", _T.PLAIN | _T.UNSAFE)
 _c(314, "sched_setattr", (_PID, _ptr("uattr"), _FLAGS))
 _c(315, "sched_getattr", (_PID, _ptr("uattr"), _a("usize"), _FLAGS), "stdio")
-_c(316, "renameat2", (_a("olddfd", _K.DIRFD), _at("oldname", NEVER, role="old"),
+# with RENAME_EXCHANGE the file at the "new" path moves to the old name: it is then checked
+# as the old path is (read and written, nothing a refusing rule names)
+_c(316, "renameat2", (_a("olddfd", _K.DIRFD),
+                      _at("oldname", NEVER, role="old", renamed=ALWAYS),
                       _a("newdfd", _K.DIRFD),
-                      _at("newname", NEVER, dirfd=2, role="new", creates=True, classes=_W),
+                      _at("newname", NEVER, dirfd=2, role="new", creates=True, classes=_W,
+                          renamed=if_flag(4, RENAME_EXCHANGE)),
                       _FLAGS), "fsread fswrite", _WP | _T.NAMES | _T.MOVES, reveals=CONTENT)
 _c(317, "seccomp", (_a("op", _K.CMD), _FLAGS, _ptr("uargs")),
    guard=Guard(((_eq32(0, SECCOMP_SET_MODE_FILTER),
@@ -942,6 +989,21 @@ for _call in TABLE.values():
 for _name in _FIRST_OF_KIND[Kind.PATH]:
     PATHS[_name] = BY_NAME[_name].paths()
 del _call, _index, _arg, _name
+
+
+def _class_rule(call: Call) -> Rule | None:
+    """The rule on one register that a call's classes depend on (besides open flags): its
+    ``aliases_when``, or a path's ``renamed``, when that depends on the arguments."""
+    rules = {rule for rule in (call.aliases_when, *(p.renamed for _, p in call.paths()))
+             if rule not in (ALWAYS, NEVER)}
+    assert len(rules) <= 1, f"{call.name}: one register decides its classes"
+    return rules.pop() if rules else None
+
+
+#: name -> the rule on one register (the call's *selector*) its classes depend on, besides
+#: open flags: ioctl's request, renameat2's flags
+CLASS_RULES: dict[str, Rule] = {
+    c.name: rule for c in TABLE.values() if (rule := _class_rule(c)) is not None}
 
 
 def treated(flag: Treat) -> frozenset[str]:

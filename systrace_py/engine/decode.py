@@ -46,7 +46,17 @@ from systrace_py.kernel import (
     VALID_OPEN_FLAGS,
 )
 from systrace_py.policy.model import CallFacts, Facts, PathArg, SockAddr
-from systrace_py.syscalls import BY_NAME, OPEN_HOW, PATHS, TABLE, Arg, Kind, Rule, arg_index
+from systrace_py.syscalls import (
+    BY_NAME,
+    CLASS_RULES,
+    OPEN_HOW,
+    PATHS,
+    TABLE,
+    Arg,
+    Kind,
+    Rule,
+    arg_index,
+)
 
 MAX_ARGV = 65536
 MAX_ARG_STRLEN = 131072
@@ -122,6 +132,9 @@ ARGV_ARG: dict[str, int] = arg_index(Kind.ARGV)
 
 #: calls with a struct msghdr (sendmsg): its index.
 MSGHDR_ARG: dict[str, int] = arg_index(Kind.MSGHDR)
+
+#: calls whose classes one register decides (ioctl's request, renameat2's flags): its index.
+SELECTOR_ARG: dict[str, int] = {name: rule.arg for name, rule in CLASS_RULES.items()}
 
 #: an *at call with an empty path and AT_EMPTY_PATH acts on its descriptor: it is decided as
 #: the descriptor call it stands for (glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH)).
@@ -322,6 +335,11 @@ class DecodedCall:
         if self._open_flags is _UNSET:
             self._open_flags = self._read_open_flags()
         return self._open_flags  # type: ignore[return-value]
+
+    @property
+    def selector(self) -> int | None:
+        index = SELECTOR_ARG.get(self.name)
+        return self.args[index] & 0xFFFFFFFF if index is not None else None
 
     def roles(self) -> tuple[str, ...]:
         return ROLES.get(self.name, ())
@@ -737,7 +755,8 @@ class DecodedCall:
         addrs = self.sockaddrs
         if len(addrs) <= 1:
             return [self]
-        return [CallFacts(self.policy_name, (), self.open_flags, addr, None) for addr in addrs]
+        return [CallFacts(self.policy_name, (), self.open_flags, addr, None,
+                          selector=self.selector) for addr in addrs]
 
     def facts(self) -> CallFacts:
         """The facts as plain data (this examines everything)."""
@@ -747,6 +766,7 @@ class DecodedCall:
             open_flags=self.open_flags,
             sockaddr=self.sockaddr,
             argv=self.argv,
+            selector=self.selector,
         )
 
     def describe(self) -> dict[str, object]:

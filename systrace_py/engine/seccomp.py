@@ -44,7 +44,7 @@ from systrace_py.kernel import (
     O_TRUNC,
     X32_SYSCALL_BIT,
 )
-from systrace_py.policy.filterplan import FilterPlan, Verdict
+from systrace_py.policy.filterplan import FilterPlan, SelectorPlan, Verdict
 from systrace_py.syscalls import (
     MAX_NR,
     NAMES,
@@ -149,6 +149,10 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> bytes:
         guard = GUARDS.get(name)
         if name in plan.opens:
             _add_open(b, name, plan)
+        elif name in plan.selected:
+            _add_selected(b, name, plan.selected[name])
+            if guard is not None:
+                _add_guard(b, name, guard, params)  # the unselected rest is allowed
         elif guard is not None and guard.always:
             b.add(sc.ERRNO(guard.errno), name)  # whatever the plan says (clone3)
         elif guard is not None and verdict.kind == "allow":
@@ -186,6 +190,20 @@ def _add_open(b: _Builder, name: str, plan: FilterPlan) -> None:
     b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, O_ACCMODE, 3))
     for bit in _WRITE_BITS:
         b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, O_ACCMODE | bit, bit))
+
+
+def _add_selected(b: _Builder, name: str, selected: SelectorPlan) -> None:
+    """A call whose class rule reads one register (an ioctl's request): the values for which
+    the rule holds get their verdict; every other value is allowed (the plan's promise)."""
+    rule, action = selected.rule, _action(selected.selected)
+    assert selected.otherwise.kind == "allow", name
+    if rule.when == "one_of":
+        for value in sorted(rule.values):
+            b.add(action, name, sc.Arg(rule.arg, sc.MASKED_EQ, 0xFFFFFFFF, value))
+    else:
+        assert rule.when in ("if_flag", "unless_flag"), rule
+        b.add(action, name, sc.Arg(rule.arg, sc.MASKED_EQ, rule.bit,
+                                   rule.bit if rule.when == "if_flag" else 0))
 
 
 def _add_guard(b: _Builder, name: str, guard: Guard, params: dict[Param, int]) -> None:

@@ -4,7 +4,9 @@ Pure logic over the policy tables.  For every call of the native table the plan 
 :class:`Verdict`: ``allow`` (no rule of any table can refuse it), ``errno`` (every table refuses
 it the same way, unconditionally) or ``trace`` (an argument, a table switch, an ASK or the log
 needs the tracer).  Opens are planned per access: a policy with only fswrite rules never stops a
-read-only open, because the open flags are in a register the filter can test.
+read-only open, because the open flags are in a register the filter can test.  So is a call
+whose classes one register decides (``syscalls.CLASS_RULES``): an fswrite rule stops only the
+ioctl requests that change a file, never a terminal's.
 :mod:`systrace_py.engine.seccomp` compiles the plan to BPF.
 """
 
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from systrace_py.policy import aliases
 from systrace_py.policy.model import Action, Table
-from systrace_py.syscalls import NUMBERS, Kind, Treat, arg_index, treated
+from systrace_py.syscalls import CLASS_RULES, NUMBERS, Kind, Rule, Treat, arg_index, treated
 
 if TYPE_CHECKING:
     from systrace_py.policy.index import TableIndex
@@ -72,13 +74,26 @@ class OpenPlan:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class SelectorPlan:
+    """Verdicts of a call whose classes one register decides (its class rule, from the
+    syscall table): ``selected`` when the rule holds, ``otherwise`` when it does not.  Made
+    only when ``otherwise`` is "allow", so the filter need catch only the selected values."""
+
+    rule: Rule
+    selected: Verdict
+    otherwise: Verdict
+
+
 @dataclass
 class FilterPlan:
     """Per-call verdicts.  ``calls`` holds every known call; ``opens`` refines "open" and
-    "openat", whose flags the filter can read.  Numbers the table does not know get ENOSYS."""
+    "openat", whose flags the filter can read, and ``selected`` the calls whose classes one
+    register decides (an ioctl's request).  Numbers the table does not know get ENOSYS."""
 
     calls: dict[str, Verdict] = field(default_factory=dict)
     opens: dict[str, OpenPlan] = field(default_factory=dict)
+    selected: dict[str, SelectorPlan] = field(default_factory=dict)
 
     def traced(self) -> set[str]:
         return {name for name, v in self.calls.items() if v.kind == "trace"}
@@ -87,6 +102,9 @@ class FilterPlan:
         """What the filter does with this call (for a tracer running without one)."""
         open_plan = self.opens.get(name)
         if open_plan is None:
+            selected = self.selected.get(name)
+            if selected is not None:
+                return selected.selected if selected.rule.holds(args) else selected.otherwise
             return self.calls.get(name, TRACE)
         flags = args[_FLAGS_ARG[name]] & 0xFFFFFFFF
         reads, writes = aliases.open_reads(flags), aliases.open_writes(flags)
@@ -143,12 +161,10 @@ def _across_tables(verdicts: list[Verdict]) -> Verdict:
 
 
 @functools.cache
-def _call_checks(syscall: str) -> tuple[str | None, ...]:
-    """The classes a call of this name is checked under (any arguments but open flags)."""
-    if syscall in aliases.TWO_PATH_CALLS:
-        classes = set(aliases.classes_of(syscall, "old")) | set(aliases.classes_of(syscall, "new"))
-    else:
-        classes = set(aliases.classes_of(syscall))
+def _call_checks(syscall: str, selector: int | None = None) -> tuple[str | None, ...]:
+    """The classes a call of this name is checked under, with this selector (any other
+    argument but open flags)."""
+    classes = aliases.call_classes(syscall, selector)
     return tuple(sorted(classes)) if classes else (None,)
 
 
@@ -178,21 +194,36 @@ class _Planner:
             for index, default, errno in self.tables
         ])
 
-    def call(self, syscall: str) -> Verdict:
-        """The verdict on a call that is not an open (whose flags the filter reads)."""
+    def call(self, syscall: str, selector: int | None = None) -> Verdict:
+        """The verdict on a call that is not an open (whose flags the filter reads), with
+        this selector."""
+        checks = _call_checks(syscall, selector)
         key = None
         if syscall not in self.named:
-            key = (_call_checks(syscall), syscall in aliases.UNSAFE_CALLS,
-                   syscall in KILLED_WHEN_REFUSED)
+            key = (checks, syscall in aliases.UNSAFE_CALLS, syscall in KILLED_WHEN_REFUSED)
             found = self._by_classes.get(key)
             if found is not None:
                 return found
-        verdict = self.verdict(syscall, _call_checks(syscall))
+        verdict = self.verdict(syscall, checks)
         if verdict.kind == "errno" and syscall in KILLED_WHEN_REFUSED:
             verdict = TRACE  # the tracer kills instead of refusing (see the supervisor)
         if key is not None:
             self._by_classes[key] = verdict
         return verdict
+
+    def selected(self, syscall: str, result: FilterPlan) -> None:
+        """A call whose classes one register decides: one verdict when the register makes no
+        difference; otherwise it stops, and when the unselected case is allowed the filter
+        lets it through (it tests the register).  When both cases need something, the tracer
+        tells them apart."""
+        selected_value, other_value = aliases.selector_cases(syscall)
+        selected, otherwise = self.call(syscall, selected_value), self.call(syscall, other_value)
+        if selected == otherwise:
+            result.calls[syscall] = selected
+            return
+        result.calls[syscall] = TRACE
+        if otherwise == ALLOW:
+            result.selected[syscall] = SelectorPlan(CLASS_RULES[syscall], selected, otherwise)
 
 
 def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPlan:
@@ -214,13 +245,17 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
                 result.calls[syscall] = TRACE
                 result.opens[syscall] = open_plan
             continue
+        if syscall in CLASS_RULES:
+            planner.selected(syscall, result)
+            continue
         result.calls[syscall] = planner.call(syscall)
     _engine_floor(result)
     if any(index.refuses_by_name for index, _, _ in planner.tables):
         # a link or rename could give what such a rule names a new name (Table.decide)
         for syscall in aliases.TWO_PATH_CALLS:
-            if result.calls[syscall].kind == "allow":
+            if result.calls[syscall].kind == "allow" or syscall in result.selected:
                 result.calls[syscall] = TRACE
+                result.selected.pop(syscall, None)
     return result
 
 

@@ -78,7 +78,8 @@ class Location:
 # Facts about one call, as the engine decoded them.
 
 _classes_of = functools.lru_cache(maxsize=4096)(
-    lambda syscall, role, flags: tuple(sorted(aliases.classes_of(syscall, role, flags))))
+    lambda syscall, role, flags, selector: tuple(sorted(
+        aliases.classes_of(syscall, role, flags, selector))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,13 @@ class Facts(Protocol):
     def open_flags(self) -> int | None: ...
 
     @property
+    def selector(self) -> int | None:
+        """The register the call's classes depend on besides open flags (renameat2's flags,
+        ioctl's request: ``syscalls.CLASS_RULES``), as the kernel reads it; None for calls
+        whose classes no register decides."""
+        ...
+
+    @property
     def sockaddr(self) -> SockAddr | None: ...
 
     @property
@@ -165,6 +173,7 @@ class CallFacts:
     directories: frozenset[str] = frozenset()  # the roles whose path is a directory
     sockets: frozenset[str] = frozenset()      # the roles whose path is a unix socket
     sockets_inside: tuple[str, ...] = ()       # sockets inside the directories
+    selector: int | None = None                # see Facts.selector
 
     def roles(self) -> tuple[str, ...]:
         return tuple(p.role for p in self.paths)
@@ -193,7 +202,7 @@ class CallFacts:
         roles: tuple[PathArg | None, ...] = self.paths or (None,)
         for arg in roles:
             role = arg.role if arg is not None else "path"
-            classes = _classes_of(self.syscall, role, self.open_flags)
+            classes = _classes_of(self.syscall, role, self.open_flags, self.selector)
             if not classes:
                 yield None, arg
             for cls in classes:
@@ -383,15 +392,19 @@ class Table:
 
         Every check of a call (each alias class, each path of a two-path call) must be
         permitted: an ``O_RDWR`` open needs fsread *and* fswrite, a rename needs both paths.
+        A path whose file gets a new name (a rename's or link's old path, both paths of an
+        exchange) must not be -- or, for a directory moved, hold -- a file a refusing rule
+        names.
         """
         syscall = facts.syscall
         flags = facts.open_flags
+        selector = facts.selector
         compiled = self.compiled()
         worst: Decision | None = None
         redirects: dict[str, Redirect] | None = None
         redirecting: Decision | None = None  # the first check whose rule redirected
         for role in facts.roles() or ("path",):
-            for cls in _classes_of(syscall, role, flags) or (None,):
+            for cls in _classes_of(syscall, role, flags, selector) or (None,):
                 decision = self._decide_check(compiled, facts, syscall, cls, role)
                 if decision.redirect is not None:
                     redirects = redirects or {}
@@ -405,7 +418,7 @@ class Table:
             if syscall in aliases.MOVE_CALLS and facts.directory(role):
                 path = facts.path(role)
                 naming = self._subtree_decision(facts, path, role) if path else None
-            elif syscall in aliases.TWO_PATH_CALLS and role == "old":
+            elif aliases.renames(syscall, role, selector):
                 path = facts.path(role)
                 naming = self._renaming_decision(path, role, facts.socket(role)) \
                     if path else None
@@ -480,7 +493,8 @@ class Table:
         compiled = self.compiled()
         found: Decision | None = None
         for role in facts.roles() or ("path",):
-            for cls in _classes_of(facts.syscall, role, facts.open_flags) or (None,):
+            for cls in _classes_of(facts.syscall, role, facts.open_flags,
+                                   facts.selector) or (None,):
                 rule = compiled.check(facts.syscall, cls).first_match(facts, role)
                 if rule is not None and rule.action is not Action.PERMIT and (
                         found is None or rule.action.severity > found.action.severity):

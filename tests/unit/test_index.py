@@ -4,7 +4,8 @@
 ``Table`` decided before the index (systrace_py/policy/index.py).  Hypothesis draws random
 tables (literal paths, ``dir/**`` trees, ``*``/``?``/class globs, braces, ``$HOME``, pseudo
 names, address/port/unix rules, argv rules, unconditional rules, redirects, several classes,
-two-path calls) and random facts near the patterns, and every answer must be the same:
+two-path calls, exchanges, ioctl requests) and random facts near the patterns, and every answer
+must be the same:
 the decision (action, errno, rule, reason, role, arg, redirects), the facts read to reach it,
 ``refusing_rule``, ``may_refuse``, ``rules_for`` and the prefilter plan.
 """
@@ -20,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from systrace_py.kernel import FS_IOC_FSSETXATTR, FS_IOC_SETFLAGS, RENAME_EXCHANGE, TIOCSTI
 from systrace_py.policy import aliases, filterplan
 from systrace_py.policy.argv import ArgvCondition
 from systrace_py.policy.filterplan import (
@@ -29,6 +31,7 @@ from systrace_py.policy.filterplan import (
     FilterPlan,
     OpenPlan,
     PlanOptions,
+    SelectorPlan,
     Verdict,
 )
 from systrace_py.policy.glob import GlobError, PathGlob
@@ -45,12 +48,33 @@ from systrace_py.policy.model import (
     path_patterns,
 )
 from systrace_py.policy.net import NetCondition
-from systrace_py.syscalls import NUMBERS
+from systrace_py.syscalls import CLASS_RULES, NUMBERS
 
 ENV = {"HOME": "/home/alice", "USER": "alice", "CWD": "/w", "TMPDIR": "/tmp"}
 
 # ---------------------------------------------------------------------------------------------
 # The reference: the linear scan
+
+#: the requests of an ioctl the reference treats as changing a file (a sample of the table's)
+FILE_CHANGING = (FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR)
+
+
+def gets_a_new_name(syscall: str, role: str, selector: int | None) -> bool:
+    """Which paths' files a call gives a new name: a link's or rename's old path, and with
+    RENAME_EXCHANGE renameat2's new one too (the reference says it in its own words)."""
+    if syscall not in ("rename", "renameat", "renameat2", "link", "linkat"):
+        return False
+    return role == "old" or (syscall == "renameat2" and role == "new"
+                             and bool((selector or 0) & RENAME_EXCHANGE))
+
+
+def selector_cases(syscall: str) -> list[int | None]:
+    """The selectors that make a difference to a call's classes, in the reference's words."""
+    if syscall == "ioctl":
+        return [FS_IOC_SETFLAGS, TIOCSTI]
+    if syscall == "renameat2":
+        return [RENAME_EXCHANGE, 0]
+    return [None]
 
 
 class LinearTable:
@@ -100,7 +124,8 @@ class LinearTable:
         redirects: dict[str, Redirect] | None = None
         redirecting: Decision | None = None
         for role in facts.roles() or ("path",):
-            for cls in sorted(aliases.classes_of(syscall, role, facts.open_flags)) or [None]:
+            for cls in sorted(aliases.classes_of(syscall, role, facts.open_flags,
+                                                 facts.selector)) or [None]:
                 decision = self.decide_check(facts, cls, role)
                 if decision.redirect is not None:
                     redirects = redirects or {}
@@ -114,7 +139,7 @@ class LinearTable:
             if syscall in aliases.MOVE_CALLS and facts.directory(role):
                 path = facts.path(role)
                 naming = self.table._subtree_decision(facts, path, role) if path else None
-            elif syscall in aliases.TWO_PATH_CALLS and role == "old":
+            elif gets_a_new_name(syscall, role, facts.selector):
                 path = facts.path(role)
                 naming = self.renaming(path, role, facts.socket(role)) if path else None
             if naming is not None and (worst is None
@@ -130,7 +155,8 @@ class LinearTable:
     def refusing_rule(self, facts: Facts) -> Decision | None:
         found: Decision | None = None
         for role in facts.roles() or ("path",):
-            for cls in sorted(aliases.classes_of(facts.syscall, role, facts.open_flags)) or [None]:
+            for cls in sorted(aliases.classes_of(facts.syscall, role, facts.open_flags,
+                                                 facts.selector)) or [None]:
                 for rule in self.rules_for(facts.syscall, cls):
                     if rule.matches(facts, role):
                         if rule.action is not Action.PERMIT and (
@@ -181,13 +207,21 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
     def across(verdicts: list[Verdict]) -> Verdict:
         return verdicts[0] if all(v == verdicts[0] for v in verdicts) else TRACE
 
-    def checks(syscall: str) -> list[str | None]:
+    def checks(syscall: str, selector: int | None) -> list[str | None]:
         if syscall in aliases.TWO_PATH_CALLS:
-            classes = set(aliases.classes_of(syscall, "old")) | set(
-                aliases.classes_of(syscall, "new"))
+            classes = set(aliases.classes_of(syscall, "old", None, selector)) | set(
+                aliases.classes_of(syscall, "new", None, selector))
         else:
-            classes = set(aliases.classes_of(syscall))
+            classes = set(aliases.classes_of(syscall, "path", None, selector))
         return sorted(classes) if classes else [None]
+
+    def call_verdict(syscall: str, selector: int | None) -> Verdict:
+        found = across([verdict(combined([outcome(t, syscall, c)
+                                          for c in checks(syscall, selector)]))
+                        for t in tables])
+        if found.kind == "errno" and syscall in KILLED_WHEN_REFUSED:
+            found = TRACE
+        return found
 
     access = {"read_only": ["fsread"], "write_only": ["fswrite"],
               "read_write": ["fsread", "fswrite"]}
@@ -208,17 +242,21 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
                 result.calls[syscall] = TRACE
                 result.opens[syscall] = open_plan
             continue
-        found = across([verdict(combined([outcome(t, syscall, c) for c in checks(syscall)]))
-                        for t in tables])
-        if found.kind == "errno" and syscall in KILLED_WHEN_REFUSED:
-            found = TRACE
-        result.calls[syscall] = found
+        verdicts = [call_verdict(syscall, selector) for selector in selector_cases(syscall)]
+        if all(v == verdicts[0] for v in verdicts):
+            result.calls[syscall] = verdicts[0]
+            continue
+        result.calls[syscall] = TRACE  # the request (or flags) tells: stop where needed
+        selected, otherwise = verdicts
+        if otherwise == ALLOW:
+            result.selected[syscall] = SelectorPlan(CLASS_RULES[syscall], selected, otherwise)
     filterplan._engine_floor(result)
     if any(rule.action is not Action.PERMIT and (rule.path is not None or rule.net is not None)
            for t in tables for rule in t.rules):
         for syscall in aliases.TWO_PATH_CALLS:
-            if result.calls[syscall].kind == "allow":
+            if result.calls[syscall].kind == "allow" or syscall in result.selected:
                 result.calls[syscall] = TRACE
+                result.selected.pop(syscall, None)
     return result
 
 
@@ -237,6 +275,10 @@ class Recorder:
     @property
     def open_flags(self) -> int | None:
         return self.facts.open_flags
+
+    @property
+    def selector(self) -> int | None:
+        return self.facts.selector
 
     @property
     def sockaddr(self) -> SockAddr | None:
@@ -316,7 +358,7 @@ ARGVS = [ArgvCondition(["tool", "**"]), ArgvCondition(["tool", "-x"]), ArgvCondi
 CALLS = [("fsread",), ("fsread",), ("fswrite",), ("fsread", "fswrite"), ("openat",), ("open",),
          ("exec",), ("execve",), ("rename",), ("link",), ("net-connect",), ("connect",),
          ("read",), ("stdio",), ("newfstatat",), ("unlink",), ("fsread", "connect"),
-         ("ptrace",), ("exec", "fsread")]
+         ("ptrace",), ("exec", "fsread"), ("renameat2",), ("ioctl",), ("fswrite",)]
 REDIRECTS = [Redirect(path="/r"), Redirect(address=SockAddr("inet", "127.0.0.1", 9))]
 
 
@@ -386,15 +428,22 @@ FLAGS = [os.O_RDONLY, os.O_WRONLY, os.O_RDWR, os.O_RDONLY | os.O_CREAT, None]
 @st.composite
 def facts_for(draw: st.DrawFn, table: Table) -> CallFacts:
     call = draw(st.sampled_from(["openat", "openat", "open", "newfstatat", "newfstatat",
-                                 "unlink", "execve", "execve", "rename", "renameat2", "link",
-                                 "connect", "connect", "sendto", "read", "ptrace"]))
+                                 "unlink", "execve", "execve", "rename", "renameat2",
+                                 "renameat2", "link", "connect", "connect", "sendto", "read",
+                                 "ptrace", "ioctl", "ioctl"]))
     if call in aliases.TWO_PATH_CALLS:
         old, new = draw(paths(table)), draw(paths(table))
         return CallFacts(
             call, (PathArg("old", old), PathArg("new", new)),
-            directories=frozenset(draw(st.sampled_from([(), ("old",), ("old", "new")]))),
-            sockets=frozenset(draw(st.sampled_from([(), ("old",)]))),
-            sockets_inside=tuple(draw(st.sampled_from([(), ("/run/s",), ("/a/b/s",)]))))
+            directories=frozenset(draw(st.sampled_from([(), ("old",), ("new",),
+                                                        ("old", "new")]))),
+            sockets=frozenset(draw(st.sampled_from([(), ("old",), ("new",)]))),
+            sockets_inside=tuple(draw(st.sampled_from([(), ("/run/s",), ("/a/b/s",)]))),
+            selector=draw(st.sampled_from([0, RENAME_EXCHANGE, 1, RENAME_EXCHANGE | 4]))
+            if call == "renameat2" else None)
+    if call == "ioctl":  # on a descriptor's file: a path, or a pseudo name
+        return CallFacts(call, (PathArg("path", draw(paths(table))),), selector=draw(
+            st.sampled_from([*FILE_CHANGING, TIOCSTI, 0x5401, FS_IOC_SETFLAGS | 1 << 32])))
     if call in ("connect", "sendto"):
         return CallFacts(call, sockaddr=draw(st.sampled_from([*ADDRESSES, None])))
     if call in ("read", "ptrace"):
@@ -435,7 +484,8 @@ def test_index_decides_as_the_linear_scan(data: st.DataObject) -> None:
 @given(tables())
 def test_rules_for_and_may_refuse_as_the_linear_scan(table: Table) -> None:
     linear = LinearTable(table)
-    for syscall in ("openat", "execve", "rename", "connect", "read", "ptrace", "unlink"):
+    for syscall in ("openat", "execve", "rename", "connect", "read", "ptrace", "unlink",
+                    "ioctl", "renameat2"):
         for cls in [None, *sorted(aliases.aliases_of(syscall))]:
             assert table.rules_for(syscall, cls) == linear.rules_for(syscall, cls)
             assert all(a is b for a, b in zip(table.rules_for(syscall, cls),
