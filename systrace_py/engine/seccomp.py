@@ -244,6 +244,31 @@ def _add_range_guard(b: _Builder, name: str, addr_arg: int, len_arg: int,
           *extra)
 
 
+#: What each guard protects, in words (systrace -v says it with the refusal).
+_GUARD_PURPOSES = {
+    "clone3": "clone3's flags are in memory the filter cannot read (programs fall back to clone)",
+    "clone": "CLONE_UNTRACED would start a process outside the trace",
+    "seccomp": "a seccomp listener would let another process answer this process's calls",
+    "ioctl": "TIOCSTI/TIOCLINUX would type commands into the terminal for someone else",
+    "setsockopt": "a source route would send packets to an address no rule looked at",
+    "prctl": "PR_SET_MM and undumpable processes would hide memory from the tracer",
+    "shmat": "the tracer's scratch area, where checked arguments are held",
+    "mmap": "the tracer's scratch area, where checked arguments are held",
+    **{name: "the tracer's scratch area, where checked arguments are held"
+       for name, _, _ in _MAPPING_CALLS},
+    **{name: "the tracer itself (a signal to systrace)" for name in (*_SIGNAL_TARGETS,
+                                                                    *TASK_TARGETS,
+                                                                    "pidfd_send_signal")},
+    "setrlimit": "core dumps, which the kernel writes outside every policy",
+    "prlimit64": "core dumps, which the kernel writes outside every policy",
+}
+
+
+def guard_purpose(name: str) -> str:
+    """What the engine's guard on this call protects (for messages)."""
+    return _GUARD_PURPOSES.get(name, "the trace itself")
+
+
 def guard_refusal(name: str, args: tuple[int, ...] | list[int], tracer_pid: int) -> int | None:
     """The errno the engine's guards refuse this call with, or None.  Applied at every stop,
     so a call the plan traces is held to the same guards as one the filter answers."""
