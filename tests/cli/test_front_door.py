@@ -284,8 +284,13 @@ def test_flags_that_cannot_take_effect_are_refused(tmp_path, flags, words):
 
 
 def test_credentials_with_attach_are_refused(tmp_path):
-    r = run_systrace(["--attach", str(os.getpid()), "-c", "0:0", "-p",
-                      str(write_policy(tmp_path))])
+    target = subprocess.Popen(["sleep", "60"])  # (if -c were ignored, this is what is traced)
+    try:
+        r = run_systrace(["--attach", str(target.pid), "-c", "0:0", "-p",
+                          str(write_policy(tmp_path))], timeout=60)
+    finally:
+        target.kill()
+        target.wait()
     assert r.returncode == 2
     assert "-c" in one_line(r.stderr)
 
