@@ -334,10 +334,10 @@ def enforce_command(opts: argparse.Namespace) -> int:
     if audit is not None:
         audit.start(list(opts.command), source, "dry-run" if opts.dry_run else "enforce")
     try:
-        code = trace(spec, supervisor, audit, quiet=opts.quiet)
+        code, completed = trace(spec, supervisor, audit, quiet=opts.quiet)
         if opts.stats:
             _print_stats(supervisor)
-        if not opts.quiet:
+        if completed and not opts.quiet:  # (a failed run said its one line)
             _print_refusals(supervisor, opts)
         return code
     finally:
@@ -488,8 +488,9 @@ class EndRun(BaseException):
 
 
 def trace(spec: SpawnSpec, supervisor: Supervisor, audit: AuditLog | None, *,
-          quiet: bool = False) -> int:
-    """Run the tracer; turn its failure into exit 125 with the tree killed.
+          quiet: bool = False) -> tuple[int, bool]:
+    """Run the tracer: the exit status, and whether the run went to its end.  A failure is
+    exit 125 with the tree killed, and one line saying why.
 
     SYSTRACE_NO_HOLD=1 turns argument holding off: for bench/run_bench.py --defences only,
     to measure what the TOCTOU defences cost; it opens the races they close."""
@@ -503,22 +504,21 @@ def trace(spec: SpawnSpec, supervisor: Supervisor, audit: AuditLog | None, *,
         try:
             tracer.spawn(spec)
         except TracerError as exc:  # nothing of the command ran (already traced...)
-            return _fail(str(exc), EXIT_INTERNAL)
+            return _fail(str(exc), EXIT_INTERNAL), False
         code = tracer.run()
         if supervisor.aborted:
             _say("aborted at the prompt: the traced processes were killed")
-        return code
+            return code, False
+        return code, True
     except EndRun as exc:
         name = signal.Signals(exc.signum).name
         return _fail(f"a second {name} while an ask was pending ended the run; the traced "
-                     "processes were killed", 128 + exc.signum)
-    except LogError as exc:
-        return _fail(f"{exc}; the traced processes were killed", EXIT_INTERNAL)
-    except TracerError as exc:
-        return _fail(f"{exc}; the traced processes were killed", EXIT_INTERNAL)
+                     "processes were killed", 128 + exc.signum), False
+    except (LogError, TracerError) as exc:
+        return _fail(f"{exc}; the traced processes were killed", EXIT_INTERNAL), False
     except Exception as exc:  # fail closed: tracer.run already killed the traced tree
         return _fail(f"internal error: {type(exc).__name__}: {exc}; "
-                     "the traced processes were killed", EXIT_INTERNAL)
+                     "the traced processes were killed", EXIT_INTERNAL), False
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

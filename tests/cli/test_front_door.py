@@ -37,6 +37,19 @@ def one_line(stderr: str) -> str:
     return lines[0]
 
 
+def refusing(tmp_path: Path) -> tuple[Path, Path]:
+    secret = tmp_path / "secret"
+    secret.write_text("s\n")
+    return write_policy(tmp_path, f"""\
+        default = "permit"
+        [[rule]]
+        calls = ["fsread"]
+        path = "{secret}"
+        action = "never"
+        errno = "EACCES"
+        """), secret
+
+
 def touch_marker(tmp_path: Path) -> tuple[list[str], Path]:
     marker = tmp_path / "ran"
     return ["touch", str(marker)], marker
@@ -80,8 +93,10 @@ def test_a_log_that_fills_the_disk_mid_run_ends_it_with_one_line_and_whole_recor
         tmp_path, small_tmpfs, mode):
     log = small_tmpfs / "run.jsonl"
     finished = tmp_path / "finished"
-    script = f"for i in $(seq 300); do /bin/true; done; touch {finished}"
-    how = (["-p", str(write_policy(tmp_path))] if mode == "enforce"
+    policy, secret = refusing(tmp_path)  # a refusal first: still one line at the end
+    script = (f"cat {secret} 2>/dev/null; for i in $(seq 300); do /bin/true; done; "
+              f"touch {finished}")
+    how = (["-p", str(policy)] if mode == "enforce"
            else ["-A", "-o", str(tmp_path / "learned.toml")])
     r = run_systrace(["--log", str(log), *how, "--", "sh", "-c", script])
     assert r.returncode == 125, r.stderr
@@ -156,19 +171,6 @@ def test_under_systrace_it_says_so_and_exits_125(tmp_path):
 
 
 # --- nothing silent: the refusal count -------------------------------------------------------
-
-
-def refusing(tmp_path: Path) -> tuple[Path, Path]:
-    secret = tmp_path / "secret"
-    secret.write_text("s\n")
-    return write_policy(tmp_path, f"""\
-        default = "permit"
-        [[rule]]
-        calls = ["fsread"]
-        path = "{secret}"
-        action = "never"
-        errno = "EACCES"
-        """), secret
 
 
 def test_a_run_that_refused_calls_ends_saying_how_many(tmp_path, probe):
