@@ -243,6 +243,41 @@ def _touching(test: Test) -> list[tuple[sc.Arg, ...]]:
             (sc.Arg(addr, sc.LT, base - reach), sc.Arg(length, sc.GE, reach))]
 
 
+#: What a guard protects, in words (systrace -v says it with the refusal): the guards on
+#: the scratch area, on signals to the tracer and on core dumps say it by their tests and
+#: checks; the others by their call.
+_PURPOSES = {
+    "clone3": "clone3's flags are in memory the filter cannot read (programs fall back to clone)",
+    "clone": "CLONE_UNTRACED would start a process outside the trace",
+    "seccomp": "a seccomp listener would let another process answer this process's calls",
+    "ioctl": "TIOCSTI/TIOCLINUX would type commands into the terminal for someone else",
+    "setsockopt": "a source route would send packets to an address no rule looked at",
+    "prctl": "PR_SET_MM and undumpable processes would hide memory from the tracer",
+}
+_SCRATCH = "the tracer's scratch area, where checked arguments are held"
+_TRACER = "the tracer itself (a signal to systrace)"
+_CORE = "core dumps, which the kernel writes outside every policy"
+
+
+def guard_purpose(name: str) -> str:
+    """What the engine's guard on this call protects (for messages)."""
+    guard = GUARDS.get(name)
+    if guard is None:
+        return "the trace itself"
+    if guard.check in ("task_target", "pidfd_target"):
+        return _TRACER
+    if guard.check == "rlimit_core":
+        return _CORE
+    params = {test.value for case in guard.cases for test in case} | {
+        test.mask for case in guard.cases for test in case}
+    if any(test.op == "touches" for case in guard.cases for test in case) or \
+            params & {Param.AREA_END, Param.AREA_BASE}:
+        return _SCRATCH
+    if Param.TRACER_PID in params:
+        return _TRACER
+    return _PURPOSES.get(name, "the trace itself")
+
+
 def _holds(test: Test, args: Sequence[int], params: dict[Param, int]) -> bool:
     """A guard's test, exactly, on the registers of a stop."""
     register = args[test.arg]

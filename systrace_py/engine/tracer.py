@@ -62,6 +62,7 @@ _SECCOMP_STOP = 0x7F | (signal.SIGTRAP << 8) | (7 << 16)
 _NR_CLONE = NUMBERS["clone"]
 _CONTROL_CALLS = treated(Treat.CONTROL)  # calls whose control messages are checked
 FREEZE_TIMEOUT = 2.0  # seconds to wait for the other tasks to stop before refusing
+ORPHAN_NOTICE_AFTER = 1.0  # seconds after the command's exit before on_orphans is called
 
 
 class TracerError(Exception):
@@ -130,6 +131,10 @@ class Tracer:
         self.main_pid: int | None = None
         self.main_status: int | None = None
         self.stops = 0
+        #: Called once (with the number of processes left) when the command has exited and
+        #: the processes it left behind keep the trace going for ORPHAN_NOTICE_AFTER seconds.
+        self.on_orphans: Callable[[int], None] | None = None
+        self._orphan_deadline: float | None = None
 
     # --- starting ---------------------------------------------------------------------------
     def spawn(self, spec: SpawnSpec) -> int:
@@ -169,7 +174,12 @@ class Tracer:
         _, status = os.waitpid(pid, os.WUNTRACED)
         if not os.WIFSTOPPED(status):
             raise TracerError(f"child {pid} did not stop before exec (status {status:#x})")
-        pt.seize(pid)
+        try:
+            pt.seize(pid)
+        except pt.PtraceError as exc:
+            why = _seize_failure(pid, exc)
+            os.kill(pid, signal.SIGKILL)  # it must not run untraced, nor stay stopped
+            raise TracerError(why) from exc
         process = Process(pid, os.getpid(), spec.executable, AddressSpace(), TraceeMemory(pid))
         process.tids.add(pid)
         self.processes[pid] = process
@@ -212,7 +222,7 @@ class Tracer:
                 except pt.PtraceError as exc:
                     if not seen and tid == pid:
                         raise TracerError(f"cannot attach to {pid}: "
-                                          f"{os.strerror(exc.errno or 1)}") from exc
+                                          f"{_seize_failure(pid, exc)}") from exc
                     continue
                 process.tids.add(tid)
                 self.tasks[tid] = Task(tid, process)
@@ -341,7 +351,7 @@ class Tracer:
         self.tasks.clear()
 
     def _next_event(self) -> tuple[int, int] | None:
-        if self._parked == 0:
+        if self._parked == 0 and self._orphan_deadline is None:
             if not self._answers.empty():
                 self._drain_answers()
             try:
@@ -363,9 +373,21 @@ class Tracer:
                 return pid, status
             if self._drain_answers():
                 return None
+            timeout = None if self._sigchld_wakes else 0.05
+            if self._orphan_deadline is not None:
+                left = self._orphan_deadline - time.monotonic()
+                if left <= 0:
+                    self._orphans_notice()
+                    return None
+                timeout = left if timeout is None else min(left, timeout)
             # SIGCHLD writes to the wake pipe (see run); the timeout only covers a tracer run
             # outside the main thread, where no signal wakes us.
-            select.select([self._wake_r], [], [], None if self._sigchld_wakes else 0.05)
+            select.select([self._wake_r], [], [], timeout)
+
+    def _orphans_notice(self) -> None:
+        self._orphan_deadline = None
+        if self.on_orphans is not None and self.processes:
+            self.on_orphans(len(self.processes))
 
     def _dispatch(self, pid: int, status: int) -> None:
         self.stops += 1
@@ -1116,6 +1138,11 @@ class Tracer:
         process.memory.close()
         if process.pid == self.main_pid:
             self.main_status = status
+            if self.on_orphans is not None and self.processes:
+                # wait for them (as strace does), but say so if it takes a while
+                self._orphan_deadline = time.monotonic() + ORPHAN_NOTICE_AFTER
+                if not self._sigchld_wakes:
+                    self._sigchld_wakes = self._wake_on_sigchld()
         self.monitor.on_exit(process, status)
 
 
@@ -1132,6 +1159,33 @@ def _has_capability(tid: int, capability: int) -> bool:
     except (OSError, ValueError, IndexError):
         return True  # cannot tell: assume it may
     return True
+
+
+def _tracer_of(pid: int) -> int:
+    """The TracerPid of a process (0: not traced, or unknown)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("TracerPid:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _seize_failure(pid: int, exc: pt.PtraceError) -> str:
+    """Why PTRACE_SEIZE failed, in words: a process has one tracer, and when it (or this
+    tracer) is already traced -- by strace -f, gdb, another systrace -- say by whom."""
+    code = exc.errno or errno.EPERM
+    if code == errno.ESRCH:
+        return "no such process"
+    if code == errno.EPERM:
+        for traced in (pid, os.getpid()):
+            tracer = _tracer_of(traced)
+            if tracer and tracer != os.getpid():
+                try:
+                    name = Path(f"/proc/{tracer}/comm").read_text().strip()
+                except OSError:
+                    name = "?"
+                return f"already traced by PID {tracer} ({name})"
+    return f"cannot trace it: {os.strerror(code)}"
 
 
 def _traced_by(tracer: int) -> set[int]:

@@ -279,9 +279,9 @@ def _path_offers(path: str, facts: CallFacts, ex: Expansions) -> list[Offer]:
     m = _MEMFD.match(path)
     if m:
         name = m.group("name")
-        out = [Offer("file", f"the memfd {name}", pattern="memfd:" + escape(name))] if name \
+        named = [Offer("file", f"the memfd {name}", pattern="memfd:" + escape(name))] if name \
             else []
-        return [*out, Offer("kind", "every memfd", pattern="memfd:*")]
+        return [*named, Offer("kind", "every memfd", pattern="memfd:*")]
     if not path.startswith("/"):
         return []
     writer = _Writer(ex)
