@@ -19,7 +19,9 @@ change (see :mod:`systrace_py.engine.scratch`):
   the kernel is never handed a spelling other than the one checked;
 * exec gets a private copy of the path string and, when argv was checked, of argv; what was
   really executed is compared with what was checked at the exec event (:mod:`tracer`);
-* socket addresses (connect, bind, sendto, sendmsg) are copied, msghdr included.
+* socket addresses (connect, bind, sendto, sendmsg) are copied, msghdr included;
+* clone3's struct clone_args is copied as it was read and checked (its flags decide what the
+  new task may be).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ _HOW = 0            # struct open_how (24 bytes)
 _PATH1 = 32         # first path
 _PATH2 = _PATH1 + 4097
 _SOCK = 8192        # sockaddr copy
+_CLONE_ARGS = scratch.STRUCT  # clone3's struct (at most a page: clone_args.read)
 _MSGHDR = _SOCK + 256
 _BULK = scratch.BULK
 
@@ -167,6 +170,8 @@ class Holder:
             self._paths(call, reply)
         if call.sockaddr_raw is not None or reply.sockaddr is not None:
             self._sockaddr(call, reply)
+        if call.clone_args_raw is not None:
+            self._clone_args(call.clone_args_raw)
         self._commit(tid)
 
     def _commit(self, tid: int) -> None:
@@ -306,6 +311,13 @@ class Holder:
             struct.pack_into("<QI", header, 0, self.base + _SOCK, len(raw))
             self.memory.write(self.base + _SOCK, raw.ljust(_MSGHDR - _SOCK, b"\0") + header)
             self.args[1] = self.base + _MSGHDR
+
+
+    # --- clone3 ---------------------------------------------------------------------------------
+    def _clone_args(self, raw: bytes) -> None:
+        """The struct clone3 was checked with, byte for byte (its size argument unchanged)."""
+        self.memory.write(self.base + _CLONE_ARGS, raw)
+        self.args[0] = self.base + _CLONE_ARGS
 
 
 SYSCALL_INSTRUCTION = b"\x0f\x05"
