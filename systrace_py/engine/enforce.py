@@ -223,10 +223,10 @@ class Holder:
         path = call.decoded_path("path") if reply.paths else None
         examined = call.examined_paths()
         path = path or (examined[0] if examined else None)
-        if path is None or path.spec is None:
-            return
-        target, own_spelling = self._target(path, reply, last_name=False)
-        if target is None:
+        target, own_spelling = (None, False) if path is None or path.spec is None else \
+            self._target(path, reply, last_name=False)
+        if path is None or path.spec is None or target is None:
+            self._open_how(call)
             return
         flags, mode = open_how_for(call)
         resolve = 0 if self.respelled else pt.RESOLVE_NO_SYMLINKS
@@ -243,6 +243,15 @@ class Holder:
             dirfd = self.info.args[path.spec.dirfd_arg] & 0xFFFFFFFF
         self.args.update({0: dirfd, 1: self.base + _PATH1, 2: self.base + _HOW,
                           3: pt.OPEN_HOW_SIZE})
+
+    def _open_how(self, call: DecodedCall) -> None:
+        """openat2 whose path is not held: its struct open_how still is, when the check read
+        it (its flags tell a read from a write), exactly as it was read."""
+        if call.name != "openat2" or call.open_resolve is None:
+            return
+        how = struct.pack("<QQQ", call.open_flags or 0, call.open_mode or 0, call.open_resolve)
+        self.memory.write(self.base + _HOW, how)
+        self.args.update({2: self.base + _HOW, 3: pt.OPEN_HOW_SIZE})
 
     def _paths(self, call: DecodedCall, reply: Reply) -> None:
         writes: list[tuple[int, bytes, int]] = []  # (offset, data, arg index)

@@ -725,6 +725,7 @@ class Tracer:
             return False  # the common case, decided before looking at the arguments
         examined = (call.sockaddr_raw is not None or call.examined_argv is not None
                     or call.clone_args_raw is not None
+                    or call.open_resolve is not None  # openat2's open_how was read
                     or any(p.spec is not None for p in call.examined_paths()))
         return examined and (not solo or self._reached_from_outside(task, call))
 

@@ -92,6 +92,16 @@ def test_start_directory_moved_after_the_check(build, tmp_path, mode):
                            lambda s: read_never(s.secret))
 
 
+def test_openat2_flags_rewritten_after_the_check(build, tmp_path):
+    """Issue 11, class 3: under a policy that refuses every write (fswrite, no path), the
+    check reads openat2's flags from its struct open_how to tell a read from a write; no
+    path was examined, so nothing used to be held, and a sibling thread flipping O_RDONLY to
+    O_WRONLY got descriptors for writing.  The struct is held as it was read."""
+    controlled_and_blocked(tmp_path, build("escape/race_how.c"),
+                           lambda s: [s.decoy, ITERATIONS, SECONDS],
+                           lambda s: policy(never("fswrite", "EROFS")))
+
+
 # --- writers that are no task of the tree -----------------------------------------------------
 
 def share_scene(s: Scene) -> None:
