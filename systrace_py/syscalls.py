@@ -447,10 +447,11 @@ _c(27, "mincore", (_START, _LEN, _ptr("vec")), "stdio")
 _c(28, "madvise", (_START, _LEN, _a("behavior")), "stdio", guard=Guard((_AREA,), errno.EPERM))
 _c(29, "shmget", (_a("key"), _a("size"), _fl("shmflg")))
 # shmat at an address inside the area, or replacing (SHM_REMAP) anything below its end: the
-# segment's size is not in a register, so any remap that could reach the area is refused.
+# segment's size is not in a register, so any remap that could reach the area is refused
+# (below SHMLBA, a page, a remap is the kernel's EINVAL: rounded down to 0, or unaligned).
 # A SysV segment is shared memory: any process that may attach it may write it.
 _c(30, "shmat", (_a("shmid"), _a("shmaddr", _K.ADDR), _fl("shmflg")),
-   guard=Guard(((Test(1, "lt", Param.AREA_END), _bits(2, SHM_REMAP)),
+   guard=Guard(((Test(1, "ge", 4096), Test(1, "lt", Param.AREA_END), _bits(2, SHM_REMAP)),
                 (Test(1, "eq", Param.AREA_BASE, Param.AREA_MASK),)), errno.EPERM),
    shares=_ALWAYS_SHARES_PAGES)
 _c(31, "shmctl", (_a("shmid"), _a("cmd", _K.CMD), _ptr("buf")))
