@@ -111,6 +111,9 @@ CLONE_NEWUSER: Final = 0x10000000
 CLONE_NEWPID: Final = 0x20000000
 CLONE_NEWNET: Final = 0x40000000
 CLONE_IO: Final = 0x80000000
+CLONE_NEWTIME: Final = 0x00000080          # clone3 and unshare only (clone's low byte is CSIGNAL)
+CLONE_CLEAR_SIGHAND: Final = 0x100000000   # clone3 only
+CLONE_INTO_CGROUP: Final = 0x200000000     # clone3 only
 #: (bit, name) of every clone flag above CSIGNAL, for showing a clone's flags
 CLONE_FLAG_NAMES: Final = (
     (CLONE_VM, "CLONE_VM"), (CLONE_FS, "CLONE_FS"), (CLONE_FILES, "CLONE_FILES"),
@@ -123,7 +126,23 @@ CLONE_FLAG_NAMES: Final = (
     (CLONE_UNTRACED, "CLONE_UNTRACED"), (CLONE_CHILD_SETTID, "CLONE_CHILD_SETTID"),
     (CLONE_NEWCGROUP, "CLONE_NEWCGROUP"), (CLONE_NEWUTS, "CLONE_NEWUTS"),
     (CLONE_NEWIPC, "CLONE_NEWIPC"), (CLONE_NEWUSER, "CLONE_NEWUSER"),
-    (CLONE_NEWPID, "CLONE_NEWPID"), (CLONE_NEWNET, "CLONE_NEWNET"), (CLONE_IO, "CLONE_IO"))
+    (CLONE_NEWPID, "CLONE_NEWPID"), (CLONE_NEWNET, "CLONE_NEWNET"), (CLONE_IO, "CLONE_IO"),
+    (CLONE_CLEAR_SIGHAND, "CLONE_CLEAR_SIGHAND"), (CLONE_INTO_CGROUP, "CLONE_INTO_CGROUP"))
+#: every flag clone3 accepts (the kernel's CLONE_LEGACY_FLAGS and the two clone3-only ones)
+CLONE3_FLAGS: Final = 0xFFFFFFFF | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP
+#: struct clone_args (include/uapi/linux/sched.h): its sizes by version, and the most any
+#: size may be (clone3 reads at most a page)
+CLONE_ARGS_SIZE_VER0: Final = 64            # flags .. tls
+CLONE_ARGS_SIZE_VER1: Final = 80            # + set_tid, set_tid_size
+CLONE_ARGS_SIZE_VER2: Final = 88            # + cgroup
+CLONE_ARGS_SIZE_MAX: Final = 4096
+MAX_PID_NS_LEVEL: Final = 32
+NSIG: Final = 64                            # _NSIG: the highest valid signal number
+
+# --- kcmp(2) types (include/uapi/linux/kcmp.h): what two tasks may share ------------------------
+KCMP_VM: Final = 1
+KCMP_FILES: Final = 2
+KCMP_FS: Final = 3
 
 # --- what the engine's guards test (see systrace_py.syscalls, GUARDS) ----------------------------
 SECCOMP_SET_MODE_FILTER: Final = 1
@@ -133,9 +152,11 @@ PR_SET_MM: Final = 35
 TIOCSTI: Final = 0x5412      # push bytes into the terminal's input: commands for the user's shell
 TIOCLINUX: Final = 0x541C    # (subcodes 2/3: paste a console selection, the same thing)
 RLIMIT_CORE: Final = 4
+MAP_SHARED: Final = 0x01     # (MAP_SHARED_VALIDATE, 0x03, has this bit too)
 MAP_FIXED: Final = 0x10
 MREMAP_FIXED: Final = 2
 SHM_REMAP: Final = 0x4000
+SOL_XDP: Final = 283         # setsockopt level of AF_XDP (XDP_UMEM_REG: memory the kernel fills)
 IPPROTO_IP: Final = 0
 IP_OPTIONS: Final = 4        # source routes: the packet goes to an unchecked address
 IP_RETOPTS: Final = 7

@@ -335,7 +335,8 @@ def _roles(name: str) -> tuple[str, ...]:
     return ("path",) if name in FD_ARGS else ()
 
 
-_HELD_STRUCTS = {Kind.SOCKADDR: "the socket address", Kind.OPEN_HOW: "struct open_how"}
+_HELD_STRUCTS = {Kind.SOCKADDR: "the socket address", Kind.OPEN_HOW: "struct open_how",
+                 Kind.CLONE_ARGS: "struct clone_args"}
 
 
 def _held_args(name: str) -> dict[int, str]:
@@ -539,10 +540,10 @@ class ExecCall(Syscall):
 
 @dataclass(frozen=True, kw_only=True)
 class CloneCall(Syscall):
-    """clone, fork, vfork (fork and vfork are given the clone flags they stand for).
-    ``exit_signal`` is the signal the parent gets when the child ends; ``result`` (in the
-    parent) is the child's pid.  The child itself is reported by the ``@child`` event.
-    clone3 never runs under the engine (libc falls back to clone), so it is never seen."""
+    """clone, clone3, fork, vfork (fork and vfork are given the clone flags they stand for,
+    clone3 those of its struct clone_args).  ``exit_signal`` is the signal the parent gets
+    when the child ends; ``result`` (in the parent) is the child's pid.  The child itself is
+    reported by the ``@child`` event."""
 
     flags: int = 0
     flag_names: tuple[str, ...] = ()
@@ -840,7 +841,10 @@ def _exec(call: DecodedCall, r: Reader, base: dict[str, Any]) -> Syscall:
 
 @_describes(CloneCall, "clone", "fork", "vfork", "clone3")
 def _clone(call: DecodedCall, r: Reader, base: dict[str, Any]) -> Syscall:
-    flags = _FORK_FLAGS.get(call.name, call.args[0] if call.name == "clone" else 0)
+    if call.name == "clone3":
+        flags = call.clone_args.as_clone()[0] if call.clone_args is not None else 0
+    else:
+        flags = _FORK_FLAGS.get(call.name, call.args[0] if call.name == "clone" else 0)
     return CloneCall(**base, flags=flags, flag_names=_names(flags & ~CSIGNAL, CLONE_FLAG_NAMES),
                      exit_signal=signal_name(flags & CSIGNAL))
 

@@ -40,6 +40,7 @@ from systrace_py.kernel import (
     FSPICK_SYMLINK_NOFOLLOW,
     IN_DONT_FOLLOW,
     MAP_FIXED,
+    MAP_SHARED,
     MOVE_MOUNT_F_EMPTY_PATH,
     MOVE_MOUNT_F_SYMLINKS,
     MOVE_MOUNT_T_EMPTY_PATH,
@@ -56,6 +57,7 @@ from systrace_py.kernel import (
     SECCOMP_FILTER_FLAG_NEW_LISTENER,
     SECCOMP_SET_MODE_FILTER,
     SHM_REMAP,
+    SOL_XDP,
     TIOCLINUX,
     TIOCSTI,
     UMOUNT_NOFOLLOW,
@@ -80,6 +82,8 @@ class Kind(enum.Enum):
     STRING = "string"          # a C string that names no file (xattr or key name, link target)
     OPEN_FLAGS = "open_flags"  # open(2) flags in a register
     OPEN_HOW = "open_how"      # struct open_how * (openat2): flags, mode, resolve in memory
+    CLONE_ARGS = "clone_args"  # struct clone_args * (clone3, its size in Arg.length): its flags
+    #                            get clone's check, and the kernel gets the struct checked
     SOCKADDR = "sockaddr"      # a struct sockaddr * the call sends to or binds (Arg.length)
     MSGHDR = "msghdr"          # struct user_msghdr * of sendmsg: an address, control messages
     MMSGHDR = "mmsghdr"        # struct mmsghdr[] of sendmmsg: one msghdr per message
@@ -307,13 +311,33 @@ _AREA = (_touches(0, 1),)  # a call on the range (args 0, 1)
 _PID_GUARD = Guard(((),), check="task_target", arg=0)
 
 
+class Shares(NamedTuple):
+    """The cases (register tests, as a guard's, and exact) in which a call lets something
+    that is no task of the traced tree write the caller's memory: another process sharing
+    pages (a MAP_SHARED mapping, a SysV segment), or the kernel completing I/O later (an AIO
+    context, an io_uring, an XDP umem), or whoever reads a userfaultfd.  No task the engine
+    counts is then needed to rewrite an argument between its check and its use, so from that
+    call on (until the next exec) such arguments are held even in a tree of one task
+    (Tracer._must_hold).  ``anywhere``: the writes may land in any of the caller's pages;
+    otherwise only in the shared pages the call maps, which /proc/PID/maps then shows.  The
+    filter stops these cases even when the policy permits the call."""
+
+    cases: tuple[Case, ...]
+    anywhere: bool = False
+
+
+_ALWAYS_SHARES_PAGES = Shares(((),))
+_ALWAYS_WRITES_ANYWHERE = Shares(((),), anywhere=True)
+
+
 # --- the record --------------------------------------------------------------------------------
 class Call(NamedTuple):
     """One system call.  ``on_descriptor``: the descriptor call it stands for when its path is
     empty and means its dirfd (glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH)).  ``ni``:
     the kernel has no entry point for it on x86_64 (it answers ENOSYS).  ``aliases_when``: the
     call is in its aliases only when this rule holds, and in none otherwise (ioctl is fswrite
-    only for the requests that change a file)."""
+    only for the requests that change a file).  ``shares``: when the call lets something that
+    is no task of the traced tree write the caller's memory (see :class:`Shares`)."""
 
     nr: int
     name: str
@@ -326,6 +350,7 @@ class Call(NamedTuple):
     returns: bool = True
     ni: bool = False
     aliases_when: Rule = ALWAYS
+    shares: Shares | None = None
 
     def paths(self) -> tuple[tuple[int, Path], ...]:
         """(index, Path) of each path argument, in order."""
@@ -359,12 +384,13 @@ _ARGS: dict[tuple[str, Kind], Arg] = {}
 def _c(nr: int, name: str, args: tuple[Arg | Path, ...] = (), aliases: str = "",
        treat: Treat = Treat.PLAIN, *, reveals: Reveals | None = None,
        on_descriptor: str | None = None, guard: Guard | None = None,
-       returns: bool = True, ni: bool = False, aliases_when: Rule = ALWAYS) -> None:
+       returns: bool = True, ni: bool = False, aliases_when: Rule = ALWAYS,
+       shares: Shares | None = None) -> None:
     alias_set = _ALIAS_SETS.get(aliases)
     if alias_set is None:
         alias_set = _ALIAS_SETS[aliases] = frozenset(aliases.split())
     TABLE[nr] = _new(Call, (nr, name, args, alias_set, treat, reveals, on_descriptor, guard,
-                            returns, ni, aliases_when))
+                            returns, ni, aliases_when, shares))
 
 
 def _a(name: str, kind: Kind = Kind.INT) -> Arg:
@@ -428,8 +454,11 @@ _c(5, "fstat", (_FILE, _ptr("statbuf")), "stdio", _T.FILE)
 _c(6, "lstat", (_p("filename", NEVER), _ptr("statbuf")), _R, _RP, reveals=METADATA)
 _c(7, "poll", (_ptr("ufds"), _a("nfds"), _a("timeout")), "stdio")
 _c(8, "lseek", (_FD, _a("offset"), _a("whence")), "stdio")
+# a shared mapping (MAP_SHARED or MAP_SHARED_VALIDATE) may be written by whoever else maps
+# the same object: a process outside the tree, or the kernel (a packet socket's ring)
 _c(9, "mmap", (_a("addr", _K.ADDR), _a("len"), _a("prot"), _FLAGS, _FD, _a("pgoff")),
-   "stdio", guard=Guard(((_touches(0, 1), _bits(3, MAP_FIXED)),), errno.EPERM))
+   "stdio", guard=Guard(((_touches(0, 1), _bits(3, MAP_FIXED)),), errno.EPERM),
+   shares=Shares(((_bits(3, MAP_SHARED),),)))
 _c(10, "mprotect", (_START, _LEN, _a("prot")), "stdio", guard=Guard((_AREA,), errno.EPERM))
 _c(11, "munmap", (_START, _LEN), "stdio", guard=Guard((_AREA,), errno.EPERM))
 _c(12, "brk", (_a("brk", _K.ADDR),), "stdio")
@@ -450,19 +479,23 @@ _c(21, "access", (_p(), _a("mode")), _R, _RP, reveals=METADATA)
 _c(22, "pipe", (_ptr("fildes"),), "stdio")
 _c(23, "select", (_a("n"), _ptr("inp"), _ptr("outp"), _ptr("exp"), _ptr("tvp")), "stdio")
 _c(24, "sched_yield", (), "stdio")
+# (it may move shared pages elsewhere: where they are is read again)
 _c(25, "mremap", (_a("addr", _K.ADDR), _a("old_len"), _a("new_len"), _FLAGS,
                   _a("new_addr", _K.ADDR)),
    "stdio", guard=Guard(((_touches(0, 1),), (_touches(4, 2), _bits(3, MREMAP_FIXED))),
-                        errno.EPERM))
+                        errno.EPERM), shares=_ALWAYS_SHARES_PAGES)
 _c(26, "msync", (_START, _LEN, _FLAGS), "stdio")
 _c(27, "mincore", (_START, _LEN, _ptr("vec")), "stdio")
 _c(28, "madvise", (_START, _LEN, _a("behavior")), "stdio", guard=Guard((_AREA,), errno.EPERM))
 _c(29, "shmget", (_a("key"), _a("size"), _fl("shmflg")))
 # shmat at an address inside the area, or replacing (SHM_REMAP) anything below its end: the
 # segment's size is not in a register, so any remap that could reach the area is refused
+# (below SHMLBA, a page, a remap is the kernel's EINVAL: rounded down to 0, or unaligned).
+# A SysV segment is shared memory: any process that may attach it may write it.
 _c(30, "shmat", (_a("shmid"), _a("shmaddr", _K.ADDR), _fl("shmflg")),
-   guard=Guard(((Test(1, "lt", Param.AREA_END), _bits(2, SHM_REMAP)),
-                (Test(1, "eq", Param.AREA_BASE, Param.AREA_MASK),)), errno.EPERM))
+   guard=Guard(((Test(1, "ge", 4096), Test(1, "lt", Param.AREA_END), _bits(2, SHM_REMAP)),
+                (Test(1, "eq", Param.AREA_BASE, Param.AREA_MASK),)), errno.EPERM),
+   shares=_ALWAYS_SHARES_PAGES)
 _c(31, "shmctl", (_a("shmid"), _a("cmd", _K.CMD), _ptr("buf")))
 _c(32, "dup", (_fd("fildes"),), "stdio")
 _c(33, "dup2", (_fd("oldfd"), _fd("newfd")), "stdio")
@@ -492,9 +525,12 @@ _c(51, "getsockname", (_FD, _ptr("usockaddr"), _ptr("usockaddr_len")), "stdio")
 _c(52, "getpeername", (_FD, _ptr("usockaddr"), _ptr("usockaddr_len")), "stdio")
 _c(53, "socketpair", (_a("family"), _a("type"), _a("protocol"), _ptr("usockvec")),
    "net-socket")
+# an AF_XDP umem (XDP_UMEM_REG) is the caller's own memory, which the kernel fills with
+# packets as they arrive
 _c(54, "setsockopt", (_FD, _a("level"), _a("optname"), _ptr("optval"), _a("optlen")),
    "stdio", guard=Guard(tuple((_eq32(1, level), _eq32(2, option))
-                              for level, option in REFUSED_SOCKOPTS), errno.EPERM))
+                              for level, option in REFUSED_SOCKOPTS), errno.EPERM),
+   shares=Shares(((_eq32(1, SOL_XDP),),), anywhere=True))
 _c(55, "getsockopt", (_FD, _a("level"), _a("optname"), _ptr("optval"), _ptr("optlen")),
    "stdio")
 _c(56, "clone", (_fl("clone_flags"), _a("newsp", _K.ADDR), _ptr("parent_tidptr"),
@@ -677,7 +713,9 @@ _c(202, "futex", (_ptr("uaddr"), _a("op", _K.CMD), _a("val"), _ptr("utime"), _pt
 _c(203, "sched_setaffinity", (_PID, _a("len"), _ptr("user_mask_ptr")))
 _c(204, "sched_getaffinity", (_PID, _a("len"), _ptr("user_mask_ptr")), "stdio")
 _c(205, "set_thread_area", (), ni=True)
-_c(206, "io_setup", (_a("nr_events"), _ptr("ctxp")))
+# native AIO: the kernel completes reads into the caller's buffers later, whatever the
+# caller is doing by then (and writes its events into a ring mapped in the caller)
+_c(206, "io_setup", (_a("nr_events"), _ptr("ctxp")), shares=_ALWAYS_WRITES_ANYWHERE)
 _c(207, "io_destroy", (_a("ctx"),))
 _c(208, "io_getevents", (_a("ctx_id"), _a("min_nr"), _a("nr"), _ptr("events"),
                          _ptr("timeout")))
@@ -862,7 +900,8 @@ _c(321, "bpf", (_a("cmd", _K.CMD), _a("uattr", _K.MAYBE_PATH), _a("size")), "",
 _c(322, "execveat", (_DFD, _at("filename", *_atf(4)),
                      _a("argv", _K.ARGV), _a("envp", _K.ENVP), _FLAGS), "exec fsread",
    _T.PATH | _T.ARGV | _T.FREEZE, reveals=CONTENT)
-_c(323, "userfaultfd", (_FLAGS,), "", _T.PLAIN | _T.UNSAFE)
+# whoever holds the descriptor fills the caller's missing pages (UFFDIO_COPY)
+_c(323, "userfaultfd", (_FLAGS,), "", _T.PLAIN | _T.UNSAFE, shares=_ALWAYS_WRITES_ANYWHERE)
 _c(324, "membarrier", (_a("cmd", _K.CMD), _FLAGS, _a("cpu_id")), "stdio")
 _c(325, "mlock2", (_START, _LEN, _FLAGS), "stdio")
 _c(326, "copy_file_range", (_fd("fd_in"), _ptr("off_in"), _fd("fd_out"), _ptr("off_out"),
@@ -888,7 +927,8 @@ _c(336, "uprobe", ())
 # --- 424..469 (the numbers every architecture shares) ----------------------------------------
 _c(424, "pidfd_send_signal", (_fd("pidfd"), _SIG, _ptr("info"), _FLAGS), "signal",
    guard=Guard(((),), check="pidfd_target", arg=0))
-_c(425, "io_uring_setup", (_a("entries"), _ptr("params")), "io-uring", _T.PLAIN | _T.UNSAFE)
+_c(425, "io_uring_setup", (_a("entries"), _ptr("params")), "io-uring", _T.PLAIN | _T.UNSAFE,
+   shares=_ALWAYS_WRITES_ANYWHERE)
 _c(426, "io_uring_enter", (_FD, _a("to_submit"), _a("min_complete"), _FLAGS, _ptr("argp"),
                            _a("argsz")), "io-uring", _T.PLAIN | _T.UNSAFE)
 _c(427, "io_uring_register", (_FD, _a("opcode", _K.CMD), _ptr("arg"), _a("nr_args")),
@@ -912,8 +952,10 @@ _c(432, "fsmount", (_fd("fs_fd"), _FLAGS, _fl("attr_flags")), "namespace",
 _c(433, "fspick", (_DFD, _at("path", unless_flag(2, FSPICK_SYMLINK_NOFOLLOW),
                              if_flag(2, FSPICK_EMPTY_PATH)), _FLAGS), "namespace", _NS)
 _c(434, "pidfd_open", (_PID, _FLAGS), guard=_PID_GUARD)
-# clone3: its flags are in memory; until they are read, libc is made to fall back to clone
-_c(435, "clone3", (_ptr("uargs"), _a("size")), "process", guard=Guard(((),), errno.ENOSYS))
+# clone3: its flags are in memory, which no filter can read: it always stops, its struct is
+# read as the kernel reads it and its flags get clone's guard (Tracer._clone3_check)
+_c(435, "clone3", (Arg("uargs", _K.CLONE_ARGS, 1), _a("size")), "process",
+   guard=Guard(((),), check="clone3", arg=0))
 _c(436, "close_range", (_FD, _fd("max_fd"), _FLAGS), "stdio")
 _c(437, "openat2", (_DFD, _at("filename", OPEN_HOW), Arg("how", _K.OPEN_HOW, 3), _a("usize")),
    "fsread fswrite", _T.PATH | _T.OPEN, reveals=CONTENT)

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from systrace_py.engine.clone_args import CloneArgs
 from systrace_py.engine.exec_image import ExecImage, exec_image
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import PathResolver, Resolved, Unresolvable
@@ -271,6 +272,8 @@ class DecodedCall:
     _paths: dict[str, DecodedPath] | None = None
     _sockaddrs: list[SockAddr] | None = None
     sockaddr_raw: bytes | None = None
+    clone_args: CloneArgs | None = None     # clone3's struct, read and checked (tracer)
+    clone_args_raw: bytes | None = None     # ... its bytes, which the kernel is handed
     msghdr_raw: bytes | None = None
     control_raw: bytes | None = None
     _argv: object = _UNSET

@@ -21,6 +21,8 @@ from ptrace import PtraceError
 from ptrace.binding import func as pt
 from ptrace.binding.linux_struct import user_regs_struct
 
+from systrace_py.syscalls import NUMBERS
+
 # --- requests python-ptrace does not define -------------------------------------------------
 PTRACE_SEIZE: Final = 0x4206
 PTRACE_INTERRUPT: Final = 0x4207
@@ -242,6 +244,20 @@ def fs_type(fd: int) -> int:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
     return buf.f_type
+
+
+SYS_KCMP: Final = NUMBERS["kcmp"]
+
+
+def kcmp(pid1: int, pid2: int, kind: int) -> int:
+    """kcmp(2) without indexes (KCMP_VM, KCMP_FS, KCMP_FILES...): 0 when the two tasks share
+    that kernel object; raises OSError."""
+    result = _libc.syscall(SYS_KCMP, ctypes.c_int(pid1), ctypes.c_int(pid2), ctypes.c_int(kind),
+                           ctypes.c_ulong(0), ctypes.c_ulong(0))
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return int(result)
 
 
 # --- what the child does between fork and exec ----------------------------------------------

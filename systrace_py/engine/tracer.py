@@ -33,22 +33,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from systrace_py.engine import enforce, scratch, signals
+from systrace_py.engine import clone_args, enforce, scratch, signals
 from systrace_py.engine import ptrace_ops as pt
-from systrace_py.engine.decode import DecodedCall, DecodeError, Decoder, read_argv
+from systrace_py.engine.decode import (
+    SOCKADDR_ARGS,
+    DecodedCall,
+    DecodeError,
+    Decoder,
+    read_argv,
+)
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import Resolved
-from systrace_py.engine.seccomp import GUARDED_CALLS, STOP_GUARDED, guard_refusal, stop_guard
-from systrace_py.engine.tracee import AddressSpace, Expect, Process, Shared, Task
-from systrace_py.kernel import (
-    AUDIT_ARCH_X86_64,
-    CLONE_FILES,
-    CLONE_FS,
-    CLONE_THREAD,
-    CLONE_VM,
-    REFUSED_CONTROL,
+from systrace_py.engine.seccomp import (
+    GUARDED_CALLS,
+    SHARES,
+    STOP_GUARDED,
+    guard_refusal,
+    shares_memory,
+    stop_guard,
 )
+from systrace_py.engine.tracee import (
+    AddressSpace,
+    Expect,
+    Process,
+    Shared,
+    Task,
+    in_thread_group,
+    overlaps,
+    shared_mappings,
+    shared_with,
+)
+from systrace_py.kernel import AUDIT_ARCH_X86_64, REFUSED_CONTROL
 from systrace_py.policy.aliases import EXEC_CALLS, OPEN_CALLS
 from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict
 from systrace_py.syscalls import NAMES, NUMBERS, Guard, Treat, treated
@@ -61,6 +77,9 @@ _SYSCALL_TRAP = signal.SIGTRAP | 0x80
 _SECCOMP_STOP = 0x7F | (signal.SIGTRAP << 8) | (7 << 16)
 _NR_CLONE = NUMBERS["clone"]
 _CONTROL_CALLS = treated(Treat.CONTROL)  # calls whose control messages are checked
+#: calls whose examined memory is where their registers point, nothing reached through
+#: pointers in memory: whether it is in a shared page is a range test (_reached_from_outside)
+_FLAT_ARGUMENTS = (treated(Treat.PATH) | frozenset(SOCKADDR_ARGS) | {"clone3"}) - EXEC_CALLS
 FREEZE_TIMEOUT = 2.0  # seconds to wait for the other tasks to stop before refusing
 ORPHAN_NOTICE_AFTER = 1.0  # seconds after the command's exit before on_orphans is called
 
@@ -228,6 +247,13 @@ class Tracer:
                 self.tasks[tid] = Task(tid, process)
                 seen.add(tid)
         process.space.users = len(seen)
+        # processes it did not start may share its memory: what it maps, read once
+        mappings = shared_mappings(pid)
+        if mappings is None:
+            process.space.written_anywhere = True
+        else:
+            process.space.shared_ranges, process.space.written_anywhere = mappings
+            process.space.shared_pages = bool(process.space.shared_ranges)
         fs, files = Shared(len(seen)), Shared(len(seen))
         for tid in seen:
             self.tasks[tid].fs, self.tasks[tid].files = fs, files
@@ -459,6 +485,8 @@ class Tracer:
         args = tuple(info.args)
         name = NAMES.get(nr, f"syscall_{nr}")
         process = task.process
+        if name in SHARES:
+            self._note_sharing(task.space, name, args)
         if task.replay is not None:
             # the call restarted after the scratch mmap: the same call, already decided; its
             # decision and what it examined apply again (the monitor is not asked twice)
@@ -501,6 +529,8 @@ class Tracer:
         if name in STOP_GUARDED or (
                 name in GUARDED_CALLS and guard_refusal(name, args, self.pid) is not None):
             return None  # decided (refused, or checked) by the engine at the stop
+        if name in SHARES and shares_memory(name, args) is not None:
+            return None  # the filter would stop it (its memory is noted at the stop)
         if name not in NUMBERS:
             return Verdict("errno", errno.ENOSYS)
         verdict = self.plan.verdict(name, args) if self.plan is not None else TRACE
@@ -510,14 +540,9 @@ class Tracer:
         """Refusals that hold whatever the policy says (the guards of seccomp.py, at a stop)."""
         name = call.name
         if name in GUARDED_CALLS:
-            err = guard_refusal(name, call.args, self.pid)
-            if err is not None:
-                return err, "guard"
-            guard = stop_guard(name, call.args, self.pid)
-            if guard is not None:
-                refusal = self._stop_guard(call, guard)
-                if refusal is not None:
-                    return refusal
+            refusal = self._guard_refusal(call)
+            if refusal is not None:
+                return refusal
         if name in _CONTROL_CALLS and any(c in REFUSED_CONTROL
                                           for c in call.control_messages()):
             return errno.EPERM, "a source route (the packet would go where no rule looks)"
@@ -542,10 +567,43 @@ class Tracer:
         except DecodeError as exc:
             return exc.errno, f"arguments unreadable: {exc}"
 
+    def _guard_refusal(self, call: DecodedCall) -> tuple[int, str] | None:
+        """What the call's guard in the syscall table refuses: the case its registers decide,
+        or the check of a stop guard.  (A clone3 is checked by clone's, see _clone3_check.)"""
+        err = guard_refusal(call.name, call.args, self.pid)
+        if err is not None:
+            return err, "guard"
+        guard = stop_guard(call.name, call.args, self.pid)
+        return self._stop_guard(call, guard) if guard is not None else None
+
+    def _clone3_check(self, call: DecodedCall) -> tuple[int, str] | None:
+        """clone3's flags are in memory: read its struct as the kernel will (its errno for a
+        bad size, pointer or field), then give the clone(2) call that would make the same task
+        clone's own guard -- the same function and the same definition that decide a clone,
+        so the two can never differ.  The struct read is the one the kernel gets (held, see
+        _must_hold)."""
+        memory = call.memory
+        if memory is None:
+            return errno.EFAULT, "clone_args unreadable"
+        pointer, size = call.args[0], call.args[1]
+        try:
+            raw = clone_args.read(memory, pointer, size)
+            decoded = clone_args.CloneArgs.unpack(raw)
+            clone_args.check(decoded, size, memory)
+        except clone_args.CloneArgsError as exc:
+            return exc.errno, f"clone3: {exc}"
+        call.clone_args = decoded
+        call.clone_args_raw = raw
+        as_clone = DecodedCall(call.tid, call.tgid, _NR_CLONE, "clone", decoded.as_clone(),
+                               memory, host_root=call.host_root)
+        return self._guard_refusal(as_clone)
+
     def _stop_guard(self, call: DecodedCall, guard: Guard) -> tuple[int, str] | None:
         """The check of a stop guard whose case holds: it needs more than registers (see the
         guards of the syscall table); ``guard.arg`` is the argument it looks at."""
         target = call.args[guard.arg]
+        if guard.check == "clone3":
+            return self._clone3_check(call)
         if guard.check == "pidfd_target":
             if signals.pidfd_aims_at_tracer(call.tid, target & 0xFFFFFFFF):
                 return errno.EPERM, "a signal to the tracer"
@@ -681,17 +739,73 @@ class Tracer:
     def _must_hold(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
         """Whether the call must be pointed at copies of what was checked.
 
-        A race needs a second task of the traced tree running while the call goes from its
-        check to the kernel (processes outside the tree are out of scope: docs/security.md).
-        While the tracer knows a single task, nothing can change the arguments, the cwd, a
-        descriptor or the file system in between, so nothing is copied; otherwise everything
-        that was examined is.  A replaced argument is always written, of course."""
+        A race needs a second writer of the call's memory while the call goes from its check
+        to the kernel: another task of the traced tree, or something that is no task -- a
+        process sharing the pages the arguments are in, the kernel completing asynchronous
+        I/O (_reached_from_outside).  When nothing but the task itself can write what was
+        examined, nothing can change it in between, so nothing is copied; otherwise
+        everything that was examined is.  A replaced argument is always written, of course."""
         if reply.paths is not None or reply.sockaddr is not None:
             return True
-        if not self.hold_arguments or self._solo():
+        if not self.hold_arguments:
             return False
-        return (call.sockaddr_raw is not None or call.examined_argv is not None
-                or any(p.spec is not None for p in call.examined_paths()))
+        space = task.space
+        solo = self._solo()
+        if solo and not space.written_anywhere and not space.shared_pages:
+            return False  # the common case, decided before looking at the arguments
+        examined = (call.sockaddr_raw is not None or call.examined_argv is not None
+                    or call.clone_args_raw is not None
+                    or call.open_resolve is not None  # openat2's open_how was read
+                    or any(p.spec is not None for p in call.examined_paths()))
+        return examined and (not solo or self._reached_from_outside(task, call))
+
+    @staticmethod
+    def _note_sharing(space: AddressSpace, name: str, args: tuple[int, ...]) -> None:
+        """A call of the table's ``shares`` at its stop: from now on (until exec) something
+        that is no task may write this memory -- anywhere, or in the pages it shares."""
+        sharing = shares_memory(name, args)
+        if sharing is None:
+            return
+        if sharing.anywhere:
+            space.written_anywhere = True
+        else:
+            space.shared_pages = True
+            space.shared_ranges = None  # where they are is read again when it matters
+
+    def _reached_from_outside(self, task: Task, call: DecodedCall) -> bool:
+        """In a tree of one task: whether something that is no task may write what the call
+        was decided on -- the kernel may write anywhere, or an examined buffer lies in a
+        shared page (/proc/PID/maps, read once after each change).  Memory reached through
+        pointers in memory (exec's argv, a msghdr's name and control) is not followed: when
+        any page is shared, such a call is held."""
+        space = task.space
+        if space.written_anywhere:
+            return True
+        if space.shared_ranges is None:
+            mappings = shared_mappings(task.tid)
+            if mappings is None:
+                return True
+            space.shared_ranges, rings = mappings
+            if rings:  # (an AIO ring the stop did not see: a call the filter let through)
+                space.written_anywhere = True
+                return True
+        ranges = space.shared_ranges
+        if not ranges:
+            return False
+        if call.examined_argv is not None or call.name not in _FLAT_ARGUMENTS:
+            return True
+        args = call.args
+        for p in call.examined_paths():
+            if p.spec is not None and overlaps(
+                    ranges, args[p.spec.arg], len(p.raw.encode("utf-8", "surrogateescape")) + 1):
+                return True
+        if call.sockaddr_raw is not None and overlaps(
+                ranges, args[SOCKADDR_ARGS[call.name][0]], len(call.sockaddr_raw)):
+            return True
+        if call.name == "openat2" and overlaps(ranges, args[2], pt.OPEN_HOW_SIZE):
+            return True  # (its flags decided its classes)
+        return call.clone_args_raw is not None and overlaps(ranges, args[0],
+                                                            len(call.clone_args_raw))
 
     def _must_freeze(self, call: DecodedCall, reply: Reply) -> bool:
         """Whether the call runs with every other task stopped.
@@ -707,8 +821,8 @@ class Tracer:
             return call.sockaddr_raw is not None or bool(call.examined_sockaddrs())
         if call.name in enforce.SOCKET_PATH_CALLS:
             addr = call.sockaddr if call.sockaddr_raw is not None else None
-            return addr is not None and addr.family == "unix" and bool(addr.path) \
-                and not addr.path.startswith("@")
+            return addr is not None and addr.family == "unix" and addr.path is not None \
+                and addr.path != "" and not addr.path.startswith("@")
         return bool(call.examined_paths()) or reply.paths is not None
 
     def _freeze(self, caller: Task) -> tuple[int, str] | None:
@@ -799,8 +913,11 @@ class Tracer:
             self._dispatch(pid, status)
 
     def _solo(self) -> bool:
-        """Whether the traced tree is one task (no child announced or on its way)."""
+        """Whether the traced tree is one task (no child announced or on its way): then no
+        task can change the cwd, a descriptor or the file system between a check and a use
+        (processes outside the tree are out of scope: docs/security.md)."""
         return len(self.tasks) == 1 and not self._early
+
 
     def _hold(self, task: Task, call: DecodedCall, reply: Reply,
               info: pt.SyscallInfo | None) -> bool:
@@ -967,15 +1084,18 @@ class Tracer:
 
     # --- new tasks ----------------------------------------------------------------------------
     def _on_new_task(self, parent: Task, event: int) -> None:
+        """A fork, vfork, clone or clone3 made a task.  What it shares with its parent --
+        memory, cwd and root, descriptor table -- is asked of the kernel (tracee.shared_with),
+        whatever call made it and whatever flags it passed; whether it is a thread too."""
         child_tid = pt.geteventmsg(parent.tid)
-        flags = self._clone_flags(parent.tid, event)
-        fs = parent.fs if flags & CLONE_FS else Shared()
-        files = parent.files if flags & CLONE_FILES else Shared()
+        shares_vm, shares_fs, shares_files = shared_with(parent.tid, child_tid)
+        fs = parent.fs if shares_fs else Shared()
+        files = parent.files if shares_files else Shared()
         if fs is parent.fs:
             fs.users += 1
         if files is parent.files:
             files.users += 1
-        if flags & CLONE_THREAD:
+        if in_thread_group(parent.process.pid, child_tid):  # (a thread always shares memory)
             process = parent.process
             child = Task(child_tid, process, fs=fs, files=files, detached=parent.detached)
             process.space.users += 1
@@ -988,11 +1108,14 @@ class Tracer:
             if event == pt.PTRACE_EVENT_VFORK:
                 parent.vfork_child = child_tid
             parent_space = parent.process.space
-            if flags & CLONE_VM:
+            if shares_vm:
                 space = parent_space
                 space.users += 1
-            else:  # a copy: the scratch mapping comes along
-                space = AddressSpace(scratch=parent_space.scratch)
+            else:  # a copy: the scratch mapping comes along, and so do shared pages
+                space = AddressSpace(scratch=parent_space.scratch,
+                                     written_anywhere=parent_space.written_anywhere,
+                                     shared_pages=parent_space.shared_pages,
+                                     shared_ranges=parent_space.shared_ranges)
             process = Process(child_tid, parent.process.pid, parent.process.program, space,
                               TraceeMemory(child_tid), host_root=parent.process.host_root)
             process.tids.add(child_tid)
@@ -1006,17 +1129,6 @@ class Tracer:
         elif child_tid in self._early:
             self._dispatch(child_tid, self._early.pop(child_tid))
         self._resume(parent)
-
-    @staticmethod
-    def _clone_flags(tid: int, event: int) -> int:
-        if event == pt.PTRACE_EVENT_VFORK:
-            return CLONE_VM
-        if event == pt.PTRACE_EVENT_FORK:
-            regs = pt.getregs(tid)
-            return regs.rdi if regs.orig_rax == _NR_CLONE else 0
-        regs = pt.getregs(tid)
-        return regs.rdi if regs.orig_rax == _NR_CLONE else (
-            CLONE_VM | CLONE_THREAD | CLONE_FS | CLONE_FILES)
 
     def _on_stop_event(self, task: Task, sig: int) -> None:
         if not task.started:
@@ -1053,9 +1165,10 @@ class Tracer:
             program = old_program
         checked = process.exec_check
         process.exec_check = None
-        program = self._checked_program(task, program, checked)
-        if program is None:
+        checked_program = self._checked_program(task, program, checked)
+        if checked_program is None:
             return
+        program = checked_program
         held_before = task.space.scratch  # this process (or its parent) has held arguments
         task.space.users -= 1
         task.space.slots.release(task.tid)
