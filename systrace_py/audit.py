@@ -1,10 +1,16 @@
 """The decision log: one JSON object per line, for every decision a rule made and for process
 events (fork, exec, exit).  ``systrace policy learn`` and ``systrace policy check`` read it back,
 so its fields are a contract: see docs/cli.md ("The log").
+
+A log file is a record of what the traced programs did, so it fails closed: a record that cannot
+be written raises :class:`LogError` (the tracer then kills the traced tree), and the file never
+ends in half a record -- each record is one write(2), and a short or failed one is cut back off.
+The ``-e`` copy on stderr is only a view: what cannot be written there is dropped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -15,6 +21,15 @@ from systrace_py.policy.model import Decision, Rule
 LOG_VERSION = 1
 
 
+class LogError(Exception):
+    """The log file cannot be opened or written: ``str()`` names the file and the error."""
+
+    def __init__(self, path: str, error: OSError) -> None:
+        self.path = path
+        self.error = error
+        super().__init__(f"--log {path}: {error.strerror or error}")
+
+
 def rule_ref(rule: Rule | None, table: str) -> dict[str, Any] | None:
     """How the log names a rule: its table, number and text."""
     if rule is None:
@@ -22,33 +37,73 @@ def rule_ref(rule: Rule | None, table: str) -> dict[str, Any] | None:
     return {"table": table, **rule.describe()}
 
 
-class AuditLog:
-    """Writes log records to one or more text streams (a file, stderr)."""
+class _LogFile:
+    """A log file written one whole record per write(2) (O_APPEND), never left with a part."""
 
-    def __init__(self, sinks: list[IO[str]]) -> None:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except OSError as exc:
+            raise LogError(path, exc) from None
+
+    def write(self, data: bytes) -> None:
+        written = 0
+        try:
+            while written < len(data):  # a short write (disk nearly full): the rest says why
+                written += os.write(self.fd, data[written:])
+        except OSError as exc:
+            self._cut(written)
+            raise LogError(self.path, exc) from None
+
+    def _cut(self, written: int) -> None:
+        """Take back the part of a record that did get written (not possible on a device)."""
+        if written:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self.fd, os.fstat(self.fd).st_size - written)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+class AuditLog:
+    """Writes log records to a file and/or a text stream (stderr, ``-e``)."""
+
+    def __init__(self, sinks: list[IO[str]], file: _LogFile | None = None) -> None:
         self.sinks = sinks
+        self.file = file
+        #: The first write error of the file: once set, nothing more is written.
+        self.failed: LogError | None = None
 
     @classmethod
     def open(cls, path: str | None, to_stderr: bool, stderr: IO[str]) -> AuditLog | None:
-        sinks: list[IO[str]] = []
-        if path is not None:
-            sinks.append(open(path, "a", encoding="utf-8", buffering=1))  # noqa: SIM115
-        if to_stderr:
-            sinks.append(stderr)
-        return cls(sinks) if sinks else None
+        """The log of a run; :class:`LogError` when the file cannot be opened for appending."""
+        file = _LogFile(path) if path is not None else None
+        sinks = [stderr] if to_stderr else []
+        return cls(sinks, file) if file is not None or sinks else None
 
     def close(self) -> None:
-        import sys
-
-        for sink in self.sinks:
-            if sink is not sys.stderr:
-                sink.close()
+        if self.file is not None:
+            self.file.close()
 
     def write(self, record: dict[str, Any]) -> None:
+        """Append one record; :class:`LogError` (now and for every later record) when the
+        file cannot take it."""
+        if self.failed is not None:
+            raise self.failed
         record = {"time": round(time.time(), 6), **record}
         line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
+        if self.file is not None:
+            try:
+                self.file.write(line.encode())
+            except LogError as exc:
+                self.failed = exc
+                raise
         for sink in self.sinks:
-            sink.write(line)
+            with contextlib.suppress(OSError, ValueError):
+                sink.write(line)
+                sink.flush()
 
     def start(self, argv: list[str], policy: str | None, mode: str) -> None:
         self.write({"event": "start", "version": LOG_VERSION, "argv": argv, "policy": policy,

@@ -42,6 +42,12 @@ VALID_OPEN_FLAGS: Final = (
     O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC | FASYNC
     | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC_BIT
     | O_PATH | O_TMPFILE_BIT)
+#: the only flags that may go with O_PATH (the kernel's build_open_how drops the rest)
+O_PATH_FLAGS: Final = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC
+#: openat2's RESOLVE_CACHED (the others are in engine/ptrace_ops.py)
+RESOLVE_CACHED: Final = 0x20
+#: the permission bits a mode may carry
+S_IALLUGO: Final = 0o7777
 #: the bits that make an open write, create or truncate (O_WRONLY and O_RDWR are in O_ACCMODE)
 WRITE_OPEN_BITS: Final = O_ACCMODE | O_CREAT | O_TRUNC | O_TMPFILE_BIT
 #: (bit, name) for showing open flags; the access mode is shown apart
@@ -62,6 +68,11 @@ AT_EMPTY_PATH: Final = 0x1000
 AT_STATX_FORCE_SYNC: Final = 0x2000
 AT_STATX_DONT_SYNC: Final = 0x4000
 AT_RECURSIVE: Final = 0x8000
+
+# --- renameat2(2) flags (include/uapi/linux/fs.h) ------------------------------------------------
+RENAME_NOREPLACE: Final = 0x1
+RENAME_EXCHANGE: Final = 0x2    # both paths move: each file gets the other's name
+RENAME_WHITEOUT: Final = 0x4
 
 # --- the follow / empty-path flags of other path calls -------------------------------------------
 IN_DONT_FOLLOW: Final = 0x02000000          # inotify_add_watch mask
@@ -100,6 +111,9 @@ CLONE_NEWUSER: Final = 0x10000000
 CLONE_NEWPID: Final = 0x20000000
 CLONE_NEWNET: Final = 0x40000000
 CLONE_IO: Final = 0x80000000
+CLONE_NEWTIME: Final = 0x00000080          # clone3 and unshare only (clone's low byte is CSIGNAL)
+CLONE_CLEAR_SIGHAND: Final = 0x100000000   # clone3 only
+CLONE_INTO_CGROUP: Final = 0x200000000     # clone3 only
 #: (bit, name) of every clone flag above CSIGNAL, for showing a clone's flags
 CLONE_FLAG_NAMES: Final = (
     (CLONE_VM, "CLONE_VM"), (CLONE_FS, "CLONE_FS"), (CLONE_FILES, "CLONE_FILES"),
@@ -112,11 +126,26 @@ CLONE_FLAG_NAMES: Final = (
     (CLONE_UNTRACED, "CLONE_UNTRACED"), (CLONE_CHILD_SETTID, "CLONE_CHILD_SETTID"),
     (CLONE_NEWCGROUP, "CLONE_NEWCGROUP"), (CLONE_NEWUTS, "CLONE_NEWUTS"),
     (CLONE_NEWIPC, "CLONE_NEWIPC"), (CLONE_NEWUSER, "CLONE_NEWUSER"),
-    (CLONE_NEWPID, "CLONE_NEWPID"), (CLONE_NEWNET, "CLONE_NEWNET"), (CLONE_IO, "CLONE_IO"))
+    (CLONE_NEWPID, "CLONE_NEWPID"), (CLONE_NEWNET, "CLONE_NEWNET"), (CLONE_IO, "CLONE_IO"),
+    (CLONE_CLEAR_SIGHAND, "CLONE_CLEAR_SIGHAND"), (CLONE_INTO_CGROUP, "CLONE_INTO_CGROUP"))
+#: every flag clone3 accepts (the kernel's CLONE_LEGACY_FLAGS and the two clone3-only ones)
+CLONE3_FLAGS: Final = 0xFFFFFFFF | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP
+#: struct clone_args (include/uapi/linux/sched.h): its sizes by version, and the most any
+#: size may be (clone3 reads at most a page)
+CLONE_ARGS_SIZE_VER0: Final = 64            # flags .. tls
+CLONE_ARGS_SIZE_VER1: Final = 80            # + set_tid, set_tid_size
+CLONE_ARGS_SIZE_VER2: Final = 88            # + cgroup
+CLONE_ARGS_SIZE_MAX: Final = 4096
+MAX_PID_NS_LEVEL: Final = 32
+NSIG: Final = 64                            # _NSIG: the highest valid signal number
+
+# --- kcmp(2) types (include/uapi/linux/kcmp.h): what two tasks may share ------------------------
+KCMP_VM: Final = 1
+KCMP_FILES: Final = 2
+KCMP_FS: Final = 3
 
 #: the namespace flags (unshare(2), clone(2), clone3(2), setns(2)'s nstype); CLONE_NEWTIME
 #: shares its bit with clone(2)'s exit signal, so clone(2) cannot ask for it
-CLONE_NEWTIME: Final = 0x00000080
 CLONE_NEW_FLAGS: Final = (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC
                           | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME)
 
@@ -149,7 +178,6 @@ FSCONFIG_SET_FD: Final = 5
 FSCONFIG_CMD_CREATE: Final = 6
 FSCONFIG_CMD_RECONFIGURE: Final = 7
 FSCONFIG_CMD_CREATE_EXCL: Final = 8
-KCMP_FILE: Final = 0
 
 # --- what the engine's guards test (see systrace_py.syscalls, GUARDS) ----------------------------
 SECCOMP_SET_MODE_FILTER: Final = 1
@@ -159,9 +187,11 @@ PR_SET_MM: Final = 35
 TIOCSTI: Final = 0x5412      # push bytes into the terminal's input: commands for the user's shell
 TIOCLINUX: Final = 0x541C    # (subcodes 2/3: paste a console selection, the same thing)
 RLIMIT_CORE: Final = 4
+MAP_SHARED: Final = 0x01     # (MAP_SHARED_VALIDATE, 0x03, has this bit too)
 MAP_FIXED: Final = 0x10
 MREMAP_FIXED: Final = 2
 SHM_REMAP: Final = 0x4000
+SOL_XDP: Final = 283         # setsockopt level of AF_XDP (XDP_UMEM_REG: memory the kernel fills)
 IPPROTO_IP: Final = 0
 IP_OPTIONS: Final = 4        # source routes: the packet goes to an unchecked address
 IP_RETOPTS: Final = 7
@@ -174,3 +204,46 @@ REFUSED_SOCKOPTS: Final = ((IPPROTO_IP, IP_OPTIONS), (IPPROTO_IPV6, IPV6_RTHDR),
 #: control messages sendmsg may not carry, for the same reason as REFUSED_SOCKOPTS
 REFUSED_CONTROL: Final = ((IPPROTO_IP, IP_RETOPTS), (IPPROTO_IPV6, IPV6_RTHDR),
                           (IPPROTO_IPV6, IPV6_2292RTHDR))
+
+# --- ioctl requests that change the file behind a descriptor not open for writing ----------------
+# The kernel checks ownership (or a capability) for these, not the descriptor's access mode, so
+# a descriptor opened read-only -- as every directory is -- is enough: each is the fswrite call
+# it is, decided on the descriptor's file (like fchmod).  Checked against the kernel's handlers
+# (fs/file_attr.c, fs/ext4/ioctl.c, fs/crypto/policy.c, fs/verity/enable.c, fs/btrfs/ioctl.c).
+# Left out, with the reason: requests that need FMODE_WRITE on the file they change (FICLONE,
+# FICLONERANGE, EXT4_IOC_MOVE_EXT, EXT4_IOC_SWAP_BOOT, the XFS/fallocate space requests);
+# FIDEDUPERANGE (it shares extents only where the bytes are already equal: no content, size or
+# time changes); requests that change no file but the file system or caches (FITRIM, FIFREEZE,
+# resizing, labels and UUIDs, the fscrypt keyring, EXT4_IOC_ALLOC_DA_BLKS, defragmentation);
+# and the FS_IOC32_* numbers, which the native ABI does not take.
+FS_IOC_SETFLAGS: Final = 0x40086602                 # _IOW('f', 2, long): chattr's flags
+FS_IOC_FSSETXATTR: Final = 0x401C5820               # _IOW('X', 32, struct fsxattr): xflags, projid
+FS_IOC_SETVERSION: Final = 0x40087602               # _IOW('v', 2, long): the inode generation
+EXT4_IOC_SETVERSION: Final = 0x40086604             # _IOW('f', 4, long): the same, ext4's number
+EXT4_IOC_MIGRATE: Final = 0x6609                    # _IO('f', 9): block map -> extents
+FS_IOC_SET_ENCRYPTION_POLICY: Final = 0x800C6613    # _IOR('f', 19, struct fscrypt_policy_v1)
+FS_IOC_ENABLE_VERITY: Final = 0x40806685            # _IOW('f', 133, struct fsverity_enable_arg):
+#                                                     it even requires a read-only descriptor
+BTRFS_IOC_SNAP_CREATE: Final = 0x50009401           # a snapshot made in the directory
+BTRFS_IOC_SUBVOL_CREATE: Final = 0x5000940E         # a subvolume made in the directory
+BTRFS_IOC_SNAP_DESTROY: Final = 0x5000940F          # a subvolume of the directory deleted
+BTRFS_IOC_SNAP_CREATE_V2: Final = 0x50009417
+BTRFS_IOC_SUBVOL_CREATE_V2: Final = 0x50009418
+BTRFS_IOC_SUBVOL_SETFLAGS: Final = 0x4008941A       # a subvolume made read-only or writable
+BTRFS_IOC_SET_RECEIVED_SUBVOL: Final = 0xC0C89425   # a subvolume's received UUID
+BTRFS_IOC_SNAP_DESTROY_V2: Final = 0x5000943F
+#: (request, name) of every ioctl request that changes the file behind its descriptor
+FILE_CHANGING_IOCTLS: Final = (
+    (FS_IOC_SETFLAGS, "FS_IOC_SETFLAGS"), (FS_IOC_FSSETXATTR, "FS_IOC_FSSETXATTR"),
+    (FS_IOC_SETVERSION, "FS_IOC_SETVERSION"), (EXT4_IOC_SETVERSION, "EXT4_IOC_SETVERSION"),
+    (EXT4_IOC_MIGRATE, "EXT4_IOC_MIGRATE"),
+    (FS_IOC_SET_ENCRYPTION_POLICY, "FS_IOC_SET_ENCRYPTION_POLICY"),
+    (FS_IOC_ENABLE_VERITY, "FS_IOC_ENABLE_VERITY"),
+    (BTRFS_IOC_SNAP_CREATE, "BTRFS_IOC_SNAP_CREATE"),
+    (BTRFS_IOC_SUBVOL_CREATE, "BTRFS_IOC_SUBVOL_CREATE"),
+    (BTRFS_IOC_SNAP_DESTROY, "BTRFS_IOC_SNAP_DESTROY"),
+    (BTRFS_IOC_SNAP_CREATE_V2, "BTRFS_IOC_SNAP_CREATE_V2"),
+    (BTRFS_IOC_SUBVOL_CREATE_V2, "BTRFS_IOC_SUBVOL_CREATE_V2"),
+    (BTRFS_IOC_SUBVOL_SETFLAGS, "BTRFS_IOC_SUBVOL_SETFLAGS"),
+    (BTRFS_IOC_SET_RECEIVED_SUBVOL, "BTRFS_IOC_SET_RECEIVED_SUBVOL"),
+    (BTRFS_IOC_SNAP_DESTROY_V2, "BTRFS_IOC_SNAP_DESTROY_V2"))

@@ -1,8 +1,9 @@
 """``systrace -A``: run a command once in learning mode and write the policy it needs.
 
 Where the policy goes: ``-o FILE``, else the program's file in the policy directory (as
-systrace wrote ``~/.systrace/_bin_ls``), where ``systrace CMD`` then finds it.  An existing
-file is backed up and replaced, or widened with ``--merge``.  Everything that can go wrong
+systrace wrote ``~/.systrace/_bin_ls``), where ``systrace CMD`` then finds it; a policy
+directory that does not exist yet is created (and systrace says so).  An existing file is
+backed up and replaced, or widened with ``--merge``.  Everything that can go wrong
 with the destination (unwritable, a policy that does not load for ``--merge``) is found
 *before* the command runs: a long learning session is never lost to a typo.
 
@@ -19,13 +20,15 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from systrace_py.audit import AuditLog
+from systrace_py.audit import AuditLog, LogError
 from systrace_py.cli import (
     EXIT_INTERNAL,
     UsageError,
     _hold_signals,
+    _orphans_notice,
     _parse_credentials,
     _resolve_command,
+    _say,
 )
 from systrace_py.engine.seccomp import compile_filters
 from systrace_py.engine.tracer import SpawnSpec, Tracer, TracerError
@@ -61,6 +64,7 @@ def _check_writable(path: Path, in_policy_dir: bool) -> None:
         except OSError as exc:
             raise UsageError(f"cannot create the policy directory {parent}: "
                              f"{exc.strerror or exc}") from exc
+        _say(f"created the policy directory {parent}")
     if not parent.is_dir():
         raise UsageError(f"-o {path}: {parent} is not a directory")
     if path.is_dir():
@@ -114,7 +118,7 @@ def learn_command(opts: argparse.Namespace) -> int:
         audit.start(list(opts.command), str(destination), "learn")
         audit.write({"event": "learn-context", "cwd": env.get("CWD"), "home": env.get("HOME"),
                      "tmpdir": env.get("TMPDIR"), "program": program})
-    code = _run(spec, learner, audit)
+    code = _run(spec, learner, audit, quiet=opts.quiet)
     if code is None:
         return EXIT_INTERNAL
     options = LearnOptions(generalize=opts.generalize, default=Action(opts.learn_default),
@@ -128,19 +132,20 @@ def learn_command(opts: argparse.Namespace) -> int:
     try:
         backup = save_policy(policy, destination)
     except OSError as exc:
-        sys.stderr.write(f"systrace: cannot write the policy to {destination}: "
-                         f"{exc.strerror or exc}\n")
+        _say(f"cannot write the policy to {destination}: {exc.strerror or exc}")
         return EXIT_INTERNAL
-    write_summary(sys.stderr, report, destination, backup, merged=base is not None,
-                  calls_seen=learner.calls_seen, processes=learner.processes,
-                  final=policy, observations=learner.observations())
-    if in_policy_dir:
-        sys.stderr.write(f"systrace: run it with: systrace {shlex.join(opts.command)}\n")
+    if not opts.quiet:
+        write_summary(sys.stderr, report, destination, backup, merged=base is not None,
+                      calls_seen=learner.calls_seen, processes=learner.processes,
+                      final=policy, observations=learner.observations())
+        if in_policy_dir:
+            directory = ["-d", opts.policy_dir] if opts.policy_dir else []
+            _say(f"run it with: systrace {shlex.join([*directory, *opts.command])}")
     if opts.stats:
         times = os.times()
         stops = learner.tracer.stops if learner.tracer is not None else 0
-        sys.stderr.write(f"systrace: {stops} stops, {learner.calls_seen} calls seen, "
-                         f"tracer CPU {times.user + times.system:.3f}s\n")
+        _say(f"{stops} stops, {learner.calls_seen} calls seen, "
+             f"tracer CPU {times.user + times.system:.3f}s")
     return code
 
 
@@ -177,29 +182,39 @@ def write_summary(stream: IO[str], report: LearnReport, destination: Path | None
     stream.flush()
 
 
-def _run(spec: SpawnSpec, learner: Learner, audit: AuditLog | None) -> int | None:
+def _run(spec: SpawnSpec, learner: Learner, audit: AuditLog | None, *,
+         quiet: bool = False) -> int | None:
     """Trace the command; its exit code, or None when tracing failed (nothing is written).
 
     Arguments are not held in scratch copies while learning: nothing is refused by path, so
     there is no check for a racing thread to slip past, and every stop is cheaper."""
     tracer = Tracer(learner, hold_arguments=False)
     learner.attach(tracer)
+    if not quiet:
+        tracer.on_orphans = _orphans_notice
     previous = _hold_signals(tracer)
     try:
-        tracer.spawn(spec)
+        try:
+            tracer.spawn(spec)
+        except TracerError as exc:  # nothing of the command ran (already traced...)
+            _say(f"{exc}; no policy was written")
+            return None
         return tracer.run()
-    except TracerError as exc:
-        sys.stderr.write(f"systrace: {exc}; the traced processes were killed; "
-                         "no policy was written\n")
+    except (TracerError, LogError) as exc:
+        _say(f"{exc}; the traced processes were killed; no policy was written")
         return None
     except Exception as exc:  # fail closed: tracer.run already killed the traced tree
-        sys.stderr.write(f"systrace: internal error: {type(exc).__name__}: {exc}; the traced "
-                         "processes were killed; no policy was written\n")
+        _say(f"internal error: {type(exc).__name__}: {exc}; the traced processes were "
+             "killed; no policy was written")
         return None
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         if audit is not None:
-            audit.write({"event": "learn-end", "calls": learner.calls_seen,
-                         "processes": learner.processes})
+            if audit.failed is None:  # (else said above: the run was ended)
+                try:
+                    audit.write({"event": "learn-end", "calls": learner.calls_seen,
+                                 "processes": learner.processes})
+                except LogError as exc:
+                    _say(f"{exc}; the log lacks its last record (learn-end)")
             audit.close()

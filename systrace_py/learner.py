@@ -123,7 +123,8 @@ class Learner:
         name = call.name
         if name in _ARGUMENT_CALLS:
             name = call.policy_name  # a DecodeError here is the engine's refusal (EFAULT...)
-            if aliases.aliases_of(name) & _DECIDED_BY_ARGUMENTS:
+            # (by its classes with this selector: an ioctl that changes no file is plain)
+            if aliases.call_classes(name, call.selector) & _DECIDED_BY_ARGUMENTS:
                 obs = self._observation(task, call, table, name)
                 if name in aliases.UNSAFE_CALLS:
                     return self._unsafe(task, call, obs)
@@ -171,7 +172,7 @@ class Learner:
             table, name, tuple(PathArg(p.role, call.shown(p.resolved.path)) for p in paths),
             normalize_flags(flags), tuple(call.sockaddrs),
             call.argv if name in aliases.EXEC_CALLS else None,
-            tuple(created), exclusive, None, initial)
+            tuple(created), exclusive, None, initial, call.selector)
 
     def _listing(self, task: Task, call: DecodedCall, table: str, name: str) -> Reply:
         """getdents: remember which directory was listed and what was in it."""

@@ -55,13 +55,14 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="systrace policy", allow_abbrev=False,
                 description="Work on policy files from a recorded --log.")
-    sub = p.add_subparsers(dest="command", metavar="{learn,check}", required=True,
-                           parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", metavar="{learn,check}", parser_class=_Parser,
+                           help="what to do (systrace policy COMMAND -h says more)")
     learn_p = sub.add_parser(
         "learn", help="build a policy from a learning (or dry-run) log",
         description="Build the policy a `systrace -A --log LOG` run learned, with any "
                     "generalization settings, without running the program again.")
-    learn_p.add_argument("log", metavar="LOG.jsonl")
+    learn_p.add_argument("log", metavar="LOG.jsonl",
+                         help="a log recorded with systrace -A --log (or --dry-run --log)")
     learn_p.add_argument("-o", "--output", metavar="FILE",
                          help="write the policy here (default: standard output)")
     learn_p.add_argument("--merge", action="store_true",
@@ -76,15 +77,20 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="rule hit counts and unused rules, replaying a log",
         description="Replay a log (from enforcement with --log, or from learning) against "
                     "a policy: hits per rule, rules nothing used, calls it would refuse.")
-    check_p.add_argument("policy", metavar="FILE")
-    check_p.add_argument("log", metavar="LOG.jsonl")
+    check_p.add_argument("policy", metavar="FILE", help="the policy file to check")
+    check_p.add_argument("log", metavar="LOG.jsonl",
+                         help="a log of runs (--log) to replay against it")
     check_p.add_argument("--json", action="store_true", help="print the report as JSON")
     return p
 
 
 def policy_command(args: Sequence[str]) -> int:
     """Entry point for ``systrace policy ARGS``; returns the exit status."""
-    opts = build_parser().parse_args(list(args))
+    parser = build_parser()
+    opts = parser.parse_args(list(args))
+    if opts.command is None:  # no subcommand: say what there is (bad usage, exit 2)
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     try:
         if opts.command == "learn":
             return learn_from_log(opts)

@@ -55,6 +55,9 @@ from systrace_py.kernel import (
     CSIGNAL,
     O_CREAT,
     O_TMPFILE_BIT,
+    RENAME_EXCHANGE,
+    RENAME_NOREPLACE,
+    RENAME_WHITEOUT,
 )
 from systrace_py.policy.model import SockAddr
 from systrace_py.syscalls import BY_NAME, Kind, Path
@@ -115,7 +118,8 @@ _AT_FLAGS = ((AT_SYMLINK_NOFOLLOW, "AT_SYMLINK_NOFOLLOW"), (AT_REMOVEDIR, "AT_RE
              (AT_SYMLINK_FOLLOW, "AT_SYMLINK_FOLLOW"), (AT_NO_AUTOMOUNT, "AT_NO_AUTOMOUNT"),
              (AT_EMPTY_PATH, "AT_EMPTY_PATH"), (AT_STATX_FORCE_SYNC, "AT_STATX_FORCE_SYNC"),
              (AT_STATX_DONT_SYNC, "AT_STATX_DONT_SYNC"))
-_RENAME_FLAGS = ((1, "RENAME_NOREPLACE"), (2, "RENAME_EXCHANGE"), (4, "RENAME_WHITEOUT"))
+_RENAME_FLAGS = ((RENAME_NOREPLACE, "RENAME_NOREPLACE"), (RENAME_EXCHANGE, "RENAME_EXCHANGE"),
+                 (RENAME_WHITEOUT, "RENAME_WHITEOUT"))
 _SOCK_FLAGS = ((os.O_NONBLOCK, "SOCK_NONBLOCK"), (os.O_CLOEXEC, "SOCK_CLOEXEC"))
 _SOCK_TYPES = {1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 4: "SOCK_RDM",
                5: "SOCK_SEQPACKET", 6: "SOCK_DCCP", 10: "SOCK_PACKET"}
@@ -331,7 +335,8 @@ def _roles(name: str) -> tuple[str, ...]:
     return ("path",) if name in FD_ARGS else ()
 
 
-_HELD_STRUCTS = {Kind.SOCKADDR: "the socket address", Kind.OPEN_HOW: "struct open_how"}
+_HELD_STRUCTS = {Kind.SOCKADDR: "the socket address", Kind.OPEN_HOW: "struct open_how",
+                 Kind.CLONE_ARGS: "struct clone_args"}
 
 
 def _held_args(name: str) -> dict[int, str]:
@@ -535,10 +540,10 @@ class ExecCall(Syscall):
 
 @dataclass(frozen=True, kw_only=True)
 class CloneCall(Syscall):
-    """clone, fork, vfork (fork and vfork are given the clone flags they stand for).
-    ``exit_signal`` is the signal the parent gets when the child ends; ``result`` (in the
-    parent) is the child's pid.  The child itself is reported by the ``@child`` event.
-    clone3 never runs under the engine (libc falls back to clone), so it is never seen."""
+    """clone, clone3, fork, vfork (fork and vfork are given the clone flags they stand for,
+    clone3 those of its struct clone_args).  ``exit_signal`` is the signal the parent gets
+    when the child ends; ``result`` (in the parent) is the child's pid.  The child itself is
+    reported by the ``@child`` event."""
 
     flags: int = 0
     flag_names: tuple[str, ...] = ()
@@ -836,7 +841,10 @@ def _exec(call: DecodedCall, r: Reader, base: dict[str, Any]) -> Syscall:
 
 @_describes(CloneCall, "clone", "fork", "vfork", "clone3")
 def _clone(call: DecodedCall, r: Reader, base: dict[str, Any]) -> Syscall:
-    flags = _FORK_FLAGS.get(call.name, call.args[0] if call.name == "clone" else 0)
+    if call.name == "clone3":
+        flags = call.clone_args.as_clone()[0] if call.clone_args is not None else 0
+    else:
+        flags = _FORK_FLAGS.get(call.name, call.args[0] if call.name == "clone" else 0)
     return CloneCall(**base, flags=flags, flag_names=_names(flags & ~CSIGNAL, CLONE_FLAG_NAMES),
                      exit_signal=signal_name(flags & CSIGNAL))
 

@@ -22,6 +22,7 @@ from typing import IO, Any, Protocol
 from systrace_py.audit import AuditLog
 from systrace_py.engine.decode import DecodedCall
 from systrace_py.engine.events import DETACH, KILL, PARK, Reply
+from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
 from systrace_py.policy.filterplan import KILLED_WHEN_REFUSED
@@ -55,7 +56,7 @@ class Answer:
     """A person's answer.  ``rule``: the rule to remember (for permit/deny), with ``reach``
     "process", "program" or "all"."""
 
-    kind: str                         # "permit", "deny", "kill", "detach"
+    kind: str                         # "permit", "deny", "kill", "detach", "abort"
     errno: int = errno_module.EPERM
     rule: Rule | None = None
     reach: str = "process"
@@ -133,8 +134,12 @@ class Supervisor:
         self.stderr = stderr or sys.stderr
         self.tracer: Tracer | None = None
         self._needs_argv = policies.needs_argv() or audit is not None or asker is not None
-        self.refusals = 0
         self.decisions = 0
+        #: calls refused: by the policy, by an answer, or by the engine's own checks
+        self.refusals = 0
+        self.engine_refusals = 0     # of which by the engine (a guard, unreadable arguments...)
+        self.would_refuse = 0        # dry run: calls the policy would have refused
+        self.aborted = False         # a person answered abort: the run was ended
 
     def attach(self, tracer: Tracer) -> None:
         self.tracer = tracer
@@ -229,14 +234,22 @@ class Supervisor:
     def _report(self, task: Task, call: DecodedCall, decision: Decision, result: str) -> None:
         """Log a refusal (or would-be refusal); say it on stderr when asked to, or when an ASK
         had nobody to ask."""
-        self.refusals += 1
+        if result == "would-refuse":
+            self.would_refuse += 1
+        else:
+            self.refusals += 1
         process = task.process
         if self.audit is not None:
             self.audit.decision(self.who(process, task.tid), call.policy_name, call.describe(),
                                 decision, result)
         asked = decision.action is Action.ASK
         if self.options.verbose or asked:
-            rule = decision.rule.label() if decision.rule else f"default of table {decision.table}"
+            if decision.rule is not None:
+                rule = decision.rule.label()
+            elif decision.reason == "unsafe":
+                rule = "unsafe under this policy; a rule naming it lifts this"
+            else:
+                rule = f"default of table {decision.table}"
             verb = "would refuse" if result == "would-refuse" else "refused"
             why = f"{rule} says ask and no one can be asked" if asked else rule
             self._say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
@@ -267,7 +280,9 @@ class Supervisor:
         if answer.rule is not None:
             self.remember(process, answer.rule, answer.reach)
         result = {"permit": "permitted", "deny": "refused", "kill": "killed",
-                  "detach": "detached"}.get(answer.kind, "refused")
+                  "detach": "detached", "abort": "killed"}.get(answer.kind, "refused")
+        if result in ("refused", "killed"):
+            self.refusals += 1
         answered = dataclasses.replace(
             decision, reason="answer",
             action=Action.PERMIT if answer.kind in ("permit", "detach") else Action.NEVER,
@@ -278,6 +293,11 @@ class Supervisor:
         if answer.kind == "permit":
             return Reply.run()
         if answer.kind == "kill":
+            return KILL
+        if answer.kind == "abort":  # end the run: every traced process is killed
+            self.aborted = True
+            if self.tracer is not None:
+                self.tracer.stop(kill=True)
             return KILL
         if answer.kind == "detach":
             return DETACH
@@ -334,16 +354,22 @@ class Supervisor:
         if self.audit is not None:
             self.audit.process("exec", self.who(process), argv=list(argv) if argv else None,
                                previous=old_program, table=state.table.name)
+        if self.options.verbose:
+            self._say(f"pid {process.pid}: exec {process.program}, table {state.table.name}")
 
     def on_exit(self, process: Process, status: int) -> None:
         if self.audit is not None:
             self.audit.exit(self.who(process), status)
 
     def on_engine_refusal(self, task: Task, call: DecodedCall, err: int, why: str) -> None:
+        self.refusals += 1
+        self.engine_refusals += 1
         name = errno_module.errorcode.get(err, str(err))
         if self.audit is not None:
             self.audit.engine(self.who(task.process, task.tid), call.policy_name,
                               call.describe(), name, why)
         if self.options.verbose:
+            if why == "guard":
+                why = f"systrace's guard: {guard_purpose(call.name)}"
             self._say(f"refused {self.describe_call(call)} for pid {task.pid} "
                       f"({task.process.program}): {why} -> {name}")

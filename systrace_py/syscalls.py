@@ -43,10 +43,12 @@ from systrace_py.kernel import (
     CLONE_NEWUTS,
     CLONE_UNTRACED,
     FAN_MARK_DONT_FOLLOW,
+    FILE_CHANGING_IOCTLS,
     FSPICK_EMPTY_PATH,
     FSPICK_SYMLINK_NOFOLLOW,
     IN_DONT_FOLLOW,
     MAP_FIXED,
+    MAP_SHARED,
     MOVE_MOUNT_F_EMPTY_PATH,
     MOVE_MOUNT_F_SYMLINKS,
     MOVE_MOUNT_SET_GROUP,
@@ -60,10 +62,12 @@ from systrace_py.kernel import (
     PR_SET_DUMPABLE,
     PR_SET_MM,
     REFUSED_SOCKOPTS,
+    RENAME_EXCHANGE,
     RLIMIT_CORE,
     SECCOMP_FILTER_FLAG_NEW_LISTENER,
     SECCOMP_SET_MODE_FILTER,
     SHM_REMAP,
+    SOL_XDP,
     TIOCLINUX,
     TIOCSTI,
     UMOUNT_NOFOLLOW,
@@ -90,6 +94,8 @@ class Kind(enum.Enum):
     STRING = "string"          # a C string that names no file (xattr or key name, link target)
     OPEN_FLAGS = "open_flags"  # open(2) flags in a register
     OPEN_HOW = "open_how"      # struct open_how * (openat2): flags, mode, resolve in memory
+    CLONE_ARGS = "clone_args"  # struct clone_args * (clone3, its size in Arg.length): its flags
+    #                            get clone's check, and the kernel gets the struct checked
     SOCKADDR = "sockaddr"      # a struct sockaddr * the call sends to or binds (Arg.length)
     MSGHDR = "msghdr"          # struct user_msghdr * of sendmsg: an address, control messages
     MMSGHDR = "mmsghdr"        # struct mmsghdr[] of sendmmsg: one msghdr per message
@@ -152,12 +158,15 @@ class Rule(NamedTuple):
     * "open_flags": open(2)'s rule (follow unless O_NOFOLLOW or O_CREAT|O_EXCL) on the flags in
       argument ``arg``;
     * "open_how": the same on the flags of openat2's struct open_how (read from memory: the
-      decoded open flags).
+      decoded open flags);
+    * "one_of": the C int (or unsigned int) in argument ``arg`` -- its low 32 bits, as the
+      kernel reads it -- is one of ``values`` (an ioctl request).
     """
 
     when: str
     arg: int = 0
     bit: int = 0
+    values: frozenset[int] = frozenset()
 
     def holds(self, args: Sequence[int], open_flags: int | None = None) -> bool:
         when = self.when
@@ -171,8 +180,27 @@ class Rule(NamedTuple):
             return False
         if when == "open_flags":
             return _open_follows(args[self.arg])
+        if when == "one_of":
+            return args[self.arg] & _LOW32 in self.values
         assert when == "open_how", when
         return _open_follows(open_flags or 0)
+
+    def holds_on(self, value: int) -> bool:
+        """The rule for a call whose argument ``arg`` is ``value`` (a rule that reads one
+        register: every rule but "open_how")."""
+        return self.holds((0,) * self.arg + (value,))
+
+    def witnesses(self) -> tuple[int, int]:
+        """A value of argument ``arg`` for which the rule holds and one for which it does not
+        (the two cases a filter plan tells apart)."""
+        when = self.when
+        if when == "if_flag":
+            return self.bit, 0
+        if when == "unless_flag":
+            return 0, self.bit
+        assert when == "one_of" and self.values, when
+        return min(self.values), next(v for v in range(len(self.values) + 1)
+                                      if v not in self.values)
 
 
 ALWAYS = Rule("always")
@@ -190,6 +218,10 @@ def unless_flag(arg: int, bit: int) -> Rule:
 
 def open_flags(arg: int) -> Rule:
     return Rule("open_flags", arg)
+
+
+def one_of(arg: int, values: frozenset[int]) -> Rule:
+    return Rule("one_of", arg, 0, values)
 
 
 # --- arguments ---------------------------------------------------------------------------------
@@ -210,8 +242,11 @@ class Path(NamedTuple):
     when its last component is followed if it is a symlink; ``empty`` when an empty string
     means the dirfd itself (AT_EMPTY_PATH); ``creates`` that the call makes this name;
     ``classes`` the aliases of this path's check when they are not all the call's (the new name
-    of a rename is only written); ``exposes`` when the call shows the file there, with all
-    below it, under another name or replaces what lies there (a mount's source and target).
+    of a rename is only written); ``renamed`` when the file at this path gets a new name (the
+    "old" path of a link or rename; with RENAME_EXCHANGE the "new" one too): it is then checked
+    with all the call's aliases, read as well as written, and must not be a file a refusing rule
+    names (``policy.model.Table.decide``); ``exposes`` when the call shows the file there, with
+    all below it, under another name or replaces what lies there (a mount's source and target).
     """
 
     name: str
@@ -223,6 +258,7 @@ class Path(NamedTuple):
     classes: frozenset[str] | None = None
     exposes: Rule = NEVER
     kind: Kind = Kind.PATH  # (a field, not a property: reading it is as cheap as for an Arg)
+    renamed: Rule = NEVER
 
 
 # --- guards: cases the engine refuses whatever the policy says ---------------------------------
@@ -295,11 +331,33 @@ _AREA = (_touches(0, 1),)  # a call on the range (args 0, 1)
 _PID_GUARD = Guard(((),), check="task_target", arg=0)
 
 
+class Shares(NamedTuple):
+    """The cases (register tests, as a guard's, and exact) in which a call lets something
+    that is no task of the traced tree write the caller's memory: another process sharing
+    pages (a MAP_SHARED mapping, a SysV segment), or the kernel completing I/O later (an AIO
+    context, an io_uring, an XDP umem), or whoever reads a userfaultfd.  No task the engine
+    counts is then needed to rewrite an argument between its check and its use, so from that
+    call on (until the next exec) such arguments are held even in a tree of one task
+    (Tracer._must_hold).  ``anywhere``: the writes may land in any of the caller's pages;
+    otherwise only in the shared pages the call maps, which /proc/PID/maps then shows.  The
+    filter stops these cases even when the policy permits the call."""
+
+    cases: tuple[Case, ...]
+    anywhere: bool = False
+
+
+_ALWAYS_SHARES_PAGES = Shares(((),))
+_ALWAYS_WRITES_ANYWHERE = Shares(((),), anywhere=True)
+
+
 # --- the record --------------------------------------------------------------------------------
 class Call(NamedTuple):
     """One system call.  ``on_descriptor``: the descriptor call it stands for when its path is
     empty and means its dirfd (glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH)).  ``ni``:
-    the kernel has no entry point for it on x86_64 (it answers ENOSYS)."""
+    the kernel has no entry point for it on x86_64 (it answers ENOSYS).  ``aliases_when``: the
+    call is in its aliases only when this rule holds, and in none otherwise (ioctl is fswrite
+    only for the requests that change a file).  ``shares``: when the call lets something that
+    is no task of the traced tree write the caller's memory (see :class:`Shares`)."""
 
     nr: int
     name: str
@@ -311,6 +369,8 @@ class Call(NamedTuple):
     guard: Guard | None = None
     returns: bool = True
     ni: bool = False
+    aliases_when: Rule = ALWAYS
+    shares: Shares | None = None
 
     def paths(self) -> tuple[tuple[int, Path], ...]:
         """(index, Path) of each path argument, in order."""
@@ -344,12 +404,13 @@ _ARGS: dict[tuple[str, Kind], Arg] = {}
 def _c(nr: int, name: str, args: tuple[Arg | Path, ...] = (), aliases: str = "",
        treat: Treat = Treat.PLAIN, *, reveals: Reveals | None = None,
        on_descriptor: str | None = None, guard: Guard | None = None,
-       returns: bool = True, ni: bool = False) -> None:
+       returns: bool = True, ni: bool = False, aliases_when: Rule = ALWAYS,
+       shares: Shares | None = None) -> None:
     alias_set = _ALIAS_SETS.get(aliases)
     if alias_set is None:
         alias_set = _ALIAS_SETS[aliases] = frozenset(aliases.split())
     TABLE[nr] = _new(Call, (nr, name, args, alias_set, treat, reveals, on_descriptor, guard,
-                            returns, ni))
+                            returns, ni, aliases_when, shares))
 
 
 def _a(name: str, kind: Kind = Kind.INT) -> Arg:
@@ -367,19 +428,20 @@ _FD, _FLAGS = _fd("fd"), _fl("flags")
 
 def _at(name: str = "filename", follow: Rule = ALWAYS, empty: Rule = NEVER, *, dirfd: int = 0,
         role: str = "path", creates: bool = False, classes: str | None = None,
-        exposes: Rule = NEVER) -> Path:
+        exposes: Rule = NEVER, renamed: Rule = NEVER) -> Path:
     """A path relative to the dirfd in argument ``dirfd``."""
     return _new(Path, (name, role, dirfd, follow, empty, creates,
                        frozenset(classes.split()) if classes is not None else None, exposes,
-                       Kind.PATH))
+                       Kind.PATH, renamed))
 
 
 def _p(name: str = "filename", follow: Rule = ALWAYS, *, role: str = "path",
-       creates: bool = False, classes: str | None = None, exposes: Rule = NEVER) -> Path:
+       creates: bool = False, classes: str | None = None, exposes: Rule = NEVER,
+       renamed: Rule = NEVER) -> Path:
     """A path relative to the cwd."""
     return _new(Path, (name, role, None, follow, NEVER, creates,
                        frozenset(classes.split()) if classes is not None else None, exposes,
-                       Kind.PATH))
+                       Kind.PATH, renamed))
 
 
 _DFD = Arg("dfd", Kind.DIRFD)
@@ -418,15 +480,22 @@ _c(5, "fstat", (_FILE, _ptr("statbuf")), "stdio", _T.FILE)
 _c(6, "lstat", (_p("filename", NEVER), _ptr("statbuf")), _R, _RP, reveals=METADATA)
 _c(7, "poll", (_ptr("ufds"), _a("nfds"), _a("timeout")), "stdio")
 _c(8, "lseek", (_FD, _a("offset"), _a("whence")), "stdio")
+# a shared mapping (MAP_SHARED or MAP_SHARED_VALIDATE) may be written by whoever else maps
+# the same object: a process outside the tree, or the kernel (a packet socket's ring)
 _c(9, "mmap", (_a("addr", _K.ADDR), _a("len"), _a("prot"), _FLAGS, _FD, _a("pgoff")),
-   "stdio", guard=Guard(((_touches(0, 1), _bits(3, MAP_FIXED)),), errno.EPERM))
+   "stdio", guard=Guard(((_touches(0, 1), _bits(3, MAP_FIXED)),), errno.EPERM),
+   shares=Shares(((_bits(3, MAP_SHARED),),)))
 _c(10, "mprotect", (_START, _LEN, _a("prot")), "stdio", guard=Guard((_AREA,), errno.EPERM))
 _c(11, "munmap", (_START, _LEN), "stdio", guard=Guard((_AREA,), errno.EPERM))
 _c(12, "brk", (_a("brk", _K.ADDR),), "stdio")
 _c(13, "rt_sigaction", (_SIG, _ptr("act"), _ptr("oact"), _a("sigsetsize")), "stdio")
 _c(14, "rt_sigprocmask", (_a("how"), _ptr("set"), _ptr("oset"), _a("sigsetsize")), "stdio")
 _c(15, "rt_sigreturn", (), "stdio")
-_c(16, "ioctl", (_FD, _a("cmd", _K.CMD), _a("arg")),
+# ioctl is decided by its request: the requests that change the file behind the descriptor
+# though it was not opened for writing (kernel.FILE_CHANGING_IOCTLS: chattr flags, xflags,
+# fs-verity...) are fswrite on that file, like fchmod; every other request is in no alias.
+_c(16, "ioctl", (_FILE, _a("cmd", _K.CMD), _a("arg")), _W, _WF,
+   aliases_when=one_of(1, frozenset(request for request, _ in FILE_CHANGING_IOCTLS)),
    guard=Guard(((_eq32(1, TIOCSTI),), (_eq32(1, TIOCLINUX),)), errno.EPERM))
 _c(17, "pread64", (_FD, _ptr("buf"), _a("count"), _a("pos")), "stdio")
 _c(18, "pwrite64", (_FD, _ptr("buf"), _a("count"), _a("pos")), "stdio")
@@ -436,19 +505,23 @@ _c(21, "access", (_p(), _a("mode")), _R, _RP, reveals=METADATA)
 _c(22, "pipe", (_ptr("fildes"),), "stdio")
 _c(23, "select", (_a("n"), _ptr("inp"), _ptr("outp"), _ptr("exp"), _ptr("tvp")), "stdio")
 _c(24, "sched_yield", (), "stdio")
+# (it may move shared pages elsewhere: where they are is read again)
 _c(25, "mremap", (_a("addr", _K.ADDR), _a("old_len"), _a("new_len"), _FLAGS,
                   _a("new_addr", _K.ADDR)),
    "stdio", guard=Guard(((_touches(0, 1),), (_touches(4, 2), _bits(3, MREMAP_FIXED))),
-                        errno.EPERM))
+                        errno.EPERM), shares=_ALWAYS_SHARES_PAGES)
 _c(26, "msync", (_START, _LEN, _FLAGS), "stdio")
 _c(27, "mincore", (_START, _LEN, _ptr("vec")), "stdio")
 _c(28, "madvise", (_START, _LEN, _a("behavior")), "stdio", guard=Guard((_AREA,), errno.EPERM))
 _c(29, "shmget", (_a("key"), _a("size"), _fl("shmflg")))
 # shmat at an address inside the area, or replacing (SHM_REMAP) anything below its end: the
 # segment's size is not in a register, so any remap that could reach the area is refused
+# (below SHMLBA, a page, a remap is the kernel's EINVAL: rounded down to 0, or unaligned).
+# A SysV segment is shared memory: any process that may attach it may write it.
 _c(30, "shmat", (_a("shmid"), _a("shmaddr", _K.ADDR), _fl("shmflg")),
-   guard=Guard(((Test(1, "lt", Param.AREA_END), _bits(2, SHM_REMAP)),
-                (Test(1, "eq", Param.AREA_BASE, Param.AREA_MASK),)), errno.EPERM))
+   guard=Guard(((Test(1, "ge", 4096), Test(1, "lt", Param.AREA_END), _bits(2, SHM_REMAP)),
+                (Test(1, "eq", Param.AREA_BASE, Param.AREA_MASK),)), errno.EPERM),
+   shares=_ALWAYS_SHARES_PAGES)
 _c(31, "shmctl", (_a("shmid"), _a("cmd", _K.CMD), _ptr("buf")))
 _c(32, "dup", (_fd("fildes"),), "stdio")
 _c(33, "dup2", (_fd("oldfd"), _fd("newfd")), "stdio")
@@ -478,9 +551,12 @@ _c(51, "getsockname", (_FD, _ptr("usockaddr"), _ptr("usockaddr_len")), "stdio")
 _c(52, "getpeername", (_FD, _ptr("usockaddr"), _ptr("usockaddr_len")), "stdio")
 _c(53, "socketpair", (_a("family"), _a("type"), _a("protocol"), _ptr("usockvec")),
    "net-socket")
+# an AF_XDP umem (XDP_UMEM_REG) is the caller's own memory, which the kernel fills with
+# packets as they arrive
 _c(54, "setsockopt", (_FD, _a("level"), _a("optname"), _ptr("optval"), _a("optlen")),
    "stdio", guard=Guard(tuple((_eq32(1, level), _eq32(2, option))
-                              for level, option in REFUSED_SOCKOPTS), errno.EPERM))
+                              for level, option in REFUSED_SOCKOPTS), errno.EPERM),
+   shares=Shares(((_eq32(1, SOL_XDP),),), anywhere=True))
 _c(55, "getsockopt", (_FD, _a("level"), _a("optname"), _ptr("optval"), _ptr("optlen")),
    "stdio")
 # clone: CLONE_UNTRACED would leave the trace; the namespace flags are decided at a stop (the
@@ -515,13 +591,13 @@ _c(78, "getdents", (_FD, _ptr("dirent"), _a("count")), "stdio")
 _c(79, "getcwd", (_ptr("buf"), _a("size")), "stdio")
 _c(80, "chdir", (_p(),), _R, _T.PATH | _T.FREEZE, reveals=METADATA)
 _c(81, "fchdir", (_FILE,), "stdio", _T.FILE)
-_c(82, "rename", (_p("oldname", NEVER, role="old"),
+_c(82, "rename", (_p("oldname", NEVER, role="old", renamed=ALWAYS),
                   _p("newname", NEVER, role="new", creates=True, classes=_W)),
    "fsread fswrite", _WP | _T.NAMES | _T.MOVES, reveals=CONTENT)
 _c(83, "mkdir", (_p("pathname", NEVER, creates=True), _a("mode")), _W, _WP)
 _c(84, "rmdir", (_p("pathname", NEVER),), _W, _WP)
 _c(85, "creat", (_p("pathname"), _a("mode")), _W, _T.PATH | _T.OPEN)
-_c(86, "link", (_p("oldname", NEVER, role="old"),
+_c(86, "link", (_p("oldname", NEVER, role="old", renamed=ALWAYS),
                 _p("newname", NEVER, role="new", creates=True, classes=_W)),
    "fsread fswrite", _WP | _T.NAMES, reveals=CONTENT)
 _c(87, "unlink", (_p("pathname", NEVER),), _W, _WP)
@@ -674,7 +750,9 @@ _c(202, "futex", (_ptr("uaddr"), _a("op", _K.CMD), _a("val"), _ptr("utime"), _pt
 _c(203, "sched_setaffinity", (_PID, _a("len"), _ptr("user_mask_ptr")))
 _c(204, "sched_getaffinity", (_PID, _a("len"), _ptr("user_mask_ptr")), "stdio")
 _c(205, "set_thread_area", (), ni=True)
-_c(206, "io_setup", (_a("nr_events"), _ptr("ctxp")))
+# native AIO: the kernel completes reads into the caller's buffers later, whatever the
+# caller is doing by then (and writes its events into a ring mapped in the caller)
+_c(206, "io_setup", (_a("nr_events"), _ptr("ctxp")), shares=_ALWAYS_WRITES_ANYWHERE)
 _c(207, "io_destroy", (_a("ctx"),))
 _c(208, "io_getevents", (_a("ctx_id"), _a("min_nr"), _a("nr"), _ptr("events"),
                          _ptr("timeout")))
@@ -750,13 +828,14 @@ _c(262, "newfstatat", (_DFD, _at("filename", *_atf(3)),
                        _ptr("statbuf"), _fl("flag")), _R, _RP, reveals=METADATA,
    on_descriptor="fstat")
 _c(263, "unlinkat", (_DFD, _at("pathname", NEVER), _fl("flag")), _W, _WP)
-_c(264, "renameat", (_a("olddfd", _K.DIRFD), _at("oldname", NEVER, role="old"),
+_c(264, "renameat", (_a("olddfd", _K.DIRFD),
+                     _at("oldname", NEVER, role="old", renamed=ALWAYS),
                      _a("newdfd", _K.DIRFD),
                      _at("newname", NEVER, dirfd=2, role="new", creates=True, classes=_W)),
    "fsread fswrite", _WP | _T.NAMES | _T.MOVES, reveals=CONTENT)
 _c(265, "linkat", (_a("olddfd", _K.DIRFD),
                    _at("oldname", if_flag(4, AT_SYMLINK_FOLLOW), if_flag(4, AT_EMPTY_PATH),
-                       role="old"),
+                       role="old", renamed=ALWAYS),
                    _a("newdfd", _K.DIRFD),
                    _at("newname", NEVER, dirfd=2, role="new", creates=True, classes=_W),
                    _FLAGS), "fsread fswrite", _WP | _T.NAMES, reveals=CONTENT)
@@ -840,9 +919,13 @@ _c(312, "kcmp", (_a("pid1", _K.PID), _a("pid2", _K.PID), _a("type"), _a("idx1"),
 _c(313, "finit_module", (_FD, _a("uargs", _K.STRING), _FLAGS), "", _T.PLAIN | _T.UNSAFE)
 _c(314, "sched_setattr", (_PID, _ptr("uattr"), _FLAGS))
 _c(315, "sched_getattr", (_PID, _ptr("uattr"), _a("usize"), _FLAGS), "stdio")
-_c(316, "renameat2", (_a("olddfd", _K.DIRFD), _at("oldname", NEVER, role="old"),
+# with RENAME_EXCHANGE the file at the "new" path moves to the old name: it is then checked
+# as the old path is (read and written, nothing a refusing rule names)
+_c(316, "renameat2", (_a("olddfd", _K.DIRFD),
+                      _at("oldname", NEVER, role="old", renamed=ALWAYS),
                       _a("newdfd", _K.DIRFD),
-                      _at("newname", NEVER, dirfd=2, role="new", creates=True, classes=_W),
+                      _at("newname", NEVER, dirfd=2, role="new", creates=True, classes=_W,
+                          renamed=if_flag(4, RENAME_EXCHANGE)),
                       _FLAGS), "fsread fswrite", _WP | _T.NAMES | _T.MOVES, reveals=CONTENT)
 _c(317, "seccomp", (_a("op", _K.CMD), _FLAGS, _ptr("uargs")),
    guard=Guard(((_eq32(0, SECCOMP_SET_MODE_FILTER),
@@ -857,7 +940,8 @@ _c(321, "bpf", (_a("cmd", _K.CMD), _a("uattr", _K.MAYBE_PATH), _a("size")), "",
 _c(322, "execveat", (_DFD, _at("filename", *_atf(4)),
                      _a("argv", _K.ARGV), _a("envp", _K.ENVP), _FLAGS), "exec fsread",
    _T.PATH | _T.ARGV | _T.FREEZE, reveals=CONTENT)
-_c(323, "userfaultfd", (_FLAGS,), "", _T.PLAIN | _T.UNSAFE)
+# whoever holds the descriptor fills the caller's missing pages (UFFDIO_COPY)
+_c(323, "userfaultfd", (_FLAGS,), "", _T.PLAIN | _T.UNSAFE, shares=_ALWAYS_WRITES_ANYWHERE)
 _c(324, "membarrier", (_a("cmd", _K.CMD), _FLAGS, _a("cpu_id")), "stdio")
 _c(325, "mlock2", (_START, _LEN, _FLAGS), "stdio")
 _c(326, "copy_file_range", (_fd("fd_in"), _ptr("off_in"), _fd("fd_out"), _ptr("off_out"),
@@ -883,7 +967,8 @@ _c(336, "uprobe", ())
 # --- 424..469 (the numbers every architecture shares) ----------------------------------------
 _c(424, "pidfd_send_signal", (_fd("pidfd"), _SIG, _ptr("info"), _FLAGS), "signal",
    guard=Guard(((),), check="pidfd_target", arg=0))
-_c(425, "io_uring_setup", (_a("entries"), _ptr("params")), "io-uring", _T.PLAIN | _T.UNSAFE)
+_c(425, "io_uring_setup", (_a("entries"), _ptr("params")), "io-uring", _T.PLAIN | _T.UNSAFE,
+   shares=_ALWAYS_WRITES_ANYWHERE)
 _c(426, "io_uring_enter", (_FD, _a("to_submit"), _a("min_complete"), _FLAGS, _ptr("argp"),
                            _a("argsz")), "io-uring", _T.PLAIN | _T.UNSAFE)
 _c(427, "io_uring_register", (_FD, _a("opcode", _K.CMD), _ptr("arg"), _a("nr_args")),
@@ -919,8 +1004,10 @@ _c(433, "fspick", (_DFD, _at("path", unless_flag(2, FSPICK_SYMLINK_NOFOLLOW),
                              if_flag(2, FSPICK_EMPTY_PATH)), _FLAGS), "namespace",
    _NS | _T.EXPOSES)
 _c(434, "pidfd_open", (_PID, _FLAGS), guard=_PID_GUARD)
-# clone3: its flags are in memory; until they are read, libc is made to fall back to clone
-_c(435, "clone3", (_ptr("uargs"), _a("size")), "process", guard=Guard(((),), errno.ENOSYS))
+# clone3: its flags are in memory, which no filter can read: it always stops, its struct is
+# read as the kernel reads it and its flags get clone's guard (Tracer._clone3_check)
+_c(435, "clone3", (Arg("uargs", _K.CLONE_ARGS, 1), _a("size")), "process",
+   guard=Guard(((),), check="clone3", arg=0))
 _c(436, "close_range", (_FD, _fd("max_fd"), _FLAGS), "stdio")
 _c(437, "openat2", (_DFD, _at("filename", OPEN_HOW), Arg("how", _K.OPEN_HOW, 3), _a("usize")),
    "fsread fswrite", _T.PATH | _T.OPEN, reveals=CONTENT)
@@ -998,6 +1085,21 @@ for _call in TABLE.values():
 for _name in _FIRST_OF_KIND[Kind.PATH]:
     PATHS[_name] = BY_NAME[_name].paths()
 del _call, _index, _arg, _name
+
+
+def _class_rule(call: Call) -> Rule | None:
+    """The rule on one register that a call's classes depend on (besides open flags): its
+    ``aliases_when``, or a path's ``renamed``, when that depends on the arguments."""
+    rules = {rule for rule in (call.aliases_when, *(p.renamed for _, p in call.paths()))
+             if rule not in (ALWAYS, NEVER)}
+    assert len(rules) <= 1, f"{call.name}: one register decides its classes"
+    return rules.pop() if rules else None
+
+
+#: name -> the rule on one register (the call's *selector*) its classes depend on, besides
+#: open flags: ioctl's request, renameat2's flags
+CLASS_RULES: dict[str, Rule] = {
+    c.name: rule for c in TABLE.values() if (rule := _class_rule(c)) is not None}
 
 
 def treated(flag: Treat) -> frozenset[str]:

@@ -14,8 +14,11 @@ role of its own (``Facts.exposes``).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
+import functools
 import ipaddress
+import mmap
 import os
 import socket
 import stat
@@ -24,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from systrace_py.engine.clone_args import CloneArgs
 from systrace_py.engine.exec_image import ExecImage, exec_image
 from systrace_py.engine.memory import PATH_MAX, TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import (
@@ -33,6 +37,13 @@ from systrace_py.engine.paths import (
     Unresolvable,
     View,
     mount_id,
+)
+from systrace_py.engine.ptrace_ops import (
+    RESOLVE_BENEATH,
+    RESOLVE_IN_ROOT,
+    RESOLVE_NO_MAGICLINKS,
+    RESOLVE_NO_SYMLINKS,
+    RESOLVE_NO_XDEV,
 )
 from systrace_py.kernel import (
     AT_FDCWD,
@@ -45,13 +56,30 @@ from systrace_py.kernel import (
     MOVE_MOUNT_F_EMPTY_PATH,
     MOVE_MOUNT_MASK,
     O_ACCMODE,
+    O_CREAT,
     O_DSYNC,
+    O_PATH_FLAGS,
     O_SYNC_BIT,
+    O_TMPFILE_BIT,
     OPEN_FLAG_NAMES,
+    RESOLVE_CACHED,
+    S_IALLUGO,
+    VALID_OPEN_FLAGS,
 )
 from systrace_py.policy.aliases import VIEW_CALLS
 from systrace_py.policy.model import CallFacts, Facts, PathArg, SockAddr
-from systrace_py.syscalls import BY_NAME, NEVER, OPEN_HOW, PATHS, TABLE, Arg, Kind, Rule, arg_index
+from systrace_py.syscalls import (
+    BY_NAME,
+    CLASS_RULES,
+    NEVER,
+    OPEN_HOW,
+    PATHS,
+    TABLE,
+    Arg,
+    Kind,
+    Rule,
+    arg_index,
+)
 from systrace_py.views import (
     SOURCE_IS_PATH,
     FsKind,
@@ -149,6 +177,9 @@ ARGV_ARG: dict[str, int] = arg_index(Kind.ARGV)
 #: calls with a struct msghdr (sendmsg): its index.
 MSGHDR_ARG: dict[str, int] = arg_index(Kind.MSGHDR)
 
+#: calls whose classes one register decides (ioctl's request, renameat2's flags): its index.
+SELECTOR_ARG: dict[str, int] = {name: rule.arg for name, rule in CLASS_RULES.items()}
+
 #: an *at call with an empty path and AT_EMPTY_PATH acts on its descriptor: it is decided as
 #: the descriptor call it stands for (glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH)).
 ON_DESCRIPTOR_AS: dict[str, str] = {
@@ -174,15 +205,104 @@ class DecodedPath:
 
 
 class DecodeError(Exception):
-    """An argument could not be read from the tracee (bad pointer, unmapped, too long): the
-    call is refused with ``errno`` rather than decided on guesses."""
+    """An argument the kernel would not accept (a bad pointer, unreadable memory, too long, an
+    invalid size or struct): the call is refused with the ``errno`` the kernel gives for it,
+    rather than decided on guesses."""
 
     def __init__(self, err: int, why: str) -> None:
         super().__init__(why)
         self.errno = err
 
 
+# What the kernel accepts when it reads arguments (its limits and checks, as it makes them).
+VALID_RESOLVE_FLAGS = (RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS
+                       | RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED)
+OPEN_HOW_SIZE_VER0 = 24  # struct open_how: flags, mode, resolve
+PAGE_SIZE = 4096         # (openat2 reads no larger struct: E2BIG)
+MSGHDR_SIZE = 56         # struct user_msghdr
+MMSGHDR_SIZE = 64        # struct mmsghdr: a msghdr and its msg_len
+UIO_MAXIOV = 1024        # sendmmsg sends at most this many messages
+INT_MAX = 2**31 - 1
+#: the most exec arguments can take (pointers and strings): a quarter of the stack limit,
+#: at most three quarters of _STK_LIM (8 MiB); past it the kernel says E2BIG
+ARG_SPACE_MAX = 8 * 1024 * 1024 // 4 * 3
+CONTROL_READ_MAX = 4 * 1024 * 1024  # the most control data the tracer reads for a sendmsg
+MAX_RW_COUNT = INT_MAX & ~(PAGE_SIZE - 1)  # the most one read or write moves
+_OPTMEM_MAX = "/proc/sys/net/core/optmem_max"
+
+
+@functools.cache
+def user_space_end() -> int:
+    """TASK_SIZE_MAX, where user memory ends (access_ok refuses ranges beyond): 2^47 less a
+    page, or 2^56 less a page with five-level page tables -- which a mapping asked for above
+    2^47 reveals by landing there."""
+    libc = ctypes.CDLL(None)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    prot_none = 0
+    got = libc.mmap(1 << 50, PAGE_SIZE, prot_none, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+    five_levels = got is not None and 1 << 47 <= got < (1 << 64) - PAGE_SIZE
+    if got is not None and got != (1 << 64) - 1:
+        libc.munmap(got, PAGE_SIZE)
+    return (1 << (56 if five_levels else 47)) - PAGE_SIZE
+
+
+def _optmem_max() -> int:
+    """The most control data the kernel allocates for a sendmsg (its sysctl, read now)."""
+    try:
+        with open(_OPTMEM_MAX, "rb") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return CONTROL_MAX  # cannot tell: examine no more than the default lets through
+
+
+def _open_how_error(flags: int, mode: int, resolve: int) -> DecodeError | None:
+    """What the kernel's build_open_flags refuses in an open_how, or None.  It runs before the
+    path is read: a call with both fails with this, not with EFAULT."""
+    why = None
+    flags &= ~os.O_CLOEXEC
+    if flags & ~VALID_OPEN_FLAGS:
+        why = "unknown open flags"
+    elif resolve & ~VALID_RESOLVE_FLAGS:
+        why = "unknown resolve flags"
+    elif resolve & RESOLVE_BENEATH and resolve & RESOLVE_IN_ROOT:
+        why = "RESOLVE_BENEATH with RESOLVE_IN_ROOT"
+    elif flags & (os.O_CREAT | O_TMPFILE_BIT) and mode & ~S_IALLUGO:
+        why = "mode has bits beyond 07777"
+    elif not flags & (os.O_CREAT | O_TMPFILE_BIT) and mode:
+        why = "mode without O_CREAT or O_TMPFILE_BIT"
+    elif flags & os.O_DIRECTORY and flags & os.O_CREAT:
+        why = "O_DIRECTORY with O_CREAT"
+    elif flags & O_TMPFILE_BIT and (not flags & os.O_DIRECTORY or not flags & 3):
+        why = "O_TMPFILE_BIT without O_DIRECTORY or write access"
+    elif flags & os.O_PATH and flags & ~O_PATH_FLAGS:
+        why = "O_PATH with other flags"
+    elif resolve & RESOLVE_CACHED and flags & (os.O_TRUNC | os.O_CREAT | O_TMPFILE_BIT):
+        return DecodeError(errno.EAGAIN, "RESOLVE_CACHED cannot create or truncate")
+    return DecodeError(errno.EINVAL, why) if why is not None else None
+
+
+def open_how_of(flags: int, mode: int) -> tuple[int, int]:
+    """open/openat/creat's flags and mode as the kernel makes an open_how of them
+    (build_open_how): unknown flags dropped, nothing but O_PATH_FLAGS with O_PATH, a mode only
+    when creating."""
+    flags &= VALID_OPEN_FLAGS
+    if flags & os.O_PATH:
+        flags &= O_PATH_FLAGS
+    mode = mode & S_IALLUGO if flags & (os.O_CREAT | O_TMPFILE_BIT) else 0
+    return flags, mode
+
+
 _UNSET: object = object()
+#: calls whose path arguments the kernel reads only after it looked at something else, and
+#: failed on that first: see DecodedCall._read_first.  (Not mount: it copies its strings --
+#: a source that is a path only for a bind or a move, NULL for most -- and looks its target
+#: up before its source: DecodedCall._read_mount_family.)
+_READ_FIRST = frozenset({*OPEN_FLAGS_ARG, "openat2", "symlink", "symlinkat",
+                         *(name for name, specs in PATH_ARGS.items()
+                           if len(specs) > 1 and name != "mount")})
 
 
 class DecodedCall:
@@ -200,6 +320,8 @@ class DecodedCall:
     _paths: dict[str, DecodedPath] | None = None
     _sockaddrs: list[SockAddr] | None = None
     sockaddr_raw: bytes | None = None
+    clone_args: CloneArgs | None = None     # clone3's struct, read and checked (tracer)
+    clone_args_raw: bytes | None = None     # ... its bytes, which the kernel is handed
     msghdr_raw: bytes | None = None
     control_raw: bytes | None = None
     _argv: object = _UNSET
@@ -285,6 +407,11 @@ class DecodedCall:
         if self._open_flags is _UNSET:
             self._open_flags = self._read_open_flags()
         return self._open_flags  # type: ignore[return-value]
+
+    @property
+    def selector(self) -> int | None:
+        index = SELECTOR_ARG.get(self.name)
+        return self.args[index] & 0xFFFFFFFF if index is not None else None
 
     def roles(self) -> tuple[str, ...]:
         if self.name in DYNAMIC_ROLE_CALLS:
@@ -377,38 +504,69 @@ class DecodedCall:
         if self._argv is _UNSET:
             self._argv = None
             index = ARGV_ARG.get(self.name)
-            if index is not None and self.memory is not None:
+            memory = self.memory
+            if index is not None and memory is not None:
+                self._raw(PATH_ARGS[self.name][0])  # read first: its errors come first
                 pointer = self.args[index]
-                self._argv = self._guard(lambda: read_argv(self.memory, pointer))
+                self._argv = self._guard(lambda: read_argv(memory, pointer))
         return self._argv  # type: ignore[return-value]
 
     # --- decoding, on demand -------------------------------------------------------------------
     def _guard(self, read: Callable[[], object]) -> Any:
+        """Run a read of the tracee's memory: what the kernel would refuse becomes a
+        DecodeError with the kernel's errno."""
         try:
             return read()
         except TraceeMemoryError as exc:
             raise DecodeError(exc.errno or errno.EFAULT, str(exc)) from exc
-        except UnicodeDecodeError as exc:
-            raise DecodeError(errno.EINVAL, str(exc)) from exc
-        except Unresolvable as exc:  # a unix socket path the kernel's lookup fails on
-            raise DecodeError(exc.errno, str(exc)) from exc
 
     def _read_open_flags(self) -> int | None:
+        """The open flags; EINVAL where the kernel's build_open_flags refuses them (it does
+        so before it reads the path), and for openat2 whatever its struct read gives."""
         name, args = self.name, self.args
         if name in OPEN_FLAGS_ARG:
+            flags = args[OPEN_FLAGS_ARG[name]] & 0xFFFFFFFF
             self.open_mode = args[OPEN_FLAGS_ARG[name] + 1] & 0o7777
-            return args[OPEN_FLAGS_ARG[name]] & 0xFFFFFFFF
+            if flags & (O_CREAT | O_TMPFILE_BIT) and not flags & os.O_PATH:  # (else none can be)
+                error = _open_how_error(*open_how_of(flags, self.open_mode), 0)
+                if error is not None:
+                    raise error
+            return flags
         if name == "creat":
             self.open_mode = args[1] & 0o7777
             return os.O_CREAT | os.O_WRONLY | os.O_TRUNC
         if name == "openat2" and self.memory is not None:
-            if args[3] < 24:
-                raise DecodeError(errno.EINVAL, "struct open_how too small")
-            how = self._guard(lambda: self.memory.read_exact(args[2], 24))
-            flags, mode, resolve = struct.unpack("<QQQ", how)
+            flags, mode, resolve = self._read_open_how(self.memory, args[2], args[3])
+            error = _open_how_error(flags, mode, resolve)
+            if error is not None:
+                raise error
             self.open_mode, self.open_resolve = mode, resolve
             return flags
         return None
+
+    def _read_open_how(self, memory: TraceeMemory, pointer: int,
+                       size: int) -> tuple[int, int, int]:
+        """openat2's struct open_how as the kernel copies it (copy_struct_from_user): at
+        least its first version, at most a page, and what lies beyond the fields this kernel
+        knows must be zero."""
+        if size < OPEN_HOW_SIZE_VER0:
+            raise DecodeError(errno.EINVAL, "struct open_how too small")
+        if size > PAGE_SIZE:
+            raise DecodeError(errno.E2BIG, "struct open_how larger than a page")
+        if size > OPEN_HOW_SIZE_VER0:
+            # check_zeroed_user: the first byte that is not zero (E2BIG) or not readable
+            # (EFAULT) decides, whichever comes first
+            start, rest = pointer + OPEN_HOW_SIZE_VER0, size - OPEN_HOW_SIZE_VER0
+            if start + rest > user_space_end():
+                raise DecodeError(errno.EFAULT, "struct open_how beyond user memory")
+            tail = self._guard(lambda: memory.read(start, rest))
+            if tail.count(0) != len(tail):
+                raise DecodeError(errno.E2BIG, "struct open_how has fields this kernel lacks")
+            if len(tail) < rest:
+                raise DecodeError(errno.EFAULT, "struct open_how runs into unreadable memory")
+        how = self._guard(lambda: memory.read_exact(pointer, OPEN_HOW_SIZE_VER0))
+        flags, mode, resolve = struct.unpack("<QQQ", how)
+        return flags, mode, resolve
 
     def _raw(self, spec: PathSpec) -> str | None:
         """The path string as the tracee passed it (None for a NULL pointer)."""
@@ -418,15 +576,38 @@ class DecodedCall:
         elif spec.role in raws:
             return raws[spec.role]
         pointer = self.args[spec.arg]
-        if pointer == 0 or self.memory is None:
+        memory = self.memory
+        if pointer == 0 or memory is None:
             text = None
         else:
+            if self.name in _READ_FIRST:
+                self._read_first(spec, memory)
             try:
-                text = self.memory.read_cstring(pointer).decode("utf-8", "surrogateescape")
+                text = memory.read_cstring(pointer).decode("utf-8", "surrogateescape")
             except TraceeMemoryError as exc:
                 raise DecodeError(exc.errno or errno.EFAULT, str(exc)) from exc
         raws[spec.role] = text
         return text
+
+    def _read_first(self, spec: PathSpec, memory: TraceeMemory) -> None:
+        """What the kernel looks at before this path, and fails on first: open flags (EINVAL),
+        a symlink's target, the path arguments before this one (rename's old before its new;
+        an empty one is ENOENT)."""
+        if self.name in OPEN_FLAGS_ARG or self.name == "openat2":
+            _ = self.open_flags
+        elif self.name in ("symlink", "symlinkat") and not self._guard(
+                lambda: memory.read_cstring(self.args[0])):
+            raise DecodeError(errno.ENOENT, "empty symlink target")
+        for earlier in PATH_ARGS[self.name]:
+            if earlier is spec:
+                break
+            # (no call with several paths takes a NULL one -- but move_mount, whose
+            # *_EMPTY_PATH flags make a NULL path an empty one: getname_maybe_null)
+            if not self.args[earlier.arg] and not (self.name == "move_mount"
+                                                   and self._empty_means_fd(earlier)):
+                raise DecodeError(errno.EFAULT, "NULL path")
+            if self._raw(earlier) == "" and not self._empty_means_fd(earlier):
+                raise DecodeError(errno.ENOENT, "empty path")
 
     def _empty_means_fd(self, spec: PathSpec) -> bool:
         return spec.empty_means_fd(self.args)
@@ -625,7 +806,6 @@ class DecodedCall:
             count = len(self._named) + 1
             self._named["mounted" if count == 1 else f"mounted:{count}"] = mount_point
 
-
     def _resolve_dynamic(self, decoder: Decoder, role: str) -> DecodedPath:
         assert self._dynamic is not None and self._named is not None
         if role in self._named:
@@ -643,11 +823,7 @@ class DecodedCall:
             decoded = decoder.fd_path(self.tid, dirfd, view=self.view)
             decoded.exposed, decoded.named = True, role
             return decoded
-        try:
-            resolved = decoder.resolver.resolve(self.tid, self.tgid, raw, dirfd, follow,
-                                                self.view)
-        except Unresolvable as exc:
-            raise DecodeError(exc.errno, str(exc)) from exc
+        resolved = decoder.resolve(self, raw, dirfd, follow)
         return DecodedPath(None, raw, resolved, False, True, role)
 
     def _exposed_mount(self, decoded: DecodedPath) -> bool:
@@ -719,10 +895,16 @@ class DecodedCall:
         # openat2's rule reads the flags of its struct open_how (decoded from memory)
         follow = spec.follows(args, self.open_flags if spec.follow == OPEN_HOW else None)
         try:
-            resolved = decoder.resolver.resolve(self.tid, self.tgid, raw, dirfd, follow,
-                                                self.view)
-        except Unresolvable as exc:
-            raise DecodeError(exc.errno, str(exc)) from exc
+            resolved = decoder.resolve(self, raw, dirfd, follow)
+        except DecodeError:
+            # a path the engine cannot name (which the kernel might): the kernel fails on
+            # the later path arguments' strings first, if they are bad
+            specs = PATH_ARGS[self.name]
+            for later in specs[specs.index(spec) + 1:]:
+                if self.args[later.arg] and self._raw(later) == "" and \
+                        not self._empty_means_fd(later):
+                    raise DecodeError(errno.ENOENT, "empty path") from None
+            raise
         return DecodedPath(spec, raw, resolved, rewritable=not resolved.pseudo)
 
     @property
@@ -732,33 +914,65 @@ class DecodedCall:
         return self._sockaddrs
 
     def _read_sockaddrs(self) -> list[SockAddr]:
+        """The socket addresses, read as the kernel reads them (move_addr_to_kernel,
+        __copy_msghdr): what it would refuse is a DecodeError with its errno."""
         decoder, memory, args = self._decoder, self.memory, self.args
         assert decoder is not None and memory is not None
         if self.name in SOCKADDR_ARGS:
             ptr_arg, len_arg = SOCKADDR_ARGS[self.name]
-            if not args[ptr_arg]:
-                return []
-            self.sockaddr_raw = memory.read(args[ptr_arg],
-                                            min(args[len_arg] & 0xFFFFFFFF, SOCKADDR_MAX))
+            pointer, length = args[ptr_arg], _int32(args[len_arg])
+            if not pointer and (self.name == "sendto" or length == 0):
+                return []  # no address (sendto), or one of no bytes the kernel does not read
+            if not 0 <= length <= SOCKADDR_MAX:
+                raise DecodeError(errno.EINVAL, f"socket address length {length}")
+            self.sockaddr_raw = memory.read_exact(pointer, length)
             return [decoder.sockaddr(self, self.sockaddr_raw)]
         if self.name == "sendmsg":
-            self.msghdr_raw = memory.read_exact(args[1], 56)
-            name_ptr, name_len = struct.unpack_from("<QI", self.msghdr_raw)
-            if not (name_ptr and name_len):
+            self.msghdr_raw = memory.read_exact(args[1], MSGHDR_SIZE)
+            raw = self._message_name(memory, self.msghdr_raw)
+            if raw is None:
                 return []
-            self.sockaddr_raw = memory.read(name_ptr, min(name_len, SOCKADDR_MAX))
-            return [decoder.sockaddr(self, self.sockaddr_raw)]
+            self.sockaddr_raw = raw
+            return [decoder.sockaddr(self, raw)]
         if self.name == "sendmmsg":
-            count = min(args[2] & 0xFFFFFFFF, 1024)
-            block = memory.read_exact(args[1], 64 * count) if count else b""
-            out = []
-            for i in range(count):
-                name_ptr, name_len = struct.unpack_from("<QI", block, 64 * i)
-                if name_ptr and name_len:
-                    raw = memory.read(name_ptr, min(name_len, SOCKADDR_MAX))
-                    out.append(decoder.sockaddr(self, raw))
-            return out
+            return self._mmsg_sockaddrs(decoder, memory)
         return []
+
+    @staticmethod
+    def _message_name(memory: TraceeMemory, header: bytes) -> bytes | None:
+        """The address a msghdr names (None: none), as __copy_msghdr reads it: no name or no
+        length is none, a negative length is EINVAL, one beyond a sockaddr_storage is cut."""
+        pointer, length = struct.unpack_from("<Qi", header)
+        if not pointer:
+            return None
+        if length < 0:
+            raise DecodeError(errno.EINVAL, f"message name length {length}")
+        if length == 0:
+            return None
+        return memory.read_exact(pointer, min(length, SOCKADDR_MAX))
+
+    def _mmsg_sockaddrs(self, decoder: Decoder, memory: TraceeMemory) -> list[SockAddr]:
+        """Every address of a sendmmsg, up to the first message the kernel could not read: it
+        sends the messages before that one and stops there (returning how many it sent), so
+        what lies beyond is never used.  The first one unreadable fails the call."""
+        count = min(self.args[2] & 0xFFFFFFFF, UIO_MAXIOV)
+        if count == 0:
+            return []
+        block = memory.read(self.args[1], MMSGHDR_SIZE * count)  # EFAULT: not even the first
+        out = []
+        for i in range(count):
+            at = MMSGHDR_SIZE * i
+            try:
+                if len(block) < at + MSGHDR_SIZE:
+                    raise TraceeMemoryError(errno.EFAULT, f"message {i} unreadable")
+                raw = self._message_name(memory, block[at:at + MSGHDR_SIZE])
+            except (DecodeError, TraceeMemoryError):
+                if i == 0:
+                    raise
+                break
+            if raw is not None:
+                out.append(decoder.sockaddr(self, raw))
+        return out
 
     def exec_image(self, elf: bool = True) -> ExecImage | None:
         """For an exec: the interpreters the kernel will run for the file, and the binary that
@@ -771,34 +985,34 @@ class DecodedCall:
         if image is _UNSET:
             decoded = self.decoded_path("path")
             image = None
-            if decoded is not None and not decoded.resolved.pseudo and self._decoder is not None:
-                if self.view.host:
-                    try:
-                        cwd = self._decoder.resolver.cwd_of(self.tid)
-                    except OSError:
-                        cwd = "/"
-                    image = exec_image(decoded.resolved.path, cwd, elf)
-                else:
-                    opened = _access(self.tid, self.view, decoded.resolved)
-                    if opened is not None:
-                        image = exec_image(decoded.resolved.path, "/", elf, self._reach,
-                                           opened)
+            if decoded is not None and not decoded.resolved.pseudo:
+                opened = _access(self.tid, self.view, decoded.resolved)
+                if opened is not None:
+                    image = self.image_of(decoded.resolved.path, elf, opened)
             setattr(self, key, image)
         return image  # type: ignore[return-value]
 
-    def _reach(self, spelling: str) -> tuple[str, str] | None:
-        """An interpreter the kernel looks up for this task (from its cwd and root): its
-        name for rules and where the tracer opens it.  One no rule could name refuses."""
-        assert self._decoder is not None
-        try:
-            found = self._decoder.resolver.resolve(self.tid, self.tgid, spelling, AT_FDCWD,
-                                                   True, self.view)
-        except Unresolvable:
+    def image_of(self, path: str, elf: bool = True, opened: str = "") -> ExecImage | None:
+        """What the kernel runs to exec ``path`` for this call's task (see :meth:`exec_image`;
+        ``opened``: where the tracer opens it, when not at ``path``), its interpreters' names
+        resolved as the task would open them.  An interpreter no rule could name (outside
+        every name the tracer's view has) refuses the exec."""
+        decoder = self._decoder
+        if decoder is None:
             return None
-        if found.unnamed:
-            raise DecodeError(errno.EACCES, f"{found.path}: an interpreter no rule could name")
-        where = _access(self.tid, self.view, found)
-        return (found.path, where) if found.exists and where is not None else None
+
+        def reach(name: str) -> tuple[str, str] | None:
+            try:
+                found = decoder.resolve(self, name, AT_FDCWD, True)
+            except DecodeError:
+                return None  # a name the kernel cannot open either: nothing runs
+            if found.unnamed:
+                raise DecodeError(errno.EACCES, f"{found.path}: an interpreter no rule could "
+                                                "name")
+            where = _access(self.tid, self.view, found)
+            return (found.path, where) if where is not None else None
+
+        return exec_image(path, reach, elf, opened)
 
     # --- views --------------------------------------------------------------------------------
     @property
@@ -827,14 +1041,19 @@ class DecodedCall:
         """The (level, type) of each control message of a sendmsg (read on demand)."""
         if self.name != "sendmsg" or self.memory is None:
             return []
+        memory = self.memory
         if self.msghdr_raw is None:
-            self.msghdr_raw = self._guard(lambda: self.memory.read_exact(self.args[1], 56))
-        pointer, length = struct.unpack_from("<QQ", self.msghdr_raw, 32)
-        if not pointer or not length:
+            self.msghdr_raw = self._guard(lambda: memory.read_exact(self.args[1], MSGHDR_SIZE))
+        header = self.msghdr_raw
+        pointer, length = struct.unpack_from("<QQ", header, 32)
+        if not length:
             self.control_raw = b""
             return []
-        memory = self.memory
-        self.control_raw = self._guard(lambda: memory.read(pointer, min(length, CONTROL_MAX)))
+        try:
+            self.control_raw = self._read_control(memory, pointer, length)
+        except DecodeError as exc:
+            # the kernel looks at the name and the data first: their errors come first
+            raise self._error_before_control(memory, header) or exc from None
         found = []
         at = 0
         raw = self.control_raw
@@ -845,6 +1064,44 @@ class DecodedCall:
                 break
             at += (cmsg_len + 7) & ~7
         return found
+
+    def _read_control(self, memory: TraceeMemory, pointer: int, length: int) -> bytes:
+        """A sendmsg's control data as ____sys_sendmsg copies it: all of it (EFAULT), if it
+        may allocate that much (ENOBUFS)."""
+        if length > CONTROL_MAX:
+            # sock_kmalloc: less than net.core.optmem_max with what the socket holds already
+            # (a fresh one holds nothing; with more, the kernel refuses sooner than this)
+            if length >= _optmem_max():
+                raise DecodeError(errno.ENOBUFS, f"control data of {length} bytes")
+            if length > CONTROL_READ_MAX:  # (a limit raised far beyond its default)
+                raise DecodeError(errno.ENOBUFS, f"control data of {length} bytes: more "
+                                                 f"than the tracer examines")
+        data: bytes = self._guard(lambda: memory.read_exact(pointer, length))
+        return data
+
+    def _error_before_control(self, memory: TraceeMemory, header: bytes) -> DecodeError | None:
+        """What a sendmsg fails with before the kernel copies its control data, if anything:
+        its name (__copy_msghdr), too many iovecs (EMSGSIZE), the iovec array (import_iovec:
+        unreadable, a negative length, a range beyond user memory)."""
+        try:
+            self._message_name(memory, header)
+            iov, count = struct.unpack_from("<QQ", header, 16)
+            if count > UIO_MAXIOV:
+                return DecodeError(errno.EMSGSIZE, f"{count} iovecs")
+            vectors = list(struct.iter_unpack("<QQ", memory.read_exact(iov, 16 * count)))
+        except DecodeError as exc:
+            return exc
+        except TraceeMemoryError as exc:
+            return DecodeError(exc.errno or errno.EFAULT, str(exc))
+        if any(length >= 1 << 63 for _, length in vectors):
+            return DecodeError(errno.EINVAL, "negative iovec length")
+        total = 0
+        for base, length in vectors:
+            length = min(length, MAX_RW_COUNT - total)
+            if base + length > user_space_end():
+                return DecodeError(errno.EFAULT, f"iovec at {base:#x} beyond user memory")
+            total += length
+        return None
 
     def examined_sockaddrs(self) -> list[SockAddr]:
         """The socket addresses something looked at (none if nobody asked)."""
@@ -858,7 +1115,8 @@ class DecodedCall:
         addrs = self.sockaddrs
         if len(addrs) <= 1:
             return [self]
-        return [CallFacts(self.policy_name, (), self.open_flags, addr, None) for addr in addrs]
+        return [CallFacts(self.policy_name, (), self.open_flags, addr, None,
+                          selector=self.selector) for addr in addrs]
 
     def facts(self) -> CallFacts:
         """The facts as plain data (this examines everything)."""
@@ -868,6 +1126,7 @@ class DecodedCall:
             open_flags=self.open_flags,
             sockaddr=self.sockaddr,
             argv=self.argv,
+            selector=self.selector,
         )
 
     def describe(self) -> dict[str, object]:
@@ -966,6 +1225,19 @@ class Decoder:
                memory: TraceeMemory, view: View) -> DecodedCall:
         return DecodedCall(tid, tgid, nr, name, args, memory, self, view)
 
+    def resolve(self, call: DecodedCall, raw: str, dirfd: int, follow: bool) -> Resolved:
+        """A path of the call, resolved in its task's view.  What the resolver cannot resolve
+        (a path inside a removed directory; a file or descriptor that another task of the tree
+        changes while it looks) refuses the call with that errno: decoding never fails the
+        tracer."""
+        try:
+            return self.resolver.resolve(call.tid, call.tgid, raw, dirfd, follow, call.view)
+        except Unresolvable as exc:
+            raise DecodeError(exc.errno, str(exc)) from exc
+        except OSError as exc:
+            raise DecodeError(exc.errno or errno.ENOENT, f"cannot resolve {raw!r}: "
+                                                         f"{exc.strerror}") from exc
+
     def fd_path(self, tid: int, fd: int, spec: PathSpec | None = None,
                 view: View = HOST) -> DecodedPath:
         return DecodedPath(spec, "", self.resolver.descriptor(tid, fd, view), False)
@@ -1026,10 +1298,9 @@ class Decoder:
             if body[0] == 0:
                 return SockAddr("unix", path="@" + body[1:].decode("utf-8", "surrogateescape"))
             text = body.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-            resolved = self.resolver.resolve(call.tid, call.tgid, text, AT_FDCWD, True,
-                                             call.view)
+            resolved = self.resolve(call, text, AT_FDCWD, True)
             if resolved.unnamed:
-                raise Unresolvable(errno.EACCES, f"{resolved.path}: no name a rule could match")
+                raise DecodeError(errno.EACCES, f"{resolved.path}: no name a rule could match")
             return SockAddr("unix", path=resolved.path)
         if family == socket.AF_NETLINK:
             return SockAddr("netlink")
@@ -1037,8 +1308,20 @@ class Decoder:
 
 
 def read_argv(mem: TraceeMemory, pointer: int) -> tuple[str, ...]:
-    """An exec's argv (NULL pointer: empty)."""
+    """An exec's argv (NULL pointer: empty), read as the kernel reads it: every pointer
+    first (EFAULT if the array runs into unreadable memory before its NULL), then the strings
+    from the last to the first (copy_strings), each EFAULT if unreadable, E2BIG if longer
+    than MAX_ARG_STRLEN, and E2BIG once they take more room than any stack limit gives."""
     if pointer == 0:
         return ()
-    return tuple(mem.read_cstring(p, MAX_ARG_STRLEN).decode("utf-8", "surrogateescape")
-                 for p in mem.read_pointers(pointer, MAX_ARGV))
+    pointers = mem.read_pointers(pointer, ARG_SPACE_MAX // 8)
+    room = ARG_SPACE_MAX - 8 * len(pointers)
+    strings: list[str] = []
+    for address in reversed(pointers):
+        text = mem.read_cstring(address, MAX_ARG_STRLEN, errno.E2BIG)
+        room -= len(text) + 1
+        if room < 0:
+            raise TraceeMemoryError(errno.E2BIG, "argument list too long")
+        strings.append(text.decode("utf-8", "surrogateescape"))
+    strings.reverse()
+    return tuple(strings)

@@ -19,7 +19,9 @@ change (see :mod:`systrace_py.engine.scratch`):
   the kernel is never handed a spelling other than the one checked;
 * exec gets a private copy of the path string and, when argv was checked, of argv; what was
   really executed is compared with what was checked at the exec event (:mod:`tracer`);
-* socket addresses (connect, bind, sendto, sendmsg) are copied, msghdr included.
+* socket addresses (connect, bind, sendto, sendmsg) are copied, msghdr included;
+* clone3's struct clone_args is copied as it was read and checked (its flags decide what the
+  new task may be).
 """
 
 from __future__ import annotations
@@ -30,19 +32,13 @@ import struct
 
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine import scratch
-from systrace_py.engine.decode import ARGV_ARG, SOCKADDR_ARGS, DecodedCall, DecodedPath
+from systrace_py.engine.decode import ARGV_ARG, SOCKADDR_ARGS, DecodedCall, DecodedPath, open_how_of
 from systrace_py.engine.events import Reply
 from systrace_py.engine.memory import PATH_MAX, TraceeMemory
 from systrace_py.kernel import (
     AT_FDCWD,
-    O_CLOEXEC,
-    O_CREAT,
-    O_DIRECTORY,
     O_LARGEFILE,
-    O_NOFOLLOW,
     O_PATH,
-    O_TMPFILE_BIT,
-    VALID_OPEN_FLAGS,
 )
 from systrace_py.policy import aliases
 from systrace_py.policy.aliases import EXEC_CALLS, ONE_ADDRESS_CALLS, OPEN_CALLS
@@ -50,7 +46,6 @@ from systrace_py.syscalls import NUMBERS, Treat, treated
 
 _U64 = 0xFFFFFFFFFFFFFFFF
 SYS_OPENAT2 = NUMBERS["openat2"]
-_O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC
 RESOLVE_UNSUPPORTED = pt.RESOLVE_BENEATH | pt.RESOLVE_IN_ROOT | pt.RESOLVE_NO_XDEV
 
 
@@ -60,6 +55,7 @@ _HOW = 0            # struct open_how (24 bytes)
 _PATH1 = 32         # first path
 _PATH2 = _PATH1 + 4097
 _SOCK = 8192        # sockaddr copy
+_CLONE_ARGS = scratch.STRUCT  # clone3's struct (at most a page: clone_args.read)
 _MSGHDR = _SOCK + 256
 _BULK = scratch.BULK
 
@@ -130,13 +126,9 @@ def set_return(tid: int, value: int) -> None:
 
 def open_how_for(call: DecodedCall) -> tuple[int, int]:
     """(flags, mode) as open() would have passed them to the kernel's openat2 machinery."""
-    flags = (call.open_flags or 0) & VALID_OPEN_FLAGS
-    if flags & O_PATH:
-        flags &= _O_PATH_FLAGS  # as the kernel's build_open_how: nothing else goes with O_PATH
-    else:
-        flags |= O_LARGEFILE
-    creating = flags & (O_CREAT | O_TMPFILE_BIT)  # as build_open_how: a mode only then
-    mode = (call.open_mode or 0) & 0o7777 if creating else 0
+    flags, mode = open_how_of(call.open_flags or 0, call.open_mode or 0)
+    if not flags & O_PATH:
+        flags |= O_LARGEFILE  # as open() and openat2() add it on 64-bit
     return flags, mode
 
 
@@ -173,6 +165,8 @@ class Holder:
             self._sockaddr(call, reply)
         if call.held_strings:
             self._strings(call.held_strings)
+        if call.clone_args_raw is not None:
+            self._clone_args(call.clone_args_raw)
         self._commit(tid)
 
     def _strings(self, strings: dict[int, bytes]) -> None:
@@ -233,10 +227,10 @@ class Holder:
         path = call.decoded_path("path") if reply.paths else None
         examined = call.examined_paths()
         path = path or (examined[0] if examined else None)
-        if path is None or path.spec is None:
-            return
-        target, own_spelling = self._target(path, reply, last_name=False)
-        if target is None:
+        target, own_spelling = (None, False) if path is None or path.spec is None else \
+            self._target(path, reply, last_name=False)
+        if path is None or path.spec is None or target is None:
+            self._open_how(call)
             return
         flags, mode = open_how_for(call)
         resolve = 0 if self.respelled else pt.RESOLVE_NO_SYMLINKS
@@ -253,6 +247,15 @@ class Holder:
             dirfd = self.info.args[path.spec.dirfd_arg] & 0xFFFFFFFF
         self.args.update({0: dirfd, 1: self.base + _PATH1, 2: self.base + _HOW,
                           3: pt.OPEN_HOW_SIZE})
+
+    def _open_how(self, call: DecodedCall) -> None:
+        """openat2 whose path is not held: its struct open_how still is, when the check read
+        it (its flags tell a read from a write), exactly as it was read."""
+        if call.name != "openat2" or call.open_resolve is None:
+            return
+        how = struct.pack("<QQQ", call.open_flags or 0, call.open_mode or 0, call.open_resolve)
+        self.memory.write(self.base + _HOW, how)
+        self.args.update({2: self.base + _HOW, 3: pt.OPEN_HOW_SIZE})
 
     def _paths(self, call: DecodedCall, reply: Reply) -> None:
         writes: list[tuple[int, bytes, int]] = []  # (offset, data, arg index)
@@ -321,6 +324,13 @@ class Holder:
             struct.pack_into("<QI", header, 0, self.base + _SOCK, len(raw))
             self.memory.write(self.base + _SOCK, raw.ljust(_MSGHDR - _SOCK, b"\0") + header)
             self.args[1] = self.base + _MSGHDR
+
+
+    # --- clone3 ---------------------------------------------------------------------------------
+    def _clone_args(self, raw: bytes) -> None:
+        """The struct clone3 was checked with, byte for byte (its size argument unchanged)."""
+        self.memory.write(self.base + _CLONE_ARGS, raw)
+        self.args[0] = self.base + _CLONE_ARGS
 
 
 SYSCALL_INSTRUCTION = b"\x0f\x05"

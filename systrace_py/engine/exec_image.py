@@ -4,18 +4,42 @@ An exec names one file, but the kernel may run others for it: the interpreter on
 ``#!`` line (and that one's, up to four levels, as the kernel allows), and the ELF program
 interpreter (PT_INTERP, normally ld.so) of the binary that finally runs.  A policy that
 refuses to exec a program must also refuse it when it comes in as somebody's interpreter.
+
+The files are the tracee's to write, so they are read as the kernel reads them
+(fs/binfmt_script.c, fs/binfmt_elf.c): an interpreter name the kernel would not use is not
+reported, one it would use is reported exactly as it will be opened -- ``#!/bin/sh\\v`` names
+"/bin/sh\\v", not "/bin/sh" -- and nothing in them can make the tracer fail.  Only regular
+files are opened: the kernel execs nothing else, and opening a FIFO would block the tracer (a
+device could do worse).  Every file is read again at every exec: what was read earlier may
+have been rewritten since, even within one timestamp tick.  Interpreter names are resolved by
+the caller, as the exec'ing task would open them (its cwd and root, /proc/self meaning it, the
+kernel's limit of 40 symlinks -- os.path.realpath recursed once per link, and a chain of a
+thousand failed the tracer).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_SCRIPT_DEPTH = 4   # the kernel's BINPRM_MAX_RECURSION
-_HEADER = 256          # BINPRM_BUF_SIZE: what the kernel reads of a #! line
+_HEADER = 256          # BINPRM_BUF_SIZE: what the kernel reads of a file's start
+PATH_MAX = 4096
 PT_INTERP = 3
+_ET_EXEC, _ET_DYN = 2, 3
+_EM_386, _EM_X86_64 = 3, 62
+_LAYOUTS = {
+    # EI_CLASS: (e_type/e_machine, e_phoff, e_phentsize/e_phnum: formats and offsets;
+    #            size of a program header and its p_type/p_offset/p_filesz)
+    2: (("<Q", 32), ("<HH", 54), 56, "<I4xQ16xQ"),  # ELFCLASS64 (x86-64)
+    1: (("<I", 28), ("<HH", 42), 32, "<II8xI"),     # ELFCLASS32 (i386 / x32)
+}
+_MACHINES = {2: (_EM_X86_64,), 1: (_EM_386, _EM_X86_64)}
+_ELF_MIN_ALIGN = 4096  # the kernel reads at most this much of program headers
+_SPACE_TAB = b" \t"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,129 +54,130 @@ class ExecImage:
     reach: str = ""
 
 
-#: how a name the exec'ing task gives (a #! interpreter, PT_INTERP) is found: its name for
-#: rules and where the tracer opens it; None when the task's lookup fails
+#: how a name the exec'ing task gives (a #! interpreter, PT_INTERP) is found, as the task
+#: would open it -- from its cwd and root, through symlinks within the kernel's limit
+#: (paths.PathResolver): its name for rules and where the tracer opens it; None when no file
+#: can be named
 Reach = Callable[[str], "tuple[str, str] | None"]
 
 
-_Identity = tuple[int, int, int, int]
-#: file identity (dev, ino, mtime, size) -> what its header says: ("#!", name), ("elf", PT_INTERP
-#: or None), or ("", None).  Keyed by identity, so a rewritten file is read again.
-_headers: dict[_Identity, tuple[str, str | None]] = {}
-#: interpreter name -> (its resolved path, that file's identity): a name is resolved again only
-#: when what it leads to is no longer the same file.
-_resolved: dict[str, tuple[str, tuple[int, int]]] = {}
-_CACHE_LIMIT = 4096
-
-
-def _identity(path: str) -> _Identity | None:
+def _open_regular(path: str) -> int | None:
+    """A descriptor to read ``path``, if it is a regular file (what exec loads).  Opened as
+    O_PATH first, which has no side effect on any kind of file, and reopened for reading only
+    once it is known to be regular: the file checked is the file read."""
     try:
-        info = os.stat(path)
+        handle = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except (OSError, ValueError):
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            return None
+        return os.open(f"/proc/self/fd/{handle}", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
-    return (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
+    finally:
+        os.close(handle)
 
 
 def _header(path: str) -> tuple[str, str | None]:
-    """What the kernel will look at in the file's first bytes, read once per file version."""
-    identity = _identity(path)
-    found = _headers.get(identity) if identity is not None else None
-    if found is not None:
-        return found
+    """What the kernel finds at the file's start: ("#!", interpreter), ("elf", its PT_INTERP
+    or None), or ("", None)."""
+    fd = _open_regular(path)
+    if fd is None:
+        return "", None
     try:
-        with open(path, "rb") as f:
-            head = f.read(_HEADER)
+        head = os.pread(fd, _HEADER, 0)
+        name = _shebang(head)
+        if name is not None:
+            return "#!", name
+        if head.startswith(b"\x7fELF"):
+            return "elf", _elf_interpreter(fd, head)
+        return "", None
     except OSError:
-        head = b""
-    name = _shebang(head)
-    if name is not None:
-        found = ("#!", name)
-    elif head.startswith(b"\x7fELF"):
-        found = ("elf", _elf_interpreter(path))
-    else:
-        found = ("", None)
-    if identity is not None:
-        if len(_headers) >= _CACHE_LIMIT:
-            _headers.clear()
-        _headers[identity] = found
-    return found
-
-
-def _realpath(name: str) -> str:
-    """os.path.realpath, but a name whose target is still the same file is not walked again."""
-    cached = _resolved.get(name)
-    if cached is not None:
-        try:
-            info = os.stat(name)
-            if (info.st_dev, info.st_ino) == cached[1]:
-                return cached[0]
-        except OSError:
-            pass
-    real = os.path.realpath(name)
-    try:
-        info = os.stat(real)
-    except OSError:
-        return real
-    if len(_resolved) >= _CACHE_LIMIT:
-        _resolved.clear()
-    _resolved[name] = (real, (info.st_dev, info.st_ino))
-    return real
+        return "", None
+    finally:
+        os.close(fd)
 
 
 def _shebang(head: bytes) -> str | None:
+    """The interpreter a ``#!`` line names, as binfmt_script parses it: the line ends at a
+    newline before any NUL; without one the name must be followed by a space, tab or NUL
+    within the buffer (else it may be cut, and the kernel refuses).  The name starts after
+    the spaces and tabs that follow ``#!`` and ends at the next space, tab or NUL."""
     if not head.startswith(b"#!"):
         return None
-    line = head[2:].split(b"\n", 1)[0].strip(b" \t")
-    name = line.split(None, 1)[0] if line else b""
-    return name.decode("utf-8", "surrogateescape") or None
-
-
-def _elf_interpreter(path: str) -> str | None:
-    """The PT_INTERP path of a 64-bit little-endian ELF, or None."""
-    try:
-        with open(path, "rb") as f:
-            ident = f.read(64)
-            if len(ident) < 64 or ident[:4] != b"\x7fELF" or ident[4] != 2 or ident[5] != 1:
-                return None
-            phoff = struct.unpack_from("<Q", ident, 32)[0]
-            phentsize, phnum = struct.unpack_from("<HH", ident, 54)
-            if not 0 < phnum <= 256 or phentsize < 56:
-                return None
-            f.seek(phoff)
-            table = f.read(phentsize * phnum)
-            for i in range(phnum):
-                p_type, _, p_offset, _, _, p_filesz = struct.unpack_from(
-                    "<IIQQQQ", table, i * phentsize)
-                if p_type == PT_INTERP and 0 < p_filesz <= 4096:
-                    f.seek(p_offset)
-                    return f.read(p_filesz).split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-    except (OSError, struct.error):
+    buf = head.ljust(_HEADER, b"\0")  # the kernel's buffer is NUL-padded
+    last = _HEADER - 1
+    newline, nul = buf.find(b"\n"), buf.find(b"\0")
+    if newline >= 0 and (nul < 0 or newline < nul):
+        end = newline
+    else:
+        first = _next(buf, 2, last, lambda c: c not in _SPACE_TAB)
+        if first is None or _next(buf, first, last, _terminates) is None:
+            return None  # all blank, or the name may be cut
+        end = last
+    while buf[end - 1] in _SPACE_TAB:
+        end -= 1
+    start = _next(buf, 2, end, lambda c: c not in _SPACE_TAB)
+    if start is None or start == end:
         return None
+    stop = _next(buf, start, end, _terminates)
+    name = buf[start:min(stop if stop is not None else end, end)]
+    return name.decode("utf-8", "surrogateescape") if name else None
+
+
+def _terminates(c: int) -> bool:
+    return c in _SPACE_TAB or c == 0
+
+
+def _next(buf: bytes, first: int, last: int, wanted: Callable[[int], bool]) -> int | None:
+    """The first index in ``first..last`` (both included) whose byte is wanted, or None."""
+    return next((i for i in range(first, last + 1) if wanted(buf[i])), None)
+
+
+def _elf_interpreter(fd: int, head: bytes) -> str | None:
+    """The PT_INTERP path the kernel would load for this ELF (load_elf_binary), or None
+    when there is none or the kernel would refuse the file before loading one."""
+    layout = _LAYOUTS.get(head[4]) if len(head) >= 64 else None
+    if layout is None or head[5] != 1:  # a class this kernel runs, little-endian
+        return None
+    (phoff_format, phoff_at), (ph_format, ph_at), entry_size, entry_format = layout
+    e_type, e_machine = struct.unpack_from("<HH", head, 16)
+    if e_type not in (_ET_EXEC, _ET_DYN) or e_machine not in _MACHINES[head[4]]:
+        return None
+    (phoff,) = struct.unpack_from(phoff_format, head, phoff_at)
+    phentsize, phnum = struct.unpack_from(ph_format, head, ph_at)
+    size = phentsize * phnum
+    if phentsize != entry_size or not 0 < size <= _ELF_MIN_ALIGN or phoff >= 1 << 63:
+        return None
+    table = os.pread(fd, size, phoff)
+    if len(table) != size:
+        return None
+    for at in range(0, size, entry_size):
+        p_type, p_offset, p_filesz = struct.unpack_from(entry_format, table, at)
+        if p_type != PT_INTERP:
+            continue
+        # the first PT_INTERP is the one: a NUL-terminated path of at most PATH_MAX bytes
+        if not 2 <= p_filesz <= PATH_MAX or p_offset >= 1 << 63:
+            return None
+        name = os.pread(fd, p_filesz, p_offset)
+        if len(name) != p_filesz or name[-1] != 0:
+            return None
+        return name.split(b"\0", 1)[0].decode("utf-8", "surrogateescape") or None
     return None
 
 
-def _host_reach(cwd: str) -> Reach:
-    """Names looked up in the tracer's own view (that of a task that shares it), relative
-    ones from ``cwd``, as the kernel does."""
-    def reach(name: str) -> tuple[str, str]:
-        real = _realpath(os.path.join(cwd, name))
-        return real, real
-    return reach
-
-
-def script_chain(path: str, cwd: str, reach: Reach | None = None,
-                 opened: str = "") -> list[tuple[str, str]]:
+def script_chain(path: str, reach: Reach, opened: str = "") -> list[tuple[str, str]]:
     """The #! interpreters the kernel runs for ``path`` (opened at ``opened`` when it is
     not there in the tracer's view), in order, as (name, where the tracer opens it): empty
-    for a binary.  Relative interpreter names are taken from ``cwd``, as the kernel does."""
-    find = reach if reach is not None else _host_reach(cwd)
+    for a binary."""
     found: list[tuple[str, str]] = []
     current = opened or path
     for _ in range(MAX_SCRIPT_DEPTH + 1):
         kind, name = _header(current)
         if kind != "#!" or name is None:
             break
-        where = find(name)
+        where = reach(name)
         if where is None:
             break  # the kernel's lookup fails too: the exec fails
         found.append(where)
@@ -160,19 +185,17 @@ def script_chain(path: str, cwd: str, reach: Reach | None = None,
     return found
 
 
-def exec_image(path: str, cwd: str, elf: bool = True, reach: Reach | None = None,
-               opened: str = "") -> ExecImage:
+def exec_image(path: str, reach: Reach, elf: bool = True, opened: str = "") -> ExecImage:
     """The interpreters the kernel will run to exec ``path`` (as the tracer sees the files
     now): its #! chain, then (with ``elf``) the ELF interpreter of the binary that runs.
-    ``reach`` and ``opened``: for a task that does not see the tracer's tree (see
-    :func:`script_chain`)."""
-    chain = script_chain(path, cwd, reach, opened)
+    ``opened``: where the tracer opens ``path`` when it is not there in the tracer's view
+    (a task that does not see the tracer's tree)."""
+    chain = script_chain(path, reach, opened)
     found = [name for name, _ in chain]
     binary, where = chain[-1] if chain else (path, opened or path)
     if elf:
         kind, interp = _header(where)
-        if kind == "elf" and interp is not None:
-            interpreter = (reach or _host_reach(cwd))(interp)
-            if interpreter is not None:
-                found.append(interpreter[0])
+        interpreter = reach(interp) if kind == "elf" and interp is not None else None
+        if interpreter is not None:
+            found.append(interpreter[0])
     return ExecImage(tuple(found), binary, "" if where == binary else where)

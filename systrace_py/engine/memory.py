@@ -1,41 +1,89 @@
-"""Reading and writing a tracee's memory through a cached /proc/PID/mem descriptor.
+"""Reading a tracee's memory as the kernel reads it; writing it through /proc/PID/mem.
 
-One pread per string in the common case (paths are short), and writes go through the same
-descriptor because /proc/PID/mem may write the read-only scratch pages (FOLL_FORCE), which
-process_vm_writev may not.  A descriptor belongs to one address space: it is reopened after
-exec, when the old one would still read the image that is gone.
+What a call means is read from the tracee's memory, so a read must fail exactly where the
+kernel's own copy from user memory fails (copy_from_user, strncpy_from_user), and nowhere
+else: otherwise the engine decides on something the kernel will not see (an empty path in a
+PROT_NONE page where the kernel says EFAULT), or fails where the kernel does not.
 
-Descriptors are a bounded cache: a tree of thousands of live processes must not exhaust the
-tracer's descriptor limit (an exhausted limit would make every decision fail), so at most
-OPEN_LIMIT stay open and the least recently used is closed to open another; it is simply
-reopened when its process is read again.
+* Reads go through process_vm_readv, which honours page protections: an unmapped page, a
+  PROT_NONE page, an address beyond the user address space (a pointer at or above 2^63
+  included) fail with EFAULT, and a read that runs into one stops there -- as the kernel's
+  copy does.  /proc/PID/mem would read PROT_NONE pages (it forces access), answer EIO for an
+  unmapped one and raise in the tracer for a pointer at or above 2^63 (pread's offset is
+  signed).
+* One difference remains: on x86-64 the kernel's copy reads any page the task may read, write
+  or execute (without protection keys the hardware has no write-only or execute-only pages),
+  while process_vm_readv wants PROT_READ.  Where it stops at such a mapping (/proc/PID/maps
+  says so), the mapping is read through /proc/PID/mem.
+* Writes -- the tracer's copies of checked arguments into the read-only scratch pages -- go
+  through /proc/PID/mem, which may write read-only pages (FOLL_FORCE); process_vm_writev may
+  not.  A descriptor belongs to one address space: it is reopened after exec, when the old one
+  would still reach the image that is gone.
+
+The /proc/PID/mem descriptors are a bounded cache: a tree of thousands of live processes must
+not exhaust the tracer's descriptor limit (an exhausted limit would make every decision fail),
+so at most OPEN_LIMIT stay open and the least recently used is closed to open another; it is
+simply reopened when its process is written again.
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import struct
 from collections import OrderedDict
+from collections.abc import Callable
 
 PATH_MAX = 4096
-_FIRST_READ = 256
+_FIRST_READ = 256      # most strings (paths) end within it: one read
+_BUFFER_SIZE = 4096    # each memory's own read buffer; larger reads get one of their own
+_POINTER_BLOCK = 4096  # bytes of a pointer array read at once
+_USER_LIMIT = 1 << 63  # nothing above is user memory (the vsyscall page is above, but the
+                       # kernel's copy refuses it: beyond the task's address space)
 OPEN_LIMIT = 256  # /proc/PID/mem descriptors kept open at once
 _open: OrderedDict[int, TraceeMemory] = OrderedDict()  # by id(), least recently used first
+
+# process_vm_readv(pid, local iovec, 1, remote iovec, 1, 0).  Two bindings of the same call:
+# the one used for every read neither saves errno nor has argument types to convert by (the
+# iovec pointers are prebuilt, the rest small ints), which is what a ctypes call costs least
+# with; the rare failure is asked again through the one that saves errno, to learn why.
+_vm_readv = ctypes.CDLL(None).process_vm_readv
+_vm_readv.restype = ctypes.c_ssize_t
+_vm_readv_errno = ctypes.CDLL(None, use_errno=True).process_vm_readv
+_vm_readv_errno.restype = ctypes.c_ssize_t
+_U64 = (1 << 64) - 1
 
 
 class TraceeMemoryError(OSError):
     """The tracee's memory could not be read or written (unmapped, or the task is gone)."""
 
 
+class _ReadBuffer:
+    """A local buffer (a bytearray, so that it is searched and sliced without a copy) and the
+    two iovecs (local, remote) of one process_vm_readv into it."""
+
+    __slots__ = ("data", "iov", "local", "remote", "view")
+
+    def __init__(self, size: int) -> None:
+        self.data = bytearray(size)
+        self.view = memoryview(self.data)
+        target = (ctypes.c_char * size).from_buffer(self.data)
+        self.iov = (ctypes.c_uint64 * 4)(ctypes.addressof(target), 0, 0, 0)
+        base = ctypes.addressof(self.iov)
+        self.local = ctypes.c_void_p(base)
+        self.remote = ctypes.c_void_p(base + 16)
+
+
 class TraceeMemory:
     """The memory of one address space, reached through one of its tasks."""
 
-    __slots__ = ("_fd", "pid")
+    __slots__ = ("_fd", "_reads", "pid")
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self._fd = -1
+        self._reads: _ReadBuffer | None = None  # made at the first read
 
     def _descriptor(self) -> int:
         if self._fd >= 0:
@@ -62,67 +110,172 @@ class TraceeMemory:
             self._fd = -1
             _open.pop(id(self), None)
 
+    # --- reading, as the kernel reads ---------------------------------------------------------
     def read(self, address: int, size: int) -> bytes:
-        """Up to ``size`` bytes; fewer when the range runs into an unmapped page."""
-        if size <= 0:
-            return b""
-        try:
-            return os.pread(self._descriptor(), size, address)
-        except OSError as exc:
-            raise TraceeMemoryError(exc.errno, f"cannot read {size} bytes at {address:#x}") from exc
-
-    def read_exact(self, address: int, size: int) -> bytes:
-        data = self.read(address, size)
-        if len(data) != size:
-            raise TraceeMemoryError(14, f"short read at {address:#x}")  # EFAULT
+        """The bytes at ``address`` the kernel could read: all ``size`` of them, or those
+        before the first it could not (where its copy stops too).  EFAULT when not even the
+        first byte can be read."""
+        data = self._prefix(address, size) if size > 0 else b""
+        if size > 0 and not data:
+            raise TraceeMemoryError(errno.EFAULT, f"cannot read at {address & _U64:#x}")
         return data
 
-    def read_cstring(self, address: int, limit: int = PATH_MAX) -> bytes:
-        """A NUL-terminated string (without the NUL); at most ``limit`` bytes."""
-        if address == 0:
-            raise TraceeMemoryError(14, "NULL string pointer")
-        # first read stops at the page end so a short string at a page's end still reads
-        first = min(_FIRST_READ, 4096 - (address & 4095)) or _FIRST_READ
-        data = self.read(address, first)
-        end = data.find(b"\0")
+    def read_exact(self, address: int, size: int) -> bytes:
+        """``size`` bytes or EFAULT, as copy_from_user: a struct the kernel copies whole."""
+        data = self._prefix(address, size) if size > 0 else b""
+        if len(data) != size:
+            raise TraceeMemoryError(errno.EFAULT, f"cannot read {size} bytes at "
+                                                  f"{address & _U64:#x}")
+        return data
+
+    def read_cstring(self, address: int, limit: int = PATH_MAX,
+                     too_long: int = errno.ENAMETOOLONG) -> bytes:
+        """A NUL-terminated string (without the NUL), as strncpy_from_user reads it for the
+        kernel: up to the NUL or the first unreadable byte (EFAULT).  No NUL within ``limit``
+        bytes is ``too_long`` (getname: ENAMETOOLONG at PATH_MAX; exec arguments: E2BIG at
+        MAX_ARG_STRLEN), whatever follows them."""
+        address &= _U64
+        # the common case, a short string: one read, searched where it landed (this is the
+        # read of almost every stop: _into, inlined)
+        reads = self._reads or self._new_reads()
+        first = min(limit, _FIRST_READ)
+        iov = reads.iov
+        iov[1] = iov[3] = first
+        iov[2] = address
+        got = _vm_readv(self.pid, reads.local, 1, reads.remote, 1, 0)
+        if got < 0:
+            got = self._into(reads, address, first)  # (again, to learn why it failed)
+        end = reads.data.find(0, 0, got)
         if end >= 0:
-            return data[:end]
-        chunks = [data]
-        got = len(data)
-        while got < limit and len(data) > 0:
-            data = self.read(address + got, min(4096, limit - got + 1))
+            return bytes(reads.view[:end])
+        # a longer one, or one running where process_vm_readv stopped
+        data = bytes(reads.view[:got])
+        if got < first:
+            data = self._past_unreadable(address, first, data)
+        chunks: list[bytes] = []
+        total, want = 0, first
+        while True:
             end = data.find(b"\0")
             if end >= 0:
                 chunks.append(data[:end])
                 return b"".join(chunks)
             chunks.append(data)
-            got += len(data)
-        if got >= limit:
-            raise TraceeMemoryError(36, "string longer than PATH_MAX")  # ENAMETOOLONG
-        raise TraceeMemoryError(14, f"unterminated string at {address:#x}")
+            total += len(data)
+            if total >= limit:
+                raise TraceeMemoryError(too_long, f"no NUL within {limit} bytes at "
+                                                  f"{address:#x}")
+            if len(data) < want:
+                raise TraceeMemoryError(errno.EFAULT, f"string at {address:#x} runs into "
+                                                      f"unreadable memory" if total else
+                                        f"cannot read a string at {address:#x}")
+            want = min(limit - total, _BUFFER_SIZE)
+            data = self._prefix(address + total, want)
 
     def read_pointers(self, address: int, limit: int) -> list[int]:
-        """A NULL-terminated array of pointers (argv), at most ``limit`` entries."""
+        """A NULL-terminated array of pointers (exec's argv), as the kernel counts it: EFAULT
+        when it runs into unreadable memory before its NULL, E2BIG past ``limit`` entries."""
         out: list[int] = []
-        while len(out) < limit:
-            block = self.read(address + 8 * len(out), 8 * 64)
-            if len(block) < 8:
-                raise TraceeMemoryError(14, "pointer array runs off mapped memory")
-            for (value,) in struct.iter_unpack("<Q", block[: len(block) // 8 * 8]):
+        at = address & _U64
+        while True:
+            block = self._prefix(at, _POINTER_BLOCK, enough=lambda data: b"\0" * 8 in data)
+            whole = len(block) // 8 * 8
+            if whole == 0:
+                raise TraceeMemoryError(errno.EFAULT, "pointer array runs off readable memory")
+            for (value,) in struct.iter_unpack("<Q", block[:whole]):
                 if value == 0:
                     return out
-                out.append(value)
                 if len(out) >= limit:
-                    break
-        raise TraceeMemoryError(7, "argument list too long")  # E2BIG
+                    raise TraceeMemoryError(errno.E2BIG, "argument list too long")
+                out.append(value)
+            at += whole
 
+    def _new_reads(self) -> _ReadBuffer:
+        self._reads = _ReadBuffer(_BUFFER_SIZE)
+        return self._reads
+
+    def _prefix(self, address: int, size: int,
+                enough: Callable[[bytes], bool] | None = None) -> bytes:
+        """The readable prefix of ``size`` bytes at ``address``, as the kernel's copy reads
+        (empty when the first byte cannot be).  Where process_vm_readv stops short, the rest
+        is looked for in mappings only the kernel's copy reads -- unless what was read is
+        ``enough`` for the caller already (that costs a look at /proc/PID/maps)."""
+        address &= _U64
+        data = self._readv(address, size)
+        if len(data) < size and not (enough is not None and enough(data)):
+            data = self._past_unreadable(address, size, data)
+        return data
+
+    def _readv(self, address: int, size: int) -> bytes:
+        """One process_vm_readv: the readable prefix (empty when the first byte is not)."""
+        reads = _ReadBuffer(size) if size > _BUFFER_SIZE else self._reads or self._new_reads()
+        return bytes(reads.view[:self._into(reads, address, size)])
+
+    def _into(self, reads: _ReadBuffer, address: int, size: int) -> int:
+        """process_vm_readv into ``reads``: how many bytes were read before the first that
+        could not be (0 when that is the first)."""
+        iov = reads.iov
+        iov[1] = iov[3] = size
+        iov[2] = address
+        got: int = _vm_readv(self.pid, reads.local, 1, reads.remote, 1, 0)
+        if got < 0:
+            got = _vm_readv_errno(self.pid, reads.local, 1, reads.remote, 1, 0)
+            if got < 0:
+                err = ctypes.get_errno()
+                if err == errno.EFAULT:
+                    return 0
+                raise TraceeMemoryError(err, f"cannot read memory of {self.pid} at "
+                                             f"{address:#x}: {os.strerror(err)}")
+        return got
+
+    def _past_unreadable(self, address: int, size: int, data: bytes) -> bytes:
+        """process_vm_readv stopped short: continue through mappings the kernel's copy could
+        read though process_vm_readv may not (write-only, execute-only), by /proc/PID/mem."""
+        while len(data) < size:
+            at = address + len(data)
+            end = self._accessible_end(at)
+            if end is None:
+                break
+            want = min(size - len(data), end - at)
+            try:
+                forced = os.pread(self._descriptor(), want, at)
+            except OSError:
+                break  # not even there (a page beyond the end of its file...)
+            data += forced
+            if len(forced) < want:
+                break
+            if len(data) < size:  # what follows that mapping, the usual way
+                data += self._readv(address + len(data), size - len(data))
+        return data
+
+    def _accessible_end(self, address: int) -> int | None:
+        """The end of the mapping holding ``address`` when the kernel's copy could read it
+        (readable, writable or executable: not PROT_NONE), else None."""
+        if address >= _USER_LIMIT:
+            return None
+        try:
+            with open(f"/proc/{self.pid}/maps", "rb") as maps:
+                for line in maps:
+                    span, perms = line.split(b" ", 2)[:2]
+                    start_text, _, end_text = span.partition(b"-")
+                    start, end = int(start_text, 16), int(end_text, 16)
+                    if start > address:
+                        return None
+                    if address < end:
+                        return end if perms[:3] != b"---" else None
+        except (OSError, ValueError):
+            return None
+        return None
+
+    # --- writing, with force ------------------------------------------------------------------
     def write(self, address: int, data: bytes) -> None:
+        if not 0 <= address < _USER_LIMIT:  # (pwrite's offset is signed)
+            raise TraceeMemoryError(errno.EFAULT, f"cannot write at {address:#x}")
         try:
             written = os.pwrite(self._descriptor(), data, address)
         except OSError as exc:
             raise TraceeMemoryError(exc.errno, f"cannot write at {address:#x}") from exc
         if written != len(data):
-            raise TraceeMemoryError(14, f"short write at {address:#x}")
+            raise TraceeMemoryError(errno.EFAULT, f"short write at {address:#x}")
 
 
 def _close_least_recent() -> None:

@@ -5,7 +5,8 @@ requests.  Modern Linux tracing needs more, all added here on top of the same bi
 PTRACE_SEIZE / INTERRUPT / LISTEN (job control that works), PTRACE_O_EXITKILL and
 PTRACE_O_TRACESECCOMP, PTRACE_GET_SYSCALL_INFO (one call instead of GETREGS at every stop),
 openat2 for path resolution, and the seccomp/prctl calls the child makes before exec.
-(Tracee memory is reached through /proc/PID/mem, not process_vm_readv: see memory.py.)
+(Tracee memory is read with process_vm_readv and written through /proc/PID/mem: see
+memory.py.)
 Everything here is a direct kernel call: no policy, no state.
 """
 
@@ -19,6 +20,8 @@ from typing import Final
 from ptrace import PtraceError
 from ptrace.binding import func as pt
 from ptrace.binding.linux_struct import user_regs_struct
+
+from systrace_py.syscalls import NUMBERS
 
 # --- requests python-ptrace does not define -------------------------------------------------
 PTRACE_SEIZE: Final = 0x4206
@@ -241,6 +244,20 @@ def fs_type(fd: int) -> int:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
     return buf.f_type
+
+
+SYS_KCMP: Final = NUMBERS["kcmp"]
+
+
+def kcmp(pid1: int, pid2: int, kind: int) -> int:
+    """kcmp(2) without indexes (KCMP_VM, KCMP_FS, KCMP_FILES...): 0 when the two tasks share
+    that kernel object; raises OSError."""
+    result = _libc.syscall(SYS_KCMP, ctypes.c_int(pid1), ctypes.c_int(pid2), ctypes.c_int(kind),
+                           ctypes.c_ulong(0), ctypes.c_ulong(0))
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return int(result)
 
 
 # --- what the child does between fork and exec ----------------------------------------------

@@ -6,15 +6,19 @@ guards that keep the tracer in control whatever the policy says:
 
 * any other architecture or ABI (``int $0x80``, the x32 bit) and any call number the table does
   not know get ENOSYS, so no stop is ever read with the wrong table;
-* ``clone3`` gets ENOSYS (libc falls back to ``clone``, whose flags are in a register) and
-  ``clone`` with CLONE_UNTRACED gets EPERM, so no child can leave the trace;
+* ``clone`` with CLONE_UNTRACED gets EPERM, so no child can leave the trace; ``clone3``,
+  whose flags are in memory, always stops: the tracer reads its struct and gives its flags
+  clone's guard;
 * ``seccomp`` with a user-notification listener (whose answers would outrank our TRACE), prctl
   PR_SET_DUMPABLE 0 (which hides the tracee's memory from an unprivileged tracer) and PR_SET_MM
   get EPERM, and so do signals and pidfds aimed at the tracer (kill, tkill, rt_sigqueueinfo and
   pidfd_open always stop: their target may be any of the tracer's threads, or a process group
   that holds the tracer, see :mod:`systrace_py.engine.signals`);
 * whatever maps, unmaps or reprotects the tracer's scratch area stops, so the tracer can refuse
-  it, and an ``shmat`` that could replace it is refused (see :mod:`systrace_py.engine.scratch`).
+  it, and an ``shmat`` that could replace it is refused (see :mod:`systrace_py.engine.scratch`);
+* the calls that let something outside the traced tree write the caller's memory (a call's
+  ``shares`` cases in the table: a MAP_SHARED mmap, shmat, io_setup...) stop, so the tracer
+  knows that address space must have its checked arguments held (:func:`shares_memory`).
 
 Each guard is defined once, as data, in the syscall table (a call's ``guard`` in
 :mod:`systrace_py.syscalls`): this module compiles it both to BPF rules and to the stop-time
@@ -44,7 +48,7 @@ from systrace_py.kernel import (
     O_TRUNC,
     X32_SYSCALL_BIT,
 )
-from systrace_py.policy.filterplan import FilterPlan, Verdict
+from systrace_py.policy.filterplan import FilterPlan, SelectorPlan, Verdict
 from systrace_py.syscalls import (
     MAX_NR,
     NAMES,
@@ -53,6 +57,7 @@ from systrace_py.syscalls import (
     Guard,
     Kind,
     Param,
+    Shares,
     Test,
     arg_index,
 )
@@ -68,6 +73,9 @@ GUARDED_CALLS = frozenset(GUARDS)
 #: guarded calls whose check needs more than registers: the filter stops them when a case
 #: holds, and the tracer applies the check (stop_guard) with what it reads
 STOP_GUARDED = frozenset(name for name, guard in GUARDS.items() if guard.check is not None)
+#: call -> when it lets something outside the traced tree write the caller's memory (the
+#: syscall table's ``shares``)
+SHARES: dict[str, Shares] = {c.name: c.shares for c in TABLE.values() if c.shares is not None}
 
 
 @functools.lru_cache(maxsize=8)
@@ -147,14 +155,25 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> bytes:
     params = _params(tracer_pid)
     for name, verdict in plan.calls.items():
         guard = GUARDS.get(name)
+        shares = SHARES[name].cases if name in SHARES else ()
         if name in plan.opens:
             _add_open(b, name, plan)
+        elif name in plan.selected:
+            _add_selected(b, name, plan.selected[name])
+            if guard is not None:
+                _add_guard(b, name, guard, params)  # the unselected rest is allowed
         elif guard is not None and guard.always:
-            b.add(sc.ERRNO(guard.errno), name)  # whatever the plan says (clone3)
-        elif guard is not None and verdict.kind == "allow":
-            _add_guard(b, name, guard, params)
+            b.add(sc.ERRNO(guard.errno), name)  # whatever the plan says
+        elif verdict.kind != "allow" or () in shares:
+            # (a call that always shares always stops: its guard is applied at the stop)
+            b.add(_action(verdict) if verdict.kind != "allow" else sc.TRACE(0), name)
         else:
-            b.add(_action(verdict), name)
+            if guard is not None:
+                _add_guard(b, name, guard, params)
+            for case in shares:
+                # A case overlapping a guard's refusing case gets one of the two actions, and
+                # either is right: the stop applies the guard too.
+                b.add(sc.TRACE(0), name, *(_bpf_arg(t, params) for t in case))
     return _export(b.filter)
 
 
@@ -186,6 +205,20 @@ def _add_open(b: _Builder, name: str, plan: FilterPlan) -> None:
     b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, O_ACCMODE, 3))
     for bit in _WRITE_BITS:
         b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, O_ACCMODE | bit, bit))
+
+
+def _add_selected(b: _Builder, name: str, selected: SelectorPlan) -> None:
+    """A call whose class rule reads one register (an ioctl's request): the values for which
+    the rule holds get their verdict; every other value is allowed (the plan's promise)."""
+    rule, action = selected.rule, _action(selected.selected)
+    assert selected.otherwise.kind == "allow", name
+    if rule.when == "one_of":
+        for value in sorted(rule.values):
+            b.add(action, name, sc.Arg(rule.arg, sc.MASKED_EQ, 0xFFFFFFFF, value))
+    else:
+        assert rule.when in ("if_flag", "unless_flag"), rule
+        b.add(action, name, sc.Arg(rule.arg, sc.MASKED_EQ, rule.bit,
+                                   rule.bit if rule.when == "if_flag" else 0))
 
 
 def _add_guard(b: _Builder, name: str, guard: Guard, params: dict[Param, int]) -> None:
@@ -225,6 +258,43 @@ def _touching(test: Test) -> list[tuple[sc.Arg, ...]]:
             (sc.Arg(addr, sc.LT, base - reach), sc.Arg(length, sc.GE, reach))]
 
 
+#: What a guard protects, in words (systrace -v says it with the refusal): the guards on
+#: the scratch area, on signals to the tracer and on core dumps say it by their tests and
+#: checks; the others by their call.
+_PURPOSES = {
+    "clone3": "its flags (in memory, read at a stop) get clone's guard",
+    "clone": "CLONE_UNTRACED would start a process outside the trace, a namespace the engine "
+             "could not follow would change what paths mean",
+    "unshare": "a namespace the engine could not follow would change what paths mean",
+    "seccomp": "a seccomp listener would let another process answer this process's calls",
+    "ioctl": "TIOCSTI/TIOCLINUX would type commands into the terminal for someone else",
+    "setsockopt": "a source route would send packets to an address no rule looked at",
+    "prctl": "PR_SET_MM and undumpable processes would hide memory from the tracer",
+}
+_SCRATCH = "the tracer's scratch area, where checked arguments are held"
+_TRACER = "the tracer itself (a signal to systrace)"
+_CORE = "core dumps, which the kernel writes outside every policy"
+
+
+def guard_purpose(name: str) -> str:
+    """What the engine's guard on this call protects (for messages)."""
+    guard = GUARDS.get(name)
+    if guard is None:
+        return "the trace itself"
+    if guard.check in ("task_target", "pidfd_target"):
+        return _TRACER
+    if guard.check == "rlimit_core":
+        return _CORE
+    params = {test.value for case in guard.cases for test in case} | {
+        test.mask for case in guard.cases for test in case}
+    if any(test.op == "touches" for case in guard.cases for test in case) or \
+            params & {Param.AREA_END, Param.AREA_BASE}:
+        return _SCRATCH
+    if Param.TRACER_PID in params:
+        return _TRACER
+    return _PURPOSES.get(name, "the trace itself")
+
+
 def _holds(test: Test, args: Sequence[int], params: dict[Param, int]) -> bool:
     """A guard's test, exactly, on the registers of a stop."""
     register = args[test.arg]
@@ -255,6 +325,17 @@ def guard_refusal(name: str, args: Sequence[int], tracer_pid: int) -> int | None
     if guard is None or guard.check is not None:
         return None
     return guard.errno if _case_holds(guard, args, tracer_pid) else None
+
+
+def shares_memory(name: str, args: Sequence[int]) -> Shares | None:
+    """How this call, if it runs, lets something outside the traced tree write the caller's
+    memory (its ``shares``, when one of their cases holds, exactly, on the registers)."""
+    shares = SHARES.get(name)
+    if shares is None:
+        return None
+    params = _params(0)  # (no case names the tracer)
+    holds = any(all(_holds(test, args, params) for test in case) for case in shares.cases)
+    return shares if holds else None
 
 
 def stop_guard(name: str, args: Sequence[int], tracer_pid: int) -> Guard | None:

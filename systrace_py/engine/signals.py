@@ -79,11 +79,12 @@ def pidfd_aims_at_tracer(caller_tid: int, fd: int) -> bool:
     kernel accepts as one) of one of the tracer's tasks."""
     tids = tracer_tids()
     try:
-        info = Path(f"/proc/{caller_tid}/fdinfo/{fd}").read_text()
+        # bytes: what a descriptor's fdinfo shows may be named by the caller
+        info = Path(f"/proc/{caller_tid}/fdinfo/{fd}").read_bytes()
     except OSError:
         return False  # no such descriptor: the kernel says EBADF
     for line in info.splitlines():
-        if line.startswith("Pid:"):  # a pidfd: its pid as the tracer's /proc numbers it
+        if line.startswith(b"Pid:"):  # a pidfd: its pid as the tracer's /proc numbers it
             return _int_or_none(line[4:].strip()) in tids
     return _proc_directory_of_tracer(f"/proc/{caller_tid}/fd/{fd}", tids)
 
@@ -112,14 +113,12 @@ def _proc_directory_of_tracer(link: str, tids: set[int]) -> bool:
         os.close(stat_fd)
     for tid in tids:
         try:
-            if start_time(Path(f"/proc/self/task/{tid}/stat").read_text()) == started:
+            stat_text = Path(f"/proc/self/task/{tid}/stat").read_bytes()
+            if start_time(stat_text.decode("utf-8", "replace")) == started:
                 return True
         except (OSError, IndexError):
             continue
     return False
-
-
-
 
 
 def would_end_tracer(sig: int) -> bool:
@@ -167,26 +166,31 @@ def signal_group(caller_tid: int, caller_pid: int, target: int, sig: int) -> int
 
 
 class _Credentials:
-    """What kill(2)'s permission check looks at, from /proc/PID/status and stat."""
+    """What kill(2)'s permission check looks at, from /proc/PID/status and stat.
+
+    Read as bytes: both files hold the process's name, which the process chooses (any bytes
+    but NUL, newlines and parentheses included) -- text decoding would fail on it, and a
+    process the tracer could not read would be one it never signals, or a caller it lets the
+    kernel serve (its group kill then reaching the tracer)."""
 
     __slots__ = ("cap_kill", "effective", "pgrp", "real", "saved", "session")
 
-    def __init__(self, status: str, stat: str) -> None:
+    def __init__(self, status: bytes, stat: bytes) -> None:
         self.real = self.effective = self.saved = -1
         self.cap_kill = False
         for line in status.splitlines():
-            if line.startswith("Uid:"):
+            if line.startswith(b"Uid:"):
                 self.real, self.effective, self.saved = (int(v) for v in line.split()[1:4])
-            elif line.startswith("CapEff:"):
+            elif line.startswith(b"CapEff:"):
                 self.cap_kill = bool(int(line.split()[1], 16) >> CAP_KILL & 1)
-        fields = stat.rsplit(")", 1)[1].split()
+        fields = stat.rsplit(b")", 1)[1].split()  # the name ends at the last parenthesis
         self.pgrp, self.session = int(fields[2]), int(fields[3])
 
     @classmethod
     def of(cls, pid: int) -> _Credentials | None:
         try:
-            return cls(Path(f"/proc/{pid}/status").read_text(),
-                       Path(f"/proc/{pid}/stat").read_text())
+            return cls(Path(f"/proc/{pid}/status").read_bytes(),
+                       Path(f"/proc/{pid}/stat").read_bytes())
         except (OSError, ValueError, IndexError):
             return None
 
@@ -204,8 +208,8 @@ def _all_pids() -> list[int]:
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]
 
 
-def _int_or_none(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
+def _int_or_none(text: str | bytes) -> int | None:
+    """A decimal number of ASCII digits (int() would take other scripts' digits and signs)."""
+    if not text.isascii() or not text.isdigit():
         return None
+    return int(text)

@@ -2,6 +2,9 @@
 
 * :class:`AddressSpace` -- shared by threads, vfork children and CLONE_VM peers; replaced at
   exec; copied (with its scratch mapping) at fork.
+* :class:`Shared` -- an fs context or a descriptor table, shared by the tasks that use it.
+* What a new task shares with its parent is the kernel's answer (:func:`shared_with`), not a
+  guess from the event or the flags.
 * :class:`Process` -- a thread group: program, parent, the monitor's per-process state (for the
   policy enforcer, its current table), and the memory handle.
 * :class:`Task` -- one thread: where it is in the stop protocol.
@@ -10,23 +13,39 @@
 from __future__ import annotations
 
 import enum
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.memory import TraceeMemory
 from systrace_py.engine.paths import View
 from systrace_py.engine.scratch import SlotPool
+from systrace_py.kernel import KCMP_FILES, KCMP_FS, KCMP_VM
 
 
 @dataclass(eq=False)
 class AddressSpace:
     """An mm.  ``scratch``: the tracer's scratch area is mapped in it.  ``users``: live tasks
     on it (threads, CLONE_VM peers, a vfork child): more than one means another task may
-    rewrite a call's buffers while the call is being checked (see Tracer._must_hold)."""
+    rewrite a call's buffers while the call is being checked (see Tracer._must_hold).
+
+    Something that is no task of the traced tree may write it too (the calls of the syscall
+    table's ``shares``): ``written_anywhere`` -- the kernel completing I/O into any buffer
+    (an AIO context, an io_uring, an XDP umem) or a userfaultfd's reader; ``shared_pages``
+    -- some pages are shared with whoever else maps the same object (a MAP_SHARED mapping, a
+    SysV segment), and ``shared_ranges`` says which, as /proc/PID/maps last showed them (None:
+    to be read again, something may have moved).  Arguments that such writers may reach are
+    held even while the tree is one task.  A fork's copy keeps all of it (the pages stay
+    shared; the kernel's writers are counted too, to keep it simple); an exec starts a new
+    space without any."""
 
     scratch: bool = False
     scratch_failed: bool = False
     users: int = 1
+    written_anywhere: bool = False
+    shared_pages: bool = False
+    shared_ranges: tuple[tuple[int, int], ...] | None = None
     mapping_by: int | None = None  # the task whose call is being turned into the scratch mmap
     waiting: list[Any] = field(default_factory=list)  # (task, call, reply) held meanwhile
     slots: SlotPool = field(default_factory=SlotPool)  # the area's slots, one per task
@@ -103,3 +122,55 @@ class Task:
     @property
     def pid(self) -> int:
         return self.process.pid
+
+
+def shared_with(parent: int, child: int) -> tuple[bool, bool, bool]:
+    """Whether a new task shares its parent's (memory, fs context, descriptor table), as the
+    kernel says (kcmp(2)): clone's flags are in a register or in memory and vfork implies
+    some, but only the kernel knows what it did.  Where it cannot say (kcmp refused, a task
+    gone), everything counts as shared: more is held, nothing is missed."""
+    try:
+        vm, fs, files = (pt.kcmp(parent, child, kind) == 0
+                         for kind in (KCMP_VM, KCMP_FS, KCMP_FILES))
+    except OSError:
+        return True, True, True
+    return vm, fs, files
+
+
+def in_thread_group(tgid: int, tid: int) -> bool:
+    """Whether task ``tid`` is a thread of process ``tgid`` (the kernel's /proc says so)."""
+    try:
+        os.stat(f"/proc/{tgid}/task/{tid}")
+    except OSError:
+        return False
+    return True
+
+
+#: what /proc/PID/maps names the rings the kernel's asynchronous I/O writes into
+_KERNEL_RINGS = (b"/[aio]", b"[io_uring]")
+
+
+def shared_mappings(pid: int) -> tuple[tuple[tuple[int, int], ...], bool] | None:
+    """The [start, end) of each shared mapping of a process (a MAP_SHARED file or anonymous
+    mapping, a SysV segment: "s" in the permissions of /proc/PID/maps), and whether one is the
+    ring of an AIO context or an io_uring (then the kernel may write any page).  None when
+    the maps cannot be read (then every page counts as shared)."""
+    found = []
+    rings = False
+    try:
+        with open(f"/proc/{pid}/maps", "rb") as maps:
+            for line in maps:
+                span, perms = line.split(b" ", 2)[:2]
+                if perms[3:4] == b"s":
+                    start, end = span.split(b"-")
+                    found.append((int(start, 16), int(end, 16)))
+                    rings = rings or any(ring in line for ring in _KERNEL_RINGS)
+    except (OSError, ValueError):
+        return None
+    return tuple(found), rings
+
+
+def overlaps(ranges: tuple[tuple[int, int], ...], address: int, size: int) -> bool:
+    """Whether [address, address + size) meets one of ``ranges`` (size 0 counts as 1)."""
+    end = address + max(size, 1)
+    return any(start < end and address < stop for start, stop in ranges)

@@ -33,22 +33,40 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from systrace_py.engine import enforce, scratch, signals
+from systrace_py.engine import clone_args, enforce, scratch, signals
 from systrace_py.engine import ptrace_ops as pt
-from systrace_py.engine.decode import DecodedCall, DecodeError, Decoder, read_argv
+from systrace_py.engine.decode import (
+    SOCKADDR_ARGS,
+    DecodedCall,
+    DecodeError,
+    Decoder,
+    read_argv,
+)
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
-from systrace_py.engine.exec_image import exec_image
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import PROC_SUPER_MAGIC, Resolved
-from systrace_py.engine.seccomp import GUARDED_CALLS, STOP_GUARDED, guard_refusal, stop_guard
-from systrace_py.engine.tracee import AddressSpace, Expect, Process, Shared, Task
+from systrace_py.engine.seccomp import (
+    GUARDED_CALLS,
+    SHARES,
+    STOP_GUARDED,
+    guard_refusal,
+    shares_memory,
+    stop_guard,
+)
+from systrace_py.engine.tracee import (
+    AddressSpace,
+    Expect,
+    Process,
+    Shared,
+    Task,
+    in_thread_group,
+    overlaps,
+    shared_mappings,
+    shared_with,
+)
 from systrace_py.kernel import (
     AUDIT_ARCH_X86_64,
-    CLONE_FILES,
-    CLONE_FS,
     CLONE_NEWNS,
-    CLONE_THREAD,
-    CLONE_VM,
     OPEN_TREE_CLONE,
     REFUSED_CONTROL,
 )
@@ -68,7 +86,11 @@ _CONTROL_CALLS = treated(Treat.CONTROL)  # calls whose control messages are chec
 #: calls whose targets, in the tracer's own mount namespace, must not be "/", /proc or below:
 #: the tracer reads /proc (and resolves from its root) for every decision
 _TRACER_VIEW_ROLES = {"mount": ("new", "old"), "umount2": ("path",), "move_mount": ("new", "old")}
+#: calls whose examined memory is where their registers point, nothing reached through
+#: pointers in memory: whether it is in a shared page is a range test (_reached_from_outside)
+_FLAT_ARGUMENTS = (treated(Treat.PATH) | frozenset(SOCKADDR_ARGS) | {"clone3"}) - EXEC_CALLS
 FREEZE_TIMEOUT = 2.0  # seconds to wait for the other tasks to stop before refusing
+ORPHAN_NOTICE_AFTER = 1.0  # seconds after the command's exit before on_orphans is called
 
 
 class TracerError(Exception):
@@ -137,6 +159,10 @@ class Tracer:
         self.main_pid: int | None = None
         self.main_status: int | None = None
         self.stops = 0
+        #: Called once (with the number of processes left) when the command has exited and
+        #: the processes it left behind keep the trace going for ORPHAN_NOTICE_AFTER seconds.
+        self.on_orphans: Callable[[int], None] | None = None
+        self._orphan_deadline: float | None = None
 
     # --- starting ---------------------------------------------------------------------------
     def spawn(self, spec: SpawnSpec) -> int:
@@ -176,7 +202,12 @@ class Tracer:
         _, status = os.waitpid(pid, os.WUNTRACED)
         if not os.WIFSTOPPED(status):
             raise TracerError(f"child {pid} did not stop before exec (status {status:#x})")
-        pt.seize(pid)
+        try:
+            pt.seize(pid)
+        except pt.PtraceError as exc:
+            why = _seize_failure(pid, exc)
+            os.kill(pid, signal.SIGKILL)  # it must not run untraced, nor stay stopped
+            raise TracerError(why) from exc
         process = Process(pid, os.getpid(), spec.executable, AddressSpace(), TraceeMemory(pid))
         process.tids.add(pid)
         self.processes[pid] = process
@@ -195,8 +226,8 @@ class Tracer:
         self.filtered = False
         try:
             program = os.readlink(f"/proc/{pid}/exe")
-            stat_line = Path(f"/proc/{pid}/stat").read_text()
-            ppid = int(stat_line.rsplit(")", 1)[1].split()[1])
+            stat_line = Path(f"/proc/{pid}/stat").read_bytes()  # (its name may be any bytes)
+            ppid = int(stat_line.rsplit(b")", 1)[1].split()[1])
         except OSError as exc:
             raise TracerError(f"cannot attach to {pid}: {exc.strerror}") from exc
         process = Process(pid, ppid, program, AddressSpace(), TraceeMemory(pid))
@@ -219,12 +250,19 @@ class Tracer:
                 except pt.PtraceError as exc:
                     if not seen and tid == pid:
                         raise TracerError(f"cannot attach to {pid}: "
-                                          f"{os.strerror(exc.errno or 1)}") from exc
+                                          f"{_seize_failure(pid, exc)}") from exc
                     continue
                 process.tids.add(tid)
                 self.tasks[tid] = Task(tid, process)
                 seen.add(tid)
         process.space.users = len(seen)
+        # processes it did not start may share its memory: what it maps, read once
+        mappings = shared_mappings(pid)
+        if mappings is None:
+            process.space.written_anywhere = True
+        else:
+            process.space.shared_ranges, process.space.written_anywhere = mappings
+            process.space.shared_pages = bool(process.space.shared_ranges)
         fs, files = Shared(len(seen)), Shared(len(seen))
         for tid in seen:
             self.tasks[tid].fs, self.tasks[tid].files = fs, files
@@ -348,7 +386,7 @@ class Tracer:
         self.tasks.clear()
 
     def _next_event(self) -> tuple[int, int] | None:
-        if self._parked == 0:
+        if self._parked == 0 and self._orphan_deadline is None:
             if not self._answers.empty():
                 self._drain_answers()
             try:
@@ -370,9 +408,21 @@ class Tracer:
                 return pid, status
             if self._drain_answers():
                 return None
+            timeout = None if self._sigchld_wakes else 0.05
+            if self._orphan_deadline is not None:
+                left = self._orphan_deadline - time.monotonic()
+                if left <= 0:
+                    self._orphans_notice()
+                    return None
+                timeout = left if timeout is None else min(left, timeout)
             # SIGCHLD writes to the wake pipe (see run); the timeout only covers a tracer run
             # outside the main thread, where no signal wakes us.
-            select.select([self._wake_r], [], [], None if self._sigchld_wakes else 0.05)
+            select.select([self._wake_r], [], [], timeout)
+
+    def _orphans_notice(self) -> None:
+        self._orphan_deadline = None
+        if self.on_orphans is not None and self.processes:
+            self.on_orphans(len(self.processes))
 
     def _dispatch(self, pid: int, status: int) -> None:
         self.stops += 1
@@ -445,6 +495,8 @@ class Tracer:
         args = tuple(info.args)
         name = NAMES.get(nr, f"syscall_{nr}")
         process = task.process
+        if name in SHARES:
+            self._note_sharing(task.space, name, args)
         if task.replay is not None:
             # the call restarted after the scratch mmap: the same call, already decided; its
             # decision and what it examined apply again (the monitor is not asked twice)
@@ -488,6 +540,8 @@ class Tracer:
         if name in STOP_GUARDED or (
                 name in GUARDED_CALLS and guard_refusal(name, args, self.pid) is not None):
             return None  # decided (refused, or checked) by the engine at the stop
+        if name in SHARES and shares_memory(name, args) is not None:
+            return None  # the filter would stop it (its memory is noted at the stop)
         if name not in NUMBERS:
             return Verdict("errno", errno.ENOSYS)
         verdict = self.plan.verdict(name, args) if self.plan is not None else TRACE
@@ -497,14 +551,9 @@ class Tracer:
         """Refusals that hold whatever the policy says (the guards of seccomp.py, at a stop)."""
         name = call.name
         if name in GUARDED_CALLS:
-            err = guard_refusal(name, call.args, self.pid)
-            if err is not None:
-                return err, "guard"
-            guard = stop_guard(name, call.args, self.pid)
-            if guard is not None:
-                refusal = self._stop_guard(call, guard)
-                if refusal is not None:
-                    return refusal
+            refusal = self._guard_refusal(call)
+            if refusal is not None:
+                return refusal
         if name in _CONTROL_CALLS and any(c in REFUSED_CONTROL
                                           for c in call.control_messages()):
             return errno.EPERM, "a source route (the packet would go where no rule looks)"
@@ -601,6 +650,37 @@ class Tracer:
         except DecodeError as exc:
             return exc.errno, f"arguments unreadable: {exc}"
 
+    def _guard_refusal(self, call: DecodedCall) -> tuple[int, str] | None:
+        """What the call's guard in the syscall table refuses: the case its registers decide,
+        or the check of a stop guard.  (A clone3 is checked by clone's, see _clone3_check.)"""
+        err = guard_refusal(call.name, call.args, self.pid)
+        if err is not None:
+            return err, "guard"
+        guard = stop_guard(call.name, call.args, self.pid)
+        return self._stop_guard(call, guard) if guard is not None else None
+
+    def _clone3_check(self, call: DecodedCall) -> tuple[int, str] | None:
+        """clone3's flags are in memory: read its struct as the kernel will (its errno for a
+        bad size, pointer or field), then give the clone(2) call that would make the same task
+        clone's own guard -- the same function and the same definition that decide a clone,
+        so the two can never differ.  The struct read is the one the kernel gets (held, see
+        _must_hold)."""
+        memory = call.memory
+        if memory is None:
+            return errno.EFAULT, "clone_args unreadable"
+        pointer, size = call.args[0], call.args[1]
+        try:
+            raw = clone_args.read(memory, pointer, size)
+            decoded = clone_args.CloneArgs.unpack(raw)
+            clone_args.check(decoded, size, memory)
+        except clone_args.CloneArgsError as exc:
+            return exc.errno, f"clone3: {exc}"
+        call.clone_args = decoded
+        call.clone_args_raw = raw
+        as_clone = DecodedCall(call.tid, call.tgid, _NR_CLONE, "clone", decoded.as_clone(),
+                               memory, view=call.view)
+        return self._guard_refusal(as_clone)
+
     def _stop_guard(self, call: DecodedCall, guard: Guard) -> tuple[int, str] | None:
         """The check of a stop guard whose case holds: it needs more than registers (see the
         guards of the syscall table); ``guard.arg`` is the argument it looks at."""
@@ -609,6 +689,8 @@ class Tracer:
             return clone_refusal(target, exit_signal_in_flags=True)
         if guard.check == "namespace_flags":
             return namespace_refusal(target)
+        if guard.check == "clone3":
+            return self._clone3_check(call)
         if guard.check == "pidfd_target":
             if signals.pidfd_aims_at_tracer(call.tid, target & 0xFFFFFFFF):
                 return errno.EPERM, "a signal to the tracer"
@@ -625,8 +707,10 @@ class Tracer:
             return None
         try:
             current, maximum = struct.unpack("<QQ", call.memory.read_exact(pointer, 16))
-        except TraceeMemoryError:
-            return errno.EFAULT, "rlimit unreadable"
+        except TraceeMemoryError as exc:
+            return exc.errno or errno.EFAULT, "rlimit unreadable"
+        if current > maximum:
+            return None  # the kernel refuses it (EINVAL)
         if (current or maximum) and _has_capability(call.tid, CAP_SYS_RESOURCE):
             # (without the capability the kernel refuses a hard limit above 0 by itself)
             return errno.EPERM, "core dumps are off for traced programs"
@@ -635,15 +719,22 @@ class Tracer:
     def _note_exec(self, task: Task, call: DecodedCall, redirect: str | None = None) -> None:
         """Remember what an exec was checked against (or redirected to), for the check at the
         exec event."""
-        decoded = call.decoded_path("path")
+        try:
+            decoded = call.decoded_path("path")
+            image = call.exec_image(elf=False)  # (the ELF interpreter is not /proc/PID/exe)
+        except DecodeError:
+            # its path is not readable (the decision did not look at it): the kernel cannot
+            # read it either, and the exec fails -- or, changed meanwhile, runs what no
+            # decision looked at, which is no concern of a check of what was looked at
+            decoded = image = None
         target = decoded.resolved if decoded is not None else None
-        image = call.exec_image(elf=False)  # the ELF interpreter does not change /proc/PID/exe
         binary = (image.reach or image.binary) if image is not None else None
         if redirect is not None:
             if not redirect.startswith("/"):
                 redirect = os.path.join(self.decoder.resolver.cwd_of(task.tid), redirect)
             target = Resolved(redirect)
-            binary = exec_image(redirect, self.decoder.resolver.cwd_of(task.tid), elf=False).binary
+            redirected = call.image_of(redirect, elf=False)
+            binary = redirected.binary if redirected is not None else None
         try:
             # the binary that will run: the file, or for a script its (last) interpreter
             info = os.stat(binary) if binary is not None else None
@@ -801,18 +892,77 @@ class Tracer:
     def _must_hold(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
         """Whether the call must be pointed at copies of what was checked.
 
-        A race needs a second task of the traced tree running while the call goes from its
-        check to the kernel (processes outside the tree are out of scope: docs/security.md).
-        While the tracer knows a single task, nothing can change the arguments, the cwd, a
-        descriptor or the file system in between, so nothing is copied; otherwise everything
-        that was examined is.  A replaced argument is always written, of course."""
+        A race needs a second writer of the call's memory while the call goes from its check
+        to the kernel: another task of the traced tree, or something that is no task -- a
+        process sharing the pages the arguments are in, the kernel completing asynchronous
+        I/O (_reached_from_outside).  When nothing but the task itself can write what was
+        examined, nothing can change it in between, so nothing is copied; otherwise
+        everything that was examined is.  A replaced argument is always written, of course."""
         if reply.paths is not None or reply.sockaddr is not None:
             return True
-        if not self.hold_arguments or self._solo():
+        if not self.hold_arguments:
             return False
-        return (call.sockaddr_raw is not None or call.examined_argv is not None
-                or bool(call.held_strings)
-                or any(p.spec is not None for p in call.examined_paths()))
+        space = task.space
+        solo = self._solo()
+        if solo and not space.written_anywhere and not space.shared_pages:
+            return False  # the common case, decided before looking at the arguments
+        examined = (call.sockaddr_raw is not None or call.examined_argv is not None
+                    or call.clone_args_raw is not None
+                    or bool(call.held_strings)  # a mount's type, source and options
+                    or call.open_resolve is not None  # openat2's open_how was read
+                    or any(p.spec is not None for p in call.examined_paths()))
+        return examined and (not solo or self._reached_from_outside(task, call))
+
+    @staticmethod
+    def _note_sharing(space: AddressSpace, name: str, args: tuple[int, ...]) -> None:
+        """A call of the table's ``shares`` at its stop: from now on (until exec) something
+        that is no task may write this memory -- anywhere, or in the pages it shares."""
+        sharing = shares_memory(name, args)
+        if sharing is None:
+            return
+        if sharing.anywhere:
+            space.written_anywhere = True
+        else:
+            space.shared_pages = True
+            space.shared_ranges = None  # where they are is read again when it matters
+
+    def _reached_from_outside(self, task: Task, call: DecodedCall) -> bool:
+        """In a tree of one task: whether something that is no task may write what the call
+        was decided on -- the kernel may write anywhere, or an examined buffer lies in a
+        shared page (/proc/PID/maps, read once after each change).  Memory reached through
+        pointers in memory (exec's argv, a msghdr's name and control) is not followed: when
+        any page is shared, such a call is held."""
+        space = task.space
+        if space.written_anywhere:
+            return True
+        if space.shared_ranges is None:
+            mappings = shared_mappings(task.tid)
+            if mappings is None:
+                return True
+            space.shared_ranges, rings = mappings
+            if rings:  # (an AIO ring the stop did not see: a call the filter let through)
+                space.written_anywhere = True
+                return True
+        ranges = space.shared_ranges
+        if not ranges:
+            return False
+        if call.examined_argv is not None or call.name not in _FLAT_ARGUMENTS:
+            return True
+        args = call.args
+        for p in call.examined_paths():
+            if p.spec is not None and overlaps(
+                    ranges, args[p.spec.arg], len(p.raw.encode("utf-8", "surrogateescape")) + 1):
+                return True
+        if call.sockaddr_raw is not None and overlaps(
+                ranges, args[SOCKADDR_ARGS[call.name][0]], len(call.sockaddr_raw)):
+            return True
+        if call.name == "openat2" and overlaps(ranges, args[2], pt.OPEN_HOW_SIZE):
+            return True  # (its flags decided its classes)
+        if call.held_strings and any(overlaps(ranges, args[index], len(raw))
+                                     for index, raw in call.held_strings.items()):
+            return True
+        return call.clone_args_raw is not None and overlaps(ranges, args[0],
+                                                            len(call.clone_args_raw))
 
     def _must_freeze(self, call: DecodedCall, reply: Reply) -> bool:
         """Whether the call runs with every other task stopped.
@@ -828,8 +978,8 @@ class Tracer:
             return call.sockaddr_raw is not None or bool(call.examined_sockaddrs())
         if call.name in enforce.SOCKET_PATH_CALLS:
             addr = call.sockaddr if call.sockaddr_raw is not None else None
-            return addr is not None and addr.family == "unix" and bool(addr.path) \
-                and not addr.path.startswith("@")
+            return addr is not None and addr.family == "unix" and addr.path is not None \
+                and addr.path != "" and not addr.path.startswith("@")
         return bool(call.examined_paths()) or reply.paths is not None
 
     def _freeze(self, caller: Task) -> tuple[int, str] | None:
@@ -924,8 +1074,11 @@ class Tracer:
             self._dispatch(pid, status)
 
     def _solo(self) -> bool:
-        """Whether the traced tree is one task (no child announced or on its way)."""
+        """Whether the traced tree is one task (no child announced or on its way): then no
+        task can change the cwd, a descriptor or the file system between a check and a use
+        (processes outside the tree are out of scope: docs/security.md)."""
         return len(self.tasks) == 1 and not self._early
+
 
     def _hold(self, task: Task, call: DecodedCall, reply: Reply,
               info: pt.SyscallInfo | None) -> bool:
@@ -1094,18 +1247,21 @@ class Tracer:
 
     # --- new tasks ----------------------------------------------------------------------------
     def _on_new_task(self, parent: Task, event: int) -> None:
+        """A fork, vfork, clone or clone3 made a task.  What it shares with its parent --
+        memory, cwd and root, descriptor table -- is asked of the kernel (tracee.shared_with),
+        whatever call made it and whatever flags it passed; whether it is a thread too."""
         child_tid = pt.geteventmsg(parent.tid)
-        flags = self._clone_flags(parent.tid, event)
-        fs = parent.fs if flags & CLONE_FS else Shared()
-        files = parent.files if flags & CLONE_FILES else Shared()
+        shares_vm, shares_fs, shares_files = shared_with(parent.tid, child_tid)
+        fs = parent.fs if shares_fs else Shared()
+        files = parent.files if shares_files else Shared()
         if fs is parent.fs:
             fs.users += 1
         if files is parent.files:
             files.users += 1
-        if flags & CLONE_THREAD:
+        if in_thread_group(parent.process.pid, child_tid):  # (a thread always shares memory)
             process = parent.process
             child = Task(child_tid, process, fs=fs, files=files, detached=parent.detached)
-            self._inherit_view(parent, child, flags)
+            self._inherit_view(parent, child)
             process.space.users += 1
             process.tids.add(child_tid)
             self.tasks[child_tid] = child
@@ -1116,17 +1272,20 @@ class Tracer:
             if event == pt.PTRACE_EVENT_VFORK:
                 parent.vfork_child = child_tid
             parent_space = parent.process.space
-            if flags & CLONE_VM:
+            if shares_vm:
                 space = parent_space
                 space.users += 1
-            else:  # a copy: the scratch mapping comes along
-                space = AddressSpace(scratch=parent_space.scratch)
+            else:  # a copy: the scratch mapping comes along, and so do shared pages
+                space = AddressSpace(scratch=parent_space.scratch,
+                                     written_anywhere=parent_space.written_anywhere,
+                                     shared_pages=parent_space.shared_pages,
+                                     shared_ranges=parent_space.shared_ranges)
             process = Process(child_tid, parent.process.pid, parent.process.program, space,
                               TraceeMemory(child_tid))
             process.tids.add(child_tid)
             self.processes[child_tid] = process
             child = Task(child_tid, process, fs=fs, files=files, detached=parent.detached)
-            self._inherit_view(parent, child, flags)
+            self._inherit_view(parent, child)
             self.tasks[child_tid] = child
             self.monitor.on_new_process(parent.process, process, how)
         if child_tid in self._early_exits:
@@ -1137,22 +1296,20 @@ class Tracer:
         self._resume(parent)
 
     @staticmethod
-    def _inherit_view(parent: Task, child: Task, flags: int) -> None:
+    def _inherit_view(parent: Task, child: Task) -> None:
         """A child sees what its parent sees -- unless it got a mount namespace of its own,
         which it reads at its first call (a copy of its parent's)."""
         child.seen, child.joined = parent.seen, parent.joined
-        child.view = None if flags & CLONE_NEWNS else parent.view
+        new_namespace = Tracer._clone_flags(parent) & CLONE_NEWNS
+        child.view = None if new_namespace else parent.view
 
     @staticmethod
-    def _clone_flags(tid: int, event: int) -> int:
-        if event == pt.PTRACE_EVENT_VFORK:
-            return CLONE_VM
-        if event == pt.PTRACE_EVENT_FORK:
-            regs = pt.getregs(tid)
-            return regs.rdi if regs.orig_rax == _NR_CLONE else 0
-        regs = pt.getregs(tid)
-        return regs.rdi if regs.orig_rax == _NR_CLONE else (
-            CLONE_VM | CLONE_THREAD | CLONE_FS | CLONE_FILES)
+    def _clone_flags(parent: Task) -> int:
+        """The flags of the call that made the parent's new child: clone's register, none
+        for fork and vfork.  (The event does not tell the call: clone reports a fork, a
+        vfork or a clone event by its flags.)"""
+        regs = pt.getregs(parent.tid)
+        return regs.rdi if regs.orig_rax == _NR_CLONE else 0
 
     def _on_stop_event(self, task: Task, sig: int) -> None:
         if not task.started:
@@ -1189,9 +1346,10 @@ class Tracer:
             program = old_program
         checked = process.exec_check
         process.exec_check = None
-        program = self._checked_program(task, program, checked)
-        if program is None:
+        checked_program = self._checked_program(task, program, checked)
+        if checked_program is None:
             return
+        program = checked_program
         held_before = task.space.scratch  # this process (or its parent) has held arguments
         task.space.users -= 1
         task.space.slots.release(task.tid)
@@ -1274,6 +1432,11 @@ class Tracer:
         process.memory.close()
         if process.pid == self.main_pid:
             self.main_status = status
+            if self.on_orphans is not None and self.processes:
+                # wait for them (as strace does), but say so if it takes a while
+                self._orphan_deadline = time.monotonic() + ORPHAN_NOTICE_AFTER
+                if not self._sigchld_wakes:
+                    self._sigchld_wakes = self._wake_on_sigchld()
         self.monitor.on_exit(process, status)
 
 
@@ -1283,24 +1446,53 @@ CAP_SYS_RESOURCE = 24
 def _has_capability(tid: int, capability: int) -> bool:
     """Whether the task holds an effective capability (from /proc/TID/status)."""
     try:
-        for line in Path(f"/proc/{tid}/status").read_text().splitlines():
-            if line.startswith("CapEff:"):
+        # bytes: the task's name is in the file, and the task chooses it
+        for line in Path(f"/proc/{tid}/status").read_bytes().splitlines():
+            if line.startswith(b"CapEff:"):
                 return bool(int(line.split()[1], 16) >> capability & 1)
-    except (OSError, ValueError):
+    except (OSError, ValueError, IndexError):
         return True  # cannot tell: assume it may
     return True
+
+
+def _tracer_of(pid: int) -> int:
+    """The TracerPid of a process (0: not traced, or unknown)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("TracerPid:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _seize_failure(pid: int, exc: pt.PtraceError) -> str:
+    """Why PTRACE_SEIZE failed, in words: a process has one tracer, and when it (or this
+    tracer) is already traced -- by strace -f, gdb, another systrace -- say by whom."""
+    code = exc.errno or errno.EPERM
+    if code == errno.ESRCH:
+        return "no such process"
+    if code == errno.EPERM:
+        for traced in (pid, os.getpid()):
+            tracer = _tracer_of(traced)
+            if tracer and tracer != os.getpid():
+                try:
+                    name = Path(f"/proc/{tracer}/comm").read_text().strip()
+                except OSError:
+                    name = "?"
+                return f"already traced by PID {tracer} ({name})"
+    return f"cannot trace it: {os.strerror(code)}"
 
 
 def _traced_by(tracer: int) -> set[int]:
     """Every task whose TracerPid is ``tracer`` (a scan of /proc: only when killing all)."""
     found: set[int] = set()
-    needle = f"TracerPid:\t{tracer}\n"
+    needle = f"TracerPid:\t{tracer}\n".encode()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             for tid in os.listdir(f"/proc/{entry}/task"):
-                if needle in Path(f"/proc/{entry}/task/{tid}/status").read_text():
+                # bytes: a task's name is in the file, and the task chooses it
+                if needle in Path(f"/proc/{entry}/task/{tid}/status").read_bytes():
                     found.add(int(tid))
         except OSError:
             continue

@@ -4,8 +4,10 @@ A rule may name raw system calls (``openat``) or aliases (``fsread``).  An alias
 of behaviour rather than a bare list: ``openat`` belongs to ``fsread`` when it opens for reading
 and to ``fswrite`` when it opens for writing, creating or truncating (an ``O_RDWR`` open is both),
 ``execve`` is both ``exec`` and ``fsread``, and the source of a ``rename`` or ``link`` is read as
-well as written.  :func:`classes_of` gives the classes of one concrete call; a call is permitted
-only when every one of its classes is (see :mod:`systrace_py.policy.match`).
+well as written (with ``RENAME_EXCHANGE`` both paths are sources), and an ``ioctl`` is
+``fswrite`` only for the requests that change the file behind its descriptor.
+:func:`classes_of` gives the classes of one concrete call; a call is permitted only when every
+one of its classes is (see :meth:`systrace_py.policy.model.Table.decide`).
 
 ``ALIASES`` lists, for each alias, every call that *can* belong to it; the seccomp prefilter uses
 it to know which calls a rule might care about.  Every set here is derived from the system call
@@ -14,8 +16,22 @@ table (:mod:`systrace_py.syscalls`), where each call says which aliases it can b
 
 from __future__ import annotations
 
+import functools
+
 from systrace_py.kernel import O_ACCMODE, O_WRONLY, WRITE_OPEN_BITS
-from systrace_py.syscalls import ALIAS_NAMES, NUMBERS, PATHS, TABLE, Kind, Treat, treated, with_kind
+from systrace_py.syscalls import (
+    ALIAS_NAMES,
+    BY_NAME,
+    CLASS_RULES,
+    NUMBERS,
+    PATHS,
+    TABLE,
+    Kind,
+    Path,
+    Treat,
+    treated,
+    with_kind,
+)
 
 #: alias -> every call that can belong to it (from the table's ``aliases`` of each call).
 #: docs/policy.md lists them; a test keeps it in step.
@@ -29,8 +45,9 @@ del _members, _call, _alias
 
 OPEN_CALLS = treated(Treat.OPEN)
 EXEC_CALLS = treated(Treat.ARGV)
-#: calls that give a file a new name (link, rename): their "old" path is read as well as
-#: written, and nothing a refusing rule names may get a new name
+#: calls that give a file a new name (link, rename): their "old" path (and, for an exchange,
+#: their "new" one: :func:`renames`) is read as well as written, and nothing a refusing rule
+#: names may get a new name
 TWO_PATH_CALLS = treated(Treat.NAMES)
 #: calls that move a path, with everything below it when it is a directory
 MOVE_CALLS = treated(Treat.MOVES)
@@ -63,10 +80,16 @@ ADDRESS_CALLS = treated(Treat.ADDRESS)
 ONE_ADDRESS_CALLS = with_kind(Kind.SOCKADDR) | with_kind(Kind.MSGHDR)
 
 _ALIAS_OF_CALL: dict[str, frozenset[str]] = {c.name: c.aliases for c in TABLE.values()}
-#: the classes of a call's path in one role, where they are not all the call's aliases
-_ROLE_CLASSES: dict[tuple[str, str], frozenset[str]] = {
-    (name, path.role): path.classes
-    for name, paths in PATHS.items() for _, path in paths if path.classes is not None
+#: (call, role) -> its path argument, where the classes of that path are not simply all the
+#: call's aliases (the new name of a rename is only written, unless exchanged)
+_ROLE_PATHS: dict[tuple[str, str], Path] = {
+    (name, path.role): path for name, paths in PATHS.items() for _, path in paths
+    if path.classes is not None
+}
+#: (call, role) -> its path argument, for the paths whose file may get a new name
+_RENAMED: dict[tuple[str, str], Path] = {
+    (name, path.role): path for name, paths in PATHS.items() if name in TWO_PATH_CALLS
+    for _, path in paths if path.renamed.when != "never"
 }
 
 
@@ -80,13 +103,17 @@ def open_writes(flags: int) -> bool:
     return flags & WRITE_OPEN_BITS != 0
 
 
-def classes_of(syscall: str, role: str = "path", open_flags: int | None = None) -> frozenset[str]:
+def classes_of(syscall: str, role: str = "path", open_flags: int | None = None,
+               selector: int | None = None) -> frozenset[str]:
     """The aliases one concrete call belongs to, for the path argument in ``role``.
 
     ``role`` is "path" for the single path of most calls, "old"/"new" for the two paths of
     rename and link.  An open is fsread when it reads and fswrite when it writes (by its
-    flags; creat only writes).  Calls outside every alias give an empty set: only rules that
-    name them directly (or the default) apply.
+    flags; creat only writes).  ``selector`` is the register the table's class rule of the
+    call reads (``syscalls.CLASS_RULES``; None counts as 0): an ioctl is fswrite only for the
+    requests that change a file, the new path of renameat2 is read and written (as the old
+    one is) with RENAME_EXCHANGE.  Calls outside every alias give an empty set: only rules
+    that name them directly (or the default) apply.
     """
     if syscall in OPEN_CALLS:
         aliases = _ALIAS_OF_CALL[syscall]
@@ -99,10 +126,38 @@ def classes_of(syscall: str, role: str = "path", open_flags: int | None = None) 
         if open_writes(flags):
             classes.add("fswrite")
         return frozenset(classes)
-    found = _ROLE_CLASSES.get((syscall, role))
-    if found is not None:
-        return found
+    rule = CLASS_RULES.get(syscall)
+    if rule is not None and not BY_NAME[syscall].aliases_when.holds_on(selector or 0):
+        return frozenset()
+    path = _ROLE_PATHS.get((syscall, role))
+    if path is not None and not path.renamed.holds_on(selector or 0):
+        assert path.classes is not None
+        return path.classes
     return _ALIAS_OF_CALL.get(syscall, frozenset())
+
+
+def renames(syscall: str, role: str, selector: int | None = None) -> bool:
+    """Whether the call gives the file at its path in ``role`` a new name: the "old" path of
+    a link or rename, and with RENAME_EXCHANGE (in ``selector``, renameat2's flags) the "new"
+    one too.  Nothing a refusing rule names may get a new name (``Table.decide``)."""
+    path = _RENAMED.get((syscall, role))
+    return path is not None and path.renamed.holds_on(selector or 0)
+
+
+def selector_cases(syscall: str) -> tuple[int | None, ...]:
+    """Values of the call's selector (the register ``CLASS_RULES`` reads) that cover every
+    way its classes can come out: one for which its class rule holds and one for which it
+    does not, or just None for a call whose classes no register decides."""
+    rule = CLASS_RULES.get(syscall)
+    return rule.witnesses() if rule is not None else (None,)
+
+
+@functools.lru_cache(maxsize=4096)
+def call_classes(syscall: str, selector: int | None = None) -> frozenset[str]:
+    """The classes of every check of a call with this selector (its open flags aside): the
+    union over its path roles (the prefilter plan checks them all at once)."""
+    roles = [path.role for _, path in PATHS.get(syscall, ())] or ["path"]
+    return frozenset().union(*(classes_of(syscall, role, None, selector) for role in roles))
 
 
 def aliases_of(syscall: str) -> frozenset[str]:

@@ -23,10 +23,11 @@ import os
 import pwd
 import re
 import tempfile
-import tomllib
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tomli_w
 
@@ -52,6 +53,14 @@ from systrace_py.policy.model import (
 )
 from systrace_py.policy.net import NetCondition, NetConditionError
 
+if TYPE_CHECKING:
+    import tomllib
+else:
+    try:  # tomllib's own code, compiled: a 400-rule policy parses in a third of the time
+        import tomli as tomllib
+    except ImportError:
+        import tomllib
+
 __all__ = [
     "FORMAT_VERSION",
     "RULE_KEYS",
@@ -59,6 +68,7 @@ __all__ = [
     "TOP_KEYS",
     "FileRule",
     "PolicyError",
+    "PolicyWarning",
     "RedirectSpec",
     "dumps_policy",
     "errno_number",
@@ -122,6 +132,20 @@ class PolicyError(Exception):
         return ": ".join(parts)
 
 
+class PolicyWarning(UserWarning):
+    """A policy that loads, but not quite as written (a program key that names a symlink is
+    resolved): ``FILE:LINE: KEY: MESSAGE``, as a :class:`PolicyError` says it."""
+
+
+#: The most a policy file may hold (a learned policy of a big build is a few hundred KB).
+MAX_POLICY_BYTES = 16 << 20
+#: What a value nested too deeply for the parser (or a glob's braces) is called in errors.
+_TOO_DEEP = "nested too deeply (arrays, tables or braces within each other)"
+#: The longest path pattern (a program key, path, unix, argv element, redirect): PATH_MAX
+#: four times over, room for braces; compiling a longer one costs seconds and matches nothing.
+MAX_PATTERN = 4 * 4096
+
+
 def _suggestion(word: str, candidates: list[str] | tuple[str, ...]) -> str:
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -149,6 +173,9 @@ def _kind(value: object) -> str:
 
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+#: Deeper than a policy's own keys go (program, KEY, rule, N, calls, N): the scanner keeps
+#: this many parts of a key (a pathological file of long dotted keys would cost n^2).
+_DEPTH = 8
 _PathKey = tuple[str | int, ...]
 
 
@@ -170,7 +197,8 @@ class _Positions:
         self.lines: dict[_PathKey, int] = {}
         self._aot_count: dict[_PathKey, int] = {}
         self._aot_current: dict[_PathKey, int] = {}
-        with contextlib.suppress(IndexError, ValueError, tomllib.TOMLDecodeError):
+        with contextlib.suppress(IndexError, ValueError, RecursionError,
+                                 tomllib.TOMLDecodeError):
             self._document()
 
     def line(self, path: _PathKey) -> int:
@@ -212,7 +240,7 @@ class _Positions:
         start = self.pos
         double = self.text.startswith("[[", start)
         self.pos += 2 if double else 1
-        segments = self._key()
+        segments = self._key()[:_DEPTH]  # no policy key is deeper (and deeper costs n^2)
         self._skip(newlines=False)
         self.pos += 2 if double else 1
         concrete: _PathKey = ()
@@ -226,7 +254,10 @@ class _Positions:
             self._aot_count[full] = index + 1
             self._aot_current[full] = index
             full = (*full, index)
-        self.lines.setdefault(full, self._line_at(start))
+        line = self._line_at(start)
+        for end in range(1, min(len(full), _DEPTH)):  # [a.b]: where a was first written, too
+            self.lines.setdefault(full[:end], line)
+        self.lines.setdefault(full, line)
         return full
 
     def _key(self) -> list[str]:
@@ -264,13 +295,16 @@ class _Positions:
 
     def _keyval(self, table: _PathKey) -> None:
         start = self.pos
-        path = (*table, *self._key())
+        path = (*table, *self._key())[:_DEPTH]
         self._skip(newlines=False)
         if self.text[self.pos] != "=":
             raise ValueError("expected =")
         self.pos += 1
         self._skip(newlines=False)
-        self.lines.setdefault(path, self._line_at(start))
+        line = self._line_at(start)
+        for end in range(len(table) + 1, min(len(path), _DEPTH)):  # a.b = 1: a is here too
+            self.lines.setdefault(path[:end], line)
+        self.lines.setdefault(path, line)
         self._value(path)
 
     def _value(self, path: _PathKey) -> None:
@@ -401,6 +435,10 @@ class _Loader:
             self._positions = _Positions(self.text)
         return self._positions
 
+    def _location(self, where: _PathKey) -> Location:
+        """Where a table or rule was written; the line is found when first asked for."""
+        return Location(self.source, lambda: self.positions.line(where))
+
     def error(self, where: _PathKey, key: str, message: str) -> PolicyError:
         path = (*where, key) if key else where
         return PolicyError(self.source, self.positions.line(path), key, message)
@@ -411,6 +449,13 @@ class _Loader:
             data = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as exc:
             raise _syntax_error(self.source, str(exc), self.text) from None
+        except RecursionError:
+            raise PolicyError(self.source, _deepest_line(self.text), "",
+                              f"TOML {_TOO_DEEP}") from None
+        except ValueError as exc:  # an integer of more digits than Python converts
+            digits = re.search(r"[0-9_]{4000,}", self.text)
+            line = self.text.count("\n", 0, digits.start()) + 1 if digits else 0
+            raise PolicyError(self.source, line, "", f"TOML value out of range: {exc}") from None
         self._check_keys(data, (), TOP_KEYS, "top-level")
         version = data.get("version", FORMAT_VERSION)
         if isinstance(version, bool) or not isinstance(version, int):
@@ -440,18 +485,41 @@ class _Loader:
         if key.startswith(PSEUDO_PREFIXES):
             raise PolicyError(self.source, self.positions.line(where), label,
                               "a program key is the path (or path glob) of an executable")
+        if len(key) > MAX_PATTERN:
+            raise PolicyError(self.source, self.positions.line(where), label[:80] + "...",
+                              f"longer than {MAX_PATTERN} characters: no path is that long")
         try:
             glob = PathGlob(key, expansions=self.expansions)
         except GlobError as exc:
             raise PolicyError(self.source, self.positions.line(where), label, str(exc)) from None
+        except RecursionError:
+            raise PolicyError(self.source, self.positions.line(where), label, _TOO_DEEP) from None
         self._check_keys(body, where, TABLE_KEYS, "program table")
         options = self._table_options(body, where, inherited)
+        key = self._program_key(policy, key, where, label)
         table = Table(key, options.default, options.default_errno, self._rules(body, where),
-                      Location(self.source, self.positions.line(where)),
+                      self._location(where),
                       self._optional_str(body, where, "description"), options.detach)
         policy.programs[key] = table
         if not is_literal(key):
             policy.program_patterns[key] = glob
+
+    def _program_key(self, policy: Policy, key: str, where: _PathKey, label: str) -> str:
+        """The program path a table applies to.  Processes are known by their resolved path
+        (/usr/bin/cat), so a key naming a symlink (/bin/cat where /bin -> usr/bin) would never
+        apply: it is resolved now, with a warning saying so."""
+        resolved = os.path.realpath(key) if is_literal(key) and "\0" not in key else key
+        line = self.positions.line(where)
+        if resolved != key:
+            warnings.warn(PolicyWarning(str(PolicyError(
+                self.source, line, label, f"{key} resolves to {resolved} (processes are known by"
+                f" their resolved path): the table applies to {resolved}"))), stacklevel=2)
+        if resolved in policy.programs:
+            first = policy.programs[resolved].location
+            at = f" (line {first.line})" if first is not None and first.line else ""
+            raise PolicyError(self.source, line, label, f"{key} is {resolved}, which has a"
+                              f" table of its own{at}: merge the two")
+        return resolved
 
     def _check_keys(self, data: dict[str, object], where: _PathKey, known: tuple[str, ...],
                     what: str) -> None:
@@ -536,6 +604,12 @@ class _Loader:
 
     def _rule(self, data: dict[str, object], where: _PathKey, index: int) -> Rule:
         self._check_keys(data, where, RULE_KEYS, "rule")
+        for key in ("path", "unix", "argv", "redirect"):
+            value = data.get(key)
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, str) and len(item) > MAX_PATTERN:
+                    raise self.error(where, key, f"longer than {MAX_PATTERN} characters: no"
+                                     " path is that long")
         calls = self._calls(data, where)
         if "action" not in data:
             raise self.error(where, "action", "missing: every rule needs action = \"permit\","
@@ -556,6 +630,8 @@ class _Loader:
                 path = PathGlob(value, expansions=self.expansions)
             except GlobError as exc:
                 raise self.error(where, "path", str(exc)) from None
+            except RecursionError:
+                raise self.error(where, "path", _TOO_DEEP) from None
             self._applies(calls, aliases.PATH_CALLS, where, "path", "takes no path")
         net = self._net(data, where, calls)
         argv = None
@@ -568,13 +644,15 @@ class _Loader:
                 argv = ArgvCondition(value)
             except ValueError as exc:
                 raise self.error(where, "argv", str(exc)) from None
+            except RecursionError:
+                raise self.error(where, "argv", _TOO_DEEP) from None
             self._applies(calls, aliases.EXEC_CALLS, where, "argv", "is not an exec call")
         redirect = None
         if "redirect" in data:
             redirect = self._redirect(data, where, calls, action, net)
         comment = self._optional_str(data, where, "comment")
         return FileRule(tuple(calls), action, errno, path, net, argv, redirect,
-                        Location(self.source, self.positions.line(where)), index,
+                        self._location(where), index,
                         comment=comment)
 
     def _calls(self, data: dict[str, object], where: _PathKey) -> list[str]:
@@ -618,6 +696,8 @@ class _Loader:
             net = NetCondition(env=self.env, **given)  # type: ignore[arg-type]
         except NetConditionError as exc:
             raise self.error(where, exc.key, exc.message) from None
+        except RecursionError:
+            raise self.error(where, next(iter(given)), _TOO_DEEP) from None
         self._applies(calls, aliases.ADDRESS_CALLS, where, next(iter(given)),
                       "carries no socket address")
         return net
@@ -712,16 +792,45 @@ def loads_policy(text: str, source_name: str = "<string>",
     ``env`` gives ``$HOME``, ``$USER``, ``$TMPDIR`` and ``$CWD`` for path globs (default: this
     process's environment; see :class:`~systrace_py.policy.glob.Expansions`).
     """
-    return _Loader(text, source_name, env).load()
+    try:
+        return _Loader(text, source_name, env).load()
+    except PolicyError:
+        raise
+    except RecursionError:
+        raise PolicyError(source_name, 0, "", _TOO_DEEP) from None
+    except Exception as exc:  # a bug of ours: still one line, and nothing runs
+        raise PolicyError(source_name, 0, "", f"internal error while loading (please report"
+                          f" it): {type(exc).__name__}: {exc}") from None
+
+
+def _deepest_line(text: str) -> int:
+    """The line where brackets first nest deeper than a parser goes (for the message only:
+    quotes are not looked at)."""
+    depth = 0
+    for number, line in enumerate(text.split("\n"), 1):
+        for c in line:
+            depth += c in "[{"
+            depth -= c in "]}"
+            if depth > 100:
+                return number
+    return 0
 
 
 def load_policy(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Policy:
     """A policy file; every problem is a :class:`PolicyError` naming the file (and line)."""
     name = os.fspath(path)
     try:
-        raw = Path(name).read_bytes()
+        with open(name, "rb") as f:
+            raw = f.read(MAX_POLICY_BYTES + 1)
     except OSError as exc:
         raise PolicyError(name, 0, "", f"cannot read the policy: {exc.strerror or exc}") from None
+    if len(raw) > MAX_POLICY_BYTES:
+        raise PolicyError(name, 0, "", f"more than {MAX_POLICY_BYTES >> 20} MiB: not a policy")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise PolicyError(name, 1, "", "UTF-16 text: a policy file is TOML, which is UTF-8")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise PolicyError(name, 1, "", "starts with a byte order mark (BOM), which TOML does"
+                          " not allow: save the file as UTF-8 without BOM")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -4,18 +4,25 @@ Pure logic over the policy tables.  For every call of the native table the plan 
 :class:`Verdict`: ``allow`` (no rule of any table can refuse it), ``errno`` (every table refuses
 it the same way, unconditionally) or ``trace`` (an argument, a table switch, an ASK or the log
 needs the tracer).  Opens are planned per access: a policy with only fswrite rules never stops a
-read-only open, because the open flags are in a register the filter can test.
+read-only open, because the open flags are in a register the filter can test.  So is a call
+whose classes one register decides (``syscalls.CLASS_RULES``): an fswrite rule stops only the
+ioctl requests that change a file, never a terminal's.
 :mod:`systrace_py.engine.seccomp` compiles the plan to BPF.
 """
 
 from __future__ import annotations
 
 import errno as errno_module
+import functools
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from systrace_py.policy import aliases
 from systrace_py.policy.model import Action, Table
-from systrace_py.syscalls import NUMBERS, Kind, Treat, arg_index, treated
+from systrace_py.syscalls import CLASS_RULES, NUMBERS, Kind, Rule, Treat, arg_index, treated
+
+if TYPE_CHECKING:
+    from systrace_py.policy.index import TableIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +74,26 @@ class OpenPlan:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class SelectorPlan:
+    """Verdicts of a call whose classes one register decides (its class rule, from the
+    syscall table): ``selected`` when the rule holds, ``otherwise`` when it does not.  Made
+    only when ``otherwise`` is "allow", so the filter need catch only the selected values."""
+
+    rule: Rule
+    selected: Verdict
+    otherwise: Verdict
+
+
 @dataclass
 class FilterPlan:
     """Per-call verdicts.  ``calls`` holds every known call; ``opens`` refines "open" and
-    "openat", whose flags the filter can read.  Numbers the table does not know get ENOSYS."""
+    "openat", whose flags the filter can read, and ``selected`` the calls whose classes one
+    register decides (an ioctl's request).  Numbers the table does not know get ENOSYS."""
 
     calls: dict[str, Verdict] = field(default_factory=dict)
     opens: dict[str, OpenPlan] = field(default_factory=dict)
+    selected: dict[str, SelectorPlan] = field(default_factory=dict)
 
     def traced(self) -> set[str]:
         return {name for name, v in self.calls.items() if v.kind == "trace"}
@@ -82,6 +102,9 @@ class FilterPlan:
         """What the filter does with this call (for a tracer running without one)."""
         open_plan = self.opens.get(name)
         if open_plan is None:
+            selected = self.selected.get(name)
+            if selected is not None:
+                return selected.selected if selected.rule.holds(args) else selected.otherwise
             return self.calls.get(name, TRACE)
         flags = args[_FLAGS_ARG[name]] & 0xFFFFFFFF
         reads, writes = aliases.open_reads(flags), aliases.open_writes(flags)
@@ -94,18 +117,18 @@ class FilterPlan:
 _Outcome = tuple[Action, int, bool] | None
 
 
-def _check_outcome(table: Table, syscall: str, cls: str | None) -> _Outcome:
-    for rule in table.rules:
-        if not rule.covers(syscall, cls):
-            continue
+def _check_outcome(table: TableIndex, default: Action, default_errno: int, syscall: str,
+                   cls: str | None) -> _Outcome:
+    """How a table decides one check of a call when the arguments are not looked at: by its
+    first rule for the check, if that rule has no condition (and no redirect)."""
+    rule = table.first_rule(syscall, cls)
+    if rule is not None:
         if rule.conditional or rule.redirect is not None:
             return None
         return (rule.action, rule.errno, True)
-    action = table.default
     if syscall in aliases.UNSAFE_CALLS:
-        action = Action.NEVER
-        return (action, errno_module.EPERM, False)
-    return (action, table.default_errno, False)
+        return (Action.NEVER, errno_module.EPERM, False)
+    return (default, default_errno, False)
 
 
 def _combine(outcomes: list[_Outcome]) -> _Outcome:
@@ -137,38 +160,84 @@ def _across_tables(verdicts: list[Verdict]) -> Verdict:
     return first if all(v == first for v in verdicts) else TRACE
 
 
-def _call_checks(syscall: str) -> list[str | None]:
-    """The classes a call of this name is checked under (any arguments but open flags)."""
-    if syscall in aliases.TWO_PATH_CALLS:
-        classes = set(aliases.classes_of(syscall, "old")) | set(aliases.classes_of(syscall, "new"))
-    else:
-        classes = set(aliases.classes_of(syscall))
-    return sorted(classes) if classes else [None]
+@functools.cache
+def _call_checks(syscall: str, selector: int | None = None) -> tuple[str | None, ...]:
+    """The classes a call of this name is checked under, with this selector (any other
+    argument but open flags)."""
+    classes = aliases.call_classes(syscall, selector)
+    return tuple(sorted(classes)) if classes else (None,)
 
 
 _OPEN_ACCESS = {
-    "read_only": ["fsread"],
-    "write_only": ["fswrite"],
-    "read_write": ["fsread", "fswrite"],
+    "read_only": ("fsread",),
+    "write_only": ("fswrite",),
+    "read_write": ("fsread", "fswrite"),
 }
+
+
+class _Planner:
+    """The verdicts of calls over a run's tables, from each table's index (the first rule of
+    a check is a look-up, not a scan)."""
+
+    def __init__(self, tables: list[Table], options: PlanOptions) -> None:
+        self.tables = [(t.compiled(), t.default, t.default_errno) for t in tables]
+        self.options = options
+        #: calls some table names directly; any other call is decided by its classes alone
+        self.named = frozenset().union(*(index.named_calls for index, _, _ in self.tables))
+        self._by_classes: dict[tuple[tuple[str | None, ...], bool, bool], Verdict] = {}
+
+    def verdict(self, syscall: str, classes: tuple[str | None, ...]) -> Verdict:
+        """Every table's verdict on a call checked under these classes, if they agree."""
+        return _across_tables([
+            _verdict(_combine([_check_outcome(index, default, errno, syscall, c)
+                               for c in classes]), self.options)
+            for index, default, errno in self.tables
+        ])
+
+    def call(self, syscall: str, selector: int | None = None) -> Verdict:
+        """The verdict on a call that is not an open (whose flags the filter reads), with
+        this selector."""
+        checks = _call_checks(syscall, selector)
+        key = None
+        if syscall not in self.named:
+            key = (checks, syscall in aliases.UNSAFE_CALLS, syscall in KILLED_WHEN_REFUSED)
+            found = self._by_classes.get(key)
+            if found is not None:
+                return found
+        verdict = self.verdict(syscall, checks)
+        if verdict.kind == "errno" and syscall in KILLED_WHEN_REFUSED:
+            verdict = TRACE  # the tracer kills instead of refusing (see the supervisor)
+        if key is not None:
+            self._by_classes[key] = verdict
+        return verdict
+
+    def selected(self, syscall: str, result: FilterPlan) -> None:
+        """A call whose classes one register decides: one verdict when the register makes no
+        difference; otherwise it stops, and when the unselected case is allowed the filter
+        lets it through (it tests the register).  When both cases need something, the tracer
+        tells them apart."""
+        selected_value, other_value = aliases.selector_cases(syscall)
+        selected, otherwise = self.call(syscall, selected_value), self.call(syscall, other_value)
+        if selected == otherwise:
+            result.calls[syscall] = selected
+            return
+        result.calls[syscall] = TRACE
+        if otherwise == ALLOW:
+            result.selected[syscall] = SelectorPlan(CLASS_RULES[syscall], selected, otherwise)
 
 
 def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPlan:
     """Plan the prefilter for every table a process of this run could be under."""
     result = FilterPlan()
+    planner = _Planner(tables, options)
     for syscall in NUMBERS:
         if options.trace_all or syscall in options.extra:
             result.calls[syscall] = TRACE
             continue
         if syscall in aliases.OPEN_CALLS and "fsread" in aliases.aliases_of(syscall):
             # an open whose access decides its classes (creat only writes)
-            per_access = {}
-            for access, classes in _OPEN_ACCESS.items():
-                per_access[access] = _across_tables([
-                    _verdict(_combine([_check_outcome(t, syscall, c) for c in classes]), options)
-                    for t in tables
-                ])
-            open_plan = OpenPlan(**per_access)
+            open_plan = OpenPlan(**{access: planner.verdict(syscall, classes)
+                                    for access, classes in _OPEN_ACCESS.items()})
             uniform = open_plan.uniform()
             if syscall not in _FLAGS_ARG or uniform is not None:
                 result.calls[syscall] = uniform if uniform is not None else TRACE
@@ -176,24 +245,19 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
                 result.calls[syscall] = TRACE
                 result.opens[syscall] = open_plan
             continue
-        verdict = _across_tables([
-            _verdict(_combine([_check_outcome(t, syscall, c) for c in _call_checks(syscall)]),
-                     options)
-            for t in tables
-        ])
-        if verdict.kind == "errno" and syscall in KILLED_WHEN_REFUSED:
-            verdict = TRACE  # the tracer kills instead of refusing (see the supervisor)
-        result.calls[syscall] = verdict
+        if syscall in CLASS_RULES:
+            planner.selected(syscall, result)
+            continue
+        result.calls[syscall] = planner.call(syscall)
     _engine_floor(result)
-    if any(rule.action is not Action.PERMIT and (rule.path is not None or rule.net is not None)
-           for t in tables for rule in t.rules):
+    if any(index.refuses_by_name for index, _, _ in planner.tables):
         # a link or rename could give what such a rule names a new name (Table.decide)
         for syscall in aliases.TWO_PATH_CALLS:
-            if result.calls[syscall].kind == "allow":
+            if result.calls[syscall].kind == "allow" or syscall in result.selected:
                 result.calls[syscall] = TRACE
-    if any(t.default is not Action.PERMIT or any(
-            rule.action is not Action.PERMIT and (rule.path is not None or rule.net is not None)
-            for rule in t.rules) for t in tables):
+                result.selected.pop(syscall, None)
+    if any(index.refuses_by_name or default is not Action.PERMIT
+           for index, default, _ in planner.tables):
         # ... and a mount could show it under one, or cover where it is (Table.decide)
         for syscall in aliases.EXPOSING_CALLS:
             if result.calls[syscall].kind == "allow":

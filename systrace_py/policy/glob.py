@@ -44,11 +44,13 @@ import pwd
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "PSEUDO_PREFIXES",
     "Expansions",
     "GlobError",
+    "GlobShape",
     "PathGlob",
     "escape",
     "expand_path",
@@ -69,6 +71,13 @@ MAX_ALTERNATIVES = 1024
 _DIR_VARIABLES = ("HOME", "CWD", "TMPDIR")
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAGIC = frozenset("*?[]{}\\$")
+#: What brace expansion looks at (``[`` and ``\\`` because they hide braces).
+_BRACE_SYNTAX = frozenset("{}[\\")
+_BRACE_SPECIAL = re.compile(r"[\\\[{},]")
+#: What only the character-by-character reading of an alternative handles.
+_HARD_SYNTAX = frozenset("[\\$")
+_COMPONENT_SPECIAL = re.compile(r"[/\\*?\[$]")
+_WILDCARDS = re.compile(r"([*?])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +153,8 @@ def _class_end(text: str, start: int) -> int:
 def _expand_braces(pattern: str) -> list[str]:
     """``{a,b}`` alternation, nested, as the list of plain alternatives (escapes and classes
     are kept as written, for the translation step)."""
+    if not _BRACE_SYNTAX & set(pattern):
+        return [pattern]  # the common case: nothing to expand, nothing to check
     pos = 0
     n = len(pattern)
 
@@ -157,6 +168,13 @@ def _expand_braces(pattern: str) -> list[str]:
         nonlocal pos
         results = [""]
         while pos < n:
+            special = _BRACE_SPECIAL.search(pattern, pos)
+            stop = special.start() if special is not None else n
+            if stop > pos:  # a run of plain characters, taken at once
+                run = pattern[pos:stop]
+                results = [r + run for r in results]
+                pos = stop
+                continue
             c = pattern[pos]
             if c == "\\":
                 if pos + 1 >= n:
@@ -225,12 +243,6 @@ def _class_regex(body: str, whole: str) -> str:
     return regex
 
 
-def _translate(alt: str, ex: Expansions, whole: str) -> str:
-    """The regex of one brace-free alternative (matched against ``path + "/"``)."""
-    return "/" + "".join("(?:[^/]+/)*" if comp is None else comp + "/"
-                         for comp in _components(alt, ex, whole) or [])
-
-
 def _pseudo_regex(alt: str, ex: Expansions, whole: str) -> str | None:
     for prefix in PSEUDO_PREFIXES:
         if alt.startswith(prefix):
@@ -241,30 +253,71 @@ def _pseudo_regex(alt: str, ex: Expansions, whole: str) -> str | None:
     return None
 
 
-def _components(alt: str, ex: Expansions, whole: str) -> list[str | None] | None:
-    """The per-component regexes of one brace-free alternative (None for a ``**``
-    component), or None for a pseudo-file pattern, which has no components."""
-    if any(alt.startswith(prefix) for prefix in PSEUDO_PREFIXES):
+class _GlobComponent(NamedTuple):
+    """A component with glob syntax (``*``, ``?``, a class), as a regex over one name."""
+
+    source: str
+
+
+#: One component of a pattern: the name it matches when it has no glob syntax (escaped into a
+#: regex only if the regex is ever needed), a :class:`_GlobComponent`, or None for ``**``.
+_Component = str | _GlobComponent | None
+
+
+def _component_regex(component: str | _GlobComponent) -> str:
+    return re.escape(component) if isinstance(component, str) else component.source
+
+
+def _literal_components(names: list[str]) -> list[_Component]:
+    return [name for name in names if name]
+
+
+def _simple_components(text: str, whole: str) -> list[_Component]:
+    """The components of a pattern (or of what follows its directory variable) without
+    escapes, classes or variables: names, names with ``*`` and ``?``, and ``**``."""
+    components: list[_Component] = []
+    for name in text.split("/"):
+        if not name:
+            continue
+        if "*" not in name and "?" not in name:
+            components.append(name)
+        elif name == "**":
+            components.append(None)
+        elif "**" in name:
+            raise GlobError(f"'**' must be a whole path component, as in /a/**/b: {whole!r}")
+        else:
+            components.append(_GlobComponent("".join(
+                "[^/]*" if piece == "*" else "[^/]" if piece == "?" else re.escape(piece)
+                for piece in _WILDCARDS.split(name) if piece)))
+    return components
+
+
+def _components(alt: str, ex: Expansions, whole: str) -> list[_Component] | None:
+    """The components of one brace-free alternative (see :data:`_Component`), or None for a
+    pseudo-file pattern, which has no components."""
+    if alt.startswith(PSEUDO_PREFIXES):
         return None
-    components: list[str | None] = []  # None: a ``**`` component
-    current: list[str] = []
+    components: list[_Component] = []
+    current: list[str] = []  # regex pieces of the component being read
+    names: list[str] = []    # its literal text, while it has no glob syntax
+    plain = True
     started = False
 
     def finish() -> None:
-        nonlocal current
+        nonlocal current, names, plain
         if current:
-            components.append("".join(current))
-        current = []
+            components.append("".join(names) if plain else _GlobComponent("".join(current)))
+        current, names, plain = [], [], True
 
     i = 0
     if alt == "~" or alt.startswith("~/"):
-        components.extend(re.escape(c) for c in ex.directory("HOME").split("/") if c)
+        components.extend(_literal_components(ex.directory("HOME").split("/")))
         i, started = 1, True
     else:
         for name in _DIR_VARIABLES:
             token = "$" + name
             if alt.startswith(token) and (len(alt) == len(token) or alt[len(token)] == "/"):
-                components.extend(re.escape(c) for c in ex.directory(name).split("/") if c)
+                components.extend(_literal_components(ex.directory(name).split("/")))
                 i, started = len(token), True
                 break
     if not started and not alt.startswith("/"):
@@ -275,8 +328,18 @@ def _components(alt: str, ex: Expansions, whole: str) -> list[str | None] | None
         raise GlobError(
             f"not an absolute path: {alt!r} (a pattern starts with /, ~/, $HOME, $CWD or"
             f" $TMPDIR, or is one of {', '.join(p + '*' for p in PSEUDO_PREFIXES)})")
+    if not _HARD_SYNTAX & set(alt[i:]):  # the common case: names, * and ?, **
+        return components + _simple_components(alt[i:], whole)
     n = len(alt)
     while i < n:
+        special = _COMPONENT_SPECIAL.search(alt, i)
+        stop = special.start() if special is not None else n
+        if stop > i:  # a run of plain characters, taken at once
+            plain_run = alt[i:stop]
+            current.append(re.escape(plain_run))
+            names.append(plain_run)
+            i = stop
+            continue
         c = alt[i]
         if c == "/":
             finish()
@@ -287,6 +350,7 @@ def _components(alt: str, ex: Expansions, whole: str) -> list[str | None] | None
                 finish()
             else:
                 current.append(re.escape(nxt))
+                names.append(nxt)
             i += 2
         elif c == "*":
             run = 1
@@ -294,6 +358,7 @@ def _components(alt: str, ex: Expansions, whole: str) -> list[str | None] | None
                 run += 1
             if run == 1:
                 current.append("[^/]*")
+                plain = False
             elif run == 2 and not current and (i + 2 == n or alt[i + 2] == "/"):
                 components.append(None)
             else:
@@ -301,31 +366,32 @@ def _components(alt: str, ex: Expansions, whole: str) -> list[str | None] | None
             i += run
         elif c == "?":
             current.append("[^/]")
+            plain = False
             i += 1
         elif c == "[":
             end = _class_end(alt, i)
             if end < 0:
                 raise GlobError(f"unbalanced '[' in {whole!r}")
             current.append(_class_regex(alt[i + 1:end], whole))
+            plain = False
             i = end + 1
         elif c == "$":
             m = _NAME_RE.match(alt, i + 1)
             if m is None:
                 current.append(re.escape(c))
+                names.append(c)
                 i += 1
                 continue
             name = m.group()
             if name == "USER":
                 current.append(re.escape(ex.username()))
+                names.append(ex.username())
             elif name in _DIR_VARIABLES:
                 raise GlobError(f"${name} may only start a pattern: {whole!r}")
             else:
                 raise GlobError(f"unknown variable ${name} in {whole!r} (known: $HOME, $CWD,"
                                 " $TMPDIR, $USER; write \\$ for a literal $)")
             i = m.end()
-        else:
-            current.append(re.escape(c))
-            i += 1
     finish()
     return components
 
@@ -363,25 +429,118 @@ def _pseudo_body(body: str, ex: Expansions, whole: str) -> str:
 _Steps = tuple[re.Pattern[str] | None, ...]
 
 
+class GlobShape(NamedTuple):
+    """What one alternative of a pattern (braces expanded) is, for indexing rules by path.
+
+    ``kind`` is one of:
+
+    * "exact": every component a literal name; it matches the one path
+      ``"/" + "/".join(prefix)`` (with or without one trailing slash), nothing else;
+    * "tree": literal names, then one trailing ``**`` (``dir/**``); it matches the path of
+      ``prefix`` and every path below it;
+    * "glob": literal names, then components with glob syntax; it can only match a path whose
+      first components are ``prefix`` -- and, when ``depth`` is not None (no ``**``), that has
+      exactly ``depth`` components;
+    * "pseudo": a pseudo-file name (``pipe:*``), which is not a path.
+
+    What "exact" and "tree" say holds for a path without empty components (no "//"), the
+    kernel's form; "glob" only narrows where to look: the regex decides.
+    """
+
+    kind: str
+    prefix: tuple[str, ...] = ()
+    depth: int | None = None
+
+
+def _shape(components: tuple[_Component, ...]) -> GlobShape:
+    prefix: list[str] = []
+    for component in components:
+        if not isinstance(component, str):
+            break
+        prefix.append(component)
+    rest = components[len(prefix):]
+    if not rest:
+        return GlobShape("exact", tuple(prefix), len(prefix))
+    if rest == (None,):
+        return GlobShape("tree", tuple(prefix))
+    depth = None if None in rest else len(components)
+    return GlobShape("glob", tuple(prefix), depth)
+
+
+_PSEUDO_SHAPE = GlobShape("pseudo")
+
+
+#: One alternative of a pattern: its components, or the regex of a pseudo-file name.
+_Alternative = tuple[_Component, ...] | str
+
+
+class _Compiled:
+    """One pattern for one set of expansions, shared by equal :class:`PathGlob` objects.
+
+    The alternatives are made at once (string work that also finds every error); their
+    shapes, the regex and the component matchers when first used: compiling costs more than
+    the rest of a policy's load put together, and an index decides most paths without it.
+    The regex is valid by construction (classes are checked when read), so compiling it
+    later cannot fail.
+    """
+
+    __slots__ = ("_regex", "_shapes", "_source", "_steps", "alternatives")
+
+    def __init__(self, alternatives: tuple[_Alternative, ...]) -> None:
+        self.alternatives = alternatives
+        self._shapes: tuple[GlobShape, ...] | None = None
+        self._source: str | None = None
+        self._regex: re.Pattern[str] | None = None
+        self._steps: tuple[_Steps, ...] | None = None
+
+    @property
+    def shapes(self) -> tuple[GlobShape, ...]:
+        if self._shapes is None:
+            self._shapes = tuple(dict.fromkeys(
+                _PSEUDO_SHAPE if isinstance(alt, str) else _shape(alt)
+                for alt in self.alternatives))
+        return self._shapes
+
+    @property
+    def source(self) -> str:
+        """The regex over ``path + "/"``: every alternative, each component followed by /."""
+        if self._source is None:
+            regexes = dict.fromkeys(
+                alt if isinstance(alt, str) else
+                "/" + "".join("(?:[^/]+/)*" if comp is None else _component_regex(comp) + "/"
+                              for comp in alt)
+                for alt in self.alternatives)
+            self._source = "(?:" + "|".join(regexes) + ")"
+        return self._source
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        if self._regex is None:
+            self._regex = re.compile(self.source, re.DOTALL)
+        return self._regex
+
+    @property
+    def steps(self) -> tuple[_Steps, ...]:
+        """Each path alternative as component matchers (for the questions about what lies
+        *below* a path, see :meth:`PathGlob.may_match_below`)."""
+        if self._steps is None:
+            self._steps = tuple(
+                tuple(None if comp is None else re.compile(_component_regex(comp), re.DOTALL)
+                      for comp in alt)
+                for alt in self.alternatives if not isinstance(alt, str))
+        return self._steps
+
+
 @functools.lru_cache(maxsize=4096)
-def _compile(pattern: str, ex: Expansions) -> tuple[re.Pattern[str], tuple[_Steps, ...]]:
-    """The whole-path regex, and each alternative as a list of component matchers (for the
-    questions about what lies *below* a path, see :meth:`PathGlob.may_match_below`)."""
-    regexes: list[str] = []
-    steps: list[_Steps] = []
+def _compile(pattern: str, ex: Expansions) -> _Compiled:
+    """A pattern read for these expansions: its alternatives, braces expanded (every error
+    in the pattern is found here)."""
+    alternatives: list[_Alternative] = []
     for alt in _expand_braces(pattern):
         pseudo = _pseudo_regex(alt, ex, pattern)
-        if pseudo is not None:
-            regex = pseudo
-        else:
-            components = _components(alt, ex, pattern) or []
-            regex = "/" + "".join("(?:[^/]+/)*" if comp is None else comp + "/"
-                                  for comp in components)
-            steps.append(tuple(None if comp is None else re.compile(comp, re.DOTALL)
-                               for comp in components))
-        if regex not in regexes:
-            regexes.append(regex)
-    return re.compile("(?:" + "|".join(regexes) + ")", re.DOTALL), tuple(steps)
+        alternatives.append(pseudo if pseudo is not None
+                            else tuple(_components(alt, ex, pattern) or ()))
+    return _Compiled(tuple(alternatives))
 
 
 def _below(steps: _Steps, parts: list[str], everything: bool) -> bool:
@@ -412,10 +571,11 @@ class PathGlob:
     """A compiled path pattern (satisfies :class:`systrace_py.policy.model.PathPattern`).
 
     ``pattern`` is the text as written (``$HOME`` kept), so a saved policy stays portable;
-    ``regex`` is what it was compiled to for this load's environment.
+    ``regex`` is what it was compiled to for this load's environment; ``shapes`` what each
+    alternative is (see :class:`GlobShape`), for an index of rules by path.
     """
 
-    __slots__ = ("_steps", "pattern", "regex")
+    __slots__ = ("_compiled", "_regex", "pattern")
 
     def __init__(self, pattern: str, env: Mapping[str, str] | None = None,
                  *, expansions: Expansions | None = None) -> None:
@@ -424,24 +584,38 @@ class PathGlob:
         if not pattern:
             raise GlobError("empty pattern (to match every path write /**)")
         self.pattern = pattern
-        self.regex, self._steps = _compile(pattern, expansions or Expansions.from_env(env))
+        self._compiled = _compile(pattern, expansions or Expansions.from_env(env))
+        self._regex: re.Pattern[str] | None = None
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        """The regex over ``path + "/"`` (compiled when first needed, once per pattern)."""
+        return self._compiled.regex
+
+    @property
+    def shapes(self) -> tuple[GlobShape, ...]:
+        """The shape of each alternative (duplicates merged)."""
+        return self._compiled.shapes
 
     def may_match_below(self, directory: str) -> bool:
         """Whether some path strictly inside ``directory`` matches (moving the directory
         would move it)."""
         parts = [c for c in directory.split("/") if c]
-        return any(_below(steps, parts, everything=False) for steps in self._steps)
+        return any(_below(steps, parts, everything=False) for steps in self._compiled.steps)
 
     def covers_all_below(self, directory: str) -> bool:
         """Whether every path strictly inside ``directory`` matches."""
         parts = [c for c in directory.split("/") if c]
-        return any(_below(steps, parts, everything=True) for steps in self._steps)
+        return any(_below(steps, parts, everything=True) for steps in self._compiled.steps)
 
     def matches(self, path: str) -> bool:
         """Whether a resolved path (or an engine pseudo name) matches."""
         if not path:
             return False
-        return self.regex.fullmatch(path if path.endswith("/") else path + "/") is not None
+        regex = self._regex
+        if regex is None:
+            regex = self._regex = self._compiled.regex
+        return regex.fullmatch(path if path.endswith("/") else path + "/") is not None
 
     def __repr__(self) -> str:
         return f"PathGlob({self.pattern!r})"
@@ -449,10 +623,11 @@ class PathGlob:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PathGlob):
             return NotImplemented
-        return self.pattern == other.pattern and self.regex.pattern == other.regex.pattern
+        return self.pattern == other.pattern and \
+            self._compiled.alternatives == other._compiled.alternatives
 
     def __hash__(self) -> int:
-        return hash((self.pattern, self.regex.pattern))
+        return hash((self.pattern, self._compiled.alternatives))
 
 
 def is_literal(pattern: str) -> bool:

@@ -178,7 +178,9 @@ class Observation:
     existence and ``exclusive`` whether the name was chosen to be new (O_EXCL, mkdir: what
     mkstemp and mkdtemp do); ``listing`` holds the entries of a directory read with getdents
     (names, with a trailing "/" for directories); ``initial`` marks the exec that started
-    the traced command (never given an argv condition: the user chooses its arguments).
+    the traced command (never given an argv condition: the user chooses its arguments);
+    ``selector`` is the register the call's classes depend on (an ioctl's request,
+    renameat2's flags: ``policy.model.Facts.selector``).
     """
 
     table: str
@@ -191,6 +193,7 @@ class Observation:
     exclusive: bool = False
     listing: tuple[str, ...] | None = None
     initial: bool = False
+    selector: int | None = None
 
     def all_facts(self) -> list[CallFacts]:
         """The facts a policy decides on (one per socket address)."""
@@ -198,7 +201,8 @@ class Observation:
         if self.syscall == "getdents64" or self.syscall == "getdents":
             paths = ()  # the directory is a hint for learning, not an argument
         base = CallFacts(self.syscall, paths, self.open_flags,
-                         self.sockaddrs[0] if self.sockaddrs else None, self.argv)
+                         self.sockaddrs[0] if self.sockaddrs else None, self.argv,
+                         selector=self.selector)
         if len(self.sockaddrs) <= 1:
             return [base]
         return [dataclasses.replace(base, sockaddr=a) for a in self.sockaddrs]
@@ -222,6 +226,8 @@ class Observation:
             out["listing"] = list(self.listing)
         if self.initial:
             out["initial"] = True
+        if self.selector is not None:
+            out["selector"] = self.selector
         return out
 
     @classmethod
@@ -229,6 +235,7 @@ class Observation:
         """The inverse of :meth:`to_json`; ValueError/TypeError/KeyError on a bad record."""
         paths = tuple(PathArg(str(role), str(path)) for role, path in data.get("paths", ()))
         flags = data.get("open_flags")
+        selector = data.get("selector")
         argv = data.get("argv")
         listing = data.get("listing")
         return cls(
@@ -240,6 +247,7 @@ class Observation:
             exclusive=bool(data.get("exclusive", False)),
             listing=tuple(str(e) for e in listing) if listing is not None else None,
             initial=bool(data.get("initial", False)),
+            selector=int(selector) if selector is not None else None,
         )
 
 

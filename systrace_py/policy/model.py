@@ -12,11 +12,14 @@ import dataclasses
 import enum
 import errno as errno_module
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from systrace_py.policy import aliases
+
+if TYPE_CHECKING:
+    from systrace_py.policy.index import TableIndex
 
 
 class Action(enum.Enum):
@@ -35,22 +38,48 @@ class Action(enum.Enum):
 _SEVERITY = {Action.PERMIT: 0, Action.ASK: 1, Action.NEVER: 2}
 
 
-@dataclass(frozen=True, slots=True)
 class Location:
-    """Where something was written: a policy file and a line (0 when not known)."""
+    """Where something was written: a policy file and a line (0 when not known).
 
-    file: str
-    line: int = 0
+    The line may be given as a function, called when the line is first asked for: finding the
+    lines of a file's rules costs a second pass over its text, which only logs, prompts and
+    reports need -- not a run that just enforces the policy.
+    """
+
+    __slots__ = ("_find", "_line", "file")
+
+    def __init__(self, file: str, line: int | Callable[[], int] = 0) -> None:
+        self.file = file
+        self._line = 0 if callable(line) else line
+        self._find: Callable[[], int] | None = line if callable(line) else None
+
+    @property
+    def line(self) -> int:
+        if self._find is not None:
+            self._line, self._find = self._find(), None
+        return self._line
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file
+
+    def __repr__(self) -> str:
+        return f"Location(file={self.file!r}, line={self.line!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Location):
+            return NotImplemented
+        return (self.file, self.line) == (other.file, other.line)
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.line))
 
 
 # ---------------------------------------------------------------------------------------------
 # Facts about one call, as the engine decoded them.
 
 _classes_of = functools.lru_cache(maxsize=4096)(
-    lambda syscall, role, flags: tuple(sorted(aliases.classes_of(syscall, role, flags))))
+    lambda syscall, role, flags, selector: tuple(sorted(
+        aliases.classes_of(syscall, role, flags, selector))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +124,13 @@ class Facts(Protocol):
 
     @property
     def open_flags(self) -> int | None: ...
+
+    @property
+    def selector(self) -> int | None:
+        """The register the call's classes depend on besides open flags (renameat2's flags,
+        ioctl's request: ``syscalls.CLASS_RULES``), as the kernel reads it; None for calls
+        whose classes no register decides."""
+        ...
 
     @property
     def sockaddr(self) -> SockAddr | None: ...
@@ -143,6 +179,7 @@ class CallFacts:
     sockets: frozenset[str] = frozenset()      # the roles whose path is a unix socket
     sockets_inside: tuple[str, ...] = ()       # sockets inside the directories
     exposed: frozenset[str] = frozenset()      # the roles the call exposes (Facts.exposes)
+    selector: int | None = None                # see Facts.selector
 
     def roles(self) -> tuple[str, ...]:
         return tuple(p.role for p in self.paths)
@@ -174,7 +211,7 @@ class CallFacts:
         roles: tuple[PathArg | None, ...] = self.paths or (None,)
         for arg in roles:
             role = arg.role if arg is not None else "path"
-            classes = _classes_of(self.syscall, role, self.open_flags)
+            classes = _classes_of(self.syscall, role, self.open_flags, self.selector)
             if not classes:
                 yield None, arg
             for cls in classes:
@@ -335,40 +372,49 @@ class Table:
     location: Location | None = None
     description: str | None = None
     allow_detach: bool = False  # whether an interactive "detach" answer is honoured
-    _index: dict[tuple[str, str | None], tuple[Rule, ...]] = field(
-        default_factory=dict, init=False, repr=False, compare=False)
+    _compiled: TableIndex | None = field(default=None, init=False, repr=False, compare=False)
     _defaults: dict[tuple[bool, str, Action, int], Decision] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
     def add_rule(self, rule: Rule, position: int = 0) -> None:
         """Insert a rule (rules from remembered answers go first)."""
         self.rules.insert(position, rule)
-        self._index.clear()
+        self._compiled = None
+
+    def compiled(self) -> TableIndex:
+        """The rules, indexed (:mod:`systrace_py.policy.index`): built when first needed and
+        again whenever the rules changed -- :meth:`add_rule`, a new list assigned, a rule
+        appended (a rule replaced in place, at the same position, would not be noticed)."""
+        found = self._compiled
+        if found is None or found.rules is not self.rules or found.size != len(self.rules):
+            from systrace_py.policy.index import TableIndex
+
+            found = self._compiled = TableIndex(self.rules)
+        return found
 
     def rules_for(self, syscall: str, cls: str | None) -> tuple[Rule, ...]:
-        """The rules that apply to checks of this call and class, in order (cached: at every
-        stop only these few are tried)."""
-        key = (syscall, cls)
-        found = self._index.get(key)
-        if found is None:
-            found = tuple(r for r in self.rules if r.covers(syscall, cls))
-            self._index[key] = found
-        return found
+        """The rules that apply to checks of this call and class, in order."""
+        return self.compiled().check(syscall, cls).rules
 
     def decide(self, facts: Facts) -> Decision:
         """First match per check; the strictest answer over the call's checks wins.
 
         Every check of a call (each alias class, each path of a two-path call) must be
         permitted: an ``O_RDWR`` open needs fsread *and* fswrite, a rename needs both paths.
+        A path whose file gets a new name (a rename's or link's old path, both paths of an
+        exchange) must not be -- or, for a directory moved, hold -- a file a refusing rule
+        names.
         """
         syscall = facts.syscall
         flags = facts.open_flags
+        selector = facts.selector
+        compiled = self.compiled()
         worst: Decision | None = None
         redirects: dict[str, Redirect] | None = None
         redirecting: Decision | None = None  # the first check whose rule redirected
         for role in facts.roles() or ("path",):
-            for cls in _classes_of(syscall, role, flags) or (None,):
-                decision = self._decide_check(facts, syscall, cls, role)
+            for cls in _classes_of(syscall, role, flags, selector) or (None,):
+                decision = self._decide_check(compiled, facts, syscall, cls, role)
                 if decision.redirect is not None:
                     redirects = redirects or {}
                     redirects.setdefault(role, decision.redirect)
@@ -377,19 +423,19 @@ class Table:
                     worst = decision
                     if worst.action is Action.NEVER:
                         return worst
-            below: Decision | None = None  # what the call does to the file's other names
+            naming: Decision | None = None  # what the call does to the file's other names
             if facts.exposes(role):
-                below = self._exposure_decision(facts, role)
+                naming = self._exposure_decision(facts, role)
             elif syscall in aliases.MOVE_CALLS and facts.directory(role):
                 path = facts.path(role)
-                below = self._subtree_decision(facts, path, role) if path else None
-            elif syscall in aliases.TWO_PATH_CALLS and role == "old":
+                naming = self._subtree_decision(facts, path, role) if path else None
+            elif aliases.renames(syscall, role, selector):
                 path = facts.path(role)
-                below = self._renaming_decision(path, role, facts.socket(role)) \
+                naming = self._renaming_decision(path, role, facts.socket(role)) \
                     if path else None
-            if below is not None and (worst is None or
-                                      below.action.severity > worst.action.severity):
-                worst = below
+            if naming is not None and (worst is None or
+                                       naming.action.severity > worst.action.severity):
+                worst = naming
                 if worst.action is Action.NEVER:
                     return worst
         assert worst is not None
@@ -404,10 +450,10 @@ class Table:
         """A link or rename gives a file a new name: not a file a refusing rule names, by its
         path or (for a socket) its socket path, whatever the rule's calls (an exec rule on a
         program, a net-connect rule on a socket would not match the new name)."""
-        for rule in self.rules:
-            if rule.action is Action.PERMIT:
-                continue
-            if any(p.matches(path) for p in _path_patterns(rule, sockets=socket)):
+        protected = self.compiled().renaming(socket)
+        for position, proven in protected.candidates(path):
+            if proven or protected.verify(position, path):
+                rule = self.rules[position]
                 return Decision(rule.action, rule.errno, rule, self.name, "renaming", None,
                                 PathArg(role, path), role)
         return None
@@ -423,18 +469,18 @@ class Table:
         rule would otherwise forbid moving any directory).
         """
         sockets: tuple[str, ...] | None = ()
-        if any(rule.action is not Action.PERMIT and _path_patterns(rule, sockets=True)
-               != _path_patterns(rule, sockets=False) for rule in self.rules):
+        if any(rule.action is not Action.PERMIT and path_patterns(rule, sockets=True)
+               != path_patterns(rule, sockets=False) for rule in self.rules):
             sockets = facts.sockets_below(role)
         for rule in self.rules:
-            if rule.action is not Action.PERMIT and _path_patterns(rule, sockets=True) != \
-                    _path_patterns(rule, sockets=False):
-                unix = [p for p in _path_patterns(rule, sockets=True)
-                        if p not in _path_patterns(rule, sockets=False)]
+            if rule.action is not Action.PERMIT and path_patterns(rule, sockets=True) != \
+                    path_patterns(rule, sockets=False):
+                unix = [p for p in path_patterns(rule, sockets=True)
+                        if p not in path_patterns(rule, sockets=False)]
                 if sockets is None or any(p.matches(s) for p in unix for s in sockets):
                     return Decision(rule.action, rule.errno, rule, self.name, "subtree", None,
                                     PathArg(role, directory), role)
-            patterns = _path_patterns(rule, sockets=False)
+            patterns = path_patterns(rule, sockets=False)
             if not patterns:
                 continue
             if any(_covers_all_below(p, directory) for p in patterns):
@@ -454,7 +500,7 @@ class Table:
         name (the options of a file system it does not read: "") is refused as unsafe
         wherever a rule could care, unless a rule names the call itself."""
         if self.default is Action.PERMIT and not any(
-                rule.action is not Action.PERMIT and _path_patterns(rule)
+                rule.action is not Action.PERMIT and path_patterns(rule)
                 for rule in self.rules):
             return None  # nothing is refused by a name here: no name needs deciding
         path = facts.path(role)
@@ -471,37 +517,37 @@ class Table:
 
     def may_refuse(self, syscall: str, cls: str | None) -> bool:
         """Whether any rule for this call and class refuses or asks (under some condition)."""
-        return any(rule.action is not Action.PERMIT for rule in self.rules_for(syscall, cls))
+        return self.compiled().check(syscall, cls).refuses
 
     def refusing_rule(self, facts: Facts) -> Decision | None:
         """The strictest decision a *rule* makes that is not a permit, the default aside; None
         when no refusing or asking rule matches.  For what the kernel does on a call's behalf
         without being asked (an exec's interpreter): a rule may forbid it, a default does not
         decide it."""
+        compiled = self.compiled()
         found: Decision | None = None
         for role in facts.roles() or ("path",):
-            for cls in _classes_of(facts.syscall, role, facts.open_flags) or (None,):
-                for rule in self.rules_for(facts.syscall, cls):
-                    if rule.matches(facts, role):
-                        if rule.action is not Action.PERMIT and (
-                                found is None or rule.action.severity > found.action.severity):
-                            path = facts.path(role)
-                            found = Decision(rule.action, rule.errno, rule, self.name, "rule",
-                                             None, PathArg(role, path) if path else None, role)
-                        break
+            for cls in _classes_of(facts.syscall, role, facts.open_flags,
+                                   facts.selector) or (None,):
+                rule = compiled.check(facts.syscall, cls).first_match(facts, role)
+                if rule is not None and rule.action is not Action.PERMIT and (
+                        found is None or rule.action.severity > found.action.severity):
+                    path = facts.path(role)
+                    found = Decision(rule.action, rule.errno, rule, self.name, "rule",
+                                     None, PathArg(role, path) if path else None, role)
         return found
 
-    def _decide_check(self, facts: Facts, syscall: str, cls: str | None,
-                      role: str) -> Decision:
-        for rule in self.rules_for(syscall, cls):
-            if rule.matches(facts, role):
-                arg = None
-                if rule.path is not None:
-                    path = facts.path(role)
-                    arg = PathArg(role, path) if path is not None else None
-                return Decision(rule.action, rule.errno, rule, self.name, "rule",
-                                rule.redirect, arg, role)
-        return self._default_decision(syscall in aliases.UNSAFE_CALLS, role)
+    def _decide_check(self, compiled: TableIndex, facts: Facts, syscall: str,
+                      cls: str | None, role: str) -> Decision:
+        rule = compiled.check(syscall, cls).first_match(facts, role)
+        if rule is None:
+            return self._default_decision(syscall in aliases.UNSAFE_CALLS, role)
+        arg = None
+        if rule.path is not None:
+            path = facts.path(role)
+            arg = PathArg(role, path) if path is not None else None
+        return Decision(rule.action, rule.errno, rule, self.name, "rule", rule.redirect, arg,
+                        role)
 
     def _default_decision(self, unsafe: bool, role: str) -> Decision:
         """The default's decision (one object per role, made once: treat it as read-only)."""
@@ -518,7 +564,7 @@ class Table:
         return found
 
 
-def _path_patterns(rule: Rule, sockets: bool = True) -> list[PathPattern]:
+def path_patterns(rule: Rule, sockets: bool = True) -> list[PathPattern]:
     """The path globs a rule protects: its ``path`` and (``sockets``) its ``unix`` paths."""
     out: list[PathPattern] = []
     if rule.path is not None:

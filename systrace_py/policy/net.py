@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from systrace_py.policy.glob import Expansions, GlobError, PathGlob
 from systrace_py.policy.model import SockAddr
 
-__all__ = ["NetCondition", "NetConditionError", "parse_address", "parse_port_range"]
+__all__ = ["NetCondition", "NetConditionError", "host_address", "parse_address",
+           "parse_port_range"]
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _PORT_RANGE = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
@@ -63,6 +64,21 @@ def parse_address(text: str) -> _Network:
         assert mapped is not None
         return ipaddress.IPv4Network(f"{mapped}/{network.prefixlen - 96}")
     return network
+
+
+def host_address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address an ``address`` condition is tested against: an IPv4-mapped IPv6 address
+    as the IPv4 address it is; None when there is no host or it is not an IP address (no
+    address condition matches then)."""
+    if text is None:
+        return None
+    try:
+        host = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(host, ipaddress.IPv6Address) and host.ipv4_mapped is not None:
+        return host.ipv4_mapped
+    return host
 
 
 def parse_port_range(value: object) -> tuple[int, int]:
@@ -176,14 +192,9 @@ class NetCondition:
         if addr.family not in ("inet", "inet6"):
             return False
         if self.networks is not None:
-            if addr.host is None:
+            host = host_address(addr.host)
+            if host is None:
                 return False
-            try:
-                host = ipaddress.ip_address(addr.host)
-            except ValueError:
-                return False
-            if isinstance(host, ipaddress.IPv6Address) and host.ipv4_mapped is not None:
-                host = host.ipv4_mapped
             if not any(host.version == net.version and host in net for net in self.networks):
                 return False
         return self.ports is None or (

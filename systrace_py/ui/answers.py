@@ -8,6 +8,7 @@ remembered (see docs/asking.md)::
     permit-now                          run this one call, remember nothing
     deny-now[ERRNO]                     refuse this one call, remember nothing
     kill                                kill the asking process
+    abort                               end the run: kill every traced process
     detach                              stop holding the process (only where the policy allows)
     help, ?                             say all this
 
@@ -50,12 +51,14 @@ VERBS: dict[str, tuple[str, bool]] = {
     "permit-now": ("permit", False),
     "deny-now": ("deny", False),
     "kill": ("kill", False),
+    "abort": ("abort", False),
     "detach": ("detach", False),
     "help": ("help", False),
 }
 
 #: Short forms and synonyms (``never`` is the policy file's word for deny).  None for
-#: ``detach``: it lets the process run unchecked, so it is only ever typed out in full.
+#: ``detach`` (it lets the process run unchecked) nor ``abort`` (it kills the whole run):
+#: they are only ever typed out in full.
 ABBREVIATIONS: dict[str, str] = {
     "p": "permit", "allow": "permit", "always": "permit",
     "d": "deny", "never": "deny", "refuse": "deny",
@@ -88,8 +91,8 @@ class AnswerError(ValueError):
 class Parsed:
     """One typed answer, understood.
 
-    ``verb``: "permit", "deny", "kill", "detach" or "help".  ``remember``: whether a rule is
-    to be added (permit/deny).  ``errno``: None when not given (the prompt then uses the
+    ``verb``: "permit", "deny", "kill", "abort", "detach" or "help".  ``remember``: whether
+    a rule is to be added (permit/deny).  ``errno``: None when not given (the prompt then uses the
     asking rule's errno).  ``scope``: None (the narrowest offer), a digit string, an offer key,
     or a path glob of the person's own (see :func:`looks_like_pattern`).  ``reach``: None
     (the prompt's default) or one of :data:`REACHES`.
@@ -143,7 +146,7 @@ def _verb(word: str) -> tuple[str, str | None]:
         close = difflib.get_close_matches(lowered, choices, n=1, cutoff=0.6)
         hint = f"; did you mean {ABBREVIATIONS.get(close[0], close[0])}?" if close else ""
         raise AnswerError(f"unknown answer {word!r}{hint} (permit, deny, permit-now, "
-                          "deny-now, kill, detach; ? for help)")
+                          "deny-now, kill, abort, detach; ? for help)")
     return name, errno_text
 
 
@@ -165,7 +168,7 @@ def parse_answer(text: str) -> Parsed:
     errno_number = errno_value(errno_text) if errno_text is not None else None
     if errno_text is not None and verb != "deny":
         raise AnswerError(f"{name} takes no errno (only deny and deny-now do)")
-    if verb in ("kill", "detach", "help") or (verb == "permit" and not remember):
+    if verb in ("kill", "abort", "detach", "help") or (verb == "permit" and not remember):
         if rest:
             what = "this call only" if name == "permit-now" else "nothing more"
             raise AnswerError(f"{name} takes no more words ({what}): "

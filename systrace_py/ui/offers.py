@@ -279,9 +279,9 @@ def _path_offers(path: str, facts: CallFacts, ex: Expansions) -> list[Offer]:
     m = _MEMFD.match(path)
     if m:
         name = m.group("name")
-        out = [Offer("file", f"the memfd {name}", pattern="memfd:" + escape(name))] if name \
+        named = [Offer("file", f"the memfd {name}", pattern="memfd:" + escape(name))] if name \
             else []
-        return [*out, Offer("kind", "every memfd", pattern="memfd:*")]
+        return [*named, Offer("kind", "every memfd", pattern="memfd:*")]
     if not path.startswith("/"):
         return []
     writer = _Writer(ex)
@@ -414,7 +414,8 @@ def asking_classes(facts: CallFacts, role: str | None, table: Table | None) -> t
     """The alias classes of this call (for the path in ``role``) that came out as ASK: the
     ones a person answered for.  All the call's classes when the table is not known or no
     single class asks."""
-    classes = sorted(aliases.classes_of(facts.syscall, role or "path", facts.open_flags),
+    classes = sorted(aliases.classes_of(facts.syscall, role or "path", facts.open_flags,
+                                        facts.selector),
                      key=lambda c: (_CLASS_ORDER.get(c, 9), c))
     if table is None or not classes:
         return tuple(classes)

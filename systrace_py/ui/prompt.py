@@ -147,7 +147,7 @@ class Interpreter:
         parsed = self.parse(text)
         request = self.request
         errno = parsed.errno if parsed.errno is not None else request.decision.errno
-        if parsed.verb in ("kill", "detach"):
+        if parsed.verb in ("kill", "detach", "abort"):
             return Answer(parsed.verb), None
         if not parsed.remember:
             return Answer(parsed.verb, errno=errno if parsed.verb == "deny"
@@ -184,6 +184,8 @@ def describe_answer(answer: Answer, request: AskRequest) -> str:
     errname = errno_module.errorcode.get(answer.errno, str(answer.errno))
     if answer.kind == "kill":
         return f"killed pid {request.pid} ({request.program})"
+    if answer.kind == "abort":
+        return "aborted the run: every traced process is killed"
     if answer.kind == "detach":
         return (f"detached pid {request.pid} ({request.program}): its calls are no longer "
                 "checked")
@@ -330,7 +332,7 @@ class TerminalLease:
         self.fd = fd
         self.saved_attrs: list[Any] | None = None
         self.saved_pgrp: int | None = None
-        self._mask: set[signal.Signals] | None = None
+        self._mask: set[int | signal.Signals] | None = None
 
     def __enter__(self) -> TerminalLease:
         self._mask = signal.pthread_sigmask(signal.SIG_BLOCK,
@@ -371,7 +373,7 @@ class TerminalLease:
 def sane_attrs(attrs: list[Any]) -> list[Any]:
     """A copy of terminal modes with a cooked line: output processing, CR to NL, echo,
     signals -- whatever the program had set for itself."""
-    out = [list(a) if isinstance(a, list) else a for a in attrs]
+    out: list[Any] = [list(a) if isinstance(a, list) else a for a in attrs]
     out[0] |= termios.ICRNL
     out[1] |= termios.OPOST | termios.ONLCR
     out[3] |= termios.ICANON | termios.ECHO | termios.ECHOE | termios.ECHOK | termios.ISIG \
@@ -607,6 +609,8 @@ class TerminalAsker:
                 continue
             if answer.kind == "kill":
                 self._killed.add(request.pid)
+            if answer.kind == "abort":
+                self._closing = True  # the run ends: asks still queued are refused
             if remembered is not None:
                 self.remembered.append(remembered)
             self._write_tty(f"systrace: {describe_answer(answer, request)}\n")
@@ -825,7 +829,8 @@ def question(request: AskRequest, interp: Interpreter, columns: int = 80,
         row.extend(entry)
         used += size
     line(*row)
-    verbs = "permit | deny[ERRNO]  [scope] [for process|program|all]   permit-now  deny-now  kill"
+    verbs = ("permit | deny[ERRNO]  [scope] [for process|program|all]   permit-now  deny-now  kill"
+             "  abort")
     if interp.allow_detach:
         verbs += "  detach"
     line(("ansibrightblack", f"  answer {verbs}   ? help"))
@@ -905,6 +910,7 @@ def help_text(interp: Interpreter) -> str:
         "  permit-now | once | pn            permit this call only",
         "  deny-now[ERRNO] | dn              refuse this call only",
         "  kill | k                          kill the asking process",
+        "  abort                             end the run: kill every traced process",
     ]
     if interp.allow_detach:
         lines.append("  detach                            stop checking this process "

@@ -1,10 +1,20 @@
-"""docs/cli.md shows exactly what `systrace --help` prints."""
+"""docs/cli.md, `systrace --help`, the man page systrace(1) and the shell completions agree:
+docs/cli.md shows exactly what --help prints and the exit statuses the code has; the man page
+and the completions committed are what the parsers render now, and name every option (with
+its help text, in the man page); a built wheel installs them."""
 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pytest
 
 from conftest import REPO, run_systrace
+from systrace_py import __version__, cli, docgen, policy_cli
 
 
 def test_help_in_the_docs_is_the_real_help():
@@ -14,3 +24,110 @@ def test_help_in_the_docs_is_the_real_help():
     r = run_systrace(["--help"], env={"COLUMNS": "80"})
     assert r.returncode == 0
     assert documented.group(1) == r.stdout
+
+
+def test_the_exit_statuses_in_the_docs_are_the_codes():
+    doc = (REPO / "docs" / "cli.md").read_text()
+    table = re.search(r"## Exit status\n\n((?:\|[^\n]*\n)+)", doc)
+    assert table is not None
+    rows = [[cell.strip().strip("`") for cell in line.strip("|\n").split("|")]
+            for line in table.group(1).splitlines()[2:]]
+    assert [(code, meaning) for code, meaning in rows] == list(cli.EXIT_STATUSES)
+
+
+@pytest.mark.parametrize("kind", list(docgen.OUTPUTS))
+def test_the_committed_man_page_and_completions_are_rendered_from_the_parsers(kind):
+    committed = (REPO / docgen.OUTPUTS[kind]).read_text()
+    assert committed == docgen.RENDERERS[kind](), \
+        f"{docgen.OUTPUTS[kind]} is stale: run python -m systrace_py.docgen"
+
+
+def all_options() -> list:
+    parsers = [cli.build_parser(), *docgen.subcommands(policy_cli.build_parser()).values()]
+    return [action for parser in parsers for action in docgen.options(parser)]
+
+
+def man_text() -> str:
+    """The man page as a reader sees it (roff rendered to plain text, no hyphenation)."""
+    if shutil.which("groff") is None:
+        pytest.skip("groff is not installed")
+    r = subprocess.run(["groff", "-man", "-Tutf8", "-P-cbou", "-rLL=400n", "-rHY=0",
+                        str(REPO / docgen.OUTPUTS["man"])], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.replace("\u2010", "-").replace("\u2212", "-")
+
+
+def test_the_man_page_has_every_option_with_its_help_text():
+    text = " ".join(man_text().split())
+    for action in all_options():
+        for name in action.option_strings:
+            assert name in text, name
+        assert " ".join((action.help or "").split()) in text, action.option_strings
+    for code, meaning in cli.EXIT_STATUSES:
+        assert f"{code} {meaning}" in text, code
+
+
+def test_the_man_page_renders_without_warnings():
+    if shutil.which("groff") is None:
+        pytest.skip("groff is not installed")
+    r = subprocess.run(["groff", "-man", "-ww", "-z", str(REPO / docgen.OUTPUTS["man"])],
+                       capture_output=True, text=True)
+    assert (r.returncode, r.stderr) == (0, "")
+
+
+def test_the_completions_offer_every_option():
+    bash = (REPO / docgen.OUTPUTS["bash"]).read_text()
+    zsh = (REPO / docgen.OUTPUTS["zsh"]).read_text()
+    for action in all_options():
+        for name in action.option_strings:
+            assert re.search(rf"[\s\"'|{{,]{re.escape(name)}[\s\"'|,}}\[)]", bash), name
+            assert re.search(rf"[\s'{{,(]{re.escape(name)}[\s',}}\[)]", zsh), name
+
+
+def complete(*words: str) -> list[str]:
+    """What the bash completion offers for a command line (the last word being typed)."""
+    script = (f"source {REPO / docgen.OUTPUTS['bash']}\n"
+              f"COMP_WORDS=({' '.join(repr(w) for w in ['systrace', *words])})\n"
+              f"COMP_CWORD={len(words)}\n"
+              "_systrace\n"
+              'printf "%s\\n" "${COMPREPLY[@]}"\n')
+    r = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                       cwd=REPO / "docs")
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split()
+
+
+def test_bash_completion_works():
+    assert complete("--pol") == ["--policy", "--policy-dir"]
+    assert complete("--generalize", "") == ["none", "safe", "broad"]
+    assert complete("policy", "") == ["learn", "check", "-h", "--help"]
+    assert complete("policy", "learn", "--gen") == ["--generalize"]
+    assert "cli.md" in complete("-p", "cl")
+    assert complete("-p", "x.toml", "ls", "--pol") != ["--policy", "--policy-dir"]
+
+
+@pytest.mark.slow
+def test_a_built_wheel_installs_the_man_page_and_the_completions(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "systrace_py", "man", "completions"):
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, source / name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(REPO / name, source / name)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
+                            str(tmp_path / "dist"), str(source)], capture_output=True,
+                           text=True)
+    if built.returncode != 0:
+        pytest.skip(f"cannot build a wheel here: {built.stderr.strip()[-300:]}")
+    wheel = next((tmp_path / "dist").glob("*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        data = f"systrace_py-{__version__}.data/data/"
+        for target, path in (("share/man/man1/systrace.1", docgen.OUTPUTS["man"]),
+                             ("share/bash-completion/completions/systrace",
+                              docgen.OUTPUTS["bash"]),
+                             ("share/zsh/site-functions/_systrace", docgen.OUTPUTS["zsh"])):
+            assert data + target in names, sorted(names)
+            assert archive.read(data + target).decode() == (REPO / path).read_text()

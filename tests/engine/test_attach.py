@@ -3,6 +3,7 @@ leaves it running; its exit status becomes systrace's."""
 
 from __future__ import annotations
 
+import select
 import signal
 import subprocess
 import time
@@ -64,3 +65,33 @@ def test_attach_to_nothing_is_a_clear_error():
                        capture_output=True, text=True, env=systrace_env())
     assert r.returncode == 2
     assert "999999999" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_attach_to_a_missing_pid_says_no_such_process():
+    r = subprocess.run([PYTHON, "-m", "systrace_py", "--attach", "999999999", "-p", "/dev/null"],
+                       capture_output=True, text=True, env=systrace_env())
+    assert r.returncode == 2
+    assert r.stderr == "systrace: --attach 999999999: no such process\n"
+
+
+def test_attach_and_detach_are_said_and_a_sigterm_detach_exits_143(tmp_path, build):
+    looper = build("progs/looper.c")
+    stop = tmp_path / "stop"
+    target = subprocess.Popen([str(looper), "/nonexistent", str(stop)], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        wait_for_line(target.stdout, "No such file or directory")
+        policy = tmp_path / "p.toml"
+        policy.write_text('default = "permit"\n')
+        tracer = subprocess.Popen([PYTHON, "-m", "systrace_py", "--attach", str(target.pid),
+                                   "-p", str(policy)], env=systrace_env(),
+                                  stderr=subprocess.PIPE, text=True)
+        ready, _, _ = select.select([tracer.stderr], [], [], 60)  # (never blocks for good)
+        assert ready and tracer.stderr.readline() == f"systrace: Process {target.pid} attached\n"
+        tracer.send_signal(signal.SIGTERM)
+        assert tracer.wait(timeout=20) == 128 + signal.SIGTERM
+        assert tracer.stderr.read() == f"systrace: Process {target.pid} detached\n"
+        assert "TracerPid:\t0" in Path(f"/proc/{target.pid}/status").read_text()
+    finally:
+        stop.write_text("")
+    assert target.wait(timeout=20) == 7

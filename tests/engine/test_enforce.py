@@ -452,10 +452,14 @@ def test_unconditional_never_is_answered_by_the_filter(traced, tmp_path, probe):
         action = "never"
         errno = "EROFS"
     """
-    r = traced.run(policy, str(probe), f"mkdir:{d}/x", options=("--stats",))
+    # -q: refusals need not stop to be counted (without it they do, for the end-of-run count)
+    r = traced.run(policy, str(probe), f"mkdir:{d}/x", options=("--stats", "-q"))
     assert results(r.stdout)[f"mkdir {d}/x"] == "EROFS"
     # the only stops are the engine's own (write-opens, exec); mkdir never stopped
     assert "decisions 0" in r.stderr or "0 decisions" in r.stderr, r.stderr
+    r = traced.run(policy, str(probe), f"mkdir:{d}/x")
+    assert results(r.stdout)[f"mkdir {d}/x"] == "EROFS"
+    assert "refused 1 call" in r.stderr
 
 
 def test_missing_command_exits_127(traced):

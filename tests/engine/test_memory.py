@@ -1,18 +1,23 @@
-"""Tracee memory: the /proc/PID/mem descriptors are a bounded cache, so a tree of thousands of
-processes cannot exhaust the tracer's descriptors (every read would then fail, and with it
-every decision)."""
+"""Tracee memory: read exactly where and as far as the kernel's own copy reads (and never an
+exception other than TraceeMemoryError, whatever the address); the /proc/PID/mem descriptors
+(for writes) are a bounded cache, so a tree of thousands of processes cannot exhaust the
+tracer's descriptors (every held call would then fail)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import resource
+import socket
+import struct
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+from server_lib import Server, lone_server
 
 from systrace_py.engine import memory
-from systrace_py.engine.memory import TraceeMemory
+from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 
 
 @pytest.fixture
@@ -31,13 +36,14 @@ def first_mapping(pid: int) -> tuple[int, bytes]:
     return start, b"\x7fELF"
 
 
-def test_descriptors_stay_under_the_limit_and_reads_still_work(sleepers, monkeypatch):
+def test_descriptors_stay_under_the_limit_and_writes_still_work(sleepers, monkeypatch):
     monkeypatch.setattr(memory, "OPEN_LIMIT", 2)
     memories = [TraceeMemory(p.pid) for p in sleepers]
     try:
-        for _ in range(3):  # every process read again after its descriptor was closed
+        for _ in range(3):  # every process written again after its descriptor was closed
             for mem, proc in zip(memories, sleepers, strict=True):
                 address, magic = first_mapping(proc.pid)
+                mem.write(address, magic)  # (what is there already: the process goes on)
                 assert mem.read_exact(address, 4) == magic
                 assert memory.open_descriptors() <= 2
     finally:
@@ -60,7 +66,7 @@ def test_a_descriptor_limit_below_the_cache_makes_room_instead_of_failing(sleepe
     resource.setrlimit(resource.RLIMIT_NOFILE, (highest + 3, hard))
     try:
         for mem, (address, magic) in zip(memories, starts, strict=True):
-            assert mem.read_exact(address, 4) == magic
+            mem.write(address, magic)
         assert memory.open_descriptors() < len(memories)  # some were closed to make room
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
@@ -68,3 +74,99 @@ def test_a_descriptor_limit_below_the_cache_makes_room_instead_of_failing(sleepe
             mem.close()
         for fd in fillers:
             os.close(fd)
+
+
+# --- reading as the kernel reads ---------------------------------------------------------------
+# Against a real process (tests/progs/syscall_server.c, not traced: the tracer reads its memory
+# from outside) with a PROT_NONE page, a write-only page, an unmapped page, strings at the ends
+# of pages.  The kernel's own answer for each case is tested in tests/escape/test_escape_inputs.py.
+
+@pytest.fixture(scope="module")
+def server(build) -> Iterator[Server]:
+    with lone_server(build("progs/syscall_server.c")) as running:
+        yield running
+
+
+@pytest.fixture
+def mem(server) -> Iterator[TraceeMemory]:
+    memory_of = TraceeMemory(server.pid)
+    yield memory_of
+    memory_of.close()
+
+
+def fault(call: Callable[[], object], err: int = errno.EFAULT) -> None:
+    with pytest.raises(TraceeMemoryError) as caught:
+        call()
+    assert caught.value.errno == err, caught.value
+
+
+def test_a_readable_object_reads_whole(server, mem):
+    assert mem.read_cstring(server.address("file")) == b"w/file"
+    assert mem.read_exact(server.address("inet_peer"), 2) == struct.pack("<H", socket.AF_INET)
+
+
+@pytest.mark.parametrize("address", [
+    0, 16, 4095, 1 << 63, (1 << 64) - 1, (1 << 64) - 8, 0xFFFF888000000000,
+    0xFFFFFFFFFF600000,  # the vsyscall page: in /proc/PID/maps, but not user memory
+    -1,                  # (a register value a monitor wrote back signed)
+], ids=hex)
+def test_no_address_raises_anything_but_efault(mem, address):
+    fault(lambda: mem.read(address, 16))
+    fault(lambda: mem.read_cstring(address))
+    fault(lambda: mem.read_pointers(address, 10))
+
+
+def test_prot_none_and_unmapped_pages_are_efault(server, mem):
+    page = server.page
+    for address in (server.region + page, server.region + 3 * page, server.region + 7 * page):
+        fault(lambda address=address: mem.read(address, 1))
+        fault(lambda address=address: mem.read_cstring(address))
+
+
+def test_a_read_into_an_unreadable_page_stops_where_the_page_does(server, mem):
+    page = server.page
+    start = server.region + page - 8
+    assert len(mem.read(start, 64)) == 8  # the part before page 1
+    fault(lambda: mem.read_exact(start, 64))
+
+
+def test_write_only_pages_read_as_the_kernel_reads_them(server, mem):
+    """process_vm_readv refuses a page without PROT_READ; the kernel's own copy reads it (x86
+    has no write-only pages), so the tracer does too."""
+    page = server.page
+    copy = server.region + 2 * page
+    assert mem.read_cstring(copy + server.at["secret"]) == b"secd/secret"
+    # a read through the write-only page stops at the unmapped page 3
+    assert mem.read(copy, 2 * page) == mem.read(server.region, page)
+    assert len(mem.read(copy + page - 16, 64)) == 16
+
+
+def test_strings_at_page_ends(server, mem):
+    """A string whose NUL is the last readable byte is whole; one running into PROT_NONE is
+    EFAULT; no NUL within PATH_MAX bytes is ENAMETOOLONG even when PROT_NONE follows them."""
+    page = server.page
+    assert mem.read_cstring(server.address("secret_at_page_end")) == b"secd/secret"
+    path = mem.read_cstring(server.address("long_path"))
+    assert len(path) == 4094 and path.endswith(b"./w/file")
+    no_nul = server.address("no_nul_4096")  # 4096 bytes, then page 7 (PROT_NONE)
+    fault(lambda: mem.read_cstring(no_nul), errno.ENAMETOOLONG)
+    fault(lambda: mem.read_cstring(no_nul + 1))
+    fault(lambda: mem.read_cstring(server.region + 7 * page - 300))
+    fault(lambda: mem.read_cstring(no_nul, 131072, errno.E2BIG))  # exec's limit is further
+    fault(lambda: mem.read_cstring(no_nul, 100, errno.E2BIG), errno.E2BIG)
+
+
+def test_pointer_arrays_end_at_their_null_or_fail(server, mem):
+    argv = mem.read_pointers(server.address("argv"), 10)
+    assert [mem.read_cstring(p) for p in argv] == [b"nope", b"arg"]
+    fault(lambda: mem.read_pointers(server.address("argv"), 1), errno.E2BIG)
+    # no NULL: it runs on through page 5 and 6 into page 7
+    fault(lambda: mem.read_pointers(server.address("argv_runs_on"), 1 << 20))
+
+
+def test_a_process_that_is_gone_is_esrch_not_efault(build):
+    with lone_server(build("progs/syscall_server.c")) as gone:
+        memory_of = TraceeMemory(gone.pid)
+        gone.proc.kill()
+        gone.proc.wait()
+        fault(lambda: memory_of.read(gone.address("file"), 8), errno.ESRCH)

@@ -13,6 +13,10 @@
  *       hardlink    link(SOCKET, WORK/hard), connect(WORK/hard): the same socket inode
  *       rename      rename(SOCKET, WORK/moved), connect(WORK/moved)
  *       dirrename   rename(SOCKET's directory, WORK/movedir), connect(WORK/movedir/sock)
+ *       exchange    renameat2(WORK/x, SOCKET, RENAME_EXCHANGE) with a file WORK/x: the socket
+ *                   moves to WORK/x; connect(WORK/x)
+ *       direxchange the same with a directory WORK/xd and SOCKET's directory;
+ *                   connect(WORK/xd/sock)
  *       dgram       a datagram socket: sendto(SOCKET) (SOCKET is then a datagram receiver)
  *       abstract    connect("\0name") for SOCKET = "@name"
  * Class 7 (network: unix socket paths and abstract names).
@@ -82,6 +86,21 @@ int main(int argc, char **argv) {
             blocked("rename of the directory: %s", ename(errno));
         snprintf(p, sizeof p, "%s/movedir/sock", work);
         rc = unix_to(SOCK_STREAM, p, 0, NULL);
+    } else if (!strcmp(mode, "exchange") || !strcmp(mode, "direxchange")) {
+        int whole_dir = !strcmp(mode, "direxchange");
+        snprintf(p, sizeof p, "%s/%s", work, whole_dir ? "xd" : "x");
+        int made = whole_dir ? mkdir(p, 0755) : close(open(p, O_CREAT | O_WRONLY, 0644));
+        if (made < 0)
+            blocked("make %s: %s", p, ename(errno));
+        if (syscall(SYS_renameat2, AT_FDCWD, p, AT_FDCWD, whole_dir ? dir : sock,
+                    RENAME_EXCHANGE) < 0) {
+            if (errno == ENOSYS || errno == EINVAL)
+                skipped("renameat2(RENAME_EXCHANGE): %s", ename(errno));
+            blocked("renameat2(RENAME_EXCHANGE): %s", ename(errno));
+        }
+        if (whole_dir)
+            snprintf(p, sizeof p, "%s/xd/sock", work);
+        rc = unix_to(SOCK_STREAM, p, 0, NULL);
     } else if (!strcmp(mode, "dgram")) {
         rc = unix_to(SOCK_DGRAM, sock, 0, "exfiltrated");
     } else if (!strcmp(mode, "abstract")) {
@@ -89,8 +108,8 @@ int main(int argc, char **argv) {
             usage("abstract needs SOCKET = @name");
         rc = unix_to(SOCK_STREAM, sock + 1, 1, NULL);
     } else {
-        usage("MODE: path symlink relative procfd proccwd hardlink rename dirrename dgram "
-              "abstract");
+        usage("MODE: path symlink relative procfd proccwd hardlink rename dirrename exchange "
+              "direxchange dgram abstract");
     }
     if (rc < 0)
         blocked("%s: %s", how, ename(errno));

@@ -9,7 +9,8 @@
  * MODE: tmpfs    a tmpfs on DIR/t: files made, read, renamed, removed in it; then umount
  *       bind     DIR/src bound on DIR/b (and read through it), then umount
  *       api      the same tmpfs through the new mount API (fsopen, fsconfig, fsmount,
- *                move_mount), and a copy of DIR/src by open_tree + move_mount
+ *                move_mount), and a copy of DIR/src by open_tree + move_mount (its path "",
+ *                then NULL)
  *       chroot   chroot(DIR) and exec PROGRAM (a static binary inside DIR)
  *       pivot    a tmpfs as new root, pivot_root, the old root detached, a file made in
  *                the new root
@@ -137,6 +138,11 @@ static void api(void) {
     step("move_mount of the tree", syscall(SYS_move_mount, tree, "", AT_FDCWD, at("t"),
                                            MOVE_MOUNT_F_EMPTY_PATH));
     read_back("read through the tree", at("t/file"));
+    step("umount", umount2(at("t"), 0));
+    /* a NULL path with MOVE_MOUNT_F_EMPTY_PATH is an empty one (getname_maybe_null) */
+    tree = syscall(SYS_open_tree, AT_FDCWD, at("src"), OPEN_TREE_CLONE | O_CLOEXEC);
+    step("move_mount of a tree by a NULL path", syscall(SYS_move_mount, tree, NULL, AT_FDCWD,
+                                                        at("t"), MOVE_MOUNT_F_EMPTY_PATH));
     step("umount", umount2(at("t"), 0));
 }
 

@@ -13,6 +13,17 @@
  *                      nodump flag (policy: never fswrite)
  *       exchange WORK  renameat2(WORK/x, TARGET, RENAME_EXCHANGE): the target moves to WORK/x,
  *                      then read it there (policy: never fsread on TARGET)
+ *       exchange_dir WORK NAME
+ *                      the same with a directory WORK/x and a directory TARGET: then read
+ *                      WORK/x/NAME, the protected file that moved with its directory
+ *       exchange_ok OTHER
+ *                      parity: exchange two permitted files TARGET and OTHER, print both
+ *       getflags       parity: FS_IOC_GETFLAGS on a read-only descriptor of TARGET
+ *       ioctls N       N rounds of terminal and descriptor ioctls (TCGETS, TIOCGWINSZ on a
+ *                      pty, FIONREAD on a pipe, FS_IOC_GETFLAGS on TARGET): none of them
+ *                      may stop under an fswrite rule (run with --stats)
+ *       setflags_same N
+ *                      N FS_IOC_SETFLAGS on TARGET that keep its flags: each must stop
  *       open_tree_link open_tree(TARGET, AT_SYMLINK_NOFOLLOW): a handle on the symlink TARGET
  *                      itself, not on what it points at (parity: the rule on what it points at
  *                      does not apply)
@@ -21,6 +32,7 @@
 #include "attack.h"
 
 #include <sys/ioctl.h>
+#include <termios.h>
 
 #ifndef SYS_open_tree_attr
 #define SYS_open_tree_attr 467
@@ -133,6 +145,74 @@ int main(int argc, char **argv) {
         }
         try_open("the target, exchanged into the work directory", mine);
         tally_done();
+    } else if (!strcmp(mode, "exchange_dir")) {
+        if (argc < 5)
+            usage("table_drift exchange_dir TARGET WORK NAME");
+        char mine[4096], inside[4096];
+        snprintf(mine, sizeof mine, "%s/x", argv[3]);
+        if (mkdir(mine, 0755) < 0)
+            blocked("mkdir %s: %s", mine, ename(errno));
+        if (syscall(SYS_renameat2, AT_FDCWD, mine, AT_FDCWD, target, RENAME_EXCHANGE) < 0) {
+            if (errno == ENOSYS || errno == EINVAL)
+                skipped("renameat2(RENAME_EXCHANGE): %s", ename(errno));
+            blocked("renameat2(RENAME_EXCHANGE): %s", ename(errno));
+        }
+        snprintf(inside, sizeof inside, "%s/%s", mine, argv[4]);
+        try_open("the target's file, its directory exchanged into the work directory", inside);
+        tally_done();
+    } else if (!strcmp(mode, "exchange_ok")) {
+        if (argc < 4)
+            usage("table_drift exchange_ok TARGET OTHER");
+        if (syscall(SYS_renameat2, AT_FDCWD, target, AT_FDCWD, argv[3], RENAME_EXCHANGE) < 0) {
+            if (errno == ENOSYS || errno == EINVAL)
+                skipped("renameat2(RENAME_EXCHANGE): %s", ename(errno));
+            blocked("renameat2(RENAME_EXCHANGE): %s", ename(errno));
+        }
+        char one[256] = "", two[256] = "";
+        int fd = open(target, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || read(fd, one, sizeof one - 1) < 0)
+            blocked("read %s after the exchange: %s", target, ename(errno));
+        fd = open(argv[3], O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || read(fd, two, sizeof two - 1) < 0)
+            blocked("read %s after the exchange: %s", argv[3], ename(errno));
+        one[strcspn(one, "\n")] = two[strcspn(two, "\n")] = 0;
+        escaped("exchanged: the first now holds '%s', the second '%s'", one, two);
+    } else if (!strcmp(mode, "getflags")) {
+        int fd = open(target, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            blocked("open(O_RDONLY): %s", ename(errno));
+        int flags = 0;
+        if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0)
+            blocked("FS_IOC_GETFLAGS: %s", ename(errno));
+        escaped("FS_IOC_GETFLAGS read the flags %#x", flags);
+    } else if (!strcmp(mode, "ioctls")) {
+        if (argc < 4)
+            usage("table_drift ioctls TARGET N");
+        long rounds = strtol(argv[3], NULL, 10);
+        int pty = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), pipes[2];
+        int fd = open(target, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (pty < 0 || pipe2(pipes, O_CLOEXEC) < 0 || fd < 0)
+            blocked("a pty, a pipe and the target: %s", ename(errno));
+        for (long i = 0; i < rounds; i++) {
+            struct termios tio;
+            struct winsize ws;
+            int n, flags;
+            if (ioctl(pty, TCGETS, &tio) < 0 || ioctl(pty, TIOCGWINSZ, &ws) < 0 ||
+                ioctl(pipes[0], FIONREAD, &n) < 0 || ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0)
+                blocked("ioctl round %ld: %s", i, ename(errno));
+        }
+        escaped("%ld rounds of ioctls", rounds);
+    } else if (!strcmp(mode, "setflags_same")) {
+        if (argc < 4)
+            usage("table_drift setflags_same TARGET N");
+        long rounds = strtol(argv[3], NULL, 10);
+        int fd = open(target, O_RDONLY | O_NONBLOCK | O_CLOEXEC), flags = 0;
+        if (fd < 0 || ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0)
+            skipped("FS_IOC_GETFLAGS: %s", ename(errno));
+        for (long i = 0; i < rounds; i++)
+            if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0)
+                blocked("FS_IOC_SETFLAGS round %ld: %s", i, ename(errno));
+        escaped("%ld FS_IOC_SETFLAGS", rounds);
     } else if (!strcmp(mode, "open_tree_link")) {
         long fd = syscall(SYS_open_tree, AT_FDCWD, target,
                           AT_SYMLINK_NOFOLLOW | OPEN_TREE_CLOEXEC);
@@ -140,5 +220,6 @@ int main(int argc, char **argv) {
             blocked("open_tree(AT_SYMLINK_NOFOLLOW): %s", ename(errno));
         escaped("open_tree gave a handle on the symlink");
     }
-    usage("MODE: file_setattr file_getattr fstat open_tree_attr open_tree_link");
+    usage("MODE: file_setattr file_getattr fstat open_tree_attr setflags exchange exchange_dir "
+          "exchange_ok getflags ioctls setflags_same open_tree_link");
 }

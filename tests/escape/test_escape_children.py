@@ -10,7 +10,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from escape_lib import Scene, controlled_and_blocked, never, permit, policy, read_never
+from escape_lib import (
+    Scene,
+    attack,
+    controlled_and_blocked,
+    never,
+    permit,
+    policy,
+    read_never,
+)
 
 
 @pytest.mark.parametrize("mode", ["untraced_clone", "untraced_clone3", "vfork_read",
@@ -20,6 +28,39 @@ def test_child_reads_the_secret(build, tmp_path, mode):
                                        lambda s: [mode, s.secret], lambda s: read_never(s.secret))
     if mode == "double_fork":
         assert "EACCES" in traced.detail, traced  # it ran, traced, and was refused
+    if mode == "untraced_clone3":
+        # checked, not refused as a call: clone's own guard refused this flag
+        assert "EPERM" in traced.detail, traced
+
+
+# --- clone3: checked instead of refused (issue 11, class 8) --------------------------------------
+
+@pytest.mark.parametrize("mode", ["ordinary", "errors"])
+@pytest.mark.parametrize("tasks", ["single", "multi"])
+def test_clone3_behaves_as_natively(build, tmp_path, mode, tasks):
+    """clone3 used to get ENOSYS (libc then fell back to clone); now its struct is read as the
+    kernel reads it and its flags get clone's check.  ``ordinary``: pthread_create and
+    posix_spawn (glibc makes both with clone3) and a fork-like clone3 with each struct version;
+    ``errors``: bad sizes, pointers and fields get the kernel's errno (EINVAL, E2BIG, EFAULT)
+    -- in a tree of one task (the kernel reads the caller's struct) and of two (it reads the
+    held copy)."""
+    program = build("escape/child_clone3.c")
+    env = {"ESC_THREAD": "1"} if tasks == "multi" else {}
+    s = Scene.make(tmp_path)
+    native = attack(program, mode, policy_text=None, scene=s, env=env)
+    traced = attack(program, mode, policy_text=read_never(s.secret), scene=s, env=env)
+    assert native.returncode == 0 and native.stdout.endswith("done\n"), native
+    assert traced.stdout == native.stdout, f"{native}\n{traced}"
+    assert traced.returncode == 0, traced
+
+
+def test_a_clone_args_struct_rewritten_after_the_check(build, tmp_path):
+    """A sibling thread flips the struct's flags between 0 and CLONE_UNTRACED while clone3
+    is checked: the kernel is handed the copy that was checked, so no child leaves the trace
+    (a flip read by the check is refused with EPERM)."""
+    controlled_and_blocked(tmp_path, build("escape/child_clone3.c"),
+                           lambda s: ["untraced_race", 3000, 4],
+                           lambda s: read_never(s.secret))
 
 
 def exec_allowlist(*allowed: Path | str) -> str:

@@ -117,12 +117,12 @@ def test_unix_socket_by_another_path(build, tmp_path, mode):
     unix_attack(build, tmp_path, mode)
 
 
-@pytest.mark.parametrize("mode", ["hardlink", "rename", "dirrename"])
+@pytest.mark.parametrize("mode", ["hardlink", "rename", "dirrename", "exchange", "direxchange"])
 def test_unix_socket_renamed_or_linked_under_a_socket_rule(build, tmp_path, mode):
     unix_attack(build, tmp_path, mode)
 
 
-@pytest.mark.parametrize("mode", ["hardlink", "rename", "dirrename"])
+@pytest.mark.parametrize("mode", ["hardlink", "rename", "dirrename", "exchange", "direxchange"])
 def test_unix_socket_renamed_or_linked_under_a_tree_rule(build, tmp_path, mode):
     """Protecting the socket's directory for fsread/fswrite too closes these: the link or
     rename itself is refused."""

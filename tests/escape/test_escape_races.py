@@ -12,18 +12,24 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
 from escape_lib import (
+    SYSTRACE,
+    Outcome,
     Scene,
     TcpListener,
+    assert_blocked,
     attack,
     controlled_and_blocked,
     never,
+    outsider,
     policy,
     read_never,
     require_real,
+    scene_env,
 )
 
 ITERATIONS, SECONDS = "10000", "3"
@@ -63,6 +69,19 @@ def test_file_system_changed_after_the_check(build, tmp_path, mode):
                            lambda s: read_never(s.secret))
 
 
+@pytest.mark.parametrize("mode", ["cwd_vfork", "cwd_thread_nofiles", "dirfd_clone3",
+                                  "cwd_clone3"])
+def test_what_a_new_task_shares_is_read_from_the_kernel(build, tmp_path, mode):
+    """Issue 11, class 4: what a child shares (fs context, descriptor table) is the kernel's
+    answer (kcmp), not a guess from the event or the flags.  A vfork that also passes
+    CLONE_FS (the engine took a vfork for a memory-only share, kept the call's relative
+    spelling, and the exec'd child moved the cwd under it); a thread with CLONE_FS but its own
+    descriptor table; peers made by clone3, whose flags are in memory."""
+    controlled_and_blocked(tmp_path, build("escape/race_fs.c"),
+                           lambda s: [mode, s.secd, s.pubd, s.work, ITERATIONS, SECONDS],
+                           lambda s: read_never(s.secret))
+
+
 @pytest.mark.parametrize("mode", ["cwd_moved", "dirfd_moved"])
 def test_start_directory_moved_after_the_check(build, tmp_path, mode):
     """The start of a relative path is a directory object: a process sharing nothing with the
@@ -71,6 +90,102 @@ def test_start_directory_moved_after_the_check(build, tmp_path, mode):
     controlled_and_blocked(tmp_path, build("escape/race_fs.c"),
                            lambda s: [mode, s.secd, s.pubd, s.work, ITERATIONS, SECONDS],
                            lambda s: read_never(s.secret))
+
+
+def test_openat2_flags_rewritten_after_the_check(build, tmp_path):
+    """Issue 11, class 3: under a policy that refuses every write (fswrite, no path), the
+    check reads openat2's flags from its struct open_how to tell a read from a write; no
+    path was examined, so nothing used to be held, and a sibling thread flipping O_RDONLY to
+    O_WRONLY got descriptors for writing.  The struct is held as it was read."""
+    controlled_and_blocked(tmp_path, build("escape/race_how.c"),
+                           lambda s: [s.decoy, ITERATIONS, SECONDS],
+                           lambda s: policy(never("fswrite", "EROFS")))
+
+
+# --- writers that are no task of the tree -----------------------------------------------------
+
+def share_scene(s: Scene) -> None:
+    """work/block holds the secret's path (what the asynchronous read brings); work/shared
+    the decoy's (the page an outsider flips)."""
+    for name, path in (("block", s.secret), ("shared", s.decoy)):
+        data = str(path).encode()
+        (s.work / name).write_bytes(data + b"\0" * (4096 - len(data)))
+
+
+def test_a_single_task_racing_itself_through_native_aio(build, tmp_path):
+    """Issue 11, class 3: the kernel itself writes the path buffer -- an O_DIRECT read
+    submitted with io_submit lands while the open is being checked.  No second task exists,
+    so the engine used to let the call read its own buffer; io_setup now makes the whole
+    address space held (native AIO is a racing writer, not a refused call: it moves data
+    between descriptors already open and memory, and resolves, opens or connects nothing)."""
+    controlled_and_blocked(tmp_path, build("escape/share_mem.c"),
+                           lambda s: ["aio", s.decoy, s.secret, s.work / "block", ITERATIONS,
+                                      SECONDS],
+                           lambda s: read_never(s.secret), setup=share_scene)
+
+
+def run_with_outsider(build, tmp_path: Path, mode: str, flipper: str) -> None:
+    """The control and the traced run of share_mem MODE, each against an outsider (started
+    by the test, so outside the traced tree) that flips the shared page."""
+    program = build("escape/share_mem.c")
+
+    def run(name: str, traced: bool) -> Outcome:
+        s = Scene.make(tmp_path, name)
+        share_scene(s)
+        shared = s.work / "shared"
+        with outsider([program, flipper, s.decoy, s.secret, shared]) as flip:
+            where: object = shared
+            if flipper == "flip_shm":
+                assert flip.stdout is not None
+                where = flip.stdout.readline().split()[1]
+            return attack(program, mode, s.decoy, s.secret, where, ITERATIONS, SECONDS,
+                          policy_text=read_never(s.secret) if traced else None, scene=s)
+
+    require_real(run("control", False))
+    assert_blocked(run("traced", True))
+
+
+@pytest.mark.parametrize("mode", ["file", "file_fork"])
+def test_a_shared_file_mapping_written_by_a_process_outside_the_tree(build, tmp_path, mode):
+    """Issue 11, class 3: a process alone in the tree maps a file MAP_SHARED (file_fork:
+    inherits the mapping from a parent that then exits) that a process outside the tree
+    writes.  The MAP_SHARED mmap stops, and from then on a checked buffer in a shared page
+    is held."""
+    run_with_outsider(build, tmp_path, mode, "flip_file")
+
+
+def test_a_sysv_segment_written_by_a_process_outside_the_tree(build, tmp_path):
+    run_with_outsider(build, tmp_path, "shm", "flip_shm")
+
+
+def test_a_shared_mapping_made_before_systrace_attached(build, tmp_path):
+    """--attach: the process mapped the shared file before systrace came; its mappings are
+    read once when systrace attaches."""
+    program = build("escape/share_mem.c")
+    s = Scene.make(tmp_path)
+    share_scene(s)
+    shared = s.work / "shared"
+    policy_file = s.root / "attach.toml"
+    policy_file.write_text(read_never(s.secret))
+    args = [str(program), "file", str(s.decoy), str(s.secret), str(shared), ITERATIONS, SECONDS]
+    with outsider([program, "flip_file", s.decoy, s.secret, shared]):
+        require_real(attack(program, *args[1:], policy_text=None, scene=s))
+        target = subprocess.Popen(args, stdout=subprocess.PIPE, text=True,
+                                  env=scene_env(s, ESC_WAIT_TRACER="1"),
+                                  start_new_session=True, cwd=s.root)
+        try:
+            assert target.stdout is not None
+            assert target.stdout.readline().startswith("ready")
+            tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p",
+                                     str(policy_file)], capture_output=True, text=True,
+                                    timeout=60, env=scene_env(s), start_new_session=True,
+                                    cwd=s.root)
+            out, _ = target.communicate(timeout=60)
+        finally:
+            if target.poll() is None:
+                target.kill()
+    assert "ESCAPED" not in out, out + tracer.stderr
+    assert "BLOCKED" in out, out + tracer.stderr
 
 
 # --- exec ----------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ real), under systrace it must not."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from escape_lib import (
     Scene,
@@ -66,8 +68,6 @@ def test_open_tree_of_a_symlink_without_following_it(build, tmp_path):
     assert traced.verdict == "ESCAPED", traced
 
 
-@pytest.mark.xfail(strict=True, reason="open gap: Table.decide checks an exchange's 'new' path "
-                   "as written only (policy/model.py, being rewritten)")
 def test_exchange_moves_the_protected_file_out(build, tmp_path):
     """renameat2(RENAME_EXCHANGE) gives *both* files a new name: the "new" path must be read as
     well as written, like the "old" one, and must not be a file a refusing rule names."""
@@ -76,11 +76,74 @@ def test_exchange_moves_the_protected_file_out(build, tmp_path):
                            lambda s: read_never(s.secret))
 
 
-@pytest.mark.xfail(strict=True, reason="open gap: ioctl is decided by its name only; the "
-                   "requests that change a file's attributes are not fswrite on its descriptor")
 def test_setflags_through_a_read_only_descriptor(build, tmp_path):
     """ioctl(FS_IOC_SETFLAGS) needs only ownership, not a descriptor open for writing: it
     changes a file fswrite protects as file_setattr does."""
     controlled_and_blocked(tmp_path, build("escape/table_drift.c"),
                            lambda s: ["setflags", s.secret],
                            lambda s: policy(never("fswrite", path=f"{s.secd}/**")))
+
+
+def test_exchange_of_a_directory_holding_the_protected_file(build, tmp_path):
+    """The same with directories: the protected file moves out with its directory, which is
+    decided for what lies below it, as the old path of a rename is."""
+    controlled_and_blocked(tmp_path, build("escape/table_drift.c"),
+                           lambda s: ["exchange_dir", s.secd, s.work, s.secret.name],
+                           lambda s: read_never(s.secret))
+
+
+def _parity_policy(s: Scene) -> str:
+    """Refusing rules on the secret's directory, so renames, links and the file-changing
+    ioctls stop and are decided."""
+    return policy(never("fsread", path=str(s.secret)), never("fswrite", path=f"{s.secd}/**"))
+
+
+def _stopping_every_ioctl(s: Scene) -> str:
+    """The same, and a rule on ioctl itself: then every ioctl stops and is decided."""
+    return policy(never("ioctl", path=f"{s.root}/nowhere/**"), never("fswrite",
+                                                                      path=f"{s.secd}/**"))
+
+
+@pytest.mark.parametrize(("mode", "target", "rules"), [
+    ("exchange_ok", "decoy", _parity_policy),
+    ("getflags", "secd", _parity_policy),
+    ("getflags", "secd", _stopping_every_ioctl),
+    ("setflags", "decoy", _parity_policy),
+    ("setflags", "decoy", _stopping_every_ioctl),
+])
+def test_permitted_exchanges_and_ioctls_work_as_natively(build, tmp_path, mode, target, rules):
+    """Parity: an exchange of two permitted files, FS_IOC_GETFLAGS (a read, even of the
+    directory fswrite protects) and FS_IOC_SETFLAGS on a permitted file do under systrace
+    exactly what they do without it."""
+    program = build("escape/table_drift.c")
+    outcomes = []
+    for traced in (False, True):
+        s = Scene.make(tmp_path, "traced" if traced else "native")
+        other = s.work / "other"
+        other.write_text("the other file\n")
+        outcomes.append(attack(program, mode, getattr(s, target), other,
+                               policy_text=rules(s) if traced else None, scene=s))
+    native, traced_run = outcomes
+    require_real(native)
+    assert traced_run.verdict == "ESCAPED", traced_run
+    assert traced_run.detail == native.detail, (native, traced_run)
+
+
+@pytest.mark.parametrize(("mode", "stops_per_round"), [("ioctls", 0), ("setflags_same", 1)])
+def test_the_prefilter_stops_only_the_requests_that_change_a_file(build, tmp_path, mode,
+                                                                  stops_per_round):
+    """Under an fswrite rule, terminal and descriptor ioctls (TCGETS, TIOCGWINSZ, FIONREAD,
+    FS_IOC_GETFLAGS) never stop: the filter reads the request.  Each FS_IOC_SETFLAGS does."""
+    program = build("escape/table_drift.c")
+    stops = []
+    for rounds in (0, 100):
+        s = Scene.make(tmp_path, f"rounds{rounds}")
+        out = attack(program, mode, s.decoy, rounds, scene=s, options=("--stats",),
+                     policy_text=policy(never("fswrite", path=f"{s.secd}/**")))
+        if out.verdict == "SKIPPED":
+            pytest.skip(out.detail)
+        assert out.verdict == "ESCAPED", out
+        found = re.search(r"systrace: (\d+) stops", out.stderr)
+        assert found is not None, out
+        stops.append(int(found.group(1)))
+    assert stops[1] - stops[0] == 100 * stops_per_round, stops

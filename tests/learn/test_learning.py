@@ -375,3 +375,57 @@ def test_policy_subcommands_reject_bad_input(tmp_path):
     empty.write_text('{"event": "start", "argv": ["x"]}\n')
     r = run_systrace(["policy", "learn", str(empty)])
     assert r.returncode == 2 and "no calls to learn from" in r.stderr
+
+
+EXCHANGE_SCRIPT = r"""
+import array, ctypes, fcntl, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+a, b = (os.fsencode(p) for p in sys.argv[1:3])
+if libc.syscall(316, -100, a, -100, b, 2) != 0:  # renameat2(RENAME_EXCHANGE)
+    raise OSError(ctypes.get_errno(), "renameat2")
+fd = os.open(sys.argv[1], os.O_RDONLY)
+flags = array.array("l", [0])
+fcntl.ioctl(fd, 0x80086601, flags)  # FS_IOC_GETFLAGS
+fcntl.ioctl(fd, 0x40086602, flags)  # FS_IOC_SETFLAGS, the same flags: a change all the same
+print("exchanged, flags", flags[0])
+"""
+
+
+def test_an_exchange_and_a_setflags_are_learned_as_what_they_are(tmp_path):
+    """The learner records what decides a call's classes (renameat2's flags, ioctl's
+    request): the exchange's new path is learned as read and written, so the learned policy
+    runs the program again (a log rebuilt into the same policy carries it too)."""
+    script = tmp_path / "exchange.py"
+    script.write_text(EXCHANGE_SCRIPT)
+    work = tmp_path / "work"
+
+    def setup() -> None:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        (work / "a").write_text("a\n")
+        (work / "b").write_text("b\n")
+
+    learned = learn_and_enforce(tmp_path, [PYTHON3, str(script), str(work / "a"),
+                                           str(work / "b")], setup=setup)
+    assert learned.first.stdout.startswith("exchanged"), learned.first.stderr
+    observed = [r["observation"] for r in records(learned.learn_log)
+                if r.get("observation", {}).get("syscall") in ("renameat2", "ioctl")
+                and "selector" in r["observation"]]
+    assert {o["selector"] for o in observed} >= {2, 0x40086602}, observed
+
+
+def test_an_ioctl_that_changes_no_file_is_learned_once(tmp_path):
+    """ioctl is in an alias only for the requests that change a file: any other (isatty's
+    TCGETS, FIONREAD...) is observed by name, once, whatever descriptor it was made on --
+    not once per pipe."""
+    script = tmp_path / "pipes.py"
+    script.write_text("import array, fcntl, os, termios\n"
+                      "for _ in range(30):\n"
+                      "    r, w = os.pipe()\n"
+                      "    fcntl.ioctl(r, termios.FIONREAD, array.array('i', [0]))\n"
+                      "print('done')\n")
+    learned = learn_and_enforce(tmp_path, [PYTHON3, str(script)])
+    ioctls = [r for r in records(learned.learn_log)
+              if r.get("observation", {}).get("syscall") == "ioctl"]
+    assert len(ioctls) == 1, ioctls
+    assert "paths" not in ioctls[0]["observation"], ioctls

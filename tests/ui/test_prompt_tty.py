@@ -8,10 +8,12 @@ was left as it was found."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import shutil
+import signal
 import textwrap
 from pathlib import Path
 
@@ -230,6 +232,45 @@ def test_ask_timeout_refuses(run, probe):
     screen = t.wait_for(f"open {re.escape(str(a))} -> EPERM")
     assert "no answer within 1s" in screen
     assert run.exit_status() == 0
+    assert run.terminal_restored()
+
+
+# --- an ask nobody answers cannot hold the run ------------------------------------------------
+
+
+def test_abort_ends_the_whole_run(run, probe):
+    a = run.data / "a.txt"
+    # the asking process is a child: kill would let the shell go on, abort ends everything
+    t = run.start("/bin/sh", "-c", f"{probe} open:{a}; echo shell-went-on")
+    t.wait_for(PROMPT)
+    t.type("abort")
+    screen = t.wait_for("EXIT=")
+    assert run.exit_status() == 128 + signal.SIGKILL
+    assert "aborted the run" in screen and "aborted at the prompt" in screen
+    assert "shell-went-on" not in screen.replace("echo shell-went-on", "")
+    assert run.terminal_restored()
+
+
+def tracer_pid(log: Path) -> int:
+    """systrace's pid, from the start record of its log."""
+    return int(json.loads(wait_file(log).splitlines()[0])["tracer"])
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_second_signal_while_an_ask_is_pending_ends_the_run(run, probe, signum):
+    a = run.data / "a.txt"
+    log = run.tmp / "log.jsonl"
+    t = run.start("/bin/sh", "-c", f"{probe} open:{a}; echo shell-went-on",
+                  options=("--log", str(log)))
+    t.wait_for(PROMPT)
+    pid = tracer_pid(log)
+    os.kill(pid, signum)
+    t.wait_for("again to end the run")
+    os.kill(pid, signum)
+    screen = t.wait_for("EXIT=")
+    assert run.exit_status() == 128 + signum
+    assert "while an ask was pending ended the run" in screen
+    assert "shell-went-on" not in screen.replace("echo shell-went-on", "")
     assert run.terminal_restored()
 
 

@@ -18,6 +18,8 @@ from systrace_py.ui.answers import AnswerError, Parsed, errno_value, parse_answe
     ("permit-now", Parsed("permit", False)),
     ("deny-now", Parsed("deny", False)),
     ("kill", Parsed("kill")),
+    ("abort", Parsed("abort")),
+    ("ABORT", Parsed("abort")),
     ("detach", Parsed("detach")),
     ("help", Parsed("help")),
     ("?", Parsed("help")),
@@ -119,6 +121,13 @@ def test_any_text_parses_or_gets_an_answer_error(text):
     except AnswerError as exc:
         assert str(exc)
     else:
-        assert parsed.verb in ("permit", "deny", "kill", "detach", "help")
+        assert parsed.verb in ("permit", "deny", "kill", "abort", "detach", "help")
         assert parsed.reach in (None, "process", "program", "all")
         assert parsed.errno is None or 1 <= parsed.errno <= 4095
+
+
+def test_abort_takes_no_more_words_and_has_no_short_form():
+    with pytest.raises(AnswerError, match="no more words"):
+        parse_answer("abort now")
+    with pytest.raises(AnswerError):
+        parse_answer("a")

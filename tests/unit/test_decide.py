@@ -6,6 +6,10 @@ from __future__ import annotations
 import errno
 import os
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from systrace_py.kernel import FILE_CHANGING_IOCTLS, RENAME_EXCHANGE, RENAME_NOREPLACE, TIOCSTI
 from systrace_py.policy.files import loads_policy
 from systrace_py.policy.model import Action, CallFacts, PathArg, Policy, SockAddr
 
@@ -146,6 +150,105 @@ def test_rename_needs_both_paths() -> None:
     # the old path is read as well as written: moving a secret out is reading it
     leak = policy.main.decide(rename("/secret/k", "/tmp/k"))
     assert leak.action is Action.NEVER and leak.arg.role == "old"
+
+
+_PROTECTING = load("""
+    default = "permit"
+    [[rule]]
+    calls = ["fsread"]
+    path = "/secret/**"
+    action = "never"
+    [[rule]]
+    calls = ["fswrite"]
+    path = "/protected/**"
+    action = "never"
+    [[rule]]
+    calls = ["net-connect"]
+    unix = "/run/guarded.sock"
+    action = "never"
+    [[rule]]
+    calls = ["exec"]
+    path = "/usr/bin/forbidden"
+    action = "never"
+""")
+_RENAME_FLAGS = st.sampled_from([0, RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_EXCHANGE | 4,
+                                 RENAME_EXCHANGE | 1 << 40])
+
+
+def renameat2(old: str, new: str, flags: int, *, directory: str | None = None,
+              socket: str | None = None, inside: tuple[str, ...] = ()) -> CallFacts:
+    return CallFacts("renameat2", (PathArg("old", old), PathArg("new", new)),
+                     directories=frozenset([directory] if directory else []),
+                     sockets=frozenset([socket] if socket else []), sockets_inside=inside,
+                     selector=flags & 0xFFFFFFFF)
+
+
+@given(_RENAME_FLAGS, st.sampled_from(["/secret/k", "/secret", "/run/guarded.sock",
+                                       "/usr/bin/forbidden", "/protected/p"]))
+def test_an_exchange_checks_its_new_path_as_an_old_one(flags: int, protected: str) -> None:
+    """renameat2(RENAME_EXCHANGE) moves both files: the new path is read as well as written
+    and must not be anything a refusing rule names (its file, socket, program, a directory
+    holding one), exactly as the old path must not; without the flag the new path is only
+    written (a file that a read rule protects may be replaced)."""
+    exchange = bool(flags & RENAME_EXCHANGE)
+    as_old = _PROTECTING.main.decide(renameat2(protected, "/tmp/x", flags,
+                                               socket="old" if protected.endswith(".sock")
+                                               else None,
+                                               directory="old" if protected == "/secret"
+                                               else None))
+    assert as_old.action is Action.NEVER and as_old.role == "old"
+    as_new = _PROTECTING.main.decide(renameat2("/tmp/x", protected, flags,
+                                               socket="new" if protected.endswith(".sock")
+                                               else None,
+                                               directory="new" if protected == "/secret"
+                                               else None))
+    # (a directory as the new path is decided for what lies below it, exchanged or not)
+    if exchange or protected.startswith("/protected") or protected == "/secret":
+        assert as_new.action is Action.NEVER and as_new.role == "new", as_new
+    else:
+        assert as_new.action is Action.PERMIT, as_new
+
+
+def test_an_exchanged_directory_may_not_hold_a_protected_socket() -> None:
+    facts = renameat2("/tmp/d", "/run", RENAME_EXCHANGE, directory="new",
+                      inside=("/run/guarded.sock",))
+    refused = _PROTECTING.main.decide(facts)
+    assert refused.action is Action.NEVER and refused.reason == "subtree", refused
+    unrelated = renameat2("/tmp/d", "/run", RENAME_EXCHANGE, directory="new",
+                          inside=("/run/other.sock",))
+    assert _PROTECTING.main.decide(unrelated).action is Action.PERMIT
+
+
+_REQUESTS = [request for request, _ in FILE_CHANGING_IOCTLS]
+
+
+@given(st.one_of(st.sampled_from(_REQUESTS), st.integers(0, 2**32 - 1)))
+def test_an_ioctl_is_fswrite_on_its_file_only_for_the_requests_that_change_it(
+        request: int) -> None:
+    """FS_IOC_SETFLAGS and its kin are decided as fchmod is, on the descriptor's file; any
+    other request (a terminal's, FIONREAD, FS_IOC_GETFLAGS) is in no alias."""
+    facts = CallFacts("ioctl", (PathArg("path", "/protected/f"),), selector=request)
+    decision = _PROTECTING.main.decide(facts)
+    if request in _REQUESTS:
+        assert decision.action is Action.NEVER and decision.arg == facts.paths[0]
+    else:
+        assert decision.action is Action.PERMIT and decision.reason == "default"
+    elsewhere = CallFacts("ioctl", (PathArg("path", "/tmp/f"),), selector=request)
+    assert _PROTECTING.main.decide(elsewhere).action is Action.PERMIT
+
+
+def test_a_rule_may_name_ioctl_and_the_file_behind_its_descriptor() -> None:
+    policy = load("""
+        default = "permit"
+        [[rule]]
+        calls = ["ioctl"]
+        path = "/dev/tty*"
+        action = "never"
+    """)
+    def ioctl(path: str) -> CallFacts:
+        return CallFacts("ioctl", (PathArg("path", path),), selector=TIOCSTI + 1)
+    assert policy.main.decide(ioctl("/dev/tty1")).action is Action.NEVER
+    assert policy.main.decide(ioctl("/tmp/f")).action is Action.PERMIT
 
 
 def test_unsafe_calls_refused_unless_named() -> None:

@@ -138,7 +138,10 @@ def scenarios(draw: st.DrawFn) -> list[Observation]:
         excl = os.O_RDWR | os.O_CREAT | os.O_EXCL
         out = [Observation(table, "openat", (PathArg("path", path),), excl, created=("path",),
                            exclusive=True),
-               Observation("/usr/bin/as", "openat", (PathArg("path", path),), os.O_RDONLY)]
+               # (a resolved program path, as the tracer names programs: /usr/bin/as is a
+               # symlink on Debian, and a policy's program keys are resolved when loaded)
+               Observation("/usr/bin/x86_64-linux-gnu-as", "openat", (PathArg("path", path),),
+                           os.O_RDONLY)]
         if draw(st.booleans()):
             out.append(Observation(table, "unlink", (PathArg("path", path),)))
         return out

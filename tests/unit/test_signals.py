@@ -16,8 +16,9 @@ from systrace_py.engine.signals import _Credentials
 
 def creds(uid: str = "1000\t1000\t1000\t1000", cap_eff: str = "0000000000000000",
           pgrp: int = 50, session: int = 40) -> _Credentials:
-    status = f"Name:\tx\nUid:\t{uid}\nCapEff:\t{cap_eff}\n"
-    stat = f"123 (a) odd) name) S 1 {pgrp} {session} 0 -1"
+    # the name is the process's choice: any bytes but NUL ("\n" is escaped in status only)
+    status = f"Name:\ta\xff\\n)\nUid:\t{uid}\nCapEff:\t{cap_eff}\n".encode("latin-1")
+    stat = f"123 (a) \xff\nodd) name) S 1 {pgrp} {session} 0 -1".encode("latin-1")
     return _Credentials(status, stat)
 
 
@@ -40,7 +41,7 @@ def test_default_fatal_signals_would_end_the_tracer_and_the_others_not():
         signal.signal(signal.SIGUSR2, previous)
 
 
-def test_stat_with_parentheses_in_the_name_gives_group_and_session():
+def test_a_name_with_parentheses_newlines_and_no_utf8_gives_group_and_session():
     c = creds(pgrp=77, session=66)
     assert (c.pgrp, c.session) == (77, 66)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import importlib.util
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -22,14 +23,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from systrace_py import api, learner, records
+from systrace_py import api, kernel, learner, records
 from systrace_py.engine import decode, enforce, scratch, seccomp
 from systrace_py.policy import aliases, files, filterplan
+from systrace_py.policy.files import loads_policy
 from systrace_py.syscalls import (
     ALIAS_NAMES,
+    ALWAYS,
     BY_NAME,
+    CLASS_RULES,
     MAX_NR,
     NAMES,
+    NEVER,
     NUMBERS,
     TABLE,
     Arg,
@@ -171,14 +176,85 @@ def test_path_arguments_are_well_formed(call: Call):
 
 
 def _check_rule(call: Call, rule: Rule) -> None:
-    assert rule.when in {"always", "never", "if_flag", "unless_flag", "open_flags", "open_how"}
+    assert rule.when in {"always", "never", "if_flag", "unless_flag", "open_flags", "open_how",
+                         "one_of"}
     if rule.when in ("if_flag", "unless_flag"):
         assert call.args[rule.arg].kind is Kind.FLAGS and rule.bit, call.name
         assert rule.bit & (rule.bit - 1) == 0, f"{call.name}: one bit"
+    if rule.when == "one_of":
+        # a C int selector (an ioctl request): the kernel reads its low 32 bits
+        assert call.args[rule.arg].kind is Kind.CMD and rule.values, call.name
+        assert all(0 <= value < 2**32 for value in rule.values), call.name
     if rule.when == "open_flags":
         assert call.args[rule.arg].kind is Kind.OPEN_FLAGS, call.name
     if rule.when == "open_how":
         assert call.index_of(Kind.OPEN_HOW) is not None, call.name
+
+
+@pytest.mark.parametrize("call", TABLE.values(), ids=lambda c: c.name)
+def test_class_rules_are_well_formed(call: Call):
+    """A call's classes may depend on one register (CLASS_RULES): ioctl's request decides
+    whether it is in its alias at all; renameat2's flags whether its new path's file gets a
+    new name too.  The old path of every link and rename always gets one."""
+    if call.aliases_when != ALWAYS:
+        _check_rule(call, call.aliases_when)
+        assert call.aliases and call.aliases_when.when == "one_of", call.name
+    for _, path in call.paths():
+        if Treat.NAMES not in call.treat:
+            assert path.renamed == NEVER, call.name
+        elif path.role == "old":
+            assert path.renamed == ALWAYS, call.name
+        else:
+            assert path.renamed.when in ("never", "if_flag"), call.name
+            _check_rule(call, path.renamed)
+    rule = CLASS_RULES.get(call.name)
+    if rule is not None:
+        assert rule.arg == decode.SELECTOR_ARG[call.name]
+        chosen, other = rule.witnesses()
+        assert rule.holds_on(chosen) and not rule.holds_on(other), call.name
+    else:
+        assert call.name not in decode.SELECTOR_ARG
+
+
+def test_the_calls_a_register_classes_are_the_known_ones():
+    assert set(CLASS_RULES) == {"ioctl", "renameat2"}
+    assert CLASS_RULES["renameat2"] == Rule("if_flag", 4, kernel.RENAME_EXCHANGE)
+    assert CLASS_RULES["ioctl"].values == {r for r, _ in kernel.FILE_CHANGING_IOCTLS}
+
+
+def test_file_changing_ioctls_are_the_kernels_numbers(tmp_path):
+    """Each request number against the kernel's headers (compiled: _IOW and friends are
+    macros); ext4's private numbers with the kernel's own _IOW/_IO, as fs/ext4/ext4.h has
+    them."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed")
+    headers = {name: "linux/fs.h" for _, name in kernel.FILE_CHANGING_IOCTLS}
+    headers.update({"FS_IOC_SET_ENCRYPTION_POLICY": "linux/fscrypt.h",
+                    "FS_IOC_ENABLE_VERITY": "linux/fsverity.h",
+                    **{name: "linux/btrfs.h" for _, name in kernel.FILE_CHANGING_IOCTLS
+                       if name.startswith("BTRFS_")}})
+    ext4 = {"EXT4_IOC_SETVERSION": "_IOW('f', 4, long)", "EXT4_IOC_MIGRATE": "_IO('f', 9)"}
+    present = [h for h in sorted(set(headers.values()))
+               if Path("/usr/include", h).exists()]
+    if len(present) < 4:
+        pytest.skip("the kernel's uapi headers are not installed")
+    source = tmp_path / "numbers.c"
+    lines = ["#include <stdio.h>", "#include <linux/ioctl.h>",
+             *(f"#include <{h}>" for h in present),
+             *(f"#define {name} {value}" for name, value in ext4.items()),
+             "int main(void) {"]
+    for _, name in kernel.FILE_CHANGING_IOCTLS:
+        lines.append(f'    printf("{name} %u\\n", (unsigned)({name}));')
+    lines += ["    return 0;", "}"]
+    source.write_text("\n".join(lines) + "\n")
+    binary = tmp_path / "numbers"
+    subprocess.run(["gcc", "-o", str(binary), str(source)], check=True, capture_output=True,
+                   timeout=60)
+    out = subprocess.run([str(binary)], check=True, capture_output=True, text=True,
+                         timeout=60).stdout
+    found = {name: int(value) for name, value in (line.split() for line in out.splitlines())}
+    assert found == {name: getattr(kernel, name) for _, name in kernel.FILE_CHANGING_IOCTLS}
+    assert found == {name: value for value, name in kernel.FILE_CHANGING_IOCTLS}
 
 
 @pytest.mark.parametrize("alias", ["fsread", "fswrite", "exec"])
@@ -277,6 +353,23 @@ def test_classes_of_a_call_follow_the_table():
     assert aliases.classes_of("rename", "old") == {"fsread", "fswrite"}
     assert aliases.classes_of("rename", "new") == {"fswrite"}
     assert aliases.classes_of("file_getattr") == {"fsread"}
+    # RENAME_EXCHANGE: the new path's file moves too
+    exchange = kernel.RENAME_EXCHANGE
+    assert aliases.classes_of("renameat2", "new", None, exchange) == {"fsread", "fswrite"}
+    assert aliases.classes_of("renameat2", "new", None, kernel.RENAME_NOREPLACE) == {"fswrite"}
+    assert aliases.classes_of("renameat", "new", None, exchange) == {"fswrite"}
+    assert aliases.renames("renameat2", "new", exchange | kernel.RENAME_WHITEOUT)
+    assert not aliases.renames("renameat2", "new", kernel.RENAME_NOREPLACE)
+    assert aliases.renames("rename", "old") and aliases.renames("linkat", "old")
+    assert not aliases.renames("link", "new", exchange)
+    assert not aliases.renames("pivot_root", "old")
+    # ioctl: fswrite only for a request that changes a file, as the kernel reads it
+    setflags = kernel.FS_IOC_SETFLAGS
+    assert aliases.classes_of("ioctl", "path", None, setflags) == {"fswrite"}
+    assert aliases.classes_of("ioctl", "path", None, setflags | 1 << 32) == {"fswrite"}
+    assert aliases.classes_of("ioctl", "path", None, 0x5401) == frozenset()  # TCGETS
+    assert aliases.classes_of("ioctl", "path", None, 0x80086601) == frozenset()  # GETFLAGS
+    assert aliases.classes_of("ioctl") == frozenset()
 
 
 def test_engine_sets_are_the_tables():
@@ -303,6 +396,10 @@ def test_engine_sets_are_the_tables():
     assert {"mkdir", "mkdirat", "mknod", "mknodat", "symlink", "symlinkat"} == learner._CREATING
     assert records._held_args("execveat") == {1: "the 'path' path", 2: "argv"}
     assert records._held_args("sendto") == {4: "the socket address", 5: "the socket address"}
+    assert records._held_args("clone3") == {0: "struct clone_args", 1: "struct clone_args"}
+    assert {c.name: c.shares for c in TABLE.values() if c.shares is not None} == seccomp.SHARES
+    # clone3's flags are in memory: it always stops, and its check reads them
+    assert seccomp.GUARDS["clone3"].check == "clone3" and () in seccomp.GUARDS["clone3"].cases
 
 
 def test_follow_rules_of_the_drifted_calls():
@@ -411,13 +508,15 @@ def _resolved(value: int | Param) -> int:
 
 
 def _register_values(name: str, data: st.DataObject) -> tuple[int, ...]:
-    """Six registers for a guarded call, aimed at one of its guard's cases: each tested
-    register at (or next to) the value its test compares with, the others anything."""
-    guard = BY_NAME[name].guard
-    assert guard is not None
+    """Six registers for a guarded (or sharing) call, aimed at one of its guard's cases or of
+    its ``shares`` cases: each tested register at (or next to) the value its test compares
+    with, the others anything."""
+    call = BY_NAME[name]
+    cases = [*(call.guard.cases if call.guard is not None else ()),
+             *(call.shares.cases if call.shares is not None else ())]
     anything = st.one_of(st.sampled_from(_EDGES), st.integers(0, 2**64 - 1))
     args = list(data.draw(st.tuples(*[anything] * 6)))
-    case = data.draw(st.sampled_from([*guard.cases, ()]))
+    case = data.draw(st.sampled_from([*cases, ()]))
     for test in case:
         if test.op == "touches":
             args[test.arg] = data.draw(st.sampled_from(_EDGES).map(_near).flatmap(st.sampled_from))
@@ -430,36 +529,106 @@ def _register_values(name: str, data: st.DataObject) -> tuple[int, ...]:
     return tuple(args)
 
 
-@pytest.mark.parametrize("name", sorted(seccomp.GUARDED_CALLS))
+@pytest.mark.parametrize("name", sorted(seccomp.GUARDED_CALLS | set(seccomp.SHARES)))
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_a_guard_compiles_to_bpf_that_agrees_with_its_stop_check(guard_filter, name, data):
+    """And so do the cases in which a call shares the caller's memory: the filter stops
+    exactly those (when nothing else decides the call), and the stop sees the same."""
     args = _register_values(name, data)
     action = guard_filter.run(NUMBERS[name], args)
     guard = BY_NAME[name].guard
-    assert guard is not None
+    shares = seccomp.shares_memory(name, args) is not None
     refusal = seccomp.guard_refusal(name, args, _TRACER)
     stopping = seccomp.stop_guard(name, args, _TRACER)
-    over_approximates = any(t.op == "touches" for case in guard.cases for t in case)
-    if guard.check is not None:
+    over_approximates = guard is not None and any(
+        t.op == "touches" for case in guard.cases for t in case)
+    sharing = BY_NAME[name].shares
+    always_stops = sharing is not None and () in sharing.cases  # (then guarded at the stop)
+    if guard is not None and guard.check is not None:
         # a stop guard: the filter stops exactly the cases the tracer then checks
         assert refusal is None
-        assert (action == _RET_TRACE) == (stopping is not None), (name, args, hex(action))
+        assert (action == _RET_TRACE) == (stopping is not None or shares), \
+            (name, args, hex(action))
         assert action in (_RET_TRACE, _RET_ALLOW)
     elif refusal is not None:
         # refused: by the filter, or at the stop the filter asked for (same errno either way)
-        assert action == _RET_ERRNO | refusal or (over_approximates and action == _RET_TRACE)
+        assert action == _RET_ERRNO | refusal or (
+            (over_approximates or shares) and action == _RET_TRACE), (name, args, hex(action))
+    elif shares:
+        assert action == _RET_TRACE, (name, args, hex(action))
     else:
         assert action == _RET_ALLOW or (over_approximates and action == _RET_TRACE), \
             (name, args, hex(action))
+    assert not always_stops or action == _RET_TRACE
 
 
 def test_every_unguarded_call_is_allowed_by_an_allowing_plan(guard_filter):
     for call in TABLE.values():
-        if call.guard is None and not call.ni:
+        if call.guard is None and not call.ni and call.shares is None:
             assert guard_filter.run(call.nr, (0,) * 6) == _RET_ALLOW, call.name
-    assert guard_filter.run(NUMBERS["clone3"], (0,) * 6) == _RET_ERRNO | errno.ENOSYS
+    assert guard_filter.run(NUMBERS["clone3"], (0,) * 6) == _RET_TRACE  # its flags are read
     assert guard_filter.run(400, (0,) * 6) == _RET_ERRNO | errno.ENOSYS  # the reserved range
+
+
+_REQUESTS = sorted(r for r, _ in kernel.FILE_CHANGING_IOCTLS)
+
+
+@pytest.fixture(scope="module")
+def fswrite_rule_filter() -> tuple[filterplan.FilterPlan, _Bpf]:
+    """The prefilter of a policy with one fswrite rule on a path."""
+    table = loads_policy('[[rule]]\ncalls = ["fswrite"]\npath = "/p/**"\naction = "never"\n',
+                         "p.toml", {}).main
+    plan = filterplan.plan([table])
+    return plan, _Bpf(seccomp.compile_plan(plan, _TRACER))
+
+
+@settings(max_examples=300, deadline=None)
+@given(request=st.one_of(st.sampled_from(_REQUESTS).flatmap(lambda r: st.sampled_from(_near(r))),
+                         st.sampled_from([0x5401, 0x5413, 0x541B, 0x80086601, 0x5412, 0x541C]),
+                         st.integers(0, 2**64 - 1)),
+       others=st.tuples(*[st.integers(0, 2**64 - 1)] * 5))
+def test_the_filter_stops_an_ioctl_only_for_a_request_that_changes_a_file(
+        fswrite_rule_filter, request, others):
+    """Under an fswrite rule the filter stops exactly the ioctl requests that change a file
+    (their low 32 bits, as the kernel reads them); every other request runs without a stop --
+    but TIOCSTI and TIOCLINUX, which the guard refuses; and the plan's own answer (for a tracer
+    without a filter) agrees.  renameat2 is planned as one call: its flags change which of its
+    paths are read, not which classes it has."""
+    plan, bpf = fswrite_rule_filter
+    args = (others[0], request, *others[1:])
+    action = bpf.run(NUMBERS["ioctl"], args)
+    low = request & 0xFFFFFFFF
+    if low in (kernel.TIOCSTI, kernel.TIOCLINUX):
+        assert action == _RET_ERRNO | errno.EPERM
+    elif low in _REQUESTS:
+        assert action == _RET_TRACE and plan.verdict("ioctl", args).kind == "trace"
+    else:
+        assert action == _RET_ALLOW and plan.verdict("ioctl", args).kind == "allow"
+    assert plan.calls["renameat2"].kind == "trace" and "renameat2" not in plan.selected
+
+
+def test_ordinary_mappings_do_not_stop_but_shared_ones_do(guard_filter):
+    """mmap stops only when it shares (MAP_SHARED, MAP_SHARED_VALIDATE): a program's libraries
+    and heap cost no stop; io_setup, shmat and mremap always stop (rare calls).  The kernel's
+    own writers may write anywhere; a shared mapping, only its own pages."""
+    mmap, anon, fd = NUMBERS["mmap"], 0x22, 3  # MAP_PRIVATE|MAP_ANONYMOUS
+    assert guard_filter.run(mmap, (0, 4096, 3, anon, 2**64 - 1, 0)) == _RET_ALLOW
+    assert guard_filter.run(mmap, (0, 4096, 5, 0x812, fd, 0)) == _RET_ALLOW  # a library
+    for flags in (0x01, 0x03, 0x21, 0x01 | 0x10):
+        assert guard_filter.run(mmap, (0, 4096, 3, flags, fd, 0)) == _RET_TRACE, hex(flags)
+        assert seccomp.shares_memory("mmap", (0, 4096, 3, flags, fd, 0))
+    assert seccomp.shares_memory("mmap", (0, 4096, 3, 0x22, 2**64 - 1, 0)) is None
+    for name, anywhere in (("io_setup", True), ("shmat", False), ("mremap", False),
+                           ("io_uring_setup", True), ("userfaultfd", True)):
+        assert guard_filter.run(NUMBERS[name], (0,) * 6) == _RET_TRACE, name
+        sharing = seccomp.shares_memory(name, (0,) * 6)
+        assert sharing is not None and sharing.anywhere == anywhere, name
+    assert not seccomp.SHARES["mmap"].anywhere and seccomp.SHARES["setsockopt"].anywhere
+    assert seccomp.shares_memory("io_submit", (0,) * 6) is None  # io_setup already said it
+    xdp = (3, 283, 4, 0, 0, 0)
+    assert guard_filter.run(NUMBERS["setsockopt"], xdp) == _RET_TRACE
+    assert guard_filter.run(NUMBERS["setsockopt"], (3, 1, 2, 0, 4, 0)) == _RET_ALLOW
 
 
 def test_a_shmat_that_could_replace_the_scratch_area_is_refused():
@@ -471,6 +640,10 @@ def test_a_shmat_that_could_replace_the_scratch_area_is_refused():
     assert seccomp.guard_refusal("shmat", (1, scratch.BASE + 4096, 0), _TRACER) == errno.EPERM
     assert seccomp.guard_refusal("shmat", (1, scratch.BASE + scratch.SIZE, 0x4000),
                                  _TRACER) is None
+    # below a page a remap is the kernel's own EINVAL (LTP shmat03): not refused here
+    assert seccomp.guard_refusal("shmat", (1, 1, 0x4000 | 0x2000), _TRACER) is None
+    assert seccomp.guard_refusal("shmat", (1, 0, 0x4000), _TRACER) is None
+    assert seccomp.guard_refusal("shmat", (1, 4096, 0x4000), _TRACER) == errno.EPERM
 
 
 def test_the_table_is_pure_data():

@@ -1,0 +1,125 @@
+"""The interpreters of an exec, read as the kernel reads them -- checked against the kernel
+itself: a script or an ELF is built from drawn bytes and exec'd (not traced); the engine must
+name exactly the interpreter the kernel ran, and never fail, whatever the file holds."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from systrace_py.engine.exec_image import exec_image
+from systrace_py.engine.paths import PathResolver
+
+# (KERNEL_EXAMPLES=3000 for a longer search)
+KERNEL = settings(max_examples=int(os.environ.get("KERNEL_EXAMPLES", "150")), deadline=None,
+                  database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+TRUE = shutil.which("true") or "/bin/true"
+LOADER = os.path.realpath("/lib64/ld-linux-x86-64.so.2")
+
+
+def resolver_in(directory: Path):
+    """Interpreter names resolved as the engine resolves them, for a task in ``directory``
+    (this process, whose cwd is elsewhere: names are taken from ``directory`` here)."""
+    me, paths = os.getpid(), PathResolver()
+
+    def reach(name: str) -> tuple[str, str]:
+        path = paths.resolve(me, me, os.path.join(directory, name)).path
+        return path, path  # (its name for rules, where the tracer opens it: the same here)
+
+    return reach
+
+
+def no_core() -> None:
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def runs(path: Path) -> bool:
+    """Whether the kernel execs ``path`` (and what it runs exits 0)."""
+    try:
+        done = subprocess.run([str(path)], cwd=path.parent, capture_output=True, timeout=30,
+                              preexec_fn=no_core)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+#: bytes that matter to the #! parser: blanks of every kind, NUL, newline, name characters
+SHEBANG_BYTES = st.lists(st.sampled_from([b"a", b"b", b" ", b"\t", b"\v", b"\r", b"\f", b"\0",
+                                          b"\n", b"-"]), max_size=300).map(b"".join)
+
+
+@given(line=SHEBANG_BYTES)
+@KERNEL
+def test_the_shebang_interpreter_is_the_one_the_kernel_runs(tmp_path, line):
+    """Where the engine names an interpreter, a link of that name to `true` is what runs; where
+    it names none, the exec fails."""
+    work = tmp_path / "shebang"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    script = work / "script"
+    script.write_bytes(b"#!" + line)
+    script.chmod(0o755)
+    image = exec_image(str(script), resolver_in(work), elf=False)
+    if not image.interpreters:
+        assert not runs(script), line
+        return
+    (interpreter,) = image.interpreters
+    name = os.path.relpath(interpreter, work)
+    assert "/" not in name and name not in (".", ".."), (line, interpreter)
+    if len(os.fsencode(name)) > 255:
+        return  # no such file can exist
+    os.symlink(TRUE, work / name)
+    assert runs(script), (line, interpreter)
+
+
+# --- ELF program interpreters ------------------------------------------------------------------
+
+def _interp_entry(data: bytes) -> int:
+    phoff = struct.unpack_from("<Q", data, 32)[0]
+    phnum = struct.unpack_from("<H", data, 56)[0]
+    return next(phoff + 56 * i for i in range(phnum)
+                if struct.unpack_from("<I", data, phoff + 56 * i)[0] == 3)  # PT_INTERP
+
+
+U64S = st.one_of(st.sampled_from([0, 1, 2, 56, 64, 4096, 1 << 63, (1 << 64) - 1]),
+                 st.integers(0, (1 << 64) - 1))
+#: (format, offset in the header -- or, negated, in the PT_INTERP entry -- and values)
+FIELDS = {
+    "e_type": ("<H", 16, st.integers(0, 4)),
+    "e_machine": ("<H", 18, st.sampled_from([0, 3, 62, 183])),
+    "e_phoff": ("<Q", 32, U64S),
+    "e_phentsize": ("<H", 54, st.sampled_from([0, 32, 55, 56, 57, 64])),
+    "e_phnum": ("<H", 56, st.sampled_from([0, 1, 73, 74, 0xFFFF])),
+    "p_offset": ("<Q", -8, U64S),
+    "p_filesz": ("<Q", -32, st.one_of(st.integers(0, 5000), U64S)),
+}
+
+
+@given(data=st.data())
+@KERNEL
+def test_an_elf_that_runs_names_the_interpreter_that_ran(tmp_path, data):
+    """A copy of a dynamic `true` with header fields changed: when the kernel still runs it,
+    it ran the loader, and the engine must name it; whatever the fields, it must not fail."""
+    original = Path(TRUE).read_bytes()
+    if LOADER not in exec_image(TRUE, resolver_in(Path("/"))).interpreters:
+        pytest.skip("`true` is not a dynamic x86-64 ELF here")
+    elf = bytearray(original)
+    entry = _interp_entry(original)
+    for name in data.draw(st.sets(st.sampled_from(sorted(FIELDS)), min_size=1, max_size=3)):
+        fmt, at, values = FIELDS[name]
+        struct.pack_into(fmt, elf, at if at >= 0 else entry - at, data.draw(values))
+    path = tmp_path / "elf"
+    path.unlink(missing_ok=True)
+    path.write_bytes(bytes(elf))
+    path.chmod(0o755)
+    image = exec_image(str(path), resolver_in(tmp_path))
+    if runs(path):
+        assert image.interpreters == (LOADER,), image

@@ -1,0 +1,236 @@
+/* syscall_server: runs the system calls it is told, with raw register values, and says what
+ * each returned -- for tests that feed a traced process arguments no sane program passes.
+ *
+ *   syscall_server [threads]
+ *
+ * With "threads", a second thread stays alive all along (under a tracer, the calls of a tree
+ * of more than one task have their checked arguments held).
+ * Its working directory must hold w/file, w/sub/ (writable by it), w/script (a script whose
+ * interpreter does not exist) and secd/secret.  At the start it maps REGION (fixed: the same
+ * addresses in every run) and prints one line
+ *
+ *   ready PID REGION NAME=OFFSET ...
+ *
+ * naming what lies where (offsets from REGION): relative paths (so that any pointer into a
+ * string, which names one of its suffixes, stays inside the working directory), socket
+ * addresses, a msghdr, an open_how, exec argv... and the page layout:
+ *
+ *   page 0 RW  the objects; "secd/secret" ends with its NUL on the page's last byte
+ *   page 1     PROT_NONE (a copy of page 0 underneath)
+ *   page 2     write-only copy of page 0 (the kernel reads it, process_vm_readv may not)
+ *   page 3     unmapped
+ *   page 4 RW  control messages, an argv array whose NULL is missing (it runs into page 5)
+ *   page 5-6   long strings: a 4094-byte path to w/file; 4096 bytes with no NUL before page 7
+ *   page 7     PROT_NONE
+ *
+ * Then, for every line "NR A0 A1 A2 A3 A4 A5 [OFFSET:HEX]..." (decimal, unsigned 64-bit) on
+ * stdin, it puts the region back as it was (a call may have written into it), writes each HEX
+ * at REGION+OFFSET (in a writable page: the test's own struct contents), runs
+ * syscall(NR, A0..A5) and prints "RESULT" (the value) or "-ERRNO".  A descriptor an open
+ * returned is closed.  Fixed descriptors: 100 an unconnected UDP socket, 101 another, 102 the
+ * UDP peer the addresses name, 103 w/sub, 104 a UDP socket made afresh for every call (so
+ * that what one call did to it -- connected, bound -- does not change the next one's answer).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define REGION 0x10000000000UL
+#define PAGE 4096UL
+#define PAGES 8
+
+static char pristine[PAGES * PAGE];
+
+static void die(const char *what) {
+    printf("error %s: %s\n", what, strerror(errno));
+    exit(1);
+}
+
+static void fixed_fd(int fd, int want) {
+    if (fd < 0 || dup2(fd, want) < 0)
+        die("descriptor");
+    close(fd);
+}
+
+static void put(char *base, size_t at, const void *data, size_t size) {
+    memcpy(base + at, data, size);
+}
+
+/* OFFSET:HEX into a writable page of the region; 0 when it is not one */
+static int patch(char *r, const char *token) {
+    char *end;
+    unsigned long at = strtoul(token, &end, 10);
+    if (*end != ':')
+        return 0;
+    const char *hex = end + 1;
+    size_t size = strlen(hex) / 2;
+    unsigned long page = at / PAGE, last = (at + size - 1) / PAGE;
+    if (at + size > PAGES * PAGE || page == 1 || page == 3 || page == 7 || last != page)
+        return 0;
+    for (size_t i = 0; i < size; i++) {
+        unsigned int byte;
+        if (sscanf(hex + 2 * i, "%2x", &byte) != 1)
+            return 0;
+        r[at + i] = (char)byte;
+    }
+    return 1;
+}
+
+#define OBJECTS(X)                                                                             \
+    X(file, 0) X(sub, 64) X(secret, 128) X(newname, 192) X(link, 256) X(script, 320)          \
+    X(sock, 384) X(inet_peer, 448) X(inet_refused, 480) X(unix_sock, 512) X(inet6_peer, 640) \
+    X(msghdr, 704) X(iovec, 800) X(byte, 832) X(open_how, 896) X(argv, 960) X(envp, 1088)    \
+    X(mmsghdr, 1152) X(rlimit, 1280) X(times, 1296) X(buffer, 2048)                          \
+    X(secret_at_page_end, PAGE - 12) X(control, 4 * PAGE) X(argv_runs_on, 5 * PAGE - 16)      \
+    X(long_path, 5 * PAGE) X(no_nul_4096, 7 * PAGE - 4096)
+
+enum {
+#define ENUM(name, at) at_##name = (at),
+    OBJECTS(ENUM)
+#undef ENUM
+};
+
+static void layout(char *r, in_port_t peer_port) {
+    memset(r, 0, PAGES * PAGE);
+    strcpy(r + at_file, "w/file");
+    strcpy(r + at_sub, "w/sub");
+    strcpy(r + at_secret, "secd/secret");
+    strcpy(r + at_newname, "w/newname");
+    strcpy(r + at_link, "w/link");
+    strcpy(r + at_script, "w/script");
+    strcpy(r + at_sock, "w/sock");
+    struct sockaddr_in peer = {.sin_family = AF_INET, .sin_port = peer_port,
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in refused = {.sin_family = AF_INET, .sin_port = htons(9),
+                                  .sin_addr.s_addr = htonl(0xC0000201)}; /* 192.0.2.1 */
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    strcpy(un.sun_path, "w/sock");
+    struct sockaddr_in6 peer6 = {.sin6_family = AF_INET6, .sin6_port = peer_port};
+    peer6.sin6_addr.s6_addr[10] = peer6.sin6_addr.s6_addr[11] = 0xff;
+    memcpy(&peer6.sin6_addr.s6_addr[12], &peer.sin_addr, 4);
+    put(r, at_inet_peer, &peer, sizeof peer);
+    put(r, at_inet_refused, &refused, sizeof refused);
+    put(r, at_unix_sock, &un, sizeof un);
+    put(r, at_inet6_peer, &peer6, sizeof peer6);
+    struct iovec iov = {.iov_base = (void *)(REGION + at_byte), .iov_len = 1};
+    put(r, at_iovec, &iov, sizeof iov);
+    r[at_byte] = 'x';
+    struct msghdr msg = {.msg_name = (void *)(REGION + at_inet_peer), .msg_namelen = sizeof peer,
+                         .msg_iov = (void *)(REGION + at_iovec), .msg_iovlen = 1,
+                         .msg_control = (void *)(REGION + at_control), .msg_controllen = 0};
+    put(r, at_msghdr, &msg, sizeof msg);
+    struct mmsghdr mm[2] = {{.msg_hdr = msg}, {.msg_hdr = msg}};
+    mm[1].msg_hdr.msg_name = (void *)(REGION + at_inet_refused);
+    put(r, at_mmsghdr, mm, sizeof mm);
+    struct open_how how = {.flags = O_RDONLY};
+    put(r, at_open_how, &how, sizeof how);
+    uint64_t argv[] = {REGION + at_argv + 64, REGION + at_argv + 80, 0};
+    put(r, at_argv, argv, sizeof argv);
+    strcpy(r + at_argv + 64, "nope");
+    strcpy(r + at_argv + 80, "arg");
+    uint64_t envp[] = {REGION + at_envp + 32, 0};
+    put(r, at_envp, envp, sizeof envp);
+    strcpy(r + at_envp + 32, "A=1");
+    put(r, at_argv_runs_on, argv, 16); /* no NULL: page 5's bytes come next */
+    struct timespec times[2] = {{0, UTIME_OMIT}, {0, UTIME_NOW}};
+    put(r, at_times, times, sizeof times);
+    strcpy(r + at_secret_at_page_end, "secd/secret");
+    /* an IP_TTL control message (harmless), then room */
+    struct cmsghdr *c = (struct cmsghdr *)(r + at_control);
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_TTL;
+    *(int *)CMSG_DATA(c) = 64;
+    char *p = r + at_long_path;
+    for (int i = 0; i < 2044; i++, p += 2)
+        memcpy(p, "./", 2);
+    strcpy(p, "w/file"); /* 4088 + 6 = 4094 bytes, and the NUL */
+    memset(r + at_no_nul_4096, 'a', 4096);
+}
+
+static void *idle(void *arg) {
+    (void)arg;
+    for (;;)
+        pause();
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    pthread_t thread;
+    if (argc > 1 && !strcmp(argv[1], "threads") && pthread_create(&thread, NULL, idle, NULL))
+        die("thread");
+    int peer = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in self = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof self;
+    if (peer < 0 || bind(peer, (struct sockaddr *)&self, sizeof self) ||
+        getsockname(peer, (struct sockaddr *)&self, &len))
+        die("peer socket");
+    fixed_fd(socket(AF_INET, SOCK_DGRAM, 0), 100);
+    fixed_fd(socket(AF_INET, SOCK_DGRAM, 0), 101);
+    fixed_fd(peer, 102);
+    fixed_fd(open("w/sub", O_RDONLY | O_DIRECTORY), 103);
+
+    char *r = mmap((void *)REGION, PAGES * PAGE, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (r != (char *)REGION)
+        die("mmap");
+    layout(r, self.sin_port);
+    memcpy(r + 2 * PAGE, r, PAGE);
+    memcpy(pristine, r, sizeof pristine);
+    if (mprotect(r + PAGE, PAGE, PROT_NONE) || mprotect(r + 2 * PAGE, PAGE, PROT_WRITE) ||
+        munmap(r + 3 * PAGE, PAGE) || mprotect(r + 7 * PAGE, PAGE, PROT_NONE))
+        die("protections");
+
+    printf("ready %d %lu", getpid(), REGION);
+#define SAY(name, at) printf(" %s=%lu", #name, (unsigned long)(at));
+    OBJECTS(SAY)
+#undef SAY
+    printf(" page=%lu\n", PAGE);
+
+    static char line[65536];
+    while (fgets(line, sizeof line, stdin)) {
+        unsigned long long v[7] = {0};
+        int used = 0;
+        if (sscanf(line, "%llu %llu %llu %llu %llu %llu %llu%n", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &used) != 7) {
+            printf("bad request\n");
+            continue;
+        }
+        /* put back what a call may have written (pages 0, 2, 4-6), then the test's bytes */
+        memcpy(r, pristine, PAGE);
+        memcpy(r + 2 * PAGE, pristine + 2 * PAGE, PAGE);
+        memcpy(r + 4 * PAGE, pristine + 4 * PAGE, 3 * PAGE);
+        int ok = 1;
+        for (char *token = strtok(line + used, " \n"); token; token = strtok(NULL, " \n"))
+            ok &= patch(r, token);
+        if (!ok) {
+            printf("bad patch\n");
+            continue;
+        }
+        fixed_fd(socket(AF_INET, SOCK_DGRAM, 0), 104);
+        long rc = syscall((long)v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+        int err = errno;
+        if (rc >= 0 && (v[0] == SYS_open || v[0] == SYS_openat || v[0] == SYS_openat2 ||
+                        v[0] == SYS_creat) && rc > 2)
+            close((int)rc);
+        if (rc < 0)
+            printf("-%d\n", err);
+        else
+            printf("%ld\n", rc);
+    }
+    return 0;
+}

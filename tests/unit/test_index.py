@@ -1,0 +1,659 @@
+"""The rule index against the linear scan it replaced.
+
+``LinearTable`` below is the reference: rules tried one by one, first match wins, exactly as
+``Table`` decided before the index (systrace_py/policy/index.py).  Hypothesis draws random
+tables (literal paths, ``dir/**`` trees, ``*``/``?``/class globs, braces, ``$HOME``, pseudo
+names, address/port/unix rules, argv rules, unconditional rules, redirects, several classes,
+two-path calls, exchanges, ioctl requests) and random facts near the patterns, and every answer
+must be the same:
+the decision (action, errno, rule, reason, role, arg, redirects), the facts read to reach it,
+``refusing_rule``, ``may_refuse``, ``rules_for`` and the prefilter plan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno as errno_module
+import os
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from systrace_py.kernel import FS_IOC_FSSETXATTR, FS_IOC_SETFLAGS, RENAME_EXCHANGE, TIOCSTI
+from systrace_py.policy import aliases, filterplan
+from systrace_py.policy.argv import ArgvCondition
+from systrace_py.policy.filterplan import (
+    ALLOW,
+    KILLED_WHEN_REFUSED,
+    TRACE,
+    FilterPlan,
+    OpenPlan,
+    PlanOptions,
+    SelectorPlan,
+    Verdict,
+)
+from systrace_py.policy.glob import GlobError, PathGlob
+from systrace_py.policy.model import (
+    Action,
+    CallFacts,
+    Decision,
+    Facts,
+    PathArg,
+    Redirect,
+    Rule,
+    SockAddr,
+    Table,
+    path_patterns,
+)
+from systrace_py.policy.net import NetCondition
+from systrace_py.syscalls import CLASS_RULES, NUMBERS
+
+ENV = {"HOME": "/home/alice", "USER": "alice", "CWD": "/w", "TMPDIR": "/tmp"}
+
+# ---------------------------------------------------------------------------------------------
+# The reference: the linear scan
+
+#: the requests of an ioctl the reference treats as changing a file (a sample of the table's)
+FILE_CHANGING = (FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR)
+
+
+def gets_a_new_name(syscall: str, role: str, selector: int | None) -> bool:
+    """Which paths' files a call gives a new name: a link's or rename's old path, and with
+    RENAME_EXCHANGE renameat2's new one too (the reference says it in its own words)."""
+    if syscall not in ("rename", "renameat", "renameat2", "link", "linkat"):
+        return False
+    return role == "old" or (syscall == "renameat2" and role == "new"
+                             and bool((selector or 0) & RENAME_EXCHANGE))
+
+
+def selector_cases(syscall: str) -> list[int | None]:
+    """The selectors that make a difference to a call's classes, in the reference's words."""
+    if syscall == "ioctl":
+        return [FS_IOC_SETFLAGS, TIOCSTI]
+    if syscall == "renameat2":
+        return [RENAME_EXCHANGE, 0]
+    return [None]
+
+
+class LinearTable:
+    """A table decided by trying its rules one by one (the semantics the index must keep)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._rules_for: dict[tuple[str, str | None], tuple[Rule, ...]] = {}
+
+    def rules_for(self, syscall: str, cls: str | None) -> tuple[Rule, ...]:
+        key = (syscall, cls)
+        found = self._rules_for.get(key)
+        if found is None:
+            found = self._rules_for[key] = tuple(
+                r for r in self.table.rules if r.covers(syscall, cls))
+        return found
+
+    def first_match(self, facts: Facts, cls: str | None, role: str) -> Rule | None:
+        for rule in self.rules_for(facts.syscall, cls):
+            if rule.matches(facts, role):
+                return rule
+        return None
+
+    def decide_check(self, facts: Facts, cls: str | None, role: str) -> Decision:
+        rule = self.first_match(facts, cls, role)
+        if rule is None:
+            return self.table._default_decision(facts.syscall in aliases.UNSAFE_CALLS, role)
+        arg = None
+        if rule.path is not None:
+            path = facts.path(role)
+            arg = PathArg(role, path) if path is not None else None
+        return Decision(rule.action, rule.errno, rule, self.table.name, "rule", rule.redirect,
+                        arg, role)
+
+    def renaming(self, path: str, role: str, socket: bool) -> Decision | None:
+        for rule in self.table.rules:
+            if rule.action is Action.PERMIT:
+                continue
+            if any(p.matches(path) for p in path_patterns(rule, sockets=socket)):
+                return Decision(rule.action, rule.errno, rule, self.table.name, "renaming", None,
+                                PathArg(role, path), role)
+        return None
+
+    def exposure(self, facts: Facts, role: str) -> Decision | None:
+        """A mount showing the file at ``role`` under another name, or covering it: nothing
+        to decide when no rule refuses by name under a permitting default; a path the engine
+        could not name is unsafe unless a rule permits the call by name; else as a new name,
+        and for a directory as a move of it."""
+        table = self.table
+        if table.default is Action.PERMIT and not any(
+                r.action is not Action.PERMIT and path_patterns(r) for r in table.rules):
+            return None
+        path = facts.path(role)
+        if not path:
+            if any(r.action is Action.PERMIT and facts.syscall in r.syscalls
+                   and not r.conditional for r in table.rules):
+                return None
+            return Decision(Action.NEVER, errno_module.EPERM, None, table.name, "unsafe", None,
+                            None, role)
+        found = self.renaming(path, role, facts.socket(role))
+        if found is None and facts.directory(role):
+            found = table._subtree_decision(facts, path, role)
+        return found
+
+    def decide(self, facts: Facts) -> Decision:
+        syscall = facts.syscall
+        worst: Decision | None = None
+        redirects: dict[str, Redirect] | None = None
+        redirecting: Decision | None = None
+        for role in facts.roles() or ("path",):
+            for cls in sorted(aliases.classes_of(syscall, role, facts.open_flags,
+                                                 facts.selector)) or [None]:
+                decision = self.decide_check(facts, cls, role)
+                if decision.redirect is not None:
+                    redirects = redirects or {}
+                    redirects.setdefault(role, decision.redirect)
+                    redirecting = redirecting or decision
+                if worst is None or decision.action.severity > worst.action.severity:
+                    worst = decision
+                    if worst.action is Action.NEVER:
+                        return worst
+            naming: Decision | None = None
+            if facts.exposes(role):
+                naming = self.exposure(facts, role)
+            elif syscall in aliases.MOVE_CALLS and facts.directory(role):
+                path = facts.path(role)
+                naming = self.table._subtree_decision(facts, path, role) if path else None
+            elif gets_a_new_name(syscall, role, facts.selector):
+                path = facts.path(role)
+                naming = self.renaming(path, role, facts.socket(role)) if path else None
+            if naming is not None and (worst is None
+                                       or naming.action.severity > worst.action.severity):
+                worst = naming
+                if worst.action is Action.NEVER:
+                    return worst
+        assert worst is not None
+        if redirects and worst.action is Action.PERMIT:
+            worst = dataclasses.replace(redirecting or worst, redirects=redirects)
+        return worst
+
+    def refusing_rule(self, facts: Facts) -> Decision | None:
+        found: Decision | None = None
+        for role in facts.roles() or ("path",):
+            for cls in sorted(aliases.classes_of(facts.syscall, role, facts.open_flags,
+                                                 facts.selector)) or [None]:
+                for rule in self.rules_for(facts.syscall, cls):
+                    if rule.matches(facts, role):
+                        if rule.action is not Action.PERMIT and (
+                                found is None or rule.action.severity > found.action.severity):
+                            path = facts.path(role)
+                            found = Decision(rule.action, rule.errno, rule, self.table.name,
+                                             "rule", None,
+                                             PathArg(role, path) if path else None, role)
+                        break
+        return found
+
+    def may_refuse(self, syscall: str, cls: str | None) -> bool:
+        return any(rule.action is not Action.PERMIT for rule in self.rules_for(syscall, cls))
+
+
+def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
+    """The prefilter plan as it was made before the index: every rule of every table scanned
+    for every check of every call (the engine floor, unchanged, is shared)."""
+
+    def outcome(table: Table, syscall: str, cls: str | None) -> tuple[Action, int, bool] | None:
+        for rule in table.rules:
+            if not rule.covers(syscall, cls):
+                continue
+            if rule.conditional or rule.redirect is not None:
+                return None
+            return (rule.action, rule.errno, True)
+        if syscall in aliases.UNSAFE_CALLS:
+            return (Action.NEVER, errno_module.EPERM, False)
+        return (table.default, table.default_errno, False)
+
+    def combined(outcomes: list[tuple[Action, int, bool] | None]
+                 ) -> tuple[Action, int, bool] | None:
+        worst = None
+        for item in outcomes:
+            if item is None:
+                return None
+            if worst is None or item[0].severity > worst[0].severity:
+                worst = item
+        return worst
+
+    def verdict(item: tuple[Action, int, bool] | None) -> Verdict:
+        if item is None or item[0] is Action.ASK:
+            return TRACE
+        if item[0] is Action.NEVER:
+            return TRACE if options.dry_run or options.see_refusals else Verdict("errno", item[1])
+        return TRACE if item[2] and options.see_rule_permits else ALLOW
+
+    def across(verdicts: list[Verdict]) -> Verdict:
+        return verdicts[0] if all(v == verdicts[0] for v in verdicts) else TRACE
+
+    def checks(syscall: str, selector: int | None) -> list[str | None]:
+        if syscall in aliases.TWO_PATH_CALLS:
+            classes = set(aliases.classes_of(syscall, "old", None, selector)) | set(
+                aliases.classes_of(syscall, "new", None, selector))
+        else:
+            classes = set(aliases.classes_of(syscall, "path", None, selector))
+        return sorted(classes) if classes else [None]
+
+    def call_verdict(syscall: str, selector: int | None) -> Verdict:
+        found = across([verdict(combined([outcome(t, syscall, c)
+                                          for c in checks(syscall, selector)]))
+                        for t in tables])
+        if found.kind == "errno" and syscall in KILLED_WHEN_REFUSED:
+            found = TRACE
+        return found
+
+    access = {"read_only": ["fsread"], "write_only": ["fswrite"],
+              "read_write": ["fsread", "fswrite"]}
+    result = FilterPlan()
+    for syscall in NUMBERS:
+        if options.trace_all or syscall in options.extra:
+            result.calls[syscall] = TRACE
+            continue
+        if syscall in aliases.OPEN_CALLS and syscall != "creat":
+            open_plan = OpenPlan(**{
+                name: across([verdict(combined([outcome(t, syscall, c) for c in classes]))
+                              for t in tables])
+                for name, classes in access.items()})
+            uniform = open_plan.uniform()
+            if syscall == "openat2" or uniform is not None:
+                result.calls[syscall] = uniform if uniform is not None else TRACE
+            else:
+                result.calls[syscall] = TRACE
+                result.opens[syscall] = open_plan
+            continue
+        verdicts = [call_verdict(syscall, selector) for selector in selector_cases(syscall)]
+        if all(v == verdicts[0] for v in verdicts):
+            result.calls[syscall] = verdicts[0]
+            continue
+        result.calls[syscall] = TRACE  # the request (or flags) tells: stop where needed
+        selected, otherwise = verdicts
+        if otherwise == ALLOW:
+            result.selected[syscall] = SelectorPlan(CLASS_RULES[syscall], selected, otherwise)
+    filterplan._engine_floor(result)
+    refuses_by_name = any(
+        rule.action is not Action.PERMIT and (rule.path is not None or rule.net is not None)
+        for t in tables for rule in t.rules)
+    if refuses_by_name:
+        for syscall in aliases.TWO_PATH_CALLS:
+            if result.calls[syscall].kind == "allow" or syscall in result.selected:
+                result.calls[syscall] = TRACE
+                result.selected.pop(syscall, None)
+    if refuses_by_name or any(t.default is not Action.PERMIT for t in tables):
+        for syscall in aliases.EXPOSING_CALLS:
+            if result.calls[syscall].kind == "allow":
+                result.calls[syscall] = TRACE
+    return result
+
+
+@dataclass
+class Recorder:
+    """Facts that note what was read (the laziness the engine relies on: a path resolved, an
+    address or argv read only when a rule that could still win needs it)."""
+
+    facts: CallFacts
+    asked: list[object] = field(default_factory=list)
+
+    @property
+    def syscall(self) -> str:
+        return self.facts.syscall
+
+    @property
+    def open_flags(self) -> int | None:
+        return self.facts.open_flags
+
+    @property
+    def selector(self) -> int | None:
+        return self.facts.selector
+
+    @property
+    def sockaddr(self) -> SockAddr | None:
+        self.asked.append("sockaddr")
+        return self.facts.sockaddr
+
+    @property
+    def argv(self) -> tuple[str, ...] | None:
+        self.asked.append("argv")
+        return self.facts.argv
+
+    def roles(self) -> tuple[str, ...]:
+        return self.facts.roles()
+
+    def path(self, role: str) -> str | None:
+        self.asked.append(("path", role))
+        return self.facts.path(role)
+
+    def directory(self, role: str) -> bool:
+        self.asked.append(("directory", role))
+        return self.facts.directory(role)
+
+    def socket(self, role: str) -> bool:
+        self.asked.append(("socket", role))
+        return self.facts.socket(role)
+
+    def sockets_below(self, role: str) -> tuple[str, ...] | None:
+        self.asked.append(("sockets_below", role))
+        return self.facts.sockets_below(role)
+
+    def exposes(self, role: str) -> bool:
+        return self.facts.exposes(role)
+
+
+# ---------------------------------------------------------------------------------------------
+# Random tables and facts
+
+NAMES = ["a", "b", "ab", "c.h"]
+_pattern_component = st.sampled_from([*NAMES, *NAMES, "*", "?", "a*", "*.h", "[ab]", "**"])
+_pattern_path = st.lists(_pattern_component, max_size=4).map("/".join)
+
+
+@st.composite
+def path_patterns_(draw: st.DrawFn) -> PathGlob:
+    form = draw(st.sampled_from(["plain", "plain", "plain", "brace", "brace-top", "special"]))
+    start = draw(st.sampled_from(["/", "/", "/", "$HOME/", "~/", "/home/alice/"]))
+    if form == "special":
+        text = draw(st.sampled_from(["/", "/**", "pipe:*", "memfd:a*", "socket:\\[1\\]",
+                                     "/a\\*b", "$HOME", "/home/$USER/**", "/a/b/"]))
+    elif form == "brace":
+        alternatives = draw(st.lists(_pattern_path.filter(bool), min_size=1, max_size=3))
+        text = start + draw(_pattern_path) + "/{" + ",".join(alternatives) + "}" + \
+            draw(st.sampled_from(["", "/**", "/a"]))
+    elif form == "brace-top":
+        alternatives = draw(st.lists(_pattern_path.map(lambda p: "/" + p), min_size=1,
+                                     max_size=3))
+        text = "{" + ",".join(alternatives) + "}" + draw(st.sampled_from(["", "/**"]))
+    else:
+        text = start + draw(_pattern_path)
+    try:
+        return PathGlob(text, ENV)
+    except GlobError:
+        return PathGlob("/a/**", ENV)
+
+
+NETS = [
+    NetCondition(address="10.0.0.0/8"),
+    NetCondition(address="10.0.0.1"),
+    NetCondition(address=["10.1.0.0/16", "::1"], port=80),
+    NetCondition(port="1-100"),
+    NetCondition(address="0.0.0.0/0"),
+    NetCondition(address="::/0", port=[22, 443]),
+    NetCondition(address="::ffff:10.0.0.0/104"),
+    NetCondition(unix="/run/*", env=ENV),
+    NetCondition(unix=["@ab*", ""], env=ENV),
+    NetCondition(unix="$HOME/**", env=ENV),
+    NetCondition(unix=["/a/**", "@x"], env=ENV),
+]
+ARGVS = [ArgvCondition(["tool", "**"]), ArgvCondition(["tool", "-x"]), ArgvCondition(["*"])]
+CALLS = [("fsread",), ("fsread",), ("fswrite",), ("fsread", "fswrite"), ("openat",), ("open",),
+         ("exec",), ("execve",), ("rename",), ("link",), ("net-connect",), ("connect",),
+         ("read",), ("stdio",), ("newfstatat",), ("unlink",), ("fsread", "connect"),
+         ("ptrace",), ("exec", "fsread"), ("renameat2",), ("ioctl",), ("fswrite",)]
+REDIRECTS = [Redirect(path="/r"), Redirect(address=SockAddr("inet", "127.0.0.1", 9))]
+
+
+@st.composite
+def rules(draw: st.DrawFn, index: int) -> Rule:
+    """A rule with the conditions its calls can use, mostly (now and then any: the index must
+    agree on rules the loader would refuse, too); about one in sixteen unconditional."""
+    calls = draw(st.sampled_from(CALLS))
+    members = set().union(*(aliases.expand(name) for name in calls))
+    action = draw(st.sampled_from(list(Action)))
+    path = net = argv = None
+    if draw(st.integers(0, 15)):
+        if members & aliases.PATH_CALLS or not draw(st.integers(0, 9)):
+            path = draw(path_patterns_())
+        if members & aliases.ADDRESS_CALLS or not draw(st.integers(0, 9)):
+            net = draw(st.sampled_from(NETS))
+        if members & aliases.EXEC_CALLS and draw(st.integers(0, 9)) < 3:
+            argv = draw(st.sampled_from(ARGVS))
+    redirect = draw(st.sampled_from(REDIRECTS)) \
+        if action is Action.PERMIT and draw(st.integers(0, 9)) < 2 else None
+    return Rule(calls, action, draw(st.sampled_from([errno_module.EPERM, errno_module.EACCES])),
+                path, net, argv, redirect, index=index)
+
+
+@st.composite
+def tables(draw: st.DrawFn, name: str = "main") -> Table:
+    count = draw(st.integers(0, 24))
+    return Table(name, draw(st.sampled_from(list(Action))),
+                 draw(st.sampled_from([errno_module.EPERM, errno_module.ENOENT])),
+                 [draw(rules(i + 1)) for i in range(count)])
+
+
+def _literal_prefix(glob: PathGlob) -> list[str]:
+    shape = glob.shapes[0]
+    return ["/" + "/".join(shape.prefix)] if shape.kind != "pseudo" else []
+
+
+@st.composite
+def paths(draw: st.DrawFn, table: Table) -> str:
+    """A path near the table's patterns: under the literal start of one of them, or made of
+    the same names; now and then an odd one ("//", a pseudo name, relative, empty)."""
+    form = draw(st.integers(0, 9))
+    if form == 0:
+        return draw(st.sampled_from(["", "/", "//", "/a//b", "/a/", "/a//", "pipe:[1]",
+                                     "/memfd:ab (deleted)", "socket:[1]", "a/b", "/home/alice",
+                                     "/a\\*b", "/a*b", "/run/x"]))
+    starts = [p for r in table.rules if r.path is not None for p in _literal_prefix(r.path)]
+    start = draw(st.sampled_from(starts)) if starts and form < 7 else \
+        draw(st.sampled_from(["", "/home/alice"]))
+    rest = draw(st.lists(st.sampled_from(NAMES), max_size=3))
+    text = "/".join([start.rstrip("/"), *rest])
+    return text if text else "/"
+
+
+ADDRESSES = [
+    SockAddr("inet", "10.0.0.1", 80), SockAddr("inet", "10.1.2.3", 22),
+    SockAddr("inet", "192.168.1.1", 443), SockAddr("inet6", "::1", 80),
+    SockAddr("inet6", "::ffff:10.0.0.1", 80), SockAddr("inet6", "2001:db8::1", 22),
+    SockAddr("inet", "not-an-address", 80), SockAddr("inet", None, 50),
+    SockAddr("unix", path="/run/a"), SockAddr("unix", path="@abc"), SockAddr("unix", path=""),
+    SockAddr("unix", path=None), SockAddr("netlink"), SockAddr("unix", path="/home/alice/x/y"),
+    SockAddr("unix", path="/a/b"),
+]
+FLAGS = [os.O_RDONLY, os.O_WRONLY, os.O_RDWR, os.O_RDONLY | os.O_CREAT, None]
+
+
+@st.composite
+def facts_for(draw: st.DrawFn, table: Table) -> CallFacts:
+    call = draw(st.sampled_from(["openat", "openat", "open", "newfstatat", "newfstatat",
+                                 "unlink", "execve", "execve", "rename", "renameat2",
+                                 "renameat2", "link", "connect", "connect", "sendto", "read",
+                                 "ptrace", "ioctl", "ioctl", "mount", "umount2"]))
+    if call == "mount":  # a source and a target, shown elsewhere or covered (or not: a remount)
+        return CallFacts(
+            call, (PathArg("old", draw(paths(table))), PathArg("new", draw(paths(table)))),
+            directories=frozenset(draw(st.sampled_from([(), ("old",), ("old", "new")]))),
+            sockets=frozenset(draw(st.sampled_from([(), ("old",)]))),
+            sockets_inside=tuple(draw(st.sampled_from([(), ("/run/s",), ("/a/b/s",)]))),
+            exposed=frozenset(draw(st.sampled_from([(), ("old",), ("new",), ("old", "new")]))))
+    if call == "umount2":
+        return CallFacts(call, (PathArg("path", draw(paths(table))),),
+                         directories=frozenset(draw(st.sampled_from([(), ("path",)]))),
+                         exposed=frozenset(draw(st.sampled_from([(), ("path",)]))))
+    if call in aliases.TWO_PATH_CALLS:
+        old, new = draw(paths(table)), draw(paths(table))
+        return CallFacts(
+            call, (PathArg("old", old), PathArg("new", new)),
+            directories=frozenset(draw(st.sampled_from([(), ("old",), ("new",),
+                                                        ("old", "new")]))),
+            sockets=frozenset(draw(st.sampled_from([(), ("old",), ("new",)]))),
+            sockets_inside=tuple(draw(st.sampled_from([(), ("/run/s",), ("/a/b/s",)]))),
+            selector=draw(st.sampled_from([0, RENAME_EXCHANGE, 1, RENAME_EXCHANGE | 4]))
+            if call == "renameat2" else None)
+    if call == "ioctl":  # on a descriptor's file: a path, or a pseudo name
+        return CallFacts(call, (PathArg("path", draw(paths(table))),), selector=draw(
+            st.sampled_from([*FILE_CHANGING, TIOCSTI, 0x5401, FS_IOC_SETFLAGS | 1 << 32])))
+    if call in ("connect", "sendto"):
+        return CallFacts(call, sockaddr=draw(st.sampled_from([*ADDRESSES, None])))
+    if call in ("read", "ptrace"):
+        return CallFacts(call)
+    path_args = (PathArg("path", draw(paths(table))),)
+    if call == "execve":
+        return CallFacts(call, path_args, argv=draw(st.sampled_from(
+            [("tool",), ("tool", "-x"), ("x", "y"), None])))
+    return CallFacts(call, path_args, open_flags=draw(st.sampled_from(FLAGS)))
+
+
+def _same(got: Decision | None, want: Decision | None) -> None:
+    assert got == want
+    if got is not None and want is not None:
+        assert got.rule is want.rule  # the very rule, not an equal one
+
+
+# ---------------------------------------------------------------------------------------------
+# Properties
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_index_decides_as_the_linear_scan(data: st.DataObject) -> None:
+    table = data.draw(tables())
+    linear = LinearTable(table)
+    for _ in range(8):
+        facts = data.draw(facts_for(table))
+        indexed, scanned = Recorder(facts), Recorder(facts)
+        _same(table.decide(indexed), linear.decide(scanned))
+        assert set(indexed.asked) == set(scanned.asked)  # the same facts read, no more
+        indexed, scanned = Recorder(facts), Recorder(facts)
+        _same(table.refusing_rule(indexed), linear.refusing_rule(scanned))
+        assert set(indexed.asked) == set(scanned.asked)
+
+
+@settings(max_examples=100, deadline=None)
+@given(tables())
+def test_rules_for_and_may_refuse_as_the_linear_scan(table: Table) -> None:
+    linear = LinearTable(table)
+    for syscall in ("openat", "execve", "rename", "connect", "read", "ptrace", "unlink",
+                    "ioctl", "renameat2"):
+        for cls in [None, *sorted(aliases.aliases_of(syscall))]:
+            assert table.rules_for(syscall, cls) == linear.rules_for(syscall, cls)
+            assert all(a is b for a, b in zip(table.rules_for(syscall, cls),
+                                               linear.rules_for(syscall, cls), strict=True))
+            assert table.may_refuse(syscall, cls) is linear.may_refuse(syscall, cls)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(tables(), min_size=1, max_size=3),
+       st.builds(PlanOptions, dry_run=st.booleans(), see_refusals=st.booleans(),
+                 see_rule_permits=st.booleans(),
+                 extra=st.sampled_from([frozenset(), frozenset({"read", "openat"})])))
+def test_prefilter_plan_as_the_linear_scan(tables_: list[Table], options: PlanOptions) -> None:
+    assert filterplan.plan(tables_, options) == linear_plan(tables_, options)
+
+
+@settings(max_examples=400, deadline=None)
+@given(path_patterns_(), st.sampled_from(["/", "/home/alice/", "/a/"]),
+       st.lists(st.sampled_from([*NAMES, "x"]), max_size=4))
+def test_glob_shapes_say_what_the_pattern_matches(glob: PathGlob, start: str,
+                                                  rest: list[str]) -> None:
+    """What the index files a pattern under is true of paths in the kernel's form: an exact
+    or tree shape that fits the path means a match; a match means some shape fits."""
+    path = (start + "/".join(rest)).rstrip("/") or "/"
+    names = [name for name in path.split("/") if name]
+
+    def fits(kind: str, prefix: tuple[str, ...], depth: int | None) -> bool:
+        head = tuple(names[:len(prefix)])
+        if kind == "exact":
+            return tuple(names) == prefix
+        if kind == "tree":
+            return head == prefix
+        if kind == "glob":
+            return head == prefix and (depth is None or depth == len(names))
+        return True  # pseudo: only the regex knows
+
+    if any(shape.kind in ("exact", "tree") and fits(*shape) for shape in glob.shapes):
+        assert glob.matches(path)
+    if glob.matches(path):
+        assert any(fits(*shape) for shape in glob.shapes)
+
+
+@pytest.mark.parametrize("pattern", ["/a/*", "/a/**/b", "/*", "/a/?", "/**", "/a/[ab]*"])
+@pytest.mark.parametrize("path", ["/a//", "/a//b", "//", "/a/b//", "//a"])
+def test_paths_with_empty_components_are_left_to_the_regex(pattern: str, path: str) -> None:
+    """``*`` matches an empty name, so "/a/*" matches "/a//": not the kernel's form, but the
+    index must answer as the pattern does."""
+    table = Table("t", Action.PERMIT, rules=[Rule(("fsread",), Action.NEVER,
+                                                  path=PathGlob(pattern, ENV))])
+    facts = CallFacts("openat", (PathArg("path", path),), open_flags=os.O_RDONLY)
+    _same(table.decide(facts), LinearTable(table).decide(facts))
+
+
+# ---------------------------------------------------------------------------------------------
+# Laziness, counted
+
+
+def _many_path_rules(count: int) -> list[Rule]:
+    return [Rule(("fsread",), Action.PERMIT, path=PathGlob(f"/usr/include/d{i}", ENV))
+            for i in range(count)]
+
+
+def test_an_unconditional_rule_first_means_no_path_is_read() -> None:
+    table = Table("t", Action.NEVER, rules=[Rule(("fsread",), Action.PERMIT),
+                                            *_many_path_rules(50)])
+    facts = Recorder(CallFacts("openat", (PathArg("path", "/usr/include/d7"),),
+                               open_flags=os.O_RDONLY))
+    assert table.decide(facts).rule is table.rules[0]
+    assert facts.asked == []
+
+
+def test_facts_are_read_once_per_kind_and_only_when_needed() -> None:
+    """The path is read once for the whole run of path rules (the linear scan read it at
+    every rule); an address rule after a matching path rule is never looked at; a rule that
+    could win before any path rule keeps the path unread."""
+    table = Table("t", Action.NEVER, rules=[
+        *_many_path_rules(50),
+        Rule(("fsread",), Action.NEVER, net=NETS[0]),
+        Rule(("exec",), Action.PERMIT, argv=ArgvCondition(["tool", "**"])),
+        *_many_path_rules(3),
+    ])
+    hit = Recorder(CallFacts("openat", (PathArg("path", "/usr/include/d42"),),
+                             open_flags=os.O_RDONLY))
+    assert table.decide(hit).rule is table.rules[42]
+    assert hit.asked == [("path", "path"), ("path", "path")]  # one to decide, one for the log
+    miss = Recorder(CallFacts("openat", (PathArg("path", "/elsewhere"),),
+                              open_flags=os.O_RDONLY))
+    assert table.decide(miss).reason == "default"
+    assert miss.asked == [("path", "path"), "sockaddr"]
+
+    argv_first = Table("t", Action.NEVER, rules=[
+        Rule(("exec",), Action.PERMIT, argv=ArgvCondition(["tool", "**"])),
+        Rule(("exec",), Action.NEVER, path=PathGlob("/bin/**", ENV)),
+    ])
+    run = Recorder(CallFacts("execve", (PathArg("path", "/bin/tool"),), argv=("tool",)))
+    assert argv_first.decide(run).reason == "default"  # fsread has no rule: the default
+    assert run.asked == ["argv"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules added at run time
+
+
+def _open(path: str) -> CallFacts:
+    return CallFacts("openat", (PathArg("path", path),), open_flags=os.O_RDONLY)
+
+
+def test_the_index_follows_rules_added_at_run_time() -> None:
+    table = Table("t", Action.NEVER, rules=[
+        Rule(("fsread",), Action.PERMIT, path=PathGlob("/a/**", ENV))])
+    assert table.decide(_open("/b")).action is Action.NEVER  # the index is built now
+    # a remembered answer goes first
+    table.add_rule(Rule(("fsread",), Action.PERMIT, path=PathGlob("/b", ENV)))
+    assert table.decide(_open("/b")).action is Action.PERMIT
+    assert table.rules_for("openat", "fsread")[0].path == PathGlob("/b", ENV)
+    assert table.may_refuse("openat", "fsread") is False
+    # a process's own table: a copy with one more rule; the original is unchanged
+    refusing = Rule(("fsread",), Action.NEVER, path=PathGlob("/a/x", ENV))
+    copy = dataclasses.replace(table, rules=[refusing, *table.rules])
+    assert copy.decide(_open("/a/x")).rule is refusing
+    assert copy.may_refuse("openat", "fsread") is True
+    assert table.decide(_open("/a/x")).action is Action.PERMIT
+    # rules changed in place: appended, or a new list assigned
+    table.rules.append(Rule(("fsread",), Action.ASK))
+    assert table.decide(_open("/c")).action is Action.ASK
+    table.rules = [refusing]
+    assert table.decide(_open("/a/x")).rule is refusing
+    assert table.decide(_open("/b")).reason == "default"
