@@ -391,9 +391,14 @@ class DecodedCall:
     @property
     def namespace_flags(self) -> int:
         """The namespace flags the call asks for (clone's without its exit signal byte,
-        unshare's): what a rule on ``unshare`` decides for clone too (the supervisor)."""
+        clone3's from its struct, unshare's): what a rule on ``unshare`` decides for clone and
+        clone3 too (the supervisor).  A clone3 whose struct was not read (the engine reads it
+        before any rule is asked: Tracer._clone3_check) counts as asking for them all."""
         if self.name == "clone":
             return self.args[0] & CLONE_NEW_FLAGS & ~CSIGNAL
+        if self.name == "clone3":
+            flags = self.clone_args.flags if self.clone_args is not None else CLONE_NEW_FLAGS
+            return flags & CLONE_NEW_FLAGS
         if self.name == "unshare":
             return self.args[0] & CLONE_NEW_FLAGS
         return 0

@@ -114,6 +114,8 @@ class Task:
     seen: View | None = None
     joined: bool = False
     after: Any = None            # what the engine notes when its call returns (Tracer._noted)
+    clone3_flags: int | None = None  # the flags of the last clone3 it was let make, as checked
+    #                                  (the kernel gets the struct checked): its child's view
 
     def __post_init__(self) -> None:
         if self.space is None:

@@ -47,6 +47,7 @@ from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import PROC_SUPER_MAGIC, Resolved
 from systrace_py.engine.seccomp import (
     GUARDED_CALLS,
+    GUARDS,
     SHARES,
     STOP_GUARDED,
     guard_refusal,
@@ -81,7 +82,8 @@ _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signa
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
 #: the wait status of a PTRACE_EVENT_SECCOMP stop: stopped (0x7f), SIGTRAP, event 7
 _SECCOMP_STOP = 0x7F | (signal.SIGTRAP << 8) | (7 << 16)
-_NR_CLONE = NUMBERS["clone"]
+_NR_CLONE, _NR_CLONE3 = NUMBERS["clone"], NUMBERS["clone3"]
+_U64 = 0xFFFFFFFFFFFFFFFF
 _CONTROL_CALLS = treated(Treat.CONTROL)  # calls whose control messages are checked
 #: calls whose targets, in the tracer's own mount namespace, must not be "/", /proc or below:
 #: the tracer reads /proc (and resolves from its root) for every decision
@@ -657,14 +659,20 @@ class Tracer:
         if err is not None:
             return err, "guard"
         guard = stop_guard(call.name, call.args, self.pid)
+        if guard is None and call.clone_args is not None:
+            # a clone3 as clone: its check sees the flags whole, which clone's cases (the
+            # filter's register tests) cannot -- CLONE_NEWTIME is clone's exit signal bit
+            guard = GUARDS.get(call.name)
         return self._stop_guard(call, guard) if guard is not None else None
 
     def _clone3_check(self, call: DecodedCall) -> tuple[int, str] | None:
         """clone3's flags are in memory: read its struct as the kernel will (its errno for a
         bad size, pointer or field), then give the clone(2) call that would make the same task
         clone's own guard -- the same function and the same definition that decide a clone,
-        so the two can never differ.  The struct read is the one the kernel gets (held, see
-        _must_hold)."""
+        so the two can never differ: its check, views.clone_refusal, gets the struct's flags
+        whole (clone3 carries its exit signal apart).  The struct read is the one the kernel
+        gets (held, see _must_hold), and its flags are what the child's view follows
+        (_clone_flags)."""
         memory = call.memory
         if memory is None:
             return errno.EFAULT, "clone_args unreadable"
@@ -679,6 +687,7 @@ class Tracer:
         call.clone_args_raw = raw
         as_clone = DecodedCall(call.tid, call.tgid, _NR_CLONE, "clone", decoded.as_clone(),
                                memory, view=call.view)
+        as_clone.clone_args = decoded  # (its check reads the flags whole: see _stop_guard)
         return self._guard_refusal(as_clone)
 
     def _stop_guard(self, call: DecodedCall, guard: Guard) -> tuple[int, str] | None:
@@ -686,6 +695,8 @@ class Tracer:
         guards of the syscall table); ``guard.arg`` is the argument it looks at."""
         target = call.args[guard.arg]
         if guard.check == "clone_flags":
+            if call.clone_args is not None:  # a clone3, given clone's guard: its flags whole
+                return clone_refusal(call.clone_args.flags, exit_signal_in_flags=False)
             return clone_refusal(target, exit_signal_in_flags=True)
         if guard.check == "namespace_flags":
             return namespace_refusal(target)
@@ -820,6 +831,8 @@ class Tracer:
                 return
         if call.name in enforce.VIEW_CALLS:
             self._views_changed(task, call)
+        if call.clone_args is not None:
+            task.clone3_flags = call.clone_args.flags  # (read at its child's event)
         if call.name == "kill":
             result = signals.signal_group(task.tid, task.process.pid,
                                           signals.int32(call.args[0]), call.args[1] & 0xFFFFFFFF)
@@ -1305,11 +1318,16 @@ class Tracer:
 
     @staticmethod
     def _clone_flags(parent: Task) -> int:
-        """The flags of the call that made the parent's new child: clone's register, none
-        for fork and vfork.  (The event does not tell the call: clone reports a fork, a
-        vfork or a clone event by its flags.)"""
+        """The flags of the call that made the parent's new child: clone's register, the
+        clone3 struct its stop checked (the one the kernel got; unknown, as when its task was
+        let go unchecked: every flag), none for fork and vfork.  (The event does not tell the
+        call: clone3 and clone report a fork, a vfork or a clone event by their flags.)"""
         regs = pt.getregs(parent.tid)
-        return regs.rdi if regs.orig_rax == _NR_CLONE else 0
+        if regs.orig_rax == _NR_CLONE:
+            return regs.rdi
+        if regs.orig_rax == _NR_CLONE3:
+            return parent.clone3_flags if parent.clone3_flags is not None else _U64
+        return 0
 
     def _on_stop_event(self, task: Task, sig: int) -> None:
         if not task.started:

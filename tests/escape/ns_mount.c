@@ -16,6 +16,7 @@
  *       overlay  mount -t overlay -o lowerdir=SECD, read the secret through the overlay
  *       overlay2 the same through the new mount API (fsopen, fsconfig, fsmount, move_mount)
  *       clone    the namespaces made by clone(2) for a child, which binds and reads
+ *       clone3   the same made by clone3(2) (its flags in a struct clone_args)
  *       chroot   chroot(SECD/..) and read /secd/secret.txt; chroot(WORK) keeping the cwd
  *                outside the new root and read ../secd/secret.txt from there
  *       pivot    a tmpfs as the new root, the old one under it: pivot_root, then read the
@@ -38,6 +39,7 @@
 #include "attack.h"
 
 #include <linux/mount.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <sys/mount.h>
 
@@ -101,12 +103,19 @@ static void mounted(const char *what, int rc) {
     }
 }
 
-static void child_binds(void) {
+static void child_binds(int by_clone3) {
     uid_t uid = getuid();
     gid_t gid = getgid();
-    long pid = syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0);
+    long pid;
+    if (by_clone3) {
+        struct clone_args args = {.flags = CLONE_NEWUSER | CLONE_NEWNS, .exit_signal = SIGCHLD};
+        pid = syscall(SYS_clone3, &args, sizeof args);
+    } else {
+        pid = syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0);
+    }
     if (pid < 0)
-        blocked("clone(CLONE_NEWUSER|CLONE_NEWNS): %s", ename(errno));
+        blocked("%s(CLONE_NEWUSER|CLONE_NEWNS): %s", by_clone3 ? "clone3" : "clone",
+                ename(errno));
     if (pid == 0) {
         char b[4096];
         map_ids(uid, gid);
@@ -260,8 +269,8 @@ int main(int argc, char **argv) {
     work = argv[4];
     snprintf(secret, sizeof secret, "%s/secret.txt", secd);
     char dir[4096], opts[8192];
-    if (!strcmp(mode, "clone"))
-        child_binds();
+    if (!strcmp(mode, "clone") || !strcmp(mode, "clone3"))
+        child_binds(!strcmp(mode, "clone3"));
     if (!strcmp(mode, "procfs"))
         new_procfs();
     if (!strcmp(mode, "chroot"))

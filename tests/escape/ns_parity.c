@@ -14,11 +14,18 @@
  *       chroot   chroot(DIR) and exec PROGRAM (a static binary inside DIR)
  *       pivot    a tmpfs as new root, pivot_root, the old root detached, a file made in
  *                the new root
- *       flags    unshare with each namespace flag, and clone(2) with them in a child
+ *       flags    unshare with each namespace flag, and clone(2) and clone3(2) with them in a
+ *                child
+ *       children children made in new user and mount namespaces by clone (fork-like and
+ *                CLONE_VFORK) and by clone3 (fork-like, CLONE_VFORK, and with no exit signal),
+ *                each mounting a tmpfs over /proc -- its own namespace's, propagated nowhere
+ *                -- as its first mount, and making a file there (HOW is not read: a mount
+ *                namespace without a user namespace would share /proc's mount with ours)
  */
 #include "attack.h"
 
 #include <linux/mount.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <sys/mount.h>
 
@@ -38,19 +45,23 @@ static void writef(const char *path, const char *text) {
     }
 }
 
+/* In a new user namespace: be root in it (mapped to who we were). */
+static void map_ids(uid_t uid, gid_t gid) {
+    char text[64];
+    writef("/proc/self/setgroups", "deny");
+    snprintf(text, sizeof text, "0 %u 1", uid);
+    writef("/proc/self/uid_map", text);
+    snprintf(text, sizeof text, "0 %u 1", gid);
+    writef("/proc/self/gid_map", text);
+}
+
 static void enter(int extra) {
     uid_t uid = getuid();
     gid_t gid = getgid();
     int user = !strcmp(how, "user");
     step("unshare", unshare(CLONE_NEWNS | extra | (user ? CLONE_NEWUSER : 0)));
-    if (user) {
-        char text[64];
-        writef("/proc/self/setgroups", "deny");
-        snprintf(text, sizeof text, "0 %u 1", uid);
-        writef("/proc/self/uid_map", text);
-        snprintf(text, sizeof text, "0 %u 1", gid);
-        writef("/proc/self/gid_map", text);
-    }
+    if (user)
+        map_ids(uid, gid);
     step("private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
 }
 
@@ -186,20 +197,72 @@ static void flags(void) {
             _exit(0);
         }
         waitpid(pid, NULL, 0);
-        if (all[i].flag == CLONE_NEWTIME)
-            continue; /* (its bit is clone(2)'s exit signal) */
-        long child = syscall(SYS_clone, all[i].flag | user | SIGCHLD, 0, 0, 0, 0);
-        if (child == 0) {
-            printf("clone %s: ok, pid 1: %d\n", all[i].name, getpid() == 1);
+        for (int by_clone3 = 0; by_clone3 < 2; by_clone3++) {
+            const char *call = by_clone3 ? "clone3" : "clone";
+            long child;
+            if (by_clone3) {
+                struct clone_args args = {.flags = all[i].flag | user, .exit_signal = SIGCHLD};
+                child = syscall(SYS_clone3, &args, sizeof args);
+            } else if (all[i].flag == CLONE_NEWTIME) {
+                continue; /* (its bit is clone(2)'s exit signal) */
+            } else {
+                child = syscall(SYS_clone, all[i].flag | user | SIGCHLD, 0, 0, 0, 0);
+            }
+            if (child == 0) {
+                printf("%s %s: ok, pid 1: %d\n", call, all[i].name, getpid() == 1);
+                fflush(stdout);
+                _exit(0);
+            }
+            if (child < 0)
+                printf("%s %s: %s\n", call, all[i].name, ename(errno));
+            else
+                waitpid(child, NULL, 0);
             fflush(stdout);
-            _exit(0);
         }
-        if (child < 0)
-            printf("clone %s: %s\n", all[i].name, ename(errno));
-        else
-            waitpid(child, NULL, 0);
-        fflush(stdout);
     }
+}
+
+/* A child in new user and mount namespaces: a tmpfs over /proc (the tracer's own would be
+ * refused: it reads /proc), a file made and read there. */
+static void in_new_namespaces(const char *made_by, uid_t uid, gid_t gid) {
+    char what[128];
+    map_ids(uid, gid);
+    snprintf(what, sizeof what, "%s: tmpfs over its /proc", made_by);
+    step(what, mount("none", "/proc", "tmpfs", 0, "mode=0755"));
+    snprintf(what, sizeof what, "%s: a file there", made_by);
+    step(what, write_file("/proc/made", "in the child's /proc\n"));
+    read_back(made_by, "/proc/made");
+    fflush(stdout);
+    _exit(0);
+}
+
+static void children(void) {
+    static const struct {
+        const char *name;
+        int clone3, flags, exit_signal;
+    } ways[] = {{"clone", 0, 0, SIGCHLD},
+                {"clone CLONE_VFORK", 0, CLONE_VFORK, SIGCHLD},
+                {"clone3", 1, 0, SIGCHLD},
+                {"clone3 CLONE_VFORK", 1, CLONE_VFORK, SIGCHLD},
+                {"clone3 with no exit signal", 1, 0, 0}};
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+    for (size_t i = 0; i < sizeof ways / sizeof ways[0]; i++) {
+        int flags = CLONE_NEWUSER | CLONE_NEWNS | ways[i].flags;
+        long child;
+        if (ways[i].clone3) {
+            struct clone_args args = {.flags = flags, .exit_signal = ways[i].exit_signal};
+            child = syscall(SYS_clone3, &args, sizeof args);
+        } else {
+            child = syscall(SYS_clone, flags | ways[i].exit_signal, 0, 0, 0, 0);
+        }
+        if (child == 0)
+            in_new_namespaces(ways[i].name, uid, gid);
+        if (child > 0)
+            waitpid(child, NULL, __WALL); /* (its lines first) */
+        step(ways[i].name, child);
+    }
+    step("our /proc is the kernel's", access("/proc/self/status", F_OK));
 }
 
 int main(int argc, char **argv) {
@@ -221,6 +284,8 @@ int main(int argc, char **argv) {
         pivot();
     else if (!strcmp(mode, "flags"))
         flags();
+    else if (!strcmp(mode, "children"))
+        children();
     else
         usage("unknown MODE");
     printf("done\n");

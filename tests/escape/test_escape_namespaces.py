@@ -47,11 +47,14 @@ def test_a_new_view_does_not_show_the_secret(build, tmp_path, mode, how):
     assert ("EPERM" if mode == "memfile" else "EACCES") in traced.detail, traced
 
 
-def test_a_child_in_new_user_and_mount_namespaces_does_not_show_the_secret(build, tmp_path):
-    """clone(2)'s namespace flags are in a register: the child they make is followed like
-    one that called unshare -- its bind of the secret's directory is decided as one."""
+@pytest.mark.parametrize("call", ["clone", "clone3"])
+def test_a_child_in_new_user_and_mount_namespaces_does_not_show_the_secret(build, tmp_path,
+                                                                           call):
+    """clone(2)'s namespace flags are in a register, clone3's in its struct: the child they
+    make is followed like one that called unshare -- its bind of the secret's directory is
+    decided as one."""
     traced, _ = controlled_and_blocked(tmp_path, build("escape/ns_mount.c"),
-                                       lambda s: ["clone", "user", s.secd, s.work],
+                                       lambda s: [call, "user", s.secd, s.work],
                                        lambda s: read_never(s.secret))
     assert "EACCES" in traced.detail, traced
 
@@ -128,7 +131,9 @@ def test_a_mount_over_the_tracers_proc_is_refused(build, tmp_path):
 # --- parity: the harmless uses ------------------------------------------------------------------
 PARITY = [(mode, how, thread) for mode in ("tmpfs", "bind", "api", "pivot", "flags", "chroot")
           for how in ("user", "root") for thread in (False, True)
-          if not (thread and how == "user")]  # (a user namespace takes a single thread)
+          if not (thread and how == "user")]  # (unshare of a user namespace: a single thread)
+# children in new user and mount namespaces, by clone and clone3 (a thread alive or not)
+PARITY += [("children", "user", False), ("children", "user", True)]
 
 
 @pytest.mark.parametrize(("mode", "how", "thread"), PARITY,
@@ -155,17 +160,20 @@ def test_namespaces_mounts_and_chroot_work_as_natively(build, tmp_path, mode, ho
     assert traced_out == native
 
 
-def test_a_rule_on_unshare_decides_the_namespaces_of_clone_too(build, tmp_path):
-    """clone(2) makes the namespaces unshare makes: a rule that refuses unshare refuses a
-    child made in new namespaces too (an ordinary child still runs)."""
+def test_a_rule_on_unshare_decides_the_namespaces_of_clone_and_clone3_too(build, tmp_path):
+    """clone(2) and clone3(2) make the namespaces unshare makes: a rule that refuses unshare
+    refuses a child made in new namespaces too, whichever call made it (an ordinary child
+    still runs)."""
     s = Scene.make(tmp_path)
     program = build("escape/ns_parity.c")
     native = attack(program, "flags", "root", s.work, policy_text=None, scene=s)
-    assert "EPERM" not in native.stdout and "clone mnt: ok" in native.stdout, native
+    assert "EPERM" not in native.stdout and "clone3 time: ok" in native.stdout, native
     out = attack(program, "flags", "root", s.work, scene=s,
                  policy_text=policy(never("unshare", "EPERM")))
     lines = [line for line in out.stdout.splitlines() if line.startswith(("unshare", "clone"))]
-    assert len(lines) == 13 and all(line.endswith(": EPERM") for line in lines), out
+    # seven namespaces: unshare and clone3 each ask for all seven, clone for all but time
+    assert len(lines) == 20 and all(line.endswith(": EPERM") for line in lines), out
+    assert sum(line.startswith("clone3 ") for line in lines) == 7, out
     assert out.stdout.rstrip().endswith("done"), out
 
 

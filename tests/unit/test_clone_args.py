@@ -2,33 +2,48 @@
 
 The kernel itself is the reference: tests/escape/test_escape_children.py runs the same bad
 structs natively and traced and compares the errnos.  Here, the pure parts: decoding, the
-order in which copy_struct_from_user fails, and the field checks, over generated structs."""
+order in which copy_struct_from_user fails, and the field checks, over generated structs;
+and the flags of a good struct meeting clone's guard (Tracer._clone3_check)."""
 
 from __future__ import annotations
 
 import errno
+import os
 import struct
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from systrace_py import views
 from systrace_py.engine import clone_args
 from systrace_py.engine.clone_args import CloneArgs, CloneArgsError
+from systrace_py.engine.decode import DecodedCall
 from systrace_py.engine.memory import TraceeMemoryError
+from systrace_py.engine.tracer import Tracer
 from systrace_py.kernel import (
     CLONE_CLEAR_SIGHAND,
     CLONE_DETACHED,
     CLONE_FS,
     CLONE_INTO_CGROUP,
+    CLONE_NEW_FLAGS,
+    CLONE_NEWCGROUP,
+    CLONE_NEWIPC,
+    CLONE_NEWNET,
+    CLONE_NEWNS,
+    CLONE_NEWPID,
     CLONE_NEWTIME,
+    CLONE_NEWUSER,
+    CLONE_NEWUTS,
     CLONE_PARENT,
     CLONE_SETTLS,
     CLONE_SIGHAND,
     CLONE_THREAD,
+    CLONE_UNTRACED,
     CLONE_VFORK,
     CLONE_VM,
 )
+from systrace_py.syscalls import NUMBERS
 
 PAGE = 4096
 BASE = 0x10000
@@ -179,3 +194,62 @@ def test_any_flag_outside_clone3s_is_einval(flags):
     refused = clone_args.invalid_flags(_valid(flags=flags, exit_signal=0)) is not None
     if bad or flags & (CLONE_DETACHED | 0x7F):
         assert refused
+
+
+# --- clone3's flags get clone's guard, whole ----------------------------------------------------
+#: every namespace flag, and the one clone(2) cannot carry (its bit is clone's exit signal)
+NAMESPACES = [CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
+              CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWTIME]
+
+
+def _tracer() -> Tracer:
+    """A tracer's guard checks, with no traced tree (clone's read nothing else)."""
+    tracer = object.__new__(Tracer)
+    tracer.pid = os.getpid()
+    return tracer
+
+
+def _clone3_call(flags: int, exit_signal: int = 17) -> DecodedCall:
+    raw = _struct(flags=flags, exit_signal=exit_signal)
+    return DecodedCall(1, 1, NUMBERS["clone3"], "clone3", (BASE, len(raw), 0, 0, 0, 0),
+                       FakeMemory(raw))  # type: ignore[arg-type]
+
+
+def _clone_call(flags: int) -> DecodedCall:
+    return DecodedCall(1, 1, NUMBERS["clone"], "clone", (flags, 0, 0, 0, 0, 0))
+
+
+@pytest.mark.parametrize("flag", NAMESPACES)
+def test_clone3s_namespace_flags_meet_clones_decision_whole(flag):
+    """Were no namespace followed, views.clone_refusal would refuse each: clone3 meets it for
+    every flag in its struct (CLONE_NEWTIME too: clone3 carries its exit signal apart, and
+    clone's register cases cannot see that bit), clone for every flag but CLONE_NEWTIME
+    (there, the exit signal's bit)."""
+    tracer = _tracer()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(views, "NAMESPACE_FLAGS", tuple(
+            known._replace(followed=False) for known in views.NAMESPACE_FLAGS))
+        refusal = tracer._clone3_check(_clone3_call(flag))
+        assert refusal is not None and refusal[0] == errno.EPERM, refusal
+        by_clone = tracer._guard_refusal(_clone_call(flag | 17))
+        assert (by_clone is None) == (flag == CLONE_NEWTIME), by_clone
+    # as they are, every namespace is followed: the same calls run
+    assert tracer._clone3_check(_clone3_call(flag)) is None
+    assert tracer._guard_refusal(_clone_call(flag & ~0xFF | 17)) is None
+
+
+@given(st.sets(st.sampled_from([*NAMESPACES, CLONE_UNTRACED, CLONE_VM, CLONE_FS, CLONE_VFORK,
+                                CLONE_SETTLS])).map(sum))
+def test_clone3_is_decided_as_views_decides_its_flags(flags):
+    """The engine's answer to a valid clone3 is views.clone_refusal's on its struct's flags;
+    what the struct asks of namespaces is what a rule on unshare is asked about."""
+    call = _clone3_call(flags)
+    assert _tracer()._clone3_check(call) == views.clone_refusal(flags, exit_signal_in_flags=False)
+    assert call.clone_args is not None and call.clone_args.flags == flags
+    assert call.namespace_flags == flags & CLONE_NEW_FLAGS
+
+
+def test_a_clone3_whose_struct_was_not_read_asks_for_every_namespace():
+    """(The engine reads it before any rule is asked; were it not read, a rule on unshare
+    would still decide.)"""
+    assert _clone3_call(0).namespace_flags == CLONE_NEW_FLAGS
