@@ -1321,8 +1321,13 @@ class Tracer:
         """The flags of the call that made the parent's new child: clone's register, the
         clone3 struct its stop checked (the one the kernel got; unknown, as when its task was
         let go unchecked: every flag), none for fork and vfork.  (The event does not tell the
-        call: clone3 and clone report a fork, a vfork or a clone event by their flags.)"""
-        regs = pt.getregs(parent.tid)
+        call: clone3 and clone report a fork, a vfork or a clone event by their flags.)  A
+        parent gone meanwhile (SIGKILL) counts as having asked for every flag: the child
+        then reads its own view, which is never wrong, only slower."""
+        try:
+            regs = pt.getregs(parent.tid)
+        except pt.PtraceError:
+            return _U64
         if regs.orig_rax == _NR_CLONE:
             return regs.rdi
         if regs.orig_rax == _NR_CLONE3:
