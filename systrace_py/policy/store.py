@@ -26,6 +26,7 @@ kept in one place and reaches the file whole:
 from __future__ import annotations
 
 import errno as errno_module
+import itertools
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -349,7 +350,7 @@ class _TextEditor:
 
         for rules in self._edited:
             tables = list(rules)
-            for before, after in zip(tables, tables[1:], strict=False):
+            for before, after in itertools.pairwise(tables):
                 if id(before) not in self._mine and id(after) not in self._mine:
                     continue
                 items = [item for _, item in before.value.body if not isinstance(item, Null)]
