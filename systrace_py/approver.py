@@ -214,13 +214,16 @@ class _Pipes(_Channel):
         if not argv:
             raise ApproverError("--ask-via exec: names no command")
         self.description = f"the approver exec:{command}"
-        self._to, self._from, self.pid = _start_detached(argv)
-        self._reader = os.fdopen(self._from, "rb")
+        to_fd, from_fd, self.pid = _start_detached(argv)
+        # file objects, not bare descriptors: once closed, a write from the other thread
+        # fails (ValueError) instead of reaching whatever file took the number
+        self._writer = os.fdopen(to_fd, "wb", buffering=0)
+        self._reader = os.fdopen(from_fd, "rb")
 
     def send(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
-            view = view[os.write(self._to, view):]
+            view = view[self._writer.write(view) or 0:]
 
     def lines(self) -> Iterator[bytes]:
         while True:
@@ -234,7 +237,7 @@ class _Pipes(_Channel):
         :data:`EXIT_GRACE` seconds (it would hold systrace's stderr open) gets SIGTERM, its
         session with it."""
         with contextlib.suppress(OSError):
-            os.close(self._to)
+            self._writer.close()
         deadline = time.monotonic() + EXIT_GRACE
         while _running(self.pid) and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -617,8 +620,8 @@ class ApproverAsker:
                 return
             try:
                 self.channel.send(data)
-            except OSError as exc:
-                self._lose(f"cannot be written to ({exc.strerror or exc})")
+            except (OSError, ValueError) as exc:  # (ValueError: closed at the end)
+                self._lose(f"cannot be written to ({getattr(exc, 'strerror', None) or exc})")
                 return
 
     def _read(self) -> None:
@@ -631,8 +634,8 @@ class ApproverAsker:
                 except ProtocolError as exc:
                     self._lose(f"sent what is not a protocol message ({exc})")
                     return
-        except OSError as exc:
-            self._lose(f"cannot be read ({exc.strerror or exc})")
+        except (OSError, ValueError) as exc:  # (ValueError: closed at the end)
+            self._lose(f"cannot be read ({getattr(exc, 'strerror', None) or exc})")
             return
         self._lose("closed its end (exited?)")
 

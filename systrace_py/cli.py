@@ -401,8 +401,11 @@ def _asker(opts: argparse.Namespace, policies: PolicySet) -> Asker | None:
     loaded only then)."""
     if opts.automatic or not policies.can_ask():
         return None
-    from systrace_py.approver import ApproverError
     from systrace_py.ui.answering import make_asker
+
+    if opts.ask_via is None:
+        return make_asker(opts, policies, sys.stderr)
+    from systrace_py.approver import ApproverError
 
     try:
         return make_asker(opts, policies, sys.stderr)

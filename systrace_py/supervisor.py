@@ -485,11 +485,6 @@ class Supervisor:
         for table in self.policies.tables():
             table.add_rule(rule)
 
-    def pending_asks(self) -> int:
-        """How many asks wait for an answer."""
-        with self._pending_lock:
-            return len(self._pending)
-
     def on_syscall_exit(self, task: Task, call: DecodedCall, result: int) -> None:
         return None
 
