@@ -42,10 +42,11 @@ from systrace_py.policy.files import (
 )
 from systrace_py.policy.filterplan import FilterPlan, PlanOptions, plan
 from systrace_py.policy.model import Policy
+from systrace_py.policy.store import PolicyStore
 from systrace_py.supervisor import PolicySet, Supervisor, SupervisorOptions
 
 if TYPE_CHECKING:
-    from systrace_py.ui.prompt import DefaultAsker, TerminalAsker
+    from systrace_py.supervisor import Asker
 
 EXIT_USAGE = 2
 EXIT_NOT_EXECUTABLE = 126
@@ -124,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="refuse an ask nobody answered within SECONDS")
     g.add_argument("--save-answers", metavar="FILE",
                    help="write rules from remembered answers here, not into the policy file")
+    g.add_argument("--ask-via", metavar="exec:CMD|unix:PATH",
+                   help="ask an approver program instead of the terminal: JSON lines on "
+                        "CMD's stdin and stdout, or on a unix socket it connects to")
     g = p.add_argument_group("logging")
     g.add_argument("-E", "--log", metavar="FILE",
                    help="append one JSON object per decision and process event to FILE")
@@ -235,17 +239,20 @@ def _load_directory(directory: Path) -> dict[str, Policy]:
 def _policies(opts: argparse.Namespace, executable: str) -> tuple[PolicySet, str]:
     """The policy set for this run and the file it came from."""
     directory = Path(opts.policy_dir) if opts.policy_dir else policy_dir(os.environ)
-    if opts.policy:
-        main = load_policy(opts.policy)
-        extra = _load_directory(directory) if opts.policy_dir else {}
-        return PolicySet(main, extra), opts.policy
     program = os.path.realpath(executable)
+    if opts.policy:
+        store = PolicyStore.load(opts.policy, command=program)
+        extra = _load_directory(directory) if opts.policy_dir else {}
+        return PolicySet(store.policy, extra, store), opts.policy
     found = find_policy(program, directory)
     if found is None:
         raise UsageError(
             f"no policy for {program} in {directory} (looked for {policy_filename(program)});"
             f" give one with -p FILE, or learn one with: systrace -A {opts.command[0]}")
-    return PolicySet(load_policy(found), _load_directory(directory)), str(found)
+    store = PolicyStore.load(found, command=program)
+    directory_policies = {name: policy for name, policy in _load_directory(directory).items()
+                          if name != found.name}
+    return PolicySet(store.policy, directory_policies, store), str(found)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -278,7 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 #: Options of learning only, and of asking only: (attribute, how the option is written).
 _LEARN_ONLY = (("output", "-o"), ("merge", "--merge"), ("generalize", "--generalize"),
                ("learn_default", "--default"))
-_ASK_ONLY = (("ask_timeout", "--ask-timeout"), ("save_answers", "--save-answers"))
+_ASK_ONLY = (("ask_timeout", "--ask-timeout"), ("save_answers", "--save-answers"),
+             ("ask_via", "--ask-via"))
 
 
 def _check_flags(opts: argparse.Namespace) -> None:
@@ -307,6 +315,16 @@ def _check_flags(opts: argparse.Namespace) -> None:
         for attr, flag in _ASK_ONLY:
             if getattr(opts, attr) is not None:
                 raise UsageError(f"{flag} cannot take effect with {mode}, which {what}")
+    if opts.ask_via is not None:
+        if opts.ask_default is not None:
+            raise UsageError("--ask-default cannot take effect with --ask-via: asks go to the"
+                             " approver, never to a terminal")
+        from systrace_py.approver import ApproverError, parse_via
+
+        try:
+            parse_via(opts.ask_via)
+        except ApproverError as exc:
+            raise UsageError(str(exc)) from None
     timeout = opts.ask_timeout
     if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
         raise UsageError(f"--ask-timeout {timeout:g}: give a number of seconds above 0")
@@ -342,7 +360,13 @@ def enforce_command(opts: argparse.Namespace) -> int:
         return code
     finally:
         if asker is not None:
-            asker.finish(source_path=source)
+            _finish_asking(asker, policies, opts)
+
+
+def _finish_asking(asker: Asker, policies: PolicySet, opts: argparse.Namespace) -> None:
+    from systrace_py.ui.answering import finish_asking
+
+    finish_asking(asker, policies, sys.stderr, opts.save_answers)
 
 
 def _print_refusals(supervisor: Supervisor, opts: argparse.Namespace) -> None:
@@ -362,7 +386,7 @@ def _print_refusals(supervisor: Supervisor, opts: argparse.Namespace) -> None:
 
 
 def _supervisor(opts: argparse.Namespace, policies: PolicySet
-                ) -> tuple[AuditLog | None, TerminalAsker | DefaultAsker | None, Supervisor]:
+                ) -> tuple[AuditLog | None, Asker | None, Supervisor]:
     """The supervisor that holds the trace to the policies, with its log and front end."""
     audit = AuditLog.open(opts.log, opts.log_stderr, sys.stderr) if (opts.log or
                                                                       opts.log_stderr) else None
@@ -372,14 +396,21 @@ def _supervisor(opts: argparse.Namespace, policies: PolicySet
     return audit, asker, Supervisor(policies, options, audit, asker)
 
 
-def _asker(opts: argparse.Namespace, policies: PolicySet
-           ) -> TerminalAsker | DefaultAsker | None:
-    """The front end for ASK, when some table can ask (prompt-toolkit is loaded only then)."""
+def _asker(opts: argparse.Namespace, policies: PolicySet) -> Asker | None:
+    """The front end for ASK, when some table can ask (prompt-toolkit, or the approver, is
+    loaded only then)."""
     if opts.automatic or not policies.can_ask():
         return None
-    from systrace_py.ui.prompt import make_asker
+    from systrace_py.ui.answering import make_asker
 
-    return make_asker(opts, policies, sys.stderr)
+    if opts.ask_via is None:
+        return make_asker(opts, policies, sys.stderr)
+    from systrace_py.approver import ApproverError
+
+    try:
+        return make_asker(opts, policies, sys.stderr)
+    except ApproverError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _filter_plan(opts: argparse.Namespace, policies: PolicySet,
@@ -452,7 +483,7 @@ def attach_command(opts: argparse.Namespace) -> int:
         return _fail(f"{exc}; the traced processes were killed", EXIT_INTERNAL)
     finally:
         if asker is not None:
-            asker.finish(source_path=source)
+            _finish_asking(asker, policies, opts)
         if audit is not None:
             audit.close()
 

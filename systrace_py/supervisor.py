@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import errno as errno_module
+import functools
+import itertools
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
@@ -27,6 +31,11 @@ from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
 from systrace_py.policy.filterplan import KILLED_WHEN_REFUSED
 from systrace_py.policy.model import Action, CallFacts, Decision, PathArg, Policy, Rule, Table
+from systrace_py.policy.store import PolicyStore
+
+#: How long a ``burst`` answer covers the asking process's other calls on the same path (the
+#: stat, access, open... one action makes): seconds after the answer.
+BURST_SECONDS = 2.0
 
 
 @dataclass
@@ -39,7 +48,9 @@ class SupervisorOptions:
 
 @dataclass(frozen=True)
 class AskRequest:
-    """What the front end shows: who asks, for what, and which rule asked."""
+    """What a front end shows: who asks (and under which table), for what, and which rule
+    asked.  ``id`` numbers the asks of a run (approvers answer by it); ``argv`` is what the
+    process was executed with (None: not seen), ``parent_program`` its parent's program."""
 
     pid: int
     tid: int
@@ -49,40 +60,108 @@ class AskRequest:
     args: dict[str, Any]
     facts: CallFacts
     decision: Decision
+    table: Table | None = None
+    id: int = 0
+    argv: tuple[str, ...] | None = None
+    parent_program: str | None = None
 
 
 @dataclass(frozen=True)
 class Answer:
-    """A person's answer.  ``rule``: the rule to remember (for permit/deny), with ``reach``
-    "process", "program" or "all"."""
+    """An answer to an ask, from whichever front end (the terminal prompt, an approver).
 
-    kind: str                         # "permit", "deny", "kill", "detach", "abort"
+    ``kind``: "permit", "deny", "kill", "detach" or "abort".  ``rule``: a rule to remember
+    (permit/deny), with ``reach`` "process", "program" or "all".  ``burst``: the answer also
+    covers the asking process's calls on the same path for :data:`BURST_SECONDS`."""
+
+    kind: str
     errno: int = errno_module.EPERM
     rule: Rule | None = None
     reach: str = "process"
+    burst: bool = False
 
 
 class Asker(Protocol):
-    """The front end for ASK.  ``ask`` must not block the tracer: it calls ``respond`` later
-    (from any thread) or at once."""
+    """A front end for ASK.  ``ask`` must not block the tracer: it calls ``respond`` later
+    (from any thread) or at once.  ``settled``: the supervisor settled an ask itself (an
+    earlier answer decides it now, its process is gone): the front end drops it.  A front end
+    that ``wants_events`` gets each process event (``process_event``, a log-like record)."""
 
     def ask(self, request: AskRequest, respond: Callable[[Answer], None]) -> None: ...
 
+    def settled(self, request: AskRequest, why: str) -> None: ...
+
+    @property
+    def wants_events(self) -> bool: ...
+
+    def process_event(self, record: dict[str, Any]) -> None: ...
+
+    def finish(self) -> None: ...
+
 
 @dataclass
+class Burst:
+    """A ``burst`` answer: the process's calls on ``path`` that would ask get this answer
+    until ``until`` (time.monotonic())."""
+
+    path: str
+    action: Action
+    errno: int
+    until: float
+
+
+@dataclass(eq=False)
 class ProcessState:
-    """The monitor's per-process state: the table the process is under."""
+    """The monitor's per-process state.
+
+    ``table``: the policy's table the process is under.  ``private``: rules of ``for process``
+    answers, newest first, that decide before it (for this process and the children it forks
+    afterwards; they are never saved).  ``argv`` and ``parent_program``: what the prompt
+    shows."""
 
     table: Table
-    notes: dict[str, Any] = field(default_factory=dict)
+    private: list[Rule] = field(default_factory=list)
+    argv: tuple[str, ...] | None = None
+    parent_program: str | None = None
+    bursts: list[Burst] = field(default_factory=list)
+    _view: Table | None = field(default=None, repr=False)
+    _view_of: tuple[int, int, int] = field(default=(0, 0, 0), repr=False)
+
+    def deciding(self) -> Table:
+        """The table that decides: ``table`` with the private rules first."""
+        if not self.private:
+            return self.table
+        key = (id(self.table), len(self.table.rules), len(self.private))
+        if self._view is None or self._view_of != key:  # (tables only ever grow)
+            self._view = dataclasses.replace(self.table,
+                                             rules=[*self.private, *self.table.rules])
+            self._view_of = key
+        return self._view
+
+
+@dataclass(eq=False)
+class _Pending:
+    """An ask waiting for its answer: what applying the answer needs."""
+
+    request: AskRequest
+    task: Task
+    call: DecodedCall
+    decision: Decision
 
 
 class PolicySet:
-    """The main policy plus the per-program policies of a policy directory."""
+    """The main policy (its file held by a :class:`PolicyStore`) plus the per-program
+    policies of a policy directory."""
 
-    def __init__(self, main: Policy, directory: dict[str, Policy] | None = None) -> None:
+    def __init__(self, main: Policy, directory: dict[str, Policy] | None = None,
+                 store: PolicyStore | None = None) -> None:
+        self.store = store if store is not None else PolicyStore(main)
+        if self.store.policy is not main:
+            raise ValueError("the store holds another policy")
         self.main = main
         self.directory = directory or {}
+        for name, policy in self.directory.items():
+            self.store.watch(policy.tables(), policy.source or name)
 
     def table_for(self, program: str) -> Table | None:
         table = self.main.table_for(program)
@@ -109,8 +188,6 @@ class PolicySet:
 
     def needs_argv(self) -> bool:
         return any(rule.argv is not None for t in self.tables() for rule in t.rules)
-
-
 
 
 def strictest(decisions: list[Decision]) -> Decision:
@@ -140,6 +217,9 @@ class Supervisor:
         self.engine_refusals = 0     # of which by the engine (a guard, unreadable arguments...)
         self.would_refuse = 0        # dry run: calls the policy would have refused
         self.aborted = False         # a person answered abort: the run was ended
+        self._pending: dict[int, _Pending] = {}   # asks waiting for an answer, by id
+        self._pending_lock = threading.Lock()     # (answers come from the front end's thread)
+        self._ask_ids = itertools.count(1)
 
     def attach(self, tracer: Tracer) -> None:
         self.tracer = tracer
@@ -173,15 +253,7 @@ class Supervisor:
     def on_syscall(self, task: Task, call: DecodedCall) -> Reply:
         process = task.process
         state: ProcessState = process.state
-        facts = call.all_facts()
-        table = state.table
-        decision = (table.decide(facts[0]) if len(facts) == 1
-                    else strictest([table.decide(f) for f in facts]))
-        if decision.action is Action.PERMIT and call.name in ("execve", "execveat"):
-            decision = self._interpreters(table, call) or decision
-        if call.name != "unshare" and call.namespace_flags:
-            # a child made in new namespaces: what the table says of unshare says it too
-            decision = strictest([decision, table.decide(CallFacts("unshare"))])
+        decision = self._decide(state.deciding(), call)
         self.decisions += 1
         action = decision.action
         if action is Action.PERMIT:
@@ -193,6 +265,9 @@ class Supervisor:
             self._report(task, call, decision, "would-refuse")
             return Reply.run()
         if action is Action.ASK and self.asker is not None and not self.options.automatic:
+            burst = self._burst_answer(state, call)
+            if burst is not None:
+                return self.apply_answer(task, call, decision, burst, by="a burst answer")
             return self._ask(task, call, decision)
         if call.policy_name in KILLED_WHEN_REFUSED:
             # A program that drops privileges and does not check the result would go on
@@ -201,6 +276,17 @@ class Supervisor:
             return KILL
         self._report(task, call, decision, "refused")
         return Reply.refuse(decision.errno)
+
+    def _decide(self, table: Table, call: DecodedCall) -> Decision:
+        facts = call.all_facts()
+        decision = (table.decide(facts[0]) if len(facts) == 1
+                    else strictest([table.decide(f) for f in facts]))
+        if decision.action is Action.PERMIT and call.name in ("execve", "execveat"):
+            decision = self._interpreters(table, call) or decision
+        if call.name != "unshare" and call.namespace_flags:
+            # a child made in new namespaces: what the table says of unshare says it too
+            decision = strictest([decision, table.decide(CallFacts("unshare"))])
+        return decision
 
     @staticmethod
     def _interpreters(table: Table, call: DecodedCall) -> Decision | None:
@@ -257,28 +343,54 @@ class Supervisor:
 
     def _ask(self, task: Task, call: DecodedCall, decision: Decision) -> Reply:
         process = task.process
+        state: ProcessState = process.state
         request = AskRequest(process.pid, task.tid, process.ppid, process.program,
-                             call.policy_name, call.describe(), call.facts(), decision)
+                             call.policy_name, call.describe(), call.facts(), decision,
+                             table=state.deciding(), id=next(self._ask_ids),
+                             argv=state.argv or _cmdline(process.pid),
+                             parent_program=self._parent_program(process))
         assert self.asker is not None
         tracer = self.tracer
+        with self._pending_lock:
+            self._pending[request.id] = _Pending(request, task, call, decision)
 
         def respond(answer: Answer) -> None:
-            # may run on the front end's thread: the answer is applied on the tracer's
+            # May run on the front end's thread: the answer is applied on the tracer's.  An
+            # ask the supervisor settled meanwhile is not pending any more: a late answer is
+            # dropped (the task may be parked on another call by now).
+            with self._pending_lock:
+                if self._pending.pop(request.id, None) is None:
+                    return
             if tracer is not None:
-                tracer.answer(task.tid, lambda: self.apply_answer(task, call, decision, answer))
+                tracer.answer(task.tid,
+                              lambda: self.apply_answer(task, call, decision, answer))
 
         self.asker.ask(request, respond)
         return PARK
 
+    def _parent_program(self, process: Process) -> str | None:
+        parent = self.tracer.processes.get(process.ppid) if self.tracer is not None else None
+        if parent is not None:
+            return parent.program
+        state: ProcessState = process.state
+        return state.parent_program
+
     def apply_answer(self, task: Task, call: DecodedCall, decision: Decision,
-                     answer: Answer) -> Reply:
-        """Turn a person's answer into a Reply, remembering the rule it carries."""
+                     answer: Answer, by: str | None = None) -> Reply:
+        """Turn an answer into a Reply, remembering the rule it carries (one code path for
+        every front end).  ``by``: what answered, when not a front end (said with -v)."""
         process = task.process
         state: ProcessState = process.state
         if answer.kind == "detach" and not state.table.allow_detach:
             answer = Answer("deny", errno=decision.errno)  # the policy does not let it go
         if answer.rule is not None:
             self.remember(process, answer.rule, answer.reach)
+        if answer.burst and answer.kind in ("permit", "deny"):
+            path = _asked_path(call.facts(), decision)
+            if path is not None:
+                state.bursts.append(Burst(
+                    path, Action.PERMIT if answer.kind == "permit" else Action.NEVER,
+                    answer.errno, time.monotonic() + BURST_SECONDS))
         result = {"permit": "permitted", "deny": "refused", "kill": "killed",
                   "detach": "detached", "abort": "killed"}.get(answer.kind, "refused")
         if result in ("refused", "killed"):
@@ -290,6 +402,12 @@ class Supervisor:
         if self.audit is not None:
             self.audit.decision(self.who(process, task.tid), call.policy_name, call.describe(),
                                 answered, result)
+        if by is not None and self.options.verbose:
+            verb = "permitted" if answer.kind == "permit" else "denied"
+            self._say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
+                      f"({process.program}) by {by}")
+        if answer.rule is not None or answer.burst:
+            self._settle_pending()
         if answer.kind == "permit":
             return Reply.run()
         if answer.kind == "kill":
@@ -303,22 +421,63 @@ class Supervisor:
             return DETACH
         return Reply.refuse(answer.errno)
 
+    def _burst_answer(self, state: ProcessState, call: DecodedCall) -> Answer | None:
+        """The answer of a live ``burst`` covering this call (every path it names is the
+        burst's), or None."""
+        if not state.bursts:
+            return None
+        now = time.monotonic()
+        state.bursts = [b for b in state.bursts if b.until > now]
+        paths = {p.path for p in call.facts().paths}
+        for burst in reversed(state.bursts):  # the newest first
+            if paths == {burst.path}:
+                if burst.action is Action.PERMIT:
+                    return Answer("permit")
+                return Answer("deny", errno=burst.errno)
+        return None
+
+    def _settle_pending(self) -> None:
+        """An answer added a rule or a burst: every other ask it now decides is settled by
+        it, as the call would have been had it come after the answer (a person is not asked
+        twice about one thing)."""
+        with self._pending_lock:
+            waiting = list(self._pending.values())
+        for pending in waiting:
+            state: ProcessState = pending.task.process.state
+            decision = self._decide(state.deciding(), pending.call)
+            if decision.action is Action.ASK:
+                answer = self._burst_answer(state, pending.call)
+                if answer is None:
+                    continue
+            elif decision.action is Action.PERMIT:
+                answer = Answer("permit")
+            else:
+                answer = Answer("deny", errno=decision.errno)
+            with self._pending_lock:
+                if self._pending.pop(pending.request.id, None) is None:
+                    continue  # answered meanwhile
+            if self.asker is not None:
+                self.asker.settled(pending.request, "an earlier answer decides it")
+            if self.tracer is not None:
+                self.tracer.answer(pending.task.tid, functools.partial(
+                    self.apply_answer, pending.task, pending.call, pending.decision, answer,
+                    by="an earlier answer"))
+
     def remember(self, process: Process, rule: Rule, reach: str) -> None:
-        """Add a rule from an answer ahead of the table's rules, for the reach asked."""
+        """Add a rule from an answer ahead of the table's rules, for the reach asked: this
+        process's private rules, the program's table (made by the store when the program
+        has none), or every table."""
         state: ProcessState = process.state
         if reach == "process":
-            state.table = dataclasses.replace(state.table, rules=[rule, *state.table.rules])
+            state.private.insert(0, rule)
             return
-        policy = self.policies.main
         if reach == "program":
             table = self.policies.table_for(process.program)
             if table is None:
                 inherited = state.table
-                table = dataclasses.replace(inherited, name=process.program,
-                                            rules=list(inherited.rules))
-                policy.programs[process.program] = table
+                table, new = self.policies.store.program_table(process.program, inherited)
                 # the program's other live processes under the same table move with it
-                for other in self.tracer.processes.values() if self.tracer else ():
+                for other in self.tracer.processes.values() if new and self.tracer else ():
                     other_state = other.state
                     if (isinstance(other_state, ProcessState) and other.program == process.program
                             and other_state.table is inherited):
@@ -334,10 +493,9 @@ class Supervisor:
 
     def on_new_process(self, parent: Process, child: Process, how: str) -> None:
         parent_state: ProcessState = parent.state
-        child.state = ProcessState(parent_state.table)
-        if self.audit is not None:
-            self.audit.process(how, self.who(child), parent=parent.pid,
-                               table=parent_state.table.name)
+        child.state = ProcessState(parent_state.table, list(parent_state.private),
+                                   parent_state.argv, parent.program)
+        self._event(how, child, parent=parent.pid, table=parent_state.table.name)
         if self.options.verbose:
             self._say(f"pid {child.pid}: new process ({how}) of pid {parent.pid} "
                       f"({parent.program}), table {parent_state.table.name}")
@@ -347,19 +505,42 @@ class Supervisor:
 
     def on_exec(self, process: Process, old_program: str, argv: tuple[str, ...] | None) -> None:
         state: ProcessState = process.state
+        state.argv = argv
+        state.bursts.clear()
         if not self.options.inherit_across_exec:
             table = self.policies.table_for(process.program)
             if table is not None:
                 state.table = table
-        if self.audit is not None:
-            self.audit.process("exec", self.who(process), argv=list(argv) if argv else None,
-                               previous=old_program, table=state.table.name)
+                state.private.clear()
+        self._event("exec", process, argv=list(argv) if argv else None, previous=old_program,
+                    table=state.table.name)
         if self.options.verbose:
             self._say(f"pid {process.pid}: exec {process.program}, table {state.table.name}")
 
     def on_exit(self, process: Process, status: int) -> None:
         if self.audit is not None:
             self.audit.exit(self.who(process), status)
+        with self._pending_lock:
+            gone = [p for p in self._pending.values() if p.task.process is process]
+            for pending in gone:
+                del self._pending[pending.request.id]
+        for pending in gone:
+            if self.asker is not None:
+                self.asker.settled(pending.request, "its process is gone")
+        if self.asker is not None and self.asker.wants_events:
+            record = self.who(process)
+            if os.WIFSIGNALED(status):
+                record["signal"] = os.WTERMSIG(status)
+            else:
+                record["code"] = os.WEXITSTATUS(status)
+            self.asker.process_event({"event": "exit", **record})
+
+    def _event(self, event: str, process: Process, **extra: Any) -> None:
+        """A process event, for the log and for a front end that wants them."""
+        if self.audit is not None:
+            self.audit.process(event, self.who(process), **extra)
+        if self.asker is not None and self.asker.wants_events:
+            self.asker.process_event({"event": event, **self.who(process), **extra})
 
     def on_engine_refusal(self, task: Task, call: DecodedCall, err: int, why: str) -> None:
         self.refusals += 1
@@ -373,3 +554,25 @@ class Supervisor:
                 why = f"systrace's guard: {guard_purpose(call.name)}"
             self._say(f"refused {self.describe_call(call)} for pid {task.pid} "
                       f"({task.process.program}): {why} -> {name}")
+
+
+def _asked_path(facts: CallFacts, decision: Decision) -> str | None:
+    """The path an ask was about: the one the deciding check looked at, else the first."""
+    if decision.role is not None:
+        found = facts.path(decision.role)
+        if found is not None:
+            return found
+    return facts.paths[0].path if facts.paths else None
+
+
+def _cmdline(pid: int) -> tuple[str, ...] | None:
+    """A process's argv as /proc says (for one whose exec was not seen: an attached one)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    words = raw.split(b"\0")
+    if words and words[-1] == b"":
+        words.pop()
+    return tuple(w.decode("utf-8", "surrogateescape") for w in words) or None

@@ -9,7 +9,10 @@ call, a condition that could never apply to the calls it is written on -- is a
 once more and maps every (table path, array index, key) to the line it was written on.
 
 Saving goes through :func:`dumps_policy` (keys as written: aliases, ``$HOME`` in globs, errno
-names) and :func:`save_policy` (atomic replace, numbered backups, the old file's mode kept).
+names) and :func:`save_policy`; both it and the policy store (:mod:`systrace_py.policy.store`,
+which edits a file in place for remembered answers) write with :func:`replace_policy_text`:
+under a lock file beside the policy, compare-and-replace, atomic, the old file's mode kept, the
+last :data:`BACKUPS_KEPT` versions kept as backups.
 """
 
 from __future__ import annotations
@@ -18,13 +21,15 @@ import bisect
 import contextlib
 import difflib
 import errno as errno_module
+import fcntl
 import ipaddress
 import os
 import pwd
 import re
 import tempfile
+import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,10 +67,13 @@ else:
         import tomllib
 
 __all__ = [
+    "BACKUPS_KEPT",
     "FORMAT_VERSION",
+    "REPLACE_TRIES",
     "RULE_KEYS",
     "TABLE_KEYS",
     "TOP_KEYS",
+    "FileChanged",
     "FileRule",
     "PolicyError",
     "PolicyWarning",
@@ -77,6 +85,12 @@ __all__ = [
     "loads_policy",
     "policy_dir",
     "policy_filename",
+    "policy_lock",
+    "program_table_values",
+    "read_policy_bytes",
+    "replace_policy_text",
+    "resolved_program_key",
+    "rule_data",
     "save_policy",
     "table_options",
 ]
@@ -508,7 +522,7 @@ class _Loader:
         """The program path a table applies to.  Processes are known by their resolved path
         (/usr/bin/cat), so a key naming a symlink (/bin/cat where /bin -> usr/bin) would never
         apply: it is resolved now, with a warning saying so."""
-        resolved = os.path.realpath(key) if is_literal(key) and "\0" not in key else key
+        resolved = resolved_program_key(key)
         line = self.positions.line(where)
         if resolved != key:
             warnings.warn(PolicyWarning(str(PolicyError(
@@ -731,6 +745,12 @@ class _Loader:
         return RedirectSpec(address=address, text=value)
 
 
+def resolved_program_key(key: str) -> str:
+    """The program a ``[program."KEY"]`` table applies to: a literal path resolved (processes
+    are known by their resolved path), a glob as written."""
+    return os.path.realpath(key) if is_literal(key) and "\0" not in key else key
+
+
 def parse_redirect_address(text: str, expansions: Expansions | None = None) -> SockAddr:
     """``1.2.3.4:80``, ``[::1]:80``, ``unix:/path`` or ``unix:@abstract`` as a SockAddr."""
     if text.startswith("unix:"):
@@ -882,7 +902,9 @@ def _format_table(values: dict[str, object]) -> list[str]:
     return [f"{_format_key(k)} = {_format_value(v, 96 - len(k) - 3)}" for k, v in values.items()]
 
 
-def _rule_data(rule: Rule) -> dict[str, object]:
+def rule_data(rule: Rule) -> dict[str, object]:
+    """A rule as the keys a file writes for it, in :data:`RULE_KEYS` order (what saving writes
+    and what the store compares)."""
     out: dict[str, object] = {}
     comment = getattr(rule, "comment", None)
     if comment:
@@ -921,8 +943,24 @@ def _redirect_text(redirect: Redirect) -> str:
 def _rules_text(rules: list[Rule], header: str) -> list[str]:
     out: list[str] = []
     for rule in rules:
-        out += ["", header, *_format_table(_rule_data(rule))]
+        out += ["", header, *_format_table(rule_data(rule))]
     return out
+
+
+def program_table_values(table: Table, main: Table) -> dict[str, object]:
+    """The keys a ``[program."..."]`` table writes: what it does not inherit from the top
+    level (a program table inherits ``default``, ``default_errno`` and ``detach``)."""
+    main_errno = main.default_errno if main.default is not Action.PERMIT else errno_module.EPERM
+    values: dict[str, object] = {}
+    if table.description is not None:
+        values["description"] = table.description
+    if table.default is not main.default:
+        values["default"] = table.default.value
+    if table.default is not Action.PERMIT and table.default_errno != main_errno:
+        values["default_errno"] = _errno_name(table.default_errno)
+    if table.allow_detach != main.allow_detach:
+        values["detach"] = table.allow_detach
+    return values
 
 
 def dumps_policy(policy: Policy) -> str:
@@ -938,85 +976,107 @@ def dumps_policy(policy: Policy) -> str:
     if description is not None:
         top["description"] = description
     top["default"] = main.default.value
-    main_errno = errno_module.EPERM
     if main.default is not Action.PERMIT and main.default_errno != errno_module.EPERM:
         top["default_errno"] = _errno_name(main.default_errno)
-        main_errno = main.default_errno
     if main.allow_detach:
         top["detach"] = True
     lines = _format_table(top)
     lines += _rules_text(main.rules, "[[rule]]")
     for key, table in policy.programs.items():
         header = f"program.{_format_key(key)}"
-        values: dict[str, object] = {}
-        if table.description is not None:
-            values["description"] = table.description
-        if table.default is not main.default:
-            values["default"] = table.default.value
-        if table.default is not Action.PERMIT and table.default_errno != main_errno:
-            values["default_errno"] = _errno_name(table.default_errno)
-        if table.allow_detach != main.allow_detach:
-            values["detach"] = table.allow_detach
-        lines += ["", f"[{header}]", *_format_table(values)]
+        lines += ["", f"[{header}]", *_format_table(program_table_values(table, main))]
         lines += _rules_text(table.rules, f"[[{header}.rule]]")
     return "\n".join(lines) + "\n"
 
 
-def _free_backup(path: Path) -> Path:
-    candidates = [path.with_name(path.name + ".bak")]
-    candidates += (path.with_name(f"{path.name}.bak.{n}") for n in range(1, 10000))
-    for candidate in candidates:
-        if not os.path.lexists(candidate):
-            return candidate
-    raise OSError(errno_module.EEXIST, "no free backup name", str(path))
+#: How many earlier versions of a policy file saving keeps: ``FILE.bak`` (the newest),
+#: ``FILE.bak.1``, ... ``FILE.bak.4`` (the oldest); an older one is deleted.
+BACKUPS_KEPT = 5
+#: How long saving waits for another systrace saving the same file (it holds the lock for
+#: the time of a read and a write: this is only ever reached when something is stuck).
+LOCK_WAIT = 30.0
+#: How often a save reads, merges and tries to replace before it gives up: the file changes
+#: under it only when something that takes no lock writes it in the same instant, each time.
+REPLACE_TRIES = 5
 
 
-def _backup(path: Path, data: bytes, mode: int) -> Path:
-    """Copy the old file to the first free PATH.bak, PATH.bak.1, ... (O_EXCL: never over an
-    existing backup, even one made meanwhile by another process)."""
-    while True:
-        candidate = _free_backup(path)
-        try:
-            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode & 0o7777)
-        except FileExistsError:
-            continue
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        return candidate
+class FileChanged(Exception):
+    """The policy file changed between the read a new text was made from and the replace:
+    the caller reads it again and merges again (compare-and-replace)."""
 
 
-def save_policy(policy: Policy, path: str | os.PathLike[str]) -> Path | None:
-    """Write the policy atomically; back the old file up first.  Returns the backup's path.
+def _backup_name(target: Path, n: int) -> Path:
+    return target.with_name(f"{target.name}.bak" if n == 0 else f"{target.name}.bak.{n}")
 
-    The new text goes to a temporary file in the same directory, is fsynced and renamed over
-    the old one, so a crash leaves the old policy or the new one, never half of one.  The old
-    file's mode (and, when allowed, owner) is kept; a symlink is followed, not replaced.
-    """
+
+def _lock_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.lock")
+
+
+@contextlib.contextmanager
+def policy_lock(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold the lock of a policy file (an flock on ``.NAME.lock`` beside the real file; the
+    lock file stays, removing it would let two savers lock two different files).  Every
+    systrace that writes a policy takes it, so two runs saving into the same file take
+    turns, each merging into what the other wrote.  Yields the real path (a symlink is
+    followed).  OSError when the lock cannot be had within :data:`LOCK_WAIT` seconds."""
     target = Path(os.path.realpath(path))
-    text = dumps_policy(policy)
-    backup: Path | None = None
-    mode = 0o666 & ~_umask()
-    owner: tuple[int, int] | None = None
+    # read-only is enough for flock: whoever may read the policy may wait for its writers
+    fd = os.open(_lock_path(target), os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
-        st = target.stat()
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise OSError(errno_module.EAGAIN, "another process holds the lock of "
+                                  "the policy file", str(target)) from None
+                time.sleep(0.05)
+        yield target
+    finally:
+        os.close(fd)  # (closing releases the lock)
+
+
+def read_policy_bytes(target: Path) -> bytes | None:
+    """The file's content, None when there is no file."""
+    try:
+        return target.read_bytes()
     except FileNotFoundError:
-        st = None
-    if st is not None:
-        mode = st.st_mode & 0o7777
-        owner = (st.st_uid, st.st_gid)
-        backup = _backup(target, target.read_bytes(), mode)
+        return None
+
+
+def _rotate_backups(target: Path, data: bytes, mode: int) -> Path:
+    """Keep the old content as ``FILE.bak``, shifting the earlier backups one number up and
+    deleting what falls off the end (the caller holds the lock).  Returns ``FILE.bak``."""
+    for n in range(BACKUPS_KEPT, BACKUPS_KEPT + 100):  # left by an older systrace or setting
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(_backup_name(target, n))
+    for n in range(BACKUPS_KEPT - 1, 0, -1):
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(_backup_name(target, n - 1), _backup_name(target, n))
+    newest = _backup_name(target, 0)
+    _write_atomically(newest, data, mode, None)
+    return newest
+
+
+def _write_atomically(target: Path, data: bytes, mode: int, owner: tuple[int, int] | None,
+                      before_replace: Callable[[], None] | None = None) -> None:
+    """A temporary file in the same directory, synced, renamed over ``target``; a crash
+    leaves the old file or the new one, never half of one."""
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
             out.flush()
             os.fchmod(out.fileno(), mode)
             if owner is not None and owner != (os.geteuid(), os.getegid()):
                 with contextlib.suppress(PermissionError):
                     os.fchown(out.fileno(), *owner)
             os.fsync(out.fileno())
+        if before_replace is not None:
+            before_replace()
         os.replace(tmp_name, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -1027,7 +1087,48 @@ def save_policy(policy: Policy, path: str | os.PathLike[str]) -> Path | None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def replace_policy_text(target: Path, text: str, expected: bytes | None) -> Path | None:
+    """Replace a policy file (the caller holds :func:`policy_lock`); returns the backup.
+
+    ``expected``: what the file held when ``text`` was made from it (None: there was no
+    file).  When it holds something else now -- a person saved it in an editor meanwhile,
+    which takes no lock -- :class:`FileChanged` is raised and nothing is written: the caller
+    merges again.  It is checked once more right before the rename.  The old file's mode
+    (and, when allowed, owner) is kept; it is kept as ``FILE.bak`` (:data:`BACKUPS_KEPT`).
+    """
+    current = read_policy_bytes(target)
+    if current != expected:
+        raise FileChanged(str(target))
+    mode = 0o666 & ~_umask()
+    owner: tuple[int, int] | None = None
+    backup: Path | None = None
+    if current is not None:
+        st = target.stat()
+        mode = st.st_mode & 0o7777
+        owner = (st.st_uid, st.st_gid)
+        backup = _rotate_backups(target, current, mode)
+
+    def unchanged() -> None:
+        if read_policy_bytes(target) != current:
+            raise FileChanged(str(target))
+
+    _write_atomically(target, text.encode(), mode, owner, unchanged)
     return backup
+
+
+def save_policy(policy: Policy, path: str | os.PathLike[str]) -> Path | None:
+    """Write the policy in systrace's layout (:func:`dumps_policy`), replacing the file
+    atomically under its lock; returns the backup's path (None: there was no file).  A
+    symlink is followed, not replaced."""
+    text = dumps_policy(policy)
+    with policy_lock(path) as target:
+        for _ in range(REPLACE_TRIES - 1):
+            with contextlib.suppress(FileChanged):
+                return replace_policy_text(target, text, read_policy_bytes(target))
+        return replace_policy_text(target, text, read_policy_bytes(target))
+
 
 
 def _umask() -> int:

@@ -20,7 +20,9 @@ verb (``deny[EACCES]``) or as a word of its own (``deny EACCES``).
 
 Parsing is separate from what the words mean for one request (which scopes exist, whether
 detach is allowed): :func:`parse_answer` only checks the grammar, so it is tested without a
-tracee, and the prompt validates the rest against the request.
+tracee, and the prompt validates the rest against the request.  An approver's answer comes as
+fields rather than a line (:mod:`systrace_py.approver`); :func:`compose` checks those by the
+same grammar, so both front ends hand the same :class:`Parsed` on.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ __all__ = [
     "VERBS",
     "AnswerError",
     "Parsed",
+    "compose",
     "errno_value",
     "looks_like_pattern",
     "parse_answer",
@@ -166,8 +169,7 @@ def parse_answer(text: str) -> Parsed:
     verb, remember = VERBS[name]
     rest = words[1:]
     errno_number = errno_value(errno_text) if errno_text is not None else None
-    if errno_text is not None and verb != "deny":
-        raise AnswerError(f"{name} takes no errno (only deny and deny-now do)")
+    _check_errno(name, errno_number)
     if verb in ("kill", "abort", "detach", "help") or (verb == "permit" and not remember):
         if rest:
             what = "this call only" if name == "permit-now" else "nothing more"
@@ -184,8 +186,7 @@ def parse_answer(text: str) -> Parsed:
                 and reach is None:
             errno_number = errno_value(word)
         elif not remember:
-            raise AnswerError(f"{name} answers for this call only: no scope or reach "
-                              f"({word!r}); use {name.removesuffix('-now')} to remember")
+            raise _no_scope(name, repr(word))
         elif lowered == "for":
             if i + 1 >= len(rest):
                 raise AnswerError("for whom? write: for process, for program or for all")
@@ -196,9 +197,42 @@ def parse_answer(text: str) -> Parsed:
         elif scope is not None:
             raise AnswerError(f"two scopes: {scope!r} and {word!r} (give one)")
         else:
-            scope = word if looks_like_pattern(word) else lowered
+            scope = _scope_word(word)
         i += 1
     return Parsed(verb, remember, errno_number, scope, reach)
+
+
+def compose(name: str, *, errno: int | None = None, scope: str | None = None,
+            reach: str | None = None) -> Parsed:
+    """An answer given as fields -- the verb exactly as :data:`VERBS` spells it, an errno
+    number, a scope word or glob, a reach of :data:`REACHES` -- checked by the grammar of
+    :func:`parse_answer`.  Raises :class:`AnswerError`."""
+    if name not in VERBS or name == "help":
+        raise AnswerError(f"unknown answer {name!r} (permit, deny, permit-now, deny-now, kill,"
+                          " abort, detach)")
+    verb, remember = VERBS[name]
+    _check_errno(name, errno)
+    if not remember and (scope is not None or reach is not None):
+        raise _no_scope(name, "scope" if scope is not None else "for")
+    if reach is not None and reach not in REACHES:
+        raise AnswerError(f"unknown reach {reach!r}: process, program or all")
+    return Parsed(verb, remember, errno, _scope_word(scope) if scope is not None else None,
+                  reach)
+
+
+def _check_errno(name: str, errno_number: int | None) -> None:
+    if errno_number is not None and VERBS[name][0] != "deny":
+        raise AnswerError(f"{name} takes no errno (only deny and deny-now do)")
+
+
+def _no_scope(name: str, what: str) -> AnswerError:
+    return AnswerError(f"{name} answers for this call only: no scope or reach ({what}); use "
+                       f"{name.removesuffix('-now')} to remember")
+
+
+def _scope_word(word: str) -> str:
+    """A scope as given: a glob of the person's own kept as written, a word in lower case."""
+    return word if looks_like_pattern(word) else word.lower()
 
 
 def _reach(word: str, current: str | None) -> str:

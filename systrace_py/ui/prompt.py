@@ -13,292 +13,52 @@ How it fits (see docs/asking.md for what a person sees):
   bracketed-paste modes are not touched; a program that drives the screen itself (it had
   the terminal in non-canonical mode: ``less``, an editor) gets a SIGWINCH afterwards, so it
   redraws what the prompt covered.
-* Without a terminal (pipes, CI, cron) nobody can be asked: ASK is refused (the supervisor
-  says so on stderr) or answered as ``--ask-default permit`` says.  Nothing ever waits for a
-  person who is not there; ``--ask-timeout`` refuses an ask nobody answered in time.
-* Answers that are remembered for a program or for all programs are written into the policy
-  file when the run ends (or into ``--save-answers FILE``), merged by the learner's
-  :func:`~systrace_py.policy.learn.merge_rules` and written by
-  :func:`~systrace_py.policy.files.save_policy` (atomic, with a backup): the same code that
-  writes a learned policy.
+* What a typed answer means is :class:`~systrace_py.ui.answering.Interpreter`'s business,
+  shared with the approvers (:mod:`systrace_py.approver`); remembered answers live in the
+  supervisor's tables and are saved by the policy store at the end
+  (:func:`~systrace_py.ui.answering.finish_asking`).  Nothing ever waits for a person who is
+  not there: ``--ask-timeout`` refuses an ask nobody answered in time.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import contextvars
-import datetime
-import errno as errno_module
 import os
 import queue
 import re
 import shlex
-import shutil
 import signal
 import sys
 import termios
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
-from systrace_py.policy.files import PolicyError, dumps_policy, load_policy, save_policy
 from systrace_py.policy.glob import Expansions
-from systrace_py.policy.model import Action, Policy, Rule, Table
-from systrace_py.supervisor import Answer, AskRequest, PolicySet
-from systrace_py.ui.answers import (
-    ABBREVIATIONS,
-    REACHES,
-    VERBS,
-    AnswerError,
-    Parsed,
-    parse_answer,
+from systrace_py.supervisor import Answer, AskRequest
+from systrace_py.ui.answering import (
+    BURST,
+    DEFAULT_REACH,
+    Interpreter,
+    call_text,
+    describe_answer,
+    rule_text,
 )
-from systrace_py.ui.offers import (
-    Offer,
-    OfferError,
-    build_rule,
-    offers_for,
-    resolve_scope,
-    rule_calls,
-)
+from systrace_py.ui.answers import ABBREVIATIONS, REACHES, VERBS, AnswerError, parse_answer
+from systrace_py.ui.offers import OfferError
 
 if TYPE_CHECKING:
     import asyncio
 
 __all__ = [
-    "DEFAULT_REACH",
-    "DefaultAsker",
-    "Interpreter",
-    "Remembered",
     "TerminalAsker",
     "TerminalLease",
-    "make_asker",
-    "save_answers",
+    "open_tty",
+    "question",
 ]
 
-#: The reach of ``permit``/``deny`` when none is typed: the asking program's table, which is
-#: what systrace(1) changed (and what is saved into the policy file).
-DEFAULT_REACH = "program"
-
 Respond = Callable[[Answer], None]
-
-
-# =============================================================================================
-# Interpreting a typed answer for one request (pure: tested without a terminal)
-
-
-@dataclass(frozen=True)
-class Remembered:
-    """A rule from a remembered answer: what the supervisor was told to add, and where it
-    belongs in the policy file."""
-
-    rule: Rule
-    reach: str
-    pid: int
-    program: str
-    table: str          # the table the asking process was under ("main" or a program key)
-
-    def applies_to(self, request: AskRequest) -> bool:
-        """Whether the supervisor holds ``request``'s process to this rule now."""
-        if self.reach == "all":
-            return True
-        if self.reach == "program":
-            return request.program == self.program
-        return request.pid == self.pid
-
-
-class Interpreter:
-    """What typed answers mean for one request: its offers, the table that asked, the
-    errno a refusal gets by default."""
-
-    def __init__(self, request: AskRequest, table: Table | None, *, no_alias: bool = False,
-                 expansions: Expansions | None = None, index: int = 0) -> None:
-        self.request = request
-        self.table = table
-        self.no_alias = no_alias
-        self.expansions = expansions or Expansions.from_env()
-        self.index = index
-        decision = request.decision
-        paths = request.facts.paths
-        self.role = decision.role if decision.role is not None and request.facts.path(
-            decision.role) is not None else (paths[0].role if paths else None)
-        self.offers: list[Offer] = offers_for(request.facts, self.role,
-                                              expansions=self.expansions)
-        self.calls = rule_calls(request.facts, self.role, table, no_alias)
-        self.allow_detach = bool(table is not None and table.allow_detach)
-
-    def parse(self, text: str) -> Parsed:
-        """Parse and check against this request; raises AnswerError or OfferError."""
-        parsed = parse_answer(text)
-        if parsed.verb == "detach" and not self.allow_detach:
-            where = f"table {self.table.name}" if self.table is not None else "this table"
-            raise AnswerError(f"detach is not allowed here ({where} has no detach = true); "
-                              "permit-now lets this call run")
-        if parsed.remember:
-            resolve_scope(parsed.scope, self.offers, self.request.facts, self.role,
-                          expansions=self.expansions)
-        return parsed
-
-    def answer(self, text: str) -> tuple[Answer, Remembered | None]:
-        """The supervisor's Answer for a typed line (``help`` is the caller's business)."""
-        parsed = self.parse(text)
-        request = self.request
-        errno = parsed.errno if parsed.errno is not None else request.decision.errno
-        if parsed.verb in ("kill", "detach", "abort"):
-            return Answer(parsed.verb), None
-        if not parsed.remember:
-            return Answer(parsed.verb, errno=errno if parsed.verb == "deny"
-                          else errno_module.EPERM), None
-        offer = resolve_scope(parsed.scope, self.offers, request.facts, self.role,
-                              expansions=self.expansions)
-        action = Action.PERMIT if parsed.verb == "permit" else Action.NEVER
-        reach = parsed.reach or DEFAULT_REACH
-        today = datetime.date.today().isoformat()
-        comment = f"answered {today}: {parsed.verb} {call_text(request)} ({request.program})"
-        rule = build_rule(offer, self.calls, action, errno, expansions=self.expansions,
-                          index=self.index, comment=comment)
-        remembered = Remembered(rule, reach, request.pid, request.program,
-                                request.decision.table)
-        return Answer(parsed.verb, errno=errno if parsed.verb == "deny" else errno_module.EPERM,
-                      rule=rule, reach=reach), remembered
-
-
-def call_text(request: AskRequest) -> str:
-    """The call in a few words, as the supervisor's stderr lines say it:
-    ``openat /tmp/x O_RDONLY``."""
-    shown = []
-    for key, value in request.args.items():
-        if key.endswith("_as_given"):
-            continue
-        shown.append(shlex.join(map(str, value)) if isinstance(value, list) and key == "argv"
-                     else str(value))
-    return " ".join([request.syscall, *shown])
-
-
-def describe_answer(answer: Answer, request: AskRequest) -> str:
-    """One line saying what was answered (printed where the prompt was)."""
-    what = f"{call_text(request)} for pid {request.pid} ({request.program})"
-    errname = errno_module.errorcode.get(answer.errno, str(answer.errno))
-    if answer.kind == "kill":
-        return f"killed pid {request.pid} ({request.program})"
-    if answer.kind == "abort":
-        return "aborted the run: every traced process is killed"
-    if answer.kind == "detach":
-        return (f"detached pid {request.pid} ({request.program}): its calls are no longer "
-                "checked")
-    verb = "permitted" if answer.kind == "permit" else f"denied ({errname})"
-    if answer.rule is None:
-        return f"{verb} {what}, this call only"
-    return f"{verb} {what}; remembered for {_reach_text(answer.reach, request)}: " \
-        f"{rule_text(answer.rule)}"
-
-
-def _reach_text(reach: str, request: AskRequest) -> str:
-    if reach == "process":
-        return f"pid {request.pid}"
-    if reach == "program":
-        return request.program
-    return "every program"
-
-
-def rule_text(rule: Rule) -> str:
-    """A rule in one line, as a policy file would say it."""
-    data = rule.describe()
-    parts = [",".join(rule.calls)]
-    for key in ("path", "address", "port", "unix", "argv"):
-        if key in data:
-            value = data[key]
-            shown = shlex.join(map(str, value)) if isinstance(value, list) else value
-            parts.append(f"{key} {shown}")
-    parts.append(f"-> {rule.action.value}")
-    if rule.action is Action.NEVER:
-        parts.append(str(data.get("errno", "")))
-    return " ".join(p for p in parts if p)
-
-
-# =============================================================================================
-# Saving remembered answers into the policy file
-
-
-@dataclass
-class SaveReport:
-    """What :func:`save_answers` did."""
-
-    path: Path | None = None
-    backup: Path | None = None
-    saved: int = 0
-    not_saved: list[Remembered] = field(default_factory=list)
-
-
-def _copy_table(table: Table, name: str) -> Table:
-    return Table(name, table.default, table.default_errno, list(table.rules), None,
-                 None, table.allow_detach)
-
-
-def save_answers(entries: Sequence[Remembered], source: str | os.PathLike[str],
-                 target: str | os.PathLike[str] | None = None, *,
-                 command: str | None = None,
-                 env: Mapping[str, str] | None = None) -> SaveReport:
-    """Merge the remembered rules worth keeping into a policy file.
-
-    ``source`` is the run's policy file; ``target`` (``--save-answers``) another file to
-    write instead (merged into it when it exists, else started as a copy of ``source``).
-    Rules for one process only are not saved: they lived and died with it.  A rule for a
-    program goes where the supervisor put it: the program's table; the main table when the
-    program is the ``command`` systrace started under the main table; else a new table for the
-    program, a copy of the table it was under plus the rule (a program table does not inherit
-    rules, so a bare one would lose them).  Newest answers come first, as they did at run
-    time.  Raises PolicyError or OSError when the file cannot be read or written.
-    """
-    from systrace_py.policy.learn import MAIN, merge_rules
-
-    report = SaveReport()
-    keep = [e for e in entries if e.reach in ("program", "all")]
-    if not keep:
-        return report
-    destination = Path(target if target is not None else source)
-    base_file = destination if destination.exists() else Path(source)
-    policy: Policy = load_policy(base_file, env)
-    command_real = os.path.realpath(command) if command else None
-    for entry in keep:
-        if entry.reach == "all":
-            for table in policy.tables():
-                policy = merge_rules(policy, table.name, [entry.rule], position="start",
-                                     env=env)
-            report.saved += 1
-            continue
-        name = _table_for_program(policy, entry, command_real)
-        if name is None:
-            report.not_saved.append(entry)
-            continue
-        if name != MAIN and name not in policy.programs:
-            under = policy.main if entry.table == MAIN else policy.programs[entry.table]
-            policy.programs[name] = _copy_table(under, name)
-        policy = merge_rules(policy, name, [entry.rule], position="start", env=env)
-        report.saved += 1
-    if report.saved:
-        report.backup = save_policy(policy, destination)
-        report.path = destination
-    return report
-
-
-def _table_for_program(policy: Policy, entry: Remembered, command_real: str | None
-                       ) -> str | None:
-    """The table of the policy file a program's remembered rule belongs in (None: the rule
-    was for a table from elsewhere, the policy directory)."""
-    own = policy.table_for(entry.program)
-    if own is not None:
-        return own.name
-    if entry.table == "main":
-        if command_real is not None and os.path.realpath(entry.program) == command_real:
-            return "main"
-        return entry.program
-    if entry.table in policy.programs:
-        return entry.program
-    return None
 
 
 # =============================================================================================
@@ -434,26 +194,21 @@ class TerminalAsker:
     """Asks a person on the controlling terminal, one request at a time, from its own
     thread."""
 
-    def __init__(self, tty_fd: int, policies: PolicySet, stderr: IO[str], *,
-                 timeout: float | None = None, no_alias: bool = False,
-                 save_to: str | None = None, command: str | None = None,
-                 verbose: bool = False) -> None:
+    def __init__(self, tty_fd: int, stderr: IO[str], *, timeout: float | None = None,
+                 no_alias: bool = False) -> None:
         self.fd = tty_fd
-        self.policies = policies
         self.stderr = stderr
         self.timeout = timeout if timeout is not None and timeout > 0 else None
         self.no_alias = no_alias
-        self.save_to = save_to
-        self.command = command
-        self.verbose = verbose
         self.expansions = Expansions.from_env()
-        self.remembered: list[Remembered] = []
         self._queue: queue.Queue[tuple[AskRequest, Respond] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._active: tuple[Any, asyncio.AbstractEventLoop, contextvars.Context] | None = None
+        self._showing: int | None = None   # the id of the request on the screen
         self._closing = False
         self._killed: set[int] = set()
+        self._settled: set[int] = set()    # ids the supervisor settled without us
         self._session: Any = None
         self._out = open(tty_fd, "w", encoding="utf-8", errors="replace",  # noqa: SIM115
                          closefd=False)
@@ -465,6 +220,9 @@ class TerminalAsker:
         self._pending_lock = threading.Lock()
         #: What the supervisor should write its stderr lines to (see install_router).
         self.supervisor_stderr: IO[str] = stderr
+
+    #: The terminal shows no process events.
+    wants_events = False
 
     # --- the Asker protocol (tracer's thread) ------------------------------------------------
     def ask(self, request: AskRequest, respond: Respond) -> None:
@@ -483,8 +241,19 @@ class TerminalAsker:
             with contextlib.suppress(RuntimeError):
                 active[1].call_soon_threadsafe(active[0].invalidate)
 
-    def finish(self, source_path: str | None = None) -> None:
-        """End of the run: stop asking, give the terminal back, save remembered answers."""
+    def settled(self, request: AskRequest, why: str) -> None:
+        """The supervisor settled a request (an earlier answer decides it, its process is
+        gone): it is not shown, or, when on the screen, taken off it."""
+        with self._lock:
+            self._settled.add(request.id)
+        if self._showing == request.id:
+            self._exit_prompt(_GONE)
+
+    def process_event(self, record: dict[str, Any]) -> None:
+        return None
+
+    def finish(self) -> None:
+        """End of the run: stop asking, give the terminal back."""
         with self._lock:
             self._closing = True
             thread = self._thread
@@ -498,8 +267,6 @@ class TerminalAsker:
             self._in.close()
         with contextlib.suppress(OSError):
             os.close(self.fd)
-        if source_path is not None:
-            self._save(source_path)
 
     # --- stderr -------------------------------------------------------------------------------
     def install_router(self) -> None:
@@ -578,15 +345,20 @@ class TerminalAsker:
 
     def _handle(self, request: AskRequest) -> Answer:
         refuse = Answer("deny", errno=request.decision.errno)
-        if self._closing or request.pid in self._killed or not _alive(request.tid):
-            return refuse
-        auto = self._auto_answer(request)
-        if auto is not None:
-            return auto
-        table = self._table_named(request.decision.table)
+        with self._lock:
+            if (self._closing or request.id in self._settled or request.pid in self._killed
+                    or not _alive(request.tid)):
+                return refuse
+            self._showing = request.id
+        try:
+            return self._ask_person(request, refuse)
+        finally:
+            self._showing = None
+
+    def _ask_person(self, request: AskRequest, refuse: Answer) -> Answer:
         self._answers += 1
-        interp = Interpreter(request, table, no_alias=self.no_alias,
-                             expansions=self.expansions, index=self._answers)
+        interp = Interpreter(request, no_alias=self.no_alias, expansions=self.expansions,
+                             index=self._answers)
         while True:
             result = self._prompt(request, interp)
             if result in (_GONE, _CLOSED):
@@ -603,7 +375,7 @@ class TerminalAsker:
                 if parse_answer(result).verb == "help":
                     self._write_tty(help_text(interp))
                     continue
-                answer, remembered = interp.answer(result)
+                answer = interp.answer(result)
             except (AnswerError, OfferError) as exc:  # the validator let it through: rare
                 self._write_tty(f"systrace: {exc}\n")
                 continue
@@ -611,41 +383,8 @@ class TerminalAsker:
                 self._killed.add(request.pid)
             if answer.kind == "abort":
                 self._closing = True  # the run ends: asks still queued are refused
-            if remembered is not None:
-                self.remembered.append(remembered)
             self._write_tty(f"systrace: {describe_answer(answer, request)}\n")
             return answer
-
-    def _table_named(self, name: str) -> Table | None:
-        for table in self.policies.tables():
-            if table.name == name:
-                return table
-        return None
-
-    def _auto_answer(self, request: AskRequest) -> Answer | None:
-        """A request queued before an answer that now covers it gets that answer (the
-        supervisor would decide it by the new rule had the call come later)."""
-        mine = [r.rule for r in reversed(self.remembered) if r.applies_to(request)]
-        if not mine:
-            return None
-        table = self._table_named(request.decision.table)
-        ours = {id(r.rule) for r in self.remembered}  # the supervisor may have added them
-        base = [r for r in table.rules if id(r) not in ours] if table is not None else []
-        default = table.default if table is not None else Action.ASK
-        errno = table.default_errno if table is not None else errno_module.EPERM
-        probe = Table(request.decision.table, default, errno, [*mine, *base])
-        decision = probe.decide(request.facts)
-        if decision.action is Action.ASK:
-            return None
-        if Table(probe.name, default, errno, base).decide(request.facts).action is not Action.ASK:
-            return None  # not our rules' doing: let a person see it
-        if self.verbose:
-            verb = "permitted" if decision.action is Action.PERMIT else "denied"
-            self._write_tty(f"systrace: {verb} {call_text(request)} for pid {request.pid} "
-                            "by an earlier answer\n")
-        if decision.action is Action.PERMIT:
-            return Answer("permit")
-        return Answer("deny", errno=decision.errno)
 
     # --- prompt-toolkit -------------------------------------------------------------------------
     def _make_session(self) -> Any:
@@ -707,7 +446,7 @@ class TerminalAsker:
             def watch() -> None:
                 if self._closing:
                     _exit_app(app, _CLOSED)
-                elif not _alive(request.tid):
+                elif request.id in self._settled or not _alive(request.tid):
                     _exit_app(app, _GONE)
                 else:
                     loop.call_later(_WATCH_INTERVAL, watch)
@@ -747,32 +486,6 @@ class TerminalAsker:
         PROMPT_SP trick), then return and clear."""
         self._write_tty(" " * self._columns() + "\r\x1b[K")
 
-    def _save(self, source_path: str) -> None:
-        if not self.remembered:
-            return
-        try:
-            report = save_answers(self.remembered, source_path, self.save_to,
-                                  command=self.command)
-        except (PolicyError, OSError) as exc:
-            self._say(f"could not save the remembered answers: {exc}")
-            self._dump_rules()
-            return
-        if report.saved and report.path is not None:
-            backup = f" (the old file is {report.backup})" if report.backup else ""
-            self._say(f"saved {report.saved} remembered answer"
-                      f"{'s' if report.saved != 1 else ''} to {report.path}{backup}")
-        for entry in report.not_saved:
-            self._say(f"not saved (its table is not in {report.path or source_path}): "
-                      f"{rule_text(entry.rule)} for {entry.program}")
-
-    def _dump_rules(self) -> None:
-        """The rules, as policy text on stderr, so a failed save loses nothing."""
-        keep = [e for e in self.remembered if e.reach != "process"]
-        if not keep:
-            return
-        main = Table("main", Action.ASK, rules=[e.rule for e in keep])
-        self._say("the rules were:\n" + dumps_policy(Policy(main)))
-
 
 #: How often a showing prompt checks that its process is still there.
 _WATCH_INTERVAL = 0.1
@@ -803,9 +516,13 @@ def question(request: AskRequest, interp: Interpreter, columns: int = 80,
         parts.append(("", "\n"))
 
     who = f"pid {request.pid}" + (f" thread {request.tid}" if request.tid != request.pid else "")
+    parent = f"parent {request.ppid}" + (f" {request.parent_program}"
+                                         if request.parent_program else "")
     queued = f"   [{waiting} more waiting]" if waiting > 0 else ""
     line(("bold", "systrace: "), ("bold ansiyellow", f"{request.program}"),
-         ("", f"  ({who}, parent {request.ppid}) asks"), ("ansibrightblack", queued))
+         ("", f"  ({who}, {parent}) asks"), ("ansibrightblack", queued))
+    if request.argv is not None:
+        line(("", "  argv   "), ("", shlex.join(request.argv)))
     line(("", "  call   "), ("bold", request.syscall), ("", "  " + format_args(request.args)))
     line(("", "  asked  "), ("", asked_by(request)))
     # the scopes, wrapped between entries (an entry is cut only when it alone is too long)
@@ -816,6 +533,8 @@ def question(request: AskRequest, interp: Interpreter, columns: int = 80,
         if offer.sensitive:
             entry.append(("ansired", " (!)"))
         entries.append(entry)
+    if interp.burst:
+        entries.append([("bold", BURST), ("", f" ({interp.burst_label()})")])
     row: list[tuple[str, str]] = [("", "  scope  ")]
     used = 9
     for entry in entries:
@@ -925,6 +644,9 @@ def help_text(interp: Interpreter) -> str:
         warn = "  (covers sensitive files)" if offer.sensitive else ""
         shown = "" if offer.key == "any" else f"  {offer.shown}"
         lines.append(f"    {n} {offer.key:5} {offer.label}{shown}{warn}")
+    if interp.burst:
+        lines.append(f"    {BURST}   {interp.burst_label()}: the calls one action makes on a "
+                     "file (stat, access, open...) ask once; not remembered")
     return "\n".join(lines) + "\n"
 
 
@@ -947,7 +669,8 @@ class AnswerCompleterBase:
             return [], current
         if done[-1].lower() == "for":
             return list(REACHES), current
-        return [o.key for o in self.interp.offers] + ["for"] + list(REACHES), current
+        burst = [BURST] if self.interp.burst else []
+        return [o.key for o in self.interp.offers] + burst + ["for"] + list(REACHES), current
 
 
 def _completer_class() -> type:
@@ -966,68 +689,3 @@ def _completer_class() -> type:
 def answer_completer(interp: Interpreter) -> Any:
     """A prompt-toolkit completer for one request's answers."""
     return _completer_class()(interp)
-
-
-# =============================================================================================
-# Without a terminal
-
-
-class DefaultAsker:
-    """No terminal, ``--ask-default permit``: every ask is permitted at once (this call
-    only), with a line on stderr so the log of the run says what was let through."""
-
-    def __init__(self, stderr: IO[str]) -> None:
-        self.stderr = stderr
-
-    def ask(self, request: AskRequest, respond: Respond) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            rule = request.decision.rule
-            why = rule.label() if rule is not None else \
-                f"the default of table {request.decision.table}"
-            self.stderr.write(f"systrace: permitted {call_text(request)} for pid "
-                              f"{request.pid} ({request.program}): {why} says ask; no "
-                              "terminal to ask on, --ask-default permit\n")
-            self.stderr.flush()
-        respond(Answer("permit"))
-
-    def finish(self, source_path: str | None = None) -> None:
-        return None
-
-
-def _command_path(opts: argparse.Namespace) -> str | None:
-    command = getattr(opts, "command", None) or []
-    if not command:
-        return None
-    name = command[0]
-    found = name if "/" in name else shutil.which(name)
-    return os.path.realpath(found) if found else None
-
-
-def make_asker(opts: argparse.Namespace, policies: PolicySet, stderr: IO[str]
-               ) -> TerminalAsker | DefaultAsker | None:
-    """The front end for this run.
-
-    With a controlling terminal: the prompt.  Without one: None (the supervisor refuses
-    each ask with a line on stderr), after one line saying why when the policy can ask at
-    all; or, with ``--ask-default permit``, an asker that permits.
-    """
-    if getattr(opts, "automatic", False):
-        return None
-    fd = open_tty()
-    if fd is None:
-        if getattr(opts, "ask_default", None) == "permit":
-            return DefaultAsker(stderr)
-        if policies.can_ask():
-            with contextlib.suppress(OSError, ValueError):
-                stderr.write("systrace: no terminal to ask on: calls the policy asks about "
-                             "are refused (--ask-default permit permits them)\n")
-        return None
-    asker = TerminalAsker(fd, policies, stderr,
-                          timeout=getattr(opts, "ask_timeout", None),
-                          no_alias=bool(getattr(opts, "no_alias", False)),
-                          save_to=getattr(opts, "save_answers", None),
-                          command=_command_path(opts),
-                          verbose=bool(getattr(opts, "verbose", False)))
-    if stderr is sys.stderr:
-        asker.install_router()
-    return asker

@@ -272,6 +272,11 @@ USELESS_FLAGS = [
     (["--ask-timeout", "nan"], "above 0"),
     (["-A", "-a"], "-A"),
     (["-A", "--ask-timeout", "5"], "-A"),
+    (["-A", "--ask-via", "exec:true"], "-A"),
+    (["-a", "--ask-via", "exec:true"], "-a"),
+    (["--ask-via", "exec:true", "--ask-default", "never"], "--ask-via"),
+    (["--ask-via", "smoke:signals"], "exec:COMMAND or unix:PATH"),
+    (["--ask-via", "exec:"], "exec:COMMAND or unix:PATH"),
 ]
 
 

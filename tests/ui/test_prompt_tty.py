@@ -394,3 +394,67 @@ def test_terminal_modes_and_foreground_group_are_restored_for_the_program(run):
     assert "refused 1" in screen
     assert "MODES SAME" in screen
     assert run.exit_status() == 0
+
+
+# --- what the prompt shows of the process; burst; every remembered answer saved ------------------
+
+
+def test_prompt_shows_the_argv_and_the_parents_program(run, probe):
+    a = run.data / "a.txt"
+    t = run.start("/bin/sh", "-c", f"{probe} open:{a} print:after; true")
+    screen = t.wait_for(PROMPT)
+    shell = os.path.realpath("/bin/sh")
+    assert re.search(rf"systrace: {re.escape(str(probe))}  \(pid \d+, parent \d+ "
+                     rf"{re.escape(shell)}\) asks", screen)
+    assert f"argv   {probe} open:{a} print:after" in screen
+    t.type("permit-now")
+    t.wait_for("after")
+    assert run.exit_status() == 0
+
+
+def test_a_burst_answer_asks_once_for_the_calls_of_one_action(run, probe):
+    a, c = run.data / "a.txt", run.other / "c.txt"
+    t = run.start(str(probe), f"stat:{a}", f"access:{a}", f"open:{a}", f"open:{c}")
+    screen = t.wait_for(PROMPT)
+    assert "burst (this path, any call, this process, 2s)" in screen
+    t.type("permit burst")
+    screen = t.wait_for(f"path {re.escape(str(c))}")  # the next prompt is about c.txt
+    assert f"stat {a} -> ok" in screen and f"access {a} -> ok" in screen
+    assert f"open {a} -> ok" in screen
+    assert "and its other calls on this path" in screen
+    t.type("deny-now")
+    t.wait_for(f"open {re.escape(str(c))} -> EPERM")
+    assert run.exit_status() == 0
+    assert not (run.tmp / "p.toml.bak").exists()  # a burst is not remembered
+
+
+def test_two_answers_of_the_command_are_both_saved_as_written(run, probe):
+    """The command has no program table: its answers go into the main table, at run time and
+    in the file -- both of them (the second used to land in a table made in memory only, and
+    was lost), with the file's comments and layout kept."""
+    a, b = run.data / "a.txt", run.data / "b.txt"
+    run.policy.write_text(textwrap.dedent(f"""\
+        # my policy: this comment stays
+        default = "permit"   # the rest runs
+
+        # ask about the data
+        [[rule]]
+        calls = ["fsread"]
+        path = "{run.tmp}/{{data,other}}/**"
+        action = "ask"
+        """))
+    before = run.policy.read_text()
+    t = run.start(str(probe), f"open:{a}", f"open:{b}", f"open:{a}")
+    t.wait_for(PROMPT)
+    t.type("permit file")
+    t.wait_for(f"path {re.escape(str(b))}")
+    t.type("permit file")
+    screen = t.wait_for("saved 2 remembered answers")
+    assert screen.count(f"open {a} -> ok") == 2 and f"open {b} -> ok" in screen
+    assert run.exit_status() == 0
+    text = run.policy.read_text()
+    for line in before.splitlines():
+        assert line in text
+    saved = load_policy(run.policy)
+    assert not saved.programs
+    assert [r.path.pattern.rsplit("/", 1)[-1] for r in saved.main.rules[:2]] == ["b.txt", "a.txt"]

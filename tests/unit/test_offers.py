@@ -1,11 +1,10 @@
 """The generalizations the ASK prompt offers (systrace_py.ui.offers) and the rules they make,
-what a typed answer means for one request (prompt.Interpreter), and how remembered answers are
-saved into the policy file (prompt.save_answers)."""
+and what a typed answer means for one request (answering.Interpreter, the answer model both
+front ends share)."""
 
 from __future__ import annotations
 
 import errno
-import io
 import os
 import string
 
@@ -13,10 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from systrace_py.policy.files import load_policy, loads_policy
+from systrace_py.policy.files import loads_policy
 from systrace_py.policy.glob import Expansions, PathGlob
 from systrace_py.policy.model import Action, CallFacts, PathArg, SockAddr, Table
 from systrace_py.supervisor import AskRequest
+from systrace_py.ui.answering import Interpreter
 from systrace_py.ui.answers import AnswerError
 from systrace_py.ui.offers import (
     OfferError,
@@ -28,7 +28,6 @@ from systrace_py.ui.offers import (
     rule_calls,
     temp_glob,
 )
-from systrace_py.ui.prompt import Interpreter, Remembered, TerminalAsker, save_answers
 
 EX = Expansions(home="/home/alice", cwd="/home/alice/proj", tmpdir="/tmp", user="alice")
 ENV = {"HOME": "/home/alice", "CWD": "/home/alice/proj", "TMPDIR": "/tmp", "USER": "alice"}
@@ -271,18 +270,38 @@ def request_for(policy, path="/home/alice/proj/src/a.c", program="/usr/bin/cat",
 def test_interpreter_answers():
     policy = loads_policy(POLICY, "p.toml", ENV)
     interp = Interpreter(request_for(policy), policy.main, expansions=EX, index=7)
-    answer, remembered = interp.answer("permit dir for all")
+    answer = interp.answer("permit dir for all")
     assert (answer.kind, answer.reach) == ("permit", "all")
     assert answer.rule.path.pattern == "$CWD/src/*" and answer.rule.calls == ("fsread",)
     assert answer.rule.label() == "rule 7 (<answer>)"
-    assert remembered is not None and remembered.table == "main"
-    denied, _ = interp.answer("deny")
+    denied = interp.answer("deny")
     assert denied.errno == errno.EACCES  # the asking rule's errno by default
     assert denied.rule.action is Action.NEVER and denied.reach == "program"
-    now, none = interp.answer("deny-now[ENOENT]")
-    assert (now.kind, now.errno, now.rule, none) == ("deny", errno.ENOENT, None, None)
-    assert interp.answer("permit-now")[0].rule is None
-    assert interp.answer("kill")[0].kind == "kill"
+    now = interp.answer("deny-now[ENOENT]")
+    assert (now.kind, now.errno, now.rule, now.burst) == ("deny", errno.ENOENT, None, False)
+    assert interp.answer("permit-now").rule is None
+    assert interp.answer("kill").kind == "kill"
+
+
+def test_burst_covers_this_path_for_this_process_only():
+    policy = loads_policy(POLICY, "p.toml", ENV)
+    interp = Interpreter(request_for(policy), policy.main, expansions=EX)
+    assert interp.burst
+    permitted = interp.answer("permit burst")
+    assert (permitted.kind, permitted.burst, permitted.rule) == ("permit", True, None)
+    denied = interp.answer("deny[ENOENT] burst for process")
+    assert (denied.kind, denied.errno, denied.burst) == ("deny", errno.ENOENT, True)
+    with pytest.raises(AnswerError, match="this process only"):
+        interp.answer("permit burst for program")
+    with pytest.raises(AnswerError):
+        interp.answer("permit-now burst")  # a call-only answer takes no scope
+    facts = CallFacts("kill", ())
+    table = loads_policy('default = "ask"', "p.toml", ENV).main
+    no_path = AskRequest(1, 1, 0, "/bin/kill", "kill", {}, facts, table.decide(facts))
+    pathless = Interpreter(no_path, table, expansions=EX)
+    assert not pathless.burst
+    with pytest.raises(OfferError, match="no path"):
+        pathless.answer("permit burst")
 
 
 def test_detach_only_where_the_policy_allows_it():
@@ -292,118 +311,10 @@ def test_detach_only_where_the_policy_allows_it():
     assert "detach = true" in str(info.value)
     allowed = loads_policy("detach = true\n" + POLICY.replace("    ", ""), "p.toml", ENV)
     interp = Interpreter(request_for(allowed), allowed.main, expansions=EX)
-    assert interp.answer("detach")[0].kind == "detach"
+    assert interp.answer("detach").kind == "detach"
 
 
 def test_interpreter_no_alias():
     policy = loads_policy(POLICY, "p.toml", ENV)
     interp = Interpreter(request_for(policy), policy.main, no_alias=True, expansions=EX)
-    assert interp.answer("permit")[0].rule.calls == ("openat",)
-
-
-# --- saving --------------------------------------------------------------------------------------
-
-
-def remember(policy, text, **kw):
-    request = request_for(policy, **kw)
-    return Interpreter(request, policy.main, expansions=EX).answer(text)[1]
-
-
-def test_save_into_the_main_table_for_the_command(tmp_path):
-    source = tmp_path / "p.toml"
-    source.write_text(POLICY)
-    policy = load_policy(source, ENV)
-    entries = [remember(policy, "permit dir", program="/usr/bin/cat")]
-    report = save_answers(entries, source, command="/usr/bin/cat", env=ENV)
-    assert report.saved == 1 and report.path == source
-    assert report.backup is not None and report.backup.read_text() == POLICY
-    saved = load_policy(source, ENV)
-    assert not saved.programs
-    first = saved.main.rules[0]
-    assert (first.calls, first.path.pattern, first.action) == (("fsread",), "$CWD/src/*",
-                                                               Action.PERMIT)
-    assert "answered" in first.comment
-    # later calls in the directory are decided without asking
-    assert saved.main.decide(opening("/home/alice/proj/src/b.c")).action is Action.PERMIT
-    assert saved.main.decide(opening("/home/alice/proj/x.c")).action is Action.ASK
-
-
-def test_save_for_another_program_copies_its_table(tmp_path):
-    source = tmp_path / "p.toml"
-    source.write_text(POLICY)
-    policy = load_policy(source, ENV)
-    entries = [remember(policy, "deny tree", program="/usr/bin/cat")]
-    save_answers(entries, source, command="/bin/sh", env=ENV)
-    saved = load_policy(source, ENV)
-    cat = saved.programs["/usr/bin/cat"]
-    assert [r.action for r in cat.rules] == [Action.NEVER, Action.ASK]  # rule + main's rules
-    assert saved.main.rules[0].action is Action.ASK  # main untouched
-
-
-def test_save_for_all_programs_and_not_for_one_process(tmp_path):
-    source = tmp_path / "p.toml"
-    source.write_text(POLICY + '\n[program."/usr/bin/vi"]\ndefault = "never"\n')
-    policy = load_policy(source, ENV)
-    entries = [remember(policy, "permit ext for all"),
-               remember(policy, "permit tree for process")]
-    report = save_answers(entries, source, command="/usr/bin/cat", env=ENV)
-    assert report.saved == 1
-    saved = load_policy(source, ENV)
-    for table in saved.tables():
-        assert table.rules[0].path.pattern == "$CWD/src/*.c"
-    assert not any(r.path is not None and r.path.pattern == "$CWD/src/**"
-                   for t in saved.tables() for r in t.rules)
-
-
-def test_nothing_to_save_writes_nothing(tmp_path):
-    source = tmp_path / "p.toml"
-    source.write_text(POLICY)
-    policy = load_policy(source, ENV)
-    report = save_answers([remember(policy, "permit for process")], source, env=ENV)
-    assert report.saved == 0 and report.path is None
-    assert not list(tmp_path.glob("*.bak*"))
-
-
-def test_save_answers_elsewhere(tmp_path):
-    source = tmp_path / "p.toml"
-    source.write_text(POLICY)
-    other = tmp_path / "answers.toml"
-    policy = load_policy(source, ENV)
-    save_answers([remember(policy, "permit dir")], source, other, command="/usr/bin/cat",
-                 env=ENV)
-    assert source.read_text() == POLICY          # the policy file is not touched
-    first = load_policy(other, ENV)              # a copy of it, with the rule
-    assert len(first.main.rules) == 2
-    save_answers([remember(policy, "permit ext")], source, other, command="/usr/bin/cat",
-                 env=ENV)                        # an existing file is merged into
-    assert len(load_policy(other, ENV).main.rules) == 3
-    assert (tmp_path / "answers.toml.bak").exists()
-
-
-# --- queued requests answered by an earlier answer -----------------------------------------------
-
-
-def test_queued_request_covered_by_an_earlier_answer(tmp_path):
-    from systrace_py.supervisor import PolicySet
-
-    policy = loads_policy(POLICY, "p.toml", ENV)
-    read_fd, write_fd = os.pipe()
-    try:
-        asker = TerminalAsker(write_fd, PolicySet(policy), io.StringIO())
-        asker.expansions = EX
-        first = request_for(policy, "/home/alice/proj/src/a.c")
-        answer, remembered = Interpreter(first, policy.main, expansions=EX).answer(
-            "permit dir for all")
-        asker.remembered.append(remembered)
-        policy.main.add_rule(answer.rule)  # as the supervisor does, meanwhile
-        queued = request_for(loads_policy(POLICY, "p.toml", ENV), "/home/alice/proj/src/b.c")
-        auto = asker._auto_answer(queued)
-        assert auto is not None and auto.kind == "permit" and auto.rule is None
-        elsewhere = request_for(loads_policy(POLICY, "p.toml", ENV), "/home/alice/proj/b.c")
-        assert asker._auto_answer(elsewhere) is None
-        mine_only = Remembered(answer.rule, "process", 999, "/usr/bin/cat", "main")
-        asker.remembered[:] = [mine_only]
-        assert asker._auto_answer(queued) is None  # another process's answer
-    finally:
-        os.close(read_fd)
-        os.close(write_fd)
+    assert interp.answer("permit").rule.calls == ("openat",)

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from systrace_py.policy.files import (
+    BACKUPS_KEPT,
     PolicyError,
     dumps_policy,
     find_policy,
@@ -518,7 +519,8 @@ def test_save_new_file(tmp_path: Path) -> None:
     assert save_policy(load(GOOD), target) is None
     assert loads_policy(target.read_text(), "x", ENV).main.default is Action.NEVER
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~_umask()
-    assert [p.name for p in tmp_path.iterdir()] == ["new.toml"]  # no temp file left
+    # no temp file left; the lock file savers take turns on stays
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".new.toml.lock", "new.toml"]
 
 
 def _umask() -> int:
@@ -527,24 +529,26 @@ def _umask() -> int:
     return current
 
 
-def test_save_backs_up_and_never_overwrites_a_backup(tmp_path: Path) -> None:
+def test_save_keeps_a_bounded_number_of_backups_newest_first(tmp_path: Path) -> None:
     target = tmp_path / "p.toml"
     target.write_text("# version 0\n")
     target.chmod(0o640)
     policy = load(GOOD)
+    (tmp_path / "p.toml.bak.7").write_text("left by an older systrace\n")
     assert save_policy(policy, target) == tmp_path / "p.toml.bak"
     assert (tmp_path / "p.toml.bak").read_text() == "# version 0\n"
-    target.write_text("# version 1\n")
-    assert save_policy(policy, target) == tmp_path / "p.toml.bak.1"
-    (tmp_path / "p.toml.bak.2").write_text("somebody else's\n")
-    target.write_text("# version 2\n")
-    assert save_policy(policy, target) == tmp_path / "p.toml.bak.3"
-    assert (tmp_path / "p.toml.bak").read_text() == "# version 0\n"
-    assert (tmp_path / "p.toml.bak.1").read_text() == "# version 1\n"
-    assert (tmp_path / "p.toml.bak.2").read_text() == "somebody else's\n"
-    assert (tmp_path / "p.toml.bak.3").read_text() == "# version 2\n"
+    assert not (tmp_path / "p.toml.bak.7").exists()
+    for n in range(1, BACKUPS_KEPT + 3):
+        target.write_text(f"# version {n}\n")
+        assert save_policy(policy, target) == tmp_path / "p.toml.bak"
+    newest = BACKUPS_KEPT + 2
+    backups = sorted(tmp_path.glob("p.toml.bak*"))
+    assert len(backups) == BACKUPS_KEPT
+    assert (tmp_path / "p.toml.bak").read_text() == f"# version {newest}\n"
+    last = tmp_path / f"p.toml.bak.{BACKUPS_KEPT - 1}"
+    assert last.read_text() == f"# version {newest - BACKUPS_KEPT + 1}\n"
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
-    assert stat.S_IMODE((tmp_path / "p.toml.bak.3").stat().st_mode) == 0o640
+    assert stat.S_IMODE(last.stat().st_mode) == 0o640
     assert target.read_text() == dumps_policy(policy)
 
 

@@ -14,11 +14,9 @@ from systrace_py.policy.files import loads_policy
 from systrace_py.policy.glob import Expansions
 from systrace_py.policy.model import Action, CallFacts, PathArg
 from systrace_py.supervisor import AskRequest
+from systrace_py.ui.answering import Interpreter, call_text, describe_answer
 from systrace_py.ui.prompt import (
     AnswerCompleterBase,
-    Interpreter,
-    call_text,
-    describe_answer,
     format_args,
     help_text,
     question,
@@ -92,13 +90,13 @@ def test_help_lists_the_vocabulary_and_the_scopes_in_words():
 
 def test_answer_lines():
     request, interp = interpreter()
-    answer, _ = interp.answer("permit dir for all")
+    answer = interp.answer("permit dir for all")
     assert describe_answer(answer, request) == (
         "permitted openat /home/alice/proj/src/a.c O_RDONLY for pid 4242 (/usr/bin/cc); "
         "remembered for every program: fsread path $CWD/src/* -> permit")
-    denied, _ = interp.answer("deny-now[EACCES]")
+    denied = interp.answer("deny-now[EACCES]")
     assert describe_answer(denied, request).startswith("denied (EACCES) openat")
-    assert describe_answer(interp.answer("kill")[0], request) == "killed pid 4242 (/usr/bin/cc)"
+    assert describe_answer(interp.answer("kill"), request) == "killed pid 4242 (/usr/bin/cc)"
 
 
 def test_arguments_as_words():

@@ -1,0 +1,490 @@
+"""The policy file of a run: loaded once, decided by, added to by answers, saved as written.
+
+One object holds a run's policy file from start to end, so that what a person answered is
+kept in one place and reaches the file whole:
+
+* :meth:`PolicyStore.load` reads the file once; the supervisor decides every call by
+  :attr:`PolicyStore.policy`, and knows the file by :attr:`PolicyStore.path`.
+* A remembered answer is a rule added to a live table of that policy -- the table of the
+  program that asked, the main table, every table (``for all``) -- and nowhere else.  When
+  the program has no table of its own, :meth:`PolicyStore.program_table` makes one (a copy of
+  the table the process ran under: a program table inherits no rules) and registers it in
+  the policy, so the next answer, the next exec of that program and the save all find it.
+* :meth:`PolicyStore.save` works out what the run added -- rules that were not in a table
+  when it was loaded, tables that were not in the file -- and merges that into the file *as
+  it is now*: read, merge, compare-and-replace under the file's lock
+  (:func:`~systrace_py.policy.files.policy_lock`).  An edit a person saved while the run was
+  asking is read and kept; another run saving into the same file meanwhile is waited for and
+  merged with.  Rules are inserted where they decide -- ahead of the table's rules, skipped
+  when the table already has them (:func:`~systrace_py.policy.learn.merge_rules`) -- into
+  the file's own text with tomlkit, so ``#`` comments, order, layout and spelling survive.
+  The edited text is loaded back and compared with the merge; should it differ (a layout
+  the editing cannot take), the file is written in systrace's layout instead, and the
+  report says so (the backup keeps the original).
+"""
+
+from __future__ import annotations
+
+import errno as errno_module
+import itertools
+import os
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from systrace_py.policy.files import (
+    REPLACE_TRIES,
+    FileChanged,
+    dumps_policy,
+    load_policy,
+    loads_policy,
+    policy_lock,
+    program_table_values,
+    read_policy_bytes,
+    replace_policy_text,
+    resolved_program_key,
+    rule_data,
+)
+from systrace_py.policy.glob import PathGlob, escape, is_literal
+from systrace_py.policy.model import Policy, Rule, Table
+
+__all__ = ["MAIN", "NotSaved", "PolicyStore", "SaveReport"]
+
+#: The name of a policy's main table.
+MAIN = "main"
+
+
+@dataclass(frozen=True)
+class NotSaved:
+    """A remembered rule this store could not save: its table is in another file (a policy
+    directory's), named by ``where``."""
+
+    rule: Rule
+    where: str
+
+
+@dataclass
+class SaveReport:
+    """What :meth:`PolicyStore.save` did."""
+
+    path: Path | None = None          # the file written (None: nothing to write)
+    backup: Path | None = None        # the old file's copy
+    saved: int = 0                    # remembered rules written (one per answer)
+    tables: list[str] = field(default_factory=list)   # program tables the save created
+    layout_kept: bool = True          # False: rewritten in systrace's layout
+    not_saved: list[NotSaved] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class _Baseline:
+    """A table as the run found it: the rules it had when the file was loaded (or when an
+    answer made it).  What the run added is what is in it now and was not then."""
+
+    table: Table
+    rules: list[Rule]
+    created: bool = False       # an answer made it: it was not in the file
+    where: str | None = None    # a table of another file (not saved here): that file
+
+    def added(self) -> list[Rule]:
+        had = {id(rule) for rule in self.rules}
+        return [rule for rule in self.table.rules if id(rule) not in had]
+
+
+class PolicyStore:
+    """A run's policy file (see the module docstring).
+
+    ``path`` None: a policy from elsewhere (a library user's), never saved.  ``command``: the
+    program systrace started; a ``for program`` answer of the command, while it runs under
+    the main table, goes into the main table (that is the command's table) rather than a
+    new program table.
+    """
+
+    def __init__(self, policy: Policy, path: str | os.PathLike[str] | None = None, *,
+                 env: Mapping[str, str] | None = None, command: str | None = None) -> None:
+        self.policy = policy
+        self.path = Path(path) if path is not None else None
+        self.env = env
+        self.command = os.path.realpath(command) if command else None
+        self._baselines: list[_Baseline] = [_Baseline(t, list(t.rules))
+                                            for t in policy.tables()]
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], env: Mapping[str, str] | None = None, *,
+             command: str | None = None) -> PolicyStore:
+        """Read a policy file (PolicyError when it does not load)."""
+        return cls(load_policy(path, env), path, env=env, command=command)
+
+    # --- the run ----------------------------------------------------------------------------
+    def watch(self, tables: Sequence[Table], where: str) -> None:
+        """Tables of another file the run decides by too (a policy directory's): rules
+        answers add to them are reported as not saved."""
+        self._baselines += [_Baseline(t, list(t.rules), where=where) for t in tables]
+
+    def owns(self, table: Table) -> bool:
+        """Whether a table is one of this file's (or one an answer made for it)."""
+        return any(t is table for t in self.policy.tables())
+
+    def is_command(self, program: str) -> bool:
+        return self.command is not None and os.path.realpath(program) == self.command
+
+    def program_table(self, program: str, under: Table) -> tuple[Table, bool]:
+        """The table a ``for program`` answer goes into when the policies have none for the
+        program: the main table for the command running under it; else a new table for the
+        program, a copy of the one it ran under (rules, default, errno, detach), registered
+        in the policy.  Returns the table and whether it is new."""
+        if under is self.policy.main and self.is_command(program):
+            return under, False
+        table = Table(program, under.default, under.default_errno, rules=list(under.rules),
+                      allow_detach=under.allow_detach)
+        self.policy.programs[program] = table
+        self._baselines.append(_Baseline(table, list(table.rules), created=True))
+        return table, True
+
+    def remembered(self) -> list[Rule]:
+        """The rules answers added to this file's tables, newest first, each once."""
+        seen: dict[int, Rule] = {}
+        for baseline in self._baselines:
+            if baseline.where is None:
+                for rule in baseline.added():
+                    seen.setdefault(id(rule), rule)
+        return list(seen.values())
+
+    def not_saved(self) -> list[NotSaved]:
+        """Rules answers added only to tables of other files."""
+        mine = {id(rule) for rule in self.remembered()}
+        out: dict[int, NotSaved] = {}
+        for baseline in self._baselines:
+            if baseline.where is not None:
+                for rule in baseline.added():
+                    if id(rule) not in mine:
+                        out.setdefault(id(rule), NotSaved(rule, baseline.where))
+        return list(out.values())
+
+    # --- saving -----------------------------------------------------------------------------
+    def save(self, target: str | os.PathLike[str] | None = None) -> SaveReport:
+        """Merge the remembered rules into the policy file (or into ``target``, the
+        ``--save-answers`` file: merged into when it exists, else started as a copy of the
+        policy file).  Raises PolicyError when the file no longer loads, OSError when it
+        cannot be written (or kept changing under the save)."""
+        report = SaveReport(not_saved=self.not_saved())
+        changes = [b for b in self._baselines if b.where is None and b.added()]
+        if not changes:
+            return report
+        destination = Path(target) if target is not None else self.path
+        if destination is None:
+            raise OSError(errno_module.EINVAL, "the policy came from no file: nowhere to save")
+        with policy_lock(destination) as real:
+            for attempt in range(REPLACE_TRIES):
+                current = read_policy_bytes(real)
+                text = current if current is not None else self._start_text()
+                merged = self._merge(text.decode("utf-8", "surrogateescape"), str(destination),
+                                     changes, report)
+                try:
+                    report.backup = replace_policy_text(real, merged, current)
+                except FileChanged:
+                    if attempt == REPLACE_TRIES - 1:
+                        raise OSError(errno_module.EAGAIN, "the file kept changing while it "
+                                      "was being saved", str(destination)) from None
+                    continue
+                report.path = destination
+                return report
+        raise AssertionError("unreachable")
+
+    def _start_text(self) -> bytes:
+        """What a missing destination starts from: the run's policy file as it is now, or,
+        when that is gone too, the policy as the run had it."""
+        if self.path is not None:
+            source = read_policy_bytes(Path(os.path.realpath(self.path)))
+            if source is not None:
+                return source
+        return dumps_policy(self._as_loaded()).encode()
+
+    def _as_loaded(self) -> Policy:
+        """The policy without what the run added (its rules are merged in after)."""
+        main = self.policy.main
+        out = Policy(_copy(main, self._rules_at_start(main)), source=self.policy.source,
+                     description=self.policy.description)
+        for key, table in self.policy.programs.items():
+            if not self._created(table):
+                out.programs[key] = _copy(table, self._rules_at_start(table))
+                pattern = self.policy.program_patterns.get(key)
+                if pattern is not None:
+                    out.program_patterns[key] = pattern
+        return out
+
+    def _rules_at_start(self, table: Table) -> list[Rule]:
+        return next((b.rules for b in self._baselines if b.table is table), list(table.rules))
+
+    def _created(self, table: Table) -> bool:
+        return any(b.table is table and b.created for b in self._baselines)
+
+    def _merge(self, text: str, name: str, changes: list[_Baseline], report: SaveReport) -> str:
+        """The file's text with the changes merged in (``report``: what was done)."""
+        from systrace_py.policy.learn import merge_rules
+
+        with warnings.catch_warnings():  # (they were said when the run loaded the file)
+            warnings.simplefilter("ignore")
+            merged = loads_policy(text, name, self.env)
+        editor = _TextEditor.open(text)
+
+        def edit(method: Callable[..., None], *args: Any) -> None:
+            nonlocal editor
+            if editor is not None:
+                try:
+                    method(editor, *args)
+                except Exception:  # (tomlkit's many kinds all mean: it cannot)
+                    editor = None
+
+        saved: set[int] = set()
+        report.tables = []
+        for change in changes:
+            table = change.table
+            added = change.added()
+            added_ids = {id(r) for r in added}
+            # a table an answer made is keyed by the program's path: in a file, a path that
+            # looks like a glob is written escaped
+            key = table.name if not change.created or is_literal(table.name) \
+                else escape(table.name)
+            if key != MAIN and key not in merged.programs:
+                fresh = Table(key, table.default, table.default_errno,
+                              rules=[r for r in table.rules if id(r) not in added_ids],
+                              allow_detach=table.allow_detach)
+                merged.programs[key] = fresh
+                if not is_literal(key):
+                    merged.program_patterns[key] = PathGlob(key, self.env)
+                report.tables.append(key)
+                values = program_table_values(fresh, merged.main)
+                rules = [rule_data(r) for r in fresh.rules]
+                edit(_TextEditor.add_table, key, values, rules)
+            before = [rule_data(r) for r in _table(merged, key).rules]
+            merged = merge_rules(merged, key, added, position="start", env=self.env)
+            after = [rule_data(r) for r in _table(merged, key).rules]
+            for index, data in _insertions(before, after):
+                edit(_TextEditor.insert_rule, key, index, data)
+            saved.update(id(r) for r in added if rule_data(r) in after)
+        report.saved = len(saved)
+        if editor is not None:
+            edited = editor.text()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    same = _shape(loads_policy(edited, name, self.env)) == _shape(merged)
+                except Exception:  # (any failure: the layout cannot be kept)
+                    same = False
+            if same:
+                report.layout_kept = True
+                return edited
+        report.layout_kept = False
+        return dumps_policy(merged)
+
+
+def _copy(table: Table, rules: list[Rule]) -> Table:
+    return Table(table.name, table.default, table.default_errno, list(rules), table.location,
+                 table.description, table.allow_detach)
+
+
+def _table(policy: Policy, key: str) -> Table:
+    return policy.main if key == MAIN else policy.programs[key]
+
+
+def _insertions(before: list[dict[str, object]], after: list[dict[str, object]]
+                ) -> list[tuple[int, dict[str, object]]]:
+    """Where the rules in ``after`` that are not in ``before`` stand (a merge only inserts:
+    the rest keep their order), in increasing order of position."""
+    out = []
+    j = 0
+    for i, data in enumerate(after):
+        if j < len(before) and data == before[j]:
+            j += 1
+        else:
+            out.append((i, data))
+    return out
+
+
+def _shape(policy: Policy) -> dict[str, Any]:
+    """What a policy decides with, as plain data (to compare an edited text with the merge)."""
+    return {
+        "tables": {t.name: (t.default, t.default_errno, t.allow_detach,
+                            [rule_data(r) for r in t.rules]) for t in policy.tables()},
+        "patterns": sorted(policy.program_patterns),
+    }
+
+
+class _CannotEdit(Exception):
+    """The file's layout cannot take this edit (it is then written in systrace's layout)."""
+
+
+class _TextEditor:
+    """Edits a policy's TOML text in place with tomlkit (comments, order and spelling kept).
+
+    Comments written directly above a rule (no blank line between) belong to it: when a rule
+    is inserted in front of it, they move down with it, below the new rule."""
+
+    def __init__(self, doc: Any) -> None:
+        self.doc = doc
+        self._mine: set[int] = set()          # tables this editor made (by id)
+        self._edited: list[Any] = []          # arrays of tables it inserted into
+
+    @classmethod
+    def open(cls, text: str) -> _TextEditor | None:
+        import tomlkit
+
+        try:
+            return cls(tomlkit.parse(text))
+        except Exception:  # (tomllib read it: a tomlkit limit)
+            return None
+
+    def text(self) -> str:
+        import tomlkit
+
+        self._tidy()
+        return tomlkit.dumps(self.doc)
+
+    def _tidy(self) -> None:
+        """One blank line between a new rule and its neighbours (none before comments that
+        belong to the next rule): tomlkit spaces the tables it makes, not the ones it read."""
+        import tomlkit
+        from tomlkit.items import Comment, Null, Whitespace
+
+        for rules in self._edited:
+            tables = list(rules)
+            for before, after in itertools.pairwise(tables):
+                if id(before) not in self._mine and id(after) not in self._mine:
+                    continue
+                items = [item for _, item in before.value.body if not isinstance(item, Null)]
+                last = items[-1] if items else None
+                if isinstance(last, Comment):  # they belong to ``after``: nothing between
+                    after.trivia.indent = after.trivia.indent.replace("\n", "")
+                    continue
+                blank_after = isinstance(last, Whitespace) and "\n" in last.s
+                blank_before = "\n" in after.trivia.indent
+                if blank_after and blank_before:
+                    after.trivia.indent = after.trivia.indent.replace("\n", "")
+                elif not blank_after and not blank_before:
+                    if id(after) in self._mine:
+                        after.trivia.indent = "\n" + after.trivia.indent
+                    else:
+                        before.add(tomlkit.nl())
+
+    def _owner(self, key: str) -> Any:
+        """The table that holds a policy table's keys: the document, or a program table."""
+        if key == MAIN:
+            return self.doc
+        programs = self.doc["program"]
+        for written in programs:
+            if resolved_program_key(written) == key:
+                return programs[written]
+        raise _CannotEdit(key)
+
+    def insert_rule(self, key: str, index: int, data: dict[str, object]) -> None:
+        import tomlkit
+        from tomlkit.items import AoT, Array, InlineTable
+
+        owner = self._owner(key)
+        rules = owner.get("rule")
+        if rules is None:
+            if isinstance(owner, InlineTable):
+                owner["rule"] = [_inline(data)]
+                return
+            aot = tomlkit.aot()
+            aot.append(self._rule_table(data, blank_before=True))
+            owner.append("rule", aot)
+            return
+        if isinstance(rules, Array):
+            rules.insert(index, _inline(data))
+            return
+        if not isinstance(rules, AoT):
+            raise _CannotEdit(key)
+        body, at = self._before(owner, rules, index)
+        moved = _take_comments(body, at)
+        new = self._rule_table(data, blank_before=index == 0 and not _ends_blank(body, at))
+        self._mine.add(id(new))
+        if all(r is not rules for r in self._edited):
+            self._edited.append(rules)
+        rules.insert(index, new)
+        if moved:  # the comments of the rule that now follows: after a blank line
+            new.add(tomlkit.nl())
+            for comment in moved:
+                new.add(comment)
+
+    @staticmethod
+    def _before(owner: Any, rules: Any, index: int) -> tuple[list[Any], int]:
+        """The container body and position of what is written right before rule ``index``:
+        the end of the rule before it, or, for the first, the items before the rules."""
+        if index > 0:
+            body = rules[index - 1].value.body
+            return body, len(body)
+        from tomlkit.items import Table as TomlTable
+
+        body = owner.value.body if isinstance(owner, TomlTable) else owner.body
+        for position, (_, item) in enumerate(body):
+            if item is rules:
+                return body, position
+        raise _CannotEdit("the rules are not where tomlkit says")
+
+    @staticmethod
+    def _rule_table(data: dict[str, object], blank_before: bool) -> Any:
+        import tomlkit
+
+        table = tomlkit.table()
+        for k, v in data.items():
+            table[k] = v
+        if blank_before:
+            table.trivia.indent = "\n"
+        return table
+
+    def add_table(self, key: str, values: dict[str, object],
+                  rules: list[dict[str, object]]) -> None:
+        import tomlkit
+
+        table = tomlkit.table()
+        for k, v in values.items():
+            table[k] = v
+        if rules:
+            aot = tomlkit.aot()
+            for data in rules:  # (tomlkit puts blank lines around tables it makes)
+                aot.append(self._rule_table(data, blank_before=False))
+            table["rule"] = aot
+        programs = self.doc.get("program")
+        if programs is None:
+            programs = tomlkit.table(is_super_table=True)
+            self.doc["program"] = programs
+        programs[key] = table
+
+
+def _inline(data: dict[str, object]) -> Any:
+    import tomlkit
+
+    table = tomlkit.inline_table()
+    table.update(data)
+    return table
+
+
+def _take_comments(body: list[Any], at: int) -> list[Any]:
+    """Take the comment lines right before position ``at`` (no blank line between) out of a
+    container body; they are blanked in place, so the container's key positions hold."""
+    from tomlkit.items import Comment, Null
+
+    start = at
+    while start > 0 and body[start - 1][0] is None and isinstance(body[start - 1][1], Comment):
+        start -= 1
+    moved = [item for _, item in body[start:at]]
+    for position in range(start, at):
+        body[position] = (None, Null())
+    return moved
+
+
+def _ends_blank(body: list[Any], at: int) -> bool:
+    """Whether what comes before position ``at`` ends with a blank line (or nothing)."""
+    from tomlkit.items import Null, Whitespace
+
+    for _, item in reversed(body[:at]):
+        if isinstance(item, Null):
+            continue
+        if isinstance(item, Whitespace):
+            return "\n" in item.s or item.s == ""
+        return False
+    return True
+
