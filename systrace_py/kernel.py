@@ -201,9 +201,33 @@ IPV6_RTHDR: Final = 57
 #: (level, option) pairs setsockopt may not set: routing headers name destinations no rule sees
 REFUSED_SOCKOPTS: Final = ((IPPROTO_IP, IP_OPTIONS), (IPPROTO_IPV6, IPV6_RTHDR),
                            (IPPROTO_IPV6, IPV6_2292RTHDR))
-#: control messages sendmsg may not carry, for the same reason as REFUSED_SOCKOPTS
+#: control messages sendmsg and sendmmsg may not carry, for the same reason as REFUSED_SOCKOPTS
 REFUSED_CONTROL: Final = ((IPPROTO_IP, IP_RETOPTS), (IPPROTO_IPV6, IPV6_RTHDR),
                           (IPPROTO_IPV6, IPV6_2292RTHDR))
+
+# --- sockets (include/linux/socket.h, include/linux/net.h, include/uapi/linux/in.h, in6.h) ------
+AF_UNSPEC: Final = 0
+AF_UNIX: Final = 1
+AF_INET: Final = 2
+AF_INET6: Final = 10
+AF_NETLINK: Final = 16
+SOCK_STREAM: Final = 1
+SOCK_DGRAM: Final = 2
+#: SOCK_MAX: socket() answers EINVAL for a type at or above it
+SOCK_MAX: Final = 11
+SOCK_NONBLOCK: Final = O_NONBLOCK
+SOCK_CLOEXEC: Final = O_CLOEXEC
+IPPROTO_ICMP: Final = 1
+IPPROTO_TCP: Final = 6
+IPPROTO_UDP: Final = 17
+IPPROTO_ICMPV6: Final = 58
+IPPROTO_UDPLITE: Final = 136
+IP_PKTINFO: Final = 8        # control message: struct in_pktinfo (its ipi_spec_dst: the source)
+IPV6_V6ONLY: Final = 26
+IPV6_PKTINFO: Final = 50     # control message: struct in6_pktinfo (its ipi6_addr: the source)
+MSG_FASTOPEN: Final = 0x20000000   # sendto/sendmsg on TCP: connect to msg_name, data in the SYN
+SOCKADDR_UN_SIZE: Final = 110      # sizeof(struct sockaddr_un)
+SIN6_LEN_RFC2133: Final = 24       # the shortest struct sockaddr_in6 the kernel accepts
 
 # --- ioctl requests that change the file behind a descriptor not open for writing ----------------
 # The kernel checks ownership (or a capability) for these, not the descriptor's access mode, so

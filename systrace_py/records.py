@@ -36,6 +36,7 @@ from systrace_py.engine.decode import (
     PATH_ARGS,
     SOCKADDR_ARGS,
     DecodedCall,
+    DecodeError,
     Decoder,
     open_flags_text,
 )
@@ -663,7 +664,16 @@ class Reader:
         return self.decoder.fd_path(self.call.tid, fd).resolved.path
 
     def sockaddr(self) -> SockAddr | None:
-        return self.call.sockaddr if self.decode else None
+        """Where the call goes; None for a socket whose destinations the engine cannot see
+        (raw, packet...: only a policy's address rules refuse those)."""
+        if not self.decode:
+            return None
+        try:
+            return self.call.sockaddr
+        except DecodeError as exc:
+            if exc.unreadable:
+                raise
+            return None
 
     def argv(self) -> tuple[str, ...] | None:
         return self.call.argv if self.decode else None

@@ -29,9 +29,15 @@ from systrace_py.engine.events import DETACH, KILL, PARK, Reply
 from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
-from systrace_py.policy.filterplan import KILLED_WHEN_REFUSED
+from systrace_py.policy.filterplan import (
+    KILLED_WHEN_REFUSED,
+    SOCKET_MAKERS,
+    address_rules,
+    unseen_refused,
+)
 from systrace_py.policy.model import Action, CallFacts, Decision, PathArg, Policy, Rule, Table
 from systrace_py.policy.store import PolicyStore
+from systrace_py.syscalls import BY_NAME, makes_unseen
 
 #: How long a ``burst`` answer covers the asking process's other calls on the same path (the
 #: stat, access, open... one action makes): seconds after the answer.
@@ -286,6 +292,8 @@ class Supervisor:
         if call.name != "unshare" and call.namespace_flags:
             # a child made in new namespaces: what the table says of unshare says it too
             decision = strictest([decision, table.decide(CallFacts("unshare"))])
+        if call.name in SOCKET_MAKERS:
+            decision = self._unseen_socket(table, call) or decision
         return decision
 
     @staticmethod
@@ -301,6 +309,17 @@ class Supervisor:
             if found is not None:
                 return dataclasses.replace(found, reason="interpreter")
         return None
+
+    def _unseen_socket(self, table: Table, call: DecodedCall) -> Decision | None:
+        """Under address rules (in any table of the run), a socket whose destinations the
+        engine cannot see (raw, packet...: syscalls.Sockets) is not made unless a rule of the
+        table names the call -- as the filter answers it when it can."""
+        if not makes_unseen(call.name, call.args) or not unseen_refused(table, call.name) \
+                or not address_rules(self.policies.tables()):
+            return None
+        sockets = BY_NAME[call.name].unseen
+        assert sockets is not None
+        return Decision(Action.NEVER, sockets.errno, None, table.name, "unseen")
 
     @staticmethod
     def _permit(decision: Decision) -> Reply:
@@ -334,6 +353,9 @@ class Supervisor:
                 rule = decision.rule.label()
             elif decision.reason == "unsafe":
                 rule = "unsafe under this policy; a rule naming it lifts this"
+            elif decision.reason == "unseen":
+                rule = ("a socket whose destinations address rules cannot see (raw, packet,"
+                        " SCTP...); a rule naming socket lifts this")
             else:
                 rule = f"default of table {decision.table}"
             verb = "would refuse" if result == "would-refuse" else "refused"

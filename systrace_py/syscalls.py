@@ -30,6 +30,10 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from systrace_py.kernel import (
+    AF_INET,
+    AF_INET6,
+    AF_NETLINK,
+    AF_UNIX,
     AT_EMPTY_PATH,
     AT_SYMLINK_FOLLOW,
     AT_SYMLINK_NOFOLLOW,
@@ -47,6 +51,11 @@ from systrace_py.kernel import (
     FSPICK_EMPTY_PATH,
     FSPICK_SYMLINK_NOFOLLOW,
     IN_DONT_FOLLOW,
+    IPPROTO_ICMP,
+    IPPROTO_ICMPV6,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    IPPROTO_UDPLITE,
     MAP_FIXED,
     MAP_SHARED,
     MOVE_MOUNT_F_EMPTY_PATH,
@@ -67,6 +76,11 @@ from systrace_py.kernel import (
     SECCOMP_FILTER_FLAG_NEW_LISTENER,
     SECCOMP_SET_MODE_FILTER,
     SHM_REMAP,
+    SOCK_CLOEXEC,
+    SOCK_DGRAM,
+    SOCK_MAX,
+    SOCK_NONBLOCK,
+    SOCK_STREAM,
     SOL_XDP,
     TIOCLINUX,
     TIOCSTI,
@@ -84,6 +98,8 @@ class Kind(enum.Enum):
     FLAGS = "flags"            # a bit mask (follow and empty-path rules name its bits)
     CMD = "cmd"                # an operation selector (ioctl request, prctl option...)
     FD = "fd"                  # a descriptor used as a handle: its file is not what rules are about
+    SOCKET = "socket"          # the socket a call with an address acts on: its family, type and
+    #                            protocol say how the kernel reads that address (destinations.py)
     FILE = "file"              # a descriptor whose file the call acts on: decided on that file
     DIRFD = "dirfd"            # where a relative path starts (AT_FDCWD: the cwd)
     PATH = "path"              # a path the kernel resolves (see Path)
@@ -123,7 +139,8 @@ class Treat(enum.IntFlag):
     MOVES = 1 << 7     # moves its "old" path with everything below it (rename)
     FREEZE = 1 << 8    # the kernel resolves what was checked again and acts on it: in a tree
     #                    of several tasks it runs with the others stopped
-    CONTROL = 1 << 9   # its control messages are read: source routes are refused
+    CONTROL = 1 << 9   # its control messages are read (every message's): source routes are
+    #                    refused
     UNSAFE = 1 << 10   # refused with EPERM unless a rule names it (never by a default)
     KILL = 1 << 11     # refusing it kills the caller (a dropped privilege must not be ignored)
     VIEW = 1 << 12     # changes (or prepares a change of) what paths mean for some task: a
@@ -350,6 +367,121 @@ _ALWAYS_SHARES_PAGES = Shares(((),))
 _ALWAYS_WRITES_ANYWHERE = Shares(((),), anywhere=True)
 
 
+class Sockets(NamedTuple):
+    """The sockets whose destinations the engine decodes exactly, as the kernel reads them
+    (:mod:`systrace_py.engine.destinations`): ``seen`` maps a family to None (every type and
+    protocol of it) or to its types, each with its protocols (0: the type's default, which is
+    one of the others).  Any other socket chooses where its packets go outside its address
+    (raw sockets write their own IP header, packet sockets name a device, SCTP and MPTCP reach
+    addresses the peer or a socket option names...): under address rules -- a refusing, asking
+    or redirecting rule with an address condition in any table of the run -- the call making
+    one fails with ``errno`` unless a rule of the process's table names the call (or its
+    alias), as an unsafe call's refusal is lifted.  The filter answers it from the registers
+    (:func:`unseen_cases`); the tracer asks :func:`makes_unseen` at a stop."""
+
+    seen: dict[int, dict[int, frozenset[int]] | None]
+    errno: int
+
+
+#: families whose sockets the filter refuses when they are not seen: every family this kernel
+#: has (below its AF_MAX, 46 in 6.18) and the ones a newer kernel may add, up to 64 -- for
+#: those this kernel answers EAFNOSUPPORT, the filter the refusal's errno (fail closed)
+UNSEEN_FAMILIES_END = 64
+#: the bits of socket()'s type that are flags, not the type (others make it EINVAL)
+SOCKET_TYPE_FLAGS = SOCK_NONBLOCK | SOCK_CLOEXEC
+
+
+def _blocks(start: int, end: int) -> list[tuple[int, int]]:
+    """[start, end) as aligned power-of-two blocks: (first value, size)."""
+    out = []
+    while start < end:
+        size = start & -start if start else 1 << (end - 1).bit_length()
+        while start + size > end:
+            size >>= 1
+        out.append((start, size))
+        start += size
+    return out
+
+
+def _gaps(allowed: frozenset[int] | set[int], end: int) -> list[tuple[int, int]]:
+    """The values of [0, end) not allowed, as blocks."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    for value in [*sorted(v for v in allowed if v < end), end]:
+        out.extend(_blocks(start, value))
+        start = value + 1
+    return out
+
+
+def _low32_block(arg: int, start: int, size: int, ignored: int = 0) -> Test:
+    """The C int in ``arg`` (the kernel reads its low 32 bits, less ``ignored`` bits) lies in
+    the block [start, start + size)."""
+    return Test(arg, "eq", start, _LOW32 & ~(size - 1) & ~ignored)
+
+
+@functools.cache
+def unseen_cases(name: str) -> tuple[Case, ...]:
+    """The register tests (a guard's form) under which call ``name`` makes a socket that its
+    ``unseen`` does not see, and that the kernel would make: flags valid and a type below
+    SOCK_MAX (else EINVAL comes first); any protocol (inet_create checks it after the point
+    where such a refusal stands, like an LSM's).  A protocol register with bits above the low
+    32 set is refused even when the kernel would read an allowed one (fail closed: no compiler
+    passes such a value)."""
+    sockets = BY_NAME[name].unseen
+    assert sockets is not None, name
+    valid_types = _blocks(0, SOCK_MAX)
+    cases: list[Case] = []
+    for start, size in _gaps(set(sockets.seen), UNSEEN_FAMILIES_END):
+        for type_start, type_size in valid_types:
+            cases.append((_low32_block(0, start, size),
+                          _low32_block(1, type_start, type_size, SOCKET_TYPE_FLAGS)))
+    for family, types in sockets.seen.items():
+        if types is None:
+            continue
+        for type_start, type_size in _gaps(set(types), SOCK_MAX):
+            cases.append((_eq32(0, family),
+                          _low32_block(1, type_start, type_size, SOCKET_TYPE_FLAGS)))
+        for kind, protocols in types.items():
+            top = max(protocols) + 1
+            for start, size in _gaps(protocols, top):
+                cases.append((_eq32(0, family), _low32_block(1, kind, 1, SOCKET_TYPE_FLAGS),
+                              _low32_block(2, start, size)))
+            cases.append((_eq32(0, family), _low32_block(1, kind, 1, SOCKET_TYPE_FLAGS),
+                          Test(2, "ge", top)))
+    return tuple(cases)
+
+
+def compare(op: str, register: int, value: int, mask: int = _U64) -> bool:
+    """A :class:`Test`'s comparison of a register with its (resolved) value and mask: every op
+    but "touches", which the engine tests against its scratch area."""
+    if op == "eq":
+        return register & mask == value
+    if op == "ne":
+        return register != value
+    if op == "lt":
+        return register < value
+    assert op == "ge", op
+    return register >= value
+
+
+def makes_unseen(name: str, args: Sequence[int]) -> bool:
+    """Whether this call makes a socket its ``unseen`` does not see: :func:`unseen_cases` on
+    the registers, exactly as the filter tests them."""
+    if BY_NAME[name].unseen is None:
+        return False
+    return any(all(compare(t.op, args[t.arg], t.value, t.mask)  # type: ignore[arg-type]
+                   for t in case) for case in unseen_cases(name))
+
+
+def seen_socket(sockets: Sockets, family: int, kind: int, protocol: int) -> bool:
+    """Whether a socket of this family, type and protocol (as SO_DOMAIN, SO_TYPE and
+    SO_PROTOCOL give them) is one ``sockets`` sees."""
+    if family not in sockets.seen:
+        return False
+    types = sockets.seen[family]
+    return types is None or protocol in types.get(kind, ())
+
+
 # --- the record --------------------------------------------------------------------------------
 class Call(NamedTuple):
     """One system call.  ``on_descriptor``: the descriptor call it stands for when its path is
@@ -357,7 +489,8 @@ class Call(NamedTuple):
     the kernel has no entry point for it on x86_64 (it answers ENOSYS).  ``aliases_when``: the
     call is in its aliases only when this rule holds, and in none otherwise (ioctl is fswrite
     only for the requests that change a file).  ``shares``: when the call lets something that
-    is no task of the traced tree write the caller's memory (see :class:`Shares`)."""
+    is no task of the traced tree write the caller's memory (see :class:`Shares`).
+    ``unseen``: the sockets it makes that address rules can see (see :class:`Sockets`)."""
 
     nr: int
     name: str
@@ -371,6 +504,7 @@ class Call(NamedTuple):
     ni: bool = False
     aliases_when: Rule = ALWAYS
     shares: Shares | None = None
+    unseen: Sockets | None = None
 
     def paths(self) -> tuple[tuple[int, Path], ...]:
         """(index, Path) of each path argument, in order."""
@@ -405,12 +539,12 @@ def _c(nr: int, name: str, args: tuple[Arg | Path, ...] = (), aliases: str = "",
        treat: Treat = Treat.PLAIN, *, reveals: Reveals | None = None,
        on_descriptor: str | None = None, guard: Guard | None = None,
        returns: bool = True, ni: bool = False, aliases_when: Rule = ALWAYS,
-       shares: Shares | None = None) -> None:
+       shares: Shares | None = None, unseen: Sockets | None = None) -> None:
     alias_set = _ALIAS_SETS.get(aliases)
     if alias_set is None:
         alias_set = _ALIAS_SETS[aliases] = frozenset(aliases.split())
     TABLE[nr] = _new(Call, (nr, name, args, alias_set, treat, reveals, on_descriptor, guard,
-                            returns, ni, aliases_when, shares))
+                            returns, ni, aliases_when, shares, unseen))
 
 
 def _a(name: str, kind: Kind = Kind.INT) -> Arg:
@@ -445,6 +579,7 @@ def _p(name: str = "filename", follow: Rule = ALWAYS, *, role: str = "path",
 
 
 _DFD = Arg("dfd", Kind.DIRFD)
+_SOCK = Arg("fd", Kind.SOCKET)
 _FILE = Arg("fd", Kind.FILE)
 _PID = Arg("pid", Kind.PID)
 _SIG = Arg("sig", Kind.SIGNAL)
@@ -532,19 +667,28 @@ _c(37, "alarm", (_a("seconds"),), "stdio")
 _c(38, "setitimer", (_a("which"), _ptr("value"), _ptr("ovalue")), "stdio")
 _c(39, "getpid", (), "stdio")
 _c(40, "sendfile", (_fd("out_fd"), _fd("in_fd"), _ptr("offset"), _a("count")), "stdio")
-_c(41, "socket", (_a("family"), _a("type"), _a("protocol")), "net-socket")
-_c(42, "connect", (_FD, Arg("uservaddr", _K.SOCKADDR, 2), _a("addrlen")), "net-connect",
+# Address rules see the destinations of TCP, UDP, UDP-Lite and ping sockets (IPv4 and IPv6),
+# unix and netlink sockets: socket() making any other is refused under them (Sockets)
+_c(41, "socket", (_a("family"), _a("type"), _a("protocol")), "net-socket",
+   unseen=Sockets({
+       AF_UNIX: None, AF_NETLINK: None,
+       AF_INET: {SOCK_STREAM: frozenset({0, IPPROTO_TCP}),
+                 SOCK_DGRAM: frozenset({0, IPPROTO_UDP, IPPROTO_UDPLITE, IPPROTO_ICMP})},
+       AF_INET6: {SOCK_STREAM: frozenset({0, IPPROTO_TCP}),
+                  SOCK_DGRAM: frozenset({0, IPPROTO_UDP, IPPROTO_UDPLITE, IPPROTO_ICMPV6})}},
+       errno.EPERM))
+_c(42, "connect", (_SOCK, Arg("uservaddr", _K.SOCKADDR, 2), _a("addrlen")), "net-connect",
    _T.ADDRESS | _T.FREEZE)
 _c(43, "accept", (_FD, _ptr("upeer_sockaddr"), _ptr("upeer_addrlen")), "net-accept")
-_c(44, "sendto", (_FD, _ptr("buff"), _a("len"), _FLAGS, Arg("addr", _K.SOCKADDR, 5),
+_c(44, "sendto", (_SOCK, _ptr("buff"), _a("len"), _FLAGS, Arg("addr", _K.SOCKADDR, 5),
                   _a("addr_len")), "net-connect", _T.ADDRESS | _T.FREEZE)
 _c(45, "recvfrom", (_FD, _ptr("ubuf"), _a("size"), _FLAGS, _ptr("addr"), _ptr("addr_len")),
    "stdio")
-_c(46, "sendmsg", (_FD, _a("msg", _K.MSGHDR), _FLAGS), "net-connect",
+_c(46, "sendmsg", (_SOCK, _a("msg", _K.MSGHDR), _FLAGS), "net-connect",
    _T.ADDRESS | _T.FREEZE | _T.CONTROL)
 _c(47, "recvmsg", (_FD, _ptr("msg"), _FLAGS), "stdio")
 _c(48, "shutdown", (_FD, _a("how")), "stdio")
-_c(49, "bind", (_FD, Arg("umyaddr", _K.SOCKADDR, 2), _a("addrlen")), "net-bind",
+_c(49, "bind", (_SOCK, Arg("umyaddr", _K.SOCKADDR, 2), _a("addrlen")), "net-bind",
    _T.ADDRESS | _T.FREEZE)
 _c(50, "listen", (_FD, _a("backlog")), "net-listen")
 _c(51, "getsockname", (_FD, _ptr("usockaddr"), _ptr("usockaddr_len")), "stdio")
@@ -905,8 +1049,8 @@ _c(304, "open_by_handle_at", (_fd("mount_fd"), _ptr("handle"), _FLAGS), "",
    _T.PLAIN | _T.UNSAFE)
 _c(305, "clock_adjtime", (_a("which_clock"), _ptr("utx")))
 _c(306, "syncfs", (_FD,))
-_c(307, "sendmmsg", (_FD, _a("mmsg", _K.MMSGHDR), _a("vlen"), _FLAGS), "net-connect",
-   _T.ADDRESS | _T.FREEZE)
+_c(307, "sendmmsg", (_SOCK, _a("mmsg", _K.MMSGHDR), _a("vlen"), _FLAGS), "net-connect",
+   _T.ADDRESS | _T.FREEZE | _T.CONTROL)
 # setns joins a namespace made outside the tree, whose mounts the engine never saw made
 _c(308, "setns", (_FD, _a("nstype")), "namespace", _T.PLAIN | _T.UNSAFE | _T.VIEW)
 _c(309, "getcpu", (_ptr("cpup"), _ptr("nodep"), _ptr("unused")), "stdio")

@@ -13,6 +13,8 @@ role of its own (``Facts.exposes``).
 
 from __future__ import annotations
 
+import _socket
+import collections
 import contextlib
 import ctypes
 import errno
@@ -27,7 +29,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from systrace_py.engine import destinations
+from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.clone_args import CloneArgs
+from systrace_py.engine.destinations import Destination
 from systrace_py.engine.exec_image import ExecImage, exec_image
 from systrace_py.engine.memory import PATH_MAX, TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import (
@@ -46,6 +51,7 @@ from systrace_py.engine.ptrace_ops import (
     RESOLVE_NO_XDEV,
 )
 from systrace_py.kernel import (
+    AF_INET6,
     AT_FDCWD,
     CLONE_NEW_FLAGS,
     CSIGNAL,
@@ -53,8 +59,12 @@ from systrace_py.kernel import (
     FSCONFIG_SET_PATH,
     FSCONFIG_SET_PATH_EMPTY,
     FSCONFIG_SET_STRING,
+    IPPROTO_IPV6,
+    IPV6_V6ONLY,
+    KCMP_FILES,
     MOVE_MOUNT_F_EMPTY_PATH,
     MOVE_MOUNT_MASK,
+    MSG_FASTOPEN,
     O_ACCMODE,
     O_CREAT,
     O_DSYNC,
@@ -168,6 +178,13 @@ SOCKADDR_ARGS: dict[str, tuple[int, int]] = _sockaddr_args()
 #: calls that carry several socket addresses, one per message (sendmmsg)
 MANY_ADDRESS_CALLS = frozenset(arg_index(Kind.MMSGHDR))
 
+#: calls with an address: the index of the socket they act on (how it reads the address)
+SOCKET_ARG: dict[str, int] = arg_index(Kind.SOCKET)
+
+#: calls with an address whose flags (a send's: MSG_FASTOPEN) are in a register: its index
+_SEND_FLAGS_ARG: dict[str, int] = {name: index for name, index in arg_index(Kind.FLAGS).items()
+                                   if name in SOCKET_ARG}
+
 #: calls with open flags in a register: its index.
 OPEN_FLAGS_ARG: dict[str, int] = arg_index(Kind.OPEN_FLAGS)
 
@@ -207,11 +224,13 @@ class DecodedPath:
 class DecodeError(Exception):
     """An argument the kernel would not accept (a bad pointer, unreadable memory, too long, an
     invalid size or struct): the call is refused with the ``errno`` the kernel gives for it,
-    rather than decided on guesses."""
+    rather than decided on guesses.  Not ``unreadable``: an argument the engine read but
+    cannot decide on (a socket whose destinations it cannot see)."""
 
-    def __init__(self, err: int, why: str) -> None:
+    def __init__(self, err: int, why: str, unreadable: bool = True) -> None:
         super().__init__(why)
         self.errno = err
+        self.unreadable = unreadable
 
 
 # What the kernel accepts when it reads arguments (its limits and checks, as it makes them).
@@ -319,11 +338,15 @@ class DecodedCall:
     _raws: dict[str, str | None] | None = None
     _paths: dict[str, DecodedPath] | None = None
     _sockaddrs: list[SockAddr] | None = None
+    _destinations: list[tuple[Destination, bytes | None, int, bytes]] | None = None
     sockaddr_raw: bytes | None = None
     clone_args: CloneArgs | None = None     # clone3's struct, read and checked (tracer)
     clone_args_raw: bytes | None = None     # ... its bytes, which the kernel is handed
-    msghdr_raw: bytes | None = None
-    control_raw: bytes | None = None
+    msghdr_raw: bytes | None = None         # sendmsg's struct msghdr, as read
+    control_raw: bytes | None = None        # ... its control data
+    #: sendmmsg: each message the kernel would send, (its msghdr, its control data), read
+    #: up to the first it could not read (see _messages)
+    messages_raw: tuple[tuple[bytes, bytes], ...] | None = None
     _argv: object = _UNSET
     _acts_as: object = _UNSET
     _open_flags: object = _UNSET
@@ -914,34 +937,88 @@ class DecodedCall:
 
     @property
     def sockaddrs(self) -> list[SockAddr]:
+        """The addresses the call connects, sends or binds to, as the kernel will use them
+        (engine/destinations.py): for the socket it acts on, none when it names none of its
+        own.  A socket whose destinations the engine cannot see refuses the call (EPERM)."""
         if self._sockaddrs is None:
             self._sockaddrs = self._guard(self._read_sockaddrs) if self._decoder else []
         return self._sockaddrs
 
     def _read_sockaddrs(self) -> list[SockAddr]:
         """The socket addresses, read as the kernel reads them (move_addr_to_kernel,
-        __copy_msghdr): what it would refuse is a DecodeError with its errno."""
-        decoder, memory, args = self._decoder, self.memory, self.args
-        assert decoder is not None and memory is not None
-        if self.name in SOCKADDR_ARGS:
-            ptr_arg, len_arg = SOCKADDR_ARGS[self.name]
+        __copy_msghdr): what it would refuse is a DecodeError with its errno; then decoded for
+        the socket at the call's descriptor."""
+        memory, args, name = self.memory, self.args, self.name
+        assert memory is not None
+        flags = args[_SEND_FLAGS_ARG[name]] if name in _SEND_FLAGS_ARG else 0
+        named: list[tuple[bytes | None, int, bytes]] = []  # (address, flags, control)
+        if name in SOCKADDR_ARGS:
+            ptr_arg, len_arg = SOCKADDR_ARGS[name]
             pointer, length = args[ptr_arg], _int32(args[len_arg])
-            if not pointer and (self.name == "sendto" or length == 0):
-                return []  # no address (sendto), or one of no bytes the kernel does not read
+            if not pointer and name == "sendto":
+                return []  # no address: the socket's peer, which its connect was checked for
             if not 0 <= length <= SOCKADDR_MAX:
                 raise DecodeError(errno.EINVAL, f"socket address length {length}")
-            self.sockaddr_raw = memory.read_exact(pointer, length)
-            return [decoder.sockaddr(self, self.sockaddr_raw)]
-        if self.name == "sendmsg":
-            self.msghdr_raw = memory.read_exact(args[1], MSGHDR_SIZE)
+            self.sockaddr_raw = memory.read_exact(pointer, length) if length else b""
+            named.append((self.sockaddr_raw, flags, b""))
+        elif name == "sendmsg":
+            if self.msghdr_raw is None:
+                self.msghdr_raw = memory.read_exact(args[1], MSGHDR_SIZE)
             raw = self._message_name(memory, self.msghdr_raw)
             if raw is None:
                 return []
             self.sockaddr_raw = raw
-            return [decoder.sockaddr(self, raw)]
-        if self.name == "sendmmsg":
-            return self._mmsg_sockaddrs(decoder, memory)
-        return []
+            self.control_messages()  # (an unspecified destination may take its source there)
+            named.append((raw, flags | _msg_flags(self.msghdr_raw), self.control_raw or b""))
+        elif name == "sendmmsg":
+            for header, control in self._messages(memory):
+                raw = self._message_name(memory, header)
+                if raw is not None:
+                    named.append((raw, flags | _msg_flags(header), control))
+        return self._decode_addresses(named)
+
+    def _decode_addresses(self, named: list[tuple[bytes | None, int, bytes]]) -> list[SockAddr]:
+        """Each address as the socket at the call's descriptor reads it."""
+        decoder = self._decoder
+        assert decoder is not None
+        if not named:
+            return []
+        call = destinations.CALL_OF[self.name]
+        found: list[tuple[Destination, bytes | None, int, bytes]] = []
+        sock = decoder.socket_of(self.tid, self.tgid, _int32(self.args[SOCKET_ARG[self.name]]))
+        try:
+            for raw, flags, control in named:
+                where = destinations.NOTHING if sock is None else destinations.destination(
+                    sock, call, raw, flags=flags, control=control)
+                if where.unseen:
+                    raise DecodeError(errno.EPERM, f"{where.why}: a rule looks at where it "
+                                                   f"goes; one naming {self.name} lifts this",
+                                      unreadable=False)
+                found.append((where, raw, flags, control))
+        finally:
+            if sock is not None:
+                sock.close()
+        self._destinations = found
+        out = []
+        for where, _, _, _ in found:
+            address = where.address
+            if address is None:
+                continue
+            if where.unix_path:
+                assert address.path is not None
+                address = SockAddr("unix", path=decoder.resolve(self, address.path, AT_FDCWD,
+                                                                True).path)
+            out.append(address)
+        return out
+
+    @property
+    def socket_dependent(self) -> bool:
+        """Whether another task of the tree could make this call go elsewhere than where it
+        was decided to go, by changing its socket (a bind, IPV6_V6ONLY, another socket at
+        the descriptor): then it runs with the others stopped (Tracer._must_freeze)."""
+        return any(destinations.socket_dependent(where, destinations.CALL_OF[self.name], raw,
+                                                 flags, control)
+                   for where, raw, flags, control in self._destinations or ())
 
     @staticmethod
     def _message_name(memory: TraceeMemory, header: bytes) -> bytes | None:
@@ -956,28 +1033,39 @@ class DecodedCall:
             return None
         return memory.read_exact(pointer, min(length, SOCKADDR_MAX))
 
-    def _mmsg_sockaddrs(self, decoder: Decoder, memory: TraceeMemory) -> list[SockAddr]:
-        """Every address of a sendmmsg, up to the first message the kernel could not read: it
-        sends the messages before that one and stops there (returning how many it sent), so
-        what lies beyond is never used.  The first one unreadable fails the call."""
+    def _messages(self, memory: TraceeMemory) -> tuple[tuple[bytes, bytes], ...]:
+        """sendmmsg's messages, each (its msghdr, its control data), up to the first the
+        kernel could not read (its name or its control data): it sends the messages before
+        that one and stops there (returning how many it sent), so what lies beyond is never
+        used.  The first one unreadable fails the call."""
+        if self.messages_raw is not None:
+            return self.messages_raw
         count = min(self.args[2] & 0xFFFFFFFF, UIO_MAXIOV)
-        if count == 0:
-            return []
-        block = memory.read(self.args[1], MMSGHDR_SIZE * count)  # EFAULT: not even the first
-        out = []
-        for i in range(count):
-            at = MMSGHDR_SIZE * i
-            try:
-                if len(block) < at + MSGHDR_SIZE:
-                    raise TraceeMemoryError(errno.EFAULT, f"message {i} unreadable")
-                raw = self._message_name(memory, block[at:at + MSGHDR_SIZE])
-            except (DecodeError, TraceeMemoryError):
-                if i == 0:
-                    raise
-                break
-            if raw is not None:
-                out.append(decoder.sockaddr(self, raw))
-        return out
+        out: list[tuple[bytes, bytes]] = []
+        if count:
+            # EFAULT: not even the first
+            block = self._guard(lambda: memory.read(self.args[1], MMSGHDR_SIZE * count))
+            budget = CONTROL_READ_MAX
+            for i in range(count):
+                at = MMSGHDR_SIZE * i
+                try:
+                    if len(block) < at + MSGHDR_SIZE:
+                        raise DecodeError(errno.EFAULT, f"message {i} unreadable")
+                    header = block[at:at + MSGHDR_SIZE]
+                    self._guard(functools.partial(self._message_name, memory, header))
+                    try:
+                        control = self._control_of(memory, header, budget)
+                    except DecodeError as exc:
+                        # its name and data come first (as for a sendmsg)
+                        raise self._error_before_control(memory, header) or exc from None
+                except DecodeError:
+                    if i == 0:
+                        raise
+                    break
+                budget -= len(control)
+                out.append((header, control))
+        self.messages_raw = tuple(out)
+        return self.messages_raw
 
     def exec_image(self, elf: bool = True) -> ExecImage | None:
         """For an exec: the interpreters the kernel will run for the file, and the binary that
@@ -1042,43 +1130,47 @@ class DecodedCall:
     def examined_sockaddr(self) -> bool:
         return self.sockaddr_raw is not None
 
+    @property
+    def examined_messages(self) -> bool:
+        """Whether a sendmsg's or sendmmsg's headers were read (their addresses, their
+        control data): another task could rewrite them after the check."""
+        return self.msghdr_raw is not None or self.messages_raw is not None
+
     def control_messages(self) -> list[tuple[int, int]]:
-        """The (level, type) of each control message of a sendmsg (read on demand)."""
-        if self.name != "sendmsg" or self.memory is None:
-            return []
+        """The (level, type) of each control message of a sendmsg, or of every message of a
+        sendmmsg that the kernel would send (read on demand)."""
         memory = self.memory
+        if memory is None:
+            return []
+        if self.name == "sendmmsg":
+            return [kind for _, control in self._messages(memory)
+                    for kind in _control_kinds(control)]
+        if self.name != "sendmsg":
+            return []
         if self.msghdr_raw is None:
             self.msghdr_raw = self._guard(lambda: memory.read_exact(self.args[1], MSGHDR_SIZE))
         header = self.msghdr_raw
+        if self.control_raw is None:
+            try:
+                self.control_raw = self._control_of(memory, header)
+            except DecodeError as exc:
+                # the kernel looks at the name and the data first: their errors come first
+                raise self._error_before_control(memory, header) or exc from None
+        return _control_kinds(self.control_raw)
+
+    def _control_of(self, memory: TraceeMemory, header: bytes,
+                    budget: int = CONTROL_READ_MAX) -> bytes:
+        """A message's control data as ____sys_sendmsg copies it: all of it (EFAULT), if it
+        may allocate that much (ENOBUFS)."""
         pointer, length = struct.unpack_from("<QQ", header, 32)
         if not length:
-            self.control_raw = b""
-            return []
-        try:
-            self.control_raw = self._read_control(memory, pointer, length)
-        except DecodeError as exc:
-            # the kernel looks at the name and the data first: their errors come first
-            raise self._error_before_control(memory, header) or exc from None
-        found = []
-        at = 0
-        raw = self.control_raw
-        while at + 16 <= len(raw):
-            cmsg_len, level, kind = struct.unpack_from("<Qii", raw, at)
-            found.append((level, kind))
-            if cmsg_len < 16:
-                break
-            at += (cmsg_len + 7) & ~7
-        return found
-
-    def _read_control(self, memory: TraceeMemory, pointer: int, length: int) -> bytes:
-        """A sendmsg's control data as ____sys_sendmsg copies it: all of it (EFAULT), if it
-        may allocate that much (ENOBUFS)."""
+            return b""
         if length > CONTROL_MAX:
             # sock_kmalloc: less than net.core.optmem_max with what the socket holds already
             # (a fresh one holds nothing; with more, the kernel refuses sooner than this)
             if length >= _optmem_max():
                 raise DecodeError(errno.ENOBUFS, f"control data of {length} bytes")
-            if length > CONTROL_READ_MAX:  # (a limit raised far beyond its default)
+            if length > budget:  # (a limit raised far beyond its default)
                 raise DecodeError(errno.ENOBUFS, f"control data of {length} bytes: more "
                                                  f"than the tracer examines")
         data: bytes = self._guard(lambda: memory.read_exact(pointer, length))
@@ -1111,6 +1203,11 @@ class DecodedCall:
     def examined_sockaddrs(self) -> list[SockAddr]:
         """The socket addresses something looked at (none if nobody asked)."""
         return self._sockaddrs or []
+
+    @property
+    def asked_addresses(self) -> bool:
+        """Whether something looked at where the call goes (it may have found nowhere)."""
+        return self._sockaddrs is not None
 
     def all_facts(self) -> list[Facts]:
         """One set of facts per socket address (sendmmsg may carry several): ``[self]`` for
@@ -1225,6 +1322,7 @@ class Decoder:
 
     def __init__(self, resolver: PathResolver | None = None) -> None:
         self.resolver = resolver or PathResolver()
+        self._pidfds: collections.OrderedDict[int, int] = collections.OrderedDict()
 
     def decode(self, tid: int, tgid: int, nr: int, name: str, args: _Args,
                memory: TraceeMemory, view: View) -> DecodedCall:
@@ -1271,30 +1369,20 @@ class Decoder:
         return found
 
     def sockaddr(self, call: DecodedCall, raw: bytes) -> SockAddr:
-        """Decode a struct sockaddr; unix paths are resolved like any path."""
+        """A struct sockaddr the kernel wrote (accept's peer), read by its family; unix paths
+        are resolved like any path.  (What a call sends to is read by its socket instead:
+        DecodedCall.sockaddrs.)"""
         if len(raw) < 2:
             return SockAddr("other")
         family = struct.unpack_from("<H", raw)[0]
-        # Where a packet goes: connecting or sending to the unspecified address reaches the
-        # local host (Linux routes 0.0.0.0 to 127.0.0.1 and :: to ::1), so that is what rules
-        # see.  bind is different: there it means "every address".
-        sending = call.name != "bind"
         if family == socket.AF_INET and len(raw) >= 8:
             port = struct.unpack_from(">H", raw, 2)[0]
-            host = socket.inet_ntop(socket.AF_INET, raw[4:8])
-            if sending and host == "0.0.0.0":
-                host = "127.0.0.1"
-            return SockAddr("inet", host, port)
+            return SockAddr("inet", socket.inet_ntop(socket.AF_INET, raw[4:8]), port)
         if family == socket.AF_INET6 and len(raw) >= 24:
             port = struct.unpack_from(">H", raw, 2)[0]
             addr = ipaddress.IPv6Address(raw[8:24])
             if addr.ipv4_mapped is not None:
-                mapped = str(addr.ipv4_mapped)
-                if sending and mapped == "0.0.0.0":
-                    mapped = "127.0.0.1"
-                return SockAddr("inet", mapped, port)
-            if sending and addr.is_unspecified:
-                return SockAddr("inet6", "::1", port)
+                return SockAddr("inet", str(addr.ipv4_mapped), port)
             return SockAddr("inet6", str(addr), port)
         if family == socket.AF_UNIX:
             body = raw[2:]
@@ -1310,6 +1398,160 @@ class Decoder:
         if family == socket.AF_NETLINK:
             return SockAddr("netlink")
         return SockAddr("other")
+
+    # --- the sockets of the tracees -------------------------------------------------------------
+    def socket_of(self, tid: int, tgid: int, fd: int) -> TraceeSocket | None:
+        """The socket at descriptor ``fd`` of task ``tid``, read through a copy of the
+        descriptor (pidfd_getfd; the caller closes it); None when there is none there -- the
+        kernel then answers EBADF or ENOTSOCK, or the task is gone."""
+        copy = self._copy_descriptor(tid, tgid, fd)
+        if copy is None:
+            return None
+        try:
+            # (_socket's socket: its family, type and protocol are plain ints, read once)
+            sock = _socket.socket(fileno=copy)
+        except OSError:
+            os.close(copy)  # not a socket
+            return None
+        return TraceeSocket(sock, tid)
+
+    def _copy_descriptor(self, tid: int, tgid: int, fd: int) -> int | None:
+        """A copy of the task's descriptor in this process; None when it has none at that
+        number (or is gone)."""
+        if fd < 0:
+            return None
+        for _ in range(2):
+            pidfd = self._pidfd(tid, tgid)
+            try:
+                return pidfd_getfd(pidfd, fd)
+            except OSError as exc:
+                if exc.errno == errno.EBADF:
+                    return None
+                if exc.errno != errno.ESRCH:
+                    raise DecodeError(exc.errno or errno.EPERM,
+                                      f"cannot read the socket: {exc.strerror}") from exc
+                self._forget(tid)  # a task that had this id before: open the one there now
+        return None
+
+    def _pidfd(self, tid: int, tgid: int) -> int:
+        """A pidfd of the task itself (PIDFD_THREAD: its own descriptor table, which a thread
+        may have apart from its leader's), kept for the next call."""
+        pidfds = self._pidfds
+        found = pidfds.get(tid)
+        if found is not None:
+            pidfds.move_to_end(tid)
+            return found
+        try:
+            try:
+                found = os.pidfd_open(tid, PIDFD_THREAD)
+            except OSError as exc:
+                # a kernel before 6.9: the leader's, if the task shares its descriptor table
+                if exc.errno != errno.EINVAL:
+                    raise
+                if tid != tgid and pt.kcmp(tgid, tid, KCMP_FILES) != 0:
+                    raise DecodeError(errno.EPERM, "a thread with a descriptor table of its "
+                                                   "own (this kernel has no PIDFD_THREAD)") \
+                        from exc
+                found = os.pidfd_open(tgid)
+        except OSError as exc:
+            raise DecodeError(exc.errno or errno.ESRCH, f"no pidfd: {exc.strerror}") from exc
+        pidfds[tid] = found
+        if len(pidfds) > PIDFDS_KEPT:
+            os.close(pidfds.popitem(last=False)[1])
+        return found
+
+    def _forget(self, tid: int) -> None:
+        pidfd = self._pidfds.pop(tid, None)
+        if pidfd is not None:
+            os.close(pidfd)
+
+    def close(self) -> None:
+        """Close the pidfds kept."""
+        while self._pidfds:
+            os.close(self._pidfds.popitem()[1])
+
+
+PIDFD_THREAD = os.O_EXCL  # pidfd_open: a pidfd of the thread, not of its thread group
+PIDFDS_KEPT = 64          # tasks whose pidfd is kept open between calls
+_SYS_PIDFD_GETFD = 438
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+
+def pidfd_getfd(pidfd: int, fd: int) -> int:
+    """pidfd_getfd(2): a copy, in this process, of another process's descriptor."""
+    copy = _libc.syscall(_SYS_PIDFD_GETFD, pidfd, fd, 0)
+    if copy < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return int(copy)
+
+
+#: /proc/TID/net/fib_trie: the routes of the task's network namespace, the local table's last
+_FIB_TRIE = "/proc/{tid}/net/fib_trie"
+
+
+class TraceeSocket:
+    """A tracee's socket as :mod:`destinations` asks about it (a copy of its descriptor:
+    the same socket).  Its state is read only when asked for."""
+
+    def __init__(self, sock: _socket.socket, tid: int) -> None:
+        self._sock = sock
+        self._tid = tid
+        self.family: int = sock.family
+        self.type: int = sock.type
+        self.protocol: int = sock.proto
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def v6only(self) -> bool:
+        return bool(self._sock.getsockopt(IPPROTO_IPV6, IPV6_V6ONLY))
+
+    def local_host(self) -> str:
+        try:
+            host: str = self._sock.getsockname()[0]
+        except OSError:
+            host = "::" if self.family == AF_INET6 else "0.0.0.0"
+        return host.split("%", 1)[0]
+
+    def broadcast(self, host: str) -> bool:
+        """Whether the task's local routing table has ``host`` as a broadcast route (what
+        inet_addr_type_table answers), read from /proc/TID/net/fib_trie."""
+        try:
+            with open(_FIB_TRIE.format(tid=self._tid), encoding="ascii",
+                      errors="replace") as trie:
+                lines = trie.read().split("\n")
+        except OSError:
+            return True  # cannot tell: as a broadcast address (refused, not guessed)
+        local = lines.index("Local:") if "Local:" in lines else 0
+        leaf = None
+        for line in lines[local:]:
+            text = line.strip()
+            if text.startswith("|-- "):
+                leaf = text[4:]
+            elif leaf == host and text.startswith("/32 ") and text.endswith(" BROADCAST"):
+                return True
+        return False
+
+
+def _msg_flags(header: bytes) -> int:
+    """A msghdr's msg_flags (the kernel adds some of them to the call's)."""
+    flags: int = struct.unpack_from("<I", header, 48)[0]
+    return flags & MSG_FASTOPEN
+
+
+def _control_kinds(control: bytes) -> list[tuple[int, int]]:
+    """The (level, type) of each control message (as far as their lengths lead)."""
+    found = []
+    at = 0
+    while at + 16 <= len(control):
+        cmsg_len, level, kind = struct.unpack_from("<Qii", control, at)
+        found.append((level, kind))
+        if cmsg_len < 16:
+            break
+        at += (cmsg_len + 7) & ~7
+    return found
 
 
 def read_argv(mem: TraceeMemory, pointer: int) -> tuple[str, ...]:

@@ -19,7 +19,9 @@ change (see :mod:`systrace_py.engine.scratch`):
   the kernel is never handed a spelling other than the one checked;
 * exec gets a private copy of the path string and, when argv was checked, of argv; what was
   really executed is compared with what was checked at the exec event (:mod:`tracer`);
-* socket addresses (connect, bind, sendto, sendmsg) are copied, msghdr included;
+* socket addresses (connect, bind, sendto) are copied; so is the msghdr of a sendmsg with its
+  name and control data, once they were looked at (its control data always is, for source
+  routes);
 * clone3's struct clone_args is copied as it was read and checked (its flags decide what the
   new task may be).
 """
@@ -150,7 +152,8 @@ class Holder:
         self.nr: int | None = None    # a new call number, when the call is converted
         self.args: dict[int, int] = {}
         # a path keeps the call's own spelling and start because no canonical one does the
-        # same: the kernel resolves it again, so the call must run with the tree frozen
+        # same (or a sendmsg's control data is too large to copy): the kernel reads again
+        # what was checked, so the call must run with the tree frozen
         self.respelled = False
 
     def apply(self, tid: int, call: DecodedCall, reply: Reply) -> None:
@@ -161,7 +164,9 @@ class Holder:
             self._exec(call, reply)
         else:
             self._paths(call, reply)
-        if call.sockaddr_raw is not None or reply.sockaddr is not None:
+        if call.name == "sendmsg" and call.msghdr_raw is not None:
+            self._msghdr(call, reply)
+        elif call.sockaddr_raw is not None or reply.sockaddr is not None:
             self._sockaddr(call, reply)
         if call.held_strings:
             self._strings(call.held_strings)
@@ -314,16 +319,33 @@ class Holder:
     # --- socket addresses ------------------------------------------------------------------------
     def _sockaddr(self, call: DecodedCall, reply: Reply) -> None:
         raw = reply.sockaddr if reply.sockaddr is not None else call.sockaddr_raw
-        assert raw is not None
-        if call.name in SOCKADDR_ARGS:
-            pointer, length = SOCKADDR_ARGS[call.name]
-            self.memory.write(self.base + _SOCK, raw)
-            self.args.update({pointer: self.base + _SOCK, length: len(raw)})
-        elif call.name == "sendmsg" and call.msghdr_raw is not None:
-            header = bytearray(call.msghdr_raw)
-            struct.pack_into("<QI", header, 0, self.base + _SOCK, len(raw))
-            self.memory.write(self.base + _SOCK, raw.ljust(_MSGHDR - _SOCK, b"\0") + header)
-            self.args[1] = self.base + _MSGHDR
+        assert raw is not None and call.name in SOCKADDR_ARGS
+        pointer, length = SOCKADDR_ARGS[call.name]
+        self.memory.write(self.base + _SOCK, raw)
+        self.args.update({pointer: self.base + _SOCK, length: len(raw)})
+
+    def _msghdr(self, call: DecodedCall, reply: Reply) -> None:
+        """sendmsg's msghdr as it was read, its name and its control data pointing at copies
+        of what was checked (a name no rule looked at stays where it is: nothing was decided
+        on it).  The kernel only reads them.  Control data too large for the slot stays
+        where it is, and the call runs with the tree frozen instead (``respelled``)."""
+        assert call.msghdr_raw is not None
+        header = bytearray(call.msghdr_raw)
+        name = reply.sockaddr if reply.sockaddr is not None else call.sockaddr_raw
+        blob = bytearray(_MSGHDR - _SOCK + len(header))
+        if name is not None:
+            struct.pack_into("<QI", header, 0, self.base + _SOCK, len(name))
+            blob[:len(name)] = name
+        control = call.control_raw
+        if control:
+            if len(control) > scratch.SLOT_SIZE - _BULK:
+                self.respelled = True
+            else:
+                struct.pack_into("<Q", header, 32, self.base + _BULK)
+                blob += bytes(_BULK - _SOCK - len(blob)) + control
+        blob[_MSGHDR - _SOCK:_MSGHDR - _SOCK + len(header)] = header
+        self.memory.write(self.base + _SOCK, bytes(blob))
+        self.args[1] = self.base + _MSGHDR
 
 
     # --- clone3 ---------------------------------------------------------------------------------

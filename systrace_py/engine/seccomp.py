@@ -19,6 +19,9 @@ guards that keep the tracer in control whatever the policy says:
 * the calls that let something outside the traced tree write the caller's memory (a call's
   ``shares`` cases in the table: a MAP_SHARED mmap, shmat, io_setup...) stop, so the tracer
   knows that address space must have its checked arguments held (:func:`shares_memory`).
+* under address rules, socket() making a socket whose destinations the engine cannot see
+  (raw, packet, SCTP...: the table's ``unseen`` cases) gets the plan's verdict on those
+  (``FilterPlan.unseen``): EPERM, or a stop where a table names the call.
 
 Each guard is defined once, as data, in the syscall table (a call's ``guard`` in
 :mod:`systrace_py.syscalls`): this module compiles it both to BPF rules and to the stop-time
@@ -60,6 +63,8 @@ from systrace_py.syscalls import (
     Shares,
     Test,
     arg_index,
+    compare,
+    unseen_cases,
 )
 
 _WRITE_BITS = (O_CREAT, O_TRUNC, O_TMPFILE_BIT)
@@ -174,6 +179,11 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> bytes:
                 # A case overlapping a guard's refusing case gets one of the two actions, and
                 # either is right: the stop applies the guard too.
                 b.add(sc.TRACE(0), name, *(_bpf_arg(t, params) for t in case))
+            unseen = plan.unseen.get(name)
+            if unseen is not None:
+                assert guard is None and not shares, f"{name}: one set of cases"
+                for case in unseen_cases(name):
+                    b.add(_action(unseen), name, *(_bpf_arg(t, params) for t in case))
     return _export(b.filter)
 
 
@@ -301,15 +311,7 @@ def _holds(test: Test, args: Sequence[int], params: dict[Param, int]) -> bool:
     if test.op == "touches":
         assert isinstance(test.value, int)
         return scratch.touches(register, args[test.value])
-    value = _value(test.value, params)
-    if test.op == "eq":
-        return register & _value(test.mask, params) == value
-    if test.op == "ne":
-        return register != value
-    if test.op == "lt":
-        return register < value
-    assert test.op == "ge", test.op
-    return register >= value
+    return compare(test.op, register, _value(test.value, params), _value(test.mask, params))
 
 
 def _case_holds(guard: Guard, args: Sequence[int], tracer_pid: int) -> bool:

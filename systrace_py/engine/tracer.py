@@ -36,6 +36,7 @@ from typing import Any
 from systrace_py.engine import clone_args, enforce, scratch, signals
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import (
+    MANY_ADDRESS_CALLS,
     SOCKADDR_ARGS,
     DecodedCall,
     DecodeError,
@@ -71,7 +72,7 @@ from systrace_py.kernel import (
     OPEN_TREE_CLONE,
     REFUSED_CONTROL,
 )
-from systrace_py.policy.aliases import EXEC_CALLS, OPEN_CALLS
+from systrace_py.policy.aliases import ADDRESS_CALLS, EXEC_CALLS, OPEN_CALLS
 from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict
 from systrace_py.syscalls import NAMES, NUMBERS, Guard, Treat, treated
 from systrace_py.views import clone_refusal, mount_kind, namespace_refusal
@@ -319,6 +320,7 @@ class Tracer:
         or failed trace), which would otherwise stay open in a library user's process."""
         for process in self.processes.values():
             process.memory.close()
+        self.decoder.close()
         if self._sigchld_wakes:
             signal.set_wakeup_fd(self._saved_wakeup_fd)
             signal.signal(signal.SIGCHLD, self._saved_sigchld)
@@ -526,7 +528,7 @@ class Tracer:
             refusal = self._engine_refusal(call)
             reply = self.monitor.on_syscall(task, call) if refusal is None else None
         except DecodeError as exc:
-            refusal = (exc.errno, f"arguments unreadable: {exc}")
+            refusal = (exc.errno, f"arguments unreadable: {exc}" if exc.unreadable else str(exc))
             reply = None
         if reply is None:
             assert refusal is not None
@@ -818,7 +820,7 @@ class Tracer:
                 enforce.refuse(task.tid, exc.errno)
                 self._resume(task)
                 return
-        if respelled or self._must_freeze(call, reply):
+        if respelled or self._must_freeze(task, call, reply):
             refusal = self._freeze(task)
             if refusal is None and not self._unchanged(task, call):
                 self._thaw()
@@ -922,6 +924,7 @@ class Tracer:
         examined = (call.sockaddr_raw is not None or call.examined_argv is not None
                     or call.clone_args_raw is not None
                     or bool(call.held_strings)  # a mount's type, source and options
+                    or call.msghdr_raw is not None  # a sendmsg's name and control data
                     or call.open_resolve is not None  # openat2's open_how was read
                     or any(p.spec is not None for p in call.examined_paths()))
         return examined and (not solo or self._reached_from_outside(task, call))
@@ -977,18 +980,23 @@ class Tracer:
         return call.clone_args_raw is not None and overlaps(ranges, args[0],
                                                             len(call.clone_args_raw))
 
-    def _must_freeze(self, call: DecodedCall, reply: Reply) -> bool:
+    def _must_freeze(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
         """Whether the call runs with every other task stopped.
 
         What the kernel resolves again by itself cannot be copied: a path of a call that
         changes the file system (a directory on the way swapped for a symlink, or moved), the
-        file an exec loads, the unix socket a connect reaches, the headers of a sendmmsg.  When
-        such a call was decided on what it names and another task of the tree could change
-        that meanwhile, the others are stopped until the call returns (docs/security.md)."""
+        file an exec loads, the unix socket a connect reaches, the headers of a sendmmsg (the
+        kernel writes into them).  Nor can the socket a call acts on: where an address goes
+        depends on it (engine/destinations.py), and another task may bind it, change
+        IPV6_V6ONLY or put another socket at its descriptor.  When such a call was decided on
+        what it names and another task of the tree could change that meanwhile, the others
+        are stopped until the call returns (docs/security.md)."""
         if not self.hold_arguments or self._solo() or call.name not in enforce.FREEZE_CALLS:
             return False
-        if call.name in ("sendmmsg", "sendmsg"):
-            return call.sockaddr_raw is not None or bool(call.examined_sockaddrs())
+        if call.name in MANY_ADDRESS_CALLS:
+            return call.examined_messages
+        if call.name in ADDRESS_CALLS and call.socket_dependent:
+            return True
         if call.name in enforce.SOCKET_PATH_CALLS:
             addr = call.sockaddr if call.sockaddr_raw is not None else None
             return addr is not None and addr.family == "unix" and addr.path is not None \
@@ -1044,13 +1052,14 @@ class Tracer:
                 if (now is None or now.raw != before.raw
                         or now.resolved.path != before.resolved.path):
                     return False
-            if call.examined_sockaddrs() and (
+            if call.asked_addresses and (
                     [str(a) for a in fresh.sockaddrs] != [str(a) for a in call.sockaddrs]
                     or fresh.sockaddr_raw != call.sockaddr_raw):
-                return False
-            if call.control_raw is not None:
+                return False  # (the socket is read again too)
+            if call.examined_messages:
                 fresh.control_messages()
-                if fresh.control_raw != call.control_raw:
+                if (fresh.msghdr_raw, fresh.control_raw, fresh.messages_raw) != \
+                        (call.msghdr_raw, call.control_raw, call.messages_raw):
                     return False
             if call.held_strings:
                 fresh.roles()

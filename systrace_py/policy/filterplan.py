@@ -6,7 +6,9 @@ it the same way, unconditionally) or ``trace`` (an argument, a table switch, an 
 needs the tracer).  Opens are planned per access: a policy with only fswrite rules never stops a
 read-only open, because the open flags are in a register the filter can test.  So is a call
 whose classes one register decides (``syscalls.CLASS_RULES``): an fswrite rule stops only the
-ioctl requests that change a file, never a terminal's.
+ioctl requests that change a file, never a terminal's.  Under address rules, the sockets whose
+destinations the engine cannot see (raw, packet, SCTP...: ``syscalls.Sockets``) are refused
+from socket()'s registers unless a rule names the call.
 :mod:`systrace_py.engine.seccomp` compiles the plan to BPF.
 """
 
@@ -19,7 +21,18 @@ from typing import TYPE_CHECKING
 
 from systrace_py.policy import aliases
 from systrace_py.policy.model import Action, Table
-from systrace_py.syscalls import CLASS_RULES, NUMBERS, Kind, Rule, Treat, arg_index, treated
+from systrace_py.syscalls import (
+    BY_NAME,
+    CLASS_RULES,
+    NUMBERS,
+    TABLE,
+    Kind,
+    Rule,
+    Treat,
+    arg_index,
+    makes_unseen,
+    treated,
+)
 
 if TYPE_CHECKING:
     from systrace_py.policy.index import TableIndex
@@ -43,6 +56,8 @@ TRACE = Verdict("trace")
 #: Calls whose refusal kills the caller instead: a program that drops privileges and ignores
 #: the error would go on privileged, less safe than without a policy.
 KILLED_WHEN_REFUSED = treated(Treat.KILL)
+#: calls that make sockets, with the ones address rules can see (syscalls.Sockets)
+SOCKET_MAKERS = frozenset(c.name for c in TABLE.values() if c.unseen is not None)
 #: opens whose flags are in a register (open, openat): the filter can tell their access apart;
 #: the other opens (openat2's flags are in memory, creat's implied) are planned as one call
 _FLAGS_ARG = arg_index(Kind.OPEN_FLAGS)
@@ -89,17 +104,23 @@ class SelectorPlan:
 class FilterPlan:
     """Per-call verdicts.  ``calls`` holds every known call; ``opens`` refines "open" and
     "openat", whose flags the filter can read, and ``selected`` the calls whose classes one
-    register decides (an ioctl's request).  Numbers the table does not know get ENOSYS."""
+    register decides (an ioctl's request).  ``unseen``: for a call that makes sockets and is
+    otherwise allowed, the verdict on the sockets address rules cannot see (its cases are the
+    table's ``syscalls.unseen_cases``).  Numbers the table does not know get ENOSYS."""
 
     calls: dict[str, Verdict] = field(default_factory=dict)
     opens: dict[str, OpenPlan] = field(default_factory=dict)
     selected: dict[str, SelectorPlan] = field(default_factory=dict)
+    unseen: dict[str, Verdict] = field(default_factory=dict)
 
     def traced(self) -> set[str]:
         return {name for name, v in self.calls.items() if v.kind == "trace"}
 
     def verdict(self, name: str, args: tuple[int, ...] | list[int]) -> Verdict:
         """What the filter does with this call (for a tracer running without one)."""
+        unseen = self.unseen.get(name)
+        if unseen is not None and makes_unseen(name, args):
+            return unseen
         open_plan = self.opens.get(name)
         if open_plan is None:
             selected = self.selected.get(name)
@@ -226,6 +247,20 @@ class _Planner:
             result.selected[syscall] = SelectorPlan(CLASS_RULES[syscall], selected, otherwise)
 
 
+def address_rules(tables: list[Table]) -> bool:
+    """Whether any table refuses, asks about or redirects an IP destination: then the sockets
+    whose destinations the engine cannot see are refused in every table of the run (a socket
+    made under one table outlives an exec into another), unless that table names the call."""
+    return any(t.compiled().address_rules for t in tables)
+
+
+def unseen_refused(table: Table, name: str) -> bool:
+    """Whether, in a run under address rules, ``table`` refuses call ``name`` when it makes a
+    socket those rules cannot see: no rule of it names the call or one of its aliases."""
+    index = table.compiled()
+    return all(index.first_rule(name, cls) is None for cls in _call_checks(name))
+
+
 def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPlan:
     """Plan the prefilter for every table a process of this run could be under."""
     result = FilterPlan()
@@ -250,6 +285,10 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
             continue
         result.calls[syscall] = planner.call(syscall)
     _engine_floor(result)
+    if address_rules(tables) and not options.trace_all:
+        for syscall in SOCKET_MAKERS:
+            if syscall not in options.extra:
+                _plan_unseen(planner, tables, syscall, result)
     if any(index.refuses_by_name for index, _, _ in planner.tables):
         # a link or rename could give what such a rule names a new name (Table.decide)
         for syscall in aliases.TWO_PATH_CALLS:
@@ -263,6 +302,31 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
             if result.calls[syscall].kind == "allow":
                 result.calls[syscall] = TRACE
     return result
+
+
+def _plan_unseen(planner: _Planner, tables: list[Table], syscall: str,
+                 result: FilterPlan) -> None:
+    """The verdict on the sockets address rules cannot see: refused (EPERM, as an unsafe call)
+    in a table that does not name the call, else what the table says of the call.  When the
+    call is otherwise allowed, the filter answers just those cases; otherwise it stops for
+    both, unless the verdicts are the same."""
+    refusal = BY_NAME[syscall].unseen
+    assert refusal is not None
+    verdicts = []
+    for table, (index, default, err) in zip(tables, planner.tables, strict=True):
+        if unseen_refused(table, syscall):
+            verdicts.append(_verdict((Action.NEVER, refusal.errno, False), planner.options))
+        else:
+            verdicts.append(_verdict(_combine([_check_outcome(index, default, err, syscall, c)
+                                               for c in _call_checks(syscall)]),
+                                     planner.options))
+    unseen = _across_tables(verdicts)
+    current = result.calls[syscall]
+    if current == ALLOW:
+        if unseen != ALLOW:
+            result.unseen[syscall] = unseen
+    elif unseen != current:
+        result.calls[syscall] = TRACE
 
 
 def _engine_floor(result: FilterPlan) -> None:

@@ -291,6 +291,14 @@ class CheckIndex:
                 return rules[position]
 
 
+def _about_ip_destinations(rule: Rule) -> bool:
+    """Whether a rule refuses, asks about or redirects where IP packets go."""
+    if rule.redirect is not None:
+        return rule.redirect.address is not None and rule.redirect.address.family != "unix"
+    return rule.action is not Action.PERMIT and rule.net is not None and \
+        getattr(rule.net, "unix", None) is None
+
+
 class TableIndex:
     """A table's rules, indexed: by call name and alias, then per (call, class) check.
 
@@ -299,8 +307,8 @@ class TableIndex:
     rules (most calls of an alias) share one :class:`CheckIndex`.
     """
 
-    __slots__ = ("_by_call", "_by_class", "_checks", "_renaming", "_shared", "named_calls",
-                 "refuses_by_name", "rules", "size")
+    __slots__ = ("_by_call", "_by_class", "_checks", "_renaming", "_shared", "address_rules",
+                 "named_calls", "refuses_by_name", "rules", "size")
 
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
@@ -319,6 +327,11 @@ class TableIndex:
         self.refuses_by_name = any(
             rule.action is not Action.PERMIT and (rule.path is not None or rule.net is not None)
             for rule in rules)
+        #: whether a rule refuses, asks about or redirects an IP destination (an ``address``
+        #: or ``port`` condition, or a redirect to an address): then the sockets whose
+        #: destinations the engine cannot see are not made unless a rule names the call
+        #: (syscalls.Sockets)
+        self.address_rules = any(_about_ip_destinations(rule) for rule in rules)
         self._checks: dict[tuple[str, str | None], CheckIndex] = {}
         self._shared: dict[tuple[int, ...], CheckIndex] = {}
         self._renaming: dict[bool, PathIndex] = {}

@@ -350,7 +350,7 @@ class Decision:
     errno: int = errno_module.EPERM
     rule: Rule | None = None
     table: str = "main"
-    reason: str = "rule"  # "rule", "default", "unsafe" (engine's own refusal), "answer"
+    reason: str = "rule"  # "rule", "default", "unsafe"/"unseen" (engine's refusals), "answer"
     redirect: Redirect | None = None
     arg: PathArg | None = None  # the path that decided, when a path condition did
     role: str | None = None     # the path role of the check that decided

@@ -10,6 +10,7 @@
  *
  * MODE: cmsg      UDP sendmsg to 127.0.0.3:PORT with an IP_RETOPTS control message holding
  *                 LSRR [127.0.0.2]
+ *       mmsg      the same message in a sendmmsg (every message's control data counts)
  *       sockopt   setsockopt(IP_OPTIONS, LSRR [127.0.0.2]), then UDP sendto 127.0.0.3:PORT
  *       tcp       setsockopt(IP_OPTIONS, LSRR [127.0.0.2]), then TCP connect 127.0.0.3:PORT
  *                 (the SYN goes to 127.0.0.2)
@@ -75,20 +76,22 @@ int main(int argc, char **argv) {
     inet_pton(AF_INET, "127.0.0.3", &a.sin_addr);
     char msg[] = "exfiltrated";
     int rc;
-    if (!strcmp(mode, "cmsg")) {
+    if (!strcmp(mode, "cmsg") || !strcmp(mode, "mmsg")) {
         int s = socket(AF_INET, SOCK_DGRAM, 0);
         char control[CMSG_SPACE(sizeof lsrr)];
         memset(control, 0, sizeof control);
         struct iovec iov = {msg, sizeof msg};
-        struct msghdr m = {.msg_name = &a, .msg_namelen = sizeof a, .msg_iov = &iov,
-                           .msg_iovlen = 1, .msg_control = control,
-                           .msg_controllen = sizeof control};
-        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        struct mmsghdr mm = {.msg_hdr = {.msg_name = &a, .msg_namelen = sizeof a,
+                                         .msg_iov = &iov, .msg_iovlen = 1,
+                                         .msg_control = control,
+                                         .msg_controllen = sizeof control}};
+        struct msghdr *m = &mm.msg_hdr;
+        struct cmsghdr *c = CMSG_FIRSTHDR(m);
         c->cmsg_level = IPPROTO_IP;
         c->cmsg_type = IP_RETOPTS;
         c->cmsg_len = CMSG_LEN(sizeof lsrr);
         memcpy(CMSG_DATA(c), lsrr, sizeof lsrr);
-        rc = sendmsg(s, &m, 0);
+        rc = !strcmp(mode, "cmsg") ? sendmsg(s, m, 0) : sendmmsg(s, &mm, 1, 0);
     } else if (!strcmp(mode, "sockopt") || !strcmp(mode, "tcp")) {
         int tcp = !strcmp(mode, "tcp");
         int s = socket(AF_INET, tcp ? SOCK_STREAM | SOCK_NONBLOCK : SOCK_DGRAM, 0);
@@ -106,7 +109,7 @@ int main(int argc, char **argv) {
         inet_pton(AF_INET, "127.0.0.2", &a.sin_addr);
         rc = sendto(s, msg, sizeof msg, 0, (struct sockaddr *)&a, sizeof a);
     } else {
-        usage("MODE: cmsg sockopt tcp direct");
+        usage("MODE: cmsg mmsg sockopt tcp direct");
     }
     if (rc < 0)
         blocked("%s: %s", mode, ename(errno));

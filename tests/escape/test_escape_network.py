@@ -1,13 +1,17 @@
 """Class 7: network.  connect/sendto/sendmsg/sendmmsg to a refused address spelled as an
 IPv4-mapped IPv6 address or as the "any" address, a connect hidden in sendto (TCP Fast Open),
 several messages in one sendmmsg, unix sockets by path (through symlinks, /proc, links and
-renames the program makes) and abstract names, and a UDP datagram whose control message
-(an IPv4 source route) sends it somewhere other than its msg_name."""
+renames the program makes) and abstract names, a UDP datagram whose control message (an IPv4
+source route) sends it somewhere other than its msg_name; addresses the kernel reads by the
+socket rather than by their family field (AF_UNSPEC taken for AF_INET, AF_INET on an IPv6
+socket, the unspecified address meaning the socket's source), and sockets whose destination is
+chosen outside any address (raw with their own IP header, packet sockets)."""
 
 from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import time
 
 import pytest
@@ -19,9 +23,12 @@ from escape_lib import (
     UnixListener,
     assert_blocked,
     attack,
+    listening,
     never,
+    permit,
     policy,
     require_real,
+    settle,
 )
 
 
@@ -62,6 +69,149 @@ def test_udp_to_a_refused_address(build, mode):
     ("any6_connect", "::1", socket.AF_INET6)])
 def test_connect_to_the_unspecified_address(build, mode, host, family):
     run_net(build, mode, TcpListener(host, family))
+
+
+# --- addresses read by the socket, sockets that choose their destination elsewhere -------------
+
+#: net_family.c's modes that reach 127.0.0.2 through an address the kernel reads by its socket
+BY_THE_SOCKET = ["unspec_sendto", "unspec_sendmsg", "unspec_sendmmsg", "v4_on_v6_sendto",
+                 "v4_on_v6_sendmsg", "v4_on_v6_connect", "mapped_sendto", "bound_any",
+                 "bound_any_tcp", "pktinfo_any", "fastopen_tcp"]
+#: ... and through a socket whose destination no address says (root: CAP_NET_RAW)
+UNSEEN = ["raw_hdrincl", "packet", "sock_packet"]
+
+
+class LoopbackWitness(UdpListener):
+    """Sees every UDP datagram for 127.0.0.2:port on lo (a packet socket outside the tree): a
+    datagram a packet socket injects there is a martian (its source and destination are
+    loopback addresses arriving from outside the host), dropped before any listener, but it
+    was sent where no rule looked."""
+
+    def __init__(self) -> None:
+        super().__init__("127.0.0.2")
+        self.sniffer = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
+        self.sniffer.bind(("lo", 0))
+        self.sniffer.setblocking(False)
+
+    def saw(self) -> int:
+        time.sleep(0.2)
+        seen = 0
+        refused = socket.inet_aton("127.0.0.2")
+        while True:
+            try:
+                packet = self.sniffer.recv(4096)
+            except BlockingIOError:
+                return seen
+            ihl = (packet[0] & 0xF) * 4
+            if packet[9] == socket.IPPROTO_UDP and packet[16:20] == refused and \
+                    int.from_bytes(packet[ihl + 2:ihl + 4], "big") == self.port:
+                seen += 1
+
+    def close(self) -> None:
+        self.sniffer.close()
+        super().close()
+
+
+def second_refused() -> str:
+    return policy(never("net-connect", "ECONNREFUSED", address="127.0.0.2"))
+
+
+def arrived(listener: TcpListener | UdpListener) -> int:
+    """What reached the listener (or its witness), once it stopped coming."""
+    if isinstance(listener, LoopbackWitness):
+        return listener.saw()
+    if isinstance(listener, TcpListener):
+        settle(lambda: listener.accepted)
+        return listener.accepted
+    settle(lambda: len(listener.received))
+    return len(listener.received)
+
+
+def run_family(build, mode: str, policy_text: str | None = None,
+               options: tuple[str, ...] = ()) -> Outcome:
+    """The control run escapes (what it sent reached 127.0.0.2); the traced run under
+    ``policy_text`` (127.0.0.2 refused) with systrace's ``options`` does not, and nothing
+    reaches 127.0.0.2."""
+    program = build("escape/net_family.c")
+    outcomes = []
+    for traced in (False, True):
+        listener: TcpListener | UdpListener = (
+            TcpListener("127.0.0.2") if mode.endswith("_tcp") else
+            LoopbackWitness() if mode in ("packet", "sock_packet") else UdpListener("127.0.0.2"))
+        try:
+            out = attack(program, mode, listener.port, scene=None, options=options,
+                         policy_text=(policy_text or second_refused()) if traced else None)
+            reached = arrived(listener)
+        finally:
+            listener.close()
+        if not traced:
+            require_real(out)
+            assert reached, f"the control's packet did not arrive:\n{out}"
+        else:
+            assert_blocked(out)
+            assert not reached, f"the refused address was reached:\n{out}"
+        outcomes.append(out)
+    return outcomes[1]
+
+
+@pytest.mark.parametrize("mode", BY_THE_SOCKET)
+def test_an_address_the_kernel_reads_by_its_socket(build, mode):
+    """AF_UNSPEC sent as AF_INET (UDP), AF_INET on an IPv6 socket, a mapped address, the
+    unspecified address from a socket bound to 127.0.0.2 or with an IP_PKTINFO source of
+    127.0.0.2, a connect in a TCP Fast Open send: each is decided on where the kernel sends
+    it.  (The old decoder read the family field alone: the first three and the source modes
+    went to the refused address.)"""
+    traced = run_family(build, mode)
+    assert "ECONNREFUSED" in traced.detail, traced  # refused by the rule, not failed
+
+
+@pytest.mark.parametrize("options", [(), ("-q",)], ids=["reported", "quiet"])
+@pytest.mark.parametrize("mode", UNSEEN)
+def test_a_socket_that_chooses_its_own_destination_is_not_made(build, mode, options):
+    """Under address rules, raw sockets (IP_HDRINCL: the IP header is the program's) and
+    packet sockets (AF_PACKET, and the old AF_INET/SOCK_PACKET) are refused where they are
+    made, with EPERM: at a stop where the refusal is reported, by the filter alone (no stop)
+    with -q."""
+    if os.geteuid() != 0:
+        pytest.skip("raw and packet sockets need CAP_NET_RAW")
+    traced = run_family(build, mode, options=options)
+    assert traced.detail.startswith("socket(") and "EPERM" in traced.detail, traced
+
+
+def test_a_rule_naming_socket_lifts_the_refusal(build):
+    """Lifted, a raw socket is made -- and what it sends is still decided by the address
+    rules where they can look: its sendto is refused (EPERM: the engine cannot see where a
+    raw socket's packet goes), until a rule names sendto too.  The lift is the user's choice,
+    made by naming the calls."""
+    if os.geteuid() != 0:
+        pytest.skip("raw sockets need CAP_NET_RAW")
+    program = build("escape/net_family.c")
+    with listening(UdpListener("127.0.0.2")) as listener:
+        assert isinstance(listener, UdpListener)
+        out = attack(program, "raw_hdrincl", listener.port, scene=None,
+                     policy_text=policy(permit("socket"), never("net-connect", "ECONNREFUSED",
+                                                                address="127.0.0.2")))
+        assert out.verdict == "BLOCKED" and out.detail == "raw_hdrincl: EPERM", out
+        out = attack(program, "raw_hdrincl", listener.port, scene=None,
+                     policy_text=policy(permit(["socket", "sendto"]),
+                                        never("net-connect", "ECONNREFUSED",
+                                              address="127.0.0.2")))
+        assert out.verdict == "ESCAPED", out
+
+
+@pytest.mark.parametrize("tasks", [(), ("threads",)], ids=["one_task", "two_tasks"])
+def test_calls_the_policy_permits_run_as_they_run_alone(build, tasks):
+    """Parity: disconnects (connect AF_UNSPEC), addresses TCP ignores (even a refused one), a
+    family the socket does not take, IP_PKTINFO, unix names a socket drops, socket()s the
+    kernel refuses itself...: under a policy refusing 127.0.0.2, every one returns what it
+    returns alone -- in a tree of one task and of two (where what was checked is held, and
+    the tree frozen where the socket decides).  The old decoder refused the ignored address."""
+    program = build("escape/net_parity.c")
+    alone = subprocess.run([str(program), *tasks], capture_output=True, text=True, timeout=60)
+    assert alone.returncode == 0 and alone.stdout.count("\n") > 40, alone
+    traced = attack(program, *tasks, policy_text=second_refused(), scene=None)
+    assert traced.returncode == 0, traced
+    assert traced.stdout == alone.stdout, (alone.stdout, traced)
 
 
 # --- unix sockets --------------------------------------------------------------------------------
@@ -149,7 +299,9 @@ def test_abstract_unix_socket(build, tmp_path):
 # --- source routing: the packet goes where msg_name does not say -------------------------------
 
 def srr_policy() -> str:
-    return policy(never("net-connect", "ECONNREFUSED", address="127.0.0.2"))
+    """The refused address; socket() named, so the program's witness -- a packet socket,
+    which address rules would refuse -- is made."""
+    return policy(permit("socket"), never("net-connect", "ECONNREFUSED", address="127.0.0.2"))
 
 
 def free_port() -> int:
@@ -165,7 +317,7 @@ def test_source_route_witness_sees_a_direct_send(build, tmp_path):
     assert_blocked(attack(program, "direct", port, policy_text=srr_policy(), scene=None))
 
 
-@pytest.mark.parametrize("mode", ["cmsg", "sockopt", "tcp"])
+@pytest.mark.parametrize("mode", ["cmsg", "mmsg", "sockopt", "tcp"])
 def test_source_route_through_a_refused_address(build, tmp_path, mode):
     program, port = build("escape/net_srr.c"), free_port()
     require_real(attack(program, mode, port, policy_text=None, scene=None))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from escape_lib import (
+    CONTROL_ATTEMPTS,
     SYSTRACE,
     Outcome,
     Scene,
@@ -322,3 +323,38 @@ def test_socket_address_rewritten_after_the_check(build, mode):
 
 def test_sendmmsg_address_rewritten_after_the_check(build):
     run_net_race(build, "sendmmsg")
+
+
+def free_udp_port_on_both() -> int:
+    """A UDP port free on 127.0.0.1 and on 127.0.0.2."""
+    while True:
+        port = free_udp_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind(("127.0.0.2", port))
+            except OSError:
+                continue
+        return port
+
+
+@pytest.mark.parametrize("mode", ["name_null", "mmsg_name_null", "control_pktinfo",
+                                  "mmsg_pktinfo", "fd_swap", "bind_race"])
+def test_what_a_send_was_decided_on_changed_after_the_check(build, mode):
+    """What the check found, changed by a thread before the kernel uses it: a sendmsg's or
+    sendmmsg's missing address (nothing to check) or its control data (an IP_PKTINFO source,
+    which is where the unspecified address goes) -- a sendmsg's msghdr is held, name and
+    control data, and a sendmmsg runs with the thread stopped -- or the socket itself: another
+    socket dup2'd over the descriptor (a TCP socket ignores the address a UDP one sends to),
+    a bind that gives the unspecified address another meaning: such a call runs frozen and
+    its socket is read again.  Each escaped before."""
+    program = build("escape/race_sock.c")
+    for _ in range(CONTROL_ATTEMPTS):
+        control = attack(program, mode, free_udp_port_on_both(), ITERATIONS, NET_SECONDS,
+                         policy_text=None, scene=None)
+        if control.verdict != "BLOCKED":
+            break
+    require_real(control)
+    traced = attack(program, mode, free_udp_port_on_both(), ITERATIONS, NET_SECONDS,
+                    policy_text=policy(never("net-connect", "ECONNREFUSED",
+                                             address="127.0.0.2")), scene=None)
+    assert_blocked(traced)

@@ -195,6 +195,14 @@ class LinearTable:
         return any(rule.action is not Action.PERMIT for rule in self.rules_for(syscall, cls))
 
 
+def about_ip(rule: Rule) -> bool:
+    """A rule on where IP packets go: a refusing or asking one with an address or port, or a
+    redirect to an IP address."""
+    if rule.redirect is not None:
+        return rule.redirect.address is not None and rule.redirect.address.family != "unix"
+    return rule.action is not Action.PERMIT and rule.net is not None and rule.net.unix is None
+
+
 def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
     """The prefilter plan as it was made before the index: every rule of every table scanned
     for every check of every call (the engine floor, unchanged, is shared)."""
@@ -274,6 +282,18 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
         if otherwise == ALLOW:
             result.selected[syscall] = SelectorPlan(CLASS_RULES[syscall], selected, otherwise)
     filterplan._engine_floor(result)
+    if not options.trace_all and "socket" not in options.extra and any(
+            about_ip(rule) for t in tables for rule in t.rules):
+        # the sockets address rules cannot see: refused where no rule covers socket
+        unseen = across([
+            verdict(combined([outcome(t, "socket", c) for c in checks("socket", None)]))
+            if any(rule.covers("socket", c) for rule in t.rules for c in checks("socket", None))
+            else verdict((Action.NEVER, errno_module.EPERM, False)) for t in tables])
+        current = result.calls["socket"]
+        if current == ALLOW and unseen != ALLOW:
+            result.unseen["socket"] = unseen
+        elif current != ALLOW and unseen != current:
+            result.calls["socket"] = TRACE
     refuses_by_name = any(
         rule.action is not Action.PERMIT and (rule.path is not None or rule.net is not None)
         for t in tables for rule in t.rules)

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from systrace_py import api, kernel, learner, records
+from systrace_py import api, kernel, learner, records, syscalls
 from systrace_py.engine import decode, enforce, scratch, seccomp
 from systrace_py.policy import aliases, files, filterplan
 from systrace_py.policy.files import loads_policy
@@ -400,6 +400,12 @@ def test_engine_sets_are_the_tables():
     assert {c.name: c.shares for c in TABLE.values() if c.shares is not None} == seccomp.SHARES
     # clone3's flags are in memory: it always stops, and its check reads them
     assert seccomp.GUARDS["clone3"].check == "clone3" and () in seccomp.GUARDS["clone3"].cases
+    # every call with an address names the socket that reads it; the control data of every
+    # message sent is read; socket() is the one call that makes sockets of a kind
+    assert set(decode.SOCKET_ARG) == aliases.ADDRESS_CALLS
+    assert {c.name for c in TABLE.values() if Treat.CONTROL in c.treat} == \
+        {"sendmsg", "sendmmsg"}
+    assert {"socket"} == filterplan.SOCKET_MAKERS
 
 
 def test_follow_rules_of_the_drifted_calls():
@@ -561,6 +567,43 @@ def test_a_guard_compiles_to_bpf_that_agrees_with_its_stop_check(guard_filter, n
         assert action == _RET_ALLOW or (over_approximates and action == _RET_TRACE), \
             (name, args, hex(action))
     assert not always_stops or action == _RET_TRACE
+
+
+@pytest.fixture(scope="module")
+def unseen_filter() -> _Bpf:
+    """A filter refusing the sockets address rules cannot see (the plan of such a policy)."""
+    plan = filterplan.FilterPlan(calls={name: filterplan.ALLOW for name in NUMBERS},
+                                 unseen={"socket": filterplan.Verdict("errno", errno.EPERM)})
+    return _Bpf(seccomp.compile_plan(plan, _TRACER))
+
+
+def _socket_registers(data: st.DataObject) -> tuple[int, ...]:
+    """socket()'s registers aimed at one of its cases: each tested register at (or next to)
+    its value, anything in the bits its mask leaves out."""
+    cases = syscalls.unseen_cases("socket")
+    case = data.draw(st.sampled_from([*cases, ()]))
+    anything = st.one_of(st.sampled_from(_EDGES), st.integers(0, 2**64 - 1),
+                         st.integers(0, 300))
+    args = list(data.draw(st.tuples(*[anything] * 6)))
+    for test in case:
+        value, mask = _resolved(test.value), _resolved(test.mask)
+        near = st.sampled_from(_near(value))
+        outside = st.integers(0, 2**64 - 1).map(lambda bits, v=value, m=mask: v | bits & ~m)
+        args[test.arg] = data.draw(st.one_of(near, outside))
+    return tuple(args)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(data=st.data())
+def test_the_unseen_sockets_compile_to_bpf_that_agrees_with_the_stop_check(unseen_filter, data):
+    """socket()'s unseen cases: the filter refuses exactly what the tracer's check (at a stop,
+    or without a filter) refuses, on every register value."""
+    args = _socket_registers(data)
+    action = unseen_filter.run(NUMBERS["socket"], args)
+    if syscalls.makes_unseen("socket", args):
+        assert action == _RET_ERRNO | errno.EPERM, (args, hex(action))
+    else:
+        assert action == _RET_ALLOW, (args, hex(action))
 
 
 def test_every_unguarded_call_is_allowed_by_an_allowing_plan(guard_filter):
