@@ -111,12 +111,14 @@ class AuditLog:
 
     def decision(self, who: dict[str, Any], syscall: str, args: dict[str, Any],
                  decision: Decision, result: str) -> None:
-        """``result``: "permitted", "refused", "would-refuse" (dry run), "asked", "killed"..."""
+        """``result``: "permitted", "refused", "would-refuse" (dry run), "missing" (refused,
+        and the path does not exist: answered ENOENT, as the kernel would), "asked",
+        "killed"..."""
         record = {"event": "syscall", **who, "syscall": syscall, "args": args,
                   "action": decision.action.value, "result": result,
                   "rule": rule_ref(decision.rule, decision.table), "table": decision.table,
                   "reason": decision.reason}
-        if result in ("refused", "would-refuse"):
+        if result in ("refused", "would-refuse", "missing"):
             record["errno"] = decision.errno_name
         if decision.redirect is not None:
             record["redirect"] = str(decision.redirect)

@@ -41,6 +41,7 @@ from systrace_py.policy.files import (
     policy_filename,
 )
 from systrace_py.policy.filterplan import FilterPlan, PlanOptions, plan
+from systrace_py.policy.generalize import GENERALIZE_LEVELS
 from systrace_py.policy.model import Policy
 from systrace_py.policy.store import PolicyStore
 from systrace_py.supervisor import PolicySet, Supervisor, SupervisorOptions
@@ -75,6 +76,7 @@ EPILOG = """\
 other commands:
   systrace policy learn LOG.jsonl -o FILE   build a policy from a recorded --log
   systrace policy check FILE LOG.jsonl      rule hit counts; rules nothing used
+  systrace policy review FILE               walk a learned policy's generalizations
 
 exit status:
 """ + "".join(f"  {code:7}{meaning}\n" for code, meaning in EXIT_STATUSES) + """
@@ -112,8 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where -A writes the policy (default: the policy directory)")
     g.add_argument("--merge", action="store_true",
                    help="with -A: add to an existing policy file instead of replacing it")
-    g.add_argument("--generalize", choices=("none", "safe", "broad"),
+    g.add_argument("--generalize", choices=GENERALIZE_LEVELS,
                    help="how far -A generalizes paths (default: safe)")
+    g.add_argument("--review", action="store_true",
+                   help="with -A: walk the generalizations in the terminal before saving")
     g.add_argument("--default", dest="learn_default", choices=("never", "ask"),
                    help="the default action of a learned policy (default: never)")
     g.add_argument("-u", dest="no_alias", action="store_true",
@@ -284,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 #: Options of learning only, and of asking only: (attribute, how the option is written).
 _LEARN_ONLY = (("output", "-o"), ("merge", "--merge"), ("generalize", "--generalize"),
-               ("learn_default", "--default"))
+               ("learn_default", "--default"), ("review", "--review"))
 _ASK_ONLY = (("ask_timeout", "--ask-timeout"), ("save_answers", "--save-answers"),
              ("ask_via", "--ask-via"))
 

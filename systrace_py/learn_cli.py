@@ -7,16 +7,27 @@ backed up and replaced, or widened with ``--merge``.  Everything that can go wro
 with the destination (unwritable, a policy that does not load for ``--merge``) is found
 *before* the command runs: a long learning session is never lost to a typo.
 
+After the run, what the generalizer's categories need from this system is gathered here (the
+learner itself is pure): the include and own directories of the compilers that ran, the
+library directories of the Python interpreters that ran, the loader's library directories --
+by asking those programs (``-print-search-dirs``, ``sys.path``) and reading ``ld.so.conf``.
+They go into the log (``learn-facts``), so ``systrace policy learn`` rebuilds the same policy.
+
 The exit status is the command's, so ``systrace -A`` slots into scripts and test suites.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
+import json
 import os
+import re
 import shlex
 import signal
+import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
@@ -35,6 +46,7 @@ from systrace_py.engine.tracer import SpawnSpec, Tracer, TracerError
 from systrace_py.learner import Learner
 from systrace_py.policy.files import load_policy, policy_dir, policy_filename, save_policy
 from systrace_py.policy.filterplan import PlanOptions, plan
+from systrace_py.policy.generalize import CATEGORIES, SystemFacts
 from systrace_py.policy.learn import (
     LearnOptions,
     LearnReport,
@@ -118,15 +130,23 @@ def learn_command(opts: argparse.Namespace) -> int:
         audit.start(list(opts.command), str(destination), "learn")
         audit.write({"event": "learn-context", "cwd": env.get("CWD"), "home": env.get("HOME"),
                      "tmpdir": env.get("TMPDIR"), "program": program})
-    code = _run(spec, learner, audit, quiet=opts.quiet)
+    code, facts = _run(spec, learner, audit, quiet=opts.quiet)
     if code is None:
         return EXIT_INTERNAL
     options = LearnOptions(generalize=opts.generalize, default=Action(opts.learn_default),
                            no_alias=opts.no_alias, env=env,
                            description=f"learned by systrace -A from: "
-                                       f"{shlex.join(opts.command)}")
+                                       f"{shlex.join(opts.command)}", facts=facts)
     report = learn(learner.observations(), options)
     policy = report.policy
+    if opts.review:
+        from systrace_py.ui.review import review_policy
+
+        reviewed = review_policy(policy, env, quiet=opts.quiet)
+        if reviewed is None:
+            _say("review ended without saving: no policy was written")
+            return code
+        policy = reviewed
     if base is not None:
         policy = merge_policies(base, policy, env)
     try:
@@ -183,8 +203,9 @@ def write_summary(stream: IO[str], report: LearnReport, destination: Path | None
 
 
 def _run(spec: SpawnSpec, learner: Learner, audit: AuditLog | None, *,
-         quiet: bool = False) -> int | None:
-    """Trace the command; its exit code, or None when tracing failed (nothing is written).
+         quiet: bool = False) -> tuple[int | None, SystemFacts | None]:
+    """Trace the command; its exit code (None when tracing failed: nothing is written) and
+    the facts of this system the programs that ran use (also written to the log).
 
     Arguments are not held in scratch copies while learning: nothing is refused by path, so
     there is no check for a racing thread to slip past, and every stop is cheaper."""
@@ -193,28 +214,159 @@ def _run(spec: SpawnSpec, learner: Learner, audit: AuditLog | None, *,
     if not quiet:
         tracer.on_orphans = _orphans_notice
     previous = _hold_signals(tracer)
+    code: int | None = None
+    facts: SystemFacts | None = None
     try:
         try:
             tracer.spawn(spec)
         except TracerError as exc:  # nothing of the command ran (already traced...)
             _say(f"{exc}; no policy was written")
-            return None
-        return tracer.run()
+            return None, None
+        code = tracer.run()
+        facts = gather_facts(learner.programs)
+        return code, facts
     except (TracerError, LogError) as exc:
         _say(f"{exc}; the traced processes were killed; no policy was written")
-        return None
+        return None, None
     except Exception as exc:  # fail closed: tracer.run already killed the traced tree
         _say(f"internal error: {type(exc).__name__}: {exc}; the traced processes were "
              "killed; no policy was written")
-        return None
+        return None, None
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         if audit is not None:
-            if audit.failed is None:  # (else said above: the run was ended)
-                try:
-                    audit.write({"event": "learn-end", "calls": learner.calls_seen,
-                                 "processes": learner.processes})
-                except LogError as exc:
-                    _say(f"{exc}; the log lacks its last record (learn-end)")
-            audit.close()
+            _end_log(audit, learner, facts)
+
+
+def _end_log(audit: AuditLog, learner: Learner, facts: SystemFacts | None) -> None:
+    """The log's last records: the facts of the system (a rebuild needs them), the counts."""
+    if audit.failed is None:  # (else said already: the run was ended)
+        try:
+            if facts is not None:
+                audit.write({"event": "learn-facts", "roots": facts.to_json()})
+            audit.write({"event": "learn-end", "calls": learner.calls_seen,
+                         "processes": learner.processes})
+        except LogError as exc:
+            _say(f"{exc}; the log lacks its last records (learn-end)")
+    audit.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts of the running system, for the categories
+
+
+#: Compiler drivers asked where their headers and own files are (gcc, cc, g++, clang...,
+#: x86_64-linux-gnu-gcc-12)
+_COMPILER = re.compile(r"(?:.*-)?(?:gcc|g\+\+|cc|c\+\+|cpp|clang|clang\+\+)(?:-[0-9.]+)?")
+_PYTHON = re.compile(r"python3(?:\.[0-9]+)?")
+#: Asked of an interpreter (isolated: no user site, no PYTHONPATH): its library directories
+_PYTHON_PATHS = "import json, os, sys; print(json.dumps([p for p in sys.path if os.path.isdir(p)]))"
+_ASK_TIMEOUT = 10
+
+
+def _output(argv: list[str]) -> str:
+    """What a program prints (stdout and stderr), or "" when it cannot be asked."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=_ASK_TIMEOUT,
+                              stdin=subprocess.DEVNULL, check=False)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return ""
+    return done.stdout + done.stderr
+
+
+def _existing(paths: Iterable[str]) -> list[str]:
+    out = []
+    for path in paths:
+        real = os.path.realpath(path.strip())
+        if path.strip().startswith("/") and os.path.isdir(real) and real not in out:
+            out.append(real)
+    return out
+
+
+def _compiler_facts(program: str, roots: dict[str, list[str]]) -> None:
+    listing = _output([program, "-E", "-v", "-x", "c", "/dev/null", "-o", "/dev/null"])
+    match = re.search(r"#include <\.\.\.> search starts here:\n(.*?)\nEnd of search list",
+                      listing, re.S)
+    if match:
+        roots["headers"] += _existing(line for line in match.group(1).splitlines())
+    dirs = _output([program, "-print-search-dirs"])
+    install = re.search(r"^install: (.+)$", dirs, re.M)
+    own = [install.group(1)] if install else []
+    cc1 = _output([program, "-print-prog-name=cc1"]).strip()
+    if cc1.startswith("/"):
+        own.append(os.path.dirname(cc1))
+    roots["compiler"] += _existing(own)
+
+
+def _library_dirs() -> list[str]:
+    """The loader's library directories: ld.so.conf (and what it includes), the defaults."""
+    found: list[str] = []
+
+    def read(conf: str, depth: int = 0) -> None:
+        try:
+            lines = Path(conf).read_text(errors="replace").splitlines()
+        except OSError:
+            return
+        for line in lines:
+            line = line.split("#", 1)[0].strip()
+            if line.startswith("include ") and depth < 4:
+                for included in sorted(glob.glob(line.split(None, 1)[1])):
+                    read(included, depth + 1)
+            elif line.startswith("/"):
+                found.append(line)
+
+    read("/etc/ld.so.conf")
+    defaults = next(c.roots for c in CATEGORIES if c.key == "libraries")
+    return _existing([*found, *defaults])
+
+
+def _interpreter(program: str) -> str:
+    """The program a script names on its ``#!`` line (the program itself otherwise): the
+    tracer knows a script by its own path, and pip is a script."""
+    try:
+        with open(program, "rb") as f:
+            first = f.read(256).split(b"\n", 1)[0]
+    except OSError:
+        return program
+    if not first.startswith(b"#!"):
+        return program
+    words = first[2:].decode(errors="replace").split()
+    return words[0] if words and words[0].startswith("/") else program
+
+
+def _installed(program: str) -> bool:
+    """Whether a program is one the system installed -- owned by root, writable by nobody
+    else, in a directory likewise: asking it runs it outside the tracer, so never a program
+    the traced command could have written."""
+    try:
+        for path in (program, os.path.dirname(program)):
+            info = os.stat(path)
+            if info.st_uid != 0 or info.st_mode & 0o022:
+                return False
+    except OSError:
+        return False
+    return os.access(program, os.X_OK)
+
+
+def gather_facts(programs: Iterable[str]) -> SystemFacts:
+    """The category roots the programs that ran use on this system (see the module's
+    docstring); a program that cannot be asked, or that the system did not install, adds
+    nothing (the categories then take their roots from the paths read)."""
+    roots: dict[str, list[str]] = {"headers": [], "compiler": [], "python": []}
+    for program in dict.fromkeys(_interpreter(p) for p in programs):
+        name = os.path.basename(program)
+        if not _installed(program):
+            continue
+        if _COMPILER.fullmatch(name):
+            _compiler_facts(program, roots)
+        elif _PYTHON.fullmatch(name):
+            try:
+                paths = json.loads(_output([program, "-I", "-c", _PYTHON_PATHS]) or "[]")
+            except json.JSONDecodeError:
+                paths = []
+            roots["python"] += _existing(p for p in paths if isinstance(p, str))
+    found = {key: tuple(dict.fromkeys(values)) for key, values in roots.items() if values}
+    found["libraries"] = tuple(_library_dirs())
+    return SystemFacts(found)
+

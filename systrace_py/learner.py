@@ -7,6 +7,9 @@ program's table, as the enforcing supervisor will switch tables at exec.  Identi
 observations are kept (and logged) once per table, so a long run costs memory and log
 space in proportion to what it did, not to how often.
 
+An exec is recorded when its result is known (its exit value, or the exec event): a failed
+exec -- a ``$PATH`` search's misses -- is recorded as failed, and never learned as an exec.
+
 Two exceptions to "everything is permitted":
 
 * calls in :data:`~systrace_py.policy.aliases.UNSAFE_CALLS` (io_uring, ptrace, mount
@@ -22,6 +25,7 @@ arguments is one set lookup.
 
 from __future__ import annotations
 
+import dataclasses
 import errno as errno_module
 import os
 import sys
@@ -54,6 +58,7 @@ _LISTING = frozenset({"getdents64", "getdents"})
 _ARGUMENT_CALLS = treated(Treat.PATH) | treated(Treat.FILE) | treated(Treat.ADDRESS) \
     | treated(Treat.ARGV)
 _RUN = Reply.run()
+_RUN_EXIT = Reply.run(want_exit=True)
 #: Aliases whose rules look at arguments: a call in none of them (fstat on a descriptor,
 #: fchdir...) is recorded by name, whatever its arguments were.
 _DECIDED_BY_ARGUMENTS = frozenset({"fsread", "fswrite", "exec", "net-connect", "net-bind"})
@@ -78,12 +83,18 @@ class Learner:
         self.engine_refusals = 0
         self.main_program: str | None = None
         self._initial_pid: int | None = None
+        #: execs whose result is not known yet, by the process making them
+        self._execs: dict[int, tuple[Observation, Task, DecodedCall]] = {}
 
     def attach(self, tracer: Tracer) -> None:
         self.tracer = tracer
 
     def observations(self) -> list[Observation]:
-        """What was seen, in the order it was first seen."""
+        """What was seen, in the order it was first seen (an exec whose result never came
+        -- the run ended first -- is taken as run)."""
+        for pending in list(self._execs.values()):
+            if pending[0] not in self._observations:
+                self._observations[pending[0]] = None
         return list(self._observations)
 
     # --- helpers ------------------------------------------------------------------------------
@@ -128,6 +139,10 @@ class Learner:
                 obs = self._observation(task, call, table, name)
                 if name in aliases.UNSAFE_CALLS:
                     return self._unsafe(task, call, obs)
+                if name in aliases.EXEC_CALLS:
+                    # recorded once its result is known: a failed exec is no exec to learn
+                    self._execs[task.process.pid] = (obs, task, call)
+                    return _RUN_EXIT
                 if obs not in self._observations:
                     self._record(obs, task, call)
                 return _RUN
@@ -196,7 +211,23 @@ class Learner:
         return _RUN
 
     def on_syscall_exit(self, task: Task, call: DecodedCall, result: int) -> None:
-        return None
+        """An exec's result: a failure is recorded as one (a success was recorded at the
+        exec event already)."""
+        pending = self._execs.get(task.process.pid)
+        if pending is None or pending[2] is not call:
+            return
+        del self._execs[task.process.pid]
+        obs = pending[0]
+        if result < 0:
+            obs = dataclasses.replace(obs, failed=-result)
+        if obs not in self._observations:
+            self._record(obs, task, call)
+
+    def _exec_ran(self, process: Process) -> None:
+        """The exec of a process went through: it is learned as an exec."""
+        pending = self._execs.pop(process.pid, None)
+        if pending is not None and pending[0] not in self._observations:
+            self._record(*pending)
 
     def on_new_process(self, parent: Process, child: Process, how: str) -> None:
         child.state = parent.state
@@ -210,6 +241,7 @@ class Learner:
     def on_exec(self, process: Process, old_program: str, argv: tuple[str, ...] | None) -> None:
         """The command's first exec names the main program; any later exec of another
         program switches the process to that program's own table (as enforcement will)."""
+        self._exec_ran(process)
         if process.pid == self._initial_pid and self.main_program is None:
             self.main_program = process.program
         elif process.program != self.main_program:
@@ -220,6 +252,7 @@ class Learner:
                                previous=old_program, table=process.state)
 
     def on_exit(self, process: Process, status: int) -> None:
+        self._execs.pop(process.pid, None)  # killed before its exec's result: not learned
         if self.audit is not None:
             self.audit.exit(self.who(process), status)
 

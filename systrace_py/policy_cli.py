@@ -7,6 +7,8 @@
 * ``systrace policy check FILE LOG.jsonl [--json]`` replays the log against the policy:
   how often each rule decided, which rules nothing used (candidates to remove), and which
   logged calls the policy would refuse -- so a policy is tightened, not rewritten.
+* ``systrace policy review FILE`` walks the rules learning generalized (their ``learned``
+  provenance) on the terminal: accept, narrow, widen or drop each, then save.
 
 Bad input exits 2 with ``systrace: FILE:LINE: ...``, never a traceback.
 """
@@ -14,6 +16,7 @@ Bad input exits 2 with ``systrace: FILE:LINE: ...``, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from systrace_py.policy.files import PolicyError, dumps_policy, load_policy, save_policy
+from systrace_py.policy.generalize import SystemFacts
 from systrace_py.policy.learn import (
     GENERALIZE_LEVELS,
     MAIN,
@@ -55,7 +59,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="systrace policy", allow_abbrev=False,
                 description="Work on policy files from a recorded --log.")
-    sub = p.add_subparsers(dest="command", metavar="{learn,check}", parser_class=_Parser,
+    sub = p.add_subparsers(dest="command", metavar="{learn,check,review}", parser_class=_Parser,
                            help="what to do (systrace policy COMMAND -h says more)")
     learn_p = sub.add_parser(
         "learn", help="build a policy from a learning (or dry-run) log",
@@ -81,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     check_p.add_argument("log", metavar="LOG.jsonl",
                          help="a log of runs (--log) to replay against it")
     check_p.add_argument("--json", action="store_true", help="print the report as JSON")
+    review_p = sub.add_parser(
+        "review", help="walk a learned policy's generalizations, then save",
+        description="Show each rule learning generalized (what was observed, the rule "
+                    "written) and accept, narrow, widen or drop it; then save the file (the "
+                    "previous version is kept as FILE.bak).")
+    review_p.add_argument("policy", metavar="FILE", help="a policy written by systrace -A")
     return p
 
 
@@ -94,6 +104,8 @@ def policy_command(args: Sequence[str]) -> int:
     try:
         if opts.command == "learn":
             return learn_from_log(opts)
+        if opts.command == "review":
+            return review_command(opts)
         return check_command(opts)
     except (PolicyError, LogError) as exc:
         sys.stderr.write(f"systrace: {exc}\n")
@@ -142,6 +154,7 @@ class LoggedRun:
     context: dict[str, Any] = field(default_factory=dict)
     calls_seen: int | None = None
     processes: int | None = None
+    facts: SystemFacts | None = None
 
 
 def read_run(path: str) -> LoggedRun:
@@ -154,6 +167,11 @@ def read_run(path: str) -> LoggedRun:
             run.argv = [str(a) for a in record["argv"]]
         elif event == "learn-context" and not run.context:
             run.context = record
+        elif event == "learn-facts" and run.facts is None:
+            try:
+                run.facts = SystemFacts.from_json(record.get("roots"))
+            except ValueError as exc:
+                raise LogError(f"{path}:{record['_line']}: {exc}") from None
         elif event == "learn-end":
             ended = True
             calls += int(record.get("calls") or 0)
@@ -199,7 +217,8 @@ def learn_from_log(opts: argparse.Namespace) -> int:
     description = (f"learned by systrace -A from: {shlex.join(run.argv)}" if run.argv
                    else f"learned from {os.path.basename(opts.log)}")
     options = LearnOptions(generalize=opts.generalize, default=Action(opts.learn_default),
-                           no_alias=opts.no_alias, env=env, description=description)
+                           no_alias=opts.no_alias, env=env, description=description,
+                           facts=run.facts)
     report = learn(run.observations, options)
     policy = report.policy
     base: Policy | None = None
@@ -221,6 +240,36 @@ def learn_from_log(opts: argparse.Namespace) -> int:
     write_summary(sys.stderr, report, destination, backup, merged=base is not None,
                   calls_seen=run.calls_seen, processes=run.processes, final=policy,
                   observations=run.observations)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# policy review
+
+
+def review_command(opts: argparse.Namespace) -> int:
+    """``systrace policy review FILE``: needs a terminal; saves only what was reviewed."""
+    from systrace_py.ui.review import review_policy
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise LogError("policy review asks on a terminal, and there is none here")
+    env = dict(os.environ)
+    with contextlib.suppress(OSError):
+        env.setdefault("CWD", os.getcwd())
+    policy = load_policy(opts.policy, env)
+    reviewed = review_policy(policy, env)
+    if reviewed is None:
+        sys.stderr.write("systrace: review ended without saving\n")
+        return 0
+    if reviewed is policy:
+        return 0
+    try:
+        backup = save_policy(reviewed, opts.policy)
+    except OSError as exc:
+        raise LogError(f"cannot write the policy to {opts.policy}: "
+                       f"{exc.strerror or exc}") from None
+    sys.stderr.write(f"systrace: wrote {opts.policy}"
+                     + (f" (previous version: {backup})\n" if backup else "\n"))
     return 0
 
 
@@ -304,14 +353,15 @@ def check_policy(policy: Policy, records: Iterator[dict[str, Any]]) -> CheckRepo
 
 def _replayable(record: dict[str, Any]) -> Observation | None:
     """A record's call, to decide again: also refused ones (a learned unsafe call, a
-    refusal by the default), which a policy may now permit."""
+    refusal by the default), which a policy may now permit -- not an exec that failed while
+    learning (it failed whatever the policy: no rule needs it)."""
     try:
         obs = observation_from_record(record)
         if obs is None and record.get("result") in ("refused",):
             obs = observation_from_record({**record, "result": "permitted"})
     except (KeyError, TypeError, ValueError):
         return None
-    return obs
+    return None if obs is not None and obs.failed else obs
 
 
 def _rule_text(rule: Rule) -> str:

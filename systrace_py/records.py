@@ -778,6 +778,7 @@ def _follows(call: DecodedCall) -> bool:
 def _chown(call: DecodedCall, r: Reader, base: dict[str, Any]) -> Syscall:
     a = call.args
     path, raw = r.path()
+    fd: int | None
     if call.name == "fchownat":
         uid, gid, flags, fd = a[2], a[3], a[4] & _U32, _int32(a[0])
     else:
@@ -908,8 +909,8 @@ def build_record(call: DecodedCall, program: str, decoder: Decoder,
     engine holds the call to what the record says.  Raises DecodeError when an argument
     cannot be read (the engine then refuses the call); with ``decode=False`` only the
     registers are decoded."""
-    base = {"name": call.name, "pid": call.tgid, "tid": call.tid, "program": program,
-            "args": tuple(call.args)}
+    base: dict[str, Any] = {"name": call.name, "pid": call.tgid, "tid": call.tid,
+                            "program": program, "args": tuple(call.args)}
     if len(call.args) < 6:  # a call the engine made up to report (an exec race): no registers
         return Syscall(**base)
     reader = Reader(call, decoder, memory, decode)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
 from systrace_py.audit import AuditLog
-from systrace_py.engine.decode import DecodedCall
+from systrace_py.engine.decode import DecodedCall, DecodeError
 from systrace_py.engine.events import DETACH, KILL, PARK, Reply
 from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
@@ -222,6 +222,7 @@ class Supervisor:
         self.refusals = 0
         self.engine_refusals = 0     # of which by the engine (a guard, unreadable arguments...)
         self.would_refuse = 0        # dry run: calls the policy would have refused
+        self.missing = 0             # refusals of missing paths, answered ENOENT
         self.aborted = False         # a person answered abort: the run was ended
         self._pending: dict[int, _Pending] = {}   # asks waiting for an answer, by id
         self._pending_lock = threading.Lock()     # (answers come from the front end's thread)
@@ -259,7 +260,8 @@ class Supervisor:
     def on_syscall(self, task: Task, call: DecodedCall) -> Reply:
         process = task.process
         state: ProcessState = process.state
-        decision = self._decide(state.deciding(), call)
+        table = state.deciding()
+        decision = self._decide(table, call)
         self.decisions += 1
         action = decision.action
         if action is Action.PERMIT:
@@ -275,6 +277,15 @@ class Supervisor:
             if burst is not None:
                 return self.apply_answer(task, call, decision, burst, by="a burst answer")
             return self._ask(task, call, decision)
+        answered = self._missing(table, decision, call)
+        if answered is not decision:
+            # the path does not exist: ENOENT, as the kernel would have answered -- no
+            # refusal a person needs to hear of (the log has it)
+            self.missing += 1
+            if self.audit is not None:
+                self.audit.decision(self.who(process, task.tid), call.policy_name,
+                                    call.describe(), answered, "missing")
+            return Reply.refuse(answered.errno)
         if call.policy_name in KILLED_WHEN_REFUSED:
             # A program that drops privileges and does not check the result would go on
             # privileged: refusing the drop made it less safe.  Such a refusal kills it.
@@ -295,6 +306,17 @@ class Supervisor:
         if call.name in SOCKET_MAKERS:
             decision = self._unseen_socket(table, call) or decision
         return decision
+
+    @staticmethod
+    def _missing(table: Table, decision: Decision, call: DecodedCall) -> Decision:
+        """A refusal of a path that does not exist answers ENOENT, as the kernel would (see
+        ``Table.refusal_errno``); a path that cannot even be looked up keeps the policy's
+        errno."""
+        try:
+            err = table.refusal_errno(decision, call)
+        except DecodeError:
+            return decision
+        return decision if err == decision.errno else dataclasses.replace(decision, errno=err)
 
     @staticmethod
     def _interpreters(table: Table, call: DecodedCall) -> Decision | None:

@@ -516,10 +516,19 @@ class Call(NamedTuple):
 
 
 FSREAD, FSWRITE, EXEC = "fsread", "fswrite", "exec"
-#: every alias, in the order the documentation lists them
+#: every alias a call's record names (a class its checks are in), in the order the
+#: documentation lists them
 ALIAS_NAMES = ("fsread", "fswrite", "exec", "net-connect", "net-bind", "net-listen",
                "net-accept", "net-socket", "signal", "process", "privilege", "namespace",
                "debug", "io-uring", "stdio")
+#: Aliases for one *part* of a class, whose members come from the records, not from a list:
+#: ``fsmeta`` the fsread checks of the calls whose fsread use reveals only METADATA (stat,
+#: access, readlink...), ``fslink`` the checks of the path whose file a link or rename gives
+#: a new name (not an exchange's: both its names also get the other file).  A check in such a
+#: part is covered by rules naming its class *or* the part (first match wins, as always), so
+#: a rule naming the class means what it always meant (policy.aliases.part_of).
+FSMETA, FSLINK = "fsmeta", "fslink"
+PART_ALIAS_NAMES = (FSMETA, FSLINK)
 
 _T = Treat
 _K = Kind

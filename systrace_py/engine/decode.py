@@ -77,7 +77,7 @@ from systrace_py.kernel import (
     VALID_OPEN_FLAGS,
 )
 from systrace_py.policy.aliases import VIEW_CALLS
-from systrace_py.policy.model import CallFacts, Facts, PathArg, SockAddr
+from systrace_py.policy.model import Absent, CallFacts, Facts, PathArg, SockAddr
 from systrace_py.syscalls import (
     BY_NAME,
     CLASS_RULES,
@@ -501,6 +501,25 @@ class DecodedCall:
 
     def socket(self, role: str) -> bool:
         return stat.S_ISSOCK(self._mode(role))
+
+    def absent(self, role: str) -> Absent | None:
+        """How the path in ``role`` does not exist, from the resolver; a last name the
+        resolver took as it was (a call that does not follow it) is looked at now."""
+        decoded = self.decoded_path(role)
+        if decoded is None or decoded.spec is None or decoded.resolved.pseudo:
+            return None  # a descriptor's file: it exists
+        resolved = decoded.resolved
+        if resolved.unreachable:
+            return Absent.WAY
+        if not resolved.exists:
+            return Absent.LAST
+        try:
+            os.lstat(resolved.path)
+        except FileNotFoundError:
+            return Absent.LAST
+        except OSError:
+            return None
+        return None
 
     def sockets_below(self, role: str) -> tuple[str, ...] | None:
         decoded = self.decoded_path(role)

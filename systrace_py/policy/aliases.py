@@ -9,25 +9,37 @@ well as written (with ``RENAME_EXCHANGE`` both paths are sources), and an ``ioct
 :func:`classes_of` gives the classes of one concrete call; a call is permitted only when every
 one of its classes is (see :meth:`systrace_py.policy.model.Table.decide`).
 
+Two aliases name a *part* of a class: ``fsmeta`` the fsread checks of the calls that reveal only
+metadata (stat, access, readlink...), ``fslink`` the checks of the path whose file a link or
+rename gives a new name.  A check in such a part is covered by rules naming its class or the part
+(:func:`part_of`): a rule naming ``fsread`` still decides a stat, and one naming ``fsmeta``
+never decides an open.
+
 ``ALIASES`` lists, for each alias, every call that *can* belong to it; the seccomp prefilter uses
 it to know which calls a rule might care about.  Every set here is derived from the system call
-table (:mod:`systrace_py.syscalls`), where each call says which aliases it can belong to.
+table (:mod:`systrace_py.syscalls`), where each call says which aliases it can belong to and what
+its fsread use reveals.
 """
 
 from __future__ import annotations
 
 import functools
 
-from systrace_py.kernel import O_ACCMODE, O_WRONLY, WRITE_OPEN_BITS
+from systrace_py.kernel import O_ACCMODE, O_CREAT, O_WRONLY, WRITE_OPEN_BITS
 from systrace_py.syscalls import (
     ALIAS_NAMES,
     BY_NAME,
     CLASS_RULES,
+    FSLINK,
+    FSMETA,
+    FSREAD,
+    FSWRITE,
     NUMBERS,
     PATHS,
     TABLE,
     Kind,
     Path,
+    Reveals,
     Treat,
     treated,
     with_kind,
@@ -51,6 +63,10 @@ EXEC_CALLS = treated(Treat.ARGV)
 TWO_PATH_CALLS = treated(Treat.NAMES)
 #: calls that move a path, with everything below it when it is a directory
 MOVE_CALLS = treated(Treat.MOVES)
+#: calls whose fsread use reveals only facts about a file, never its data
+METADATA_CALLS = frozenset(c.name for c in TABLE.values() if c.reveals is Reveals.METADATA)
+ALIASES[FSMETA] = METADATA_CALLS
+ALIASES[FSLINK] = TWO_PATH_CALLS
 
 #: calls after which a task may see another tree than before (a mount namespace, a root, a
 #: mount), or that prepare one (a file system context, a detached mount): they always stop
@@ -80,6 +96,11 @@ ADDRESS_CALLS = treated(Treat.ADDRESS)
 ONE_ADDRESS_CALLS = with_kind(Kind.SOCKADDR) | with_kind(Kind.MSGHDR)
 
 _ALIAS_OF_CALL: dict[str, frozenset[str]] = {c.name: c.aliases for c in TABLE.values()}
+#: ... with the part aliases the call is in (what a rule naming any of them may apply to)
+_ANY_ALIAS_OF_CALL: dict[str, frozenset[str]] = {
+    name: classes | frozenset(part for part in (FSMETA, FSLINK) if name in ALIASES[part])
+    for name, classes in _ALIAS_OF_CALL.items()
+}
 #: (call, role) -> its path argument, where the classes of that path are not simply all the
 #: call's aliases (the new name of a rename is only written, unless exchanged)
 _ROLE_PATHS: dict[tuple[str, str], Path] = {
@@ -144,6 +165,33 @@ def renames(syscall: str, role: str, selector: int | None = None) -> bool:
     return path is not None and path.renamed.holds_on(selector or 0)
 
 
+def part_of(syscall: str, role: str, cls: str | None, selector: int | None = None
+            ) -> str | None:
+    """The part alias of one check (class ``cls`` of the path in ``role``), or None: the check
+    is then covered by rules naming ``cls`` or the part.
+
+    ``fsmeta`` for the fsread check of a call that reveals only metadata; ``fslink`` for the
+    fsread and fswrite checks of the path whose file a link or rename gives a new name -- but
+    not in an exchange (RENAME_EXCHANGE in ``selector``), where each name also gets the other
+    file: that is a write of both names, which only fswrite covers.
+    """
+    if cls == FSREAD and syscall in METADATA_CALLS:
+        return FSMETA
+    if cls in (FSREAD, FSWRITE) and renames(syscall, role, selector) and not any(
+            renames(syscall, path.role, selector) for _, path in PATHS[syscall]
+            if path.role != role):
+        return FSLINK
+    return None
+
+
+def creates(syscall: str, role: str, open_flags: int | None = None) -> bool:
+    """Whether the call makes the name in ``role`` when it does not exist (mkdir, the new
+    name of a link, an open with O_CREAT): a missing path there is no lookup that fails."""
+    if syscall in OPEN_CALLS:
+        return "fsread" not in _ALIAS_OF_CALL[syscall] or bool((open_flags or 0) & O_CREAT)
+    return any(path.role == role and path.creates for _, path in PATHS.get(syscall, ()))
+
+
 def selector_cases(syscall: str) -> tuple[int | None, ...]:
     """Values of the call's selector (the register ``CLASS_RULES`` reads) that cover every
     way its classes can come out: one for which its class rule holds and one for which it
@@ -161,8 +209,9 @@ def call_classes(syscall: str, selector: int | None = None) -> frozenset[str]:
 
 
 def aliases_of(syscall: str) -> frozenset[str]:
-    """Every alias a call can belong to, whatever its arguments."""
-    return _ALIAS_OF_CALL.get(syscall, frozenset())
+    """Every alias a call can belong to (its classes and the parts of them it is in),
+    whatever its arguments."""
+    return _ANY_ALIAS_OF_CALL.get(syscall, frozenset())
 
 
 def expand(name: str) -> frozenset[str]:

@@ -50,6 +50,7 @@ from systrace_py.policy.glob import (
 from systrace_py.policy.model import (
     Action,
     Location,
+    Missing,
     Policy,
     Redirect,
     Rule,
@@ -77,6 +78,7 @@ __all__ = [
     "FileRule",
     "PolicyError",
     "PolicyWarning",
+    "Provenance",
     "RedirectSpec",
     "dumps_policy",
     "errno_number",
@@ -98,12 +100,15 @@ __all__ = [
 FORMAT_VERSION = 1
 
 #: Keys of the file's top level, in the order :func:`dumps_policy` writes them.
-TOP_KEYS = ("version", "description", "default", "default_errno", "detach", "rule", "program")
+TOP_KEYS = ("version", "description", "default", "default_errno", "missing", "detach", "rule",
+            "program")
 #: Keys of a ``[program."..."]`` table.
-TABLE_KEYS = ("description", "default", "default_errno", "detach", "rule")
+TABLE_KEYS = ("description", "default", "default_errno", "missing", "detach", "rule")
 #: Keys of a ``[[rule]]``, in the order :func:`dumps_policy` writes them.
 RULE_KEYS = ("comment", "calls", "path", "address", "port", "unix", "argv", "action", "errno",
-             "redirect")
+             "missing", "redirect", "learned")
+#: Keys of a rule's ``learned`` table (what the learner saw: see :class:`Provenance`).
+LEARNED_KEYS = ("kind", "calls", "seen", "paths")
 NET_KEYS = ("address", "port", "unix")
 
 #: Calls whose socket address a ``redirect`` can replace (the engine rewrites these).
@@ -379,11 +384,39 @@ class _Positions:
 # What a loaded policy keeps besides the model: comments and redirects as written
 
 
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a learned rule came from (its ``learned`` key): why the learner wrote it
+    (``kind``: "shared libraries", "temporary names"...), how many paths it was made from
+    (``seen``) and the paths themselves (``paths``: all of them, or the first
+    :data:`MAX_PROVENANCE_PATHS` when there were more); ``calls``, the rule's calls it is
+    about when not all of them (metadata permitted anywhere shares one rule with the calls
+    that take no arguments).  ``systrace policy review`` shows it and narrows or widens the
+    rule from it; matching never looks at it."""
+
+    kind: str
+    seen: int = 0
+    paths: tuple[str, ...] = ()
+    calls: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """Whether every path the rule was made from is kept."""
+        return len(self.paths) >= self.seen
+
+
+#: The most paths a rule's ``learned`` key keeps (a category rule of a big build would hold
+#: hundreds: the file stays readable, the review says the list was cut).
+MAX_PROVENANCE_PATHS = 32
+
+
 @dataclass(frozen=True)
 class FileRule(Rule):
-    """A rule read from a file: a :class:`Rule` that also keeps its ``comment`` for saving."""
+    """A rule read from a file: a :class:`Rule` that also keeps its ``comment`` and its
+    ``learned`` provenance for saving."""
 
     comment: str | None = None
+    learned: Provenance | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,6 +431,7 @@ class _TableOptions:
     default: Action
     default_errno: int
     detach: bool
+    missing: Missing
 
 
 # ---------------------------------------------------------------------------------------------
@@ -480,7 +514,8 @@ class _Loader:
         description = self._optional_str(data, (), "description")
         options = self._table_options(data, (), None)
         main = Table("main", options.default, options.default_errno,
-                     self._rules(data, ()), Location(self.source), description, options.detach)
+                     self._rules(data, ()), Location(self.source), description, options.detach,
+                     options.missing)
         policy = Policy(main, source=self.source, description=description)
         programs = data.get("program", {})
         if not isinstance(programs, dict):
@@ -513,7 +548,8 @@ class _Loader:
         key = self._program_key(policy, key, where, label)
         table = Table(key, options.default, options.default_errno, self._rules(body, where),
                       self._location(where),
-                      self._optional_str(body, where, "description"), options.detach)
+                      self._optional_str(body, where, "description"), options.detach,
+                      options.missing)
         policy.programs[key] = table
         if not is_literal(key):
             policy.program_patterns[key] = glob
@@ -596,7 +632,46 @@ class _Loader:
             if not isinstance(value, bool):
                 raise self.error(where, "detach", f"expected true or false, got {_kind(value)}")
             detach = value
-        return _TableOptions(default, errno, detach)
+        missing = inherited.missing if inherited else Missing.ENOENT
+        if "missing" in data:
+            missing = self._missing(data, where)
+        return _TableOptions(default, errno, detach, missing)
+
+    def _missing(self, data: dict[str, object], where: _PathKey) -> Missing:
+        value = data["missing"]
+        choices = " or ".join(f'"{m.value}"' for m in Missing)
+        if not isinstance(value, str):
+            raise self.error(where, "missing", f"expected {choices}, got {_kind(value)}")
+        for missing in Missing:
+            if value == missing.value:
+                return missing
+        hint = next((f" (did you mean {m.value!r}?)" for m in Missing
+                     if m.value.lower() == value.lower()), "")
+        raise self.error(where, "missing", f"unknown value {value!r}: use {choices}{hint}")
+
+    def _learned(self, data: dict[str, object], where: _PathKey) -> Provenance:
+        value = data["learned"]
+        if not isinstance(value, dict):
+            raise self.error(where, "learned", f"expected a table such as {{kind = \"...\","
+                             f" seen = 3, paths = [...]}}, got {_kind(value)}")
+        at = (*where, "learned")
+        for key in value:
+            if key not in LEARNED_KEYS:
+                raise self.error(at, key, "unknown key of learned (kind, calls, seen, paths)"
+                                 f"{_suggestion(key, LEARNED_KEYS)}")
+        kind = value.get("kind")
+        if not isinstance(kind, str):
+            raise self.error(at, "kind", f"expected a string, got {_kind(kind)}")
+        seen = value.get("seen", 0)
+        if isinstance(seen, bool) or not isinstance(seen, int) or seen < 0:
+            raise self.error(at, "seen", f"expected a count, got {_kind(seen)}")
+        paths = value.get("paths", [])
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise self.error(at, "paths", "expected an array of paths")
+        calls = value.get("calls", [])
+        if not isinstance(calls, list) or not all(isinstance(c, str) for c in calls):
+            raise self.error(at, "calls", "expected an array of the rule's calls")
+        return Provenance(kind, seen, tuple(paths), tuple(calls))
 
     # --- rules ----------------------------------------------------------------------------
     def _rules(self, data: dict[str, object], where: _PathKey) -> list[Rule]:
@@ -635,6 +710,12 @@ class _Loader:
                 raise self.error(where, "errno", "only used by \"never\" and \"ask\" rules"
                                  " (this rule permits)")
             errno = self._errno(data, where, "errno")
+        missing = None
+        if "missing" in data:
+            if action is Action.PERMIT:
+                raise self.error(where, "missing", "only used by \"never\" and \"ask\" rules"
+                                 " (this rule permits)")
+            missing = self._missing(data, where)
         path = None
         if "path" in data:
             value = data["path"]
@@ -665,9 +746,12 @@ class _Loader:
         if "redirect" in data:
             redirect = self._redirect(data, where, calls, action, net)
         comment = self._optional_str(data, where, "comment")
+        learned = self._learned(data, where) if "learned" in data else None
+        if learned is not None and not set(learned.calls) <= set(calls):
+            raise self.error((*where, "learned"), "calls", "names calls the rule does not")
         return FileRule(tuple(calls), action, errno, path, net, argv, redirect,
-                        self._location(where), index,
-                        comment=comment)
+                        self._location(where), index, missing,
+                        comment=comment, learned=learned)
 
     def _calls(self, data: dict[str, object], where: _PathKey) -> list[str]:
         if "calls" not in data:
@@ -869,6 +953,7 @@ def table_options(policy: Policy) -> dict[str, dict[str, object]]:
         table.name: {
             "default": table.default.value,
             "default_errno": _errno_name(table.default_errno),
+            "missing": table.missing.value,
             "detach": table.allow_detach,
             "description": table.description,
         }
@@ -889,6 +974,9 @@ def _format_key(key: str) -> str:
 
 
 def _format_value(value: object, width: int) -> str:
+    if isinstance(value, _Inline):
+        return "{" + ", ".join(f"{_format_key(k)} = {_format_value(v, 10**6)}"
+                               for k, v in value.items()) + "}"
     if isinstance(value, list):
         items = [_format_value(v, 10**6) for v in value]
         inline = "[" + ", ".join(items) + "]"
@@ -922,9 +1010,21 @@ def rule_data(rule: Rule) -> dict[str, object]:
     out["action"] = rule.action.value
     if rule.action is not Action.PERMIT and rule.errno != errno_module.EPERM:
         out["errno"] = _errno_name(rule.errno)
+    if rule.missing is not None and rule.action is not Action.PERMIT:
+        out["missing"] = rule.missing.value
     if rule.redirect is not None:
         out["redirect"] = _redirect_text(rule.redirect)
+    learned = getattr(rule, "learned", None)
+    if learned is not None:
+        out["learned"] = _Inline({"kind": learned.kind,
+                                  **({"calls": list(learned.calls)} if learned.calls else {}),
+                                  "seen": learned.seen, "paths": list(learned.paths)})
     return out
+
+
+class _Inline(dict[str, object]):
+    """A table written inline on its key's line (``learned = {kind = ..., ...}``): one line
+    per rule however many paths it holds."""
 
 
 def _redirect_text(redirect: Redirect) -> str:
@@ -949,7 +1049,7 @@ def _rules_text(rules: list[Rule], header: str) -> list[str]:
 
 def program_table_values(table: Table, main: Table) -> dict[str, object]:
     """The keys a ``[program."..."]`` table writes: what it does not inherit from the top
-    level (a program table inherits ``default``, ``default_errno`` and ``detach``)."""
+    level (a program table inherits ``default``, ``default_errno``, ``missing`` and ``detach``)."""
     main_errno = main.default_errno if main.default is not Action.PERMIT else errno_module.EPERM
     values: dict[str, object] = {}
     if table.description is not None:
@@ -958,6 +1058,8 @@ def program_table_values(table: Table, main: Table) -> dict[str, object]:
         values["default"] = table.default.value
     if table.default is not Action.PERMIT and table.default_errno != main_errno:
         values["default_errno"] = _errno_name(table.default_errno)
+    if table.missing is not main.missing:
+        values["missing"] = table.missing.value
     if table.allow_detach != main.allow_detach:
         values["detach"] = table.allow_detach
     return values
@@ -978,6 +1080,8 @@ def dumps_policy(policy: Policy) -> str:
     top["default"] = main.default.value
     if main.default is not Action.PERMIT and main.default_errno != errno_module.EPERM:
         top["default_errno"] = _errno_name(main.default_errno)
+    if main.missing is not Missing.ENOENT:
+        top["missing"] = main.missing.value
     if main.allow_detach:
         top["detach"] = True
     lines = _format_table(top)

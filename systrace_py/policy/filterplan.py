@@ -17,14 +17,14 @@ from __future__ import annotations
 import errno as errno_module
 import functools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from systrace_py.policy import aliases
-from systrace_py.policy.model import Action, Table
+from systrace_py.policy.model import Action, Missing, Table
 from systrace_py.syscalls import (
     BY_NAME,
     CLASS_RULES,
     NUMBERS,
+    PATHS,
     TABLE,
     Kind,
     Rule,
@@ -33,9 +33,6 @@ from systrace_py.syscalls import (
     makes_unseen,
     treated,
 )
-
-if TYPE_CHECKING:
-    from systrace_py.policy.index import TableIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +58,11 @@ SOCKET_MAKERS = frozenset(c.name for c in TABLE.values() if c.unseen is not None
 #: opens whose flags are in a register (open, openat): the filter can tell their access apart;
 #: the other opens (openat2's flags are in memory, creat's implied) are planned as one call
 _FLAGS_ARG = arg_index(Kind.OPEN_FLAGS)
+#: calls that name a path the kernel looks up: a refusal answers ENOENT when it does not
+#: exist (``missing``), which only a stop can tell
+_LOOKUP_CALLS = treated(Treat.PATH)
+#: (class, part alias) of one check
+_Check = tuple[str | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,18 +140,24 @@ class FilterPlan:
 _Outcome = tuple[Action, int, bool] | None
 
 
-def _check_outcome(table: TableIndex, default: Action, default_errno: int, syscall: str,
-                   cls: str | None) -> _Outcome:
+def _check_outcome(table: Table, syscall: str, check: _Check) -> _Outcome:
     """How a table decides one check of a call when the arguments are not looked at: by its
-    first rule for the check, if that rule has no condition (and no redirect)."""
-    rule = table.first_rule(syscall, cls)
+    first rule for the check, if that rule has no condition (and no redirect).  A refusal of
+    a call that looks a path up answers ENOENT when the path does not exist (unless the rule,
+    or the table for its default, says ``missing = "errno"``): only a stop can tell."""
+    rule = table.compiled().first_rule(syscall, *check)
     if rule is not None:
         if rule.conditional or rule.redirect is not None:
             return None
-        return (rule.action, rule.errno, True)
-    if syscall in aliases.UNSAFE_CALLS:
+        outcome = (rule.action, rule.errno, True)
+    elif syscall in aliases.UNSAFE_CALLS:
         return (Action.NEVER, errno_module.EPERM, False)
-    return (default, default_errno, False)
+    else:
+        outcome = (table.default, table.default_errno, False)
+    if outcome[0] is Action.NEVER and syscall in _LOOKUP_CALLS and \
+            table.missing_for(rule) is Missing.ENOENT:
+        return None
+    return outcome
 
 
 def _combine(outcomes: list[_Outcome]) -> _Outcome:
@@ -182,17 +190,20 @@ def _across_tables(verdicts: list[Verdict]) -> Verdict:
 
 
 @functools.cache
-def _call_checks(syscall: str, selector: int | None = None) -> tuple[str | None, ...]:
-    """The classes a call of this name is checked under, with this selector (any other
-    argument but open flags)."""
-    classes = aliases.call_classes(syscall, selector)
-    return tuple(sorted(classes)) if classes else (None,)
+def _call_checks(syscall: str, selector: int | None = None) -> tuple[_Check, ...]:
+    """The (class, part alias) checks of a call of this name over its path roles, with this
+    selector (any other argument but open flags)."""
+    roles = [path.role for _, path in PATHS.get(syscall, ())] or ["path"]
+    checks = {(cls, aliases.part_of(syscall, role, cls, selector))
+              for role in roles for cls in aliases.classes_of(syscall, role, None, selector)}
+    return tuple(sorted(checks, key=lambda c: (c[0] or "", c[1] or ""))) if checks \
+        else ((None, None),)
 
 
-_OPEN_ACCESS = {
-    "read_only": ("fsread",),
-    "write_only": ("fswrite",),
-    "read_write": ("fsread", "fswrite"),
+_OPEN_ACCESS: dict[str, tuple[_Check, ...]] = {
+    "read_only": (("fsread", None),),
+    "write_only": (("fswrite", None),),
+    "read_write": (("fsread", None), ("fswrite", None)),
 }
 
 
@@ -201,18 +212,18 @@ class _Planner:
     a check is a look-up, not a scan)."""
 
     def __init__(self, tables: list[Table], options: PlanOptions) -> None:
-        self.tables = [(t.compiled(), t.default, t.default_errno) for t in tables]
+        self.tables = tables
         self.options = options
         #: calls some table names directly; any other call is decided by its classes alone
-        self.named = frozenset().union(*(index.named_calls for index, _, _ in self.tables))
-        self._by_classes: dict[tuple[tuple[str | None, ...], bool, bool], Verdict] = {}
+        self.named = frozenset().union(*(t.compiled().named_calls for t in tables))
+        self._by_classes: dict[tuple[tuple[_Check, ...], bool, bool, bool], Verdict] = {}
 
-    def verdict(self, syscall: str, classes: tuple[str | None, ...]) -> Verdict:
-        """Every table's verdict on a call checked under these classes, if they agree."""
+    def verdict(self, syscall: str, checks: tuple[_Check, ...]) -> Verdict:
+        """Every table's verdict on a call checked under these checks, if they agree."""
         return _across_tables([
-            _verdict(_combine([_check_outcome(index, default, errno, syscall, c)
-                               for c in classes]), self.options)
-            for index, default, errno in self.tables
+            _verdict(_combine([_check_outcome(table, syscall, c) for c in checks]),
+                     self.options)
+            for table in self.tables
         ])
 
     def call(self, syscall: str, selector: int | None = None) -> Verdict:
@@ -221,7 +232,8 @@ class _Planner:
         checks = _call_checks(syscall, selector)
         key = None
         if syscall not in self.named:
-            key = (checks, syscall in aliases.UNSAFE_CALLS, syscall in KILLED_WHEN_REFUSED)
+            key = (checks, syscall in aliases.UNSAFE_CALLS, syscall in KILLED_WHEN_REFUSED,
+                   syscall in _LOOKUP_CALLS)
             found = self._by_classes.get(key)
             if found is not None:
                 return found
@@ -258,7 +270,7 @@ def unseen_refused(table: Table, name: str) -> bool:
     """Whether, in a run under address rules, ``table`` refuses call ``name`` when it makes a
     socket those rules cannot see: no rule of it names the call or one of its aliases."""
     index = table.compiled()
-    return all(index.first_rule(name, cls) is None for cls in _call_checks(name))
+    return all(index.first_rule(name, cls, part) is None for cls, part in _call_checks(name))
 
 
 def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPlan:
@@ -289,14 +301,14 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
         for syscall in SOCKET_MAKERS:
             if syscall not in options.extra:
                 _plan_unseen(planner, tables, syscall, result)
-    if any(index.refuses_by_name for index, _, _ in planner.tables):
+    if any(table.compiled().refuses_by_name for table in planner.tables):
         # a link or rename could give what such a rule names a new name (Table.decide)
         for syscall in aliases.TWO_PATH_CALLS:
             if result.calls[syscall].kind == "allow" or syscall in result.selected:
                 result.calls[syscall] = TRACE
                 result.selected.pop(syscall, None)
-    if any(index.refuses_by_name or default is not Action.PERMIT
-           for index, default, _ in planner.tables):
+    if any(table.compiled().refuses_by_name or table.default is not Action.PERMIT
+           for table in planner.tables):
         # ... and a mount could show it under one, or cover where it is (Table.decide)
         for syscall in aliases.EXPOSING_CALLS:
             if result.calls[syscall].kind == "allow":
@@ -313,11 +325,11 @@ def _plan_unseen(planner: _Planner, tables: list[Table], syscall: str,
     refusal = BY_NAME[syscall].unseen
     assert refusal is not None
     verdicts = []
-    for table, (index, default, err) in zip(tables, planner.tables, strict=True):
+    for table in tables:
         if unseen_refused(table, syscall):
             verdicts.append(_verdict((Action.NEVER, refusal.errno, False), planner.options))
         else:
-            verdicts.append(_verdict(_combine([_check_outcome(index, default, err, syscall, c)
+            verdicts.append(_verdict(_combine([_check_outcome(table, syscall, c)
                                                for c in _call_checks(syscall)]),
                                      planner.options))
     unseen = _across_tables(verdicts)

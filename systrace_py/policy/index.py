@@ -332,25 +332,29 @@ class TableIndex:
         #: destinations the engine cannot see are not made unless a rule names the call
         #: (syscalls.Sockets)
         self.address_rules = any(_about_ip_destinations(rule) for rule in rules)
-        self._checks: dict[tuple[str, str | None], CheckIndex] = {}
+        self._checks: dict[tuple[str, str | None, str | None], CheckIndex] = {}
         self._shared: dict[tuple[int, ...], CheckIndex] = {}
         self._renaming: dict[bool, PathIndex] = {}
 
-    def _positions(self, syscall: str, cls: str | None) -> tuple[int, ...]:
+    def _positions(self, syscall: str, cls: str | None, part: str | None) -> tuple[int, ...]:
         by_call = self._by_call.get(syscall, ())
         by_class = self._by_class.get(cls, ()) if cls is not None else ()
+        by_part = self._by_class.get(part, ()) if part is not None else ()
+        if by_part:
+            by_class = tuple(sorted({*by_class, *by_part}))
         if not by_class:
             return tuple(by_call)
         if not by_call:
             return tuple(by_class)
         return tuple(sorted({*by_call, *by_class}))
 
-    def check(self, syscall: str, cls: str | None) -> CheckIndex:
-        """The compiled rules of checks of this call and class."""
-        key = (syscall, cls)
+    def check(self, syscall: str, cls: str | None, part: str | None = None) -> CheckIndex:
+        """The compiled rules of checks of this call and class, in this part alias
+        (``aliases.part_of``): rules naming the call, the class or the part."""
+        key = (syscall, cls, part)
         found = self._checks.get(key)
         if found is None:
-            positions = self._positions(syscall, cls)
+            positions = self._positions(syscall, cls, part)
             found = self._shared.get(positions)
             if found is None:
                 found = self._shared[positions] = CheckIndex(
@@ -358,12 +362,15 @@ class TableIndex:
             self._checks[key] = found
         return found
 
-    def first_rule(self, syscall: str, cls: str | None) -> Rule | None:
-        """The first rule that applies to checks of this call and class, whatever its
-        conditions (for planning the prefilter: no check is compiled)."""
+    def first_rule(self, syscall: str, cls: str | None, part: str | None = None
+                   ) -> Rule | None:
+        """The first rule that applies to checks of this call and class (in this part),
+        whatever its conditions (for planning the prefilter: no check is compiled)."""
         by_call = self._by_call.get(syscall)
         by_class = self._by_class.get(cls) if cls is not None else None
-        first = min(by_call[0] if by_call else _END, by_class[0] if by_class else _END)
+        by_part = self._by_class.get(part) if part is not None else None
+        first = min(by_call[0] if by_call else _END, by_class[0] if by_class else _END,
+                    by_part[0] if by_part else _END)
         return self.rules[first] if first != _END else None
 
     def renaming(self, sockets: bool) -> PathIndex:

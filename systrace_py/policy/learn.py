@@ -6,17 +6,22 @@ module turns them into a :class:`~systrace_py.policy.model.Policy`:
 
 * one table per program (the command's own table is ``main``; a program it execs gets
   ``[program."/path"]``), default ``never`` (or ``ask``);
-* a rule per (alias, condition): ``fsread``/``fswrite``/``exec`` with a ``path`` glob,
+* a rule per (alias, condition): ``fsread``/``fsmeta``/``fswrite``/``fslink``/``exec`` with a
+  ``path`` glob -- what a call could reveal or change decides which (a stat is ``fsmeta``,
+  never ``fsread``; the source of a link is ``fslink``, never ``fswrite``) --,
   ``net-connect``/``net-bind`` with ``address``+``port`` or ``unix``, calls without arguments
   grouped by alias (``stdio``, ``process``...);
-* paths generalized the way a person would (``--generalize none|safe|broad``): shared
-  libraries, locale and timezone data, a directory that was listed and whose every entry was
-  read, temporary files with random names, content-hash names, per-pid ``/proc`` paths --
-  and never across sensitive locations (~/.ssh, /etc/shadow, ...), which stay exact.
+* paths generalized the way a person would (``--generalize none|strict|safe|broad``), by the
+  one generalizer (:mod:`systrace_py.policy.generalize`): well-known read-only categories
+  (shared libraries, system headers, locale data...) as one rule each, a directory that was
+  listed and whose every entry was read, generated names (temporary files, pids), content-hash
+  names, per-pid ``/proc`` paths -- and never across sensitive locations (~/.ssh, /etc/shadow,
+  ...), which stay exact.  Every generalized rule keeps where it came from (its ``learned``
+  provenance) for ``systrace policy review``.
 
 The rules and their reasons are in docs/learning.md.  The invariant, checked by property
 tests: a learned policy permits every observation it was learned from (except the ones
-:class:`LearnReport` lists as not representable, and calls in
+:class:`LearnReport` lists as not representable, execs that failed, and calls in
 :data:`~systrace_py.policy.aliases.UNSAFE_CALLS`, which learning refuses).
 
 :func:`merge_rules` and :func:`merge_policies` add rules to an existing policy without
@@ -27,8 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno as errno_module
-import fnmatch
-import functools
 import os
 import re
 from collections import defaultdict
@@ -39,8 +42,29 @@ from typing import Any
 from systrace_py.kernel import O_TMPFILE_BIT
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import ArgvCondition
-from systrace_py.policy.files import FileRule
-from systrace_py.policy.glob import Expansions, GlobError, PathGlob, expand_path, is_literal
+from systrace_py.policy.files import MAX_PROVENANCE_PATHS, FileRule, Provenance
+from systrace_py.policy.generalize import (
+    CATEGORIES,
+    FANOUT,
+    GENERALIZE_LEVELS,
+    HASH_NAME,
+    Category,
+    Evidence,
+    PathWriter,
+    SystemFacts,
+    category_pattern,
+    category_roots,
+    compact,
+    components,
+    escape_argv,
+    generated_name,
+    in_category,
+    is_sensitive,
+    join,
+    pseudo_pattern,
+    reaches_sensitive,
+)
+from systrace_py.policy.glob import GlobError, PathGlob, escape, expand_path, is_literal
 from systrace_py.policy.model import (
     Action,
     CallFacts,
@@ -52,6 +76,7 @@ from systrace_py.policy.model import (
     Table,
 )
 from systrace_py.policy.net import NetCondition
+from systrace_py.syscalls import FSLINK, FSMETA
 
 __all__ = [
     "GENERALIZE_LEVELS",
@@ -61,25 +86,22 @@ __all__ = [
     "LearnReport",
     "Observation",
     "decide_observation",
-    "escape_glob",
     "format_summary",
-    "is_sensitive",
     "learn",
     "merge_policies",
     "merge_rules",
     "observation_from_record",
-    "rules_for_facts",
-    "suggest_patterns",
 ]
 
 MAIN = "main"
-GENERALIZE_LEVELS = ("none", "safe", "broad")
 
 #: Open flags that matter to learning: the access (fsread/fswrite), creation (temporary
 #: names) and O_DIRECTORY.  Other bits (O_CLOEXEC...) are dropped so observations dedupe.
 _FLAG_MASK = (os.O_ACCMODE | os.O_CREAT | os.O_EXCL | os.O_TRUNC | O_TMPFILE_BIT
               | os.O_DIRECTORY | os.O_PATH)
 
+#: The classes whose checks are learned as path rules (keyed by the class, or by its part:
+#: fsmeta, fslink)
 PATH_CLASSES = ("exec", "fsread", "fswrite")
 #: Argument-less aliases a safe learned policy permits whole when any member was used: their
 #: members are interchangeable ways of doing one harmless thing (a program that mmaps may
@@ -90,80 +112,10 @@ SAFE_WHOLE_ALIASES = frozenset({"stdio", "process"})
 _CATCH_ALL_CALLS = aliases.ADDRESS_CALLS
 _ANY_IP = ["0.0.0.0/0", "::/0"]
 _ANY_UNIX = ["/**", "@*", ""]
-
-# ---------------------------------------------------------------------------------------------
-# What is sensitive: never generalized across, always written exactly.
-
-#: Below a home directory (``~``, ``/root`` and every ``/home/*``).
-HOME_SENSITIVE = (
-    ".ssh", ".gnupg", ".pki", ".aws", ".azure", ".config/gcloud", ".kube", ".docker",
-    ".netrc", ".pgpass", ".git-credentials", ".password-store", ".mozilla", ".thunderbird",
-    ".config/google-chrome", ".config/chromium", ".config/BraveSoftware",
-    ".config/microsoft-edge", ".local/share/keyrings", ".config/gh", ".npmrc", ".pypirc",
-    ".cargo/credentials", ".cargo/credentials.toml", ".bash_history", ".zsh_history",
-    ".python_history", ".psql_history", ".mysql_history", ".lesshst", ".viminfo",
-    ".local/share/recently-used.xbel", ".config/keepassxc", ".electrum", ".bitcoin",
-)
-#: Absolute sensitive locations.
-SYSTEM_SENSITIVE = (
-    "/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers",
-    "/etc/sudoers.d", "/etc/ssh", "/etc/ssl/private", "/etc/krb5.keytab",
-    "/etc/security/opasswd", "/var/lib/sss", "/var/lib/polkit-1", "/proc/*/environ",
-    "/proc/*/mem", "/proc/*/task/*/environ", "/proc/*/task/*/mem", "/proc/kcore",
-    "/dev/mem", "/dev/kmem", "/boot",
-)
-
-
-def _components(path: str) -> list[str]:
-    return [c for c in path.split("/") if c]
-
-
-@functools.lru_cache(maxsize=16)
-def _sensitive_patterns(home: str | None) -> tuple[tuple[str, ...], ...]:
-    homes = ["/root", "/home/*"]
-    if home and home.startswith("/") and home.rstrip("/") not in ("", "/root"):
-        homes.append(home)
-    out = [_components(p) for p in SYSTEM_SENSITIVE]
-    for h in homes:
-        out += [_components(f"{h}/{rel}") for rel in HOME_SENSITIVE]
-    return tuple(tuple(p) for p in out)
-
-
-@functools.lru_cache(maxsize=16)
-def _sensitive_regex(home: str | None) -> re.Pattern[str]:
-    """Every sensitive location as one regex over a path (and anything below it)."""
-    alternatives = []
-    for pattern in _sensitive_patterns(home):
-        comps = [fnmatch.translate(c)[4:-3].replace(".*", "[^/]*") for c in pattern]
-        alternatives.append("/" + "/".join(comps))
-    return re.compile("(?:" + "|".join(alternatives) + ")(?:/.*)?", re.DOTALL)
-
-
-def _prefix_matches(pattern: Sequence[str], comps: Sequence[str]) -> bool:
-    """Whether ``comps`` starts with components matching ``pattern`` (fnmatch per name)."""
-    return len(comps) >= len(pattern) and all(
-        fnmatch.fnmatchcase(c, p) for p, c in zip(pattern, comps, strict=False))
-
-
-def is_sensitive(path: str, home: str | None = None) -> bool:
-    """Whether a path is, or is below, a sensitive location (see docs/learning.md)."""
-    if not path.startswith("/"):
-        return False
-    return _sensitive_regex(home).fullmatch("/" + "/".join(_components(path))) is not None
-
-
-def _reaches_sensitive(directory: str, deep: bool, home: str | None) -> bool:
-    """Whether ``directory/*`` (or ``directory/**`` when ``deep``) could match a sensitive
-    location or something below one."""
-    comps = _components(directory)
-    for pattern in _sensitive_patterns(home):
-        if _prefix_matches(pattern, comps):
-            return True  # the directory itself is sensitive or inside a sensitive one
-        if len(pattern) > len(comps) and _prefix_matches(pattern[:len(comps)], comps) and (
-                deep or len(pattern) == len(comps) + 1):
-            return True
-    return False
-
+#: Failures of an exec that mean the program is not there (a search's misses): under the
+#: policy they are answered ENOENT again, as refusals of missing paths
+_EXEC_MISSING = frozenset({errno_module.ENOENT, errno_module.ENOTDIR, errno_module.ELOOP,
+                           errno_module.ENAMETOOLONG})
 
 # ---------------------------------------------------------------------------------------------
 # Observations
@@ -180,7 +132,8 @@ class Observation:
     (names, with a trailing "/" for directories); ``initial`` marks the exec that started
     the traced command (never given an argv condition: the user chooses its arguments);
     ``selector`` is the register the call's classes depend on (an ioctl's request,
-    renameat2's flags: ``policy.model.Facts.selector``).
+    renameat2's flags: ``policy.model.Facts.selector``); ``failed`` is the errno of an exec
+    that failed (0: it ran, or the call is no exec): a failed exec is not learned as one.
     """
 
     table: str
@@ -194,6 +147,7 @@ class Observation:
     listing: tuple[str, ...] | None = None
     initial: bool = False
     selector: int | None = None
+    failed: int = 0
 
     def all_facts(self) -> list[CallFacts]:
         """The facts a policy decides on (one per socket address)."""
@@ -228,6 +182,8 @@ class Observation:
             out["initial"] = True
         if self.selector is not None:
             out["selector"] = self.selector
+        if self.failed:
+            out["failed"] = errno_module.errorcode.get(self.failed, self.failed)
         return out
 
     @classmethod
@@ -238,6 +194,7 @@ class Observation:
         selector = data.get("selector")
         argv = data.get("argv")
         listing = data.get("listing")
+        failed = data.get("failed", 0)
         return cls(
             table=str(table), syscall=str(data["syscall"]), paths=paths,
             open_flags=int(flags) if flags is not None else None,
@@ -248,6 +205,8 @@ class Observation:
             listing=tuple(str(e) for e in listing) if listing is not None else None,
             initial=bool(data.get("initial", False)),
             selector=int(selector) if selector is not None else None,
+            failed=getattr(errno_module, failed) if isinstance(failed, str) and hasattr(
+                errno_module, failed) else int(failed),
         )
 
 
@@ -347,6 +306,7 @@ class LearnOptions:
     no_alias: bool = False
     env: Mapping[str, str] | None = None
     description: str | None = None
+    facts: SystemFacts | None = None  # the category roots found on the running system
 
     def __post_init__(self) -> None:
         if self.generalize not in GENERALIZE_LEVELS:
@@ -375,151 +335,11 @@ class LearnReport:
     unrepresentable: list[Observation] = field(default_factory=list)
     unsafe: dict[str, int] = field(default_factory=dict)
     exact_sensitive: list[str] = field(default_factory=list)
-
-
-# ---------------------------------------------------------------------------------------------
-# Glob text
-
-
-_GLOB_SPECIAL = frozenset("*?[]{}\\$")
-
-
-def escape_glob(text: str) -> str:
-    """A literal path as a path glob (every glob character escaped)."""
-    return "".join("\\" + c if c in _GLOB_SPECIAL else c for c in text)
-
-
-def _escape_argv(text: str) -> str:
-    """A literal argument as an argv glob (fnmatch has no backslash escapes: use classes)."""
-    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
-
-
-class _Writer:
-    """Turns component lists into pattern text, with ``~``/``$CWD``/``$TMPDIR`` prefixes."""
-
-    def __init__(self, options: LearnOptions) -> None:
-        ex = Expansions.from_env(options.env)
-        self.expansions = ex
-        self.home = ex.home.rstrip("/") if ex.home and ex.home.startswith("/") else None
-        prefixes: list[tuple[str, str]] = []
-        if options.generalize != "none":
-            cwd = ex.cwd.rstrip("/") if ex.cwd and ex.cwd.startswith("/") else None
-            tmp = ex.tmpdir.rstrip("/") if ex.tmpdir and ex.tmpdir.startswith("/") else None
-            if cwd and len(_components(cwd)) >= 2 and cwd != self.home:
-                prefixes.append((cwd, "$CWD"))
-            if self.home and len(_components(self.home)) >= 1:
-                prefixes.append((self.home, "~"))
-            if tmp and len(_components(tmp)) >= 1:
-                prefixes.append((tmp, "$TMPDIR"))
-        # the longest directory wins (a cwd inside the home directory is $CWD)
-        self.prefixes = sorted(prefixes, key=lambda p: -len(p[0]))
-        self.tmpdirs = {"/tmp", "/var/tmp", "/dev/shm"} | ({ex.tmpdir.rstrip("/")}
-                                                          if ex.tmpdir else set())
-
-    def text(self, literal_path: str, parts: list[str] | None = None, tail: str = "",
-             expand: bool = True) -> str:
-        """``parts``: per component, glob text (already escaped) or None for literal."""
-        comps = _components(literal_path)
-        if parts is None:
-            parts = [escape_glob(c) for c in comps]
-        if expand:
-            for directory, variable in self.prefixes:
-                dcomps = _components(directory)
-                if comps[:len(dcomps)] == dcomps and all(
-                        p == escape_glob(c) for p, c in zip(parts, comps[:len(dcomps)],
-                                                             strict=False)):
-                    rest = parts[len(dcomps):]
-                    return variable + "".join("/" + p for p in rest) + tail
-        return "/" + "/".join(parts) + tail if parts else "/" + tail.lstrip("/")
-
-    def glob(self, text: str) -> PathGlob:
-        return PathGlob(text, expansions=self.expansions)
+    failed_execs: list[Observation] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------
 # Path generalization
-
-
-LIB_DIRS = ("/lib", "/lib64", "/lib32", "/usr/lib", "/usr/lib64", "/usr/lib32",
-            "/usr/local/lib")
-_SHARED_LIBRARY = re.compile(r".+\.so(\.[0-9][0-9.]*)?$")
-#: Read-only data every program may read on another run with other settings (locale,
-#: timezone, character sets, terminal descriptions): the whole tree is permitted.
-DATA_TREES = (
-    ("/usr/lib/locale", "locale data"), ("/usr/share/locale", "locale data"),
-    ("/usr/share/locale-langpack", "locale data"), ("/usr/share/i18n", "locale data"),
-    ("/usr/lib/x86_64-linux-gnu/gconv", "character set converters"),
-    ("/usr/lib64/gconv", "character set converters"),
-    ("/usr/lib/gconv", "character set converters"),
-    ("/usr/share/zoneinfo", "timezone data"), ("/usr/share/terminfo", "terminal descriptions"),
-    ("/lib/terminfo", "terminal descriptions"), ("/etc/terminfo", "terminal descriptions"),
-    ("/usr/share/X11/locale", "locale data"),
-)
-_HEX_NAME = re.compile(r"[0-9a-f]{30,}")
-_FANOUT = re.compile(r"[0-9a-f]{2}")
-_ALNUM_RUN = re.compile(r"[A-Za-z0-9]+")
-_KNOWN_TEMP_PREFIXES = ("tmp_obj_", "tmp_pack_", "tmp_idx_", "sh-thd.", "sh-thd-", "pymp-",
-                        "systemd-private-", "tmp", "cc")
-
-
-def _split_ext(name: str) -> tuple[str, str]:
-    stem, dot, ext = name.rpartition(".")
-    if dot and stem and 1 <= len(ext) <= 5 and ext.isalnum():
-        return stem, "." + ext
-    return name, ""
-
-
-def _random_looking(stem: str) -> bool:
-    """A run of 6+ letters and digits that mixes them, or mixes case inside the run."""
-    for run in _ALNUM_RUN.findall(stem):
-        if len(run) < 6:
-            continue
-        has_digit = any(c.isdigit() for c in run)
-        has_alpha = any(c.isalpha() for c in run)
-        upper_inside = sum(c.isupper() for c in run[1:])
-        if (has_digit and has_alpha) or (upper_inside >= 2 and any(c.islower() for c in run)):
-            return True
-    return False
-
-
-def _template_tail(stem: str) -> bool:
-    """mkstemp's shape: a short or separated prefix and 6 generated letters/digits."""
-    if len(stem) < 7:
-        return False
-    prefix, tail = stem[:-6], stem[-6:]
-    if not tail.isalnum() or not tail.isascii():
-        return False
-    return (len(prefix) <= 3 or prefix[-1] in "_.-"
-            or any(c.isdigit() or c.isupper() for c in tail))
-
-
-def _temp_component(name: str, in_tmpdir: bool, exclusive: bool, removed: bool) -> str | None:
-    """The glob for a created name, when it looks generated; else None."""
-    stem, ext = _split_ext(name)
-    if in_tmpdir and len(stem) >= 6 and (exclusive or removed or _random_looking(stem)):
-        # only a known template prefix is kept: a generated name may have none (Python's
-        # tempfile probes its directory with 8 random characters), and guessing one from a
-        # single run would make the next run's name miss the pattern
-        for prefix in _KNOWN_TEMP_PREFIXES:
-            if stem.startswith(prefix) and len(stem) - len(prefix) >= 5:
-                return escape_glob(prefix) + "*" + escape_glob(ext)
-        return "*" + escape_glob(ext)
-    if exclusive and removed and _template_tail(stem):
-        return escape_glob(stem[:-6]) + "*" + escape_glob(ext)
-    return None
-
-
-def _is_shared_library(parent: str, name: str) -> bool:
-    """A library the dynamic loader (or an interpreter) may load on another run: a
-    ``lib*.so*`` or any ``.so`` in a library directory proper (the multiarch directory, its
-    glibc-hwcaps variants, Python's lib-dynload) -- not an interpreter's probe for an
-    extension module in a package directory, which is the same on every run."""
-    if not _SHARED_LIBRARY.fullmatch(name) or not any(
-            parent == d or parent.startswith(d + "/") for d in LIB_DIRS):
-        return False
-    base = parent.rpartition("/")[2]
-    return (name.startswith("lib") or parent in LIB_DIRS or base == "lib-dynload"
-            or base.endswith("-linux-gnu") or "/glibc-hwcaps/" in parent)
 
 
 @dataclass
@@ -537,63 +357,66 @@ class _Context:
     """Facts across the whole run that generalizing one path needs."""
 
     options: LearnOptions
-    writer: _Writer
+    writer: PathWriter
     temp: dict[str, str] = field(default_factory=dict)   # created path -> its name's glob
     fanout: set[str] = field(default_factory=set)         # 2-hex directories of hash names
 
     @classmethod
     def build(cls, observations: list[Observation], options: LearnOptions) -> _Context:
-        ctx = cls(options, _Writer(options))
+        """What the run did with each name: created (to be new: O_EXCL, mkdir), removed or
+        renamed away, in a temporary directory -- the evidence a generated name needs
+        besides its shape (``generalize.generated_name``)."""
+        writer = PathWriter.from_env(options.env, variables=options.generalize != "none")
+        ctx = cls(options, writer)
         removed: set[str] = set()
         created: dict[str, bool] = {}
+        renamed: dict[str, str] = {}  # path -> the name it got in its own directory
         for obs in observations:
+            if obs.syscall.startswith("rename") and len(obs.paths) == 2:
+                old, new = obs.paths[0].path, obs.paths[1].path
+                if old.rpartition("/")[0] == new.rpartition("/")[0]:
+                    renamed[old] = new.rpartition("/")[2]
             for arg in obs.paths:
                 if obs.syscall in ("unlink", "unlinkat", "rmdir") or (
                         arg.role == "old" and obs.syscall.startswith("rename")):
                     removed.add(arg.path)
                 if arg.role in obs.created:
                     created[arg.path] = created.get(arg.path, False) or obs.exclusive
-                comps = _components(arg.path)
+                comps = components(arg.path)
                 for i in range(1, len(comps)):
-                    if _FANOUT.fullmatch(comps[i - 1]) and _HEX_NAME.fullmatch(comps[i]):
+                    if FANOUT.fullmatch(comps[i - 1]) and HASH_NAME.fullmatch(comps[i]):
                         ctx.fanout.add("/" + "/".join(comps[:i]))
         if options.generalize == "none":
             return ctx
         for path, exclusive in created.items():
             parent, _, name = path.rpartition("/")
-            if not name or is_sensitive(path, ctx.writer.home):
+            if not name or is_sensitive(path, writer.home):
                 continue
-            glob = _temp_component(name, (parent or "/") in ctx.writer.tmpdirs, exclusive,
-                                   path in removed)
+            in_tmpdir = (parent or "/") in writer.tmpdirs
+            gone = path in removed
+            if exclusive and (gone or in_tmpdir):
+                evidence = Evidence.TEMPORARY
+            elif exclusive or gone or in_tmpdir:
+                evidence = Evidence.CREATED
+            else:
+                evidence = Evidence.NONE
+            glob = generated_name(name, evidence, in_tmpdir=in_tmpdir,
+                                  renamed_to=renamed.get(path))
             if glob is not None:
                 ctx.temp[path] = glob
         return ctx
 
 
-_PSEUDO = re.compile(r"^(pipe|socket|anon_inode):")
-_MEMFD = re.compile(r"^/?memfd:")
-
-
-def _generalize_path(path: str, cls: str, ctx: _Context, data_rules: bool = True) -> _Pattern:
+def _generalize_path(path: str, ctx: _Context) -> _Pattern:
     """One resolved path to a pattern (see docs/learning.md for each rule)."""
-    level = ctx.options.generalize
     writer = ctx.writer
-    m = _PSEUDO.match(path)
-    if m:
-        return _Pattern(f"{m.group(1)}:*", False, "descriptors")
-    if _MEMFD.match(path):
-        return _Pattern("memfd:*", False, "descriptors")
-    if level == "none" or is_sensitive(path, writer.home):
+    pseudo = pseudo_pattern(path)
+    if pseudo is not None:
+        return _Pattern(pseudo, False, "descriptors")
+    if ctx.options.generalize == "none" or is_sensitive(path, writer.home):
         return _Pattern(writer.text(path, expand=False), True)
-    comps = _components(path)
-    if cls == "fsread" and data_rules:
-        for tree, kind in DATA_TREES:
-            if path == tree or path.startswith(tree + "/"):
-                return _Pattern(writer.text(tree, tail="/**"), False, kind)
-        parent, _, name = path.rpartition("/")
-        if _is_shared_library(parent, name):
-            return _Pattern(writer.text(parent, tail="/*.so*"), False, "shared libraries")
-    parts: list[str] = [escape_glob(c) for c in comps]
+    comps = components(path)
+    parts: list[str] = [escape(c) for c in comps]
     kinds: list[str] = []
     if len(comps) >= 2 and comps[0] == "proc" and comps[1].isdigit():
         parts[1] = "*"
@@ -609,16 +432,14 @@ def _generalize_path(path: str, cls: str, ctx: _Context, data_rules: bool = True
         temp = ctx.temp.get(prefix)
         if temp is not None:
             parts[i] = temp
-            kinds.append("temporary names")
-        elif _HEX_NAME.search(comp):
-            parts[i] = _HEX_NAME.sub("*", escape_glob(comp))
+            kinds.append("generated names")
+        elif HASH_NAME.search(comp):
+            parts[i] = HASH_NAME.sub("*", escape(comp))
             kinds.append("content hashes")
         elif prefix in ctx.fanout:
             parts[i] = "*"
             kinds.append("content hashes")
-    literal = not kinds
-    text = writer.text(path, parts)
-    return _Pattern(text, literal, kinds[0] if kinds else None)
+    return _Pattern(writer.text(path, parts), not kinds, kinds[0] if kinds else None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -627,8 +448,9 @@ def _generalize_path(path: str, cls: str, ctx: _Context, data_rules: bool = True
 
 @dataclass
 class _PathUse:
-    key: str          # the name the rule will carry: alias class, or the call with -u
+    key: str          # the name the rule will carry: class or part alias, or the call (-u)
     cls: str          # fsread / fswrite / exec
+    part: str | None  # fsmeta / fslink, when the check is in that part of its class
     path: str
     syscall: str
     argv: tuple[str, ...] | None
@@ -655,16 +477,24 @@ def _collect(observations: list[Observation], options: LearnOptions,
         if obs.syscall in aliases.UNSAFE_CALLS:
             report.unsafe[obs.syscall] = report.unsafe.get(obs.syscall, 0) + 1
             continue
+        if obs.failed:
+            # a failed exec permits nothing: a missing program is refused with a search's
+            # ENOENT, anything else by the default (a rule here would outlive a merge with
+            # a run where it worked)
+            report.failed_execs.append(obs)
+            continue
         if obs.listing is not None and obs.paths:
             data.listings[obs.paths[0].path] = obs.listing
         for facts in obs.all_facts():
             for cls, arg in facts.checks():
-                key = facts.syscall if options.no_alias or cls is None else cls
+                part = aliases.part_of(facts.syscall, arg.role if arg is not None else "path",
+                                       cls, facts.selector)
+                key = facts.syscall if options.no_alias or cls is None else part or cls
                 if arg is not None and cls in PATH_CLASSES:
                     if not _representable(arg.path):
                         report.unrepresentable.append(obs)
                         continue
-                    data.path_uses.append(_PathUse(key, cls, arg.path, facts.syscall,
+                    data.path_uses.append(_PathUse(key, cls, part, arg.path, facts.syscall,
                                                    facts.argv, obs.initial))
                 elif facts.syscall in _CATCH_ALL_CALLS and cls in ("net-connect", "net-bind"):
                     addr = facts.sockaddr
@@ -680,7 +510,7 @@ def _collect(observations: list[Observation], options: LearnOptions,
 def _representable(path: str) -> bool:
     """Whether a path rule can match this path at all (the engine reports "" for an empty
     path and "fd:N" when it could not read a descriptor)."""
-    return path.startswith("/") or bool(_PSEUDO.match(path)) or bool(_MEMFD.match(path))
+    return path.startswith("/") or pseudo_pattern(path) is not None
 
 
 class _Listings:
@@ -721,22 +551,35 @@ class _Listings:
         return self._deep[directory]
 
 
+#: Per rule key, the uses that count as looking at a listed directory's entries: a read for
+#: reads (and, with broad, a write for writes); any look for metadata
+_TOUCHING = {"fsread": ("fsread",), FSMETA: ("fsread", FSMETA), "fswrite": ("fswrite",)}
+
+
 def _listing_patterns(data: _TableData, uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]],
                       ctx: _Context, report: LearnReport) -> dict[str, list[_Pattern]]:
-    """A directory listed, then every (non-hidden) entry looked at: ``dir/*`` for the class
-    used on the entries, ``dir/**`` when every subdirectory was treated the same way."""
+    """A directory listed, then every (non-hidden) entry looked at: ``dir/*`` for the key
+    used on the entries, ``dir/**`` when every subdirectory was treated the same way (a
+    tree walked is the tree).  Reads widen reads, looks widen looks: a directory whose
+    entries were only stat'ed is no reason to read them."""
     out: dict[str, list[_Pattern]] = defaultdict(list)
     if ctx.options.generalize == "none" or not data.listings:
         return out
     classes = ("fsread", "fswrite") if ctx.options.generalize == "broad" else ("fsread",)
     home = ctx.writer.home
-    for key, uses in uses_by_key.items():
+    for key, key_uses in uses_by_key.items():
+        if ctx.options.no_alias:  # (-u: the call's own uses, by their class)
+            sources = [u for u, _ in key_uses if u.cls in classes]
+        elif key in _TOUCHING and (key in classes or key == FSMETA):
+            sources = [u for other in _TOUCHING[key] for u, _ in uses_by_key.get(other, ())]
+        else:
+            continue
         touched: dict[str, set[str]] = defaultdict(set)
-        for use, _ in uses:
-            if use.cls not in classes or not use.path.startswith("/"):
+        for use in sources:
+            if not use.path.startswith("/"):
                 continue
             # every listed ancestor of the path: the entry of it the path goes through
-            comps = _components(use.path)
+            comps = components(use.path)
             for depth in range(len(comps)):
                 directory = "/" + "/".join(comps[:depth])
                 if directory in data.listings:
@@ -749,16 +592,17 @@ def _listing_patterns(data: _TableData, uses_by_key: dict[str, list[tuple[_PathU
                 continue
             is_deep = state.deep(directory) and any(
                 e.endswith("/") for e in data.listings[directory])
-            if _reaches_sensitive(directory, is_deep, home):
+            if reaches_sensitive(directory, is_deep, home):
                 report.exact_sensitive.append(directory)
                 continue
             tail = "/**" if is_deep else "/*"
             if directory == "/":
                 text = tail
             else:
-                base = _generalize_path(directory, "dir", ctx, data_rules=False)
-                text = base.text.rstrip("/") + tail
-            out[key].append(_Pattern(text, False, "directory listings (every entry read)"))
+                text = _generalize_path(directory, ctx).text.rstrip("/") + tail
+            kind = "trees walked (every entry seen, all the way down)" if is_deep else \
+                "directory listings (every entry seen)"
+            out[key].append(_Pattern(text, False, kind))
     return out
 
 
@@ -768,20 +612,20 @@ def _broad_patterns(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]],
     home = ctx.writer.home
     for uses in uses_by_key.values():
         for i, (use, pattern) in enumerate(uses):
-            comps = _components(use.path)
+            comps = components(use.path)
             if (use.cls == "fsread" and pattern.literal and len(comps) >= 4
                     and comps[0] == "usr" and comps[1] in ("lib", "lib64", "share", "libexec")):
                 tree = "/" + "/".join(comps[:3])
-                if not _reaches_sensitive(tree, True, home):
+                if not reaches_sensitive(tree, True, home):
                     uses[i] = (use, _Pattern(ctx.writer.text(tree, tail="/**"), False,
                                              "system trees (broad)"))
         by_dir: dict[tuple[str, str], list[int]] = defaultdict(list)
         for i, (use, pattern) in enumerate(uses):
-            if pattern.literal and use.cls in ("fsread", "fswrite"):
-                by_dir[(use.cls, use.path.rpartition("/")[0] or "/")].append(i)
-        for (_cls, directory), indexes in by_dir.items():
+            if pattern.literal and use.cls in ("fsread", "fswrite") and use.part != FSLINK:
+                by_dir[(use.key, use.path.rpartition("/")[0] or "/")].append(i)
+        for (_key, directory), indexes in by_dir.items():
             names = {uses[i][0].path for i in indexes}
-            if len(names) < 3 or _reaches_sensitive(directory, False, home):
+            if len(names) < 3 or reaches_sensitive(directory, False, home):
                 continue
             text = ctx.writer.text(directory, tail="/*") if directory != "/" else "/*"
             for i in indexes:
@@ -789,14 +633,16 @@ def _broad_patterns(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]],
 
 
 #: Aliases never permitted whole from a few members: their calls carry what rules decide on.
-_NEVER_WHOLE = frozenset({"exec", "fsread", "fswrite", "net-connect", "net-bind", "privilege"})
+_NEVER_WHOLE = frozenset({"exec", "fsread", "fswrite", FSMETA, FSLINK, "net-connect",
+                          "net-bind", "privilege"})
 _SHELLS = frozenset({"sh", "dash", "bash", "zsh", "ksh", "mksh", "ash", "busybox"})
 
 
 def _argv_conditions(uses: list[tuple[_PathUse, _Pattern]], level: str
                      ) -> dict[str, list[tuple[str, ...]]]:
     """exec path -> argv globs, where an argv condition is useful: every exec in ``none``;
-    in ``safe``, shells run with ``-c`` (the command they may run is then written down)."""
+    otherwise (but ``broad``), shells run with ``-c`` (the command they may run is then
+    written down)."""
     variants: dict[str, set[tuple[str, ...] | None]] = defaultdict(set)
     for use, pattern in uses:
         if use.cls == "exec" and pattern.literal and not use.initial:
@@ -808,15 +654,16 @@ def _argv_conditions(uses: list[tuple[_PathUse, _Pattern]], level: str
         if None in seen or level == "broad":
             continue
         argvs = sorted(a for a in seen if a is not None)
-        if level == "safe":
+        if level != "none":
             shell = os.path.basename(path) in _SHELLS
             if not shell or not all("-c" in a[1:3] for a in argvs) or len(argvs) > 8:
                 continue
-        out[path] = [tuple(_escape_argv(x) for x in a) for a in argvs]
+        out[path] = [tuple(escape_argv(x) for x in a) for a in argvs]
     return out
 
 
-_KEY_ORDER = {"exec": 0, "fsread": 1, "fswrite": 2, "net-connect": 4, "net-bind": 5}
+_KEY_ORDER = {"exec": 0, "fsread": 1, FSMETA: 2, "fswrite": 3, FSLINK: 4, "net-connect": 6,
+              "net-bind": 7}
 
 
 def _key_rank(name: str) -> tuple[int, str]:
@@ -825,77 +672,25 @@ def _key_rank(name: str) -> tuple[int, str]:
     if name in aliases.ALIASES.get("exec", ()):
         return (0, name)
     if name in aliases.ALIASES["fsread"] or name in aliases.ALIASES["fswrite"]:
-        return (3, name)
+        return (5, name)
     if name in aliases.ADDRESS_CALLS:
-        return (4, name)
-    return (6, name)
+        return (6, name)
+    return (8, name)
 
 
 SENSITIVE_COMMENT = "learned: a sensitive location (kept exact; check that it is needed)"
-_EXAMPLES = 3
+_ANY_METADATA = "metadata of any path"
 _PSEUDO_TEXT = ("pipe:", "socket:", "anon_inode:", "memfd:")
-#: Longest pattern text compaction makes (longer groups are split into several rules).
-_COMPACT_WIDTH = 400
+#: How a table's rules are ordered: the unconditional permits first (the prefilter answers
+#: what they cover), then path and address rules by key
+_Rank = tuple[int, tuple[int, str], str, tuple[str, ...]]
+_FIRST: _Rank = (0, (0, ""), "", ())
 
 
-def _brace_escape(text: str) -> str:
-    """Glob text made safe inside ``{...}`` (a comma there separates alternatives)."""
-    return text.replace(",", "\\,")
+def _rank(key: str, text: str = "", argv: tuple[str, ...] | None = None, group: int = 2
+          ) -> _Rank:
+    return (group, _key_rank(key), text, argv or ())
 
-
-def _common_suffix(names: Sequence[str]) -> str:
-    """The longest ``.ext`` ending every name shares (``.cpython-311.pyc``), if any."""
-    first = names[0]
-    for i, c in enumerate(first):
-        if c != ".":
-            continue
-        suffix = first[i:]
-        if all(n.endswith(suffix) and len(n) > len(suffix) for n in names):
-            return suffix
-    return ""
-
-
-def _brace(names: Sequence[str]) -> list[str]:
-    """``{a,b,c}.ext`` texts for names of one directory, split to stay readable."""
-    suffix = _common_suffix(names)
-    chunks: list[list[str]] = [[]]
-    for name in names:
-        stem = _brace_escape(name[:len(name) - len(suffix)])
-        if chunks[-1] and sum(len(c) + 1 for c in chunks[-1]) + len(stem) > _COMPACT_WIDTH:
-            chunks.append([])
-        chunks[-1].append(stem)
-    return ["{" + ",".join(c) + "}" + suffix if len(c) > 1 else c[0] + suffix for c in chunks]
-
-
-def _compact(entries: list[tuple[tuple[str, ...], str]]) -> list[tuple[tuple[str, ...], str]]:
-    """Exact path rules of the same calls, written as fewer rules with the same meaning:
-    names of one directory as ``dir/{a,b}``, and directories holding the same names as
-    ``{d1,d2}/{a,b}`` (the shell's $PATH search).  No path is added or lost."""
-    by_parent: dict[tuple[tuple[str, ...], str], list[str]] = defaultdict(list)
-    out: list[tuple[tuple[str, ...], str]] = []
-    for calls, text in entries:
-        parent, sep, name = text.rpartition("/")
-        if not sep or not name:
-            out.append((calls, text))
-            continue
-        by_parent[(calls, parent)].append(name)
-    by_names: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = defaultdict(list)
-    for (calls, parent), names in by_parent.items():
-        if len(names) == 1:
-            out.append((calls, f"{parent}/{names[0]}"))
-        else:
-            by_names[(calls, tuple(sorted(set(names))))].append(parent)
-    for (calls, names), parents in by_names.items():
-        tails = _brace(names)
-        head = "{" + ",".join(_brace_escape(p) for p in sorted(parents)) + "}"
-        if (len(parents) > 1 and "" not in parents and len(tails) == 1
-                and len(head) + len(tails[0]) <= _COMPACT_WIDTH
-                and len(parents) * len(names) <= 512):
-            out.append((calls, f"{head}/{tails[0]}"))
-            continue
-        for parent in sorted(parents):
-            out += [(calls, f"{parent}/{tail}") for tail in tails]
-    return out
 
 
 def _glob_covers(wide: str, narrow: str) -> bool:
@@ -910,49 +705,115 @@ def _glob_covers(wide: str, narrow: str) -> bool:
     return False
 
 
-def _comment(kind: str, count: int) -> str:
-    return f"learned: {kind} ({count} path{'s' if count != 1 else ''} seen)"
+def _provenance(kind: str, paths: Sequence[str]) -> Provenance:
+    return Provenance(kind, len(paths), tuple(paths[:MAX_PROVENANCE_PATHS]))
+
+
+def _category_rules(uses: list[_PathUse], ctx: _Context, table: str, report: LearnReport
+                    ) -> tuple[list[tuple[_Rank, Rule]], list[_PathUse]]:
+    """Reads (and looks) inside a well-known read-only category, as one rule for every
+    category the table used (``generalize.CATEGORIES``): the reads of today are a sample of
+    tomorrow's.  Returns the rule and the uses it does not cover."""
+    writer = ctx.writer
+    roots = {c.key: tuple(r for r in category_roots(c, ctx.options.facts,
+                                                    (u.path for u in uses))
+                          if not reaches_sensitive(r, True, writer.home))
+             for c in CATEGORIES}
+    found: dict[str, tuple[Category, set[str], list[str]]] = {}
+    rest: list[_PathUse] = []
+    for use in uses:
+        category = None
+        if use.cls == "fsread" and use.part != FSLINK and use.path.startswith("/") and \
+                not is_sensitive(use.path, writer.home):  # (reads and looks only)
+            category = next((c for c in CATEGORIES
+                             if in_category(use.path, c, roots[c.key])), None)
+        if category is None:
+            rest.append(use)
+            continue
+        _, keys, paths = found.setdefault(category.key, (category, set(), []))
+        keys.add(use.key)
+        if use.path not in paths:
+            paths.append(use.path)
+    if not found:
+        return [], rest
+    used = [found[c.key] for c in CATEGORIES if c.key in found]
+    keys = set().union(*(k for _, k, _ in used))
+    if "fsread" in keys:
+        keys.discard(FSMETA)  # fsread covers looking
+    patterns = [category_pattern(c, roots[c.key], writer) for c, _, _ in used]
+    text = patterns[0] if len(patterns) == 1 else "{" + ",".join(patterns) + "}"
+    paths = [p for _, _, ps in used for p in ps]
+    kind = "categories: " + ", ".join(c.label for c, _, _ in used)
+    calls = tuple(sorted(keys, key=_key_rank))
+    report.generalizations.append(Generalization(table, kind, text, calls, len(paths),
+                                                 tuple(paths[:3])))
+    rule = FileRule(calls, Action.PERMIT, path=writer.glob(text),
+                    learned=_provenance(kind, paths))
+    return [(_rank(calls[0]), rule)], rest
 
 
 def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[Rule]:
     options = ctx.options
+    level = options.generalize
+    uses = data.path_uses
+    rules: list[tuple[_Rank, Rule]] = []
+    # looking at files is not reading them: safe and broad leave it to the prefilter (with
+    # the calls that take no arguments, in the table's first rule)
+    looked = [u for u in uses if u.part == FSMETA] if level in ("safe", "broad") else []
+    looked_calls: tuple[str, ...] = ()
+    looked_paths: list[str] = []
+    if looked:
+        uses = [u for u in uses if u.part != FSMETA]
+        looked_paths = list(dict.fromkeys(u.path for u in looked))
+        looked_calls = (FSMETA,) if not options.no_alias else tuple(sorted({u.key
+                                                                             for u in looked}))
+        report.generalizations.append(Generalization(
+            data.name, _ANY_METADATA, "(any path)", looked_calls, len(looked_paths),
+            tuple(looked_paths[:3])))
+    if level != "none" and not options.no_alias:
+        found, uses = _category_rules(uses, ctx, data.name, report)
+        rules += found
     uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]] = defaultdict(list)
-    for use in data.path_uses:
-        uses_by_key[use.key].append((use, _generalize_path(use.path, use.cls, ctx)))
+    for use in uses:
+        uses_by_key[use.key].append((use, _generalize_path(use.path, ctx)))
     extra = _listing_patterns(data, uses_by_key, ctx, report)
-    if options.generalize == "broad":
+    if level == "broad":
         _broad_patterns(uses_by_key, ctx)
 
-    # patterns per key; drop what a wider pattern of the same key already covers
+    # patterns per key; drop what a wider pattern of the same key already covers (or, for
+    # looks, a wider pattern of reads)
     by_text: dict[tuple[str, tuple[str, ...] | None], set[str]] = defaultdict(set)
     kinds: dict[str, str | None] = {}
-    examples: dict[str, list[str]] = defaultdict(list)   # a few, for the summary
-    covered: dict[str, set[str]] = defaultdict(set)      # every path a pattern stands for
+    seen: dict[str, list[str]] = defaultdict(list)    # the paths a pattern stands for
     made: dict[str, int] = defaultdict(int)
     sensitive: set[str] = set()
-    for key, uses in uses_by_key.items():
-        exec_argv = _argv_conditions(uses, options.generalize) if (
+    kept_by_key: dict[str, list[str]] = {}
+    globs: dict[str, PathGlob] = {}
+    for key in sorted(uses_by_key, key=lambda k: (k == FSMETA, k)):  # reads before looks
+        key_uses = uses_by_key[key]
+        exec_argv = _argv_conditions(key_uses, level) if (
             key == "exec" or key in aliases.EXEC_CALLS) else {}
-        wide = [p for _, p in uses if not p.literal] + extra.get(key, [])
-        globs = {p.text: ctx.writer.glob(p.text) for p in wide}
+        wide = [p for _, p in key_uses if not p.literal] + extra.get(key, [])
         for p in wide:
+            globs.setdefault(p.text, ctx.writer.glob(p.text))
             kinds.setdefault(p.text, p.kind)
-        kept = [t for t in globs if not any(w != t and _glob_covers(w, t) for w in globs)]
+        texts = list(dict.fromkeys(p.text for p in wide))
+        kept = [t for t in texts if not any(w != t and _glob_covers(w, t) for w in texts)]
+        kept_by_key[key] = kept
+        covering = kept + (kept_by_key.get("fsread", []) if key == FSMETA else [])
         for text in kept:
             by_text[(text, None)].add(key)
-        for use, pattern in uses:
+        for use, pattern in key_uses:
             cover = pattern.text if pattern.text in kept else next(
-                (g for g in kept if globs[g].matches(use.path)), None)
+                (g for g in covering if globs[g].matches(use.path)), None)
             if cover is not None:
-                if use.path not in covered[cover]:
-                    covered[cover].add(use.path)
+                if use.path not in seen[cover]:
                     # the paths that made the pattern come first, then others it covers
                     if pattern.text == cover:
-                        examples[cover].insert(made[cover], use.path)
+                        seen[cover].insert(made[cover], use.path)
                         made[cover] += 1
                     else:
-                        examples[cover].append(use.path)
-                    del examples[cover][_EXAMPLES:]
+                        seen[cover].append(use.path)
                 continue
             if not pattern.literal:  # a pattern dropped for a wider one that misses this path
                 by_text[(pattern.text, None)].add(key)
@@ -961,36 +822,59 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                 sensitive.add(pattern.text)
                 if use.path not in report.exact_sensitive:
                     report.exact_sensitive.append(use.path)
-            argvs = exec_argv.get(use.path)
-            for argv in argvs or [None]:
+            conditions: list[tuple[str, ...] | None] = [None]
+            if use.path in exec_argv:
+                conditions = list(exec_argv[use.path])
+            for argv in conditions:
                 by_text[(pattern.text, argv)].add(key)
-    rules: list[tuple[tuple[Any, ...], Rule]] = []
+    for keys in by_text.values():
+        if FSMETA in keys and "fsread" in keys:
+            keys.discard(FSMETA)  # reading a path covers looking at it
     literal: list[tuple[tuple[str, ...], str]] = []
+    generated: dict[tuple[tuple[str, ...], str, str], list[str]] = defaultdict(list)
     for (text, argv), keys in list(by_text.items()):
+        calls = tuple(sorted(keys, key=_key_rank))
         if argv is None and text in sensitive:
-            rules.append(((_key_rank(min(keys, key=_key_rank)), text, ()), FileRule(
-                tuple(sorted(keys, key=_key_rank)), Action.PERMIT,
-                path=ctx.writer.glob(text), comment=SENSITIVE_COMMENT)))
+            rules.append((_rank(calls[0], text), FileRule(
+                calls, Action.PERMIT, path=ctx.writer.glob(text), comment=SENSITIVE_COMMENT)))
             del by_text[(text, argv)]
         elif argv is None and text not in kinds and not text.startswith(_PSEUDO_TEXT):
-            literal.append((tuple(sorted(keys, key=_key_rank)), text))
+            literal.append((calls, text))
             del by_text[(text, argv)]
-    for calls, text in _compact(literal):
-        rules.append(((_key_rank(calls[0]), text.lstrip("{"), ()),
-                      FileRule(calls, Action.PERMIT, path=ctx.writer.glob(text))))
+        elif argv is None and kinds.get(text) == "generated names" and "/" in text:
+            # names of one directory made by generators: one rule (cc*.s, cc*.res...)
+            parent, _, name = text.rpartition("/")
+            generated[(calls, parent, "generated names")].append(name)
+            del by_text[(text, argv)]
+    # exact paths of the same calls: compacted, then as few rules as stay readable
+    by_calls: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for calls, text in compact(literal):
+        by_calls[calls].append(text)
+    for calls, texts in by_calls.items():
+        for text in join(sorted(texts, key=lambda t: t.lstrip("{"))):
+            rules.append((_rank(calls[0], text.lstrip("{")),
+                          FileRule(calls, Action.PERMIT, path=ctx.writer.glob(text))))
+    for (made_by, parent, label), name_globs in generated.items():
+        for names in join(sorted(name_globs)):
+            text = f"{parent}/{names}"
+            glob = ctx.writer.glob(text)
+            paths = [p for n in name_globs for p in seen[f"{parent}/{n}"] if glob.matches(p)]
+            report.generalizations.append(Generalization(data.name, label, text, made_by,
+                                                         len(paths), tuple(paths[:3])))
+            rules.append((_rank(made_by[0], text), FileRule(
+                made_by, Action.PERMIT, path=glob, learned=_provenance(label, paths))))
     for (text, argv), keys in by_text.items():
-        calls = tuple(sorted(keys, key=_key_rank))
-        kind = kinds.get(text) if argv is None else None
-        comment = None
-        if kind is not None:
-            count = len(covered[text])
-            comment = _comment(kind, count)
+        rule_calls = tuple(sorted(keys, key=_key_rank))
+        why = kinds.get(text) if argv is None else None
+        learned = None
+        if why is not None:
+            learned = _provenance(why, seen[text])
             report.generalizations.append(Generalization(
-                data.name, kind, text, calls, count, tuple(examples[text][:3])))
-        rule = FileRule(calls, Action.PERMIT, path=ctx.writer.glob(text),
+                data.name, why, text, rule_calls, len(seen[text]), tuple(seen[text][:3])))
+        rule = FileRule(rule_calls, Action.PERMIT, path=ctx.writer.glob(text),
                         argv=ArgvCondition(argv) if argv is not None else None,
-                        comment=comment)
-        rules.append(((_key_rank(calls[0]), text, argv or ()), rule))
+                        learned=learned)
+        rules.append((_rank(rule_calls[0], text, argv), rule))
 
     # network: one rule per (call key, host) with its ports, one per unix path pattern
     for (key, _syscall), addrs in data.net_uses.items():
@@ -1002,44 +886,41 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                 if path.startswith("@") or path == "":
                     unix.add(path)
                 else:
-                    unix.add(_generalize_path(path, "net", ctx, data_rules=False).text)
+                    unix.add(_generalize_path(path, ctx).text)
             else:
                 ports[str(addr.host)].add(int(addr.port or 0))
         for host, port_set in ports.items():
             port_list = sorted(port_set)
             net = NetCondition(address=host, port=port_list[0] if len(port_list) == 1
                                else port_list)
-            rules.append(((_key_rank(key), f"{key} {host}", ()), FileRule(
-                (key,), Action.PERMIT, net=net)))
+            rules.append((_rank(key, f"{key} {host}"), FileRule((key,), Action.PERMIT, net=net)))
         for text in sorted(unix):
             net = NetCondition(unix=text, env=options.env)
-            rules.append(((_key_rank(key), f"{key} unix {text}", ()), FileRule(
-                (key,), Action.PERMIT, net=net)))
+            rules.append((_rank(key, f"{key} unix {text}"), FileRule((key,), Action.PERMIT,
+                                                                   net=net)))
     _merge_same_conditions(rules)
 
-    # calls without arguments, grouped
+    # calls without arguments: one rule, first (the prefilter answers them in the kernel)
     groups: dict[str, set[str]] = defaultdict(set)
     for syscall in data.plain:
-        group = next(iter(sorted(aliases.aliases_of(syscall))), "")
+        group = next(iter(sorted(aliases.aliases_of(syscall) - {FSMETA, FSLINK})), "")
         groups[group].add(syscall)
-    plain_rules: list[tuple[tuple[Any, ...], Rule]] = []
     whole: list[str] = []
+    named: list[str] = []
     for group, members in groups.items():
-        use_alias = bool(group) and not options.no_alias and group not in _NEVER_WHOLE and (
-            options.generalize == "broad"
-            or (options.generalize != "none" and group in SAFE_WHOLE_ALIASES))
-        if use_alias:
+        if bool(group) and not options.no_alias and group not in _NEVER_WHOLE and (
+                level == "broad" or (level != "none" and group in SAFE_WHOLE_ALIASES)):
             whole.append(group)
-            continue
-        plain_rules.append(((7, group or "~"), FileRule(
-            tuple(sorted(members)), Action.PERMIT,
-            comment=f"{group} calls" if group and options.generalize != "none" else None)))
-    if whole:
-        plain_rules.append(((7, ""), FileRule(tuple(sorted(whole, key=_group_rank)),
-                                              Action.PERMIT)))
-    plain_rules.sort(key=lambda item: item[0])
+        else:
+            named += members
+    if whole or named or looked_calls:
+        calls = looked_calls + tuple(sorted(whole, key=_group_rank)) + tuple(sorted(named))
+        learned = _provenance(_ANY_METADATA, looked_paths) if looked_calls else None
+        if learned is not None and calls != looked_calls:
+            learned = dataclasses.replace(learned, calls=looked_calls)
+        rules.append((_FIRST, FileRule(calls, Action.PERMIT, learned=learned)))
     rules.sort(key=lambda item: item[0])
-    out = [r for _, r in rules] + [r for _, r in plain_rules]
+    out = [r for _, r in rules]
 
     # no address, or an address no condition can name: permitted after refusing every address
     if data.catch_all:
@@ -1057,7 +938,7 @@ def _group_rank(name: str) -> tuple[int, str]:
     return (0 if name == "stdio" else 1, name)
 
 
-def _merge_same_conditions(rules: list[tuple[tuple[Any, ...], Rule]]) -> None:
+def _merge_same_conditions(rules: list[tuple[_Rank, Rule]]) -> None:
     """Rules with the same condition and action but different calls become one rule."""
     seen: dict[tuple[Any, ...], int] = {}
     i = 0
@@ -1068,11 +949,24 @@ def _merge_same_conditions(rules: list[tuple[tuple[Any, ...], Rule]]) -> None:
             j = seen[key]
             old = rules[j][1]
             calls = tuple(sorted(set(old.calls) | set(rule.calls), key=_key_rank))
-            rules[j] = (min(rules[j][0], rank), dataclasses.replace(old, calls=calls))
+            merged = dataclasses.replace(old, calls=calls)
+            if isinstance(old, FileRule):
+                merged = dataclasses.replace(old, calls=calls, learned=_merged_provenance(
+                    old.learned, getattr(rule, "learned", None)))
+            rules[j] = (min(rules[j][0], rank), merged)
             del rules[i]
             continue
         seen[key] = i
         i += 1
+
+
+def _merged_provenance(first: Provenance | None, second: Provenance | None
+                       ) -> Provenance | None:
+    if first is None or second is None:
+        return first or second
+    paths = tuple(dict.fromkeys(first.paths + second.paths))
+    return Provenance(first.kind, max(first.seen, second.seen, len(paths)),
+                      paths[:MAX_PROVENANCE_PATHS])
 
 
 def _condition_key(rule: Rule) -> tuple[Any, ...]:
@@ -1106,7 +1000,7 @@ def learn(observations: Iterable[Observation], options: LearnOptions | None = No
                     description=options.description)
     for name in sorted(tables):
         rules = _table_rules(tables[name], ctx, report)
-        key = name if is_literal(name) else escape_glob(name)
+        key = name if is_literal(name) else escape(name)
         table = Table(key, options.default, rules=_numbered(rules))
         policy.programs[key] = table
         if not is_literal(key):
@@ -1209,16 +1103,14 @@ def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
     programs = {k: _copy_table(t) for k, t in policy.programs.items()}
     out = Policy(main, programs, dict(policy.program_patterns), policy.source,
                  policy.description)
-    if table_name == MAIN:
-        table = main
-    else:
-        table = programs.get(table_name)
-        if table is None:
-            table = Table(table_name, default or policy.main.default,
-                          policy.main.default_errno, allow_detach=policy.main.allow_detach)
-            programs[table_name] = table
-            if not is_literal(table_name):
-                out.program_patterns[table_name] = PathGlob(table_name, env)
+    table: Table | None = main if table_name == MAIN else programs.get(table_name)
+    if table is None:
+        table = Table(table_name, default or policy.main.default,
+                      policy.main.default_errno, allow_detach=policy.main.allow_detach,
+                      missing=policy.main.missing)
+        programs[table_name] = table
+        if not is_literal(table_name):
+            out.program_patterns[table_name] = PathGlob(table_name, env)
     current = list(table.rules)
     added_front = 0
     for rule in rules:
@@ -1240,8 +1132,7 @@ def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
 
 
 def _copy_table(table: Table) -> Table:
-    return Table(table.name, table.default, table.default_errno, list(table.rules),
-                 table.location, table.description, table.allow_detach)
+    return dataclasses.replace(table, rules=list(table.rules))
 
 
 def merge_policies(base: Policy, learned: Policy, env: Mapping[str, str] | None = None
@@ -1253,66 +1144,6 @@ def merge_policies(base: Policy, learned: Policy, env: Mapping[str, str] | None 
         out = merge_rules(out, table.name, table.rules, env=env, default=table.default)
     if out.description is None:
         out.description = learned.description
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Rules for one call (the interactive front end's "always" answers)
-
-
-def suggest_patterns(path: str, env: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
-    """Ways to widen one path, narrowest first, as (label, glob): the file, its directory's
-    entries, the directory tree -- and none that reach a sensitive location (a sensitive
-    path is offered only exactly)."""
-    writer = _Writer(LearnOptions(env=env))
-    if not path.startswith("/") or is_sensitive(path, writer.home):
-        return [("this file", writer.text(path, expand=False))]
-    out = [("this file", writer.text(path))]
-    parent = path.rpartition("/")[0] or "/"
-    if parent != "/" and not _reaches_sensitive(parent, False, writer.home):
-        out.append((f"everything in {parent}", writer.text(parent, tail="/*")))
-    if parent != "/" and not _reaches_sensitive(parent, True, writer.home):
-        out.append((f"everything below {parent}", writer.text(parent, tail="/**")))
-    return out
-
-
-def rules_for_facts(facts: CallFacts, action: Action, *, pattern: str | None = None,
-                    errno: int = errno_module.EPERM, no_alias: bool = False,
-                    env: Mapping[str, str] | None = None, comment: str | None = None
-                    ) -> list[Rule]:
-    """The rules that decide one call as ``action`` from now on, in the learned style.
-
-    A path call gets one rule per alias class it is checked under (an O_RDWR open: fsread
-    and fswrite), with ``pattern`` (default: the exact path) as its ``path``; an address
-    call a rule on its address; anything else an unconditional rule on the call (or its
-    alias, when the alias is one of the harmless whole groups).  ``no_alias`` names the
-    system call instead of the alias (``-u``).
-    """
-    writer = _Writer(LearnOptions(env=env))
-    errno_value = errno if action is not Action.PERMIT else errno_module.EPERM
-    out: list[Rule] = []
-    seen: set[tuple[Any, ...]] = set()
-    for cls, arg in facts.checks():
-        key = facts.syscall if no_alias or cls is None else cls
-        if arg is not None and cls in PATH_CLASSES and _representable(arg.path):
-            text = pattern if pattern is not None else _generalize_path(
-                arg.path, cls, _Context(LearnOptions(generalize="none", env=env), writer)).text
-            rule = FileRule((key,), action, errno_value, path=writer.glob(text),
-                            comment=comment)
-        elif facts.syscall in aliases.ADDRESS_CALLS and facts.sockaddr is not None and (
-                facts.sockaddr.family in ("inet", "inet6", "unix")):
-            addr = facts.sockaddr
-            net = (NetCondition(unix=escape_glob(addr.path or "") if not (
-                addr.path or "").startswith("@") else addr.path, env=env)
-                if addr.family == "unix" else NetCondition(address=addr.host, port=addr.port))
-            rule = FileRule((key,), action, errno_value, net=net, comment=comment)
-        else:
-            name = facts.syscall if no_alias or cls not in SAFE_WHOLE_ALIASES else cls
-            rule = FileRule((name,), action, errno_value, comment=comment)
-        ident = (rule.calls, _condition_key(rule))
-        if ident not in seen:
-            seen.add(ident)
-            out.append(rule)
     return out
 
 
@@ -1349,22 +1180,32 @@ def format_summary(report: LearnReport, calls_seen: int | None = None,
             where = (f" in {len(items)} tables" if len(items) > 1 else
                      "" if items[0].table == MAIN else f" in table {items[0].table}")
             example = next((g.examples[0] for g in items if g.examples), None)
-            lines.append(f"  {kind}: {'/'.join(calls)} {pattern} ({count} "
+            text = "" if len(pattern) > 80 else f" {pattern}"  # (a category's roots)
+            lines.append(f"  {kind}: {'/'.join(calls)}{text} ({count} "
                          f"path{'s' if count != 1 else ''}{where}"
                          f"{', e.g. ' + example if example else ''})")
     else:
         lines.append("generalized: nothing (every path is written exactly)")
     if report.exact_sensitive:
-        shown = sorted(set(report.exact_sensitive))
-        more = f" and {len(shown) - 5} more" if len(shown) > 5 else ""
-        lines.append("kept exact (sensitive, review them): " + ", ".join(shown[:5]) + more)
+        exact = sorted(set(report.exact_sensitive))
+        more = f" and {len(exact) - 5} more" if len(exact) > 5 else ""
+        lines.append("kept exact (sensitive, review them): " + ", ".join(exact[:5]) + more)
     if report.unsafe:
         names = ", ".join(f"{k} x{v}" for k, v in sorted(report.unsafe.items()))
         lines.append(f"refused while learning, not in the policy (unsafe calls): {names}")
+    if report.failed_execs:
+        missing = sum(1 for o in report.failed_execs if o.failed in _EXEC_MISSING)
+        others = sorted({f"{o.paths[0].path if o.paths else '?'} "
+                         f"({errno_module.errorcode.get(o.failed, o.failed)})"
+                         for o in report.failed_execs if o.failed not in _EXEC_MISSING})
+        lines.append(f"execs that failed, not learned as execs: {missing} of missing programs"
+                     " (refused with ENOENT, as a search expects)"
+                     + (f"; others, refused by the default: {', '.join(others)}"
+                        if others else ""))
     if report.unrepresentable:
-        names = sorted({o.syscall for o in report.unrepresentable})
+        called = sorted({o.syscall for o in report.unrepresentable})
         lines.append(f"not representable by a rule (empty or unreadable path): "
-                     f"{len(report.unrepresentable)} call(s) of {', '.join(names)}")
+                     f"{len(report.unrepresentable)} call(s) of {', '.join(called)}")
     return lines
 
 

@@ -82,6 +82,29 @@ _classes_of = functools.lru_cache(maxsize=4096)(
         aliases.classes_of(syscall, role, flags, selector))))
 
 
+@functools.lru_cache(maxsize=4096)
+def _checks_of(syscall: str, role: str, flags: int | None, selector: int | None
+               ) -> tuple[tuple[str | None, str | None], ...]:
+    """The (class, part alias) of every check of the path in ``role``; one (None, None) for a
+    call in no class."""
+    return tuple((cls, aliases.part_of(syscall, role, cls, selector))
+                 for cls in _classes_of(syscall, role, flags, selector)) or ((None, None),)
+
+
+class Missing(enum.Enum):
+    """What a refusal answers when the path it is about does not exist (``missing``)."""
+
+    ENOENT = "ENOENT"  # ENOENT, as the kernel's lookup would: searches go on
+    ERRNO = "errno"    # the rule's (or the default's) errno, whatever
+
+
+class Absent(enum.Enum):
+    """How a path the kernel would look up does not exist."""
+
+    LAST = "last"  # its last name (a call that creates it would make it)
+    WAY = "way"    # a directory on the way: no call can reach it
+
+
 @dataclass(frozen=True, slots=True)
 class SockAddr:
     """A decoded socket address.
@@ -163,6 +186,11 @@ class Facts(Protocol):
         it, under another name, or replaces what lies there (a mount's source and target)."""
         ...
 
+    def absent(self, role: str) -> Absent | None:
+        """Whether (and how) the path in that role does not exist; None when it does or
+        cannot be told (asked only of refusals: see :meth:`Table.refusal_errno`)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class CallFacts:
@@ -180,12 +208,16 @@ class CallFacts:
     sockets_inside: tuple[str, ...] = ()       # sockets inside the directories
     exposed: frozenset[str] = frozenset()      # the roles the call exposes (Facts.exposes)
     selector: int | None = None                # see Facts.selector
+    missing: tuple[tuple[str, Absent], ...] = ()  # (role, how) of the paths that do not exist
 
     def roles(self) -> tuple[str, ...]:
         return tuple(p.role for p in self.paths)
 
     def exposes(self, role: str) -> bool:
         return role in self.exposed
+
+    def absent(self, role: str) -> Absent | None:
+        return next((how for r, how in self.missing if r == role), None)
 
     def directory(self, role: str) -> bool:
         return role in self.directories
@@ -275,6 +307,7 @@ class Rule:
     redirect: Redirect | None = None
     location: Location | None = None
     index: int = 0
+    missing: Missing | None = None  # a refusal of a missing path; None: the table's
     syscalls: frozenset[str] = field(init=False)
     classes: frozenset[str] = field(init=False)
 
@@ -295,8 +328,11 @@ class Rule:
         """Whether this rule can apply to some call of this name, whatever its arguments."""
         return syscall in self.syscalls or bool(self.classes & aliases.aliases_of(syscall))
 
-    def covers(self, syscall: str, cls: str | None) -> bool:
-        return syscall in self.syscalls or (cls is not None and cls in self.classes)
+    def covers(self, syscall: str, cls: str | None, part: str | None = None) -> bool:
+        """Whether the rule applies to a check of class ``cls`` (in the part alias ``part``,
+        see :func:`aliases.part_of`) of ``syscall``."""
+        return syscall in self.syscalls or (cls is not None and cls in self.classes) or (
+            part is not None and part in self.classes)
 
     def matches(self, facts: Facts, role: str | None) -> bool:
         """Whether the conditions hold for the path in ``role`` (the caller has checked
@@ -325,6 +361,8 @@ class Rule:
                                   "action": self.action.value}
         if self.action is Action.NEVER:
             out["errno"] = errno_module.errorcode.get(self.errno, str(self.errno))
+        if self.missing is not None:
+            out["missing"] = self.missing.value
         if self.path is not None:
             out["path"] = self.path.pattern
         if self.net is not None:
@@ -372,6 +410,7 @@ class Table:
     location: Location | None = None
     description: str | None = None
     allow_detach: bool = False  # whether an interactive "detach" answer is honoured
+    missing: Missing = Missing.ENOENT  # a refusal of a path that does not exist
     _compiled: TableIndex | None = field(default=None, init=False, repr=False, compare=False)
     _defaults: dict[tuple[bool, str, Action, int], Decision] = field(
         default_factory=dict, init=False, repr=False, compare=False)
@@ -392,9 +431,10 @@ class Table:
             found = self._compiled = TableIndex(self.rules)
         return found
 
-    def rules_for(self, syscall: str, cls: str | None) -> tuple[Rule, ...]:
-        """The rules that apply to checks of this call and class, in order."""
-        return self.compiled().check(syscall, cls).rules
+    def rules_for(self, syscall: str, cls: str | None, part: str | None = None
+                  ) -> tuple[Rule, ...]:
+        """The rules that apply to checks of this call and class (in this part), in order."""
+        return self.compiled().check(syscall, cls, part).rules
 
     def decide(self, facts: Facts) -> Decision:
         """First match per check; the strictest answer over the call's checks wins.
@@ -413,8 +453,8 @@ class Table:
         redirects: dict[str, Redirect] | None = None
         redirecting: Decision | None = None  # the first check whose rule redirected
         for role in facts.roles() or ("path",):
-            for cls in _classes_of(syscall, role, flags, selector) or (None,):
-                decision = self._decide_check(compiled, facts, syscall, cls, role)
+            for cls, part in _checks_of(syscall, role, flags, selector):
+                decision = self._decide_check(compiled, facts, syscall, cls, part, role)
                 if decision.redirect is not None:
                     redirects = redirects or {}
                     redirects.setdefault(role, decision.redirect)
@@ -515,9 +555,9 @@ class Table:
             decision = self._subtree_decision(facts, path, role)
         return decision
 
-    def may_refuse(self, syscall: str, cls: str | None) -> bool:
+    def may_refuse(self, syscall: str, cls: str | None, part: str | None = None) -> bool:
         """Whether any rule for this call and class refuses or asks (under some condition)."""
-        return self.compiled().check(syscall, cls).refuses
+        return self.compiled().check(syscall, cls, part).refuses
 
     def refusing_rule(self, facts: Facts) -> Decision | None:
         """The strictest decision a *rule* makes that is not a permit, the default aside; None
@@ -527,9 +567,8 @@ class Table:
         compiled = self.compiled()
         found: Decision | None = None
         for role in facts.roles() or ("path",):
-            for cls in _classes_of(facts.syscall, role, facts.open_flags,
-                                   facts.selector) or (None,):
-                rule = compiled.check(facts.syscall, cls).first_match(facts, role)
+            for cls, part in _checks_of(facts.syscall, role, facts.open_flags, facts.selector):
+                rule = compiled.check(facts.syscall, cls, part).first_match(facts, role)
                 if rule is not None and rule.action is not Action.PERMIT and (
                         found is None or rule.action.severity > found.action.severity):
                     path = facts.path(role)
@@ -538,8 +577,8 @@ class Table:
         return found
 
     def _decide_check(self, compiled: TableIndex, facts: Facts, syscall: str,
-                      cls: str | None, role: str) -> Decision:
-        rule = compiled.check(syscall, cls).first_match(facts, role)
+                      cls: str | None, part: str | None, role: str) -> Decision:
+        rule = compiled.check(syscall, cls, part).first_match(facts, role)
         if rule is None:
             return self._default_decision(syscall in aliases.UNSAFE_CALLS, role)
         arg = None
@@ -548,6 +587,27 @@ class Table:
             arg = PathArg(role, path) if path is not None else None
         return Decision(rule.action, rule.errno, rule, self.name, "rule", rule.redirect, arg,
                         role)
+
+    def missing_for(self, rule: Rule | None) -> Missing:
+        """What a refusal by ``rule`` (None: by the default) answers for a missing path."""
+        return rule.missing if rule is not None and rule.missing is not None else self.missing
+
+    def refusal_errno(self, decision: Decision, facts: Facts) -> int:
+        """The errno a refusal gets: ENOENT where the call names a path that does not exist
+        -- a directory on the way, or its last name in a call that would not create it --
+        as the kernel's lookup would answer (a search goes on to its next candidate), unless
+        the deciding rule (or the table, for its default) says ``missing = "errno"``.  The
+        engine's own refusals (unsafe calls) keep theirs."""
+        if decision.reason not in _MISSING_REASONS or \
+                self.missing_for(decision.rule) is Missing.ERRNO:
+            return decision.errno
+        syscall = facts.syscall
+        for role in facts.roles():
+            how = facts.absent(role)
+            if how is Absent.WAY or (how is Absent.LAST and not aliases.creates(
+                    syscall, role, facts.open_flags)):
+                return errno_module.ENOENT
+        return decision.errno
 
     def _default_decision(self, unsafe: bool, role: str) -> Decision:
         """The default's decision (one object per role, made once: treat it as read-only)."""
@@ -562,6 +622,11 @@ class Table:
                                  None, None, role)
             self._defaults[key] = found
         return found
+
+
+#: Decisions a missing path turns into ENOENT: by a rule or a default, on the call's own
+#: paths (not the engine's refusal of an unsafe call, nor an exec's interpreter)
+_MISSING_REASONS = frozenset({"rule", "default", "renaming", "subtree"})
 
 
 def path_patterns(rule: Rule, sockets: bool = True) -> list[PathPattern]:

@@ -25,6 +25,7 @@ kept in one place and reaches the file whole:
 
 from __future__ import annotations
 
+import dataclasses
 import errno as errno_module
 import itertools
 import os
@@ -248,9 +249,9 @@ class PolicyStore:
             key = table.name if not change.created or is_literal(table.name) \
                 else escape(table.name)
             if key != MAIN and key not in merged.programs:
-                fresh = Table(key, table.default, table.default_errno,
-                              rules=[r for r in table.rules if id(r) not in added_ids],
-                              allow_detach=table.allow_detach)
+                fresh = dataclasses.replace(
+                    table, name=key, rules=[r for r in table.rules if id(r) not in added_ids],
+                    location=None, description=None)
                 merged.programs[key] = fresh
                 if not is_literal(key):
                     merged.program_patterns[key] = PathGlob(key, self.env)
@@ -281,8 +282,7 @@ class PolicyStore:
 
 
 def _copy(table: Table, rules: list[Rule]) -> Table:
-    return Table(table.name, table.default, table.default_errno, list(rules), table.location,
-                 table.description, table.allow_detach)
+    return dataclasses.replace(table, rules=list(rules))
 
 
 def _table(policy: Policy, key: str) -> Table:

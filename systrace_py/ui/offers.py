@@ -10,14 +10,15 @@ program with exactly these arguments".  :func:`build_rule` turns the chosen one 
 ``~``/``$CWD``/``$TMPDIR`` prefixes), so a remembered answer saved into the policy file reads
 like the rest of it.
 
-Offers that would cover a sensitive location (``~/.ssh``, ``/etc/shadow``... the learner's
-list) are marked, so the prompt can say so before a person permits a whole home directory.
+The scopes of a path come from the one generalizer (:func:`systrace_py.policy.generalize.scopes`):
+the learner, the review of a learned policy and the prompt widen a path the same way.  Offers
+that would cover a sensitive location (``~/.ssh``, ``/etc/shadow``...) are marked, so the
+prompt can say so before a person permits a whole home directory.
 """
 
 from __future__ import annotations
 
 import errno as errno_module
-import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,8 +26,15 @@ from dataclasses import dataclass
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import ArgvCondition
 from systrace_py.policy.files import FileRule
+from systrace_py.policy.generalize import (
+    Evidence,
+    PathWriter,
+    covers_sensitive,
+    escape_argv,
+    pseudo_kind,
+    scopes,
+)
 from systrace_py.policy.glob import Expansions, GlobError, PathGlob, escape
-from systrace_py.policy.learn import HOME_SENSITIVE, SYSTEM_SENSITIVE, is_sensitive
 from systrace_py.policy.model import Action, CallFacts, Location, Rule, Table
 from systrace_py.policy.net import NetCondition, NetConditionError
 
@@ -36,24 +44,16 @@ __all__ = [
     "OfferError",
     "asking_classes",
     "build_rule",
-    "covers_sensitive",
     "custom_offer",
     "offers_for",
     "resolve_scope",
     "rule_calls",
     "subject_of",
-    "temp_glob",
 ]
 
 #: Where rules made from answers say they come from (logs and prompts show it).
 ANSWER_LOCATION = "<answer>"
 
-_PSEUDO = re.compile(r"^(pipe|socket|anon_inode):")
-_MEMFD = re.compile(r"^/?memfd:(?P<name>.*?)(?: \(deleted\))?$", re.DOTALL)
-_ALNUM_RUN = re.compile(r"[A-Za-z0-9]+")
-#: Prefixes programs put before a generated part (mkstemp templates, Python's tempfile...).
-_TEMP_PREFIXES = ("tmp_obj_", "tmp_pack_", "tmp_idx_", "sh-thd.", "sh-thd-", "pymp-",
-                  "systemd-private-", "tmp", "cc")
 
 
 class OfferError(ValueError):
@@ -125,120 +125,6 @@ def subject_of(facts: CallFacts, role: str | None) -> tuple[str, str | None]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Writing paths the learner's way
-
-
-class _Writer:
-    """Literal paths as glob text, below ``$CWD``, ``~`` or ``$TMPDIR`` written with it
-    (the longest prefix wins), as :mod:`systrace_py.policy.learn` writes them."""
-
-    def __init__(self, expansions: Expansions) -> None:
-        self.expansions = expansions
-        home = _absolute(expansions.home)
-        cwd = _absolute(expansions.cwd)
-        tmp = _absolute(expansions.tmpdir)
-        self.home = home
-        self.cwd = cwd
-        prefixes: list[tuple[str, str]] = []
-        if cwd and len(_components(cwd)) >= 2 and cwd != home:
-            prefixes.append((cwd, "$CWD"))
-        if home and _components(home):
-            prefixes.append((home, "~"))
-        if tmp and _components(tmp):
-            prefixes.append((tmp, "$TMPDIR"))
-        self.prefixes = sorted(prefixes, key=lambda p: -len(p[0]))
-
-    def text(self, directory: str, tail: str = "") -> str:
-        """``directory`` (literal, absolute) escaped, with a variable prefix, then ``tail``
-        (glob text starting with ``/``, or empty)."""
-        for prefix, variable in self.prefixes:
-            if directory == prefix or directory.startswith(prefix + "/"):
-                return variable + escape(directory[len(prefix):]) + tail
-        return (escape(directory) if directory != "/" else "") + tail or "/"
-
-    def glob(self, text: str) -> PathGlob:
-        return PathGlob(text, expansions=self.expansions)
-
-
-def _absolute(path: str | None) -> str | None:
-    if path and path.startswith("/"):
-        return path.rstrip("/") or "/"
-    return None
-
-
-def _components(path: str) -> list[str]:
-    return [c for c in path.split("/") if c]
-
-
-def _split_ext(name: str) -> tuple[str, str]:
-    stem, dot, ext = name.rpartition(".")
-    if dot and stem and 1 <= len(ext) <= 5 and ext.isalnum():
-        return stem, "." + ext
-    return name, ""
-
-
-def _random_run(run: str) -> bool:
-    """A run of 6+ letters and digits that mixes them, or mixes case inside it."""
-    if len(run) < 6:
-        return False
-    has_digit = any(c.isdigit() for c in run)
-    has_alpha = any(c.isalpha() for c in run)
-    upper_inside = sum(c.isupper() for c in run[1:])
-    return (has_digit and has_alpha) or (upper_inside >= 2 and any(c.islower() for c in run))
-
-
-def temp_glob(name: str) -> str | None:
-    """A glob for a generated file name (``tmpa8Xk2q.txt`` -> ``tmp*.txt``,
-    ``build-1f3e9a7c.log`` -> ``build-*.log``, ``x.12345`` -> ``x.*``), or None when nothing
-    in the name looks generated."""
-    stem, ext = _split_ext(name)
-    for prefix in _TEMP_PREFIXES:
-        if stem.startswith(prefix) and len(stem) - len(prefix) >= 5 and (
-                _random_run(stem[len(prefix):]) or (stem[len(prefix):].isalnum()
-                                                     and len(stem) - len(prefix) >= 6)):
-            return escape(prefix) + "*" + escape(ext)
-    runs = list(_ALNUM_RUN.finditer(stem))
-    for m in reversed(runs):
-        run = m.group()
-        if _random_run(run) or (run.isdigit() and len(run) >= 4 and m.start() > 0):
-            head = stem[:m.start()]
-            if not head and m.end() == len(stem):
-                return None  # the whole stem: that is the extension or directory offer
-            return escape(head) + "*" + escape(stem[m.end():]) + escape(ext)
-    if ext and (_random_run(ext[1:]) or (ext[1:].isdigit() and len(ext) > 3)):
-        return escape(stem) + ".*"
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Sensitive locations
-
-
-def _sensitive_samples(home: str | None) -> tuple[str, ...]:
-    """Concrete sensitive paths (and one name below each) to test a glob against."""
-    homes = {"/root", "/home/user"}
-    if home:
-        homes.add(home)
-    samples: list[str] = []
-    for location in SYSTEM_SENSITIVE:
-        samples.append(location.replace("*", "1"))
-    for h in sorted(homes):
-        samples.extend(f"{h}/{rel}" for rel in HOME_SENSITIVE)
-    return tuple(samples + [s + "/x" for s in samples])
-
-
-def covers_sensitive(pattern: str | None, expansions: Expansions) -> bool:
-    """Whether a path glob (None: any path) matches a sensitive location or below one."""
-    if pattern is None:
-        return True
-    try:
-        glob = PathGlob(pattern, expansions=expansions)
-    except GlobError:
-        return False
-    return any(glob.matches(s) for s in _sensitive_samples(_absolute(expansions.home)))
-
-
-# ---------------------------------------------------------------------------------------------
 # The offers
 
 
@@ -273,51 +159,30 @@ def _any_label(facts: CallFacts, kind: str) -> str:
 
 
 def _path_offers(path: str, facts: CallFacts, ex: Expansions) -> list[Offer]:
-    m = _PSEUDO.match(path)
-    if m:
-        return [Offer("file", f"every {m.group(1)} descriptor", pattern=f"{m.group(1)}:*")]
-    m = _MEMFD.match(path)
-    if m:
-        name = m.group("name")
+    pseudo = pseudo_kind(path)
+    if pseudo is not None:
+        kind, name = pseudo
+        if kind != "memfd":
+            return [Offer("file", f"every {kind} descriptor", pattern=f"{kind}:*")]
         named = [Offer("file", f"the memfd {name}", pattern="memfd:" + escape(name))] if name \
             else []
         return [*named, Offer("kind", "every memfd", pattern="memfd:*")]
     if not path.startswith("/"):
         return []
-    writer = _Writer(ex)
-    parent, _, name = path.rpartition("/")
-    parent = parent or "/"
-    candidates: list[tuple[str, str, str | None]] = [("file", "this file", writer.text(path))]
-    if facts.argv is not None and facts.syscall in aliases.EXEC_CALLS:
-        candidates.append(("argv", "this program with exactly these arguments",
-                           writer.text(path)))
-    if parent != "/":
-        generated = temp_glob(name)
-        if generated is not None:
-            candidates.append(("temp", f"generated names like {name} in {parent}",
-                               writer.text(parent, "/" + generated)))
-        ext = _split_ext(name)[1]
-        if ext:
-            candidates.append(("ext", f"every *{ext} file in {parent}",
-                               writer.text(parent, "/*" + escape(ext))))
-        candidates.append(("dir", f"everything in {parent}", writer.text(parent, "/*")))
-        candidates.append(("tree", f"everything below {parent}", writer.text(parent, "/**")))
-    for directory, key, variable in ((writer.cwd, "cwd", "$CWD"), (writer.home, "home", "~")):
-        if directory and directory != "/" and path.startswith(directory + "/"):
-            candidates.append((key, f"everything below {variable} ({directory})",
-                               f"{variable}/**"))
-    itself = is_sensitive(path, writer.home)
+    role = next((p.role for p in facts.paths if p.path == path), "path")
+    # a name the call is making may be a generated one (the prompt sees no more of its life)
+    evidence = Evidence.CREATED if aliases.creates(facts.syscall, role, facts.open_flags) \
+        else Evidence.NONE
+    ladder = scopes([path], PathWriter(ex), evidence)
     out: list[Offer] = []
-    seen: set[str] = set()
-    for key, label, pattern in candidates:
-        assert pattern is not None
-        if key != "argv":
-            if pattern in seen:
-                continue
-            seen.add(pattern)
-        argv = tuple(facts.argv) if key == "argv" and facts.argv is not None else None
-        out.append(Offer(key, label, pattern=pattern, argv=argv,
-                         sensitive=itself or covers_sensitive(pattern, ex)))
+    for scope in ladder:
+        out.append(Offer(scope.key, scope.label, pattern=scope.pattern,
+                         sensitive=scope.sensitive))
+        if scope.key == "file" and facts.argv is not None and \
+                facts.syscall in aliases.EXEC_CALLS:
+            out.append(Offer("argv", "this program with exactly these arguments",
+                             pattern=scope.pattern, argv=tuple(facts.argv),
+                             sensitive=scope.sensitive))
     return out
 
 
@@ -341,11 +206,12 @@ def _unix_offers(path: str, ex: Expansions) -> list[Offer]:
         if "*" in path or "?" in path:
             return []
         return [Offer("file", f"the abstract socket {path}", unix=path)]
-    writer = _Writer(ex)
+    writer = PathWriter(ex)
     out = [Offer("file", "this socket", unix=writer.text(path))]
     parent = path.rpartition("/")[0] or "/"
     if parent != "/":
-        out.append(Offer("dir", f"every socket in {parent}", unix=writer.text(parent, "/*")))
+        out.append(Offer("dir", f"every socket in {parent}", unix=writer.text(parent,
+                                                                             tail="/*")))
     return out
 
 
@@ -400,9 +266,10 @@ def resolve_scope(scope: str | None, offers: Sequence[Offer], facts: CallFacts,
 _CLASS_ORDER = {"exec": 0, "fsread": 1, "fswrite": 2}
 
 
-def _check_action(table: Table, facts: CallFacts, cls: str, role: str) -> Action:
+def _check_action(table: Table, facts: CallFacts, cls: str, part: str | None,
+                  role: str) -> Action:
     """How the table decides one check (one alias class of the path in ``role``)."""
-    for rule in table.rules_for(facts.syscall, cls):
+    for rule in table.rules_for(facts.syscall, cls, part):
         if rule.matches(facts, role):
             return rule.action
     if facts.syscall in aliases.UNSAFE_CALLS:
@@ -411,16 +278,22 @@ def _check_action(table: Table, facts: CallFacts, cls: str, role: str) -> Action
 
 
 def asking_classes(facts: CallFacts, role: str | None, table: Table | None) -> tuple[str, ...]:
-    """The alias classes of this call (for the path in ``role``) that came out as ASK: the
-    ones a person answered for.  All the call's classes when the table is not known or no
-    single class asks."""
-    classes = sorted(aliases.classes_of(facts.syscall, role or "path", facts.open_flags,
-                                        facts.selector),
-                     key=lambda c: (_CLASS_ORDER.get(c, 9), c))
-    if table is None or not classes:
-        return tuple(classes)
-    asked = [c for c in classes if _check_action(table, facts, c, role or "path") is Action.ASK]
-    return tuple(asked or classes)
+    """The alias classes of this call's checks (for the path in ``role``) that came out as
+    ASK: the ones a person answered for.  A check in a part of its class (a stat's, in
+    ``fsmeta``) is named by its class all the same: a person who lets a program look at a file
+    means to let it use the file (a prompt for the read would follow at once).  All the call's
+    classes when the table is not known or no single check asks."""
+    where = role or "path"
+    checks = sorted({(cls, aliases.part_of(facts.syscall, where, cls, facts.selector))
+                     for cls in aliases.classes_of(facts.syscall, where, facts.open_flags,
+                                                   facts.selector)},
+                    key=lambda c: (_CLASS_ORDER.get(c[0], 9), c[0]))
+    classes = tuple(dict.fromkeys(cls for cls, _ in checks))
+    if table is None or not checks:
+        return classes
+    asked = [cls for cls, part in checks
+             if _check_action(table, facts, cls, part, where) is Action.ASK]
+    return tuple(dict.fromkeys(asked)) or classes
 
 
 def rule_calls(facts: CallFacts, role: str | None, table: Table | None,
@@ -441,11 +314,6 @@ def rule_calls(facts: CallFacts, role: str | None, table: Table | None,
     return classes or (facts.syscall,)
 
 
-def _escape_argv(text: str) -> str:
-    """A literal argument as an argv glob (fnmatch has no backslash escape: use classes)."""
-    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
-
-
 def build_rule(offer: Offer, calls: Sequence[str], action: Action,
                errno: int = errno_module.EPERM, *, env: Mapping[str, str] | None = None,
                expansions: Expansions | None = None, index: int = 0,
@@ -458,7 +326,7 @@ def build_rule(offer: Offer, calls: Sequence[str], action: Action,
         if offer.pattern is not None:
             path = PathGlob(offer.pattern, expansions=ex)
         if offer.argv is not None:
-            argv = ArgvCondition([_escape_argv(a) for a in offer.argv])
+            argv = ArgvCondition([escape_argv(a) for a in offer.argv])
         if offer.unix is not None:
             net = NetCondition(unix=offer.unix, env=_env_of(ex))
         elif offer.address is not None or offer.port is not None:

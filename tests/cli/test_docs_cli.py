@@ -99,8 +99,8 @@ def complete(*words: str) -> list[str]:
 
 def test_bash_completion_works():
     assert complete("--pol") == ["--policy", "--policy-dir"]
-    assert complete("--generalize", "") == ["none", "safe", "broad"]
-    assert complete("policy", "") == ["learn", "check", "-h", "--help"]
+    assert complete("--generalize", "") == ["none", "strict", "safe", "broad"]
+    assert complete("policy", "") == ["learn", "check", "review", "-h", "--help"]
     assert complete("policy", "learn", "--gen") == ["--generalize"]
     assert "cli.md" in complete("-p", "cl")
     assert complete("-p", "x.toml", "ls", "--pol") != ["--policy", "--policy-dir"]

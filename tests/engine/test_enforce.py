@@ -446,11 +446,14 @@ def test_ask_without_front_end_is_refused_with_a_message(traced, tmp_path, probe
 
 def test_unconditional_never_is_answered_by_the_filter(traced, tmp_path, probe):
     d = secret_dir(tmp_path)
+    # (missing = "errno": otherwise a missing directory on the way would get ENOENT, which
+    # only a stop can tell -- see tests/engine/test_missing_paths.py)
     policy = """
         [[rule]]
         calls = ["mkdir", "mkdirat"]
         action = "never"
         errno = "EROFS"
+        missing = "errno"
     """
     # -q: refusals need not stop to be counted (without it they do, for the end-of-run count)
     r = traced.run(policy, str(probe), f"mkdir:{d}/x", options=("--stats", "-q"))

@@ -115,7 +115,7 @@ def test_python_importing_stdlib_and_writing_a_file(tmp_path):
 
     learned = learn_and_enforce(tmp_path, [PYTHON3, str(script), str(out)], setup=setup)
     assert learned.first.stdout.strip() == "['result.json']"
-    assert "temporary names" in learned.first.stderr
+    assert "generated names" in learned.first.stderr
     other = tmp_path / "other.txt"
     other.write_text("x")
     variant = tmp_path / "variant.py"

@@ -3,6 +3,7 @@ needing both classes, two-path calls, unsafe calls refused unless named, per-pro
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 
@@ -11,7 +12,8 @@ from hypothesis import strategies as st
 
 from systrace_py.kernel import FILE_CHANGING_IOCTLS, RENAME_EXCHANGE, RENAME_NOREPLACE, TIOCSTI
 from systrace_py.policy.files import loads_policy
-from systrace_py.policy.model import Action, CallFacts, PathArg, Policy, SockAddr
+from systrace_py.policy.filterplan import Verdict, plan
+from systrace_py.policy.model import Absent, Action, CallFacts, PathArg, Policy, SockAddr
 
 ENV = {"HOME": "/home/alice", "USER": "alice", "CWD": "/w"}
 
@@ -333,3 +335,159 @@ def test_program_tables_and_inheritance() -> None:
     assert policy.table_for("/usr/bin/bash").default is Action.PERMIT
     assert policy.table_for("/usr/bin/ls") is None
     assert list(policy.program_patterns) == ["/usr/bin/*sh"]
+
+
+# --- part aliases: fsmeta and fslink -------------------------------------------------------
+
+def stating(path: str, call: str = "newfstatat") -> CallFacts:
+    return CallFacts(call, (PathArg("path", path),))
+
+
+def linking(old: str, new: str, call: str = "link", selector: int | None = None) -> CallFacts:
+    return CallFacts(call, (PathArg("old", old), PathArg("new", new)), selector=selector)
+
+
+def test_fsmeta_covers_looking_at_a_file_never_reading_it() -> None:
+    policy = load("""
+        default = "never"
+        [[rule]]
+        calls = ["fsmeta"]
+        path = "/data/**"
+        action = "permit"
+    """)
+    for call in ("newfstatat", "lstat", "access", "readlink", "statx", "getxattr"):
+        assert policy.main.decide(stating("/data/f", call)).action is Action.PERMIT, call
+    assert policy.main.decide(opening("/data/f")).action is Action.NEVER
+    assert policy.main.decide(CallFacts("execve", (PathArg("path", "/data/f"),))).action \
+        is Action.NEVER
+
+
+def test_fsread_rules_keep_deciding_metadata_first_match_wins() -> None:
+    policy = load("""
+        default = "permit"
+        [[rule]]
+        calls = ["fsread"]
+        path = "/secret/**"
+        action = "never"
+        [[rule]]
+        calls = ["fsmeta"]
+        action = "permit"
+    """)
+    assert policy.main.decide(stating("/secret/key")).action is Action.NEVER
+    assert policy.main.decide(stating("/elsewhere")).action is Action.PERMIT
+    reordered = load("""
+        default = "never"
+        [[rule]]
+        calls = ["fsmeta"]
+        action = "permit"
+        [[rule]]
+        calls = ["fsread"]
+        path = "/secret/**"
+        action = "never"
+    """)
+    assert reordered.main.decide(stating("/secret/key")).action is Action.PERMIT
+    assert reordered.main.decide(opening("/secret/key")).action is Action.NEVER
+
+
+def test_fslink_lets_a_file_be_linked_but_not_written() -> None:
+    policy = load("""
+        default = "never"
+        [[rule]]
+        calls = ["fslink"]
+        path = "/repo/objects/**"
+        action = "permit"
+        [[rule]]
+        calls = ["fswrite"]
+        path = "/clone/**"
+        action = "permit"
+    """)
+    assert policy.main.decide(linking("/repo/objects/ab", "/clone/ab")).action is Action.PERMIT
+    assert policy.main.decide(linking("/repo/objects/ab", "/clone/ab", "renameat2", 0)).action \
+        is Action.PERMIT
+    # the new name still needs fswrite, the source is not writable, an exchange writes both
+    assert policy.main.decide(linking("/repo/objects/ab", "/elsewhere")).action is Action.NEVER
+    assert policy.main.decide(opening("/repo/objects/ab", os.O_WRONLY)).action is Action.NEVER
+    assert policy.main.decide(CallFacts("unlink", (PathArg("path", "/repo/objects/ab"),))
+                              ).action is Action.NEVER
+    exchange = linking("/repo/objects/ab", "/clone/ab", "renameat2", RENAME_EXCHANGE)
+    assert policy.main.decide(exchange).action is Action.NEVER
+
+
+def test_fswrite_rules_still_protect_a_link_source() -> None:
+    policy = load("""
+        default = "permit"
+        [[rule]]
+        calls = ["fswrite"]
+        path = "/repo/**"
+        action = "never"
+    """)
+    assert policy.main.decide(linking("/repo/x", "/tmp/x")).action is Action.NEVER
+
+
+# --- paths that do not exist ---------------------------------------------------------------
+
+MISSING_POLICY = """
+    default = "never"
+    [[rule]]
+    calls = ["fsread"]
+    path = "/keys/**"
+    action = "never"
+    errno = "EACCES"
+    missing = "errno"
+    [[rule]]
+    calls = ["fsread"]
+    path = "/etc/**"
+    action = "never"
+    errno = "EACCES"
+"""
+
+
+def refusal(policy: Policy, facts: CallFacts) -> int:
+    decision = policy.main.decide(facts)
+    assert decision.action is Action.NEVER
+    return policy.main.refusal_errno(decision, facts)
+
+
+def gone(facts: CallFacts, how: Absent = Absent.LAST, role: str = "path") -> CallFacts:
+    return dataclasses.replace(facts, missing=((role, how),))
+
+
+def test_a_refused_missing_path_is_enoent_as_the_kernel_says() -> None:
+    policy = load(MISSING_POLICY)
+    assert refusal(policy, gone(opening("/etc/nothing"))) == errno.ENOENT      # a rule's
+    assert refusal(policy, gone(stating("/usr/nothing"))) == errno.ENOENT      # the default's
+    assert refusal(policy, opening("/etc/passwd")) == errno.EACCES             # it exists
+    assert refusal(policy, gone(opening("/keys/none"))) == errno.EACCES        # missing=errno
+    # a call that would create the missing name is refused with the errno; a missing
+    # directory on the way is ENOENT for it too
+    create = opening("/usr/new", os.O_WRONLY | os.O_CREAT)
+    assert refusal(policy, gone(create)) == errno.EPERM
+    assert refusal(policy, gone(create, Absent.WAY)) == errno.ENOENT
+    mkdir = CallFacts("mkdir", (PathArg("path", "/usr/new"),))
+    assert refusal(policy, gone(mkdir)) == errno.EPERM
+    assert refusal(policy, gone(linking("/usr/a", "/usr/b"), role="new")) == errno.EPERM
+    assert refusal(policy, gone(linking("/usr/a", "/usr/b"), role="old")) == errno.ENOENT
+    # unsafe calls are the engine's refusal: EPERM whatever
+    handle = CallFacts("name_to_handle_at", (PathArg("path", "/mnt"),))
+    assert refusal(policy, gone(handle)) == errno.EPERM
+
+
+def test_missing_errno_for_a_whole_table() -> None:
+    policy = load('missing = "errno"\n' + MISSING_POLICY.replace("    ", ""))
+    assert refusal(policy, gone(opening("/etc/nothing"))) == errno.EACCES
+    assert refusal(policy, gone(stating("/usr/nothing"))) == errno.EPERM
+
+
+def test_the_prefilter_stops_refusals_only_a_missing_path_can_change() -> None:
+    """Refused by the default: a call that looks a path up must stop (ENOENT or not is only
+    known there); a call on a descriptor, or with missing = "errno", is refused in the
+    kernel."""
+    found = plan([load('default = "never"\n').main])
+    assert found.calls["chmod"].kind == "trace" and found.calls["unlink"].kind == "trace"
+    assert found.calls["fchmod"] == Verdict("errno", errno.EPERM)
+    kept = plan([load('default = "never"\nmissing = "errno"\n').main])
+    assert kept.calls["chmod"] == Verdict("errno", errno.EPERM)
+    ruled = plan([load('[[rule]]\ncalls = ["unlink"]\naction = "never"\nmissing = "errno"\n'
+                       '[[rule]]\ncalls = ["chmod"]\naction = "never"\n').main])
+    assert ruled.calls["unlink"] == Verdict("errno", errno.EPERM)
+    assert ruled.calls["chmod"].kind == "trace"

@@ -7,7 +7,9 @@ names, address/port/unix rules, argv rules, unconditional rules, redirects, seve
 two-path calls, exchanges, ioctl requests) and random facts near the patterns, and every answer
 must be the same:
 the decision (action, errno, rule, reason, role, arg, redirects), the facts read to reach it,
-``refusing_rule``, ``may_refuse``, ``rules_for`` and the prefilter plan.
+``refusing_rule``, ``may_refuse``, ``rules_for`` and the prefilter plan.  The reference says in
+its own words which checks the part aliases (``fsmeta``, ``fslink``) cover, and which refusals a
+missing path turns into ENOENT (only a stop can tell: the plan must stop them).
 """
 
 from __future__ import annotations
@@ -36,10 +38,12 @@ from systrace_py.policy.filterplan import (
 )
 from systrace_py.policy.glob import GlobError, PathGlob
 from systrace_py.policy.model import (
+    Absent,
     Action,
     CallFacts,
     Decision,
     Facts,
+    Missing,
     PathArg,
     Redirect,
     Rule,
@@ -48,7 +52,7 @@ from systrace_py.policy.model import (
     path_patterns,
 )
 from systrace_py.policy.net import NetCondition
-from systrace_py.syscalls import CLASS_RULES, NUMBERS
+from systrace_py.syscalls import CLASS_RULES, NUMBERS, TABLE, Reveals, Treat
 
 ENV = {"HOME": "/home/alice", "USER": "alice", "CWD": "/w", "TMPDIR": "/tmp"}
 
@@ -68,6 +72,23 @@ def gets_a_new_name(syscall: str, role: str, selector: int | None) -> bool:
                              and bool((selector or 0) & RENAME_EXCHANGE))
 
 
+#: the calls whose fsread use shows only metadata, read from the records
+METADATA = {c.name for c in TABLE.values() if c.reveals is Reveals.METADATA}
+#: the calls that look a path up: a refusal of a missing path answers ENOENT
+LOOKUPS = {c.name for c in TABLE.values() if Treat.PATH in c.treat}
+
+
+def part(syscall: str, role: str, cls: str | None, selector: int | None) -> str | None:
+    """The part alias that covers a check too: fsmeta for the fsread check of a metadata
+    call, fslink for the checks of the path whose file alone gets a new name."""
+    if cls == "fsread" and syscall in METADATA:
+        return "fsmeta"
+    if cls in ("fsread", "fswrite") and gets_a_new_name(syscall, role, selector) and not (
+            gets_a_new_name(syscall, "new", selector)):
+        return "fslink"
+    return None
+
+
 def selector_cases(syscall: str) -> list[int | None]:
     """The selectors that make a difference to a call's classes, in the reference's words."""
     if syscall == "ioctl":
@@ -82,18 +103,21 @@ class LinearTable:
 
     def __init__(self, table: Table) -> None:
         self.table = table
-        self._rules_for: dict[tuple[str, str | None], tuple[Rule, ...]] = {}
+        self._rules_for: dict[tuple[str, str | None, str | None], tuple[Rule, ...]] = {}
 
-    def rules_for(self, syscall: str, cls: str | None) -> tuple[Rule, ...]:
-        key = (syscall, cls)
+    def rules_for(self, syscall: str, cls: str | None, part_: str | None = None
+                  ) -> tuple[Rule, ...]:
+        key = (syscall, cls, part_)
         found = self._rules_for.get(key)
         if found is None:
             found = self._rules_for[key] = tuple(
-                r for r in self.table.rules if r.covers(syscall, cls))
+                r for r in self.table.rules if syscall in r.calls or cls in r.calls
+                or (part_ is not None and part_ in r.calls))
         return found
 
     def first_match(self, facts: Facts, cls: str | None, role: str) -> Rule | None:
-        for rule in self.rules_for(facts.syscall, cls):
+        for rule in self.rules_for(facts.syscall, cls,
+                                   part(facts.syscall, role, cls, facts.selector)):
             if rule.matches(facts, role):
                 return rule
         return None
@@ -180,7 +204,8 @@ class LinearTable:
         for role in facts.roles() or ("path",):
             for cls in sorted(aliases.classes_of(facts.syscall, role, facts.open_flags,
                                                  facts.selector)) or [None]:
-                for rule in self.rules_for(facts.syscall, cls):
+                for rule in self.rules_for(facts.syscall, cls,
+                                           part(facts.syscall, role, cls, facts.selector)):
                     if rule.matches(facts, role):
                         if rule.action is not Action.PERMIT and (
                                 found is None or rule.action.severity > found.action.severity):
@@ -191,8 +216,25 @@ class LinearTable:
                         break
         return found
 
-    def may_refuse(self, syscall: str, cls: str | None) -> bool:
-        return any(rule.action is not Action.PERMIT for rule in self.rules_for(syscall, cls))
+    def may_refuse(self, syscall: str, cls: str | None, part_: str | None = None) -> bool:
+        return any(rule.action is not Action.PERMIT
+                   for rule in self.rules_for(syscall, cls, part_))
+
+    def refusal_errno(self, decision: Decision, facts: CallFacts) -> int:
+        """ENOENT for a refusal (by a rule or the default) of a call whose path does not
+        exist -- a directory on the way, or its last name where the call does not create it
+        -- unless the rule (or the table, for its default) keeps its errno."""
+        if decision.reason in ("unsafe", "interpreter"):
+            return decision.errno
+        setting = decision.rule.missing if decision.rule is not None else None
+        if (setting or self.table.missing) is Missing.ERRNO:
+            return decision.errno
+        for role, how in facts.missing:
+            creating = role == "new" or (facts.syscall in ("mkdir", "mkdirat", "creat")) or (
+                facts.syscall in ("open", "openat") and (facts.open_flags or 0) & os.O_CREAT)
+            if how.value == "way" or not creating:
+                return errno_module.ENOENT
+        return decision.errno
 
 
 def about_ip(rule: Rule) -> bool:
@@ -207,15 +249,23 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
     """The prefilter plan as it was made before the index: every rule of every table scanned
     for every check of every call (the engine floor, unchanged, is shared)."""
 
-    def outcome(table: Table, syscall: str, cls: str | None) -> tuple[Action, int, bool] | None:
+    def outcome(table: Table, syscall: str, check: tuple[str | None, str | None]
+                ) -> tuple[Action, int, bool] | None:
+        cls, part_ = check
         for rule in table.rules:
-            if not rule.covers(syscall, cls):
+            if not rule.covers(syscall, cls, part_):
                 continue
             if rule.conditional or rule.redirect is not None:
                 return None
+            if rule.action is Action.NEVER and syscall in LOOKUPS and (
+                    rule.missing or table.missing) is Missing.ENOENT:
+                return None  # a missing path gets ENOENT: only a stop can tell
             return (rule.action, rule.errno, True)
         if syscall in aliases.UNSAFE_CALLS:
             return (Action.NEVER, errno_module.EPERM, False)
+        if table.default is Action.NEVER and syscall in LOOKUPS and \
+                table.missing is Missing.ENOENT:
+            return None
         return (table.default, table.default_errno, False)
 
     def combined(outcomes: list[tuple[Action, int, bool] | None]
@@ -238,13 +288,11 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
     def across(verdicts: list[Verdict]) -> Verdict:
         return verdicts[0] if all(v == verdicts[0] for v in verdicts) else TRACE
 
-    def checks(syscall: str, selector: int | None) -> list[str | None]:
-        if syscall in aliases.TWO_PATH_CALLS:
-            classes = set(aliases.classes_of(syscall, "old", None, selector)) | set(
-                aliases.classes_of(syscall, "new", None, selector))
-        else:
-            classes = set(aliases.classes_of(syscall, "path", None, selector))
-        return sorted(classes) if classes else [None]
+    def checks(syscall: str, selector: int | None) -> list[tuple[str | None, str | None]]:
+        roles = ("old", "new") if syscall in aliases.TWO_PATH_CALLS else ("path",)
+        found = {(cls, part(syscall, role, cls, selector)) for role in roles
+                 for cls in aliases.classes_of(syscall, role, None, selector)}
+        return sorted(found, key=str) if found else [(None, None)]
 
     def call_verdict(syscall: str, selector: int | None) -> Verdict:
         found = across([verdict(combined([outcome(t, syscall, c)
@@ -254,8 +302,8 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
             found = TRACE
         return found
 
-    access = {"read_only": ["fsread"], "write_only": ["fswrite"],
-              "read_write": ["fsread", "fswrite"]}
+    access = {"read_only": [("fsread", None)], "write_only": [("fswrite", None)],
+              "read_write": [("fsread", None), ("fswrite", None)]}
     result = FilterPlan()
     for syscall in NUMBERS:
         if options.trace_all or syscall in options.extra:
@@ -361,6 +409,10 @@ class Recorder:
     def exposes(self, role: str) -> bool:
         return self.facts.exposes(role)
 
+    def absent(self, role: str):
+        self.asked.append(("absent", role))
+        return self.facts.absent(role)
+
 
 # ---------------------------------------------------------------------------------------------
 # Random tables and facts
@@ -410,7 +462,8 @@ ARGVS = [ArgvCondition(["tool", "**"]), ArgvCondition(["tool", "-x"]), ArgvCondi
 CALLS = [("fsread",), ("fsread",), ("fswrite",), ("fsread", "fswrite"), ("openat",), ("open",),
          ("exec",), ("execve",), ("rename",), ("link",), ("net-connect",), ("connect",),
          ("read",), ("stdio",), ("newfstatat",), ("unlink",), ("fsread", "connect"),
-         ("ptrace",), ("exec", "fsread"), ("renameat2",), ("ioctl",), ("fswrite",)]
+         ("ptrace",), ("exec", "fsread"), ("renameat2",), ("ioctl",), ("fswrite",),
+         ("fsmeta",), ("fsmeta", "fswrite"), ("fslink",), ("fslink", "fsread"), ("lstat",)]
 REDIRECTS = [Redirect(path="/r"), Redirect(address=SockAddr("inet", "127.0.0.1", 9))]
 
 
@@ -432,7 +485,8 @@ def rules(draw: st.DrawFn, index: int) -> Rule:
     redirect = draw(st.sampled_from(REDIRECTS)) \
         if action is Action.PERMIT and draw(st.integers(0, 9)) < 2 else None
     return Rule(calls, action, draw(st.sampled_from([errno_module.EPERM, errno_module.EACCES])),
-                path, net, argv, redirect, index=index)
+                path, net, argv, redirect, index=index,
+                missing=draw(st.sampled_from([None, None, *Missing])))
 
 
 @st.composite
@@ -440,7 +494,8 @@ def tables(draw: st.DrawFn, name: str = "main") -> Table:
     count = draw(st.integers(0, 24))
     return Table(name, draw(st.sampled_from(list(Action))),
                  draw(st.sampled_from([errno_module.EPERM, errno_module.ENOENT])),
-                 [draw(rules(i + 1)) for i in range(count)])
+                 [draw(rules(i + 1)) for i in range(count)],
+                 missing=draw(st.sampled_from(list(Missing))))
 
 
 def _literal_prefix(glob: PathGlob) -> list[str]:
@@ -482,7 +537,8 @@ def facts_for(draw: st.DrawFn, table: Table) -> CallFacts:
     call = draw(st.sampled_from(["openat", "openat", "open", "newfstatat", "newfstatat",
                                  "unlink", "execve", "execve", "rename", "renameat2",
                                  "renameat2", "link", "connect", "connect", "sendto", "read",
-                                 "ptrace", "ioctl", "ioctl", "mount", "umount2"]))
+                                 "ptrace", "ioctl", "ioctl", "lstat", "readlink", "linkat",
+                                 "mkdir", "mount", "umount2"]))
     if call == "mount":  # a source and a target, shown elsewhere or covered (or not: a remount)
         return CallFacts(
             call, (PathArg("old", draw(paths(table))), PathArg("new", draw(paths(table)))),
@@ -498,6 +554,7 @@ def facts_for(draw: st.DrawFn, table: Table) -> CallFacts:
         old, new = draw(paths(table)), draw(paths(table))
         return CallFacts(
             call, (PathArg("old", old), PathArg("new", new)),
+            missing=draw(_missing(("old", "new"))),
             directories=frozenset(draw(st.sampled_from([(), ("old",), ("new",),
                                                         ("old", "new")]))),
             sockets=frozenset(draw(st.sampled_from([(), ("old",), ("new",)]))),
@@ -512,10 +569,19 @@ def facts_for(draw: st.DrawFn, table: Table) -> CallFacts:
     if call in ("read", "ptrace"):
         return CallFacts(call)
     path_args = (PathArg("path", draw(paths(table))),)
+    missing = draw(_missing(("path",)))
     if call == "execve":
         return CallFacts(call, path_args, argv=draw(st.sampled_from(
-            [("tool",), ("tool", "-x"), ("x", "y"), None])))
-    return CallFacts(call, path_args, open_flags=draw(st.sampled_from(FLAGS)))
+            [("tool",), ("tool", "-x"), ("x", "y"), None])), missing=missing)
+    return CallFacts(call, path_args, open_flags=draw(st.sampled_from(FLAGS)),
+                     missing=missing)
+
+
+def _missing(roles: tuple[str, ...]) -> st.SearchStrategy[tuple[tuple[str, Absent], ...]]:
+    """Which of the paths do not exist, and how (mostly: all exist)."""
+    how = st.sampled_from([None, None, None, Absent.LAST, Absent.WAY])
+    return st.tuples(*(how for _ in roles)).map(
+        lambda found: tuple((r, h) for r, h in zip(roles, found, strict=True) if h is not None))
 
 
 def _same(got: Decision | None, want: Decision | None) -> None:
@@ -541,6 +607,9 @@ def test_index_decides_as_the_linear_scan(data: st.DataObject) -> None:
         indexed, scanned = Recorder(facts), Recorder(facts)
         _same(table.refusing_rule(indexed), linear.refusing_rule(scanned))
         assert set(indexed.asked) == set(scanned.asked)
+        decision = table.decide(facts)
+        if decision.action is not Action.PERMIT:
+            assert table.refusal_errno(decision, facts) == linear.refusal_errno(decision, facts)
 
 
 @settings(max_examples=100, deadline=None)
@@ -548,12 +617,15 @@ def test_index_decides_as_the_linear_scan(data: st.DataObject) -> None:
 def test_rules_for_and_may_refuse_as_the_linear_scan(table: Table) -> None:
     linear = LinearTable(table)
     for syscall in ("openat", "execve", "rename", "connect", "read", "ptrace", "unlink",
-                    "ioctl", "renameat2"):
+                    "ioctl", "renameat2", "newfstatat", "link"):
         for cls in [None, *sorted(aliases.aliases_of(syscall))]:
-            assert table.rules_for(syscall, cls) == linear.rules_for(syscall, cls)
-            assert all(a is b for a, b in zip(table.rules_for(syscall, cls),
-                                               linear.rules_for(syscall, cls), strict=True))
-            assert table.may_refuse(syscall, cls) is linear.may_refuse(syscall, cls)
+            for part_ in (None, "fsmeta", "fslink"):
+                got = table.rules_for(syscall, cls, part_)
+                assert got == linear.rules_for(syscall, cls, part_)
+                assert all(a is b for a, b in zip(got, linear.rules_for(syscall, cls, part_),
+                                                   strict=True))
+                assert table.may_refuse(syscall, cls, part_) is \
+                    linear.may_refuse(syscall, cls, part_)
 
 
 @settings(max_examples=60, deadline=None)

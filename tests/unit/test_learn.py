@@ -7,25 +7,25 @@ name that is not random).
 
 from __future__ import annotations
 
+import errno
 import os
 
 import pytest
 
 from systrace_py.policy import aliases
-from systrace_py.policy.files import dumps_policy, loads_policy
+from systrace_py.policy.files import FileRule, dumps_policy, loads_policy
+from systrace_py.policy.generalize import SystemFacts, is_sensitive
+from systrace_py.policy.glob import PathGlob
 from systrace_py.policy.learn import (
     MAIN,
     LearnOptions,
     Observation,
     decide_observation,
     format_summary,
-    is_sensitive,
     learn,
     merge_policies,
     merge_rules,
     observation_from_record,
-    rules_for_facts,
-    suggest_patterns,
 )
 from systrace_py.policy.model import Action, CallFacts, PathArg, SockAddr
 
@@ -67,30 +67,67 @@ def paths_of(policy, table: str = MAIN) -> list[str]:
     return [r.path.pattern for r in t.rules if r.path is not None]
 
 
+def rule_for(policy, path: str, table: str = MAIN):
+    """The first rule of the table whose path matches ``path``."""
+    t = policy.main if table == MAIN else policy.programs[table]
+    return next(r for r in t.rules if r.path is not None and r.path.matches(path))
+
+
 def permitted(policy, obs: Observation) -> bool:
     return decide_observation(policy, obs).action is Action.PERMIT
 
 
 # --- system data ---------------------------------------------------------------------------
 
-def test_shared_libraries_become_their_directory():
+def test_shared_libraries_are_one_category_rule():
     _, policy, _ = learned([read("/usr/lib/x86_64-linux-gnu/libc.so.6")])
-    assert paths_of(policy) == ["/usr/lib/x86_64-linux-gnu/*.so*"]
+    (pattern,) = paths_of(policy)
+    assert "/usr/lib/x86_64-linux-gnu" in pattern
     assert permitted(policy, read("/usr/lib/x86_64-linux-gnu/libssl.so.3"))
+    assert permitted(policy, read("/etc/ld.so.cache"))
     assert not permitted(policy, read("/usr/lib/x86_64-linux-gnu/perl/x.pm"))
+    assert "libraries" in rule_for(policy, "/usr/lib/x86_64-linux-gnu/libm.so.6"
+                                          ).learned.kind
 
 
-def test_an_interpreters_probe_in_a_package_directory_is_not_a_library():
-    probe = "/usr/lib/python3.11/json/__init__.cpython-311-x86_64-linux-gnu.so"
-    _, policy, _ = learned([stat(probe)])
+def test_a_module_in_a_package_directory_is_not_a_shared_library():
+    probe = "/opt/app/plugins/json.cpython-311-x86_64-linux-gnu.so"
+    _, policy, _ = learned([read(probe)])
     assert paths_of(policy) == [probe]
 
 
-def test_locale_and_timezone_data_become_their_trees():
-    _, policy, _ = learned([read("/usr/lib/locale/C.utf8/LC_CTYPE"),
-                            read("/usr/share/zoneinfo/Europe/Paris")])
-    assert set(paths_of(policy)) == {"/usr/lib/locale/**", "/usr/share/zoneinfo/**"}
-    assert permitted(policy, read("/usr/share/zoneinfo/Asia/Tokyo"))
+def test_a_category_is_learned_whole_from_a_part():
+    """Message catalogs are read only when a program prints an error: a run that used the
+    locale at all learns the whole category, catalogs included; a header added tomorrow is
+    in the system headers."""
+    report, policy, _ = learned([read("/usr/lib/locale/C.utf8/LC_CTYPE"),
+                                 read("/usr/share/zoneinfo/Europe/Paris"),
+                                 read("/usr/include/stdio.h")])
+    for later in ("/usr/share/locale/de/LC_MESSAGES/coreutils.mo", "/etc/locale.alias",
+                  "/usr/share/zoneinfo/Asia/Tokyo", "/usr/include/stdlib.h",
+                  "/usr/local/include/x.h"):
+        assert permitted(policy, read(later)), later
+    assert not permitted(policy, read("/usr/share/doc/x"))
+    assert len(policy.main.rules) == 1  # one rule for the categories used
+    (category,) = [g for g in report.generalizations if g.kind.startswith("categories")]
+    assert {"locale data and message catalogs", "timezone data", "system headers"} <= set(
+        category.kind.removeprefix("categories: ").split(", "))
+
+
+def test_categories_use_the_roots_found_on_the_system():
+    facts = SystemFacts({"headers": ("/opt/cross/include",),
+                         "compiler": ("/opt/cross/lib/gcc/12",)})
+    _, policy, _ = learned([read("/opt/cross/include/stdio.h")], facts=facts)
+    assert permitted(policy, read("/opt/cross/include/sys/types.h"))
+    assert not permitted(policy, read("/usr/include/stdio.h"))  # not this system's headers
+    _, plain, _ = learned([read("/opt/cross/include/stdio.h")])
+    assert not permitted(plain, read("/opt/cross/include/sys/types.h"))
+
+
+def test_categories_never_reach_a_sensitive_location():
+    facts = SystemFacts({"certificates": ("/etc/ssl",)})
+    _, policy, _ = learned([read("/etc/ssl/certs/ca.pem")], facts=facts)
+    assert not permitted(policy, read("/etc/ssl/private/key.pem"))
 
 
 def test_data_trees_are_for_reading_only():
@@ -101,23 +138,23 @@ def test_data_trees_are_for_reading_only():
 # --- directory listings --------------------------------------------------------------------
 
 def test_a_listed_directory_whose_every_entry_was_read_becomes_dir_star():
-    obs = [listing("/data", "a", "b", ".hidden"), stat("/data/a"), stat("/data/b")]
+    obs = [listing("/data", "a", "b", ".hidden"), read("/data/a"), read("/data/b")]
     report, policy, _ = learned(obs)
     assert "/data/*" in paths_of(policy)
-    assert permitted(policy, stat("/data/new-file"))
-    assert not permitted(policy, stat("/data/sub/deeper"))
+    assert permitted(policy, read("/data/new-file"))
+    assert not permitted(policy, read("/data/sub/deeper"))
     assert any(g.kind.startswith("directory listings") for g in report.generalizations)
 
 
 def test_a_listing_with_an_entry_not_read_stays_exact():
-    obs = [listing("/data", "a", "b", "c"), stat("/data/a"), stat("/data/b")]
+    obs = [listing("/data", "a", "b", "c"), read("/data/a"), read("/data/b")]
     _, policy, _ = learned(obs)
     assert "/data/*" not in paths_of(policy)
-    assert not permitted(policy, stat("/data/c"))
+    assert not permitted(policy, read("/data/c"))
 
 
 def test_a_tree_listed_all_the_way_down_becomes_dir_starstar():
-    obs = [listing("/src", "a.c", "lib/"), read("/src/a.c"), stat("/src/lib"),
+    obs = [listing("/src", "a.c", "lib/"), read("/src/a.c"), read("/src/lib"),
            listing("/src/lib", "x.c", "y.c"), read("/src/lib/x.c"), read("/src/lib/y.c")]
     _, policy, _ = learned(obs)
     assert "/src/**" in paths_of(policy)
@@ -125,8 +162,8 @@ def test_a_tree_listed_all_the_way_down_becomes_dir_starstar():
 
 
 def test_small_and_empty_subdirectories_do_not_stop_a_tree():
-    obs = [listing("/src", "a.c", "one/", "empty/"), read("/src/a.c"), stat("/src/one"),
-           stat("/src/empty"), listing("/src/one", "x.c"), read("/src/one/x.c"),
+    obs = [listing("/src", "a.c", "one/", "empty/"), read("/src/a.c"), read("/src/one"),
+           read("/src/empty"), listing("/src/one", "x.c"), read("/src/one/x.c"),
            listing("/src/empty")]
     _, policy, _ = learned(obs)
     assert "/src/**" in paths_of(policy)
@@ -136,22 +173,46 @@ def test_small_and_empty_subdirectories_do_not_stop_a_tree():
 
 
 def test_a_subdirectory_not_listed_keeps_the_tree_shallow():
-    obs = [listing("/src", "a.c", "lib/"), read("/src/a.c"), stat("/src/lib")]
+    obs = [listing("/src", "a.c", "lib/"), read("/src/a.c"), read("/src/lib")]
     _, policy, _ = learned(obs)
     assert "/src/*" in paths_of(policy) and "/src/**" not in paths_of(policy)
 
 
+def test_entries_only_looked_at_never_become_reads():
+    """ls -l, find: a directory listed and every entry stat'ed is no reason to read them.
+    safe leaves metadata to the prefilter (any path); strict learns the looks as the tree
+    of looks (fsmeta), the directories opened as reads."""
+    obs = [listing("/data", "notes", "hosts", "sub/"), stat("/data/notes"),
+           stat("/data/hosts"), stat("/data/sub"), listing("/data/sub", "a.pem"),
+           stat("/data/sub/a.pem")]
+    for level in ("strict", "safe", "broad"):
+        _, policy, _ = learned(obs, generalize=level)
+        assert all(permitted(policy, o) for o in obs), level
+        assert not permitted(policy, read("/data/notes")), level
+        assert not permitted(policy, read("/data/sub/a.pem")), level
+    _, strict, _ = learned(obs, generalize="strict")
+    assert "/data/**" in paths_of(strict)
+    assert rule_for(strict, "/data/x").calls == ("fsmeta",)
+    assert permitted(strict, stat("/data/new/x"))
+    # a directory that holds a sensitive location is never walked into a pattern
+    etc = [listing("/etc", "passwd", "hosts"), stat("/etc/passwd"), stat("/etc/hosts")]
+    _, strict, _ = learned(etc, generalize="strict")
+    assert not permitted(strict, stat("/etc/shadow"))
+    _, safe, _ = learned(obs)
+    assert safe.main.rules[0].calls[0] == "fsmeta" and safe.main.rules[0].path is None
+
+
 def test_listings_never_reach_a_sensitive_location():
-    obs = [listing("/home/u", "notes", ".ssh/", "work/"), stat("/home/u/notes"),
-           stat("/home/u/.ssh"), stat("/home/u/work")]
+    obs = [listing("/home/u", "notes", ".ssh/", "work/"), read("/home/u/notes"),
+           read("/home/u/.ssh"), read("/home/u/work")]
     report, policy, _ = learned(obs)
     assert not any(p.startswith("~/*") or p == "/home/u/*" for p in paths_of(policy))
-    assert not permitted(policy, stat("/home/u/.gnupg"))
+    assert not permitted(policy, read("/home/u/.gnupg"))
     assert "/home/u" in report.exact_sensitive
 
 
 def test_listings_are_per_table():
-    obs = [listing("/data", "a", "b"), stat("/data/a", "/usr/bin/x"), stat("/data/b",
+    obs = [listing("/data", "a", "b"), read("/data/a", "/usr/bin/x"), read("/data/b",
                                                                            "/usr/bin/x")]
     _, policy, _ = learned(obs)
     assert "/data/*" not in paths_of(policy, "/usr/bin/x")
@@ -161,7 +222,9 @@ def test_listings_are_per_table():
 
 @pytest.mark.parametrize(("name", "pattern"), [
     ("ccAb12Cd.s", "$TMPDIR/cc*.s"),          # gcc (mkstemps)
-    ("cc9eSYDD.cdtor.c", "$TMPDIR/cc*.c"),
+    ("cc9eSYDD.cdtor.c", "$TMPDIR/cc*.cdtor.c"),
+    ("ccabcdef.s", "$TMPDIR/cc*.s"),          # 6 letters and no digit: it happens
+    ("RECORDxkqzwpab.tmp", "$TMPDIR/RECORD*.tmp"),  # pip's temporary RECORD
     ("tmpab_12cd3", "$TMPDIR/tmp*"),          # Python NamedTemporaryFile
     ("jq5xk_ab", "$TMPDIR/*"),                # Python's probe of the directory: no prefix
 ])
@@ -174,6 +237,34 @@ def test_temporary_files_in_the_temporary_directory(name, pattern):
 def test_a_created_file_with_a_plain_name_in_tmp_stays_exact():
     _, policy, _ = learned([write("/tmp/output.txt")])
     assert paths_of(policy) == ["$TMPDIR/output.txt"]
+
+
+def test_an_ordinary_name_is_never_taken_for_a_random_one():
+    """tinypkg (a package directory pip made) stays tinypkg, whatever was done with it."""
+    base = "/work/proj/build"
+    obs = [Observation(MAIN, "mkdir", (PathArg("path", f"{base}/tinypkg"),),
+                       created=("path",), exclusive=True),
+           Observation(MAIN, "rmdir", (PathArg("path", f"{base}/tinypkg"),)),
+           write("/tmp/tinypkg", EXCL), unlink("/tmp/tinypkg")]
+    _, policy, _ = learned(obs)
+    assert "$CWD/build/tinypkg" in paths_of(policy)
+    assert "$TMPDIR/tinypkg" in paths_of(policy)
+
+
+def test_a_pid_in_a_created_name_is_generalized():
+    _, policy, _ = learned([write("/tmp/sort.4242"), write("/work/proj/out.lock.31337", EXCL),
+                            unlink("/work/proj/out.lock.31337")])
+    assert permitted(policy, write("/tmp/sort.999"))
+    assert permitted(policy, write("/work/proj/out.lock.12", EXCL))
+    assert not permitted(policy, write("/tmp/other.999"))
+
+
+def test_generated_names_of_one_directory_are_one_rule():
+    obs = [write(f"/tmp/{n}", EXCL) for n in ("ccAb12Cd.s", "ccXy34Zw.res", "ccQ1w2E3.o")]
+    _, policy, _ = learned(obs)
+    assert paths_of(policy) == ["$TMPDIR/{cc*.o,cc*.res,cc*.s}"]
+    rule = rule_for(policy, "/tmp/ccAAAAAA.s")
+    assert rule.learned.kind == "generated names" and rule.learned.seen == 3
 
 
 def test_a_file_in_tmp_the_program_did_not_create_stays_exact():
@@ -237,6 +328,10 @@ def test_sensitive_paths_stay_exact_and_absolute(path):
     assert not any("*" in p and not p.startswith("/usr") for p in got), got
     rule = next(r for r in policy.main.rules if r.path and r.path.pattern == path)
     assert "sensitive" in (rule.comment or "")
+    # looking at them is metadata: safe permits it anywhere, strict never widens it
+    _, strict, _ = learned([stat(path), stat(os.path.dirname(path) + "/other")],
+                           generalize="strict")
+    assert path in paths_of(strict) and not any("*" in p for p in paths_of(strict))
 
 
 def test_not_everything_is_sensitive():
@@ -369,16 +464,16 @@ def test_the_any_other_address_rules_follow_the_default():
 def test_a_shells_path_search_is_one_rule():
     dirs = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin"]
     obs = [stat(f"{d}/{c}") for d in dirs for c in ("cat", "ls", "wc")]
-    _, policy, _ = learned(obs)
+    _, policy, _ = learned(obs, generalize="strict")
     assert paths_of(policy) == ["{/usr/local/bin,/usr/local/sbin,/usr/sbin}/{cat,ls,wc}"]
     assert all(permitted(policy, o) for o in obs)
     assert not permitted(policy, stat("/usr/sbin/rm"))
 
 
 def test_a_common_extension_is_factored():
-    obs = [read(f"/usr/lib/python3.11/__pycache__/{m}.cpython-311.pyc") for m in ("os", "re")]
+    obs = [read(f"/opt/app/__pycache__/{m}.cpython-311.pyc") for m in ("os", "re")]
     _, policy, _ = learned(obs)
-    assert paths_of(policy) == ["/usr/lib/python3.11/__pycache__/{os,re}.cpython-311.pyc"]
+    assert paths_of(policy) == ["/opt/app/__pycache__/{os,re}.cpython-311.pyc"]
 
 
 def test_names_with_glob_characters_and_commas_stay_literal():
@@ -392,9 +487,9 @@ def test_names_with_glob_characters_and_commas_stay_literal():
 def test_home_and_cwd_are_written_with_variables_except_with_none():
     obs = [read("/home/u/notes.txt"), read("/work/proj/src/main.c"), read("/tmp/x")]
     _, _, text = learned(obs)
-    assert '"~/notes.txt"' in text and '"$CWD/src/main.c"' in text
+    assert '~/notes.txt' in text and '$CWD/src/main.c' in text
     _, _, exact = learned(obs, generalize="none")
-    assert '"/home/u/notes.txt"' in exact and "$CWD" not in exact
+    assert '/home/u/notes.txt' in exact and "$CWD" not in exact
 
 
 # --- merging --------------------------------------------------------------------------------
@@ -424,11 +519,16 @@ def test_merge_puts_new_addresses_before_the_any_other_address_rules():
     assert not permitted(merged, connect(SockAddr("inet", "10.0.0.3", 53), "sendto"))
 
 
+def hosts_rules() -> list[FileRule]:
+    """The rules an answer "permit /etc/hosts" to an O_RDWR open makes."""
+    return [FileRule((cls,), Action.PERMIT, path=PathGlob("/etc/hosts", ENV))
+            for cls in ("fsread", "fswrite")]
+
+
 def test_merge_rules_for_an_interactive_answer():
     policy = loads_policy('default = "ask"\n', "p.toml", env=ENV)
     facts = CallFacts("openat", (PathArg("path", "/etc/hosts"),), os.O_RDWR)
-    rules = rules_for_facts(facts, Action.PERMIT, env=ENV)
-    assert {r.calls for r in rules} == {("fsread",), ("fswrite",)}
+    rules = hosts_rules()
     out = merge_rules(policy, "/usr/bin/curl", rules, position="start")
     assert policy.programs == {}  # the original is untouched
     table = out.programs["/usr/bin/curl"]
@@ -446,38 +546,14 @@ def test_an_answer_is_kept_when_a_rule_in_front_would_decide_otherwise():
                           "p.toml", env=ENV)
     facts = CallFacts("openat", (PathArg("path", "/etc/hosts"),), R)
     assert policy.main.decide(facts).action is Action.ASK
-    out = merge_rules(policy, MAIN, rules_for_facts(facts, Action.PERMIT, env=ENV),
-                      position="start")
+    out = merge_rules(policy, MAIN, hosts_rules()[:1], position="start")
     assert len(out.main.rules) == 3
     assert out.main.decide(facts).action is Action.PERMIT
     # with nothing in front, the wider permit already decides it: nothing is added
     plain = loads_policy('[[rule]]\ncalls = ["fsread"]\npath = "/etc/*"\naction = "permit"\n',
                          "q.toml", env=ENV)
-    same = merge_rules(plain, MAIN, rules_for_facts(facts, Action.PERMIT, env=ENV),
-                       position="start")
+    same = merge_rules(plain, MAIN, hosts_rules()[:1], position="start")
     assert len(same.main.rules) == 1
-
-
-def test_rules_for_facts_other_shapes():
-    connect_facts = CallFacts("connect", sockaddr=SockAddr("inet", "127.0.0.1", 80))
-    (rule,) = rules_for_facts(connect_facts, Action.NEVER, errno=13)
-    assert rule.calls == ("net-connect",) and rule.errno == 13
-    assert rule.net.describe() == {"address": "127.0.0.1", "port": 80}
-    (plain,) = rules_for_facts(CallFacts("mmap"), Action.PERMIT)
-    assert plain.calls == ("stdio",)
-    (raw,) = rules_for_facts(CallFacts("mmap"), Action.PERMIT, no_alias=True)
-    assert raw.calls == ("mmap",)
-    (wide,) = rules_for_facts(CallFacts("stat", (PathArg("path", "/data/x"),)), Action.PERMIT,
-                              pattern="/data/*")
-    assert wide.path.pattern == "/data/*"
-
-
-def test_suggested_patterns_stop_at_sensitive_locations():
-    assert [p for _, p in suggest_patterns("/data/sub/x", ENV)] == [
-        "/data/sub/x", "/data/sub/*", "/data/sub/**"]
-    assert [p for _, p in suggest_patterns("/home/u/.ssh/id_rsa", ENV)] == [
-        "/home/u/.ssh/id_rsa"]
-    assert "~/*" not in [p for _, p in suggest_patterns("/home/u/notes", ENV)]
 
 
 # --- logs and summary -----------------------------------------------------------------------
@@ -499,8 +575,33 @@ def test_the_summary_says_what_was_done():
     report = learn(obs, LearnOptions(env=ENV))
     text = "\n".join(format_summary(report, calls_seen=100, processes=2))
     assert "100 calls seen" in text and "2 processes" in text
-    assert "shared libraries" in text and "/usr/lib/x86_64-linux-gnu/*.so*" in text
+    assert "categories: libraries" in text
     assert "io_uring_setup" in text and "not representable" in text
+
+
+def test_failed_execs_are_not_learned_as_execs():
+    """A PATH search's misses permit nothing (a refusal of a missing path is ENOENT); an
+    exec that failed otherwise permits nothing either (the default refuses it)."""
+    obs = [Observation(MAIN, "execve", (PathArg("path", "/usr/local/bin/tool"),),
+                       argv=("tool",), failed=errno.ENOENT),
+           Observation(MAIN, "execve", (PathArg("path", "/opt/bin/tool"),), argv=("tool",),
+                       failed=errno.EACCES),
+           Observation(MAIN, "execve", (PathArg("path", "/usr/bin/tool"),), argv=("tool",))]
+    report, policy, text = learned(obs)
+    assert "/usr/local/bin" not in text
+    assert permitted(policy, obs[2])
+    refusal = decide_observation(policy, obs[1])
+    assert (refusal.action, refusal.rule) == (Action.NEVER, None)
+    summary = "\n".join(format_summary(report))
+    assert "1 of missing programs" in summary and "/opt/bin/tool (EACCES)" in summary
+    # one run's failure never stands in the way of another run's success, merged
+    ran = learn([obs[1].__class__(MAIN, "execve", obs[1].paths, argv=("tool",))],
+                LearnOptions(env=ENV)).policy
+    merged = merge_policies(report.policy, ran, ENV)
+    assert permitted(merged, Observation(MAIN, "execve", obs[1].paths, argv=("tool",)))
+    again = Observation.from_json(MAIN, obs[1].to_json())
+    assert again == obs[1]
+
 
 
 def test_stdio_is_disjoint_from_every_other_alias_and_holds_nothing_unsafe():

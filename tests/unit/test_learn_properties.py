@@ -8,6 +8,7 @@ learning refuses (unsafe) and paths no rule can name (reported as unrepresentabl
 
 from __future__ import annotations
 
+import errno
 import os
 
 from hypothesis import HealthCheck, given, settings
@@ -15,14 +16,14 @@ from hypothesis import strategies as st
 
 from systrace_py.policy import aliases
 from systrace_py.policy.files import dumps_policy, loads_policy
-from systrace_py.policy.glob import PathGlob
+from systrace_py.policy.generalize import SystemFacts, compact
+from systrace_py.policy.glob import PathGlob, escape
 from systrace_py.policy.learn import (
+    GENERALIZE_LEVELS,
     MAIN,
     LearnOptions,
     Observation,
-    _compact,
     decide_observation,
-    escape_glob,
     learn,
     merge_policies,
     observation_from_record,
@@ -96,14 +97,18 @@ def observations(draw: st.DrawFn) -> Observation:
     if kind == 2:
         call = draw(st.sampled_from(["rename", "renameat2", "link"]))
         return Observation(table, call, (PathArg("old", draw(paths())),
-                                         PathArg("new", draw(paths()))), created=("new",))
+                                         PathArg("new", draw(paths()))), created=("new",),
+                           selector=draw(st.sampled_from([None, 0, 2]))
+                           if call == "renameat2" else None)
     if kind == 3:
         argv = draw(st.lists(st.text(NAME_ALPHABET + "/", max_size=8), max_size=4))
-        program = draw(st.sampled_from(["/usr/bin/dash", "/usr/bin/cat", "/work/proj/run*"]))
+        program = draw(st.sampled_from(["/usr/bin/dash", "/usr/bin/cat", "/work/proj/run*",
+                                        "/usr/lib/gcc/x86_64-linux-gnu/12/cc1"]))
         if program == "/usr/bin/dash" and draw(st.booleans()):
             argv = ["sh", "-c", *argv]
+        failed = draw(st.sampled_from([0, 0, 0, errno.ENOENT, errno.EACCES]))
         return Observation(table, "execve", (PathArg("path", program),), argv=tuple(argv),
-                           initial=draw(st.booleans()))
+                           initial=draw(st.booleans()), failed=failed)
     if kind == 4:
         call = draw(st.sampled_from(["connect", "sendto", "sendmsg", "bind", "sendmmsg"]))
         addrs = draw(st.lists(SOCKADDRS, max_size=3 if call == "sendmmsg" else 1))
@@ -194,13 +199,16 @@ def _listing_touches(obs: list[Observation]) -> list[Observation]:
 
 
 def _expected_permitted(report_unrepresentable: list[Observation], o: Observation) -> bool:
-    return o.syscall not in aliases.UNSAFE_CALLS and o not in report_unrepresentable
+    return o.syscall not in aliases.UNSAFE_CALLS and o not in report_unrepresentable and \
+        not o.failed
 
 
+FACTS = st.sampled_from([None, SystemFacts({"headers": ("/usr/include", "/work/proj/inc"),
+                                            "python": ("/usr/lib/python3.11",)})])
 LEVEL_OPTIONS = st.builds(
-    LearnOptions, generalize=st.sampled_from(["none", "safe", "broad"]),
+    LearnOptions, generalize=st.sampled_from(GENERALIZE_LEVELS),
     default=st.sampled_from([Action.NEVER, Action.ASK]), no_alias=st.booleans(),
-    env=st.just(ENV))
+    env=st.just(ENV), facts=FACTS)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -216,12 +224,16 @@ def test_a_learned_policy_permits_every_observation_it_was_learned_from(obs, opt
             assert decision.action is Action.PERMIT, (o, decision, text)
         elif o.syscall in aliases.UNSAFE_CALLS:
             assert decision.action is not Action.PERMIT, (o, text)
+        elif o.failed and not any(f.table == o.table and f.paths == o.paths and not f.failed
+                                  and f.syscall in aliases.EXEC_CALLS for f in obs):
+            # an exec that failed is never learned as one (unless it also ran)
+            assert decision.action is not Action.PERMIT, (o, text)
     for table in policy.tables():
         assert table.default is options.default
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(observation_lists(15), observation_lists(15), st.sampled_from(["none", "safe", "broad"]))
+@given(observation_lists(15), observation_lists(15), st.sampled_from(GENERALIZE_LEVELS))
 def test_merging_two_learned_policies_permits_both_runs(first, second, level):
     options = LearnOptions(generalize=level, env=ENV)
     one, two = learn(first, options), learn(second, options)
@@ -250,8 +262,8 @@ def test_compaction_names_exactly_the_same_paths(members, others):
     def full(d: str, n: str) -> str:
         return d.rstrip("/") + "/" + n
 
-    entries = [(("fsread",), escape_glob(full(d, n))) for d, n in members]
-    compacted = _compact(entries)
+    entries = [(("fsread",), escape(full(d, n))) for d, n in members]
+    compacted = compact(entries)
     globs = [PathGlob(text, ENV) for _, text in compacted]
     wanted = {full(d, n) for d, n in members}
     for path in wanted:

@@ -26,7 +26,6 @@ from systrace_py.ui.offers import (
     offers_for,
     resolve_scope,
     rule_calls,
-    temp_glob,
 )
 
 EX = Expansions(home="/home/alice", cwd="/home/alice/proj", tmpdir="/tmp", user="alice")
@@ -75,27 +74,26 @@ def test_literal_outside_every_variable_and_glob_characters_escaped():
 
 
 def test_random_suffix_glob_for_temporary_names():
-    offers = offers_for(opening("/tmp/tmpa8Xk2q9z.json"), "path", expansions=EX)
+    offers = offers_for(opening("/tmp/tmpa8xk2q9z.json"), "path", expansions=EX)
     assert patterns(offers)["temp"] == "$TMPDIR/tmp*.json"
     assert keys(offers)[:3] == ["file", "temp", "ext"]
 
 
-@pytest.mark.parametrize(("name", "glob"), [
-    ("tmpa8Xk2q.txt", "tmp*.txt"),
-    ("tmpk2j3h4l5", "tmp*"),
-    ("build-1f3e9a7c.log", "build-*.log"),
-    ("foo.a8Kx9Z", "foo.*"),
-    ("core.12345", "core.*"),
-    ("out-123456.txt", "out-*.txt"),
-    ("a.txt", None),
-    ("Makefile", None),
-    ("report2024.txt", None),   # the whole stem: the extension offer covers that
-    ("tmpfile.txt", None),
+@pytest.mark.parametrize(("name", "flags", "glob"), [
+    ("tmpa8xk2q.txt", os.O_RDONLY, "tmp*.txt"),          # mkstemp("tmpXXXXXX")
+    ("tmpfile.txt", os.O_RDONLY, None),
+    ("tmpk2j3h4l5", os.O_RDONLY, "tmp*"),                # Python's tempfile
+    ("build-1f3e9a7c.log", os.O_WRONLY | os.O_CREAT, "build-*.log"),  # being made
+    ("build-1f3e9a7c.log", os.O_RDONLY, None),           # only read: an ordinary name
+    ("core.12345", os.O_WRONLY | os.O_CREAT, "core.*"),
+    ("Makefile", os.O_WRONLY | os.O_CREAT, None),
+    ("report2024.txt", os.O_WRONLY | os.O_CREAT, None),
 ])
-def test_temp_glob(name, glob):
-    assert temp_glob(name) == glob
-    if glob is not None:
-        assert PathGlob("/d/" + glob, expansions=EX).matches("/d/" + name)
+def test_generated_name_offers_follow_the_generalizer(name, flags, glob):
+    """The prompt offers a generated-name glob as the learner would write it: by the
+    name's shape, and what the call is doing with it (making it)."""
+    found = patterns(offers_for(opening(f"/d/{name}", flags), "path", expansions=EX))
+    assert found.get("temp") == (f"/d/{glob}" if glob else None)
 
 
 def test_file_at_the_root_offers_no_directory_globs():
@@ -189,6 +187,22 @@ def test_rule_names_only_the_classes_that_asked():
     assert rule_calls(rdwr, "path", policy.main, no_alias=True) == ("openat",)
     assert rule_calls(CallFacts("connect", sockaddr=SockAddr("inet", "1.2.3.4", 1)), None,
                       None) == ("net-connect",)
+
+
+def test_an_answer_about_looking_is_an_answer_about_the_file():
+    """A stat asked about is remembered as fsread (the read that follows is what the person
+    meant to permit; a rule naming fsmeta would ask again at once) -- and the check is found
+    by its part: an fsmeta rule that already decides it is not asked about."""
+    policy = loads_policy('default = "ask"\n', "p.toml", ENV)
+    stat = CallFacts("newfstatat", (PathArg("path", "/data/x"),))
+    assert rule_calls(stat, "path", policy.main) == ("fsread",)
+    link = CallFacts("link", (PathArg("old", "/data/x"), PathArg("new", "/out/x")))
+    assert rule_calls(link, "new", policy.main) == ("fswrite",)
+    looks = loads_policy('default = "ask"\n[[rule]]\ncalls = ["fsmeta"]\naction = "never"\n'
+                         '[[rule]]\ncalls = ["fsread"]\naction = "ask"\n', "q.toml", ENV)
+    opening_it = CallFacts("openat", (PathArg("path", "/data/x"),), open_flags=os.O_RDONLY)
+    assert asking_classes(opening_it, "path", looks.main) == ("fsread",)
+    assert asking_classes(stat, "path", looks.main) == ("fsread",)  # none asks: all
 
 
 # --- scopes a person types ---------------------------------------------------------------------

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from systrace_py.policy.files import (
     BACKUPS_KEPT,
     PolicyError,
+    Provenance,
     dumps_policy,
     find_policy,
     load_policy,
@@ -30,6 +31,7 @@ from systrace_py.policy.model import (
     Action,
     CallFacts,
     Location,
+    Missing,
     PathArg,
     Policy,
     Redirect,
@@ -130,7 +132,7 @@ def test_good_file_builds_the_model() -> None:
     assert cat.rules[0].path.matches("/home/alice/x")
     assert policy.program_patterns == {}
     assert table_options(policy)["main"] == {
-        "default": "never", "default_errno": "EACCES", "detach": True,
+        "default": "never", "default_errno": "EACCES", "missing": "ENOENT", "detach": True,
         "description": "a test policy"}
 
 
@@ -316,9 +318,65 @@ def test_toml_syntax_error_at_end_of_file() -> None:
      "did you mean 'never'?"),
     ('[program."/bin/x"]\n[[program."/bin/x".rule]]\ncalls = ["read"]\naction = "permit"\n'
      '[[program."/bin/x".rule]]\ncalls = ["read"]\n', 5, "action", "missing"),
+    # missing: what a refusal of a path that does not exist answers
+    ('missing = "enoent"\n', 1, "missing", "did you mean 'ENOENT'?"),
+    ('missing = true\n', 1, "missing", 'expected "ENOENT" or "errno"'),
+    ('[program."/bin/x"]\nmissing = "EPERM"\n', 2, "missing", "unknown value 'EPERM'"),
+    ('[[rule]]\ncalls = ["fsread"]\naction = "permit"\nmissing = "errno"\n', 4, "missing",
+     "only used by \"never\" and \"ask\" rules"),
+    # learned: the learner's provenance
+    ('[[rule]]\ncalls = ["fsread"]\naction = "permit"\nlearned = "x"\n', 4, "learned",
+     "expected a table"),
+    ('[[rule]]\ncalls = ["fsread"]\naction = "permit"\nlearned = {seen = 1}\n', 4, "kind",
+     "expected a string"),
+    ('[[rule]]\ncalls = ["fsread"]\naction = "permit"\nlearned = {kind = "x", pahts = []}\n',
+     4, "pahts", "did you mean 'paths'?"),
+    ('[[rule]]\ncalls = ["fsread"]\naction = "permit"\nlearned = {kind = "x", paths = [1]}\n',
+     4, "paths", "an array of paths"),
 ])
 def test_bad_input(text: str, line: int, key: str, fragment: str) -> None:
     check(error(text), line, key, fragment)
+
+
+def test_missing_and_learned_round_trip() -> None:
+    """``missing`` is inherited by program tables and written only where it differs;
+    a rule's ``learned`` provenance is kept on one line and never matters to matching."""
+    policy = load("""\
+        default = "never"
+        missing = "errno"
+
+        [[rule]]
+        calls = ["fsread"]
+        path = "/usr/lib/locale/**"
+        action = "permit"
+        learned = {kind = "locale data", seen = 3, paths = ["/usr/lib/locale/a", "/x/b"]}
+
+        [[rule]]
+        calls = ["fsread"]
+        path = "/secret/**"
+        action = "never"
+        missing = "ENOENT"
+
+        [program."/usr/bin/a"]
+
+        [program."/usr/bin/b"]
+        missing = "ENOENT"
+        """)
+    assert policy.main.missing is Missing.ERRNO
+    assert policy.programs["/usr/bin/a"].missing is Missing.ERRNO  # inherited
+    assert policy.programs["/usr/bin/b"].missing is Missing.ENOENT
+    learned = policy.main.rules[0].learned
+    assert learned == Provenance("locale data", 3, ("/usr/lib/locale/a", "/x/b"))
+    assert not learned.complete
+    assert policy.main.rules[1].missing is Missing.ENOENT
+    assert policy.main.rules[0].missing is None
+    text = dumps_policy(policy)
+    assert 'learned = {kind = "locale data", seen = 3, paths = ["/usr/lib/locale/a", "/x/b"]}' \
+        in text
+    assert text.count("missing = ") == 3  # the top, one rule, the program table that differs
+    again = loads_policy(text, "again.toml", ENV)
+    assert dumps_policy(again) == text
+    assert table_options(again) == table_options(policy)
 
 
 def test_error_str_leaves_out_unknown_parts() -> None:

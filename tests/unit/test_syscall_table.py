@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import importlib.util
+import os
 import re
 import shutil
 import struct
@@ -36,6 +37,7 @@ from systrace_py.syscalls import (
     NAMES,
     NEVER,
     NUMBERS,
+    PART_ALIAS_NAMES,
     TABLE,
     Arg,
     Call,
@@ -331,8 +333,13 @@ def test_decoder_tables_are_the_tables():
 def test_alias_tables_are_the_tables():
     for alias in ALIAS_NAMES:
         assert aliases.ALIASES[alias] == {c.name for c in TABLE.values() if alias in c.aliases}
+    # the part aliases come from the records too: what fsread reveals, and the NAMES treatment
+    assert aliases.ALIASES["fsmeta"] == {c.name for c in TABLE.values()
+                                         if c.reveals is Reveals.METADATA}
+    assert aliases.ALIASES["fslink"] == {c.name for c in TABLE.values() if Treat.NAMES in c.treat}
     for call in TABLE.values():
-        assert aliases.aliases_of(call.name) == call.aliases
+        parts = {p for p in PART_ALIAS_NAMES if call.name in aliases.ALIASES[p]}
+        assert aliases.aliases_of(call.name) == call.aliases | parts
         for name, flag in (("UNSAFE_CALLS", Treat.UNSAFE), ("OPEN_CALLS", Treat.OPEN),
                            ("EXEC_CALLS", Treat.ARGV), ("TWO_PATH_CALLS", Treat.NAMES),
                            ("MOVE_CALLS", Treat.MOVES), ("ADDRESS_CALLS", Treat.ADDRESS)):
@@ -370,6 +377,36 @@ def test_classes_of_a_call_follow_the_table():
     assert aliases.classes_of("ioctl", "path", None, 0x5401) == frozenset()  # TCGETS
     assert aliases.classes_of("ioctl", "path", None, 0x80086601) == frozenset()  # GETFLAGS
     assert aliases.classes_of("ioctl") == frozenset()
+
+
+def test_part_aliases_cover_their_part_of_a_class():
+    """fsmeta is the fsread check of a metadata call, fslink the checks of the path whose
+    file gets a new name -- never an exchange's (both names also get the other file)."""
+    exchange = kernel.RENAME_EXCHANGE
+    assert aliases.part_of("newfstatat", "path", "fsread") == "fsmeta"
+    assert aliases.part_of("readlink", "path", "fsread") == "fsmeta"
+    assert aliases.part_of("openat", "path", "fsread") is None
+    assert aliases.part_of("execve", "path", "fsread") is None
+    for cls in ("fsread", "fswrite"):
+        assert aliases.part_of("link", "old", cls) == "fslink"
+        assert aliases.part_of("renameat2", "old", cls, 0) == "fslink"
+        assert aliases.part_of("renameat2", "old", cls, exchange) is None
+        assert aliases.part_of("renameat2", "new", cls, exchange) is None
+    assert aliases.part_of("rename", "new", "fswrite") is None
+    assert aliases.part_of("link", "old", "exec") is None
+    # a part alias is never a check's class of its own
+    for call in TABLE.values():
+        for _, path in call.paths():
+            assert not aliases.classes_of(call.name, path.role, 0o2) & set(PART_ALIAS_NAMES)
+
+
+def test_which_calls_create_the_name_they_are_given():
+    assert aliases.creates("mkdir", "path") and aliases.creates("link", "new")
+    assert aliases.creates("openat", "path", os.O_CREAT | os.O_WRONLY)
+    assert aliases.creates("creat", "path")
+    assert not aliases.creates("openat", "path", os.O_RDONLY)
+    assert not aliases.creates("openat", "path", os.O_TMPFILE | os.O_RDWR)  # a directory
+    assert not aliases.creates("link", "old") and not aliases.creates("newfstatat", "path")
 
 
 def test_engine_sets_are_the_tables():

@@ -1,0 +1,736 @@
+"""The one generalizer: from paths a program used to the globs a person would write.
+
+Pure: no ptrace, no file system access.  The learner (:mod:`systrace_py.policy.learn`), the
+ASK prompt's offers (:mod:`systrace_py.ui.offers`) and the review of a learned policy
+(``systrace policy review``) all widen paths through this module, so a rule reads the same
+whoever wrote it and the same locations are never widened into:
+
+* :class:`PathWriter` writes a literal path as glob text, below ``$CWD``, ``~`` or ``$TMPDIR``
+  with the variable (a policy learned in one project directory holds in another);
+* :func:`generated_name` tells a generated name (``mkstemp``'s 6 letters and digits, Python's
+  ``tempfile``'s 8, pip's build directories, pids and counters) from an ordinary one, by its
+  shape and by what the run did with it (:class:`Evidence`), and gives the glob that matches
+  every name of the same template;
+* :data:`CATEGORIES` are the well-known read-only sets a program reads part of today and
+  another part tomorrow (shared libraries, system headers, locale data...), each a list of
+  roots, completed by what learning found on the running system (:class:`SystemFacts`);
+* :func:`scopes` is the ladder of patterns for a set of paths, narrowest first (the paths
+  themselves, their generated names, their extension, their directory, their tree, ``$CWD``,
+  ``~``): the prompt offers it and the review narrows and widens along it;
+* sensitive locations (``~/.ssh``, ``/etc/shadow``...) are never widened into or across.
+"""
+
+from __future__ import annotations
+
+import enum
+import fnmatch
+import functools
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from systrace_py.policy.glob import Expansions, GlobError, PathGlob, escape
+
+__all__ = [
+    "CATEGORIES",
+    "CATEGORY_KEYS",
+    "FANOUT",
+    "GENERALIZE_LEVELS",
+    "HASH_NAME",
+    "HOME_SENSITIVE",
+    "SYSTEM_SENSITIVE",
+    "Category",
+    "Evidence",
+    "PathWriter",
+    "Scope",
+    "SystemFacts",
+    "category_pattern",
+    "category_roots",
+    "compact",
+    "components",
+    "covers_sensitive",
+    "escape_argv",
+    "exact_pattern",
+    "generated_name",
+    "in_category",
+    "is_library",
+    "is_sensitive",
+    "is_shared_library",
+    "join",
+    "pseudo_kind",
+    "pseudo_pattern",
+    "reaches_sensitive",
+    "scopes",
+    "split_ext",
+]
+
+#: How far learning generalizes (``--generalize``): ``none``, every path exact; ``strict``,
+#: generalized, metadata too (path by path); ``safe`` (the default), and metadata permitted
+#: anywhere, so the prefilter answers it; ``broad``, and system trees, busy directories, whole
+#: groups.  docs/learning.md says what each does.
+GENERALIZE_LEVELS = ("none", "strict", "safe", "broad")
+
+# ---------------------------------------------------------------------------------------------
+# What is sensitive: never generalized across, always written exactly.
+
+#: Below a home directory (``~``, ``/root`` and every ``/home/*``).
+HOME_SENSITIVE = (
+    ".ssh", ".gnupg", ".pki", ".aws", ".azure", ".config/gcloud", ".kube", ".docker",
+    ".netrc", ".pgpass", ".git-credentials", ".password-store", ".mozilla", ".thunderbird",
+    ".config/google-chrome", ".config/chromium", ".config/BraveSoftware",
+    ".config/microsoft-edge", ".local/share/keyrings", ".config/gh", ".npmrc", ".pypirc",
+    ".cargo/credentials", ".cargo/credentials.toml", ".bash_history", ".zsh_history",
+    ".python_history", ".psql_history", ".mysql_history", ".lesshst", ".viminfo",
+    ".local/share/recently-used.xbel", ".config/keepassxc", ".electrum", ".bitcoin",
+)
+#: Absolute sensitive locations.
+SYSTEM_SENSITIVE = (
+    "/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers",
+    "/etc/sudoers.d", "/etc/ssh", "/etc/ssl/private", "/etc/krb5.keytab",
+    "/etc/security/opasswd", "/var/lib/sss", "/var/lib/polkit-1", "/proc/*/environ",
+    "/proc/*/mem", "/proc/*/task/*/environ", "/proc/*/task/*/mem", "/proc/kcore",
+    "/dev/mem", "/dev/kmem", "/boot",
+)
+
+
+def components(path: str) -> list[str]:
+    """The names of an absolute path ("//" and a trailing "/" make no empty names)."""
+    return [c for c in path.split("/") if c]
+
+
+def _absolute(path: str | None) -> str | None:
+    if path and path.startswith("/"):
+        return path.rstrip("/") or "/"
+    return None
+
+
+@functools.lru_cache(maxsize=16)
+def _sensitive_patterns(home: str | None) -> tuple[tuple[str, ...], ...]:
+    homes = ["/root", "/home/*"]
+    if home and home.startswith("/") and home.rstrip("/") not in ("", "/root"):
+        homes.append(home)
+    out = [components(p) for p in SYSTEM_SENSITIVE]
+    for h in homes:
+        out += [components(f"{h}/{rel}") for rel in HOME_SENSITIVE]
+    return tuple(tuple(p) for p in out)
+
+
+@functools.lru_cache(maxsize=16)
+def _sensitive_regex(home: str | None) -> re.Pattern[str]:
+    """Every sensitive location as one regex over a path (and anything below it)."""
+    alternatives = []
+    for pattern in _sensitive_patterns(home):
+        comps = [fnmatch.translate(c)[4:-3].replace(".*", "[^/]*") for c in pattern]
+        alternatives.append("/" + "/".join(comps))
+    return re.compile("(?:" + "|".join(alternatives) + ")(?:/.*)?", re.DOTALL)
+
+
+def _prefix_matches(pattern: Sequence[str], comps: Sequence[str]) -> bool:
+    """Whether ``comps`` starts with components matching ``pattern`` (fnmatch per name)."""
+    return len(comps) >= len(pattern) and all(
+        fnmatch.fnmatchcase(c, p) for p, c in zip(pattern, comps, strict=False))
+
+
+def is_sensitive(path: str, home: str | None = None) -> bool:
+    """Whether a path is, or is below, a sensitive location (see docs/learning.md)."""
+    if not path.startswith("/"):
+        return False
+    return _sensitive_regex(home).fullmatch("/" + "/".join(components(path))) is not None
+
+
+def reaches_sensitive(directory: str, deep: bool, home: str | None) -> bool:
+    """Whether ``directory/*`` (or ``directory/**`` when ``deep``) could match a sensitive
+    location or something below one."""
+    comps = components(directory)
+    for pattern in _sensitive_patterns(home):
+        if _prefix_matches(pattern, comps):
+            return True  # the directory itself is sensitive or inside a sensitive one
+        if len(pattern) > len(comps) and _prefix_matches(pattern[:len(comps)], comps) and (
+                deep or len(pattern) == len(comps) + 1):
+            return True
+    return False
+
+
+def _sensitive_samples(home: str | None) -> tuple[str, ...]:
+    """Concrete sensitive paths (and one name below each) to test a glob against."""
+    homes = {"/root", "/home/user"}
+    if home:
+        homes.add(home)
+    samples: list[str] = [location.replace("*", "1") for location in SYSTEM_SENSITIVE]
+    for h in sorted(homes):
+        samples.extend(f"{h}/{rel}" for rel in HOME_SENSITIVE)
+    return tuple(samples + [s + "/x" for s in samples])
+
+
+def covers_sensitive(pattern: str | None, expansions: Expansions) -> bool:
+    """Whether a path glob (None: any path) matches a sensitive location or below one."""
+    if pattern is None:
+        return True
+    try:
+        glob = PathGlob(pattern, expansions=expansions)
+    except GlobError:
+        return False
+    return any(glob.matches(s) for s in _sensitive_samples(_absolute(expansions.home)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing paths
+
+
+class PathWriter:
+    """Literal paths as glob text: below ``$CWD``, ``~`` or ``$TMPDIR`` written with the
+    variable (the longest directory wins: a ``$CWD`` inside the home directory is ``$CWD``),
+    unless ``variables`` is off (``--generalize none``: the policy describes this run)."""
+
+    def __init__(self, expansions: Expansions, variables: bool = True) -> None:
+        self.expansions = expansions
+        self.home = _absolute(expansions.home)
+        self.cwd = _absolute(expansions.cwd)
+        tmp = _absolute(expansions.tmpdir)
+        prefixes: list[tuple[str, str]] = []
+        if variables:
+            if self.cwd and len(components(self.cwd)) >= 2 and self.cwd != self.home:
+                prefixes.append((self.cwd, "$CWD"))
+            if self.home and components(self.home):
+                prefixes.append((self.home, "~"))
+            if tmp and components(tmp):
+                prefixes.append((tmp, "$TMPDIR"))
+        self.prefixes = sorted(prefixes, key=lambda p: -len(p[0]))
+        #: where temporary files are made
+        self.tmpdirs = frozenset({"/tmp", "/var/tmp", "/dev/shm"} | ({tmp} if tmp else set()))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None, variables: bool = True) -> PathWriter:
+        return cls(Expansions.from_env(env), variables)
+
+    def text(self, literal_path: str, parts: Sequence[str] | None = None, tail: str = "",
+             expand: bool = True) -> str:
+        """The path as glob text.  ``parts``: per component, glob text already escaped (a
+        component only a variable's directory may hold stays literal there); ``tail``: glob
+        text after the path (``/*``, ``/**``)."""
+        comps = components(literal_path)
+        escaped = [escape(c) for c in comps]
+        if parts is None:
+            parts = escaped
+        if expand:
+            for directory, variable in self.prefixes:
+                dcomps = components(directory)
+                if comps[:len(dcomps)] == dcomps and list(parts[:len(dcomps)]) == \
+                        escaped[:len(dcomps)]:
+                    return variable + "".join("/" + p for p in parts[len(dcomps):]) + tail
+        return "/" + "/".join(parts) + tail if parts else "/" + tail.lstrip("/")
+
+    def glob(self, text: str) -> PathGlob:
+        return PathGlob(text, expansions=self.expansions)
+
+
+# ---------------------------------------------------------------------------------------------
+# Generated names
+
+
+class Evidence(enum.IntEnum):
+    """What a run showed about a name, besides its shape."""
+
+    NONE = 0       # seen (asked about, read): the shape alone
+    CREATED = 1    # the run made it
+    TEMPORARY = 2  # the run made it to be new (O_EXCL, mkdir) in a temporary directory, or
+    #                made it so and removed or renamed it: a temporary file's life
+
+
+def split_ext(name: str) -> tuple[str, str]:
+    """``name`` as (stem, ".ext") for a short alphanumeric extension, else (name, "")."""
+    stem, dot, ext = name.rpartition(".")
+    if dot and stem and 1 <= len(ext) <= 5 and ext.isalnum():
+        return stem, "." + ext
+    return name, ""
+
+
+_TEMPFILE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")   # Python's tempfile
+_MKSTEMP = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+#: Generators whose prefix is theirs alone: (prefix, length of the random run, its letters).
+#: Python's tempfile ("tmp" by default, 8 of [a-z0-9_]), multiprocessing ("pymp-") and pip
+#: ("pip-KIND-": pip-build-env-, pip-unpack-...); mkstemp templates of gcc ("cc"), git
+#: ("tmp_obj_"...), bash here-documents ("sh-thd."), mktemp(1) ("tmp." and 10).
+_TEMPLATES: tuple[tuple[re.Pattern[str], int, frozenset[str]], ...] = tuple(
+    (re.compile(head), length, alphabet) for head, length, alphabet in (
+        ("tmp", 8, _TEMPFILE), ("pymp-", 8, _TEMPFILE), (r"pip-[a-z]+(?:-[a-z]+)*-", 8, _TEMPFILE),
+        ("tmp", 6, _MKSTEMP), ("cc", 6, _MKSTEMP), ("tmp_(?:obj|pack|idx)_", 6, _MKSTEMP),
+        (r"sh-thd[.-]", 6, _MKSTEMP), (r"tmp\.", 10, _MKSTEMP)))
+#: Random runs of generators with a prefix of the caller's: tempfile's 8, mkstemp's 6,
+#: mktemp(1)'s 10
+_SHAPES = ((8, _TEMPFILE), (6, _MKSTEMP), (10, _MKSTEMP))
+_NUMBER = re.compile(r"[0-9]{3,}")
+_SEPARATORS = frozenset("._-~#+,")
+
+
+def _digits_and_letters(run: str) -> bool:
+    """Whether a run mixes letters and digits (a word does not)."""
+    return any(c.isdigit() for c in run) and any(c.isalpha() for c in run)
+
+
+def _mixed(run: str) -> bool:
+    """Whether a run looks drawn at random: letters and digits, or upper- and lowercase
+    letters mixed inside it (``aBcDeF``; a word is neither)."""
+    if _digits_and_letters(run):
+        return True
+    upper_inside = sum(c.isupper() for c in run[1:])
+    return upper_inside >= 2 and sum(c.islower() for c in run) >= 2
+
+
+def _ends(name: str) -> list[int]:
+    """Where a random run may end: at the end of the name, or where a suffix starting with
+    a dot begins (``.s``, ``.cdtor.c``, ``.tar.gz``)."""
+    return [len(name), *(i for i, c in enumerate(name) if c == "." and i)]
+
+
+def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
+                   in_tmpdir: bool = False, renamed_to: str | None = None) -> str | None:
+    """The glob (escaped text with one ``*``) for the names made from the template ``name``
+    was made from, when it was generated; None for an ordinary name.
+
+    The generated part is a whole run that the ``*`` replaces: the template's prefix and
+    suffix stay literal, none of the random characters do, so the next run's name matches.
+    The random run ends the name or comes before a dotted suffix (``cc*.cdtor.c``).  What
+    counts as generated grows with the evidence:
+
+    * always: a generator's own prefix and run (``tmp`` and 8 of ``[a-z0-9_]``, ``cc`` and
+      6 letters and digits, ``pip-KIND-`` and 8, ``tmp.`` and 10...), the run looking
+      random (letters and digits, or cases, mixed) unless the prefix ends in a separator;
+    * a name the run created: a run of tempfile's or mkstemp's shape after a separator
+      that mixes letters and digits, and a number of 3 or more digits ending the name
+      after a separator (a pid, a counter, Python's ``id()``);
+    * a temporary file's life (``Evidence.TEMPORARY``): a generator's prefix with any run,
+      any run of such a shape after a separator or a change of alphabet
+      (``RECORDxqzjkwpa.tmp``, pip's files), one of letters and digits after a prefix of up to
+      3 characters (``t8e1Ujj``), a number before a dotted suffix, a name that
+      is only a number, and a name that is only a random run: of letters and digits, or
+      anything of the shape in a temporary directory (``in_tmpdir``: Python probes it with 8
+      random characters).
+
+    ``renamed_to``: the name the file was renamed to in its directory.  A file written
+    beside its final name and renamed onto it (pip's, Python's ``tempfile`` with
+    ``prefix=name``: ``direct_url.jsonxqzuk8he.tmp``) shows where its prefix ends, so its
+    random run needs no other boundary.
+    """
+    if evidence is Evidence.TEMPORARY and in_tmpdir and len(name) == 8 and \
+            set(name) <= _TEMPFILE:
+        return "*"  # Python's probe (before the templates: it may begin with "cc")
+    if evidence is not Evidence.NONE and renamed_to and name.startswith(renamed_to) and \
+            len(name) > len(renamed_to):
+        rest = name[len(renamed_to):]
+        for end in _ends(rest):
+            run, tail = rest[:end], rest[end:]
+            if any(len(run) == length and set(run) <= alphabet for length, alphabet in _SHAPES):
+                return escape(renamed_to) + "*" + escape(tail)
+    for end in _ends(name):
+        stem, tail = name[:end], name[end:]
+        for head_pattern, length, alphabet in _TEMPLATES:
+            head, run = stem[:-length], stem[-length:]
+            if len(stem) > length and set(run) <= alphabet and head_pattern.fullmatch(head) \
+                    and (evidence is Evidence.TEMPORARY or head[-1] in _SEPARATORS
+                         or _mixed(run)):
+                return escape(head) + "*" + escape(tail)
+        if evidence is Evidence.NONE:
+            continue
+        for length, alphabet in _SHAPES:
+            head, run = stem[:-length], stem[-length:]
+            if len(stem) < length or not set(run) <= alphabet:
+                continue
+            separated = bool(head) and head[-1] in _SEPARATORS
+            if separated and _digits_and_letters(run):
+                return escape(head) + "*" + escape(tail)
+            if evidence is not Evidence.TEMPORARY:
+                continue
+            if separated or (len(head) >= 2 and head[-1] not in alphabet
+                             and not head[-2].islower()):  # "RECORD", not "Amsterdam"
+                return escape(head) + "*" + escape(tail)
+            if head and len(head) <= 3 and _digits_and_letters(run):  # "t8e1Ujj"
+                return escape(head) + "*" + escape(tail)
+            if not head and (_digits_and_letters(run) or in_tmpdir):
+                return "*" + escape(tail)
+    if evidence is Evidence.NONE:
+        return None
+    for match in reversed(list(_NUMBER.finditer(name))):
+        head, tail = name[:match.start()], name[match.end():]
+        if not head:
+            if not tail and evidence is Evidence.TEMPORARY:
+                return "*"
+            continue
+        if head[-1] not in _SEPARATORS:
+            continue
+        if not tail or (evidence is Evidence.TEMPORARY and tail[0] == "."):
+            return escape(head) + "*" + escape(tail)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Categories: well-known read-only sets, learned whole
+
+
+#: Directories shared libraries are loaded from (the loader's defaults, and the compiler's)
+LIB_DIRS = ("/lib", "/lib64", "/lib32", "/usr/lib", "/usr/lib64", "/usr/lib32",
+            "/usr/local/lib")
+_SHARED_LIBRARY = re.compile(r".+\.so(\.[0-9][0-9.]*)?$")
+#: what a linker reads besides shared libraries: static archives, the C runtime's objects
+_LINKED = re.compile(r".+\.a|[A-Za-z]*crt[A-Za-z0-9]*\.o")
+#: an interpreter's library directory: its standard library and its (or a virtual
+#: environment's) site-packages, and Debian's /usr/lib/python3 (dist-packages)
+_PYTHON_ROOT = re.compile(r"(?:/[^/]+)*?/lib/python3(?:\.[0-9]+)?(?=/|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    """A well-known read-only set of files: a program that read some of it may read any
+    of it on another run (another locale, another header, another library).
+
+    ``roots`` are directories taken whole (``root/**``), unless ``libraries``: then only
+    the libraries directly in them (``root/*.so*``, ``*.a``, the C runtime's ``*crt*.o``, and
+    ``root/glibc-hwcaps/*/*.so*``);
+    ``files`` are single files that belong to it.  The roots found on the running system
+    (:class:`SystemFacts`) replace ``roots`` when learning found some."""
+
+    key: str
+    label: str
+    roots: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    libraries: bool = False
+
+
+#: The categories, one rule each (docs/learning.md lists them).
+CATEGORIES: tuple[Category, ...] = (
+    Category("libraries", "libraries",
+             ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", *LIB_DIRS),
+             ("/etc/ld.so.cache",), libraries=True),
+    Category("headers", "system headers", ("/usr/include", "/usr/local/include")),
+    Category("compiler", "the compiler's own files", ("/usr/lib/gcc", "/usr/libexec/gcc")),
+    Category("python", "the Python standard library and system packages"),
+    Category("locale", "locale data and message catalogs",
+             ("/usr/lib/locale", "/usr/share/locale", "/usr/share/locale-langpack",
+              "/usr/share/i18n", "/usr/lib/x86_64-linux-gnu/gconv", "/usr/lib64/gconv",
+              "/usr/lib/gconv", "/usr/share/X11/locale"), ("/etc/locale.alias",)),
+    Category("zoneinfo", "timezone data", ("/usr/share/zoneinfo",), ("/etc/timezone",)),
+    Category("terminfo", "terminal descriptions",
+             ("/usr/share/terminfo", "/lib/terminfo", "/etc/terminfo")),
+    Category("certificates", "CA certificates",
+             ("/etc/ssl/certs", "/usr/share/ca-certificates", "/etc/ca-certificates",
+              "/etc/pki/ca-trust", "/etc/pki/tls/certs"),
+             ("/etc/ssl/openssl.cnf", "/usr/lib/ssl/openssl.cnf")),
+)
+CATEGORY_KEYS = tuple(c.key for c in CATEGORIES)
+
+
+@dataclass(frozen=True)
+class SystemFacts:
+    """What learning found on the running system (gathered where the command ran, never
+    by the pure learner): per category key, the roots the programs that ran use -- the
+    compiler's include directories, its own directories, the interpreter's library
+    directories, the loader's library directories.  Written into the learning log, so a
+    policy rebuilt from the log is the same."""
+
+    roots: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {key: list(roots) for key, roots in self.roots.items()}
+
+    @classmethod
+    def from_json(cls, data: object) -> SystemFacts:
+        """The inverse of :meth:`to_json`; ValueError on anything else."""
+        if not isinstance(data, Mapping):
+            raise ValueError("system facts are a table of category keys")
+        roots: dict[str, tuple[str, ...]] = {}
+        for key, values in data.items():
+            if key not in CATEGORY_KEYS or not isinstance(values, list) or not all(
+                    isinstance(v, str) and v.startswith("/") for v in values):
+                raise ValueError(f"bad system facts for {key!r}")
+            roots[key] = tuple(values)
+        return cls(roots)
+
+
+def is_shared_library(path: str) -> bool:
+    """A library the dynamic loader (or an interpreter) may load on another run: a
+    ``lib*.so*`` or any ``.so`` in a library directory proper (the multiarch directory, its
+    glibc-hwcaps variants, Python's lib-dynload) -- not an interpreter's probe for an
+    extension module in a package directory, which is the same on every run."""
+    parent, _, name = path.rpartition("/")
+    if not _SHARED_LIBRARY.fullmatch(name) or not any(
+            parent == d or parent.startswith(d + "/") for d in LIB_DIRS):
+        return False
+    base = parent.rpartition("/")[2]
+    return (name.startswith("lib") or parent in LIB_DIRS or base == "lib-dynload"
+            or base.endswith("-linux-gnu") or "/glibc-hwcaps/" in parent)
+
+
+def is_library(path: str) -> bool:
+    """A shared library (:func:`is_shared_library`), or what a linker reads from a library
+    directory proper: a static archive, a C runtime object (crt1.o, crti.o...)."""
+    if is_shared_library(path):
+        return True
+    parent, _, name = path.rpartition("/")
+    base = parent.rpartition("/")[2]
+    return bool(_LINKED.fullmatch(name)) and (parent in LIB_DIRS or base.endswith("-linux-gnu"))
+
+
+def _below(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def category_roots(category: Category, facts: SystemFacts | None,
+                   paths: Iterable[str] = ()) -> tuple[str, ...]:
+    """The roots of a category on this system: the facts' (else the defaults), and what
+    the observed ``paths`` show (the directory of a shared library read, the Python
+    library a path is in); nested roots are left out."""
+    found = list(facts.roots.get(category.key, ())) if facts is not None else []
+    roots = found or list(category.roots)
+    for path in paths:
+        if category.libraries and is_library(path):
+            parent = path.rpartition("/")[0]
+            hwcaps = parent.find("/glibc-hwcaps/")
+            roots.append(parent[:hwcaps] if hwcaps > 0 else parent)
+        elif category.key == "python":
+            match = _PYTHON_ROOT.match(path)
+            if match:
+                roots.append(match.group())
+    unique = sorted(set(roots))
+    if category.libraries:
+        return tuple(unique)
+    return tuple(r for r in unique if not any(o != r and _below(r, o) for o in unique))
+
+
+def in_category(path: str, category: Category, roots: Sequence[str]) -> bool:
+    """Whether ``path`` belongs to the category with these roots."""
+    if path in category.files:
+        return True
+    if category.libraries:
+        if not is_library(path):
+            return False
+        parent = path.rpartition("/")[0]
+        hwcaps = parent.find("/glibc-hwcaps/")
+        return (parent[:hwcaps] if hwcaps > 0 else parent) in roots
+    return any(_below(path, root) for root in roots)
+
+
+def _alternatives(texts: Sequence[str]) -> str:
+    """Glob texts (without braces of their own) as one: ``{a,b}`` (commas escaped)."""
+    escaped = [t.replace(",", "\\,") for t in texts]
+    return escaped[0] if len(escaped) == 1 else "{" + ",".join(escaped) + "}"
+
+
+def category_pattern(category: Category, roots: Sequence[str], writer: PathWriter) -> str:
+    """The one glob of a category: each root whole (or the libraries in it), and its
+    files: ``{{/usr/include,/usr/local/include}/**,/etc/x}``."""
+    tail = "/{*.so*,*.a,*crt*.o,glibc-hwcaps/*/*.so*}" if category.libraries else "/**"
+    parts = [_alternatives([writer.text(r) for r in roots]) + tail] if roots else []
+    parts += [writer.text(f).replace(",", "\\,") for f in category.files]
+    return parts[0] if len(parts) == 1 else "{" + ",".join(parts) + "}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Names that are not names: descriptors, content hashes; arguments as globs
+
+
+_PSEUDO = re.compile(r"^(?P<kind>pipe|socket|anon_inode):")
+_MEMFD = re.compile(r"^/?memfd:(?P<name>.*?)(?: \(deleted\))?$", re.DOTALL)
+#: a content hash (git's objects, caches): 30 or more hex digits
+HASH_NAME = re.compile(r"[0-9a-f]{30,}")
+#: the directory of 2 hex digits a hash is filed under (git's objects/45/)
+FANOUT = re.compile(r"[0-9a-f]{2}")
+
+
+def pseudo_kind(path: str) -> tuple[str, str | None] | None:
+    """For a descriptor that is not a file (``pipe:[12]``, ``socket:[3]``,
+    ``anon_inode:[eventfd]``, ``/memfd:NAME (deleted)``): its kind, and a memfd's name."""
+    match = _PSEUDO.match(path)
+    if match:
+        return match["kind"], None
+    match = _MEMFD.match(path)
+    if match:
+        return "memfd", match["name"]
+    return None
+
+
+def pseudo_pattern(path: str) -> str | None:
+    """The glob for every descriptor of the kind ``path`` is (``pipe:*``), or None."""
+    found = pseudo_kind(path)
+    return f"{found[0]}:*" if found is not None else None
+
+
+def escape_argv(text: str) -> str:
+    """A literal argument as an argv glob (fnmatch has no backslash escapes: use classes)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Compaction: exact paths, fewer rules
+
+
+#: Longest pattern text compaction makes (longer groups are split into several rules).
+COMPACT_WIDTH = 400
+
+
+def _brace_escape(text: str) -> str:
+    """Glob text made safe inside ``{...}`` (a comma there separates alternatives)."""
+    return text.replace(",", "\\,")
+
+
+def _common_suffix(names: Sequence[str]) -> str:
+    """The longest ``.ext`` ending every name shares (``.cpython-311.pyc``), if any."""
+    first = names[0]
+    for i, c in enumerate(first):
+        if c != ".":
+            continue
+        suffix = first[i:]
+        if all(n.endswith(suffix) and len(n) > len(suffix) for n in names):
+            return suffix
+    return ""
+
+
+def _brace(names: Sequence[str]) -> list[str]:
+    """``{a,b,c}.ext`` texts for names of one directory, split to stay readable."""
+    suffix = _common_suffix(names)
+    chunks: list[list[str]] = [[]]
+    for name in names:
+        stem = _brace_escape(name[:len(name) - len(suffix)])
+        if chunks[-1] and sum(len(c) + 1 for c in chunks[-1]) + len(stem) > COMPACT_WIDTH:
+            chunks.append([])
+        chunks[-1].append(stem)
+    return ["{" + ",".join(c) + "}" + suffix if len(c) > 1 else c[0] + suffix for c in chunks]
+
+
+def _escape_top_commas(text: str) -> str:
+    """Glob text made one alternative of a brace: its commas outside braces escaped."""
+    out: list[str] = []
+    depth = 0
+    escaped = False
+    for c in text:
+        if escaped:
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif c == "," and depth == 0:
+            out.append("\\")
+        out.append(c)
+    return "".join(out)
+
+
+def join(texts: Sequence[str]) -> list[str]:
+    """Glob texts as few brace patterns ``{a,b,c}`` as stay readable (same meaning)."""
+    chunks: list[list[str]] = [[]]
+    for text in texts:
+        text = _escape_top_commas(text)
+        if chunks[-1] and sum(len(t) + 1 for t in chunks[-1]) + len(text) > COMPACT_WIDTH:
+            chunks.append([])
+        chunks[-1].append(text)
+    return ["{" + ",".join(c) + "}" if len(c) > 1 else c[0] for c in chunks if c]
+
+
+def compact(entries: list[tuple[tuple[str, ...], str]]) -> list[tuple[tuple[str, ...], str]]:
+    """Exact path rules of the same calls, written as fewer rules with the same meaning:
+    names of one directory as ``dir/{a,b}``, and directories holding the same names as
+    ``{d1,d2}/{a,b}`` (the shell's $PATH search).  No path is added or lost."""
+    by_parent: dict[tuple[tuple[str, ...], str], list[str]] = defaultdict(list)
+    out: list[tuple[tuple[str, ...], str]] = []
+    for calls, text in entries:
+        parent, sep, name = text.rpartition("/")
+        if not sep or not name:
+            out.append((calls, text))
+            continue
+        by_parent[(calls, parent)].append(name)
+    by_names: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = defaultdict(list)
+    for (calls, parent), in_parent in by_parent.items():
+        if len(in_parent) == 1:
+            out.append((calls, f"{parent}/{in_parent[0]}"))
+        else:
+            by_names[(calls, tuple(sorted(set(in_parent))))].append(parent)
+    for (calls, names), parents in by_names.items():
+        tails = _brace(names)
+        head = "{" + ",".join(_brace_escape(p) for p in sorted(parents)) + "}"
+        if (len(parents) > 1 and "" not in parents and len(tails) == 1
+                and len(head) + len(tails[0]) <= COMPACT_WIDTH
+                and len(parents) * len(names) <= 512):
+            out.append((calls, f"{head}/{tails[0]}"))
+            continue
+        for parent in sorted(parents):
+            out += [(calls, f"{parent}/{tail}") for tail in tails]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Scopes: the ladder of patterns for some paths, narrowest first
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """One way to write a rule for some paths: ``key`` (``file``, ``temp``, ``ext``,
+    ``dir``, ``tree``, ``cwd``, ``home``), what it means in words, the glob, and whether it
+    reaches a sensitive location."""
+
+    key: str
+    label: str
+    pattern: str
+    sensitive: bool = False
+
+
+def _common_directory(paths: Sequence[str]) -> str:
+    parts = [components(p)[:-1] for p in paths]
+    common: list[str] = []
+    for names in zip(*parts, strict=False):
+        if any(n != names[0] for n in names):
+            break
+        common.append(names[0])
+    return "/" + "/".join(common)
+
+
+def exact_pattern(paths: Sequence[str], writer: PathWriter) -> str:
+    """One glob naming exactly these paths (compacted when it can be one brace pattern)."""
+    texts = sorted({writer.text(p) for p in paths})
+    compacted = compact([((), t) for t in texts])
+    return compacted[0][1] if len(compacted) == 1 else _alternatives(texts)
+
+
+def scopes(paths: Sequence[str], writer: PathWriter,
+           evidence: Evidence = Evidence.NONE) -> list[Scope]:
+    """The patterns that cover every one of ``paths`` (absolute), narrowest first: the
+    paths themselves, their generated names (one template in one directory), their
+    extension in their directory, their directory, the tree of their common directory,
+    everything below ``$CWD``, everything below ``~``.  Scopes that name the same glob are
+    given once; each says whether it reaches a sensitive location."""
+    if not paths or not all(p.startswith("/") for p in paths):
+        return []
+    home = writer.home
+    sensitive_paths = any(is_sensitive(p, home) for p in paths)
+    out: list[Scope] = []
+
+    def add(key: str, label: str, pattern: str) -> None:
+        if any(s.pattern == pattern for s in out):
+            return
+        reaches = sensitive_paths or covers_sensitive(pattern, writer.expansions)
+        out.append(Scope(key, label, pattern, reaches))
+
+    add("file", "this file" if len(paths) == 1 else "these files", exact_pattern(paths, writer))
+    directory = _common_directory(paths)
+    parents = {p.rpartition("/")[0] or "/" for p in paths}
+    names = [p.rpartition("/")[2] for p in paths]
+    if directory != "/" and len(parents) == 1:
+        generated = {generated_name(n, evidence) for n in names}
+        if len(generated) == 1 and None not in generated:
+            (glob,) = generated
+            assert glob is not None
+            add("temp", f"generated names like {names[0]} in {directory}",
+                writer.text(directory, tail="/" + glob))
+        exts = {split_ext(n)[1] for n in names}
+        if len(exts) == 1 and "" not in exts:
+            (ext,) = exts
+            add("ext", f"every *{ext} file in {directory}",
+                writer.text(directory, tail="/*" + escape(ext)))
+        add("dir", f"everything in {directory}", writer.text(directory, tail="/*"))
+    if directory != "/":
+        add("tree", f"everything below {directory}", writer.text(directory, tail="/**"))
+    for top, key, variable in ((writer.cwd, "cwd", "$CWD"), (home, "home", "~")):
+        if top and top != "/" and all(p.startswith(top + "/") for p in paths):
+            add(key, f"everything below {variable} ({top})", f"{variable}/**")
+    return out

@@ -1,0 +1,266 @@
+"""Learned policies work on the next run and grant no more than was used (issue 13): real
+programs, each learned once, then enforced on runs that differ as real runs do -- new
+temporary names, a fresh virtual environment, a header added, another directory on $PATH --
+and on variations that must be refused: a file only looked at, then read; a file only linked,
+then written."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import results, run_systrace
+
+PYTHON3 = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else shutil.which("python3")
+#: a PATH without the user's own tool directories (pip asks rustc for its user agent when it
+#: finds one: another program in the run, not what these tests are about)
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+def records(log: Path) -> list[dict]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def refusals(log: Path) -> list[dict]:
+    return [r for r in records(log) if r.get("result") == "refused"]
+
+
+def learn(tmp: Path, command: list[str], *, cwd: Path | None = None,
+          env: dict[str, str] | None = None, extra: tuple[str, ...] = ()) -> Path:
+    policy = tmp / "policy.toml"
+    r = run_systrace(["-A", "-o", str(policy), "--log", str(tmp / "learn.jsonl"), *extra,
+                      "--", *command], cwd=cwd, env=env)
+    assert policy.exists(), r.stderr
+    assert r.returncode == 0, r.stderr
+    return policy
+
+
+def enforce(tmp: Path, policy: Path, command: list[str], *, cwd: Path | None = None,
+            env: dict[str, str] | None = None, timeout: float = 120
+            ) -> tuple[subprocess.CompletedProcess[str], list[dict]]:
+    log = tmp / "enforce.jsonl"
+    log.unlink(missing_ok=True)
+    r = run_systrace(["-p", str(policy), "--log", str(log), "--", *command], cwd=cwd,
+                     env=env, timeout=timeout)
+    return r, refusals(log)
+
+
+# --- random names: the next runs' names are not this run's ----------------------------------
+
+TEMPFILE_SCRIPT = """
+import os, sys, tempfile
+out = sys.argv[1]
+with tempfile.NamedTemporaryFile("w", suffix=".txt") as t:
+    t.write("scratch")
+fd, name = tempfile.mkstemp(prefix="job-", suffix=".log")
+os.write(fd, b"x"); os.close(fd); os.unlink(name)
+with tempfile.TemporaryDirectory() as d:
+    open(os.path.join(d, "inner.dat"), "w").write("y")
+with tempfile.NamedTemporaryFile("w", dir=out, prefix="part-", delete=False) as t:
+    t.write("z")
+os.replace(t.name, os.path.join(out, "result.txt"))
+print(open(os.path.join(out, "result.txt")).read())
+"""
+
+
+def test_a_python_program_using_tempfile_runs_three_more_times(tmp_path):
+    script = tmp_path / "temps.py"
+    script.write_text(TEMPFILE_SCRIPT)
+    out = tmp_path / "out"
+    out.mkdir()
+    policy = learn(tmp_path, [PYTHON3, str(script), str(out)])
+    text = policy.read_text()
+    # (Python probes $TMPDIR with a random name of no prefix: $TMPDIR/* covers tmp*, job-*)
+    assert "$TMPDIR/*" in text and "out/part-*" in text and "$TMPDIR/tmp*/inner.dat" in text
+    for _ in range(3):
+        r, refused = enforce(tmp_path, policy, [PYTHON3, str(script), str(out)])
+        assert (r.returncode, r.stdout) == (0, "z\n"), r.stderr
+        assert refused == [], refused[:3]
+
+
+# --- a package installed into a virtual environment, installed again -------------------------
+
+def tiny_wheel(directory: Path) -> Path:
+    """A pure-Python wheel of two modules, written as pip expects one (no build needed)."""
+    files = {"tinypkg/__init__.py": "VALUE = 42\n", "tinypkg/util.py": "def f():\n    return 1\n"}
+    info = "tinypkg-0.1.dist-info"
+    files[f"{info}/METADATA"] = "Metadata-Version: 2.1\nName: tinypkg\nVersion: 0.1\n"
+    files[f"{info}/WHEEL"] = ("Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                              "Tag: py3-none-any\n")
+    record = []
+    for name, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest())
+        record.append(f"{name},sha256={digest.rstrip(b'=').decode()},{len(text.encode())}")
+    files[f"{info}/RECORD"] = "\n".join([*record, f"{info}/RECORD,,"]) + "\n"
+    wheel = directory / "tinypkg-0.1-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return wheel
+
+
+@pytest.mark.slow
+def test_a_local_package_installed_into_a_venv_installs_again(tmp_path):
+    if subprocess.run([PYTHON3, "-c", "import ensurepip"], capture_output=True).returncode:
+        pytest.skip("this python cannot make a virtual environment with pip")
+    wheel = tiny_wheel(tmp_path)
+    venv = tmp_path / "venv"
+    env = {"PATH": SYSTEM_PATH, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+    install = [str(venv / "bin" / "pip"), "install", "-q", "--no-index", "--no-cache-dir",
+               str(wheel)]
+
+    def fresh_venv() -> None:
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([PYTHON3, "-m", "venv", str(venv)], check=True, env={"PATH": SYSTEM_PATH})
+
+    fresh_venv()
+    policy = learn(tmp_path, install, cwd=tmp_path, env=env)
+    fresh_venv()
+    r, refused = enforce(tmp_path, policy, install, cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    assert refused == [], refused[:3]
+    check = subprocess.run([str(venv / "bin" / "python"), "-c",
+                            "import tinypkg; print(tinypkg.VALUE)"], capture_output=True,
+                           text=True)
+    assert check.stdout == "42\n", check.stderr
+    text = policy.read_text()
+    assert not re.search(r"tinypkg\*|/t\*", text), text  # a package's name is no random one
+    assert "tinypkg-0.1.dist-info/{INSTALLER*.tmp,RECORD*.tmp" in text  # pip's are
+
+
+# --- a small build: still builds with a header added; a readable policy ----------------------
+
+C_FILES = {
+    "a.c": '#include <stdio.h>\nint a(void) { return printf("a\\n"); }\n',
+    "b.c": '#include <stdio.h>\nint b(void) { return printf("b\\n"); }\n',
+    "c.c": '#include <string.h>\nint c(void) { return (int)strlen("c"); }\n',
+    "main.c": "int a(void); int b(void); int c(void);\n"
+              "int main(void) { return a() + b() + c() == 5 ? 0 : 1; }\n",
+}
+MAKEFILE = ("all: prog\nprog: a.o b.o c.o main.o\n\tgcc -o prog a.o b.o c.o main.o\n"
+            "%.o: %.c\n\tgcc -O1 -c -o $@ $<\n")
+
+
+def test_a_make_build_still_builds_after_a_header_is_added(tmp_path):
+    if shutil.which("make") is None or shutil.which("gcc") is None:
+        pytest.skip("make and gcc are needed")
+    project = tmp_path / "project"
+    project.mkdir()
+    for name, text in C_FILES.items():
+        (project / name).write_text(text)
+    (project / "Makefile").write_text(MAKEFILE)
+    policy = learn(tmp_path, ["make", "-j2"], cwd=project)
+    lines = policy.read_text().count("\n")
+    assert lines <= 150, f"{lines} lines:\n{policy.read_text()}"
+    for built in project.glob("*.o"):
+        built.unlink()
+    (project / "prog").unlink()
+    (project / "a.c").write_text("#include <stdlib.h>\n" + C_FILES["a.c"])
+    r, refused = enforce(tmp_path, policy, ["make", "-j2"], cwd=project)
+    assert r.returncode == 0, r.stderr
+    assert refused == [], refused[:3]
+    assert subprocess.run([str(project / "prog")], capture_output=True).returncode == 0
+
+
+def test_find_over_the_system_headers_learns_a_few_rules(tmp_path):
+    if not Path("/usr/include/stdio.h").exists():
+        pytest.skip("no system headers")
+    command = ["find", "/usr/include", "-name", "*.h"]
+    policy = learn(tmp_path, command)
+    data = tomllib.loads(policy.read_text())
+    count = len(data.get("rule", [])) + sum(len(t.get("rule", []))
+                                            for t in data.get("program", {}).values())
+    assert count <= 30, policy.read_text()
+    r, refused = enforce(tmp_path, policy, command)
+    assert r.returncode == 0 and refused == [], (r.stderr, refused[:3])
+
+
+# --- what was only looked at, or only linked, stays so --------------------------------------
+
+def test_stat_only_learning_denies_a_later_read(tmp_path, probe):
+    target = tmp_path / "data" / "secret.txt"
+    target.parent.mkdir()
+    target.write_text("s\n")
+    for level in ("strict", "safe", "broad"):
+        policy = learn(tmp_path, [str(probe), f"stat:{target}", f"access:{target}",
+                                  f"readlink:{target}"], extra=("--generalize", level))
+        r, _ = enforce(tmp_path, policy, [str(probe), f"stat:{target}", f"open:{target}"])
+        got = results(r.stdout)
+        assert got[f"stat {target}"] == "ok", (level, r.stdout)
+        assert got[f"open {target}"] == "EPERM", (level, r.stdout, policy.read_text())
+
+
+def test_link_learning_denies_a_later_write_to_the_source(tmp_path, probe):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    source = repo / "object"
+    source.write_text("o\n")
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    link = clone / "object"
+    policy = learn(tmp_path, [str(probe), f"link:{source}:{link}"])
+    assert link.exists()
+    link.unlink()
+    r, _ = enforce(tmp_path, policy, [str(probe), f"link:{source}:{link}",
+                                      f"openw:{source}", f"unlink:{source}"])
+    got = results(r.stdout)
+    assert got[f"link {source}:{link}"] == "ok", r.stdout
+    assert got[f"openw {source}"] == "EPERM", (r.stdout, policy.read_text())
+    assert got[f"unlink {source}"] == "EPERM"
+    assert source.read_text() == "o\n"
+
+
+# --- searches go on past what does not exist -------------------------------------------------
+
+def test_a_path_with_an_extra_empty_directory_in_front_still_finds_the_program(tmp_path):
+    """env finds cat with execvp, which goes on after ENOENT and EACCES and stops at anything
+    else: the exec of empty/cat is refused (the policy never saw it) with ENOENT."""
+    data = tmp_path / "data.txt"
+    data.write_text("hello\n")
+    command = ["env", "cat", str(data)]
+    policy = learn(tmp_path, command, env={"PATH": SYSTEM_PATH})
+    if not Path("/usr/local/bin/cat").exists():  # a miss of the learning run's own search
+        failed = [r["observation"] for r in records(tmp_path / "learn.jsonl")
+                  if r.get("observation", {}).get("failed")]
+        assert any(o["paths"] == [["path", "/usr/local/bin/cat"]] and o["failed"] == "ENOENT"
+                   for o in failed), failed
+        assert "/usr/local/bin" not in policy.read_text()  # not learned as an exec
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r, refused = enforce(tmp_path, policy, command, env={"PATH": f"{empty}:{SYSTEM_PATH}"})
+    assert (r.returncode, r.stdout) == (0, "hello\n"), r.stderr
+    assert refused == [], refused[:3]
+    missing = [x for x in records(tmp_path / "enforce.jsonl") if x.get("result") == "missing"]
+    assert any(str(empty) in str(x["args"].get("path")) for x in missing), missing
+
+
+# --- the facts of the system the categories take their roots from ----------------------------
+
+def test_the_categories_roots_come_from_the_programs_that_ran(tmp_path):
+    from systrace_py.learn_cli import gather_facts
+
+    gcc = shutil.which("gcc")
+    programs = [os.path.realpath(p) for p in (gcc, PYTHON3) if p]
+    facts = gather_facts(programs).to_json()
+    if gcc:
+        assert "/usr/include" in facts["headers"]
+        assert any(os.path.exists(f"{d}/cc1") or "/gcc/" in d for d in facts["compiler"])
+    assert any(os.path.exists(f"{d}/os.py") for d in facts["python"]), facts
+    assert facts["libraries"]
+    # a program the traced command could have written is never run to ask it
+    planted = tmp_path / "bin" / "gcc"
+    planted.parent.mkdir()
+    planted.write_text("#!/bin/sh\ntouch " + str(tmp_path / "ran") + "\n")
+    planted.chmod(0o777)
+    assert "headers" not in gather_facts([str(planted)]).to_json()
+    assert not (tmp_path / "ran").exists()

@@ -1,0 +1,267 @@
+"""The one generalizer (systrace_py.policy.generalize): generated names told from ordinary ones
+on many real names of this system and on names real generators make, categories, scopes.
+
+The real names are the system's own (headers, the Python library and packages, /etc, the
+timezone database, shared libraries, programs): none was generated, so none may be taken for a
+random one where its shape alone would have to tell.  The generated names are drawn from each
+generator's own alphabet (tempfile's 8 of [a-z0-9_], mkstemp's 6 of [A-Za-z0-9], mktemp's 10)
+and also made by the generators themselves (Python's tempfile, the C library's mkstemps)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import string
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from systrace_py.policy.generalize import (
+    CATEGORIES,
+    Evidence,
+    PathWriter,
+    SystemFacts,
+    category_pattern,
+    category_roots,
+    generated_name,
+    in_category,
+    scopes,
+)
+from systrace_py.policy.glob import PathGlob
+
+ENV = {"HOME": "/home/u", "CWD": "/work/proj", "TMPDIR": "/tmp", "USER": "u"}
+WRITER = PathWriter.from_env(ENV)
+
+# --- real names ------------------------------------------------------------------------------
+
+_ROOTS = ["/usr/include", "/etc", "/usr/share/zoneinfo", "/usr/bin", "/usr/lib/x86_64-linux-gnu",
+          sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"],
+          f"/usr/lib/python3.{sys.version_info.minor}", "/usr/lib/python3/dist-packages"]
+#: directories whose names *are* generated (c_rehash's hash links)
+_GENERATED_DIRS = ("/etc/ssl/certs",)
+
+
+def _real_names(limit: int = 60000) -> list[str]:
+    names: set[str] = set()
+    for root in dict.fromkeys(_ROOTS):
+        for top, dirs, files in os.walk(root):
+            if top.startswith(_GENERATED_DIRS):
+                continue
+            names.update(dirs)
+            names.update(files)
+            if len(names) > limit:
+                break
+    return sorted(names)
+
+
+REAL = _real_names()
+SEPARATORS = set("._-~#+,")
+
+
+def _plain(name: str) -> bool:
+    """No digit and no separator: a word (or words run together)."""
+    return not any(c.isdigit() or c in SEPARATORS for c in name)
+
+
+def _of_a_generators_template(name: str) -> bool:
+    """cc + 6 (gcc), tmp + 6 or 8: a generator's own prefix and length -- a temporary file's
+    life makes such a name the generator's."""
+    stem = name.split(".")[0]
+    return (stem.startswith("cc") and len(stem) == 8) or (
+        stem.startswith("tmp") and len(stem) in (9, 11))
+
+
+def test_there_are_enough_real_names():
+    assert len(REAL) > 500, _ROOTS
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.sampled_from(REAL))
+def test_a_real_name_is_never_generated_by_its_shape_alone(name):
+    assert generated_name(name, Evidence.NONE) is None, name
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.sampled_from(REAL).filter(lambda n: not any(c.isdigit() for c in n)))
+def test_a_real_name_without_digits_is_never_generated_when_created(name):
+    assert generated_name(name, Evidence.CREATED) is None, name
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.sampled_from(REAL).filter(_plain).filter(lambda n: not _of_a_generators_template(n)))
+def test_a_word_stays_a_word_even_as_a_temporary_file(name):
+    """tinypkg, Makefile, __init__: a temporary file's life is no reason to widen a name
+    with no digit and no separator (outside a temporary directory)."""
+    assert generated_name(name, Evidence.TEMPORARY) is None, name
+
+
+@pytest.mark.parametrize("name", ["tinypkg", "Makefile", "requirements.txt", "index.lock",
+                                  "maintenance.lock", "output.txt", "OpenMP", "__init__.py",
+                                  "DWARFLinker", "Amsterdam", "LoopIdiomRecognize.h"])
+def test_ordinary_names_of_temporary_files(name):
+    assert generated_name(name, Evidence.TEMPORARY) is None
+
+
+# --- generated names -------------------------------------------------------------------------
+
+TEMPFILE = string.ascii_lowercase + string.digits + "_"
+MKSTEMP = string.ascii_letters + string.digits
+#: (prefix, length, alphabet, the least evidence that recognizes every run of it)
+TEMPLATES = [
+    ("tmp", 8, TEMPFILE, Evidence.TEMPORARY),       # Python's tempfile
+    ("pip-unpack-", 8, TEMPFILE, Evidence.NONE),    # pip's directories
+    ("pip-build-env-", 8, TEMPFILE, Evidence.NONE),
+    ("pymp-", 8, TEMPFILE, Evidence.NONE),          # multiprocessing
+    ("RECORD", 8, TEMPFILE, Evidence.TEMPORARY),    # pip's RECORD, written beside it
+    ("build-", 8, TEMPFILE, Evidence.TEMPORARY),    # tempfile with a prefix of the caller's
+    ("cc", 6, MKSTEMP, Evidence.TEMPORARY),         # gcc
+    ("tmp_obj_", 6, MKSTEMP, Evidence.NONE),        # git
+    ("sh-thd.", 6, MKSTEMP, Evidence.NONE),         # bash here-documents
+    ("out-", 6, MKSTEMP, Evidence.TEMPORARY),       # mkstemp("out-XXXXXX")
+    ("tmp.", 10, MKSTEMP, Evidence.NONE),           # mktemp(1)
+]
+SUFFIXES = ["", ".s", ".txt", ".tar.gz", ".cdtor.c", ".tmp"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from(TEMPLATES), st.sampled_from(SUFFIXES), st.data())
+def test_a_generated_name_becomes_its_template(template, suffix, data):
+    """Every name of a template gives the same glob, which matches them all: the next run's
+    name is permitted, and no random character was kept."""
+    prefix, length, alphabet, least = template
+    run = st.text(alphabet, min_size=length, max_size=length)
+    first, second = prefix + data.draw(run) + suffix, prefix + data.draw(run) + suffix
+    for evidence in Evidence:
+        if evidence < least:
+            continue
+        glob = generated_name(first, evidence)
+        assert glob is not None, (first, evidence)
+        assert glob == generated_name(second, evidence), (first, second)
+        assert PathGlob("/d/" + glob, ENV).matches("/d/" + second)
+        assert glob.startswith(prefix.replace(".", ".")) and "*" in glob
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(TEMPFILE, min_size=8, max_size=8))
+def test_pythons_probe_of_the_temporary_directory(run):
+    """tempfile probes its directory with 8 random characters and no prefix: in a temporary
+    directory, as a temporary file, that is a generated name however it came out."""
+    assert generated_name(run, Evidence.TEMPORARY, in_tmpdir=True) == "*"
+    # one that begins as a template would must still match the next run's probe
+    assert generated_name("cc" + run[2:], Evidence.TEMPORARY, in_tmpdir=True) == "*"
+
+
+def test_names_the_generators_really_make(tmp_path):
+    made: dict[str, list[str]] = {}
+    for prefix, suffix in (("tmp", ""), ("tmp", ".json"), ("", ""), ("RECORD", ".tmp"),
+                           ("pip-unpack-", ""), ("x.", "")):
+        names = made.setdefault(f"py:{prefix}:{suffix}", [])
+        for _ in range(60):
+            fd, path = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=tmp_path)
+            os.close(fd)
+            os.unlink(path)
+            names.append(os.path.basename(path))
+    libc = ctypes.CDLL(None, use_errno=True)
+    for template, suffix_length in ((b"ccXXXXXX.s", 2), (b"tmp_obj_XXXXXX", 0),
+                                    (b"tmp.XXXXXXXXXX", 0), (b"out-XXXXXX", 0)):
+        names = made.setdefault(template.decode(), [])
+        for _ in range(60):
+            buffer = ctypes.create_string_buffer(bytes(tmp_path) + b"/" + template)
+            fd = libc.mkstemps(buffer, suffix_length)
+            assert fd >= 0, ctypes.get_errno()
+            os.close(fd)
+            os.unlink(buffer.value)
+            names.append(os.path.basename(buffer.value.decode()))
+    for label, names in made.items():
+        globs = {generated_name(n, Evidence.TEMPORARY, in_tmpdir=True) for n in names}
+        assert len(globs) == 1 and None not in globs, (label, globs)
+
+
+@pytest.mark.parametrize(("name", "evidence", "glob"), [
+    ("sort.4242", Evidence.CREATED, "sort.*"),           # a pid
+    ("x.cpython-311.pyc.140230", Evidence.CREATED, "x.cpython-311.pyc.*"),  # id()
+    ("out-4242.log", Evidence.TEMPORARY, "out-*.log"),
+    ("out-4242.log", Evidence.CREATED, None),            # (a number before an extension)
+    ("4242", Evidence.TEMPORARY, "*"),
+    ("4242", Evidence.CREATED, None),
+    ("libfoo.so.6", Evidence.TEMPORARY, None),           # one digit is a version
+    ("t8e1Ujj", Evidence.TEMPORARY, "t*"),               # a short template
+    ("t8e1Ujj", Evidence.CREATED, None),
+])
+def test_numbers_and_short_templates(name, evidence, glob):
+    assert generated_name(name, evidence) == glob
+
+
+# --- categories ------------------------------------------------------------------------------
+
+def by_key(key: str):
+    return next(c for c in CATEGORIES if c.key == key)
+
+
+def test_the_libraries_category():
+    libraries = by_key("libraries")
+    seen = ["/usr/lib/x86_64-linux-gnu/libc.so.6",
+            "/usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3/libz.so.1",
+            "/opt/vendor/lib/libv.so"]  # (not a library directory: not the category's)
+    roots = category_roots(libraries, None, seen)
+    assert "/usr/lib/x86_64-linux-gnu" in roots and "/opt/vendor/lib" not in roots
+    glob = PathGlob(category_pattern(libraries, roots, WRITER), ENV)
+    for path in ("/usr/lib/x86_64-linux-gnu/libssl.so.3", "/etc/ld.so.cache",
+                 "/usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v2/libm.so.6"):
+        assert glob.matches(path) and in_category(path, libraries, roots), path
+    assert not glob.matches("/usr/lib/x86_64-linux-gnu/perl/x.pm")
+    assert not in_category("/opt/vendor/lib/libv.so", libraries, roots)
+
+
+def test_python_roots_come_from_what_was_read():
+    python = by_key("python")
+    roots = category_roots(python, None, ["/usr/lib/python3.11/os.py",
+                                          "/usr/lib/python3/dist-packages/yaml/x.py",
+                                          "/usr/local/lib/python3.11/dist-packages/a.py"])
+    assert roots == ("/usr/lib/python3", "/usr/lib/python3.11", "/usr/local/lib/python3.11")
+    facts = SystemFacts({"python": ("/opt/py/lib/python3.12",)})
+    assert category_roots(python, facts, []) == ("/opt/py/lib/python3.12",)
+
+
+def test_system_facts_survive_the_log():
+    facts = SystemFacts({"headers": ("/usr/include", "/usr/local/include")})
+    assert SystemFacts.from_json(facts.to_json()) == facts
+    for bad in ([], {"nope": ["/x"]}, {"headers": ["relative"]}, {"headers": "/x"}):
+        with pytest.raises(ValueError):
+            SystemFacts.from_json(bad)
+
+
+# --- scopes ----------------------------------------------------------------------------------
+
+def test_scopes_narrowest_first_and_marked_when_sensitive():
+    ladder = scopes(["/data/sub/x"], WRITER)
+    assert [(s.key, s.pattern) for s in ladder] == [
+        ("file", "/data/sub/x"), ("dir", "/data/sub/*"), ("tree", "/data/sub/**")]
+    assert not any(s.sensitive for s in ladder)
+    secret = scopes(["/home/u/.ssh/id_rsa"], WRITER)
+    assert all(s.sensitive for s in secret)
+    notes = {s.key: s for s in scopes(["/home/u/notes"], WRITER)}
+    assert notes["dir"].pattern == "~/*" and notes["dir"].sensitive  # ~/* reaches ~/.ssh
+
+
+def test_scopes_of_several_paths():
+    ladder = {s.key: s.pattern for s in scopes(
+        ["/work/proj/out/a.o", "/work/proj/out/b.o"], WRITER)}
+    assert ladder == {"file": "$CWD/out/{a,b}.o", "ext": "$CWD/out/*.o", "dir": "$CWD/out/*",
+                      "tree": "$CWD/out/**", "cwd": "$CWD/**"}
+    spread = [(s.key, s.pattern) for s in scopes(["/work/proj/a/x.c", "/work/proj/b/y.c"],
+                                                 WRITER)]
+    assert spread == [("file", "{$CWD/a/x.c,$CWD/b/y.c}"), ("tree", "$CWD/**")]
+    generated = {s.key: s.pattern for s in scopes(["/tmp/ccAb12Cd.s", "/tmp/ccXy34Zw.s"],
+                                                  WRITER, Evidence.TEMPORARY)}
+    assert generated["temp"] == "$TMPDIR/cc*.s"
+
+
+def test_the_real_name_corpus_is_this_systems(tmp_path):
+    """(The corpus is read from the running system; a few names it must hold.)"""
+    assert {"stdio.h", "os.py"} <= set(REAL) or not Path("/usr/include/stdio.h").exists()
