@@ -308,7 +308,7 @@ class HandlerMonitor(Generic[C]):
             self._stop(ctl.stop)
 
     def on_engine_refusal(self, task: Task, call: DecodedCall | None, err: int,
-                          why: str) -> None:
+                          why: str, kernel: bool = False) -> None:
         """The engine refused a call (its guards, an unreadable argument, no scratch area):
         an exit handler of the call sees it as a refused call with that errno."""
         record = self._pending.pop(task.tid, None)

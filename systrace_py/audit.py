@@ -127,9 +127,12 @@ class AuditLog:
         self.write(record)
 
     def engine(self, who: dict[str, Any], syscall: str, args: dict[str, Any], errno_name: str,
-               why: str) -> None:
+               why: str, kernel: bool = False) -> None:
+        """A call the engine answered itself.  ``kernel``: with the errno the kernel gives
+        these arguments, so the call failed as natively (result "failed"), not "refused"."""
         self.write({"event": "engine-refusal", **who, "syscall": syscall, "args": args,
-                    "result": "refused", "errno": errno_name, "why": why})
+                    "result": "failed" if kernel else "refused", "errno": errno_name,
+                    "why": why})
 
     def process(self, event: str, who: dict[str, Any], **extra: Any) -> None:
         self.write({"event": event, **who, **extra})

@@ -256,12 +256,15 @@ class Learner:
         if self.audit is not None:
             self.audit.exit(self.who(process), status)
 
-    def on_engine_refusal(self, task: Task, call: DecodedCall, err: int, why: str) -> None:
-        self.engine_refusals += 1
+    def on_engine_refusal(self, task: Task, call: DecodedCall, err: int, why: str,
+                          kernel: bool = False) -> None:
         name = errno_module.errorcode.get(err, str(err))
         if self.audit is not None:
             self.audit.engine(self.who(task.process, task.tid), call.policy_name,
-                              call.describe(), name, why)
+                              call.describe(), name, why, kernel=kernel)
+        if kernel:
+            return  # failing as natively: nothing was refused
+        self.engine_refusals += 1
         if self.verbose:
             self._say(f"refused {call.policy_name} for pid {task.pid}: {why} -> {name}")
 

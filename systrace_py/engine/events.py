@@ -91,6 +91,10 @@ class Monitor(Protocol):
         """The process is gone; ``status`` is a wait status."""
         ...
 
-    def on_engine_refusal(self, task: Task, call: DecodedCall, err: int, why: str) -> None:
-        """The engine refused a call on its own (a guard, an unreadable argument...)."""
+    def on_engine_refusal(self, task: Task, call: DecodedCall, err: int, why: str,
+                          kernel: bool = False) -> None:
+        """The engine refused a call on its own (a guard, an unreadable argument...).
+        ``kernel``: the call fails as it does natively -- the kernel would answer ``err`` for
+        these arguments (a bad pointer, a lookup ending in ENOTDIR or ELOOP) -- so it is the
+        program's own failure, not a refusal of systrace's."""
         ...

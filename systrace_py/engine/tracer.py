@@ -524,16 +524,18 @@ class Tracer:
                                                                   task.joined)
         call = self.decoder.decode(task.tid, process.pid, nr, name, args, process.memory,
                                    task.view)
+        kernel = False  # the refusal is the kernel's own answer to these arguments
         try:
             refusal = self._engine_refusal(call)
             reply = self.monitor.on_syscall(task, call) if refusal is None else None
         except DecodeError as exc:
             refusal = (exc.errno, f"arguments unreadable: {exc}" if exc.unreadable else str(exc))
+            kernel = exc.unreadable
             reply = None
         if reply is None:
             assert refusal is not None
             err, why = refusal
-            self.monitor.on_engine_refusal(task, call, err, why)
+            self.monitor.on_engine_refusal(task, call, err, why, kernel=kernel)
             enforce.refuse(task.tid, err)
             self._resume(task)
             return

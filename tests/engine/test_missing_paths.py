@@ -5,6 +5,7 @@ way, a name not followed), never for a call that would create the name, and not 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conftest import results
@@ -79,3 +80,23 @@ def test_a_refusal_by_the_prefilter_default_is_enoent_too(traced, tmp_path, prob
     got = results(r.stdout)
     assert got[f"chmod {d}/absent"] == "ENOENT"
     assert got[f"chmod {d}/present"] == "EPERM"
+
+
+def test_a_lookup_the_kernel_fails_is_the_programs_failure_not_a_refusal(traced, tmp_path,
+                                                                         probe):
+    """A path through a regular file fails with ENOTDIR natively; the engine, which resolves
+    it to decide, answers the same errno -- logged as failed, never counted as refused."""
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "file").write_text("x")
+    log = tmp_path / "log.jsonl"
+    r = traced.run(policy_refusing(tmp_path / "elsewhere"), str(probe),
+                   f"stat:{d}/file/x", f"open:{d}/file/x", options=("--log", str(log)))
+    got = results(r.stdout)
+    assert got[f"stat {d}/file/x"] == got[f"open {d}/file/x"] == "ENOTDIR"
+    assert "refused" not in r.stderr, r.stderr
+
+    answered = [json.loads(line) for line in log.read_text().splitlines()
+                if '"engine-refusal"' in line]
+    assert answered and {a["result"] for a in answered} == {"failed"}, answered
+    assert {a["errno"] for a in answered} == {"ENOTDIR"}

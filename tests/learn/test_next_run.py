@@ -128,7 +128,7 @@ def test_a_local_package_installed_into_a_venv_installs_again(tmp_path):
     fresh_venv()
     r, refused = enforce(tmp_path, policy, install, cwd=tmp_path, env=env)
     assert r.returncode == 0, r.stderr
-    assert refused == [], refused[:3]
+    assert refused == [], json.dumps(refused[:3])
     check = subprocess.run([str(venv / "bin" / "python"), "-c",
                             "import tinypkg; print(tinypkg.VALUE)"], capture_output=True,
                            text=True)
