@@ -120,9 +120,6 @@ class Learner:
         self.audit.write(record)
 
     # --- Monitor ------------------------------------------------------------------------------
-    def wants_argv(self, process: Process) -> bool:
-        return True
-
     def on_start(self, process: Process) -> None:
         process.state = MAIN
         self.processes += 1

@@ -216,7 +216,6 @@ class Supervisor:
         self.asker = asker
         self.stderr = stderr or sys.stderr
         self.tracer: Tracer | None = None
-        self._needs_argv = policies.needs_argv() or audit is not None or asker is not None
         self.decisions = 0
         #: calls refused: by the policy, by an answer, or by the engine's own checks
         self.refusals = 0
@@ -251,9 +250,6 @@ class Supervisor:
         return f"{call.policy_name} {' '.join(shown)}".strip()
 
     # --- Monitor ------------------------------------------------------------------------------
-    def wants_argv(self, process: Process) -> bool:
-        return self._needs_argv
-
     def on_start(self, process: Process) -> None:
         process.state = ProcessState(self.policies.main.main)
 

@@ -1531,14 +1531,4 @@ def _traced_by(tracer: int) -> set[int]:
     return found
 
 
-def run_traced(spec: SpawnSpec, monitor: Monitor, hold_arguments: bool = True,
-               on_tracer: Callable[[Tracer], None] | None = None) -> int:
-    """Spawn and trace until the end; the exit code (128+N when a signal killed the command)."""
-    tracer = Tracer(monitor, hold_arguments)
-    if on_tracer is not None:
-        on_tracer(tracer)
-    tracer.spawn(spec)
-    return tracer.run()
-
-
-__all__ = ["SpawnSpec", "Tracer", "TracerError", "read_argv", "run_traced"]
+__all__ = ["SpawnSpec", "Tracer", "TracerError", "read_argv"]
