@@ -122,19 +122,37 @@ def _supervisor(opts: argparse.Namespace, policies: PolicySet
 
 def _asker(opts: argparse.Namespace, policies: PolicySet) -> Asker | None:
     """The front end for ASK, when some table can ask (prompt-toolkit, or the approver, is
-    loaded only then)."""
+    loaded only then).
+
+    ``--ask-via``: the approver (:mod:`systrace_py.approver`; one that cannot be started is
+    bad usage).  Else, with a controlling terminal: the prompt.  Without one: None (the
+    supervisor refuses each ask with a line on stderr), after one line saying why; or, with
+    ``--ask-default permit``, an asker that permits."""
     if opts.automatic or not policies.can_ask():
         return None
-    from systrace_py.ui.answering import make_asker
+    if opts.ask_via is not None:
+        from systrace_py.approver import ApproverError, open_approver
 
-    if opts.ask_via is None:
-        return make_asker(opts, policies, sys.stderr)
-    from systrace_py.approver import ApproverError
+        try:
+            return open_approver(opts.ask_via, sys.stderr, policy=str(policies.store.path or ""),
+                                 command=list(opts.command or []), timeout=opts.ask_timeout,
+                                 no_alias=opts.no_alias)
+        except ApproverError as exc:
+            raise UsageError(str(exc)) from None
+    from systrace_py.ui.prompt import TerminalAsker, open_tty
 
-    try:
-        return make_asker(opts, policies, sys.stderr)
-    except ApproverError as exc:
-        raise UsageError(str(exc)) from None
+    fd = open_tty()
+    if fd is None:
+        if opts.ask_default == "permit":
+            from systrace_py.ui.answering import DefaultAsker
+
+            return DefaultAsker(sys.stderr)
+        say("no terminal to ask on: calls the policy asks about are refused (--ask-default "
+            "permit permits them)")
+        return None
+    asker = TerminalAsker(fd, sys.stderr, timeout=opts.ask_timeout, no_alias=opts.no_alias)
+    asker.install_router()
+    return asker
 
 
 def _filter_plan(opts: argparse.Namespace, policies: PolicySet,

@@ -328,6 +328,16 @@ class Rule:
         """Whether this rule can apply to some call of this name, whatever its arguments."""
         return syscall in self.syscalls or bool(self.classes & aliases.aliases_of(syscall))
 
+    @property
+    def refuses(self) -> bool:
+        """Whether the rule's action is anything but permit (never, ask...)."""
+        return self.action is not Action.PERMIT
+
+    def patterns(self, sockets: bool = True) -> list[PathPattern]:
+        """:func:`path_patterns` of this rule (the index reads rules through their methods,
+        so that it needs no runtime import of this module)."""
+        return path_patterns(self, sockets)
+
     def covers(self, syscall: str, cls: str | None, part: str | None = None) -> bool:
         """Whether the rule applies to a check of class ``cls`` (in the part alias ``part``,
         see :func:`aliases.part_of`) of ``syscall``."""

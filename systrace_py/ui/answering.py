@@ -9,18 +9,16 @@ the rule a remembered answer adds (its calls, its scope, the errno), or a burst.
 supervisor applies every answer the same way, whoever gave it.
 
 Also here: the lines that say what was answered, the front end for a run without a terminal
-(:class:`DefaultAsker`), choosing the front end for a run (:func:`make_asker`), and saving the
-remembered answers at the end (:func:`finish_asking`).
+(:class:`DefaultAsker`), and saving the remembered answers at the end (:func:`finish_asking`).
+Which front end a run gets is the command's choice (:mod:`systrace_py.cli.run`).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime
 import errno as errno_module
 import shlex
-import sys
 from typing import IO, Any
 
 from systrace_py.policy.files import PolicyError, dumps_policy
@@ -46,7 +44,6 @@ __all__ = [
     "call_text",
     "describe_answer",
     "finish_asking",
-    "make_asker",
     "rule_text",
 ]
 
@@ -229,43 +226,6 @@ class DefaultAsker:
 
 # =============================================================================================
 # The front end of a run, and its end
-
-
-def make_asker(opts: argparse.Namespace, policies: PolicySet, stderr: IO[str]
-               ) -> Asker | None:
-    """The front end for this run.
-
-    ``--ask-via``: the approver (:mod:`systrace_py.approver`; ValueError or OSError when it
-    cannot be started).  Else, with a controlling terminal: the prompt.  Without one: None
-    (the supervisor refuses each ask with a line on stderr), after one line saying why when
-    the policy can ask at all; or, with ``--ask-default permit``, an asker that permits.
-    """
-    if getattr(opts, "automatic", False):
-        return None
-    via = getattr(opts, "ask_via", None)
-    if via:
-        from systrace_py.approver import open_approver
-
-        return open_approver(via, stderr, policy=str(policies.store.path or ""),
-                             command=list(getattr(opts, "command", None) or []),
-                             timeout=getattr(opts, "ask_timeout", None),
-                             no_alias=bool(getattr(opts, "no_alias", False)))
-    from systrace_py.ui.prompt import TerminalAsker, open_tty
-
-    fd = open_tty()
-    if fd is None:
-        if getattr(opts, "ask_default", None) == "permit":
-            return DefaultAsker(stderr)
-        if policies.can_ask():
-            with contextlib.suppress(OSError, ValueError):
-                stderr.write("systrace: no terminal to ask on: calls the policy asks about "
-                             "are refused (--ask-default permit permits them)\n")
-        return None
-    asker = TerminalAsker(fd, stderr, timeout=getattr(opts, "ask_timeout", None),
-                          no_alias=bool(getattr(opts, "no_alias", False)))
-    if stderr is sys.stderr:
-        asker.install_router()
-    return asker
 
 
 def finish_asking(asker: Asker, policies: PolicySet, stderr: IO[str],
