@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from systrace_py import __version__
+from systrace_py import __version__, procfs
 from systrace_py.supervisor import Answer, AskRequest
 from systrace_py.ui.answering import BURST, Interpreter, call_text, describe_answer, rule_text
 from systrace_py.ui.answers import VERBS, AnswerError, Parsed, compose, errno_value
@@ -254,12 +254,7 @@ EXIT_GRACE = 2.0
 
 def _running(pid: int) -> bool:
     """Whether a process (not our child: no wait) is there and not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            state = f.read().rpartition(b")")[2].split()[:1]
-    except OSError:
-        return False
-    return state not in ([b"Z"], [b"X"])
+    return procfs.alive(pid)
 
 
 def _start_detached(argv: list[str]) -> tuple[int, int, int]:

@@ -39,10 +39,8 @@ from typing import Protocol
 from systrace_py.audit import LogError
 from systrace_py.engine.events import Monitor
 from systrace_py.engine.tracer import DetachRequest, SpawnSpec, Tracer, TracerError
+from systrace_py.kernel import PR_GET_DUMPABLE, PR_SET_DUMPABLE
 from systrace_py.policy.filterplan import FilterPlan
-
-PR_GET_DUMPABLE = 3
-PR_SET_DUMPABLE = 4
 
 
 class SessionMonitor(Monitor, Protocol):

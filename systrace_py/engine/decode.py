@@ -34,7 +34,7 @@ from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.clone_args import CloneArgs
 from systrace_py.engine.destinations import Destination
 from systrace_py.engine.exec_image import ExecImage, exec_image
-from systrace_py.engine.memory import PATH_MAX, TraceeMemory, TraceeMemoryError
+from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import (
     HOST,
     PathResolver,
@@ -72,6 +72,7 @@ from systrace_py.kernel import (
     O_SYNC_BIT,
     O_TMPFILE_BIT,
     OPEN_FLAG_NAMES,
+    PATH_MAX,
     RESOLVE_CACHED,
     S_IALLUGO,
     VALID_OPEN_FLAGS,
@@ -82,6 +83,7 @@ from systrace_py.syscalls import (
     BY_NAME,
     CLASS_RULES,
     NEVER,
+    NUMBERS,
     OPEN_HOW,
     PATHS,
     TABLE,
@@ -1492,14 +1494,13 @@ class Decoder:
 
 PIDFD_THREAD = os.O_EXCL  # pidfd_open: a pidfd of the thread, not of its thread group
 PIDFDS_KEPT = 64          # tasks whose pidfd is kept open between calls
-_SYS_PIDFD_GETFD = 438
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
 
 def pidfd_getfd(pidfd: int, fd: int) -> int:
     """pidfd_getfd(2): a copy, in this process, of another process's descriptor."""
-    copy = _libc.syscall(_SYS_PIDFD_GETFD, pidfd, fd, 0)
+    copy = _libc.syscall(NUMBERS["pidfd_getfd"], pidfd, fd, 0)
     if copy < 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from systrace_py import procfs
 from systrace_py.engine import clone_args, enforce, scratch, signals
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import (
@@ -68,6 +69,7 @@ from systrace_py.engine.tracee import (
 )
 from systrace_py.kernel import (
     AUDIT_ARCH_X86_64,
+    CAP_SYS_RESOURCE,
     CLONE_NEWNS,
     OPEN_TREE_CLONE,
     REFUSED_CONTROL,
@@ -230,7 +232,7 @@ class Tracer:
         try:
             program = os.readlink(f"/proc/{pid}/exe")
             stat_line = Path(f"/proc/{pid}/stat").read_bytes()  # (its name may be any bytes)
-            ppid = int(stat_line.rsplit(b")", 1)[1].split()[1])
+            ppid = int(procfs.stat_fields(stat_line)[procfs.PPID])
         except OSError as exc:
             raise TracerError(f"cannot attach to {pid}: {exc.strerror}") from exc
         process = Process(pid, ppid, program, AddressSpace(), TraceeMemory(pid))
@@ -1472,7 +1474,6 @@ class Tracer:
         self.monitor.on_exit(process, status)
 
 
-CAP_SYS_RESOURCE = 24
 
 
 def _has_capability(tid: int, capability: int) -> bool:

@@ -35,6 +35,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
+from systrace_py import procfs
 from systrace_py.policy.glob import Expansions
 from systrace_py.supervisor import Answer, AskRequest
 from systrace_py.ui.answering import (
@@ -144,23 +145,16 @@ def sane_attrs(attrs: list[Any]) -> list[Any]:
 def controlling_tty() -> int | None:
     """The device number of our controlling terminal (/dev/tty is a device of its own, so
     this is how to know whether stderr is that terminal)."""
+    fields = procfs.read_stat("self")
     try:
-        with open("/proc/self/stat", "rb") as f:
-            fields = f.read().rpartition(b")")[2].split()
-        return int(fields[4]) or None  # tty_nr: field 7, the 5th after the name
-    except (OSError, ValueError, IndexError):
+        return int(fields[procfs.TTY_NR]) or None if fields else None
+    except (ValueError, IndexError):
         return None
 
 
 def _alive(tid: int) -> bool:
     """Whether a task still exists (and is not a zombie)."""
-    try:
-        with open(f"/proc/{tid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    state = stat.rpartition(b")")[2].split()[:1]
-    return state not in ([b"Z"], [b"X"])
+    return procfs.alive(tid)
 
 
 class StderrRouter:
