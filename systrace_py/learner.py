@@ -40,6 +40,7 @@ from systrace_py.engine.tracer import Tracer
 from systrace_py.policy import aliases
 from systrace_py.policy.learn import MAIN, Observation, normalize_flags
 from systrace_py.policy.model import PathArg
+from systrace_py.report import say
 from systrace_py.syscalls import PATHS, Treat, treated
 
 #: At most this many names of one directory are kept for the listing rule; a bigger
@@ -159,8 +160,8 @@ class Learner:
         if obs not in self._observations:
             self._record(obs, task, call, "refused")
         if self.verbose:
-            self._say(f"refused {obs.syscall} for pid {task.pid} ({task.process.program}):"
-                      " not learned (unsafe call, see docs/learning.md)")
+            say(f"refused {obs.syscall} for pid {task.pid} ({task.process.program}):"
+                      " not learned (unsafe call, see docs/learning.md)", self.stderr)
         return Reply.refuse(errno_module.EPERM)
 
     def _observation(self, task: Task, call: DecodedCall, table: str, name: str) -> Observation:
@@ -260,14 +261,8 @@ class Learner:
             self.audit.engine(self.who(task.process, task.tid), call.policy_name,
                               call.describe(), name, why)
         if self.verbose:
-            self._say(f"refused {call.policy_name} for pid {task.pid}: {why} -> {name}")
+            say(f"refused {call.policy_name} for pid {task.pid}: {why} -> {name}", self.stderr)
 
-    def _say(self, text: str) -> None:
-        try:
-            self.stderr.write(f"systrace: {text}\n")
-            self.stderr.flush()
-        except OSError:
-            pass
 
 
 def _entries(task: Task, directory: str) -> Iterator[str]:

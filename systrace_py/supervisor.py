@@ -37,6 +37,7 @@ from systrace_py.policy.filterplan import (
 )
 from systrace_py.policy.model import Action, CallFacts, Decision, PathArg, Policy, Rule, Table
 from systrace_py.policy.store import PolicyStore
+from systrace_py.report import say
 from systrace_py.syscalls import BY_NAME, makes_unseen
 
 #: How long a ``burst`` answer covers the asking process's other calls on the same path (the
@@ -236,13 +237,6 @@ class Supervisor:
         return {"pid": process.pid, "tid": tid if tid is not None else process.pid,
                 "ppid": process.ppid, "program": process.program}
 
-    def _say(self, text: str) -> None:
-        try:
-            self.stderr.write(f"systrace: {text}\n")
-            self.stderr.flush()
-        except OSError:
-            pass
-
     @staticmethod
     def describe_call(call: DecodedCall) -> str:
         args = call.describe()
@@ -378,8 +372,8 @@ class Supervisor:
                 rule = f"default of table {decision.table}"
             verb = "would refuse" if result == "would-refuse" else "refused"
             why = f"{rule} says ask and no one can be asked" if asked else rule
-            self._say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
-                      f"({process.program}): {why} -> {decision.errno_name}")
+            say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
+                      f"({process.program}): {why} -> {decision.errno_name}", self.stderr)
 
     def _ask(self, task: Task, call: DecodedCall, decision: Decision) -> Reply:
         process = task.process
@@ -444,8 +438,8 @@ class Supervisor:
                                 answered, result)
         if by is not None and self.options.verbose:
             verb = "permitted" if answer.kind == "permit" else "denied"
-            self._say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
-                      f"({process.program}) by {by}")
+            say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
+                      f"({process.program}) by {by}", self.stderr)
         if answer.rule is not None or answer.burst:
             self._settle_pending()
         if answer.kind == "permit":
@@ -537,8 +531,8 @@ class Supervisor:
                                    parent_state.argv, parent.program)
         self._event(how, child, parent=parent.pid, table=parent_state.table.name)
         if self.options.verbose:
-            self._say(f"pid {child.pid}: new process ({how}) of pid {parent.pid} "
-                      f"({parent.program}), table {parent_state.table.name}")
+            say(f"pid {child.pid}: new process ({how}) of pid {parent.pid} "
+                      f"({parent.program}), table {parent_state.table.name}", self.stderr)
 
     def on_new_thread(self, parent: Task, child: Task) -> None:
         return None
@@ -555,7 +549,7 @@ class Supervisor:
         self._event("exec", process, argv=list(argv) if argv else None, previous=old_program,
                     table=state.table.name)
         if self.options.verbose:
-            self._say(f"pid {process.pid}: exec {process.program}, table {state.table.name}")
+            say(f"pid {process.pid}: exec {process.program}, table {state.table.name}", self.stderr)
 
     def on_exit(self, process: Process, status: int) -> None:
         if self.audit is not None:
@@ -592,8 +586,8 @@ class Supervisor:
         if self.options.verbose:
             if why == "guard":
                 why = f"systrace's guard: {guard_purpose(call.name)}"
-            self._say(f"refused {self.describe_call(call)} for pid {task.pid} "
-                      f"({task.process.program}): {why} -> {name}")
+            say(f"refused {self.describe_call(call)} for pid {task.pid} "
+                      f"({task.process.program}): {why} -> {name}", self.stderr)
 
 
 def _asked_path(facts: CallFacts, decision: Decision) -> str | None:

@@ -53,7 +53,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        sys.stderr.write(f"systrace: {message}\n")
+        say(message)
         raise SystemExit(EXIT_USAGE)
 
 

@@ -1,13 +1,10 @@
-"""What the ``systrace`` command tells a person on stderr: the one reporter.
-
-Every line is ``systrace: ...`` and one line long; a stderr that cannot take it (closed, a
-reader gone) drops it rather than failing the run.  The end-of-run summaries (refusals,
+"""What the ``systrace`` command tells a person on stderr, through the one reporter
+(:func:`systrace_py.report.say`: ``systrace: ...``, one line).  The end-of-run summaries (refusals,
 ``--stats``, what learning wrote) are here so that every subcommand words them alike.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
@@ -15,14 +12,7 @@ from typing import IO
 
 from systrace_py.policy.learn import LearnReport, Observation, decide_observation, format_summary
 from systrace_py.policy.model import Action, Policy
-
-
-def say(message: str, stream: IO[str] | None = None) -> None:
-    """One line on stderr; dropped when stderr cannot take it (closed, a gone reader)."""
-    with contextlib.suppress(OSError, ValueError):
-        out = stream or sys.stderr
-        out.write(f"systrace: {message}\n")
-        out.flush()
+from systrace_py.report import say
 
 
 def fail(message: str, code: int, stream: IO[str] | None = None) -> int:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import logging
 import os
 import queue
 import resource
@@ -76,10 +75,9 @@ from systrace_py.kernel import (
 )
 from systrace_py.policy.aliases import ADDRESS_CALLS, EXEC_CALLS, OPEN_CALLS
 from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict
+from systrace_py.report import say
 from systrace_py.syscalls import NAMES, NUMBERS, Guard, Treat, treated
 from systrace_py.views import clone_refusal, mount_kind, namespace_refusal
-
-log = logging.getLogger("systrace.engine")
 
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
@@ -1412,7 +1410,7 @@ class Tracer:
             return path
         if (info.st_dev, info.st_ino) == (dev, ino):
             return path
-        log.warning("pid %d executed %s, not the file that was checked: killed", task.pid, exe)
+        say(f"pid {task.pid} executed {exe}, not the file that was checked: killed")
         self.monitor.on_engine_refusal(task, DecodedCall(task.tid, task.pid, 59, "execve", ()),
                                        errno.EACCES, f"exec raced: {exe} is not what was checked")
         os.kill(task.pid, signal.SIGKILL)

@@ -24,6 +24,7 @@ from typing import IO, Any
 from systrace_py.policy.files import PolicyError, dumps_policy
 from systrace_py.policy.glob import Expansions
 from systrace_py.policy.model import Action, Policy, Rule, Table
+from systrace_py.report import say
 from systrace_py.supervisor import BURST_SECONDS, Answer, Asker, AskRequest, PolicySet
 from systrace_py.ui.answers import AnswerError, Parsed, parse_answer
 from systrace_py.ui.offers import (
@@ -236,13 +237,8 @@ def finish_asking(asker: Asker, policies: PolicySet, stderr: IO[str],
     asker.finish()
     store = policies.store
 
-    def say(text: str) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            stderr.write(f"systrace: {text}\n")
-            stderr.flush()
-
     for entry in store.not_saved():
-        say(f"not saved (its table is in {entry.where}): {rule_text(entry.rule)}")
+        say(f"not saved (its table is in {entry.where}): {rule_text(entry.rule)}", stderr)
     remembered = store.remembered()
     if not remembered:
         return
@@ -251,15 +247,15 @@ def finish_asking(asker: Asker, policies: PolicySet, stderr: IO[str],
     try:
         report = store.save(save_to)
     except (PolicyError, OSError) as exc:
-        say(f"could not save the remembered answers: {exc}")
+        say(f"could not save the remembered answers: {exc}", stderr)
         main = Table("main", Action.ASK, rules=remembered)
-        say("the rules were:\n" + dumps_policy(Policy(main)))
+        say("the rules were:\n" + dumps_policy(Policy(main)), stderr)
         return
     if report.path is None:
         return
     plural = "s" if report.saved != 1 else ""
     backup = f" (the old file is {report.backup})" if report.backup else ""
-    say(f"saved {report.saved} remembered answer{plural} to {report.path}{backup}")
+    say(f"saved {report.saved} remembered answer{plural} to {report.path}{backup}", stderr)
     if not report.layout_kept:
         say(f"{report.path}: its layout could not be kept, so it was written in systrace's "
-            "layout (# comments are lost; the old file has them)")
+            "layout (# comments are lost; the old file has them)", stderr)

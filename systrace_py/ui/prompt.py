@@ -37,6 +37,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from systrace_py import procfs
 from systrace_py.policy.glob import Expansions
+from systrace_py.report import say
 from systrace_py.supervisor import Answer, AskRequest
 from systrace_py.ui.answering import (
     BURST,
@@ -317,11 +318,6 @@ class TerminalAsker:
             self._out.write(text)
             self._out.flush()
 
-    def _say(self, text: str) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            self.stderr.write(f"systrace: {text}\n")
-            self.stderr.flush()
-
     # --- our thread ---------------------------------------------------------------------------
     def _serve(self) -> None:
         while True:
@@ -332,8 +328,8 @@ class TerminalAsker:
             try:
                 answer = self._handle(request)
             except Exception as exc:  # never leave a task parked: refuse, say why
-                self._say(f"cannot ask about {request.syscall} for pid {request.pid}: "
-                          f"{type(exc).__name__}: {exc}; refused")
+                say(f"cannot ask about {request.syscall} for pid {request.pid}: "
+                          f"{type(exc).__name__}: {exc}; refused", self.stderr)
                 answer = Answer("deny", errno=request.decision.errno)
             respond(answer)
 
