@@ -46,7 +46,7 @@ from typing import IO, Any
 
 from systrace_py import __version__, procfs
 from systrace_py.report import say
-from systrace_py.supervisor import Answer, AskRequest
+from systrace_py.supervisor import Answer, AnswerKind, AskRequest
 from systrace_py.ui.answering import BURST, Interpreter, call_text, describe_answer, rule_text
 from systrace_py.ui.answers import VERBS, AnswerError, Parsed, compose, errno_value
 from systrace_py.ui.offers import OfferError
@@ -495,7 +495,7 @@ class ApproverAsker:
         if refused is not None:
             say(f"refused {call_text(request)} for pid {request.pid} "
                       f"({request.program}): {refused}", self.stderr)
-            respond(Answer("deny", errno=request.decision.errno))
+            respond(Answer(AnswerKind.DENY, errno=request.decision.errno))
             return
         if isinstance(self.channel, _Socket) and not self.channel.connected() \
                 and not self._said_waiting:
@@ -535,7 +535,7 @@ class ApproverAsker:
     def _refuse(self, waiting: _Waiting) -> None:
         if waiting.timer is not None:
             waiting.timer.cancel()
-        waiting.respond(Answer("deny", errno=waiting.request.decision.errno))
+        waiting.respond(Answer(AnswerKind.DENY, errno=waiting.request.decision.errno))
 
     def _expire(self, ask_id: int) -> None:
         waiting = self._take(ask_id)
@@ -573,7 +573,7 @@ class ApproverAsker:
         except (AnswerError, OfferError) as exc:
             self._bad(ask_id, str(exc), waiting)
             return
-        if answer.kind == "abort":
+        if answer.kind == AnswerKind.ABORT:
             with self._lock:
                 self._closing = True
         say(describe_answer(answer, waiting.request), self.stderr)

@@ -12,6 +12,7 @@ goes to the log.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import errno as errno_module
 import functools
 import itertools
@@ -35,7 +36,16 @@ from systrace_py.policy.filterplan import (
     address_rules,
     unseen_refused,
 )
-from systrace_py.policy.model import Action, CallFacts, Decision, PathArg, Policy, Rule, Table
+from systrace_py.policy.model import (
+    Action,
+    CallFacts,
+    Decision,
+    PathArg,
+    Policy,
+    Reason,
+    Rule,
+    Table,
+)
 from systrace_py.policy.store import PolicyStore
 from systrace_py.report import say
 from systrace_py.syscalls import BY_NAME, makes_unseen
@@ -73,15 +83,25 @@ class AskRequest:
     parent_program: str | None = None
 
 
+class AnswerKind(enum.StrEnum):
+    """What an answer to an ask does (a str: the approver protocol's words)."""
+
+    PERMIT = "permit"
+    DENY = "deny"
+    KILL = "kill"      # kill the asking process
+    DETACH = "detach"  # stop checking the asking process
+    ABORT = "abort"    # end the run: every traced process killed
+
+
 @dataclass(frozen=True)
 class Answer:
     """An answer to an ask, from whichever front end (the terminal prompt, an approver).
 
-    ``kind``: "permit", "deny", "kill", "detach" or "abort".  ``rule``: a rule to remember
+    ``kind``: see :class:`AnswerKind`.  ``rule``: a rule to remember
     (permit/deny), with ``reach`` "process", "program" or "all".  ``burst``: the answer also
     covers the asking process's calls on the same path for :data:`BURST_SECONDS`."""
 
-    kind: str
+    kind: AnswerKind
     errno: int = errno_module.EPERM
     rule: Rule | None = None
     reach: str = "process"
@@ -319,7 +339,7 @@ class Supervisor:
             found = table.refusing_rule(
                 CallFacts("execve", (PathArg("path", interpreter),)))
             if found is not None:
-                return dataclasses.replace(found, reason="interpreter")
+                return dataclasses.replace(found, reason=Reason.INTERPRETER)
         return None
 
     def _unseen_socket(self, table: Table, call: DecodedCall) -> Decision | None:
@@ -331,7 +351,7 @@ class Supervisor:
             return None
         sockets = BY_NAME[call.name].unseen
         assert sockets is not None
-        return Decision(Action.NEVER, sockets.errno, None, table.name, "unseen")
+        return Decision(Action.NEVER, sockets.errno, None, table.name, Reason.UNSEEN)
 
     @staticmethod
     def _permit(decision: Decision) -> Reply:
@@ -363,9 +383,9 @@ class Supervisor:
         if self.options.verbose or asked:
             if decision.rule is not None:
                 rule = decision.rule.label()
-            elif decision.reason == "unsafe":
+            elif decision.reason == Reason.UNSAFE:
                 rule = "unsafe under this policy; a rule naming it lifts this"
-            elif decision.reason == "unseen":
+            elif decision.reason == Reason.UNSEEN:
                 rule = ("a socket whose destinations address rules cannot see (raw, packet,"
                         " SCTP...); a rule naming socket lifts this")
             else:
@@ -415,43 +435,43 @@ class Supervisor:
         every front end).  ``by``: what answered, when not a front end (said with -v)."""
         process = task.process
         state: ProcessState = process.state
-        if answer.kind == "detach" and not state.table.allow_detach:
-            answer = Answer("deny", errno=decision.errno)  # the policy does not let it go
+        if answer.kind == AnswerKind.DETACH and not state.table.allow_detach:
+            answer = Answer(AnswerKind.DENY, errno=decision.errno)  # the policy does not let it go
         if answer.rule is not None:
             self.remember(process, answer.rule, answer.reach)
         if answer.burst and answer.kind in ("permit", "deny"):
             path = _asked_path(call.facts(), decision)
             if path is not None:
                 state.bursts.append(Burst(
-                    path, Action.PERMIT if answer.kind == "permit" else Action.NEVER,
+                    path, Action.PERMIT if answer.kind == AnswerKind.PERMIT else Action.NEVER,
                     answer.errno, time.monotonic() + BURST_SECONDS))
         result = {"permit": "permitted", "deny": "refused", "kill": "killed",
                   "detach": "detached", "abort": "killed"}.get(answer.kind, "refused")
         if result in ("refused", "killed"):
             self.refusals += 1
         answered = dataclasses.replace(
-            decision, reason="answer",
+            decision, reason=Reason.ANSWER,
             action=Action.PERMIT if answer.kind in ("permit", "detach") else Action.NEVER,
             errno=answer.errno)
         if self.audit is not None:
             self.audit.decision(self.who(process, task.tid), call.policy_name, call.describe(),
                                 answered, result)
         if by is not None and self.options.verbose:
-            verb = "permitted" if answer.kind == "permit" else "denied"
+            verb = "permitted" if answer.kind == AnswerKind.PERMIT else "denied"
             say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
                       f"({process.program}) by {by}", self.stderr)
         if answer.rule is not None or answer.burst:
             self._settle_pending()
-        if answer.kind == "permit":
+        if answer.kind == AnswerKind.PERMIT:
             return Reply.run()
-        if answer.kind == "kill":
+        if answer.kind == AnswerKind.KILL:
             return KILL
-        if answer.kind == "abort":  # end the run: every traced process is killed
+        if answer.kind == AnswerKind.ABORT:  # end the run: every traced process is killed
             self.aborted = True
             if self.tracer is not None:
                 self.tracer.stop(kill=True)
             return KILL
-        if answer.kind == "detach":
+        if answer.kind == AnswerKind.DETACH:
             return DETACH
         return Reply.refuse(answer.errno)
 
@@ -466,8 +486,8 @@ class Supervisor:
         for burst in reversed(state.bursts):  # the newest first
             if paths == {burst.path}:
                 if burst.action is Action.PERMIT:
-                    return Answer("permit")
-                return Answer("deny", errno=burst.errno)
+                    return Answer(AnswerKind.PERMIT)
+                return Answer(AnswerKind.DENY, errno=burst.errno)
         return None
 
     def _settle_pending(self) -> None:
@@ -484,9 +504,9 @@ class Supervisor:
                 if answer is None:
                     continue
             elif decision.action is Action.PERMIT:
-                answer = Answer("permit")
+                answer = Answer(AnswerKind.PERMIT)
             else:
-                answer = Answer("deny", errno=decision.errno)
+                answer = Answer(AnswerKind.DENY, errno=decision.errno)
             with self._pending_lock:
                 if self._pending.pop(pending.request.id, None) is None:
                     continue  # answered meanwhile

@@ -74,7 +74,7 @@ from systrace_py.kernel import (
     REFUSED_CONTROL,
 )
 from systrace_py.policy.aliases import ADDRESS_CALLS, EXEC_CALLS, OPEN_CALLS
-from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict
+from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict, VerdictKind
 from systrace_py.report import say
 from systrace_py.syscalls import NAMES, NUMBERS, Guard, Treat, treated
 from systrace_py.views import clone_refusal, mount_kind, namespace_refusal
@@ -515,7 +515,7 @@ class Tracer:
         if not self.filtered:
             verdict = self._unfiltered_verdict(name, args)
             if verdict is not None:
-                if verdict.kind == "errno":
+                if verdict.kind == VerdictKind.ERRNO:
                     enforce.refuse(task.tid, verdict.errno)
                 self._resume(task)
                 return
@@ -547,9 +547,9 @@ class Tracer:
         if name in SHARES and shares_memory(name, args) is not None:
             return None  # the filter would stop it (its memory is noted at the stop)
         if name not in NUMBERS:
-            return Verdict("errno", errno.ENOSYS)
+            return Verdict(VerdictKind.ERRNO, errno.ENOSYS)
         verdict = self.plan.verdict(name, args) if self.plan is not None else TRACE
-        return None if verdict.kind == "trace" else verdict
+        return None if verdict.kind == VerdictKind.TRACE else verdict
 
     def _engine_refusal(self, call: DecodedCall) -> tuple[int, str] | None:
         """Refusals that hold whatever the policy says (the guards of seccomp.py, at a stop)."""

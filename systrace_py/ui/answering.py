@@ -25,7 +25,7 @@ from systrace_py.policy.files import PolicyError, dumps_policy
 from systrace_py.policy.glob import Expansions
 from systrace_py.policy.model import Action, Policy, Rule, Table
 from systrace_py.report import say
-from systrace_py.supervisor import BURST_SECONDS, Answer, Asker, AskRequest, PolicySet
+from systrace_py.supervisor import BURST_SECONDS, Answer, AnswerKind, Asker, AskRequest, PolicySet
 from systrace_py.ui.answers import AnswerError, Parsed, parse_answer
 from systrace_py.ui.offers import (
     Offer,
@@ -116,11 +116,11 @@ class Interpreter:
         errno = parsed.errno if parsed.errno is not None else request.decision.errno
         refusal_errno = errno if parsed.verb == "deny" else errno_module.EPERM
         if parsed.verb in ("kill", "detach", "abort"):
-            return Answer(parsed.verb)
+            return Answer(AnswerKind(parsed.verb))
         if not parsed.remember:
-            return Answer(parsed.verb, errno=refusal_errno)
+            return Answer(AnswerKind(parsed.verb), errno=refusal_errno)
         if parsed.scope == BURST:
-            return Answer(parsed.verb, errno=refusal_errno, burst=True)
+            return Answer(AnswerKind(parsed.verb), errno=refusal_errno, burst=True)
         offer = resolve_scope(parsed.scope, self.offers, request.facts, self.role,
                               expansions=self.expansions)
         action = Action.PERMIT if parsed.verb == "permit" else Action.NEVER
@@ -128,7 +128,7 @@ class Interpreter:
         comment = f"answered {today}: {parsed.verb} {call_text(request)} ({request.program})"
         rule = build_rule(offer, self.calls, action, errno, expansions=self.expansions,
                           index=self.index, comment=comment)
-        return Answer(parsed.verb, errno=refusal_errno, rule=rule,
+        return Answer(AnswerKind(parsed.verb), errno=refusal_errno, rule=rule,
                       reach=parsed.reach or DEFAULT_REACH)
 
 
@@ -152,14 +152,14 @@ def describe_answer(answer: Answer, request: AskRequest) -> str:
     """One line saying what was answered (printed where the prompt was)."""
     what = f"{call_text(request)} for pid {request.pid} ({request.program})"
     errname = errno_module.errorcode.get(answer.errno, str(answer.errno))
-    if answer.kind == "kill":
+    if answer.kind == AnswerKind.KILL:
         return f"killed pid {request.pid} ({request.program})"
-    if answer.kind == "abort":
+    if answer.kind == AnswerKind.ABORT:
         return "aborted the run: every traced process is killed"
-    if answer.kind == "detach":
+    if answer.kind == AnswerKind.DETACH:
         return (f"detached pid {request.pid} ({request.program}): its calls are no longer "
                 "checked")
-    verb = "permitted" if answer.kind == "permit" else f"denied ({errname})"
+    verb = "permitted" if answer.kind == AnswerKind.PERMIT else f"denied ({errname})"
     if answer.burst:
         return f"{verb} {what}, and its other calls on this path for {BURST_SECONDS:g}s"
     if answer.rule is None:
@@ -213,7 +213,7 @@ class DefaultAsker:
                               f"{request.pid} ({request.program}): {why} says ask; no "
                               "terminal to ask on, --ask-default permit\n")
             self.stderr.flush()
-        respond(Answer("permit"))
+        respond(Answer(AnswerKind.PERMIT))
 
     def settled(self, request: AskRequest, why: str) -> None:
         return None

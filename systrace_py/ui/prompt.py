@@ -38,7 +38,7 @@ from typing import IO, TYPE_CHECKING, Any
 from systrace_py import procfs
 from systrace_py.policy.glob import Expansions
 from systrace_py.report import say
-from systrace_py.supervisor import Answer, AskRequest
+from systrace_py.supervisor import Answer, AnswerKind, AskRequest
 from systrace_py.ui.answering import (
     BURST,
     DEFAULT_REACH,
@@ -224,7 +224,7 @@ class TerminalAsker:
         """Queue the request and return at once; the answer comes from our thread."""
         with self._lock:
             if self._closing:
-                respond(Answer("deny", errno=request.decision.errno))
+                respond(Answer(AnswerKind.DENY, errno=request.decision.errno))
                 return
             if self._thread is None:
                 self._thread = threading.Thread(target=self._serve, name="systrace-ask",
@@ -330,11 +330,11 @@ class TerminalAsker:
             except Exception as exc:  # never leave a task parked: refuse, say why
                 say(f"cannot ask about {request.syscall} for pid {request.pid}: "
                           f"{type(exc).__name__}: {exc}; refused", self.stderr)
-                answer = Answer("deny", errno=request.decision.errno)
+                answer = Answer(AnswerKind.DENY, errno=request.decision.errno)
             respond(answer)
 
     def _handle(self, request: AskRequest) -> Answer:
-        refuse = Answer("deny", errno=request.decision.errno)
+        refuse = Answer(AnswerKind.DENY, errno=request.decision.errno)
         with self._lock:
             if (self._closing or request.id in self._settled or request.pid in self._killed
                     or not _alive(request.tid)):
@@ -369,9 +369,9 @@ class TerminalAsker:
             except (AnswerError, OfferError) as exc:  # the validator let it through: rare
                 self._write_tty(f"systrace: {exc}\n")
                 continue
-            if answer.kind == "kill":
+            if answer.kind == AnswerKind.KILL:
                 self._killed.add(request.pid)
-            if answer.kind == "abort":
+            if answer.kind == AnswerKind.ABORT:
                 self._closing = True  # the run ends: asks still queued are refused
             self._write_tty(f"systrace: {describe_answer(answer, request)}\n")
             return answer
