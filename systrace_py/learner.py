@@ -37,6 +37,7 @@ from systrace_py.engine.decode import DecodedCall
 from systrace_py.engine.events import Reply
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
+from systrace_py.logrecords import Event
 from systrace_py.policy import aliases
 from systrace_py.policy.learn import MAIN, Observation, normalize_flags
 from systrace_py.policy.model import PathArg
@@ -110,7 +111,7 @@ class Learner:
         if self.audit is None:
             return
         record: dict[str, Any] = {
-            "event": "syscall", **self.who(task.process, task.tid), "syscall": obs.syscall,
+            "event": Event.SYSCALL, **self.who(task.process, task.tid), "syscall": obs.syscall,
             "args": call.describe(), "action": "permit" if result == "permitted" else "never",
             "result": result, "rule": None, "table": obs.table,
             "reason": "learning" if result == "permitted" else "unsafe", "learned": True,
@@ -259,7 +260,7 @@ class Learner:
         name = errno_module.errorcode.get(err, str(err))
         if self.audit is not None:
             self.audit.engine(self.who(task.process, task.tid), call.policy_name,
-                              call.describe(), name, why)
+                              call.describe(), name, why, call.logged())
         if self.verbose:
             say(f"refused {call.policy_name} for pid {task.pid}: {why} -> {name}", self.stderr)
 

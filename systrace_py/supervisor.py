@@ -277,7 +277,7 @@ class Supervisor:
         if action is Action.PERMIT:
             if self.audit is not None and decision.rule is not None:
                 self.audit.decision(self.who(process, task.tid), call.policy_name,
-                                    call.describe(), decision, "permitted")
+                                    call.describe(), decision, "permitted", call.logged())
             return self._permit(decision)
         if self.options.dry_run:
             self._report(task, call, decision, "would-refuse")
@@ -294,7 +294,7 @@ class Supervisor:
             self.missing += 1
             if self.audit is not None:
                 self.audit.decision(self.who(process, task.tid), call.policy_name,
-                                    call.describe(), answered, "missing")
+                                    call.describe(), answered, "missing", call.logged())
             return Reply.refuse(answered.errno)
         if call.policy_name in KILLED_WHEN_REFUSED:
             # A program that drops privileges and does not check the result would go on
@@ -378,7 +378,7 @@ class Supervisor:
         process = task.process
         if self.audit is not None:
             self.audit.decision(self.who(process, task.tid), call.policy_name, call.describe(),
-                                decision, result)
+                                decision, result, call.logged())
         asked = decision.action is Action.ASK
         if self.options.verbose or asked:
             if decision.rule is not None:
@@ -455,7 +455,7 @@ class Supervisor:
             errno=answer.errno)
         if self.audit is not None:
             self.audit.decision(self.who(process, task.tid), call.policy_name, call.describe(),
-                                answered, result)
+                                answered, result, call.logged())
         if by is not None and self.options.verbose:
             verb = "permitted" if answer.kind == AnswerKind.PERMIT else "denied"
             say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
@@ -602,7 +602,7 @@ class Supervisor:
         name = errno_module.errorcode.get(err, str(err))
         if self.audit is not None:
             self.audit.engine(self.who(task.process, task.tid), call.policy_name,
-                              call.describe(), name, why)
+                              call.describe(), name, why, call.logged())
         if self.options.verbose:
             if why == "guard":
                 why = f"systrace's guard: {guard_purpose(call.name)}"

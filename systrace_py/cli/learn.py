@@ -29,6 +29,7 @@ from systrace_py.cli.report import orphans_notice, say, stats, write_summary
 from systrace_py.engine.seccomp import compile_filters
 from systrace_py.engine.tracer import SpawnSpec
 from systrace_py.learner import Learner
+from systrace_py.logrecords import Event
 from systrace_py.policy.files import load_policy, policy_dir, policy_filename, save_policy
 from systrace_py.policy.filterplan import PlanOptions, plan
 from systrace_py.policy.generalize import SystemFacts
@@ -106,7 +107,7 @@ def learn_command(opts: argparse.Namespace) -> int:
                      groups=credentials[2] if credentials else None)
     if audit is not None:
         audit.start(list(opts.command), str(destination), "learn")
-        audit.write({"event": "learn-context", "cwd": env.get("CWD"), "home": env.get("HOME"),
+        audit.write({"event": Event.LEARN_CONTEXT, "cwd": env.get("CWD"), "home": env.get("HOME"),
                      "tmpdir": env.get("TMPDIR"), "program": program})
     # Arguments are not held in scratch copies while learning: nothing is refused by path, so
     # there is no check for a racing thread to slip past, and every stop is cheaper.
@@ -162,8 +163,8 @@ def _end_log(audit: AuditLog, learner: Learner, facts: SystemFacts | None) -> No
     if audit.failed is None:  # (else said already: the run was ended)
         try:
             if facts is not None:
-                audit.write({"event": "learn-facts", "roots": facts.to_json()})
-            audit.write({"event": "learn-end", "calls": learner.calls_seen,
+                audit.write({"event": Event.LEARN_FACTS, "roots": facts.to_json()})
+            audit.write({"event": Event.LEARN_END, "calls": learner.calls_seen,
                          "processes": learner.processes})
         except LogError as exc:
             say(f"{exc}; the log lacks its last records (learn-end)")

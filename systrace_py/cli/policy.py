@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from systrace_py.cli.report import say, write_summary
+from systrace_py.logrecords import Event
 from systrace_py.policy.files import PolicyError, dumps_policy, load_policy, save_policy
 from systrace_py.policy.generalize import SystemFacts
 from systrace_py.policy.learn import (
@@ -164,16 +165,16 @@ def read_run(path: str) -> LoggedRun:
     ended = False
     for record in read_log(path):
         event = record.get("event")
-        if event == "start" and run.argv is None and isinstance(record.get("argv"), list):
+        if event == Event.START and run.argv is None and isinstance(record.get("argv"), list):
             run.argv = [str(a) for a in record["argv"]]
-        elif event == "learn-context" and not run.context:
+        elif event == Event.LEARN_CONTEXT and not run.context:
             run.context = record
-        elif event == "learn-facts" and run.facts is None:
+        elif event == Event.LEARN_FACTS and run.facts is None:
             try:
                 run.facts = SystemFacts.from_json(record.get("roots"))
             except ValueError as exc:
                 raise LogError(f"{path}:{record['_line']}: {exc}") from None
-        elif event == "learn-end":
+        elif event == Event.LEARN_END:
             ended = True
             calls += int(record.get("calls") or 0)
             processes += int(record.get("processes") or 0)

@@ -77,6 +77,7 @@ from systrace_py.kernel import (
     S_IALLUGO,
     VALID_OPEN_FLAGS,
 )
+from systrace_py.logrecords import LoggedCall
 from systrace_py.policy.aliases import VIEW_CALLS
 from systrace_py.policy.model import Absent, CallFacts, Facts, PathArg, SockAddr
 from systrace_py.syscalls import (
@@ -1273,6 +1274,21 @@ class DecodedCall:
         except DecodeError as exc:
             out["error"] = str(exc)
         return out
+
+    def logged(self) -> LoggedCall:
+        """The facts decided on, typed, for the log's ``"call"`` (what :meth:`describe`
+        says for a person); as much as could be decoded."""
+        paths: list[PathArg] = []
+        flags = argv = None
+        addrs: tuple[SockAddr, ...] = ()
+        try:
+            paths = [PathArg(p.role, self.shown(p.resolved.path)) for p in self.paths]
+            flags = self.open_flags
+            addrs = tuple(self.sockaddrs)
+            argv = self.argv
+        except DecodeError:
+            pass
+        return LoggedCall(tuple(paths), flags, addrs, argv)
 
 
 def open_flags_text(flags: int) -> str:
