@@ -55,6 +55,7 @@ from systrace_py.engine.seccomp import (
     shares_memory,
     stop_guard,
 )
+from systrace_py.engine.taskstate import TaskEvent, TaskState
 from systrace_py.engine.tracee import (
     AddressSpace,
     Expect,
@@ -214,7 +215,7 @@ class Tracer:
         process = Process(pid, os.getpid(), spec.executable, AddressSpace(), TraceeMemory(pid))
         process.tids.add(pid)
         self.processes[pid] = process
-        task = Task(pid, process, started=True)
+        task = Task(pid, process, state=TaskState.STOPPED)
         self.tasks[pid] = task
         self.main_pid = pid
         self.monitor.on_start(process)
@@ -433,7 +434,7 @@ class Tracer:
         if status == _SECCOMP_STOP:  # by far the most common stop: straight to the decision
             task = self.tasks.get(pid)
             if task is not None:
-                task.stopped = True
+                task.to(TaskEvent.REPORTED)
                 try:
                     self._on_seccomp(task)
                 except pt.PtraceError as exc:
@@ -449,7 +450,7 @@ class Tracer:
         if task is None:
             self._early[pid] = status  # a child whose parent's event has not come yet
             return
-        task.stopped = True
+        task.to(TaskEvent.REPORTED)
         sig = os.WSTOPSIG(status)
         event = status >> 16
         try:
@@ -476,7 +477,7 @@ class Tracer:
     def _resume(self, task: Task, sig: int = 0) -> None:
         """Let a stopped task go on.  PTRACE_SYSCALL (an exit stop follows) only when an exit
         value is awaited, or when there is no filter and every call must be seen at entry."""
-        task.stopped = False
+        task.to(TaskEvent.RESUMED)
         if task.expect is not Expect.NOTHING or task.freezer or not self.filtered \
                 or task.after is not None:
             pt.syscall(task.tid, sig)
@@ -764,7 +765,7 @@ class Tracer:
                info: pt.SyscallInfo | None = None) -> None:
         kind = reply.kind
         if kind is ReplyKind.PARK:
-            task.parked = True
+            task.to(TaskEvent.PARKED)
             task.pending_call = call
             self._parked += 1
             if not self._sigchld_wakes:
@@ -1033,7 +1034,7 @@ class Tracer:
             pending.discard(pid)
             task = self.tasks.get(pid)
             if task is not None and os.WIFSTOPPED(status):
-                task.stopped = True
+                task.to(TaskEvent.REPORTED)
                 self._frozen[pid] = status
             else:
                 self._deferred.append((pid, status))  # an exit, an unannounced child...
@@ -1254,7 +1255,7 @@ class Tracer:
             task = self.tasks.get(tid)
             if task is None or not task.parked:
                 continue
-            task.parked = False
+            task.to(TaskEvent.ANSWERED)
             self._parked -= 1
             call, task.pending_call = task.pending_call, None
             handled = True
@@ -1344,15 +1345,14 @@ class Tracer:
         return 0
 
     def _on_stop_event(self, task: Task, sig: int) -> None:
-        if not task.started:
-            task.started = True  # the attach stop of an auto-attached child
+        if task.state is TaskState.ATTACHING:
+            task.to(TaskEvent.STARTED)  # the attach stop of an auto-attached child
             self._resume(task)
             return
         if sig in _STOP_SIGNALS:
-            task.listening = True
+            task.to(TaskEvent.LISTENED)
             pt.listen(task.tid)  # group-stop: stay stopped, let the real parent see it
             return
-        task.listening = False
         self._resume(task)
 
     # --- exec ---------------------------------------------------------------------------------
@@ -1427,6 +1427,7 @@ class Tracer:
             return
         if task.parked:
             self._parked -= 1
+        task.to(TaskEvent.EXITED)
         if task.freezer:
             task.freezer = False
             self._thaw_pending = True
