@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from systrace_py.kernel import O_TMPFILE_BIT
-from systrace_py.logrecords import logged_call, sockaddr_from_json, sockaddr_json
+from systrace_py.logrecords import LoggedCall, logged_call
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import ArgvCondition
 from systrace_py.policy.files import MAX_PROVENANCE_PATHS, FileRule, Provenance
@@ -163,15 +163,9 @@ class Observation:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able form (the ``observation`` field of a learned log record)."""
-        out: dict[str, Any] = {"syscall": self.syscall}
-        if self.paths:
-            out["paths"] = [[p.role, p.path] for p in self.paths]
-        if self.open_flags is not None:
-            out["open_flags"] = self.open_flags
-        if self.sockaddrs:
-            out["sockaddrs"] = [sockaddr_json(a) for a in self.sockaddrs]
-        if self.argv is not None:
-            out["argv"] = list(self.argv)
+        out: dict[str, Any] = {"syscall": self.syscall,
+                               **LoggedCall(self.paths, self.open_flags, self.sockaddrs,
+                                            self.argv).to_json()}
         if self.created:
             out["created"] = list(self.created)
         if self.exclusive:
@@ -189,17 +183,13 @@ class Observation:
     @classmethod
     def from_json(cls, table: str, data: Mapping[str, Any]) -> Observation:
         """The inverse of :meth:`to_json`; ValueError/TypeError/KeyError on a bad record."""
-        paths = tuple(PathArg(str(role), str(path)) for role, path in data.get("paths", ()))
-        flags = data.get("open_flags")
+        call = LoggedCall.from_json(data)
         selector = data.get("selector")
-        argv = data.get("argv")
         listing = data.get("listing")
         failed = data.get("failed", 0)
         return cls(
-            table=str(table), syscall=str(data["syscall"]), paths=paths,
-            open_flags=int(flags) if flags is not None else None,
-            sockaddrs=tuple(sockaddr_from_json(a) for a in data.get("sockaddrs", ())),
-            argv=tuple(str(a) for a in argv) if argv is not None else None,
+            table=str(table), syscall=str(data["syscall"]), paths=call.paths,
+            open_flags=call.open_flags, sockaddrs=call.sockaddrs, argv=call.argv,
             created=tuple(str(r) for r in data.get("created", ())),
             exclusive=bool(data.get("exclusive", False)),
             listing=tuple(str(e) for e in listing) if listing is not None else None,
