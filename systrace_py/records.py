@@ -220,10 +220,6 @@ class _Controlled:
         return self._control("memory").memory
 
 
-def _setattr_ctl(record: object, ctl: Control | None) -> None:
-    object.__setattr__(record, "_ctl", ctl)
-
-
 # --- system call records ---------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class Syscall(_Controlled):

@@ -182,10 +182,6 @@ def setregs(pid: int, regs: user_regs_struct) -> None:
     ptrace(pt.PTRACE_SETREGS, pid, 0, ctypes.addressof(regs))
 
 
-def getsiginfo(pid: int) -> object:
-    return pt.ptrace_getsiginfo(pid)
-
-
 # --- offsets into user_regs_struct, for single-register writes (PTRACE_POKEUSER) -------------
 REG_OFFSET: Final = {
     name: getattr(user_regs_struct, name).offset for name, _ in user_regs_struct._fields_

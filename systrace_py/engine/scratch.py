@@ -54,10 +54,6 @@ def touches(address: int, length: int) -> bool:
     return address < BASE + SIZE and end > BASE
 
 
-def contains(address: int) -> bool:
-    return BASE <= address < BASE + SIZE
-
-
 def slot_address(slot: int) -> int:
     return BASE + slot * SLOT_SIZE
 
