@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
+from systrace_py.cli.args import EXIT_USAGE
 from systrace_py.cli.report import say, write_summary
 from systrace_py.logrecords import Event
 from systrace_py.policy.files import PolicyError, dumps_policy, load_policy, save_policy
@@ -41,8 +42,6 @@ from systrace_py.policy.learn import (
     observation_from_record,
 )
 from systrace_py.policy.model import Action, Policy, Rule
-
-EXIT_USAGE = 2
 
 
 class LogError(Exception):
