@@ -64,6 +64,7 @@ from systrace_py.records import (
     exit_record,
     signal_name,
 )
+from systrace_py.session import Session
 from systrace_py.syscalls import NUMBERS, TABLE, suggest
 
 C = TypeVar("C")
@@ -206,30 +207,27 @@ class HandlerMonitor(Generic[C]):
         workdir = os.fspath(cwd) if cwd is not None else None
         executable = _find_executable(argv[0], env, workdir)
         self._stopped = False
-        tracer = Tracer(self, hold_arguments=self.hold_arguments)
-        self.tracer = tracer
+        session = Session(self, hold_arguments=self.hold_arguments)
         spec = SpawnSpec(argv=argv, executable=executable, cwd=workdir,
                          env=dict(env) if env is not None else None,
                          filters=compile_filters(self.filter_plan(), os.getpid()))
-        failure: BaseException | None = None
         try:
-            tracer.spawn(spec)
-            self.exit_code = tracer.run()  # closes the tracer (pipe, signal state) on its way out
+            outcome = session.run(spec)
         except _HandlerFailure as wrapped:
-            failure = wrapped.error
+            raise wrapped.error from None  # the traced tree was killed (fail closed)
         finally:
-            tracer.close()  # again, harmlessly, for a spawn that failed before run()
             self._pending.clear()
             self._detached.clear()
-        if failure is not None:
-            raise failure  # the traced tree was killed by the tracer (fail closed)
-        assert self.exit_code is not None
-        return self.exit_code
+        if outcome.error is not None:
+            raise outcome.error  # the tracer failed: the traced tree was killed
+        self.exit_code = outcome.code
+        return outcome.code
+
+    def attach(self, tracer: Tracer) -> None:
+        """The session's tracer (to stop the run, detach a process)."""
+        self.tracer = tracer
 
     # --- the Monitor protocol ------------------------------------------------------------------
-    def wants_argv(self, process: Process) -> bool:
-        return False
-
     def on_start(self, process: Process) -> None:
         process.state = None
 

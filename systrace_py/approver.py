@@ -44,8 +44,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from systrace_py import __version__
-from systrace_py.supervisor import Answer, AskRequest
+from systrace_py import __version__, procfs
+from systrace_py.report import say
+from systrace_py.supervisor import Answer, AnswerKind, AskRequest
 from systrace_py.ui.answering import BURST, Interpreter, call_text, describe_answer, rule_text
 from systrace_py.ui.answers import VERBS, AnswerError, Parsed, compose, errno_value
 from systrace_py.ui.offers import OfferError
@@ -254,12 +255,7 @@ EXIT_GRACE = 2.0
 
 def _running(pid: int) -> bool:
     """Whether a process (not our child: no wait) is there and not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            state = f.read().rpartition(b")")[2].split()[:1]
-    except OSError:
-        return False
-    return state not in ([b"Z"], [b"X"])
+    return procfs.alive(pid)
 
 
 def _start_detached(argv: list[str]) -> tuple[int, int, int]:
@@ -497,14 +493,14 @@ class ApproverAsker:
                     waiting.timer.start()
                 message = ask_message(request, interp)
         if refused is not None:
-            self._say(f"refused {call_text(request)} for pid {request.pid} "
-                      f"({request.program}): {refused}")
-            respond(Answer("deny", errno=request.decision.errno))
+            say(f"refused {call_text(request)} for pid {request.pid} "
+                      f"({request.program}): {refused}", self.stderr)
+            respond(Answer(AnswerKind.DENY, errno=request.decision.errno))
             return
         if isinstance(self.channel, _Socket) and not self.channel.connected() \
                 and not self._said_waiting:
             self._said_waiting = True
-            self._say(f"waiting for an approver to connect to unix:{self.channel.path}")
+            say(f"waiting for an approver to connect to unix:{self.channel.path}", self.stderr)
         self._out.put(_line(message))
 
     def settled(self, request: AskRequest, why: str) -> None:
@@ -539,15 +535,15 @@ class ApproverAsker:
     def _refuse(self, waiting: _Waiting) -> None:
         if waiting.timer is not None:
             waiting.timer.cancel()
-        waiting.respond(Answer("deny", errno=waiting.request.decision.errno))
+        waiting.respond(Answer(AnswerKind.DENY, errno=waiting.request.decision.errno))
 
     def _expire(self, ask_id: int) -> None:
         waiting = self._take(ask_id)
         if waiting is None:
             return
         request = waiting.request
-        self._say(f"no answer within {self.timeout:g}s: refused {call_text(request)} for pid "
-                  f"{request.pid}")
+        say(f"no answer within {self.timeout:g}s: refused {call_text(request)} for pid "
+                  f"{request.pid}", self.stderr)
         self._out.put(_line({"type": "settled", "id": ask_id, "why": "no answer in time: "
                              "refused"}))
         self._refuse(waiting)
@@ -577,10 +573,10 @@ class ApproverAsker:
         except (AnswerError, OfferError) as exc:
             self._bad(ask_id, str(exc), waiting)
             return
-        if answer.kind == "abort":
+        if answer.kind == AnswerKind.ABORT:
             with self._lock:
                 self._closing = True
-        self._say(describe_answer(answer, waiting.request))
+        say(describe_answer(answer, waiting.request), self.stderr)
         waiting.respond(answer)
 
     def _bad(self, ask_id: int, why: str, waiting: _Waiting | None = None) -> None:
@@ -591,8 +587,8 @@ class ApproverAsker:
                 raise ProtocolError(f"an answer for id {ask_id}, which was never asked")
             return
         request = waiting.request
-        self._say(f"the approver's answer for {call_text(request)} (pid {request.pid}) "
-                  f"cannot be used: {why}; refused")
+        say(f"the approver's answer for {call_text(request)} (pid {request.pid}) "
+                  f"cannot be used: {why}; refused", self.stderr)
         self._out.put(_line({"type": "error", "id": ask_id,
                              "message": f"{why}; the call was refused"}))
         self._refuse(waiting)
@@ -606,8 +602,8 @@ class ApproverAsker:
             left = list(self._waiting.values())
             self._waiting.clear()
         count = len(left)
-        self._say(f"{self._lost}: {count} waiting ask{'s' if count != 1 else ''} refused; "
-                  "every later ask is refused")
+        say(f"{self._lost}: {count} waiting ask{'s' if count != 1 else ''} refused; "
+                  "every later ask is refused", self.stderr)
         for waiting in left:
             self._refuse(waiting)
         self._out.put(None)
@@ -639,10 +635,6 @@ class ApproverAsker:
             return
         self._lose("closed its end (exited?)")
 
-    def _say(self, text: str) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            self.stderr.write(f"systrace: {text}\n")
-            self.stderr.flush()
 
 
 def parse_via(via: str) -> tuple[str, str]:

@@ -16,9 +16,8 @@ import os
 import time
 from typing import IO, Any
 
+from systrace_py.logrecords import LOG_VERSION, Event, LoggedCall
 from systrace_py.policy.model import Decision, Rule
-
-LOG_VERSION = 1
 
 
 class LogError(Exception):
@@ -92,7 +91,7 @@ class AuditLog:
         file cannot take it."""
         if self.failed is not None:
             raise self.failed
-        record = {"time": round(time.time(), 6), **record}
+        record = {"time": round(time.time(), 6), "v": LOG_VERSION, **record}
         line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
         if self.file is not None:
             try:
@@ -106,18 +105,20 @@ class AuditLog:
                 sink.flush()
 
     def start(self, argv: list[str], policy: str | None, mode: str) -> None:
-        self.write({"event": "start", "version": LOG_VERSION, "argv": argv, "policy": policy,
+        self.write({"event": Event.START, "argv": argv, "policy": policy,
                     "mode": mode, "tracer": os.getpid()})
 
     def decision(self, who: dict[str, Any], syscall: str, args: dict[str, Any],
-                 decision: Decision, result: str) -> None:
+                 decision: Decision, result: str, call: LoggedCall | None = None) -> None:
         """``result``: "permitted", "refused", "would-refuse" (dry run), "missing" (refused,
         and the path does not exist: answered ENOENT, as the kernel would), "asked",
         "killed"..."""
-        record = {"event": "syscall", **who, "syscall": syscall, "args": args,
+        record = {"event": Event.SYSCALL, **who, "syscall": syscall, "args": args,
                   "action": decision.action.value, "result": result,
                   "rule": rule_ref(decision.rule, decision.table), "table": decision.table,
                   "reason": decision.reason}
+        if call is not None:
+            record["call"] = call.to_json()
         if result in ("refused", "would-refuse", "missing"):
             record["errno"] = decision.errno_name
         if decision.redirect is not None:
@@ -127,12 +128,14 @@ class AuditLog:
         self.write(record)
 
     def engine(self, who: dict[str, Any], syscall: str, args: dict[str, Any], errno_name: str,
-               why: str, kernel: bool = False) -> None:
+               why: str, call: LoggedCall | None = None, kernel: bool = False) -> None:
         """A call the engine answered itself.  ``kernel``: with the errno the kernel gives
         these arguments, so the call failed as natively (result "failed"), not "refused"."""
-        self.write({"event": "engine-refusal", **who, "syscall": syscall, "args": args,
-                    "result": "failed" if kernel else "refused", "errno": errno_name,
-                    "why": why})
+        record = {"event": Event.ENGINE_REFUSAL, **who, "syscall": syscall, "args": args,
+                  "result": "failed" if kernel else "refused", "errno": errno_name, "why": why}
+        if call is not None:
+            record["call"] = call.to_json()
+        self.write(record)
 
     def process(self, event: str, who: dict[str, Any], **extra: Any) -> None:
         self.write({"event": event, **who, **extra})
@@ -140,6 +143,6 @@ class AuditLog:
     def exit(self, who: dict[str, Any], status: int) -> None:
         """A process ended: its exit code, or the signal that killed it (a wait status)."""
         if os.WIFSIGNALED(status):
-            self.process("exit", who, signal=os.WTERMSIG(status))
+            self.process(Event.EXIT, who, signal=os.WTERMSIG(status))
         else:
-            self.process("exit", who, code=os.WEXITSTATUS(status))
+            self.process(Event.EXIT, who, code=os.WEXITSTATUS(status))

@@ -2,7 +2,7 @@
 
 ``--help``, the man page and the completions must never disagree about an option, so the man
 page and the completions are rendered from the same :mod:`argparse` parsers ``systrace``
-runs with (:func:`systrace_py.cli.build_parser`, :func:`systrace_py.policy_cli.build_parser`),
+runs with (:func:`systrace_py.cli.args.build_parser`, :func:`systrace_py.cli.policy.build_parser`),
 plus a few sections of prose kept here.  The rendered files are committed (``man/systrace.1``,
 ``completions/systrace``, ``completions/_systrace``: installed with the package, see
 pyproject.toml) and a test checks they are what this module renders now::
@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from systrace_py import __version__
-from systrace_py.cli import DESCRIPTION, EXIT_STATUSES
-from systrace_py.cli import build_parser as command_parser
-from systrace_py.policy_cli import build_parser as policy_parser
+from systrace_py.cli.args import DESCRIPTION, EXIT_STATUSES
+from systrace_py.cli.args import build_parser as command_parser
+from systrace_py.cli.policy import build_parser as policy_parser
 
 #: Where each rendered file lives in the source tree (relative to the repository).
 OUTPUTS = {

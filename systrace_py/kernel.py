@@ -179,10 +179,20 @@ FSCONFIG_CMD_CREATE: Final = 6
 FSCONFIG_CMD_RECONFIGURE: Final = 7
 FSCONFIG_CMD_CREATE_EXCL: Final = 8
 
+# --- limits and errors (include/uapi/linux/limits.h, include/linux/err.h) -----------------------
+PATH_MAX: Final = 4096       # counting the NUL: the kernel refuses a longer path (ENAMETOOLONG)
+MAX_ERRNO: Final = 4095      # a call's result in -MAX_ERRNO..-1 is -errno
+
+# --- prctl(2) options and capabilities (include/uapi/linux/prctl.h, capability.h) ---------------
+PR_GET_DUMPABLE: Final = 3
+PR_SET_DUMPABLE: Final = 4
+PR_SET_NO_NEW_PRIVS: Final = 38
+CAP_KILL: Final = 5
+CAP_SYS_RESOURCE: Final = 24
+
 # --- what the engine's guards test (see systrace_py.syscalls, GUARDS) ----------------------------
 SECCOMP_SET_MODE_FILTER: Final = 1
 SECCOMP_FILTER_FLAG_NEW_LISTENER: Final = 8
-PR_SET_DUMPABLE: Final = 4
 PR_SET_MM: Final = 35
 TIOCSTI: Final = 0x5412      # push bytes into the terminal's input: commands for the user's shell
 TIOCLINUX: Final = 0x541C    # (subcodes 2/3: paste a console selection, the same thing)

@@ -37,9 +37,11 @@ from systrace_py.engine.decode import DecodedCall
 from systrace_py.engine.events import Reply
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
+from systrace_py.logrecords import Event
 from systrace_py.policy import aliases
 from systrace_py.policy.learn import MAIN, Observation, normalize_flags
 from systrace_py.policy.model import PathArg
+from systrace_py.report import say
 from systrace_py.syscalls import PATHS, Treat, treated
 
 #: At most this many names of one directory are kept for the listing rule; a bigger
@@ -109,7 +111,7 @@ class Learner:
         if self.audit is None:
             return
         record: dict[str, Any] = {
-            "event": "syscall", **self.who(task.process, task.tid), "syscall": obs.syscall,
+            "event": Event.SYSCALL, **self.who(task.process, task.tid), "syscall": obs.syscall,
             "args": call.describe(), "action": "permit" if result == "permitted" else "never",
             "result": result, "rule": None, "table": obs.table,
             "reason": "learning" if result == "permitted" else "unsafe", "learned": True,
@@ -120,9 +122,6 @@ class Learner:
         self.audit.write(record)
 
     # --- Monitor ------------------------------------------------------------------------------
-    def wants_argv(self, process: Process) -> bool:
-        return True
-
     def on_start(self, process: Process) -> None:
         process.state = MAIN
         self.processes += 1
@@ -162,8 +161,8 @@ class Learner:
         if obs not in self._observations:
             self._record(obs, task, call, "refused")
         if self.verbose:
-            self._say(f"refused {obs.syscall} for pid {task.pid} ({task.process.program}):"
-                      " not learned (unsafe call, see docs/learning.md)")
+            say(f"refused {obs.syscall} for pid {task.pid} ({task.process.program}):"
+                      " not learned (unsafe call, see docs/learning.md)", self.stderr)
         return Reply.refuse(errno_module.EPERM)
 
     def _observation(self, task: Task, call: DecodedCall, table: str, name: str) -> Observation:
@@ -261,19 +260,13 @@ class Learner:
         name = errno_module.errorcode.get(err, str(err))
         if self.audit is not None:
             self.audit.engine(self.who(task.process, task.tid), call.policy_name,
-                              call.describe(), name, why, kernel=kernel)
+                              call.describe(), name, why, call.logged(), kernel=kernel)
         if kernel:
             return  # failing as natively: nothing was refused
         self.engine_refusals += 1
         if self.verbose:
-            self._say(f"refused {call.policy_name} for pid {task.pid}: {why} -> {name}")
+            say(f"refused {call.policy_name} for pid {task.pid}: {why} -> {name}", self.stderr)
 
-    def _say(self, text: str) -> None:
-        try:
-            self.stderr.write(f"systrace: {text}\n")
-            self.stderr.flush()
-        except OSError:
-            pass
 
 
 def _entries(task: Task, directory: str) -> Iterator[str]:

@@ -54,6 +54,7 @@ from systrace_py.kernel import (
     CLONE_VFORK,
     CLONE_VM,
     CSIGNAL,
+    MAX_ERRNO,
     O_CREAT,
     O_TMPFILE_BIT,
     RENAME_EXCHANGE,
@@ -64,7 +65,6 @@ from systrace_py.policy.model import SockAddr
 from systrace_py.syscalls import BY_NAME, Kind, Path
 
 _U32 = 0xFFFFFFFF
-_MAX_ERRNO = 4095
 
 #: errno values the kernel uses internally; a tracer sees them at exit stops of calls that a
 #: signal interrupted (the call is then restarted, and stops again).
@@ -220,10 +220,6 @@ class _Controlled:
         return self._control("memory").memory
 
 
-def _setattr_ctl(record: object, ctl: Control | None) -> None:
-    object.__setattr__(record, "_ctl", ctl)
-
-
 # --- system call records ---------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class Syscall(_Controlled):
@@ -271,7 +267,7 @@ class Syscall(_Controlled):
         """Do not run the call: it fails with ``err`` (or returns ``retval``).  Entry only."""
         ctl = self._control("refuse")
         ctl.require("refuse", entry=True)
-        if retval is None and not 0 < err <= _MAX_ERRNO:
+        if retval is None and not 0 < err <= MAX_ERRNO:
             raise ValueError(f"refuse: errno {err} is not in 1..4095")
         ctl.refusal = (err, retval)
 
@@ -921,7 +917,7 @@ def exit_record(entry: Syscall, call: DecodedCall, result: int, decoder: Decoder
                 memory: TraceeMemory | None, refused: bool = False) -> Syscall:
     """The record at the call's exit: the entry record plus the result and what only the
     exit can tell."""
-    err = -result if -_MAX_ERRNO <= result < 0 else None
+    err = -result if -MAX_ERRNO <= result < 0 else None
     done = dataclasses.replace(entry, is_entry=False, result=result, errno=err,
                                errno_name=errno_name(err), refused=refused)
     extra = done._at_exit(call, Reader(call, decoder, memory, decode=True))

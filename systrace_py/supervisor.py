@@ -12,6 +12,7 @@ goes to the log.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import errno as errno_module
 import functools
 import itertools
@@ -35,8 +36,18 @@ from systrace_py.policy.filterplan import (
     address_rules,
     unseen_refused,
 )
-from systrace_py.policy.model import Action, CallFacts, Decision, PathArg, Policy, Rule, Table
+from systrace_py.policy.model import (
+    Action,
+    CallFacts,
+    Decision,
+    PathArg,
+    Policy,
+    Reason,
+    Rule,
+    Table,
+)
 from systrace_py.policy.store import PolicyStore
+from systrace_py.report import say
 from systrace_py.syscalls import BY_NAME, makes_unseen
 
 #: How long a ``burst`` answer covers the asking process's other calls on the same path (the
@@ -72,15 +83,25 @@ class AskRequest:
     parent_program: str | None = None
 
 
+class AnswerKind(enum.StrEnum):
+    """What an answer to an ask does (a str: the approver protocol's words)."""
+
+    PERMIT = "permit"
+    DENY = "deny"
+    KILL = "kill"      # kill the asking process
+    DETACH = "detach"  # stop checking the asking process
+    ABORT = "abort"    # end the run: every traced process killed
+
+
 @dataclass(frozen=True)
 class Answer:
     """An answer to an ask, from whichever front end (the terminal prompt, an approver).
 
-    ``kind``: "permit", "deny", "kill", "detach" or "abort".  ``rule``: a rule to remember
+    ``kind``: see :class:`AnswerKind`.  ``rule``: a rule to remember
     (permit/deny), with ``reach`` "process", "program" or "all".  ``burst``: the answer also
     covers the asking process's calls on the same path for :data:`BURST_SECONDS`."""
 
-    kind: str
+    kind: AnswerKind
     errno: int = errno_module.EPERM
     rule: Rule | None = None
     reach: str = "process"
@@ -216,7 +237,6 @@ class Supervisor:
         self.asker = asker
         self.stderr = stderr or sys.stderr
         self.tracer: Tracer | None = None
-        self._needs_argv = policies.needs_argv() or audit is not None or asker is not None
         self.decisions = 0
         #: calls refused: by the policy, by an answer, or by the engine's own checks
         self.refusals = 0
@@ -238,13 +258,6 @@ class Supervisor:
         return {"pid": process.pid, "tid": tid if tid is not None else process.pid,
                 "ppid": process.ppid, "program": process.program}
 
-    def _say(self, text: str) -> None:
-        try:
-            self.stderr.write(f"systrace: {text}\n")
-            self.stderr.flush()
-        except OSError:
-            pass
-
     @staticmethod
     def describe_call(call: DecodedCall) -> str:
         args = call.describe()
@@ -252,9 +265,6 @@ class Supervisor:
         return f"{call.policy_name} {' '.join(shown)}".strip()
 
     # --- Monitor ------------------------------------------------------------------------------
-    def wants_argv(self, process: Process) -> bool:
-        return self._needs_argv
-
     def on_start(self, process: Process) -> None:
         process.state = ProcessState(self.policies.main.main)
 
@@ -268,7 +278,7 @@ class Supervisor:
         if action is Action.PERMIT:
             if self.audit is not None and decision.rule is not None:
                 self.audit.decision(self.who(process, task.tid), call.policy_name,
-                                    call.describe(), decision, "permitted")
+                                    call.describe(), decision, "permitted", call.logged())
             return self._permit(decision)
         if self.options.dry_run:
             self._report(task, call, decision, "would-refuse")
@@ -285,7 +295,7 @@ class Supervisor:
             self.missing += 1
             if self.audit is not None:
                 self.audit.decision(self.who(process, task.tid), call.policy_name,
-                                    call.describe(), answered, "missing")
+                                    call.describe(), answered, "missing", call.logged())
             return Reply.refuse(answered.errno)
         if call.policy_name in KILLED_WHEN_REFUSED:
             # A program that drops privileges and does not check the result would go on
@@ -330,7 +340,7 @@ class Supervisor:
             found = table.refusing_rule(
                 CallFacts("execve", (PathArg("path", interpreter),)))
             if found is not None:
-                return dataclasses.replace(found, reason="interpreter")
+                return dataclasses.replace(found, reason=Reason.INTERPRETER)
         return None
 
     def _unseen_socket(self, table: Table, call: DecodedCall) -> Decision | None:
@@ -342,7 +352,7 @@ class Supervisor:
             return None
         sockets = BY_NAME[call.name].unseen
         assert sockets is not None
-        return Decision(Action.NEVER, sockets.errno, None, table.name, "unseen")
+        return Decision(Action.NEVER, sockets.errno, None, table.name, Reason.UNSEEN)
 
     @staticmethod
     def _permit(decision: Decision) -> Reply:
@@ -369,22 +379,22 @@ class Supervisor:
         process = task.process
         if self.audit is not None:
             self.audit.decision(self.who(process, task.tid), call.policy_name, call.describe(),
-                                decision, result)
+                                decision, result, call.logged())
         asked = decision.action is Action.ASK
         if self.options.verbose or asked:
             if decision.rule is not None:
                 rule = decision.rule.label()
-            elif decision.reason == "unsafe":
+            elif decision.reason == Reason.UNSAFE:
                 rule = "unsafe under this policy; a rule naming it lifts this"
-            elif decision.reason == "unseen":
+            elif decision.reason == Reason.UNSEEN:
                 rule = ("a socket whose destinations address rules cannot see (raw, packet,"
                         " SCTP...); a rule naming socket lifts this")
             else:
                 rule = f"default of table {decision.table}"
             verb = "would refuse" if result == "would-refuse" else "refused"
             why = f"{rule} says ask and no one can be asked" if asked else rule
-            self._say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
-                      f"({process.program}): {why} -> {decision.errno_name}")
+            say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
+                      f"({process.program}): {why} -> {decision.errno_name}", self.stderr)
 
     def _ask(self, task: Task, call: DecodedCall, decision: Decision) -> Reply:
         process = task.process
@@ -426,43 +436,43 @@ class Supervisor:
         every front end).  ``by``: what answered, when not a front end (said with -v)."""
         process = task.process
         state: ProcessState = process.state
-        if answer.kind == "detach" and not state.table.allow_detach:
-            answer = Answer("deny", errno=decision.errno)  # the policy does not let it go
+        if answer.kind == AnswerKind.DETACH and not state.table.allow_detach:
+            answer = Answer(AnswerKind.DENY, errno=decision.errno)  # the policy does not let it go
         if answer.rule is not None:
             self.remember(process, answer.rule, answer.reach)
         if answer.burst and answer.kind in ("permit", "deny"):
             path = _asked_path(call.facts(), decision)
             if path is not None:
                 state.bursts.append(Burst(
-                    path, Action.PERMIT if answer.kind == "permit" else Action.NEVER,
+                    path, Action.PERMIT if answer.kind == AnswerKind.PERMIT else Action.NEVER,
                     answer.errno, time.monotonic() + BURST_SECONDS))
         result = {"permit": "permitted", "deny": "refused", "kill": "killed",
                   "detach": "detached", "abort": "killed"}.get(answer.kind, "refused")
         if result in ("refused", "killed"):
             self.refusals += 1
         answered = dataclasses.replace(
-            decision, reason="answer",
+            decision, reason=Reason.ANSWER,
             action=Action.PERMIT if answer.kind in ("permit", "detach") else Action.NEVER,
             errno=answer.errno)
         if self.audit is not None:
             self.audit.decision(self.who(process, task.tid), call.policy_name, call.describe(),
-                                answered, result)
+                                answered, result, call.logged())
         if by is not None and self.options.verbose:
-            verb = "permitted" if answer.kind == "permit" else "denied"
-            self._say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
-                      f"({process.program}) by {by}")
+            verb = "permitted" if answer.kind == AnswerKind.PERMIT else "denied"
+            say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
+                      f"({process.program}) by {by}", self.stderr)
         if answer.rule is not None or answer.burst:
             self._settle_pending()
-        if answer.kind == "permit":
+        if answer.kind == AnswerKind.PERMIT:
             return Reply.run()
-        if answer.kind == "kill":
+        if answer.kind == AnswerKind.KILL:
             return KILL
-        if answer.kind == "abort":  # end the run: every traced process is killed
+        if answer.kind == AnswerKind.ABORT:  # end the run: every traced process is killed
             self.aborted = True
             if self.tracer is not None:
                 self.tracer.stop(kill=True)
             return KILL
-        if answer.kind == "detach":
+        if answer.kind == AnswerKind.DETACH:
             return DETACH
         return Reply.refuse(answer.errno)
 
@@ -477,8 +487,8 @@ class Supervisor:
         for burst in reversed(state.bursts):  # the newest first
             if paths == {burst.path}:
                 if burst.action is Action.PERMIT:
-                    return Answer("permit")
-                return Answer("deny", errno=burst.errno)
+                    return Answer(AnswerKind.PERMIT)
+                return Answer(AnswerKind.DENY, errno=burst.errno)
         return None
 
     def _settle_pending(self) -> None:
@@ -495,9 +505,9 @@ class Supervisor:
                 if answer is None:
                     continue
             elif decision.action is Action.PERMIT:
-                answer = Answer("permit")
+                answer = Answer(AnswerKind.PERMIT)
             else:
-                answer = Answer("deny", errno=decision.errno)
+                answer = Answer(AnswerKind.DENY, errno=decision.errno)
             with self._pending_lock:
                 if self._pending.pop(pending.request.id, None) is None:
                     continue  # answered meanwhile
@@ -542,8 +552,8 @@ class Supervisor:
                                    parent_state.argv, parent.program)
         self._event(how, child, parent=parent.pid, table=parent_state.table.name)
         if self.options.verbose:
-            self._say(f"pid {child.pid}: new process ({how}) of pid {parent.pid} "
-                      f"({parent.program}), table {parent_state.table.name}")
+            say(f"pid {child.pid}: new process ({how}) of pid {parent.pid} "
+                      f"({parent.program}), table {parent_state.table.name}", self.stderr)
 
     def on_new_thread(self, parent: Task, child: Task) -> None:
         return None
@@ -560,7 +570,7 @@ class Supervisor:
         self._event("exec", process, argv=list(argv) if argv else None, previous=old_program,
                     table=state.table.name)
         if self.options.verbose:
-            self._say(f"pid {process.pid}: exec {process.program}, table {state.table.name}")
+            say(f"pid {process.pid}: exec {process.program}, table {state.table.name}", self.stderr)
 
     def on_exit(self, process: Process, status: int) -> None:
         if self.audit is not None:
@@ -595,18 +605,18 @@ class Supervisor:
             self.kernel_answers += 1
             if self.audit is not None:
                 self.audit.engine(self.who(task.process, task.tid), call.policy_name,
-                                  call.describe(), name, why, kernel=True)
+                                  call.describe(), name, why, call.logged(), kernel=True)
             return
         self.refusals += 1
         self.engine_refusals += 1
         if self.audit is not None:
             self.audit.engine(self.who(task.process, task.tid), call.policy_name,
-                              call.describe(), name, why)
+                              call.describe(), name, why, call.logged())
         if self.options.verbose:
             if why == "guard":
                 why = f"systrace's guard: {guard_purpose(call.name)}"
-            self._say(f"refused {self.describe_call(call)} for pid {task.pid} "
-                      f"({task.process.program}): {why} -> {name}")
+            say(f"refused {self.describe_call(call)} for pid {task.pid} "
+                      f"({task.process.program}): {why} -> {name}", self.stderr)
 
 
 def _asked_path(facts: CallFacts, decision: Decision) -> str | None:

@@ -1280,11 +1280,6 @@ def number(name: str) -> int:
     return NUMBERS[name]
 
 
-def name_of(nr: int) -> str:
-    """The name of a call number, or ``syscall_N`` for numbers this table does not know."""
-    return NAMES.get(nr, f"syscall_{nr}")
-
-
 def suggest(word: str, candidates: list[str] | None = None) -> list[str]:
     """The nearest call (or alias) names to a misspelt one, best first."""
     pool = candidates if candidates is not None else list(NUMBERS)

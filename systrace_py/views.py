@@ -272,15 +272,6 @@ def overlay_lowerdirs(value: str) -> list[str] | None:
     return [_unescape(part) for part in parts if part]
 
 
-def option_layers(fstype: str, data: str) -> tuple[Layer, ...] | None:
-    """The files a new mount's option string names, or None when the engine cannot read the
-    type's options (UNKNOWN)."""
-    kind = fs_kind(fstype)
-    if kind is FsKind.UNKNOWN:
-        return None
-    return layer_roles(_option_paths(kind, fstype, data))
-
-
 def _option_paths(kind: FsKind, fstype: str, data: str) -> list[tuple[str, str]]:
     """(key, path) of every file an option string names."""
     if kind is FsKind.NO_PATHS or not data:

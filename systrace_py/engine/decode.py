@@ -34,7 +34,7 @@ from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.clone_args import CloneArgs
 from systrace_py.engine.destinations import Destination
 from systrace_py.engine.exec_image import ExecImage, exec_image
-from systrace_py.engine.memory import PATH_MAX, TraceeMemory, TraceeMemoryError
+from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import (
     HOST,
     PathResolver,
@@ -72,16 +72,19 @@ from systrace_py.kernel import (
     O_SYNC_BIT,
     O_TMPFILE_BIT,
     OPEN_FLAG_NAMES,
+    PATH_MAX,
     RESOLVE_CACHED,
     S_IALLUGO,
     VALID_OPEN_FLAGS,
 )
+from systrace_py.logrecords import LoggedCall
 from systrace_py.policy.aliases import VIEW_CALLS
 from systrace_py.policy.model import Absent, CallFacts, Facts, PathArg, SockAddr
 from systrace_py.syscalls import (
     BY_NAME,
     CLASS_RULES,
     NEVER,
+    NUMBERS,
     OPEN_HOW,
     PATHS,
     TABLE,
@@ -1272,6 +1275,21 @@ class DecodedCall:
             out["error"] = str(exc)
         return out
 
+    def logged(self) -> LoggedCall:
+        """The facts decided on, typed, for the log's ``"call"`` (what :meth:`describe`
+        says for a person); as much as could be decoded."""
+        paths: list[PathArg] = []
+        flags = argv = None
+        addrs: tuple[SockAddr, ...] = ()
+        try:
+            paths = [PathArg(p.role, self.shown(p.resolved.path)) for p in self.paths]
+            flags = self.open_flags
+            addrs = tuple(self.sockaddrs)
+            argv = self.argv
+        except DecodeError:
+            pass
+        return LoggedCall(tuple(paths), flags, addrs, argv)
+
 
 def open_flags_text(flags: int) -> str:
     """O_RDONLY|O_CLOEXEC style text for open flags."""
@@ -1492,14 +1510,13 @@ class Decoder:
 
 PIDFD_THREAD = os.O_EXCL  # pidfd_open: a pidfd of the thread, not of its thread group
 PIDFDS_KEPT = 64          # tasks whose pidfd is kept open between calls
-_SYS_PIDFD_GETFD = 438
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
 
 def pidfd_getfd(pidfd: int, fd: int) -> int:
     """pidfd_getfd(2): a copy, in this process, of another process's descriptor."""
-    copy = _libc.syscall(_SYS_PIDFD_GETFD, pidfd, fd, 0)
+    copy = _libc.syscall(NUMBERS["pidfd_getfd"], pidfd, fd, 0)
     if copy < 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))

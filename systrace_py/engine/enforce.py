@@ -36,11 +36,12 @@ from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine import scratch
 from systrace_py.engine.decode import ARGV_ARG, SOCKADDR_ARGS, DecodedCall, DecodedPath, open_how_of
 from systrace_py.engine.events import Reply
-from systrace_py.engine.memory import PATH_MAX, TraceeMemory
+from systrace_py.engine.memory import TraceeMemory
 from systrace_py.kernel import (
     AT_FDCWD,
     O_LARGEFILE,
     O_PATH,
+    PATH_MAX,
 )
 from systrace_py.policy import aliases
 from systrace_py.policy.aliases import EXEC_CALLS, ONE_ADDRESS_CALLS, OPEN_CALLS
@@ -50,16 +51,6 @@ _U64 = 0xFFFFFFFFFFFFFFFF
 SYS_OPENAT2 = NUMBERS["openat2"]
 RESOLVE_UNSUPPORTED = pt.RESOLVE_BENEATH | pt.RESOLVE_IN_ROOT | pt.RESOLVE_NO_XDEV
 
-
-
-# Offsets inside a slot.
-_HOW = 0            # struct open_how (24 bytes)
-_PATH1 = 32         # first path
-_PATH2 = _PATH1 + 4097
-_SOCK = 8192        # sockaddr copy
-_CLONE_ARGS = scratch.STRUCT  # clone3's struct (at most a page: clone_args.read)
-_MSGHDR = _SOCK + 256
-_BULK = scratch.BULK
 
 
 class HoldError(Exception):
@@ -177,7 +168,7 @@ class Holder:
     def _strings(self, strings: dict[int, bytes]) -> None:
         """Strings the decision read and the kernel reads again (a mount's type, source and
         options, an fsconfig key and value): copies, one after the other in the bulk area."""
-        at = _BULK
+        at = scratch.BULK
         for index, data in sorted(strings.items()):
             self.memory.write(self.base + at, data)
             self.args[index] = self.base + at
@@ -244,13 +235,13 @@ class Holder:
         encoded = target.encode("utf-8", "surrogateescape") + b"\0"
         if len(encoded) > PATH_MAX:
             raise HoldError(errno.ENAMETOOLONG, "path too long")
-        blob = struct.pack("<QQQ", flags, mode, resolve).ljust(_PATH1, b"\0") + encoded
-        self.memory.write(self.base + _HOW, blob)
+        blob = struct.pack("<QQQ", flags, mode, resolve).ljust(scratch.PATH1, b"\0") + encoded
+        self.memory.write(self.base + scratch.HOW, blob)
         self.nr = SYS_OPENAT2
         dirfd = AT_FDCWD
         if own_spelling and path.spec.dirfd_arg is not None:
             dirfd = self.info.args[path.spec.dirfd_arg] & 0xFFFFFFFF
-        self.args.update({0: dirfd, 1: self.base + _PATH1, 2: self.base + _HOW,
+        self.args.update({0: dirfd, 1: self.base + scratch.PATH1, 2: self.base + scratch.HOW,
                           3: pt.OPEN_HOW_SIZE})
 
     def _open_how(self, call: DecodedCall) -> None:
@@ -259,8 +250,8 @@ class Holder:
         if call.name != "openat2" or call.open_resolve is None:
             return
         how = struct.pack("<QQQ", call.open_flags or 0, call.open_mode or 0, call.open_resolve)
-        self.memory.write(self.base + _HOW, how)
-        self.args.update({2: self.base + _HOW, 3: pt.OPEN_HOW_SIZE})
+        self.memory.write(self.base + scratch.HOW, how)
+        self.args.update({2: self.base + scratch.HOW, 3: pt.OPEN_HOW_SIZE})
 
     def _paths(self, call: DecodedCall, reply: Reply) -> None:
         writes: list[tuple[int, bytes, int]] = []  # (offset, data, arg index)
@@ -274,13 +265,13 @@ class Holder:
             data = target.encode("utf-8", "surrogateescape") + b"\0"
             if len(data) > PATH_MAX:
                 raise HoldError(errno.ENAMETOOLONG, "path too long")
-            writes.append((_PATH2 if writes else _PATH1, data, p.spec.arg))
+            writes.append((scratch.PATH2 if writes else scratch.PATH1, data, p.spec.arg))
         if not writes:
             return
         if len(writes) == 2:
             first, second = writes
-            self.memory.write(self.base + _PATH1,
-                              first[1].ljust(_PATH2 - _PATH1, b"\0") + second[1])
+            self.memory.write(self.base + scratch.PATH1,
+                              first[1].ljust(scratch.PATH2 - scratch.PATH1, b"\0") + second[1])
         else:
             self.memory.write(self.base + writes[0][0], writes[0][1])
         for offset, _, arg in writes:
@@ -295,9 +286,9 @@ class Holder:
             target = reply.paths.get("path") if reply.paths else None
             text = target if target is not None else path.raw
             if text:
-                self.memory.write(self.base + _PATH1,
+                self.memory.write(self.base + scratch.PATH1,
                                   text.encode("utf-8", "surrogateescape") + b"\0")
-                self.args[path.spec.arg] = self.base + _PATH1
+                self.args[path.spec.arg] = self.base + scratch.PATH1
         if call.examined_argv is not None:
             self._argv(call, call.examined_argv)
 
@@ -305,24 +296,24 @@ class Holder:
         strings = [a.encode("utf-8", "surrogateescape") + b"\0" for a in argv]
         table_size = 8 * (len(strings) + 1)
         total = table_size + sum(len(s) for s in strings)
-        if total > scratch.SLOT_SIZE - _BULK:
+        if total > scratch.SLOT_SIZE - scratch.BULK:
             raise HoldError(errno.E2BIG, "argv too large to hold")
         pointers = []
-        at = self.base + _BULK + table_size
+        at = self.base + scratch.BULK + table_size
         for s in strings:
             pointers.append(at)
             at += len(s)
         blob = struct.pack(f"<{len(pointers) + 1}Q", *pointers, 0) + b"".join(strings)
-        self.memory.write(self.base + _BULK, blob)
-        self.args[ARGV_ARG[call.name]] = self.base + _BULK
+        self.memory.write(self.base + scratch.BULK, blob)
+        self.args[ARGV_ARG[call.name]] = self.base + scratch.BULK
 
     # --- socket addresses ------------------------------------------------------------------------
     def _sockaddr(self, call: DecodedCall, reply: Reply) -> None:
         raw = reply.sockaddr if reply.sockaddr is not None else call.sockaddr_raw
         assert raw is not None and call.name in SOCKADDR_ARGS
         pointer, length = SOCKADDR_ARGS[call.name]
-        self.memory.write(self.base + _SOCK, raw)
-        self.args.update({pointer: self.base + _SOCK, length: len(raw)})
+        self.memory.write(self.base + scratch.SOCK, raw)
+        self.args.update({pointer: self.base + scratch.SOCK, length: len(raw)})
 
     def _msghdr(self, call: DecodedCall, reply: Reply) -> None:
         """sendmsg's msghdr as it was read, its name and its control data pointing at copies
@@ -332,27 +323,27 @@ class Holder:
         assert call.msghdr_raw is not None
         header = bytearray(call.msghdr_raw)
         name = reply.sockaddr if reply.sockaddr is not None else call.sockaddr_raw
-        blob = bytearray(_MSGHDR - _SOCK + len(header))
+        blob = bytearray(scratch.MSGHDR - scratch.SOCK + len(header))
         if name is not None:
-            struct.pack_into("<QI", header, 0, self.base + _SOCK, len(name))
+            struct.pack_into("<QI", header, 0, self.base + scratch.SOCK, len(name))
             blob[:len(name)] = name
         control = call.control_raw
         if control:
-            if len(control) > scratch.SLOT_SIZE - _BULK:
+            if len(control) > scratch.SLOT_SIZE - scratch.BULK:
                 self.respelled = True
             else:
-                struct.pack_into("<Q", header, 32, self.base + _BULK)
-                blob += bytes(_BULK - _SOCK - len(blob)) + control
-        blob[_MSGHDR - _SOCK:_MSGHDR - _SOCK + len(header)] = header
-        self.memory.write(self.base + _SOCK, bytes(blob))
-        self.args[1] = self.base + _MSGHDR
+                struct.pack_into("<Q", header, 32, self.base + scratch.BULK)
+                blob += bytes(scratch.BULK - scratch.SOCK - len(blob)) + control
+        blob[scratch.MSGHDR - scratch.SOCK:scratch.MSGHDR - scratch.SOCK + len(header)] = header
+        self.memory.write(self.base + scratch.SOCK, bytes(blob))
+        self.args[1] = self.base + scratch.MSGHDR
 
 
     # --- clone3 ---------------------------------------------------------------------------------
     def _clone_args(self, raw: bytes) -> None:
         """The struct clone3 was checked with, byte for byte (its size argument unchanged)."""
-        self.memory.write(self.base + _CLONE_ARGS, raw)
-        self.args[0] = self.base + _CLONE_ARGS
+        self.memory.write(self.base + scratch.CLONE_ARGS, raw)
+        self.args[0] = self.base + scratch.CLONE_ARGS
 
 
 SYSCALL_INSTRUCTION = b"\x0f\x05"

@@ -60,10 +60,6 @@ DETACH = Reply(ReplyKind.DETACH)
 class Monitor(Protocol):
     """Called by the tracer.  Every method runs in the tracer's thread, between stops."""
 
-    def wants_argv(self, process: Process) -> bool:
-        """Whether exec argv must be read for this process (argv rules, logging)."""
-        ...
-
     def on_start(self, process: Process) -> None:
         """The first process, before its first exec: set ``process.state``."""
         ...

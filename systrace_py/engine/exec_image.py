@@ -25,9 +25,10 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from systrace_py.kernel import PATH_MAX
+
 MAX_SCRIPT_DEPTH = 4   # the kernel's BINPRM_MAX_RECURSION
 _HEADER = 256          # BINPRM_BUF_SIZE: what the kernel reads of a file's start
-PATH_MAX = 4096
 PT_INTERP = 3
 _ET_EXEC, _ET_DYN = 2, 3
 _EM_386, _EM_X86_64 = 3, 62

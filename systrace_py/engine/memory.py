@@ -35,7 +35,8 @@ import struct
 from collections import OrderedDict
 from collections.abc import Callable
 
-PATH_MAX = 4096
+from systrace_py.kernel import PATH_MAX
+
 _FIRST_READ = 256      # most strings (paths) end within it: one read
 _BUFFER_SIZE = 4096    # each memory's own read buffer; larger reads get one of their own
 _POINTER_BLOCK = 4096  # bytes of a pointer array read at once

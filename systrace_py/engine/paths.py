@@ -60,14 +60,14 @@ import os
 import stat
 from dataclasses import dataclass
 
-from systrace_py.engine.memory import PATH_MAX
 from systrace_py.engine.ptrace_ops import (
     RESOLVE_NO_MAGICLINKS,
     RESOLVE_NO_SYMLINKS,
     fs_type,
     openat2,
 )
-from systrace_py.kernel import AT_FDCWD
+from systrace_py.kernel import AT_FDCWD, PATH_MAX
+from systrace_py.procfs import start_time
 from systrace_py.views import MountEntry, parse_mountinfo
 
 #: the kernel's MAXSYMLINKS: symlinks (magic links included) one lookup may follow
@@ -297,11 +297,6 @@ class _Name:
             path = _lexical(path)
             local = _lexical(local) if local else local
         return Resolved(path, local=local, unnamed=self.unnamed, **kw)
-
-
-def start_time(stat_text: str) -> str:
-    """Field 22 (starttime) of /proc/PID/stat; the command before it may hold anything."""
-    return stat_text.rpartition(")")[2].split()[19]
 
 
 class _Walk:
@@ -772,7 +767,7 @@ class PathResolver:
         # whose entry is this very task: same start time)
         with open(f"/proc/{tid}/status", encoding="utf-8", errors="replace") as status:
             fields = dict(line.split(":", 1) for line in status if ":" in line)
-        with open(f"/proc/{tid}/stat", encoding="utf-8", errors="replace") as own:
+        with open(f"/proc/{tid}/stat", "rb") as own:
             started = start_time(own.read())
         for ns_tgid, ns_tid in zip(reversed(fields.get("NStgid", "").split()),
                                    reversed(fields.get("NSpid", "").split()), strict=False):
@@ -782,7 +777,7 @@ class PathResolver:
             except OSError:
                 continue
             try:
-                text = os.read(fd, 4096).decode("utf-8", "replace")
+                text = os.read(fd, 4096)
             finally:
                 os.close(fd)
             if start_time(text) == started:

@@ -21,6 +21,7 @@ from ptrace import PtraceError
 from ptrace.binding import func as pt
 from ptrace.binding.linux_struct import user_regs_struct
 
+from systrace_py.kernel import PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS
 from systrace_py.syscalls import NUMBERS
 
 # --- requests python-ptrace does not define -------------------------------------------------
@@ -181,10 +182,6 @@ def setregs(pid: int, regs: user_regs_struct) -> None:
     ptrace(pt.PTRACE_SETREGS, pid, 0, ctypes.addressof(regs))
 
 
-def getsiginfo(pid: int) -> object:
-    return pt.ptrace_getsiginfo(pid)
-
-
 # --- offsets into user_regs_struct, for single-register writes (PTRACE_POKEUSER) -------------
 REG_OFFSET: Final = {
     name: getattr(user_regs_struct, name).offset for name, _ in user_regs_struct._fields_
@@ -261,7 +258,6 @@ def kcmp(pid1: int, pid2: int, kind: int) -> int:
 
 
 # --- what the child does between fork and exec ----------------------------------------------
-PR_SET_NO_NEW_PRIVS: Final = 38
 SYS_SECCOMP: Final = 317
 SECCOMP_SET_MODE_FILTER: Final = 1
 
@@ -279,7 +275,7 @@ def prepare_filter(bpf: bytes) -> tuple[SockFprog, ctypes.Array[ctypes.c_char]]:
 
 def set_dumpable() -> None:
     """prctl(PR_SET_DUMPABLE, 1): so an unprivileged tracer may seize this (child) process."""
-    _libc.prctl(4, 1, 0, 0, 0)
+    _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
 
 
 def set_no_new_privs() -> None:

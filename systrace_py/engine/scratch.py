@@ -30,11 +30,15 @@ SLOT_SIZE: Final = 256 * 1024
 SLOTS: Final = SIZE // SLOT_SIZE
 GUARD_REACH: Final = 1 << 40          # the span below BASE the filter watches (see seccomp.py)
 
-# Layout of one slot.
-PATH1: Final = 0                      # first path (PATH_MAX bytes)
-PATH2: Final = 4096                   # second path of rename/link
-STRUCT: Final = 8192                  # open_how, sockaddr, msghdr copies
-BULK: Final = 16384                   # exec argv, sendmmsg headers
+# Layout of one slot: what enforce.py writes where (a call uses at most one of the regions
+# that share an offset: an open's paths, a socket call's address, clone3's struct).
+HOW: Final = 0                        # struct open_how (24 bytes) of an open made openat2
+PATH1: Final = 32                     # first path (PATH_MAX bytes and its NUL)
+PATH2: Final = PATH1 + 4097           # second path of rename/link
+SOCK: Final = 8192                    # sockaddr copy
+MSGHDR: Final = SOCK + 256            # struct msghdr / mmsghdr copies
+CLONE_ARGS: Final = 8192              # clone3's struct clone_args (at most a page)
+BULK: Final = 16384                   # exec argv, sendmmsg headers, control data
 
 PROT_READ: Final = 0x1
 MAP_PRIVATE: Final = 0x02
@@ -48,10 +52,6 @@ def touches(address: int, length: int) -> bool:
     """Whether [address, address+length) overlaps the area (length 0 counts as one byte)."""
     end = address + max(length, 1)
     return address < BASE + SIZE and end > BASE
-
-
-def contains(address: int) -> bool:
-    return BASE <= address < BASE + SIZE
 
 
 def slot_address(slot: int) -> int:

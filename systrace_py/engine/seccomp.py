@@ -51,7 +51,7 @@ from systrace_py.kernel import (
     O_TRUNC,
     X32_SYSCALL_BIT,
 )
-from systrace_py.policy.filterplan import FilterPlan, SelectorPlan, Verdict
+from systrace_py.policy.filterplan import FilterPlan, SelectorPlan, Verdict, VerdictKind
 from systrace_py.syscalls import (
     MAX_NR,
     NAMES,
@@ -96,9 +96,9 @@ def _value(value: int | Param, params: dict[Param, int]) -> int:
 
 
 def _action(verdict: Verdict) -> int:
-    if verdict.kind == "allow":
+    if verdict.kind == VerdictKind.ALLOW:
         return sc.ALLOW
-    if verdict.kind == "errno":
+    if verdict.kind == VerdictKind.ERRNO:
         return sc.ERRNO(verdict.errno)
     return sc.TRACE(0)
 
@@ -221,7 +221,7 @@ def _add_selected(b: _Builder, name: str, selected: SelectorPlan) -> None:
     """A call whose class rule reads one register (an ioctl's request): the values for which
     the rule holds get their verdict; every other value is allowed (the plan's promise)."""
     rule, action = selected.rule, _action(selected.selected)
-    assert selected.otherwise.kind == "allow", name
+    assert selected.otherwise.kind == VerdictKind.ALLOW, name
     if rule.when == "one_of":
         for value in sorted(rule.values):
             b.add(action, name, sc.Arg(rule.arg, sc.MASKED_EQ, 0xFFFFFFFF, value))

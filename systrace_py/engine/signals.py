@@ -38,10 +38,12 @@ import os
 import signal
 from pathlib import Path
 
-from systrace_py.engine.paths import PROC_SUPER_MAGIC, start_time
+from systrace_py import procfs
+from systrace_py.engine.paths import PROC_SUPER_MAGIC
 from systrace_py.engine.ptrace_ops import fs_type
+from systrace_py.kernel import CAP_KILL
+from systrace_py.procfs import start_time
 
-CAP_KILL = 5
 _INT_MIN = -(2**31)
 #: signals whose default action does not end the process (ignore, stop, continue)
 _NOT_FATAL_BY_DEFAULT = frozenset({signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH, signal.SIGCONT,
@@ -106,17 +108,17 @@ def _proc_directory_of_tracer(link: str, tids: set[int]) -> bool:
     finally:
         os.close(fd)
     try:
-        started = start_time(os.read(stat_fd, 4096).decode("utf-8", "replace"))
-    except (OSError, IndexError):
+        started = start_time(os.read(stat_fd, 4096))
+    except (OSError, IndexError, ValueError):
         return False
     finally:
         os.close(stat_fd)
     for tid in tids:
         try:
             stat_text = Path(f"/proc/self/task/{tid}/stat").read_bytes()
-            if start_time(stat_text.decode("utf-8", "replace")) == started:
+            if start_time(stat_text) == started:
                 return True
-        except (OSError, IndexError):
+        except (OSError, IndexError, ValueError):
             continue
     return False
 
@@ -183,8 +185,8 @@ class _Credentials:
                 self.real, self.effective, self.saved = (int(v) for v in line.split()[1:4])
             elif line.startswith(b"CapEff:"):
                 self.cap_kill = bool(int(line.split()[1], 16) >> CAP_KILL & 1)
-        fields = stat.rsplit(b")", 1)[1].split()  # the name ends at the last parenthesis
-        self.pgrp, self.session = int(fields[2]), int(fields[3])
+        fields = procfs.stat_fields(stat)
+        self.pgrp, self.session = int(fields[procfs.PGRP]), int(fields[procfs.SESSION])
 
     @classmethod
     def of(cls, pid: int) -> _Credentials | None:

@@ -21,6 +21,7 @@ from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.memory import TraceeMemory
 from systrace_py.engine.paths import View
 from systrace_py.engine.scratch import SlotPool
+from systrace_py.engine.taskstate import HELD, TaskEvent, TaskState, next_state
 from systrace_py.kernel import KCMP_FILES, KCMP_FS, KCMP_VM
 
 
@@ -96,12 +97,9 @@ class Task:
     space: AddressSpace = field(default=None)  # type: ignore[assignment]  # set in __post_init__
     fs: Shared = field(default_factory=Shared)     # cwd and root
     files: Shared = field(default_factory=Shared)  # the descriptor table
-    started: bool = False        # its first stop (the attach stop) has been seen
-    stopped: bool = True         # in a ptrace-stop the tracer has seen and not yet resumed
-    parked: bool = False         # waiting for an answer (ASK); the task stays stopped
+    state: TaskState = TaskState.ATTACHING  # where it is (engine/taskstate.py: the table)
     freezer: bool = False        # its call runs with every other task of the tree stopped
     vfork_child: int | None = None  # waiting in vfork for this child (it cannot run meanwhile)
-    listening: bool = False      # in group-stop, restarted with PTRACE_LISTEN
     expect: Expect = Expect.NOTHING
     saved_regs: Any = None       # registers of the call an injection replaced
     pending_call: Any = None     # the decoded call whose exit the monitor wants
@@ -124,6 +122,19 @@ class Task:
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def to(self, event: TaskEvent) -> None:
+        """Move to the next state (TaskStateError when the table has no such move)."""
+        self.state = next_state(self.state, event)
+
+    @property
+    def stopped(self) -> bool:
+        """It cannot run until the tracer lets it (a freeze need not interrupt it)."""
+        return self.state in HELD
+
+    @property
+    def parked(self) -> bool:
+        return self.state is TaskState.PARKED
 
 
 def shared_with(parent: int, child: int) -> tuple[bool, bool, bool]:

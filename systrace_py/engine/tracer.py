@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import logging
 import os
 import queue
 import resource
@@ -33,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from systrace_py import procfs
 from systrace_py.engine import clone_args, enforce, scratch, signals
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import (
@@ -55,6 +55,7 @@ from systrace_py.engine.seccomp import (
     shares_memory,
     stop_guard,
 )
+from systrace_py.engine.taskstate import TaskEvent, TaskState
 from systrace_py.engine.tracee import (
     AddressSpace,
     Expect,
@@ -68,16 +69,16 @@ from systrace_py.engine.tracee import (
 )
 from systrace_py.kernel import (
     AUDIT_ARCH_X86_64,
+    CAP_SYS_RESOURCE,
     CLONE_NEWNS,
     OPEN_TREE_CLONE,
     REFUSED_CONTROL,
 )
 from systrace_py.policy.aliases import ADDRESS_CALLS, EXEC_CALLS, OPEN_CALLS
-from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict
+from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict, VerdictKind
+from systrace_py.report import say
 from systrace_py.syscalls import NAMES, NUMBERS, Guard, Treat, treated
 from systrace_py.views import clone_refusal, mount_kind, namespace_refusal
-
-log = logging.getLogger("systrace.engine")
 
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
@@ -214,7 +215,7 @@ class Tracer:
         process = Process(pid, os.getpid(), spec.executable, AddressSpace(), TraceeMemory(pid))
         process.tids.add(pid)
         self.processes[pid] = process
-        task = Task(pid, process, started=True)
+        task = Task(pid, process, state=TaskState.STOPPED)
         self.tasks[pid] = task
         self.main_pid = pid
         self.monitor.on_start(process)
@@ -230,7 +231,7 @@ class Tracer:
         try:
             program = os.readlink(f"/proc/{pid}/exe")
             stat_line = Path(f"/proc/{pid}/stat").read_bytes()  # (its name may be any bytes)
-            ppid = int(stat_line.rsplit(b")", 1)[1].split()[1])
+            ppid = int(procfs.stat_fields(stat_line)[procfs.PPID])
         except OSError as exc:
             raise TracerError(f"cannot attach to {pid}: {exc.strerror}") from exc
         process = Process(pid, ppid, program, AddressSpace(), TraceeMemory(pid))
@@ -433,7 +434,7 @@ class Tracer:
         if status == _SECCOMP_STOP:  # by far the most common stop: straight to the decision
             task = self.tasks.get(pid)
             if task is not None:
-                task.stopped = True
+                task.to(TaskEvent.REPORTED)
                 try:
                     self._on_seccomp(task)
                 except pt.PtraceError as exc:
@@ -449,7 +450,7 @@ class Tracer:
         if task is None:
             self._early[pid] = status  # a child whose parent's event has not come yet
             return
-        task.stopped = True
+        task.to(TaskEvent.REPORTED)
         sig = os.WSTOPSIG(status)
         event = status >> 16
         try:
@@ -476,7 +477,7 @@ class Tracer:
     def _resume(self, task: Task, sig: int = 0) -> None:
         """Let a stopped task go on.  PTRACE_SYSCALL (an exit stop follows) only when an exit
         value is awaited, or when there is no filter and every call must be seen at entry."""
-        task.stopped = False
+        task.to(TaskEvent.RESUMED)
         if task.expect is not Expect.NOTHING or task.freezer or not self.filtered \
                 or task.after is not None:
             pt.syscall(task.tid, sig)
@@ -515,7 +516,7 @@ class Tracer:
         if not self.filtered:
             verdict = self._unfiltered_verdict(name, args)
             if verdict is not None:
-                if verdict.kind == "errno":
+                if verdict.kind == VerdictKind.ERRNO:
                     enforce.refuse(task.tid, verdict.errno)
                 self._resume(task)
                 return
@@ -549,9 +550,9 @@ class Tracer:
         if name in SHARES and shares_memory(name, args) is not None:
             return None  # the filter would stop it (its memory is noted at the stop)
         if name not in NUMBERS:
-            return Verdict("errno", errno.ENOSYS)
+            return Verdict(VerdictKind.ERRNO, errno.ENOSYS)
         verdict = self.plan.verdict(name, args) if self.plan is not None else TRACE
-        return None if verdict.kind == "trace" else verdict
+        return None if verdict.kind == VerdictKind.TRACE else verdict
 
     def _engine_refusal(self, call: DecodedCall) -> tuple[int, str] | None:
         """Refusals that hold whatever the policy says (the guards of seccomp.py, at a stop)."""
@@ -766,7 +767,7 @@ class Tracer:
                info: pt.SyscallInfo | None = None) -> None:
         kind = reply.kind
         if kind is ReplyKind.PARK:
-            task.parked = True
+            task.to(TaskEvent.PARKED)
             task.pending_call = call
             self._parked += 1
             if not self._sigchld_wakes:
@@ -1035,7 +1036,7 @@ class Tracer:
             pending.discard(pid)
             task = self.tasks.get(pid)
             if task is not None and os.WIFSTOPPED(status):
-                task.stopped = True
+                task.to(TaskEvent.REPORTED)
                 self._frozen[pid] = status
             else:
                 self._deferred.append((pid, status))  # an exit, an unannounced child...
@@ -1256,7 +1257,7 @@ class Tracer:
             task = self.tasks.get(tid)
             if task is None or not task.parked:
                 continue
-            task.parked = False
+            task.to(TaskEvent.ANSWERED)
             self._parked -= 1
             call, task.pending_call = task.pending_call, None
             handled = True
@@ -1346,15 +1347,14 @@ class Tracer:
         return 0
 
     def _on_stop_event(self, task: Task, sig: int) -> None:
-        if not task.started:
-            task.started = True  # the attach stop of an auto-attached child
+        if task.state is TaskState.ATTACHING:
+            task.to(TaskEvent.STARTED)  # the attach stop of an auto-attached child
             self._resume(task)
             return
         if sig in _STOP_SIGNALS:
-            task.listening = True
+            task.to(TaskEvent.LISTENED)
             pt.listen(task.tid)  # group-stop: stay stopped, let the real parent see it
             return
-        task.listening = False
         self._resume(task)
 
     # --- exec ---------------------------------------------------------------------------------
@@ -1412,7 +1412,7 @@ class Tracer:
             return path
         if (info.st_dev, info.st_ino) == (dev, ino):
             return path
-        log.warning("pid %d executed %s, not the file that was checked: killed", task.pid, exe)
+        say(f"pid {task.pid} executed {exe}, not the file that was checked: killed")
         self.monitor.on_engine_refusal(task, DecodedCall(task.tid, task.pid, 59, "execve", ()),
                                        errno.EACCES, f"exec raced: {exe} is not what was checked")
         os.kill(task.pid, signal.SIGKILL)
@@ -1429,6 +1429,7 @@ class Tracer:
             return
         if task.parked:
             self._parked -= 1
+        task.to(TaskEvent.EXITED)
         if task.freezer:
             task.freezer = False
             self._thaw_pending = True
@@ -1474,7 +1475,6 @@ class Tracer:
         self.monitor.on_exit(process, status)
 
 
-CAP_SYS_RESOURCE = 24
 
 
 def _has_capability(tid: int, capability: int) -> bool:
@@ -1533,14 +1533,4 @@ def _traced_by(tracer: int) -> set[int]:
     return found
 
 
-def run_traced(spec: SpawnSpec, monitor: Monitor, hold_arguments: bool = True,
-               on_tracer: Callable[[Tracer], None] | None = None) -> int:
-    """Spawn and trace until the end; the exit code (128+N when a signal killed the command)."""
-    tracer = Tracer(monitor, hold_arguments)
-    if on_tracer is not None:
-        on_tracer(tracer)
-    tracer.spawn(spec)
-    return tracer.run()
-
-
-__all__ = ["SpawnSpec", "Tracer", "TracerError", "read_argv", "run_traced"]
+__all__ = ["SpawnSpec", "Tracer", "TracerError", "read_argv"]

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 import tomli_w
 
 from systrace_py import syscalls
+from systrace_py.kernel import MAX_ERRNO
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import ArgvCondition
 from systrace_py.policy.glob import (
@@ -114,7 +115,6 @@ NET_KEYS = ("address", "port", "unix")
 #: Calls whose socket address a ``redirect`` can replace (the engine rewrites these).
 REDIRECT_ADDRESS_CALLS = aliases.ONE_ADDRESS_CALLS
 
-MAX_ERRNO = 4095
 
 _ACTION_HINTS = {"deny": "never", "refuse": "never", "block": "never", "reject": "never",
                  "allow": "permit", "accept": "permit", "pass": "permit", "prompt": "ask"}

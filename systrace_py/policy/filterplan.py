@@ -14,6 +14,7 @@ from socket()'s registers unless a rule names the call.
 
 from __future__ import annotations
 
+import enum
 import errno as errno_module
 import functools
 from dataclasses import dataclass, field
@@ -35,20 +36,28 @@ from systrace_py.syscalls import (
 )
 
 
+class VerdictKind(enum.StrEnum):
+    """What the filter does with a call."""
+
+    ALLOW = "allow"   # SECCOMP_RET_ALLOW: no stop
+    ERRNO = "errno"   # SECCOMP_RET_ERRNO: refused by the kernel, no stop
+    TRACE = "trace"   # SECCOMP_RET_TRACE: a stop, the tracer decides
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What the filter does with a call: "allow", "errno" (with ``errno``) or "trace"."""
+    """What the filter does with a call (with the ``errno`` of an ERRNO)."""
 
-    kind: str
+    kind: VerdictKind
     errno: int = 0
 
     def __str__(self) -> str:
         return f"errno({errno_module.errorcode.get(self.errno, self.errno)})" \
-            if self.kind == "errno" else self.kind
+            if self.kind == VerdictKind.ERRNO else self.kind
 
 
-ALLOW = Verdict("allow")
-TRACE = Verdict("trace")
+ALLOW = Verdict(VerdictKind.ALLOW)
+TRACE = Verdict(VerdictKind.TRACE)
 
 #: Calls whose refusal kills the caller instead: a program that drops privileges and ignores
 #: the error would go on privileged, less safe than without a policy.
@@ -116,7 +125,7 @@ class FilterPlan:
     unseen: dict[str, Verdict] = field(default_factory=dict)
 
     def traced(self) -> set[str]:
-        return {name for name, v in self.calls.items() if v.kind == "trace"}
+        return {name for name, v in self.calls.items() if v.kind == VerdictKind.TRACE}
 
     def verdict(self, name: str, args: tuple[int, ...] | list[int]) -> Verdict:
         """What the filter does with this call (for a tracer running without one)."""
@@ -180,7 +189,7 @@ def _verdict(outcome: _Outcome, options: PlanOptions) -> Verdict:
     if action is Action.NEVER:
         if options.dry_run or options.see_refusals:
             return TRACE
-        return Verdict("errno", err)
+        return Verdict(VerdictKind.ERRNO, err)
     return TRACE if by_rule and options.see_rule_permits else ALLOW
 
 
@@ -238,7 +247,7 @@ class _Planner:
             if found is not None:
                 return found
         verdict = self.verdict(syscall, checks)
-        if verdict.kind == "errno" and syscall in KILLED_WHEN_REFUSED:
+        if verdict.kind == VerdictKind.ERRNO and syscall in KILLED_WHEN_REFUSED:
             verdict = TRACE  # the tracer kills instead of refusing (see the supervisor)
         if key is not None:
             self._by_classes[key] = verdict
@@ -304,14 +313,14 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
     if any(table.compiled().refuses_by_name for table in planner.tables):
         # a link or rename could give what such a rule names a new name (Table.decide)
         for syscall in aliases.TWO_PATH_CALLS:
-            if result.calls[syscall].kind == "allow" or syscall in result.selected:
+            if result.calls[syscall].kind == VerdictKind.ALLOW or syscall in result.selected:
                 result.calls[syscall] = TRACE
                 result.selected.pop(syscall, None)
     if any(table.compiled().refuses_by_name or table.default is not Action.PERMIT
            for table in planner.tables):
         # ... and a mount could show it under one, or cover where it is (Table.decide)
         for syscall in aliases.EXPOSING_CALLS:
-            if result.calls[syscall].kind == "allow":
+            if result.calls[syscall].kind == VerdictKind.ALLOW:
                 result.calls[syscall] = TRACE
     return result
 
@@ -356,15 +365,15 @@ def _engine_floor(result: FilterPlan) -> None:
             current = OpenPlan(verdict, verdict, verdict)
         result.opens[syscall] = OpenPlan(
             current.read_only,
-            TRACE if current.write_only.kind == "allow" else current.write_only,
-            TRACE if current.read_write.kind == "allow" else current.read_write,
+            TRACE if current.write_only.kind == VerdictKind.ALLOW else current.write_only,
+            TRACE if current.read_write.kind == VerdictKind.ALLOW else current.read_write,
         )
         result.calls[syscall] = TRACE
     for syscall in aliases.OPEN_CALLS - _FLAGS_ARG.keys():
-        if result.calls[syscall].kind == "allow":
+        if result.calls[syscall].kind == VerdictKind.ALLOW:
             result.calls[syscall] = TRACE
     # The engine follows every change of what paths mean (docs/security.md, "New views of the
     # file system"): those calls stop unless every table refuses them outright.
     for syscall in aliases.VIEW_CALLS:
-        if result.calls[syscall].kind == "allow":
+        if result.calls[syscall].kind == VerdictKind.ALLOW:
             result.calls[syscall] = TRACE

@@ -26,10 +26,8 @@ import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from systrace_py.policy.model import Action, Facts, Rule, SockAddr, path_patterns
-
 if TYPE_CHECKING:
-    from systrace_py.policy.model import NetPattern, PathPattern
+    from systrace_py.policy.model import Facts, NetPattern, PathPattern, Rule, SockAddr
 
 __all__ = ["CheckIndex", "NetIndex", "PathIndex", "TableIndex"]
 
@@ -207,7 +205,7 @@ class CheckIndex:
     def __init__(self, rules: tuple[Rule, ...]) -> None:
         self.rules = rules
         #: whether some rule refuses or asks (under some condition)
-        self.refuses = any(rule.action is not Action.PERMIT for rule in rules)
+        self.refuses = any(rule.refuses for rule in rules)
         limit = next((i for i, rule in enumerate(rules) if not rule.conditional), len(rules))
         self._limit = limit
         self._unconditional = rules[limit] if limit < len(rules) else None
@@ -295,7 +293,7 @@ def _about_ip_destinations(rule: Rule) -> bool:
     """Whether a rule refuses, asks about or redirects where IP packets go."""
     if rule.redirect is not None:
         return rule.redirect.address is not None and rule.redirect.address.family != "unix"
-    return rule.action is not Action.PERMIT and rule.net is not None and \
+    return rule.refuses and rule.net is not None and \
         getattr(rule.net, "unix", None) is None
 
 
@@ -325,7 +323,7 @@ class TableIndex:
         #: whether a refusing or asking rule names a path or an address: a link or rename
         #: could give what it names a new name
         self.refuses_by_name = any(
-            rule.action is not Action.PERMIT and (rule.path is not None or rule.net is not None)
+            rule.refuses and (rule.path is not None or rule.net is not None)
             for rule in rules)
         #: whether a rule refuses, asks about or redirects an IP destination (an ``address``
         #: or ``port`` condition, or a redirect to an address): then the sockets whose
@@ -380,6 +378,6 @@ class TableIndex:
         if found is None:
             found = self._renaming[sockets] = PathIndex(
                 (position, pattern) for position, rule in enumerate(self.rules)
-                if rule.action is not Action.PERMIT
-                for pattern in path_patterns(rule, sockets=sockets))
+                if rule.refuses
+                for pattern in rule.patterns(sockets=sockets))
         return found

@@ -33,13 +33,13 @@ from __future__ import annotations
 import dataclasses
 import errno as errno_module
 import os
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from systrace_py.kernel import O_TMPFILE_BIT
+from systrace_py.logrecords import LoggedCall, logged_call
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import ArgvCondition
 from systrace_py.policy.files import MAX_PROVENANCE_PATHS, FileRule, Provenance
@@ -163,15 +163,9 @@ class Observation:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able form (the ``observation`` field of a learned log record)."""
-        out: dict[str, Any] = {"syscall": self.syscall}
-        if self.paths:
-            out["paths"] = [[p.role, p.path] for p in self.paths]
-        if self.open_flags is not None:
-            out["open_flags"] = self.open_flags
-        if self.sockaddrs:
-            out["sockaddrs"] = [_sockaddr_json(a) for a in self.sockaddrs]
-        if self.argv is not None:
-            out["argv"] = list(self.argv)
+        out: dict[str, Any] = {"syscall": self.syscall,
+                               **LoggedCall(self.paths, self.open_flags, self.sockaddrs,
+                                            self.argv).to_json()}
         if self.created:
             out["created"] = list(self.created)
         if self.exclusive:
@@ -189,17 +183,13 @@ class Observation:
     @classmethod
     def from_json(cls, table: str, data: Mapping[str, Any]) -> Observation:
         """The inverse of :meth:`to_json`; ValueError/TypeError/KeyError on a bad record."""
-        paths = tuple(PathArg(str(role), str(path)) for role, path in data.get("paths", ()))
-        flags = data.get("open_flags")
+        call = LoggedCall.from_json(data)
         selector = data.get("selector")
-        argv = data.get("argv")
         listing = data.get("listing")
         failed = data.get("failed", 0)
         return cls(
-            table=str(table), syscall=str(data["syscall"]), paths=paths,
-            open_flags=int(flags) if flags is not None else None,
-            sockaddrs=tuple(_sockaddr_from_json(a) for a in data.get("sockaddrs", ())),
-            argv=tuple(str(a) for a in argv) if argv is not None else None,
+            table=str(table), syscall=str(data["syscall"]), paths=call.paths,
+            open_flags=call.open_flags, sockaddrs=call.sockaddrs, argv=call.argv,
             created=tuple(str(r) for r in data.get("created", ())),
             exclusive=bool(data.get("exclusive", False)),
             listing=tuple(str(e) for e in listing) if listing is not None else None,
@@ -214,57 +204,13 @@ def normalize_flags(flags: int | None) -> int | None:
     return None if flags is None else flags & _FLAG_MASK
 
 
-def _sockaddr_json(addr: SockAddr) -> dict[str, Any]:
-    return {k: v for k, v in (("family", addr.family), ("host", addr.host),
-                              ("port", addr.port), ("path", addr.path)) if v is not None}
-
-
-def _sockaddr_from_json(data: Mapping[str, Any]) -> SockAddr:
-    port = data.get("port")
-    return SockAddr(str(data["family"]), data.get("host"),
-                    int(port) if port is not None else None, data.get("path"))
-
-
-_FLAG_BITS = {
-    "O_RDONLY": os.O_RDONLY, "O_WRONLY": os.O_WRONLY, "O_RDWR": os.O_RDWR,
-    "O_ACCMODE": os.O_ACCMODE, "O_CREAT": os.O_CREAT, "O_EXCL": os.O_EXCL,
-    "O_TRUNC": os.O_TRUNC, "O_DIRECTORY": os.O_DIRECTORY, "O_PATH": os.O_PATH,
-    "O_TMPFILE": O_TMPFILE_BIT,
-}
-
-
-def _parse_flags(text: str) -> int:
-    value = 0
-    for name in text.split("|"):
-        value |= _FLAG_BITS.get(name.strip(), 0)
-    return value
-
-
-_INET6_TEXT = re.compile(r"\[(?P<host>[^\]]+)\]:(?P<port>\d+)")
-_INET_TEXT = re.compile(r"(?P<host>\d+\.\d+\.\d+\.\d+):(?P<port>\d+)")
-
-
-def _parse_address(text: str) -> SockAddr:
-    """``SockAddr.__str__`` read back (for logs written without an observation field)."""
-    if text.startswith("unix:"):
-        rest = text[5:]
-        return SockAddr("unix", path="" if rest == "(unnamed)" else rest)
-    m = _INET6_TEXT.fullmatch(text)
-    if m:
-        return SockAddr("inet6", m["host"], int(m["port"]))
-    m = _INET_TEXT.fullmatch(text)
-    if m:
-        return SockAddr("inet", m["host"], int(m["port"]))
-    return SockAddr(text if text in ("netlink", "other") else "other")
-
-
 def observation_from_record(record: Mapping[str, Any]) -> Observation | None:
     """An observation from one log record, or None when the record is not about a call the
     program was allowed to make.
 
     Learned records carry the observation itself (``"observation"``); other ``syscall``
-    records (enforce or dry-run logs) are read back from their ``args``, so a policy can be
-    learned from a ``--dry-run --log`` too.
+    records (enforce or dry-run logs) from the facts they were decided on (``"call"``, see
+    :mod:`systrace_py.logrecords`), so a policy can be learned from a ``--dry-run --log`` too.
     """
     if record.get("event") != "syscall":
         return None
@@ -276,19 +222,11 @@ def observation_from_record(record: Mapping[str, Any]) -> Observation | None:
     syscall = record.get("syscall")
     if not isinstance(syscall, str):
         return None
-    args = record.get("args") or {}
-    if not isinstance(args, Mapping):
+    call = logged_call(record)
+    if call is None:
         return None
-    paths = tuple(PathArg(role, str(args[role])) for role in ("path", "old", "new")
-                  if isinstance(args.get(role), str))
-    flags = _parse_flags(args["flags"]) if isinstance(args.get("flags"), str) else None
-    address = args.get("address")
-    addresses = [address] if isinstance(address, str) else (
-        address if isinstance(address, list) else [])
-    argv = args.get("argv")
-    return Observation(table, syscall, paths, normalize_flags(flags),
-                       tuple(_parse_address(str(a)) for a in addresses),
-                       tuple(str(a) for a in argv) if isinstance(argv, list) else None)
+    return Observation(table, syscall, call.paths, normalize_flags(call.open_flags),
+                       call.sockaddrs, call.argv)
 
 
 # ---------------------------------------------------------------------------------------------

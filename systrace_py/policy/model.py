@@ -38,6 +38,19 @@ class Action(enum.Enum):
 _SEVERITY = {Action.PERMIT: 0, Action.ASK: 1, Action.NEVER: 2}
 
 
+class Reason(enum.StrEnum):
+    """Why a decision was made (the log's ``reason``; a str, so it is written as itself)."""
+
+    RULE = "rule"                # a rule matched
+    DEFAULT = "default"          # no rule did: the table's default
+    RENAMING = "renaming"        # a rule about the destination of a rename decided
+    SUBTREE = "subtree"          # a rule about what lies below a directory decided
+    UNSAFE = "unsafe"            # a call that acts out of the tracer's sight (engine refusal)
+    UNSEEN = "unseen"            # a socket address rules cannot see (engine refusal)
+    INTERPRETER = "interpreter"  # the script's interpreter was decided on
+    ANSWER = "answer"            # a person's (or an approver's) answer
+
+
 class Location:
     """Where something was written: a policy file and a line (0 when not known).
 
@@ -328,6 +341,16 @@ class Rule:
         """Whether this rule can apply to some call of this name, whatever its arguments."""
         return syscall in self.syscalls or bool(self.classes & aliases.aliases_of(syscall))
 
+    @property
+    def refuses(self) -> bool:
+        """Whether the rule's action is anything but permit (never, ask...)."""
+        return self.action is not Action.PERMIT
+
+    def patterns(self, sockets: bool = True) -> list[PathPattern]:
+        """:func:`path_patterns` of this rule (the index reads rules through their methods,
+        so that it needs no runtime import of this module)."""
+        return path_patterns(self, sockets)
+
     def covers(self, syscall: str, cls: str | None, part: str | None = None) -> bool:
         """Whether the rule applies to a check of class ``cls`` (in the part alias ``part``,
         see :func:`aliases.part_of`) of ``syscall``."""
@@ -388,7 +411,7 @@ class Decision:
     errno: int = errno_module.EPERM
     rule: Rule | None = None
     table: str = "main"
-    reason: str = "rule"  # "rule", "default", "unsafe"/"unseen" (engine's refusals), "answer"
+    reason: Reason = Reason.RULE
     redirect: Redirect | None = None
     arg: PathArg | None = None  # the path that decided, when a path condition did
     role: str | None = None     # the path role of the check that decided
@@ -494,7 +517,7 @@ class Table:
         for position, proven in protected.candidates(path):
             if proven or protected.verify(position, path):
                 rule = self.rules[position]
-                return Decision(rule.action, rule.errno, rule, self.name, "renaming", None,
+                return Decision(rule.action, rule.errno, rule, self.name, Reason.RENAMING, None,
                                 PathArg(role, path), role)
         return None
 
@@ -518,17 +541,17 @@ class Table:
                 unix = [p for p in path_patterns(rule, sockets=True)
                         if p not in path_patterns(rule, sockets=False)]
                 if sockets is None or any(p.matches(s) for p in unix for s in sockets):
-                    return Decision(rule.action, rule.errno, rule, self.name, "subtree", None,
+                    return Decision(rule.action, rule.errno, rule, self.name, Reason.SUBTREE, None,
                                     PathArg(role, directory), role)
             patterns = path_patterns(rule, sockets=False)
             if not patterns:
                 continue
             if any(_covers_all_below(p, directory) for p in patterns):
-                return Decision(rule.action, rule.errno, rule, self.name, "subtree", None,
+                return Decision(rule.action, rule.errno, rule, self.name, Reason.SUBTREE, None,
                                 PathArg(role, directory), role)
             if rule.action is not Action.PERMIT and any(_may_match_below(p, directory)
                                                         for p in patterns):
-                return Decision(rule.action, rule.errno, rule, self.name, "subtree", None,
+                return Decision(rule.action, rule.errno, rule, self.name, Reason.SUBTREE, None,
                                 PathArg(role, directory), role)
         return self._default_decision(False, role)
 
@@ -548,7 +571,7 @@ class Table:
             if any(rule.action is Action.PERMIT and facts.syscall in rule.syscalls
                    and not rule.conditional for rule in self.rules):
                 return None
-            return Decision(Action.NEVER, errno_module.EPERM, None, self.name, "unsafe", None,
+            return Decision(Action.NEVER, errno_module.EPERM, None, self.name, Reason.UNSAFE, None,
                             None, role)
         decision = self._renaming_decision(path, role, facts.socket(role))
         if decision is None and facts.directory(role):
@@ -572,7 +595,7 @@ class Table:
                 if rule is not None and rule.action is not Action.PERMIT and (
                         found is None or rule.action.severity > found.action.severity):
                     path = facts.path(role)
-                    found = Decision(rule.action, rule.errno, rule, self.name, "rule",
+                    found = Decision(rule.action, rule.errno, rule, self.name, Reason.RULE,
                                      None, PathArg(role, path) if path else None, role)
         return found
 
@@ -585,7 +608,7 @@ class Table:
         if rule.path is not None:
             path = facts.path(role)
             arg = PathArg(role, path) if path is not None else None
-        return Decision(rule.action, rule.errno, rule, self.name, "rule", rule.redirect, arg,
+        return Decision(rule.action, rule.errno, rule, self.name, Reason.RULE, rule.redirect, arg,
                         role)
 
     def missing_for(self, rule: Rule | None) -> Missing:
@@ -615,10 +638,10 @@ class Table:
         found = self._defaults.get(key)
         if found is None:
             if unsafe:
-                found = Decision(Action.NEVER, errno_module.EPERM, None, self.name, "unsafe",
+                found = Decision(Action.NEVER, errno_module.EPERM, None, self.name, Reason.UNSAFE,
                                  None, None, role)
             else:
-                found = Decision(self.default, self.default_errno, None, self.name, "default",
+                found = Decision(self.default, self.default_errno, None, self.name, Reason.DEFAULT,
                                  None, None, role)
             self._defaults[key] = found
         return found
@@ -626,7 +649,7 @@ class Table:
 
 #: Decisions a missing path turns into ENOENT: by a rule or a default, on the call's own
 #: paths (not the engine's refusal of an unsafe call, nor an exec's interpreter)
-_MISSING_REASONS = frozenset({"rule", "default", "renaming", "subtree"})
+_MISSING_REASONS = frozenset({Reason.RULE, Reason.DEFAULT, Reason.RENAMING, Reason.SUBTREE})
 
 
 def path_patterns(rule: Rule, sockets: bool = True) -> list[PathPattern]:

@@ -17,9 +17,12 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from systrace_py.policy.glob import Expansions, GlobError, PathGlob
-from systrace_py.policy.model import SockAddr
+
+if TYPE_CHECKING:
+    from systrace_py.policy.model import SockAddr
 
 __all__ = ["NetCondition", "NetConditionError", "host_address", "parse_address",
            "parse_port_range"]

@@ -9,24 +9,23 @@ the rule a remembered answer adds (its calls, its scope, the errno), or a burst.
 supervisor applies every answer the same way, whoever gave it.
 
 Also here: the lines that say what was answered, the front end for a run without a terminal
-(:class:`DefaultAsker`), choosing the front end for a run (:func:`make_asker`), and saving the
-remembered answers at the end (:func:`finish_asking`).
+(:class:`DefaultAsker`), and saving the remembered answers at the end (:func:`finish_asking`).
+Which front end a run gets is the command's choice (:mod:`systrace_py.cli.run`).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime
 import errno as errno_module
 import shlex
-import sys
 from typing import IO, Any
 
 from systrace_py.policy.files import PolicyError, dumps_policy
 from systrace_py.policy.glob import Expansions
 from systrace_py.policy.model import Action, Policy, Rule, Table
-from systrace_py.supervisor import BURST_SECONDS, Answer, Asker, AskRequest, PolicySet
+from systrace_py.report import say
+from systrace_py.supervisor import BURST_SECONDS, Answer, AnswerKind, Asker, AskRequest, PolicySet
 from systrace_py.ui.answers import AnswerError, Parsed, parse_answer
 from systrace_py.ui.offers import (
     Offer,
@@ -46,7 +45,6 @@ __all__ = [
     "call_text",
     "describe_answer",
     "finish_asking",
-    "make_asker",
     "rule_text",
 ]
 
@@ -118,11 +116,11 @@ class Interpreter:
         errno = parsed.errno if parsed.errno is not None else request.decision.errno
         refusal_errno = errno if parsed.verb == "deny" else errno_module.EPERM
         if parsed.verb in ("kill", "detach", "abort"):
-            return Answer(parsed.verb)
+            return Answer(AnswerKind(parsed.verb))
         if not parsed.remember:
-            return Answer(parsed.verb, errno=refusal_errno)
+            return Answer(AnswerKind(parsed.verb), errno=refusal_errno)
         if parsed.scope == BURST:
-            return Answer(parsed.verb, errno=refusal_errno, burst=True)
+            return Answer(AnswerKind(parsed.verb), errno=refusal_errno, burst=True)
         offer = resolve_scope(parsed.scope, self.offers, request.facts, self.role,
                               expansions=self.expansions)
         action = Action.PERMIT if parsed.verb == "permit" else Action.NEVER
@@ -130,7 +128,7 @@ class Interpreter:
         comment = f"answered {today}: {parsed.verb} {call_text(request)} ({request.program})"
         rule = build_rule(offer, self.calls, action, errno, expansions=self.expansions,
                           index=self.index, comment=comment)
-        return Answer(parsed.verb, errno=refusal_errno, rule=rule,
+        return Answer(AnswerKind(parsed.verb), errno=refusal_errno, rule=rule,
                       reach=parsed.reach or DEFAULT_REACH)
 
 
@@ -154,14 +152,14 @@ def describe_answer(answer: Answer, request: AskRequest) -> str:
     """One line saying what was answered (printed where the prompt was)."""
     what = f"{call_text(request)} for pid {request.pid} ({request.program})"
     errname = errno_module.errorcode.get(answer.errno, str(answer.errno))
-    if answer.kind == "kill":
+    if answer.kind == AnswerKind.KILL:
         return f"killed pid {request.pid} ({request.program})"
-    if answer.kind == "abort":
+    if answer.kind == AnswerKind.ABORT:
         return "aborted the run: every traced process is killed"
-    if answer.kind == "detach":
+    if answer.kind == AnswerKind.DETACH:
         return (f"detached pid {request.pid} ({request.program}): its calls are no longer "
                 "checked")
-    verb = "permitted" if answer.kind == "permit" else f"denied ({errname})"
+    verb = "permitted" if answer.kind == AnswerKind.PERMIT else f"denied ({errname})"
     if answer.burst:
         return f"{verb} {what}, and its other calls on this path for {BURST_SECONDS:g}s"
     if answer.rule is None:
@@ -215,7 +213,7 @@ class DefaultAsker:
                               f"{request.pid} ({request.program}): {why} says ask; no "
                               "terminal to ask on, --ask-default permit\n")
             self.stderr.flush()
-        respond(Answer("permit"))
+        respond(Answer(AnswerKind.PERMIT))
 
     def settled(self, request: AskRequest, why: str) -> None:
         return None
@@ -231,43 +229,6 @@ class DefaultAsker:
 # The front end of a run, and its end
 
 
-def make_asker(opts: argparse.Namespace, policies: PolicySet, stderr: IO[str]
-               ) -> Asker | None:
-    """The front end for this run.
-
-    ``--ask-via``: the approver (:mod:`systrace_py.approver`; ValueError or OSError when it
-    cannot be started).  Else, with a controlling terminal: the prompt.  Without one: None
-    (the supervisor refuses each ask with a line on stderr), after one line saying why when
-    the policy can ask at all; or, with ``--ask-default permit``, an asker that permits.
-    """
-    if getattr(opts, "automatic", False):
-        return None
-    via = getattr(opts, "ask_via", None)
-    if via:
-        from systrace_py.approver import open_approver
-
-        return open_approver(via, stderr, policy=str(policies.store.path or ""),
-                             command=list(getattr(opts, "command", None) or []),
-                             timeout=getattr(opts, "ask_timeout", None),
-                             no_alias=bool(getattr(opts, "no_alias", False)))
-    from systrace_py.ui.prompt import TerminalAsker, open_tty
-
-    fd = open_tty()
-    if fd is None:
-        if getattr(opts, "ask_default", None) == "permit":
-            return DefaultAsker(stderr)
-        if policies.can_ask():
-            with contextlib.suppress(OSError, ValueError):
-                stderr.write("systrace: no terminal to ask on: calls the policy asks about "
-                             "are refused (--ask-default permit permits them)\n")
-        return None
-    asker = TerminalAsker(fd, stderr, timeout=getattr(opts, "ask_timeout", None),
-                          no_alias=bool(getattr(opts, "no_alias", False)))
-    if stderr is sys.stderr:
-        asker.install_router()
-    return asker
-
-
 def finish_asking(asker: Asker, policies: PolicySet, stderr: IO[str],
                   save_to: str | None = None) -> None:
     """End of the run: stop the front end, then save the remembered answers (into the
@@ -276,13 +237,8 @@ def finish_asking(asker: Asker, policies: PolicySet, stderr: IO[str],
     asker.finish()
     store = policies.store
 
-    def say(text: str) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            stderr.write(f"systrace: {text}\n")
-            stderr.flush()
-
     for entry in store.not_saved():
-        say(f"not saved (its table is in {entry.where}): {rule_text(entry.rule)}")
+        say(f"not saved (its table is in {entry.where}): {rule_text(entry.rule)}", stderr)
     remembered = store.remembered()
     if not remembered:
         return
@@ -291,15 +247,15 @@ def finish_asking(asker: Asker, policies: PolicySet, stderr: IO[str],
     try:
         report = store.save(save_to)
     except (PolicyError, OSError) as exc:
-        say(f"could not save the remembered answers: {exc}")
+        say(f"could not save the remembered answers: {exc}", stderr)
         main = Table("main", Action.ASK, rules=remembered)
-        say("the rules were:\n" + dumps_policy(Policy(main)))
+        say("the rules were:\n" + dumps_policy(Policy(main)), stderr)
         return
     if report.path is None:
         return
     plural = "s" if report.saved != 1 else ""
     backup = f" (the old file is {report.backup})" if report.backup else ""
-    say(f"saved {report.saved} remembered answer{plural} to {report.path}{backup}")
+    say(f"saved {report.saved} remembered answer{plural} to {report.path}{backup}", stderr)
     if not report.layout_kept:
         say(f"{report.path}: its layout could not be kept, so it was written in systrace's "
-            "layout (# comments are lost; the old file has them)")
+            "layout (# comments are lost; the old file has them)", stderr)

@@ -33,6 +33,8 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from systrace_py.kernel import MAX_ERRNO
+
 __all__ = [
     "ABBREVIATIONS",
     "MAX_ERRNO",
@@ -80,7 +82,6 @@ REACH_WORDS: dict[str, str] = {
 }
 
 #: The kernel's errno range: a larger "errno" would look like a valid return value.
-MAX_ERRNO = 4095
 
 _VERB_ERRNO = re.compile(r"^(?P<verb>[A-Za-z?!-]+)\[(?P<errno>[^\]]*)\]$")
 _ERRNO_NAMES = {name.upper(): number for number, name in errno_module.errorcode.items()}

@@ -35,8 +35,10 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
+from systrace_py import procfs
 from systrace_py.policy.glob import Expansions
-from systrace_py.supervisor import Answer, AskRequest
+from systrace_py.report import say
+from systrace_py.supervisor import Answer, AnswerKind, AskRequest
 from systrace_py.ui.answering import (
     BURST,
     DEFAULT_REACH,
@@ -144,23 +146,16 @@ def sane_attrs(attrs: list[Any]) -> list[Any]:
 def controlling_tty() -> int | None:
     """The device number of our controlling terminal (/dev/tty is a device of its own, so
     this is how to know whether stderr is that terminal)."""
+    fields = procfs.read_stat("self")
     try:
-        with open("/proc/self/stat", "rb") as f:
-            fields = f.read().rpartition(b")")[2].split()
-        return int(fields[4]) or None  # tty_nr: field 7, the 5th after the name
-    except (OSError, ValueError, IndexError):
+        return int(fields[procfs.TTY_NR]) or None if fields else None
+    except (ValueError, IndexError):
         return None
 
 
 def _alive(tid: int) -> bool:
     """Whether a task still exists (and is not a zombie)."""
-    try:
-        with open(f"/proc/{tid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    state = stat.rpartition(b")")[2].split()[:1]
-    return state not in ([b"Z"], [b"X"])
+    return procfs.alive(tid)
 
 
 class StderrRouter:
@@ -229,7 +224,7 @@ class TerminalAsker:
         """Queue the request and return at once; the answer comes from our thread."""
         with self._lock:
             if self._closing:
-                respond(Answer("deny", errno=request.decision.errno))
+                respond(Answer(AnswerKind.DENY, errno=request.decision.errno))
                 return
             if self._thread is None:
                 self._thread = threading.Thread(target=self._serve, name="systrace-ask",
@@ -323,11 +318,6 @@ class TerminalAsker:
             self._out.write(text)
             self._out.flush()
 
-    def _say(self, text: str) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            self.stderr.write(f"systrace: {text}\n")
-            self.stderr.flush()
-
     # --- our thread ---------------------------------------------------------------------------
     def _serve(self) -> None:
         while True:
@@ -338,13 +328,13 @@ class TerminalAsker:
             try:
                 answer = self._handle(request)
             except Exception as exc:  # never leave a task parked: refuse, say why
-                self._say(f"cannot ask about {request.syscall} for pid {request.pid}: "
-                          f"{type(exc).__name__}: {exc}; refused")
-                answer = Answer("deny", errno=request.decision.errno)
+                say(f"cannot ask about {request.syscall} for pid {request.pid}: "
+                          f"{type(exc).__name__}: {exc}; refused", self.stderr)
+                answer = Answer(AnswerKind.DENY, errno=request.decision.errno)
             respond(answer)
 
     def _handle(self, request: AskRequest) -> Answer:
-        refuse = Answer("deny", errno=request.decision.errno)
+        refuse = Answer(AnswerKind.DENY, errno=request.decision.errno)
         with self._lock:
             if (self._closing or request.id in self._settled or request.pid in self._killed
                     or not _alive(request.tid)):
@@ -379,9 +369,9 @@ class TerminalAsker:
             except (AnswerError, OfferError) as exc:  # the validator let it through: rare
                 self._write_tty(f"systrace: {exc}\n")
                 continue
-            if answer.kind == "kill":
+            if answer.kind == AnswerKind.KILL:
                 self._killed.add(request.pid)
-            if answer.kind == "abort":
+            if answer.kind == AnswerKind.ABORT:
                 self._closing = True  # the run ends: asks still queued are refused
             self._write_tty(f"systrace: {describe_answer(answer, request)}\n")
             return answer

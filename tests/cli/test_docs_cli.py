@@ -14,7 +14,9 @@ import zipfile
 import pytest
 
 from conftest import REPO, run_systrace
-from systrace_py import __version__, cli, docgen, policy_cli
+from systrace_py import __version__, docgen
+from systrace_py.cli import args as cli
+from systrace_py.cli import policy as policy_cli
 
 
 def test_help_in_the_docs_is_the_real_help():

@@ -378,10 +378,11 @@ def test_policy_without_a_subcommand_prints_its_usage():
 
 
 def test_every_positional_argument_has_help_text():
-    from systrace_py import cli, docgen, policy_cli
+    from systrace_py import docgen
+    from systrace_py.cli import args, policy
 
-    parsers = [cli.build_parser(), policy_cli.build_parser(),
-               *docgen.subcommands(policy_cli.build_parser()).values()]
+    parsers = [args.build_parser(), policy.build_parser(),
+               *docgen.subcommands(policy.build_parser()).values()]
     for parser in parsers:
         for action in parser._actions:
             if not action.option_strings:

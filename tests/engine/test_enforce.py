@@ -409,6 +409,9 @@ def test_log_records_decisions_and_process_events(traced, tmp_path, probe):
         assert key in refusal, key
     assert refusal["errno"] == "EACCES"
     assert refusal["args"]["path"] == f"{d}/secret.txt"
+    assert refusal["call"]["paths"] == [["path", f"{d}/secret.txt"]]
+    assert isinstance(refusal["call"]["open_flags"], int)
+    assert {rec["v"] for rec in records} == {2}
     assert refusal["rule"]["index"] == 1
     assert refusal["program"] == str(probe)
     permitted = [rec for rec in records if rec.get("result") == "permitted"]

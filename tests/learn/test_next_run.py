@@ -247,7 +247,7 @@ def test_a_path_with_an_extra_empty_directory_in_front_still_finds_the_program(t
 # --- the facts of the system the categories take their roots from ----------------------------
 
 def test_the_categories_roots_come_from_the_programs_that_ran(tmp_path):
-    from systrace_py.learn_cli import gather_facts
+    from systrace_py.cli.facts import gather_facts
 
     gcc = shutil.which("gcc")
     programs = [os.path.realpath(p) for p in (gcc, PYTHON3) if p]

@@ -569,6 +569,20 @@ def test_enforcement_records_can_be_learned_from():
     assert observation_from_record({"event": "exec"}) is None
 
 
+def test_records_of_version_2_are_read_from_their_typed_call_never_from_the_display_text():
+    record = {"v": 2, "event": "syscall", "result": "would-refuse", "table": MAIN,
+              "syscall": "openat",
+              "args": {"path": "shown to a person", "flags": "O_WRONLY", "address": "x:1"},
+              "call": {"paths": [["path", "/etc/hosts"]], "open_flags": os.O_RDWR,
+                       "sockaddrs": [{"family": "unix", "path": "/run/a b:1"}]}}
+    obs = observation_from_record(record)
+    assert obs is not None and obs.paths == (PathArg("path", "/etc/hosts"),)
+    assert obs.open_flags == os.O_RDWR
+    assert obs.sockaddrs == (SockAddr("unix", path="/run/a b:1"),)
+    del record["call"]  # a version 2 record without its facts is not read from its text
+    assert observation_from_record(record) is None
+
+
 def test_the_summary_says_what_was_done():
     obs = [read("/usr/lib/x86_64-linux-gnu/libc.so.6"), Observation(MAIN, "io_uring_setup"),
            Observation(MAIN, "read"), Observation(MAIN, "openat", (PathArg("path", ""),), R)]

@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
+from systrace_py.cli.args import EXIT_USAGE
+from systrace_py.cli.report import say, write_summary
+from systrace_py.logrecords import Event
 from systrace_py.policy.files import PolicyError, dumps_policy, load_policy, save_policy
 from systrace_py.policy.generalize import SystemFacts
 from systrace_py.policy.learn import (
@@ -40,8 +43,6 @@ from systrace_py.policy.learn import (
 )
 from systrace_py.policy.model import Action, Policy, Rule
 
-EXIT_USAGE = 2
-
 
 class LogError(Exception):
     """A log that cannot be read: where and what."""
@@ -52,7 +53,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        sys.stderr.write(f"systrace: {message}\n")
+        say(message)
         raise SystemExit(EXIT_USAGE)
 
 
@@ -108,7 +109,7 @@ def policy_command(args: Sequence[str]) -> int:
             return review_command(opts)
         return check_command(opts)
     except (PolicyError, LogError) as exc:
-        sys.stderr.write(f"systrace: {exc}\n")
+        say(str(exc))
         return EXIT_USAGE
     except BrokenPipeError:
         # the reader went away (``| head``): stop quietly, as a filter does
@@ -163,16 +164,16 @@ def read_run(path: str) -> LoggedRun:
     ended = False
     for record in read_log(path):
         event = record.get("event")
-        if event == "start" and run.argv is None and isinstance(record.get("argv"), list):
+        if event == Event.START and run.argv is None and isinstance(record.get("argv"), list):
             run.argv = [str(a) for a in record["argv"]]
-        elif event == "learn-context" and not run.context:
+        elif event == Event.LEARN_CONTEXT and not run.context:
             run.context = record
-        elif event == "learn-facts" and run.facts is None:
+        elif event == Event.LEARN_FACTS and run.facts is None:
             try:
                 run.facts = SystemFacts.from_json(record.get("roots"))
             except ValueError as exc:
                 raise LogError(f"{path}:{record['_line']}: {exc}") from None
-        elif event == "learn-end":
+        elif event == Event.LEARN_END:
             ended = True
             calls += int(record.get("calls") or 0)
             processes += int(record.get("processes") or 0)
@@ -207,7 +208,6 @@ def _env_of(run: LoggedRun) -> dict[str, str]:
 def learn_from_log(opts: argparse.Namespace) -> int:
     import shlex
 
-    from systrace_py.learn_cli import write_summary
 
     run = read_run(opts.log)
     if not run.observations:
@@ -259,7 +259,7 @@ def review_command(opts: argparse.Namespace) -> int:
     policy = load_policy(opts.policy, env)
     reviewed = review_policy(policy, env)
     if reviewed is None:
-        sys.stderr.write("systrace: review ended without saving\n")
+        say("review ended without saving")
         return 0
     if reviewed is policy:
         return 0
@@ -268,8 +268,7 @@ def review_command(opts: argparse.Namespace) -> int:
     except OSError as exc:
         raise LogError(f"cannot write the policy to {opts.policy}: "
                        f"{exc.strerror or exc}") from None
-    sys.stderr.write(f"systrace: wrote {opts.policy}"
-                     + (f" (previous version: {backup})\n" if backup else "\n"))
+    say(f"wrote {opts.policy}" + (f" (previous version: {backup})" if backup else ""))
     return 0
 
 

@@ -1,0 +1,214 @@
+"""The ``systrace`` command's arguments: the parser, the checks of what cannot take effect,
+the exit statuses, and the command to run.
+
+Exit status: the traced command's (128+N when signal N killed it); 2 for bad input (usage,
+policy file errors, a log that cannot be opened, flags that cannot take effect) before the
+command starts; 126/127 when the command cannot be executed or found, as a shell says; 125 when
+systrace itself failed (the traced processes are killed).  :data:`EXIT_STATUSES` says it once
+for ``--help``, the man page and docs/cli.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import grp
+import math
+import os
+import pwd
+import shutil
+from collections.abc import Sequence
+
+from systrace_py import __version__
+from systrace_py.cli.report import fail
+from systrace_py.policy.generalize import GENERALIZE_LEVELS
+from systrace_py.session import EXIT_INTERNAL
+
+EXIT_USAGE = 2
+EXIT_NOT_EXECUTABLE = 126
+EXIT_NOT_FOUND = 127
+
+#: Every exit status and what it means: the one list --help, the man page and docs/cli.md show.
+EXIT_STATUSES: tuple[tuple[str, str], ...] = (
+    ("N", "the command exited with status N"),
+    ("128+N", "signal N ended the command (abort at the prompt: 137)"),
+    ("2", "bad usage, policy file or log file: nothing was started"),
+    ("125", "systrace itself failed; every traced process was killed"),
+    ("126", "the command is not executable"),
+    ("127", "the command was not found"),
+)
+
+DESCRIPTION = """\
+Run a command under a system call policy (OpenBSD's systrace, for Linux).
+
+Every system call the command (and every process it starts) makes meets its
+policy table: permit runs it, never makes it fail with an errno, ask asks you.
+"""
+
+EPILOG = """\
+other commands:
+  systrace policy learn LOG.jsonl -o FILE   build a policy from a recorded --log
+  systrace policy check FILE LOG.jsonl      rule hit counts; rules nothing used
+  systrace policy review FILE               walk a learned policy's generalizations
+
+exit status:
+""" + "".join(f"  {code:7}{meaning}\n" for code, meaning in EXIT_STATUSES) + """
+The manual page systrace(1) says more.
+"""
+
+
+class UsageError(Exception):
+    """Bad input detected before the command starts: exit 2 with this message."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="systrace", description=DESCRIPTION, epilog=EPILOG, allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="systrace [options] [--] command [args...]\n"
+              "       systrace policy {learn,check} ...",
+    )
+    g = p.add_argument_group("policy")
+    g.add_argument("-p", "--policy", metavar="FILE",
+                   help="the policy file (default: the command's file in the policy directory)")
+    g.add_argument("-d", "--policy-dir", metavar="DIR",
+                   help="directory of per-program policy files "
+                        "(default: $XDG_CONFIG_HOME/systrace)")
+    g.add_argument("-i", dest="inherit", action="store_true",
+                   help="children keep their parent's table across exec")
+    g.add_argument("--dry-run", action="store_true",
+                   help="refuse nothing; log every call that would have been refused")
+    g.add_argument("-a", dest="automatic", action="store_true",
+                   help="automatic enforcement: ask is refused and logged, never prompted")
+    g = p.add_argument_group("learning")
+    g.add_argument("-A", dest="learn", action="store_true",
+                   help="learn a policy: permit everything, write what was used")
+    g.add_argument("-o", "--output", metavar="FILE",
+                   help="where -A writes the policy (default: the policy directory)")
+    g.add_argument("--merge", action="store_true",
+                   help="with -A: add to an existing policy file instead of replacing it")
+    g.add_argument("--generalize", choices=GENERALIZE_LEVELS,
+                   help="how far -A generalizes paths (default: safe)")
+    g.add_argument("--review", action="store_true",
+                   help="with -A: walk the generalizations in the terminal before saving")
+    g.add_argument("--default", dest="learn_default", choices=("never", "ask"),
+                   help="the default action of a learned policy (default: never)")
+    g.add_argument("-u", dest="no_alias", action="store_true",
+                   help="no aliasing: learned and offered rules name system calls, not aliases")
+    g = p.add_argument_group("asking")
+    g.add_argument("--ask-default", choices=("permit", "never"),
+                   help="answer for ask when there is no terminal (default: never)")
+    g.add_argument("--ask-timeout", type=float, metavar="SECONDS",
+                   help="refuse an ask nobody answered within SECONDS")
+    g.add_argument("--save-answers", metavar="FILE",
+                   help="write rules from remembered answers here, not into the policy file")
+    g.add_argument("--ask-via", metavar="exec:CMD|unix:PATH",
+                   help="ask an approver program instead of the terminal: JSON lines on "
+                        "CMD's stdin and stdout, or on a unix socket it connects to")
+    g = p.add_argument_group("logging")
+    g.add_argument("-E", "--log", metavar="FILE",
+                   help="append one JSON object per decision and process event to FILE")
+    g.add_argument("-e", dest="log_stderr", action="store_true",
+                   help="write the log to stderr")
+    g.add_argument("-v", "--verbose", action="store_true",
+                   help="say every refusal, new process and exec on stderr")
+    g.add_argument("-q", "--quiet", action="store_true",
+                   help="no refusal count, no learning summary, no notes (errors and "
+                        "warnings are still said)")
+    g.add_argument("--stats", action="store_true",
+                   help="at the end, say how many stops and decisions the run took")
+    g = p.add_argument_group("process")
+    g.add_argument("-c", dest="credentials", metavar="UID:GID",
+                   help="run the command as this user and group (when started as root)")
+    g.add_argument("--attach", type=int, metavar="PID",
+                   help="trace a running process (and its new children) instead")
+    p.add_argument("-V", "--version", action="version", version=f"systrace-py {__version__}")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="the command to run")
+    return p
+
+
+def parse_credentials(text: str) -> tuple[int, int, list[int]]:
+    user, _, group = text.partition(":")
+    try:
+        uid = int(user) if user.isdigit() else pwd.getpwnam(user).pw_uid
+        if group:
+            gid = int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
+        else:
+            gid = pwd.getpwuid(uid).pw_gid
+    except KeyError as exc:
+        raise UsageError(f"-c {text}: no such user or group") from exc
+    if os.geteuid() != 0:
+        raise UsageError("-c needs systrace to be started as root")
+    return uid, gid, [gid]
+
+
+def resolve_command(command: Sequence[str]) -> str:
+    """The executable's path, exiting 127/126 like a shell when there is none."""
+    name = command[0]
+    if "/" in name:
+        if not os.path.exists(name):
+            raise SystemExit(fail(f"{name}: No such file or directory", EXIT_NOT_FOUND))
+        if os.path.isdir(name) or not os.access(name, os.X_OK):
+            raise SystemExit(fail(f"{name}: Permission denied", EXIT_NOT_EXECUTABLE))
+        return name
+    found = shutil.which(name)
+    if found is None:
+        raise SystemExit(fail(f"{name}: command not found", EXIT_NOT_FOUND))
+    return found
+
+
+#: Options of learning only, and of asking only: (attribute, how the option is written).
+_LEARN_ONLY = (("output", "-o"), ("merge", "--merge"), ("generalize", "--generalize"),
+               ("learn_default", "--default"), ("review", "--review"))
+_ASK_ONLY = (("ask_timeout", "--ask-timeout"), ("save_answers", "--save-answers"),
+             ("ask_via", "--ask-via"))
+
+
+def check_flags(opts: argparse.Namespace) -> None:
+    """Refuse flags that cannot take effect in this run: a person who typed one expected it
+    to do something.  Then fill in the defaults of the ones that had to be told apart from
+    their default here."""
+    given = [flag for attr, flag in _LEARN_ONLY if getattr(opts, attr) not in (None, False)]
+    if not opts.learn and given:
+        if given[0] == "-o":
+            raise UsageError("-o FILE is where -A writes a learned policy, and there is no -A;"
+                             " systrace writes no trace file (that is strace -o): for a record"
+                             " of the run use --log FILE")
+        raise UsageError(f"{given[0]} only applies to learning (-A)")
+    if opts.learn:
+        for attr, flag in (("automatic", "-a"), ("inherit", "-i"), ("ask_default",
+                           "--ask-default"), *_ASK_ONLY):
+            if getattr(opts, attr) not in (None, False):
+                raise UsageError(f"{flag} cannot take effect with -A: learning permits every"
+                                 " call and asks nothing")
+    elif opts.automatic or opts.dry_run:
+        mode = "-a" if opts.automatic else "--dry-run"
+        what = ("refuses every ask" if opts.automatic else "permits every call and asks nothing")
+        if opts.ask_default == "permit":
+            raise UsageError(f"--ask-default permit cannot take effect with {mode}, which "
+                             f"{what}")
+        for attr, flag in _ASK_ONLY:
+            if getattr(opts, attr) is not None:
+                raise UsageError(f"{flag} cannot take effect with {mode}, which {what}")
+    if opts.ask_via is not None:
+        if opts.ask_default is not None:
+            raise UsageError("--ask-default cannot take effect with --ask-via: asks go to the"
+                             " approver, never to a terminal")
+        from systrace_py.approver import ApproverError, parse_via
+
+        try:
+            parse_via(opts.ask_via)
+        except ApproverError as exc:
+            raise UsageError(str(exc)) from None
+    timeout = opts.ask_timeout
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise UsageError(f"--ask-timeout {timeout:g}: give a number of seconds above 0")
+    if opts.attach is not None and opts.credentials:
+        raise UsageError("-c cannot take effect with --attach: the process already runs as"
+                         " its user")
+    opts.generalize = opts.generalize or "safe"
+    opts.learn_default = opts.learn_default or "never"
+
+
+__all__ = ["EXIT_INTERNAL", "EXIT_NOT_EXECUTABLE", "EXIT_NOT_FOUND", "EXIT_STATUSES",
+           "EXIT_USAGE", "UsageError", "build_parser", "check_flags", "parse_credentials",
+           "resolve_command"]

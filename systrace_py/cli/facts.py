@@ -1,0 +1,133 @@
+"""What the generalizer's categories need from this system, gathered after a learning run
+(the learner itself is pure): the include and own directories of the compilers that ran, the
+library directories of the Python interpreters that ran, the loader's library directories --
+by asking those programs (``-print-search-dirs``, ``sys.path``) and reading ``ld.so.conf``.
+They go into the log (``learn-facts``), so ``systrace policy learn`` rebuilds the same policy.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+from systrace_py.policy.generalize import CATEGORIES, SystemFacts
+
+#: Compiler drivers asked where their headers and own files are (gcc, cc, g++, clang...,
+#: x86_64-linux-gnu-gcc-12)
+_COMPILER = re.compile(r"(?:.*-)?(?:gcc|g\+\+|cc|c\+\+|cpp|clang|clang\+\+)(?:-[0-9.]+)?")
+_PYTHON = re.compile(r"python3(?:\.[0-9]+)?")
+#: Asked of an interpreter (isolated: no user site, no PYTHONPATH): its library directories
+_PYTHON_PATHS = "import json, os, sys; print(json.dumps([p for p in sys.path if os.path.isdir(p)]))"
+_ASK_TIMEOUT = 10
+
+
+def _output(argv: list[str]) -> str:
+    """What a program prints (stdout and stderr), or "" when it cannot be asked."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=_ASK_TIMEOUT,
+                              stdin=subprocess.DEVNULL, check=False)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return ""
+    return done.stdout + done.stderr
+
+
+def _existing(paths: Iterable[str]) -> list[str]:
+    out = []
+    for path in paths:
+        real = os.path.realpath(path.strip())
+        if path.strip().startswith("/") and os.path.isdir(real) and real not in out:
+            out.append(real)
+    return out
+
+
+def _compiler_facts(program: str, roots: dict[str, list[str]]) -> None:
+    listing = _output([program, "-E", "-v", "-x", "c", "/dev/null", "-o", "/dev/null"])
+    match = re.search(r"#include <\.\.\.> search starts here:\n(.*?)\nEnd of search list",
+                      listing, re.S)
+    if match:
+        roots["headers"] += _existing(line for line in match.group(1).splitlines())
+    dirs = _output([program, "-print-search-dirs"])
+    install = re.search(r"^install: (.+)$", dirs, re.M)
+    own = [install.group(1)] if install else []
+    cc1 = _output([program, "-print-prog-name=cc1"]).strip()
+    if cc1.startswith("/"):
+        own.append(os.path.dirname(cc1))
+    roots["compiler"] += _existing(own)
+
+
+def _library_dirs() -> list[str]:
+    """The loader's library directories: ld.so.conf (and what it includes), the defaults."""
+    found: list[str] = []
+
+    def read(conf: str, depth: int = 0) -> None:
+        try:
+            lines = Path(conf).read_text(errors="replace").splitlines()
+        except OSError:
+            return
+        for line in lines:
+            line = line.split("#", 1)[0].strip()
+            if line.startswith("include ") and depth < 4:
+                for included in sorted(glob.glob(line.split(None, 1)[1])):
+                    read(included, depth + 1)
+            elif line.startswith("/"):
+                found.append(line)
+
+    read("/etc/ld.so.conf")
+    defaults = next(c.roots for c in CATEGORIES if c.key == "libraries")
+    return _existing([*found, *defaults])
+
+
+def _interpreter(program: str) -> str:
+    """The program a script names on its ``#!`` line (the program itself otherwise): the
+    tracer knows a script by its own path, and pip is a script."""
+    try:
+        with open(program, "rb") as f:
+            first = f.read(256).split(b"\n", 1)[0]
+    except OSError:
+        return program
+    if not first.startswith(b"#!"):
+        return program
+    words = first[2:].decode(errors="replace").split()
+    return words[0] if words and words[0].startswith("/") else program
+
+
+def _installed(program: str) -> bool:
+    """Whether a program is one the system installed -- owned by root, writable by nobody
+    else, in a directory likewise: asking it runs it outside the tracer, so never a program
+    the traced command could have written."""
+    try:
+        for path in (program, os.path.dirname(program)):
+            info = os.stat(path)
+            if info.st_uid != 0 or info.st_mode & 0o022:
+                return False
+    except OSError:
+        return False
+    return os.access(program, os.X_OK)
+
+
+def gather_facts(programs: Iterable[str]) -> SystemFacts:
+    """The category roots the programs that ran use on this system (see the module's
+    docstring); a program that cannot be asked, or that the system did not install, adds
+    nothing (the categories then take their roots from the paths read)."""
+    roots: dict[str, list[str]] = {"headers": [], "compiler": [], "python": []}
+    for program in dict.fromkeys(_interpreter(p) for p in programs):
+        name = os.path.basename(program)
+        if not _installed(program):
+            continue
+        if _COMPILER.fullmatch(name):
+            _compiler_facts(program, roots)
+        elif _PYTHON.fullmatch(name):
+            try:
+                paths = json.loads(_output([program, "-I", "-c", _PYTHON_PATHS]) or "[]")
+            except json.JSONDecodeError:
+                paths = []
+            roots["python"] += _existing(p for p in paths if isinstance(p, str))
+    found = {key: tuple(dict.fromkeys(values)) for key, values in roots.items() if values}
+    found["libraries"] = tuple(_library_dirs())
+    return SystemFacts(found)
+

@@ -1,0 +1,173 @@
+"""``systrace -A``: run a command once in learning mode and write the policy it needs.
+
+Where the policy goes: ``-o FILE``, else the program's file in the policy directory (as
+systrace wrote ``~/.systrace/_bin_ls``), where ``systrace CMD`` then finds it; a policy
+directory that does not exist yet is created (and systrace says so).  An existing file is
+backed up and replaced, or widened with ``--merge``.  Everything that can go wrong
+with the destination (unwritable, a policy that does not load for ``--merge``) is found
+*before* the command runs: a long learning session is never lost to a typo.
+
+After the run, what the generalizer's categories need from this system is gathered
+(:mod:`systrace_py.cli.facts`) and written to the log, so ``systrace policy learn`` rebuilds
+the same policy.
+
+The exit status is the command's, so ``systrace -A`` slots into scripts and test suites.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from systrace_py.audit import AuditLog, LogError
+from systrace_py.cli.args import EXIT_INTERNAL, UsageError, parse_credentials, resolve_command
+from systrace_py.cli.facts import gather_facts
+from systrace_py.cli.report import orphans_notice, say, stats, write_summary
+from systrace_py.engine.seccomp import compile_filters
+from systrace_py.engine.tracer import SpawnSpec
+from systrace_py.learner import Learner
+from systrace_py.logrecords import Event
+from systrace_py.policy.files import load_policy, policy_dir, policy_filename, save_policy
+from systrace_py.policy.filterplan import PlanOptions, plan
+from systrace_py.policy.generalize import SystemFacts
+from systrace_py.policy.learn import LearnOptions, learn, merge_policies
+from systrace_py.policy.model import Action, Policy, Table
+from systrace_py.session import Session
+
+
+def _destination(opts: argparse.Namespace, program: str) -> tuple[Path, bool]:
+    """Where the policy goes, and whether that is the policy directory."""
+    if opts.output:
+        return Path(opts.output), False
+    directory = Path(opts.policy_dir) if opts.policy_dir else policy_dir(os.environ)
+    return directory / policy_filename(program), True
+
+
+def _check_writable(path: Path, in_policy_dir: bool) -> None:
+    """Fail now, not after the run, when the policy cannot be written there."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if in_policy_dir and not parent.exists():
+        try:
+            parent.mkdir(parents=True, mode=0o700)
+        except OSError as exc:
+            raise UsageError(f"cannot create the policy directory {parent}: "
+                             f"{exc.strerror or exc}") from exc
+        say(f"created the policy directory {parent}")
+    if not parent.is_dir():
+        raise UsageError(f"-o {path}: {parent} is not a directory")
+    if path.is_dir():
+        raise UsageError(f"-o {path}: is a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write the policy to {path}: {parent} is not writable")
+
+
+def learning_env() -> dict[str, str]:
+    """What ``~``, ``$CWD`` and ``$TMPDIR`` mean for this run (also written to the log, so
+    ``systrace policy learn`` rebuilds the same policy anywhere)."""
+    env = dict(os.environ)
+    try:
+        env["CWD"] = os.getcwd()
+    except OSError:
+        env.pop("CWD", None)
+    return env
+
+
+def learn_command(opts: argparse.Namespace) -> int:
+    """``systrace -A [-o FILE] [--merge] [--generalize L] [--default D] [-u] -- cmd``."""
+    if opts.attach is not None:
+        raise UsageError("-A learns from a command it starts; --attach cannot be combined")
+    if opts.policy:
+        raise UsageError("-A writes a policy: name it with -o FILE (add --merge to widen an"
+                         " existing one), not -p")
+    if opts.dry_run:
+        raise UsageError("-A already refuses nothing; --dry-run cannot be combined")
+    if not opts.command:
+        raise UsageError("no command given (usage: systrace -A [-o FILE] [--] command"
+                         " [args...])")
+    credentials = parse_credentials(opts.credentials) if opts.credentials else None
+    executable = resolve_command(opts.command)
+    program = os.path.realpath(executable)
+    destination, in_policy_dir = _destination(opts, program)
+    _check_writable(destination, in_policy_dir)
+    base: Policy | None = None
+    if opts.merge and destination.exists():
+        base = load_policy(destination)  # a PolicyError is exit 2, before the run
+    env = learning_env()
+    audit = AuditLog.open(opts.log, opts.log_stderr, sys.stderr) if (
+        opts.log or opts.log_stderr) else None
+    learner = Learner(audit, verbose=opts.verbose)
+    filters = compile_filters(plan([Table("learning", Action.PERMIT)],
+                                   PlanOptions(trace_all=True)), os.getpid())
+    spec = SpawnSpec(argv=list(opts.command), executable=executable, filters=filters,
+                     uid=credentials[0] if credentials else None,
+                     gid=credentials[1] if credentials else None,
+                     groups=credentials[2] if credentials else None)
+    if audit is not None:
+        audit.start(list(opts.command), str(destination), "learn")
+        audit.write({"event": Event.LEARN_CONTEXT, "cwd": env.get("CWD"), "home": env.get("HOME"),
+                     "tmpdir": env.get("TMPDIR"), "program": program})
+    # Arguments are not held in scratch copies while learning: nothing is refused by path, so
+    # there is no check for a racing thread to slip past, and every stop is cheaper.
+    session = Session(learner, hold_arguments=False, notify=say,
+                      on_orphans=None if opts.quiet else orphans_notice)
+    facts: SystemFacts | None = None
+    try:
+        outcome = session.run(spec)
+        if outcome.completed:
+            facts = gather_facts(learner.programs)
+    finally:
+        if audit is not None:
+            _end_log(audit, learner, facts)
+    if not outcome.completed:
+        say(f"{outcome.message}; no policy was written")
+        return EXIT_INTERNAL
+    code = outcome.code
+    options = LearnOptions(generalize=opts.generalize, default=Action(opts.learn_default),
+                           no_alias=opts.no_alias, env=env,
+                           description=f"learned by systrace -A from: "
+                                       f"{shlex.join(opts.command)}", facts=facts)
+    report = learn(learner.observations(), options)
+    policy = report.policy
+    if opts.review:
+        from systrace_py.ui.review import review_policy
+
+        reviewed = review_policy(policy, env, quiet=opts.quiet)
+        if reviewed is None:
+            say("review ended without saving: no policy was written")
+            return code
+        policy = reviewed
+    if base is not None:
+        policy = merge_policies(base, policy, env)
+    try:
+        backup = save_policy(policy, destination)
+    except OSError as exc:
+        say(f"cannot write the policy to {destination}: {exc.strerror or exc}")
+        return EXIT_INTERNAL
+    if not opts.quiet:
+        write_summary(sys.stderr, report, destination, backup, merged=base is not None,
+                      calls_seen=learner.calls_seen, processes=learner.processes,
+                      final=policy, observations=learner.observations())
+        if in_policy_dir:
+            directory = ["-d", opts.policy_dir] if opts.policy_dir else []
+            say(f"run it with: systrace {shlex.join([*directory, *opts.command])}")
+    if opts.stats:
+        stats(outcome.tracer.stops, f"{learner.calls_seen} calls seen")
+    return code
+
+
+def _end_log(audit: AuditLog, learner: Learner, facts: SystemFacts | None) -> None:
+    """The log's last records: the facts of the system (a rebuild needs them), the counts."""
+    if audit.failed is None:  # (else said already: the run was ended)
+        try:
+            if facts is not None:
+                audit.write({"event": Event.LEARN_FACTS, "roots": facts.to_json()})
+            audit.write({"event": Event.LEARN_END, "calls": learner.calls_seen,
+                         "processes": learner.processes})
+        except LogError as exc:
+            say(f"{exc}; the log lacks its last records (learn-end)")
+    audit.close()
+
+

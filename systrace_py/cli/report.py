@@ -1,0 +1,94 @@
+"""What the ``systrace`` command tells a person on stderr, through the one reporter
+(:func:`systrace_py.report.say`: ``systrace: ...``, one line).  The end-of-run summaries (refusals,
+``--stats``, what learning wrote) are here so that every subcommand words them alike.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import IO
+
+from systrace_py.policy.learn import LearnReport, Observation, decide_observation, format_summary
+from systrace_py.policy.model import Action, Policy
+from systrace_py.report import say
+
+
+def fail(message: str, code: int, stream: IO[str] | None = None) -> int:
+    """Say why, and give back the exit status to return."""
+    say(message, stream)
+    return code
+
+
+def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: IO[str] | None = None, line: str | None = None) -> None:
+    """Warnings (a policy's program key that is a symlink...) as systrace's own lines."""
+    say(f"warning: {message}")
+
+
+def standard_streams() -> None:
+    """Run with stdin, stdout or stderr closed (``2>&-``) as the command would natively.
+
+    A closed descriptor 0, 1 or 2 is held by /dev/null opened close-on-exec: files systrace
+    opens cannot land on it (the command's "stderr" would be our log), anything written to it
+    before exec is dropped, and the command still starts with it closed.  Messages to a closed
+    stderr are dropped."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            held = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+            if held != fd:  # a lower one was free after all (cannot happen): leave it
+                os.close(held)
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, "w", closefd=False, errors="backslashreplace"))  # noqa: SIM115
+
+
+def orphans_notice(count: int) -> None:
+    say(f"the command has exited; waiting for the {count} process"
+        f"{'es' if count != 1 else ''} it left running (as strace does: systrace ends when"
+        " they do)")
+
+
+def calls(n: int) -> str:
+    return f"{n} call{'s' if n != 1 else ''}"
+
+
+def stats(stops: int, counts: str) -> None:
+    """``--stats``: the stops, what the monitor counted, the tracer's CPU time."""
+    times = os.times()
+    say(f"{stops} stops, {counts}, tracer CPU {times.user + times.system:.3f}s")
+
+
+def write_summary(stream: IO[str], report: LearnReport, destination: Path | None,
+                  backup: Path | None, *, merged: bool, calls_seen: int | None,
+                  processes: int | None, final: Policy,
+                  observations: list[Observation]) -> None:
+    """The end of a learning (``-A``, ``policy learn``): where the policy went, then
+    :func:`format_summary`, then anything the written policy still refuses (a merge into a
+    file whose own rules refuse some of what was learned)."""
+    lines = []
+    if destination is not None:
+        verb = "merged into" if merged else "wrote"
+        lines.append(f"{verb} {destination}" + (f" (previous version: {backup})"
+                                                 if backup else ""))
+    lines += format_summary(report, calls_seen, processes)
+    if merged:
+        tables = final.tables()
+        lines.append(f"the merged file holds {sum(len(t.rules) for t in tables)} rules in "
+                     f"{len(tables)} table{'s' if len(tables) != 1 else ''}")
+    skipped = set(report.unrepresentable)
+    # a learned policy permits what it was learned from (property-tested); only a merge
+    # into rules a person wrote can leave something refused
+    refused = [o for o in observations
+               if o not in skipped and o.syscall not in report.unsafe
+               and decide_observation(final, o).action is not Action.PERMIT] if merged else []
+    if refused:
+        example = refused[0]
+        lines.append(f"note: {len(refused)} observed call(s) are still not permitted by rules"
+                     f" that were already in the file (e.g. {example.syscall} "
+                     f"{' '.join(p.path for p in example.paths)} in table {example.table})")
+    for line in lines:
+        say(line, stream)

@@ -1,0 +1,70 @@
+"""A traced task's life, as a table of transitions (the model is h11's ``_state.py``).
+
+What the tracer may do with a task depends on where the task is: only a task in a
+ptrace-stop the tracer has seen can be read, written and resumed; a parked one waits for an
+answer and must not be resumed before it; one in group-stop (PTRACE_LISTEN) is not running
+and needs no interrupt to be frozen; one just attached has its attach stop still to come.
+Written as loose flags, a wrong combination is a bug nobody sees; written as states and a
+table, every move is one of the table's, and anything else raises :class:`TaskStateError`
+(the tracer then kills the traced tree: fail closed).  Pure: tested without a kernel.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class TaskState(enum.Enum):
+    ATTACHING = "attaching"  # seized (a new child, an attached thread): its first stop to come
+    RUNNING = "running"      # resumed by the tracer
+    STOPPED = "stopped"      # in a ptrace-stop the tracer has seen and not yet resumed
+    PARKED = "parked"        # stopped, its call waiting for an answer (ASK)
+    LISTENING = "listening"  # in group-stop, restarted with PTRACE_LISTEN (not running)
+    GONE = "gone"            # exited (or killed): nothing more is done with it
+
+
+class TaskEvent(enum.Enum):
+    REPORTED = "reported"    # waitpid reported a stop of the task (or a freeze caught one)
+    STARTED = "started"      # its first stop was handled: from now on a task like any other
+    RESUMED = "resumed"      # PTRACE_CONT / PTRACE_SYSCALL
+    PARKED = "parked"        # its call waits for an answer
+    ANSWERED = "answered"    # the answer came: the call is decided, the task still stopped
+    LISTENED = "listened"    # PTRACE_LISTEN in a group-stop
+    EXITED = "exited"        # its exit was reported
+
+
+_S, _E = TaskState, TaskEvent
+
+#: (state, event) -> the next state.  Nothing else may happen.
+TRANSITIONS: dict[tuple[TaskState, TaskEvent], TaskState] = {
+    (_S.ATTACHING, _E.REPORTED): _S.ATTACHING,  # its attach stop: handled as STARTED next
+    (_S.ATTACHING, _E.STARTED): _S.STOPPED,
+    (_S.RUNNING, _E.REPORTED): _S.STOPPED,
+    (_S.STOPPED, _E.REPORTED): _S.STOPPED,      # a stop kept while freezing, reported again
+    (_S.LISTENING, _E.REPORTED): _S.STOPPED,    # out of group-stop (SIGCONT), or a new stop
+    (_S.PARKED, _E.REPORTED): _S.PARKED,        # (a parked task does not move: kept parked)
+    (_S.STOPPED, _E.RESUMED): _S.RUNNING,
+    (_S.STOPPED, _E.PARKED): _S.PARKED,
+    (_S.PARKED, _E.ANSWERED): _S.STOPPED,
+    (_S.STOPPED, _E.LISTENED): _S.LISTENING,
+    **{(state, _E.EXITED): _S.GONE for state in TaskState if state is not _S.GONE},
+}
+
+#: the states in which the task cannot run until the tracer lets it (no interrupt needed to
+#: freeze it)
+HELD = frozenset({_S.ATTACHING, _S.STOPPED, _S.PARKED, _S.LISTENING})
+
+
+class TaskStateError(Exception):
+    """A move the table does not have: the tracer's model of a task is wrong."""
+
+
+def next_state(state: TaskState, event: TaskEvent) -> TaskState:
+    """The state after ``event`` (:class:`TaskStateError` when it cannot happen there)."""
+    try:
+        return TRANSITIONS[state, event]
+    except KeyError:
+        raise TaskStateError(f"task {state.value}: cannot be {event.value}") from None
+
+
+__all__ = ["HELD", "TRANSITIONS", "TaskEvent", "TaskState", "TaskStateError", "next_state"]

@@ -1,0 +1,155 @@
+"""The log's records: their version, their events, and the typed facts of a logged call.
+
+The ``--log`` file is a contract (docs/cli.md, "The log"): ``systrace policy learn`` and
+``systrace policy check`` read it back, and so may anyone's tools.  Its shape lives here:
+
+* every record carries ``"v"``: :data:`LOG_VERSION` (a reader can tell what it reads);
+* ``"event"`` is one of :class:`Event`;
+* a ``syscall`` or ``engine-refusal`` record carries ``"call"``: the decoded facts the
+  decision was made on (:class:`LoggedCall`: resolved paths by role, open flags as a number,
+  socket addresses as objects, exec argv), next to ``"args"``, which says the same for a
+  person (``O_RDONLY|O_CLOEXEC``, ``10.0.0.1:80``).  Readers use ``"call"``: display text is
+  never parsed back.  (Logs of version 1 had only ``"args"``: :func:`legacy_call` reads them,
+  and is the only place that parses that text.)
+
+Pure data, no I/O but what :func:`sockaddr_json` and the parsers do to their arguments.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from systrace_py.kernel import (
+    O_ACCMODE,
+    O_CREAT,
+    O_DIRECTORY,
+    O_EXCL,
+    O_PATH,
+    O_TMPFILE_BIT,
+    O_TRUNC,
+)
+from systrace_py.policy.model import PathArg, SockAddr
+
+#: 2: every record has "v"; syscall and engine-refusal records have "call".
+LOG_VERSION = 2
+
+
+class Event(enum.StrEnum):
+    """What a record is about (a str: written as itself)."""
+
+    START = "start"                    # the run: argv, policy, mode, the tracer's pid
+    SYSCALL = "syscall"                # a decision on a call (a rule, the default, an answer)
+    ENGINE_REFUSAL = "engine-refusal"  # the engine refused a call on its own (a guard)
+    FORK = "fork"
+    VFORK = "vfork"
+    CLONE = "clone"
+    EXEC = "exec"
+    EXIT = "exit"
+    LEARN_CONTEXT = "learn-context"    # -A: what ~, $CWD and $TMPDIR were
+    LEARN_FACTS = "learn-facts"        # -A: the category roots of this system
+    LEARN_END = "learn-end"            # -A: the counts
+
+
+def sockaddr_json(addr: SockAddr) -> dict[str, Any]:
+    return {k: v for k, v in (("family", addr.family), ("host", addr.host),
+                              ("port", addr.port), ("path", addr.path)) if v is not None}
+
+
+def sockaddr_from_json(data: Mapping[str, Any]) -> SockAddr:
+    port = data.get("port")
+    return SockAddr(str(data["family"]), data.get("host"),
+                    int(port) if port is not None else None, data.get("path"))
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedCall:
+    """The facts of one call as decided on: what ``"call"`` holds."""
+
+    paths: tuple[PathArg, ...] = ()
+    open_flags: int | None = None
+    sockaddrs: tuple[SockAddr, ...] = ()
+    argv: tuple[str, ...] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.paths:
+            out["paths"] = [[p.role, p.path] for p in self.paths]
+        if self.open_flags is not None:
+            out["open_flags"] = self.open_flags
+        if self.sockaddrs:
+            out["sockaddrs"] = [sockaddr_json(a) for a in self.sockaddrs]
+        if self.argv is not None:
+            out["argv"] = list(self.argv)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LoggedCall:
+        """The inverse of :meth:`to_json`; ValueError/TypeError/KeyError on a bad record."""
+        flags = data.get("open_flags")
+        argv = data.get("argv")
+        return cls(tuple(PathArg(str(role), str(path)) for role, path in data.get("paths", ())),
+                   int(flags) if flags is not None else None,
+                   tuple(sockaddr_from_json(a) for a in data.get("sockaddrs", ())),
+                   tuple(str(a) for a in argv) if argv is not None else None)
+
+
+def logged_call(record: Mapping[str, Any]) -> LoggedCall | None:
+    """The facts of a syscall or engine-refusal record: its ``"call"``, or for a version 1
+    log its ``"args"`` read back (:func:`legacy_call`); None when it has neither."""
+    call = record.get("call")
+    if isinstance(call, Mapping):
+        return LoggedCall.from_json(call)
+    if "v" in record:
+        return None
+    args = record.get("args")
+    return legacy_call(args) if isinstance(args, Mapping) else None
+
+
+# --- version 1 logs ------------------------------------------------------------------------------
+
+_FLAG_BITS = {
+    "O_RDONLY": 0, "O_WRONLY": 1, "O_RDWR": 2, "O_ACCMODE": O_ACCMODE, "O_CREAT": O_CREAT,
+    "O_EXCL": O_EXCL, "O_TRUNC": O_TRUNC, "O_DIRECTORY": O_DIRECTORY, "O_PATH": O_PATH,
+    "O_TMPFILE": O_TMPFILE_BIT,
+}
+_INET6_TEXT = re.compile(r"\[(?P<host>[^\]]+)\]:(?P<port>\d+)")
+_INET_TEXT = re.compile(r"(?P<host>\d+\.\d+\.\d+\.\d+):(?P<port>\d+)")
+
+
+def legacy_call(args: Mapping[str, Any]) -> LoggedCall:
+    """A version 1 record's ``"args"`` (display text) read back: the flags learning keeps, and
+    ``SockAddr.__str__`` reversed.  Nothing written since version 2 needs it."""
+    paths = tuple(PathArg(role, str(args[role])) for role in ("path", "old", "new")
+                  if isinstance(args.get(role), str))
+    flags = None
+    if isinstance(args.get("flags"), str):
+        flags = 0
+        for name in args["flags"].split("|"):
+            flags |= _FLAG_BITS.get(name.strip(), 0)
+    address = args.get("address")
+    addresses = [address] if isinstance(address, str) else (
+        address if isinstance(address, list) else [])
+    argv = args.get("argv")
+    return LoggedCall(paths, flags, tuple(_legacy_address(str(a)) for a in addresses),
+                      tuple(str(a) for a in argv) if isinstance(argv, list) else None)
+
+
+def _legacy_address(text: str) -> SockAddr:
+    if text.startswith("unix:"):
+        rest = text[5:]
+        return SockAddr("unix", path="" if rest == "(unnamed)" else rest)
+    m = _INET6_TEXT.fullmatch(text)
+    if m:
+        return SockAddr("inet6", m["host"], int(m["port"]))
+    m = _INET_TEXT.fullmatch(text)
+    if m:
+        return SockAddr("inet", m["host"], int(m["port"]))
+    return SockAddr(text if text in ("netlink", "other") else "other")
+
+
+__all__ = ["LOG_VERSION", "Event", "LoggedCall", "legacy_call", "logged_call", "sockaddr_from_json",
+           "sockaddr_json"]

@@ -1,0 +1,45 @@
+"""/proc/PID/stat, read in one place.
+
+The task's name (``comm``, in parentheses) comes second and the task chooses it: it may hold
+spaces, parentheses, any bytes.  Every field after it is found after the *last* ")", read as
+bytes -- the mistake of splitting the whole line is made nowhere if it is made only here.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Positions in :func:`stat_fields` (the fields after the name; proc(5) numbers them 3...).
+STATE: Final = 0       # field 3: R, S, D, Z (zombie), X (dead), t (traced)...
+PPID: Final = 1        # field 4
+PGRP: Final = 2        # field 5
+SESSION: Final = 3     # field 6
+TTY_NR: Final = 4      # field 7: the controlling terminal's device number (0: none)
+STARTTIME: Final = 19  # field 22: clock ticks after boot (with the pid: the task's identity)
+
+
+def stat_fields(data: bytes) -> list[bytes]:
+    """The fields of a stat line after the task's name."""
+    return data.rpartition(b")")[2].split()
+
+
+def read_stat(pid: int | str) -> list[bytes] | None:
+    """The fields of /proc/``pid``/stat after the name (``pid`` may be "self", "1/task/2"),
+    None when there is no such task."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return stat_fields(f.read())
+    except OSError:
+        return None
+
+
+def start_time(data: bytes) -> int:
+    """The start time of a stat line (IndexError or ValueError for a line that is not one)."""
+    return int(stat_fields(data)[STARTTIME])
+
+
+def alive(pid: int) -> bool:
+    """Whether a task is there and not a zombie (for a process that is not our child: no
+    wait)."""
+    fields = read_stat(pid)
+    return bool(fields) and fields[STATE] not in (b"Z", b"X")  # type: ignore[index]

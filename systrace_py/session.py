@@ -1,0 +1,251 @@
+"""One way to run a traced command: the session runner under the CLI and the library API.
+
+``systrace CMD``, ``systrace -A CMD``, ``systrace --attach PID`` and
+:meth:`systrace_py.api.HandlerMonitor.run` all trace through a :class:`Session`, so every one
+of them gets the same hardening:
+
+* **Fail closed.**  Any failure of the loop has already killed the traced tree
+  (:meth:`Tracer.run`); the session turns it into an :class:`Outcome` that names what failed
+  (:class:`Failure`) instead of letting it out as a traceback.  Exceptions that are not
+  ``Exception`` (a library handler's failure, a KeyboardInterrupt off the main thread) pass
+  through untouched, after the signal handlers are restored and the tracer closed.
+* **Signals.**  While tracing, terminal interrupts are the command's business and
+  termination requests are passed on to it; an ask nobody answers cannot hold the run forever
+  (a second SIGTERM/SIGINT while one is pending ends it).  Signal handlers can only be set on
+  the main thread: a session run elsewhere leaves the process's handlers alone.
+* **The tracer protected.**  While it runs the tracing process is not dumpable, so the traced
+  processes (same user) can neither ptrace it nor open its /proc/PID/{mem,fd/*,environ}; the
+  previous setting is restored at the end.
+* **A summary.**  The outcome carries the exit status, the failure, and the tracer (its stop
+  count) for the caller's report.
+
+Nothing here prints: what a person is told is the caller's business (``notify`` and
+``on_orphans`` are how the session says things while the run is on).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import enum
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import FrameType
+from typing import Protocol
+
+from systrace_py.audit import LogError
+from systrace_py.engine.events import Monitor
+from systrace_py.engine.tracer import DetachRequest, SpawnSpec, Tracer, TracerError
+from systrace_py.kernel import PR_GET_DUMPABLE, PR_SET_DUMPABLE
+from systrace_py.policy.filterplan import FilterPlan
+
+
+class SessionMonitor(Monitor, Protocol):
+    """A Monitor that wants to know its tracer (to answer parked tasks, to stop the run)."""
+
+    def attach(self, tracer: Tracer) -> None:
+        ...
+
+
+class Failure(enum.Enum):
+    """Why a session did not run to its end (the traced processes were killed, except for
+    SPAWN, where none of the command ran)."""
+
+    SPAWN = "spawn"          # the command could not be started or attached to
+    SIGNALLED = "signalled"  # a second SIGTERM/SIGINT while an ask was pending
+    TRACER = "tracer"        # the engine failed (TracerError)
+    LOG = "log"              # the log could not be written (fail closed)
+    INTERNAL = "internal"    # any other exception in the loop
+
+
+@dataclass
+class Outcome:
+    """The end of a session: the command's exit status (128+N for signal N), or a failure."""
+
+    code: int
+    tracer: Tracer
+    failure: Failure | None = None
+    error: BaseException | None = None
+    signum: int | None = None   # SIGNALLED: the signal; a detached --attach: the signal
+
+    @property
+    def completed(self) -> bool:
+        return self.failure is None
+
+    @property
+    def message(self) -> str:
+        """The failure in one line (empty when the run completed)."""
+        exc = self.error
+        match self.failure:
+            case None:
+                return ""
+            case Failure.SPAWN:
+                return str(exc)
+            case Failure.SIGNALLED:
+                assert self.signum is not None
+                name = signal.Signals(self.signum).name
+                return (f"a second {name} while an ask was pending ended the run; the traced "
+                        "processes were killed")
+            case Failure.TRACER | Failure.LOG:
+                return f"{exc}; the traced processes were killed"
+            case Failure.INTERNAL:
+                return (f"internal error: {type(exc).__name__}: {exc}; the traced processes "
+                        "were killed")
+
+
+#: A process's exit status when systrace itself failed (every traced process killed).
+EXIT_INTERNAL = 125
+
+
+class EndRun(BaseException):
+    """Raised from the signal handler when a second SIGTERM or SIGINT came while an ask was
+    pending: the run ends, the traced tree is killed (``signum``: the signal)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_Handler = Callable[[int, FrameType | None], object] | int | signal.Handlers | None
+
+
+class Session:
+    """One traced run of a monitor.  ``notify`` says things while the run is on (a signal
+    during an ask); ``on_orphans`` is called when the command exited and left processes
+    running.  ``signals=False`` leaves the process's signal handlers alone (they are also
+    left alone off the main thread)."""
+
+    def __init__(self, monitor: SessionMonitor, *, hold_arguments: bool = True,
+                 plan: FilterPlan | None = None, notify: Callable[[str], None] | None = None,
+                 on_orphans: Callable[[int], None] | None = None,
+                 signals: bool = True, protect: bool = True) -> None:
+        self.tracer = Tracer(monitor, hold_arguments=hold_arguments, plan=plan)
+        monitor.attach(self.tracer)
+        self.tracer.on_orphans = on_orphans
+        self._notify = notify or (lambda _text: None)
+        self._signals = signals and threading.current_thread() is threading.main_thread()
+        self._protect = protect
+
+    # --- running -----------------------------------------------------------------------------
+    def run(self, spec: SpawnSpec) -> Outcome:
+        """Spawn ``spec`` and trace it to its end."""
+        tracer = self.tracer
+        with self._held_signals(self._forwarding()), self._protected():
+            try:
+                try:
+                    tracer.spawn(spec)
+                except TracerError as exc:  # nothing of the command ran (already traced...)
+                    return Outcome(EXIT_INTERNAL, tracer, Failure.SPAWN, exc)
+                return Outcome(tracer.run(), tracer)
+            except EndRun as exc:
+                return Outcome(128 + exc.signum, tracer, Failure.SIGNALLED, exc, exc.signum)
+            except Exception as exc:  # fail closed: tracer.run already killed the traced tree
+                return self._failed(exc)
+            finally:
+                tracer.close()  # (again, harmlessly, after run(); a failed spawn needs it)
+
+    def attach(self, pid: int, on_attached: Callable[[], None] | None = None) -> Outcome:
+        """Trace a running process (and the children it makes from now on).  SIGINT or
+        SIGTERM detaches and leaves it running: the outcome's code is 128+N and ``signum``
+        is N.  Killing the tracer kills it (fail closed)."""
+        tracer = self.tracer
+        detached_by: list[int] = []
+
+        def detach(signum: int, _frame: FrameType | None) -> None:
+            detached_by.append(signum)
+            raise DetachRequest
+
+        handlers: dict[int, _Handler] = {signal.SIGINT: detach, signal.SIGTERM: detach}
+        try:
+            with self._held_signals(handlers), self._protected():
+                try:
+                    try:
+                        tracer.attach(pid)
+                    except TracerError as exc:
+                        return Outcome(EXIT_INTERNAL, tracer, Failure.SPAWN, exc)
+                    if on_attached is not None:
+                        on_attached()
+                    code = tracer.run()  # (a detach request while it runs: it detaches)
+                except DetachRequest:  # came before the loop ran
+                    tracer.detach_all()
+                    tracer.close()
+                    code = 128 + signal.SIGINT
+            if detached_by:
+                return Outcome(128 + detached_by[0], tracer, signum=detached_by[0])
+            return Outcome(code, tracer)
+        except Exception as exc:  # fail closed: tracer.run already killed the traced tree
+            return self._failed(exc)
+        finally:
+            tracer.close()
+
+    # --- the hardening -----------------------------------------------------------------------
+    def _failed(self, exc: Exception) -> Outcome:
+        kind = (Failure.LOG if isinstance(exc, LogError) else
+                Failure.TRACER if isinstance(exc, TracerError) else Failure.INTERNAL)
+        return Outcome(EXIT_INTERNAL, self.tracer, kind, exc)
+
+    def _forwarding(self) -> dict[int, _Handler]:
+        """While tracing, terminal interrupts are the command's business, and termination
+        requests are passed on to it (the tracer exits when the command does).
+
+        An ask nobody answers must not hold a run forever: the asking process is stopped, so
+        a SIGTERM passed on to it does nothing yet.  While an ask is pending, a first SIGTERM
+        or SIGINT says so, and a second one ends the run (:class:`EndRun`: the tree is
+        killed)."""
+        tracer = self.tracer
+        while_asking: list[int] = []
+
+        def forward(signum: int) -> None:
+            if tracer.main_pid is not None:
+                with contextlib.suppress(OSError):
+                    os.kill(tracer.main_pid, signum)
+
+        def interrupt(signum: int, _frame: FrameType | None) -> None:
+            if tracer.parked_tasks():
+                while_asking.append(signum)
+                if len(while_asking) >= 2:
+                    raise EndRun(signum)
+                self._notify(f"{signal.Signals(signum).name} while an ask is pending: send "
+                             "SIGTERM or SIGINT again to end the run (the traced processes "
+                             "are killed)")
+            if signum != signal.SIGINT:  # a terminal's SIGINT reached the command by itself
+                forward(signum)
+
+        return {signal.SIGQUIT: signal.SIG_IGN, signal.SIGINT: interrupt,
+                signal.SIGTERM: interrupt,
+                signal.SIGHUP: lambda signum, _f: forward(signum)}
+
+    @contextlib.contextmanager
+    def _held_signals(self, handlers: dict[int, _Handler]) -> Iterator[None]:
+        if not self._signals:
+            yield
+            return
+        previous = {signum: signal.signal(signum, handler)  # type: ignore[arg-type]
+                    for signum, handler in handlers.items()}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)  # type: ignore[arg-type]
+
+    @contextlib.contextmanager
+    def _protected(self) -> Iterator[None]:
+        """Make the tracing process non-dumpable while it traces (see the module's
+        docstring); as it was afterwards."""
+        if not self._protect:
+            yield
+            return
+        libc = ctypes.CDLL(None, use_errno=True)
+        before = libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        try:
+            yield
+        finally:
+            if before > 0:
+                libc.prctl(PR_SET_DUMPABLE, before, 0, 0, 0)
+
+
+__all__ = ["EXIT_INTERNAL", "EndRun", "Failure", "Outcome", "Session", "SessionMonitor"]
