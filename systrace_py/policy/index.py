@@ -26,6 +26,7 @@ import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from systrace_py.policy import aliases
 from systrace_py.policy.model import Action, Facts, Rule, SockAddr, path_patterns
 
 if TYPE_CHECKING:
@@ -295,7 +296,7 @@ def _about_ip_destinations(rule: Rule) -> bool:
     """Whether a rule refuses, asks about or redirects where IP packets go."""
     if rule.redirect is not None:
         return rule.redirect.address is not None and rule.redirect.address.family != "unix"
-    return rule.action is not Action.PERMIT and rule.net is not None and \
+    return rule.refuses and rule.net is not None and \
         getattr(rule.net, "unix", None) is None
 
 
@@ -307,15 +308,25 @@ class TableIndex:
     rules (most calls of an alias) share one :class:`CheckIndex`.
     """
 
-    __slots__ = ("_by_call", "_by_class", "_checks", "_renaming", "_shared", "address_rules",
-                 "named_calls", "refuses_by_name", "rules", "size")
+    __slots__ = ("_by_call", "_by_class", "_checks", "_injections_for", "_renaming", "_shared",
+                 "address_rules", "inject_calls", "injections", "named_calls",
+                 "refuses_by_name", "rules", "size")
 
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
         self.size = len(rules)
         self._by_call: dict[str, list[int]] = {}
         self._by_class: dict[str, list[int]] = {}
+        #: the inject rules, in order: they decide nothing, so no check holds them
+        self.injections = tuple(rule for rule in rules if rule.action is Action.INJECT)
+        #: every call some inject rule may pick (the prefilter stops them)
+        self.inject_calls = frozenset().union(*(
+            rule.syscalls.union(*(aliases.ALIASES[c] for c in rule.classes))
+            for rule in self.injections))
+        self._injections_for: dict[str, tuple[Rule, ...]] = {}
         for position, rule in enumerate(rules):
+            if rule.action is Action.INJECT:
+                continue
             for call in rule.syscalls:
                 self._by_call.setdefault(call, []).append(position)
             for cls in rule.classes:
@@ -325,8 +336,7 @@ class TableIndex:
         #: whether a refusing or asking rule names a path or an address: a link or rename
         #: could give what it names a new name
         self.refuses_by_name = any(
-            rule.action is not Action.PERMIT and (rule.path is not None or rule.net is not None)
-            for rule in rules)
+            rule.refuses and (rule.path is not None or rule.net is not None) for rule in rules)
         #: whether a rule refuses, asks about or redirects an IP destination (an ``address``
         #: or ``port`` condition, or a redirect to an address): then the sockets whose
         #: destinations the engine cannot see are not made unless a rule names the call
@@ -373,6 +383,14 @@ class TableIndex:
                     by_part[0] if by_part else _END)
         return self.rules[first] if first != _END else None
 
+    def injections_for(self, syscall: str) -> tuple[Rule, ...]:
+        """The inject rules that may pick a call of this name, whatever its arguments."""
+        found = self._injections_for.get(syscall)
+        if found is None:
+            found = self._injections_for[syscall] = tuple(
+                rule for rule in self.injections if rule.may_cover(syscall))
+        return found
+
     def renaming(self, sockets: bool) -> PathIndex:
         """The paths refusing and asking rules protect, whatever their calls (with
         ``sockets``, their unix socket paths too), by table position."""
@@ -380,6 +398,6 @@ class TableIndex:
         if found is None:
             found = self._renaming[sockets] = PathIndex(
                 (position, pattern) for position, rule in enumerate(self.rules)
-                if rule.action is not Action.PERMIT
+                if rule.refuses
                 for pattern in path_patterns(rule, sockets=sockets))
         return found
