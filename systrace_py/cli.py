@@ -33,6 +33,8 @@ from systrace_py import __version__
 from systrace_py.audit import AuditLog, LogError
 from systrace_py.engine.seccomp import compile_filters
 from systrace_py.engine.tracer import DetachRequest, SpawnSpec, Tracer, TracerError
+from systrace_py.injector import Injector
+from systrace_py.policy.aliases import PATH_CALLS
 from systrace_py.policy.files import (
     PolicyError,
     find_policy,
@@ -42,7 +44,9 @@ from systrace_py.policy.files import (
 )
 from systrace_py.policy.filterplan import FilterPlan, PlanOptions, plan
 from systrace_py.policy.generalize import GENERALIZE_LEVELS
-from systrace_py.policy.model import Policy
+from systrace_py.policy.glob import PathGlob, escape
+from systrace_py.policy.inject import InjectError, parse_strace_inject
+from systrace_py.policy.model import Action, Location, Policy, Rule, Table
 from systrace_py.policy.store import PolicyStore
 from systrace_py.supervisor import PolicySet, Supervisor, SupervisorOptions
 
@@ -107,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="refuse nothing; log every call that would have been refused")
     g.add_argument("-a", dest="automatic", action="store_true",
                    help="automatic enforcement: ask is refused and logged, never prompted")
+    g = p.add_argument_group("fault injection (strace's syntax)")
+    g.add_argument("--inject", action="append", metavar="SET:error=E|retval=N[:signal=S]...",
+                   help="tamper with the calls in SET: error=E or retval=N (they do not run),"
+                        " signal=S, delay_enter=D, delay_exit=D, when=FIRST[..LAST][+[STEP]];"
+                        " repeatable")
+    g.add_argument("-P", dest="inject_paths", action="append", metavar="PATH",
+                   help="--inject only calls on PATH (resolved; repeatable)")
     g = p.add_argument_group("learning")
     g.add_argument("-A", dest="learn", action="store_true",
                    help="learn a policy: permit everything, write what was used")
@@ -250,6 +261,9 @@ def _policies(opts: argparse.Namespace, executable: str) -> tuple[PolicySet, str
         return PolicySet(store.policy, extra, store), opts.policy
     found = find_policy(program, directory)
     if found is None:
+        if opts.inject:  # strace's way: no policy, every call permitted, the injections made
+            policy = Policy(Table("main"))
+            return PolicySet(policy, {}, PolicyStore(policy)), "(none: --inject)"
         raise UsageError(
             f"no policy for {program} in {directory} (looked for {policy_filename(program)});"
             f" give one with -p FILE, or learn one with: systrace -A {opts.command[0]}")
@@ -337,6 +351,36 @@ def _check_flags(opts: argparse.Namespace) -> None:
                          " its user")
     opts.generalize = opts.generalize or "safe"
     opts.learn_default = opts.learn_default or "never"
+    opts.injector = Injector(_inject_rules(opts.inject or (), opts.inject_paths or ()))
+
+
+def _inject_rules(specs: Sequence[str], paths: Sequence[str]) -> list[Rule]:
+    """--inject options (with -P paths) as inject rules: one per system call, so each call
+    is counted on its own, as strace counts them."""
+    if paths and not specs:
+        raise UsageError("-P PATH picks the calls --inject tampers with, and there is no"
+                         " --inject (systrace traces every call: -P alone would do nothing)")
+    pattern = None
+    if paths:
+        resolved = sorted({os.path.realpath(p) for p in paths})
+        text = escape(resolved[0]) if len(resolved) == 1 else \
+            "{" + ",".join(escape(p).replace(",", "\\,") for p in resolved) + "}"
+        pattern = PathGlob(text)
+    rules: list[Rule] = []
+    for spec in specs:
+        try:
+            calls, injection = parse_strace_inject(spec)
+        except InjectError as exc:
+            raise UsageError(f"--inject {spec}: {exc}") from None
+        if pattern is not None:
+            calls = tuple(c for c in calls if c in PATH_CALLS)
+            if not calls:
+                raise UsageError(f"--inject {spec}: with -P, only calls that take a path (or"
+                                 " a descriptor's file, as fstat) can be picked")
+        where = Location(f"--inject {spec}")
+        rules += [Rule((call,), Action.INJECT, path=pattern, inject=injection, location=where,
+                       index=len(rules) + 1) for call in calls]
+    return rules
 
 
 def enforce_command(opts: argparse.Namespace) -> int:
@@ -383,9 +427,12 @@ def _print_refusals(supervisor: Supervisor, opts: argparse.Namespace) -> None:
         _say(f"dry run: {calls(supervisor.would_refuse)} would have been refused"
              + (f" ({calls(guards)} refused by systrace's own guards)" if guards else ""))
         return
+    shown = opts.verbose or opts.log or opts.log_stderr
     if supervisor.refusals:
-        shown = opts.verbose or opts.log or opts.log_stderr
         _say(f"refused {calls(supervisor.refusals)}"
+             + ("" if shown else " (-v or --log to see them)"))
+    if supervisor.injector.injected:
+        _say(f"injected faults into {calls(supervisor.injector.injected)}"
              + ("" if shown else " (-v or --log to see them)"))
 
 
@@ -397,7 +444,7 @@ def _supervisor(opts: argparse.Namespace, policies: PolicySet
     options = SupervisorOptions(dry_run=opts.dry_run, automatic=opts.automatic,
                                 inherit_across_exec=opts.inherit, verbose=opts.verbose)
     asker = _asker(opts, policies)
-    return audit, asker, Supervisor(policies, options, audit, asker)
+    return audit, asker, Supervisor(policies, options, audit, asker, injector=opts.injector)
 
 
 def _asker(opts: argparse.Namespace, policies: PolicySet) -> Asker | None:
@@ -423,11 +470,13 @@ def _filter_plan(opts: argparse.Namespace, policies: PolicySet,
     logged) unless -q: then the kernel answers unconditional ones without a stop."""
     tables = policies.tables()
     see_exec = len(tables) > 1 or audit is not None or policies.needs_argv()
+    injected = opts.injector.extra
     return plan(tables, PlanOptions(
         dry_run=opts.dry_run,
         see_refusals=opts.verbose or audit is not None or not opts.quiet,
         see_rule_permits=audit is not None,
-        extra=frozenset({"execve", "execveat"}) if see_exec else frozenset()))
+        extra=(frozenset({"execve", "execveat"}) if see_exec else frozenset()) | (
+            injected.compiled().inject_calls if injected is not None else frozenset())))
 
 
 def attach_command(opts: argparse.Namespace) -> int:

@@ -99,6 +99,9 @@ class Task:
     started: bool = False        # its first stop (the attach stop) has been seen
     stopped: bool = True         # in a ptrace-stop the tracer has seen and not yet resumed
     parked: bool = False         # waiting for an answer (ASK); the task stays stopped
+    delayed: str = ""            # held by an injected delay (Tracer._later) at the "entry"
+    #                              or the "exit" of its call; it stays stopped
+    exit_delay: float = 0.0      # seconds to hold it at its call's exit stop (delay_exit)
     freezer: bool = False        # its call runs with every other task of the tree stopped
     vfork_child: int | None = None  # waiting in vfork for this child (it cannot run meanwhile)
     listening: bool = False      # in group-stop, restarted with PTRACE_LISTEN

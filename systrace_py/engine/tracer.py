@@ -14,12 +14,17 @@ Design points (see docs/security.md and ARCHITECTURE.md for the why):
   job stays stopped and its parent's waitpid sees it.  Signals are delivered as they came.
 * A task that needs an answer from a person is parked (left stopped) while the loop serves
   every other task; :meth:`Tracer.answer` resumes it from any thread.
+* A task held by an injected delay (a Reply's ``delay``/``delay_exit``) stays stopped too,
+  on a timer of the loop: the other tasks go on meanwhile.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
+import heapq
+import itertools
 import logging
 import os
 import queue
@@ -166,6 +171,9 @@ class Tracer:
         #: the processes it left behind keep the trace going for ORPHAN_NOTICE_AFTER seconds.
         self.on_orphans: Callable[[int], None] | None = None
         self._orphan_deadline: float | None = None
+        #: injected delays: (deadline, order, tid, what to do then), a heap (see _later)
+        self._timers: list[tuple[float, int, int, Callable[[], None]]] = []
+        self._timer_order = itertools.count()
 
     # --- starting ---------------------------------------------------------------------------
     def spawn(self, spec: SpawnSpec) -> int:
@@ -363,7 +371,8 @@ class Tracer:
         running: set[int] = set()
         for tid, task in list(self.tasks.items()):
             try:
-                if task.parked or task.expect is Expect.INJECTED_MMAP:
+                if task.parked or task.delayed == "entry" or \
+                        task.expect is Expect.INJECTED_MMAP:
                     enforce.refuse(tid, errno.EINTR)
                 pt.detach(tid)
             except pt.PtraceError:
@@ -390,7 +399,7 @@ class Tracer:
         self.tasks.clear()
 
     def _next_event(self) -> tuple[int, int] | None:
-        if self._parked == 0 and self._orphan_deadline is None:
+        if self._parked == 0 and self._orphan_deadline is None and not self._timers:
             if not self._answers.empty():
                 self._drain_answers()
             try:
@@ -410,9 +419,12 @@ class Tracer:
                 return None
             if pid:
                 return pid, status
-            if self._drain_answers():
+            if self._drain_answers() or self._fire_timers():
                 return None
             timeout = None if self._sigchld_wakes else 0.05
+            if self._timers:
+                left = max(0.0, self._timers[0][0] - time.monotonic())
+                timeout = left if timeout is None else min(left, timeout)
             if self._orphan_deadline is not None:
                 left = self._orphan_deadline - time.monotonic()
                 if left <= 0:
@@ -422,6 +434,45 @@ class Tracer:
             # SIGCHLD writes to the wake pipe (see run); the timeout only covers a tracer run
             # outside the main thread, where no signal wakes us.
             select.select([self._wake_r], [], [], timeout)
+
+    # --- injected delays ------------------------------------------------------------------------
+    def _later(self, task: Task, seconds: float, when: str, then: Callable[[], None]) -> None:
+        """Hold a stopped task ``seconds`` (``when``: "entry" or "exit" of its call), then do
+        ``then`` on the loop's thread; the loop serves every other task meanwhile."""
+        task.delayed = when
+        heapq.heappush(self._timers, (time.monotonic() + seconds, next(self._timer_order),
+                                      task.tid, then))
+        if not self._sigchld_wakes:
+            self._sigchld_wakes = self._wake_on_sigchld()
+
+    def _fire_timers(self) -> bool:
+        """Do what the delays that are over hold (not while the tree is frozen: that resumes
+        tasks); whether one was."""
+        if not self._timers or self._frozen or any(t.freezer for t in self.tasks.values()):
+            return False
+        fired = False
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _, _, tid, then = heapq.heappop(self._timers)
+            task = self.tasks.get(tid)
+            if task is None or not task.delayed:
+                continue  # it died meanwhile
+            task.delayed = ""
+            fired = True
+            try:
+                then()
+            except pt.PtraceError as exc:
+                if exc.errno != errno.ESRCH:
+                    raise
+        return fired
+
+    def _tamper(self, task: Task, reply: Reply) -> None:
+        """At the call, as it is let go: the injected signal, and the hold at its exit."""
+        if reply.signal:
+            with contextlib.suppress(ProcessLookupError):
+                pt.tgkill(task.pid, task.tid, reply.signal)
+        if reply.delay_exit > 0:
+            task.exit_delay = reply.delay_exit
 
     def _orphans_notice(self) -> None:
         self._orphan_deadline = None
@@ -478,7 +529,7 @@ class Tracer:
         value is awaited, or when there is no filter and every call must be seen at entry."""
         task.stopped = False
         if task.expect is not Expect.NOTHING or task.freezer or not self.filtered \
-                or task.after is not None:
+                or task.after is not None or task.exit_delay:
             pt.syscall(task.tid, sig)
         else:
             pt.cont(task.tid, sig)
@@ -762,6 +813,10 @@ class Tracer:
 
     def _apply(self, task: Task, call: DecodedCall, reply: Reply,
                info: pt.SyscallInfo | None = None) -> None:
+        if reply.delay > 0:  # an injected delay: the rest of the reply once it is over
+            later = dataclasses.replace(reply, delay=0.0)
+            self._later(task, reply.delay, "entry", lambda: self._apply(task, call, later))
+            return
         kind = reply.kind
         if kind is ReplyKind.PARK:
             task.parked = True
@@ -774,6 +829,7 @@ class Tracer:
             return
         if kind is ReplyKind.REFUSE:
             enforce.refuse(task.tid, reply.errno, reply.retval)
+            self._tamper(task, reply)
             self._resume(task)
             return
         if kind is ReplyKind.KILL:
@@ -843,6 +899,7 @@ class Tracer:
         if reply.want_exit:
             task.expect = Expect.EXIT_HANDLER
             task.pending_call = call
+        self._tamper(task, reply)
         self._resume(task)
 
     # --- changes of what paths mean (docs/security.md, "New views of the file system") ------
@@ -1227,6 +1284,10 @@ class Tracer:
         elif expect is Expect.EXIT_HANDLER:
             call, task.pending_call = task.pending_call, None
             self.monitor.on_syscall_exit(task, call, info.rval)
+        if task.exit_delay:  # an injected delay_exit: the call has run, it returns later
+            seconds, task.exit_delay = task.exit_delay, 0.0
+            self._later(task, seconds, "exit", lambda: self._resume(task))
+            return
         self._resume(task)
 
     # --- answers from another thread ---------------------------------------------------------
