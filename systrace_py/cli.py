@@ -49,6 +49,7 @@ from systrace_py.policy.inject import InjectError, parse_strace_inject
 from systrace_py.policy.model import Action, Location, Policy, Rule, Table
 from systrace_py.policy.store import PolicyStore
 from systrace_py.supervisor import PolicySet, Supervisor, SupervisorOptions
+from systrace_py.syscalls import DESCRIPTOR_ARGS
 
 if TYPE_CHECKING:
     from systrace_py.supervisor import Asker
@@ -373,10 +374,10 @@ def _inject_rules(specs: Sequence[str], paths: Sequence[str]) -> list[Rule]:
         except InjectError as exc:
             raise UsageError(f"--inject {spec}: {exc}") from None
         if pattern is not None:
-            calls = tuple(c for c in calls if c in PATH_CALLS)
+            calls = tuple(c for c in calls if c in PATH_CALLS or c in DESCRIPTOR_ARGS)
             if not calls:
-                raise UsageError(f"--inject {spec}: with -P, only calls that take a path (or"
-                                 " a descriptor's file, as fstat) can be picked")
+                raise UsageError(f"--inject {spec}: with -P, only calls that take a path or"
+                                 " a descriptor can be picked")
         where = Location(f"--inject {spec}")
         rules += [Rule((call,), Action.INJECT, path=pattern, inject=injection, location=where,
                        index=len(rules) + 1) for call in calls]

@@ -1351,3 +1351,13 @@ def result_of(name: str) -> Result:
     if found is not None:
         return found
     return Result.VALUE if BY_NAME[name].returns else Result.NONE
+
+
+#: name -> the indexes of its descriptor arguments (FD, SOCKET), for the calls that name no
+#: path and no FILE descriptor: an inject rule's ``path`` (``-P``) is matched against the
+#: files behind them (a write to a file, strace's -P).  No other rule looks at them.
+DESCRIPTOR_ARGS: dict[str, tuple[int, ...]] = {
+    c.name: indexes for c in TABLE.values()
+    if c.name not in PATHS and c.name not in _FIRST_OF_KIND[Kind.FILE]
+    and (indexes := tuple(i for i, a in enumerate(c.args) if a.kind in (Kind.FD, Kind.SOCKET)))
+}

@@ -756,7 +756,11 @@ class _Loader:
                 raise self.error(where, "path", str(exc)) from None
             except RecursionError:
                 raise self.error(where, "path", _TOO_DEEP) from None
-            self._applies(calls, aliases.PATH_CALLS, where, "path", "takes no path")
+            if action is Action.INJECT:  # a write's descriptor's file, too (strace's -P)
+                self._applies(calls, aliases.PATH_CALLS | syscalls.DESCRIPTOR_ARGS.keys(),
+                              where, "path", "takes no path and no descriptor")
+            else:
+                self._applies(calls, aliases.PATH_CALLS, where, "path", "takes no path")
         net = self._net(data, where, calls)
         argv = None
         if "argv" in data:

@@ -197,6 +197,11 @@ class Facts(Protocol):
         cannot be told (asked only of refusals: see :meth:`Table.refusal_errno`)."""
         ...
 
+    def descriptor_paths(self) -> tuple[str, ...]:
+        """The files behind the descriptors of a call that names no path (a write's): only
+        inject rules' path conditions look at them (``syscalls.DESCRIPTOR_ARGS``)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class CallFacts:
@@ -215,9 +220,13 @@ class CallFacts:
     exposed: frozenset[str] = frozenset()      # the roles the call exposes (Facts.exposes)
     selector: int | None = None                # see Facts.selector
     missing: tuple[tuple[str, Absent], ...] = ()  # (role, how) of the paths that do not exist
+    descriptors: tuple[str, ...] = ()          # see Facts.descriptor_paths
 
     def roles(self) -> tuple[str, ...]:
         return tuple(p.role for p in self.paths)
+
+    def descriptor_paths(self) -> tuple[str, ...]:
+        return self.descriptors
 
     def exposes(self, role: str) -> bool:
         return role in self.exposed
@@ -610,11 +619,19 @@ class Table:
         if not candidates:
             return []
         syscall, flags, selector = facts.syscall, facts.open_flags, facts.selector
+        roles = facts.roles()
         found = []
         for rule in candidates:
-            if any(rule.covers(syscall, cls, part) and rule.matches(facts, role)
-                   for role in facts.roles() or ("path",)
-                   for cls, part in _checks_of(syscall, role, flags, selector)):
+            if not roles and rule.path is not None:
+                # a call that names no path (a write): the files behind its descriptors
+                paths = facts.descriptor_paths()
+                if not any(rule.path.matches(p) for p in paths) or not \
+                        dataclasses.replace(rule, path=None).matches(facts, None):
+                    continue
+                found.append(rule)
+            elif any(rule.covers(syscall, cls, part) and rule.matches(facts, role)
+                     for role in roles or ("path",)
+                     for cls, part in _checks_of(syscall, role, flags, selector)):
                 found.append(rule)
         return found
 

@@ -61,6 +61,27 @@ def test_errno_on_exactly_the_nth_matching_call(traced, tmp_path, faults):
         == {"ok"}
 
 
+def test_path_on_a_descriptor_call_is_the_descriptors_file(traced, tmp_path, faults):
+    """Disk full on writes to one file: a write names no path, its descriptor's file is
+    matched (strace's -P); writes elsewhere (the program's own output) are not counted."""
+    data, other = tmp_path / "data", tmp_path / "other"
+    policy = f"""
+        default = "permit"
+
+        [[rule]]
+        calls = ["write"]
+        path = "{data}"
+        action = "inject"
+        errno = "ENOSPC"
+        when = "2+"
+    """
+    got = results(traced.run(policy, str(faults), "writes", str(data), "3").stdout)
+    assert [got[f"write {i}"] for i in (1, 2, 3)] == ["ok", "ENOSPC", "ENOSPC"]
+    assert data.read_text() == "x"
+    got = results(traced.run(policy, str(faults), "writes", str(other), "3").stdout)
+    assert set(got.values()) == {"ok"}
+
+
 def test_fake_success_the_effect_did_not_happen(traced, tmp_path, faults):
     victim = tmp_path / "victim"
     victim.write_text("keep me")
@@ -293,6 +314,23 @@ def test_inject_option_matches_strace(tmp_path, faults, spec):
     assert ours.stdout == theirs.stdout
     assert (tmp_path / "a").read_text() == (tmp_path / "b").read_text()
     assert "ok" in ours.stdout and ("E" in ours.stdout or "retval" in spec)
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_inject_on_a_descriptors_file_matches_strace(tmp_path, faults):
+    """-P PATH with write: the writes to a descriptor open on PATH."""
+    spec = "write:error=ENOSPC:when=2..3"
+    target = tmp_path / "target"
+    ours = run_systrace(["-q", "--inject", spec, "-P", str(target), "--", str(faults),
+                         "writes", str(target), "5"])
+    ours_file = target.read_text()
+    theirs = subprocess.run(["strace", "-qq", "-o", "/dev/null", "-e", f"inject={spec}", "-P",
+                             str(target), str(faults), "writes", str(target), "5"],
+                            capture_output=True, text=True, timeout=60)
+    if theirs.returncode != 0 or not theirs.stdout:
+        pytest.skip(f"strace cannot trace here: {theirs.stderr.strip()}")
+    assert ours.stdout == theirs.stdout and ours_file == target.read_text() == "xxx"
+    assert "ENOSPC" in ours.stdout
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
