@@ -423,7 +423,10 @@ class Tracer:
                 return None
             timeout = None if self._sigchld_wakes else 0.05
             if self._timers:
-                left = max(0.0, self._timers[0][0] - time.monotonic())
+                # (a delay that is over waits while the tree is frozen: not in a busy loop)
+                floor = 0.01 if self._frozen or any(t.freezer for t in self.tasks.values()) \
+                    else 0.0
+                left = max(floor, self._timers[0][0] - time.monotonic())
                 timeout = left if timeout is None else min(left, timeout)
             if self._orphan_deadline is not None:
                 left = self._orphan_deadline - time.monotonic()
