@@ -102,6 +102,8 @@ class Task:
     delayed: str = ""            # held by an injected delay (Tracer._later) at the "entry"
     #                              or the "exit" of its call; it stays stopped
     exit_delay: float = 0.0      # seconds to hold it at its call's exit stop (delay_exit)
+    waited: bool = False         # its call waited between its check and its use (parked for
+    #                              an answer, or delayed): it is held even in a tree of one
     freezer: bool = False        # its call runs with every other task of the tree stopped
     vfork_child: int | None = None  # waiting in vfork for this child (it cannot run meanwhile)
     listening: bool = False      # in group-stop, restarted with PTRACE_LISTEN

@@ -443,6 +443,7 @@ class Tracer:
         """Hold a stopped task ``seconds`` (``when``: "entry" or "exit" of its call), then do
         ``then`` on the loop's thread; the loop serves every other task meanwhile."""
         task.delayed = when
+        task.waited = True
         heapq.heappush(self._timers, (time.monotonic() + seconds, next(self._timer_order),
                                       task.tid, then))
         if not self._sigchld_wakes:
@@ -531,6 +532,8 @@ class Tracer:
         """Let a stopped task go on.  PTRACE_SYSCALL (an exit stop follows) only when an exit
         value is awaited, or when there is no filter and every call must be seen at entry."""
         task.stopped = False
+        if task.replay is None:  # (restarted after the scratch mmap: the same call still)
+            task.waited = False
         if task.expect is not Expect.NOTHING or task.freezer or not self.filtered \
                 or task.after is not None or task.exit_delay:
             pt.syscall(task.tid, sig)
@@ -823,6 +826,7 @@ class Tracer:
         kind = reply.kind
         if kind is ReplyKind.PARK:
             task.parked = True
+            task.waited = True
             task.pending_call = call
             self._parked += 1
             if not self._sigchld_wakes:
@@ -869,6 +873,7 @@ class Tracer:
                 if space.mapping_by is not None:
                     # another task of this address space is mapping the area: wait for it
                     space.waiting.append((task, call, reply))
+                    task.waited = True
                     return
                 self._map_scratch(task, call, reply)
                 return
@@ -978,7 +983,9 @@ class Tracer:
         if not self.hold_arguments:
             return False
         space = task.space
-        solo = self._solo()
+        # a call that waited between its check and now (an answer, an injected delay) is
+        # held whatever the tree is now: a thread may have rewritten it meanwhile, and gone
+        solo = self._solo() and not task.waited
         if solo and not space.written_anywhere and not space.shared_pages:
             return False  # the common case, decided before looking at the arguments
         examined = (call.sockaddr_raw is not None or call.examined_argv is not None
@@ -1244,6 +1251,7 @@ class Tracer:
         task.expect = Expect.INJECTED_MMAP
         task.pending_call = call
         task.replay = (call, reply)
+        task.waited = True  # the tree may change while it maps: the replay holds anyway
         space.mapping_by = task.tid
         self._resume(task)
 

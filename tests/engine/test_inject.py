@@ -198,6 +198,42 @@ def test_an_injected_refusal_does_not_lift_the_policy(traced, tmp_path, faults):
         == "EACCES"
 
 
+def test_a_delay_does_not_widen_the_race_on_checked_arguments(traced, tmp_path, faults):
+    """Attack: the program's other thread rewrites the path while its open is held by a
+    delay, after the check, and exits -- the tree is one task again when the call goes on.
+    The kernel must still get the path that was checked (a call that waited is held
+    whatever the tree is by then)."""
+    allowed, secret = tmp_path / "allowed", tmp_path / "secret_"  # same length
+    allowed.write_text("public")
+    secret.write_text("SECRET")
+    policy = f"""
+        default = "permit"
+
+        [[rule]]
+        calls = ["fsread"]
+        path = "{allowed}"
+        action = "inject"
+        delay = "600ms"
+
+        [[rule]]
+        calls = ["fsread"]
+        path = "{secret}"
+        action = "never"
+        errno = "EACCES"
+    """
+    got = results(traced.run(policy, str(faults), "race", str(allowed), str(secret),
+                             "100").stdout)
+    if got["rewritten"] != "yes":
+        pytest.skip("the rewriting thread did not run during the delay (a loaded machine)")
+    assert got["read"] == "public"
+    # control: with holding turned off (the benchmarks' switch), the same attack reads the
+    # secret -- so the attack is real, and holding is what stops it
+    control = results(traced.run(policy, str(faults), "race", str(allowed), str(secret),
+                                 "100", env={"SYSTRACE_NO_HOLD": "1"}).stdout)
+    if control["rewritten"] == "yes":
+        assert control["read"] == "SECRET"
+
+
 def test_log_and_verbose_mark_injected_calls(traced, tmp_path, faults):
     log = tmp_path / "run.jsonl"
     run = traced.run(INJECT_WRITE, str(faults), "writes", str(tmp_path / "o"), "4",

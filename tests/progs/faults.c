@@ -10,12 +10,16 @@
  *   signal             SIGUSR1 handled; one getppid(): "handler -> ran|not run"
  *   connects PORT N    N connects to 127.0.0.1:PORT: "connect I -> ok|ERRNO"
  *   fork OP...         run the rest in a child and in the parent, one after the other
+ *   race A B MS        open(A) while a thread rewrites the path to B after MS ms: what was
+ *                      read ("read -> TEXT"), and whether the rewrite came before the open
+ *                      returned ("rewritten -> yes|no")
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +57,20 @@ static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static char race_path[4096];
+static const char *race_other;
+static int race_ms;
+static volatile int rewritten;
+
+static void *rewrite(void *arg) {
+    (void)arg;
+    struct timespec ts = {race_ms / 1000, (race_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    strcpy(race_path, race_other);
+    rewritten = 1;
+    return NULL;
 }
 
 static int run(int argc, char **argv) {
@@ -116,6 +134,27 @@ static int run(int argc, char **argv) {
             close(s);
         }
         return 3;
+    }
+    if (!strcmp(op, "race") && argc >= 4) {
+        strcpy(race_path, argv[1]);
+        race_other = argv[2];
+        race_ms = atoi(argv[3]);
+        pthread_t thread;
+        pthread_create(&thread, NULL, rewrite, NULL);
+        int fd = open(race_path, O_RDONLY);
+        int done = rewritten;
+        char buf[64] = "";
+        if (fd >= 0) {
+            long n = read(fd, buf, sizeof buf - 1);
+            buf[n > 0 ? n : 0] = 0;
+            close(fd);
+            printf("read -> %s\n", buf);
+        } else {
+            printf("read -> %s\n", errname(errno));
+        }
+        printf("rewritten -> %s\n", done ? "yes" : "no");
+        pthread_join(thread, NULL);
+        return 4;
     }
     if (!strcmp(op, "fork") && argc >= 2) {
         fflush(stdout);
