@@ -12,6 +12,7 @@ import json
 import shutil
 import socket
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -232,6 +233,46 @@ def test_a_delay_does_not_widen_the_race_on_checked_arguments(traced, tmp_path, 
                                  "100", env={"SYSTRACE_NO_HOLD": "1"}).stdout)
     if control["rewritten"] == "yes":
         assert control["read"] == "SECRET"
+
+
+SLOW_APPROVER = """
+import json, sys, time
+for line in sys.stdin:
+    message = json.loads(line)
+    if "id" in message and "syscall" in message:
+        time.sleep(0.6)  # a person thinking it over
+        print(json.dumps({"id": message["id"], "answer": "permit-now"}), flush=True)
+"""
+
+
+def test_an_answer_does_not_widen_the_race_on_checked_arguments(traced, tmp_path, faults):
+    """The same attack across an ask: the thread rewrites the path while the person is
+    asked about the file it named, and exits before the answer comes."""
+    allowed, secret = tmp_path / "allowed", tmp_path / "secret_"
+    allowed.write_text("public")
+    secret.write_text("SECRET")
+    approver = tmp_path / "approver.py"
+    approver.write_text(SLOW_APPROVER)
+    policy = f"""
+        default = "permit"
+
+        [[rule]]
+        calls = ["fsread"]
+        path = "{allowed}"
+        action = "ask"
+
+        [[rule]]
+        calls = ["fsread"]
+        path = "{secret}"
+        action = "never"
+        errno = "EACCES"
+    """
+    via = f"exec:{sys.executable} {approver}"
+    got = results(traced.run(policy, str(faults), "race", str(allowed), str(secret), "100",
+                             options=("--ask-via", via)).stdout)
+    if got["rewritten"] != "yes":
+        pytest.skip("the rewriting thread did not run during the ask (a loaded machine)")
+    assert got["read"] == "public"
 
 
 def test_log_and_verbose_mark_injected_calls(traced, tmp_path, faults):
