@@ -273,6 +273,11 @@ def test_an_answer_does_not_widen_the_race_on_checked_arguments(traced, tmp_path
     if got["rewritten"] != "yes":
         pytest.skip("the rewriting thread did not run during the ask (a loaded machine)")
     assert got["read"] == "public"
+    control = results(traced.run(policy, str(faults), "race", str(allowed), str(secret),
+                                 "100", options=("--ask-via", via),
+                                 env={"SYSTRACE_NO_HOLD": "1"}).stdout)
+    if control["rewritten"] == "yes":
+        assert control["read"] == "SECRET"  # nothing held: the attack works
 
 
 def test_log_and_verbose_mark_injected_calls(traced, tmp_path, faults):
