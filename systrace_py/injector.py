@@ -34,7 +34,9 @@ class Injector:
         self.extra = Table(COMMAND_LINE, rules=list(extra)) if extra else None
         self._per_process: dict[int, dict[int, int]] = {}  # pid -> id(rule) -> count
         self._per_run: dict[int, int] = {}                 # id(rule) -> count
-        self.injected = 0          # calls tampered with (results replaced, delayed...)
+        #: calls tampered with (results replaced, delayed...): counted by the monitor that
+        #: applied the injection (a call that asks is not tampered with)
+        self.injected = 0
 
     def active(self, tables: Sequence[Table]) -> bool:
         """Whether any inject rule can pick a call of this run."""
@@ -60,8 +62,6 @@ class Injector:
             counts[id(rule)] = count
             if chosen is None and injection.when.fires(count):
                 chosen = (rule, name)
-        if chosen is not None:
-            self.injected += 1
         return chosen
 
     def forget(self, pid: int) -> None:

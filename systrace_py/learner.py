@@ -145,6 +145,8 @@ class Learner:
         injection = rule.inject
         assert injection is not None
         process = task.process
+        assert self.injector is not None
+        self.injector.injected += 1
         if self.audit is not None:
             self.audit.injection(self.who(process, task.tid), call.policy_name,
                                  call.describe(), rule, table, "injected")

@@ -283,14 +283,18 @@ class Supervisor:
             self._injected(task, call, rule, table, "injected")
             return Injector.replacing(injection)
         reply = self._reply(task, call)
-        self._injected(task, call, rule, table, "injected")
-        return Injector.tampering(injection, reply)
+        tampered = Injector.tampering(injection, reply)
+        if tampered is not reply:  # (a call that asks, or is killed, is not tampered with)
+            self._injected(task, call, rule, table, "injected")
+        return tampered
 
     def _injected(self, task: Task, call: DecodedCall, rule: Rule, table: str,
                   result: str) -> None:
         """Log an injection (result "injected", or "would-inject" in a dry run); say it with
         -v."""
         process = task.process
+        if result == "injected":
+            self.injector.injected += 1
         if self.audit is not None:
             self.audit.injection(self.who(process, task.tid), call.policy_name, call.describe(),
                                  rule, table, result)

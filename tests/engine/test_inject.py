@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -278,6 +279,39 @@ def test_an_answer_does_not_widen_the_race_on_checked_arguments(traced, tmp_path
                                  env={"SYSTRACE_NO_HOLD": "1"}).stdout)
     if control["rewritten"] == "yes":
         assert control["read"] == "SECRET"  # nothing held: the attack works
+
+
+def test_a_call_that_asks_is_not_tampered_with(traced, tmp_path, faults):
+    """A delay or signal applies to a call decided without asking; one that asks waits for
+    its answer instead (and the log does not say it was tampered with)."""
+    target = tmp_path / "f"
+    target.write_text("x")
+    approver = tmp_path / "approver.py"
+    approver.write_text(SLOW_APPROVER.replace("0.6", "0"))
+    log = tmp_path / "run.jsonl"
+    policy = f"""
+        default = "permit"
+
+        [[rule]]
+        calls = ["fsread"]
+        path = "{target}"
+        action = "inject"
+        signal = "SIGUSR1"      # would kill the program (no handler)
+
+        [[rule]]
+        calls = ["fsread"]
+        path = "{target}"
+        action = "ask"
+    """
+    run = traced.run(policy, str(faults), "open", str(target),
+                     options=("--ask-via", f"exec:{sys.executable} {approver}", "--log",
+                              str(log)))
+    assert run.returncode == 0 and results(run.stdout)["open"] == "ok", run.stderr
+    assert '"injected"' not in log.read_text()
+    # without the ask, the same rule kills it with its signal
+    run = traced.run(policy.replace('action = "ask"', 'action = "permit"'), str(faults),
+                     "open", str(target))
+    assert run.returncode == 128 + signal.SIGUSR1 and "open" not in run.stdout
 
 
 def test_log_and_verbose_mark_injected_calls(traced, tmp_path, faults):
