@@ -228,3 +228,20 @@ def test_the_prefilter_stops_what_inject_rules_name():
     assert result.calls["write"].kind == "trace"
     assert result.calls["unlink"].kind == "trace"
     assert result.calls["read"].kind == "allow"
+
+
+def test_p_paths_are_literal_and_resolved(tmp_path):
+    from systrace_py.cli import _inject_rules
+
+    (tmp_path / "real").write_text("x")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    rules = _inject_rules(["openat,write:error=EIO:when=2"],
+                          [str(tmp_path / "link"), "/tmp/a,b", "/tmp/we*ird[1]"])
+    assert [r.calls for r in rules] == [("write",), ("openat",)] or \
+        sorted(r.calls for r in rules) == [("openat",), ("write",)]
+    pattern = rules[0].path
+    assert pattern is not None
+    assert pattern.matches(str(tmp_path / "real"))        # symlinks followed, as strace does
+    assert pattern.matches("/tmp/a,b") and pattern.matches("/tmp/we*ird[1]")
+    assert not pattern.matches("/tmp/a") and not pattern.matches("/tmp/weXird1")
+    assert all(r.inject is not None and r.inject.when == parse_when("2") for r in rules)
