@@ -127,6 +127,22 @@ class AuditLog:
             record["redirects"] = {role: str(r) for role, r in decision.redirects.items()}
         self.write(record)
 
+    def injection(self, who: dict[str, Any], syscall: str, args: dict[str, Any], rule: Rule,
+                  table: str, result: str) -> None:
+        """A call an inject rule tampered with: ``result`` "injected" (or "would-inject", in
+        a dry run); ``injected`` says what was done (errno, retval, signal, delays).  A call
+        whose result was injected did not run; one only delayed or signalled has its own
+        decision record too.  Learning reads neither as a call the program may make."""
+        injection = rule.inject
+        record: dict[str, Any] = {"event": "syscall", **who, "syscall": syscall, "args": args,
+                                  "action": "inject", "result": result,
+                                  "rule": rule_ref(rule, table), "table": table,
+                                  "reason": "rule",
+                                  "injected": injection.describe() if injection else {}}
+        if injection is not None and injection.errno is not None:
+            record["errno"] = record["injected"]["errno"]
+        self.write(record)
+
     def engine(self, who: dict[str, Any], syscall: str, args: dict[str, Any], errno_name: str,
                why: str, call: LoggedCall | None = None, kernel: bool = False) -> None:
         """A call the engine answered itself.  ``kernel``: with the errno the kernel gives

@@ -37,10 +37,11 @@ from systrace_py.engine.decode import DecodedCall
 from systrace_py.engine.events import Reply
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
+from systrace_py.injector import Injector
 from systrace_py.logrecords import Event
 from systrace_py.policy import aliases
 from systrace_py.policy.learn import MAIN, Observation, normalize_flags
-from systrace_py.policy.model import PathArg
+from systrace_py.policy.model import PathArg, Rule
 from systrace_py.report import say
 from systrace_py.syscalls import PATHS, Treat, treated
 
@@ -70,8 +71,10 @@ class Learner:
     """Implements :class:`systrace_py.engine.events.Monitor` for learning mode."""
 
     def __init__(self, audit: AuditLog | None = None, stderr: IO[str] | None = None,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, injector: Injector | None = None) -> None:
         self.audit = audit
+        #: --inject's rules: a call whose result is injected did not run, and is not learned
+        self.injector = injector if injector is not None and injector.active(()) else None
         self.stderr = stderr or sys.stderr
         self.verbose = verbose
         self.tracer: Tracer | None = None
@@ -129,6 +132,34 @@ class Learner:
 
     def on_syscall(self, task: Task, call: DecodedCall) -> Reply:
         self.calls_seen += 1
+        if self.injector is not None:
+            picked = self.injector.pick(None, call, task.process.pid)
+            if picked is not None:
+                return self._inject(task, call, *picked)
+        return self._observe(task, call)
+
+    def _inject(self, task: Task, call: DecodedCall, rule: Rule, table: str) -> Reply:
+        """A call --inject picked: a replaced result means the call did not run, so nothing
+        is learned of it; a delayed or signalled call ran, and is learned as usual."""
+        injection = rule.inject
+        assert injection is not None
+        process = task.process
+        assert self.injector is not None
+        self.injector.injected += 1
+        if self.audit is not None:
+            self.audit.injection(self.who(process, task.tid), call.policy_name,
+                                 call.describe(), rule, table, "injected")
+        if self.verbose:
+            say(f"injected {injection.summary()} into {call.policy_name} for pid "
+                f"{process.pid} ({process.program}): not learned" if injection.replaces
+                else f"injected {injection.summary()} into {call.policy_name} for pid "
+                f"{process.pid} ({process.program})", self.stderr)
+        if injection.replaces:
+            return Injector.replacing(injection)
+        return Injector.tampering(injection, self._observe(task, call))
+
+    def _observe(self, task: Task, call: DecodedCall) -> Reply:
+        """Record the call (once per table) and let it run (unsafe calls aside)."""
         table: str = task.process.state
         name = call.name
         if name in _ARGUMENT_CALLS:
@@ -251,6 +282,8 @@ class Learner:
                                previous=old_program, table=process.state)
 
     def on_exit(self, process: Process, status: int) -> None:
+        if self.injector is not None:
+            self.injector.forget(process.pid)
         self._execs.pop(process.pid, None)  # killed before its exec's result: not learned
         if self.audit is not None:
             self.audit.exit(self.who(process), status)

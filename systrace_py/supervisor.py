@@ -30,6 +30,7 @@ from systrace_py.engine.events import DETACH, KILL, PARK, Reply
 from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
+from systrace_py.injector import Injector
 from systrace_py.policy.filterplan import (
     KILLED_WHEN_REFUSED,
     SOCKET_MAKERS,
@@ -230,8 +231,11 @@ class Supervisor:
 
     def __init__(self, policies: PolicySet, options: SupervisorOptions,
                  audit: AuditLog | None = None, asker: Asker | None = None,
-                 stderr: IO[str] | None = None) -> None:
+                 stderr: IO[str] | None = None, injector: Injector | None = None) -> None:
         self.policies = policies
+        self.injector = injector if injector is not None else Injector()
+        #: whether some inject rule (a table's, or the command line's) can pick a call
+        self._injecting = self.injector.active(policies.tables())
         self.options = options
         self.audit = audit
         self.asker = asker
@@ -269,6 +273,51 @@ class Supervisor:
         process.state = ProcessState(self.policies.main.main)
 
     def on_syscall(self, task: Task, call: DecodedCall) -> Reply:
+        if self._injecting:
+            process = task.process
+            state: ProcessState = process.state
+            picked = self.injector.pick(state.deciding(), call, process.pid)
+            if picked is not None:
+                return self._inject(task, call, *picked)
+        return self._reply(task, call)
+
+    def _inject(self, task: Task, call: DecodedCall, rule: Rule, table: str) -> Reply:
+        """A call an inject rule picked: its result replaced (it does not run, and no rule
+        needs to decide it), or the policy's reply delayed and signalled.  A dry run injects
+        nothing and says what it would have."""
+        injection = rule.inject
+        assert injection is not None
+        if self.options.dry_run:
+            self._injected(task, call, rule, table, "would-inject")
+            return self._reply(task, call)
+        if injection.replaces:
+            self._injected(task, call, rule, table, "injected")
+            return Injector.replacing(injection)
+        reply = self._reply(task, call)
+        tampered = Injector.tampering(injection, reply)
+        if tampered is not reply:  # (a call that asks, or is killed, is not tampered with)
+            self._injected(task, call, rule, table, "injected")
+        return tampered
+
+    def _injected(self, task: Task, call: DecodedCall, rule: Rule, table: str,
+                  result: str) -> None:
+        """Log an injection (result "injected", or "would-inject" in a dry run); say it with
+        -v."""
+        process = task.process
+        if result == "injected":
+            self.injector.injected += 1
+        if self.audit is not None:
+            self.audit.injection(self.who(process, task.tid), call.policy_name, call.describe(),
+                                 rule, table, result)
+        if self.options.verbose:
+            injection = rule.inject
+            assert injection is not None
+            verb = "would inject" if result == "would-inject" else "injected"
+            say(f"{verb} {injection.summary()} into {self.describe_call(call)} for pid "
+                f"{process.pid} ({process.program}): {rule.label()}", self.stderr)
+
+    def _reply(self, task: Task, call: DecodedCall) -> Reply:
+        """The policy's reply to a call: decided by the process's table."""
         process = task.process
         state: ProcessState = process.state
         table = state.deciding()
@@ -573,6 +622,7 @@ class Supervisor:
             say(f"pid {process.pid}: exec {process.program}, table {state.table.name}", self.stderr)
 
     def on_exit(self, process: Process, status: int) -> None:
+        self.injector.forget(process.pid)
         if self.audit is not None:
             self.audit.exit(self.who(process), status)
         with self._pending_lock:

@@ -1284,3 +1284,75 @@ def suggest(word: str, candidates: list[str] | None = None) -> list[str]:
     """The nearest call (or alias) names to a misspelt one, best first."""
     pool = candidates if candidates is not None else list(NUMBERS)
     return difflib.get_close_matches(word, pool, n=3, cutoff=0.6)
+
+
+# --- what a call returns on success (fault injection's ``retval`` is checked against it) -------
+class Result(enum.Enum):
+    """What a call gives back when it succeeds: what a faked success (an injected ``retval``)
+    may say without telling the program something the kernel never would."""
+
+    NONE = "none"          # it does not return to the caller (exit, a successful exec)
+    ZERO = "zero"          # 0 and nothing else
+    FD = "fd"              # a new descriptor: 0..INT_MAX
+    COUNT = "count"        # a count of bytes or messages: 0..SSIZE_MAX
+    ADDRESS = "address"    # an address in the caller's space, page-aligned (mmap, brk...)
+    VALUE = "value"        # some other non-negative value (an id, a previous setting...)
+
+
+_RESULT_NAMES: dict[Result, str] = {
+    Result.NONE: "exit exit_group execve execveat rt_sigreturn",
+    Result.ZERO: (
+        "access faccessat faccessat2 stat lstat fstat newfstatat statx statfs fstatfs ustat"
+        " chdir fchdir chroot pivot_root chmod fchmod fchmodat fchmodat2 chown fchown lchown"
+        " fchownat truncate ftruncate fsync fdatasync syncfs sync_file_range fallocate"
+        " unlink unlinkat rmdir mkdir mkdirat mknod mknodat rename renameat renameat2 link"
+        " linkat symlink symlinkat utime utimes utimensat futimesat setxattr lsetxattr"
+        " fsetxattr removexattr lremovexattr fremovexattr mount umount2 move_mount"
+        " mount_setattr fsconfig close close_range flock bind connect listen shutdown"
+        " setsockopt getsockopt getsockname getpeername socketpair pipe pipe2 kill tkill"
+        " tgkill rt_sigaction rt_sigprocmask rt_sigpending rt_sigqueueinfo rt_tgsigqueueinfo"
+        " sigaltstack pidfd_send_signal nanosleep clock_nanosleep munmap mprotect madvise"
+        " msync mlock mlock2 munlock mlockall munlockall setuid setgid setreuid setregid"
+        " setresuid setresgid setgroups setpgid setrlimit getrlimit prlimit64 uname sysinfo"
+        " sethostname setdomainname gettimeofday settimeofday clock_gettime clock_settime"
+        " clock_getres unshare setns sched_yield sched_setparam sched_setscheduler"
+        " sched_setaffinity sched_getparam getresuid getresgid getcpu set_robust_list"
+        " get_robust_list arch_prctl shmdt capset capget landlock_add_rule"
+        " landlock_restrict_self inotify_rm_watch epoll_ctl timer_settime timer_gettime"
+        " timer_delete timerfd_settime timerfd_gettime futimesat acct swapon swapoff reboot"
+        " quotactl sync"),
+    Result.FD: (
+        "open openat openat2 creat socket accept accept4 dup dup3 epoll_create epoll_create1"
+        " eventfd eventfd2 signalfd signalfd4 timerfd_create inotify_init inotify_init1"
+        " memfd_create memfd_secret pidfd_open pidfd_getfd userfaultfd fanotify_init"
+        " perf_event_open open_tree open_tree_attr fsopen fsmount fspick io_uring_setup"
+        " open_by_handle_at landlock_create_ruleset mq_open bpf"),
+    Result.COUNT: (
+        "read write pread64 pwrite64 readv writev preadv pwritev preadv2 pwritev2 sendto"
+        " recvfrom sendmsg recvmsg sendmmsg recvmmsg sendfile splice tee vmsplice"
+        " copy_file_range getdents getdents64 readlink readlinkat getxattr lgetxattr"
+        " fgetxattr listxattr llistxattr flistxattr getrandom process_vm_readv"
+        " process_vm_writev"),
+    Result.ADDRESS: "mmap mremap brk shmat",
+}
+#: name -> what the call returns on success (:class:`Result`); a call not listed: VALUE
+RESULTS: dict[str, Result] = {name: result for result, names in _RESULT_NAMES.items()
+                              for name in names.split() if name in NUMBERS}
+
+
+def result_of(name: str) -> Result:
+    """What a call returns when it succeeds (calls that do not return at all included)."""
+    found = RESULTS.get(name)
+    if found is not None:
+        return found
+    return Result.VALUE if BY_NAME[name].returns else Result.NONE
+
+
+#: name -> the indexes of its descriptor arguments (FD, SOCKET), for the calls that name no
+#: path and no FILE descriptor: an inject rule's ``path`` (``-P``) is matched against the
+#: files behind them (a write to a file, strace's -P).  No other rule looks at them.
+DESCRIPTOR_ARGS: dict[str, tuple[int, ...]] = {
+    c.name: indexes for c in TABLE.values()
+    if c.name not in PATHS and c.name not in _FIRST_OF_KIND[Kind.FILE]
+    and (indexes := tuple(i for i, a in enumerate(c.args) if a.kind in (Kind.FD, Kind.SOCKET)))
+}

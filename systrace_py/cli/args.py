@@ -20,8 +20,14 @@ from collections.abc import Sequence
 
 from systrace_py import __version__
 from systrace_py.cli.report import fail
+from systrace_py.injector import Injector
+from systrace_py.policy.aliases import PATH_CALLS
 from systrace_py.policy.generalize import GENERALIZE_LEVELS
+from systrace_py.policy.glob import PathGlob, escape
+from systrace_py.policy.inject import InjectError, parse_strace_inject
+from systrace_py.policy.model import Action, Location, Rule
 from systrace_py.session import EXIT_INTERNAL
+from systrace_py.syscalls import DESCRIPTOR_ARGS
 
 EXIT_USAGE = 2
 EXIT_NOT_EXECUTABLE = 126
@@ -79,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="refuse nothing; log every call that would have been refused")
     g.add_argument("-a", dest="automatic", action="store_true",
                    help="automatic enforcement: ask is refused and logged, never prompted")
+    g = p.add_argument_group("fault injection (strace's syntax)")
+    g.add_argument("--inject", action="append", metavar="SET:error=E|retval=N[:signal=S]...",
+                   help="tamper with the calls in SET: error=E or retval=N (they do not run),"
+                        " signal=S, delay_enter=D, delay_exit=D, when=FIRST[..LAST][+[STEP]];"
+                        " repeatable")
+    g.add_argument("-P", dest="inject_paths", action="append", metavar="PATH",
+                   help="--inject only calls on PATH (resolved; repeatable)")
     g = p.add_argument_group("learning")
     g.add_argument("-A", dest="learn", action="store_true",
                    help="learn a policy: permit everything, write what was used")
@@ -207,6 +220,36 @@ def check_flags(opts: argparse.Namespace) -> None:
                          " its user")
     opts.generalize = opts.generalize or "safe"
     opts.learn_default = opts.learn_default or "never"
+    opts.injector = Injector(_inject_rules(opts.inject or (), opts.inject_paths or ()))
+
+
+def _inject_rules(specs: Sequence[str], paths: Sequence[str]) -> list[Rule]:
+    """--inject options (with -P paths) as inject rules: one per system call, so each call
+    is counted on its own, as strace counts them."""
+    if paths and not specs:
+        raise UsageError("-P PATH picks the calls --inject tampers with, and there is no"
+                         " --inject (systrace traces every call: -P alone would do nothing)")
+    pattern = None
+    if paths:
+        resolved = sorted({os.path.realpath(p) for p in paths})
+        text = escape(resolved[0]) if len(resolved) == 1 else \
+            "{" + ",".join(escape(p).replace(",", "\\,") for p in resolved) + "}"
+        pattern = PathGlob(text)
+    rules: list[Rule] = []
+    for spec in specs:
+        try:
+            calls, injection = parse_strace_inject(spec)
+        except InjectError as exc:
+            raise UsageError(f"--inject {spec}: {exc}") from None
+        if pattern is not None:
+            calls = tuple(c for c in calls if c in PATH_CALLS or c in DESCRIPTOR_ARGS)
+            if not calls:
+                raise UsageError(f"--inject {spec}: with -P, only calls that take a path or"
+                                 " a descriptor can be picked")
+        where = Location(f"--inject {spec}")
+        rules += [Rule((call,), Action.INJECT, path=pattern, inject=injection, location=where,
+                       index=len(rules) + 1) for call in calls]
+    return rules
 
 
 __all__ = ["EXIT_INTERNAL", "EXIT_NOT_EXECUTABLE", "EXIT_NOT_FOUND", "EXIT_STATUSES",

@@ -98,7 +98,7 @@ def learn_command(opts: argparse.Namespace) -> int:
     env = learning_env()
     audit = AuditLog.open(opts.log, opts.log_stderr, sys.stderr) if (
         opts.log or opts.log_stderr) else None
-    learner = Learner(audit, verbose=opts.verbose)
+    learner = Learner(audit, verbose=opts.verbose, injector=getattr(opts, "injector", None))
     filters = compile_filters(plan([Table("learning", Action.PERMIT)],
                                    PlanOptions(trace_all=True)), os.getpid())
     spec = SpawnSpec(argv=list(opts.command), executable=executable, filters=filters,

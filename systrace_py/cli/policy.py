@@ -330,6 +330,9 @@ def check_policy(policy: Policy, records: Iterator[dict[str, Any]]) -> CheckRepo
                 found.hits += 1
                 report.calls += 1
                 continue
+            if ref.get("action") == "inject":
+                continue  # a rule of --inject (or of an older policy): the call did not
+                #           run as asked, there is nothing to decide again
             report.stale += 1
         obs = _replayable(record)
         if obs is None:

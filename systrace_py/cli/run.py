@@ -25,7 +25,7 @@ from systrace_py.engine.seccomp import compile_filters
 from systrace_py.engine.tracer import SpawnSpec
 from systrace_py.policy.files import find_policy, load_policy, policy_dir, policy_filename
 from systrace_py.policy.filterplan import FilterPlan, PlanOptions, plan
-from systrace_py.policy.model import Policy
+from systrace_py.policy.model import Policy, Table
 from systrace_py.policy.store import PolicyStore
 from systrace_py.session import Outcome, Session
 from systrace_py.supervisor import PolicySet, Supervisor, SupervisorOptions
@@ -52,6 +52,9 @@ def _policies(opts: argparse.Namespace, executable: str) -> tuple[PolicySet, str
         return PolicySet(store.policy, extra, store), opts.policy
     found = find_policy(program, directory)
     if found is None:
+        if opts.inject:  # strace's way: no policy, every call permitted, the injections made
+            policy = Policy(Table("main"))
+            return PolicySet(policy, {}, PolicyStore(policy)), "(none: --inject)"
         raise UsageError(
             f"no policy for {program} in {directory} (looked for {policy_filename(program)});"
             f" give one with -p FILE, or learn one with: systrace -A {opts.command[0]}")
@@ -103,10 +106,13 @@ def _print_refusals(supervisor: Supervisor, opts: argparse.Namespace) -> None:
         say(f"dry run: {calls(supervisor.would_refuse)} would have been refused"
              + (f" ({calls(guards)} refused by systrace's own guards)" if guards else ""))
         return
+    shown = opts.verbose or opts.log or opts.log_stderr
     if supervisor.refusals:
-        shown = opts.verbose or opts.log or opts.log_stderr
         say(f"refused {calls(supervisor.refusals)}"
-             + ("" if shown else " (-v or --log to see them)"))
+            + ("" if shown else " (-v or --log to see them)"))
+    if supervisor.injector.injected:
+        say(f"injected faults into {calls(supervisor.injector.injected)}"
+            + ("" if shown else " (-v or --log to see them)"))
 
 
 def _supervisor(opts: argparse.Namespace, policies: PolicySet
@@ -117,7 +123,7 @@ def _supervisor(opts: argparse.Namespace, policies: PolicySet
     options = SupervisorOptions(dry_run=opts.dry_run, automatic=opts.automatic,
                                 inherit_across_exec=opts.inherit, verbose=opts.verbose)
     asker = _asker(opts, policies)
-    return audit, asker, Supervisor(policies, options, audit, asker)
+    return audit, asker, Supervisor(policies, options, audit, asker, injector=opts.injector)
 
 
 def _asker(opts: argparse.Namespace, policies: PolicySet) -> Asker | None:
@@ -161,11 +167,13 @@ def _filter_plan(opts: argparse.Namespace, policies: PolicySet,
     logged) unless -q: then the kernel answers unconditional ones without a stop."""
     tables = policies.tables()
     see_exec = len(tables) > 1 or audit is not None or policies.needs_argv()
+    injected = opts.injector.extra
     return plan(tables, PlanOptions(
         dry_run=opts.dry_run,
         see_refusals=opts.verbose or audit is not None or not opts.quiet,
         see_rule_permits=audit is not None,
-        extra=frozenset({"execve", "execveat"}) if see_exec else frozenset()))
+        extra=(frozenset({"execve", "execveat"}) if see_exec else frozenset()) | (
+            injected.compiled().inject_calls if injected is not None else frozenset())))
 
 
 def attach_command(opts: argparse.Namespace) -> int:

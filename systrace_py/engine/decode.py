@@ -83,6 +83,7 @@ from systrace_py.policy.model import Absent, CallFacts, Facts, PathArg, SockAddr
 from systrace_py.syscalls import (
     BY_NAME,
     CLASS_RULES,
+    DESCRIPTOR_ARGS,
     NEVER,
     NUMBERS,
     OPEN_HOW,
@@ -469,6 +470,24 @@ class DecodedCall:
     def exposes(self, role: str) -> bool:
         decoded = self.decoded_path(role)
         return decoded is not None and decoded.exposed
+
+    def descriptor_paths(self) -> tuple[str, ...]:
+        """The files behind the descriptor arguments of a call that names no path (a write's
+        descriptor, a sendfile's two), named as rules see paths (pseudo names such as
+        "pipe:[...]" for the others).  Only an inject rule's ``path`` looks at them (strace's
+        -P); they are read when asked, and never held: nothing is decided on them."""
+        indexes = DESCRIPTOR_ARGS.get(self.name)
+        if not indexes or self._decoder is None:
+            return ()
+        found = []
+        for index in indexes:
+            fd = _int32(self.args[index])
+            if fd < 0:
+                continue
+            resolved = self._decoder.fd_path(self.tid, fd, None, self.view).resolved
+            if not resolved.unnamed:
+                found.append(self.shown(resolved.path))
+        return tuple(found)
 
     def shown(self, path: str) -> str:
         own = f"/proc/{self.tgid}"

@@ -30,7 +30,10 @@ class Reply:
     ``paths`` replaces path arguments by role ("path", "old", "new"); ``sockaddr`` replaces the
     socket address (raw struct sockaddr bytes); ``args`` changes scalar argument registers (the
     engine's guards are checked again on the new values); ``want_exit`` asks for
-    ``on_syscall_exit``.
+    ``on_syscall_exit``.  Fault injection: ``delay`` holds the task that many seconds
+    before the reply is applied (the other tasks go on); ``delay_exit`` holds it that long
+    after the call, before it returns to the program; ``signal`` is sent to the calling
+    thread at the call (it is delivered when the call returns, or interrupts it).
     """
 
     kind: ReplyKind = ReplyKind.RUN
@@ -40,6 +43,9 @@ class Reply:
     sockaddr: bytes | None = None
     want_exit: bool = False
     args: dict[int, int] | None = None  # argument registers to change (index 0-5 -> value)
+    delay: float = 0.0
+    delay_exit: float = 0.0
+    signal: int = 0
 
     @staticmethod
     def run(want_exit: bool = False) -> Reply:

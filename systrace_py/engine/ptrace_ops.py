@@ -228,6 +228,16 @@ def openat2(dirfd: int, path: bytes, flags: int, resolve: int) -> int:
     return fd
 
 
+SYS_TGKILL: Final = 234
+
+
+def tgkill(tgid: int, tid: int, sig: int) -> None:
+    """Send a signal to one thread (an injected ``signal``); raises OSError."""
+    if _libc.syscall(SYS_TGKILL, ctypes.c_int(tgid), ctypes.c_int(tid), ctypes.c_int(sig)) < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
 class _StatFs(ctypes.Structure):
     """The head of struct statfs (x86_64): the file system's magic number comes first."""
 

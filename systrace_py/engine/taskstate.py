@@ -19,6 +19,7 @@ class TaskState(enum.Enum):
     RUNNING = "running"      # resumed by the tracer
     STOPPED = "stopped"      # in a ptrace-stop the tracer has seen and not yet resumed
     PARKED = "parked"        # stopped, its call waiting for an answer (ASK)
+    DELAYED = "delayed"      # stopped, held by an injected delay (Tracer._later) until it ends
     LISTENING = "listening"  # in group-stop, restarted with PTRACE_LISTEN (not running)
     GONE = "gone"            # exited (or killed): nothing more is done with it
 
@@ -29,6 +30,8 @@ class TaskEvent(enum.Enum):
     RESUMED = "resumed"      # PTRACE_CONT / PTRACE_SYSCALL
     PARKED = "parked"        # its call waits for an answer
     ANSWERED = "answered"    # the answer came: the call is decided, the task still stopped
+    DELAYED = "delayed"      # an injected delay holds it at its call's entry or exit
+    WOKEN = "woken"          # the delay is over: the task still stopped, its call goes on
     LISTENED = "listened"    # PTRACE_LISTEN in a group-stop
     EXITED = "exited"        # its exit was reported
 
@@ -46,13 +49,16 @@ TRANSITIONS: dict[tuple[TaskState, TaskEvent], TaskState] = {
     (_S.STOPPED, _E.RESUMED): _S.RUNNING,
     (_S.STOPPED, _E.PARKED): _S.PARKED,
     (_S.PARKED, _E.ANSWERED): _S.STOPPED,
+    (_S.STOPPED, _E.DELAYED): _S.DELAYED,
+    (_S.DELAYED, _E.REPORTED): _S.DELAYED,      # (a delayed task does not move either)
+    (_S.DELAYED, _E.WOKEN): _S.STOPPED,
     (_S.STOPPED, _E.LISTENED): _S.LISTENING,
     **{(state, _E.EXITED): _S.GONE for state in TaskState if state is not _S.GONE},
 }
 
 #: the states in which the task cannot run until the tracer lets it (no interrupt needed to
 #: freeze it)
-HELD = frozenset({_S.ATTACHING, _S.STOPPED, _S.PARKED, _S.LISTENING})
+HELD = frozenset({_S.ATTACHING, _S.STOPPED, _S.PARKED, _S.DELAYED, _S.LISTENING})
 
 
 class TaskStateError(Exception):

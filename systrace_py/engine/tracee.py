@@ -98,6 +98,11 @@ class Task:
     fs: Shared = field(default_factory=Shared)     # cwd and root
     files: Shared = field(default_factory=Shared)  # the descriptor table
     state: TaskState = TaskState.ATTACHING  # where it is (engine/taskstate.py: the table)
+    delayed_at: str = ""         # where an injected delay holds it: the "entry" or the "exit"
+    #                              of its call (state DELAYED)
+    exit_delay: float = 0.0      # seconds to hold it at its call's exit stop (delay_exit)
+    waited: bool = False         # its call waited between its check and its use (parked for
+    #                              an answer, or delayed): it is held even in a tree of one
     freezer: bool = False        # its call runs with every other task of the tree stopped
     vfork_child: int | None = None  # waiting in vfork for this child (it cannot run meanwhile)
     expect: Expect = Expect.NOTHING

@@ -14,12 +14,17 @@ Design points (see docs/security.md and ARCHITECTURE.md for the why):
   job stays stopped and its parent's waitpid sees it.  Signals are delivered as they came.
 * A task that needs an answer from a person is parked (left stopped) while the loop serves
   every other task; :meth:`Tracer.answer` resumes it from any thread.
+* A task held by an injected delay (a Reply's ``delay``/``delay_exit``) stays stopped too,
+  on a timer of the loop: the other tasks go on meanwhile.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
+import heapq
+import itertools
 import os
 import queue
 import resource
@@ -167,6 +172,9 @@ class Tracer:
         #: the processes it left behind keep the trace going for ORPHAN_NOTICE_AFTER seconds.
         self.on_orphans: Callable[[int], None] | None = None
         self._orphan_deadline: float | None = None
+        #: injected delays: (deadline, order, tid, what to do then), a heap (see _later)
+        self._timers: list[tuple[float, int, int, Callable[[], None]]] = []
+        self._timer_order = itertools.count()
 
     # --- starting ---------------------------------------------------------------------------
     def spawn(self, spec: SpawnSpec) -> int:
@@ -364,7 +372,8 @@ class Tracer:
         running: set[int] = set()
         for tid, task in list(self.tasks.items()):
             try:
-                if task.parked or task.expect is Expect.INJECTED_MMAP:
+                if task.parked or task.delayed_at == "entry" or \
+                        task.expect is Expect.INJECTED_MMAP:
                     enforce.refuse(tid, errno.EINTR)
                 pt.detach(tid)
             except pt.PtraceError:
@@ -391,7 +400,7 @@ class Tracer:
         self.tasks.clear()
 
     def _next_event(self) -> tuple[int, int] | None:
-        if self._parked == 0 and self._orphan_deadline is None:
+        if self._parked == 0 and self._orphan_deadline is None and not self._timers:
             if not self._answers.empty():
                 self._drain_answers()
             try:
@@ -411,9 +420,15 @@ class Tracer:
                 return None
             if pid:
                 return pid, status
-            if self._drain_answers():
+            if self._drain_answers() or self._fire_timers():
                 return None
             timeout = None if self._sigchld_wakes else 0.05
+            if self._timers:
+                # (a delay that is over waits while the tree is frozen: not in a busy loop)
+                floor = 0.01 if self._frozen or any(t.freezer for t in self.tasks.values()) \
+                    else 0.0
+                left = max(floor, self._timers[0][0] - time.monotonic())
+                timeout = left if timeout is None else min(left, timeout)
             if self._orphan_deadline is not None:
                 left = self._orphan_deadline - time.monotonic()
                 if left <= 0:
@@ -423,6 +438,48 @@ class Tracer:
             # SIGCHLD writes to the wake pipe (see run); the timeout only covers a tracer run
             # outside the main thread, where no signal wakes us.
             select.select([self._wake_r], [], [], timeout)
+
+    # --- injected delays ------------------------------------------------------------------------
+    def _later(self, task: Task, seconds: float, when: str, then: Callable[[], None]) -> None:
+        """Hold a stopped task ``seconds`` (``when``: "entry" or "exit" of its call), then do
+        ``then`` on the loop's thread; the loop serves every other task meanwhile."""
+        task.to(TaskEvent.DELAYED)
+        task.delayed_at = when
+        task.waited = True
+        heapq.heappush(self._timers, (time.monotonic() + seconds, next(self._timer_order),
+                                      task.tid, then))
+        if not self._sigchld_wakes:
+            self._sigchld_wakes = self._wake_on_sigchld()
+
+    def _fire_timers(self) -> bool:
+        """Do what the delays that are over hold (not while the tree is frozen: that resumes
+        tasks); whether one was."""
+        if not self._timers or self._frozen or any(t.freezer for t in self.tasks.values()):
+            return False
+        fired = False
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _, _, tid, then = heapq.heappop(self._timers)
+            task = self.tasks.get(tid)
+            if task is None or task.state is not TaskState.DELAYED:
+                continue  # it died meanwhile
+            task.to(TaskEvent.WOKEN)
+            task.delayed_at = ""
+            fired = True
+            try:
+                then()
+            except pt.PtraceError as exc:
+                if exc.errno != errno.ESRCH:
+                    raise
+        return fired
+
+    def _tamper(self, task: Task, reply: Reply) -> None:
+        """At the call, as it is let go: the injected signal, and the hold at its exit."""
+        if reply.signal:
+            with contextlib.suppress(ProcessLookupError):
+                pt.tgkill(task.pid, task.tid, reply.signal)
+        if reply.delay_exit > 0:
+            task.exit_delay = reply.delay_exit
 
     def _orphans_notice(self) -> None:
         self._orphan_deadline = None
@@ -478,8 +535,10 @@ class Tracer:
         """Let a stopped task go on.  PTRACE_SYSCALL (an exit stop follows) only when an exit
         value is awaited, or when there is no filter and every call must be seen at entry."""
         task.to(TaskEvent.RESUMED)
+        if task.replay is None:  # (restarted after the scratch mmap: the same call still)
+            task.waited = False
         if task.expect is not Expect.NOTHING or task.freezer or not self.filtered \
-                or task.after is not None:
+                or task.after is not None or task.exit_delay:
             pt.syscall(task.tid, sig)
         else:
             pt.cont(task.tid, sig)
@@ -765,9 +824,14 @@ class Tracer:
 
     def _apply(self, task: Task, call: DecodedCall, reply: Reply,
                info: pt.SyscallInfo | None = None) -> None:
+        if reply.delay > 0:  # an injected delay: the rest of the reply once it is over
+            later = dataclasses.replace(reply, delay=0.0)
+            self._later(task, reply.delay, "entry", lambda: self._apply(task, call, later))
+            return
         kind = reply.kind
         if kind is ReplyKind.PARK:
             task.to(TaskEvent.PARKED)
+            task.waited = True
             task.pending_call = call
             self._parked += 1
             if not self._sigchld_wakes:
@@ -777,6 +841,7 @@ class Tracer:
             return
         if kind is ReplyKind.REFUSE:
             enforce.refuse(task.tid, reply.errno, reply.retval)
+            self._tamper(task, reply)
             self._resume(task)
             return
         if kind is ReplyKind.KILL:
@@ -813,6 +878,7 @@ class Tracer:
                 if space.mapping_by is not None:
                     # another task of this address space is mapping the area: wait for it
                     space.waiting.append((task, call, reply))
+                    task.waited = True
                     return
                 self._map_scratch(task, call, reply)
                 return
@@ -846,6 +912,7 @@ class Tracer:
         if reply.want_exit:
             task.expect = Expect.EXIT_HANDLER
             task.pending_call = call
+        self._tamper(task, reply)
         self._resume(task)
 
     # --- changes of what paths mean (docs/security.md, "New views of the file system") ------
@@ -921,7 +988,9 @@ class Tracer:
         if not self.hold_arguments:
             return False
         space = task.space
-        solo = self._solo()
+        # a call that waited between its check and now (an answer, an injected delay) is
+        # held whatever the tree is now: a thread may have rewritten it meanwhile, and gone
+        solo = self._solo() and not task.waited
         if solo and not space.written_anywhere and not space.shared_pages:
             return False  # the common case, decided before looking at the arguments
         examined = (call.sockaddr_raw is not None or call.examined_argv is not None
@@ -1187,6 +1256,7 @@ class Tracer:
         task.expect = Expect.INJECTED_MMAP
         task.pending_call = call
         task.replay = (call, reply)
+        task.waited = True  # the tree may change while it maps: the replay holds anyway
         space.mapping_by = task.tid
         self._resume(task)
 
@@ -1230,6 +1300,10 @@ class Tracer:
         elif expect is Expect.EXIT_HANDLER:
             call, task.pending_call = task.pending_call, None
             self.monitor.on_syscall_exit(task, call, info.rval)
+        if task.exit_delay:  # an injected delay_exit: the call has run, it returns later
+            seconds, task.exit_delay = task.exit_delay, 0.0
+            self._later(task, seconds, "exit", lambda: self._resume(task))
+            return
         self._resume(task)
 
     # --- answers from another thread ---------------------------------------------------------

@@ -48,7 +48,21 @@ from systrace_py.policy.glob import (
     expand_path,
     is_literal,
 )
+from systrace_py.policy.inject import (
+    ALWAYS,
+    SCOPES,
+    InjectError,
+    Injection,
+    calls_of,
+    duration_text,
+    parse_duration,
+    parse_signal,
+    parse_when,
+    retval_problem,
+    signal_name,
+)
 from systrace_py.policy.model import (
+    DECIDING,
     Action,
     Location,
     Missing,
@@ -107,7 +121,10 @@ TOP_KEYS = ("version", "description", "default", "default_errno", "missing", "de
 TABLE_KEYS = ("description", "default", "default_errno", "missing", "detach", "rule")
 #: Keys of a ``[[rule]]``, in the order :func:`dumps_policy` writes them.
 RULE_KEYS = ("comment", "calls", "path", "address", "port", "unix", "argv", "action", "errno",
-             "missing", "redirect", "learned")
+             "retval", "signal", "delay", "delay_exit", "when", "when_scope", "missing",
+             "redirect", "learned")
+#: Keys only an ``action = "inject"`` rule takes (``errno`` too, which refusals share).
+INJECT_KEYS = ("retval", "signal", "delay", "delay_exit", "when", "when_scope")
 #: Keys of a rule's ``learned`` table (what the learner saw: see :class:`Provenance`).
 LEARNED_KEYS = ("kind", "calls", "seen", "paths")
 NET_KEYS = ("address", "port", "unix")
@@ -595,18 +612,23 @@ class _Loader:
             raise self.error(where, key, f"expected a string, got {_kind(value)}")
         return value
 
-    def _action(self, data: dict[str, object], where: _PathKey, key: str) -> Action:
+    def _action(self, data: dict[str, object], where: _PathKey, key: str,
+                rule: bool = False) -> Action:
+        """A rule's action (permit, never, ask or inject) or a table's default (not inject:
+        a default decides)."""
         value = data[key]
+        choices = tuple(a.value for a in (Action if rule else DECIDING))
+        words = ", ".join(f'"{c}"' for c in choices[:-1]) + f' or "{choices[-1]}"'
         if not isinstance(value, str):
-            raise self.error(where, key, f"expected \"permit\", \"never\" or \"ask\", got"
-                             f" {_kind(value)}")
-        try:
+            raise self.error(where, key, f"expected {words}, got {_kind(value)}")
+        if value in choices:
             return Action(value)
-        except ValueError:
-            hint = f" (did you mean {_ACTION_HINTS[value.lower()]!r}?)" \
-                if value.lower() in _ACTION_HINTS else _suggestion(value, [a.value for a in Action])
-            raise self.error(where, key, f"unknown action {value!r}: use \"permit\", \"never\""
-                             f" or \"ask\"{hint}") from None
+        if value == Action.INJECT.value:
+            raise self.error(where, key, "a default decides whether calls run: \"inject\" is"
+                             " for rules (write an [[rule]] with action = \"inject\")")
+        hint = f" (did you mean {_ACTION_HINTS[value.lower()]!r}?)" \
+            if value.lower() in _ACTION_HINTS else _suggestion(value, list(choices))
+        raise self.error(where, key, f"unknown action {value!r}: use {words}{hint}")
 
     def _errno(self, data: dict[str, object], where: _PathKey, key: str) -> int:
         try:
@@ -703,19 +725,26 @@ class _Loader:
         if "action" not in data:
             raise self.error(where, "action", "missing: every rule needs action = \"permit\","
                              " \"never\" or \"ask\"")
-        action = self._action(data, where, "action")
+        action = self._action(data, where, "action", rule=True)
+        if action is not Action.INJECT:
+            for key in INJECT_KEYS:
+                if key in data:
+                    raise self.error(where, key, "only used by action = \"inject\" rules"
+                                     f" (this rule says {action.value!r})")
         errno = errno_module.EPERM
         if "errno" in data:
             if action is Action.PERMIT:
-                raise self.error(where, "errno", "only used by \"never\" and \"ask\" rules"
-                                 " (this rule permits)")
-            errno = self._errno(data, where, "errno")
+                raise self.error(where, "errno", "only used by \"never\" and \"ask\" rules,"
+                                 " and by \"inject\" (this rule permits)")
+            if action is not Action.INJECT:
+                errno = self._errno(data, where, "errno")
         missing = None
         if "missing" in data:
-            if action is Action.PERMIT:
+            if action is Action.PERMIT or action is Action.INJECT:
                 raise self.error(where, "missing", "only used by \"never\" and \"ask\" rules"
-                                 " (this rule permits)")
+                                 f" (this rule says {action.value!r})")
             missing = self._missing(data, where)
+        injection = self._injection(data, where, calls) if action is Action.INJECT else None
         path = None
         if "path" in data:
             value = data["path"]
@@ -727,7 +756,11 @@ class _Loader:
                 raise self.error(where, "path", str(exc)) from None
             except RecursionError:
                 raise self.error(where, "path", _TOO_DEEP) from None
-            self._applies(calls, aliases.PATH_CALLS, where, "path", "takes no path")
+            if action is Action.INJECT:  # a write's descriptor's file, too (strace's -P)
+                self._applies(calls, aliases.PATH_CALLS | syscalls.DESCRIPTOR_ARGS.keys(),
+                              where, "path", "takes no path and no descriptor")
+            else:
+                self._applies(calls, aliases.PATH_CALLS, where, "path", "takes no path")
         net = self._net(data, where, calls)
         argv = None
         if "argv" in data:
@@ -750,8 +783,64 @@ class _Loader:
         if learned is not None and not set(learned.calls) <= set(calls):
             raise self.error((*where, "learned"), "calls", "names calls the rule does not")
         return FileRule(tuple(calls), action, errno, path, net, argv, redirect,
-                        self._location(where), index, missing,
+                        self._location(where), index, missing, injection,
                         comment=comment, learned=learned)
+
+    def _injection(self, data: dict[str, object], where: _PathKey, calls: list[str]
+                   ) -> Injection:
+        """What an inject rule does (policy/inject.py), every key checked."""
+        err = self._errno(data, where, "errno") if "errno" in data else None
+        retval = None
+        if "retval" in data:
+            value = data["retval"]
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise self.error(where, "retval", f"expected an integer, got {_kind(value)}")
+            if err is not None:
+                raise self.error(where, "retval", "errno and retval exclude each other: the"
+                                 " call fails with errno, or succeeds returning retval")
+            for call in calls_of(calls):
+                problem = retval_problem(call, value)
+                if problem is not None:
+                    named = "" if call in calls else \
+                        f" (in {next(n for n in calls if call in aliases.expand(n))!r})"
+                    split = "; split the rule" if named or len(calls) > 1 else ""
+                    raise self.error(where, "retval", f"{value}: {problem}{named}{split}")
+            retval = value
+        try:
+            signal = parse_signal(data["signal"]) if "signal" in data else None
+        except InjectError as exc:
+            raise self.error(where, "signal", str(exc)) from None
+        delays = []
+        for key in ("delay", "delay_exit"):
+            try:
+                delays.append(parse_duration(data[key]) if key in data else 0.0)
+            except InjectError as exc:
+                raise self.error(where, key, str(exc)) from None
+        when = ALWAYS
+        if "when" in data:
+            value = data["when"]
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise self.error(where, "when", f"expected a string such as \"3\", \"3..5\","
+                                 f" \"3+\" or \"3+2\", got {_kind(value)}")
+            try:
+                when = parse_when(str(value))
+            except InjectError as exc:
+                raise self.error(where, "when", str(exc)) from None
+        scope = "process"
+        if "when_scope" in data:
+            value = data["when_scope"]
+            if value not in SCOPES:
+                choices = " or ".join(f'"{s}"' for s in SCOPES)
+                raise self.error(where, "when_scope", f"expected {choices}, got "
+                                 f"{value!r}" if isinstance(value, str) else
+                                 f"expected {choices}, got {_kind(value)}")
+            scope = str(value)
+        injection = Injection(err, retval, signal, delays[0], delays[1], when, scope)
+        if not (injection.replaces or signal is not None or injection.delay
+                or injection.delay_exit):
+            raise self.error(where, "action", "an inject rule needs errno, retval, delay,"
+                             " delay_exit or signal (what is done to the calls it picks)")
+        return injection
 
     def _calls(self, data: dict[str, object], where: _PathKey) -> list[str]:
         if "calls" not in data:
@@ -1008,7 +1097,9 @@ def rule_data(rule: Rule) -> dict[str, object]:
     if rule.argv is not None:
         out["argv"] = list(rule.argv.patterns)
     out["action"] = rule.action.value
-    if rule.action is not Action.PERMIT and rule.errno != errno_module.EPERM:
+    if rule.inject is not None:
+        out.update(_inject_data(rule.inject))
+    elif rule.action is not Action.PERMIT and rule.errno != errno_module.EPERM:
         out["errno"] = _errno_name(rule.errno)
     if rule.missing is not None and rule.action is not Action.PERMIT:
         out["missing"] = rule.missing.value
@@ -1019,6 +1110,26 @@ def rule_data(rule: Rule) -> dict[str, object]:
         out["learned"] = _Inline({"kind": learned.kind,
                                   **({"calls": list(learned.calls)} if learned.calls else {}),
                                   "seen": learned.seen, "paths": list(learned.paths)})
+    return out
+
+
+def _inject_data(injection: Injection) -> dict[str, object]:
+    """An inject rule's keys, as a file writes them."""
+    out: dict[str, object] = {}
+    if injection.errno is not None:
+        out["errno"] = _errno_name(injection.errno)
+    if injection.retval is not None:
+        out["retval"] = injection.retval
+    if injection.signal is not None:
+        out["signal"] = signal_name(injection.signal)
+    if injection.delay:
+        out["delay"] = duration_text(injection.delay)
+    if injection.delay_exit:
+        out["delay_exit"] = duration_text(injection.delay_exit)
+    if injection.when != ALWAYS:
+        out["when"] = str(injection.when)
+    if injection.scope != "process":
+        out["when_scope"] = injection.scope
     return out
 
 

@@ -286,8 +286,10 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
     """Plan the prefilter for every table a process of this run could be under."""
     result = FilterPlan()
     planner = _Planner(tables, options)
+    # calls an inject rule may pick stop: its count and its tampering are the tracer's
+    extra = options.extra.union(*(t.compiled().inject_calls for t in tables))
     for syscall in NUMBERS:
-        if options.trace_all or syscall in options.extra:
+        if options.trace_all or syscall in extra:
             result.calls[syscall] = TRACE
             continue
         if syscall in aliases.OPEN_CALLS and "fsread" in aliases.aliases_of(syscall):
@@ -308,7 +310,7 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
     _engine_floor(result)
     if address_rules(tables) and not options.trace_all:
         for syscall in SOCKET_MAKERS:
-            if syscall not in options.extra:
+            if syscall not in extra:
                 _plan_unseen(planner, tables, syscall, result)
     if any(table.compiled().refuses_by_name for table in planner.tables):
         # a link or rename could give what such a rule names a new name (Table.decide)

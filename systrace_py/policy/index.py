@@ -26,6 +26,8 @@ import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from systrace_py.policy import aliases
+
 if TYPE_CHECKING:
     from systrace_py.policy.model import Facts, NetPattern, PathPattern, Rule, SockAddr
 
@@ -305,15 +307,25 @@ class TableIndex:
     rules (most calls of an alias) share one :class:`CheckIndex`.
     """
 
-    __slots__ = ("_by_call", "_by_class", "_checks", "_renaming", "_shared", "address_rules",
-                 "named_calls", "refuses_by_name", "rules", "size")
+    __slots__ = ("_by_call", "_by_class", "_checks", "_injections_for", "_renaming", "_shared",
+                 "address_rules", "inject_calls", "injections", "named_calls",
+                 "refuses_by_name", "rules", "size")
 
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
         self.size = len(rules)
         self._by_call: dict[str, list[int]] = {}
         self._by_class: dict[str, list[int]] = {}
+        #: the inject rules, in order: they decide nothing, so no check holds them
+        self.injections = tuple(rule for rule in rules if rule.injects)
+        #: every call some inject rule may pick (the prefilter stops them)
+        self.inject_calls = frozenset().union(*(
+            rule.syscalls.union(*(aliases.ALIASES[c] for c in rule.classes))
+            for rule in self.injections))
+        self._injections_for: dict[str, tuple[Rule, ...]] = {}
         for position, rule in enumerate(rules):
+            if rule.injects:
+                continue
             for call in rule.syscalls:
                 self._by_call.setdefault(call, []).append(position)
             for cls in rule.classes:
@@ -370,6 +382,14 @@ class TableIndex:
         first = min(by_call[0] if by_call else _END, by_class[0] if by_class else _END,
                     by_part[0] if by_part else _END)
         return self.rules[first] if first != _END else None
+
+    def injections_for(self, syscall: str) -> tuple[Rule, ...]:
+        """The inject rules that may pick a call of this name, whatever its arguments."""
+        found = self._injections_for.get(syscall)
+        if found is None:
+            found = self._injections_for[syscall] = tuple(
+                rule for rule in self.injections if rule.may_cover(syscall))
+        return found
 
     def renaming(self, sockets: bool) -> PathIndex:
         """The paths refusing and asking rules protect, whatever their calls (with

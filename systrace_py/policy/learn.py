@@ -913,7 +913,8 @@ def _condition_key(rule: Rule) -> tuple[Any, ...]:
             tuple(sorted((k, repr(v)) for k, v in rule.net.describe().items()))
             if rule.net is not None else None,
             tuple(rule.argv.patterns) if rule.argv is not None else None,
-            str(rule.redirect) if rule.redirect is not None else None)
+            str(rule.redirect) if rule.redirect is not None else None,
+            rule.inject)  # (inject rules merge only when they do the same thing)
 
 
 def _numbered(rules: list[Rule]) -> list[Rule]:

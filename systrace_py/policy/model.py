@@ -17,17 +17,21 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from systrace_py.policy import aliases
+from systrace_py.policy.inject import Injection
 
 if TYPE_CHECKING:
     from systrace_py.policy.index import TableIndex
 
 
 class Action(enum.Enum):
-    """What happens to a call: systrace's permit, never (deny) and ask."""
+    """What happens to a call: systrace's permit, never (deny) and ask -- and inject, which
+    decides nothing: an inject rule tampers with the calls it picks (policy/inject.py), and
+    whether they may run is decided by the other rules as if it were not there."""
 
     PERMIT = "permit"
     NEVER = "never"
     ASK = "ask"
+    INJECT = "inject"
 
     @property
     def severity(self) -> int:
@@ -35,7 +39,9 @@ class Action(enum.Enum):
         return _SEVERITY[self]
 
 
-_SEVERITY = {Action.PERMIT: 0, Action.ASK: 1, Action.NEVER: 2}
+_SEVERITY = {Action.PERMIT: 0, Action.ASK: 1, Action.NEVER: 2, Action.INJECT: 0}
+#: What a rule may decide (a table's default too): every action but inject.
+DECIDING = (Action.PERMIT, Action.NEVER, Action.ASK)
 
 
 class Reason(enum.StrEnum):
@@ -204,6 +210,11 @@ class Facts(Protocol):
         cannot be told (asked only of refusals: see :meth:`Table.refusal_errno`)."""
         ...
 
+    def descriptor_paths(self) -> tuple[str, ...]:
+        """The files behind the descriptors of a call that names no path (a write's): only
+        inject rules' path conditions look at them (``syscalls.DESCRIPTOR_ARGS``)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class CallFacts:
@@ -222,9 +233,13 @@ class CallFacts:
     exposed: frozenset[str] = frozenset()      # the roles the call exposes (Facts.exposes)
     selector: int | None = None                # see Facts.selector
     missing: tuple[tuple[str, Absent], ...] = ()  # (role, how) of the paths that do not exist
+    descriptors: tuple[str, ...] = ()          # see Facts.descriptor_paths
 
     def roles(self) -> tuple[str, ...]:
         return tuple(p.role for p in self.paths)
+
+    def descriptor_paths(self) -> tuple[str, ...]:
+        return self.descriptors
 
     def exposes(self, role: str) -> bool:
         return role in self.exposed
@@ -321,6 +336,7 @@ class Rule:
     location: Location | None = None
     index: int = 0
     missing: Missing | None = None  # a refusal of a missing path; None: the table's
+    inject: Injection | None = None  # what an inject rule does (action INJECT only)
     syscalls: frozenset[str] = field(init=False)
     classes: frozenset[str] = field(init=False)
 
@@ -333,6 +349,16 @@ class Rule:
         )
 
     @property
+    def refuses(self) -> bool:
+        """Whether the rule refuses or asks (an inject rule decides nothing)."""
+        return self.action is Action.NEVER or self.action is Action.ASK
+
+    @property
+    def injects(self) -> bool:
+        """Whether it is an inject rule (it tampers with calls, decides none)."""
+        return self.action is Action.INJECT
+
+    @property
     def conditional(self) -> bool:
         """Whether the rule looks at arguments (so only a stop can decide it)."""
         return self.path is not None or self.net is not None or self.argv is not None
@@ -340,11 +366,6 @@ class Rule:
     def may_cover(self, syscall: str) -> bool:
         """Whether this rule can apply to some call of this name, whatever its arguments."""
         return syscall in self.syscalls or bool(self.classes & aliases.aliases_of(syscall))
-
-    @property
-    def refuses(self) -> bool:
-        """Whether the rule's action is anything but permit (never, ask...)."""
-        return self.action is not Action.PERMIT
 
     def patterns(self, sockets: bool = True) -> list[PathPattern]:
         """:func:`path_patterns` of this rule (the index reads rules through their methods,
@@ -386,6 +407,8 @@ class Rule:
             out["errno"] = errno_module.errorcode.get(self.errno, str(self.errno))
         if self.missing is not None:
             out["missing"] = self.missing.value
+        if self.inject is not None:
+            out.update(self.inject.describe())
         if self.path is not None:
             out["path"] = self.path.pattern
         if self.net is not None:
@@ -532,11 +555,13 @@ class Table:
         rule would otherwise forbid moving any directory).
         """
         sockets: tuple[str, ...] | None = ()
-        if any(rule.action is not Action.PERMIT and path_patterns(rule, sockets=True)
+        if any(rule.refuses and path_patterns(rule, sockets=True)
                != path_patterns(rule, sockets=False) for rule in self.rules):
             sockets = facts.sockets_below(role)
         for rule in self.rules:
-            if rule.action is not Action.PERMIT and path_patterns(rule, sockets=True) != \
+            if rule.action is Action.INJECT:
+                continue
+            if rule.refuses and path_patterns(rule, sockets=True) != \
                     path_patterns(rule, sockets=False):
                 unix = [p for p in path_patterns(rule, sockets=True)
                         if p not in path_patterns(rule, sockets=False)]
@@ -549,7 +574,7 @@ class Table:
             if any(_covers_all_below(p, directory) for p in patterns):
                 return Decision(rule.action, rule.errno, rule, self.name, Reason.SUBTREE, None,
                                 PathArg(role, directory), role)
-            if rule.action is not Action.PERMIT and any(_may_match_below(p, directory)
+            if rule.refuses and any(_may_match_below(p, directory)
                                                         for p in patterns):
                 return Decision(rule.action, rule.errno, rule, self.name, Reason.SUBTREE, None,
                                 PathArg(role, directory), role)
@@ -563,8 +588,7 @@ class Table:
         name (the options of a file system it does not read: "") is refused as unsafe
         wherever a rule could care, unless a rule names the call itself."""
         if self.default is Action.PERMIT and not any(
-                rule.action is not Action.PERMIT and path_patterns(rule)
-                for rule in self.rules):
+                rule.refuses and path_patterns(rule) for rule in self.rules):
             return None  # nothing is refused by a name here: no name needs deciding
         path = facts.path(role)
         if not path:
@@ -592,7 +616,7 @@ class Table:
         for role in facts.roles() or ("path",):
             for cls, part in _checks_of(facts.syscall, role, facts.open_flags, facts.selector):
                 rule = compiled.check(facts.syscall, cls, part).first_match(facts, role)
-                if rule is not None and rule.action is not Action.PERMIT and (
+                if rule is not None and rule.refuses and (
                         found is None or rule.action.severity > found.action.severity):
                     path = facts.path(role)
                     found = Decision(rule.action, rule.errno, rule, self.name, Reason.RULE,
@@ -610,6 +634,29 @@ class Table:
             arg = PathArg(role, path) if path is not None else None
         return Decision(rule.action, rule.errno, rule, self.name, Reason.RULE, rule.redirect, arg,
                         role)
+
+    def injections(self, facts: Facts) -> list[Rule]:
+        """The inject rules that match this call, in table order: a rule matches when it
+        covers one of the call's checks and its conditions hold for that check's path."""
+        candidates = self.compiled().injections_for(facts.syscall)
+        if not candidates:
+            return []
+        syscall, flags, selector = facts.syscall, facts.open_flags, facts.selector
+        roles = facts.roles()
+        found = []
+        for rule in candidates:
+            if not roles and rule.path is not None:
+                # a call that names no path (a write): the files behind its descriptors
+                paths = facts.descriptor_paths()
+                if not any(rule.path.matches(p) for p in paths) or not \
+                        dataclasses.replace(rule, path=None).matches(facts, None):
+                    continue
+                found.append(rule)
+            elif any(rule.covers(syscall, cls, part) and rule.matches(facts, role)
+                     for role in roles or ("path",)
+                     for cls, part in _checks_of(syscall, role, flags, selector)):
+                found.append(rule)
+        return found
 
     def missing_for(self, rule: Rule | None) -> Missing:
         """What a refusal by ``rule`` (None: by the default) answers for a missing path."""

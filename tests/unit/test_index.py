@@ -38,6 +38,7 @@ from systrace_py.policy.filterplan import (
 )
 from systrace_py.policy.glob import GlobError, PathGlob
 from systrace_py.policy.model import (
+    DECIDING,
     Absent,
     Action,
     CallFacts,
@@ -102,7 +103,7 @@ class LinearTable:
     """A table decided by trying its rules one by one (the semantics the index must keep)."""
 
     def __init__(self, table: Table) -> None:
-        self.table = table
+        self.table = deciding(table)
         self._rules_for: dict[tuple[str, str | None, str | None], tuple[Rule, ...]] = {}
 
     def rules_for(self, syscall: str, cls: str | None, part_: str | None = None
@@ -245,9 +246,21 @@ def about_ip(rule: Rule) -> bool:
     return rule.action is not Action.PERMIT and rule.net is not None and rule.net.unix is None
 
 
+def deciding(table: Table) -> Table:
+    """The table an inject rule leaves: inject rules decide nothing (they tamper with the
+    calls they pick, whatever decides them)."""
+    return dataclasses.replace(table, rules=[r for r in table.rules
+                                             if r.action is not Action.INJECT])
+
+
 def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
     """The prefilter plan as it was made before the index: every rule of every table scanned
-    for every check of every call (the engine floor, unchanged, is shared)."""
+    for every check of every call (the engine floor, unchanged, is shared).  The calls an
+    inject rule names stop (their count is the tracer's)."""
+    picked = {call for t in tables for rule in t.rules if rule.action is Action.INJECT
+              for name in rule.calls for call in aliases.expand(name)}
+    options = dataclasses.replace(options, extra=options.extra | picked)
+    tables = [deciding(t) for t in tables]
 
     def outcome(table: Table, syscall: str, check: tuple[str | None, str | None]
                 ) -> tuple[Action, int, bool] | None:
@@ -492,7 +505,7 @@ def rules(draw: st.DrawFn, index: int) -> Rule:
 @st.composite
 def tables(draw: st.DrawFn, name: str = "main") -> Table:
     count = draw(st.integers(0, 24))
-    return Table(name, draw(st.sampled_from(list(Action))),
+    return Table(name, draw(st.sampled_from(list(DECIDING))),
                  draw(st.sampled_from([errno_module.EPERM, errno_module.ENOENT])),
                  [draw(rules(i + 1)) for i in range(count)],
                  missing=draw(st.sampled_from(list(Missing))))
