@@ -35,6 +35,8 @@ import struct
 from collections import OrderedDict
 from collections.abc import Callable
 
+from systrace_py.engine import pkeys
+
 PATH_MAX = 4096
 _FIRST_READ = 256      # most strings (paths) end within it: one read
 _BUFFER_SIZE = 4096    # each memory's own read buffer; larger reads get one of their own
@@ -78,12 +80,16 @@ class _ReadBuffer:
 class TraceeMemory:
     """The memory of one address space, reached through one of its tasks."""
 
-    __slots__ = ("_fd", "_reads", "pid")
+    __slots__ = ("_fd", "_reads", "keys_of", "pid")
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self._fd = -1
         self._reads: _ReadBuffer | None = None  # made at the first read
+        # The task whose call is read, when the address space may have mappings with a
+        # protection key (the tracer says so at each stop): then reads stop where that task's
+        # PKRU forbids the kernel's copy (pkeys.readable).  None, the common case: no keys.
+        self.keys_of: int | None = None
 
     def _descriptor(self) -> int:
         if self._fd >= 0:
@@ -146,12 +152,15 @@ class TraceeMemory:
         if got < 0:
             got = self._into(reads, address, first)  # (again, to learn why it failed)
         end = reads.data.find(0, 0, got)
-        if end >= 0:
+        if end >= 0 and self.keys_of is None:
             return bytes(reads.view[:end])
-        # a longer one, or one running where process_vm_readv stopped
+        # a longer one, or one running where process_vm_readv stopped (or, with keys, one
+        # that protection keys may cut)
         data = bytes(reads.view[:got])
         if got < first:
             data = self._past_unreadable(address, first, data)
+        if self.keys_of is not None:
+            data = data[:pkeys.readable(self.pid, self.keys_of, address, len(data))]
         chunks: list[bytes] = []
         total, want = 0, first
         while True:
@@ -203,6 +212,8 @@ class TraceeMemory:
         data = self._readv(address, size)
         if len(data) < size and not (enough is not None and enough(data)):
             data = self._past_unreadable(address, size, data)
+        if self.keys_of is not None:
+            data = data[:pkeys.readable(self.pid, self.keys_of, address, len(data))]
         return data
 
     def _readv(self, address: int, size: int) -> bytes:

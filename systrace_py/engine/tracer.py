@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from systrace_py.engine import clone_args, enforce, scratch, signals
+from systrace_py.engine import clone_args, enforce, pkeys, scratch, signals
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import (
     MANY_ADDRESS_CALLS,
@@ -49,9 +49,10 @@ from systrace_py.engine.paths import PROC_SUPER_MAGIC, Resolved
 from systrace_py.engine.seccomp import (
     GUARDED_CALLS,
     GUARDS,
-    SHARES,
+    NOTED,
     STOP_GUARDED,
     guard_refusal,
+    keys_mapping,
     shares_memory,
     stop_guard,
 )
@@ -499,7 +500,7 @@ class Tracer:
         args = tuple(info.args)
         name = NAMES.get(nr, f"syscall_{nr}")
         process = task.process
-        if name in SHARES:
+        if name in NOTED:
             self._note_sharing(task.space, name, args)
         if task.replay is not None:
             # the call restarted after the scratch mmap: the same call, already decided; its
@@ -522,6 +523,8 @@ class Tracer:
         if task.view is None:
             task.view = task.seen = self.decoder.resolver.view_of(task.tid, task.seen,
                                                                   task.joined)
+        # reads obey this task's protection keys where its address space may have keyed pages
+        process.memory.keys_of = task.tid if task.space.keyed else None
         call = self.decoder.decode(task.tid, process.pid, nr, name, args, process.memory,
                                    task.view)
         kernel = False  # the refusal is the kernel's own answer to these arguments
@@ -546,7 +549,8 @@ class Tracer:
         if name in STOP_GUARDED or (
                 name in GUARDED_CALLS and guard_refusal(name, args, self.pid) is not None):
             return None  # decided (refused, or checked) by the engine at the stop
-        if name in SHARES and shares_memory(name, args) is not None:
+        if name in NOTED and (shares_memory(name, args) is not None
+                              or keys_mapping(name, args)):
             return None  # the filter would stop it (its memory is noted at the stop)
         if name not in NUMBERS:
             return Verdict("errno", errno.ENOSYS)
@@ -934,7 +938,11 @@ class Tracer:
     @staticmethod
     def _note_sharing(space: AddressSpace, name: str, args: tuple[int, ...]) -> None:
         """A call of the table's ``shares`` at its stop: from now on (until exec) something
-        that is no task may write this memory -- anywhere, or in the pages it shares."""
+        that is no task may write this memory -- anywhere, or in the pages it shares.  One of
+        its ``keys``: from now on some of its pages may have a protection key (only where the
+        kernel uses keys at all)."""
+        if not space.keyed and keys_mapping(name, args) and pkeys.enabled():
+            space.keyed = True
         sharing = shares_memory(name, args)
         if sharing is None:
             return
@@ -1303,7 +1311,8 @@ class Tracer:
                 space = AddressSpace(scratch=parent_space.scratch,
                                      written_anywhere=parent_space.written_anywhere,
                                      shared_pages=parent_space.shared_pages,
-                                     shared_ranges=parent_space.shared_ranges)
+                                     shared_ranges=parent_space.shared_ranges,
+                                     keyed=parent_space.keyed)
             process = Process(child_tid, parent.process.pid, parent.process.program, space,
                               TraceeMemory(child_tid))
             process.tids.add(child_tid)
@@ -1389,6 +1398,8 @@ class Tracer:
         task.space.slots.release(task.tid)
         process.reset_for_exec(program)
         task.space = process.space
+        # the kernel mapped the image's execute-only segments (if any) with their key itself
+        task.space.keyed = pkeys.enabled() and pkeys.exec_only_mapped(task.tid)
         task.files.users -= 1
         task.files = Shared()  # exec gives the process a descriptor table of its own
         self.monitor.on_exec(process, old_program, self._exec_argv.pop(process.pid, None))
