@@ -49,11 +49,11 @@ def answers(outcome: Outcome) -> dict[str, str]:
 
 def without_and_with_systrace(build, tmp_path: Path, args_of: Callable[[Scene], list[object]],
                               policy_of: Callable[[Scene], str] = decoding_policy,
-                              options: tuple[str, ...] = (),
+                              options: tuple[str, ...] = (), source: str = "escape/tr_input.c",
                               ) -> tuple[dict[str, str], dict[str, str]]:
-    """The answers of tr_input ``args_of(scene)`` alone and under ``policy_of(scene)``, each in
-    a scene of its own."""
-    program = build("escape/tr_input.c")
+    """The answers of ``source`` (tr_input) run with ``args_of(scene)``, alone and under
+    ``policy_of(scene)``, each in a scene of its own."""
+    program = build(source)
     results = []
     for name, traced in (("control", False), ("traced", True)):
         s = Scene.make(tmp_path, name)
@@ -99,6 +99,39 @@ def test_unreadable_arguments_get_the_kernels_errno(build, tmp_path, threads, po
     for label in refused:
         del control[label], traced[label]
     assert control["secret_in_prot_none/open"] == "EFAULT"  # the technique works alone
+    different = {label: (control[label], traced.get(label)) for label in control
+                 if traced.get(label) != control[label]}
+    assert not different, f"(alone, under systrace): {different}"
+    assert set(traced) == set(control)
+
+
+# --- protection keys ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("policy_name", sorted(POLICIES))
+@pytest.mark.parametrize("threads", [0, 1], ids=["one_task", "two_tasks"])
+def test_paths_in_pages_whose_key_the_caller_disables_are_efault(build, tmp_path, threads,
+                                                                 policy_name):
+    """A path in a page whose protection key the calling thread's PKRU disables: the kernel's
+    copy faults (EFAULT) where the tracer's foreign reads do not.  Under systrace the same
+    EFAULT -- for the decoy and the secret, for a path running into such a page, alone and
+    with a second task (where arguments are held: copied where the kernel would read them);
+    a key that only disables writes still reads, and a thread that allows the key for itself
+    (PKRU is per thread) reads it while the other does not (pkey_decoy.c)."""
+    policy_of, secret_answer = POLICIES[policy_name]
+    control, traced = without_and_with_systrace(
+        build, tmp_path, lambda s: [threads, s.decoy, s.secret], policy_of,
+        options=("-E", os.devnull), source="escape/pkey_decoy.c")
+    assert control["decoy_in_disabled_key/open"] == "EFAULT", control  # the technique works
+    assert control["decoy_in_write_disabled_key/open"] == "ok", control
+    if threads:
+        assert control["allowed_thread/decoy_in_disabled_key/open"] == "ok", control
+    refused = {label for label in control if "refused:" in label}
+    assert refused and all(control[label] in ("ok", "EACCES") for label in refused), control
+    # the secret in pages the kernel reads: the tracer reads it too, and the rule refuses it
+    assert all(traced[label] == (secret_answer if not label.endswith("/execve") else "EACCES")
+               for label in refused), traced
+    for label in refused:
+        del control[label], traced[label]
     different = {label: (control[label], traced.get(label)) for label in control
                  if traced.get(label) != control[label]}
     assert not different, f"(alone, under systrace): {different}"
