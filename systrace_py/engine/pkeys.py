@@ -36,7 +36,7 @@ from systrace_py.engine import ptrace_ops as pt
 from systrace_py.kernel import FP_XSTATE_MAGIC1, NT_X86_XSTATE, XFEATURE_PKRU
 
 _SW_BYTES = 464   # the kernel's software-reserved bytes in the XSAVE legacy area
-_XSTATE_BV = 512  # the XSAVE header's component bitmap
+_USER_LIMIT = 1 << 63
 
 
 @functools.cache
@@ -164,6 +164,9 @@ def exec_only_mapped(pid: int) -> bool:
     sees.  True when the maps cannot be read (look at the keys later, when it matters)."""
     try:
         with open(f"/proc/{pid}/maps", "rb") as maps:
-            return any(line.split(b" ", 2)[1][:3] == b"--x" for line in maps)
-    except (OSError, IndexError):
+            # (the vsyscall page, "--x" too, is no mapping of the process: above user memory)
+            return any(fields[1][:3] == b"--x"
+                       and int(fields[0].partition(b"-")[0], 16) < _USER_LIMIT
+                       for fields in (line.split(b" ", 2) for line in maps))
+    except (OSError, IndexError, ValueError):
         return True

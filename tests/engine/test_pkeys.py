@@ -1,0 +1,110 @@
+"""Protection keys: the tracer reads a task's PKRU and the keys of its mappings, and cuts its
+reads where the kernel's copy in that task's context would fault -- process_vm_readv and
+/proc/PID/mem (foreign accesses) ignore keys and read those pages.  Against a real process
+with keyed pages (tests/progs/pkey_holder.c), stopped by ptrace as at a syscall stop; what
+the kernel itself answers is tested in tests/escape/test_escape_inputs.py."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from systrace_py.engine import pkeys
+from systrace_py.engine import ptrace_ops as pt
+from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
+
+
+@dataclass
+class Holder:
+    pid: int
+    pkru: int
+    key: int
+    open_key: int
+    region: int
+    page: int
+
+
+@pytest.fixture(scope="module")
+def holder(build) -> Iterator[Holder]:
+    proc = subprocess.Popen([build("progs/pkey_holder.c")], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdin is not None
+    line = proc.stdout.readline()
+    if line.startswith("SKIPPED"):
+        proc.kill()
+        proc.wait()
+        pytest.skip(line.strip())
+    fields = dict(item.split("=") for item in line.split())
+    pt.seize(proc.pid, 0)
+    pt.interrupt(proc.pid)
+    os.waitpid(proc.pid, pt.WALL)
+    try:
+        yield Holder(proc.pid, int(fields["pkru"], 16), int(fields["key"]),
+                     int(fields["open"]), int(fields["region"], 16), int(fields["page"]))
+    finally:
+        pt.detach(proc.pid)
+        proc.stdin.close()
+        proc.wait()
+
+
+def test_the_pkru_read_is_the_one_the_task_set(holder):
+    """PTRACE_GETREGSET's XSAVE area at CPUID's offset for component 9: what RDPKRU gave the
+    task itself (access disabled for its key, allowed for the other: not the default)."""
+    assert pkeys.enabled()
+    assert pkeys.pkru(holder.pid) == holder.pkru
+    assert holder.pkru >> 2 * holder.key & 1 and not holder.pkru >> 2 * holder.open_key & 3
+
+
+def test_the_keys_of_the_mappings(holder):
+    keyed = pkeys.keyed_mappings(holder.pid)
+    assert keyed is not None
+    r, page = holder.region, holder.page
+    assert (r, r + page, holder.key) in keyed
+    assert (r + page, r + 2 * page, holder.open_key) in keyed
+    assert (r + 2 * page, r + 3 * page, holder.key) in keyed
+    exec_only = [key for start, _, key in keyed if start == r + 3 * page]
+    assert exec_only and exec_only[0] not in (0, holder.key, holder.open_key)
+    assert pkeys.exec_only_mapped(holder.pid)
+
+
+def test_an_ordinary_process_has_no_keys_and_no_execute_only_mapping():
+    with subprocess.Popen(["sleep", "30"]) as proc:
+        try:
+            assert pkeys.keyed_mappings(proc.pid) == []
+            assert not pkeys.exec_only_mapped(proc.pid)
+        finally:
+            proc.kill()
+
+
+def test_reads_stop_where_the_tasks_pkru_disables_the_key(holder):
+    r, page, pid = holder.region, holder.page, holder.pid
+    assert pkeys.readable(pid, pid, r, 16) == 0
+    assert pkeys.readable(pid, pid, r + page, page) == page  # its key is allowed
+    assert pkeys.readable(pid, pid, r + 2 * page - 4, 100) == 4
+    assert pkeys.readable(pid, pid, r + 3 * page, 16) == 0  # execute-only
+    assert pkeys.readable(pid, pid, r - 16, 16) == 16  # nothing keyed there
+
+
+def test_the_memory_reader_obeys_keys_only_when_told_whose_call_it_reads(holder):
+    r, page = holder.region, holder.page
+    memory = TraceeMemory(holder.pid)
+    try:
+        # a foreign reader reads what the kernel's copy in the task could not
+        assert memory.read_cstring(r) == b"keyed/path"
+        assert memory.read_cstring(r + 2 * page - 4) == b"runs/on"
+        memory.keys_of = holder.pid
+        for address in (r, r + 2 * page - 4, r + 3 * page):
+            with pytest.raises(TraceeMemoryError) as caught:
+                memory.read_cstring(address)
+            assert caught.value.errno == errno.EFAULT
+        assert memory.read_cstring(r + page) == b"plain/path"
+        assert memory.read(r + 2 * page - 4, 64) == b"runs"
+        with pytest.raises(TraceeMemoryError):
+            memory.read_exact(r + 2 * page - 4, 8)
+    finally:
+        memory.close()
