@@ -50,10 +50,11 @@ def answers(outcome: Outcome) -> dict[str, str]:
 def without_and_with_systrace(build, tmp_path: Path, args_of: Callable[[Scene], list[object]],
                               policy_of: Callable[[Scene], str] = decoding_policy,
                               options: tuple[str, ...] = (), source: str = "escape/tr_input.c",
+                              program: Path | None = None,
                               ) -> tuple[dict[str, str], dict[str, str]]:
-    """The answers of ``source`` (tr_input) run with ``args_of(scene)``, alone and under
-    ``policy_of(scene)``, each in a scene of its own."""
-    program = build(source)
+    """The answers of ``program`` (else ``source`` built: tr_input) run with
+    ``args_of(scene)``, alone and under ``policy_of(scene)``, each in a scene of its own."""
+    program = program or build(source)
     results = []
     for name, traced in (("control", False), ("traced", True)):
         s = Scene.make(tmp_path, name)
@@ -136,6 +137,37 @@ def test_paths_in_pages_whose_key_the_caller_disables_are_efault(build, tmp_path
                  if traced.get(label) != control[label]}
     assert not different, f"(alone, under systrace): {different}"
     assert set(traced) == set(control)
+
+
+def _execute_only_text(binary: Path, copy: Path) -> None:
+    """A copy of ``binary`` whose read-execute PT_LOAD (its text) is execute-only."""
+    data = bytearray(binary.read_bytes())
+    phoff = struct.unpack_from("<Q", data, 32)[0]
+    phnum = struct.unpack_from("<H", data, 56)[0]
+    patched = 0
+    for entry in (phoff + 56 * i for i in range(phnum)):
+        kind, flags = struct.unpack_from("<II", data, entry)
+        if kind == 1 and flags == 5:  # PT_LOAD, PF_R | PF_X
+            struct.pack_into("<I", data, entry + 4, 1)  # PF_X
+            patched += 1
+    assert patched == 1, "the text is not a segment of its own (ld -z separate-code)"
+    copy.write_bytes(bytes(data))
+    copy.chmod(0o755)
+
+
+@pytest.mark.parametrize("threads", [0, 1], ids=["one_task", "two_tasks"])
+def test_paths_in_the_images_execute_only_segment_are_efault(build, tmp_path, threads):
+    """The kernel's ELF loader maps an execute-only segment with its execute-only key, with
+    no call the filter sees: a path stored there is EFAULT for the kernel's copy, and so under
+    systrace -- the exec is what tells the tracer to look at keys (pkey_image.c)."""
+    program = tmp_path / "pkey_image_x"
+    _execute_only_text(build("escape/pkey_image.c"), program)
+    control, traced = without_and_with_systrace(
+        build, tmp_path, lambda s: [threads], options=("-E", os.devnull), program=program)
+    if control["text/open"] == "ok":
+        pytest.skip("no execute-only pages here (no protection keys)")
+    assert control == {"text/open": "EFAULT", "text/stat": "EFAULT", "text/execve": "EFAULT"}
+    assert traced == control
 
 
 # --- the files an exec reads ----------------------------------------------------------------------
