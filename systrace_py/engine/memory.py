@@ -11,10 +11,20 @@ PROT_NONE page where the kernel says EFAULT), or fails where the kernel does not
   copy does.  /proc/PID/mem would read PROT_NONE pages (it forces access), answer EIO for an
   unmapped one and raise in the tracer for a pointer at or above 2^63 (pread's offset is
   signed).
-* One difference remains: on x86-64 the kernel's copy reads any page the task may read, write
-  or execute (without protection keys the hardware has no write-only or execute-only pages),
-  while process_vm_readv wants PROT_READ.  Where it stops at such a mapping (/proc/PID/maps
-  says so), the mapping is read through /proc/PID/mem.
+* Without protection keys, the kernel's copy on x86-64 reads any page the task may read,
+  write or execute (the page tables have no write-only or execute-only pages), while
+  process_vm_readv wants PROT_READ.  Where it stops at such a mapping (/proc/PID/maps says
+  so), the mapping is read through /proc/PID/mem.
+* With protection keys (x86 PKU, used by the kernel: ``ospke``) that assumption is false.
+  The kernel's copy is made in the calling *thread's* context and obeys its PKRU: a page
+  whose key that thread has access-disabled faults -- an execute-only mapping (exactly
+  PROT_EXEC gets the kernel's execute-only key) or any page pkey_mprotect keyed.
+  process_vm_readv and /proc/PID/mem are foreign accesses and ignore keys, so they read such
+  pages.  The tracer tells each memory whose call it reads (``keys_of``, a tid) when its
+  address space may have keyed mappings (a call the filter stops for it, or an exec'd image
+  with an execute-only segment); reads are then cut where that task's PKRU disables the key
+  (:mod:`systrace_py.engine.pkeys`), so the call gets EFAULT as from the kernel.  Without
+  keyed mappings nothing is looked at: one attribute test per read.
 * Writes -- the tracer's copies of checked arguments into the read-only scratch pages -- go
   through /proc/PID/mem, which may write read-only pages (FOLL_FORCE); process_vm_writev may
   not.  A descriptor belongs to one address space: it is reopened after exec, when the old one
