@@ -20,9 +20,10 @@ PROT_NONE page where the kernel says EFAULT), or fails where the kernel does not
   whose key that thread has access-disabled faults -- an execute-only mapping (exactly
   PROT_EXEC gets the kernel's execute-only key) or any page pkey_mprotect keyed.
   process_vm_readv and /proc/PID/mem are foreign accesses and ignore keys, so they read such
-  pages.  The tracer tells each memory whose call it reads (``keys_of``, a tid) when its
-  address space may have keyed mappings (a call the filter stops for it, or an exec'd image
-  with an execute-only segment); reads are then cut where that task's PKRU disables the key
+  pages.  When an address space may have keyed mappings (a call the filter stops for it, or
+  an exec'd image with an execute-only segment), the tracer decodes each task's calls with
+  that task's reader (:meth:`TraceeMemory.of_task`), whose reads are cut where its PKRU
+  disables the key
   (:mod:`systrace_py.engine.pkeys`), so the call gets EFAULT as from the kernel.  Without
   keyed mappings nothing is looked at: one attribute test per read.
 * Writes -- the tracer's copies of checked arguments into the read-only scratch pages -- go
@@ -90,16 +91,30 @@ class _ReadBuffer:
 class TraceeMemory:
     """The memory of one address space, reached through one of its tasks."""
 
-    __slots__ = ("_fd", "_reads", "keys_of", "pid")
+    __slots__ = ("_fd", "_reads", "_tasks", "keys_of", "pid")
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self._fd = -1
         self._reads: _ReadBuffer | None = None  # made at the first read
-        # The task whose call is read, when the address space may have mappings with a
-        # protection key (the tracer says so at each stop): then reads stop where that task's
-        # PKRU forbids the kernel's copy (pkeys.readable).  None, the common case: no keys.
+        # The task whose calls this reads, when the address space may have mappings with a
+        # protection key (see of_task): reads stop where that task's PKRU forbids the
+        # kernel's copy (pkeys.readable).  None, the common case: keys are not looked at.
         self.keys_of: int | None = None
+        self._tasks: dict[int, TraceeMemory] | None = None
+
+    def of_task(self, tid: int) -> TraceeMemory:
+        """This memory as the kernel's copy reads it for task ``tid``'s calls: obeying that
+        task's protection keys (PKRU is per thread).  One per task, kept: a decoded call
+        reads lazily, maybe after other tasks' stops, so the task is bound to the reader
+        rather than set at each stop."""
+        if self._tasks is None:
+            self._tasks = {}
+        memory = self._tasks.get(tid)
+        if memory is None:
+            memory = self._tasks[tid] = TraceeMemory(self.pid)
+            memory.keys_of = tid
+        return memory
 
     def _descriptor(self) -> int:
         if self._fd >= 0:
@@ -121,6 +136,10 @@ class TraceeMemory:
         return self._fd
 
     def close(self) -> None:
+        if self._tasks:
+            for memory in self._tasks.values():
+                memory.close()
+            self._tasks = None
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1

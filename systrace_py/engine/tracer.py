@@ -523,9 +523,7 @@ class Tracer:
         if task.view is None:
             task.view = task.seen = self.decoder.resolver.view_of(task.tid, task.seen,
                                                                   task.joined)
-        # reads obey this task's protection keys where its address space may have keyed pages
-        process.memory.keys_of = task.tid if task.space.keyed else None
-        call = self.decoder.decode(task.tid, process.pid, nr, name, args, process.memory,
+        call = self.decoder.decode(task.tid, process.pid, nr, name, args, self._reader(task),
                                    task.view)
         kernel = False  # the refusal is the kernel's own answer to these arguments
         try:
@@ -543,6 +541,13 @@ class Tracer:
             self._resume(task)
             return
         self._apply(task, call, reply, info)
+
+    @staticmethod
+    def _reader(task: Task) -> TraceeMemory:
+        """The memory a task's call is read from: where its address space may have pages with
+        a protection key, one that obeys that task's keys (engine.pkeys)."""
+        memory = task.process.memory
+        return memory.of_task(task.tid) if task.space.keyed else memory
 
     def _unfiltered_verdict(self, name: str, args: tuple[int, ...]) -> Verdict | None:
         """Without a filter, do what it would have done: None when the call must be decided."""
@@ -1055,7 +1060,7 @@ class Tracer:
         (Between the check and the freeze another task may have changed it.)"""
         process = task.process
         fresh = self.decoder.decode(task.tid, process.pid, call.nr, call.name, call.args,
-                                    process.memory, call.view)
+                                    self._reader(task), call.view)
         try:
             for before in call.examined_paths():
                 now = fresh.decoded_path(before.role)
