@@ -147,13 +147,20 @@ def readable(pid: int, tid: int, address: int, size: int) -> int:
     keyed = keyed_mappings(pid)
     if keyed is None:
         return 0  # (the task is gone, or /proc refused: nothing proves the bytes readable)
+    if not any(start < address + size and address < stop for start, stop, _ in keyed):
+        return size  # (no key to ask the PKRU about)
+    return allowed_prefix(keyed, pkru(tid), address, size)
+
+
+def allowed_prefix(keyed: list[tuple[int, int, int]], rights: int | None, address: int,
+                   size: int) -> int:
+    """How many of the ``size`` bytes at ``address`` come before the first in one of the
+    ``keyed`` mappings (start, end, key; in address order, not overlapping) whose key
+    ``rights`` (a PKRU: bit 2k disables access to key k) disables.  ``rights`` None: unknown,
+    every key counts as disabled."""
     end = address + size
-    touched = [(start, key) for start, stop, key in keyed if start < end and address < stop]
-    if not touched:
-        return size
-    rights = pkru(tid)
-    for start, key in touched:  # (in address order: the first disabled one cuts)
-        if rights is None or rights >> 2 * key & 1:
+    for start, stop, key in keyed:
+        if start < end and address < stop and (rights is None or rights >> 2 * key & 1):
             return max(start, address) - address
     return size
 

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from systrace_py.engine import pkeys
 from systrace_py.engine import ptrace_ops as pt
@@ -108,3 +110,25 @@ def test_the_memory_reader_obeys_keys_only_when_told_whose_call_it_reads(holder)
             memory.read_exact(r + 2 * page - 4, 8)
     finally:
         memory.close()
+
+
+# --- the cut, pure ------------------------------------------------------------------------------
+
+@st.composite
+def _keyed_layout(draw: st.DrawFn) -> list[tuple[int, int, int]]:
+    """Non-overlapping mappings (in pages of 16 bytes, to keep byte models small)."""
+    bounds = sorted(draw(st.sets(st.integers(0, 40), max_size=10)))
+    pairs = list(zip(bounds[::2], bounds[1::2], strict=False))
+    return [(a * 16, b * 16, draw(st.integers(1, 15))) for a, b in pairs if a < b]
+
+
+@given(keyed=_keyed_layout(), rights=st.one_of(st.none(), st.integers(0, 2**32 - 1)),
+       address=st.integers(0, 700), size=st.integers(1, 300))
+def test_the_cut_is_the_first_byte_whose_key_is_disabled(keyed, rights, address, size):
+    """Byte by byte: a byte is unreadable when a mapping holds it whose key has access-disable
+    set in the PKRU (every key, when the PKRU is unknown); the prefix ends at the first."""
+    def disabled(at: int) -> bool:
+        return any(start <= at < stop and (rights is None or rights >> 2 * key & 1)
+                   for start, stop, key in keyed)
+    expected = next((i for i in range(size) if disabled(address + i)), size)
+    assert pkeys.allowed_prefix(keyed, rights, address, size) == expected
