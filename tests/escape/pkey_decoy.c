@@ -15,6 +15,8 @@
  * with the main thread's PKRU (key k disabled), allows key k for itself only and makes calls
  * on page 0 (PKRU is per thread: for it, the kernel reads the page, for the main thread not);
  * then the main thread's calls run while another thread exists (a tracer holds them).
+ * Last, a forked child makes the main thread's calls again ("forked/": its copy of the address
+ * space keeps the keys, and it starts with the forking thread's PKRU).
  * Labels "refused:..." name the calls on the secret that the kernel reads (a rule refuses
  * them under systrace).  SKIPPED when pkey_alloc fails (no PKU, or the kernel does not use it).
  *
@@ -135,6 +137,16 @@ int main(int argc, char **argv) {
             skipped("second thread failed");
     }
     calls("");
+    /* a fork's copy of the address space keeps the keys, and the child the thread's PKRU */
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        calls("forked/");
+        fflush(stdout);
+        _exit(0);
+    }
+    if (child > 0)
+        waitpid(child, NULL, 0);
     if (threads) {
         close(hold[1]);
         pthread_join(thread, NULL);
