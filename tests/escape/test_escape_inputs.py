@@ -117,7 +117,8 @@ def test_paths_in_pages_whose_key_the_caller_disables_are_efault(build, tmp_path
     EFAULT -- for the decoy and the secret, for a path running into such a page, alone and
     with a second task (where arguments are held: copied where the kernel would read them);
     a key that only disables writes still reads, and a thread that allows the key for itself
-    (PKRU is per thread) reads it while the other does not (pkey_decoy.c)."""
+    (PKRU is per thread) reads it while the other does not; a forked child keeps the keys
+    (pkey_decoy.c)."""
     policy_of, secret_answer = POLICIES[policy_name]
     control, traced = without_and_with_systrace(
         build, tmp_path, lambda s: [threads, s.decoy, s.secret], policy_of,
