@@ -267,6 +267,8 @@ class Tracer:
         else:
             process.space.shared_ranges, process.space.written_anywhere = mappings
             process.space.shared_pages = bool(process.space.shared_ranges)
+        # and it may have keyed pages already (None: smaps unreadable, look at every read)
+        process.space.keyed = pkeys.enabled() and pkeys.keyed_mappings(pid) != []
         fs, files = Shared(len(seen)), Shared(len(seen))
         for tid in seen:
             self.tasks[tid].fs, self.tasks[tid].files = fs, files

@@ -5,15 +5,36 @@
  * thread then disables access to key k (its PKRU) and prints
  *   "pkru=HEX key=K open=K2 region=HEX page=N"
  * and waits for its stdin to close.  "SKIPPED: ..." when pkey_alloc fails (no PKU).
+ *
+ *   pkey_holder SECRET STOPFILE
+ *
+ * instead opens SECRET, its path in page 0 (key k, disabled), every 50 ms until STOPFILE
+ * exists, printing "TRACERPID RESULT" each time (RESULT: ok or the errno's name; the kernel
+ * says EFAULT), then exits 7.  A long-running process for --attach.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
-int main(void) {
+static long tracer_pid(void) {
+    char line[256];
+    long pid = -1;
+    FILE *status = fopen("/proc/self/status", "r");
+    while (status && fgets(line, sizeof line, status))
+        if (!strncmp(line, "TracerPid:", 10))
+            pid = atol(line + 10);
+    if (status)
+        fclose(status);
+    return pid;
+}
+
+int main(int argc, char **argv) {
     long page = sysconf(_SC_PAGESIZE);
     char *region = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                         -1, 0);
@@ -26,6 +47,8 @@ int main(void) {
     memcpy(region + 2 * page - 4, "runs", 4);
     strcpy(region + 2 * page, "/on");
     strcpy(region + 3 * page, "exec/only");
+    if (argc >= 3)
+        snprintf(region + 2048, 2048, "%s", argv[1]);
     int key = pkey_alloc(0, 0), open_key = pkey_alloc(0, 0);
     if (key < 0 || open_key < 0) {
         printf("SKIPPED: pkey_alloc: %s\n", strerror(errno));
@@ -38,6 +61,19 @@ int main(void) {
         pkey_set(key, PKEY_DISABLE_ACCESS) != 0) {
         printf("SKIPPED: pkey_mprotect: %s\n", strerror(errno));
         return 0;
+    }
+    if (argc >= 3) {
+        const struct timespec pause = {0, 50 * 1000 * 1000};
+        while (access(argv[2], F_OK) != 0) {
+            int fd = open(region + 2048, O_RDONLY);
+            int err = errno;
+            if (fd >= 0)
+                close(fd);
+            printf("%ld %s\n", tracer_pid(), fd >= 0 ? "ok" : strerrorname_np(err));
+            fflush(stdout);
+            nanosleep(&pause, NULL);
+        }
+        return 7;
     }
     unsigned int pkru;
     __asm__ volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
