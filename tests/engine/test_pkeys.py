@@ -62,6 +62,10 @@ def test_the_pkru_read_is_the_one_the_task_set(holder):
     assert holder.pkru >> 2 * holder.key & 1 and not holder.pkru >> 2 * holder.open_key & 3
 
 
+def test_a_task_that_is_not_stopped_for_us_has_no_pkru_and_no_exception():
+    assert pkeys.pkru(os.getpid()) is None  # (not our tracee: ESRCH)
+
+
 def test_the_keys_of_the_mappings(holder):
     keyed = pkeys.keyed_mappings(holder.pid)
     assert keyed is not None
@@ -90,6 +94,16 @@ def test_reads_stop_where_the_tasks_pkru_disables_the_key(holder):
     assert pkeys.readable(pid, pid, r + 2 * page - 4, 100) == 4
     assert pkeys.readable(pid, pid, r + 3 * page, 16) == 0  # execute-only
     assert pkeys.readable(pid, pid, r - 16, 16) == 16  # nothing keyed there
+
+
+def test_a_pkru_that_cannot_be_read_fails_closed(holder, monkeypatch):
+    """No offset for PKRU (no CPUID answer): every non-zero key counts as disabled -- the
+    allowed key too -- while key 0 still reads."""
+    monkeypatch.setattr(pkeys, "pkru_offset", lambda: None)
+    r, page, pid = holder.region, holder.page, holder.pid
+    assert pkeys.pkru(pid) is None
+    assert pkeys.readable(pid, pid, r + page, page) == 0
+    assert pkeys.readable(pid, pid, r - 16, 16) == 16
 
 
 def test_the_memory_reader_obeys_keys_only_when_told_whose_call_it_reads(holder):
