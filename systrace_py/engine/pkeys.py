@@ -56,7 +56,7 @@ def enabled() -> bool:
 # cpuid(leaf, subleaf) -> ebx, as machine code: push rbx; mov eax, edi; mov ecx, esi; cpuid;
 # mov eax, ebx; pop rbx; ret.  Python has no other way to run the instruction, and the offset
 # of a component in the standard XSAVE format is the CPU's answer, not a constant (2688 on
-# Intel CPUs with AVX-512, 2432 on AMD Zen 4, 832 on Zen 3).
+# Intel CPUs with AVX-512, 2432 on the AMD EPYC these tests ran on).
 _CPUID_EBX = bytes.fromhex("5389f889f10fa289d85bc3")
 
 
