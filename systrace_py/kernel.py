@@ -199,6 +199,9 @@ TIOCLINUX: Final = 0x541C    # (subcodes 2/3: paste a console selection, the sam
 RLIMIT_CORE: Final = 4
 MAP_SHARED: Final = 0x01     # (MAP_SHARED_VALIDATE, 0x03, has this bit too)
 MAP_FIXED: Final = 0x10
+PROT_READ: Final = 0x1
+PROT_WRITE: Final = 0x2
+PROT_EXEC: Final = 0x4       # alone, on a CPU with protection keys: an execute-only mapping
 MREMAP_FIXED: Final = 2
 SHM_REMAP: Final = 0x4000
 SOL_XDP: Final = 283         # setsockopt level of AF_XDP (XDP_UMEM_REG: memory the kernel fills)
@@ -281,3 +284,8 @@ FILE_CHANGING_IOCTLS: Final = (
     (BTRFS_IOC_SUBVOL_SETFLAGS, "BTRFS_IOC_SUBVOL_SETFLAGS"),
     (BTRFS_IOC_SET_RECEIVED_SUBVOL, "BTRFS_IOC_SET_RECEIVED_SUBVOL"),
     (BTRFS_IOC_SNAP_DESTROY_V2, "BTRFS_IOC_SNAP_DESTROY_V2"))
+
+# --- protection keys (x86 PKU) ----------------------------------------------------------------
+NT_X86_XSTATE: Final = 0x202      # PTRACE_GETREGSET: the task's XSAVE area, standard format
+XFEATURE_PKRU: Final = 9          # the XSAVE component holding PKRU
+FP_XSTATE_MAGIC1: Final = 0x46505853  # the kernel's software bytes in the XSAVE area (at 464)

@@ -70,6 +70,9 @@ from systrace_py.kernel import (
     OPEN_TREE_CLONE,
     PR_SET_DUMPABLE,
     PR_SET_MM,
+    PROT_EXEC,
+    PROT_READ,
+    PROT_WRITE,
     REFUSED_SOCKOPTS,
     RENAME_EXCHANGE,
     RLIMIT_CORE,
@@ -364,6 +367,10 @@ class Shares(NamedTuple):
 
 
 _ALWAYS_SHARES_PAGES = Shares(((),))
+
+#: mmap or mprotect making an execute-only mapping: the kernel asks for exactly PROT_EXEC (less
+#: PROT_GROWSDOWN/UP), and gives it its execute-only key; stopped: exec without read or write
+_EXEC_ONLY = ((Test(2, "eq", PROT_EXEC, PROT_READ | PROT_WRITE | PROT_EXEC),),)
 _ALWAYS_WRITES_ANYWHERE = Shares(((),), anywhere=True)
 
 
@@ -490,7 +497,11 @@ class Call(NamedTuple):
     call is in its aliases only when this rule holds, and in none otherwise (ioctl is fswrite
     only for the requests that change a file).  ``shares``: when the call lets something that
     is no task of the traced tree write the caller's memory (see :class:`Shares`).
-    ``unseen``: the sockets it makes that address rules can see (see :class:`Sockets`)."""
+    ``unseen``: the sockets it makes that address rules can see (see :class:`Sockets`).
+    ``keys``: the cases (register tests, as a guard's; a superset is fine) in which the call
+    may give a mapping a protection key -- from then on (until exec) the caller's reads obey
+    the keys (:mod:`systrace_py.engine.pkeys`); the filter stops them even when the policy
+    permits the call."""
 
     nr: int
     name: str
@@ -505,6 +516,7 @@ class Call(NamedTuple):
     aliases_when: Rule = ALWAYS
     shares: Shares | None = None
     unseen: Sockets | None = None
+    keys: tuple[Case, ...] | None = None
 
     def paths(self) -> tuple[tuple[int, Path], ...]:
         """(index, Path) of each path argument, in order."""
@@ -548,12 +560,13 @@ def _c(nr: int, name: str, args: tuple[Arg | Path, ...] = (), aliases: str = "",
        treat: Treat = Treat.PLAIN, *, reveals: Reveals | None = None,
        on_descriptor: str | None = None, guard: Guard | None = None,
        returns: bool = True, ni: bool = False, aliases_when: Rule = ALWAYS,
-       shares: Shares | None = None, unseen: Sockets | None = None) -> None:
+       shares: Shares | None = None, unseen: Sockets | None = None,
+       keys: tuple[Case, ...] | None = None) -> None:
     alias_set = _ALIAS_SETS.get(aliases)
     if alias_set is None:
         alias_set = _ALIAS_SETS[aliases] = frozenset(aliases.split())
     TABLE[nr] = _new(Call, (nr, name, args, alias_set, treat, reveals, on_descriptor, guard,
-                            returns, ni, aliases_when, shares, unseen))
+                            returns, ni, aliases_when, shares, unseen, keys))
 
 
 def _a(name: str, kind: Kind = Kind.INT) -> Arg:
@@ -628,8 +641,9 @@ _c(8, "lseek", (_FD, _a("offset"), _a("whence")), "stdio")
 # the same object: a process outside the tree, or the kernel (a packet socket's ring)
 _c(9, "mmap", (_a("addr", _K.ADDR), _a("len"), _a("prot"), _FLAGS, _FD, _a("pgoff")),
    "stdio", guard=Guard(((_touches(0, 1), _bits(3, MAP_FIXED)),), errno.EPERM),
-   shares=Shares(((_bits(3, MAP_SHARED),),)))
-_c(10, "mprotect", (_START, _LEN, _a("prot")), "stdio", guard=Guard((_AREA,), errno.EPERM))
+   shares=Shares(((_bits(3, MAP_SHARED),),)), keys=_EXEC_ONLY)
+_c(10, "mprotect", (_START, _LEN, _a("prot")), "stdio", guard=Guard((_AREA,), errno.EPERM),
+   keys=_EXEC_ONLY)
 _c(11, "munmap", (_START, _LEN), "stdio", guard=Guard((_AREA,), errno.EPERM))
 _c(12, "brk", (_a("brk", _K.ADDR),), "stdio")
 _c(13, "rt_sigaction", (_SIG, _ptr("act"), _ptr("oact"), _a("sigsetsize")), "stdio")
@@ -1104,7 +1118,7 @@ _c(327, "preadv2", (_FD, _ptr("vec"), _a("vlen"), _a("pos_l"), _a("pos_h"), _FLA
 _c(328, "pwritev2", (_FD, _ptr("vec"), _a("vlen"), _a("pos_l"), _a("pos_h"), _FLAGS),
    "stdio")
 _c(329, "pkey_mprotect", (_START, _LEN, _a("prot"), _a("pkey")), "stdio",
-   guard=Guard((_AREA,), errno.EPERM))
+   guard=Guard((_AREA,), errno.EPERM), keys=((),))
 _c(330, "pkey_alloc", (_FLAGS, _a("init_val")), "stdio")
 _c(331, "pkey_free", (_a("pkey"),), "stdio")
 _c(332, "statx", (_DFD, _at("filename", *_atf(2)), _FLAGS,

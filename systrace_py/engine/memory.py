@@ -11,10 +11,21 @@ PROT_NONE page where the kernel says EFAULT), or fails where the kernel does not
   copy does.  /proc/PID/mem would read PROT_NONE pages (it forces access), answer EIO for an
   unmapped one and raise in the tracer for a pointer at or above 2^63 (pread's offset is
   signed).
-* One difference remains: on x86-64 the kernel's copy reads any page the task may read, write
-  or execute (without protection keys the hardware has no write-only or execute-only pages),
-  while process_vm_readv wants PROT_READ.  Where it stops at such a mapping (/proc/PID/maps
-  says so), the mapping is read through /proc/PID/mem.
+* Without protection keys, the kernel's copy on x86-64 reads any page the task may read,
+  write or execute (the page tables have no write-only or execute-only pages), while
+  process_vm_readv wants PROT_READ.  Where it stops at such a mapping (/proc/PID/maps says
+  so), the mapping is read through /proc/PID/mem.
+* With protection keys (x86 PKU, used by the kernel: ``ospke``) that assumption is false.
+  The kernel's copy is made in the calling *thread's* context and obeys its PKRU: a page
+  whose key that thread has access-disabled faults -- an execute-only mapping (exactly
+  PROT_EXEC gets the kernel's execute-only key) or any page pkey_mprotect keyed.
+  process_vm_readv and /proc/PID/mem are foreign accesses and ignore keys, so they read such
+  pages.  When an address space may have keyed mappings (a call the filter stops for it, or
+  an exec'd image with an execute-only segment), the tracer decodes each task's calls with
+  that task's reader (:meth:`TraceeMemory.of_task`), whose reads are cut where its PKRU
+  disables the key
+  (:mod:`systrace_py.engine.pkeys`), so the call gets EFAULT as from the kernel.  Without
+  keyed mappings nothing is looked at: one attribute test per read.
 * Writes -- the tracer's copies of checked arguments into the read-only scratch pages -- go
   through /proc/PID/mem, which may write read-only pages (FOLL_FORCE); process_vm_writev may
   not.  A descriptor belongs to one address space: it is reopened after exec, when the old one
@@ -35,6 +46,7 @@ import struct
 from collections import OrderedDict
 from collections.abc import Callable
 
+from systrace_py.engine import pkeys
 from systrace_py.kernel import PATH_MAX
 
 _FIRST_READ = 256      # most strings (paths) end within it: one read
@@ -79,12 +91,30 @@ class _ReadBuffer:
 class TraceeMemory:
     """The memory of one address space, reached through one of its tasks."""
 
-    __slots__ = ("_fd", "_reads", "pid")
+    __slots__ = ("_fd", "_reads", "_tasks", "keys_of", "pid")
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self._fd = -1
         self._reads: _ReadBuffer | None = None  # made at the first read
+        # The task whose calls this reads, when the address space may have mappings with a
+        # protection key (see of_task): reads stop where that task's PKRU forbids the
+        # kernel's copy (pkeys.readable).  None, the common case: keys are not looked at.
+        self.keys_of: int | None = None
+        self._tasks: dict[int, TraceeMemory] | None = None
+
+    def of_task(self, tid: int) -> TraceeMemory:
+        """This memory as the kernel's copy reads it for task ``tid``'s calls: obeying that
+        task's protection keys (PKRU is per thread).  One per task, kept: a decoded call
+        reads lazily, maybe after other tasks' stops, so the task is bound to the reader
+        rather than set at each stop."""
+        if self._tasks is None:
+            self._tasks = {}
+        memory = self._tasks.get(tid)
+        if memory is None:
+            memory = self._tasks[tid] = TraceeMemory(self.pid)
+            memory.keys_of = tid
+        return memory
 
     def _descriptor(self) -> int:
         if self._fd >= 0:
@@ -106,6 +136,10 @@ class TraceeMemory:
         return self._fd
 
     def close(self) -> None:
+        if self._tasks:
+            for memory in self._tasks.values():
+                memory.close()
+            self._tasks = None
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
@@ -147,12 +181,15 @@ class TraceeMemory:
         if got < 0:
             got = self._into(reads, address, first)  # (again, to learn why it failed)
         end = reads.data.find(0, 0, got)
-        if end >= 0:
+        if end >= 0 and self.keys_of is None:
             return bytes(reads.view[:end])
-        # a longer one, or one running where process_vm_readv stopped
+        # a longer one, or one running where process_vm_readv stopped (or, with keys, one
+        # that protection keys may cut)
         data = bytes(reads.view[:got])
         if got < first:
             data = self._past_unreadable(address, first, data)
+        if self.keys_of is not None:
+            data = data[:pkeys.readable(self.pid, self.keys_of, address, len(data))]
         chunks: list[bytes] = []
         total, want = 0, first
         while True:
@@ -204,6 +241,8 @@ class TraceeMemory:
         data = self._readv(address, size)
         if len(data) < size and not (enough is not None and enough(data)):
             data = self._past_unreadable(address, size, data)
+        if self.keys_of is not None:
+            data = data[:pkeys.readable(self.pid, self.keys_of, address, len(data))]
         return data
 
     def _readv(self, address: int, size: int) -> bytes:

@@ -28,6 +28,7 @@ from systrace_py.syscalls import NUMBERS
 PTRACE_SEIZE: Final = 0x4206
 PTRACE_INTERRUPT: Final = 0x4207
 PTRACE_LISTEN: Final = 0x4208
+PTRACE_GETREGSET: Final = 0x4204
 PTRACE_GET_SYSCALL_INFO: Final = 0x420E
 PTRACE_SET_SYSCALL_INFO: Final = 0x4212  # Linux 6.16
 
@@ -180,6 +181,15 @@ def getregs(pid: int) -> user_regs_struct:
 
 def setregs(pid: int, regs: user_regs_struct) -> None:
     ptrace(pt.PTRACE_SETREGS, pid, 0, ctypes.addressof(regs))
+
+
+def getregset(pid: int, kind: int, size: int) -> bytes:
+    """PTRACE_GETREGSET: the first ``size`` bytes (at most) of register set ``kind``
+    (``size`` a multiple of 8, or the kernel says EINVAL)."""
+    buffer = ctypes.create_string_buffer(size)
+    iov = (ctypes.c_uint64 * 2)(ctypes.addressof(buffer), size)
+    ptrace(PTRACE_GETREGSET, pid, kind, ctypes.addressof(iov))
+    return buffer.raw[:iov[1]]
 
 
 # --- offsets into user_regs_struct, for single-register writes (PTRACE_POKEUSER) -------------

@@ -19,6 +19,9 @@ guards that keep the tracer in control whatever the policy says:
 * the calls that let something outside the traced tree write the caller's memory (a call's
   ``shares`` cases in the table: a MAP_SHARED mmap, shmat, io_setup...) stop, so the tracer
   knows that address space must have its checked arguments held (:func:`shares_memory`).
+* the calls that may give a mapping a protection key (a call's ``keys``: pkey_mprotect, an
+  execute-only mmap or mprotect) stop, so the tracer knows that address space's reads must
+  obey the keys (:func:`keys_mapping`, :mod:`systrace_py.engine.pkeys`).
 * under address rules, socket() making a socket whose destinations the engine cannot see
   (raw, packet, SCTP...: the table's ``unseen`` cases) gets the plan's verdict on those
   (``FilterPlan.unseen``): EPERM, or a stop where a table names the call.
@@ -57,6 +60,7 @@ from systrace_py.syscalls import (
     NAMES,
     NUMBERS,
     TABLE,
+    Case,
     Guard,
     Kind,
     Param,
@@ -81,6 +85,10 @@ STOP_GUARDED = frozenset(name for name, guard in GUARDS.items() if guard.check i
 #: call -> when it lets something outside the traced tree write the caller's memory (the
 #: syscall table's ``shares``)
 SHARES: dict[str, Shares] = {c.name: c.shares for c in TABLE.values() if c.shares is not None}
+#: call -> when it may give a mapping a protection key (the syscall table's ``keys``)
+KEYS: dict[str, tuple[Case, ...]] = {c.name: c.keys for c in TABLE.values() if c.keys is not None}
+#: calls the filter stops in some cases whatever the plan says, for the tracer to take note
+NOTED = frozenset(SHARES) | frozenset(KEYS)
 
 
 @functools.lru_cache(maxsize=8)
@@ -160,7 +168,7 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> bytes:
     params = _params(tracer_pid)
     for name, verdict in plan.calls.items():
         guard = GUARDS.get(name)
-        shares = SHARES[name].cases if name in SHARES else ()
+        shares = (*(SHARES[name].cases if name in SHARES else ()), *KEYS.get(name, ()))
         if name in plan.opens:
             _add_open(b, name, plan)
         elif name in plan.selected:
@@ -338,6 +346,16 @@ def shares_memory(name: str, args: Sequence[int]) -> Shares | None:
     params = _params(0)  # (no case names the tracer)
     holds = any(all(_holds(test, args, params) for test in case) for case in shares.cases)
     return shares if holds else None
+
+
+def keys_mapping(name: str, args: Sequence[int]) -> bool:
+    """Whether this call may give a mapping a protection key (one of its ``keys`` cases holds,
+    as the filter tests it)."""
+    cases = KEYS.get(name)
+    if cases is None:
+        return False
+    params = _params(0)
+    return any(all(_holds(test, args, params) for test in case) for case in cases)
 
 
 def stop_guard(name: str, args: Sequence[int], tracer_pid: int) -> Guard | None:

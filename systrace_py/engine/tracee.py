@@ -37,7 +37,9 @@ class AddressSpace:
     -- some pages are shared with whoever else maps the same object (a MAP_SHARED mapping, a
     SysV segment), and ``shared_ranges`` says which, as /proc/PID/maps last showed them (None:
     to be read again, something may have moved).  Arguments that such writers may reach are
-    held even while the tree is one task.  A fork's copy keeps all of it (the pages stay
+    held even while the tree is one task.  ``keyed``: a call (or the exec'd image) may have
+    given some of its pages a protection key, so reads obey the calling task's keys
+    (:mod:`systrace_py.engine.pkeys`).  A fork's copy keeps all of it (the pages stay
     shared; the kernel's writers are counted too, to keep it simple); an exec starts a new
     space without any."""
 
@@ -47,6 +49,7 @@ class AddressSpace:
     written_anywhere: bool = False
     shared_pages: bool = False
     shared_ranges: tuple[tuple[int, int], ...] | None = None
+    keyed: bool = False  # some pages may have a protection key (pkeys; kept at fork)
     mapping_by: int | None = None  # the task whose call is being turned into the scratch mmap
     waiting: list[Any] = field(default_factory=list)  # (task, call, reply) held meanwhile
     slots: SlotPool = field(default_factory=SlotPool)  # the area's slots, one per task

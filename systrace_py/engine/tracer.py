@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from systrace_py import procfs
-from systrace_py.engine import clone_args, enforce, scratch, signals
+from systrace_py.engine import clone_args, enforce, pkeys, scratch, signals
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import (
     MANY_ADDRESS_CALLS,
@@ -54,9 +54,10 @@ from systrace_py.engine.paths import PROC_SUPER_MAGIC, Resolved
 from systrace_py.engine.seccomp import (
     GUARDED_CALLS,
     GUARDS,
-    SHARES,
+    NOTED,
     STOP_GUARDED,
     guard_refusal,
+    keys_mapping,
     shares_memory,
     stop_guard,
 )
@@ -275,6 +276,8 @@ class Tracer:
         else:
             process.space.shared_ranges, process.space.written_anywhere = mappings
             process.space.shared_pages = bool(process.space.shared_ranges)
+        # and it may have keyed pages already (None: smaps unreadable, look at every read)
+        process.space.keyed = pkeys.enabled() and pkeys.keyed_mappings(pid) != []
         fs, files = Shared(len(seen)), Shared(len(seen))
         for tid in seen:
             self.tasks[tid].fs, self.tasks[tid].files = fs, files
@@ -559,7 +562,7 @@ class Tracer:
         args = tuple(info.args)
         name = NAMES.get(nr, f"syscall_{nr}")
         process = task.process
-        if name in SHARES:
+        if name in NOTED:
             self._note_sharing(task.space, name, args)
         if task.replay is not None:
             # the call restarted after the scratch mmap: the same call, already decided; its
@@ -582,7 +585,7 @@ class Tracer:
         if task.view is None:
             task.view = task.seen = self.decoder.resolver.view_of(task.tid, task.seen,
                                                                   task.joined)
-        call = self.decoder.decode(task.tid, process.pid, nr, name, args, process.memory,
+        call = self.decoder.decode(task.tid, process.pid, nr, name, args, self._reader(task),
                                    task.view)
         kernel = False  # the refusal is the kernel's own answer to these arguments
         try:
@@ -601,12 +604,20 @@ class Tracer:
             return
         self._apply(task, call, reply, info)
 
+    @staticmethod
+    def _reader(task: Task) -> TraceeMemory:
+        """The memory a task's call is read from: where its address space may have pages with
+        a protection key, one that obeys that task's keys (engine.pkeys)."""
+        memory = task.process.memory
+        return memory.of_task(task.tid) if task.space.keyed else memory
+
     def _unfiltered_verdict(self, name: str, args: tuple[int, ...]) -> Verdict | None:
         """Without a filter, do what it would have done: None when the call must be decided."""
         if name in STOP_GUARDED or (
                 name in GUARDED_CALLS and guard_refusal(name, args, self.pid) is not None):
             return None  # decided (refused, or checked) by the engine at the stop
-        if name in SHARES and shares_memory(name, args) is not None:
+        if name in NOTED and (shares_memory(name, args) is not None
+                              or keys_mapping(name, args)):
             return None  # the filter would stop it (its memory is noted at the stop)
         if name not in NUMBERS:
             return Verdict(VerdictKind.ERRNO, errno.ENOSYS)
@@ -1004,7 +1015,11 @@ class Tracer:
     @staticmethod
     def _note_sharing(space: AddressSpace, name: str, args: tuple[int, ...]) -> None:
         """A call of the table's ``shares`` at its stop: from now on (until exec) something
-        that is no task may write this memory -- anywhere, or in the pages it shares."""
+        that is no task may write this memory -- anywhere, or in the pages it shares.  One of
+        its ``keys``: from now on some of its pages may have a protection key (only where the
+        kernel uses keys at all)."""
+        if not space.keyed and keys_mapping(name, args) and pkeys.enabled():
+            space.keyed = True
         sharing = shares_memory(name, args)
         if sharing is None:
             return
@@ -1117,7 +1132,7 @@ class Tracer:
         (Between the check and the freeze another task may have changed it.)"""
         process = task.process
         fresh = self.decoder.decode(task.tid, process.pid, call.nr, call.name, call.args,
-                                    process.memory, call.view)
+                                    self._reader(task), call.view)
         try:
             for before in call.examined_paths():
                 now = fresh.decoded_path(before.role)
@@ -1378,7 +1393,8 @@ class Tracer:
                 space = AddressSpace(scratch=parent_space.scratch,
                                      written_anywhere=parent_space.written_anywhere,
                                      shared_pages=parent_space.shared_pages,
-                                     shared_ranges=parent_space.shared_ranges)
+                                     shared_ranges=parent_space.shared_ranges,
+                                     keyed=parent_space.keyed)
             process = Process(child_tid, parent.process.pid, parent.process.program, space,
                               TraceeMemory(child_tid))
             process.tids.add(child_tid)
@@ -1463,6 +1479,8 @@ class Tracer:
         task.space.slots.release(task.tid)
         process.reset_for_exec(program)
         task.space = process.space
+        # the kernel mapped the image's execute-only segments (if any) with their key itself
+        task.space.keyed = pkeys.enabled() and pkeys.exec_only_mapped(task.tid)
         task.files.users -= 1
         task.files = Shared()  # exec gives the process a descriptor table of its own
         self.monitor.on_exec(process, old_program, self._exec_argv.pop(process.pid, None))

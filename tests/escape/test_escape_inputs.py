@@ -49,11 +49,12 @@ def answers(outcome: Outcome) -> dict[str, str]:
 
 def without_and_with_systrace(build, tmp_path: Path, args_of: Callable[[Scene], list[object]],
                               policy_of: Callable[[Scene], str] = decoding_policy,
-                              options: tuple[str, ...] = (),
+                              options: tuple[str, ...] = (), source: str = "escape/tr_input.c",
+                              program: Path | None = None,
                               ) -> tuple[dict[str, str], dict[str, str]]:
-    """The answers of tr_input ``args_of(scene)`` alone and under ``policy_of(scene)``, each in
-    a scene of its own."""
-    program = build("escape/tr_input.c")
+    """The answers of ``program`` (else ``source`` built: tr_input) run with
+    ``args_of(scene)``, alone and under ``policy_of(scene)``, each in a scene of its own."""
+    program = program or build(source)
     results = []
     for name, traced in (("control", False), ("traced", True)):
         s = Scene.make(tmp_path, name)
@@ -103,6 +104,71 @@ def test_unreadable_arguments_get_the_kernels_errno(build, tmp_path, threads, po
                  if traced.get(label) != control[label]}
     assert not different, f"(alone, under systrace): {different}"
     assert set(traced) == set(control)
+
+
+# --- protection keys ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("policy_name", sorted(POLICIES))
+@pytest.mark.parametrize("threads", [0, 1], ids=["one_task", "two_tasks"])
+def test_paths_in_pages_whose_key_the_caller_disables_are_efault(build, tmp_path, threads,
+                                                                 policy_name):
+    """A path in a page whose protection key the calling thread's PKRU disables: the kernel's
+    copy faults (EFAULT) where the tracer's foreign reads do not.  Under systrace the same
+    EFAULT -- for the decoy and the secret, for a path running into such a page, alone and
+    with a second task (where arguments are held: copied where the kernel would read them);
+    a key that only disables writes still reads, and a thread that allows the key for itself
+    (PKRU is per thread) reads it while the other does not; a forked child keeps the keys
+    (pkey_decoy.c)."""
+    policy_of, secret_answer = POLICIES[policy_name]
+    control, traced = without_and_with_systrace(
+        build, tmp_path, lambda s: [threads, s.decoy, s.secret], policy_of,
+        options=("-E", os.devnull), source="escape/pkey_decoy.c")
+    assert control["decoy_in_disabled_key/open"] == "EFAULT", control  # the technique works
+    assert control["decoy_in_write_disabled_key/open"] == "ok", control
+    if threads:
+        assert control["allowed_thread/decoy_in_disabled_key/open"] == "ok", control
+    refused = {label for label in control if "refused:" in label}
+    assert refused and all(control[label] in ("ok", "EACCES") for label in refused), control
+    # the secret in pages the kernel reads: the tracer reads it too, and the rule refuses it
+    assert all(traced[label] == (secret_answer if not label.endswith("/execve") else "EACCES")
+               for label in refused), traced
+    for label in refused:
+        del control[label], traced[label]
+    different = {label: (control[label], traced.get(label)) for label in control
+                 if traced.get(label) != control[label]}
+    assert not different, f"(alone, under systrace): {different}"
+    assert set(traced) == set(control)
+
+
+def _execute_only_text(binary: Path, copy: Path) -> None:
+    """A copy of ``binary`` whose read-execute PT_LOAD (its text) is execute-only."""
+    data = bytearray(binary.read_bytes())
+    phoff = struct.unpack_from("<Q", data, 32)[0]
+    phnum = struct.unpack_from("<H", data, 56)[0]
+    patched = 0
+    for entry in (phoff + 56 * i for i in range(phnum)):
+        kind, flags = struct.unpack_from("<II", data, entry)
+        if kind == 1 and flags == 5:  # PT_LOAD, PF_R | PF_X
+            struct.pack_into("<I", data, entry + 4, 1)  # PF_X
+            patched += 1
+    assert patched == 1, "the text is not a segment of its own (ld -z separate-code)"
+    copy.write_bytes(bytes(data))
+    copy.chmod(0o755)
+
+
+@pytest.mark.parametrize("threads", [0, 1], ids=["one_task", "two_tasks"])
+def test_paths_in_the_images_execute_only_segment_are_efault(build, tmp_path, threads):
+    """The kernel's ELF loader maps an execute-only segment with its execute-only key, with
+    no call the filter sees: a path stored there is EFAULT for the kernel's copy, and so under
+    systrace -- the exec is what tells the tracer to look at keys (pkey_image.c)."""
+    program = tmp_path / "pkey_image_x"
+    _execute_only_text(build("escape/pkey_image.c"), program)
+    control, traced = without_and_with_systrace(
+        build, tmp_path, lambda s: [threads], options=("-E", os.devnull), program=program)
+    if control["text/open"] == "ok":
+        pytest.skip("no execute-only pages here (no protection keys)")
+    assert control == {"text/open": "EFAULT", "text/stat": "EFAULT", "text/execve": "EFAULT"}
+    assert traced == control
 
 
 # --- the files an exec reads ----------------------------------------------------------------------

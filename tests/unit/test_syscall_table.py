@@ -435,6 +435,7 @@ def test_engine_sets_are_the_tables():
     assert records._held_args("sendto") == {4: "the socket address", 5: "the socket address"}
     assert records._held_args("clone3") == {0: "struct clone_args", 1: "struct clone_args"}
     assert {c.name: c.shares for c in TABLE.values() if c.shares is not None} == seccomp.SHARES
+    assert {c.name: c.keys for c in TABLE.values() if c.keys is not None} == seccomp.KEYS
     # clone3's flags are in memory: it always stops, and its check reads them
     assert seccomp.GUARDS["clone3"].check == "clone3" and () in seccomp.GUARDS["clone3"].cases
     # every call with an address names the socket that reads it; the control data of every
@@ -556,7 +557,7 @@ def _register_values(name: str, data: st.DataObject) -> tuple[int, ...]:
     with, the others anything."""
     call = BY_NAME[name]
     cases = [*(call.guard.cases if call.guard is not None else ()),
-             *(call.shares.cases if call.shares is not None else ())]
+             *(call.shares.cases if call.shares is not None else ()), *(call.keys or ())]
     anything = st.one_of(st.sampled_from(_EDGES), st.integers(0, 2**64 - 1))
     args = list(data.draw(st.tuples(*[anything] * 6)))
     case = data.draw(st.sampled_from([*cases, ()]))
@@ -572,22 +573,24 @@ def _register_values(name: str, data: st.DataObject) -> tuple[int, ...]:
     return tuple(args)
 
 
-@pytest.mark.parametrize("name", sorted(seccomp.GUARDED_CALLS | set(seccomp.SHARES)))
+@pytest.mark.parametrize("name", sorted(seccomp.GUARDED_CALLS | seccomp.NOTED))
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_a_guard_compiles_to_bpf_that_agrees_with_its_stop_check(guard_filter, name, data):
-    """And so do the cases in which a call shares the caller's memory: the filter stops
-    exactly those (when nothing else decides the call), and the stop sees the same."""
+    """And so do the cases in which a call shares the caller's memory or may give a mapping a
+    protection key: the filter stops exactly those (when nothing else decides the call), and
+    the stop sees the same."""
     args = _register_values(name, data)
     action = guard_filter.run(NUMBERS[name], args)
     guard = BY_NAME[name].guard
-    shares = seccomp.shares_memory(name, args) is not None
+    shares = seccomp.shares_memory(name, args) is not None or seccomp.keys_mapping(name, args)
     refusal = seccomp.guard_refusal(name, args, _TRACER)
     stopping = seccomp.stop_guard(name, args, _TRACER)
     over_approximates = guard is not None and any(
         t.op == "touches" for case in guard.cases for t in case)
     sharing = BY_NAME[name].shares
-    always_stops = sharing is not None and () in sharing.cases  # (then guarded at the stop)
+    always_stops = ((sharing is not None and () in sharing.cases)  # (then guarded at the stop)
+                    or () in (BY_NAME[name].keys or ()))
     if guard is not None and guard.check is not None:
         # a stop guard: the filter stops exactly the cases the tracer then checks
         assert refusal is None
@@ -645,7 +648,7 @@ def test_the_unseen_sockets_compile_to_bpf_that_agrees_with_the_stop_check(unsee
 
 def test_every_unguarded_call_is_allowed_by_an_allowing_plan(guard_filter):
     for call in TABLE.values():
-        if call.guard is None and not call.ni and call.shares is None:
+        if call.guard is None and not call.ni and call.shares is None and call.keys is None:
             assert guard_filter.run(call.nr, (0,) * 6) == _RET_ALLOW, call.name
     assert guard_filter.run(NUMBERS["clone3"], (0,) * 6) == _RET_TRACE  # its flags are read
     assert guard_filter.run(400, (0,) * 6) == _RET_ERRNO | errno.ENOSYS  # the reserved range
@@ -709,6 +712,25 @@ def test_ordinary_mappings_do_not_stop_but_shared_ones_do(guard_filter):
     xdp = (3, 283, 4, 0, 0, 0)
     assert guard_filter.run(NUMBERS["setsockopt"], xdp) == _RET_TRACE
     assert guard_filter.run(NUMBERS["setsockopt"], (3, 1, 2, 0, 4, 0)) == _RET_ALLOW
+
+
+def test_only_mappings_that_may_get_a_protection_key_stop(guard_filter):
+    """An execute-only mmap or mprotect (exactly PROT_EXEC: the kernel gives it its
+    execute-only key) and every pkey_mprotect stop, for the tracer to note that the address
+    space's reads must obey keys; a library's read-execute mapping, a heap, pkey_alloc do not
+    (no keyed mapping yet)."""
+    mmap, mprotect, anon, fd = NUMBERS["mmap"], NUMBERS["mprotect"], 0x22, 3
+    for prot in (kernel.PROT_EXEC, kernel.PROT_EXEC | 0x01000000, kernel.PROT_EXEC | 8):
+        assert guard_filter.run(mmap, (0, 4096, prot, 0x12, fd, 0)) == _RET_TRACE, hex(prot)
+        assert guard_filter.run(mprotect, (4096, 4096, prot, 0, 0, 0)) == _RET_TRACE, hex(prot)
+        assert seccomp.keys_mapping("mmap", (0, 4096, prot, 0x12, fd, 0))
+    for prot in (0, 1, 3, 5, 7):
+        assert guard_filter.run(mmap, (0, 4096, prot, anon, 2**64 - 1, 0)) == _RET_ALLOW
+        assert guard_filter.run(mprotect, (4096, 4096, prot, 0, 0, 0)) == _RET_ALLOW
+        assert not seccomp.keys_mapping("mprotect", (4096, 4096, prot, 0, 0, 0))
+    assert guard_filter.run(NUMBERS["pkey_mprotect"], (4096, 4096, 3, 1, 0, 0)) == _RET_TRACE
+    assert seccomp.keys_mapping("pkey_mprotect", (4096, 4096, 3, 1))
+    assert guard_filter.run(NUMBERS["pkey_alloc"], (0,) * 6) == _RET_ALLOW
 
 
 def test_a_shmat_that_could_replace_the_scratch_area_is_refused():
