@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 import time
 from typing import IO, Any
 
@@ -75,6 +76,7 @@ class AuditLog:
         self.file = file
         #: The first write error of the file: once set, nothing more is written.
         self.failed: LogError | None = None
+        self._lock = threading.Lock()  # (systrace's resolver logs from its own threads)
 
     @classmethod
     def open(cls, path: str | None, to_stderr: bool, stderr: IO[str]) -> AuditLog | None:
@@ -94,16 +96,17 @@ class AuditLog:
             raise self.failed
         record = {"time": round(time.time(), 6), **record}
         line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
-        if self.file is not None:
-            try:
-                self.file.write(line.encode())
-            except LogError as exc:
-                self.failed = exc
-                raise
-        for sink in self.sinks:
-            with contextlib.suppress(OSError, ValueError):
-                sink.write(line)
-                sink.flush()
+        with self._lock:
+            if self.file is not None:
+                try:
+                    self.file.write(line.encode())
+                except LogError as exc:
+                    self.failed = exc
+                    raise
+            for sink in self.sinks:
+                with contextlib.suppress(OSError, ValueError):
+                    sink.write(line)
+                    sink.flush()
 
     def start(self, argv: list[str], policy: str | None, mode: str) -> None:
         self.write({"event": "start", "version": LOG_VERSION, "argv": argv, "policy": policy,
@@ -124,6 +127,19 @@ class AuditLog:
             record["redirect"] = str(decision.redirect)
         if decision.redirects and len(decision.redirects) > 1:
             record["redirects"] = {role: str(r) for role, r in decision.redirects.items()}
+        self.write(record)
+
+    def resolution(self, name: str, qtype: int, server: str, addresses: list[str],
+                   rule: dict[str, Any] | None) -> None:
+        """A DNS query a traced program sent, as systrace's resolver handled it: the name,
+        the query type (1: A, 28: AAAA), the server it went to, the addresses the answer
+        gave for the name, or the rule that refused it (answered "no such name")."""
+        record: dict[str, Any] = {"event": "resolve", "name": name, "type": qtype,
+                                  "server": server}
+        if rule is not None:
+            record.update(result="refused", rule=rule)
+        else:
+            record.update(result="resolved", addresses=addresses)
         self.write(record)
 
     def engine(self, who: dict[str, Any], syscall: str, args: dict[str, Any], errno_name: str,

@@ -486,6 +486,7 @@ def attach_command(opts: argparse.Namespace) -> int:
     except LogError as exc:
         return _fail(f"{exc}; the traced processes were killed", EXIT_INTERNAL)
     finally:
+        supervisor.close()
         if asker is not None:
             _finish_asking(asker, policies, opts)
         if audit is not None:
@@ -557,6 +558,7 @@ def trace(spec: SpawnSpec, supervisor: Supervisor, audit: AuditLog | None, *,
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        supervisor.close()
         if audit is not None:
             audit.close()
 

@@ -23,19 +23,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
-from systrace_py.audit import AuditLog
+from systrace_py.audit import AuditLog, rule_ref
 from systrace_py.engine.decode import DecodedCall, DecodeError
 from systrace_py.engine.events import DETACH, KILL, PARK, Reply
 from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
+from systrace_py.names import NAMED_CALLS, DnsObserver, Resolution
 from systrace_py.policy.filterplan import (
     KILLED_WHEN_REFUSED,
     SOCKET_MAKERS,
     address_rules,
     unseen_refused,
 )
-from systrace_py.policy.model import Action, CallFacts, Decision, PathArg, Policy, Rule, Table
+from systrace_py.policy.model import (
+    Action,
+    CallFacts,
+    Decision,
+    Facts,
+    PathArg,
+    Policy,
+    Rule,
+    Table,
+)
 from systrace_py.policy.store import PolicyStore
 from systrace_py.syscalls import BY_NAME, makes_unseen
 
@@ -196,6 +206,21 @@ class PolicySet:
         return any(rule.argv is not None for t in self.tables() for rule in t.rules)
 
 
+def by_name(facts: list[Facts], call: DecodedCall) -> list[Facts]:
+    """An address several names were resolved to is decided once per name, the strictest
+    answer winning: a connect to it may stand for any of them (two names on one CDN
+    address), and must not be permitted by one name when another is refused."""
+    out: list[Facts] = []
+    for one in facts:
+        addr = one.sockaddr
+        if addr is None or len(addr.names) <= 1:
+            out.append(one)
+            continue
+        out.extend(CallFacts(call.policy_name, (), None, dataclasses.replace(addr, names=(n,)),
+                             None, selector=call.selector) for n in addr.names)
+    return out
+
+
 def strictest(decisions: list[Decision]) -> Decision:
     worst = decisions[0]
     for d in decisions[1:]:
@@ -227,9 +252,43 @@ class Supervisor:
         self._pending: dict[int, _Pending] = {}   # asks waiting for an answer, by id
         self._pending_lock = threading.Lock()     # (answers come from the front end's thread)
         self._ask_ids = itertools.count(1)
+        #: DNS observed for ``host`` rules (systrace_py.names): made at attach when a table
+        #: has one
+        self.dns: DnsObserver | None = None
+        self._host_rules = any(t.has_host_rules() for t in policies.tables())
 
     def attach(self, tracer: Tracer) -> None:
         self.tracer = tracer
+        if self._host_rules and self.dns is None:
+            self.dns = DnsObserver(self._refused_name, self._resolved)
+        if self.dns is not None:
+            tracer.decoder.names = self.dns.names.label
+
+    def close(self) -> None:
+        """End what the supervisor runs beside the tracer (the resolver)."""
+        if self.dns is not None:
+            self.dns.close()
+
+    def _refused_name(self, table: Table, name: str) -> Rule | None:
+        """The rule refusing a DNS query for ``name`` under ``table`` (resolver's thread)."""
+        if self.options.dry_run:
+            return None
+        return table.resolution(name)
+
+    def _resolved(self, resolution: Resolution) -> None:
+        """A query the resolver handled: logged; a refusal said with -v (resolver's thread)."""
+        table = resolution.key if isinstance(resolution.key, Table) else None
+        rule = resolution.refused_by if isinstance(resolution.refused_by, Rule) else None
+        if self.audit is not None:
+            self.audit.resolution(resolution.name, resolution.qtype, resolution.server,
+                                  list(resolution.addresses),
+                                  rule_ref(rule, table.name) if rule is not None and table
+                                  else None)
+        if rule is not None:
+            self.refusals += 1
+            if self.options.verbose:
+                self._say(f"refused resolving {resolution.name}: {rule.label()} -> "
+                          "no such name (NXDOMAIN)")
 
     # --- helpers ------------------------------------------------------------------------------
     @staticmethod
@@ -268,7 +327,12 @@ class Supervisor:
             if self.audit is not None and decision.rule is not None:
                 self.audit.decision(self.who(process, task.tid), call.policy_name,
                                     call.describe(), decision, "permitted")
-            return self._permit(decision)
+            reply = self._permit(decision)
+            if self.dns is not None and reply.sockaddr is None and reply.paths is None:
+                lookup = self.dns.redirect(state.table, call)
+                if lookup is not None:  # a DNS query: to systrace's resolver
+                    return Reply(sockaddr=lookup)
+            return reply
         if self.options.dry_run:
             self._report(task, call, decision, "would-refuse")
             return Reply.run()
@@ -296,6 +360,8 @@ class Supervisor:
 
     def _decide(self, table: Table, call: DecodedCall) -> Decision:
         facts = call.all_facts()
+        if self.dns is not None and call.name in NAMED_CALLS and table.has_host_rules():
+            facts = by_name(facts, call)
         decision = (table.decide(facts[0]) if len(facts) == 1
                     else strictest([table.decide(f) for f in facts]))
         if decision.action is Action.PERMIT and call.name in ("execve", "execveat"):
