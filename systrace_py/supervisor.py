@@ -306,7 +306,8 @@ class Supervisor:
     @staticmethod
     def describe_call(call: DecodedCall) -> str:
         args = call.describe()
-        shown = [str(v) for k, v in args.items() if not k.endswith("_as_given")]
+        shown = [f"({', '.join(v) if isinstance(v, list) else v})" if k == "host" else str(v)
+                 for k, v in args.items() if not k.endswith("_as_given")]
         return f"{call.policy_name} {' '.join(shown)}".strip()
 
     # --- Monitor ------------------------------------------------------------------------------

@@ -1,0 +1,189 @@
+"""Rules on host names, through real lookups: a DNS server on loopback (dns_lib), a private
+/etc/resolv.conf (a mount namespace), two names on two loopback addresses, a traced Python
+client that resolves with getaddrinfo (glibc's resolver) and connects.
+
+The client prints one line per target: ``NAME resolve-error CODE``, ``NAME connected`` or
+``NAME refused ERRNO``; ``@ADDRESS`` connects to an address without any lookup."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from dns_lib import dns_server, listeners, private_resolv_conf
+
+from conftest import PYTHON, run_systrace
+
+GOOD, BAD = "127.0.0.2", "127.0.0.3"
+NAMES = {"good.test": GOOD, "bad.test": BAD, "api.example.test": GOOD}
+
+CLIENT = r"""
+import errno, socket, sys
+port = int(sys.argv[1])
+for target in sys.argv[2:]:
+    if target.startswith("@"):
+        address = target[1:]
+    else:
+        try:
+            address = socket.getaddrinfo(target, port, socket.AF_INET,
+                                         socket.SOCK_STREAM)[0][4][0]
+        except socket.gaierror as exc:
+            code = {socket.EAI_NONAME: "EAI_NONAME", socket.EAI_AGAIN: "EAI_AGAIN"}.get(
+                exc.errno, str(exc.errno))
+            print(target, "resolve-error", code, flush=True)
+            continue
+    s = socket.socket()
+    try:
+        s.connect((address, port))
+        print(target, "connected", address, flush=True)
+    except OSError as exc:
+        print(target, "refused", errno.errorcode.get(exc.errno, exc.errno), flush=True)
+    finally:
+        s.close()
+"""
+
+#: every policy lets the lookups reach the name server (its connect is a connect too)
+DNS_ALLOWED = """
+[[rule]]
+calls = ["net-connect"]
+port = 53
+action = "permit"
+"""
+
+
+@pytest.fixture(scope="module")
+def server():  # type: ignore[no-untyped-def]
+    with dns_server(NAMES) as found:
+        yield found
+
+
+@pytest.fixture
+def world(tmp_path: Path, server):  # type: ignore[no-untyped-def]
+    prefix = private_resolv_conf(tmp_path)
+    server.queries.clear()
+    with listeners((GOOD, BAD)) as port:
+        yield tmp_path, prefix, port, server
+
+
+def run(world, policy: str, *targets: str, options: tuple[str, ...] = ()  # type: ignore[no-untyped-def]
+        ) -> tuple[dict[str, list[str]], str, list[dict[str, object]]]:
+    tmp, prefix, port, _ = world
+    policy_file = tmp / "policy.toml"
+    policy_file.write_text(textwrap.dedent(policy))
+    client = tmp / "client.py"
+    client.write_text(CLIENT)
+    log = tmp / "log.jsonl"
+    result = run_systrace(["-p", str(policy_file), "--log", str(log), *options, "--",
+                           PYTHON, "-S", str(client), str(port), *targets], prefix=prefix,
+                          timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()}
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    return lines, result.stderr, records
+
+
+def test_native_control(world) -> None:  # type: ignore[no-untyped-def]
+    """Without systrace, both names resolve and both connects succeed (the setup works)."""
+    tmp, prefix, port, server = world
+    import subprocess
+
+    client = tmp / "client.py"
+    client.write_text(CLIENT)
+    out = subprocess.run([*prefix, PYTHON, "-S", str(client), str(port), "good.test",
+                          "bad.test"], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split("\n")[:2] == [f"good.test connected {GOOD}",
+                                          f"bad.test connected {BAD}"], out.stderr
+    assert "good.test" in server.queries
+
+
+def test_refused_name_is_no_such_name(world) -> None:  # type: ignore[no-untyped-def]
+    """A never rule on a host: its lookup answers "no such name" (the server is never
+    asked); the other name resolves and connects."""
+    lines, _, records = run(world, DNS_ALLOWED + """
+        [[rule]]
+        calls = ["net-connect"]
+        host = "bad.test"
+        action = "never"
+        """, "good.test", "bad.test")
+    assert lines["good.test"][0] == "connected"
+    assert lines["bad.test"] == ["resolve-error", "EAI_NONAME"]
+    assert "bad.test" not in world[3].queries
+    resolves = {r["name"]: r for r in records if r["event"] == "resolve"}
+    assert resolves["bad.test"]["result"] == "refused"
+    assert resolves["good.test"]["addresses"] == [GOOD]
+
+
+def test_dns_refused_pass_refuses_the_connect(world) -> None:  # type: ignore[no-untyped-def]
+    """dns_refused = "pass": the name resolves, the connect to it is refused, and the log
+    shows the host with the address."""
+    lines, stderr, records = run(world, 'dns_refused = "pass"\n' + DNS_ALLOWED + """
+        [[rule]]
+        calls = ["net-connect"]
+        host = "bad.test"
+        action = "never"
+        errno = "ECONNREFUSED"
+        """, "good.test", "bad.test", options=("-v",))
+    assert lines["good.test"][0] == "connected"
+    assert lines["bad.test"] == ["refused", "ECONNREFUSED"]
+    refused = [r for r in records if r["event"] == "syscall" and r["result"] == "refused"]
+    assert [(r["args"]["address"], r["args"]["host"]) for r in refused] == \
+        [(f"{BAD}:{world[2]}", "bad.test")]
+    assert f"{BAD}:{world[2]} (bad.test)" in stderr
+
+
+def test_permit_by_name_refuse_the_rest(world) -> None:  # type: ignore[no-untyped-def]
+    """Connects refused but to permitted hosts (a ``*.domain`` pattern too): the names'
+    connects are permitted; the other name's, and a connect to the same address without a
+    lookup (no name observed for it ... yet), are refused: address rules only."""
+    lines, _, _ = run(world, DNS_ALLOWED + """
+        [[rule]]
+        calls = ["net-connect"]
+        host = ["good.test", "*.example.test"]
+        action = "permit"
+
+        [[rule]]
+        calls = ["connect"]         # (sends on a connected socket have no address to match)
+        action = "never"
+        """, f"@{GOOD}", "api.example.test", "bad.test")
+    assert lines[f"@{GOOD}"] == ["refused", "EPERM"]        # no name seen for it then
+    assert lines["api.example.test"][0] == "connected"
+    assert lines["bad.test"] == ["refused", "EPERM"]
+
+
+def test_address_without_a_name_meets_address_rules_only(world) -> None:  # type: ignore[no-untyped-def]
+    """A connect to the refused name's address, made without a lookup, is not matched by
+    the host rule (no name was observed for it): the default permits it.  The documented
+    limit -- and an address rule does refuse it."""
+    lines, _, _ = run(world, DNS_ALLOWED + """
+        [[rule]]
+        calls = ["net-connect"]
+        host = "bad.test"
+        action = "never"
+        """, f"@{BAD}")
+    assert lines[f"@{BAD}"][0] == "connected"
+    lines, _, _ = run(world, DNS_ALLOWED + f"""
+        [[rule]]
+        calls = ["net-connect"]
+        address = "{BAD}"
+        action = "never"
+        """, f"@{BAD}", "bad.test")
+    assert lines[f"@{BAD}"] == ["refused", "EPERM"]
+    assert lines["bad.test"] == ["refused", "EPERM"]
+
+
+def test_two_names_on_one_address_the_strictest_decides(world) -> None:  # type: ignore[no-untyped-def]
+    """good.test and api.example.test are one address: once both were looked up, a connect
+    to it (even without a lookup) stands for either, and a never rule on one refuses it (port-limited, so the
+    lookup itself passes)."""
+    lines, _, _ = run(world, DNS_ALLOWED + """
+        [[rule]]
+        calls = ["net-connect"]
+        host = "api.example.test"
+        port = "1-65535"
+        action = "never"
+        """, "good.test", "api.example.test", f"@{GOOD}")
+    assert lines["good.test"][0] == "connected"       # one name known for the address then
+    assert lines["api.example.test"] == ["refused", "EPERM"]
+    assert lines[f"@{GOOD}"] == ["refused", "EPERM"]  # both names known: the strictest
