@@ -8,15 +8,18 @@ The client prints one line per target: ``NAME resolve-error CODE``, ``NAME conne
 from __future__ import annotations
 
 import json
+import subprocess
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dns_lib import dns_server, listeners, private_resolv_conf
+from dns_lib import DnsServer, dns_server, listeners, private_resolv_conf
 
 from conftest import PYTHON, run_systrace
 
 GOOD, BAD = "127.0.0.2", "127.0.0.3"
+World = tuple[Path, list[str], int, DnsServer]  # tmp, command prefix, listeners' port, server
 NAMES = {"good.test": GOOD, "bad.test": BAD, "api.example.test": GOOD}
 
 CLIENT = r"""
@@ -54,20 +57,20 @@ action = "permit"
 
 
 @pytest.fixture(scope="module")
-def server():  # type: ignore[no-untyped-def]
+def server() -> Iterator[DnsServer]:
     with dns_server(NAMES) as found:
         yield found
 
 
 @pytest.fixture
-def world(tmp_path: Path, server):  # type: ignore[no-untyped-def]
+def world(tmp_path: Path, server: DnsServer) -> Iterator[World]:
     prefix = private_resolv_conf(tmp_path)
     server.queries.clear()
     with listeners((GOOD, BAD)) as port:
         yield tmp_path, prefix, port, server
 
 
-def run(world, policy: str, *targets: str, options: tuple[str, ...] = ()  # type: ignore[no-untyped-def]
+def run(world: World, policy: str, *targets: str, options: tuple[str, ...] = ()
         ) -> tuple[dict[str, list[str]], str, list[dict[str, object]]]:
     tmp, prefix, port, _ = world
     policy_file = tmp / "policy.toml"
@@ -84,11 +87,9 @@ def run(world, policy: str, *targets: str, options: tuple[str, ...] = ()  # type
     return lines, result.stderr, records
 
 
-def test_native_control(world) -> None:  # type: ignore[no-untyped-def]
+def test_native_control(world: World) -> None:
     """Without systrace, both names resolve and both connects succeed (the setup works)."""
     tmp, prefix, port, server = world
-    import subprocess
-
     client = tmp / "client.py"
     client.write_text(CLIENT)
     out = subprocess.run([*prefix, PYTHON, "-S", str(client), str(port), "good.test",
@@ -98,7 +99,7 @@ def test_native_control(world) -> None:  # type: ignore[no-untyped-def]
     assert "good.test" in server.queries
 
 
-def test_refused_name_is_no_such_name(world) -> None:  # type: ignore[no-untyped-def]
+def test_refused_name_is_no_such_name(world: World) -> None:
     """A never rule on a host: its lookup answers "no such name" (the server is never
     asked); the other name resolves and connects."""
     lines, _, records = run(world, DNS_ALLOWED + """
@@ -115,7 +116,7 @@ def test_refused_name_is_no_such_name(world) -> None:  # type: ignore[no-untyped
     assert resolves["good.test"]["addresses"] == [GOOD]
 
 
-def test_dns_refused_pass_refuses_the_connect(world) -> None:  # type: ignore[no-untyped-def]
+def test_dns_refused_pass_refuses_the_connect(world: World) -> None:
     """dns_refused = "pass": the name resolves, the connect to it is refused, and the log
     shows the host with the address."""
     lines, stderr, records = run(world, 'dns_refused = "pass"\n' + DNS_ALLOWED + """
@@ -133,7 +134,7 @@ def test_dns_refused_pass_refuses_the_connect(world) -> None:  # type: ignore[no
     assert f"{BAD}:{world[2]} (bad.test)" in stderr
 
 
-def test_permit_by_name_refuse_the_rest(world) -> None:  # type: ignore[no-untyped-def]
+def test_permit_by_name_refuse_the_rest(world: World) -> None:
     """Connects refused but to permitted hosts (a ``*.domain`` pattern too): the names'
     connects are permitted; the other name's, and a connect to the same address without a
     lookup (no name observed for it ... yet), are refused: address rules only."""
@@ -152,7 +153,7 @@ def test_permit_by_name_refuse_the_rest(world) -> None:  # type: ignore[no-untyp
     assert lines["bad.test"] == ["refused", "EPERM"]
 
 
-def test_address_without_a_name_meets_address_rules_only(world) -> None:  # type: ignore[no-untyped-def]
+def test_address_without_a_name_meets_address_rules_only(world: World) -> None:
     """A connect to the refused name's address, made without a lookup, is not matched by
     the host rule (no name was observed for it): the default permits it.  The documented
     limit -- and an address rule does refuse it."""
@@ -173,10 +174,10 @@ def test_address_without_a_name_meets_address_rules_only(world) -> None:  # type
     assert lines["bad.test"] == ["refused", "EPERM"]
 
 
-def test_two_names_on_one_address_the_strictest_decides(world) -> None:  # type: ignore[no-untyped-def]
+def test_two_names_on_one_address_the_strictest_decides(world: World) -> None:
     """good.test and api.example.test are one address: once both were looked up, a connect
-    to it (even without a lookup) stands for either, and a never rule on one refuses it (port-limited, so the
-    lookup itself passes)."""
+    to it (even without a lookup) stands for either, and a never rule on one refuses it
+    (port-limited, so the lookup itself passes)."""
     lines, _, _ = run(world, DNS_ALLOWED + """
         [[rule]]
         calls = ["net-connect"]
