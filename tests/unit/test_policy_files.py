@@ -133,6 +133,7 @@ def test_good_file_builds_the_model() -> None:
     assert policy.program_patterns == {}
     assert table_options(policy)["main"] == {
         "default": "never", "default_errno": "EACCES", "missing": "ENOENT", "detach": True,
+        "dns_refused": "nxdomain",
         "description": "a test policy"}
 
 
