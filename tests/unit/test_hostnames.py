@@ -260,3 +260,22 @@ def test_hosts_file(tmp_path: pytest.TempPathFactory) -> None:
                      "bad line\n")
     assert read_hosts(str(hosts)) == [("127.0.0.1", ["localhost"]),
                                       ("::1", ["ip6-localhost", "l6"])]
+
+
+# --- the prompt's scopes -------------------------------------------------------------------
+
+def test_offers_name_the_host() -> None:
+    from systrace_py.policy.model import Action
+    from systrace_py.ui.offers import build_rule, offers_for
+
+    facts = CallFacts("connect", sockaddr=named("127.0.0.2", 443, "api.github.com"))
+    offers = {o.key: o for o in offers_for(facts, None)}
+    assert offers["name"].host == "api.github.com"
+    assert offers["domain"].host == "*.github.com"
+    rule = build_rule(offers["domain"], ["net-connect"], Action.PERMIT)
+    assert rule.net is not None and rule.net.describe() == {"host": "*.github.com"}
+    assert rule.matches(CallFacts("connect", sockaddr=named("1.2.3.4", 80, "x.github.com")),
+                        None)
+    # no name seen: no name offered
+    bare = CallFacts("connect", sockaddr=named("127.0.0.2", 443))
+    assert "name" not in {o.key for o in offers_for(bare, None)}
