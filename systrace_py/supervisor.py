@@ -255,11 +255,16 @@ class Supervisor:
         #: DNS observed for ``host`` rules (systrace_py.names): made at attach when a table
         #: has one
         self.dns: DnsObserver | None = None
-        self._host_rules = any(t.has_host_rules() for t in policies.tables())
+        #: observe DNS when a rule is on host names, or when connects that stop (a rule
+        #: looks at their address) are shown to someone: a log, -v, a front end
+        self._observe_dns = any(t.has_host_rules() for t in policies.tables()) or (
+            (audit is not None or asker is not None or options.verbose) and any(
+                rule.net is not None and rule.may_cover("connect")
+                for t in policies.tables() for rule in t.rules))
 
     def attach(self, tracer: Tracer) -> None:
         self.tracer = tracer
-        if self._host_rules and self.dns is None:
+        if self._observe_dns and self.dns is None:
             self.dns = DnsObserver(self._refused_name, self._resolved)
         if self.dns is not None:
             tracer.decoder.names = self.dns.names.label

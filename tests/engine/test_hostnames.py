@@ -188,3 +188,25 @@ def test_two_names_on_one_address_the_strictest_decides(world: World) -> None:
     assert lines["good.test"][0] == "connected"       # one name known for the address then
     assert lines["api.example.test"] == ["refused", "EPERM"]
     assert lines[f"@{GOOD}"] == ["refused", "EPERM"]  # both names known: the strictest
+
+
+def test_approver_is_asked_with_the_host(world: World) -> None:
+    """An ask rule on connects: the approver's question carries the host the program
+    resolved with the address, and a scripted approver answering by host decides."""
+    tmp = world[0]
+    script = tmp / "answers.toml"
+    script.write_text('[[answer]]\nhost = "good.test"\nanswer = "permit"\n\n'
+                      '[[answer]]\nanswer = "deny"\nerrno = "EACCES"\n')
+    approver = f"{PYTHON} -m systrace_py.approver --rules {script}"
+    lines, _, records = run(world, DNS_ALLOWED + """
+        [[rule]]
+        calls = ["connect"]
+        address = "127.0.0.0/8"
+        port = "1024-65535"
+        action = "ask"
+        """, "good.test", "bad.test", options=("--ask-via", f"exec:{approver}"))
+    assert lines["good.test"][0] == "connected"
+    assert lines["bad.test"] == ["refused", "EACCES"]
+    answered = {r["args"].get("host"): r["result"] for r in records
+                if r["event"] == "syscall" and r["reason"] == "answer"}
+    assert answered == {"good.test": "permitted", "bad.test": "refused"}
