@@ -235,6 +235,7 @@ def _run(spec: SpawnSpec, learner: Learner, audit: AuditLog | None, *,
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        learner.close()
         if audit is not None:
             _end_log(audit, learner, facts)
 

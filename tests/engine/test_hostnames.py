@@ -210,3 +210,25 @@ def test_approver_is_asked_with_the_host(world: World) -> None:
     answered = {r["args"].get("host"): r["result"] for r in records
                 if r["event"] == "syscall" and r["reason"] == "answer"}
     assert answered == {"good.test": "permitted", "bad.test": "refused"}
+
+
+def test_learning_writes_host_rules(world: World) -> None:
+    """-A: a connect to an address the program resolved a name to is learned as a rule on
+    the name (the name server's own connect stays an address rule); the learned policy then
+    lets the name through, and not the other address."""
+    tmp, prefix, port, _ = world
+    client = tmp / "client.py"
+    client.write_text(CLIENT)
+    learned = tmp / "learned.toml"
+    result = run_systrace(["-A", "-o", str(learned), "--", PYTHON, "-S", str(client),
+                           str(port), "good.test"], prefix=prefix, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("good.test connected")
+    text = learned.read_text()
+    assert 'host = "good.test"' in text
+    assert f'address = "{GOOD}"' not in text
+    assert 'address = "127.53.0.1"' in text  # the lookups' own connect
+    again = run_systrace(["-p", str(learned), "--", PYTHON, "-S", str(client), str(port),
+                          "good.test", f"@{BAD}"], prefix=prefix, timeout=120)
+    assert again.stdout.splitlines() == [f"good.test connected {GOOD}", f"@{BAD} refused EPERM"
+                                         ], again.stderr
