@@ -279,3 +279,13 @@ def test_offers_name_the_host() -> None:
     # no name seen: no name offered
     bare = CallFacts("connect", sockaddr=named("127.0.0.2", 443))
     assert "name" not in {o.key for o in offers_for(bare, None)}
+
+
+def test_scripted_approver_matches_any_of_several_hosts() -> None:
+    from systrace_py.approver import ScriptRule
+
+    rule = ScriptRule((("host", "*.github.com"),), {"answer": "permit"})
+    assert rule.matches({"host": ["api.github.com", "cdn.example"]})
+    assert rule.matches({"host": "api.github.com"})
+    assert not rule.matches({"host": ["cdn.example"]})
+    assert not rule.matches({"address": "1.2.3.4:443"})
