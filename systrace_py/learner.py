@@ -94,7 +94,7 @@ class Learner:
         stay address rules)."""
         self.tracer = tracer
         if self.dns is None:
-            self.dns = DnsObserver(lambda _key, _name: None, hosts="")
+            self.dns = DnsObserver(lambda _key, _name, _client, _tcp: None, hosts="")
         tracer.decoder.names = self.dns.names.label
 
     def close(self) -> None:

@@ -7,7 +7,9 @@ chose) is redirected -- argument replacement, as a ``redirect`` rule does -- to 
 resolver inside systrace, bound on loopback.  The resolver
 
 * refuses a query for a name a ``never`` rule on the host alone refuses ("no such name",
-  ``dns_refused = "nxdomain"``, the default) -- the program never learns an address;
+  ``dns_refused = "nxdomain"``, the default) -- the program never learns an address -- and
+  asks about one an ``ask`` rule on the host alone names (the process that sent it is found
+  by its socket, :func:`socket_owner`), holding the query until the answer;
 * forwards every other query, unchanged, to the server the program sent it to, and the answer
   back unchanged;
 * records, from the answer, the addresses (A, AAAA, at the end of any CNAME chain) of the
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import os
 import socket
 import struct
 import threading
@@ -44,7 +47,7 @@ if TYPE_CHECKING:
     from systrace_py.engine.decode import DecodedCall
 
 __all__ = ["DNS_PORT", "NAMED_CALLS", "DnsObserver", "NameTable", "Resolution", "Resolver",
-           "read_hosts"]
+           "read_hosts", "socket_owner"]
 
 DNS_PORT = 53
 #: The calls whose address a ``host`` condition looks at (net-connect: connect and sends)
@@ -107,6 +110,35 @@ class NameTable:
         return SockAddr(addr.family, addr.host, addr.port, addr.path, names)
 
 
+def socket_owner(client: tuple[str, int], tcp: bool, pids: list[int]) -> int | None:
+    """Which of ``pids`` holds the socket a query came from (its local port is the client's
+    port), by /proc/net and the processes' descriptors; None when none does.  Only asks need
+    it (a person is told who wants to resolve a name): a few reads of /proc."""
+    port = client[1]
+    inodes: set[str] = set()
+    for table in (("tcp", "tcp6") if tcp else ("udp", "udp6")):
+        try:
+            with open(f"/proc/net/{table}", encoding="ascii") as f:
+                lines = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and int(fields[1].rpartition(":")[2], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return None
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                        return pid
+        except OSError:
+            continue
+    return None
+
+
 def read_hosts(path: str = "/etc/hosts") -> list[tuple[str, list[str]]]:
     """(address, names) of each line of a hosts file (comments and bad lines skipped)."""
     out: list[tuple[str, list[str]]] = []
@@ -135,8 +167,9 @@ class Resolution:
     server: str = ""
 
 
-#: decide(key, name): the rule that refuses the name under that key, or None
-Decider = Callable[[Hashable, str], object]
+#: decide(key, name, client, tcp): the rule that refuses the name under that key, or None
+#: (``client``: where the query came from, for :func:`socket_owner`); may block (an ask)
+Decider = Callable[[Hashable, str, tuple[str, int], bool], object]
 
 
 class _Endpoint:
@@ -166,7 +199,7 @@ class _Endpoint:
                              name="systrace-resolver").start()
 
     def _udp_query(self, message: bytes, client: tuple[str, int]) -> None:
-        reply = self.resolver.handle(self, message, tcp=False)
+        reply = self.resolver.handle(self, message, client, tcp=False)
         if reply is not None:
             with contextlib.suppress(OSError):
                 self.udp.sendto(reply, client)
@@ -186,12 +219,16 @@ class _Endpoint:
         """DNS over TCP: messages with a two-byte length, each answered in turn."""
         with conn:
             conn.settimeout(30)
+            try:
+                client = conn.getpeername()
+            except OSError:
+                return
             while not self.resolver.closed:
                 try:
                     message = _read_framed(conn)
                     if message is None:
                         return
-                    reply = self.resolver.handle(self, message, tcp=True)
+                    reply = self.resolver.handle(self, message, client, tcp=True)
                     if reply is None:
                         return
                     conn.sendall(struct.pack(">H", len(reply)) + reply)
@@ -281,7 +318,8 @@ class Resolver:
         for endpoint in endpoints:
             endpoint.close()
 
-    def handle(self, endpoint: _Endpoint, message: bytes, tcp: bool) -> bytes | None:
+    def handle(self, endpoint: _Endpoint, message: bytes, client: tuple[str, int],
+               tcp: bool) -> bytes | None:
         """The reply to one message: a refusal, or the server's answer (recorded); None when
         the server gave none."""
         try:
@@ -290,7 +328,7 @@ class Resolver:
             query = None  # not a query systrace reads: passed on, nothing learned
         server = f"{endpoint.server[0]}:{endpoint.server[1]}"
         if query is not None and query.name:
-            rule = self.decide(endpoint.key, query.name)
+            rule = self.decide(endpoint.key, query.name, client, tcp)
             if rule is not None:
                 self._report(Resolution(endpoint.key, query.name, query.qtype,
                                         refused_by=rule, server=server))
@@ -336,7 +374,7 @@ class DnsObserver:
     ``name`` for processes decided by ``key`` (their table) or None; ``report`` hears of each
     query handled.  Keys are compared by identity."""
 
-    def __init__(self, decide: Callable[[Any, str], object],
+    def __init__(self, decide: Callable[[Any, str, tuple[str, int], bool], object],
                  report: Callable[[Resolution], None] | None = None,
                  hosts: str = "/etc/hosts", timeout: float = UPSTREAM_TIMEOUT) -> None:
         self.names = NameTable()
@@ -344,8 +382,10 @@ class DnsObserver:
             for name in names:
                 self.names.add(name, [address])
         self._keys: dict[int, Any] = {}  # id -> key (tables are not hashable; kept alive)
-        self.resolver = Resolver(self.names, lambda key, name: decide(self._keys[key], name),  # type: ignore[index]
-                                 self._report, timeout)
+        self.resolver = Resolver(
+            self.names, lambda key, name, client, tcp: decide(
+                self._keys[key], name, client, tcp),  # type: ignore[index]
+            self._report, timeout)
         self._report_to = report
 
     def _report(self, resolution: Resolution) -> None:

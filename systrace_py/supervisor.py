@@ -11,11 +11,14 @@ goes to the log.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno as errno_module
 import functools
 import itertools
 import os
+import queue
+import signal
 import sys
 import threading
 import time
@@ -29,7 +32,7 @@ from systrace_py.engine.events import DETACH, KILL, PARK, Reply
 from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
-from systrace_py.names import NAMED_CALLS, DnsObserver, Resolution
+from systrace_py.names import NAMED_CALLS, DnsObserver, Resolution, socket_owner
 from systrace_py.policy.filterplan import (
     KILLED_WHEN_REFUSED,
     SOCKET_MAKERS,
@@ -44,6 +47,7 @@ from systrace_py.policy.model import (
     PathArg,
     Policy,
     Rule,
+    SockAddr,
     Table,
 )
 from systrace_py.policy.store import PolicyStore
@@ -156,6 +160,16 @@ class ProcessState:
 
 
 @dataclass(eq=False)
+class _ResolutionAsk:
+    """An ask about a lookup: set when answered (the program may send the query again
+    meanwhile: every copy waits for the one answer)."""
+
+    done: threading.Event
+    answer: Answer | None = None
+    request: AskRequest | None = None
+
+
+@dataclass(eq=False)
 class _Pending:
     """An ask waiting for its answer: what applying the answer needs."""
 
@@ -255,6 +269,11 @@ class Supervisor:
         #: DNS observed for ``host`` rules (systrace_py.names): made at attach when a table
         #: has one
         self.dns: DnsObserver | None = None
+        #: asks about lookups waiting for their answer, by (pid, name); rules their answers
+        #: remembered, for the tracer's thread to add
+        self._resolving: dict[tuple[int, str], _ResolutionAsk] = {}
+        self._remembered: queue.SimpleQueue[tuple[Process, Rule, str]] = queue.SimpleQueue()
+        self._resolving_asked = False
         #: observe DNS when a rule is on host names, or when connects that stop (a rule
         #: looks at their address) are shown to someone: a log, -v, a front end
         self._observe_dns = any(t.has_host_rules() for t in policies.tables()) or (
@@ -274,11 +293,92 @@ class Supervisor:
         if self.dns is not None:
             self.dns.close()
 
-    def _refused_name(self, table: Table, name: str) -> Rule | None:
-        """The rule refusing a DNS query for ``name`` under ``table`` (resolver's thread)."""
+    def _refused_name(self, table: Table, name: str, client: tuple[str, int],
+                      tcp: bool) -> Rule | None:
+        """The rule refusing a DNS query for ``name`` under ``table``, or None (resolver's
+        thread).  An ask rule asks the front end, and this waits for the answer: a lookup
+        is answered when the person answers (the program's resolver may time out first and
+        ask again: the same question is not put twice)."""
         if self.options.dry_run:
             return None
-        return table.resolution(name)
+        rule = table.resolution(name)
+        if rule is None or rule.action is Action.NEVER:
+            return rule
+        if self.asker is None or self.options.automatic or self.tracer is None:
+            self._say(f"refused resolving {name}: {rule.label()} says ask and no one can be"
+                      " asked")
+            return rule
+        return self._ask_resolution(table, rule, name, client, tcp)
+
+    def _ask_resolution(self, table: Table, rule: Rule, name: str, client: tuple[str, int],
+                        tcp: bool) -> Rule | None:
+        """Ask whether the process that sent a lookup of ``name`` may resolve it (and so
+        reach it); None: permitted, else the refusing rule.  Runs on a resolver thread;
+        rules remembered from the answer are added on the tracer's
+        (:meth:`_remember_answered_lookups`)."""
+        tracer = self.tracer
+        assert tracer is not None and self.asker is not None
+        pid = socket_owner(client, tcp, list(tracer.processes))
+        process = tracer.processes.get(pid) if pid is not None else None
+        if process is None:
+            return rule  # no traced process holds the socket: nobody to ask about
+        state: ProcessState = process.state
+        again = state.deciding().resolution(name)  # (its own rules: answers "for process")
+        if again is None or again.action is Action.NEVER:
+            return again
+        key = (process.pid, name)
+        with self._pending_lock:
+            waiting = self._resolving.get(key)
+            if waiting is None:
+                waiting = self._resolving[key] = _ResolutionAsk(threading.Event())
+                first = True
+            else:
+                first = False
+        if first:
+            self._resolving_asked = True
+            facts = CallFacts("connect", sockaddr=SockAddr("inet", names=(name,)))
+            decision = Decision(Action.ASK, rule.errno, rule, table.name, "rule")
+            request = AskRequest(process.pid, process.pid, process.ppid, process.program,
+                                 "resolve", {"host": name}, facts, decision,
+                                 table=state.deciding(), id=next(self._ask_ids),
+                                 argv=state.argv or _cmdline(process.pid),
+                                 parent_program=self._parent_program(process))
+
+            def respond(answer: Answer) -> None:
+                waiting.answer = answer
+                if answer.rule is not None:  # remembered on the tracer's thread
+                    self._remembered.put((process, answer.rule, answer.reach))
+                if answer.kind == "abort":  # (the run ends at the next stop: this kill's)
+                    self.aborted = True
+                    tracer.stop(kill=True)
+                if answer.kind in ("kill", "abort"):
+                    with contextlib.suppress(OSError):
+                        os.kill(process.pid, signal.SIGKILL)
+                waiting.done.set()
+
+            waiting.request = request
+            self.asker.ask(request, respond)
+        while not waiting.done.wait(0.5):
+            if self.dns is None or self.dns.resolver.closed or pid not in tracer.processes:
+                with self._pending_lock:
+                    gone = self._resolving.pop(key, None) is waiting
+                if gone and waiting.request is not None:
+                    self.asker.settled(waiting.request, "its process is gone")
+                return rule
+        with self._pending_lock:
+            self._resolving.pop(key, None)
+        answer = waiting.answer
+        return None if answer is not None and answer.kind in ("permit", "detach") else rule
+
+    def _remember_answered_lookups(self) -> None:
+        """Rules remembered from answers about lookups, added on the tracer's thread (tables
+        are only changed there), before the next decision."""
+        while True:
+            try:
+                process, rule, reach = self._remembered.get_nowait()
+            except queue.Empty:
+                return
+            self.remember(process, rule, reach)
 
     def _resolved(self, resolution: Resolution) -> None:
         """A query the resolver handled: logged; a refusal said with -v (resolver's thread)."""
@@ -323,6 +423,8 @@ class Supervisor:
         process.state = ProcessState(self.policies.main.main)
 
     def on_syscall(self, task: Task, call: DecodedCall) -> Reply:
+        if self._resolving_asked:
+            self._remember_answered_lookups()
         process = task.process
         state: ProcessState = process.state
         table = state.deciding()

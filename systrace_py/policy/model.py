@@ -569,11 +569,12 @@ class Table:
         return decision
 
     def resolution(self, name: str) -> Rule | None:
-        """The rule that refuses a DNS query for ``name`` (normal form), or None: the first
-        rule on connects whose ``host`` matches the name decides, and refuses the query only
-        when it is a ``never`` rule on the host alone (one with an address or port refuses
-        some connects to the name, not the name) and the table's ``dns_refused`` is
-        "nxdomain".  Rules without ``host`` are about addresses, not known yet: skipped."""
+        """The rule that decides a DNS query for ``name`` (normal form), or None (it is
+        resolved): the first rule on connects whose ``host`` matches the name decides the
+        query when it is a ``never`` rule (refused) or an ``ask`` rule (asked) on the host
+        alone -- one with an address or port is about some connects to the name, not the
+        name -- and the table's ``dns_refused`` is "nxdomain".  Rules without ``host`` are
+        about addresses, not known yet: skipped."""
         if self.dns_refused is DnsRefused.PASS:
             return None
         for rule in self.rules:
@@ -582,7 +583,7 @@ class Table:
             alone = rule.net.name_decides(name)
             if alone is None:
                 continue
-            return rule if alone and rule.action is Action.NEVER else None
+            return rule if alone and rule.action is not Action.PERMIT else None
         return None
 
     def has_host_rules(self) -> bool:

@@ -122,8 +122,8 @@ def subject_of(facts: CallFacts, role: str | None) -> tuple[str, str | None]:
             return "path", first
     addr = facts.sockaddr
     if addr is not None and facts.syscall in aliases.ADDRESS_CALLS:
-        if addr.family in ("inet", "inet6") and addr.host is not None:
-            return "net", None
+        if addr.family in ("inet", "inet6") and (addr.host is not None or addr.names):
+            return "net", None  # (a lookup asked about has a name and no address yet)
         if addr.family == "unix" and addr.path is not None:
             return "unix", addr.path
     return "none", None
@@ -193,10 +193,10 @@ def _path_offers(path: str, facts: CallFacts, ex: Expansions) -> list[Offer]:
 
 def _net_offers(facts: CallFacts) -> list[Offer]:
     addr = facts.sockaddr
-    assert addr is not None and addr.host is not None
+    assert addr is not None
     host = addr.host
     out = []
-    if addr.port is not None:
+    if host is not None and addr.port is not None:
         out.append(Offer("addr", "this address and port", address=host, port=addr.port))
     for name in addr.names[:1]:  # the name the program resolved to the address
         out.append(Offer("name", f"{name}, any port", host=name))
@@ -204,6 +204,8 @@ def _net_offers(facts: CallFacts) -> list[Offer]:
         if parent.count(".") >= 1:
             out.append(Offer("domain", f"any name under {parent}, any port",
                              host=f"*.{parent}"))
+    if host is None:
+        return out
     out.append(Offer("host", f"{host}, any port", address=host))
     if addr.port is not None:
         out.append(Offer("port", f"port {addr.port} of any address", port=addr.port))

@@ -232,3 +232,43 @@ def test_learning_writes_host_rules(world: World) -> None:
                           "good.test", f"@{BAD}"], prefix=prefix, timeout=120)
     assert again.stdout.splitlines() == [f"good.test connected {GOOD}", f"@{BAD} refused EPERM"
                                          ], again.stderr
+
+
+def test_ask_at_resolution(world: World) -> None:
+    """An ask rule on a host alone asks when the program looks the name up ("resolve"),
+    naming the process: the approver's permit lets the lookup and the connect through, its
+    deny answers "no such name".  (An ask rule with a port asks at the connect:
+    test_approver_is_asked_with_the_host.)"""
+    tmp = world[0]
+    script = tmp / "answers.toml"
+    questions = tmp / "questions.jsonl"
+    script.write_text('[[answer]]\nsyscall = "resolve"\nhost = "good.test"\n'
+                      'answer = "permit"\n\n[[answer]]\nanswer = "deny"\n')
+    approver = tmp / "approver.sh"
+    approver.write_text(f"#!/bin/sh\ntee {questions} | {PYTHON} -m systrace_py.approver"
+                        f" --rules {script}\n")
+    approver.chmod(0o755)
+    lines, stderr, records = run(world, DNS_ALLOWED + """
+        [[rule]]
+        calls = ["net-connect"]
+        host = ["good.test", "bad.test"]
+        action = "ask"
+        """, "good.test", "bad.test", options=("--ask-via", f"exec:{approver}", "-v"))
+    assert lines["good.test"][0] == "connected"
+    assert lines["bad.test"] == ["resolve-error", "EAI_NONAME"]
+    asked = [json.loads(line) for line in questions.read_text().splitlines()]
+    asks = [(q["syscall"], q["host"], q["program"].rsplit("/", 1)[-1].startswith("python"))
+            for q in asks_of(asked)]
+    assert asks == [("resolve", "good.test", True), ("resolve", "bad.test", True)]
+    assert "refused resolving bad.test" in stderr
+    assert "bad.test" not in world[3].queries
+    resolves = {r["name"]: r["result"] for r in records if r["event"] == "resolve"}
+    assert resolves == {"good.test": "resolved", "bad.test": "refused"}
+    # "permit" remembers (the narrowest scope: the name): the connect is not asked again
+    connect = next(r for r in records if r["event"] == "syscall"
+                   and r["args"].get("host") == "good.test")
+    assert connect["result"] == "permitted" and connect["rule"]["host"] == "good.test"
+
+
+def asks_of(messages: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [m for m in messages if m.get("type") == "ask"]
