@@ -1,6 +1,6 @@
 """Host names, the pure parts: ``host`` conditions, which rule refuses a lookup, the policy
 file's ``host`` and ``dns_refused`` keys, DNS messages as systrace reads them, the run's name
-table.  (Real lookups under systrace: tests/engine/test_hostnames.py.)"""
+table.  (Real lookups under systrace: tests/engine/test_host_lookups.py.)"""
 
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ action = "never"
     ("x.port.test", None),     # ... on some ports only: the connects decide
     ("ok.bad2.test", None),    # an earlier permit decides first
     ("x.bad2.test", 4),
-    ("asked.test", None),      # ask: resolved, the connect asks
+    ("asked.test", 5),         # ask on the host alone: asked at the lookup
     ("other.test", None),      # no host rule: nothing to refuse
 ])
 def test_resolution(name: str, refused_by: int | None) -> None:
