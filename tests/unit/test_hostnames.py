@@ -289,3 +289,24 @@ def test_scripted_approver_matches_any_of_several_hosts() -> None:
     assert rule.matches({"host": "api.github.com"})
     assert not rule.matches({"host": ["cdn.example"]})
     assert not rule.matches({"address": "1.2.3.4:443"})
+
+
+def test_a_lookup_asked_about_offers_names_and_remembers_a_host_rule() -> None:
+    from systrace_py.policy.model import Action, Decision
+    from systrace_py.supervisor import AskRequest
+    from systrace_py.ui.answering import Interpreter, call_text
+
+    table = loads_policy('[[rule]]\ncalls = ["net-connect"]\nhost = "*.github.com"\n'
+                         'action = "ask"\n', "p.toml").main
+    rule = table.resolution("api.github.com")
+    assert rule is not None
+    facts = CallFacts("connect", sockaddr=SockAddr("inet", names=("api.github.com",)))
+    request = AskRequest(1, 1, 0, "/usr/bin/curl", "resolve", {"host": "api.github.com"},
+                         facts, Decision(Action.ASK, rule.errno, rule, "main"), table=table)
+    interp = Interpreter(request)
+    assert [o.key for o in interp.offers] == ["name", "domain", "any"]
+    assert call_text(request) == "resolve api.github.com"
+    answer = interp.answer("permit domain")
+    assert answer.rule is not None and answer.rule.net is not None
+    assert answer.rule.net.describe() == {"host": "*.github.com"}
+    assert answer.rule.calls == ("net-connect",)
