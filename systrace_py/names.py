@@ -1,10 +1,10 @@
 """Which names the traced programs resolved to which addresses: rules on ``host`` need it.
 
 A connect carries an address, not a name.  To decide it by the name the program looked up,
-systrace watches the lookups themselves: a query a traced program sends to a name server
-(any destination on port 53, UDP or TCP: the servers of /etc/resolv.conf, or one the program
-chose) is redirected -- argument replacement, as a ``redirect`` rule does -- to a small
-resolver inside systrace, bound on loopback.  The resolver
+systrace watches the lookups themselves: a query a traced program sends to a name server of
+/etc/resolv.conf (port 53, UDP or TCP; a server the program chose itself is not believed: it
+could say any name is any address) is redirected -- argument replacement, as a ``redirect``
+rule does -- to a small resolver inside systrace, bound on loopback.  The resolver
 
 * refuses a query for a name a ``never`` rule on the host alone refuses ("no such name",
   ``dns_refused = "nxdomain"``, the default) -- the program never learns an address -- and
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from systrace_py.engine.decode import DecodedCall
 
 __all__ = ["DNS_PORT", "NAMED_CALLS", "DnsObserver", "NameTable", "Resolution", "Resolver",
-           "read_hosts", "socket_owner"]
+           "read_hosts", "read_nameservers", "socket_owner"]
 
 DNS_PORT = 53
 #: The calls whose address a ``host`` condition looks at (net-connect: connect and sends)
@@ -108,6 +108,24 @@ class NameTable:
         if not names or names == addr.names:
             return addr
         return SockAddr(addr.family, addr.host, addr.port, addr.path, names)
+
+
+def read_nameservers(path: str = "/etc/resolv.conf") -> frozenset[str]:
+    """The name servers a resolv.conf names (as :func:`_address_key` files them); glibc's
+    default, the local host, when it names none."""
+    found: set[str] = set()
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        words = line.split()
+        if len(words) >= 2 and words[0] == "nameserver":
+            key = _address_key(words[1])
+            if key is not None:
+                found.add(key)
+    return frozenset(found) if found else frozenset({"127.0.0.1", "::1"})
 
 
 def socket_owner(client: tuple[str, int], tcp: bool, pids: list[int]) -> int | None:
@@ -303,13 +321,6 @@ class Resolver:
                 found = self._endpoints[(key, target)] = _Endpoint(self, key, target, family)
         return SockAddr("inet", "127.0.0.1", found.port)
 
-    def is_endpoint(self, addr: SockAddr) -> bool:
-        """Whether ``addr`` is one of the resolver's own endpoints."""
-        if addr.host != "127.0.0.1":
-            return False
-        with self._lock:
-            return any(e.port == addr.port for e in self._endpoints.values())
-
     def close(self) -> None:
         self.closed = True
         with self._lock:
@@ -376,8 +387,12 @@ class DnsObserver:
 
     def __init__(self, decide: Callable[[Any, str, tuple[str, int], bool], object],
                  report: Callable[[Resolution], None] | None = None,
-                 hosts: str = "/etc/hosts", timeout: float = UPSTREAM_TIMEOUT) -> None:
+                 hosts: str = "/etc/hosts", resolv_conf: str = "/etc/resolv.conf",
+                 timeout: float = UPSTREAM_TIMEOUT) -> None:
         self.names = NameTable()
+        #: the servers whose answers are believed: the system's (a program could otherwise
+        #: send its queries to a server of its own that says good.example is its address)
+        self.servers = read_nameservers(resolv_conf)
         for address, names in read_hosts(hosts):
             for name in names:
                 self.names.add(name, [address])
@@ -398,9 +413,9 @@ class DnsObserver:
 
     def redirect(self, key: Any, call: DecodedCall) -> bytes | None:
         """The struct sockaddr a DNS query's connect or send goes to instead (systrace's
-        resolver), or None when the call sends no query: one destination, an IP address on
-        port 53 (not the resolver's own).  Its socket's family is kept: an IPv6 socket gets
-        the resolver as an IPv4-mapped address."""
+        resolver), or None when the call sends no query: one destination, a name server of
+        /etc/resolv.conf on port 53.  Its socket's family is kept: an IPv6 socket gets the
+        resolver as an IPv4-mapped address.  A query to another server is not observed."""
         if call.name not in _REDIRECTED_CALLS:
             return None
         addrs = call.sockaddrs
@@ -408,7 +423,7 @@ class DnsObserver:
             return None
         addr = addrs[0]
         if addr.family not in ("inet", "inet6") or addr.port != DNS_PORT or addr.host is None \
-                or self.resolver.is_endpoint(addr):
+                or _address_key(addr.host) not in self.servers:
             return None
         self._keys.setdefault(id(key), key)
         target = self.resolver.endpoint(id(key), addr)

@@ -71,14 +71,14 @@ class DnsServer:
 
 
 @contextmanager
-def dns_server(table: dict[str, str]) -> Iterator[DnsServer]:
+def dns_server(table: dict[str, str], address: str = SERVER) -> Iterator[DnsServer]:
     server = DnsServer(table)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        sock.bind((SERVER, 53))
+        sock.bind((address, 53))
     except OSError as exc:
         sock.close()
-        pytest.skip(f"cannot listen on {SERVER}:53 ({exc.strerror}): needs root")
+        pytest.skip(f"cannot listen on {address}:53 ({exc.strerror}): needs root")
     sock.settimeout(0.2)
     server.sock = sock
     thread = threading.Thread(target=server.serve, daemon=True)

@@ -14,20 +14,35 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dns_lib import DnsServer, dns_server, listeners, private_resolv_conf
+from dns_lib import SERVER, DnsServer, dns_server, listeners, private_resolv_conf
 
 from conftest import PYTHON, run_systrace
 
 GOOD, BAD = "127.0.0.2", "127.0.0.3"
+LIAR = "127.53.0.2"
 World = tuple[Path, list[str], int, DnsServer]  # tmp, command prefix, listeners' port, server
 NAMES = {"good.test": GOOD, "bad.test": BAD, "api.example.test": GOOD}
 
 CLIENT = r"""
-import errno, socket, sys
+import errno, socket, struct, sys
+
+def ask(server, name):  # a lookup by hand, sent to a server of the program's choosing
+    wire = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+    query = struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0) + wire + struct.pack(">HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    s.connect((server, 53))
+    s.send(query)
+    reply = s.recv(512)
+    return socket.inet_ntoa(reply[-4:])
+
 port = int(sys.argv[1])
 for target in sys.argv[2:]:
     if target.startswith("@"):
         address = target[1:]
+    elif "/" in target:
+        server, name = target.split("/")
+        address = ask(server, name)
     else:
         try:
             address = socket.getaddrinfo(target, port, socket.AF_INET,
@@ -59,6 +74,13 @@ action = "permit"
 @pytest.fixture(scope="module")
 def server() -> Iterator[DnsServer]:
     with dns_server(NAMES) as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def liar() -> Iterator[DnsServer]:
+    """A name server of the program's own choosing, saying good.test is the other address."""
+    with dns_server({"good.test": BAD}, address=LIAR) as found:
         yield found
 
 
@@ -272,3 +294,25 @@ def test_ask_at_resolution(world: World) -> None:
 
 def asks_of(messages: list[dict[str, object]]) -> list[dict[str, object]]:
     return [m for m in messages if m.get("type") == "ask"]
+
+
+def test_a_name_server_of_the_programs_choosing_is_not_believed(world: World,
+                                                                liar: DnsServer) -> None:
+    """A program that asks a server of its own (which says good.test is the other address)
+    gets that answer, but systrace does not believe it: the connect has no name and meets
+    address rules only -- refused here.  The same lookup by hand sent to the resolv.conf
+    server is observed (the control: the client's own lookups are seen when they go there)."""
+    lines, _, records = run(world, DNS_ALLOWED + """
+        [[rule]]
+        calls = ["net-connect"]
+        host = "good.test"
+        action = "permit"
+
+        [[rule]]
+        calls = ["connect"]
+        action = "never"
+        """, f"{LIAR}/good.test", f"{SERVER}/good.test")
+    assert lines[f"{LIAR}/good.test"] == ["refused", "EPERM"]
+    assert lines[f"{SERVER}/good.test"] == ["connected", GOOD]
+    assert "good.test" in liar.queries  # (it was asked, unobserved)
+    assert [r["server"] for r in records if r["event"] == "resolve"] == [f"{SERVER}:53"]
