@@ -53,6 +53,38 @@ class DnsServer:
     queries: list[str] = field(default_factory=list)
     sock: socket.socket | None = None
     stopped: bool = False
+    tcp: socket.socket | None = None
+    tcp_queries: list[str] = field(default_factory=list)
+
+    def serve_tcp(self) -> None:
+        """DNS over TCP: one two-byte-framed query per connection is enough for glibc."""
+        assert self.tcp is not None
+        while not self.stopped:
+            try:
+                conn, _ = self.tcp.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                try:
+                    conn.settimeout(5)
+                    while True:
+                        head = conn.recv(2)
+                        if len(head) < 2:
+                            break
+                        size = struct.unpack(">H", head)[0]
+                        data = b""
+                        while len(data) < size:
+                            chunk = conn.recv(size - len(data))
+                            if not chunk:
+                                break
+                            data += chunk
+                        self.tcp_queries.append(_name(data, 12)[0])
+                        reply = answer(data, self.table)
+                        conn.sendall(struct.pack(">H", len(reply)) + reply)
+                except (OSError, IndexError, struct.error):
+                    continue
 
     def serve(self) -> None:
         assert self.sock is not None
@@ -81,24 +113,35 @@ def dns_server(table: dict[str, str], address: str = SERVER) -> Iterator[DnsServ
         pytest.skip(f"cannot listen on {address}:53 ({exc.strerror}): needs root")
     sock.settimeout(0.2)
     server.sock = sock
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
+    tcp = socket.socket()
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    tcp.bind((address, 53))
+    tcp.listen(8)
+    tcp.settimeout(0.2)
+    server.tcp = tcp
+    threads = [threading.Thread(target=server.serve, daemon=True),
+               threading.Thread(target=server.serve_tcp, daemon=True)]
+    for thread in threads:
+        thread.start()
     try:
         yield server
     finally:
         server.stopped = True
-        thread.join()
+        for thread in threads:
+            thread.join()
         sock.close()
+        tcp.close()
 
 
-def private_resolv_conf(tmp: Path) -> list[str]:
+def private_resolv_conf(tmp: Path, options: str = "") -> list[str]:
     """A command prefix running its command with /etc/resolv.conf saying ``nameserver
-    SERVER`` (a bind mount in a new mount namespace); skips when that cannot be made."""
+    SERVER`` (and ``options``: ``use-vc`` makes glibc ask over TCP) -- a bind mount in a new
+    mount namespace; skips when that cannot be made."""
     unshare = shutil.which("unshare")
     if unshare is None:
         pytest.skip("unshare(1) is not installed")
     conf = tmp / "resolv.conf"
-    conf.write_text(f"nameserver {SERVER}\noptions timeout:2 attempts:1\n")
+    conf.write_text(f"nameserver {SERVER}\noptions timeout:2 attempts:1 {options}\n")
     prefix = [unshare, "-m", "--propagation", "private", "sh", "-c",
               'mount --bind "$0" /etc/resolv.conf && exec "$@"', str(conf)]
     probe = subprocess.run([*prefix, "cat", "/etc/resolv.conf"], capture_output=True,

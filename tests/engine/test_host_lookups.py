@@ -316,3 +316,30 @@ def test_a_name_server_of_the_programs_choosing_is_not_believed(world: World,
     assert lines[f"{SERVER}/good.test"] == ["connected", GOOD]
     assert "good.test" in liar.queries  # (it was asked, unobserved)
     assert [r["server"] for r in records if r["event"] == "resolve"] == [f"{SERVER}:53"]
+
+
+def test_lookups_over_tcp(world: World, server: DnsServer) -> None:
+    """glibc asking over TCP (``options use-vc``): redirected and observed the same way --
+    the refused name is no such name, the permitted one connects by its name."""
+    tmp, _, port, _ = world
+    prefix = private_resolv_conf(tmp, "use-vc")
+    world = (tmp, prefix, port, server)
+    server.tcp_queries.clear()
+    lines, _, _ = run(world, DNS_ALLOWED + """
+        [[rule]]
+        calls = ["net-connect"]
+        host = "bad.test"
+        action = "never"
+
+        [[rule]]
+        calls = ["net-connect"]
+        host = "good.test"
+        action = "permit"
+
+        [[rule]]
+        calls = ["connect"]
+        action = "never"
+        """, "good.test", "bad.test")
+    assert lines["good.test"][0] == "connected"
+    assert lines["bad.test"] == ["resolve-error", "EAI_NONAME"]
+    assert server.tcp_queries == ["good.test"]
