@@ -62,7 +62,7 @@ def parse_address(text: str) -> _Network:
             loose = ipaddress.ip_network(text.strip(), strict=False)
             raise ValueError(f"{text!r} has host bits set (did you mean {loose}?)") from None
         raise ValueError(f"{text!r} is not an IP address or CIDR network (such as 10.0.0.0/8,"
-                         " ::1 or 127.0.0.1; host names are not resolved)") from None
+                         " ::1 or 127.0.0.1; a host name goes in host = ...)") from None
     if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(_MAPPED):
         mapped = network.network_address.ipv4_mapped
         assert mapped is not None
