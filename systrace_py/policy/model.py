@@ -588,7 +588,7 @@ class Table:
 
     def has_host_rules(self) -> bool:
         """Whether a rule has a ``host`` condition (then the run observes DNS)."""
-        return any(getattr(rule.net, "hosts", None) is not None for rule in self.rules)
+        return self.compiled().host_rules
 
     def may_refuse(self, syscall: str, cls: str | None, part: str | None = None) -> bool:
         """Whether any rule for this call and class refuses or asks (under some condition)."""
