@@ -29,6 +29,7 @@ TYPE_A = 1
 TYPE_CNAME = 5
 TYPE_AAAA = 28
 CLASS_IN = 1
+RCODE_SERVFAIL = 2
 RCODE_NXDOMAIN = 3
 _HEADER = struct.Struct(">HHHHHH")
 _MAX_POINTERS = 64  # a name longer than this many jumps is a loop

@@ -38,7 +38,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from systrace_py.dnswire import DnsFormatError, answer_of, query_of, refusal
+from systrace_py.dnswire import RCODE_SERVFAIL, DnsFormatError, answer_of, query_of, refusal
 from systrace_py.policy import aliases
 from systrace_py.policy.model import SockAddr
 from systrace_py.policy.net import normal_name
@@ -345,6 +345,11 @@ class Resolver:
                                         refused_by=rule, server=server))
                 return refusal(message)
         reply = self._forward(endpoint, message, tcp)
+        if reply is None and query is not None:
+            # the server did not answer: say so at once ("server failure"), as the
+            # kernel's "connection refused" would have told the program natively, so that
+            # it tries its next server rather than wait for an answer that will not come
+            return refusal(message, RCODE_SERVFAIL)
         if reply is None or query is None:
             return reply
         try:

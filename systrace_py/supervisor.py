@@ -6,7 +6,9 @@ to the new program's own table when the policy (or the policy directory) has one
 keeps tables across exec.  Each stop is decided by the process's table; PERMIT runs the call
 (redirected when the rule says so), NEVER refuses it with the rule's errno, ASK goes to the
 front end (or, without one, is refused with a line on stderr), and every decision a rule made
-goes to the log.
+goes to the log.  When a rule is on host names (or connects are shown to someone), the
+programs' DNS queries go to systrace's resolver (:mod:`systrace_py.names`): connects are
+decided by the names looked up for their address, and lookups of refused names refused.
 """
 
 from __future__ import annotations

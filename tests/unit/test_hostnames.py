@@ -310,3 +310,71 @@ def test_a_lookup_asked_about_offers_names_and_remembers_a_host_rule() -> None:
     assert answer.rule is not None and answer.rule.net is not None
     assert answer.rule.net.describe() == {"host": "*.github.com"}
     assert answer.rule.calls == ("net-connect",)
+
+
+# --- the resolver, on loopback (no tracing) ------------------------------------------------
+
+def _upstream(table: dict[str, str]) -> tuple[socket.socket, int]:
+    """A tiny name server on a free loopback port, answering A queries from ``table``."""
+    import threading
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                data, client = sock.recvfrom(512)
+            except (OSError, ValueError):
+                return
+            q = query_of(data)
+            body = response(data, [(12, 1, socket.inet_aton(table[q.name]))]) \
+                if q.name in table else refusal(data)
+            sock.sendto(body, client)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return sock, sock.getsockname()[1]
+
+
+def _ask_endpoint(endpoint: SockAddr, message: bytes) -> bytes:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+        client.settimeout(10)
+        client.sendto(message, (endpoint.host, endpoint.port))
+        return client.recv(512)
+
+
+def test_resolver_forwards_records_and_refuses() -> None:
+    from systrace_py.names import Resolver
+
+    upstream, port = _upstream({"good.test": "127.0.0.2", "bad.test": "127.0.0.3"})
+    names = NameTable()
+    seen: list[tuple[str, object]] = []
+    resolver = Resolver(names, lambda key, name, client, tcp: "rule" if name == "bad.test"
+                        else None, lambda r: seen.append((r.name, r.refused_by)))
+    try:
+        endpoint = resolver.endpoint("key", SockAddr("inet", "127.0.0.1", port))
+        good = answer_of(_ask_endpoint(endpoint, query("good.test")))
+        assert good.addresses == ("127.0.0.2",)
+        assert names.names_for("127.0.0.2") == ("good.test",)
+        bad = answer_of(_ask_endpoint(endpoint, query("bad.test")))
+        assert (bad.rcode, bad.addresses) == (3, ())
+        assert names.names_for("127.0.0.3") == ()
+        assert seen == [("good.test", None), ("bad.test", "rule")]
+    finally:
+        resolver.close()
+        upstream.close()
+
+
+def test_resolver_says_server_failure_when_the_server_is_gone() -> None:
+    from systrace_py.names import Resolver
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as gone:
+        gone.bind(("127.0.0.1", 0))
+        port = gone.getsockname()[1]  # nobody listens there once closed
+    resolver = Resolver(NameTable(), lambda key, name, client, tcp: None, timeout=2)
+    try:
+        endpoint = resolver.endpoint("key", SockAddr("inet", "127.0.0.1", port))
+        failed = answer_of(_ask_endpoint(endpoint, query("good.test")))
+        assert (failed.rcode, failed.addresses) == (2, ())
+    finally:
+        resolver.close()
