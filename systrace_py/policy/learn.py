@@ -293,8 +293,13 @@ def observation_from_record(record: Mapping[str, Any]) -> Observation | None:
     addresses = [address] if isinstance(address, str) else (
         address if isinstance(address, list) else [])
     argv = args.get("argv")
-    return Observation(table, syscall, paths, normalize_flags(flags),
-                       tuple(_parse_address(str(a)) for a in addresses),
+    host = args.get("host")  # the names looked up for the address (docs/policy.md)
+    names = tuple(sorted({str(h) for h in host})) if isinstance(host, list) else (
+        (str(host),) if isinstance(host, str) else ())
+    sockaddrs = tuple(_parse_address(str(a)) for a in addresses)
+    if names and len(sockaddrs) == 1 and sockaddrs[0].family in ("inet", "inet6"):
+        sockaddrs = (dataclasses.replace(sockaddrs[0], names=names),)
+    return Observation(table, syscall, paths, normalize_flags(flags), sockaddrs,
                        tuple(str(a) for a in argv) if isinstance(argv, list) else None)
 
 

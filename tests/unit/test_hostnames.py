@@ -378,3 +378,17 @@ def test_resolver_says_server_failure_when_the_server_is_gone() -> None:
         assert (failed.rcode, failed.addresses) == (2, ())
     finally:
         resolver.close()
+
+
+def test_a_log_record_keeps_the_host() -> None:
+    """`systrace policy check` / `policy learn` read enforce logs: the host the log shows with
+    the address is part of the observation, so a host rule is seen used."""
+    from systrace_py.policy.learn import observation_from_record
+
+    obs = observation_from_record({"event": "syscall", "result": "permitted",
+                                   "syscall": "connect", "table": "main",
+                                   "args": {"address": "127.0.0.2:443", "host": "good.test"}})
+    assert obs is not None and obs.sockaddrs == (named("127.0.0.2", 443, "good.test"),)
+    table = loads_policy('[[rule]]\ncalls = ["connect"]\nhost = "good.test"\n'
+                         'action = "permit"\n', "p.toml").main
+    assert table.decide(obs.all_facts()[0]).rule is table.rules[0]
