@@ -343,3 +343,17 @@ def test_lookups_over_tcp(world: World, server: DnsServer) -> None:
     assert lines["good.test"][0] == "connected"
     assert lines["bad.test"] == ["resolve-error", "EAI_NONAME"]
     assert server.tcp_queries == ["good.test"]
+
+
+def test_ask_at_resolution_with_nobody_to_ask_refuses(world: World) -> None:
+    """-a: an ask rule on a host has nobody to ask at the lookup: refused ("no such name"),
+    and said; a name no rule asks about resolves."""
+    lines, stderr, _ = run(world, DNS_ALLOWED + """
+        [[rule]]
+        calls = ["net-connect"]
+        host = "bad.test"
+        action = "ask"
+        """, "good.test", "bad.test", options=("-a",))
+    assert lines["good.test"][0] == "connected"
+    assert lines["bad.test"] == ["resolve-error", "EAI_NONAME"]
+    assert "refused resolving bad.test" in stderr and "no one can be asked" in stderr
