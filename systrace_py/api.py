@@ -227,6 +227,9 @@ class HandlerMonitor(Generic[C]):
         """The session's tracer (to stop the run, detach a process)."""
         self.tracer = tracer
 
+    def close(self) -> None:
+        """Nothing runs beside the tracer for handlers."""
+
     # --- the Monitor protocol ------------------------------------------------------------------
     def on_start(self, process: Process) -> None:
         process.state = None

@@ -674,6 +674,11 @@ class ScriptRule:
     def matches(self, ask: Mapping[str, Any]) -> bool:
         for key, pattern in self.match:
             value = ask.get(key)
+            if key == "host" and isinstance(value, list):  # several names: any may match
+                if not any(isinstance(v, str) and fnmatch.fnmatchcase(v, pattern)
+                           for v in value):
+                    return False
+                continue
             if key == "argv" and isinstance(value, list):
                 value = shlex.join(value)
             elif key == "rule" and isinstance(value, dict):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 import time
 from typing import IO, Any
 
@@ -74,6 +75,7 @@ class AuditLog:
         self.file = file
         #: The first write error of the file: once set, nothing more is written.
         self.failed: LogError | None = None
+        self._lock = threading.Lock()  # (systrace's resolver logs from its own threads)
 
     @classmethod
     def open(cls, path: str | None, to_stderr: bool, stderr: IO[str]) -> AuditLog | None:
@@ -93,16 +95,17 @@ class AuditLog:
             raise self.failed
         record = {"time": round(time.time(), 6), "v": LOG_VERSION, **record}
         line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
-        if self.file is not None:
-            try:
-                self.file.write(line.encode())
-            except LogError as exc:
-                self.failed = exc
-                raise
-        for sink in self.sinks:
-            with contextlib.suppress(OSError, ValueError):
-                sink.write(line)
-                sink.flush()
+        with self._lock:
+            if self.file is not None:
+                try:
+                    self.file.write(line.encode())
+                except LogError as exc:
+                    self.failed = exc
+                    raise
+            for sink in self.sinks:
+                with contextlib.suppress(OSError, ValueError):
+                    sink.write(line)
+                    sink.flush()
 
     def start(self, argv: list[str], policy: str | None, mode: str) -> None:
         self.write({"event": Event.START, "argv": argv, "policy": policy,
@@ -134,13 +137,27 @@ class AuditLog:
         whose result was injected did not run; one only delayed or signalled has its own
         decision record too.  Learning reads neither as a call the program may make."""
         injection = rule.inject
-        record: dict[str, Any] = {"event": "syscall", **who, "syscall": syscall, "args": args,
+        record: dict[str, Any] = {"event": Event.SYSCALL, **who, "syscall": syscall,
+                                  "args": args,
                                   "action": "inject", "result": result,
                                   "rule": rule_ref(rule, table), "table": table,
                                   "reason": "rule",
                                   "injected": injection.describe() if injection else {}}
         if injection is not None and injection.errno is not None:
             record["errno"] = record["injected"]["errno"]
+        self.write(record)
+
+    def resolution(self, name: str, qtype: int, server: str, addresses: list[str],
+                   rule: dict[str, Any] | None) -> None:
+        """A DNS query a traced program sent, as systrace's resolver handled it: the name,
+        the query type (1: A, 28: AAAA), the server it went to, the addresses the answer
+        gave for the name, or the rule that refused it (answered "no such name")."""
+        record: dict[str, Any] = {"event": Event.RESOLVE, "name": name, "type": qtype,
+                                  "server": server}
+        if rule is not None:
+            record.update(result="refused", rule=rule)
+        else:
+            record.update(result="resolved", addresses=addresses)
         self.write(record)
 
     def engine(self, who: dict[str, Any], syscall: str, args: dict[str, Any], errno_name: str,

@@ -39,6 +39,7 @@ from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
 from systrace_py.injector import Injector
 from systrace_py.logrecords import Event
+from systrace_py.names import NAMED_CALLS, DnsObserver
 from systrace_py.policy import aliases
 from systrace_py.policy.learn import MAIN, Observation, normalize_flags
 from systrace_py.policy.model import PathArg, Rule
@@ -90,9 +91,21 @@ class Learner:
         self._initial_pid: int | None = None
         #: execs whose result is not known yet, by the process making them
         self._execs: dict[int, tuple[Observation, Task, DecodedCall]] = {}
+        self.dns: DnsObserver | None = None  # (made at attach)
 
     def attach(self, tracer: Tracer) -> None:
+        """Also starts observing DNS: the names the programs resolve become ``host`` rules
+        (names from DNS answers only: /etc/hosts is not read, so loopback and local names
+        stay address rules)."""
         self.tracer = tracer
+        if self.dns is None:
+            self.dns = DnsObserver(lambda _key, _name, _client, _tcp: None, hosts="")
+        tracer.decoder.names = self.dns.names.label
+
+    def close(self) -> None:
+        """End the resolver."""
+        if self.dns is not None:
+            self.dns.close()
 
     def observations(self) -> list[Observation]:
         """What was seen, in the order it was first seen (an exec whose result never came
@@ -175,6 +188,10 @@ class Learner:
                     return _RUN_EXIT
                 if obs not in self._observations:
                     self._record(obs, task, call)
+                if self.dns is not None and name in NAMED_CALLS:
+                    lookup = self.dns.redirect(MAIN, call)
+                    if lookup is not None:  # a DNS query: to systrace's resolver
+                        return Reply(sockaddr=lookup)
                 return _RUN
         elif name in _LISTING:
             return self._listing(task, call, table, name)

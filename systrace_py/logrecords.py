@@ -17,6 +17,7 @@ Pure data, no I/O but what :func:`sockaddr_json` and the parsers do to their arg
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from collections.abc import Mapping
@@ -44,6 +45,7 @@ class Event(enum.StrEnum):
     START = "start"                    # the run: argv, policy, mode, the tracer's pid
     SYSCALL = "syscall"                # a decision on a call (a rule, the default, an answer)
     ENGINE_REFUSAL = "engine-refusal"  # the engine refused a call on its own (a guard)
+    RESOLVE = "resolve"                # a DNS query the program sent, as systrace answered it
     FORK = "fork"
     VFORK = "vfork"
     CLONE = "clone"
@@ -55,14 +57,21 @@ class Event(enum.StrEnum):
 
 
 def sockaddr_json(addr: SockAddr) -> dict[str, Any]:
-    return {k: v for k, v in (("family", addr.family), ("host", addr.host),
-                              ("port", addr.port), ("path", addr.path)) if v is not None}
+    """An address, with the host names the program looked up for it (``names``)."""
+    out: dict[str, Any] = {k: v for k, v in (("family", addr.family), ("host", addr.host),
+                                             ("port", addr.port), ("path", addr.path))
+                           if v is not None}
+    if addr.names:
+        out["names"] = list(addr.names)
+    return out
 
 
 def sockaddr_from_json(data: Mapping[str, Any]) -> SockAddr:
     port = data.get("port")
+    names = data.get("names")
     return SockAddr(str(data["family"]), data.get("host"),
-                    int(port) if port is not None else None, data.get("path"))
+                    int(port) if port is not None else None, data.get("path"),
+                    tuple(str(n) for n in names) if isinstance(names, list) else ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +143,13 @@ def legacy_call(args: Mapping[str, Any]) -> LoggedCall:
     addresses = [address] if isinstance(address, str) else (
         address if isinstance(address, list) else [])
     argv = args.get("argv")
-    return LoggedCall(paths, flags, tuple(_legacy_address(str(a)) for a in addresses),
+    host = args.get("host")  # the names looked up for the address (docs/policy.md)
+    names = tuple(sorted({str(h) for h in host})) if isinstance(host, list) else (
+        (str(host),) if isinstance(host, str) else ())
+    sockaddrs = tuple(_legacy_address(str(a)) for a in addresses)
+    if names and len(sockaddrs) == 1 and sockaddrs[0].family in ("inet", "inet6"):
+        sockaddrs = (dataclasses.replace(sockaddrs[0], names=names),)
+    return LoggedCall(paths, flags, sockaddrs,
                       tuple(str(a) for a in argv) if isinstance(argv, list) else None)
 
 

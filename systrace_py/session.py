@@ -49,6 +49,10 @@ class SessionMonitor(Monitor, Protocol):
     def attach(self, tracer: Tracer) -> None:
         ...
 
+    def close(self) -> None:
+        """The run is over: end what the monitor runs beside the tracer (a resolver)."""
+        ...
+
 
 class Failure(enum.Enum):
     """Why a session did not run to its end (the traced processes were killed, except for
@@ -123,6 +127,7 @@ class Session:
                  on_orphans: Callable[[int], None] | None = None,
                  signals: bool = True, protect: bool = True) -> None:
         self.tracer = Tracer(monitor, hold_arguments=hold_arguments, plan=plan)
+        self._monitor = monitor
         monitor.attach(self.tracer)
         self.tracer.on_orphans = on_orphans
         self._notify = notify or (lambda _text: None)
@@ -146,6 +151,7 @@ class Session:
                 return self._failed(exc)
             finally:
                 tracer.close()  # (again, harmlessly, after run(); a failed spawn needs it)
+                self._monitor.close()
 
     def attach(self, pid: int, on_attached: Callable[[], None] | None = None) -> Outcome:
         """Trace a running process (and the children it makes from now on).  SIGINT or
@@ -180,6 +186,7 @@ class Session:
             return self._failed(exc)
         finally:
             tracer.close()
+            self._monitor.close()
 
     # --- the hardening -----------------------------------------------------------------------
     def _failed(self, exc: Exception) -> Outcome:

@@ -6,17 +6,22 @@ to the new program's own table when the policy (or the policy directory) has one
 keeps tables across exec.  Each stop is decided by the process's table; PERMIT runs the call
 (redirected when the rule says so), NEVER refuses it with the rule's errno, ASK goes to the
 front end (or, without one, is refused with a line on stderr), and every decision a rule made
-goes to the log.
+goes to the log.  When a rule is on host names (or connects are shown to someone), the
+programs' DNS queries go to systrace's resolver (:mod:`systrace_py.names`): connects are
+decided by the names looked up for their address, and lookups of refused names refused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import errno as errno_module
 import functools
 import itertools
 import os
+import queue
+import signal
 import sys
 import threading
 import time
@@ -24,13 +29,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
-from systrace_py.audit import AuditLog
+from systrace_py.audit import AuditLog, rule_ref
 from systrace_py.engine.decode import DecodedCall, DecodeError
 from systrace_py.engine.events import DETACH, KILL, PARK, Reply
 from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
 from systrace_py.injector import Injector
+from systrace_py.names import NAMED_CALLS, DnsObserver, Resolution, socket_owner
 from systrace_py.policy.filterplan import (
     KILLED_WHEN_REFUSED,
     SOCKET_MAKERS,
@@ -41,10 +47,12 @@ from systrace_py.policy.model import (
     Action,
     CallFacts,
     Decision,
+    Facts,
     PathArg,
     Policy,
     Reason,
     Rule,
+    SockAddr,
     Table,
 )
 from systrace_py.policy.store import PolicyStore
@@ -168,6 +176,16 @@ class ProcessState:
 
 
 @dataclass(eq=False)
+class _ResolutionAsk:
+    """An ask about a lookup: set when answered (the program may send the query again
+    meanwhile: every copy waits for the one answer)."""
+
+    done: threading.Event
+    answer: Answer | None = None
+    request: AskRequest | None = None
+
+
+@dataclass(eq=False)
 class _Pending:
     """An ask waiting for its answer: what applying the answer needs."""
 
@@ -218,6 +236,21 @@ class PolicySet:
         return any(rule.argv is not None for t in self.tables() for rule in t.rules)
 
 
+def by_name(facts: list[Facts], call: DecodedCall) -> list[Facts]:
+    """An address several names were resolved to is decided once per name, the strictest
+    answer winning: a connect to it may stand for any of them (two names on one CDN
+    address), and must not be permitted by one name when another is refused."""
+    out: list[Facts] = []
+    for one in facts:
+        addr = one.sockaddr
+        if addr is None or len(addr.names) <= 1:
+            out.append(one)
+            continue
+        out.extend(CallFacts(call.policy_name, (), None, dataclasses.replace(addr, names=(n,)),
+                             None, selector=call.selector) for n in addr.names)
+    return out
+
+
 def strictest(decisions: list[Decision]) -> Decision:
     worst = decisions[0]
     for d in decisions[1:]:
@@ -252,9 +285,134 @@ class Supervisor:
         self._pending: dict[int, _Pending] = {}   # asks waiting for an answer, by id
         self._pending_lock = threading.Lock()     # (answers come from the front end's thread)
         self._ask_ids = itertools.count(1)
+        #: DNS observed for ``host`` rules (systrace_py.names): made at attach when a table
+        #: has one
+        self.dns: DnsObserver | None = None
+        #: asks about lookups waiting for their answer, by (pid, name); rules their answers
+        #: remembered, for the tracer's thread to add
+        self._resolving: dict[tuple[int, str], _ResolutionAsk] = {}
+        self._remembered: queue.SimpleQueue[tuple[Process, Rule, str]] = queue.SimpleQueue()
+        self._resolving_asked = False
+        #: observe DNS when a rule is on host names, or when connects that stop (a rule
+        #: looks at their address) are shown to someone: a log, -v, a front end
+        self._observe_dns = any(t.has_host_rules() for t in policies.tables()) or (
+            (audit is not None or asker is not None or options.verbose) and any(
+                rule.net is not None and rule.may_cover("connect")
+                for t in policies.tables() for rule in t.rules))
 
     def attach(self, tracer: Tracer) -> None:
         self.tracer = tracer
+        if self._observe_dns and self.dns is None:
+            self.dns = DnsObserver(self._refused_name, self._resolved)
+        if self.dns is not None:
+            tracer.decoder.names = self.dns.names.label
+
+    def close(self) -> None:
+        """End what the supervisor runs beside the tracer (the resolver)."""
+        if self.dns is not None:
+            self.dns.close()
+
+    def _refused_name(self, table: Table, name: str, client: tuple[str, int],
+                      tcp: bool) -> Rule | None:
+        """The rule refusing a DNS query for ``name`` under ``table``, or None (resolver's
+        thread).  An ask rule asks the front end, and this waits for the answer: a lookup
+        is answered when the person answers (the program's resolver may time out first and
+        ask again: the same question is not put twice)."""
+        if self.options.dry_run:
+            return None
+        rule = table.resolution(name)
+        if rule is None or rule.action is Action.NEVER:
+            return rule
+        if self.asker is None or self.options.automatic or self.tracer is None:
+            say(f"refused resolving {name}: {rule.label()} says ask and no one can be asked",
+                self.stderr)
+            return rule
+        return self._ask_resolution(table, rule, name, client, tcp)
+
+    def _ask_resolution(self, table: Table, rule: Rule, name: str, client: tuple[str, int],
+                        tcp: bool) -> Rule | None:
+        """Ask whether the process that sent a lookup of ``name`` may resolve it (and so
+        reach it); None: permitted, else the refusing rule.  Runs on a resolver thread;
+        rules remembered from the answer are added on the tracer's
+        (:meth:`_remember_answered_lookups`)."""
+        tracer = self.tracer
+        assert tracer is not None and self.asker is not None
+        pid = socket_owner(client, tcp, list(tracer.processes))
+        process = tracer.processes.get(pid) if pid is not None else None
+        if process is None:
+            return rule  # no traced process holds the socket: nobody to ask about
+        state: ProcessState = process.state
+        again = state.deciding().resolution(name)  # (its own rules: answers "for process")
+        if again is None or again.action is Action.NEVER:
+            return again
+        key = (process.pid, name)
+        with self._pending_lock:
+            waiting = self._resolving.get(key)
+            if waiting is None:
+                waiting = self._resolving[key] = _ResolutionAsk(threading.Event())
+                first = True
+            else:
+                first = False
+        if first:
+            self._resolving_asked = True
+            facts = CallFacts("connect", sockaddr=SockAddr("inet", names=(name,)))
+            decision = Decision(Action.ASK, rule.errno, rule, table.name, Reason.RULE)
+            request = AskRequest(process.pid, process.pid, process.ppid, process.program,
+                                 "resolve", {"host": name}, facts, decision,
+                                 table=state.deciding(), id=next(self._ask_ids),
+                                 argv=state.argv or _cmdline(process.pid),
+                                 parent_program=self._parent_program(process))
+
+            def respond(answer: Answer) -> None:
+                waiting.answer = answer
+                if answer.rule is not None:  # remembered on the tracer's thread
+                    self._remembered.put((process, answer.rule, answer.reach))
+                if answer.kind == "abort":  # (the run ends at the next stop: this kill's)
+                    self.aborted = True
+                    tracer.stop(kill=True)
+                if answer.kind in ("kill", "abort"):
+                    with contextlib.suppress(OSError):
+                        os.kill(process.pid, signal.SIGKILL)
+                waiting.done.set()
+
+            waiting.request = request
+            self.asker.ask(request, respond)
+        while not waiting.done.wait(0.5):
+            if self.dns is None or self.dns.resolver.closed or pid not in tracer.processes:
+                with self._pending_lock:
+                    gone = self._resolving.pop(key, None) is waiting
+                if gone and waiting.request is not None:
+                    self.asker.settled(waiting.request, "its process is gone")
+                return rule
+        with self._pending_lock:
+            self._resolving.pop(key, None)
+        answer = waiting.answer
+        return None if answer is not None and answer.kind in ("permit", "detach") else rule
+
+    def _remember_answered_lookups(self) -> None:
+        """Rules remembered from answers about lookups, added on the tracer's thread (tables
+        are only changed there), before the next decision."""
+        while True:
+            try:
+                process, rule, reach = self._remembered.get_nowait()
+            except queue.Empty:
+                return
+            self.remember(process, rule, reach)
+
+    def _resolved(self, resolution: Resolution) -> None:
+        """A query the resolver handled: logged; a refusal said with -v (resolver's thread)."""
+        table = resolution.key if isinstance(resolution.key, Table) else None
+        rule = resolution.refused_by if isinstance(resolution.refused_by, Rule) else None
+        if self.audit is not None:
+            self.audit.resolution(resolution.name, resolution.qtype, resolution.server,
+                                  list(resolution.addresses),
+                                  rule_ref(rule, table.name) if rule is not None and table
+                                  else None)
+        if rule is not None:
+            self.refusals += 1
+            if self.options.verbose:
+                say(f"refused resolving {resolution.name}: {rule.label()} -> "
+                    "no such name (NXDOMAIN)", self.stderr)
 
     # --- helpers ------------------------------------------------------------------------------
     @staticmethod
@@ -265,7 +423,8 @@ class Supervisor:
     @staticmethod
     def describe_call(call: DecodedCall) -> str:
         args = call.describe()
-        shown = [str(v) for k, v in args.items() if not k.endswith("_as_given")]
+        shown = [f"({', '.join(v) if isinstance(v, list) else v})" if k == "host" else str(v)
+                 for k, v in args.items() if not k.endswith("_as_given")]
         return f"{call.policy_name} {' '.join(shown)}".strip()
 
     # --- Monitor ------------------------------------------------------------------------------
@@ -273,6 +432,8 @@ class Supervisor:
         process.state = ProcessState(self.policies.main.main)
 
     def on_syscall(self, task: Task, call: DecodedCall) -> Reply:
+        if self._resolving_asked:
+            self._remember_answered_lookups()
         if self._injecting:
             process = task.process
             state: ProcessState = process.state
@@ -328,7 +489,12 @@ class Supervisor:
             if self.audit is not None and decision.rule is not None:
                 self.audit.decision(self.who(process, task.tid), call.policy_name,
                                     call.describe(), decision, "permitted", call.logged())
-            return self._permit(decision)
+            reply = self._permit(decision)
+            if self.dns is not None and reply.sockaddr is None and reply.paths is None:
+                lookup = self.dns.redirect(state.table, call)
+                if lookup is not None:  # a DNS query: to systrace's resolver
+                    return Reply(sockaddr=lookup)
+            return reply
         if self.options.dry_run:
             self._report(task, call, decision, "would-refuse")
             return Reply.run()
@@ -356,6 +522,8 @@ class Supervisor:
 
     def _decide(self, table: Table, call: DecodedCall) -> Decision:
         facts = call.all_facts()
+        if self.dns is not None and call.name in NAMED_CALLS and table.has_host_rules():
+            facts = by_name(facts, call)
         decision = (table.decide(facts[0]) if len(facts) == 1
                     else strictest([table.decide(f) for f in facts]))
         if decision.action is Action.PERMIT and call.name in ("execve", "execveat"):

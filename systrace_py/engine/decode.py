@@ -1049,6 +1049,8 @@ class DecodedCall:
                 assert address.path is not None
                 address = SockAddr("unix", path=decoder.resolve(self, address.path, AT_FDCWD,
                                                                 True).path)
+            elif decoder.names is not None:
+                address = decoder.names(address)  # the names the run resolved to it
             out.append(address)
         return out
 
@@ -1286,6 +1288,9 @@ class DecodedCall:
             addrs = self.sockaddrs
             if addrs:
                 out["address"] = str(addrs[0]) if len(addrs) == 1 else [str(a) for a in addrs]
+                named = sorted({name for a in addrs for name in a.names})
+                if named:
+                    out["host"] = named[0] if len(named) == 1 else named
             if self.argv is not None:
                 out["argv"] = list(self.argv)
             if self.name in FD_ARGS:
@@ -1378,6 +1383,9 @@ class Decoder:
 
     def __init__(self, resolver: PathResolver | None = None) -> None:
         self.resolver = resolver or PathResolver()
+        #: labels an IP address with the names the run resolved to it (SockAddr.names):
+        #: set by a monitor that observes DNS (systrace_py.names), None otherwise
+        self.names: Callable[[SockAddr], SockAddr] | None = None
         self._pidfds: collections.OrderedDict[int, int] = collections.OrderedDict()
 
     def decode(self, tid: int, tgid: int, nr: int, name: str, args: _Args,

@@ -64,6 +64,7 @@ from systrace_py.policy.inject import (
 from systrace_py.policy.model import (
     DECIDING,
     Action,
+    DnsRefused,
     Location,
     Missing,
     Policy,
@@ -115,22 +116,26 @@ __all__ = [
 FORMAT_VERSION = 1
 
 #: Keys of the file's top level, in the order :func:`dumps_policy` writes them.
-TOP_KEYS = ("version", "description", "default", "default_errno", "missing", "detach", "rule",
+TOP_KEYS = ("version", "description", "default", "default_errno", "missing", "dns_refused",
+            "detach", "rule",
             "program")
 #: Keys of a ``[program."..."]`` table.
-TABLE_KEYS = ("description", "default", "default_errno", "missing", "detach", "rule")
+TABLE_KEYS = ("description", "default", "default_errno", "missing", "dns_refused", "detach",
+              "rule")
 #: Keys of a ``[[rule]]``, in the order :func:`dumps_policy` writes them.
-RULE_KEYS = ("comment", "calls", "path", "address", "port", "unix", "argv", "action", "errno",
-             "retval", "signal", "delay", "delay_exit", "when", "when_scope", "missing",
+RULE_KEYS = ("comment", "calls", "path", "address", "port", "host", "unix", "argv", "action",
+             "errno", "retval", "signal", "delay", "delay_exit", "when", "when_scope", "missing",
              "redirect", "learned")
 #: Keys only an ``action = "inject"`` rule takes (``errno`` too, which refusals share).
 INJECT_KEYS = ("retval", "signal", "delay", "delay_exit", "when", "when_scope")
 #: Keys of a rule's ``learned`` table (what the learner saw: see :class:`Provenance`).
 LEARNED_KEYS = ("kind", "calls", "seen", "paths")
-NET_KEYS = ("address", "port", "unix")
+NET_KEYS = ("address", "port", "host", "unix")
 
 #: Calls whose socket address a ``redirect`` can replace (the engine rewrites these).
 REDIRECT_ADDRESS_CALLS = aliases.ONE_ADDRESS_CALLS
+#: The calls a ``host`` condition applies to: those that send to an address (not bind)
+HOST_CALLS = aliases.ALIASES["net-connect"]
 
 
 _ACTION_HINTS = {"deny": "never", "refuse": "never", "block": "never", "reject": "never",
@@ -449,6 +454,7 @@ class _TableOptions:
     default_errno: int
     detach: bool
     missing: Missing
+    dns_refused: DnsRefused = DnsRefused.NXDOMAIN
 
 
 # ---------------------------------------------------------------------------------------------
@@ -532,7 +538,7 @@ class _Loader:
         options = self._table_options(data, (), None)
         main = Table("main", options.default, options.default_errno,
                      self._rules(data, ()), Location(self.source), description, options.detach,
-                     options.missing)
+                     options.missing, options.dns_refused)
         policy = Policy(main, source=self.source, description=description)
         programs = data.get("program", {})
         if not isinstance(programs, dict):
@@ -566,7 +572,7 @@ class _Loader:
         table = Table(key, options.default, options.default_errno, self._rules(body, where),
                       self._location(where),
                       self._optional_str(body, where, "description"), options.detach,
-                      options.missing)
+                      options.missing, options.dns_refused)
         policy.programs[key] = table
         if not is_literal(key):
             policy.program_patterns[key] = glob
@@ -657,7 +663,15 @@ class _Loader:
         missing = inherited.missing if inherited else Missing.ENOENT
         if "missing" in data:
             missing = self._missing(data, where)
-        return _TableOptions(default, errno, detach, missing)
+        dns_refused = inherited.dns_refused if inherited else DnsRefused.NXDOMAIN
+        if "dns_refused" in data:
+            value = data["dns_refused"]
+            choices = " or ".join(f'"{d.value}"' for d in DnsRefused)
+            if not isinstance(value, str) or value.lower() not in {d.value for d in DnsRefused}:
+                shown = repr(value) if isinstance(value, str) else _kind(value)
+                raise self.error(where, "dns_refused", f"expected {choices}, got {shown}")
+            dns_refused = DnsRefused(value.lower())
+        return _TableOptions(default, errno, detach, missing, dns_refused)
 
     def _missing(self, data: dict[str, object], where: _PathKey) -> Missing:
         value = data["missing"]
@@ -887,6 +901,10 @@ class _Loader:
             raise self.error(where, next(iter(given)), _TOO_DEEP) from None
         self._applies(calls, aliases.ADDRESS_CALLS, where, next(iter(given)),
                       "carries no socket address")
+        if "host" in given:
+            self._applies(calls, HOST_CALLS, where, "host",
+                          "names no destination a program resolved (host is about connects"
+                          " and sends)")
         return net
 
     def _redirect(self, data: dict[str, object], where: _PathKey, calls: list[str],
@@ -1043,6 +1061,7 @@ def table_options(policy: Policy) -> dict[str, dict[str, object]]:
             "default": table.default.value,
             "default_errno": _errno_name(table.default_errno),
             "missing": table.missing.value,
+            "dns_refused": table.dns_refused.value,
             "detach": table.allow_detach,
             "description": table.description,
         }
@@ -1171,6 +1190,8 @@ def program_table_values(table: Table, main: Table) -> dict[str, object]:
         values["default_errno"] = _errno_name(table.default_errno)
     if table.missing is not main.missing:
         values["missing"] = table.missing.value
+    if table.dns_refused is not main.dns_refused:
+        values["dns_refused"] = table.dns_refused.value
     if table.allow_detach != main.allow_detach:
         values["detach"] = table.allow_detach
     return values
@@ -1193,6 +1214,8 @@ def dumps_policy(policy: Policy) -> str:
         top["default_errno"] = _errno_name(main.default_errno)
     if main.missing is not Missing.ENOENT:
         top["missing"] = main.missing.value
+    if main.dns_refused is not DnsRefused.NXDOMAIN:
+        top["dns_refused"] = main.dns_refused.value
     if main.allow_detach:
         top["detach"] = True
     lines = _format_table(top)

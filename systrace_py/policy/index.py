@@ -308,7 +308,7 @@ class TableIndex:
     """
 
     __slots__ = ("_by_call", "_by_class", "_checks", "_injections_for", "_renaming", "_shared",
-                 "address_rules", "inject_calls", "injections", "named_calls",
+                 "address_rules", "host_rules", "inject_calls", "injections", "named_calls",
                  "refuses_by_name", "rules", "size")
 
     def __init__(self, rules: list[Rule]) -> None:
@@ -342,6 +342,8 @@ class TableIndex:
         #: destinations the engine cannot see are not made unless a rule names the call
         #: (syscalls.Sockets)
         self.address_rules = any(_about_ip_destinations(rule) for rule in rules)
+        #: whether a rule has a ``host`` condition (a connect is then decided per name)
+        self.host_rules = any(getattr(rule.net, "hosts", None) is not None for rule in rules)
         self._checks: dict[tuple[str, str | None, str | None], CheckIndex] = {}
         self._shared: dict[tuple[int, ...], CheckIndex] = {}
         self._renaming: dict[bool, PathIndex] = {}

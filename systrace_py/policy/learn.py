@@ -9,7 +9,8 @@ module turns them into a :class:`~systrace_py.policy.model.Policy`:
 * a rule per (alias, condition): ``fsread``/``fsmeta``/``fswrite``/``fslink``/``exec`` with a
   ``path`` glob -- what a call could reveal or change decides which (a stat is ``fsmeta``,
   never ``fsread``; the source of a link is ``fslink``, never ``fswrite``) --,
-  ``net-connect``/``net-bind`` with ``address``+``port`` or ``unix``, calls without arguments
+  ``net-connect``/``net-bind`` with ``address``+``port``, ``host``+``port`` (a name the program
+  resolved) or ``unix``, calls without arguments
   grouped by alias (``stdio``, ``process``...);
 * paths generalized the way a person would (``--generalize none|strict|safe|broad``), by the
   one generalizer (:mod:`systrace_py.policy.generalize`): well-known read-only categories
@@ -814,9 +815,12 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                         learned=learned)
         rules.append((_rank(rule_calls[0], text, argv), rule))
 
-    # network: one rule per (call key, host) with its ports, one per unix path pattern
-    for (key, _syscall), addrs in data.net_uses.items():
+    # network: one rule per (call key, host) with its ports, one per host name the program
+    # resolved to the address it connected to (every name: an address several names were
+    # resolved to is decided by each), one per unix path pattern
+    for (key, syscall), addrs in data.net_uses.items():
         ports: dict[str, set[int]] = defaultdict(set)
+        by_name: dict[str, set[int]] = defaultdict(set)
         unix: set[str] = set()
         for addr in addrs:
             if addr.family == "unix":
@@ -825,6 +829,9 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                     unix.add(path)
                 else:
                     unix.add(_generalize_path(path, ctx).text)
+            elif addr.names and syscall in aliases.ALIASES["net-connect"]:
+                for name in addr.names:
+                    by_name[name].add(int(addr.port or 0))
             else:
                 ports[str(addr.host)].add(int(addr.port or 0))
         for host, port_set in ports.items():
@@ -832,6 +839,12 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             net = NetCondition(address=host, port=port_list[0] if len(port_list) == 1
                                else port_list)
             rules.append((_rank(key, f"{key} {host}"), FileRule((key,), Action.PERMIT, net=net)))
+        for name, port_set in sorted(by_name.items()):
+            port_list = sorted(port_set)
+            net = NetCondition(host=name, port=port_list[0] if len(port_list) == 1
+                               else port_list)
+            rules.append((_rank(key, f"{key} host {name}"),
+                          FileRule((key,), Action.PERMIT, net=net)))
         for text in sorted(unix):
             net = NetCondition(unix=text, env=options.env)
             rules.append((_rank(key, f"{key} unix {text}"), FileRule((key,), Action.PERMIT,

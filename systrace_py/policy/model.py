@@ -110,6 +110,13 @@ def _checks_of(syscall: str, role: str, flags: int | None, selector: int | None
                  for cls in _classes_of(syscall, role, flags, selector)) or ((None, None),)
 
 
+class DnsRefused(enum.Enum):
+    """What a DNS query for a name a ``never`` rule refuses gets (``dns_refused``)."""
+
+    NXDOMAIN = "nxdomain"  # "no such name": the program never learns an address
+    PASS = "pass"          # resolved as asked; the connect is refused instead
+
+
 class Missing(enum.Enum):
     """What a refusal answers when the path it is about does not exist (``missing``)."""
 
@@ -131,13 +138,16 @@ class SockAddr:
     ``family`` is "inet", "inet6", "unix", "netlink" or "other".  ``host`` is the address as
     text, with an IPv4-mapped IPv6 address given as the IPv4 address it really is.  For "unix",
     ``path`` is the socket path resolved in the caller's view, "@name" for an abstract socket,
-    or "" for an unnamed one.
+    or "" for an unnamed one.  ``names``: for "inet"/"inet6", the DNS names (normal form,
+    :func:`systrace_py.policy.net.normal_name`) the traced programs resolved to this address
+    during the run, which ``host`` conditions match; () when none was observed.
     """
 
     family: str
     host: str | None = None
     port: int | None = None
     path: str | None = None
+    names: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         if self.family == "unix":
@@ -291,9 +301,11 @@ class PathPattern(Protocol):
 
 
 class NetPattern(Protocol):
-    """An address condition: CIDR, port or port range, unix socket path."""
+    """An address condition: CIDR, port or port range, host name, unix socket path."""
 
     def matches(self, addr: SockAddr) -> bool: ...
+
+    def name_decides(self, name: str) -> bool | None: ...
 
     def describe(self) -> dict[str, object]: ...
 
@@ -457,6 +469,7 @@ class Table:
     description: str | None = None
     allow_detach: bool = False  # whether an interactive "detach" answer is honoured
     missing: Missing = Missing.ENOENT  # a refusal of a path that does not exist
+    dns_refused: DnsRefused = DnsRefused.NXDOMAIN  # a query for a name a rule refuses
     _compiled: TableIndex | None = field(default=None, init=False, repr=False, compare=False)
     _defaults: dict[tuple[bool, str, Action, int], Decision] = field(
         default_factory=dict, init=False, repr=False, compare=False)
@@ -601,6 +614,28 @@ class Table:
         if decision is None and facts.directory(role):
             decision = self._subtree_decision(facts, path, role)
         return decision
+
+    def resolution(self, name: str) -> Rule | None:
+        """The rule that decides a DNS query for ``name`` (normal form), or None (it is
+        resolved): the first rule on connects whose ``host`` matches the name decides the
+        query when it is a ``never`` rule (refused) or an ``ask`` rule (asked) on the host
+        alone -- one with an address or port is about some connects to the name, not the
+        name -- and the table's ``dns_refused`` is "nxdomain".  Rules without ``host`` are
+        about addresses, not known yet: skipped."""
+        if self.dns_refused is DnsRefused.PASS:
+            return None
+        for rule in self.rules:
+            if rule.net is None or not rule.may_cover("connect"):
+                continue
+            alone = rule.net.name_decides(name)
+            if alone is None:
+                continue
+            return rule if alone and rule.action is not Action.PERMIT else None
+        return None
+
+    def has_host_rules(self) -> bool:
+        """Whether a rule has a ``host`` condition (then the run observes DNS)."""
+        return self.compiled().host_rules
 
     def may_refuse(self, syscall: str, cls: str | None, part: str | None = None) -> bool:
         """Whether any rule for this call and class refuses or asks (under some condition)."""

@@ -1,4 +1,5 @@
-"""Network conditions of a rule: ``address`` (IP or CIDR), ``port`` (number or range), ``unix``.
+"""Network conditions of a rule: ``address`` (IP or CIDR), ``port`` (number or range),
+``host`` (a DNS name or ``*.domain``), ``unix``.
 
 A rule on ``connect`` is usually about *where*: "permit connects to 127.0.0.1 port 8080",
 "never anything outside 10.0.0.0/8".  The engine decodes the socket address into a
@@ -8,7 +9,10 @@ the IPv4 address it really is); this module decides whether it matches.
 All keys given must hold (AND); each key may list several values (OR).  An ``address`` or
 ``port`` condition never matches a unix socket (or any other family), and a ``unix`` condition
 never matches an IP address: a condition is never satisfied by an address it does not talk
-about.  Host names are refused, not resolved: a policy must not depend on DNS answers.
+about.  An ``address`` is never a host name: a policy does not depend on DNS answers it
+cannot see.  ``host`` matches the names the *program* resolved to the address it connects to
+(the engine observes its DNS, see :mod:`systrace_py.names`): an address no observed name maps
+to never matches a ``host`` condition.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ from systrace_py.policy.glob import Expansions, GlobError, PathGlob
 if TYPE_CHECKING:
     from systrace_py.policy.model import SockAddr
 
-__all__ = ["NetCondition", "NetConditionError", "host_address", "parse_address",
-           "parse_port_range"]
+__all__ = ["HostPattern", "NetCondition", "NetConditionError", "host_address", "normal_name",
+           "parse_address", "parse_port_range"]
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _PORT_RANGE = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
@@ -61,7 +65,7 @@ def parse_address(text: str) -> _Network:
             loose = ipaddress.ip_network(text.strip(), strict=False)
             raise ValueError(f"{text!r} has host bits set (did you mean {loose}?)") from None
         raise ValueError(f"{text!r} is not an IP address or CIDR network (such as 10.0.0.0/8,"
-                         " ::1 or 127.0.0.1; host names are not resolved)") from None
+                         " ::1 or 127.0.0.1; a host name goes in host = ...)") from None
     if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(_MAPPED):
         mapped = network.network_address.ipv4_mapped
         assert mapped is not None
@@ -104,6 +108,63 @@ def parse_port_range(value: object) -> tuple[int, int]:
     return low, high
 
 
+_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+
+
+def normal_name(name: str) -> str:
+    """A DNS name as rules compare it: lower case, without the root's trailing dot, IDN labels
+    as their ASCII (punycode) form -- the form that goes over the wire."""
+    name = name.strip().rstrip(".").lower()
+    if not name.isascii():
+        name = name.encode("idna").decode("ascii")
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class HostPattern:
+    """One ``host`` value: a name (``files.pythonhosted.org``), ``*.domain`` (any name below
+    the domain, at any depth, not the domain itself) or ``*`` (any observed name)."""
+
+    text: str
+    name: str      # the normal form of the name, without "*."
+    below: bool    # "*.name": names below it
+    any: bool      # "*"
+
+    @classmethod
+    def parse(cls, value: object) -> HostPattern:
+        if not isinstance(value, str):
+            raise ValueError(f"a host is a name such as \"files.pythonhosted.org\" or"
+                             f" \"*.github.com\", not {_kind(value)}")
+        if value.strip() == "*":
+            return cls(value, "", False, True)
+        below = value.strip().startswith("*.")
+        rest = value.strip()[2:] if below else value
+        try:
+            name = normal_name(rest)
+        except UnicodeError:
+            raise ValueError(f"{value!r} is not a valid host name") from None
+        labels = name.split(".")
+        if not name or len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+            hint = (" (\"*\" only as a whole first label: \"*.example.com\")"
+                    if "*" in value else "")
+            raise ValueError(f"{value!r} is not a host name or \"*.domain\"{hint}")
+        try:
+            parse_address(name)
+        except ValueError:
+            pass
+        else:
+            raise ValueError(f"{value!r} is an address: write it as address = {value!r}")
+        return cls(value, name, below, False)
+
+    def matches(self, name: str) -> bool:
+        """Whether ``name`` (in :func:`normal_name` form) is this host or below it."""
+        if self.any:
+            return True
+        if self.below:
+            return name.endswith("." + self.name)
+        return name == self.name
+
+
 def _as_list(key: str, value: object) -> list[object]:
     if isinstance(value, list | tuple):
         if not value:
@@ -141,26 +202,31 @@ class NetCondition:
     """The network part of a rule (satisfies :class:`systrace_py.policy.model.NetPattern`).
 
     ``address``: str or list of str (IP or CIDR); ``port``: int, "LOW-HIGH" or a list of those;
-    ``unix``: a path glob, "@abstract-glob" or "" (unnamed socket), or a list of those.
+    ``unix``: a path glob, "@abstract-glob" or "" (unnamed socket), or a list of those;
+    ``host``: a name, "*.domain" or "*", or a list of those (matched against the names the
+    program resolved to the address: :attr:`SockAddr.names`).
     ``describe()`` gives the keys back as written, for logs and for saving the policy.
     """
 
-    __slots__ = ("_described", "networks", "ports", "unix")
+    __slots__ = ("_described", "hosts", "networks", "ports", "unix")
 
     def __init__(self, address: str | Sequence[str] | None = None,
                  port: int | str | Sequence[int | str] | None = None,
                  unix: str | Sequence[str] | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
-        if address is None and port is None and unix is None:
-            raise NetConditionError("address", "a network condition needs address, port or unix")
-        if unix is not None and (address is not None or port is not None):
-            key = "address" if address is not None else "port"
+                 env: Mapping[str, str] | None = None,
+                 host: str | Sequence[str] | None = None) -> None:
+        if address is None and port is None and unix is None and host is None:
+            raise NetConditionError("address", "a network condition needs address, port, host"
+                                    " or unix")
+        if unix is not None and (address is not None or port is not None or host is not None):
+            key = "address" if address is not None else "port" if port is not None else "host"
             raise NetConditionError(key, f"{key} and unix cannot be combined: an address is"
                                     " either an IP address or a unix socket, never both")
         self._described: dict[str, object] = {}
         self.networks: tuple[_Network, ...] | None = None
         self.ports: tuple[tuple[int, int], ...] | None = None
         self.unix: tuple[_UnixPattern, ...] | None = None
+        self.hosts: tuple[HostPattern, ...] | None = None
         if address is not None:
             networks = []
             for item in _as_list("address", address):
@@ -179,6 +245,15 @@ class NetCondition:
                     raise NetConditionError("port", str(exc)) from None
             self.ports = tuple(ranges)
             self._described["port"] = _copy(port)
+        if host is not None:
+            hosts = []
+            for item in _as_list("host", host):
+                try:
+                    hosts.append(HostPattern.parse(item))
+                except ValueError as exc:
+                    raise NetConditionError("host", str(exc)) from None
+            self.hosts = tuple(hosts)
+            self._described["host"] = _copy(host)
         if unix is not None:
             expansions = Expansions.from_env(env)
             patterns = []
@@ -200,11 +275,14 @@ class NetCondition:
                 return False
             if not any(host.version == net.version and host in net for net in self.networks):
                 return False
+        if self.hosts is not None and not any(
+                pattern.matches(name) for pattern in self.hosts for name in addr.names):
+            return False
         return self.ports is None or (
             addr.port is not None and any(lo <= addr.port <= hi for lo, hi in self.ports))
 
     def describe(self) -> dict[str, object]:
-        """The keys as written: ``{"address": ..., "port": ..., "unix": ...}``."""
+        """The keys as written: ``{"address": ..., "port": ..., "host": ..., "unix": ...}``."""
         return {key: _copy(value) for key, value in self._described.items()}
 
     def families(self) -> frozenset[str]:
@@ -217,10 +295,19 @@ class NetCondition:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, NetCondition):
             return NotImplemented
-        return (self.networks, self.ports, self.unix) == (other.networks, other.ports, other.unix)
+        return (self.networks, self.ports, self.unix, self.hosts) == (
+            other.networks, other.ports, other.unix, other.hosts)
 
     def __hash__(self) -> int:
-        return hash((self.networks, self.ports, self.unix))
+        return hash((self.networks, self.ports, self.unix, self.hosts))
+
+    def name_decides(self, name: str) -> bool | None:
+        """For a query of ``name`` at resolution time: None when this condition has no
+        ``host`` key or no host of it matches; True when it matches whatever address and port
+        the name resolves to (only ``host`` is given), False when other keys decide too."""
+        if self.hosts is None or not any(p.matches(name) for p in self.hosts):
+            return None
+        return self.networks is None and self.ports is None
 
 
 def _copy(value: object) -> object:

@@ -4,7 +4,8 @@ Pure: no terminal, no ptrace.  Given the facts of one asked call, :func:`offers_
 scopes a rule could have, narrowest first -- for a path: the file itself, a glob for a
 generated (temporary) name, the files with the same extension, the directory's entries, the
 tree below it, everything below ``$CWD`` or the home directory, any path; for a socket
-address: this address and port, this host, this port, any address; for an exec: also "this
+address: this address and port, the name the program resolved to it (when one was seen)
+and its domain, this host, this port, any address; for an exec: also "this
 program with exactly these arguments".  :func:`build_rule` turns the chosen one into a
 :class:`~systrace_py.policy.model.Rule` written the way the learner writes rules (aliases,
 ``~``/``$CWD``/``$TMPDIR`` prefixes), so a remembered answer saved into the policy file reads
@@ -79,6 +80,7 @@ class Offer:
     unix: str | None = None
     argv: tuple[str, ...] | None = None
     sensitive: bool = False
+    host: str | None = None  # a host name or "*.domain" the program resolved
 
     @property
     def shown(self) -> str:
@@ -90,6 +92,9 @@ class Offer:
             return self.pattern
         if self.unix is not None:
             return f"unix:{self.unix}" if self.unix else "unix:(unnamed)"
+        if self.host is not None:
+            return f"{self.host}, port {self.port}" if self.port is not None \
+                else f"{self.host}, any port"
         if self.address is not None and self.port is not None:
             return f"[{self.address}]:{self.port}" if ":" in self.address \
                 else f"{self.address}:{self.port}"
@@ -117,8 +122,8 @@ def subject_of(facts: CallFacts, role: str | None) -> tuple[str, str | None]:
             return "path", first
     addr = facts.sockaddr
     if addr is not None and facts.syscall in aliases.ADDRESS_CALLS:
-        if addr.family in ("inet", "inet6") and addr.host is not None:
-            return "net", None
+        if addr.family in ("inet", "inet6") and (addr.host is not None or addr.names):
+            return "net", None  # (a lookup asked about has a name and no address yet)
         if addr.family == "unix" and addr.path is not None:
             return "unix", addr.path
     return "none", None
@@ -188,11 +193,19 @@ def _path_offers(path: str, facts: CallFacts, ex: Expansions) -> list[Offer]:
 
 def _net_offers(facts: CallFacts) -> list[Offer]:
     addr = facts.sockaddr
-    assert addr is not None and addr.host is not None
+    assert addr is not None
     host = addr.host
     out = []
-    if addr.port is not None:
+    if host is not None and addr.port is not None:
         out.append(Offer("addr", "this address and port", address=host, port=addr.port))
+    for name in addr.names[:1]:  # the name the program resolved to the address
+        out.append(Offer("name", f"{name}, any port", host=name))
+        parent = name.partition(".")[2]
+        if parent.count(".") >= 1:
+            out.append(Offer("domain", f"any name under {parent}, any port",
+                             host=f"*.{parent}"))
+    if host is None:
+        return out
     out.append(Offer("host", f"{host}, any port", address=host))
     if addr.port is not None:
         out.append(Offer("port", f"port {addr.port} of any address", port=addr.port))
@@ -329,6 +342,8 @@ def build_rule(offer: Offer, calls: Sequence[str], action: Action,
             argv = ArgvCondition([escape_argv(a) for a in offer.argv])
         if offer.unix is not None:
             net = NetCondition(unix=offer.unix, env=_env_of(ex))
+        elif offer.host is not None:
+            net = NetCondition(host=offer.host, port=offer.port)
         elif offer.address is not None or offer.port is not None:
             net = NetCondition(address=offer.address, port=offer.port)
     except (GlobError, NetConditionError, ValueError) as exc:

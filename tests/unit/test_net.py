@@ -115,7 +115,7 @@ def test_describe_gives_the_keys_as_written() -> None:
     ({"unix": "relative/sock"}, "unix", "not an absolute path"),
     ({"unix": 5}, "unix", "not an integer"),
     ({"unix": "/x", "port": 80}, "port", "cannot be combined"),
-    ({}, "address", "needs address, port or unix"),
+    ({}, "address", "needs address, port, host or unix"),
 ])
 def test_errors(kwargs: dict[str, object], key: str, fragment: str) -> None:
     with pytest.raises(NetConditionError) as info:

@@ -133,6 +133,7 @@ def test_good_file_builds_the_model() -> None:
     assert policy.program_patterns == {}
     assert table_options(policy)["main"] == {
         "default": "never", "default_errno": "EACCES", "missing": "ENOENT", "detach": True,
+        "dns_refused": "nxdomain",
         "description": "a test policy"}
 
 
@@ -275,7 +276,7 @@ def test_toml_syntax_error_at_end_of_file() -> None:
     ('[[rule]]\ncalls = ["connect"]\naddress = "10.0.0.1/8"\naction = "never"\n', 3, "address",
      "has host bits set (did you mean 10.0.0.0/8?)"),
     ('[[rule]]\ncalls = ["connect"]\naddress = "example.com"\naction = "never"\n', 3,
-     "address", "host names are not resolved"),
+     "address", "a host name goes in host"),
     ('[[rule]]\ncalls = ["connect"]\nport = "9000-8000"\naction = "never"\n', 3, "port",
      "empty port range"),
     ('[[rule]]\ncalls = ["connect"]\nport = 65536\naction = "never"\n', 3, "port",

@@ -1,0 +1,174 @@
+"""DNS messages as far as systrace reads them: a query's name, an answer's addresses.
+
+Pure (no sockets).  The resolver of :mod:`systrace_py.names` sits between a traced program
+and its name server; it needs the name a query asks for (to refuse it), a "no such name"
+answer to that query, and the addresses an answer gives for the name asked (to know, later,
+which name a connect to an address stands for).  Anything it cannot read is not an error of
+the program's: :class:`DnsFormatError`, and the message is passed on unread.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from dataclasses import dataclass
+
+__all__ = [
+    "TYPE_A",
+    "TYPE_AAAA",
+    "TYPE_CNAME",
+    "Answer",
+    "DnsFormatError",
+    "Query",
+    "answer_of",
+    "query_of",
+    "refusal",
+]
+
+TYPE_A = 1
+TYPE_CNAME = 5
+TYPE_AAAA = 28
+CLASS_IN = 1
+RCODE_SERVFAIL = 2
+RCODE_NXDOMAIN = 3
+_HEADER = struct.Struct(">HHHHHH")
+_MAX_POINTERS = 64  # a name longer than this many jumps is a loop
+
+
+class DnsFormatError(ValueError):
+    """A message systrace cannot read as DNS."""
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """The question of a query: its id, name (lower case, no trailing dot), type and class."""
+
+    id: int
+    name: str
+    qtype: int
+    qclass: int
+    end: int  # where the question ends in the message
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a response says of the name asked: its rcode, the names of its CNAME chain (the
+    name asked first) and the A/AAAA addresses at the end of the chain."""
+
+    id: int
+    rcode: int
+    chain: tuple[str, ...]
+    addresses: tuple[str, ...]
+
+
+def _name(message: bytes, offset: int) -> tuple[str, int]:
+    """The (possibly compressed) name at ``offset``, in lower case without the root's dot
+    (the form rules compare: wire names are ASCII already), and where it ends there."""
+    labels: list[str] = []
+    end: int | None = None
+    jumps = 0
+    length = 0
+    while True:
+        if offset >= len(message):
+            raise DnsFormatError("name runs past the message")
+        size = message[offset]
+        if size & 0xC0 == 0xC0:
+            if offset + 1 >= len(message):
+                raise DnsFormatError("truncated name pointer")
+            if end is None:
+                end = offset + 2
+            jumps += 1
+            if jumps > _MAX_POINTERS:
+                raise DnsFormatError("name pointer loop")
+            offset = ((size & 0x3F) << 8) | message[offset + 1]
+            continue
+        if size & 0xC0:
+            raise DnsFormatError(f"unknown label type {size:#x}")
+        offset += 1
+        if size == 0:
+            break
+        label = message[offset:offset + size]
+        if len(label) != size:
+            raise DnsFormatError("label runs past the message")
+        length += size + 1
+        if length > 255:
+            raise DnsFormatError("name longer than 255 bytes")
+        labels.append(label.decode("latin-1"))
+        offset += size
+    return ".".join(labels).lower(), end if end is not None else offset
+
+
+def query_of(message: bytes) -> Query:
+    """The first question of a query (a query with no question is unreadable here)."""
+    if len(message) < _HEADER.size:
+        raise DnsFormatError("shorter than a DNS header")
+    ident, flags, questions, _, _, _ = _HEADER.unpack_from(message)
+    if flags & 0x8000:
+        raise DnsFormatError("a response, not a query")
+    if flags & 0x7800:
+        raise DnsFormatError("not a standard query")
+    if questions < 1:
+        raise DnsFormatError("no question")
+    name, offset = _name(message, _HEADER.size)
+    if offset + 4 > len(message):
+        raise DnsFormatError("truncated question")
+    qtype, qclass = struct.unpack_from(">HH", message, offset)
+    return Query(ident, name, qtype, qclass, offset + 4)
+
+
+def refusal(message: bytes, rcode: int = RCODE_NXDOMAIN) -> bytes:
+    """The answer "no such name" (``rcode``) to a query: its id, its question, no records."""
+    query = query_of(message)
+    _, flags, _, _, _, _ = _HEADER.unpack_from(message)
+    flags = 0x8000 | 0x0080 | (flags & 0x0100) | rcode  # QR, RA, the query's RD
+    return _HEADER.pack(query.id, flags, 1, 0, 0, 0) + message[_HEADER.size:query.end]
+
+
+def answer_of(message: bytes) -> Answer:
+    """The name asked, its CNAME chain and the addresses it ends at, read from a response.
+
+    Only records on the chain from the question count: an answer to a query for
+    ``x.evil.example`` cannot claim addresses for another name it did not ask about."""
+    if len(message) < _HEADER.size:
+        raise DnsFormatError("shorter than a DNS header")
+    ident, flags, questions, answers, _, _ = _HEADER.unpack_from(message)
+    if not flags & 0x8000:
+        raise DnsFormatError("a query, not a response")
+    if questions != 1:
+        raise DnsFormatError(f"{questions} questions")
+    asked, offset = _name(message, _HEADER.size)
+    offset += 4
+    if offset > len(message):
+        raise DnsFormatError("truncated question")
+    records: list[tuple[str, int, bytes | str]] = []
+    for _ in range(answers):
+        owner, offset = _name(message, offset)
+        if offset + 10 > len(message):
+            raise DnsFormatError("truncated record")
+        rtype, rclass, _, length = struct.unpack_from(">HHIH", message, offset)
+        offset += 10
+        data = message[offset:offset + length]
+        if len(data) != length:
+            raise DnsFormatError("record data runs past the message")
+        if rclass == CLASS_IN and rtype == TYPE_CNAME:
+            target, _ = _name(message, offset)
+            records.append((owner, rtype, target))
+        elif rclass == CLASS_IN and rtype in (TYPE_A, TYPE_AAAA):
+            records.append((owner, rtype, data))
+        offset += length
+    chain = [asked]
+    while True:  # follow the chain (each name once: a CNAME loop ends it)
+        found = next((str(value) for owner, rtype, value in records
+                      if rtype == TYPE_CNAME and owner == chain[-1]), None)
+        if found is None or found in chain:
+            break
+        chain.append(found)
+    addresses: list[str] = []
+    for owner, rtype, value in records:
+        if owner not in chain or not isinstance(value, bytes):
+            continue
+        if rtype == TYPE_A and len(value) == 4:
+            addresses.append(str(ipaddress.IPv4Address(value)))
+        elif rtype == TYPE_AAAA and len(value) == 16:
+            addresses.append(str(ipaddress.IPv6Address(value)))
+    return Answer(ident, flags & 0xF, tuple(chain), tuple(addresses))

@@ -1,0 +1,442 @@
+"""Which names the traced programs resolved to which addresses: rules on ``host`` need it.
+
+A connect carries an address, not a name.  To decide it by the name the program looked up,
+systrace watches the lookups themselves: a query a traced program sends to a name server of
+/etc/resolv.conf (port 53, UDP or TCP; a server the program chose itself is not believed: it
+could say any name is any address) is redirected -- argument replacement, as a ``redirect``
+rule does -- to a small resolver inside systrace, bound on loopback.  The resolver
+
+* refuses a query for a name a ``never`` rule on the host alone refuses ("no such name",
+  ``dns_refused = "nxdomain"``, the default) -- the program never learns an address -- and
+  asks about one an ``ask`` rule on the host alone names (the process that sent it is found
+  by its socket, :func:`socket_owner`), holding the query until the answer;
+* forwards every other query, unchanged, to the server the program sent it to, and the answer
+  back unchanged;
+* records, from the answer, the addresses (A, AAAA, at the end of any CNAME chain) of the
+  *name asked*, in a :class:`NameTable` for the run; /etc/hosts is read into it too.
+
+A connect's address then has the names recorded for it (:attr:`SockAddr.names`): ``host``
+conditions match those.  An address no observed name maps to has none: only address rules
+decide it.  What it cannot see (DNS over HTTPS or TLS, a name service daemon such as nscd or
+systemd-resolved reached over a unix socket, a lookup by another process outside the trace)
+leaves addresses without names; docs/security.md says so.
+
+The resolver knows which table a query is decided by through the port it arrives on: one
+endpoint per (table, server) pair, made when a process under that table first sends to that
+server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import socket
+import struct
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from systrace_py.dnswire import RCODE_SERVFAIL, DnsFormatError, answer_of, query_of, refusal
+from systrace_py.policy import aliases
+from systrace_py.policy.model import SockAddr
+from systrace_py.policy.net import normal_name
+
+if TYPE_CHECKING:
+    from systrace_py.engine.decode import DecodedCall
+
+__all__ = ["DNS_PORT", "NAMED_CALLS", "DnsObserver", "NameTable", "Resolution", "Resolver",
+           "read_hosts", "read_nameservers", "socket_owner"]
+
+DNS_PORT = 53
+#: The calls whose address a ``host`` condition looks at (net-connect: connect and sends)
+NAMED_CALLS = aliases.ALIASES["net-connect"]
+#: ... and those whose address a query's redirect can replace (one address each)
+_REDIRECTED_CALLS = NAMED_CALLS & aliases.ONE_ADDRESS_CALLS
+_AF_INET6 = struct.pack("<H", socket.AF_INET6)
+#: How long the resolver waits for a server's answer (the program's own resolver retries)
+UPSTREAM_TIMEOUT = 5.0
+_POLL = 0.5  # how often a blocked endpoint thread looks whether the run ended
+
+
+def _address_key(host: str) -> str | None:
+    """An address as the table files it: IPv4-mapped IPv6 as the IPv4 address it is."""
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
+class NameTable:
+    """Address -> the names the run resolved to it (each name in normal form).  Names are
+    only ever added: an address a program once reached by a name keeps it for the run."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, set[str]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, name: str, addresses: tuple[str, ...] | list[str]) -> None:
+        if not name:
+            return
+        name = normal_name(name)
+        with self._lock:
+            for host in addresses:
+                key = _address_key(host)
+                if key is not None:
+                    self._names.setdefault(key, set()).add(name)
+
+    def names_for(self, host: str | None) -> tuple[str, ...]:
+        """The names resolved to ``host`` (sorted), () when none or not an IP address."""
+        if host is None:
+            return ()
+        key = _address_key(host)
+        if key is None:
+            return ()
+        with self._lock:
+            found = self._names.get(key)
+            return tuple(sorted(found)) if found else ()
+
+    def label(self, addr: SockAddr) -> SockAddr:
+        """``addr`` with the names resolved to its host (an inet/inet6 address)."""
+        if addr.family not in ("inet", "inet6"):
+            return addr
+        names = self.names_for(addr.host)
+        if not names or names == addr.names:
+            return addr
+        return SockAddr(addr.family, addr.host, addr.port, addr.path, names)
+
+
+def read_nameservers(path: str = "/etc/resolv.conf") -> frozenset[str]:
+    """The name servers a resolv.conf names (as :func:`_address_key` files them); glibc's
+    default, the local host, when it names none."""
+    found: set[str] = set()
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        words = line.split()
+        if len(words) >= 2 and words[0] == "nameserver":
+            key = _address_key(words[1])
+            if key is not None:
+                found.add(key)
+    return frozenset(found) if found else frozenset({"127.0.0.1", "::1"})
+
+
+def socket_owner(client: tuple[str, int], tcp: bool, pids: list[int]) -> int | None:
+    """Which of ``pids`` holds the socket a query came from (its local port is the client's
+    port), by /proc/net and the processes' descriptors; None when none does.  Only asks need
+    it (a person is told who wants to resolve a name): a few reads of /proc."""
+    port = client[1]
+    inodes: set[str] = set()
+    for table in (("tcp", "tcp6") if tcp else ("udp", "udp6")):
+        try:
+            with open(f"/proc/net/{table}", encoding="ascii") as f:
+                lines = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and int(fields[1].rpartition(":")[2], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return None
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                        return pid
+        except OSError:
+            continue
+    return None
+
+
+def read_hosts(path: str = "/etc/hosts") -> list[tuple[str, list[str]]]:
+    """(address, names) of each line of a hosts file (comments and bad lines skipped)."""
+    out: list[tuple[str, list[str]]] = []
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        words = line.split("#", 1)[0].split()
+        if len(words) >= 2 and _address_key(words[0]) is not None:
+            out.append((words[0], words[1:]))
+    return out
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """One query the resolver handled, for the log and -v: the name asked, its type, the
+    addresses it was given, or the refusal (the key's refusing rule, as the decider gave it)."""
+
+    key: Hashable
+    name: str
+    qtype: int
+    addresses: tuple[str, ...] = ()
+    refused_by: object = None
+    server: str = ""
+
+
+#: decide(key, name, client, tcp): the rule that refuses the name under that key, or None
+#: (``client``: where the query came from, for :func:`socket_owner`); may block (an ask)
+Decider = Callable[[Hashable, str, tuple[str, int], bool], object]
+
+
+class _Endpoint:
+    """A UDP socket and a TCP listener on one loopback port, for one (key, server)."""
+
+    def __init__(self, resolver: Resolver, key: Hashable, server: tuple[str, int],
+                 family: int) -> None:
+        self.resolver, self.key, self.server, self.family = resolver, key, server, family
+        self.udp, self.tcp = _pair()
+        self.port = self.udp.getsockname()[1]
+        for target in (self._serve_udp, self._serve_tcp):
+            threading.Thread(target=target, daemon=True, name="systrace-resolver").start()
+
+    def close(self) -> None:
+        for sock in (self.udp, self.tcp):
+            sock.close()
+
+    def _serve_udp(self) -> None:
+        while not self.resolver.closed:
+            try:
+                message, client = self.udp.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._udp_query, args=(message, client), daemon=True,
+                             name="systrace-resolver").start()
+
+    def _udp_query(self, message: bytes, client: tuple[str, int]) -> None:
+        reply = self.resolver.handle(self, message, client, tcp=False)
+        if reply is not None:
+            with contextlib.suppress(OSError):
+                self.udp.sendto(reply, client)
+
+    def _serve_tcp(self) -> None:
+        while not self.resolver.closed:
+            try:
+                conn, _ = self.tcp.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._tcp_client, args=(conn,), daemon=True,
+                             name="systrace-resolver").start()
+
+    def _tcp_client(self, conn: socket.socket) -> None:
+        """DNS over TCP: messages with a two-byte length, each answered in turn."""
+        with conn:
+            conn.settimeout(30)
+            try:
+                client = conn.getpeername()
+            except OSError:
+                return
+            while not self.resolver.closed:
+                try:
+                    message = _read_framed(conn)
+                    if message is None:
+                        return
+                    reply = self.resolver.handle(self, message, client, tcp=True)
+                    if reply is None:
+                        return
+                    conn.sendall(struct.pack(">H", len(reply)) + reply)
+                except OSError:
+                    return
+
+
+def _pair() -> tuple[socket.socket, socket.socket]:
+    """A UDP socket and a listening TCP socket on the same free port of 127.0.0.1."""
+    for _ in range(64):
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.1", 0))
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            tcp.bind(("127.0.0.1", udp.getsockname()[1]))
+        except OSError:
+            udp.close()
+            tcp.close()
+            continue
+        tcp.listen(16)
+        for sock in (udp, tcp):
+            sock.settimeout(_POLL)
+            sock.set_inheritable(False)
+        return udp, tcp
+    raise OSError("no free loopback port for systrace's resolver")
+
+
+def _read_exact(conn: socket.socket, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def _read_framed(conn: socket.socket) -> bytes | None:
+    head = _read_exact(conn, 2)
+    if head is None:
+        return None
+    return _read_exact(conn, struct.unpack(">H", head)[0])
+
+
+class Resolver:
+    """The run's resolver: endpoints on loopback, each forwarding to one server for one key.
+
+    ``decide`` says which names are refused for a key; ``report`` hears of every query
+    handled (from the resolver's threads).  Thread-safe; :meth:`close` ends it."""
+
+    def __init__(self, names: NameTable, decide: Decider,
+                 report: Callable[[Resolution], None] | None = None,
+                 timeout: float = UPSTREAM_TIMEOUT) -> None:
+        self.names = names
+        self.decide = decide
+        self.report = report
+        self.timeout = timeout
+        self.closed = False
+        self._endpoints: dict[tuple[Hashable, tuple[str, int]], _Endpoint] = {}
+        self._lock = threading.Lock()
+
+    def endpoint(self, key: Hashable, server: SockAddr) -> SockAddr:
+        """Where a query to ``server`` (an inet/inet6 address on port 53) from a process
+        decided by ``key`` goes instead: a loopback address of the resolver's."""
+        assert server.host is not None and server.port is not None
+        host = _address_key(server.host) or server.host
+        target = (host, server.port)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with self._lock:
+            found = self._endpoints.get((key, target))
+            if found is None:
+                found = self._endpoints[(key, target)] = _Endpoint(self, key, target, family)
+        return SockAddr("inet", "127.0.0.1", found.port)
+
+    def close(self) -> None:
+        self.closed = True
+        with self._lock:
+            endpoints = list(self._endpoints.values())
+            self._endpoints.clear()
+        for endpoint in endpoints:
+            endpoint.close()
+
+    def handle(self, endpoint: _Endpoint, message: bytes, client: tuple[str, int],
+               tcp: bool) -> bytes | None:
+        """The reply to one message: a refusal, or the server's answer (recorded); None when
+        the server gave none."""
+        try:
+            query = query_of(message)
+        except DnsFormatError:
+            query = None  # not a query systrace reads: passed on, nothing learned
+        server = f"{endpoint.server[0]}:{endpoint.server[1]}"
+        if query is not None and query.name:
+            rule = self.decide(endpoint.key, query.name, client, tcp)
+            if rule is not None:
+                self._report(Resolution(endpoint.key, query.name, query.qtype,
+                                        refused_by=rule, server=server))
+                return refusal(message)
+        reply = self._forward(endpoint, message, tcp)
+        if reply is None and query is not None:
+            # the server did not answer: say so at once ("server failure"), as the
+            # kernel's "connection refused" would have told the program natively, so that
+            # it tries its next server rather than wait for an answer that will not come
+            return refusal(message, RCODE_SERVFAIL)
+        if reply is None or query is None:
+            return reply
+        try:
+            answer = answer_of(reply)
+        except DnsFormatError:
+            return reply
+        if answer.id == query.id and answer.chain and answer.chain[0] == query.name:
+            if answer.addresses:
+                self.names.add(query.name, answer.addresses)
+            self._report(Resolution(endpoint.key, query.name, query.qtype, answer.addresses,
+                                    server=server))
+        return reply
+
+    def _report(self, resolution: Resolution) -> None:
+        if self.report is not None:
+            with contextlib.suppress(Exception):  # a report must not stop an answer
+                self.report(resolution)
+
+    def _forward(self, endpoint: _Endpoint, message: bytes, tcp: bool) -> bytes | None:
+        """The server's reply to ``message`` over the same transport (None: no reply)."""
+        kind = socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM
+        try:
+            with socket.socket(endpoint.family, kind) as upstream:
+                upstream.settimeout(self.timeout)
+                upstream.connect(endpoint.server)
+                if tcp:
+                    upstream.sendall(struct.pack(">H", len(message)) + message)
+                    return _read_framed(upstream)
+                upstream.send(message)
+                return upstream.recv(65535)
+        except OSError:
+            return None
+
+
+class DnsObserver:
+    """The run's DNS observation: the name table (with /etc/hosts), the resolver, and the
+    redirect of a program's queries to it.  ``decide(key, name)`` returns the rule refusing
+    ``name`` for processes decided by ``key`` (their table) or None; ``report`` hears of each
+    query handled.  Keys are compared by identity."""
+
+    def __init__(self, decide: Callable[[Any, str, tuple[str, int], bool], object],
+                 report: Callable[[Resolution], None] | None = None,
+                 hosts: str = "/etc/hosts", resolv_conf: str = "/etc/resolv.conf",
+                 timeout: float = UPSTREAM_TIMEOUT) -> None:
+        self.names = NameTable()
+        #: the servers whose answers are believed: the system's (a program could otherwise
+        #: send its queries to a server of its own that says good.example is its address)
+        self.servers = read_nameservers(resolv_conf)
+        for address, names in read_hosts(hosts):
+            for name in names:
+                self.names.add(name, [address])
+        self._keys: dict[int, Any] = {}  # id -> key (tables are not hashable; kept alive)
+        self.resolver = Resolver(
+            self.names, lambda key, name, client, tcp: decide(
+                self._keys[key], name, client, tcp),  # type: ignore[index]
+            self._report, timeout)
+        self._report_to = report
+
+    def _report(self, resolution: Resolution) -> None:
+        if self._report_to is not None:
+            key = resolution.key
+            self._report_to(Resolution(self._keys.get(key, key) if isinstance(key, int)
+                                       else key, resolution.name, resolution.qtype,
+                                       resolution.addresses, resolution.refused_by,
+                                       resolution.server))
+
+    def redirect(self, key: Any, call: DecodedCall) -> bytes | None:
+        """The struct sockaddr a DNS query's connect or send goes to instead (systrace's
+        resolver), or None when the call sends no query: one destination, a name server of
+        /etc/resolv.conf on port 53.  Its socket's family is kept: an IPv6 socket gets the
+        resolver as an IPv4-mapped address.  A query to another server is not observed."""
+        if call.name not in _REDIRECTED_CALLS:
+            return None
+        addrs = call.sockaddrs
+        if len(addrs) != 1 or call.sockaddr_raw is None:
+            return None
+        addr = addrs[0]
+        if addr.family not in ("inet", "inet6") or addr.port != DNS_PORT or addr.host is None \
+                or _address_key(addr.host) not in self.servers:
+            return None
+        self._keys.setdefault(id(key), key)
+        target = self.resolver.endpoint(id(key), addr)
+        from systrace_py.engine.sockaddr import encode_sockaddr
+
+        if call.sockaddr_raw[:2] == _AF_INET6:
+            target = SockAddr("inet6", f"::ffff:{target.host}", target.port)
+        return encode_sockaddr(target)
+
+    def close(self) -> None:
+        self.resolver.close()

@@ -1,0 +1,394 @@
+"""Host names, the pure parts: ``host`` conditions, which rule refuses a lookup, the policy
+file's ``host`` and ``dns_refused`` keys, DNS messages as systrace reads them, the run's name
+table.  (Real lookups under systrace: tests/engine/test_host_lookups.py.)"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from systrace_py.dnswire import DnsFormatError, answer_of, query_of, refusal
+from systrace_py.names import NameTable, read_hosts
+from systrace_py.policy.files import PolicyError, loads_policy
+from systrace_py.policy.model import CallFacts, DnsRefused, SockAddr
+from systrace_py.policy.net import HostPattern, NetCondition, NetConditionError
+
+
+def named(host: str, port: int, *names: str) -> SockAddr:
+    return SockAddr("inet", host, port, names=names)
+
+
+# --- host conditions -----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("pattern", "name", "expected"), [
+    ("files.pythonhosted.org", "files.pythonhosted.org", True),
+    ("Files.PythonHosted.org.", "files.pythonhosted.org", True),
+    ("files.pythonhosted.org", "evil-files.pythonhosted.org", False),
+    ("files.pythonhosted.org", "pythonhosted.org", False),
+    ("*.github.com", "api.github.com", True),
+    ("*.github.com", "a.b.github.com", True),
+    ("*.github.com", "github.com", False),
+    ("*.github.com", "evilgithub.com", False),
+    ("*.github.com", "github.com.evil.org", False),
+    ("*", "anything.example", True),
+    ("bücher.example", "xn--bcher-kva.example", True),
+])
+def test_host_pattern(pattern: str, name: str, expected: bool) -> None:
+    assert HostPattern.parse(pattern).matches(name) is expected
+
+
+@pytest.mark.parametrize(("value", "fragment"), [
+    ("files*.org", "\"*\" only as a whole first label"),
+    ("a.*.org", "\"*\" only as a whole first label"),
+    ("", "not a host name"),
+    ("-bad.example", "not a host name"),
+    ("10.0.0.1", "is an address: write it as address"),
+    (5, "not an integer"),
+])
+def test_bad_host(value: object, fragment: str) -> None:
+    with pytest.raises(NetConditionError) as info:
+        NetCondition(host=value)  # type: ignore[arg-type]
+    assert info.value.key == "host"
+    assert fragment in str(info.value)
+
+
+def test_host_matches_observed_names_only() -> None:
+    """No name observed for an address: a host condition never matches it (address rules
+    only), whatever the pattern -- "*" too."""
+    for pattern in ("good.test", "*"):
+        cond = NetCondition(host=pattern)
+        assert not cond.matches(named("127.0.0.2", 80))
+        assert cond.matches(named("127.0.0.2", 80, "good.test"))
+    assert not NetCondition(host="good.test").matches(SockAddr("unix", path="/s"))
+
+
+def test_host_and_other_keys_are_anded() -> None:
+    cond = NetCondition(host="good.test", port=443, address="127.0.0.0/8")
+    assert cond.matches(named("127.0.0.2", 443, "good.test"))
+    assert not cond.matches(named("127.0.0.2", 80, "good.test"))
+    assert not cond.matches(named("10.0.0.2", 443, "good.test"))
+    assert cond.describe() == {"address": "127.0.0.0/8", "port": 443, "host": "good.test"}
+    with pytest.raises(NetConditionError, match="cannot be combined"):
+        NetCondition(host="good.test", unix="/s")
+
+
+# --- which rule refuses a lookup -----------------------------------------------------------
+
+POLICY = """
+[[rule]]
+calls = ["net-connect"]
+host = "bad.test"
+action = "never"
+
+[[rule]]
+calls = ["net-connect"]
+host = "*.port.test"
+port = 443
+action = "never"
+
+[[rule]]
+calls = ["connect"]
+host = "ok.bad2.test"
+action = "permit"
+
+[[rule]]
+calls = ["net-connect"]
+host = "*.bad2.test"
+action = "never"
+
+[[rule]]
+calls = ["net-connect"]
+host = "asked.test"
+action = "ask"
+
+[[rule]]
+calls = ["net-bind"]
+address = "0.0.0.0"
+action = "never"
+"""
+
+
+@pytest.mark.parametrize(("name", "refused_by"), [
+    ("bad.test", 1),           # a never rule on the host alone
+    ("x.port.test", None),     # ... on some ports only: the connects decide
+    ("ok.bad2.test", None),    # an earlier permit decides first
+    ("x.bad2.test", 4),
+    ("asked.test", 5),         # ask on the host alone: asked at the lookup
+    ("other.test", None),      # no host rule: nothing to refuse
+])
+def test_resolution(name: str, refused_by: int | None) -> None:
+    table = loads_policy(POLICY, "p.toml").main
+    rule = table.resolution(name)
+    assert (rule.index if rule is not None else None) == refused_by
+    assert table.has_host_rules()
+
+
+def test_dns_refused_pass_resolves_everything() -> None:
+    policy = loads_policy('dns_refused = "pass"\n' + POLICY, "p.toml")
+    assert policy.main.dns_refused is DnsRefused.PASS
+    assert policy.main.resolution("bad.test") is None
+    # ... and the connect is refused instead
+    decision = policy.main.decide(CallFacts("connect", sockaddr=named("1.2.3.4", 80,
+                                                                        "bad.test")))
+    assert decision.action.value == "never"
+
+
+def test_program_table_inherits_dns_refused() -> None:
+    policy = loads_policy('dns_refused = "pass"\n[program."/usr/bin/curl"]\n'
+                          'default = "permit"\n', "p.toml")
+    assert policy.programs["/usr/bin/curl"].dns_refused is DnsRefused.PASS
+
+
+@pytest.mark.parametrize(("text", "key", "fragment"), [
+    ('[[rule]]\ncalls = ["net-bind"]\nhost = "x.test"\naction = "never"\n', "host",
+     "cannot apply to alias 'net-bind'"),
+    ('[[rule]]\ncalls = ["net-connect"]\nhost = "x*.test"\naction = "never"\n', "host",
+     "first label"),
+    ('dns_refused = "refuse"\n', "dns_refused", "expected \"nxdomain\" or \"pass\""),
+    ('dns_refused = 1\n', "dns_refused", "expected"),
+])
+def test_bad_keys(text: str, key: str, fragment: str) -> None:
+    with pytest.raises(PolicyError) as info:
+        loads_policy(text, "p.toml")
+    assert info.value.key == key
+    assert fragment in str(info.value)
+
+
+def test_host_rule_is_an_address_rule() -> None:
+    """A never rule on a host refuses sockets address rules cannot see (raw...), as an
+    address rule does: a raw socket would reach the host's address unchecked."""
+    policy = loads_policy('[[rule]]\ncalls = ["net-connect"]\nhost = "bad.test"\n'
+                          'action = "never"\n', "p.toml")
+    assert policy.main.compiled().address_rules
+
+
+# --- DNS messages --------------------------------------------------------------------------
+
+def query(name: str, qtype: int = 1, ident: int = 0x1234) -> bytes:
+    wire = b"".join(bytes([len(label)]) + label.encode() for label in name.split(".")) + b"\0"
+    return struct.pack(">HHHHHH", ident, 0x0100, 1, 0, 0, 0) + wire + struct.pack(">HH",
+                                                                                  qtype, 1)
+
+
+def response(question: bytes, records: list[tuple[int, int, bytes]]) -> bytes:
+    """A response to ``question`` with records (owner offset, type, rdata)."""
+    ident = struct.unpack_from(">H", question)[0]
+    out = struct.pack(">HHHHHH", ident, 0x8180, 1, len(records), 0, 0) + question[12:]
+    for owner, rtype, data in records:
+        out += struct.pack(">HHHIH", 0xC000 | owner, rtype, 1, 60, len(data)) + data
+    return out
+
+
+def test_query_and_refusal() -> None:
+    q = query("Good.Test")
+    parsed = query_of(q)
+    assert (parsed.id, parsed.name, parsed.qtype) == (0x1234, "good.test", 1)
+    reply = refusal(q)
+    ident, flags, qd, an, _, _ = struct.unpack_from(">HHHHHH", reply)
+    assert (ident, flags & 0x8000, flags & 0xF, qd, an) == (0x1234, 0x8000, 3, 1, 0)
+    assert reply[12:] == q[12:]  # the question, as asked (glibc compares it)
+
+
+def test_answer_follows_the_chain_from_the_question_only() -> None:
+    q = query("www.good.test")
+    # www.good.test CNAME cdn.good.test (a name written out), cdn A 1.2.3.4; plus a record
+    # for a name not on the chain, which must not count
+    cname = b"\x03cdn\x04good\x04test\x00"
+    body = response(q, [(12, 5, cname)])
+    cdn_at = len(body) - len(cname)
+    body = response(q, [(12, 5, cname), (cdn_at, 1, socket.inet_aton("1.2.3.4")),
+                        (12 + 4, 1, socket.inet_aton("6.6.6.6"))])  # "good.test" A 6.6.6.6
+    answer = answer_of(body)
+    assert answer.chain == ("www.good.test", "cdn.good.test")
+    assert answer.addresses == ("1.2.3.4",)
+
+
+def test_aaaa_answer() -> None:
+    q = query("v6.test", 28)
+    answer = answer_of(response(q, [(12, 28, socket.inet_pton(socket.AF_INET6, "fd00::1"))]))
+    assert answer.addresses == ("fd00::1",)
+
+
+def test_pointer_loop_is_a_format_error() -> None:
+    bad = struct.pack(">HHHHHH", 1, 0x0100, 1, 0, 0, 0) + b"\xc0\x0c" + b"\0\1\0\1"
+    with pytest.raises(DnsFormatError):
+        query_of(bad)
+
+
+@given(st.binary(max_size=300))
+def test_garbage_is_a_format_error_or_read(data: bytes) -> None:
+    """Whatever a program sends, reading it fails only with DnsFormatError."""
+    for read in (query_of, answer_of, refusal):
+        with contextlib.suppress(DnsFormatError):
+            read(data)
+
+
+@given(st.lists(st.from_regex(r"[a-z0-9]{1,20}", fullmatch=True), min_size=1, max_size=5),
+       st.integers(0, 0xFFFF))
+def test_query_round_trip(labels: list[str], ident: int) -> None:
+    name = ".".join(labels)
+    q = query(name, ident=ident)
+    assert query_of(q).name == name
+    refused = answer_of(refusal(q))
+    assert (refused.id, refused.rcode, refused.chain, refused.addresses) == \
+        (ident, 3, (name,), ())
+
+
+# --- the run's names -----------------------------------------------------------------------
+
+def test_name_table() -> None:
+    names = NameTable()
+    names.add("Good.Test.", ["127.0.0.2", "::ffff:127.0.0.3", "fd00::1"])
+    names.add("other.test", ["127.0.0.2"])
+    assert names.names_for("127.0.0.2") == ("good.test", "other.test")
+    assert names.names_for("::ffff:127.0.0.2") == ("good.test", "other.test")
+    assert names.names_for("127.0.0.3") == ("good.test",)
+    assert names.names_for("fd00:0::1") == ("good.test",)
+    assert names.names_for("10.0.0.1") == ()
+    assert names.label(SockAddr("inet", "127.0.0.3", 80)).names == ("good.test",)
+    assert names.label(SockAddr("unix", path="/s")).names == ()
+
+
+def test_hosts_file(tmp_path: pytest.TempPathFactory) -> None:
+    hosts = tmp_path / "hosts"  # type: ignore[operator]
+    hosts.write_text("127.0.0.1 localhost # comment\n# 1.2.3.4 no\n::1 ip6-localhost l6\n"
+                     "bad line\n")
+    assert read_hosts(str(hosts)) == [("127.0.0.1", ["localhost"]),
+                                      ("::1", ["ip6-localhost", "l6"])]
+
+
+# --- the prompt's scopes -------------------------------------------------------------------
+
+def test_offers_name_the_host() -> None:
+    from systrace_py.policy.model import Action
+    from systrace_py.ui.offers import build_rule, offers_for
+
+    facts = CallFacts("connect", sockaddr=named("127.0.0.2", 443, "api.github.com"))
+    offers = {o.key: o for o in offers_for(facts, None)}
+    assert offers["name"].host == "api.github.com"
+    assert offers["domain"].host == "*.github.com"
+    rule = build_rule(offers["domain"], ["net-connect"], Action.PERMIT)
+    assert rule.net is not None and rule.net.describe() == {"host": "*.github.com"}
+    assert rule.matches(CallFacts("connect", sockaddr=named("1.2.3.4", 80, "x.github.com")),
+                        None)
+    # no name seen: no name offered
+    bare = CallFacts("connect", sockaddr=named("127.0.0.2", 443))
+    assert "name" not in {o.key for o in offers_for(bare, None)}
+
+
+def test_scripted_approver_matches_any_of_several_hosts() -> None:
+    from systrace_py.approver import ScriptRule
+
+    rule = ScriptRule((("host", "*.github.com"),), {"answer": "permit"})
+    assert rule.matches({"host": ["api.github.com", "cdn.example"]})
+    assert rule.matches({"host": "api.github.com"})
+    assert not rule.matches({"host": ["cdn.example"]})
+    assert not rule.matches({"address": "1.2.3.4:443"})
+
+
+def test_a_lookup_asked_about_offers_names_and_remembers_a_host_rule() -> None:
+    from systrace_py.policy.model import Action, Decision
+    from systrace_py.supervisor import AskRequest
+    from systrace_py.ui.answering import Interpreter, call_text
+
+    table = loads_policy('[[rule]]\ncalls = ["net-connect"]\nhost = "*.github.com"\n'
+                         'action = "ask"\n', "p.toml").main
+    rule = table.resolution("api.github.com")
+    assert rule is not None
+    facts = CallFacts("connect", sockaddr=SockAddr("inet", names=("api.github.com",)))
+    request = AskRequest(1, 1, 0, "/usr/bin/curl", "resolve", {"host": "api.github.com"},
+                         facts, Decision(Action.ASK, rule.errno, rule, "main"), table=table)
+    interp = Interpreter(request)
+    assert [o.key for o in interp.offers] == ["name", "domain", "any"]
+    assert call_text(request) == "resolve api.github.com"
+    answer = interp.answer("permit domain")
+    assert answer.rule is not None and answer.rule.net is not None
+    assert answer.rule.net.describe() == {"host": "*.github.com"}
+    assert answer.rule.calls == ("net-connect",)
+
+
+# --- the resolver, on loopback (no tracing) ------------------------------------------------
+
+def _upstream(table: dict[str, str]) -> tuple[socket.socket, int]:
+    """A tiny name server on a free loopback port, answering A queries from ``table``."""
+    import threading
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                data, client = sock.recvfrom(512)
+            except (OSError, ValueError):
+                return
+            q = query_of(data)
+            body = response(data, [(12, 1, socket.inet_aton(table[q.name]))]) \
+                if q.name in table else refusal(data)
+            sock.sendto(body, client)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return sock, sock.getsockname()[1]
+
+
+def _ask_endpoint(endpoint: SockAddr, message: bytes) -> bytes:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+        client.settimeout(10)
+        client.sendto(message, (endpoint.host, endpoint.port))
+        return client.recv(512)
+
+
+def test_resolver_forwards_records_and_refuses() -> None:
+    from systrace_py.names import Resolver
+
+    upstream, port = _upstream({"good.test": "127.0.0.2", "bad.test": "127.0.0.3"})
+    names = NameTable()
+    seen: list[tuple[str, object]] = []
+    resolver = Resolver(names, lambda key, name, client, tcp: "rule" if name == "bad.test"
+                        else None, lambda r: seen.append((r.name, r.refused_by)))
+    try:
+        endpoint = resolver.endpoint("key", SockAddr("inet", "127.0.0.1", port))
+        good = answer_of(_ask_endpoint(endpoint, query("good.test")))
+        assert good.addresses == ("127.0.0.2",)
+        assert names.names_for("127.0.0.2") == ("good.test",)
+        bad = answer_of(_ask_endpoint(endpoint, query("bad.test")))
+        assert (bad.rcode, bad.addresses) == (3, ())
+        assert names.names_for("127.0.0.3") == ()
+        assert seen == [("good.test", None), ("bad.test", "rule")]
+    finally:
+        resolver.close()
+        upstream.close()
+
+
+def test_resolver_says_server_failure_when_the_server_is_gone() -> None:
+    from systrace_py.names import Resolver
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as gone:
+        gone.bind(("127.0.0.1", 0))
+        port = gone.getsockname()[1]  # nobody listens there once closed
+    resolver = Resolver(NameTable(), lambda key, name, client, tcp: None, timeout=2)
+    try:
+        endpoint = resolver.endpoint("key", SockAddr("inet", "127.0.0.1", port))
+        failed = answer_of(_ask_endpoint(endpoint, query("good.test")))
+        assert (failed.rcode, failed.addresses) == (2, ())
+    finally:
+        resolver.close()
+
+
+def test_a_log_record_keeps_the_host() -> None:
+    """`systrace policy check` / `policy learn` read enforce logs: the host the log shows with
+    the address is part of the observation, so a host rule is seen used."""
+    from systrace_py.policy.learn import observation_from_record
+
+    obs = observation_from_record({"event": "syscall", "result": "permitted",
+                                   "syscall": "connect", "table": "main",
+                                   "args": {"address": "127.0.0.2:443", "host": "good.test"}})
+    assert obs is not None and obs.sockaddrs == (named("127.0.0.2", 443, "good.test"),)
+    table = loads_policy('[[rule]]\ncalls = ["connect"]\nhost = "good.test"\n'
+                         'action = "permit"\n', "p.toml").main
+    assert table.decide(obs.all_facts()[0]).rule is table.rules[0]
