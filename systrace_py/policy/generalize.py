@@ -458,7 +458,14 @@ def is_shared_library(path: str) -> bool:
         return False
     base = parent.rpartition("/")[2]
     return (name.startswith("lib") or parent in LIB_DIRS or base == "lib-dynload"
-            or base.endswith("-linux-gnu") or "/glibc-hwcaps/" in parent)
+            or base.endswith("-linux-gnu") or _library_root(parent) != parent)
+
+
+def _library_root(parent: str) -> str:
+    """The library directory a library's directory belongs to: ``root`` for
+    ``root/glibc-hwcaps/NAME`` (the category's pattern covers those), else itself."""
+    head = parent.rpartition("/")[0]
+    return head.removesuffix("/glibc-hwcaps") if head.endswith("/glibc-hwcaps") else parent
 
 
 def is_library(path: str) -> bool:
@@ -484,9 +491,7 @@ def category_roots(category: Category, facts: SystemFacts | None,
     roots = found or list(category.roots)
     for path in paths:
         if category.libraries and is_library(path):
-            parent = path.rpartition("/")[0]
-            hwcaps = parent.find("/glibc-hwcaps/")
-            roots.append(parent[:hwcaps] if hwcaps > 0 else parent)
+            roots.append(_library_root(path.rpartition("/")[0]))
         elif category.key == "python":
             match = _PYTHON_ROOT.match(path)
             if match:
@@ -504,9 +509,7 @@ def in_category(path: str, category: Category, roots: Sequence[str]) -> bool:
     if category.libraries:
         if not is_library(path):
             return False
-        parent = path.rpartition("/")[0]
-        hwcaps = parent.find("/glibc-hwcaps/")
-        return (parent[:hwcaps] if hwcaps > 0 else parent) in roots
+        return _library_root(path.rpartition("/")[0]) in roots
     return any(_below(path, root) for root in roots)
 
 

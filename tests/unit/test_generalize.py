@@ -265,3 +265,15 @@ def test_scopes_of_several_paths():
 def test_the_real_name_corpus_is_this_systems(tmp_path):
     """(The corpus is read from the running system; a few names it must hold.)"""
     assert {"stdio.h", "os.py"} <= set(REAL) or not Path("/usr/include/stdio.h").exists()
+
+
+def test_a_library_below_a_hwcaps_directory_belongs_to_the_directory_it_is_in():
+    """Found by hypothesis: a library one level below ``glibc-hwcaps/NAME`` was taken for one
+    of ``root`` while the category's pattern covers only ``root/glibc-hwcaps/*/*.so*``."""
+    libraries = next(c for c in CATEGORIES if c.key == "libraries")
+    for path in ("/usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3/0/libc.so.6",
+                 "/usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3/libc.so.6",
+                 "/usr/lib/x86_64-linux-gnu/libc.so.6"):
+        roots = category_roots(libraries, None, [path])
+        glob = PathGlob(category_pattern(libraries, roots, WRITER), ENV)
+        assert in_category(path, libraries, roots) and glob.matches(path), (path, roots)
