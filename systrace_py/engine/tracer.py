@@ -503,10 +503,15 @@ class Tracer:
             self._note_sharing(task.space, name, args)
         if task.replay is not None:
             # the call restarted after the scratch mmap: the same call, already decided; its
-            # decision and what it examined apply again (the monitor is not asked twice)
+            # decision and what it examined apply again (the monitor is not asked twice) --
+            # if they are still what they were.  Between the mmap's return and this entry the
+            # task was back in its own code: a signal handler may have run there, and calls
+            # no rule names (dup2 over the dirfd, fchdir) do not stop, so a start directory,
+            # a descriptor or a buffer may have changed since the decision.  Anything changed:
+            # decided anew, as any call (docs/security.md, class 2, "replayed decisions").
             call, reply = task.replay
             task.replay = None
-            if call.nr == nr and call.args == args:
+            if call.nr == nr and call.args == args and self._unchanged(task, call):
                 self._apply(task, call, reply, info)
                 return
         if task.detached:
