@@ -324,10 +324,14 @@ class Supervisor:
         none may be a program a rule of the table refuses (or asks about) to exec."""
         if not (table.may_refuse("execve", "exec") or table.may_refuse("execve", "fsread")):
             return None  # no rule could refuse one: no need to read the file
-        image = call.exec_image()
+        def refusal(interpreter: str) -> Decision | None:
+            return table.refusing_rule(CallFacts("execve", (PathArg("path", interpreter),)))
+
+        # the tracer reads each interpreter to find the next: never one a rule refuses (what
+        # it read would stay in the tracer's memory, docs/security.md class 6)
+        image = call.exec_image(admit=lambda interpreter: refusal(interpreter) is None)
         for interpreter in image.interpreters if image is not None else ():
-            found = table.refusing_rule(
-                CallFacts("execve", (PathArg("path", interpreter),)))
+            found = refusal(interpreter)
             if found is not None:
                 return dataclasses.replace(found, reason="interpreter")
         return None

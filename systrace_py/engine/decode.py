@@ -33,7 +33,7 @@ from systrace_py.engine import destinations
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.clone_args import CloneArgs
 from systrace_py.engine.destinations import Destination
-from systrace_py.engine.exec_image import ExecImage, exec_image
+from systrace_py.engine.exec_image import Admit, ExecImage, exec_image
 from systrace_py.engine.memory import PATH_MAX, TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import (
     HOST,
@@ -1086,12 +1086,20 @@ class DecodedCall:
         self.messages_raw = tuple(out)
         return self.messages_raw
 
-    def exec_image(self, elf: bool = True) -> ExecImage | None:
+    def exec_image(self, elf: bool = True, admit: Admit | None = None) -> ExecImage | None:
         """For an exec: the interpreters the kernel will run for the file, and the binary that
         ends up running (None when the file could not be resolved).  Without ``elf``, only the
-        #! chain is read (what /proc/PID/exe will name)."""
+        #! chain is read (what /proc/PID/exe will name).  ``admit``: which interpreters the
+        tracer may read in turn (exec_image.exec_image); an image read with it is not kept."""
         if self.name not in ARGV_ARG:
             return None
+        if admit is not None:
+            decoded = self.decoded_path("path")
+            if decoded is None or decoded.resolved.pseudo:
+                return None
+            opened = _access(self.tid, self.view, decoded.resolved)
+            return None if opened is None else \
+                self.image_of(decoded.resolved.path, elf, opened, admit)
         key = "_image" if elf else "_script_image"
         image = getattr(self, key, _UNSET)
         if image is _UNSET:
@@ -1104,7 +1112,8 @@ class DecodedCall:
             setattr(self, key, image)
         return image  # type: ignore[return-value]
 
-    def image_of(self, path: str, elf: bool = True, opened: str = "") -> ExecImage | None:
+    def image_of(self, path: str, elf: bool = True, opened: str = "",
+                 admit: Admit | None = None) -> ExecImage | None:
         """What the kernel runs to exec ``path`` for this call's task (see :meth:`exec_image`;
         ``opened``: where the tracer opens it, when not at ``path``), its interpreters' names
         resolved as the task would open them.  An interpreter no rule could name (outside
@@ -1124,7 +1133,7 @@ class DecodedCall:
             where = _access(self.tid, self.view, found)
             return (found.path, where) if where is not None else None
 
-        return exec_image(path, reach, elf, opened)
+        return exec_image(path, reach, elf, opened, admit)
 
     # --- views --------------------------------------------------------------------------------
     @property

@@ -21,6 +21,7 @@ from escape_lib import (
     assert_blocked,
     attack,
     controlled_and_blocked,
+    never,
     outsider,
     pids_running,
     policy,
@@ -191,3 +192,25 @@ def test_terminal_input_injection(build, tmp_path):
     traced, left = run(True)
     assert_blocked(traced)
     assert b"PWNED" not in left
+
+
+# --- what the tracer read for a decision (red team, issue 11) ------------------------------------
+
+@pytest.mark.parametrize("rule", ["file", "directory"])
+def test_the_tracer_never_reads_an_interpreter_a_rule_refuses(build, tmp_path, rule):
+    """To decide an exec the tracer reads each interpreter's first bytes to find the next one.
+    A permitted script whose #! line names the secret made it read the secret's first 256
+    bytes before the rule refused it -- into its memory, which a root tracee reads through
+    /proc/TracerPid/mem.  Now an interpreter a rule refuses ends the chain unread.  The control
+    is the same search over memory the program itself read the secret into (no tracer to
+    read); the traced run looks in the tracer's.  Escaped before."""
+    program = build("escape/tr_readback.c")
+    control_scene = Scene.make(tmp_path, "control")
+    require_real(attack(program, "self", control_scene.work, control_scene.secret,
+                        policy_text=None, scene=control_scene))
+    s = Scene.make(tmp_path, "traced")
+    text = read_never(s.secret) if rule == "file" else \
+        policy(never(["fsread", "fswrite"], path=f"{s.secd}/**"))
+    traced = attack(program, "script", s.work, s.secret, policy_text=text, scene=s)
+    assert_blocked(traced)
+    assert "EACCES" in traced.stdout, traced  # the exec itself was refused
