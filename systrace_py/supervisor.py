@@ -305,7 +305,24 @@ class Supervisor:
             decision = strictest([decision, table.decide(CallFacts("unshare"))])
         if call.name in SOCKET_MAKERS:
             decision = self._unseen_socket(table, call) or decision
+        if call.name == "bind" and decision.action is Action.PERMIT:
+            decision = self._socket_file(table, call) or decision
         return decision
+
+    @staticmethod
+    def _socket_file(table: Table, call: DecodedCall) -> Decision | None:
+        """bind() of a unix socket to a path makes a file there, as mknod(S_IFSOCK) would:
+        a rule that refuses (or asks about) that mknod -- fswrite of the directory it lands in
+        -- refuses the bind.  A rule, not the default: a bind is a network call first, and a
+        policy that permits it by a net-bind rule has said so (as for interpreters)."""
+        if not table.may_refuse("mknod", "fswrite"):
+            return None
+        for address in call.sockaddrs:
+            if address.family == "unix" and address.path and not address.path.startswith("@"):
+                found = table.refusing_rule(CallFacts("mknod", (PathArg("path", address.path),)))
+                if found is not None:
+                    return dataclasses.replace(found, reason="socket file")
+        return None
 
     @staticmethod
     def _missing(table: Table, decision: Decision, call: DecodedCall) -> Decision:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from escape_lib import Scene, attack, controlled_and_blocked, outsider, read_never
+from escape_lib import Scene, attack, controlled_and_blocked, never, outsider, policy, read_never
 
 
 def secret_rule(s: Scene) -> str:
@@ -136,3 +136,22 @@ def test_spellings_work_on_a_permitted_file(build, tmp_path, program, mode):
     assert out.verdict == "BLOCKED", out
     failures = re.findall(r"([^;]*): (E[A-Z0-9]+)", out.detail)
     assert not failures, f"spellings that failed on a permitted file: {failures}\n{out}"
+
+
+# --- files made by calls that are no file calls (red team, issue 11) -----------------------------
+
+def test_a_unix_socket_bound_in_a_directory_no_file_may_be_written_to(build, tmp_path):
+    """bind() of a unix socket makes a file, as mknod(S_IFSOCK) does; it was decided as a
+    network call only, so `never fswrite DIR/**` let a program add socket files to DIR
+    (directly, or through a symlink to it).  Now a rule refusing that mknod refuses the bind;
+    a bind elsewhere works as natively."""
+    traced, s = controlled_and_blocked(
+        tmp_path, build("escape/fs_sockfile.c"), lambda s: [s.secd, s.work],
+        lambda s: policy(never("fswrite", path=f"{s.secd}/**")))
+    assert traced.detail.count("EACCES") == 2, traced
+    assert sorted(p.name for p in s.secd.iterdir()) == ["secret.txt"]
+    free = s.work / "free"  # a directory no rule protects: the same binds make their files
+    free.mkdir()
+    parity = attack(build("escape/fs_sockfile.c"), free, s.root,
+                    policy_text=policy(never("fswrite", path=f"{s.secd}/**")), scene=s)
+    assert parity.verdict == "ESCAPED" and (free / "sock").is_socket(), parity
