@@ -305,6 +305,12 @@ class Supervisor:
             decision = strictest([decision, table.decide(CallFacts("unshare"))])
         if call.name in SOCKET_MAKERS:
             decision = self._unseen_socket(table, call) or decision
+        if call.process_memory() == "other":
+            # another process's memory, read through /proc: what process_vm_readv does
+            as_read = table.decide(CallFacts("process_vm_readv"))
+            if as_read.reason == "unsafe":
+                as_read = dataclasses.replace(as_read, reason="memory")
+            decision = strictest([decision, as_read])
         if call.name == "bind" and decision.action is Action.PERMIT:
             decision = self._socket_file(table, call) or decision
         return decision
@@ -396,6 +402,9 @@ class Supervisor:
                 rule = decision.rule.label()
             elif decision.reason == "unsafe":
                 rule = "unsafe under this policy; a rule naming it lifts this"
+            elif decision.reason == "memory":
+                rule = ("another process's memory, as process_vm_readv reads it (unsafe); a rule"
+                        " naming process_vm_readv or debug lifts this")
             elif decision.reason == "unseen":
                 rule = ("a socket whose destinations address rules cannot see (raw, packet,"
                         " SCTP...); a rule naming socket lifts this")

@@ -37,6 +37,7 @@ from systrace_py.engine.exec_image import Admit, ExecImage, exec_image
 from systrace_py.engine.memory import PATH_MAX, TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import (
     HOST,
+    PROC_SUPER_MAGIC,
     PathResolver,
     Resolved,
     Unresolvable,
@@ -76,7 +77,7 @@ from systrace_py.kernel import (
     S_IALLUGO,
     VALID_OPEN_FLAGS,
 )
-from systrace_py.policy.aliases import VIEW_CALLS
+from systrace_py.policy.aliases import OPEN_CALLS, VIEW_CALLS
 from systrace_py.policy.model import Absent, CallFacts, Facts, PathArg, SockAddr
 from systrace_py.syscalls import (
     BY_NAME,
@@ -472,6 +473,33 @@ class DecodedCall:
         if path == own or path.startswith(own + "/"):
             return "/proc/self" + path[len(own):]
         return path
+
+    def process_memory(self) -> str | None:
+        """For an open of a "mem" file of a procfs -- any procfs, wherever mounted, the
+        directory's file system tells, not its name --: "own" when it is the calling process's
+        (named /proc/self/..., see :meth:`path`), else "other" (another process's, or one the
+        tracer cannot tell about); None for any other file.  Writing any process's memory this
+        way is refused (Tracer._engine_refusal); reading another's is what process_vm_readv
+        does, and is decided as that call (Supervisor._decide)."""
+        if self.name not in OPEN_CALLS:
+            return None
+        name = self.path("path") or ""
+        if not name.endswith("/mem"):
+            return None
+        where = self.access_path("path")
+        if where is not None:
+            try:
+                fd = os.open(os.path.dirname(where), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            except OSError:
+                return None  # no such directory: the open fails anyway
+            try:
+                if pt.fs_type(fd) != PROC_SUPER_MAGIC:
+                    return None
+            finally:
+                os.close(fd)
+        own = name == "/proc/self/mem" or (
+            name.startswith("/proc/self/task/") and name.count("/") == 5)
+        return "own" if own else "other"
 
     def access_path(self, role: str) -> str | None:
         """Where the tracer reaches the file of that role: its name, or for a task that does

@@ -23,6 +23,7 @@ from escape_lib import (
     controlled_and_blocked,
     never,
     outsider,
+    permit,
     pids_running,
     policy,
     read_never,
@@ -214,3 +215,34 @@ def test_the_tracer_never_reads_an_interpreter_a_rule_refuses(build, tmp_path, r
     traced = attack(program, "script", s.work, s.secret, policy_text=text, scene=s)
     assert_blocked(traced)
     assert "EACCES" in traced.stdout, traced  # the exec itself was refused
+
+
+# --- another process's memory read through /proc (red team, issue 11) ---------------------------
+
+HOLDER = ("import sys, time\n"
+          "data = open(sys.argv[1]).read()\n"
+          "print('ready', flush=True)\n"
+          "time.sleep(30)\n")
+
+
+def test_reading_another_process_memory_through_proc_is_decided_as_process_vm_readv(
+        build, tmp_path):
+    """process_vm_readv and ptrace are unsafe calls; open("/proc/PID/mem", O_RDONLY) reads
+    the same memory and only writing opens were refused: a process outside the tree holding
+    the secret (here a Python process that read it) gave it away.  Now such an open is decided
+    as process_vm_readv (EPERM unless a rule names it); the program's own memory stays
+    readable, and a rule naming process_vm_readv lifts the refusal."""
+    program = build("escape/tr_peek.c")
+    s = Scene.make(tmp_path)
+    with outsider([PYTHON, "-c", HOLDER, s.secret]) as holder:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        require_real(attack(program, holder.pid, policy_text=None, scene=s))
+        refused = policy(never(["fsread", "fswrite"], path=f"{s.secd}/**"))
+        traced = attack(program, holder.pid, policy_text=refused, scene=s, options=["-v"])
+        assert_blocked(traced)
+        assert "EPERM" in traced.detail and "process_vm_readv" in traced.stderr, traced
+        own = attack(program, "self", policy_text=refused, scene=s)
+        assert own.verdict == "ESCAPED" and "no secret" in own.detail, own
+        lifted = policy(permit("process_vm_readv"),
+                        never(["fsread", "fswrite"], path=f"{s.secd}/**"))
+        assert attack(program, holder.pid, policy_text=lifted, scene=s).verdict == "ESCAPED"
