@@ -37,7 +37,7 @@ from systrace_py.policy.filterplan import (
 )
 from systrace_py.policy.model import Action, CallFacts, Decision, PathArg, Policy, Rule, Table
 from systrace_py.policy.store import PolicyStore
-from systrace_py.syscalls import BY_NAME, makes_unseen
+from systrace_py.syscalls import BY_NAME, DEVICE_CALLS, makes_unseen
 
 #: How long a ``burst`` answer covers the asking process's other calls on the same path (the
 #: stat, access, open... one action makes): seconds after the answer.
@@ -311,6 +311,12 @@ class Supervisor:
             if as_read.reason == "unsafe":
                 as_read = dataclasses.replace(as_read, reason="memory")
             decision = strictest([decision, as_read])
+        if call.name == "ioctl" and (as_call := DEVICE_CALLS.get(call.args[1] & 0xFFFFFFFF)):
+            # a device ioctl that does what a call does is decided as that call too
+            as_decided = table.decide(CallFacts(as_call))
+            if as_decided.reason == "unsafe":
+                as_decided = dataclasses.replace(as_decided, reason="device")
+            decision = strictest([decision, as_decided])
         if call.name == "bind" and decision.action is Action.PERMIT:
             decision = self._socket_file(table, call) or decision
         return decision
@@ -402,6 +408,10 @@ class Supervisor:
                 rule = decision.rule.label()
             elif decision.reason == "unsafe":
                 rule = "unsafe under this policy; a rule naming it lifts this"
+            elif decision.reason == "device":
+                as_call = DEVICE_CALLS.get(call.args[1] & 0xFFFFFFFF, "?")
+                rule = (f"a device request that does what {as_call} does (unsafe); a rule naming"
+                        f" {as_call} lifts this")
             elif decision.reason == "memory":
                 rule = ("another process's memory, as process_vm_readv reads it (unsafe); a rule"
                         " naming process_vm_readv or debug lifts this")
