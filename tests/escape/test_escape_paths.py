@@ -155,3 +155,22 @@ def test_a_unix_socket_bound_in_a_directory_no_file_may_be_written_to(build, tmp
     parity = attack(build("escape/fs_sockfile.c"), free, s.root,
                     policy_text=policy(never("fswrite", path=f"{s.secd}/**")), scene=s)
     assert parity.verdict == "ESCAPED" and (free / "sock").is_socket(), parity
+
+
+# --- looking into a refused directory by walking through it (red team, issue 11) ---------------
+
+@pytest.mark.xfail(strict=True, reason="open gap #22 (docs/security.md): only the name a lookup "
+                   "ends on is decided, not the refused directories it passes through")
+def test_walking_through_a_refused_directory_reveals_nothing(build, tmp_path):
+    """`never fsread DIR/**` refuses stat and readlink of DIR's entries, but a lookup that
+    passes through DIR and ends elsewhere is decided on where it ends: a symlink in DIR
+    followed to a permitted file tells its target, `DIR/sub/../..` and `DIR/nosuch/../..`
+    tell which entries exist and are directories."""
+    def setup(s: Scene) -> None:
+        (s.secd / "lnk").symlink_to(s.work)
+        (s.secd / "sub").mkdir()
+        (s.work / "f").write_text("permitted\n")
+
+    controlled_and_blocked(tmp_path, build("escape/path_traverse.c"),
+                           lambda s: [s.secd, s.work],
+                           lambda s: policy(never("fsread", path=f"{s.secd}/**")), setup=setup)
