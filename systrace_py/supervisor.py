@@ -295,9 +295,17 @@ class Supervisor:
         return Reply.refuse(decision.errno)
 
     def _decide(self, table: Table, call: DecodedCall) -> Decision:
-        facts = call.all_facts()
-        decision = (table.decide(facts[0]) if len(facts) == 1
-                    else strictest([table.decide(f) for f in facts]))
+        try:
+            facts = call.all_facts()
+            decision = (table.decide(facts[0]) if len(facts) == 1
+                        else strictest([table.decide(f) for f in facts]))
+        except DecodeError:
+            # a lookup that fails gets its errno -- unless it failed inside a directory a
+            # rule refuses looks at: its errno would tell what is there
+            traversal = self._traversal(table, call, failed=True)
+            if traversal is None:
+                raise
+            return traversal
         if decision.action is Action.PERMIT and call.name in ("execve", "execveat"):
             decision = self._interpreters(table, call) or decision
         if call.name != "unshare" and call.namespace_flags:
@@ -319,7 +327,26 @@ class Supervisor:
             decision = strictest([decision, as_decided])
         if call.name == "bind" and decision.action is Action.PERMIT:
             decision = self._socket_file(table, call) or decision
+        if decision.action is Action.PERMIT:
+            decision = self._traversal(table, call) or decision
         return decision
+
+    @staticmethod
+    def _traversal(table: Table, call: DecodedCall, failed: bool = False) -> Decision | None:
+        """A lookup decided on where it ends still looks at what it passes through: a
+        directory entered and left again by "..", a symlink read on the way (its directory
+        included).  Through a directory a rule refuses looks at (stat) it would tell which
+        entries exist, what they are and where links point: a rule that refuses (or asks
+        about) a stat of such a directory, or a readlink of such a link, refuses the call.
+        A rule, not the default: walking through a directory is no use of it.  ``failed``:
+        for the lookups that failed (their errno would tell the same)."""
+        for p in [None] if failed else call.examined_paths():
+            for name, kind in call.passed_through(p):
+                as_call = "readlink" if kind == "link" else "stat"
+                found = table.refusing_rule(CallFacts(as_call, (PathArg("path", name),)))
+                if found is not None:
+                    return dataclasses.replace(found, reason="traversal")
+        return None
 
     @staticmethod
     def _socket_file(table: Table, call: DecodedCall) -> Decision | None:

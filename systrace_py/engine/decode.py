@@ -361,6 +361,9 @@ class DecodedCall:
     #: argument registers whose strings the decision read and the kernel reads again (a
     #: mount's type and options, an fsconfig key and value): held as copies (enforce)
     held_strings: dict[int, bytes] | None = None
+    #: (raw, dirfd, follow) of path arguments whose lookup fails (an errno, not a name):
+    #: what it passed through on the way is still looked at (passed_through)
+    failed_lookups: tuple[tuple[str, int, bool], ...] = ()
 
     def __init__(self, tid: int, tgid: int, nr: int, name: str, args: _Args,
                  memory: TraceeMemory | None = None, decoder: Decoder | None = None,
@@ -483,7 +486,10 @@ class DecodedCall:
         does, and is decided as that call (Supervisor._decide)."""
         if self.name not in OPEN_CALLS:
             return None
-        name = self.path("path") or ""
+        try:
+            name = self.path("path") or ""
+        except DecodeError:
+            return None  # no lookup reaches a file: the call fails with the lookup's errno
         if not name.endswith("/mem"):
             return None
         where = self.access_path("path")
@@ -972,6 +978,7 @@ class DecodedCall:
         try:
             resolved = decoder.resolve(self, raw, dirfd, follow)
         except DecodeError:
+            self.failed_lookups = (*self.failed_lookups, (raw, dirfd, follow))
             # a path the engine cannot name (which the kernel might): the kernel fails on
             # the later path arguments' strings first, if they are bad
             specs = PATH_ARGS[self.name]
@@ -1173,6 +1180,29 @@ class DecodedCall:
             if decoded is not None:
                 out.append(decoded)
         return out
+
+    def passed_through(self, p: DecodedPath | None) -> list[tuple[str, str]]:
+        """What the lookup of an examined path looks at on its way and does not end on
+        (PathResolver.passed_through), when it can differ from the ancestors of where it
+        ends: only a spelling with ".." or one that follows a symlink.  None: the lookups
+        that failed (failed_lookups), whose every step counts (they end nowhere)."""
+        decoder = self._decoder
+        if decoder is None:
+            return []
+        if p is None:
+            return [seen for raw, dirfd, follow in self.failed_lookups
+                    for seen in decoder.resolver.passed_through(self.tid, raw, dirfd, follow,
+                                                                self.view)]
+        if p.spec is None or not p.raw or p.resolved.pseudo or (
+                p.resolved.direct and ".." not in p.raw.split("/")):
+            return []
+        spec = p.spec
+        dirfd = AT_FDCWD if spec.dirfd_arg is None else _int32(self.args[spec.dirfd_arg])
+        follow = spec.follows(self.args, self.open_flags if spec.follow == OPEN_HOW else None)
+        end = p.resolved.path
+        return [(name, kind) for name, kind in decoder.resolver.passed_through(
+                    self.tid, p.raw, dirfd, follow, self.view)
+                if end != name and not end.startswith(name.rstrip("/") + "/")]
 
     def examined_paths(self) -> list[DecodedPath]:
         """The path arguments something looked at: the ones the call must be held to."""

@@ -21,28 +21,50 @@ static int same_file(const char *a, const char *b) {
     return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
+static char learned[4096];
+
+static void learn(const char *what) {
+    size_t used = strlen(learned);
+    snprintf(learned + used, sizeof learned - used, "%s%s", used ? "; " : "", what);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3)
         usage("path_traverse DIR WORK");
     const char *dir = argv[1], *work = argv[2];
-    char path[4096], target[4096], through[4096];
+    const char *work_name = strrchr(work, '/') + 1;
+    char path[4096], target[4096], through[4096], body[4096];
     snprintf(path, sizeof path, "%s/lnk", dir);
     ssize_t n = readlink(path, target, sizeof target - 1);
     note("readlink(%s): %s", path, n < 0 ? ename(errno) : "read");
+    snprintf(path, sizeof path, "%s/sub", dir);
+    struct stat st;
+    note("stat(%s): %s", path, stat(path, &st) < 0 ? ename(errno) : "read");
+    /* a symlink in DIR, followed to a permitted file: where it points */
     snprintf(through, sizeof through, "%s/lnk/f", dir);
     snprintf(target, sizeof target, "%s/f", work);
-    int fd = open(through, O_RDONLY);
-    if (fd >= 0 && same_file(through, target)) {
-        snprintf(path, sizeof path, "%s/sub", dir);
-        struct stat st;
-        note("stat(%s): %s", path, stat(path, &st) < 0 ? ename(errno) : "read");
-        snprintf(path, sizeof path, "%s/sub/../../%s", dir, strrchr(work, '/') + 1);
-        int there = open(path, O_RDONLY | O_DIRECTORY);
-        snprintf(path, sizeof path, "%s/nosuch/../../%s", dir, strrchr(work, '/') + 1);
-        int absent = open(path, O_RDONLY | O_DIRECTORY);
-        escaped("%s/lnk leads to %s; %s/sub %s, %s/nosuch %s", dir, work, dir,
-                there >= 0 ? "is a directory" : ename(errno), dir,
-                absent >= 0 ? "is a directory" : "does not exist");
+    if (open(through, O_RDONLY) >= 0 && same_file(through, target))
+        learn("lnk leads to WORK");
+    /* ".." after an entry: whether it is a directory, a file, or nothing */
+    snprintf(path, sizeof path, "%s/nosuch/../../%s", dir, work_name);
+    int absent = open(path, O_RDONLY | O_DIRECTORY) < 0 ? errno : 0;
+    snprintf(path, sizeof path, "%s/sub/../../%s", dir, work_name);
+    if (open(path, O_RDONLY | O_DIRECTORY) >= 0)
+        learn("sub is a directory");
+    snprintf(path, sizeof path, "%s/secret.txt/../../%s", dir, work_name);
+    int file = open(path, O_RDONLY | O_DIRECTORY) < 0 ? errno : 0;
+    if (file != absent)
+        learn(file == ENOTDIR ? "secret.txt is there, no directory" : "secret.txt is there");
+    /* the same through a symlink of our own, whose text walks through DIR */
+    snprintf(path, sizeof path, "%s/l2", work);
+    snprintf(body, sizeof body, "%s/sub/../..", dir);
+    unlink(path);
+    if (symlink(body, path) == 0) {
+        snprintf(through, sizeof through, "%s/l2/%s/f", work, work_name);
+        if (open(through, O_RDONLY) >= 0 && same_file(through, target))
+            learn("sub is a directory (through a link of ours)");
     }
-    blocked("open(%s): %s", through, fd < 0 ? ename(errno) : "another file");
+    if (learned[0])
+        escaped("%s", learned);
+    blocked("nothing learned about %s", dir);
 }

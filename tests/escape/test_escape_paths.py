@@ -159,18 +159,36 @@ def test_a_unix_socket_bound_in_a_directory_no_file_may_be_written_to(build, tmp
 
 # --- looking into a refused directory by walking through it (red team, issue 11) ---------------
 
-@pytest.mark.xfail(strict=True, reason="open gap #22 (docs/security.md): only the name a lookup "
-                   "ends on is decided, not the refused directories it passes through")
 def test_walking_through_a_refused_directory_reveals_nothing(build, tmp_path):
     """`never fsread DIR/**` refuses stat and readlink of DIR's entries, but a lookup that
-    passes through DIR and ends elsewhere is decided on where it ends: a symlink in DIR
-    followed to a permitted file tells its target, `DIR/sub/../..` and `DIR/nosuch/../..`
-    tell which entries exist and are directories."""
+    passes through DIR and ended elsewhere was decided on where it ended: a symlink in DIR
+    followed to a permitted file told its target, `DIR/sub/../..`, `DIR/nosuch/../..`
+    (ENOENT) and `DIR/secret.txt/../..` (ENOTDIR) which entries exist and what they are --
+    also through a symlink of the program's own whose text walks through DIR.  Now what a
+    lookup passes through is decided as a look (stat, readlink) too.  Escaped before."""
     def setup(s: Scene) -> None:
         (s.secd / "lnk").symlink_to(s.work)
         (s.secd / "sub").mkdir()
         (s.work / "f").write_text("permitted\n")
 
-    controlled_and_blocked(tmp_path, build("escape/path_traverse.c"),
-                           lambda s: [s.secd, s.work],
-                           lambda s: policy(never("fsread", path=f"{s.secd}/**")), setup=setup)
+    traced, _ = controlled_and_blocked(
+        tmp_path, build("escape/path_traverse.c"), lambda s: [s.secd, s.work],
+        lambda s: policy(never("fsread", path=f"{s.secd}/**")), setup=setup)
+    assert "readlink" in traced.stdout and "EACCES" in traced.stdout, traced
+
+
+def test_walks_through_permitted_directories_work_as_natively(build, tmp_path):
+    """The same walks through a directory no rule names: every one as natively."""
+    def setup(s: Scene) -> None:
+        (s.pubd / "lnk").symlink_to(s.work)
+        (s.pubd / "sub").mkdir()
+        (s.work / "f").write_text("permitted\n")
+
+    s = Scene.make(tmp_path)
+    setup(s)
+    program = build("escape/path_traverse.c")
+    native = attack(program, s.pubd, s.work, policy_text=None, scene=s)
+    traced = attack(program, s.pubd, s.work,
+                    policy_text=policy(never("fsread", path=f"{s.secd}/**")), scene=s)
+    assert native.verdict == traced.verdict == "ESCAPED" and native.detail == traced.detail, \
+        (native, traced)
