@@ -545,7 +545,10 @@ class PathResolver:
         fails there (the caller's errno comes from the resolution)."""
         if not view.host:
             return []
-        base = "/" if raw.startswith("/") else self._start_name(tid, dirfd)
+        try:
+            base = "/" if raw.startswith("/") else self._start_name(tid, dirfd)
+        except (Unresolvable, OSError):
+            return []  # no start (a closed dirfd...): the lookup fails before any step
         if base is None:
             return []
         parts = [c for c in base.split("/") if c]

@@ -9,6 +9,8 @@
  * refused for.
  *
  *   path_traverse DIR WORK
+ *   path_traverse baddirfd   lookups with ".." from a closed dirfd and from one that is no
+ *                            directory (the errnos, as alone)
  *
  * DIR (refused) holds `lnk` -> WORK and a directory `sub`; WORK holds a file `f`.  ESCAPED
  * names what was learned although readlink/stat of it was refused (natively nothing is
@@ -29,8 +31,14 @@ static void learn(const char *what) {
 }
 
 int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "baddirfd") == 0) {
+        /* lookups with ".." that fail at their start: the kernel's errno, as alone */
+        int closed = openat(77, "x/../y", O_RDONLY) < 0 ? errno : 0;
+        int notdir = openat(0, "x/../y", O_RDONLY) < 0 ? errno : 0;
+        blocked("closed dirfd: %s, dirfd no directory: %s", ename(closed), ename(notdir));
+    }
     if (argc != 3)
-        usage("path_traverse DIR WORK");
+        usage("path_traverse DIR WORK | path_traverse baddirfd");
     const char *dir = argv[1], *work = argv[2];
     const char *work_name = strrchr(work, '/') + 1;
     char path[4096], target[4096], through[4096], body[4096];

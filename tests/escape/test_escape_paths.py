@@ -192,3 +192,16 @@ def test_walks_through_permitted_directories_work_as_natively(build, tmp_path):
                     policy_text=policy(never("fsread", path=f"{s.secd}/**")), scene=s)
     assert native.verdict == traced.verdict == "ESCAPED" and native.detail == traced.detail, \
         (native, traced)
+
+
+def test_a_walk_that_fails_at_its_start_gets_the_kernels_errno(build, tmp_path):
+    """What a lookup passes through is read only where it has a start: from a closed dirfd
+    (EBADF) or one that is no directory (ENOTDIR) the call gets the kernel's errno -- the
+    first version of the traversal check ended the tracer there (and with it the tree)."""
+    s = Scene.make(tmp_path)
+    program = build("escape/path_traverse.c")
+    native = attack(program, "baddirfd", policy_text=None, scene=s)
+    traced = attack(program, "baddirfd",
+                    policy_text=policy(never("fsread", path=f"{s.secd}/**")), scene=s)
+    assert native.detail == traced.detail == \
+        "closed dirfd: EBADF, dirfd no directory: ENOTDIR", (native, traced)
