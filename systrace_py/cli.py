@@ -45,6 +45,7 @@ from systrace_py.policy.generalize import GENERALIZE_LEVELS
 from systrace_py.policy.model import Policy
 from systrace_py.policy.store import PolicyStore
 from systrace_py.supervisor import PolicySet, Supervisor, SupervisorOptions
+from systrace_py.terminal import printable
 
 if TYPE_CHECKING:
     from systrace_py.supervisor import Asker
@@ -203,7 +204,7 @@ def _say(message: str, stream: IO[str] | None = None) -> None:
     """One line on stderr; dropped when stderr cannot take it (closed, a gone reader)."""
     with contextlib.suppress(OSError, ValueError):
         out = stream or sys.stderr
-        out.write(f"systrace: {message}\n")
+        out.write(f"systrace: {printable(message)}\n")
         out.flush()
 
 

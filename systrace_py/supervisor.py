@@ -38,6 +38,7 @@ from systrace_py.policy.filterplan import (
 from systrace_py.policy.model import Action, CallFacts, Decision, PathArg, Policy, Rule, Table
 from systrace_py.policy.store import PolicyStore
 from systrace_py.syscalls import BY_NAME, DEVICE_CALLS, makes_unseen
+from systrace_py.terminal import printable
 
 #: How long a ``burst`` answer covers the asking process's other calls on the same path (the
 #: stat, access, open... one action makes): seconds after the answer.
@@ -239,7 +240,7 @@ class Supervisor:
 
     def _say(self, text: str) -> None:
         try:
-            self.stderr.write(f"systrace: {text}\n")
+            self.stderr.write(f"systrace: {printable(text)}\n")
             self.stderr.flush()
         except OSError:
             pass

@@ -246,3 +246,18 @@ def test_reading_another_process_memory_through_proc_is_decided_as_process_vm_re
         lifted = policy(permit("process_vm_readv"),
                         never(["fsread", "fswrite"], path=f"{s.secd}/**"))
         assert attack(program, holder.pid, policy_text=lifted, scene=s).verdict == "ESCAPED"
+
+
+# --- the tracer's own output (red team, issue 11) -------------------------------------------------
+
+def test_names_shown_on_the_terminal_have_their_controls_spelled_out(build, tmp_path):
+    """A program named with an OSC title sequence, a BEL, a colour sequence and a bidi
+    override: `systrace -v` used to write them raw to the user's terminal, which obeys them.
+    Now every name a traced program chose is shown with its controls spelled out."""
+    program = build("escape/tr_terminal.c")
+    s = Scene.make(tmp_path)
+    require_real(attack(program, s.work, policy_text=None, scene=s))
+    traced = attack(program, s.work, policy_text=read_never(s.secret), scene=s, options=["-v"])
+    assert traced.verdict == "ESCAPED", traced  # (it may run: the name is what is checked)
+    assert not set(traced.stderr) & {"\x1b", "\x07", "\u202e"}, repr(traced.stderr)
+    assert "e\\x1b]0;pwned\\x07\\x1b[31mX\\u202e" in traced.stderr, traced.stderr
