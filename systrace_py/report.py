@@ -14,12 +14,16 @@ import contextlib
 import sys
 from typing import IO
 
+from systrace_py.terminal import printable
+
 
 def say(message: str, stream: IO[str] | None = None) -> None:
-    """One line on ``stream`` (default: stderr); dropped when it cannot take it."""
+    """One line on ``stream`` (default: stderr); dropped when it cannot take it.  What a
+    traced program chose (names, arguments) is made printable: its escape sequences must not
+    reach the terminal (docs/security.md)."""
     with contextlib.suppress(OSError, ValueError):
         out = stream or sys.stderr
-        out.write(f"systrace: {message}\n")
+        out.write(f"systrace: {printable(message)}\n")
         out.flush()
 
 

@@ -57,7 +57,7 @@ from systrace_py.policy.model import (
 )
 from systrace_py.policy.store import PolicyStore
 from systrace_py.report import say
-from systrace_py.syscalls import BY_NAME, makes_unseen
+from systrace_py.syscalls import BY_NAME, DEVICE_CALLS, makes_unseen
 
 #: How long a ``burst`` answer covers the asking process's other calls on the same path (the
 #: stat, access, open... one action makes): seconds after the answer.
@@ -521,11 +521,19 @@ class Supervisor:
         return Reply.refuse(decision.errno)
 
     def _decide(self, table: Table, call: DecodedCall) -> Decision:
-        facts = call.all_facts()
-        if self.dns is not None and call.name in NAMED_CALLS and table.has_host_rules():
-            facts = by_name(facts, call)
-        decision = (table.decide(facts[0]) if len(facts) == 1
-                    else strictest([table.decide(f) for f in facts]))
+        try:
+            facts = call.all_facts()
+            if self.dns is not None and call.name in NAMED_CALLS and table.has_host_rules():
+                facts = by_name(facts, call)
+            decision = (table.decide(facts[0]) if len(facts) == 1
+                        else strictest([table.decide(f) for f in facts]))
+        except DecodeError:
+            # a lookup that fails gets its errno -- unless it failed inside a directory a
+            # rule refuses looks at: its errno would tell what is there
+            traversal = self._traversal(table, call, failed=True)
+            if traversal is None:
+                raise
+            return traversal
         if decision.action is Action.PERMIT and call.name in ("execve", "execveat"):
             decision = self._interpreters(table, call) or decision
         if call.name != "unshare" and call.namespace_flags:
@@ -533,7 +541,55 @@ class Supervisor:
             decision = strictest([decision, table.decide(CallFacts("unshare"))])
         if call.name in SOCKET_MAKERS:
             decision = self._unseen_socket(table, call) or decision
+        if call.process_memory() == "other":
+            # another process's memory, read through /proc: what process_vm_readv does
+            as_read = table.decide(CallFacts("process_vm_readv"))
+            if as_read.reason == "unsafe":
+                as_read = dataclasses.replace(as_read, reason=Reason.MEMORY)
+            decision = strictest([decision, as_read])
+        if call.name == "ioctl" and (as_call := DEVICE_CALLS.get(call.args[1] & 0xFFFFFFFF)):
+            # a device ioctl that does what a call does is decided as that call too
+            as_decided = table.decide(CallFacts(as_call))
+            if as_decided.reason == "unsafe":
+                as_decided = dataclasses.replace(as_decided, reason=Reason.DEVICE)
+            decision = strictest([decision, as_decided])
+        if call.name == "bind" and decision.action is Action.PERMIT:
+            decision = self._socket_file(table, call) or decision
+        if decision.action is Action.PERMIT:
+            decision = self._traversal(table, call) or decision
         return decision
+
+    @staticmethod
+    def _traversal(table: Table, call: DecodedCall, failed: bool = False) -> Decision | None:
+        """A lookup decided on where it ends still looks at what it passes through: a
+        directory entered and left again by "..", a symlink read on the way (its directory
+        included).  Through a directory a rule refuses looks at (stat) it would tell which
+        entries exist, what they are and where links point: a rule that refuses (or asks
+        about) a stat of such a directory, or a readlink of such a link, refuses the call.
+        A rule, not the default: walking through a directory is no use of it.  ``failed``:
+        for the lookups that failed (their errno would tell the same)."""
+        for p in [None] if failed else call.examined_paths():
+            for name, kind in call.passed_through(p):
+                as_call = "readlink" if kind == "link" else "stat"
+                found = table.refusing_rule(CallFacts(as_call, (PathArg("path", name),)))
+                if found is not None:
+                    return dataclasses.replace(found, reason=Reason.TRAVERSAL)
+        return None
+
+    @staticmethod
+    def _socket_file(table: Table, call: DecodedCall) -> Decision | None:
+        """bind() of a unix socket to a path makes a file there, as mknod(S_IFSOCK) would:
+        a rule that refuses (or asks about) that mknod -- fswrite of the directory it lands in
+        -- refuses the bind.  A rule, not the default: a bind is a network call first, and a
+        policy that permits it by a net-bind rule has said so (as for interpreters)."""
+        if not table.may_refuse("mknod", "fswrite"):
+            return None
+        for address in call.sockaddrs:
+            if address.family == "unix" and address.path and not address.path.startswith("@"):
+                found = table.refusing_rule(CallFacts("mknod", (PathArg("path", address.path),)))
+                if found is not None:
+                    return dataclasses.replace(found, reason=Reason.SOCKET_FILE)
+        return None
 
     @staticmethod
     def _missing(table: Table, decision: Decision, call: DecodedCall) -> Decision:
@@ -552,10 +608,14 @@ class Supervisor:
         none may be a program a rule of the table refuses (or asks about) to exec."""
         if not (table.may_refuse("execve", "exec") or table.may_refuse("execve", "fsread")):
             return None  # no rule could refuse one: no need to read the file
-        image = call.exec_image()
+        def refusal(interpreter: str) -> Decision | None:
+            return table.refusing_rule(CallFacts("execve", (PathArg("path", interpreter),)))
+
+        # the tracer reads each interpreter to find the next: never one a rule refuses (what
+        # it read would stay in the tracer's memory, docs/security.md class 6)
+        image = call.exec_image(admit=lambda interpreter: refusal(interpreter) is None)
         for interpreter in image.interpreters if image is not None else ():
-            found = table.refusing_rule(
-                CallFacts("execve", (PathArg("path", interpreter),)))
+            found = refusal(interpreter)
             if found is not None:
                 return dataclasses.replace(found, reason=Reason.INTERPRETER)
         return None
@@ -603,6 +663,13 @@ class Supervisor:
                 rule = decision.rule.label()
             elif decision.reason == Reason.UNSAFE:
                 rule = "unsafe under this policy; a rule naming it lifts this"
+            elif decision.reason == Reason.DEVICE:
+                as_call = DEVICE_CALLS.get(call.args[1] & 0xFFFFFFFF, "?")
+                rule = (f"a device request that does what {as_call} does (unsafe); a rule naming"
+                        f" {as_call} lifts this")
+            elif decision.reason == Reason.MEMORY:
+                rule = ("another process's memory, as process_vm_readv reads it (unsafe); a rule"
+                        " naming process_vm_readv or debug lifts this")
             elif decision.reason == Reason.UNSEEN:
                 rule = ("a socket whose destinations address rules cannot see (raw, packet,"
                         " SCTP...); a rule naming socket lifts this")

@@ -88,6 +88,7 @@ from systrace_py.kernel import (
     TIOCLINUX,
     TIOCSTI,
     UMOUNT_NOFOLLOW,
+    USERFAULTFD_IOC_NEW,
 )
 
 _U64 = 0xFFFFFFFFFFFFFFFF
@@ -652,9 +653,12 @@ _c(15, "rt_sigreturn", (), "stdio")
 # ioctl is decided by its request: the requests that change the file behind the descriptor
 # though it was not opened for writing (kernel.FILE_CHANGING_IOCTLS: chattr flags, xflags,
 # fs-verity...) are fswrite on that file, like fchmod; every other request is in no alias.
+# USERFAULTFD_IOC_NEW (/dev/userfaultfd) makes what the userfaultfd call makes: it shares as
+# that call does (stopping for it), and is decided as that call (DEVICE_CALLS).
 _c(16, "ioctl", (_FILE, _a("cmd", _K.CMD), _a("arg")), _W, _WF,
    aliases_when=one_of(1, frozenset(request for request, _ in FILE_CHANGING_IOCTLS)),
-   guard=Guard(((_eq32(1, TIOCSTI),), (_eq32(1, TIOCLINUX),)), errno.EPERM))
+   guard=Guard(((_eq32(1, TIOCSTI),), (_eq32(1, TIOCLINUX),)), errno.EPERM),
+   shares=Shares(((_eq32(1, USERFAULTFD_IOC_NEW),),), anywhere=True))
 _c(17, "pread64", (_FD, _ptr("buf"), _a("count"), _a("pos")), "stdio")
 _c(18, "pwrite64", (_FD, _ptr("buf"), _a("count"), _a("pos")), "stdio")
 _c(19, "readv", (_FD, _ptr("vec"), _a("vlen")), "stdio")
@@ -1239,6 +1243,9 @@ NUMBERS: dict[str, int] = {name: nr for nr, name in NAMES.items()}
 #: name -> record
 BY_NAME: dict[str, Call] = {call.name: call for call in TABLE.values()}
 MAX_NR = max(TABLE)
+#: ioctl requests that do what a system call does, by the call they are decided as (and as
+#: unsafe as it): a device that hands out the call's power must not be a way around it
+DEVICE_CALLS: dict[int, str] = {USERFAULTFD_IOC_NEW: "userfaultfd"}
 
 
 # Indexes the derived tables are built from, made in one pass (every run imports them).

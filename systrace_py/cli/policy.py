@@ -42,6 +42,7 @@ from systrace_py.policy.learn import (
     observation_from_record,
 )
 from systrace_py.policy.model import Action, Policy, Rule
+from systrace_py.terminal import printable
 
 
 class LogError(Exception):
@@ -412,7 +413,7 @@ def write_check(out: IO[str], report: CheckReport, policy_path: str, log_path: s
     if report.refused:
         out.write(f"calls this policy refuses: {len(report.refused)}\n")
         for table, call, args in report.refused[:20]:
-            out.write(f"  [{table}] {call} {args}\n")
+            out.write(printable(f"  [{table}] {call} {args}") + "\n")  # (the log's)
     if report.stale:
         out.write(f"records naming rules this policy no longer has (decided again): "
                   f"{report.stale}\n")

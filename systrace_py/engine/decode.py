@@ -33,10 +33,11 @@ from systrace_py.engine import destinations
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.clone_args import CloneArgs
 from systrace_py.engine.destinations import Destination
-from systrace_py.engine.exec_image import ExecImage, exec_image
+from systrace_py.engine.exec_image import Admit, ExecImage, exec_image
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import (
     HOST,
+    PROC_SUPER_MAGIC,
     PathResolver,
     Resolved,
     Unresolvable,
@@ -78,7 +79,7 @@ from systrace_py.kernel import (
     VALID_OPEN_FLAGS,
 )
 from systrace_py.logrecords import LoggedCall
-from systrace_py.policy.aliases import VIEW_CALLS
+from systrace_py.policy.aliases import OPEN_CALLS, VIEW_CALLS
 from systrace_py.policy.model import Absent, CallFacts, Facts, PathArg, SockAddr
 from systrace_py.syscalls import (
     BY_NAME,
@@ -364,6 +365,9 @@ class DecodedCall:
     #: argument registers whose strings the decision read and the kernel reads again (a
     #: mount's type and options, an fsconfig key and value): held as copies (enforce)
     held_strings: dict[int, bytes] | None = None
+    #: (raw, dirfd, follow) of path arguments whose lookup fails (an errno, not a name):
+    #: what it passed through on the way is still looked at (passed_through)
+    failed_lookups: tuple[tuple[str, int, bool], ...] = ()
 
     def __init__(self, tid: int, tgid: int, nr: int, name: str, args: _Args,
                  memory: TraceeMemory | None = None, decoder: Decoder | None = None,
@@ -494,6 +498,36 @@ class DecodedCall:
         if path == own or path.startswith(own + "/"):
             return "/proc/self" + path[len(own):]
         return path
+
+    def process_memory(self) -> str | None:
+        """For an open of a "mem" file of a procfs -- any procfs, wherever mounted, the
+        directory's file system tells, not its name --: "own" when it is the calling process's
+        (named /proc/self/..., see :meth:`path`), else "other" (another process's, or one the
+        tracer cannot tell about); None for any other file.  Writing any process's memory this
+        way is refused (Tracer._engine_refusal); reading another's is what process_vm_readv
+        does, and is decided as that call (Supervisor._decide)."""
+        if self.name not in OPEN_CALLS:
+            return None
+        try:
+            name = self.path("path") or ""
+        except DecodeError:
+            return None  # no lookup reaches a file: the call fails with the lookup's errno
+        if not name.endswith("/mem"):
+            return None
+        where = self.access_path("path")
+        if where is not None:
+            try:
+                fd = os.open(os.path.dirname(where), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            except OSError:
+                return None  # no such directory: the open fails anyway
+            try:
+                if pt.fs_type(fd) != PROC_SUPER_MAGIC:
+                    return None
+            finally:
+                os.close(fd)
+        own = name == "/proc/self/mem" or (
+            name.startswith("/proc/self/task/") and name.count("/") == 5)
+        return "own" if own else "other"
 
     def access_path(self, role: str) -> str | None:
         """Where the tracer reaches the file of that role: its name, or for a task that does
@@ -966,6 +1000,7 @@ class DecodedCall:
         try:
             resolved = decoder.resolve(self, raw, dirfd, follow)
         except DecodeError:
+            self.failed_lookups = (*self.failed_lookups, (raw, dirfd, follow))
             # a path the engine cannot name (which the kernel might): the kernel fails on
             # the later path arguments' strings first, if they are bad
             specs = PATH_ARGS[self.name]
@@ -1110,12 +1145,20 @@ class DecodedCall:
         self.messages_raw = tuple(out)
         return self.messages_raw
 
-    def exec_image(self, elf: bool = True) -> ExecImage | None:
+    def exec_image(self, elf: bool = True, admit: Admit | None = None) -> ExecImage | None:
         """For an exec: the interpreters the kernel will run for the file, and the binary that
         ends up running (None when the file could not be resolved).  Without ``elf``, only the
-        #! chain is read (what /proc/PID/exe will name)."""
+        #! chain is read (what /proc/PID/exe will name).  ``admit``: which interpreters the
+        tracer may read in turn (exec_image.exec_image); an image read with it is not kept."""
         if self.name not in ARGV_ARG:
             return None
+        if admit is not None:
+            decoded = self.decoded_path("path")
+            if decoded is None or decoded.resolved.pseudo:
+                return None
+            opened = _access(self.tid, self.view, decoded.resolved)
+            return None if opened is None else \
+                self.image_of(decoded.resolved.path, elf, opened, admit)
         key = "_image" if elf else "_script_image"
         image = getattr(self, key, _UNSET)
         if image is _UNSET:
@@ -1128,7 +1171,8 @@ class DecodedCall:
             setattr(self, key, image)
         return image  # type: ignore[return-value]
 
-    def image_of(self, path: str, elf: bool = True, opened: str = "") -> ExecImage | None:
+    def image_of(self, path: str, elf: bool = True, opened: str = "",
+                 admit: Admit | None = None) -> ExecImage | None:
         """What the kernel runs to exec ``path`` for this call's task (see :meth:`exec_image`;
         ``opened``: where the tracer opens it, when not at ``path``), its interpreters' names
         resolved as the task would open them.  An interpreter no rule could name (outside
@@ -1148,7 +1192,7 @@ class DecodedCall:
             where = _access(self.tid, self.view, found)
             return (found.path, where) if where is not None else None
 
-        return exec_image(path, reach, elf, opened)
+        return exec_image(path, reach, elf, opened, admit)
 
     # --- views --------------------------------------------------------------------------------
     @property
@@ -1160,6 +1204,29 @@ class DecodedCall:
             if decoded is not None:
                 out.append(decoded)
         return out
+
+    def passed_through(self, p: DecodedPath | None) -> list[tuple[str, str]]:
+        """What the lookup of an examined path looks at on its way and does not end on
+        (PathResolver.passed_through), when it can differ from the ancestors of where it
+        ends: only a spelling with ".." or one that follows a symlink.  None: the lookups
+        that failed (failed_lookups), whose every step counts (they end nowhere)."""
+        decoder = self._decoder
+        if decoder is None:
+            return []
+        if p is None:
+            return [seen for raw, dirfd, follow in self.failed_lookups
+                    for seen in decoder.resolver.passed_through(self.tid, raw, dirfd, follow,
+                                                                self.view)]
+        if p.spec is None or not p.raw or p.resolved.pseudo or (
+                p.resolved.direct and ".." not in p.raw.split("/")):
+            return []
+        spec = p.spec
+        dirfd = AT_FDCWD if spec.dirfd_arg is None else _int32(self.args[spec.dirfd_arg])
+        follow = spec.follows(self.args, self.open_flags if spec.follow == OPEN_HOW else None)
+        end = p.resolved.path
+        return [(name, kind) for name, kind in decoder.resolver.passed_through(
+                    self.tid, p.raw, dirfd, follow, self.view)
+                if end != name and not end.startswith(name.rstrip("/") + "/")]
 
     def examined_paths(self) -> list[DecodedPath]:
         """The path arguments something looked at: the ones the call must be held to."""

@@ -168,10 +168,15 @@ def _elf_interpreter(fd: int, head: bytes) -> str | None:
     return None
 
 
-def script_chain(path: str, reach: Reach, opened: str = "") -> list[tuple[str, str]]:
+#: whether the tracer may read an interpreter's first bytes (see :func:`exec_image`)
+Admit = Callable[[str], bool]
+
+
+def script_chain(path: str, reach: Reach, opened: str = "",
+                 admit: Admit | None = None) -> list[tuple[str, str]]:
     """The #! interpreters the kernel runs for ``path`` (opened at ``opened`` when it is
     not there in the tracer's view), in order, as (name, where the tracer opens it): empty
-    for a binary."""
+    for a binary.  An interpreter ``admit`` refuses ends the chain unread."""
     found: list[tuple[str, str]] = []
     current = opened or path
     for _ in range(MAX_SCRIPT_DEPTH + 1):
@@ -182,18 +187,30 @@ def script_chain(path: str, reach: Reach, opened: str = "") -> list[tuple[str, s
         if where is None:
             break  # the kernel's lookup fails too: the exec fails
         found.append(where)
+        if admit is not None and not admit(where[0]):
+            return found  # refused: what it holds is not the tracer's to read
         current = where[1]
     return found
 
 
-def exec_image(path: str, reach: Reach, elf: bool = True, opened: str = "") -> ExecImage:
+def exec_image(path: str, reach: Reach, elf: bool = True, opened: str = "",
+               admit: Admit | None = None) -> ExecImage:
     """The interpreters the kernel will run to exec ``path`` (as the tracer sees the files
     now): its #! chain, then (with ``elf``) the ELF interpreter of the binary that runs.
     ``opened``: where the tracer opens ``path`` when it is not there in the tracer's view
-    (a task that does not see the tracer's tree)."""
-    chain = script_chain(path, reach, opened)
+    (a task that does not see the tracer's tree).
+
+    ``admit`` says, for each interpreter found, whether the tracer may read it in turn: the
+    first one it refuses ends the image unread (the exec is refused for it anyway).  The
+    tracer reads a file's first bytes to find the next interpreter; what it reads stays in its
+    memory, which a root tracee may read (/proc/PID/mem): a permitted script whose #! line
+    named a file a rule protects made the tracer read that file for it (docs/security.md,
+    class 6, "what the tracer reads for a decision")."""
+    chain = script_chain(path, reach, opened, admit)
     found = [name for name, _ in chain]
     binary, where = chain[-1] if chain else (path, opened or path)
+    if chain and admit is not None and not admit(binary):
+        return ExecImage(tuple(found), binary, "" if where == binary else where)
     if elf:
         kind, interp = _header(where)
         interpreter = reach(interp) if kind == "elf" and interp is not None else None

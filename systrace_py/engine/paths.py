@@ -527,6 +527,64 @@ class PathResolver:
         found.literal_last = found.literal_last or literal
         return found
 
+    def passed_through(self, tid: int, raw: str, dirfd: int, follow: bool,
+                       view: View) -> list[tuple[str, str]]:
+        """What the kernel's lookup of ``raw`` looks at on its way, by name, besides where it
+        ends: each directory it enters ("dir") and each symlink it reads ("link"), in the
+        task's view (a task that sees the tracer's tree; [] for the others, and for the
+        calling task's /proc, whose links are magic).  Rules decide the name a lookup ends
+        on; one that passes through a directory a rule refuses looks at -- a symlink in it
+        followed elsewhere, ".." after one of its entries -- tells what is there (which
+        entries exist and what they are, where links point): the caller decides these too
+        (Supervisor._traversal).  A name the lookup cannot pass ends the list: the lookup
+        fails there (the caller's errno comes from the resolution)."""
+        if not view.host:
+            return []
+        try:
+            base = "/" if raw.startswith("/") else self._start_name(tid, dirfd)
+        except (Unresolvable, OSError):
+            return []  # no start (a closed dirfd...): the lookup fails before any step
+        if base is None:
+            return []
+        parts = [c for c in base.split("/") if c]
+        pending = [c for c in reversed(raw.split("/")) if c]
+        seen: list[tuple[str, str]] = []
+        links = 0
+        while pending:
+            comp = pending.pop()
+            if comp == ".":
+                continue
+            if comp == "..":
+                if parts:
+                    parts.pop()
+                continue
+            path = "/" + "/".join([*parts, comp])
+            if path == "/proc" or path.startswith("/proc/"):
+                return seen  # magic links: what they reach is the resolver's to name
+            last = not pending
+            try:
+                info = os.lstat(path)
+            except OSError:
+                return seen
+            if stat.S_ISLNK(info.st_mode) and (follow or not last):
+                links += 1
+                if links > MAX_SYMLINKS:
+                    return seen
+                try:
+                    body = os.readlink(path)
+                except OSError:
+                    return seen
+                seen.append((path, "link"))
+                if body.startswith("/"):
+                    parts = []
+                pending.extend(c for c in reversed(body.split("/")) if c)
+                continue
+            if last or not stat.S_ISDIR(info.st_mode):
+                return seen
+            parts.append(comp)
+            seen.append(("/" + "/".join(parts), "dir"))
+        return seen
+
     def _start_name(self, tid: int, dirfd: int) -> str | None:
         """The name of a relative path's start directory, or None when only the directory
         object will do (a name longer than PATH_MAX, a removed directory)."""

@@ -566,10 +566,15 @@ class Tracer:
             self._note_sharing(task.space, name, args)
         if task.replay is not None:
             # the call restarted after the scratch mmap: the same call, already decided; its
-            # decision and what it examined apply again (the monitor is not asked twice)
+            # decision and what it examined apply again (the monitor is not asked twice) --
+            # if they are still what they were.  Between the mmap's return and this entry the
+            # task was back in its own code: a signal handler may have run there, and calls
+            # no rule names (dup2 over the dirfd, fchdir) do not stop, so a start directory,
+            # a descriptor or a buffer may have changed since the decision.  Anything changed:
+            # decided anew, as any call (docs/security.md, class 2, "replayed decisions").
             call, reply = task.replay
             task.replay = None
-            if call.nr == nr and call.args == args:
+            if call.nr == nr and call.args == args and self._unchanged(task, call):
                 self._apply(task, call, reply, info)
                 return
         if task.detached:
@@ -636,7 +641,7 @@ class Tracer:
             return errno.EPERM, "a source route (the packet would go where no rule looks)"
         if name in OPEN_CALLS:
             flags = call.open_flags or 0
-            if flags & 3 and self._proc_mem(call):
+            if flags & 3 and call.process_memory() is not None:
                 return errno.EACCES, "writing process memory through /proc"
             if name == "openat2" and (call.open_resolve or 0) & enforce.RESOLVE_UNSUPPORTED:
                 return errno.ENOSYS, "openat2 resolve flags this tracer cannot hold"
@@ -667,24 +672,6 @@ class Tracer:
             finally:
                 os.close(fd)
         return None
-
-    def _proc_mem(self, call: DecodedCall) -> bool:
-        """Whether an open is of a "mem" file of a /proc -- any procfs, wherever mounted --
-        (a file the tracer cannot tell about counts as one)."""
-        name = call.path("path") or ""
-        if not name.endswith("/mem"):
-            return False
-        where = call.access_path("path")
-        if where is None:
-            return True
-        try:
-            fd = os.open(os.path.dirname(where), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        except OSError:
-            return False  # no such directory: the open fails anyway
-        try:
-            return pt.fs_type(fd) == PROC_SUPER_MAGIC
-        finally:
-            os.close(fd)
 
     def _tracer_view_refusal(self, call: DecodedCall) -> tuple[int, str] | None:
         """A change of the tracer's own view of "/" or /proc (it reads /proc for every

@@ -53,6 +53,10 @@ class Reason(enum.StrEnum):
     SUBTREE = "subtree"          # a rule about what lies below a directory decided
     UNSAFE = "unsafe"            # a call that acts out of the tracer's sight (engine refusal)
     UNSEEN = "unseen"            # a socket address rules cannot see (engine refusal)
+    DEVICE = "device"            # a device request that does what an unsafe call does
+    MEMORY = "memory"            # another process's memory read through /proc/PID/mem
+    TRAVERSAL = "traversal"      # a directory or symlink a lookup passes through was decided
+    SOCKET_FILE = "socket file"  # a unix socket's bind makes a file (decided as mknod)
     INTERPRETER = "interpreter"  # the script's interpreter was decided on
     ANSWER = "answer"            # a person's (or an approver's) answer
 

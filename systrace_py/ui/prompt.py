@@ -39,6 +39,7 @@ from systrace_py import procfs
 from systrace_py.policy.glob import Expansions
 from systrace_py.report import say
 from systrace_py.supervisor import Answer, AnswerKind, AskRequest
+from systrace_py.terminal import printable
 from systrace_py.ui.answering import (
     BURST,
     DEFAULT_REACH,
@@ -354,26 +355,28 @@ class TerminalAsker:
             if result in (_GONE, _CLOSED):
                 return refuse
             if result == _TIMEOUT:
-                self._write_tty(f"systrace: no answer within {self.timeout:g}s: refused "
-                                f"{call_text(request)} for pid {request.pid}\n")
+                self._write_tty(printable(f"systrace: no answer within {self.timeout:g}s: "
+                                          f"refused {call_text(request)} for pid "
+                                          f"{request.pid}") + "\n")
                 return refuse
             if result is None:
-                self._write_tty(f"systrace: denied {call_text(request)} for pid "
-                                f"{request.pid}, this call only\n")
+                self._write_tty(printable(f"systrace: denied {call_text(request)} for pid "
+                                          f"{request.pid}, this call only") + "\n")
                 return refuse
             try:
                 if parse_answer(result).verb == "help":
-                    self._write_tty(help_text(interp))
+                    self._write_tty("\n".join(printable(line)
+                                               for line in help_text(interp).split("\n")))
                     continue
                 answer = interp.answer(result)
             except (AnswerError, OfferError) as exc:  # the validator let it through: rare
-                self._write_tty(f"systrace: {exc}\n")
+                self._write_tty(printable(f"systrace: {exc}") + "\n")
                 continue
             if answer.kind == AnswerKind.KILL:
                 self._killed.add(request.pid)
             if answer.kind == AnswerKind.ABORT:
                 self._closing = True  # the run ends: asks still queued are refused
-            self._write_tty(f"systrace: {describe_answer(answer, request)}\n")
+            self._write_tty(printable(f"systrace: {describe_answer(answer, request)}") + "\n")
             return answer
 
     # --- prompt-toolkit -------------------------------------------------------------------------

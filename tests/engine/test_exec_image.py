@@ -123,3 +123,29 @@ def test_an_elf_that_runs_names_the_interpreter_that_ran(tmp_path, data):
     image = exec_image(str(path), resolver_in(tmp_path))
     if runs(path):
         assert image.interpreters == (LOADER,), image
+
+
+def test_an_interpreter_not_admitted_is_named_but_never_read(tmp_path, monkeypatch):
+    """The tracer reads each interpreter to find the next; one ``admit`` refuses (a file a
+    rule protects) ends the image unread -- what the tracer reads stays in its memory."""
+    from systrace_py.engine import exec_image as module
+
+    secret = tmp_path / "secret"
+    secret.write_text(f"#!{TRUE}\nthe secret\n")
+    middle = tmp_path / "middle"
+    middle.write_text(f"#!{secret}\n")
+    script = tmp_path / "script"
+    script.write_text(f"#!{middle}\n")
+    read: list[str] = []
+    header = module._header
+    monkeypatch.setattr(module, "_header", lambda path: (read.append(path), header(path))[1])
+    reach = resolver_in(tmp_path)
+
+    image = exec_image(str(script), reach, admit=lambda name: name != str(secret))
+    assert image.interpreters == (str(middle), str(secret))
+    assert str(secret) not in read and read == [str(script), str(middle)]
+
+    read.clear()
+    image = exec_image(str(script), reach)  # admitting all: the whole chain, the ELF too
+    assert image.interpreters[:3] == (str(middle), str(secret), os.path.realpath(TRUE))
+    assert str(secret) in read

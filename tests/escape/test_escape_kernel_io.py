@@ -119,3 +119,19 @@ def test_unsafe_calls_are_refused_under_a_permissive_default(build, tmp_path):
     require_real(attack(program, policy_text=None, scene=s))
     traced = attack(program, policy_text=policy(), scene=s)
     assert traced.verdict == "BLOCKED", traced
+
+
+def test_an_unsafe_call_reached_through_a_device_is_decided_as_that_call(build, tmp_path):
+    """/dev/userfaultfd hands out what the unsafe userfaultfd call makes (ioctl
+    USERFAULTFD_IOC_NEW): neither the open nor the ioctl was that call, so under a permissive
+    default a program had a userfaultfd.  Now the request is decided as userfaultfd (EPERM
+    unless a rule names it) and, when permitted, marks the address space as the call does.
+    Escaped before."""
+    s = Scene.make(tmp_path)
+    program = build("escape/kio_uffd_dev.c")
+    require_real(attack(program, policy_text=None, scene=s))
+    traced = attack(program, policy_text=policy(), scene=s, options=["-v"])
+    assert traced.verdict == "BLOCKED" and "EPERM" in traced.detail, traced
+    assert "a rule naming userfaultfd lifts this" in traced.stderr, traced
+    lifted = attack(program, policy_text=policy(permit("userfaultfd")), scene=s)
+    assert lifted.verdict == "ESCAPED", lifted

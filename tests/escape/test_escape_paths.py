@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from escape_lib import Scene, attack, controlled_and_blocked, outsider, read_never
+from escape_lib import Scene, attack, controlled_and_blocked, never, outsider, policy, read_never
 
 
 def secret_rule(s: Scene) -> str:
@@ -136,3 +136,72 @@ def test_spellings_work_on_a_permitted_file(build, tmp_path, program, mode):
     assert out.verdict == "BLOCKED", out
     failures = re.findall(r"([^;]*): (E[A-Z0-9]+)", out.detail)
     assert not failures, f"spellings that failed on a permitted file: {failures}\n{out}"
+
+
+# --- files made by calls that are no file calls (red team, issue 11) -----------------------------
+
+def test_a_unix_socket_bound_in_a_directory_no_file_may_be_written_to(build, tmp_path):
+    """bind() of a unix socket makes a file, as mknod(S_IFSOCK) does; it was decided as a
+    network call only, so `never fswrite DIR/**` let a program add socket files to DIR
+    (directly, or through a symlink to it).  Now a rule refusing that mknod refuses the bind;
+    a bind elsewhere works as natively."""
+    traced, s = controlled_and_blocked(
+        tmp_path, build("escape/fs_sockfile.c"), lambda s: [s.secd, s.work],
+        lambda s: policy(never("fswrite", path=f"{s.secd}/**")))
+    assert traced.detail.count("EACCES") == 2, traced
+    assert sorted(p.name for p in s.secd.iterdir()) == ["secret.txt"]
+    free = s.work / "free"  # a directory no rule protects: the same binds make their files
+    free.mkdir()
+    parity = attack(build("escape/fs_sockfile.c"), free, s.root,
+                    policy_text=policy(never("fswrite", path=f"{s.secd}/**")), scene=s)
+    assert parity.verdict == "ESCAPED" and (free / "sock").is_socket(), parity
+
+
+# --- looking into a refused directory by walking through it (red team, issue 11) ---------------
+
+def test_walking_through_a_refused_directory_reveals_nothing(build, tmp_path):
+    """`never fsread DIR/**` refuses stat and readlink of DIR's entries, but a lookup that
+    passes through DIR and ended elsewhere was decided on where it ended: a symlink in DIR
+    followed to a permitted file told its target, `DIR/sub/../..`, `DIR/nosuch/../..`
+    (ENOENT) and `DIR/secret.txt/../..` (ENOTDIR) which entries exist and what they are --
+    also through a symlink of the program's own whose text walks through DIR.  Now what a
+    lookup passes through is decided as a look (stat, readlink) too.  Escaped before."""
+    def setup(s: Scene) -> None:
+        (s.secd / "lnk").symlink_to(s.work)
+        (s.secd / "sub").mkdir()
+        (s.work / "f").write_text("permitted\n")
+
+    traced, _ = controlled_and_blocked(
+        tmp_path, build("escape/path_traverse.c"), lambda s: [s.secd, s.work],
+        lambda s: policy(never("fsread", path=f"{s.secd}/**")), setup=setup)
+    assert "readlink" in traced.stdout and "EACCES" in traced.stdout, traced
+
+
+def test_walks_through_permitted_directories_work_as_natively(build, tmp_path):
+    """The same walks through a directory no rule names: every one as natively."""
+    def setup(s: Scene) -> None:
+        (s.pubd / "lnk").symlink_to(s.work)
+        (s.pubd / "sub").mkdir()
+        (s.work / "f").write_text("permitted\n")
+
+    s = Scene.make(tmp_path)
+    setup(s)
+    program = build("escape/path_traverse.c")
+    native = attack(program, s.pubd, s.work, policy_text=None, scene=s)
+    traced = attack(program, s.pubd, s.work,
+                    policy_text=policy(never("fsread", path=f"{s.secd}/**")), scene=s)
+    assert native.verdict == traced.verdict == "ESCAPED" and native.detail == traced.detail, \
+        (native, traced)
+
+
+def test_a_walk_that_fails_at_its_start_gets_the_kernels_errno(build, tmp_path):
+    """What a lookup passes through is read only where it has a start: from a closed dirfd
+    (EBADF) or one that is no directory (ENOTDIR) the call gets the kernel's errno -- the
+    first version of the traversal check ended the tracer there (and with it the tree)."""
+    s = Scene.make(tmp_path)
+    program = build("escape/path_traverse.c")
+    native = attack(program, "baddirfd", policy_text=None, scene=s)
+    traced = attack(program, "baddirfd",
+                    policy_text=policy(never("fsread", path=f"{s.secd}/**")), scene=s)
+    assert native.detail == traced.detail == \
+        "closed dirfd: EBADF, dirfd no directory: ENOTDIR", (native, traced)

@@ -281,6 +281,28 @@ def test_metadata_call_through_a_swapped_directory(build, tmp_path, mode):
         setup=protected_scene)
 
 
+# --- decisions replayed after the task ran its own code (red team, issue 11) ---------------------
+
+def dir_never(s: Scene) -> str:
+    """Target policy (a) of the red team: everything permitted but the secret's directory."""
+    return policy(never(["fsread", "fswrite"], path=f"{s.secd}/**"))
+
+
+@pytest.mark.parametrize("mode", ["shared", "sibling"])
+def test_a_decision_is_not_replayed_after_a_signal_handler_changed_its_start(
+        build, tmp_path, mode):
+    """The first held call of a process is turned into the scratch mmap and executed again;
+    in between the task is back in its own code, where a pending signal's handler runs.  Its
+    dup2 over the dirfd (a call no rule names: no stop) used to be followed by the old
+    decision, unchecked, and the kernel resolved the relative spelling from the new start:
+    the secret.  Now the restarted call is compared with what was decided and decided anew
+    when anything changed.  Held because of a shared page (one task) or a second process."""
+    traced, _ = controlled_and_blocked(
+        tmp_path, build("escape/race_replay.c"),
+        lambda s: [mode, s.work, s.root, "30"], dir_never)
+    assert "none the secret" in traced.detail, traced
+
+
 # --- socket addresses ----------------------------------------------------------------------------
 
 def free_udp_port() -> int:

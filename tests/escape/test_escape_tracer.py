@@ -21,7 +21,9 @@ from escape_lib import (
     assert_blocked,
     attack,
     controlled_and_blocked,
+    never,
     outsider,
+    permit,
     pids_running,
     policy,
     read_never,
@@ -191,3 +193,71 @@ def test_terminal_input_injection(build, tmp_path):
     traced, left = run(True)
     assert_blocked(traced)
     assert b"PWNED" not in left
+
+
+# --- what the tracer read for a decision (red team, issue 11) ------------------------------------
+
+@pytest.mark.parametrize("rule", ["file", "directory"])
+def test_the_tracer_never_reads_an_interpreter_a_rule_refuses(build, tmp_path, rule):
+    """To decide an exec the tracer reads each interpreter's first bytes to find the next one.
+    A permitted script whose #! line names the secret made it read the secret's first 256
+    bytes before the rule refused it -- into its memory, which a root tracee reads through
+    /proc/TracerPid/mem.  Now an interpreter a rule refuses ends the chain unread.  The control
+    is the same search over memory the program itself read the secret into (no tracer to
+    read); the traced run looks in the tracer's.  Escaped before."""
+    program = build("escape/tr_readback.c")
+    control_scene = Scene.make(tmp_path, "control")
+    require_real(attack(program, "self", control_scene.work, control_scene.secret,
+                        policy_text=None, scene=control_scene))
+    s = Scene.make(tmp_path, "traced")
+    text = read_never(s.secret) if rule == "file" else \
+        policy(never(["fsread", "fswrite"], path=f"{s.secd}/**"))
+    traced = attack(program, "script", s.work, s.secret, policy_text=text, scene=s)
+    assert_blocked(traced)
+    assert "EACCES" in traced.stdout, traced  # the exec itself was refused
+
+
+# --- another process's memory read through /proc (red team, issue 11) ---------------------------
+
+HOLDER = ("import sys, time\n"
+          "data = open(sys.argv[1]).read()\n"
+          "print('ready', flush=True)\n"
+          "time.sleep(30)\n")
+
+
+def test_reading_another_process_memory_through_proc_is_decided_as_process_vm_readv(
+        build, tmp_path):
+    """process_vm_readv and ptrace are unsafe calls; open("/proc/PID/mem", O_RDONLY) reads
+    the same memory and only writing opens were refused: a process outside the tree holding
+    the secret (here a Python process that read it) gave it away.  Now such an open is decided
+    as process_vm_readv (EPERM unless a rule names it); the program's own memory stays
+    readable, and a rule naming process_vm_readv lifts the refusal."""
+    program = build("escape/tr_peek.c")
+    s = Scene.make(tmp_path)
+    with outsider([PYTHON, "-c", HOLDER, s.secret]) as holder:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        require_real(attack(program, holder.pid, policy_text=None, scene=s))
+        refused = policy(never(["fsread", "fswrite"], path=f"{s.secd}/**"))
+        traced = attack(program, holder.pid, policy_text=refused, scene=s, options=["-v"])
+        assert_blocked(traced)
+        assert "EPERM" in traced.detail and "process_vm_readv" in traced.stderr, traced
+        own = attack(program, "self", policy_text=refused, scene=s)
+        assert own.verdict == "ESCAPED" and "no secret" in own.detail, own
+        lifted = policy(permit("process_vm_readv"),
+                        never(["fsread", "fswrite"], path=f"{s.secd}/**"))
+        assert attack(program, holder.pid, policy_text=lifted, scene=s).verdict == "ESCAPED"
+
+
+# --- the tracer's own output (red team, issue 11) -------------------------------------------------
+
+def test_names_shown_on_the_terminal_have_their_controls_spelled_out(build, tmp_path):
+    """A program named with an OSC title sequence, a BEL, a colour sequence and a bidi
+    override: `systrace -v` used to write them raw to the user's terminal, which obeys them.
+    Now every name a traced program chose is shown with its controls spelled out."""
+    program = build("escape/tr_terminal.c")
+    s = Scene.make(tmp_path)
+    require_real(attack(program, s.work, policy_text=None, scene=s))
+    traced = attack(program, s.work, policy_text=read_never(s.secret), scene=s, options=["-v"])
+    assert traced.verdict == "ESCAPED", traced  # (it may run: the name is what is checked)
+    assert not set(traced.stderr) & {"\x1b", "\x07", "\u202e"}, repr(traced.stderr)
+    assert "e\\x1b]0;pwned\\x07\\x1b[31mX\\u202e" in traced.stderr, traced.stderr

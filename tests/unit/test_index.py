@@ -355,6 +355,10 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
             result.unseen["socket"] = unseen
         elif current != ALLOW and unseen != current:
             result.calls["socket"] = TRACE
+    if result.calls["bind"].kind == "allow" and any(
+            rule.action is not Action.PERMIT and rule.covers("mknod", "fswrite")
+            for t in tables for rule in t.rules):
+        result.calls["bind"] = TRACE  # a unix socket's file is decided as mknod's
     refuses_by_name = any(
         rule.action is not Action.PERMIT and (rule.path is not None or rule.net is not None)
         for t in tables for rule in t.rules)

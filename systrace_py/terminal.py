@@ -1,0 +1,37 @@
+"""Text for the user's terminal, made of what traced programs chose.
+
+Paths, program names and argv are the traced program's to choose, any bytes but NUL, and the
+tracer shows them on the terminal of the person running it (``-v``, refusals, the asking
+front end's replies).  Written raw, an escape sequence in a file name is obeyed by that
+terminal: it can rewrite the lines above (hide a refusal, show another path than the one
+asked about), set the title, and on some terminals make the terminal *type* a reply -- input
+pushed to the user's shell, which the TIOCSTI guard refuses when the program does it itself.
+So every such text is shown with its control characters spelled out (docs/security.md,
+class 6, "the tracer's own output").
+"""
+
+from __future__ import annotations
+
+import re
+
+#: C0 and C1 controls, DEL, the bidirectional overrides and isolates (which reorder what is
+#: shown), line and paragraph separators, lone surrogates (bytes that are not UTF-8, some of
+#: them 8-bit controls), and the backslash (so that an escape cannot be told from a name
+#: that spells one)
+_UNPRINTABLE = re.compile("[\\\\\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                          "\ud800-\udfff]")
+
+
+def _spelled(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if char == "\\":
+        return "\\\\"
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every character a terminal could take for a command spelled out."""
+    return _UNPRINTABLE.sub(_spelled, text)

@@ -1,0 +1,38 @@
+"""Text shown on the user's terminal: nothing a terminal takes for a command gets through."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from systrace_py.terminal import printable
+
+_COMMANDS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+@given(st.text())
+def test_no_control_character_gets_through(text: str) -> None:
+    assert not _COMMANDS.search(printable(text))
+
+
+@given(st.binary())
+def test_names_in_any_bytes_are_shown_without_controls(raw: bytes) -> None:
+    """A file name is any bytes: decoded as the engine decodes them (surrogateescape)."""
+    shown = printable(os.fsdecode(raw))
+    assert not _COMMANDS.search(shown)
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp", "Cf"),
+                                      blacklist_characters="\\")))
+def test_ordinary_names_are_shown_as_they_are(text: str) -> None:
+    assert printable(text) == text
+
+
+def test_controls_are_spelled_so_that_a_name_spelling_one_differs() -> None:
+    assert printable("a\x1bb") == "a\\x1bb"
+    assert printable("a\\x1bb") == "a\\\\x1bb"
+    assert printable(os.fsdecode(b"\x9b2J")) == "\\x9b2J"
+    assert printable("\u202eevil") == "\\u202eevil"
