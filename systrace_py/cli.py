@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import gc
 import grp
 import math
 import os
@@ -41,7 +42,7 @@ from systrace_py.policy.files import (
     policy_filename,
 )
 from systrace_py.policy.filterplan import FilterPlan, PlanOptions, plan
-from systrace_py.policy.generalize import GENERALIZE_LEVELS
+from systrace_py.policy.levels import GENERALIZE_LEVELS
 from systrace_py.policy.model import Policy
 from systrace_py.policy.store import PolicyStore
 from systrace_py.supervisor import PolicySet, Supervisor, SupervisorOptions
@@ -535,6 +536,9 @@ def trace(spec: SpawnSpec, supervisor: Supervisor, audit: AuditLog | None, *,
         tracer.on_orphans = _orphans_notice
     previous = _hold_signals(tracer)
     _protect_tracer()
+    # The policy, its index and the filters live as long as the run: frozen, no collection of
+    # the stop loop's scans them again (~6 % of a stop's samples were the collector).
+    gc.freeze()
     try:
         try:
             tracer.spawn(spec)

@@ -22,7 +22,6 @@ definition, and another implementation could read them too.
 
 # No "from __future__ import annotations" here: typing.NamedTuple compiles each string
 # annotation (a millisecond for this module's records), while real ones cost nothing.
-import difflib
 import enum
 import errno
 import functools
@@ -1287,5 +1286,7 @@ def name_of(nr: int) -> str:
 
 def suggest(word: str, candidates: list[str] | None = None) -> list[str]:
     """The nearest call (or alias) names to a misspelt one, best first."""
+    import difflib  # only a misspelt name pays for it (start-up, issue 16)
+
     pool = candidates if candidates is not None else list(NUMBERS)
     return difflib.get_close_matches(word, pool, n=3, cutoff=0.6)
