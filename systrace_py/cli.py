@@ -21,6 +21,7 @@ import grp
 import math
 import os
 import pwd
+import resource
 import shutil
 import signal
 import sys
@@ -503,8 +504,10 @@ def _print_stats(supervisor: Supervisor) -> None:
     tracer = supervisor.tracer
     times = os.times()
     stops = tracer.stops if tracer is not None else 0
+    # the tracer's own peak resident set (ru_maxrss of RUSAGE_SELF, KiB): not its tracees'
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     _say(f"{stops} stops, {supervisor.decisions} decisions, {supervisor.refusals} refusals, "
-         f"tracer CPU {times.user + times.system:.3f}s")
+         f"tracer CPU {times.user + times.system:.3f}s, tracer RSS {peak / 1024:.1f} MiB")
 
 
 def _protect_tracer() -> None:
