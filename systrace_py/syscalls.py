@@ -1242,7 +1242,8 @@ del _call, _index, _arg, _name
 def _class_rule(call: Call) -> Rule | None:
     """The rule on one register that a call's classes depend on (besides open flags): its
     ``aliases_when``, or a path's ``renamed``, when that depends on the arguments."""
-    rules = {rule for rule in (call.aliases_when, *(p.renamed for _, p in call.paths()))
+    # PATHS, not call.paths(): every run imports this, and the pass above already made them
+    rules = {rule for rule in (call.aliases_when, *(p.renamed for _, p in PATHS.get(call.name, ())))
              if rule not in (ALWAYS, NEVER)}
     assert len(rules) <= 1, f"{call.name}: one register decides its classes"
     return rules.pop() if rules else None

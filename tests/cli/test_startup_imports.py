@@ -9,9 +9,13 @@ suggestions, subprocess for ldconfig) is among them."""
 from __future__ import annotations
 
 import ctypes
+import dataclasses
+import marshal
+import re
 import subprocess
 import sys
 import textwrap
+import types
 from pathlib import Path
 
 import pytest
@@ -19,6 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import PYTHON, systrace_env
+from systrace_py import startup
 from systrace_py.engine import native
 from systrace_py.policy import files
 
@@ -171,3 +176,75 @@ def test_keys_are_quoted_as_tomli_w_quotes_them(key: str) -> None:
     """Program keys are quoted without tomli-w at load (files._format_key): same text."""
     expected = key if files._BARE_KEY.fullmatch(key) else files._scalar(key)
     assert files._format_key(key) == expected
+
+
+# --- startup.py: dataclass methods compiled once -----------------------------------------------
+
+
+def _define() -> type:
+    @dataclasses.dataclass(frozen=True)
+    class Point:
+        x: int
+        y: int = 2
+        tags: list[str] = dataclasses.field(default_factory=list, compare=False, hash=False)
+
+    return Point
+
+
+def _check(point_type: type) -> None:
+    p = point_type(1)
+    assert (p.x, p.y, p.tags) == (1, 2, [])
+    assert p == point_type(1, 2, ["other"]) and hash(p) == hash(point_type(1, 2))
+    assert repr(p).endswith("Point(x=1, y=2, tags=[])")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.x = 3
+
+
+def test_dataclass_methods_come_from_the_cache_the_second_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = str(tmp_path / "dc.marshal")
+    compiled: list[str] = []
+    real_compile = compile
+
+    def counting(source: str, *args: object, **kwargs: object) -> object:
+        compiled.append(source)
+        return real_compile(source, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(startup, "compile", counting, raising=False)
+    with startup.cached_dataclass_methods(cache):
+        first = _define()
+    assert compiled and Path(cache).exists()
+    _check(first)
+    compiled.clear()
+    with startup.cached_dataclass_methods(cache):
+        second = _define()
+    assert compiled == []  # every method came from the cache, and behaves the same
+    _check(second)
+    assert not hasattr(dataclasses, "exec")  # the builtin again, outside the imports
+
+
+def test_a_damaged_cache_is_ignored_and_replaced(tmp_path: Path) -> None:
+    cache = tmp_path / "dc.marshal"
+    for junk in (b"", b"\x00garbage", marshal.dumps([1, 2]), marshal.dumps({"x": 1})):
+        cache.write_bytes(junk)
+        with startup.cached_dataclass_methods(str(cache)):
+            point = _define()
+        _check(point)
+        assert all(isinstance(v, types.CodeType) for v in marshal.loads(cache.read_bytes())
+                   .values())
+
+
+def test_an_unwritable_cache_costs_nothing_but_speed(tmp_path: Path) -> None:
+    with startup.cached_dataclass_methods(str(tmp_path / "missing-dir" / "dc.marshal")):
+        point = _define()
+    _check(point)
+
+
+def test_stats_name_the_tracer_rss(tmp_path: Path) -> None:
+    policy = tmp_path / "p.toml"
+    policy.write_text(textwrap.dedent(POLICIES["paths"]))
+    proc = subprocess.run([PYTHON, "-m", "systrace_py", "--stats", "-p", str(policy), "--",
+                           "true"], capture_output=True, text=True, timeout=120,
+                          env=systrace_env())
+    match = re.search(r"tracer CPU [\d.]+s, tracer RSS ([\d.]+) MiB", proc.stderr)
+    assert match and 4 < float(match.group(1)) < 1024, proc.stderr
