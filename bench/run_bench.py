@@ -304,6 +304,8 @@ def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
     runs: dict[tuple[str, str], list[Run]] = {}
     if not opts.quick:
         for name, command in loads.items():  # warm caches, compile bytecode
+            if name == BUILD:  # learning it warmed the caches; a round costs minutes
+                continue
             for prefix_ in configs[name].values():
                 run_once(prefix_, command, env)
     repeats = max(opts.repeat, opts.build_repeat)
