@@ -426,6 +426,8 @@ class RedirectSpec(Redirect):
 
 @dataclass(frozen=True, slots=True)
 class _TableOptions:
+    """A table's own keys (default, default_errno, detach...), as read from the file."""
+
     default: Action
     default_errno: int
     detach: bool
