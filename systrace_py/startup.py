@@ -1,5 +1,6 @@
 """The command's start-up (issue 16: under 60 ms to the program's exec): imports with the
-collector off, and dataclasses' generated methods compiled once, not at every start.
+collector off, dataclasses' generated methods compiled once, not at every start, and
+``inspect`` imported only if something uses it.
 
 ``@dataclass`` writes the source of each class's ``__init__``, ``__repr__``, ``__eq__``,
 ``__hash__``, ``__setattr__``... and compiles it with ``exec`` when the class is created: ~180
@@ -10,14 +11,21 @@ systrace's own ``__pycache__`` -- where Python keeps the bytecode of the same mo
 same trust: whoever can write there can already replace any ``.pyc``.  Where that directory is
 not writable nothing is saved and every start compiles, as before.  Only the command uses this
 (``__main__``); importing systrace as a library changes nothing in ``dataclasses``.
+
+``dataclasses`` imports ``inspect`` (and with it ast, dis, opcode: ~3 ms) for one use, the
+``__doc__`` of a class that has none, and every dataclass systrace imports has one.  So while
+the modules are imported, :func:`deferred_inspect` puts a stand-in ``inspect`` in sys.modules
+whose every attribute comes from the real module, imported on that first use; afterwards the
+name is the real module's again (importlib's LazyLoader cannot do this: ``import inspect``
+itself reads the module's ``__spec__``, which loads it).
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
-import dataclasses
 import gc
+import importlib
 import marshal
 import os
 import sys
@@ -63,6 +71,8 @@ def _save(path: str, cache: dict[str, types.CodeType]) -> None:
 def cached_dataclass_methods(path: str = CACHE) -> Iterator[None]:
     """While systrace's modules are imported: dataclasses' ``exec`` of generated source runs
     the code compiled for the same text before, compiling (and saving) only what is new."""
+    import dataclasses  # here: under deferred_inspect when quick_imports enters both
+
     cache = _load(path)
     used: dict[str, types.CodeType] = {}
     missed = False
@@ -90,13 +100,39 @@ def cached_dataclass_methods(path: str = CACHE) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def deferred_inspect() -> Iterator[None]:
+    """While importing: ``import inspect`` gives a stand-in that imports the real module on its
+    first attribute access; afterwards ``inspect`` is imported as usual."""
+    if "inspect" in sys.modules:
+        yield
+        return
+    stand_in = types.ModuleType("inspect", "the real inspect, imported on first use")
+
+    def real_module() -> types.ModuleType:
+        if sys.modules.get("inspect") is stand_in:
+            del sys.modules["inspect"]
+        return importlib.import_module("inspect")
+
+    def __getattr__(name: str) -> Any:  # PEP 562: every attribute is the real module's
+        return getattr(real_module(), name)
+
+    stand_in.__getattr__ = __getattr__  # type: ignore[method-assign]
+    sys.modules["inspect"] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get("inspect") is stand_in:
+            del sys.modules["inspect"]
+
+
+@contextlib.contextmanager
 def quick_imports() -> Iterator[None]:
     """Import with the collector off (nothing imported is garbage, and collecting the young
     objects of ~100 imports costs ~7 ms), then freeze what was imported (never scanned again:
     the stop loop's collections skip the modules) and turn the collector back on."""
     gc.disable()
     try:
-        with cached_dataclass_methods():
+        with deferred_inspect(), cached_dataclass_methods():
             yield
     finally:
         gc.freeze()

@@ -38,6 +38,7 @@ HEAVY = (
     "tempfile",                     # saving a policy file
     "subprocess", "ctypes.util",    # find_library's `ldconfig -p` (engine/native.py)
     "asyncio",
+    "inspect", "ast", "dis",        # dataclasses' import of inspect (startup.deferred_inspect)
     "systrace_py.policy.generalize", "systrace_py.policy.learn", "systrace_py.learner",
     "systrace_py.ui", "systrace_py.approver", "systrace_py.learn_cli",
     "systrace_py.policy_cli", "systrace_py.api", "systrace_py.records",
@@ -248,3 +249,36 @@ def test_stats_name_the_tracer_rss(tmp_path: Path) -> None:
                           env=systrace_env())
     match = re.search(r"tracer CPU [\d.]+s, tracer RSS ([\d.]+) MiB", proc.stderr)
     assert match and 4 < float(match.group(1)) < 1024, proc.stderr
+
+
+def test_inspect_is_deferred_and_then_real() -> None:
+    """A fresh interpreter: dataclasses imported under the stand-in works (a class with no
+    docstring gets its signature as __doc__, through the real inspect), and afterwards
+    ``import inspect`` is the real module, as is what dataclasses holds."""
+    code = textwrap.dedent("""\
+        import sys
+        from systrace_py import startup
+        with startup.deferred_inspect():
+            import dataclasses
+            assert sys.modules["inspect"].__doc__ == "the real inspect, imported on first use"
+            @dataclasses.dataclass
+            class Docless:
+                a: int
+                b: str = "x"
+        assert Docless.__doc__ == "Docless(a: int, b: str = 'x')", Docless.__doc__
+        import inspect
+        assert inspect is sys.modules["inspect"] and inspect.__file__.endswith("inspect.py")
+        assert dataclasses.inspect.signature is inspect.signature
+        print("ok")
+        """)
+    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                          timeout=60, env=systrace_env())
+    assert proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_nothing_is_deferred_when_inspect_is_already_imported() -> None:
+    import inspect
+
+    with startup.deferred_inspect():
+        assert sys.modules["inspect"] is inspect
+    assert sys.modules["inspect"] is inspect
