@@ -11,7 +11,6 @@ The ``-e`` copy on stderr is only a view: what cannot be written there is droppe
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import threading
 import time
@@ -93,6 +92,8 @@ class AuditLog:
         file cannot take it."""
         if self.failed is not None:
             raise self.failed
+        import json  # only runs that log pay for it (start-up, issue 16)
+
         record = {"time": round(time.time(), 6), "v": LOG_VERSION, **record}
         line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
         with self._lock:

@@ -66,6 +66,8 @@ BURST_SECONDS = 2.0
 
 @dataclass
 class SupervisorOptions:
+    """How the supervisor decides: the command line's choices."""
+
     dry_run: bool = False            # refuse nothing; log what would have been refused
     automatic: bool = False          # -a: ASK is refused and logged, never prompted
     inherit_across_exec: bool = False  # -i: keep the parent's table across exec

@@ -22,7 +22,6 @@ definition, and another implementation could read them too.
 
 # No "from __future__ import annotations" here: typing.NamedTuple compiles each string
 # annotation (a millisecond for this module's records), while real ones cost nothing.
-import difflib
 import enum
 import errno
 import functools
@@ -1264,7 +1263,8 @@ del _call, _index, _arg, _name
 def _class_rule(call: Call) -> Rule | None:
     """The rule on one register that a call's classes depend on (besides open flags): its
     ``aliases_when``, or a path's ``renamed``, when that depends on the arguments."""
-    rules = {rule for rule in (call.aliases_when, *(p.renamed for _, p in call.paths()))
+    # PATHS, not call.paths(): every run imports this, and the pass above already made them
+    rules = {rule for rule in (call.aliases_when, *(p.renamed for _, p in PATHS.get(call.name, ())))
              if rule not in (ALWAYS, NEVER)}
     assert len(rules) <= 1, f"{call.name}: one register decides its classes"
     return rules.pop() if rules else None
@@ -1303,6 +1303,8 @@ def number(name: str) -> int:
 
 def suggest(word: str, candidates: list[str] | None = None) -> list[str]:
     """The nearest call (or alias) names to a misspelt one, best first."""
+    import difflib  # only a misspelt name pays for it (start-up, issue 16)
+
     pool = candidates if candidates is not None else list(NUMBERS)
     return difflib.get_close_matches(word, pool, n=3, cutoff=0.6)
 

@@ -22,9 +22,9 @@ from systrace_py import __version__
 from systrace_py.cli.report import fail
 from systrace_py.injector import Injector
 from systrace_py.policy.aliases import PATH_CALLS
-from systrace_py.policy.generalize import GENERALIZE_LEVELS
 from systrace_py.policy.glob import PathGlob, escape
 from systrace_py.policy.inject import InjectError, parse_strace_inject
+from systrace_py.policy.levels import GENERALIZE_LEVELS
 from systrace_py.policy.model import Action, Location, Rule
 from systrace_py.session import EXIT_INTERNAL
 from systrace_py.syscalls import DESCRIPTOR_ARGS

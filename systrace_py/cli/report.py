@@ -6,13 +6,16 @@
 from __future__ import annotations
 
 import os
+import resource
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from systrace_py.policy.learn import LearnReport, Observation, decide_observation, format_summary
 from systrace_py.policy.model import Action, Policy
 from systrace_py.report import say
+
+if TYPE_CHECKING:  # (learning's modules: imported by the runs that learn, not by every run)
+    from systrace_py.policy.learn import LearnReport, Observation
 
 
 def fail(message: str, code: int, stream: IO[str] | None = None) -> int:
@@ -57,9 +60,12 @@ def calls(n: int) -> str:
 
 
 def stats(stops: int, counts: str) -> None:
-    """``--stats``: the stops, what the monitor counted, the tracer's CPU time."""
+    """``--stats``: the stops, what the monitor counted, the tracer's CPU time and its own
+    peak resident set (ru_maxrss of RUSAGE_SELF, KiB: not its tracees')."""
     times = os.times()
-    say(f"{stops} stops, {counts}, tracer CPU {times.user + times.system:.3f}s")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    say(f"{stops} stops, {counts}, tracer CPU {times.user + times.system:.3f}s, "
+        f"tracer RSS {peak / 1024:.1f} MiB")
 
 
 def write_summary(stream: IO[str], report: LearnReport, destination: Path | None,
@@ -74,6 +80,8 @@ def write_summary(stream: IO[str], report: LearnReport, destination: Path | None
         verb = "merged into" if merged else "wrote"
         lines.append(f"{verb} {destination}" + (f" (previous version: {backup})"
                                                  if backup else ""))
+    from systrace_py.policy.learn import decide_observation, format_summary
+
     lines += format_summary(report, calls_seen, processes)
     if merged:
         tables = final.tables()

@@ -9,6 +9,7 @@ can ask; the run itself is a :class:`systrace_py.session.Session`.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from pathlib import Path
@@ -224,6 +225,9 @@ def trace(spec: SpawnSpec, supervisor: Supervisor, audit: AuditLog | None, *,
     to measure what the TOCTOU defences cost; it opens the races they close."""
     session = Session(supervisor, hold_arguments=os.environ.get("SYSTRACE_NO_HOLD") != "1",
                       notify=say, on_orphans=None if quiet else orphans_notice)
+    # The policy, its index and the filters live as long as the run: frozen, no collection of
+    # the stop loop's scans them again (~6 % of a stop's samples were the collector).
+    gc.freeze()
     try:
         outcome = session.run(spec)
     finally:

@@ -17,12 +17,14 @@ import errno
 import os
 from typing import Final
 
-from ptrace import PtraceError
-from ptrace.binding import func as pt
-from ptrace.binding.linux_struct import user_regs_struct
-
+from systrace_py.engine.native import fixed_sonames
 from systrace_py.kernel import PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS
 from systrace_py.syscalls import NUMBERS
+
+with fixed_sonames():  # python-ptrace finds libc at import: not by ldconfig
+    from ptrace import PtraceError
+    from ptrace.binding import func as pt
+    from ptrace.binding.linux_struct import user_regs_struct
 
 # --- requests python-ptrace does not define -------------------------------------------------
 PTRACE_SEIZE: Final = 0x4206

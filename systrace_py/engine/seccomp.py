@@ -43,9 +43,11 @@ import os
 import struct
 from collections.abc import Sequence
 
-import pyseccomp as sc
-
 from systrace_py.engine import scratch
+from systrace_py.engine.native import fixed_sonames
+
+with fixed_sonames():  # pyseccomp finds libc and libseccomp at import: not by ldconfig
+    import pyseccomp as sc
 from systrace_py.kernel import (
     AUDIT_ARCH_X86_64,
     O_ACCMODE,

@@ -95,6 +95,8 @@ class Expect(enum.Enum):
 
 @dataclass(eq=False)
 class Task:
+    """One traced thread: its process, its address space, and what its current stop holds."""
+
     tid: int
     process: Process
     space: AddressSpace = field(default=None)  # type: ignore[assignment]  # set in __post_init__

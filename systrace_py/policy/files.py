@@ -19,22 +19,18 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import difflib
 import errno as errno_module
 import fcntl
 import ipaddress
 import os
 import pwd
 import re
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import tomli_w
 
 from systrace_py import syscalls
 from systrace_py.kernel import MAX_ERRNO
@@ -188,6 +184,8 @@ MAX_PATTERN = 4 * 4096
 
 
 def _suggestion(word: str, candidates: list[str] | tuple[str, ...]) -> str:
+    import difflib  # only a misspelt key pays for it (start-up, issue 16)
+
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -450,6 +448,8 @@ class RedirectSpec(Redirect):
 
 @dataclass(frozen=True, slots=True)
 class _TableOptions:
+    """A table's own keys (default, default_errno, detach...), as read from the file."""
+
     default: Action
     default_errno: int
     detach: bool
@@ -1074,11 +1074,19 @@ def table_options(policy: Policy) -> dict[str, dict[str, object]]:
 
 
 def _scalar(value: object) -> str:
+    import tomli_w  # saving only: enforcing runs never load the writer (start-up, issue 16)
+
     return tomli_w.dumps({"v": value})[4:].rstrip("\n")
 
 
 def _format_key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else _scalar(key)
+    """A key as TOML writes it.  Loading names program tables this way in every run, so a
+    key that needs no escapes is quoted here as tomli-w would quote it, without importing it."""
+    if _BARE_KEY.fullmatch(key):
+        return key
+    if key.isprintable() and '"' not in key and "\\" not in key:
+        return f'"{key}"'
+    return _scalar(key)
 
 
 def _format_value(value: object, width: int) -> str:
@@ -1303,6 +1311,8 @@ def _write_atomically(target: Path, data: bytes, mode: int, owner: tuple[int, in
                       before_replace: Callable[[], None] | None = None) -> None:
     """A temporary file in the same directory, synced, renamed over ``target``; a crash
     leaves the old file or the new one, never half of one."""
+    import tempfile  # saving only (start-up, issue 16)
+
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:

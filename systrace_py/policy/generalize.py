@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from systrace_py.policy.glob import Expansions, GlobError, PathGlob, escape
+from systrace_py.policy.levels import GENERALIZE_LEVELS
 
 __all__ = [
     "CATEGORIES",
@@ -65,11 +66,6 @@ __all__ = [
     "split_ext",
 ]
 
-#: How far learning generalizes (``--generalize``): ``none``, every path exact; ``strict``,
-#: generalized, metadata too (path by path); ``safe`` (the default), and metadata permitted
-#: anywhere, so the prefilter answers it; ``broad``, and system trees, busy directories, whole
-#: groups.  docs/learning.md says what each does.
-GENERALIZE_LEVELS = ("none", "strict", "safe", "broad")
 
 # ---------------------------------------------------------------------------------------------
 # What is sensitive: never generalized across, always written exactly.

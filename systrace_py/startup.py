@@ -1,0 +1,139 @@
+"""The command's start-up (issue 16: under 60 ms to the program's exec): imports with the
+collector off, dataclasses' generated methods compiled once, not at every start, and
+``inspect`` imported only if something uses it.
+
+``@dataclass`` writes the source of each class's ``__init__``, ``__repr__``, ``__eq__``,
+``__hash__``, ``__setattr__``... and compiles it with ``exec`` when the class is created: ~180
+small functions for the ~40 dataclasses a run imports, about a fifth of the instructions of
+importing systrace (measured with callgrind: 500 M -> 395 M).  The compiled code depends only
+on that source text, so :func:`cached_dataclass_methods` keeps it, keyed by the text, in
+systrace's own ``__pycache__`` -- where Python keeps the bytecode of the same modules, with the
+same trust: whoever can write there can already replace any ``.pyc``.  Where that directory is
+not writable nothing is saved and every start compiles, as before.  Only the command uses this
+(``__main__``); importing systrace as a library changes nothing in ``dataclasses``.
+
+``dataclasses`` imports ``inspect`` (and with it ast, dis, opcode: ~3 ms) for one use, the
+``__doc__`` of a class that has none, and every dataclass systrace imports has one.  So while
+the modules are imported, :func:`deferred_inspect` puts a stand-in ``inspect`` in sys.modules
+whose every attribute comes from the real module, imported on that first use; afterwards the
+name is the real module's again (importlib's LazyLoader cannot do this: ``import inspect``
+itself reads the module's ``__spec__``, which loads it).
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import gc
+import importlib
+import marshal
+import os
+import sys
+import types
+from collections.abc import Iterator
+from typing import Any
+
+#: The cache file: per interpreter (the bytecode's format), next to systrace's own .pyc files.
+CACHE = os.path.join(os.path.dirname(__file__), "__pycache__",
+                     f"dataclass-methods.{sys.implementation.cache_tag}.marshal")
+
+
+def _load(path: str) -> dict[str, types.CodeType]:
+    try:
+        with open(path, "rb") as f:
+            loaded = marshal.load(f)
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    if type(loaded) is not dict:
+        return {}
+    return {k: v for k, v in loaded.items()
+            if type(k) is str and type(v) is types.CodeType}
+
+
+def _save(path: str, cache: dict[str, types.CodeType]) -> None:
+    """Write the cache whole under a temporary name, then rename it into place: a reader sees
+    the old file or the new one.  Any failure leaves things as they were (no cache)."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as f:
+            marshal.dump(cache, f)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def cached_dataclass_methods(path: str = CACHE) -> Iterator[None]:
+    """While systrace's modules are imported: dataclasses' ``exec`` of generated source runs
+    the code compiled for the same text before, compiling (and saving) only what is new."""
+    import dataclasses  # here: under deferred_inspect when quick_imports enters both
+
+    cache = _load(path)
+    used: dict[str, types.CodeType] = {}
+    missed = False
+
+    def exec_(source: Any, globals: Any = None, locals: Any = None, /) -> None:
+        nonlocal missed
+        if type(source) is not str:
+            builtins.exec(source, globals, locals)
+            return
+        code = cache.get(source)
+        if code is None:
+            # as exec(source) compiles it in dataclasses: file "<string>", no __future__ flags
+            code = compile(source, "<string>", "exec", dont_inherit=True)
+            missed = True
+        used[source] = code
+        builtins.exec(code, globals, locals)
+
+    dataclasses.exec = exec_  # type: ignore[attr-defined]  # shadows the builtin there only
+    try:
+        yield
+    finally:
+        del dataclasses.exec  # type: ignore[attr-defined]
+        if missed:  # what this start used, so stale entries (another dataclasses) drop out
+            _save(path, used)
+
+
+@contextlib.contextmanager
+def deferred_inspect() -> Iterator[None]:
+    """While importing: ``import inspect`` gives a stand-in that imports the real module on its
+    first attribute access; afterwards ``inspect`` is imported as usual."""
+    if "inspect" in sys.modules:
+        yield
+        return
+    stand_in = types.ModuleType("inspect", "the real inspect, imported on first use")
+
+    def real_module() -> types.ModuleType:
+        if sys.modules.get("inspect") is stand_in:
+            del sys.modules["inspect"]
+        return importlib.import_module("inspect")
+
+    def __getattr__(name: str) -> Any:  # PEP 562: every attribute is the real module's
+        return getattr(real_module(), name)
+
+    stand_in.__getattr__ = __getattr__  # type: ignore[method-assign]
+    sys.modules["inspect"] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get("inspect") is stand_in:
+            del sys.modules["inspect"]
+
+
+@contextlib.contextmanager
+def quick_imports() -> Iterator[None]:
+    """Import with the collector off (nothing imported is garbage, and collecting the young
+    objects of ~100 imports costs ~7 ms), then freeze what was imported (never scanned again:
+    the stop loop's collections skip the modules) and turn the collector back on."""
+    gc.disable()
+    try:
+        with deferred_inspect(), cached_dataclass_methods():
+            yield
+    finally:
+        gc.freeze()
+        gc.enable()

@@ -1,0 +1,284 @@
+"""Start-up (issue 16): what a plain enforcing run imports, and the libraries found without
+ldconfig.
+
+No timing here (the bench measures it): the test reads ``python -X importtime``'s list of the
+modules a real ``systrace -p P -- true`` run imported, and fails when one that only some runs
+need (the prompt, the policy writers, the log's JSON, the generalizer, a misspelling's
+suggestions, subprocess for ldconfig) is among them."""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import marshal
+import re
+import subprocess
+import sys
+import textwrap
+import types
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import PYTHON, systrace_env
+from systrace_py import startup
+from systrace_py.engine import native
+from systrace_py.policy import files
+
+#: Modules a plain enforcing run must not import: each has a run that needs it, and that run
+#: imports it where it is used.
+HEAVY = (
+    "prompt_toolkit",               # asking: only when some table can ask
+    "tomli_w", "tomlkit",           # writing policies: learning, remembered answers
+    "hypothesis",                   # tests only
+    "json",                         # the log (--log, -e)
+    "difflib",                      # suggestions for a misspelt key or call
+    "tempfile",                     # saving a policy file
+    "subprocess", "ctypes.util",    # find_library's `ldconfig -p` (engine/native.py)
+    "asyncio",
+    "inspect", "ast", "dis",        # dataclasses' import of inspect (startup.deferred_inspect)
+    "systrace_py.policy.generalize", "systrace_py.policy.learn", "systrace_py.learner",
+    "systrace_py.ui", "systrace_py.approver", "systrace_py.learn_cli",
+    "systrace_py.policy_cli", "systrace_py.api", "systrace_py.records",
+)
+
+POLICIES = {
+    "paths": """\
+        default = "permit"
+        [[rule]]
+        calls = ["fsread", "fswrite"]
+        path = "/etc/shadow"
+        action = "never"
+        errno = "EACCES"
+        """,
+    "network": """\
+        default = "permit"
+        [[rule]]
+        calls = ["net-connect"]
+        address = "10.0.0.0/8"
+        action = "never"
+        """,
+    "programs": """\
+        default = "permit"
+        [program."/usr/bin/true"]
+        default = "permit"
+        [[program."/usr/bin/true".rule]]
+        calls = ["fswrite"]
+        path = "/tmp/**"
+        action = "never"
+        """,
+}
+
+
+def imported(tmp_path: Path, policy_text: str, *command: str) -> set[str]:
+    """The modules ``systrace -p POLICY -- COMMAND`` imported, by -X importtime."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(textwrap.dedent(policy_text))
+    proc = subprocess.run([PYTHON, "-X", "importtime", "-m", "systrace_py", "-p", str(policy),
+                           "--", *command], capture_output=True, text=True, timeout=120,
+                          env=systrace_env())
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    names = set()
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and line.count("|") == 2:
+            names.add(line.rsplit("|", 1)[1].strip())
+    # the list is real: the engine was imported and shows in it
+    assert {"systrace_py.engine.tracer", "systrace_py.policy.files"} <= names, proc.stderr
+    return names
+
+
+@pytest.mark.parametrize("kind", sorted(POLICIES))
+def test_a_plain_run_imports_nothing_heavy(tmp_path: Path, kind: str) -> None:
+    names = imported(tmp_path, POLICIES[kind], "true")
+    heavy = sorted(n for n in names
+                   if any(n == h or n.startswith(h + ".") for h in HEAVY))
+    assert heavy == [], f"a plain -p run imported {heavy}"
+
+
+def test_the_log_still_gets_its_json(tmp_path: Path) -> None:
+    """json is imported where the log writes, so a run with --log still writes records."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(textwrap.dedent(POLICIES["paths"]))
+    log = tmp_path / "run.jsonl"
+    proc = subprocess.run([PYTHON, "-m", "systrace_py", "-p", str(policy), "--log", str(log),
+                           "--", "cat", "/etc/shadow"], capture_output=True, text=True,
+                          timeout=120, env=systrace_env())
+    assert proc.returncode != 0
+    assert '"action":"never"' in log.read_text(), log.read_text()
+
+
+# --- engine/native.py: find_library without ldconfig -----------------------------------------
+
+
+def test_known_names_are_answered_by_soname() -> None:
+    assert native.find_library("c") == "libc.so.6"
+    assert native.find_library("seccomp") == "libseccomp.so.2"
+
+
+def test_other_names_go_to_the_real_find_library() -> None:
+    import ctypes.util
+
+    assert native.find_library("m") == ctypes.util.find_library("m")
+    assert native.find_library("no-such-library-xyz") is None
+
+
+def test_a_soname_the_loader_cannot_load_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ctypes.util
+
+    monkeypatch.setitem(native.SONAMES, "c", ("libc.so.999",))
+    assert native.find_library("c") == ctypes.util.find_library("c") != "libc.so.999"
+
+
+def test_the_stand_in_is_gone_after_the_imports() -> None:
+    """Only the bindings' imports see the stand-in; a fresh interpreter proves it for the
+    case where ctypes.util was never imported."""
+    code = textwrap.dedent("""\
+        import ctypes, sys
+        from systrace_py.engine import native
+        with native.fixed_sonames():
+            import ctypes.util
+            assert ctypes.util.find_library is native.find_library
+            from ctypes.util import find_library
+            assert find_library("c") == "libc.so.6"
+        assert "ctypes.util" not in sys.modules and not hasattr(ctypes, "util")
+        import ctypes.util
+        assert ctypes.util.find_library is not native.find_library
+        assert hasattr(ctypes.util, "_findSoname_ldconfig")
+        print("ok")
+        """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env=systrace_env())
+    assert proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_an_imported_ctypes_util_is_patched_only_for_the_duration() -> None:
+    import ctypes.util
+
+    before = ctypes.util.find_library
+    with native.fixed_sonames():
+        assert ctypes.util.find_library is native.find_library
+    assert ctypes.util.find_library is before
+
+
+def test_the_bindings_loaded_the_libraries_by_soname() -> None:
+    """What the patch is for: python-ptrace and pyseccomp hold the libraries by soname."""
+    from systrace_py.engine import ptrace_ops, seccomp  # noqa: F401  (imports the bindings)
+
+    pyseccomp = sys.modules["pyseccomp"]
+    assert pyseccomp._libseccomp._name == "libseccomp.so.2"
+    assert pyseccomp._libc._name == "libc.so.6"
+    assert isinstance(pyseccomp._libc, ctypes.CDLL)
+
+
+@given(st.text(max_size=40))
+def test_keys_are_quoted_as_tomli_w_quotes_them(key: str) -> None:
+    """Program keys are quoted without tomli-w at load (files._format_key): same text."""
+    expected = key if files._BARE_KEY.fullmatch(key) else files._scalar(key)
+    assert files._format_key(key) == expected
+
+
+# --- startup.py: dataclass methods compiled once -----------------------------------------------
+
+
+def _define() -> type:
+    @dataclasses.dataclass(frozen=True)
+    class Point:
+        x: int
+        y: int = 2
+        tags: list[str] = dataclasses.field(default_factory=list, compare=False, hash=False)
+
+    return Point
+
+
+def _check(point_type: type) -> None:
+    p = point_type(1)
+    assert (p.x, p.y, p.tags) == (1, 2, [])
+    assert p == point_type(1, 2, ["other"]) and hash(p) == hash(point_type(1, 2))
+    assert repr(p).endswith("Point(x=1, y=2, tags=[])")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.x = 3
+
+
+def test_dataclass_methods_come_from_the_cache_the_second_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = str(tmp_path / "dc.marshal")
+    compiled: list[str] = []
+    real_compile = compile
+
+    def counting(source: str, *args: object, **kwargs: object) -> object:
+        compiled.append(source)
+        return real_compile(source, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(startup, "compile", counting, raising=False)
+    with startup.cached_dataclass_methods(cache):
+        first = _define()
+    assert compiled and Path(cache).exists()
+    _check(first)
+    compiled.clear()
+    with startup.cached_dataclass_methods(cache):
+        second = _define()
+    assert compiled == []  # every method came from the cache, and behaves the same
+    _check(second)
+    assert not hasattr(dataclasses, "exec")  # the builtin again, outside the imports
+
+
+def test_a_damaged_cache_is_ignored_and_replaced(tmp_path: Path) -> None:
+    cache = tmp_path / "dc.marshal"
+    for junk in (b"", b"\x00garbage", marshal.dumps([1, 2]), marshal.dumps({"x": 1})):
+        cache.write_bytes(junk)
+        with startup.cached_dataclass_methods(str(cache)):
+            point = _define()
+        _check(point)
+        assert all(isinstance(v, types.CodeType) for v in marshal.loads(cache.read_bytes())
+                   .values())
+
+
+def test_an_unwritable_cache_costs_nothing_but_speed(tmp_path: Path) -> None:
+    with startup.cached_dataclass_methods(str(tmp_path / "missing-dir" / "dc.marshal")):
+        point = _define()
+    _check(point)
+
+
+def test_stats_name_the_tracer_rss(tmp_path: Path) -> None:
+    policy = tmp_path / "p.toml"
+    policy.write_text(textwrap.dedent(POLICIES["paths"]))
+    proc = subprocess.run([PYTHON, "-m", "systrace_py", "--stats", "-p", str(policy), "--",
+                           "true"], capture_output=True, text=True, timeout=120,
+                          env=systrace_env())
+    match = re.search(r"tracer CPU [\d.]+s, tracer RSS ([\d.]+) MiB", proc.stderr)
+    assert match and 4 < float(match.group(1)) < 1024, proc.stderr
+
+
+def test_inspect_is_deferred_and_then_real() -> None:
+    """A fresh interpreter: dataclasses imported under the stand-in works (a class with no
+    docstring gets its signature as __doc__, through the real inspect), and afterwards
+    ``import inspect`` is the real module, as is what dataclasses holds."""
+    code = textwrap.dedent("""\
+        import sys
+        from systrace_py import startup
+        with startup.deferred_inspect():
+            import dataclasses
+            assert sys.modules["inspect"].__doc__ == "the real inspect, imported on first use"
+            @dataclasses.dataclass
+            class Docless:
+                a: int
+                b: str = "x"
+        assert Docless.__doc__ == "Docless(a: int, b: str = 'x')", Docless.__doc__
+        import inspect
+        assert inspect is sys.modules["inspect"] and inspect.__file__.endswith("inspect.py")
+        assert dataclasses.inspect.signature is inspect.signature
+        print("ok")
+        """)
+    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                          timeout=60, env=systrace_env())
+    assert proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_nothing_is_deferred_when_inspect_is_already_imported() -> None:
+    import inspect
+
+    with startup.deferred_inspect():
+        assert sys.modules["inspect"] is inspect
+    assert sys.modules["inspect"] is inspect
