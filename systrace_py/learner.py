@@ -162,7 +162,7 @@ class Learner:
             self._record(obs, task, call, "refused")
         if self.verbose:
             say(f"refused {obs.syscall} for pid {task.pid} ({task.process.program}):"
-                      " not learned (unsafe call, see docs/learning.md)", self.stderr)
+                " not learned (unsafe call, see docs/learning.md)", self.stderr)
         return Reply.refuse(errno_module.EPERM)
 
     def _observation(self, task: Task, call: DecodedCall, table: str, name: str) -> Observation:

@@ -393,7 +393,7 @@ class Supervisor:
             verb = "would refuse" if result == "would-refuse" else "refused"
             why = f"{rule} says ask and no one can be asked" if asked else rule
             say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
-                      f"({process.program}): {why} -> {decision.errno_name}", self.stderr)
+                f"({process.program}): {why} -> {decision.errno_name}", self.stderr)
 
     def _ask(self, task: Task, call: DecodedCall, decision: Decision) -> Reply:
         process = task.process
@@ -459,7 +459,7 @@ class Supervisor:
         if by is not None and self.options.verbose:
             verb = "permitted" if answer.kind == AnswerKind.PERMIT else "denied"
             say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
-                      f"({process.program}) by {by}", self.stderr)
+                f"({process.program}) by {by}", self.stderr)
         if answer.rule is not None or answer.burst:
             self._settle_pending()
         if answer.kind == AnswerKind.PERMIT:
@@ -552,7 +552,7 @@ class Supervisor:
         self._event(how, child, parent=parent.pid, table=parent_state.table.name)
         if self.options.verbose:
             say(f"pid {child.pid}: new process ({how}) of pid {parent.pid} "
-                      f"({parent.program}), table {parent_state.table.name}", self.stderr)
+                f"({parent.program}), table {parent_state.table.name}", self.stderr)
 
     def on_new_thread(self, parent: Task, child: Task) -> None:
         return None
@@ -607,7 +607,7 @@ class Supervisor:
             if why == "guard":
                 why = f"systrace's guard: {guard_purpose(call.name)}"
             say(f"refused {self.describe_call(call)} for pid {task.pid} "
-                      f"({task.process.program}): {why} -> {name}", self.stderr)
+                f"({task.process.program}): {why} -> {name}", self.stderr)
 
 
 def _asked_path(facts: CallFacts, decision: Decision) -> str | None:
