@@ -40,7 +40,7 @@ from systrace_py.engine.tracer import Tracer
 from systrace_py.logrecords import Event
 from systrace_py.policy import aliases
 from systrace_py.policy.learn import MAIN, Observation, normalize_flags
-from systrace_py.policy.model import PathArg
+from systrace_py.policy.model import PathArg, Reason
 from systrace_py.report import say
 from systrace_py.syscalls import PATHS, Treat, treated
 
@@ -114,7 +114,7 @@ class Learner:
             "event": Event.SYSCALL, **self.who(task.process, task.tid), "syscall": obs.syscall,
             "args": call.describe(), "action": "permit" if result == "permitted" else "never",
             "result": result, "rule": None, "table": obs.table,
-            "reason": "learning" if result == "permitted" else "unsafe", "learned": True,
+            "reason": Reason.LEARNING if result == "permitted" else Reason.UNSAFE, "learned": True,
             "observation": obs.to_json(),
         }
         if result != "permitted":

@@ -48,6 +48,7 @@ class Reason(enum.StrEnum):
     UNSAFE = "unsafe"            # a call that acts out of the tracer's sight (engine refusal)
     UNSEEN = "unseen"            # a socket address rules cannot see (engine refusal)
     INTERPRETER = "interpreter"  # the script's interpreter was decided on
+    LEARNING = "learning"        # -A: permitted to be learned
     ANSWER = "answer"            # a person's (or an approver's) answer
 
 
