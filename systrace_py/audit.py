@@ -16,7 +16,7 @@ import os
 import time
 from typing import IO, Any
 
-from systrace_py.logrecords import LOG_VERSION, Event, LoggedCall
+from systrace_py.logrecords import LOG_VERSION, Event, LoggedCall, Result
 from systrace_py.policy.model import Decision, Rule
 
 
@@ -109,17 +109,15 @@ class AuditLog:
                     "mode": mode, "tracer": os.getpid()})
 
     def decision(self, who: dict[str, Any], syscall: str, args: dict[str, Any],
-                 decision: Decision, result: str, call: LoggedCall | None = None) -> None:
-        """``result``: "permitted", "refused", "would-refuse" (dry run), "missing" (refused,
-        and the path does not exist: answered ENOENT, as the kernel would), "asked",
-        "killed"..."""
+                 decision: Decision, result: Result, call: LoggedCall | None = None) -> None:
+        """A decision on a call, and what became of it (:class:`Result`)."""
         record = {"event": Event.SYSCALL, **who, "syscall": syscall, "args": args,
                   "action": decision.action.value, "result": result,
                   "rule": rule_ref(decision.rule, decision.table), "table": decision.table,
                   "reason": decision.reason}
         if call is not None:
             record["call"] = call.to_json()
-        if result in ("refused", "would-refuse", "missing"):
+        if result in (Result.REFUSED, Result.WOULD_REFUSE, Result.MISSING):
             record["errno"] = decision.errno_name
         if decision.redirect is not None:
             record["redirect"] = str(decision.redirect)
@@ -130,7 +128,7 @@ class AuditLog:
     def engine(self, who: dict[str, Any], syscall: str, args: dict[str, Any], errno_name: str,
                why: str, call: LoggedCall | None = None) -> None:
         record = {"event": Event.ENGINE_REFUSAL, **who, "syscall": syscall, "args": args,
-                  "result": "refused", "errno": errno_name, "why": why}
+                  "result": Result.REFUSED, "errno": errno_name, "why": why}
         if call is not None:
             record["call"] = call.to_json()
         self.write(record)

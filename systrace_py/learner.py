@@ -37,7 +37,7 @@ from systrace_py.engine.decode import DecodedCall
 from systrace_py.engine.events import Reply
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
-from systrace_py.logrecords import Event
+from systrace_py.logrecords import Event, Result
 from systrace_py.policy import aliases
 from systrace_py.policy.learn import MAIN, Observation, normalize_flags
 from systrace_py.policy.model import PathArg, Reason
@@ -106,18 +106,19 @@ class Learner:
                 "ppid": process.ppid, "program": process.program}
 
     def _record(self, obs: Observation, task: Task, call: DecodedCall,
-                result: str = "permitted") -> None:
+                result: Result = Result.PERMITTED) -> None:
         self._observations[obs] = None
         if self.audit is None:
             return
         record: dict[str, Any] = {
             "event": Event.SYSCALL, **self.who(task.process, task.tid), "syscall": obs.syscall,
-            "args": call.describe(), "action": "permit" if result == "permitted" else "never",
+            "args": call.describe(), "action": "permit" if result == Result.PERMITTED else "never",
             "result": result, "rule": None, "table": obs.table,
-            "reason": Reason.LEARNING if result == "permitted" else Reason.UNSAFE, "learned": True,
+            "reason": Reason.LEARNING if result == Result.PERMITTED else Reason.UNSAFE,
+            "learned": True,
             "observation": obs.to_json(),
         }
-        if result != "permitted":
+        if result != Result.PERMITTED:
             record["errno"] = "EPERM"
         self.audit.write(record)
 
@@ -159,7 +160,7 @@ class Learner:
     def _unsafe(self, task: Task, call: DecodedCall, obs: Observation) -> Reply:
         self.unsafe[obs.syscall] = self.unsafe.get(obs.syscall, 0) + 1
         if obs not in self._observations:
-            self._record(obs, task, call, "refused")
+            self._record(obs, task, call, Result.REFUSED)
         if self.verbose:
             say(f"refused {obs.syscall} for pid {task.pid} ({task.process.program}):"
                 " not learned (unsafe call, see docs/learning.md)", self.stderr)

@@ -30,6 +30,7 @@ from systrace_py.engine.events import DETACH, KILL, PARK, Reply
 from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
+from systrace_py.logrecords import Result
 from systrace_py.policy.filterplan import (
     KILLED_WHEN_REFUSED,
     SOCKET_MAKERS,
@@ -91,6 +92,12 @@ class AnswerKind(enum.StrEnum):
     KILL = "kill"      # kill the asking process
     DETACH = "detach"  # stop checking the asking process
     ABORT = "abort"    # end the run: every traced process killed
+
+
+#: What each answer makes of the asked call, in the log.
+_ANSWER_RESULTS = {AnswerKind.PERMIT: Result.PERMITTED, AnswerKind.DENY: Result.REFUSED,
+                   AnswerKind.KILL: Result.KILLED, AnswerKind.DETACH: Result.DETACHED,
+                   AnswerKind.ABORT: Result.KILLED}
 
 
 @dataclass(frozen=True)
@@ -277,10 +284,10 @@ class Supervisor:
         if action is Action.PERMIT:
             if self.audit is not None and decision.rule is not None:
                 self.audit.decision(self.who(process, task.tid), call.policy_name,
-                                    call.describe(), decision, "permitted", call.logged())
+                                    call.describe(), decision, Result.PERMITTED, call.logged())
             return self._permit(decision)
         if self.options.dry_run:
-            self._report(task, call, decision, "would-refuse")
+            self._report(task, call, decision, Result.WOULD_REFUSE)
             return Reply.run()
         if action is Action.ASK and self.asker is not None and not self.options.automatic:
             burst = self._burst_answer(state, call)
@@ -294,14 +301,14 @@ class Supervisor:
             self.missing += 1
             if self.audit is not None:
                 self.audit.decision(self.who(process, task.tid), call.policy_name,
-                                    call.describe(), answered, "missing", call.logged())
+                                    call.describe(), answered, Result.MISSING, call.logged())
             return Reply.refuse(answered.errno)
         if call.policy_name in KILLED_WHEN_REFUSED:
             # A program that drops privileges and does not check the result would go on
             # privileged: refusing the drop made it less safe.  Such a refusal kills it.
-            self._report(task, call, decision, "killed")
+            self._report(task, call, decision, Result.KILLED)
             return KILL
-        self._report(task, call, decision, "refused")
+        self._report(task, call, decision, Result.REFUSED)
         return Reply.refuse(decision.errno)
 
     def _decide(self, table: Table, call: DecodedCall) -> Decision:
@@ -368,10 +375,10 @@ class Supervisor:
             sockaddr = encode_sockaddr(address)
         return Reply(paths=paths or None, sockaddr=sockaddr)
 
-    def _report(self, task: Task, call: DecodedCall, decision: Decision, result: str) -> None:
+    def _report(self, task: Task, call: DecodedCall, decision: Decision, result: Result) -> None:
         """Log a refusal (or would-be refusal); say it on stderr when asked to, or when an ASK
         had nobody to ask."""
-        if result == "would-refuse":
+        if result == Result.WOULD_REFUSE:
             self.would_refuse += 1
         else:
             self.refusals += 1
@@ -390,7 +397,7 @@ class Supervisor:
                         " SCTP...); a rule naming socket lifts this")
             else:
                 rule = f"default of table {decision.table}"
-            verb = "would refuse" if result == "would-refuse" else "refused"
+            verb = "would refuse" if result == Result.WOULD_REFUSE else "refused"
             why = f"{rule} says ask and no one can be asked" if asked else rule
             say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
                 f"({process.program}): {why} -> {decision.errno_name}", self.stderr)
@@ -439,19 +446,19 @@ class Supervisor:
             answer = Answer(AnswerKind.DENY, errno=decision.errno)  # the policy does not let it go
         if answer.rule is not None:
             self.remember(process, answer.rule, answer.reach)
-        if answer.burst and answer.kind in ("permit", "deny"):
+        if answer.burst and answer.kind in (AnswerKind.PERMIT, AnswerKind.DENY):
             path = _asked_path(call.facts(), decision)
             if path is not None:
                 state.bursts.append(Burst(
                     path, Action.PERMIT if answer.kind == AnswerKind.PERMIT else Action.NEVER,
                     answer.errno, time.monotonic() + BURST_SECONDS))
-        result = {"permit": "permitted", "deny": "refused", "kill": "killed",
-                  "detach": "detached", "abort": "killed"}.get(answer.kind, "refused")
-        if result in ("refused", "killed"):
+        result = _ANSWER_RESULTS.get(answer.kind, Result.REFUSED)
+        if result in (Result.REFUSED, Result.KILLED):
             self.refusals += 1
         answered = dataclasses.replace(
             decision, reason=Reason.ANSWER,
-            action=Action.PERMIT if answer.kind in ("permit", "detach") else Action.NEVER,
+            action=Action.PERMIT if answer.kind in (AnswerKind.PERMIT, AnswerKind.DETACH)
+            else Action.NEVER,
             errno=answer.errno)
         if self.audit is not None:
             self.audit.decision(self.who(process, task.tid), call.policy_name, call.describe(),
