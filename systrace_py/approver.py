@@ -494,7 +494,7 @@ class ApproverAsker:
                 message = ask_message(request, interp)
         if refused is not None:
             say(f"refused {call_text(request)} for pid {request.pid} "
-                      f"({request.program}): {refused}", self.stderr)
+                f"({request.program}): {refused}", self.stderr)
             respond(Answer(AnswerKind.DENY, errno=request.decision.errno))
             return
         if isinstance(self.channel, _Socket) and not self.channel.connected() \
@@ -543,7 +543,7 @@ class ApproverAsker:
             return
         request = waiting.request
         say(f"no answer within {self.timeout:g}s: refused {call_text(request)} for pid "
-                  f"{request.pid}", self.stderr)
+            f"{request.pid}", self.stderr)
         self._out.put(_line({"type": "settled", "id": ask_id, "why": "no answer in time: "
                              "refused"}))
         self._refuse(waiting)
@@ -588,7 +588,7 @@ class ApproverAsker:
             return
         request = waiting.request
         say(f"the approver's answer for {call_text(request)} (pid {request.pid}) "
-                  f"cannot be used: {why}; refused", self.stderr)
+            f"cannot be used: {why}; refused", self.stderr)
         self._out.put(_line({"type": "error", "id": ask_id,
                              "message": f"{why}; the call was refused"}))
         self._refuse(waiting)
@@ -603,7 +603,7 @@ class ApproverAsker:
             self._waiting.clear()
         count = len(left)
         say(f"{self._lost}: {count} waiting ask{'s' if count != 1 else ''} refused; "
-                  "every later ask is refused", self.stderr)
+            "every later ask is refused", self.stderr)
         for waiting in left:
             self._refuse(waiting)
         self._out.put(None)

@@ -16,7 +16,7 @@ import threading
 import time
 from typing import IO, Any
 
-from systrace_py.logrecords import LOG_VERSION, Event, LoggedCall
+from systrace_py.logrecords import LOG_VERSION, Event, LoggedCall, Result
 from systrace_py.policy.model import Decision, Rule
 
 
@@ -113,17 +113,15 @@ class AuditLog:
                     "mode": mode, "tracer": os.getpid()})
 
     def decision(self, who: dict[str, Any], syscall: str, args: dict[str, Any],
-                 decision: Decision, result: str, call: LoggedCall | None = None) -> None:
-        """``result``: "permitted", "refused", "would-refuse" (dry run), "missing" (refused,
-        and the path does not exist: answered ENOENT, as the kernel would), "asked",
-        "killed"..."""
+                 decision: Decision, result: Result, call: LoggedCall | None = None) -> None:
+        """A decision on a call, and what became of it (:class:`Result`)."""
         record = {"event": Event.SYSCALL, **who, "syscall": syscall, "args": args,
                   "action": decision.action.value, "result": result,
                   "rule": rule_ref(decision.rule, decision.table), "table": decision.table,
                   "reason": decision.reason}
         if call is not None:
             record["call"] = call.to_json()
-        if result in ("refused", "would-refuse", "missing"):
+        if result in (Result.REFUSED, Result.WOULD_REFUSE, Result.MISSING):
             record["errno"] = decision.errno_name
         if decision.redirect is not None:
             record["redirect"] = str(decision.redirect)
@@ -166,7 +164,8 @@ class AuditLog:
         """A call the engine answered itself.  ``kernel``: with the errno the kernel gives
         these arguments, so the call failed as natively (result "failed"), not "refused"."""
         record = {"event": Event.ENGINE_REFUSAL, **who, "syscall": syscall, "args": args,
-                  "result": "failed" if kernel else "refused", "errno": errno_name, "why": why}
+                  "result": Result.FAILED if kernel else Result.REFUSED, "errno": errno_name,
+                  "why": why}
         if call is not None:
             record["call"] = call.to_json()
         self.write(record)

@@ -38,11 +38,11 @@ from systrace_py.engine.events import Reply
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
 from systrace_py.injector import Injector
-from systrace_py.logrecords import Event
+from systrace_py.logrecords import Event, Result
 from systrace_py.names import NAMED_CALLS, DnsObserver
 from systrace_py.policy import aliases
 from systrace_py.policy.learn import MAIN, Observation, normalize_flags
-from systrace_py.policy.model import PathArg, Rule
+from systrace_py.policy.model import PathArg, Reason, Rule
 from systrace_py.report import say
 from systrace_py.syscalls import PATHS, Treat, treated
 
@@ -122,18 +122,19 @@ class Learner:
                 "ppid": process.ppid, "program": process.program}
 
     def _record(self, obs: Observation, task: Task, call: DecodedCall,
-                result: str = "permitted") -> None:
+                result: Result = Result.PERMITTED) -> None:
         self._observations[obs] = None
         if self.audit is None:
             return
         record: dict[str, Any] = {
             "event": Event.SYSCALL, **self.who(task.process, task.tid), "syscall": obs.syscall,
-            "args": call.describe(), "action": "permit" if result == "permitted" else "never",
+            "args": call.describe(), "action": "permit" if result == Result.PERMITTED else "never",
             "result": result, "rule": None, "table": obs.table,
-            "reason": "learning" if result == "permitted" else "unsafe", "learned": True,
+            "reason": Reason.LEARNING if result == Result.PERMITTED else Reason.UNSAFE,
+            "learned": True,
             "observation": obs.to_json(),
         }
-        if result != "permitted":
+        if result != Result.PERMITTED:
             record["errno"] = "EPERM"
         self.audit.write(record)
 
@@ -161,7 +162,7 @@ class Learner:
         self.injector.injected += 1
         if self.audit is not None:
             self.audit.injection(self.who(process, task.tid), call.policy_name,
-                                 call.describe(), rule, table, "injected")
+                                 call.describe(), rule, table, Result.INJECTED)
         if self.verbose:
             say(f"injected {injection.summary()} into {call.policy_name} for pid "
                 f"{process.pid} ({process.program}): not learned" if injection.replaces
@@ -207,10 +208,10 @@ class Learner:
     def _unsafe(self, task: Task, call: DecodedCall, obs: Observation) -> Reply:
         self.unsafe[obs.syscall] = self.unsafe.get(obs.syscall, 0) + 1
         if obs not in self._observations:
-            self._record(obs, task, call, "refused")
+            self._record(obs, task, call, Result.REFUSED)
         if self.verbose:
             say(f"refused {obs.syscall} for pid {task.pid} ({task.process.program}):"
-                      " not learned (unsafe call, see docs/learning.md)", self.stderr)
+                " not learned (unsafe call, see docs/learning.md)", self.stderr)
         return Reply.refuse(errno_module.EPERM)
 
     def _observation(self, task: Task, call: DecodedCall, table: str, name: str) -> Observation:

@@ -56,6 +56,20 @@ class Event(enum.StrEnum):
     LEARN_END = "learn-end"            # -A: the counts
 
 
+class Result(enum.StrEnum):
+    """What became of a logged call (a syscall record's ``"result"``)."""
+
+    PERMITTED = "permitted"
+    REFUSED = "refused"
+    WOULD_REFUSE = "would-refuse"  # a dry run: it would have been refused
+    MISSING = "missing"            # refused, and the path does not exist: ENOENT, as the kernel
+    KILLED = "killed"              # its process was killed (an answer, a refused privilege drop)
+    DETACHED = "detached"          # an answer let its process go
+    FAILED = "failed"              # an engine-refusal with the kernel's own errno: as natively
+    INJECTED = "injected"          # an inject rule tampered with it
+    WOULD_INJECT = "would-inject"  # a dry run: an inject rule would have
+
+
 def sockaddr_json(addr: SockAddr) -> dict[str, Any]:
     """An address, with the host names the program looked up for it (``names``)."""
     out: dict[str, Any] = {k: v for k, v in (("family", addr.family), ("host", addr.host),
@@ -166,5 +180,5 @@ def _legacy_address(text: str) -> SockAddr:
     return SockAddr(text if text in ("netlink", "other") else "other")
 
 
-__all__ = ["LOG_VERSION", "Event", "LoggedCall", "legacy_call", "logged_call", "sockaddr_from_json",
-           "sockaddr_json"]
+__all__ = ["LOG_VERSION", "Event", "LoggedCall", "Result", "legacy_call", "logged_call",
+           "sockaddr_from_json", "sockaddr_json"]

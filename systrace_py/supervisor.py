@@ -36,6 +36,7 @@ from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
 from systrace_py.injector import Injector
+from systrace_py.logrecords import Result
 from systrace_py.names import NAMED_CALLS, DnsObserver, Resolution, socket_owner
 from systrace_py.policy.filterplan import (
     KILLED_WHEN_REFUSED,
@@ -102,6 +103,12 @@ class AnswerKind(enum.StrEnum):
     KILL = "kill"      # kill the asking process
     DETACH = "detach"  # stop checking the asking process
     ABORT = "abort"    # end the run: every traced process killed
+
+
+#: What each answer makes of the asked call, in the log.
+_ANSWER_RESULTS = {AnswerKind.PERMIT: Result.PERMITTED, AnswerKind.DENY: Result.REFUSED,
+                   AnswerKind.KILL: Result.KILLED, AnswerKind.DETACH: Result.DETACHED,
+                   AnswerKind.ABORT: Result.KILLED}
 
 
 @dataclass(frozen=True)
@@ -451,15 +458,15 @@ class Supervisor:
         injection = rule.inject
         assert injection is not None
         if self.options.dry_run:
-            self._injected(task, call, rule, table, "would-inject")
+            self._injected(task, call, rule, table, Result.WOULD_INJECT)
             return self._reply(task, call)
         if injection.replaces:
-            self._injected(task, call, rule, table, "injected")
+            self._injected(task, call, rule, table, Result.INJECTED)
             return Injector.replacing(injection)
         reply = self._reply(task, call)
         tampered = Injector.tampering(injection, reply)
         if tampered is not reply:  # (a call that asks, or is killed, is not tampered with)
-            self._injected(task, call, rule, table, "injected")
+            self._injected(task, call, rule, table, Result.INJECTED)
         return tampered
 
     def _injected(self, task: Task, call: DecodedCall, rule: Rule, table: str,
@@ -467,7 +474,7 @@ class Supervisor:
         """Log an injection (result "injected", or "would-inject" in a dry run); say it with
         -v."""
         process = task.process
-        if result == "injected":
+        if result == Result.INJECTED:
             self.injector.injected += 1
         if self.audit is not None:
             self.audit.injection(self.who(process, task.tid), call.policy_name, call.describe(),
@@ -475,7 +482,7 @@ class Supervisor:
         if self.options.verbose:
             injection = rule.inject
             assert injection is not None
-            verb = "would inject" if result == "would-inject" else "injected"
+            verb = "would inject" if result == Result.WOULD_INJECT else "injected"
             say(f"{verb} {injection.summary()} into {self.describe_call(call)} for pid "
                 f"{process.pid} ({process.program}): {rule.label()}", self.stderr)
 
@@ -490,7 +497,7 @@ class Supervisor:
         if action is Action.PERMIT:
             if self.audit is not None and decision.rule is not None:
                 self.audit.decision(self.who(process, task.tid), call.policy_name,
-                                    call.describe(), decision, "permitted", call.logged())
+                                    call.describe(), decision, Result.PERMITTED, call.logged())
             reply = self._permit(decision)
             if self.dns is not None and reply.sockaddr is None and reply.paths is None:
                 lookup = self.dns.redirect(state.table, call)
@@ -498,7 +505,7 @@ class Supervisor:
                     return Reply(sockaddr=lookup)
             return reply
         if self.options.dry_run:
-            self._report(task, call, decision, "would-refuse")
+            self._report(task, call, decision, Result.WOULD_REFUSE)
             return Reply.run()
         if action is Action.ASK and self.asker is not None and not self.options.automatic:
             burst = self._burst_answer(state, call)
@@ -512,14 +519,14 @@ class Supervisor:
             self.missing += 1
             if self.audit is not None:
                 self.audit.decision(self.who(process, task.tid), call.policy_name,
-                                    call.describe(), answered, "missing", call.logged())
+                                    call.describe(), answered, Result.MISSING, call.logged())
             return Reply.refuse(answered.errno)
         if call.policy_name in KILLED_WHEN_REFUSED:
             # A program that drops privileges and does not check the result would go on
             # privileged: refusing the drop made it less safe.  Such a refusal kills it.
-            self._report(task, call, decision, "killed")
+            self._report(task, call, decision, Result.KILLED)
             return KILL
-        self._report(task, call, decision, "refused")
+        self._report(task, call, decision, Result.REFUSED)
         return Reply.refuse(decision.errno)
 
     def _decide(self, table: Table, call: DecodedCall) -> Decision:
@@ -648,10 +655,10 @@ class Supervisor:
             sockaddr = encode_sockaddr(address)
         return Reply(paths=paths or None, sockaddr=sockaddr)
 
-    def _report(self, task: Task, call: DecodedCall, decision: Decision, result: str) -> None:
+    def _report(self, task: Task, call: DecodedCall, decision: Decision, result: Result) -> None:
         """Log a refusal (or would-be refusal); say it on stderr when asked to, or when an ASK
         had nobody to ask."""
-        if result == "would-refuse":
+        if result == Result.WOULD_REFUSE:
             self.would_refuse += 1
         else:
             self.refusals += 1
@@ -677,10 +684,10 @@ class Supervisor:
                         " SCTP...); a rule naming socket lifts this")
             else:
                 rule = f"default of table {decision.table}"
-            verb = "would refuse" if result == "would-refuse" else "refused"
+            verb = "would refuse" if result == Result.WOULD_REFUSE else "refused"
             why = f"{rule} says ask and no one can be asked" if asked else rule
             say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
-                      f"({process.program}): {why} -> {decision.errno_name}", self.stderr)
+                f"({process.program}): {why} -> {decision.errno_name}", self.stderr)
 
     def _ask(self, task: Task, call: DecodedCall, decision: Decision) -> Reply:
         process = task.process
@@ -726,19 +733,19 @@ class Supervisor:
             answer = Answer(AnswerKind.DENY, errno=decision.errno)  # the policy does not let it go
         if answer.rule is not None:
             self.remember(process, answer.rule, answer.reach)
-        if answer.burst and answer.kind in ("permit", "deny"):
+        if answer.burst and answer.kind in (AnswerKind.PERMIT, AnswerKind.DENY):
             path = _asked_path(call.facts(), decision)
             if path is not None:
                 state.bursts.append(Burst(
                     path, Action.PERMIT if answer.kind == AnswerKind.PERMIT else Action.NEVER,
                     answer.errno, time.monotonic() + BURST_SECONDS))
-        result = {"permit": "permitted", "deny": "refused", "kill": "killed",
-                  "detach": "detached", "abort": "killed"}.get(answer.kind, "refused")
-        if result in ("refused", "killed"):
+        result = _ANSWER_RESULTS.get(answer.kind, Result.REFUSED)
+        if result in (Result.REFUSED, Result.KILLED):
             self.refusals += 1
         answered = dataclasses.replace(
             decision, reason=Reason.ANSWER,
-            action=Action.PERMIT if answer.kind in ("permit", "detach") else Action.NEVER,
+            action=Action.PERMIT if answer.kind in (AnswerKind.PERMIT, AnswerKind.DETACH)
+            else Action.NEVER,
             errno=answer.errno)
         if self.audit is not None:
             self.audit.decision(self.who(process, task.tid), call.policy_name, call.describe(),
@@ -746,7 +753,7 @@ class Supervisor:
         if by is not None and self.options.verbose:
             verb = "permitted" if answer.kind == AnswerKind.PERMIT else "denied"
             say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
-                      f"({process.program}) by {by}", self.stderr)
+                f"({process.program}) by {by}", self.stderr)
         if answer.rule is not None or answer.burst:
             self._settle_pending()
         if answer.kind == AnswerKind.PERMIT:
@@ -839,7 +846,7 @@ class Supervisor:
         self._event(how, child, parent=parent.pid, table=parent_state.table.name)
         if self.options.verbose:
             say(f"pid {child.pid}: new process ({how}) of pid {parent.pid} "
-                      f"({parent.program}), table {parent_state.table.name}", self.stderr)
+                f"({parent.program}), table {parent_state.table.name}", self.stderr)
 
     def on_new_thread(self, parent: Task, child: Task) -> None:
         return None
@@ -903,7 +910,7 @@ class Supervisor:
             if why == "guard":
                 why = f"systrace's guard: {guard_purpose(call.name)}"
             say(f"refused {self.describe_call(call)} for pid {task.pid} "
-                      f"({task.process.program}): {why} -> {name}", self.stderr)
+                f"({task.process.program}): {why} -> {name}", self.stderr)
 
 
 def _asked_path(facts: CallFacts, decision: Decision) -> str | None:

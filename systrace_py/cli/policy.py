@@ -28,7 +28,7 @@ from typing import IO, Any, NoReturn
 
 from systrace_py.cli.args import EXIT_USAGE
 from systrace_py.cli.report import say, write_summary
-from systrace_py.logrecords import Event
+from systrace_py.logrecords import Event, Result
 from systrace_py.policy.files import PolicyError, dumps_policy, load_policy, save_policy
 from systrace_py.policy.generalize import SystemFacts
 from systrace_py.policy.learn import (
@@ -360,8 +360,8 @@ def _replayable(record: dict[str, Any]) -> Observation | None:
     learning (it failed whatever the policy: no rule needs it)."""
     try:
         obs = observation_from_record(record)
-        if obs is None and record.get("result") in ("refused",):
-            obs = observation_from_record({**record, "result": "permitted"})
+        if obs is None and record.get("result") == Result.REFUSED:
+            obs = observation_from_record({**record, "result": Result.PERMITTED})
     except (KeyError, TypeError, ValueError):
         return None
     return None if obs is not None and obs.failed else obs

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from systrace_py.policy.model import Action, Policy
 from systrace_py.report import say
 
-if TYPE_CHECKING:  # (learning's modules: imported by the runs that learn, not by every run)
+if TYPE_CHECKING:  # (learning's modules are loaded by the runs that learn, not by every run)
     from systrace_py.policy.learn import LearnReport, Observation
+    from systrace_py.policy.model import Policy
 
 
 def fail(message: str, code: int, stream: IO[str] | None = None) -> int:
@@ -75,13 +75,14 @@ def write_summary(stream: IO[str], report: LearnReport, destination: Path | None
     """The end of a learning (``-A``, ``policy learn``): where the policy went, then
     :func:`format_summary`, then anything the written policy still refuses (a merge into a
     file whose own rules refuse some of what was learned)."""
+    from systrace_py.policy.learn import decide_observation, format_summary
+    from systrace_py.policy.model import Action
+
     lines = []
     if destination is not None:
         verb = "merged into" if merged else "wrote"
         lines.append(f"{verb} {destination}" + (f" (previous version: {backup})"
                                                  if backup else ""))
-    from systrace_py.policy.learn import decide_observation, format_summary
-
     lines += format_summary(report, calls_seen, processes)
     if merged:
         tables = final.tables()

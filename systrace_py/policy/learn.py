@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from systrace_py.kernel import O_TMPFILE_BIT
-from systrace_py.logrecords import LoggedCall, logged_call
+from systrace_py.logrecords import LoggedCall, Result, logged_call
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import ArgvCondition
 from systrace_py.policy.files import MAX_PROVENANCE_PATHS, FileRule, Provenance
@@ -215,7 +215,7 @@ def observation_from_record(record: Mapping[str, Any]) -> Observation | None:
     """
     if record.get("event") != "syscall":
         return None
-    if record.get("result") not in ("permitted", "would-refuse"):
+    if record.get("result") not in (Result.PERMITTED, Result.WOULD_REFUSE):
         return None
     table = str(record.get("table") or MAIN)
     if isinstance(record.get("observation"), Mapping):

@@ -330,7 +330,7 @@ class TerminalAsker:
                 answer = self._handle(request)
             except Exception as exc:  # never leave a task parked: refuse, say why
                 say(f"cannot ask about {request.syscall} for pid {request.pid}: "
-                          f"{type(exc).__name__}: {exc}; refused", self.stderr)
+                    f"{type(exc).__name__}: {exc}; refused", self.stderr)
                 answer = Answer(AnswerKind.DENY, errno=request.decision.errno)
             respond(answer)
 

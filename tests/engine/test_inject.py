@@ -227,7 +227,10 @@ def test_a_delay_does_not_widen_the_race_on_checked_arguments(traced, tmp_path, 
                              "100").stdout)
     if got["rewritten"] != "yes":
         pytest.skip("the rewriting thread did not run during the delay (a loaded machine)")
-    assert got["read"] == "public"
+    # the kernel gets the checked path ("public"); or, when this was the process's first held
+    # call (restarted after its scratch area was mapped), the changed path is decided again
+    # and refused -- never the secret
+    assert got["read"] in ("public", "EACCES"), got
     # control: with holding turned off (the benchmarks' switch), the same attack reads the
     # secret -- so the attack is real, and holding is what stops it
     control = results(traced.run(policy, str(faults), "race", str(allowed), str(secret),
@@ -273,7 +276,7 @@ def test_an_answer_does_not_widen_the_race_on_checked_arguments(traced, tmp_path
                              options=("--ask-via", via)).stdout)
     if got["rewritten"] != "yes":
         pytest.skip("the rewriting thread did not run during the ask (a loaded machine)")
-    assert got["read"] == "public"
+    assert got["read"] in ("public", "EACCES"), got  # (decided again: see above)
     control = results(traced.run(policy, str(faults), "race", str(allowed), str(secret),
                                  "100", options=("--ask-via", via),
                                  env={"SYSTRACE_NO_HOLD": "1"}).stdout)
