@@ -502,7 +502,9 @@ def _print_stats(supervisor: Supervisor) -> None:
     tracer = supervisor.tracer
     times = os.times()
     stops = tracer.stops if tracer is not None else 0
-    _say(f"{stops} stops, {supervisor.decisions} decisions, {supervisor.refusals} refusals, "
+    native = tracer.fast_stops if tracer is not None else 0
+    _say(f"{stops} stops ({native} decided natively), {supervisor.decisions} decisions, "
+         f"{supervisor.refusals} refusals, "
          f"tracer CPU {times.user + times.system:.3f}s")
 
 

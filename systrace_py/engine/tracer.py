@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from systrace_py.engine import clone_args, enforce, scratch, signals
+from systrace_py.engine import clone_args, cloop, enforce, scratch, signals
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import (
     MANY_ADDRESS_CALLS,
@@ -166,6 +166,9 @@ class Tracer:
         #: the processes it left behind keep the trace going for ORPHAN_NOTICE_AFTER seconds.
         self.on_orphans: Callable[[int], None] | None = None
         self._orphan_deadline: float | None = None
+        #: the native loop (engine/cloop.py), for a monitor that says which table decides
+        self._fast = cloop.load() if hasattr(monitor, "fast_table") else None
+        self.fast_stops = 0  # stops the native loop decided
 
     # --- starting ---------------------------------------------------------------------------
     def spawn(self, spec: SpawnSpec) -> int:
@@ -394,6 +397,10 @@ class Tracer:
             if not self._answers.empty():
                 self._drain_answers()
             try:
+                if self._fast is not None:
+                    armed = self._fast_armed()
+                    if armed is not None:
+                        return self._fast_wait(*armed)
                 return os.waitpid(-1, pt.WALL)
             except ChildProcessError:
                 self.tasks.clear()
@@ -422,6 +429,50 @@ class Tracer:
             # SIGCHLD writes to the wake pipe (see run); the timeout only covers a tracer run
             # outside the main thread, where no signal wakes us.
             select.select([self._wake_r], [], [], timeout)
+
+    def _fast_armed(self) -> tuple[Any, int, bool, tuple[tuple[int, int], ...]] | None:
+        """(table, tid, may_refuse, shared ranges) when the native loop may serve the next
+        stops: the tree is one task, whose memory nothing else writes but in its shared
+        pages (no argument needs holding: see _must_hold), with nothing pending for it,
+        seeing the tracer's tree, and its monitor says which table decides it
+        (engine/cloop.py).  None: Python serves them."""
+        if not self.filtered or self._stop is not None or self._frozen or self._deferred \
+                or self._thaw_pending or not self._solo():
+            return None
+        task = next(iter(self.tasks.values()))
+        if (task.detached or task.parked or task.freezer or task.listening
+                or task.replay is not None or task.expect is not Expect.NOTHING
+                or task.after is not None or task.vfork_child is not None
+                or task.view is None or not task.view.host):
+            return None
+        space = task.space
+        if space.written_anywhere or space.mapping_by is not None or space.waiting:
+            return None
+        # pages something else may write: a path read there is handed back (as _must_hold
+        # would hold it), the native loop gets where they are
+        shared = self._shared_ranges(task) if space.shared_pages else ()
+        if shared is None or len(shared) > cloop.MAX_RANGES:
+            return None
+        resolver = self.decoder.resolver
+        if resolver.strict or not resolver.proc_here:
+            return None
+        found = self.monitor.fast_table(task)  # type: ignore[attr-defined]
+        if found is None:
+            return None
+        table, may_refuse = found
+        return table, task.tid, may_refuse, shared
+
+    def _fast_wait(self, table: Any, tid: int, may_refuse: bool,
+                   shared: tuple[tuple[int, int], ...]) -> tuple[int, int]:
+        assert self._fast is not None
+        try:
+            return self._fast.wait(table, tid, may_refuse, shared)
+        finally:
+            permitted, refused = self._fast.decided()
+            if permitted or refused:
+                self.stops += permitted + refused
+                self.fast_stops += permitted + refused
+                self.monitor.fast_decided(permitted, refused)  # type: ignore[attr-defined]
 
     def _orphans_notice(self) -> None:
         self._orphan_deadline = None
@@ -948,18 +999,9 @@ class Tracer:
         shared page (/proc/PID/maps, read once after each change).  Memory reached through
         pointers in memory (exec's argv, a msghdr's name and control) is not followed: when
         any page is shared, such a call is held."""
-        space = task.space
-        if space.written_anywhere:
+        ranges = self._shared_ranges(task)
+        if ranges is None:
             return True
-        if space.shared_ranges is None:
-            mappings = shared_mappings(task.tid)
-            if mappings is None:
-                return True
-            space.shared_ranges, rings = mappings
-            if rings:  # (an AIO ring the stop did not see: a call the filter let through)
-                space.written_anywhere = True
-                return True
-        ranges = space.shared_ranges
         if not ranges:
             return False
         if call.examined_argv is not None or call.name not in _FLAT_ARGUMENTS:
@@ -979,6 +1021,23 @@ class Tracer:
             return True
         return call.clone_args_raw is not None and overlaps(ranges, args[0],
                                                             len(call.clone_args_raw))
+
+    @staticmethod
+    def _shared_ranges(task: Task) -> tuple[tuple[int, int], ...] | None:
+        """Where the task's shared pages are (read once after each change), or None when the
+        kernel may write anywhere in its memory (or the maps cannot be read)."""
+        space = task.space
+        if space.written_anywhere:
+            return None
+        if space.shared_ranges is None:
+            mappings = shared_mappings(task.tid)
+            if mappings is None:
+                return None
+            space.shared_ranges, rings = mappings
+            if rings:  # (an AIO ring the stop did not see: a call the filter let through)
+                space.written_anywhere = True
+                return None
+        return space.shared_ranges
 
     def _must_freeze(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
         """Whether the call runs with every other task stopped.

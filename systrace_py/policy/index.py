@@ -383,3 +383,42 @@ class TableIndex:
                 if rule.action is not Action.PERMIT
                 for pattern in path_patterns(rule, sockets=sockets))
         return found
+
+
+#: what :func:`flat_check` says of a rule (engine/cloop.py hands these to native code)
+FLAT_EXACT, FLAT_TREE, FLAT_MAYBE = 0, 1, 2
+
+
+def flat_check(check: CheckIndex) -> tuple[list[tuple[int, Rule | None, str]], Rule | None]:
+    """A check's rules as a flat list a loop in C can scan: ``(kind, rule, prefix)`` in rule
+    order, up to the first unconditional rule (returned apart; None: the table's default).
+
+    FLAT_EXACT: the rule matches the one path ``prefix``; FLAT_TREE: ``prefix`` and every path
+    below it ("" is "/**"); both proven by the index alone (a literal path or a ``dir/**`` on a
+    rule with no other condition).  FLAT_MAYBE: the rule may match ``prefix`` or a path below
+    it, and only its own conditions can tell (a glob, an argv condition, a pattern of unknown
+    kind: "" then).  The first entry a path meets decides -- a FLAT_MAYBE one by handing the
+    call to the full lookup.  For absolute paths without "//", "." or "..", the same first
+    match as :meth:`CheckIndex.first_match`, by construction."""
+    flat: list[tuple[int, Rule | None, str]] = []
+    for position in range(check._limit):
+        rule = check.rules[position]
+        if rule.path is None:
+            flat.append((FLAT_MAYBE, rule, ""))  # (an address or argv rule: the full lookup)
+            continue
+        plain = position in check._plain
+        shapes = getattr(rule.path, "shapes", None)
+        if shapes is None:
+            flat.append((FLAT_MAYBE, rule, ""))
+            continue
+        for shape in shapes:
+            prefix = "/" + "/".join(shape.prefix) if shape.prefix else ""
+            if plain and shape.kind == "exact":
+                flat.append((FLAT_EXACT, rule, prefix or "/"))
+            elif plain and shape.kind == "tree":
+                flat.append((FLAT_TREE, rule, prefix))
+            elif shape.kind in ("exact", "tree", "glob"):
+                flat.append((FLAT_MAYBE, rule, prefix))
+            else:
+                flat.append((FLAT_MAYBE, rule, ""))
+    return flat, check._unconditional
