@@ -4,7 +4,9 @@
 Each workload runs natively, under ``strace -f -qq --seccomp-bpf -e trace=%file -o /dev/null``,
 under systrace with a policy of path rules on fsread/fswrite, and under systrace with a policy
 of network rules only; optionally also with argument holding off (``--defences``), to show what
-the TOCTOU defences cost.  Every configuration runs ``--repeat`` times, interleaved, and the
+the TOCTOU defences cost; and with ``--python-loop``, also on the pure-Python stop loop
+(SYSTRACE_NO_CLOOP=1), to show what the native loop (systrace_py/_cloop.c) gains.  Every
+configuration runs ``--repeat`` times, interleaved, and the
 median wall time is reported with ratios.  Targets (issue 3): systrace <= strace on every
 workload; the network-only policy within 1.10x of native on the file workloads.
 
@@ -13,6 +15,7 @@ is a fixed cost that short workloads cannot hide; it is measured on ``/bin/true`
 columns marked "less start-up" take it out of both sides, leaving what tracing itself costs.
 
     python bench/run_bench.py [--repeat 7] [--markdown] [--json out.json] [--defences]
+                              [--python-loop]
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+#: systrace paths on the pure-Python stop loop (the native one turned off)
+PYTHON_LOOP = "systrace paths, Python loop"
 #: a workload that does nothing: what each configuration costs before the program runs
 STARTUP = "/bin/true (start-up only)"
 PY_IMPORTS = ("import json, csv, email.parser, http.client, xml.dom.minidom, sqlite3, decimal,"
@@ -50,7 +55,7 @@ def workloads(tmp: Path) -> dict[str, list[str]]:
     }
 
 
-def configurations(defences: bool) -> dict[str, list[str]]:
+def configurations(defences: bool, python_loop: bool = False) -> dict[str, list[str]]:
     systrace = [sys.executable, "-m", "systrace_py"]
     configs = {
         "native": [],
@@ -62,6 +67,8 @@ def configurations(defences: bool) -> dict[str, list[str]]:
     if defences:
         configs["systrace paths, no holding"] = ["env", "SYSTRACE_NO_HOLD=1",
                                                  *configs["systrace paths"]]
+    if python_loop:
+        configs[PYTHON_LOOP] = ["env", "SYSTRACE_NO_CLOOP=1", *configs["systrace paths"]]
     return configs
 
 
@@ -85,6 +92,9 @@ def main() -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures here")
     parser.add_argument("--defences", action="store_true",
                         help="also run systrace with argument holding off (before/after)")
+    parser.add_argument("--python-loop", action="store_true",
+                        help="also run systrace paths on the pure-Python stop loop "
+                             "(SYSTRACE_NO_CLOOP=1): what the native loop gains")
     opts = parser.parse_args()
     if shutil.which("strace") is None:
         print("strace is not installed; it is the baseline", file=sys.stderr)
@@ -95,7 +105,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         loads = workloads(tmp)
-        configs = configurations(opts.defences)
+        configs = configurations(opts.defences, opts.python_loop)
         times: dict[tuple[str, str], list[float]] = {}
         rss: dict[tuple[str, str], int] = {}
         for command in loads.values():  # warm caches, compile bytecode
@@ -127,6 +137,9 @@ def report(loads: dict[str, list[str]], configs: dict[str, list[str]],
     holding = "systrace paths, no holding" in configs
     if holding:
         header.append("holding cost")
+    python_loop = PYTHON_LOOP in configs
+    if python_loop:
+        header += ["Python loop/strace", "native loop gain"]
 
     def start_up(config: str) -> float:
         return max(0.0, medians[(STARTUP, config)] - medians[(STARTUP, "native")])
@@ -150,6 +163,9 @@ def report(loads: dict[str, list[str]], configs: dict[str, list[str]],
         row.append(f"{rss[(name, 'systrace paths')] / 1024:.0f}")
         if holding:
             row.append(f"{paths / medians[(name, 'systrace paths, no holding')]:.2f}x")
+        if python_loop:
+            slow = medians[(name, PYTHON_LOOP)]
+            row += [f"{slow / strace:.2f}x", f"{slow / paths:.2f}x"]
         rows.append(row)
     if markdown:
         print("| " + " | ".join(header) + " |")
