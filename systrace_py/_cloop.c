@@ -3,18 +3,19 @@
  *
  * Why: on a busy machine a ptrace stop costs ~5 us of kernel work but ~40 us of Python glue
  * (docs/performance.md).  This module serves, without returning to Python, the seccomp stops
- * of ONE armed task whose call is a plain path call the policy decides by its literal paths
+ * of the armed tasks whose call is a plain path call the policy decides by its literal paths
  * and "dir/ **" trees: waitpid -> PTRACE_GET_SYSCALL_INFO -> path read (process_vm_readv) ->
  * resolution (only where the kernel proves the path symlink-free, which is exactly what the
- * Python resolver does in that case) -> first-match lookup -> PTRACE_CONT, or refusal with the
- * rule's errno at entry.  Anything else -- another task's stop, an event, a call or a path it
+ * Python resolver does in that case) -> first-match lookup -> PTRACE_CONT (in a tree of more
+ * than one task, held to what was checked first, as enforce.Holder holds it), or refusal with
+ * the rule's errno at entry.  Anything else -- another task's stop, an event, a call or a path it
  * is not sure of -- is handed back to Python with the wait status it reaped, and Python treats
  * it as it always did.  It never decides what Python would decide otherwise: when in doubt, it
  * hands the stop back.
  *
- * Safety conditions that are not visible here (the tree is one task, nothing else writes its
- * memory, it sees the tracer's tree, no log, ...) are checked by Python before it arms a task
- * (Tracer._fast_armed).
+ * Safety conditions that are not visible here (nothing is pending for the task, it sees the
+ * tracer's tree, its scratch area is mapped, no log, ...) are checked by Python before it arms
+ * a task (Tracer._fast_arms).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -43,10 +44,18 @@
 #define RESOLVE_NO_SYMLINKS_ 0x04
 #define AT_FDCWD_ (-100)
 #define MAX_NR 512
+#define MAX_RANGES 64         /* shared mappings, over every armed task (engine/cloop.py) */
+#define MAX_ARMS 64           /* armed tasks (engine/cloop.py) */
 #define MAX_RAW 1000          /* longer paths: Python (PATH_MAX and long-name handling) */
-/* struct user_regs_struct offsets (x86_64) */
-#define OFF_RAX (10 * 8)
-#define OFF_ORIG_RAX (15 * 8)
+#define PT_GETREGS 12
+#define PT_SETREGS 13
+#define NR_OPENAT2 437
+#define OPEN_HOW_SIZE 24
+#define PATH1 32  /* enforce.py: the first path in a scratch slot, after the open_how */
+/* struct user_regs_struct, in words (x86_64) */
+enum { R_R10 = 7, R_R9 = 8, R_R8 = 9, R_RAX = 10, R_RDX = 12, R_RSI = 13, R_RDI = 14,
+       R_ORIG_RAX = 15, R_WORDS = 27 };
+static const int ARG_REG[6] = {R_RDI, R_RSI, R_RDX, R_R10, R_R8, R_R9};
 
 /* what run() reports with a stop it hands back */
 enum { WHY_OTHER = 0, WHY_PYTHON = 1, WHY_VARIANT = 2 };
@@ -84,6 +93,7 @@ typedef struct {
 typedef struct {
     uint64_t key;
     int python;  /* decided by Python always */
+    uint64_t how_flags;  /* an open's flags as held (enforce.open_how_flags) */
     int follow;
     int empty_fd;  /* an empty path means the descriptor's file (AT_EMPTY_PATH) */
     Py_ssize_t n;
@@ -92,6 +102,8 @@ typedef struct {
 
 typedef struct {
     int path_arg, dirfd_arg, key_arg;
+    int open;    /* held as openat2 (enforce.Holder._open) */
+    int freeze;  /* runs with the tree stopped when not alone (Tracer._must_freeze) */
     Py_ssize_t n, cap;
     Variant *variants;
 } Shape;
@@ -101,10 +113,21 @@ typedef struct {
     Shape *shapes[MAX_NR];
 } PlanObject;
 
-static unsigned long long permitted_total, refused_total;
-#define MAX_RANGES 64
+/* One armed task: the plan of its table, and how a permitted call of it is held. */
+typedef struct {
+    pid_t tid;
+    PlanObject *plan;
+    int may_refuse;
+    int mem_fd;        /* its /proc/PID/mem (writes the scratch slot) */
+    uint64_t slot;     /* its scratch slot; 0: nothing is held (the task is alone) */
+    int keep_start;    /* no other task shares its cwd and descriptors (Holder.keep_start) */
+    int r0, rn;        /* its shared ranges: [r0, r0 + rn) of the arrays below */
+} Arm;
+static Arm arms[MAX_ARMS];
+static int narms;
 static uint64_t shared_start[MAX_RANGES], shared_end[MAX_RANGES];
-static int shared_n;
+
+static unsigned long long permitted_total, refused_total;
 
 static void free_check(Check *c) {
     for (Py_ssize_t i = 0; i < c->n; i++) PyMem_Free(c->entries[i].text);
@@ -125,12 +148,14 @@ static void Plan_dealloc(PlanObject *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* add_call(nr, path_arg, dirfd_arg, key_arg): a call the loop may decide (its path in
- * path_arg, relative to the descriptor in dirfd_arg or the cwd (-1), its variants told apart
- * by the whole register key_arg (-1: none)). */
+/* add_call(nr, path_arg, dirfd_arg, key_arg, open, freeze): a call the loop may decide (its
+ * path in path_arg, relative to the descriptor in dirfd_arg or the cwd (-1), its variants
+ * told apart by the whole register key_arg (-1: none); held as openat2 when open; handed to
+ * Python in a tree of more than one task when freeze). */
 static PyObject *Plan_add_call(PlanObject *self, PyObject *args) {
-    int nr, path_arg, dirfd_arg, key_arg;
-    if (!PyArg_ParseTuple(args, "iiii", &nr, &path_arg, &dirfd_arg, &key_arg)) return NULL;
+    int nr, path_arg, dirfd_arg, key_arg, open, freeze;
+    if (!PyArg_ParseTuple(args, "iiiipp", &nr, &path_arg, &dirfd_arg, &key_arg, &open, &freeze))
+        return NULL;
     if (nr < 0 || nr >= MAX_NR || path_arg < 0 || path_arg > 5 || dirfd_arg > 5 || key_arg > 5) {
         PyErr_SetString(PyExc_ValueError, "bad call shape");
         return NULL;
@@ -141,6 +166,8 @@ static PyObject *Plan_add_call(PlanObject *self, PyObject *args) {
     s->path_arg = path_arg;
     s->dirfd_arg = dirfd_arg;
     s->key_arg = key_arg;
+    s->open = open;
+    s->freeze = freeze;
     self->shapes[nr] = s;
     Py_RETURN_NONE;
 }
@@ -167,14 +194,15 @@ static int parse_check(PyObject *item, Check *c) {
     return 0;
 }
 
-/* add_variant(nr, key, follow, empty_fd, checks): checks None -> Python decides this variant always;
+/* add_variant(nr, key, follow, empty_fd, how_flags, checks): checks None -> Python decides this variant always;
  * else a list of (entries, action, errno), entries [(kind, action, errno, prefix bytes)] in
  * rule order. */
 static PyObject *Plan_add_variant(PlanObject *self, PyObject *args) {
     int nr, follow, empty_fd;
-    unsigned long long key;
+    unsigned long long key, how_flags;
     PyObject *checks;
-    if (!PyArg_ParseTuple(args, "iKppO", &nr, &key, &follow, &empty_fd, &checks)) return NULL;
+    if (!PyArg_ParseTuple(args, "iKppKO", &nr, &key, &follow, &empty_fd, &how_flags, &checks))
+        return NULL;
     if (nr < 0 || nr >= MAX_NR || !self->shapes[nr]) {
         PyErr_SetString(PyExc_ValueError, "no such call in the plan");
         return NULL;
@@ -189,7 +217,7 @@ static PyObject *Plan_add_variant(PlanObject *self, PyObject *args) {
         s->variants = grown;
         s->cap = cap;
     }
-    Variant v = {key, checks == Py_None, follow, empty_fd, 0, NULL};
+    Variant v = {key, checks == Py_None, how_flags, follow, empty_fd, 0, NULL};
     if (checks != Py_None) {
         if (!PyList_Check(checks)) {
             PyErr_SetString(PyExc_TypeError, "checks: a list or None");
@@ -303,8 +331,54 @@ static int poke(pid_t tid, long offset, long value) {
     return (int)syscall(SYS_ptrace, PT_POKEUSER, tid, offset, value);
 }
 
-/* 1: handled (the task runs again), 0: hand it to Python (*why says how) */
-static int decide(PlanObject *plan, pid_t tid, int may_refuse, int *why) {
+static int climbs(const char *raw) {
+    for (const char *p = raw; (p = strstr(p, "..")) != NULL; p += 2)
+        if ((p == raw || p[-1] == '/') && (p[2] == 0 || p[2] == '/')) return 1;
+    return 0;
+}
+
+/* Point a permitted call at a copy of what was checked, in the task's scratch slot, as
+ * enforce.Holder does for one path (its _target, _open, _paths, _commit): the call's own
+ * spelling and start when no other task shares them and it climbs no "..", else the
+ * canonical path from the root; an open becomes openat2 with RESOLVE_NO_SYMLINKS.  1: held,
+ * 0: nothing changed (Python does it), -1: an error (errno; ESRCH: the task is gone). */
+static int hold(const Arm *a, const Shape *s, const Variant *v, const struct pt_info *info,
+                const char *raw, size_t rlen, const char *path, size_t len) {
+    int own = a->keep_start && !climbs(raw);
+    const char *target = own ? raw : path;
+    size_t tlen = own ? rlen : len;
+    const uint64_t at_fdcwd = (uint64_t)(int64_t)AT_FDCWD_;
+    char blob[PATH1 + 2 * MAX_RAW + 64];
+    if (s->open) {
+        struct open_how_ how = {v->how_flags, 0, RESOLVE_NO_SYMLINKS_};
+        memset(blob, 0, PATH1);
+        memcpy(blob, &how, sizeof how);
+        memcpy(blob + PATH1, target, tlen + 1);
+        ssize_t n = pwrite(a->mem_fd, blob, PATH1 + tlen + 1, (off_t)a->slot);
+        if (n != (ssize_t)(PATH1 + tlen + 1)) return 0;
+        uint64_t regs[R_WORDS];
+        if (syscall(SYS_ptrace, PT_GETREGS, a->tid, 0, regs) < 0) return -1;
+        regs[R_ORIG_RAX] = NR_OPENAT2;
+        regs[R_RDI] = own && s->dirfd_arg >= 0 ? (uint32_t)info->args[s->dirfd_arg] : at_fdcwd;
+        regs[R_RSI] = a->slot + PATH1;
+        regs[R_RDX] = a->slot;
+        regs[R_R10] = OPEN_HOW_SIZE;
+        if (syscall(SYS_ptrace, PT_SETREGS, a->tid, 0, regs) < 0) return -1;
+        return 1;
+    }
+    ssize_t n = pwrite(a->mem_fd, target, tlen + 1, (off_t)(a->slot + PATH1));
+    if (n != (ssize_t)(tlen + 1)) return 0;
+    if (poke(a->tid, ARG_REG[s->path_arg] * 8, (long)(a->slot + PATH1)) < 0) return -1;
+    if (!own && s->dirfd_arg >= 0 && poke(a->tid, ARG_REG[s->dirfd_arg] * 8, (long)at_fdcwd) < 0)
+        return -1;
+    return 1;
+}
+
+/* 1: handled (the task runs again), 0: hand it to Python (*why says how), -1: an error */
+static int decide(const Arm *a, int *why) {
+    PlanObject *plan = a->plan;
+    pid_t tid = a->tid;
+    int may_refuse = a->may_refuse;
     struct pt_info info;
     memset(&info, 0, sizeof info);
     *why = WHY_PYTHON;
@@ -312,6 +386,7 @@ static int decide(PlanObject *plan, pid_t tid, int may_refuse, int *why) {
     if (info.op != SYSCALL_INFO_SECCOMP || info.arch != AUDIT_ARCH_X86_64) return 0;
     if (info.nr >= MAX_NR || !plan->shapes[info.nr]) return 0;
     Shape *s = plan->shapes[info.nr];
+    if (a->slot && s->freeze) return 0;  /* the others must be stopped: Python's */
     uint64_t key = s->key_arg >= 0 ? info.args[s->key_arg] : 0;
     Variant *v = NULL;
     for (Py_ssize_t i = 0; i < s->n; i++)
@@ -323,7 +398,7 @@ static int decide(PlanObject *plan, pid_t tid, int may_refuse, int *why) {
     ssize_t rlen = read_string(tid, info.args[s->path_arg], raw, sizeof raw);
     if (rlen < 0) return 0;  /* unreadable or too long: Python's errors */
     uint64_t addr = info.args[s->path_arg], end = addr + (uint64_t)rlen + 1;
-    for (int i = 0; i < shared_n; i++)
+    for (int i = a->r0; i < a->r0 + a->rn; i++)
         if (shared_start[i] < end && addr < shared_end[i]) return 0;  /* Python holds it */
     for (ssize_t i = 0; i < rlen; i++)
         if ((unsigned char)raw[i] >= 0x80) return 0;  /* (surrogateescape: Python's) */
@@ -348,7 +423,7 @@ static int decide(PlanObject *plan, pid_t tid, int may_refuse, int *why) {
         for (ssize_t i = 0; i < n; i++)
             if ((unsigned char)path[i] >= 0x80) return 0;
         len = (size_t)n;
-        goto decide;
+        goto decide;  /* (a descriptor's file: no string to hold) */
     }
     /* a trailing slash: Python's (the kernel then follows the last name, and wants a
      * directory).  A last "." or ".." the call does not follow is decided on the name it
@@ -389,7 +464,7 @@ decide:
         int action = decide_check(&v->checks[i], path, len, &err);
         if (action == A_PERMIT) continue;
         if (action != A_NEVER || !may_refuse) return 0;
-        if (poke(tid, OFF_ORIG_RAX, -1) < 0 || poke(tid, OFF_RAX, -(long)err) < 0) {
+        if (poke(tid, R_ORIG_RAX * 8, -1) < 0 || poke(tid, R_RAX * 8, -(long)err) < 0) {
             if (errno == ESRCH) return 1;  /* killed meanwhile: its exit is reported */
             return -1;
         }
@@ -397,37 +472,58 @@ decide:
         refused_total++;
         return 1;
     }
+    if (a->slot && rlen > 0) {
+        int held = hold(a, s, v, &info, raw, (size_t)rlen, path, len);
+        if (held == 0) return 0;
+        if (held < 0) return errno == ESRCH ? 1 : -1;
+    }
     if (syscall(SYS_ptrace, PT_CONT, tid, 0, 0) < 0 && errno != ESRCH) return -1;
     permitted_total++;
     return 1;
 }
 
-/* run(plan, tid, may_refuse, shared) -> (pid, status, why): serve the armed task's stops
- * until one must go to Python; that stop's wait status is returned (it has been reaped).
- * shared: ((start, end), ...) of the pages something else may write: a path read there is
- * handed to Python, which holds it (Tracer._must_hold). */
+/* run(arms) -> (pid, status, why): serve the armed tasks' stops until one must go to
+ * Python; that stop's wait status is returned (it has been reaped).  arms: a list of (tid,
+ * plan, may_refuse, mem_fd, slot, keep_start, shared) -- shared: ((start, end), ...) of the
+ * pages something else may write, for a task whose calls are not held (slot 0): a path read
+ * there is handed to Python, which holds it (Tracer._must_hold).  The caller keeps the plans
+ * alive. */
 static PyObject *cloop_run(PyObject *module, PyObject *args) {
-    PyObject *plan_obj, *shared;
-    int tid, may_refuse;
-    if (!PyArg_ParseTuple(args, "O!ipO!", &PlanType, &plan_obj, &tid, &may_refuse,
-                          &PyTuple_Type, &shared))
-        return NULL;
-    PlanObject *plan = (PlanObject *)plan_obj;
-    Py_ssize_t n = PyTuple_GET_SIZE(shared);
-    if (n > MAX_RANGES) {
-        PyErr_SetString(PyExc_ValueError, "too many shared ranges");
+    PyObject *list;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &list)) return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(list);
+    if (count > MAX_ARMS) {
+        PyErr_SetString(PyExc_ValueError, "too many armed tasks");
         return NULL;
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        unsigned long long start, stop;
-        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(shared, i), "KK", &start, &stop)) {
-            shared_n = 0;
+    int ranges = 0;
+    narms = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Arm *a = &arms[i];
+        PyObject *plan, *shared;
+        int tid;
+        unsigned long long slot;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "iO!piKpO!", &tid, &PlanType, &plan,
+                              &a->may_refuse, &a->mem_fd, &slot, &a->keep_start,
+                              &PyTuple_Type, &shared))
+            return NULL;
+        a->tid = tid;
+        a->plan = (PlanObject *)plan;
+        a->slot = slot;
+        a->r0 = ranges;
+        a->rn = (int)PyTuple_GET_SIZE(shared);
+        if (ranges + a->rn > MAX_RANGES) {
+            PyErr_SetString(PyExc_ValueError, "too many shared ranges");
             return NULL;
         }
-        shared_start[i] = start;
-        shared_end[i] = stop;
+        for (int j = 0; j < a->rn; j++) {
+            unsigned long long start, stop;
+            if (!PyArg_ParseTuple(PyTuple_GET_ITEM(shared, j), "KK", &start, &stop)) return NULL;
+            shared_start[ranges] = start;
+            shared_end[ranges++] = stop;
+        }
     }
-    shared_n = (int)n;
+    narms = (int)count;
     for (;;) {
         int status = 0;
         pid_t pid;
@@ -441,9 +537,13 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
             }
             return PyErr_SetFromErrno(PyExc_OSError);
         }
-        if (pid != tid || status != SECCOMP_STOP) return Py_BuildValue("iii", pid, status, WHY_OTHER);
+        const Arm *a = NULL;
+        if (status == SECCOMP_STOP)
+            for (int i = 0; i < narms; i++)
+                if (arms[i].tid == pid) { a = &arms[i]; break; }
+        if (!a) return Py_BuildValue("iii", pid, status, WHY_OTHER);
         int why = WHY_PYTHON;
-        int done = decide(plan, tid, may_refuse, &why);
+        int done = decide(a, &why);
         if (done < 0) return PyErr_SetFromErrno(PyExc_OSError);
         if (!done) return Py_BuildValue("iii", pid, status, why);
     }

@@ -2,17 +2,19 @@
 
 On a busy machine Python glue, not the kernel, is most of a stop's cost (docs/performance.md).
 The optional extension serves the common case without returning to Python: the seccomp stops
-of one armed task making a plain path call (stat, open, access, readlink...) that its table
+of the armed tasks making a plain path call (stat, open, access, readlink...) that their table
 decides by literal paths and ``dir/**`` trees, on a path the kernel proves symlink-free.  It
-permits (PTRACE_CONT) or refuses with the rule's errno; every other stop -- another task's,
-an event, a call it is not sure of -- comes back to Python with its wait status, and is
-treated as it always was.
+permits (PTRACE_CONT; in a tree of more than one task, the call held to what was checked, as
+enforce.Holder holds it) or refuses with the rule's errno; every other stop -- an unarmed
+task's, an event, a call it is not sure of -- comes back to Python with its wait status, and
+is treated as it always was.
 
 What the extension cannot see, the tracer checks before it arms a task
-(``Tracer._fast_armed``): the tree is that one task, nothing but it writes its memory (so no
-argument needs holding), it sees the tracer's tree, the resolver is not strict; the monitor
-says which table decides and whether a refusal may be made without Python (no log, no -v,
-no dry run: ``Supervisor.fast_table``).
+(``Tracer._fast_arms``): nothing is pending for it, it sees the tracer's tree, the resolver
+is not strict, its scratch area is mapped and it has a slot there (or it is the only task,
+and nothing else writes its memory but in the shared pages it is told of); the monitor says
+which table decides and whether a refusal may be made without Python (no log, no -v, no dry
+run: ``Supervisor.fast_table``).
 
 The extension is built at install when a compiler is there (setup.py, optional); without it,
 or with SYSTRACE_NO_CLOOP=1, :func:`load` gives None and the pure-Python loop does it all.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from systrace_py.engine import enforce
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import DYNAMIC_ROLE_CALLS, OPEN_FLAGS_ARG, PATH_ARGS, SELECTOR_ARG
 from systrace_py.engine.seccomp import GUARDED_CALLS, SHARES, STOP_GUARDED
@@ -41,11 +44,13 @@ CANDIDATES = ("open", "openat", "stat", "lstat", "newfstatat", "statx", "access"
 
 _PERMIT, _NEVER, _PYTHON = 0, 1, 2
 MAX_RANGES = 64  # shared mappings the native loop takes (more: Python serves the stops)
+MAX_ARMS = 64    # tasks the native loop serves at once (_cloop.c)
 
 
-def _shape(name: str) -> tuple[int, int, int] | None:
-    """(path argument, dirfd argument or -1, the one register its variants depend on or -1),
-    or None when the loop must not decide the call."""
+def _shape(name: str) -> tuple[int, int, int, bool, bool] | None:
+    """(path argument, dirfd argument or -1, the one register its variants depend on or -1,
+    held as an openat2, run with the tree stopped when not alone), or None when the loop must
+    not decide the call."""
     specs = PATH_ARGS.get(name, ())
     if len(specs) != 1 or name in (GUARDED_CALLS | STOP_GUARDED | DYNAMIC_ROLE_CALLS
                                    | aliases.VIEW_CALLS | aliases.EXEC_CALLS
@@ -68,10 +73,11 @@ def _shape(name: str) -> tuple[int, int, int] | None:
     if len(keys) > 1:
         return None
     dirfd = spec.dirfd_arg if spec.dirfd_arg is not None else -1
-    return spec.arg, dirfd, keys.pop() if keys else -1
+    return (spec.arg, dirfd, keys.pop() if keys else -1, name in aliases.OPEN_CALLS,
+            name in enforce.FREEZE_CALLS)
 
 
-SHAPES: dict[int, tuple[int, int, int]] = {
+SHAPES: dict[int, tuple[int, int, int, bool, bool]] = {
     NUMBERS[name]: shape for name in CANDIDATES if (shape := _shape(name)) is not None}
 
 
@@ -86,21 +92,24 @@ def _action(rule: Rule) -> tuple[int, int]:
 
 
 Entries = list[tuple[int, int, int, bytes]]
+#: an armed task: (tid, its table, may refuse, /proc/PID/mem descriptor, scratch slot
+#: address (0: nothing held), keep its start, the shared ranges (unheld calls only))
+Arm = tuple[int, Table, bool, int, int, bool, tuple[tuple[int, int], ...]]
 
 
 def variant(table: Table, name: str, args: tuple[int, ...]
-            ) -> tuple[bool, bool, list[tuple[Entries, int, int]] | None]:
-    """(follow, empty path means the descriptor, checks) of a call with these registers
-    under ``table``.  Each check of its path (model.checks_of, in order) is (entries, action,
-    errno): its entries (policy/index.flat_check) as (kind, action, errno, prefix), then the
-    answer when none matches (its unconditional rule, or the table's default).  checks None:
-    Python decides such calls always."""
+            ) -> tuple[bool, bool, int, list[tuple[Entries, int, int]] | None]:
+    """(follow, empty path means the descriptor, an open's flags as held, checks) of a call
+    with these registers under ``table``.  Each check of its path (model.checks_of, in
+    order) is (entries, action, errno): its entries (policy/index.flat_check) as (kind,
+    action, errno, prefix), then the answer when none matches (its unconditional rule, or the
+    table's default).  checks None: Python decides such calls always."""
     spec = PATH_ARGS[name][0]
     open_flags = None
     if name in OPEN_FLAGS_ARG:
         open_flags = args[OPEN_FLAGS_ARG[name]] & 0xFFFFFFFF
         if open_flags & (O_CREAT | O_TMPFILE_BIT):
-            return False, False, None  # (its mode may make the open EINVAL: decode.py)
+            return False, False, 0, None  # (its mode may make the open EINVAL: decode.py)
     selector = args[SELECTOR_ARG[name]] & 0xFFFFFFFF if name in SELECTOR_ARG else None
     follow = spec.follows(args, open_flags)
     compiled = table.compiled()
@@ -118,7 +127,8 @@ def variant(table: Table, name: str, args: tuple[int, ...]
             action = {Action.PERMIT: _PERMIT, Action.NEVER: _NEVER}.get(default.action, _PYTHON)
             err = default.errno
         checks.append((entries, action, err))
-    return follow, spec.empty_means_fd(args), checks
+    how_flags = enforce.open_how_flags(open_flags, 0)[0] if open_flags is not None else 0
+    return follow, spec.empty_means_fd(args), how_flags, checks
 
 
 class FastLoop:
@@ -137,20 +147,19 @@ class FastLoop:
         if found is not None and found[0] is table and found[1] is index:
             return found[2]
         plan = self._module.Plan()
-        for nr, (path_arg, dirfd_arg, key_arg) in SHAPES.items():
-            plan.add_call(nr, path_arg, dirfd_arg, key_arg)
+        for nr, shape in SHAPES.items():
+            plan.add_call(nr, *shape)
         self._plans[id(table)] = (table, index, plan)
         return plan
 
-    def wait(self, table: Table, tid: int, may_refuse: bool,
-             shared: tuple[tuple[int, int], ...] = ()) -> tuple[int, int]:
-        """Serve the armed task's stops natively; the first stop Python must treat, reaped.
-        ``shared``: [start, end) of the pages something else may write (a path there is
-        handed back: Python holds it)."""
-        plan = self.plan_for(table)
-        pid, status, why = self._module.run(plan, tid, may_refuse, shared)
+    def wait(self, arms: list[Arm]) -> tuple[int, int]:
+        """Serve the armed tasks' stops natively; the first stop Python must treat, reaped."""
+        plans = [(tid, self.plan_for(table), *rest) for tid, table, *rest in arms]
+        pid, status, why = self._module.run(plans)
         if why == self._module.WHY_VARIANT:
-            self._learn(plan, table, pid)
+            for arm, (_, plan, *_rest) in zip(arms, plans, strict=True):
+                if arm[0] == pid:
+                    self._learn(plan, arm[1], pid)
         return pid, status
 
     def _learn(self, plan: Any, table: Table, tid: int) -> None:
@@ -166,8 +175,9 @@ class FastLoop:
         if name is None or shape is None:
             return
         args = tuple(info.args)
-        follow, empty_fd, checks = variant(table, name, args)
-        plan.add_variant(nr, args[shape[2]] if shape[2] >= 0 else 0, follow, empty_fd, checks)
+        follow, empty_fd, how_flags, checks = variant(table, name, args)
+        plan.add_variant(nr, args[shape[2]] if shape[2] >= 0 else 0, follow, empty_fd,
+                         how_flags, checks)
 
     def decided(self) -> tuple[int, int]:
         """(permitted, refused) natively since the last call."""
@@ -189,4 +199,4 @@ def load() -> FastLoop | None:
     return FastLoop(_cloop)
 
 
-__all__ = ["CANDIDATES", "SHAPES", "FastLoop", "load", "variant"]
+__all__ = ["CANDIDATES", "SHAPES", "Arm", "FastLoop", "load", "variant"]

@@ -398,9 +398,9 @@ class Tracer:
                 self._drain_answers()
             try:
                 if self._fast is not None:
-                    armed = self._fast_armed()
-                    if armed is not None:
-                        return self._fast_wait(*armed)
+                    arms = self._fast_arms()
+                    if arms is not None:
+                        return self._fast_wait(arms)
                 return os.waitpid(-1, pt.WALL)
             except ChildProcessError:
                 self.tasks.clear()
@@ -430,43 +430,69 @@ class Tracer:
             # outside the main thread, where no signal wakes us.
             select.select([self._wake_r], [], [], timeout)
 
-    def _fast_armed(self) -> tuple[Any, int, bool, tuple[tuple[int, int], ...]] | None:
-        """(table, tid, may_refuse, shared ranges) when the native loop may serve the next
-        stops: the tree is one task, whose memory nothing else writes but in its shared
-        pages (no argument needs holding: see _must_hold), with nothing pending for it,
-        seeing the tracer's tree, and its monitor says which table decides it
-        (engine/cloop.py).  None: Python serves them."""
+    def _fast_arms(self) -> list[cloop.Arm] | None:
+        """The tasks the native loop may serve the next stops of (engine/cloop.py), or None
+        when it may serve none.  A task qualifies when nothing is pending for it (no park, no
+        awaited exit, no freeze, no replay), it sees the tracer's tree, and its monitor says
+        which table decides it.  What a permitted call needs is what _apply would do: when the
+        task is alone, nothing held -- but a path read in a page something else may write
+        (_must_hold), which the loop hands back; else (with holding on) the call held in the
+        task's scratch slot, which must be mapped already, and no call that must freeze the
+        tree (the loop hands those back)."""
         if not self.filtered or self._stop is not None or self._frozen or self._deferred \
-                or self._thaw_pending or not self._solo():
-            return None
-        task = next(iter(self.tasks.values()))
-        if (task.detached or task.parked or task.freezer or task.listening
-                or task.replay is not None or task.expect is not Expect.NOTHING
-                or task.after is not None or task.vfork_child is not None
-                or task.view is None or not task.view.host):
-            return None
-        space = task.space
-        if space.written_anywhere or space.mapping_by is not None or space.waiting:
-            return None
-        # pages something else may write: a path read there is handed back (as _must_hold
-        # would hold it), the native loop gets where they are
-        shared = self._shared_ranges(task) if space.shared_pages else ()
-        if shared is None or len(shared) > cloop.MAX_RANGES:
+                or self._thaw_pending or self._early or len(self.tasks) > cloop.MAX_ARMS:
             return None
         resolver = self.decoder.resolver
         if resolver.strict or not resolver.proc_here:
             return None
-        found = self.monitor.fast_table(task)  # type: ignore[attr-defined]
-        if found is None:
+        if any(task.freezer for task in self.tasks.values()):
             return None
-        table, may_refuse = found
-        return table, task.tid, may_refuse, shared
+        solo = self._solo()
+        arms: list[cloop.Arm] = []
+        ranges = 0
+        for task in self.tasks.values():
+            if (task.detached or task.parked or task.listening or task.replay is not None
+                    or task.expect is not Expect.NOTHING or task.after is not None
+                    or task.vfork_child is not None or task.view is None
+                    or not task.view.host):
+                continue
+            space = task.space
+            if space.written_anywhere or space.mapping_by is not None or space.waiting:
+                continue
+            shared: tuple[tuple[int, int], ...] = ()
+            slot = 0
+            memory = -1
+            if solo or not self.hold_arguments:
+                if solo and self.hold_arguments and space.shared_pages:
+                    found_ranges = self._shared_ranges(task)
+                    if found_ranges is None or ranges + len(found_ranges) > cloop.MAX_RANGES:
+                        continue
+                    shared = found_ranges
+                    ranges += len(shared)
+            else:
+                mapped = task.process.space
+                if not mapped.scratch or mapped.scratch_failed:
+                    continue  # (Python maps it, at the first call it holds)
+                index = space.slots.slot_of(task.tid)
+                if index is None:
+                    continue
+                slot = scratch.slot_address(index)
+                try:
+                    memory = task.process.memory.descriptor()
+                except TraceeMemoryError:
+                    continue
+            found = self.monitor.fast_table(task)  # type: ignore[attr-defined]
+            if found is None:
+                continue
+            table, may_refuse = found
+            arms.append((task.tid, table, may_refuse, memory, slot,
+                         task.fs.users == 1 and task.files.users == 1, shared))
+        return arms or None
 
-    def _fast_wait(self, table: Any, tid: int, may_refuse: bool,
-                   shared: tuple[tuple[int, int], ...]) -> tuple[int, int]:
+    def _fast_wait(self, arms: list[cloop.Arm]) -> tuple[int, int]:
         assert self._fast is not None
         try:
-            return self._fast.wait(table, tid, may_refuse, shared)
+            return self._fast.wait(arms)
         finally:
             permitted, refused = self._fast.decided()
             if permitted or refused:
