@@ -223,3 +223,72 @@ class _AnyArgv:
 
     def matches(self, argv: object) -> bool:
         return True
+
+
+# --- holding: the call the kernel runs is the checked copy ---------------------------------------
+def _held_opens(build, tmp_path: Path, count: int, native: bool) -> tuple[list[list[int]], int]:
+    """Run cloop_fifo.c from sh (a tree of two tasks: permitted calls are held) and read, while
+    each open blocks on the FIFO, the call the kernel runs (/proc/PID/syscall); and the stops
+    decided natively."""
+    import subprocess
+    import time
+
+    from conftest import PYTHON, systrace_env
+
+    probe = build("engine/cloop_fifo.c")
+    fifo = tmp_path / "fifo"
+    if not fifo.exists():
+        os.mkfifo(fifo)
+    policy = tmp_path / "fifo.toml"
+    policy.write_text(f'default = "permit"\n\n[[rule]]\ncalls = ["fsread"]\n'
+                      f'path = "{tmp_path}/secret"\naction = "never"\n')
+    env = systrace_env({"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+    proc = subprocess.Popen([PYTHON, "-m", "systrace_py", "--stats", "-p", str(policy), "--",
+                             "sh", "-c", '"$@"; exit $?', "sh", str(probe), str(fifo),
+                             str(count)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        pid = int(proc.stdout.readline())
+        seen = []
+        for _ in range(count):
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    fields = Path(f"/proc/{pid}/syscall").read_text().split()
+                except FileNotFoundError:
+                    proc.kill()
+                    pytest.fail(f"the probe is gone: {proc.communicate()}")
+                if fields[0] in ("2", "257", "437"):
+                    break
+                assert time.monotonic() < deadline, fields
+                time.sleep(0.01)
+            seen.append([int(fields[0])] + [int(f, 16) for f in fields[1:5]])
+            writer = os.open(fifo, os.O_WRONLY)  # the open returns
+            assert proc.stdout.readline() == "opened\n"
+            os.close(writer)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    found = NATIVE.search(err)
+    assert found is not None, err
+    return seen, int(found.group(2))
+
+
+def test_native_loop_holds_what_it_checked(build, tmp_path: Path) -> None:
+    """In a tree of two tasks every permitted open runs as openat2 on the copy in the task's
+    scratch slot, whichever loop decided it -- and the native loop decided the later ones."""
+    from systrace_py.engine import scratch
+
+    if not _native_wanted() or cloop.load() is None:
+        pytest.skip("the native loop is off or not built")
+    few, few_native = _held_opens(build, tmp_path, 2, native=True)
+    many, many_native = _held_opens(build, tmp_path, 6, native=True)
+    _, python_native = _held_opens(build, tmp_path, 2, native=False)
+    assert python_native == 0
+    assert many_native - few_native == 4  # the four more opens: the native loop's
+    for nr, _dirfd, path, how, size in few + many:
+        assert nr == 437, "not held as openat2"
+        assert scratch.contains(path) and scratch.contains(how) and path == how + 32
+        assert size == 24
