@@ -464,7 +464,10 @@ class Tracer:
             memory = -1
             if solo or not self.hold_arguments:
                 if solo and self.hold_arguments and space.shared_pages:
-                    found_ranges = self._shared_ranges(task)
+                    # where they are, as _reached_from_outside last read them; not read here:
+                    # a call that shares pages is noted at its stop, before it made them, and
+                    # they are read at the next call that needs them (in Python)
+                    found_ranges = space.shared_ranges
                     if found_ranges is None or ranges + len(found_ranges) > cloop.MAX_RANGES:
                         continue
                     shared = found_ranges
