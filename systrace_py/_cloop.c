@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -42,6 +43,7 @@
 #define AUDIT_ARCH_X86_64 0xC000003E
 #define SECCOMP_STOP (0x7f | (5 << 8) | (7 << 16))
 #define RESOLVE_NO_SYMLINKS_ 0x04
+#define RESOLVE_NO_MAGICLINKS_ 0x02
 #define AT_FDCWD_ (-100)
 #define MAX_NR 512
 #define MAX_RANGES 64         /* shared mappings, over every armed task (engine/cloop.py) */
@@ -302,6 +304,67 @@ static int has_suffix(const char *text, size_t len, const char *suffix) {
     return len >= n && memcmp(text + len - n, suffix, n) == 0;
 }
 
+/* The lookup of candidate found a name missing: when it is the last one, in a directory the
+ * kernel proves symlink-free, its name (paths.py _fast_missing) into path; -1 otherwise (a
+ * missing directory on the way, a last "." or "..", a dangling symlink the call follows). */
+static int missing_last(const char *candidate, int follow, char *path) {
+    char parent[2 * MAX_RAW + 64];
+    size_t n = strlen(candidate);
+    while (n > 1 && candidate[n - 1] == '/') n--;
+    const char *slash = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (candidate[i] == '/') slash = candidate + i;
+    if (!slash) return -1;
+    const char *name = slash + 1;
+    size_t name_len = n - (size_t)(name - candidate);
+    if (name_len == 0 || (name_len == 1 && name[0] == '.') ||
+        (name_len == 2 && name[0] == '.' && name[1] == '.'))
+        return -1;
+    size_t plen = (size_t)(slash - candidate);
+    if (plen == 0) {
+        parent[0] = '/';
+        parent[1] = 0;
+    } else {
+        memcpy(parent, candidate, plen);
+        parent[plen] = 0;
+    }
+    struct open_how_ how = {O_PATH | O_CLOEXEC, 0, RESOLVE_NO_SYMLINKS_};
+    long fd = syscall(SYS_openat2, AT_FDCWD_, parent, &how, sizeof how);
+    if (fd < 0) return -1;
+    close((int)fd);
+    lexical(parent, path);
+    size_t len = strlen(path);
+    if (len == 1) len = 0;  /* _join: "/" + name */
+    path[len] = '/';
+    memcpy(path + len + 1, name, name_len);
+    path[len + 1 + name_len] = 0;
+    if (follow) {
+        /* a dangling symlink fails the lookup with ENOENT too, and the kernel follows it */
+        struct stat st;
+        if (lstat(path, &st) == 0 || errno != ENOENT) return -1;
+    }
+    return 0;
+}
+
+/* A path with symlinks on the way: the name of what the kernel reaches through them when it
+ * follows no magic link, as /proc gives it (paths.py _fast, its second openat2) into path;
+ * -1 when Python must tell (a missing name, a magic link, a name /proc cannot give). */
+static int through_symlinks(const char *candidate, uint64_t flags, char *path) {
+    struct open_how_ how = {flags, 0, RESOLVE_NO_MAGICLINKS_};
+    long fd = syscall(SYS_openat2, AT_FDCWD_, candidate, &how, sizeof how);
+    if (fd < 0) return -1;
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", (int)fd);
+    ssize_t n = readlink(link, path, MAX_RAW);
+    close((int)fd);
+    if (n <= 0 || n >= MAX_RAW || path[0] != '/') return -1;
+    path[n] = 0;
+    if (has_suffix(path, (size_t)n, " (deleted)") || strstr(path, "/proc")) return -1;
+    for (ssize_t i = 0; i < n; i++)
+        if ((unsigned char)path[i] >= 0x80) return -1;
+    return 0;
+}
+
 static int under(const Entry *e, const char *path, size_t len) {
     if (e->len == 0) return 1;  /* the root tree: everything */
     return len >= e->len && memcmp(path, e->text, e->len) == 0 &&
@@ -339,12 +402,13 @@ static int climbs(const char *raw) {
 
 /* Point a permitted call at a copy of what was checked, in the task's scratch slot, as
  * enforce.Holder does for one path (its _target, _open, _paths, _commit): the call's own
- * spelling and start when no other task shares them and it climbs no "..", else the
+ * spelling and start when no other task shares them, it reached the file through no symlink
+ * and it climbs no "..", else the
  * canonical path from the root; an open becomes openat2 with RESOLVE_NO_SYMLINKS.  1: held,
  * 0: nothing changed (Python does it), -1: an error (errno; ESRCH: the task is gone). */
 static int hold(const Arm *a, const Shape *s, const Variant *v, const struct pt_info *info,
-                const char *raw, size_t rlen, const char *path, size_t len) {
-    int own = a->keep_start && !climbs(raw);
+                const char *raw, size_t rlen, const char *path, size_t len, int direct) {
+    int own = a->keep_start && direct && !climbs(raw);
     const char *target = own ? raw : path;
     size_t tlen = own ? rlen : len;
     const uint64_t at_fdcwd = (uint64_t)(int64_t)AT_FDCWD_;
@@ -406,6 +470,8 @@ static int decide(const Arm *a, int *why) {
     char candidate[2 * MAX_RAW + 64];
     char path[sizeof candidate];
     size_t len;
+    int missing = 0;  /* the last name is not there (paths.py _fast_missing) */
+    int direct = 0;   /* reached through no symlink (Resolved.direct) */
     if (rlen == 0) {
         /* AT_EMPTY_PATH: the descriptor's own file, by its /proc name (paths.py descriptor) */
         if (!v->empty_fd) return 0;  /* ENOENT: Python's */
@@ -452,9 +518,16 @@ static int decide(const Arm *a, int *why) {
     struct open_how_ how = {O_PATH | O_CLOEXEC | (v->follow ? 0 : O_NOFOLLOW), 0,
                             RESOLVE_NO_SYMLINKS_};
     long fd = syscall(SYS_openat2, AT_FDCWD_, candidate, &how, sizeof how);
-    if (fd < 0) return 0;  /* missing, a symlink on the way...: Python's resolver */
-    close((int)fd);
-    lexical(candidate, path);
+    if (fd >= 0) {
+        close((int)fd);
+        lexical(candidate, path);
+        direct = 1;
+    } else if (errno == ENOENT) {
+        if (missing_last(candidate, v->follow, path) < 0) return 0;  /* (Python's walk) */
+        missing = direct = 1;
+    } else if (errno != ELOOP || through_symlinks(candidate, how.flags, path) < 0) {
+        return 0;  /* a magic link, a loop, a missing name past a symlink...: Python's */
+    }
     len = strlen(path);
     if (len >= MAX_RAW) return 0;
 
@@ -463,7 +536,9 @@ decide:
         int err = 0;
         int action = decide_check(&v->checks[i], path, len, &err);
         if (action == A_PERMIT) continue;
-        if (action != A_NEVER || !may_refuse) return 0;
+        /* (a refusal of a missing path answers ENOENT or not, by the rule and the call:
+         * Table.refusal_errno's) */
+        if (action != A_NEVER || !may_refuse || missing) return 0;
         if (poke(tid, R_ORIG_RAX * 8, -1) < 0 || poke(tid, R_RAX * 8, -(long)err) < 0) {
             if (errno == ESRCH) return 1;  /* killed meanwhile: its exit is reported */
             return -1;
@@ -473,7 +548,7 @@ decide:
         return 1;
     }
     if (a->slot && rlen > 0) {
-        int held = hold(a, s, v, &info, raw, (size_t)rlen, path, len);
+        int held = hold(a, s, v, &info, raw, (size_t)rlen, path, len, direct);
         if (held == 0) return 0;
         if (held < 0) return errno == ESRCH ? 1 : -1;
     }

@@ -36,6 +36,8 @@ int main(int argc, char **argv) {
     char abs_a[4096], abs_secret[4096];
     snprintf(abs_a, sizeof abs_a, "%s/pub/a.txt", argv[1]);
     snprintf(abs_secret, sizeof abs_secret, "%s/sec/secret.txt", argv[1]);
+    char abs_missing[4096];
+    snprintf(abs_missing, sizeof abs_missing, "%s/sec/gone.txt", argv[1]);
     for (round_no = rounds - 1; round_no >= 0; round_no--) {
         say("stat-abs", stat(abs_a, &st));
         say("lstat-rel", lstat("pub/a.txt", &st));
@@ -61,6 +63,11 @@ int main(int argc, char **argv) {
         say("write-pub", opened(open("pub/a.txt", O_WRONLY)));
         say("create-pub", opened(open("pub/new.txt", O_WRONLY | O_CREAT, 0600)));
         say("stat-missing", stat("pub/missing", &st));
+        say("readlink-nothing", readlink("pub/nothing", buf, sizeof buf));
+        say("open-nodir", opened(open("nodir/x", O_RDONLY)));
+        say("stat-dangle", stat("pub/dangle", &st));
+        say("lstat-dangle", lstat("pub/dangle", &st));
+        say("open-missing-abs", opened(open(abs_missing, O_RDONLY)));
         say("open-missing-sec", opened(open("sec/missing", O_RDONLY)));
         say("access-secret", access("sec/secret.txt", R_OK));
         say("faccessat2-a", syscall(SYS_faccessat2, pub, "a.txt", R_OK, AT_SYMLINK_NOFOLLOW));
