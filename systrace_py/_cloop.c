@@ -304,10 +304,11 @@ static int has_suffix(const char *text, size_t len, const char *suffix) {
     return len >= n && memcmp(text + len - n, suffix, n) == 0;
 }
 
-/* The lookup of candidate found a name missing: when it is the last one, in a directory the
- * kernel proves symlink-free, its name (paths.py _fast_missing) into path; -1 otherwise (a
- * missing directory on the way, a last "." or "..", a dangling symlink the call follows). */
-static int missing_last(const char *candidate, int follow, char *path) {
+/* The lookup of candidate found a name missing (paths.py _fast_missing): the last one, in a
+ * directory the kernel proves symlink-free -- 0 -- or (depth 0 only) the directory it would
+ * be in, itself missing from such a directory -- 1, "unreachable"; its name into path.  -1:
+ * Python's walk tells (deeper, a "." or "..", a symlink, a dangling symlink it follows). */
+static int missing_name(const char *candidate, int follow, char *path, int depth) {
     char parent[2 * MAX_RAW + 64];
     size_t n = strlen(candidate);
     while (n > 1 && candidate[n - 1] == '/') n--;
@@ -330,20 +331,26 @@ static int missing_last(const char *candidate, int follow, char *path) {
     }
     struct open_how_ how = {O_PATH | O_CLOEXEC, 0, RESOLVE_NO_SYMLINKS_};
     long fd = syscall(SYS_openat2, AT_FDCWD_, parent, &how, sizeof how);
-    if (fd < 0) return -1;
-    close((int)fd);
-    lexical(parent, path);
+    int found = 0;
+    if (fd >= 0) {
+        close((int)fd);
+        lexical(parent, path);
+    } else if (errno == ENOENT && depth == 0 && missing_name(parent, 0, path, 1) == 0) {
+        found = 1;  /* (its parent's name: lexical already) */
+    } else {
+        return -1;
+    }
     size_t len = strlen(path);
     if (len == 1) len = 0;  /* _join: "/" + name */
     path[len] = '/';
     memcpy(path + len + 1, name, name_len);
     path[len + 1 + name_len] = 0;
-    if (follow) {
+    if (follow && !found) {
         /* a dangling symlink fails the lookup with ENOENT too, and the kernel follows it */
         struct stat st;
         if (lstat(path, &st) == 0 || errno != ENOENT) return -1;
     }
-    return 0;
+    return found;
 }
 
 /* A path with symlinks on the way: the name of what the kernel reaches through them when it
@@ -523,7 +530,7 @@ static int decide(const Arm *a, int *why) {
         lexical(candidate, path);
         direct = 1;
     } else if (errno == ENOENT) {
-        if (missing_last(candidate, v->follow, path) < 0) return 0;  /* (Python's walk) */
+        if (missing_name(candidate, v->follow, path, 0) < 0) return 0;  /* (Python's walk) */
         missing = direct = 1;
     } else if (errno != ELOOP || through_symlinks(candidate, how.flags, path) < 0) {
         return 0;  /* a magic link, a loop, a missing name past a symlink...: Python's */

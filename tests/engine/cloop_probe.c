@@ -65,6 +65,8 @@ int main(int argc, char **argv) {
         say("stat-missing", stat("pub/missing", &st));
         say("readlink-nothing", readlink("pub/nothing", buf, sizeof buf));
         say("open-nodir", opened(open("nodir/x", O_RDONLY)));
+        say("open-sec-nodir", opened(open("sec/nodir/x", O_RDONLY)));
+        say("stat-nodir-deeper", stat("nodir/deeper/x", &st));
         say("stat-dangle", stat("pub/dangle", &st));
         say("lstat-dangle", lstat("pub/dangle", &st));
         say("open-missing-abs", opened(open(abs_missing, O_RDONLY)));
