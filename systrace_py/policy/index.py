@@ -397,8 +397,8 @@ def flat_check(check: CheckIndex) -> tuple[list[tuple[int, Rule | None, str]], R
     below it ("" is "/**"); both proven by the index alone (a literal path or a ``dir/**`` on a
     rule with no other condition).  FLAT_MAYBE: the rule may match ``prefix`` or a path below
     it, and only its own conditions can tell (a glob, an argv condition, a pattern of unknown
-    kind: "" then).  The first entry a path meets decides -- a FLAT_MAYBE one by handing the
-    call to the full lookup.  For absolute paths without "//", "." or "..", the same first
+    kind: "" then).  A rule's proven entries come before its FLAT_MAYBE ones.  The first entry
+    a path meets decides -- a FLAT_MAYBE one by handing the call to the full lookup.  For absolute paths without "//", "." or "..", the same first
     match as :meth:`CheckIndex.first_match`, by construction."""
     flat: list[tuple[int, Rule | None, str]] = []
     for position in range(check._limit):
@@ -411,14 +411,19 @@ def flat_check(check: CheckIndex) -> tuple[list[tuple[int, Rule | None, str]], R
         if shapes is None:
             flat.append((FLAT_MAYBE, rule, ""))
             continue
+        proven: list[tuple[int, Rule | None, str]] = []
+        maybe: list[tuple[int, Rule | None, str]] = []
         for shape in shapes:
             prefix = "/" + "/".join(shape.prefix) if shape.prefix else ""
             if plain and shape.kind == "exact":
-                flat.append((FLAT_EXACT, rule, prefix or "/"))
+                proven.append((FLAT_EXACT, rule, prefix or "/"))
             elif plain and shape.kind == "tree":
-                flat.append((FLAT_TREE, rule, prefix))
+                proven.append((FLAT_TREE, rule, prefix))
             elif shape.kind in ("exact", "tree", "glob"):
-                flat.append((FLAT_MAYBE, rule, prefix))
+                maybe.append((FLAT_MAYBE, rule, prefix))
             else:
-                flat.append((FLAT_MAYBE, rule, ""))
+                maybe.append((FLAT_MAYBE, rule, ""))
+        # one alternative that proves the match is enough, whatever the others: the proven
+        # ones of a rule first (a learned rule mixes "{dir/*.so*,include/**}")
+        flat += proven + maybe
     return flat, check._unconditional

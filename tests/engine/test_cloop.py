@@ -178,12 +178,15 @@ def test_find_decided_natively(tmp_path: Path) -> None:
 # --- the flat export of a check (policy/index.flat_check) ---------------------------------------
 NAMES = ("a", "b", "c", "x.c")
 _component = st.sampled_from(NAMES)
-_pattern = st.one_of(
+_alternative = st.one_of(
     st.lists(_component, min_size=0, max_size=3).map(lambda c: "/" + "/".join(c)),
     st.lists(_component, min_size=0, max_size=2).map(lambda c: "/" + "/".join([*c, "**"])),
     st.lists(_component, min_size=0, max_size=2).map(lambda c: "/" + "/".join([*c, "*.c"])),
     st.lists(_component, min_size=0, max_size=2).map(lambda c: "/" + "/".join([*c, "*"])),
 )
+#: one pattern, or several in braces (as learned rules mix globs and trees)
+_pattern = st.one_of(_alternative, st.lists(_alternative, min_size=2, max_size=3).map(
+    lambda alternatives: "{" + ",".join(alternatives) + "}"))
 _rule = st.tuples(st.one_of(_pattern, st.none()), st.sampled_from([Action.PERMIT, Action.NEVER]),
                   st.booleans())
 _path = st.lists(_component, min_size=0, max_size=4).map(lambda c: "/" + "/".join(c))
