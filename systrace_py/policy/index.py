@@ -398,8 +398,9 @@ def flat_check(check: CheckIndex) -> tuple[list[tuple[int, Rule | None, str]], R
     rule with no other condition).  FLAT_MAYBE: the rule may match ``prefix`` or a path below
     it, and only its own conditions can tell (a glob, an argv condition, a pattern of unknown
     kind: "" then).  A rule's proven entries come before its FLAT_MAYBE ones.  The first entry
-    a path meets decides -- a FLAT_MAYBE one by handing the call to the full lookup.  For absolute paths without "//", "." or "..", the same first
-    match as :meth:`CheckIndex.first_match`, by construction."""
+    a path meets decides -- a FLAT_MAYBE one by handing the call to the full lookup.  For
+    absolute paths without "//", "." or "..", the same first match as
+    :meth:`CheckIndex.first_match`, by construction."""
     flat: list[tuple[int, Rule | None, str]] = []
     for position in range(check._limit):
         rule = check.rules[position]
