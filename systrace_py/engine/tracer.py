@@ -1028,9 +1028,18 @@ class Tracer:
         shared page (/proc/PID/maps, read once after each change).  Memory reached through
         pointers in memory (exec's argv, a msghdr's name and control) is not followed: when
         any page is shared, such a call is held."""
-        ranges = self._shared_ranges(task)
-        if ranges is None:
+        space = task.space
+        if space.written_anywhere:
             return True
+        if space.shared_ranges is None:
+            mappings = shared_mappings(task.tid)
+            if mappings is None:
+                return True
+            space.shared_ranges, rings = mappings
+            if rings:  # (an AIO ring the stop did not see: a call the filter let through)
+                space.written_anywhere = True
+                return True
+        ranges = space.shared_ranges
         if not ranges:
             return False
         if call.examined_argv is not None or call.name not in _FLAT_ARGUMENTS:
@@ -1050,23 +1059,6 @@ class Tracer:
             return True
         return call.clone_args_raw is not None and overlaps(ranges, args[0],
                                                             len(call.clone_args_raw))
-
-    @staticmethod
-    def _shared_ranges(task: Task) -> tuple[tuple[int, int], ...] | None:
-        """Where the task's shared pages are (read once after each change), or None when the
-        kernel may write anywhere in its memory (or the maps cannot be read)."""
-        space = task.space
-        if space.written_anywhere:
-            return None
-        if space.shared_ranges is None:
-            mappings = shared_mappings(task.tid)
-            if mappings is None:
-                return None
-            space.shared_ranges, rings = mappings
-            if rings:  # (an AIO ring the stop did not see: a call the filter let through)
-                space.written_anywhere = True
-                return None
-        return space.shared_ranges
 
     def _must_freeze(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
         """Whether the call runs with every other task stopped.
