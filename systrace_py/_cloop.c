@@ -304,10 +304,11 @@ static int has_suffix(const char *text, size_t len, const char *suffix) {
     return len >= n && memcmp(text + len - n, suffix, n) == 0;
 }
 
-/* The lookup of candidate found a name missing (paths.py _fast_missing): the last one, in a
- * directory the kernel proves symlink-free -- 0 -- or (depth 0 only) the directory it would
- * be in, itself missing from such a directory -- 1, "unreachable"; its name into path.  -1:
- * Python's walk tells (deeper, a "." or "..", a symlink, a dangling symlink it follows). */
+/* The lookup of candidate found a name missing: the last one, in a directory the kernel
+ * proves symlink-free -- 0 (paths.py _fast_missing) -- or the directory it would be in,
+ * itself missing -- 1 when that one is in such a directory (_fast_missing's second lookup),
+ * 2 when it is deeper (the walk's "unreachable" name: not direct); its name into path.  -1:
+ * Python tells (a "." or "..", a symlink, a dangling symlink it follows, deeper than 8). */
 static int missing_name(const char *candidate, int follow, char *path, int depth) {
     char parent[2 * MAX_RAW + 64];
     size_t n = strlen(candidate);
@@ -335,8 +336,10 @@ static int missing_name(const char *candidate, int follow, char *path, int depth
     if (fd >= 0) {
         close((int)fd);
         lexical(parent, path);
-    } else if (errno == ENOENT && depth == 0 && missing_name(parent, 0, path, 1) == 0) {
-        found = 1;  /* (its parent's name: lexical already) */
+    } else if (errno == ENOENT && depth < 8) {
+        int above = missing_name(parent, 0, path, depth + 1);  /* (its name: lexical already) */
+        if (above < 0) return -1;
+        found = above == 0 && depth == 0 ? 1 : 2;
     } else {
         return -1;
     }
@@ -530,8 +533,10 @@ static int decide(const Arm *a, int *why) {
         lexical(candidate, path);
         direct = 1;
     } else if (errno == ENOENT) {
-        if (missing_name(candidate, v->follow, path, 0) < 0) return 0;  /* (Python's walk) */
-        missing = direct = 1;
+        int how_missing = missing_name(candidate, v->follow, path, 0);
+        if (how_missing < 0) return 0;  /* (Python's walk) */
+        missing = 1;
+        direct = how_missing < 2;
     } else if (errno != ELOOP || through_symlinks(candidate, how.flags, path) < 0) {
         return 0;  /* a magic link, a loop, a missing name past a symlink...: Python's */
     }

@@ -67,6 +67,7 @@ int main(int argc, char **argv) {
         say("open-nodir", opened(open("nodir/x", O_RDONLY)));
         say("open-sec-nodir", opened(open("sec/nodir/x", O_RDONLY)));
         say("stat-nodir-deeper", stat("nodir/deeper/x", &st));
+        say("open-sec-deeper", opened(open("sec/no/dir/here/x", O_RDONLY)));
         say("stat-dangle", stat("pub/dangle", &st));
         say("lstat-dangle", lstat("pub/dangle", &st));
         say("open-missing-abs", opened(open(abs_missing, O_RDONLY)));

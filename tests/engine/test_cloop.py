@@ -140,6 +140,7 @@ def test_native_decides_as_python(build, tmp_path: Path, scene: Path, shell: boo
     assert native["open-missing-abs"] == "ENOENT"
     assert native["readlink-nothing"] == native["open-nodir"] == "ENOENT"
     assert native["open-sec-nodir"] == native["stat-nodir-deeper"] == "ENOENT"
+    assert native["open-sec-deeper"] == "ENOENT"
     assert native["stat-dangle"] == "ENOENT"
     assert native["lstat-dangle"] == "0"
     assert native["stat-abs"] == native["lstat-rel"] == native["fstatat-dirfd"] == "0"
