@@ -236,6 +236,10 @@ class _AnyArgv:
 
 
 # --- holding: the call the kernel runs is the checked copy ---------------------------------------
+def _state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+
+
 def _held_opens(build, tmp_path: Path, count: int, native: bool) -> tuple[list[list[int]], int]:
     """Run cloop_fifo.c from sh (a tree of two tasks: permitted calls are held) and read, while
     each open blocks on the FIFO, the call the kernel runs (/proc/PID/syscall); and the stops
@@ -265,11 +269,15 @@ def _held_opens(build, tmp_path: Path, count: int, native: bool) -> tuple[list[l
             deadline = time.monotonic() + 30
             while True:
                 try:
+                    # asleep in the kernel before and after the read (not in its stop, where
+                    # the tracer has not yet pointed the call anywhere: "t")
+                    before = _state(pid)
                     fields = Path(f"/proc/{pid}/syscall").read_text().split()
+                    after = _state(pid)
                 except FileNotFoundError:
                     proc.kill()
                     pytest.fail(f"the probe is gone: {proc.communicate()}")
-                if fields[0] in ("2", "257", "437"):
+                if fields[0] in ("2", "257", "437") and before == after == "S":
                     break
                 assert time.monotonic() < deadline, fields
                 time.sleep(0.01)
