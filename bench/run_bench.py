@@ -30,7 +30,8 @@ processes used during the run and names the regime (busy: others used >= 0.5 CPU
 it by hand.
 
     python bench/run_bench.py [--repeat 7] [--build-repeat 3] [--markdown] [--json out.json]
-                              [--defences] [--burn] [--regime busy|idle] [--quick]
+                              [--defences] [--python-loop] [--burn] [--regime busy|idle]
+                              [--quick]
 """
 
 from __future__ import annotations
@@ -51,13 +52,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+#: systrace paths on the pure-Python stop loop (the native one turned off)
+PYTHON_LOOP = "systrace paths, Python loop"
 #: a workload that does nothing: what each configuration costs before the program runs
 STARTUP = "/bin/true (start-up only)"
 BUILD = "make -j2, generated C project (60 units; --quick: 6)"
 PY_IMPORTS = ("import json, csv, email.parser, http.client, xml.dom.minidom, sqlite3, decimal,"
               " argparse, asyncio, logging, subprocess, urllib.request, zipfile, tarfile")
 SYSTRACE_CONFIGS = ("systrace paths", "systrace net", "systrace learned")
-STATS = re.compile(r"(\d+) stops, (\d+) decisions, .*tracer CPU ([\d.]+)s"
+STATS = re.compile(r"(\d+) stops(?: \(\d+ decided natively\))?, (\d+) decisions, "
+                   r".*tracer CPU ([\d.]+)s"
                    r"(?:, tracer RSS ([\d.]+) MiB)?")
 
 #: the headers every generated unit includes (gcc looks each up along its include path)
@@ -171,7 +175,8 @@ def systrace_prefix() -> list[str]:
     return [os.path.realpath(sys.executable), "-S", "-c", code]
 
 
-def configurations(defences: bool, learned: Path) -> dict[str, list[str]]:
+def configurations(defences: bool, learned: Path, python_loop: bool = False
+                   ) -> dict[str, list[str]]:
     systrace = [*systrace_prefix(), "--stats"]
     configs = {
         "native": [],
@@ -184,6 +189,8 @@ def configurations(defences: bool, learned: Path) -> dict[str, list[str]]:
     if defences:
         configs["systrace paths, no holding"] = ["env", "SYSTRACE_NO_HOLD=1",
                                                  *configs["systrace paths"]]
+    if python_loop:
+        configs[PYTHON_LOOP] = ["env", "SYSTRACE_NO_CLOOP=1", *configs["systrace paths"]]
     return configs
 
 
@@ -264,6 +271,9 @@ def main() -> int:
                         help="one repeat of a few small workloads: does the bench run?")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures here")
+    parser.add_argument("--python-loop", action="store_true",
+                        help="also run systrace paths on the pure-Python stop loop "
+                             "(SYSTRACE_NO_CLOOP=1): what the native loop gains")
     parser.add_argument("--defences", action="store_true",
                         help="also run systrace with argument holding off (before/after)")
     parser.add_argument("--burn", action="store_true",
@@ -305,7 +315,8 @@ def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
     for name, command in loads.items():  # learn each workload's policy from itself
         learn(prefix, command, learned[name], env)
     learned_rules = {name: path.read_text().count("[[") for name, path in learned.items()}
-    configs = {name: configurations(opts.defences, learned[name]) for name in loads}
+    configs = {name: configurations(opts.defences, learned[name], opts.python_loop)
+               for name in loads}
     runs: dict[tuple[str, str], list[Run]] = {}
     if not opts.quick:
         for name, command in loads.items():  # warm caches, compile bytecode

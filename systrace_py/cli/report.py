@@ -59,12 +59,14 @@ def calls(n: int) -> str:
     return f"{n} call{'s' if n != 1 else ''}"
 
 
-def stats(stops: int, counts: str) -> None:
-    """``--stats``: the stops, what the monitor counted, the tracer's CPU time and its own
-    peak resident set (ru_maxrss of RUSAGE_SELF, KiB: not its tracees')."""
+def stats(stops: int, native: int, counts: str) -> None:
+    """``--stats``: the stops (and how many the native stop loop decided), what the monitor
+    counted, the tracer's CPU time and its own peak resident set (ru_maxrss of RUSAGE_SELF,
+    KiB: not its tracees')."""
     times = os.times()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    say(f"{stops} stops, {counts}, tracer CPU {times.user + times.system:.3f}s, "
+    cpu = times.user + times.system
+    say(f"{stops} stops ({native} decided natively), {counts}, tracer CPU {cpu:.3f}s, "
         f"tracer RSS {peak / 1024:.1f} MiB")
 
 

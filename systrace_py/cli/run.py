@@ -84,8 +84,8 @@ def enforce_command(opts: argparse.Namespace) -> int:
     try:
         outcome = trace(spec, supervisor, audit, quiet=opts.quiet)
         if opts.stats:
-            stats(outcome.tracer.stops, f"{supervisor.decisions} decisions, "
-                                        f"{supervisor.refusals} refusals")
+            stats(outcome.tracer.stops, outcome.tracer.fast_stops,
+                  f"{supervisor.decisions} decisions, {supervisor.refusals} refusals")
         if outcome.completed and not supervisor.aborted and not opts.quiet:
             _print_refusals(supervisor, opts)  # (a failed run said its one line)
         return outcome.code

@@ -119,7 +119,13 @@ def set_return(tid: int, value: int) -> None:
 
 def open_how_for(call: DecodedCall) -> tuple[int, int]:
     """(flags, mode) as open() would have passed them to the kernel's openat2 machinery."""
-    flags, mode = open_how_of(call.open_flags or 0, call.open_mode or 0)
+    return open_how_flags(call.open_flags or 0, call.open_mode or 0)
+
+
+def open_how_flags(open_flags: int, open_mode: int) -> tuple[int, int]:
+    """(flags, mode) of the open_how an open(2) with these flags and mode is held as (the
+    native loop's too: engine/cloop.py)."""
+    flags, mode = open_how_of(open_flags, open_mode)
     if not flags & O_PATH:
         flags |= O_LARGEFILE  # as open() and openat2() add it on 64-bit
     return flags, mode

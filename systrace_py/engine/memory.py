@@ -116,7 +116,10 @@ class TraceeMemory:
             memory.keys_of = tid
         return memory
 
-    def _descriptor(self) -> int:
+    def descriptor(self) -> int:
+        """Its /proc/PID/mem descriptor, opened on first use (and kept, up to OPEN_LIMIT
+        address spaces: the least recently used is closed).  Also for the native loop
+        (engine/cloop.py), which writes the scratch slots through it."""
         if self._fd >= 0:
             _open.move_to_end(id(self))
             return self._fd
@@ -277,7 +280,7 @@ class TraceeMemory:
                 break
             want = min(size - len(data), end - at)
             try:
-                forced = os.pread(self._descriptor(), want, at)
+                forced = os.pread(self.descriptor(), want, at)
             except OSError:
                 break  # not even there (a page beyond the end of its file...)
             data += forced
@@ -311,7 +314,7 @@ class TraceeMemory:
         if not 0 <= address < _USER_LIMIT:  # (pwrite's offset is signed)
             raise TraceeMemoryError(errno.EFAULT, f"cannot write at {address:#x}")
         try:
-            written = os.pwrite(self._descriptor(), data, address)
+            written = os.pwrite(self.descriptor(), data, address)
         except OSError as exc:
             raise TraceeMemoryError(exc.errno, f"cannot write at {address:#x}") from exc
         if written != len(data):

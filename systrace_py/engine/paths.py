@@ -349,7 +349,7 @@ class PathResolver:
         fd = os.open("/proc", os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
             proc = os.fstat(fd)
-            self._proc_here = (fs_type(fd) == PROC_SUPER_MAGIC and proc.st_ino == PROC_ROOT_INO
+            self.proc_here = (fs_type(fd) == PROC_SUPER_MAGIC and proc.st_ino == PROC_ROOT_INO
                                and proc.st_dev == self._proc_dev)
         finally:
             os.close(fd)
@@ -511,7 +511,7 @@ class PathResolver:
                 # one name in a known directory (find, tar, ls -l...): the directory path read
                 # from /proc is already canonical; only the name itself may be a symlink
                 found = self._simple(base, raw, follow)
-            elif self._proc_here and raw.startswith(("/proc/self/", "/proc/thread-self/")):
+            elif self.proc_here and raw.startswith(("/proc/self/", "/proc/thread-self/")):
                 # the calling task's own /proc entries: one link (self), then none at all
                 head, _, rest = raw[6:].partition("/")
                 own = f"/proc/{tgid}" if head == "self" else f"/proc/{tgid}/task/{tid}"

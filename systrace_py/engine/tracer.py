@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from systrace_py import procfs
-from systrace_py.engine import clone_args, enforce, pkeys, scratch, signals
+from systrace_py.engine import clone_args, cloop, enforce, pkeys, scratch, signals
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import (
     MANY_ADDRESS_CALLS,
@@ -176,6 +176,9 @@ class Tracer:
         #: injected delays: (deadline, order, tid, what to do then), a heap (see _later)
         self._timers: list[tuple[float, int, int, Callable[[], None]]] = []
         self._timer_order = itertools.count()
+        #: the native loop (engine/cloop.py), for a monitor that says which table decides
+        self._fast = cloop.load() if hasattr(monitor, "fast_table") else None
+        self.fast_stops = 0  # stops the native loop decided
 
     # --- starting ---------------------------------------------------------------------------
     def spawn(self, spec: SpawnSpec) -> int:
@@ -407,6 +410,10 @@ class Tracer:
             if not self._answers.empty():
                 self._drain_answers()
             try:
+                if self._fast is not None:
+                    arms = self._fast_arms()
+                    if arms is not None:
+                        return self._fast_wait(arms)
                 return os.waitpid(-1, pt.WALL)
             except ChildProcessError:
                 self.tasks.clear()
@@ -483,6 +490,84 @@ class Tracer:
                 pt.tgkill(task.pid, task.tid, reply.signal)
         if reply.delay_exit > 0:
             task.exit_delay = reply.delay_exit
+    def _fast_arms(self) -> list[cloop.Arm] | None:
+        """The tasks the native loop may serve the next stops of (engine/cloop.py), or None
+        when it may serve none.  A task qualifies when nothing is pending for it (no park, no
+        awaited exit, no freeze, no replay), it sees the tracer's tree, and its monitor says
+        which table decides it.  What a permitted call needs is what _apply would do: when the
+        task is alone, nothing held -- but a path read in a page something else may write
+        (_must_hold), which the loop hands back; else (with holding on) the call held in the
+        task's scratch slot, which must be mapped already, and no call that must freeze the
+        tree (the loop hands those back)."""
+        if not self.filtered or self._stop is not None or self._frozen or self._deferred \
+                or self._thaw_pending or self._early or len(self.tasks) > cloop.MAX_ARMS:
+            return None
+        resolver = self.decoder.resolver
+        if resolver.strict or not resolver.proc_here:
+            return None
+        if any(task.freezer for task in self.tasks.values()):
+            return None
+        solo = self._solo()
+        arms: list[cloop.Arm] = []
+        ranges = 0
+        for task in self.tasks.values():
+            # only a running task nothing is pending for: not parked, delayed, in group-stop;
+            # not one whose call waited (it is held whatever the tree is: _must_hold)
+            if (task.detached or task.state is not TaskState.RUNNING or task.waited
+                    or task.replay is not None
+                    or task.expect is not Expect.NOTHING or task.after is not None
+                    or task.vfork_child is not None or task.view is None
+                    or not task.view.host):
+                continue
+            space = task.space
+            # a keyed address space: its reads obey protection keys (engine/pkeys.py), which
+            # process_vm_readv ignores
+            if space.written_anywhere or space.mapping_by is not None or space.waiting \
+                    or space.keyed:
+                continue
+            shared: tuple[tuple[int, int], ...] = ()
+            slot = 0
+            memory = -1
+            if solo or not self.hold_arguments:
+                if solo and self.hold_arguments and space.shared_pages:
+                    # where they are, as _reached_from_outside last read them; not read here:
+                    # a call that shares pages is noted at its stop, before it made them, and
+                    # they are read at the next call that needs them (in Python)
+                    found_ranges = space.shared_ranges
+                    if found_ranges is None or ranges + len(found_ranges) > cloop.MAX_RANGES:
+                        continue
+                    shared = found_ranges
+                    ranges += len(shared)
+            else:
+                mapped = task.process.space
+                if not mapped.scratch or mapped.scratch_failed:
+                    continue  # (Python maps it, at the first call it holds)
+                index = space.slots.slot_of(task.tid)
+                if index is None:
+                    continue
+                slot = scratch.slot_address(index)
+                try:
+                    memory = task.process.memory.descriptor()
+                except TraceeMemoryError:
+                    continue
+            found = self.monitor.fast_table(task)  # type: ignore[attr-defined]
+            if found is None:
+                continue
+            table, may_refuse = found
+            arms.append((task.tid, table, may_refuse, memory, slot,
+                         task.fs.users == 1 and task.files.users == 1, shared))
+        return arms or None
+
+    def _fast_wait(self, arms: list[cloop.Arm]) -> tuple[int, int]:
+        assert self._fast is not None
+        try:
+            return self._fast.wait(arms)
+        finally:
+            permitted, refused = self._fast.decided()
+            if permitted or refused:
+                self.stops += permitted + refused
+                self.fast_stops += permitted + refused
+                self.monitor.fast_decided(permitted, refused)  # type: ignore[attr-defined]
 
     def _orphans_notice(self) -> None:
         self._orphan_deadline = None

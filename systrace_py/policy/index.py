@@ -403,3 +403,48 @@ class TableIndex:
                 if rule.refuses
                 for pattern in rule.patterns(sockets=sockets))
         return found
+
+
+#: what :func:`flat_check` says of a rule (engine/cloop.py hands these to native code)
+FLAT_EXACT, FLAT_TREE, FLAT_MAYBE = 0, 1, 2
+
+
+def flat_check(check: CheckIndex) -> tuple[list[tuple[int, Rule | None, str]], Rule | None]:
+    """A check's rules as a flat list a loop in C can scan: ``(kind, rule, prefix)`` in rule
+    order, up to the first unconditional rule (returned apart; None: the table's default).
+
+    FLAT_EXACT: the rule matches the one path ``prefix``; FLAT_TREE: ``prefix`` and every path
+    below it ("" is "/**"); both proven by the index alone (a literal path or a ``dir/**`` on a
+    rule with no other condition).  FLAT_MAYBE: the rule may match ``prefix`` or a path below
+    it, and only its own conditions can tell (a glob, an argv condition, a pattern of unknown
+    kind: "" then).  A rule's proven entries come before its FLAT_MAYBE ones.  The first entry
+    a path meets decides -- a FLAT_MAYBE one by handing the call to the full lookup.  For
+    absolute paths without "//", "." or "..", the same first match as
+    :meth:`CheckIndex.first_match`, by construction."""
+    flat: list[tuple[int, Rule | None, str]] = []
+    for position in range(check._limit):
+        rule = check.rules[position]
+        if rule.path is None:
+            flat.append((FLAT_MAYBE, rule, ""))  # (an address or argv rule: the full lookup)
+            continue
+        plain = position in check._plain
+        shapes = getattr(rule.path, "shapes", None)
+        if shapes is None:
+            flat.append((FLAT_MAYBE, rule, ""))
+            continue
+        proven: list[tuple[int, Rule | None, str]] = []
+        maybe: list[tuple[int, Rule | None, str]] = []
+        for shape in shapes:
+            prefix = "/" + "/".join(shape.prefix) if shape.prefix else ""
+            if plain and shape.kind == "exact":
+                proven.append((FLAT_EXACT, rule, prefix or "/"))
+            elif plain and shape.kind == "tree":
+                proven.append((FLAT_TREE, rule, prefix))
+            elif shape.kind in ("exact", "tree", "glob"):
+                maybe.append((FLAT_MAYBE, rule, prefix))
+            else:
+                maybe.append((FLAT_MAYBE, rule, ""))
+        # one alternative that proves the match is enough, whatever the others: the proven
+        # ones of a rule first (a learned rule mixes "{dir/*.so*,include/**}")
+        flat += proven + maybe
+    return flat, check._unconditional

@@ -107,7 +107,7 @@ _classes_of = functools.lru_cache(maxsize=4096)(
 
 
 @functools.lru_cache(maxsize=4096)
-def _checks_of(syscall: str, role: str, flags: int | None, selector: int | None
+def checks_of(syscall: str, role: str, flags: int | None, selector: int | None
                ) -> tuple[tuple[str | None, str | None], ...]:
     """The (class, part alias) of every check of the path in ``role``; one (None, None) for a
     call in no class."""
@@ -517,7 +517,7 @@ class Table:
         redirects: dict[str, Redirect] | None = None
         redirecting: Decision | None = None  # the first check whose rule redirected
         for role in facts.roles() or ("path",):
-            for cls, part in _checks_of(syscall, role, flags, selector):
+            for cls, part in checks_of(syscall, role, flags, selector):
                 decision = self._decide_check(compiled, facts, syscall, cls, part, role)
                 if decision.redirect is not None:
                     redirects = redirects or {}
@@ -596,7 +596,7 @@ class Table:
                                                         for p in patterns):
                 return Decision(rule.action, rule.errno, rule, self.name, Reason.SUBTREE, None,
                                 PathArg(role, directory), role)
-        return self._default_decision(False, role)
+        return self.default_decision(False, role)
 
     def _exposure_decision(self, facts: Facts, role: str) -> Decision | None:
         """A mount shows the file at this path, with everything below it, under another name
@@ -654,7 +654,7 @@ class Table:
         compiled = self.compiled()
         found: Decision | None = None
         for role in facts.roles() or ("path",):
-            for cls, part in _checks_of(facts.syscall, role, facts.open_flags, facts.selector):
+            for cls, part in checks_of(facts.syscall, role, facts.open_flags, facts.selector):
                 rule = compiled.check(facts.syscall, cls, part).first_match(facts, role)
                 if rule is not None and rule.refuses and (
                         found is None or rule.action.severity > found.action.severity):
@@ -667,7 +667,7 @@ class Table:
                       cls: str | None, part: str | None, role: str) -> Decision:
         rule = compiled.check(syscall, cls, part).first_match(facts, role)
         if rule is None:
-            return self._default_decision(syscall in aliases.UNSAFE_CALLS, role)
+            return self.default_decision(syscall in aliases.UNSAFE_CALLS, role)
         arg = None
         if rule.path is not None:
             path = facts.path(role)
@@ -694,7 +694,7 @@ class Table:
                 found.append(rule)
             elif any(rule.covers(syscall, cls, part) and rule.matches(facts, role)
                      for role in roles or ("path",)
-                     for cls, part in _checks_of(syscall, role, flags, selector)):
+                     for cls, part in checks_of(syscall, role, flags, selector)):
                 found.append(rule)
         return found
 
@@ -719,7 +719,7 @@ class Table:
                 return errno_module.ENOENT
         return decision.errno
 
-    def _default_decision(self, unsafe: bool, role: str) -> Decision:
+    def default_decision(self, unsafe: bool, role: str) -> Decision:
         """The default's decision (one object per role, made once: treat it as read-only)."""
         key = (unsafe, role, self.default, self.default_errno)
         found = self._defaults.get(key)

@@ -126,7 +126,7 @@ class LinearTable:
     def decide_check(self, facts: Facts, cls: str | None, role: str) -> Decision:
         rule = self.first_match(facts, cls, role)
         if rule is None:
-            return self.table._default_decision(facts.syscall in aliases.UNSAFE_CALLS, role)
+            return self.table.default_decision(facts.syscall in aliases.UNSAFE_CALLS, role)
         arg = None
         if rule.path is not None:
             path = facts.path(role)

@@ -1,0 +1,674 @@
+/*
+ * _cloop: the stop loop's common case in native code (optional; see engine/cloop.py).
+ *
+ * Why: on a busy machine a ptrace stop costs ~5 us of kernel work but ~40 us of Python glue
+ * (docs/performance.md).  This module serves, without returning to Python, the seccomp stops
+ * of the armed tasks whose call is a plain path call the policy decides by its literal paths
+ * and "dir/ **" trees: waitpid -> PTRACE_GET_SYSCALL_INFO -> path read (process_vm_readv) ->
+ * resolution (only where the kernel proves the path symlink-free, which is exactly what the
+ * Python resolver does in that case) -> first-match lookup -> PTRACE_CONT (in a tree of more
+ * than one task, held to what was checked first, as enforce.Holder holds it), or refusal with
+ * the rule's errno at entry.  Anything else -- another task's stop, an event, a call or a path it
+ * is not sure of -- is handed back to Python with the wait status it reaped, and Python treats
+ * it as it always did.  It never decides what Python would decide otherwise: when in doubt, it
+ * hands the stop back.
+ *
+ * Safety conditions that are not visible here (nothing is pending for the task, it sees the
+ * tracer's tree, its scratch area is mapped, no log, ...) are checked by Python before it arms
+ * a task (Tracer._fast_arms).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <stddef.h>
+
+#ifndef __WALL
+#define __WALL 0x40000000
+#endif
+#define PT_CONT 7
+#define PT_POKEUSER 6
+#define PT_GET_SYSCALL_INFO 0x420e
+#define SYSCALL_INFO_SECCOMP 3
+#define AUDIT_ARCH_X86_64 0xC000003E
+#define SECCOMP_STOP (0x7f | (5 << 8) | (7 << 16))
+#define RESOLVE_NO_SYMLINKS_ 0x04
+#define RESOLVE_NO_MAGICLINKS_ 0x02
+#define AT_FDCWD_ (-100)
+#define MAX_NR 512
+#define MAX_RANGES 64         /* shared mappings, over every armed task (engine/cloop.py) */
+#define MAX_ARMS 64           /* armed tasks (engine/cloop.py) */
+#define MAX_RAW 1000          /* longer paths: Python (PATH_MAX and long-name handling) */
+#define PT_GETREGS 12
+#define PT_SETREGS 13
+#define NR_OPENAT2 437
+#define OPEN_HOW_SIZE 24
+#define PATH1 32  /* enforce.py: the first path in a scratch slot, after the open_how */
+/* struct user_regs_struct, in words (x86_64) */
+enum { R_R10 = 7, R_R9 = 8, R_R8 = 9, R_RAX = 10, R_RDX = 12, R_RSI = 13, R_RDI = 14,
+       R_ORIG_RAX = 15, R_WORDS = 27 };
+static const int ARG_REG[6] = {R_RDI, R_RSI, R_RDX, R_R10, R_R8, R_R9};
+
+/* what run() reports with a stop it hands back */
+enum { WHY_OTHER = 0, WHY_PYTHON = 1, WHY_VARIANT = 2 };
+/* entry kinds and actions, as engine/cloop.py exports them */
+enum { K_EXACT = 0, K_TREE = 1, K_MAYBE = 2 };
+enum { A_PERMIT = 0, A_NEVER = 1, A_PYTHON = 2 };
+
+struct pt_info {
+    uint8_t op;
+    uint8_t pad[3];
+    uint32_t arch;
+    uint64_t ip, sp;
+    uint64_t nr;
+    uint64_t args[6];
+    uint32_t ret_data;
+    uint32_t pad2;
+};
+
+struct open_how_ {
+    uint64_t flags, mode, resolve;
+};
+
+typedef struct {
+    int kind, action, err;
+    size_t len;
+    char *text;
+} Entry;
+
+typedef struct {
+    Py_ssize_t n;
+    Entry *entries;
+    int action, err; /* when no entry matches */
+} Check;
+
+typedef struct {
+    uint64_t key;
+    int python;  /* decided by Python always */
+    uint64_t how_flags;  /* an open's flags as held (enforce.open_how_flags) */
+    int follow;
+    int empty_fd;  /* an empty path means the descriptor's file (AT_EMPTY_PATH) */
+    int walks;     /* may decide lookups through symlinks or ".." (cloop.walks_freely) */
+    Py_ssize_t n;
+    Check *checks;
+} Variant;
+
+typedef struct {
+    int path_arg, dirfd_arg, key_arg;
+    int open;    /* held as openat2 (enforce.Holder._open) */
+    int freeze;  /* runs with the tree stopped when not alone (Tracer._must_freeze) */
+    Py_ssize_t n, cap;
+    Variant *variants;
+} Shape;
+
+typedef struct {
+    PyObject_HEAD
+    Shape *shapes[MAX_NR];
+} PlanObject;
+
+/* One armed task: the plan of its table, and how a permitted call of it is held. */
+typedef struct {
+    pid_t tid;
+    PlanObject *plan;
+    int may_refuse;
+    int mem_fd;        /* its /proc/PID/mem (writes the scratch slot) */
+    uint64_t slot;     /* its scratch slot; 0: nothing is held (the task is alone) */
+    int keep_start;    /* no other task shares its cwd and descriptors (Holder.keep_start) */
+    int r0, rn;        /* its shared ranges: [r0, r0 + rn) of the arrays below */
+} Arm;
+static Arm arms[MAX_ARMS];
+static int narms;
+static uint64_t shared_start[MAX_RANGES], shared_end[MAX_RANGES];
+
+static unsigned long long permitted_total, refused_total;
+
+static void free_check(Check *c) {
+    for (Py_ssize_t i = 0; i < c->n; i++) PyMem_Free(c->entries[i].text);
+    PyMem_Free(c->entries);
+}
+
+static void Plan_dealloc(PlanObject *self) {
+    for (int nr = 0; nr < MAX_NR; nr++) {
+        Shape *s = self->shapes[nr];
+        if (!s) continue;
+        for (Py_ssize_t i = 0; i < s->n; i++) {
+            for (Py_ssize_t j = 0; j < s->variants[i].n; j++) free_check(&s->variants[i].checks[j]);
+            PyMem_Free(s->variants[i].checks);
+        }
+        PyMem_Free(s->variants);
+        PyMem_Free(s);
+    }
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* add_call(nr, path_arg, dirfd_arg, key_arg, open, freeze): a call the loop may decide (its
+ * path in path_arg, relative to the descriptor in dirfd_arg or the cwd (-1), its variants
+ * told apart by the whole register key_arg (-1: none); held as openat2 when open; handed to
+ * Python in a tree of more than one task when freeze). */
+static PyObject *Plan_add_call(PlanObject *self, PyObject *args) {
+    int nr, path_arg, dirfd_arg, key_arg, open, freeze;
+    if (!PyArg_ParseTuple(args, "iiiipp", &nr, &path_arg, &dirfd_arg, &key_arg, &open, &freeze))
+        return NULL;
+    if (nr < 0 || nr >= MAX_NR || path_arg < 0 || path_arg > 5 || dirfd_arg > 5 || key_arg > 5) {
+        PyErr_SetString(PyExc_ValueError, "bad call shape");
+        return NULL;
+    }
+    if (self->shapes[nr]) Py_RETURN_NONE;
+    Shape *s = PyMem_Calloc(1, sizeof(Shape));
+    if (!s) return PyErr_NoMemory();
+    s->path_arg = path_arg;
+    s->dirfd_arg = dirfd_arg;
+    s->key_arg = key_arg;
+    s->open = open;
+    s->freeze = freeze;
+    self->shapes[nr] = s;
+    Py_RETURN_NONE;
+}
+
+static int parse_check(PyObject *item, Check *c) {
+    PyObject *entries;
+    if (!PyArg_ParseTuple(item, "O!ii", &PyList_Type, &entries, &c->action, &c->err)) return -1;
+    c->n = PyList_GET_SIZE(entries);
+    c->entries = PyMem_Calloc(c->n ? c->n : 1, sizeof(Entry));
+    if (!c->entries) { PyErr_NoMemory(); return -1; }
+    for (Py_ssize_t i = 0; i < c->n; i++) {
+        Entry *e = &c->entries[i];
+        const char *text;
+        Py_ssize_t len;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(entries, i), "iiiy#", &e->kind, &e->action,
+                              &e->err, &text, &len))
+            return -1;
+        e->text = PyMem_Malloc(len + 1);
+        if (!e->text) { PyErr_NoMemory(); return -1; }
+        memcpy(e->text, text, len);
+        e->text[len] = 0;
+        e->len = (size_t)len;
+    }
+    return 0;
+}
+
+/* add_variant(nr, key, follow, empty_fd, walks, how_flags, checks): checks None -> Python decides this variant always;
+ * else a list of (entries, action, errno), entries [(kind, action, errno, prefix bytes)] in
+ * rule order. */
+static PyObject *Plan_add_variant(PlanObject *self, PyObject *args) {
+    int nr, follow, empty_fd, walks;
+    unsigned long long key, how_flags;
+    PyObject *checks;
+    if (!PyArg_ParseTuple(args, "iKpppKO", &nr, &key, &follow, &empty_fd, &walks, &how_flags,
+                          &checks))
+        return NULL;
+    if (nr < 0 || nr >= MAX_NR || !self->shapes[nr]) {
+        PyErr_SetString(PyExc_ValueError, "no such call in the plan");
+        return NULL;
+    }
+    Shape *s = self->shapes[nr];
+    for (Py_ssize_t i = 0; i < s->n; i++)
+        if (s->variants[i].key == key) Py_RETURN_NONE;
+    if (s->n == s->cap) {
+        Py_ssize_t cap = s->cap ? 2 * s->cap : 4;
+        Variant *grown = PyMem_Realloc(s->variants, cap * sizeof(Variant));
+        if (!grown) return PyErr_NoMemory();
+        s->variants = grown;
+        s->cap = cap;
+    }
+    Variant v = {key, checks == Py_None, how_flags, follow, empty_fd, walks, 0, NULL};
+    if (checks != Py_None) {
+        if (!PyList_Check(checks)) {
+            PyErr_SetString(PyExc_TypeError, "checks: a list or None");
+            return NULL;
+        }
+        v.n = PyList_GET_SIZE(checks);
+        v.checks = PyMem_Calloc(v.n ? v.n : 1, sizeof(Check));
+        if (!v.checks) return PyErr_NoMemory();
+        for (Py_ssize_t i = 0; i < v.n; i++) {
+            if (parse_check(PyList_GET_ITEM(checks, i), &v.checks[i]) < 0) {
+                for (Py_ssize_t j = 0; j <= i; j++) free_check(&v.checks[j]);
+                PyMem_Free(v.checks);
+                return NULL;
+            }
+        }
+    }
+    s->variants[s->n++] = v;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Plan_methods[] = {
+    {"add_call", (PyCFunction)Plan_add_call, METH_VARARGS, "Register a call the loop may decide."},
+    {"add_variant", (PyCFunction)Plan_add_variant, METH_VARARGS, "Register one variant of a call."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject PlanType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "systrace_py._cloop.Plan",
+    .tp_basicsize = sizeof(PlanObject),
+    .tp_dealloc = (destructor)Plan_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A table's decisions the native loop may make, compiled by engine/cloop.py.",
+    .tp_methods = Plan_methods,
+    .tp_new = PyType_GenericNew,
+};
+
+/* The tracee's NUL-terminated string at addr, at most cap-1 bytes; its length, or -1. */
+static ssize_t read_string(pid_t tid, uint64_t addr, char *buf, size_t cap) {
+    size_t got = 0;
+    while (got < cap - 1) {
+        uint64_t at = addr + got;
+        size_t chunk = 4096 - (at & 4095);
+        if (chunk > cap - 1 - got) chunk = cap - 1 - got;
+        struct iovec local = {buf + got, chunk}, remote = {(void *)(uintptr_t)at, chunk};
+        ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+        if (n <= 0) return -1;
+        char *nul = memchr(buf + got, 0, (size_t)n);
+        if (nul) return nul - buf;
+        got += (size_t)n;
+    }
+    return -1;
+}
+
+/* Normalise ".", ".." and "//" of an absolute path proved symlink-free (paths.py _lexical). */
+static void lexical(const char *in, char *out) {
+    size_t o = 0;
+    const char *p = in;
+    while (*p) {
+        while (*p == '/') p++;
+        if (!*p) break;
+        const char *q = p;
+        while (*q && *q != '/') q++;
+        size_t len = (size_t)(q - p);
+        if (len == 1 && p[0] == '.') {
+        } else if (len == 2 && p[0] == '.' && p[1] == '.') {
+            while (o > 0 && out[o - 1] != '/') o--;
+            if (o > 0) o--;
+        } else {
+            out[o++] = '/';
+            memcpy(out + o, p, len);
+            o += len;
+        }
+        p = q;
+    }
+    if (o == 0) out[o++] = '/';
+    out[o] = 0;
+}
+
+static int has_suffix(const char *text, size_t len, const char *suffix) {
+    size_t n = strlen(suffix);
+    return len >= n && memcmp(text + len - n, suffix, n) == 0;
+}
+
+/* The lookup of candidate found a name missing: the last one, in a directory the kernel
+ * proves symlink-free -- 0 (paths.py _fast_missing) -- or the directory it would be in,
+ * itself missing -- 1 when that one is in such a directory (_fast_missing's second lookup),
+ * 2 when it is deeper (the walk's "unreachable" name: not direct); its name into path.  -1:
+ * Python tells (a "." or "..", a symlink, a dangling symlink it follows, deeper than 8). */
+static int missing_name(const char *candidate, int follow, char *path, int depth) {
+    char parent[2 * MAX_RAW + 64];
+    size_t n = strlen(candidate);
+    while (n > 1 && candidate[n - 1] == '/') n--;
+    const char *slash = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (candidate[i] == '/') slash = candidate + i;
+    if (!slash) return -1;
+    const char *name = slash + 1;
+    size_t name_len = n - (size_t)(name - candidate);
+    if (name_len == 0 || (name_len == 1 && name[0] == '.') ||
+        (name_len == 2 && name[0] == '.' && name[1] == '.'))
+        return -1;
+    size_t plen = (size_t)(slash - candidate);
+    if (plen == 0) {
+        parent[0] = '/';
+        parent[1] = 0;
+    } else {
+        memcpy(parent, candidate, plen);
+        parent[plen] = 0;
+    }
+    struct open_how_ how = {O_PATH | O_CLOEXEC, 0, RESOLVE_NO_SYMLINKS_};
+    long fd = syscall(SYS_openat2, AT_FDCWD_, parent, &how, sizeof how);
+    int found = 0;
+    if (fd >= 0) {
+        close((int)fd);
+        lexical(parent, path);
+    } else if (errno == ENOENT && depth < 8) {
+        int above = missing_name(parent, 0, path, depth + 1);  /* (its name: lexical already) */
+        if (above < 0) return -1;
+        found = above == 0 && depth == 0 ? 1 : 2;
+    } else {
+        return -1;
+    }
+    size_t len = strlen(path);
+    if (len == 1) len = 0;  /* _join: "/" + name */
+    path[len] = '/';
+    memcpy(path + len + 1, name, name_len);
+    path[len + 1 + name_len] = 0;
+    if (follow && !found) {
+        /* a dangling symlink fails the lookup with ENOENT too, and the kernel follows it */
+        struct stat st;
+        if (lstat(path, &st) == 0 || errno != ENOENT) return -1;
+    }
+    return found;
+}
+
+/* A path with symlinks on the way: the name of what the kernel reaches through them when it
+ * follows no magic link, as /proc gives it (paths.py _fast, its second openat2) into path;
+ * -1 when Python must tell (a missing name, a magic link, a name /proc cannot give). */
+static int through_symlinks(const char *candidate, uint64_t flags, char *path) {
+    struct open_how_ how = {flags, 0, RESOLVE_NO_MAGICLINKS_};
+    long fd = syscall(SYS_openat2, AT_FDCWD_, candidate, &how, sizeof how);
+    if (fd < 0) return -1;
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", (int)fd);
+    ssize_t n = readlink(link, path, MAX_RAW);
+    close((int)fd);
+    if (n <= 0 || n >= MAX_RAW || path[0] != '/') return -1;
+    path[n] = 0;
+    if (has_suffix(path, (size_t)n, " (deleted)") || strstr(path, "/proc")) return -1;
+    for (ssize_t i = 0; i < n; i++)
+        if ((unsigned char)path[i] >= 0x80) return -1;
+    return 0;
+}
+
+static int under(const Entry *e, const char *path, size_t len) {
+    if (e->len == 0) return 1;  /* the root tree: everything */
+    return len >= e->len && memcmp(path, e->text, e->len) == 0 &&
+           (path[e->len] == 0 || path[e->len] == '/');
+}
+
+/* One check: its first rule matching, as the Python index finds it; A_PYTHON when a rule
+ * the index cannot prove (a glob, another condition) could come first. */
+static int decide_check(const Check *c, const char *path, size_t len, int *err) {
+    for (Py_ssize_t i = 0; i < c->n; i++) {
+        const Entry *e = &c->entries[i];
+        int hit;
+        if (e->kind == K_EXACT)
+            hit = e->len == len && memcmp(e->text, path, len) == 0;
+        else
+            hit = under(e, path, len);
+        if (!hit) continue;
+        if (e->kind == K_MAYBE) return A_PYTHON;
+        *err = e->err;
+        return e->action;
+    }
+    *err = c->err;
+    return c->action;
+}
+
+static int poke(pid_t tid, long offset, long value) {
+    return (int)syscall(SYS_ptrace, PT_POKEUSER, tid, offset, value);
+}
+
+static int climbs(const char *raw) {
+    for (const char *p = raw; (p = strstr(p, "..")) != NULL; p += 2)
+        if ((p == raw || p[-1] == '/') && (p[2] == 0 || p[2] == '/')) return 1;
+    return 0;
+}
+
+/* Point a permitted call at a copy of what was checked, in the task's scratch slot, as
+ * enforce.Holder does for one path (its _target, _open, _paths, _commit): the call's own
+ * spelling and start when no other task shares them, it reached the file through no symlink
+ * and it climbs no "..", else the
+ * canonical path from the root; an open becomes openat2 with RESOLVE_NO_SYMLINKS.  1: held,
+ * 0: nothing changed (Python does it), -1: an error (errno; ESRCH: the task is gone). */
+static int hold(const Arm *a, const Shape *s, const Variant *v, const struct pt_info *info,
+                const char *raw, size_t rlen, const char *path, size_t len, int direct) {
+    int own = a->keep_start && direct && !climbs(raw);
+    const char *target = own ? raw : path;
+    size_t tlen = own ? rlen : len;
+    const uint64_t at_fdcwd = (uint64_t)(int64_t)AT_FDCWD_;
+    char blob[PATH1 + 2 * MAX_RAW + 64];
+    if (s->open) {
+        struct open_how_ how = {v->how_flags, 0, RESOLVE_NO_SYMLINKS_};
+        memset(blob, 0, PATH1);
+        memcpy(blob, &how, sizeof how);
+        memcpy(blob + PATH1, target, tlen + 1);
+        ssize_t n = pwrite(a->mem_fd, blob, PATH1 + tlen + 1, (off_t)a->slot);
+        if (n != (ssize_t)(PATH1 + tlen + 1)) return 0;
+        uint64_t regs[R_WORDS];
+        if (syscall(SYS_ptrace, PT_GETREGS, a->tid, 0, regs) < 0) return -1;
+        regs[R_ORIG_RAX] = NR_OPENAT2;
+        regs[R_RDI] = own && s->dirfd_arg >= 0 ? (uint32_t)info->args[s->dirfd_arg] : at_fdcwd;
+        regs[R_RSI] = a->slot + PATH1;
+        regs[R_RDX] = a->slot;
+        regs[R_R10] = OPEN_HOW_SIZE;
+        if (syscall(SYS_ptrace, PT_SETREGS, a->tid, 0, regs) < 0) return -1;
+        return 1;
+    }
+    ssize_t n = pwrite(a->mem_fd, target, tlen + 1, (off_t)(a->slot + PATH1));
+    if (n != (ssize_t)(tlen + 1)) return 0;
+    if (poke(a->tid, ARG_REG[s->path_arg] * 8, (long)(a->slot + PATH1)) < 0) return -1;
+    if (!own && s->dirfd_arg >= 0 && poke(a->tid, ARG_REG[s->dirfd_arg] * 8, (long)at_fdcwd) < 0)
+        return -1;
+    return 1;
+}
+
+/* 1: handled (the task runs again), 0: hand it to Python (*why says how), -1: an error */
+static int decide(const Arm *a, int *why) {
+    PlanObject *plan = a->plan;
+    pid_t tid = a->tid;
+    int may_refuse = a->may_refuse;
+    struct pt_info info;
+    memset(&info, 0, sizeof info);
+    *why = WHY_PYTHON;
+    if (syscall(SYS_ptrace, PT_GET_SYSCALL_INFO, tid, sizeof info, &info) < 0) return 0;
+    if (info.op != SYSCALL_INFO_SECCOMP || info.arch != AUDIT_ARCH_X86_64) return 0;
+    if (info.nr >= MAX_NR || !plan->shapes[info.nr]) return 0;
+    Shape *s = plan->shapes[info.nr];
+    if (a->slot && s->freeze) return 0;  /* the others must be stopped: Python's */
+    uint64_t key = s->key_arg >= 0 ? info.args[s->key_arg] : 0;
+    Variant *v = NULL;
+    for (Py_ssize_t i = 0; i < s->n; i++)
+        if (s->variants[i].key == key) { v = &s->variants[i]; break; }
+    if (!v) { *why = WHY_VARIANT; return 0; }
+    if (v->python) return 0;
+
+    char raw[MAX_RAW + 1];
+    ssize_t rlen = read_string(tid, info.args[s->path_arg], raw, sizeof raw);
+    if (rlen < 0) return 0;  /* unreadable or too long: Python's errors */
+    uint64_t addr = info.args[s->path_arg], end = addr + (uint64_t)rlen + 1;
+    for (int i = a->r0; i < a->r0 + a->rn; i++)
+        if (shared_start[i] < end && addr < shared_end[i]) return 0;  /* Python holds it */
+    for (ssize_t i = 0; i < rlen; i++)
+        if ((unsigned char)raw[i] >= 0x80) return 0;  /* (surrogateescape: Python's) */
+    int dirfd = s->dirfd_arg >= 0 ? (int)(uint32_t)info.args[s->dirfd_arg] : AT_FDCWD_;
+    char candidate[2 * MAX_RAW + 64];
+    char path[sizeof candidate];
+    size_t len;
+    int missing = 0;  /* the last name is not there (paths.py _fast_missing) */
+    int direct = 0;   /* reached through no symlink (Resolved.direct) */
+    if (rlen == 0) {
+        /* AT_EMPTY_PATH: the descriptor's own file, by its /proc name (paths.py descriptor) */
+        if (!v->empty_fd) return 0;  /* ENOENT: Python's */
+        char link[64];
+        if (dirfd == AT_FDCWD_)
+            snprintf(link, sizeof link, "/proc/%d/cwd", (int)tid);
+        else if (dirfd >= 0)
+            snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)tid, dirfd);
+        else
+            return 0;
+        ssize_t n = readlink(link, path, MAX_RAW);
+        if (n <= 0 || n >= MAX_RAW || path[0] != '/') return 0;
+        path[n] = 0;
+        if (has_suffix(path, (size_t)n, " (deleted)") || strstr(path, "/proc")) return 0;
+        for (ssize_t i = 0; i < n; i++)
+            if ((unsigned char)path[i] >= 0x80) return 0;
+        len = (size_t)n;
+        goto decide;  /* (a descriptor's file: no string to hold) */
+    }
+    /* a trailing slash: Python's (the kernel then follows the last name, and wants a
+     * directory).  A last "." or ".." the call does not follow is decided on the name it
+     * reaches, as Python does (Resolved.literal_last matters only to holding). */
+    if (raw[rlen - 1] == '/') return 0;
+    /* what a lookup passes through is decided too where a rule refuses a stat or a readlink
+     * (Supervisor._traversal): a spelling that climbs ".." is Python's then */
+    if (!v->walks && climbs(raw)) return 0;
+
+    if (raw[0] == '/') {
+        memcpy(candidate, raw, (size_t)rlen + 1);
+    } else {
+        char link[64];
+        if (dirfd == AT_FDCWD_)
+            snprintf(link, sizeof link, "/proc/%d/cwd", (int)tid);
+        else if (dirfd >= 0)
+            snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)tid, dirfd);
+        else
+            return 0;
+        ssize_t blen = readlink(link, candidate, MAX_RAW);
+        if (blen <= 0 || blen >= MAX_RAW || candidate[0] != '/') return 0;
+        candidate[blen] = 0;
+        if (has_suffix(candidate, (size_t)blen, " (deleted)")) return 0;
+        while (blen > 0 && candidate[blen - 1] == '/') blen--;  /* _join: rstrip("/") */
+        candidate[blen++] = '/';
+        memcpy(candidate + blen, raw, (size_t)rlen + 1);
+    }
+    if (strstr(candidate, "/proc")) return 0;  /* /proc, /proc/self: the walk's */
+    struct open_how_ how = {O_PATH | O_CLOEXEC | (v->follow ? 0 : O_NOFOLLOW), 0,
+                            RESOLVE_NO_SYMLINKS_};
+    long fd = syscall(SYS_openat2, AT_FDCWD_, candidate, &how, sizeof how);
+    if (fd >= 0) {
+        close((int)fd);
+        lexical(candidate, path);
+        direct = 1;
+    } else if (errno == ENOENT) {
+        int how_missing = missing_name(candidate, v->follow, path, 0);
+        if (how_missing < 0) return 0;  /* (Python's walk) */
+        missing = 1;
+        direct = how_missing < 2;
+    } else if (errno != ELOOP || !v->walks
+               || through_symlinks(candidate, how.flags, path) < 0) {
+        return 0;  /* a magic link, a loop, a missing name past a symlink...: Python's */
+    }
+    len = strlen(path);
+    if (len >= MAX_RAW) return 0;
+
+decide:
+    for (Py_ssize_t i = 0; i < v->n; i++) {
+        int err = 0;
+        int action = decide_check(&v->checks[i], path, len, &err);
+        if (action == A_PERMIT) continue;
+        /* (a refusal of a missing path answers ENOENT or not, by the rule and the call:
+         * Table.refusal_errno's) */
+        if (action != A_NEVER || !may_refuse || missing) return 0;
+        if (poke(tid, R_ORIG_RAX * 8, -1) < 0 || poke(tid, R_RAX * 8, -(long)err) < 0) {
+            if (errno == ESRCH) return 1;  /* killed meanwhile: its exit is reported */
+            return -1;
+        }
+        if (syscall(SYS_ptrace, PT_CONT, tid, 0, 0) < 0 && errno != ESRCH) return -1;
+        refused_total++;
+        return 1;
+    }
+    if (a->slot && rlen > 0) {
+        int held = hold(a, s, v, &info, raw, (size_t)rlen, path, len, direct);
+        if (held == 0) return 0;
+        if (held < 0) return errno == ESRCH ? 1 : -1;
+    }
+    if (syscall(SYS_ptrace, PT_CONT, tid, 0, 0) < 0 && errno != ESRCH) return -1;
+    permitted_total++;
+    return 1;
+}
+
+/* run(arms) -> (pid, status, why): serve the armed tasks' stops until one must go to
+ * Python; that stop's wait status is returned (it has been reaped).  arms: a list of (tid,
+ * plan, may_refuse, mem_fd, slot, keep_start, shared) -- shared: ((start, end), ...) of the
+ * pages something else may write, for a task whose calls are not held (slot 0): a path read
+ * there is handed to Python, which holds it (Tracer._must_hold).  The caller keeps the plans
+ * alive. */
+static PyObject *cloop_run(PyObject *module, PyObject *args) {
+    PyObject *list;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &list)) return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(list);
+    if (count > MAX_ARMS) {
+        PyErr_SetString(PyExc_ValueError, "too many armed tasks");
+        return NULL;
+    }
+    int ranges = 0;
+    narms = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Arm *a = &arms[i];
+        PyObject *plan, *shared;
+        int tid;
+        unsigned long long slot;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "iO!piKpO!", &tid, &PlanType, &plan,
+                              &a->may_refuse, &a->mem_fd, &slot, &a->keep_start,
+                              &PyTuple_Type, &shared))
+            return NULL;
+        a->tid = tid;
+        a->plan = (PlanObject *)plan;
+        a->slot = slot;
+        a->r0 = ranges;
+        a->rn = (int)PyTuple_GET_SIZE(shared);
+        if (ranges + a->rn > MAX_RANGES) {
+            PyErr_SetString(PyExc_ValueError, "too many shared ranges");
+            return NULL;
+        }
+        for (int j = 0; j < a->rn; j++) {
+            unsigned long long start, stop;
+            if (!PyArg_ParseTuple(PyTuple_GET_ITEM(shared, j), "KK", &start, &stop)) return NULL;
+            shared_start[ranges] = start;
+            shared_end[ranges++] = stop;
+        }
+    }
+    narms = (int)count;
+    for (;;) {
+        int status = 0;
+        pid_t pid;
+        Py_BEGIN_ALLOW_THREADS
+        pid = waitpid(-1, &status, __WALL);
+        Py_END_ALLOW_THREADS
+        if (pid < 0) {
+            if (errno == EINTR) {
+                if (PyErr_CheckSignals() < 0) return NULL;
+                continue;
+            }
+            return PyErr_SetFromErrno(PyExc_OSError);
+        }
+        const Arm *a = NULL;
+        if (status == SECCOMP_STOP)
+            for (int i = 0; i < narms; i++)
+                if (arms[i].tid == pid) { a = &arms[i]; break; }
+        if (!a) return Py_BuildValue("iii", pid, status, WHY_OTHER);
+        int why = WHY_PYTHON;
+        int done = decide(a, &why);
+        if (done < 0) return PyErr_SetFromErrno(PyExc_OSError);
+        if (!done) return Py_BuildValue("iii", pid, status, why);
+    }
+}
+
+static PyObject *cloop_counts(PyObject *module, PyObject *unused) {
+    return Py_BuildValue("KK", permitted_total, refused_total);
+}
+
+static PyMethodDef cloop_methods[] = {
+    {"run", cloop_run, METH_VARARGS, "Serve an armed task's stops; the first one for Python."},
+    {"counts", cloop_counts, METH_NOARGS, "(permitted, refused) by the native loop so far."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef cloop_module = {
+    PyModuleDef_HEAD_INIT, "_cloop", "The stop loop's common case in native code.", -1,
+    cloop_methods,
+};
+
+PyMODINIT_FUNC PyInit__cloop(void) {
+    if (PyType_Ready(&PlanType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&cloop_module);
+    if (!m) return NULL;
+    Py_INCREF(&PlanType);
+    if (PyModule_AddObject(m, "Plan", (PyObject *)&PlanType) < 0) {
+        Py_DECREF(&PlanType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    PyModule_AddIntConstant(m, "WHY_OTHER", WHY_OTHER);
+    PyModule_AddIntConstant(m, "WHY_PYTHON", WHY_PYTHON);
+    PyModule_AddIntConstant(m, "WHY_VARIANT", WHY_VARIANT);
+    return m;
+}

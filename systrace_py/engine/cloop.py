@@ -1,0 +1,213 @@
+"""The native stop loop (systrace_py/_cloop.c): what it may decide, compiled from a table.
+
+On a busy machine Python glue, not the kernel, is most of a stop's cost (docs/performance.md).
+The optional extension serves the common case without returning to Python: the seccomp stops
+of the armed tasks making a plain path call (stat, open, access, readlink...) that their table
+decides by literal paths and ``dir/**`` trees, on a path the kernel proves symlink-free.  It
+permits (PTRACE_CONT; in a tree of more than one task, the call held to what was checked, as
+enforce.Holder holds it) or refuses with the rule's errno; every other stop -- an unarmed
+task's, an event, a call it is not sure of -- comes back to Python with its wait status, and
+is treated as it always was.
+
+What the extension cannot see, the tracer checks before it arms a task
+(``Tracer._fast_arms``): nothing is pending for it, it sees the tracer's tree, the resolver
+is not strict, its scratch area is mapped and it has a slot there (or it is the only task,
+and nothing else writes its memory but in the shared pages it is told of); the monitor says
+which table decides and whether a refusal may be made without Python (no log, no -v, no dry
+run: ``Supervisor.fast_table``).
+
+The extension is built at install when a compiler is there (setup.py, optional); without it,
+or with SYSTRACE_NO_CLOOP=1, :func:`load` gives None and the pure-Python loop does it all.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from systrace_py.engine import enforce
+from systrace_py.engine import ptrace_ops as pt
+from systrace_py.engine.decode import DYNAMIC_ROLE_CALLS, OPEN_FLAGS_ARG, PATH_ARGS, SELECTOR_ARG
+from systrace_py.engine.seccomp import GUARDED_CALLS, SHARES, STOP_GUARDED
+from systrace_py.kernel import O_CREAT, O_TMPFILE_BIT
+from systrace_py.policy import aliases
+from systrace_py.policy.index import flat_check
+from systrace_py.policy.model import Action, Rule, Table, checks_of
+from systrace_py.syscalls import NAMES, NUMBERS
+
+#: The calls the native loop may decide: path calls whose decision is the path's alone (no
+#: guard, no second path, no new name, no change of view, nothing read but the path) --
+#: each also passes :func:`_shape` below.
+CANDIDATES = ("open", "openat", "stat", "lstat", "newfstatat", "statx", "access",
+              "faccessat", "faccessat2", "readlink", "readlinkat", "getxattr", "lgetxattr",
+              "listxattr", "llistxattr", "statfs", "chdir")
+
+_PERMIT, _NEVER, _PYTHON = 0, 1, 2
+MAX_RANGES = 64  # shared mappings the native loop takes (more: Python serves the stops)
+MAX_ARMS = 64    # tasks the native loop serves at once (_cloop.c)
+
+
+def _shape(name: str) -> tuple[int, int, int, bool, bool] | None:
+    """(path argument, dirfd argument or -1, the one register its variants depend on or -1,
+    held as an openat2, run with the tree stopped when not alone), or None when the loop must
+    not decide the call."""
+    specs = PATH_ARGS.get(name, ())
+    if len(specs) != 1 or name in (GUARDED_CALLS | STOP_GUARDED | DYNAMIC_ROLE_CALLS
+                                   | aliases.VIEW_CALLS | aliases.EXEC_CALLS
+                                   | aliases.MOVE_CALLS) or name in SHARES:
+        return None
+    spec = specs[0]
+    if spec.exposes.when != "never" or aliases.renames(name, spec.role, None):
+        return None
+    keys: set[int] = set()
+    if spec.follow.when == "open_how":
+        return None  # (read from memory)
+    if spec.follow.when not in ("always", "never"):
+        keys.add(spec.follow.arg)
+    if spec.empty.when not in ("always", "never"):
+        keys.add(spec.empty.arg)
+    if name in OPEN_FLAGS_ARG:
+        keys.add(OPEN_FLAGS_ARG[name])
+    if name in SELECTOR_ARG:
+        keys.add(SELECTOR_ARG[name])
+    if len(keys) > 1:
+        return None
+    dirfd = spec.dirfd_arg if spec.dirfd_arg is not None else -1
+    return (spec.arg, dirfd, keys.pop() if keys else -1, name in aliases.OPEN_CALLS,
+            name in enforce.FREEZE_CALLS)
+
+
+SHAPES: dict[int, tuple[int, int, int, bool, bool]] = {
+    NUMBERS[name]: shape for name in CANDIDATES if (shape := _shape(name)) is not None}
+
+
+def _action(rule: Rule) -> tuple[int, int]:
+    """A rule's answer for the loop: permit, refuse with its errno, or Python's (an ask, a
+    redirect)."""
+    if rule.redirect is not None or rule.action is Action.ASK:
+        return _PYTHON, 0
+    if rule.action is Action.NEVER:
+        return _NEVER, rule.errno
+    return _PERMIT, 0
+
+
+Entries = list[tuple[int, int, int, bytes]]
+#: an armed task: (tid, its table, may refuse, /proc/PID/mem descriptor, scratch slot
+#: address (0: nothing held), keep its start, the shared ranges (unheld calls only))
+Arm = tuple[int, Table, bool, int, int, bool, tuple[tuple[int, int], ...]]
+
+
+def walks_freely(table: Table) -> bool:
+    """Whether the native loop may decide a lookup that passes through symlinks or climbs
+    "..": only when no rule of the table refuses (or asks about) a stat or a readlink by
+    path -- else what the lookup passes through is decided too (Supervisor._traversal), in
+    Python."""
+    return not any(rule.refuses and rule.path is not None
+                   and (rule.may_cover("newfstatat") or rule.may_cover("readlink"))
+                   for rule in table.rules)
+
+
+def variant(table: Table, name: str, args: tuple[int, ...]
+            ) -> tuple[bool, bool, bool, int, list[tuple[Entries, int, int]] | None]:
+    """(follow, empty path means the descriptor, walks freely (:func:`walks_freely`), an
+    open's flags as held, checks) of a call
+    with these registers under ``table``.  Each check of its path (model.checks_of, in
+    order) is (entries, action, errno): its entries (policy/index.flat_check) as (kind,
+    action, errno, prefix), then the answer when none matches (its unconditional rule, or the
+    table's default).  checks None: Python decides such calls always."""
+    spec = PATH_ARGS[name][0]
+    open_flags = None
+    if name in OPEN_FLAGS_ARG:
+        open_flags = args[OPEN_FLAGS_ARG[name]] & 0xFFFFFFFF
+        if open_flags & (O_CREAT | O_TMPFILE_BIT):
+            return False, False, False, 0, None  # (its mode may make the open EINVAL)
+    selector = args[SELECTOR_ARG[name]] & 0xFFFFFFFF if name in SELECTOR_ARG else None
+    follow = spec.follows(args, open_flags)
+    compiled = table.compiled()
+    checks = []
+    for cls, part in checks_of(name, spec.role, open_flags, selector):
+        flat, unconditional = flat_check(compiled.check(name, cls, part))
+        entries: Entries = []
+        for kind, rule, prefix in flat:
+            action, err = _action(rule) if rule is not None else (_PYTHON, 0)
+            entries.append((kind, action, err, prefix.encode("utf-8", "surrogateescape")))
+        if unconditional is not None:
+            action, err = _action(unconditional)
+        else:
+            default = table.default_decision(name in aliases.UNSAFE_CALLS, spec.role)
+            action = {Action.PERMIT: _PERMIT, Action.NEVER: _NEVER}.get(default.action, _PYTHON)
+            err = default.errno
+        checks.append((entries, action, err))
+    how_flags = enforce.open_how_flags(open_flags, 0)[0] if open_flags is not None else 0
+    return follow, spec.empty_means_fd(args), walks_freely(table), how_flags, checks
+
+
+class FastLoop:
+    """The extension and the plans it was given, one per table (rebuilt when the table's
+    rules change: a new TableIndex)."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+        self._plans: dict[int, tuple[Table, Any, Any]] = {}  # id(table) -> (table, index, plan)
+        self._base = module.counts()
+        self._seen = (0, 0)
+
+    def plan_for(self, table: Table) -> Any:
+        index = table.compiled()
+        found = self._plans.get(id(table))
+        if found is not None and found[0] is table and found[1] is index:
+            return found[2]
+        plan = self._module.Plan()
+        for nr, shape in SHAPES.items():
+            plan.add_call(nr, *shape)
+        self._plans[id(table)] = (table, index, plan)
+        return plan
+
+    def wait(self, arms: list[Arm]) -> tuple[int, int]:
+        """Serve the armed tasks' stops natively; the first stop Python must treat, reaped."""
+        plans = [(tid, self.plan_for(table), *rest) for tid, table, *rest in arms]
+        pid, status, why = self._module.run(plans)
+        if why == self._module.WHY_VARIANT:
+            for arm, (_, plan, *_rest) in zip(arms, plans, strict=True):
+                if arm[0] == pid:
+                    self._learn(plan, arm[1], pid)
+        return pid, status
+
+    def _learn(self, plan: Any, table: Table, tid: int) -> None:
+        """A call of a new variant stopped: compile that variant for the next ones (this one
+        Python decides)."""
+        try:
+            info = pt.get_syscall_info(tid, pt.SyscallInfo())
+        except pt.PtraceError:
+            return
+        nr = info.nr
+        name = NAMES.get(nr)
+        shape = SHAPES.get(nr)
+        if name is None or shape is None:
+            return
+        args = tuple(info.args)
+        follow, empty_fd, walks, how_flags, checks = variant(table, name, args)
+        plan.add_variant(nr, args[shape[2]] if shape[2] >= 0 else 0, follow, empty_fd, walks,
+                         how_flags, checks)
+
+    def decided(self) -> tuple[int, int]:
+        """(permitted, refused) natively since the last call."""
+        permitted, refused = self._module.counts()
+        now = (permitted - self._base[0], refused - self._base[1])
+        delta = (now[0] - self._seen[0], now[1] - self._seen[1])
+        self._seen = now
+        return delta
+
+
+def load() -> FastLoop | None:
+    """The native loop, or None: not built, or SYSTRACE_NO_CLOOP=1."""
+    if os.environ.get("SYSTRACE_NO_CLOOP") == "1":
+        return None
+    try:
+        from systrace_py import _cloop  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return FastLoop(_cloop)
+
+
+__all__ = ["CANDIDATES", "SHAPES", "Arm", "FastLoop", "load", "variant"]
