@@ -59,6 +59,16 @@ action = "never"
 errno = "EACCES"
 """
 
+
+
+def lifting_policy(calls: Sequence[str]) -> str:
+    """The parity policy with a rule that permits ``calls`` by name first: the rule that lifts
+    the engine's refusal of calls unsafe under a policy that does not name them."""
+    names = ", ".join(json.dumps(c) for c in calls)
+    head, rules = POLICY.split("[[rule]]", 1)
+    return (f"{head}[[rule]]\ncalls = [{names}]\naction = \"permit\"\n\n[[rule]]{rules}")
+
+
 #: an exit status (LTP's flags) that our wall-clock timeout gave, not the test
 TIMEOUT = -1000
 #: how many of a run's result lines (TFAIL, TBROK, TWARN, systrace's own) are kept for the report
@@ -287,12 +297,15 @@ class Outcome:
     #: rechecks of a difference: more native runs and one more traced run
     native_rechecks: list[RunResult] = dataclasses.field(default_factory=list)
     traced_recheck: RunResult | None = None
-    #: "flake" when the native side varies or a re-run agrees; else "differs"
+    #: the traced run under the lifting policy (--lift), when the first differed
+    lifted: RunResult | None = None
+    #: "identical"; "flake" when the native side varies or a re-run agrees; "lifted" when the
+    #: lifting policy's run agrees; else "differs" ("missing": no such binary)
     verdict: str = ""
 
 
 def run_test(test: Test, layout: Layout, systrace: list[str], policy: Path,
-             opts: argparse.Namespace, workroot: Path) -> Outcome:
+             opts: argparse.Namespace, workroot: Path, lift: Path | None) -> Outcome:
     binary = layout.binary(test.argv[0])
     src_dir = layout.source_dir(test.argv[0])
     base = Outcome(test.name, list(test.argv), None, None, False,
@@ -304,7 +317,7 @@ def run_test(test: Test, layout: Layout, systrace: list[str], policy: Path,
         return base
     argv = [str(binary), *test.argv[1:]]
 
-    def once(traced: bool) -> RunResult:
+    def once(traced: bool, policy: Path = policy) -> RunResult:
         tmp = Path(tempfile.mkdtemp(prefix=f"{test.name}.", dir=workroot))
         tmp.chmod(0o755)  # as /tmp is searchable: tests switch to "nobody" inside it
         env = dict(os.environ)
@@ -337,6 +350,10 @@ def run_test(test: Test, layout: Layout, systrace: list[str], policy: Path,
         if (len({r.key() for r in natives}) > 1
                 or any(same(r, base.traced_recheck) for r in natives)):
             base.verdict = "flake"
+    if base.verdict == "differs" and lift is not None:
+        base.lifted = once(True, lift)
+        if same(base.native, base.lifted):
+            base.verdict = "lifted"
     return base
 
 
@@ -369,6 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="LTP_RUNTIME_MUL for both runs (shortens tests that loop for a time)")
     ap.add_argument("--recheck", type=int, default=0, metavar="N",
                     help="for a difference, N more native runs and one more traced run")
+    ap.add_argument("--lift", action="store_true",
+                    help="for a difference, one more traced run with a rule naming the calls "
+                         "the engine refuses as unsafe (shows a rule lifts the refusal)")
     ap.add_argument("--jobs", "-j", type=int, default=1, help="tests run at once (default 1)")
     ap.add_argument("--systrace", default=f"{shlex.quote(sys.executable)} -m systrace_py",
                     help="the systrace command (default: this Python's -m systrace_py)")
@@ -395,6 +415,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     workroot.chmod(0o755)
     policy = workroot / "policy.toml"
     policy.write_text(POLICY)
+    lift: Path | None = None
+    if opts.lift:
+        sys.path.insert(0, str(REPO))
+        from systrace_py.policy.aliases import UNSAFE_CALLS
+        lift = workroot / "lift.toml"
+        lift.write_text(lifting_policy(sorted(UNSAFE_CALLS)))
     systrace = shlex.split(opts.systrace)
     env_pp = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = str(REPO) + (os.pathsep + env_pp if env_pp else "")
@@ -403,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
-            futures = {pool.submit(run_test, t, layout, systrace, policy, opts, workroot): t
+            futures = {pool.submit(run_test, t, layout, systrace, policy, opts, workroot, lift): t
                        for t in tests}
             for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
                 o = future.result()
@@ -431,7 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(f"{len(ordered)} tests in {time.monotonic() - started:.0f}s: "
           + ", ".join(f"{v} {n}" for v, n in sorted(counts.items())))
-    differences = [o for o in ordered if o.verdict in ("differs", "flake")]
+    differences = [o for o in ordered if o.verdict in ("differs", "flake", "lifted")]
     if differences:
         print("\ndifferences:")
         for o in differences:
@@ -439,6 +465,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             root = {True: " (needs root)", False: "", None: ""}[o.needs_root]
             print(f"- {o.name}{root} [{o.directory}]: {o.verdict}; native {o.native.short()}, "
                   f"traced {o.traced.short()}, systrace refused {o.traced.refused}")
+            if o.lifted is not None:
+                print(f"    lifted: {o.lifted.short()}")
             for line in o.traced.notes:
                 print(f"    traced: {line}")
             for line in o.native.notes[:4]:
@@ -454,7 +482,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "counts": counts,
             "outcomes": [dataclasses.asdict(o) for o in ordered],
         }, indent=1) + "\n")
-    return 0 if not differences else 1
+    return 0 if not any(o.verdict == "differs" for o in ordered) else 1
 
 
 if __name__ == "__main__":

@@ -140,3 +140,15 @@ def test_the_policy_permits_everything_but_its_one_directory(path: str, refused:
     for call in ("openat", "unlink"):
         decision = policy.main.decide(CallFacts(call, (PathArg("path", path),)))
         assert (decision.action is Action.NEVER) is refused, (call, path)
+
+
+def test_the_lifting_policy_permits_the_unsafe_calls_and_keeps_the_rule() -> None:
+    from systrace_py.policy.aliases import UNSAFE_CALLS
+
+    policy = loads_policy(lp.lifting_policy(sorted(UNSAFE_CALLS)), "lift.toml")
+    assert policy.main.decide(CallFacts("setns")).action is Action.PERMIT
+    assert policy.main.decide(CallFacts("perf_event_open")).action is Action.PERMIT
+    denied = CallFacts("openat", (PathArg("path", f"{lp.DENIED_DIR}/x"),))
+    assert policy.main.decide(denied).action is Action.NEVER
+    # and without the lifting rule the engine's refusal stands (the default does not lift)
+    assert loads_policy(lp.POLICY).main.decide(CallFacts("setns")).action is not Action.PERMIT
