@@ -213,3 +213,20 @@ def _int_or_none(text: str | bytes) -> int | None:
     if not text.isascii() or not text.isdigit():
         return None
     return int(text)
+
+
+def unblocked_pending(tid: int) -> bool:
+    """Whether a signal the task does not block is pending for it or its process (True when
+    that cannot be read: the caller then assumes a signal)."""
+    try:
+        status = Path(f"/proc/{tid}/status").read_text()
+    except OSError:
+        return True
+    masks: dict[str, int] = {}
+    for line in status.splitlines():
+        key, _, value = line.partition(":")
+        if key in ("SigPnd", "ShdPnd", "SigBlk"):
+            masks[key] = int(value, 16)
+    if len(masks) != 3:
+        return True
+    return bool((masks["SigPnd"] | masks["ShdPnd"]) & ~masks["SigBlk"])

@@ -80,6 +80,15 @@ from systrace_py.views import clone_refusal, mount_kind, namespace_refusal
 log = logging.getLogger("systrace.engine")
 
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
+#: calls the kernel fails with EINTR, instead of restarting them, when a stop interrupts them
+#: (signal(7), "Interruption of system calls and library functions by stop signals"): each
+#: has done nothing when it fails so.  A stop of ours (PTRACE_INTERRUPT, freezing the tree)
+#: must not show: such a call is restarted as if no stop had happened (LTP fcntl33)
+_EINTR_ON_STOP = frozenset(NUMBERS[name] for name in (
+    "rt_sigtimedwait", "epoll_wait", "epoll_pwait", "epoll_pwait2", "semop", "semtimedop",
+    "accept", "accept4", "recvfrom", "recvmsg", "recvmmsg", "sendto", "sendmsg"))
+_EINTR_RETURN = -errno.EINTR & 0xFFFFFFFFFFFFFFFF
+_SYSCALL_INSN_LEN = 2  # syscall (0f 05), as the kernel rewinds for -ERESTARTNOINTR
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
 #: the wait status of a PTRACE_EVENT_SECCOMP stop: stopped (0x7f), SIGTRAP, event 7
 _SECCOMP_STOP = 0x7F | (signal.SIGTRAP << 8) | (7 << 16)
@@ -1352,8 +1361,26 @@ class Tracer:
             task.listening = True
             pt.listen(task.tid)  # group-stop: stay stopped, let the real parent see it
             return
+        if sig == signal.SIGTRAP and not task.listening:
+            self._restart_interrupted(task)  # our PTRACE_INTERRUPT, not a group-stop's end
         task.listening = False
         self._resume(task)
+
+    def _restart_interrupted(self, task: Task) -> None:
+        """At the stop a PTRACE_INTERRUPT of ours caused: a call that failed with EINTR only
+        because of it goes back to its start, as the kernel restarts the calls it may.
+
+        Natively the call would have gone on waiting.  A signal the task does not block is
+        pending: that signal interrupted the call too, natively as well, so its EINTR stays.
+        (A relative timeout starts again: the wait may last longer than natively.)"""
+        regs = pt.getregs(task.tid)
+        if regs.rax != _EINTR_RETURN or regs.orig_rax not in _EINTR_ON_STOP:
+            return
+        if signals.unblocked_pending(task.tid):
+            return
+        regs.rax = regs.orig_rax
+        regs.rip -= _SYSCALL_INSN_LEN
+        pt.setregs(task.tid, regs)
 
     # --- exec ---------------------------------------------------------------------------------
     def _on_exec(self, task: Task) -> None:

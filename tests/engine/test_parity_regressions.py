@@ -1,0 +1,36 @@
+"""Differences from native found by LTP's system call tests (bench/ltp_parity.py,
+docs/security.md "Parity with native: LTP"), each reduced to a small program run natively and
+under a permit-default policy with one path rule."""
+
+from __future__ import annotations
+
+import subprocess
+
+from conftest import results
+
+#: the parity policy: everything permitted, one path rule on fswrite (so a truncate stops, and
+#: in a tree of several processes runs with the others frozen)
+PARITY_POLICY = """
+    default = "permit"
+
+    [[rule]]
+    calls = ["fsread", "fswrite"]
+    path = "/srv/systrace-parity-deny/**"
+    action = "never"
+"""
+
+
+def test_a_wait_in_one_process_survives_the_freeze_for_anothers_call(traced, tmp_path, build):
+    # LTP fcntl33: a lease holder in sigtimedwait while its child's truncate froze the tree
+    # got EINTR from the tracer's PTRACE_INTERRUPT; so did epoll_wait and semtimedop
+    program = build("progs/freeze_eintr.c")
+    (tmp_path / "native").mkdir()
+    (tmp_path / "traced").mkdir()
+    native = subprocess.run([str(program), str(tmp_path / "native")], capture_output=True,
+                            text=True, timeout=120)
+    assert results(native.stdout) == {"sigtimedwait": "ok", "epoll_wait": "ok",
+                                      "semtimedop": "ok", "stopped": "EINTR"}, native.stdout
+    r = traced.run(PARITY_POLICY, str(program), str(tmp_path / "traced"))
+    assert r.returncode == 0, r.stderr
+    # a real stop (SIGSTOP, SIGCONT) still ends the wait with EINTR, as natively
+    assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
