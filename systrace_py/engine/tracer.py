@@ -87,6 +87,22 @@ _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signa
 _EINTR_ON_STOP = frozenset(NUMBERS[name] for name in (
     "rt_sigtimedwait", "epoll_wait", "epoll_pwait", "epoll_pwait2", "semop", "semtimedop",
     "accept", "accept4", "recvfrom", "recvmsg", "recvmmsg", "sendto", "sendmsg"))
+#: the largest RLIMIT_CORE with which the kernel writes no core at all (_no_core_limits)
+_NO_CORE_LIMIT = 1
+
+
+def _no_core_limits() -> tuple[int, int]:
+    """RLIMIT_CORE for a traced program: its limits lowered to at most 1, so it dumps no core.
+
+    Below a page the kernel begins no ELF core file (nor unlinks one in its way); a soft limit
+    of 1 also tells it not to pipe one to a core_pattern helper (0 does not: the system's
+    helper gets it, as natively).  The hard limit is 1, not 0: LTP's tst_no_corefile, and
+    programs like it, set (1, 1), which a hard limit of 0 would refuse without
+    CAP_SYS_RESOURCE.  The stop guard of setrlimit refuses any limit above 1."""
+    def lowered(limit: int) -> int:
+        return limit if 0 <= limit <= _NO_CORE_LIMIT else _NO_CORE_LIMIT
+    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    return lowered(soft), lowered(hard)
 _EINTR_RETURN = -errno.EINTR & 0xFFFFFFFFFFFFFFFF
 _SYSCALL_INSN_LEN = 2  # syscall (0f 05), as the kernel rewinds for -ERESTARTNOINTR
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
@@ -192,7 +208,7 @@ class Tracer:
                 if spec.cwd:
                     os.chdir(spec.cwd)
                 # the kernel writes core files outside every policy: traced programs dump none
-                resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+                resource.setrlimit(resource.RLIMIT_CORE, _no_core_limits())
                 if spec.gid is not None:
                     os.setgroups(spec.groups or [spec.gid])
                     os.setgid(spec.gid)
@@ -721,8 +737,8 @@ class Tracer:
             if signals.aims_at_tracer(signals.int32(target), call.tid):
                 return errno.EPERM, "a signal to the tracer"
             return None
-        # setrlimit / prlimit64 of RLIMIT_CORE: only lowering to nothing; the kernel writes core
-        # files outside every policy, so traced programs dump none (the hard limit is 0)
+        # setrlimit / prlimit64 of RLIMIT_CORE: only to limits that dump nothing (at most 1,
+        # see _no_core_limits); the kernel writes core files outside every policy
         assert guard.check == "rlimit_core", guard.check
         pointer = target
         if call.memory is None or pointer == 0:
@@ -733,7 +749,7 @@ class Tracer:
             return exc.errno or errno.EFAULT, "rlimit unreadable"
         if current > maximum:
             return None  # the kernel refuses it (EINVAL)
-        if (current or maximum) and _has_capability(call.tid, CAP_SYS_RESOURCE):
+        if maximum > _NO_CORE_LIMIT and _has_capability(call.tid, CAP_SYS_RESOURCE):
             # (without the capability the kernel refuses a hard limit above 0 by itself)
             return errno.EPERM, "core dumps are off for traced programs"
         return None

@@ -34,3 +34,19 @@ def test_a_wait_in_one_process_survives_the_freeze_for_anothers_call(traced, tmp
     assert r.returncode == 0, r.stderr
     # a real stop (SIGSTOP, SIGCONT) still ends the wait with EINTR, as natively
     assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
+
+
+def test_a_core_limit_of_one_is_set_as_natively_and_dumps_nothing(traced, tmp_path, build):
+    # LTP's tst_no_corefile (abort, kill, waitpid, mmap, madvise, pkey tests) sets
+    # RLIMIT_CORE to 1, which dumps nothing; it was refused as a raise of the hard limit 0
+    program = build("progs/core_limit.c")
+    for name in ("native", "traced", "raise"):
+        (tmp_path / name).mkdir()
+    native = subprocess.run([str(program), str(tmp_path / "native"), "1"], capture_output=True,
+                            text=True, timeout=60)
+    assert results(native.stdout) == {"setrlimit 1": "ok", "core": "untouched"}, native.stdout
+    r = traced.run(PARITY_POLICY, str(program), str(tmp_path / "traced"), "1")
+    assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
+    # a limit a core fits in stays refused (docs/security.md, class 8)
+    r = traced.run(PARITY_POLICY, str(program), str(tmp_path / "raise"), "1048576")
+    assert results(r.stdout) == {"setrlimit 1048576": "EPERM", "core": "untouched"}, r.stdout
