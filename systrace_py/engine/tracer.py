@@ -491,7 +491,7 @@ class Tracer:
             elif event:
                 self._resume(task)
             else:
-                self._resume(task, sig)  # signal-delivery-stop: deliver it as it came
+                self._on_signal(task, sig)
         except pt.PtraceError as exc:
             if exc.errno != errno.ESRCH:
                 raise
@@ -1382,17 +1382,36 @@ class Tracer:
         task.listening = False
         self._resume(task)
 
-    def _restart_interrupted(self, task: Task) -> None:
+    def _on_signal(self, task: Task, sig: int) -> None:
+        """A signal-delivery-stop: the signal is delivered as it came.
+
+        A signal the task ignores is one natively never queued at all, but for a traced task
+        the kernel queues it (for the tracer to see) and so wakes the task: a wait it was in
+        fails with EINTR (a SIGCHLD under the default disposition ending an epoll_wait, LTP
+        rt_sigtimedwait01).  Such a wait is restarted as if the signal had never come."""
+        regs = self._eintr_call(task)
+        if regs is not None and signals.ignored_by(task.tid, sig):
+            self._restart_interrupted(task, regs)
+        self._resume(task, sig)
+
+    def _eintr_call(self, task: Task) -> pt.user_regs_struct | None:
+        """The task's registers when it stopped on its way out of a call that failed with EINTR
+        from a stop or an ignored signal alone (_EINTR_ON_STOP)."""
+        regs = pt.getregs(task.tid)
+        if regs.rax != _EINTR_RETURN or regs.orig_rax not in _EINTR_ON_STOP:
+            return None
+        return regs
+
+    def _restart_interrupted(self, task: Task,
+                             regs: pt.user_regs_struct | None = None) -> None:
         """At the stop a PTRACE_INTERRUPT of ours caused: a call that failed with EINTR only
         because of it goes back to its start, as the kernel restarts the calls it may.
 
         Natively the call would have gone on waiting.  A signal the task does not block is
         pending: that signal interrupted the call too, natively as well, so its EINTR stays.
         (A relative timeout starts again: the wait may last longer than natively.)"""
-        regs = pt.getregs(task.tid)
-        if regs.rax != _EINTR_RETURN or regs.orig_rax not in _EINTR_ON_STOP:
-            return
-        if signals.unblocked_pending(task.tid):
+        regs = regs or self._eintr_call(task)
+        if regs is None or signals.unblocked_pending(task.tid):
             return
         regs.rax = regs.orig_rax
         regs.rip -= _SYSCALL_INSN_LEN

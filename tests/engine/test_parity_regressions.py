@@ -50,3 +50,15 @@ def test_a_core_limit_of_one_is_set_as_natively_and_dumps_nothing(traced, tmp_pa
     # a limit a core fits in stays refused (docs/security.md, class 8)
     r = traced.run(PARITY_POLICY, str(program), str(tmp_path / "raise"), "1048576")
     assert results(r.stdout) == {"setrlimit 1048576": "EPERM", "core": "untouched"}, r.stdout
+
+
+def test_a_wait_is_not_ended_by_a_signal_the_process_ignores(traced, build):
+    # LTP rt_sigtimedwait01: natively an ignored signal is dropped when sent; a traced task
+    # gets it queued (for the tracer), which woke its sigtimedwait with EINTR -- and a child's
+    # SIGCHLD (ignored by default) ended an epoll_wait the same way
+    program = build("progs/ignored_signal.c")
+    native = subprocess.run([str(program)], capture_output=True, text=True, timeout=120)
+    assert results(native.stdout) == {"sigtimedwait": "ok", "epoll_wait": "ok"}, native.stdout
+    r = traced.run(PARITY_POLICY, str(program))
+    assert r.returncode == 0, r.stderr
+    assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
