@@ -251,16 +251,24 @@ class Layout:
 
 _children: set[int] = set()
 _children_lock = threading.Lock()
+#: set on ^C: a run asked for after it does not start
+_stopping = threading.Event()
+
+
+class Stopped(Exception):
+    """The runner was interrupted: this test's remaining runs are not made."""
 
 
 def run_once(argv: Sequence[str], env: dict[str, str], cwd: Path, timeout: float,
              traced: bool) -> RunResult:
     """Run argv in its own session; past ``timeout`` the whole session is killed."""
     started = time.monotonic()
-    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
     with _children_lock:
+        if _stopping.is_set():
+            raise Stopped
+        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
         _children.add(proc.pid)
     try:
         out, _ = proc.communicate(timeout=timeout)
@@ -317,7 +325,7 @@ def run_test(test: Test, layout: Layout, systrace: list[str], policy: Path,
         return base
     argv = [str(binary), *test.argv[1:]]
 
-    def once(traced: bool, policy: Path = policy) -> RunResult:
+    def once(traced: bool, policy: Path = policy) -> RunResult:  # Stopped on ^C
         tmp = Path(tempfile.mkdtemp(prefix=f"{test.name}.", dir=workroot))
         tmp.chmod(0o755)  # as /tmp is searchable: tests switch to "nobody" inside it
         env = dict(os.environ)
@@ -427,26 +435,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     outcomes: dict[str, Outcome] = {}
     started = time.monotonic()
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.jobs))
     try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
-            futures = {pool.submit(run_test, t, layout, systrace, policy, opts, workroot, lift): t
-                       for t in tests}
-            for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
-                o = future.result()
-                outcomes[o.name] = o
-                if o.verdict not in ("identical",):
-                    print(f"[{done}/{len(tests)}] {o.name}: {o.verdict} "
-                          f"(native {o.native.short() if o.native else '-'}, "
-                          f"traced {o.traced.short() if o.traced else '-'})",
-                          file=sys.stderr, flush=True)
-                elif done % 50 == 0:
-                    print(f"[{done}/{len(tests)}] ...", file=sys.stderr, flush=True)
+        futures = {pool.submit(run_test, t, layout, systrace, policy, opts, workroot, lift): t
+                   for t in tests}
+        for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
+            o = future.result()
+            outcomes[o.name] = o
+            if o.verdict not in ("identical",):
+                print(f"[{done}/{len(tests)}] {o.name}: {o.verdict} "
+                      f"(native {o.native.short() if o.native else '-'}, "
+                      f"traced {o.traced.short() if o.traced else '-'})",
+                      file=sys.stderr, flush=True)
+            elif done % 50 == 0:
+                print(f"[{done}/{len(tests)}] ...", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
+        _stopping.set()  # no new run starts; the running ones are killed
         with _children_lock:
             for pid in list(_children):
                 _kill_session(pid)
         print("ltp_parity: interrupted; reporting what finished", file=sys.stderr)
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(workroot, ignore_errors=True)
 
     ordered = [outcomes[t.name] for t in tests if t.name in outcomes]
