@@ -287,8 +287,21 @@ def run_once(argv: Sequence[str], env: dict[str, str], cwd: Path, timeout: float
 
 
 def _kill_session(pid: int) -> None:
+    """Kill the session ``pid`` leads: its process group, and the processes of the session
+    that made groups of their own (LTP's fuzzy-sync tests do)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 3 and fields[3] == str(pid):  # (state, ppid, pgrp, session, ...)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry), signal.SIGKILL)
 
 
 @dataclasses.dataclass
