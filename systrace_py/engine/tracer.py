@@ -19,6 +19,7 @@ Design points (see docs/security.md and ARCHITECTURE.md for the why):
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import logging
 import os
@@ -81,12 +82,16 @@ log = logging.getLogger("systrace.engine")
 
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 #: calls the kernel fails with EINTR, instead of restarting them, when a stop interrupts them
-#: (signal(7), "Interruption of system calls and library functions by stop signals"): each
-#: has done nothing when it fails so.  A stop of ours (PTRACE_INTERRUPT, freezing the tree)
-#: must not show: such a call is restarted as if no stop had happened (LTP fcntl33)
-_EINTR_ON_STOP = frozenset(NUMBERS[name] for name in (
-    "rt_sigtimedwait", "epoll_wait", "epoll_pwait", "epoll_pwait2", "semop", "semtimedop",
-    "accept", "accept4", "recvfrom", "recvmsg", "recvmmsg", "sendto", "sendmsg"))
+#: (signal(7), "Interruption of system calls and library functions by stop signals"), each
+#: with the argument that is its timeout and whether it is a pointer (else milliseconds in
+#: a register, negative: none).  Each has done nothing when it fails so.  A stop of ours
+#: (PTRACE_INTERRUPT, freezing the tree) or a signal the task ignores must not show: such a
+#: call waiting with no timeout is restarted as if nothing had happened (LTP fcntl33,
+#: rt_sigtimedwait01).  One with a timeout keeps its EINTR: restarted, its relative timeout
+#: would start again, and a signal coming every so often would make it never end
+_EINTR_ON_STOP = {NUMBERS[name]: timeout for name, timeout in (
+    ("rt_sigtimedwait", (2, True)), ("epoll_wait", (3, False)), ("epoll_pwait", (3, False)),
+    ("epoll_pwait2", (3, True)), ("semop", None), ("semtimedop", (3, True)))}
 #: the largest RLIMIT_CORE with which the kernel writes no core at all (_no_core_limits)
 _NO_CORE_LIMIT = 1
 
@@ -103,6 +108,8 @@ def _no_core_limits() -> tuple[int, int]:
         return limit if 0 <= limit <= _NO_CORE_LIMIT else _NO_CORE_LIMIT
     soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
     return lowered(soft), lowered(hard)
+
+
 _EINTR_RETURN = -errno.EINTR & 0xFFFFFFFFFFFFFFFF
 _SYSCALL_INSN_LEN = 2  # syscall (0f 05), as the kernel rewinds for -ERESTARTNOINTR
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
@@ -1395,11 +1402,18 @@ class Tracer:
         self._resume(task, sig)
 
     def _eintr_call(self, task: Task) -> pt.user_regs_struct | None:
-        """The task's registers when it stopped on its way out of a call that failed with EINTR
-        from a stop or an ignored signal alone (_EINTR_ON_STOP)."""
+        """The task's registers when it stopped on its way out of a call with no timeout that
+        fails with EINTR from a stop or an ignored signal alone (_EINTR_ON_STOP)."""
         regs = pt.getregs(task.tid)
         if regs.rax != _EINTR_RETURN or regs.orig_rax not in _EINTR_ON_STOP:
             return None
+        timeout = _EINTR_ON_STOP[regs.orig_rax]
+        if timeout is not None:
+            index, pointer = timeout
+            value = getattr(regs, pt.ARG_REGS[index])
+            timed = value != 0 if pointer else ctypes.c_int32(value).value >= 0
+            if timed:
+                return None  # a wait with a timeout (see _EINTR_ON_STOP)
         return regs
 
     def _restart_interrupted(self, task: Task,
@@ -1408,8 +1422,7 @@ class Tracer:
         because of it goes back to its start, as the kernel restarts the calls it may.
 
         Natively the call would have gone on waiting.  A signal the task does not block is
-        pending: that signal interrupted the call too, natively as well, so its EINTR stays.
-        (A relative timeout starts again: the wait may last longer than natively.)"""
+        pending: that signal interrupted the call too, natively as well, so its EINTR stays."""
         regs = regs or self._eintr_call(task)
         if regs is None or signals.unblocked_pending(task.tid):
             return
