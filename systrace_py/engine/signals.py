@@ -215,3 +215,45 @@ def _int_or_none(text: str | bytes) -> int | None:
     if not text.isascii() or not text.isdigit():
         return None
     return int(text)
+
+
+#: signals whose default disposition is to ignore them (the kernel's SIG_KERNEL_IGNORE_MASK
+#: but SIGCONT: it ends a stop, and the stop, not the signal, is what interrupted a wait)
+_IGNORED_BY_DEFAULT = frozenset({signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH})
+
+
+def _signal_masks(tid: int) -> dict[str, int] | None:
+    """The signal masks of /proc/TID/status (pending, blocked, ignored, caught), or None."""
+    try:
+        status = Path(f"/proc/{tid}/status").read_text()
+    except OSError:
+        return None
+    masks: dict[str, int] = {}
+    for line in status.splitlines():
+        key, _, value = line.partition(":")
+        if key in ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt"):
+            masks[key] = int(value, 16)
+    return masks if len(masks) == 5 else None
+
+
+def unblocked_pending(tid: int) -> bool:
+    """Whether a signal the task does not block is pending for it or its process (True when
+    that cannot be read: the caller then assumes a signal)."""
+    masks = _signal_masks(tid)
+    if masks is None:
+        return True
+    return bool((masks["SigPnd"] | masks["ShdPnd"]) & ~masks["SigBlk"])
+
+
+def ignored_by(tid: int, sig: int) -> bool:
+    """Whether the task's process ignores ``sig`` (SIG_IGN, or the default disposition of a
+    signal ignored by default) and does not block it: natively such a signal is dropped
+    when sent, and wakes nothing (False when that cannot be read)."""
+    masks = _signal_masks(tid)
+    if masks is None or not 0 < sig <= 64 or sig == signal.SIGCONT:
+        return False
+    bit = 1 << (sig - 1)
+    if masks["SigBlk"] & bit:
+        return False
+    return bool(masks["SigIgn"] & bit) or (sig in _IGNORED_BY_DEFAULT
+                                           and not masks["SigCgt"] & bit)

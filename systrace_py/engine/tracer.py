@@ -21,6 +21,7 @@ Design points (see docs/security.md and ARCHITECTURE.md for the why):
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import errno
 import heapq
@@ -87,6 +88,37 @@ from systrace_py.syscalls import NAMES, NUMBERS, Guard, Treat, treated
 from systrace_py.views import clone_refusal, mount_kind, namespace_refusal
 
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
+#: calls the kernel fails with EINTR, instead of restarting them, when a stop interrupts them
+#: (signal(7), "Interruption of system calls and library functions by stop signals"), each
+#: with the argument that is its timeout and whether it is a pointer (else milliseconds in
+#: a register, negative: none).  Each has done nothing when it fails so.  A stop of ours
+#: (PTRACE_INTERRUPT, freezing the tree) or a signal the task ignores must not show: such a
+#: call waiting with no timeout is restarted as if nothing had happened (LTP fcntl33,
+#: rt_sigtimedwait01).  One with a timeout keeps its EINTR: restarted, its relative timeout
+#: would start again, and a signal coming every so often would make it never end
+_EINTR_ON_STOP = {NUMBERS[name]: timeout for name, timeout in (
+    ("rt_sigtimedwait", (2, True)), ("epoll_wait", (3, False)), ("epoll_pwait", (3, False)),
+    ("epoll_pwait2", (3, True)), ("semop", None), ("semtimedop", (3, True)))}
+#: the largest RLIMIT_CORE with which the kernel writes no core at all (_no_core_limits)
+_NO_CORE_LIMIT = 1
+
+
+def _no_core_limits() -> tuple[int, int]:
+    """RLIMIT_CORE for a traced program: its limits lowered to at most 1, so it dumps no core.
+
+    Below a page the kernel begins no ELF core file (nor unlinks one in its way); a soft limit
+    of 1 also tells it not to pipe one to a core_pattern helper (0 does not: the system's
+    helper gets it, as natively).  The hard limit is 1, not 0: LTP's tst_no_corefile, and
+    programs like it, set (1, 1), which a hard limit of 0 would refuse without
+    CAP_SYS_RESOURCE.  The stop guard of setrlimit refuses any limit above 1."""
+    def lowered(limit: int) -> int:
+        return limit if 0 <= limit <= _NO_CORE_LIMIT else _NO_CORE_LIMIT
+    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    return lowered(soft), lowered(hard)
+
+
+_EINTR_RETURN = -errno.EINTR & 0xFFFFFFFFFFFFFFFF
+_SYSCALL_INSN_LEN = 2  # syscall (0f 05), as the kernel rewinds for -ERESTARTNOINTR
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
 #: the wait status of a PTRACE_EVENT_SECCOMP stop: stopped (0x7f), SIGTRAP, event 7
 _SECCOMP_STOP = 0x7F | (signal.SIGTRAP << 8) | (7 << 16)
@@ -196,7 +228,7 @@ class Tracer:
                 if spec.cwd:
                     os.chdir(spec.cwd)
                 # the kernel writes core files outside every policy: traced programs dump none
-                resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+                resource.setrlimit(resource.RLIMIT_CORE, _no_core_limits())
                 if spec.gid is not None:
                     os.setgroups(spec.groups or [spec.gid])
                     os.setgid(spec.gid)
@@ -595,6 +627,7 @@ class Tracer:
         if task is None:
             self._early[pid] = status  # a child whose parent's event has not come yet
             return
+        listened = task.state is TaskState.LISTENING
         task.to(TaskEvent.REPORTED)
         sig = os.WSTOPSIG(status)
         event = status >> 16
@@ -608,11 +641,11 @@ class Tracer:
             elif event == pt.PTRACE_EVENT_EXEC:
                 self._on_exec(task)
             elif event == pt.PTRACE_EVENT_STOP:
-                self._on_stop_event(task, sig)
+                self._on_stop_event(task, sig, listened)
             elif event:
                 self._resume(task)
             else:
-                self._resume(task, sig)  # signal-delivery-stop: deliver it as it came
+                self._on_signal(task, sig)
         except pt.PtraceError as exc:
             if exc.errno != errno.ESRCH:
                 raise
@@ -857,8 +890,8 @@ class Tracer:
             if signals.aims_at_tracer(signals.int32(target), call.tid):
                 return errno.EPERM, "a signal to the tracer"
             return None
-        # setrlimit / prlimit64 of RLIMIT_CORE: only lowering to nothing; the kernel writes core
-        # files outside every policy, so traced programs dump none (the hard limit is 0)
+        # setrlimit / prlimit64 of RLIMIT_CORE: only to limits that dump nothing (at most 1,
+        # see _no_core_limits); the kernel writes core files outside every policy
         assert guard.check == "rlimit_core", guard.check
         pointer = target
         if call.memory is None or pointer == 0:
@@ -869,7 +902,7 @@ class Tracer:
             return exc.errno or errno.EFAULT, "rlimit unreadable"
         if current > maximum:
             return None  # the kernel refuses it (EINVAL)
-        if (current or maximum) and _has_capability(call.tid, CAP_SYS_RESOURCE):
+        if maximum > _NO_CORE_LIMIT and _has_capability(call.tid, CAP_SYS_RESOURCE):
             # (without the capability the kernel refuses a hard limit above 0 by itself)
             return errno.EPERM, "core dumps are off for traced programs"
         return None
@@ -1508,7 +1541,9 @@ class Tracer:
             return parent.clone3_flags if parent.clone3_flags is not None else _U64
         return 0
 
-    def _on_stop_event(self, task: Task, sig: int) -> None:
+    def _on_stop_event(self, task: Task, sig: int, listened: bool) -> None:
+        """A PTRACE_EVENT_STOP.  ``listened``: the task was in group-stop (PTRACE_LISTEN)
+        before it, so this stop is the group-stop's end, not an interrupt of ours."""
         if task.state is TaskState.ATTACHING:
             task.to(TaskEvent.STARTED)  # the attach stop of an auto-attached child
             self._resume(task)
@@ -1517,7 +1552,50 @@ class Tracer:
             task.to(TaskEvent.LISTENED)
             pt.listen(task.tid)  # group-stop: stay stopped, let the real parent see it
             return
+        if sig == signal.SIGTRAP and not listened:
+            self._restart_interrupted(task)  # our PTRACE_INTERRUPT, not a group-stop's end
         self._resume(task)
+
+    def _on_signal(self, task: Task, sig: int) -> None:
+        """A signal-delivery-stop: the signal is delivered as it came.
+
+        A signal the task ignores is one natively never queued at all, but for a traced task
+        the kernel queues it (for the tracer to see) and so wakes the task: a wait it was in
+        fails with EINTR (a SIGCHLD under the default disposition ending an epoll_wait, LTP
+        rt_sigtimedwait01).  Such a wait is restarted as if the signal had never come."""
+        regs = self._eintr_call(task)
+        if regs is not None and signals.ignored_by(task.tid, sig):
+            self._restart_interrupted(task, regs)
+        self._resume(task, sig)
+
+    def _eintr_call(self, task: Task) -> pt.user_regs_struct | None:
+        """The task's registers when it stopped on its way out of a call with no timeout that
+        fails with EINTR from a stop or an ignored signal alone (_EINTR_ON_STOP)."""
+        regs = pt.getregs(task.tid)
+        if regs.rax != _EINTR_RETURN or regs.orig_rax not in _EINTR_ON_STOP:
+            return None
+        timeout = _EINTR_ON_STOP[regs.orig_rax]
+        if timeout is not None:
+            index, pointer = timeout
+            value = getattr(regs, pt.ARG_REGS[index])
+            timed = value != 0 if pointer else ctypes.c_int32(value).value >= 0
+            if timed:
+                return None  # a wait with a timeout (see _EINTR_ON_STOP)
+        return regs
+
+    def _restart_interrupted(self, task: Task,
+                             regs: pt.user_regs_struct | None = None) -> None:
+        """At the stop a PTRACE_INTERRUPT of ours caused: a call that failed with EINTR only
+        because of it goes back to its start, as the kernel restarts the calls it may.
+
+        Natively the call would have gone on waiting.  A signal the task does not block is
+        pending: that signal interrupted the call too, natively as well, so its EINTR stays."""
+        regs = regs or self._eintr_call(task)
+        if regs is None or signals.unblocked_pending(task.tid):
+            return
+        regs.rax = regs.orig_rax
+        regs.rip -= _SYSCALL_INSN_LEN
+        pt.setregs(task.tid, regs)
 
     # --- exec ---------------------------------------------------------------------------------
     def _on_exec(self, task: Task) -> None:

@@ -1,0 +1,154 @@
+"""The LTP parity runner's pure parts (bench/ltp_parity.py): reading LTP's results, comparing
+two runs, reading a runtest file, and its policy.  LTP itself is not needed: the outputs below
+are the two libraries' real formats, so a change to the runner that misreads them fails here
+rather than quietly turning every difference into "identical"."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from systrace_py.policy.files import loads_policy
+from systrace_py.policy.model import Action, CallFacts, PathArg
+
+RUNNER = Path(__file__).resolve().parents[2] / "bench" / "ltp_parity.py"
+
+
+def _load_runner():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("ltp_parity", RUNNER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["ltp_parity"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+lp = _load_runner()
+
+NEW_LIB = """\
+tst_tmpdir.c:316: TINFO: Using /tmp/LTP_accGX1 as tmpdir (ext2/ext3/ext4 filesystem)
+tst_test.c:2048: TINFO: LTP version: 20260529
+access02.c:60: TPASS: access(file_f, F_OK) as root passed
+access02.c:60: TFAIL: access(symlink_f, F_OK) as nobody failed: EACCES (13)
+access02.c:60: TPASS: access(file_r, R_OK) as root passed
+
+Summary:
+passed   12
+failed   4
+broken   0
+skipped  1
+warnings 2
+"""
+
+OLD_LIB = """\
+fcntl01     1  TPASS  :  Test F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL succeeded
+fcntl01     2  TFAIL  :  fcntl01.c:88: F_DUPFD failed
+fcntl01     3  TCONF  :  fcntl01.c:90: not supported
+fcntl01     4  TBROK  :  fcntl01.c:91: cleanup
+fcntl01     5  TPASS  :  again
+fcntl01     6  TINFO  :  not a result
+"""
+
+
+def test_the_new_librarys_summary_block_is_read() -> None:
+    summary = lp.parse_summary(NEW_LIB)
+    assert summary.counts() == (12, 4, 0, 1, 2)
+    assert summary.source == "summary"
+
+
+def test_the_summary_block_wins_over_the_result_lines() -> None:
+    # three result lines, but the library counted twelve passes (children report too)
+    assert lp.parse_summary(NEW_LIB).passed == 12
+
+
+def test_the_old_librarys_result_lines_are_counted() -> None:
+    summary = lp.parse_summary(OLD_LIB)
+    assert summary.counts() == (2, 1, 1, 1, 0)
+    assert summary.source == "lines"
+
+
+def test_new_library_lines_without_a_summary_are_counted() -> None:
+    # a test killed before its summary: what it printed still counts
+    text = "foo.c:1: TPASS: a\nfoo.c:2: TBROK: b\ntst_test.c:3: TWARN: c\nfoo.c:4: TINFO: d\n"
+    assert lp.parse_summary(text).counts() == (1, 0, 1, 0, 1)
+
+
+def test_output_without_results_is_none() -> None:
+    summary = lp.parse_summary("Segmentation fault\n")
+    assert summary.counts() == (0, 0, 0, 0, 0)
+    assert summary.source == "none"
+
+
+def test_a_summary_at_the_very_start_is_read() -> None:
+    assert lp.parse_summary("Summary:\npassed   3\nfailed   0\n").passed == 3
+
+
+@given(st.tuples(*(st.integers(0, 10_000) for _ in range(5))),
+       st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
+def test_any_summary_is_read_back_whatever_came_before(counts: tuple[int, ...],
+                                                       noise: str) -> None:
+    block = "\nSummary:\n" + "".join(
+        f"{key:<8} {value}\n" for key, value in zip(lp._SUMMARY_KEYS, counts, strict=True))
+    assert lp.parse_summary(noise.replace("Summary:", "") + block).counts() == counts
+
+
+def _result(status: int, counts: tuple[int, int, int, int, int]) -> object:
+    return lp.RunResult(status, lp.Summary(*counts, source="summary"), 0.1)
+
+
+def test_runs_are_the_same_only_with_the_same_status_and_counts() -> None:
+    base = _result(0, (3, 0, 0, 0, 0))
+    assert lp.same(base, _result(0, (3, 0, 0, 0, 0)))
+    assert not lp.same(base, _result(1, (3, 0, 0, 0, 0)))       # exit status
+    assert not lp.same(base, _result(0, (2, 1, 0, 0, 0)))       # a pass became a failure
+    assert not lp.same(base, _result(0, (3, 0, 0, 1, 0)))       # a skip more (a refusal)
+    assert not lp.same(base, _result(lp.TIMEOUT, (3, 0, 0, 0, 0)))
+
+
+def test_systraces_refusal_count_is_read() -> None:
+    text = "foo.c:1: TPASS: a\nsystrace: refused 5 calls (-v or --log to see them)\n"
+    assert lp.refused_calls(text) == 5
+    assert lp.refused_calls("systrace: refused 1 call (-v ...)\n") == 1
+    assert lp.refused_calls(NEW_LIB) == 0
+    assert lp.interesting_lines(text) == ["systrace: refused 5 calls (-v or --log to see them)"]
+
+
+def test_the_runtest_file_is_read() -> None:
+    text = ("#DESCRIPTION:Kernel system calls\nabort01 abort01\n\n"
+            "fcntl34_64 fcntl34_64\nmmap001 mmap001 -m 1  # a comment\n")
+    tests = lp.parse_runtest(text)
+    assert [t.name for t in tests] == ["abort01", "fcntl34_64", "mmap001"]
+    assert tests[2].argv == ("mmap001", "-m", "1")
+    assert [t.name for t in lp.select(tests, ["fcntl*", "abort01"])] == ["abort01", "fcntl34_64"]
+    assert lp.select(tests, []) == tests
+
+
+@pytest.mark.parametrize(("path", "refused"), [
+    (f"{lp.DENIED_DIR}/x", True),
+    (f"{lp.DENIED_DIR}/a/b", True),
+    ("/tmp/LTP_abc/file", False),
+    ("/etc/passwd", False),
+])
+def test_the_policy_permits_everything_but_its_one_directory(path: str, refused: bool) -> None:
+    policy = loads_policy(lp.POLICY, "ltp-parity.toml")
+    assert policy.main.default is Action.PERMIT
+    for call in ("openat", "unlink"):
+        decision = policy.main.decide(CallFacts(call, (PathArg("path", path),)))
+        assert (decision.action is Action.NEVER) is refused, (call, path)
+
+
+def test_the_lifting_policy_permits_the_unsafe_calls_and_keeps_the_rule() -> None:
+    from systrace_py.policy.aliases import UNSAFE_CALLS
+
+    policy = loads_policy(lp.lifting_policy(sorted(UNSAFE_CALLS)), "lift.toml")
+    assert policy.main.decide(CallFacts("setns")).action is Action.PERMIT
+    assert policy.main.decide(CallFacts("perf_event_open")).action is Action.PERMIT
+    denied = CallFacts("openat", (PathArg("path", f"{lp.DENIED_DIR}/x"),))
+    assert policy.main.decide(denied).action is Action.NEVER
+    # and without the lifting rule the engine's refusal stands (the default does not lift)
+    assert loads_policy(lp.POLICY).main.decide(CallFacts("setns")).action is not Action.PERMIT

@@ -1,0 +1,96 @@
+/* Waits that a signal the process ignores must not end: natively such a signal is dropped
+ * when sent; a traced process gets it queued (for the tracer to see), which wakes it.
+ *
+ *   ignored_signal
+ *
+ * "sigtimedwait": SIGUSR2 is SIG_IGN; a child sends SIGUSR2 while the parent waits for
+ * SIGUSR1, then SIGUSR1.  "epoll_wait": a child exits (SIGCHLD, ignored by default) while the
+ * parent waits on a pipe its grandchild writes to afterwards.  Prints "KIND -> ok" or the
+ * errno name the wait failed with. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* wait until PID sits in system call NR (read from /proc/PID/syscall) */
+static void until_in(pid_t pid, long nr)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+    for (int i = 0; i < 100000; i++) {
+        int fd = open(path, O_RDONLY);
+        ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+        if (fd >= 0)
+            close(fd);
+        if (n > 0) {
+            buf[n] = 0;
+            if (strtol(buf, NULL, 10) == nr)
+                break;
+        }
+        usleep(1000);
+    }
+    usleep(20000);
+}
+
+static void report(const char *kind, int ok, int err)
+{
+    printf("%s -> %s\n", kind, ok ? "ok" : strerrorname_np(err));
+    fflush(stdout);
+}
+
+int main(void)
+{
+    pid_t me = getpid();
+
+    /* an ignored signal during sigtimedwait */
+    signal(SIGUSR2, SIG_IGN);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        until_in(me, SYS_rt_sigtimedwait);
+        kill(me, SIGUSR2);
+        usleep(50000);
+        kill(me, SIGUSR1);
+        _exit(0);
+    }
+    int got = sigtimedwait(&set, NULL, NULL); /* (with a timeout, EINTR stays: tracer.py) */
+    report("sigtimedwait", got == SIGUSR1, errno);
+    waitpid(pid, NULL, 0);
+
+    /* a child's exit (SIGCHLD, default: ignored) during epoll_wait */
+    int p[2];
+    if (pipe(p) != 0)
+        return 2;
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN};
+    epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+    pid = fork();
+    if (pid == 0) {
+        until_in(me, SYS_epoll_wait);
+        pid_t child = getpid();
+        if (fork() == 0) {
+            while (getppid() == child) /* until the child has exited */
+                usleep(1000);
+            usleep(50000);
+            _exit(write(p[1], "x", 1) == 1 ? 0 : 1);
+        }
+        _exit(0);
+    }
+    close(p[1]);
+    struct epoll_event out;
+    got = epoll_wait(ep, &out, 1, -1);
+    report("epoll_wait", got == 1, errno);
+    waitpid(pid, NULL, 0);
+    return 0;
+}
