@@ -406,6 +406,24 @@ static int poke(pid_t tid, long offset, long value) {
     return (int)syscall(SYS_ptrace, PT_POKEUSER, tid, offset, value);
 }
 
+/* The task's current directory (dirfd AT_FDCWD) or the directory of its descriptor dirfd, by
+ * its /proc name, into out (MAX_RAW + 1 bytes at least): its length, or -1 when Python must
+ * tell (a bad descriptor, not an absolute name, too long, a removed directory). */
+static ssize_t start_dir(pid_t tid, int dirfd, char *out) {
+    char link[64];
+    if (dirfd == AT_FDCWD_)
+        snprintf(link, sizeof link, "/proc/%d/cwd", (int)tid);
+    else if (dirfd >= 0)
+        snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)tid, dirfd);
+    else
+        return -1;
+    ssize_t n = readlink(link, out, MAX_RAW);
+    if (n <= 0 || n >= MAX_RAW || out[0] != '/') return -1;
+    out[n] = 0;
+    if (has_suffix(out, (size_t)n, " (deleted)")) return -1;
+    return n;
+}
+
 static int climbs(const char *raw) {
     for (const char *p = raw; (p = strstr(p, "..")) != NULL; p += 2)
         if ((p == raw || p[-1] == '/') && (p[2] == 0 || p[2] == '/')) return 1;
@@ -487,17 +505,8 @@ static int decide(const Arm *a, int *why) {
     if (rlen == 0) {
         /* AT_EMPTY_PATH: the descriptor's own file, by its /proc name (paths.py descriptor) */
         if (!v->empty_fd) return 0;  /* ENOENT: Python's */
-        char link[64];
-        if (dirfd == AT_FDCWD_)
-            snprintf(link, sizeof link, "/proc/%d/cwd", (int)tid);
-        else if (dirfd >= 0)
-            snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)tid, dirfd);
-        else
-            return 0;
-        ssize_t n = readlink(link, path, MAX_RAW);
-        if (n <= 0 || n >= MAX_RAW || path[0] != '/') return 0;
-        path[n] = 0;
-        if (has_suffix(path, (size_t)n, " (deleted)") || strstr(path, "/proc")) return 0;
+        ssize_t n = start_dir(tid, dirfd, path);
+        if (n < 0 || strstr(path, "/proc")) return 0;
         for (ssize_t i = 0; i < n; i++)
             if ((unsigned char)path[i] >= 0x80) return 0;
         len = (size_t)n;
@@ -514,17 +523,8 @@ static int decide(const Arm *a, int *why) {
     if (raw[0] == '/') {
         memcpy(candidate, raw, (size_t)rlen + 1);
     } else {
-        char link[64];
-        if (dirfd == AT_FDCWD_)
-            snprintf(link, sizeof link, "/proc/%d/cwd", (int)tid);
-        else if (dirfd >= 0)
-            snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)tid, dirfd);
-        else
-            return 0;
-        ssize_t blen = readlink(link, candidate, MAX_RAW);
-        if (blen <= 0 || blen >= MAX_RAW || candidate[0] != '/') return 0;
-        candidate[blen] = 0;
-        if (has_suffix(candidate, (size_t)blen, " (deleted)")) return 0;
+        ssize_t blen = start_dir(tid, dirfd, candidate);
+        if (blen < 0) return 0;
         while (blen > 0 && candidate[blen - 1] == '/') blen--;  /* _join: rstrip("/") */
         candidate[blen++] = '/';
         memcpy(candidate + blen, raw, (size_t)rlen + 1);

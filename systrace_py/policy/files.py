@@ -50,12 +50,10 @@ from systrace_py.policy.inject import (
     InjectError,
     Injection,
     calls_of,
-    duration_text,
     parse_duration,
     parse_signal,
     parse_when,
     retval_problem,
-    signal_name,
 )
 from systrace_py.policy.model import (
     DECIDING,
@@ -1142,22 +1140,7 @@ def rule_data(rule: Rule) -> dict[str, object]:
 
 def _inject_data(injection: Injection) -> dict[str, object]:
     """An inject rule's keys, as a file writes them."""
-    out: dict[str, object] = {}
-    if injection.errno is not None:
-        out["errno"] = _errno_name(injection.errno)
-    if injection.retval is not None:
-        out["retval"] = injection.retval
-    if injection.signal is not None:
-        out["signal"] = signal_name(injection.signal)
-    if injection.delay:
-        out["delay"] = duration_text(injection.delay)
-    if injection.delay_exit:
-        out["delay_exit"] = duration_text(injection.delay_exit)
-    if injection.when != ALWAYS:
-        out["when"] = str(injection.when)
-    if injection.scope != "process":
-        out["when_scope"] = injection.scope
-    return out
+    return injection.describe()
 
 
 class _Inline(dict[str, object]):

@@ -209,10 +209,10 @@ class Injection:
         return self.retval
 
     def describe(self) -> dict[str, object]:
-        """As the log and the prompt show it."""
+        """As the log and the prompt show it, and as a policy file writes it (its keys)."""
         out: dict[str, object] = {}
         if self.errno is not None:
-            out["errno"] = errno_module.errorcode.get(self.errno, str(self.errno))
+            out["errno"] = errno_module.errorcode.get(self.errno, self.errno)
         if self.retval is not None:
             out["retval"] = self.retval
         if self.signal is not None:
