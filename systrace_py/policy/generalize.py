@@ -299,7 +299,7 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
     * a temporary file's life (``Evidence.TEMPORARY``): a generator's prefix with any run,
       any run of such a shape after a separator or a change of alphabet
       (``RECORDxqzjkwpa.tmp``, pip's files), one of letters and digits after a prefix of up to
-      3 characters (``t8e1Ujj``), a number before a dotted suffix, a name that
+      3 characters (``t8e1Ujj``; of mkstemp's 6, cases mixed inside it too: ``tseoIkr``), a number before a dotted suffix, a name that
       is only a number, and a name that is only a random run: of letters and digits, or
       anything of the shape in a temporary directory (``in_tmpdir``: Python probes it with 8
       random characters).
@@ -341,7 +341,12 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
             if separated or (len(head) >= 2 and head[-1] not in alphabet
                              and not head[-2].islower()):  # "RECORD", not "Amsterdam"
                 return escape(head) + "*" + escape(tail)
-            if head and len(head) <= 3 and _digits_and_letters(run):  # "t8e1Ujj"
+            if head and len(head) <= 3 and (_digits_and_letters(run) or (
+                    length == 6 and head.islower() and any(c.isupper() for c in run[1:])
+                    and any(c.islower() for c in run))):
+                # "t8e1Ujj"; and "tseoIkr" (git's symlink probe, mkstemp's "tXXXXXX"): cases
+                # mixed inside the run after a lowercase prefix, as words do not mix them
+                # ("tinypkg", "Makefile", "BajaNorte", "DWARFLinker" stay)
                 return escape(head) + "*" + escape(tail)
             if not head and (_digits_and_letters(run) or in_tmpdir):
                 return "*" + escape(tail)
