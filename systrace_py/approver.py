@@ -73,6 +73,9 @@ ANSWER_WORDS = tuple(word for word in VERBS if word != "help")
 Respond = Callable[[Answer], None]
 
 
+#: How long the end of a run waits for the messages still queued to reach the approver.
+FLUSH_SECONDS = 5.0
+
 class ApproverError(Exception):
     """``--ask-via`` cannot be used as given (a bad form, a command that does not start, a
     socket path that cannot be listened on): said before the command starts."""
@@ -470,7 +473,9 @@ class ApproverAsker:
         self._answers = 0
         self._out: queue.Queue[bytes | None] = queue.Queue()
         self._out.put(_line(hello))
-        threading.Thread(target=self._write, name="systrace-approver-out", daemon=True).start()
+        self._writer = threading.Thread(target=self._write, name="systrace-approver-out",
+                                        daemon=True)
+        self._writer.start()
         threading.Thread(target=self._read, name="systrace-approver-in", daemon=True).start()
 
     # --- the Asker protocol -------------------------------------------------------------------
@@ -522,6 +527,9 @@ class ApproverAsker:
         for waiting in left:
             self._refuse(waiting)
         self._out.put(None)
+        # nothing lost: what was queued (the last process events, settled asks) is written
+        # before the channel closes -- within FLUSH_SECONDS, for an approver that stopped reading
+        self._writer.join(FLUSH_SECONDS)
         self.channel.close()
 
     # --- answers ------------------------------------------------------------------------------

@@ -334,7 +334,7 @@ def test_process_events_when_the_approver_asks_for_them(tmp_path, probe):
     assert code == 0, err
     assert "two" in out
     # the second probe, started after the answer: made, executed, ended
-    assert any(event in ("fork", "clone", "vfork") for event, _ in seen)
+    assert any(event in ("fork", "clone", "vfork") for event, _ in seen), seen
     assert ("exec", str(probe)) in seen and ("exit", str(probe)) in seen
 
 
