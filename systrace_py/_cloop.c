@@ -49,6 +49,10 @@
 #define MAX_RANGES 64         /* shared mappings, over every armed task (engine/cloop.py) */
 #define MAX_ARMS 64           /* armed tasks (engine/cloop.py) */
 #define MAX_RAW 1000          /* longer paths: Python (PATH_MAX and long-name handling) */
+/* variants learned per call: a program choosing a new flags value at every call (open ignores
+ * unknown flag bits) must not grow the plan -- memory, and a scan at each stop -- without
+ * bound; past this, a call of an unknown variant is Python's, as in the pure-Python loop */
+#define MAX_VARIANTS 64
 #define PT_GETREGS 12
 #define PT_SETREGS 13
 #define NR_OPENAT2 437
@@ -212,6 +216,8 @@ static PyObject *Plan_add_variant(PlanObject *self, PyObject *args) {
         return NULL;
     }
     Shape *s = self->shapes[nr];
+    key = (uint32_t)key;  /* the kernel reads an int: a key is its low 32 bits (decide) */
+    if (s->n >= MAX_VARIANTS) Py_RETURN_NONE;
     for (Py_ssize_t i = 0; i < s->n; i++)
         if (s->variants[i].key == key) Py_RETURN_NONE;
     if (s->n == s->cap) {
@@ -242,9 +248,18 @@ static PyObject *Plan_add_variant(PlanObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* variants(nr): how many variants of the call the plan holds (tests: the bound) */
+static PyObject *Plan_variants(PlanObject *self, PyObject *args) {
+    int nr;
+    if (!PyArg_ParseTuple(args, "i", &nr)) return NULL;
+    if (nr < 0 || nr >= MAX_NR || !self->shapes[nr]) return PyLong_FromLong(0);
+    return PyLong_FromSsize_t(self->shapes[nr]->n);
+}
+
 static PyMethodDef Plan_methods[] = {
     {"add_call", (PyCFunction)Plan_add_call, METH_VARARGS, "Register a call the loop may decide."},
     {"add_variant", (PyCFunction)Plan_add_variant, METH_VARARGS, "Register one variant of a call."},
+    {"variants", (PyCFunction)Plan_variants, METH_VARARGS, "How many variants of a call are held."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -481,11 +496,15 @@ static int decide(const Arm *a, int *why) {
     if (info.nr >= MAX_NR || !plan->shapes[info.nr]) return 0;
     Shape *s = plan->shapes[info.nr];
     if (a->slot && s->freeze) return 0;  /* the others must be stopped: Python's */
-    uint64_t key = s->key_arg >= 0 ? info.args[s->key_arg] : 0;
+    /* (every key argument is a flags int: the kernel ignores the register's high half) */
+    uint64_t key = s->key_arg >= 0 ? (uint32_t)info.args[s->key_arg] : 0;
     Variant *v = NULL;
     for (Py_ssize_t i = 0; i < s->n; i++)
         if (s->variants[i].key == key) { v = &s->variants[i]; break; }
-    if (!v) { *why = WHY_VARIANT; return 0; }
+    if (!v) {
+        *why = s->n < MAX_VARIANTS ? WHY_VARIANT : WHY_PYTHON;  /* (full: not learned) */
+        return 0;
+    }
     if (v->python) return 0;
 
     char raw[MAX_RAW + 1];
@@ -670,5 +689,6 @@ PyMODINIT_FUNC PyInit__cloop(void) {
     PyModule_AddIntConstant(m, "WHY_OTHER", WHY_OTHER);
     PyModule_AddIntConstant(m, "WHY_PYTHON", WHY_PYTHON);
     PyModule_AddIntConstant(m, "WHY_VARIANT", WHY_VARIANT);
+    PyModule_AddIntConstant(m, "MAX_VARIANTS", MAX_VARIANTS);
     return m;
 }
