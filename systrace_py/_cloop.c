@@ -58,6 +58,7 @@
 #define NR_OPENAT2 437
 #define OPEN_HOW_SIZE 24
 #define PATH1 32  /* enforce.py: the first path in a scratch slot, after the open_how */
+#define EMPTY1 24 /* scratch.EMPTY: an empty path "" (never an open's) */
 /* struct user_regs_struct, in words (x86_64) */
 enum { R_R10 = 7, R_R9 = 8, R_R8 = 9, R_RAX = 10, R_RDX = 12, R_RSI = 13, R_RDI = 14,
        R_ORIG_RAX = 15, R_WORDS = 27 };
@@ -68,6 +69,8 @@ enum { WHY_OTHER = 0, WHY_PYTHON = 1, WHY_VARIANT = 2 };
 /* entry kinds and actions, as engine/cloop.py exports them */
 enum { K_EXACT = 0, K_TREE = 1, K_MAYBE = 2 };
 enum { A_PERMIT = 0, A_NEVER = 1, A_PYTHON = 2 };
+/* what an empty path is, as engine/cloop.py exports it (cloop.variant's empty_fd) */
+enum { E_NONE = 0, E_PATH = 1, E_PERMIT = 2 };
 
 struct pt_info {
     uint8_t op;
@@ -101,7 +104,9 @@ typedef struct {
     int python;  /* decided by Python always */
     uint64_t how_flags;  /* an open's flags as held (enforce.open_how_flags) */
     int follow;
-    int empty_fd;  /* an empty path means the descriptor's file (AT_EMPTY_PATH) */
+    int empty_fd;  /* an empty path: E_NONE (ENOENT, or Python decides), E_PATH (the
+                    * descriptor's file, decided by its name), E_PERMIT (the descriptor call
+                    * it stands for, which the table permits: glibc's fstat) */
     int walks;     /* may decide lookups through symlinks or ".." (cloop.walks_freely) */
     Py_ssize_t n;
     Check *checks;
@@ -208,7 +213,7 @@ static PyObject *Plan_add_variant(PlanObject *self, PyObject *args) {
     int nr, follow, empty_fd, walks;
     unsigned long long key, how_flags;
     PyObject *checks;
-    if (!PyArg_ParseTuple(args, "iKpppKO", &nr, &key, &follow, &empty_fd, &walks, &how_flags,
+    if (!PyArg_ParseTuple(args, "iKpipKO", &nr, &key, &follow, &empty_fd, &walks, &how_flags,
                           &checks))
         return NULL;
     if (nr < 0 || nr >= MAX_NR || !self->shapes[nr]) {
@@ -483,6 +488,14 @@ static int hold(const Arm *a, const Shape *s, const Variant *v, const struct pt_
     return 1;
 }
 
+/* An empty path "" pointed at a copy in the task's scratch slot (Holder._empty_path): 1 held,
+ * 0 nothing changed (Python does it), -1 an error. */
+static int hold_empty(const Arm *a, const Shape *s) {
+    if (pwrite(a->mem_fd, "", 1, (off_t)(a->slot + EMPTY1)) != 1) return 0;
+    if (poke(a->tid, ARG_REG[s->path_arg] * 8, (long)(a->slot + EMPTY1)) < 0) return -1;
+    return 1;
+}
+
 /* 1: handled (the task runs again), 0: hand it to Python (*why says how), -1: an error */
 static int decide(const Arm *a, int *why) {
     PlanObject *plan = a->plan;
@@ -522,14 +535,17 @@ static int decide(const Arm *a, int *why) {
     int missing = 0;  /* the last name is not there (paths.py _fast_missing) */
     int direct = 0;   /* reached through no symlink (Resolved.direct) */
     if (rlen == 0) {
-        /* AT_EMPTY_PATH: the descriptor's own file, by its /proc name (paths.py descriptor) */
-        if (!v->empty_fd) return 0;  /* ENOENT: Python's */
+        /* AT_EMPTY_PATH: the descriptor call it stands for (decode.policy_name), permitted
+         * by the table; held below */
+        if (v->empty_fd == E_PERMIT) { len = 0; path[0] = 0; goto permit; }
+        /* ... or the descriptor's own file, by its /proc name (paths.py descriptor) */
+        if (v->empty_fd != E_PATH) return 0;  /* ENOENT, a descriptor call refused: Python's */
         ssize_t n = start_dir(tid, dirfd, path);
         if (n < 0 || strstr(path, "/proc")) return 0;
         for (ssize_t i = 0; i < n; i++)
             if ((unsigned char)path[i] >= 0x80) return 0;
         len = (size_t)n;
-        goto decide;  /* (a descriptor's file: no string to hold) */
+        goto decide;  /* (its "" held below) */
     }
     /* a trailing slash: Python's (the kernel then follows the last name, and wants a
      * directory).  A last "." or ".." the call does not follow is decided on the name it
@@ -584,8 +600,12 @@ decide:
         refused_total++;
         return 1;
     }
-    if (a->slot && rlen > 0) {
-        int held = hold(a, s, v, &info, raw, (size_t)rlen, path, len, direct);
+permit:
+    if (a->slot) {
+        /* an empty path is held too (enforce.Holder._empty_path): a sibling writing a path
+         * into it after the check would have the kernel look that path up */
+        int held = rlen > 0 ? hold(a, s, v, &info, raw, (size_t)rlen, path, len, direct)
+                            : hold_empty(a, s);
         if (held == 0) return 0;
         if (held < 0) return errno == ESRCH ? 1 : -1;
     }

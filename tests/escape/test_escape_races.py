@@ -416,3 +416,13 @@ def test_read_metadata_call_through_a_swapped_directory(build, tmp_path, mode):
         lambda s: [mode, s.root / "prot", s.work, "200000", "4",
                    os.stat(s.root / "prot" / "file").st_ino],
         read_prot_never, setup=secret_meta_scene)
+
+
+@pytest.mark.parametrize("mode", ["statx", "fstatat"])
+def test_empty_path_rewritten_after_the_check(build, tmp_path, mode):
+    """An empty path with AT_EMPTY_PATH is the descriptor's own file (glibc's fstat): a
+    sibling thread writing a path into the buffer after the check must not make the kernel
+    look that path up -- the native loop permitted such calls without holding the ""."""
+    controlled_and_blocked(
+        tmp_path, build("escape/race_empty.c"),
+        lambda s: [mode, s.secret, "200000", "4"], dir_never)
