@@ -121,17 +121,21 @@ def empty_path(table: Table, name: str, means_fd: bool) -> int:
     Python decides), its descriptor's file decided by its name (EMPTY_PATH), or -- for a call
     that then *is* its descriptor call (decode.policy_name: glibc's fstat is newfstatat(fd,
     "", AT_EMPTY_PATH)) -- that call, which the table permits whatever its arguments
-    (EMPTY_PERMIT: no rule may cover it, and its default permits).  A stand-in call a rule
-    may cover is Python's: deciding it by the descriptor's name, as the loop once did, refused
-    a plain fstat of a descriptor under a path rule and let through one a rule on fstat
-    refuses."""
+    (EMPTY_PERMIT: every rule that may cover it is a plain permit or refusal with no
+    condition, and the first match, or the default, permits).  Anything else is Python's:
+    deciding the call by the descriptor's name, as the loop once did, refused a plain fstat
+    of a descriptor under a path rule and let through one a rule on fstat refuses."""
     if not means_fd:
         return EMPTY_NONE
     stand_in = ON_DESCRIPTOR_AS.get(name)
     if stand_in is None:
         return EMPTY_PATH
-    if any(rule.may_cover(stand_in) for rule in table.rules):
-        return EMPTY_NONE
+    for rule in table.rules:
+        if rule.may_cover(stand_in) and (
+                rule.path is not None or rule.net is not None or rule.argv is not None
+                or rule.redirect is not None
+                or rule.action not in (Action.PERMIT, Action.NEVER)):
+            return EMPTY_NONE
     return EMPTY_PERMIT if table.decide(CallFacts(stand_in)).action is Action.PERMIT \
         else EMPTY_NONE
 
