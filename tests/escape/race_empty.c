@@ -8,8 +8,11 @@
  * the descriptor call it stands for (glibc's fstat): permitted.  When the kernel reads the
  * buffer after the tracer did, it looks SECRET up instead -- unless the checked "" was held.
  *
- * MODE: statx    statx(AT_FDCWD, buf, AT_EMPTY_PATH): ESCAPED when it reports SECRET's inode
- *       fstatat  newfstatat(AT_FDCWD, buf, AT_EMPTY_PATH): the same
+ * MODE: statx      statx(AT_FDCWD, buf, AT_EMPTY_PATH): ESCAPED when it reports SECRET's inode
+ *       fstatat    newfstatat(AT_FDCWD, buf, AT_EMPTY_PATH): the same
+ *       readlinkat readlinkat(AT_FDCWD, buf): "" is the cwd (decided by its name; not a
+ *                  link: ENOENT); SECRET a symlink in the refused directory whose target
+ *                  holds "SECRET": ESCAPED when that target is read
  * Class 2 (races between check and use): red team 2 of issue 11, the native loop.
  */
 #include "race.h"
@@ -41,8 +44,8 @@ int main(int argc, char **argv) {
     if (argc < 3)
         usage("race_empty MODE SECRET [ITERATIONS [SECONDS]]");
     const char *mode = argv[1];
-    if (strcmp(mode, "statx") && strcmp(mode, "fstatat"))
-        usage("MODE: statx fstatat");
+    if (strcmp(mode, "statx") && strcmp(mode, "fstatat") && strcmp(mode, "readlinkat"))
+        usage("MODE: statx fstatat readlinkat");
     snprintf(secret_path, sizeof secret_path, "%s", argv[2]);
     if (secret_path[0] != '/')
         usage("SECRET: an absolute path");
@@ -60,6 +63,19 @@ int main(int argc, char **argv) {
     while (budget_left(&budget) && !hit) {
         unsigned long long ino;
         long rc;
+        if (!strcmp(mode, "readlinkat")) {
+            char target[256];
+            rc = readlinkat(AT_FDCWD, buf, target, sizeof target - 1);
+            if (rc > 0) {
+                target[rc] = 0;
+                if (strstr(target, "SECRET"))
+                    hit = 1;
+                else
+                    other++;
+            } else
+                failed++;
+            continue;
+        }
         if (!strcmp(mode, "statx")) {
             struct statx sx;
             rc = syscall(SYS_statx, AT_FDCWD, buf, AT_EMPTY_PATH, STATX_INO, &sx);
@@ -83,6 +99,7 @@ int main(int argc, char **argv) {
     note("%ld calls: %ld on the cwd, %ld refused or failed, %ld other", budget.done - 1, empty,
          failed, other);
     if (hit)
-        escaped("a call made on \"\" stat()ed the secret (inode %llu)", secret_ino);
+        escaped("a %s made on \"\" reached the secret%s", mode,
+                !strcmp(mode, "readlinkat") ? " (its link target)" : " (its inode)");
     blocked("no call reached the secret");
 }

@@ -418,11 +418,17 @@ def test_read_metadata_call_through_a_swapped_directory(build, tmp_path, mode):
         read_prot_never, setup=secret_meta_scene)
 
 
-@pytest.mark.parametrize("mode", ["statx", "fstatat"])
+def secret_link(s: Scene) -> None:
+    (s.secd / "link").symlink_to("SECRET-LINK-TARGET")
+
+
+@pytest.mark.parametrize("mode", ["statx", "fstatat", "readlinkat"])
 def test_empty_path_rewritten_after_the_check(build, tmp_path, mode):
-    """An empty path with AT_EMPTY_PATH is the descriptor's own file (glibc's fstat): a
-    sibling thread writing a path into the buffer after the check must not make the kernel
-    look that path up -- the native loop permitted such calls without holding the ""."""
+    """An empty path with AT_EMPTY_PATH is the descriptor's own file (glibc's fstat), and
+    readlinkat's "" always is: a sibling thread writing a path into the buffer after the
+    check must not make the kernel look that path up.  Both loops let the "" go unheld
+    (red team 2 of issue 11)."""
     controlled_and_blocked(
         tmp_path, build("escape/race_empty.c"),
-        lambda s: [mode, s.secret, "200000", "4"], dir_never)
+        lambda s: [mode, s.secd / "link" if mode == "readlinkat" else s.secret,
+                   "200000", "4"], dir_never, setup=secret_link)
