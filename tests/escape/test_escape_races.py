@@ -431,4 +431,5 @@ def test_empty_path_rewritten_after_the_check(build, tmp_path, mode):
     controlled_and_blocked(
         tmp_path, build("escape/race_empty.c"),
         lambda s: [mode, s.secd / "link" if mode == "readlinkat" else s.secret,
-                   "200000", "4"], dir_never, setup=secret_link)
+                   "200000", "4"], dir_never, setup=secret_link,
+        cwd=lambda s: s.work)  # ("": the cwd -- not an ancestor of the refused directory)
