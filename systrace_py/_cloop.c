@@ -49,11 +49,16 @@
 #define MAX_RANGES 64         /* shared mappings, over every armed task (engine/cloop.py) */
 #define MAX_ARMS 64           /* armed tasks (engine/cloop.py) */
 #define MAX_RAW 1000          /* longer paths: Python (PATH_MAX and long-name handling) */
+/* variants learned per call: a program choosing a new flags value at every call (open ignores
+ * unknown flag bits) must not grow the plan -- memory, and a scan at each stop -- without
+ * bound; past this, a call of an unknown variant is Python's, as in the pure-Python loop */
+#define MAX_VARIANTS 64
 #define PT_GETREGS 12
 #define PT_SETREGS 13
 #define NR_OPENAT2 437
 #define OPEN_HOW_SIZE 24
 #define PATH1 32  /* enforce.py: the first path in a scratch slot, after the open_how */
+#define EMPTY1 24 /* scratch.EMPTY: an empty path "" (never an open's) */
 /* struct user_regs_struct, in words (x86_64) */
 enum { R_R10 = 7, R_R9 = 8, R_R8 = 9, R_RAX = 10, R_RDX = 12, R_RSI = 13, R_RDI = 14,
        R_ORIG_RAX = 15, R_WORDS = 27 };
@@ -64,6 +69,8 @@ enum { WHY_OTHER = 0, WHY_PYTHON = 1, WHY_VARIANT = 2 };
 /* entry kinds and actions, as engine/cloop.py exports them */
 enum { K_EXACT = 0, K_TREE = 1, K_MAYBE = 2 };
 enum { A_PERMIT = 0, A_NEVER = 1, A_PYTHON = 2 };
+/* what an empty path is, as engine/cloop.py exports it (cloop.variant's empty_fd) */
+enum { E_NONE = 0, E_PATH = 1, E_PERMIT = 2 };
 
 struct pt_info {
     uint8_t op;
@@ -97,7 +104,9 @@ typedef struct {
     int python;  /* decided by Python always */
     uint64_t how_flags;  /* an open's flags as held (enforce.open_how_flags) */
     int follow;
-    int empty_fd;  /* an empty path means the descriptor's file (AT_EMPTY_PATH) */
+    int empty_fd;  /* an empty path: E_NONE (ENOENT, or Python decides), E_PATH (the
+                    * descriptor's file, decided by its name), E_PERMIT (the descriptor call
+                    * it stands for, which the table permits: glibc's fstat) */
     int walks;     /* may decide lookups through symlinks or ".." (cloop.walks_freely) */
     Py_ssize_t n;
     Check *checks;
@@ -204,7 +213,7 @@ static PyObject *Plan_add_variant(PlanObject *self, PyObject *args) {
     int nr, follow, empty_fd, walks;
     unsigned long long key, how_flags;
     PyObject *checks;
-    if (!PyArg_ParseTuple(args, "iKpppKO", &nr, &key, &follow, &empty_fd, &walks, &how_flags,
+    if (!PyArg_ParseTuple(args, "iKpipKO", &nr, &key, &follow, &empty_fd, &walks, &how_flags,
                           &checks))
         return NULL;
     if (nr < 0 || nr >= MAX_NR || !self->shapes[nr]) {
@@ -212,6 +221,8 @@ static PyObject *Plan_add_variant(PlanObject *self, PyObject *args) {
         return NULL;
     }
     Shape *s = self->shapes[nr];
+    key = (uint32_t)key;  /* the kernel reads an int: a key is its low 32 bits (decide) */
+    if (s->n >= MAX_VARIANTS) Py_RETURN_NONE;
     for (Py_ssize_t i = 0; i < s->n; i++)
         if (s->variants[i].key == key) Py_RETURN_NONE;
     if (s->n == s->cap) {
@@ -242,9 +253,18 @@ static PyObject *Plan_add_variant(PlanObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* variants(nr): how many variants of the call the plan holds (tests: the bound) */
+static PyObject *Plan_variants(PlanObject *self, PyObject *args) {
+    int nr;
+    if (!PyArg_ParseTuple(args, "i", &nr)) return NULL;
+    if (nr < 0 || nr >= MAX_NR || !self->shapes[nr]) return PyLong_FromLong(0);
+    return PyLong_FromSsize_t(self->shapes[nr]->n);
+}
+
 static PyMethodDef Plan_methods[] = {
     {"add_call", (PyCFunction)Plan_add_call, METH_VARARGS, "Register a call the loop may decide."},
     {"add_variant", (PyCFunction)Plan_add_variant, METH_VARARGS, "Register one variant of a call."},
+    {"variants", (PyCFunction)Plan_variants, METH_VARARGS, "How many variants of a call are held."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -468,6 +488,14 @@ static int hold(const Arm *a, const Shape *s, const Variant *v, const struct pt_
     return 1;
 }
 
+/* An empty path "" pointed at a copy in the task's scratch slot (Holder._empty_path): 1 held,
+ * 0 nothing changed (Python does it), -1 an error. */
+static int hold_empty(const Arm *a, const Shape *s) {
+    if (pwrite(a->mem_fd, "", 1, (off_t)(a->slot + EMPTY1)) != 1) return 0;
+    if (poke(a->tid, ARG_REG[s->path_arg] * 8, (long)(a->slot + EMPTY1)) < 0) return -1;
+    return 1;
+}
+
 /* 1: handled (the task runs again), 0: hand it to Python (*why says how), -1: an error */
 static int decide(const Arm *a, int *why) {
     PlanObject *plan = a->plan;
@@ -481,11 +509,15 @@ static int decide(const Arm *a, int *why) {
     if (info.nr >= MAX_NR || !plan->shapes[info.nr]) return 0;
     Shape *s = plan->shapes[info.nr];
     if (a->slot && s->freeze) return 0;  /* the others must be stopped: Python's */
-    uint64_t key = s->key_arg >= 0 ? info.args[s->key_arg] : 0;
+    /* (every key argument is a flags int: the kernel ignores the register's high half) */
+    uint64_t key = s->key_arg >= 0 ? (uint32_t)info.args[s->key_arg] : 0;
     Variant *v = NULL;
     for (Py_ssize_t i = 0; i < s->n; i++)
         if (s->variants[i].key == key) { v = &s->variants[i]; break; }
-    if (!v) { *why = WHY_VARIANT; return 0; }
+    if (!v) {
+        *why = s->n < MAX_VARIANTS ? WHY_VARIANT : WHY_PYTHON;  /* (full: not learned) */
+        return 0;
+    }
     if (v->python) return 0;
 
     char raw[MAX_RAW + 1];
@@ -503,14 +535,17 @@ static int decide(const Arm *a, int *why) {
     int missing = 0;  /* the last name is not there (paths.py _fast_missing) */
     int direct = 0;   /* reached through no symlink (Resolved.direct) */
     if (rlen == 0) {
-        /* AT_EMPTY_PATH: the descriptor's own file, by its /proc name (paths.py descriptor) */
-        if (!v->empty_fd) return 0;  /* ENOENT: Python's */
+        /* AT_EMPTY_PATH: the descriptor call it stands for (decode.policy_name), permitted
+         * by the table; held below */
+        if (v->empty_fd == E_PERMIT) { len = 0; path[0] = 0; goto permit; }
+        /* ... or the descriptor's own file, by its /proc name (paths.py descriptor) */
+        if (v->empty_fd != E_PATH) return 0;  /* ENOENT, a descriptor call refused: Python's */
         ssize_t n = start_dir(tid, dirfd, path);
         if (n < 0 || strstr(path, "/proc")) return 0;
         for (ssize_t i = 0; i < n; i++)
             if ((unsigned char)path[i] >= 0x80) return 0;
         len = (size_t)n;
-        goto decide;  /* (a descriptor's file: no string to hold) */
+        goto decide;  /* (its "" held below) */
     }
     /* a trailing slash: Python's (the kernel then follows the last name, and wants a
      * directory).  A last "." or ".." the call does not follow is decided on the name it
@@ -565,8 +600,12 @@ decide:
         refused_total++;
         return 1;
     }
-    if (a->slot && rlen > 0) {
-        int held = hold(a, s, v, &info, raw, (size_t)rlen, path, len, direct);
+permit:
+    if (a->slot) {
+        /* an empty path is held too (enforce.Holder._empty_path): a sibling writing a path
+         * into it after the check would have the kernel look that path up */
+        int held = rlen > 0 ? hold(a, s, v, &info, raw, (size_t)rlen, path, len, direct)
+                            : hold_empty(a, s);
         if (held == 0) return 0;
         if (held < 0) return errno == ESRCH ? 1 : -1;
     }
@@ -670,5 +709,6 @@ PyMODINIT_FUNC PyInit__cloop(void) {
     PyModule_AddIntConstant(m, "WHY_OTHER", WHY_OTHER);
     PyModule_AddIntConstant(m, "WHY_PYTHON", WHY_PYTHON);
     PyModule_AddIntConstant(m, "WHY_VARIANT", WHY_VARIANT);
+    PyModule_AddIntConstant(m, "MAX_VARIANTS", MAX_VARIANTS);
     return m;
 }

@@ -27,12 +27,18 @@ from typing import Any
 
 from systrace_py.engine import enforce
 from systrace_py.engine import ptrace_ops as pt
-from systrace_py.engine.decode import DYNAMIC_ROLE_CALLS, OPEN_FLAGS_ARG, PATH_ARGS, SELECTOR_ARG
+from systrace_py.engine.decode import (
+    DYNAMIC_ROLE_CALLS,
+    ON_DESCRIPTOR_AS,
+    OPEN_FLAGS_ARG,
+    PATH_ARGS,
+    SELECTOR_ARG,
+)
 from systrace_py.engine.seccomp import GUARDED_CALLS, SHARES, STOP_GUARDED
 from systrace_py.kernel import O_CREAT, O_TMPFILE_BIT
 from systrace_py.policy import aliases
 from systrace_py.policy.index import flat_check
-from systrace_py.policy.model import Action, Rule, Table, checks_of
+from systrace_py.policy.model import Action, CallFacts, Rule, Table, checks_of
 from systrace_py.syscalls import NAMES, NUMBERS
 
 #: The calls the native loop may decide: path calls whose decision is the path's alone (no
@@ -43,6 +49,9 @@ CANDIDATES = ("open", "openat", "stat", "lstat", "newfstatat", "statx", "access"
               "listxattr", "llistxattr", "statfs", "chdir")
 
 _PERMIT, _NEVER, _PYTHON = 0, 1, 2
+#: what an empty path is to the loop (_cloop.c E_*): ENOENT or a decision Python makes; the
+#: descriptor's file, decided by its name; the descriptor call it stands for, permitted
+EMPTY_NONE, EMPTY_PATH, EMPTY_PERMIT = 0, 1, 2
 MAX_RANGES = 64  # shared mappings the native loop takes (more: Python serves the stops)
 MAX_ARMS = 64    # tasks the native loop serves at once (_cloop.c)
 
@@ -107,10 +116,34 @@ def walks_freely(table: Table) -> bool:
                    for rule in table.rules)
 
 
+def empty_path(table: Table, name: str, means_fd: bool) -> int:
+    """What the loop makes of an empty path of the call: nothing (EMPTY_NONE: ENOENT, or
+    Python decides), its descriptor's file decided by its name (EMPTY_PATH), or -- for a call
+    that then *is* its descriptor call (decode.policy_name: glibc's fstat is newfstatat(fd,
+    "", AT_EMPTY_PATH)) -- that call, which the table permits whatever its arguments
+    (EMPTY_PERMIT: every rule that may cover it is a plain permit or refusal with no
+    condition, and the first match, or the default, permits).  Anything else is Python's:
+    deciding the call by the descriptor's name, as the loop once did, refused a plain fstat
+    of a descriptor under a path rule and let through one a rule on fstat refuses."""
+    if not means_fd:
+        return EMPTY_NONE
+    stand_in = ON_DESCRIPTOR_AS.get(name)
+    if stand_in is None:
+        return EMPTY_PATH
+    for rule in table.rules:
+        if rule.may_cover(stand_in) and (
+                rule.path is not None or rule.net is not None or rule.argv is not None
+                or rule.redirect is not None
+                or rule.action not in (Action.PERMIT, Action.NEVER)):
+            return EMPTY_NONE
+    return EMPTY_PERMIT if table.decide(CallFacts(stand_in)).action is Action.PERMIT \
+        else EMPTY_NONE
+
+
 def variant(table: Table, name: str, args: tuple[int, ...]
-            ) -> tuple[bool, bool, bool, int, list[tuple[Entries, int, int]] | None]:
-    """(follow, empty path means the descriptor, walks freely (:func:`walks_freely`), an
-    open's flags as held, checks) of a call
+            ) -> tuple[bool, int, bool, int, list[tuple[Entries, int, int]] | None]:
+    """(follow, what an empty path is (:func:`empty_path`), walks freely
+    (:func:`walks_freely`), an open's flags as held, checks) of a call
     with these registers under ``table``.  Each check of its path (model.checks_of, in
     order) is (entries, action, errno): its entries (policy/index.flat_check) as (kind,
     action, errno, prefix), then the answer when none matches (its unconditional rule, or the
@@ -120,7 +153,7 @@ def variant(table: Table, name: str, args: tuple[int, ...]
     if name in OPEN_FLAGS_ARG:
         open_flags = args[OPEN_FLAGS_ARG[name]] & 0xFFFFFFFF
         if open_flags & (O_CREAT | O_TMPFILE_BIT):
-            return False, False, False, 0, None  # (its mode may make the open EINVAL)
+            return False, EMPTY_NONE, False, 0, None  # (its mode may make the open EINVAL)
     selector = args[SELECTOR_ARG[name]] & 0xFFFFFFFF if name in SELECTOR_ARG else None
     follow = spec.follows(args, open_flags)
     compiled = table.compiled()
@@ -139,7 +172,8 @@ def variant(table: Table, name: str, args: tuple[int, ...]
             err = default.errno
         checks.append((entries, action, err))
     how_flags = enforce.open_how_flags(open_flags, 0)[0] if open_flags is not None else 0
-    return follow, spec.empty_means_fd(args), walks_freely(table), how_flags, checks
+    return (follow, empty_path(table, name, spec.empty_means_fd(args)), walks_freely(table),
+            how_flags, checks)
 
 
 class FastLoop:

@@ -439,6 +439,16 @@ class DecodedCall:
         return None if self.policy_name == self.name else self.policy_name
 
     @property
+    def empty_path_arg(self) -> int | None:
+        """The argument holding the "" that made the call its descriptor call (acts_as), or
+        None.  That "" was read and decided on like any path: a sibling writing a path there
+        after the check would have the kernel look it up instead of using the descriptor
+        (race_empty.c), so it is held like any examined path (Tracer._must_hold)."""
+        if self.acts_as is None:
+            return None
+        return PATH_ARGS[self.name][0].arg
+
+    @property
     def open_flags(self) -> int | None:
         if self._open_flags is _UNSET:
             self._open_flags = self._read_open_flags()

@@ -161,6 +161,7 @@ class Holder:
             self._exec(call, reply)
         else:
             self._paths(call, reply)
+        self._empty_path(call)
         if call.name == "sendmsg" and call.msghdr_raw is not None:
             self._msghdr(call, reply)
         elif call.sockaddr_raw is not None or reply.sockaddr is not None:
@@ -224,6 +225,21 @@ class Holder:
         """An absolute replacement ignores the dirfd, but keep it pointed at the cwd anyway."""
         if not own_spelling and p.spec is not None and p.spec.dirfd_arg is not None:
             self.args[p.spec.dirfd_arg] = AT_FDCWD
+
+    def _empty_path(self, call: DecodedCall) -> None:
+        """An empty path that means the call's descriptor (AT_EMPTY_PATH: glibc's fstat, a
+        readlinkat of an O_PATH link) gets a copy of that "" too: a sibling writing a path
+        there after the check would have the kernel look that path up (race_empty.c)."""
+        empty = {p.spec.arg for p in call.examined_paths() if p.spec is not None and not p.raw}
+        if call.empty_path_arg is not None:
+            empty.add(call.empty_path_arg)
+        # (already pointed at a copy; a NULL pointer is no string: utimensat(fd, NULL))
+        empty = {arg for arg in empty - self.args.keys() if self.info.args[arg]}
+        if not empty:
+            return
+        self.memory.write(self.base + scratch.EMPTY, b"\0")
+        for arg in empty:
+            self.args[arg] = self.base + scratch.EMPTY
 
     def _open(self, call: DecodedCall, reply: Reply) -> None:
         path = call.decoded_path("path") if reply.paths else None

@@ -33,6 +33,7 @@ GUARD_REACH: Final = 1 << 40          # the span below BASE the filter watches (
 # Layout of one slot: what enforce.py writes where (a call uses at most one of the regions
 # that share an offset: an open's paths, a socket call's address, clone3's struct).
 HOW: Final = 0                        # struct open_how (24 bytes) of an open made openat2
+EMPTY: Final = 24                     # an empty path "" (AT_EMPTY_PATH; never an open's)
 PATH1: Final = 32                     # first path (PATH_MAX bytes and its NUL)
 PATH2: Final = PATH1 + 4097           # second path of rename/link
 SOCK: Final = 8192                    # sockaddr copy

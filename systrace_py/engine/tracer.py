@@ -1114,6 +1114,7 @@ class Tracer:
                     or bool(call.held_strings)  # a mount's type, source and options
                     or call.msghdr_raw is not None  # a sendmsg's name and control data
                     or call.open_resolve is not None  # openat2's open_how was read
+                    or call.empty_path_arg is not None  # the "" of a descriptor call
                     or any(p.spec is not None for p in call.examined_paths()))
         return examined and (not solo or self._reached_from_outside(task, call))
 
@@ -1161,6 +1162,9 @@ class Tracer:
             if p.spec is not None and overlaps(
                     ranges, args[p.spec.arg], len(p.raw.encode("utf-8", "surrogateescape")) + 1):
                 return True
+        empty = call.empty_path_arg
+        if empty is not None and overlaps(ranges, args[empty], 1):
+            return True  # (the "" that made it a descriptor call)
         if call.sockaddr_raw is not None and overlaps(
                 ranges, args[SOCKADDR_ARGS[call.name][0]], len(call.sockaddr_raw)):
             return True

@@ -311,3 +311,25 @@ def test_native_loop_holds_what_it_checked(build, tmp_path: Path) -> None:
         assert all(scratch.BASE <= a < scratch.BASE + scratch.SIZE for a in (path, how))
         assert path == how + 32
         assert size == 24
+
+
+def test_variants_are_keyed_on_the_int_and_bounded() -> None:
+    """A call's variants are told apart by the int the kernel reads (a register's high half
+    makes no new one), and a plan holds at most MAX_VARIANTS of a call: a program choosing
+    new flags at every call must not grow the tracer (tests/escape/tr_variants.c)."""
+    from systrace_py import _cloop  # type: ignore[attr-defined]  # (skipped when not built)
+    from systrace_py.policy.model import Table
+    from systrace_py.syscalls import NUMBERS
+
+    if cloop.load() is None:
+        pytest.skip("the native loop is off or not built")
+    table = Table("main", rules=[Rule(("fsread",), Action.NEVER, path=PathGlob("/secret/**"))])
+    plan = cloop.FastLoop(_cloop).plan_for(table)
+    nr = NUMBERS["openat"]
+    follow, empty_fd, walks, how, checks = cloop.variant(table, "openat", (0, 0, os.O_RDONLY))
+    for high in range(1, 10):
+        plan.add_variant(nr, (high << 32) | os.O_RDONLY, follow, empty_fd, walks, how, checks)
+    assert plan.variants(nr) == 1
+    for low in range(1, 4 * _cloop.MAX_VARIANTS):
+        plan.add_variant(nr, low << 24, follow, empty_fd, walks, how, checks)
+    assert plan.variants(nr) == _cloop.MAX_VARIANTS

@@ -10,6 +10,7 @@ seconds); the control runs show each race is won quickly without systrace."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -380,3 +381,55 @@ def test_what_a_send_was_decided_on_changed_after_the_check(build, mode):
                     policy_text=policy(never("net-connect", "ECONNREFUSED",
                                              address="127.0.0.2")), scene=None)
     assert_blocked(traced)
+
+
+# --- read-only path calls held by their canonical path (red team 2 of issue 11) ------------------
+
+def secret_meta_scene(s: Scene) -> None:
+    """PROTECTED (s.root/prot) with a symlink whose target is the secret, and a file with a
+    secret extended attribute (tmpfs and ext4 take user.* attributes)."""
+    prot = s.root / "prot"
+    prot.mkdir()
+    (prot / "link").symlink_to("SECRET-LINK-TARGET")
+    (prot / "file").write_text("protected\n")
+    (prot / "file").chmod(0o640)
+    try:
+        os.setxattr(prot / "file", "user.secret", b"SECRET-XATTR")
+    except OSError as exc:
+        pytest.skip(f"no user xattrs here: {exc}")
+
+
+def read_prot_never(s: Scene) -> str:
+    return policy(never(["fsread", "fswrite"], path=f"{s.root}/prot/**"))
+
+
+@pytest.mark.parametrize("mode", ["readlink", "getxattr", "stat"])
+def test_read_metadata_call_through_a_swapped_directory(build, tmp_path, mode):
+    """readlink, getxattr and stat are held by their canonical path, which the kernel
+    resolves again following symlinks: a sibling thread swapping a directory on the way for a
+    symlink into a refused directory, between the check and the call, must not make the
+    kernel read there (both loops, the native one serving these calls itself).  Closed by
+    the freeze of the renaming task: a rename runs with every other task stopped, so it can
+    never fall between another task's check and its call."""
+    controlled_and_blocked(
+        tmp_path, build("escape/race_readmeta.c"),
+        lambda s: [mode, s.root / "prot", s.work, "200000", "4",
+                   os.stat(s.root / "prot" / "file").st_ino],
+        read_prot_never, setup=secret_meta_scene)
+
+
+def secret_link(s: Scene) -> None:
+    (s.secd / "link").symlink_to("SECRET-LINK-TARGET")
+
+
+@pytest.mark.parametrize("mode", ["statx", "fstatat", "readlinkat"])
+def test_empty_path_rewritten_after_the_check(build, tmp_path, mode):
+    """An empty path with AT_EMPTY_PATH is the descriptor's own file (glibc's fstat), and
+    readlinkat's "" always is: a sibling thread writing a path into the buffer after the
+    check must not make the kernel look that path up.  Both loops let the "" go unheld
+    (red team 2 of issue 11)."""
+    controlled_and_blocked(
+        tmp_path, build("escape/race_empty.c"),
+        lambda s: [mode, s.secd / "link" if mode == "readlinkat" else s.secret,
+                   "200000", "4"], dir_never, setup=secret_link,
+        cwd=lambda s: s.work)  # ("": the cwd -- not an ancestor of the refused directory)

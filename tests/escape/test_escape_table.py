@@ -147,3 +147,15 @@ def test_the_prefilter_stops_only_the_requests_that_change_a_file(build, tmp_pat
         assert found is not None, out
         stops.append(int(found.group(1)))
     assert stops[1] - stops[0] == 100 * stops_per_round, stops
+
+
+# --- a descriptor call through its path-call stand-in, to the native loop (red team 2) ----------
+
+def test_a_refused_descriptor_call_through_its_stand_in(build, tmp_path):
+    """newfstatat(fd, "", AT_EMPTY_PATH) is glibc's fstat and is decided as fstat: a rule
+    refusing fstat refuses it whichever loop decides (the native one decided it by the
+    descriptor's name against newfstatat's path rules, never consulting the fstat rule)."""
+    controlled_and_blocked(
+        tmp_path, build("escape/path_emptyfd.c", "-static"), lambda s: [],
+        lambda s: policy(never("fstat", errno="EPERM"),
+                         never(["fsread", "fswrite"], path=f"{s.secd}/**")))

@@ -261,3 +261,27 @@ def test_names_shown_on_the_terminal_have_their_controls_spelled_out(build, tmp_
     assert traced.verdict == "ESCAPED", traced  # (it may run: the name is what is checked)
     assert not set(traced.stderr) & {"\x1b", "\x07", "\u202e"}, repr(traced.stderr)
     assert "e\\x1b]0;pwned\\x07\\x1b[31mX\\u202e" in traced.stderr, traced.stderr
+
+
+# --- growing the tracer through the native loop (red team 2 of issue 11) -------------------------
+
+VARIANT_CALLS = 40000
+
+
+def test_new_flags_at_every_call_do_not_grow_the_tracer(build, tmp_path):
+    """The native loop learns each variant of a call (an open's flags register) from Python;
+    a program giving every open another register (its high half, unknown low bits: the kernel
+    ignores both) made it keep one per call, the tracer growing with the calls and slowing
+    with their square.  Variants are keyed on the int the kernel reads and bounded
+    (_cloop.c MAX_VARIANTS).  Control: natively every open works; traced, every open works
+    and the tracer grows by less than 16 MiB (about 37 MiB before the fix)."""
+    binary = build("escape/tr_variants.c")
+    scene = Scene.make(tmp_path, "variants")
+    target = scene.work / "plain.txt"
+    target.write_text("plain\n")
+    control = attack(binary, target, VARIANT_CALLS, policy_text=None, scene=scene)
+    assert f"opened {VARIANT_CALLS} of {VARIANT_CALLS}" in control.stdout, control
+    traced = attack(binary, target, VARIANT_CALLS, scene=scene,
+                    policy_text=policy(never(["fsread", "fswrite"], path=f"{scene.secd}/**")))
+    assert f"opened {VARIANT_CALLS} of {VARIANT_CALLS}" in traced.stdout, traced
+    assert_blocked(traced)
