@@ -299,10 +299,10 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
     * a temporary file's life (``Evidence.TEMPORARY``): a generator's prefix with any run,
       any run of such a shape after a separator or a change of alphabet
       (``RECORDxqzjkwpa.tmp``, pip's files), one of letters and digits after a prefix of up to
-      3 characters (``t8e1Ujj``; of mkstemp's 6, cases mixed inside it too: ``tseoIkr``), a number before a dotted suffix, a name that
-      is only a number, and a name that is only a random run: of letters and digits, or
-      anything of the shape in a temporary directory (``in_tmpdir``: Python probes it with 8
-      random characters).
+      3 characters (``t8e1Ujj``; of mkstemp's 6, cases mixed inside it too: ``tseoIkr``), a
+      number before a dotted suffix, a name that is only a number, and a name that is only a
+      random run: of letters and digits, or anything of the shape in a temporary directory
+      (``in_tmpdir``: Python probes it with 8 random characters).
 
     ``renamed_to``: the name the file was renamed to in its directory.  A file written
     beside its final name and renamed onto it (pip's, Python's ``tempfile`` with
