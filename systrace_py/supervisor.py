@@ -287,7 +287,6 @@ class Supervisor:
         #: calls refused: by the policy, by an answer, or by the engine's own checks
         self.refusals = 0
         self.engine_refusals = 0     # of which by the engine (a guard, unreadable arguments...)
-        self.kernel_answers = 0      # calls failed as natively (bad pointer, ENOTDIR lookup...)
         self.would_refuse = 0        # dry run: calls the policy would have refused
         self.missing = 0             # refusals of missing paths, answered ENOENT
         self.aborted = False         # a person answered abort: the run was ended
@@ -910,18 +909,13 @@ class Supervisor:
     def on_engine_refusal(self, task: Task, call: DecodedCall, err: int, why: str,
                           kernel: bool = False) -> None:
         name = errno_module.errorcode.get(err, str(err))
-        if kernel:
-            # failing as it does natively: logged, not counted or reported as a refusal
-            self.kernel_answers += 1
-            if self.audit is not None:
-                self.audit.engine(self.who(task.process, task.tid), call.policy_name,
-                                  call.describe(), name, why, call.logged(), kernel=True)
-            return
-        self.refusals += 1
-        self.engine_refusals += 1
         if self.audit is not None:
             self.audit.engine(self.who(task.process, task.tid), call.policy_name,
-                              call.describe(), name, why, call.logged())
+                              call.describe(), name, why, call.logged(), kernel=kernel)
+        if kernel:
+            return  # failing as it does natively: logged, not counted or said as a refusal
+        self.refusals += 1
+        self.engine_refusals += 1
         if self.options.verbose:
             if why == "guard":
                 why = f"systrace's guard: {guard_purpose(call.name)}"
