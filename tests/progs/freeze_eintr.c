@@ -27,26 +27,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "in_syscall.h"
+
 static char file[4096];
 
 /* the child: wait until the parent sits in system call NR, freeze the tree, then wake it */
 static void child(pid_t parent, long nr, void (*wake)(pid_t))
 {
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%d/syscall", (int)parent);
-    for (int i = 0; i < 100000; i++) {
-        int fd = open(path, O_RDONLY);
-        ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-        if (fd >= 0)
-            close(fd);
-        if (n > 0) {
-            buf[n] = 0;
-            if (strtol(buf, NULL, 10) == nr)
-                break;
-        }
-        usleep(1000);
-    }
-    usleep(20000); /* well inside the wait, not on its way in */
+    until_in(parent, nr);
     if (truncate(file, 0) != 0)
         perror("truncate");
     wake(parent);
@@ -61,21 +49,7 @@ static void wake_signal(pid_t p) { kill(p, SIGUSR1); }
 /* the "stopped" case's child: a real stop and continue while the parent waits */
 static void stop_child(pid_t parent)
 {
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%d/syscall", (int)parent);
-    for (int i = 0; i < 100000; i++) {
-        int fd = open(path, O_RDONLY);
-        ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-        if (fd >= 0)
-            close(fd);
-        if (n > 0) {
-            buf[n] = 0;
-            if (strtol(buf, NULL, 10) == SYS_rt_sigtimedwait)
-                break;
-        }
-        usleep(1000);
-    }
-    usleep(20000);
+    until_in(parent, SYS_rt_sigtimedwait);
     kill(parent, SIGSTOP);
     usleep(50000);
     kill(parent, SIGCONT);
@@ -90,12 +64,6 @@ static void wake_sem(pid_t p)
     struct sembuf up = {0, 1, 0};
     if (semop(semid, &up, 1) != 0)
         perror("semop");
-}
-
-static void report(const char *kind, int ok, int err)
-{
-    printf("%s -> %s\n", kind, ok ? "ok" : strerrorname_np(err));
-    fflush(stdout);
 }
 
 int main(int argc, char **argv)
