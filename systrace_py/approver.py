@@ -243,9 +243,9 @@ class _Pipes(_Channel):
         with contextlib.suppress(OSError):
             self._writer.close()
         deadline = time.monotonic() + EXIT_GRACE
-        while _running(self.pid) and time.monotonic() < deadline:
+        while procfs.alive(self.pid) and time.monotonic() < deadline:
             time.sleep(0.02)
-        if _running(self.pid):
+        if procfs.alive(self.pid):
             with contextlib.suppress(OSError):
                 os.killpg(self.pid, signal.SIGTERM)
         with contextlib.suppress(OSError):
@@ -254,11 +254,6 @@ class _Pipes(_Channel):
 
 #: How long an ``exec:`` approver has to exit once its input ended.
 EXIT_GRACE = 2.0
-
-
-def _running(pid: int) -> bool:
-    """Whether a process (not our child: no wait) is there and not a zombie."""
-    return procfs.alive(pid)
 
 
 def _start_detached(argv: list[str]) -> tuple[int, int, int]:

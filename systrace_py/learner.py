@@ -165,9 +165,8 @@ class Learner:
                                  call.describe(), rule, table, Result.INJECTED)
         if self.verbose:
             say(f"injected {injection.summary()} into {call.policy_name} for pid "
-                f"{process.pid} ({process.program}): not learned" if injection.replaces
-                else f"injected {injection.summary()} into {call.policy_name} for pid "
-                f"{process.pid} ({process.program})", self.stderr)
+                f"{process.pid} ({process.program})"
+                + (": not learned" if injection.replaces else ""), self.stderr)
         if injection.replaces:
             return Injector.replacing(injection)
         return Injector.tampering(injection, self._observe(task, call))

@@ -288,7 +288,6 @@ class Supervisor:
         self.refusals = 0
         self.engine_refusals = 0     # of which by the engine (a guard, unreadable arguments...)
         self.would_refuse = 0        # dry run: calls the policy would have refused
-        self.missing = 0             # refusals of missing paths, answered ENOENT
         self.aborted = False         # a person answered abort: the run was ended
         self._pending: dict[int, _Pending] = {}   # asks waiting for an answer, by id
         self._pending_lock = threading.Lock()     # (answers come from the front end's thread)
@@ -300,7 +299,6 @@ class Supervisor:
         #: remembered, for the tracer's thread to add
         self._resolving: dict[tuple[int, str], _ResolutionAsk] = {}
         self._remembered: queue.SimpleQueue[tuple[Process, Rule, str]] = queue.SimpleQueue()
-        self._resolving_asked = False
         #: observe DNS when a rule is on host names, or when connects that stop (a rule
         #: looks at their address) are shown to someone: a log, -v, a front end
         self._observe_dns = any(t.has_host_rules() for t in policies.tables()) or (
@@ -362,7 +360,6 @@ class Supervisor:
             else:
                 first = False
         if first:
-            self._resolving_asked = True
             facts = CallFacts("connect", sockaddr=SockAddr("inet", names=(name,)))
             decision = Decision(Action.ASK, rule.errno, rule, table.name, Reason.RULE)
             request = AskRequest(process.pid, process.pid, process.ppid, process.program,
@@ -375,10 +372,10 @@ class Supervisor:
                 waiting.answer = answer
                 if answer.rule is not None:  # remembered on the tracer's thread
                     self._remembered.put((process, answer.rule, answer.reach))
-                if answer.kind == "abort":  # (the run ends at the next stop: this kill's)
+                if answer.kind is AnswerKind.ABORT:  # (the run ends at the next stop: this kill's)
                     self.aborted = True
                     tracer.stop(kill=True)
-                if answer.kind in ("kill", "abort"):
+                if answer.kind in (AnswerKind.KILL, AnswerKind.ABORT):
                     with contextlib.suppress(OSError):
                         os.kill(process.pid, signal.SIGKILL)
                 waiting.done.set()
@@ -395,7 +392,8 @@ class Supervisor:
         with self._pending_lock:
             self._resolving.pop(key, None)
         answer = waiting.answer
-        return None if answer is not None and answer.kind in ("permit", "detach") else rule
+        return None if answer is not None and answer.kind in (AnswerKind.PERMIT,
+                                                                   AnswerKind.DETACH) else rule
 
     def _remember_answered_lookups(self) -> None:
         """Rules remembered from answers about lookups, added on the tracer's thread (tables
@@ -456,7 +454,7 @@ class Supervisor:
         process.state = ProcessState(self.policies.main.main)
 
     def on_syscall(self, task: Task, call: DecodedCall) -> Reply:
-        if self._resolving_asked:
+        if not self._remembered.empty():  # (answers about lookups, from the resolver)
             self._remember_answered_lookups()
         if self._injecting:
             process = task.process
@@ -531,7 +529,6 @@ class Supervisor:
         if answered is not decision:
             # the path does not exist: ENOENT, as the kernel would have answered -- no
             # refusal a person needs to hear of (the log has it)
-            self.missing += 1
             if self.audit is not None:
                 self.audit.decision(self.who(process, task.tid), call.policy_name,
                                     call.describe(), answered, Result.MISSING, call.logged())

@@ -183,8 +183,7 @@ class FastLoop:
     def __init__(self, module: Any) -> None:
         self._module = module
         self._plans: dict[int, tuple[Table, Any, Any]] = {}  # id(table) -> (table, index, plan)
-        self._base = module.counts()
-        self._seen = (0, 0)
+        self._last = module.counts()  # the extension's counts when last asked
 
     def plan_for(self, table: Table) -> Any:
         index = table.compiled()
@@ -227,9 +226,8 @@ class FastLoop:
     def decided(self) -> tuple[int, int]:
         """(permitted, refused) natively since the last call."""
         permitted, refused = self._module.counts()
-        now = (permitted - self._base[0], refused - self._base[1])
-        delta = (now[0] - self._seen[0], now[1] - self._seen[1])
-        self._seen = now
+        delta = (permitted - self._last[0], refused - self._last[1])
+        self._last = (permitted, refused)
         return delta
 
 

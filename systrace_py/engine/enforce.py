@@ -42,6 +42,7 @@ from systrace_py.kernel import (
     O_LARGEFILE,
     O_PATH,
     PATH_MAX,
+    PROT_READ,
 )
 from systrace_py.policy import aliases
 from systrace_py.policy.aliases import EXEC_CALLS, ONE_ADDRESS_CALLS, OPEN_CALLS
@@ -376,7 +377,7 @@ def _mmap_registers(regs: ctypes.Structure) -> None:
     regs.rax = NUMBERS["mmap"]
     regs.rdi = scratch.BASE
     regs.rsi = scratch.SIZE
-    regs.rdx = scratch.PROT_READ
+    regs.rdx = PROT_READ
     regs.r10 = scratch.MAP_FLAGS
     regs.r8 = _U64  # fd -1
     regs.r9 = 0

@@ -211,7 +211,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
 
-SYS_OPENAT2: Final = 437
+SYS_OPENAT2: Final = NUMBERS["openat2"]
 RESOLVE_NO_XDEV: Final = 0x01
 RESOLVE_NO_MAGICLINKS: Final = 0x02
 RESOLVE_NO_SYMLINKS: Final = 0x04
@@ -240,12 +240,10 @@ def openat2(dirfd: int, path: bytes, flags: int, resolve: int) -> int:
     return fd
 
 
-SYS_TGKILL: Final = 234
-
-
 def tgkill(tgid: int, tid: int, sig: int) -> None:
     """Send a signal to one thread (an injected ``signal``); raises OSError."""
-    if _libc.syscall(SYS_TGKILL, ctypes.c_int(tgid), ctypes.c_int(tid), ctypes.c_int(sig)) < 0:
+    if _libc.syscall(NUMBERS["tgkill"], ctypes.c_int(tgid), ctypes.c_int(tid),
+                     ctypes.c_int(sig)) < 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
 

@@ -41,7 +41,6 @@ MSGHDR: Final = SOCK + 256            # struct msghdr / mmsghdr copies
 CLONE_ARGS: Final = 8192              # clone3's struct clone_args (at most a page)
 BULK: Final = 16384                   # exec argv, sendmmsg headers, control data
 
-PROT_READ: Final = 0x1
 MAP_PRIVATE: Final = 0x02
 MAP_ANONYMOUS: Final = 0x20
 MAP_NORESERVE: Final = 0x4000

@@ -467,7 +467,7 @@ class Tracer:
             timeout = None if self._sigchld_wakes else 0.05
             if self._timers:
                 # (a delay that is over waits while the tree is frozen: not in a busy loop)
-                floor = 0.01 if self._frozen or any(t.freezer for t in self.tasks.values()) \
+                floor = 0.01 if self._tree_frozen() \
                     else 0.0
                 left = max(floor, self._timers[0][0] - time.monotonic())
                 timeout = left if timeout is None else min(left, timeout)
@@ -496,7 +496,7 @@ class Tracer:
     def _fire_timers(self) -> bool:
         """Do what the delays that are over hold (not while the tree is frozen: that resumes
         tasks); whether one was."""
-        if not self._timers or self._frozen or any(t.freezer for t in self.tasks.values()):
+        if not self._timers or self._tree_frozen():
             return False
         fired = False
         now = time.monotonic()
@@ -531,13 +531,13 @@ class Tracer:
         (_must_hold), which the loop hands back; else (with holding on) the call held in the
         task's scratch slot, which must be mapped already, and no call that must freeze the
         tree (the loop hands those back)."""
-        if not self.filtered or self._stop is not None or self._frozen or self._deferred \
+        if not self.filtered or self._stop is not None or self._deferred \
                 or self._thaw_pending or self._early or len(self.tasks) > cloop.MAX_ARMS:
             return None
         resolver = self.decoder.resolver
         if resolver.strict or not resolver.proc_here:
             return None
-        if any(task.freezer for task in self.tasks.values()):
+        if self._tree_frozen():
             return None
         solo = self._solo()
         arms: list[cloop.Arm] = []
@@ -1443,9 +1443,14 @@ class Tracer:
             while os.read(self._wake_r, 4096):
                 pass
 
+    def _tree_frozen(self) -> bool:
+        """Whether the tree is stopped for a call (a freeze, or a task whose call runs with
+        every other task stopped): nothing may resume a task then."""
+        return bool(self._frozen) or any(t.freezer for t in self.tasks.values())
+
     def _drain_answers(self) -> bool:
         handled = False
-        if self._frozen or any(t.freezer for t in self.tasks.values()):
+        if self._tree_frozen():
             return False  # an answer resumes a task: not while the tree is frozen
         while True:
             try:

@@ -1123,7 +1123,7 @@ def rule_data(rule: Rule) -> dict[str, object]:
         out["argv"] = list(rule.argv.patterns)
     out["action"] = rule.action.value
     if rule.inject is not None:
-        out.update(_inject_data(rule.inject))
+        out.update(rule.inject.describe())
     elif rule.action is not Action.PERMIT and rule.errno != errno_module.EPERM:
         out["errno"] = _errno_name(rule.errno)
     if rule.missing is not None and rule.action is not Action.PERMIT:
@@ -1136,11 +1136,6 @@ def rule_data(rule: Rule) -> dict[str, object]:
                                   **({"calls": list(learned.calls)} if learned.calls else {}),
                                   "seen": learned.seen, "paths": list(learned.paths)})
     return out
-
-
-def _inject_data(injection: Injection) -> dict[str, object]:
-    """An inject rule's keys, as a file writes them."""
-    return injection.describe()
 
 
 class _Inline(dict[str, object]):

@@ -318,7 +318,7 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
             if result.calls[syscall].kind == VerdictKind.ALLOW or syscall in result.selected:
                 result.calls[syscall] = TRACE
                 result.selected.pop(syscall, None)
-    if result.calls["bind"].kind == "allow" and any(
+    if result.calls["bind"].kind is VerdictKind.ALLOW and any(
             table.may_refuse("mknod", "fswrite") for table in planner.tables):
         # a unix socket bound to a path is a new file there (Supervisor._socket_file)
         result.calls["bind"] = TRACE

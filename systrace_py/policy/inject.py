@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from systrace_py import syscalls
+from systrace_py.kernel import MAX_ERRNO
 from systrace_py.syscalls import Kind, Result
 
 __all__ = [
@@ -245,7 +246,7 @@ class Injection:
 
 def retval_problem(call: str, value: int) -> str | None:
     """Why ``call`` could never return ``value`` on success (None: it could)."""
-    if -4095 <= value < 0:
+    if -MAX_ERRNO <= value < 0:
         name = errno_module.errorcode.get(-value)
         return (f"{value} is an error return: write errno = \"{name}\"" if name else
                 f"{value} is an error return: use errno")
@@ -419,8 +420,8 @@ def parse_strace_inject(spec: str) -> tuple[tuple[str, ...], Injection]:
 def _errno(text: str) -> int:
     if text.isdigit():
         value = int(text)
-        if not 1 <= value <= 4095:
-            raise InjectError(f"error {value} is out of range (1-4095)")
+        if not 1 <= value <= MAX_ERRNO:
+            raise InjectError(f"error {value} is out of range (1-{MAX_ERRNO})")
         return value
     found = getattr(errno_module, text.upper(), None) if text.upper().startswith("E") else None
     if not isinstance(found, int):

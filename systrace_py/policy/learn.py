@@ -734,7 +734,8 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             key == "exec" or key in aliases.EXEC_CALLS) else {}
         wide = [p for _, p in key_uses if not p.literal] + extra.get(key, [])
         for p in wide:
-            globs.setdefault(p.text, ctx.writer.glob(p.text))
+            if p.text not in globs:  # (a glob compiles a regex: once per text)
+                globs[p.text] = ctx.writer.glob(p.text)
             kinds.setdefault(p.text, p.kind)
         texts = list(dict.fromkeys(p.text for p in wide))
         kept = [t for t in texts if not any(w != t and _glob_covers(w, t) for w in texts)]

@@ -577,7 +577,7 @@ class Table:
                != path_patterns(rule, sockets=False) for rule in self.rules):
             sockets = facts.sockets_below(role)
         for rule in self.rules:
-            if rule.action is Action.INJECT:
+            if rule.injects:
                 continue
             if rule.refuses and path_patterns(rule, sockets=True) != \
                     path_patterns(rule, sockets=False):

@@ -355,13 +355,12 @@ class TerminalAsker:
             if result in (_GONE, _CLOSED):
                 return refuse
             if result == _TIMEOUT:
-                self._write_tty(printable(f"systrace: no answer within {self.timeout:g}s: "
-                                          f"refused {call_text(request)} for pid "
-                                          f"{request.pid}") + "\n")
+                say(f"no answer within {self.timeout:g}s: refused {call_text(request)} for pid "
+                    f"{request.pid}", self._out)
                 return refuse
             if result is None:
-                self._write_tty(printable(f"systrace: denied {call_text(request)} for pid "
-                                          f"{request.pid}, this call only") + "\n")
+                say(f"denied {call_text(request)} for pid {request.pid}, this call only",
+                    self._out)
                 return refuse
             try:
                 if parse_answer(result).verb == "help":
@@ -370,13 +369,13 @@ class TerminalAsker:
                     continue
                 answer = interp.answer(result)
             except (AnswerError, OfferError) as exc:  # the validator let it through: rare
-                self._write_tty(printable(f"systrace: {exc}") + "\n")
+                say(str(exc), self._out)
                 continue
             if answer.kind == AnswerKind.KILL:
                 self._killed.add(request.pid)
             if answer.kind == AnswerKind.ABORT:
                 self._closing = True  # the run ends: asks still queued are refused
-            self._write_tty(printable(f"systrace: {describe_answer(answer, request)}") + "\n")
+            say(describe_answer(answer, request), self._out)
             return answer
 
     # --- prompt-toolkit -------------------------------------------------------------------------
