@@ -630,12 +630,12 @@ class Table:
         if self.dns_refused is DnsRefused.PASS:
             return None
         for rule in self.rules:
-            if rule.net is None or not rule.may_cover("connect"):
-                continue
+            if rule.net is None or rule.injects or not rule.may_cover("connect"):
+                continue  # (an inject rule decides nothing, a lookup no more than a connect)
             alone = rule.net.name_decides(name)
             if alone is None:
                 continue
-            return rule if alone and rule.action is not Action.PERMIT else None
+            return rule if alone and rule.refuses else None
         return None
 
     def has_host_rules(self) -> bool:

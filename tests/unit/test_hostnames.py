@@ -392,3 +392,11 @@ def test_a_log_record_keeps_the_host() -> None:
     table = loads_policy('[[rule]]\ncalls = ["connect"]\nhost = "good.test"\n'
                          'action = "permit"\n', "p.toml").main
     assert table.decide(obs.all_facts()[0]).rule is table.rules[0]
+
+
+def test_an_inject_rule_on_a_host_decides_no_lookup() -> None:
+    """An inject rule decides nothing: a delay on connects to a host must not refuse (or ask
+    about) the program's lookup of that name."""
+    policy = loads_policy('default = "permit"\n[[rule]]\ncalls = ["connect"]\nhost = "slow.test"\n'
+                          'action = "inject"\ndelay = "10ms"\n', "p.toml")
+    assert policy.main.resolution("slow.test") is None
