@@ -20,7 +20,7 @@ import functools
 from dataclasses import dataclass, field
 
 from systrace_py.policy import aliases
-from systrace_py.policy.model import Action, Missing, Table
+from systrace_py.policy.model import Action, Missing, Table, checks_of
 from systrace_py.syscalls import (
     BY_NAME,
     CLASS_RULES,
@@ -203,10 +203,10 @@ def _call_checks(syscall: str, selector: int | None = None) -> tuple[_Check, ...
     """The (class, part alias) checks of a call of this name over its path roles, with this
     selector (any other argument but open flags)."""
     roles = [path.role for _, path in PATHS.get(syscall, ())] or ["path"]
-    checks = {(cls, aliases.part_of(syscall, role, cls, selector))
-              for role in roles for cls in aliases.classes_of(syscall, role, None, selector)}
-    return tuple(sorted(checks, key=lambda c: (c[0] or "", c[1] or ""))) if checks \
-        else ((None, None),)
+    checks = {check for role in roles for check in checks_of(syscall, role, None, selector)}
+    if len(checks) > 1:
+        checks.discard((None, None))  # (a role in no class, beside one in a class)
+    return tuple(sorted(checks, key=lambda c: (c[0] or "", c[1] or "")))
 
 
 _OPEN_ACCESS: dict[str, tuple[_Check, ...]] = {

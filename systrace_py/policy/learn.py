@@ -62,6 +62,7 @@ from systrace_py.policy.generalize import (
     in_category,
     is_sensitive,
     join,
+    pseudo_kind,
     pseudo_pattern,
     reaches_sensitive,
 )
@@ -619,7 +620,6 @@ def _key_rank(name: str) -> tuple[int, str]:
 
 SENSITIVE_COMMENT = "learned: a sensitive location (kept exact; check that it is needed)"
 _ANY_METADATA = "metadata of any path"
-_PSEUDO_TEXT = ("pipe:", "socket:", "anon_inode:", "memfd:")
 #: How a table's rules are ordered: the unconditional permits first (the prefilter answers
 #: what they cover), then path and address rules by key
 _Rank = tuple[int, tuple[int, str], str, tuple[str, ...]]
@@ -778,7 +778,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             rules.append((_rank(calls[0], text), FileRule(
                 calls, Action.PERMIT, path=ctx.writer.glob(text), comment=SENSITIVE_COMMENT)))
             del by_text[(text, argv)]
-        elif argv is None and text not in kinds and not text.startswith(_PSEUDO_TEXT):
+        elif argv is None and text not in kinds and pseudo_kind(text) is None:
             literal.append((calls, text))
             del by_text[(text, argv)]
         elif argv is None and kinds.get(text) == "generated names" and "/" in text:

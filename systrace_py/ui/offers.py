@@ -36,7 +36,7 @@ from systrace_py.policy.generalize import (
     scopes,
 )
 from systrace_py.policy.glob import Expansions, GlobError, PathGlob, escape
-from systrace_py.policy.model import Action, CallFacts, Location, Rule, Table
+from systrace_py.policy.model import Action, CallFacts, Location, Rule, Table, checks_of
 from systrace_py.policy.net import NetCondition, NetConditionError
 
 __all__ = [
@@ -297,9 +297,8 @@ def asking_classes(facts: CallFacts, role: str | None, table: Table | None) -> t
     means to let it use the file (a prompt for the read would follow at once).  All the call's
     classes when the table is not known or no single check asks."""
     where = role or "path"
-    checks = sorted({(cls, aliases.part_of(facts.syscall, where, cls, facts.selector))
-                     for cls in aliases.classes_of(facts.syscall, where, facts.open_flags,
-                                                   facts.selector)},
+    checks = sorted({(cls, part) for cls, part in checks_of(facts.syscall, where, facts.open_flags,
+                                                            facts.selector) if cls is not None},
                     key=lambda c: (_CLASS_ORDER.get(c[0], 9), c[0]))
     classes = tuple(dict.fromkeys(cls for cls, _ in checks))
     if table is None or not checks:
