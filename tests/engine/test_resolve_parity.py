@@ -310,3 +310,84 @@ def test_search_permission_errno_is_the_tasks(world_tmp: Path, lookups: Path) ->
     assert " ERR 13\n" in native and " ERR 20\n" in native  # both kinds were met
     # the tracer itself unprivileged (its own lookups fail where the task's do)
     _same_everywhere(program, cases, world_tmp, prefix=_unprivileged(), tracer_too=True)
+
+
+_PERMS = st.integers(min_value=0, max_value=7)
+
+
+@st.composite
+def _directory_acl(draw: st.DrawFn) -> tuple[int, int, int, bytes | None]:
+    """A directory's owner, group, mode and (maybe) a valid POSIX access ACL: the owner's,
+    owning group's and others' entries (which the mode bits then show), named users and
+    groups among the unprivileged user's ids and others', and a mask."""
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    uid = draw(st.sampled_from((0, user.pw_uid)))
+    gid = draw(st.sampled_from((0, user.pw_gid, 100)))
+    owner, group, other = draw(_PERMS), draw(_PERMS), draw(_PERMS)
+    mode = owner << 6 | group << 3 | other
+    if not draw(st.booleans()):
+        return uid, gid, mode, None
+    users = draw(st.dictionaries(st.sampled_from((user.pw_uid, 1000)), _PERMS, max_size=2))
+    groups = draw(st.dictionaries(st.sampled_from((user.pw_gid, 100, 1000)), _PERMS,
+                                  max_size=2))
+    mask = draw(_PERMS)
+    entries = [(0x01, owner, 0xFFFFFFFF)]
+    entries += [(0x02, perm, ident) for ident, perm in sorted(users.items())]
+    entries += [(0x04, group, 0xFFFFFFFF)]
+    entries += [(0x08, perm, ident) for ident, perm in sorted(groups.items())]
+    if users or groups:
+        entries.append((0x10, mask, 0xFFFFFFFF))
+    entries.append((0x20, other, 0xFFFFFFFF))
+    blob = (2).to_bytes(4, "little") + b"".join(
+        t.to_bytes(2, "little") + p.to_bytes(2, "little") + i.to_bytes(4, "little")
+        for t, p, i in entries)
+    return uid, gid, mode, blob
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root (to make directories for another user) and setpriv")
+@settings(max_examples=6, deadline=None, derandomize=True, phases=(Phase.generate,),
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(dirs=st.lists(_directory_acl(), min_size=40, max_size=40))
+def test_search_permission_is_the_kernels(lookups: Path,
+                                          dirs: list[tuple[int, int, int, bytes | None]]) -> None:
+    """Credentials.may_search (owner, ACL, group, other) against the kernel: one native run,
+    as the unprivileged user with a supplementary group, of a lookup through each directory."""
+    from systrace_py.engine.paths import Credentials
+
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    dirs = [(0, 0, 0o755, None), (0, 0, 0o700, None), *dirs]  # (both answers are met)
+    base = Path(tempfile.mkdtemp(prefix="systrace-search-"))
+    try:
+        base.chmod(0o755)
+        if not _acls_work(base):
+            pytest.skip("no POSIX ACLs on this file system")
+        cases, expected = [], []
+        creds = Credentials(user.pw_uid, user.pw_gid, frozenset({100}), False)
+        for index, (uid, gid, mode, acl) in enumerate(dirs):
+            d = base / f"d{index}"
+            d.mkdir()
+            (d / "f").write_text("f")
+            os.chown(d, uid, gid)
+            d.chmod(mode)
+            if acl is not None:
+                os.setxattr(d, "system.posix_acl_access", acl)
+            cases.append(f"stat\t-\t{d}/f\t0\t0")
+            fd = os.open(d, os.O_PATH | os.O_DIRECTORY)
+            try:
+                expected.append(creds.may_search(fd))
+            finally:
+                os.close(fd)
+        listed = base / "cases"
+        listed.write_text("\n".join(cases) + "\n")
+        listed.chmod(0o644)
+        program = base / "lookups"
+        shutil.copy(lookups, program)
+        prefix = [*_unprivileged()[:-1], "--groups=100"]
+        native = _run(program, listed, base, prefix).splitlines()
+        got = [" OK " in line for line in native]
+        assert got == expected, [(dirs[i], native[i]) for i in range(len(dirs))
+                                 if got[i] != expected[i]]
+        assert True in got and False in got
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
