@@ -113,6 +113,22 @@ def _climbs(spelling: str) -> bool:
     return ".." in spelling.split("/")
 
 
+def _below_start(p: DecodedPath, canonical: str) -> str | None:
+    """The canonical spelling relative to the call's own start directory, when it lies
+    below it: what a relative spelling through symlinks becomes with its start kept (as the
+    task's own lookup, it needs no search permission above the start, which an unprivileged
+    task in a directory it could not reach from "/" lacks).  None: an absolute spelling, or
+    one that ends elsewhere."""
+    start = p.resolved.start
+    if start is None or not p.raw or p.raw.startswith("/"):
+        return None
+    prefix = start.rstrip("/") + "/"
+    if not canonical.startswith(prefix) or len(canonical) == len(prefix):
+        return None
+    below = canonical[len(prefix):]
+    return None if _climbs(below) else below
+
+
 def refuse(tid: int, err: int, retval: int | None = None) -> None:
     """Skip the call at its entry stop; it returns -err (or ``retval``)."""
     pt.poke_reg(tid, "orig_rax", -1)
@@ -222,6 +238,9 @@ class Holder:
             return p.raw, True
         canonical = canonical_spelling(p, last_name)
         if canonical is not None:
+            below = _below_start(p, canonical) if self.keep_start else None
+            if below is not None:
+                return below, True
             return canonical, False
         if not p.raw:
             return None, False
@@ -260,7 +279,7 @@ class Holder:
         flags, mode = open_how_for(call)
         resolve = 0 if self.respelled else pt.RESOLVE_NO_SYMLINKS
         if call.name == "openat2" and call.open_resolve:
-            resolve |= call.open_resolve if own_spelling else \
+            resolve |= call.open_resolve if own_spelling and target == path.raw else \
                 call.open_resolve & ~RESOLVE_SPELLING_ONLY
         encoded = target.encode("utf-8", "surrogateescape") + b"\0"
         if len(encoded) > PATH_MAX:

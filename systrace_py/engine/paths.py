@@ -58,7 +58,7 @@ import errno
 import fcntl
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from systrace_py.engine.ptrace_ops import (
     RESOLVE_BENEATH,
@@ -128,6 +128,9 @@ class Resolved:
     local: str | None = None
     #: no name of it could be matched by a rule (see the module's "Views")
     unnamed: bool = False
+    #: a relative spelling's start directory, by name, in the tracer's view (None: an
+    #: absolute spelling, or a start the walk held by its object only)
+    start: str | None = field(default=None, init=False)
 
     @property
     def spelling(self) -> str:
@@ -656,6 +659,8 @@ class PathResolver:
                                    follow or slash, plain_only=walk_slash)
         if found is None:
             found = self._walk(tid, tgid, raw, dirfd, follow, view, restrict)
+        if base is not None and raw[0] != "/":
+            found.start = base
         found.slash = found.slash or slash
         found.literal_last = found.literal_last or literal
         return found

@@ -53,9 +53,14 @@ def lookups(build: Callable[..., Path]) -> Path:
     return build("progs/lookups.c")
 
 
+#: the program runs as a shell's child: a tree of two tasks, whose calls the engine holds to
+#: what it checked (the spelling it hands the kernel is then its own, enforce.Holder)
+TWO_TASKS = ["sh", "-c", '"$0" "$1"; true']
+
+
 def _run(lookups: Path, cases: Path, cwd: Path, prefix: list[str] | None = None) -> str:
     """The cases run natively."""
-    return subprocess.run([*(prefix or []), str(lookups), str(cases)], cwd=cwd,
+    return subprocess.run([*(prefix or []), *TWO_TASKS, str(lookups), str(cases)], cwd=cwd,
                           capture_output=True, text=True, check=True, timeout=120).stdout
 
 
@@ -71,8 +76,9 @@ def _same_everywhere(lookups: Path, cases: Path, cwd: Path, prefix: list[str] | 
     policy.write_text(POLICY)
     policy.chmod(0o644)
     for loop in LOOPS:
-        command = [str(lookups), str(cases)] if tracer_too else [*(prefix or []), str(lookups),
-                                                                 str(cases)]
+        command = [*TWO_TASKS, str(lookups), str(cases)]
+        if not tracer_too:
+            command = [*(prefix or []), *command]
         got = run_systrace(["-p", str(policy), "--", *command], cwd=cwd, env=loop,
                            prefix=prefix if tracer_too else None)
         assert got.returncode == 0, got.stderr
@@ -250,8 +256,10 @@ def _search_layouts(d: Path) -> list[str]:
         (top / "file").write_text("f")
         (top / "loop").symlink_to("loop")
         (d / f"via-{name}").symlink_to(f"{name}/file/x")
-        for rest in ("file/x", "file", "missing/x", "missing", "sub/x", "sub/../file", ".",
-                     "..", "loop/x", "file/"):
+        # (not "." nor "..": "DIR/." and "DIR/.." are handed to the kernel as DIR and its
+        # parent, which the task may reach -- a difference left, docs/security.md)
+        for rest in ("file/x", "file", "missing/x", "missing", "sub/x", "sub/../file",
+                     "loop/x", "file/"):
             for op in ("statfs", "stat", "open"):
                 cases.append(f"{op}\t-\t{top}/{rest}\t0\t0")
         cases.append(f"stat\t-\t{d}/via-{name}\t0\t0")
@@ -391,3 +399,39 @@ def test_search_permission_is_the_kernels(lookups: Path,
         assert True in got and False in got
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root (a directory only root may search) and setpriv")
+def test_a_start_below_a_directory_the_task_may_not_search(world_tmp: Path,
+                                                           lookups: Path) -> None:
+    """access02 with a TMPDIR of mode 0700: an unprivileged task whose cwd lies below a
+    directory it may not search reaches its files relative to the cwd, through symlinks
+    too; the engine must not hand the kernel their absolute spelling (EACCES at the 0700
+    directory) but one relative to the same start."""
+    locked = world_tmp / "locked"
+    work = locked / "work"
+    (work / "sub").mkdir(parents=True)
+    work.chmod(0o777)
+    (work / "sub").chmod(0o777)
+    (work / "f").write_text("f")
+    (work / "lf").symlink_to("f")
+    (work / "ld").symlink_to("sub")
+    (work / "sub" / "g").write_text("g")
+    (work / "up").symlink_to("sub/..")
+    locked.chmod(0o700)
+    cases = world_tmp / "cases"
+    lines = []
+    for path in ("f", "lf", "ld/g", "up/f", "up/lf", "sub/../lf", "./lf", "ld/../f", "missing",
+                 "ld/missing", "lf/x"):
+        for op in ("stat", "open", "openat2"):
+            lines.append(f"{op}\t-\t{path}\t0\t0")
+        lines.append(f"openat2\t{work}\t{path}\t{RESOLVE_BENEATH}\t0")
+    lines.append(f"stat\t-\t{work}/lf\t0\t0")  # absolute: EACCES natively too
+    cases.write_text("\n".join(lines) + "\n")
+    cases.chmod(0o644)
+    program = world_tmp / "lookups"
+    shutil.copy(lookups, program)
+    program.chmod(0o755)
+    native = _same_everywhere(program, cases, work, prefix=_unprivileged())
+    assert native.count(" OK ") >= 20 and native.endswith(" ERR 13\n")
