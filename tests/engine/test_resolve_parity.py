@@ -435,3 +435,24 @@ def test_a_start_below_a_directory_the_task_may_not_search(world_tmp: Path,
     program.chmod(0o755)
     native = _same_everywhere(program, cases, work, prefix=_unprivileged())
     assert native.count(" OK ") >= 20 and native.endswith(" ERR 13\n")
+
+
+def test_a_scoped_open_creates_where_the_kernel_would(traced, tmp_path: Path,
+                                                      lookups: Path) -> None:
+    """O_CREAT under RESOLVE_IN_ROOT and RESOLVE_BENEATH, held (a two-task tree): the file
+    is made in the dirfd's tree, where the kernel's scoped lookup puts it."""
+    d = tmp_path / "d"
+    (d / "sub").mkdir(parents=True)
+    (d / "abs").symlink_to("/sub")
+    made = "systrace-parity-made"
+    cases = tmp_path / "cases"
+    creat = os.O_CREAT | os.O_WRONLY
+    cases.write_text(f"openat2\t{d}\t/{made}1\t{RESOLVE_IN_ROOT}\t{creat}\n"
+                     f"openat2\t{d}\tabs/{made}2\t{RESOLVE_IN_ROOT}\t{creat}\n"
+                     f"openat2\t{d}\tsub/../{made}3\t{RESOLVE_BENEATH}\t{creat}\n"
+                     f"openat2\t{d}\t/{made}4\t{RESOLVE_BENEATH}\t{creat}\n")
+    got = traced.run(POLICY, *TWO_TASKS, str(lookups), str(cases)).stdout.splitlines()
+    assert [line.split()[1] for line in got] == ["OK", "OK", "OK", "ERR"], got
+    assert sorted(p.name for p in d.rglob(f"{made}*")) == [f"{made}1", f"{made}2", f"{made}3"]
+    assert (d / "sub" / f"{made}2").exists()
+    assert not any(Path("/").glob(f"{made}*")) and not any(Path("/sub").glob(f"{made}*"))
