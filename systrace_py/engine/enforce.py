@@ -118,9 +118,10 @@ def _below_start(p: DecodedPath, canonical: str) -> str | None:
     below it: what a relative spelling through symlinks becomes with its start kept (as the
     task's own lookup, it needs no search permission above the start, which an unprivileged
     task in a directory it could not reach from "/" lacks).  None: an absolute spelling, or
-    one that ends elsewhere."""
+    one that ends elsewhere.  (An absolute spelling has a start only under RESOLVE_IN_ROOT,
+    whose "/" is its dirfd.)"""
     start = p.resolved.start
-    if start is None or not p.raw or p.raw.startswith("/"):
+    if start is None or not p.raw:
         return None
     prefix = start.rstrip("/") + "/"
     if not canonical.startswith(prefix) or len(canonical) == len(prefix):

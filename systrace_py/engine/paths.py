@@ -129,7 +129,8 @@ class Resolved:
     #: no name of it could be matched by a rule (see the module's "Views")
     unnamed: bool = False
     #: a relative spelling's start directory, by name, in the tracer's view (None: an
-    #: absolute spelling, or a start the walk held by its object only)
+    #: absolute spelling -- but under RESOLVE_IN_ROOT --, or a start the walk held by its
+    #: object only)
     start: str | None = field(default=None, init=False)
 
     @property
@@ -661,6 +662,10 @@ class PathResolver:
             found = self._walk(tid, tgid, raw, dirfd, follow, view, restrict)
         if base is not None and raw[0] != "/":
             found.start = base
+        elif restrict and view.host and (raw[0] != "/" or restrict & RESOLVE_IN_ROOT):
+            # a scoped or restricted lookup starts at its dirfd (an in-root "/" too)
+            with contextlib.suppress(OSError, Unresolvable):
+                found.start = self._start_name(tid, dirfd)
         found.slash = found.slash or slash
         found.literal_last = found.literal_last or literal
         return found

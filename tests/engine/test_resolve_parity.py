@@ -426,7 +426,8 @@ def test_a_start_below_a_directory_the_task_may_not_search(world_tmp: Path,
                  "ld/missing", "lf/x"):
         for op in ("stat", "open", "openat2"):
             lines.append(f"{op}\t-\t{path}\t0\t0")
-        lines.append(f"openat2\t{work}\t{path}\t{RESOLVE_BENEATH}\t0")
+        lines.append(f"openat2\t.\t{path}\t{RESOLVE_BENEATH}\t0")
+        lines.append(f"openat2\t.\t/{path}\t{RESOLVE_IN_ROOT}\t0")
     lines.append(f"stat\t-\t{work}/lf\t0\t0")  # absolute: EACCES natively too
     cases.write_text("\n".join(lines) + "\n")
     cases.chmod(0o644)
