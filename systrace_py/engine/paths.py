@@ -69,7 +69,19 @@ from systrace_py.engine.ptrace_ops import (
     fs_type,
     openat2,
 )
-from systrace_py.kernel import AT_FDCWD, PATH_MAX
+from systrace_py.kernel import (
+    ACL_GROUP,
+    ACL_GROUP_OBJ,
+    ACL_MASK,
+    ACL_OTHER,
+    ACL_USER,
+    ACL_USER_OBJ,
+    AT_FDCWD,
+    CAP_DAC_OVERRIDE,
+    CAP_DAC_READ_SEARCH,
+    PATH_MAX,
+    XATTR_POSIX_ACL_ACCESS,
+)
 from systrace_py.procfs import start_time
 from systrace_py.views import MountEntry, parse_mountinfo
 
@@ -87,10 +99,6 @@ _MISSING_LOOKUPS = 2  # missing names the fast way looks up (one by one) before 
 #: crossings and of (magic) links
 SCOPED = RESOLVE_BENEATH | RESOLVE_IN_ROOT
 WALK_RESOLVE = SCOPED | RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
-CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
-_ACL_XATTR = "system.posix_acl_access"
-_ACL_USER_OBJ, _ACL_USER, _ACL_GROUP_OBJ, _ACL_GROUP, _ACL_MASK, _ACL_OTHER = (
-    0x01, 0x02, 0x04, 0x08, 0x10, 0x20)
 
 
 @dataclass(slots=True)
@@ -370,19 +378,19 @@ class Credentials:
         ``other`` -- unless the task was in a group none of whose entries granted it."""
         found = False
         for index, (tag, perm, ident) in enumerate(acl):
-            if tag == _ACL_USER_OBJ:
+            if tag == ACL_USER_OBJ:
                 if info.st_uid == self.fsuid:
                     return bool(perm & 1)
-            elif tag == _ACL_USER:
+            elif tag == ACL_USER:
                 if ident == self.fsuid:
                     return _masked(acl, index, perm)
-            elif tag in (_ACL_GROUP_OBJ, _ACL_GROUP):
-                gid = info.st_gid if tag == _ACL_GROUP_OBJ else ident
+            elif tag in (ACL_GROUP_OBJ, ACL_GROUP):
+                gid = info.st_gid if tag == ACL_GROUP_OBJ else ident
                 if self.in_group(gid):
                     found = True
                     if perm & 1:
                         return _masked(acl, index, perm)
-            elif tag == _ACL_OTHER:
+            elif tag == ACL_OTHER:
                 return False if found else bool(perm & 1)
         return False  # (the kernel: EIO, a malformed ACL)
 
@@ -390,7 +398,7 @@ class Credentials:
 def _masked(acl: list[tuple[int, int, int]], index: int, perm: int) -> bool:
     """An ACL entry's grant of search, under the ACL's mask entry when it has one."""
     for tag, mask, _ in acl[index + 1:]:
-        if tag == _ACL_MASK:
+        if tag == ACL_MASK:
             return bool(perm & mask & 1)
     return bool(perm & 1)
 
@@ -398,7 +406,7 @@ def _masked(acl: list[tuple[int, int, int]], index: int, perm: int) -> bool:
 def _access_acl(fd: int) -> list[tuple[int, int, int]] | None:
     """The directory's POSIX access ACL as (tag, perm, id) entries, or None (it has none)."""
     try:
-        raw = os.getxattr(f"/proc/self/fd/{fd}", _ACL_XATTR)
+        raw = os.getxattr(f"/proc/self/fd/{fd}", XATTR_POSIX_ACL_ACCESS)
     except OSError:
         return None
     if len(raw) < 4 or (len(raw) - 4) % 8:

@@ -26,9 +26,26 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from conftest import UNPRIVILEGED_USER, run_systrace
+from systrace_py.engine.ptrace_ops import (
+    RESOLVE_BENEATH,
+    RESOLVE_IN_ROOT,
+    RESOLVE_NO_MAGICLINKS,
+    RESOLVE_NO_SYMLINKS,
+    RESOLVE_NO_XDEV,
+)
+from systrace_py.kernel import (
+    ACL_GROUP,
+    ACL_GROUP_OBJ,
+    ACL_MASK,
+    ACL_OTHER,
+    ACL_USER,
+    ACL_USER_OBJ,
+    POSIX_ACL_XATTR_VERSION,
+    XATTR_POSIX_ACL_ACCESS,
+)
 
-RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS = 0x01, 0x02, 0x04
-RESOLVE_BENEATH, RESOLVE_IN_ROOT = 0x08, 0x10
+UNDEFINED_ID = 0xFFFFFFFF  # (the id of an ACL entry that names none)
+
 #: open flags of the cases (0: O_PATH, see lookups.c)
 OPEN_FLAGS = (0, os.O_PATH | os.O_NOFOLLOW, os.O_PATH | os.O_DIRECTORY, os.O_NOCTTY)
 #: a rule on every open that matches none of them: the engine resolves each path
@@ -271,27 +288,32 @@ def _search_layouts(d: Path) -> list[str]:
         (top / "file").parent.mkdir()
         (top / "file").write_text("f")
         top.chmod(0o755)
-        os.setxattr(top, "system.posix_acl_access", _acl(user.pw_uid, user_perm=0o6))
+        os.setxattr(top, XATTR_POSIX_ACL_ACCESS, _acl(user.pw_uid, user_perm=0o6))
         for rest in ("file/x", "missing/x", "file"):
             cases.append(f"stat\t-\t{top}/{rest}\t0\t0")
     return cases
 
 
-def _acl(uid: int, user_perm: int) -> bytes:
-    """A POSIX access ACL: owner rwx, a named user with ``user_perm``, group r-x, mask rwx,
-    other r-x (linux/posix_acl_xattr.h: version 2, then (tag, perm, id) entries)."""
-    entries = [(0x01, 7, 0xFFFFFFFF), (0x02, user_perm, uid), (0x04, 5, 0xFFFFFFFF),
-               (0x10, 7, 0xFFFFFFFF), (0x20, 5, 0xFFFFFFFF)]
-    return (2).to_bytes(4, "little") + b"".join(
+def _acl_blob(entries: list[tuple[int, int, int]]) -> bytes:
+    """A system.posix_acl_access value (linux/posix_acl_xattr.h): the version, then (tag,
+    perm, id) entries."""
+    return POSIX_ACL_XATTR_VERSION.to_bytes(4, "little") + b"".join(
         t.to_bytes(2, "little") + p.to_bytes(2, "little") + i.to_bytes(4, "little")
         for t, p, i in entries)
+
+
+def _acl(uid: int, user_perm: int) -> bytes:
+    """Owner rwx, a named user with ``user_perm``, group r-x, mask rwx, other r-x."""
+    return _acl_blob([(ACL_USER_OBJ, 7, UNDEFINED_ID), (ACL_USER, user_perm, uid),
+                      (ACL_GROUP_OBJ, 5, UNDEFINED_ID), (ACL_MASK, 7, UNDEFINED_ID),
+                      (ACL_OTHER, 5, UNDEFINED_ID)])
 
 
 def _acls_work(d: Path) -> bool:
     probe = d / ".acl-probe"
     probe.mkdir()
     try:
-        os.setxattr(probe, "system.posix_acl_access", _acl(os.getuid(), 7))
+        os.setxattr(probe, XATTR_POSIX_ACL_ACCESS, _acl(os.getuid(), 7))
         return True
     except OSError:
         return False
@@ -339,17 +361,14 @@ def _directory_acl(draw: st.DrawFn) -> tuple[int, int, int, bytes | None]:
     groups = draw(st.dictionaries(st.sampled_from((user.pw_gid, 100, 1000)), _PERMS,
                                   max_size=2))
     mask = draw(_PERMS)
-    entries = [(0x01, owner, 0xFFFFFFFF)]
-    entries += [(0x02, perm, ident) for ident, perm in sorted(users.items())]
-    entries += [(0x04, group, 0xFFFFFFFF)]
-    entries += [(0x08, perm, ident) for ident, perm in sorted(groups.items())]
+    entries = [(ACL_USER_OBJ, owner, UNDEFINED_ID)]
+    entries += [(ACL_USER, perm, ident) for ident, perm in sorted(users.items())]
+    entries += [(ACL_GROUP_OBJ, group, UNDEFINED_ID)]
+    entries += [(ACL_GROUP, perm, ident) for ident, perm in sorted(groups.items())]
     if users or groups:
-        entries.append((0x10, mask, 0xFFFFFFFF))
-    entries.append((0x20, other, 0xFFFFFFFF))
-    blob = (2).to_bytes(4, "little") + b"".join(
-        t.to_bytes(2, "little") + p.to_bytes(2, "little") + i.to_bytes(4, "little")
-        for t, p, i in entries)
-    return uid, gid, mode, blob
+        entries.append((ACL_MASK, mask, UNDEFINED_ID))
+    entries.append((ACL_OTHER, other, UNDEFINED_ID))
+    return uid, gid, mode, _acl_blob(entries)
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
@@ -379,7 +398,7 @@ def test_search_permission_is_the_kernels(lookups: Path,
             os.chown(d, uid, gid)
             d.chmod(mode)
             if acl is not None:
-                os.setxattr(d, "system.posix_acl_access", acl)
+                os.setxattr(d, XATTR_POSIX_ACL_ACCESS, acl)
             cases.append(f"stat\t-\t{d}/f\t0\t0")
             fd = os.open(d, os.O_PATH | os.O_DIRECTORY)
             try:
