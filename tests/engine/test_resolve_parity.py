@@ -476,3 +476,29 @@ def test_a_scoped_open_creates_where_the_kernel_would(traced, tmp_path: Path,
     assert sorted(p.name for p in d.rglob(f"{made}*")) == [f"{made}1", f"{made}2", f"{made}3"]
     assert (d / "sub" / f"{made}2").exists()
     assert not any(Path("/").glob(f"{made}*")) and not any(Path("/sub").glob(f"{made}*"))
+
+
+def test_a_scoped_walk_through_a_refused_directory_is_decided(traced, tmp_path: Path,
+                                                              lookups: Path) -> None:
+    """RESOLVE_IN_ROOT's "/" is the dirfd: what "/secd/sub/../../work/f" passes through is
+    secd (a lookup through a directory a rule refuses tells which entries exist, class 1),
+    and it is decided as a look into secd -- not as a walk from the real root, which passes
+    through nothing there."""
+    (tmp_path / "secd" / "sub").mkdir(parents=True)
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "f").write_text("f")
+    cases = tmp_path / "cases"
+    cases.write_text(f"openat2\t{tmp_path}\t/secd/sub/../../work/f\t{RESOLVE_IN_ROOT}\t0\n"
+                     f"openat2\t{tmp_path}\t/secd/none/../../work/f\t{RESOLVE_IN_ROOT}\t0\n"
+                     f"openat2\t{tmp_path}\tsecd/sub/../../work/f\t{RESOLVE_BENEATH}\t0\n"
+                     f"openat2\t{tmp_path}\t/work/f\t{RESOLVE_IN_ROOT}\t0\n")
+    native = subprocess.run([str(lookups), str(cases)], capture_output=True, text=True,
+                            check=True).stdout.splitlines()
+    assert [line.split()[1:3] for line in native] == [["OK", native[0].split()[2]],
+                                                       ["ERR", "2"], ["OK", native[0].split()[2]],
+                                                       ["OK", native[0].split()[2]]]
+    refusing = POLICY.replace("/nonexistent-systrace-parity/**", f"{tmp_path}/secd/**")
+    refusing = refusing.replace('["fsread", "fswrite", "fsmeta"]', '["fsread"]')
+    got = traced.run(refusing, str(lookups), str(cases)).stdout.splitlines()
+    assert [line.split(" ", 1)[1] for line in got[:3]] == ["ERR 13"] * 3, got
+    assert got[3] == native[3]
