@@ -26,7 +26,14 @@ Two ways to get there:
   /proc/thread-self are the calling task; a magic link is jumped through by opening it (the
   object it names for the task), never by reading its text.  The name comes from the object
   it ends on, checked to name that object (and built by climbing ``..`` when it is longer
-  than /proc can say).
+  than /proc can say).  openat2's lookup restrictions (RESOLVE_BENEATH, RESOLVE_IN_ROOT,
+  RESOLVE_NO_XDEV, RESOLVE_NO_SYMLINKS, RESOLVE_NO_MAGICLINKS) are always walked, applied as
+  fs/namei.c does (a scoped lookup's root is its dirfd; mounts compared by mount id).
+
+A lookup that fails fails with the task's errno, not the tracer's: the kernel checks the task's
+search permission on each directory before looking up a name in it (may_lookup), so a failing
+walk is walked again with the task's credentials (:class:`Credentials`), and the first
+directory it may not search answers EACCES.
 
 Paths that name no file in a directory tree (a pipe or socket behind /proc/self/fd/N, a memfd,
 a deleted file) come back with ``pseudo`` set: they can be matched by a rule ("pipe:*",
