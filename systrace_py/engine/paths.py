@@ -883,7 +883,14 @@ class PathResolver:
         is walked again checking the task's search permission on every directory it looks
         in (may_lookup, which the kernel checks before each component): one the task may
         not search fails it first, with EACCES (the tracer's own credentials may let it
-        further, to another failure)."""
+        further, to another failure).  A restricted lookup (openat2's RESOLVE_*) is walked
+        with them at once: it succeeds only where the task's own would."""
+        if restrict:
+            # always walked, so walked once with the task's credentials (the call handed to
+            # the kernel may look in fewer directories than the call's own lookup)
+            creds = Credentials.of(tid)
+            return self._walk_once(tid, tgid, raw, dirfd, follow, view, restrict,
+                                   creds if creds is not None and not creds.override else None)
         try:
             return self._walk_once(tid, tgid, raw, dirfd, follow, view, restrict, None)
         except Unresolvable as exc:

@@ -281,6 +281,10 @@ def _search_layouts(d: Path) -> list[str]:
                 cases.append(f"{op}\t-\t{top}/{rest}\t0\t0")
         cases.append(f"stat\t-\t{d}/via-{name}\t0\t0")
         cases.append(f"openat2\t{d}\t{name}/file/x\t{RESOLVE_BENEATH}\t0")
+        # a restricted lookup is walked with the task's credentials: "." and ".." too
+        for rest in (".", "..", "sub/..", "file"):
+            cases.append(f"openat2\t{d}\t{name}/{rest}\t{RESOLVE_BENEATH}\t0")
+            cases.append(f"openat2\t{d}\t/{name}/{rest}\t{RESOLVE_IN_ROOT}\t0")
         os.chown(top, uid, gid)
         top.chmod(mode)
     if _acls_work(d):
