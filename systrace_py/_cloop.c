@@ -457,10 +457,19 @@ static int climbs(const char *raw) {
  * canonical path from the root; an open becomes openat2 with RESOLVE_NO_SYMLINKS.  1: held,
  * 0: nothing changed (Python does it), -1: an error (errno; ESRCH: the task is gone). */
 static int hold(const Arm *a, const Shape *s, const Variant *v, const struct pt_info *info,
-                const char *raw, size_t rlen, const char *path, size_t len, int direct) {
+                const char *raw, size_t rlen, const char *path, size_t len, int direct,
+                const char *start, size_t slen) {
     int own = a->keep_start && direct && !climbs(raw);
     const char *target = own ? raw : path;
     size_t tlen = own ? rlen : len;
+    /* ... or the canonical path relative to that start, when it lies below it
+     * (enforce._below_start): no search permission above the start is needed */
+    if (!own && a->keep_start && start && raw[0] != '/' && len > slen + 1
+        && memcmp(path, start, slen) == 0 && path[slen] == '/' && !climbs(path + slen + 1)) {
+        own = 1;
+        target = path + slen + 1;
+        tlen = len - slen - 1;
+    }
     const uint64_t at_fdcwd = (uint64_t)(int64_t)AT_FDCWD_;
     char blob[PATH1 + 2 * MAX_RAW + 64];
     if (s->open) {
@@ -534,6 +543,9 @@ static int decide(const Arm *a, int *why) {
     size_t len;
     int missing = 0;  /* the last name is not there (paths.py _fast_missing) */
     int direct = 0;   /* reached through no symlink (Resolved.direct) */
+    char start[MAX_RAW + 1];  /* a relative spelling's start directory (Resolved.start) */
+    size_t slen = 0;
+    int has_start = 0;
     if (rlen == 0) {
         /* AT_EMPTY_PATH: the descriptor call it stands for (decode.policy_name), permitted
          * by the table; held below */
@@ -561,6 +573,11 @@ static int decide(const Arm *a, int *why) {
         ssize_t blen = start_dir(tid, dirfd, candidate);
         if (blen < 0) return 0;
         while (blen > 0 && candidate[blen - 1] == '/') blen--;  /* _join: rstrip("/") */
+        if ((size_t)blen > MAX_RAW) return 0;
+        memcpy(start, candidate, (size_t)blen);
+        start[blen] = 0;
+        slen = (size_t)blen;
+        has_start = 1;
         candidate[blen++] = '/';
         memcpy(candidate + blen, raw, (size_t)rlen + 1);
     }
@@ -604,7 +621,8 @@ permit:
     if (a->slot) {
         /* an empty path is held too (enforce.Holder._empty_path): a sibling writing a path
          * into it after the check would have the kernel look that path up */
-        int held = rlen > 0 ? hold(a, s, v, &info, raw, (size_t)rlen, path, len, direct)
+        int held = rlen > 0 ? hold(a, s, v, &info, raw, (size_t)rlen, path, len, direct,
+                                   has_start ? start : NULL, slen)
                             : hold_empty(a, s);
         if (held == 0) return 0;
         if (held < 0) return errno == ESRCH ? 1 : -1;

@@ -187,6 +187,8 @@ MAX_ERRNO: Final = 4095      # a call's result in -MAX_ERRNO..-1 is -errno
 PR_GET_DUMPABLE: Final = 3
 PR_SET_DUMPABLE: Final = 4
 PR_SET_NO_NEW_PRIVS: Final = 38
+CAP_DAC_OVERRIDE: Final = 1
+CAP_DAC_READ_SEARCH: Final = 2
 CAP_KILL: Final = 5
 CAP_SYS_RESOURCE: Final = 24
 
@@ -291,3 +293,13 @@ FILE_CHANGING_IOCTLS: Final = (
 NT_X86_XSTATE: Final = 0x202      # PTRACE_GETREGSET: the task's XSAVE area, standard format
 XFEATURE_PKRU: Final = 9          # the XSAVE component holding PKRU
 FP_XSTATE_MAGIC1: Final = 0x46505853  # the kernel's software bytes in the XSAVE area (at 464)
+
+# --- POSIX ACLs (include/uapi/linux/posix_acl.h, posix_acl_xattr.h) ------------------------------
+XATTR_POSIX_ACL_ACCESS: Final = "system.posix_acl_access"
+POSIX_ACL_XATTR_VERSION: Final = 2
+ACL_USER_OBJ: Final = 0x01
+ACL_USER: Final = 0x02
+ACL_GROUP_OBJ: Final = 0x04
+ACL_GROUP: Final = 0x08
+ACL_MASK: Final = 0x10
+ACL_OTHER: Final = 0x20

@@ -1215,6 +1215,12 @@ class DecodedCall:
                 out.append(decoded)
         return out
 
+    @property
+    def lookup_restrictions(self) -> int:
+        """openat2's RESOLVE_* flags (its open_how read), which its path's lookup obeys; 0
+        for every other call."""
+        return (self.open_resolve or 0) if self.name == "openat2" else 0
+
     def passed_through(self, p: DecodedPath | None) -> list[tuple[str, str]]:
         """What the lookup of an examined path looks at on its way and does not end on
         (PathResolver.passed_through), when it can differ from the ancestors of where it
@@ -1226,7 +1232,8 @@ class DecodedCall:
         if p is None:
             return [seen for raw, dirfd, follow in self.failed_lookups
                     for seen in decoder.resolver.passed_through(self.tid, raw, dirfd, follow,
-                                                                self.view)]
+                                                                self.view,
+                                                                self.lookup_restrictions)]
         if p.spec is None or not p.raw or p.resolved.pseudo or (
                 p.resolved.direct and ".." not in p.raw.split("/")):
             return []
@@ -1235,7 +1242,7 @@ class DecodedCall:
         follow = spec.follows(self.args, self.open_flags if spec.follow == OPEN_HOW else None)
         end = p.resolved.path
         return [(name, kind) for name, kind in decoder.resolver.passed_through(
-                    self.tid, p.raw, dirfd, follow, self.view)
+                    self.tid, p.raw, dirfd, follow, self.view, self.lookup_restrictions)
                 if end != name and not end.startswith(name.rstrip("/") + "/")]
 
     def examined_paths(self) -> list[DecodedPath]:
@@ -1475,7 +1482,8 @@ class Decoder:
         changes while it looks) refuses the call with that errno: decoding never fails the
         tracer."""
         try:
-            return self.resolver.resolve(call.tid, call.tgid, raw, dirfd, follow, call.view)
+            return self.resolver.resolve(call.tid, call.tgid, raw, dirfd, follow, call.view,
+                                         call.lookup_restrictions)
         except Unresolvable as exc:
             raise DecodeError(exc.errno, str(exc)) from exc
         except OSError as exc:

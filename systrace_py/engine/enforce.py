@@ -9,7 +9,10 @@ change (see :mod:`systrace_py.engine.scratch`):
 
 * open, openat, creat and openat2 become openat2 on the canonical absolute path with
   RESOLVE_NO_SYMLINKS: the file opened is the one checked, even if a directory on the way is
-  swapped for a symlink after the check (the open then fails with ELOOP);
+  swapped for a symlink after the check (the open then fails with ELOOP); openat2's
+  RESOLVE_BENEATH, RESOLVE_IN_ROOT and RESOLVE_NO_XDEV, which the resolver applied, are
+  dropped from such a call (they would refuse or re-root the absolute path) and kept with
+  the call's own spelling;
 * other path calls get the canonical absolute path (the dirfd and the cwd no longer matter);
 * where no absolute spelling makes the kernel do what the call's own does (a canonical name
   longer than PATH_MAX, an object with no name, a last "." or ".." of a call that acts on the
@@ -50,7 +53,10 @@ from systrace_py.syscalls import NUMBERS, Treat, treated
 
 _U64 = 0xFFFFFFFFFFFFFFFF
 SYS_OPENAT2 = NUMBERS["openat2"]
-RESOLVE_UNSUPPORTED = pt.RESOLVE_BENEATH | pt.RESOLVE_IN_ROOT | pt.RESOLVE_NO_XDEV
+#: openat2's lookup restrictions that hold for the call's own spelling from its own dirfd,
+#: not for a canonical absolute path (which they would refuse, or look up from the dirfd):
+#: the resolver applied them (paths.py), and the canonical path reaches what they allowed
+RESOLVE_SPELLING_ONLY = pt.RESOLVE_BENEATH | pt.RESOLVE_IN_ROOT | pt.RESOLVE_NO_XDEV
 
 
 
@@ -105,6 +111,23 @@ def _climbs(spelling: str) -> bool:
     """Whether a path has a ".." component: from a start directory another process moves in
     the meantime, ".." leads somewhere else, so such a spelling is never kept."""
     return ".." in spelling.split("/")
+
+
+def _below_start(p: DecodedPath, canonical: str) -> str | None:
+    """The canonical spelling relative to the call's own start directory, when it lies
+    below it: what a relative spelling through symlinks becomes with its start kept (as the
+    task's own lookup, it needs no search permission above the start, which an unprivileged
+    task in a directory it could not reach from "/" lacks).  None: an absolute spelling, or
+    one that ends elsewhere.  (An absolute spelling has a start only under RESOLVE_IN_ROOT,
+    whose "/" is its dirfd.)"""
+    start = p.resolved.start
+    if start is None or not p.raw:
+        return None
+    prefix = start.rstrip("/") + "/"
+    if not canonical.startswith(prefix) or len(canonical) == len(prefix):
+        return None
+    below = canonical[len(prefix):]
+    return None if _climbs(below) else below
 
 
 def refuse(tid: int, err: int, retval: int | None = None) -> None:
@@ -216,6 +239,9 @@ class Holder:
             return p.raw, True
         canonical = canonical_spelling(p, last_name)
         if canonical is not None:
+            below = _below_start(p, canonical) if self.keep_start else None
+            if below is not None:
+                return below, True
             return canonical, False
         if not p.raw:
             return None, False
@@ -254,7 +280,8 @@ class Holder:
         flags, mode = open_how_for(call)
         resolve = 0 if self.respelled else pt.RESOLVE_NO_SYMLINKS
         if call.name == "openat2" and call.open_resolve:
-            resolve |= call.open_resolve & ~RESOLVE_UNSUPPORTED
+            resolve |= call.open_resolve if own_spelling and target == path.raw else \
+                call.open_resolve & ~RESOLVE_SPELLING_ONLY
         encoded = target.encode("utf-8", "surrogateescape") + b"\0"
         if len(encoded) > PATH_MAX:
             raise HoldError(errno.ENAMETOOLONG, "path too long")

@@ -26,7 +26,14 @@ Two ways to get there:
   /proc/thread-self are the calling task; a magic link is jumped through by opening it (the
   object it names for the task), never by reading its text.  The name comes from the object
   it ends on, checked to name that object (and built by climbing ``..`` when it is longer
-  than /proc can say).
+  than /proc can say).  openat2's lookup restrictions (RESOLVE_BENEATH, RESOLVE_IN_ROOT,
+  RESOLVE_NO_XDEV, RESOLVE_NO_SYMLINKS, RESOLVE_NO_MAGICLINKS) are always walked, applied as
+  fs/namei.c does (a scoped lookup's root is its dirfd; mounts compared by mount id).
+
+A lookup that fails fails with the task's errno, not the tracer's: the kernel checks the task's
+search permission on each directory before looking up a name in it (may_lookup), so a failing
+walk is walked again with the task's credentials (:class:`Credentials`), and the first
+directory it may not search answers EACCES.
 
 Paths that name no file in a directory tree (a pipe or socket behind /proc/self/fd/N, a memfd,
 a deleted file) come back with ``pseudo`` set: they can be matched by a rule ("pipe:*",
@@ -58,15 +65,30 @@ import errno
 import fcntl
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from systrace_py.engine.ptrace_ops import (
+    RESOLVE_BENEATH,
+    RESOLVE_IN_ROOT,
     RESOLVE_NO_MAGICLINKS,
     RESOLVE_NO_SYMLINKS,
+    RESOLVE_NO_XDEV,
     fs_type,
     openat2,
 )
-from systrace_py.kernel import AT_FDCWD, PATH_MAX
+from systrace_py.kernel import (
+    ACL_GROUP,
+    ACL_GROUP_OBJ,
+    ACL_MASK,
+    ACL_OTHER,
+    ACL_USER,
+    ACL_USER_OBJ,
+    AT_FDCWD,
+    CAP_DAC_OVERRIDE,
+    CAP_DAC_READ_SEARCH,
+    PATH_MAX,
+    XATTR_POSIX_ACL_ACCESS,
+)
 from systrace_py.procfs import start_time
 from systrace_py.views import MountEntry, parse_mountinfo
 
@@ -79,6 +101,11 @@ ST_NOSYMFOLLOW = 0x2000       # statfs's flag of a mount made with MS_NOSYMFOLLO
 _DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _DELETED = " (deleted)"
 _MISSING_LOOKUPS = 2  # missing names the fast way looks up (one by one) before walking
+#: openat2's lookup restrictions the walk applies as the kernel does (fs/namei.c): the scoped
+#: ones (LOOKUP_IS_SCOPED: the dirfd is the root of the lookup), and the refusals of mount
+#: crossings and of (magic) links
+SCOPED = RESOLVE_BENEATH | RESOLVE_IN_ROOT
+WALK_RESOLVE = SCOPED | RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
 
 
 @dataclass(slots=True)
@@ -116,6 +143,10 @@ class Resolved:
     local: str | None = None
     #: no name of it could be matched by a rule (see the module's "Views")
     unnamed: bool = False
+    #: a relative spelling's start directory, by name, in the tracer's view (None: an
+    #: absolute spelling -- but under RESOLVE_IN_ROOT --, or a start the walk held by its
+    #: object only)
+    start: str | None = field(default=None, init=False)
 
     @property
     def spelling(self) -> str:
@@ -258,6 +289,30 @@ def mount_id(fd: int) -> int:
     return -1
 
 
+def _no_crossing(cur: int, comp: str) -> None:
+    """RESOLVE_NO_XDEV: the name ``comp`` in ``cur`` must not be a mount point (the kernel's
+    traverse_mounts refuses to step onto another mount, bind mounts of the same file system
+    included: mounts are compared, not devices)."""
+    fd = os.open(comp, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=cur)
+    try:
+        if mount_id(fd) != mount_id(cur):
+            raise Unresolvable(errno.EXDEV, "a mount crossed, with RESOLVE_NO_XDEV")
+    finally:
+        os.close(fd)
+
+
+def _magic_jump(restrict: int, cur: int, target: int) -> None:
+    """What the kernel's nd_jump_link refuses of a magic link's jump from ``cur`` to
+    ``target``: any (ELOOP) with RESOLVE_NO_MAGICLINKS; one to another mount with
+    RESOLVE_NO_XDEV, and any in a scoped lookup (EXDEV)."""
+    if restrict & RESOLVE_NO_MAGICLINKS:
+        raise Unresolvable(errno.ELOOP, "a magic link, with RESOLVE_NO_MAGICLINKS")
+    if restrict & RESOLVE_NO_XDEV and mount_id(target) != mount_id(cur):
+        raise Unresolvable(errno.EXDEV, "a magic link to another mount, with RESOLVE_NO_XDEV")
+    if restrict & SCOPED:
+        raise Unresolvable(errno.EXDEV, "a magic link in a scoped lookup")
+
+
 def _same_place(a: int, a_stat: os.stat_result, b: int, b_stat: os.stat_result) -> bool:
     """Whether two descriptors are the same directory *on the same mount* (the kernel's
     path_equal: a directory bind-mounted onto another place is not that place)."""
@@ -272,6 +327,99 @@ def _names(path: str, held: os.stat_result) -> bool:
     except (OSError, ValueError):
         return False
     return (seen.st_dev, seen.st_ino) == (held.st_dev, held.st_ino)
+
+
+class Credentials:
+    """What the kernel checks a task's search permission on a directory with (may_lookup:
+    inode_permission(MAY_EXEC)): its fsuid, fsgid and supplementary groups, and whether its
+    effective capabilities override the check (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH)."""
+
+    __slots__ = ("fsgid", "fsuid", "groups", "override")
+
+    def __init__(self, fsuid: int, fsgid: int, groups: frozenset[int], override: bool) -> None:
+        self.fsuid, self.fsgid, self.groups, self.override = fsuid, fsgid, groups, override
+
+    @classmethod
+    def of(cls, tid: int) -> Credentials | None:
+        """The task's, from /proc/TID/status; None when they cannot be compared with what
+        the tracer sees (the task is in another user namespace, where its capabilities hold
+        only over the ids mapped into it -- or it is gone)."""
+        try:
+            if os.stat(f"/proc/{tid}/ns/user").st_ino != os.stat("/proc/self/ns/user").st_ino:
+                return None
+            with open(f"/proc/{tid}/status", encoding="utf-8", errors="replace") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+            fsuid = int(fields["Uid"].split()[3])
+            fsgid = int(fields["Gid"].split()[3])
+            groups = frozenset(int(g) for g in fields.get("Groups", "").split())
+            caps = int(fields["CapEff"].strip(), 16)
+        except (OSError, KeyError, ValueError, IndexError):
+            return None
+        override = bool(caps & (1 << CAP_DAC_OVERRIDE | 1 << CAP_DAC_READ_SEARCH))
+        return cls(fsuid, fsgid, groups, override)
+
+    def in_group(self, gid: int) -> bool:
+        return gid == self.fsgid or gid in self.groups
+
+    def may_search(self, fd: int) -> bool:
+        """Whether the kernel lets the task look up names in the directory ``fd`` holds
+        (generic_permission with MAY_EXEC: owner, POSIX ACL, group, other bits; a directory's
+        DAC is overridden by either capability)."""
+        if self.override:
+            return True
+        info = os.fstat(fd)
+        mode = info.st_mode
+        if info.st_uid == self.fsuid:
+            return bool(mode & 0o100)
+        if mode & 0o070:
+            acl = _access_acl(fd)
+            if acl is not None:
+                return self._acl_allows(acl, info)
+        if self.in_group(info.st_gid):
+            return bool(mode & 0o010)
+        return bool(mode & 0o001)
+
+    def _acl_allows(self, acl: list[tuple[int, int, int]], info: os.stat_result) -> bool:
+        """posix_acl_permission for MAY_EXEC (its entries in the xattr's order, which is the
+        kernel's): a named user's entry, or the first group entry granting it, masked; else
+        ``other`` -- unless the task was in a group none of whose entries granted it."""
+        found = False
+        for index, (tag, perm, ident) in enumerate(acl):
+            if tag == ACL_USER_OBJ:
+                if info.st_uid == self.fsuid:
+                    return bool(perm & 1)
+            elif tag == ACL_USER:
+                if ident == self.fsuid:
+                    return _masked(acl, index, perm)
+            elif tag in (ACL_GROUP_OBJ, ACL_GROUP):
+                gid = info.st_gid if tag == ACL_GROUP_OBJ else ident
+                if self.in_group(gid):
+                    found = True
+                    if perm & 1:
+                        return _masked(acl, index, perm)
+            elif tag == ACL_OTHER:
+                return False if found else bool(perm & 1)
+        return False  # (the kernel: EIO, a malformed ACL)
+
+
+def _masked(acl: list[tuple[int, int, int]], index: int, perm: int) -> bool:
+    """An ACL entry's grant of search, under the ACL's mask entry when it has one."""
+    for tag, mask, _ in acl[index + 1:]:
+        if tag == ACL_MASK:
+            return bool(perm & mask & 1)
+    return bool(perm & 1)
+
+
+def _access_acl(fd: int) -> list[tuple[int, int, int]] | None:
+    """The directory's POSIX access ACL as (tag, perm, id) entries, or None (it has none)."""
+    try:
+        raw = os.getxattr(f"/proc/self/fd/{fd}", XATTR_POSIX_ACL_ACCESS)
+    except OSError:
+        return None
+    if len(raw) < 4 or (len(raw) - 4) % 8:
+        return None
+    return [(int.from_bytes(raw[at:at + 2], "little"), int.from_bytes(raw[at + 2:at + 4], "little"),
+             int.from_bytes(raw[at + 4:at + 8], "little")) for at in range(4, len(raw), 8)]
 
 
 class _Name:
@@ -491,9 +639,11 @@ class PathResolver:
             os.close(fd)
 
     def resolve(self, tid: int, tgid: int, raw: str, dirfd: int = AT_FDCWD, follow: bool = True,
-                view: View = HOST) -> Resolved:
+                view: View = HOST, restrict: int = 0) -> Resolved:
         """Resolve ``raw`` as task ``tid`` (of process ``tgid``, in ``view``) would, from
-        ``dirfd``."""
+        ``dirfd``; ``restrict``: openat2's RESOLVE_* flags (those of WALK_RESOLVE are the
+        walk's to apply, component by component)."""
+        restrict &= WALK_RESOLVE
         if raw == "":
             return Resolved("", exists=False, pseudo=True)
         if _too_long(raw):
@@ -504,9 +654,11 @@ class PathResolver:
         # a trailing slash makes the kernel follow the last component; a call that acts on
         # the last name itself then fails, and the walk tells which case it is
         walk_slash = slash and not follow
-        base = "/" if raw[0] == "/" else self._start_name(tid, dirfd) if view.host else None
         found = None
-        if view.host and base is not None:
+        base = None
+        if view.host and not restrict:  # (restricted lookups are the walk's)
+            base = "/" if raw[0] == "/" else self._start_name(tid, dirfd)
+        if base is not None:
             if not slash and "/" not in raw and raw not in (".", ".."):
                 # one name in a known directory (find, tar, ls -l...): the directory path read
                 # from /proc is already canonical; only the name itself may be a symlink
@@ -522,13 +674,19 @@ class PathResolver:
                 found = self._fast(raw if raw[0] == "/" else _join(base, raw),
                                    follow or slash, plain_only=walk_slash)
         if found is None:
-            found = self._walk(tid, tgid, raw, dirfd, follow, view)
+            found = self._walk(tid, tgid, raw, dirfd, follow, view, restrict)
+        if base is not None and raw[0] != "/":
+            found.start = base
+        elif restrict and view.host and (raw[0] != "/" or restrict & RESOLVE_IN_ROOT):
+            # a scoped or restricted lookup starts at its dirfd (an in-root "/" too)
+            with contextlib.suppress(OSError, Unresolvable):
+                found.start = self._start_name(tid, dirfd)
         found.slash = found.slash or slash
         found.literal_last = found.literal_last or literal
         return found
 
     def passed_through(self, tid: int, raw: str, dirfd: int, follow: bool,
-                       view: View) -> list[tuple[str, str]]:
+                       view: View, restrict: int = 0) -> list[tuple[str, str]]:
         """What the kernel's lookup of ``raw`` looks at on its way, by name, besides where it
         ends: each directory it enters ("dir") and each symlink it reads ("link"), in the
         task's view (a task that sees the tracer's tree; [] for the others, and for the
@@ -537,16 +695,19 @@ class PathResolver:
         followed elsewhere, ".." after one of its entries -- tells what is there (which
         entries exist and what they are, where links point): the caller decides these too
         (Supervisor._traversal).  A name the lookup cannot pass ends the list: the lookup
-        fails there (the caller's errno comes from the resolution)."""
+        fails there (the caller's errno comes from the resolution).  ``restrict``: openat2's
+        RESOLVE_* flags (a scoped lookup's root is its start directory)."""
         if not view.host:
             return []
+        scoped = restrict & SCOPED
         try:
-            base = "/" if raw.startswith("/") else self._start_name(tid, dirfd)
+            base = "/" if raw.startswith("/") and not scoped else self._start_name(tid, dirfd)
         except (Unresolvable, OSError):
             return []  # no start (a closed dirfd...): the lookup fails before any step
-        if base is None:
+        if base is None or (restrict & RESOLVE_BENEATH and raw.startswith("/")):
             return []
         parts = [c for c in base.split("/") if c]
+        top = list(parts) if scoped else []
         pending = [c for c in reversed(raw.split("/")) if c]
         seen: list[tuple[str, str]] = []
         links = 0
@@ -555,7 +716,9 @@ class PathResolver:
             if comp == ".":
                 continue
             if comp == "..":
-                if parts:
+                if parts == top and restrict & RESOLVE_BENEATH:
+                    return seen  # EXDEV
+                if parts != top:
                     parts.pop()
                 continue
             path = "/" + "/".join([*parts, comp])
@@ -568,7 +731,7 @@ class PathResolver:
                 return seen
             if stat.S_ISLNK(info.st_mode) and (follow or not last):
                 links += 1
-                if links > MAX_SYMLINKS:
+                if links > MAX_SYMLINKS or restrict & RESOLVE_NO_SYMLINKS:
                     return seen
                 try:
                     body = os.readlink(path)
@@ -576,7 +739,9 @@ class PathResolver:
                     return seen
                 seen.append((path, "link"))
                 if body.startswith("/"):
-                    parts = []
+                    if restrict & RESOLVE_BENEATH:
+                        return seen  # EXDEV
+                    parts = list(top)
                 pending.extend(c for c in reversed(body.split("/")) if c)
                 continue
             if last or not stat.S_ISDIR(info.st_mode):
@@ -713,11 +878,39 @@ class PathResolver:
 
     # --- component by component, in the task's view ----------------------------------------
     def _walk(self, tid: int, tgid: int, raw: str, dirfd: int, follow: bool,
-              view: View) -> Resolved:
-        """The kernel's walk (fs/namei.c link_path_walk), on descriptors."""
+              view: View, restrict: int = 0) -> Resolved:
+        """The kernel's walk (fs/namei.c link_path_walk), on descriptors.  A walk that fails
+        is walked again checking the task's search permission on every directory it looks
+        in (may_lookup, which the kernel checks before each component): one the task may
+        not search fails it first, with EACCES (the tracer's own credentials may let it
+        further, to another failure).  A restricted lookup (openat2's RESOLVE_*) is walked
+        with them at once: it succeeds only where the task's own would."""
+        if restrict:
+            # always walked, so walked once with the task's credentials (the call handed to
+            # the kernel may look in fewer directories than the call's own lookup)
+            creds = Credentials.of(tid)
+            return self._walk_once(tid, tgid, raw, dirfd, follow, view, restrict,
+                                   creds if creds is not None and not creds.override else None)
+        try:
+            return self._walk_once(tid, tgid, raw, dirfd, follow, view, restrict, None)
+        except Unresolvable as exc:
+            if exc.errno == errno.EACCES:
+                raise
+            creds = Credentials.of(tid)
+            if creds is None or creds.override:
+                raise
+            try:
+                self._walk_once(tid, tgid, raw, dirfd, follow, view, restrict, creds)
+            except Unresolvable as checked:
+                if checked.errno == errno.EACCES:
+                    raise checked from exc
+            raise
+
+    def _walk_once(self, tid: int, tgid: int, raw: str, dirfd: int, follow: bool,
+                   view: View, restrict: int, creds: Credentials | None) -> Resolved:
         walk = _Walk()
         try:
-            return self._walk_from(walk, tid, tgid, raw, dirfd, follow, view)
+            return self._walk_from(walk, tid, tgid, raw, dirfd, follow, view, restrict, creds)
         except OSError as exc:
             # a lookup of the tracer's that failed where the task's would too (EACCES:
             # the tracer may not look where the task may; then refused, fail closed)
@@ -726,10 +919,14 @@ class PathResolver:
             walk.close()
 
     def _walk_from(self, walk: _Walk, tid: int, tgid: int, raw: str, dirfd: int, follow: bool,
-                   view: View) -> Resolved:
+                   view: View, restrict: int = 0, creds: Credentials | None = None) -> Resolved:
+        """The walk; ``restrict``: openat2's lookup restrictions (WALK_RESOLVE); ``creds``:
+        the task's, to check its search permission with (else not checked)."""
         root = walk.keep(os.open(f"/proc/{tid}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
-        root_stat = os.fstat(root)
-        if raw.startswith("/"):
+        scoped = restrict & SCOPED
+        if raw.startswith("/") and restrict & RESOLVE_BENEATH:
+            raise Unresolvable(errno.EXDEV, "an absolute path beneath a directory")
+        if raw.startswith("/") and not scoped:
             cur = root
         else:
             link = f"/proc/{tid}/cwd" if dirfd == AT_FDCWD else f"/proc/{tid}/fd/{dirfd}"
@@ -739,6 +936,10 @@ class PathResolver:
                 raise self._start_error(exc, dirfd) from exc
             if not stat.S_ISDIR(os.fstat(cur).st_mode):
                 raise Unresolvable(errno.ENOTDIR, f"dirfd {dirfd} is not a directory")
+        # the root of the lookup: ".." stops there, absolute symlinks start there (a scoped
+        # lookup's is its start directory, the task's own root is only for naming)
+        top = cur if scoped else root
+        top_stat = os.fstat(top)
         slash = raw.endswith("/") and raw.rstrip("/") != ""
         pending = [c for c in reversed(raw.split("/")) if c]
         links = 0
@@ -746,15 +947,25 @@ class PathResolver:
         while pending:
             comp = pending.pop()
             last = not pending
+            if creds is not None and not creds.may_search(cur):
+                raise Unresolvable(errno.EACCES, "no search permission on a directory")
             if comp == ".":
                 continue
             if comp == "..":
                 cur_stat = os.fstat(cur)
-                if not _same_place(cur, cur_stat, root, root_stat):
-                    cur = walk.move(cur, os.open("..", _DIR_FLAGS, dir_fd=cur), root)
+                if _same_place(cur, cur_stat, top, top_stat):
+                    if restrict & RESOLVE_BENEATH:
+                        raise Unresolvable(errno.EXDEV, "'..' out of the directory beneath")
+                    continue
+                before = mount_id(cur) if restrict & RESOLVE_NO_XDEV else 0
+                cur = walk.move(cur, os.open("..", _DIR_FLAGS, dir_fd=cur), top, root)
+                if before and mount_id(cur) != before:
+                    raise Unresolvable(errno.EXDEV, "'..' crosses a mount")
                 continue
             try:
                 info = os.stat(comp, dir_fd=cur, follow_symlinks=False)
+                if restrict & RESOLVE_NO_XDEV:
+                    _no_crossing(cur, comp)
             except FileNotFoundError:
                 where = self._dir_name(cur, root, tid, view)
                 if not last:
@@ -769,6 +980,8 @@ class PathResolver:
                 links += 1
                 if links > MAX_SYMLINKS:
                     raise Unresolvable(errno.ELOOP, f"more than {MAX_SYMLINKS} symlinks")
+                if restrict & RESOLVE_NO_SYMLINKS:
+                    raise Unresolvable(errno.ELOOP, "a symlink, with RESOLVE_NO_SYMLINKS")
                 if os.fstatvfs(cur).f_flag & ST_NOSYMFOLLOW:
                     # a mount made with MS_NOSYMFOLLOW: the kernel follows no link on it
                     raise Unresolvable(errno.ELOOP, "a symlink on a nosymfollow mount")
@@ -776,8 +989,13 @@ class PathResolver:
                     literal = True  # followed for the trailing slash only
                 body = self._link_body(cur, comp, tid, tgid)
                 if body is None:  # a magic link: jump to the object it names for the task
-                    cur = walk.move(cur, os.open(comp, os.O_PATH | os.O_CLOEXEC, dir_fd=cur),
-                                    root)
+                    target = os.open(comp, os.O_PATH | os.O_CLOEXEC, dir_fd=cur)
+                    try:
+                        _magic_jump(restrict, cur, target)
+                    except Unresolvable:
+                        os.close(target)
+                        raise
+                    cur = walk.move(cur, target, top, root)
                     if pending and not stat.S_ISDIR(os.fstat(cur).st_mode):
                         raise Unresolvable(errno.ENOTDIR, "a magic link to a non-directory")
                     continue
@@ -786,9 +1004,15 @@ class PathResolver:
                 if last and body.endswith("/"):
                     slash = True
                 if body.startswith("/"):
-                    if cur != root:
+                    # nd_jump_root: refused beneath a directory, and from another mount
+                    # than the root's with RESOLVE_NO_XDEV
+                    if restrict & RESOLVE_BENEATH:
+                        raise Unresolvable(errno.EXDEV, "an absolute symlink beneath a directory")
+                    if restrict & RESOLVE_NO_XDEV and mount_id(cur) != mount_id(top):
+                        raise Unresolvable(errno.EXDEV, "an absolute symlink crosses a mount")
+                    if cur not in (root, top):
                         walk.release(cur)
-                    cur = root
+                    cur = top
                 pending.extend(c for c in reversed(body.split("/")) if c)
                 if last and not pending:  # a link to "/": the root itself
                     break
@@ -798,7 +1022,7 @@ class PathResolver:
                                                                   literal_last=literal)
             if not stat.S_ISDIR(info.st_mode):
                 raise Unresolvable(errno.ENOTDIR, "a component on the way is not a directory")
-            cur = walk.move(cur, os.open(comp, _DIR_FLAGS, dir_fd=cur), root)
+            cur = walk.move(cur, os.open(comp, _DIR_FLAGS, dir_fd=cur), top, root)
         return self._object(cur, root, tid, view, slash, literal)
 
     def _link_body(self, cur: int, comp: str, tid: int, tgid: int) -> str | None:

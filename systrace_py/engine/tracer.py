@@ -761,8 +761,6 @@ class Tracer:
             flags = call.open_flags or 0
             if flags & 3 and call.process_memory() is not None:
                 return errno.EACCES, "writing process memory through /proc"
-            if name == "openat2" and (call.open_resolve or 0) & enforce.RESOLVE_UNSUPPORTED:
-                return errno.ENOSYS, "openat2 resolve flags this tracer cannot hold"
         if name in _TRACER_VIEW_ROLES or name == "pivot_root":
             return self._tracer_view_refusal(call) or self._proc_file_shown(call)
         if name in ("open_tree", "open_tree_attr"):

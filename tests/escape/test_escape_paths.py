@@ -205,3 +205,23 @@ def test_a_walk_that_fails_at_its_start_gets_the_kernels_errno(build, tmp_path):
                     policy_text=policy(never("fsread", path=f"{s.secd}/**")), scene=s)
     assert native.detail == traced.detail == \
         "closed dirfd: EBADF, dirfd no directory: ENOTDIR", (native, traced)
+
+
+def test_scoped_openat2_lookups(build, tmp_path):
+    """openat2's RESOLVE_IN_ROOT ("/" and absolute symlinks start at the dirfd, ".." stops
+    there) and RESOLVE_BENEATH spellings of the secret: refused by the rule on the file they
+    reach (EACCES, the rule's errno -- not a refusal of the flags)."""
+    traced, _ = controlled_and_blocked(tmp_path, build("escape/path_scoped.c"),
+                                       lambda s: [s.secret, s.work], secret_rule)
+    assert traced.detail.count("EACCES") == 7, traced.detail
+
+
+def test_scoped_openat2_lookups_open_a_permitted_file(build, tmp_path):
+    """The same scoped spellings aimed at the decoy all open it under systrace: the
+    refusals above are the rule's, not lookups the engine breaks."""
+    s = Scene.make(tmp_path)
+    out = attack(build("escape/path_scoped.c"), s.decoy, s.work, policy_text=secret_rule(s),
+                 scene=s)
+    assert out.verdict == "BLOCKED", out
+    assert out.detail.count("opened") == 7, out.detail
+    assert not re.findall(r"([^;]*): (E[A-Z0-9]+)", out.detail), out
