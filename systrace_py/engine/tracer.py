@@ -84,7 +84,7 @@ from systrace_py.kernel import (
 from systrace_py.policy.aliases import ADDRESS_CALLS, EXEC_CALLS, OPEN_CALLS
 from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict, VerdictKind
 from systrace_py.report import say
-from systrace_py.syscalls import NAMES, NUMBERS, Guard, Treat, treated
+from systrace_py.syscalls import NAMES, NUMBERS, Guard, Lift, Treat, treated
 from systrace_py.views import clone_refusal, mount_kind, namespace_refusal
 
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
@@ -153,6 +153,7 @@ class SpawnSpec:
     env: dict[str, str] | None = None
     cwd: str | None = None
     filters: tuple[bytes, ...] = ()    # the prefilter's BPF programs; none: every call stops
+    lifted: frozenset[Lift] = frozenset()  # the guards the filters' plan lifts (FilterPlan)
     uid: int | None = None
     gid: int | None = None
     groups: list[int] | None = None
@@ -179,6 +180,9 @@ class Tracer:
         self.hold_arguments = hold_arguments
         self.plan = plan              # what the filter does, applied by hand when there is none
         self.filtered = True          # False: no seccomp filter, every call stops at entry
+        #: the guards this run lifts (syscalls.Lift), as its filter was compiled; none lifted
+        #: until a spawn says so (an attached tree keeps every guard)
+        self.lifted: frozenset[Lift] = frozenset()
         self.pid = os.getpid()
         self.tasks: dict[int, Task] = {}
         self.processes: dict[int, Process] = {}
@@ -217,6 +221,7 @@ class Tracer:
         """Fork the command, load the prefilter in it and seize it before it execs."""
         programs = [pt.prepare_filter(bpf) for bpf in spec.filters]
         self.filtered = bool(programs)
+        self.lifted = spec.lifted
         need_nnp = self.filtered and (spec.uid not in (None, 0) or os.geteuid() != 0)
         pid = os.fork()
         if pid == 0:  # child: only async-signal-safe-ish work from here to exec
@@ -227,8 +232,10 @@ class Tracer:
                 signal.pthread_sigmask(signal.SIG_SETMASK, set())
                 if spec.cwd:
                     os.chdir(spec.cwd)
-                # the kernel writes core files outside every policy: traced programs dump none
-                resource.setrlimit(resource.RLIMIT_CORE, _no_core_limits())
+                # the kernel writes core files outside every policy: traced programs dump
+                # none, unless the policy grants them (Lift.CORE: the limits stay as they are)
+                if Lift.CORE not in spec.lifted:
+                    resource.setrlimit(resource.RLIMIT_CORE, _no_core_limits())
                 if spec.gid is not None:
                     os.setgroups(spec.groups or [spec.gid])
                     os.setgid(spec.gid)
@@ -737,7 +744,8 @@ class Tracer:
     def _unfiltered_verdict(self, name: str, args: tuple[int, ...]) -> Verdict | None:
         """Without a filter, do what it would have done: None when the call must be decided."""
         if name in STOP_GUARDED or (
-                name in GUARDED_CALLS and guard_refusal(name, args, self.pid) is not None):
+                name in GUARDED_CALLS
+                and guard_refusal(name, args, self.pid, self.lifted) is not None):
             return None  # decided (refused, or checked) by the engine at the stop
         if name in NOTED and (shares_memory(name, args) is not None
                               or keys_mapping(name, args)):
@@ -754,8 +762,8 @@ class Tracer:
             refusal = self._guard_refusal(call)
             if refusal is not None:
                 return refusal
-        if name in _CONTROL_CALLS and any(c in REFUSED_CONTROL
-                                          for c in call.control_messages()):
+        if name in _CONTROL_CALLS and Lift.ROUTES not in self.lifted and any(
+                c in REFUSED_CONTROL for c in call.control_messages()):
             return errno.EPERM, "a source route (the packet would go where no rule looks)"
         if name in OPEN_CALLS:
             flags = call.open_flags or 0
@@ -835,10 +843,10 @@ class Tracer:
     def _guard_refusal(self, call: DecodedCall) -> tuple[int, str] | None:
         """What the call's guard in the syscall table refuses: the case its registers decide,
         or the check of a stop guard.  (A clone3 is checked by clone's, see _clone3_check.)"""
-        err = guard_refusal(call.name, call.args, self.pid)
+        err = guard_refusal(call.name, call.args, self.pid, self.lifted)
         if err is not None:
             return err, "guard"
-        guard = stop_guard(call.name, call.args, self.pid)
+        guard = stop_guard(call.name, call.args, self.pid, self.lifted)
         if guard is None and call.clone_args is not None:
             # a clone3 as clone: its check sees the flags whole, which clone's cases (the
             # filter's register tests) cannot -- CLONE_NEWTIME is clone's exit signal bit
