@@ -912,7 +912,8 @@ class Tracer:
             return None  # the kernel refuses it (EINVAL)
         if maximum > _NO_CORE_LIMIT and _has_capability(call.tid, CAP_SYS_RESOURCE):
             # (without the capability the kernel refuses a hard limit above 0 by itself)
-            return errno.EPERM, "core dumps are off for traced programs"
+            return errno.EPERM, ("core dumps are off for traced programs (a rule naming "
+                                 "prlimit64 or setrlimit grants them)")
         return None
 
     def _note_exec(self, task: Task, call: DecodedCall, redirect: str | None = None) -> None:
