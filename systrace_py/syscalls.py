@@ -350,6 +350,30 @@ class Guard(NamedTuple):
         return self.check is None and () in self.cases
 
 
+#: Calls the kernel fails with EINTR, instead of restarting them, when a stop interrupts them
+#: (signal(7), "Interruption of system calls and library functions by stop signals"), each
+#: with the argument that is its timeout and whether it is a pointer (else milliseconds in a
+#: register, negative: none).  Each has done nothing when it fails so.  A stop of the
+#: tracer's (PTRACE_INTERRUPT, freezing the tree) or a signal the task ignores must not show:
+#: such a call is restarted as if nothing had happened (LTP fcntl33, rt_sigtimedwait01).
+EINTR_ON_STOP: dict[str, tuple[int, bool] | None] = {
+    "rt_sigtimedwait": (2, True), "epoll_wait": (3, False), "epoll_pwait": (3, False),
+    "epoll_pwait2": (3, True), "semop": None, "semtimedop": (3, True)}
+#: Of those, the waits with a timeout that can be restarted with the time left: the kernel
+#: keeps no record of it (they return EINTR, no restart block), so the filter stops them at
+#: entry when a timeout is given, for the tracer to learn the deadline (Tracer._note_wait).
+#: Rare calls; epoll's waits with a timeout, in every event loop, get no such stop and keep
+#: their EINTR (restarted whole, a signal coming every so often would make them never end).
+TIMED_RESTARTS: frozenset[str] = frozenset({"rt_sigtimedwait", "semtimedop"})
+
+
+def timed_wait_case(name: str) -> Case:
+    """The registers of a timed wait of :data:`TIMED_RESTARTS`: a timeout pointer given."""
+    timeout = EINTR_ON_STOP[name]
+    assert timeout is not None and timeout[1], name
+    return (Test(timeout[0], "ne", 0),)
+
+
 def _eq32(arg: int, value: int | Param) -> Test:
     """A C int (or unsigned int) argument equals ``value``: the kernel reads the low 32 bits."""
     return Test(arg, "eq", value, _LOW32)

@@ -827,3 +827,18 @@ def test_a_lifted_guard_is_gone_from_the_filter_and_the_stop(name):
         assert bpf.run(NUMBERS[name], tuple(args)) == _RET_ALLOW, (name, args)
         assert seccomp.guard_refusal(name, args, _TRACER, plan.lifted) is None
         assert seccomp.stop_guard(name, args, _TRACER, plan.lifted) is None
+
+
+@pytest.mark.parametrize("name", sorted(syscalls.TIMED_RESTARTS))
+@settings(max_examples=200, deadline=None)
+@given(timeout=st.one_of(st.just(0), st.sampled_from(_EDGES), st.integers(0, 2**64 - 1)),
+       others=st.tuples(*[st.integers(0, 2**64 - 1)] * 6))
+def test_a_timed_wait_stops_at_entry_exactly_when_it_has_a_timeout(guard_filter, name,
+                                                                   timeout, others):
+    """So the tracer learns its deadline (Tracer._note_wait); with no timeout it runs."""
+    entry = syscalls.EINTR_ON_STOP[name]
+    assert entry is not None and entry[1]
+    args = list(others)
+    args[entry[0]] = timeout
+    expected = _RET_TRACE if timeout else _RET_ALLOW
+    assert guard_filter.run(NUMBERS[name], tuple(args)) == expected, (name, args)
