@@ -208,9 +208,11 @@ class HandlerMonitor(Generic[C]):
         executable = _find_executable(argv[0], env, workdir)
         self._stopped = False
         session = Session(self, hold_arguments=self.hold_arguments)
+        filter_plan = self.filter_plan()
         spec = SpawnSpec(argv=argv, executable=executable, cwd=workdir,
                          env=dict(env) if env is not None else None,
-                         filters=compile_filters(self.filter_plan(), os.getpid()))
+                         filters=compile_filters(filter_plan, os.getpid()),
+                         lifted=filter_plan.lifted)
         try:
             outcome = session.run(spec)
         except _HandlerFailure as wrapped:

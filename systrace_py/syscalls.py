@@ -143,7 +143,7 @@ class Treat(enum.IntFlag):
     FREEZE = 1 << 8    # the kernel resolves what was checked again and acts on it: in a tree
     #                    of several tasks it runs with the others stopped
     CONTROL = 1 << 9   # its control messages are read (every message's): source routes are
-    #                    refused
+    #                    refused (unless the run lifts them: Lift.ROUTES)
     UNSAFE = 1 << 10   # refused with EPERM unless a rule names it (never by a default)
     KILL = 1 << 11     # refusing it kills the caller (a dropped privilege must not be ignored)
     VIEW = 1 << 12     # changes (or prepares a change of) what paths mean for some task: a
@@ -311,24 +311,67 @@ class Test(NamedTuple):
 Case = tuple[Test, ...]
 
 
+class Lift(enum.Enum):
+    """What lifts a guard for a whole run (``FilterPlan.lifted``, from every table of the
+    run: a process keeps what it did under one table after an exec into another).
+
+    * ``ROUTES``: source routes matter only where a rule decides where IP packets go; a run
+      in which no table does (no rule with a network condition, no redirect to an address,
+      nothing that asks about a destination) lifts the source-route guards.
+    * ``CORE``: core dumps, which the kernel writes outside every policy, are granted when
+      every table has a rule naming ``setrlimit`` or ``prlimit64`` (as an unsafe call's
+      refusal is lifted); the program then starts with its limits as they were, and may
+      raise them.
+    """
+
+    ROUTES = "routes"
+    CORE = "core"
+
+
 class Guard(NamedTuple):
     """A case of a call the engine refuses whatever the policy says.
 
     The guard holds when every test of any of ``cases`` holds (an empty case always does).
     Without ``check`` the call then fails with ``errno``.  With one (a *stop guard*) the call
     stops and the tracer's check of that name decides, reading what argument ``arg`` points
-    at (memory, a descriptor, a task): registers alone cannot tell.
+    at (memory, a descriptor, a task): registers alone cannot tell.  ``lift``: the run-wide
+    condition (:class:`Lift`) under which the guard does not apply at all.
     """
 
     cases: tuple[Case, ...]
     errno: int = 0
     check: str | None = None
     arg: int = 0
+    lift: Lift | None = None
 
     @property
     def always(self) -> bool:
         """Whether it refuses the call whatever its arguments (the policy cannot matter)."""
         return self.check is None and () in self.cases
+
+
+#: Calls the kernel fails with EINTR, instead of restarting them, when a stop interrupts them
+#: (signal(7), "Interruption of system calls and library functions by stop signals"), each
+#: with the argument that is its timeout and whether it is a pointer (else milliseconds in a
+#: register, negative: none).  Each has done nothing when it fails so.  A stop of the
+#: tracer's (PTRACE_INTERRUPT, freezing the tree) or a signal the task ignores must not show:
+#: such a call is restarted as if nothing had happened (LTP fcntl33, rt_sigtimedwait01).
+EINTR_ON_STOP: dict[str, tuple[int, bool] | None] = {
+    "rt_sigtimedwait": (2, True), "epoll_wait": (3, False), "epoll_pwait": (3, False),
+    "epoll_pwait2": (3, True), "semop": None, "semtimedop": (3, True)}
+#: Of those, the waits with a timeout that can be restarted with the time left: the kernel
+#: keeps no record of it (they return EINTR, no restart block), so the filter stops them at
+#: entry when a timeout is given, for the tracer to learn the deadline (Tracer._note_wait).
+#: Rare calls; epoll's waits with a timeout, in every event loop, get no such stop and keep
+#: their EINTR (restarted whole, a signal coming every so often would make them never end).
+TIMED_RESTARTS: frozenset[str] = frozenset({"rt_sigtimedwait", "semtimedop"})
+
+
+def timed_wait_case(name: str) -> Case:
+    """The registers of a timed wait of :data:`TIMED_RESTARTS`: a timeout pointer given."""
+    timeout = EINTR_ON_STOP[name]
+    assert timeout is not None and timeout[1], name
+    return (Test(timeout[0], "ne", 0),)
 
 
 def _eq32(arg: int, value: int | Param) -> Test:
@@ -725,7 +768,8 @@ _c(53, "socketpair", (_a("family"), _a("type"), _a("protocol"), _ptr("usockvec")
 # packets as they arrive
 _c(54, "setsockopt", (_FD, _a("level"), _a("optname"), _ptr("optval"), _a("optlen")),
    "stdio", guard=Guard(tuple((_eq32(1, level), _eq32(2, option))
-                              for level, option in REFUSED_SOCKOPTS), errno.EPERM),
+                              for level, option in REFUSED_SOCKOPTS), errno.EPERM,
+                              lift=Lift.ROUTES),
    shares=Shares(((_eq32(1, SOL_XDP),),), anywhere=True))
 _c(55, "getsockopt", (_FD, _a("level"), _a("optname"), _ptr("optval"), _ptr("optlen")),
    "stdio")
@@ -854,7 +898,7 @@ _c(157, "prctl", (_a("option", _K.CMD), _a("arg2"), _a("arg3"), _a("arg4"), _a("
 _c(158, "arch_prctl", (_a("option", _K.CMD), _a("arg2")), "stdio")
 _c(159, "adjtimex", (_ptr("txc_p"),))
 _c(160, "setrlimit", (_a("resource"), _ptr("rlim")),
-   guard=Guard(((_eq32(0, RLIMIT_CORE),),), check="rlimit_core", arg=1))
+   guard=Guard(((_eq32(0, RLIMIT_CORE),),), check="rlimit_core", arg=1, lift=Lift.CORE))
 _c(161, "chroot", (_p(),), "namespace", _NS)
 _c(162, "sync", ())
 # acct(name): the kernel appends accounting records to the file
@@ -1066,7 +1110,8 @@ _c(301, "fanotify_mark", (_fd("fanotify_fd"), _FLAGS, _a("mask"), _a("dfd", _K.D
                           _at("pathname", unless_flag(1, FAN_MARK_DONT_FOLLOW), dirfd=3)), _R, _RP,
    reveals=METADATA)
 _c(302, "prlimit64", (_PID, _a("resource"), _ptr("new_rlim"), _ptr("old_rlim")), "stdio",
-   guard=Guard(((_eq32(1, RLIMIT_CORE), Test(2, "ne", 0)),), check="rlimit_core", arg=2))
+   guard=Guard(((_eq32(1, RLIMIT_CORE), Test(2, "ne", 0)),), check="rlimit_core", arg=2,
+               lift=Lift.CORE))
 _c(303, "name_to_handle_at", (_DFD, _at("name", if_flag(4, AT_SYMLINK_FOLLOW),
                                          if_flag(4, AT_EMPTY_PATH)),
                               _ptr("handle"), _ptr("mnt_id"), _fl("flag")), "",

@@ -99,9 +99,10 @@ def learn_command(opts: argparse.Namespace) -> int:
     audit = AuditLog.open(opts.log, opts.log_stderr, sys.stderr) if (
         opts.log or opts.log_stderr) else None
     learner = Learner(audit, verbose=opts.verbose, injector=getattr(opts, "injector", None))
-    filters = compile_filters(plan([Table("learning", Action.PERMIT)],
-                                   PlanOptions(trace_all=True)), os.getpid())
+    learning_plan = plan([Table("learning", Action.PERMIT)], PlanOptions(trace_all=True))
+    filters = compile_filters(learning_plan, os.getpid())
     spec = SpawnSpec(argv=list(opts.command), executable=executable, filters=filters,
+                     lifted=learning_plan.lifted,
                      uid=credentials[0] if credentials else None,
                      gid=credentials[1] if credentials else None,
                      groups=credentials[2] if credentials else None)

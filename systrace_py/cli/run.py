@@ -74,8 +74,10 @@ def enforce_command(opts: argparse.Namespace) -> int:
     executable = resolve_command(opts.command)
     policies, source = _policies(opts, executable)
     audit, asker, supervisor = _supervisor(opts, policies)
-    filters = compile_filters(_filter_plan(opts, policies, audit), os.getpid())
+    filter_plan = _filter_plan(opts, policies, audit)
+    filters = compile_filters(filter_plan, os.getpid())
     spec = SpawnSpec(argv=list(opts.command), executable=executable, filters=filters,
+                     lifted=filter_plan.lifted,
                      uid=credentials[0] if credentials else None,
                      gid=credentials[1] if credentials else None,
                      groups=credentials[2] if credentials else None)

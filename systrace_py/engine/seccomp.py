@@ -22,9 +22,15 @@ guards that keep the tracer in control whatever the policy says:
 * the calls that may give a mapping a protection key (a call's ``keys``: pkey_mprotect, an
   execute-only mmap or mprotect) stop, so the tracer knows that address space's reads must
   obey the keys (:func:`keys_mapping`, :mod:`systrace_py.engine.pkeys`).
+* the waits with a timeout the tracer may restart with the time left (``TIMED_RESTARTS``:
+  rt_sigtimedwait, semtimedop) stop at entry when a timeout is given, so it knows when the
+  wait began.
 * under address rules, socket() making a socket whose destinations the engine cannot see
   (raw, packet, SCTP...: the table's ``unseen`` cases) gets the plan's verdict on those
   (``FilterPlan.unseen``): EPERM, or a stop where a table names the call.
+
+A guard with a ``lift`` (source routes, core dumps: ``syscalls.Lift``) does not apply in a
+run whose plan lifts it (``FilterPlan.lifted``), neither in the filter nor at a stop.
 
 Each guard is defined once, as data, in the syscall table (a call's ``guard`` in
 :mod:`systrace_py.syscalls`): this module compiles it both to BPF rules and to the stop-time
@@ -62,14 +68,17 @@ from systrace_py.syscalls import (
     NAMES,
     NUMBERS,
     TABLE,
+    TIMED_RESTARTS,
     Case,
     Guard,
     Kind,
+    Lift,
     Param,
     Shares,
     Test,
     arg_index,
     compare,
+    timed_wait_case,
     unseen_cases,
 )
 
@@ -99,6 +108,12 @@ def _params(tracer_pid: int) -> dict[Param, int]:
     return {Param.TRACER_PID: tracer_pid, Param.AREA_BASE: scratch.BASE,
             Param.AREA_END: scratch.BASE + scratch.SIZE,
             Param.AREA_MASK: ~(scratch.SIZE - 1) & _U64}
+
+
+def active_guard(name: str, lifted: frozenset[Lift]) -> Guard | None:
+    """The guard of this call in a run that lifts ``lifted`` (FilterPlan.lifted), or None."""
+    guard = GUARDS.get(name)
+    return None if guard is None or guard.lift in lifted else guard
 
 
 def _value(value: int | Param, params: dict[Param, int]) -> int:
@@ -169,7 +184,7 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> bytes:
             b.add(sc.ERRNO(errno.ENOSYS), nr)
     params = _params(tracer_pid)
     for name, verdict in plan.calls.items():
-        guard = GUARDS.get(name)
+        guard = active_guard(name, plan.lifted)
         shares = (*(SHARES[name].cases if name in SHARES else ()), *KEYS.get(name, ()))
         if name in plan.opens:
             _add_open(b, name, plan)
@@ -189,6 +204,8 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> bytes:
                 # A case overlapping a guard's refusing case gets one of the two actions, and
                 # either is right: the stop applies the guard too.
                 b.add(sc.TRACE(0), name, *(_bpf_arg(t, params) for t in case))
+            if name in TIMED_RESTARTS:
+                b.add(sc.TRACE(0), name, *(_bpf_arg(t, params) for t in timed_wait_case(name)))
             unseen = plan.unseen.get(name)
             if unseen is not None:
                 assert guard is None and not shares, f"{name}: one set of cases"
@@ -329,11 +346,12 @@ def _case_holds(guard: Guard, args: Sequence[int], tracer_pid: int) -> bool:
     return any(all(_holds(test, args, params) for test in case) for case in guard.cases)
 
 
-def guard_refusal(name: str, args: Sequence[int], tracer_pid: int) -> int | None:
+def guard_refusal(name: str, args: Sequence[int], tracer_pid: int,
+                  lifted: frozenset[Lift] = frozenset()) -> int | None:
     """The errno the engine's guards refuse this call with, or None.  Applied at every stop,
     so a call the plan traces is held to the same guards as one the filter answers.  A stop
     guard refuses nothing here (see :func:`stop_guard`)."""
-    guard = GUARDS.get(name)
+    guard = active_guard(name, lifted)
     if guard is None or guard.check is not None:
         return None
     return guard.errno if _case_holds(guard, args, tracer_pid) else None
@@ -360,10 +378,11 @@ def keys_mapping(name: str, args: Sequence[int]) -> bool:
     return any(all(_holds(test, args, params) for test in case) for case in cases)
 
 
-def stop_guard(name: str, args: Sequence[int], tracer_pid: int) -> Guard | None:
+def stop_guard(name: str, args: Sequence[int], tracer_pid: int,
+               lifted: frozenset[Lift] = frozenset()) -> Guard | None:
     """The stop guard whose case holds for this call (the tracer must apply its check), or
     None."""
-    guard = GUARDS.get(name)
+    guard = active_guard(name, lifted)
     if guard is None or guard.check is None or not _case_holds(guard, args, tracer_pid):
         return None
     return guard

@@ -122,6 +122,9 @@ class Task:
     seen: View | None = None
     joined: bool = False
     after: Any = None            # what the engine notes when its call returns (Tracer._noted)
+    timed_wait: tuple[int, int, int] | None = None  # its last timed wait (TIMED_RESTARTS):
+    #                              (call number, deadline in monotonic ns, the address of the
+    #                              time left the tracer wrote when it restarted it, or 0)
     clone3_flags: int | None = None  # the flags of the last clone3 it was let make, as checked
     #                                  (the kernel gets the struct checked): its child's view
 

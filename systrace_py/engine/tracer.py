@@ -84,21 +84,26 @@ from systrace_py.kernel import (
 from systrace_py.policy.aliases import ADDRESS_CALLS, EXEC_CALLS, OPEN_CALLS
 from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict, VerdictKind
 from systrace_py.report import say
-from systrace_py.syscalls import NAMES, NUMBERS, Guard, Treat, treated
+from systrace_py.syscalls import (
+    EINTR_ON_STOP,
+    NAMES,
+    NUMBERS,
+    TIMED_RESTARTS,
+    Guard,
+    Lift,
+    Treat,
+    treated,
+)
 from systrace_py.views import clone_refusal, mount_kind, namespace_refusal
 
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
-#: calls the kernel fails with EINTR, instead of restarting them, when a stop interrupts them
-#: (signal(7), "Interruption of system calls and library functions by stop signals"), each
-#: with the argument that is its timeout and whether it is a pointer (else milliseconds in
-#: a register, negative: none).  Each has done nothing when it fails so.  A stop of ours
-#: (PTRACE_INTERRUPT, freezing the tree) or a signal the task ignores must not show: such a
-#: call waiting with no timeout is restarted as if nothing had happened (LTP fcntl33,
-#: rt_sigtimedwait01).  One with a timeout keeps its EINTR: restarted, its relative timeout
-#: would start again, and a signal coming every so often would make it never end
-_EINTR_ON_STOP = {NUMBERS[name]: timeout for name, timeout in (
-    ("rt_sigtimedwait", (2, True)), ("epoll_wait", (3, False)), ("epoll_pwait", (3, False)),
-    ("epoll_pwait2", (3, True)), ("semop", None), ("semtimedop", (3, True)))}
+#: call number -> its timeout argument (syscalls.EINTR_ON_STOP)
+_EINTR_ON_STOP = {NUMBERS[name]: timeout for name, timeout in EINTR_ON_STOP.items()}
+#: the waits restarted with the time left (syscalls.TIMED_RESTARTS), by number
+_TIMED_RESTARTS = frozenset(NUMBERS[name] for name in TIMED_RESTARTS)
+#: below the stack pointer: the System V ABI's red zone, which a leaf function may use
+_RED_ZONE = 128
+_NS = 1_000_000_000
 #: the largest RLIMIT_CORE with which the kernel writes no core at all (_no_core_limits)
 _NO_CORE_LIMIT = 1
 
@@ -153,6 +158,7 @@ class SpawnSpec:
     env: dict[str, str] | None = None
     cwd: str | None = None
     filters: tuple[bytes, ...] = ()    # the prefilter's BPF programs; none: every call stops
+    lifted: frozenset[Lift] = frozenset()  # the guards the filters' plan lifts (FilterPlan)
     uid: int | None = None
     gid: int | None = None
     groups: list[int] | None = None
@@ -179,6 +185,9 @@ class Tracer:
         self.hold_arguments = hold_arguments
         self.plan = plan              # what the filter does, applied by hand when there is none
         self.filtered = True          # False: no seccomp filter, every call stops at entry
+        #: the guards this run lifts (syscalls.Lift), as its filter was compiled; none lifted
+        #: until a spawn says so (an attached tree keeps every guard)
+        self.lifted: frozenset[Lift] = frozenset()
         self.pid = os.getpid()
         self.tasks: dict[int, Task] = {}
         self.processes: dict[int, Process] = {}
@@ -217,6 +226,7 @@ class Tracer:
         """Fork the command, load the prefilter in it and seize it before it execs."""
         programs = [pt.prepare_filter(bpf) for bpf in spec.filters]
         self.filtered = bool(programs)
+        self.lifted = spec.lifted
         need_nnp = self.filtered and (spec.uid not in (None, 0) or os.geteuid() != 0)
         pid = os.fork()
         if pid == 0:  # child: only async-signal-safe-ish work from here to exec
@@ -227,8 +237,10 @@ class Tracer:
                 signal.pthread_sigmask(signal.SIG_SETMASK, set())
                 if spec.cwd:
                     os.chdir(spec.cwd)
-                # the kernel writes core files outside every policy: traced programs dump none
-                resource.setrlimit(resource.RLIMIT_CORE, _no_core_limits())
+                # the kernel writes core files outside every policy: traced programs dump
+                # none, unless the policy grants them (Lift.CORE: the limits stay as they are)
+                if Lift.CORE not in spec.lifted:
+                    resource.setrlimit(resource.RLIMIT_CORE, _no_core_limits())
                 if spec.gid is not None:
                     os.setgroups(spec.groups or [spec.gid])
                     os.setgid(spec.gid)
@@ -682,6 +694,8 @@ class Tracer:
         process = task.process
         if name in NOTED:
             self._note_sharing(task.space, name, args)
+        if nr in _TIMED_RESTARTS:
+            self._note_wait(task, nr, args)
         if task.replay is not None:
             # the call restarted after the scratch mmap: the same call, already decided; its
             # decision and what it examined apply again (the monitor is not asked twice) --
@@ -737,7 +751,8 @@ class Tracer:
     def _unfiltered_verdict(self, name: str, args: tuple[int, ...]) -> Verdict | None:
         """Without a filter, do what it would have done: None when the call must be decided."""
         if name in STOP_GUARDED or (
-                name in GUARDED_CALLS and guard_refusal(name, args, self.pid) is not None):
+                name in GUARDED_CALLS
+                and guard_refusal(name, args, self.pid, self.lifted) is not None):
             return None  # decided (refused, or checked) by the engine at the stop
         if name in NOTED and (shares_memory(name, args) is not None
                               or keys_mapping(name, args)):
@@ -754,8 +769,8 @@ class Tracer:
             refusal = self._guard_refusal(call)
             if refusal is not None:
                 return refusal
-        if name in _CONTROL_CALLS and any(c in REFUSED_CONTROL
-                                          for c in call.control_messages()):
+        if name in _CONTROL_CALLS and Lift.ROUTES not in self.lifted and any(
+                c in REFUSED_CONTROL for c in call.control_messages()):
             return errno.EPERM, "a source route (the packet would go where no rule looks)"
         if name in OPEN_CALLS:
             flags = call.open_flags or 0
@@ -833,10 +848,10 @@ class Tracer:
     def _guard_refusal(self, call: DecodedCall) -> tuple[int, str] | None:
         """What the call's guard in the syscall table refuses: the case its registers decide,
         or the check of a stop guard.  (A clone3 is checked by clone's, see _clone3_check.)"""
-        err = guard_refusal(call.name, call.args, self.pid)
+        err = guard_refusal(call.name, call.args, self.pid, self.lifted)
         if err is not None:
             return err, "guard"
-        guard = stop_guard(call.name, call.args, self.pid)
+        guard = stop_guard(call.name, call.args, self.pid, self.lifted)
         if guard is None and call.clone_args is not None:
             # a clone3 as clone: its check sees the flags whole, which clone's cases (the
             # filter's register tests) cannot -- CLONE_NEWTIME is clone's exit signal bit
@@ -902,7 +917,8 @@ class Tracer:
             return None  # the kernel refuses it (EINVAL)
         if maximum > _NO_CORE_LIMIT and _has_capability(call.tid, CAP_SYS_RESOURCE):
             # (without the capability the kernel refuses a hard limit above 0 by itself)
-            return errno.EPERM, "core dumps are off for traced programs"
+            return errno.EPERM, ("core dumps are off for traced programs (a rule naming "
+                                 "prlimit64 or setrlimit grants them)")
         return None
 
     def _note_exec(self, task: Task, call: DecodedCall, redirect: str | None = None) -> None:
@@ -1576,33 +1592,93 @@ class Tracer:
         self._resume(task, sig)
 
     def _eintr_call(self, task: Task) -> pt.user_regs_struct | None:
-        """The task's registers when it stopped on its way out of a call with no timeout that
-        fails with EINTR from a stop or an ignored signal alone (_EINTR_ON_STOP)."""
+        """The task's registers when it stopped on its way out of a call that fails with
+        EINTR from a stop or an ignored signal alone (_EINTR_ON_STOP), and that can be
+        restarted: with no timeout, or a timed wait whose deadline the tracer learnt."""
         regs = pt.getregs(task.tid)
         if regs.rax != _EINTR_RETURN or regs.orig_rax not in _EINTR_ON_STOP:
             return None
-        timeout = _EINTR_ON_STOP[regs.orig_rax]
-        if timeout is not None:
-            index, pointer = timeout
-            value = getattr(regs, pt.ARG_REGS[index])
-            timed = value != 0 if pointer else ctypes.c_int32(value).value >= 0
-            if timed:
-                return None  # a wait with a timeout (see _EINTR_ON_STOP)
+        if self._timed(regs) and not self._noted_wait(task, regs):
+            return None  # a wait with a timeout no stop told the start of (EINTR_ON_STOP)
         return regs
+
+    @staticmethod
+    def _timed(regs: pt.user_regs_struct) -> bool:
+        """Whether the call of an EINTR_ON_STOP the registers show waits with a timeout."""
+        timeout = _EINTR_ON_STOP[regs.orig_rax]
+        if timeout is None:
+            return False
+        index, pointer = timeout
+        value = getattr(regs, pt.ARG_REGS[index])
+        return value != 0 if pointer else ctypes.c_int32(value).value >= 0
+
+    @staticmethod
+    def _noted_wait(task: Task, regs: pt.user_regs_struct) -> bool:
+        """Whether the task's timed wait is the one its entry told the deadline of."""
+        noted = task.timed_wait
+        return noted is not None and noted[0] == regs.orig_rax
 
     def _restart_interrupted(self, task: Task,
                              regs: pt.user_regs_struct | None = None) -> None:
         """At the stop a PTRACE_INTERRUPT of ours caused: a call that failed with EINTR only
-        because of it goes back to its start, as the kernel restarts the calls it may.
+        because of it goes back to its start, as the kernel restarts the calls it may; a
+        timed wait, with the time it had left (_retime).
 
         Natively the call would have gone on waiting.  A signal the task does not block is
         pending: that signal interrupted the call too, natively as well, so its EINTR stays."""
         regs = regs or self._eintr_call(task)
         if regs is None or signals.unblocked_pending(task.tid):
             return
+        if self._timed(regs) and not self._retime(task, regs):
+            return
         regs.rax = regs.orig_rax
         regs.rip -= _SYSCALL_INSN_LEN
         pt.setregs(task.tid, regs)
+
+    def _note_wait(self, task: Task, nr: int, args: tuple[int, ...]) -> None:
+        """A timed wait at its entry (the filter stops it: syscalls.TIMED_RESTARTS): its
+        deadline, for a restart after an EINTR of ours.  Taken at this stop, which comes
+        after the program made the call, so a restart never ends the wait before the time it
+        asked for has passed since.  The entry of the wait restarted by _retime keeps it."""
+        timeout = _EINTR_ON_STOP[nr]
+        assert timeout is not None
+        pointer = args[timeout[0]]
+        noted = task.timed_wait
+        if noted is not None and noted[0] == nr and noted[2] == pointer != 0:
+            task.timed_wait = (nr, noted[1], 0)  # our restart: the same deadline
+            return
+        task.timed_wait = None
+        if pointer == 0:
+            return
+        try:
+            seconds, nanoseconds = struct.unpack("<qq", self._reader(task).read_exact(pointer, 16))
+        except TraceeMemoryError:
+            return  # the kernel fails it (EFAULT)
+        if seconds < 0 or not 0 <= nanoseconds < _NS:
+            return  # the kernel fails it (EINVAL)
+        task.timed_wait = (nr, time.monotonic_ns() + seconds * _NS + nanoseconds, 0)
+
+    def _retime(self, task: Task, regs: pt.user_regs_struct) -> bool:
+        """Point a timed wait about to be restarted at the time it has left (none left: a
+        zero timeout, which fails with EAGAIN as the wait would have), written below the
+        red zone of its stack -- memory the program does not use while it is in a call and
+        no handler runs (none does: no unblocked signal is pending), and that the kernel
+        reads when the call starts.  False when that memory is not writable: the EINTR
+        stays."""
+        noted = task.timed_wait
+        assert noted is not None
+        nr, deadline, _ = noted
+        left = max(0, deadline - time.monotonic_ns())
+        address = (regs.rsp - _RED_ZONE - 16) & ~15
+        try:
+            task.process.memory.write(address, struct.pack("<qq", *divmod(left, _NS)))
+        except TraceeMemoryError:
+            return False
+        timeout = _EINTR_ON_STOP[nr]
+        assert timeout is not None
+        setattr(regs, pt.ARG_REGS[timeout[0]], address)
+        task.timed_wait = (nr, deadline, address)
+        return True
 
     # --- exec ---------------------------------------------------------------------------------
     def _on_exec(self, task: Task) -> None:

@@ -8,12 +8,15 @@ read-only open, because the open flags are in a register the filter can test.  S
 whose classes one register decides (``syscalls.CLASS_RULES``): an fswrite rule stops only the
 ioctl requests that change a file, never a terminal's.  Under address rules, the sockets whose
 destinations the engine cannot see (raw, packet, SCTP...: ``syscalls.Sockets``) are refused
-from socket()'s registers unless a rule names the call.
+from socket()'s registers unless a rule names the call.  The plan also says which of the
+engine's guards the run lifts (``syscalls.Lift``: source routes where no rule decides where
+packets go, core dumps where every table names the rlimit calls).
 :mod:`systrace_py.engine.seccomp` compiles the plan to BPF.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import errno as errno_module
 import functools
@@ -28,6 +31,7 @@ from systrace_py.syscalls import (
     PATHS,
     TABLE,
     Kind,
+    Lift,
     Rule,
     Treat,
     arg_index,
@@ -123,6 +127,8 @@ class FilterPlan:
     opens: dict[str, OpenPlan] = field(default_factory=dict)
     selected: dict[str, SelectorPlan] = field(default_factory=dict)
     unseen: dict[str, Verdict] = field(default_factory=dict)
+    #: the guards this run lifts (syscalls.Lift): every table agrees (see :func:`lifted`)
+    lifted: frozenset[Lift] = frozenset()
 
     def traced(self) -> set[str]:
         return {name for name, v in self.calls.items() if v.kind == VerdictKind.TRACE}
@@ -282,12 +288,51 @@ def unseen_refused(table: Table, name: str) -> bool:
     return all(index.first_rule(name, cls, part) is None for cls, part in _call_checks(name))
 
 
+#: calls that take a destination address (a source route would send their packets elsewhere)
+_ADDRESS_CALLS = treated(Treat.ADDRESS)
+#: the calls whose guard keeps core dumps off (Lift.CORE)
+CORE_CALLS = frozenset(c.name for c in TABLE.values()
+                       if c.guard is not None and c.guard.lift is Lift.CORE)
+
+
+def _decides_destinations(table: Table) -> bool:
+    """Whether a table may decide a call by where its IP packets go: a rule with a network
+    condition (address, port, host) or a redirect to an IP address, or an ask (a rule, or the
+    default) that may cover a call taking an address -- whoever answers sees the address."""
+    if table.default is Action.ASK:
+        return True
+    for rule in table.rules:
+        if rule.redirect is not None and rule.redirect.address is not None \
+                and rule.redirect.address.family != "unix":
+            return True
+        if rule.net is not None and getattr(rule.net, "unix", None) is None:
+            return True
+        if rule.action is Action.ASK and any(rule.may_cover(c) for c in _ADDRESS_CALLS):
+            return True
+    return False
+
+
+def lifted(tables: list[Table], options: PlanOptions = PlanOptions()) -> frozenset[Lift]:
+    """The guards a run under these tables lifts (see ``syscalls.Lift``).  Run-wide, as the
+    refusal of unseen sockets: what a process does under one table (a source route set, a
+    raised core limit) it keeps after an exec into another.  A call taking an address that
+    stops for someone else (``extra``, ``trace_all``: a library handler, an inject rule) may
+    be decided by its destination: source routes stay refused."""
+    found = set()
+    others_decide = options.trace_all or bool(options.extra & _ADDRESS_CALLS)
+    if not others_decide and not any(_decides_destinations(t) for t in tables):
+        found.add(Lift.ROUTES)
+    if tables and all(t.compiled().named_calls & CORE_CALLS for t in tables):
+        found.add(Lift.CORE)
+    return frozenset(found)
+
+
 def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPlan:
     """Plan the prefilter for every table a process of this run could be under."""
-    result = FilterPlan()
     planner = _Planner(tables, options)
     # calls an inject rule may pick stop: its count and its tampering are the tracer's
     extra = options.extra.union(*(t.compiled().inject_calls for t in tables))
+    result = FilterPlan(lifted=lifted(tables, dataclasses.replace(options, extra=extra)))
     for syscall in NUMBERS:
         if options.trace_all or syscall in extra:
             result.calls[syscall] = TRACE

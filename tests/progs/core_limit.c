@@ -2,9 +2,10 @@
  *
  *   core_limit DIR LIMIT
  *
- * Prints "setrlimit LIMIT -> ok|ERRNO" and "core -> untouched|written|gone": whether the
- * kernel replaced DIR/core with a core dump.  LTP's tst_no_corefile sets a limit of 1, which
- * dumps nothing. */
+ * Prints "setrlimit LIMIT -> ok|ERRNO", "dumped -> yes|no" (the wait status's WCOREDUMP bit)
+ * and "core -> untouched|written|gone": whether the kernel replaced DIR/core with a core
+ * dump (it does where core_pattern is a file name, "core" by default).  LTP's
+ * tst_no_corefile sets a limit of 1, which dumps nothing; abort01, kill11... raise it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@ int main(int argc, char **argv)
         return 6;
     waitpid(pid, &status, 0);
     printf("setrlimit %s -> %s\n", argv[2], err ? strerrorname_np(err) : "ok");
+    printf("dumped -> %s\n", WIFSIGNALED(status) && WCOREDUMP(status) ? "yes" : "no");
     char buf[32] = "";
     f = fopen("core", "r");
     if (!f) {

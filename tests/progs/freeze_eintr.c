@@ -4,7 +4,9 @@
  *
  *   freeze_eintr DIR
  *
- * For each kind of wait (sigtimedwait, epoll_wait, semtimedop; no timeout) the parent waits while a child
+ * For each kind of wait (sigtimedwait, epoll_wait, semtimedop with no timeout; sigtimedwait
+ * and semtimedop with one, "KIND timed", which the tracer restarts with the time left) the
+ * parent waits while a child
  * polls /proc/PPID/syscall until the parent is inside the wait, truncates DIR/file (the
  * freeze), then wakes the parent (a signal, a pipe write, a semaphore post).  Prints
  * "KIND -> RESULT" for each: "ok" or the errno name the wait failed with.
@@ -85,8 +87,14 @@ int main(int argc, char **argv)
     if (pid == 0)
         child(me, SYS_rt_sigtimedwait, wake_signal);
     struct timespec ts = {30, 0};
-    int got = sigtimedwait(&set, NULL, NULL); /* (with a timeout, EINTR stays: tracer.py) */
+    int got = sigtimedwait(&set, NULL, NULL);
     report("sigtimedwait", got == SIGUSR1, errno);
+    waitpid(pid, NULL, 0);
+    pid = fork();
+    if (pid == 0)
+        child(me, SYS_rt_sigtimedwait, wake_signal);
+    got = sigtimedwait(&set, NULL, &ts);
+    report("sigtimedwait timed", got == SIGUSR1, errno);
     waitpid(pid, NULL, 0);
 
     /* epoll_wait */
@@ -113,6 +121,12 @@ int main(int argc, char **argv)
     struct sembuf down = {0, -1, 0};
     got = semtimedop(semid, &down, 1, NULL);
     report("semtimedop", got == 0, errno);
+    waitpid(pid, NULL, 0);
+    pid = fork();
+    if (pid == 0)
+        child(me, SYS_semtimedop, wake_sem);
+    got = semtimedop(semid, &down, 1, &ts);
+    report("semtimedop timed", got == 0, errno);
     waitpid(pid, NULL, 0);
     semctl(semid, 0, IPC_RMID);
 

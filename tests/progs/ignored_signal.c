@@ -5,8 +5,12 @@
  *
  * "sigtimedwait": SIGUSR2 is SIG_IGN; a child sends SIGUSR2 while the parent waits for
  * SIGUSR1, then SIGUSR1.  "epoll_wait": a child exits (SIGCHLD, ignored by default) while the
- * parent waits on a pipe its grandchild writes to afterwards.  Prints "KIND -> ok" or the
- * errno name the wait failed with. */
+ * parent waits on a pipe its grandchild writes to afterwards.  "sigtimedwait timed": the
+ * same with a timeout (60 s) the wait does not reach.  "sigtimedwait expiring": a child
+ * sends SIGUSR2 over and over while the parent waits 300 ms for a SIGUSR1 that never
+ * comes: the wait ends as its timeout says (EAGAIN), neither early (EINTR) nor never (a
+ * timeout started again at each signal).  Prints "KIND -> ok" or the errno name the wait
+ * failed with. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +46,37 @@ int main(void)
     }
     int got = sigtimedwait(&set, NULL, NULL); /* (with a timeout, EINTR stays: tracer.py) */
     report("sigtimedwait", got == SIGUSR1, errno);
+    waitpid(pid, NULL, 0);
+
+    /* ... with a timeout */
+    pid = fork();
+    if (pid == 0) {
+        until_in(me, SYS_rt_sigtimedwait);
+        for (int i = 0; i < 3; i++) {
+            kill(me, SIGUSR2);
+            usleep(20000);
+        }
+        kill(me, SIGUSR1);
+        _exit(0);
+    }
+    struct timespec long_wait = {60, 0};
+    got = sigtimedwait(&set, NULL, &long_wait);
+    report("sigtimedwait timed", got == SIGUSR1, errno);
+    waitpid(pid, NULL, 0);
+
+    /* ... running out while ignored signals keep coming */
+    pid = fork();
+    if (pid == 0) {
+        until_in(me, SYS_rt_sigtimedwait);
+        for (;;) {
+            kill(me, SIGUSR2);
+            usleep(10000);
+        }
+    }
+    struct timespec short_wait = {0, 300000000};
+    got = sigtimedwait(&set, NULL, &short_wait);
+    report("sigtimedwait expiring", got == SIGUSR1, errno);
+    kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
 
     /* a child's exit (SIGCHLD, default: ignored) during epoll_wait */

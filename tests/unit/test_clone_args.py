@@ -206,6 +206,7 @@ def _tracer() -> Tracer:
     """A tracer's guard checks, with no traced tree (clone's read nothing else)."""
     tracer = object.__new__(Tracer)
     tracer.pid = os.getpid()
+    tracer.lifted = frozenset()  # (every guard applies)
     return tracer
 
 

@@ -260,6 +260,8 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
     picked = {call for t in tables for rule in t.rules if rule.action is Action.INJECT
               for name in rule.calls for call in aliases.expand(name)}
     options = dataclasses.replace(options, extra=options.extra | picked)
+    # (the guards a run lifts are no scan of rules per call: tested in test_syscall_table.py)
+    lifted = filterplan.lifted(tables, options)
     tables = [deciding(t) for t in tables]
 
     def outcome(table: Table, syscall: str, check: tuple[str | None, str | None]
@@ -317,7 +319,7 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
 
     access = {"read_only": [("fsread", None)], "write_only": [("fswrite", None)],
               "read_write": [("fsread", None), ("fswrite", None)]}
-    result = FilterPlan()
+    result = FilterPlan(lifted=lifted)
     for syscall in NUMBERS:
         if options.trace_all or syscall in options.extra:
             result.calls[syscall] = TRACE

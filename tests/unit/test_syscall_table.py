@@ -10,6 +10,7 @@ compiled filter)."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import importlib.util
 import os
@@ -772,3 +773,72 @@ def test_the_rlimit_check_runs_only_for_core_dumps():
     assert seccomp.stop_guard("prlimit64", (0, core, 0, pointer, 0, 0), _TRACER) is None
     guard = seccomp.stop_guard("prlimit64", (0, core, pointer, 0, 0, 0), _TRACER)
     assert guard is not None and guard.arg == 2
+
+
+_PARITY = '[[rule]]\ncalls = ["fswrite"]\npath = "/p/**"\naction = "never"\n'
+
+
+@pytest.mark.parametrize(("text", "lifted"), [
+    ("", {syscalls.Lift.ROUTES}),
+    (_PARITY, {syscalls.Lift.ROUTES}),
+    (_PARITY + '[[rule]]\ncalls = ["prlimit64"]\naction = "permit"\n',
+     {syscalls.Lift.ROUTES, syscalls.Lift.CORE}),
+    ('[[rule]]\ncalls = ["setrlimit"]\naction = "never"\n',  # named: the rule decides it
+     {syscalls.Lift.ROUTES, syscalls.Lift.CORE}),
+    ('[[rule]]\ncalls = ["stdio"]\naction = "permit"\n', {syscalls.Lift.ROUTES}),  # an alias
+    ('[[rule]]\ncalls = ["connect"]\naddress = "10.0.0.1"\naction = "never"\n', set()),
+    ('default = "never"\n[[rule]]\ncalls = ["net-connect"]\nport = 443\naction = "permit"\n',
+     set()),
+    ('[[rule]]\ncalls = ["connect"]\nhost = "example.com"\naction = "never"\n', set()),
+    ('[[rule]]\ncalls = ["net-connect"]\naction = "ask"\n', set()),
+    ('default = "ask"\n', set()),
+    ('[[rule]]\ncalls = ["connect"]\nunix = "/run/x.sock"\naction = "never"\n',
+     {syscalls.Lift.ROUTES}),  # a unix address: no IP packets to route
+    ('[[rule]]\ncalls = ["fsread"]\naction = "ask"\n', {syscalls.Lift.ROUTES}),
+])
+def test_a_run_lifts_a_guard_only_when_no_table_needs_it(text, lifted):
+    table = loads_policy(text, "p.toml", {}).main
+    assert filterplan.plan([table]).lifted == lifted
+    # run-wide: one table that needs the guard keeps it for every process
+    assert filterplan.plan([table, loads_policy(
+        '[[rule]]\ncalls = ["connect"]\naddress = "10.0.0.1"\naction = "never"\n',
+        "q.toml", {}).main]).lifted == frozenset()
+    # a library handler (or an inject rule) on a call taking an address may decide by it
+    assert syscalls.Lift.ROUTES not in filterplan.plan(
+        [table], filterplan.PlanOptions(extra=frozenset({"sendto"}))).lifted
+
+
+@pytest.mark.parametrize("name", sorted(n for n, g in seccomp.GUARDS.items()
+                                        if g.lift is not None))
+def test_a_lifted_guard_is_gone_from_the_filter_and_the_stop(name):
+    """A lifted guard's cases run without a stop, as any case of an allowed call, and the
+    tracer's stop-time checks (for a call that stops anyway) do not apply it either."""
+    lift = seccomp.GUARDS[name].lift
+    assert lift is not None
+    plan = filterplan.FilterPlan(calls={n: filterplan.ALLOW for n in NUMBERS},
+                                 lifted=frozenset({lift}))
+    bpf = _Bpf(seccomp.compile_plan(plan, _TRACER))
+    kept = _Bpf(seccomp.compile_plan(dataclasses.replace(plan, lifted=frozenset()), _TRACER))
+    for case in seccomp.GUARDS[name].cases:
+        args = [0] * 6
+        for test in case:
+            args[test.arg] = _resolved(test.value) if test.op == "eq" else 1
+        assert kept.run(NUMBERS[name], tuple(args)) != _RET_ALLOW, (name, args)
+        assert bpf.run(NUMBERS[name], tuple(args)) == _RET_ALLOW, (name, args)
+        assert seccomp.guard_refusal(name, args, _TRACER, plan.lifted) is None
+        assert seccomp.stop_guard(name, args, _TRACER, plan.lifted) is None
+
+
+@pytest.mark.parametrize("name", sorted(syscalls.TIMED_RESTARTS))
+@settings(max_examples=200, deadline=None)
+@given(timeout=st.one_of(st.just(0), st.sampled_from(_EDGES), st.integers(0, 2**64 - 1)),
+       others=st.tuples(*[st.integers(0, 2**64 - 1)] * 6))
+def test_a_timed_wait_stops_at_entry_exactly_when_it_has_a_timeout(guard_filter, name,
+                                                                   timeout, others):
+    """So the tracer learns its deadline (Tracer._note_wait); with no timeout it runs."""
+    entry = syscalls.EINTR_ON_STOP[name]
+    assert entry is not None and entry[1]
+    args = list(others)
+    args[entry[0]] = timeout
+    expected = _RET_TRACE if timeout else _RET_ALLOW
+    assert guard_filter.run(NUMBERS[name], tuple(args)) == expected, (name, args)
