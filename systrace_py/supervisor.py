@@ -32,6 +32,7 @@ from typing import IO, Any, Protocol
 from systrace_py.audit import AuditLog, rule_ref
 from systrace_py.engine.decode import DecodedCall, DecodeError
 from systrace_py.engine.events import DETACH, KILL, PARK, Reply
+from systrace_py.engine.exec_image import LOADER_VARIABLES
 from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
@@ -557,6 +558,8 @@ class Supervisor:
             return traversal
         if decision.action is Action.PERMIT and call.name in ("execve", "execveat"):
             decision = self._interpreters(table, call) or decision
+            if decision.action is Action.PERMIT:
+                decision = self._loader_environment(table, call) or decision
         if call.name != "unshare" and call.namespace_flags:
             # a child made in new namespaces: what the table says of unshare says it too
             decision = strictest([decision, table.decide(CallFacts("unshare"))])
@@ -641,6 +644,35 @@ class Supervisor:
                 return dataclasses.replace(found, reason=Reason.INTERPRETER)
         return None
 
+    def _loader_environment(self, table: Table, call: DecodedCall) -> Decision | None:
+        """An exec that puts the process under another table (the program's) is a change of
+        privilege, as a set-user-ID exec is: the new table's rights are the program's, not
+        the caller's.  But the dynamic loader and libc load code and open files the
+        environment names (LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH, GCONV_PATH...: exec_image.
+        LOADER_VARIABLES), which they ignore only in the kernel's secure mode -- which no
+        table switch sets: code the caller chose would run with the new table's rights.
+        Such an exec is refused (EPERM) when its environment holds one of them that the run
+        did not start with (a variable the user gave the command is the user's choice)."""
+        if self.options.inherit_across_exec:
+            return None
+        try:
+            program = call.path("path")
+        except DecodeError:
+            return None  # the lookup fails: the exec too
+        new = self.policies.table_for(program) if program is not None else None
+        process = self.tracer.processes.get(call.tgid) if self.tracer is not None else None
+        current = process.state.table if process is not None and isinstance(
+            process.state, ProcessState) else table
+        if new is None or new is current:
+            return None  # (the process keeps its table)
+        started = self.tracer.start_environment if self.tracer is not None else None
+        for entry in call.envp or ():
+            name = entry.partition("=")[0]
+            if name in LOADER_VARIABLES and (started is None or entry not in started):
+                return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
+                                Reason.LOADER)
+        return None
+
     def _unseen_socket(self, table: Table, call: DecodedCall) -> Decision | None:
         """Under address rules (in any table of the run), a socket whose destinations the
         engine cannot see (raw, packet...: syscalls.Sockets) is not made unless a rule of the
@@ -691,6 +723,9 @@ class Supervisor:
             elif decision.reason == Reason.MEMORY:
                 rule = ("another process's memory, as process_vm_readv reads it (unsafe); a rule"
                         " naming process_vm_readv or debug lifts this")
+            elif decision.reason == Reason.LOADER:
+                rule = ("an exec into another table with loader variables (LD_PRELOAD...) the"
+                        " run did not start with")
             elif decision.reason == Reason.UNSEEN:
                 rule = ("a socket whose destinations address rules cannot see (raw, packet,"
                         " SCTP...); a rule naming socket lifts this")

@@ -42,6 +42,18 @@ _MACHINES = {2: (_EM_X86_64,), 1: (_EM_386, _EM_X86_64)}
 _ELF_MIN_ALIGN = 4096  # the kernel reads at most this much of program headers
 _SPACE_TAB = b" \t"
 
+#: What the dynamic loader and the C library take from the environment to load code (a
+#: preloaded or audit library, a library path, iconv modules) or to open or write a file the
+#: variable names -- the variables of glibc's secure mode (elf/dl-support's unsecvars.h),
+#: which a set-user-ID exec drops because the caller chose them, less those that name neither
+#: (TMPDIR, RES_OPTIONS, LOCALDOMAIN, LD_BIND_NOW...).  An exec that puts a process under
+#: another policy table is such a change of privilege (Supervisor._loader_environment).
+LOADER_VARIABLES: frozenset[str] = frozenset((
+    "LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH", "LD_ORIGIN_PATH", "LD_DEBUG_OUTPUT",
+    "LD_PROFILE", "LD_PROFILE_OUTPUT", "GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES",
+    "HOSTALIASES", "LOCPATH", "MALLOC_TRACE", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF",
+    "TZDIR"))
+
 
 @dataclass(frozen=True, slots=True)
 class ExecImage:
