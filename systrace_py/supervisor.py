@@ -32,7 +32,7 @@ from typing import IO, Any, Protocol
 from systrace_py.audit import AuditLog, rule_ref
 from systrace_py.engine.decode import DecodedCall, DecodeError
 from systrace_py.engine.events import DETACH, KILL, PARK, Reply
-from systrace_py.engine.exec_image import LOADER_VARIABLES
+from systrace_py.engine.exec_image import runs_code
 from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
@@ -648,11 +648,13 @@ class Supervisor:
         """An exec that puts the process under another table (the program's) is a change of
         privilege, as a set-user-ID exec is: the new table's rights are the program's, not
         the caller's.  But the dynamic loader and libc load code and open files the
-        environment names (LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH, GCONV_PATH...: exec_image.
-        LOADER_VARIABLES), which they ignore only in the kernel's secure mode -- which no
-        table switch sets: code the caller chose would run with the new table's rights.
-        Such an exec is refused (EPERM) when its environment holds one of them that the run
-        did not start with (a variable the user gave the command is the user's choice)."""
+        environment names (LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH, GCONV_PATH...), which they
+        ignore only in the kernel's secure mode -- which no table switch sets --, and a
+        script's interpreter runs what its own variables name (BASH_ENV, exported functions,
+        PYTHONPATH...: exec_image.runs_code): code the caller chose would run with the new
+        table's rights.  Such an exec is refused (EPERM) when its environment holds one of
+        them that the run did not start with (a variable the user gave the command is the
+        user's choice)."""
         if self.options.inherit_across_exec:
             return None
         try:
@@ -668,7 +670,7 @@ class Supervisor:
         started = self.tracer.start_environment if self.tracer is not None else None
         for entry in call.envp or ():
             name = entry.partition("=")[0]
-            if name in LOADER_VARIABLES and (started is None or entry not in started):
+            if runs_code(name) and (started is None or entry not in started):
                 return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                                 Reason.LOADER)
         return None
@@ -724,8 +726,8 @@ class Supervisor:
                 rule = ("another process's memory, as process_vm_readv reads it (unsafe); a rule"
                         " naming process_vm_readv or debug lifts this")
             elif decision.reason == Reason.LOADER:
-                rule = ("an exec into another table with loader variables (LD_PRELOAD...) the"
-                        " run did not start with")
+                rule = ("an exec into another table with loader or interpreter variables"
+                        " (LD_PRELOAD, BASH_ENV...) the run did not start with")
             elif decision.reason == Reason.UNSEEN:
                 rule = ("a socket whose destinations address rules cannot see (raw, packet,"
                         " SCTP...); a rule naming socket lifts this")

@@ -54,6 +54,25 @@ LOADER_VARIABLES: frozenset[str] = frozenset((
     "HOSTALIASES", "LOCPATH", "MALLOC_TRACE", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF",
     "TZDIR"))
 
+#: What the common interpreters run or load from the environment before a script's first
+#: line: bash's start-up file, exported functions (which replace the commands a script runs)
+#: and an imported xtrace with its prompt (PS4 is expanded, command substitutions and all);
+#: Python's, Perl's, Ruby's and Node's module paths and options.  A list, not a proof: a
+#: program's own variables (GIT_SSH, EDITOR, PAGER...) are its input, as its argv is.
+INTERPRETER_VARIABLES: frozenset[str] = frozenset((
+    "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "PYTHONPATH", "PYTHONHOME",
+    "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHONWARNINGS", "PYTHONBREAKPOINT", "PERL5LIB",
+    "PERLLIB", "PERL5OPT", "PERL5DB", "RUBYLIB", "RUBYOPT", "NODE_OPTIONS", "NODE_PATH"))
+_EXPORTED_FUNCTION = "BASH_FUNC_"
+
+
+def runs_code(name: str) -> bool:
+    """Whether an environment variable of an exec makes the loader, libc or the program's
+    interpreter run code, or open a file, that the variable names (LOADER_VARIABLES,
+    INTERPRETER_VARIABLES, bash's exported functions)."""
+    return (name in LOADER_VARIABLES or name in INTERPRETER_VARIABLES
+            or name.startswith(_EXPORTED_FUNCTION))
+
 
 @dataclass(frozen=True, slots=True)
 class ExecImage:

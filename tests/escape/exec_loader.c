@@ -17,6 +17,9 @@
  *                                               then runs with the tree frozen, and held)
  *   exec_loader race PROGRAM SECRET LIBRARY     a thread turns "LD_PRELOAX=" into
  *                                               "LD_PRELOAD=" and back while exec is checked
+ *   exec_loader bash_env SCRIPT SECRET FILE     exec a bash SCRIPT with BASH_ENV=FILE, a shell
+ *                                               file bash runs first (interpreters load code
+ *                                               from their environment too)
  *   exec_loader inherit PROGRAM SECRET          exec PROGRAM with the environment the program
  *                                               got (loader variables the user gave): it runs
  */
@@ -97,7 +100,8 @@ static int run(const char *mode, const char *program, const char *secret, const 
         }
         if (strcmp(mode, "thread") == 0)
             pthread_create(&thread, NULL, idle, NULL);
-        snprintf(preload, sizeof preload, "LD_PRELOAD=%s", library);
+        snprintf(preload, sizeof preload, "%s=%s",
+                 strcmp(mode, "bash_env") == 0 ? "BASH_ENV" : "LD_PRELOAD", library);
         char *env[] = {preload, fd_env, target_env, NULL};
         execve(program, argv, env);
         _exit(100 + errno);
@@ -118,7 +122,7 @@ static int run(const char *mode, const char *program, const char *secret, const 
 
 int main(int argc, char **argv) {
     if (argc < 4)
-        usage("exec_loader once|thread|race|inherit PROGRAM SECRET [LIBRARY]");
+        usage("exec_loader once|thread|race|bash_env|inherit PROGRAM SECRET [LIBRARY]");
     const char *mode = argv[1], *program = argv[2], *secret = argv[3];
     const char *library = argc > 4 ? argv[4] : "";
     char got[512];
@@ -127,7 +131,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < attempts; i++) {
         int status = run(mode, program, secret, library, got, sizeof got);
         if (strstr(got, SECRET_MAGIC))
-            escaped("the library the caller preloaded read the secret in %s (attempt %d)",
+            escaped("the code the caller chose read the secret in %s (attempt %d)",
                     program, i + 1);
         if (status < 0)
             refused++;

@@ -139,7 +139,14 @@ def trusted_table(program: Path, s: Scene) -> str:
             + f'\n[program."{program}"]\ndefault = "permit"\n')
 
 
-@pytest.mark.parametrize("mode", ["once", "thread", "race"])
+def bash_scene(s: Scene) -> None:
+    """A bash script with a table of its own, and the file BASH_ENV will name."""
+    (s.root / "trusted.sh").write_text('#!/bin/bash\necho "note: the trusted script ran"\n')
+    (s.root / "trusted.sh").chmod(0o755)
+    (s.work / "first.sh").write_text('cat "$LOADER_TARGET" >&"$LOADER_FD" 2>&1\n')
+
+
+@pytest.mark.parametrize("mode", ["once", "thread", "race", "bash_env"])
 def test_a_library_the_caller_chose_does_not_run_under_another_programs_table(
         build, tmp_path, mode):
     """At exec a process takes the table of the program it runs, but the dynamic loader also
@@ -148,13 +155,22 @@ def test_a_library_the_caller_chose_does_not_run_under_another_programs_table(
     Now an exec into another table with a loader variable the run did not start with is
     refused (EPERM); ``thread``: with a second thread alive (the exec frozen and held);
     ``race``: a thread turns "LD_PRELOAX" into "LD_PRELOAD" while the exec is checked -- the
-    environment is held as checked.  Escaped before (``race``: escapes with the check alone)."""
+    environment is held as checked; ``bash_env``: a script's interpreter runs what BASH_ENV
+    names first.  Escaped before (``race``: escapes with the check alone)."""
     program = build("escape/exec_loader.c")
     library = build("escape/exec_loader.c", "-shared", "-fPIC", "-DLIBRARY")
     hello = build("escape/hello.c")
-    traced, _ = controlled_and_blocked(
-        tmp_path, program, lambda s: [mode, hello, s.secret, library],
-        lambda s: trusted_table(hello, s))
+    if mode == "bash_env":
+        if shutil.which("bash") is None:
+            pytest.skip("no bash")
+        traced, _ = controlled_and_blocked(
+            tmp_path, program, lambda s: [mode, s.root / "trusted.sh", s.secret,
+                                          s.work / "first.sh"],
+            lambda s: trusted_table(s.root / "trusted.sh", s), setup=bash_scene)
+    else:
+        traced, _ = controlled_and_blocked(
+            tmp_path, program, lambda s: [mode, hello, s.secret, library],
+            lambda s: trusted_table(hello, s))
     if mode != "race":
         assert "EPERM" in traced.stdout, traced
 
