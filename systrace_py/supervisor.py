@@ -205,6 +205,15 @@ class _Pending:
     decision: Decision
 
 
+def _same_file(one: str, other: str) -> bool:
+    """Whether two names reach the same file (here, in the tracer's view)."""
+    try:
+        a, b = os.stat(one), os.stat(other)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
 class PolicySet:
     """The main policy (its file held by a :class:`PolicyStore`) plus the per-program
     policies of a policy directory."""
@@ -559,7 +568,7 @@ class Supervisor:
         if decision.action is Action.PERMIT and call.name in ("execve", "execveat"):
             decision = self._interpreters(table, call) or decision
             if decision.action is Action.PERMIT:
-                decision = self._loader_environment(table, call) or decision
+                decision = self._entering_table(table, call) or decision
         if call.name != "unshare" and call.namespace_flags:
             # a child made in new namespaces: what the table says of unshare says it too
             decision = strictest([decision, table.decide(CallFacts("unshare"))])
@@ -644,12 +653,16 @@ class Supervisor:
                 return dataclasses.replace(found, reason=Reason.INTERPRETER)
         return None
 
-    def _loader_environment(self, table: Table, call: DecodedCall) -> Decision | None:
+    def _entering_table(self, table: Table, call: DecodedCall) -> Decision | None:
         """An exec that puts the process under another table (the program's) is a change of
         privilege, as a set-user-ID exec is: the new table's rights are the program's, not
-        the caller's.  But the dynamic loader and libc load code and open files the
-        environment names (LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH, GCONV_PATH...), which they
-        ignore only in the kernel's secure mode -- which no table switch sets --, and a
+        the caller's.  So the program must be the one the table names: a task in a mount
+        namespace of its own execs by its own names, and a name it mounted another file at
+        (a bind over the program: an unprivileged user namespace suffices) names, here,
+        another file -- such an exec is refused (EPERM).  And the dynamic loader and libc load
+        code and open files the environment names (LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH,
+        GCONV_PATH...), which they ignore only in the kernel's secure mode -- which no table
+        switch sets --, and a
         script's interpreter runs what its own variables name (BASH_ENV, exported functions,
         PYTHONPATH...: exec_image.runs_code): code the caller chose would run with the new
         table's rights.  Such an exec is refused (EPERM) when its environment holds one of
@@ -667,6 +680,14 @@ class Supervisor:
             process.state, ProcessState) else table
         if new is None or new is current:
             return None  # (the process keeps its table)
+        assert program is not None
+        where = call.access_path("path")
+        if where is not None and where != program and not _same_file(program, where):
+            # a task in a mount namespace of its own: the name it execs has a table, but
+            # here names another file -- one the tree mounted there (a bind over the
+            # program), which would claim the program's table
+            return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
+                            Reason.PROGRAM_NAME)
         started = self.tracer.start_environment if self.tracer is not None else None
         for entry in call.envp or ():
             name = entry.partition("=")[0]
@@ -725,6 +746,9 @@ class Supervisor:
             elif decision.reason == Reason.MEMORY:
                 rule = ("another process's memory, as process_vm_readv reads it (unsafe); a rule"
                         " naming process_vm_readv or debug lifts this")
+            elif decision.reason == Reason.PROGRAM_NAME:
+                rule = ("an exec into another table by a name that names another file in"
+                        " systrace's view (a mount of the tree's own)")
             elif decision.reason == Reason.LOADER:
                 rule = ("an exec into another table with loader or interpreter variables"
                         " (LD_PRELOAD, BASH_ENV...) the run did not start with")

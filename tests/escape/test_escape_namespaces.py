@@ -230,3 +230,44 @@ def test_setns_stays_refused_unless_named(build, tmp_path):
     named = attack(program, "setns", "here", s.secd, s.work,
                    policy_text=policy('calls = ["setns"]\naction = "permit"'), scene=s)
     assert named.verdict == "ESCAPED", named
+
+
+# --- a program's table claimed by a mount at its name (red team 3 of issue 11) ----------------
+
+def _program_table(program: Path, s: Scene) -> str:
+    """The read attacks' policy, and a table of its own for ``program`` that may read the
+    secret (as a learned policy per program gives one program what another has not)."""
+    return (policy(never(["fsread", "fswrite"], path=f"{s.secd}/**"))
+            + f'\n[program."{program}"]\ndefault = "permit"\n')
+
+
+@pytest.mark.parametrize("how", ["user", "root"])
+def test_a_program_mounted_over_another_does_not_take_its_table(build, tmp_path, how):
+    """At exec a process takes the table of the program it runs, named -- for a task in a
+    mount namespace the tree made -- by that namespace's names.  A program refused the secret
+    bound itself over a program whose table permits it (``user``: in a user namespace, as any
+    user can) and exec'd that name: it ran under the program's table.  Now an exec into
+    another table by a name that, in systrace's view, names another file is refused (EPERM).
+    Escaped before."""
+    hello = build("escape/hello.c")
+    traced, _ = controlled_and_blocked(
+        tmp_path, build("escape/ns_program.c"), lambda s: ["bind", how, hello, s.secret],
+        lambda s: _program_table(hello, s))
+    assert "EPERM" in traced.detail, traced
+
+
+def test_a_program_run_by_its_own_name_in_a_new_namespace_takes_its_table(build, tmp_path):
+    """Parity: the program itself, exec'd in a mount namespace of the tree's own, runs (under
+    its table), as natively; and its table does permit the secret (so the refusal above is
+    the check's, not the table's)."""
+    hello, program = build("escape/hello.c"), build("escape/ns_program.c")
+    s = Scene.make(tmp_path)
+    for how in ("user", "root"):
+        native = attack(program, "same", how, hello, s.secret, policy_text=None, scene=s)
+        require_real(native)
+        traced = attack(program, "same", how, hello, s.secret, scene=s,
+                        policy_text=_program_table(hello, s))
+        assert traced.verdict == "ESCAPED" and "ran in the new namespaces" in traced.detail, \
+            traced
+    as_table = attack(program, "read", s.secret, scene=s, policy_text=_program_table(program, s))
+    assert as_table.verdict == "ESCAPED", as_table
