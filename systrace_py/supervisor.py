@@ -205,6 +205,21 @@ class _Pending:
     decision: Decision
 
 
+def _only_root_changes(program: str) -> bool:
+    """Whether only root may change the program file and its directory (both owned by root,
+    writable by no group or other): a table found by base name (``ls.toml``) names every
+    program of that name, and a traced program could make one anywhere it may write -- a copy
+    of itself called ``ls`` -- and take that table (red team 3 of issue 11).  A full-path
+    name (``_usr_bin_ls.toml``) names one file."""
+    try:
+        for info in (os.stat(program), os.stat(os.path.dirname(program) or "/")):
+            if info.st_uid != 0 or info.st_mode & 0o022:
+                return False
+    except OSError:
+        return False
+    return True
+
+
 def _same_file(one: str, other: str) -> bool:
     """Whether two names reach the same file (here, in the tracer's view)."""
     try:
@@ -234,10 +249,12 @@ class PolicySet:
             return table
         from systrace_py.policy.files import policy_filename
 
-        for key in (policy_filename(program), os.path.basename(program) + ".toml"):
-            found = self.directory.get(key)
-            if found is not None:
-                return found.main
+        found = self.directory.get(policy_filename(program))
+        if found is not None:
+            return found.main
+        found = self.directory.get(os.path.basename(program) + ".toml")
+        if found is not None and _only_root_changes(program):
+            return found.main
         return None
 
     def tables(self) -> list[Table]:

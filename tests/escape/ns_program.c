@@ -11,6 +11,9 @@
  *                                              this program, in "read" mode, reads SECRET
  *   ns_program same user|root PROGRAM SECRET   in the same namespaces, exec PROGRAM itself
  *                                              (a child): it runs (ESCAPED: "it ran")
+ *   ns_program copy DIR NAME SECRET            copy this program to DIR/NAME and exec it: a
+ *                                              table found by base name (NAME.toml in the
+ *                                              policy directory) is any NAME's
  *   (PROGRAM) read SECRET                      what runs in PROGRAM's place
  */
 #include "attack.h"
@@ -30,8 +33,26 @@ int main(int argc, char **argv) {
         }
         blocked("the secret, as %s: %s", argv[0], ename(errno));
     }
+    if (argc == 5 && strcmp(argv[1], "copy") == 0) {
+        char copy[4096], buf[65536];
+        snprintf(copy, sizeof copy, "%s/%s", argv[2], argv[3]);
+        int in = open("/proc/self/exe", O_RDONLY);
+        int out = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+        if (in < 0 || out < 0)
+            blocked("copying to %s: %s", copy, ename(errno));
+        ssize_t n;
+        while ((n = read(in, buf, sizeof buf)) > 0)
+            if (write(out, buf, (size_t)n) != n)
+                blocked("writing %s: %s", copy, ename(errno));
+        close(in);
+        close(out);
+        char *args[] = {copy, "read", argv[4], NULL};
+        fflush(stdout);
+        execv(copy, args);
+        blocked("exec %s: %s", copy, ename(errno));
+    }
     if (argc != 5)
-        usage("ns_program bind|same user|root PROGRAM SECRET");
+        usage("ns_program bind|same user|root PROGRAM SECRET | copy DIR NAME SECRET");
     const char *mode = argv[1], *program = argv[3], *secret = argv[4];
     int flags = CLONE_NEWNS | (strcmp(argv[2], "user") == 0 ? CLONE_NEWUSER : 0);
     if (unshare(flags) < 0) {
