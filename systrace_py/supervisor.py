@@ -847,6 +847,13 @@ class Supervisor:
         if answer.rule is not None or answer.burst:
             self._settle_pending()
         if answer.kind == AnswerKind.PERMIT:
+            if call.name in ("execve", "execveat"):
+                # the question showed the program and its argv, not its environment nor
+                # which file the name reaches: the engine's check holds whoever permits
+                refused = self._entering_table(state.deciding(), call)
+                if refused is not None:
+                    self._report(task, call, refused, Result.REFUSED)
+                    return Reply.refuse(refused.errno)
             return Reply.run()
         if answer.kind == AnswerKind.KILL:
             return KILL

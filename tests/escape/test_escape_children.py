@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 from escape_lib import (
+    PYTHON,
     Scene,
+    assert_blocked,
     attack,
     controlled_and_blocked,
     never,
@@ -192,3 +194,31 @@ def test_loader_variables_the_user_gave_or_within_one_table_work_as_natively(bui
                   policy_text=policy(never(["fsread", "fswrite"], path=f"{s.secd}/**")))
     assert same.verdict == "BLOCKED" and "open: EACCES" in same.stdout, same
     assert "1 ran" in same.detail, same
+
+
+def test_a_permit_answered_for_the_exec_does_not_lift_the_check(build, tmp_path):
+    """The question about an exec shows the program and its argv, not its environment: an
+    exec asked about and permitted (here by a scripted approver, ``permit-now``) used to run
+    with the caller's LD_PRELOAD under the program's table.  The engine's check holds
+    whoever permits.  Escaped before."""
+    program = build("escape/exec_loader.c")
+    library = build("escape/exec_loader.c", "-shared", "-fPIC", "-DLIBRARY")
+    hello = build("escape/hello.c")
+
+    def asked(s: Scene) -> str:
+        return trusted_table(hello, s).replace(
+            "\n[program.", f'\n[[rule]]\ncalls = ["exec"]\npath = "{hello}"\naction = "ask"\n'
+            "\n[program.", 1)
+
+    s = Scene.make(tmp_path)
+    answers = s.root / "answers.toml"
+    answers.write_text('[[answer]]\nsyscall = "execve"\nanswer = "permit-now"\n')
+    approver = f"exec:{PYTHON} -m systrace_py.approver --rules {answers}"
+    traced = attack(program, "once", hello, s.secret, library, policy_text=asked(s), scene=s,
+                    options=["-v", "--ask-via", approver])
+    assert_blocked(traced)
+    assert "EPERM" in traced.stdout and "loader or interpreter variables" in traced.stderr, \
+        traced
+    plain = attack(program, "inherit", hello, s.secret, policy_text=asked(s), scene=s,
+                   options=["--ask-via", approver])
+    assert plain.verdict == "ESCAPED" and "ran with the environment" in plain.detail, plain
