@@ -850,7 +850,10 @@ class Supervisor:
             if call.name in ("execve", "execveat"):
                 # the question showed the program and its argv, not its environment nor
                 # which file the name reaches: the engine's check holds whoever permits
-                refused = self._entering_table(state.deciding(), call)
+                try:
+                    refused = self._entering_table(state.deciding(), call)
+                except DecodeError as exc:  # (its environment unreadable: the kernel's errno)
+                    return Reply.refuse(exc.errno)
                 if refused is not None:
                     self._report(task, call, refused, Result.REFUSED)
                     return Reply.refuse(refused.errno)

@@ -22,6 +22,8 @@
  *                                               from their environment too)
  *   exec_loader inherit PROGRAM SECRET          exec PROGRAM with the environment the program
  *                                               got (loader variables the user gave): it runs
+ *   exec_loader badenv PROGRAM SECRET           exec PROGRAM with an environment pointer the
+ *                                               kernel cannot read: EFAULT, as natively
  */
 #ifdef LIBRARY
 #define _GNU_SOURCE
@@ -98,6 +100,10 @@ static int run(const char *mode, const char *program, const char *secret, const 
                 execve(program, argv, env);  /* (refused or EAGAIN: again) */
             _exit(100 + errno);
         }
+        if (strcmp(mode, "badenv") == 0) {
+            syscall(SYS_execve, program, argv, (char **)8);
+            _exit(100 + errno);
+        }
         if (strcmp(mode, "thread") == 0)
             pthread_create(&thread, NULL, idle, NULL);
         snprintf(preload, sizeof preload, "%s=%s",
@@ -122,7 +128,7 @@ static int run(const char *mode, const char *program, const char *secret, const 
 
 int main(int argc, char **argv) {
     if (argc < 4)
-        usage("exec_loader once|thread|race|bash_env|inherit PROGRAM SECRET [LIBRARY]");
+        usage("exec_loader once|thread|race|bash_env|inherit|badenv PROGRAM SECRET [LIBRARY]");
     const char *mode = argv[1], *program = argv[2], *secret = argv[3];
     const char *library = argc > 4 ? argv[4] : "";
     char got[512];

@@ -222,3 +222,8 @@ def test_a_permit_answered_for_the_exec_does_not_lift_the_check(build, tmp_path)
     plain = attack(program, "inherit", hello, s.secret, policy_text=asked(s), scene=s,
                    options=["--ask-via", approver])
     assert plain.verdict == "ESCAPED" and "ran with the environment" in plain.detail, plain
+    for text in (asked(s), trusted_table(hello, s), None):  # (an environment unreadable)
+        bad = attack(program, "badenv", hello, s.secret, policy_text=text, scene=s,
+                     options=["--ask-via", approver])
+        assert bad.verdict == "BLOCKED" and "exec: EFAULT" in bad.stdout, bad
+        assert bad.returncode == 0, bad
