@@ -7,9 +7,21 @@ under systrace it must not."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 
 import pytest
-from escape_lib import Scene, attack, controlled_and_blocked, never, outsider, policy, read_never
+from escape_lib import (
+    Scene,
+    assert_blocked,
+    attack,
+    controlled_and_blocked,
+    never,
+    outsider,
+    policy,
+    read_never,
+    require_real,
+)
 
 
 def secret_rule(s: Scene) -> str:
@@ -205,3 +217,31 @@ def test_a_walk_that_fails_at_its_start_gets_the_kernels_errno(build, tmp_path):
                     policy_text=policy(never("fsread", path=f"{s.secd}/**")), scene=s)
     assert native.detail == traced.detail == \
         "closed dirfd: EBADF, dirfd no directory: ENOTDIR", (native, traced)
+
+
+# --- the tracer's credentials as an oracle (red team 3 of issue 11) --------------------------
+
+@pytest.mark.xfail(strict=True, reason="the resolver walks with the tracer's credentials and "
+                   "returns its lookup's errno (ENOTDIR) before the kernel checks the "
+                   "program's search permission (EACCES): red team 3, open")
+def test_a_program_of_another_user_cannot_tell_what_a_directory_it_may_not_search_holds(
+        build, world_tmp):
+    """Run as another user (-c), a program stats DIR/file/x and DIR/missing/x in a directory
+    only root may search: natively both are EACCES; traced, the tracer's own lookup (as root)
+    answered ENOTDIR for the file -- which tells the program the file is there.  Control: with
+    search permission (as root) the same probe tells them apart."""
+    program = build("escape/path_oracle.c")
+    s = Scene.make(world_tmp)
+    hidden = s.root / "hidden"
+    hidden.mkdir(mode=0o700)
+    (hidden / "present").write_text("x\n")
+    shutil.copy(program, s.root / "path_oracle")
+    program = s.root / "path_oracle"
+    require_real(attack(program, hidden, "present", "absent", policy_text=None, scene=s))
+    native = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534",
+                             "--clear-groups", str(program), str(hidden), "present", "absent"],
+                            capture_output=True, text=True, check=True)
+    assert "BLOCKED: both EACCES" in native.stdout, native
+    traced = attack(program, hidden, "present", "absent", scene=s, options=["-c", "65534:65534"],
+                    policy_text=policy(never(["fsread", "fswrite"], path=f"{s.secd}/**")))
+    assert_blocked(traced)
