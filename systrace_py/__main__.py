@@ -5,15 +5,38 @@ It exists for start-up (issue 16): the command's modules are imported the quick 
 library import of systrace does not do.
 """
 
+import os
 import sys
 
 from systrace_py.startup import quick_imports
 
 
 def main() -> int:
+    _forget_command_directory()
     with quick_imports():
         from systrace_py.cli import main as cli_main
     return cli_main()
+
+
+def _forget_command_directory() -> None:
+    """Python puts the command's own directory first on sys.path: the cwd for ``python -m
+    systrace_py``, the script's directory for the console script; and an empty or relative
+    PYTHONPATH entry (``PYTHONPATH=$PYTHONPATH:/x`` with none before: ":/x") is the cwd too.
+    None holds a module systrace needs (its package is imported by now), but every later
+    import searches them -- and some modules are imported only when needed, while the traced
+    program runs (prompt_toolkit at the first question, tomlkit when an answer is saved).  The
+    program works in the same cwd unless told otherwise, and may write there: a package it
+    planted under such a name ran in the tracer, outside every policy (red team 3 of issue 11;
+    tests/escape/tr_import.c).  So they go, before anything is traced.  (``-P``/``-I``:
+    Python put nothing first.)"""
+    if not sys.flags.safe_path and sys.path:
+        del sys.path[0]
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = ""  # (a removed cwd: no name to compare with)
+    sys.path[:] = [entry for entry in sys.path
+                   if os.path.isabs(entry) and os.path.realpath(entry) != cwd]
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from typing import IO, Any, Protocol
 from systrace_py.audit import AuditLog, rule_ref
 from systrace_py.engine.decode import DecodedCall, DecodeError
 from systrace_py.engine.events import DETACH, KILL, PARK, Reply
+from systrace_py.engine.exec_image import runs_code
 from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
@@ -204,6 +205,30 @@ class _Pending:
     decision: Decision
 
 
+def _only_root_changes(program: str) -> bool:
+    """Whether only root may change the program file and its directory (both owned by root,
+    writable by no group or other): a table found by base name (``ls.toml``) names every
+    program of that name, and a traced program could make one anywhere it may write -- a copy
+    of itself called ``ls`` -- and take that table (red team 3 of issue 11).  A full-path
+    name (``_usr_bin_ls.toml``) names one file."""
+    try:
+        for info in (os.stat(program), os.stat(os.path.dirname(program) or "/")):
+            if info.st_uid != 0 or info.st_mode & 0o022:
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def _same_file(one: str, other: str) -> bool:
+    """Whether two names reach the same file (here, in the tracer's view)."""
+    try:
+        a, b = os.stat(one), os.stat(other)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
 class PolicySet:
     """The main policy (its file held by a :class:`PolicyStore`) plus the per-program
     policies of a policy directory."""
@@ -224,10 +249,12 @@ class PolicySet:
             return table
         from systrace_py.policy.files import policy_filename
 
-        for key in (policy_filename(program), os.path.basename(program) + ".toml"):
-            found = self.directory.get(key)
-            if found is not None:
-                return found.main
+        found = self.directory.get(policy_filename(program))
+        if found is not None:
+            return found.main
+        found = self.directory.get(os.path.basename(program) + ".toml")
+        if found is not None and _only_root_changes(program):
+            return found.main
         return None
 
     def tables(self) -> list[Table]:
@@ -557,6 +584,8 @@ class Supervisor:
             return traversal
         if decision.action is Action.PERMIT and call.name in ("execve", "execveat"):
             decision = self._interpreters(table, call) or decision
+            if decision.action is Action.PERMIT:
+                decision = self._entering_table(table, call) or decision
         if call.name != "unshare" and call.namespace_flags:
             # a child made in new namespaces: what the table says of unshare says it too
             decision = strictest([decision, table.decide(CallFacts("unshare"))])
@@ -641,6 +670,49 @@ class Supervisor:
                 return dataclasses.replace(found, reason=Reason.INTERPRETER)
         return None
 
+    def _entering_table(self, table: Table, call: DecodedCall) -> Decision | None:
+        """An exec that puts the process under another table (the program's) is a change of
+        privilege, as a set-user-ID exec is: the new table's rights are the program's, not
+        the caller's.  So the program must be the one the table names: a task in a mount
+        namespace of its own execs by its own names, and a name it mounted another file at
+        (a bind over the program: an unprivileged user namespace suffices) names, here,
+        another file -- such an exec is refused (EPERM).  And the dynamic loader and libc load
+        code and open files the environment names (LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH,
+        GCONV_PATH...), which they ignore only in the kernel's secure mode -- which no table
+        switch sets --, and a
+        script's interpreter runs what its own variables name (BASH_ENV, exported functions,
+        PYTHONPATH...: exec_image.runs_code): code the caller chose would run with the new
+        table's rights.  Such an exec is refused (EPERM) when its environment holds one of
+        them that the run did not start with (a variable the user gave the command is the
+        user's choice)."""
+        if self.options.inherit_across_exec:
+            return None
+        try:
+            program = call.path("path")
+        except DecodeError:
+            return None  # the lookup fails: the exec too
+        new = self.policies.table_for(program) if program is not None else None
+        process = self.tracer.processes.get(call.tgid) if self.tracer is not None else None
+        current = process.state.table if process is not None and isinstance(
+            process.state, ProcessState) else table
+        if new is None or new is current:
+            return None  # (the process keeps its table)
+        assert program is not None
+        where = call.access_path("path")
+        if where is not None and where != program and not _same_file(program, where):
+            # a task in a mount namespace of its own: the name it execs has a table, but
+            # here names another file -- one the tree mounted there (a bind over the
+            # program), which would claim the program's table
+            return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
+                            Reason.PROGRAM_NAME)
+        started = self.tracer.start_environment if self.tracer is not None else None
+        for entry in call.envp or ():
+            name = entry.partition("=")[0]
+            if runs_code(name) and (started is None or entry not in started):
+                return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
+                                Reason.LOADER)
+        return None
+
     def _unseen_socket(self, table: Table, call: DecodedCall) -> Decision | None:
         """Under address rules (in any table of the run), a socket whose destinations the
         engine cannot see (raw, packet...: syscalls.Sockets) is not made unless a rule of the
@@ -691,6 +763,12 @@ class Supervisor:
             elif decision.reason == Reason.MEMORY:
                 rule = ("another process's memory, as process_vm_readv reads it (unsafe); a rule"
                         " naming process_vm_readv or debug lifts this")
+            elif decision.reason == Reason.PROGRAM_NAME:
+                rule = ("an exec into another table by a name that names another file in"
+                        " systrace's view (a mount of the tree's own)")
+            elif decision.reason == Reason.LOADER:
+                rule = ("an exec into another table with loader or interpreter variables"
+                        " (LD_PRELOAD, BASH_ENV...) the run did not start with")
             elif decision.reason == Reason.UNSEEN:
                 rule = ("a socket whose destinations address rules cannot see (raw, packet,"
                         " SCTP...); a rule naming socket lifts this")
@@ -769,6 +847,16 @@ class Supervisor:
         if answer.rule is not None or answer.burst:
             self._settle_pending()
         if answer.kind == AnswerKind.PERMIT:
+            if call.name in ("execve", "execveat"):
+                # the question showed the program and its argv, not its environment nor
+                # which file the name reaches: the engine's check holds whoever permits
+                try:
+                    refused = self._entering_table(state.deciding(), call)
+                except DecodeError as exc:  # (its environment unreadable: the kernel's errno)
+                    return Reply.refuse(exc.errno)
+                if refused is not None:
+                    self._report(task, call, refused, Result.REFUSED)
+                    return Reply.refuse(refused.errno)
             return Reply.run()
         if answer.kind == AnswerKind.KILL:
             return KILL

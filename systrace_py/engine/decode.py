@@ -196,6 +196,9 @@ OPEN_FLAGS_ARG: dict[str, int] = arg_index(Kind.OPEN_FLAGS)
 #: calls whose argv the exec event checks: the index of argv.
 ARGV_ARG: dict[str, int] = arg_index(Kind.ARGV)
 
+#: exec calls: the index of their environment (read only when a decision needs it).
+ENVP_ARG: dict[str, int] = arg_index(Kind.ENVP)
+
 #: calls with a struct msghdr (sendmsg): its index.
 MSGHDR_ARG: dict[str, int] = arg_index(Kind.MSGHDR)
 
@@ -353,6 +356,7 @@ class DecodedCall:
     #: up to the first it could not read (see _messages)
     messages_raw: tuple[tuple[bytes, bytes], ...] | None = None
     _argv: object = _UNSET
+    _envp: object = _UNSET
     _acts_as: object = _UNSET
     _open_flags: object = _UNSET
     open_mode: int | None = None
@@ -623,6 +627,20 @@ class DecodedCall:
                 pointer = self.args[index]
                 self._argv = self._guard(lambda: read_argv(memory, pointer))
         return self._argv  # type: ignore[return-value]
+
+    @property
+    def envp(self) -> tuple[str, ...] | None:
+        """An exec's environment, read as the kernel reads it (each string EFAULT if
+        unreadable, E2BIG if too long); argv is read first, so a bad argv fails as before."""
+        if self._envp is _UNSET:
+            self._envp = None
+            index = ENVP_ARG.get(self.name)
+            memory = self.memory
+            if index is not None and memory is not None:
+                self.argv  # noqa: B018  (read first: its errors come first)
+                pointer = self.args[index]
+                self._envp = self._guard(lambda: read_argv(memory, pointer))
+        return self._envp  # type: ignore[return-value]
 
     # --- decoding, on demand -------------------------------------------------------------------
     def _guard(self, read: Callable[[], object]) -> Any:
@@ -1252,6 +1270,10 @@ class DecodedCall:
     @property
     def examined_argv(self) -> tuple[str, ...] | None:
         return None if self._argv is _UNSET else self._argv  # type: ignore[return-value]
+
+    @property
+    def examined_envp(self) -> tuple[str, ...] | None:
+        return None if self._envp is _UNSET else self._envp  # type: ignore[return-value]
 
     @property
     def examined_sockaddr(self) -> bool:

@@ -20,7 +20,8 @@ change (see :mod:`systrace_py.engine.scratch`):
   start, and runs with the
   rest of the tree stopped and everything re-checked (``Holder.respelled``; Tracer._freeze):
   the kernel is never handed a spelling other than the one checked;
-* exec gets a private copy of the path string and, when argv was checked, of argv; what was
+* exec gets a private copy of the path string and, when argv or the environment was checked,
+  of them; what was
   really executed is compared with what was checked at the exec event (:mod:`tracer`);
 * socket addresses (connect, bind, sendto) are copied; so is the msghdr of a sendmsg with its
   name and control data, once they were looked at (its control data always is, for source
@@ -37,7 +38,14 @@ import struct
 
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine import scratch
-from systrace_py.engine.decode import ARGV_ARG, SOCKADDR_ARGS, DecodedCall, DecodedPath, open_how_of
+from systrace_py.engine.decode import (
+    ARGV_ARG,
+    ENVP_ARG,
+    SOCKADDR_ARGS,
+    DecodedCall,
+    DecodedPath,
+    open_how_of,
+)
 from systrace_py.engine.events import Reply
 from systrace_py.engine.memory import TraceeMemory
 from systrace_py.kernel import (
@@ -329,7 +337,8 @@ class Holder:
 
     def _exec(self, call: DecodedCall, reply: Reply) -> None:
         """exec keeps the spelling of its path (it becomes the script's $0); a private copy of
-        it, and of argv when argv was checked.  The exec event checks what really ran."""
+        it, and of argv and the environment when they were checked.  The exec event checks what
+        really ran."""
         examined = call.examined_paths()
         path = examined[0] if examined else None
         if path is not None and path.spec is not None:
@@ -339,23 +348,29 @@ class Holder:
                 self.memory.write(self.base + scratch.PATH1,
                                   text.encode("utf-8", "surrogateescape") + b"\0")
                 self.args[path.spec.arg] = self.base + scratch.PATH1
+        at = scratch.BULK
         if call.examined_argv is not None:
-            self._argv(call, call.examined_argv)
+            at = self._vector(call.examined_argv, ARGV_ARG[call.name], at)
+        if call.examined_envp is not None:  # (an exec into another table: its loader's)
+            self._vector(call.examined_envp, ENVP_ARG[call.name], at)
 
-    def _argv(self, call: DecodedCall, argv: tuple[str, ...]) -> None:
-        strings = [a.encode("utf-8", "surrogateescape") + b"\0" for a in argv]
+    def _vector(self, values: tuple[str, ...], arg: int, offset: int) -> int:
+        """A copy of an argv or envp (its pointers, then its strings) at ``offset`` of the
+        slot, for argument ``arg``; where the next may start."""
+        strings = [a.encode("utf-8", "surrogateescape") + b"\0" for a in values]
         table_size = 8 * (len(strings) + 1)
         total = table_size + sum(len(s) for s in strings)
-        if total > scratch.SLOT_SIZE - scratch.BULK:
-            raise HoldError(errno.E2BIG, "argv too large to hold")
+        if offset + total > scratch.SLOT_SIZE:
+            raise HoldError(errno.E2BIG, "argv and environment too large to hold")
         pointers = []
-        at = self.base + scratch.BULK + table_size
+        at = self.base + offset + table_size
         for s in strings:
             pointers.append(at)
             at += len(s)
         blob = struct.pack(f"<{len(pointers) + 1}Q", *pointers, 0) + b"".join(strings)
-        self.memory.write(self.base + scratch.BULK, blob)
-        self.args[ARGV_ARG[call.name]] = self.base + scratch.BULK
+        self.memory.write(self.base + offset, blob)
+        self.args[arg] = self.base + offset
+        return (offset + total + 7) & ~7
 
     # --- socket addresses ------------------------------------------------------------------------
     def _sockaddr(self, call: DecodedCall, reply: Reply) -> None:

@@ -195,6 +195,9 @@ class Tracer:
         self._early: dict[int, int] = {}          # first stops of children not yet announced
         self._early_exits: set[int] = set()
         self._exec_argv: dict[int, tuple[str, ...] | None] = {}
+        #: the environment the traced command was started with ("NAME=value" entries; None
+        #: with --attach): what the user chose, not the program (Supervisor._loader_environment)
+        self.start_environment: frozenset[str] | None = None
         self._info = pt.SyscallInfo()
         self._answers: queue.SimpleQueue[tuple[int, Reply | Callable[[], Reply]]] = (
             queue.SimpleQueue())
@@ -259,6 +262,8 @@ class Tracer:
                 os.write(2, f"systrace: {spec.argv[0]}: {exc.strerror}\n".encode())
             finally:
                 os._exit(code)
+        started = spec.env if spec.env is not None else os.environ
+        self.start_environment = frozenset(f"{name}={value}" for name, value in started.items())
         _, status = os.waitpid(pid, os.WUNTRACED)
         if not os.WIFSTOPPED(status):
             raise TracerError(f"child {pid} did not stop before exec (status {status:#x})")
@@ -1124,6 +1129,7 @@ class Tracer:
         if solo and not space.written_anywhere and not space.shared_pages:
             return False  # the common case, decided before looking at the arguments
         examined = (call.sockaddr_raw is not None or call.examined_argv is not None
+                    or call.examined_envp is not None  # (an exec into another table)
                     or call.clone_args_raw is not None
                     or bool(call.held_strings)  # a mount's type, source and options
                     or call.msghdr_raw is not None  # a sendmsg's name and control data
@@ -1169,7 +1175,8 @@ class Tracer:
         ranges = space.shared_ranges
         if not ranges:
             return False
-        if call.examined_argv is not None or call.name not in _FLAT_ARGUMENTS:
+        if call.examined_argv is not None or call.examined_envp is not None \
+                or call.name not in _FLAT_ARGUMENTS:
             return True
         args = call.args
         for p in call.examined_paths():
@@ -1275,8 +1282,8 @@ class Tracer:
                 fresh.roles()
                 if fresh.held_strings != call.held_strings:
                     return False
-            argv = call.examined_argv
-            return argv is None or fresh.argv == argv
+            argv, envp = call.examined_argv, call.examined_envp
+            return (argv is None or fresh.argv == argv) and (envp is None or fresh.envp == envp)
         except DecodeError:
             return False
 

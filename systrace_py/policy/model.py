@@ -58,6 +58,8 @@ class Reason(enum.StrEnum):
     TRAVERSAL = "traversal"      # a directory or symlink a lookup passes through was decided
     SOCKET_FILE = "socket file"  # a unix socket's bind makes a file (decided as mknod)
     INTERPRETER = "interpreter"  # the script's interpreter was decided on
+    LOADER = "loader environment"  # an exec into another table with code the caller chose
+    PROGRAM_NAME = "program name"  # an exec into another table by a name of the tree's own
     LEARNING = "learning"        # -A: permitted to be learned
     ANSWER = "answer"            # a person's (or an approver's) answer
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from systrace_py.engine.exec_image import exec_image
+from systrace_py.engine.exec_image import exec_image, runs_code
 from systrace_py.engine.paths import PathResolver
 
 # (KERNEL_EXAMPLES=3000 for a longer search)
@@ -149,3 +149,13 @@ def test_an_interpreter_not_admitted_is_named_but_never_read(tmp_path, monkeypat
     image = exec_image(str(script), reach)  # admitting all: the whole chain, the ELF too
     assert image.interpreters[:3] == (str(middle), str(secret), os.path.realpath(TRUE))
     assert str(secret) in read
+
+
+@pytest.mark.parametrize(("name", "runs"), [
+    ("LD_PRELOAD", True), ("LD_AUDIT", True), ("LD_LIBRARY_PATH", True), ("GCONV_PATH", True),
+    ("BASH_ENV", True), ("BASH_FUNC_echo%%", True), ("PYTHONPATH", True),
+    ("NODE_OPTIONS", True), ("TMPDIR", False), ("LD_BIND_NOW", False), ("PATH", False),
+    ("HOME", False), ("LD_PRELOADX", False), ("XBASH_ENV", False), ("", False)])
+def test_the_variables_that_make_an_exec_run_code_the_caller_chose(name, runs):
+    """Supervisor._loader_environment refuses an exec into another table with these."""
+    assert runs_code(name) is runs

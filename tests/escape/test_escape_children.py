@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 from escape_lib import (
+    PYTHON,
     Scene,
+    assert_blocked,
     attack,
     controlled_and_blocked,
     never,
@@ -128,3 +130,100 @@ def test_dynamic_loader_running_a_readable_payload(build, tmp_path):
     controlled_and_blocked(
         tmp_path, program, lambda s: [loader, s.root / "payload"],
         lambda s: policy(never(["exec", "fsread"], path=str(s.root / "payload"))), setup=setup)
+
+
+# --- code the caller chose, under another program's table (red team 3 of issue 11) -------------
+
+def trusted_table(program: Path, s: Scene) -> str:
+    """The read attacks' policy, and a table of its own for ``program`` that may read the
+    secret (as a learned policy per program gives one program what another has not)."""
+    return (policy(never(["fsread", "fswrite"], path=f"{s.secd}/**"))
+            + f'\n[program."{program}"]\ndefault = "permit"\n')
+
+
+def bash_scene(s: Scene) -> None:
+    """A bash script with a table of its own, and the file BASH_ENV will name."""
+    (s.root / "trusted.sh").write_text('#!/bin/bash\necho "note: the trusted script ran"\n')
+    (s.root / "trusted.sh").chmod(0o755)
+    (s.work / "first.sh").write_text('cat "$LOADER_TARGET" >&"$LOADER_FD" 2>&1\n')
+
+
+@pytest.mark.parametrize("mode", ["once", "thread", "race", "bash_env"])
+def test_a_library_the_caller_chose_does_not_run_under_another_programs_table(
+        build, tmp_path, mode):
+    """At exec a process takes the table of the program it runs, but the dynamic loader also
+    loads what the caller's environment names (LD_PRELOAD here), which it ignores only in
+    secure mode (set-user-ID): the caller's library read the secret under the program's table.
+    Now an exec into another table with a loader variable the run did not start with is
+    refused (EPERM); ``thread``: with a second thread alive (the exec frozen and held);
+    ``race``: a thread turns "LD_PRELOAX" into "LD_PRELOAD" while the exec is checked -- the
+    environment is held as checked; ``bash_env``: a script's interpreter runs what BASH_ENV
+    names first.  Escaped before (``race``: escapes with the check alone)."""
+    program = build("escape/exec_loader.c")
+    library = build("escape/exec_loader.c", "-shared", "-fPIC", "-DLIBRARY")
+    hello = build("escape/hello.c")
+    if mode == "bash_env":
+        if shutil.which("bash") is None:
+            pytest.skip("no bash")
+        traced, _ = controlled_and_blocked(
+            tmp_path, program, lambda s: [mode, s.root / "trusted.sh", s.secret,
+                                          s.work / "first.sh"],
+            lambda s: trusted_table(s.root / "trusted.sh", s), setup=bash_scene)
+    else:
+        traced, _ = controlled_and_blocked(
+            tmp_path, program, lambda s: [mode, hello, s.secret, library],
+            lambda s: trusted_table(hello, s))
+    if mode != "race":
+        assert "EPERM" in traced.stdout, traced
+
+
+def test_loader_variables_the_user_gave_or_within_one_table_work_as_natively(build, tmp_path):
+    """What the check leaves alone: a loader variable the run started with (the user's, here
+    LD_PRELOAD given to systrace) reaches the program under its table -- which may read the
+    secret, so the refusal above is the check's, not the table's --; and one the program adds
+    for an exec that keeps its table runs the library under the caller's table (which
+    refuses it the secret)."""
+    program = build("escape/exec_loader.c")
+    library = build("escape/exec_loader.c", "-shared", "-fPIC", "-DLIBRARY")
+    hello = build("escape/hello.c")
+    s = Scene.make(tmp_path)
+    given = attack(program, "inherit", hello, s.secret, policy_text=trusted_table(hello, s),
+                   scene=s, env={"LD_PRELOAD": str(library)})
+    assert given.verdict == "ESCAPED" and "read the secret" in given.detail, given
+    same = attack(program, "once", hello, s.secret, library, scene=s,
+                  policy_text=policy(never(["fsread", "fswrite"], path=f"{s.secd}/**")))
+    assert same.verdict == "BLOCKED" and "open: EACCES" in same.stdout, same
+    assert "1 ran" in same.detail, same
+
+
+def test_a_permit_answered_for_the_exec_does_not_lift_the_check(build, tmp_path):
+    """The question about an exec shows the program and its argv, not its environment: an
+    exec asked about and permitted (here by a scripted approver, ``permit-now``) used to run
+    with the caller's LD_PRELOAD under the program's table.  The engine's check holds
+    whoever permits.  Escaped before."""
+    program = build("escape/exec_loader.c")
+    library = build("escape/exec_loader.c", "-shared", "-fPIC", "-DLIBRARY")
+    hello = build("escape/hello.c")
+
+    def asked(s: Scene) -> str:
+        return trusted_table(hello, s).replace(
+            "\n[program.", f'\n[[rule]]\ncalls = ["exec"]\npath = "{hello}"\naction = "ask"\n'
+            "\n[program.", 1)
+
+    s = Scene.make(tmp_path)
+    answers = s.root / "answers.toml"
+    answers.write_text('[[answer]]\nsyscall = "execve"\nanswer = "permit-now"\n')
+    approver = f"exec:{PYTHON} -m systrace_py.approver --rules {answers}"
+    traced = attack(program, "once", hello, s.secret, library, policy_text=asked(s), scene=s,
+                    options=["-v", "--ask-via", approver])
+    assert_blocked(traced)
+    assert "EPERM" in traced.stdout and "loader or interpreter variables" in traced.stderr, \
+        traced
+    plain = attack(program, "inherit", hello, s.secret, policy_text=asked(s), scene=s,
+                   options=["--ask-via", approver])
+    assert plain.verdict == "ESCAPED" and "ran with the environment" in plain.detail, plain
+    for text in (asked(s), trusted_table(hello, s), None):  # (an environment unreadable)
+        bad = attack(program, "badenv", hello, s.secret, policy_text=text, scene=s,
+                     options=["--ask-via", approver])
+        assert bad.verdict == "BLOCKED" and "exec: EFAULT" in bad.stdout, bad
+        assert bad.returncode == 0, bad

@@ -230,3 +230,92 @@ def test_setns_stays_refused_unless_named(build, tmp_path):
     named = attack(program, "setns", "here", s.secd, s.work,
                    policy_text=policy('calls = ["setns"]\naction = "permit"'), scene=s)
     assert named.verdict == "ESCAPED", named
+
+
+# --- a program's table claimed by a mount at its name (red team 3 of issue 11) ----------------
+
+def _program_table(program: Path, s: Scene) -> str:
+    """The read attacks' policy, and a table of its own for ``program`` that may read the
+    secret (as a learned policy per program gives one program what another has not)."""
+    return (policy(never(["fsread", "fswrite"], path=f"{s.secd}/**"))
+            + f'\n[program."{program}"]\ndefault = "permit"\n')
+
+
+@pytest.mark.parametrize("how", ["user", "root"])
+def test_a_program_mounted_over_another_does_not_take_its_table(build, tmp_path, how):
+    """At exec a process takes the table of the program it runs, named -- for a task in a
+    mount namespace the tree made -- by that namespace's names.  A program refused the secret
+    bound itself over a program whose table permits it (``user``: in a user namespace, as any
+    user can) and exec'd that name: it ran under the program's table.  Now an exec into
+    another table by a name that, in systrace's view, names another file is refused (EPERM).
+    Escaped before."""
+    hello = build("escape/hello.c")
+    traced, _ = controlled_and_blocked(
+        tmp_path, build("escape/ns_program.c"), lambda s: ["bind", how, hello, s.secret],
+        lambda s: _program_table(hello, s))
+    assert "EPERM" in traced.detail, traced
+
+
+def test_a_program_run_by_its_own_name_in_a_new_namespace_takes_its_table(build, tmp_path):
+    """Parity: the program itself, exec'd in a mount namespace of the tree's own, runs (under
+    its table), as natively; and its table does permit the secret (so the refusal above is
+    the check's, not the table's)."""
+    hello, program = build("escape/hello.c"), build("escape/ns_program.c")
+    s = Scene.make(tmp_path)
+    for how in ("user", "root"):
+        native = attack(program, "same", how, hello, s.secret, policy_text=None, scene=s)
+        require_real(native)
+        traced = attack(program, "same", how, hello, s.secret, scene=s,
+                        policy_text=_program_table(hello, s))
+        assert traced.verdict == "ESCAPED" and "ran in the new namespaces" in traced.detail, \
+            traced
+    as_table = attack(program, "read", s.secret, scene=s, policy_text=_program_table(program, s))
+    assert as_table.verdict == "ESCAPED", as_table
+
+
+NOBODY = "65534:65534"
+
+
+def _by_base_name(s: Scene, name: str) -> tuple[str, list[str]]:
+    """The read attacks' policy, and a policy directory whose ``NAME.toml`` (a file found by
+    the program's base name) may read the secret."""
+    directory = s.root / "policies"
+    directory.mkdir()
+    (directory / f"{name}.toml").write_text('default = "permit"\n')
+    return policy(never(["fsread", "fswrite"], path=f"{s.secd}/**")), ["-d", str(directory)]
+
+
+def test_a_table_found_by_base_name_is_not_any_programs_of_that_name(build, world_tmp):
+    """A policy directory's ``NAME.toml`` is the table of a program called NAME wherever it
+    is (docs/policy.md, "The policy directory"): a program refused the secret, running as an
+    ordinary user, copied itself to ``reader`` in a directory it may write and exec'd the
+    copy, which took reader.toml's table and read the secret.  Now a table is found by base
+    name only for a file only root may change, in a directory only root may change.  The
+    control copies and reads natively.  Escaped before."""
+    program = build("escape/ns_program.c")
+    c = Scene.make(world_tmp, "control")
+    require_real(attack(program, "copy", c.work, "reader", c.secret, policy_text=None, scene=c))
+    s = Scene.make(world_tmp, "traced")
+    s.work.chmod(0o777)
+    text, directory = _by_base_name(s, "reader")
+    program = Path(shutil.copy(program, s.root / "ns_program"))  # (where nobody reaches it)
+    traced = attack(program, "copy", s.work, "reader", s.secret, policy_text=text, scene=s,
+                    options=["-c", NOBODY, *directory])
+    assert_blocked(traced)
+    assert "EACCES" in traced.detail, traced
+
+
+def test_a_root_owned_program_takes_the_table_of_its_base_name(build, world_tmp):
+    """Parity: a program only root may change, in a directory only root may change, takes
+    its ``NAME.toml`` table as before -- which may read the secret (so the refusal above is
+    the check's, not the table's)."""
+    s = Scene.make(world_tmp)
+    bin_dir = s.root / "bin"
+    bin_dir.mkdir(mode=0o755)
+    reader = bin_dir / "reader"
+    shutil.copy(build("escape/ns_program.c"), reader)
+    reader.chmod(0o755)
+    text, directory = _by_base_name(s, "reader")
+    traced = attack(reader, "read", s.secret, policy_text=text, scene=s,
+                    options=["-c", NOBODY, *directory])
+    assert traced.verdict == "ESCAPED", traced

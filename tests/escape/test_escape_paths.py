@@ -7,9 +7,21 @@ under systrace it must not."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 
 import pytest
-from escape_lib import Scene, attack, controlled_and_blocked, never, outsider, policy, read_never
+from escape_lib import (
+    Scene,
+    assert_blocked,
+    attack,
+    controlled_and_blocked,
+    never,
+    outsider,
+    policy,
+    read_never,
+    require_real,
+)
 
 
 def secret_rule(s: Scene) -> str:
@@ -225,3 +237,36 @@ def test_scoped_openat2_lookups_open_a_permitted_file(build, tmp_path):
     assert out.verdict == "BLOCKED", out
     assert out.detail.count("opened") == 7, out.detail
     assert not re.findall(r"([^;]*): (E[A-Z0-9]+)", out.detail), out
+
+
+# --- the tracer's credentials as an oracle (red team 3 of issue 11) --------------------------
+
+@pytest.mark.xfail(strict=True, reason="the resolver walks with the tracer's credentials and "
+                   "answers for it before the kernel checks the program's search permission: "
+                   "red team 3, open (gap #23)")
+@pytest.mark.parametrize("mode", ["errno", "link"])
+def test_a_program_of_another_user_cannot_tell_what_a_directory_it_may_not_search_holds(
+        build, world_tmp, mode):
+    """Run as another user (-c), a program looks into a directory only root may search:
+    ``errno``: it stats DIR/file/x and DIR/missing/x -- natively both EACCES; traced, the
+    tracer's own lookup (as root) answered ENOTDIR for the file, which tells the program the
+    file is there; ``link``: with a second thread alive it opens DIR/link, a symlink to a file
+    it may read -- natively EACCES; traced, the tracer followed the link and handed the kernel
+    the target's name.  Control: with search permission (as root) both work."""
+    program = build("escape/path_oracle.c")
+    s = Scene.make(world_tmp)
+    hidden = s.root / "hidden"
+    hidden.mkdir(mode=0o700)
+    (hidden / "present").write_text("x\n")
+    (hidden / "link").symlink_to(s.decoy)
+    shutil.copy(program, s.root / "path_oracle")
+    program = s.root / "path_oracle"
+    args = [hidden, "present", "absent"] if mode == "errno" else ["link", hidden / "link"]
+    require_real(attack(program, *args, policy_text=None, scene=s))
+    native = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534",
+                             "--clear-groups", str(program), *map(str, args)],
+                            capture_output=True, text=True, check=True)
+    assert "BLOCKED" in native.stdout and "EACCES" in native.stdout, native
+    traced = attack(program, *args, scene=s, options=["-c", "65534:65534"],
+                    policy_text=policy(never(["fsread", "fswrite"], path=f"{s.secd}/**")))
+    assert_blocked(traced)

@@ -15,6 +15,7 @@ import time
 import pytest
 from escape_lib import (
     PYTHON,
+    SECRET_MAGIC,
     SYSTRACE,
     Outcome,
     Scene,
@@ -28,6 +29,7 @@ from escape_lib import (
     policy,
     read_never,
     require_real,
+    scene_env,
 )
 
 # --- killing the tracer --------------------------------------------------------------------------
@@ -285,3 +287,34 @@ def test_new_flags_at_every_call_do_not_grow_the_tracer(build, tmp_path):
                     policy_text=policy(never(["fsread", "fswrite"], path=f"{scene.secd}/**")))
     assert f"opened {VARIANT_CALLS} of {VARIANT_CALLS}" in traced.stdout, traced
     assert_blocked(traced)
+
+
+# --- code planted where the tracer imports from (red team 3 of issue 11) ----------------------
+
+def test_code_planted_where_the_tracer_imports_from_never_runs_in_it(build, tmp_path):
+    """Python puts the command's directory first on sys.path (the cwd for ``python -m
+    systrace_py``), and the tracer imports some modules only when needed, while the program
+    runs (tomlkit when an answer is saved, prompt_toolkit at the first question).  The program
+    planted packages of those names in the cwd it shares with the tracer, then made a call the
+    policy asks about; the answer was saved -- and the tracer ran the planted code, which read
+    the secret.  Now the command's directory is off sys.path before anything runs.  Control: a
+    Python started in that cwd imports the planted package.  Escaped before."""
+    program = build("escape/tr_import.c")
+    packages = ("tomlkit", "prompt_toolkit")
+    c = Scene.make(tmp_path, "control")
+    planted = attack(program, *packages, policy_text=None, scene=c, cwd=c.work)
+    assert planted.verdict == "BLOCKED" and "made" in planted.stdout, planted
+    subprocess.run([PYTHON, "-c", "import tomlkit"], cwd=c.work, check=True,
+                   env=scene_env(c, ESC_TARGET=str(c.secret)))
+    assert SECRET_MAGIC in c.marker.read_text()
+    s = Scene.make(tmp_path, "traced")
+    answers = s.root / "answers.toml"
+    answers.write_text('[[answer]]\nsyscall = "socket"\nanswer = "permit"\n')
+    text = policy(never(["fsread", "fswrite"], path=f"{s.secd}/**"),
+                  'calls = ["socket"]\naction = "ask"')
+    approver = f"exec:{PYTHON} -m systrace_py.approver --rules {answers}"
+    traced = attack(program, *packages, policy_text=text, scene=s, cwd=s.work,
+                    env={"ESC_TARGET": str(s.secret)}, options=["--ask-via", approver])
+    assert "socket: made" in traced.stdout, traced  # asked, and permitted by the answer
+    assert "saved 1 remembered answer" in traced.stderr, traced  # (tomlkit was imported)
+    assert not s.marker.exists(), s.marker.read_text()
