@@ -149,3 +149,24 @@ def test_an_interpreter_not_admitted_is_named_but_never_read(tmp_path, monkeypat
     image = exec_image(str(script), reach)  # admitting all: the whole chain, the ELF too
     assert image.interpreters[:3] == (str(middle), str(secret), os.path.realpath(TRUE))
     assert str(secret) in read
+
+
+def test_each_interpreter_is_admitted_once(tmp_path):
+    """``admit`` matches an interpreter's name against the policy (a rule scan per call): each
+    interpreter of the chain is put to it once -- the last #! one was asked twice, once for
+    the chain and once more before the ELF interpreter was read."""
+    middle = tmp_path / "middle"
+    middle.write_text(f"#!{TRUE}\n")
+    script = tmp_path / "script"
+    script.write_text(f"#!{middle}\n")
+    asked: list[str] = []
+
+    image = exec_image(str(script), resolver_in(tmp_path),
+                       admit=lambda name: asked.append(name) is None)
+    assert asked == [str(middle), os.path.realpath(TRUE)]
+    assert image.interpreters[:2] == (str(middle), os.path.realpath(TRUE))
+
+    asked.clear()
+    refused = exec_image(str(script), resolver_in(tmp_path),
+                         admit=lambda name: asked.append(name) is None and name != str(middle))
+    assert asked == [str(middle)] and refused.interpreters == (str(middle),)
