@@ -123,7 +123,12 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     Shape *shapes[MAX_NR];
+    /* calls the table decides by their name alone (engine/cloop.py WHOLE_CALLS): W_PERMIT,
+     * or W_NEVER with whole_err; 0: not such a call */
+    signed char whole[MAX_NR];
+    int whole_err[MAX_NR];
 } PlanObject;
+enum { W_PERMIT = 1, W_NEVER = 2 };
 
 /* One armed task: the plan of its table, and how a permitted call of it is held. */
 typedef struct {
@@ -253,6 +258,21 @@ static PyObject *Plan_add_variant(PlanObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* add_whole(nr, action, errno): a call with no argument (cloop.WHOLE_CALLS) the table
+ * permits (action A_PERMIT) or refuses with errno (A_NEVER) whatever the process. */
+static PyObject *Plan_add_whole(PlanObject *self, PyObject *args) {
+    int nr, action, err;
+    if (!PyArg_ParseTuple(args, "iii", &nr, &action, &err)) return NULL;
+    if (nr < 0 || nr >= MAX_NR || self->shapes[nr] || (action != A_PERMIT && action != A_NEVER)
+        || (action == A_NEVER && (err <= 0 || err > 4095))) {
+        PyErr_SetString(PyExc_ValueError, "bad whole call");
+        return NULL;
+    }
+    self->whole[nr] = action == A_PERMIT ? W_PERMIT : W_NEVER;
+    self->whole_err[nr] = err;
+    Py_RETURN_NONE;
+}
+
 /* variants(nr): how many variants of the call the plan holds (tests: the bound) */
 static PyObject *Plan_variants(PlanObject *self, PyObject *args) {
     int nr;
@@ -264,6 +284,7 @@ static PyObject *Plan_variants(PlanObject *self, PyObject *args) {
 static PyMethodDef Plan_methods[] = {
     {"add_call", (PyCFunction)Plan_add_call, METH_VARARGS, "Register a call the loop may decide."},
     {"add_variant", (PyCFunction)Plan_add_variant, METH_VARARGS, "Register one variant of a call."},
+    {"add_whole", (PyCFunction)Plan_add_whole, METH_VARARGS, "Register a call decided by name."},
     {"variants", (PyCFunction)Plan_variants, METH_VARARGS, "How many variants of a call are held."},
     {NULL, NULL, 0, NULL},
 };
@@ -496,6 +517,17 @@ static int hold_empty(const Arm *a, const Shape *s) {
     return 1;
 }
 
+/* Refuse the call at entry with err (enforce.refuse): 1, or -1 on an error. */
+static int refuse(pid_t tid, int err) {
+    if (poke(tid, R_ORIG_RAX * 8, -1) < 0 || poke(tid, R_RAX * 8, -(long)err) < 0) {
+        if (errno == ESRCH) return 1;  /* killed meanwhile: its exit is reported */
+        return -1;
+    }
+    if (syscall(SYS_ptrace, PT_CONT, tid, 0, 0) < 0 && errno != ESRCH) return -1;
+    refused_total++;
+    return 1;
+}
+
 /* 1: handled (the task runs again), 0: hand it to Python (*why says how), -1: an error */
 static int decide(const Arm *a, int *why) {
     PlanObject *plan = a->plan;
@@ -506,7 +538,13 @@ static int decide(const Arm *a, int *why) {
     *why = WHY_PYTHON;
     if (syscall(SYS_ptrace, PT_GET_SYSCALL_INFO, tid, sizeof info, &info) < 0) return 0;
     if (info.op != SYSCALL_INFO_SECCOMP || info.arch != AUDIT_ARCH_X86_64) return 0;
-    if (info.nr >= MAX_NR || !plan->shapes[info.nr]) return 0;
+    if (info.nr >= MAX_NR) return 0;
+    if (plan->whole[info.nr] == W_PERMIT) goto cont;
+    if (plan->whole[info.nr] == W_NEVER) {
+        if (!may_refuse) return 0;
+        return refuse(tid, plan->whole_err[info.nr]);
+    }
+    if (!plan->shapes[info.nr]) return 0;
     Shape *s = plan->shapes[info.nr];
     if (a->slot && s->freeze) return 0;  /* the others must be stopped: Python's */
     /* (every key argument is a flags int: the kernel ignores the register's high half) */
@@ -592,13 +630,7 @@ decide:
         /* (a refusal of a missing path answers ENOENT or not, by the rule and the call:
          * Table.refusal_errno's) */
         if (action != A_NEVER || !may_refuse || missing) return 0;
-        if (poke(tid, R_ORIG_RAX * 8, -1) < 0 || poke(tid, R_RAX * 8, -(long)err) < 0) {
-            if (errno == ESRCH) return 1;  /* killed meanwhile: its exit is reported */
-            return -1;
-        }
-        if (syscall(SYS_ptrace, PT_CONT, tid, 0, 0) < 0 && errno != ESRCH) return -1;
-        refused_total++;
-        return 1;
+        return refuse(tid, err);
     }
 permit:
     if (a->slot) {
@@ -609,6 +641,7 @@ permit:
         if (held == 0) return 0;
         if (held < 0) return errno == ESRCH ? 1 : -1;
     }
+cont:
     if (syscall(SYS_ptrace, PT_CONT, tid, 0, 0) < 0 && errno != ESRCH) return -1;
     permitted_total++;
     return 1;

@@ -34,12 +34,12 @@ from systrace_py.engine.decode import (
     PATH_ARGS,
     SELECTOR_ARG,
 )
-from systrace_py.engine.seccomp import GUARDED_CALLS, SHARES, STOP_GUARDED
+from systrace_py.engine.seccomp import GUARDED_CALLS, KEYS, SHARES, STOP_GUARDED
 from systrace_py.kernel import O_CREAT, O_TMPFILE_BIT
 from systrace_py.policy import aliases
 from systrace_py.policy.index import flat_check
 from systrace_py.policy.model import Action, CallFacts, Rule, Table, checks_of
-from systrace_py.syscalls import NAMES, NUMBERS
+from systrace_py.syscalls import NAMES, NUMBERS, TABLE, Treat, treated
 
 #: The calls the native loop may decide: path calls whose decision is the path's alone (no
 #: guard, no second path, no new name, no change of view, nothing read but the path) --
@@ -89,6 +89,20 @@ def _shape(name: str) -> tuple[int, int, int, bool, bool] | None:
 SHAPES: dict[int, tuple[int, int, int, bool, bool]] = {
     NUMBERS[name]: shape for name in CANDIDATES if (shape := _shape(name)) is not None}
 
+#: Calls the native loop may decide by their name alone: those the syscall table gives no
+#: argument to look at (fork, vfork, getpid...) and that the engine has nothing to check or
+#: note at (no guard, no shared memory, no change of view, not an exec, not a call whose
+#: refusal kills).  At their stop Python does nothing but ask the table (Supervisor._decide:
+#: the facts of a name only) and resume or refuse.  They
+#: stop when the tables of a run disagree on them (one prefilter for every table): a
+#: shell's vfork under a learned policy whose program tables do not name "process".
+WHOLE_CALLS: dict[int, str] = {
+    number: call.name for number, call in TABLE.items()
+    if not call.args and call.name not in (GUARDED_CALLS | STOP_GUARDED | aliases.VIEW_CALLS
+                                           | aliases.EXEC_CALLS | enforce.FREEZE_CALLS
+                                           | treated(Treat.KILL))
+    and call.name not in SHARES and call.name not in KEYS}
+
 
 def _action(rule: Rule) -> tuple[int, int]:
     """A rule's answer for the loop: permit, refuse with its errno, or Python's (an ask, a
@@ -116,6 +130,25 @@ def walks_freely(table: Table) -> bool:
                    for rule in table.rules)
 
 
+def by_name(table: Table, name: str) -> tuple[int, int] | None:
+    """(action, errno) when the table decides every call of ``name`` alike -- every rule that
+    may cover it is a plain permit or refusal with no condition -- as its first match (or its
+    default) decides it: permitted, or refused with that errno.  None: Python decides (a
+    condition, an ask, a redirect, an inject rule)."""
+    for rule in table.rules:
+        if rule.may_cover(name) and (
+                rule.path is not None or rule.net is not None or rule.argv is not None
+                or rule.redirect is not None
+                or rule.action not in (Action.PERMIT, Action.NEVER)):
+            return None
+    decision = table.decide(CallFacts(name))
+    if decision.action is Action.PERMIT:
+        return _PERMIT, 0
+    if decision.action is Action.NEVER:
+        return _NEVER, decision.errno
+    return None
+
+
 def empty_path(table: Table, name: str, means_fd: bool) -> int:
     """What the loop makes of an empty path of the call: nothing (EMPTY_NONE: ENOENT, or
     Python decides), its descriptor's file decided by its name (EMPTY_PATH), or -- for a call
@@ -130,14 +163,7 @@ def empty_path(table: Table, name: str, means_fd: bool) -> int:
     stand_in = ON_DESCRIPTOR_AS.get(name)
     if stand_in is None:
         return EMPTY_PATH
-    for rule in table.rules:
-        if rule.may_cover(stand_in) and (
-                rule.path is not None or rule.net is not None or rule.argv is not None
-                or rule.redirect is not None
-                or rule.action not in (Action.PERMIT, Action.NEVER)):
-            return EMPTY_NONE
-    return EMPTY_PERMIT if table.decide(CallFacts(stand_in)).action is Action.PERMIT \
-        else EMPTY_NONE
+    return EMPTY_PERMIT if by_name(table, stand_in) == (_PERMIT, 0) else EMPTY_NONE
 
 
 def variant(table: Table, name: str, args: tuple[int, ...]
@@ -193,6 +219,10 @@ class FastLoop:
         plan = self._module.Plan()
         for nr, shape in SHAPES.items():
             plan.add_call(nr, *shape)
+        for nr, name in WHOLE_CALLS.items():
+            decided = by_name(table, name)
+            if decided is not None:
+                plan.add_whole(nr, *decided)
         self._plans[id(table)] = (table, index, plan)
         return plan
 
@@ -242,4 +272,4 @@ def load() -> FastLoop | None:
     return FastLoop(_cloop)
 
 
-__all__ = ["CANDIDATES", "SHAPES", "Arm", "FastLoop", "load", "variant"]
+__all__ = ["CANDIDATES", "SHAPES", "WHOLE_CALLS", "Arm", "FastLoop", "by_name", "load", "variant"]

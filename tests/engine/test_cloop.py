@@ -333,3 +333,65 @@ def test_variants_are_keyed_on_the_int_and_bounded() -> None:
     for low in range(1, 4 * _cloop.MAX_VARIANTS):
         plan.add_variant(nr, low << 24, follow, empty_fd, walks, how, checks)
     assert plan.variants(nr) == _cloop.MAX_VARIANTS
+
+
+def test_calls_decided_by_name(build, tmp_path: Path) -> None:
+    """A call with no argument to look at stops when the run's tables disagree on it (one
+    prefilter for all): a shell's vfork under a learned policy whose program tables do not
+    name "process".  The native loop answers it by the table (permit, or the rule's errno),
+    as Python does; the children are Python's as ever."""
+    probe = build("engine/cloop_whole.c")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f"""
+default = "permit"
+
+[program."{probe}"]
+default = "permit"
+
+[[program."{probe}".rule]]
+calls = ["getpgrp"]
+action = "never"
+errno = "EACCES"
+
+[program."/nonexistent/other"]
+default = "permit"
+
+[[program."/nonexistent/other".rule]]
+calls = ["getppid", "fork", "vfork"]
+action = "never"
+""")
+
+    def run(native: bool) -> tuple[list[str], int, int]:
+        result = run_systrace(["--stats", "-p", str(policy), "--", str(probe), str(ROUNDS)],
+                              env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+        assert result.returncode == 0, result.stderr
+        found = NATIVE.search(result.stderr)
+        assert found is not None, result.stderr
+        return result.stdout.splitlines(), int(found.group(1)), int(found.group(2))
+
+    native, stops, decided = run(True)
+    python, python_stops, python_decided = run(False)
+    assert native == python
+    assert native == ["getpgrp EACCES", "getppid 0", "vfork 7", "fork 7"] * ROUNDS
+    assert stops == python_stops and python_decided == 0
+    if _native_wanted() and cloop.load() is not None:
+        # four calls a round, the first round's included (nothing to learn); the children
+        # stop for nothing the native loop decides
+        assert decided == 4 * ROUNDS, (decided, stops)
+
+
+def test_by_name_only_for_plain_rules() -> None:
+    """A call is decided by its name natively only when every rule that may cover it is a
+    plain permit or refusal: an ask, a redirect or a condition leaves it to Python."""
+    from systrace_py.policy.model import Table
+
+    assert "vfork" in cloop.WHOLE_CALLS.values() and "setsid" in cloop.WHOLE_CALLS.values()
+    assert "execve" not in cloop.WHOLE_CALLS.values()  # (it has arguments)
+    permit = Table("t", rules=[Rule(("process",), Action.PERMIT)], default=Action.NEVER)
+    assert cloop.by_name(permit, "vfork") == (0, 0)
+    refuse = Table("t", rules=[Rule(("vfork",), Action.NEVER, errno=13)])
+    assert cloop.by_name(refuse, "vfork") == (1, 13)
+    assert cloop.by_name(Table("t", default=Action.NEVER), "getpid")[0] == 1
+    ask = Table("t", rules=[Rule(("vfork",), Action.ASK)])
+    assert cloop.by_name(ask, "vfork") is None
+    assert cloop.by_name(Table("t", default=Action.ASK), "vfork") is None
