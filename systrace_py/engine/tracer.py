@@ -1318,31 +1318,32 @@ class Tracer:
 
     def _premap_scratch(self, task: Task) -> None:
         """Map the scratch area in a freshly exec'd process whose former image needed it (it
-        will likely need it again), at its exec event: one single-step
-        over a ``syscall`` written at the entry point (then put back), instead of turning its
-        first held call into an mmap (which costs that call two more stops).  A signal that
-        arrives meanwhile is kept back and sent again (by this tracer) once the task is as it
-        was: it is then delivered the usual way.
+        will likely need it again), at its exec event, in one stop: ``mov eax, 9; syscall;
+        int3`` written at the entry point (then put back), the mmap's arguments in their
+        registers, and the task let go to the trap -- instead of turning its first held call
+        into an mmap (which costs that call two more stops).  A signal that arrives meanwhile
+        is kept back and sent again (by this tracer) once the task is as it was: it is then
+        delivered the usual way.
 
-        At the exec event the task is still inside execve, whose return value the kernel
-        writes into rax on the way out; so it first steps out of the call (no instruction is
-        executed: the step reports at the syscall exit), and only then are registers set."""
+        At the exec event the task is still inside execve: on the way out the kernel writes
+        execve's result (0) into rax and touches no other register, so the mmap's number is
+        set by the written code, and the registers put back are the event's with rax 0."""
         pending: list[int] = []
         try:
-            if not self._step(task, pending):
-                return
             saved = pt.getregs(task.tid)
             memory = task.process.memory
             try:
-                code = memory.read_exact(saved.rip, 2)
-                memory.write(saved.rip, enforce.SYSCALL_INSTRUCTION)
+                code = memory.read_exact(saved.rip, len(enforce.MMAP_TRAP_CODE))
+                memory.write(saved.rip, enforce.MMAP_TRAP_CODE)
             except TraceeMemoryError:
                 return  # the lazy way will do it
             try:
                 enforce.set_mmap_registers(task.tid, saved)
-                if self._step(task, pending) and pt.getregs(task.tid).rax == scratch.BASE:
+                regs = self._run_to_trap(task, saved.rip + len(enforce.MMAP_TRAP_CODE), pending)
+                if regs is not None and regs.rax == scratch.BASE:
                     task.process.space.scratch = True
             finally:
+                saved.rax = 0  # execve's result
                 with contextlib.suppress(TraceeMemoryError, pt.PtraceError):
                     memory.write(saved.rip, code)
                     pt.setregs(task.tid, saved)
@@ -1351,22 +1352,29 @@ class Tracer:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(task.tid, sig)
 
-    def _step(self, task: Task, pending: list[int]) -> bool:
-        """Single-step the task; signals that arrive meanwhile are kept in ``pending``.  False
-        when it did not stop after the step (it died: its status is handled later)."""
+    def _run_to_trap(self, task: Task, trap: int, pending: list[int]
+                     ) -> pt.user_regs_struct | None:
+        """Let the task run to the int3 before ``trap`` (the written code's end); signals that
+        arrive meanwhile are kept in ``pending``.  Its registers there, or None when it did
+        not get there (it died: its status is handled later)."""
+        sig = 0
         while True:
-            pt.singlestep(task.tid)
+            pt.cont(task.tid, sig)
             _, status = os.waitpid(task.tid, pt.WALL)
             if not os.WIFSTOPPED(status):
                 self._deferred.append((task.tid, status))
-                return False
+                return None
             sig, event = os.WSTOPSIG(status), status >> 16
             if event == pt.PTRACE_EVENT_SECCOMP or sig == _SYSCALL_TRAP:
+                sig = 0
                 continue  # the injected call stopping on its way (a policy that traces mmap)
-            if sig == signal.SIGTRAP and event == 0:
-                return True
+            if event == 0 and sig == signal.SIGTRAP:
+                regs = pt.getregs(task.tid)
+                if regs.rip == trap:
+                    return regs
             if event == 0 and sig not in pending:
                 pending.append(sig)  # a signal came first: delivered when the task goes on
+            sig = 0
 
     def _map_scratch(self, task: Task, call: DecodedCall, reply: Reply) -> None:
         """Map the scratch area by running an mmap in place of the call, then restart it."""
