@@ -21,6 +21,7 @@
 #include <Python.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -144,7 +145,7 @@ static Arm arms[MAX_ARMS];
 static int narms;
 static uint64_t shared_start[MAX_RANGES], shared_end[MAX_RANGES];
 
-static unsigned long long permitted_total, refused_total;
+static unsigned long long permitted_total, refused_total, signals_total;
 
 static void free_check(Check *c) {
     for (Py_ssize_t i = 0; i < c->n; i++) PyMem_Free(c->entries[i].text);
@@ -647,6 +648,29 @@ cont:
     return 1;
 }
 
+/* A signal-delivery-stop (not a ptrace event, not a syscall stop, not SIGTRAP, which a
+ * tracer's own trap may be), of a signal that does not stop the task (a stop signal's
+ * group-stop is Python's: PTRACE_LISTEN). */
+static int is_signal_stop(int status) {
+    if (!WIFSTOPPED(status) || (status >> 16) != 0) return 0;
+    int sig = WSTOPSIG(status);
+    return sig != SIGTRAP && sig != (SIGTRAP | 0x80) && sig != SIGSTOP && sig != SIGTSTP &&
+           sig != SIGTTIN && sig != SIGTTOU;
+}
+
+/* At an armed task's signal-delivery-stop: the signal delivered as it came (PTRACE_CONT with
+ * it), as Tracer._on_signal does -- unless the task stopped on its way out of a call that
+ * failed with EINTR, which Python may restart (Tracer._eintr_call): then 0, Python's.  1:
+ * passed on, -1: an error. */
+static int pass_signal(pid_t tid, int sig) {
+    uint64_t regs[R_WORDS];
+    if (syscall(SYS_ptrace, PT_GETREGS, tid, 0, regs) < 0) return errno == ESRCH ? 1 : -1;
+    if (regs[R_RAX] == (uint64_t)(int64_t)-EINTR) return 0;
+    if (syscall(SYS_ptrace, PT_CONT, tid, 0, (long)sig) < 0 && errno != ESRCH) return -1;
+    signals_total++;
+    return 1;
+}
+
 /* run(arms) -> (pid, status, why): serve the armed tasks' stops until one must go to
  * Python; that stop's wait status is returned (it has been reaped).  arms: a list of (tid,
  * plan, may_refuse, mem_fd, slot, keep_start, shared) -- shared: ((start, end), ...) of the
@@ -703,10 +727,16 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
             return PyErr_SetFromErrno(PyExc_OSError);
         }
         const Arm *a = NULL;
-        if (status == SECCOMP_STOP)
+        if (status == SECCOMP_STOP || is_signal_stop(status))
             for (int i = 0; i < narms; i++)
                 if (arms[i].tid == pid) { a = &arms[i]; break; }
         if (!a) return Py_BuildValue("iii", pid, status, WHY_OTHER);
+        if (status != SECCOMP_STOP) {
+            int passed = pass_signal(pid, WSTOPSIG(status));
+            if (passed < 0) return PyErr_SetFromErrno(PyExc_OSError);
+            if (!passed) return Py_BuildValue("iii", pid, status, WHY_OTHER);
+            continue;
+        }
         int why = WHY_PYTHON;
         int done = decide(a, &why);
         if (done < 0) return PyErr_SetFromErrno(PyExc_OSError);
@@ -715,12 +745,12 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
 }
 
 static PyObject *cloop_counts(PyObject *module, PyObject *unused) {
-    return Py_BuildValue("KK", permitted_total, refused_total);
+    return Py_BuildValue("KKK", permitted_total, refused_total, signals_total);
 }
 
 static PyMethodDef cloop_methods[] = {
     {"run", cloop_run, METH_VARARGS, "Serve an armed task's stops; the first one for Python."},
-    {"counts", cloop_counts, METH_NOARGS, "(permitted, refused) by the native loop so far."},
+    {"counts", cloop_counts, METH_NOARGS, "(permitted, refused, signals passed on) by the native loop so far."},
     {NULL, NULL, 0, NULL},
 };
 

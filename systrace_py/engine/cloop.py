@@ -253,11 +253,12 @@ class FastLoop:
         plan.add_variant(nr, args[shape[2]] if shape[2] >= 0 else 0, follow, empty_fd, walks,
                          how_flags, checks)
 
-    def decided(self) -> tuple[int, int]:
-        """(permitted, refused) natively since the last call."""
-        permitted, refused = self._module.counts()
-        delta = (permitted - self._last[0], refused - self._last[1])
-        self._last = (permitted, refused)
+    def decided(self) -> tuple[int, int, int]:
+        """(permitted, refused, signals passed on) natively since the last call."""
+        counts = self._module.counts()
+        delta = (counts[0] - self._last[0], counts[1] - self._last[1],
+                 counts[2] - self._last[2])
+        self._last = counts
         return delta
 
 

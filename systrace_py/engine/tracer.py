@@ -210,7 +210,7 @@ class Tracer:
         self._timer_order = itertools.count()
         #: the native loop (engine/cloop.py), for a monitor that says which table decides
         self._fast = cloop.load() if hasattr(monitor, "fast_table") else None
-        self.fast_stops = 0  # stops the native loop decided
+        self.fast_stops = 0  # stops the native loop served (calls decided, signals passed on)
 
     # --- starting ---------------------------------------------------------------------------
     def spawn(self, spec: SpawnSpec) -> int:
@@ -530,7 +530,12 @@ class Tracer:
         task is alone, nothing held -- but a path read in a page something else may write
         (_must_hold), which the loop hands back; else (with holding on) the call held in the
         task's scratch slot, which must be mapped already, and no call that must freeze the
-        tree (the loop hands those back)."""
+        tree (the loop hands those back).
+
+        The loop also passes on an armed task's signals (a shell's SIGCHLD), as _on_signal
+        does when it has nothing to restart (the loop hands back a stop after EINTR): so an
+        armed task is one _resume would go on with PTRACE_CONT (nothing awaited at an exit:
+        no expect, freeze, after, exit_delay)."""
         if not self.filtered or self._stop is not None or self._deferred \
                 or self._thaw_pending or self._early or len(self.tasks) > cloop.MAX_ARMS:
             return None
@@ -546,7 +551,7 @@ class Tracer:
             # only a running task nothing is pending for: not parked, delayed, in group-stop;
             # not one whose call waited (it is held whatever the tree is: _must_hold)
             if (task.detached or task.state is not TaskState.RUNNING or task.waited
-                    or task.replay is not None
+                    or task.replay is not None or task.exit_delay
                     or task.expect is not Expect.NOTHING or task.after is not None
                     or task.vfork_child is not None or task.view is None
                     or not task.view.host):
@@ -595,10 +600,10 @@ class Tracer:
         try:
             return self._fast.wait(arms)
         finally:
-            permitted, refused = self._fast.decided()
+            permitted, refused, signals = self._fast.decided()
+            self.stops += permitted + refused + signals
+            self.fast_stops += permitted + refused + signals
             if permitted or refused:
-                self.stops += permitted + refused
-                self.fast_stops += permitted + refused
                 self.monitor.fast_decided(permitted, refused)  # type: ignore[attr-defined]
 
     def _orphans_notice(self) -> None:

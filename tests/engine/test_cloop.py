@@ -375,9 +375,9 @@ action = "never"
     assert native == ["getpgrp EACCES", "getppid 0", "vfork 7", "fork 7"] * ROUNDS
     assert stops == python_stops and python_decided == 0
     if _native_wanted() and cloop.load() is not None:
-        # four calls a round, the first round's included (nothing to learn); the children
-        # stop for nothing the native loop decides
-        assert decided == 4 * ROUNDS, (decided, stops)
+        # four calls a round, the first round's included (nothing to learn), and the two
+        # children's SIGCHLD passed on; the children stop for nothing the native loop serves
+        assert decided == 6 * ROUNDS, (decided, stops)
 
 
 def test_by_name_only_for_plain_rules() -> None:
@@ -395,3 +395,36 @@ def test_by_name_only_for_plain_rules() -> None:
     ask = Table("t", rules=[Rule(("vfork",), Action.ASK)])
     assert cloop.by_name(ask, "vfork") is None
     assert cloop.by_name(Table("t", default=Action.ASK), "vfork") is None
+
+
+def test_signals_passed_on_natively(build, tmp_path: Path) -> None:
+    """An armed task's signals are delivered as they came by the native loop too (a shell's
+    SIGCHLD at every command); a stop on the way out of a call that failed with EINTR is
+    Python's (it may restart the call): the program sees what it sees natively, either way."""
+    probe = build("engine/cloop_signals.c")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f"""
+default = "permit"
+
+[[rule]]
+calls = ["fswrite"]
+path = "{tmp_path}/nothing/**"
+action = "never"
+""")  # (its write open of /dev/null stops, Python's; then only its signals)
+
+    def run(native: bool) -> tuple[list[str], int, int]:
+        result = run_systrace(["--stats", "-p", str(policy), "--", str(probe), str(ROUNDS)],
+                              env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+        assert result.returncode == 0, result.stderr
+        found = NATIVE.search(result.stderr)
+        assert found is not None, result.stderr
+        return result.stdout.splitlines(), int(found.group(1)), int(found.group(2))
+
+    native, stops, served = run(True)
+    python, python_stops, python_served = run(False)
+    assert native == python == [f"usr1 {ROUNDS}", f"chld {ROUNDS}",
+                                "epoll_wait Interrupted system call", "alrm 1"]
+    assert stops == python_stops and python_served == 0
+    if _native_wanted() and cloop.load() is not None:
+        # SIGUSR1 and SIGCHLD each round; SIGALRM, which interrupted epoll_wait, Python's
+        assert served == 2 * ROUNDS, (served, stops)
