@@ -140,12 +140,31 @@ typedef struct {
     uint64_t slot;     /* its scratch slot; 0: nothing is held (the task is alone) */
     int keep_start;    /* no other task shares its cwd and descriptors (Holder.keep_start) */
     int r0, rn;        /* its shared ranges: [r0, r0 + rn) of the arrays below */
+    int alone;         /* its calls go unheld because it is the only task */
+    int off;           /* it made a child while alone: its stops are Python's from now on */
 } Arm;
 static Arm arms[MAX_ARMS];
 static int narms;
 static uint64_t shared_start[MAX_RANGES], shared_end[MAX_RANGES];
 
 static unsigned long long permitted_total, refused_total, signals_total;
+
+/* Children an armed task made by fork or vfork (run() serves those events), for Python
+ * (births(): Tracer._fast_births) before it treats any stop. */
+#define MAX_BIRTHS 64
+#define PT_GETEVENTMSG 0x4201
+#define EVENT_FORK 1
+#define EVENT_VFORK 2
+#define EVENT_STOP 128
+#define NR_FORK 57
+#define NR_VFORK 58
+typedef struct {
+    pid_t parent, child;
+    int nr;       /* the call: fork or vfork */
+    int started;  /* the child's first stop was seen, and it was let go */
+} Birth;
+static Birth births[MAX_BIRTHS];
+static int nbirths;
 
 static void free_check(Check *c) {
     for (Py_ssize_t i = 0; i < c->n; i++) PyMem_Free(c->entries[i].text);
@@ -671,18 +690,71 @@ static int pass_signal(pid_t tid, int sig) {
     return 1;
 }
 
+/* At an armed task's fork or vfork event: a child made by the fork or vfork call itself
+ * (whose flags the kernel fixes: no descriptor table or fs context shared, vfork's memory;
+ * a clone's or clone3's are Python's), noted for Python, and the parent let go.  A parent
+ * that was alone is served by Python from now on (its calls must be held now).  1: noted,
+ * 0: Python's, -1: an error. */
+static int birth(Arm *a) {
+    uint64_t regs[R_WORDS];
+    unsigned long child = 0;
+    if (nbirths == MAX_BIRTHS) return 0;
+    if (syscall(SYS_ptrace, PT_GETREGS, a->tid, 0, regs) < 0) return errno == ESRCH ? 0 : -1;
+    if (regs[R_ORIG_RAX] != NR_FORK && regs[R_ORIG_RAX] != NR_VFORK) return 0;
+    if (syscall(SYS_ptrace, PT_GETEVENTMSG, a->tid, 0, &child) < 0)
+        return errno == ESRCH ? 0 : -1;
+    if (child == 0) return 0;
+    births[nbirths++] = (Birth){a->tid, (pid_t)child, (int)regs[R_ORIG_RAX], 0};
+    if (a->alone) a->off = 1;
+    if (syscall(SYS_ptrace, PT_CONT, a->tid, 0, 0) < 0 && errno != ESRCH) return -1;
+    return 1;
+}
+
+/* The first stop (PTRACE_EVENT_STOP, SIGTRAP) of a child birth() noted: let go, as
+ * Tracer._on_stop_event does.  1: done, 0: not such a child (Python's), -1: an error. */
+static int first_stop(pid_t pid) {
+    for (int i = 0; i < nbirths; i++) {
+        if (births[i].child != pid || births[i].started) continue;
+        if (syscall(SYS_ptrace, PT_CONT, pid, 0, 0) < 0 && errno != ESRCH) return -1;
+        births[i].started = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* births() -> [(parent, child, call number, started)]: the children noted since the last
+ * call (Tracer._fast_births). */
+static PyObject *cloop_births(PyObject *module, PyObject *unused) {
+    PyObject *out = PyList_New(nbirths);
+    if (!out) return NULL;
+    for (int i = 0; i < nbirths; i++) {
+        PyObject *item = Py_BuildValue("iiii", births[i].parent, births[i].child, births[i].nr,
+                                       births[i].started);
+        if (!item) { Py_DECREF(out); return NULL; }
+        PyList_SET_ITEM(out, i, item);
+    }
+    nbirths = 0;
+    return out;
+}
+
 /* run(arms) -> (pid, status, why): serve the armed tasks' stops until one must go to
  * Python; that stop's wait status is returned (it has been reaped).  arms: a list of (tid,
- * plan, may_refuse, mem_fd, slot, keep_start, shared) -- shared: ((start, end), ...) of the
- * pages something else may write, for a task whose calls are not held (slot 0): a path read
- * there is handed to Python, which holds it (Tracer._must_hold).  The caller keeps the plans
- * alive. */
+ * plan, may_refuse, mem_fd, slot, keep_start, shared, alone) -- shared: ((start, end), ...)
+ * of the pages something else may write, for a task whose calls are not held (slot 0): a path
+ * read there is handed to Python, which holds it (Tracer._must_hold); alone: its calls go
+ * unheld because it is the only task.  Besides calls, it serves the armed tasks' signals
+ * (pass_signal) and their forks and vforks (birth, first_stop), which births() then tells.
+ * The caller keeps the plans alive. */
 static PyObject *cloop_run(PyObject *module, PyObject *args) {
     PyObject *list;
     if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &list)) return NULL;
     Py_ssize_t count = PyList_GET_SIZE(list);
     if (count > MAX_ARMS) {
         PyErr_SetString(PyExc_ValueError, "too many armed tasks");
+        return NULL;
+    }
+    if (nbirths) {
+        PyErr_SetString(PyExc_ValueError, "the births were not taken");
         return NULL;
     }
     int ranges = 0;
@@ -692,10 +764,11 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
         PyObject *plan, *shared;
         int tid;
         unsigned long long slot;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "iO!piKpO!", &tid, &PlanType, &plan,
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "iO!piKpO!p", &tid, &PlanType, &plan,
                               &a->may_refuse, &a->mem_fd, &slot, &a->keep_start,
-                              &PyTuple_Type, &shared))
+                              &PyTuple_Type, &shared, &a->alone))
             return NULL;
+        a->off = 0;
         a->tid = tid;
         a->plan = (PlanObject *)plan;
         a->slot = slot;
@@ -726,11 +799,25 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
             }
             return PyErr_SetFromErrno(PyExc_OSError);
         }
-        const Arm *a = NULL;
-        if (status == SECCOMP_STOP || is_signal_stop(status))
+        if (WIFSTOPPED(status) && status >> 8 == (SIGTRAP | EVENT_STOP << 8)) {
+            int born = first_stop(pid);
+            if (born < 0) return PyErr_SetFromErrno(PyExc_OSError);
+            if (born) continue;
+            return Py_BuildValue("iii", pid, status, WHY_OTHER);
+        }
+        Arm *a = NULL;
+        int event = status >> 16;
+        if (status == SECCOMP_STOP || is_signal_stop(status) ||
+            (WIFSTOPPED(status) && (event == EVENT_FORK || event == EVENT_VFORK)))
             for (int i = 0; i < narms; i++)
-                if (arms[i].tid == pid) { a = &arms[i]; break; }
+                if (arms[i].tid == pid && !arms[i].off) { a = &arms[i]; break; }
         if (!a) return Py_BuildValue("iii", pid, status, WHY_OTHER);
+        if (event == EVENT_FORK || event == EVENT_VFORK) {
+            int made = birth(a);
+            if (made < 0) return PyErr_SetFromErrno(PyExc_OSError);
+            if (!made) return Py_BuildValue("iii", pid, status, WHY_OTHER);
+            continue;
+        }
         if (status != SECCOMP_STOP) {
             int passed = pass_signal(pid, WSTOPSIG(status));
             if (passed < 0) return PyErr_SetFromErrno(PyExc_OSError);
@@ -750,6 +837,7 @@ static PyObject *cloop_counts(PyObject *module, PyObject *unused) {
 
 static PyMethodDef cloop_methods[] = {
     {"run", cloop_run, METH_VARARGS, "Serve an armed task's stops; the first one for Python."},
+    {"births", cloop_births, METH_NOARGS, "The children noted since the last call."},
     {"counts", cloop_counts, METH_NOARGS, "(permitted, refused, signals passed on) by the native loop so far."},
     {NULL, NULL, 0, NULL},
 };

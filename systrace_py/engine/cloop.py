@@ -116,8 +116,14 @@ def _action(rule: Rule) -> tuple[int, int]:
 
 Entries = list[tuple[int, int, int, bytes]]
 #: an armed task: (tid, its table, may refuse, /proc/PID/mem descriptor, scratch slot
-#: address (0: nothing held), keep its start, the shared ranges (unheld calls only))
-Arm = tuple[int, Table, bool, int, int, bool, tuple[tuple[int, int], ...]]
+#: address (0: nothing held), keep its start, the shared ranges (unheld calls only), alone
+#: (its calls unheld because it is the only task: once it made a child, its stops are
+#: Python's))
+Arm = tuple[int, Table, bool, int, int, bool, tuple[tuple[int, int], ...], bool]
+#: a child the native loop saw made: (parent tid, child tid, the call's number (fork or
+#: vfork), whether its first stop came and it was let go)
+Birth = tuple[int, int, int, bool]
+NR_FORK, NR_VFORK = NUMBERS["fork"], NUMBERS["vfork"]  # (_cloop.c's NR_FORK, NR_VFORK)
 
 
 def walks_freely(table: Table) -> bool:
@@ -253,6 +259,11 @@ class FastLoop:
         plan.add_variant(nr, args[shape[2]] if shape[2] >= 0 else 0, follow, empty_fd, walks,
                          how_flags, checks)
 
+    def births(self) -> list[Birth]:
+        """The children made by a fork or vfork of an armed task since the last call."""
+        return [(parent, child, nr, bool(started))
+                for parent, child, nr, started in self._module.births()]
+
     def decided(self) -> tuple[int, int, int]:
         """(permitted, refused, signals passed on) natively since the last call."""
         counts = self._module.counts()
@@ -273,4 +284,5 @@ def load() -> FastLoop | None:
     return FastLoop(_cloop)
 
 
-__all__ = ["CANDIDATES", "SHAPES", "WHOLE_CALLS", "Arm", "FastLoop", "by_name", "load", "variant"]
+__all__ = ["CANDIDATES", "SHAPES", "WHOLE_CALLS", "Arm", "Birth", "FastLoop", "by_name", "load",
+           "variant"]

@@ -592,19 +592,22 @@ class Tracer:
                 continue
             table, may_refuse = found
             arms.append((task.tid, table, may_refuse, memory, slot,
-                         task.fs.users == 1 and task.files.users == 1, shared))
+                         task.fs.users == 1 and task.files.users == 1, shared,
+                         solo and self.hold_arguments))
         return arms or None
 
     def _fast_wait(self, arms: list[cloop.Arm]) -> tuple[int, int]:
         assert self._fast is not None
         try:
-            return self._fast.wait(arms)
+            event = self._fast.wait(arms)
         finally:
             permitted, refused, signals = self._fast.decided()
             self.stops += permitted + refused + signals
             self.fast_stops += permitted + refused + signals
             if permitted or refused:
                 self.monitor.fast_decided(permitted, refused)  # type: ignore[attr-defined]
+        self._fast_births()
+        return event
 
     def _orphans_notice(self) -> None:
         self._orphan_deadline = None
@@ -1492,44 +1495,8 @@ class Tracer:
         memory, cwd and root, descriptor table -- is asked of the kernel (tracee.shared_with),
         whatever call made it and whatever flags it passed; whether it is a thread too."""
         child_tid = pt.geteventmsg(parent.tid)
-        shares_vm, shares_fs, shares_files = shared_with(parent.tid, child_tid)
-        fs = parent.fs if shares_fs else Shared()
-        files = parent.files if shares_files else Shared()
-        if fs is parent.fs:
-            fs.users += 1
-        if files is parent.files:
-            files.users += 1
-        if in_thread_group(parent.process.pid, child_tid):  # (a thread always shares memory)
-            process = parent.process
-            child = Task(child_tid, process, fs=fs, files=files, detached=parent.detached)
-            self._inherit_view(parent, child)
-            process.space.users += 1
-            process.tids.add(child_tid)
-            self.tasks[child_tid] = child
-            self.monitor.on_new_thread(parent, child)
-        else:
-            how = {pt.PTRACE_EVENT_FORK: "fork", pt.PTRACE_EVENT_VFORK: "vfork"}.get(event,
-                                                                                      "clone")
-            if event == pt.PTRACE_EVENT_VFORK:
-                parent.vfork_child = child_tid
-            parent_space = parent.process.space
-            if shares_vm:
-                space = parent_space
-                space.users += 1
-            else:  # a copy: the scratch mapping comes along, and so do shared pages
-                space = AddressSpace(scratch=parent_space.scratch,
-                                     written_anywhere=parent_space.written_anywhere,
-                                     shared_pages=parent_space.shared_pages,
-                                     shared_ranges=parent_space.shared_ranges,
-                                     keyed=parent_space.keyed)
-            process = Process(child_tid, parent.process.pid, parent.process.program, space,
-                              TraceeMemory(child_tid))
-            process.tids.add(child_tid)
-            self.processes[child_tid] = process
-            child = Task(child_tid, process, fs=fs, files=files, detached=parent.detached)
-            self._inherit_view(parent, child)
-            self.tasks[child_tid] = child
-            self.monitor.on_new_process(parent.process, process, how)
+        self._adopt(parent, child_tid, event, shared_with(parent.tid, child_tid),
+                    in_thread_group(parent.process.pid, child_tid), self._clone_flags(parent))
         if child_tid in self._early_exits:
             self._early_exits.discard(child_tid)
             self._forget_task(child_tid)
@@ -1537,13 +1504,79 @@ class Tracer:
             self._dispatch(child_tid, self._early.pop(child_tid))
         self._resume(parent)
 
+    def _adopt(self, parent: Task, child_tid: int, event: int,
+               shares: tuple[bool, bool, bool], thread: bool, flags: int,
+               started: bool = False) -> Task:
+        """The new task, told to the monitor: a thread of the parent's process, or a new
+        process (``event``: PTRACE_EVENT_FORK, _VFORK or _CLONE) sharing with its parent
+        what ``shares`` says (memory, fs context, descriptor table); ``flags``: its clone
+        flags, as far as the view goes (_inherit_view).  ``started``: its first stop was
+        seen and it runs (the native loop's births, _fast_births)."""
+        shares_vm, shares_fs, shares_files = shares
+        fs = parent.fs if shares_fs else Shared()
+        files = parent.files if shares_files else Shared()
+        if fs is parent.fs:
+            fs.users += 1
+        if files is parent.files:
+            files.users += 1
+        state = TaskState.RUNNING if started else TaskState.ATTACHING
+        if thread:  # (a thread always shares memory)
+            process = parent.process
+            child = Task(child_tid, process, fs=fs, files=files, detached=parent.detached,
+                         state=state)
+            self._inherit_view(parent, child, flags)
+            process.space.users += 1
+            process.tids.add(child_tid)
+            self.tasks[child_tid] = child
+            self.monitor.on_new_thread(parent, child)
+            return child
+        how = {pt.PTRACE_EVENT_FORK: "fork", pt.PTRACE_EVENT_VFORK: "vfork"}.get(event, "clone")
+        if event == pt.PTRACE_EVENT_VFORK:
+            parent.vfork_child = child_tid
+        parent_space = parent.process.space
+        if shares_vm:
+            space = parent_space
+            space.users += 1
+        else:  # a copy: the scratch mapping comes along, and so do shared pages
+            space = AddressSpace(scratch=parent_space.scratch,
+                                 written_anywhere=parent_space.written_anywhere,
+                                 shared_pages=parent_space.shared_pages,
+                                 shared_ranges=parent_space.shared_ranges,
+                                 keyed=parent_space.keyed)
+        process = Process(child_tid, parent.process.pid, parent.process.program, space,
+                          TraceeMemory(child_tid))
+        process.tids.add(child_tid)
+        self.processes[child_tid] = process
+        child = Task(child_tid, process, fs=fs, files=files, detached=parent.detached,
+                     state=state)
+        self._inherit_view(parent, child, flags)
+        self.tasks[child_tid] = child
+        self.monitor.on_new_process(parent.process, process, how)
+        return child
+
+    def _fast_births(self) -> None:
+        """The children the native loop saw made (cloop.FastLoop.births): a fork or vfork
+        of an armed task, the parent resumed, the child too when its first stop came -- made
+        known here, as _on_new_task would, before any other stop is handled.  A fork or
+        vfork call shares what the kernel makes it share (no descriptor table or fs context;
+        vfork's child the memory), so nothing is asked of the kernel."""
+        assert self._fast is not None
+        for parent_tid, child_tid, nr, started in self._fast.births():
+            parent = self.tasks[parent_tid]
+            vfork = nr == cloop.NR_VFORK
+            self.stops += 1 + started
+            self.fast_stops += 1 + started
+            self._adopt(parent, child_tid,
+                        pt.PTRACE_EVENT_VFORK if vfork else pt.PTRACE_EVENT_FORK,
+                        (vfork, False, False), False, 0, started)
+
     @staticmethod
-    def _inherit_view(parent: Task, child: Task) -> None:
-        """A child sees what its parent sees -- unless it got a mount namespace of its own,
-        which it reads at its first call (a copy of its parent's)."""
+    def _inherit_view(parent: Task, child: Task, flags: int) -> None:
+        """A child sees what its parent sees -- unless it got a mount namespace of its own
+        (``flags``: the call's, _clone_flags), which it reads at its first call (a copy of
+        its parent's)."""
         child.seen, child.joined = parent.seen, parent.joined
-        new_namespace = Tracer._clone_flags(parent) & CLONE_NEWNS
-        child.view = None if new_namespace else parent.view
+        child.view = None if flags & CLONE_NEWNS else parent.view
 
     @staticmethod
     def _clone_flags(parent: Task) -> int:
