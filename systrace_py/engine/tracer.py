@@ -120,6 +120,10 @@ def _no_core_limits() -> tuple[int, int]:
 _EINTR_RETURN = -errno.EINTR & 0xFFFFFFFFFFFFFFFF
 _SYSCALL_INSN_LEN = 2  # syscall (0f 05), as the kernel rewinds for -ERESTARTNOINTR
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
+#: what a ptrace event stop is, for Tracer.stop_kinds
+_STOP_KINDS = {pt.PTRACE_EVENT_SECCOMP: "call", pt.PTRACE_EVENT_FORK: "new task",
+               pt.PTRACE_EVENT_VFORK: "new task", pt.PTRACE_EVENT_CLONE: "new task",
+               pt.PTRACE_EVENT_EXEC: "exec"}
 #: the wait status of a PTRACE_EVENT_SECCOMP stop: stopped (0x7f), SIGTRAP, event 7
 _SECCOMP_STOP = 0x7F | (signal.SIGTRAP << 8) | (7 << 16)
 _NR_CLONE, _NR_CLONE3 = NUMBERS["clone"], NUMBERS["clone3"]
@@ -201,6 +205,13 @@ class Tracer:
         self.main_pid: int | None = None
         self.main_status: int | None = None
         self.stops = 0
+        #: the stops by kind (``--stats``): a call at its entry, a call's exit, a new task (a
+        #: fork, vfork or clone event), its first stop, an exec, a signal delivered, another
+        #: event stop (a group-stop, an interrupt), a task's end (reported by waitpid too);
+        #: and the stops of the scratch mmap run at an exec ("scratch map", _premap_scratch)
+        self.stop_kinds: dict[str, int] = dict.fromkeys(
+            ("call", "call exit", "new task", "first stop", "exec", "signal", "event", "exit",
+             "scratch map"), 0)
         #: Called once (with the number of processes left) when the command has exited and
         #: the processes it left behind keep the trace going for ORPHAN_NOTICE_AFTER seconds.
         self.on_orphans: Callable[[int], None] | None = None
@@ -604,6 +615,8 @@ class Tracer:
             permitted, refused, signals = self._fast.decided()
             self.stops += permitted + refused + signals
             self.fast_stops += permitted + refused + signals
+            self.stop_kinds["call"] += permitted + refused
+            self.stop_kinds["signal"] += signals
             if permitted or refused:
                 self.monitor.fast_decided(permitted, refused)  # type: ignore[attr-defined]
         self._fast_births()
@@ -616,9 +629,11 @@ class Tracer:
 
     def _dispatch(self, pid: int, status: int) -> None:
         self.stops += 1
+        kinds = self.stop_kinds
         if status == _SECCOMP_STOP:  # by far the most common stop: straight to the decision
             task = self.tasks.get(pid)
             if task is not None:
+                kinds["call"] += 1
                 task.to(TaskEvent.REPORTED)
                 try:
                     self._on_seccomp(task)
@@ -627,6 +642,7 @@ class Tracer:
                         raise
                 return
         if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            kinds["exit"] += 1
             self._gone(pid, status)
             return
         if not os.WIFSTOPPED(status):
@@ -639,6 +655,9 @@ class Tracer:
         task.to(TaskEvent.REPORTED)
         sig = os.WSTOPSIG(status)
         event = status >> 16
+        kind = _STOP_KINDS.get(event, "event") if event else \
+            "call exit" if sig == _SYSCALL_TRAP else "signal"
+        kinds["first stop" if task.state is TaskState.ATTACHING else kind] += 1
         try:
             if event == pt.PTRACE_EVENT_SECCOMP:
                 self._on_seccomp(task)
@@ -1369,6 +1388,7 @@ class Tracer:
         while True:
             pt.cont(task.tid, sig)
             _, status = os.waitpid(task.tid, pt.WALL)
+            self.stop_kinds["scratch map"] += 1
             if not os.WIFSTOPPED(status):
                 self._deferred.append((task.tid, status))
                 return None
@@ -1566,6 +1586,8 @@ class Tracer:
             vfork = nr == cloop.NR_VFORK
             self.stops += 1 + started
             self.fast_stops += 1 + started
+            self.stop_kinds["new task"] += 1
+            self.stop_kinds["first stop"] += started
             self._adopt(parent, child_tid,
                         pt.PTRACE_EVENT_VFORK if vfork else pt.PTRACE_EVENT_FORK,
                         (vfork, False, False), False, 0, started)

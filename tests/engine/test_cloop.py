@@ -441,3 +441,40 @@ action = "never"
     if _native_wanted() and cloop.load() is not None:
         # SIGUSR1 and SIGCHLD each round; SIGALRM, which interrupted epoll_wait, Python's
         assert served == 2 * ROUNDS, (served, stops)
+
+
+KINDS = re.compile(r"stops by kind: (.*)")
+
+
+def test_stops_by_kind(tmp_path: Path) -> None:
+    """--stats says what the stops were, the same whichever loop served them: a shell
+    running three commands makes three children (a new task and its first stop each), four
+    execs and four ends; every stop is of one kind (the scratch area's mapping at an exec is
+    counted apart: it is the tracer's own)."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f"""
+default = "permit"
+
+[[rule]]
+calls = ["fsread"]
+path = "{tmp_path}/nothing/**"
+action = "never"
+""")
+
+    def kinds(native: bool) -> tuple[dict[str, int], int]:
+        result = run_systrace(["--stats", "-p", str(policy), "--", "sh", "-c",
+                               "for i in 1 2 3; do /bin/true; done"],
+                              env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+        assert result.returncode == 0, result.stderr
+        found, stops = KINDS.search(result.stderr), NATIVE.search(result.stderr)
+        assert found is not None and stops is not None, result.stderr
+        counted = {kind: int(n) for kind, n in
+                   (part.rsplit(" ", 1) for part in found.group(1).split(", "))}
+        return counted, int(stops.group(1))
+
+    native, stops = kinds(True)
+    python, python_stops = kinds(False)
+    assert native == python and stops == python_stops
+    assert native["new task"] == native["first stop"] == 3
+    assert native["exec"] == native["exit"] == 4
+    assert sum(n for kind, n in native.items() if kind != "scratch map") == stops
