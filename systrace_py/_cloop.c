@@ -68,7 +68,7 @@ static const int ARG_REG[6] = {R_RDI, R_RSI, R_RDX, R_R10, R_R8, R_R9};
 /* what run() reports with a stop it hands back */
 enum { WHY_OTHER = 0, WHY_PYTHON = 1, WHY_VARIANT = 2 };
 /* entry kinds and actions, as engine/cloop.py exports them */
-enum { K_EXACT = 0, K_TREE = 1, K_MAYBE = 2 };
+enum { K_EXACT = 0, K_TREE = 1, K_MAYBE = 2, K_GLOB = 3 };
 enum { A_PERMIT = 0, A_NEVER = 1, A_PYTHON = 2 };
 /* what an empty path is, as engine/cloop.py exports it (cloop.variant's empty_fd) */
 enum { E_NONE = 0, E_PATH = 1, E_PERMIT = 2 };
@@ -92,6 +92,7 @@ typedef struct {
     int kind, action, err;
     size_t len;
     char *text;
+    PyObject *match;  /* K_GLOB: the rule's pattern's matches(path) -> bool (Python's own) */
 } Entry;
 
 typedef struct {
@@ -167,7 +168,10 @@ static Birth births[MAX_BIRTHS];
 static int nbirths;
 
 static void free_check(Check *c) {
-    for (Py_ssize_t i = 0; i < c->n; i++) PyMem_Free(c->entries[i].text);
+    for (Py_ssize_t i = 0; i < c->n; i++) {
+        PyMem_Free(c->entries[i].text);
+        Py_XDECREF(c->entries[i].match);
+    }
     PyMem_Free(c->entries);
 }
 
@@ -219,9 +223,18 @@ static int parse_check(PyObject *item, Check *c) {
         Entry *e = &c->entries[i];
         const char *text;
         Py_ssize_t len;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(entries, i), "iiiy#", &e->kind, &e->action,
-                              &e->err, &text, &len))
+        PyObject *match = NULL;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(entries, i), "iiiy#|O", &e->kind, &e->action,
+                              &e->err, &text, &len, &match))
             return -1;
+        if (e->kind == K_GLOB) {
+            if (!match || !PyCallable_Check(match)) {
+                PyErr_SetString(PyExc_TypeError, "a glob entry needs its matches");
+                return -1;
+            }
+            Py_INCREF(match);
+            e->match = match;
+        }
         e->text = PyMem_Malloc(len + 1);
         if (!e->text) { PyErr_NoMemory(); return -1; }
         memcpy(e->text, text, len);
@@ -444,6 +457,20 @@ static int under(const Entry *e, const char *path, size_t len) {
            (path[e->len] == 0 || path[e->len] == '/');
 }
 
+/* Whether a glob entry's pattern matches path, asked of Python (PathGlob.matches, as the
+ * index's verify asks): 1, 0, or -1 when it failed (Python then decides the whole call). */
+static int glob_matches(const Entry *e, const char *path, size_t len) {
+    PyObject *text = PyUnicode_FromStringAndSize(path, (Py_ssize_t)len);  /* (ASCII only) */
+    if (!text) { PyErr_Clear(); return -1; }
+    PyObject *result = PyObject_CallOneArg(e->match, text);
+    Py_DECREF(text);
+    if (!result) { PyErr_Clear(); return -1; }
+    int truth = PyObject_IsTrue(result);
+    Py_DECREF(result);
+    if (truth < 0) { PyErr_Clear(); return -1; }
+    return truth;
+}
+
 /* One check: its first rule matching, as the Python index finds it; A_PYTHON when a rule
  * the index cannot prove (a glob, another condition) could come first. */
 static int decide_check(const Check *c, const char *path, size_t len, int *err) {
@@ -456,6 +483,11 @@ static int decide_check(const Check *c, const char *path, size_t len, int *err) 
             hit = under(e, path, len);
         if (!hit) continue;
         if (e->kind == K_MAYBE) return A_PYTHON;
+        if (e->kind == K_GLOB) {
+            int matched = glob_matches(e, path, len);
+            if (matched < 0) return A_PYTHON;
+            if (!matched) continue;
+        }
         *err = e->err;
         return e->action;
     }

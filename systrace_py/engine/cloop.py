@@ -37,7 +37,7 @@ from systrace_py.engine.decode import (
 from systrace_py.engine.seccomp import GUARDED_CALLS, KEYS, SHARES, STOP_GUARDED
 from systrace_py.kernel import O_CREAT, O_TMPFILE_BIT
 from systrace_py.policy import aliases
-from systrace_py.policy.index import flat_check
+from systrace_py.policy.index import FLAT_GLOB, flat_check
 from systrace_py.policy.model import Action, CallFacts, Rule, Table, checks_of
 from systrace_py.syscalls import NAMES, NUMBERS, TABLE, Treat, treated
 
@@ -114,7 +114,8 @@ def _action(rule: Rule) -> tuple[int, int]:
     return _PERMIT, 0
 
 
-Entries = list[tuple[int, int, int, bytes]]
+#: (kind, action, errno, prefix), and for a FLAT_GLOB entry the rule's pattern's matches
+Entries = list[tuple[Any, ...]]
 #: an armed task: (tid, its table, may refuse, /proc/PID/mem descriptor, scratch slot
 #: address (0: nothing held), keep its start, the shared ranges (unheld calls only), alone
 #: (its calls unheld because it is the only task: once it made a child, its stops are
@@ -178,8 +179,9 @@ def variant(table: Table, name: str, args: tuple[int, ...]
     (:func:`walks_freely`), an open's flags as held, checks) of a call
     with these registers under ``table``.  Each check of its path (model.checks_of, in
     order) is (entries, action, errno): its entries (policy/index.flat_check) as (kind,
-    action, errno, prefix), then the answer when none matches (its unconditional rule, or the
-    table's default).  checks None: Python decides such calls always."""
+    action, errno, prefix) -- a glob's with its pattern's ``matches``, which the loop calls
+    for a path under the prefix --, then the answer when none matches (its unconditional rule,
+    or the table's default).  checks None: Python decides such calls always."""
     spec = PATH_ARGS[name][0]
     open_flags = None
     if name in OPEN_FLAGS_ARG:
@@ -195,7 +197,11 @@ def variant(table: Table, name: str, args: tuple[int, ...]
         entries: Entries = []
         for kind, rule, prefix in flat:
             action, err = _action(rule) if rule is not None else (_PYTHON, 0)
-            entries.append((kind, action, err, prefix.encode("utf-8", "surrogateescape")))
+            entry: tuple[Any, ...] = (kind, action, err, prefix.encode("utf-8",
+                                                                       "surrogateescape"))
+            if kind == FLAT_GLOB and rule is not None and rule.path is not None:
+                entry += (rule.path.matches,)  # (asked by the loop: Python's own matching)
+            entries.append(entry)
         if unconditional is not None:
             action, err = _action(unconditional)
         else:

@@ -19,10 +19,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import run_systrace
+from conftest import results, run_systrace
 from systrace_py.engine import cloop
 from systrace_py.policy.glob import PathGlob
-from systrace_py.policy.index import FLAT_EXACT, FLAT_MAYBE, CheckIndex, flat_check
+from systrace_py.policy.index import FLAT_EXACT, FLAT_GLOB, FLAT_MAYBE, CheckIndex, flat_check
 from systrace_py.policy.model import Action, CallFacts, PathArg, Rule
 
 NATIVE = re.compile(r"(\d+) stops \((\d+) decided natively\)")
@@ -132,7 +132,7 @@ def test_native_decides_as_python(build, tmp_path: Path, scene: Path, shell: boo
     assert native["open-other"] == native["fstatat-dotdot"] == "EPERM"
     assert native["statx-other"] == "EPERM"
     assert native["open-trailing"] == "EPERM"    # sec/ is under sec/**
-    assert native["open-log"] == "EROFS"         # a glob: Python's
+    assert native["open-log"] == "EROFS"         # a glob: its pattern asked
     assert native["open-txt"] == "0"
     assert native["write-pub"] == native["create-pub"] == "ENOSPC"
     assert native["stat-missing"] == "ENOENT"
@@ -200,6 +200,9 @@ def _scan(flat: list[tuple[int, Rule | None, str]], path: str) -> tuple[str, Rul
             hit = path == prefix
         else:
             hit = prefix == "" or path == prefix or path.startswith(prefix + "/")
+        if kind == FLAT_GLOB and hit:
+            assert rule is not None and rule.path is not None
+            hit = rule.path.matches(path)  # (the loop asks the pattern)
         if hit:
             return ("python", None) if kind == FLAT_MAYBE else ("rule", rule)
     return "none", None
@@ -478,3 +481,37 @@ action = "never"
     assert native["new task"] == native["first stop"] == 3
     assert native["exec"] == native["exit"] == 4
     assert sum(n for kind, n in native.items() if kind != "scratch map") == stops
+
+
+def test_globs_decided_natively(probe, tmp_path: Path) -> None:
+    """A glob rule (with no other condition) is decided by the native loop too: it asks the
+    rule's own pattern (PathGlob.matches, as the index does) for a path under the glob's
+    literal prefix -- learned policies are mostly globs ({dir}/*.so*)."""
+    (tmp_path / "x.log").write_text("x\n")
+    (tmp_path / "y.txt").write_text("y\n")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f"""
+default = "permit"
+
+[[rule]]
+calls = ["fsread"]
+path = "{tmp_path}/*.log"
+action = "never"
+errno = "EROFS"
+""")
+
+    def run(native: bool, rounds: int) -> tuple[dict[str, str], int, int]:
+        ops = [f"open:{tmp_path}/x.log", f"open:{tmp_path}/y.txt"] * rounds
+        result = run_systrace(["--stats", "-p", str(policy), "--", str(probe), *ops],
+                              env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+        found = NATIVE.search(result.stderr)
+        assert found is not None, result.stderr
+        return results(result.stdout), int(found.group(1)), int(found.group(2))
+
+    few, stops, native_few = run(True, 2)
+    python, python_stops, _ = run(False, 2)
+    assert few == python and stops == python_stops
+    assert few[f"open {tmp_path}/x.log"] == "EROFS" and few[f"open {tmp_path}/y.txt"] == "ok"
+    if _native_wanted() and cloop.load() is not None:
+        _, _, native_many = run(True, 4)
+        assert native_many - native_few == 4  # the four more opens: the pattern asked natively
