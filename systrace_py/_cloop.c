@@ -3,15 +3,18 @@
  *
  * Why: on a busy machine a ptrace stop costs ~5 us of kernel work but ~40 us of Python glue
  * (docs/performance.md).  This module serves, without returning to Python, the seccomp stops
- * of the armed tasks whose call is a plain path call the policy decides by its literal paths
- * and "dir/ **" trees: waitpid -> PTRACE_GET_SYSCALL_INFO -> path read (process_vm_readv) ->
- * resolution (only where the kernel proves the path symlink-free, which is exactly what the
- * Python resolver does in that case) -> first-match lookup -> PTRACE_CONT (in a tree of more
- * than one task, held to what was checked first, as enforce.Holder holds it), or refusal with
- * the rule's errno at entry.  Anything else -- another task's stop, an event, a call or a path it
- * is not sure of -- is handed back to Python with the wait status it reaped, and Python treats
- * it as it always did.  It never decides what Python would decide otherwise: when in doubt, it
- * hands the stop back.
+ * of the armed tasks whose call is a plain path call the policy decides by its literal paths,
+ * "dir/ **" trees and globs (the rule's pattern asked, in Python): waitpid ->
+ * PTRACE_GET_SYSCALL_INFO -> path read (process_vm_readv) -> resolution (only where the kernel
+ * proves the path symlink-free, which is exactly what the Python resolver does in that case)
+ * -> first-match lookup -> PTRACE_CONT (in a tree of more than one task, held to what was
+ * checked first, as enforce.Holder holds it), or refusal with the rule's errno at entry; a
+ * call with no argument, by the table's plain rules; the armed tasks' signals, passed on; and
+ * their fork and vfork events with their children's first stops, noted for Python (births()).
+ * Anything else -- another task's stop, another event, a call or a path it is not sure of --
+ * is handed back to Python with the wait status it reaped, and Python treats it as it always
+ * did.  It never decides what Python would decide otherwise: when in doubt, it hands the stop
+ * back.
  *
  * Safety conditions that are not visible here (nothing is pending for the task, it sees the
  * tracer's tree, its scratch area is mapped, no log, ...) are checked by Python before it arms

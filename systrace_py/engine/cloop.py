@@ -3,11 +3,15 @@
 On a busy machine Python glue, not the kernel, is most of a stop's cost (docs/performance.md).
 The optional extension serves the common case without returning to Python: the seccomp stops
 of the armed tasks making a plain path call (stat, open, access, readlink...) that their table
-decides by literal paths and ``dir/**`` trees, on a path the kernel proves symlink-free.  It
-permits (PTRACE_CONT; in a tree of more than one task, the call held to what was checked, as
-enforce.Holder holds it) or refuses with the rule's errno; every other stop -- an unarmed
-task's, an event, a call it is not sure of -- comes back to Python with its wait status, and
-is treated as it always was.
+decides by literal paths, ``dir/**`` trees and globs (a glob by asking the rule's own pattern,
+from C), on a path the kernel proves symlink-free, or a call with no argument their table
+decides by name.  It permits (PTRACE_CONT; in a tree of more than one task, the call held to
+what was checked, as enforce.Holder holds it) or refuses with the rule's errno.  It also
+serves what the tracer only passes on for an armed task: a signal's delivery (not after a
+call's own EINTR, which Python may restart), a fork or vfork event and the child's first stop
+(the children are told to Python, Tracer._fast_births, before it treats any stop).  Every
+other stop -- an unarmed task's, another event, a call it is not sure of -- comes back to
+Python with its wait status, and is treated as it always was.
 
 What the extension cannot see, the tracer checks before it arms a task
 (``Tracer._fast_arms``): nothing is pending for it, it sees the tracer's tree, the resolver
