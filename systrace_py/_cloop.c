@@ -3,15 +3,18 @@
  *
  * Why: on a busy machine a ptrace stop costs ~5 us of kernel work but ~40 us of Python glue
  * (docs/performance.md).  This module serves, without returning to Python, the seccomp stops
- * of the armed tasks whose call is a plain path call the policy decides by its literal paths
- * and "dir/ **" trees: waitpid -> PTRACE_GET_SYSCALL_INFO -> path read (process_vm_readv) ->
- * resolution (only where the kernel proves the path symlink-free, which is exactly what the
- * Python resolver does in that case) -> first-match lookup -> PTRACE_CONT (in a tree of more
- * than one task, held to what was checked first, as enforce.Holder holds it), or refusal with
- * the rule's errno at entry.  Anything else -- another task's stop, an event, a call or a path it
- * is not sure of -- is handed back to Python with the wait status it reaped, and Python treats
- * it as it always did.  It never decides what Python would decide otherwise: when in doubt, it
- * hands the stop back.
+ * of the armed tasks whose call is a plain path call the policy decides by its literal paths,
+ * "dir/ **" trees and globs (the rule's pattern asked, in Python): waitpid ->
+ * PTRACE_GET_SYSCALL_INFO -> path read (process_vm_readv) -> resolution (only where the kernel
+ * proves the path symlink-free, which is exactly what the Python resolver does in that case)
+ * -> first-match lookup -> PTRACE_CONT (in a tree of more than one task, held to what was
+ * checked first, as enforce.Holder holds it), or refusal with the rule's errno at entry; a
+ * call with no argument, by the table's plain rules; the armed tasks' signals, passed on; and
+ * their fork and vfork events with their children's first stops, noted for Python (births()).
+ * Anything else -- another task's stop, another event, a call or a path it is not sure of --
+ * is handed back to Python with the wait status it reaped, and Python treats it as it always
+ * did.  It never decides what Python would decide otherwise: when in doubt, it hands the stop
+ * back.
  *
  * Safety conditions that are not visible here (nothing is pending for the task, it sees the
  * tracer's tree, its scratch area is mapped, no log, ...) are checked by Python before it arms
@@ -21,6 +24,7 @@
 #include <Python.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,7 +71,7 @@ static const int ARG_REG[6] = {R_RDI, R_RSI, R_RDX, R_R10, R_R8, R_R9};
 /* what run() reports with a stop it hands back */
 enum { WHY_OTHER = 0, WHY_PYTHON = 1, WHY_VARIANT = 2 };
 /* entry kinds and actions, as engine/cloop.py exports them */
-enum { K_EXACT = 0, K_TREE = 1, K_MAYBE = 2 };
+enum { K_EXACT = 0, K_TREE = 1, K_MAYBE = 2, K_GLOB = 3 };
 enum { A_PERMIT = 0, A_NEVER = 1, A_PYTHON = 2 };
 /* what an empty path is, as engine/cloop.py exports it (cloop.variant's empty_fd) */
 enum { E_NONE = 0, E_PATH = 1, E_PERMIT = 2 };
@@ -91,6 +95,7 @@ typedef struct {
     int kind, action, err;
     size_t len;
     char *text;
+    PyObject *match;  /* K_GLOB: the rule's pattern's matches(path) -> bool (Python's own) */
 } Entry;
 
 typedef struct {
@@ -123,7 +128,12 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     Shape *shapes[MAX_NR];
+    /* calls the table decides by their name alone (engine/cloop.py WHOLE_CALLS): W_PERMIT,
+     * or W_NEVER with whole_err; 0: not such a call */
+    signed char whole[MAX_NR];
+    int whole_err[MAX_NR];
 } PlanObject;
+enum { W_PERMIT = 1, W_NEVER = 2 };
 
 /* One armed task: the plan of its table, and how a permitted call of it is held. */
 typedef struct {
@@ -134,15 +144,37 @@ typedef struct {
     uint64_t slot;     /* its scratch slot; 0: nothing is held (the task is alone) */
     int keep_start;    /* no other task shares its cwd and descriptors (Holder.keep_start) */
     int r0, rn;        /* its shared ranges: [r0, r0 + rn) of the arrays below */
+    int alone;         /* its calls go unheld because it is the only task */
+    int off;           /* it made a child while alone: its stops are Python's from now on */
 } Arm;
 static Arm arms[MAX_ARMS];
 static int narms;
 static uint64_t shared_start[MAX_RANGES], shared_end[MAX_RANGES];
 
-static unsigned long long permitted_total, refused_total;
+static unsigned long long permitted_total, refused_total, signals_total;
+
+/* Children an armed task made by fork or vfork (run() serves those events), for Python
+ * (births(): Tracer._fast_births) before it treats any stop. */
+#define MAX_BIRTHS 64
+#define PT_GETEVENTMSG 0x4201
+#define EVENT_FORK 1
+#define EVENT_VFORK 2
+#define EVENT_STOP 128
+#define NR_FORK 57
+#define NR_VFORK 58
+typedef struct {
+    pid_t parent, child;
+    int nr;       /* the call: fork or vfork */
+    int started;  /* the child's first stop was seen, and it was let go */
+} Birth;
+static Birth births[MAX_BIRTHS];
+static int nbirths;
 
 static void free_check(Check *c) {
-    for (Py_ssize_t i = 0; i < c->n; i++) PyMem_Free(c->entries[i].text);
+    for (Py_ssize_t i = 0; i < c->n; i++) {
+        PyMem_Free(c->entries[i].text);
+        Py_XDECREF(c->entries[i].match);
+    }
     PyMem_Free(c->entries);
 }
 
@@ -194,9 +226,18 @@ static int parse_check(PyObject *item, Check *c) {
         Entry *e = &c->entries[i];
         const char *text;
         Py_ssize_t len;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(entries, i), "iiiy#", &e->kind, &e->action,
-                              &e->err, &text, &len))
+        PyObject *match = NULL;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(entries, i), "iiiy#|O", &e->kind, &e->action,
+                              &e->err, &text, &len, &match))
             return -1;
+        if (e->kind == K_GLOB) {
+            if (!match || !PyCallable_Check(match)) {
+                PyErr_SetString(PyExc_TypeError, "a glob entry needs its matches");
+                return -1;
+            }
+            Py_INCREF(match);
+            e->match = match;
+        }
         e->text = PyMem_Malloc(len + 1);
         if (!e->text) { PyErr_NoMemory(); return -1; }
         memcpy(e->text, text, len);
@@ -253,6 +294,21 @@ static PyObject *Plan_add_variant(PlanObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* add_whole(nr, action, errno): a call with no argument (cloop.WHOLE_CALLS) the table
+ * permits (action A_PERMIT) or refuses with errno (A_NEVER) whatever the process. */
+static PyObject *Plan_add_whole(PlanObject *self, PyObject *args) {
+    int nr, action, err;
+    if (!PyArg_ParseTuple(args, "iii", &nr, &action, &err)) return NULL;
+    if (nr < 0 || nr >= MAX_NR || self->shapes[nr] || (action != A_PERMIT && action != A_NEVER)
+        || (action == A_NEVER && (err <= 0 || err > 4095))) {
+        PyErr_SetString(PyExc_ValueError, "bad whole call");
+        return NULL;
+    }
+    self->whole[nr] = action == A_PERMIT ? W_PERMIT : W_NEVER;
+    self->whole_err[nr] = err;
+    Py_RETURN_NONE;
+}
+
 /* variants(nr): how many variants of the call the plan holds (tests: the bound) */
 static PyObject *Plan_variants(PlanObject *self, PyObject *args) {
     int nr;
@@ -264,6 +320,7 @@ static PyObject *Plan_variants(PlanObject *self, PyObject *args) {
 static PyMethodDef Plan_methods[] = {
     {"add_call", (PyCFunction)Plan_add_call, METH_VARARGS, "Register a call the loop may decide."},
     {"add_variant", (PyCFunction)Plan_add_variant, METH_VARARGS, "Register one variant of a call."},
+    {"add_whole", (PyCFunction)Plan_add_whole, METH_VARARGS, "Register a call decided by name."},
     {"variants", (PyCFunction)Plan_variants, METH_VARARGS, "How many variants of a call are held."},
     {NULL, NULL, 0, NULL},
 };
@@ -403,6 +460,20 @@ static int under(const Entry *e, const char *path, size_t len) {
            (path[e->len] == 0 || path[e->len] == '/');
 }
 
+/* Whether a glob entry's pattern matches path, asked of Python (PathGlob.matches, as the
+ * index's verify asks): 1, 0, or -1 when it failed (Python then decides the whole call). */
+static int glob_matches(const Entry *e, const char *path, size_t len) {
+    PyObject *text = PyUnicode_FromStringAndSize(path, (Py_ssize_t)len);  /* (ASCII only) */
+    if (!text) { PyErr_Clear(); return -1; }
+    PyObject *result = PyObject_CallOneArg(e->match, text);
+    Py_DECREF(text);
+    if (!result) { PyErr_Clear(); return -1; }
+    int truth = PyObject_IsTrue(result);
+    Py_DECREF(result);
+    if (truth < 0) { PyErr_Clear(); return -1; }
+    return truth;
+}
+
 /* One check: its first rule matching, as the Python index finds it; A_PYTHON when a rule
  * the index cannot prove (a glob, another condition) could come first. */
 static int decide_check(const Check *c, const char *path, size_t len, int *err) {
@@ -415,6 +486,11 @@ static int decide_check(const Check *c, const char *path, size_t len, int *err) 
             hit = under(e, path, len);
         if (!hit) continue;
         if (e->kind == K_MAYBE) return A_PYTHON;
+        if (e->kind == K_GLOB) {
+            int matched = glob_matches(e, path, len);
+            if (matched < 0) return A_PYTHON;
+            if (!matched) continue;
+        }
         *err = e->err;
         return e->action;
     }
@@ -505,6 +581,17 @@ static int hold_empty(const Arm *a, const Shape *s) {
     return 1;
 }
 
+/* Refuse the call at entry with err (enforce.refuse): 1, or -1 on an error. */
+static int refuse(pid_t tid, int err) {
+    if (poke(tid, R_ORIG_RAX * 8, -1) < 0 || poke(tid, R_RAX * 8, -(long)err) < 0) {
+        if (errno == ESRCH) return 1;  /* killed meanwhile: its exit is reported */
+        return -1;
+    }
+    if (syscall(SYS_ptrace, PT_CONT, tid, 0, 0) < 0 && errno != ESRCH) return -1;
+    refused_total++;
+    return 1;
+}
+
 /* 1: handled (the task runs again), 0: hand it to Python (*why says how), -1: an error */
 static int decide(const Arm *a, int *why) {
     PlanObject *plan = a->plan;
@@ -515,7 +602,13 @@ static int decide(const Arm *a, int *why) {
     *why = WHY_PYTHON;
     if (syscall(SYS_ptrace, PT_GET_SYSCALL_INFO, tid, sizeof info, &info) < 0) return 0;
     if (info.op != SYSCALL_INFO_SECCOMP || info.arch != AUDIT_ARCH_X86_64) return 0;
-    if (info.nr >= MAX_NR || !plan->shapes[info.nr]) return 0;
+    if (info.nr >= MAX_NR) return 0;
+    if (plan->whole[info.nr] == W_PERMIT) goto cont;
+    if (plan->whole[info.nr] == W_NEVER) {
+        if (!may_refuse) return 0;
+        return refuse(tid, plan->whole_err[info.nr]);
+    }
+    if (!plan->shapes[info.nr]) return 0;
     Shape *s = plan->shapes[info.nr];
     if (a->slot && s->freeze) return 0;  /* the others must be stopped: Python's */
     /* (every key argument is a flags int: the kernel ignores the register's high half) */
@@ -609,13 +702,7 @@ decide:
         /* (a refusal of a missing path answers ENOENT or not, by the rule and the call:
          * Table.refusal_errno's) */
         if (action != A_NEVER || !may_refuse || missing) return 0;
-        if (poke(tid, R_ORIG_RAX * 8, -1) < 0 || poke(tid, R_RAX * 8, -(long)err) < 0) {
-            if (errno == ESRCH) return 1;  /* killed meanwhile: its exit is reported */
-            return -1;
-        }
-        if (syscall(SYS_ptrace, PT_CONT, tid, 0, 0) < 0 && errno != ESRCH) return -1;
-        refused_total++;
-        return 1;
+        return refuse(tid, err);
     }
 permit:
     if (a->slot) {
@@ -627,23 +714,100 @@ permit:
         if (held == 0) return 0;
         if (held < 0) return errno == ESRCH ? 1 : -1;
     }
+cont:
     if (syscall(SYS_ptrace, PT_CONT, tid, 0, 0) < 0 && errno != ESRCH) return -1;
     permitted_total++;
     return 1;
 }
 
+/* A signal-delivery-stop (not a ptrace event, not a syscall stop, not SIGTRAP, which a
+ * tracer's own trap may be), of a signal that does not stop the task (a stop signal's
+ * group-stop is Python's: PTRACE_LISTEN). */
+static int is_signal_stop(int status) {
+    if (!WIFSTOPPED(status) || (status >> 16) != 0) return 0;
+    int sig = WSTOPSIG(status);
+    return sig != SIGTRAP && sig != (SIGTRAP | 0x80) && sig != SIGSTOP && sig != SIGTSTP &&
+           sig != SIGTTIN && sig != SIGTTOU;
+}
+
+/* At an armed task's signal-delivery-stop: the signal delivered as it came (PTRACE_CONT with
+ * it), as Tracer._on_signal does -- unless the task stopped on its way out of a call that
+ * failed with EINTR, which Python may restart (Tracer._eintr_call): then 0, Python's.  1:
+ * passed on, -1: an error. */
+static int pass_signal(pid_t tid, int sig) {
+    uint64_t regs[R_WORDS];
+    if (syscall(SYS_ptrace, PT_GETREGS, tid, 0, regs) < 0) return errno == ESRCH ? 1 : -1;
+    if (regs[R_RAX] == (uint64_t)(int64_t)-EINTR) return 0;
+    if (syscall(SYS_ptrace, PT_CONT, tid, 0, (long)sig) < 0 && errno != ESRCH) return -1;
+    signals_total++;
+    return 1;
+}
+
+/* At an armed task's fork or vfork event: a child made by the fork or vfork call itself
+ * (whose flags the kernel fixes: no descriptor table or fs context shared, vfork's memory;
+ * a clone's or clone3's are Python's), noted for Python, and the parent let go.  A parent
+ * that was alone is served by Python from now on (its calls must be held now).  1: noted,
+ * 0: Python's, -1: an error. */
+static int birth(Arm *a) {
+    uint64_t regs[R_WORDS];
+    unsigned long child = 0;
+    if (nbirths == MAX_BIRTHS) return 0;
+    if (syscall(SYS_ptrace, PT_GETREGS, a->tid, 0, regs) < 0) return errno == ESRCH ? 0 : -1;
+    if (regs[R_ORIG_RAX] != NR_FORK && regs[R_ORIG_RAX] != NR_VFORK) return 0;
+    if (syscall(SYS_ptrace, PT_GETEVENTMSG, a->tid, 0, &child) < 0)
+        return errno == ESRCH ? 0 : -1;
+    if (child == 0) return 0;
+    births[nbirths++] = (Birth){a->tid, (pid_t)child, (int)regs[R_ORIG_RAX], 0};
+    if (a->alone) a->off = 1;
+    if (syscall(SYS_ptrace, PT_CONT, a->tid, 0, 0) < 0 && errno != ESRCH) return -1;
+    return 1;
+}
+
+/* The first stop (PTRACE_EVENT_STOP, SIGTRAP) of a child birth() noted: let go, as
+ * Tracer._on_stop_event does.  1: done, 0: not such a child (Python's), -1: an error. */
+static int first_stop(pid_t pid) {
+    for (int i = 0; i < nbirths; i++) {
+        if (births[i].child != pid || births[i].started) continue;
+        if (syscall(SYS_ptrace, PT_CONT, pid, 0, 0) < 0 && errno != ESRCH) return -1;
+        births[i].started = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* births() -> [(parent, child, call number, started)]: the children noted since the last
+ * call (Tracer._fast_births). */
+static PyObject *cloop_births(PyObject *module, PyObject *unused) {
+    PyObject *out = PyList_New(nbirths);
+    if (!out) return NULL;
+    for (int i = 0; i < nbirths; i++) {
+        PyObject *item = Py_BuildValue("iiii", births[i].parent, births[i].child, births[i].nr,
+                                       births[i].started);
+        if (!item) { Py_DECREF(out); return NULL; }
+        PyList_SET_ITEM(out, i, item);
+    }
+    nbirths = 0;
+    return out;
+}
+
 /* run(arms) -> (pid, status, why): serve the armed tasks' stops until one must go to
  * Python; that stop's wait status is returned (it has been reaped).  arms: a list of (tid,
- * plan, may_refuse, mem_fd, slot, keep_start, shared) -- shared: ((start, end), ...) of the
- * pages something else may write, for a task whose calls are not held (slot 0): a path read
- * there is handed to Python, which holds it (Tracer._must_hold).  The caller keeps the plans
- * alive. */
+ * plan, may_refuse, mem_fd, slot, keep_start, shared, alone) -- shared: ((start, end), ...)
+ * of the pages something else may write, for a task whose calls are not held (slot 0): a path
+ * read there is handed to Python, which holds it (Tracer._must_hold); alone: its calls go
+ * unheld because it is the only task.  Besides calls, it serves the armed tasks' signals
+ * (pass_signal) and their forks and vforks (birth, first_stop), which births() then tells.
+ * The caller keeps the plans alive. */
 static PyObject *cloop_run(PyObject *module, PyObject *args) {
     PyObject *list;
     if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &list)) return NULL;
     Py_ssize_t count = PyList_GET_SIZE(list);
     if (count > MAX_ARMS) {
         PyErr_SetString(PyExc_ValueError, "too many armed tasks");
+        return NULL;
+    }
+    if (nbirths) {
+        PyErr_SetString(PyExc_ValueError, "the births were not taken");
         return NULL;
     }
     int ranges = 0;
@@ -653,10 +817,11 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
         PyObject *plan, *shared;
         int tid;
         unsigned long long slot;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "iO!piKpO!", &tid, &PlanType, &plan,
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "iO!piKpO!p", &tid, &PlanType, &plan,
                               &a->may_refuse, &a->mem_fd, &slot, &a->keep_start,
-                              &PyTuple_Type, &shared))
+                              &PyTuple_Type, &shared, &a->alone))
             return NULL;
+        a->off = 0;
         a->tid = tid;
         a->plan = (PlanObject *)plan;
         a->slot = slot;
@@ -687,11 +852,31 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
             }
             return PyErr_SetFromErrno(PyExc_OSError);
         }
-        const Arm *a = NULL;
-        if (status == SECCOMP_STOP)
+        if (WIFSTOPPED(status) && status >> 8 == (SIGTRAP | EVENT_STOP << 8)) {
+            int born = first_stop(pid);
+            if (born < 0) return PyErr_SetFromErrno(PyExc_OSError);
+            if (born) continue;
+            return Py_BuildValue("iii", pid, status, WHY_OTHER);
+        }
+        Arm *a = NULL;
+        int event = status >> 16;
+        if (status == SECCOMP_STOP || is_signal_stop(status) ||
+            (WIFSTOPPED(status) && (event == EVENT_FORK || event == EVENT_VFORK)))
             for (int i = 0; i < narms; i++)
-                if (arms[i].tid == pid) { a = &arms[i]; break; }
+                if (arms[i].tid == pid && !arms[i].off) { a = &arms[i]; break; }
         if (!a) return Py_BuildValue("iii", pid, status, WHY_OTHER);
+        if (event == EVENT_FORK || event == EVENT_VFORK) {
+            int made = birth(a);
+            if (made < 0) return PyErr_SetFromErrno(PyExc_OSError);
+            if (!made) return Py_BuildValue("iii", pid, status, WHY_OTHER);
+            continue;
+        }
+        if (status != SECCOMP_STOP) {
+            int passed = pass_signal(pid, WSTOPSIG(status));
+            if (passed < 0) return PyErr_SetFromErrno(PyExc_OSError);
+            if (!passed) return Py_BuildValue("iii", pid, status, WHY_OTHER);
+            continue;
+        }
         int why = WHY_PYTHON;
         int done = decide(a, &why);
         if (done < 0) return PyErr_SetFromErrno(PyExc_OSError);
@@ -700,12 +885,13 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
 }
 
 static PyObject *cloop_counts(PyObject *module, PyObject *unused) {
-    return Py_BuildValue("KK", permitted_total, refused_total);
+    return Py_BuildValue("KKK", permitted_total, refused_total, signals_total);
 }
 
 static PyMethodDef cloop_methods[] = {
     {"run", cloop_run, METH_VARARGS, "Serve an armed task's stops; the first one for Python."},
-    {"counts", cloop_counts, METH_NOARGS, "(permitted, refused) by the native loop so far."},
+    {"births", cloop_births, METH_NOARGS, "The children noted since the last call."},
+    {"counts", cloop_counts, METH_NOARGS, "(permitted, refused, signals passed on) by the native loop so far."},
     {NULL, NULL, 0, NULL},
 };
 

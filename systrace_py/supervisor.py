@@ -56,10 +56,14 @@ from systrace_py.policy.model import (
     Rule,
     SockAddr,
     Table,
+    checks_of,
 )
 from systrace_py.policy.store import PolicyStore
 from systrace_py.report import say
 from systrace_py.syscalls import BY_NAME, DEVICE_CALLS, makes_unseen
+
+#: what a lookup does to what it passes through: reads a symlink, looks at a directory
+_TRAVERSAL_CALLS = ("readlink", "stat")
 
 #: How long a ``burst`` answer covers the asking process's other calls on the same path (the
 #: stat, access, open... one action makes): seconds after the answer.
@@ -617,7 +621,12 @@ class Supervisor:
         entries exist, what they are and where links point: a rule that refuses (or asks
         about) a stat of such a directory, or a readlink of such a link, refuses the call.
         A rule, not the default: walking through a directory is no use of it.  ``failed``:
-        for the lookups that failed (their errno would tell the same)."""
+        for the lookups that failed (their errno would tell the same).  A table no rule of
+        which refuses a stat or a readlink by path refuses no traversal: nothing is walked
+        (a walk is an lstat per component; /bin is a symlink on a merged-/usr system)."""
+        if not any(table.may_refuse(as_call, cls, part) for as_call in _TRAVERSAL_CALLS
+                   for cls, part in checks_of(as_call, "path", None, None)):
+            return None
         for p in [None] if failed else call.examined_paths():
             for name, kind in call.passed_through(p):
                 as_call = "readlink" if kind == "link" else "stat"

@@ -155,7 +155,8 @@ def learn_command(opts: argparse.Namespace) -> int:
             directory = ["-d", opts.policy_dir] if opts.policy_dir else []
             say(f"run it with: systrace {shlex.join([*directory, *opts.command])}")
     if opts.stats:
-        stats(outcome.tracer.stops, outcome.tracer.fast_stops, f"{learner.calls_seen} calls seen")
+        stats(outcome.tracer.stops, outcome.tracer.fast_stops, f"{learner.calls_seen} calls seen",
+              outcome.tracer.stop_kinds)
     return code
 
 

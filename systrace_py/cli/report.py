@@ -59,15 +59,17 @@ def calls(n: int) -> str:
     return f"{n} call{'s' if n != 1 else ''}"
 
 
-def stats(stops: int, native: int, counts: str) -> None:
-    """``--stats``: the stops (and how many the native stop loop decided), what the monitor
+def stats(stops: int, native: int, counts: str, kinds: dict[str, int] | None = None) -> None:
+    """``--stats``: the stops (and how many the native stop loop served), what the monitor
     counted, the tracer's CPU time and its own peak resident set (ru_maxrss of RUSAGE_SELF,
-    KiB: not its tracees')."""
+    KiB: not its tracees'); then the stops by kind (Tracer.stop_kinds)."""
     times = os.times()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     cpu = times.user + times.system
     say(f"{stops} stops ({native} decided natively), {counts}, tracer CPU {cpu:.3f}s, "
         f"tracer RSS {peak / 1024:.1f} MiB")
+    if kinds:
+        say("stops by kind: " + ", ".join(f"{kind} {n}" for kind, n in kinds.items() if n))
 
 
 def write_summary(stream: IO[str], report: LearnReport, destination: Path | None,

@@ -87,7 +87,8 @@ def enforce_command(opts: argparse.Namespace) -> int:
         outcome = trace(spec, supervisor, audit, quiet=opts.quiet)
         if opts.stats:
             stats(outcome.tracer.stops, outcome.tracer.fast_stops,
-                  f"{supervisor.decisions} decisions, {supervisor.refusals} refusals")
+                  f"{supervisor.decisions} decisions, {supervisor.refusals} refusals",
+                  outcome.tracer.stop_kinds)
         if outcome.completed and not supervisor.aborted and not opts.quiet:
             _print_refusals(supervisor, opts)  # (a failed run said its one line)
         return outcome.code

@@ -3,11 +3,15 @@
 On a busy machine Python glue, not the kernel, is most of a stop's cost (docs/performance.md).
 The optional extension serves the common case without returning to Python: the seccomp stops
 of the armed tasks making a plain path call (stat, open, access, readlink...) that their table
-decides by literal paths and ``dir/**`` trees, on a path the kernel proves symlink-free.  It
-permits (PTRACE_CONT; in a tree of more than one task, the call held to what was checked, as
-enforce.Holder holds it) or refuses with the rule's errno; every other stop -- an unarmed
-task's, an event, a call it is not sure of -- comes back to Python with its wait status, and
-is treated as it always was.
+decides by literal paths, ``dir/**`` trees and globs (a glob by asking the rule's own pattern,
+from C), on a path the kernel proves symlink-free, or a call with no argument their table
+decides by name.  It permits (PTRACE_CONT; in a tree of more than one task, the call held to
+what was checked, as enforce.Holder holds it) or refuses with the rule's errno.  It also
+serves what the tracer only passes on for an armed task: a signal's delivery (not after a
+call's own EINTR, which Python may restart), a fork or vfork event and the child's first stop
+(the children are told to Python, Tracer._fast_births, before it treats any stop).  Every
+other stop -- an unarmed task's, another event, a call it is not sure of -- comes back to
+Python with its wait status, and is treated as it always was.
 
 What the extension cannot see, the tracer checks before it arms a task
 (``Tracer._fast_arms``): nothing is pending for it, it sees the tracer's tree, the resolver
@@ -34,12 +38,12 @@ from systrace_py.engine.decode import (
     PATH_ARGS,
     SELECTOR_ARG,
 )
-from systrace_py.engine.seccomp import GUARDED_CALLS, SHARES, STOP_GUARDED
+from systrace_py.engine.seccomp import GUARDED_CALLS, KEYS, SHARES, STOP_GUARDED
 from systrace_py.kernel import O_CREAT, O_TMPFILE_BIT
 from systrace_py.policy import aliases
-from systrace_py.policy.index import flat_check
+from systrace_py.policy.index import FLAT_GLOB, flat_check
 from systrace_py.policy.model import Action, CallFacts, Rule, Table, checks_of
-from systrace_py.syscalls import NAMES, NUMBERS
+from systrace_py.syscalls import NAMES, NUMBERS, TABLE, Treat, treated
 
 #: The calls the native loop may decide: path calls whose decision is the path's alone (no
 #: guard, no second path, no new name, no change of view, nothing read but the path) --
@@ -89,6 +93,20 @@ def _shape(name: str) -> tuple[int, int, int, bool, bool] | None:
 SHAPES: dict[int, tuple[int, int, int, bool, bool]] = {
     NUMBERS[name]: shape for name in CANDIDATES if (shape := _shape(name)) is not None}
 
+#: Calls the native loop may decide by their name alone: those the syscall table gives no
+#: argument to look at (fork, vfork, getpid...) and that the engine has nothing to check or
+#: note at (no guard, no shared memory, no change of view, not an exec, not a call whose
+#: refusal kills).  At their stop Python does nothing but ask the table (Supervisor._decide:
+#: the facts of a name only) and resume or refuse.  They
+#: stop when the tables of a run disagree on them (one prefilter for every table): a
+#: shell's vfork under a learned policy whose program tables do not name "process".
+WHOLE_CALLS: dict[int, str] = {
+    number: call.name for number, call in TABLE.items()
+    if not call.args and call.name not in (GUARDED_CALLS | STOP_GUARDED | aliases.VIEW_CALLS
+                                           | aliases.EXEC_CALLS | enforce.FREEZE_CALLS
+                                           | treated(Treat.KILL))
+    and call.name not in SHARES and call.name not in KEYS}
+
 
 def _action(rule: Rule) -> tuple[int, int]:
     """A rule's answer for the loop: permit, refuse with its errno, or Python's (an ask, a
@@ -100,10 +118,17 @@ def _action(rule: Rule) -> tuple[int, int]:
     return _PERMIT, 0
 
 
-Entries = list[tuple[int, int, int, bytes]]
+#: (kind, action, errno, prefix), and for a FLAT_GLOB entry the rule's pattern's matches
+Entries = list[tuple[Any, ...]]
 #: an armed task: (tid, its table, may refuse, /proc/PID/mem descriptor, scratch slot
-#: address (0: nothing held), keep its start, the shared ranges (unheld calls only))
-Arm = tuple[int, Table, bool, int, int, bool, tuple[tuple[int, int], ...]]
+#: address (0: nothing held), keep its start, the shared ranges (unheld calls only), alone
+#: (its calls unheld because it is the only task: once it made a child, its stops are
+#: Python's))
+Arm = tuple[int, Table, bool, int, int, bool, tuple[tuple[int, int], ...], bool]
+#: a child the native loop saw made: (parent tid, child tid, the call's number (fork or
+#: vfork), whether its first stop came and it was let go)
+Birth = tuple[int, int, int, bool]
+NR_FORK, NR_VFORK = NUMBERS["fork"], NUMBERS["vfork"]  # (_cloop.c's NR_FORK, NR_VFORK)
 
 
 def walks_freely(table: Table) -> bool:
@@ -114,6 +139,25 @@ def walks_freely(table: Table) -> bool:
     return not any(rule.refuses and rule.path is not None
                    and (rule.may_cover("newfstatat") or rule.may_cover("readlink"))
                    for rule in table.rules)
+
+
+def by_name(table: Table, name: str) -> tuple[int, int] | None:
+    """(action, errno) when the table decides every call of ``name`` alike -- every rule that
+    may cover it is a plain permit or refusal with no condition -- as its first match (or its
+    default) decides it: permitted, or refused with that errno.  None: Python decides (a
+    condition, an ask, a redirect, an inject rule)."""
+    for rule in table.rules:
+        if rule.may_cover(name) and (
+                rule.path is not None or rule.net is not None or rule.argv is not None
+                or rule.redirect is not None
+                or rule.action not in (Action.PERMIT, Action.NEVER)):
+            return None
+    decision = table.decide(CallFacts(name))
+    if decision.action is Action.PERMIT:
+        return _PERMIT, 0
+    if decision.action is Action.NEVER:
+        return _NEVER, decision.errno
+    return None
 
 
 def empty_path(table: Table, name: str, means_fd: bool) -> int:
@@ -130,14 +174,7 @@ def empty_path(table: Table, name: str, means_fd: bool) -> int:
     stand_in = ON_DESCRIPTOR_AS.get(name)
     if stand_in is None:
         return EMPTY_PATH
-    for rule in table.rules:
-        if rule.may_cover(stand_in) and (
-                rule.path is not None or rule.net is not None or rule.argv is not None
-                or rule.redirect is not None
-                or rule.action not in (Action.PERMIT, Action.NEVER)):
-            return EMPTY_NONE
-    return EMPTY_PERMIT if table.decide(CallFacts(stand_in)).action is Action.PERMIT \
-        else EMPTY_NONE
+    return EMPTY_PERMIT if by_name(table, stand_in) == (_PERMIT, 0) else EMPTY_NONE
 
 
 def variant(table: Table, name: str, args: tuple[int, ...]
@@ -146,8 +183,9 @@ def variant(table: Table, name: str, args: tuple[int, ...]
     (:func:`walks_freely`), an open's flags as held, checks) of a call
     with these registers under ``table``.  Each check of its path (model.checks_of, in
     order) is (entries, action, errno): its entries (policy/index.flat_check) as (kind,
-    action, errno, prefix), then the answer when none matches (its unconditional rule, or the
-    table's default).  checks None: Python decides such calls always."""
+    action, errno, prefix) -- a glob's with its pattern's ``matches``, which the loop calls
+    for a path under the prefix --, then the answer when none matches (its unconditional rule,
+    or the table's default).  checks None: Python decides such calls always."""
     spec = PATH_ARGS[name][0]
     open_flags = None
     if name in OPEN_FLAGS_ARG:
@@ -163,7 +201,11 @@ def variant(table: Table, name: str, args: tuple[int, ...]
         entries: Entries = []
         for kind, rule, prefix in flat:
             action, err = _action(rule) if rule is not None else (_PYTHON, 0)
-            entries.append((kind, action, err, prefix.encode("utf-8", "surrogateescape")))
+            entry: tuple[Any, ...] = (kind, action, err, prefix.encode("utf-8",
+                                                                       "surrogateescape"))
+            if kind == FLAT_GLOB and rule is not None and rule.path is not None:
+                entry += (rule.path.matches,)  # (asked by the loop: Python's own matching)
+            entries.append(entry)
         if unconditional is not None:
             action, err = _action(unconditional)
         else:
@@ -193,6 +235,10 @@ class FastLoop:
         plan = self._module.Plan()
         for nr, shape in SHAPES.items():
             plan.add_call(nr, *shape)
+        for nr, name in WHOLE_CALLS.items():
+            decided = by_name(table, name)
+            if decided is not None:
+                plan.add_whole(nr, *decided)
         self._plans[id(table)] = (table, index, plan)
         return plan
 
@@ -223,11 +269,17 @@ class FastLoop:
         plan.add_variant(nr, args[shape[2]] if shape[2] >= 0 else 0, follow, empty_fd, walks,
                          how_flags, checks)
 
-    def decided(self) -> tuple[int, int]:
-        """(permitted, refused) natively since the last call."""
-        permitted, refused = self._module.counts()
-        delta = (permitted - self._last[0], refused - self._last[1])
-        self._last = (permitted, refused)
+    def births(self) -> list[Birth]:
+        """The children made by a fork or vfork of an armed task since the last call."""
+        return [(parent, child, nr, bool(started))
+                for parent, child, nr, started in self._module.births()]
+
+    def decided(self) -> tuple[int, int, int]:
+        """(permitted, refused, signals passed on) natively since the last call."""
+        counts = self._module.counts()
+        delta = (counts[0] - self._last[0], counts[1] - self._last[1],
+                 counts[2] - self._last[2])
+        self._last = counts
         return delta
 
 
@@ -242,4 +294,5 @@ def load() -> FastLoop | None:
     return FastLoop(_cloop)
 
 
-__all__ = ["CANDIDATES", "SHAPES", "Arm", "FastLoop", "load", "variant"]
+__all__ = ["CANDIDATES", "SHAPES", "WHOLE_CALLS", "Arm", "Birth", "FastLoop", "by_name", "load",
+           "variant"]

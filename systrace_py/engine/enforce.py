@@ -412,6 +412,9 @@ class Holder:
 
 
 SYSCALL_INSTRUCTION = b"\x0f\x05"
+#: mov eax, <mmap>; syscall; int3 -- the scratch mmap run at an exec event, to a trap
+#: (Tracer._premap_scratch)
+MMAP_TRAP_CODE = b"\xb8" + NUMBERS["mmap"].to_bytes(4, "little") + SYSCALL_INSTRUCTION + b"\xcc"
 
 
 def _mmap_registers(regs: ctypes.Structure) -> None:
@@ -435,10 +438,11 @@ def inject_mmap(tid: int) -> ctypes.Structure:
 
 
 def set_mmap_registers(tid: int, saved: ctypes.Structure) -> None:
-    """Registers for a task about to execute a ``syscall`` instruction that will be the
-    scratch mmap (see Tracer._premap_scratch)."""
+    """The scratch mmap's arguments in the registers of a task at its exec event, about to
+    run MMAP_TRAP_CODE (see Tracer._premap_scratch); the call it is in stays execve."""
     regs = type(saved).from_buffer_copy(saved)
     _mmap_registers(regs)
+    regs.orig_rax = saved.orig_rax
     pt.setregs(tid, regs)
 
 

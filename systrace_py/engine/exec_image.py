@@ -204,10 +204,12 @@ Admit = Callable[[str], bool]
 
 
 def script_chain(path: str, reach: Reach, opened: str = "",
-                 admit: Admit | None = None) -> list[tuple[str, str]]:
+                 admit: Admit | None = None) -> tuple[list[tuple[str, str]], bool]:
     """The #! interpreters the kernel runs for ``path`` (opened at ``opened`` when it is
     not there in the tracer's view), in order, as (name, where the tracer opens it): empty
-    for a binary.  An interpreter ``admit`` refuses ends the chain unread."""
+    for a binary; and whether every one was admitted.  An interpreter ``admit`` refuses ends
+    the chain unread.  Each is put to ``admit`` once (it matches the name against the
+    policy's rules)."""
     found: list[tuple[str, str]] = []
     current = opened or path
     for _ in range(MAX_SCRIPT_DEPTH + 1):
@@ -219,9 +221,9 @@ def script_chain(path: str, reach: Reach, opened: str = "",
             break  # the kernel's lookup fails too: the exec fails
         found.append(where)
         if admit is not None and not admit(where[0]):
-            return found  # refused: what it holds is not the tracer's to read
+            return found, False  # refused: what it holds is not the tracer's to read
         current = where[1]
-    return found
+    return found, True
 
 
 def exec_image(path: str, reach: Reach, elf: bool = True, opened: str = "",
@@ -237,12 +239,10 @@ def exec_image(path: str, reach: Reach, elf: bool = True, opened: str = "",
     memory, which a root tracee may read (/proc/PID/mem): a permitted script whose #! line
     named a file a rule protects made the tracer read that file for it (docs/security.md,
     class 6, "what the tracer reads for a decision")."""
-    chain = script_chain(path, reach, opened, admit)
+    chain, admitted = script_chain(path, reach, opened, admit)
     found = [name for name, _ in chain]
     binary, where = chain[-1] if chain else (path, opened or path)
-    if chain and admit is not None and not admit(binary):
-        return ExecImage(tuple(found), binary, "" if where == binary else where)
-    if elf:
+    if elf and admitted:
         kind, interp = _header(where)
         interpreter = reach(interp) if kind == "elf" and interp is not None else None
         if interpreter is not None:

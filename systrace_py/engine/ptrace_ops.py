@@ -136,10 +136,6 @@ def syscall(pid: int, sig: int = 0) -> None:
     _fast(pt.PTRACE_SYSCALL, pid, 0, sig)
 
 
-def singlestep(pid: int, sig: int = 0) -> None:
-    ptrace(pt.PTRACE_SINGLESTEP, pid, 0, sig)
-
-
 def detach(pid: int, sig: int = 0) -> None:
     ptrace(pt.PTRACE_DETACH, pid, 0, sig)
 

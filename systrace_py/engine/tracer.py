@@ -125,6 +125,10 @@ def _no_core_limits() -> tuple[int, int]:
 _EINTR_RETURN = -errno.EINTR & 0xFFFFFFFFFFFFFFFF
 _SYSCALL_INSN_LEN = 2  # syscall (0f 05), as the kernel rewinds for -ERESTARTNOINTR
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
+#: what a ptrace event stop is, for Tracer.stop_kinds
+_STOP_KINDS = {pt.PTRACE_EVENT_SECCOMP: "call", pt.PTRACE_EVENT_FORK: "new task",
+               pt.PTRACE_EVENT_VFORK: "new task", pt.PTRACE_EVENT_CLONE: "new task",
+               pt.PTRACE_EVENT_EXEC: "exec"}
 #: the wait status of a PTRACE_EVENT_SECCOMP stop: stopped (0x7f), SIGTRAP, event 7
 _SECCOMP_STOP = 0x7F | (signal.SIGTRAP << 8) | (7 << 16)
 _NR_CLONE, _NR_CLONE3 = NUMBERS["clone"], NUMBERS["clone3"]
@@ -213,6 +217,13 @@ class Tracer:
         self.main_pid: int | None = None
         self.main_status: int | None = None
         self.stops = 0
+        #: the stops by kind (``--stats``): a call at its entry, a call's exit, a new task (a
+        #: fork, vfork or clone event), its first stop, an exec, a signal delivered, another
+        #: event stop (a group-stop, an interrupt), a task's end (reported by waitpid too);
+        #: and the stops of the scratch mmap run at an exec ("scratch map", _premap_scratch)
+        self.stop_kinds: dict[str, int] = dict.fromkeys(
+            ("call", "call exit", "new task", "first stop", "exec", "signal", "event", "exit",
+             "scratch map"), 0)
         #: Called once (with the number of processes left) when the command has exited and
         #: the processes it left behind keep the trace going for ORPHAN_NOTICE_AFTER seconds.
         self.on_orphans: Callable[[int], None] | None = None
@@ -222,7 +233,7 @@ class Tracer:
         self._timer_order = itertools.count()
         #: the native loop (engine/cloop.py), for a monitor that says which table decides
         self._fast = cloop.load() if hasattr(monitor, "fast_table") else None
-        self.fast_stops = 0  # stops the native loop decided
+        self.fast_stops = 0  # stops the native loop served (calls decided, signals passed on)
 
     # --- starting ---------------------------------------------------------------------------
     def spawn(self, spec: SpawnSpec) -> int:
@@ -547,7 +558,12 @@ class Tracer:
         task is alone, nothing held -- but a path read in a page something else may write
         (_must_hold), which the loop hands back; else (with holding on) the call held in the
         task's scratch slot, which must be mapped already, and no call that must freeze the
-        tree (the loop hands those back)."""
+        tree (the loop hands those back).
+
+        The loop also passes on an armed task's signals (a shell's SIGCHLD), as _on_signal
+        does when it has nothing to restart (the loop hands back a stop after EINTR): so an
+        armed task is one _resume would go on with PTRACE_CONT (nothing awaited at an exit:
+        no expect, freeze, after, exit_delay)."""
         if not self.filtered or self._stop is not None or self._deferred \
                 or self._thaw_pending or self._early or len(self.tasks) > cloop.MAX_ARMS:
             return None
@@ -563,7 +579,7 @@ class Tracer:
             # only a running task nothing is pending for: not parked, delayed, in group-stop;
             # not one whose call waited (it is held whatever the tree is: _must_hold)
             if (task.detached or task.state is not TaskState.RUNNING or task.waited
-                    or task.replay is not None
+                    or task.replay is not None or task.exit_delay
                     or task.expect is not Expect.NOTHING or task.after is not None
                     or task.vfork_child is not None or task.view is None
                     or not task.view.host):
@@ -604,19 +620,24 @@ class Tracer:
                 continue
             table, may_refuse = found
             arms.append((task.tid, table, may_refuse, memory, slot,
-                         task.fs.users == 1 and task.files.users == 1, shared))
+                         task.fs.users == 1 and task.files.users == 1, shared,
+                         solo and self.hold_arguments))
         return arms or None
 
     def _fast_wait(self, arms: list[cloop.Arm]) -> tuple[int, int]:
         assert self._fast is not None
         try:
-            return self._fast.wait(arms)
+            event = self._fast.wait(arms)
         finally:
-            permitted, refused = self._fast.decided()
+            permitted, refused, signals = self._fast.decided()
+            self.stops += permitted + refused + signals
+            self.fast_stops += permitted + refused + signals
+            self.stop_kinds["call"] += permitted + refused
+            self.stop_kinds["signal"] += signals
             if permitted or refused:
-                self.stops += permitted + refused
-                self.fast_stops += permitted + refused
                 self.monitor.fast_decided(permitted, refused)  # type: ignore[attr-defined]
+        self._fast_births()
+        return event
 
     def _orphans_notice(self) -> None:
         self._orphan_deadline = None
@@ -625,9 +646,11 @@ class Tracer:
 
     def _dispatch(self, pid: int, status: int) -> None:
         self.stops += 1
+        kinds = self.stop_kinds
         if status == _SECCOMP_STOP:  # by far the most common stop: straight to the decision
             task = self.tasks.get(pid)
             if task is not None:
+                kinds["call"] += 1
                 task.to(TaskEvent.REPORTED)
                 try:
                     self._on_seccomp(task)
@@ -636,6 +659,7 @@ class Tracer:
                         raise
                 return
         if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            kinds["exit"] += 1
             self._gone(pid, status)
             return
         if not os.WIFSTOPPED(status):
@@ -648,6 +672,9 @@ class Tracer:
         task.to(TaskEvent.REPORTED)
         sig = os.WSTOPSIG(status)
         event = status >> 16
+        kind = _STOP_KINDS.get(event, "event") if event else \
+            "call exit" if sig == _SYSCALL_TRAP else "signal"
+        kinds["first stop" if task.state is TaskState.ATTACHING else kind] += 1
         try:
             if event == pt.PTRACE_EVENT_SECCOMP:
                 self._on_seccomp(task)
@@ -1339,31 +1366,32 @@ class Tracer:
 
     def _premap_scratch(self, task: Task) -> None:
         """Map the scratch area in a freshly exec'd process whose former image needed it (it
-        will likely need it again), at its exec event: one single-step
-        over a ``syscall`` written at the entry point (then put back), instead of turning its
-        first held call into an mmap (which costs that call two more stops).  A signal that
-        arrives meanwhile is kept back and sent again (by this tracer) once the task is as it
-        was: it is then delivered the usual way.
+        will likely need it again), at its exec event, in one stop: ``mov eax, 9; syscall;
+        int3`` written at the entry point (then put back), the mmap's arguments in their
+        registers, and the task let go to the trap -- instead of turning its first held call
+        into an mmap (which costs that call two more stops).  A signal that arrives meanwhile
+        is kept back and sent again (by this tracer) once the task is as it was: it is then
+        delivered the usual way.
 
-        At the exec event the task is still inside execve, whose return value the kernel
-        writes into rax on the way out; so it first steps out of the call (no instruction is
-        executed: the step reports at the syscall exit), and only then are registers set."""
+        At the exec event the task is still inside execve: on the way out the kernel writes
+        execve's result (0) into rax and touches no other register, so the mmap's number is
+        set by the written code, and the registers put back are the event's with rax 0."""
         pending: list[int] = []
         try:
-            if not self._step(task, pending):
-                return
             saved = pt.getregs(task.tid)
             memory = task.process.memory
             try:
-                code = memory.read_exact(saved.rip, 2)
-                memory.write(saved.rip, enforce.SYSCALL_INSTRUCTION)
+                code = memory.read_exact(saved.rip, len(enforce.MMAP_TRAP_CODE))
+                memory.write(saved.rip, enforce.MMAP_TRAP_CODE)
             except TraceeMemoryError:
                 return  # the lazy way will do it
             try:
                 enforce.set_mmap_registers(task.tid, saved)
-                if self._step(task, pending) and pt.getregs(task.tid).rax == scratch.BASE:
+                regs = self._run_to_trap(task, saved.rip + len(enforce.MMAP_TRAP_CODE), pending)
+                if regs is not None and regs.rax == scratch.BASE:
                     task.process.space.scratch = True
             finally:
+                saved.rax = 0  # execve's result
                 with contextlib.suppress(TraceeMemoryError, pt.PtraceError):
                     memory.write(saved.rip, code)
                     pt.setregs(task.tid, saved)
@@ -1372,22 +1400,30 @@ class Tracer:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(task.tid, sig)
 
-    def _step(self, task: Task, pending: list[int]) -> bool:
-        """Single-step the task; signals that arrive meanwhile are kept in ``pending``.  False
-        when it did not stop after the step (it died: its status is handled later)."""
+    def _run_to_trap(self, task: Task, trap: int, pending: list[int]
+                     ) -> pt.user_regs_struct | None:
+        """Let the task run to the int3 before ``trap`` (the written code's end); signals that
+        arrive meanwhile are kept in ``pending``.  Its registers there, or None when it did
+        not get there (it died: its status is handled later)."""
+        sig = 0
         while True:
-            pt.singlestep(task.tid)
+            pt.cont(task.tid, sig)
             _, status = os.waitpid(task.tid, pt.WALL)
+            self.stop_kinds["scratch map"] += 1
             if not os.WIFSTOPPED(status):
                 self._deferred.append((task.tid, status))
-                return False
+                return None
             sig, event = os.WSTOPSIG(status), status >> 16
             if event == pt.PTRACE_EVENT_SECCOMP or sig == _SYSCALL_TRAP:
+                sig = 0
                 continue  # the injected call stopping on its way (a policy that traces mmap)
-            if sig == signal.SIGTRAP and event == 0:
-                return True
+            if event == 0 and sig == signal.SIGTRAP:
+                regs = pt.getregs(task.tid)
+                if regs.rip == trap:
+                    return regs
             if event == 0 and sig not in pending:
                 pending.append(sig)  # a signal came first: delivered when the task goes on
+            sig = 0
 
     def _map_scratch(self, task: Task, call: DecodedCall, reply: Reply) -> None:
         """Map the scratch area by running an mmap in place of the call, then restart it."""
@@ -1500,44 +1536,8 @@ class Tracer:
         memory, cwd and root, descriptor table -- is asked of the kernel (tracee.shared_with),
         whatever call made it and whatever flags it passed; whether it is a thread too."""
         child_tid = pt.geteventmsg(parent.tid)
-        shares_vm, shares_fs, shares_files = shared_with(parent.tid, child_tid)
-        fs = parent.fs if shares_fs else Shared()
-        files = parent.files if shares_files else Shared()
-        if fs is parent.fs:
-            fs.users += 1
-        if files is parent.files:
-            files.users += 1
-        if in_thread_group(parent.process.pid, child_tid):  # (a thread always shares memory)
-            process = parent.process
-            child = Task(child_tid, process, fs=fs, files=files, detached=parent.detached)
-            self._inherit_view(parent, child)
-            process.space.users += 1
-            process.tids.add(child_tid)
-            self.tasks[child_tid] = child
-            self.monitor.on_new_thread(parent, child)
-        else:
-            how = {pt.PTRACE_EVENT_FORK: "fork", pt.PTRACE_EVENT_VFORK: "vfork"}.get(event,
-                                                                                      "clone")
-            if event == pt.PTRACE_EVENT_VFORK:
-                parent.vfork_child = child_tid
-            parent_space = parent.process.space
-            if shares_vm:
-                space = parent_space
-                space.users += 1
-            else:  # a copy: the scratch mapping comes along, and so do shared pages
-                space = AddressSpace(scratch=parent_space.scratch,
-                                     written_anywhere=parent_space.written_anywhere,
-                                     shared_pages=parent_space.shared_pages,
-                                     shared_ranges=parent_space.shared_ranges,
-                                     keyed=parent_space.keyed)
-            process = Process(child_tid, parent.process.pid, parent.process.program, space,
-                              TraceeMemory(child_tid))
-            process.tids.add(child_tid)
-            self.processes[child_tid] = process
-            child = Task(child_tid, process, fs=fs, files=files, detached=parent.detached)
-            self._inherit_view(parent, child)
-            self.tasks[child_tid] = child
-            self.monitor.on_new_process(parent.process, process, how)
+        self._adopt(parent, child_tid, event, shared_with(parent.tid, child_tid),
+                    in_thread_group(parent.process.pid, child_tid), self._clone_flags(parent))
         if child_tid in self._early_exits:
             self._early_exits.discard(child_tid)
             self._forget_task(child_tid)
@@ -1545,13 +1545,81 @@ class Tracer:
             self._dispatch(child_tid, self._early.pop(child_tid))
         self._resume(parent)
 
+    def _adopt(self, parent: Task, child_tid: int, event: int,
+               shares: tuple[bool, bool, bool], thread: bool, flags: int,
+               started: bool = False) -> Task:
+        """The new task, told to the monitor: a thread of the parent's process, or a new
+        process (``event``: PTRACE_EVENT_FORK, _VFORK or _CLONE) sharing with its parent
+        what ``shares`` says (memory, fs context, descriptor table); ``flags``: its clone
+        flags, as far as the view goes (_inherit_view).  ``started``: its first stop was
+        seen and it runs (the native loop's births, _fast_births)."""
+        shares_vm, shares_fs, shares_files = shares
+        fs = parent.fs if shares_fs else Shared()
+        files = parent.files if shares_files else Shared()
+        if fs is parent.fs:
+            fs.users += 1
+        if files is parent.files:
+            files.users += 1
+        state = TaskState.RUNNING if started else TaskState.ATTACHING
+        if thread:  # (a thread always shares memory)
+            process = parent.process
+            child = Task(child_tid, process, fs=fs, files=files, detached=parent.detached,
+                         state=state)
+            self._inherit_view(parent, child, flags)
+            process.space.users += 1
+            process.tids.add(child_tid)
+            self.tasks[child_tid] = child
+            self.monitor.on_new_thread(parent, child)
+            return child
+        how = {pt.PTRACE_EVENT_FORK: "fork", pt.PTRACE_EVENT_VFORK: "vfork"}.get(event, "clone")
+        if event == pt.PTRACE_EVENT_VFORK:
+            parent.vfork_child = child_tid
+        parent_space = parent.process.space
+        if shares_vm:
+            space = parent_space
+            space.users += 1
+        else:  # a copy: the scratch mapping comes along, and so do shared pages
+            space = AddressSpace(scratch=parent_space.scratch,
+                                 written_anywhere=parent_space.written_anywhere,
+                                 shared_pages=parent_space.shared_pages,
+                                 shared_ranges=parent_space.shared_ranges,
+                                 keyed=parent_space.keyed)
+        process = Process(child_tid, parent.process.pid, parent.process.program, space,
+                          TraceeMemory(child_tid))
+        process.tids.add(child_tid)
+        self.processes[child_tid] = process
+        child = Task(child_tid, process, fs=fs, files=files, detached=parent.detached,
+                     state=state)
+        self._inherit_view(parent, child, flags)
+        self.tasks[child_tid] = child
+        self.monitor.on_new_process(parent.process, process, how)
+        return child
+
+    def _fast_births(self) -> None:
+        """The children the native loop saw made (cloop.FastLoop.births): a fork or vfork
+        of an armed task, the parent resumed, the child too when its first stop came -- made
+        known here, as _on_new_task would, before any other stop is handled.  A fork or
+        vfork call shares what the kernel makes it share (no descriptor table or fs context;
+        vfork's child the memory), so nothing is asked of the kernel."""
+        assert self._fast is not None
+        for parent_tid, child_tid, nr, started in self._fast.births():
+            parent = self.tasks[parent_tid]
+            vfork = nr == cloop.NR_VFORK
+            self.stops += 1 + started
+            self.fast_stops += 1 + started
+            self.stop_kinds["new task"] += 1
+            self.stop_kinds["first stop"] += started
+            self._adopt(parent, child_tid,
+                        pt.PTRACE_EVENT_VFORK if vfork else pt.PTRACE_EVENT_FORK,
+                        (vfork, False, False), False, 0, started)
+
     @staticmethod
-    def _inherit_view(parent: Task, child: Task) -> None:
-        """A child sees what its parent sees -- unless it got a mount namespace of its own,
-        which it reads at its first call (a copy of its parent's)."""
+    def _inherit_view(parent: Task, child: Task, flags: int) -> None:
+        """A child sees what its parent sees -- unless it got a mount namespace of its own
+        (``flags``: the call's, _clone_flags), which it reads at its first call (a copy of
+        its parent's)."""
         child.seen, child.joined = parent.seen, parent.joined
-        new_namespace = Tracer._clone_flags(parent) & CLONE_NEWNS
-        child.view = None if new_namespace else parent.view
+        child.view = None if flags & CLONE_NEWNS else parent.view
 
     @staticmethod
     def _clone_flags(parent: Task) -> int:

@@ -406,7 +406,7 @@ class TableIndex:
 
 
 #: what :func:`flat_check` says of a rule (engine/cloop.py hands these to native code)
-FLAT_EXACT, FLAT_TREE, FLAT_MAYBE = 0, 1, 2
+FLAT_EXACT, FLAT_TREE, FLAT_MAYBE, FLAT_GLOB = 0, 1, 2, 3
 
 
 def flat_check(check: CheckIndex) -> tuple[list[tuple[int, Rule | None, str]], Rule | None]:
@@ -415,10 +415,13 @@ def flat_check(check: CheckIndex) -> tuple[list[tuple[int, Rule | None, str]], R
 
     FLAT_EXACT: the rule matches the one path ``prefix``; FLAT_TREE: ``prefix`` and every path
     below it ("" is "/**"); both proven by the index alone (a literal path or a ``dir/**`` on a
-    rule with no other condition).  FLAT_MAYBE: the rule may match ``prefix`` or a path below
-    it, and only its own conditions can tell (a glob, an argv condition, a pattern of unknown
-    kind: "" then).  A rule's proven entries come before its FLAT_MAYBE ones.  The first entry
-    a path meets decides -- a FLAT_MAYBE one by handing the call to the full lookup.  For
+    rule with no other condition).  FLAT_GLOB: a glob of a rule with no other condition: the
+    rule matches a path under ``prefix`` when its pattern does (``rule.path.matches``, as
+    :meth:`PathIndex.verify` asks).  FLAT_MAYBE: the rule may match ``prefix`` or a path below
+    it, and only its own conditions can tell (an argv condition, a pattern of unknown kind:
+    "" then).  A rule's proven entries come before its FLAT_GLOB and FLAT_MAYBE ones.  The
+    first entry a path meets decides -- a FLAT_GLOB one if its pattern matches, a FLAT_MAYBE
+    one by handing the call to the full lookup.  For
     absolute paths without "//", "." or "..", the same first match as
     :meth:`CheckIndex.first_match`, by construction."""
     flat: list[tuple[int, Rule | None, str]] = []
@@ -440,6 +443,8 @@ def flat_check(check: CheckIndex) -> tuple[list[tuple[int, Rule | None, str]], R
                 proven.append((FLAT_EXACT, rule, prefix or "/"))
             elif plain and shape.kind == "tree":
                 proven.append((FLAT_TREE, rule, prefix))
+            elif plain and shape.kind == "glob":
+                maybe.append((FLAT_GLOB, rule, prefix))
             elif shape.kind in ("exact", "tree", "glob"):
                 maybe.append((FLAT_MAYBE, rule, prefix))
             else:

@@ -19,10 +19,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import run_systrace
+from conftest import results, run_systrace
 from systrace_py.engine import cloop
 from systrace_py.policy.glob import PathGlob
-from systrace_py.policy.index import FLAT_EXACT, FLAT_MAYBE, CheckIndex, flat_check
+from systrace_py.policy.index import FLAT_EXACT, FLAT_GLOB, FLAT_MAYBE, CheckIndex, flat_check
 from systrace_py.policy.model import Action, CallFacts, PathArg, Rule
 
 NATIVE = re.compile(r"(\d+) stops \((\d+) decided natively\)")
@@ -132,7 +132,7 @@ def test_native_decides_as_python(build, tmp_path: Path, scene: Path, shell: boo
     assert native["open-other"] == native["fstatat-dotdot"] == "EPERM"
     assert native["statx-other"] == "EPERM"
     assert native["open-trailing"] == "EPERM"    # sec/ is under sec/**
-    assert native["open-log"] == "EROFS"         # a glob: Python's
+    assert native["open-log"] == "EROFS"         # a glob: its pattern asked
     assert native["open-txt"] == "0"
     assert native["write-pub"] == native["create-pub"] == "ENOSPC"
     assert native["stat-missing"] == "ENOENT"
@@ -200,6 +200,9 @@ def _scan(flat: list[tuple[int, Rule | None, str]], path: str) -> tuple[str, Rul
             hit = path == prefix
         else:
             hit = prefix == "" or path == prefix or path.startswith(prefix + "/")
+        if kind == FLAT_GLOB and hit:
+            assert rule is not None and rule.path is not None
+            hit = rule.path.matches(path)  # (the loop asks the pattern)
         if hit:
             return ("python", None) if kind == FLAT_MAYBE else ("rule", rule)
     return "none", None
@@ -333,3 +336,182 @@ def test_variants_are_keyed_on_the_int_and_bounded() -> None:
     for low in range(1, 4 * _cloop.MAX_VARIANTS):
         plan.add_variant(nr, low << 24, follow, empty_fd, walks, how, checks)
     assert plan.variants(nr) == _cloop.MAX_VARIANTS
+
+
+def test_calls_decided_by_name(build, tmp_path: Path) -> None:
+    """A call with no argument to look at stops when the run's tables disagree on it (one
+    prefilter for all): a shell's vfork under a learned policy whose program tables do not
+    name "process".  The native loop answers it by the table (permit, or the rule's errno),
+    as Python does.  It serves the fork and vfork events too, and the children's first
+    stops; the children are then Python's, under their parent's table (one refuses them a
+    file), as ever."""
+    probe = build("engine/cloop_whole.c")
+    secret = tmp_path / "secret"
+    secret.write_text("s\n")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f"""
+default = "permit"
+
+[program."{probe}"]
+default = "permit"
+
+[[program."{probe}".rule]]
+calls = ["getpgrp"]
+action = "never"
+errno = "EACCES"
+
+[[program."{probe}".rule]]
+calls = ["fsread"]
+path = "{secret}"
+action = "never"
+errno = "EACCES"
+
+[program."/nonexistent/other"]
+default = "permit"
+
+[[program."/nonexistent/other".rule]]
+calls = ["getppid", "fork", "vfork"]
+action = "never"
+""")
+
+    def run(native: bool, rounds: int = ROUNDS) -> tuple[list[str], int, int]:
+        result = run_systrace(["--stats", "-p", str(policy), "--", str(probe), str(rounds),
+                               str(secret)],
+                              env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+        assert result.returncode == 0, result.stderr
+        found = NATIVE.search(result.stderr)
+        assert found is not None, result.stderr
+        return result.stdout.splitlines(), int(found.group(1)), int(found.group(2))
+
+    native, stops, decided = run(True)
+    python, python_stops, python_decided = run(False)
+    assert native == python
+    assert native == ["getpgrp EACCES", "getppid 0", "vfork 13", "fork 13"] * ROUNDS
+    assert stops == python_stops and python_decided == 0
+    if _native_wanted() and cloop.load() is not None:
+        # a round more: four calls, two fork events and two children's first stops, the
+        # two children's SIGCHLD; a child's open is Python's (it is not armed), as is its
+        # parent's next stop (its calls are held from the birth on: Python arms it again)
+        _, _, more = run(True, ROUNDS + 1)
+        assert more - decided == 10, (more, decided, stops)
+
+
+def test_by_name_only_for_plain_rules() -> None:
+    """A call is decided by its name natively only when every rule that may cover it is a
+    plain permit or refusal: an ask, a redirect or a condition leaves it to Python."""
+    from systrace_py.policy.model import Table
+
+    assert "vfork" in cloop.WHOLE_CALLS.values() and "setsid" in cloop.WHOLE_CALLS.values()
+    assert "execve" not in cloop.WHOLE_CALLS.values()  # (it has arguments)
+    permit = Table("t", rules=[Rule(("process",), Action.PERMIT)], default=Action.NEVER)
+    assert cloop.by_name(permit, "vfork") == (0, 0)
+    refuse = Table("t", rules=[Rule(("vfork",), Action.NEVER, errno=13)])
+    assert cloop.by_name(refuse, "vfork") == (1, 13)
+    assert cloop.by_name(Table("t", default=Action.NEVER), "getpid")[0] == 1
+    ask = Table("t", rules=[Rule(("vfork",), Action.ASK)])
+    assert cloop.by_name(ask, "vfork") is None
+    assert cloop.by_name(Table("t", default=Action.ASK), "vfork") is None
+
+
+def test_signals_passed_on_natively(build, tmp_path: Path) -> None:
+    """An armed task's signals are delivered as they came by the native loop too (a shell's
+    SIGCHLD at every command); a stop on the way out of a call that failed with EINTR is
+    Python's (it may restart the call): the program sees what it sees natively, either way."""
+    probe = build("engine/cloop_signals.c")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f"""
+default = "permit"
+
+[[rule]]
+calls = ["fswrite"]
+path = "{tmp_path}/nothing/**"
+action = "never"
+""")  # (its write open of /dev/null stops, Python's; then only its signals)
+
+    def run(native: bool) -> tuple[list[str], int, int]:
+        result = run_systrace(["--stats", "-p", str(policy), "--", str(probe), str(ROUNDS)],
+                              env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+        assert result.returncode == 0, result.stderr
+        found = NATIVE.search(result.stderr)
+        assert found is not None, result.stderr
+        return result.stdout.splitlines(), int(found.group(1)), int(found.group(2))
+
+    native, stops, served = run(True)
+    python, python_stops, python_served = run(False)
+    assert native == python == [f"usr1 {ROUNDS}", f"chld {ROUNDS}",
+                                "epoll_wait Interrupted system call", "alrm 1"]
+    assert stops == python_stops and python_served == 0
+    if _native_wanted() and cloop.load() is not None:
+        # SIGUSR1 and SIGCHLD each round; SIGALRM, which interrupted epoll_wait, Python's
+        assert served == 2 * ROUNDS, (served, stops)
+
+
+KINDS = re.compile(r"stops by kind: (.*)")
+
+
+def test_stops_by_kind(tmp_path: Path) -> None:
+    """--stats says what the stops were, the same whichever loop served them: a shell
+    running three commands makes three children (a new task and its first stop each), four
+    execs and four ends; every stop is of one kind (the scratch area's mapping at an exec is
+    counted apart: it is the tracer's own)."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f"""
+default = "permit"
+
+[[rule]]
+calls = ["fsread"]
+path = "{tmp_path}/nothing/**"
+action = "never"
+""")
+
+    def kinds(native: bool) -> tuple[dict[str, int], int]:
+        result = run_systrace(["--stats", "-p", str(policy), "--", "sh", "-c",
+                               "for i in 1 2 3; do /bin/true; done"],
+                              env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+        assert result.returncode == 0, result.stderr
+        found, stops = KINDS.search(result.stderr), NATIVE.search(result.stderr)
+        assert found is not None and stops is not None, result.stderr
+        counted = {kind: int(n) for kind, n in
+                   (part.rsplit(" ", 1) for part in found.group(1).split(", "))}
+        return counted, int(stops.group(1))
+
+    native, stops = kinds(True)
+    python, python_stops = kinds(False)
+    assert native == python and stops == python_stops
+    assert native["new task"] == native["first stop"] == 3
+    assert native["exec"] == native["exit"] == 4
+    assert sum(n for kind, n in native.items() if kind != "scratch map") == stops
+
+
+def test_globs_decided_natively(probe, tmp_path: Path) -> None:
+    """A glob rule (with no other condition) is decided by the native loop too: it asks the
+    rule's own pattern (PathGlob.matches, as the index does) for a path under the glob's
+    literal prefix -- learned policies are mostly globs ({dir}/*.so*)."""
+    (tmp_path / "x.log").write_text("x\n")
+    (tmp_path / "y.txt").write_text("y\n")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f"""
+default = "permit"
+
+[[rule]]
+calls = ["fsread"]
+path = "{tmp_path}/*.log"
+action = "never"
+errno = "EROFS"
+""")
+
+    def run(native: bool, rounds: int) -> tuple[dict[str, str], int, int]:
+        ops = [f"open:{tmp_path}/x.log", f"open:{tmp_path}/y.txt"] * rounds
+        result = run_systrace(["--stats", "-p", str(policy), "--", str(probe), *ops],
+                              env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+        found = NATIVE.search(result.stderr)
+        assert found is not None, result.stderr
+        return results(result.stdout), int(found.group(1)), int(found.group(2))
+
+    few, stops, native_few = run(True, 2)
+    python, python_stops, _ = run(False, 2)
+    assert few == python and stops == python_stops
+    assert few[f"open {tmp_path}/x.log"] == "EROFS" and few[f"open {tmp_path}/y.txt"] == "ok"
+    if _native_wanted() and cloop.load() is not None:
+        _, _, native_many = run(True, 4)
+        assert native_many - native_few == 4  # the four more opens: the pattern asked natively

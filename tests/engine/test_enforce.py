@@ -252,10 +252,10 @@ def test_a_childs_call_after_fork_and_after_exec(traced, tmp_path, probe):
 
 def test_a_program_execd_beside_other_tasks_starts_with_its_scratch_area(traced, tmp_path):
     """In a tree of several tasks, held arguments need the scratch area: in a program forked
-    from one that has held arguments, it is mapped at the exec event (one single-step), not by
-    turning the first held call into an mmap.  (sh's write is held because a sibling runs;
-    cat's read-only open does not stop under a rule on writes, so only the exec event can
-    have mapped it.)"""
+    from one that has held arguments, it is mapped at the exec event (one stop: the mmap run to
+    a trap), not by turning the first held call into an mmap.  (sh's write is held because a
+    sibling runs; cat's read-only open does not stop under a rule on writes, so only the exec
+    event can have mapped it.)"""
     from systrace_py.engine import scratch
 
     policy = f"""

@@ -159,3 +159,24 @@ def test_an_interpreter_not_admitted_is_named_but_never_read(tmp_path, monkeypat
 def test_the_variables_that_make_an_exec_run_code_the_caller_chose(name, runs):
     """Supervisor._loader_environment refuses an exec into another table with these."""
     assert runs_code(name) is runs
+
+
+def test_each_interpreter_is_admitted_once(tmp_path):
+    """``admit`` matches an interpreter's name against the policy (a rule scan per call): each
+    interpreter of the chain is put to it once -- the last #! one was asked twice, once for
+    the chain and once more before the ELF interpreter was read."""
+    middle = tmp_path / "middle"
+    middle.write_text(f"#!{TRUE}\n")
+    script = tmp_path / "script"
+    script.write_text(f"#!{middle}\n")
+    asked: list[str] = []
+
+    image = exec_image(str(script), resolver_in(tmp_path),
+                       admit=lambda name: asked.append(name) is None)
+    assert asked == [str(middle), os.path.realpath(TRUE)]
+    assert image.interpreters[:2] == (str(middle), os.path.realpath(TRUE))
+
+    asked.clear()
+    refused = exec_image(str(script), resolver_in(tmp_path),
+                         admit=lambda name: asked.append(name) is None and name != str(middle))
+    assert asked == [str(middle)] and refused.interpreters == (str(middle),)

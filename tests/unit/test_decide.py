@@ -491,3 +491,45 @@ def test_the_prefilter_stops_refusals_only_a_missing_path_can_change() -> None:
                        '[[rule]]\ncalls = ["chmod"]\naction = "never"\n').main])
     assert ruled.calls["unlink"] == Verdict("errno", errno.EPERM)
     assert ruled.calls["chmod"].kind == "trace"
+
+
+class _Walked:
+    """A call whose lookup passed through ``walked`` (Supervisor._traversal reads no more)."""
+
+    def __init__(self, walked: list[tuple[str, str]]) -> None:
+        self.walked = walked
+        self.walks = 0
+
+    def examined_paths(self) -> list[None]:
+        return [None]
+
+    def passed_through(self, _p: None) -> list[tuple[str, str]]:
+        self.walks += 1
+        return self.walked
+
+
+def test_traversal_walked_only_where_a_rule_refuses_it() -> None:
+    """What a lookup passes through is decided where a rule refuses a stat or a readlink by
+    path; under a table without one (a learned policy: permits and a default) nothing is
+    walked -- the walk, an lstat per component, was a third of a shell's exec decision."""
+    from systrace_py.supervisor import Supervisor
+
+    learned = load("""
+default = "never"
+[[rule]]
+calls = ["fsread", "exec"]
+path = "/usr/bin/**"
+action = "permit"
+""").main
+    call = _Walked([("/bin", "link")])
+    assert Supervisor._traversal(learned, call) is None  # type: ignore[arg-type]
+    assert call.walks == 0
+    guarded = load("""
+[[rule]]
+calls = ["readlink"]
+path = "/bin"
+action = "never"
+""").main
+    found = Supervisor._traversal(guarded, call)  # type: ignore[arg-type]
+    assert call.walks == 1 and found is not None and found.action is Action.NEVER
+    assert Supervisor._traversal(guarded, _Walked([("/usr", "dir")])) is None  # type: ignore[arg-type]
