@@ -78,13 +78,14 @@ from systrace_py.kernel import (
     AUDIT_ARCH_X86_64,
     CAP_SYS_RESOURCE,
     CLONE_NEWNS,
+    CLONE_NEWUSER,
     OPEN_TREE_CLONE,
     REFUSED_CONTROL,
 )
 from systrace_py.policy.aliases import ADDRESS_CALLS, EXEC_CALLS, OPEN_CALLS
 from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict, VerdictKind
 from systrace_py.report import say
-from systrace_py.syscalls import NAMES, NUMBERS, Guard, Treat, treated
+from systrace_py.syscalls import CHANGES_CREDENTIALS, NAMES, NUMBERS, Guard, Treat, treated
 from systrace_py.views import clone_refusal, mount_kind, namespace_refusal
 
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
@@ -551,6 +552,11 @@ class Tracer:
                     or task.vfork_child is not None or task.view is None
                     or not task.view.host):
                 continue
+            # a task whose search permission is not the tracer's: the native loop decides
+            # on the tracer's lookup, which may pass where the task's fails
+            # (PathResolver._search_as_task)
+            if not resolver.searches_as_tracer(task.tid):
+                continue
             space = task.space
             # a keyed address space: its reads obey protection keys (engine/pkeys.py), which
             # process_vm_readv ignores
@@ -682,6 +688,9 @@ class Tracer:
         process = task.process
         if name in NOTED:
             self._note_sharing(task.space, name, args)
+        resolver = self.decoder.resolver
+        if name in CHANGES_CREDENTIALS or task.tid in resolver.changing:
+            resolver.forget_credentials(task.tid, changing=name in CHANGES_CREDENTIALS)
         if task.replay is not None:
             # the call restarted after the scratch mmap: the same call, already decided; its
             # decision and what it examined apply again (the monitor is not asked twice) --
@@ -1522,13 +1531,15 @@ class Tracer:
             self._dispatch(child_tid, self._early.pop(child_tid))
         self._resume(parent)
 
-    @staticmethod
-    def _inherit_view(parent: Task, child: Task) -> None:
+    def _inherit_view(self, parent: Task, child: Task) -> None:
         """A child sees what its parent sees -- unless it got a mount namespace of its own,
-        which it reads at its first call (a copy of its parent's)."""
+        which it reads at its first call (a copy of its parent's).  It has its parent's
+        credentials too, unless it got a user namespace of its own."""
         child.seen, child.joined = parent.seen, parent.joined
-        new_namespace = Tracer._clone_flags(parent) & CLONE_NEWNS
-        child.view = None if new_namespace else parent.view
+        flags = Tracer._clone_flags(parent)
+        child.view = None if flags & CLONE_NEWNS else parent.view
+        if not flags & CLONE_NEWUSER:
+            self.decoder.resolver.inherit_credentials(parent.tid, child.tid)
 
     @staticmethod
     def _clone_flags(parent: Task) -> int:
@@ -1616,6 +1627,8 @@ class Tracer:
             self.tasks[task.tid] = moved
             task = moved
         self._release_vfork_parent(task.tid)
+        self.decoder.resolver.forget_credentials(former)  # (a set-id file, file capabilities)
+        self.decoder.resolver.forget_credentials(task.tid)
         if task.freezer:
             # the kernel has loaded the new image: nothing of the old one can race it any more
             task.freezer = False
@@ -1699,6 +1712,7 @@ class Tracer:
                 task.vfork_child = None
 
     def _forget_task(self, tid: int) -> None:
+        self.decoder.resolver.forget_credentials(tid)
         task = self.tasks.pop(tid, None)
         if task is not None:
             task.space.slots.release(tid)
