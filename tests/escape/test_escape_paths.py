@@ -6,10 +6,15 @@ under systrace it must not."""
 
 from __future__ import annotations
 
+import os
+import pwd
 import re
+import shutil
 
 import pytest
 from escape_lib import Scene, attack, controlled_and_blocked, never, outsider, policy, read_never
+
+from conftest import UNPRIVILEGED_USER
 
 
 def secret_rule(s: Scene) -> str:
@@ -225,3 +230,42 @@ def test_scoped_openat2_lookups_open_a_permitted_file(build, tmp_path):
     assert out.verdict == "BLOCKED", out
     assert out.detail.count("opened") == 7, out.detail
     assert not re.findall(r"([^;]*): (E[A-Z0-9]+)", out.detail), out
+
+
+# --- a directory the task may not search (issue 11: the task's credentials, not the tracer's) --
+
+def _probes(outcome) -> list[str]:
+    return [line for line in outcome.stdout.splitlines() if line.startswith("probe ")]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, a task that drops to nobody")
+@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
+@pytest.mark.parametrize("tasks", ["single", "threads"])
+def test_names_in_a_directory_the_task_may_not_search_stay_hidden(build, world_tmp, loop, tasks):
+    """A program run as root by a root tracer looks through a mode-0700 directory (the tracer
+    reads its credentials: root's), drops to nobody (setgroups, setgid, setuid) and probes
+    "DIR/present/..", "DIR/absent/..", "DIR/.", "DIR/..", a symlink in DIR pointing out...
+    Natively every probe is EACCES (the kernel checks search permission on DIR before it looks
+    up a name there).  Traced in a tree of several tasks the calls are handed to the kernel by
+    their canonical spelling, whose lookup does not look in DIR: they succeeded, and
+    "absent/.." answered ENOENT where "present/.." passed -- which names DIR holds.  Traced
+    now, each probe answers as natively.  The control: as root the same probes tell present
+    from absent (the oracle is real where DIR may be searched)."""
+    program = world_tmp / "path_search"
+    shutil.copy(build("escape/path_search.c"), program)
+    program.chmod(0o755)
+    secret = world_tmp / "locked"
+    (secret / "present").mkdir(parents=True)
+    (secret / "out").symlink_to("..")
+    secret.chmod(0o700)
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {})}
+    control = attack(program, secret, policy_text=None, scene=None, env=env)
+    assert control.verdict == "ESCAPED", control  # as root: present and absent told apart
+    drop = (secret, user.pw_uid, user.pw_gid)
+    native = attack(program, *drop, policy_text=None, scene=None, env=env)
+    assert native.verdict == "BLOCKED" and "EACCES" in native.detail, native
+    traced = attack(program, *drop, scene=None, env=env,
+                    policy_text=policy(never("fsread", path="/nonexistent-systrace/**")))
+    assert traced.verdict == "BLOCKED", traced
+    assert _probes(traced) == _probes(native) and len(_probes(native)) == 30, (native, traced)
