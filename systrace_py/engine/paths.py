@@ -258,7 +258,8 @@ def _unclean(path: str) -> bool:
 def _dotted(path: str) -> bool:
     """Whether a spelling has a "." or ".." component (its lookup looks in the directory
     before it, which the lexical form does not)."""
-    return "." in path and any(c in (".", "..") for c in path.split("/"))
+    return (path in (".", "..") or path.startswith(("./", "../")) or "/./" in path
+            or "/../" in path or path.endswith(("/.", "/..")))
 
 
 def _lexical(path: str) -> str:

@@ -460,3 +460,12 @@ def test_credentials_search_alike_only_when_may_search_reads_the_same(owned_dirs
     elif a[3] != b[3] or a[0] != b[0]:
         # an override, or another owner: some directory tells them apart
         assert [x.may_search(fd) for fd in owned_dirs] != [y.may_search(fd) for fd in owned_dirs]
+
+
+@given(st.lists(st.sampled_from([".", "..", "a", ".a", "a.", "..b", "...", ""]), max_size=6))
+def test_a_dotted_spelling_is_one_with_a_dot_component(parts):
+    """_dotted (string tests, on every resolve) is: some component is "." or ".."."""
+    from systrace_py.engine.paths import _dotted
+
+    for path in ("/".join(parts), "/" + "/".join(parts)):
+        assert _dotted(path) == any(c in (".", "..") for c in path.split("/")), path
