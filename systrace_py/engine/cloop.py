@@ -102,8 +102,10 @@ def _action(rule: Rule) -> tuple[int, int]:
 
 Entries = list[tuple[int, int, int, bytes]]
 #: an armed task: (tid, its table, may refuse, /proc/PID/mem descriptor, scratch slot
-#: address (0: nothing held), keep its start, the shared ranges (unheld calls only))
-Arm = tuple[int, Table, bool, int, int, bool, tuple[tuple[int, int], ...]]
+#: address (0: nothing held), keep its start, the shared ranges (unheld calls only), its
+#: search permission is not the tracer's (a lookup through a symlink, "." or ".." is Python's:
+#: paths.PathResolver._search_as_task))
+Arm = tuple[int, Table, bool, int, int, bool, tuple[tuple[int, int], ...], bool]
 
 
 def walks_freely(table: Table) -> bool:

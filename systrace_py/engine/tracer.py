@@ -552,11 +552,6 @@ class Tracer:
                     or task.vfork_child is not None or task.view is None
                     or not task.view.host):
                 continue
-            # a task whose search permission is not the tracer's: the native loop decides
-            # on the tracer's lookup, which may pass where the task's fails
-            # (PathResolver._search_as_task)
-            if not resolver.searches_as_tracer(task.tid):
-                continue
             space = task.space
             # a keyed address space: its reads obey protection keys (engine/pkeys.py), which
             # process_vm_readv ignores
@@ -592,8 +587,11 @@ class Tracer:
             if found is None:
                 continue
             table, may_refuse = found
+            # a task whose search permission is not the tracer's: the loop hands back the
+            # lookups that look where its canonical spelling does not (_search_as_task)
             arms.append((task.tid, table, may_refuse, memory, slot,
-                         task.fs.users == 1 and task.files.users == 1, shared))
+                         task.fs.users == 1 and task.files.users == 1, shared,
+                         not resolver.searches_as_tracer(task.tid)))
         return arms or None
 
     def _fast_wait(self, arms: list[cloop.Arm]) -> tuple[int, int]:
