@@ -14,7 +14,10 @@ What the extension cannot see, the tracer checks before it arms a task
 is not strict, its scratch area is mapped and it has a slot there (or it is the only task,
 and nothing else writes its memory but in the shared pages it is told of); the monitor says
 which table decides and whether a refusal may be made without Python (no log, no -v, no dry
-run: ``Supervisor.fast_table``).
+run: ``Supervisor.fast_table``).  A task whose search permission is not the tracer's is armed
+with ``own_search``: the loop resolves with the tracer's credentials, so a lookup through a
+symlink, "." or ".." -- which looks in directories its canonical spelling does not, and the
+task may not search -- is Python's (paths.PathResolver._search_as_task).
 
 The extension is built at install when a compiler is there (setup.py, optional); without it,
 or with SYSTRACE_NO_CLOOP=1, :func:`load` gives None and the pure-Python loop does it all.
