@@ -9,14 +9,17 @@
  * ENOENT for a name that is not there: an oracle for the names in DIR.  So do "DIR/.",
  * "DIR/..", and a symlink in DIR pointing out of it.
  *
- *   path_search DIR [UID GID]
+ *   path_search DIR [UID GID [SETID_COPY]]
  *
  * DIR holds a directory "present" and a symlink "out" -> "..".  With UID GID the program
  * first looks through DIR as it is (root: the tracer reads its credentials, and may keep
  * them), then drops to UID/GID (setgroups, setgid, setuid: every thread) and probes.  Each
  * probe prints "probe OP SPELLING: OK|ERRNO".  ESCAPED when a probe succeeded or "present"
  * and "absent" were answered differently (a name's existence told); BLOCKED when every probe
- * failed alike.
+ * failed alike.  With SETID_COPY (a set-user-ID-root copy of this program), after the drop it
+ * looks through DIR once more as nobody (the tracer reads its credentials again: nobody's)
+ * and then execs the copy, which probes as root: what the copy may see is root's, natively
+ * and traced (the tracer must read its credentials again at exec).
  */
 #include "attack.h"
 
@@ -41,18 +44,23 @@ static int answer(const char *op, const char *path) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2 && argc != 4)
-        usage("path_search DIR [UID GID]");
+    if (argc < 2 || argc == 3 || argc > 5)
+        usage("path_search DIR [UID GID [SETID_COPY]]");
     const char *dir = argv[1];
     char path[4096];
     idle_thread_if_asked();
-    if (argc == 4) {
+    if (argc >= 4) {
         snprintf(path, sizeof path, "%s/present/..", dir);
         note("as it was: %s", ename(answer("stat", path)));
         gid_t gid = (gid_t)strtoul(argv[3], NULL, 10);
         if (setgroups(0, NULL) != 0 || setgid(gid) != 0
             || setuid((uid_t)strtoul(argv[2], NULL, 10)) != 0)
             skipped("cannot drop privileges: %s", ename(errno));
+        if (argc == 5) {
+            note("as nobody: %s", ename(answer("stat", path)));
+            execl(argv[4], argv[4], dir, (char *)NULL);
+            skipped("cannot exec %s: %s", argv[4], ename(errno));
+        }
     }
     static const char *const OPS[] = {"stat", "lstat", "open"};
     int told = 0, passed = 0, first = -1, differ = 0;

@@ -269,3 +269,33 @@ def test_names_in_a_directory_the_task_may_not_search_stay_hidden(build, world_t
                     policy_text=policy(never("fsread", path="/nonexistent-systrace/**")))
     assert traced.verdict == "BLOCKED", traced
     assert _probes(traced) == _probes(native) and len(_probes(native)) == 30, (native, traced)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, a set-user-ID-root program")
+@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
+def test_credentials_are_read_again_at_exec(build, world_tmp, loop):
+    """The same program drops to nobody, looks through DIR (EACCES: the tracer now knows it
+    as nobody), then execs a set-user-ID-root copy of itself, which probes DIR as root: it may
+    search it, natively and traced alike (a tracer that kept nobody's credentials past the
+    exec refused every probe with EACCES)."""
+    program = world_tmp / "path_search"
+    shutil.copy(build("escape/path_search.c"), program)
+    program.chmod(0o755)
+    setid = world_tmp / "path_search_setid"
+    shutil.copy(program, setid)
+    setid.chmod(0o4755)
+    secret = world_tmp / "locked"
+    (secret / "present").mkdir(parents=True)
+    (secret / "out").symlink_to("..")
+    secret.chmod(0o700)
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    args = (secret, user.pw_uid, user.pw_gid, setid)
+    env = {**loop, "ESC_THREAD": "1"}
+    native = attack(program, *args, policy_text=None, scene=None, env=env)
+    if native.verdict == "SKIPPED" or "EACCES" in native.detail:
+        pytest.skip(f"set-user-ID programs do not run as root here:\n{native}")
+    assert native.verdict == "ESCAPED" and "as nobody: EACCES" in native.stdout, native
+    traced = attack(program, *args, scene=None, env=env,
+                    policy_text=policy(never("fsread", path="/nonexistent-systrace/**")))
+    assert _probes(traced) == _probes(native) and len(_probes(native)) == 30, (native, traced)
+    assert "as nobody: EACCES" in traced.stdout, traced
