@@ -143,6 +143,9 @@ typedef struct {
     int mem_fd;        /* its /proc/PID/mem (writes the scratch slot) */
     uint64_t slot;     /* its scratch slot; 0: nothing is held (the task is alone) */
     int keep_start;    /* no other task shares its cwd and descriptors (Holder.keep_start) */
+    int own_search;    /* its search permission is not the tracer's: a lookup that looks in a
+                        * directory its canonical spelling does not is Python's (paths.py
+                        * _search_as_task) */
     int r0, rn;        /* its shared ranges: [r0, r0 + rn) of the arrays below */
     int alone;         /* its calls go unheld because it is the only task */
     int off;           /* it made a child while alone: its stops are Python's from now on */
@@ -520,6 +523,16 @@ static ssize_t start_dir(pid_t tid, int dirfd, char *out) {
     return n;
 }
 
+/* A "." or ".." component (paths.py _dotted): its lookup looks in the directory before it. */
+static int dotted(const char *raw) {
+    for (const char *p = raw; (p = strchr(p, '.')) != NULL; p++) {
+        if (p != raw && p[-1] != '/') continue;
+        const char *q = p[1] == '.' ? p + 2 : p + 1;
+        if (*q == 0 || *q == '/') return 1;
+    }
+    return 0;
+}
+
 static int climbs(const char *raw) {
     for (const char *p = raw; (p = strstr(p, "..")) != NULL; p += 2)
         if ((p == raw || p[-1] == '/') && (p[2] == 0 || p[2] == '/')) return 1;
@@ -693,6 +706,9 @@ static int decide(const Arm *a, int *why) {
     }
     len = strlen(path);
     if (len >= MAX_RAW) return 0;
+    /* through a symlink, "." or "..": the tracer's lookup looked in directories the task's
+     * may not search (the canonical spelling, held, would not look there) */
+    if (a->own_search && (!direct || dotted(raw))) return 0;
 
 decide:
     for (Py_ssize_t i = 0; i < v->n; i++) {
@@ -792,12 +808,14 @@ static PyObject *cloop_births(PyObject *module, PyObject *unused) {
 
 /* run(arms) -> (pid, status, why): serve the armed tasks' stops until one must go to
  * Python; that stop's wait status is returned (it has been reaped).  arms: a list of (tid,
- * plan, may_refuse, mem_fd, slot, keep_start, shared, alone) -- shared: ((start, end), ...)
- * of the pages something else may write, for a task whose calls are not held (slot 0): a path
- * read there is handed to Python, which holds it (Tracer._must_hold); alone: its calls go
- * unheld because it is the only task.  Besides calls, it serves the armed tasks' signals
- * (pass_signal) and their forks and vforks (birth, first_stop), which births() then tells.
- * The caller keeps the plans alive. */
+ * plan, may_refuse, mem_fd, slot, keep_start, shared, alone, own_search) -- shared:
+ * ((start, end), ...) of the pages something else may write, for a task whose calls are
+ * not held (slot 0): a path read there is handed to Python, which holds it
+ * (Tracer._must_hold); alone: its calls go unheld because it is the only task;
+ * own_search: its search permission is not the tracer's (a lookup through a symlink,
+ * "." or ".." is Python's).  Besides calls, it serves the armed tasks' signals
+ * (pass_signal) and their forks and vforks (birth, first_stop), which births() then
+ * tells.  The caller keeps the plans alive. */
 static PyObject *cloop_run(PyObject *module, PyObject *args) {
     PyObject *list;
     if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &list)) return NULL;
@@ -817,9 +835,9 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
         PyObject *plan, *shared;
         int tid;
         unsigned long long slot;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "iO!piKpO!p", &tid, &PlanType, &plan,
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "iO!piKpO!pp", &tid, &PlanType, &plan,
                               &a->may_refuse, &a->mem_fd, &slot, &a->keep_start,
-                              &PyTuple_Type, &shared, &a->alone))
+                              &PyTuple_Type, &shared, &a->alone, &a->own_search))
             return NULL;
         a->off = 0;
         a->tid = tid;

@@ -1424,3 +1424,11 @@ DESCRIPTOR_ARGS: dict[str, tuple[int, ...]] = {
     if c.name not in PATHS and c.name not in _FIRST_OF_KIND[Kind.FILE]
     and (indexes := tuple(i for i, a in enumerate(c.args) if a.kind in (Kind.FD, Kind.SOCKET)))
 }
+
+#: the calls that may change the caller's credentials (its fsuid, fsgid, groups, capabilities,
+#: or user namespace), besides exec: the filter always stops them, so the tracer knows to read
+#: them again (a lookup is checked with the task's search permission: paths.PathResolver)
+CHANGES_CREDENTIALS = frozenset((
+    "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid",
+    "setgroups", "capset", "unshare", "setns"))
+assert CHANGES_CREDENTIALS.issubset(NUMBERS)

@@ -18,7 +18,10 @@ What the extension cannot see, the tracer checks before it arms a task
 is not strict, its scratch area is mapped and it has a slot there (or it is the only task,
 and nothing else writes its memory but in the shared pages it is told of); the monitor says
 which table decides and whether a refusal may be made without Python (no log, no -v, no dry
-run: ``Supervisor.fast_table``).
+run: ``Supervisor.fast_table``).  A task whose search permission is not the tracer's is armed
+with ``own_search``: the loop resolves with the tracer's credentials, so a lookup through a
+symlink, "." or ".." -- which looks in directories its canonical spelling does not, and the
+task may not search -- is Python's (paths.PathResolver._search_as_task).
 
 The extension is built at install when a compiler is there (setup.py, optional); without it,
 or with SYSTRACE_NO_CLOOP=1, :func:`load` gives None and the pure-Python loop does it all.
@@ -43,7 +46,7 @@ from systrace_py.kernel import O_CREAT, O_TMPFILE_BIT
 from systrace_py.policy import aliases
 from systrace_py.policy.index import FLAT_GLOB, flat_check
 from systrace_py.policy.model import Action, CallFacts, Rule, Table, checks_of
-from systrace_py.syscalls import NAMES, NUMBERS, TABLE, Treat, treated
+from systrace_py.syscalls import CHANGES_CREDENTIALS, NAMES, NUMBERS, TABLE, Treat, treated
 
 #: The calls the native loop may decide: path calls whose decision is the path's alone (no
 #: guard, no second path, no new name, no change of view, nothing read but the path) --
@@ -104,7 +107,7 @@ WHOLE_CALLS: dict[int, str] = {
     number: call.name for number, call in TABLE.items()
     if not call.args and call.name not in (GUARDED_CALLS | STOP_GUARDED | aliases.VIEW_CALLS
                                            | aliases.EXEC_CALLS | enforce.FREEZE_CALLS
-                                           | treated(Treat.KILL))
+                                           | treated(Treat.KILL) | CHANGES_CREDENTIALS)
     and call.name not in SHARES and call.name not in KEYS}
 
 
@@ -123,8 +126,9 @@ Entries = list[tuple[Any, ...]]
 #: an armed task: (tid, its table, may refuse, /proc/PID/mem descriptor, scratch slot
 #: address (0: nothing held), keep its start, the shared ranges (unheld calls only), alone
 #: (its calls unheld because it is the only task: once it made a child, its stops are
-#: Python's))
-Arm = tuple[int, Table, bool, int, int, bool, tuple[tuple[int, int], ...], bool]
+#: Python's), its search permission is not the tracer's (a lookup through a symlink, "."
+#: or ".." is Python's: paths.PathResolver._search_as_task))
+Arm = tuple[int, Table, bool, int, int, bool, tuple[tuple[int, int], ...], bool, bool]
 #: a child the native loop saw made: (parent tid, child tid, the call's number (fork or
 #: vfork), whether its first stop came and it was let go)
 Birth = tuple[int, int, int, bool]

@@ -65,6 +65,7 @@ import errno
 import fcntl
 import os
 import stat
+import threading
 from dataclasses import dataclass, field
 
 from systrace_py.engine.ptrace_ops import (
@@ -254,6 +255,13 @@ def _unclean(path: str) -> bool:
     return "//" in path or "/." in path or (path.endswith("/") and path != "/")
 
 
+def _dotted(path: str) -> bool:
+    """Whether a spelling has a "." or ".." component (its lookup looks in the directory
+    before it, which the lexical form does not)."""
+    return (path in (".", "..") or path.startswith(("./", "../")) or "/./" in path
+            or "/../" in path or path.endswith(("/.", "/..")))
+
+
 def _lexical(path: str) -> str:
     """Normalise ``.``, ``..`` and ``//`` without looking at the file system: for a path the
     kernel has proved free of symlinks (there ``..`` goes where it says), or for the name of
@@ -357,6 +365,14 @@ class Credentials:
             return None
         override = bool(caps & (1 << CAP_DAC_OVERRIDE | 1 << CAP_DAC_READ_SEARCH))
         return cls(fsuid, fsgid, groups, override)
+
+    def searches_as(self, other: Credentials) -> bool:
+        """Whether these credentials let search exactly the directories ``other`` lets
+        search: both override the check, or neither does and fsuid, fsgid and groups are
+        the same (what :meth:`may_search` reads)."""
+        if self.override or other.override:
+            return self.override and other.override
+        return (self.fsuid, self.fsgid, self.groups) == (other.fsuid, other.fsgid, other.groups)
 
     def in_group(self, gid: int) -> bool:
         return gid == self.fsgid or gid in self.groups
@@ -492,6 +508,15 @@ class PathResolver:
         self.strict = sum(entry.fstype == "proc" for entry in self._mounts_of(
             self.namespaces[own]).values()) > 1
         self._detached: dict[tuple[int, int, int], str] = {}
+        #: the tracer's own credentials: its lookups (the fast way, the walk) are checked with
+        #: them; a task with others may be refused where the tracer is not (search_as_task)
+        self._own = Credentials.of(threading.get_native_id())
+        #: tasks' credentials as last read, kept until they may change: the tracer forgets
+        #: them at a call that may change them (syscalls.CHANGES_CREDENTIALS, which always
+        #: stops), at exec and when the task is gone; a task is ``changing`` from such a
+        #: call's entry to its next stop, and read afresh, never kept, meanwhile
+        self._credentials: dict[int, Credentials | None] = {}
+        self.changing: set[int] = set()
         # whether /proc is that procfs' root, so /proc/self of a task of the tracer's tree
         # is /proc/<its pid> (else its /proc entries are always walked)
         fd = os.open("/proc", os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -501,6 +526,39 @@ class PathResolver:
                                and proc.st_dev == self._proc_dev)
         finally:
             os.close(fd)
+
+    # --- whose permission a lookup is checked with -------------------------------------------
+    def credentials(self, tid: int) -> Credentials | None:
+        """The task's credentials (Credentials.of), kept until they may change."""
+        if tid in self.changing:
+            return Credentials.of(tid)
+        try:
+            return self._credentials[tid]
+        except KeyError:
+            found = self._credentials[tid] = Credentials.of(tid)
+            return found
+
+    def searches_as_tracer(self, tid: int) -> bool:
+        """Whether the task may search exactly the directories the tracer may: only then is
+        the tracer's own lookup (the fast way, the native loop's) the task's."""
+        if tid in self.changing:
+            return False
+        creds = self.credentials(tid)
+        return creds is not None and self._own is not None and creds.searches_as(self._own)
+
+    def forget_credentials(self, tid: int, changing: bool = False) -> None:
+        """The task's credentials may have changed (exec, gone); ``changing``: it entered a
+        call that may change them, which has not returned yet."""
+        self._credentials.pop(tid, None)
+        if changing:
+            self.changing.add(tid)
+        else:
+            self.changing.discard(tid)
+
+    def inherit_credentials(self, parent: int, child: int) -> None:
+        """A new task got a copy of its parent's credentials (clone without CLONE_NEWUSER)."""
+        if parent not in self.changing and parent in self._credentials:
+            self._credentials[child] = self._credentials[parent]
 
     # --- where a relative path starts -------------------------------------------------------
     def cwd_of(self, tid: int) -> str:
@@ -675,6 +733,9 @@ class PathResolver:
                                    follow or slash, plain_only=walk_slash)
         if found is None:
             found = self._walk(tid, tgid, raw, dirfd, follow, view, restrict)
+        if not restrict and (not found.direct or _dotted(raw)) \
+                and not self.searches_as_tracer(tid):
+            self._search_as_task(tid, tgid, raw, dirfd, follow, view)
         if base is not None and raw[0] != "/":
             found.start = base
         elif restrict and view.host and (raw[0] != "/" or restrict & RESOLVE_IN_ROOT):
@@ -684,6 +745,25 @@ class PathResolver:
         found.slash = found.slash or slash
         found.literal_last = found.literal_last or literal
         return found
+
+    def _search_as_task(self, tid: int, tgid: int, raw: str, dirfd: int, follow: bool,
+                        view: View) -> None:
+        """A lookup that succeeded with the tracer's credentials, for a task with others,
+        through a directory its canonical spelling does not look in ("DIR/.", "DIR/..", a
+        symlink in DIR, "DIR/name/.." with or without a "name"): walked again checking the
+        task's search permission, the kernel's EACCES raised where it fails.  (The call may be
+        handed to the kernel by its canonical spelling, whose lookup does not look in DIR:
+        it would succeed where the task's own fails, and tell whether "name" exists in a
+        directory the task may not search.)  A spelling through none looks in the same
+        directories as the canonical one, or in more (from the root), and is not walked."""
+        creds = self.credentials(tid)
+        if creds is None or creds.override:
+            return  # (another user namespace: the tracer's answer; or the task searches all)
+        try:
+            self._walk_once(tid, tgid, raw, dirfd, follow, view, 0, creds)
+        except Unresolvable as exc:
+            if exc.errno == errno.EACCES:
+                raise
 
     def passed_through(self, tid: int, raw: str, dirfd: int, follow: bool,
                        view: View, restrict: int = 0) -> list[tuple[str, str]]:
@@ -888,7 +968,7 @@ class PathResolver:
         if restrict:
             # always walked, so walked once with the task's credentials (the call handed to
             # the kernel may look in fewer directories than the call's own lookup)
-            creds = Credentials.of(tid)
+            creds = self.credentials(tid)
             return self._walk_once(tid, tgid, raw, dirfd, follow, view, restrict,
                                    creds if creds is not None and not creds.override else None)
         try:
@@ -896,7 +976,7 @@ class PathResolver:
         except Unresolvable as exc:
             if exc.errno == errno.EACCES:
                 raise
-            creds = Credentials.of(tid)
+            creds = self.credentials(tid)
             if creds is None or creds.override:
                 raise
             try:
@@ -950,10 +1030,16 @@ class PathResolver:
             if creds is not None and not creds.may_search(cur):
                 raise Unresolvable(errno.EACCES, "no search permission on a directory")
             if comp == ".":
+                if creds is None:
+                    # the kernel looks it up in cur, which the tracer may not search either
+                    # (unchecked, the walk moves nowhere: nothing asks the kernel)
+                    os.stat(".", dir_fd=cur)
                 continue
             if comp == "..":
                 cur_stat = os.fstat(cur)
                 if _same_place(cur, cur_stat, top, top_stat):
+                    if creds is None:
+                        os.stat(".", dir_fd=cur)  # (as for ".")
                     if restrict & RESOLVE_BENEATH:
                         raise Unresolvable(errno.EXDEV, "'..' out of the directory beneath")
                     continue

@@ -64,6 +64,7 @@ from systrace_py.kernel import (
 )
 from systrace_py.policy.filterplan import FilterPlan, SelectorPlan, Verdict, VerdictKind
 from systrace_py.syscalls import (
+    CHANGES_CREDENTIALS,
     MAX_NR,
     NAMES,
     NUMBERS,
@@ -99,6 +100,7 @@ SHARES: dict[str, Shares] = {c.name: c.shares for c in TABLE.values() if c.share
 #: call -> when it may give a mapping a protection key (the syscall table's ``keys``)
 KEYS: dict[str, tuple[Case, ...]] = {c.name: c.keys for c in TABLE.values() if c.keys is not None}
 #: calls the filter stops in some cases whatever the plan says, for the tracer to take note
+#: (besides these, those that may change credentials stop always: CHANGES_CREDENTIALS)
 NOTED = frozenset(SHARES) | frozenset(KEYS)
 
 
@@ -194,8 +196,9 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> bytes:
                 _add_guard(b, name, guard, params)  # the unselected rest is allowed
         elif guard is not None and guard.always:
             b.add(sc.ERRNO(guard.errno), name)  # whatever the plan says
-        elif verdict.kind != "allow" or () in shares:
-            # (a call that always shares always stops: its guard is applied at the stop)
+        elif verdict.kind != "allow" or () in shares or name in CHANGES_CREDENTIALS:
+            # (a call that always shares always stops: its guard is applied at the stop; so
+            # does one that may change credentials, for the tracer to read them again)
             b.add(_action(verdict) if verdict.kind != "allow" else sc.TRACE(0), name)
         else:
             if guard is not None:

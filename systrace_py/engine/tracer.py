@@ -78,6 +78,7 @@ from systrace_py.kernel import (
     AUDIT_ARCH_X86_64,
     CAP_SYS_RESOURCE,
     CLONE_NEWNS,
+    CLONE_NEWUSER,
     OPEN_TREE_CLONE,
     REFUSED_CONTROL,
 )
@@ -85,6 +86,7 @@ from systrace_py.policy.aliases import ADDRESS_CALLS, EXEC_CALLS, OPEN_CALLS
 from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict, VerdictKind
 from systrace_py.report import say
 from systrace_py.syscalls import (
+    CHANGES_CREDENTIALS,
     EINTR_ON_STOP,
     NAMES,
     NUMBERS,
@@ -619,9 +621,12 @@ class Tracer:
             if found is None:
                 continue
             table, may_refuse = found
+            # a task whose search permission is not the tracer's: the loop hands back the
+            # lookups that look where its canonical spelling does not (_search_as_task)
             arms.append((task.tid, table, may_refuse, memory, slot,
                          task.fs.users == 1 and task.files.users == 1, shared,
-                         solo and self.hold_arguments))
+                         solo and self.hold_arguments,
+                         not resolver.searches_as_tracer(task.tid)))
         return arms or None
 
     def _fast_wait(self, arms: list[cloop.Arm]) -> tuple[int, int]:
@@ -728,6 +733,9 @@ class Tracer:
             self._note_sharing(task.space, name, args)
         if nr in _TIMED_RESTARTS:
             self._note_wait(task, nr, args)
+        resolver = self.decoder.resolver
+        if name in CHANGES_CREDENTIALS or task.tid in resolver.changing:
+            resolver.forget_credentials(task.tid, changing=name in CHANGES_CREDENTIALS)
         if task.replay is not None:
             # the call restarted after the scratch mmap: the same call, already decided; its
             # decision and what it examined apply again (the monitor is not asked twice) --
@@ -1613,13 +1621,15 @@ class Tracer:
                         pt.PTRACE_EVENT_VFORK if vfork else pt.PTRACE_EVENT_FORK,
                         (vfork, False, False), False, 0, started)
 
-    @staticmethod
-    def _inherit_view(parent: Task, child: Task, flags: int) -> None:
+    def _inherit_view(self, parent: Task, child: Task, flags: int) -> None:
         """A child sees what its parent sees -- unless it got a mount namespace of its own
         (``flags``: the call's, _clone_flags), which it reads at its first call (a copy of
-        its parent's)."""
+        its parent's).  It has its parent's credentials too, unless it got a user namespace
+        of its own."""
         child.seen, child.joined = parent.seen, parent.joined
         child.view = None if flags & CLONE_NEWNS else parent.view
+        if not flags & CLONE_NEWUSER:
+            self.decoder.resolver.inherit_credentials(parent.tid, child.tid)
 
     @staticmethod
     def _clone_flags(parent: Task) -> int:
@@ -1767,6 +1777,8 @@ class Tracer:
             self.tasks[task.tid] = moved
             task = moved
         self._release_vfork_parent(task.tid)
+        self.decoder.resolver.forget_credentials(former)  # (a set-id file, file capabilities)
+        self.decoder.resolver.forget_credentials(task.tid)
         if task.freezer:
             # the kernel has loaded the new image: nothing of the old one can race it any more
             task.freezer = False
@@ -1850,6 +1862,7 @@ class Tracer:
                 task.vfork_child = None
 
     def _forget_task(self, tid: int) -> None:
+        self.decoder.resolver.forget_credentials(tid)
         task = self.tasks.pop(tid, None)
         if task is not None:
             task.space.slots.release(tid)

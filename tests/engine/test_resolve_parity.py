@@ -273,10 +273,14 @@ def _search_layouts(d: Path) -> list[str]:
         (top / "file").write_text("f")
         (top / "loop").symlink_to("loop")
         (d / f"via-{name}").symlink_to(f"{name}/file/x")
-        # (not "." nor "..": "DIR/." and "DIR/.." are handed to the kernel as DIR and its
-        # parent, which the task may reach -- a difference left, docs/security.md)
+        (top / "out").symlink_to(d)  # a symlink in DIR that points out of it
+        (top / "up").symlink_to("..")
+        # "DIR/.", "DIR/..", "DIR/name/..": the engine hands the kernel DIR or its parent,
+        # whose lookup does not look in DIR; the task's own does (EACCES where it may not
+        # search DIR, whether "name" exists or not)
         for rest in ("file/x", "file", "missing/x", "missing", "sub/x", "sub/../file",
-                     "loop/x", "file/"):
+                     "loop/x", "file/", ".", "..", "sub/..", "missing/..", "sub/.", "./file",
+                     "out", "out/via-x", "up", "up/x/file"):
             for op in ("statfs", "stat", "open"):
                 cases.append(f"{op}\t-\t{top}/{rest}\t0\t0")
         cases.append(f"stat\t-\t{d}/via-{name}\t0\t0")

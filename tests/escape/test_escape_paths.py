@@ -6,6 +6,8 @@ under systrace it must not."""
 
 from __future__ import annotations
 
+import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -22,6 +24,8 @@ from escape_lib import (
     read_never,
     require_real,
 )
+
+from conftest import UNPRIVILEGED_USER
 
 
 def secret_rule(s: Scene) -> str:
@@ -241,9 +245,6 @@ def test_scoped_openat2_lookups_open_a_permitted_file(build, tmp_path):
 
 # --- the tracer's credentials as an oracle (red team 3 of issue 11) --------------------------
 
-@pytest.mark.xfail(strict=True, reason="the resolver walks with the tracer's credentials and "
-                   "answers for it before the kernel checks the program's search permission: "
-                   "red team 3, open (gap #23)")
 @pytest.mark.parametrize("mode", ["errno", "link"])
 def test_a_program_of_another_user_cannot_tell_what_a_directory_it_may_not_search_holds(
         build, world_tmp, mode):
@@ -270,3 +271,71 @@ def test_a_program_of_another_user_cannot_tell_what_a_directory_it_may_not_searc
     traced = attack(program, *args, scene=s, options=["-c", "65534:65534"],
                     policy_text=policy(never(["fsread", "fswrite"], path=f"{s.secd}/**")))
     assert_blocked(traced)
+
+# --- a directory the task may not search (issue 11: the task's credentials, not the tracer's) --
+
+def _probes(outcome) -> list[str]:
+    return [line for line in outcome.stdout.splitlines() if line.startswith("probe ")]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, a task that drops to nobody")
+@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
+@pytest.mark.parametrize("tasks", ["single", "threads"])
+def test_names_in_a_directory_the_task_may_not_search_stay_hidden(build, world_tmp, loop, tasks):
+    """A program run as root by a root tracer looks through a mode-0700 directory (the tracer
+    reads its credentials: root's), drops to nobody (setgroups, setgid, setuid) and probes
+    "DIR/present/..", "DIR/absent/..", "DIR/.", "DIR/..", a symlink in DIR pointing out...
+    Natively every probe is EACCES (the kernel checks search permission on DIR before it looks
+    up a name there).  Traced in a tree of several tasks the calls are handed to the kernel by
+    their canonical spelling, whose lookup does not look in DIR: they succeeded, and
+    "absent/.." answered ENOENT where "present/.." passed -- which names DIR holds.  Traced
+    now, each probe answers as natively.  The control: as root the same probes tell present
+    from absent (the oracle is real where DIR may be searched)."""
+    program = world_tmp / "path_search"
+    shutil.copy(build("escape/path_search.c"), program)
+    program.chmod(0o755)
+    secret = world_tmp / "locked"
+    (secret / "present").mkdir(parents=True)
+    (secret / "out").symlink_to("..")
+    secret.chmod(0o700)
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {})}
+    control = attack(program, secret, policy_text=None, scene=None, env=env)
+    assert control.verdict == "ESCAPED", control  # as root: present and absent told apart
+    drop = (secret, user.pw_uid, user.pw_gid)
+    native = attack(program, *drop, policy_text=None, scene=None, env=env)
+    assert native.verdict == "BLOCKED" and "EACCES" in native.detail, native
+    traced = attack(program, *drop, scene=None, env=env,
+                    policy_text=policy(never("fsread", path="/nonexistent-systrace/**")))
+    assert traced.verdict == "BLOCKED", traced
+    assert _probes(traced) == _probes(native) and len(_probes(native)) == 30, (native, traced)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, a set-user-ID-root program")
+@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
+def test_credentials_are_read_again_at_exec(build, world_tmp, loop):
+    """The same program drops to nobody, looks through DIR (EACCES: the tracer now knows it
+    as nobody), then execs a set-user-ID-root copy of itself, which probes DIR as root: it may
+    search it, natively and traced alike (a tracer that kept nobody's credentials past the
+    exec refused every probe with EACCES)."""
+    program = world_tmp / "path_search"
+    shutil.copy(build("escape/path_search.c"), program)
+    program.chmod(0o755)
+    setid = world_tmp / "path_search_setid"
+    shutil.copy(program, setid)
+    setid.chmod(0o4755)
+    secret = world_tmp / "locked"
+    (secret / "present").mkdir(parents=True)
+    (secret / "out").symlink_to("..")
+    secret.chmod(0o700)
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    args = (secret, user.pw_uid, user.pw_gid, setid)
+    env = {**loop, "ESC_THREAD": "1"}
+    native = attack(program, *args, policy_text=None, scene=None, env=env)
+    if native.verdict == "SKIPPED" or "EACCES" in native.detail:
+        pytest.skip(f"set-user-ID programs do not run as root here:\n{native}")
+    assert native.verdict == "ESCAPED" and "as nobody: EACCES" in native.stdout, native
+    traced = attack(program, *args, scene=None, env=env,
+                    policy_text=policy(never("fsread", path="/nonexistent-systrace/**")))
+    assert _probes(traced) == _probes(native) and len(_probes(native)) == 30, (native, traced)
+    assert "as nobody: EACCES" in traced.stdout, traced

@@ -417,3 +417,55 @@ print(r.resolve(me, me, "up/" * 30 + "f", {dirfd}).path)
     finally:
         os.close(dirfd)
     assert out == [str(tmp_path) + "/m" * 2000, f"{tmp_path}/f", f"{tmp_path}/f"]
+
+
+_CREDS = st.builds(lambda uid, gid, groups, override: (uid, gid, frozenset(groups), override),
+                   st.sampled_from([0, 1000, 65534]), st.sampled_from([0, 1000, 65534]),
+                   st.sets(st.sampled_from([0, 4, 1000])), st.booleans())
+
+
+@pytest.fixture(scope="module")
+def owned_dirs(tmp_path_factory) -> Iterator[list[int]]:
+    """Directories of every owner and group of _CREDS, in modes that tell them apart."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root (directories of other owners)")
+    base = tmp_path_factory.mktemp("owned")
+    fds = []
+    for n, (uid, gid, mode) in enumerate((u, g, m) for u in (0, 1000, 65534)
+                                         for g in (0, 4, 1000, 65534)
+                                         for m in (0o700, 0o070, 0o007, 0o710, 0o001)):
+        d = base / str(n)
+        d.mkdir()
+        os.chown(d, uid, gid)
+        d.chmod(mode)
+        fds.append(os.open(d, os.O_PATH | os.O_DIRECTORY))
+    yield fds
+    for fd in fds:
+        os.close(fd)
+
+
+@given(a=_CREDS, b=_CREDS)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_credentials_search_alike_only_when_may_search_reads_the_same(owned_dirs, a, b):
+    """searches_as: both override the DAC check, or neither does and what may_search reads
+    (fsuid, fsgid, groups) is the same -- and then both may search the same directories."""
+    from systrace_py.engine.paths import Credentials
+
+    x, y = Credentials(*a), Credentials(*b)
+    expected = (a[3] and b[3]) or (not a[3] and not b[3] and a[:3] == b[:3])
+    assert x.searches_as(y) == y.searches_as(x) == expected
+    assert x.searches_as(x)
+    if expected:
+        assert [x.may_search(fd) for fd in owned_dirs] == [y.may_search(fd) for fd in owned_dirs]
+    elif a[3] != b[3] or a[0] != b[0]:
+        # an override, or another owner: some directory tells them apart
+        assert [x.may_search(fd) for fd in owned_dirs] != [y.may_search(fd) for fd in owned_dirs]
+
+
+@given(st.lists(st.sampled_from([".", "..", "a", ".a", "a.", "..b", "...", ""]), max_size=6))
+def test_a_dotted_spelling_is_one_with_a_dot_component(parts):
+    """_dotted (string tests, on every resolve) is: some component is "." or ".."."""
+    from systrace_py.engine.paths import _dotted
+
+    for path in ("/".join(parts), "/" + "/".join(parts)):
+        assert _dotted(path) == any(c in (".", "..") for c in path.split("/")), path

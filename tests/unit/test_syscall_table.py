@@ -33,6 +33,7 @@ from systrace_py.syscalls import (
     ALIAS_NAMES,
     ALWAYS,
     BY_NAME,
+    CHANGES_CREDENTIALS,
     CLASS_RULES,
     MAX_NR,
     NAMES,
@@ -574,24 +575,27 @@ def _register_values(name: str, data: st.DataObject) -> tuple[int, ...]:
     return tuple(args)
 
 
-@pytest.mark.parametrize("name", sorted(seccomp.GUARDED_CALLS | seccomp.NOTED))
+@pytest.mark.parametrize("name", sorted(seccomp.GUARDED_CALLS | seccomp.NOTED
+                                         | CHANGES_CREDENTIALS))
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_a_guard_compiles_to_bpf_that_agrees_with_its_stop_check(guard_filter, name, data):
     """And so do the cases in which a call shares the caller's memory or may give a mapping a
     protection key: the filter stops exactly those (when nothing else decides the call), and
-    the stop sees the same."""
+    the stop sees the same.  A call that may change credentials always stops (the tracer
+    reads them again), its guard applied at the stop."""
     args = _register_values(name, data)
     action = guard_filter.run(NUMBERS[name], args)
     guard = BY_NAME[name].guard
-    shares = seccomp.shares_memory(name, args) is not None or seccomp.keys_mapping(name, args)
+    shares = seccomp.shares_memory(name, args) is not None or seccomp.keys_mapping(name, args) \
+        or name in CHANGES_CREDENTIALS
     refusal = seccomp.guard_refusal(name, args, _TRACER)
     stopping = seccomp.stop_guard(name, args, _TRACER)
     over_approximates = guard is not None and any(
         t.op == "touches" for case in guard.cases for t in case)
     sharing = BY_NAME[name].shares
     always_stops = ((sharing is not None and () in sharing.cases)  # (then guarded at the stop)
-                    or () in (BY_NAME[name].keys or ()))
+                    or () in (BY_NAME[name].keys or ()) or name in CHANGES_CREDENTIALS)
     if guard is not None and guard.check is not None:
         # a stop guard: the filter stops exactly the cases the tracer then checks
         assert refusal is None
@@ -650,7 +654,9 @@ def test_the_unseen_sockets_compile_to_bpf_that_agrees_with_the_stop_check(unsee
 def test_every_unguarded_call_is_allowed_by_an_allowing_plan(guard_filter):
     for call in TABLE.values():
         if call.guard is None and not call.ni and call.shares is None and call.keys is None:
-            assert guard_filter.run(call.nr, (0,) * 6) == _RET_ALLOW, call.name
+            # (but one that may change credentials stops: the tracer reads them again)
+            expected = _RET_TRACE if call.name in CHANGES_CREDENTIALS else _RET_ALLOW
+            assert guard_filter.run(call.nr, (0,) * 6) == expected, call.name
     assert guard_filter.run(NUMBERS["clone3"], (0,) * 6) == _RET_TRACE  # its flags are read
     assert guard_filter.run(400, (0,) * 6) == _RET_ERRNO | errno.ENOSYS  # the reserved range
 
