@@ -38,6 +38,7 @@ HEAVY = (
     "tempfile",                     # saving a policy file
     "subprocess", "ctypes.util",    # find_library's `ldconfig -p` (engine/native.py)
     "asyncio",
+    "ptrace", "logging",            # python-ptrace (tests only: engine/ptrace_ops.py binds libc)
     "inspect", "ast", "dis",        # dataclasses' import of inspect (startup.deferred_inspect)
     "systrace_py.policy.generalize", "systrace_py.policy.learn", "systrace_py.learner",
     "systrace_py.ui", "systrace_py.approver", "systrace_py.learn_cli",
@@ -163,8 +164,8 @@ def test_an_imported_ctypes_util_is_patched_only_for_the_duration() -> None:
 
 
 def test_the_bindings_loaded_the_libraries_by_soname() -> None:
-    """What the patch is for: python-ptrace and pyseccomp hold the libraries by soname."""
-    from systrace_py.engine import ptrace_ops, seccomp  # noqa: F401  (imports the bindings)
+    """What the patch is for: pyseccomp holds the libraries by soname."""
+    from systrace_py.engine import seccomp  # noqa: F401  (imports the binding)
 
     pyseccomp = sys.modules["pyseccomp"]
     assert pyseccomp._libseccomp._name == "libseccomp.so.2"
