@@ -1,16 +1,18 @@
 """The command's start-up (issue 16: under 60 ms to the program's exec): imports with the
-collector off, dataclasses' generated methods compiled once, not at every start, and
-``inspect`` imported only if something uses it.
+collector off, the code dataclasses and namedtuples generate compiled once, not at every
+start, and ``inspect`` imported only if something uses it.
 
 ``@dataclass`` writes the source of each class's ``__init__``, ``__repr__``, ``__eq__``,
 ``__hash__``, ``__setattr__``... and compiles it with ``exec`` when the class is created: ~180
 small functions for the ~40 dataclasses a run imports, about a fifth of the instructions of
 importing systrace (measured with callgrind: 500 M -> 395 M).  The compiled code depends only
-on that source text, so :func:`cached_dataclass_methods` keeps it, keyed by the text, in
+on that source text, so :func:`cached_generated_code` keeps it, keyed by the text, in
 systrace's own ``__pycache__`` -- where Python keeps the bytecode of the same modules, with the
 same trust: whoever can write there can already replace any ``.pyc``.  Where that directory is
-not writable nothing is saved and every start compiles, as before.  Only the command uses this
-(``__main__``); importing systrace as a library changes nothing in ``dataclasses``.
+not writable nothing is saved and every start compiles, as before.  ``namedtuple`` (and so
+``typing.NamedTuple``) does the same with ``eval`` for each class's ``__new__``: ~20 a run,
+6 M instructions of parsing, cached the same way.  Only the command uses this (``__main__``);
+importing systrace as a library changes nothing in ``dataclasses`` or ``collections``.
 
 ``dataclasses`` imports ``inspect`` (and with it ast, dis, opcode: ~3 ms) for one use, the
 ``__doc__`` of a class that has none, and every dataclass systrace imports has one.  So while
@@ -35,7 +37,7 @@ from typing import Any
 
 #: The cache file: per interpreter (the bytecode's format), next to systrace's own .pyc files.
 CACHE = os.path.join(os.path.dirname(__file__), "__pycache__",
-                     f"dataclass-methods.{sys.implementation.cache_tag}.marshal")
+                     f"generated-code.{sys.implementation.cache_tag}.marshal")
 
 
 def _load(path: str) -> dict[str, types.CodeType]:
@@ -70,36 +72,57 @@ def _save(path: str, cache: dict[str, types.CodeType]) -> None:
             os.unlink(tmp)
 
 
+#: Entries kept from earlier starts when a start saves (it used only some: ``systrace policy``,
+#: ``-A`` and enforcing runs import different modules); past this many only the start's own.
+MAX_ENTRIES = 2048
+#: Key prefix of ``eval``-mode code (namedtuple's), apart from ``exec``-mode code (dataclasses')
+_EVAL = "\0eval\0"
+
+
 @contextlib.contextmanager
-def cached_dataclass_methods(path: str = CACHE) -> Iterator[None]:
-    """While systrace's modules are imported: dataclasses' ``exec`` of generated source runs
-    the code compiled for the same text before, compiling (and saving) only what is new."""
+def cached_generated_code(path: str = CACHE) -> Iterator[None]:
+    """While systrace's modules are imported: dataclasses' ``exec`` and namedtuple's ``eval``
+    of generated source run the code compiled for the same text before, compiling (and
+    saving) only what is new."""
+    import collections
     import dataclasses  # here: under deferred_inspect when quick_imports enters both
 
     cache = _load(path)
     used: dict[str, types.CodeType] = {}
     missed = False
 
-    def exec_(source: Any, globals: Any = None, locals: Any = None, /) -> None:
+    def compiled(key: str, source: str, mode: str) -> types.CodeType:
         nonlocal missed
-        if type(source) is not str:
-            builtins.exec(source, globals, locals)
-            return
-        code = cache.get(source)
+        code = cache.get(key)
         if code is None:
-            # as exec(source) compiles it in dataclasses: file "<string>", no __future__ flags
-            code = compile(source, "<string>", "exec", dont_inherit=True)
+            # as exec(source) and eval(source) compile it there: file "<string>", no
+            # __future__ flags (neither module has any)
+            code = compile(source, "<string>", mode, dont_inherit=True)
             missed = True
-        used[source] = code
-        builtins.exec(code, globals, locals)
+        used[key] = code
+        return code
 
-    dataclasses.exec = exec_  # type: ignore[attr-defined]  # shadows the builtin there only
+    def exec_(source: Any, globals: Any = None, locals: Any = None, /) -> None:
+        if type(source) is str:
+            source = compiled(source, source, "exec")
+        builtins.exec(source, globals, locals)
+
+    def eval_(source: Any, globals: Any = None, locals: Any = None, /) -> Any:
+        if type(source) is str:
+            source = compiled(_EVAL + source, source, "eval")
+        return builtins.eval(source, globals, locals)
+
+    # each shadows the builtin in that module only
+    dataclasses.exec = exec_  # type: ignore[attr-defined]
+    collections.eval = eval_  # type: ignore[attr-defined]
     try:
         yield
     finally:
         del dataclasses.exec  # type: ignore[attr-defined]
-        if missed:  # what this start used, so stale entries (another dataclasses) drop out
-            _save(path, used)
+        del collections.eval  # type: ignore[attr-defined]
+        if missed:  # earlier starts' entries too, unless too many (stale ones then drop out)
+            merged = {**cache, **used}
+            _save(path, merged if len(merged) <= MAX_ENTRIES else used)
 
 
 @contextlib.contextmanager
@@ -135,7 +158,7 @@ def quick_imports() -> Iterator[None]:
     the stop loop's collections skip the modules) and turn the collector back on."""
     gc.disable()
     try:
-        with deferred_inspect(), cached_dataclass_methods():
+        with deferred_inspect(), cached_generated_code():
             yield
     finally:
         gc.freeze()

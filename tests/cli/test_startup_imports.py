@@ -17,6 +17,7 @@ import sys
 import textwrap
 import types
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from hypothesis import given
@@ -182,7 +183,7 @@ def test_keys_are_quoted_as_tomli_w_quotes_them(key: str) -> None:
     assert files._format_key(key) == expected
 
 
-# --- startup.py: dataclass methods compiled once -----------------------------------------------
+# --- startup.py: dataclass methods and namedtuple constructors compiled once --------------------
 
 
 def _define() -> type:
@@ -207,6 +208,36 @@ def _check(point_type: type) -> None:
 def test_dataclass_methods_come_from_the_cache_the_second_time(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = str(tmp_path / "dc.marshal")
+    compiled = _counting_compile(monkeypatch)
+    with startup.cached_generated_code(cache):
+        first = _define()
+    assert compiled and Path(cache).exists()
+    _check(first)
+    compiled.clear()
+    with startup.cached_generated_code(cache):
+        second = _define()
+    assert compiled == []  # every method came from the cache, and behaves the same
+    _check(second)
+    assert not hasattr(dataclasses, "exec")  # the builtin again, outside the imports
+
+
+def _define_tuple() -> type:
+    class Pair(NamedTuple):
+        left: int
+        right: str = "r"
+
+    return Pair
+
+
+def _check_tuple(pair_type: type) -> None:
+    assert pair_type(1) == (1, "r") and pair_type(right="x", left=2) == (2, "x")
+    assert repr(pair_type(1)) == "Pair(left=1, right='r')"
+    assert pair_type.__new__.__doc__ == "Create new instance of Pair(left, right)"
+    with pytest.raises(TypeError):
+        pair_type(1, "a", "too many")
+
+
+def _counting_compile(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     compiled: list[str] = []
     real_compile = compile
 
@@ -215,23 +246,60 @@ def test_dataclass_methods_come_from_the_cache_the_second_time(
         return real_compile(source, *args, **kwargs)  # type: ignore[call-overload]
 
     monkeypatch.setattr(startup, "compile", counting, raising=False)
-    with startup.cached_dataclass_methods(cache):
-        first = _define()
-    assert compiled and Path(cache).exists()
-    _check(first)
+    return compiled
+
+
+def test_namedtuple_constructors_come_from_the_cache_the_second_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import collections
+
+    cache = str(tmp_path / "dc.marshal")
+    compiled = _counting_compile(monkeypatch)
+    with startup.cached_generated_code(cache):
+        first = _define_tuple()
+    assert [s for s in compiled if s.startswith("lambda _cls, left, right:")]
+    _check_tuple(first)
     compiled.clear()
-    with startup.cached_dataclass_methods(cache):
-        second = _define()
-    assert compiled == []  # every method came from the cache, and behaves the same
-    _check(second)
-    assert not hasattr(dataclasses, "exec")  # the builtin again, outside the imports
+    with startup.cached_generated_code(cache):
+        second = _define_tuple()
+    assert compiled == []
+    _check_tuple(second)
+    assert not hasattr(collections, "eval")  # the builtin again, outside the imports
+
+
+def test_a_start_keeps_the_entries_of_starts_that_imported_other_modules(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``systrace policy`` and ``systrace CMD`` import different modules: neither start's
+    save drops the other's code (each would compile again at every alternation)."""
+    cache = str(tmp_path / "dc.marshal")
+    with startup.cached_generated_code(cache):
+        _define()
+    with startup.cached_generated_code(cache):
+        _define_tuple()
+    compiled = _counting_compile(monkeypatch)
+    with startup.cached_generated_code(cache):
+        _check(_define())
+        _check_tuple(_define_tuple())
+    assert compiled == []
+
+
+def test_past_the_bound_only_the_start_s_own_entries_are_saved(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "dc.marshal"
+    stale = {f"x = {i}": compile(f"x = {i}", "<string>", "exec") for i in range(4)}
+    cache.write_bytes(marshal.dumps(stale))
+    monkeypatch.setattr(startup, "MAX_ENTRIES", 4)
+    with startup.cached_generated_code(str(cache)):
+        _define_tuple()
+    saved = marshal.loads(cache.read_bytes())
+    assert saved and not set(saved) & set(stale)
 
 
 def test_a_damaged_cache_is_ignored_and_replaced(tmp_path: Path) -> None:
     cache = tmp_path / "dc.marshal"
     for junk in (b"", b"\x00garbage", marshal.dumps([1, 2]), marshal.dumps({"x": 1})):
         cache.write_bytes(junk)
-        with startup.cached_dataclass_methods(str(cache)):
+        with startup.cached_generated_code(str(cache)):
             point = _define()
         _check(point)
         assert all(isinstance(v, types.CodeType) for v in marshal.loads(cache.read_bytes())
@@ -239,7 +307,7 @@ def test_a_damaged_cache_is_ignored_and_replaced(tmp_path: Path) -> None:
 
 
 def test_an_unwritable_cache_costs_nothing_but_speed(tmp_path: Path) -> None:
-    with startup.cached_dataclass_methods(str(tmp_path / "missing-dir" / "dc.marshal")):
+    with startup.cached_generated_code(str(tmp_path / "missing-dir" / "dc.marshal")):
         point = _define()
     _check(point)
 
