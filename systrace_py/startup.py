@@ -75,17 +75,22 @@ def _save(path: str, cache: dict[str, types.CodeType]) -> None:
 #: Entries kept from earlier starts when a start saves (it used only some: ``systrace policy``,
 #: ``-A`` and enforcing runs import different modules); past this many only the start's own.
 MAX_ENTRIES = 2048
-#: Key prefix of ``eval``-mode code (namedtuple's), apart from ``exec``-mode code (dataclasses')
+#: Key prefixes of ``eval``-mode code (namedtuple's, typing's), apart from ``exec``-mode code
+#: (dataclasses')
 _EVAL = "\0eval\0"
 
 
 @contextlib.contextmanager
 def cached_generated_code(path: str = CACHE) -> Iterator[None]:
     """While systrace's modules are imported: dataclasses' ``exec`` and namedtuple's ``eval``
-    of generated source run the code compiled for the same text before, compiling (and
-    saving) only what is new."""
+    of generated source, and typing's ``compile`` of a string annotation (a NamedTuple's
+    field, in a module with ``from __future__ import annotations``), use the code compiled
+    for the same text before, compiling (and saving) only what is new.  A start that
+    compiles nothing also spares the one-time set-up of the ``ast`` types that the first
+    ``compile()`` of a process pays (9 M instructions)."""
     import collections
     import dataclasses  # here: under deferred_inspect when quick_imports enters both
+    import typing
 
     cache = _load(path)
     used: dict[str, types.CodeType] = {}
@@ -112,14 +117,23 @@ def cached_generated_code(path: str = CACHE) -> Iterator[None]:
             source = compiled(_EVAL + source, source, "eval")
         return builtins.eval(source, globals, locals)
 
+    def compile_(source: Any, filename: Any, mode: Any, *args: Any, **kwargs: Any) -> Any:
+        # typing.ForwardRef: compile(arg, "<string>", "eval"), nothing else
+        if (type(source) is str and filename == "<string>" and mode == "eval"
+                and not args and not kwargs):
+            return compiled(_EVAL + source, source, "eval")
+        return compile(source, filename, mode, *args, **kwargs)
+
     # each shadows the builtin in that module only
     dataclasses.exec = exec_  # type: ignore[attr-defined]
     collections.eval = eval_  # type: ignore[attr-defined]
+    typing.compile = compile_  # type: ignore[attr-defined]
     try:
         yield
     finally:
         del dataclasses.exec  # type: ignore[attr-defined]
         del collections.eval  # type: ignore[attr-defined]
+        del typing.compile  # type: ignore[attr-defined]
         if missed:  # earlier starts' entries too, unless too many (stale ones then drop out)
             merged = {**cache, **used}
             _save(path, merged if len(merged) <= MAX_ENTRIES else used)
