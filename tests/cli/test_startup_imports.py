@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import types
+import typing
 from pathlib import Path
 from typing import NamedTuple
 
@@ -258,13 +259,17 @@ def test_namedtuple_constructors_come_from_the_cache_the_second_time(
     with startup.cached_generated_code(cache):
         first = _define_tuple()
     assert [s for s in compiled if s.startswith("lambda _cls, left, right:")]
+    # this module's annotations are strings: typing compiles each (a ForwardRef)
+    assert {"int", "str"} <= set(compiled)
     _check_tuple(first)
     compiled.clear()
     with startup.cached_generated_code(cache):
         second = _define_tuple()
     assert compiled == []
     _check_tuple(second)
-    assert not hasattr(collections, "eval")  # the builtin again, outside the imports
+    assert typing.get_type_hints(second) == {"left": int, "right": str}
+    # the builtins again, outside the imports
+    assert not hasattr(collections, "eval") and not hasattr(typing, "compile")
 
 
 def test_a_start_keeps_the_entries_of_starts_that_imported_other_modules(
