@@ -43,6 +43,7 @@ HEAVY = (
     "ptrace", "logging",            # python-ptrace (tests only: engine/ptrace_ops.py binds libc)
     "socket", "selectors",          # the resolver's sockets (the engine's own are _socket's)
     "systrace_py.names", "systrace_py.dnswire",  # host rules, or connects shown to someone
+    "pathlib", "urllib",            # saving a policy, the policy directory, attaching
     "inspect", "ast", "dis",        # dataclasses' import of inspect (startup.deferred_inspect)
     "systrace_py.policy.generalize", "systrace_py.policy.learn", "systrace_py.learner",
     "systrace_py.ui", "systrace_py.approver", "systrace_py.learn_cli",
