@@ -55,7 +55,7 @@ def _load(path: str) -> dict[str, types.CodeType]:
             if type(k) is str and type(v) is types.CodeType}
 
 
-def _save(path: str, cache: dict[str, types.CodeType]) -> None:
+def _save(path: str, cache: Any) -> None:
     """Write the cache whole under a temporary name, then rename it into place: a reader sees
     the old file or the new one.  Any failure leaves things as they were (no cache)."""
     tmp = f"{path}.{os.getpid()}.tmp"
@@ -139,6 +139,103 @@ def cached_generated_code(path: str = CACHE) -> Iterator[None]:
             _save(path, merged if len(merged) <= MAX_ENTRIES else used)
 
 
+#: Compiled regular expressions, per interpreter build (the compiled program's format).
+RE_CACHE = os.path.join(os.path.dirname(__file__), "__pycache__",
+                        f"regexes.{sys.implementation.cache_tag}.marshal")
+
+
+def _load_regexes(path: str, stamp: tuple[str, int]) -> dict[Any, tuple[Any, ...]]:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        loaded = marshal.loads(data)
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    if type(loaded) is not tuple or len(loaded) != 2 or loaded[0] != stamp \
+            or type(loaded[1]) is not dict:
+        return {}
+    return {k: v for k, v in loaded[1].items()
+            if type(k) is tuple and len(k) == 2 and type(k[0]) in (str, bytes)
+            and type(k[1]) is int and type(v) is tuple and v and v[0] == k[0]}
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with int subclasses as ints (the compiler's opcodes are named int constants,
+    which marshal does not write; the engine reads only their values)."""
+    if isinstance(value, int) and type(value) is not bool:
+        return int(value)
+    if type(value) is list:
+        return [_plain(v) for v in value]
+    if type(value) is tuple:
+        return tuple(_plain(v) for v in value)
+    if type(value) is dict:
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+@contextlib.contextmanager
+def cached_regexes(path: str = RE_CACHE) -> Iterator[None]:
+    """While systrace's modules are imported: ``re.compile`` of a pattern an earlier start
+    compiled hands the program it compiled then to ``_sre.compile``, without parsing the
+    pattern again (the parser is Python: the ~25 patterns the modules compile cost 21 M
+    instructions).  What ``_sre.compile`` is given is recorded, not recomputed: while this
+    runs, the compiler's ``_sre`` is a stand-in that passes everything to the real module
+    and keeps the arguments of each compile.  The cache is valid for one interpreter build
+    (``sys.version`` and the engine's MAGIC), and trusted as the ``.pyc`` files beside it."""
+    import _sre  # type: ignore[import-not-found]  # (no stubs: CPython's regex engine)
+    _compiler: Any = importlib.import_module("re._compiler")
+
+    stamp = (sys.version, _sre.MAGIC)
+    cache = _load_regexes(path, stamp)
+    used: dict[Any, tuple[Any, ...]] = {}
+    recorded: list[tuple[Any, ...]] = []
+    missed = False
+    real = _compiler.compile
+
+    class Recorder:
+        """``_sre`` for the compiler: the same, with each compile's arguments kept."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(_sre, name)
+
+        @staticmethod
+        def compile(*args: Any) -> Any:
+            recorded.append(args)
+            return _sre.compile(*args)
+
+    def compile_(p: Any, flags: int = 0) -> Any:
+        nonlocal missed
+        if type(p) not in (str, bytes) or type(flags) is not int:
+            return real(p, flags)  # a parsed pattern, or a flag type of its own
+        key = (p, flags)
+        args = cache.get(key)
+        if args is not None:
+            used[key] = args
+            return _sre.compile(*args)
+        recorded.clear()
+        compiled = real(p, flags)
+        if len(recorded) == 1 and recorded[0][0] == p:
+            args = _plain(recorded[0])
+            try:
+                marshal.dumps(args)
+            except ValueError:
+                return compiled
+            used[key] = args
+            missed = True
+        return compiled
+
+    _compiler._sre = Recorder()
+    _compiler.compile = compile_
+    try:
+        yield
+    finally:
+        _compiler._sre = _sre
+        _compiler.compile = real
+        if missed:  # earlier starts' entries too, unless too many (stale ones then drop out)
+            merged = {**cache, **used}
+            _save(path, (stamp, merged if len(merged) <= MAX_ENTRIES else used))
+
+
 @contextlib.contextmanager
 def deferred_inspect() -> Iterator[None]:
     """While importing: ``import inspect`` gives a stand-in that imports the real module on its
@@ -172,7 +269,7 @@ def quick_imports() -> Iterator[None]:
     the stop loop's collections skip the modules) and turn the collector back on."""
     gc.disable()
     try:
-        with deferred_inspect(), cached_generated_code():
+        with deferred_inspect(), cached_generated_code(), cached_regexes():
             yield
     finally:
         gc.freeze()

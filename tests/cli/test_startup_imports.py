@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import functools
+import importlib
 import marshal
 import re
 import subprocess
 import sys
+import tempfile
 import textwrap
 import types
 import typing
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import PYTHON, systrace_env
@@ -363,3 +366,88 @@ def test_nothing_is_deferred_when_inspect_is_already_imported() -> None:
     with startup.deferred_inspect():
         assert sys.modules["inspect"] is inspect
     assert sys.modules["inspect"] is inspect
+
+
+# --- startup.py: regular expressions compiled once -------------------------------------------
+
+#: patterns of the kinds systrace's modules compile: classes, named groups, alternation,
+#: repeats, flags, bytes, a wide Unicode class (terminal.py's)
+PATTERNS: list[tuple[str | bytes, int]] = [
+    (r"(?P<first>\d+)(?:\.\.(?P<last>\d+))?(?P<plus>\+(?P<step>\d+)?)?", 0),
+    (r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?", re.IGNORECASE),
+    ("[\\\\\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]", 0),
+    (r"""
+     (?P<word>[A-Za-z_]\w*)   # a name
+     | (?P<num>0x[0-9a-f]+)   # or a number
+     """, re.VERBOSE | re.IGNORECASE),
+    (rb"^(?:[^/]*/)*?x[*?](y|z)+$", 0),
+    (r"(a|b)*?c{2,3}(?=d)", re.DOTALL),
+]
+
+
+def _sample(pattern: str | bytes, text: str) -> str | bytes:
+    return text.encode("utf-8", "surrogatepass") if isinstance(pattern, bytes) else text
+
+
+def _behaviour(compiled: re.Pattern, text: str | bytes) -> tuple[object, ...]:  # type: ignore[type-arg]
+    found = compiled.search(text)  # type: ignore[arg-type]
+    return (compiled.pattern, compiled.flags, compiled.groups, dict(compiled.groupindex),
+            found and (found.span(), found.groups(), found.groupdict()),
+            [m.span() for m in compiled.finditer(text)])  # type: ignore[arg-type]
+
+
+@functools.cache
+def _cached_and_fresh() -> tuple[list[re.Pattern], list[re.Pattern]]:  # type: ignore[type-arg]
+    """PATTERNS compiled once (recorded), then given again from the cache; and compiled
+    without the cache."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = str(Path(tmp) / "re.marshal")
+        for _ in range(2):  # the first records, the second comes from the cache
+            re.purge()
+            with startup.cached_regexes(cache):
+                cached = [re.compile(p, f) for p, f in PATTERNS]
+        assert Path(cache).exists()
+    re.purge()
+    return cached, [re.compile(p, f) for p, f in PATTERNS]
+
+
+@settings(deadline=None)
+@given(st.text(alphabet="abcdxyz019_-/.+*?\\\x00\x7f\u2028\u202e\ud800 \n", max_size=30))
+def test_a_cached_regex_behaves_as_a_freshly_compiled_one(text: str) -> None:
+    """The pattern object made from the cache is, as far as matching can tell, the one
+    re.compile makes without it."""
+    cached, fresh = _cached_and_fresh()
+    for (pattern, _), a, b in zip(PATTERNS, cached, fresh, strict=True):
+        sample = _sample(pattern, text)
+        assert _behaviour(a, sample) == _behaviour(b, sample)
+
+
+def test_regexes_come_from_the_cache_and_the_compiler_is_restored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    compiler = importlib.import_module("re._compiler")
+    real = compiler.compile
+    cache = str(tmp_path / "re.marshal")
+    re.purge()
+    with startup.cached_regexes(cache):
+        re.compile(r"(?P<k>[a-z]+)=\d+")
+    parsed: list[object] = []
+    real_parse = compiler._parser.parse
+    monkeypatch.setattr(compiler._parser, "parse",
+                        lambda *a: parsed.append(a) or real_parse(*a))
+    re.purge()
+    with startup.cached_regexes(cache):
+        again = re.compile(r"(?P<k>[a-z]+)=\d+")
+    assert parsed == []  # not parsed again
+    assert again.fullmatch("ab=12") and again.groupindex["k"] == 1
+    assert compiler.compile is real and compiler._sre is sys.modules["_sre"]
+
+
+def test_a_regex_cache_of_another_interpreter_or_damaged_is_ignored(tmp_path: Path) -> None:
+    cache = tmp_path / "re.marshal"
+    foreign = (("another python", 0), {("x+", 0): ("x+", 0, [1, 2, 3], 0, {}, ())})
+    for junk in (b"", b"\x00garbage", marshal.dumps([1]), marshal.dumps(foreign)):
+        cache.write_bytes(junk)
+        re.purge()
+        with startup.cached_regexes(str(cache)):
+            compiled = re.compile("x+")
+        assert compiled.fullmatch("xxx") and not compiled.fullmatch("y")
