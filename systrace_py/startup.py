@@ -205,8 +205,9 @@ def cached_regexes(path: str = RE_CACHE) -> Iterator[None]:
 
     def compile_(p: Any, flags: int = 0) -> Any:
         nonlocal missed
-        if type(p) not in (str, bytes) or type(flags) is not int:
-            return real(p, flags)  # a parsed pattern, or a flag type of its own
+        if (type(p) not in (str, bytes) or type(flags) is not int
+                or flags & _compiler.SRE_FLAG_DEBUG):
+            return real(p, flags)  # a parsed pattern, a flag type of its own, or re.DEBUG
         key = (p, flags)
         args = cache.get(key)
         if args is not None:
