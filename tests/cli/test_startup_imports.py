@@ -110,6 +110,37 @@ def test_a_plain_run_imports_nothing_heavy(tmp_path: Path, kind: str) -> None:
     assert heavy == [], f"a plain -p run imported {heavy}"
 
 
+#: systrace's command with every compile of source text counted (exec, eval, compile of a
+#: str: dataclasses, namedtuple, typing and the like), the count printed on stderr at exit
+_COUNTING = """\
+import atexit, builtins, sys
+counts = []
+for name in ("exec", "eval", "compile"):
+    def counting(source, *args, _real=getattr(builtins, name), **kwargs):
+        if isinstance(source, str):
+            counts.append(source)
+        return _real(source, *args, **kwargs)
+    setattr(builtins, name, counting)
+atexit.register(lambda: print(f"compiled {len(counts)}", file=sys.stderr))
+from systrace_py.__main__ import main
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("kind", ["paths", "network"])
+def test_a_second_start_compiles_no_source(tmp_path: Path, kind: str) -> None:
+    """What the modules generate and compile at import (dataclass methods, namedtuple and
+    annotation code) comes from the cache from the second start on: the subcommand's modules
+    included, and the argument parsing."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(textwrap.dedent(POLICIES[kind]))
+    for _ in range(2):  # the first fills the cache (where it is writable)
+        proc = subprocess.run([PYTHON, "-c", _COUNTING, "-p", str(policy), "--", "true"],
+                              capture_output=True, text=True, timeout=120, env=systrace_env())
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "compiled 0" in proc.stderr.splitlines(), proc.stderr[-2000:]
+
+
 def test_the_log_still_gets_its_json(tmp_path: Path) -> None:
     """json is imported where the log writes, so a run with --log still writes records."""
     policy = tmp_path / "p.toml"
