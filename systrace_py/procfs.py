@@ -23,6 +23,12 @@ def stat_fields(data: bytes) -> list[bytes]:
     return data.rpartition(b")")[2].split()
 
 
+def read(path: str) -> bytes:
+    """A /proc file's content, read whole (raises OSError)."""
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def read_stat(pid: int | str) -> list[bytes] | None:
     """The fields of /proc/``pid``/stat after the name (``pid`` may be "self", "1/task/2"),
     None when there is no such task."""

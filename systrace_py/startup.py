@@ -1,16 +1,21 @@
 """The command's start-up (issue 16: under 60 ms to the program's exec): imports with the
-collector off, dataclasses' generated methods compiled once, not at every start, and
-``inspect`` imported only if something uses it.
+collector off, the code dataclasses, namedtuples and typing generate, and the regular
+expressions the modules compile, compiled once, not at every start, and ``inspect`` imported
+only if something uses it.
 
 ``@dataclass`` writes the source of each class's ``__init__``, ``__repr__``, ``__eq__``,
 ``__hash__``, ``__setattr__``... and compiles it with ``exec`` when the class is created: ~180
 small functions for the ~40 dataclasses a run imports, about a fifth of the instructions of
 importing systrace (measured with callgrind: 500 M -> 395 M).  The compiled code depends only
-on that source text, so :func:`cached_dataclass_methods` keeps it, keyed by the text, in
+on that source text, so :func:`cached_generated_code` keeps it, keyed by the text, in
 systrace's own ``__pycache__`` -- where Python keeps the bytecode of the same modules, with the
 same trust: whoever can write there can already replace any ``.pyc``.  Where that directory is
-not writable nothing is saved and every start compiles, as before.  Only the command uses this
-(``__main__``); importing systrace as a library changes nothing in ``dataclasses``.
+not writable nothing is saved and every start compiles, as before.  ``namedtuple`` (and so
+``typing.NamedTuple``) does the same with ``eval`` for each class's ``__new__``: ~20 a run,
+6 M instructions of parsing, cached the same way, as is typing's ``compile`` of a string
+annotation; and :func:`cached_regexes` does it for ``re.compile``.  Only the command uses this
+(``__main__``); importing systrace as a library changes nothing in ``dataclasses``,
+``collections``, ``typing`` or ``re``.
 
 ``dataclasses`` imports ``inspect`` (and with it ast, dis, opcode: ~3 ms) for one use, the
 ``__doc__`` of a class that has none, and every dataclass systrace imports has one.  So while
@@ -35,13 +40,16 @@ from typing import Any
 
 #: The cache file: per interpreter (the bytecode's format), next to systrace's own .pyc files.
 CACHE = os.path.join(os.path.dirname(__file__), "__pycache__",
-                     f"dataclass-methods.{sys.implementation.cache_tag}.marshal")
+                     f"generated-code.{sys.implementation.cache_tag}.marshal")
 
 
 def _load(path: str) -> dict[str, types.CodeType]:
+    # marshal.loads of the whole file, not marshal.load(f): load reads a file object piece by
+    # piece through its Python methods, 55 M instructions for this file against 6 M
     try:
         with open(path, "rb") as f:
-            loaded = marshal.load(f)
+            data = f.read()
+        loaded = marshal.loads(data)
     except (OSError, EOFError, ValueError, TypeError):
         return {}
     if type(loaded) is not dict:
@@ -50,7 +58,7 @@ def _load(path: str) -> dict[str, types.CodeType]:
             if type(k) is str and type(v) is types.CodeType}
 
 
-def _save(path: str, cache: dict[str, types.CodeType]) -> None:
+def _save(path: str, cache: Any) -> None:
     """Write the cache whole under a temporary name, then rename it into place: a reader sees
     the old file or the new one.  Any failure leaves things as they were (no cache)."""
     tmp = f"{path}.{os.getpid()}.tmp"
@@ -67,36 +75,169 @@ def _save(path: str, cache: dict[str, types.CodeType]) -> None:
             os.unlink(tmp)
 
 
+#: Entries kept from earlier starts when a start saves (it used only some: ``systrace policy``,
+#: ``-A`` and enforcing runs import different modules); past this many only the start's own.
+MAX_ENTRIES = 2048
+#: Key prefixes of ``eval``-mode code (namedtuple's, typing's), apart from ``exec``-mode code
+#: (dataclasses')
+_EVAL = "\0eval\0"
+
+
 @contextlib.contextmanager
-def cached_dataclass_methods(path: str = CACHE) -> Iterator[None]:
-    """While systrace's modules are imported: dataclasses' ``exec`` of generated source runs
-    the code compiled for the same text before, compiling (and saving) only what is new."""
+def cached_generated_code(path: str = CACHE) -> Iterator[None]:
+    """While systrace's modules are imported: dataclasses' ``exec`` and namedtuple's ``eval``
+    of generated source, and typing's ``compile`` of a string annotation (a NamedTuple's
+    field, in a module with ``from __future__ import annotations``), use the code compiled
+    for the same text before, compiling (and saving) only what is new.  A start that
+    compiles nothing also spares the one-time set-up of the ``ast`` types that the first
+    ``compile()`` of a process pays (9 M instructions)."""
+    import collections
     import dataclasses  # here: under deferred_inspect when quick_imports enters both
+    import typing
 
     cache = _load(path)
     used: dict[str, types.CodeType] = {}
     missed = False
 
-    def exec_(source: Any, globals: Any = None, locals: Any = None, /) -> None:
+    def compiled(key: str, source: str, mode: str) -> types.CodeType:
         nonlocal missed
-        if type(source) is not str:
-            builtins.exec(source, globals, locals)
-            return
-        code = cache.get(source)
+        code = cache.get(key)
         if code is None:
-            # as exec(source) compiles it in dataclasses: file "<string>", no __future__ flags
-            code = compile(source, "<string>", "exec", dont_inherit=True)
+            # as exec(source) and eval(source) compile it there: file "<string>", no
+            # __future__ flags (neither module has any)
+            code = compile(source, "<string>", mode, dont_inherit=True)
             missed = True
-        used[source] = code
-        builtins.exec(code, globals, locals)
+        used[key] = code
+        return code
 
-    dataclasses.exec = exec_  # type: ignore[attr-defined]  # shadows the builtin there only
+    def exec_(source: Any, globals: Any = None, locals: Any = None, /) -> None:
+        if type(source) is str:
+            source = compiled(source, source, "exec")
+        builtins.exec(source, globals, locals)
+
+    def eval_(source: Any, globals: Any = None, locals: Any = None, /) -> Any:
+        if type(source) is str:
+            source = compiled(_EVAL + source, source, "eval")
+        return builtins.eval(source, globals, locals)
+
+    def compile_(source: Any, filename: Any, mode: Any, *args: Any, **kwargs: Any) -> Any:
+        # typing.ForwardRef: compile(arg, "<string>", "eval"), nothing else
+        if (type(source) is str and filename == "<string>" and mode == "eval"
+                and not args and not kwargs):
+            return compiled(_EVAL + source, source, "eval")
+        return compile(source, filename, mode, *args, **kwargs)
+
+    # each shadows the builtin in that module only
+    dataclasses.exec = exec_  # type: ignore[attr-defined]
+    collections.eval = eval_  # type: ignore[attr-defined]
+    typing.compile = compile_  # type: ignore[attr-defined]
     try:
         yield
     finally:
         del dataclasses.exec  # type: ignore[attr-defined]
-        if missed:  # what this start used, so stale entries (another dataclasses) drop out
-            _save(path, used)
+        del collections.eval  # type: ignore[attr-defined]
+        del typing.compile  # type: ignore[attr-defined]
+        if missed:  # earlier starts' entries too, unless too many (stale ones then drop out)
+            merged = {**cache, **used}
+            _save(path, merged if len(merged) <= MAX_ENTRIES else used)
+
+
+#: Compiled regular expressions, per interpreter build (the compiled program's format).
+RE_CACHE = os.path.join(os.path.dirname(__file__), "__pycache__",
+                        f"regexes.{sys.implementation.cache_tag}.marshal")
+
+
+def _load_regexes(path: str, stamp: tuple[str, int]) -> dict[Any, tuple[Any, ...]]:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        loaded = marshal.loads(data)
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    if type(loaded) is not tuple or len(loaded) != 2 or loaded[0] != stamp \
+            or type(loaded[1]) is not dict:
+        return {}
+    return {k: v for k, v in loaded[1].items()
+            if type(k) is tuple and len(k) == 2 and type(k[0]) in (str, bytes)
+            and type(k[1]) is int and type(v) is tuple and v and v[0] == k[0]}
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with int subclasses as ints (the compiler's opcodes are named int constants,
+    which marshal does not write; the engine reads only their values)."""
+    if isinstance(value, int) and type(value) is not bool:
+        return int(value)
+    if type(value) is list:
+        return [_plain(v) for v in value]
+    if type(value) is tuple:
+        return tuple(_plain(v) for v in value)
+    if type(value) is dict:
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+@contextlib.contextmanager
+def cached_regexes(path: str = RE_CACHE) -> Iterator[None]:
+    """While systrace's modules are imported: ``re.compile`` of a pattern an earlier start
+    compiled hands the program it compiled then to ``_sre.compile``, without parsing the
+    pattern again (the parser is Python: the ~25 patterns the modules compile cost 21 M
+    instructions).  What ``_sre.compile`` is given is recorded, not recomputed: while this
+    runs, the compiler's ``_sre`` is a stand-in that passes everything to the real module
+    and keeps the arguments of each compile.  The cache is valid for one interpreter build
+    (``sys.version`` and the engine's MAGIC), and trusted as the ``.pyc`` files beside it."""
+    import _sre  # type: ignore[import-not-found]  # (no stubs: CPython's regex engine)
+    _compiler: Any = importlib.import_module("re._compiler")
+
+    stamp = (sys.version, _sre.MAGIC)
+    cache = _load_regexes(path, stamp)
+    used: dict[Any, tuple[Any, ...]] = {}
+    recorded: list[tuple[Any, ...]] = []
+    missed = False
+    real = _compiler.compile
+
+    class Recorder:
+        """``_sre`` for the compiler: the same, with each compile's arguments kept."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(_sre, name)
+
+        @staticmethod
+        def compile(*args: Any) -> Any:
+            recorded.append(args)
+            return _sre.compile(*args)
+
+    def compile_(p: Any, flags: int = 0) -> Any:
+        nonlocal missed
+        if (type(p) not in (str, bytes) or type(flags) is not int
+                or flags & _compiler.SRE_FLAG_DEBUG):
+            return real(p, flags)  # a parsed pattern, a flag type of its own, or re.DEBUG
+        key = (p, flags)
+        args = cache.get(key)
+        if args is not None:
+            used[key] = args
+            return _sre.compile(*args)
+        recorded.clear()
+        compiled = real(p, flags)
+        if len(recorded) == 1 and recorded[0][0] == p:
+            args = _plain(recorded[0])
+            try:
+                marshal.dumps(args)
+            except ValueError:
+                return compiled
+            used[key] = args
+            missed = True
+        return compiled
+
+    _compiler._sre = Recorder()
+    _compiler.compile = compile_
+    try:
+        yield
+    finally:
+        _compiler._sre = _sre
+        _compiler.compile = real
+        if missed:  # earlier starts' entries too, unless too many (stale ones then drop out)
+            merged = {**cache, **used}
+            _save(path, (stamp, merged if len(merged) <= MAX_ENTRIES else used))
 
 
 @contextlib.contextmanager
@@ -132,7 +273,7 @@ def quick_imports() -> Iterator[None]:
     the stop loop's collections skip the modules) and turn the collector back on."""
     gc.disable()
     try:
-        with deferred_inspect(), cached_dataclass_methods():
+        with deferred_inspect(), cached_generated_code(), cached_regexes():
             yield
     finally:
         gc.freeze()

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from systrace_py.audit import AuditLog, rule_ref
 from systrace_py.engine.decode import DecodedCall, DecodeError
@@ -38,7 +38,6 @@ from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
 from systrace_py.injector import Injector
 from systrace_py.logrecords import Result
-from systrace_py.names import NAMED_CALLS, DnsObserver, Resolution, socket_owner
 from systrace_py.policy.filterplan import (
     KILLED_WHEN_REFUSED,
     SOCKET_MAKERS,
@@ -64,6 +63,9 @@ from systrace_py.syscalls import BY_NAME, DEVICE_CALLS, makes_unseen
 
 #: what a lookup does to what it passes through: reads a symlink, looks at a directory
 _TRAVERSAL_CALLS = ("readlink", "stat")
+
+if TYPE_CHECKING:
+    from systrace_py.names import DnsObserver, Resolution
 
 #: How long a ``burst`` answer covers the asking process's other calls on the same path (the
 #: stat, access, open... one action makes): seconds after the answer.
@@ -324,8 +326,9 @@ class Supervisor:
         self._pending_lock = threading.Lock()     # (answers come from the front end's thread)
         self._ask_ids = itertools.count(1)
         #: DNS observed for ``host`` rules (systrace_py.names): made at attach when a table
-        #: has one
+        #: has one (names.py is imported then: a run without host rules never loads it)
         self.dns: DnsObserver | None = None
+        self._named_calls: frozenset[str] = frozenset()  # names.NAMED_CALLS once observing
         #: asks about lookups waiting for their answer, by (pid, name); rules their answers
         #: remembered, for the tracer's thread to add
         self._resolving: dict[tuple[int, str], _ResolutionAsk] = {}
@@ -340,7 +343,10 @@ class Supervisor:
     def attach(self, tracer: Tracer) -> None:
         self.tracer = tracer
         if self._observe_dns and self.dns is None:
+            from systrace_py.names import NAMED_CALLS, DnsObserver
+
             self.dns = DnsObserver(self._refused_name, self._resolved)
+            self._named_calls = NAMED_CALLS
         if self.dns is not None:
             tracer.decoder.names = self.dns.names.label
 
@@ -372,6 +378,8 @@ class Supervisor:
         reach it); None: permitted, else the refusing rule.  Runs on a resolver thread;
         rules remembered from the answer are added on the tracer's
         (:meth:`_remember_answered_lookups`)."""
+        from systrace_py.names import socket_owner
+
         tracer = self.tracer
         assert tracer is not None and self.asker is not None
         pid = socket_owner(client, tcp, list(tracer.processes))
@@ -575,7 +583,7 @@ class Supervisor:
     def _decide(self, table: Table, call: DecodedCall) -> Decision:
         try:
             facts = call.all_facts()
-            if self.dns is not None and call.name in NAMED_CALLS and table.has_host_rules():
+            if call.name in self._named_calls and table.has_host_rules():
                 facts = by_name(facts, call)
             decision = (table.decide(facts[0]) if len(facts) == 1
                         else strictest([table.decide(f) for f in facts]))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from systrace_py.audit import LogError
 from systrace_py.cli.args import EXIT_USAGE, UsageError, build_parser, check_flags
@@ -37,14 +37,18 @@ def _platform_error() -> str | None:
     return None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``systrace ARGS``: the exit status (see :data:`systrace_py.cli.args.EXIT_STATUSES`)."""
+def main(argv: Sequence[str] | None = None,
+         imported: Callable[[], object] = lambda: None) -> int:
+    """``systrace ARGS``: the exit status (see :data:`systrace_py.cli.args.EXIT_STATUSES`).
+    ``imported`` is called once the subcommand's modules are imported, before it runs (the
+    entry point ends its quick imports there: ``__main__``)."""
     standard_streams()
     warnings.showwarning = show_warning
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["policy"]:
         from systrace_py.cli.policy import policy_command
 
+        imported()
         return policy_command(args[1:])
     parser = build_parser()
     opts = parser.parse_args(args)
@@ -58,9 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if opts.learn:
             from systrace_py.cli.learn import learn_command
 
+            imported()
             return learn_command(opts)
         from systrace_py.cli.run import enforce_command
 
+        imported()
         return enforce_command(opts)
     except (UsageError, PolicyError, LogError) as exc:
         # a log that fails mid-run is handled where the run is (exit 125): this is at start

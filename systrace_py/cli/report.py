@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 import resource
 import sys
-from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from systrace_py.report import say
 
 if TYPE_CHECKING:  # (learning's modules are loaded by the runs that learn, not by every run)
+    from pathlib import Path
+
     from systrace_py.policy.learn import LearnReport, Observation
     from systrace_py.policy.model import Policy
 

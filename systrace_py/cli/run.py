@@ -12,7 +12,6 @@ import argparse
 import gc
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from systrace_py.audit import AuditLog
@@ -32,10 +31,15 @@ from systrace_py.session import Outcome, Session
 from systrace_py.supervisor import PolicySet, Supervisor, SupervisorOptions
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from systrace_py.supervisor import Asker
 
 
-def _load_directory(directory: Path) -> dict[str, Policy]:
+def _load_directory(where: str | Path) -> dict[str, Policy]:
+    from pathlib import Path  # (not on the way of a plain -p run: start-up, issue 16)
+
+    directory = Path(where)
     out: dict[str, Policy] = {}
     if directory.is_dir():
         for path in sorted(directory.glob("*.toml")):
@@ -45,12 +49,17 @@ def _load_directory(directory: Path) -> dict[str, Policy]:
 
 def _policies(opts: argparse.Namespace, executable: str) -> tuple[PolicySet, str]:
     """The policy set for this run and the file it came from."""
-    directory = Path(opts.policy_dir) if opts.policy_dir else policy_dir(os.environ)
     program = os.path.realpath(executable)
     if opts.policy:
         store = PolicyStore.load(opts.policy, command=program)
-        extra = _load_directory(directory) if opts.policy_dir else {}
+        extra = _load_directory(opts.policy_dir) if opts.policy_dir else {}
         return PolicySet(store.policy, extra, store), opts.policy
+    if opts.policy_dir:
+        from pathlib import Path  # (not on the way of a -p run: start-up, issue 16)
+
+        directory = Path(opts.policy_dir)
+    else:
+        directory = policy_dir(os.environ)
     found = find_policy(program, directory)
     if found is None:
         if opts.inject:  # strace's way: no policy, every call permitted, the injections made

@@ -22,7 +22,6 @@ import functools
 import ipaddress
 import mmap
 import os
-import socket
 import stat
 import struct
 from collections.abc import Callable
@@ -52,7 +51,10 @@ from systrace_py.engine.ptrace_ops import (
     RESOLVE_NO_XDEV,
 )
 from systrace_py.kernel import (
+    AF_INET,
     AF_INET6,
+    AF_NETLINK,
+    AF_UNIX,
     AT_FDCWD,
     CLONE_NEW_FLAGS,
     CSIGNAL,
@@ -1546,16 +1548,16 @@ class Decoder:
         if len(raw) < 2:
             return SockAddr("other")
         family = struct.unpack_from("<H", raw)[0]
-        if family == socket.AF_INET and len(raw) >= 8:
+        if family == AF_INET and len(raw) >= 8:
             port = struct.unpack_from(">H", raw, 2)[0]
-            return SockAddr("inet", socket.inet_ntop(socket.AF_INET, raw[4:8]), port)
-        if family == socket.AF_INET6 and len(raw) >= 24:
+            return SockAddr("inet", _socket.inet_ntop(AF_INET, raw[4:8]), port)
+        if family == AF_INET6 and len(raw) >= 24:
             port = struct.unpack_from(">H", raw, 2)[0]
             addr = ipaddress.IPv6Address(raw[8:24])
             if addr.ipv4_mapped is not None:
                 return SockAddr("inet", str(addr.ipv4_mapped), port)
             return SockAddr("inet6", str(addr), port)
-        if family == socket.AF_UNIX:
+        if family == AF_UNIX:
             body = raw[2:]
             if not body:
                 return SockAddr("unix", path="")
@@ -1566,7 +1568,7 @@ class Decoder:
             if resolved.unnamed:
                 raise DecodeError(errno.EACCES, f"{resolved.path}: no name a rule could match")
             return SockAddr("unix", path=resolved.path)
-        if family == socket.AF_NETLINK:
+        if family == AF_NETLINK:
             return SockAddr("netlink")
         return SockAddr("other")
 

@@ -21,9 +21,9 @@ UDP-Lite and ping over IPv4 and IPv6, unix, netlink) are decoded; any other sock
 
 from __future__ import annotations
 
+import _socket
 import functools
 import ipaddress
-import socket
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -163,7 +163,7 @@ def _port(raw: bytes) -> int:
 
 
 def _v4_text(packed: bytes) -> str:
-    return socket.inet_ntop(AF_INET, packed)
+    return _socket.inet_ntop(AF_INET, packed)
 
 
 def _v6(raw: bytes) -> ipaddress.IPv6Address:

@@ -36,7 +36,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from pathlib import Path
 
 from systrace_py import procfs
 from systrace_py.engine.paths import PROC_SUPER_MAGIC
@@ -82,7 +81,7 @@ def pidfd_aims_at_tracer(caller_tid: int, fd: int) -> bool:
     tids = tracer_tids()
     try:
         # bytes: what a descriptor's fdinfo shows may be named by the caller
-        info = Path(f"/proc/{caller_tid}/fdinfo/{fd}").read_bytes()
+        info = procfs.read(f"/proc/{caller_tid}/fdinfo/{fd}")
     except OSError:
         return False  # no such descriptor: the kernel says EBADF
     for line in info.splitlines():
@@ -115,7 +114,7 @@ def _proc_directory_of_tracer(link: str, tids: set[int]) -> bool:
         os.close(stat_fd)
     for tid in tids:
         try:
-            stat_text = Path(f"/proc/self/task/{tid}/stat").read_bytes()
+            stat_text = procfs.read(f"/proc/self/task/{tid}/stat")
             if start_time(stat_text) == started:
                 return True
         except (OSError, IndexError, ValueError):
@@ -191,8 +190,7 @@ class _Credentials:
     @classmethod
     def of(cls, pid: int) -> _Credentials | None:
         try:
-            return cls(Path(f"/proc/{pid}/status").read_bytes(),
-                       Path(f"/proc/{pid}/stat").read_bytes())
+            return cls(procfs.read(f"/proc/{pid}/status"), procfs.read(f"/proc/{pid}/stat"))
         except (OSError, ValueError, IndexError):
             return None
 
@@ -225,7 +223,7 @@ _IGNORED_BY_DEFAULT = frozenset({signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH}
 def _signal_masks(tid: int) -> dict[str, int] | None:
     """The signal masks of /proc/TID/status (pending, blocked, ignored, caught), or None."""
     try:
-        status = Path(f"/proc/{tid}/status").read_text()
+        status = procfs.read(f"/proc/{tid}/status").decode("utf-8", "surrogateescape")
     except OSError:
         return None
     masks: dict[str, int] = {}

@@ -35,7 +35,6 @@ import struct
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from systrace_py import procfs
@@ -301,6 +300,8 @@ class Tracer:
 
         No filter can be loaded into a running process, so every call of an attached process
         stops at entry (PTRACE_SYSCALL) and the plan's verdicts are applied here."""
+        from pathlib import Path  # (off the way of a start: issue 16)
+
         self.filtered = False
         try:
             program = os.readlink(f"/proc/{pid}/exe")
@@ -1892,6 +1893,8 @@ class Tracer:
 
 def _has_capability(tid: int, capability: int) -> bool:
     """Whether the task holds an effective capability (from /proc/TID/status)."""
+    from pathlib import Path  # (off the way of a start: issue 16)
+
     try:
         # bytes: the task's name is in the file, and the task chooses it
         for line in Path(f"/proc/{tid}/status").read_bytes().splitlines():
@@ -1904,6 +1907,8 @@ def _has_capability(tid: int, capability: int) -> bool:
 
 def _tracer_of(pid: int) -> int:
     """The TracerPid of a process (0: not traced, or unknown)."""
+    from pathlib import Path  # (off the way of a start: issue 16)
+
     with contextlib.suppress(OSError, ValueError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("TracerPid:"):
@@ -1914,6 +1919,8 @@ def _tracer_of(pid: int) -> int:
 def _seize_failure(pid: int, exc: pt.PtraceError) -> str:
     """Why PTRACE_SEIZE failed, in words: a process has one tracer, and when it (or this
     tracer) is already traced -- by strace -f, gdb, another systrace -- say by whom."""
+    from pathlib import Path  # (off the way of a start: issue 16)
+
     code = exc.errno or errno.EPERM
     if code == errno.ESRCH:
         return "no such process"
@@ -1931,6 +1938,8 @@ def _seize_failure(pid: int, exc: pt.PtraceError) -> str:
 
 def _traced_by(tracer: int) -> set[int]:
     """Every task whose TracerPid is ``tracer`` (a scan of /proc: only when killing all)."""
+    from pathlib import Path  # (off the way of a start: issue 16)
+
     found: set[int] = set()
     needle = f"TracerPid:\t{tracer}\n".encode()
     for entry in os.listdir("/proc"):

@@ -29,7 +29,6 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from systrace_py import syscalls
@@ -71,6 +70,10 @@ from systrace_py.policy.net import NetCondition, NetConditionError
 
 if TYPE_CHECKING:
     import tomllib
+
+    # pathlib is imported where a path is made: by the runs that save or look a policy up in
+    # the policy directory (pathlib and urllib.parse: 11 M instructions of a start-up)
+    from pathlib import Path
 else:
     try:  # tomllib's own code, compiled: a 400-rule policy parses in a third of the time
         import tomli as tomllib
@@ -1244,6 +1247,8 @@ def policy_lock(path: str | os.PathLike[str]) -> Iterator[Path]:
     systrace that writes a policy takes it, so two runs saving into the same file take
     turns, each merging into what the other wrote.  Yields the real path (a symlink is
     followed).  OSError when the lock cannot be had within :data:`LOCK_WAIT` seconds."""
+    from pathlib import Path
+
     target = Path(os.path.realpath(path))
     # read-only is enough for flock: whoever may read the policy may wait for its writers
     fd = os.open(_lock_path(target), os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -1370,6 +1375,8 @@ def _umask() -> int:
 def policy_dir(env: Mapping[str, str] | None = None) -> Path:
     """``$XDG_CONFIG_HOME/systrace``, else ``~/.config/systrace`` (a relative
     XDG_CONFIG_HOME is ignored, as the XDG spec says)."""
+    from pathlib import Path
+
     source: Mapping[str, str] = os.environ if env is None else env
     config = source.get("XDG_CONFIG_HOME", "")
     if config.startswith("/"):
@@ -1387,6 +1394,8 @@ def policy_filename(program_path: str) -> str:
 def find_policy(program_path: str, directory: str | os.PathLike[str]) -> Path | None:
     """The policy of a program in a directory: by full path name first, then by base name
     (``ls.toml``, handy for programs that move between /bin and /usr/bin)."""
+    from pathlib import Path
+
     base = Path(directory)
     for name in (policy_filename(program_path), os.path.basename(program_path) + ".toml"):
         candidate = base / name

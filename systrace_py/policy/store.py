@@ -32,8 +32,7 @@ import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from systrace_py.policy.files import (
     REPLACE_TRIES,
@@ -50,6 +49,9 @@ from systrace_py.policy.files import (
 )
 from systrace_py.policy.glob import PathGlob, escape, is_literal
 from systrace_py.policy.model import Policy, Rule, Table
+
+if TYPE_CHECKING:  # (pathlib: imported by the runs that save)
+    from pathlib import Path
 
 __all__ = ["MAIN", "NotSaved", "PolicyStore", "SaveReport"]
 
@@ -105,11 +107,20 @@ class PolicyStore:
     def __init__(self, policy: Policy, path: str | os.PathLike[str] | None = None, *,
                  env: Mapping[str, str] | None = None, command: str | None = None) -> None:
         self.policy = policy
-        self.path = Path(path) if path is not None else None
+        self._path = path
         self.env = env
         self.command = os.path.realpath(command) if command else None
         self._baselines: list[_Baseline] = [_Baseline(t, list(t.rules))
                                             for t in policy.tables()]
+
+    @property
+    def path(self) -> Path | None:
+        """The policy file (None: the policy came from no file)."""
+        if self._path is None:
+            return None
+        from pathlib import Path
+
+        return Path(self._path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], env: Mapping[str, str] | None = None, *,
@@ -173,6 +184,8 @@ class PolicyStore:
         changes = [b for b in self._baselines if b.where is None and b.added()]
         if not changes:
             return report
+        from pathlib import Path
+
         destination = Path(target) if target is not None else self.path
         if destination is None:
             raise OSError(errno_module.EINVAL, "the policy came from no file: nowhere to save")
@@ -197,6 +210,8 @@ class PolicyStore:
         """What a missing destination starts from: the run's policy file as it is now, or,
         when that is gone too, the policy as the run had it."""
         if self.path is not None:
+            from pathlib import Path
+
             source = read_policy_bytes(Path(os.path.realpath(self.path)))
             if source is not None:
                 return source

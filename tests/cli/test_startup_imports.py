@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import functools
+import importlib
 import marshal
 import re
 import subprocess
 import sys
+import tempfile
 import textwrap
 import types
+import typing
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import PYTHON, systrace_env
@@ -38,6 +43,10 @@ HEAVY = (
     "tempfile",                     # saving a policy file
     "subprocess", "ctypes.util",    # find_library's `ldconfig -p` (engine/native.py)
     "asyncio",
+    "ptrace", "logging",            # python-ptrace (tests only: engine/ptrace_ops.py binds libc)
+    "socket", "selectors",          # the resolver's sockets (the engine's own are _socket's)
+    "systrace_py.names", "systrace_py.dnswire",  # host rules, or connects shown to someone
+    "pathlib", "urllib",            # saving a policy, the policy directory, attaching
     "inspect", "ast", "dis",        # dataclasses' import of inspect (startup.deferred_inspect)
     "systrace_py.policy.generalize", "systrace_py.policy.learn", "systrace_py.learner",
     "systrace_py.ui", "systrace_py.approver", "systrace_py.learn_cli",
@@ -83,7 +92,11 @@ def imported(tmp_path: Path, policy_text: str, *command: str) -> set[str]:
     names = set()
     for line in proc.stderr.splitlines():
         if line.startswith("import time:") and line.count("|") == 2:
-            names.add(line.rsplit("|", 1)[1].strip())
+            name = line.rsplit("|", 1)[1].strip()
+            if name == "site":  # what site imported is not the run's (a development venv's
+                names.clear()   # editable finder imports pathlib): the run's imports follow
+            else:
+                names.add(name)
     # the list is real: the engine was imported and shows in it
     assert {"systrace_py.engine.tracer", "systrace_py.policy.files"} <= names, proc.stderr
     return names
@@ -95,6 +108,37 @@ def test_a_plain_run_imports_nothing_heavy(tmp_path: Path, kind: str) -> None:
     heavy = sorted(n for n in names
                    if any(n == h or n.startswith(h + ".") for h in HEAVY))
     assert heavy == [], f"a plain -p run imported {heavy}"
+
+
+#: systrace's command with every compile of source text counted (exec, eval, compile of a
+#: str: dataclasses, namedtuple, typing and the like), the count printed on stderr at exit
+_COUNTING = """\
+import atexit, builtins, sys
+counts = []
+for name in ("exec", "eval", "compile"):
+    def counting(source, *args, _real=getattr(builtins, name), **kwargs):
+        if isinstance(source, str):
+            counts.append(source)
+        return _real(source, *args, **kwargs)
+    setattr(builtins, name, counting)
+atexit.register(lambda: print(f"compiled {len(counts)}", file=sys.stderr))
+from systrace_py.__main__ import main
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("kind", ["paths", "network"])
+def test_a_second_start_compiles_no_source(tmp_path: Path, kind: str) -> None:
+    """What the modules generate and compile at import (dataclass methods, namedtuple and
+    annotation code) comes from the cache from the second start on: the subcommand's modules
+    included, and the argument parsing."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(textwrap.dedent(POLICIES[kind]))
+    for _ in range(2):  # the first fills the cache (where it is writable)
+        proc = subprocess.run([PYTHON, "-c", _COUNTING, "-p", str(policy), "--", "true"],
+                              capture_output=True, text=True, timeout=120, env=systrace_env())
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "compiled 0" in proc.stderr.splitlines(), proc.stderr[-2000:]
 
 
 def test_the_log_still_gets_its_json(tmp_path: Path) -> None:
@@ -163,8 +207,8 @@ def test_an_imported_ctypes_util_is_patched_only_for_the_duration() -> None:
 
 
 def test_the_bindings_loaded_the_libraries_by_soname() -> None:
-    """What the patch is for: python-ptrace and pyseccomp hold the libraries by soname."""
-    from systrace_py.engine import ptrace_ops, seccomp  # noqa: F401  (imports the bindings)
+    """What the patch is for: pyseccomp holds the libraries by soname."""
+    from systrace_py.engine import seccomp  # noqa: F401  (imports the binding)
 
     pyseccomp = sys.modules["pyseccomp"]
     assert pyseccomp._libseccomp._name == "libseccomp.so.2"
@@ -179,7 +223,7 @@ def test_keys_are_quoted_as_tomli_w_quotes_them(key: str) -> None:
     assert files._format_key(key) == expected
 
 
-# --- startup.py: dataclass methods compiled once -----------------------------------------------
+# --- startup.py: dataclass methods and namedtuple constructors compiled once --------------------
 
 
 def _define() -> type:
@@ -204,6 +248,36 @@ def _check(point_type: type) -> None:
 def test_dataclass_methods_come_from_the_cache_the_second_time(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = str(tmp_path / "dc.marshal")
+    compiled = _counting_compile(monkeypatch)
+    with startup.cached_generated_code(cache):
+        first = _define()
+    assert compiled and Path(cache).exists()
+    _check(first)
+    compiled.clear()
+    with startup.cached_generated_code(cache):
+        second = _define()
+    assert compiled == []  # every method came from the cache, and behaves the same
+    _check(second)
+    assert not hasattr(dataclasses, "exec")  # the builtin again, outside the imports
+
+
+def _define_tuple() -> type:
+    class Pair(NamedTuple):
+        left: int
+        right: str = "r"
+
+    return Pair
+
+
+def _check_tuple(pair_type: type) -> None:
+    assert pair_type(1) == (1, "r") and pair_type(right="x", left=2) == (2, "x")
+    assert repr(pair_type(1)) == "Pair(left=1, right='r')"
+    assert pair_type.__new__.__doc__ == "Create new instance of Pair(left, right)"
+    with pytest.raises(TypeError):
+        pair_type(1, "a", "too many")
+
+
+def _counting_compile(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     compiled: list[str] = []
     real_compile = compile
 
@@ -212,23 +286,64 @@ def test_dataclass_methods_come_from_the_cache_the_second_time(
         return real_compile(source, *args, **kwargs)  # type: ignore[call-overload]
 
     monkeypatch.setattr(startup, "compile", counting, raising=False)
-    with startup.cached_dataclass_methods(cache):
-        first = _define()
-    assert compiled and Path(cache).exists()
-    _check(first)
+    return compiled
+
+
+def test_namedtuple_constructors_come_from_the_cache_the_second_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import collections
+
+    cache = str(tmp_path / "dc.marshal")
+    compiled = _counting_compile(monkeypatch)
+    with startup.cached_generated_code(cache):
+        first = _define_tuple()
+    assert [s for s in compiled if s.startswith("lambda _cls, left, right:")]
+    # this module's annotations are strings: typing compiles each (a ForwardRef)
+    assert {"int", "str"} <= set(compiled)
+    _check_tuple(first)
     compiled.clear()
-    with startup.cached_dataclass_methods(cache):
-        second = _define()
-    assert compiled == []  # every method came from the cache, and behaves the same
-    _check(second)
-    assert not hasattr(dataclasses, "exec")  # the builtin again, outside the imports
+    with startup.cached_generated_code(cache):
+        second = _define_tuple()
+    assert compiled == []
+    _check_tuple(second)
+    assert typing.get_type_hints(second) == {"left": int, "right": str}
+    # the builtins again, outside the imports
+    assert not hasattr(collections, "eval") and not hasattr(typing, "compile")
+
+
+def test_a_start_keeps_the_entries_of_starts_that_imported_other_modules(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``systrace policy`` and ``systrace CMD`` import different modules: neither start's
+    save drops the other's code (each would compile again at every alternation)."""
+    cache = str(tmp_path / "dc.marshal")
+    with startup.cached_generated_code(cache):
+        _define()
+    with startup.cached_generated_code(cache):
+        _define_tuple()
+    compiled = _counting_compile(monkeypatch)
+    with startup.cached_generated_code(cache):
+        _check(_define())
+        _check_tuple(_define_tuple())
+    assert compiled == []
+
+
+def test_past_the_bound_only_the_start_s_own_entries_are_saved(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "dc.marshal"
+    stale = {f"x = {i}": compile(f"x = {i}", "<string>", "exec") for i in range(4)}
+    cache.write_bytes(marshal.dumps(stale))
+    monkeypatch.setattr(startup, "MAX_ENTRIES", 4)
+    with startup.cached_generated_code(str(cache)):
+        _define_tuple()
+    saved = marshal.loads(cache.read_bytes())
+    assert saved and not set(saved) & set(stale)
 
 
 def test_a_damaged_cache_is_ignored_and_replaced(tmp_path: Path) -> None:
     cache = tmp_path / "dc.marshal"
     for junk in (b"", b"\x00garbage", marshal.dumps([1, 2]), marshal.dumps({"x": 1})):
         cache.write_bytes(junk)
-        with startup.cached_dataclass_methods(str(cache)):
+        with startup.cached_generated_code(str(cache)):
             point = _define()
         _check(point)
         assert all(isinstance(v, types.CodeType) for v in marshal.loads(cache.read_bytes())
@@ -236,7 +351,7 @@ def test_a_damaged_cache_is_ignored_and_replaced(tmp_path: Path) -> None:
 
 
 def test_an_unwritable_cache_costs_nothing_but_speed(tmp_path: Path) -> None:
-    with startup.cached_dataclass_methods(str(tmp_path / "missing-dir" / "dc.marshal")):
+    with startup.cached_generated_code(str(tmp_path / "missing-dir" / "dc.marshal")):
         point = _define()
     _check(point)
 
@@ -282,3 +397,88 @@ def test_nothing_is_deferred_when_inspect_is_already_imported() -> None:
     with startup.deferred_inspect():
         assert sys.modules["inspect"] is inspect
     assert sys.modules["inspect"] is inspect
+
+
+# --- startup.py: regular expressions compiled once -------------------------------------------
+
+#: patterns of the kinds systrace's modules compile: classes, named groups, alternation,
+#: repeats, flags, bytes, a wide Unicode class (terminal.py's)
+PATTERNS: list[tuple[str | bytes, int]] = [
+    (r"(?P<first>\d+)(?:\.\.(?P<last>\d+))?(?P<plus>\+(?P<step>\d+)?)?", 0),
+    (r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?", re.IGNORECASE),
+    ("[\\\\\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]", 0),
+    (r"""
+     (?P<word>[A-Za-z_]\w*)   # a name
+     | (?P<num>0x[0-9a-f]+)   # or a number
+     """, re.VERBOSE | re.IGNORECASE),
+    (rb"^(?:[^/]*/)*?x[*?](y|z)+$", 0),
+    (r"(a|b)*?c{2,3}(?=d)", re.DOTALL),
+]
+
+
+def _sample(pattern: str | bytes, text: str) -> str | bytes:
+    return text.encode("utf-8", "surrogatepass") if isinstance(pattern, bytes) else text
+
+
+def _behaviour(compiled: re.Pattern, text: str | bytes) -> tuple[object, ...]:  # type: ignore[type-arg]
+    found = compiled.search(text)  # type: ignore[arg-type]
+    return (compiled.pattern, compiled.flags, compiled.groups, dict(compiled.groupindex),
+            found and (found.span(), found.groups(), found.groupdict()),
+            [m.span() for m in compiled.finditer(text)])  # type: ignore[arg-type]
+
+
+@functools.cache
+def _cached_and_fresh() -> tuple[list[re.Pattern], list[re.Pattern]]:  # type: ignore[type-arg]
+    """PATTERNS compiled once (recorded), then given again from the cache; and compiled
+    without the cache."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = str(Path(tmp) / "re.marshal")
+        for _ in range(2):  # the first records, the second comes from the cache
+            re.purge()
+            with startup.cached_regexes(cache):
+                cached = [re.compile(p, f) for p, f in PATTERNS]
+        assert Path(cache).exists()
+    re.purge()
+    return cached, [re.compile(p, f) for p, f in PATTERNS]
+
+
+@settings(deadline=None)
+@given(st.text(alphabet="abcdxyz019_-/.+*?\\\x00\x7f\u2028\u202e\ud800 \n", max_size=30))
+def test_a_cached_regex_behaves_as_a_freshly_compiled_one(text: str) -> None:
+    """The pattern object made from the cache is, as far as matching can tell, the one
+    re.compile makes without it."""
+    cached, fresh = _cached_and_fresh()
+    for (pattern, _), a, b in zip(PATTERNS, cached, fresh, strict=True):
+        sample = _sample(pattern, text)
+        assert _behaviour(a, sample) == _behaviour(b, sample)
+
+
+def test_regexes_come_from_the_cache_and_the_compiler_is_restored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    compiler = importlib.import_module("re._compiler")
+    real = compiler.compile
+    cache = str(tmp_path / "re.marshal")
+    re.purge()
+    with startup.cached_regexes(cache):
+        re.compile(r"(?P<k>[a-z]+)=\d+")
+    parsed: list[object] = []
+    real_parse = compiler._parser.parse
+    monkeypatch.setattr(compiler._parser, "parse",
+                        lambda *a: parsed.append(a) or real_parse(*a))
+    re.purge()
+    with startup.cached_regexes(cache):
+        again = re.compile(r"(?P<k>[a-z]+)=\d+")
+    assert parsed == []  # not parsed again
+    assert again.fullmatch("ab=12") and again.groupindex["k"] == 1
+    assert compiler.compile is real and compiler._sre is sys.modules["_sre"]
+
+
+def test_a_regex_cache_of_another_interpreter_or_damaged_is_ignored(tmp_path: Path) -> None:
+    cache = tmp_path / "re.marshal"
+    foreign = (("another python", 0), {("x+", 0): ("x+", 0, [1, 2, 3], 0, {}, ())})
+    for junk in (b"", b"\x00garbage", marshal.dumps([1]), marshal.dumps(foreign)):
+        cache.write_bytes(junk)
+        re.purge()
+        with startup.cached_regexes(str(cache)):
+            compiled = re.compile("x+")
+        assert compiled.fullmatch("xxx") and not compiled.fullmatch("y")
