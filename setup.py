@@ -1,5 +1,6 @@
-"""Build the optional native stop loop (systrace_py/_cloop.c) with the system compiler; without
-a compiler the install goes on without it, and the pure-Python loop is used (engine/cloop.py)."""
+"""Build the optional native stop loop (systrace_py/_cloop.c) with the system compiler, as
+python-ptrace builds its cptrace; without a compiler the install goes on without it, and the
+pure-Python loop is used (engine/cloop.py)."""
 
 from setuptools import Extension, setup
 

@@ -1,10 +1,10 @@
-"""The C libraries pyseccomp binds, found by soname instead of by ldconfig.
+"""The C libraries python-ptrace and pyseccomp bind, found by soname instead of by ldconfig.
 
-The binding calls ``ctypes.util.find_library`` while it is imported (``"c"`` and
-``"seccomp"``).  On Linux that runs ``/sbin/ldconfig -p`` in a subprocess each time, and
+Both bindings call ``ctypes.util.find_library`` while they are imported (``"c"`` twice,
+``"seccomp"`` once).  On Linux that runs ``/sbin/ldconfig -p`` in a subprocess each time, and
 importing ``ctypes.util`` pulls in subprocess, shutil and tempfile: 10-20 ms of a start-up whose
 target is 60 ms (issue 16).  The dynamic loader already finds these libraries by their sonames,
-so while the binding is imported :func:`fixed_sonames` puts a small ``ctypes.util`` in place
+so while the bindings are imported :func:`fixed_sonames` puts a small ``ctypes.util`` in place
 whose ``find_library`` answers from :data:`SONAMES`, after proving the soname loads.  Any other
 name, or a soname the loader cannot load (another libc, a libseccomp of another ABI), is handed
 to the real ``find_library``, as if nothing had been patched.  The stand-in is removed when the
@@ -49,7 +49,7 @@ def _real_util() -> types.ModuleType:
 
 @contextlib.contextmanager
 def fixed_sonames() -> Iterator[None]:
-    """While importing pyseccomp: find_library without ldconfig."""
+    """While importing python-ptrace or pyseccomp: find_library without ldconfig."""
     real = sys.modules.get("ctypes.util")
     if real is not None:  # already imported by someone: patch its function for the duration
         saved = real.find_library

@@ -1,16 +1,13 @@
-"""The ptrace(2) binding: the entry point, the register structure, the requests and options a
-modern Linux tracer uses, and the other kernel calls the engine makes with ctypes.
+"""Thin layer over python-ptrace's binding, plus what it lacks (added with ctypes).
 
+python-ptrace gives the ``ptrace()`` entry point, the register structure and the classic
+requests.  Modern Linux tracing needs more, all added here on top of the same binding:
 PTRACE_SEIZE / INTERRUPT / LISTEN (job control that works), PTRACE_O_EXITKILL and
-PTRACE_O_TRACESECCOMP, PTRACE_GET/SET_SYSCALL_INFO (one call instead of GETREGS at every stop),
+PTRACE_O_TRACESECCOMP, PTRACE_GET_SYSCALL_INFO (one call instead of GETREGS at every stop),
 openat2 for path resolution, and the seccomp/prctl calls the child makes before exec.
 (Tracee memory is read with process_vm_readv and written through /proc/PID/mem: see
-memory.py.)  Everything here is a direct kernel call: no policy, no state.
-
-The binding is libc's ``ptrace()`` through ctypes, here rather than python-ptrace's: that
-package's import brings logging, traceback, datetime and tokenize with it (34 M instructions,
-~8 % of a start-up whose target is 60 ms: issue 16), for one function, one structure and a
-dozen constants.
+memory.py.)
+Everything here is a direct kernel call: no policy, no state.
 """
 
 from __future__ import annotations
@@ -20,42 +17,16 @@ import errno
 import os
 from typing import Final
 
+from systrace_py.engine.native import fixed_sonames
 from systrace_py.kernel import PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS
 from systrace_py.syscalls import NUMBERS
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
+with fixed_sonames():  # python-ptrace finds libc at import: not by ldconfig
+    from ptrace import PtraceError
+    from ptrace.binding import func as pt
+    from ptrace.binding.linux_struct import user_regs_struct
 
-
-class PtraceError(Exception):
-    """A ptrace request the kernel refused: ``errno`` says why, ``pid`` names the task."""
-
-    def __init__(self, message: str, errno: int | None = None, pid: int | None = None) -> None:
-        super().__init__(message)
-        self.errno = errno
-        self.pid = pid
-
-
-class user_regs_struct(ctypes.Structure):  # the kernel's name (sys/user.h)
-    """struct user_regs_struct (x86_64): PTRACE_GETREGS/SETREGS, and PTRACE_POKEUSER's
-    offsets (the register set starts struct user)."""
-
-    _fields_ = tuple((name, ctypes.c_ulong) for name in (
-        "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx",
-        "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base",
-        "gs_base", "ds", "es", "fs", "gs"))
-
-
-# --- the classic requests (sys/ptrace.h) ---------------------------------------------------
-PTRACE_POKEUSER: Final = 6
-PTRACE_CONT: Final = 7
-PTRACE_GETREGS: Final = 12
-PTRACE_SETREGS: Final = 13
-PTRACE_DETACH: Final = 17
-PTRACE_SYSCALL: Final = 24
-PTRACE_GETEVENTMSG: Final = 0x4201
-
-# --- the modern requests ----------------------------------------------------------------------
+# --- requests python-ptrace does not define -------------------------------------------------
 PTRACE_SEIZE: Final = 0x4206
 PTRACE_INTERRUPT: Final = 0x4207
 PTRACE_LISTEN: Final = 0x4208
@@ -95,20 +66,23 @@ TRACE_OPTIONS: Final = (
     | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL
 )
 
-_raw_ptrace = _libc.ptrace
-_raw_ptrace.argtypes = (ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
-_raw_ptrace.restype = ctypes.c_ulong
-_FAILED = 0xFFFFFFFFFFFFFFFF  # -1: every request used here returns 0 or a value, never -1
+ptrace = pt.ptrace  # the binding's entry point; raises PtraceError with .errno
+
+# The stop loop makes three requests at every stop; they call python-ptrace's ctypes binding
+# directly (its wrapper's formatting costs more than the call on a hot path) and raise the
+# same PtraceError on failure.
+_raw_ptrace = getattr(pt, "_ptrace", None)
+_FAILED = 0xFFFFFFFFFFFFFFFF
 
 
-def ptrace(request: int, pid: int, addr: int = 0, data: int = 0) -> int:
-    """One ptrace request; raises PtraceError with the kernel's errno."""
-    result: int = _raw_ptrace(request, pid, addr, data)
-    if result == _FAILED:
+def _fast(request: int, pid: int, addr: int, data: int) -> None:
+    if _raw_ptrace is None or pt.HAS_CPTRACE:
+        ptrace(request, pid, addr, data)
+        return
+    if _raw_ptrace(request, pid, addr, data) == _FAILED:
         err = ctypes.get_errno()
         raise PtraceError(f"ptrace({request:#x}, {pid}) failed: {os.strerror(err)}", errno=err,
                           pid=pid)
-    return result
 
 
 class SyscallInfo(ctypes.Structure):
@@ -154,26 +128,26 @@ def listen(pid: int) -> None:
 
 
 def cont(pid: int, sig: int = 0) -> None:
-    ptrace(PTRACE_CONT, pid, 0, sig)
+    _fast(pt.PTRACE_CONT, pid, 0, sig)
 
 
 def syscall(pid: int, sig: int = 0) -> None:
     """Resume until the next syscall stop (used only when an exit value is needed)."""
-    ptrace(PTRACE_SYSCALL, pid, 0, sig)
+    _fast(pt.PTRACE_SYSCALL, pid, 0, sig)
 
 
 def detach(pid: int, sig: int = 0) -> None:
-    ptrace(PTRACE_DETACH, pid, 0, sig)
+    ptrace(pt.PTRACE_DETACH, pid, 0, sig)
 
 
 def geteventmsg(pid: int) -> int:
     value = ctypes.c_ulong()
-    ptrace(PTRACE_GETEVENTMSG, pid, 0, ctypes.addressof(value))
+    ptrace(pt.PTRACE_GETEVENTMSG, pid, 0, ctypes.addressof(value))
     return value.value
 
 
 def get_syscall_info(pid: int, into: SyscallInfo) -> SyscallInfo:
-    ptrace(PTRACE_GET_SYSCALL_INFO, pid, _INFO_SIZE, ctypes.addressof(into))
+    _fast(PTRACE_GET_SYSCALL_INFO, pid, _INFO_SIZE, ctypes.addressof(into))
     return into
 
 
@@ -199,12 +173,12 @@ def set_syscall_info(pid: int, info: SyscallInfo) -> bool:
 
 def getregs(pid: int) -> user_regs_struct:
     regs = user_regs_struct()
-    ptrace(PTRACE_GETREGS, pid, 0, ctypes.addressof(regs))
+    ptrace(pt.PTRACE_GETREGS, pid, 0, ctypes.addressof(regs))
     return regs
 
 
-def setregs(pid: int, regs: ctypes.Structure) -> None:
-    ptrace(PTRACE_SETREGS, pid, 0, ctypes.addressof(regs))
+def setregs(pid: int, regs: user_regs_struct) -> None:
+    ptrace(pt.PTRACE_SETREGS, pid, 0, ctypes.addressof(regs))
 
 
 def getregset(pid: int, kind: int, size: int) -> bytes:
@@ -218,17 +192,21 @@ def getregset(pid: int, kind: int, size: int) -> bytes:
 
 # --- offsets into user_regs_struct, for single-register writes (PTRACE_POKEUSER) -------------
 REG_OFFSET: Final = {
-    field[0]: getattr(user_regs_struct, field[0]).offset for field in user_regs_struct._fields_
+    name: getattr(user_regs_struct, name).offset for name, _ in user_regs_struct._fields_
 }
 #: x86_64 syscall argument registers, in order.
 ARG_REGS: Final = ("rdi", "rsi", "rdx", "r10", "r8", "r9")
 
 
 def poke_reg(pid: int, name: str, value: int) -> None:
-    ptrace(PTRACE_POKEUSER, pid, REG_OFFSET[name], value & 0xFFFFFFFFFFFFFFFF)
+    _fast(pt.PTRACE_POKEUSER, pid, REG_OFFSET[name], value & 0xFFFFFFFFFFFFFFFF)
 
 
 # --- libc calls python's os module does not offer --------------------------------------------
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+
 SYS_OPENAT2: Final = NUMBERS["openat2"]
 RESOLVE_NO_XDEV: Final = 0x01
 RESOLVE_NO_MAGICLINKS: Final = 0x02
@@ -338,3 +316,4 @@ def load_filter(prog: SockFprog) -> None:
     raise OSError(err, os.strerror(err))
 
 
+__all__ = ["PtraceError", "SyscallInfo", "user_regs_struct"]

@@ -43,8 +43,7 @@ HEAVY = (
     "tempfile",                     # saving a policy file
     "subprocess", "ctypes.util",    # find_library's `ldconfig -p` (engine/native.py)
     "asyncio",
-    "ptrace", "logging",            # python-ptrace (tests only: engine/ptrace_ops.py binds libc)
-    "socket", "selectors",          # the resolver's sockets (the engine's own are _socket's)
+    "socket",                       # the resolver's sockets (the engine's own are _socket's)
     "systrace_py.names", "systrace_py.dnswire",  # host rules, or connects shown to someone
     "pathlib", "urllib",            # saving a policy, the policy directory, attaching
     "inspect", "ast", "dis",        # dataclasses' import of inspect (startup.deferred_inspect)
@@ -207,8 +206,8 @@ def test_an_imported_ctypes_util_is_patched_only_for_the_duration() -> None:
 
 
 def test_the_bindings_loaded_the_libraries_by_soname() -> None:
-    """What the patch is for: pyseccomp holds the libraries by soname."""
-    from systrace_py.engine import seccomp  # noqa: F401  (imports the binding)
+    """What the patch is for: python-ptrace and pyseccomp hold the libraries by soname."""
+    from systrace_py.engine import ptrace_ops, seccomp  # noqa: F401  (imports the bindings)
 
     pyseccomp = sys.modules["pyseccomp"]
     assert pyseccomp._libseccomp._name == "libseccomp.so.2"
