@@ -1096,7 +1096,9 @@ class DecodedCall:
             for raw, flags, control in named:
                 where = destinations.NOTHING if sock is None else destinations.destination(
                     sock, call, raw, flags=flags, control=control)
-                if where.unseen:
+                if where.unseen and not decoder.ip_destinations_decided:
+                    where = destinations.NOTHING
+                elif where.unseen:
                     raise DecodeError(errno.EPERM, f"{where.why}: a rule looks at where it "
                                                    f"goes; one naming {self.name} lifts this",
                                       unreadable=False)
@@ -1494,6 +1496,13 @@ class Decoder:
         #: labels an IP address with the names the run resolved to it (SockAddr.names):
         #: set by a monitor that observes DNS (systrace_py.names), None otherwise
         self.names: Callable[[SockAddr], SockAddr] | None = None
+        #: whether a table of the run may decide a call by where its IP packets go (no
+        #: ``Lift.ROUTES``; the tracer sets it at spawn): a socket whose destinations the
+        #: engine cannot see is then refused where a rule looks at its address; otherwise its
+        #: address is none a rule could match (a packet socket's bind, stopped because a path
+        #: rule looks at bind for unix socket files, LTP sendto03) and it is decided as a call
+        #: naming no address
+        self.ip_destinations_decided = True
         self._pidfds: collections.OrderedDict[int, int] = collections.OrderedDict()
 
     def decode(self, tid: int, tgid: int, nr: int, name: str, args: _Args,

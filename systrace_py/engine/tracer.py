@@ -242,6 +242,7 @@ class Tracer:
         programs = [pt.prepare_filter(bpf) for bpf in spec.filters]
         self.filtered = bool(programs)
         self.lifted = spec.lifted
+        self.decoder.ip_destinations_decided = Lift.ROUTES not in spec.lifted
         need_nnp = self.filtered and (spec.uid not in (None, 0) or os.geteuid() != 0)
         pid = os.fork()
         if pid == 0:  # child: only async-signal-safe-ish work from here to exec

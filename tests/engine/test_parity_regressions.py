@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from conftest import results
 
 #: the parity policy: everything permitted, one path rule on fswrite (so a truncate stops, and
@@ -119,3 +121,28 @@ def test_a_source_route_is_refused_only_where_a_rule_decides_where_packets_go(tr
     assert r.returncode == 0, r.stderr
     assert results(r.stdout) == {"IP_OPTIONS": "EPERM", "IPV6_RTHDR": "EPERM",
                                  "IP_RETOPTS": "EPERM"}, r.stdout + r.stderr
+
+
+def test_a_packet_socket_binds_where_no_rule_decides_where_packets_go(traced, build):
+    # LTP sendto03: the parity policy's path rule stops bind (for unix socket files); a packet
+    # socket's address is none the engine can see, which was refused (EPERM) though no rule
+    # of the run looks at where packets go.  Under an address rule it is refused still: the
+    # socket itself (escape/net_family.c)
+    program = build("progs/packet_bind.c")
+    native = subprocess.run([str(program)], capture_output=True, text=True, timeout=60)
+    assert native.returncode == 0, native.stderr
+    if results(native.stdout).get("socket") != "ok":
+        pytest.skip(f"no packet socket here: {native.stdout}")
+    assert results(native.stdout) == {"socket": "ok", "bind": "ok"}, native.stdout
+    r = traced.run(PARITY_POLICY, str(program))
+    assert r.returncode == 0, r.stderr
+    assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
+    addressed = PARITY_POLICY + """
+    [[rule]]
+    calls = ["net-connect"]
+    address = "127.0.0.2"
+    action = "never"
+"""
+    r = traced.run(addressed, str(program))
+    assert r.returncode == 0, r.stderr
+    assert results(r.stdout) == {"socket": "EPERM"}, r.stdout + r.stderr
