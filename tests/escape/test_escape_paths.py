@@ -339,3 +339,33 @@ def test_credentials_are_read_again_at_exec(build, world_tmp, loop):
                     policy_text=policy(never("fsread", path="/nonexistent-systrace/**")))
     assert _probes(traced) == _probes(native) and len(_probes(native)) == 30, (native, traced)
     assert "as nobody: EACCES" in traced.stdout, traced
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, a directory owned by another user")
+@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
+def test_names_stay_hidden_from_a_task_in_a_user_namespace_of_its_own(build, world_tmp, loop):
+    """Red team 4: a root program moves into a user namespace of its own (unshare, no id
+    mapped), forks, and the child probes a mode-0700 directory owned by nobody.  It is still
+    uid 0, but its capabilities hold only over inodes whose owner is mapped into its
+    namespace: natively every probe is EACCES.  The tracer read no credentials for a task in
+    another namespace and walked with its own: "DIR/present/..", "DIR/..", a symlink out of
+    DIR passed, "absent/.." answered ENOENT (14 probes told which names DIR holds, both
+    loops).  Control: the same directory owned by root, which the task searches as its
+    owner -- the probes tell present from absent natively."""
+    program = world_tmp / "path_search"
+    shutil.copy(build("escape/path_search.c"), program)
+    program.chmod(0o755)
+    secret = world_tmp / "locked"
+    (secret / "present").mkdir(parents=True)
+    (secret / "out").symlink_to("..")
+    secret.chmod(0o700)
+    control = attack(program, secret, "userns", policy_text=None, scene=None, env=loop)
+    require_real(control)  # owned by root: searched as its owner in the namespace too
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    os.chown(secret, user.pw_uid, user.pw_gid)
+    native = attack(program, secret, "userns", policy_text=None, scene=None, env=loop)
+    assert native.verdict == "BLOCKED" and "EACCES" in native.detail, native
+    traced = attack(program, secret, "userns", scene=None, env=loop,
+                    policy_text=policy(never("fsread", path="/nonexistent-systrace/**")))
+    assert traced.verdict == "BLOCKED", traced
+    assert _probes(traced) == _probes(native) and len(_probes(native)) == 30, (native, traced)
