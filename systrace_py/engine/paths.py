@@ -567,7 +567,11 @@ class PathResolver:
         try:
             return self._credentials[tid]
         except KeyError:
-            found = self._credentials[tid] = Credentials.of(tid)
+            found = Credentials.of(tid)
+            # (a user namespace's map is written once, by another process, after it is made:
+            # until both are, not kept -- its capabilities come to hold over what they map)
+            if found is None or found.maps is None or all(found.maps):
+                self._credentials[tid] = found
             return found
 
     def searches_as_tracer(self, tid: int) -> bool:

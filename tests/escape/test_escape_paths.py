@@ -369,3 +369,29 @@ def test_names_stay_hidden_from_a_task_in_a_user_namespace_of_its_own(build, wor
                     policy_text=policy(never("fsread", path="/nonexistent-systrace/**")))
     assert traced.verdict == "BLOCKED", traced
     assert _probes(traced) == _probes(native) and len(_probes(native)) == 30, (native, traced)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, a directory owned by another user")
+@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
+def test_a_user_namespace_mapped_later_searches_what_its_maps_grant(build, world_tmp, loop):
+    """The child makes a user namespace, looks through the nobody-owned 0700 directory
+    (EACCES: nothing is mapped; the tracer reads its credentials), then its parent, outside,
+    maps every id into it: its capabilities now hold over the directory, and natively its
+    probes pass as root's do (present told from absent).  Traced the same, in both loops (a
+    tracer that kept the credentials it read before the maps refused 26 of the 30)."""
+    program = world_tmp / "path_search"
+    shutil.copy(build("escape/path_search.c"), program)
+    program.chmod(0o755)
+    secret = world_tmp / "locked"
+    (secret / "present").mkdir(parents=True)
+    (secret / "out").symlink_to("..")
+    secret.chmod(0o700)
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    os.chown(secret, user.pw_uid, user.pw_gid)
+    native = attack(program, secret, "userns-map", policy_text=None, scene=None, env=loop)
+    require_real(native)
+    assert "unmapped: EACCES" in native.stdout, native
+    traced = attack(program, secret, "userns-map", scene=None, env=loop,
+                    policy_text=policy(never("fsread", path="/nonexistent-systrace/**")))
+    assert "unmapped: EACCES" in traced.stdout, traced
+    assert _probes(traced) == _probes(native) and len(_probes(native)) == 30, (native, traced)
