@@ -769,8 +769,10 @@ class PathResolver:
                                    follow or slash, plain_only=walk_slash)
         if found is None:
             found = self._walk(tid, tgid, raw, dirfd, follow, view, restrict)
-        if not restrict and (not found.direct or _dotted(raw)) \
-                and not self.searches_as_tracer(tid):
+        # (a path that does not exist too: its refusal answers ENOENT, Table.refusal_errno,
+        # where the task's own lookup fails first in a directory it may not search)
+        if not restrict and (not found.direct or _dotted(raw) or not found.exists
+                             or found.unreachable) and not self.searches_as_tracer(tid):
             self._search_as_task(tid, tgid, raw, dirfd, follow, view)
         if base is not None and raw[0] != "/":
             found.start = base

@@ -395,3 +395,32 @@ def test_a_user_namespace_mapped_later_searches_what_its_maps_grant(build, world
                     policy_text=policy(never("fsread", path="/nonexistent-systrace/**")))
     assert "unmapped: EACCES" in traced.stdout, traced
     assert _probes(traced) == _probes(native) and len(_probes(native)) == 30, (native, traced)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, a task that drops to nobody")
+@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
+@pytest.mark.parametrize("tasks", ["single", "threads"])
+def test_a_refusal_tells_no_name_in_a_directory_the_task_may_not_search(
+        build, world_tmp, loop, tasks):
+    """Red team 4: the same probes after the drop to nobody, under a rule that refuses reading
+    DIR/** with EPERM.  A refusal of a path that does not exist answers ENOENT (as a lookup
+    would): "DIR/absent" answered ENOENT where "DIR/present" got the rule's EPERM -- which
+    names DIR holds, told to a task whose own lookup fails in DIR (natively EACCES both).
+    Now the task's search permission is checked on a missing path too: present and absent
+    are answered alike.  Control: natively every probe is EACCES."""
+    program = world_tmp / "path_search"
+    shutil.copy(build("escape/path_search.c"), program)
+    program.chmod(0o755)
+    secret = world_tmp / "locked"
+    (secret / "present").mkdir(parents=True)
+    (secret / "out").symlink_to("..")
+    secret.chmod(0o700)
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {})}
+    drop = (secret, user.pw_uid, user.pw_gid)
+    native = attack(program, *drop, policy_text=None, scene=None, env=env)
+    assert native.verdict == "BLOCKED" and "EACCES" in native.detail, native
+    traced = attack(program, *drop, scene=None, env=env, policy_text=policy(
+        never("fsread", errno="EPERM", path=f"{secret}/**")))
+    assert traced.verdict == "BLOCKED", traced
+    assert len(_probes(traced)) == 30, traced
