@@ -445,6 +445,19 @@ def _id_ranges(path: str) -> Ranges:
                      for fields in (line.split() for line in found) if len(fields) == 3)
 
 
+def _searchable(directory: str, creds: Credentials) -> bool:
+    """Whether a task with ``creds`` may look up names in ``directory`` (False when it
+    cannot be opened: the lookup stops there too)."""
+    try:
+        fd = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return creds.may_search(fd)
+    finally:
+        os.close(fd)
+
+
 def _in_ranges(ranges: Ranges, ident: int) -> bool:
     """Whether an id is mapped into the namespace (kuid_has_mapping, kgid_has_mapping)."""
     return any(first <= ident < first + count for first, count in ranges)
@@ -829,8 +842,15 @@ class PathResolver:
         pending = [c for c in reversed(raw.split("/")) if c]
         seen: list[tuple[str, str]] = []
         links = 0
+        # a task whose search permission is not the tracer's: its lookup fails in the first
+        # directory it may not search (may_lookup), and looks at nothing beyond
+        creds = None if self.searches_as_tracer(tid) else self.credentials(tid)
+        if creds is not None and creds.override:
+            creds = None
         while pending:
             comp = pending.pop()
+            if creds is not None and not _searchable("/" + "/".join(parts), creds):
+                return seen
             if comp == ".":
                 continue
             if comp == "..":

@@ -400,14 +400,18 @@ def test_a_user_namespace_mapped_later_searches_what_its_maps_grant(build, world
 @pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, a task that drops to nobody")
 @pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
 @pytest.mark.parametrize("tasks", ["single", "threads"])
+@pytest.mark.parametrize("start", ["root", "cwd"])
 def test_a_refusal_tells_no_name_in_a_directory_the_task_may_not_search(
-        build, world_tmp, loop, tasks):
+        build, world_tmp, loop, tasks, start):
     """Red team 4: the same probes after the drop to nobody, under a rule that refuses reading
     DIR/** with EPERM.  A refusal of a path that does not exist answers ENOENT (as a lookup
     would): "DIR/absent" answered ENOENT where "DIR/present" got the rule's EPERM -- which
     names DIR holds, told to a task whose own lookup fails in DIR (natively EACCES both).
     Now the task's search permission is checked on a missing path too: present and absent
-    are answered alike.  Control: natively every probe is EACCES."""
+    are answered alike.  ``cwd``: the probes spelt from the task's cwd, DIR itself ("./present/..",
+    "./absent/.."): what the lookup passes through was named with the tracer's search
+    permission, so "present/.." passed through DIR/present, which the rule refuses (EPERM),
+    where "absent/.." passed nothing (EACCES).  Control: natively every probe is EACCES."""
     program = world_tmp / "path_search"
     shutil.copy(build("escape/path_search.c"), program)
     program.chmod(0o755)
@@ -417,10 +421,10 @@ def test_a_refusal_tells_no_name_in_a_directory_the_task_may_not_search(
     secret.chmod(0o700)
     user = pwd.getpwnam(UNPRIVILEGED_USER)
     env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {})}
-    drop = (secret, user.pw_uid, user.pw_gid)
-    native = attack(program, *drop, policy_text=None, scene=None, env=env)
+    drop = (secret if start == "root" else ".", user.pw_uid, user.pw_gid)
+    native = attack(program, *drop, policy_text=None, scene=None, env=env, cwd=secret)
     assert native.verdict == "BLOCKED" and "EACCES" in native.detail, native
-    traced = attack(program, *drop, scene=None, env=env, policy_text=policy(
+    traced = attack(program, *drop, scene=None, env=env, cwd=secret, policy_text=policy(
         never("fsread", errno="EPERM", path=f"{secret}/**")))
     assert traced.verdict == "BLOCKED", traced
     assert len(_probes(traced)) == 30, traced
