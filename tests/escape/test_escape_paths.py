@@ -14,6 +14,7 @@ import subprocess
 
 import pytest
 from escape_lib import (
+    SYSTRACE,
     Scene,
     assert_blocked,
     attack,
@@ -428,3 +429,42 @@ def test_a_refusal_tells_no_name_in_a_directory_the_task_may_not_search(
         never("fsread", errno="EPERM", path=f"{secret}/**")))
     assert traced.verdict == "BLOCKED", traced
     assert len(_probes(traced)) == 30, traced
+
+
+def _with_core_limit() -> None:
+    import resource
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
+def test_a_rule_refusing_the_limit_calls_grants_no_core_dump(build, tmp_path, loop):
+    """Red team 4: a run started with a core limit, under a policy that refuses writes in the
+    program's cwd and refuses setrlimit and prlimit64 by name.  Naming them lifted the guard
+    that keeps core dumps off (Lift.CORE, meant for a policy that grants the calls): the
+    program kept the limit it was started with, crashed, and the kernel wrote its core file
+    -- memory of its choosing -- in the directory the policy refuses writes to.  Control:
+    natively the same crash leaves the file there."""
+    with open("/proc/sys/kernel/core_pattern", encoding="ascii") as found:
+        pattern = found.read().strip()
+    if pattern.startswith("|") or "/" in pattern:
+        pytest.skip(f"core files are not written in the cwd here ({pattern!r})")
+    program = build("escape/core_dump.c")
+    guarded = tmp_path / "guarded"
+    guarded.mkdir()
+    guarded.chmod(0o777)
+
+    def dumped(command: list[str]) -> list[str]:
+        for old in guarded.iterdir():
+            old.unlink()
+        subprocess.run(command, cwd=guarded, env={**os.environ, **loop},
+                       preexec_fn=_with_core_limit, capture_output=True, timeout=60,
+                       check=False)
+        return sorted(p.name for p in guarded.iterdir())
+
+    if not dumped([str(program)]):
+        pytest.skip("no core file natively (the kernel dumps none here)")
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(policy(
+        never(["fswrite"], path=f"{guarded}/**"),
+        'calls = ["setrlimit", "prlimit64"]\naction = "never"\nerrno = "EPERM"'))
+    assert dumped([*SYSTRACE, "-p", str(policy_file), "--", str(program)]) == []
