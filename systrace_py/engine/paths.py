@@ -782,10 +782,10 @@ class PathResolver:
                                    follow or slash, plain_only=walk_slash)
         if found is None:
             found = self._walk(tid, tgid, raw, dirfd, follow, view, restrict)
-        # (a path that does not exist too: its refusal answers ENOENT, Table.refusal_errno,
-        # where the task's own lookup fails first in a directory it may not search)
-        if not restrict and (not found.direct or _dotted(raw) or not found.exists
-                             or found.unreachable) and not self.searches_as_tracer(tid):
+        # (every spelling: a refusal by a rule answers the rule's errno, a missing path's
+        # ENOENT -- where the task's own lookup fails first in a directory it may not
+        # search, with EACCES whatever is there)
+        if not restrict and not self.searches_as_tracer(tid):
             self._search_as_task(tid, tgid, raw, dirfd, follow, view)
         if base is not None and raw[0] != "/":
             found.start = base
@@ -805,8 +805,10 @@ class PathResolver:
         task's search permission, the kernel's EACCES raised where it fails.  (The call may be
         handed to the kernel by its canonical spelling, whose lookup does not look in DIR:
         it would succeed where the task's own fails, and tell whether "name" exists in a
-        directory the task may not search.)  A spelling through none looks in the same
-        directories as the canonical one, or in more (from the root), and is not walked."""
+        directory the task may not search.)  Every spelling is walked so: one through no such
+        directory looks in the same directories as the canonical one, but what the engine
+        answers itself -- a rule's refusal, a missing path's ENOENT -- would tell what is
+        there, where the kernel answers EACCES."""
         creds = self.credentials(tid)
         if creds is None or creds.override:
             return  # (gone: the call fails; or the task searches every directory)

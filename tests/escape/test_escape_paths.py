@@ -402,8 +402,9 @@ def test_a_user_namespace_mapped_later_searches_what_its_maps_grant(build, world
 @pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
 @pytest.mark.parametrize("tasks", ["single", "threads"])
 @pytest.mark.parametrize("start", ["root", "cwd"])
+@pytest.mark.parametrize("rule", ["**", "*"])
 def test_a_refusal_tells_no_name_in_a_directory_the_task_may_not_search(
-        build, world_tmp, loop, tasks, start):
+        build, world_tmp, loop, tasks, start, rule):
     """Red team 4: the same probes after the drop to nobody, under a rule that refuses reading
     DIR/** with EPERM.  A refusal of a path that does not exist answers ENOENT (as a lookup
     would): "DIR/absent" answered ENOENT where "DIR/present" got the rule's EPERM -- which
@@ -412,7 +413,11 @@ def test_a_refusal_tells_no_name_in_a_directory_the_task_may_not_search(
     are answered alike.  ``cwd``: the probes spelt from the task's cwd, DIR itself ("./present/..",
     "./absent/.."): what the lookup passes through was named with the tracer's search
     permission, so "present/.." passed through DIR/present, which the rule refuses (EPERM),
-    where "absent/.." passed nothing (EACCES).  Control: natively every probe is EACCES."""
+    where "absent/.." passed nothing (EACCES).  ``*``: a rule on DIR's entries, not DIR: the
+    refusal of "DIR/present" (the rule's EPERM, decided natively or in Python) against
+    "DIR/absent" (EACCES) told them apart too -- every spelling of such a task is walked
+    with its credentials now, and the native loop hands its refusals to Python.  Control:
+    natively every probe is EACCES."""
     program = world_tmp / "path_search"
     shutil.copy(build("escape/path_search.c"), program)
     program.chmod(0o755)
@@ -426,7 +431,7 @@ def test_a_refusal_tells_no_name_in_a_directory_the_task_may_not_search(
     native = attack(program, *drop, policy_text=None, scene=None, env=env, cwd=secret)
     assert native.verdict == "BLOCKED" and "EACCES" in native.detail, native
     traced = attack(program, *drop, scene=None, env=env, cwd=secret, policy_text=policy(
-        never("fsread", errno="EPERM", path=f"{secret}/**")))
+        never("fsread", errno="EPERM", path=f"{secret}/{rule}")))
     assert traced.verdict == "BLOCKED", traced
     assert len(_probes(traced)) == 30, traced
 
