@@ -33,7 +33,10 @@ Two ways to get there:
 A lookup that fails fails with the task's errno, not the tracer's: the kernel checks the task's
 search permission on each directory before looking up a name in it (may_lookup), so a failing
 walk is walked again with the task's credentials (:class:`Credentials`), and the first
-directory it may not search answers EACCES.
+directory it may not search answers EACCES.  So is every lookup of a task whose search
+permission is not the tracer's (another user, dropped capabilities, a user namespace of its
+own): what the engine answers itself -- a rule's refusal, a missing path's ENOENT, what a
+lookup passes through -- must not tell what lies in a directory the task may not search.
 
 Paths that name no file in a directory tree (a pipe or socket behind /proc/self/fd/N, a memfd,
 a deleted file) come back with ``pseudo`` set: they can be matched by a rule ("pipe:*",
