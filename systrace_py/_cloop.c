@@ -716,8 +716,9 @@ decide:
         int action = decide_check(&v->checks[i], path, len, &err);
         if (action == A_PERMIT) continue;
         /* (a refusal of a missing path answers ENOENT or not, by the rule and the call:
-         * Table.refusal_errno's) */
-        if (action != A_NEVER || !may_refuse || missing) return 0;
+         * Table.refusal_errno's; a task whose search permission is not the tracer's may
+         * not reach the path at all: its lookup's EACCES, Python's) */
+        if (action != A_NEVER || !may_refuse || missing || a->own_search) return 0;
         return refuse(tid, err);
     }
 permit:

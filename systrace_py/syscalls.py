@@ -319,9 +319,9 @@ class Lift(enum.Enum):
       in which no table does (no rule with a network condition, no redirect to an address,
       nothing that asks about a destination) lifts the source-route guards.
     * ``CORE``: core dumps, which the kernel writes outside every policy, are granted when
-      every table has a rule naming ``setrlimit`` or ``prlimit64`` (as an unsafe call's
-      refusal is lifted); the program then starts with its limits as they were, and may
-      raise them.
+      every table has a rule that names ``setrlimit`` or ``prlimit64`` and permits it (as an
+      unsafe call's refusal is lifted; a rule refusing them grants nothing); the program
+      then starts with its limits as they were, and may raise them.
     """
 
     ROUTES = "routes"

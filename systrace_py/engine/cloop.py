@@ -21,7 +21,8 @@ which table decides and whether a refusal may be made without Python (no log, no
 run: ``Supervisor.fast_table``).  A task whose search permission is not the tracer's is armed
 with ``own_search``: the loop resolves with the tracer's credentials, so a lookup through a
 symlink, "." or ".." -- which looks in directories its canonical spelling does not, and the
-task may not search -- is Python's (paths.PathResolver._search_as_task).
+task may not search -- is Python's (paths.PathResolver._search_as_task), and so is a
+refusal (the rule's errno would tell a path is there where the task's lookup fails first).
 
 The extension is built at install when a compiler is there (setup.py, optional); without it,
 or with SYSTRACE_NO_CLOOP=1, :func:`load` gives None and the pure-Python loop does it all.
@@ -127,7 +128,7 @@ Entries = list[tuple[Any, ...]]
 #: address (0: nothing held), keep its start, the shared ranges (unheld calls only), alone
 #: (its calls unheld because it is the only task: once it made a child, its stops are
 #: Python's), its search permission is not the tracer's (a lookup through a symlink, "."
-#: or ".." is Python's: paths.PathResolver._search_as_task))
+#: or "..", and a refusal, are Python's: paths.PathResolver._search_as_task))
 Arm = tuple[int, Table, bool, int, int, bool, tuple[tuple[int, int], ...], bool, bool]
 #: a child the native loop saw made: (parent tid, child tid, the call's number (fork or
 #: vfork), whether its first stop came and it was let go)

@@ -33,7 +33,10 @@ Two ways to get there:
 A lookup that fails fails with the task's errno, not the tracer's: the kernel checks the task's
 search permission on each directory before looking up a name in it (may_lookup), so a failing
 walk is walked again with the task's credentials (:class:`Credentials`), and the first
-directory it may not search answers EACCES.
+directory it may not search answers EACCES.  So is every lookup of a task whose search
+permission is not the tracer's (another user, dropped capabilities, a user namespace of its
+own): what the engine answers itself -- a rule's refusal, a missing path's ENOENT, what a
+lookup passes through -- must not tell what lies in a directory the task may not search.
 
 Paths that name no file in a directory tree (a pipe or socket behind /proc/self/fd/N, a memfd,
 a deleted file) come back with ``pseudo`` set: they can be matched by a rule ("pipe:*",
@@ -340,21 +343,28 @@ def _names(path: str, held: os.stat_result) -> bool:
 class Credentials:
     """What the kernel checks a task's search permission on a directory with (may_lookup:
     inode_permission(MAY_EXEC)): its fsuid, fsgid and supplementary groups, and whether its
-    effective capabilities override the check (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH)."""
+    effective capabilities override the check (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH) -- in
+    a user namespace other than the tracer's, only over an inode whose owner and group are
+    mapped into it (capable_wrt_inode_uidgid): ``maps``, its uid and gid ranges as the tracer
+    sees them; None in the tracer's namespace."""
 
-    __slots__ = ("fsgid", "fsuid", "groups", "override")
+    __slots__ = ("capable", "fsgid", "fsuid", "groups", "maps", "override")
 
-    def __init__(self, fsuid: int, fsgid: int, groups: frozenset[int], override: bool) -> None:
-        self.fsuid, self.fsgid, self.groups, self.override = fsuid, fsgid, groups, override
+    def __init__(self, fsuid: int, fsgid: int, groups: frozenset[int], capable: bool,
+                 maps: tuple[Ranges, Ranges] | None = None) -> None:
+        self.fsuid, self.fsgid, self.groups, self.capable = fsuid, fsgid, groups, capable
+        self.maps = maps
+        #: the capabilities override the check on every directory
+        self.override = capable and maps is None
 
     @classmethod
     def of(cls, tid: int) -> Credentials | None:
-        """The task's, from /proc/TID/status; None when they cannot be compared with what
-        the tracer sees (the task is in another user namespace, where its capabilities hold
-        only over the ids mapped into it -- or it is gone)."""
+        """The task's, from /proc/TID/status (ids as the tracer's namespace sees them) and,
+        in another user namespace, its uid_map and gid_map; None when it is gone."""
         try:
+            maps = None
             if os.stat(f"/proc/{tid}/ns/user").st_ino != os.stat("/proc/self/ns/user").st_ino:
-                return None
+                maps = (_id_ranges(f"/proc/{tid}/uid_map"), _id_ranges(f"/proc/{tid}/gid_map"))
             with open(f"/proc/{tid}/status", encoding="utf-8", errors="replace") as status:
                 fields = dict(line.split(":", 1) for line in status if ":" in line)
             fsuid = int(fields["Uid"].split()[3])
@@ -363,13 +373,16 @@ class Credentials:
             caps = int(fields["CapEff"].strip(), 16)
         except (OSError, KeyError, ValueError, IndexError):
             return None
-        override = bool(caps & (1 << CAP_DAC_OVERRIDE | 1 << CAP_DAC_READ_SEARCH))
-        return cls(fsuid, fsgid, groups, override)
+        capable = bool(caps & (1 << CAP_DAC_OVERRIDE | 1 << CAP_DAC_READ_SEARCH))
+        return cls(fsuid, fsgid, groups, capable, maps)
 
     def searches_as(self, other: Credentials) -> bool:
         """Whether these credentials let search exactly the directories ``other`` lets
         search: both override the check, or neither does and fsuid, fsgid and groups are
-        the same (what :meth:`may_search` reads)."""
+        the same (what :meth:`may_search` reads); never for a task in another user namespace
+        (what its capabilities override depends on the directory)."""
+        if self.maps is not None or other.maps is not None:
+            return False
         if self.override or other.override:
             return self.override and other.override
         return (self.fsuid, self.fsgid, self.groups) == (other.fsuid, other.fsgid, other.groups)
@@ -384,6 +397,12 @@ class Credentials:
         if self.override:
             return True
         info = os.fstat(fd)
+        return self._dac_allows(fd, info) or (
+            self.capable and self.maps is not None
+            and _in_ranges(self.maps[0], info.st_uid) and _in_ranges(self.maps[1], info.st_gid))
+
+    def _dac_allows(self, fd: int, info: os.stat_result) -> bool:
+        """acl_permission_check for MAY_EXEC: owner, POSIX ACL, group, other bits."""
         mode = info.st_mode
         if info.st_uid == self.fsuid:
             return bool(mode & 0o100)
@@ -416,6 +435,35 @@ class Credentials:
             elif tag == ACL_OTHER:
                 return False if found else bool(perm & 1)
         return False  # (the kernel: EIO, a malformed ACL)
+
+
+#: a user namespace's id map: (first id outside, count) ranges, as the tracer sees them
+Ranges = tuple[tuple[int, int], ...]
+
+
+def _id_ranges(path: str) -> Ranges:
+    """The ranges of /proc/TID/uid_map or gid_map (its second column is the tracer's ids)."""
+    with open(path, encoding="ascii") as found:
+        return tuple((int(fields[1]), int(fields[2]))
+                     for fields in (line.split() for line in found) if len(fields) == 3)
+
+
+def _searchable(directory: str, creds: Credentials) -> bool:
+    """Whether a task with ``creds`` may look up names in ``directory`` (False when it
+    cannot be opened: the lookup stops there too)."""
+    try:
+        fd = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return creds.may_search(fd)
+    finally:
+        os.close(fd)
+
+
+def _in_ranges(ranges: Ranges, ident: int) -> bool:
+    """Whether an id is mapped into the namespace (kuid_has_mapping, kgid_has_mapping)."""
+    return any(first <= ident < first + count for first, count in ranges)
 
 
 def _masked(acl: list[tuple[int, int, int]], index: int, perm: int) -> bool:
@@ -535,7 +583,11 @@ class PathResolver:
         try:
             return self._credentials[tid]
         except KeyError:
-            found = self._credentials[tid] = Credentials.of(tid)
+            found = Credentials.of(tid)
+            # (a user namespace's map is written once, by another process, after it is made:
+            # until both are, not kept -- its capabilities come to hold over what they map)
+            if found is None or found.maps is None or all(found.maps):
+                self._credentials[tid] = found
             return found
 
     def searches_as_tracer(self, tid: int) -> bool:
@@ -733,8 +785,10 @@ class PathResolver:
                                    follow or slash, plain_only=walk_slash)
         if found is None:
             found = self._walk(tid, tgid, raw, dirfd, follow, view, restrict)
-        if not restrict and (not found.direct or _dotted(raw)) \
-                and not self.searches_as_tracer(tid):
+        # (every spelling: a refusal by a rule answers the rule's errno, a missing path's
+        # ENOENT -- where the task's own lookup fails first in a directory it may not
+        # search, with EACCES whatever is there)
+        if not restrict and not self.searches_as_tracer(tid):
             self._search_as_task(tid, tgid, raw, dirfd, follow, view)
         if base is not None and raw[0] != "/":
             found.start = base
@@ -754,11 +808,13 @@ class PathResolver:
         task's search permission, the kernel's EACCES raised where it fails.  (The call may be
         handed to the kernel by its canonical spelling, whose lookup does not look in DIR:
         it would succeed where the task's own fails, and tell whether "name" exists in a
-        directory the task may not search.)  A spelling through none looks in the same
-        directories as the canonical one, or in more (from the root), and is not walked."""
+        directory the task may not search.)  Every spelling is walked so: one through no such
+        directory looks in the same directories as the canonical one, but what the engine
+        answers itself -- a rule's refusal, a missing path's ENOENT -- would tell what is
+        there, where the kernel answers EACCES."""
         creds = self.credentials(tid)
         if creds is None or creds.override:
-            return  # (another user namespace: the tracer's answer; or the task searches all)
+            return  # (gone: the call fails; or the task searches every directory)
         try:
             self._walk_once(tid, tgid, raw, dirfd, follow, view, 0, creds)
         except Unresolvable as exc:
@@ -791,8 +847,15 @@ class PathResolver:
         pending = [c for c in reversed(raw.split("/")) if c]
         seen: list[tuple[str, str]] = []
         links = 0
+        # a task whose search permission is not the tracer's: its lookup fails in the first
+        # directory it may not search (may_lookup), and looks at nothing beyond
+        creds = None if self.searches_as_tracer(tid) else self.credentials(tid)
+        if creds is not None and creds.override:
+            creds = None
         while pending:
             comp = pending.pop()
+            if creds is not None and not _searchable("/" + "/".join(parts), creds):
+                return seen
             if comp == ".":
                 continue
             if comp == "..":

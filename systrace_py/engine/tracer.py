@@ -1548,12 +1548,19 @@ class Tracer:
         child_tid = pt.geteventmsg(parent.tid)
         self._adopt(parent, child_tid, event, shared_with(parent.tid, child_tid),
                     in_thread_group(parent.process.pid, child_tid), self._clone_flags(parent))
-        if child_tid in self._early_exits:
-            self._early_exits.discard(child_tid)
-            self._forget_task(child_tid)
-        elif child_tid in self._early:
+        if not self._gone_early(child_tid) and child_tid in self._early:
             self._dispatch(child_tid, self._early.pop(child_tid))
         self._resume(parent)
+
+    def _gone_early(self, child_tid: int) -> bool:
+        """Whether the child just adopted died before its parent's event was seen (killed
+        before its first stop: its exit came first, _gone); then it is forgotten.  Both loops
+        (the native loop's births too: _fast_births)."""
+        if child_tid not in self._early_exits:
+            return False
+        self._early_exits.discard(child_tid)
+        self._forget_task(child_tid)
+        return True
 
     def _adopt(self, parent: Task, child_tid: int, event: int,
                shares: tuple[bool, bool, bool], thread: bool, flags: int,
@@ -1622,6 +1629,7 @@ class Tracer:
             self._adopt(parent, child_tid,
                         pt.PTRACE_EVENT_VFORK if vfork else pt.PTRACE_EVENT_FORK,
                         (vfork, False, False), False, 0, started)
+            self._gone_early(child_tid)
 
     def _inherit_view(self, parent: Task, child: Task, flags: int) -> None:
         """A child sees what its parent sees -- unless it got a mount namespace of its own

@@ -312,6 +312,15 @@ def _decides_destinations(table: Table) -> bool:
     return False
 
 
+def _grants_core(table: Table) -> bool:
+    """Whether a rule of the table names setrlimit or prlimit64 (not through an alias) and
+    permits it: a rule that refuses them grants nothing -- lifted, the run would keep the
+    core limit it was started with, and the kernel write a crash's core file where the
+    policy refuses writes."""
+    return any(rule.action is Action.PERMIT and rule.syscalls & CORE_CALLS
+               for rule in table.rules)
+
+
 def lifted(tables: list[Table], options: PlanOptions = PlanOptions()) -> frozenset[Lift]:
     """The guards a run under these tables lifts (see ``syscalls.Lift``).  Run-wide, as the
     refusal of unseen sockets: what a process does under one table (a source route set, a
@@ -322,7 +331,7 @@ def lifted(tables: list[Table], options: PlanOptions = PlanOptions()) -> frozens
     others_decide = options.trace_all or bool(options.extra & _ADDRESS_CALLS)
     if not others_decide and not any(_decides_destinations(t) for t in tables):
         found.add(Lift.ROUTES)
-    if tables and all(t.compiled().named_calls & CORE_CALLS for t in tables):
+    if tables and all(_grants_core(t) for t in tables):
         found.add(Lift.CORE)
     return frozenset(found)
 

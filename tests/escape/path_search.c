@@ -10,6 +10,16 @@
  * "DIR/..", and a symlink in DIR pointing out of it.
  *
  *   path_search DIR [UID GID [SETID_COPY]]
+ *   path_search DIR userns
+ *
+ * With "userns" it does not drop its ids but moves into a user namespace of its own
+ * (unshare(CLONE_NEWUSER), no id mapped): it keeps uid 0, but its capabilities hold only over
+ * inodes whose owner is mapped into it, so a directory owned by another user with mode 0700 is
+ * one it may not search -- then it forks, and the child probes (a tree of two tasks: the
+ * calls are held, handed to the kernel by the tracer's spelling).  With "userns-map" the
+ * child makes the namespace and looks through DIR once (unmapped: EACCES), then its parent,
+ * outside, maps every id into it (uid_map, gid_map): its capabilities now hold over DIR, and
+ * it probes as root would (the tracer must not keep what it read before the maps).
  *
  * DIR holds a directory "present" and a symlink "out" -> "..".  With UID GID the program
  * first looks through DIR as it is (root: the tracer reads its credentials, and may keep
@@ -24,6 +34,7 @@
 #include "attack.h"
 
 #include <grp.h>
+#include <sched.h>
 
 static const char *const SPELLINGS[] = {"present/..", "absent/..", "present/.", "absent/.",
                                         ".", "..", "out", "out/.", "present", "absent"};
@@ -44,10 +55,57 @@ static int answer(const char *op, const char *path) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || argc == 3 || argc > 5)
-        usage("path_search DIR [UID GID [SETID_COPY]]");
+    if (argc < 2 || (argc == 3 && strncmp(argv[2], "userns", 6) != 0) || argc > 5)
+        usage("path_search DIR [UID GID [SETID_COPY]] | DIR userns|userns-map");
     const char *dir = argv[1];
     char path[4096];
+    if (argc == 3 && strcmp(argv[2], "userns-map") == 0) {
+        int ready[2], mapped[2];
+        char byte = 0;
+        if (pipe(ready) != 0 || pipe(mapped) != 0)
+            skipped("no pipe: %s", ename(errno));
+        fflush(stdout);
+        pid_t child = fork();
+        if (child < 0)
+            skipped("cannot fork: %s", ename(errno));
+        if (child == 0) {
+            if (unshare(CLONE_NEWUSER) != 0)
+                skipped("cannot make a user namespace: %s", ename(errno));
+            snprintf(path, sizeof path, "%s/present/..", dir);
+            note("unmapped: %s", ename(answer("stat", path)));
+            fflush(stdout);
+            if (write(ready[1], &byte, 1) != 1 || read(mapped[0], &byte, 1) != 1)
+                skipped("lost the parent");
+        } else {
+            static const char *const MAPS[] = {"uid_map", "gid_map"};
+            if (read(ready[0], &byte, 1) != 1)
+                return 1;  /* (the child said why) */
+            for (int m = 0; m < 2; m++) {
+                snprintf(path, sizeof path, "/proc/%d/%s", (int)child, MAPS[m]);
+                if (write_file(path, "0 0 4294967295\n") != 0)
+                    skipped("cannot write %s: %s", path, ename(errno));
+            }
+            if (write(mapped[1], &byte, 1) != 1)
+                return 1;
+            int status = 0;
+            waitpid(child, &status, 0);
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+        }
+    } else if (argc == 3) {
+        snprintf(path, sizeof path, "%s/present/..", dir);
+        note("as it was: %s", ename(answer("stat", path)));
+        if (unshare(CLONE_NEWUSER) != 0)
+            skipped("cannot make a user namespace: %s", ename(errno));
+        fflush(stdout);
+        pid_t child = fork();
+        if (child < 0)
+            skipped("cannot fork: %s", ename(errno));
+        if (child > 0) {
+            int status = 0;
+            waitpid(child, &status, 0);
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+        }
+    }
     idle_thread_if_asked();
     if (argc >= 4) {
         snprintf(path, sizeof path, "%s/present/..", dir);

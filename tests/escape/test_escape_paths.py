@@ -14,6 +14,7 @@ import subprocess
 
 import pytest
 from escape_lib import (
+    SYSTRACE,
     Scene,
     assert_blocked,
     attack,
@@ -339,3 +340,136 @@ def test_credentials_are_read_again_at_exec(build, world_tmp, loop):
                     policy_text=policy(never("fsread", path="/nonexistent-systrace/**")))
     assert _probes(traced) == _probes(native) and len(_probes(native)) == 30, (native, traced)
     assert "as nobody: EACCES" in traced.stdout, traced
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, a directory owned by another user")
+@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
+def test_names_stay_hidden_from_a_task_in_a_user_namespace_of_its_own(build, world_tmp, loop):
+    """Red team 4: a root program moves into a user namespace of its own (unshare, no id
+    mapped), forks, and the child probes a mode-0700 directory owned by nobody.  It is still
+    uid 0, but its capabilities hold only over inodes whose owner is mapped into its
+    namespace: natively every probe is EACCES.  The tracer read no credentials for a task in
+    another namespace and walked with its own: "DIR/present/..", "DIR/..", a symlink out of
+    DIR passed, "absent/.." answered ENOENT (14 probes told which names DIR holds, both
+    loops).  Control: the same directory owned by root, which the task searches as its
+    owner -- the probes tell present from absent natively."""
+    program = world_tmp / "path_search"
+    shutil.copy(build("escape/path_search.c"), program)
+    program.chmod(0o755)
+    secret = world_tmp / "locked"
+    (secret / "present").mkdir(parents=True)
+    (secret / "out").symlink_to("..")
+    secret.chmod(0o700)
+    control = attack(program, secret, "userns", policy_text=None, scene=None, env=loop)
+    require_real(control)  # owned by root: searched as its owner in the namespace too
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    os.chown(secret, user.pw_uid, user.pw_gid)
+    native = attack(program, secret, "userns", policy_text=None, scene=None, env=loop)
+    assert native.verdict == "BLOCKED" and "EACCES" in native.detail, native
+    traced = attack(program, secret, "userns", scene=None, env=loop,
+                    policy_text=policy(never("fsread", path="/nonexistent-systrace/**")))
+    assert traced.verdict == "BLOCKED", traced
+    assert _probes(traced) == _probes(native) and len(_probes(native)) == 30, (native, traced)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, a directory owned by another user")
+@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
+def test_a_user_namespace_mapped_later_searches_what_its_maps_grant(build, world_tmp, loop):
+    """The child makes a user namespace, looks through the nobody-owned 0700 directory
+    (EACCES: nothing is mapped; the tracer reads its credentials), then its parent, outside,
+    maps every id into it: its capabilities now hold over the directory, and natively its
+    probes pass as root's do (present told from absent).  Traced the same, in both loops (a
+    tracer that kept the credentials it read before the maps refused 26 of the 30)."""
+    program = world_tmp / "path_search"
+    shutil.copy(build("escape/path_search.c"), program)
+    program.chmod(0o755)
+    secret = world_tmp / "locked"
+    (secret / "present").mkdir(parents=True)
+    (secret / "out").symlink_to("..")
+    secret.chmod(0o700)
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    os.chown(secret, user.pw_uid, user.pw_gid)
+    native = attack(program, secret, "userns-map", policy_text=None, scene=None, env=loop)
+    require_real(native)
+    assert "unmapped: EACCES" in native.stdout, native
+    traced = attack(program, secret, "userns-map", scene=None, env=loop,
+                    policy_text=policy(never("fsread", path="/nonexistent-systrace/**")))
+    assert "unmapped: EACCES" in traced.stdout, traced
+    assert _probes(traced) == _probes(native) and len(_probes(native)) == 30, (native, traced)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, a task that drops to nobody")
+@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
+@pytest.mark.parametrize("tasks", ["single", "threads"])
+@pytest.mark.parametrize("start", ["root", "cwd"])
+@pytest.mark.parametrize("rule", ["**", "*"])
+def test_a_refusal_tells_no_name_in_a_directory_the_task_may_not_search(
+        build, world_tmp, loop, tasks, start, rule):
+    """Red team 4: the same probes after the drop to nobody, under a rule that refuses reading
+    DIR/** with EPERM.  A refusal of a path that does not exist answers ENOENT (as a lookup
+    would): "DIR/absent" answered ENOENT where "DIR/present" got the rule's EPERM -- which
+    names DIR holds, told to a task whose own lookup fails in DIR (natively EACCES both).
+    Now the task's search permission is checked on a missing path too: present and absent
+    are answered alike.  ``cwd``: the probes spelt from the task's cwd, DIR itself ("./present/..",
+    "./absent/.."): what the lookup passes through was named with the tracer's search
+    permission, so "present/.." passed through DIR/present, which the rule refuses (EPERM),
+    where "absent/.." passed nothing (EACCES).  ``*``: a rule on DIR's entries, not DIR: the
+    refusal of "DIR/present" (the rule's EPERM, decided natively or in Python) against
+    "DIR/absent" (EACCES) told them apart too -- every spelling of such a task is walked
+    with its credentials now, and the native loop hands its refusals to Python.  Control:
+    natively every probe is EACCES."""
+    program = world_tmp / "path_search"
+    shutil.copy(build("escape/path_search.c"), program)
+    program.chmod(0o755)
+    secret = world_tmp / "locked"
+    (secret / "present").mkdir(parents=True)
+    (secret / "out").symlink_to("..")
+    secret.chmod(0o700)
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {})}
+    drop = (secret if start == "root" else ".", user.pw_uid, user.pw_gid)
+    native = attack(program, *drop, policy_text=None, scene=None, env=env, cwd=secret)
+    assert native.verdict == "BLOCKED" and "EACCES" in native.detail, native
+    traced = attack(program, *drop, scene=None, env=env, cwd=secret, policy_text=policy(
+        never("fsread", errno="EPERM", path=f"{secret}/{rule}")))
+    assert traced.verdict == "BLOCKED", traced
+    assert len(_probes(traced)) == 30, traced
+
+
+def _with_core_limit() -> None:
+    import resource
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
+def test_a_rule_refusing_the_limit_calls_grants_no_core_dump(build, tmp_path, loop):
+    """Red team 4: a run started with a core limit, under a policy that refuses writes in the
+    program's cwd and refuses setrlimit and prlimit64 by name.  Naming them lifted the guard
+    that keeps core dumps off (Lift.CORE, meant for a policy that grants the calls): the
+    program kept the limit it was started with, crashed, and the kernel wrote its core file
+    -- memory of its choosing -- in the directory the policy refuses writes to.  Control:
+    natively the same crash leaves the file there."""
+    with open("/proc/sys/kernel/core_pattern", encoding="ascii") as found:
+        pattern = found.read().strip()
+    if pattern.startswith("|") or "/" in pattern:
+        pytest.skip(f"core files are not written in the cwd here ({pattern!r})")
+    program = build("escape/core_dump.c")
+    guarded = tmp_path / "guarded"
+    guarded.mkdir()
+    guarded.chmod(0o777)
+
+    def dumped(command: list[str]) -> list[str]:
+        for old in guarded.iterdir():
+            old.unlink()
+        subprocess.run(command, cwd=guarded, env={**os.environ, **loop},
+                       preexec_fn=_with_core_limit, capture_output=True, timeout=60,
+                       check=False)
+        return sorted(p.name for p in guarded.iterdir())
+
+    if not dumped([str(program)]):
+        pytest.skip("no core file natively (the kernel dumps none here)")
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(policy(
+        never(["fswrite"], path=f"{guarded}/**"),
+        'calls = ["setrlimit", "prlimit64"]\naction = "never"\nerrno = "EPERM"'))
+    assert dumped([*SYSTRACE, "-p", str(policy_file), "--", str(program)]) == []

@@ -462,6 +462,27 @@ def test_credentials_search_alike_only_when_may_search_reads_the_same(owned_dirs
         assert [x.may_search(fd) for fd in owned_dirs] != [y.may_search(fd) for fd in owned_dirs]
 
 
+@given(a=_CREDS, uids=st.lists(st.sampled_from([0, 4, 1000, 65534]), max_size=3),
+       gids=st.lists(st.sampled_from([0, 4, 1000, 65534]), max_size=3))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_capabilities_in_another_user_namespace_hold_over_mapped_owners_only(
+        owned_dirs, a, uids, gids):
+    """A task in another user namespace (maps: its uid and gid ranges): its capabilities
+    override the check on a directory only when the directory's owner and group are both
+    mapped into it (capable_wrt_inode_uidgid); elsewhere the owner, group and other bits
+    decide as for a task without them.  It never searches as the tracer's namespace does."""
+    from systrace_py.engine.paths import Credentials
+
+    maps = (tuple((u, 1) for u in uids), tuple((g, 1) for g in gids))
+    inside = Credentials(*a[:3], a[3], maps)
+    bare = Credentials(*a[:3], False)
+    assert not inside.override and not inside.searches_as(inside)
+    for fd in owned_dirs:
+        info = os.fstat(fd)
+        mapped = info.st_uid in uids and info.st_gid in gids
+        assert inside.may_search(fd) == (bare.may_search(fd) or (a[3] and mapped)), info
+
+
 @given(st.lists(st.sampled_from([".", "..", "a", ".a", "a.", "..b", "...", ""]), max_size=6))
 def test_a_dotted_spelling_is_one_with_a_dot_component(parts):
     """_dotted (string tests, on every resolve) is: some component is "." or ".."."""

@@ -789,8 +789,10 @@ _PARITY = '[[rule]]\ncalls = ["fswrite"]\npath = "/p/**"\naction = "never"\n'
     (_PARITY, {syscalls.Lift.ROUTES}),
     (_PARITY + '[[rule]]\ncalls = ["prlimit64"]\naction = "permit"\n',
      {syscalls.Lift.ROUTES, syscalls.Lift.CORE}),
-    ('[[rule]]\ncalls = ["setrlimit"]\naction = "never"\n',  # named: the rule decides it
+    ('[[rule]]\ncalls = ["setrlimit"]\naction = "permit"\n',  # named: the rule decides it
      {syscalls.Lift.ROUTES, syscalls.Lift.CORE}),
+    # refused by name: no core dumps granted (the limit the run started with would stay)
+    ('[[rule]]\ncalls = ["setrlimit", "prlimit64"]\naction = "never"\n', {syscalls.Lift.ROUTES}),
     ('[[rule]]\ncalls = ["stdio"]\naction = "permit"\n', {syscalls.Lift.ROUTES}),  # an alias
     ('[[rule]]\ncalls = ["connect"]\naddress = "10.0.0.1"\naction = "never"\n', set()),
     ('default = "never"\n[[rule]]\ncalls = ["net-connect"]\nport = 443\naction = "permit"\n',
