@@ -275,6 +275,24 @@ def test_a_program_of_another_user_cannot_tell_what_a_directory_it_may_not_searc
 
 # --- a directory the task may not search (issue 11: the task's credentials, not the tracer's) --
 
+def _search_program(build, world_tmp):
+    """path_search.c, built and copied where every user may run it."""
+    program = world_tmp / "path_search"
+    shutil.copy(build("escape/path_search.c"), program)
+    program.chmod(0o755)
+    return program
+
+
+def _locked_dir(world_tmp):
+    """A mode-0700 root directory holding "present" (a directory) and "out" (a link to ..):
+    what path_search.c probes."""
+    secret = world_tmp / "locked"
+    (secret / "present").mkdir(parents=True)
+    (secret / "out").symlink_to("..")
+    secret.chmod(0o700)
+    return secret
+
+
 def _probes(outcome) -> list[str]:
     return [line for line in outcome.stdout.splitlines() if line.startswith("probe ")]
 
@@ -292,13 +310,8 @@ def test_names_in_a_directory_the_task_may_not_search_stay_hidden(build, world_t
     "absent/.." answered ENOENT where "present/.." passed -- which names DIR holds.  Traced
     now, each probe answers as natively.  The control: as root the same probes tell present
     from absent (the oracle is real where DIR may be searched)."""
-    program = world_tmp / "path_search"
-    shutil.copy(build("escape/path_search.c"), program)
-    program.chmod(0o755)
-    secret = world_tmp / "locked"
-    (secret / "present").mkdir(parents=True)
-    (secret / "out").symlink_to("..")
-    secret.chmod(0o700)
+    program = _search_program(build, world_tmp)
+    secret = _locked_dir(world_tmp)
     user = pwd.getpwnam(UNPRIVILEGED_USER)
     env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {})}
     control = attack(program, secret, policy_text=None, scene=None, env=env)
@@ -319,16 +332,11 @@ def test_credentials_are_read_again_at_exec(build, world_tmp, loop):
     as nobody), then execs a set-user-ID-root copy of itself, which probes DIR as root: it may
     search it, natively and traced alike (a tracer that kept nobody's credentials past the
     exec refused every probe with EACCES)."""
-    program = world_tmp / "path_search"
-    shutil.copy(build("escape/path_search.c"), program)
-    program.chmod(0o755)
+    program = _search_program(build, world_tmp)
     setid = world_tmp / "path_search_setid"
     shutil.copy(program, setid)
     setid.chmod(0o4755)
-    secret = world_tmp / "locked"
-    (secret / "present").mkdir(parents=True)
-    (secret / "out").symlink_to("..")
-    secret.chmod(0o700)
+    secret = _locked_dir(world_tmp)
     user = pwd.getpwnam(UNPRIVILEGED_USER)
     args = (secret, user.pw_uid, user.pw_gid, setid)
     env = {**loop, "ESC_THREAD": "1"}
@@ -353,13 +361,8 @@ def test_names_stay_hidden_from_a_task_in_a_user_namespace_of_its_own(build, wor
     DIR passed, "absent/.." answered ENOENT (14 probes told which names DIR holds, both
     loops).  Control: the same directory owned by root, which the task searches as its
     owner -- the probes tell present from absent natively."""
-    program = world_tmp / "path_search"
-    shutil.copy(build("escape/path_search.c"), program)
-    program.chmod(0o755)
-    secret = world_tmp / "locked"
-    (secret / "present").mkdir(parents=True)
-    (secret / "out").symlink_to("..")
-    secret.chmod(0o700)
+    program = _search_program(build, world_tmp)
+    secret = _locked_dir(world_tmp)
     control = attack(program, secret, "userns", policy_text=None, scene=None, env=loop)
     require_real(control)  # owned by root: searched as its owner in the namespace too
     user = pwd.getpwnam(UNPRIVILEGED_USER)
@@ -380,13 +383,8 @@ def test_a_user_namespace_mapped_later_searches_what_its_maps_grant(build, world
     maps every id into it: its capabilities now hold over the directory, and natively its
     probes pass as root's do (present told from absent).  Traced the same, in both loops (a
     tracer that kept the credentials it read before the maps refused 26 of the 30)."""
-    program = world_tmp / "path_search"
-    shutil.copy(build("escape/path_search.c"), program)
-    program.chmod(0o755)
-    secret = world_tmp / "locked"
-    (secret / "present").mkdir(parents=True)
-    (secret / "out").symlink_to("..")
-    secret.chmod(0o700)
+    program = _search_program(build, world_tmp)
+    secret = _locked_dir(world_tmp)
     user = pwd.getpwnam(UNPRIVILEGED_USER)
     os.chown(secret, user.pw_uid, user.pw_gid)
     native = attack(program, secret, "userns-map", policy_text=None, scene=None, env=loop)
@@ -418,13 +416,8 @@ def test_a_refusal_tells_no_name_in_a_directory_the_task_may_not_search(
     "DIR/absent" (EACCES) told them apart too -- every spelling of such a task is walked
     with its credentials now, and the native loop hands its refusals to Python.  Control:
     natively every probe is EACCES."""
-    program = world_tmp / "path_search"
-    shutil.copy(build("escape/path_search.c"), program)
-    program.chmod(0o755)
-    secret = world_tmp / "locked"
-    (secret / "present").mkdir(parents=True)
-    (secret / "out").symlink_to("..")
-    secret.chmod(0o700)
+    program = _search_program(build, world_tmp)
+    secret = _locked_dir(world_tmp)
     user = pwd.getpwnam(UNPRIVILEGED_USER)
     env = {**loop, **({"ESC_THREAD": "1"} if tasks == "threads" else {})}
     drop = (secret if start == "root" else ".", user.pw_uid, user.pw_gid)
