@@ -1426,9 +1426,8 @@ DESCRIPTOR_ARGS: dict[str, tuple[int, ...]] = {
 }
 
 #: the calls that may change the caller's credentials (its fsuid, fsgid, groups, capabilities,
-#: or user namespace), besides exec: the filter always stops them, so the tracer knows to read
-#: them again (a lookup is checked with the task's search permission: paths.PathResolver)
-CHANGES_CREDENTIALS = frozenset((
-    "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid",
-    "setgroups", "capset", "unshare", "setns"))
-assert CHANGES_CREDENTIALS.issubset(NUMBERS)
+#: or user namespace), besides exec: the table's "privilege" calls, and the two that may enter
+#: another user namespace.  The filter always stops them, so the tracer knows to read them
+#: again (a lookup is checked with the task's search permission: paths.PathResolver)
+CHANGES_CREDENTIALS = frozenset(
+    {c.name for c in TABLE.values() if "privilege" in c.aliases} | {"unshare", "setns"})
