@@ -21,6 +21,14 @@ PARITY_POLICY = """
     action = "never"
 """
 
+#: the parity policy and one address rule: a run in which a table decides where IP packets go
+ADDRESSED_POLICY = PARITY_POLICY + """
+    [[rule]]
+    calls = ["net-connect"]
+    address = "127.0.0.2"
+    action = "never"
+"""
+
 
 def test_a_wait_in_one_process_survives_the_freeze_for_anothers_call(traced, tmp_path, build):
     # LTP fcntl33: a lease holder in sigtimedwait while its child's truncate froze the tree
@@ -111,13 +119,7 @@ def test_a_source_route_is_refused_only_where_a_rule_decides_where_packets_go(tr
     assert r.returncode == 0, r.stderr
     assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
     # under an address rule each would send packets where no rule looked (escape/net_srr.c)
-    addressed = PARITY_POLICY + """
-    [[rule]]
-    calls = ["net-connect"]
-    address = "127.0.0.2"
-    action = "never"
-"""
-    r = traced.run(addressed, str(program))
+    r = traced.run(ADDRESSED_POLICY, str(program))
     assert r.returncode == 0, r.stderr
     assert results(r.stdout) == {"IP_OPTIONS": "EPERM", "IPV6_RTHDR": "EPERM",
                                  "IP_RETOPTS": "EPERM"}, r.stdout + r.stderr
@@ -137,12 +139,6 @@ def test_a_packet_socket_binds_where_no_rule_decides_where_packets_go(traced, bu
     r = traced.run(PARITY_POLICY, str(program))
     assert r.returncode == 0, r.stderr
     assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
-    addressed = PARITY_POLICY + """
-    [[rule]]
-    calls = ["net-connect"]
-    address = "127.0.0.2"
-    action = "never"
-"""
-    r = traced.run(addressed, str(program))
+    r = traced.run(ADDRESSED_POLICY, str(program))
     assert r.returncode == 0, r.stderr
     assert results(r.stdout) == {"socket": "EPERM"}, r.stdout + r.stderr
