@@ -41,7 +41,6 @@ from systrace_py.engine.paths import (
     Resolved,
     Unresolvable,
     View,
-    mount_id,
 )
 from systrace_py.engine.ptrace_ops import (
     RESOLVE_BENEATH,
@@ -49,6 +48,7 @@ from systrace_py.engine.ptrace_ops import (
     RESOLVE_NO_MAGICLINKS,
     RESOLVE_NO_SYMLINKS,
     RESOLVE_NO_XDEV,
+    mount_id,
 )
 from systrace_py.kernel import (
     AF_INET,

@@ -78,6 +78,7 @@ from systrace_py.engine.ptrace_ops import (
     RESOLVE_NO_SYMLINKS,
     RESOLVE_NO_XDEV,
     fs_type,
+    mount_id,
     openat2,
 )
 from systrace_py.kernel import (
@@ -289,15 +290,6 @@ def _too_long(path: str) -> bool:
     """Whether the kernel refuses this string as a path (PATH_MAX counts the NUL).  (A
     character is at most 4 bytes: most paths are known short without encoding them.)"""
     return len(path) >= PATH_MAX // 4 and len(path.encode("utf-8", "surrogateescape")) >= PATH_MAX
-
-
-def mount_id(fd: int) -> int:
-    """The mount a descriptor is on (mnt_id of /proc/self/fdinfo)."""
-    with open(f"/proc/self/fdinfo/{fd}", "rb") as info:
-        for line in info:
-            if line.startswith(b"mnt_id:"):
-                return int(line.split()[1])
-    return -1
 
 
 def _no_crossing(cur: int, comp: str) -> None:

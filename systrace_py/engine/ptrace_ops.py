@@ -18,7 +18,7 @@ import os
 from typing import Final
 
 from systrace_py.engine.native import fixed_sonames
-from systrace_py.kernel import PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS
+from systrace_py.kernel import AT_EMPTY_PATH, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS
 from systrace_py.syscalls import NUMBERS
 
 with fixed_sonames():  # python-ptrace finds libc at import: not by ldconfig
@@ -257,6 +257,28 @@ def fs_type(fd: int) -> int:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
     return buf.f_type
+
+
+SYS_STATX: Final = NUMBERS["statx"]
+STATX_MNT_ID: Final = 0x1000
+_STATX_SIZE: Final = 256            # sizeof(struct statx)
+_STATX_MASK_AT: Final = 0           # stx_mask, a __u32 at the start
+_STATX_MNT_ID_AT: Final = 0x90      # stx_mnt_id, a __u64
+_EMPTY: Final = ctypes.c_char_p(b"")
+
+
+def mount_id(fd: int) -> int:
+    """The mount a descriptor is on: statx's STATX_MNT_ID, the id /proc/self/fdinfo's mnt_id
+    line gives (Linux 5.8), for the cost of one call instead of a file opened and parsed.
+    -1 when the kernel does not report it; raises OSError."""
+    buf = ctypes.create_string_buffer(_STATX_SIZE)
+    if _libc.syscall(SYS_STATX, ctypes.c_int(fd), _EMPTY, ctypes.c_int(AT_EMPTY_PATH),
+                     ctypes.c_uint(STATX_MNT_ID), buf) < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    if not int.from_bytes(buf.raw[_STATX_MASK_AT:_STATX_MASK_AT + 4], "little") & STATX_MNT_ID:
+        return -1
+    return int.from_bytes(buf.raw[_STATX_MNT_ID_AT:_STATX_MNT_ID_AT + 8], "little")
 
 
 SYS_KCMP: Final = NUMBERS["kcmp"]

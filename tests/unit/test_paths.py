@@ -490,3 +490,21 @@ def test_a_dotted_spelling_is_one_with_a_dot_component(parts):
 
     for path in ("/".join(parts), "/" + "/".join(parts)):
         assert _dotted(path) == any(c in (".", "..") for c in path.split("/")), path
+
+
+def test_mount_id_is_the_id_fdinfo_gives() -> None:
+    """ptrace_ops.mount_id (statx's STATX_MNT_ID) names the mount /proc/self/fdinfo names, for
+    descriptors on different mounts -- the resolver compares them for RESOLVE_NO_XDEV and
+    looks them up in mountinfo."""
+    from systrace_py.engine.ptrace_ops import mount_id
+    seen = set()
+    for where in ("/", "/proc", "/dev", "/sys"):
+        fd = os.open(where, os.O_PATH)
+        try:
+            with open(f"/proc/self/fdinfo/{fd}") as info:
+                want = next(int(line.split()[1]) for line in info if line.startswith("mnt_id:"))
+            assert mount_id(fd) == want
+            seen.add(want)
+        finally:
+            os.close(fd)
+    assert len(seen) > 1  # the mounts differ, so equal ids above are not a constant
