@@ -41,6 +41,7 @@ from systrace_py.injector import Injector
 from systrace_py.logrecords import Event, Result
 from systrace_py.names import NAMED_CALLS, DnsObserver
 from systrace_py.policy import aliases
+from systrace_py.policy.environment import runs_code
 from systrace_py.policy.learn import MAIN, Observation, normalize_flags
 from systrace_py.policy.model import PathArg, Reason, Rule
 from systrace_py.report import say
@@ -228,13 +229,22 @@ class Learner:
             exclusive = bool(flags & os.O_EXCL)
             if exclusive or not paths[0].resolved.exists:
                 created = ["path"]
-        initial = (name in aliases.EXEC_CALLS and task.pid == self._initial_pid
-                   and self.main_program is None)
+        is_exec = name in aliases.EXEC_CALLS
+        initial = is_exec and task.pid == self._initial_pid and self.main_program is None
         return Observation(
             table, name, tuple(PathArg(p.role, call.shown(p.resolved.path)) for p in paths),
             normalize_flags(flags), tuple(call.sockaddrs),
-            call.argv if name in aliases.EXEC_CALLS else None,
-            tuple(created), exclusive, None, initial, call.selector)
+            call.argv if is_exec else None,
+            tuple(created), exclusive, None, initial, call.selector,
+            environment=self._chosen_variables(call) if is_exec else ())
+
+    def _chosen_variables(self, call: DecodedCall) -> tuple[str, ...]:
+        """An exec's loader and interpreter variables the run did not start with: what the
+        table it enters must grant (Supervisor._entering_table), learned as seen."""
+        started = self.tracer.start_environment if self.tracer is not None else None
+        return tuple(sorted({entry for entry in call.envp or ()
+                             if runs_code(entry.partition("=")[0])
+                             and (started is None or entry not in started)}))
 
     def _listing(self, task: Task, call: DecodedCall, table: str, name: str) -> Reply:
         """getdents: remember which directory was listed and what was in it."""

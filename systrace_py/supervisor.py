@@ -32,12 +32,12 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from systrace_py.audit import AuditLog, rule_ref
 from systrace_py.engine.decode import DecodedCall, DecodeError
 from systrace_py.engine.events import DETACH, KILL, PARK, Reply
-from systrace_py.engine.exec_image import runs_code
 from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
 from systrace_py.injector import Injector
 from systrace_py.logrecords import Result
+from systrace_py.policy.environment import runs_code
 from systrace_py.policy.filterplan import (
     KILLED_WHEN_REFUSED,
     SOCKET_MAKERS,
@@ -698,10 +698,11 @@ class Supervisor:
         GCONV_PATH...), which they ignore only in the kernel's secure mode -- which no table
         switch sets --, and a
         script's interpreter runs what its own variables name (BASH_ENV, exported functions,
-        PYTHONPATH...: exec_image.runs_code): code the caller chose would run with the new
+        PYTHONPATH...: environment.runs_code): code the caller chose would run with the new
         table's rights.  Such an exec is refused (EPERM) when its environment holds one of
         them that the run did not start with (a variable the user gave the command is the
-        user's choice)."""
+        user's choice) and the new table does not grant (its ``environment``: what the
+        learner saw such execs carry)."""
         if self.options.inherit_across_exec:
             return None
         try:
@@ -725,7 +726,8 @@ class Supervisor:
         started = self.tracer.start_environment if self.tracer is not None else None
         for entry in call.envp or ():
             name = entry.partition("=")[0]
-            if runs_code(name) and (started is None or entry not in started):
+            if runs_code(name) and (started is None or entry not in started) \
+                    and not new.admits_variable(entry):
                 return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                                 Reason.LOADER)
         return None
@@ -785,7 +787,8 @@ class Supervisor:
                         " systrace's view (a mount of the tree's own)")
             elif decision.reason == Reason.LOADER:
                 rule = ("an exec into another table with loader or interpreter variables"
-                        " (LD_PRELOAD, BASH_ENV...) the run did not start with")
+                        " (LD_PRELOAD, BASH_ENV...) the run did not start with; the table's"
+                        " environment key grants them")
             elif decision.reason == Reason.UNSEEN:
                 rule = ("a socket whose destinations address rules cannot see (raw, packet,"
                         " SCTP...); a rule naming socket lifts this")

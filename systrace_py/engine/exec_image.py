@@ -42,38 +42,6 @@ _MACHINES = {2: (_EM_X86_64,), 1: (_EM_386, _EM_X86_64)}
 _ELF_MIN_ALIGN = 4096  # the kernel reads at most this much of program headers
 _SPACE_TAB = b" \t"
 
-#: What the dynamic loader and the C library take from the environment to load code (a
-#: preloaded or audit library, a library path, iconv modules) or to open or write a file the
-#: variable names -- the variables of glibc's secure mode (elf/dl-support's unsecvars.h),
-#: which a set-user-ID exec drops because the caller chose them, less those that name neither
-#: (TMPDIR, RES_OPTIONS, LOCALDOMAIN, LD_BIND_NOW...).  An exec that puts a process under
-#: another policy table is such a change of privilege (Supervisor._loader_environment).
-LOADER_VARIABLES: frozenset[str] = frozenset((
-    "LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH", "LD_ORIGIN_PATH", "LD_DEBUG_OUTPUT",
-    "LD_PROFILE", "LD_PROFILE_OUTPUT", "GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES",
-    "HOSTALIASES", "LOCPATH", "MALLOC_TRACE", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF",
-    "TZDIR"))
-
-#: What the common interpreters run or load from the environment before a script's first
-#: line: bash's start-up file, exported functions (which replace the commands a script runs)
-#: and an imported xtrace with its prompt (PS4 is expanded, command substitutions and all);
-#: Python's, Perl's, Ruby's and Node's module paths and options.  A list, not a proof: a
-#: program's own variables (GIT_SSH, EDITOR, PAGER...) are its input, as its argv is.
-INTERPRETER_VARIABLES: frozenset[str] = frozenset((
-    "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "PYTHONPATH", "PYTHONHOME",
-    "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHONWARNINGS", "PYTHONBREAKPOINT", "PERL5LIB",
-    "PERLLIB", "PERL5OPT", "PERL5DB", "RUBYLIB", "RUBYOPT", "NODE_OPTIONS", "NODE_PATH"))
-_EXPORTED_FUNCTION = "BASH_FUNC_"
-
-
-def runs_code(name: str) -> bool:
-    """Whether an environment variable of an exec makes the loader, libc or the program's
-    interpreter run code, or open a file, that the variable names (LOADER_VARIABLES,
-    INTERPRETER_VARIABLES, bash's exported functions)."""
-    return (name in LOADER_VARIABLES or name in INTERPRETER_VARIABLES
-            or name.startswith(_EXPORTED_FUNCTION))
-
-
 @dataclass(frozen=True, slots=True)
 class ExecImage:
     """``interpreters``: every file the kernel runs for the exec besides the named one, in

@@ -35,6 +35,7 @@ from systrace_py import syscalls
 from systrace_py.kernel import MAX_ERRNO
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import ArgvCondition
+from systrace_py.policy.environment import runs_code
 from systrace_py.policy.glob import (
     PSEUDO_PREFIXES,
     Expansions,
@@ -118,7 +119,7 @@ TOP_KEYS = ("version", "description", "default", "default_errno", "missing", "dn
             "program")
 #: Keys of a ``[program."..."]`` table.
 TABLE_KEYS = ("description", "default", "default_errno", "missing", "dns_refused", "detach",
-              "rule")
+              "environment", "rule")
 #: Keys of a ``[[rule]]``, in the order :func:`dumps_policy` writes them.
 RULE_KEYS = ("comment", "calls", "path", "address", "port", "host", "unix", "argv", "action",
              "errno", "retval", "signal", "delay", "delay_exit", "when", "when_scope", "missing",
@@ -573,7 +574,8 @@ class _Loader:
         table = Table(key, options.default, options.default_errno, self._rules(body, where),
                       self._location(where),
                       self._optional_str(body, where, "description"), options.detach,
-                      options.missing, options.dns_refused)
+                      options.missing, options.dns_refused,
+                      self._environment(body, where))
         policy.programs[key] = table
         if not is_literal(key):
             policy.program_patterns[key] = glob
@@ -673,6 +675,29 @@ class _Loader:
                 raise self.error(where, "dns_refused", f"expected {choices}, got {shown}")
             dns_refused = DnsRefused(value.lower())
         return _TableOptions(default, errno, detach, missing, dns_refused)
+
+    def _environment(self, data: dict[str, object], where: _PathKey) -> tuple[str, ...]:
+        """A program table's ``environment``: ``NAME=VALUE`` globs of loader or interpreter
+        variables (environment.runs_code) an exec into the table may carry.  Other names are
+        an error: the caller's other variables are the program's input, never refused, so
+        naming one would be a mistake that grants nothing."""
+        value = data.get("environment", [])
+        if not isinstance(value, list):
+            raise self.error(where, "environment", "expected an array of \"NAME=VALUE\" strings"
+                             f" (VALUE a glob), got {_kind(value)}")
+        for entry in value:
+            if not isinstance(entry, str):
+                raise self.error(where, "environment",
+                                 f"expected \"NAME=VALUE\" strings, got {_kind(entry)}")
+            name, equals, _ = entry.partition("=")
+            if not equals or not name:
+                raise self.error(where, "environment", f"{entry!r} is not NAME=VALUE (write"
+                                 f" \"{entry or 'NAME'}=*\" for any value)")
+            if not runs_code(name):
+                raise self.error(where, "environment", f"{name} is not a loader or interpreter"
+                                 " variable (LD_PRELOAD, LD_LIBRARY_PATH, PYTHONPATH, BASH_ENV..."
+                                 " see docs/policy.md): an exec carries the others unchecked")
+        return tuple(value)
 
     def _missing(self, data: dict[str, object], where: _PathKey) -> Missing:
         value = data["missing"]
@@ -1183,6 +1208,8 @@ def program_table_values(table: Table, main: Table) -> dict[str, object]:
         values["dns_refused"] = table.dns_refused.value
     if table.allow_detach != main.allow_detach:
         values["detach"] = table.allow_detach
+    if table.environment:
+        values["environment"] = list(table.environment)
     return values
 
 

@@ -43,6 +43,7 @@ from systrace_py.kernel import O_TMPFILE_BIT
 from systrace_py.logrecords import LoggedCall, Result, logged_call
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import ArgvCondition
+from systrace_py.policy.environment import runs_code
 from systrace_py.policy.files import MAX_PROVENANCE_PATHS, FileRule, Provenance
 from systrace_py.policy.generalize import (
     CATEGORIES,
@@ -135,7 +136,9 @@ class Observation:
     the traced command (never given an argv condition: the user chooses its arguments);
     ``selector`` is the register the call's classes depend on (an ioctl's request,
     renameat2's flags: ``policy.model.Facts.selector``); ``failed`` is the errno of an exec
-    that failed (0: it ran, or the call is no exec): a failed exec is not learned as one.
+    that failed (0: it ran, or the call is no exec): a failed exec is not learned as one;
+    ``environment`` holds an exec's loader and interpreter variables (``NAME=VALUE``,
+    environment.runs_code) the run did not start with: the table the exec enters grants them.
     """
 
     table: str
@@ -150,6 +153,7 @@ class Observation:
     initial: bool = False
     selector: int | None = None
     failed: int = 0
+    environment: tuple[str, ...] = ()
 
     def all_facts(self) -> list[CallFacts]:
         """The facts a policy decides on (one per socket address)."""
@@ -180,6 +184,8 @@ class Observation:
             out["selector"] = self.selector
         if self.failed:
             out["failed"] = errno_module.errorcode.get(self.failed, self.failed)
+        if self.environment:
+            out["environment"] = list(self.environment)
         return out
 
     @classmethod
@@ -199,7 +205,18 @@ class Observation:
             selector=int(selector) if selector is not None else None,
             failed=getattr(errno_module, failed) if isinstance(failed, str) and hasattr(
                 errno_module, failed) else int(failed),
+            environment=_granted_variables(data.get("environment", ())),
         )
+
+
+def _granted_variables(entries: object) -> tuple[str, ...]:
+    """A record's ``environment``: ``NAME=VALUE`` strings of variables environment.runs_code
+    names (what a policy's ``environment`` accepts); ValueError otherwise."""
+    if not isinstance(entries, (list, tuple)) or not all(
+            isinstance(e, str) and runs_code(e.partition("=")[0]) and "=" in e for e in entries):
+        raise ValueError("environment: expected NAME=VALUE strings of loader or interpreter"
+                         " variables")
+    return tuple(entries)
 
 
 def normalize_flags(flags: int | None) -> int | None:
@@ -958,8 +975,27 @@ def learn(observations: Iterable[Observation], options: LearnOptions | None = No
         policy.programs[key] = table
         if not is_literal(key):
             policy.program_patterns[key] = PathGlob(key, expansions=ctx.writer.expansions)
+    _grant_environments(policy, unique)
     report.policy = policy
     return report
+
+
+def _grant_environments(policy: Policy, observations: Iterable[Observation]) -> None:
+    """Each program table grants the loader and interpreter variables the execs into it
+    carried (Observation.environment), found as the supervisor finds the table an exec
+    enters: by the exec's path (Policy.table_for).  Values are kept exactly: a caller's
+    other values stay refused (docs/policy.md, ``environment``)."""
+    granted: dict[str, dict[str, None]] = {}
+    for obs in observations:
+        if not obs.environment or obs.failed or obs.syscall not in aliases.EXEC_CALLS:
+            continue
+        path = next((p.path for p in obs.paths if p.role == "path"), None)
+        table = policy.table_for(path) if path is not None else None
+        if table is not None:
+            granted.setdefault(table.name, {}).update(dict.fromkeys(obs.environment))
+    for name, entries in granted.items():
+        table = policy.programs[name]
+        table.environment = tuple(sorted({*table.environment, *entries}))
 
 
 def decide_observation(policy: Policy, obs: Observation) -> Decision:
@@ -1095,6 +1131,9 @@ def merge_policies(base: Policy, learned: Policy, env: Mapping[str, str] | None 
     out = base
     for table in learned.tables():
         out = merge_rules(out, table.name, table.rules, env=env, default=table.default)
+        if table.environment:
+            merged = out.programs[table.name]
+            merged.environment = tuple(sorted({*merged.environment, *table.environment}))
     if out.description is None:
         out.description = learned.description
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import errno as errno_module
+import fnmatch
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -477,9 +478,23 @@ class Table:
     allow_detach: bool = False  # whether an interactive "detach" answer is honoured
     missing: Missing = Missing.ENOENT  # a refusal of a path that does not exist
     dns_refused: DnsRefused = DnsRefused.NXDOMAIN  # a query for a name a rule refuses
+    #: ``NAME=VALUE`` globs (fnmatch's: ``*``, ``?``, ``[...]``) of the loader and interpreter
+    #: variables an exec into this table may carry that the run did not start with
+    #: (``environment``; Supervisor._entering_table refuses any other)
+    environment: tuple[str, ...] = ()
     _compiled: TableIndex | None = field(default=None, init=False, repr=False, compare=False)
     _defaults: dict[tuple[bool, str, Action, int], Decision] = field(
         default_factory=dict, init=False, repr=False, compare=False)
+
+    def admits_variable(self, entry: str) -> bool:
+        """Whether an exec into this table may carry ``entry`` (``NAME=VALUE``) from the
+        caller: an ``environment`` glob with the same name matches the whole value."""
+        name, _, value = entry.partition("=")
+        for granted in self.environment:
+            granted_name, _, pattern = granted.partition("=")
+            if granted_name == name and fnmatch.fnmatchcase(value, pattern):
+                return True
+        return False
 
     def add_rule(self, rule: Rule, position: int = 0) -> None:
         """Insert a rule (rules from remembered answers go first)."""

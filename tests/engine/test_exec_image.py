@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from systrace_py.engine.exec_image import exec_image, runs_code
+from systrace_py.engine.exec_image import exec_image
 from systrace_py.engine.paths import PathResolver
+from systrace_py.policy.environment import runs_code
 
 # (KERNEL_EXAMPLES=3000 for a longer search)
 KERNEL = settings(max_examples=int(os.environ.get("KERNEL_EXAMPLES", "150")), deadline=None,

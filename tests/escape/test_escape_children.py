@@ -196,6 +196,31 @@ def test_loader_variables_the_user_gave_or_within_one_table_work_as_natively(bui
     assert "1 ran" in same.detail, same
 
 
+def test_a_table_granting_the_variable_lifts_the_check_for_that_value_only(build, tmp_path):
+    """A program table's ``environment`` (what the learner writes for the execs it saw) lets
+    an exec into the table carry that loader variable with a value its glob matches -- the
+    library runs under the program's table, as the policy says -- and no other value: a
+    caller's library elsewhere is still refused (EPERM)."""
+    program = build("escape/exec_loader.c")
+    library = build("escape/exec_loader.c", "-shared", "-fPIC", "-DLIBRARY")
+    hello = build("escape/hello.c")
+    s = Scene.make(tmp_path)
+
+    def granting(value: str) -> str:
+        return trusted_table(hello, s) + f'environment = ["LD_PRELOAD={value}"]\n'
+
+    granted = attack(program, "once", hello, s.secret, library, scene=s,
+                     policy_text=granting(str(library)))
+    assert granted.verdict == "ESCAPED" and "read the secret" in granted.detail, granted
+    by_glob = attack(program, "once", hello, s.secret, library, scene=s,
+                     policy_text=granting(f"{library.parent}/*"))
+    assert by_glob.verdict == "ESCAPED", by_glob
+    other = attack(program, "once", hello, s.secret, library, scene=s,
+                   policy_text=granting("/usr/lib/*"))
+    assert_blocked(other)
+    assert "EPERM" in other.stdout, other
+
+
 def test_a_permit_answered_for_the_exec_does_not_lift_the_check(build, tmp_path):
     """The question about an exec shows the program and its argv, not its environment: an
     exec asked about and permitted (here by a scripted approver, ``permit-now``) used to run

@@ -264,3 +264,35 @@ def test_the_categories_roots_come_from_the_programs_that_ran(tmp_path):
     planted.chmod(0o777)
     assert "headers" not in gather_facts([str(planted)]).to_json()
     assert not (tmp_path / "ran").exists()
+
+
+# --- loader and interpreter variables: learned as the table's environment -------------------
+
+def test_an_exec_carrying_a_loader_variable_runs_again_and_another_value_is_refused(tmp_path):
+    """A build script that sets LD_LIBRARY_PATH or PYTHONPATH for a program with a table of
+    its own (as every learned policy gives each program) broke on the very next run: an exec
+    into another table with loader or interpreter variables the run did not start with is
+    refused (red team 3).  The learner now writes what it saw into the entered table's
+    ``environment``, so the same run passes -- and a caller's other value (a library
+    directory of its own choosing) is still refused."""
+    libs = tmp_path / "libs"
+    libs.mkdir()
+    script = (f'LD_LIBRARY_PATH={libs} cat /etc/hostname && '
+              f'PYTHONPATH={libs} {PYTHON3} -c "print(41 + 1)"')
+    env = {**os.environ, "PATH": SYSTEM_PATH}
+    for name in ("LD_LIBRARY_PATH", "PYTHONPATH"):
+        env.pop(name, None)
+    policy = learn(tmp_path, ["sh", "-c", script], env=env)
+    tables = tomllib.loads(policy.read_text())["program"]
+    assert tables[os.path.realpath("/usr/bin/cat")]["environment"] == [
+        f"LD_LIBRARY_PATH={libs}"]
+    assert f"PYTHONPATH={libs}" in tables[os.path.realpath(PYTHON3)]["environment"]
+    again, refused = enforce(tmp_path, policy, ["sh", "-c", script], env=env)
+    assert again.returncode == 0 and again.stdout.endswith("42\n"), (again.stderr, refused)
+    assert refused == []
+    other = tmp_path / "other"
+    other.mkdir()
+    changed, refused = enforce(tmp_path, policy, [
+        "sh", "-c", f"LD_LIBRARY_PATH={other} cat /etc/hostname"], env=env)
+    assert changed.returncode != 0 and "Operation not permitted" in changed.stderr, changed
+    assert refused and {r["syscall"] for r in refused} == {"execve"}, refused  # (/usr/bin, /bin)

@@ -638,3 +638,47 @@ def test_policy_filename_and_find(tmp_path: Path) -> None:
     assert find_policy("/usr/bin/ls", tmp_path) == tmp_path / "_usr_bin_ls.toml"
     (tmp_path / "_bin_cat.toml").mkdir()
     assert find_policy("/bin/cat", tmp_path) is None
+
+
+# --- a program table's environment ------------------------------------------------------------
+
+def test_environment_grants_by_name_and_value_glob_and_round_trips() -> None:
+    policy = load("""\
+        default = "permit"
+        [program."/usr/bin/cat"]
+        environment = ["LD_LIBRARY_PATH=/opt/lib", "PYTHONPATH=/work/*", "BASH_FUNC_f%%=*"]
+        """)
+    table = policy.programs["/usr/bin/cat"]
+    assert table.admits_variable("LD_LIBRARY_PATH=/opt/lib")
+    assert not table.admits_variable("LD_LIBRARY_PATH=/opt/lib:/tmp/evil")
+    assert not table.admits_variable("LD_PRELOAD=/opt/lib")        # another name
+    assert table.admits_variable("PYTHONPATH=/work/a/b")
+    assert not table.admits_variable("PYTHONPATH=/works")
+    assert table.admits_variable("BASH_FUNC_f%%=() { :; }")
+    assert not policy.main.admits_variable("LD_LIBRARY_PATH=/opt/lib")
+    again = loads_policy(dumps_policy(policy), "again.toml", ENV)
+    assert again.programs["/usr/bin/cat"].environment == table.environment
+
+
+@pytest.mark.parametrize(("value", "fragment"), [
+    ('"LD_PRELOAD=/x"', "expected an array"),
+    ("[1]", 'expected "NAME=VALUE" strings'),
+    ('["LD_PRELOAD"]', "is not NAME=VALUE"),
+    ('["=x"]', "is not NAME=VALUE"),
+    ('["HOME=/tmp"]', "HOME is not a loader or interpreter variable"),
+])
+def test_a_bad_environment_names_file_line_and_key(value: str, fragment: str) -> None:
+    err = error(f"""\
+        default = "permit"
+        [program."/usr/bin/cat"]
+        environment = {value}
+        """)
+    check(err, 3, "environment", fragment)
+
+
+def test_environment_is_a_program_table_key_only() -> None:
+    err = error("""\
+        default = "permit"
+        environment = ["LD_PRELOAD=/x"]
+        """)
+    check(err, 2, "environment", "unknown top-level key")

@@ -1,0 +1,42 @@
+"""What an exec's environment can make the new program run: variables the dynamic loader,
+the C library or a script's interpreter take to load code or open a file the variable names.
+
+An exec that puts a process under another policy table is a change of privilege, as a
+set-user-ID exec is (Supervisor._entering_table): such variables, chosen by the caller, are
+refused there unless the run started with them or the new table grants them
+(``environment``, Table.admits_variable).  One home for the list: the supervisor checks with
+it, the policy loader refuses to grant any other name, the learner records these only.
+"""
+
+from __future__ import annotations
+
+#: What the dynamic loader and the C library take from the environment to load code (a
+#: preloaded or audit library, a library path, iconv modules) or to open or write a file the
+#: variable names -- the variables of glibc's secure mode (elf/dl-support's unsecvars.h),
+#: which a set-user-ID exec drops because the caller chose them, less those that name neither
+#: (TMPDIR, RES_OPTIONS, LOCALDOMAIN, LD_BIND_NOW...).  An exec that puts a process under
+#: another policy table is such a change of privilege (Supervisor._entering_table).
+LOADER_VARIABLES: frozenset[str] = frozenset((
+    "LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH", "LD_ORIGIN_PATH", "LD_DEBUG_OUTPUT",
+    "LD_PROFILE", "LD_PROFILE_OUTPUT", "GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES",
+    "HOSTALIASES", "LOCPATH", "MALLOC_TRACE", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF",
+    "TZDIR"))
+
+#: What the common interpreters run or load from the environment before a script's first
+#: line: bash's start-up file, exported functions (which replace the commands a script runs)
+#: and an imported xtrace with its prompt (PS4 is expanded, command substitutions and all);
+#: Python's, Perl's, Ruby's and Node's module paths and options.  A list, not a proof: a
+#: program's own variables (GIT_SSH, EDITOR, PAGER...) are its input, as its argv is.
+INTERPRETER_VARIABLES: frozenset[str] = frozenset((
+    "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "PYTHONPATH", "PYTHONHOME",
+    "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHONWARNINGS", "PYTHONBREAKPOINT", "PERL5LIB",
+    "PERLLIB", "PERL5OPT", "PERL5DB", "RUBYLIB", "RUBYOPT", "NODE_OPTIONS", "NODE_PATH"))
+_EXPORTED_FUNCTION = "BASH_FUNC_"
+
+
+def runs_code(name: str) -> bool:
+    """Whether an environment variable of an exec makes the loader, libc or the program's
+    interpreter run code, or open a file, that the variable names (LOADER_VARIABLES,
+    INTERPRETER_VARIABLES, bash's exported functions)."""
+    return (name in LOADER_VARIABLES or name in INTERPRETER_VARIABLES
+            or name.startswith(_EXPORTED_FUNCTION))
