@@ -1759,14 +1759,17 @@ class Tracer:
         red zone of its stack -- memory the program does not use while it is in a call and
         no handler runs (none does: no unblocked signal is pending), and that the kernel
         reads when the call starts.  False when that memory is not writable: the EINTR
-        stays."""
+        stays.  The stack pointer is the program's to choose, so the write is one the task
+        could make itself (never forced: a forced one reached the read-only scratch area,
+        a sibling's checked copy, tests/escape/tr_retime.c)."""
         noted = task.timed_wait
         assert noted is not None
         nr, deadline, _ = noted
         left = max(0, deadline - time.monotonic_ns())
         address = (regs.rsp - _RED_ZONE - 16) & ~15
         try:
-            task.process.memory.write(address, struct.pack("<qq", *divmod(left, _NS)))
+            task.process.memory.write_unforced(address,
+                                               struct.pack("<qq", *divmod(left, _NS)))
         except TraceeMemoryError:
             return False
         timeout = _EINTR_ON_STOP[nr]

@@ -1,0 +1,44 @@
+"""Class 6 (red team 5 of issue 11): what the tracer itself writes into a tracee, where the
+program chose.  The tracer writes its copies of checked arguments into the read-only scratch
+area with force (/proc/PID/mem); any other write it makes at an address the program picked
+must be one the program could make itself, or the program aims the tracer's force at the
+scratch area -- at a sibling's checked copy, after its check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from escape_lib import SECRET_MAGIC, assert_blocked, attack, never, policy, require_real
+
+
+def retime_scene(base: Path, name: str) -> Path:
+    """A directory DIR whose name, with its slash, fills a multiple of 16 bytes (the retime
+    writes at a 16-byte boundary), holding the secret at DIR/s/f."""
+    root = base / name
+    root.mkdir()
+    directory = root / "p"
+    while (len(str(directory)) + 1) % 16:
+        directory = directory.with_name(directory.name + "x")
+    (directory / "s").mkdir(parents=True)
+    (directory / "s" / "f").write_text(f"{SECRET_MAGIC}\n")
+    return directory
+
+
+def test_a_restarted_wait_does_not_write_where_the_task_could_not(build, tmp_path):
+    """A timed wait the tracer restarts with the time it had left gets that time written below
+    its stack pointer -- which the program chooses.  The write went through /proc/PID/mem,
+    forcing read-only pages: a thread waiting with its stack pointer in the scratch area had
+    the tracer write a timespec whose tv_sec reads "s/f" over a sibling's checked copy of
+    "DIR/dNNNN", between the tracer's hold and the kernel's read; the sibling opened DIR/s/f,
+    which the policy refuses (escaped at the first try, both loops).  Now that write is made as
+    the task could make it (process_vm_writev): the scratch area is read-only for it, the write
+    fails and the wait keeps its EINTR.  The control opens DIR/s/f without a tracer (no scratch
+    area: the name the write would have made, readable)."""
+    program = build("escape/tr_retime.c")
+    control_dir = retime_scene(tmp_path, "control")
+    require_real(attack(program, control_dir, policy_text=None, scene=None))
+    directory = retime_scene(tmp_path, "traced")
+    text = policy(never(["fsread", "fswrite"], path=f"{directory}/s/**"))
+    traced = attack(program, directory, policy_text=text, scene=None, timeout=60)
+    assert "slot copy at" in traced.stdout, traced  # the opens were held: the attack ran
+    assert_blocked(traced)
