@@ -98,6 +98,8 @@ from systrace_py.syscalls import (
 from systrace_py.views import clone_refusal, mount_kind, namespace_refusal
 
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
+#: the signals the kernel raises for an instruction that cannot run (_run_to_trap)
+_FAULTS = frozenset({signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE})
 #: call number -> its timeout argument (syscalls.EINTR_ON_STOP)
 _EINTR_ON_STOP = {NUMBERS[name]: timeout for name, timeout in EINTR_ON_STOP.items()}
 #: the waits restarted with the time left (syscalls.TIMED_RESTARTS), by number
@@ -1414,7 +1416,9 @@ class Tracer:
                      ) -> pt.user_regs_struct | None:
         """Let the task run to the int3 before ``trap`` (the written code's end); signals that
         arrive meanwhile are kept in ``pending``.  Its registers there, or None when it did
-        not get there (it died: its status is handled later)."""
+        not get there (it died: its status is handled later; or the written code faults --
+        an entry point in a page that is not executable -- which its own code will do again
+        once put back: the fault is not kept, and retrying it would loop for ever)."""
         sig = 0
         while True:
             pt.cont(task.tid, sig)
@@ -1431,6 +1435,8 @@ class Tracer:
                 regs = pt.getregs(task.tid)
                 if regs.rip == trap:
                     return regs
+            if event == 0 and sig in _FAULTS and pt.signal_code(task.tid) > 0:
+                return None
             if event == 0 and sig not in pending:
                 pending.append(sig)  # a signal came first: delivered when the task goes on
             sig = 0

@@ -6,6 +6,8 @@ scratch area -- at a sibling's checked copy, after its check."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
 from pathlib import Path
 
 from escape_lib import SECRET_MAGIC, assert_blocked, attack, never, policy, require_real
@@ -42,3 +44,22 @@ def test_a_restarted_wait_does_not_write_where_the_task_could_not(build, tmp_pat
     traced = attack(program, directory, policy_text=text, scene=None, timeout=60)
     assert "slot copy at" in traced.stdout, traced  # the opens were held: the attack ran
     assert_blocked(traced)
+
+
+def test_a_program_whose_entry_point_cannot_run_dies_as_natively(build, tmp_path):
+    """The tracer maps a process's scratch area at its exec by writing three instructions at
+    the entry point and running them to a trap.  An entry point in a page that is not
+    executable faults there; the tracer kept the SIGSEGV back and ran the task again, for
+    ever: the tracer spun at full CPU and the tree never ended (a program could stall its own
+    tracer where natively it dies at once; both loops).  Now a fault raised by the written
+    code gives up the premapping: the code is put back, the program runs it and dies of
+    SIGSEGV as natively."""
+    bad = build("escape/entry_data.c", "-static", "-nostdlib", "-Wl,-e,entry_here")
+    program = build("escape/tr_entry.c")
+    native = subprocess.run([str(program), str(bad)], capture_output=True, text=True,
+                            timeout=30, cwd=tmp_path)
+    assert native.returncode == -signal.SIGSEGV, native
+    traced = attack(program, bad, policy_text=policy(never("fsread", path=f"{tmp_path}/no/**")),
+                    scene=None, timeout=30)
+    assert traced.returncode == 128 + signal.SIGSEGV, traced
+    assert traced.stdout == native.stdout, traced
