@@ -78,6 +78,9 @@ from systrace_py.kernel import (
     CAP_SYS_RESOURCE,
     CLONE_NEWNS,
     CLONE_NEWUSER,
+    F_OWNER_PGRP,
+    F_OWNER_PID,
+    F_SETOWN,
     OPEN_TREE_CLONE,
     REFUSED_CONTROL,
 )
@@ -947,6 +950,8 @@ class Tracer:
             if signals.aims_at_tracer(signals.int32(target), call.tid):
                 return errno.EPERM, "a signal to the tracer"
             return None
+        if guard.check == "owner_target":
+            return self._owner_refusal(call, target)
         # setrlimit / prlimit64 of RLIMIT_CORE: only to limits that dump nothing (at most 1,
         # see _no_core_limits); the kernel writes core files outside every policy
         assert guard.check == "rlimit_core", guard.check
@@ -963,6 +968,25 @@ class Tracer:
             # (without the capability the kernel refuses a hard limit above 0 by itself)
             return errno.EPERM, ("core dumps are off for traced programs (a rule naming "
                                  "prlimit64 or setrlimit grants them)")
+        return None
+
+    @staticmethod
+    def _owner_refusal(call: DecodedCall, target: int) -> tuple[int, str] | None:
+        """fcntl(F_SETOWN) or (F_SETOWN_EX): the descriptor's owner may not be the tracer,
+        whom the kernel would then signal itself (SIGIO, or F_SETSIG's signal: SIGKILL too)
+        -- a signal no guard of kill sees (tests/escape/tr_owner.c)."""
+        if call.args[1] & 0xFFFFFFFF == F_SETOWN:
+            pid = signals.int32(target)
+            kind, who = (F_OWNER_PGRP, -pid) if pid < 0 else (F_OWNER_PID, pid)
+        else:
+            if call.memory is None:
+                return None
+            try:
+                kind, who = struct.unpack("<ii", call.memory.read_exact(target, 8))
+            except TraceeMemoryError as exc:
+                return exc.errno or errno.EFAULT, "f_owner_ex unreadable"
+        if signals.owner_aims_at_tracer(kind, who, call.tid):
+            return errno.EPERM, "the tracer as a descriptor's owner (a signal to the tracer)"
         return None
 
     def _note_exec(self, task: Task, call: DecodedCall, redirect: str | None = None) -> None:

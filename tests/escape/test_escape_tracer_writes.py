@@ -10,7 +10,16 @@ import signal
 import subprocess
 from pathlib import Path
 
-from escape_lib import SECRET_MAGIC, assert_blocked, attack, never, policy, require_real
+import pytest
+from escape_lib import (
+    SECRET_MAGIC,
+    assert_blocked,
+    attack,
+    never,
+    pids_running,
+    policy,
+    require_real,
+)
 
 
 def retime_scene(base: Path, name: str) -> Path:
@@ -62,4 +71,56 @@ def test_a_program_whose_entry_point_cannot_run_dies_as_natively(build, tmp_path
     traced = attack(program, bad, policy_text=policy(never("fsread", path=f"{tmp_path}/no/**")),
                     scene=None, timeout=30)
     assert traced.returncode == 128 + signal.SIGSEGV, traced
+    assert traced.stdout == native.stdout, traced
+
+
+# --- a signal the kernel sends the tracer: a descriptor's owner (red team 5) ---------------------
+
+@pytest.mark.parametrize("mode", ["setown", "setown_ex", "pgrp"])
+def test_a_descriptors_owner_is_never_the_tracer(build, tmp_path, mode):
+    """A descriptor's owner gets the signal F_SETSIG names (SIGKILL too) from the kernel when
+    I/O is possible on it; the permission is checked only then.  The owner set to the tracer
+    (its pid by F_SETOWN or F_SETOWN_EX, its process group by F_SETOWN with -pgid) had the
+    kernel kill the tracer, which no guard of kill sees (the tree died with it, exit 137: fail
+    closed, but a program could end its tracer).  Now those fcntl commands stop and an owner
+    that is one of the tracer's tasks or its group is refused (EPERM).  The control kills a
+    stand-in process so."""
+    program = build("escape/tr_owner.c")
+    require_real(attack(program, mode, policy_text=None, scene=None))
+    traced = attack(program, mode, policy_text=policy(never("fsread", path=f"{tmp_path}/no/**")),
+                    scene=None)
+    assert_blocked(traced)
+    assert "EPERM" in traced.stdout, traced
+
+
+@pytest.mark.xfail(strict=True, reason="open: ioctl(FIOSETOWN) and ioctl(SIOCSPGRP) set a "
+                   "socket's owner as F_SETOWN does, through a pointer; ioctl's guard is a "
+                   "plain refusal (TIOCSTI), so they are not checked (the tracer is killed, and "
+                   "the tree with it: fail closed)")
+def test_a_sockets_owner_set_by_ioctl_is_never_the_tracer(build, tmp_path):
+    program = build("escape/tr_owner.c")
+    require_real(attack(program, "fiosetown", policy_text=None, scene=None))
+    traced = attack(program, "fiosetown",
+                    policy_text=policy(never("fsread", path=f"{tmp_path}/no/**")), scene=None)
+    assert_blocked(traced)
+
+
+def test_a_tracer_killed_through_a_descriptors_owner_takes_the_tree_with_it(build, tmp_path):
+    """Fail closed while the ioctl way is open: the program never runs on after its tracer."""
+    program = build("escape/tr_owner.c")
+    traced = attack(program, "fiosetown",
+                    policy_text=policy(never("fsread", path=f"{tmp_path}/no/**")), scene=None)
+    assert_blocked(traced, may_be_killed=True)
+    assert "still here" not in traced.stdout, traced
+    assert not pids_running(program), traced
+
+
+def test_owners_set_elsewhere_work_as_natively(build, tmp_path):
+    """The program itself, its own group, a NULL or odd F_SETOWN_EX: the kernel's answers, and
+    SIGIO arrives, traced as alone."""
+    program = build("escape/tr_owner.c")
+    native = attack(program, "own", policy_text=None, scene=None)
+    traced = attack(program, "own", policy_text=policy(never("fsread", path=f"{tmp_path}/no/**")),
+                    scene=None)
+    assert "SIGIO: came" in native.stdout, native
     assert traced.stdout == native.stdout, traced
