@@ -982,9 +982,11 @@ class Tracer:
             if call.memory is None:
                 return None
             try:
-                kind, who = struct.unpack("<ii", call.memory.read_exact(target, 8))
+                raw = call.memory.read_exact(target, 8)
             except TraceeMemoryError as exc:
                 return exc.errno or errno.EFAULT, "f_owner_ex unreadable"
+            kind, who = struct.unpack("<ii", raw)
+            call.held_strings = {2: raw}  # the struct checked is the one the kernel reads
         if signals.owner_aims_at_tracer(kind, who, call.tid):
             return errno.EPERM, "the tracer as a descriptor's owner (a signal to the tracer)"
         return None

@@ -6,6 +6,7 @@ scratch area -- at a sibling's checked copy, after its check."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -124,3 +125,17 @@ def test_owners_set_elsewhere_work_as_natively(build, tmp_path):
                     scene=None)
     assert "SIGIO: came" in native.stdout, native
     assert traced.stdout == native.stdout, traced
+
+
+def test_an_owner_struct_rewritten_after_its_check(build, tmp_path):
+    """F_SETOWN_EX's struct is in memory: a thread flipping its pid between the program and the
+    tracer while another sets it made the kernel read the tracer's after the check passed the
+    program's (at the first call, before the struct was held).  Now the struct checked is
+    copied and the kernel reads the copy.  Traced only (without a tracer there is nothing to
+    race: the control is the race's refusals, which show both values were seen)."""
+    program = build("escape/tr_owner.c")
+    traced = attack(program, "race", policy_text=policy(never("fsread", path=f"{tmp_path}/no/**")),
+                    scene=None)
+    assert_blocked(traced)
+    refused = re.search(r"(\d+) refused", traced.detail)
+    assert refused is not None and int(refused.group(1)) > 0, traced

@@ -10,6 +10,10 @@
  *
  *   usage: tr_owner MODE    MODE: setown | setown_ex | pgrp | fiosetown, or own
  *
+ * "race" (traced only): a thread flips an F_SETOWN_EX struct between the program and the
+ * tracer while another sets it again and again: ESCAPED when F_GETOWN_EX ever shows the tracer
+ * (the struct read after its check).  Without a tracer: SKIPPED.
+ *
  * "own" is the parity probe: the owner set to the program itself and to its own group (a
  * group without the tracer: it makes one), an F_SETOWN_EX struct at NULL and one of an unknown
  * type; it prints each result (the same traced as alone) and SIGIO's arrival.
@@ -76,7 +80,52 @@ static void own(void) {
     exit(0);
 }
 
+static volatile struct f_owner_ex flipped;
+static volatile pid_t flip_a, flip_b;
+static volatile int flipping = 1;
+
+static void *flipper(void *arg) {
+    (void)arg;
+    while (flipping) {
+        flipped.pid = flip_a;
+        flipped.pid = flip_b;
+    }
+    return NULL;
+}
+
+static void race(void) {
+    pid_t tracer = tracer_pid();
+    if (tracer <= 0)
+        skipped("no tracer to race against");
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+        skipped("socketpair: %s", ename(errno));
+    flipped.type = F_OWNER_PID;
+    flip_a = getpid();
+    flip_b = tracer;
+    pthread_t thread;
+    pthread_create(&thread, NULL, flipper, NULL);
+    long refused = 0, set = 0;
+    double until = now_s() + 3;
+    while (now_s() < until) {
+        if (fcntl(sv[0], F_SETOWN_EX, (struct f_owner_ex *)&flipped) < 0) {
+            refused++;
+            continue;
+        }
+        set++;
+        struct f_owner_ex now;
+        if (fcntl(sv[0], F_GETOWN_EX, &now) == 0 && now.pid == tracer) {
+            flipping = 0;
+            escaped("the owner is the tracer (%ld set, %ld refused)", set, refused);
+        }
+    }
+    flipping = 0;
+    blocked("the owner was never the tracer (%ld set, %ld refused)", set, refused);
+}
+
 int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "race") == 0)
+        race();
     if (argc != 2)
         usage("tr_owner setown|setown_ex|pgrp|fiosetown|own");
     const char *mode = argv[1];
