@@ -42,7 +42,8 @@ def test_a_restarted_wait_does_not_write_where_the_task_could_not(build, tmp_pat
     forcing read-only pages: a thread waiting with its stack pointer in the scratch area had
     the tracer write a timespec whose tv_sec reads "s/f" over a sibling's checked copy of
     "DIR/dNNNN", between the tracer's hold and the kernel's read; the sibling opened DIR/s/f,
-    which the policy refuses (escaped at the first try, both loops).  Now that write is made as
+    which the policy refuses (before this change: in 8 of 9 runs, both loops, at the first
+    try).  Now that write is made as
     the task could make it (process_vm_writev): the scratch area is read-only for it, the write
     fails and the wait keeps its EINTR.  The control opens DIR/s/f without a tracer (no scratch
     area: the name the write would have made, readable)."""
