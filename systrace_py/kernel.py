@@ -65,6 +65,13 @@ AT_REMOVEDIR: Final = 0x200
 AT_SYMLINK_FOLLOW: Final = 0x400
 AT_NO_AUTOMOUNT: Final = 0x800
 AT_EMPTY_PATH: Final = 0x1000
+#: fcntl commands that set a descriptor's owner, whom the kernel signals (fcntl(2))
+F_SETOWN: Final = 8
+F_SETOWN_EX: Final = 15
+#: struct f_owner_ex's types
+F_OWNER_TID: Final = 0
+F_OWNER_PID: Final = 1
+F_OWNER_PGRP: Final = 2
 AT_STATX_FORCE_SYNC: Final = 0x2000
 AT_STATX_DONT_SYNC: Final = 0x4000
 AT_RECURSIVE: Final = 0x8000

@@ -45,6 +45,8 @@ from systrace_py.kernel import (
     CLONE_NEWUSER,
     CLONE_NEWUTS,
     CLONE_UNTRACED,
+    F_SETOWN,
+    F_SETOWN_EX,
     FAN_MARK_DONT_FOLLOW,
     FILE_CHANGING_IOCTLS,
     FSPICK_EMPTY_PATH,
@@ -795,7 +797,11 @@ _c(68, "msgget", (_a("key"), _fl("msgflg")))
 _c(69, "msgsnd", (_a("msqid"), _ptr("msgp"), _a("msgsz"), _fl("msgflg")))
 _c(70, "msgrcv", (_a("msqid"), _ptr("msgp"), _a("msgsz"), _a("msgtyp"), _fl("msgflg")))
 _c(71, "msgctl", (_a("msqid"), _a("cmd", _K.CMD), _ptr("buf")))
-_c(72, "fcntl", (_FD, _a("cmd", _K.CMD), _a("arg")), "stdio")
+# a descriptor's owner gets the signals the kernel sends for it (SIGIO, or whatever F_SETSIG
+# names: SIGKILL and SIGSTOP too) -- the tracer must not be one: F_SETOWN's pid or -pgid (a
+# register), F_SETOWN_EX's struct (memory): the call stops and the tracer checks the target
+_c(72, "fcntl", (_FD, _a("cmd", _K.CMD), _a("arg")), "stdio",
+   guard=Guard(((_eq32(1, F_SETOWN),), (_eq32(1, F_SETOWN_EX),)), check="owner_target", arg=2))
 _c(73, "flock", (_FD, _a("cmd", _K.CMD)), "stdio")
 _c(74, "fsync", (_FD,), "stdio")
 _c(75, "fdatasync", (_FD,), "stdio")

@@ -29,7 +29,11 @@ PROT_NONE page where the kernel says EFAULT), or fails where the kernel does not
 * Writes -- the tracer's copies of checked arguments into the read-only scratch pages -- go
   through /proc/PID/mem, which may write read-only pages (FOLL_FORCE); process_vm_writev may
   not.  A descriptor belongs to one address space: it is reopened after exec, when the old one
-  would still reach the image that is gone.
+  would still reach the image that is gone.  A write at an address the *program* chose (a
+  restarted wait's time left, below its stack pointer) must not force: it goes through
+  process_vm_writev (:meth:`TraceeMemory.write_unforced`), which fails where the task itself
+  could not write -- the read-only scratch area above all, where a forced write would change a
+  sibling's checked copy after its check (tests/escape/tr_retime.c).
 
 The /proc/PID/mem descriptors are a bounded cache: a tree of thousands of live processes must
 not exhaust the tracer's descriptor limit (an exhausted limit would make every decision fail),
@@ -65,6 +69,8 @@ _vm_readv = ctypes.CDLL(None).process_vm_readv
 _vm_readv.restype = ctypes.c_ssize_t
 _vm_readv_errno = ctypes.CDLL(None, use_errno=True).process_vm_readv
 _vm_readv_errno.restype = ctypes.c_ssize_t
+_vm_writev = ctypes.CDLL(None, use_errno=True).process_vm_writev
+_vm_writev.restype = ctypes.c_ssize_t
 _U64 = (1 << 64) - 1
 
 
@@ -319,6 +325,20 @@ class TraceeMemory:
             raise TraceeMemoryError(exc.errno, f"cannot write at {address:#x}") from exc
         if written != len(data):
             raise TraceeMemoryError(errno.EFAULT, f"short write at {address:#x}")
+
+    def write_unforced(self, address: int, data: bytes) -> None:
+        """Write as the task itself could (process_vm_writev honours page protections): a
+        read-only, PROT_NONE or unmapped page fails with EFAULT."""
+        if not 0 <= address < _USER_LIMIT:
+            raise TraceeMemoryError(errno.EFAULT, f"cannot write at {address:#x}")
+        local = ctypes.create_string_buffer(data, len(data))
+        iov = (ctypes.c_uint64 * 4)(ctypes.addressof(local), len(data), address, len(data))
+        base = ctypes.addressof(iov)
+        written = _vm_writev(self.pid, ctypes.c_void_p(base), 1, ctypes.c_void_p(base + 16),
+                             1, 0)
+        if written != len(data):
+            err = ctypes.get_errno() if written < 0 else errno.EFAULT
+            raise TraceeMemoryError(err, f"cannot write at {address:#x}")
 
 
 def _close_least_recent() -> None:

@@ -146,6 +146,14 @@ def geteventmsg(pid: int) -> int:
     return value.value
 
 
+def signal_code(pid: int) -> int:
+    """The si_code of the signal a task stopped to deliver (PTRACE_GETSIGINFO): above 0 when
+    the kernel raised it for what the task did (a fault), 0 or below when it was sent."""
+    info = (ctypes.c_int32 * 32)()  # siginfo_t: si_signo, si_errno, si_code, ...
+    ptrace(pt.PTRACE_GETSIGINFO, pid, 0, ctypes.addressof(info))
+    return info[2]
+
+
 def get_syscall_info(pid: int, into: SyscallInfo) -> SyscallInfo:
     _fast(PTRACE_GET_SYSCALL_INFO, pid, _INFO_SIZE, ctypes.addressof(into))
     return into

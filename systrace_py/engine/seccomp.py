@@ -321,7 +321,7 @@ def guard_purpose(name: str) -> str:
     guard = GUARDS.get(name)
     if guard is None:
         return "the trace itself"
-    if guard.check in ("task_target", "pidfd_target"):
+    if guard.check in ("task_target", "pidfd_target", "owner_target"):
         return _TRACER
     if guard.check == "rlimit_core":
         return _CORE

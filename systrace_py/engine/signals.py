@@ -40,7 +40,7 @@ import signal
 from systrace_py import procfs
 from systrace_py.engine.paths import PROC_SUPER_MAGIC
 from systrace_py.engine.ptrace_ops import fs_type
-from systrace_py.kernel import CAP_KILL
+from systrace_py.kernel import CAP_KILL, F_OWNER_PGRP, F_OWNER_PID, F_OWNER_TID
 from systrace_py.procfs import start_time
 
 _INT_MIN = -(2**31)
@@ -73,6 +73,16 @@ def same_pid_namespace(tid: int) -> bool:
 def aims_at_tracer(target: int, caller_tid: int) -> bool:
     """Whether a positive pid/tid argument of the caller names one of the tracer's tasks."""
     return target > 0 and target in tracer_tids() and same_pid_namespace(caller_tid)
+
+
+def owner_aims_at_tracer(kind: int, target: int, caller_tid: int) -> bool:
+    """Whether a descriptor owner set by the caller (F_SETOWN_EX's ``kind``: a thread, a
+    process, a process group; ``target`` its id) would have the kernel signal the tracer: one
+    of its tasks, or the process group it is in.  (F_SETOWN's pid is a process, its -pgid a
+    group.)"""
+    if kind == F_OWNER_PGRP:
+        return target > 0 and target == os.getpgrp() and same_pid_namespace(caller_tid)
+    return kind in (F_OWNER_TID, F_OWNER_PID) and aims_at_tracer(target, caller_tid)
 
 
 def pidfd_aims_at_tracer(caller_tid: int, fd: int) -> bool:

@@ -78,6 +78,9 @@ from systrace_py.kernel import (
     CAP_SYS_RESOURCE,
     CLONE_NEWNS,
     CLONE_NEWUSER,
+    F_OWNER_PGRP,
+    F_OWNER_PID,
+    F_SETOWN,
     OPEN_TREE_CLONE,
     REFUSED_CONTROL,
 )
@@ -98,6 +101,8 @@ from systrace_py.syscalls import (
 from systrace_py.views import clone_refusal, mount_kind, namespace_refusal
 
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
+#: the signals the kernel raises for an instruction that cannot run (_run_to_trap)
+_FAULTS = frozenset({signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE})
 #: call number -> its timeout argument (syscalls.EINTR_ON_STOP)
 _EINTR_ON_STOP = {NUMBERS[name]: timeout for name, timeout in EINTR_ON_STOP.items()}
 #: the waits restarted with the time left (syscalls.TIMED_RESTARTS), by number
@@ -945,6 +950,8 @@ class Tracer:
             if signals.aims_at_tracer(signals.int32(target), call.tid):
                 return errno.EPERM, "a signal to the tracer"
             return None
+        if guard.check == "owner_target":
+            return self._owner_refusal(call, target)
         # setrlimit / prlimit64 of RLIMIT_CORE: only to limits that dump nothing (at most 1,
         # see _no_core_limits); the kernel writes core files outside every policy
         assert guard.check == "rlimit_core", guard.check
@@ -961,6 +968,27 @@ class Tracer:
             # (without the capability the kernel refuses a hard limit above 0 by itself)
             return errno.EPERM, ("core dumps are off for traced programs (a rule naming "
                                  "prlimit64 or setrlimit grants them)")
+        return None
+
+    @staticmethod
+    def _owner_refusal(call: DecodedCall, target: int) -> tuple[int, str] | None:
+        """fcntl(F_SETOWN) or (F_SETOWN_EX): the descriptor's owner may not be the tracer,
+        whom the kernel would then signal itself (SIGIO, or F_SETSIG's signal: SIGKILL too)
+        -- a signal no guard of kill sees (tests/escape/tr_owner.c)."""
+        if call.args[1] & 0xFFFFFFFF == F_SETOWN:
+            pid = signals.int32(target)
+            kind, who = (F_OWNER_PGRP, -pid) if pid < 0 else (F_OWNER_PID, pid)
+        else:
+            if call.memory is None:
+                return None
+            try:
+                raw = call.memory.read_exact(target, 8)
+            except TraceeMemoryError as exc:
+                return exc.errno or errno.EFAULT, "f_owner_ex unreadable"
+            kind, who = struct.unpack("<ii", raw)
+            call.held_strings = {2: raw}  # the struct checked is the one the kernel reads
+        if signals.owner_aims_at_tracer(kind, who, call.tid):
+            return errno.EPERM, "the tracer as a descriptor's owner (a signal to the tracer)"
         return None
 
     def _note_exec(self, task: Task, call: DecodedCall, redirect: str | None = None) -> None:
@@ -1414,7 +1442,9 @@ class Tracer:
                      ) -> pt.user_regs_struct | None:
         """Let the task run to the int3 before ``trap`` (the written code's end); signals that
         arrive meanwhile are kept in ``pending``.  Its registers there, or None when it did
-        not get there (it died: its status is handled later)."""
+        not get there (it died: its status is handled later; or the written code faults --
+        an entry point in a page that is not executable -- which its own code will do again
+        once put back: the fault is not kept, and retrying it would loop for ever)."""
         sig = 0
         while True:
             pt.cont(task.tid, sig)
@@ -1431,6 +1461,8 @@ class Tracer:
                 regs = pt.getregs(task.tid)
                 if regs.rip == trap:
                     return regs
+            if event == 0 and sig in _FAULTS and pt.signal_code(task.tid) > 0:
+                return None
             if event == 0 and sig not in pending:
                 pending.append(sig)  # a signal came first: delivered when the task goes on
             sig = 0
@@ -1759,14 +1791,17 @@ class Tracer:
         red zone of its stack -- memory the program does not use while it is in a call and
         no handler runs (none does: no unblocked signal is pending), and that the kernel
         reads when the call starts.  False when that memory is not writable: the EINTR
-        stays."""
+        stays.  The stack pointer is the program's to choose, so the write is one the task
+        could make itself (never forced: a forced one reached the read-only scratch area,
+        a sibling's checked copy, tests/escape/tr_retime.c)."""
         noted = task.timed_wait
         assert noted is not None
         nr, deadline, _ = noted
         left = max(0, deadline - time.monotonic_ns())
         address = (regs.rsp - _RED_ZONE - 16) & ~15
         try:
-            task.process.memory.write(address, struct.pack("<qq", *divmod(left, _NS)))
+            task.process.memory.write_unforced(address,
+                                               struct.pack("<qq", *divmod(left, _NS)))
         except TraceeMemoryError:
             return False
         timeout = _EINTR_ON_STOP[nr]
