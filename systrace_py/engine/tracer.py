@@ -105,6 +105,7 @@ _TIMED_RESTARTS = frozenset(NUMBERS[name] for name in TIMED_RESTARTS)
 #: below the stack pointer: the System V ABI's red zone, which a leaf function may use
 _RED_ZONE = 128
 _NS = 1_000_000_000
+_MS = 1_000_000  # ns
 #: the largest RLIMIT_CORE with which the kernel writes no core at all (_no_core_limits)
 _NO_CORE_LIMIT = 1
 
@@ -735,6 +736,9 @@ class Tracer:
             self._note_sharing(task.space, name, args)
         if nr in _TIMED_RESTARTS:
             self._note_wait(task, nr, args)
+            if self._only_timed(name, args):
+                self._resume(task)  # stopped only for its deadline: the filter allows it
+                return
         resolver = self.decoder.resolver
         if name in CHANGES_CREDENTIALS or task.tid in resolver.changing:
             resolver.forget_credentials(task.tid, changing=name in CHANGES_CREDENTIALS)
@@ -1705,7 +1709,7 @@ class Tracer:
             return False
         index, pointer = timeout
         value = getattr(regs, pt.ARG_REGS[index])
-        return value != 0 if pointer else ctypes.c_int32(value).value >= 0
+        return value != 0 if pointer else ctypes.c_int32(value).value >= 0  # (-1: none)
 
     @staticmethod
     def _noted_wait(task: Task, regs: pt.user_regs_struct) -> bool:
@@ -1730,23 +1734,37 @@ class Tracer:
         regs.rip -= _SYSCALL_INSN_LEN
         pt.setregs(task.tid, regs)
 
+    def _only_timed(self, name: str, args: tuple[int, ...]) -> bool:
+        """Whether a timed wait stopped at its entry only for its deadline: the plan lets the
+        call run and no guard or note of the engine's concerns it (an event loop's wait costs
+        a stop, not a decision)."""
+        return (self.filtered and self.plan is not None
+                and name not in GUARDED_CALLS and name not in STOP_GUARDED
+                and name not in NOTED
+                and self.plan.verdict(name, args).kind == VerdictKind.ALLOW)
+
     def _note_wait(self, task: Task, nr: int, args: tuple[int, ...]) -> None:
         """A timed wait at its entry (the filter stops it: syscalls.TIMED_RESTARTS): its
         deadline, for a restart after an EINTR of ours.  Taken at this stop, which comes
         after the program made the call, so a restart never ends the wait before the time it
-        asked for has passed since.  The entry of the wait restarted by _retime keeps it."""
+        asked for has passed since.  The entry of the wait restarted by _retime (its timeout
+        argument the one _retime gave it) keeps the deadline."""
         timeout = _EINTR_ON_STOP[nr]
         assert timeout is not None
-        pointer = args[timeout[0]]
+        index, pointer = timeout
+        value = args[index] if pointer else ctypes.c_int32(args[index]).value
         noted = task.timed_wait
-        if noted is not None and noted[0] == nr and noted[2] == pointer != 0:
+        if noted is not None and noted[0] == nr and noted[2] == value > 0:
             task.timed_wait = (nr, noted[1], 0)  # our restart: the same deadline
             return
         task.timed_wait = None
-        if pointer == 0:
+        if value <= 0:
+            return  # no deadline (none, or no wait: a pointer's 0 is NULL)
+        if not pointer:
+            task.timed_wait = (nr, time.monotonic_ns() + value * _MS, 0)
             return
         try:
-            seconds, nanoseconds = struct.unpack("<qq", self._reader(task).read_exact(pointer, 16))
+            seconds, nanoseconds = struct.unpack("<qq", self._reader(task).read_exact(value, 16))
         except TraceeMemoryError:
             return  # the kernel fails it (EFAULT)
         if seconds < 0 or not 0 <= nanoseconds < _NS:
@@ -1755,24 +1773,29 @@ class Tracer:
 
     def _retime(self, task: Task, regs: pt.user_regs_struct) -> bool:
         """Point a timed wait about to be restarted at the time it has left (none left: a
-        zero timeout, which fails with EAGAIN as the wait would have), written below the
-        red zone of its stack -- memory the program does not use while it is in a call and
-        no handler runs (none does: no unblocked signal is pending), and that the kernel
-        reads when the call starts.  False when that memory is not writable: the EINTR
-        stays."""
+        zero timeout, which ends the wait as its timeout would have: EAGAIN, or no events).
+        A timeout in milliseconds goes in its register, rounded up (the wait never ends
+        early: at most a millisecond late); a timespec is written below the red zone of the
+        stack -- memory the program does not use while it is in a call and no handler runs
+        (none does: no unblocked signal is pending), and that the kernel reads when the call
+        starts.  False when that memory is not writable: the EINTR stays."""
         noted = task.timed_wait
         assert noted is not None
         nr, deadline, _ = noted
         left = max(0, deadline - time.monotonic_ns())
-        address = (regs.rsp - _RED_ZONE - 16) & ~15
-        try:
-            task.process.memory.write(address, struct.pack("<qq", *divmod(left, _NS)))
-        except TraceeMemoryError:
-            return False
         timeout = _EINTR_ON_STOP[nr]
         assert timeout is not None
-        setattr(regs, pt.ARG_REGS[timeout[0]], address)
-        task.timed_wait = (nr, deadline, address)
+        index, pointer = timeout
+        if pointer:
+            value = (regs.rsp - _RED_ZONE - 16) & ~15
+            try:
+                task.process.memory.write(value, struct.pack("<qq", *divmod(left, _NS)))
+            except TraceeMemoryError:
+                return False
+        else:
+            value = -(-left // _MS)  # (0: no wait, so no entry stop to keep the deadline)
+        setattr(regs, pt.ARG_REGS[index], value)
+        task.timed_wait = (nr, deadline, value)
         return True
 
     # --- exec ---------------------------------------------------------------------------------
