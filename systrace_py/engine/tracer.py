@@ -105,6 +105,16 @@ _TIMED_RESTARTS = frozenset(NUMBERS[name] for name in TIMED_RESTARTS)
 #: below the stack pointer: the System V ABI's red zone, which a leaf function may use
 _RED_ZONE = 128
 _NS = 1_000_000_000
+#: Calls frozen (enforce.FREEZE_CALLS) that may wait for a lease's break (__break_lease, in
+#: vfs_truncate) after the kernel has looked their path up for the last time -- opens also
+#: break leases, but are not frozen -- and the file systems on which nothing looks it up
+#: again (no ESTALE retry: NFS, FUSE, CIFS... are not among them): ext4, xfs, btrfs, tmpfs.
+#: A freeze for such a call ends once it sleeps there (_lease_broken).
+_LEASE_CALLS = frozenset({"truncate"})
+_LOCAL_FS = frozenset({0xEF53, 0x58465342, 0x9123683E, 0x01021994})
+#: how often a tree frozen for such a call looks whether the call waits for a lease (s): the
+#: loop then wakes up at most this late after the call returned (no SIGCHLD wakes it)
+_LEASE_POLL = 0.002
 _MS = 1_000_000  # ns
 #: the largest RLIMIT_CORE with which the kernel writes no core at all (_no_core_limits)
 _NO_CORE_LIMIT = 1
@@ -216,6 +226,8 @@ class Tracer:
         self._frozen: dict[int, int] = {}          # tid -> the stop it reported when frozen
         self._deferred: list[tuple[int, int]] = []  # other reports that came while freezing
         self._thaw_pending = False
+        #: the caller of the freeze, when its call may come to wait for a lease's break
+        self._lease_caller: Task | None = None
         self.main_pid: int | None = None
         self.main_status: int | None = None
         self.stops = 0
@@ -471,7 +483,8 @@ class Tracer:
         self.tasks.clear()
 
     def _next_event(self) -> tuple[int, int] | None:
-        if self._parked == 0 and self._orphan_deadline is None and not self._timers:
+        if self._parked == 0 and self._orphan_deadline is None and not self._timers \
+                and self._lease_caller is None:
             if not self._answers.empty():
                 self._drain_answers()
             try:
@@ -495,9 +508,11 @@ class Tracer:
                 return None
             if pid:
                 return pid, status
-            if self._drain_answers() or self._fire_timers():
+            if self._drain_answers() or self._fire_timers() or self._lease_broken():
                 return None
             timeout = None if self._sigchld_wakes else 0.05
+            if self._lease_caller is not None:
+                timeout = _LEASE_POLL
             if self._timers:
                 # (a delay that is over waits while the tree is frozen: not in a busy loop)
                 floor = 0.01 if self._tree_frozen() \
@@ -1076,6 +1091,8 @@ class Tracer:
                 enforce.refuse(task.tid, refusal[0])
                 self._resume(task)
                 return
+            if call.name in _LEASE_CALLS and reply.paths is None and self._local_file(call):
+                self._lease_caller = task
         if call.name in enforce.VIEW_CALLS:
             self._views_changed(task, call)
         if call.clone_args is not None:
@@ -1344,8 +1361,55 @@ class Tracer:
         """Thaw once this exit stop is handled: the caller is resumed first, then the others."""
         self._thaw_pending = True
 
+    def _local_file(self, call: DecodedCall) -> bool:
+        """Whether the one path of a call of _LEASE_CALLS names a file that exists (a lease
+        may be on it) on a file system of _LOCAL_FS, in the tracer's view (the tree is
+        frozen: it is the file the kernel finds)."""
+        paths = call.examined_paths()
+        if len(paths) != 1 or not call.view.host:
+            return False
+        resolved = paths[0].resolved
+        if not resolved.exists or resolved.pseudo or not resolved.path.startswith("/"):
+            return False
+        try:
+            fd = os.open(resolved.path, os.O_PATH | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError:
+            return False
+        try:
+            return pt.fs_type(fd) in _LOCAL_FS
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+
+    def _lease_broken(self) -> bool:
+        """Whether the caller of the freeze sleeps in __break_lease (its /proc/TID/wchan):
+        then the kernel has looked its path up for the last time (_LEASE_CALLS: do_sys_truncate
+        retries its lookup only on ESTALE, which no file system of _LOCAL_FS gives), and the
+        freeze, which kept others from changing what it resolves, ends -- so the lease's
+        holder, a task of the tree, can take its SIGIO and give the lease up, as natively
+        (LTP fcntl33), instead of the call waiting out lease-break-time.  The caller goes
+        on to its exit stop.  A later freeze interrupts that wait: the kernel restarts the
+        call (ERESTARTSYS), which stops at its entry again and is decided anew."""
+        caller = self._lease_caller
+        if caller is None:
+            return False
+        if not caller.freezer or caller.tid not in self.tasks:
+            self._lease_caller = None
+            return False
+        try:
+            with open(f"/proc/{caller.tid}/wchan", "rb") as wchan:
+                if wchan.read() != b"__break_lease":
+                    return False
+        except OSError:
+            return False
+        caller.freezer = False  # (its exit stop comes still: it was resumed to it)
+        self._thaw()
+        return True
+
     def _thaw(self) -> None:
         """The freezing call has returned: every task stopped for it is handled as it came."""
+        self._lease_caller = None
         frozen, self._frozen = self._frozen, {}
         deferred, self._deferred = self._deferred, []
         for task in self.tasks.values():
