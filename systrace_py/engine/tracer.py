@@ -635,6 +635,9 @@ class Tracer:
                     memory = task.process.memory.descriptor()
                 except TraceeMemoryError:
                     continue
+            if self.hold_arguments and (task.fs.users > 1 or task.files.users > 1) \
+                    and not resolver.searches_as_tracer(task.tid):
+                continue  # its start may lie below what it may not search (Holder.reaches)
             found = self.monitor.fast_table(task)  # type: ignore[attr-defined]
             if found is None:
                 continue
@@ -1435,8 +1438,10 @@ class Tracer:
         if info is None or info.op not in (pt.SYSCALL_INFO_SECCOMP, pt.SYSCALL_INFO_ENTRY):
             info = pt.get_syscall_info(task.tid, pt.SyscallInfo())  # an answer came later
         try:
+            resolver = self.decoder.resolver
             holder = enforce.Holder(task.process.memory, slot, info,
-                                    keep_start=task.fs.users == 1 and task.files.users == 1)
+                                    keep_start=task.fs.users == 1 and task.files.users == 1,
+                                    reaches=lambda start: resolver.reaches(task.tid, start))
             holder.apply(task.tid, call, reply)
         except TraceeMemoryError as exc:
             raise enforce.HoldError(errno.EFAULT, f"cannot hold arguments: {exc}") from exc
