@@ -1069,8 +1069,8 @@ class DecodedCall:
                 # link, pivot_root, move_mount look the earlier path up whole first: its
                 # error stands)
                 for later in specs[1:]:
-                    self._raw(later)  # (a bad string: its error, if the parent was found)
-                    if self._raw(later) == "" and not self._empty_means_fd(later) \
+                    text = self._raw(later)  # (a bad string: its error, the parent found)
+                    if text == "" and not self._empty_means_fd(later) \
                             and self._parent_error(spec) is None:
                         raise DecodeError(errno.ENOENT, "empty path") from None
             raise
