@@ -361,19 +361,32 @@ class Guard(NamedTuple):
 EINTR_ON_STOP: dict[str, tuple[int, bool] | None] = {
     "rt_sigtimedwait": (2, True), "epoll_wait": (3, False), "epoll_pwait": (3, False),
     "epoll_pwait2": (3, True), "semop": None, "semtimedop": (3, True)}
-#: Of those, the waits with a timeout that can be restarted with the time left: the kernel
-#: keeps no record of it (they return EINTR, no restart block), so the filter stops them at
-#: entry when a timeout is given, for the tracer to learn the deadline (Tracer._note_wait).
-#: Rare calls; epoll's waits with a timeout, in every event loop, get no such stop and keep
-#: their EINTR (restarted whole, a signal coming every so often would make them never end).
-TIMED_RESTARTS: frozenset[str] = frozenset({"rt_sigtimedwait", "semtimedop"})
+#: Of those, the waits with a timeout restarted with the time left: the kernel keeps no record
+#: of it (they return EINTR, no restart block), so the filter stops them at entry when they
+#: wait for a time (a timeout pointer given; a positive timeout in milliseconds), for the
+#: tracer to learn the deadline (Tracer._note_wait).  Restarted whole, a wait that a signal
+#: or a freeze interrupts every so often would never end.  epoll's waits with a timeout are
+#: in every event loop: the stop costs ~30-40 us a wait (docs/security.md); with none (-1)
+#: or none to wait (0) they do not stop.  The calls the kernel restarts itself after a stop
+#: (poll, ppoll, select, pselect6, nanosleep, clock_nanosleep, futex: ERESTARTNOHAND or a
+#: restart block with the time left) are not here.
+TIMED_RESTARTS: frozenset[str] = frozenset({"rt_sigtimedwait", "semtimedop", "epoll_wait",
+                                            "epoll_pwait", "epoll_pwait2"})
+
+#: the sign bit of a C int
+_INT_SIGN = 1 << 31
 
 
-def timed_wait_case(name: str) -> Case:
-    """The registers of a timed wait of :data:`TIMED_RESTARTS`: a timeout pointer given."""
+def timed_wait_cases(name: str) -> tuple[Case, ...]:
+    """The registers of a timed wait of :data:`TIMED_RESTARTS`: a timeout pointer given, or a
+    positive int of milliseconds -- its sign bit clear and one of the others set (a filter
+    rule compares an argument once: one case for each of the 31 bits)."""
     timeout = EINTR_ON_STOP[name]
-    assert timeout is not None and timeout[1], name
-    return (Test(timeout[0], "ne", 0),)
+    assert timeout is not None, name
+    index, pointer = timeout
+    if pointer:
+        return ((Test(index, "ne", 0),),)
+    return tuple((Test(index, "eq", 1 << bit, _INT_SIGN | 1 << bit),) for bit in range(31))
 
 
 def _eq32(arg: int, value: int | Param) -> Test:

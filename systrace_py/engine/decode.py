@@ -332,6 +332,11 @@ _UNSET: object = object()
 _READ_FIRST = frozenset({*OPEN_FLAGS_ARG, "openat2", "symlink", "symlinkat",
                          *(name for name, specs in PATH_ARGS.items()
                            if len(specs) > 1 and name != "mount")})
+#: calls whose first path the kernel looks up only as far as its parent before it reads the
+#: second (do_renameat2: the old name's parent, the new name and its parent, and only then
+#: the old name's last component): a bad second string fails the call unless that parent
+#: lookup failed first, whatever the old name's last component is
+_PARENT_FIRST = frozenset({"rename", "renameat", "renameat2"})
 
 
 class DecodedCall:
@@ -710,14 +715,21 @@ class DecodedCall:
             return raws[spec.role]
         pointer = self.args[spec.arg]
         memory = self.memory
-        if pointer == 0 or memory is None:
+        later = self.name in _PARENT_FIRST and spec is not PATH_ARGS[self.name][0]
+        if memory is None or (pointer == 0 and not later):
             text = None
         else:
             if self.name in _READ_FIRST:
                 self._read_first(spec, memory)
             try:
+                if pointer == 0:
+                    raise TraceeMemoryError(errno.EFAULT, "NULL path")
                 text = memory.read_cstring(pointer).decode("utf-8", "surrogateescape")
             except TraceeMemoryError as exc:
+                if later:  # the first path's parent is looked up before this string is read
+                    parent_error = self._parent_error(PATH_ARGS[self.name][0])
+                    if parent_error is not None:
+                        raise parent_error from None
                 raise DecodeError(exc.errno or errno.EFAULT, str(exc)) from exc
         raws[spec.role] = text
         return text
@@ -741,6 +753,26 @@ class DecodedCall:
                 raise DecodeError(errno.EFAULT, "NULL path")
             if self._raw(earlier) == "" and not self._empty_means_fd(earlier):
                 raise DecodeError(errno.ENOENT, "empty path")
+
+    def _parent_error(self, spec: PathSpec) -> DecodeError | None:
+        """What the kernel's lookup of the parent of the path in ``spec`` fails with
+        (filename_parentat: every component but the last, as directories), or None when it
+        finds it -- the path's own last component, even "." or "..", is not looked at."""
+        decoder = self._decoder
+        assert decoder is not None
+        head = (self._raw(spec) or "").rstrip("/")
+        if not head:
+            return None  # "/": the root is its own parent
+        cut = head.rfind("/")
+        if cut >= 0 and not head[:cut].strip("/"):
+            return None  # "/name": the root
+        dirfd = _int32(self.args[spec.dirfd_arg]) if spec.dirfd_arg is not None else AT_FDCWD
+        try:
+            parent = decoder.resolve(self, head[:cut + 1] + "." if cut >= 0 else ".", dirfd,
+                                     True)
+        except DecodeError as exc:
+            return exc
+        return None if parent.exists else DecodeError(errno.ENOENT, "no parent directory")
 
     def _empty_means_fd(self, spec: PathSpec) -> bool:
         return spec.empty_means_fd(self.args)
@@ -1031,13 +1063,16 @@ class DecodedCall:
             resolved = decoder.resolve(self, raw, dirfd, follow)
         except DecodeError:
             self.failed_lookups = (*self.failed_lookups, (raw, dirfd, follow))
-            # a path the engine cannot name (which the kernel might): the kernel fails on
-            # the later path arguments' strings first, if they are bad
             specs = PATH_ARGS[self.name]
-            for later in specs[specs.index(spec) + 1:]:
-                if self.args[later.arg] and self._raw(later) == "" and \
-                        not self._empty_means_fd(later):
-                    raise DecodeError(errno.ENOENT, "empty path") from None
+            if self.name in _PARENT_FIRST and spec is specs[0]:
+                # the kernel reads the later string before it looks past the parent (and
+                # link, pivot_root, move_mount look the earlier path up whole first: its
+                # error stands)
+                for later in specs[1:]:
+                    text = self._raw(later)  # (a bad string: its error, the parent found)
+                    if text == "" and not self._empty_means_fd(later) \
+                            and self._parent_error(spec) is None:
+                        raise DecodeError(errno.ENOENT, "empty path") from None
             raise
         return DecodedPath(spec, raw, resolved, rewritable=not resolved.pseudo)
 

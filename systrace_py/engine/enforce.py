@@ -35,6 +35,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import struct
+from collections.abc import Callable
 
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine import scratch
@@ -170,13 +171,17 @@ class Holder:
     nothing to hold it to."""
 
     def __init__(self, memory: TraceeMemory, slot: int, info: pt.SyscallInfo,
-                 keep_start: bool = False) -> None:
+                 keep_start: bool = False,
+                 reaches: Callable[[str], bool] | None = None) -> None:
         self.memory = memory
         self.base = scratch.slot_address(slot)
         # No other task shares the caller's cwd or descriptor table: a path that reached its
         # file through no symlink may keep its own spelling and start (dirfd), so the kernel
         # does the same short lookup it would have done instead of a walk from /.
         self.keep_start = keep_start
+        # whether the task may search every directory above a start directory (a name):
+        # where it may not, no absolute spelling below that start does what its own does
+        self.reaches = reaches
         self.info = info              # the stop's syscall info: number, arguments
         self.nr: int | None = None    # a new call number, when the call is converted
         self.args: dict[int, int] = {}
@@ -244,6 +249,15 @@ class Holder:
             return reply.paths[p.role], False
         if self.keep_start and p.rewritable and p.resolved.direct and p.raw \
                 and not _climbs(p.raw):
+            return p.raw, True
+        start = p.resolved.start
+        if not self.keep_start and self.reaches is not None and p.rewritable and p.raw \
+                and start is not None and not self.reaches(start):
+            # a start below a directory the task may not search, which another task shares
+            # (a thread's cwd): the canonical spelling would fail with EACCES where the
+            # task's own succeeds, and a spelling relative to the start could be taken
+            # elsewhere by that task -- its own, run with the tree frozen and re-checked
+            self.respelled = True
             return p.raw, True
         canonical = canonical_spelling(p, last_name)
         if canonical is not None:

@@ -590,6 +590,20 @@ class PathResolver:
         creds = self.credentials(tid)
         return creds is not None and self._own is not None and creds.searches_as(self._own)
 
+    def reaches(self, tid: int, directory: str) -> bool:
+        """Whether the task may search every directory on the way from "/" to ``directory``
+        (a name in the tracer's view): only then does an absolute spelling below it look up
+        what the task's own spelling relative to it does.  (A task whose cwd lies below a
+        directory it may not search reaches its files relative to it alone: access02 with
+        a 0700 TMPDIR.)"""
+        if self.searches_as_tracer(tid):
+            return True
+        creds = self.credentials(tid)
+        if creds is None or creds.override:
+            return True  # (gone: the call fails; or it searches every directory)
+        parts = [c for c in directory.split("/") if c]
+        return all(_searchable("/" + "/".join(parts[:i]), creds) for i in range(len(parts)))
+
     def forget_credentials(self, tid: int, changing: bool = False) -> None:
         """The task's credentials may have changed (exec, gone); ``changing``: it entered a
         call that may change them, which has not returned yet."""

@@ -23,8 +23,8 @@ guards that keep the tracer in control whatever the policy says:
   execute-only mmap or mprotect) stop, so the tracer knows that address space's reads must
   obey the keys (:func:`keys_mapping`, :mod:`systrace_py.engine.pkeys`).
 * the waits with a timeout the tracer may restart with the time left (``TIMED_RESTARTS``:
-  rt_sigtimedwait, semtimedop) stop at entry when a timeout is given, so it knows when the
-  wait began.
+  rt_sigtimedwait, semtimedop, the epoll waits) stop at entry when they wait for a time, so
+  it knows when the wait began.
 * under address rules, socket() making a socket whose destinations the engine cannot see
   (raw, packet, SCTP...: the table's ``unseen`` cases) gets the plan's verdict on those
   (``FilterPlan.unseen``): EPERM, or a stop where a table names the call.
@@ -79,7 +79,7 @@ from systrace_py.syscalls import (
     Test,
     arg_index,
     compare,
-    timed_wait_case,
+    timed_wait_cases,
     unseen_cases,
 )
 
@@ -208,7 +208,8 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> bytes:
                 # either is right: the stop applies the guard too.
                 b.add(sc.TRACE(0), name, *(_bpf_arg(t, params) for t in case))
             if name in TIMED_RESTARTS:
-                b.add(sc.TRACE(0), name, *(_bpf_arg(t, params) for t in timed_wait_case(name)))
+                for case in timed_wait_cases(name):
+                    b.add(sc.TRACE(0), name, *(_bpf_arg(t, params) for t in case))
             unseen = plan.unseen.get(name)
             if unseen is not None:
                 assert guard is None and not shares, f"{name}: one set of cases"

@@ -123,8 +123,9 @@ class Task:
     joined: bool = False
     after: Any = None            # what the engine notes when its call returns (Tracer._noted)
     timed_wait: tuple[int, int, int] | None = None  # its last timed wait (TIMED_RESTARTS):
-    #                              (call number, deadline in monotonic ns, the address of the
-    #                              time left the tracer wrote when it restarted it, or 0)
+    #                              (call number, deadline in monotonic ns, the timeout argument
+    #                              the tracer gave it when it restarted it -- the address of
+    #                              the time left, or milliseconds -- or 0)
     clone3_flags: int | None = None  # the flags of the last clone3 it was let make, as checked
     #                                  (the kernel gets the struct checked): its child's view
 

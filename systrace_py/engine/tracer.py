@@ -110,6 +110,17 @@ _TIMED_RESTARTS = frozenset(NUMBERS[name] for name in TIMED_RESTARTS)
 #: below the stack pointer: the System V ABI's red zone, which a leaf function may use
 _RED_ZONE = 128
 _NS = 1_000_000_000
+#: Calls frozen (enforce.FREEZE_CALLS) that may wait for a lease's break (__break_lease, in
+#: vfs_truncate) after the kernel has looked their path up for the last time -- opens also
+#: break leases, but are not frozen -- and the file systems on which nothing looks it up
+#: again (no ESTALE retry: NFS, FUSE, CIFS... are not among them): ext4, xfs, btrfs, tmpfs.
+#: A freeze for such a call ends once it sleeps there (_lease_broken).
+_LEASE_CALLS = frozenset({"truncate"})
+_LOCAL_FS = frozenset({0xEF53, 0x58465342, 0x9123683E, 0x01021994})
+#: how often a tree frozen for such a call looks whether the call waits for a lease (s): the
+#: loop then wakes up at most this late after the call returned (no SIGCHLD wakes it)
+_LEASE_POLL = 0.002
+_MS = 1_000_000  # ns
 #: the largest RLIMIT_CORE with which the kernel writes no core at all (_no_core_limits)
 _NO_CORE_LIMIT = 1
 
@@ -220,6 +231,8 @@ class Tracer:
         self._frozen: dict[int, int] = {}          # tid -> the stop it reported when frozen
         self._deferred: list[tuple[int, int]] = []  # other reports that came while freezing
         self._thaw_pending = False
+        #: the caller of the freeze, when its call may come to wait for a lease's break
+        self._lease_caller: Task | None = None
         self.main_pid: int | None = None
         self.main_status: int | None = None
         self.stops = 0
@@ -475,7 +488,8 @@ class Tracer:
         self.tasks.clear()
 
     def _next_event(self) -> tuple[int, int] | None:
-        if self._parked == 0 and self._orphan_deadline is None and not self._timers:
+        if self._parked == 0 and self._orphan_deadline is None and not self._timers \
+                and self._lease_caller is None:
             if not self._answers.empty():
                 self._drain_answers()
             try:
@@ -499,9 +513,11 @@ class Tracer:
                 return None
             if pid:
                 return pid, status
-            if self._drain_answers() or self._fire_timers():
+            if self._drain_answers() or self._fire_timers() or self._lease_broken():
                 return None
             timeout = None if self._sigchld_wakes else 0.05
+            if self._lease_caller is not None:
+                timeout = _LEASE_POLL
             if self._timers:
                 # (a delay that is over waits while the tree is frozen: not in a busy loop)
                 floor = 0.01 if self._tree_frozen() \
@@ -624,6 +640,9 @@ class Tracer:
                     memory = task.process.memory.descriptor()
                 except TraceeMemoryError:
                     continue
+            if self.hold_arguments and (task.fs.users > 1 or task.files.users > 1) \
+                    and not resolver.searches_as_tracer(task.tid):
+                continue  # its start may lie below what it may not search (Holder.reaches)
             found = self.monitor.fast_table(task)  # type: ignore[attr-defined]
             if found is None:
                 continue
@@ -740,6 +759,9 @@ class Tracer:
             self._note_sharing(task.space, name, args)
         if nr in _TIMED_RESTARTS:
             self._note_wait(task, nr, args)
+            if self._only_timed(name, args):
+                self._resume(task)  # stopped only for its deadline: the filter allows it
+                return
         resolver = self.decoder.resolver
         if name in CHANGES_CREDENTIALS or task.tid in resolver.changing:
             resolver.forget_credentials(task.tid, changing=name in CHANGES_CREDENTIALS)
@@ -1100,6 +1122,8 @@ class Tracer:
                 enforce.refuse(task.tid, refusal[0])
                 self._resume(task)
                 return
+            if call.name in _LEASE_CALLS and reply.paths is None and self._local_file(call):
+                self._lease_caller = task
         if call.name in enforce.VIEW_CALLS:
             self._views_changed(task, call)
         if call.clone_args is not None:
@@ -1368,8 +1392,55 @@ class Tracer:
         """Thaw once this exit stop is handled: the caller is resumed first, then the others."""
         self._thaw_pending = True
 
+    def _local_file(self, call: DecodedCall) -> bool:
+        """Whether the one path of a call of _LEASE_CALLS names a file that exists (a lease
+        may be on it) on a file system of _LOCAL_FS, in the tracer's view (the tree is
+        frozen: it is the file the kernel finds)."""
+        paths = call.examined_paths()
+        if len(paths) != 1 or not call.view.host:
+            return False
+        resolved = paths[0].resolved
+        if not resolved.exists or resolved.pseudo or not resolved.path.startswith("/"):
+            return False
+        try:
+            fd = os.open(resolved.path, os.O_PATH | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError:
+            return False
+        try:
+            return pt.fs_type(fd) in _LOCAL_FS
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+
+    def _lease_broken(self) -> bool:
+        """Whether the caller of the freeze sleeps in __break_lease (its /proc/TID/wchan):
+        then the kernel has looked its path up for the last time (_LEASE_CALLS: do_sys_truncate
+        retries its lookup only on ESTALE, which no file system of _LOCAL_FS gives), and the
+        freeze, which kept others from changing what it resolves, ends -- so the lease's
+        holder, a task of the tree, can take its SIGIO and give the lease up, as natively
+        (LTP fcntl33), instead of the call waiting out lease-break-time.  The caller goes
+        on to its exit stop.  A later freeze interrupts that wait: the kernel restarts the
+        call (ERESTARTSYS), which stops at its entry again and is decided anew."""
+        caller = self._lease_caller
+        if caller is None:
+            return False
+        if not caller.freezer or caller.tid not in self.tasks:
+            self._lease_caller = None
+            return False
+        try:
+            with open(f"/proc/{caller.tid}/wchan", "rb") as wchan:
+                if wchan.read() != b"__break_lease":
+                    return False
+        except OSError:
+            return False
+        caller.freezer = False  # (its exit stop comes still: it was resumed to it)
+        self._thaw()
+        return True
+
     def _thaw(self) -> None:
         """The freezing call has returned: every task stopped for it is handled as it came."""
+        self._lease_caller = None
         frozen, self._frozen = self._frozen, {}
         deferred, self._deferred = self._deferred, []
         for task in self.tasks.values():
@@ -1395,8 +1466,10 @@ class Tracer:
         if info is None or info.op not in (pt.SYSCALL_INFO_SECCOMP, pt.SYSCALL_INFO_ENTRY):
             info = pt.get_syscall_info(task.tid, pt.SyscallInfo())  # an answer came later
         try:
+            resolver = self.decoder.resolver
             holder = enforce.Holder(task.process.memory, slot, info,
-                                    keep_start=task.fs.users == 1 and task.files.users == 1)
+                                    keep_start=task.fs.users == 1 and task.files.users == 1,
+                                    reaches=lambda start: resolver.reaches(task.tid, start))
             holder.apply(task.tid, call, reply)
         except TraceeMemoryError as exc:
             raise enforce.HoldError(errno.EFAULT, f"cannot hold arguments: {exc}") from exc
@@ -1737,7 +1810,7 @@ class Tracer:
             return False
         index, pointer = timeout
         value = getattr(regs, pt.ARG_REGS[index])
-        return value != 0 if pointer else ctypes.c_int32(value).value >= 0
+        return value != 0 if pointer else ctypes.c_int32(value).value >= 0  # (-1: none)
 
     @staticmethod
     def _noted_wait(task: Task, regs: pt.user_regs_struct) -> bool:
@@ -1762,23 +1835,37 @@ class Tracer:
         regs.rip -= _SYSCALL_INSN_LEN
         pt.setregs(task.tid, regs)
 
+    def _only_timed(self, name: str, args: tuple[int, ...]) -> bool:
+        """Whether a timed wait stopped at its entry only for its deadline: the plan lets the
+        call run and no guard or note of the engine's concerns it (an event loop's wait costs
+        a stop, not a decision)."""
+        return (self.filtered and self.plan is not None
+                and name not in GUARDED_CALLS and name not in STOP_GUARDED
+                and name not in NOTED
+                and self.plan.verdict(name, args).kind == VerdictKind.ALLOW)
+
     def _note_wait(self, task: Task, nr: int, args: tuple[int, ...]) -> None:
         """A timed wait at its entry (the filter stops it: syscalls.TIMED_RESTARTS): its
         deadline, for a restart after an EINTR of ours.  Taken at this stop, which comes
         after the program made the call, so a restart never ends the wait before the time it
-        asked for has passed since.  The entry of the wait restarted by _retime keeps it."""
+        asked for has passed since.  The entry of the wait restarted by _retime (its timeout
+        argument the one _retime gave it) keeps the deadline."""
         timeout = _EINTR_ON_STOP[nr]
         assert timeout is not None
-        pointer = args[timeout[0]]
+        index, pointer = timeout
+        value = args[index] if pointer else ctypes.c_int32(args[index]).value
         noted = task.timed_wait
-        if noted is not None and noted[0] == nr and noted[2] == pointer != 0:
+        if noted is not None and noted[0] == nr and noted[2] == value > 0:
             task.timed_wait = (nr, noted[1], 0)  # our restart: the same deadline
             return
         task.timed_wait = None
-        if pointer == 0:
+        if value <= 0:
+            return  # no deadline (none, or no wait: a pointer's 0 is NULL)
+        if not pointer:
+            task.timed_wait = (nr, time.monotonic_ns() + value * _MS, 0)
             return
         try:
-            seconds, nanoseconds = struct.unpack("<qq", self._reader(task).read_exact(pointer, 16))
+            seconds, nanoseconds = struct.unpack("<qq", self._reader(task).read_exact(value, 16))
         except TraceeMemoryError:
             return  # the kernel fails it (EFAULT)
         if seconds < 0 or not 0 <= nanoseconds < _NS:
@@ -1787,27 +1874,33 @@ class Tracer:
 
     def _retime(self, task: Task, regs: pt.user_regs_struct) -> bool:
         """Point a timed wait about to be restarted at the time it has left (none left: a
-        zero timeout, which fails with EAGAIN as the wait would have), written below the
-        red zone of its stack -- memory the program does not use while it is in a call and
-        no handler runs (none does: no unblocked signal is pending), and that the kernel
-        reads when the call starts.  False when that memory is not writable: the EINTR
-        stays.  The stack pointer is the program's to choose, so the write is one the task
-        could make itself (never forced: a forced one reached the read-only scratch area,
-        a sibling's checked copy, tests/escape/tr_retime.c)."""
+        zero timeout, which ends the wait as its timeout would have: EAGAIN, or no events).
+        A timeout in milliseconds goes in its register, rounded up (the wait never ends
+        early: at most a millisecond late); a timespec is written below the red zone of the
+        stack -- memory the program does not use while it is in a call and no handler runs
+        (none does: no unblocked signal is pending), and that the kernel reads when the call
+        starts.  False when that memory is not writable: the EINTR stays.  The stack pointer
+        is the program's to choose, so the write is one the task could make itself (never
+        forced: a forced one reached the read-only scratch area, a sibling's checked copy,
+        tests/escape/tr_retime.c)."""
         noted = task.timed_wait
         assert noted is not None
         nr, deadline, _ = noted
         left = max(0, deadline - time.monotonic_ns())
-        address = (regs.rsp - _RED_ZONE - 16) & ~15
-        try:
-            task.process.memory.write_unforced(address,
-                                               struct.pack("<qq", *divmod(left, _NS)))
-        except TraceeMemoryError:
-            return False
         timeout = _EINTR_ON_STOP[nr]
         assert timeout is not None
-        setattr(regs, pt.ARG_REGS[timeout[0]], address)
-        task.timed_wait = (nr, deadline, address)
+        index, pointer = timeout
+        if pointer:
+            value = (regs.rsp - _RED_ZONE - 16) & ~15
+            try:
+                task.process.memory.write_unforced(value,
+                                                   struct.pack("<qq", *divmod(left, _NS)))
+            except TraceeMemoryError:
+                return False
+        else:
+            value = -(-left // _MS)  # (0: no wait, so no entry stop to keep the deadline)
+        setattr(regs, pt.ARG_REGS[index], value)
+        task.timed_wait = (nr, deadline, value)
         return True
 
     # --- exec ---------------------------------------------------------------------------------

@@ -174,6 +174,24 @@ def test_paths(pair, data):
     compare(pair, name, *args)
 
 
+@pytest.mark.parametrize("name", ["rename", "renameat2"])
+def test_rename_reads_its_new_name_after_the_old_names_parent(pair, name):
+    # do_renameat2 looks up the old name's parent, then reads the new name, and only then
+    # looks at the old name's last component: a missing old file with a NULL or unreadable
+    # new name is EFAULT (the engine said ENOENT: found by test_paths), a missing parent
+    # ENOENT (the engine said EFAULT)
+    native, traced = pair
+    missing = native.address("newname")  # w/newname: w is there, newname is not
+    no_parent = native.address("secret") + 2  # "cd/secret": no directory cd
+    unreadable = native.region + native.page
+    for old, expected in ((missing, -errno.EFAULT), (no_parent, -errno.ENOENT)):
+        for new in (0, unreadable):
+            args = (old, new) if name == "rename" else (AT_FDCWD, old, AT_FDCWD, new, 0)
+            alone = native.call(NUMBERS[name], *args)
+            assert alone == expected, (hex(old), hex(new))
+            assert traced.call(NUMBERS[name], *args) == alone, (hex(old), hex(new))
+
+
 @st.composite
 def msghdrs(draw: st.DrawFn, server: Server) -> bytes:
     """A struct msghdr: name and control anywhere, lengths anything, one byte of data."""

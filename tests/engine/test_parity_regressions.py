@@ -48,6 +48,49 @@ def test_a_wait_in_one_process_survives_the_freeze_for_anothers_call(traced, tmp
     assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
 
 
+#: the waits of timed_waits.c, each with a timeout nothing but the time ends
+_TIMED_WAITS = ("epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll", "select",
+                "pselect6", "nanosleep", "clock_nanosleep", "futex", "sigtimedwait",
+                "semtimedop")
+
+
+@pytest.mark.parametrize("mode", ["freeze", "sigchld"])
+def test_a_timed_wait_runs_out_its_time_through_our_stops(traced, tmp_path, build, mode):
+    # a thread's epoll_wait with a timeout, woken by the tracer's freeze for another thread's
+    # truncate (PTRACE_INTERRUPT) or by its child's SIGCHLD (ignored by default, queued
+    # because traced), failed with EINTR where natively it returned 0 when its time ran
+    # out; now restarted with the time left, noted at its entry.  The other waits the kernel
+    # restarts itself; "early" would say a restart lost the time already waited
+    program = build("progs/timed_waits.c")
+    (tmp_path / "native").mkdir()
+    (tmp_path / "traced").mkdir()
+    native = subprocess.run([str(program), str(tmp_path / "native"), mode],
+                            capture_output=True, text=True, timeout=120)
+    assert results(native.stdout) == dict.fromkeys(_TIMED_WAITS, "ok"), native.stdout
+    r = traced.run(PARITY_POLICY, str(program), str(tmp_path / "traced"), mode)
+    assert r.returncode == 0, r.stderr
+    assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
+
+
+def test_a_lease_holder_in_the_tree_gives_its_lease_up_to_a_frozen_truncate(traced, tmp_path,
+                                                                          build):
+    # LTP fcntl33: a truncate runs with the tree frozen, so the lease holder, another process
+    # of the tree, could not take the lease break's SIGIO: the truncate waited out
+    # lease-break-time (45 s) and the kernel broke the lease.  The freeze now ends once the
+    # truncate sleeps in __break_lease (its path looked up for the last time); frozen, the
+    # holder had no lease left to give up when it ran (EAGAIN)
+    program = build("progs/lease_break.c")
+    (tmp_path / "native").mkdir()
+    (tmp_path / "traced").mkdir()
+    native = subprocess.run([str(program), str(tmp_path / "native")], capture_output=True,
+                            text=True, timeout=120)
+    assert results(native.stdout) == {"lease": "ok", "truncate": "ok", "release": "ok"}, \
+        native.stdout
+    r = traced.run(PARITY_POLICY, str(program), str(tmp_path / "traced"))
+    assert r.returncode == 0, r.stderr
+    assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
+
+
 def test_a_core_limit_of_one_is_set_as_natively_and_dumps_nothing(traced, tmp_path, build):
     # LTP's tst_no_corefile (abort, kill, waitpid, mmap, madvise, pkey tests) sets
     # RLIMIT_CORE to 1, which dumps nothing; it was refused as a raise of the hard limit 0

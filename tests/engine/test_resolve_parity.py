@@ -72,28 +72,30 @@ def lookups(build: Callable[..., Path]) -> Path:
 
 #: the program runs as a shell's child: a tree of two tasks, whose calls the engine holds to
 #: what it checked (the spelling it hands the kernel is then its own, enforce.Holder)
-TWO_TASKS = ["sh", "-c", '"$0" "$1"; true']
+TWO_TASKS = ["sh", "-c", '"$0" "$@"; true']
 
 
-def _run(lookups: Path, cases: Path, cwd: Path, prefix: list[str] | None = None) -> str:
-    """The cases run natively."""
-    return subprocess.run([*(prefix or []), *TWO_TASKS, str(lookups), str(cases)], cwd=cwd,
-                          capture_output=True, text=True, check=True, timeout=120).stdout
+def _run(lookups: Path, cases: Path, cwd: Path, prefix: list[str] | None = None,
+         mode: tuple[str, ...] = ()) -> str:
+    """The cases run natively (``mode``: ("thread",) runs them in a second thread)."""
+    return subprocess.run([*(prefix or []), *TWO_TASKS, str(lookups), str(cases), *mode],
+                          cwd=cwd, capture_output=True, text=True, check=True,
+                          timeout=120).stdout
 
 
 def _same_everywhere(lookups: Path, cases: Path, cwd: Path, prefix: list[str] | None = None,
-                     tracer_too: bool = False) -> str:
+                     tracer_too: bool = False, mode: tuple[str, ...] = ()) -> str:
     """Run the cases natively, then traced in both loops; require the same output.
     ``prefix``: the command that runs the program (setpriv); ``tracer_too``: systrace itself
     runs under it (an unprivileged tracer), else only the program does."""
-    native = _run(lookups, cases, cwd, prefix)
+    native = _run(lookups, cases, cwd, prefix, mode)
     lines = cases.read_text().splitlines()
     assert native.count("\n") == len(lines)
     policy = cases.parent / "parity-policy.toml"
     policy.write_text(POLICY)
     policy.chmod(0o644)
     for loop in LOOPS:
-        command = [*TWO_TASKS, str(lookups), str(cases)]
+        command = [*TWO_TASKS, str(lookups), str(cases), *mode]
         if not tracer_too:
             command = [*(prefix or []), *command]
         got = run_systrace(["-p", str(policy), "--", *command], cwd=cwd, env=loop,
@@ -430,12 +432,14 @@ def test_search_permission_is_the_kernels(lookups: Path,
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
                     reason="needs root (a directory only root may search) and setpriv")
-def test_a_start_below_a_directory_the_task_may_not_search(world_tmp: Path,
-                                                           lookups: Path) -> None:
+@pytest.mark.parametrize("mode", [(), ("thread",)], ids=["alone", "thread"])
+def test_a_start_below_a_directory_the_task_may_not_search(world_tmp: Path, lookups: Path,
+                                                           mode: tuple[str, ...]) -> None:
     """access02 with a TMPDIR of mode 0700: an unprivileged task whose cwd lies below a
     directory it may not search reaches its files relative to the cwd, through symlinks
     too; the engine must not hand the kernel their absolute spelling (EACCES at the 0700
-    directory) but one relative to the same start."""
+    directory) but one relative to the same start -- for a thread, whose cwd another task
+    shares, with the tree frozen while the call runs (enforce.Holder.respelled)."""
     locked = world_tmp / "locked"
     work = locked / "work"
     (work / "sub").mkdir(parents=True)
@@ -461,7 +465,7 @@ def test_a_start_below_a_directory_the_task_may_not_search(world_tmp: Path,
     program = world_tmp / "lookups"
     shutil.copy(lookups, program)
     program.chmod(0o755)
-    native = _same_everywhere(program, cases, work, prefix=_unprivileged())
+    native = _same_everywhere(program, cases, work, prefix=_unprivileged(), mode=mode)
     assert native.count(" OK ") >= 20 and native.endswith(" ERR 13\n")
 
 

@@ -44,7 +44,7 @@ int main(void)
         kill(me, SIGUSR1);
         _exit(0);
     }
-    int got = sigtimedwait(&set, NULL, NULL); /* (with a timeout, EINTR stays: tracer.py) */
+    int got = sigtimedwait(&set, NULL, NULL);
     report("sigtimedwait", got == SIGUSR1, errno);
     waitpid(pid, NULL, 0);
 

@@ -7,12 +7,18 @@
  *   DIRFD   "-" for AT_FDCWD, else a path opened O_PATH (its descriptor is the dirfd)
  *   RESOLVE openat2's resolve flags (decimal), FLAGS its open flags (decimal; O_PATH added
  *           when none of O_RDONLY/O_WRONLY/O_RDWR access is asked: "0" opens O_PATH)
+ *
+ *   lookups CASES [thread]
+ *
+ * "thread": the cases run in a second thread, which shares the process's cwd and
+ * descriptors (the tracer then holds its calls to spellings no other task can redirect).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,14 +68,30 @@ static void report(int n, int fd_or_ret, int err, int fd) {
     }
 }
 
+static int run_cases(const char *file);
+
+static void *in_thread(void *file) {
+    return (void *)(long)run_cases(file);
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: lookups CASES\n");
+    if (argc != 2 && !(argc == 3 && strcmp(argv[2], "thread") == 0)) {
+        fprintf(stderr, "usage: lookups CASES [thread]\n");
         return 2;
     }
-    FILE *in = fopen(argv[1], "r");
+    if (argc == 2)
+        return run_cases(argv[1]);
+    pthread_t thread;
+    void *status;
+    if (pthread_create(&thread, NULL, in_thread, argv[1]) != 0 || pthread_join(thread, &status))
+        return 2;
+    return (int)(long)status;
+}
+
+static int run_cases(const char *file) {
+    FILE *in = fopen(file, "r");
     if (!in) {
-        perror(argv[1]);
+        perror(file);
         return 2;
     }
     char line[8192];
