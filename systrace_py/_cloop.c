@@ -41,6 +41,7 @@
 #define __WALL 0x40000000
 #endif
 #define PT_CONT 7
+#define PT_SYSCALL 24
 #define PT_POKEUSER 6
 #define PT_GET_SYSCALL_INFO 0x420e
 #define SYSCALL_INFO_SECCOMP 3
@@ -198,10 +199,14 @@ typedef struct {
     int served;    /* the exec event was served too: checked, and the task let go */
     int scratch;   /* the scratch area was mapped at the event (Tracer._premap_scratch) */
     int maps;      /* the stops that took */
+    int failed;    /* it failed: its exit stop came (a vfork child's exec is let go to its
+                    * exit, as Python's freeze does: Tracer._freeze, _resume) */
 } Exec;
 static Exec execs[MAX_EXECS];
 static int nexecs;
 static PyObject *exec_hook;     /* (tid, program) -> (plan after the exec, enters another table) or None */
+static PyObject *env_given;     /* the environment entries that run code the run started with
+                                 * (a set of bytes: the user's choice, Supervisor._entering_table) */
 static PyObject *kept;          /* plans the arms switch to, alive until the next run() */
 static char env_names[2048];    /* the runs_code names, NUL-separated, an empty one last */
 static char env_prefix[64];     /* ... and the prefix (exec_image._EXPORTED_FUNCTION) */
@@ -665,8 +670,8 @@ static int runs_code(const char *entry, size_t len) {
 
 /* The environment of an exec (envp at addr) as enforce.Holder._vector copies it: the pointer
  * table then the strings, for a copy at slot + BULK, into blob (cap bytes); its size, 0 when
- * an entry runs code (_entering_table decides: Python), -1 when Python must read it
- * (unreadable, too large, no envp). */
+ * an entry runs code and the run did not start with it (_entering_table refuses: Python),
+ * -1 when Python must read it (unreadable, too large, no envp). */
 static ssize_t read_env(pid_t tid, uint64_t addr, uint64_t base, char *blob, size_t cap) {
     if (addr == 0) return -1;
     uint64_t pointers[4096];
@@ -684,7 +689,17 @@ static ssize_t read_env(pid_t tid, uint64_t addr, uint64_t base, char *blob, siz
         if (cap - at < 2) return -1;
         ssize_t n = read_string(tid, pointers[i], blob + at, cap - at);
         if (n < 0) return -1;  /* unreadable, or more than a slot holds: Python's */
-        if (runs_code(blob + at, (size_t)n)) return 0;
+        if (runs_code(blob + at, (size_t)n)) {
+            /* (one the run started with: the user's choice, which _entering_table lets be) */
+            int given = 0;
+            if (env_given) {
+                PyObject *entry = PyBytes_FromStringAndSize(blob + at, n);
+                given = entry ? PySet_Contains(env_given, entry) : -1;
+                Py_XDECREF(entry);
+                if (given < 0) { PyErr_Clear(); given = 0; }
+            }
+            if (!given) return 0;
+        }
         uint64_t where = base + at;
         memcpy(blob + 8 * i, &where, 8);
         at += (size_t)n + 1;
@@ -768,7 +783,11 @@ static int exec_entry(Arm *a, const struct pt_info *info, const char *raw, size_
     memcpy(e->path, path, len + 1);
     a->pending = nexecs;
     a->next = (PlanObject *)next;
-    if (syscall(SYS_ptrace, PT_CONT, a->tid, 0, 0) < 0 && errno != ESRCH) return -1;
+    /* a vfork child's exec "freezes" a tree with nothing else running: Python lets it go to
+     * its exit stop (Tracer._resume with freezer), which comes only when it fails */
+    if (syscall(SYS_ptrace, a->vfork_only ? PT_SYSCALL : PT_CONT, a->tid, 0, 0) < 0
+        && errno != ESRCH)
+        return -1;
     permitted_total++;
     return 1;
 }
@@ -1160,16 +1179,17 @@ static PyObject *cloop_births(PyObject *module, PyObject *unused) {
     return out;
 }
 
-/* execs() -> [(tid, dev, ino, program, served, scratch mapped, its stops, order)]: the execs
- * let go at entry since the last call, and whether their event was served too
+/* execs() -> [(tid, dev, ino, program, served, scratch mapped, its stops, failed, order)]: the
+ * execs let go at entry since the last call, and whether their event was served too (or
+ * their exit stop, of one that failed)
  * (Tracer._fast_notes). */
 static PyObject *cloop_execs(PyObject *module, PyObject *unused) {
     PyObject *out = PyList_New(nexecs);
     if (!out) return NULL;
     for (int i = 0; i < nexecs; i++) {
         Exec *e = &execs[i];
-        PyObject *item = Py_BuildValue("iKKyiiiL", e->tid, e->dev, e->ino, e->path, e->served,
-                                       e->scratch, e->maps, e->seq);
+        PyObject *item = Py_BuildValue("iKKyiiiiL", e->tid, e->dev, e->ino, e->path, e->served,
+                                       e->scratch, e->maps, e->failed, e->seq);
         if (!item) { Py_DECREF(out); return NULL; }
         PyList_SET_ITEM(out, i, item);
     }
@@ -1217,12 +1237,13 @@ static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* run(arms[, exec_hook]) -> (pid, status, why): serve the armed tasks' stops until one must
- * go to Python; that stop's wait status is returned (it has been reaped).  arms: a list of
+/* run(arms[, exec_hook[, given]]) -> (pid, status, why): serve the armed tasks' stops until
+ * one must go to Python; that stop's wait status is returned (it has been reaped).  arms: a list of
  * (tid, plan, may_refuse, mem_fd, slot, keep_start, shared, alone, own_search, spare) --
  * spare: a scratch slot for the child of a vfork of an alone task, which is then armed at
  * its birth (0: none); exec_hook(tid, program): the plan after an exec and whether it
- * enters another table, or None (exec_entry; without a hook every exec is Python's); shared:
+ * enters another table, or None (exec_entry; without a hook every exec is Python's); given:
+ * the environment entries that run code the run started with (read_env); shared:
  * ((start, end), ...) of the pages something else may write, for a task whose calls are
  * not held (slot 0): a path read there is handed to Python, which holds it
  * (Tracer._must_hold); alone: its calls go unheld because it is the only task;
@@ -1233,8 +1254,12 @@ static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
 static PyObject *serve(void);
 
 static PyObject *cloop_run(PyObject *module, PyObject *args) {
-    PyObject *list, *hook = Py_None;
-    if (!PyArg_ParseTuple(args, "O!|O", &PyList_Type, &list, &hook)) return NULL;
+    PyObject *list, *hook = Py_None, *given = Py_None;
+    if (!PyArg_ParseTuple(args, "O!|OO", &PyList_Type, &list, &hook, &given)) return NULL;
+    if (given != Py_None && !PyFrozenSet_Check(given)) {
+        PyErr_SetString(PyExc_TypeError, "the entries given: a frozenset or None");
+        return NULL;
+    }
     Py_ssize_t count = PyList_GET_SIZE(list);
     if (count > MAX_ARMS) {
         PyErr_SetString(PyExc_ValueError, "too many armed tasks");
@@ -1252,6 +1277,12 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
     if (hook != Py_None) {
         Py_INCREF(hook);
         exec_hook = hook;
+    }
+    Py_XDECREF(env_given);
+    env_given = NULL;
+    if (given != Py_None) {
+        Py_INCREF(given);
+        env_given = given;
     }
     int ranges = 0;
     narms = 0;
@@ -1316,7 +1347,8 @@ static PyObject *serve(void) {
         int event = status >> 16;
         if (status == SECCOMP_STOP || is_signal_stop(status) ||
             (WIFSTOPPED(status) && (event == EVENT_FORK || event == EVENT_VFORK
-                                    || event == EVENT_EXEC)))
+                                    || event == EVENT_EXEC
+                                    || status >> 8 == (SIGTRAP | 0x80))))
             for (int i = 0; i < narms; i++)
                 if (arms[i].tid == pid && !arms[i].off) { a = &arms[i]; break; }
         if (!a) return Py_BuildValue("iii", pid, status, WHY_OTHER);
@@ -1327,6 +1359,14 @@ static PyObject *serve(void) {
             if (done < 0) return PyErr_SetFromErrno(PyExc_OSError);
             if (done == 0) return Py_BuildValue("iii", pid, status, WHY_OTHER);
             if (done > 1) return Py_BuildValue("iii", pid, ended, WHY_OTHER);  /* (its end) */
+            continue;
+        }
+        if (a->pending && WIFSTOPPED(status) && status >> 8 == (SIGTRAP | 0x80)) {
+            /* the exit stop of an exec let go to it (exec_entry) that failed: let go on */
+            execs[a->pending - 1].failed = 1;
+            a->pending = 0;
+            if (syscall(SYS_ptrace, PT_CONT, pid, 0, 0) < 0 && errno != ESRCH)
+                return PyErr_SetFromErrno(PyExc_OSError);
             continue;
         }
         a->pending = 0;  /* an exec let go that failed: its next stop came instead */

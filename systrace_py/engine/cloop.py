@@ -246,6 +246,14 @@ def exec_variant(table: Table
     return follow, EMPTY_NONE, walks, 0, checks
 
 
+def given_entries(environment: frozenset[str] | None) -> frozenset[bytes]:
+    """The entries of the environment a run started with whose names run code
+    (exec_image.runs_code): an exec into another table may carry them (the user's choice,
+    Supervisor._entering_table); none for an attached run (None)."""
+    return frozenset(entry.encode("utf-8", "surrogateescape") for entry in environment or ()
+                     if exec_image.runs_code(entry.partition("=")[0]))
+
+
 def _exec_rules(module: Any) -> None:
     """What the extension's exec handling takes from Python, from each fact's one home: the
     environment names that run code (exec_image.runs_code), the scratch mmap run at an exec
@@ -265,8 +273,9 @@ def _exec_rules(module: Any) -> None:
 #: that exec enters another table (Supervisor.fast_exec), or None: Python decides the exec
 ExecTarget = Callable[[int, str], "tuple[Table, bool] | None"]
 #: an exec the native loop let go: (tid, device, inode, program, its event served too,
-#: the scratch area mapped at that event, the stops that took)
-NativeExec = tuple[int, int, int, str, bool, bool, int]
+#: the scratch area mapped at that event, the stops that took, it failed and its exit stop
+#: was served)
+NativeExec = tuple[int, int, int, str, bool, bool, int, bool]
 
 
 class FastLoop:
@@ -297,17 +306,19 @@ class FastLoop:
         self._plans[id(table)] = (table, index, plan)
         return plan
 
-    def wait(self, arms: list[Arm], exec_target: ExecTarget | None = None) -> tuple[int, int]:
+    def wait(self, arms: list[Arm], exec_target: ExecTarget | None = None,
+             given: frozenset[bytes] | None = None) -> tuple[int, int]:
         """Serve the armed tasks' stops natively; the first stop Python must treat, reaped.
         ``exec_target``: what an exec the loop may let go leads to (None: every exec is
-        Python's)."""
+        Python's); ``given``: the environment entries that run code (exec_image.runs_code)
+        the run started with, which an exec into another table may carry (the user's)."""
         plans = [(tid, self.plan_for(table), *rest) for tid, table, *rest in arms]
         hook = None
         if exec_target is not None:
             def hook(tid: int, program: str) -> tuple[Any, bool] | None:
                 found = exec_target(tid, program)
                 return None if found is None else (self.plan_for(found[0]), found[1])
-        pid, status, why = self._module.run(plans, hook)
+        pid, status, why = self._module.run(plans, hook, given)
         if why == self._module.WHY_VARIANT:
             for arm, (_, plan, *_rest) in zip(arms, plans, strict=True):
                 if arm[0] == pid:
@@ -339,8 +350,9 @@ class FastLoop:
             (seq, "birth", (parent, child, nr, bool(started)))
             for parent, child, nr, started, seq in self._module.births()]
         found += [(seq, "exec", (tid, dev, ino, os.fsdecode(path), bool(served), bool(mapped),
-                                 maps))
-                  for tid, dev, ino, path, served, mapped, maps, seq in self._module.execs()]
+                                 maps, bool(failed)))
+                  for tid, dev, ino, path, served, mapped, maps, failed, seq
+                  in self._module.execs()]
         return [(kind, note) for _, kind, note in sorted(found, key=lambda f: f[0])]
 
     def decided(self) -> tuple[int, int, int]:
@@ -364,4 +376,4 @@ def load() -> FastLoop | None:
 
 
 __all__ = ["CANDIDATES", "SHAPES", "WHOLE_CALLS", "Arm", "Birth", "ExecTarget", "FastLoop",
-           "NativeExec", "by_name", "exec_variant", "load", "variant"]
+           "NativeExec", "by_name", "exec_variant", "given_entries", "load", "variant"]

@@ -236,6 +236,9 @@ class Tracer:
         #: the native loop (engine/cloop.py), for a monitor that says which table decides
         self._fast = cloop.load() if hasattr(monitor, "fast_table") else None
         self.fast_stops = 0  # stops the native loop served (calls decided, signals passed on)
+        #: the start environment and its entries an exec into another table may carry
+        #: (cloop.given_entries), computed again when the start environment is set
+        self._fast_given: tuple[frozenset[str] | None, frozenset[bytes]] = (None, frozenset())
 
     # --- starting ---------------------------------------------------------------------------
     def spawn(self, spec: SpawnSpec) -> int:
@@ -643,8 +646,13 @@ class Tracer:
     def _fast_wait(self, arms: list[cloop.Arm]) -> tuple[int, int]:
         assert self._fast is not None
         try:
-            event = self._fast.wait(
-                arms, self._fast_exec_target if hasattr(self.monitor, "fast_exec") else None)
+            if hasattr(self.monitor, "fast_exec"):
+                if self._fast_given[0] is not self.start_environment:
+                    self._fast_given = (self.start_environment,
+                                        cloop.given_entries(self.start_environment))
+                event = self._fast.wait(arms, self._fast_exec_target, self._fast_given[1])
+            else:
+                event = self._fast.wait(arms)
         finally:
             permitted, refused, signals = self._fast.decided()
             self.stops += permitted + refused + signals
@@ -1665,9 +1673,13 @@ class Tracer:
                     parent.space.slots.hand_over(-parent_tid, child_tid)
                 self._gone_early(child_tid)
                 continue
-            tid, dev, ino, program, served, mapped, maps = note  # type: ignore[misc]
+            tid, dev, ino, program, served, mapped, maps, failed = note  # type: ignore[misc]
             task = self.tasks[tid]
             task.process.exec_check = (dev, ino, program)
+            if failed:  # (its exit stop, which _freeze's PTRACE_SYSCALL makes in Python)
+                self.stops += 1
+                self.fast_stops += 1
+                self.stop_kinds["call exit"] += 1
             if not served:
                 continue
             self.stops += 1
