@@ -214,6 +214,7 @@ static unsigned char trap_code[16];  /* enforce.MMAP_TRAP_CODE */
 static size_t trap_len;
 static uint64_t mmap_args[7];   /* the scratch mmap: number, then its six arguments */
 static int keyed_images;        /* protection keys are on: the exec event is Python's */
+static size_t max_strlen = 1;   /* an exec string's limit (decode.MAX_ARG_STRLEN: E2BIG) */
 
 static void free_check(Check *c) {
     for (Py_ssize_t i = 0; i < c->n; i++) {
@@ -687,8 +688,9 @@ static ssize_t read_env(pid_t tid, uint64_t addr, uint64_t base, char *blob, siz
     if (table > cap) return -1;
     for (size_t i = 0; i < count; i++) {
         if (cap - at < 2) return -1;
-        ssize_t n = read_string(tid, pointers[i], blob + at, cap - at);
-        if (n < 0) return -1;  /* unreadable, or more than a slot holds: Python's */
+        size_t room = cap - at < max_strlen ? cap - at : max_strlen;  /* (NUL within it) */
+        ssize_t n = read_string(tid, pointers[i], blob + at, room);
+        if (n < 0) return -1;  /* unreadable, too long, more than a slot holds: Python's */
         if (runs_code(blob + at, (size_t)n)) {
             /* (one the run started with: the user's choice, which _entering_table lets be) */
             int given = 0;
@@ -943,6 +945,7 @@ static int exec_event(Arm *a, int *status) {
     e->served = 1;
     e->scratch = mapped;
     a->pending = 0;
+    a->spare = 0;  /* (a slot of the former image's area) */
     a->plan = a->next;
     a->own_search = other;
     a->rn = 0;  /* (a new image shares no pages) */
@@ -1131,6 +1134,7 @@ static int birth(Arm *a) {
     birth_seq[nbirths] = nseq++;
     births[nbirths++] = (Birth){a->tid, (pid_t)child, (int)regs[R_ORIG_RAX], 0};
     if (a->alone) a->off = 1;
+    a->vfork_only = 0;  /* (its child runs beside it: its exec must stop it, in Python) */
     if (a->spare && regs[R_ORIG_RAX] == NR_VFORK && narms < MAX_ARMS) {
         /* its child shares its memory, and nothing else runs while it does: armed, held in
          * the spare slot (Tracer._fast_notes gives it that slot) */
@@ -1197,20 +1201,24 @@ static PyObject *cloop_execs(PyObject *module, PyObject *unused) {
     return out;
 }
 
-/* set_exec_rules(names, prefix, trap code, mmap (number and arguments), keyed): what the
- * exec handling needs from Python, once: the environment names that run code
- * (exec_image.runs_code), enforce.MMAP_TRAP_CODE and the scratch mmap, and whether
- * protection keys are on (then every exec event is Python's). */
+/* set_exec_rules(names, prefix, trap code, mmap (number and arguments), keyed, strlen): what
+ * the exec handling needs from Python, once: the environment names that run code
+ * (exec_image.runs_code), enforce.MMAP_TRAP_CODE and the scratch mmap, whether protection
+ * keys are on (then every exec event is Python's), and an exec string's limit
+ * (decode.MAX_ARG_STRLEN: a longer one is Python's, which refuses it E2BIG). */
 static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
     PyObject *names;
     const char *prefix, *code;
     Py_ssize_t plen, clen;
     unsigned long long m[7];
     int keyed;
-    if (!PyArg_ParseTuple(args, "O!y#y#(KKKKKKK)p", &PyTuple_Type, &names, &prefix, &plen,
-                          &code, &clen, &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &m[6], &keyed))
+    Py_ssize_t strlen_limit;
+    if (!PyArg_ParseTuple(args, "O!y#y#(KKKKKKK)pn", &PyTuple_Type, &names, &prefix, &plen,
+                          &code, &clen, &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &m[6], &keyed,
+                          &strlen_limit))
         return NULL;
-    if ((size_t)plen >= sizeof env_prefix || clen <= 0 || (size_t)clen > sizeof trap_code) {
+    if ((size_t)plen >= sizeof env_prefix || clen <= 0 || (size_t)clen > sizeof trap_code
+        || strlen_limit < 2) {
         PyErr_SetString(PyExc_ValueError, "bad exec rules");
         return NULL;
     }
@@ -1234,6 +1242,7 @@ static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
     trap_len = (size_t)clen;
     for (int i = 0; i < 7; i++) mmap_args[i] = m[i];
     keyed_images = keyed;
+    max_strlen = (size_t)strlen_limit;
     Py_RETURN_NONE;
 }
 
@@ -1361,8 +1370,10 @@ static PyObject *serve(void) {
             if (done > 1) return Py_BuildValue("iii", pid, ended, WHY_OTHER);  /* (its end) */
             continue;
         }
-        if (a->pending && WIFSTOPPED(status) && status >> 8 == (SIGTRAP | 0x80)) {
-            /* the exit stop of an exec let go to it (exec_entry) that failed: let go on */
+        if (WIFSTOPPED(status) && status >> 8 == (SIGTRAP | 0x80)) {
+            /* the exit stop of an exec let go to it (exec_entry) that failed: let go on;
+             * another's (an exec let go in an earlier run): Python's, as in its loop */
+            if (!a->pending) return Py_BuildValue("iii", pid, status, WHY_OTHER);
             execs[a->pending - 1].failed = 1;
             a->pending = 0;
             if (syscall(SYS_ptrace, PT_CONT, pid, 0, 0) < 0 && errno != ESRCH)

@@ -38,6 +38,7 @@ from systrace_py.engine import enforce, exec_image, pkeys, scratch
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import (
     DYNAMIC_ROLE_CALLS,
+    MAX_ARG_STRLEN,
     ON_DESCRIPTOR_AS,
     OPEN_FLAGS_ARG,
     PATH_ARGS,
@@ -257,7 +258,8 @@ def given_entries(environment: frozenset[str] | None) -> frozenset[bytes]:
 def _exec_rules(module: Any) -> None:
     """What the extension's exec handling takes from Python, from each fact's one home: the
     environment names that run code (exec_image.runs_code), the scratch mmap run at an exec
-    event (enforce.MMAP_TRAP_CODE and its registers), whether protection keys are on."""
+    event (enforce.MMAP_TRAP_CODE and its registers), whether protection keys are on, an
+    exec string's limit."""
     names = tuple(sorted(n.encode() for n in exec_image.LOADER_VARIABLES
                          | exec_image.INTERPRETER_VARIABLES))
     assert all(exec_image.runs_code(n.decode()) for n in names)
@@ -266,7 +268,7 @@ def _exec_rules(module: Any) -> None:
     mmap = (regs.rax, regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
     assert mmap[1] == scratch.BASE
     module.set_exec_rules(names, exec_image._EXPORTED_FUNCTION.encode(), enforce.MMAP_TRAP_CODE,
-                          mmap, pkeys.enabled())
+                          mmap, pkeys.enabled(), MAX_ARG_STRLEN)
 
 
 #: (tid, program) -> the table that decides the task after it execs ``program`` and whether

@@ -186,6 +186,34 @@ def test_exec_heavy_run_is_the_same_under_both_loops(bindir: Path, tmp_path: Pat
     assert "script ran" in text and text.count("note: hello ran") == 3, text
 
 
+@pytest.mark.parametrize("command", [
+    # the shell's own exec (alone) after a first command mapped its scratch area, then the
+    # new shell's vfork children: the slot the loop kept for them was the old image's
+    "/bin/true; exec sh -c '/bin/true; {bindir}/hello; echo inner $?'",
+    # a vfork child's exec that fails (no exec permission), then the next commands
+    "{bindir}/noexec; echo $?; /bin/true; {bindir}/hello; echo $?",
+])
+def test_execs_in_a_row_are_the_same_under_both_loops(bindir: Path, tmp_path: Path,
+                                                      command: str) -> None:
+    """Execs one after another in one native run: the same output and stops both ways."""
+    true = os.path.realpath(shutil.which("true") or "/bin/true")
+    policy = _learned(tmp_path, bindir, true)
+    script = command.format(bindir=bindir)
+
+    def run(native: bool) -> tuple[str, str, tuple[int, int, int, int, dict[str, int]]]:
+        result = run_systrace(["--stats", "-p", str(policy), "--", "sh", "-c", script],
+                              env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+        stats = _stats(result.stderr)
+        shown = [line for line in result.stderr.splitlines() if "stops" not in line]
+        return result.stdout, "\n".join(shown), stats
+
+    out, err, stats = run(True)
+    python_out, python_err, python_stats = run(False)
+    assert (out, err) == (python_out, python_err)
+    assert (stats[0], *stats[2:]) == (python_stats[0], *python_stats[2:]), (stats, python_stats)
+    assert "note: hello ran" in out
+
+
 def test_exec_variant_hands_back_what_needs_more_than_the_path() -> None:
     """exec's variant is Python's (checks None) where the decision needs more than the
     path: a rule that may refuse an interpreter (read from the image), or an argv rule."""
