@@ -13,6 +13,19 @@ call's own EINTR, which Python may restart), a fork or vfork event and the child
 other stop -- an unarmed task's, another event, a call it is not sure of -- comes back to
 Python with its wait status, and is treated as it always was.
 
+Execs (a shell's commands): the child of a vfork of a task that is alone is armed at its
+birth, its calls held in a slot its parent was given for it (nothing else runs while it
+does: its parent waits for it).  An execve whose path the table permits by its index is let
+go natively when Python would decide nothing more (:func:`exec_variant`: no rule that may
+refuse an interpreter, no argv rule), the file is a regular file that is no script (a #!
+chain is Python's), the exec needs no other task stopped (the task is alone, holds nothing,
+or is such a vfork child) and the monitor names the table after it (Supervisor.fast_exec);
+an exec into another table has its environment read and held by the loop, and any variable
+that runs code (exec_image.runs_code) which the run did not start with hands it to Python,
+which refuses it.  Its exec event is served when what runs is what was checked
+(/proc/PID/exe), the scratch area mapped as Tracer._premap_scratch maps it, the task then
+decided by its new table; Python catches up (Tracer._fast_notes).
+
 What the extension cannot see, the tracer checks before it arms a task
 (``Tracer._fast_arms``): nothing is pending for it, it sees the tracer's tree, the resolver
 is not strict, its scratch area is mapped and it has a slot there (or it is the only task,
