@@ -217,6 +217,9 @@ static size_t trap_len;
 static uint64_t mmap_args[7];   /* the scratch mmap: number, then its six arguments */
 static int keyed_images;        /* protection keys are on: the exec event is Python's */
 static size_t max_strlen = 1;   /* an exec string's limit (decode.MAX_ARG_STRLEN: E2BIG) */
+static size_t bulk_at;          /* where a slot's argv and environment copies go (scratch.BULK) */
+static char env_copy[256 * 1024];  /* an environment as held, up to the slot's end */
+static size_t env_cap;          /* scratch.SLOT_SIZE - BULK (at most sizeof env_copy) */
 
 static void free_check(Check *c) {
     for (Py_ssize_t i = 0; i < c->n; i++) {
@@ -760,22 +763,21 @@ static int exec_entry(Arm *a, const struct pt_info *info, const char *raw, size_
     }
     if (PyList_Append(kept, next) < 0) { PyErr_Clear(); Py_DECREF(found); return 0; }
     Py_DECREF(found);  /* (kept holds it) */
-    static char env[256 * 1024];
     ssize_t envlen = 0;
     if (enters) {
         /* shared pages hold no path here (decide), but the environment is anywhere */
         if (!a->slot && a->rn > 0) return 0;
-        size_t cap = 256 * 1024 - 16384;  /* scratch.SLOT_SIZE - BULK */
-        envlen = read_env(a->tid, info->args[2], a->slot + 16384, env, cap);
+        envlen = read_env(a->tid, info->args[2], a->slot + bulk_at, env_copy, env_cap);
         if (envlen <= 0) return 0;
     }
     if (a->slot) {
         if (pwrite(a->mem_fd, raw, rlen + 1, (off_t)(a->slot + PATH1)) != (ssize_t)(rlen + 1))
             return 0;
-        if (enters && pwrite(a->mem_fd, env, (size_t)envlen, (off_t)(a->slot + 16384)) != envlen)
+        if (enters && pwrite(a->mem_fd, env_copy, (size_t)envlen, (off_t)(a->slot + bulk_at))
+            != envlen)
             return 0;
         if (poke(a->tid, ARG_REG[0] * 8, (long)(a->slot + PATH1)) < 0 ||
-            (enters && poke(a->tid, ARG_REG[2] * 8, (long)(a->slot + 16384)) < 0))
+            (enters && poke(a->tid, ARG_REG[2] * 8, (long)(a->slot + bulk_at)) < 0))
             return errno == ESRCH ? 1 : -1;
     }
     Exec *e = &execs[nexecs++];
@@ -1203,24 +1205,27 @@ static PyObject *cloop_execs(PyObject *module, PyObject *unused) {
     return out;
 }
 
-/* set_exec_rules(names, prefix, trap code, mmap (number and arguments), keyed, strlen): what
+/* set_exec_rules(names, prefix, trap code, mmap (number and arguments), keyed, strlen,
+ * (bulk, slot size)): what
  * the exec handling needs from Python, once: the environment names that run code
  * (exec_image.runs_code), enforce.MMAP_TRAP_CODE and the scratch mmap, whether protection
- * keys are on (then every exec event is Python's), and an exec string's limit
- * (decode.MAX_ARG_STRLEN: a longer one is Python's, which refuses it E2BIG). */
+ * keys are on (then every exec event is Python's), an exec string's limit
+ * (decode.MAX_ARG_STRLEN: a longer one is Python's, which refuses it E2BIG), and where a
+ * slot holds an environment (scratch.BULK, scratch.SLOT_SIZE). */
 static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
     PyObject *names;
     const char *prefix, *code;
     Py_ssize_t plen, clen;
     unsigned long long m[7];
     int keyed;
-    Py_ssize_t strlen_limit;
-    if (!PyArg_ParseTuple(args, "O!y#y#(KKKKKKK)pn", &PyTuple_Type, &names, &prefix, &plen,
+    Py_ssize_t strlen_limit, bulk, slot_size;
+    if (!PyArg_ParseTuple(args, "O!y#y#(KKKKKKK)pn(nn)", &PyTuple_Type, &names, &prefix, &plen,
                           &code, &clen, &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &m[6], &keyed,
-                          &strlen_limit))
+                          &strlen_limit, &bulk, &slot_size))
         return NULL;
     if ((size_t)plen >= sizeof env_prefix || clen <= 0 || (size_t)clen > sizeof trap_code
-        || strlen_limit < 2) {
+        || strlen_limit < 2 || bulk < PATH1 + MAX_RAW + 1 || slot_size <= bulk
+        || (size_t)(slot_size - bulk) > sizeof env_copy) {
         PyErr_SetString(PyExc_ValueError, "bad exec rules");
         return NULL;
     }
@@ -1245,6 +1250,8 @@ static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
     for (int i = 0; i < 7; i++) mmap_args[i] = m[i];
     keyed_images = keyed;
     max_strlen = (size_t)strlen_limit;
+    bulk_at = (size_t)bulk;
+    env_cap = (size_t)(slot_size - bulk);
     Py_RETURN_NONE;
 }
 

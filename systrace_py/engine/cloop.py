@@ -272,7 +272,7 @@ def _exec_rules(module: Any) -> None:
     """What the extension's exec handling takes from Python, from each fact's one home: the
     environment names that run code (exec_image.runs_code), the scratch mmap run at an exec
     event (enforce.MMAP_TRAP_CODE and its registers), whether protection keys are on, an
-    exec string's limit."""
+    exec string's limit, where a slot holds an environment."""
     names = tuple(sorted(n.encode() for n in exec_image.LOADER_VARIABLES
                          | exec_image.INTERPRETER_VARIABLES))
     assert all(exec_image.runs_code(n.decode()) for n in names)
@@ -281,7 +281,8 @@ def _exec_rules(module: Any) -> None:
     mmap = (regs.rax, regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
     assert mmap[1] == scratch.BASE
     module.set_exec_rules(names, exec_image._EXPORTED_FUNCTION.encode(), enforce.MMAP_TRAP_CODE,
-                          mmap, pkeys.enabled(), MAX_ARG_STRLEN)
+                          mmap, pkeys.enabled(), MAX_ARG_STRLEN,
+                          (scratch.BULK, scratch.SLOT_SIZE))
 
 
 #: (tid, program) -> the table that decides the task after it execs ``program`` and whether
