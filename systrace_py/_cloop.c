@@ -682,10 +682,22 @@ static ssize_t read_env(pid_t tid, uint64_t addr, uint64_t base, char *blob, siz
     if (addr == 0) return -1;
     uint64_t pointers[4096];
     size_t count = 0;
+    size_t have = 0;  /* pointers read so far (up to a page at a time: the array may end
+                       * just before memory that cannot be read) */
     for (;;) {  /* the pointers, up to the NULL */
-        if (count == sizeof pointers / sizeof *pointers) return -1;
-        struct iovec local = {&pointers[count], 8}, remote = {(void *)(uintptr_t)(addr + 8 * count), 8};
-        if (process_vm_readv(tid, &local, 1, &remote, 1, 0) != 8) return -1;
+        if (count == have) {
+            size_t room = sizeof pointers / sizeof *pointers - have;
+            uint64_t at = addr + 8 * have;
+            size_t chunk = 4096 - (at & 4095);  /* to the page's end */
+            if (chunk < 8) chunk = 8;  /* (a pointer across two pages) */
+            if (chunk > 8 * room) chunk = 8 * room;
+            if (chunk == 0) return -1;  /* more than the slot holds: Python's */
+            struct iovec local = {&pointers[have], chunk},
+                         remote = {(void *)(uintptr_t)at, chunk};
+            ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+            if (n < 8) return -1;
+            have += (size_t)n / 8;
+        }
         if (pointers[count] == 0) break;
         count++;
     }
