@@ -10,7 +10,9 @@
  * -> first-match lookup -> PTRACE_CONT (in a tree of more than one task, held to what was
  * checked first, as enforce.Holder holds it), or refusal with the rule's errno at entry; a
  * call with no argument, by the table's plain rules; the armed tasks' signals, passed on; and
- * their fork and vfork events with their children's first stops, noted for Python (births()).
+ * their fork and vfork events with their children's first stops, noted for Python (births());
+ * a shell's commands: the vfork child armed at its birth, its execve at entry and its exec
+ * event (exec_entry, exec_event), noted for Python (execs()).
  * Anything else -- another task's stop, another event, a call or a path it is not sure of --
  * is handed back to Python with the wait status it reaped, and Python treats it as it always
  * did.  It never decides what Python would decide otherwise: when in doubt, it hands the stop
@@ -41,6 +43,7 @@
 #define __WALL 0x40000000
 #endif
 #define PT_CONT 7
+#define PT_SYSCALL 24
 #define PT_POKEUSER 6
 #define PT_GET_SYSCALL_INFO 0x420e
 #define SYSCALL_INFO_SECCOMP 3
@@ -121,6 +124,7 @@ typedef struct {
     int path_arg, dirfd_arg, key_arg;
     int open;    /* held as openat2 (enforce.Holder._open) */
     int freeze;  /* runs with the tree stopped when not alone (Tracer._must_freeze) */
+    int exec;    /* execve: a permit is exec_entry()'s (its image, its table, its environment) */
     Py_ssize_t n, cap;
     Variant *variants;
 } Shape;
@@ -149,6 +153,15 @@ typedef struct {
     int r0, rn;        /* its shared ranges: [r0, r0 + rn) of the arrays below */
     int alone;         /* its calls go unheld because it is the only task */
     int off;           /* it made a child while alone: its stops are Python's from now on */
+    uint64_t spare;    /* a scratch slot for the child of its vfork (it is alone), armed here
+                        * at birth (0: none) */
+    int vfork_only;    /* a vfork child armed here: the only other task of the tree is its
+                        * parent, waiting for it, so its exec needs nothing stopped */
+    pid_t state_of;    /* the task whose monitor state it has (a child not yet told: its
+                        * parent's), for the exec hook */
+    int pending;       /* an exec permitted at entry whose event is awaited: execs[pending-1] */
+    PlanObject *next;  /* the plan that decides it after that exec (kept alive in kept) */
+    int own_fd;        /* a /proc/PID/mem opened here (after an exec), closed at run()'s end */
 } Arm;
 static Arm arms[MAX_ARMS];
 static int narms;
@@ -157,7 +170,7 @@ static uint64_t shared_start[MAX_RANGES], shared_end[MAX_RANGES];
 static unsigned long long permitted_total, refused_total, signals_total;
 
 /* Children an armed task made by fork or vfork (run() serves those events), for Python
- * (births(): Tracer._fast_births) before it treats any stop. */
+ * (births(): Tracer._fast_notes) before it treats any stop. */
 #define MAX_BIRTHS 64
 #define PT_GETEVENTMSG 0x4201
 #define EVENT_FORK 1
@@ -172,6 +185,41 @@ typedef struct {
 } Birth;
 static Birth births[MAX_BIRTHS];
 static int nbirths;
+static long long nseq;  /* births and execs in the order they happened (Python catches up so) */
+static long long birth_seq[MAX_BIRTHS];
+
+/* Execs an armed task made (exec_entry, exec_event), for Python (execs(): Tracer._fast_execs),
+ * told with the births, in order, before it treats any stop. */
+#define MAX_EXECS 64
+#define EVENT_EXEC 4
+#define NR_EXECVE 59
+typedef struct {
+    long long seq;
+    pid_t tid;
+    unsigned long long dev, ino;  /* what must run (Tracer._note_exec's exec_check) */
+    char path[MAX_RAW + 1];       /* the program, by its resolved name */
+    int served;    /* the exec event was served too: checked, and the task let go */
+    int scratch;   /* the scratch area was mapped at the event (Tracer._premap_scratch) */
+    int maps;      /* the stops that took */
+    int failed;    /* it failed: its exit stop came (a vfork child's exec is let go to its
+                    * exit, as Python's freeze does: Tracer._freeze, _resume) */
+} Exec;
+static Exec execs[MAX_EXECS];
+static int nexecs;
+static PyObject *exec_hook;     /* (tid, program) -> (plan after the exec, enters another table) or None */
+static PyObject *env_given;     /* the environment entries that run code the run started with
+                                 * (a set of bytes: the user's choice, Supervisor._entering_table) */
+static PyObject *kept;          /* plans the arms switch to, alive until the next run() */
+static char env_names[2048];    /* the runs_code names, NUL-separated, an empty one last */
+static char env_prefix[64];     /* ... and the prefix (exec_image._EXPORTED_FUNCTION) */
+static unsigned char trap_code[16];  /* enforce.MMAP_TRAP_CODE */
+static size_t trap_len;
+static uint64_t mmap_args[7];   /* the scratch mmap: number, then its six arguments */
+static int keyed_images;        /* protection keys are on: the exec event is Python's */
+static size_t max_strlen = 1;   /* an exec string's limit (decode.MAX_ARG_STRLEN: E2BIG) */
+static size_t bulk_at;          /* where a slot's argv and environment copies go (scratch.BULK) */
+static char env_copy[256 * 1024];  /* an environment as held, up to the slot's end */
+static size_t env_cap;          /* scratch.SLOT_SIZE - BULK (at most sizeof env_copy) */
 
 static void free_check(Check *c) {
     for (Py_ssize_t i = 0; i < c->n; i++) {
@@ -195,14 +243,20 @@ static void Plan_dealloc(PlanObject *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* add_call(nr, path_arg, dirfd_arg, key_arg, open, freeze): a call the loop may decide (its
- * path in path_arg, relative to the descriptor in dirfd_arg or the cwd (-1), its variants
+/* add_call(nr, path_arg, dirfd_arg, key_arg, open, freeze[, exec]): a call the loop may decide
+ * (its path in path_arg, relative to the descriptor in dirfd_arg or the cwd (-1), its variants
  * told apart by the whole register key_arg (-1: none); held as openat2 when open; handed to
- * Python in a tree of more than one task when freeze). */
+ * Python in a tree of more than one task when freeze; exec: execve, whose permit is
+ * exec_entry()'s). */
 static PyObject *Plan_add_call(PlanObject *self, PyObject *args) {
-    int nr, path_arg, dirfd_arg, key_arg, open, freeze;
-    if (!PyArg_ParseTuple(args, "iiiipp", &nr, &path_arg, &dirfd_arg, &key_arg, &open, &freeze))
+    int nr, path_arg, dirfd_arg, key_arg, open, freeze, exec = 0;
+    if (!PyArg_ParseTuple(args, "iiiipp|p", &nr, &path_arg, &dirfd_arg, &key_arg, &open, &freeze,
+                          &exec))
         return NULL;
+    if (exec && (nr != NR_EXECVE || open || freeze || key_arg >= 0)) {
+        PyErr_SetString(PyExc_ValueError, "bad exec shape");
+        return NULL;
+    }
     if (nr < 0 || nr >= MAX_NR || path_arg < 0 || path_arg > 5 || dirfd_arg > 5 || key_arg > 5) {
         PyErr_SetString(PyExc_ValueError, "bad call shape");
         return NULL;
@@ -215,6 +269,7 @@ static PyObject *Plan_add_call(PlanObject *self, PyObject *args) {
     s->key_arg = key_arg;
     s->open = open;
     s->freeze = freeze;
+    s->exec = exec;
     self->shapes[nr] = s;
     Py_RETURN_NONE;
 }
@@ -605,8 +660,324 @@ static int refuse(pid_t tid, int err) {
     return 1;
 }
 
+/* --- execs ------------------------------------------------------------------------------- */
+
+/* Whether an environment entry's name makes the loader, libc or an interpreter run code the
+ * caller chose (exec_image.runs_code: the names given by set_exec_rules). */
+static int runs_code(const char *entry, size_t len) {
+    const char *eq = memchr(entry, '=', len);
+    size_t n = eq ? (size_t)(eq - entry) : len;
+    size_t plen = strlen(env_prefix);
+    if (plen && n >= plen && memcmp(entry, env_prefix, plen) == 0) return 1;
+    for (const char *name = env_names; *name; name += strlen(name) + 1)
+        if (strlen(name) == n && memcmp(name, entry, n) == 0) return 1;
+    return 0;
+}
+
+/* The environment of an exec (envp at addr) as enforce.Holder._vector copies it: the pointer
+ * table then the strings, for a copy at slot + BULK, into blob (cap bytes); its size, 0 when
+ * an entry runs code and the run did not start with it (_entering_table refuses: Python),
+ * -1 when Python must read it (unreadable, too large, no envp). */
+static ssize_t read_env(pid_t tid, uint64_t addr, uint64_t base, char *blob, size_t cap) {
+    if (addr == 0) return -1;
+    uint64_t pointers[4096];
+    size_t count = 0;
+    size_t have = 0;  /* pointers read so far (up to a page at a time: the array may end
+                       * just before memory that cannot be read) */
+    for (;;) {  /* the pointers, up to the NULL */
+        if (count == have) {
+            size_t room = sizeof pointers / sizeof *pointers - have;
+            uint64_t at = addr + 8 * have;
+            size_t chunk = 4096 - (at & 4095);  /* to the page's end */
+            if (chunk < 8) chunk = 8;  /* (a pointer across two pages) */
+            if (chunk > 8 * room) chunk = 8 * room;
+            if (chunk == 0) return -1;  /* more than the slot holds: Python's */
+            struct iovec local = {&pointers[have], chunk},
+                         remote = {(void *)(uintptr_t)at, chunk};
+            ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+            if (n < 8) return -1;
+            have += (size_t)n / 8;
+        }
+        if (pointers[count] == 0) break;
+        count++;
+    }
+    size_t table = 8 * (count + 1), at = table;
+    if (table > cap) return -1;
+    for (size_t i = 0; i < count; i++) {
+        if (cap - at < 2) return -1;
+        size_t room = cap - at < max_strlen ? cap - at : max_strlen;  /* (NUL within it) */
+        ssize_t n = read_string(tid, pointers[i], blob + at, room);
+        if (n < 0) return -1;  /* unreadable, too long, more than a slot holds: Python's */
+        if (runs_code(blob + at, (size_t)n)) {
+            /* (one the run started with: the user's choice, which _entering_table lets be) */
+            int given = 0;
+            if (env_given) {
+                PyObject *entry = PyBytes_FromStringAndSize(blob + at, n);
+                given = entry ? PySet_Contains(env_given, entry) : -1;
+                Py_XDECREF(entry);
+                if (given < 0) { PyErr_Clear(); given = 0; }
+            }
+            if (!given) return 0;
+        }
+        uint64_t where = base + at;
+        memcpy(blob + 8 * i, &where, 8);
+        at += (size_t)n + 1;
+    }
+    memset(blob + 8 * count, 0, 8);
+    return (ssize_t)at;
+}
+
+/* What exec loads at path, a file the tracer may read (the exec's checks permit it): 1 with
+ * its identity when it is a regular file that is no script (a "#!" file's interpreters are
+ * Python's: exec_image.script_chain); 0: Python tells. */
+static int plain_image(const char *path, struct stat *st) {
+    int fd = open(path, O_PATH | O_CLOEXEC);
+    if (fd < 0) return 0;
+    int ok = 0;
+    if (fstat(fd, st) == 0 && S_ISREG(st->st_mode)) {
+        char link[64];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        int rfd = open(link, O_RDONLY | O_CLOEXEC);  /* (exec_image._open_regular) */
+        if (rfd >= 0) {
+            char head[2];
+            ok = pread(rfd, head, 2, 0) >= 0 && !(head[0] == '#' && head[1] == '!');
+            close(rfd);
+        }
+    }
+    close(fd);
+    return ok;
+}
+
+/* At an armed task's execve entry whose path the table's checks permit (decide): the exec
+ * as Python would let it go (Supervisor._decide for execve, Tracer._apply, _note_exec) when
+ * all of this holds, else 0 (Python's): the path exists and is a plain image (plain_image),
+ * no other task must be stopped for it (the task is alone, holds nothing, or is a vfork child
+ * whose parent was alone), and the monitor's hook (Tracer._fast_exec_target) names the table
+ * after the exec -- when that is another table, no environment entry runs code (read_env).
+ * The path (its own spelling, as enforce.Holder._exec) and an examined environment are held
+ * in the slot; the exec is noted for Python (execs()) and awaited (exec_event).  1: let go,
+ * -1: an error. */
+static int exec_entry(Arm *a, const struct pt_info *info, const char *raw, size_t rlen,
+                      const char *path, size_t len, int missing) {
+    if (missing || nexecs == MAX_EXECS || !exec_hook || !kept) return 0;
+    if (a->slot && !a->vfork_only) return 0;  /* the others must be stopped: Python's */
+    struct stat st;
+    if (!plain_image(path, &st)) return 0;
+    PyObject *found = PyObject_CallFunction(exec_hook, "is#", (int)a->state_of, path,
+                                            (Py_ssize_t)len);
+    if (!found) { PyErr_Clear(); return 0; }
+    PyObject *next;
+    int enters;
+    if (found == Py_None || !PyArg_ParseTuple(found, "O!p", &PlanType, &next, &enters)) {
+        PyErr_Clear();
+        Py_DECREF(found);
+        return 0;
+    }
+    if (PyList_Append(kept, next) < 0) { PyErr_Clear(); Py_DECREF(found); return 0; }
+    Py_DECREF(found);  /* (kept holds it) */
+    ssize_t envlen = 0;
+    if (enters) {
+        /* shared pages hold no path here (decide), but the environment is anywhere */
+        if (!a->slot && a->rn > 0) return 0;
+        envlen = read_env(a->tid, info->args[2], a->slot + bulk_at, env_copy, env_cap);
+        if (envlen <= 0) return 0;
+    }
+    if (a->slot) {
+        if (pwrite(a->mem_fd, raw, rlen + 1, (off_t)(a->slot + PATH1)) != (ssize_t)(rlen + 1))
+            return 0;
+        if (enters && pwrite(a->mem_fd, env_copy, (size_t)envlen, (off_t)(a->slot + bulk_at))
+            != envlen)
+            return 0;
+        if (poke(a->tid, ARG_REG[0] * 8, (long)(a->slot + PATH1)) < 0 ||
+            (enters && poke(a->tid, ARG_REG[2] * 8, (long)(a->slot + bulk_at)) < 0))
+            return errno == ESRCH ? 1 : -1;
+    }
+    Exec *e = &execs[nexecs++];
+    memset(e, 0, sizeof *e);
+    e->seq = nseq++;
+    e->tid = a->tid;
+    e->dev = st.st_dev;
+    e->ino = st.st_ino;
+    memcpy(e->path, path, len + 1);
+    a->pending = nexecs;
+    a->next = (PlanObject *)next;
+    /* a vfork child's exec "freezes" a tree with nothing else running: Python lets it go to
+     * its exit stop (Tracer._resume with freezer), which comes only when it fails */
+    if (syscall(SYS_ptrace, a->vfork_only ? PT_SYSCALL : PT_CONT, a->tid, 0, 0) < 0
+        && errno != ESRCH)
+        return -1;
+    permitted_total++;
+    return 1;
+}
+
+/* Whether a task's search permission is not the tracer's (paths.Credentials.searches_as, from
+ * /proc/TID/status and its user namespace): 1, 0, or -1 when it cannot be read. */
+static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap, int *override,
+                    unsigned long long *userns) {
+    char name[64], line[1024];
+    struct stat st;
+    snprintf(name, sizeof name, "%s/ns/user", dir);
+    if (stat(name, &st) < 0) return -1;
+    *userns = st.st_ino;
+    snprintf(name, sizeof name, "%s/status", dir);
+    FILE *f = fopen(name, "re");
+    if (!f) return -1;
+    int seen = 0;
+    while (fgets(line, sizeof line, f)) {
+        long long v[4];
+        if (strncmp(line, "Uid:", 4) == 0 &&
+            sscanf(line + 4, "%lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3]) == 4) {
+            ids[0] = v[3];
+            seen |= 1;
+        } else if (strncmp(line, "Gid:", 4) == 0 &&
+                   sscanf(line + 4, "%lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3]) == 4) {
+            ids[1] = v[3];
+            seen |= 2;
+        } else if (strncmp(line, "Groups:", 7) == 0) {
+            if (strlen(line) >= cap) { fclose(f); return -1; }  /* (a long line: Python's) */
+            strcpy(groups, line + 7);
+            seen |= 4;
+        } else if (strncmp(line, "CapEff:", 7) == 0) {
+            unsigned long long caps = strtoull(line + 7, NULL, 16);
+            *override = (caps & ((1ULL << 1) | (1ULL << 2))) != 0;  /* DAC_OVERRIDE, READ_SEARCH */
+            seen |= 8;
+        }
+    }
+    fclose(f);
+    return seen == 15 ? 0 : -1;
+}
+
+static int searches_otherwise(pid_t tid) {
+    static int have_own;
+    static long long own_ids[2];
+    static char own_groups[1024];
+    static int own_override;
+    static unsigned long long own_ns;
+    if (!have_own) {
+        if (creds_of("/proc/self", own_ids, own_groups, sizeof own_groups, &own_override,
+                     &own_ns) < 0)
+            return -1;
+        have_own = 1;
+    }
+    char dir[32], groups[1024];
+    long long ids[2];
+    int override;
+    unsigned long long ns;
+    snprintf(dir, sizeof dir, "/proc/%d", (int)tid);
+    if (creds_of(dir, ids, groups, sizeof groups, &override, &ns) < 0) return -1;
+    if (ns != own_ns) return 1;  /* another user namespace: never the tracer's */
+    if (override || own_override) return !(override && own_override);
+    /* (the kernel lists the groups sorted: the same set, the same text -- or the task's
+     * lookups are Python's, which is never wrong) */
+    return !(ids[0] == own_ids[0] && ids[1] == own_ids[1] && strcmp(groups, own_groups) == 0);
+}
+
+/* The scratch area mapped in a task at its exec event, as Tracer._premap_scratch does:
+ * MMAP_TRAP_CODE written at the entry point, the mmap's arguments in the registers, the task
+ * run to the trap (the injected call's own stops let go, signals kept back and sent again),
+ * then the code and registers put back (rax: execve's 0).  *mapped: whether the area is there;
+ * *maps: the stops it took.  0, or the wait status of a task that ended meanwhile (>0 with
+ * *died), or -1 on an error. */
+static int premap(pid_t tid, int mem, int *mapped, int *maps, int *died) {
+    uint64_t saved[R_WORDS], regs[R_WORDS];
+    unsigned char code[sizeof trap_code];
+    int pending[32], npending = 0, status = 0;
+    *mapped = *died = 0;
+    if (syscall(SYS_ptrace, PT_GETREGS, tid, 0, saved) < 0) return errno == ESRCH ? 0 : -1;
+    uint64_t rip = saved[16];  /* (user_regs_struct: rip) */
+    if (pread(mem, code, trap_len, (off_t)rip) != (ssize_t)trap_len) return 0;  /* lazily */
+    if (pwrite(mem, trap_code, trap_len, (off_t)rip) != (ssize_t)trap_len) return 0;
+    memcpy(regs, saved, sizeof regs);
+    regs[R_RAX] = mmap_args[0];
+    for (int i = 0; i < 6; i++) regs[ARG_REG[i]] = mmap_args[i + 1];
+    int sig = 0, result = 0;
+    if (syscall(SYS_ptrace, PT_SETREGS, tid, 0, regs) < 0) goto restore;
+    for (;;) {
+        if (syscall(SYS_ptrace, PT_CONT, tid, 0, (long)sig) < 0) break;
+        if (waitpid(tid, &status, __WALL) < 0) { result = -1; break; }
+        (*maps)++;
+        if (!WIFSTOPPED(status)) { *died = 1; result = status ? status : 1; break; }
+        sig = WSTOPSIG(status);
+        int event = status >> 16;
+        if (event == 7 || sig == (SIGTRAP | 0x80)) { sig = 0; continue; }  /* (its own stops) */
+        if (event == 0 && sig == SIGTRAP) {
+            uint64_t at[R_WORDS];
+            if (syscall(SYS_ptrace, PT_GETREGS, tid, 0, at) < 0) break;
+            if (at[16] == rip + trap_len) { *mapped = at[R_RAX] == mmap_args[1]; break; }
+        }
+        if (event == 0) {
+            int known = 0;
+            for (int i = 0; i < npending; i++) known |= pending[i] == sig;
+            if (!known && npending < 32) pending[npending++] = sig;
+        }
+        sig = 0;
+    }
+restore:
+    if (!*died) {
+        saved[R_RAX] = 0;  /* execve's result */
+        if (pwrite(mem, code, trap_len, (off_t)rip) == (ssize_t)trap_len)
+            syscall(SYS_ptrace, PT_SETREGS, tid, 0, saved);
+    }
+    for (int i = 0; i < npending; i++) kill(tid, pending[i]);
+    return result;
+}
+
+/* At the exec event of an armed task whose exec exec_entry let go: what Tracer._on_exec does
+ * before its bookkeeping -- the task is the one that exec'd (not another thread of it), what
+ * runs is what was checked (/proc/PID/exe), no protection keys -- then the scratch area
+ * mapped where Python maps it at once (a vfork child: its parent runs again beside it), the
+ * arm switched to its table after the exec and its new image, and the task let go; Python
+ * catches up from execs().  1: done, 0: Python's (nothing changed), -1: an error; >1: the
+ * task ended while the area was mapped (*status). */
+static int exec_event(Arm *a, int *status) {
+    Exec *e = &execs[a->pending - 1];
+    unsigned long former = 0;
+    struct stat st;
+    char name[64];
+    if (keyed_images) return 0;
+    if (syscall(SYS_ptrace, PT_GETEVENTMSG, a->tid, 0, &former) < 0)
+        return errno == ESRCH ? 0 : -1;
+    if ((pid_t)former != a->tid) return 0;
+    snprintf(name, sizeof name, "/proc/%d/exe", (int)a->tid);
+    if (stat(name, &st) < 0 || st.st_dev != e->dev || st.st_ino != e->ino) return 0;
+    int other = searches_otherwise(a->tid);
+    if (other < 0) return 0;
+    int mem = -1, mapped = 0, died = 0;
+    if (a->vfork_only) {
+        snprintf(name, sizeof name, "/proc/%d/mem", (int)a->tid);
+        mem = open(name, O_RDWR | O_CLOEXEC);
+        if (mem < 0) return 0;
+        int r = premap(a->tid, mem, &mapped, &e->maps, &died);
+        if (r < 0) { close(mem); return -1; }
+        if (died) {
+            close(mem);
+            e->served = 1;
+            a->pending = 0;
+            a->off = 1;
+            *status = r;
+            return 2;
+        }
+    }
+    e->served = 1;
+    e->scratch = mapped;
+    a->pending = 0;
+    a->spare = 0;  /* (a slot of the former image's area) */
+    a->plan = a->next;
+    a->own_search = other;
+    a->rn = 0;  /* (a new image shares no pages) */
+    if (a->vfork_only) {
+        a->vfork_only = 0;
+        a->mem_fd = a->own_fd = mem;
+        a->keep_start = 1;  /* (exec gives it a descriptor table of its own) */
+        if (mapped) a->slot = (uint64_t)mmap_args[1];  /* slot 0 of its new area */
+        else a->off = 1;  /* (Python maps it, at the first call it holds) */
+    }
+    if (syscall(SYS_ptrace, PT_CONT, a->tid, 0, 0) < 0 && errno != ESRCH) return -1;
+    return 1;
+}
+
 /* 1: handled (the task runs again), 0: hand it to Python (*why says how), -1: an error */
-static int decide(const Arm *a, int *why) {
+static int decide(Arm *a, int *why) {
     PlanObject *plan = a->plan;
     pid_t tid = a->tid;
     int may_refuse = a->may_refuse;
@@ -653,6 +1024,7 @@ static int decide(const Arm *a, int *why) {
     size_t slen = 0;
     int has_start = 0;
     if (rlen == 0) {
+        if (s->exec) return 0;  /* (ENOENT: Python's) */
         /* AT_EMPTY_PATH: the descriptor call it stands for (decode.policy_name), permitted
          * by the table; held below */
         if (v->empty_fd == E_PERMIT) { len = 0; path[0] = 0; goto permit; }
@@ -718,9 +1090,10 @@ decide:
         /* (a refusal of a missing path answers ENOENT or not, by the rule and the call:
          * Table.refusal_errno's; a task whose search permission is not the tracer's may
          * not reach the path at all: its lookup's EACCES, Python's) */
-        if (action != A_NEVER || !may_refuse || missing || a->own_search) return 0;
+        if (action != A_NEVER || !may_refuse || missing || a->own_search || s->exec) return 0;
         return refuse(tid, err);
     }
+    if (s->exec) return exec_entry(a, &info, raw, (size_t)rlen, path, len, missing);
 permit:
     if (a->slot) {
         /* an empty path is held too (enforce.Holder._empty_path): a sibling writing a path
@@ -774,8 +1147,27 @@ static int birth(Arm *a) {
     if (syscall(SYS_ptrace, PT_GETEVENTMSG, a->tid, 0, &child) < 0)
         return errno == ESRCH ? 0 : -1;
     if (child == 0) return 0;
+    birth_seq[nbirths] = nseq++;
     births[nbirths++] = (Birth){a->tid, (pid_t)child, (int)regs[R_ORIG_RAX], 0};
     if (a->alone) a->off = 1;
+    a->vfork_only = 0;  /* (its child runs beside it: its exec must stop it, in Python) */
+    if (a->spare && regs[R_ORIG_RAX] == NR_VFORK && narms < MAX_ARMS) {
+        /* its child shares its memory, and nothing else runs while it does: armed, held in
+         * the spare slot (Tracer._fast_notes gives it that slot) */
+        Arm *c = &arms[narms++];
+        memset(c, 0, sizeof *c);
+        c->tid = (pid_t)child;
+        c->plan = a->plan;
+        c->may_refuse = a->may_refuse;
+        c->mem_fd = a->mem_fd;
+        c->own_fd = -1;
+        c->slot = a->spare;
+        c->keep_start = 1;  /* (a vfork shares no cwd, no descriptor table) */
+        c->own_search = a->own_search;
+        c->vfork_only = 1;
+        c->state_of = a->state_of;
+        a->spare = 0;
+    }
     if (syscall(SYS_ptrace, PT_CONT, a->tid, 0, 0) < 0 && errno != ESRCH) return -1;
     return 1;
 }
@@ -792,14 +1184,14 @@ static int first_stop(pid_t pid) {
     return 0;
 }
 
-/* births() -> [(parent, child, call number, started)]: the children noted since the last
- * call (Tracer._fast_births). */
+/* births() -> [(parent, child, call number, started, order)]: the children noted since the
+ * last call (Tracer._fast_notes); order: among births and execs. */
 static PyObject *cloop_births(PyObject *module, PyObject *unused) {
     PyObject *out = PyList_New(nbirths);
     if (!out) return NULL;
     for (int i = 0; i < nbirths; i++) {
-        PyObject *item = Py_BuildValue("iiii", births[i].parent, births[i].child, births[i].nr,
-                                       births[i].started);
+        PyObject *item = Py_BuildValue("iiiiL", births[i].parent, births[i].child, births[i].nr,
+                                       births[i].started, birth_seq[i]);
         if (!item) { Py_DECREF(out); return NULL; }
         PyList_SET_ITEM(out, i, item);
     }
@@ -807,9 +1199,81 @@ static PyObject *cloop_births(PyObject *module, PyObject *unused) {
     return out;
 }
 
-/* run(arms) -> (pid, status, why): serve the armed tasks' stops until one must go to
- * Python; that stop's wait status is returned (it has been reaped).  arms: a list of (tid,
- * plan, may_refuse, mem_fd, slot, keep_start, shared, alone, own_search) -- shared:
+/* execs() -> [(tid, dev, ino, program, served, scratch mapped, its stops, failed, order)]: the
+ * execs let go at entry since the last call, and whether their event was served too (or
+ * their exit stop, of one that failed)
+ * (Tracer._fast_notes). */
+static PyObject *cloop_execs(PyObject *module, PyObject *unused) {
+    PyObject *out = PyList_New(nexecs);
+    if (!out) return NULL;
+    for (int i = 0; i < nexecs; i++) {
+        Exec *e = &execs[i];
+        PyObject *item = Py_BuildValue("iKKyiiiiL", e->tid, e->dev, e->ino, e->path, e->served,
+                                       e->scratch, e->maps, e->failed, e->seq);
+        if (!item) { Py_DECREF(out); return NULL; }
+        PyList_SET_ITEM(out, i, item);
+    }
+    nexecs = 0;
+    return out;
+}
+
+/* set_exec_rules(names, prefix, trap code, mmap (number and arguments), keyed, strlen,
+ * (bulk, slot size)): what
+ * the exec handling needs from Python, once: the environment names that run code
+ * (exec_image.runs_code), enforce.MMAP_TRAP_CODE and the scratch mmap, whether protection
+ * keys are on (then every exec event is Python's), an exec string's limit
+ * (decode.MAX_ARG_STRLEN: a longer one is Python's, which refuses it E2BIG), and where a
+ * slot holds an environment (scratch.BULK, scratch.SLOT_SIZE). */
+static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
+    PyObject *names;
+    const char *prefix, *code;
+    Py_ssize_t plen, clen;
+    unsigned long long m[7];
+    int keyed;
+    Py_ssize_t strlen_limit, bulk, slot_size;
+    if (!PyArg_ParseTuple(args, "O!y#y#(KKKKKKK)pn(nn)", &PyTuple_Type, &names, &prefix, &plen,
+                          &code, &clen, &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &m[6], &keyed,
+                          &strlen_limit, &bulk, &slot_size))
+        return NULL;
+    if ((size_t)plen >= sizeof env_prefix || clen <= 0 || (size_t)clen > sizeof trap_code
+        || strlen_limit < 2 || bulk < PATH1 + MAX_RAW + 1 || slot_size <= bulk
+        || (size_t)(slot_size - bulk) > sizeof env_copy) {
+        PyErr_SetString(PyExc_ValueError, "bad exec rules");
+        return NULL;
+    }
+    size_t at = 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names); i++) {
+        const char *name;
+        Py_ssize_t n;
+        if (!PyArg_Parse(PyTuple_GET_ITEM(names, i), "y#", &name, &n)) return NULL;
+        if (n == 0 || at + (size_t)n + 2 > sizeof env_names) {
+            PyErr_SetString(PyExc_ValueError, "bad environment names");
+            return NULL;
+        }
+        memcpy(env_names + at, name, (size_t)n);
+        at += (size_t)n;
+        env_names[at++] = 0;
+    }
+    env_names[at] = 0;
+    memcpy(env_prefix, prefix, (size_t)plen);
+    env_prefix[plen] = 0;
+    memcpy(trap_code, code, (size_t)clen);
+    trap_len = (size_t)clen;
+    for (int i = 0; i < 7; i++) mmap_args[i] = m[i];
+    keyed_images = keyed;
+    max_strlen = (size_t)strlen_limit;
+    bulk_at = (size_t)bulk;
+    env_cap = (size_t)(slot_size - bulk);
+    Py_RETURN_NONE;
+}
+
+/* run(arms[, exec_hook[, given]]) -> (pid, status, why): serve the armed tasks' stops until
+ * one must go to Python; that stop's wait status is returned (it has been reaped).  arms: a list of
+ * (tid, plan, may_refuse, mem_fd, slot, keep_start, shared, alone, own_search, spare) --
+ * spare: a scratch slot for the child of a vfork of an alone task, which is then armed at
+ * its birth (0: none); exec_hook(tid, program): the plan after an exec and whether it
+ * enters another table, or None (exec_entry; without a hook every exec is Python's); given:
+ * the environment entries that run code the run started with (read_env); shared:
  * ((start, end), ...) of the pages something else may write, for a task whose calls are
  * not held (slot 0): a path read there is handed to Python, which holds it
  * (Tracer._must_hold); alone: its calls go unheld because it is the only task;
@@ -817,17 +1281,38 @@ static PyObject *cloop_births(PyObject *module, PyObject *unused) {
  * "." or ".." is Python's).  Besides calls, it serves the armed tasks' signals
  * (pass_signal) and their forks and vforks (birth, first_stop), which births() then
  * tells.  The caller keeps the plans alive. */
+static PyObject *serve(void);
+
 static PyObject *cloop_run(PyObject *module, PyObject *args) {
-    PyObject *list;
-    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &list)) return NULL;
+    PyObject *list, *hook = Py_None, *given = Py_None;
+    if (!PyArg_ParseTuple(args, "O!|OO", &PyList_Type, &list, &hook, &given)) return NULL;
+    if (given != Py_None && !PyFrozenSet_Check(given)) {
+        PyErr_SetString(PyExc_TypeError, "the entries given: a frozenset or None");
+        return NULL;
+    }
     Py_ssize_t count = PyList_GET_SIZE(list);
     if (count > MAX_ARMS) {
         PyErr_SetString(PyExc_ValueError, "too many armed tasks");
         return NULL;
     }
-    if (nbirths) {
-        PyErr_SetString(PyExc_ValueError, "the births were not taken");
+    if (nbirths || nexecs) {
+        PyErr_SetString(PyExc_ValueError, "the births or execs were not taken");
         return NULL;
+    }
+    Py_XDECREF(kept);
+    kept = PyList_New(0);
+    if (!kept) return NULL;
+    Py_XDECREF(exec_hook);
+    exec_hook = NULL;
+    if (hook != Py_None) {
+        Py_INCREF(hook);
+        exec_hook = hook;
+    }
+    Py_XDECREF(env_given);
+    env_given = NULL;
+    if (given != Py_None) {
+        Py_INCREF(given);
+        env_given = given;
     }
     int ranges = 0;
     narms = 0;
@@ -835,15 +1320,17 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
         Arm *a = &arms[i];
         PyObject *plan, *shared;
         int tid;
-        unsigned long long slot;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "iO!piKpO!pp", &tid, &PlanType, &plan,
+        unsigned long long slot, spare;
+        memset(a, 0, sizeof *a);
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "iO!piKpO!ppK", &tid, &PlanType, &plan,
                               &a->may_refuse, &a->mem_fd, &slot, &a->keep_start,
-                              &PyTuple_Type, &shared, &a->alone, &a->own_search))
+                              &PyTuple_Type, &shared, &a->alone, &a->own_search, &spare))
             return NULL;
-        a->off = 0;
-        a->tid = tid;
+        a->tid = a->state_of = tid;
         a->plan = (PlanObject *)plan;
         a->slot = slot;
+        a->spare = a->mem_fd >= 0 ? spare : 0;
+        a->own_fd = -1;
         a->r0 = ranges;
         a->rn = (int)PyTuple_GET_SIZE(shared);
         if (ranges + a->rn > MAX_RANGES) {
@@ -858,6 +1345,15 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
         }
     }
     narms = (int)count;
+    PyObject *out = serve();
+    for (int i = 0; i < narms; i++)
+        if (arms[i].own_fd >= 0) close(arms[i].own_fd);
+    narms = 0;
+    return out;
+}
+
+/* run()'s loop over the arms it set. */
+static PyObject *serve(void) {
     for (;;) {
         int status = 0;
         pid_t pid;
@@ -880,10 +1376,32 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
         Arm *a = NULL;
         int event = status >> 16;
         if (status == SECCOMP_STOP || is_signal_stop(status) ||
-            (WIFSTOPPED(status) && (event == EVENT_FORK || event == EVENT_VFORK)))
+            (WIFSTOPPED(status) && (event == EVENT_FORK || event == EVENT_VFORK
+                                    || event == EVENT_EXEC
+                                    || status >> 8 == (SIGTRAP | 0x80))))
             for (int i = 0; i < narms; i++)
                 if (arms[i].tid == pid && !arms[i].off) { a = &arms[i]; break; }
         if (!a) return Py_BuildValue("iii", pid, status, WHY_OTHER);
+        if (event == EVENT_EXEC) {
+            if (!a->pending) return Py_BuildValue("iii", pid, status, WHY_OTHER);
+            int ended = 0;
+            int done = exec_event(a, &ended);
+            if (done < 0) return PyErr_SetFromErrno(PyExc_OSError);
+            if (done == 0) return Py_BuildValue("iii", pid, status, WHY_OTHER);
+            if (done > 1) return Py_BuildValue("iii", pid, ended, WHY_OTHER);  /* (its end) */
+            continue;
+        }
+        if (WIFSTOPPED(status) && status >> 8 == (SIGTRAP | 0x80)) {
+            /* the exit stop of an exec let go to it (exec_entry) that failed: let go on;
+             * another's (an exec let go in an earlier run): Python's, as in its loop */
+            if (!a->pending) return Py_BuildValue("iii", pid, status, WHY_OTHER);
+            execs[a->pending - 1].failed = 1;
+            a->pending = 0;
+            if (syscall(SYS_ptrace, PT_CONT, pid, 0, 0) < 0 && errno != ESRCH)
+                return PyErr_SetFromErrno(PyExc_OSError);
+            continue;
+        }
+        a->pending = 0;  /* an exec let go that failed: its next stop came instead */
         if (event == EVENT_FORK || event == EVENT_VFORK) {
             int made = birth(a);
             if (made < 0) return PyErr_SetFromErrno(PyExc_OSError);
@@ -910,6 +1428,8 @@ static PyObject *cloop_counts(PyObject *module, PyObject *unused) {
 static PyMethodDef cloop_methods[] = {
     {"run", cloop_run, METH_VARARGS, "Serve an armed task's stops; the first one for Python."},
     {"births", cloop_births, METH_NOARGS, "The children noted since the last call."},
+    {"execs", cloop_execs, METH_NOARGS, "The execs let go since the last call."},
+    {"set_exec_rules", cloop_set_exec_rules, METH_VARARGS, "What exec handling needs from Python."},
     {"counts", cloop_counts, METH_NOARGS, "(permitted, refused, signals passed on) by the native loop so far."},
     {NULL, NULL, 0, NULL},
 };

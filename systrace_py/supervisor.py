@@ -484,6 +484,22 @@ class Supervisor:
         state: ProcessState = task.process.state
         return state.deciding(), not (self.options.verbose or self.options.dry_run)
 
+    def fast_exec(self, task: Task, program: str) -> tuple[Table, bool] | None:
+        """For the native loop, at an exec of ``program`` (its resolved name) that its table
+        permits by path: the table that decides the process after it -- what :meth:`on_exec`
+        will choose -- and whether the exec enters another table (then the loop checks its
+        environment as :meth:`_entering_table` does, and hands it here when a variable runs
+        code).  None: this monitor decides the exec (as :meth:`fast_table`)."""
+        if self.audit is not None or self._injecting or self.dns is not None:
+            return None
+        state: ProcessState = task.process.state
+        if self.options.inherit_across_exec:
+            return state.deciding(), False
+        new = self.policies.table_for(program)
+        if new is None:
+            return state.deciding(), False
+        return new, new is not state.table
+
     def fast_decided(self, permitted: int, refused: int) -> None:
         """Calls the native loop decided with the table :meth:`fast_table` gave."""
         self.decisions += permitted + refused

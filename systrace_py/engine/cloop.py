@@ -9,9 +9,22 @@ decides by name.  It permits (PTRACE_CONT; in a tree of more than one task, the 
 what was checked, as enforce.Holder holds it) or refuses with the rule's errno.  It also
 serves what the tracer only passes on for an armed task: a signal's delivery (not after a
 call's own EINTR, which Python may restart), a fork or vfork event and the child's first stop
-(the children are told to Python, Tracer._fast_births, before it treats any stop).  Every
+(the children are told to Python, Tracer._fast_notes, before it treats any stop).  Every
 other stop -- an unarmed task's, another event, a call it is not sure of -- comes back to
 Python with its wait status, and is treated as it always was.
+
+Execs (a shell's commands): the child of a vfork of a task that is alone is armed at its
+birth, its calls held in a slot its parent was given for it (nothing else runs while it
+does: its parent waits for it).  An execve whose path the table permits by its index is let
+go natively when Python would decide nothing more (:func:`exec_variant`: no rule that may
+refuse an interpreter, no argv rule), the file is a regular file that is no script (a #!
+chain is Python's), the exec needs no other task stopped (the task is alone, holds nothing,
+or is such a vfork child) and the monitor names the table after it (Supervisor.fast_exec);
+an exec into another table has its environment read and held by the loop, and any variable
+that runs code (exec_image.runs_code) which the run did not start with hands it to Python,
+which refuses it.  Its exec event is served when what runs is what was checked
+(/proc/PID/exe), the scratch area mapped as Tracer._premap_scratch maps it, the task then
+decided by its new table; Python catches up (Tracer._fast_notes).
 
 What the extension cannot see, the tracer checks before it arms a task
 (``Tracer._fast_arms``): nothing is pending for it, it sees the tracer's tree, the resolver
@@ -31,12 +44,14 @@ or with SYSTRACE_NO_CLOOP=1, :func:`load` gives None and the pure-Python loop do
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
-from systrace_py.engine import enforce
+from systrace_py.engine import enforce, exec_image, pkeys, scratch
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import (
     DYNAMIC_ROLE_CALLS,
+    MAX_ARG_STRLEN,
     ON_DESCRIPTOR_AS,
     OPEN_FLAGS_ARG,
     PATH_ARGS,
@@ -97,6 +112,11 @@ def _shape(name: str) -> tuple[int, int, int, bool, bool] | None:
 SHAPES: dict[int, tuple[int, int, int, bool, bool]] = {
     NUMBERS[name]: shape for name in CANDIDATES if (shape := _shape(name)) is not None}
 
+#: execve: its path decided as a path call's, its permit then _cloop.c exec_entry's (the
+#: image, the table after it, the environment); execveat (a descriptor, flags) is Python's
+NR_EXECVE = NUMBERS["execve"]
+EXEC_SHAPE = (PATH_ARGS["execve"][0].arg, -1, -1, False, False)
+
 #: Calls the native loop may decide by their name alone: those the syscall table gives no
 #: argument to look at (fork, vfork, getpid...) and that the engine has nothing to check or
 #: note at (no guard, no shared memory, no change of view, not an exec, not a call whose
@@ -128,8 +148,10 @@ Entries = list[tuple[Any, ...]]
 #: address (0: nothing held), keep its start, the shared ranges (unheld calls only), alone
 #: (its calls unheld because it is the only task: once it made a child, its stops are
 #: Python's), its search permission is not the tracer's (a lookup through a symlink, "."
-#: or "..", and a refusal, are Python's: paths.PathResolver._search_as_task))
-Arm = tuple[int, Table, bool, int, int, bool, tuple[tuple[int, int], ...], bool, bool]
+#: or "..", and a refusal, are Python's: paths.PathResolver._search_as_task), a spare
+#: scratch slot address for the child of a vfork of an alone task, armed by the loop at its
+#: birth (0: none))
+Arm = tuple[int, Table, bool, int, int, bool, tuple[tuple[int, int], ...], bool, bool, int]
 #: a child the native loop saw made: (parent tid, child tid, the call's number (fork or
 #: vfork), whether its first stop came and it was let go)
 Birth = tuple[int, int, int, bool]
@@ -223,6 +245,55 @@ def variant(table: Table, name: str, args: tuple[int, ...]
             how_flags, checks)
 
 
+def exec_variant(table: Table
+                 ) -> tuple[bool, int, bool, int, list[tuple[Entries, int, int]] | None]:
+    """The variant of execve under ``table`` (as :func:`variant`), whose checks are None --
+    Python decides every exec -- where the table's decision needs more than its path: a rule
+    that may refuse an interpreter (Supervisor._interpreters reads the image's #! chain and
+    PT_INTERP: then Python), or a rule on the exec's argv."""
+    spec = PATH_ARGS["execve"][0]
+    args = (0,) * 6
+    if (table.may_refuse("execve", "exec") or table.may_refuse("execve", "fsread")
+            or any(rule.argv is not None and rule.may_cover("execve") for rule in table.rules)):
+        return spec.follows(args, None), EMPTY_NONE, walks_freely(table), 0, None
+    follow, _, walks, _, checks = variant(table, "execve", args)
+    return follow, EMPTY_NONE, walks, 0, checks
+
+
+def given_entries(environment: frozenset[str] | None) -> frozenset[bytes]:
+    """The entries of the environment a run started with whose names run code
+    (exec_image.runs_code): an exec into another table may carry them (the user's choice,
+    Supervisor._entering_table); none for an attached run (None)."""
+    return frozenset(entry.encode("utf-8", "surrogateescape") for entry in environment or ()
+                     if exec_image.runs_code(entry.partition("=")[0]))
+
+
+def _exec_rules(module: Any) -> None:
+    """What the extension's exec handling takes from Python, from each fact's one home: the
+    environment names that run code (exec_image.runs_code), the scratch mmap run at an exec
+    event (enforce.MMAP_TRAP_CODE and its registers), whether protection keys are on, an
+    exec string's limit, where a slot holds an environment."""
+    names = tuple(sorted(n.encode() for n in exec_image.LOADER_VARIABLES
+                         | exec_image.INTERPRETER_VARIABLES))
+    assert all(exec_image.runs_code(n.decode()) for n in names)
+    regs = pt.user_regs_struct()
+    enforce._mmap_registers(regs)  # (its one home: the scratch mmap)
+    mmap = (regs.rax, regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
+    assert mmap[1] == scratch.BASE
+    module.set_exec_rules(names, exec_image._EXPORTED_FUNCTION.encode(), enforce.MMAP_TRAP_CODE,
+                          mmap, pkeys.enabled(), MAX_ARG_STRLEN,
+                          (scratch.BULK, scratch.SLOT_SIZE))
+
+
+#: (tid, program) -> the table that decides the task after it execs ``program`` and whether
+#: that exec enters another table (Supervisor.fast_exec), or None: Python decides the exec
+ExecTarget = Callable[[int, str], "tuple[Table, bool] | None"]
+#: an exec the native loop let go: (tid, device, inode, program, its event served too,
+#: the scratch area mapped at that event, the stops that took, it failed and its exit stop
+#: was served)
+NativeExec = tuple[int, int, int, str, bool, bool, int, bool]
+
+
 class FastLoop:
     """The extension and the plans it was given, one per table (rebuilt when the table's
     rules change: a new TableIndex)."""
@@ -231,6 +302,7 @@ class FastLoop:
         self._module = module
         self._plans: dict[int, tuple[Table, Any, Any]] = {}  # id(table) -> (table, index, plan)
         self._last = module.counts()  # the extension's counts when last asked
+        _exec_rules(module)
 
     def plan_for(self, table: Table) -> Any:
         index = table.compiled()
@@ -240,6 +312,9 @@ class FastLoop:
         plan = self._module.Plan()
         for nr, shape in SHAPES.items():
             plan.add_call(nr, *shape)
+        plan.add_call(NR_EXECVE, *EXEC_SHAPE, True)
+        follow, empty_fd, walks, how_flags, checks = exec_variant(table)
+        plan.add_variant(NR_EXECVE, 0, follow, empty_fd, walks, how_flags, checks)
         for nr, name in WHOLE_CALLS.items():
             decided = by_name(table, name)
             if decided is not None:
@@ -247,10 +322,19 @@ class FastLoop:
         self._plans[id(table)] = (table, index, plan)
         return plan
 
-    def wait(self, arms: list[Arm]) -> tuple[int, int]:
-        """Serve the armed tasks' stops natively; the first stop Python must treat, reaped."""
+    def wait(self, arms: list[Arm], exec_target: ExecTarget | None = None,
+             given: frozenset[bytes] | None = None) -> tuple[int, int]:
+        """Serve the armed tasks' stops natively; the first stop Python must treat, reaped.
+        ``exec_target``: what an exec the loop may let go leads to (None: every exec is
+        Python's); ``given``: the environment entries that run code (exec_image.runs_code)
+        the run started with, which an exec into another table may carry (the user's)."""
         plans = [(tid, self.plan_for(table), *rest) for tid, table, *rest in arms]
-        pid, status, why = self._module.run(plans)
+        hook = None
+        if exec_target is not None:
+            def hook(tid: int, program: str) -> tuple[Any, bool] | None:
+                found = exec_target(tid, program)
+                return None if found is None else (self.plan_for(found[0]), found[1])
+        pid, status, why = self._module.run(plans, hook, given)
         if why == self._module.WHY_VARIANT:
             for arm, (_, plan, *_rest) in zip(arms, plans, strict=True):
                 if arm[0] == pid:
@@ -274,10 +358,18 @@ class FastLoop:
         plan.add_variant(nr, args[shape[2]] if shape[2] >= 0 else 0, follow, empty_fd, walks,
                          how_flags, checks)
 
-    def births(self) -> list[Birth]:
-        """The children made by a fork or vfork of an armed task since the last call."""
-        return [(parent, child, nr, bool(started))
-                for parent, child, nr, started in self._module.births()]
+    def notes(self) -> list[tuple[str, Birth | NativeExec]]:
+        """What the loop did that Python must catch up on, in the order it happened: the
+        children made by a fork or vfork of an armed task ("birth"), the execs it let go
+        ("exec")."""
+        found: list[tuple[int, str, Birth | NativeExec]] = [
+            (seq, "birth", (parent, child, nr, bool(started)))
+            for parent, child, nr, started, seq in self._module.births()]
+        found += [(seq, "exec", (tid, dev, ino, os.fsdecode(path), bool(served), bool(mapped),
+                                 maps, bool(failed)))
+                  for tid, dev, ino, path, served, mapped, maps, failed, seq
+                  in self._module.execs()]
+        return [(kind, note) for _, kind, note in sorted(found, key=lambda f: f[0])]
 
     def decided(self) -> tuple[int, int, int]:
         """(permitted, refused, signals passed on) natively since the last call."""
@@ -299,5 +391,5 @@ def load() -> FastLoop | None:
     return FastLoop(_cloop)
 
 
-__all__ = ["CANDIDATES", "SHAPES", "WHOLE_CALLS", "Arm", "Birth", "FastLoop", "by_name", "load",
-           "variant"]
+__all__ = ["CANDIDATES", "SHAPES", "WHOLE_CALLS", "Arm", "Birth", "ExecTarget", "FastLoop",
+           "NativeExec", "by_name", "exec_variant", "given_entries", "load", "variant"]

@@ -81,6 +81,14 @@ class SlotPool:
             self._owner[tid] = slot
         return slot
 
+    def hand_over(self, holder: int, tid: int) -> None:
+        """Give the slot ``holder`` has (if any) to ``tid``: a slot the native loop was given
+        for a child not yet born (engine/cloop.py: a vfork child's), held by a key no task
+        has until then."""
+        slot = self._owner.pop(holder, None)
+        if slot is not None:
+            self._owner[tid] = slot
+
     def release(self, tid: int) -> None:
         slot = self._owner.pop(tid, None)
         if slot is not None:

@@ -86,6 +86,7 @@ from systrace_py.kernel import (
 )
 from systrace_py.policy.aliases import ADDRESS_CALLS, EXEC_CALLS, OPEN_CALLS
 from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict, VerdictKind
+from systrace_py.policy.model import Table
 from systrace_py.report import say
 from systrace_py.syscalls import (
     CHANGES_CREDENTIALS,
@@ -253,6 +254,9 @@ class Tracer:
         #: the native loop (engine/cloop.py), for a monitor that says which table decides
         self._fast = cloop.load() if hasattr(monitor, "fast_table") else None
         self.fast_stops = 0  # stops the native loop served (calls decided, signals passed on)
+        #: the start environment and its entries an exec into another table may carry
+        #: (cloop.given_entries), computed again when the start environment is set
+        self._fast_given: tuple[frozenset[str] | None, frozenset[bytes]] = (None, frozenset())
 
     # --- starting ---------------------------------------------------------------------------
     def spawn(self, spec: SpawnSpec) -> int:
@@ -616,7 +620,7 @@ class Tracer:
                     or space.keyed:
                 continue
             shared: tuple[tuple[int, int], ...] = ()
-            slot = 0
+            slot = spare = 0
             memory = -1
             if solo or not self.hold_arguments:
                 if solo and self.hold_arguments and space.shared_pages:
@@ -628,6 +632,14 @@ class Tracer:
                         continue
                     shared = found_ranges
                     ranges += len(shared)
+                if solo and self.hold_arguments and space.scratch and not space.scratch_failed:
+                    # the child of its vfork (a shell's command) is armed by the loop at its
+                    # birth, its calls held in this slot (_fast_notes gives it the slot)
+                    index = space.slots.slot_of(-task.tid)
+                    with contextlib.suppress(TraceeMemoryError):
+                        if index is not None:
+                            memory = task.process.memory.descriptor()
+                            spare = scratch.slot_address(index)
             else:
                 mapped = task.process.space
                 if not mapped.scratch or mapped.scratch_failed:
@@ -652,13 +664,19 @@ class Tracer:
             arms.append((task.tid, table, may_refuse, memory, slot,
                          task.fs.users == 1 and task.files.users == 1, shared,
                          solo and self.hold_arguments,
-                         not resolver.searches_as_tracer(task.tid)))
+                         not resolver.searches_as_tracer(task.tid), spare))
         return arms or None
 
     def _fast_wait(self, arms: list[cloop.Arm]) -> tuple[int, int]:
         assert self._fast is not None
         try:
-            event = self._fast.wait(arms)
+            if hasattr(self.monitor, "fast_exec"):
+                if self._fast_given[0] is not self.start_environment:
+                    self._fast_given = (self.start_environment,
+                                        cloop.given_entries(self.start_environment))
+                event = self._fast.wait(arms, self._fast_exec_target, self._fast_given[1])
+            else:
+                event = self._fast.wait(arms)
         finally:
             permitted, refused, signals = self._fast.decided()
             self.stops += permitted + refused + signals
@@ -667,8 +685,19 @@ class Tracer:
             self.stop_kinds["signal"] += signals
             if permitted or refused:
                 self.monitor.fast_decided(permitted, refused)  # type: ignore[attr-defined]
-        self._fast_births()
+        self._fast_notes()
         return event
+
+    def _fast_exec_target(self, tid: int, program: str) -> tuple[Table, bool] | None:
+        """For the native loop, at an exec of ``program`` it may let go: the table that
+        decides the task after it, and whether the exec enters another table (then its
+        environment is checked, Supervisor._entering_table), as the monitor says
+        (Supervisor.fast_exec); None: Python decides the exec.  ``tid``: the task whose
+        monitor state the exec'ing task has (a vfork child not yet told: its parent)."""
+        task = self.tasks.get(tid)
+        if task is None:
+            return None
+        return self.monitor.fast_exec(task, program)  # type: ignore[attr-defined, no-any-return]
 
     def _orphans_notice(self) -> None:
         self._orphan_deadline = None
@@ -1660,7 +1689,7 @@ class Tracer:
     def _gone_early(self, child_tid: int) -> bool:
         """Whether the child just adopted died before its parent's event was seen (killed
         before its first stop: its exit came first, _gone); then it is forgotten.  Both loops
-        (the native loop's births too: _fast_births)."""
+        (the native loop's births too: _fast_notes)."""
         if child_tid not in self._early_exits:
             return False
         self._early_exits.discard(child_tid)
@@ -1674,7 +1703,7 @@ class Tracer:
         process (``event``: PTRACE_EVENT_FORK, _VFORK or _CLONE) sharing with its parent
         what ``shares`` says (memory, fs context, descriptor table); ``flags``: its clone
         flags, as far as the view goes (_inherit_view).  ``started``: its first stop was
-        seen and it runs (the native loop's births, _fast_births)."""
+        seen and it runs (the native loop's births, _fast_notes)."""
         shares_vm, shares_fs, shares_files = shares
         fs = parent.fs if shares_fs else Shared()
         files = parent.files if shares_files else Shared()
@@ -1717,24 +1746,58 @@ class Tracer:
         self.monitor.on_new_process(parent.process, process, how)
         return child
 
-    def _fast_births(self) -> None:
-        """The children the native loop saw made (cloop.FastLoop.births): a fork or vfork
-        of an armed task, the parent resumed, the child too when its first stop came -- made
-        known here, as _on_new_task would, before any other stop is handled.  A fork or
-        vfork call shares what the kernel makes it share (no descriptor table or fs context;
-        vfork's child the memory), so nothing is asked of the kernel."""
+    def _fast_notes(self) -> None:
+        """What the native loop did that Python catches up on (cloop.FastLoop.notes), in
+        the order it happened, before any other stop is handled.
+
+        The children it saw made: a fork or vfork of an armed task, the parent resumed, the
+        child too when its first stop came -- made known here, as _on_new_task would.  A fork
+        or vfork call shares what the kernel makes it share (no descriptor table or fs
+        context; vfork's child the memory), so nothing is asked of the kernel.  The child of
+        a vfork of an alone task gets the slot its parent was armed with (the loop held the
+        child's calls there).
+
+        The execs it let go at their entry: what was checked, as _note_exec notes it (the
+        exec event checks it); and where it served the event too -- what ran was what was
+        checked, the scratch area mapped as _premap_scratch does, the task let go -- the
+        rest of _on_exec (_exec_done)."""
         assert self._fast is not None
-        for parent_tid, child_tid, nr, started in self._fast.births():
-            parent = self.tasks[parent_tid]
-            vfork = nr == cloop.NR_VFORK
-            self.stops += 1 + started
-            self.fast_stops += 1 + started
-            self.stop_kinds["new task"] += 1
-            self.stop_kinds["first stop"] += started
-            self._adopt(parent, child_tid,
-                        pt.PTRACE_EVENT_VFORK if vfork else pt.PTRACE_EVENT_FORK,
-                        (vfork, False, False), False, 0, started)
-            self._gone_early(child_tid)
+        for kind, note in self._fast.notes():
+            if kind == "birth":
+                parent_tid, child_tid, nr, started = note  # type: ignore[misc]
+                parent = self.tasks[parent_tid]
+                vfork = nr == cloop.NR_VFORK
+                self.stops += 1 + started
+                self.fast_stops += 1 + started
+                self.stop_kinds["new task"] += 1
+                self.stop_kinds["first stop"] += started
+                self._adopt(parent, child_tid,
+                            pt.PTRACE_EVENT_VFORK if vfork else pt.PTRACE_EVENT_FORK,
+                            (vfork, False, False), False, 0, started)
+                if vfork:
+                    parent.space.slots.hand_over(-parent_tid, child_tid)
+                self._gone_early(child_tid)
+                continue
+            tid, dev, ino, program, served, mapped, maps, failed = note  # type: ignore[misc]
+            task = self.tasks[tid]
+            task.process.exec_check = (dev, ino, program)
+            if failed:  # (its exit stop, which _freeze's PTRACE_SYSCALL makes in Python)
+                self.stops += 1
+                self.fast_stops += 1
+                self.stop_kinds["call exit"] += 1
+            if not served:
+                continue
+            self.stops += 1
+            self.fast_stops += 1
+            self.stop_kinds["exec"] += 1
+            self.stop_kinds["scratch map"] += maps
+            task.process.exec_check = None
+            self._release_vfork_parent(tid)
+            self.decoder.resolver.forget_credentials(tid)  # (the loop served no thread's exec)
+            self._exec_done(task, program, task.process.program)
+            if mapped:
+                task.space.scratch = True
+                task.space.slots.slot_of(tid)  # (slot 0 of the new area: the loop's)
 
     def _inherit_view(self, parent: Task, child: Task, flags: int) -> None:
         """A child sees what its parent sees -- unless it got a mount namespace of its own
@@ -1931,7 +1994,18 @@ class Tracer:
         checked_program = self._checked_program(task, program, checked)
         if checked_program is None:
             return
-        program = checked_program
+        held_before = self._exec_done(task, checked_program, old_program)
+        if (held_before and self.hold_arguments and self.filtered and not self._solo()
+                and task.expect is Expect.NOTHING):  # (an awaited exit value: the lazy way)
+            self._premap_scratch(task)
+        self._resume(task)
+
+    def _exec_done(self, task: Task, program: str, old_program: str) -> bool:
+        """What an exec of ``program`` (checked: what ran is what was) changes for the task:
+        a new address space and descriptor table, the monitor told (a new table).  At the
+        exec event (_on_exec), or after the native loop served it (_fast_notes).  Whether
+        the former address space had the scratch area (it will likely be needed again)."""
+        process = task.process
         held_before = task.space.scratch  # this process (or its parent) has held arguments
         task.space.users -= 1
         task.space.slots.release(task.tid)
@@ -1942,10 +2016,7 @@ class Tracer:
         task.files.users -= 1
         task.files = Shared()  # exec gives the process a descriptor table of its own
         self.monitor.on_exec(process, old_program, self._exec_argv.pop(process.pid, None))
-        if (held_before and self.hold_arguments and self.filtered and not self._solo()
-                and task.expect is Expect.NOTHING):  # (an awaited exit value: the lazy way)
-            self._premap_scratch(task)
-        self._resume(task)
+        return held_before
 
     def _checked_program(self, task: Task, exe: str,
                          checked: tuple[int, int, str] | None) -> str | None:
