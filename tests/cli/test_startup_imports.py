@@ -376,9 +376,10 @@ def test_stats_name_the_tracer_rss(tmp_path: Path) -> None:
 
 
 def test_inspect_is_deferred_and_then_real() -> None:
-    """A fresh interpreter: dataclasses imported under the stand-in works (a class with no
-    docstring gets its signature as __doc__, through the real inspect), and afterwards
-    ``import inspect`` is the real module, as is what dataclasses holds."""
+    """A fresh interpreter: dataclasses imported under the stand-ins works (a class with no
+    docstring gets its signature as __doc__, through the real inspect; asdict copies through
+    the real copy), and afterwards ``import inspect`` is the real module, as is what
+    dataclasses holds."""
     code = textwrap.dedent("""\
         import sys
         from systrace_py import startup
@@ -390,6 +391,9 @@ def test_inspect_is_deferred_and_then_real() -> None:
                 a: int
                 b: str = "x"
         assert Docless.__doc__ == "Docless(a: int, b: str = 'x')", Docless.__doc__
+        # dataclasses' copy, deferred too: asdict deep-copies through the real one
+        assert dataclasses.asdict(Docless(1, ["y"])) == {"a": 1, "b": ["y"]}
+        assert dataclasses.copy.deepcopy is sys.modules["copy"].deepcopy
         import inspect
         assert inspect is sys.modules["inspect"] and inspect.__file__.endswith("inspect.py")
         assert dataclasses.inspect.signature is inspect.signature
