@@ -1,7 +1,8 @@
 """The command's start-up (issue 16: under 60 ms to the program's exec): imports with the
 collector off, the code dataclasses, namedtuples and typing generate, and the regular
-expressions the modules compile, compiled once, not at every start, and ``inspect``, ``bz2``,
-``lzma`` and ``zlib`` imported only if something uses them.
+expressions the modules compile, compiled once, not at every start; and modules a plain run
+never uses (``inspect``, ``ipaddress``, shutil's compressors...: :data:`DEFERRED`) imported
+only if something uses them.
 
 ``@dataclass`` writes the source of each class's ``__init__``, ``__repr__``, ``__eq__``,
 ``__hash__``, ``__setattr__``... and compiles it with ``exec`` when the class is created: ~180
