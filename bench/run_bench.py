@@ -31,7 +31,7 @@ it by hand.
 
     python bench/run_bench.py [--repeat 7] [--build-repeat 3] [--markdown] [--json out.json]
                               [--defences] [--python-loop] [--burn] [--regime busy|idle]
-                              [--quick]
+                              [--quick] [--startup-only]
 """
 
 from __future__ import annotations
@@ -269,6 +269,9 @@ def main() -> int:
                         help="repeats of the build workload (default 3)")
     parser.add_argument("--quick", action="store_true",
                         help="one repeat of a few small workloads: does the bench run?")
+    parser.add_argument("--startup-only", action="store_true",
+                        help="only the start-up to exec rows (and the bare interpreter): "
+                             "a minute, for before/after comparisons of start-up work")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures here")
     parser.add_argument("--python-loop", action="store_true",
@@ -304,7 +307,7 @@ def main() -> int:
 
 
 def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
-    loads = workloads(tmp, opts.quick)
+    loads = {} if opts.startup_only else workloads(tmp, opts.quick)
     stamp = tmp / "stamp"
     (tmp / "stamp.c").write_text(STAMP_C)
     subprocess.run(["cc", "-O2", "-o", str(stamp), str(tmp / "stamp.c")], check=True)
@@ -362,7 +365,8 @@ def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
         "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d %H:%M UTC",
                                                                   time.gmtime()),
         "repeat": opts.repeat, "build_repeat": opts.build_repeat,
-        "workloads": list(loads), "configs": list(next(iter(configs.values()))),
+        "workloads": list(loads), "configs": list(configurations(opts.defences, tmp / "none",
+                                                                opts.python_loop)),
         "learned_rules": learned_rules,
         "median_seconds": {f"{w} | {c}": statistics.median(r.elapsed for r in rs
                                                            if r.status == 0)
@@ -434,6 +438,8 @@ def report(res: dict, opts: argparse.Namespace) -> None:
     print(f"\n`python3 -I -S -c pass`: {bare * 1000:.1f} ms"
           + (" (SCHED_FIFO)" if fifo else ""))
     for header, rows in tables:
+        if not rows:  # (--startup-only: no workloads)
+            continue
         print()
         if opts.markdown:
             print("| " + " | ".join(header) + " |")

@@ -1,7 +1,8 @@
 """The command's start-up (issue 16: under 60 ms to the program's exec): imports with the
 collector off, the code dataclasses, namedtuples and typing generate, and the regular
-expressions the modules compile, compiled once, not at every start, and ``inspect`` imported
-only if something uses it.
+expressions the modules compile, compiled once, not at every start; and modules a plain run
+never uses (``inspect``, ``ipaddress``, shutil's compressors...: :data:`DEFERRED`) imported
+only if something uses them.
 
 ``@dataclass`` writes the source of each class's ``__init__``, ``__repr__``, ``__eq__``,
 ``__hash__``, ``__setattr__``... and compiles it with ``exec`` when the class is created: ~180
@@ -18,11 +19,13 @@ annotation; and :func:`cached_regexes` does it for ``re.compile``.  Only the com
 ``collections``, ``typing`` or ``re``.
 
 ``dataclasses`` imports ``inspect`` (and with it ast, dis, opcode: ~3 ms) for one use, the
-``__doc__`` of a class that has none, and every dataclass systrace imports has one.  So while
-the modules are imported, :func:`deferred_inspect` puts a stand-in ``inspect`` in sys.modules
-whose every attribute comes from the real module, imported on that first use; afterwards the
-name is the real module's again (importlib's LazyLoader cannot do this: ``import inspect``
-itself reads the module's ``__spec__``, which loads it).
+``__doc__`` of a class that has none, and every dataclass systrace imports has one; ``shutil``
+imports three compression modules only to know they exist; systrace's own modules import
+``ipaddress`` for the addresses a path policy never sees (:data:`DEFERRED`).  So while the
+modules are imported, :func:`deferred` puts a stand-in for each in sys.modules whose every
+attribute comes from the real module, imported on that first use; afterwards the name is the
+real module's again (importlib's LazyLoader cannot do this: ``import inspect`` itself reads the
+module's ``__spec__``, which loads it).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import builtins
 import contextlib
 import gc
 import importlib
+import importlib.machinery
 import marshal
 import os
 import sys
@@ -92,7 +96,7 @@ def cached_generated_code(path: str = CACHE) -> Iterator[None]:
     compiles nothing also spares the one-time set-up of the ``ast`` types that the first
     ``compile()`` of a process pays (9 M instructions)."""
     import collections
-    import dataclasses  # here: under deferred_inspect when quick_imports enters both
+    import dataclasses  # here: under deferred() when quick_imports enters both
     import typing
 
     cache = _load(path)
@@ -240,30 +244,61 @@ def cached_regexes(path: str = RE_CACHE) -> Iterator[None]:
             _save(path, (stamp, merged if len(merged) <= MAX_ENTRIES else used))
 
 
+#: Modules the imports pull in for a later use that a plain enforcing run never makes (or
+#: makes only for some policies), each with the extension module its real import needs (None:
+#: always there).  Each is imported at its first use, wherever that is (:func:`deferred`).
+DEFERRED: dict[str, str | None] = {
+    # dataclasses: the __doc__ of a class that has none (every dataclass systrace imports has
+    # one); with it ast, dis, opcode, tokenize: ~3 ms
+    "inspect": None,
+    # dataclasses: deepcopy, for asdict() and astuple(); with it weakref
+    "copy": None,
+    # shutil (argparse's help formatter, for the terminal's width; `which`): only to know
+    # whether its archive formats are available
+    "bz2": "_bz2", "lzma": "_lzma", "zlib": "zlib",
+    # addresses: network rules, and the engine's decoding of an address (5 M instructions)
+    "ipaddress": None,
+    # the engine: probing protection keys, a tracer waiting for an answer, a policy file's
+    # line numbers (an error message)
+    "mmap": "mmap", "select": "select", "bisect": None,
+}
+
+
+def _loadable(extension: str | None) -> bool:
+    return (extension is None or extension in sys.builtin_module_names
+            or importlib.machinery.PathFinder.find_spec(extension) is not None)
+
+
 @contextlib.contextmanager
-def deferred_inspect() -> Iterator[None]:
-    """While importing: ``import inspect`` gives a stand-in that imports the real module on its
-    first attribute access; afterwards ``inspect`` is imported as usual."""
-    if "inspect" in sys.modules:
-        yield
-        return
-    stand_in = types.ModuleType("inspect", "the real inspect, imported on first use")
-
-    def real_module() -> types.ModuleType:
-        if sys.modules.get("inspect") is stand_in:
-            del sys.modules["inspect"]
-        return importlib.import_module("inspect")
-
-    def __getattr__(name: str) -> Any:  # PEP 562: every attribute is the real module's
-        return getattr(real_module(), name)
-
-    stand_in.__getattr__ = __getattr__  # type: ignore[method-assign]
-    sys.modules["inspect"] = stand_in
+def deferred(modules: dict[str, str | None] = DEFERRED) -> Iterator[None]:
+    """While importing: ``import NAME`` gives a stand-in that imports the real module on its
+    first attribute access and from then on holds the real module's names (so what imported
+    the stand-in pays the detour once); afterwards ``import NAME`` is the real module again.
+    A module is deferred only if its real import would succeed (its extension can be found),
+    so ``try: import bz2`` still tells a Python built without it."""
+    stand_ins = {name: _stand_in(name) for name, extension in modules.items()
+                 if name not in sys.modules and _loadable(extension)}
+    sys.modules.update(stand_ins)
     try:
         yield
     finally:
-        if sys.modules.get("inspect") is stand_in:
-            del sys.modules["inspect"]
+        for name, stand_in in stand_ins.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+
+
+def _stand_in(name: str) -> types.ModuleType:
+    stand_in = types.ModuleType(name, f"the real {name}, imported on first use")
+
+    def __getattr__(attr: str) -> Any:  # PEP 562: every attribute is the real module's
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]
+        real = importlib.import_module(name)
+        stand_in.__dict__.update(vars(real))
+        return getattr(real, attr)
+
+    stand_in.__getattr__ = __getattr__  # type: ignore[method-assign]
+    return stand_in
 
 
 @contextlib.contextmanager
@@ -273,7 +308,7 @@ def quick_imports() -> Iterator[None]:
     the stop loop's collections skip the modules) and turn the collector back on."""
     gc.disable()
     try:
-        with deferred_inspect(), cached_generated_code(), cached_regexes():
+        with deferred(), cached_generated_code(), cached_regexes():
             yield
     finally:
         gc.freeze()

@@ -11,11 +11,8 @@ for ``--help``, the man page and docs/cli.md.
 from __future__ import annotations
 
 import argparse
-import grp
-import math
 import os
 import pwd
-import shutil
 from collections.abc import Sequence
 
 from systrace_py import __version__
@@ -140,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_credentials(text: str) -> tuple[int, int, list[int]]:
+    import grp  # (-c only)
+
     user, _, group = text.partition(":")
     try:
         uid = int(user) if user.isdigit() else pwd.getpwnam(user).pw_uid
@@ -163,6 +162,8 @@ def resolve_command(command: Sequence[str]) -> str:
         if os.path.isdir(name) or not os.access(name, os.X_OK):
             raise SystemExit(fail(f"{name}: Permission denied", EXIT_NOT_EXECUTABLE))
         return name
+    import shutil  # (a name to look up: with it, zlib, bz2, lzma and fnmatch)
+
     found = shutil.which(name)
     if found is None:
         raise SystemExit(fail(f"{name}: command not found", EXIT_NOT_FOUND))
@@ -213,8 +214,11 @@ def check_flags(opts: argparse.Namespace) -> None:
         except ApproverError as exc:
             raise UsageError(str(exc)) from None
     timeout = opts.ask_timeout
-    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
-        raise UsageError(f"--ask-timeout {timeout:g}: give a number of seconds above 0")
+    if timeout is not None:
+        import math  # (--ask-timeout only: an extension module a plain run does not load)
+
+        if not (math.isfinite(timeout) and timeout > 0):
+            raise UsageError(f"--ask-timeout {timeout:g}: give a number of seconds above 0")
     if opts.attach is not None and opts.credentials:
         raise UsageError("-c cannot take effect with --attach: the process already runs as"
                          " its user")

@@ -28,12 +28,14 @@ from systrace_py.policy.glob import Expansions, GlobError, PathGlob
 if TYPE_CHECKING:
     from systrace_py.policy.model import SockAddr
 
+    _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
 __all__ = ["HostPattern", "NetCondition", "NetConditionError", "host_address", "normal_name",
            "parse_address", "parse_port_range"]
 
-_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _PORT_RANGE = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
-_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+#: (a string: ipaddress is imported where it is first used, startup.DEFERRED)
+_MAPPED = "::ffff:0:0/96"
 
 
 class NetConditionError(ValueError):
@@ -66,7 +68,8 @@ def parse_address(text: str) -> _Network:
             raise ValueError(f"{text!r} has host bits set (did you mean {loose}?)") from None
         raise ValueError(f"{text!r} is not an IP address or CIDR network (such as 10.0.0.0/8,"
                          " ::1 or 127.0.0.1; a host name goes in host = ...)") from None
-    if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(_MAPPED):
+    if isinstance(network, ipaddress.IPv6Network) and \
+            network.subnet_of(ipaddress.IPv6Network(_MAPPED)):
         mapped = network.network_address.ipv4_mapped
         assert mapped is not None
         return ipaddress.IPv4Network(f"{mapped}/{network.prefixlen - 96}")

@@ -13,9 +13,11 @@ import dataclasses
 import functools
 import importlib
 import marshal
+import os
 import re
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import textwrap
 import types
@@ -27,7 +29,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import PYTHON, systrace_env
+from conftest import PYTHON, REPO, systrace_env
 from systrace_py import startup
 from systrace_py.engine import native
 from systrace_py.policy import files
@@ -46,7 +48,11 @@ HEAVY = (
     "socket",                       # the resolver's sockets (the engine's own are _socket's)
     "systrace_py.names", "systrace_py.dnswire",  # host rules, or connects shown to someone
     "pathlib", "urllib",            # saving a policy, the policy directory, attaching
-    "inspect", "ast", "dis",        # dataclasses' import of inspect (startup.deferred_inspect)
+    "inspect", "ast", "dis",        # dataclasses' import of inspect (startup.deferred)
+    "copy",                         # dataclasses' import of copy (startup.deferred)
+    "bz2", "lzma", "zlib", "_bz2", "_lzma",  # shutil's (startup.deferred)
+    "grp",                          # -c USER:GROUP
+    "mmap", "select", "bisect",     # pkeys, waiting for an answer, a policy error's line
     "systrace_py.policy.generalize", "systrace_py.policy.learn", "systrace_py.learner",
     "systrace_py.ui", "systrace_py.approver", "systrace_py.learn_cli",
     "systrace_py.policy_cli", "systrace_py.api", "systrace_py.records",
@@ -81,31 +87,35 @@ POLICIES = {
 
 
 def imported(tmp_path: Path, policy_text: str, *command: str) -> set[str]:
-    """The modules ``systrace -p POLICY -- COMMAND`` imported, by -X importtime."""
+    """The modules ``systrace -p POLICY -- COMMAND`` imported, by -X importtime: run as the
+    bench runs it, ``python -S`` with the package and site-packages on the path, so that
+    nothing ``site`` imports first (a development venv's editable finder imports pathlib,
+    ipaddress...) hides a module the run itself would import."""
     policy = tmp_path / "p.toml"
     policy.write_text(textwrap.dedent(policy_text))
-    proc = subprocess.run([PYTHON, "-X", "importtime", "-m", "systrace_py", "-p", str(policy),
-                           "--", *command], capture_output=True, text=True, timeout=120,
-                          env=systrace_env())
+    paths = sysconfig.get_paths()
+    path = os.pathsep.join(dict.fromkeys([str(REPO), paths["purelib"], paths["platlib"]]))
+    proc = subprocess.run([PYTHON, "-S", "-X", "importtime", "-m", "systrace_py", "-p",
+                           str(policy), "--", *command], capture_output=True, text=True,
+                          timeout=120, env=systrace_env({"PYTHONPATH": path}))
     assert proc.returncode == 0, proc.stderr[-2000:]
-    names = set()
-    for line in proc.stderr.splitlines():
-        if line.startswith("import time:") and line.count("|") == 2:
-            name = line.rsplit("|", 1)[1].strip()
-            if name == "site":  # what site imported is not the run's (a development venv's
-                names.clear()   # editable finder imports pathlib): the run's imports follow
-            else:
-                names.add(name)
+    names = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
+             if line.startswith("import time:") and line.count("|") == 2}
     # the list is real: the engine was imported and shows in it
     assert {"systrace_py.engine.tracer", "systrace_py.policy.files"} <= names, proc.stderr
     return names
 
 
+#: Heavy for the runs of a policy with no address rule: the engine decodes no address then
+WITHOUT_ADDRESSES = ("ipaddress",)
+
+
 @pytest.mark.parametrize("kind", sorted(POLICIES))
 def test_a_plain_run_imports_nothing_heavy(tmp_path: Path, kind: str) -> None:
     names = imported(tmp_path, POLICIES[kind], "true")
+    heavy_here = HEAVY if kind == "network" else HEAVY + WITHOUT_ADDRESSES
     heavy = sorted(n for n in names
-                   if any(n == h or n.startswith(h + ".") for h in HEAVY))
+                   if any(n == h or n.startswith(h + ".") for h in heavy_here))
     assert heavy == [], f"a plain -p run imported {heavy}"
 
 
@@ -366,13 +376,14 @@ def test_stats_name_the_tracer_rss(tmp_path: Path) -> None:
 
 
 def test_inspect_is_deferred_and_then_real() -> None:
-    """A fresh interpreter: dataclasses imported under the stand-in works (a class with no
-    docstring gets its signature as __doc__, through the real inspect), and afterwards
-    ``import inspect`` is the real module, as is what dataclasses holds."""
+    """A fresh interpreter: dataclasses imported under the stand-ins works (a class with no
+    docstring gets its signature as __doc__, through the real inspect; asdict copies through
+    the real copy), and afterwards ``import inspect`` is the real module, as is what
+    dataclasses holds."""
     code = textwrap.dedent("""\
         import sys
         from systrace_py import startup
-        with startup.deferred_inspect():
+        with startup.deferred():
             import dataclasses
             assert sys.modules["inspect"].__doc__ == "the real inspect, imported on first use"
             @dataclasses.dataclass
@@ -380,6 +391,9 @@ def test_inspect_is_deferred_and_then_real() -> None:
                 a: int
                 b: str = "x"
         assert Docless.__doc__ == "Docless(a: int, b: str = 'x')", Docless.__doc__
+        # dataclasses' copy, deferred too: asdict deep-copies through the real one
+        assert dataclasses.asdict(Docless(1, ["y"])) == {"a": 1, "b": ["y"]}
+        assert dataclasses.copy.deepcopy is sys.modules["copy"].deepcopy
         import inspect
         assert inspect is sys.modules["inspect"] and inspect.__file__.endswith("inspect.py")
         assert dataclasses.inspect.signature is inspect.signature
@@ -393,9 +407,66 @@ def test_inspect_is_deferred_and_then_real() -> None:
 def test_nothing_is_deferred_when_inspect_is_already_imported() -> None:
     import inspect
 
-    with startup.deferred_inspect():
+    with startup.deferred():
         assert sys.modules["inspect"] is inspect
     assert sys.modules["inspect"] is inspect
+
+
+def test_a_deferred_module_is_the_real_one_from_its_first_use() -> None:
+    """A fresh interpreter: a module imported under its stand-in is the real module's at the
+    first attribute asked (a class, a constant), holds the real names from then on without
+    asking again, and ``import`` after the imports gives the real module."""
+    code = textwrap.dedent("""\
+        import sys
+        from systrace_py import startup
+        with startup.deferred({"ipaddress": None, "zlib": "zlib"}):
+            import ipaddress as early, zlib as early_zlib
+            assert sys.modules["ipaddress"] is early and "IPv4Address" not in vars(early)
+        assert "ipaddress" not in sys.modules and "zlib" not in sys.modules
+        mapped = early.ip_address("::ffff:10.1.2.3").ipv4_mapped
+        import ipaddress
+        assert ipaddress is sys.modules["ipaddress"] and ipaddress is not early
+        assert ipaddress.__file__.endswith("ipaddress.py")
+        assert mapped == ipaddress.IPv4Address("10.1.2.3")
+        assert isinstance(mapped, early.IPv4Address) and early.IPv6Address is ipaddress.IPv6Address
+        assert vars(early)["IPv4Network"] is ipaddress.IPv4Network  # held, not asked again
+        assert early_zlib.crc32(b"x") == 2363233923
+        print("ok")
+        """)
+    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                          timeout=60, env=systrace_env())
+    assert proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_a_module_that_would_not_import_is_not_deferred() -> None:
+    """A module whose extension is missing is not stood in for: its import fails as it
+    would, so ``try: import bz2`` still tells a Python built without it."""
+    name = "systrace_test_not_a_module"
+    with startup.deferred({name: "_systrace_test_no_such_extension"}):
+        assert name not in sys.modules
+        with pytest.raises(ImportError):
+            importlib.import_module(name)
+    assert name not in sys.modules
+
+
+def test_address_rules_decide_in_a_command_run(tmp_path: Path) -> None:
+    """The command's run (ipaddress deferred while it imports): an IPv4-mapped IPv6 connect
+    meets the IPv4 network's rule, as the engine reports it."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(textwrap.dedent(POLICIES["network"]))
+    program = textwrap.dedent("""\
+        import socket
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.settimeout(0.5)
+        try:
+            s.connect(("::ffff:10.1.2.3", 9))
+        except OSError as exc:
+            print("errno", exc.errno)
+        """)
+    proc = subprocess.run([PYTHON, "-m", "systrace_py", "-p", str(policy), "--",
+                           sys.executable, "-S", "-c", program], capture_output=True,
+                          text=True, timeout=120, env=systrace_env())
+    assert proc.stdout.strip() == "errno 1", proc.stderr[-2000:]
 
 
 # --- startup.py: regular expressions compiled once -------------------------------------------
