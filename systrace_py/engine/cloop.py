@@ -21,7 +21,7 @@ refuse an interpreter, no argv rule), the file is a regular file that is no scri
 chain is Python's), the exec needs no other task stopped (the task is alone, holds nothing,
 or is such a vfork child) and the monitor names the table after it (Supervisor.fast_exec);
 an exec into another table has its environment read and held by the loop, and any variable
-that runs code (exec_image.runs_code) which the run did not start with hands it to Python,
+that runs code (environment.runs_code) which the run did not start with hands it to Python,
 which refuses it.  Its exec event is served when what runs is what was checked
 (/proc/PID/exe), the scratch area mapped as Tracer._premap_scratch maps it, the task then
 decided by its new table; Python catches up (Tracer._fast_notes).
@@ -47,7 +47,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from systrace_py.engine import enforce, exec_image, pkeys, scratch
+from systrace_py.engine import enforce, pkeys, scratch
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import (
     DYNAMIC_ROLE_CALLS,
@@ -59,7 +59,7 @@ from systrace_py.engine.decode import (
 )
 from systrace_py.engine.seccomp import GUARDED_CALLS, KEYS, SHARES, STOP_GUARDED
 from systrace_py.kernel import O_CREAT, O_TMPFILE_BIT
-from systrace_py.policy import aliases
+from systrace_py.policy import aliases, environment
 from systrace_py.policy.index import FLAT_GLOB, flat_check
 from systrace_py.policy.model import Action, CallFacts, Rule, Table, checks_of
 from systrace_py.syscalls import CHANGES_CREDENTIALS, NAMES, NUMBERS, TABLE, Treat, treated
@@ -260,27 +260,27 @@ def exec_variant(table: Table
     return follow, EMPTY_NONE, walks, 0, checks
 
 
-def given_entries(environment: frozenset[str] | None) -> frozenset[bytes]:
+def given_entries(started: frozenset[str] | None) -> frozenset[bytes]:
     """The entries of the environment a run started with whose names run code
-    (exec_image.runs_code): an exec into another table may carry them (the user's choice,
+    (environment.runs_code): an exec into another table may carry them (the user's choice,
     Supervisor._entering_table); none for an attached run (None)."""
-    return frozenset(entry.encode("utf-8", "surrogateescape") for entry in environment or ()
-                     if exec_image.runs_code(entry.partition("=")[0]))
+    return frozenset(entry.encode("utf-8", "surrogateescape") for entry in started or ()
+                     if environment.runs_code(entry.partition("=")[0]))
 
 
 def _exec_rules(module: Any) -> None:
     """What the extension's exec handling takes from Python, from each fact's one home: the
-    environment names that run code (exec_image.runs_code), the scratch mmap run at an exec
+    environment names that run code (environment.runs_code), the scratch mmap run at an exec
     event (enforce.MMAP_TRAP_CODE and its registers), whether protection keys are on, an
     exec string's limit, where a slot holds an environment."""
-    names = tuple(sorted(n.encode() for n in exec_image.LOADER_VARIABLES
-                         | exec_image.INTERPRETER_VARIABLES))
-    assert all(exec_image.runs_code(n.decode()) for n in names)
+    names = tuple(sorted(n.encode() for n in environment.LOADER_VARIABLES
+                         | environment.INTERPRETER_VARIABLES))
+    assert all(environment.runs_code(n.decode()) for n in names)
     regs = pt.user_regs_struct()
-    enforce._mmap_registers(regs)  # (its one home: the scratch mmap)
+    enforce.mmap_registers(regs)  # (its one home: the scratch mmap)
     mmap = (regs.rax, regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
     assert mmap[1] == scratch.BASE
-    module.set_exec_rules(names, exec_image._EXPORTED_FUNCTION.encode(), enforce.MMAP_TRAP_CODE,
+    module.set_exec_rules(names, environment.EXPORTED_FUNCTION.encode(), enforce.MMAP_TRAP_CODE,
                           mmap, pkeys.enabled(), MAX_ARG_STRLEN,
                           (scratch.BULK, scratch.SLOT_SIZE))
 
@@ -326,7 +326,7 @@ class FastLoop:
              given: frozenset[bytes] | None = None) -> tuple[int, int]:
         """Serve the armed tasks' stops natively; the first stop Python must treat, reaped.
         ``exec_target``: what an exec the loop may let go leads to (None: every exec is
-        Python's); ``given``: the environment entries that run code (exec_image.runs_code)
+        Python's); ``given``: the environment entries that run code (environment.runs_code)
         the run started with, which an exec into another table may carry (the user's)."""
         plans = [(tid, self.plan_for(table), *rest) for tid, table, *rest in arms]
         hook = None

@@ -431,7 +431,7 @@ SYSCALL_INSTRUCTION = b"\x0f\x05"
 MMAP_TRAP_CODE = b"\xb8" + NUMBERS["mmap"].to_bytes(4, "little") + SYSCALL_INSTRUCTION + b"\xcc"
 
 
-def _mmap_registers(regs: ctypes.Structure) -> None:
+def mmap_registers(regs: ctypes.Structure) -> None:
     regs.orig_rax = NUMBERS["mmap"]
     regs.rax = NUMBERS["mmap"]
     regs.rdi = scratch.BASE
@@ -446,7 +446,7 @@ def inject_mmap(tid: int) -> ctypes.Structure:
     """Turn the stopped call into the scratch mmap; returns the registers to restore."""
     saved = pt.getregs(tid)
     regs = pt.getregs(tid)
-    _mmap_registers(regs)
+    mmap_registers(regs)
     pt.setregs(tid, regs)
     return saved
 
@@ -455,7 +455,7 @@ def set_mmap_registers(tid: int, saved: ctypes.Structure) -> None:
     """The scratch mmap's arguments in the registers of a task at its exec event, about to
     run MMAP_TRAP_CODE (see Tracer._premap_scratch); the call it is in stays execve."""
     regs = type(saved).from_buffer_copy(saved)
-    _mmap_registers(regs)
+    mmap_registers(regs)
     regs.orig_rax = saved.orig_rax
     pt.setregs(tid, regs)
 

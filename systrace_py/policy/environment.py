@@ -31,7 +31,8 @@ INTERPRETER_VARIABLES: frozenset[str] = frozenset((
     "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "PYTHONPATH", "PYTHONHOME",
     "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHONWARNINGS", "PYTHONBREAKPOINT", "PERL5LIB",
     "PERLLIB", "PERL5OPT", "PERL5DB", "RUBYLIB", "RUBYOPT", "NODE_OPTIONS", "NODE_PATH"))
-_EXPORTED_FUNCTION = "BASH_FUNC_"
+#: the prefix of bash's exported functions' variables (BASH_FUNC_name%%)
+EXPORTED_FUNCTION = "BASH_FUNC_"
 
 
 def runs_code(name: str) -> bool:
@@ -39,4 +40,4 @@ def runs_code(name: str) -> bool:
     interpreter run code, or open a file, that the variable names (LOADER_VARIABLES,
     INTERPRETER_VARIABLES, bash's exported functions)."""
     return (name in LOADER_VARIABLES or name in INTERPRETER_VARIABLES
-            or name.startswith(_EXPORTED_FUNCTION))
+            or name.startswith(EXPORTED_FUNCTION))
