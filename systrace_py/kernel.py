@@ -205,6 +205,9 @@ SECCOMP_FILTER_FLAG_NEW_LISTENER: Final = 8
 PR_SET_MM: Final = 35
 TIOCSTI: Final = 0x5412      # push bytes into the terminal's input: commands for the user's shell
 TIOCLINUX: Final = 0x541C    # (subcodes 2/3: paste a console selection, the same thing)
+#: socket ioctls that set its owner as F_SETOWN does, from an int the argument points at
+FIOSETOWN: Final = 0x8901
+SIOCSPGRP: Final = 0x8902
 #: ioctl of /dev/userfaultfd (since 6.1) that makes a userfaultfd: the userfaultfd call's power
 USERFAULTFD_IOC_NEW: Final = 0xAA00  # _IO(0xAA, 0x00)
 RLIMIT_CORE: Final = 4

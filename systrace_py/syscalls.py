@@ -49,6 +49,7 @@ from systrace_py.kernel import (
     F_SETOWN_EX,
     FAN_MARK_DONT_FOLLOW,
     FILE_CHANGING_IOCTLS,
+    FIOSETOWN,
     FSPICK_EMPTY_PATH,
     FSPICK_SYMLINK_NOFOLLOW,
     IN_DONT_FOLLOW,
@@ -80,6 +81,7 @@ from systrace_py.kernel import (
     SECCOMP_FILTER_FLAG_NEW_LISTENER,
     SECCOMP_SET_MODE_FILTER,
     SHM_REMAP,
+    SIOCSPGRP,
     SOCK_CLOEXEC,
     SOCK_DGRAM,
     SOCK_MAX,
@@ -336,8 +338,10 @@ class Guard(NamedTuple):
     The guard holds when every test of any of ``cases`` holds (an empty case always does).
     Without ``check`` the call then fails with ``errno``.  With one (a *stop guard*) the call
     stops and the tracer's check of that name decides, reading what argument ``arg`` points
-    at (memory, a descriptor, a task): registers alone cannot tell.  ``lift``: the run-wide
-    condition (:class:`Lift`) under which the guard does not apply at all.
+    at (memory, a descriptor, a task): registers alone cannot tell.  ``refused``: cases of a
+    stop guard's call that the registers decide, refused with ``errno`` by the filter (one
+    call, one guard: ioctl's requests).  ``lift``: the run-wide condition (:class:`Lift`)
+    under which the guard does not apply at all.
     """
 
     cases: tuple[Case, ...]
@@ -345,6 +349,7 @@ class Guard(NamedTuple):
     check: str | None = None
     arg: int = 0
     lift: Lift | None = None
+    refused: tuple[Case, ...] = ()
 
     @property
     def always(self) -> bool:
@@ -712,9 +717,13 @@ _c(15, "rt_sigreturn", (), "stdio")
 # fs-verity...) are fswrite on that file, like fchmod; every other request is in no alias.
 # USERFAULTFD_IOC_NEW (/dev/userfaultfd) makes what the userfaultfd call makes: it shares as
 # that call does (stopping for it), and is decided as that call (DEVICE_CALLS).
+# TIOCSTI/TIOCLINUX are refused (typing into the terminal); FIOSETOWN/SIOCSPGRP set a socket's
+# owner as F_SETOWN does, from an int in memory: they stop and the tracer checks it (fcntl).
 _c(16, "ioctl", (_FILE, _a("cmd", _K.CMD), _a("arg")), _W, _WF,
    aliases_when=one_of(1, frozenset(request for request, _ in FILE_CHANGING_IOCTLS)),
-   guard=Guard(((_eq32(1, TIOCSTI),), (_eq32(1, TIOCLINUX),)), errno.EPERM),
+   guard=Guard(((_eq32(1, FIOSETOWN),), (_eq32(1, SIOCSPGRP),)), errno.EPERM,
+               check="owner_target", arg=2,
+               refused=((_eq32(1, TIOCSTI),), (_eq32(1, TIOCLINUX),))),
    shares=Shares(((_eq32(1, USERFAULTFD_IOC_NEW),),), anywhere=True))
 _c(17, "pread64", (_FD, _ptr("buf"), _a("count"), _a("pos")), "stdio")
 _c(18, "pwrite64", (_FD, _ptr("buf"), _a("count"), _a("pos")), "stdio")

@@ -267,6 +267,8 @@ def _add_guard(b: _Builder, name: str, guard: Guard, params: dict[Param, int]) -
     caught.  A case the registers decide exactly gets its errno here; a stop guard's case, or
     one that asks whether a range touches the scratch area, stops (the tracer decides)."""
     refuse = sc.TRACE(0) if guard.check is not None else sc.ERRNO(guard.errno)
+    for case in guard.refused:  # (a stop guard's cases the registers decide)
+        b.add(sc.ERRNO(guard.errno), name, *(_bpf_arg(t, params) for t in case))
     for case in guard.cases:
         area = [t for t in case if t.op == "touches"]
         exact = [_bpf_arg(t, params) for t in case if t.op != "touches"]
@@ -308,7 +310,8 @@ _PURPOSES = {
              "could not follow would change what paths mean",
     "unshare": "a namespace the engine could not follow would change what paths mean",
     "seccomp": "a seccomp listener would let another process answer this process's calls",
-    "ioctl": "TIOCSTI/TIOCLINUX would type commands into the terminal for someone else",
+    "ioctl": "TIOCSTI/TIOCLINUX would type commands into the terminal for someone else, "
+             "FIOSETOWN/SIOCSPGRP make the tracer a socket's owner (a signal to systrace)",
     "setsockopt": "a source route would send packets to an address no rule looked at",
     "prctl": "PR_SET_MM and undumpable processes would hide memory from the tracer",
 }
@@ -322,6 +325,8 @@ def guard_purpose(name: str) -> str:
     guard = GUARDS.get(name)
     if guard is None:
         return "the trace itself"
+    if name in _PURPOSES:
+        return _PURPOSES[name]
     if guard.check in ("task_target", "pidfd_target", "owner_target"):
         return _TRACER
     if guard.check == "rlimit_core":
@@ -345,20 +350,21 @@ def _holds(test: Test, args: Sequence[int], params: dict[Param, int]) -> bool:
     return compare(test.op, register, _value(test.value, params), _value(test.mask, params))
 
 
-def _case_holds(guard: Guard, args: Sequence[int], tracer_pid: int) -> bool:
+def _case_holds(cases: tuple[Case, ...], args: Sequence[int], tracer_pid: int) -> bool:
     params = _params(tracer_pid)
-    return any(all(_holds(test, args, params) for test in case) for case in guard.cases)
+    return any(all(_holds(test, args, params) for test in case) for case in cases)
 
 
 def guard_refusal(name: str, args: Sequence[int], tracer_pid: int,
                   lifted: frozenset[Lift] = frozenset()) -> int | None:
     """The errno the engine's guards refuse this call with, or None.  Applied at every stop,
     so a call the plan traces is held to the same guards as one the filter answers.  A stop
-    guard refuses nothing here (see :func:`stop_guard`)."""
+    guard refuses only its ``refused`` cases here (the rest: see :func:`stop_guard`)."""
     guard = active_guard(name, lifted)
-    if guard is None or guard.check is not None:
+    if guard is None:
         return None
-    return guard.errno if _case_holds(guard, args, tracer_pid) else None
+    cases = guard.cases if guard.check is None else guard.refused
+    return guard.errno if _case_holds(cases, args, tracer_pid) else None
 
 
 def shares_memory(name: str, args: Sequence[int]) -> Shares | None:
@@ -387,6 +393,6 @@ def stop_guard(name: str, args: Sequence[int], tracer_pid: int,
     """The stop guard whose case holds for this call (the tracer must apply its check), or
     None."""
     guard = active_guard(name, lifted)
-    if guard is None or guard.check is None or not _case_holds(guard, args, tracer_pid):
+    if guard is None or guard.check is None or not _case_holds(guard.cases, args, tracer_pid):
         return None
     return guard

@@ -1023,21 +1023,29 @@ class Tracer:
 
     @staticmethod
     def _owner_refusal(call: DecodedCall, target: int) -> tuple[int, str] | None:
-        """fcntl(F_SETOWN) or (F_SETOWN_EX): the descriptor's owner may not be the tracer,
-        whom the kernel would then signal itself (SIGIO, or F_SETSIG's signal: SIGKILL too)
-        -- a signal no guard of kill sees (tests/escape/tr_owner.c)."""
-        if call.args[1] & 0xFFFFFFFF == F_SETOWN:
-            pid = signals.int32(target)
-            kind, who = (F_OWNER_PGRP, -pid) if pid < 0 else (F_OWNER_PID, pid)
+        """fcntl(F_SETOWN) or (F_SETOWN_EX), ioctl(FIOSETOWN) or (SIOCSPGRP): the
+        descriptor's owner may not be the tracer, whom the kernel would then signal itself
+        (SIGIO, or F_SETSIG's signal: SIGKILL too) -- a signal no guard of kill sees
+        (tests/escape/tr_owner.c).  What the kernel reads in memory (F_SETOWN_EX's struct,
+        the ioctls' int: a pid, or -pgid) is read as it reads it (EFAULT unreadable) and held:
+        the value checked is the one it gets."""
+        if call.name == "fcntl" and call.args[1] & 0xFFFFFFFF == F_SETOWN:
+            pid: int | None = signals.int32(target)
         else:
             if call.memory is None:
                 return None
             try:
-                raw = call.memory.read_exact(target, 8)
+                raw = call.memory.read_exact(target, 8 if call.name == "fcntl" else 4)
             except TraceeMemoryError as exc:
-                return exc.errno or errno.EFAULT, "f_owner_ex unreadable"
-            kind, who = struct.unpack("<ii", raw)
-            call.held_strings = {2: raw}  # the struct checked is the one the kernel reads
+                return exc.errno or errno.EFAULT, "the owner unreadable"
+            call.held_strings = {2: raw}  # the value checked is the one the kernel reads
+            if call.name == "fcntl":
+                kind, who = struct.unpack("<ii", raw)
+                pid = None
+            else:
+                (pid,) = struct.unpack("<i", raw)
+        if pid is not None:
+            kind, who = (F_OWNER_PGRP, -pid) if pid < 0 else (F_OWNER_PID, pid)
         if signals.owner_aims_at_tracer(kind, who, call.tid):
             return errno.EPERM, "the tracer as a descriptor's owner (a signal to the tracer)"
         return None

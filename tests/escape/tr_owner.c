@@ -8,17 +8,20 @@
  * memory) or, on a socket, ioctl(FIOSETOWN) / ioctl(SIOCSPGRP); the kernel checks the
  * permission only when it sends (sigio_perm: root, or the same uid).
  *
- *   usage: tr_owner MODE    MODE: setown | setown_ex | pgrp | fiosetown, or own
+ *   usage: tr_owner MODE    MODE: setown | setown_ex | pgrp | fiosetown | siocspgrp, or own,
+ *                                 race, race_ioctl
  *
  * "race" (traced only): a thread flips an F_SETOWN_EX struct between the program and the
  * tracer while another sets it again and again: ESCAPED when F_GETOWN_EX ever shows the tracer
- * (the struct read after its check).  Without a tracer: SKIPPED.
+ * (the struct read after its check).  Without a tracer: SKIPPED.  "race_ioctl": the same with
+ * FIOSETOWN's int (F_GETOWN shows the owner).
  *
  * "own" is the parity probe: the owner set to the program itself and to its own group (a
  * group without the tracer: it makes one), an F_SETOWN_EX struct at NULL and one of an unknown
- * type; it prints each result (the same traced as alone) and SIGIO's arrival.
+ * type, the same by FIOSETOWN / SIOCSPGRP (and a NULL int); it prints each result (the same
+ * traced as alone) and SIGIO's arrival.
  *
- * Traced, the target is the tracer (TracerPid; its process group for pgrp).  Without a tracer
+ * Traced, the target is the tracer (TracerPid; its process group for pgrp, siocspgrp).  Without a tracer
  * a forked stand-in is the target (its own group for pgrp): ESCAPED when it died of the
  * SIGKILL.  Traced: BLOCKED when the owner could not be set to the tracer, or the signal did
  * not come; a tracer killed so takes the tree with it (the program never prints after it).
@@ -39,7 +42,15 @@ static int set_owner(const char *mode, int fd, pid_t target) {
         return fcntl(fd, F_SETOWN, -target);
     if (strcmp(mode, "fiosetown") == 0)
         return ioctl(fd, FIOSETOWN, &target);
-    usage("tr_owner setown|setown_ex|pgrp|fiosetown");
+    if (strcmp(mode, "siocspgrp") == 0) {
+        pid_t group = -target;
+        return ioctl(fd, SIOCSPGRP, &group);
+    }
+    usage("tr_owner setown|setown_ex|pgrp|fiosetown|siocspgrp");
+}
+
+static int by_group(const char *mode) {
+    return strcmp(mode, "pgrp") == 0 || strcmp(mode, "siocspgrp") == 0;
 }
 
 static volatile sig_atomic_t got_io;
@@ -68,6 +79,15 @@ static void own(void) {
     printf("F_SETOWN_EX type 7: %s\n", r < 0 ? ename(errno) : "ok");
     r = fcntl(sv[0], F_SETOWN_EX, &group);
     printf("F_SETOWN_EX own group: %s\n", r < 0 ? ename(errno) : "ok");
+    pid_t me = getpid(), my_group = -getpgrp();
+    r = ioctl(sv[0], FIOSETOWN, &me);
+    printf("FIOSETOWN self: %s, F_GETOWN %d\n", r < 0 ? ename(errno) : "ok",
+           fcntl(sv[0], F_GETOWN) == getpid());
+    r = ioctl(sv[0], SIOCSPGRP, &my_group);
+    printf("SIOCSPGRP -own group: %s, F_GETOWN %d\n", r < 0 ? ename(errno) : "ok",
+           fcntl(sv[0], F_GETOWN) == -getpgrp());
+    r = ioctl(sv[0], FIOSETOWN, NULL);
+    printf("FIOSETOWN NULL: %s\n", r < 0 ? ename(errno) : "ok");
     r = fcntl(sv[0], F_SETOWN_EX, &self);
     printf("F_SETOWN_EX self: %s, F_GETOWN %d\n", r < 0 ? ename(errno) : "ok",
            fcntl(sv[0], F_GETOWN) == getpid());
@@ -93,7 +113,18 @@ static void *flipper(void *arg) {
     return NULL;
 }
 
-static void race(void) {
+static volatile pid_t flipped_int;
+
+static void *int_flipper(void *arg) {
+    (void)arg;
+    while (flipping) {
+        flipped_int = flip_a;
+        flipped_int = flip_b;
+    }
+    return NULL;
+}
+
+static void race(int by_ioctl) {
     pid_t tracer = tracer_pid();
     if (tracer <= 0)
         skipped("no tracer to race against");
@@ -104,11 +135,12 @@ static void race(void) {
     flip_a = getpid();
     flip_b = tracer;
     pthread_t thread;
-    pthread_create(&thread, NULL, flipper, NULL);
+    pthread_create(&thread, NULL, by_ioctl ? int_flipper : flipper, NULL);
     long refused = 0, set = 0;
     double until = now_s() + 3;
     while (now_s() < until) {
-        if (fcntl(sv[0], F_SETOWN_EX, (struct f_owner_ex *)&flipped) < 0) {
+        if ((by_ioctl ? ioctl(sv[0], FIOSETOWN, (pid_t *)&flipped_int)
+                      : fcntl(sv[0], F_SETOWN_EX, (struct f_owner_ex *)&flipped)) < 0) {
             refused++;
             continue;
         }
@@ -125,16 +157,18 @@ static void race(void) {
 
 int main(int argc, char **argv) {
     if (argc == 2 && strcmp(argv[1], "race") == 0)
-        race();
+        race(0);
+    if (argc == 2 && strcmp(argv[1], "race_ioctl") == 0)
+        race(1);
     if (argc != 2)
-        usage("tr_owner setown|setown_ex|pgrp|fiosetown|own");
+        usage("tr_owner setown|setown_ex|pgrp|fiosetown|siocspgrp|own|race|race_ioctl");
     const char *mode = argv[1];
     if (strcmp(mode, "own") == 0)
         own();
     pid_t tracer = tracer_pid(), standin = 0, target;
     if (tracer > 0) {
-        target = strcmp(mode, "pgrp") == 0 ? getpgid(tracer) : tracer;
-        if (strcmp(mode, "pgrp") == 0 && target != getpgrp())
+        target = by_group(mode) ? getpgid(tracer) : tracer;
+        if (by_group(mode) && target != getpgrp())
             skipped("the tracer is not in our process group");
     } else {
         standin = fork();

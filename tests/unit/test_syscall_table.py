@@ -559,7 +559,7 @@ def _register_values(name: str, data: st.DataObject) -> tuple[int, ...]:
     its ``shares`` cases: each tested register at (or next to) the value its test compares
     with, the others anything."""
     call = BY_NAME[name]
-    cases = [*(call.guard.cases if call.guard is not None else ()),
+    cases = [*(call.guard.cases + call.guard.refused if call.guard is not None else ()),
              *(call.shares.cases if call.shares is not None else ()), *(call.keys or ())]
     anything = st.one_of(st.sampled_from(_EDGES), st.integers(0, 2**64 - 1))
     args = list(data.draw(st.tuples(*[anything] * 6)))
@@ -598,11 +598,14 @@ def test_a_guard_compiles_to_bpf_that_agrees_with_its_stop_check(guard_filter, n
     always_stops = ((sharing is not None and () in sharing.cases)  # (then guarded at the stop)
                     or () in (BY_NAME[name].keys or ()) or name in CHANGES_CREDENTIALS)
     if guard is not None and guard.check is not None:
-        # a stop guard: the filter stops exactly the cases the tracer then checks
-        assert refusal is None
-        assert (action == _RET_TRACE) == (stopping is not None or shares), \
-            (name, args, hex(action))
-        assert action in (_RET_TRACE, _RET_ALLOW)
+        # a stop guard: the filter stops exactly the cases the tracer then checks, and
+        # refuses its ``refused`` cases (ioctl's TIOCSTI) as the stop does
+        if refusal is not None:
+            assert stopping is None and action == _RET_ERRNO | refusal, (name, args, hex(action))
+        else:
+            assert (action == _RET_TRACE) == (stopping is not None or shares), \
+                (name, args, hex(action))
+            assert action in (_RET_TRACE, _RET_ALLOW)
     elif refusal is not None:
         # refused: by the filter, or at the stop the filter asked for (same errno either way)
         assert action == _RET_ERRNO | refusal or (
@@ -765,6 +768,28 @@ def test_the_table_is_pure_data():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60).stdout.strip()
     assert out == "[]"
+
+
+def test_ioctl_stops_for_a_sockets_owner_only(guard_filter):
+    """ioctl stops for FIOSETOWN and SIOCSPGRP alone (the tracer reads the owner they point
+    at), TIOCSTI and TIOCLINUX stay refused by the registers, and no other request stops for
+    the guard (gap #24)."""
+    pointer, ioctl = 0x7FFF0000, NUMBERS["ioctl"]
+    for request in (kernel.FIOSETOWN, kernel.SIOCSPGRP, 1 << 32 | kernel.FIOSETOWN):
+        assert guard_filter.run(ioctl, (3, request, pointer, 0, 0, 0)) == _RET_TRACE
+        guard = seccomp.stop_guard("ioctl", (3, request, pointer, 0, 0, 0), _TRACER)
+        assert guard is not None and guard.check == "owner_target" and guard.arg == 2
+        assert seccomp.guard_refusal("ioctl", (3, request, pointer, 0, 0, 0), _TRACER) is None
+    for request in (kernel.TIOCSTI, kernel.TIOCLINUX):
+        assert guard_filter.run(ioctl, (0, request, pointer, 0, 0, 0)) == \
+            _RET_ERRNO | errno.EPERM
+        assert seccomp.stop_guard("ioctl", (0, request, pointer, 0, 0, 0), _TRACER) is None
+        assert seccomp.guard_refusal("ioctl", (0, request, pointer, 0, 0, 0), _TRACER) == \
+            errno.EPERM
+    for request in (0x541B, 0x5401, 0x8903, 0x8904, kernel.FIOSETOWN + 0x100):  # FIONREAD...
+        assert guard_filter.run(ioctl, (3, request, pointer, 0, 0, 0)) == _RET_ALLOW
+        assert seccomp.stop_guard("ioctl", (3, request, pointer, 0, 0, 0), _TRACER) is None
+        assert seccomp.guard_refusal("ioctl", (3, request, pointer, 0, 0, 0), _TRACER) is None
 
 
 def test_the_rlimit_check_runs_only_for_core_dumps():
