@@ -173,6 +173,7 @@ static unsigned long long permitted_total, refused_total, signals_total;
  * (births(): Tracer._fast_notes) before it treats any stop. */
 #define MAX_BIRTHS 64
 #define PT_GETEVENTMSG 0x4201
+#define PT_GETSIGINFO 0x4202
 #define EVENT_FORK 1
 #define EVENT_VFORK 2
 #define EVENT_STOP 128
@@ -188,7 +189,7 @@ static int nbirths;
 static long long nseq;  /* births and execs in the order they happened (Python catches up so) */
 static long long birth_seq[MAX_BIRTHS];
 
-/* Execs an armed task made (exec_entry, exec_event), for Python (execs(): Tracer._fast_execs),
+/* Execs an armed task made (exec_entry, exec_event), for Python (execs(): Tracer._fast_notes),
  * told with the births, in order, before it treats any stop. */
 #define MAX_EXECS 64
 #define EVENT_EXEC 4
@@ -211,7 +212,7 @@ static PyObject *env_given;     /* the environment entries that run code the run
                                  * (a set of bytes: the user's choice, Supervisor._entering_table) */
 static PyObject *kept;          /* plans the arms switch to, alive until the next run() */
 static char env_names[2048];    /* the runs_code names, NUL-separated, an empty one last */
-static char env_prefix[64];     /* ... and the prefix (exec_image._EXPORTED_FUNCTION) */
+static char env_prefix[64];     /* ... and the prefix (environment.EXPORTED_FUNCTION) */
 static unsigned char trap_code[16];  /* enforce.MMAP_TRAP_CODE */
 static size_t trap_len;
 static uint64_t mmap_args[7];   /* the scratch mmap: number, then its six arguments */
@@ -663,7 +664,7 @@ static int refuse(pid_t tid, int err) {
 /* --- execs ------------------------------------------------------------------------------- */
 
 /* Whether an environment entry's name makes the loader, libc or an interpreter run code the
- * caller chose (exec_image.runs_code: the names given by set_exec_rules). */
+ * caller chose (environment.runs_code: the names given by set_exec_rules). */
 static int runs_code(const char *entry, size_t len) {
     const char *eq = memchr(entry, '=', len);
     size_t n = eq ? (size_t)(eq - entry) : len;
@@ -894,7 +895,9 @@ static int premap(pid_t tid, int mem, int *mapped, int *maps, int *died) {
     if (syscall(SYS_ptrace, PT_SETREGS, tid, 0, regs) < 0) goto restore;
     for (;;) {
         if (syscall(SYS_ptrace, PT_CONT, tid, 0, (long)sig) < 0) break;
-        if (waitpid(tid, &status, __WALL) < 0) { result = -1; break; }
+        pid_t got;
+        while ((got = waitpid(tid, &status, __WALL)) < 0 && errno == EINTR) {}
+        if (got < 0) { result = -1; break; }
         (*maps)++;
         if (!WIFSTOPPED(status)) { *died = 1; result = status ? status : 1; break; }
         sig = WSTOPSIG(status);
@@ -904,6 +907,13 @@ static int premap(pid_t tid, int mem, int *mapped, int *maps, int *died) {
             uint64_t at[R_WORDS];
             if (syscall(SYS_ptrace, PT_GETREGS, tid, 0, at) < 0) break;
             if (at[16] == rip + trap_len) { *mapped = at[R_RAX] == mmap_args[1]; break; }
+        }
+        if (event == 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE)) {
+            /* the written code itself faulted (an entry point in a page that cannot run:
+             * tr_entry.c): give up, as Tracer._run_to_trap does -- the original code put back
+             * faults as natively; a kernel-sent fault (si_code > 0) is not passed on */
+            int info[32];
+            if (syscall(SYS_ptrace, PT_GETSIGINFO, tid, 0, info) == 0 && info[2] > 0) break;
         }
         if (event == 0) {
             int known = 0;
@@ -1220,7 +1230,7 @@ static PyObject *cloop_execs(PyObject *module, PyObject *unused) {
 /* set_exec_rules(names, prefix, trap code, mmap (number and arguments), keyed, strlen,
  * (bulk, slot size)): what
  * the exec handling needs from Python, once: the environment names that run code
- * (exec_image.runs_code), enforce.MMAP_TRAP_CODE and the scratch mmap, whether protection
+ * (environment.runs_code), enforce.MMAP_TRAP_CODE and the scratch mmap, whether protection
  * keys are on (then every exec event is Python's), an exec string's limit
  * (decode.MAX_ARG_STRLEN: a longer one is Python's, which refuses it E2BIG), and where a
  * slot holds an environment (scratch.BULK, scratch.SLOT_SIZE). */

@@ -277,15 +277,20 @@ _EMPTY: Final = ctypes.c_char_p(b"")
 
 def mount_id(fd: int) -> int:
     """The mount a descriptor is on: statx's STATX_MNT_ID, the id /proc/self/fdinfo's mnt_id
-    line gives (Linux 5.8), for the cost of one call instead of a file opened and parsed.
-    -1 when the kernel does not report it; raises OSError."""
+    line gives (Linux 5.8), for the cost of one call instead of a file opened and parsed;
+    that line on older kernels.  Never a value that could equal another mount's; raises
+    OSError."""
     buf = ctypes.create_string_buffer(_STATX_SIZE)
     if _libc.syscall(SYS_STATX, ctypes.c_int(fd), _EMPTY, ctypes.c_int(AT_EMPTY_PATH),
                      ctypes.c_uint(STATX_MNT_ID), buf) < 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
     if not int.from_bytes(buf.raw[_STATX_MASK_AT:_STATX_MASK_AT + 4], "little") & STATX_MNT_ID:
-        return -1
+        with open(f"/proc/self/fdinfo/{fd}", "rb") as info:  # (before Linux 5.8)
+            for line in info:
+                if line.startswith(b"mnt_id:"):
+                    return int(line.split()[1])
+        raise OSError(errno.ENOSYS, "no mount id for a descriptor on this kernel")
     return int.from_bytes(buf.raw[_STATX_MNT_ID_AT:_STATX_MNT_ID_AT + 8], "little")
 
 

@@ -980,6 +980,14 @@ def learn(observations: Iterable[Observation], options: LearnOptions | None = No
     return report
 
 
+def _literal_grant(entry: str) -> str:
+    """``NAME=VALUE`` as an ``environment`` glob matching exactly that value: ``*``, ``?``
+    and ``[`` bracketed (a learned bash function holding ``[ -n "$1" ]`` or ``echo *`` would
+    otherwise match other values, or not its own)."""
+    name, _, value = entry.partition("=")
+    return name + "=" + "".join(f"[{c}]" if c in "*?[" else c for c in value)
+
+
 def _grant_environments(policy: Policy, observations: Iterable[Observation]) -> None:
     """Each program table grants the loader and interpreter variables the execs into it
     carried (Observation.environment), found as the supervisor finds the table an exec
@@ -992,7 +1000,8 @@ def _grant_environments(policy: Policy, observations: Iterable[Observation]) -> 
         path = next((p.path for p in obs.paths if p.role == "path"), None)
         table = policy.table_for(path) if path is not None else None
         if table is not None:
-            granted.setdefault(table.name, {}).update(dict.fromkeys(obs.environment))
+            granted.setdefault(table.name, {}).update(
+                dict.fromkeys(_literal_grant(entry) for entry in obs.environment))
     for name, entries in granted.items():
         table = policy.programs[name]
         table.environment = tuple(sorted({*table.environment, *entries}))

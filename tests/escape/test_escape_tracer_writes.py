@@ -75,6 +75,24 @@ def test_a_program_whose_entry_point_cannot_run_dies_as_natively(build, tmp_path
     assert traced.stdout == native.stdout, traced
 
 
+def test_an_entry_point_that_cannot_run_after_a_shells_vfork_dies_as_natively(build, tmp_path):
+    """The same program exec'd by a shell's vfork child, where the native loop serves the exec
+    and maps the scratch area itself (_cloop.c premap): its copy of the loop kept the fault
+    back and ran the code again for ever (found by review).  Now it gives up as Python does:
+    the shell sees its child die of SIGSEGV (139), as natively."""
+    from conftest import run_systrace
+
+    bad = build("escape/entry_data.c", "-static", "-nostdlib", "-Wl,-e,entry_here")
+    script = f"/bin/true; {bad}; echo rc=$?"
+    native = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30)
+    assert "rc=139" in native.stdout, native
+    rules = tmp_path / "execs.toml"
+    rules.write_text('default = "permit"\n\n[[rule]]\ncalls = ["exec", "fsread"]\n'
+                     'path = "/**"\naction = "permit"\n')  # (execs decided in C)
+    traced = run_systrace(["-p", str(rules), "--", "sh", "-c", script], timeout=30)
+    assert traced.stdout == native.stdout, traced
+
+
 # --- a signal the kernel sends the tracer: a descriptor's owner (red team 5) ---------------------
 
 @pytest.mark.parametrize("mode", ["setown", "setown_ex", "pgrp"])
