@@ -256,6 +256,8 @@ _TEMPLATES: tuple[tuple[re.Pattern[str], int, frozenset[str]], ...] = tuple(
 #: Random runs of generators with a prefix of the caller's: tempfile's 8, mkstemp's 6,
 #: mktemp(1)'s 10
 _SHAPES = ((8, _TEMPFILE), (6, _MKSTEMP), (10, _MKSTEMP))
+#: a capitalised word ending a run ("mvnDebug": "Debug") -- camel case, not mkstemp's letters
+_WORD_TAIL = re.compile(r"[A-Z][a-z]{4,}$")
 _NUMBER = re.compile(r"[0-9]{3,}")
 _SEPARATORS = frozenset("._-~#+,")
 
@@ -343,7 +345,7 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
                 return escape(head) + "*" + escape(tail)
             if head and len(head) <= 3 and (_digits_and_letters(run) or (
                     length == 6 and head.islower() and any(c.isupper() for c in run[1:])
-                    and any(c.islower() for c in run))):
+                    and any(c.islower() for c in run) and not _WORD_TAIL.search(run))):
                 # "t8e1Ujj"; and "tseoIkr" (git's symlink probe, mkstemp's "tXXXXXX"): cases
                 # mixed inside the run after a lowercase prefix, as words do not mix them
                 # ("tinypkg", "Makefile", "BajaNorte", "DWARFLinker" stay)
