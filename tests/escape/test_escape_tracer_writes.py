@@ -95,30 +95,16 @@ def test_an_entry_point_that_cannot_run_after_a_shells_vfork_dies_as_natively(bu
 
 # --- a signal the kernel sends the tracer: a descriptor's owner (red team 5) ---------------------
 
-@pytest.mark.parametrize("mode", ["setown", "setown_ex", "pgrp"])
+@pytest.mark.parametrize("mode", ["setown", "setown_ex", "pgrp", "fiosetown", "siocspgrp"])
 def test_a_descriptors_owner_is_never_the_tracer(build, tmp_path, mode):
     """A descriptor's owner gets the signal F_SETSIG names (SIGKILL too) from the kernel when
     I/O is possible on it; the permission is checked only then.  The owner set to the tracer
-    (its pid by F_SETOWN or F_SETOWN_EX, its process group by F_SETOWN with -pgid) had the
-    kernel kill the tracer, which no guard of kill sees (the tree died with it, exit 137: fail
-    closed, but a program could end its tracer).  Now those fcntl commands stop and an owner
-    that is one of the tracer's tasks or its group is refused (EPERM).  The control kills a
-    stand-in process so."""
-    program = build("escape/tr_owner.c")
-    require_real(attack(program, mode, policy_text=None, scene=None))
-    traced = attack(program, mode, policy_text=policy(never("fsread", path=f"{tmp_path}/no/**")),
-                    scene=None)
-    assert_blocked(traced)
-    assert "EPERM" in traced.stdout, traced
-
-
-@pytest.mark.parametrize("mode", ["fiosetown", "siocspgrp"])
-def test_a_sockets_owner_set_by_ioctl_is_never_the_tracer(build, tmp_path, mode):
-    """ioctl(FIOSETOWN) and ioctl(SIOCSPGRP) set a socket's owner as F_SETOWN does, from an
-    int the argument points at (a pid, or -pgid): the tracer so made the owner was killed by
-    the kernel (gap #24).  Now those two requests stop, the int is read as the kernel reads it
-    and an owner that is the tracer's task or group is refused (EPERM).  The control kills a
-    stand-in process so."""
+    (its pid by F_SETOWN or F_SETOWN_EX, its process group by F_SETOWN with -pgid; or by
+    ioctl(FIOSETOWN) and ioctl(SIOCSPGRP), from an int the argument points at: gap #24) had
+    the kernel kill the tracer, which no guard of kill sees (the tree died with it, exit 137:
+    fail closed, but a program could end its tracer).  Now those requests stop, the int is
+    read as the kernel reads it, and an owner that is one of the tracer's tasks or its group
+    is refused (EPERM).  The control kills a stand-in process so."""
     program = build("escape/tr_owner.c")
     require_real(attack(program, mode, policy_text=None, scene=None))
     traced = attack(program, mode, policy_text=policy(never("fsread", path=f"{tmp_path}/no/**")),
