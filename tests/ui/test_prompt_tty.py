@@ -279,14 +279,17 @@ def test_a_second_signal_while_an_ask_is_pending_ends_the_run(run, probe, signum
 
 def test_asks_are_queued_and_an_answer_settles_the_queued_ones(run, probe):
     a, b = run.data / "a.txt", run.data / "b.txt"
-    # (the two opens report to a file: a line a program writes to the terminal while a prompt
-    # is being drawn can be drawn over, which is not what this test is about)
-    out = run.data / "opens.txt"
+    # (the processes report to files: a line a program writes to the terminal while a prompt
+    # is showing can be drawn over by the prompt's next redraw -- docs/asking.md -- which is
+    # not what this test is about)
+    out, meanwhile = run.data / "opens.txt", run.data / "meanwhile.txt"
     script = (f"{probe} print:start; {probe} open:{a} >>{out} & sleep 0.3; "
-              f"{probe} open:{b} >>{out} & sleep 0.3; {probe} print:meanwhile; wait")
+              f"{probe} open:{b} >>{out} & sleep 0.3; {probe} print:meanwhile >{meanwhile}; "
+              "wait")
     t = run.start("/bin/sh", "-c", script, options=("-v",))
     t.wait_for(PROMPT)
-    t.wait_for("meanwhile")  # the others went on while one process waited
+    assert wait_file(meanwhile) == "meanwhile\n"  # the others went on while one process waited
+    assert out.read_text() == ""  # ... and the asking one still waits
     screen = t.wait_for(r"\[1 more waiting\]")  # the second ask is queued behind the first
     assert "new process" in screen  # -v child messages, shown around the prompt
     t.type("permit dir")
