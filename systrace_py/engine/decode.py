@@ -58,6 +58,11 @@ from systrace_py.kernel import (
     AT_FDCWD,
     CLONE_NEW_FLAGS,
     CSIGNAL,
+    F_OWNER_PGRP,
+    F_OWNER_PID,
+    F_SETOWN,
+    F_SETOWN_EX,
+    FIOSETOWN,
     FSCONFIG_SET_FD,
     FSCONFIG_SET_PATH,
     FSCONFIG_SET_PATH_EMPTY,
@@ -78,6 +83,7 @@ from systrace_py.kernel import (
     PATH_MAX,
     RESOLVE_CACHED,
     S_IALLUGO,
+    SIOCSPGRP,
     VALID_OPEN_FLAGS,
 )
 from systrace_py.logrecords import LoggedCall
@@ -337,6 +343,9 @@ _READ_FIRST = frozenset({*OPEN_FLAGS_ARG, "openat2", "symlink", "symlinkat",
 #: the old name's last component): a bad second string fails the call unless that parent
 #: lookup failed first, whatever the old name's last component is
 _PARENT_FIRST = frozenset({"rename", "renameat", "renameat2"})
+#: the requests that set a descriptor's owner from memory: the size the kernel copies (an
+#: F_SETOWN_EX struct f_owner_ex, the socket ioctls' int)
+_OWNER_IN_MEMORY = {("fcntl", F_SETOWN_EX): 8, ("ioctl", FIOSETOWN): 4, ("ioctl", SIOCSPGRP): 4}
 
 
 class DecodedCall:
@@ -810,6 +819,41 @@ class DecodedCall:
                 decoded.exposed = self._exposed_mount(decoded)
         paths[role] = decoded
         return decoded
+
+    # --- what the kernel reads again: held copies ----------------------------------------------
+    def owner(self) -> tuple[int, int] | None:
+        """The owner fcntl(F_SETOWN) or (F_SETOWN_EX), ioctl(FIOSETOWN) or (SIOCSPGRP) would
+        give its descriptor, as (F_OWNER_* kind, id); None for any other call, or no memory
+        to read.  F_SETOWN's is a register (a pid, or -pgid); the others' is in memory (the
+        F_SETOWN_EX struct, the ioctls' int), read as the kernel reads it (a DecodeError,
+        EFAULT, when it cannot be) and kept in ``held_strings``: the kernel gets the value
+        checked.  The decoder's, so that a fresh decode compares it (Tracer._unchanged)."""
+        request = self.args[1] & 0xFFFFFFFF if len(self.args) > 2 else -1
+        if self.name == "fcntl" and request == F_SETOWN:
+            pid = _int32(self.args[2])
+            return (F_OWNER_PGRP, -pid) if pid < 0 else (F_OWNER_PID, pid)
+        size = _OWNER_IN_MEMORY.get((self.name, request))
+        memory = self.memory
+        if size is None or memory is None:
+            return None
+        pointer = self.args[2]
+        raw: bytes = self._guard(lambda: memory.read_exact(pointer, size))
+        self.held_strings = {2: raw}
+        if size == 8:
+            kind, who = struct.unpack("<ii", raw)
+            return kind, who
+        (pid,) = struct.unpack("<i", raw)
+        return (F_OWNER_PGRP, -pid) if pid < 0 else (F_OWNER_PID, pid)
+
+    def held(self) -> dict[int, bytes] | None:
+        """The strings and structs the decoders read that the kernel reads again (a mount's
+        type, source and options, an fsconfig key and value, an owner in memory), read now if
+        they were not: what a decision that examined them is held to (enforce._strings)."""
+        if self.name in DYNAMIC_ROLE_CALLS:
+            self.roles()
+        elif self.held_strings is None:
+            self.owner()
+        return self.held_strings
 
     # --- the mount family ----------------------------------------------------------------------
     def _static_roles(self) -> tuple[str, ...]:

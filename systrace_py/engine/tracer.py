@@ -78,9 +78,6 @@ from systrace_py.kernel import (
     CAP_SYS_RESOURCE,
     CLONE_NEWNS,
     CLONE_NEWUSER,
-    F_OWNER_PGRP,
-    F_OWNER_PID,
-    F_SETOWN,
     OPEN_TREE_CLONE,
     REFUSED_CONTROL,
 )
@@ -1002,7 +999,7 @@ class Tracer:
                 return errno.EPERM, "a signal to the tracer"
             return None
         if guard.check == "owner_target":
-            return self._owner_refusal(call, target)
+            return self._owner_refusal(call)
         # setrlimit / prlimit64 of RLIMIT_CORE: only to limits that dump nothing (at most 1,
         # see _no_core_limits); the kernel writes core files outside every policy
         assert guard.check == "rlimit_core", guard.check
@@ -1022,31 +1019,17 @@ class Tracer:
         return None
 
     @staticmethod
-    def _owner_refusal(call: DecodedCall, target: int) -> tuple[int, str] | None:
+    def _owner_refusal(call: DecodedCall) -> tuple[int, str] | None:
         """fcntl(F_SETOWN) or (F_SETOWN_EX), ioctl(FIOSETOWN) or (SIOCSPGRP): the
         descriptor's owner may not be the tracer, whom the kernel would then signal itself
         (SIGIO, or F_SETSIG's signal: SIGKILL too) -- a signal no guard of kill sees
-        (tests/escape/tr_owner.c).  What the kernel reads in memory (F_SETOWN_EX's struct,
-        the ioctls' int: a pid, or -pgid) is read as it reads it (EFAULT unreadable) and held:
-        the value checked is the one it gets."""
-        if call.name == "fcntl" and call.args[1] & 0xFFFFFFFF == F_SETOWN:
-            pid: int | None = signals.int32(target)
-        else:
-            if call.memory is None:
-                return None
-            try:
-                raw = call.memory.read_exact(target, 8 if call.name == "fcntl" else 4)
-            except TraceeMemoryError as exc:
-                return exc.errno or errno.EFAULT, "the owner unreadable"
-            call.held_strings = {2: raw}  # the value checked is the one the kernel reads
-            if call.name == "fcntl":
-                kind, who = struct.unpack("<ii", raw)
-                pid = None
-            else:
-                (pid,) = struct.unpack("<i", raw)
-        if pid is not None:
-            kind, who = (F_OWNER_PGRP, -pid) if pid < 0 else (F_OWNER_PID, pid)
-        if signals.owner_aims_at_tracer(kind, who, call.tid):
+        (tests/escape/tr_owner.c).  What the kernel reads in memory is read and held by the
+        decoder (DecodedCall.owner): the value checked is the one it gets."""
+        try:
+            owner = call.owner()
+        except DecodeError as exc:
+            return exc.errno, "the owner unreadable"
+        if owner is not None and signals.owner_aims_at_tracer(*owner, call.tid):
             return errno.EPERM, "the tracer as a descriptor's owner (a signal to the tracer)"
         return None
 
@@ -1404,10 +1387,8 @@ class Tracer:
                 if (fresh.msghdr_raw, fresh.control_raw, fresh.messages_raw) != \
                         (call.msghdr_raw, call.control_raw, call.messages_raw):
                     return False
-            if call.held_strings:
-                fresh.roles()
-                if fresh.held_strings != call.held_strings:
-                    return False
+            if call.held_strings and fresh.held() != call.held_strings:
+                return False
             argv, envp = call.examined_argv, call.examined_envp
             return (argv is None or fresh.argv == argv) and (envp is None or fresh.envp == envp)
         except DecodeError:
