@@ -162,6 +162,9 @@ typedef struct {
     int pending;       /* an exec permitted at entry whose event is awaited: execs[pending-1] */
     PlanObject *next;  /* the plan that decides it after that exec (kept alive in kept) */
     int own_fd;        /* a /proc/PID/mem opened here (after an exec), closed at run()'s end */
+    int own_held;      /* that exec's argument registers pointed at held copies (bit i:
+                        * argument i), and their own values: put back if it fails */
+    uint64_t own[3];
 } Arm;
 static Arm arms[MAX_ARMS];
 static int narms;
@@ -792,6 +795,8 @@ static int exec_entry(Arm *a, const struct pt_info *info, const char *raw, size_
         if (poke(a->tid, ARG_REG[0] * 8, (long)(a->slot + PATH1)) < 0 ||
             (enters && poke(a->tid, ARG_REG[2] * 8, (long)(a->slot + bulk_at)) < 0))
             return errno == ESRCH ? 1 : -1;
+        a->own_held = enters ? 5 : 1;  /* (Tracer._hold's own_args) */
+        memcpy(a->own, info->args, sizeof a->own);
     }
     Exec *e = &execs[nexecs++];
     memset(e, 0, sizeof *e);
@@ -1407,6 +1412,12 @@ static PyObject *serve(void) {
             if (!a->pending) return Py_BuildValue("iii", pid, status, WHY_OTHER);
             execs[a->pending - 1].failed = 1;
             a->pending = 0;
+            /* it returns to the program: with its own pointers, as natively */
+            for (int i = 0; i < 3; i++)
+                if (a->own_held & 1 << i && poke(pid, ARG_REG[i] * 8, (long)a->own[i]) < 0
+                    && errno != ESRCH)
+                    return PyErr_SetFromErrno(PyExc_OSError);
+            a->own_held = 0;
             if (syscall(SYS_ptrace, PT_CONT, pid, 0, 0) < 0 && errno != ESRCH)
                 return PyErr_SetFromErrno(PyExc_OSError);
             continue;

@@ -760,7 +760,7 @@ class Tracer:
         if task.replay is None:  # (restarted after the scratch mmap: the same call still)
             task.waited = False
         if task.expect is not Expect.NOTHING or task.freezer or not self.filtered \
-                or task.after is not None or task.exit_delay:
+                or task.after is not None or task.exit_delay or task.own_args:
             pt.syscall(task.tid, sig)
         else:
             pt.cont(task.tid, sig)
@@ -1488,9 +1488,14 @@ class Tracer:
             holder = enforce.Holder(task.process.memory, slot, info,
                                     keep_start=task.fs.users == 1 and task.files.users == 1,
                                     reaches=lambda start: resolver.reaches(task.tid, start))
+            own = tuple(info.args)  # (apply points info's arguments at the copies)
             holder.apply(task.tid, call, reply)
         except TraceeMemoryError as exc:
             raise enforce.HoldError(errno.EFAULT, f"cannot hold arguments: {exc}") from exc
+        if call.name in EXEC_CALLS and holder.args:
+            # a failed exec returns to the program: with its own pointers, as natively (a
+            # vfork child may exec again with them); _on_syscall_stop puts them back
+            task.own_args = {index: own[index] for index in holder.args}
         return holder.respelled
 
     def _premap_scratch(self, task: Task) -> None:
@@ -1588,6 +1593,11 @@ class Tracer:
         if info.op == pt.SYSCALL_INFO_SECCOMP:
             self._on_seccomp(task)
             return
+        if task.own_args is not None:
+            own, task.own_args = task.own_args, None
+            if info.rval < 0:  # (a successful exec's registers are its new image's)
+                for index, value in own.items():
+                    pt.poke_reg(task.tid, pt.ARG_REGS[index], value)
         expect, task.expect = task.expect, Expect.NOTHING
         if task.after is not None and expect is not Expect.INJECTED_MMAP:
             self._noted(task, info.rval)
@@ -1967,6 +1977,7 @@ class Tracer:
             self.tasks[task.tid] = moved
             task = moved
         self._release_vfork_parent(task.tid)
+        task.own_args = None  # (its registers are the new image's: no exit stop needed)
         self.decoder.resolver.forget_credentials(former)  # (a set-id file, file capabilities)
         self.decoder.resolver.forget_credentials(task.tid)
         if task.freezer:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,31 @@ def test_a_slot_handed_over() -> None:
     assert pool.slot_of(11) == spare and pool.slot_of(-10) != spare
     pool.hand_over(-12, 13)  # (nothing held: nothing given)
     assert pool.slot_of(13) not in (0, spare)
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native", "python"])
+@pytest.mark.parametrize("target,table", [("missing", False), ("noexec", False),
+                                          ("noexec", True)])
+def test_a_vfork_childs_failed_exec_returns_with_its_own_registers(
+        build, tmp_path: Path, native: bool, target: str, table: bool) -> None:
+    """A held exec is pointed at the copies in the scratch slot: path (rdi), argv (rsi) and,
+    into another table, the environment (rdx).  When it failed (ENOENT, EACCES) the vfork
+    child came back with those registers pointing into the slot -- a program that keeps them
+    (raw syscalls; an exec tried again with the same pointers) saw the tracer's copies, not
+    its own.  Now both loops put the program's own values back at the failed exec's exit
+    stop (Tracer._on_syscall_stop, _cloop.c run): the registers read as natively.  The
+    program does it twice: the first child's exec is Python's (it maps the scratch area),
+    the second's the native loop's (a vfork child of a task alone)."""
+    program = build("progs/vfork_exec_regs.c")
+    (tmp_path / "noexec").write_text("x\n")
+    path = tmp_path / target
+    native_run = subprocess.run([str(program), str(path)], capture_output=True, text=True,
+                                timeout=30)
+    assert native_run.stdout.count("rdi own, rsi own, rdx own") == 2, native_run
+    policy = tmp_path / "policy.toml"
+    policy.write_text('default = "permit"\n\n[[rule]]\ncalls = ["exec", "fsread"]\n'
+                      'path = "/**"\naction = "permit"\n'  # (execs decided in C)
+                      + (f'\n[program."{path}"]\ndefault = "permit"\n' if table else ""))
+    traced = run_systrace(["-p", str(policy), "--", str(program), str(path)],
+                          env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+    assert traced.stdout == native_run.stdout, traced
