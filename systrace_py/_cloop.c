@@ -752,6 +752,16 @@ static int plain_image(const char *path, struct stat *st) {
     return ok;
 }
 
+/* A Python error of the exec hook: an Exception (a failed call, a bad answer) is cleared and
+ * the exec is Python's; anything else -- KeyboardInterrupt, SystemExit, the session's EndRun
+ * raised by a signal handler while the hook ran -- stays set and ends the run (fail closed:
+ * Tracer.run kills the tree).  1: cleared. */
+static int cleared(void) {
+    if (!PyErr_ExceptionMatches(PyExc_Exception)) return 0;
+    PyErr_Clear();
+    return 1;
+}
+
 /* At an armed task's execve entry whose path the table's checks permit (decide): the exec
  * as Python would let it go (Supervisor._decide for execve, Tracer._apply, _note_exec) when
  * all of this holds, else 0 (Python's): the path exists and is a plain image (plain_image),
@@ -769,7 +779,7 @@ static int exec_entry(Arm *a, const struct pt_info *info, const char *raw, size_
     if (!plain_image(path, &st)) return 0;
     PyObject *found = PyObject_CallFunction(exec_hook, "is#", (int)a->state_of, path,
                                             (Py_ssize_t)len);
-    if (!found) { PyErr_Clear(); return 0; }
+    if (!found) return cleared() ? 0 : -1;
     PyObject *next;
     int enters;
     if (found == Py_None || !PyArg_ParseTuple(found, "O!p", &PlanType, &next, &enters)) {
@@ -1437,7 +1447,7 @@ static PyObject *serve(void) {
         }
         int why = WHY_PYTHON;
         int done = decide(a, &why);
-        if (done < 0) return PyErr_SetFromErrno(PyExc_OSError);
+        if (done < 0) return PyErr_Occurred() ? NULL : PyErr_SetFromErrno(PyExc_OSError);
         if (!done) return Py_BuildValue("iii", pid, status, why);
     }
 }

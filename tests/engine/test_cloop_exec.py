@@ -16,11 +16,12 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import run_systrace
+from conftest import run_systrace, systrace_env
 from systrace_py.engine import cloop, scratch
 from systrace_py.policy.argv import ArgvCondition
 from systrace_py.policy.glob import PathGlob
@@ -267,3 +268,41 @@ def test_a_vfork_childs_failed_exec_returns_with_its_own_registers(
     traced = run_systrace(["-p", str(policy), "--", str(program), str(path)],
                           env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
     assert traced.stdout == native_run.stdout, traced
+
+
+@pytest.mark.parametrize("raised", ["KeyboardInterrupt", "SystemExit", "EndRun"])
+def test_an_interrupt_in_the_exec_hook_ends_the_run(tmp_path: Path, raised: str) -> None:
+    """The native loop asks Python at a shell command's exec which table follows it
+    (Tracer._fast_exec_target).  An error there makes the exec Python's -- but the loop cleared
+    every error, so a KeyboardInterrupt, a SystemExit or the session's EndRun (raised by a
+    signal handler while the hook ran) was lost and the run went on.  Now those end it, failing
+    closed: the tree is killed, the interrupt comes out of the session, the command's later
+    output never comes.  (An Exception still only hands the exec to Python.)"""
+    if not _native():
+        pytest.skip("the native loop is not built or is turned off")
+    policy = tmp_path / "policy.toml"
+    policy.write_text('default = "permit"\n\n[[rule]]\ncalls = ["exec", "fsread"]\n'
+                      'path = "/**"\naction = "permit"\n')  # (execs decided in C)
+    marker = tmp_path / "reached"
+    script = f"/bin/true; /bin/true; touch {marker}; echo after"
+    driver = tmp_path / "driver.py"
+    driver.write_text(f"""
+import sys
+from systrace_py import supervisor
+from systrace_py.session import EndRun
+
+def hook(self, task, program):
+    raise {"EndRun(15)" if raised == "EndRun" else raised + "(7)"}
+
+supervisor.Supervisor.fast_exec = hook
+from systrace_py.cli import main
+sys.exit(main(["-p", {str(policy)!r}, "--", "sh", "-c", {script!r}]))
+""")
+    result = subprocess.run([sys.executable, str(driver)], capture_output=True, text=True,
+                            timeout=60, env=systrace_env(None))
+    assert "after" not in result.stdout and not marker.exists(), result
+    assert result.returncode != 0, result
+    said = {"KeyboardInterrupt": "KeyboardInterrupt", "SystemExit": "",
+            "EndRun": "ended the run; the traced processes were killed"}[raised]
+    assert said in result.stderr, result
+    assert raised != "SystemExit" or result.returncode == 7, result
