@@ -343,6 +343,11 @@ _READ_FIRST = frozenset({*OPEN_FLAGS_ARG, "openat2", "symlink", "symlinkat",
 #: the old name's last component): a bad second string fails the call unless that parent
 #: lookup failed first, whatever the old name's last component is
 _PARENT_FIRST = frozenset({"rename", "renameat", "renameat2"})
+#: calls that look their first path up whole before they look at the second (do_linkat: the
+#: old name's lookup, and its error, come before the new name's -- an empty or unreadable new
+#: name is only an error once the old one was found)
+_WHOLE_FIRST = frozenset({"link", "linkat"})
+_FIRST_LOOKED_UP = _PARENT_FIRST | _WHOLE_FIRST
 #: the requests that set a descriptor's owner from memory: the size the kernel copies (an
 #: F_SETOWN_EX struct f_owner_ex, the socket ioctls' int)
 _OWNER_IN_MEMORY = {("fcntl", F_SETOWN_EX): 8, ("ioctl", FIOSETOWN): 4, ("ioctl", SIOCSPGRP): 4}
@@ -724,7 +729,7 @@ class DecodedCall:
             return raws[spec.role]
         pointer = self.args[spec.arg]
         memory = self.memory
-        later = self.name in _PARENT_FIRST and spec is not PATH_ARGS[self.name][0]
+        later = self.name in _FIRST_LOOKED_UP and spec is not PATH_ARGS[self.name][0]
         if memory is None or (pointer == 0 and not later):
             text = None
         else:
@@ -735,10 +740,10 @@ class DecodedCall:
                     raise TraceeMemoryError(errno.EFAULT, "NULL path")
                 text = memory.read_cstring(pointer).decode("utf-8", "surrogateescape")
             except TraceeMemoryError as exc:
-                if later:  # the first path's parent is looked up before this string is read
-                    parent_error = self._parent_error(PATH_ARGS[self.name][0])
-                    if parent_error is not None:
-                        raise parent_error from None
+                if later:  # the first path is looked up before this string's error counts
+                    first_error = self._first_error()
+                    if first_error is not None:
+                        raise first_error from None
                 raise DecodeError(exc.errno or errno.EFAULT, str(exc)) from exc
         raws[spec.role] = text
         return text
@@ -762,6 +767,26 @@ class DecodedCall:
                 raise DecodeError(errno.EFAULT, "NULL path")
             if self._raw(earlier) == "" and not self._empty_means_fd(earlier):
                 raise DecodeError(errno.ENOENT, "empty path")
+
+    def _first_error(self) -> DecodeError | None:
+        """What the kernel fails on when it looks the first path up, before a later path's
+        own error (an empty or unreadable string) counts: rename's parent lookup
+        (_PARENT_FIRST), link's whole lookup (_WHOLE_FIRST); None when it is found."""
+        first = PATH_ARGS[self.name][0]
+        if self.name in _PARENT_FIRST:
+            return self._parent_error(first)
+        try:
+            decoded = self.decoded_path(first.role)
+        except DecodeError as exc:
+            return exc
+        if decoded is None or decoded.resolved.pseudo:
+            return None
+        if not decoded.resolved.exists:
+            return DecodeError(errno.ENOENT, "no such file")
+        if decoded.resolved.slash and not self.directory(first.role):
+            # (the resolver leaves this to the kernel, which fails the lookup: do_linkat)
+            return DecodeError(errno.ENOTDIR, "a trailing slash on a file that is no directory")
+        return None
 
     def _parent_error(self, spec: PathSpec) -> DecodeError | None:
         """What the kernel's lookup of the parent of the path in ``spec`` fails with
@@ -1099,6 +1124,10 @@ class DecodedCall:
         if raw == "":
             if self._empty_means_fd(spec):
                 return decoder.fd_path(self.tid, dirfd, spec, self.view)
+            if self.name in _WHOLE_FIRST and spec is not PATH_ARGS[self.name][0]:
+                first_error = self._first_error()  # (link's old name is looked up first)
+                if first_error is not None:
+                    raise first_error
             # names nothing: the kernel answers ENOENT, and so do we, whatever the policy
             raise DecodeError(errno.ENOENT, "empty path")
         # openat2's rule reads the flags of its struct open_how (decoded from memory)
