@@ -826,8 +826,9 @@ static int exec_entry(Arm *a, const struct pt_info *info, const char *raw, size_
     return 1;
 }
 
-/* Whether a task's search permission is not the tracer's (paths.Credentials.searches_as, from
- * /proc/TID/status and its user namespace): 1, 0, or -1 when it cannot be read. */
+/* A task's fsuid and fsgid, its Groups: text, whether CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH
+ * is effective, and its user namespace (from /proc/TID/status and ns/user, as
+ * paths.Credentials.of reads them): 0, or -1 when they cannot be read. */
 static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap, int *override,
                     unsigned long long *userns) {
     char name[64], line[1024];
@@ -863,6 +864,10 @@ static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap,
     return seen == 15 ? 0 : -1;
 }
 
+/* Whether a task's search permission is not the tracer's: 1, 0, or -1 when it cannot be
+ * read.  This mirrors paths.Credentials.searches_as (which Python arms tasks by,
+ * Tracer._fast_arms), for the task of an exec this loop serves: change one, change the other
+ * (tests/engine/test_resolve_parity.py, test_root_searches_as_its_capabilities_say). */
 static int searches_otherwise(pid_t tid) {
     static int have_own;
     static long long own_ids[2];

@@ -372,7 +372,9 @@ class Credentials:
         """Whether these credentials let search exactly the directories ``other`` lets
         search: both override the check, or neither does and fsuid, fsgid and groups are
         the same (what :meth:`may_search` reads); never for a task in another user namespace
-        (what its capabilities override depends on the directory)."""
+        (what its capabilities override depends on the directory).  _cloop.c's
+        searches_otherwise mirrors this (and creds_of :meth:`of`) for the execs the native
+        loop serves: change one, change the other."""
         if self.maps is not None or other.maps is not None:
             return False
         if self.override or other.override:
