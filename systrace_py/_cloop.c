@@ -796,6 +796,7 @@ static int exec_entry(Arm *a, const struct pt_info *info, const char *raw, size_
         envlen = read_env(a->tid, info->args[2], a->slot + bulk_at, env_copy, env_cap);
         if (envlen <= 0) return 0;
     }
+    a->own_held = 0;
     if (a->slot) {
         if (pwrite(a->mem_fd, raw, rlen + 1, (off_t)(a->slot + PATH1)) != (ssize_t)(rlen + 1))
             return 0;
