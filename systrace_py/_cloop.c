@@ -162,6 +162,9 @@ typedef struct {
     int pending;       /* an exec permitted at entry whose event is awaited: execs[pending-1] */
     PlanObject *next;  /* the plan that decides it after that exec (kept alive in kept) */
     int own_fd;        /* a /proc/PID/mem opened here (after an exec), closed at run()'s end */
+    int own_held;      /* that exec's argument registers pointed at held copies (bit i:
+                        * argument i), and their own values: put back if it fails */
+    uint64_t own[3];
 } Arm;
 static Arm arms[MAX_ARMS];
 static int narms;
@@ -749,6 +752,16 @@ static int plain_image(const char *path, struct stat *st) {
     return ok;
 }
 
+/* A Python error of the exec hook: an Exception (a failed call, a bad answer) is cleared and
+ * the exec is Python's; anything else -- KeyboardInterrupt, SystemExit, the session's EndRun
+ * raised by a signal handler while the hook ran -- stays set and ends the run (fail closed:
+ * Tracer.run kills the tree).  1: cleared. */
+static int cleared(void) {
+    if (!PyErr_ExceptionMatches(PyExc_Exception)) return 0;
+    PyErr_Clear();
+    return 1;
+}
+
 /* At an armed task's execve entry whose path the table's checks permit (decide): the exec
  * as Python would let it go (Supervisor._decide for execve, Tracer._apply, _note_exec) when
  * all of this holds, else 0 (Python's): the path exists and is a plain image (plain_image),
@@ -766,7 +779,7 @@ static int exec_entry(Arm *a, const struct pt_info *info, const char *raw, size_
     if (!plain_image(path, &st)) return 0;
     PyObject *found = PyObject_CallFunction(exec_hook, "is#", (int)a->state_of, path,
                                             (Py_ssize_t)len);
-    if (!found) { PyErr_Clear(); return 0; }
+    if (!found) return cleared() ? 0 : -1;
     PyObject *next;
     int enters;
     if (found == Py_None || !PyArg_ParseTuple(found, "O!p", &PlanType, &next, &enters)) {
@@ -783,6 +796,7 @@ static int exec_entry(Arm *a, const struct pt_info *info, const char *raw, size_
         envlen = read_env(a->tid, info->args[2], a->slot + bulk_at, env_copy, env_cap);
         if (envlen <= 0) return 0;
     }
+    a->own_held = 0;
     if (a->slot) {
         if (pwrite(a->mem_fd, raw, rlen + 1, (off_t)(a->slot + PATH1)) != (ssize_t)(rlen + 1))
             return 0;
@@ -792,6 +806,8 @@ static int exec_entry(Arm *a, const struct pt_info *info, const char *raw, size_
         if (poke(a->tid, ARG_REG[0] * 8, (long)(a->slot + PATH1)) < 0 ||
             (enters && poke(a->tid, ARG_REG[2] * 8, (long)(a->slot + bulk_at)) < 0))
             return errno == ESRCH ? 1 : -1;
+        a->own_held = enters ? 5 : 1;  /* (Tracer._hold's own_args) */
+        memcpy(a->own, info->args, sizeof a->own);
     }
     Exec *e = &execs[nexecs++];
     memset(e, 0, sizeof *e);
@@ -811,8 +827,9 @@ static int exec_entry(Arm *a, const struct pt_info *info, const char *raw, size_
     return 1;
 }
 
-/* Whether a task's search permission is not the tracer's (paths.Credentials.searches_as, from
- * /proc/TID/status and its user namespace): 1, 0, or -1 when it cannot be read. */
+/* A task's fsuid and fsgid, its Groups: text, whether CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH
+ * is effective, and its user namespace (from /proc/TID/status and ns/user, as
+ * paths.Credentials.of reads them): 0, or -1 when they cannot be read. */
 static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap, int *override,
                     unsigned long long *userns) {
     char name[64], line[1024];
@@ -848,6 +865,10 @@ static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap,
     return seen == 15 ? 0 : -1;
 }
 
+/* Whether a task's search permission is not the tracer's: 1, 0, or -1 when it cannot be
+ * read.  This mirrors paths.Credentials.searches_as (which Python arms tasks by,
+ * Tracer._fast_arms), for the task of an exec this loop serves: change one, change the other
+ * (tests/engine/test_resolve_parity.py, test_root_searches_as_its_capabilities_say). */
 static int searches_otherwise(pid_t tid) {
     static int have_own;
     static long long own_ids[2];
@@ -1407,6 +1428,12 @@ static PyObject *serve(void) {
             if (!a->pending) return Py_BuildValue("iii", pid, status, WHY_OTHER);
             execs[a->pending - 1].failed = 1;
             a->pending = 0;
+            /* it returns to the program: with its own pointers, as natively */
+            for (int i = 0; i < 3; i++)
+                if (a->own_held & 1 << i && poke(pid, ARG_REG[i] * 8, (long)a->own[i]) < 0
+                    && errno != ESRCH)
+                    return PyErr_SetFromErrno(PyExc_OSError);
+            a->own_held = 0;
             if (syscall(SYS_ptrace, PT_CONT, pid, 0, 0) < 0 && errno != ESRCH)
                 return PyErr_SetFromErrno(PyExc_OSError);
             continue;
@@ -1426,7 +1453,7 @@ static PyObject *serve(void) {
         }
         int why = WHY_PYTHON;
         int done = decide(a, &why);
-        if (done < 0) return PyErr_SetFromErrno(PyExc_OSError);
+        if (done < 0) return PyErr_Occurred() ? NULL : PyErr_SetFromErrno(PyExc_OSError);
         if (!done) return Py_BuildValue("iii", pid, status, why);
     }
 }

@@ -153,7 +153,8 @@ Entries = list[tuple[Any, ...]]
 #: birth (0: none))
 Arm = tuple[int, Table, bool, int, int, bool, tuple[tuple[int, int], ...], bool, bool, int]
 #: a child the native loop saw made: (parent tid, child tid, the call's number (fork or
-#: vfork), whether its first stop came and it was let go)
+#: vfork), whether its first stop came and it was let go).  _cloop.c births() gives a fifth,
+#: its order among births and execs, which :meth:`FastLoop.notes` sorts by and drops.
 Birth = tuple[int, int, int, bool]
 NR_FORK, NR_VFORK = NUMBERS["fork"], NUMBERS["vfork"]  # (_cloop.c's NR_FORK, NR_VFORK)
 

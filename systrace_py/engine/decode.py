@@ -58,6 +58,11 @@ from systrace_py.kernel import (
     AT_FDCWD,
     CLONE_NEW_FLAGS,
     CSIGNAL,
+    F_OWNER_PGRP,
+    F_OWNER_PID,
+    F_SETOWN,
+    F_SETOWN_EX,
+    FIOSETOWN,
     FSCONFIG_SET_FD,
     FSCONFIG_SET_PATH,
     FSCONFIG_SET_PATH_EMPTY,
@@ -78,6 +83,7 @@ from systrace_py.kernel import (
     PATH_MAX,
     RESOLVE_CACHED,
     S_IALLUGO,
+    SIOCSPGRP,
     VALID_OPEN_FLAGS,
 )
 from systrace_py.logrecords import LoggedCall
@@ -337,6 +343,14 @@ _READ_FIRST = frozenset({*OPEN_FLAGS_ARG, "openat2", "symlink", "symlinkat",
 #: the old name's last component): a bad second string fails the call unless that parent
 #: lookup failed first, whatever the old name's last component is
 _PARENT_FIRST = frozenset({"rename", "renameat", "renameat2"})
+#: calls that look their first path up whole before they look at the second (do_linkat: the
+#: old name's lookup, and its error, come before the new name's -- an empty or unreadable new
+#: name is only an error once the old one was found)
+_WHOLE_FIRST = frozenset({"link", "linkat"})
+_FIRST_LOOKED_UP = _PARENT_FIRST | _WHOLE_FIRST
+#: the requests that set a descriptor's owner from memory: the size the kernel copies (an
+#: F_SETOWN_EX struct f_owner_ex, the socket ioctls' int)
+_OWNER_IN_MEMORY = {("fcntl", F_SETOWN_EX): 8, ("ioctl", FIOSETOWN): 4, ("ioctl", SIOCSPGRP): 4}
 
 
 class DecodedCall:
@@ -715,7 +729,7 @@ class DecodedCall:
             return raws[spec.role]
         pointer = self.args[spec.arg]
         memory = self.memory
-        later = self.name in _PARENT_FIRST and spec is not PATH_ARGS[self.name][0]
+        later = self.name in _FIRST_LOOKED_UP and spec is not PATH_ARGS[self.name][0]
         if memory is None or (pointer == 0 and not later):
             text = None
         else:
@@ -726,10 +740,10 @@ class DecodedCall:
                     raise TraceeMemoryError(errno.EFAULT, "NULL path")
                 text = memory.read_cstring(pointer).decode("utf-8", "surrogateescape")
             except TraceeMemoryError as exc:
-                if later:  # the first path's parent is looked up before this string is read
-                    parent_error = self._parent_error(PATH_ARGS[self.name][0])
-                    if parent_error is not None:
-                        raise parent_error from None
+                if later:  # the first path is looked up before this string's error counts
+                    first_error = self._first_error()
+                    if first_error is not None:
+                        raise first_error from None
                 raise DecodeError(exc.errno or errno.EFAULT, str(exc)) from exc
         raws[spec.role] = text
         return text
@@ -753,6 +767,26 @@ class DecodedCall:
                 raise DecodeError(errno.EFAULT, "NULL path")
             if self._raw(earlier) == "" and not self._empty_means_fd(earlier):
                 raise DecodeError(errno.ENOENT, "empty path")
+
+    def _first_error(self) -> DecodeError | None:
+        """What the kernel fails on when it looks the first path up, before a later path's
+        own error (an empty or unreadable string) counts: rename's parent lookup
+        (_PARENT_FIRST), link's whole lookup (_WHOLE_FIRST); None when it is found."""
+        first = PATH_ARGS[self.name][0]
+        if self.name in _PARENT_FIRST:
+            return self._parent_error(first)
+        try:
+            decoded = self.decoded_path(first.role)
+        except DecodeError as exc:
+            return exc
+        if decoded is None or decoded.resolved.pseudo:
+            return None
+        if not decoded.resolved.exists:
+            return DecodeError(errno.ENOENT, "no such file")
+        if decoded.resolved.slash and not self.directory(first.role):
+            # (the resolver leaves this to the kernel, which fails the lookup: do_linkat)
+            return DecodeError(errno.ENOTDIR, "a trailing slash on a file that is no directory")
+        return None
 
     def _parent_error(self, spec: PathSpec) -> DecodeError | None:
         """What the kernel's lookup of the parent of the path in ``spec`` fails with
@@ -810,6 +844,41 @@ class DecodedCall:
                 decoded.exposed = self._exposed_mount(decoded)
         paths[role] = decoded
         return decoded
+
+    # --- what the kernel reads again: held copies ----------------------------------------------
+    def owner(self) -> tuple[int, int] | None:
+        """The owner fcntl(F_SETOWN) or (F_SETOWN_EX), ioctl(FIOSETOWN) or (SIOCSPGRP) would
+        give its descriptor, as (F_OWNER_* kind, id); None for any other call, or no memory
+        to read.  F_SETOWN's is a register (a pid, or -pgid); the others' is in memory (the
+        F_SETOWN_EX struct, the ioctls' int), read as the kernel reads it (a DecodeError,
+        EFAULT, when it cannot be) and kept in ``held_strings``: the kernel gets the value
+        checked.  The decoder's, so that a fresh decode compares it (Tracer._unchanged)."""
+        request = self.args[1] & 0xFFFFFFFF if len(self.args) > 2 else -1
+        if self.name == "fcntl" and request == F_SETOWN:
+            pid = _int32(self.args[2])
+            return (F_OWNER_PGRP, -pid) if pid < 0 else (F_OWNER_PID, pid)
+        size = _OWNER_IN_MEMORY.get((self.name, request))
+        memory = self.memory
+        if size is None or memory is None:
+            return None
+        pointer = self.args[2]
+        raw: bytes = self._guard(lambda: memory.read_exact(pointer, size))
+        self.held_strings = {2: raw}
+        if size == 8:
+            kind, who = struct.unpack("<ii", raw)
+            return kind, who
+        (pid,) = struct.unpack("<i", raw)
+        return (F_OWNER_PGRP, -pid) if pid < 0 else (F_OWNER_PID, pid)
+
+    def held(self) -> dict[int, bytes] | None:
+        """The strings and structs the decoders read that the kernel reads again (a mount's
+        type, source and options, an fsconfig key and value, an owner in memory), read now if
+        they were not: what a decision that examined them is held to (enforce._strings)."""
+        if self.name in DYNAMIC_ROLE_CALLS:
+            self.roles()
+        elif self.held_strings is None:
+            self.owner()
+        return self.held_strings
 
     # --- the mount family ----------------------------------------------------------------------
     def _static_roles(self) -> tuple[str, ...]:
@@ -1055,6 +1124,10 @@ class DecodedCall:
         if raw == "":
             if self._empty_means_fd(spec):
                 return decoder.fd_path(self.tid, dirfd, spec, self.view)
+            if self.name in _WHOLE_FIRST and spec is not PATH_ARGS[self.name][0]:
+                first_error = self._first_error()  # (link's old name is looked up first)
+                if first_error is not None:
+                    raise first_error
             # names nothing: the kernel answers ENOENT, and so do we, whatever the policy
             raise DecodeError(errno.ENOENT, "empty path")
         # openat2's rule reads the flags of its struct open_how (decoded from memory)

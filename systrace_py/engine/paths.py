@@ -372,7 +372,9 @@ class Credentials:
         """Whether these credentials let search exactly the directories ``other`` lets
         search: both override the check, or neither does and fsuid, fsgid and groups are
         the same (what :meth:`may_search` reads); never for a task in another user namespace
-        (what its capabilities override depends on the directory)."""
+        (what its capabilities override depends on the directory).  _cloop.c's
+        searches_otherwise mirrors this (and creds_of :meth:`of`) for the execs the native
+        loop serves: change one, change the other."""
         if self.maps is not None or other.maps is not None:
             return False
         if self.override or other.override:
@@ -789,12 +791,15 @@ class PathResolver:
             if found is None:
                 found = self._fast(raw if raw[0] == "/" else _join(base, raw),
                                    follow or slash, plain_only=walk_slash)
-        if found is None:
-            found = self._walk(tid, tgid, raw, dirfd, follow, view, restrict)
         # (every spelling: a refusal by a rule answers the rule's errno, a missing path's
         # ENOENT -- where the task's own lookup fails first in a directory it may not
         # search, with EACCES whatever is there)
-        if not restrict and not self.searches_as_tracer(tid):
+        own_search = not restrict and not self.searches_as_tracer(tid)
+        if found is None:
+            # a task whose search permission is not the tracer's: one walk that checks it
+            # (a restricted lookup's walk always does)
+            found = self._walk(tid, tgid, raw, dirfd, follow, view, restrict, own_search)
+        elif own_search:
             self._search_as_task(tid, tgid, raw, dirfd, follow, view)
         if base is not None and raw[0] != "/":
             found.start = base
@@ -808,7 +813,8 @@ class PathResolver:
 
     def _search_as_task(self, tid: int, tgid: int, raw: str, dirfd: int, follow: bool,
                         view: View) -> None:
-        """A lookup that succeeded with the tracer's credentials, for a task with others,
+        """A lookup that succeeded with the tracer's credentials the fast way (a walk checks
+        the task's own as it goes: _walk's ``own_search``), for a task with others,
         through a directory its canonical spelling does not look in ("DIR/.", "DIR/..", a
         symlink in DIR, "DIR/name/.." with or without a "name"): walked again checking the
         task's search permission, the kernel's EACCES raised where it fails.  (The call may be
@@ -1027,14 +1033,16 @@ class PathResolver:
 
     # --- component by component, in the task's view ----------------------------------------
     def _walk(self, tid: int, tgid: int, raw: str, dirfd: int, follow: bool,
-              view: View, restrict: int = 0) -> Resolved:
+              view: View, restrict: int = 0, own_search: bool = False) -> Resolved:
         """The kernel's walk (fs/namei.c link_path_walk), on descriptors.  A walk that fails
         is walked again checking the task's search permission on every directory it looks
         in (may_lookup, which the kernel checks before each component): one the task may
         not search fails it first, with EACCES (the tracer's own credentials may let it
-        further, to another failure).  A restricted lookup (openat2's RESOLVE_*) is walked
-        with them at once: it succeeds only where the task's own would."""
-        if restrict:
+        further, to another failure).  A restricted lookup (openat2's RESOLVE_*), and one of
+        a task whose search permission is not the tracer's (``own_search``, which
+        :meth:`_search_as_task` would walk again), is walked with them at once: it succeeds
+        only where the task's own would."""
+        if restrict or own_search:
             # always walked, so walked once with the task's credentials (the call handed to
             # the kernel may look in fewer directories than the call's own lookup)
             creds = self.credentials(tid)

@@ -78,9 +78,6 @@ from systrace_py.kernel import (
     CAP_SYS_RESOURCE,
     CLONE_NEWNS,
     CLONE_NEWUSER,
-    F_OWNER_PGRP,
-    F_OWNER_PID,
-    F_SETOWN,
     OPEN_TREE_CLONE,
     REFUSED_CONTROL,
 )
@@ -763,7 +760,7 @@ class Tracer:
         if task.replay is None:  # (restarted after the scratch mmap: the same call still)
             task.waited = False
         if task.expect is not Expect.NOTHING or task.freezer or not self.filtered \
-                or task.after is not None or task.exit_delay:
+                or task.after is not None or task.exit_delay or task.own_args:
             pt.syscall(task.tid, sig)
         else:
             pt.cont(task.tid, sig)
@@ -1002,7 +999,7 @@ class Tracer:
                 return errno.EPERM, "a signal to the tracer"
             return None
         if guard.check == "owner_target":
-            return self._owner_refusal(call, target)
+            return self._owner_refusal(call)
         # setrlimit / prlimit64 of RLIMIT_CORE: only to limits that dump nothing (at most 1,
         # see _no_core_limits); the kernel writes core files outside every policy
         assert guard.check == "rlimit_core", guard.check
@@ -1022,31 +1019,17 @@ class Tracer:
         return None
 
     @staticmethod
-    def _owner_refusal(call: DecodedCall, target: int) -> tuple[int, str] | None:
+    def _owner_refusal(call: DecodedCall) -> tuple[int, str] | None:
         """fcntl(F_SETOWN) or (F_SETOWN_EX), ioctl(FIOSETOWN) or (SIOCSPGRP): the
         descriptor's owner may not be the tracer, whom the kernel would then signal itself
         (SIGIO, or F_SETSIG's signal: SIGKILL too) -- a signal no guard of kill sees
-        (tests/escape/tr_owner.c).  What the kernel reads in memory (F_SETOWN_EX's struct,
-        the ioctls' int: a pid, or -pgid) is read as it reads it (EFAULT unreadable) and held:
-        the value checked is the one it gets."""
-        if call.name == "fcntl" and call.args[1] & 0xFFFFFFFF == F_SETOWN:
-            pid: int | None = signals.int32(target)
-        else:
-            if call.memory is None:
-                return None
-            try:
-                raw = call.memory.read_exact(target, 8 if call.name == "fcntl" else 4)
-            except TraceeMemoryError as exc:
-                return exc.errno or errno.EFAULT, "the owner unreadable"
-            call.held_strings = {2: raw}  # the value checked is the one the kernel reads
-            if call.name == "fcntl":
-                kind, who = struct.unpack("<ii", raw)
-                pid = None
-            else:
-                (pid,) = struct.unpack("<i", raw)
-        if pid is not None:
-            kind, who = (F_OWNER_PGRP, -pid) if pid < 0 else (F_OWNER_PID, pid)
-        if signals.owner_aims_at_tracer(kind, who, call.tid):
+        (tests/escape/tr_owner.c).  What the kernel reads in memory is read and held by the
+        decoder (DecodedCall.owner): the value checked is the one it gets."""
+        try:
+            owner = call.owner()
+        except DecodeError as exc:
+            return exc.errno, "the owner unreadable"
+        if owner is not None and signals.owner_aims_at_tracer(*owner, call.tid):
             return errno.EPERM, "the tracer as a descriptor's owner (a signal to the tracer)"
         return None
 
@@ -1404,10 +1387,8 @@ class Tracer:
                 if (fresh.msghdr_raw, fresh.control_raw, fresh.messages_raw) != \
                         (call.msghdr_raw, call.control_raw, call.messages_raw):
                     return False
-            if call.held_strings:
-                fresh.roles()
-                if fresh.held_strings != call.held_strings:
-                    return False
+            if call.held_strings and fresh.held() != call.held_strings:
+                return False
             argv, envp = call.examined_argv, call.examined_envp
             return (argv is None or fresh.argv == argv) and (envp is None or fresh.envp == envp)
         except DecodeError:
@@ -1507,9 +1488,14 @@ class Tracer:
             holder = enforce.Holder(task.process.memory, slot, info,
                                     keep_start=task.fs.users == 1 and task.files.users == 1,
                                     reaches=lambda start: resolver.reaches(task.tid, start))
+            own = tuple(info.args)  # (apply points info's arguments at the copies)
             holder.apply(task.tid, call, reply)
         except TraceeMemoryError as exc:
             raise enforce.HoldError(errno.EFAULT, f"cannot hold arguments: {exc}") from exc
+        if call.name in EXEC_CALLS and holder.args:
+            # a failed exec returns to the program: with its own pointers, as natively (a
+            # vfork child may exec again with them); _on_syscall_stop puts them back
+            task.own_args = {index: own[index] for index in holder.args}
         return holder.respelled
 
     def _premap_scratch(self, task: Task) -> None:
@@ -1607,6 +1593,11 @@ class Tracer:
         if info.op == pt.SYSCALL_INFO_SECCOMP:
             self._on_seccomp(task)
             return
+        if task.own_args is not None:
+            own, task.own_args = task.own_args, None
+            if info.rval < 0:  # (a successful exec's registers are its new image's)
+                for index, value in own.items():
+                    pt.poke_reg(task.tid, pt.ARG_REGS[index], value)
         expect, task.expect = task.expect, Expect.NOTHING
         if task.after is not None and expect is not Expect.INJECTED_MMAP:
             self._noted(task, info.rval)
@@ -1986,6 +1977,7 @@ class Tracer:
             self.tasks[task.tid] = moved
             task = moved
         self._release_vfork_parent(task.tid)
+        task.own_args = None  # (its registers are the new image's: no exit stop needed)
         self.decoder.resolver.forget_credentials(former)  # (a set-id file, file capabilities)
         self.decoder.resolver.forget_credentials(task.tid)
         if task.freezer:

@@ -5,7 +5,8 @@ An exec that puts a process under another policy table is a change of privilege,
 set-user-ID exec is (Supervisor._entering_table): such variables, chosen by the caller, are
 refused there unless the run started with them or the new table grants them
 (``environment``, Table.admits_variable).  One home for the list: the supervisor checks with
-it, the policy loader refuses to grant any other name, the learner records these only.
+it, the policy loader refuses to grant any other name, the learner records these only -- and
+for what a grant may be (grant_error: the policy loader's and a learning log's reader).
 """
 
 from __future__ import annotations
@@ -41,3 +42,20 @@ def runs_code(name: str) -> bool:
     INTERPRETER_VARIABLES, bash's exported functions)."""
     return (name in LOADER_VARIABLES or name in INTERPRETER_VARIABLES
             or name.startswith(EXPORTED_FUNCTION))
+
+
+def grant_error(entry: str) -> str | None:
+    """What is wrong with ``entry`` as a grant of a table's ``environment`` -- ``NAME=VALUE``
+    (VALUE a glob) of a variable :func:`runs_code` names -- or None when it is one.  Other
+    names are an error: an exec carries the caller's other variables unchecked (they are the
+    program's input, never refused), so naming one would grant nothing.  The one text of the
+    policy loader (PolicyReader._environment: with file, line and key) and of a learned
+    record's reader (learn.Observation.from_json)."""
+    name, equals, _ = entry.partition("=")
+    if not equals or not name:
+        return f"{entry!r} is not NAME=VALUE (write \"{entry or 'NAME'}=*\" for any value)"
+    if not runs_code(name):
+        return (f"{name} is not a loader or interpreter variable (LD_PRELOAD, LD_LIBRARY_PATH,"
+                " PYTHONPATH, BASH_ENV... see docs/policy.md): an exec carries the others"
+                " unchecked")
+    return None

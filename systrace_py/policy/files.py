@@ -35,7 +35,7 @@ from systrace_py import syscalls
 from systrace_py.kernel import MAX_ERRNO
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import ArgvCondition
-from systrace_py.policy.environment import runs_code
+from systrace_py.policy.environment import grant_error
 from systrace_py.policy.glob import (
     PSEUDO_PREFIXES,
     Expansions,
@@ -678,9 +678,8 @@ class _Loader:
 
     def _environment(self, data: dict[str, object], where: _PathKey) -> tuple[str, ...]:
         """A program table's ``environment``: ``NAME=VALUE`` globs of loader or interpreter
-        variables (environment.runs_code) an exec into the table may carry.  Other names are
-        an error: the caller's other variables are the program's input, never refused, so
-        naming one would be a mistake that grants nothing."""
+        variables an exec into the table may carry (environment.grant_error says what else
+        an entry is)."""
         value = data.get("environment", [])
         if not isinstance(value, list):
             raise self.error(where, "environment", "expected an array of \"NAME=VALUE\" strings"
@@ -689,14 +688,9 @@ class _Loader:
             if not isinstance(entry, str):
                 raise self.error(where, "environment",
                                  f"expected \"NAME=VALUE\" strings, got {_kind(entry)}")
-            name, equals, _ = entry.partition("=")
-            if not equals or not name:
-                raise self.error(where, "environment", f"{entry!r} is not NAME=VALUE (write"
-                                 f" \"{entry or 'NAME'}=*\" for any value)")
-            if not runs_code(name):
-                raise self.error(where, "environment", f"{name} is not a loader or interpreter"
-                                 " variable (LD_PRELOAD, LD_LIBRARY_PATH, PYTHONPATH, BASH_ENV..."
-                                 " see docs/policy.md): an exec carries the others unchecked")
+            wrong = grant_error(entry)
+            if wrong is not None:
+                raise self.error(where, "environment", wrong)
         return tuple(value)
 
     def _missing(self, data: dict[str, object], where: _PathKey) -> Missing:

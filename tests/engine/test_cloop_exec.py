@@ -15,11 +15,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import run_systrace
+from conftest import run_systrace, systrace_env
 from systrace_py.engine import cloop, scratch
 from systrace_py.policy.argv import ArgvCondition
 from systrace_py.policy.glob import PathGlob
@@ -238,3 +240,69 @@ def test_a_slot_handed_over() -> None:
     assert pool.slot_of(11) == spare and pool.slot_of(-10) != spare
     pool.hand_over(-12, 13)  # (nothing held: nothing given)
     assert pool.slot_of(13) not in (0, spare)
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native", "python"])
+@pytest.mark.parametrize("target,table", [("missing", False), ("noexec", False),
+                                          ("noexec", True)])
+def test_a_vfork_childs_failed_exec_returns_with_its_own_registers(
+        build, tmp_path: Path, native: bool, target: str, table: bool) -> None:
+    """A held exec is pointed at the copies in the scratch slot: path (rdi), argv (rsi) and,
+    into another table, the environment (rdx).  When it failed (ENOENT, EACCES) the vfork
+    child came back with those registers pointing into the slot -- a program that keeps them
+    (raw syscalls; an exec tried again with the same pointers) saw the tracer's copies, not
+    its own.  Now both loops put the program's own values back at the failed exec's exit
+    stop (Tracer._on_syscall_stop, _cloop.c run): the registers read as natively.  The
+    program does it twice: the first child's exec is Python's (it maps the scratch area),
+    the second's the native loop's (a vfork child of a task alone)."""
+    program = build("progs/vfork_exec_regs.c")
+    (tmp_path / "noexec").write_text("x\n")
+    path = tmp_path / target
+    native_run = subprocess.run([str(program), str(path)], capture_output=True, text=True,
+                                timeout=30)
+    assert native_run.stdout.count("rdi own, rsi own, rdx own") == 2, native_run
+    policy = tmp_path / "policy.toml"
+    policy.write_text('default = "permit"\n\n[[rule]]\ncalls = ["exec", "fsread"]\n'
+                      'path = "/**"\naction = "permit"\n'  # (execs decided in C)
+                      + (f'\n[program."{path}"]\ndefault = "permit"\n' if table else ""))
+    traced = run_systrace(["-p", str(policy), "--", str(program), str(path)],
+                          env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+    assert traced.stdout == native_run.stdout, traced
+
+
+@pytest.mark.parametrize("raised", ["KeyboardInterrupt", "SystemExit", "EndRun"])
+def test_an_interrupt_in_the_exec_hook_ends_the_run(tmp_path: Path, raised: str) -> None:
+    """The native loop asks Python at a shell command's exec which table follows it
+    (Tracer._fast_exec_target).  An error there makes the exec Python's -- but the loop cleared
+    every error, so a KeyboardInterrupt, a SystemExit or the session's EndRun (raised by a
+    signal handler while the hook ran) was lost and the run went on.  Now those end it, failing
+    closed: the tree is killed, the interrupt comes out of the session, the command's later
+    output never comes.  (An Exception still only hands the exec to Python.)"""
+    if not _native():
+        pytest.skip("the native loop is not built or is turned off")
+    policy = tmp_path / "policy.toml"
+    policy.write_text('default = "permit"\n\n[[rule]]\ncalls = ["exec", "fsread"]\n'
+                      'path = "/**"\naction = "permit"\n')  # (execs decided in C)
+    marker = tmp_path / "reached"
+    script = f"/bin/true; /bin/true; touch {marker}; echo after"
+    driver = tmp_path / "driver.py"
+    driver.write_text(f"""
+import sys
+from systrace_py import supervisor
+from systrace_py.session import EndRun
+
+def hook(self, task, program):
+    raise {"EndRun(15)" if raised == "EndRun" else raised + "(7)"}
+
+supervisor.Supervisor.fast_exec = hook
+from systrace_py.cli import main
+sys.exit(main(["-p", {str(policy)!r}, "--", "sh", "-c", {script!r}]))
+""")
+    result = subprocess.run([sys.executable, str(driver)], capture_output=True, text=True,
+                            timeout=60, env=systrace_env(None))
+    assert "after" not in result.stdout and not marker.exists(), result
+    assert result.returncode != 0, result
+    said = {"KeyboardInterrupt": "KeyboardInterrupt", "SystemExit": "",
+            "EndRun": "ended the run; the traced processes were killed"}[raised]
+    assert said in result.stderr, result
+    assert raised != "SystemExit" or result.returncode == 7, result

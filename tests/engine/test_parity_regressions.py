@@ -5,6 +5,7 @@ under a permit-default policy with one path rule."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -185,3 +186,45 @@ def test_a_packet_socket_binds_where_no_rule_decides_where_packets_go(traced, bu
     r = traced.run(ADDRESSED_POLICY, str(program))
     assert r.returncode == 0, r.stderr
     assert results(r.stdout) == {"socket": "EPERM"}, r.stdout + r.stderr
+
+
+#: trailing slashes on a file (f), a symlink to it (sl), a dangling symlink (dl), a directory
+#: (dir) and a missing name (nx), for the calls that act on a last name; each op on names of
+#: its own where it changes something (the run goes on from one to the next)
+_TRAILING = [
+    "link:f/:", "link:sl/:", "link:dl/:", "link:nx/:", "link:dir/:", "link:f/:new1",
+    "link:sl/:new2", "link:f:new3/", "link:f:f/", "link:f:sl/", "link:f:dl/", "link:f:nx/x",
+    "link:f/.:", "link:f/x/:", "linkat:sl/:", "linkat:f/:", "linkat:sl:new4/", "linkat:dl/:",
+    "symlink:f:f/", "symlink:f:sl/", "symlink:f:dl/", "symlink:f:new5/", "symlink:f/:new6",
+    "mkdir:f/", "mkdir:sl/", "mkdir:dl/", "mkdir:new7/", "mkdir:dir/",
+    "unlink:f/", "unlink:sl/", "unlink:dl/", "unlink:nx/", "unlink:dir/",
+    "rmdir:f/", "rmdir:sl/", "rmdir:dl/", "rmdir:nx/", "rmdir:empty/",
+]
+
+
+def test_trailing_slashes_on_last_names_fail_as_natively(traced, tmp_path, probe):
+    """link(2) of "file/" to "" (or to a name it cannot read) failed with ENOENT traced and
+    ENOTDIR natively: the engine answered the empty new name's ENOENT itself, but do_linkat
+    looks the old name up whole first, and a trailing slash on a file fails that lookup
+    (decode._WHOLE_FIRST; rename's order is do_renameat2's, _PARENT_FIRST).  The other calls
+    that act on a last name -- linkat, symlink, mkdir, unlink, rmdir -- with trailing slashes
+    on files, symlinks, dangling symlinks, directories and missing names: each result as
+    natively, in the same order."""
+    def scene(name: str) -> Path:
+        where = tmp_path / name
+        where.mkdir()
+        (where / "f").write_text("x\n")
+        (where / "sl").symlink_to("f")
+        (where / "dl").symlink_to("missing")
+        (where / "dir").mkdir()
+        (where / "empty").mkdir()
+        return where
+
+    native = subprocess.run([str(probe), *_TRAILING], capture_output=True, text=True,
+                            timeout=60, cwd=scene("native"))
+    assert "link f/: -> ENOTDIR" in native.stdout, native.stdout
+    r = traced.run(PARITY_POLICY, str(probe), *_TRAILING, cwd=scene("traced"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == native.stdout.splitlines(), r.stdout + r.stderr
+    made = sorted(p.name for p in (tmp_path / "native").iterdir())
+    assert sorted(p.name for p in (tmp_path / "traced").iterdir()) == made

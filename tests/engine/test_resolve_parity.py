@@ -430,16 +430,10 @@ def test_search_permission_is_the_kernels(lookups: Path,
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
-                    reason="needs root (a directory only root may search) and setpriv")
-@pytest.mark.parametrize("mode", [(), ("thread",)], ids=["alone", "thread"])
-def test_a_start_below_a_directory_the_task_may_not_search(world_tmp: Path, lookups: Path,
-                                                           mode: tuple[str, ...]) -> None:
-    """access02 with a TMPDIR of mode 0700: an unprivileged task whose cwd lies below a
-    directory it may not search reaches its files relative to the cwd, through symlinks
-    too; the engine must not hand the kernel their absolute spelling (EACCES at the 0700
-    directory) but one relative to the same start -- for a thread, whose cwd another task
-    shares, with the tree frozen while the call runs (enforce.Holder.respelled)."""
+def _below_locked(world_tmp: Path, lookups: Path, owner: int = 0) -> tuple[Path, Path, Path]:
+    """A work directory below one of mode 0700 (``owner``'s), the lookups from it (relative,
+    through symlinks, "..", scoped; one absolute last) and the program: (program, cases,
+    work)."""
     locked = world_tmp / "locked"
     work = locked / "work"
     (work / "sub").mkdir(parents=True)
@@ -451,6 +445,7 @@ def test_a_start_below_a_directory_the_task_may_not_search(world_tmp: Path, look
     (work / "sub" / "g").write_text("g")
     (work / "up").symlink_to("sub/..")
     locked.chmod(0o700)
+    os.chown(locked, owner, -1)
     cases = world_tmp / "cases"
     lines = []
     for path in ("f", "lf", "ld/g", "up/f", "up/lf", "sub/../lf", "./lf", "ld/../f", "missing",
@@ -459,14 +454,55 @@ def test_a_start_below_a_directory_the_task_may_not_search(world_tmp: Path, look
             lines.append(f"{op}\t-\t{path}\t0\t0")
         lines.append(f"openat2\t.\t{path}\t{RESOLVE_BENEATH}\t0")
         lines.append(f"openat2\t.\t/{path}\t{RESOLVE_IN_ROOT}\t0")
-    lines.append(f"stat\t-\t{work}/lf\t0\t0")  # absolute: EACCES natively too
+    lines.append(f"stat\t-\t{work}/lf\t0\t0")  # absolute: EACCES natively too, for a task
+    #                                                 that may not search the locked one
     cases.write_text("\n".join(lines) + "\n")
     cases.chmod(0o644)
     program = world_tmp / "lookups"
     shutil.copy(lookups, program)
     program.chmod(0o755)
+    return program, cases, work
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root (a directory only root may search) and setpriv")
+@pytest.mark.parametrize("mode", [(), ("thread",)], ids=["alone", "thread"])
+def test_a_start_below_a_directory_the_task_may_not_search(world_tmp: Path, lookups: Path,
+                                                           mode: tuple[str, ...]) -> None:
+    """access02 with a TMPDIR of mode 0700: an unprivileged task whose cwd lies below a
+    directory it may not search reaches its files relative to the cwd, through symlinks
+    too; the engine must not hand the kernel their absolute spelling (EACCES at the 0700
+    directory) but one relative to the same start -- for a thread, whose cwd another task
+    shares, with the tree frozen while the call runs (enforce.Holder.respelled)."""
+    program, cases, work = _below_locked(world_tmp, lookups)
     native = _same_everywhere(program, cases, work, prefix=_unprivileged(), mode=mode)
     assert native.count(" OK ") >= 20 and native.endswith(" ERR 13\n")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root (a directory only root may search) and setpriv")
+@pytest.mark.parametrize("mode", [(), ("thread",)], ids=["alone", "thread"])
+@pytest.mark.parametrize("dropped", ["dac_override,-dac_read_search", "dac_override"],
+                         ids=["no_override", "read_search"])
+def test_root_searches_as_its_capabilities_say(world_tmp: Path, lookups: Path,
+                                              mode: tuple[str, ...], dropped: str) -> None:
+    """Whether a task searches as the tracer does (paths.Credentials.searches_as: which
+    tasks the native loop may arm, whether their lookups may be the tracer's; mirrored by
+    _cloop.c searches_otherwise at an exec the native loop serves) for root below a 0700
+    directory of another user: without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH it may not
+    search it (its lookups are not the tracer's: relative ones stay relative, the absolute
+    one is EACCES); with CAP_DAC_READ_SEARCH alone it searches as the tracer (root, every
+    capability), the absolute one included.  Natively and in both loops, the same results
+    (searches_as answering "the tracer's" for the first made the thread's relative lookups
+    EACCES).  The C copy is not reached from Python: its agreement is by reading (both
+    say so)."""
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    program, cases, work = _below_locked(world_tmp, lookups, owner=user.pw_uid)
+    prefix = ["setpriv", f"--bounding-set=-{dropped}", "--inh-caps=-all"]
+    native = _same_everywhere(program, cases, work, prefix=prefix, mode=mode)
+    assert native.count(" OK ") >= 20, native
+    absolute = native.splitlines()[-1].split()[1:3]
+    assert absolute[0] == "OK" if "dac_read_search" not in dropped else absolute == ["ERR", "13"]
 
 
 def test_a_scoped_open_creates_where_the_kernel_would(traced, tmp_path: Path,

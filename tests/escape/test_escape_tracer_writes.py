@@ -6,6 +6,7 @@ scratch area -- at a sibling's checked copy, after its check."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from escape_lib import (
     assert_blocked,
     attack,
     never,
+    permit,
     policy,
     require_real,
 )
@@ -123,6 +125,29 @@ def test_owners_set_elsewhere_work_as_natively(build, tmp_path):
                     scene=None)
     assert "SIGIO: came" in native.stdout, native
     assert traced.stdout == native.stdout, traced
+
+
+@pytest.mark.parametrize("mode", ["setown_ex", "fiosetown"])
+def test_an_owner_held_at_the_first_held_call_is_decided_once(build, tmp_path, mode):
+    """The owner F_SETOWN_EX or FIOSETOWN points at is read by the check and held; with a
+    second thread alive it is the process's first held call, turned into the scratch area's
+    mmap and restarted.  The restart is decided again only if what was examined changed
+    (Tracer._unchanged), and the fresh decode it compares with never read the owner: the
+    call was decided a second time -- two log records of one call (two prompts under ask).
+    Now the owner is read by the decoder (DecodedCall.owner), fresh or not: one record, and
+    the call does what it does natively."""
+    program = build("escape/tr_owner.c")
+    native = attack(program, "held", mode, policy_text=None, scene=None)
+    assert f"{mode} self: ok, owner 1" in native.stdout, native
+    log = tmp_path / "log.jsonl"
+    rules = policy(permit(["fcntl", "ioctl"]), never("fsread", path=f"{tmp_path}/no/**"))
+    traced = attack(program, "held", mode, policy_text=rules, scene=None,
+                    options=("--log", str(log)))
+    assert traced.stdout == native.stdout, traced
+    call = "fcntl" if mode == "setown_ex" else "ioctl"  # (the program's only one)
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    owners = [r for r in records if r.get("event") == "syscall" and r.get("syscall") == call]
+    assert len(owners) == 1, owners
 
 
 @pytest.mark.parametrize("mode", ["race", "race_ioctl"])

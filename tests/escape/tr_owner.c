@@ -9,12 +9,17 @@
  * permission only when it sends (sigio_perm: root, or the same uid).
  *
  *   usage: tr_owner MODE    MODE: setown | setown_ex | pgrp | fiosetown | siocspgrp, or own,
- *                                 race, race_ioctl
+ *                                 race, race_ioctl, or held setown_ex|fiosetown
  *
  * "race" (traced only): a thread flips an F_SETOWN_EX struct between the program and the
  * tracer while another sets it again and again: ESCAPED when F_GETOWN_EX ever shows the tracer
  * (the struct read after its check).  Without a tracer: SKIPPED.  "race_ioctl": the same with
  * FIOSETOWN's int (F_GETOWN shows the owner).
+ *
+ * "held MODE" (setown_ex | fiosetown): the owner set to the program itself once, with a second
+ * thread alive, so the value read is held -- the process's first held call, which the tracer
+ * turns into the scratch area's mmap and restarts; it prints the result and whether the owner
+ * read back (by the other call) is itself.
  *
  * "own" is the parity probe: the owner set to the program itself and to its own group (a
  * group without the tracer: it makes one), an F_SETOWN_EX struct at NULL and one of an unknown
@@ -155,7 +160,32 @@ static void race(int by_ioctl) {
     blocked("the owner was never the tracer (%ld set, %ld refused)", set, refused);
 }
 
+static void *blocked_reader(void *arg) {
+    char byte;
+    (void)!read(*(int *)arg, &byte, 1);
+    return NULL;
+}
+
+static void held(const char *mode) {
+    int sv[2], gate[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || pipe(gate) < 0)
+        skipped("socketpair: %s", ename(errno));
+    pthread_t thread;
+    pthread_create(&thread, NULL, blocked_reader, &gate[0]);
+    int r = set_owner(mode, sv[0], getpid());
+    /* (read back by the other call: the one that set it is the only call of its kind) */
+    pid_t owner = 0;
+    if (strcmp(mode, "fiosetown") == 0)
+        owner = fcntl(sv[0], F_GETOWN);
+    else
+        (void)!ioctl(sv[0], FIOGETOWN, &owner);
+    printf("%s self: %s, owner %d\n", mode, r < 0 ? ename(errno) : "ok", owner == getpid());
+    exit(0);
+}
+
 int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "held") == 0)
+        held(argv[2]);
     if (argc == 2 && strcmp(argv[1], "race") == 0)
         race(0);
     if (argc == 2 && strcmp(argv[1], "race_ioctl") == 0)

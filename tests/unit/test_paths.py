@@ -508,3 +508,46 @@ def test_mount_id_is_the_id_fdinfo_gives() -> None:
         finally:
             os.close(fd)
     assert len(seen) > 1  # the mounts differ, so equal ids above are not a constant
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root (to run a task of another user) and setpriv")
+def test_a_task_that_searches_otherwise_is_walked_once(tmp_path: Path) -> None:
+    """A lookup the fast way cannot make (through /proc/self, a magic link) is walked on
+    descriptors; for a task whose search permission is not the tracer's it was walked once
+    with the tracer's credentials and once more with the task's (_search_as_task).  Now the
+    one walk checks the task's as it goes (may_lookup before each component): the same
+    answer, one walk -- and where the task may not search, the kernel's EACCES."""
+    import pwd
+
+    from conftest import UNPRIVILEGED_USER
+
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    tmp_path.chmod(0o755)
+    (tmp_path / "f").write_text("f")
+    (tmp_path / "shut").mkdir(mode=0o700)
+    (tmp_path / "shut" / "g").write_text("g")
+    task = subprocess.Popen(["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}",
+                             "--clear-groups", "sleep", "30"], cwd=tmp_path)
+    try:
+        resolver = PathResolver()
+        walked: list[str] = []
+        walk_once = resolver._walk_once
+
+        def counted(*args: object, **kwargs: object) -> Resolved:
+            walked.append(str(args[2]))
+            return walk_once(*args, **kwargs)  # type: ignore[arg-type]
+
+        resolver._walk_once = counted  # type: ignore[method-assign]
+        while Path(f"/proc/{task.pid}/exe").resolve().name != "sleep":
+            os.sched_yield()  # (setpriv has dropped its credentials once it runs sleep)
+        found = resolver.resolve(task.pid, task.pid, "/proc/self/cwd/f")
+        assert (found.path, found.exists, walked) == (str(tmp_path / "f"), True,
+                                                      ["/proc/self/cwd/f"])
+        walked.clear()
+        with pytest.raises(Unresolvable) as refused:
+            resolver.resolve(task.pid, task.pid, "/proc/self/cwd/shut/g")
+        assert refused.value.errno == errno.EACCES and walked == ["/proc/self/cwd/shut/g"]
+    finally:
+        task.kill()
+        task.wait()

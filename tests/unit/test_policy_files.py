@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from systrace_py.policy.environment import grant_error
 from systrace_py.policy.files import (
     BACKUPS_KEPT,
     PolicyError,
@@ -674,6 +675,40 @@ def test_a_bad_environment_names_file_line_and_key(value: str, fragment: str) ->
         environment = {value}
         """)
     check(err, 3, "environment", fragment)
+
+
+_GRANTS = st.one_of(
+    st.sampled_from(["LD_PRELOAD=/x", "LD_PRELOAD", "=x", "", "HOME=/tmp", "PYTHONPATH=",
+                     "BASH_FUNC_f%%=() { :; }", "BASH_FUNC_", "LD_LIBRARY_PATH==", "A=B=C"]),
+    st.builds(lambda name, value: f"{name}={value}",
+              st.sampled_from(["LD_AUDIT", "PERL5LIB", "PATH", "BASH_FUNC_x%%", "ld_preload"]),
+              st.text(alphabet="ab/*=", max_size=4)),
+    st.text(alphabet="ABL_D=/ ", max_size=10))
+
+
+@given(entry=_GRANTS)
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_grant_is_one_thing_to_the_policy_loader_and_to_a_learned_record(entry: str) -> None:
+    """A program table's ``environment`` entry and a learning log's record of one are checked
+    by one predicate (environment.grant_error): the loader refuses exactly what the record's
+    reader refuses, with the same text (the loader's naming file, line and key)."""
+    import json
+
+    from systrace_py.policy.learn import Observation
+
+    wrong = grant_error(entry)
+    record = {"syscall": "execve", "environment": [entry]}
+    text = f'default = "permit"\n[program."/usr/bin/cat"]\nenvironment = [{json.dumps(entry)}]\n'
+    if wrong is None:
+        assert Observation.from_json("main", record).environment == (entry,)
+        assert load(text).programs["/usr/bin/cat"].environment == (entry,)
+        return
+    with pytest.raises(ValueError) as learned:
+        Observation.from_json("main", record)
+    assert str(learned.value) == f"environment: {wrong}"
+    err = error(text)
+    check(err, 3, "environment", wrong)
+    assert err.message == wrong
 
 
 def test_environment_is_a_program_table_key_only() -> None:
