@@ -231,6 +231,9 @@ class Tracer:
         self._stop: str | None = None
         self._frozen: dict[int, int] = {}          # tid -> the stop it reported when frozen
         self._deferred: list[tuple[int, int]] = []  # other reports that came while freezing
+        #: vfork parents interrupted by the freeze, whose stop comes only once they run again
+        #: (kept in _frozen by _dispatch while the tree is frozen)
+        self._frozen_late: set[int] = set()
         self._thaw_pending = False
         #: the caller of the freeze, when its call may come to wait for a lease's break
         self._lease_caller: Task | None = None
@@ -705,6 +708,17 @@ class Tracer:
             self.on_orphans(len(self.processes))
 
     def _dispatch(self, pid: int, status: int) -> None:
+        if pid in self._frozen_late and self._tree_frozen():
+            # a vfork parent the freeze interrupted, stopped once its child let it run: it
+            # stays stopped until the freezing call has returned (_thaw handles it then)
+            self._frozen_late.discard(pid)
+            task = self.tasks.get(pid)
+            if task is not None and os.WIFSTOPPED(status):
+                task.to(TaskEvent.REPORTED)
+                self._frozen[pid] = status
+            else:
+                self._deferred.append((pid, status))
+            return
         self.stops += 1
         kinds = self.stop_kinds
         if status == _SECCOMP_STOP:  # by far the most common stop: straight to the decision
@@ -1350,14 +1364,26 @@ class Tracer:
         """Stop every other running task (PTRACE_INTERRUPT) and keep the stop each reports,
         to be handled when the caller's call returns (_thaw).  None when all stopped."""
         pending: set[int] = set()
+        late: set[int] = set()
         for tid, other in list(self.tasks.items()):
-            if tid == caller.tid or other.stopped or other.vfork_child is not None:
+            # (a vfork parent whose child is the caller runs again only once the call is
+            # over: the child lets the memory go by exiting, or by an exec past its lookups)
+            if tid == caller.tid or other.stopped or other.vfork_child == caller.tid:
                 continue
             try:
                 pt.interrupt(tid)
             except pt.PtraceError:
                 continue  # gone: its exit will come
+            if other.vfork_child is not None:
+                # a vfork parent waits for its child and cannot stop now -- but it runs
+                # again as soon as the child lets the memory go (exit_mm), before the tracer
+                # hears of the child's exit (a thread-group leader's, never while a thread of
+                # its lives): interrupted, it stops then, before its first instruction, and
+                # that stop is kept (_dispatch)
+                late.add(tid)
+                continue
             pending.add(tid)
+        self._frozen_late = late
         start = time.monotonic()
         while pending:
             pid, status = os.waitpid(-1, pt.WALL | os.WNOHANG)
@@ -1371,6 +1397,9 @@ class Tracer:
                 if waited < 0.001:
                     os.sched_yield()
                 else:
+                    # a thread-group leader that exited while its threads live is reported
+                    # only with its group's end: it runs nothing, and its stop never comes
+                    pending = {tid for tid in pending if procfs.alive(tid)}
                     time.sleep(0.0005)
                 continue
             pending.discard(pid)
@@ -1478,6 +1507,7 @@ class Tracer:
     def _thaw(self) -> None:
         """The freezing call has returned: every task stopped for it is handled as it came."""
         self._lease_caller = None
+        self._frozen_late = set()
         frozen, self._frozen = self._frozen, {}
         deferred, self._deferred = self._deferred, []
         for task in self.tasks.values():

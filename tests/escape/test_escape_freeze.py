@@ -1,0 +1,31 @@
+"""Red team 6: what a freeze takes for stopped (class 2, races between check and use).
+
+A call no copy can hold -- one that keeps its own spelling and start (a directory deeper than
+PATH_MAX, Holder.respelled) -- runs with every other task of the tree stopped and is checked
+again (Tracer._freeze, _unchanged).  A vfork parent was left out of the freeze, as a task that
+cannot run while its child has its memory; but it runs again as soon as the child lets the
+memory go (exit_mm), before the tracer hears of the child's exit -- and never hears of it when
+the child is a thread-group leader whose own thread lives on.  race_vfork.c: while a thread
+opens "secret.txt" relative to a descriptor of such a deep directory (a decoy), the vfork
+parent dup2s the secret's directory onto that descriptor and back; it escaped in both loops
+(``thread``: within a hundred opens, every run; ``exit``: in about half the runs of 5 s).
+"""
+
+from __future__ import annotations
+
+import pytest
+from escape_lib import controlled_and_blocked, read_never
+
+pytestmark = pytest.mark.slow
+
+LOOPS = pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
+
+
+@LOOPS
+@pytest.mark.parametrize("mode", ["exit", "thread"])
+def test_a_vfork_parent_woken_by_its_child_is_stopped_by_a_freeze(build, tmp_path, mode, loop):
+    traced, _ = controlled_and_blocked(
+        tmp_path, build("escape/race_vfork.c"),
+        lambda s: [mode, s.secret, s.work, "100000", "4"],
+        lambda s: read_never(s.secret), env=loop, timeout=60)
+    assert "never the secret" in traced.detail, traced
