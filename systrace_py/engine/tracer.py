@@ -231,9 +231,6 @@ class Tracer:
         self._stop: str | None = None
         self._frozen: dict[int, int] = {}          # tid -> the stop it reported when frozen
         self._deferred: list[tuple[int, int]] = []  # other reports that came while freezing
-        #: vfork parents interrupted by the freeze, whose stop comes only once they run again
-        #: (kept in _frozen by _dispatch while the tree is frozen)
-        self._frozen_late: set[int] = set()
         self._thaw_pending = False
         #: the caller of the freeze, when its call may come to wait for a lease's break
         self._lease_caller: Task | None = None
@@ -708,16 +705,7 @@ class Tracer:
             self.on_orphans(len(self.processes))
 
     def _dispatch(self, pid: int, status: int) -> None:
-        if pid in self._frozen_late and self._tree_frozen():
-            # a vfork parent the freeze interrupted, stopped once its child let it run: it
-            # stays stopped until the freezing call has returned (_thaw handles it then)
-            self._frozen_late.discard(pid)
-            task = self.tasks.get(pid)
-            if task is not None and os.WIFSTOPPED(status):
-                task.to(TaskEvent.REPORTED)
-                self._frozen[pid] = status
-            else:
-                self._deferred.append((pid, status))
+        if status >> 16 == pt.PTRACE_EVENT_STOP and self._keep_frozen(pid, status):
             return
         self.stops += 1
         kinds = self.stop_kinds
@@ -1364,7 +1352,6 @@ class Tracer:
         """Stop every other running task (PTRACE_INTERRUPT) and keep the stop each reports,
         to be handled when the caller's call returns (_thaw).  None when all stopped."""
         pending: set[int] = set()
-        late: set[int] = set()
         for tid, other in list(self.tasks.items()):
             # (a vfork parent whose child is the caller runs again only once the call is
             # over: the child lets the memory go by exiting, or by an exec past its lookups)
@@ -1380,10 +1367,8 @@ class Tracer:
                 # hears of the child's exit (a thread-group leader's, never while a thread of
                 # its lives): interrupted, it stops then, before its first instruction, and
                 # that stop is kept (_dispatch)
-                late.add(tid)
                 continue
             pending.add(tid)
-        self._frozen_late = late
         start = time.monotonic()
         while pending:
             pid, status = os.waitpid(-1, pt.WALL | os.WNOHANG)
@@ -1411,6 +1396,21 @@ class Tracer:
                 self._deferred.append((pid, status))  # an exit, an unannounced child...
         caller.freezer = True
         return None
+
+    def _keep_frozen(self, pid: int, status: int) -> bool:
+        """Whether a PTRACE_EVENT_STOP is kept, unhandled, until the freezing call has
+        returned (_thaw handles it then): one of another task while the tree is frozen.
+        Handling it would resume the task -- and the freeze did not wait for it, as a task
+        that could not run: a new task whose first stop came late, one in group-stop that a
+        SIGCONT took out of it, a vfork parent that its child let run (all three stop
+        before their first instruction)."""
+        task = self.tasks.get(pid)
+        if task is None or task.freezer or not self._tree_frozen():
+            return False
+        if task.state is TaskState.RUNNING:
+            task.to(TaskEvent.REPORTED)
+        self._frozen[pid] = status  # (ATTACHING, LISTENING: as they were, for _dispatch)
+        return True
 
     def _unchanged(self, task: Task, call: DecodedCall) -> bool:
         """With the others stopped: is everything the decision examined still what it was?
@@ -1507,7 +1507,6 @@ class Tracer:
     def _thaw(self) -> None:
         """The freezing call has returned: every task stopped for it is handled as it came."""
         self._lease_caller = None
-        self._frozen_late = set()
         frozen, self._frozen = self._frozen, {}
         deferred, self._deferred = self._deferred, []
         for task in self.tasks.values():

@@ -1,20 +1,25 @@
-/* race_vfork: a vfork parent woken while the tracer still takes it for waiting -- it runs
- * beside another task's call that the tree is frozen for.
+/* race_vfork: a task a freeze takes for stopped -- it runs beside another task's call that
+ * the tree is frozen for.
  *
- *   race_vfork exit|thread SECRET WORK [ITERATIONS [SECONDS]]
+ *   race_vfork exit|thread|clone SECRET WORK [ITERATIONS [SECONDS]]
  *
  * A call whose canonical name no absolute spelling can give (a directory deeper than
  * PATH_MAX) keeps its own spelling and dirfd and runs with every other task stopped
- * (enforce.Holder.respelled, Tracer._freeze) -- except a vfork parent, which waits in the
- * kernel for its child.  But the parent runs again as soon as its child releases the memory
- * (exit_mm, early in do_exit), while the tracer hears of it only at the child's exit report.
- * So: thread T opens "secret.txt" relative to descriptor N, a directory below WORK deeper
- * than PATH_MAX holding a harmless file of that name; the main thread vforks children that
- * _exit at once and, each time the vfork returns, dup2s SECRET's directory onto N and back.
- * A freeze that takes the parent for waiting lets that dup2 land after the check and its
- * re-check, and T's openat then opens SECRET.  (The children inherit a few thousand
- * descriptors: closing them as they exit, after exit_mm, widens the window.)  Natively the
- * dup2 race alone wins.
+ * (enforce.Holder.respelled, Tracer._freeze, _unchanged).  Thread T opens "secret.txt"
+ * relative to descriptor N, a directory below WORK deeper than PATH_MAX holding a harmless
+ * file of that name; another task sharing the descriptor table dup2s SECRET's directory onto
+ * N and back (dup2 stops nowhere).  If that task runs after the check and its re-check, T's
+ * openat opens SECRET.  Natively the dup2 race alone wins.  The task:
+ *
+ *   exit    the main thread, a vfork parent: the freeze left vfork parents alone, but one
+ *           runs again as soon as its child lets the memory go (exit_mm, early in do_exit),
+ *           before the tracer hears of the child's exit (the children inherit a few thousand
+ *           descriptors: closing them, after exit_mm, widens the window);
+ *   thread  the same, the child a thread-group leader that leaves a thread of its own behind:
+ *           a leader's exit is reported only with its group's, so the tracer never hears of it;
+ *   clone   a new CLONE_FILES child, whose first stop comes after the freeze began: the
+ *           freeze leaves a task whose first stop is still to come alone, and the loop let
+ *           it go at that stop, the tree still frozen.
  * Class 2 (races between check and use).
  */
 #include "race.h"
@@ -56,10 +61,23 @@ static int linger(void *arg) {
     return 0;
 }
 
+static int secd_fd, deep_fd;
+
+/* a child's whole life: flip N, then exit (it shares the descriptor table) */
+static int flipper(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 2000 && !stop; i++) {
+        dup3(secd_fd, target, O_CLOEXEC);
+        dup3(deep_fd, target, O_CLOEXEC);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 4)
-        usage("race_vfork exit|thread SECRET WORK [ITERATIONS [SECONDS]]");
+        usage("race_vfork exit|thread|clone SECRET WORK [ITERATIONS [SECONDS]]");
     int lingering = strcmp(argv[1], "thread") == 0;
+    int cloning = strcmp(argv[1], "clone") == 0;
     argv++;
     argc--;
     struct budget b;
@@ -99,7 +117,18 @@ int main(int argc, char **argv) {
     pthread_create(&t, NULL, opener, NULL);
     wait_for_peer(&opens);
     long forks = 0;
-    while (!stop && budget_left(&b)) {
+    secd_fd = secd;
+    deep_fd = deep;
+    while (cloning && !stop && budget_left(&b)) {
+        /* a new task, stopped until the tracer lets it go: a freeze leaves it alone */
+        pid_t child = clone(flipper, stack + sizeof stack, CLONE_VM | CLONE_FILES | SIGCHLD,
+                            NULL);
+        if (child < 0)
+            blocked("clone: %s", ename(errno));
+        forks++;
+        waitpid(child, NULL, 0);
+    }
+    while (!cloning && !stop && budget_left(&b)) {
         pid_t child = vfork();
         if (child == 0) {
             if (lingering) {
