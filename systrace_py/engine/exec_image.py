@@ -19,6 +19,7 @@ thousand failed the tracer).
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import struct
@@ -65,6 +66,13 @@ class ExecImage:
 Reach = Callable[[str], "tuple[str, str] | None"]
 
 
+#: the kind of a regular file the tracer could not read (ExecImage.unread)
+UNREAD = "?"
+#: failures of the tracer's own opens that say nothing of the file (its descriptor limit,
+#: which a root tree may lower with prlimit64; memory)
+_TRACER_LIMITS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM})
+
+
 def _open_regular(path: str) -> int | None:
     """A descriptor to read ``path``, if it is a regular file (what exec loads): None when it
     is not (or is not there); OSError when it is one the tracer may not read.  Opened as
@@ -72,18 +80,18 @@ def _open_regular(path: str) -> int | None:
     once it is known to be regular: the file checked is the file read."""
     try:
         handle = os.open(path, os.O_PATH | os.O_CLOEXEC)
-    except (OSError, ValueError):
+    except ValueError:
         return None
+    except OSError as exc:
+        if exc.errno in _TRACER_LIMITS:
+            raise  # (the tracer's own limit: says nothing of the file)
+        return None  # the kernel's lookup fails too
     try:
         if not stat.S_ISREG(os.fstat(handle).st_mode):
             return None
         return os.open(f"/proc/self/fd/{handle}", os.O_RDONLY | os.O_CLOEXEC)
     finally:
         os.close(handle)
-
-
-#: the kind of a regular file the tracer could not read (ExecImage.unread)
-UNREAD = "?"
 
 
 def _header(path: str) -> tuple[str, str | None]:
