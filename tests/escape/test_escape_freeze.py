@@ -16,7 +16,7 @@ runs of 5 s).
 from __future__ import annotations
 
 import pytest
-from escape_lib import controlled_and_blocked, read_never
+from escape_lib import attack, controlled_and_blocked, never, policy, read_never
 
 pytestmark = pytest.mark.slow
 
@@ -32,3 +32,17 @@ def test_a_task_a_freeze_takes_for_stopped_does_not_run_beside_the_call(build, t
         lambda s: [mode, s.secret, s.work, "100000", "4"],
         lambda s: read_never(s.secret), env=loop, timeout=60)
     assert "never the secret" in traced.detail, traced
+
+
+@LOOPS
+def test_a_leader_that_exited_does_not_stall_a_freeze(build, world_tmp, loop):
+    """A process whose main thread exited (pthread_exit) while a thread lives on has a
+    zombie leader, reported only with its group's end: a freeze waited for its stop, then
+    refused the frozen call (EAGAIN after FREEZE_TIMEOUT) -- any call of the tree that
+    freezes it, here another process's rename.  Natively the rename works; now too."""
+    program = build("escape/freeze_zombie.c")
+    native = attack(program, world_tmp, policy_text=None, scene=None)
+    assert "rename: OK" in native.stdout and "state: Z" in native.stdout, native
+    traced = attack(program, world_tmp, scene=None, env=loop,
+                    policy_text=policy(never("fsread", path=f"{world_tmp}/secret/**")))
+    assert "rename: OK" in traced.stdout, traced
