@@ -231,6 +231,7 @@ class Tracer:
         self._stop: str | None = None
         self._frozen: dict[int, int] = {}          # tid -> the stop it reported when frozen
         self._deferred: list[tuple[int, int]] = []  # other reports that came while freezing
+        self._freezing = False  # a call runs with the tree frozen, until _thaw
         self._thaw_pending = False
         #: the caller of the freeze, when its call may come to wait for a lease's break
         self._lease_caller: Task | None = None
@@ -705,7 +706,7 @@ class Tracer:
             self.on_orphans(len(self.processes))
 
     def _dispatch(self, pid: int, status: int) -> None:
-        if status >> 16 == pt.PTRACE_EVENT_STOP and self._keep_frozen(pid, status):
+        if self._freezing and self._keep_frozen(pid, status):
             return
         self.stops += 1
         kinds = self.stop_kinds
@@ -1395,17 +1396,22 @@ class Tracer:
             else:
                 self._deferred.append((pid, status))  # an exit, an unannounced child...
         caller.freezer = True
+        self._freezing = True
         return None
 
     def _keep_frozen(self, pid: int, status: int) -> bool:
-        """Whether a PTRACE_EVENT_STOP is kept, unhandled, until the freezing call has
-        returned (_thaw handles it then): one of another task while the tree is frozen.
-        Handling it would resume the task -- and the freeze did not wait for it, as a task
-        that could not run: a new task whose first stop came late, one in group-stop that a
-        SIGCONT took out of it, a vfork parent that its child let run (all three stop
-        before their first instruction)."""
+        """Whether a stop is kept, unhandled, until the freezing call has returned (_thaw
+        handles it then): a stop of another task while the tree is frozen.  Handling it would
+        resume the task -- and the freeze did not wait for it, as a task that could not run: a
+        new task whose first stop came late, one in group-stop that a SIGCONT took out of it,
+        a vfork parent that its child let run (these stop before their first instruction), or
+        a stop kept by an earlier freeze that its thaw handles after another call froze the
+        tree again.  Not an exec event: a thread's exec reports under its leader's tid, and
+        ends the freeze of its call."""
+        if not os.WIFSTOPPED(status) or status >> 16 == pt.PTRACE_EVENT_EXEC:
+            return False
         task = self.tasks.get(pid)
-        if task is None or task.freezer or not self._tree_frozen():
+        if task is None or task.freezer:
             return False
         if task.state is TaskState.RUNNING:
             task.to(TaskEvent.REPORTED)
@@ -1507,6 +1513,7 @@ class Tracer:
     def _thaw(self) -> None:
         """The freezing call has returned: every task stopped for it is handled as it came."""
         self._lease_caller = None
+        self._freezing = False
         frozen, self._frozen = self._frozen, {}
         deferred, self._deferred = self._deferred, []
         for task in self.tasks.values():
