@@ -697,6 +697,11 @@ class Supervisor:
         # the tracer reads each interpreter to find the next: never one a rule refuses (what
         # it read would stay in the tracer's memory, docs/security.md class 6)
         image = call.exec_image(admit=lambda interpreter: refusal(interpreter) is None)
+        if image is not None and image.unread:
+            # a file the kernel reads for the exec and the tracer may not (execute-only, the
+            # tracer not root): an interpreter it names would go unchecked (red team 6)
+            return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
+                            Reason.INTERPRETER)
         for interpreter in image.interpreters if image is not None else ():
             found = refusal(interpreter)
             if found is not None:

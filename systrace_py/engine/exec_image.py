@@ -19,6 +19,7 @@ thousand failed the tracer).
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import struct
@@ -52,6 +53,10 @@ class ExecImage:
     interpreters: tuple[str, ...]
     binary: str
     reach: str = ""
+    #: a regular file the kernel loads for the exec that the tracer could not read (an
+    #: execute-only file under a tracer that is not root: the kernel reads it, the tracer
+    #: may not): the interpreters it names, if any, are unknown
+    unread: bool = False
 
 
 #: how a name the exec'ing task gives (a #! interpreter, PT_INTERP) is found, as the task
@@ -61,28 +66,42 @@ class ExecImage:
 Reach = Callable[[str], "tuple[str, str] | None"]
 
 
+#: the kind of a regular file the tracer could not read (ExecImage.unread)
+UNREAD = "?"
+#: failures of the tracer's own opens that say nothing of the file (its descriptor limit,
+#: which a root tree may lower with prlimit64; memory)
+_TRACER_LIMITS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM})
+
+
 def _open_regular(path: str) -> int | None:
-    """A descriptor to read ``path``, if it is a regular file (what exec loads).  Opened as
+    """A descriptor to read ``path``, if it is a regular file (what exec loads): None when it
+    is not (or is not there); OSError when it is one the tracer may not read.  Opened as
     O_PATH first, which has no side effect on any kind of file, and reopened for reading only
     once it is known to be regular: the file checked is the file read."""
     try:
         handle = os.open(path, os.O_PATH | os.O_CLOEXEC)
-    except (OSError, ValueError):
+    except ValueError:
         return None
+    except OSError as exc:
+        if exc.errno in _TRACER_LIMITS:
+            raise  # (the tracer's own limit: says nothing of the file)
+        return None  # the kernel's lookup fails too
     try:
         if not stat.S_ISREG(os.fstat(handle).st_mode):
             return None
         return os.open(f"/proc/self/fd/{handle}", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
     finally:
         os.close(handle)
 
 
 def _header(path: str) -> tuple[str, str | None]:
     """What the kernel finds at the file's start: ("#!", interpreter), ("elf", its PT_INTERP
-    or None), or ("", None)."""
-    fd = _open_regular(path)
+    or None), ("", None) -- or (UNREAD, None) for a regular file the tracer could not read,
+    which the kernel (exec needs no read permission) reads all the same."""
+    try:
+        fd = _open_regular(path)
+    except OSError:
+        return UNREAD, None
     if fd is None:
         return "", None
     try:
@@ -94,7 +113,7 @@ def _header(path: str) -> tuple[str, str | None]:
             return "elf", _elf_interpreter(fd, head)
         return "", None
     except OSError:
-        return "", None
+        return UNREAD, None
     finally:
         os.close(fd)
 
@@ -172,16 +191,19 @@ Admit = Callable[[str], bool]
 
 
 def script_chain(path: str, reach: Reach, opened: str = "",
-                 admit: Admit | None = None) -> tuple[list[tuple[str, str]], bool]:
+                 admit: Admit | None = None) -> tuple[list[tuple[str, str]], bool, bool]:
     """The #! interpreters the kernel runs for ``path`` (opened at ``opened`` when it is
     not there in the tracer's view), in order, as (name, where the tracer opens it): empty
-    for a binary; and whether every one was admitted.  An interpreter ``admit`` refuses ends
-    the chain unread.  Each is put to ``admit`` once (it matches the name against the
-    policy's rules)."""
+    for a binary; whether every one was admitted; and whether one of the files could not
+    be read (the chain may go on there).  An interpreter ``admit`` refuses ends the chain
+    unread.  Each is put to ``admit`` once (it matches the name against the policy's
+    rules)."""
     found: list[tuple[str, str]] = []
     current = opened or path
     for _ in range(MAX_SCRIPT_DEPTH + 1):
         kind, name = _header(current)
+        if kind == UNREAD:
+            return found, True, True
         if kind != "#!" or name is None:
             break
         where = reach(name)
@@ -189,9 +211,9 @@ def script_chain(path: str, reach: Reach, opened: str = "",
             break  # the kernel's lookup fails too: the exec fails
         found.append(where)
         if admit is not None and not admit(where[0]):
-            return found, False  # refused: what it holds is not the tracer's to read
+            return found, False, False  # refused: what it holds is not the tracer's to read
         current = where[1]
-    return found, True
+    return found, True, False
 
 
 def exec_image(path: str, reach: Reach, elf: bool = True, opened: str = "",
@@ -207,12 +229,13 @@ def exec_image(path: str, reach: Reach, elf: bool = True, opened: str = "",
     memory, which a root tracee may read (/proc/PID/mem): a permitted script whose #! line
     named a file a rule protects made the tracer read that file for it (docs/security.md,
     class 6, "what the tracer reads for a decision")."""
-    chain, admitted = script_chain(path, reach, opened, admit)
+    chain, admitted, unread = script_chain(path, reach, opened, admit)
     found = [name for name, _ in chain]
     binary, where = chain[-1] if chain else (path, opened or path)
-    if elf and admitted:
+    if elf and admitted and not unread:
         kind, interp = _header(where)
+        unread = kind == UNREAD
         interpreter = reach(interp) if kind == "elf" and interp is not None else None
         if interpreter is not None:
             found.append(interpreter[0])
-    return ExecImage(tuple(found), binary, "" if where == binary else where)
+    return ExecImage(tuple(found), binary, "" if where == binary else where, unread)

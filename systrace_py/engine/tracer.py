@@ -228,6 +228,7 @@ class Tracer:
         self._stop: str | None = None
         self._frozen: dict[int, int] = {}          # tid -> the stop it reported when frozen
         self._deferred: list[tuple[int, int]] = []  # other reports that came while freezing
+        self._freezing = False  # a call runs with the tree frozen, until _thaw
         self._thaw_pending = False
         #: the caller of the freeze, when its call may come to wait for a lease's break
         self._lease_caller: Task | None = None
@@ -702,6 +703,8 @@ class Tracer:
             self.on_orphans(len(self.processes))
 
     def _dispatch(self, pid: int, status: int) -> None:
+        if self._freezing and self._keep_frozen(pid, status):
+            return
         self.stops += 1
         kinds = self.stop_kinds
         if status == _SECCOMP_STOP:  # by far the most common stop: straight to the decision
@@ -1334,12 +1337,21 @@ class Tracer:
         to be handled when the caller's call returns (_thaw).  None when all stopped."""
         pending: set[int] = set()
         for tid, other in list(self.tasks.items()):
-            if tid == caller.tid or other.stopped or other.vfork_child is not None:
+            # (a vfork parent whose child is the caller runs again only once the call is
+            # over: the child lets the memory go by exiting, or by an exec past its lookups)
+            if tid == caller.tid or other.stopped or other.vfork_child == caller.tid:
                 continue
             try:
                 pt.interrupt(tid)
             except pt.PtraceError:
                 continue  # gone: its exit will come
+            if other.vfork_child is not None:
+                # a vfork parent waits for its child and cannot stop now -- but it runs
+                # again as soon as the child lets the memory go (exit_mm), before the tracer
+                # hears of the child's exit (a thread-group leader's, never while a thread of
+                # its lives): interrupted, it stops then, before its first instruction, and
+                # that stop is kept (_dispatch)
+                continue
             pending.add(tid)
         start = time.monotonic()
         while pending:
@@ -1354,6 +1366,9 @@ class Tracer:
                 if waited < 0.001:
                     os.sched_yield()
                 else:
+                    # a thread-group leader that exited while its threads live is reported
+                    # only with its group's end: it runs nothing, and its stop never comes
+                    pending = {tid for tid in pending if procfs.alive(tid)}
                     time.sleep(0.0005)
                 continue
             pending.discard(pid)
@@ -1364,7 +1379,27 @@ class Tracer:
             else:
                 self._deferred.append((pid, status))  # an exit, an unannounced child...
         caller.freezer = True
+        self._freezing = True
         return None
+
+    def _keep_frozen(self, pid: int, status: int) -> bool:
+        """Whether a stop is kept, unhandled, until the freezing call has returned (_thaw
+        handles it then): a stop of another task while the tree is frozen.  Handling it would
+        resume the task -- and the freeze did not wait for it, as a task that could not run: a
+        new task whose first stop came late, one in group-stop that a SIGCONT took out of it,
+        a vfork parent that its child let run (these stop before their first instruction), or
+        a stop kept by an earlier freeze that its thaw handles after another call froze the
+        tree again.  Not an exec event: a thread's exec reports under its leader's tid, and
+        ends the freeze of its call."""
+        if not os.WIFSTOPPED(status) or status >> 16 == pt.PTRACE_EVENT_EXEC:
+            return False
+        task = self.tasks.get(pid)
+        if task is None or task.freezer:
+            return False
+        if task.state is TaskState.RUNNING:
+            task.to(TaskEvent.REPORTED)
+        self._frozen[pid] = status  # (ATTACHING, LISTENING: as they were, for _dispatch)
+        return True
 
     def _unchanged(self, task: Task, call: DecodedCall) -> bool:
         """With the others stopped: is everything the decision examined still what it was?
@@ -1459,6 +1494,7 @@ class Tracer:
     def _thaw(self) -> None:
         """The freezing call has returned: every task stopped for it is handled as it came."""
         self._lease_caller = None
+        self._freezing = False
         frozen, self._frozen = self._frozen, {}
         deferred, self._deferred = self._deferred, []
         for task in self.tasks.values():

@@ -26,11 +26,14 @@ LOADER_VARIABLES: frozenset[str] = frozenset((
 #: What the common interpreters run or load from the environment before a script's first
 #: line: bash's start-up file, exported functions (which replace the commands a script runs)
 #: and an imported xtrace with its prompt (PS4 is expanded, command substitutions and all);
-#: Python's, Perl's, Ruby's and Node's module paths and options.  A list, not a proof: a
+#: Python's, Perl's, Ruby's and Node's module paths and options (Python's compiled-module
+#: tree, whose "unchecked-hash" .pyc files replace the standard library's, and the standard
+#: library's own directory among them).  A list, not a proof: a
 #: program's own variables (GIT_SSH, EDITOR, PAGER...) are its input, as its argv is.
 INTERPRETER_VARIABLES: frozenset[str] = frozenset((
     "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "PYTHONPATH", "PYTHONHOME",
-    "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHONWARNINGS", "PYTHONBREAKPOINT", "PERL5LIB",
+    "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHONWARNINGS", "PYTHONBREAKPOINT",
+    "PYTHONPYCACHEPREFIX", "PYTHONPLATLIBDIR", "PERL5LIB",
     "PERLLIB", "PERL5OPT", "PERL5DB", "RUBYLIB", "RUBYOPT", "NODE_OPTIONS", "NODE_PATH"))
 #: the prefix of bash's exported functions' variables (BASH_FUNC_name%%)
 EXPORTED_FUNCTION = "BASH_FUNC_"

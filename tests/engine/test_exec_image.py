@@ -9,6 +9,7 @@ import resource
 import shutil
 import struct
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,28 @@ def test_each_interpreter_is_admitted_once(tmp_path):
     refused = exec_image(str(script), resolver_in(tmp_path),
                          admit=lambda name: asked.append(name) is None and name != str(middle))
     assert asked == [str(middle)] and refused.interpreters == (str(middle),)
+
+
+@pytest.mark.parametrize("spare", [0, 1])
+def test_a_file_the_tracer_cannot_read_makes_the_image_unread(tmp_path, spare):
+    """The kernel reads what it execs itself: a file the tracer may not read (execute-only
+    under a tracer that is not root; the tracer out of descriptors) may name any
+    interpreter, so the image says it is unknown -- here with the descriptor limit a root
+    tree may set with prlimit64, in a child process, for the script and for the ELF (red
+    team 6): ``spare`` descriptors left, the O_PATH open or the reopen fails.  A file that
+    is not there is no such file (the kernel's exec fails too) -- when the tracer could
+    look."""
+    script = tmp_path / "run.sh"
+    script.write_text(f"#!{TRUE}\n")
+    code = (
+        "import os, resource, sys\n"
+        "from systrace_py.engine.exec_image import exec_image\n"
+        "reach = lambda name: (name, name)\n"
+        "free = os.open('/dev/null', os.O_RDONLY); os.close(free)\n"
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, (free + {spare}, free + {spare}))\n"
+        "print([exec_image(p, reach).unread for p in sys.argv[1:]])\n")
+    out = subprocess.run([sys.executable, "-c", code, str(script), LOADER,
+                          str(tmp_path / "absent")], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"[True, True, {spare == 0}]", out
+    readable = exec_image(str(script), resolver_in(tmp_path))
+    assert not readable.unread and readable.interpreters[0] == os.path.realpath(TRUE)
