@@ -224,10 +224,13 @@ IP_OPTIONS: Final = 4        # source routes: the packet goes to an unchecked ad
 IP_RETOPTS: Final = 7
 IPPROTO_IPV6: Final = 41
 IPV6_2292RTHDR: Final = 5
+#: sticky options set from a buffer of control messages (ip6_datagram_send_ctl): a routing
+#: header among them (type 2, where the kernel has CONFIG_IPV6_MIP6) as IPV6_RTHDR would
+IPV6_2292PKTOPTIONS: Final = 6
 IPV6_RTHDR: Final = 57
 #: (level, option) pairs setsockopt may not set: routing headers name destinations no rule sees
 REFUSED_SOCKOPTS: Final = ((IPPROTO_IP, IP_OPTIONS), (IPPROTO_IPV6, IPV6_RTHDR),
-                           (IPPROTO_IPV6, IPV6_2292RTHDR))
+                           (IPPROTO_IPV6, IPV6_2292RTHDR), (IPPROTO_IPV6, IPV6_2292PKTOPTIONS))
 #: control messages sendmsg and sendmmsg may not carry, for the same reason as REFUSED_SOCKOPTS
 REFUSED_CONTROL: Final = ((IPPROTO_IP, IP_RETOPTS), (IPPROTO_IPV6, IPV6_RTHDR),
                           (IPPROTO_IPV6, IPV6_2292RTHDR))
