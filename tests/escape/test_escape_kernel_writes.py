@@ -9,6 +9,13 @@ batch is refused (EPERM): what the kernel will write there is a count the send d
 
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
 import pytest
 from escape_lib import (
     UdpListener,
@@ -78,3 +85,98 @@ def test_the_pktoptions_witness_sees_a_direct_send(build):
     program = build("escape/net_pktoptions.c")
     require_real(attack(program, "direct", 5302, policy_text=None, scene=None))
     assert_blocked(attack(program, "direct", 5302, policy_text=pktoptions_policy(), scene=None))
+
+
+# --- packets written into a tun device (red team 7: open) ---------------------------------------
+
+def local_address() -> str | None:
+    """An IPv4 address of this host that is not loopback (a packet for 127/8 arriving on a tun
+    interface is a martian), or None."""
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"],
+                         capture_output=True, text=True, check=False).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        if "inet" in fields:
+            return fields[fields.index("inet") + 1].split("/")[0]
+    return None
+
+
+def tun_policy(dest: str) -> str:
+    return policy(never("net-connect", "ECONNREFUSED", address=dest))
+
+
+TUN_OPEN = pytest.mark.xfail(strict=True, reason=(
+    "open: a tun device is a file, not a socket: its writes are IP packets the kernel takes as "
+    "received (tun_get_user), for any destination; under address rules TUNSETIFF should be "
+    "refused as raw and packet sockets are (docs: red team 7)"))
+
+
+def run_tun(program: str | os.PathLike[str], dest: str, mode: str, *extra: str,
+            prefix: tuple[str, ...] = (), options: tuple[str, ...] = (),
+            loop: dict[str, str] | None = None) -> None:
+    for traced in (False, True):
+        listener = UdpListener(dest)
+        try:
+            argv = (*(() if traced else prefix), str(program), mode, dest, str(listener.port),
+                    *extra)
+            outcome = attack(argv[0], *argv[1:], scene=None, env=loop, options=options,
+                             policy_text=tun_policy(dest) if traced else None)
+            settle(lambda received=listener.received: len(received))
+        finally:
+            listener.close()
+        if not traced:
+            require_real(outcome)
+            assert listener.received, f"the control's packet did not arrive:\n{outcome}"
+        else:
+            assert outcome.verdict in ("BLOCKED", "ESCAPED"), f"it did not run:\n{outcome}"
+            assert not listener.received, f"{dest} received {listener.received}:\n{outcome}"
+
+
+@TUN_OPEN
+@LOOPS
+def test_a_packet_written_into_a_new_tun_device(build, loop):
+    """Root: a new tun interface, up, and one UDP packet for an address of this host written
+    into it.  Control: the listener there receives it.  Traced under a rule refusing that
+    address: it arrives all the same (both loops)."""
+    if os.geteuid() != 0:
+        pytest.skip("making a tun interface needs CAP_NET_ADMIN")
+    dest = local_address()
+    if dest is None:
+        pytest.skip("no non-loopback IPv4 address")
+    run_tun(build("escape/net_tun.c"), dest, "tun", loop=loop)
+
+
+@TUN_OPEN
+def test_a_packet_written_into_a_users_own_tun_device(build):
+    """Without any capability: alice attaches to a persistent tun interface made for her
+    (`ip tuntap add mode tun user alice`, up) and writes the same packet.  Needs
+    /dev/net/tun open to every user (its mode on most distributions: 0666)."""
+    if os.geteuid() != 0:
+        pytest.skip("the interface is made by root")
+    try:
+        alice = pwd.getpwnam("alice")
+    except KeyError:
+        pytest.skip("no user alice")
+    if os.stat("/dev/net/tun").st_mode & 0o006 != 0o006:
+        pytest.skip("/dev/net/tun is not open to every user here")
+    dest = local_address()
+    if dest is None:
+        pytest.skip("no non-loopback IPv4 address")
+    home = Path(tempfile.mkdtemp(prefix="escape-tun-", dir="/tmp"))  # (alice may enter it)
+    os.chmod(home, 0o755)
+    program = home / "net_tun"
+    shutil.copy(build("escape/net_tun.c"), program)
+    os.chmod(program, 0o755)
+    name = f"rt7t{os.getpid() % 100000}"
+    subprocess.run(["ip", "tuntap", "add", "dev", name, "mode", "tun", "user",
+                    str(alice.pw_uid)], check=True)
+    try:
+        subprocess.run(["ip", "link", "set", name, "up"], check=True)
+        ids = f"{alice.pw_uid}:{alice.pw_gid}"
+        # the control as alice (setpriv), the traced run as alice (systrace -c)
+        run_tun(program, dest, "attach", name, options=("-c", ids),
+                prefix=("setpriv", f"--reuid={alice.pw_uid}", f"--regid={alice.pw_gid}",
+                        "--clear-groups"))
+    finally:
+        subprocess.run(["ip", "tuntap", "del", "dev", name, "mode", "tun"], check=False)
+        shutil.rmtree(home, ignore_errors=True)
