@@ -208,6 +208,10 @@ TIOCLINUX: Final = 0x541C    # (subcodes 2/3: paste a console selection, the sam
 #: socket ioctls that set its owner as F_SETOWN does, from an int the argument points at
 FIOSETOWN: Final = 0x8901
 SIOCSPGRP: Final = 0x8902
+#: ioctl of /dev/net/tun that attaches the file to a tun/tap interface (a new one: root; one
+#: made for the caller: anyone): its writes are then packets the kernel takes as received,
+#: for any destination -- a raw socket's power through a file
+TUNSETIFF: Final = 0x400454CA  # _IOW('T', 202, int)
 #: ioctl of /dev/userfaultfd (since 6.1) that makes a userfaultfd: the userfaultfd call's power
 USERFAULTFD_IOC_NEW: Final = 0xAA00  # _IO(0xAA, 0x00)
 RLIMIT_CORE: Final = 4

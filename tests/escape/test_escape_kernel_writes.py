@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from escape_lib import (
+    Outcome,
     UdpListener,
     assert_blocked,
     attack,
@@ -87,7 +88,7 @@ def test_the_pktoptions_witness_sees_a_direct_send(build):
     assert_blocked(attack(program, "direct", 5302, policy_text=pktoptions_policy(), scene=None))
 
 
-# --- packets written into a tun device (red team 7: open) ---------------------------------------
+# --- packets written into a tun device (red team 7) -----------------------------------------------
 
 def local_address() -> str | None:
     """An IPv4 address of this host that is not loopback (a packet for 127/8 arriving on a tun
@@ -105,10 +106,8 @@ def tun_policy(dest: str) -> str:
     return policy(never("net-connect", "ECONNREFUSED", address=dest))
 
 
-TUN_OPEN = pytest.mark.xfail(strict=True, reason=(
-    "open: a tun device is a file, not a socket: its writes are IP packets the kernel takes as "
-    "received (tun_get_user), for any destination; under address rules TUNSETIFF should be "
-    "refused as raw and packet sockets are (docs: red team 7)"))
+def blocked_at_tunsetiff(outcome: Outcome) -> None:
+    assert "TUNSETIFF: EPERM" in outcome.stdout, outcome
 
 
 def run_tun(program: str | os.PathLike[str], dest: str, mode: str, *extra: str,
@@ -130,14 +129,15 @@ def run_tun(program: str | os.PathLike[str], dest: str, mode: str, *extra: str,
         else:
             assert outcome.verdict in ("BLOCKED", "ESCAPED"), f"it did not run:\n{outcome}"
             assert not listener.received, f"{dest} received {listener.received}:\n{outcome}"
+            blocked_at_tunsetiff(outcome)
 
 
-@TUN_OPEN
 @LOOPS
 def test_a_packet_written_into_a_new_tun_device(build, loop):
     """Root: a new tun interface, up, and one UDP packet for an address of this host written
     into it.  Control: the listener there receives it.  Traced under a rule refusing that
-    address: it arrives all the same (both loops)."""
+    address: TUNSETIFF is refused (EPERM) and nothing arrives (before the fix: it arrived,
+    both loops)."""
     if os.geteuid() != 0:
         pytest.skip("making a tun interface needs CAP_NET_ADMIN")
     dest = local_address()
@@ -146,7 +146,6 @@ def test_a_packet_written_into_a_new_tun_device(build, loop):
     run_tun(build("escape/net_tun.c"), dest, "tun", loop=loop)
 
 
-@TUN_OPEN
 def test_a_packet_written_into_a_users_own_tun_device(build):
     """Without any capability: alice attaches to a persistent tun interface made for her
     (`ip tuntap add mode tun user alice`, up) and writes the same packet.  Needs
@@ -180,3 +179,22 @@ def test_a_packet_written_into_a_users_own_tun_device(build):
     finally:
         subprocess.run(["ip", "tuntap", "del", "dev", name, "mode", "tun"], check=False)
         shutil.rmtree(home, ignore_errors=True)
+
+
+@LOOPS
+def test_a_tun_device_without_address_rules_works_as_natively(build, loop):
+    """Parity: a run whose rules decide no destination (a path rule only) lifts the refusal,
+    as it lifts the source-route guards: the packet arrives, traced as natively."""
+    if os.geteuid() != 0:
+        pytest.skip("making a tun interface needs CAP_NET_ADMIN")
+    dest = local_address()
+    if dest is None:
+        pytest.skip("no non-loopback IPv4 address")
+    listener = UdpListener(dest)
+    try:
+        outcome = attack(build("escape/net_tun.c"), "tun", dest, listener.port, scene=None,
+                         env=loop, policy_text=policy(never("fsread", path="/nonexistent/**")))
+        settle(lambda: len(listener.received))
+    finally:
+        listener.close()
+    assert outcome.verdict == "ESCAPED" and listener.received, outcome
