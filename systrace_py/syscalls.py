@@ -322,7 +322,8 @@ class Lift(enum.Enum):
 
     * ``ROUTES``: source routes matter only where a rule decides where IP packets go; a run
       in which no table does (no rule with a network condition, no redirect to an address,
-      nothing that asks about a destination) lifts the source-route guards.
+      nothing that asks about a destination) lifts the source-route guards (and the refusal
+      of ioctl's TUNSETIFF: a tun device's packets go where no address rule looks).
     * ``CORE``: core dumps, which the kernel writes outside every policy, are granted when
       every table has a rule that names ``setrlimit`` or ``prlimit64`` and permits it (as an
       unsafe call's refusal is lifted; a rule refusing them grants nothing); the program
