@@ -208,6 +208,10 @@ TIOCLINUX: Final = 0x541C    # (subcodes 2/3: paste a console selection, the sam
 #: socket ioctls that set its owner as F_SETOWN does, from an int the argument points at
 FIOSETOWN: Final = 0x8901
 SIOCSPGRP: Final = 0x8902
+#: ioctl of /dev/net/tun that attaches the file to a tun/tap interface (a new one: root; one
+#: made for the caller: anyone): its writes are then packets the kernel takes as received,
+#: for any destination -- a raw socket's power through a file
+TUNSETIFF: Final = 0x400454CA  # _IOW('T', 202, int)
 #: ioctl of /dev/userfaultfd (since 6.1) that makes a userfaultfd: the userfaultfd call's power
 USERFAULTFD_IOC_NEW: Final = 0xAA00  # _IO(0xAA, 0x00)
 RLIMIT_CORE: Final = 4
@@ -224,10 +228,13 @@ IP_OPTIONS: Final = 4        # source routes: the packet goes to an unchecked ad
 IP_RETOPTS: Final = 7
 IPPROTO_IPV6: Final = 41
 IPV6_2292RTHDR: Final = 5
+#: sticky options set from a buffer of control messages (ip6_datagram_send_ctl): a routing
+#: header among them (type 2, where the kernel has CONFIG_IPV6_MIP6) as IPV6_RTHDR would
+IPV6_2292PKTOPTIONS: Final = 6
 IPV6_RTHDR: Final = 57
 #: (level, option) pairs setsockopt may not set: routing headers name destinations no rule sees
 REFUSED_SOCKOPTS: Final = ((IPPROTO_IP, IP_OPTIONS), (IPPROTO_IPV6, IPV6_RTHDR),
-                           (IPPROTO_IPV6, IPV6_2292RTHDR))
+                           (IPPROTO_IPV6, IPV6_2292RTHDR), (IPPROTO_IPV6, IPV6_2292PKTOPTIONS))
 #: control messages sendmsg and sendmmsg may not carry, for the same reason as REFUSED_SOCKOPTS
 REFUSED_CONTROL: Final = ((IPPROTO_IP, IP_RETOPTS), (IPPROTO_IPV6, IPV6_RTHDR),
                           (IPPROTO_IPV6, IPV6_2292RTHDR))

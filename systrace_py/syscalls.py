@@ -90,6 +90,7 @@ from systrace_py.kernel import (
     SOL_XDP,
     TIOCLINUX,
     TIOCSTI,
+    TUNSETIFF,
     UMOUNT_NOFOLLOW,
     USERFAULTFD_IOC_NEW,
 )
@@ -321,7 +322,8 @@ class Lift(enum.Enum):
 
     * ``ROUTES``: source routes matter only where a rule decides where IP packets go; a run
       in which no table does (no rule with a network condition, no redirect to an address,
-      nothing that asks about a destination) lifts the source-route guards.
+      nothing that asks about a destination) lifts the source-route guards (and the refusal
+      of ioctl's TUNSETIFF: a tun device's packets go where no address rule looks).
     * ``CORE``: core dumps, which the kernel writes outside every policy, are granted when
       every table has a rule that names ``setrlimit`` or ``prlimit64`` and permits it (as an
       unsafe call's refusal is lifted; a rule refusing them grants nothing); the program
@@ -340,8 +342,10 @@ class Guard(NamedTuple):
     stops and the tracer's check of that name decides, reading what argument ``arg`` points
     at (memory, a descriptor, a task): registers alone cannot tell.  ``refused``: cases of a
     stop guard's call that the registers decide, refused with ``errno`` by the filter (one
-    call, one guard: ioctl's requests).  ``lift``: the run-wide condition (:class:`Lift`)
-    under which the guard does not apply at all.
+    call, one guard: ioctl's requests).  ``routed``: more such cases, refused only where a
+    rule decides where IP packets go (a run that lifts ``Lift.ROUTES`` lets them through):
+    ioctl's TUNSETIFF.  ``lift``: the run-wide condition (:class:`Lift`) under which the
+    guard does not apply at all.
     """
 
     cases: tuple[Case, ...]
@@ -350,6 +354,7 @@ class Guard(NamedTuple):
     arg: int = 0
     lift: Lift | None = None
     refused: tuple[Case, ...] = ()
+    routed: tuple[Case, ...] = ()
 
     @property
     def always(self) -> bool:
@@ -719,11 +724,14 @@ _c(15, "rt_sigreturn", (), "stdio")
 # that call does (stopping for it), and is decided as that call (DEVICE_CALLS).
 # TIOCSTI/TIOCLINUX are refused (typing into the terminal); FIOSETOWN/SIOCSPGRP set a socket's
 # owner as F_SETOWN does, from an int in memory: they stop and the tracer checks it (fcntl).
+# TUNSETIFF makes a tun descriptor, whose writes are packets for any destination: refused
+# where a rule decides destinations, as the sockets that write their own headers are.
 _c(16, "ioctl", (_FILE, _a("cmd", _K.CMD), _a("arg")), _W, _WF,
    aliases_when=one_of(1, frozenset(request for request, _ in FILE_CHANGING_IOCTLS)),
    guard=Guard(((_eq32(1, FIOSETOWN),), (_eq32(1, SIOCSPGRP),)), errno.EPERM,
                check="owner_target", arg=2,
-               refused=((_eq32(1, TIOCSTI),), (_eq32(1, TIOCLINUX),))),
+               refused=((_eq32(1, TIOCSTI),), (_eq32(1, TIOCLINUX),)),
+               routed=((_eq32(1, TUNSETIFF),),)),
    shares=Shares(((_eq32(1, USERFAULTFD_IOC_NEW),),), anywhere=True))
 _c(17, "pread64", (_FD, _ptr("buf"), _a("count"), _a("pos")), "stdio")
 _c(18, "pwrite64", (_FD, _ptr("buf"), _a("count"), _a("pos")), "stdio")

@@ -1266,6 +1266,12 @@ class DecodedCall:
             budget = CONTROL_READ_MAX
             for i in range(count):
                 at = MMSGHDR_SIZE * i
+                if i and len(block) >= at + MSGHDR_SIZE and \
+                        _over_msg_len(self.args[1], i, block[at:at + MSGHDR_SIZE]):
+                    raise DecodeError(errno.EPERM, f"message {i}'s name or control data lies "
+                                                   f"over an earlier message's msg_len, which "
+                                                   f"the kernel writes before reading it",
+                                      unreadable=False)
                 try:
                     if len(block) < at + MSGHDR_SIZE:
                         raise DecodeError(errno.EFAULT, f"message {i} unreadable")
@@ -1822,6 +1828,30 @@ class TraceeSocket:
             elif leaf == host and text.startswith("/32 ") and text.endswith(" BROADCAST"):
                 return True
         return False
+
+
+def _over_msg_len(array: int, index: int, header: bytes) -> bool:
+    """Whether message ``index`` of a sendmmsg at ``array`` keeps its name or its control data
+    where the kernel writes an earlier message's msg_len.  __sys_sendmmsg writes each msg_len
+    (the bytes that message sent) before it reads the next message's header, name and
+    control data: such a name is read by the kernel as the tracer never saw it, and what will
+    be written there (a count the send decides) cannot be known before the call."""
+    name, name_length = struct.unpack_from("<Qi", header)
+    control, control_length = struct.unpack_from("<QQ", header, 32)
+    first = array + MMSGHDR_SIZE - 8           # messages 0..index-1's msg_len fields
+    end = array + MMSGHDR_SIZE * (index - 1) + MMSGHDR_SIZE - 4
+    for start, length in ((name, min(name_length, SOCKADDR_MAX) if name else 0),
+                          (control, control_length)):
+        low, high = max(start, first), min(start + max(length, 0), end)
+        if low >= high:
+            continue
+        if high - low >= MMSGHDR_SIZE:
+            return True
+        j = (low - first) // MMSGHDR_SIZE       # the field at or below low, and the next one
+        if any(low < first + MMSGHDR_SIZE * k + 4 and first + MMSGHDR_SIZE * k < high
+               for k in (j, j + 1)):
+            return True
+    return False
 
 
 def _msg_flags(header: bytes) -> int:

@@ -193,7 +193,7 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> bytes:
         elif name in plan.selected:
             _add_selected(b, name, plan.selected[name])
             if guard is not None:
-                _add_guard(b, name, guard, params)  # the unselected rest is allowed
+                _add_guard(b, name, guard, params, plan.lifted)  # the unselected rest is allowed
         elif guard is not None and guard.always:
             b.add(sc.ERRNO(guard.errno), name)  # whatever the plan says
         elif verdict.kind != "allow" or () in shares or name in CHANGES_CREDENTIALS:
@@ -202,7 +202,7 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> bytes:
             b.add(_action(verdict) if verdict.kind != "allow" else sc.TRACE(0), name)
         else:
             if guard is not None:
-                _add_guard(b, name, guard, params)
+                _add_guard(b, name, guard, params, plan.lifted)
             for case in shares:
                 # A case overlapping a guard's refusing case gets one of the two actions, and
                 # either is right: the stop applies the guard too.
@@ -262,12 +262,18 @@ def _add_selected(b: _Builder, name: str, selected: SelectorPlan) -> None:
                                    rule.bit if rule.when == "if_flag" else 0))
 
 
-def _add_guard(b: _Builder, name: str, guard: Guard, params: dict[Param, int]) -> None:
+def refused_cases(guard: Guard, lifted: frozenset[Lift]) -> tuple[Case, ...]:
+    """A stop guard's cases the registers decide, in a run that lifts ``lifted``."""
+    return guard.refused + (() if Lift.ROUTES in lifted else guard.routed)
+
+
+def _add_guard(b: _Builder, name: str, guard: Guard, params: dict[Param, int],
+               lifted: frozenset[Lift]) -> None:
     """The BPF rules of a guard, for a call the plan lets through: only the guarded cases are
     caught.  A case the registers decide exactly gets its errno here; a stop guard's case, or
     one that asks whether a range touches the scratch area, stops (the tracer decides)."""
     refuse = sc.TRACE(0) if guard.check is not None else sc.ERRNO(guard.errno)
-    for case in guard.refused:  # (a stop guard's cases the registers decide)
+    for case in refused_cases(guard, lifted):  # (a stop guard's cases the registers decide)
         b.add(sc.ERRNO(guard.errno), name, *(_bpf_arg(t, params) for t in case))
     for case in guard.cases:
         area = [t for t in case if t.op == "touches"]
@@ -363,7 +369,7 @@ def guard_refusal(name: str, args: Sequence[int], tracer_pid: int,
     guard = active_guard(name, lifted)
     if guard is None:
         return None
-    cases = guard.cases if guard.check is None else guard.refused
+    cases = guard.cases if guard.check is None else refused_cases(guard, lifted)
     return guard.errno if _case_holds(cases, args, tracer_pid) else None
 
 
