@@ -664,7 +664,8 @@ class Tracer:
             arms.append((task.tid, table, may_refuse, memory, slot,
                          task.fs.users == 1 and task.files.users == 1, shared,
                          solo and self.hold_arguments,
-                         not resolver.searches_as_tracer(task.tid), spare))
+                         not resolver.searches_as_tracer(task.tid), spare,
+                         -1 if task.clone3_flags is None else task.clone3_flags))
         return arms or None
 
     def _fast_wait(self, arms: list[cloop.Arm]) -> tuple[int, int]:
@@ -678,13 +679,15 @@ class Tracer:
             else:
                 event = self._fast.wait(arms)
         finally:
-            permitted, refused, signals = self._fast.decided()
-            self.stops += permitted + refused + signals
-            self.fast_stops += permitted + refused + signals
-            self.stop_kinds["call"] += permitted + refused
+            permitted, refused, signals, answered = self._fast.decided()
+            self.stops += permitted + refused + signals + answered
+            self.fast_stops += permitted + refused + signals + answered
+            self.stop_kinds["call"] += permitted + refused + answered
             self.stop_kinds["signal"] += signals
-            if permitted or refused:
-                self.monitor.fast_decided(permitted, refused)  # type: ignore[attr-defined]
+            if permitted or refused or answered:
+                # (a missing path's ENOENT is a decision, not a refusal: Supervisor._reply)
+                self.monitor.fast_decided(  # type: ignore[attr-defined]
+                    permitted + answered, refused)
         self._fast_notes()
         return event
 
@@ -1761,9 +1764,11 @@ class Tracer:
         The children it saw made: a fork or vfork of an armed task, the parent resumed, the
         child too when its first stop came -- made known here, as _on_new_task would.  A fork
         or vfork call shares what the kernel makes it share (no descriptor table or fs
-        context; vfork's child the memory), so nothing is asked of the kernel.  The child of
-        a vfork of an alone task gets the slot its parent was armed with (the loop held the
-        child's calls there).
+        context; vfork's child the memory), so nothing is asked of the kernel; a clone or
+        clone3 the loop took is a vfork by another name (posix_spawn's: CLONE_VM |
+        CLONE_VFORK alone, the sharing checked by kcmp in the loop), told as one.  The child
+        of a vfork of an alone task gets the slot its parent was armed with (the loop held
+        the child's calls there).
 
         The execs it let go at their entry: what was checked, as _note_exec notes it (the
         exec event checks it); and where it served the event too -- what ran was what was
@@ -1774,7 +1779,7 @@ class Tracer:
             if kind == "birth":
                 parent_tid, child_tid, nr, started = note  # type: ignore[misc]
                 parent = self.tasks[parent_tid]
-                vfork = nr == cloop.NR_VFORK
+                vfork = nr != cloop.NR_FORK  # (vfork, or a clone that is one)
                 self.stops += 1 + started
                 self.fast_stops += 1 + started
                 self.stop_kinds["new task"] += 1
