@@ -198,9 +198,30 @@ typedef struct {
     pid_t parent, child;
     int nr;       /* the call: fork, vfork, or a clone or clone3 that is a vfork (vfork_like) */
     int started;  /* the child's first stop was seen, and it was let go */
+    int gone;     /* its end was reported (ends()) */
 } Birth;
 static Birth births[MAX_BIRTHS];
 static int nbirths;
+
+/* The ends of children born in this run() (a shell's commands), for Python (ends():
+ * Tracer._fast_notes calls _gone, in order with the births and execs) -- served only while
+ * the loop knows the whole tree: it began as one task, alone (Tracer._solo), and holds every
+ * child made since.  When the last of them ends the task is alone again, and armed so again
+ * (its calls unheld, its spare slot back for its next vfork child), as _fast_arms would arm
+ * it. */
+#define MAX_ENDS 64
+typedef struct {
+    long long seq;
+    pid_t tid;
+    int status;
+    pid_t rearmed;  /* the task armed alone again after it (0: none) */
+    uint64_t spare; /* ... with this spare slot, taken again (0: none) */
+} End;
+static End ends[MAX_ENDS];
+static int nends;
+static int tree_size;   /* the tasks of the tree, while the loop knows them all (else 0) */
+static int solo_arm = -1;         /* the arm that was alone at run()'s start */
+static uint64_t solo_spare;      /* ... and the spare slot it was given */
 static long long nseq;  /* births and execs in the order they happened (Python catches up so) */
 static long long birth_seq[MAX_BIRTHS];
 
@@ -996,6 +1017,7 @@ static int exec_event(Arm *a, int *status) {
     e->scratch = mapped;
     a->pending = 0;
     a->spare = 0;  /* (a slot of the former image's area) */
+    if (solo_arm >= 0 && a == &arms[solo_arm]) solo_spare = 0;
     a->plan = a->next;
     a->own_search = other;
     a->rn = 0;  /* (a new image shares no pages) */
@@ -1227,7 +1249,8 @@ static int birth(Arm *a) {
     if ((nr == NR_CLONE || nr == NR_CLONE3) && vfork_like(a, regs, (pid_t)child) != 1) return 0;
     int vfork = nr != NR_FORK;
     birth_seq[nbirths] = nseq++;
-    births[nbirths++] = (Birth){a->tid, (pid_t)child, (int)nr, 0};
+    births[nbirths++] = (Birth){a->tid, (pid_t)child, (int)nr, 0, 0};
+    if (tree_size) tree_size++;
     if (a->alone) a->off = 1;
     a->vfork_only = 0;  /* (its child runs beside it: its exec must stop it, in Python) */
     a->clone3_flags = -1;  /* (told: a later clone3 is checked anew) */
@@ -1263,6 +1286,52 @@ static int first_stop(pid_t pid) {
         return 1;
     }
     return 0;
+}
+
+/* The end (an exit status) of a child birth() noted that started: noted for Python, its arm
+ * forgotten (its pid may come again), and the task that was alone armed so again once the
+ * tree is that task alone.  1: noted, 0: Python's. */
+static int end_of(pid_t pid, int status) {
+    if (!tree_size || nends == MAX_ENDS) return 0;
+    int i;
+    for (i = 0; i < nbirths; i++)
+        if (births[i].child == pid && births[i].started && !births[i].gone) break;
+    if (i == nbirths) return 0;
+    births[i].gone = 1;
+    for (int j = 0; j < narms; j++)
+        if (arms[j].tid == pid) { arms[j].tid = 0; arms[j].off = 1; }
+    End *e = &ends[nends++];
+    e->seq = nseq++;
+    e->tid = pid;
+    e->status = status;
+    e->rearmed = 0;
+    e->spare = 0;
+    if (--tree_size == 1) {
+        Arm *a = &arms[solo_arm];
+        if (a->tid && a->off && !a->pending) {
+            a->off = 0;
+            a->spare = a->mem_fd >= 0 ? solo_spare : 0;
+            e->rearmed = a->tid;
+            e->spare = a->spare;
+        }
+    }
+    return 1;
+}
+
+/* ends() -> [(tid, status, rearmed, spare, order)]: the ends of children noted since the last
+ * call (Tracer._fast_notes: _gone); rearmed: the task armed alone again after it (0: none),
+ * with the spare slot at this address (0: none), which Python gives it again. */
+static PyObject *cloop_ends(PyObject *module, PyObject *unused) {
+    PyObject *out = PyList_New(nends);
+    if (!out) return NULL;
+    for (int i = 0; i < nends; i++) {
+        PyObject *item = Py_BuildValue("iiiKL", ends[i].tid, ends[i].status, ends[i].rearmed,
+                                       (unsigned long long)ends[i].spare, ends[i].seq);
+        if (!item) { Py_DECREF(out); return NULL; }
+        PyList_SET_ITEM(out, i, item);
+    }
+    nends = 0;
+    return out;
 }
 
 /* births() -> [(parent, child, call number, started, order)]: the children noted since the
@@ -1378,8 +1447,8 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "too many armed tasks");
         return NULL;
     }
-    if (nbirths || nexecs) {
-        PyErr_SetString(PyExc_ValueError, "the births or execs were not taken");
+    if (nbirths || nexecs || nends) {
+        PyErr_SetString(PyExc_ValueError, "the births, execs or ends were not taken");
         return NULL;
     }
     Py_XDECREF(kept);
@@ -1430,6 +1499,10 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
         }
     }
     narms = (int)count;
+    /* one task, alone: the whole tree (Tracer._solo), which the loop then follows */
+    solo_arm = count == 1 && arms[0].alone ? 0 : -1;
+    solo_spare = count == 1 ? arms[0].spare : 0;
+    tree_size = solo_arm == 0 ? 1 : 0;
     PyObject *out = serve();
     for (int i = 0; i < narms; i++)
         if (arms[i].own_fd >= 0) close(arms[i].own_fd);
@@ -1452,6 +1525,7 @@ static PyObject *serve(void) {
             }
             return PyErr_SetFromErrno(PyExc_OSError);
         }
+        if ((WIFEXITED(status) || WIFSIGNALED(status)) && end_of(pid, status)) continue;
         if (WIFSTOPPED(status) && status >> 8 == (SIGTRAP | EVENT_STOP << 8)) {
             int born = first_stop(pid);
             if (born < 0) return PyErr_SetFromErrno(PyExc_OSError);
@@ -1514,6 +1588,7 @@ static PyMethodDef cloop_methods[] = {
     {"run", cloop_run, METH_VARARGS, "Serve an armed task's stops; the first one for Python."},
     {"births", cloop_births, METH_NOARGS, "The children noted since the last call."},
     {"execs", cloop_execs, METH_NOARGS, "The execs let go since the last call."},
+    {"ends", cloop_ends, METH_NOARGS, "The children's ends noted since the last call."},
     {"set_exec_rules", cloop_set_exec_rules, METH_VARARGS, "What exec handling needs from Python."},
     {"counts", cloop_counts, METH_NOARGS, "(permitted, refused, signals passed on, missing paths answered) by the native loop so far."},
     {NULL, NULL, 0, NULL},

@@ -189,6 +189,10 @@ Arm = tuple[int, Table, bool, int, int, bool, tuple[tuple[int, int], ...], bool,
 #: sharing the memory alone, by kcmp), whether its first stop came and it was let go)
 Birth = tuple[int, int, int, bool]
 NR_FORK, NR_VFORK = NUMBERS["fork"], NUMBERS["vfork"]  # (_cloop.c's NR_FORK, NR_VFORK)
+#: the end of a child the native loop saw made, reported to it by waitpid: (tid, wait status,
+#: the task armed alone again after it (its last child: 0 when none), the spare slot's
+#: address it was armed with (0: none))
+End = tuple[int, int, int, int]
 
 
 def walks_freely(table: Table) -> bool:
@@ -400,17 +404,20 @@ class FastLoop:
         plan.add_variant(nr, args[shape[2]] if shape[2] >= 0 else 0, follow, empty_fd, walks,
                          how_flags, checks)
 
-    def notes(self) -> list[tuple[str, Birth | NativeExec]]:
+    def notes(self) -> list[tuple[str, Birth | NativeExec | End]]:
         """What the loop did that Python must catch up on, in the order it happened: the
         children made by a fork or vfork of an armed task ("birth"), the execs it let go
-        ("exec")."""
-        found: list[tuple[int, str, Birth | NativeExec]] = [
+        ("exec"), the ends of those children it was reported ("end": a shell's commands,
+        while the loop follows the whole tree: it was one task when the loop began)."""
+        found: list[tuple[int, str, Birth | NativeExec | End]] = [
             (seq, "birth", (parent, child, nr, bool(started)))
             for parent, child, nr, started, seq in self._module.births()]
         found += [(seq, "exec", (tid, dev, ino, os.fsdecode(path), bool(served), bool(mapped),
                                  maps, bool(failed)))
                   for tid, dev, ino, path, served, mapped, maps, failed, seq
                   in self._module.execs()]
+        found += [(seq, "end", (tid, status, rearmed, spare))
+                  for tid, status, rearmed, spare, seq in self._module.ends()]
         return [(kind, note) for _, kind, note in sorted(found, key=lambda f: f[0])]
 
     def decided(self) -> tuple[int, int, int, int]:
@@ -433,6 +440,6 @@ def load() -> FastLoop | None:
     return FastLoop(_cloop)
 
 
-__all__ = ["CANDIDATES", "SHAPES", "WHOLE_CALLS", "Arm", "Birth", "ExecTarget", "FastLoop",
+__all__ = ["CANDIDATES", "SHAPES", "WHOLE_CALLS", "Arm", "Birth", "End", "ExecTarget", "FastLoop",
            "NativeExec", "by_name", "exec_variant", "given_entries", "load", "missing_errno",
            "variant"]

@@ -1773,9 +1773,25 @@ class Tracer:
         The execs it let go at their entry: what was checked, as _note_exec notes it (the
         exec event checks it); and where it served the event too -- what ran was what was
         checked, the scratch area mapped as _premap_scratch does, the task let go -- the
-        rest of _on_exec (_exec_done)."""
+        rest of _on_exec (_exec_done).
+
+        The ends of those children (a shell's commands), which it took from waitpid while it
+        followed the whole tree (it began as one task, alone): _gone, as _dispatch calls it;
+        when the last ended, the loop armed the task alone again, as _fast_arms would, with
+        the spare slot it had given its child -- that task takes it back here."""
         assert self._fast is not None
         for kind, note in self._fast.notes():
+            if kind == "end":
+                tid, status, rearmed, spare = note  # type: ignore[misc]
+                self.stops += 1
+                self.fast_stops += 1
+                self.stop_kinds["exit"] += 1
+                self._gone(tid, status)
+                if rearmed and spare:
+                    index = (spare - scratch.BASE) // scratch.SLOT_SIZE
+                    assert scratch.slot_address(index) == spare
+                    self.tasks[rearmed].space.slots.claim(-rearmed, index)
+                continue
             if kind == "birth":
                 parent_tid, child_tid, nr, started = note  # type: ignore[misc]
                 parent = self.tasks[parent_tid]
@@ -1786,7 +1802,7 @@ class Tracer:
                 self.stop_kinds["first stop"] += started
                 self._adopt(parent, child_tid,
                             pt.PTRACE_EVENT_VFORK if vfork else pt.PTRACE_EVENT_FORK,
-                            (vfork, False, False), False, 0, started)
+                            (vfork, False, False), False, 0, bool(started))
                 if vfork:
                     parent.space.slots.hand_over(-parent_tid, child_tid)
                 self._gone_early(child_tid)
