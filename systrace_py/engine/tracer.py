@@ -20,6 +20,7 @@ Design points (see docs/security.md and ARCHITECTURE.md for the why):
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import dataclasses
@@ -147,6 +148,10 @@ _SYSCALL_TRAP = signal.SIGTRAP | 0x80
 _STOP_KINDS = {pt.PTRACE_EVENT_SECCOMP: "call", pt.PTRACE_EVENT_FORK: "new task",
                pt.PTRACE_EVENT_VFORK: "new task", pt.PTRACE_EVENT_CLONE: "new task",
                pt.PTRACE_EVENT_EXEC: "exec"}
+#: events by name, for the stops the native loop hands to Python (``--stats``)
+_EVENT_NAMES = {pt.PTRACE_EVENT_SECCOMP: "call", pt.PTRACE_EVENT_FORK: "fork event",
+                pt.PTRACE_EVENT_VFORK: "vfork event", pt.PTRACE_EVENT_CLONE: "clone event",
+                pt.PTRACE_EVENT_EXEC: "exec event", pt.PTRACE_EVENT_STOP: "stop event"}
 #: the wait status of a PTRACE_EVENT_SECCOMP stop: stopped (0x7f), SIGTRAP, event 7
 _SECCOMP_STOP = 0x7F | (signal.SIGTRAP << 8) | (7 << 16)
 _NR_CLONE, _NR_CLONE3 = NUMBERS["clone"], NUMBERS["clone3"]
@@ -254,6 +259,9 @@ class Tracer:
         #: the native loop (engine/cloop.py), for a monitor that says which table decides
         self._fast = cloop.load() if hasattr(monitor, "fast_table") else None
         self.fast_stops = 0  # stops the native loop served (calls decided, signals passed on)
+        #: with the native loop, the stops it handed to Python by kind, a call's by its name
+        #: (``--stats``: what is left to take into the loop)
+        self.python_kinds: collections.Counter[str] = collections.Counter()
         #: the start environment and its entries an exec into another table may carry
         #: (cloop.given_entries), computed again when the start environment is set
         self._fast_given: tuple[frozenset[str] | None, frozenset[bytes]] = (None, frozenset())
@@ -691,6 +699,17 @@ class Tracer:
         self._fast_notes()
         return event
 
+    def _count_python_stop(self, pid: int, status: int) -> None:
+        """A stop other than a call's entry the native loop handed to Python, by kind
+        (``python_kinds``): its end, an event (by name), a call's exit, a signal."""
+        if not os.WIFSTOPPED(status):
+            kind = "exit"
+        elif status >> 16:
+            kind = _EVENT_NAMES.get(status >> 16, "event")
+        else:
+            kind = "call exit" if os.WSTOPSIG(status) == _SYSCALL_TRAP else "signal"
+        self.python_kinds[kind] += 1
+
     def _fast_exec_target(self, tid: int, program: str) -> tuple[Table, bool] | None:
         """For the native loop, at an exec of ``program`` it may let go: the table that
         decides the task after it, and whether the exec enters another table (then its
@@ -720,7 +739,11 @@ class Tracer:
                 except pt.PtraceError as exc:
                     if exc.errno != errno.ESRCH:
                         raise
+                if self._fast is not None:  # (_on_seccomp read the call into self._info)
+                    self.python_kinds["call " + NAMES.get(self._info.nr, "?")] += 1
                 return
+        if self._fast is not None:
+            self._count_python_stop(pid, status)
         if os.WIFEXITED(status) or os.WIFSIGNALED(status):
             kinds["exit"] += 1
             self._gone(pid, status)

@@ -28,6 +28,7 @@ from systrace_py.policy.model import Action, Missing, Rule, Table
 
 STATS = re.compile(r"(\d+) stops \((\d+) decided natively\), (\d+) decisions, (\d+) refusals")
 KINDS = re.compile(r"stops by kind: (.*)")
+SERVED = re.compile(r"stops served by Python: (.*)")
 
 
 def _native() -> bool:
@@ -94,15 +95,27 @@ default = "permit"
     return policy
 
 
-def _both(args: list[str]) -> tuple[tuple[str, str, tuple[int, int, int, int, dict[str, int]]],
-                                    tuple[str, str, tuple[int, int, int, int, dict[str, int]]]]:
-    def run(native: bool) -> tuple[str, str, tuple[int, int, int, int, dict[str, int]]]:
+Stats = tuple[int, int, int, int, dict[str, int]]
+
+
+def _served(stderr: str) -> dict[str, int]:
+    """--stats's stops the native loop handed to Python, by kind (its twelve first)."""
+    found = SERVED.search(stderr)
+    assert found is not None, stderr
+    return {kind: int(n) for kind, n in (part.rsplit(" ", 1) for part in
+                                         found.group(1).removesuffix(", ...").split(", "))}
+
+
+def _both(args: list[str]) -> tuple[tuple[str, str, Stats, str], tuple[str, str, Stats, str]]:
+    """(output, the tracer's lines but --stats's, the stats, its whole stderr), with the
+    native loop and then with the Python loop."""
+    def run(native: bool) -> tuple[str, str, Stats, str]:
         result = run_systrace(["--stats", *args],
                               env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
         assert result.returncode == 0, result.stderr
         shown = "\n".join(re.sub(r"pid \d+", "pid N", line)  # (-v names the pids)
                           for line in result.stderr.splitlines() if "stops" not in line)
-        return result.stdout, shown, _stats(result.stderr)
+        return result.stdout, shown, _stats(result.stderr), result.stderr
 
     return run(True), run(False)
 
@@ -115,11 +128,12 @@ def test_spawns_are_the_same_under_both_loops(bindir: Path, tmp_path: Path) -> N
     births and first stops, nor the permitted execs and their events (the spawner is alone:
     its child is armed at birth, as a shell's vfork child is) -- per round of four spawns it
     serves the two clone3 calls (their flags are in memory: Python checks them), the two
-    refused execs and the four ends; twenty stops a round before."""
+    refused execs and the ends of their children (the two others' ends are the loop's: it
+    follows the whole tree while the spawner waits); twenty stops a round before."""
     rounds = 8
     policy = _policy(tmp_path, bindir)
     outside = tmp_path / "elsewhere" / "hello"
-    (out, err, stats), (p_out, p_err, p_stats) = _both(
+    (out, err, stats, raw), (p_out, p_err, p_stats, _) = _both(
         ["-p", str(policy), "--", str(bindir / "spawn"), str(rounds), str(bindir / "hello"),
          str(outside)])
     assert (out, err) == (p_out, p_err)
@@ -131,6 +145,10 @@ def test_spawns_are_the_same_under_both_loops(bindir: Path, tmp_path: Path) -> N
     if _native():
         by_python = stats[0] - stats[1]
         assert by_python <= 8 * rounds + 12, (by_python, stats)
+        # (--stats says what Python served: the clone3 calls, no birth, no first stop)
+        served = _served(raw)
+        assert served["call clone3"] == 2 * rounds, served
+        assert "vfork event" not in served and served.get("stop event", 0) <= 2, served
 
 
 def test_missing_paths_answered_as_python_answers(bindir: Path, tmp_path: Path) -> None:
@@ -143,7 +161,7 @@ def test_missing_paths_answered_as_python_answers(bindir: Path, tmp_path: Path) 
     policy = _policy(tmp_path, bindir)
     script = (f"i=0; while [ $i -lt {rounds} ]; do env PATH={search}:{bindir} hello; "
               f"i=$((i+1)); done; env PATH={search} hello; echo rc=$?")
-    (out, err, stats), (p_out, p_err, p_stats) = _both(
+    (out, err, stats, raw), (p_out, p_err, p_stats, _) = _both(
         ["-p", str(policy), "--", "sh", "-c", script])
     assert (out, err) == (p_out, p_err)
     assert (stats[0], *stats[2:]) == (p_stats[0], *p_stats[2:]), (stats, p_stats)
@@ -151,6 +169,9 @@ def test_missing_paths_answered_as_python_answers(bindir: Path, tmp_path: Path) 
     assert "No such file or directory" in err and stats[3] == 0, (err, stats)
     if _native():
         assert stats[0] - stats[1] < 7 * (rounds + 1), stats
+        # (the execs Python served: the start's, the first command's, each env's of hello,
+        # which freezes a tree of two tasks)
+        assert _served(raw).get("call execve", 0) <= rounds + 3, raw
 
 
 def test_missing_files_refused_by_rule_or_default(bindir: Path, tmp_path: Path) -> None:
@@ -178,7 +199,7 @@ errno = "EACCES"
                      for where in ("kept", "ruled", "other", "kept/deeper"))
     script = f"for i in 1 2 3 4 5 6; do cat {names} 2>&1; done; echo rc=$?"
     for verbose in ((), ("-v",)):
-        (out, err, stats), (p_out, p_err, p_stats) = _both(
+        (out, err, stats, raw), (p_out, p_err, p_stats, _) = _both(
             [*verbose, "-p", str(policy), "--", "sh", "-c", script])
         assert (out, err) == (p_out, p_err)
         assert (stats[0], *stats[2:]) == (p_stats[0], *p_stats[2:]), (stats, p_stats)
@@ -187,6 +208,8 @@ errno = "EACCES"
         assert stats[3] == 6 * 10, stats
         if _native() and not verbose:
             assert stats[0] - stats[1] < 6 * 20, stats
+            # (of 6 x 20 opens refused, the loop hands back only a variant's first)
+            assert _served(raw).get("call openat", 0) <= 6, raw
 
 
 def test_missing_errno_by_the_table() -> None:
