@@ -256,6 +256,15 @@ static int keyed_images;        /* protection keys are on: the exec event is Pyt
 static size_t max_strlen = 1;   /* an exec string's limit (decode.MAX_ARG_STRLEN: E2BIG) */
 static size_t bulk_at;          /* where a slot's argv and environment copies go (scratch.BULK) */
 static char env_copy[256 * 1024];  /* an environment as held, up to the slot's end */
+/* An environment's strings are read a window at a time (env_string): those of the
+ * environment a program started with lie together at the top of its stack, those a shell
+ * made in its heap -- one read for each, not one a string. */
+#define ENV_WINDOW 8192
+#define ENV_WINDOWS 4
+static char windows[ENV_WINDOWS][ENV_WINDOW];
+static uint64_t window_at[ENV_WINDOWS];
+static size_t window_got[ENV_WINDOWS];
+static int nwindows;  /* (read_env empties them: one exec's reads) */
 static size_t env_cap;          /* scratch.SLOT_SIZE - BULK (at most sizeof env_copy) */
 
 static void free_check(Check *c) {
@@ -720,6 +729,36 @@ static int runs_code(const char *entry, size_t len) {
     return 0;
 }
 
+/* The tracee's string at addr into dst, as read_string reads it (a string of at most
+ * room - 2 bytes; -1: unreadable or longer), from a window of its memory read before or read
+ * now from addr on; one that runs past its window is read alone. */
+static ssize_t env_string(pid_t tid, uint64_t addr, char *dst, size_t room) {
+    for (int pass = 0; pass < 2; pass++) {
+        for (int w = 0; w < nwindows; w++) {
+            if (addr < window_at[w] || addr - window_at[w] >= window_got[w]) continue;
+            size_t offset = (size_t)(addr - window_at[w]);
+            size_t span = window_got[w] - offset < room - 1 ? window_got[w] - offset : room - 1;
+            char *nul = memchr(windows[w] + offset, 0, span);
+            if (nul) {
+                size_t n = (size_t)(nul - (windows[w] + offset));
+                memcpy(dst, windows[w] + offset, n + 1);
+                return (ssize_t)n;
+            }
+            if (span == room - 1) return -1;  /* too long */
+            return read_string(tid, addr, dst, room);  /* (past the window) */
+        }
+        if (pass) break;
+        int w = nwindows < ENV_WINDOWS ? nwindows++ : (int)(addr / 64 % ENV_WINDOWS);
+        struct iovec local = {windows[w], ENV_WINDOW},
+                     remote = {(void *)(uintptr_t)addr, ENV_WINDOW};
+        ssize_t got = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+        window_at[w] = addr;
+        window_got[w] = got > 0 ? (size_t)got : 0;  /* (short: memory that cannot be read) */
+        if (got <= 0) return read_string(tid, addr, dst, room);
+    }
+    return read_string(tid, addr, dst, room);
+}
+
 /* The environment of an exec (envp at addr) as enforce.Holder._vector copies it: the pointer
  * table then the strings, for a copy at slot + BULK, into blob (cap bytes); its size, 0 when
  * an entry runs code and the run did not start with it (_entering_table refuses: Python),
@@ -749,10 +788,11 @@ static ssize_t read_env(pid_t tid, uint64_t addr, uint64_t base, char *blob, siz
     }
     size_t table = 8 * (count + 1), at = table;
     if (table > cap) return -1;
+    nwindows = 0;
     for (size_t i = 0; i < count; i++) {
         if (cap - at < 2) return -1;
         size_t room = cap - at < max_strlen ? cap - at : max_strlen;  /* (NUL within it) */
-        ssize_t n = read_string(tid, pointers[i], blob + at, room);
+        ssize_t n = env_string(tid, pointers[i], blob + at, room);
         if (n < 0) return -1;  /* unreadable, too long, more than a slot holds: Python's */
         if (runs_code(blob + at, (size_t)n)) {
             /* (one the run started with: the user's choice, which _entering_table lets be) */

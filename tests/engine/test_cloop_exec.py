@@ -230,6 +230,34 @@ def test_command_ends_are_the_same_under_both_loops(bindir: Path, tmp_path: Path
     assert sum("new process" in line for line in err) == 10, err
 
 
+@pytest.mark.parametrize("size", [10, 40_000, 100_000])
+def test_environments_read_at_once_or_not(bindir: Path, tmp_path: Path, size: int) -> None:
+    """The loop reads an exec's environment at once where its strings lie close together,
+    and a string that runs past that read alone: a loader variable after a long entry is
+    still seen -- refused (EPERM) as Python refuses it -- and the long entry reaches the
+    program whole, in both loops."""
+    lib = bindir / "libloader.so"
+    true = os.path.realpath(shutil.which("true") or "/bin/true")
+    policy = _learned(tmp_path, bindir, true)
+    script = "; ".join([
+        f'big=$(printf "%0{size}d" 0)',
+        f'BIG="$big" {bindir}/hello', "echo plain $?",
+        f'BIG="$big" LD_PRELOAD={lib} {bindir}/hello', "echo preload $?",
+        'BIG="$big" /usr/bin/printenv BIG'])
+
+    def run(native: bool) -> tuple[str, tuple[int, int, int, int, dict[str, int]]]:
+        result = run_systrace(["--stats", "-p", str(policy), "--", "sh", "-c", script],
+                              env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+        return result.stdout, _stats(result.stderr)
+
+    out, stats = run(True)
+    python_out, python_stats = run(False)
+    assert out == python_out
+    assert (stats[0], *stats[2:]) == (python_stats[0], *python_stats[2:]), (stats, python_stats)
+    assert out.split() == ["note:", "hello", "ran", "plain", "0", "preload", "126",
+                           "0" * size], out[:200]
+
+
 @pytest.mark.parametrize("command", [
     # the shell's own exec (alone) after a first command mapped its scratch area, then the
     # new shell's vfork children: the slot the loop kept for them was the old image's
