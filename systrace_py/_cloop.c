@@ -8,11 +8,13 @@
  * PTRACE_GET_SYSCALL_INFO -> path read (process_vm_readv) -> resolution (only where the kernel
  * proves the path symlink-free, which is exactly what the Python resolver does in that case)
  * -> first-match lookup -> PTRACE_CONT (in a tree of more than one task, held to what was
- * checked first, as enforce.Holder holds it), or refusal with the rule's errno at entry; a
- * call with no argument, by the table's plain rules; the armed tasks' signals, passed on; and
- * their fork and vfork events with their children's first stops, noted for Python (births());
- * a shell's commands: the vfork child armed at its birth, its execve at entry and its exec
- * event (exec_entry, exec_event), noted for Python (execs()).
+ * checked first, as enforce.Holder holds it), or refusal with the rule's errno at entry (of
+ * a missing path: the errno Table.refusal_errno gives it); a call with no argument, by the
+ * table's plain rules; the armed tasks' signals, passed on; and their fork and vfork events
+ * (and a clone's or clone3's that is a vfork by another name: posix_spawn's) with their
+ * children's first stops, noted for Python (births()); a shell's commands: the vfork child
+ * armed at its birth, its execve at entry and its exec event (exec_entry, exec_event), noted
+ * for Python (execs()), and its end, while the loop knows the whole tree (ends()).
  * Anything else -- another task's stop, another event, a call or a path it is not sure of --
  * is handed back to Python with the wait status it reaped, and Python treats it as it always
  * did.  It never decides what Python would decide otherwise: when in doubt, it hands the stop

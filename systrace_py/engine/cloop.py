@@ -6,7 +6,8 @@ of the armed tasks making a plain path call (stat, open, access, readlink...) th
 decides by literal paths, ``dir/**`` trees and globs (a glob by asking the rule's own pattern,
 from C), on a path the kernel proves symlink-free, or a call with no argument their table
 decides by name.  It permits (PTRACE_CONT; in a tree of more than one task, the call held to
-what was checked, as enforce.Holder holds it) or refuses with the rule's errno.  It also
+what was checked, as enforce.Holder holds it) or refuses with the rule's errno (a missing
+path with the errno the table gives a refusal of it: :func:`missing_errno`).  It also
 serves what the tracer only passes on for an armed task: a signal's delivery (not after a
 call's own EINTR, which Python may restart), a fork or vfork event and the child's first stop
 (the children are told to Python, Tracer._fast_notes, before it treats any stop) -- and the
@@ -27,7 +28,10 @@ an exec into another table has its environment read and held by the loop, and an
 that runs code (environment.runs_code) which the run did not start with hands it to Python,
 which refuses it.  Its exec event is served when what runs is what was checked
 (/proc/PID/exe), the scratch area mapped as Tracer._premap_scratch maps it, the task then
-decided by its new table; Python catches up (Tracer._fast_notes).
+decided by its new table; Python catches up (Tracer._fast_notes).  The command's end
+(waitpid's report) is the loop's too while it knows the whole tree -- the run began with the
+one task there was, alone, and every child since is one it saw made --, told to Python in
+order (_gone); when the last child ends, the task is armed alone again, with its spare slot.
 
 What the extension cannot see, the tracer checks before it arms a task
 (``Tracer._fast_arms``): nothing is pending for it, it sees the tracer's tree, the resolver
