@@ -1,7 +1,8 @@
 /* cloop_spawn: make's and gcc's way of starting a program -- glibc's posix_spawn (clone3, or
  * clone, with CLONE_VM | CLONE_VFORK and a stack of its own) and a raw clone(CLONE_VM |
  * CLONE_VFORK) on a separate stack -- ROUNDS times each, of a permitted program (PROGRAM)
- * and of a refused one (REFUSED), each spawn waited for and its status printed.
+ * and of a refused one (REFUSED), and a child of the fork call that ends at once, each
+ * waited for and its status printed.
  * Usage: cloop_spawn ROUNDS PROGRAM REFUSED */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,6 +62,18 @@ static void cloned(const char *program) {
     report("clone", program, pid);
 }
 
+/* a child by the fork call itself, which ends at once: the loop takes its end, and arms the
+ * spawner alone again with the spare slot it kept (a fork's child takes none) */
+static void forked(void) {
+    pid_t pid = (pid_t)syscall(SYS_fork);
+    if (pid == 0) syscall(SYS_exit_group, 5);
+    if (pid < 0) {
+        printf("fork: %s\n", strerror(errno));
+        return;
+    }
+    report("fork", "child", pid);
+}
+
 int main(int argc, char **argv) {
     if (argc != 4) return 2;
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -69,6 +83,7 @@ int main(int argc, char **argv) {
         spawned(argv[3]);
         cloned(argv[2]);
         cloned(argv[3]);
+        forked();
     }
     return 0;
 }

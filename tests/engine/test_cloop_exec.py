@@ -310,3 +310,20 @@ def test_a_slot_handed_over() -> None:
     assert pool.slot_of(11) == spare and pool.slot_of(-10) != spare
     pool.hand_over(-12, 13)  # (nothing held: nothing given)
     assert pool.slot_of(13) not in (0, spare)
+
+
+def test_a_spare_slot_claimed_back() -> None:
+    """When a shell's last child ends, the loop arms it alone again with the spare slot it
+    had: the pool gives it back (SlotPool.claim) -- the one the child freed, or the one the
+    shell kept (its child was a fork's, which took none); a slot in use is never given."""
+    pool = scratch.SlotPool()
+    own = pool.slot_of(10)
+    spare = pool.slot_of(-10)
+    pool.hand_over(-10, 11)
+    pool.release(11)  # (the child's exec, or its end)
+    pool.claim(-10, spare)
+    assert pool.slot_of(-10) == spare and pool.slot_of(12) not in (own, spare)
+    pool.claim(-10, spare)  # (kept: a fork's child took none)
+    assert pool.slot_of(-10) == spare
+    with pytest.raises(ValueError):
+        pool.claim(-13, own)
