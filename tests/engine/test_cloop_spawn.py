@@ -231,3 +231,29 @@ def test_missing_errno_by_the_table() -> None:
     for unsafe in ("open", "openat"):  # (a plain open: fsread, which may not create)
         found = cloop.variant(table, unsafe, (0,) * 6)[4]
         assert found is not None and found[0][0][0][5] == 2
+
+
+def test_an_ioctl_on_a_descriptor_runs_unfrozen(bindir: Path, tmp_path: Path) -> None:
+    """gcc's and cc1's isatty(2) -- ioctl(TCGETS) -- in a tree of several tasks (make's
+    jobs): the table decides it by its request alone, so its descriptor's file is not
+    examined (it was, only to ask whether the call exposes a file elsewhere, which no
+    descriptor call does), nor held, and the call runs without the others being stopped --
+    no freeze (its interrupts: "event" stops; its exit stop) in either loop."""
+    policy = _policy(tmp_path, bindir, """
+[[rule]]
+calls = ["ioctl"]
+action = "permit"
+""")
+    with policy.open("a") as more:  # (a table that refuses it: the prefilter stops ioctl)
+        more.write('\n[program."/nonexistent/other"]\ndefault = "never"\n')
+    script = "sleep 3 & for i in 1 2 3 4 5 6; do [ -t 2 ]; echo $?; done; kill $!"
+    (out, err, stats, raw), (p_out, p_err, p_stats, _) = _both(
+        ["-p", str(policy), "--", "sh", "-c", script])
+    assert (out, err) == (p_out, p_err)
+    assert out.split() == ["1"] * 6, out  # (stderr is a pipe here: not a terminal)
+    if _native():
+        assert _served(raw).get("call ioctl") == 6, raw  # (they stopped: Python's)
+    # a freeze would add an interrupt of sleep ("event") and the call's exit stop, each
+    # (sleep's own calls come as they come: the counts are not compared between loops)
+    for found in (stats, p_stats):
+        assert found[4].get("call exit", 0) <= 1 and found[4].get("event", 0) <= 3, found
