@@ -8,11 +8,13 @@
  * PTRACE_GET_SYSCALL_INFO -> path read (process_vm_readv) -> resolution (only where the kernel
  * proves the path symlink-free, which is exactly what the Python resolver does in that case)
  * -> first-match lookup -> PTRACE_CONT (in a tree of more than one task, held to what was
- * checked first, as enforce.Holder holds it), or refusal with the rule's errno at entry; a
- * call with no argument, by the table's plain rules; the armed tasks' signals, passed on; and
- * their fork and vfork events with their children's first stops, noted for Python (births());
- * a shell's commands: the vfork child armed at its birth, its execve at entry and its exec
- * event (exec_entry, exec_event), noted for Python (execs()).
+ * checked first, as enforce.Holder holds it), or refusal with the rule's errno at entry (of
+ * a missing path: the errno Table.refusal_errno gives it); a call with no argument, by the
+ * table's plain rules; the armed tasks' signals, passed on; and their fork and vfork events
+ * (and a clone's or clone3's that is a vfork by another name: posix_spawn's) with their
+ * children's first stops, noted for Python (births()); a shell's commands: the vfork child
+ * armed at its birth, its execve at entry and its exec event (exec_entry, exec_event), noted
+ * for Python (execs()), and its end, while the loop knows the whole tree (ends()).
  * Anything else -- another task's stop, another event, a call or a path it is not sure of --
  * is handed back to Python with the wait status it reaped, and Python treats it as it always
  * did.  It never decides what Python would decide otherwise: when in doubt, it hands the stop
@@ -96,6 +98,8 @@ struct open_how_ {
 
 typedef struct {
     int kind, action, err;
+    int missing_err;  /* a refusal's errno when the path is missing (Table.refusal_errno:
+                       * ENOENT, or the rule's own); 0: Python's */
     size_t len;
     char *text;
     PyObject *match;  /* K_GLOB: the rule's pattern's matches(path) -> bool (Python's own) */
@@ -105,6 +109,7 @@ typedef struct {
     Py_ssize_t n;
     Entry *entries;
     int action, err; /* when no entry matches */
+    int missing_err; /* ... and its errno when the path is missing (0: Python's) */
 } Check;
 
 typedef struct {
@@ -165,12 +170,16 @@ typedef struct {
     int own_held;      /* that exec's argument registers pointed at held copies (bit i:
                         * argument i), and their own values: put back if it fails */
     uint64_t own[3];
+    long long clone3_flags;  /* the flags of the clone3 it was let make, as Python checked
+                              * them (Task.clone3_flags); -1: not known */
 } Arm;
 static Arm arms[MAX_ARMS];
 static int narms;
 static uint64_t shared_start[MAX_RANGES], shared_end[MAX_RANGES];
 
-static unsigned long long permitted_total, refused_total, signals_total;
+/* answered_total: refusals of a missing path with ENOENT, which Python counts as decisions,
+ * not refusals (Supervisor._reply: no refusal a person needs to hear of) */
+static unsigned long long permitted_total, refused_total, signals_total, answered_total;
 
 /* Children an armed task made by fork or vfork (run() serves those events), for Python
  * (births(): Tracer._fast_notes) before it treats any stop. */
@@ -182,13 +191,42 @@ static unsigned long long permitted_total, refused_total, signals_total;
 #define EVENT_STOP 128
 #define NR_FORK 57
 #define NR_VFORK 58
+#define NR_CLONE 56
+#define NR_CLONE3 435
+#define CLONE_VM_ 0x100
+#define CLONE_VFORK_ 0x4000
+#define CSIGNAL_ 0xff
+#define KCMP_VM_ 1
+#define KCMP_FILES_ 2
+#define KCMP_FS_ 3
 typedef struct {
     pid_t parent, child;
-    int nr;       /* the call: fork or vfork */
+    int nr;       /* the call: fork, vfork, or a clone or clone3 that is a vfork (vfork_like) */
     int started;  /* the child's first stop was seen, and it was let go */
+    int gone;     /* its end was reported (ends()) */
 } Birth;
 static Birth births[MAX_BIRTHS];
 static int nbirths;
+
+/* The ends of children born in this run() (a shell's commands), for Python (ends():
+ * Tracer._fast_notes calls _gone, in order with the births and execs) -- served only while
+ * the loop knows the whole tree: it began as one task, alone (Tracer._solo), and holds every
+ * child made since.  When the last of them ends the task is alone again, and armed so again
+ * (its calls unheld, its spare slot back for its next vfork child), as _fast_arms would arm
+ * it. */
+#define MAX_ENDS 64
+typedef struct {
+    long long seq;
+    pid_t tid;
+    int status;
+    pid_t rearmed;  /* the task armed alone again after it (0: none) */
+    uint64_t spare; /* ... with this spare slot, taken again (0: none) */
+} End;
+static End ends[MAX_ENDS];
+static int nends;
+static int tree_size;   /* the tasks of the tree, while the loop knows them all (else 0) */
+static int solo_arm = -1;         /* the arm that was alone at run()'s start */
+static uint64_t solo_spare;      /* ... and the spare slot it was given */
 static long long nseq;  /* births and execs in the order they happened (Python catches up so) */
 static long long birth_seq[MAX_BIRTHS];
 
@@ -223,6 +261,15 @@ static int keyed_images;        /* protection keys are on: the exec event is Pyt
 static size_t max_strlen = 1;   /* an exec string's limit (decode.MAX_ARG_STRLEN: E2BIG) */
 static size_t bulk_at;          /* where a slot's argv and environment copies go (scratch.BULK) */
 static char env_copy[256 * 1024];  /* an environment as held, up to the slot's end */
+/* An environment's strings are read a window at a time (env_string): those of the
+ * environment a program started with lie together at the top of its stack, those a shell
+ * made in its heap -- one read for each, not one a string. */
+#define ENV_WINDOW 8192
+#define ENV_WINDOWS 4
+static char windows[ENV_WINDOWS][ENV_WINDOW];
+static uint64_t window_at[ENV_WINDOWS];
+static size_t window_got[ENV_WINDOWS];
+static int nwindows;  /* (read_env empties them: one exec's reads) */
 static size_t env_cap;          /* scratch.SLOT_SIZE - BULK (at most sizeof env_copy) */
 
 static void free_check(Check *c) {
@@ -280,7 +327,9 @@ static PyObject *Plan_add_call(PlanObject *self, PyObject *args) {
 
 static int parse_check(PyObject *item, Check *c) {
     PyObject *entries;
-    if (!PyArg_ParseTuple(item, "O!ii", &PyList_Type, &entries, &c->action, &c->err)) return -1;
+    if (!PyArg_ParseTuple(item, "O!ii|i", &PyList_Type, &entries, &c->action, &c->err,
+                          &c->missing_err))
+        return -1;
     c->n = PyList_GET_SIZE(entries);
     c->entries = PyMem_Calloc(c->n ? c->n : 1, sizeof(Entry));
     if (!c->entries) { PyErr_NoMemory(); return -1; }
@@ -289,9 +338,10 @@ static int parse_check(PyObject *item, Check *c) {
         const char *text;
         Py_ssize_t len;
         PyObject *match = NULL;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(entries, i), "iiiy#|O", &e->kind, &e->action,
-                              &e->err, &text, &len, &match))
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(entries, i), "iiiy#|Oi", &e->kind, &e->action,
+                              &e->err, &text, &len, &match, &e->missing_err))
             return -1;
+        if (match == Py_None) match = NULL;
         if (e->kind == K_GLOB) {
             if (!match || !PyCallable_Check(match)) {
                 PyErr_SetString(PyExc_TypeError, "a glob entry needs its matches");
@@ -310,8 +360,9 @@ static int parse_check(PyObject *item, Check *c) {
 }
 
 /* add_variant(nr, key, follow, empty_fd, walks, how_flags, checks): checks None -> Python decides this variant always;
- * else a list of (entries, action, errno), entries [(kind, action, errno, prefix bytes)] in
- * rule order. */
+ * else a list of (entries, action, errno[, missing errno]), entries [(kind, action, errno,
+ * prefix bytes[, a glob's matches or None[, missing errno]])] in rule order; a missing errno
+ * is what a refusal answers when the path does not exist (0 or left out: Python tells). */
 static PyObject *Plan_add_variant(PlanObject *self, PyObject *args) {
     int nr, follow, empty_fd, walks;
     unsigned long long key, how_flags;
@@ -537,8 +588,10 @@ static int glob_matches(const Entry *e, const char *path, size_t len) {
 }
 
 /* One check: its first rule matching, as the Python index finds it; A_PYTHON when a rule
- * the index cannot prove (a glob, another condition) could come first. */
-static int decide_check(const Check *c, const char *path, size_t len, int *err) {
+ * the index cannot prove (a glob, another condition) could come first.  *err: a refusal's
+ * errno, *missing_err: its errno when the path is missing (0: Python's). */
+static int decide_check(const Check *c, const char *path, size_t len, int *err,
+                        int *missing_err) {
     for (Py_ssize_t i = 0; i < c->n; i++) {
         const Entry *e = &c->entries[i];
         int hit;
@@ -554,9 +607,11 @@ static int decide_check(const Check *c, const char *path, size_t len, int *err) 
             if (!matched) continue;
         }
         *err = e->err;
+        *missing_err = e->missing_err;
         return e->action;
     }
     *err = c->err;
+    *missing_err = c->missing_err;
     return c->action;
 }
 
@@ -653,14 +708,15 @@ static int hold_empty(const Arm *a, const Shape *s) {
     return 1;
 }
 
-/* Refuse the call at entry with err (enforce.refuse): 1, or -1 on an error. */
-static int refuse(pid_t tid, int err) {
+/* Refuse the call at entry with err (enforce.refuse), counted in *count: 1, or -1 on an
+ * error. */
+static int refuse(pid_t tid, int err, unsigned long long *count) {
     if (poke(tid, R_ORIG_RAX * 8, -1) < 0 || poke(tid, R_RAX * 8, -(long)err) < 0) {
         if (errno == ESRCH) return 1;  /* killed meanwhile: its exit is reported */
         return -1;
     }
     if (syscall(SYS_ptrace, PT_CONT, tid, 0, 0) < 0 && errno != ESRCH) return -1;
-    refused_total++;
+    (*count)++;
     return 1;
 }
 
@@ -676,6 +732,36 @@ static int runs_code(const char *entry, size_t len) {
     for (const char *name = env_names; *name; name += strlen(name) + 1)
         if (strlen(name) == n && memcmp(name, entry, n) == 0) return 1;
     return 0;
+}
+
+/* The tracee's string at addr into dst, as read_string reads it (a string of at most
+ * room - 2 bytes; -1: unreadable or longer), from a window of its memory read before or read
+ * now from addr on; one that runs past its window is read alone. */
+static ssize_t env_string(pid_t tid, uint64_t addr, char *dst, size_t room) {
+    for (int pass = 0; pass < 2; pass++) {
+        for (int w = 0; w < nwindows; w++) {
+            if (addr < window_at[w] || addr - window_at[w] >= window_got[w]) continue;
+            size_t offset = (size_t)(addr - window_at[w]);
+            size_t span = window_got[w] - offset < room - 1 ? window_got[w] - offset : room - 1;
+            char *nul = memchr(windows[w] + offset, 0, span);
+            if (nul) {
+                size_t n = (size_t)(nul - (windows[w] + offset));
+                memcpy(dst, windows[w] + offset, n + 1);
+                return (ssize_t)n;
+            }
+            if (span == room - 1) return -1;  /* too long */
+            return read_string(tid, addr, dst, room);  /* (past the window) */
+        }
+        if (pass) break;
+        int w = nwindows < ENV_WINDOWS ? nwindows++ : (int)(addr / 64 % ENV_WINDOWS);
+        struct iovec local = {windows[w], ENV_WINDOW},
+                     remote = {(void *)(uintptr_t)addr, ENV_WINDOW};
+        ssize_t got = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+        window_at[w] = addr;
+        window_got[w] = got > 0 ? (size_t)got : 0;  /* (short: memory that cannot be read) */
+        if (got <= 0) return read_string(tid, addr, dst, room);
+    }
+    return read_string(tid, addr, dst, room);
 }
 
 /* The environment of an exec (envp at addr) as enforce.Holder._vector copies it: the pointer
@@ -707,10 +793,11 @@ static ssize_t read_env(pid_t tid, uint64_t addr, uint64_t base, char *blob, siz
     }
     size_t table = 8 * (count + 1), at = table;
     if (table > cap) return -1;
+    nwindows = 0;
     for (size_t i = 0; i < count; i++) {
         if (cap - at < 2) return -1;
         size_t room = cap - at < max_strlen ? cap - at : max_strlen;  /* (NUL within it) */
-        ssize_t n = read_string(tid, pointers[i], blob + at, room);
+        ssize_t n = env_string(tid, pointers[i], blob + at, room);
         if (n < 0) return -1;  /* unreadable, too long, more than a slot holds: Python's */
         if (runs_code(blob + at, (size_t)n)) {
             /* (one the run started with: the user's choice, which _entering_table lets be) */
@@ -993,6 +1080,7 @@ static int exec_event(Arm *a, int *status) {
     e->scratch = mapped;
     a->pending = 0;
     a->spare = 0;  /* (a slot of the former image's area) */
+    if (solo_arm >= 0 && a == &arms[solo_arm]) solo_spare = 0;
     a->plan = a->next;
     a->own_search = other;
     a->rn = 0;  /* (a new image shares no pages) */
@@ -1021,7 +1109,7 @@ static int decide(Arm *a, int *why) {
     if (plan->whole[info.nr] == W_PERMIT) goto cont;
     if (plan->whole[info.nr] == W_NEVER) {
         if (!may_refuse) return 0;
-        return refuse(tid, plan->whole_err[info.nr]);
+        return refuse(tid, plan->whole_err[info.nr], &refused_total);
     }
     if (!plan->shapes[info.nr]) return 0;
     Shape *s = plan->shapes[info.nr];
@@ -1115,14 +1203,23 @@ static int decide(Arm *a, int *why) {
 
 decide:
     for (Py_ssize_t i = 0; i < v->n; i++) {
-        int err = 0;
-        int action = decide_check(&v->checks[i], path, len, &err);
+        int err = 0, missing_err = 0;
+        int action = decide_check(&v->checks[i], path, len, &err, &missing_err);
         if (action == A_PERMIT) continue;
-        /* (a refusal of a missing path answers ENOENT or not, by the rule and the call:
-         * Table.refusal_errno's; a task whose search permission is not the tracer's may
-         * not reach the path at all: its lookup's EACCES, Python's) */
-        if (action != A_NEVER || !may_refuse || missing || a->own_search || s->exec) return 0;
-        return refuse(tid, err);
+        /* (a task whose search permission is not the tracer's may not reach the path at
+         * all: its lookup's EACCES, Python's) */
+        if (action != A_NEVER || !may_refuse || a->own_search) return 0;
+        if (missing) {
+            /* a refusal of a missing path answers ENOENT or not, by the rule and the call
+             * (Table.refusal_errno, compiled by cloop.variant): an execvp trying each
+             * directory of PATH, a header search -- the search goes on */
+            if (!missing_err) return 0;
+            /* (the rule's own errno: a refusal as any, Supervisor._missing) */
+            return refuse(tid, missing_err,
+                          missing_err == err ? &refused_total : &answered_total);
+        }
+        if (s->exec) return 0;
+        return refuse(tid, err, &refused_total);
     }
     if (s->exec) return exec_entry(a, &info, raw, (size_t)rlen, path, len, missing);
 permit:
@@ -1164,25 +1261,63 @@ static int pass_signal(pid_t tid, int sig) {
     return 1;
 }
 
+/* Whether the new task shares its parent's memory and nothing else -- not its fs context,
+ * not its descriptor table -- as the kernel says (kcmp, as tracee.shared_with asks it): 1,
+ * 0, or -1 when it cannot tell. */
+static int shares_memory_only(pid_t parent, pid_t child) {
+    long vm = syscall(SYS_kcmp, parent, child, KCMP_VM_, 0, 0);
+    long fs = syscall(SYS_kcmp, parent, child, KCMP_FS_, 0, 0);
+    long files = syscall(SYS_kcmp, parent, child, KCMP_FILES_, 0, 0);
+    if (vm < 0 || fs < 0 || files < 0) return -1;
+    return vm == 0 && fs != 0 && files != 0;
+}
+
+/* Whether the clone or clone3 call that made a child (its vfork event) is a vfork by
+ * another name -- glibc's posix_spawn: clone3 (or clone) with CLONE_VM | CLONE_VFORK, a
+ * stack of its own, and no other flag: no thread, no namespace, no shared fs context or
+ * descriptor table, no pidfd, no cgroup -- by its flags (clone's register; clone3's as
+ * Python checked them at its stop, Task.clone3_flags: in memory, they may have changed
+ * since) and by the kernel's word on what the child shares (kcmp).  1, 0: Python's, -1: an
+ * error. */
+static int vfork_like(const Arm *a, const uint64_t *regs, pid_t child) {
+    uint64_t flags;
+    if (regs[R_ORIG_RAX] == NR_CLONE)
+        flags = regs[R_RDI] & ~(uint64_t)CSIGNAL_;  /* (the exit signal) */
+    else if (regs[R_ORIG_RAX] == NR_CLONE3 && a->clone3_flags >= 0)
+        flags = (uint64_t)a->clone3_flags;
+    else
+        return 0;
+    if (flags != (CLONE_VM_ | CLONE_VFORK_)) return 0;
+    return shares_memory_only(a->tid, child) == 1;
+}
+
 /* At an armed task's fork or vfork event: a child made by the fork or vfork call itself
- * (whose flags the kernel fixes: no descriptor table or fs context shared, vfork's memory;
- * a clone's or clone3's are Python's), noted for Python, and the parent let go.  A parent
- * that was alone is served by Python from now on (its calls must be held now).  1: noted,
- * 0: Python's, -1: an error. */
+ * (whose flags the kernel fixes: no descriptor table or fs context shared, vfork's memory),
+ * or by a clone or clone3 that is a vfork (vfork_like); another clone's or clone3's are
+ * Python's.  It is noted for Python, and the parent let go.  A parent that was alone is
+ * served by Python from now on (its calls must be held now).  1: noted, 0: Python's, -1: an
+ * error. */
 static int birth(Arm *a) {
     uint64_t regs[R_WORDS];
     unsigned long child = 0;
     if (nbirths == MAX_BIRTHS) return 0;
     if (syscall(SYS_ptrace, PT_GETREGS, a->tid, 0, regs) < 0) return errno == ESRCH ? 0 : -1;
-    if (regs[R_ORIG_RAX] != NR_FORK && regs[R_ORIG_RAX] != NR_VFORK) return 0;
+    uint64_t nr = regs[R_ORIG_RAX];
+    if (nr != NR_FORK && nr != NR_VFORK && nr != NR_CLONE && nr != NR_CLONE3) return 0;
     if (syscall(SYS_ptrace, PT_GETEVENTMSG, a->tid, 0, &child) < 0)
         return errno == ESRCH ? 0 : -1;
     if (child == 0) return 0;
+    /* (a clone's event: a vfork event -- serve() hands the others back -- of a vfork by
+     * another name, or Python's) */
+    if ((nr == NR_CLONE || nr == NR_CLONE3) && vfork_like(a, regs, (pid_t)child) != 1) return 0;
+    int vfork = nr != NR_FORK;
     birth_seq[nbirths] = nseq++;
-    births[nbirths++] = (Birth){a->tid, (pid_t)child, (int)regs[R_ORIG_RAX], 0};
+    births[nbirths++] = (Birth){a->tid, (pid_t)child, (int)nr, 0, 0};
+    if (tree_size) tree_size++;
     if (a->alone) a->off = 1;
     a->vfork_only = 0;  /* (its child runs beside it: its exec must stop it, in Python) */
-    if (a->spare && regs[R_ORIG_RAX] == NR_VFORK && narms < MAX_ARMS) {
+    a->clone3_flags = -1;  /* (told: a later clone3 is checked anew) */
+    if (a->spare && vfork && narms < MAX_ARMS) {
         /* its child shares its memory, and nothing else runs while it does: armed, held in
          * the spare slot (Tracer._fast_notes gives it that slot) */
         Arm *c = &arms[narms++];
@@ -1197,6 +1332,7 @@ static int birth(Arm *a) {
         c->own_search = a->own_search;
         c->vfork_only = 1;
         c->state_of = a->state_of;
+        c->clone3_flags = -1;
         a->spare = 0;
     }
     if (syscall(SYS_ptrace, PT_CONT, a->tid, 0, 0) < 0 && errno != ESRCH) return -1;
@@ -1215,8 +1351,55 @@ static int first_stop(pid_t pid) {
     return 0;
 }
 
+/* The end (an exit status) of a child birth() noted that started: noted for Python, its arm
+ * forgotten (its pid may come again), and the task that was alone armed so again once the
+ * tree is that task alone.  1: noted, 0: Python's. */
+static int end_of(pid_t pid, int status) {
+    if (!tree_size || nends == MAX_ENDS) return 0;
+    int i;
+    for (i = 0; i < nbirths; i++)
+        if (births[i].child == pid && births[i].started && !births[i].gone) break;
+    if (i == nbirths) return 0;
+    births[i].gone = 1;
+    for (int j = 0; j < narms; j++)
+        if (arms[j].tid == pid) { arms[j].tid = 0; arms[j].off = 1; }
+    End *e = &ends[nends++];
+    e->seq = nseq++;
+    e->tid = pid;
+    e->status = status;
+    e->rearmed = 0;
+    e->spare = 0;
+    if (--tree_size == 1) {
+        Arm *a = &arms[solo_arm];
+        if (a->tid && a->off && !a->pending) {
+            a->off = 0;
+            a->spare = a->mem_fd >= 0 ? solo_spare : 0;
+            e->rearmed = a->tid;
+            e->spare = a->spare;
+        }
+    }
+    return 1;
+}
+
+/* ends() -> [(tid, status, rearmed, spare, order)]: the ends of children noted since the last
+ * call (Tracer._fast_notes: _gone); rearmed: the task armed alone again after it (0: none),
+ * with the spare slot at this address (0: none), which Python gives it again. */
+static PyObject *cloop_ends(PyObject *module, PyObject *unused) {
+    PyObject *out = PyList_New(nends);
+    if (!out) return NULL;
+    for (int i = 0; i < nends; i++) {
+        PyObject *item = Py_BuildValue("iiiKL", ends[i].tid, ends[i].status, ends[i].rearmed,
+                                       (unsigned long long)ends[i].spare, ends[i].seq);
+        if (!item) { Py_DECREF(out); return NULL; }
+        PyList_SET_ITEM(out, i, item);
+    }
+    nends = 0;
+    return out;
+}
+
 /* births() -> [(parent, child, call number, started, order)]: the children noted since the
- * last call (Tracer._fast_notes); order: among births and execs. */
+ * last call (Tracer._fast_notes); order: among births and execs.  A clone or clone3 call
+ * number: a vfork by another name (vfork_like). */
 static PyObject *cloop_births(PyObject *module, PyObject *unused) {
     PyObject *out = PyList_New(nbirths);
     if (!out) return NULL;
@@ -1300,7 +1483,8 @@ static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
 
 /* run(arms[, exec_hook[, given]]) -> (pid, status, why): serve the armed tasks' stops until
  * one must go to Python; that stop's wait status is returned (it has been reaped).  arms: a list of
- * (tid, plan, may_refuse, mem_fd, slot, keep_start, shared, alone, own_search, spare) --
+ * (tid, plan, may_refuse, mem_fd, slot, keep_start, shared, alone, own_search, spare[,
+ * clone3 flags]) -- clone3 flags: those of the clone3 Python let it make (-1: none; birth);
  * spare: a scratch slot for the child of a vfork of an alone task, which is then armed at
  * its birth (0: none); exec_hook(tid, program): the plan after an exec and whether it
  * enters another table, or None (exec_entry; without a hook every exec is Python's); given:
@@ -1326,8 +1510,8 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "too many armed tasks");
         return NULL;
     }
-    if (nbirths || nexecs) {
-        PyErr_SetString(PyExc_ValueError, "the births or execs were not taken");
+    if (nbirths || nexecs || nends) {
+        PyErr_SetString(PyExc_ValueError, "the births, execs or ends were not taken");
         return NULL;
     }
     Py_XDECREF(kept);
@@ -1353,9 +1537,11 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
         int tid;
         unsigned long long slot, spare;
         memset(a, 0, sizeof *a);
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "iO!piKpO!ppK", &tid, &PlanType, &plan,
+        a->clone3_flags = -1;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "iO!piKpO!ppK|L", &tid, &PlanType, &plan,
                               &a->may_refuse, &a->mem_fd, &slot, &a->keep_start,
-                              &PyTuple_Type, &shared, &a->alone, &a->own_search, &spare))
+                              &PyTuple_Type, &shared, &a->alone, &a->own_search, &spare,
+                              &a->clone3_flags))
             return NULL;
         a->tid = a->state_of = tid;
         a->plan = (PlanObject *)plan;
@@ -1376,6 +1562,10 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
         }
     }
     narms = (int)count;
+    /* one task, alone: the whole tree (Tracer._solo), which the loop then follows */
+    solo_arm = count == 1 && arms[0].alone ? 0 : -1;
+    solo_spare = count == 1 ? arms[0].spare : 0;
+    tree_size = solo_arm == 0 ? 1 : 0;
     PyObject *out = serve();
     for (int i = 0; i < narms; i++)
         if (arms[i].own_fd >= 0) close(arms[i].own_fd);
@@ -1398,6 +1588,7 @@ static PyObject *serve(void) {
             }
             return PyErr_SetFromErrno(PyExc_OSError);
         }
+        if ((WIFEXITED(status) || WIFSIGNALED(status)) && end_of(pid, status)) continue;
         if (WIFSTOPPED(status) && status >> 8 == (SIGTRAP | EVENT_STOP << 8)) {
             int born = first_stop(pid);
             if (born < 0) return PyErr_SetFromErrno(PyExc_OSError);
@@ -1459,15 +1650,16 @@ static PyObject *serve(void) {
 }
 
 static PyObject *cloop_counts(PyObject *module, PyObject *unused) {
-    return Py_BuildValue("KKK", permitted_total, refused_total, signals_total);
+    return Py_BuildValue("KKKK", permitted_total, refused_total, signals_total, answered_total);
 }
 
 static PyMethodDef cloop_methods[] = {
     {"run", cloop_run, METH_VARARGS, "Serve an armed task's stops; the first one for Python."},
     {"births", cloop_births, METH_NOARGS, "The children noted since the last call."},
     {"execs", cloop_execs, METH_NOARGS, "The execs let go since the last call."},
+    {"ends", cloop_ends, METH_NOARGS, "The children's ends noted since the last call."},
     {"set_exec_rules", cloop_set_exec_rules, METH_VARARGS, "What exec handling needs from Python."},
-    {"counts", cloop_counts, METH_NOARGS, "(permitted, refused, signals passed on) by the native loop so far."},
+    {"counts", cloop_counts, METH_NOARGS, "(permitted, refused, signals passed on, missing paths answered) by the native loop so far."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -156,7 +156,7 @@ def learn_command(opts: argparse.Namespace) -> int:
             say(f"run it with: systrace {shlex.join([*directory, *opts.command])}")
     if opts.stats:
         stats(outcome.tracer.stops, outcome.tracer.fast_stops, f"{learner.calls_seen} calls seen",
-              outcome.tracer.stop_kinds)
+              outcome.tracer.stop_kinds, outcome.tracer.python_kinds)
     return code
 
 

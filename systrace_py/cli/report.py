@@ -60,10 +60,12 @@ def calls(n: int) -> str:
     return f"{n} call{'s' if n != 1 else ''}"
 
 
-def stats(stops: int, native: int, counts: str, kinds: dict[str, int] | None = None) -> None:
+def stats(stops: int, native: int, counts: str, kinds: dict[str, int] | None = None,
+          by_python: dict[str, int] | None = None) -> None:
     """``--stats``: the stops (and how many the native stop loop served), what the monitor
     counted, the tracer's CPU time and its own peak resident set (ru_maxrss of RUSAGE_SELF,
-    KiB: not its tracees'); then the stops by kind (Tracer.stop_kinds)."""
+    KiB: not its tracees'); then the stops by kind (Tracer.stop_kinds); with the native loop,
+    the stops it handed to Python, most first (Tracer.python_kinds: a call's by its name)."""
     times = os.times()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     cpu = times.user + times.system
@@ -71,6 +73,10 @@ def stats(stops: int, native: int, counts: str, kinds: dict[str, int] | None = N
         f"tracer RSS {peak / 1024:.1f} MiB")
     if kinds:
         say("stops by kind: " + ", ".join(f"{kind} {n}" for kind, n in kinds.items() if n))
+    if by_python:
+        most = sorted(by_python.items(), key=lambda item: (-item[1], item[0]))
+        say("stops served by Python: " + ", ".join(f"{kind} {n}" for kind, n in most[:12])
+            + (", ..." if len(most) > 12 else ""))
 
 
 def write_summary(stream: IO[str], report: LearnReport, destination: Path | None,

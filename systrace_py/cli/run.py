@@ -97,7 +97,7 @@ def enforce_command(opts: argparse.Namespace) -> int:
         if opts.stats:
             stats(outcome.tracer.stops, outcome.tracer.fast_stops,
                   f"{supervisor.decisions} decisions, {supervisor.refusals} refusals",
-                  outcome.tracer.stop_kinds)
+                  outcome.tracer.stop_kinds, outcome.tracer.python_kinds)
         if outcome.completed and not supervisor.aborted and not opts.quiet:
             _print_refusals(supervisor, opts)  # (a failed run said its one line)
         return outcome.code

@@ -6,10 +6,14 @@ of the armed tasks making a plain path call (stat, open, access, readlink...) th
 decides by literal paths, ``dir/**`` trees and globs (a glob by asking the rule's own pattern,
 from C), on a path the kernel proves symlink-free, or a call with no argument their table
 decides by name.  It permits (PTRACE_CONT; in a tree of more than one task, the call held to
-what was checked, as enforce.Holder holds it) or refuses with the rule's errno.  It also
+what was checked, as enforce.Holder holds it) or refuses with the rule's errno (a missing
+path with the errno the table gives a refusal of it: :func:`missing_errno`).  It also
 serves what the tracer only passes on for an armed task: a signal's delivery (not after a
 call's own EINTR, which Python may restart), a fork or vfork event and the child's first stop
-(the children are told to Python, Tracer._fast_notes, before it treats any stop).  Every
+(the children are told to Python, Tracer._fast_notes, before it treats any stop) -- and the
+vfork event of a clone or clone3 that is a vfork by another name (glibc's posix_spawn:
+CLONE_VM | CLONE_VFORK and no other flag, clone3's as Python checked them at its stop; the
+child shares its parent's memory and nothing else, as kcmp says), which is then one.  Every
 other stop -- an unarmed task's, another event, a call it is not sure of -- comes back to
 Python with its wait status, and is treated as it always was.
 
@@ -24,7 +28,10 @@ an exec into another table has its environment read and held by the loop, and an
 that runs code (environment.runs_code) which the run did not start with hands it to Python,
 which refuses it.  Its exec event is served when what runs is what was checked
 (/proc/PID/exe), the scratch area mapped as Tracer._premap_scratch maps it, the task then
-decided by its new table; Python catches up (Tracer._fast_notes).
+decided by its new table; Python catches up (Tracer._fast_notes).  The command's end
+(waitpid's report) is the loop's too while it knows the whole tree -- the run began with the
+one task there was, alone, and every child since is one it saw made --, told to Python in
+order (_gone); when the last child ends, the task is armed alone again, with its spare slot.
 
 What the extension cannot see, the tracer checks before it arms a task
 (``Tracer._fast_arms``): nothing is pending for it, it sees the tracer's tree, the resolver
@@ -61,7 +68,17 @@ from systrace_py.engine.seccomp import GUARDED_CALLS, KEYS, SHARES, STOP_GUARDED
 from systrace_py.kernel import O_CREAT, O_TMPFILE_BIT
 from systrace_py.policy import aliases, environment
 from systrace_py.policy.index import FLAT_GLOB, flat_check
-from systrace_py.policy.model import Action, CallFacts, Rule, Table, checks_of
+from systrace_py.policy.model import (
+    Absent,
+    Action,
+    CallFacts,
+    Decision,
+    PathArg,
+    Reason,
+    Rule,
+    Table,
+    checks_of,
+)
 from systrace_py.syscalls import CHANGES_CREDENTIALS, NAMES, NUMBERS, TABLE, Treat, treated
 
 #: The calls the native loop may decide: path calls whose decision is the path's alone (no
@@ -142,7 +159,23 @@ def _action(rule: Rule) -> tuple[int, int]:
     return _PERMIT, 0
 
 
-#: (kind, action, errno, prefix), and for a FLAT_GLOB entry the rule's pattern's matches
+def missing_errno(table: Table, decision: Decision, name: str, role: str,
+                  open_flags: int | None, selector: int | None) -> int:
+    """What a refusal (``decision``) of the call answers when its path does not exist, as
+    the table says (Table.refusal_errno: ENOENT, as the kernel's lookup would, unless the
+    rule says ``missing = "errno"``; the engine's own refusals keep theirs), when that is the
+    same whether the last name or a directory on the way is missing; 0 when it is not (a
+    call that creates its last name) or the decision is no refusal: Python tells."""
+    if decision.action is not Action.NEVER:
+        return 0
+    found = {table.refusal_errno(decision, CallFacts(
+        name, (PathArg(role, "/"),), open_flags, selector=selector, missing=((role, how),)))
+        for how in Absent}
+    return found.pop() if len(found) == 1 else 0
+
+
+#: (kind, action, errno, prefix, a FLAT_GLOB entry's pattern's matches or None, a refusal's
+#: errno for a missing path (missing_errno))
 Entries = list[tuple[Any, ...]]
 #: an armed task: (tid, its table, may refuse, /proc/PID/mem descriptor, scratch slot
 #: address (0: nothing held), keep its start, the shared ranges (unheld calls only), alone
@@ -150,13 +183,22 @@ Entries = list[tuple[Any, ...]]
 #: Python's), its search permission is not the tracer's (a lookup through a symlink, "."
 #: or "..", and a refusal, are Python's: paths.PathResolver._search_as_task), a spare
 #: scratch slot address for the child of a vfork of an alone task, armed by the loop at its
-#: birth (0: none))
-Arm = tuple[int, Table, bool, int, int, bool, tuple[tuple[int, int], ...], bool, bool, int]
-#: a child the native loop saw made: (parent tid, child tid, the call's number (fork or
-#: vfork), whether its first stop came and it was let go).  _cloop.c births() gives a fifth,
-#: its order among births and execs, which :meth:`FastLoop.notes` sorts by and drops.
+#: birth (0: none), the flags of the clone3 it was let make as checked (Task.clone3_flags;
+#: -1: none): a clone3 that is a vfork by another name (glibc's posix_spawn) is served as
+#: a vfork)
+Arm = tuple[int, Table, bool, int, int, bool, tuple[tuple[int, int], ...], bool, bool, int,
+            int]
+#: a child the native loop saw made: (parent tid, child tid, the call's number (fork, vfork,
+#: or a clone or clone3 that is a vfork: CLONE_VM | CLONE_VFORK and nothing else, its child
+#: sharing the memory alone, by kcmp), whether its first stop came and it was let go).
+#: _cloop.c births() gives a fifth, its order among births and execs, which
+#: :meth:`FastLoop.notes` sorts by and drops.
 Birth = tuple[int, int, int, bool]
 NR_FORK, NR_VFORK = NUMBERS["fork"], NUMBERS["vfork"]  # (_cloop.c's NR_FORK, NR_VFORK)
+#: the end of a child the native loop saw made, reported to it by waitpid: (tid, wait status,
+#: the task armed alone again after it (its last child: 0 when none), the spare slot's
+#: address it was armed with (0: none))
+End = tuple[int, int, int, int]
 
 
 def walks_freely(table: Table) -> bool:
@@ -206,14 +248,16 @@ def empty_path(table: Table, name: str, means_fd: bool) -> int:
 
 
 def variant(table: Table, name: str, args: tuple[int, ...]
-            ) -> tuple[bool, int, bool, int, list[tuple[Entries, int, int]] | None]:
+            ) -> tuple[bool, int, bool, int, list[tuple[Entries, int, int, int]] | None]:
     """(follow, what an empty path is (:func:`empty_path`), walks freely
     (:func:`walks_freely`), an open's flags as held, checks) of a call
     with these registers under ``table``.  Each check of its path (model.checks_of, in
-    order) is (entries, action, errno): its entries (policy/index.flat_check) as (kind,
-    action, errno, prefix) -- a glob's with its pattern's ``matches``, which the loop calls
-    for a path under the prefix --, then the answer when none matches (its unconditional rule,
-    or the table's default).  checks None: Python decides such calls always."""
+    order) is (entries, action, errno, missing errno): its entries (policy/index.flat_check)
+    as (kind, action, errno, prefix, matches, missing errno) -- a glob's ``matches`` its
+    pattern's, which the loop calls for a path under the prefix --, then the answer when none
+    matches (its unconditional rule, or the table's default); a missing errno is what a
+    refusal answers for a path that does not exist (:func:`missing_errno`; 0: Python's).
+    checks None: Python decides such calls always."""
     spec = PATH_ARGS[name][0]
     open_flags = None
     if name in OPEN_FLAGS_ARG:
@@ -227,27 +271,34 @@ def variant(table: Table, name: str, args: tuple[int, ...]
     for cls, part in checks_of(name, spec.role, open_flags, selector):
         flat, unconditional = flat_check(compiled.check(name, cls, part))
         entries: Entries = []
+        def by_rule(rule: Rule) -> int:
+            return missing_errno(table, Decision(rule.action, rule.errno, rule, table.name,
+                                                 Reason.RULE, None, None, spec.role),
+                                 name, spec.role, open_flags, selector)
+
         for kind, rule, prefix in flat:
             action, err = _action(rule) if rule is not None else (_PYTHON, 0)
-            entry: tuple[Any, ...] = (kind, action, err, prefix.encode("utf-8",
-                                                                       "surrogateescape"))
-            if kind == FLAT_GLOB and rule is not None and rule.path is not None:
-                entry += (rule.path.matches,)  # (asked by the loop: Python's own matching)
-            entries.append(entry)
+            # (a glob's pattern is asked by the loop: Python's own matching)
+            matches = rule.path.matches if kind == FLAT_GLOB and rule is not None \
+                and rule.path is not None else None
+            entries.append((kind, action, err, prefix.encode("utf-8", "surrogateescape"),
+                            matches, by_rule(rule) if action == _NEVER and rule else 0))
         if unconditional is not None:
             action, err = _action(unconditional)
+            missing = by_rule(unconditional) if action == _NEVER else 0
         else:
             default = table.default_decision(name in aliases.UNSAFE_CALLS, spec.role)
             action = {Action.PERMIT: _PERMIT, Action.NEVER: _NEVER}.get(default.action, _PYTHON)
             err = default.errno
-        checks.append((entries, action, err))
+            missing = missing_errno(table, default, name, spec.role, open_flags, selector)
+        checks.append((entries, action, err, missing))
     how_flags = enforce.open_how_flags(open_flags, 0)[0] if open_flags is not None else 0
     return (follow, empty_path(table, name, spec.empty_means_fd(args)), walks_freely(table),
             how_flags, checks)
 
 
 def exec_variant(table: Table
-                 ) -> tuple[bool, int, bool, int, list[tuple[Entries, int, int]] | None]:
+                 ) -> tuple[bool, int, bool, int, list[tuple[Entries, int, int, int]] | None]:
     """The variant of execve under ``table`` (as :func:`variant`), whose checks are None --
     Python decides every exec -- where the table's decision needs more than its path: a rule
     that may refuse an interpreter (Supervisor._interpreters reads the image's #! chain and
@@ -359,26 +410,29 @@ class FastLoop:
         plan.add_variant(nr, args[shape[2]] if shape[2] >= 0 else 0, follow, empty_fd, walks,
                          how_flags, checks)
 
-    def notes(self) -> list[tuple[str, Birth | NativeExec]]:
+    def notes(self) -> list[tuple[str, Birth | NativeExec | End]]:
         """What the loop did that Python must catch up on, in the order it happened: the
         children made by a fork or vfork of an armed task ("birth"), the execs it let go
-        ("exec")."""
-        found: list[tuple[int, str, Birth | NativeExec]] = [
+        ("exec"), the ends of those children it was reported ("end": a shell's commands,
+        while the loop follows the whole tree: it was one task when the loop began)."""
+        found: list[tuple[int, str, Birth | NativeExec | End]] = [
             (seq, "birth", (parent, child, nr, bool(started)))
             for parent, child, nr, started, seq in self._module.births()]
         found += [(seq, "exec", (tid, dev, ino, os.fsdecode(path), bool(served), bool(mapped),
                                  maps, bool(failed)))
                   for tid, dev, ino, path, served, mapped, maps, failed, seq
                   in self._module.execs()]
+        found += [(seq, "end", (tid, status, rearmed, spare))
+                  for tid, status, rearmed, spare, seq in self._module.ends()]
         return [(kind, note) for _, kind, note in sorted(found, key=lambda f: f[0])]
 
-    def decided(self) -> tuple[int, int, int]:
-        """(permitted, refused, signals passed on) natively since the last call."""
+    def decided(self) -> tuple[int, int, int, int]:
+        """(permitted, refused, signals passed on, missing paths answered: refusals Python
+        counts as decisions only) natively since the last call."""
         counts = self._module.counts()
-        delta = (counts[0] - self._last[0], counts[1] - self._last[1],
-                 counts[2] - self._last[2])
+        delta = tuple(now - before for now, before in zip(counts, self._last, strict=True))
         self._last = counts
-        return delta
+        return delta  # type: ignore[return-value]
 
 
 def load() -> FastLoop | None:
@@ -392,5 +446,6 @@ def load() -> FastLoop | None:
     return FastLoop(_cloop)
 
 
-__all__ = ["CANDIDATES", "SHAPES", "WHOLE_CALLS", "Arm", "Birth", "ExecTarget", "FastLoop",
-           "NativeExec", "by_name", "exec_variant", "given_entries", "load", "variant"]
+__all__ = ["CANDIDATES", "SHAPES", "WHOLE_CALLS", "Arm", "Birth", "End", "ExecTarget", "FastLoop",
+           "NativeExec", "by_name", "exec_variant", "given_entries", "load", "missing_errno",
+           "variant"]

@@ -507,6 +507,11 @@ class DecodedCall:
         return self.shown(resolved.path)
 
     def exposes(self, role: str) -> bool:
+        if self.name not in DYNAMIC_ROLE_CALLS and self.name not in PATH_ARGS:
+            # a call on a descriptor (the file behind it: decoded_path's fd_path) shows no
+            # file elsewhere: nothing to resolve, so nothing examined -- a permitted
+            # ioctl(TCGETS) was held for it and, in a tree of many tasks, frozen (a build)
+            return False
         decoded = self.decoded_path(role)
         return decoded is not None and decoded.exposed
 

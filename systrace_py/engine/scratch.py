@@ -89,6 +89,16 @@ class SlotPool:
         if slot is not None:
             self._owner[tid] = slot
 
+    def claim(self, holder: int, slot: int) -> None:
+        """Give ``holder`` the free ``slot``: the spare slot of a task the native loop armed
+        alone again when its last child ended (engine/cloop.py), which it gave that task's
+        next vfork child -- or kept, when its last child was no vfork's (a fork's child
+        took no slot)."""
+        if self._owner.get(holder) == slot:
+            return
+        self._free.remove(slot)  # (ValueError: it is not free -- never given twice)
+        self._owner[holder] = slot
+
     def release(self, tid: int) -> None:
         slot = self._owner.pop(tid, None)
         if slot is not None:

@@ -20,6 +20,7 @@ Design points (see docs/security.md and ARCHITECTURE.md for the why):
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import dataclasses
@@ -144,6 +145,10 @@ _SYSCALL_TRAP = signal.SIGTRAP | 0x80
 _STOP_KINDS = {pt.PTRACE_EVENT_SECCOMP: "call", pt.PTRACE_EVENT_FORK: "new task",
                pt.PTRACE_EVENT_VFORK: "new task", pt.PTRACE_EVENT_CLONE: "new task",
                pt.PTRACE_EVENT_EXEC: "exec"}
+#: events by name, for the stops the native loop hands to Python (``--stats``)
+_EVENT_NAMES = {pt.PTRACE_EVENT_SECCOMP: "call", pt.PTRACE_EVENT_FORK: "fork event",
+                pt.PTRACE_EVENT_VFORK: "vfork event", pt.PTRACE_EVENT_CLONE: "clone event",
+                pt.PTRACE_EVENT_EXEC: "exec event", pt.PTRACE_EVENT_STOP: "stop event"}
 #: the wait status of a PTRACE_EVENT_SECCOMP stop: stopped (0x7f), SIGTRAP, event 7
 _SECCOMP_STOP = 0x7F | (signal.SIGTRAP << 8) | (7 << 16)
 _NR_CLONE, _NR_CLONE3 = NUMBERS["clone"], NUMBERS["clone3"]
@@ -252,6 +257,9 @@ class Tracer:
         #: the native loop (engine/cloop.py), for a monitor that says which table decides
         self._fast = cloop.load() if hasattr(monitor, "fast_table") else None
         self.fast_stops = 0  # stops the native loop served (calls decided, signals passed on)
+        #: with the native loop, the stops it handed to Python by kind, a call's by its name
+        #: (``--stats``: what is left to take into the loop)
+        self.python_kinds: collections.Counter[str] = collections.Counter()
         #: the start environment and its entries an exec into another table may carry
         #: (cloop.given_entries), computed again when the start environment is set
         self._fast_given: tuple[frozenset[str] | None, frozenset[bytes]] = (None, frozenset())
@@ -662,7 +670,8 @@ class Tracer:
             arms.append((task.tid, table, may_refuse, memory, slot,
                          task.fs.users == 1 and task.files.users == 1, shared,
                          solo and self.hold_arguments,
-                         not resolver.searches_as_tracer(task.tid), spare))
+                         not resolver.searches_as_tracer(task.tid), spare,
+                         -1 if task.clone3_flags is None else task.clone3_flags))
         return arms or None
 
     def _fast_wait(self, arms: list[cloop.Arm]) -> tuple[int, int]:
@@ -676,15 +685,28 @@ class Tracer:
             else:
                 event = self._fast.wait(arms)
         finally:
-            permitted, refused, signals = self._fast.decided()
-            self.stops += permitted + refused + signals
-            self.fast_stops += permitted + refused + signals
-            self.stop_kinds["call"] += permitted + refused
+            permitted, refused, signals, answered = self._fast.decided()
+            self.stops += permitted + refused + signals + answered
+            self.fast_stops += permitted + refused + signals + answered
+            self.stop_kinds["call"] += permitted + refused + answered
             self.stop_kinds["signal"] += signals
-            if permitted or refused:
-                self.monitor.fast_decided(permitted, refused)  # type: ignore[attr-defined]
+            if permitted or refused or answered:
+                # (a missing path's ENOENT is a decision, not a refusal: Supervisor._reply)
+                self.monitor.fast_decided(  # type: ignore[attr-defined]
+                    permitted + answered, refused)
         self._fast_notes()
         return event
+
+    def _count_python_stop(self, pid: int, status: int) -> None:
+        """A stop other than a call's entry the native loop handed to Python, by kind
+        (``python_kinds``): its end, an event (by name), a call's exit, a signal."""
+        if not os.WIFSTOPPED(status):
+            kind = "exit"
+        elif status >> 16:
+            kind = _EVENT_NAMES.get(status >> 16, "event")
+        else:
+            kind = "call exit" if os.WSTOPSIG(status) == _SYSCALL_TRAP else "signal"
+        self.python_kinds[kind] += 1
 
     def _fast_exec_target(self, tid: int, program: str) -> tuple[Table, bool] | None:
         """For the native loop, at an exec of ``program`` it may let go: the table that
@@ -717,7 +739,11 @@ class Tracer:
                 except pt.PtraceError as exc:
                     if exc.errno != errno.ESRCH:
                         raise
+                if self._fast is not None:  # (_on_seccomp read the call into self._info)
+                    self.python_kinds["call " + NAMES.get(self._info.nr, "?")] += 1
                 return
+        if self._fast is not None:
+            self._count_python_stop(pid, status)
         if os.WIFEXITED(status) or os.WIFSIGNALED(status):
             kinds["exit"] += 1
             self._gone(pid, status)
@@ -1788,27 +1814,45 @@ class Tracer:
         The children it saw made: a fork or vfork of an armed task, the parent resumed, the
         child too when its first stop came -- made known here, as _on_new_task would.  A fork
         or vfork call shares what the kernel makes it share (no descriptor table or fs
-        context; vfork's child the memory), so nothing is asked of the kernel.  The child of
-        a vfork of an alone task gets the slot its parent was armed with (the loop held the
-        child's calls there).
+        context; vfork's child the memory), so nothing is asked of the kernel; a clone or
+        clone3 the loop took is a vfork by another name (posix_spawn's: CLONE_VM |
+        CLONE_VFORK alone, the sharing checked by kcmp in the loop), told as one.  The child
+        of a vfork of an alone task gets the slot its parent was armed with (the loop held
+        the child's calls there).
 
         The execs it let go at their entry: what was checked, as _note_exec notes it (the
         exec event checks it); and where it served the event too -- what ran was what was
         checked, the scratch area mapped as _premap_scratch does, the task let go -- the
-        rest of _on_exec (_exec_done)."""
+        rest of _on_exec (_exec_done).
+
+        The ends of those children (a shell's commands), which it took from waitpid while it
+        followed the whole tree (it began as one task, alone): _gone, as _dispatch calls it;
+        when the last ended, the loop armed the task alone again, as _fast_arms would, with
+        the spare slot it had given its child -- that task takes it back here."""
         assert self._fast is not None
         for kind, note in self._fast.notes():
+            if kind == "end":
+                tid, status, rearmed, spare = note  # type: ignore[misc]
+                self.stops += 1
+                self.fast_stops += 1
+                self.stop_kinds["exit"] += 1
+                self._gone(tid, status)
+                if rearmed and spare:
+                    index = (spare - scratch.BASE) // scratch.SLOT_SIZE
+                    assert scratch.slot_address(index) == spare
+                    self.tasks[rearmed].space.slots.claim(-rearmed, index)
+                continue
             if kind == "birth":
                 parent_tid, child_tid, nr, started = note  # type: ignore[misc]
                 parent = self.tasks[parent_tid]
-                vfork = nr == cloop.NR_VFORK
+                vfork = nr != cloop.NR_FORK  # (vfork, or a clone that is one)
                 self.stops += 1 + started
                 self.fast_stops += 1 + started
                 self.stop_kinds["new task"] += 1
                 self.stop_kinds["first stop"] += started
                 self._adopt(parent, child_tid,
                             pt.PTRACE_EVENT_VFORK if vfork else pt.PTRACE_EVENT_FORK,
-                            (vfork, False, False), False, 0, started)
+                            (vfork, False, False), False, 0, bool(started))
                 if vfork:
                     parent.space.slots.hand_over(-parent_tid, child_tid)
                 self._gone_early(child_tid)

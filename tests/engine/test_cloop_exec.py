@@ -118,11 +118,14 @@ def bindir(build, tmp_path: Path) -> Path:
     return where
 
 
-def test_shell_loop_leaves_python_one_stop_a_command(bindir: Path, tmp_path: Path) -> None:
+def test_shell_loop_leaves_python_no_stop_a_command(bindir: Path, tmp_path: Path) -> None:
     """The count that shows a regression (not a time): 40 x /bin/true in sh under a learned
-    policy that gives true a table of its own.  Both loops stop alike; Python serves about
-    one stop per command with the native loop (the command's end) -- it served three and a
-    scratch mapping before (the execve at entry, the exec event, the end)."""
+    policy that gives true a table of its own.  Both loops stop alike; with the native loop
+    Python serves none of a command's stops -- the start's and the first command's (which
+    maps the shell's scratch area) only.  It served three and a scratch mapping a command
+    before (the execve at entry, the exec event, the end), then one (the end: waitpid's
+    exit report, now taken by the loop, which follows the whole tree while the shell's
+    command runs, Tracer._fast_notes)."""
     true = os.path.realpath(shutil.which("true") or "/bin/true")
     policy = _learned(tmp_path, bindir, true)
     rounds = 40
@@ -140,7 +143,7 @@ def test_shell_loop_leaves_python_one_stop_a_command(bindir: Path, tmp_path: Pat
     assert p_native == 0 and kinds["exec"] == rounds + 1 and kinds["scratch map"] == rounds
     if _native():
         by_python = stops - native
-        assert by_python <= rounds + 20, (by_python, stops, kinds)
+        assert by_python <= 20, (by_python, stops, kinds)
 
 
 def test_exec_heavy_run_is_the_same_under_both_loops(bindir: Path, tmp_path: Path) -> None:
@@ -186,6 +189,76 @@ def test_exec_heavy_run_is_the_same_under_both_loops(bindir: Path, tmp_path: Pat
     assert text.count("loader or interpreter variables") == 4, text
     assert "open: EPERMsame-table rc=N" in text, text
     assert "script ran" in text and text.count("note: hello ran") == 3, text
+
+
+def test_command_ends_are_the_same_under_both_loops(bindir: Path, tmp_path: Path) -> None:
+    """The ends the native loop takes from waitpid (a shell's commands: exit statuses, a
+    command killed by a signal, one whose exec fails, a background job and a subshell made
+    by fork, a command that starts one of its own) are told to Python in order: with -v
+    (which says each exec and new process), the same lines in the same order, the same
+    output, stops by kind, decisions and refusals in both loops."""
+    true = os.path.realpath(shutil.which("true") or "/bin/true")
+    policy = _learned(tmp_path, bindir, true)
+    script = "; ".join([
+        "/bin/true", "/bin/false", "echo false $?", f"{bindir}/hello", "echo hello $?",
+        "sh -c 'kill -9 $$'", "echo killed $?", f"{bindir}/noexec", "echo noexec $?",
+        "(exit 3)", "echo subshell $?", "/bin/true & wait $!", "echo job $?",
+        "sh -c '/bin/true; exit 4'", "echo nested $?", "/bin/true", "echo done"])
+
+    def run(native: bool) -> tuple[str, list[str], tuple[int, int, int, int, dict[str, int]]]:
+        result = run_systrace(["-v", "--stats", "-p", str(policy), "--", "sh", "-c", script],
+                              env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+        lines = [re.sub(r"\d+", "N", line) for line in result.stderr.splitlines()
+                 if "stops" not in line]
+        # (the tracer's lines in order; the programs' come out when they do, which with the
+        # native loop may be before the tracer has caught up on what it did meanwhile)
+        shown = [line for line in lines if line.startswith("systrace:")]
+        shown += sorted(line for line in lines if not line.startswith("systrace:"))
+        return result.stdout, shown, _stats(result.stderr)
+
+    out, err, stats = run(True)
+    python_out, python_err, python_stats = run(False)
+    assert (out, err) == (python_out, python_err)
+    # (a background job's SIGCHLD and the shell's next may come as one signal or two, and
+    # the killed shell's last report may come before or after its end -- a stop of no
+    # kind --, whichever loop serves them: those are not compared)
+    def steady(found: tuple[int, int, int, int, dict[str, int]]) -> tuple[object, ...]:
+        kinds = dict(found[4])
+        kinds.pop("signal", 0)
+        return found[2], found[3], kinds
+
+    assert steady(stats) == steady(python_stats), str((stats, python_stats))
+    assert out.splitlines() == ["false 1", "note: hello ran", "hello 0", "killed 137",
+                                "noexec 126", "subshell 3", "job 0", "nested 4", "done"], out
+    assert sum("new process" in line for line in err) == 10, err
+
+
+@pytest.mark.parametrize("size", [10, 40_000, 100_000])
+def test_environments_read_at_once_or_not(bindir: Path, tmp_path: Path, size: int) -> None:
+    """The loop reads an exec's environment at once where its strings lie close together,
+    and a string that runs past that read alone: a loader variable after a long entry is
+    still seen -- refused (EPERM) as Python refuses it -- and the long entry reaches the
+    program whole, in both loops."""
+    lib = bindir / "libloader.so"
+    true = os.path.realpath(shutil.which("true") or "/bin/true")
+    policy = _learned(tmp_path, bindir, true)
+    script = "; ".join([
+        f'big=$(printf "%0{size}d" 0)',
+        f'BIG="$big" {bindir}/hello', "echo plain $?",
+        f'BIG="$big" LD_PRELOAD={lib} {bindir}/hello', "echo preload $?",
+        'BIG="$big" /usr/bin/printenv BIG'])
+
+    def run(native: bool) -> tuple[str, tuple[int, int, int, int, dict[str, int]]]:
+        result = run_systrace(["--stats", "-p", str(policy), "--", "sh", "-c", script],
+                              env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+        return result.stdout, _stats(result.stderr)
+
+    out, stats = run(True)
+    python_out, python_stats = run(False)
+    assert out == python_out
+    assert (stats[0], *stats[2:]) == (python_stats[0], *python_stats[2:]), (stats, python_stats)
+    assert out.split() == ["note:", "hello", "ran", "plain", "0", "preload", "126",
+                           "0" * size], out[:200]
 
 
 @pytest.mark.parametrize("command", [
@@ -306,3 +379,20 @@ sys.exit(main(["-p", {str(policy)!r}, "--", "sh", "-c", {script!r}]))
             "EndRun": "ended the run; the traced processes were killed"}[raised]
     assert said in result.stderr, result
     assert raised != "SystemExit" or result.returncode == 7, result
+
+
+def test_a_spare_slot_claimed_back() -> None:
+    """When a shell's last child ends, the loop arms it alone again with the spare slot it
+    had: the pool gives it back (SlotPool.claim) -- the one the child freed, or the one the
+    shell kept (its child was a fork's, which took none); a slot in use is never given."""
+    pool = scratch.SlotPool()
+    own = pool.slot_of(10)
+    spare = pool.slot_of(-10)
+    pool.hand_over(-10, 11)
+    pool.release(11)  # (the child's exec, or its end)
+    pool.claim(-10, spare)
+    assert pool.slot_of(-10) == spare and pool.slot_of(12) not in (own, spare)
+    pool.claim(-10, spare)  # (kept: a fork's child took none)
+    assert pool.slot_of(-10) == spare
+    with pytest.raises(ValueError):
+        pool.claim(-13, own)
