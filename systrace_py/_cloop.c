@@ -573,23 +573,28 @@ static int under(const Entry *e, const char *path, size_t len) {
            (path[e->len] == 0 || path[e->len] == '/');
 }
 
+static int cleared(void);
+
 /* Whether a glob entry's pattern matches path, asked of Python (PathGlob.matches, as the
- * index's verify asks): 1, 0, or -1 when it failed (Python then decides the whole call). */
+ * index's verify asks): 1, 0, -1 when it failed with an Exception (cleared: Python then
+ * decides the whole call), -2 when with anything else (a KeyboardInterrupt, the session's
+ * EndRun: left set, the run ends -- cleared()). */
 static int glob_matches(const Entry *e, const char *path, size_t len) {
     PyObject *text = PyUnicode_FromStringAndSize(path, (Py_ssize_t)len);  /* (ASCII only) */
-    if (!text) { PyErr_Clear(); return -1; }
+    if (!text) return cleared() ? -1 : -2;
     PyObject *result = PyObject_CallOneArg(e->match, text);
     Py_DECREF(text);
-    if (!result) { PyErr_Clear(); return -1; }
+    if (!result) return cleared() ? -1 : -2;
     int truth = PyObject_IsTrue(result);
     Py_DECREF(result);
-    if (truth < 0) { PyErr_Clear(); return -1; }
+    if (truth < 0) return cleared() ? -1 : -2;
     return truth;
 }
 
 /* One check: its first rule matching, as the Python index finds it; A_PYTHON when a rule
- * the index cannot prove (a glob, another condition) could come first.  *err: a refusal's
- * errno, *missing_err: its errno when the path is missing (0: Python's). */
+ * the index cannot prove (a glob, another condition) could come first; -1 when a glob's
+ * match raised what ends the run (glob_matches).  *err: a refusal's errno, *missing_err:
+ * its errno when the path is missing (0: Python's). */
 static int decide_check(const Check *c, const char *path, size_t len, int *err,
                         int *missing_err) {
     for (Py_ssize_t i = 0; i < c->n; i++) {
@@ -603,6 +608,7 @@ static int decide_check(const Check *c, const char *path, size_t len, int *err,
         if (e->kind == K_MAYBE) return A_PYTHON;
         if (e->kind == K_GLOB) {
             int matched = glob_matches(e, path, len);
+            if (matched == -2) return -1;  /* (the error left set ends the run) */
             if (matched < 0) return A_PYTHON;
             if (!matched) continue;
         }
@@ -1205,6 +1211,7 @@ decide:
     for (Py_ssize_t i = 0; i < v->n; i++) {
         int err = 0, missing_err = 0;
         int action = decide_check(&v->checks[i], path, len, &err, &missing_err);
+        if (action < 0) return -1;  /* a glob's match raised what ends the run */
         if (action == A_PERMIT) continue;
         /* (a task whose search permission is not the tracer's may not reach the path at
          * all: its lookup's EACCES, Python's) */

@@ -343,6 +343,50 @@ def test_a_vfork_childs_failed_exec_returns_with_its_own_registers(
     assert traced.stdout == native_run.stdout, traced
 
 
+@pytest.mark.parametrize("raised", ["KeyboardInterrupt", "EndRun"])
+def test_an_interrupt_in_a_globs_match_ends_the_run(tmp_path: Path, raised: str) -> None:
+    """The native loop asks Python whether a glob rule matches a path (PathGlob.matches).  An
+    Exception there hands the call to Python; the loop cleared every error, so a
+    KeyboardInterrupt or the session's EndRun raised while the match ran was lost and the run
+    went on (Python decided the call anew).  Now those end it (fail closed): the tree is
+    killed, the later command never runs."""
+    if not _native():
+        pytest.skip("the native loop is not built or is turned off")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.txt").write_text("a\n")
+    policy = tmp_path / "policy.toml"
+    policy.write_text('default = "permit"\n\n[[rule]]\ncalls = ["fsread"]\n'
+                      f'path = "{data}/*.txt"\naction = "never"\n')
+    marker = tmp_path / "reached"
+    script = f"cat {data}/a.txt; touch {marker}; echo after"
+    driver = tmp_path / "driver.py"
+    driver.write_text(f"""
+import sys
+from systrace_py.policy import glob
+from systrace_py.session import EndRun
+
+real = glob.PathGlob.matches
+asked = []
+def matches(self, path):
+    if path.endswith("a.txt") and not asked:  # (once: the Python loop's own asking raises not)
+        asked.append(path)
+        raise {"EndRun(15)" if raised == "EndRun" else raised + "()"}
+    return real(self, path)
+
+glob.PathGlob.matches = matches
+from systrace_py.cli import main
+sys.exit(main(["-p", {str(policy)!r}, "--", "sh", "-c", {script!r}]))
+""")
+    result = subprocess.run([sys.executable, str(driver)], capture_output=True, text=True,
+                            timeout=60, env=systrace_env(None))
+    assert "after" not in result.stdout and not marker.exists(), result
+    assert result.returncode != 0, result
+    said = {"KeyboardInterrupt": "KeyboardInterrupt",
+            "EndRun": "ended the run; the traced processes were killed"}[raised]
+    assert said in result.stderr, result
+
+
 @pytest.mark.parametrize("raised", ["KeyboardInterrupt", "SystemExit", "EndRun"])
 def test_an_interrupt_in_the_exec_hook_ends_the_run(tmp_path: Path, raised: str) -> None:
     """The native loop asks Python at a shell command's exec which table follows it
