@@ -58,6 +58,15 @@ def slot_address(slot: int) -> int:
     return BASE + slot * SLOT_SIZE
 
 
+def slot_at(address: int) -> int:
+    """The slot whose start is ``address`` (:func:`slot_address`'s inverse: the native loop
+    names slots by address); ValueError for any other address."""
+    slot, offset = divmod(address - BASE, SLOT_SIZE)
+    if offset or not 0 <= slot < SLOTS:
+        raise ValueError(f"{address:#x} is the start of no scratch slot")
+    return slot
+
+
 class SlotPool:
     """Hands out slots to tasks; a slot is freed when its task ends.  Memory grows with the
     slots in use, not with the pool's size (there is one pool per address space)."""

@@ -1838,9 +1838,7 @@ class Tracer:
                 self.stop_kinds["exit"] += 1
                 self._gone(tid, status)
                 if rearmed and spare:
-                    index = (spare - scratch.BASE) // scratch.SLOT_SIZE
-                    assert scratch.slot_address(index) == spare
-                    self.tasks[rearmed].space.slots.claim(-rearmed, index)
+                    self.tasks[rearmed].space.slots.claim(-rearmed, scratch.slot_at(spare))
                 continue
             if kind == "birth":
                 parent_tid, child_tid, nr, started = note  # type: ignore[misc]

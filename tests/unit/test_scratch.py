@@ -3,6 +3,7 @@ tasks on one slot, and a clear answer when all are taken."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -52,3 +53,12 @@ def test_the_area_stays_clear_of_the_guard_span():
     assert not scratch.touches(scratch.BASE + scratch.SIZE, 4096)
     assert scratch.slot_address(scratch.SLOTS - 1) + scratch.SLOT_SIZE == \
         scratch.BASE + scratch.SIZE
+
+
+def test_a_slot_is_found_by_its_start_and_by_nothing_else() -> None:
+    for slot in (0, 1, scratch.SLOTS - 1):
+        assert scratch.slot_at(scratch.slot_address(slot)) == slot
+    for address in (scratch.slot_address(1) + 8, scratch.BASE - scratch.SLOT_SIZE,
+                    scratch.slot_address(scratch.SLOTS)):
+        with pytest.raises(ValueError):
+            scratch.slot_at(address)
