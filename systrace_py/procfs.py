@@ -44,6 +44,22 @@ def start_time(data: bytes) -> int:
     return int(stat_fields(data)[STARTTIME])
 
 
+#: Where a task sleeps while its vfork child still has the memory (/proc/TID/wchan):
+#: wait_for_vfork_done, inlined into kernel_clone since 5.10 (_do_fork before).  The task is
+#: inside its clone call: it leaves it only through a ptrace stop (its vfork-done event, an
+#: interrupt's trap) before any instruction of its own.
+IN_CLONE: Final = frozenset({b"wait_for_vfork_done", b"kernel_clone", b"_do_fork", b"do_fork"})
+
+
+def wchan(tid: int) -> bytes | None:
+    """The kernel function a task sleeps in (/proc/TID/wchan): b"0" when it runs or the
+    kernel has no symbols, None when there is no such task."""
+    try:
+        return read(f"/proc/{tid}/wchan")
+    except OSError:
+        return None
+
+
 def alive(pid: int) -> bool:
     """Whether a task is there and not a zombie (for a process that is not our child: no
     wait)."""

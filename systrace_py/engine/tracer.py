@@ -1371,12 +1371,14 @@ class Tracer:
                 pt.interrupt(tid)
             except pt.PtraceError:
                 continue  # gone: its exit will come
-            if other.vfork_child is not None:
+            if other.vfork_child is not None and procfs.wchan(tid) in procfs.IN_CLONE:
                 # a vfork parent waits for its child and cannot stop now -- but it runs
                 # again as soon as the child lets the memory go (exit_mm), before the tracer
                 # hears of the child's exit (a thread-group leader's, never while a thread of
                 # its lives): interrupted, it stops then, before its first instruction, and
-                # that stop is kept (_dispatch)
+                # that stop is kept (_dispatch).  Asked after the interrupt: one the child
+                # let go already runs its own code (a call may be under way that the
+                # interrupt stops only at its end) -- it is waited for like any other
                 continue
             pending.add(tid)
         start = time.monotonic()
@@ -1507,11 +1509,7 @@ class Tracer:
         if not caller.freezer or caller.tid not in self.tasks:
             self._lease_caller = None
             return False
-        try:
-            with open(f"/proc/{caller.tid}/wchan", "rb") as wchan:
-                if wchan.read() != b"__break_lease":
-                    return False
-        except OSError:
+        if procfs.wchan(caller.tid) != b"__break_lease":
             return False
         caller.freezer = False  # (its exit stop comes still: it was resumed to it)
         self._thaw()

@@ -1,0 +1,29 @@
+"""procfs: what /proc says of a task, read in one place."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from systrace_py import procfs
+
+
+def test_a_vfork_parent_sleeps_in_clone_until_its_child_lets_it_run(
+        build: Callable[..., Path]) -> None:
+    """Tracer._freeze tells a vfork parent still waiting (it stops before its own code runs
+    again) from one its child let go (it runs: wait for its stop) by procfs.IN_CLONE -- the
+    name of a kernel function, which a kernel may rename: this is where that shows."""
+    with subprocess.Popen([build("progs/vfork_wait.c")], stdout=subprocess.PIPE) as program:
+        assert program.stdout is not None
+        parent, child = map(int, program.stdout.readline().split())
+        assert procfs.wchan(parent) in procfs.IN_CLONE
+        assert procfs.wchan(child) not in procfs.IN_CLONE  # (it sleeps in nanosleep)
+        while procfs.alive(child):
+            time.sleep(0.02)
+        time.sleep(0.1)
+        assert procfs.alive(parent)
+        assert procfs.wchan(parent) not in procfs.IN_CLONE  # (it runs its own code)
+        program.wait()
+    assert procfs.wchan(parent) is None
