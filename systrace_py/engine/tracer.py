@@ -141,14 +141,14 @@ def _no_core_limits() -> tuple[int, int]:
 _EINTR_RETURN = -errno.EINTR & 0xFFFFFFFFFFFFFFFF
 _SYSCALL_INSN_LEN = 2  # syscall (0f 05), as the kernel rewinds for -ERESTARTNOINTR
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
-#: what a ptrace event stop is, for Tracer.stop_kinds
-_STOP_KINDS = {pt.PTRACE_EVENT_SECCOMP: "call", pt.PTRACE_EVENT_FORK: "new task",
-               pt.PTRACE_EVENT_VFORK: "new task", pt.PTRACE_EVENT_CLONE: "new task",
-               pt.PTRACE_EVENT_EXEC: "exec"}
-#: events by name, for the stops the native loop hands to Python (``--stats``)
-_EVENT_NAMES = {pt.PTRACE_EVENT_SECCOMP: "call", pt.PTRACE_EVENT_FORK: "fork event",
-                pt.PTRACE_EVENT_VFORK: "vfork event", pt.PTRACE_EVENT_CLONE: "clone event",
-                pt.PTRACE_EVENT_EXEC: "exec event", pt.PTRACE_EVENT_STOP: "stop event"}
+#: each ptrace event stop: its kind (Tracer.stop_kinds) and its name (the stops the native loop
+#: hands to Python, Tracer.python_kinds: ``--stats``)
+_EVENTS = {pt.PTRACE_EVENT_SECCOMP: ("call", "call"),
+           pt.PTRACE_EVENT_FORK: ("new task", "fork event"),
+           pt.PTRACE_EVENT_VFORK: ("new task", "vfork event"),
+           pt.PTRACE_EVENT_CLONE: ("new task", "clone event"),
+           pt.PTRACE_EVENT_EXEC: ("exec", "exec event"),
+           pt.PTRACE_EVENT_STOP: ("event", "stop event")}
 #: the wait status of a PTRACE_EVENT_SECCOMP stop: stopped (0x7f), SIGTRAP, event 7
 _SECCOMP_STOP = 0x7F | (signal.SIGTRAP << 8) | (7 << 16)
 _NR_CLONE, _NR_CLONE3 = NUMBERS["clone"], NUMBERS["clone3"]
@@ -703,7 +703,7 @@ class Tracer:
         if not os.WIFSTOPPED(status):
             kind = "exit"
         elif status >> 16:
-            kind = _EVENT_NAMES.get(status >> 16, "event")
+            kind = _EVENTS.get(status >> 16, ("", "event"))[1]
         else:
             kind = "call exit" if os.WSTOPSIG(status) == _SYSCALL_TRAP else "signal"
         self.python_kinds[kind] += 1
@@ -758,7 +758,7 @@ class Tracer:
         task.to(TaskEvent.REPORTED)
         sig = os.WSTOPSIG(status)
         event = status >> 16
-        kind = _STOP_KINDS.get(event, "event") if event else \
+        kind = _EVENTS.get(event, ("event", ""))[0] if event else \
             "call exit" if sig == _SYSCALL_TRAP else "signal"
         kinds["first stop" if task.state is TaskState.ATTACHING else kind] += 1
         try:
