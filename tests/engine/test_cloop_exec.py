@@ -343,75 +343,60 @@ def test_a_vfork_childs_failed_exec_returns_with_its_own_registers(
     assert traced.stdout == native_run.stdout, traced
 
 
-@pytest.mark.parametrize("raised", ["KeyboardInterrupt", "EndRun"])
-def test_an_interrupt_in_a_globs_match_ends_the_run(tmp_path: Path, raised: str) -> None:
-    """The native loop asks Python whether a glob rule matches a path (PathGlob.matches).  An
-    Exception there hands the call to Python; the loop cleared every error, so a
-    KeyboardInterrupt or the session's EndRun raised while the match ran was lost and the run
-    went on (Python decided the call anew).  Now those end it (fail closed): the tree is
-    killed, the later command never runs."""
-    if not _native():
-        pytest.skip("the native loop is not built or is turned off")
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "a.txt").write_text("a\n")
-    policy = tmp_path / "policy.toml"
-    policy.write_text('default = "permit"\n\n[[rule]]\ncalls = ["fsread"]\n'
-                      f'path = "{data}/*.txt"\naction = "never"\n')
-    marker = tmp_path / "reached"
-    script = f"cat {data}/a.txt; touch {marker}; echo after"
-    driver = tmp_path / "driver.py"
-    driver.write_text(f"""
-import sys
+#: where the native loop calls Python mid-decision: (the policy's rule, the command, the
+#: driver's patch raising RAISED in it).  "glob": a glob rule's match (PathGlob.matches; once:
+#: the Python loop's own asking raises not); "exec hook": which table follows a shell
+#: command's exec (Tracer._fast_exec_target -> Supervisor.fast_exec).
+_CALLBACKS = {
+    "glob": ('calls = ["fsread"]\npath = "{data}/*.txt"\naction = "never"\n',
+             "cat {data}/a.txt; touch {marker}; echo after",
+             """
 from systrace_py.policy import glob
-from systrace_py.session import EndRun
-
 real = glob.PathGlob.matches
 asked = []
 def matches(self, path):
-    if path.endswith("a.txt") and not asked:  # (once: the Python loop's own asking raises not)
+    if path.endswith("a.txt") and not asked:
         asked.append(path)
-        raise {"EndRun(15)" if raised == "EndRun" else raised + "()"}
+        raise RAISED
     return real(self, path)
-
 glob.PathGlob.matches = matches
-from systrace_py.cli import main
-sys.exit(main(["-p", {str(policy)!r}, "--", "sh", "-c", {script!r}]))
-""")
-    result = subprocess.run([sys.executable, str(driver)], capture_output=True, text=True,
-                            timeout=60, env=systrace_env(None))
-    assert "after" not in result.stdout and not marker.exists(), result
-    assert result.returncode != 0, result
-    said = {"KeyboardInterrupt": "KeyboardInterrupt",
-            "EndRun": "ended the run; the traced processes were killed"}[raised]
-    assert said in result.stderr, result
+"""),
+    "exec hook": ('calls = ["exec", "fsread"]\npath = "/**"\naction = "permit"\n',  # (in C)
+                  "/bin/true; /bin/true; touch {marker}; echo after",
+                  """
+from systrace_py import supervisor
+def hook(self, task, program):
+    raise RAISED
+supervisor.Supervisor.fast_exec = hook
+"""),
+}
 
 
 @pytest.mark.parametrize("raised", ["KeyboardInterrupt", "SystemExit", "EndRun"])
-def test_an_interrupt_in_the_exec_hook_ends_the_run(tmp_path: Path, raised: str) -> None:
-    """The native loop asks Python at a shell command's exec which table follows it
-    (Tracer._fast_exec_target).  An error there makes the exec Python's -- but the loop cleared
-    every error, so a KeyboardInterrupt, a SystemExit or the session's EndRun (raised by a
-    signal handler while the hook ran) was lost and the run went on.  Now those end it, failing
-    closed: the tree is killed, the interrupt comes out of the session, the command's later
-    output never comes.  (An Exception still only hands the exec to Python.)"""
+@pytest.mark.parametrize("callback", list(_CALLBACKS))
+def test_an_interrupt_in_a_python_callback_ends_the_run(tmp_path: Path, callback: str,
+                                                        raised: str) -> None:
+    """An Exception in a callback of the native loop hands the call (the exec) to Python;
+    the loop cleared every error, so a KeyboardInterrupt, a SystemExit or the session's EndRun
+    (raised by a signal handler while the callback ran) was lost and the run went on.  Now
+    those end it, failing closed: the tree is killed, the interrupt comes out of the session,
+    the command's later output never comes."""
     if not _native():
         pytest.skip("the native loop is not built or is turned off")
-    policy = tmp_path / "policy.toml"
-    policy.write_text('default = "permit"\n\n[[rule]]\ncalls = ["exec", "fsread"]\n'
-                      'path = "/**"\naction = "permit"\n')  # (execs decided in C)
+    rule, script, patch = _CALLBACKS[callback]
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.txt").write_text("a\n")
     marker = tmp_path / "reached"
-    script = f"/bin/true; /bin/true; touch {marker}; echo after"
+    policy = tmp_path / "policy.toml"
+    policy.write_text('default = "permit"\n\n[[rule]]\n' + rule.format(data=data))
+    script = script.format(data=data, marker=marker)
     driver = tmp_path / "driver.py"
     driver.write_text(f"""
 import sys
-from systrace_py import supervisor
 from systrace_py.session import EndRun
-
-def hook(self, task, program):
-    raise {"EndRun(15)" if raised == "EndRun" else raised + "(7)"}
-
-supervisor.Supervisor.fast_exec = hook
+RAISED = {"EndRun(15)" if raised == "EndRun" else raised + "(7)"}
+{patch}
 from systrace_py.cli import main
 sys.exit(main(["-p", {str(policy)!r}, "--", "sh", "-c", {script!r}]))
 """)
