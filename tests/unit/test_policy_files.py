@@ -653,7 +653,8 @@ def test_environment_grants_by_name_and_value_glob_and_round_trips() -> None:
     assert table.admits_variable("LD_LIBRARY_PATH=/opt/lib")
     assert not table.admits_variable("LD_LIBRARY_PATH=/opt/lib:/tmp/evil")
     assert not table.admits_variable("LD_PRELOAD=/opt/lib")        # another name
-    assert table.admits_variable("PYTHONPATH=/work/a/b")
+    assert table.admits_variable("PYTHONPATH=/work/a:/work/b")     # each element, * in a name
+    assert not table.admits_variable("PYTHONPATH=/work/a/b")
     assert not table.admits_variable("PYTHONPATH=/works")
     assert table.admits_variable("BASH_FUNC_f%%=() { :; }")
     assert not policy.main.admits_variable("LD_LIBRARY_PATH=/opt/lib")
@@ -667,6 +668,10 @@ def test_environment_grants_by_name_and_value_glob_and_round_trips() -> None:
     ('["LD_PRELOAD"]', "is not NAME=VALUE"),
     ('["=x"]', "is not NAME=VALUE"),
     ('["HOME=/tmp"]', "HOME is not a loader or interpreter variable"),
+    ('["LD_PRELOAD=lib/*.so"]', "not an absolute path"),
+    ('["LD_PRELOAD=/usr/lib/*:/opt/*"]', "never holds ':'"),
+    ('["PYTHONPATH=/a/**x"]', "'**' must be a whole path component"),
+    ('["PYTHONSTARTUP=pipe:*"]', "not an absolute path"),
 ])
 def test_a_bad_environment_names_file_line_and_key(value: str, fragment: str) -> None:
     err = error(f"""\
