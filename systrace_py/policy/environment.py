@@ -223,21 +223,33 @@ class Grants:
             for element in elements(name, value) or ())
 
 
-def grant_error(entry: str, expansions: Expansions | None = None) -> str | None:
-    """What is wrong with ``entry`` as a grant of a table's ``environment`` -- ``NAME=VALUE``
-    of a variable :func:`runs_code` names, VALUE a literal or a glob (Grants) -- or None when
-    it is one.  Other names are an error: an exec carries the caller's other variables
-    unchecked (they are the program's input, never refused), so naming one would grant
-    nothing; so is a glob over paths that matches no element (path_glob).  The one text of
-    the policy loader (PolicyReader._environment: with file, line and key; ``expansions`` its
-    ~ and $HOME) and of a learned record's reader (learn.Observation.from_json)."""
-    name, equals, value = entry.partition("=")
+def variable_error(entry: str) -> str | None:
+    """What is wrong with ``entry`` as a variable an exec may carry into another table --
+    ``NAME=VALUE`` of a variable :func:`runs_code` names -- or None when it is one.  Other
+    names are an error: an exec carries the caller's other variables unchecked (they are the
+    program's input, never refused), so naming one would grant nothing.  A learned record's
+    reader checks this (learn.Observation.from_json: it holds values, which the learner
+    grants literally); a grant is also checked as a glob (:func:`grant_error`)."""
+    name, equals, _ = entry.partition("=")
     if not equals or not name:
         return f"{entry!r} is not NAME=VALUE (write \"{entry or 'NAME'}=*\" for any value)"
     if not runs_code(name):
         return (f"{name} is not a loader or interpreter variable (LD_PRELOAD, LD_LIBRARY_PATH,"
                 " PYTHONPATH, BASH_ENV... see docs/policy.md): an exec carries the others"
                 " unchecked")
+    return None
+
+
+def grant_error(entry: str, expansions: Expansions | None = None) -> str | None:
+    """What is wrong with ``entry`` as a grant of a table's ``environment`` -- a variable
+    (:func:`variable_error`) whose VALUE is a literal or a glob (Grants) -- or None when it is
+    one: a glob over paths must be able to match an element (path_glob; ``expansions``: its
+    ``~`` and ``$HOME``).  The policy loader's text (PolicyReader._environment, with file,
+    line and key)."""
+    wrong = variable_error(entry)
+    if wrong is not None:
+        return wrong
+    name, _, value = entry.partition("=")
     if name in PATH_VARIABLES and literal_value(value) is None:
         try:
             path_glob(name, value, expansions)
