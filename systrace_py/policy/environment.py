@@ -5,10 +5,11 @@ An exec that puts a process under another policy table is a change of privilege,
 set-user-ID exec is (Supervisor._entering_table): such variables, chosen by the caller, are
 refused there unless the run started with them or the new table grants them
 (``environment``, Table.admits_variable).  One home for the list: the supervisor checks with
-it, the policy loader refuses to grant any other name, the learner records these only -- and
-for what a grant may be (grant_error: the policy loader's and a learning log's reader) and
-what it admits (Grants: Table.admits_variable, the one predicate of both stop loops -- the
-native loop hands Python any exec that carries such a variable the run did not start with).
+it, the policy loader refuses to grant any other name, the learner records these only (and
+a learning log's reader reads no other: variable_error) -- and for what a grant may be
+(grant_error: the policy loader's) and what it admits (Grants: Table.admits_variable, the
+one predicate of both stop loops -- the native loop hands Python any exec that carries such a
+variable the run did not start with).
 """
 
 from __future__ import annotations
@@ -232,7 +233,8 @@ def variable_error(entry: str) -> str | None:
     grants literally); a grant is also checked as a glob (:func:`grant_error`)."""
     name, equals, _ = entry.partition("=")
     if not equals or not name:
-        return f"{entry!r} is not NAME=VALUE (write \"{entry or 'NAME'}=*\" for any value)"
+        anything = "/**\" for any plain paths" if entry in PATH_VARIABLES else "*\" for any value"
+        return f"{entry!r} is not NAME=VALUE (write \"{entry or 'NAME'}={anything})"
     if not runs_code(name):
         return (f"{name} is not a loader or interpreter variable (LD_PRELOAD, LD_LIBRARY_PATH,"
                 " PYTHONPATH, BASH_ENV... see docs/policy.md): an exec carries the others"
