@@ -61,7 +61,8 @@ def _under_usr_lib(absolute: bool, names: list[str], tokens: bool) -> bool:
 @given(name=st.sampled_from(_LISTS), made=st.lists(_element(), min_size=1, max_size=5),
        data=st.data())
 @settings(max_examples=400)
-def test_a_list_is_admitted_iff_every_element_is(name: str, made, data) -> None:
+def test_a_list_is_admitted_iff_every_element_is(
+        name: str, made: list[tuple[str, bool, list[str]]], data: st.DataObject) -> None:
     """For each variable whose reader takes a list of paths, a value joined from random
     elements with random separators of its reader is admitted by ``/usr/lib/*`` exactly when
     every element is -- an empty one only where the reader skips it."""
@@ -78,7 +79,8 @@ def test_a_list_is_admitted_iff_every_element_is(name: str, made, data) -> None:
 @given(name=st.sampled_from(_LISTS), made=st.lists(_element(), min_size=1, max_size=5),
        data=st.data())
 @settings(max_examples=200)
-def test_elements_are_split_as_the_reader_splits(name: str, made, data) -> None:
+def test_elements_are_split_as_the_reader_splits(
+        name: str, made: list[tuple[str, bool, list[str]]], data: st.DataObject) -> None:
     """The elements of a value joined from elements are those elements, the empty ones left
     out where the reader skips them."""
     form = PATH_VARIABLES[name]
