@@ -5,11 +5,21 @@ An exec that puts a process under another policy table is a change of privilege,
 set-user-ID exec is (Supervisor._entering_table): such variables, chosen by the caller, are
 refused there unless the run started with them or the new table grants them
 (``environment``, Table.admits_variable).  One home for the list: the supervisor checks with
-it, the policy loader refuses to grant any other name, the learner records these only -- and
-for what a grant may be (grant_error: the policy loader's and a learning log's reader).
+it, the policy loader refuses to grant any other name, the learner records these only (and
+a learning log's reader reads no other: variable_error) -- and for what a grant may be
+(grant_error: the policy loader's) and what it admits (Grants: Table.admits_variable, the
+one predicate of both stop loops -- the native loop hands Python any exec that carries such a
+variable the run did not start with).
 """
 
 from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from systrace_py.policy.glob import Expansions, GlobError, PathGlob, escape
 
 #: What the dynamic loader and the C library take from the environment to load code (a
 #: preloaded or audit library, a library path, iconv modules) or to open or write a file the
@@ -39,6 +49,56 @@ INTERPRETER_VARIABLES: frozenset[str] = frozenset((
 EXPORTED_FUNCTION = "BASH_FUNC_"
 
 
+class PathList(NamedTuple):
+    """How a variable's reader takes paths from its value: the elements a grant's glob is
+    matched against, one by one (Grants)."""
+
+    #: the characters that end an element ("": the value is one path)
+    separators: str
+    #: whether the reader skips an empty element; else it reads it (as the current directory,
+    #: or as nothing known) and only a literal grant admits it
+    skips_empty: bool
+    #: whether the reader substitutes tokens in an element (the dynamic loader's $ORIGIN,
+    #: $LIB, $PLATFORM): an element holding a "$" is not the path it spells
+    tokens: bool = False
+    #: the most splits the reader makes (-1: every separator; PYTHONHOME's is
+    #: "prefix[:exec_prefix]", split at its first colon only)
+    maxsplit: int = -1
+
+
+#: The loader and interpreter variables whose value their reader takes as paths -- a list, or
+#: one path -- and how it splits them (a grant's glob is then a path rule's glob, matched
+#: against each element: Grants).  Read in the readers:
+#: glibc's rtld (elf/rtld.c handle_preload_list splits LD_PRELOAD at " :" and
+#: audit_list_next LD_AUDIT at ":", skipping empty elements; elf/dl-load.c _dl_init_paths
+#: splits LD_LIBRARY_PATH at ":;", fillin_rpath reading an empty element as "./"; all three
+#: substitute $ORIGIN, $LIB and $PLATFORM), iconv (GCONV_PATH, strtok at ":") and locale
+#: (LOCPATH, argz at ":"), which skip empty elements; CPython (Modules/getpath.py: PYTHONPATH
+#: split at ":", each element made absolute, "" the current directory; PYTHONHOME's first
+#: colon); Perl (PERL5LIB, PERLLIB: ":", empty elements skipped), Ruby (RUBYLIB: push_include
+#: skips empty elements) and Node (NODE_PATH: Module._initPaths filters them out).  The
+#: others name one file or directory.  Not here, so matched whole (Grants): values that are
+#: code, options or templates (BASH_ENV and ENV, which the shell expands first; PERL5OPT,
+#: NODE_OPTIONS, NLSPATH's %N templates, GLIBC_TUNABLES, LD_PROFILE's soname...).
+PATH_VARIABLES: Mapping[str, PathList] = {
+    "LD_PRELOAD": PathList(" :", skips_empty=True, tokens=True),
+    "LD_AUDIT": PathList(":", skips_empty=True, tokens=True),
+    "LD_LIBRARY_PATH": PathList(":;", skips_empty=False, tokens=True),
+    "GCONV_PATH": PathList(":", skips_empty=True),
+    "LOCPATH": PathList(":", skips_empty=True),
+    "PYTHONPATH": PathList(":", skips_empty=False),
+    "PYTHONHOME": PathList(":", skips_empty=False, maxsplit=1),
+    "PERL5LIB": PathList(":", skips_empty=True),
+    "PERLLIB": PathList(":", skips_empty=True),
+    "RUBYLIB": PathList(":", skips_empty=True),
+    "NODE_PATH": PathList(":", skips_empty=True),
+    **{name: PathList("", skips_empty=False) for name in (
+        "LD_ORIGIN_PATH", "LD_DEBUG_OUTPUT", "LD_PROFILE_OUTPUT", "GETCONF_DIR", "HOSTALIASES",
+        "MALLOC_TRACE", "RESOLV_HOST_CONF", "TZDIR", "PYTHONSTARTUP", "PYTHONUSERBASE",
+        "PYTHONPYCACHEPREFIX")},
+}
+
+
 def runs_code(name: str) -> bool:
     """Whether an environment variable of an exec makes the loader, libc or the program's
     interpreter run code, or open a file, that the variable names (LOADER_VARIABLES,
@@ -47,18 +107,157 @@ def runs_code(name: str) -> bool:
             or name.startswith(EXPORTED_FUNCTION))
 
 
-def grant_error(entry: str) -> str | None:
-    """What is wrong with ``entry`` as a grant of a table's ``environment`` -- ``NAME=VALUE``
-    (VALUE a glob) of a variable :func:`runs_code` names -- or None when it is one.  Other
+def elements(name: str, value: str) -> list[str] | None:
+    """The paths the reader of variable ``name`` takes from ``value``, split as it splits them
+    (PATH_VARIABLES; the empty elements it skips left out), or None when it reads no paths."""
+    form = PATH_VARIABLES.get(name)
+    if form is None:
+        return None
+    if not form.separators:
+        return [value]
+    parts = re.split(f"[{re.escape(form.separators)}]", value,
+                     maxsplit=max(form.maxsplit, 0))
+    return [part for part in parts if part] if form.skips_empty else parts
+
+
+def is_plain(element: str, form: PathList) -> bool:
+    """Whether an element is a path as a path rule's glob sees one: absolute, with no ".",
+    ".." or empty component (a "//"; one trailing "/" is the directory itself) and, where the
+    reader substitutes tokens, no "$".  A glob never admits another element: what ".." or a
+    relative element names depends on what the glob cannot see (the directories' links, the
+    current directory), and the reader would not use the element as spelled."""
+    if not element.startswith("/") or (form.tokens and "$" in element):
+        return False
+    body = element[1:-1] if element.endswith("/") else element[1:]
+    return element == "/" or all(c not in ("", ".", "..") for c in body.split("/"))
+
+
+def literal_value(pattern: str) -> str | None:
+    """The one value a grant's VALUE admits when it is literal -- no ``*``, ``?`` or ``[``
+    but those the learner brackets (``[*]``, ``[?]``, ``[[]``: learn._literal_grant) -- or
+    None when it is a glob."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "[" and pattern[i + 2:i + 3] == "]" and pattern[i + 1:i + 2] in ("*", "?", "["):
+            out.append(pattern[i + 1])
+            i += 3
+            continue
+        if c in "*?[":
+            return None
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def path_glob(name: str, pattern: str, expansions: Expansions | None = None) -> PathGlob:
+    """A glob grant of a variable whose value is paths (PATH_VARIABLES), as the path glob its
+    elements are matched against: a path rule's (``*`` within one name, ``**`` across,
+    ``{a,b}``, ``~``...).  GlobError when it cannot match an element: not absolute (a
+    pseudo-file form too), or holding a separator of the list, which no element holds."""
+    form = PATH_VARIABLES[name]
+    held = "".join(sorted(set(form.separators) & set(pattern)))
+    if held:
+        raise GlobError(f"{name} is a list split at {form.separators!r} and a glob matches one"
+                        f" element, which never holds {held!r}: grant each element (a grant of"
+                        " its own, or {a,b})")
+    try:
+        glob = PathGlob(pattern, expansions=expansions or Expansions.from_env())
+    except RecursionError:
+        raise GlobError(f"nested too deeply: {pattern!r}") from None
+    if any(shape.kind == "pseudo" for shape in glob.shapes):
+        raise GlobError(f"not an absolute path: {pattern!r} ({name} names files)")
+    return glob
+
+
+class Grants:
+    """A table's ``environment`` grants, read once: what an exec into the table may carry.
+
+    A literal grant (literal_value) admits its value, whole and exactly -- what ``-A``
+    writes.  For a variable whose reader takes paths (PATH_VARIABLES) a glob is a path rule's
+    glob: a value is admitted when every element (:func:`elements`) is plain (:func:`is_plain`)
+    and a grant's glob matches it -- a literal grant of one plain path matching that path.
+    Symlinks are not resolved: the reader resolves them when it loads, later, and a grant
+    trusts what its tree holds, links included, as it trusts the files there (who may put a
+    link there may put the library).  For another variable a glob is fnmatch's over the whole
+    value (``*`` matching anything: "/", spaces, newlines).  A grant that cannot be read
+    (grant_error; the policy loader refuses it first) admits nothing."""
+
+    __slots__ = ("_literal", "_paths", "_whole", "entries")
+
+    def __init__(self, entries: tuple[str, ...], expansions: Expansions | None = None) -> None:
+        self.entries = entries
+        self._literal: set[str] = set()
+        self._paths: dict[str, list[PathGlob]] = {}
+        self._whole: dict[str, list[str]] = {}
+        for entry in entries:
+            name, _, pattern = entry.partition("=")
+            literal = literal_value(pattern)
+            form = PATH_VARIABLES.get(name)
+            if literal is not None:
+                self._literal.add(f"{name}={literal}")
+                if form is None or not is_plain(literal, form) \
+                        or set(form.separators) & set(literal):
+                    continue
+                pattern = escape(literal)
+            elif form is None:
+                self._whole.setdefault(name, []).append(pattern)
+                continue
+            try:
+                glob = path_glob(name, pattern, expansions)
+            except GlobError:
+                continue
+            self._paths.setdefault(name, []).append(glob)
+
+    def admits(self, entry: str) -> bool:
+        """Whether an exec into the table may carry ``entry`` (``NAME=VALUE``)."""
+        if entry in self._literal:
+            return True
+        name, _, value = entry.partition("=")
+        form = PATH_VARIABLES.get(name)
+        if form is None:
+            return any(fnmatch.fnmatchcase(value, p) for p in self._whole.get(name, ()))
+        globs = self._paths.get(name, [])
+        return bool(globs) and all(
+            is_plain(element, form) and any(glob.matches(element) for glob in globs)
+            for element in elements(name, value) or ())
+
+
+def variable_error(entry: str) -> str | None:
+    """What is wrong with ``entry`` as a variable an exec may carry into another table --
+    ``NAME=VALUE`` of a variable :func:`runs_code` names -- or None when it is one.  Other
     names are an error: an exec carries the caller's other variables unchecked (they are the
-    program's input, never refused), so naming one would grant nothing.  The one text of the
-    policy loader (PolicyReader._environment: with file, line and key) and of a learned
-    record's reader (learn.Observation.from_json)."""
+    program's input, never refused), so naming one would grant nothing.  A learned record's
+    reader checks this (learn.Observation.from_json: it holds values, which the learner
+    grants literally); a grant is also checked as a glob (:func:`grant_error`)."""
     name, equals, _ = entry.partition("=")
     if not equals or not name:
-        return f"{entry!r} is not NAME=VALUE (write \"{entry or 'NAME'}=*\" for any value)"
+        anything = "/**\" for any plain paths" if entry in PATH_VARIABLES else "*\" for any value"
+        return f"{entry!r} is not NAME=VALUE (write \"{entry or 'NAME'}={anything})"
     if not runs_code(name):
         return (f"{name} is not a loader or interpreter variable (LD_PRELOAD, LD_LIBRARY_PATH,"
                 " PYTHONPATH, BASH_ENV... see docs/policy.md): an exec carries the others"
                 " unchecked")
     return None
+
+
+def grant_error(entry: str, expansions: Expansions | None = None) -> str | None:
+    """What is wrong with ``entry`` as a grant of a table's ``environment`` -- a variable
+    (:func:`variable_error`) whose VALUE is a literal or a glob (Grants) -- or None when it is
+    one: a glob over paths must be able to match an element (path_glob; ``expansions``: its
+    ``~`` and ``$HOME``).  The policy loader's text (PolicyReader._environment, with file,
+    line and key)."""
+    wrong = variable_error(entry)
+    if wrong is not None:
+        return wrong
+    name, _, value = entry.partition("=")
+    if name in PATH_VARIABLES and literal_value(value) is None:
+        try:
+            path_glob(name, value, expansions)
+        except GlobError as exc:
+            return f"{name}'s value is paths, and a glob of them is a path rule's glob: {exc}"
+    return None
+
+
+assert all(runs_code(name) for name in PATH_VARIABLES)

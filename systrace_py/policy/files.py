@@ -575,7 +575,7 @@ class _Loader:
                       self._location(where),
                       self._optional_str(body, where, "description"), options.detach,
                       options.missing, options.dns_refused,
-                      self._environment(body, where))
+                      self._environment(body, where), self.expansions)
         policy.programs[key] = table
         if not is_literal(key):
             policy.program_patterns[key] = glob
@@ -677,9 +677,9 @@ class _Loader:
         return _TableOptions(default, errno, detach, missing, dns_refused)
 
     def _environment(self, data: dict[str, object], where: _PathKey) -> tuple[str, ...]:
-        """A program table's ``environment``: ``NAME=VALUE`` globs of loader or interpreter
-        variables an exec into the table may carry (environment.grant_error says what else
-        an entry is)."""
+        """A program table's ``environment``: ``NAME=VALUE`` grants (a literal or a glob:
+        environment.Grants) of loader or interpreter variables an exec into the table may
+        carry (environment.grant_error says what else an entry is)."""
         value = data.get("environment", [])
         if not isinstance(value, list):
             raise self.error(where, "environment", "expected an array of \"NAME=VALUE\" strings"
@@ -688,7 +688,7 @@ class _Loader:
             if not isinstance(entry, str):
                 raise self.error(where, "environment",
                                  f"expected \"NAME=VALUE\" strings, got {_kind(entry)}")
-            wrong = grant_error(entry)
+            wrong = grant_error(entry, self.expansions)
             if wrong is not None:
                 raise self.error(where, "environment", wrong)
         return tuple(value)

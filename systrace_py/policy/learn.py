@@ -43,7 +43,7 @@ from systrace_py.kernel import O_TMPFILE_BIT
 from systrace_py.logrecords import LoggedCall, Result, logged_call
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import ArgvCondition
-from systrace_py.policy.environment import grant_error
+from systrace_py.policy.environment import variable_error
 from systrace_py.policy.files import MAX_PROVENANCE_PATHS, FileRule, Provenance
 from systrace_py.policy.generalize import (
     CATEGORIES,
@@ -210,12 +210,13 @@ class Observation:
 
 
 def _granted_variables(entries: object) -> tuple[str, ...]:
-    """A record's ``environment``: grants as a policy's ``environment`` takes them
-    (environment.grant_error, whose text a ValueError carries)."""
+    """A record's ``environment``: the values an exec carried of variables a policy's
+    ``environment`` may grant (environment.variable_error, whose text a ValueError carries;
+    a value is any text: it is granted literally, _literal_grant)."""
     if not isinstance(entries, (list, tuple)):
         raise ValueError("environment: expected an array of \"NAME=VALUE\" strings")
     for entry in entries:
-        wrong = grant_error(entry) if isinstance(entry, str) else \
+        wrong = variable_error(entry) if isinstance(entry, str) else \
             "expected \"NAME=VALUE\" strings"
         if wrong is not None:
             raise ValueError(f"environment: {wrong}")

@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 import enum
 import errno as errno_module
-import fnmatch
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from systrace_py.policy import aliases
+from systrace_py.policy.environment import Grants
+from systrace_py.policy.glob import Expansions
 from systrace_py.policy.inject import Injection
 
 if TYPE_CHECKING:
@@ -478,23 +479,27 @@ class Table:
     allow_detach: bool = False  # whether an interactive "detach" answer is honoured
     missing: Missing = Missing.ENOENT  # a refusal of a path that does not exist
     dns_refused: DnsRefused = DnsRefused.NXDOMAIN  # a query for a name a rule refuses
-    #: ``NAME=VALUE`` globs (fnmatch's: ``*``, ``?``, ``[...]``) of the loader and interpreter
-    #: variables an exec into this table may carry that the run did not start with
-    #: (``environment``; Supervisor._entering_table refuses any other)
+    #: ``NAME=VALUE`` grants (a literal value, or a glob: environment.Grants) of the loader
+    #: and interpreter variables an exec into this table may carry that the run did not start
+    #: with (``environment``; Supervisor._entering_table refuses any other)
     environment: tuple[str, ...] = ()
+    #: what ``~``, ``$HOME``... mean in ``environment``'s path globs (the policy loader's;
+    #: None: this process's environment)
+    expansions: Expansions | None = field(default=None, repr=False, compare=False)
     _compiled: TableIndex | None = field(default=None, init=False, repr=False, compare=False)
     _defaults: dict[tuple[bool, str, Action, int], Decision] = field(
         default_factory=dict, init=False, repr=False, compare=False)
+    _grants: Grants | None = field(default=None, init=False, repr=False, compare=False)
 
     def admits_variable(self, entry: str) -> bool:
         """Whether an exec into this table may carry ``entry`` (``NAME=VALUE``) from the
-        caller: an ``environment`` glob with the same name matches the whole value."""
-        name, _, value = entry.partition("=")
-        for granted in self.environment:
-            granted_name, _, pattern = granted.partition("=")
-            if granted_name == name and fnmatch.fnmatchcase(value, pattern):
-                return True
-        return False
+        caller: a literal ``environment`` grant of that value, or globs admitting it -- each
+        element of a list of paths, as a path rule's glob (environment.Grants).  The grants
+        are read when first needed and again when ``environment`` is another tuple."""
+        grants = self._grants
+        if grants is None or grants.entries is not self.environment:
+            grants = self._grants = Grants(self.environment, self.expansions)
+        return grants.admits(entry)
 
     def add_rule(self, rule: Rule, position: int = 0) -> None:
         """Insert a rule (rules from remembered answers go first)."""

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from systrace_py.policy.environment import grant_error
+from systrace_py.policy.environment import grant_error, variable_error
 from systrace_py.policy.files import (
     BACKUPS_KEPT,
     PolicyError,
@@ -27,7 +27,7 @@ from systrace_py.policy.files import (
     save_policy,
     table_options,
 )
-from systrace_py.policy.glob import PathGlob
+from systrace_py.policy.glob import Expansions, PathGlob
 from systrace_py.policy.model import (
     Action,
     CallFacts,
@@ -653,7 +653,8 @@ def test_environment_grants_by_name_and_value_glob_and_round_trips() -> None:
     assert table.admits_variable("LD_LIBRARY_PATH=/opt/lib")
     assert not table.admits_variable("LD_LIBRARY_PATH=/opt/lib:/tmp/evil")
     assert not table.admits_variable("LD_PRELOAD=/opt/lib")        # another name
-    assert table.admits_variable("PYTHONPATH=/work/a/b")
+    assert table.admits_variable("PYTHONPATH=/work/a:/work/b")     # each element, * in a name
+    assert not table.admits_variable("PYTHONPATH=/work/a/b")
     assert not table.admits_variable("PYTHONPATH=/works")
     assert table.admits_variable("BASH_FUNC_f%%=() { :; }")
     assert not policy.main.admits_variable("LD_LIBRARY_PATH=/opt/lib")
@@ -667,6 +668,10 @@ def test_environment_grants_by_name_and_value_glob_and_round_trips() -> None:
     ('["LD_PRELOAD"]', "is not NAME=VALUE"),
     ('["=x"]', "is not NAME=VALUE"),
     ('["HOME=/tmp"]', "HOME is not a loader or interpreter variable"),
+    ('["LD_PRELOAD=lib/*.so"]', "not an absolute path"),
+    ('["LD_PRELOAD=/usr/lib/*:/opt/*"]', "never holds ':'"),
+    ('["PYTHONPATH=/a/**x"]', "'**' must be a whole path component"),
+    ('["PYTHONSTARTUP=pipe:*"]', "not an absolute path"),
 ])
 def test_a_bad_environment_names_file_line_and_key(value: str, fragment: str) -> None:
     err = error(f"""\
@@ -682,31 +687,43 @@ _GRANTS = st.one_of(
                      "BASH_FUNC_f%%=() { :; }", "BASH_FUNC_", "LD_LIBRARY_PATH==", "A=B=C"]),
     st.builds(lambda name, value: f"{name}={value}",
               st.sampled_from(["LD_AUDIT", "PERL5LIB", "PATH", "BASH_FUNC_x%%", "ld_preload"]),
-              st.text(alphabet="ab/*=", max_size=4)),
+              st.text(alphabet="ab/*=.:[", max_size=5)),
     st.text(alphabet="ABL_D=/ ", max_size=10))
 
 
 @given(entry=_GRANTS)
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_a_grant_is_one_thing_to_the_policy_loader_and_to_a_learned_record(entry: str) -> None:
-    """A program table's ``environment`` entry and a learning log's record of one are checked
-    by one predicate (environment.grant_error): the loader refuses exactly what the record's
-    reader refuses, with the same text (the loader's naming file, line and key)."""
+    """A learning log's record of an exec's variable and a program table's ``environment``
+    entry name variables by one predicate (environment.variable_error): the record's reader
+    refuses exactly the names the loader refuses, with the same text (the loader's naming
+    file, line and key).  A record holds a value, which the learner grants literally
+    (learn._literal_grant), so every value a record may hold makes a grant the loader takes;
+    the loader also reads a grant's glob (environment.grant_error)."""
     import json
 
-    from systrace_py.policy.learn import Observation
+    from systrace_py.policy.learn import Observation, _literal_grant
 
-    wrong = grant_error(entry)
+    def table_of(grant: str) -> str:
+        return (f'default = "permit"\n[program."/usr/bin/cat"]\n'
+                f"environment = [{json.dumps(grant)}]\n")
+
+    named = variable_error(entry)
     record = {"syscall": "execve", "environment": [entry]}
-    text = f'default = "permit"\n[program."/usr/bin/cat"]\nenvironment = [{json.dumps(entry)}]\n'
-    if wrong is None:
+    if named is None:
         assert Observation.from_json("main", record).environment == (entry,)
-        assert load(text).programs["/usr/bin/cat"].environment == (entry,)
+        learned = _literal_grant(entry)
+        assert load(table_of(learned)).programs["/usr/bin/cat"].admits_variable(entry)
+    else:
+        with pytest.raises(ValueError) as refused:
+            Observation.from_json("main", record)
+        assert str(refused.value) == f"environment: {named}"
+    wrong = grant_error(entry, Expansions.from_env(ENV))
+    assert named is None or wrong == named
+    if wrong is None:
+        assert load(table_of(entry)).programs["/usr/bin/cat"].environment == (entry,)
         return
-    with pytest.raises(ValueError) as learned:
-        Observation.from_json("main", record)
-    assert str(learned.value) == f"environment: {wrong}"
-    err = error(text)
+    err = error(table_of(entry))
     check(err, 3, "environment", wrong)
     assert err.message == wrong
 
