@@ -1371,16 +1371,8 @@ class Tracer:
                 pt.interrupt(tid)
             except pt.PtraceError:
                 continue  # gone: its exit will come
-            if other.vfork_child is not None and procfs.wchan(tid) in procfs.IN_CLONE:
-                # a vfork parent waits for its child and cannot stop now -- but it runs
-                # again as soon as the child lets the memory go (exit_mm), before the tracer
-                # hears of the child's exit (a thread-group leader's, never while a thread of
-                # its lives): interrupted, it stops then, before its first instruction, and
-                # that stop is kept (_dispatch).  Asked after the interrupt: one the child
-                # let go already runs its own code (a call may be under way that the
-                # interrupt stops only at its end) -- it is waited for like any other
-                continue
-            pending.add(tid)
+            if not self._waits_for_vfork(tid):
+                pending.add(tid)
         start = time.monotonic()
         while pending:
             pid, status = os.waitpid(-1, pt.WALL | os.WNOHANG)
@@ -1396,7 +1388,8 @@ class Tracer:
                 else:
                     # a thread-group leader that exited while its threads live is reported
                     # only with its group's end: it runs nothing, and its stop never comes
-                    pending = {tid for tid in pending if procfs.alive(tid)}
+                    pending = {tid for tid in pending
+                               if procfs.alive(tid) and not self._waits_for_vfork(tid)}
                     time.sleep(0.0005)
                 continue
             pending.discard(pid)
@@ -1409,6 +1402,19 @@ class Tracer:
         caller.freezer = True
         self._freezing = True
         return None
+
+    def _waits_for_vfork(self, tid: int) -> bool:
+        """Whether an interrupted task is a vfork parent that waits for its child: it cannot
+        stop now -- but it runs again as soon as the child lets the memory go (exit_mm),
+        before the tracer hears of the child's exit (a thread-group leader's, never while a
+        thread of its lives): interrupted, it stops then, before its first instruction, and
+        that stop is kept (_keep_frozen).  Asked after the interrupt, of where it sleeps
+        (procfs.IN_CLONE): one the child let go already runs its own code (a call may be
+        under way that the interrupt stops only at its end), and one just resumed from its
+        vfork event is not asleep yet -- both are waited for, the second until it sleeps."""
+        task = self.tasks.get(tid)
+        return task is not None and task.vfork_child is not None \
+            and procfs.wchan(tid) in procfs.IN_CLONE
 
     def _keep_frozen(self, pid: int, status: int) -> bool:
         """Whether a stop is kept, unhandled, until the freezing call has returned (_thaw

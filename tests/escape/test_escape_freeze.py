@@ -46,3 +46,18 @@ def test_a_leader_that_exited_does_not_stall_a_freeze(build, world_tmp, loop):
     traced = attack(program, world_tmp, scene=None, env=loop,
                     policy_text=policy(never("fsread", path=f"{world_tmp}/secret/**")))
     assert "rename: OK" in traced.stdout, traced
+
+
+@LOOPS
+def test_a_vfork_parent_waiting_for_its_child_does_not_stall_a_freeze(build, world_tmp, loop):
+    """A vfork parent cannot stop while its child has the memory: the freeze leaves it to
+    stop when it wakes -- but waits for one its child let go already, which runs its own code
+    (Tracer._waits_for_vfork, where /proc/TID/wchan says it sleeps).  Telling the two apart
+    wrongly made every freeze during a vfork wait for a stop that never came: EAGAIN after
+    FREEZE_TIMEOUT.  Natively the rename works at once; now too."""
+    program = build("escape/freeze_vfork_wait.c")
+    native = attack(program, world_tmp, policy_text=None, scene=None)
+    assert "rename: OK" in native.stdout, native
+    traced = attack(program, world_tmp, scene=None, env=loop,
+                    policy_text=policy(never("fsread", path=f"{world_tmp}/secret/**")))
+    assert "rename: OK" in traced.stdout, traced

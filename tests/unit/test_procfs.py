@@ -18,6 +18,10 @@ def test_a_vfork_parent_sleeps_in_clone_until_its_child_lets_it_run(
     with subprocess.Popen([build("progs/vfork_wait.c")], stdout=subprocess.PIPE) as program:
         assert program.stdout is not None
         parent, child = map(int, program.stdout.readline().split())
+        deadline = time.monotonic() + 0.2  # (the child may print before the parent sleeps:
+        while procfs.wchan(parent) not in procfs.IN_CLONE \
+                and time.monotonic() < deadline:  # it sleeps 0.3 s)
+            time.sleep(0.001)
         assert procfs.wchan(parent) in procfs.IN_CLONE
         assert procfs.wchan(child) not in procfs.IN_CLONE  # (it sleeps in nanosleep)
         while procfs.alive(child):
