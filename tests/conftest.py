@@ -60,6 +60,30 @@ class Traced:
         return run_systrace([*args, "--", *command], **kw)  # type: ignore[arg-type]
 
 
+#: The two stop loops, as the environment a traced run gets: the native C loop (systrace_py/
+#: _cloop.c; the Python loop where it is not built) and the pure-Python one.  Their one home: a
+#: test that takes ``loop`` runs once on each (the fixture below) and passes it to the run.
+LOOPS = {"cloop": {"SYSTRACE_NO_CLOOP": "0"}, "pyloop": {"SYSTRACE_NO_CLOOP": "1"}}
+
+
+@pytest.fixture(params=list(LOOPS.values()), ids=list(LOOPS))
+def loop(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The environment that picks the stop loop a traced run uses (one of LOOPS)."""
+    return request.param
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test parametrized over ``loop`` covers both loops itself: mark it ``both_loops``, so
+    the second CI pass, which runs tests/engine and tests/escape again on the Python loop
+    (SYSTRACE_NO_CLOOP=1, .ci/run), can leave it out (``-m "not both_loops"``) -- it would
+    only run both loops again.  Keyed on the parameter's name, so a test that parametrizes
+    ``loop`` itself is caught too."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "loop" in callspec.params:
+            item.add_marker(pytest.mark.both_loops)
+
+
 @pytest.fixture
 def traced(tmp_path: Path) -> Traced:
     return Traced(tmp_path)

@@ -33,11 +33,13 @@ def _native_wanted() -> bool:
     return os.environ.get("SYSTRACE_NO_CLOOP") != "1"
 
 
-def test_extension_loaded_when_built() -> None:
-    """Built at install whenever a compiler is there (setup.py): then it is used."""
-    if not _native_wanted():
-        assert cloop.load() is None  # the switch turns it off
-        return
+@pytest.mark.both_loops
+def test_extension_loaded_when_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Built at install whenever a compiler is there (setup.py): then it is used, unless
+    SYSTRACE_NO_CLOOP=1 turns it off."""
+    monkeypatch.setenv("SYSTRACE_NO_CLOOP", "1")
+    assert cloop.load() is None  # the switch turns it off
+    monkeypatch.setenv("SYSTRACE_NO_CLOOP", "0")
     if importlib.util.find_spec("systrace_py._cloop") is None:
         if shutil.which("gcc") is not None:
             pytest.fail("gcc is installed but systrace_py._cloop was not built")
@@ -112,6 +114,7 @@ def _probe(build, tmp_path: Path, scene: Path, *options: str, native: bool,
 
 
 @pytest.mark.parametrize("shell", [False, True], ids=["alone", "held"])
+@pytest.mark.both_loops
 def test_native_decides_as_python(build, tmp_path: Path, scene: Path, shell: bool) -> None:
     native, stops, decided, _ = _probe(build, tmp_path, scene, native=True, shell=shell)
     python, python_stops, python_decided, _ = _probe(build, tmp_path, scene, native=False,
@@ -151,6 +154,7 @@ def test_native_decides_as_python(build, tmp_path: Path, scene: Path, shell: boo
     assert native["stat-proc"] == "0"
 
 
+@pytest.mark.both_loops
 def test_verbose_refusals_still_said(build, tmp_path: Path, scene: Path) -> None:
     """With -v every refusal is said: the native loop leaves refusals to Python then."""
     _, _, _, native_err = _probe(build, tmp_path, scene, "-v", native=True)
@@ -338,6 +342,7 @@ def test_variants_are_keyed_on_the_int_and_bounded() -> None:
     assert plan.variants(nr) == _cloop.MAX_VARIANTS
 
 
+@pytest.mark.both_loops
 def test_calls_decided_by_name(build, tmp_path: Path) -> None:
     """A call with no argument to look at stops when the run's tables disagree on it (one
     prefilter for all): a shell's vfork under a learned policy whose program tables do not
@@ -413,6 +418,7 @@ def test_by_name_only_for_plain_rules() -> None:
     assert cloop.by_name(Table("t", default=Action.ASK), "vfork") is None
 
 
+@pytest.mark.both_loops
 def test_signals_passed_on_natively(build, tmp_path: Path) -> None:
     """An armed task's signals are delivered as they came by the native loop too (a shell's
     SIGCHLD at every command); a stop on the way out of a call that failed with EINTR is
@@ -449,6 +455,7 @@ action = "never"
 KINDS = re.compile(r"stops by kind: (.*)")
 
 
+@pytest.mark.both_loops
 def test_stops_by_kind(tmp_path: Path) -> None:
     """--stats says what the stops were, the same whichever loop served them: a shell
     running three commands makes three children (a new task and its first stop each), four
@@ -483,6 +490,7 @@ action = "never"
     assert sum(n for kind, n in native.items() if kind != "scratch map") == stops
 
 
+@pytest.mark.both_loops
 def test_globs_decided_natively(probe, tmp_path: Path) -> None:
     """A glob rule (with no other condition) is decided by the native loop too: it asks the
     rule's own pattern (PathGlob.matches, as the index does) for a path under the glob's

@@ -118,6 +118,7 @@ def bindir(build, tmp_path: Path) -> Path:
     return where
 
 
+@pytest.mark.both_loops
 def test_shell_loop_leaves_python_no_stop_a_command(bindir: Path, tmp_path: Path) -> None:
     """The count that shows a regression (not a time): 40 x /bin/true in sh under a learned
     policy that gives true a table of its own.  Both loops stop alike; with the native loop
@@ -146,6 +147,7 @@ def test_shell_loop_leaves_python_no_stop_a_command(bindir: Path, tmp_path: Path
         assert by_python <= 20, (by_python, stops, kinds)
 
 
+@pytest.mark.both_loops
 def test_exec_heavy_run_is_the_same_under_both_loops(bindir: Path, tmp_path: Path) -> None:
     """Every kind of exec a shell makes, with -v (which says each exec's table and each
     refusal): the same lines (up to pids, and the order in which the tracer's lines and
@@ -191,6 +193,7 @@ def test_exec_heavy_run_is_the_same_under_both_loops(bindir: Path, tmp_path: Pat
     assert "script ran" in text and text.count("note: hello ran") == 3, text
 
 
+@pytest.mark.both_loops
 def test_command_ends_are_the_same_under_both_loops(bindir: Path, tmp_path: Path) -> None:
     """The ends the native loop takes from waitpid (a shell's commands: exit statuses, a
     command killed by a signal, one whose exec fails, a background job and a subshell made
@@ -234,6 +237,7 @@ def test_command_ends_are_the_same_under_both_loops(bindir: Path, tmp_path: Path
 
 
 @pytest.mark.parametrize("size", [10, 40_000, 100_000])
+@pytest.mark.both_loops
 def test_environments_read_at_once_or_not(bindir: Path, tmp_path: Path, size: int) -> None:
     """The loop reads an exec's environment at once where its strings lie close together,
     and a string that runs past that read alone: a loader variable after a long entry is
@@ -268,6 +272,7 @@ def test_environments_read_at_once_or_not(bindir: Path, tmp_path: Path, size: in
     # a vfork child's exec that fails (no exec permission), then the next commands
     "{bindir}/noexec; echo $?; /bin/true; {bindir}/hello; echo $?",
 ])
+@pytest.mark.both_loops
 def test_execs_in_a_row_are_the_same_under_both_loops(bindir: Path, tmp_path: Path,
                                                       command: str) -> None:
     """Execs one after another in one native run: the same output and stops both ways."""
@@ -315,11 +320,10 @@ def test_a_slot_handed_over() -> None:
     assert pool.slot_of(13) not in (0, spare)
 
 
-@pytest.mark.parametrize("native", [True, False], ids=["native", "python"])
 @pytest.mark.parametrize("target,table", [("missing", False), ("noexec", False),
                                           ("noexec", True)])
 def test_a_vfork_childs_failed_exec_returns_with_its_own_registers(
-        build, tmp_path: Path, native: bool, target: str, table: bool) -> None:
+        build, tmp_path: Path, loop: dict[str, str], target: str, table: bool) -> None:
     """A held exec is pointed at the copies in the scratch slot: path (rdi), argv (rsi) and,
     into another table, the environment (rdx).  When it failed (ENOENT, EACCES) the vfork
     child came back with those registers pointing into the slot -- a program that keeps them
@@ -338,8 +342,7 @@ def test_a_vfork_childs_failed_exec_returns_with_its_own_registers(
     policy.write_text('default = "permit"\n\n[[rule]]\ncalls = ["exec", "fsread"]\n'
                       'path = "/**"\naction = "permit"\n'  # (execs decided in C)
                       + (f'\n[program."{path}"]\ndefault = "permit"\n' if table else ""))
-    traced = run_systrace(["-p", str(policy), "--", str(program), str(path)],
-                          env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+    traced = run_systrace(["-p", str(policy), "--", str(program), str(path)], env=loop)
     assert traced.stdout == native_run.stdout, traced
 
 

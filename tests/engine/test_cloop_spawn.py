@@ -120,6 +120,7 @@ def _both(args: list[str]) -> tuple[tuple[str, str, Stats, str], tuple[str, str,
     return run(True), run(False)
 
 
+@pytest.mark.both_loops
 def test_spawns_are_the_same_under_both_loops(bindir: Path, tmp_path: Path) -> None:
     """posix_spawn (clone3 with CLONE_VM | CLONE_VFORK) and clone(CLONE_VM | CLONE_VFORK) on
     a stack of its own, of a permitted program (with a table of its own: the exec enters
@@ -152,6 +153,7 @@ def test_spawns_are_the_same_under_both_loops(bindir: Path, tmp_path: Path) -> N
         assert "vfork event" not in served and served.get("stop event", 0) <= 2, served
 
 
+@pytest.mark.both_loops
 def test_missing_paths_answered_as_python_answers(bindir: Path, tmp_path: Path) -> None:
     """execvp through a PATH of missing directories (gcc finding ``as``), under a default
     that refuses what no rule names: each missing file is ENOENT and the search goes on --
@@ -175,6 +177,7 @@ def test_missing_paths_answered_as_python_answers(bindir: Path, tmp_path: Path) 
         assert _served(raw).get("call execve", 0) <= rounds + 3, raw
 
 
+@pytest.mark.both_loops
 def test_missing_files_refused_by_rule_or_default(bindir: Path, tmp_path: Path) -> None:
     """Opens of missing files, refused: by the default (ENOENT, as the kernel's lookup
     would answer: a decision, not a refusal), by a rule (ENOENT too), by a rule with
@@ -240,6 +243,7 @@ def test_missing_errno_by_the_table() -> None:
         assert found is not None and found[0][0][0][5] == 2
 
 
+@pytest.mark.both_loops
 def test_an_ioctl_on_a_descriptor_runs_unfrozen(bindir: Path, tmp_path: Path) -> None:
     """gcc's and cc1's isatty(2) -- ioctl(TCGETS) -- in a tree of several tasks (make's
     jobs): the table decides it by its request alone, so its descriptor's file is not

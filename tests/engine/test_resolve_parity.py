@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from conftest import UNPRIVILEGED_USER, run_systrace
+from conftest import LOOPS, UNPRIVILEGED_USER, run_systrace
 from systrace_py.engine.ptrace_ops import (
     RESOLVE_BENEATH,
     RESOLVE_IN_ROOT,
@@ -57,7 +57,6 @@ path = "/nonexistent-systrace-parity/**"
 action = "never"
 errno = "EACCES"
 """
-LOOPS = ({}, {"SYSTRACE_NO_CLOOP": "1"})
 
 DIRS = ("a", "a/b", "c")
 NAMES = ("a", "b", "c", "f", "g", "l0", "l1", "l2", "l3", "m", "bm", ".", "..", "zz")
@@ -94,7 +93,7 @@ def _same_everywhere(lookups: Path, cases: Path, cwd: Path, prefix: list[str] | 
     policy = cases.parent / "parity-policy.toml"
     policy.write_text(POLICY)
     policy.chmod(0o644)
-    for loop in LOOPS:
+    for loop in LOOPS.values():
         command = [*TWO_TASKS, str(lookups), str(cases), *mode]
         if not tracer_too:
             command = [*(prefix or []), *command]
@@ -215,6 +214,7 @@ def _fixed_cases(tree: Path) -> list[str]:
     return out
 
 
+@pytest.mark.both_loops
 @settings(max_examples=6, deadline=None, derandomize=True, phases=(Phase.generate,),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
@@ -333,6 +333,7 @@ def _acls_work(d: Path) -> bool:
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
                     reason="needs root (to make directories for another user) and setpriv")
+@pytest.mark.both_loops
 def test_search_permission_errno_is_the_tasks(world_tmp: Path, lookups: Path) -> None:
     """pathconf02: statfs("DIR/file/x") as nobody with DIR mode 0 is EACCES natively; the
     tracer (root) must not answer ENOTDIR from its own lookup."""
@@ -467,6 +468,7 @@ def _below_locked(world_tmp: Path, lookups: Path, owner: int = 0) -> tuple[Path,
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
                     reason="needs root (a directory only root may search) and setpriv")
 @pytest.mark.parametrize("mode", [(), ("thread",)], ids=["alone", "thread"])
+@pytest.mark.both_loops
 def test_a_start_below_a_directory_the_task_may_not_search(world_tmp: Path, lookups: Path,
                                                            mode: tuple[str, ...]) -> None:
     """access02 with a TMPDIR of mode 0700: an unprivileged task whose cwd lies below a
@@ -484,6 +486,7 @@ def test_a_start_below_a_directory_the_task_may_not_search(world_tmp: Path, look
 @pytest.mark.parametrize("mode", [(), ("thread",)], ids=["alone", "thread"])
 @pytest.mark.parametrize("dropped", ["dac_override,-dac_read_search", "dac_override"],
                          ids=["no_override", "read_search"])
+@pytest.mark.both_loops
 def test_root_searches_as_its_capabilities_say(world_tmp: Path, lookups: Path,
                                               mode: tuple[str, ...], dropped: str) -> None:
     """Whether a task searches as the tracer does (paths.Credentials.searches_as: which

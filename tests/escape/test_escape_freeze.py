@@ -20,10 +20,6 @@ from escape_lib import attack, controlled_and_blocked, never, policy, read_never
 
 pytestmark = pytest.mark.slow
 
-LOOPS = pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
-
-
-@LOOPS
 @pytest.mark.parametrize("mode", ["exit", "thread", "clone"])
 def test_a_task_a_freeze_takes_for_stopped_does_not_run_beside_the_call(build, tmp_path, mode,
                                                                        loop):
@@ -34,7 +30,6 @@ def test_a_task_a_freeze_takes_for_stopped_does_not_run_beside_the_call(build, t
     assert "never the secret" in traced.detail, traced
 
 
-@LOOPS
 def test_a_leader_that_exited_does_not_stall_a_freeze(build, world_tmp, loop):
     """A process whose main thread exited (pthread_exit) while a thread lives on has a
     zombie leader, reported only with its group's end: a freeze waited for its stop, then

@@ -29,11 +29,7 @@ from escape_lib import (
     settle,
 )
 
-LOOPS = pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}],
-                                ids=["cloop", "pyloop"])
 
-
-@LOOPS
 @pytest.mark.parametrize("mode", ["name", "direct"])
 def test_a_later_messages_name_written_by_the_kernel(build, mode, loop):
     """Control: natively message 1 reaches 127.0.0.2 (its address was 127.0.3.3 until the
@@ -64,7 +60,6 @@ def pktoptions_policy() -> str:
     return policy(permit("socket"), never("net-connect", "ECONNREFUSED", address="::1"))
 
 
-@LOOPS
 def test_a_routing_header_set_by_2292pktoptions(build, loop):
     """setsockopt(IPV6_2292PKTOPTIONS) sets sticky options from control messages, a type 2
     routing header among them: every later send goes to its address.  Control: the kernel
@@ -132,7 +127,6 @@ def run_tun(program: str | os.PathLike[str], dest: str, mode: str, *extra: str,
             blocked_at_tunsetiff(outcome)
 
 
-@LOOPS
 def test_a_packet_written_into_a_new_tun_device(build, loop):
     """Root: a new tun interface, up, and one UDP packet for an address of this host written
     into it.  Control: the listener there receives it.  Traced under a rule refusing that
@@ -181,7 +175,6 @@ def test_a_packet_written_into_a_users_own_tun_device(build):
         shutil.rmtree(home, ignore_errors=True)
 
 
-@LOOPS
 def test_a_tun_device_without_address_rules_works_as_natively(build, loop):
     """Parity: a run whose rules decide no destination (a path rule only) lifts the refusal,
     as it lifts the source-route guards: the packet arrives, traced as natively."""

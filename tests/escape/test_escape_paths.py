@@ -298,7 +298,6 @@ def _probes(outcome) -> list[str]:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, a task that drops to nobody")
-@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
 @pytest.mark.parametrize("tasks", ["single", "threads"])
 def test_names_in_a_directory_the_task_may_not_search_stay_hidden(build, world_tmp, loop, tasks):
     """A program run as root by a root tracer looks through a mode-0700 directory (the tracer
@@ -326,7 +325,6 @@ def test_names_in_a_directory_the_task_may_not_search_stay_hidden(build, world_t
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, a set-user-ID-root program")
-@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
 def test_credentials_are_read_again_at_exec(build, world_tmp, loop):
     """The same program drops to nobody, looks through DIR (EACCES: the tracer now knows it
     as nobody), then execs a set-user-ID-root copy of itself, which probes DIR as root: it may
@@ -351,7 +349,6 @@ def test_credentials_are_read_again_at_exec(build, world_tmp, loop):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, a directory owned by another user")
-@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
 def test_names_stay_hidden_from_a_task_in_a_user_namespace_of_its_own(build, world_tmp, loop):
     """Red team 4: a root program moves into a user namespace of its own (unshare, no id
     mapped), forks, and the child probes a mode-0700 directory owned by nobody.  It is still
@@ -376,7 +373,6 @@ def test_names_stay_hidden_from_a_task_in_a_user_namespace_of_its_own(build, wor
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, a directory owned by another user")
-@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
 def test_a_user_namespace_mapped_later_searches_what_its_maps_grant(build, world_tmp, loop):
     """The child makes a user namespace, looks through the nobody-owned 0700 directory
     (EACCES: nothing is mapped; the tracer reads its credentials), then its parent, outside,
@@ -397,7 +393,6 @@ def test_a_user_namespace_mapped_later_searches_what_its_maps_grant(build, world
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a root tracer, a task that drops to nobody")
-@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
 @pytest.mark.parametrize("tasks", ["single", "threads"])
 @pytest.mark.parametrize("start", ["root", "cwd"])
 @pytest.mark.parametrize("rule", ["**", "*"])
@@ -434,7 +429,6 @@ def _with_core_limit() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
 
-@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
 def test_a_rule_refusing_the_limit_calls_grants_no_core_dump(build, tmp_path, loop):
     """Red team 4: a run started with a core limit, under a policy that refuses writes in the
     program's cwd and refuses setrlimit and prlimit64 by name.  Naming them lifted the guard

@@ -59,7 +59,6 @@ def plant(s: Scene, how: str) -> str:
     return f"PYTHONPYCACHEPREFIX={cache}"
 
 
-@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
 @pytest.mark.parametrize("how", ["PYTHONPYCACHEPREFIX", "PYTHONPLATLIBDIR"])
 def test_pythons_code_variables_do_not_reach_another_programs_table(build, tmp_path, how,
                                                                      loop):

@@ -28,7 +28,6 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is 
                                 reason="needs root to run the tracer as another user")
 
 
-@pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
 def test_an_exec_the_tracer_cannot_read_is_not_taken_for_one_without_interpreter(
         build, world_tmp, loop):
     attacker = world_tmp / "exec_unread"

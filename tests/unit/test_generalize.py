@@ -80,24 +80,26 @@ def test_there_are_enough_real_names():
     assert len(REAL) > 500, _ROOTS
 
 
-@settings(max_examples=3000, deadline=None)
-@given(st.sampled_from(REAL))
-def test_a_real_name_is_never_generated_by_its_shape_alone(name):
-    assert generated_name(name, Evidence.NONE) is None, name
+# (each of every real name: the list is finite, and all of it is checked in under a second --
+# 3000 draws of hypothesis from it, filtered, took 35 s and saw a fraction)
+def test_a_real_name_is_never_generated_by_its_shape_alone():
+    taken = [name for name in REAL if generated_name(name, Evidence.NONE) is not None]
+    assert not taken, taken[:20]
 
 
-@settings(max_examples=3000, deadline=None)
-@given(st.sampled_from(REAL).filter(lambda n: not any(c.isdigit() for c in n)))
-def test_a_real_name_without_digits_is_never_generated_when_created(name):
-    assert generated_name(name, Evidence.CREATED) is None, name
+def test_a_real_name_without_digits_is_never_generated_when_created():
+    taken = [name for name in REAL if not any(c.isdigit() for c in name)
+             and generated_name(name, Evidence.CREATED) is not None]
+    assert not taken, taken[:20]
 
 
-@settings(max_examples=3000, deadline=None)
-@given(st.sampled_from(REAL).filter(_plain).filter(lambda n: not _of_a_generators_template(n)))
-def test_a_word_stays_a_word_even_as_a_temporary_file(name):
+def test_a_word_stays_a_word_even_as_a_temporary_file():
     """tinypkg, Makefile, __init__: a temporary file's life is no reason to widen a name
     with no digit and no separator (outside a temporary directory)."""
-    assert generated_name(name, Evidence.TEMPORARY) is None, name
+    words = [name for name in REAL if _plain(name) and not _of_a_generators_template(name)]
+    assert len(words) > 100, words  # (a system with words among its names)
+    taken = [name for name in words if generated_name(name, Evidence.TEMPORARY) is not None]
+    assert not taken, taken[:20]
 
 
 @pytest.mark.parametrize("name", ["tinypkg", "Makefile", "requirements.txt", "index.lock",
