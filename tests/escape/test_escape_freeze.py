@@ -43,7 +43,6 @@ def test_a_leader_that_exited_does_not_stall_a_freeze(build, world_tmp, loop):
     assert "rename: OK" in traced.stdout, traced
 
 
-@LOOPS
 def test_a_vfork_parent_waiting_for_its_child_does_not_stall_a_freeze(build, world_tmp, loop):
     """A vfork parent cannot stop while its child has the memory: the freeze leaves it to
     stop when it wakes -- but waits for one its child let go already, which runs its own code
