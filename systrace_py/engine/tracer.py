@@ -644,7 +644,7 @@ class Tracer:
                     index = space.slots.slot_of(-task.tid)
                     with contextlib.suppress(TraceeMemoryError):
                         if index is not None:
-                            memory = task.process.memory.descriptor()
+                            memory = self._reader(task).descriptor()
                             spare = scratch.slot_address(index)
             else:
                 mapped = task.process.space
@@ -655,7 +655,7 @@ class Tracer:
                     continue
                 slot = scratch.slot_address(index)
                 try:
-                    memory = task.process.memory.descriptor()
+                    memory = self._reader(task).descriptor()
                 except TraceeMemoryError:
                     continue
             if self.hold_arguments and (task.fs.users > 1 or task.files.users > 1) \
@@ -867,10 +867,11 @@ class Tracer:
 
     @staticmethod
     def _reader(task: Task) -> TraceeMemory:
-        """The memory a task's call is read from: where its address space may have pages with
-        a protection key, one that obeys that task's keys (engine.pkeys)."""
-        memory = task.process.memory
-        return memory.of_task(task.tid) if task.space.keyed else memory
+        """The memory a task's call is read from and its held copies written to: reached
+        through the task itself (its process's leader may have exited), and where its
+        address space may have pages with a protection key, obeying that task's keys
+        (engine.pkeys)."""
+        return task.process.memory.of_task(task.tid, task.space.keyed)
 
     def _unfiltered_verdict(self, name: str, args: tuple[int, ...]) -> Verdict | None:
         """Without a filter, do what it would have done: None when the call must be decided."""
@@ -1547,7 +1548,7 @@ class Tracer:
             info = pt.get_syscall_info(task.tid, pt.SyscallInfo())  # an answer came later
         try:
             resolver = self.decoder.resolver
-            holder = enforce.Holder(task.process.memory, slot, info,
+            holder = enforce.Holder(self._reader(task), slot, info,
                                     keep_start=task.fs.users == 1 and task.files.users == 1,
                                     reaches=lambda start: resolver.reaches(task.tid, start))
             own = tuple(info.args)  # (apply points info's arguments at the copies)
@@ -1575,7 +1576,7 @@ class Tracer:
         pending: list[int] = []
         try:
             saved = pt.getregs(task.tid)
-            memory = task.process.memory
+            memory = self._reader(task)
             try:
                 code = memory.read_exact(saved.rip, len(enforce.MMAP_TRAP_CODE))
                 memory.write(saved.rip, enforce.MMAP_TRAP_CODE)
@@ -2033,8 +2034,8 @@ class Tracer:
         if pointer:
             value = (regs.rsp - _RED_ZONE - 16) & ~15
             try:
-                task.process.memory.write_unforced(value,
-                                                   struct.pack("<qq", *divmod(left, _NS)))
+                self._reader(task).write_unforced(value,
+                                                  struct.pack("<qq", *divmod(left, _NS)))
             except TraceeMemoryError:
                 return False
         else:
@@ -2048,11 +2049,18 @@ class Tracer:
         former = pt.geteventmsg(task.tid)
         process = task.process
         if former != task.tid and former in self.tasks:
-            # a non-leader thread exec'd: it now has the leader's tid; the others are gone
+            # a non-leader thread exec'd: de_thread took the leader (alive or a zombie) away
+            # without a report of its end, and the thread now has its tid and reports the
+            # event under it; the other threads' ends are reported as usual
+            self._task_ended(task)
             moved = self.tasks.pop(former)
             moved.space.slots.release(former)
+            process.memory.forget(former)
+            process.tids.discard(former)
             moved.tid = task.tid
+            process.tids.add(task.tid)
             self.tasks[task.tid] = moved
+            moved.to(TaskEvent.REPORTED)
             task = moved
         self._release_vfork_parent(task.tid)
         task.own_args = None  # (its registers are the new image's: no exit stop needed)
@@ -2126,21 +2134,25 @@ class Tracer:
                 self._early.pop(tid)
             self._early_exits.add(tid)
             return
+        self._task_ended(task)
+        process = task.process
+        if tid == process.pid or process.exit_status is None:
+            process.exit_status = status
+        if not process.tids:
+            self._process_gone(process, process.exit_status)
+
+    def _task_ended(self, task: Task) -> None:
+        """The task is gone: what waited on it is let go, and it is forgotten."""
         if task.parked:
             self._parked -= 1
         task.to(TaskEvent.EXITED)
         if task.freezer:
             task.freezer = False
             self._thaw_pending = True
-        if task.space.mapping_by == tid:
+        if task.space.mapping_by == task.tid:
             self._scratch_settled(task.space)  # the others try again (their own mmap)
-        self._release_vfork_parent(tid)
-        self._forget_task(tid)
-        process = task.process
-        if tid == process.pid or process.exit_status is None:
-            process.exit_status = status
-        if not process.tids:
-            self._process_gone(process, process.exit_status)
+        self._release_vfork_parent(task.tid)
+        self._forget_task(task.tid)
 
     def _release_vfork_parent(self, child: int) -> None:
         """The vfork child exec'd or exited: its parent runs again."""
@@ -2153,6 +2165,7 @@ class Tracer:
         task = self.tasks.pop(tid, None)
         if task is not None:
             task.space.slots.release(tid)
+            task.process.memory.forget(tid)
             task.process.tids.discard(tid)
             task.space.users -= 1
             task.fs.users -= 1
