@@ -7,6 +7,7 @@ bytes -- the mistake of splitting the whole line is made nowhere if it is made o
 
 from __future__ import annotations
 
+import os
 from typing import Final
 
 #: Positions in :func:`stat_fields` (the fields after the name; proc(5) numbers them 3...).
@@ -42,6 +43,25 @@ def read_stat(pid: int | str) -> list[bytes] | None:
 def start_time(data: bytes) -> int:
     """The start time of a stat line (IndexError or ValueError for a line that is not one)."""
     return int(stat_fields(data)[STARTTIME])
+
+
+def program(pid: int) -> str:
+    """The program a process runs (its /proc/PID/exe), read through a live thread when its
+    leader exited while threads of it live on: a zombie has no memory, so no exe link.
+    OSError (the leader's) when no task of it has one."""
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError as leaders:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            raise leaders from None
+        for tid in tids:
+            try:
+                return os.readlink(f"/proc/{pid}/task/{tid}/exe")
+            except OSError:
+                continue
+        raise leaders from None
 
 
 def alive(pid: int) -> bool:

@@ -333,7 +333,7 @@ class Tracer:
 
         self.filtered = False
         try:
-            program = os.readlink(f"/proc/{pid}/exe")
+            program = procfs.program(pid)
             stat_line = Path(f"/proc/{pid}/stat").read_bytes()  # (its name may be any bytes)
             ppid = int(procfs.stat_fields(stat_line)[procfs.PPID])
         except OSError as exc:
@@ -343,36 +343,43 @@ class Tracer:
         self.main_pid = pid
         self.monitor.on_start(process)
         seen: set[int] = set()
+        tried: set[int] = set()
         while True:  # threads may appear while we attach: until the set is stable
             try:
                 tids = {int(t) for t in os.listdir(f"/proc/{pid}/task")}
             except OSError as exc:
                 raise TracerError(f"cannot attach to {pid}: {exc.strerror}") from exc
-            new = tids - seen
+            new = tids - tried
             if not new:
                 break
             for tid in sorted(new):
+                tried.add(tid)
                 try:
                     pt.seize(tid)
                     pt.interrupt(tid)
                 except pt.PtraceError as exc:
-                    if not seen and tid == pid:
+                    # (a leader that exited while its threads live is a zombie, which no
+                    # tracer may seize: its threads are the process)
+                    if not seen and tid == pid and procfs.alive(pid):
                         raise TracerError(f"cannot attach to {pid}: "
                                           f"{_seize_failure(pid, exc)}") from exc
                     continue
                 process.tids.add(tid)
                 self.tasks[tid] = Task(tid, process)
                 seen.add(tid)
+        if not seen:
+            raise TracerError(f"cannot attach to {pid}: no task of it could be traced")
         process.space.users = len(seen)
+        via = pid if pid in seen else min(seen)  # (a live task: a zombie has no mappings)
         # processes it did not start may share its memory: what it maps, read once
-        mappings = shared_mappings(pid)
+        mappings = shared_mappings(via)
         if mappings is None:
             process.space.written_anywhere = True
         else:
             process.space.shared_ranges, process.space.written_anywhere = mappings
             process.space.shared_pages = bool(process.space.shared_ranges)
         # and it may have keyed pages already (None: smaps unreadable, look at every read)
-        process.space.keyed = pkeys.enabled() and pkeys.keyed_mappings(pid) != []
+        process.space.keyed = pkeys.enabled() and pkeys.keyed_mappings(via) != []
         fs, files = Shared(len(seen)), Shared(len(seen))
         for tid in seen:
             self.tasks[tid].fs, self.tasks[tid].files = fs, files
