@@ -135,6 +135,9 @@ class TraceeMemory:
         if memory is None:
             memory = self._tasks[tid] = TraceeMemory(tid)
             memory._space = self
+            # (one read buffer for them all: a read copies out of it before it returns, and
+            # the tracer makes one at a time)
+            memory._reads = self._reads or self._new_reads()
         if keyed:  # (an address space's keys are never dropped: only an exec does, with
             memory.keys_of = tid  # a memory of its own)
         return memory
