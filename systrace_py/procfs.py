@@ -7,6 +7,7 @@ bytes -- the mistake of splitting the whole line is made nowhere if it is made o
 
 from __future__ import annotations
 
+import os
 from typing import Final
 
 #: Positions in :func:`stat_fields` (the fields after the name; proc(5) numbers them 3...).
@@ -58,6 +59,25 @@ def wchan(tid: int) -> bytes | None:
         return read(f"/proc/{tid}/wchan")
     except OSError:
         return None
+
+
+def program(pid: int) -> str:
+    """The program a process runs (its /proc/PID/exe), read through a live thread when its
+    leader exited while threads of it live on: a zombie has no memory, so no exe link.
+    OSError (the leader's) when no task of it has one."""
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError as leaders:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            raise leaders from None
+        for tid in tids:
+            try:
+                return os.readlink(f"/proc/{pid}/task/{tid}/exe")
+            except OSError:
+                continue
+        raise leaders from None
 
 
 def alive(pid: int) -> bool:

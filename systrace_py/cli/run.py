@@ -14,6 +14,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from systrace_py import procfs
 from systrace_py.audit import AuditLog
 from systrace_py.cli.args import (
     UsageError,
@@ -200,7 +201,7 @@ def attach_command(opts: argparse.Namespace) -> int:
     if pid <= 0 or not os.path.isdir(f"/proc/{pid}"):
         raise UsageError(f"--attach {pid}: no such process")
     try:
-        executable = os.readlink(f"/proc/{pid}/exe")
+        executable = procfs.program(pid)
     except OSError as exc:
         if not os.path.isdir(f"/proc/{pid}"):
             raise UsageError(f"--attach {pid}: no such process") from exc

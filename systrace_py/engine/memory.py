@@ -35,6 +35,13 @@ PROT_NONE page where the kernel says EFAULT), or fails where the kernel does not
   could not write -- the read-only scratch area above all, where a forced write would change a
   sibling's checked copy after its check (tests/escape/tr_retime.c).
 
+Every access goes through the task whose call it serves (:meth:`TraceeMemory.of_task`), never
+through the process's pid alone: a process whose main thread has exited (pthread_exit in main,
+a thread lives on) keeps its pid, but that pid is a zombie's with no memory -- process_vm_readv
+on it fails with ESRCH, and /proc/PID/mem opened then reads and writes nothing -- while its
+threads' calls work natively (tests/engine/test_leaderless.py).  An open /proc/TID/mem
+descriptor holds the address space, not the task: it stays good when that task exits.
+
 The /proc/PID/mem descriptors are a bounded cache: a tree of thousands of live processes must
 not exhaust the tracer's descriptor limit (an exhausted limit would make every decision fail),
 so at most OPEN_LIMIT stay open and the least recently used is closed to open another; it is
@@ -95,13 +102,17 @@ class _ReadBuffer:
 
 
 class TraceeMemory:
-    """The memory of one address space, reached through one of its tasks."""
+    """The memory of one address space, reached through one of its tasks: a process's own
+    (``TraceeMemory(pid)``, which holds the /proc/PID/mem descriptor) or, from it, a task's
+    (:meth:`of_task`)."""
 
-    __slots__ = ("_fd", "_reads", "_tasks", "keys_of", "pid")
+    __slots__ = ("_fd", "_reads", "_space", "_tasks", "keys_of", "pid")
 
     def __init__(self, pid: int) -> None:
+        #: the task every access goes through (a process's pid; a task's tid for of_task's)
         self.pid = pid
-        self._fd = -1
+        self._fd = -1  # (the process's own only: of_task's share it, by _space)
+        self._space = self
         self._reads: _ReadBuffer | None = None  # made at the first read
         # The task whose calls this reads, when the address space may have mappings with a
         # protection key (see of_task): reads stop where that task's PKRU forbids the
@@ -109,31 +120,48 @@ class TraceeMemory:
         self.keys_of: int | None = None
         self._tasks: dict[int, TraceeMemory] | None = None
 
-    def of_task(self, tid: int) -> TraceeMemory:
-        """This memory as the kernel's copy reads it for task ``tid``'s calls: obeying that
-        task's protection keys (PKRU is per thread).  One per task, kept: a decoded call
-        reads lazily, maybe after other tasks' stops, so the task is bound to the reader
-        rather than set at each stop."""
+    def of_task(self, tid: int, keyed: bool = False) -> TraceeMemory:
+        """This memory as the kernel's copy reaches it for task ``tid``'s calls: through that
+        task (the process's pid may be a zombie leader's, which has no memory), and, when
+        the address space may have ``keyed`` mappings, obeying the task's protection keys
+        (PKRU is per thread).  One per task, kept until :meth:`forget` (a decoded call reads
+        lazily, maybe after other tasks' stops, so the task is bound to the reader rather
+        than set at each stop); the process's own for its leader's calls without keys."""
+        if tid == self.pid and not keyed:
+            return self
         if self._tasks is None:
             self._tasks = {}
         memory = self._tasks.get(tid)
         if memory is None:
-            memory = self._tasks[tid] = TraceeMemory(self.pid)
-            memory.keys_of = tid
+            memory = self._tasks[tid] = TraceeMemory(tid)
+            memory._space = self
+            # (one read buffer for them all: a read copies out of it before it returns, and
+            # the tracer makes one at a time)
+            memory._reads = self._reads or self._new_reads()
+        if keyed:  # (an address space's keys are never dropped: only an exec does, with
+            memory.keys_of = tid  # a memory of its own)
         return memory
 
+    def forget(self, tid: int) -> None:
+        """Task ``tid`` is gone: its reader goes (its tid may come again, in another
+        process)."""
+        if self._tasks is not None:
+            self._tasks.pop(tid, None)
+
     def descriptor(self) -> int:
-        """Its /proc/PID/mem descriptor, opened on first use (and kept, up to OPEN_LIMIT
-        address spaces: the least recently used is closed).  Also for the native loop
-        (engine/cloop.py), which writes the scratch slots through it."""
-        if self._fd >= 0:
-            _open.move_to_end(id(self))
-            return self._fd
+        """The address space's /proc/TID/mem descriptor, opened through this task on first
+        use and kept (up to OPEN_LIMIT address spaces: the least recently used is closed) by
+        the process's memory, for every task's.  Also for the native loop (engine/cloop.py),
+        which writes the scratch slots through it."""
+        space = self._space
+        if space._fd >= 0:
+            _open.move_to_end(id(space))
+            return space._fd
         if len(_open) >= OPEN_LIMIT:
             _close_least_recent()
         while True:
             try:
-                self._fd = os.open(f"/proc/{self.pid}/mem", os.O_RDWR | os.O_CLOEXEC)
+                space._fd = os.open(f"/proc/{self.pid}/mem", os.O_RDWR | os.O_CLOEXEC)
                 break
             except OSError as exc:
                 if exc.errno in (errno.EMFILE, errno.ENFILE) and _open:
@@ -141,14 +169,12 @@ class TraceeMemory:
                     continue
                 raise TraceeMemoryError(exc.errno,
                                         f"cannot open memory of {self.pid}: {exc}") from exc
-        _open[id(self)] = self
-        return self._fd
+        _open[id(space)] = space
+        return space._fd
 
     def close(self) -> None:
-        if self._tasks:
-            for memory in self._tasks.values():
-                memory.close()
-            self._tasks = None
+        """Close the process's memory (its descriptor; its tasks' readers go)."""
+        self._tasks = None
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1

@@ -333,7 +333,7 @@ class Tracer:
 
         self.filtered = False
         try:
-            program = os.readlink(f"/proc/{pid}/exe")
+            program = procfs.program(pid)
             stat_line = Path(f"/proc/{pid}/stat").read_bytes()  # (its name may be any bytes)
             ppid = int(procfs.stat_fields(stat_line)[procfs.PPID])
         except OSError as exc:
@@ -343,36 +343,43 @@ class Tracer:
         self.main_pid = pid
         self.monitor.on_start(process)
         seen: set[int] = set()
+        tried: set[int] = set()
         while True:  # threads may appear while we attach: until the set is stable
             try:
                 tids = {int(t) for t in os.listdir(f"/proc/{pid}/task")}
             except OSError as exc:
                 raise TracerError(f"cannot attach to {pid}: {exc.strerror}") from exc
-            new = tids - seen
+            new = tids - tried
             if not new:
                 break
             for tid in sorted(new):
+                tried.add(tid)
                 try:
                     pt.seize(tid)
                     pt.interrupt(tid)
                 except pt.PtraceError as exc:
-                    if not seen and tid == pid:
+                    # (a leader that exited while its threads live is a zombie, which no
+                    # tracer may seize: its threads are the process)
+                    if not seen and tid == pid and procfs.alive(pid):
                         raise TracerError(f"cannot attach to {pid}: "
                                           f"{_seize_failure(pid, exc)}") from exc
                     continue
                 process.tids.add(tid)
                 self.tasks[tid] = Task(tid, process)
                 seen.add(tid)
+        if not seen:
+            raise TracerError(f"cannot attach to {pid}: no task of it could be traced")
         process.space.users = len(seen)
+        via = pid if pid in seen else min(seen)  # (a live task: a zombie has no mappings)
         # processes it did not start may share its memory: what it maps, read once
-        mappings = shared_mappings(pid)
+        mappings = shared_mappings(via)
         if mappings is None:
             process.space.written_anywhere = True
         else:
             process.space.shared_ranges, process.space.written_anywhere = mappings
             process.space.shared_pages = bool(process.space.shared_ranges)
         # and it may have keyed pages already (None: smaps unreadable, look at every read)
-        process.space.keyed = pkeys.enabled() and pkeys.keyed_mappings(pid) != []
+        process.space.keyed = pkeys.enabled() and pkeys.keyed_mappings(via) != []
         fs, files = Shared(len(seen)), Shared(len(seen))
         for tid in seen:
             self.tasks[tid].fs, self.tasks[tid].files = fs, files
@@ -644,7 +651,7 @@ class Tracer:
                     index = space.slots.slot_of(-task.tid)
                     with contextlib.suppress(TraceeMemoryError):
                         if index is not None:
-                            memory = task.process.memory.descriptor()
+                            memory = self._reader(task).descriptor()
                             spare = scratch.slot_address(index)
             else:
                 mapped = task.process.space
@@ -655,7 +662,7 @@ class Tracer:
                     continue
                 slot = scratch.slot_address(index)
                 try:
-                    memory = task.process.memory.descriptor()
+                    memory = self._reader(task).descriptor()
                 except TraceeMemoryError:
                     continue
             if self.hold_arguments and (task.fs.users > 1 or task.files.users > 1) \
@@ -867,10 +874,11 @@ class Tracer:
 
     @staticmethod
     def _reader(task: Task) -> TraceeMemory:
-        """The memory a task's call is read from: where its address space may have pages with
-        a protection key, one that obeys that task's keys (engine.pkeys)."""
-        memory = task.process.memory
-        return memory.of_task(task.tid) if task.space.keyed else memory
+        """The memory a task's call is read from and its held copies written to: reached
+        through the task itself (its process's leader may have exited), and where its
+        address space may have pages with a protection key, obeying that task's keys
+        (engine.pkeys)."""
+        return task.process.memory.of_task(task.tid, task.space.keyed)
 
     def _unfiltered_verdict(self, name: str, args: tuple[int, ...]) -> Verdict | None:
         """Without a filter, do what it would have done: None when the call must be decided."""
@@ -1551,7 +1559,7 @@ class Tracer:
             info = pt.get_syscall_info(task.tid, pt.SyscallInfo())  # an answer came later
         try:
             resolver = self.decoder.resolver
-            holder = enforce.Holder(task.process.memory, slot, info,
+            holder = enforce.Holder(self._reader(task), slot, info,
                                     keep_start=task.fs.users == 1 and task.files.users == 1,
                                     reaches=lambda start: resolver.reaches(task.tid, start))
             own = tuple(info.args)  # (apply points info's arguments at the copies)
@@ -1579,7 +1587,7 @@ class Tracer:
         pending: list[int] = []
         try:
             saved = pt.getregs(task.tid)
-            memory = task.process.memory
+            memory = self._reader(task)
             try:
                 code = memory.read_exact(saved.rip, len(enforce.MMAP_TRAP_CODE))
                 memory.write(saved.rip, enforce.MMAP_TRAP_CODE)
@@ -2037,8 +2045,8 @@ class Tracer:
         if pointer:
             value = (regs.rsp - _RED_ZONE - 16) & ~15
             try:
-                task.process.memory.write_unforced(value,
-                                                   struct.pack("<qq", *divmod(left, _NS)))
+                self._reader(task).write_unforced(value,
+                                                  struct.pack("<qq", *divmod(left, _NS)))
             except TraceeMemoryError:
                 return False
         else:
@@ -2052,11 +2060,18 @@ class Tracer:
         former = pt.geteventmsg(task.tid)
         process = task.process
         if former != task.tid and former in self.tasks:
-            # a non-leader thread exec'd: it now has the leader's tid; the others are gone
+            # a non-leader thread exec'd: de_thread took the leader (alive or a zombie) away
+            # without a report of its end, and the thread now has its tid and reports the
+            # event under it; the other threads' ends are reported as usual
+            self._task_ended(task)
             moved = self.tasks.pop(former)
             moved.space.slots.release(former)
+            process.memory.forget(former)
+            process.tids.discard(former)
             moved.tid = task.tid
+            process.tids.add(task.tid)
             self.tasks[task.tid] = moved
+            moved.to(TaskEvent.REPORTED)
             task = moved
         self._release_vfork_parent(task.tid)
         task.own_args = None  # (its registers are the new image's: no exit stop needed)
@@ -2130,21 +2145,25 @@ class Tracer:
                 self._early.pop(tid)
             self._early_exits.add(tid)
             return
+        self._task_ended(task)
+        process = task.process
+        if tid == process.pid or process.exit_status is None:
+            process.exit_status = status
+        if not process.tids:
+            self._process_gone(process, process.exit_status)
+
+    def _task_ended(self, task: Task) -> None:
+        """The task is gone: what waited on it is let go, and it is forgotten."""
         if task.parked:
             self._parked -= 1
         task.to(TaskEvent.EXITED)
         if task.freezer:
             task.freezer = False
             self._thaw_pending = True
-        if task.space.mapping_by == tid:
+        if task.space.mapping_by == task.tid:
             self._scratch_settled(task.space)  # the others try again (their own mmap)
-        self._release_vfork_parent(tid)
-        self._forget_task(tid)
-        process = task.process
-        if tid == process.pid or process.exit_status is None:
-            process.exit_status = status
-        if not process.tids:
-            self._process_gone(process, process.exit_status)
+        self._release_vfork_parent(task.tid)
+        self._forget_task(task.tid)
 
     def _release_vfork_parent(self, child: int) -> None:
         """The vfork child exec'd or exited: its parent runs again."""
@@ -2157,6 +2176,7 @@ class Tracer:
         task = self.tasks.pop(tid, None)
         if task is not None:
             task.space.slots.release(tid)
+            task.process.memory.forget(tid)
             task.process.tids.discard(tid)
             task.space.users -= 1
             task.fs.users -= 1

@@ -23,13 +23,17 @@ def wait_for_line(stream, wanted: str, timeout: float = 20) -> None:
     raise AssertionError(f"never saw {wanted!r}")
 
 
-def test_attach_enforces_then_detaches_on_interrupt(tmp_path, build):
+@pytest.mark.parametrize("leaderless", [False, True], ids=["", "leaderless"])
+def test_attach_enforces_then_detaches_on_interrupt(tmp_path, build, leaderless):
+    # leaderless: the loop runs in a thread and the main thread has exited -- the pid is a
+    # zombie's, which has no /proc/PID/exe and cannot be seized: the thread is traced
     looper = build("progs/looper.c")
     secret = tmp_path / "secret"
     secret.write_text("x")
     stop = tmp_path / "stop"
-    target = subprocess.Popen([str(looper), str(secret), str(stop)], stdout=subprocess.PIPE,
-                              text=True)
+    target = subprocess.Popen([str(looper), str(secret), str(stop),
+                               *(["leaderless"] if leaderless else [])],
+                              stdout=subprocess.PIPE, text=True)
     wait_for_line(target.stdout, "ok")
     policy = tmp_path / "p.toml"
     policy.write_text(f'[[rule]]\ncalls = ["fsread"]\npath = "{secret}"\naction = "never"\n'
@@ -46,11 +50,13 @@ def test_attach_enforces_then_detaches_on_interrupt(tmp_path, build):
     assert target.wait(timeout=20) == 7
 
 
-def test_attach_reports_the_exit_status(tmp_path, build):
+@pytest.mark.parametrize("leaderless", [False, True], ids=["", "leaderless"])
+def test_attach_reports_the_exit_status(tmp_path, build, leaderless):
     looper = build("progs/looper.c")
     stop = tmp_path / "stop"
-    target = subprocess.Popen([str(looper), "/nonexistent", str(stop)], stdout=subprocess.PIPE,
-                              text=True)
+    target = subprocess.Popen([str(looper), "/nonexistent", str(stop),
+                               *(["leaderless"] if leaderless else [])],
+                              stdout=subprocess.PIPE, text=True)
     wait_for_line(target.stdout, "No such file or directory")
     policy = tmp_path / "p.toml"
     policy.write_text('default = "permit"\n')

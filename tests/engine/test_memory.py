@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from server_lib import Server, lone_server
 
+from systrace_py import procfs
 from systrace_py.engine import memory
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 
@@ -170,3 +171,26 @@ def test_a_process_that_is_gone_is_esrch_not_efault(build):
         gone.proc.kill()
         gone.proc.wait()
         fault(lambda: memory_of.read(gone.address("file"), 8), errno.ESRCH)
+
+
+def test_a_process_whose_leader_exited_is_reached_through_its_thread(build, tmp_path):
+    # (tests/engine/test_leaderless.py traces such a process; here its memory, from outside)
+    stop = tmp_path / "stop"
+    target = subprocess.Popen([str(build("progs/looper.c")), "/nonexistent", str(stop),
+                               "leaderless"], stdout=subprocess.PIPE, text=True)
+    try:
+        target.stdout.readline()  # the thread's first try: the leader is a zombie by then
+        assert procfs.read_stat(target.pid)[procfs.STATE] == b"Z"  # type: ignore[index]
+        (tid,) = (int(t) for t in os.listdir(f"/proc/{target.pid}/task") if int(t) != target.pid)
+        address, magic = first_mapping(tid)
+        process = TraceeMemory(target.pid)
+        fault(lambda: process.read_exact(address, 4), errno.ESRCH)  # the zombie has no memory
+        thread = process.of_task(tid)
+        assert thread.read_exact(address, 4) == magic
+        thread.write(address, magic)  # (a descriptor opened through the thread)
+        assert memory.open_descriptors() == 1
+        process.close()
+        assert memory.open_descriptors() == 0
+    finally:
+        stop.write_text("")
+        target.wait(timeout=20)
