@@ -223,7 +223,8 @@ class Tracer:
         #: with --attach): what the user chose, not the program (Supervisor._loader_environment)
         self.start_environment: frozenset[str] | None = None
         self._info = pt.SyscallInfo()
-        self._answers: queue.SimpleQueue[tuple[int, Reply | Callable[[], Reply]]] = (
+        self._answers: queue.SimpleQueue[
+            tuple[int, Reply | Callable[[], Reply], Task | None]] = (
             queue.SimpleQueue())
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._parked = 0
@@ -1693,10 +1694,17 @@ class Tracer:
         self._resume(task)
 
     # --- answers from another thread ---------------------------------------------------------
-    def answer(self, tid: int, reply: Reply | Callable[[], Reply]) -> None:
+    def answer(self, tid: int, reply: Reply | Callable[[], Reply],
+               task: Task | None = None) -> None:
         """Resume a parked task with this reply.  Safe to call from any thread: a callable is
-        called on the tracer's thread (so a monitor's state is only touched there)."""
-        self._answers.put((tid, reply))
+        called on the tracer's thread (so a monitor's state is only touched there).  ``task``:
+        the task that asked, when known -- the reply is then for it alone, never for another
+        task that has its tid by the time it comes (a thread that exec'd takes its leader's,
+        _leader_replaced; a tid is reused once its task is gone), which may be parked on a
+        call nobody answered."""
+        self._answers.put((tid, reply, task))
+        if self._wake_w < 0:
+            return  # closed: the run is over (an ask the front end refuses at its end)
         with contextlib.suppress(BlockingIOError):
             os.write(self._wake_w, b"!")
 
@@ -1716,11 +1724,11 @@ class Tracer:
             return False  # an answer resumes a task: not while the tree is frozen
         while True:
             try:
-                tid, reply = self._answers.get_nowait()
+                tid, reply, asked = self._answers.get_nowait()
             except queue.Empty:
                 return handled
             task = self.tasks.get(tid)
-            if task is None or not task.parked:
+            if task is None or not task.parked or (asked is not None and task is not asked):
                 continue
             task.to(TaskEvent.ANSWERED)
             self._parked -= 1
@@ -2049,11 +2057,13 @@ class Tracer:
         process = task.process
         if former != task.tid and former in self.tasks:
             # a non-leader thread exec'd: it now has the leader's tid; the others are gone
+            self._leader_replaced(task)
             moved = self.tasks.pop(former)
             moved.space.slots.release(former)
             moved.tid = task.tid
             self.tasks[task.tid] = moved
             task = moved
+            task.to(TaskEvent.REPORTED)  # (this stop is the exec'ing thread's, not the leader's)
         self._release_vfork_parent(task.tid)
         task.own_args = None  # (its registers are the new image's: no exit stop needed)
         self.decoder.resolver.forget_credentials(former)  # (a set-id file, file capabilities)
@@ -2077,6 +2087,23 @@ class Tracer:
                 and task.expect is Expect.NOTHING):  # (an awaited exit value: the lazy way)
             self._premap_scratch(task)
         self._resume(task)
+
+    def _leader_replaced(self, leader: Task) -> None:
+        """A thread that is not the leader exec'd: de_thread killed the leader -- running,
+        frozen, parked on an ask -- and the kernel reports no end for it; the exec'ing thread
+        has its tid now.  The former leader is gone as if its end had come: not parked any
+        more, no stop of it kept by a freeze (handled at the thaw, it would be taken for a
+        stop of the new image), no share of the address space, fs context or descriptor
+        table.  (An answer still to come for its ask is the supervisor's to drop: it names
+        this Task, which no task of the tree is any more; Tracer.answer.)"""
+        if leader.parked:
+            self._parked -= 1
+        leader.to(TaskEvent.EXITED)
+        self._frozen.pop(leader.tid, None)
+        leader.space.slots.release(leader.tid)
+        leader.space.users -= 1
+        leader.fs.users -= 1
+        leader.files.users -= 1
 
     def _exec_done(self, task: Task, program: str, old_program: str) -> bool:
         """What an exec of ``program`` (checked: what ran is what was) changes for the task:

@@ -1,0 +1,72 @@
+"""Red team 8: asks and answers against a tree that changes while a person decides.
+
+An ask parks the asking task until an answer comes back -- from the terminal or an approver,
+seconds or minutes later.  The answer was keyed by the task's tid alone.  But a tid does not
+stay one task's: when a thread that is not the leader execs, the kernel kills the others (the
+parked leader too) and gives the exec'ing thread the leader's tid.  ``ask_tid.c``: the leader
+asks about a harmless file; meanwhile a sibling thread execs the program again, whose first
+call asks about the secret; the approver answers the first question (permit) and then the
+second (deny).  The first answer was applied to whatever call the tid was parked on by then:
+the secret's open ran.  And the exec of a thread that is not the leader itself ended the
+tracer (an internal error: the tracer took the exec'ing thread's stop for the dead leader's),
+killing the tree -- closed, but no threaded program could exec from a thread.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from escape_lib import PYTHON, Scene, attack, controlled_and_blocked, policy, read_never
+
+LOOPS = pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
+
+#: An approver that answers as a person who reads the questions in order: it holds its answer
+#: to the ask about the harmless file (pubd) until the next ask has come, then permits the
+#: first and refuses the second.
+HOLDING_APPROVER = textwrap.dedent("""\
+    import json, sys
+    held = None
+    for line in sys.stdin:
+        message = json.loads(line)
+        if message.get("type") != "ask":
+            continue
+        if "pubd" in (message.get("path") or "") and held is None:
+            held = message["id"]
+            continue
+        if held is not None:
+            print(json.dumps({"id": held, "answer": "permit-now"}), flush=True)
+            held = None
+        print(json.dumps({"id": message["id"], "answer": "deny-now"}), flush=True)
+    """)
+
+
+def asked(s: Scene) -> str:
+    """Everything permitted, but reading the decoy's or the secret's directory is asked."""
+    return policy(*(f'calls = ["fsread"]\npath = "{d}/**"\naction = "ask"'
+                    for d in (s.pubd, s.secd)))
+
+
+@LOOPS
+def test_an_answer_is_for_the_task_that_asked_not_for_its_tid(build, tmp_path, loop):
+    program = build("escape/ask_tid.c")
+    s = Scene.make(tmp_path)
+    control = attack(program, "first", s.secret, s.decoy, policy_text=None, scene=s)
+    assert control.verdict == "ESCAPED", control  # natively nothing is asked: it reads it
+    approver = Path(s.root / "approver.py")
+    approver.write_text(HOLDING_APPROVER)
+    traced = attack(program, "first", s.secret, s.decoy, policy_text=asked(s), scene=s, env=loop,
+                    options=["--ask-via", f"exec:{PYTHON} {approver}"])
+    assert traced.verdict == "BLOCKED" and "EPERM" in traced.detail, traced
+    assert "internal error" not in traced.stderr, traced
+
+
+@LOOPS
+def test_an_exec_by_a_thread_that_is_not_the_leader_is_traced_on(build, tmp_path, loop):
+    """Natively the thread's exec runs and the new image reads the file; traced, it runs too
+    (it ended the tracer, and with it the tree), and the new image's read is refused."""
+    traced, _ = controlled_and_blocked(tmp_path, build("escape/ask_tid.c"),
+                                       lambda s: ["first", s.secret, s.decoy],
+                                       lambda s: read_never(f"{s.secd}/**"), env=loop)
+    assert "secret: EACCES" in traced.detail and "internal error" not in traced.stderr, traced
