@@ -2156,6 +2156,11 @@ class Tracer:
         if task.parked:
             self._parked -= 1
         task.to(TaskEvent.EXITED)
+        # a stop a freeze kept for it is over (the threads an exec kills): handled at the thaw,
+        # a tid no task has any more was taken for a child's first stop to come (_early: the
+        # native loop then stayed off, and the tree was never "alone" again, for the rest of
+        # the run; and a new child given the tid was started on it)
+        self._frozen.pop(tid, None)
         if task.freezer:
             task.freezer = False
             self._thaw_pending = True
