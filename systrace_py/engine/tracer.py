@@ -253,7 +253,7 @@ class Tracer:
         self.on_orphans: Callable[[int], None] | None = None
         self._orphan_deadline: float | None = None
         #: injected delays: (deadline, order, tid, what to do then), a heap (see _later)
-        self._timers: list[tuple[float, int, int, Callable[[], None]]] = []
+        self._timers: list[tuple[float, int, Task, Callable[[], None]]] = []
         self._timer_order = itertools.count()
         #: the native loop (engine/cloop.py), for a monitor that says which table decides
         self._fast = cloop.load() if hasattr(monitor, "fast_table") else None
@@ -553,7 +553,7 @@ class Tracer:
         task.delayed_at = when
         task.waited = True
         heapq.heappush(self._timers, (time.monotonic() + seconds, next(self._timer_order),
-                                      task.tid, then))
+                                      task, then))
         if not self._sigchld_wakes:
             self._sigchld_wakes = self._wake_on_sigchld()
 
@@ -565,9 +565,10 @@ class Tracer:
         fired = False
         now = time.monotonic()
         while self._timers and self._timers[0][0] <= now:
-            _, _, tid, then = heapq.heappop(self._timers)
-            task = self.tasks.get(tid)
-            if task is None or task.state is not TaskState.DELAYED:
+            _, _, task, then = heapq.heappop(self._timers)
+            # (the Task, not its tid: a thread that exec'd has its dead leader's, and may be
+            # delayed on a call of its own -- which the leader's delay would decide)
+            if self.tasks.get(task.tid) is not task or task.state is not TaskState.DELAYED:
                 continue  # it died meanwhile
             task.to(TaskEvent.WOKEN)
             task.delayed_at = ""

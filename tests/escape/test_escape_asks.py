@@ -67,6 +67,24 @@ def test_an_answer_is_for_the_task_that_asked_not_for_its_tid(build, tmp_path, l
 
 
 @LOOPS
+def test_a_delay_is_for_the_task_it_delays_not_for_its_tid(build, tmp_path, loop):
+    """The same with an injected delay instead of an ask (Tracer._later): the leader's delay
+    on the harmless file ran out while the new image's refused open of the secret was delayed
+    under the same tid, and its end was applied to that call -- the tracer ended on it (an
+    internal error: the former leader's Task was gone), killing the tree.  A delay is now the
+    delayed Task's alone: the new image's open is refused, as the rule says."""
+    def delayed(s: Scene) -> str:
+        return policy(f'calls = ["fsread"]\npath = "{s.secd}/**"\naction = "never"\n'
+                      'errno = "EACCES"',
+                      f'calls = ["fsread"]\npath = "{s.root}/**"\naction = "inject"\n'
+                      'delay = "1s"')
+
+    traced, _ = controlled_and_blocked(tmp_path, build("escape/ask_tid.c"),
+                                       lambda s: ["first", s.secret, s.decoy], delayed, env=loop)
+    assert "secret: EACCES" in traced.detail and "internal error" not in traced.stderr, traced
+
+
+@LOOPS
 def test_an_exec_by_a_thread_that_is_not_the_leader_is_traced_on(build, tmp_path, loop):
     """Natively the thread's exec runs and the new image reads the file; traced, it runs too
     (it ended the tracer, and with it the tree), and the new image's read is refused."""
