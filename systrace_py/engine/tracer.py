@@ -2226,13 +2226,7 @@ def _has_capability(tid: int, capability: int) -> bool:
 
 def _tracer_of(pid: int) -> int:
     """The TracerPid of a process (0: not traced, or unknown)."""
-    from pathlib import Path  # (off the way of a start: issue 16)
-
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("TracerPid:"):
-                return int(line.split()[1])
-    return 0
+    return procfs.tracer_of(pid) or 0
 
 
 def _seize_failure(pid: int, exc: pt.PtraceError) -> str:

@@ -11,17 +11,24 @@ the secret's open ran.  And the exec of a thread that is not the leader itself e
 tracer (an internal error: the tracer took the exec'ing thread's stop for the dead leader's),
 killing the tree -- closed, but no threaded program could exec from a thread.  And the stops a
 freeze kept for the threads an exec killed outlived them (``exec_thread.c``).
+
+The approver's channel was the traced program's to reach (``ask_forge.c``): an ``exec:``
+approver's pipes through ``/proc/PID/fd``, a ``unix:`` socket by connecting first.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
 from escape_lib import PYTHON, Scene, attack, controlled_and_blocked, policy, read_never
 
+from conftest import systrace_env
 from systrace_py.engine import cloop
 
 LOOPS = pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
@@ -112,3 +119,48 @@ def test_the_threads_an_exec_kills_leave_no_stop_behind(build, tmp_path, who, mo
     assert "after: 2000 ok" in out.stdout, out
     found = STATS.search(out.stderr)
     assert found is not None and int(found.group(2)) >= 2000, out
+
+
+@LOOPS
+@pytest.mark.parametrize("via", ["pipe", "unix"])
+def test_the_traced_program_cannot_answer_its_own_asks(build, tmp_path, via, loop):
+    """``ask_forge.c``.  ``pipe``: an ``exec:`` approver's stdin and stdout were pipes, which
+    any process of its user may open again through ``/proc/PID/fd/N``: the program stopped
+    the approver, read the ask about the secret from its stdin's pipe and wrote ``permit-now``
+    into its stdout's -- sockets now (ENXIO).  ``unix``: the program connected to
+    ``--ask-via unix:PATH`` first (it runs as the user: the uid check let it in) and was the
+    run's approver -- a peer this systrace traces is turned away now.  Escaped before, both,
+    both loops; the real approver (a scripted one) refuses the secret."""
+    program = build("escape/ask_forge.c")
+    s = Scene.make(tmp_path)
+    control = attack(program, via, s.secret, "-", policy_text=None, scene=s)
+    assert control.verdict == "ESCAPED", control  # natively nothing is asked: it reads it
+    answers = s.root / "answers.toml"
+    answers.write_text('[[answer]]\npath = "*secd*"\nanswer = "deny-now"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = policy('calls = ["fsread"]\n'f'path = "{s.secd}/**"\n''action = "ask"')
+    if via == "pipe":
+        # (the approver is found by its rules file: this run's, not another test's)
+        traced = attack(program, via, s.secret, answers, policy_text=text,
+                        scene=s, env=loop, options=["--ask-via", "exec:" + shlex.join(approver)])
+    else:
+        sock = s.root / "approver.sock"
+        stop = threading.Event()
+
+        def approve_when_connected() -> None:  # the real approver comes after the program
+            while not s.marker.exists() and not stop.wait(0.01):
+                pass
+            if s.marker.exists():
+                subprocess.run([*approver, "--unix", str(sock)], env=systrace_env(),
+                               timeout=60, check=False)
+
+        helper = threading.Thread(target=approve_when_connected)
+        helper.start()
+        try:
+            traced = attack(program, via, s.secret, sock, policy_text=text, scene=s, env=loop,
+                            options=["--ask-via", f"unix:{sock}"])
+        finally:
+            stop.set()
+            helper.join(60)
+        assert s.marker.exists(), traced  # (it did connect first)
+    assert traced.verdict == "BLOCKED" and "EPERM" in traced.detail, traced
