@@ -450,12 +450,13 @@ def _peer_uid(conn: socket.socket) -> int | None:
 
 def _traced_here(conn: socket.socket) -> bool:
     """Whether the peer is a process this systrace traces -- or may be: one that cannot be
-    told (gone already, or in a pid namespace we do not see).  The traced program runs as the
-    user, so the uid check lets it in: connected first, it was the run's approver and
-    answered its own asks (red team 8, tests/escape/ask_forge.c).  The peer is the process
-    that connected, by a pidfd taken at connect (SO_PEERPIDFD; its pid is checked to be the
-    same process after its tracer was read); on an older kernel by SO_PEERCRED's pid (a pid
-    reused between the connect and this look is not told)."""
+    told (gone already).  The traced program runs as the user, so the uid check lets it in:
+    connected first, it was the run's approver and answered its own asks (red team 8,
+    tests/escape/ask_forge.c).  The peer is the process that connected, by a pidfd taken at
+    connect (SO_PEERPIDFD; its pid is checked to be the same process after its tracer was
+    read); on an older kernel by SO_PEERCRED's pid (a pid reused between the connect and
+    this look is not told).  A peer in a pid namespace we do not see (pid 0: an approver
+    outside a container systrace runs in) is none of the tree, which is in ours."""
     import struct
 
     try:
@@ -470,7 +471,7 @@ def _traced_here(conn: socket.socket) -> bool:
                                     struct.calcsize("3i"))
             pid = int(struct.unpack("3i", creds)[0])
         if pid <= 0:
-            return True
+            return pid < 0
         tracer = procfs.tracer_of(pid)
         if tracer is None or (pidfd >= 0 and _pidfd_pid(pidfd) != pid):
             return True

@@ -252,7 +252,7 @@ class Tracer:
         #: the processes it left behind keep the trace going for ORPHAN_NOTICE_AFTER seconds.
         self.on_orphans: Callable[[int], None] | None = None
         self._orphan_deadline: float | None = None
-        #: injected delays: (deadline, order, tid, what to do then), a heap (see _later)
+        #: injected delays: (deadline, order, the Task, what to do then), a heap (see _later)
         self._timers: list[tuple[float, int, Task, Callable[[], None]]] = []
         self._timer_order = itertools.count()
         #: the native loop (engine/cloop.py), for a monitor that says which table decides
