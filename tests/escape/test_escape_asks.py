@@ -18,11 +18,14 @@ approver's pipes through ``/proc/PID/fd``, a ``unix:`` socket by connecting firs
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
 import subprocess
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -164,3 +167,52 @@ def test_the_traced_program_cannot_answer_its_own_asks(build, tmp_path, via, loo
             helper.join(60)
         assert s.marker.exists(), traced  # (it did connect first)
     assert traced.verdict == "BLOCKED" and "EPERM" in traced.detail, traced
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+@pytest.mark.xfail(strict=True, reason="the traced tree runs and shares the terminal while a "
+                   "prompt waits: it can draw another question over the one asked (red team 8)")
+def test_the_person_sees_the_question_that_is_asked(build, tmp_path):
+    """``ask_screen.c`` on a real terminal (tmux): while the prompt asks about the secret, a
+    sibling of the asking thread draws a question about the decoy over it, again and again.
+    The test answers as a person would, by what the screen shows: ``permit-now`` for the
+    decoy (harmless), ``deny-now`` for anything else.  It saw the decoy, and the secret was
+    read.  Open: closing it needs the prompt to own the screen while it waits (the tree
+    stopped, or its output held back), a change of the prompt's behaviour."""
+    program = build("escape/ask_screen.c")
+    s = Scene.make(tmp_path)
+    control = attack(program, s.secret, s.decoy, policy_text=None, scene=s)
+    assert control.verdict == "ESCAPED", control
+    policy_file = s.root / "p.toml"
+    policy_file.write_text(policy(f'calls = ["fsread"]\npath = "{s.secd}/**"\naction = "ask"'))
+    out = s.root / "out"
+    command = shlex.join([PYTHON, "-m", "systrace_py", "-p", str(policy_file), "--",
+                          str(program), str(s.secret), str(s.decoy)])
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in systrace_env(s.env()).items()
+                   if k in ("PYTHONPATH", "ESC_SECRET_INO", "ESC_SECRET_DEV"))
+    tmux = ["tmux", "-L", f"rt8-{os.getpid()}-{time.monotonic_ns()}", "-f", "/dev/null"]
+    subprocess.run([*tmux, "new-session", "-d", "-x", "160", "-y", "45",
+                    f"env {env} {command} > /dev/tty 2>&1; echo done > {out}; sleep 60"],
+                   check=True)
+    try:
+        # what a person reads: the question, once the program has drawn its own -- or, when
+        # it cannot (the prompt owns the screen), the real one after a while
+        shown: list[str] = []
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and set(shown) != {str(s.decoy)}:
+            time.sleep(0.1)
+            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "0"],
+                                    capture_output=True, text=True).stdout
+            shown = re.findall(r"call\s+openat\s+path (\S+)", screen)
+        deadline = time.monotonic() + 30
+        answer = "permit-now" if shown and set(shown) == {str(s.decoy)} else "deny-now"
+        subprocess.run([*tmux, "send-keys", "-t", "0", "-l", answer], check=True)
+        subprocess.run([*tmux, "send-keys", "-t", "0", "Enter"], check=True)
+        while time.monotonic() < deadline and not out.exists():
+            time.sleep(0.1)
+        final = subprocess.run([*tmux, "capture-pane", "-p", "-S", "-200", "-t", "0"],
+                               capture_output=True, text=True).stdout
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+    assert out.exists(), final
+    assert "ESCAPED" not in final, f"answered {answer} to a screen showing {shown}:\n{final}"
