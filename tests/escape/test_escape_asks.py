@@ -213,6 +213,10 @@ def test_the_person_sees_the_question_that_is_asked(build, tmp_path):
         final = subprocess.run([*tmux, "capture-pane", "-p", "-S", "-200", "-t", "0"],
                                capture_output=True, text=True).stdout
     finally:
+        socket_path = subprocess.run([*tmux, "display-message", "-p", "#{socket_path}"],
+                                     capture_output=True, text=True).stdout.strip()
         subprocess.run([*tmux, "kill-server"], capture_output=True)
+        if socket_path:
+            Path(socket_path).unlink(missing_ok=True)  # (tmux leaves it behind)
     assert out.exists(), final
     assert "ESCAPED" not in final, f"answered {answer} to a screen showing {shown}:\n{final}"
