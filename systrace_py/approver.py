@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from systrace_py import __version__, procfs
+from systrace_py.kernel import SO_PEERPIDFD
 from systrace_py.report import say
 from systrace_py.supervisor import Answer, AnswerKind, AskRequest
 from systrace_py.ui.answering import BURST, Interpreter, call_text, describe_answer, rule_text
@@ -256,12 +257,27 @@ class _Pipes(_Channel):
 EXIT_GRACE = 2.0
 
 
+def _one_way() -> tuple[int, int]:
+    """A stream that carries bytes one way, as a pipe does: (its read end, its write end) --
+    but a connected unix socket pair, not a pipe.  Any process of the approver's user may
+    open its ``/proc/PID/fd/N`` (the approver is an ordinary, dumpable program), and an fd/N
+    of a pipe opens that very pipe: the traced program read the asks from its stdin's pipe
+    and wrote answers into its stdout's, which systrace took for the approver's -- it
+    answered its own asks (red team 8, tests/escape/ask_forge.c).  A socket is not opened so
+    (ENXIO)."""
+    reader, writer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    reader.shutdown(socket.SHUT_WR)
+    writer.shutdown(socket.SHUT_RD)
+    return reader.detach(), writer.detach()
+
+
 def _start_detached(argv: list[str]) -> tuple[int, int, int]:
     """Start an approver that is not our child (the tracer waits for any child of ours):
     fork, fork again, the middle one exits at once.  Returns its stdin's and stdout's ends
-    and its pid (it leads a session of its own); ApproverError when it cannot be executed."""
-    to_r, to_w = os.pipe()
-    from_r, from_w = os.pipe()
+    (sockets: _one_way) and its pid (it leads a session of its own); ApproverError when it
+    cannot be executed."""
+    to_r, to_w = _one_way()
+    from_r, from_w = _one_way()
     status_r, status_w = os.pipe()  # close-on-exec: a successful exec closes it
     pid = os.fork()
     if pid == 0:  # pragma: no cover  (a child: nothing of it returns)
@@ -321,7 +337,7 @@ class _Socket(_Channel):
             except OSError:
                 return False
             uid = _peer_uid(conn)
-            if uid not in (os.geteuid(), 0):
+            if uid not in (os.geteuid(), 0) or _traced_here(conn):
                 conn.close()
                 continue
             self._conn = conn
@@ -430,6 +446,50 @@ def _peer_uid(conn: socket.socket) -> int | None:
     except OSError:
         return None
     return int(struct.unpack("3i", creds)[1])
+
+
+def _traced_here(conn: socket.socket) -> bool:
+    """Whether the peer is a process this systrace traces -- or may be: one that cannot be
+    told (gone already).  The traced program runs as the user, so the uid check lets it in:
+    connected first, it was the run's approver and answered its own asks (red team 8,
+    tests/escape/ask_forge.c).  The peer is the process that connected, by a pidfd taken at
+    connect (SO_PEERPIDFD; its pid is checked to be the same process after its tracer was
+    read); on an older kernel by SO_PEERCRED's pid (a pid reused between the connect and
+    this look is not told).  A peer in a pid namespace we do not see (pid 0: an approver
+    outside a container systrace runs in) is none of the tree, which is in ours."""
+    import struct
+
+    try:
+        pidfd = conn.getsockopt(socket.SOL_SOCKET, SO_PEERPIDFD)
+    except OSError:
+        pidfd = -1
+    try:
+        if pidfd >= 0:
+            pid = _pidfd_pid(pidfd)
+        else:
+            creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                    struct.calcsize("3i"))
+            pid = int(struct.unpack("3i", creds)[0])
+        if pid <= 0:
+            return pid < 0
+        tracer = procfs.tracer_of(pid)
+        if tracer is None or (pidfd >= 0 and _pidfd_pid(pidfd) != pid):
+            return True
+        return tracer != 0 and os.path.exists(f"/proc/self/task/{tracer}")
+    except OSError:
+        return True
+    finally:
+        if pidfd >= 0:
+            os.close(pidfd)
+
+
+def _pidfd_pid(pidfd: int) -> int:
+    """The pid a pidfd names (-1: it has exited, 0: not in our pid namespace)."""
+    with open(f"/proc/self/fdinfo/{pidfd}", "rb") as info:
+        for line in info:
+            if line.startswith(b"Pid:"):
+                return int(line.split()[1])
+    return 0
 
 
 def _line(message: Mapping[str, Any]) -> bytes:

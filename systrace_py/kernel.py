@@ -190,6 +190,9 @@ FSCONFIG_CMD_CREATE_EXCL: Final = 8
 PATH_MAX: Final = 4096       # counting the NUL: the kernel refuses a longer path (ENAMETOOLONG)
 MAX_ERRNO: Final = 4095      # a call's result in -MAX_ERRNO..-1 is -errno
 
+# --- socket options Python's socket module may lack (include/uapi/asm-generic/socket.h) ---------
+SO_PEERPIDFD: Final = 77  # a pidfd of the peer as it connected (Linux 6.5; else ENOPROTOOPT)
+
 # --- prctl(2) options and capabilities (include/uapi/linux/prctl.h, capability.h) ---------------
 PR_GET_DUMPABLE: Final = 3
 PR_SET_DUMPABLE: Final = 4

@@ -85,3 +85,16 @@ def alive(pid: int) -> bool:
     wait)."""
     fields = read_stat(pid)
     return bool(fields) and fields[STATE] not in (b"Z", b"X")  # type: ignore[index]
+
+
+def tracer_of(pid: int) -> int | None:
+    """The TracerPid of a process (0: not traced), None when it cannot be read (no such
+    process)."""
+    try:
+        data = read(f"/proc/{pid}/status")
+    except OSError:
+        return None
+    for line in data.splitlines():
+        if line.startswith(b"TracerPid:"):
+            return int(line.split()[1])
+    return None

@@ -840,9 +840,9 @@ class Supervisor:
             with self._pending_lock:
                 if self._pending.pop(request.id, None) is None:
                     return
-            if tracer is not None:
+            if tracer is not None:  # (for this task: its tid may be another's by now)
                 tracer.answer(task.tid,
-                              lambda: self.apply_answer(task, call, decision, answer))
+                              lambda: self.apply_answer(task, call, decision, answer), task)
 
         self.asker.ask(request, respond)
         return PARK
@@ -950,7 +950,7 @@ class Supervisor:
             if self.tracer is not None:
                 self.tracer.answer(pending.task.tid, functools.partial(
                     self.apply_answer, pending.task, pending.call, pending.decision, answer,
-                    by="an earlier answer"))
+                    by="an earlier answer"), pending.task)
 
     def remember(self, process: Process, rule: Rule, reach: str) -> None:
         """Add a rule from an answer ahead of the table's rules, for the reach asked: this
@@ -996,6 +996,10 @@ class Supervisor:
         state: ProcessState = process.state
         state.argv = argv
         state.bursts.clear()
+        # an ask of the process still waits only when another thread exec'd: the exec killed
+        # the asking thread (its call never runs), and an answer about the former program is
+        # none about the new one
+        self._settle_gone(process, "its thread is gone (another thread exec'd)")
         if not self.options.inherit_across_exec:
             table = self.policies.table_for(process.program)
             if table is not None:
@@ -1010,13 +1014,7 @@ class Supervisor:
         self.injector.forget(process.pid)
         if self.audit is not None:
             self.audit.exit(self.who(process), status)
-        with self._pending_lock:
-            gone = [p for p in self._pending.values() if p.task.process is process]
-            for pending in gone:
-                del self._pending[pending.request.id]
-        for pending in gone:
-            if self.asker is not None:
-                self.asker.settled(pending.request, "its process is gone")
+        self._settle_gone(process, "its process is gone")
         if self.asker is not None and self.asker.wants_events:
             record = self.who(process)
             if os.WIFSIGNALED(status):
@@ -1024,6 +1022,17 @@ class Supervisor:
             else:
                 record["code"] = os.WEXITSTATUS(status)
             self.asker.process_event({"event": "exit", **record})
+
+    def _settle_gone(self, process: Process, why: str) -> None:
+        """Settle the process's waiting asks: their tasks are gone (a late answer is dropped,
+        whatever task has the tid by then)."""
+        with self._pending_lock:
+            gone = [p for p in self._pending.values() if p.task.process is process]
+            for pending in gone:
+                del self._pending[pending.request.id]
+        for pending in gone:
+            if self.asker is not None:
+                self.asker.settled(pending.request, why)
 
     def _event(self, event: str, process: Process, **extra: Any) -> None:
         """A process event, for the log and for a front end that wants them."""

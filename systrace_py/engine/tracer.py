@@ -223,7 +223,8 @@ class Tracer:
         #: with --attach): what the user chose, not the program (Supervisor._loader_environment)
         self.start_environment: frozenset[str] | None = None
         self._info = pt.SyscallInfo()
-        self._answers: queue.SimpleQueue[tuple[int, Reply | Callable[[], Reply]]] = (
+        self._answers: queue.SimpleQueue[
+            tuple[int, Reply | Callable[[], Reply], Task | None]] = (
             queue.SimpleQueue())
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._parked = 0
@@ -251,8 +252,8 @@ class Tracer:
         #: the processes it left behind keep the trace going for ORPHAN_NOTICE_AFTER seconds.
         self.on_orphans: Callable[[int], None] | None = None
         self._orphan_deadline: float | None = None
-        #: injected delays: (deadline, order, tid, what to do then), a heap (see _later)
-        self._timers: list[tuple[float, int, int, Callable[[], None]]] = []
+        #: injected delays: (deadline, order, the Task, what to do then), a heap (see _later)
+        self._timers: list[tuple[float, int, Task, Callable[[], None]]] = []
         self._timer_order = itertools.count()
         #: the native loop (engine/cloop.py), for a monitor that says which table decides
         self._fast = cloop.load() if hasattr(monitor, "fast_table") else None
@@ -559,7 +560,7 @@ class Tracer:
         task.delayed_at = when
         task.waited = True
         heapq.heappush(self._timers, (time.monotonic() + seconds, next(self._timer_order),
-                                      task.tid, then))
+                                      task, then))
         if not self._sigchld_wakes:
             self._sigchld_wakes = self._wake_on_sigchld()
 
@@ -571,9 +572,10 @@ class Tracer:
         fired = False
         now = time.monotonic()
         while self._timers and self._timers[0][0] <= now:
-            _, _, tid, then = heapq.heappop(self._timers)
-            task = self.tasks.get(tid)
-            if task is None or task.state is not TaskState.DELAYED:
+            _, _, task, then = heapq.heappop(self._timers)
+            # (the Task, not its tid: a thread that exec'd has its dead leader's, and may be
+            # delayed on a call of its own -- which the leader's delay would decide)
+            if self.tasks.get(task.tid) is not task or task.state is not TaskState.DELAYED:
                 continue  # it died meanwhile
             task.to(TaskEvent.WOKEN)
             task.delayed_at = ""
@@ -1705,10 +1707,17 @@ class Tracer:
         self._resume(task)
 
     # --- answers from another thread ---------------------------------------------------------
-    def answer(self, tid: int, reply: Reply | Callable[[], Reply]) -> None:
+    def answer(self, tid: int, reply: Reply | Callable[[], Reply],
+               task: Task | None = None) -> None:
         """Resume a parked task with this reply.  Safe to call from any thread: a callable is
-        called on the tracer's thread (so a monitor's state is only touched there)."""
-        self._answers.put((tid, reply))
+        called on the tracer's thread (so a monitor's state is only touched there).  ``task``:
+        the task that asked, when known -- the reply is then for it alone, never for another
+        task that has its tid by the time it comes (a thread that exec'd takes its leader's,
+        _task_ended from _on_exec; a tid is reused once its task is gone), which may be parked on a
+        call nobody answered."""
+        self._answers.put((tid, reply, task))
+        if self._wake_w < 0:
+            return  # closed: the run is over (an ask the front end refuses at its end)
         with contextlib.suppress(BlockingIOError):
             os.write(self._wake_w, b"!")
 
@@ -1728,11 +1737,11 @@ class Tracer:
             return False  # an answer resumes a task: not while the tree is frozen
         while True:
             try:
-                tid, reply = self._answers.get_nowait()
+                tid, reply, asked = self._answers.get_nowait()
             except queue.Empty:
                 return handled
             task = self.tasks.get(tid)
-            if task is None or not task.parked:
+            if task is None or not task.parked or (asked is not None and task is not asked):
                 continue
             task.to(TaskEvent.ANSWERED)
             self._parked -= 1
@@ -2060,9 +2069,11 @@ class Tracer:
         former = pt.geteventmsg(task.tid)
         process = task.process
         if former != task.tid and former in self.tasks:
-            # a non-leader thread exec'd: de_thread took the leader (alive or a zombie) away
-            # without a report of its end, and the thread now has its tid and reports the
-            # event under it; the other threads' ends are reported as usual
+            # a non-leader thread exec'd: de_thread took the leader (alive or a zombie;
+            # running, frozen, parked on an ask) away without a report of its end, and the
+            # thread now has its tid and reports the event under it; the other threads' ends
+            # are reported as usual.  (An answer still to come for the leader's ask names its
+            # Task, which no task of the tree is any more: Tracer.answer drops it.)
             self._task_ended(task)
             moved = self.tasks.pop(former)
             moved.space.slots.release(former)
@@ -2073,6 +2084,7 @@ class Tracer:
             self.tasks[task.tid] = moved
             moved.to(TaskEvent.REPORTED)
             task = moved
+            task.to(TaskEvent.REPORTED)  # (this stop is the exec'ing thread's, not the leader's)
         self._release_vfork_parent(task.tid)
         task.own_args = None  # (its registers are the new image's: no exit stop needed)
         self.decoder.resolver.forget_credentials(former)  # (a set-id file, file capabilities)
@@ -2157,6 +2169,11 @@ class Tracer:
         if task.parked:
             self._parked -= 1
         task.to(TaskEvent.EXITED)
+        # a stop a freeze kept for it is over (the threads an exec kills): handled at the thaw,
+        # a tid no task has any more was taken for a child's first stop to come (_early: the
+        # native loop then stayed off, and the tree was never "alone" again, for the rest of
+        # the run; and a new child given the tid was started on it)
+        self._frozen.pop(task.tid, None)
         if task.freezer:
             task.freezer = False
             self._thaw_pending = True
@@ -2217,13 +2234,7 @@ def _has_capability(tid: int, capability: int) -> bool:
 
 def _tracer_of(pid: int) -> int:
     """The TracerPid of a process (0: not traced, or unknown)."""
-    from pathlib import Path  # (off the way of a start: issue 16)
-
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("TracerPid:"):
-                return int(line.split()[1])
-    return 0
+    return procfs.tracer_of(pid) or 0
 
 
 def _seize_failure(pid: int, exc: pt.PtraceError) -> str:
