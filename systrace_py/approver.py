@@ -472,10 +472,11 @@ def _traced_here(conn: socket.socket) -> bool:
             pid = int(struct.unpack("3i", creds)[0])
         if pid <= 0:
             return pid < 0
-        tracer = procfs.tracer_of(pid)
-        if tracer is None or (pidfd >= 0 and _pidfd_pid(pidfd) != pid):
+        tracers = procfs.tracers_of(pid)  # (each thread's: one may be ours, the leader not)
+        if tracers is None or (pidfd >= 0 and _pidfd_pid(pidfd) != pid):
             return True
-        return tracer != 0 and os.path.exists(f"/proc/self/task/{tracer}")
+        return any(tracer != 0 and os.path.exists(f"/proc/self/task/{tracer}")
+                   for tracer in tracers)
     except OSError:
         return True
     finally:

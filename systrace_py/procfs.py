@@ -87,7 +87,24 @@ def alive(pid: int) -> bool:
     return bool(fields) and fields[STATE] not in (b"Z", b"X")  # type: ignore[index]
 
 
-def tracer_of(pid: int) -> int | None:
+def tracers_of(pid: int) -> set[int] | None:
+    """The TracerPids of every thread of a process (0: not traced) -- a tracer may have
+    seized some only (an attached process whose leader, a zombie, no tracer may seize) --,
+    None when they cannot all be read."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    found = set()
+    for tid in tids:
+        tracer = tracer_of(f"{pid}/task/{tid}")
+        if tracer is None:
+            return None
+        found.add(tracer)
+    return found or None
+
+
+def tracer_of(pid: int | str) -> int | None:
     """The TracerPid of a process (0: not traced), None when it cannot be read (no such
     process)."""
     try:

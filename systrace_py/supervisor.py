@@ -841,8 +841,7 @@ class Supervisor:
                 if self._pending.pop(request.id, None) is None:
                     return
             if tracer is not None:  # (for this task: its tid may be another's by now)
-                tracer.answer(task.tid,
-                              lambda: self.apply_answer(task, call, decision, answer), task)
+                tracer.answer(task, lambda: self.apply_answer(task, call, decision, answer))
 
         self.asker.ask(request, respond)
         return PARK
@@ -948,9 +947,9 @@ class Supervisor:
             if self.asker is not None:
                 self.asker.settled(pending.request, "an earlier answer decides it")
             if self.tracer is not None:
-                self.tracer.answer(pending.task.tid, functools.partial(
+                self.tracer.answer(pending.task, functools.partial(
                     self.apply_answer, pending.task, pending.call, pending.decision, answer,
-                    by="an earlier answer"), pending.task)
+                    by="an earlier answer"))
 
     def remember(self, process: Process, rule: Rule, reach: str) -> None:
         """Add a rule from an answer ahead of the table's rules, for the reach asked: this

@@ -223,8 +223,7 @@ class Tracer:
         #: with --attach): what the user chose, not the program (Supervisor._loader_environment)
         self.start_environment: frozenset[str] | None = None
         self._info = pt.SyscallInfo()
-        self._answers: queue.SimpleQueue[
-            tuple[int, Reply | Callable[[], Reply], Task | None]] = (
+        self._answers: queue.SimpleQueue[tuple[Task, Reply | Callable[[], Reply]]] = (
             queue.SimpleQueue())
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._parked = 0
@@ -370,6 +369,9 @@ class Tracer:
                 seen.add(tid)
         if not seen:
             raise TracerError(f"cannot attach to {pid}: no task of it could be traced")
+        loose = sorted(tid for tid in tried - seen if procfs.alive(tid))
+        if loose:  # (a thread another tracer has: it would run unchecked -- fail closed)
+            raise TracerError(f"cannot attach to {pid}: its thread {loose[0]} cannot be traced")
         process.space.users = len(seen)
         via = pid if pid in seen else min(seen)  # (a live task: a zombie has no mappings)
         # processes it did not start may share its memory: what it maps, read once
@@ -440,10 +442,11 @@ class Tracer:
             signal.set_wakeup_fd(self._saved_wakeup_fd)
             signal.signal(signal.SIGCHLD, self._saved_sigchld)
             self._sigchld_wakes = False
-        for fd in (self._wake_r, self._wake_w):
+        wake_r, wake_w = self._wake_r, self._wake_w
+        self._wake_r = self._wake_w = -1  # (first: answer, on another thread, writes no more)
+        for fd in (wake_r, wake_w):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        self._wake_r = self._wake_w = -1
 
     def _wake_on_sigchld(self) -> bool:
         """Let SIGCHLD wake the loop while it waits for answers (main thread only)."""
@@ -759,7 +762,7 @@ class Tracer:
             return
         if not os.WIFSTOPPED(status):
             return
-        task = self.tasks.get(pid)
+        task = self.tasks.get(pid) or self._exec_of_unseized_leader(pid, status)
         if task is None:
             self._early[pid] = status  # a child whose parent's event has not come yet
             return
@@ -1477,8 +1480,9 @@ class Tracer:
         """The area is mapped (or cannot be): the calls that waited for it go on."""
         space.mapping_by = None
         waiting, space.waiting = space.waiting, []
-        for task, call, reply in waiting:
-            if task.tid in self.tasks:
+        for waiter, call, reply in waiting:
+            task = self.tasks.get(waiter.tid)
+            if task is not None and task is waiter:  # (not another that has its tid now)
                 try:
                     self._apply(task, call, reply)  # its stop's info is fetched again
                 except pt.PtraceError as exc:
@@ -1707,19 +1711,18 @@ class Tracer:
         self._resume(task)
 
     # --- answers from another thread ---------------------------------------------------------
-    def answer(self, tid: int, reply: Reply | Callable[[], Reply],
-               task: Task | None = None) -> None:
+    def answer(self, task: Task, reply: Reply | Callable[[], Reply]) -> None:
         """Resume a parked task with this reply.  Safe to call from any thread: a callable is
-        called on the tracer's thread (so a monitor's state is only touched there).  ``task``:
-        the task that asked, when known -- the reply is then for it alone, never for another
-        task that has its tid by the time it comes (a thread that exec'd takes its leader's,
-        _task_ended from _on_exec; a tid is reused once its task is gone), which may be parked on a
-        call nobody answered."""
-        self._answers.put((tid, reply, task))
-        if self._wake_w < 0:
+        called on the tracer's thread (so a monitor's state is only touched there).  The
+        reply is for ``task`` alone, never for another task that has its tid by the time it
+        comes (a thread that exec'd takes its leader's: _on_exec; a tid is reused once its
+        task is gone), which may be parked on a call nobody answered."""
+        self._answers.put((task, reply))
+        wake = self._wake_w  # (close may run meanwhile: on the front end's thread at its end)
+        if wake < 0:
             return  # closed: the run is over (an ask the front end refuses at its end)
-        with contextlib.suppress(BlockingIOError):
-            os.write(self._wake_w, b"!")
+        with contextlib.suppress(OSError):
+            os.write(wake, b"!")
 
     def _clear_wake_pipe(self) -> None:
         with contextlib.suppress(BlockingIOError):
@@ -1737,12 +1740,11 @@ class Tracer:
             return False  # an answer resumes a task: not while the tree is frozen
         while True:
             try:
-                tid, reply, asked = self._answers.get_nowait()
+                task, reply = self._answers.get_nowait()
             except queue.Empty:
                 return handled
-            task = self.tasks.get(tid)
-            if task is None or not task.parked or (asked is not None and task is not asked):
-                continue
+            if self.tasks.get(task.tid) is not task or not task.parked:
+                continue  # (gone, or settled: an earlier answer, its process's end...)
             task.to(TaskEvent.ANSWERED)
             self._parked -= 1
             call, task.pending_call = task.pending_call, None
@@ -2075,14 +2077,8 @@ class Tracer:
             # are reported as usual.  (An answer still to come for the leader's ask names its
             # Task, which no task of the tree is any more: Tracer.answer drops it.)
             self._task_ended(task)
-            moved = self.tasks.pop(former)
-            moved.space.slots.release(former)
-            process.memory.forget(former)
-            process.tids.discard(former)
-            moved.tid = task.tid
-            process.tids.add(task.tid)
-            self.tasks[task.tid] = moved
-            moved.to(TaskEvent.REPORTED)
+            moved = self.tasks[former]
+            self._take_leaders_tid(moved, task.tid)
             task = moved
             task.to(TaskEvent.REPORTED)  # (this stop is the exec'ing thread's, not the leader's)
         self._release_vfork_parent(task.tid)
@@ -2108,6 +2104,36 @@ class Tracer:
                 and task.expect is Expect.NOTHING):  # (an awaited exit value: the lazy way)
             self._premap_scratch(task)
         self._resume(task)
+
+    def _take_leaders_tid(self, moved: Task, tid: int) -> None:
+        """A thread that exec'd has its leader's tid now (de_thread): its task is keyed by it."""
+        former = moved.tid
+        process = moved.process
+        del self.tasks[former]
+        moved.space.slots.release(former)
+        process.memory.forget(former)
+        process.tids.discard(former)
+        moved.tid = tid
+        process.tids.add(tid)
+        self.tasks[tid] = moved
+
+    def _exec_of_unseized_leader(self, pid: int, status: int) -> Task | None:
+        """An exec event under a tid no task has: a thread of a process attached after its
+        leader exited (a zombie, which no tracer may seize: Tracer.attach) exec'd, and
+        de_thread gave it the leader's pid.  Its task, keyed by the pid now (_on_exec then
+        goes on as for any thread's exec); None for any other stop (a child's first stop
+        ahead of its parent's event: _early)."""
+        if status >> 16 != pt.PTRACE_EVENT_EXEC:
+            return None
+        try:
+            former = pt.geteventmsg(pid)
+        except pt.PtraceError:
+            return None
+        moved = self.tasks.get(former)
+        if moved is None or moved.process.pid != pid or pid in self.tasks:
+            return None
+        self._take_leaders_tid(moved, pid)
+        return moved
 
     def _exec_done(self, task: Task, program: str, old_program: str) -> bool:
         """What an exec of ``program`` (checked: what ran is what was) changes for the task:
@@ -2232,11 +2258,6 @@ def _has_capability(tid: int, capability: int) -> bool:
     return True
 
 
-def _tracer_of(pid: int) -> int:
-    """The TracerPid of a process (0: not traced, or unknown)."""
-    return procfs.tracer_of(pid) or 0
-
-
 def _seize_failure(pid: int, exc: pt.PtraceError) -> str:
     """Why PTRACE_SEIZE failed, in words: a process has one tracer, and when it (or this
     tracer) is already traced -- by strace -f, gdb, another systrace -- say by whom."""
@@ -2247,7 +2268,7 @@ def _seize_failure(pid: int, exc: pt.PtraceError) -> str:
         return "no such process"
     if code == errno.EPERM:
         for traced in (pid, os.getpid()):
-            tracer = _tracer_of(traced)
+            tracer = procfs.tracer_of(traced) or 0
             if tracer and tracer != os.getpid():
                 try:
                     name = Path(f"/proc/{tracer}/comm").read_text().strip()

@@ -68,6 +68,35 @@ def test_attach_reports_the_exit_status(tmp_path, build, leaderless):
     assert tracer.wait(timeout=20) == 7, tracer.stderr.read()
 
 
+def test_attach_follows_a_threads_exec_after_its_leader_exited(tmp_path, build, loop):
+    """The zombie leader of an attached process cannot be seized: no task has its pid.  A
+    thread's exec is reported under that pid (de_thread gives the thread the leader's): it
+    was taken for a child's first stop still to come, the new image never resumed -- the
+    run hung.  Now the thread's task takes the pid and the new image is held to the policy
+    (``cat`` of the refused file: EACCES, its exit status the run's)."""
+    looper = build("progs/looper.c")
+    secret = tmp_path / "secret"
+    secret.write_text("x")
+    stop = tmp_path / "stop"
+    target = subprocess.Popen([str(looper), str(secret), str(stop), "leaderless", "exec"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_line(target.stdout, "ok")
+        policy = tmp_path / "p.toml"
+        policy.write_text(f'[[rule]]\ncalls = ["fsread"]\npath = "{secret}"\n'
+                          'action = "never"\nerrno = "EACCES"\n')
+        tracer = subprocess.Popen([PYTHON, "-m", "systrace_py", "--attach", str(target.pid),
+                                   "-p", str(policy)], env=systrace_env(loop),
+                                  stderr=subprocess.PIPE, text=True)
+        wait_for_line(target.stdout, "EACCES")
+        stop.write_text("")
+        assert tracer.wait(timeout=20) == 1, tracer.stderr.read()
+        assert "Permission denied" in target.stderr.read()
+    finally:
+        target.kill()
+        target.wait()
+
+
 def test_attach_to_nothing_is_a_clear_error():
     r = subprocess.run([PYTHON, "-m", "systrace_py", "--attach", "999999999", "-p", "/dev/null"],
                        capture_output=True, text=True, env=systrace_env())

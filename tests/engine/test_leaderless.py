@@ -49,11 +49,10 @@ def _policy(denied: str) -> str:
     """
 
 
-@pytest.mark.parametrize("native_loop", [True, False], ids=["native-loop", "python-loop"])
 @pytest.mark.parametrize(("how", "threads"), [("pthread_exit", "1"), ("exit", "1"),
                                               ("exit", "2"), ("none", "1")])
 def test_a_thread_outliving_its_leader_is_traced_as_it_runs_natively(
-        traced, tmp_path, build, how, threads, native_loop):
+        traced, tmp_path, build, how, threads, loop):
     # "exit": the leader makes no call on its way out, so the first copy the tracer holds
     # (and its /proc/PID/mem open) comes once the leader is a zombie; "pthread_exit" loads
     # the unwinder first (held opens, while the leader lives).  "2": a second thread, started
@@ -73,7 +72,7 @@ def test_a_thread_outliving_its_leader_is_traced_as_it_runs_natively(
     assert results(native.stdout) == _NATIVE, native.stdout
     r = traced.run(_policy(str(dirs["traced"] / "denied")), program, program,
                    str(dirs["traced"]), how, threads,
-                   env={"SYSTRACE_NO_CLOOP": "0" if native_loop else "1"})
+                   env=loop)
     assert r.returncode == 0, r.stdout + r.stderr
     assert results(r.stdout) == {**_NATIVE, **dict.fromkeys(_REFUSED, "EPERM")}, \
         r.stdout + r.stderr

@@ -34,8 +34,6 @@ from escape_lib import PYTHON, Scene, attack, controlled_and_blocked, policy, re
 from conftest import systrace_env
 from systrace_py.engine import cloop
 
-LOOPS = pytest.mark.parametrize("loop", [{}, {"SYSTRACE_NO_CLOOP": "1"}], ids=["cloop", "pyloop"])
-
 #: An approver that answers as a person who reads the questions in order: it holds its answer
 #: to the ask about the harmless file (pubd) until the next ask has come, then permits the
 #: first and refuses the second.
@@ -62,7 +60,6 @@ def asked(s: Scene) -> str:
                     for d in (s.pubd, s.secd)))
 
 
-@LOOPS
 def test_an_answer_is_for_the_task_that_asked_not_for_its_tid(build, tmp_path, loop):
     program = build("escape/ask_tid.c")
     s = Scene.make(tmp_path)
@@ -76,7 +73,6 @@ def test_an_answer_is_for_the_task_that_asked_not_for_its_tid(build, tmp_path, l
     assert "internal error" not in traced.stderr, traced
 
 
-@LOOPS
 def test_a_delay_is_for_the_task_it_delays_not_for_its_tid(build, tmp_path, loop):
     """The same with an injected delay instead of an ask (Tracer._later): the leader's delay
     on the harmless file ran out while the new image's refused open of the secret was delayed
@@ -94,7 +90,6 @@ def test_a_delay_is_for_the_task_it_delays_not_for_its_tid(build, tmp_path, loop
     assert "secret: EACCES" in traced.detail and "internal error" not in traced.stderr, traced
 
 
-@LOOPS
 def test_an_exec_by_a_thread_that_is_not_the_leader_is_traced_on(build, tmp_path, loop):
     """Natively the thread's exec runs and the new image reads the file; traced, it runs too
     (it ended the tracer, and with it the tree), and the new image's read is refused."""
@@ -108,6 +103,7 @@ STATS = re.compile(r"(\d+) stops \((\d+) decided natively\)")
 
 
 @pytest.mark.parametrize("who", ["leader", "thread"])
+@pytest.mark.both_loops  # (the native loop always: its decisions are counted)
 def test_the_threads_an_exec_kills_leave_no_stop_behind(build, tmp_path, who, monkeypatch):
     """``exec_thread.c``: the stops a freeze kept for the threads an exec killed were handled
     at its thaw as first stops of children to come (``Tracer._early``): the tree was never
@@ -124,7 +120,6 @@ def test_the_threads_an_exec_kills_leave_no_stop_behind(build, tmp_path, who, mo
     assert found is not None and int(found.group(2)) >= 2000, out
 
 
-@LOOPS
 @pytest.mark.parametrize("via", ["pipe", "unix"])
 def test_the_traced_program_cannot_answer_its_own_asks(build, tmp_path, via, loop):
     """``ask_forge.c``.  ``pipe``: an ``exec:`` approver's stdin and stdout were pipes, which
@@ -170,8 +165,9 @@ def test_the_traced_program_cannot_answer_its_own_asks(build, tmp_path, via, loo
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-@pytest.mark.xfail(strict=True, reason="the traced tree runs and shares the terminal while a "
-                   "prompt waits: it can draw another question over the one asked (red team 8)")
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="the traced tree runs and shares the terminal while a prompt waits: "
+                   "it can draw another question over the one asked (red team 8)")
 def test_the_person_sees_the_question_that_is_asked(build, tmp_path):
     """``ask_screen.c`` on a real terminal (tmux): while the prompt asks about the secret, a
     sibling of the asking thread draws a question about the decoy over it, again and again.

@@ -1,11 +1,12 @@
 /* looper: every 50 ms try to open FILE and print "ok" or the errno name, until STOPFILE
  * exists, then exit 7.  A long-running process for --attach tests.
  *
- *   looper FILE STOPFILE [leaderless]
+ *   looper FILE STOPFILE [leaderless [exec]]
  *
  * "leaderless": the loop runs in a thread and the main thread exits first (the exit system
  * call: the process's pid is a zombie's while the thread lives); the thread's first try
- * comes once the leader is a zombie. */
+ * comes once the leader is a zombie.  "exec": once STOPFILE is there the thread execs
+ * `cat FILE` (de_thread gives it the zombie leader's pid) instead of exiting 7. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,6 +20,7 @@
 
 static char **args;
 static int leader_stat = -1;  /* the leader's /proc stat, in leaderless mode */
+static int exec_at_end;
 
 static void *loop(void *unused) {
     const struct timespec pause = {0, 50 * 1000 * 1000};
@@ -38,6 +40,10 @@ static void *loop(void *unused) {
         fflush(stdout);
         nanosleep(&pause, NULL);
     }
+    if (exec_at_end) {
+        execl("/bin/cat", "cat", args[1], (char *)NULL);
+        exit(3);
+    }
     exit(7);
 }
 
@@ -48,6 +54,7 @@ int main(int argc, char **argv) {
         char name[64];
         snprintf(name, sizeof name, "/proc/self/task/%d/stat", (int)getpid());
         leader_stat = open(name, O_RDONLY);
+        exec_at_end = argc > 4 && strcmp(argv[4], "exec") == 0;
         pthread_t thread;
         if (leader_stat < 0 || pthread_create(&thread, NULL, loop, NULL) != 0) return 2;
         syscall(SYS_exit, 0);

@@ -31,3 +31,22 @@ def test_a_vfork_parent_sleeps_in_clone_until_its_child_lets_it_run(
         assert procfs.wchan(parent) not in procfs.IN_CLONE  # (it runs its own code)
         program.wait()
     assert procfs.wchan(parent) is None
+
+
+def test_every_threads_tracer_is_read(build: Callable[..., Path]) -> None:
+    """procfs.tracers_of reads each thread's TracerPid (approver._traced_here: a process
+    attached after its leader exited has traced threads and an untraced zombie leader);
+    None when there is no such process."""
+    import os
+    import threading
+
+    gate = threading.Event()
+    thread = threading.Thread(target=gate.wait)
+    thread.start()
+    try:
+        assert len(os.listdir(f"/proc/{os.getpid()}/task")) >= 2
+        assert procfs.tracers_of(os.getpid()) == {procfs.tracer_of(os.getpid())}
+    finally:
+        gate.set()
+        thread.join()
+    assert procfs.tracers_of(2**22 + 1) is None
