@@ -336,8 +336,8 @@ class _Socket(_Channel):
                 conn, _ = self._listener.accept()
             except OSError:
                 return False
-            uid = _peer_uid(conn)
-            if uid not in (os.geteuid(), 0) or _traced_here(conn):
+            creds = _peer_credentials(conn)
+            if creds is None or creds[1] not in (os.geteuid(), 0) or _traced_here(conn):
                 conn.close()
                 continue
             self._conn = conn
@@ -438,14 +438,17 @@ def _listen(path: str) -> socket.socket:
     return sock
 
 
-def _peer_uid(conn: socket.socket) -> int | None:
+def _peer_credentials(conn: socket.socket) -> tuple[int, int] | None:
+    """The peer's pid and uid, as the kernel took them at its connect (SO_PEERCRED); None
+    when they cannot be read."""
     import struct
 
     try:
         creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     except OSError:
         return None
-    return int(struct.unpack("3i", creds)[1])
+    pid, uid, _ = struct.unpack("3i", creds)
+    return int(pid), int(uid)
 
 
 def _traced_here(conn: socket.socket) -> bool:
@@ -457,8 +460,6 @@ def _traced_here(conn: socket.socket) -> bool:
     read); on an older kernel by SO_PEERCRED's pid (a pid reused between the connect and
     this look is not told).  A peer in a pid namespace we do not see (pid 0: an approver
     outside a container systrace runs in) is none of the tree, which is in ours."""
-    import struct
-
     try:
         pidfd = conn.getsockopt(socket.SOL_SOCKET, SO_PEERPIDFD)
     except OSError:
@@ -467,9 +468,10 @@ def _traced_here(conn: socket.socket) -> bool:
         if pidfd >= 0:
             pid = _pidfd_pid(pidfd)
         else:
-            creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                                    struct.calcsize("3i"))
-            pid = int(struct.unpack("3i", creds)[0])
+            creds = _peer_credentials(conn)
+            if creds is None:
+                return True
+            pid = creds[0]
         if pid <= 0:
             return pid < 0
         tracers = procfs.tracers_of(pid)  # (each thread's: one may be ours, the leader not)
