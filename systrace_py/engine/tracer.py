@@ -578,7 +578,7 @@ class Tracer:
             _, _, task, then = heapq.heappop(self._timers)
             # (the Task, not its tid: a thread that exec'd has its dead leader's, and may be
             # delayed on a call of its own -- which the leader's delay would decide)
-            if self.tasks.get(task.tid) is not task or task.state is not TaskState.DELAYED:
+            if not self._still_traced(task) or task.state is not TaskState.DELAYED:
                 continue  # it died meanwhile
             task.to(TaskEvent.WOKEN)
             task.delayed_at = ""
@@ -1476,13 +1476,19 @@ class Tracer:
         except DecodeError:
             return False
 
+    def _still_traced(self, task: Task) -> bool:
+        """Whether ``task`` is still the tree's task at its tid: not gone, and not replaced by
+        another that has its tid now (a thread that exec'd takes its leader's: _on_exec; a
+        tid is reused once its task is gone) -- what waited for it (an answer, a delay's end,
+        the scratch area) is for it alone."""
+        return self.tasks.get(task.tid) is task
+
     def _scratch_settled(self, space: AddressSpace) -> None:
         """The area is mapped (or cannot be): the calls that waited for it go on."""
         space.mapping_by = None
         waiting, space.waiting = space.waiting, []
-        for waiter, call, reply in waiting:
-            task = self.tasks.get(waiter.tid)
-            if task is not None and task is waiter:  # (not another that has its tid now)
+        for task, call, reply in waiting:
+            if self._still_traced(task):
                 try:
                     self._apply(task, call, reply)  # its stop's info is fetched again
                 except pt.PtraceError as exc:
@@ -1743,7 +1749,7 @@ class Tracer:
                 task, reply = self._answers.get_nowait()
             except queue.Empty:
                 return handled
-            if self.tasks.get(task.tid) is not task or not task.parked:
+            if not self._still_traced(task) or not task.parked:
                 continue  # (gone, or settled: an earlier answer, its process's end...)
             task.to(TaskEvent.ANSWERED)
             self._parked -= 1
