@@ -111,8 +111,11 @@ def elements(name: str, value: str) -> list[str] | None:
     """The paths the reader of variable ``name`` takes from ``value``, split as it splits them
     (PATH_VARIABLES; the empty elements it skips left out), or None when it reads no paths."""
     form = PATH_VARIABLES.get(name)
-    if form is None:
-        return None
+    return None if form is None else split(form, value)
+
+
+def split(form: PathList, value: str) -> list[str]:
+    """``value`` cut into the elements its reader takes (a variable of that ``form``)."""
     if not form.separators:
         return [value]
     parts = re.split(f"[{re.escape(form.separators)}]", value,
@@ -200,7 +203,9 @@ class Grants:
         self._paths: dict[str, list[PathGlob]] = {}
         self._whole: dict[str, list[str]] = {}
         for entry in entries:
-            name, _, pattern = entry.partition("=")
+            name, equals, pattern = entry.partition("=")
+            if not equals:
+                continue
             literal = literal_value(pattern)
             form = PATH_VARIABLES.get(name)
             if literal is not None:
@@ -229,7 +234,7 @@ class Grants:
         globs = self._paths.get(name, [])
         return bool(globs) and all(
             is_plain(element, form) and any(glob.matches(element) for glob in globs)
-            for element in elements(name, value) or ())
+            for element in split(form, value))
 
 
 def variable_error(entry: str) -> str | None:
@@ -267,5 +272,3 @@ def grant_error(entry: str, expansions: Expansions | None = None) -> str | None:
             return f"{name}'s value is paths, and a glob of them is a path rule's glob: {exc}"
     return None
 
-
-assert all(runs_code(name) for name in PATH_VARIABLES)

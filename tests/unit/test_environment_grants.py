@@ -20,6 +20,7 @@ from systrace_py.policy.environment import (
     elements,
     grant_error,
     literal_grant,
+    runs_code,
 )
 from systrace_py.policy.files import loads_policy
 from systrace_py.policy.glob import Expansions
@@ -30,6 +31,20 @@ EXPANSIONS = Expansions("/home/alice", "/work", "/tmp", "alice")
 
 def admits(grants: list[str], entry: str) -> bool:
     return Grants(tuple(grants), EXPANSIONS).admits(entry)
+
+
+def test_every_variable_read_as_paths_is_one_an_exec_checks() -> None:
+    """A grant names only variables that run code (variable_error): a path variable that
+    runs_code did not name could be granted by no policy, and would cross execs unchecked."""
+    assert [name for name in PATH_VARIABLES if not runs_code(name)] == []
+
+
+@pytest.mark.parametrize("entry", ["LD_PRELOAD", "PYTHONPATH", "BASH_ENV"])
+def test_a_grant_without_a_value_admits_nothing(entry: str) -> None:
+    """The loader refuses such a grant (grant_error); a table built without the loader admits
+    nothing by it -- not the empty value."""
+    assert grant_error(entry, EXPANSIONS) is not None
+    assert not admits([entry], f"{entry}=")
 
 
 # --- element by element: the property ---------------------------------------------------------
