@@ -45,6 +45,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from systrace_py import procfs
 from systrace_py.engine import enforce
 from systrace_py.engine.decode import DecodedCall, DecodeError
 from systrace_py.engine.events import KILL, Reply, ReplyKind
@@ -288,7 +289,7 @@ class HandlerMonitor(Generic[C]):
         if handler is None:
             return
         event = ExecEvent(pid=process.pid, program=process.program, previous=old_program,
-                          argv=argv if argv is not None else _cmdline(process.pid))
+                          argv=argv if argv is not None else procfs.cmdline(process.pid) or ())
         ctl = Control(entry=True, tid=process.pid, memory=process.memory)
         self._invoke(handler, process.pid, event, ctl)
         self._process_control(ctl, process)
@@ -449,16 +450,6 @@ def _find_executable(name: str, env: Mapping[str, str] | None, cwd: str | None) 
     if found is None:
         raise FileNotFoundError(2, "command not found", name)
     return found
-
-
-def _cmdline(pid: int) -> tuple[str, ...]:
-    """argv of a process stopped at its exec event (the new image's, untouched yet)."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            data = f.read()
-    except OSError:
-        return ()
-    return tuple(a.decode("utf-8", "surrogateescape") for a in data.split(b"\0")[:-1])
 
 
 __all__ = ["COLLIDING", "EVENTS", "Handler", "HandlerMonitor", "HandlerTable", "handler_name",

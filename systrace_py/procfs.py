@@ -80,6 +80,28 @@ def program(pid: int) -> str:
         raise leaders from None
 
 
+def cmdline(pid: int) -> tuple[str, ...] | None:
+    """A process's argv as /proc says (for one whose exec was not seen: an attached one; a new
+    image stopped at its exec event), read through a live thread when the leader exited (a
+    zombie's is empty); None when no task of it has one."""
+    try:
+        tids = [str(pid)] + [t for t in os.listdir(f"/proc/{pid}/task") if t != str(pid)]
+    except OSError:
+        return None
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/cmdline", "rb") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        words = raw.split(b"\0")
+        if words and words[-1] == b"":
+            words.pop()
+        if words:
+            return tuple(w.decode("utf-8", "surrogateescape") for w in words)
+    return None
+
+
 def alive(pid: int) -> bool:
     """Whether a task is there and not a zombie (for a process that is not our child: no
     wait)."""

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
+from systrace_py import procfs
 from systrace_py.audit import AuditLog, rule_ref
 from systrace_py.engine.decode import DecodedCall, DecodeError
 from systrace_py.engine.events import DETACH, KILL, PARK, Reply
@@ -404,7 +405,7 @@ class Supervisor:
             request = AskRequest(process.pid, process.pid, process.ppid, process.program,
                                  "resolve", {"host": name}, facts, decision,
                                  table=state.deciding(), id=next(self._ask_ids),
-                                 argv=state.argv or _cmdline(process.pid),
+                                 argv=state.argv or procfs.cmdline(process.pid),
                                  parent_program=self._parent_program(process))
 
             def respond(answer: Answer) -> None:
@@ -826,7 +827,7 @@ class Supervisor:
         request = AskRequest(process.pid, task.tid, process.ppid, process.program,
                              call.policy_name, call.describe(), call.facts(), decision,
                              table=state.deciding(), id=next(self._ask_ids),
-                             argv=state.argv or _cmdline(process.pid),
+                             argv=state.argv or procfs.cmdline(process.pid),
                              parent_program=self._parent_program(process))
         assert self.asker is not None
         tracer = self.tracer
@@ -1064,16 +1065,3 @@ def _asked_path(facts: CallFacts, decision: Decision) -> str | None:
         if found is not None:
             return found
     return facts.paths[0].path if facts.paths else None
-
-
-def _cmdline(pid: int) -> tuple[str, ...] | None:
-    """A process's argv as /proc says (for one whose exec was not seen: an attached one)."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            raw = f.read()
-    except OSError:
-        return None
-    words = raw.split(b"\0")
-    if words and words[-1] == b"":
-        words.pop()
-    return tuple(w.decode("utf-8", "surrogateescape") for w in words) or None

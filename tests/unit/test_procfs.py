@@ -50,3 +50,24 @@ def test_every_threads_tracer_is_read(build: Callable[..., Path]) -> None:
         gate.set()
         thread.join()
     assert procfs.tracers_of(2**22 + 1) is None
+
+
+def test_the_argv_of_a_process_whose_leader_exited_is_read_through_a_thread() -> None:
+    """procfs.cmdline: a zombie leader's /proc/PID/cmdline is empty (no memory); a live
+    thread's is the process's argv (what an attached process's exec record and a prompt
+    show).  None once no task of it is left."""
+    import sys
+
+    code = ("import threading, ctypes, time; threading.Thread(target=time.sleep, args=(30,))"
+            ".start(); ctypes.CDLL(None).syscall(60, 0)")  # SYS_exit: the main thread alone
+    with subprocess.Popen([sys.executable, "-c", code]) as program:
+        try:
+            deadline = time.monotonic() + 10
+            while procfs.read_stat(program.pid)[procfs.STATE] != b"Z":  # type: ignore[index]
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            assert Path(f"/proc/{program.pid}/cmdline").read_bytes() == b""
+            assert procfs.cmdline(program.pid) == (sys.executable, "-c", code)
+        finally:
+            program.kill()
+    assert procfs.cmdline(program.pid) is None
