@@ -342,6 +342,31 @@ class Tracer:
         self.processes[pid] = process
         self.main_pid = pid
         self.monitor.on_start(process)
+        try:
+            seen = self._seize_threads(pid, process)
+        except TracerError:  # nothing was checked yet: leave the process as it was, running
+            self.detach_all()
+            raise
+        process.space.users = len(seen)
+        via = pid if pid in seen else min(seen)  # (a live task: a zombie has no mappings)
+        # processes it did not start may share its memory: what it maps, read once
+        mappings = shared_mappings(via)
+        if mappings is None:
+            process.space.written_anywhere = True
+        else:
+            process.space.shared_ranges, process.space.written_anywhere = mappings
+            process.space.shared_pages = bool(process.space.shared_ranges)
+        # and it may have keyed pages already (None: smaps unreadable, look at every read)
+        process.space.keyed = pkeys.enabled() and pkeys.keyed_mappings(via) != []
+        fs, files = Shared(len(seen)), Shared(len(seen))
+        for tid in seen:
+            self.tasks[tid].fs, self.tasks[tid].files = fs, files
+        return pid
+
+    def _seize_threads(self, pid: int, process: Process) -> set[int]:
+        """Seize and interrupt every thread of process ``pid`` (--attach): the tids seized.
+        TracerError when the process cannot be traced whole -- a thread another tracer holds
+        would run unchecked (fail closed)."""
         seen: set[int] = set()
         tried: set[int] = set()
         while True:  # threads may appear while we attach: until the set is stable
@@ -372,21 +397,7 @@ class Tracer:
         loose = sorted(tid for tid in tried - seen if procfs.alive(tid))
         if loose:  # (a thread another tracer has: it would run unchecked -- fail closed)
             raise TracerError(f"cannot attach to {pid}: its thread {loose[0]} cannot be traced")
-        process.space.users = len(seen)
-        via = pid if pid in seen else min(seen)  # (a live task: a zombie has no mappings)
-        # processes it did not start may share its memory: what it maps, read once
-        mappings = shared_mappings(via)
-        if mappings is None:
-            process.space.written_anywhere = True
-        else:
-            process.space.shared_ranges, process.space.written_anywhere = mappings
-            process.space.shared_pages = bool(process.space.shared_ranges)
-        # and it may have keyed pages already (None: smaps unreadable, look at every read)
-        process.space.keyed = pkeys.enabled() and pkeys.keyed_mappings(via) != []
-        fs, files = Shared(len(seen)), Shared(len(seen))
-        for tid in seen:
-            self.tasks[tid].fs, self.tasks[tid].files = fs, files
-        return pid
+        return seen
 
     # --- the loop -----------------------------------------------------------------------------
     def run(self) -> int:

@@ -97,6 +97,53 @@ def test_attach_follows_a_threads_exec_after_its_leader_exited(tmp_path, build, 
         target.wait()
 
 
+def test_attach_to_a_process_with_a_thread_another_tracer_holds_fails_and_leaves_it_running(
+        tmp_path: Path) -> None:
+    """A thread systrace cannot seize (another tracer has it) would run unchecked: the attach
+    fails (125, the thread named) -- and detaches the threads it had seized, so the process
+    goes on as before (not killed with the tracer, not left stopped)."""
+    import os
+    import sys
+
+    code = ("import sys, threading, time; threading.Thread(target=time.sleep, args=(60,),"
+            " daemon=True).start(); print('ready', flush=True); sys.stdin.readline();"
+            " print('bye', flush=True); sys.exit(3)")
+    target = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    holder = None
+    try:
+        assert target.stdout is not None and target.stdin is not None
+        wait_for_line(target.stdout, "ready")
+        thread = next(int(t) for t in os.listdir(f"/proc/{target.pid}/task")
+                      if int(t) != target.pid)
+        seize = (f"import ctypes, sys, time; r = ctypes.CDLL(None).ptrace(0x4206, {thread}, 0, 0);"
+                 " print(r, flush=True); time.sleep(60)")  # PTRACE_SEIZE
+        holder = subprocess.Popen([sys.executable, "-c", seize], stdout=subprocess.PIPE,
+                                  text=True)
+        assert holder.stdout is not None
+        wait_for_line(holder.stdout, "0")
+        policy = tmp_path / "p.toml"
+        policy.write_text('default = "permit"\n')
+        run = subprocess.run([PYTHON, "-m", "systrace_py", "--attach", str(target.pid), "-p",
+                              str(policy)], env=systrace_env(), capture_output=True, text=True,
+                             timeout=60)
+        assert run.returncode == 125
+        assert f"cannot attach to {target.pid}: its thread {thread} cannot be traced" \
+            in run.stderr
+        status = Path(f"/proc/{target.pid}/status").read_text()
+        assert "TracerPid:\t0" in status and "State:\tS" in status
+        target.stdin.write("go\n")
+        target.stdin.flush()
+        wait_for_line(target.stdout, "bye")
+        holder.kill()  # (its thread is reaped by its tracer first)
+        assert target.wait(timeout=20) == 3
+    finally:
+        target.kill()
+        target.wait()
+        if holder is not None:
+            holder.kill()
+            holder.wait()
+
 def test_attach_to_nothing_is_a_clear_error():
     r = subprocess.run([PYTHON, "-m", "systrace_py", "--attach", "999999999", "-p", "/dev/null"],
                        capture_output=True, text=True, env=systrace_env())
