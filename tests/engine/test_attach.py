@@ -7,14 +7,16 @@ import select
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import pytest
 
 from conftest import PYTHON, systrace_env
 
 
-def wait_for_line(stream, wanted: str, timeout: float = 20) -> None:
+def wait_for_line(stream: IO[str], wanted: str, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = stream.readline()
@@ -24,7 +26,8 @@ def wait_for_line(stream, wanted: str, timeout: float = 20) -> None:
 
 
 @pytest.mark.parametrize("leaderless", [False, True], ids=["", "leaderless"])
-def test_attach_enforces_then_detaches_on_interrupt(tmp_path, build, leaderless):
+def test_attach_enforces_then_detaches_on_interrupt(tmp_path: Path, build: Callable[..., Path],
+                                                   leaderless: bool) -> None:
     # leaderless: the loop runs in a thread and the main thread has exited -- the pid is a
     # zombie's, which has no /proc/PID/exe and cannot be seized: the thread is traced
     looper = build("progs/looper.c")
@@ -51,7 +54,8 @@ def test_attach_enforces_then_detaches_on_interrupt(tmp_path, build, leaderless)
 
 
 @pytest.mark.parametrize("leaderless", [False, True], ids=["", "leaderless"])
-def test_attach_reports_the_exit_status(tmp_path, build, leaderless):
+def test_attach_reports_the_exit_status(tmp_path: Path, build: Callable[..., Path],
+                                        leaderless: bool) -> None:
     looper = build("progs/looper.c")
     stop = tmp_path / "stop"
     target = subprocess.Popen([str(looper), "/nonexistent", str(stop),
@@ -68,7 +72,8 @@ def test_attach_reports_the_exit_status(tmp_path, build, leaderless):
     assert tracer.wait(timeout=20) == 7, tracer.stderr.read()
 
 
-def test_attach_follows_a_threads_exec_after_its_leader_exited(tmp_path, build, loop):
+def test_attach_follows_a_threads_exec_after_its_leader_exited(
+        tmp_path: Path, build: Callable[..., Path], loop: dict[str, str]) -> None:
     """The zombie leader of an attached process cannot be seized: no task has its pid.  A
     thread's exec is reported under that pid (de_thread gives the thread the leader's): it
     was taken for a child's first stop still to come, the new image never resumed -- the
@@ -144,21 +149,22 @@ def test_attach_to_a_process_with_a_thread_another_tracer_holds_fails_and_leaves
             holder.kill()
             holder.wait()
 
-def test_attach_to_nothing_is_a_clear_error():
+def test_attach_to_nothing_is_a_clear_error() -> None:
     r = subprocess.run([PYTHON, "-m", "systrace_py", "--attach", "999999999", "-p", "/dev/null"],
                        capture_output=True, text=True, env=systrace_env())
     assert r.returncode == 2
     assert "999999999" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_attach_to_a_missing_pid_says_no_such_process():
+def test_attach_to_a_missing_pid_says_no_such_process() -> None:
     r = subprocess.run([PYTHON, "-m", "systrace_py", "--attach", "999999999", "-p", "/dev/null"],
                        capture_output=True, text=True, env=systrace_env())
     assert r.returncode == 2
     assert r.stderr == "systrace: --attach 999999999: no such process\n"
 
 
-def test_attach_and_detach_are_said_and_a_sigterm_detach_exits_143(tmp_path, build):
+def test_attach_and_detach_are_said_and_a_sigterm_detach_exits_143(
+        tmp_path: Path, build: Callable[..., Path]) -> None:
     looper = build("progs/looper.c")
     stop = tmp_path / "stop"
     target = subprocess.Popen([str(looper), "/nonexistent", str(stop)], stdout=subprocess.PIPE,
@@ -181,7 +187,8 @@ def test_attach_and_detach_are_said_and_a_sigterm_detach_exits_143(tmp_path, bui
     assert target.wait(timeout=20) == 7
 
 
-def test_an_attached_process_with_keyed_pages_gets_the_kernels_efault(tmp_path, build):
+def test_an_attached_process_with_keyed_pages_gets_the_kernels_efault(
+        tmp_path: Path, build: Callable[..., Path]) -> None:
     """A process attached to may have protection keys already (no filtered call said so): a
     path in a page whose key it disables is EFAULT for the kernel's copy -- under systrace
     too, not the refusal a rule gives the path read from outside (pkey_holder.c)."""

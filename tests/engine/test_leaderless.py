@@ -13,10 +13,12 @@ the same answers, but for the never'd ones.  The thread's exec ends with it as t
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from conftest import results
+from conftest import Traced, results
 
 #: what the program prints natively, but for the calls the policy refuses
 _NATIVE = {
@@ -52,7 +54,8 @@ def _policy(denied: str) -> str:
 @pytest.mark.parametrize(("how", "threads"), [("pthread_exit", "1"), ("exit", "1"),
                                               ("exit", "2"), ("none", "1")])
 def test_a_thread_outliving_its_leader_is_traced_as_it_runs_natively(
-        traced, tmp_path, build, how, threads, loop):
+        traced: Traced, tmp_path: Path, build: Callable[..., Path], how: str, threads: str,
+        loop: dict[str, str]) -> None:
     # "exit": the leader makes no call on its way out, so the first copy the tracer holds
     # (and its /proc/PID/mem open) comes once the leader is a zombie; "pthread_exit" loads
     # the unwinder first (held opens, while the leader lives).  "2": a second thread, started
