@@ -79,6 +79,7 @@ from systrace_py.kernel import (
     CAP_SYS_RESOURCE,
     CLONE_NEWNS,
     CLONE_NEWUSER,
+    MAP_DROPPABLE,
     OPEN_TREE_CLONE,
     REFUSED_CONTROL,
 )
@@ -375,7 +376,7 @@ class Tracer:
         process.space.users = len(seen)
         via = pid if pid in seen else min(seen)  # (a live task: a zombie has no mappings)
         # processes it did not start may share its memory: what it maps, read once
-        mappings = shared_mappings(via)
+        mappings = shared_mappings(via, droppable=True)  # (glibc 2.41's getrandom state...)
         if mappings is None:
             process.space.written_anywhere = True
         else:
@@ -1303,6 +1304,8 @@ class Tracer:
         if sharing.anywhere:
             space.written_anywhere = True
         else:
+            if name == "mmap" and args[3] & MAP_DROPPABLE:
+                space.droppable = True  # (its pages are found in smaps only)
             space.shared_pages = True
             space.shared_ranges = None  # where they are is read again when it matters
 
@@ -1316,7 +1319,7 @@ class Tracer:
         if space.written_anywhere:
             return True
         if space.shared_ranges is None:
-            mappings = shared_mappings(task.tid)
+            mappings = shared_mappings(task.tid, space.droppable)
             if mappings is None:
                 return True
             space.shared_ranges, rings = mappings
@@ -1824,7 +1827,8 @@ class Tracer:
                                  written_anywhere=parent_space.written_anywhere,
                                  shared_pages=parent_space.shared_pages,
                                  shared_ranges=parent_space.shared_ranges,
-                                 keyed=parent_space.keyed)
+                                 keyed=parent_space.keyed,
+                                 droppable=parent_space.droppable)
         process = Process(child_tid, parent.process.pid, parent.process.program, space,
                           TraceeMemory(child_tid))
         process.tids.add(child_tid)
