@@ -1273,8 +1273,10 @@ _c(437, "openat2", (_DFD, _at("filename", OPEN_HOW), Arg("how", _K.OPEN_HOW, 3),
 _c(438, "pidfd_getfd", (_fd("pidfd"), _FD, _FLAGS), "debug", _T.PLAIN | _T.UNSAFE)
 _c(439, "faccessat2", (_DFD, _at("filename", *_atf(3)),
                        _a("mode"), _FLAGS), _R, _RP, reveals=METADATA, on_descriptor="fstat")
+# (on the caller's own memory -- its pidfd, or PIDFD_SELF -- the kernel takes any advice since
+# 6.15, MADV_FREE too: a writer of any page, as madvise's, where a rule permits the call)
 _c(440, "process_madvise", (_fd("pidfd"), _ptr("vec"), _a("vlen"), _a("behavior"), _FLAGS), "",
-   _T.PLAIN | _T.UNSAFE)
+   _T.PLAIN | _T.UNSAFE, shares=Shares(((_eq32(3, MADV_FREE),),), anywhere=True))
 _c(441, "epoll_pwait2", (_fd("epfd"), _ptr("events"), _a("maxevents"), _ptr("timeout"),
                          _ptr("sigmask"), _a("sigsetsize")), "stdio")
 # mount_setattr changes a mount's flags or propagation: nothing is shown or covered

@@ -7,6 +7,8 @@
  *
  *   free  a page given back with madvise(MADV_FREE) (jemalloc, Go's and Rust's allocators
  *         do), until the task writes it again;
+ *   pfree the same advice given by process_madvise on the caller's own pidfd (Linux 6.15
+ *         takes any advice there), under a policy that permits that call;
  *   drop  a page of a MAP_DROPPABLE mapping (Linux 6.11; glibc's getrandom state), at any
  *         time, written or not.
  *
@@ -17,12 +19,13 @@
  * memory.force_empty or memory.reclaim -- as fast as it can), as any busy machine's is;
  * the attacker joins that cgroup (PROCS) first.
  *
- * usage: race_reclaim free|drop WORK PROCS [iterations [seconds]]
+ * usage: race_reclaim free|pfree|drop WORK PROCS [iterations [seconds]]
  *        race_reclaim reclaim FILE AMOUNT
  */
 #include "race.h"
 
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 #ifndef MAP_DROPPABLE
 #define MAP_DROPPABLE 0x08
@@ -46,8 +49,8 @@ int main(int argc, char **argv) {
     if (argc >= 4 && strcmp(argv[1], "reclaim") == 0)
         reclaimer(argv[2], argv[3]);
     if (argc < 4)
-        usage("race_reclaim free|drop WORK PROCS [iterations [seconds]]");
-    int drop = strcmp(argv[1], "drop") == 0;
+        usage("race_reclaim free|pfree|drop WORK PROCS [iterations [seconds]]");
+    int drop = strcmp(argv[1], "drop") == 0, by_pidfd = strcmp(argv[1], "pfree") == 0;
     const char *work = argv[2];
     struct budget b;
     budget_args(&b, argc, argv, 4);
@@ -74,20 +77,30 @@ int main(int argc, char **argv) {
     char *path = second - n;
     memcpy(path, head, (size_t)n);  /* "WORK/ab" ends where the second page starts */
 
+    int self = by_pidfd ? (int)syscall(SYS_pidfd_open, getpid(), 0) : -1;
+    if (by_pidfd && self < 0)
+        skipped("no pidfd_open here: %s", ename(errno));
+    struct iovec advised = {second, (size_t)page};
     struct race_tally t = {0};
     long enoent = 0;
     while (budget_left(&b)) {
         second[0] = 'c';  /* (a page reclaimed before: a new one) */
         second[1] = 0;
-        if (!drop && madvise(second, page, MADV_FREE) < 0)
-            skipped("no MADV_FREE here: %s", ename(errno));
+        if (by_pidfd ? syscall(SYS_process_madvise, self, &advised, 1, MADV_FREE, 0) < 0
+                     : !drop && madvise(second, page, MADV_FREE) < 0) {
+            if (errno != EINVAL && errno != ENOSYS)  /* (the kernel lacks it: EINVAL) */
+                blocked("the advice was refused: %s", ename(errno));
+            skipped("no MADV_FREE here%s: %s", by_pidfd ? " by process_madvise" : "",
+                    ename(errno));
+        }
         int fd = open(path, O_RDONLY);
         if (fd < 0 && errno == ENOENT)
             enoent++;
         race_count_open(&t, fd);
         if (t.got)
             escaped("%s page reclaimed between check and use: %s, after %ld opens",
-                    drop ? "a droppable" : "a MADV_FREE", t.where, b.done);
+                    drop ? "a droppable" : by_pidfd ? "a process_madvise MADV_FREE"
+                                                    : "a MADV_FREE", t.where, b.done);
     }
     blocked("%ld opens, none of them the secret (%ld ENOENT: WORK/abc, %ld refused otherwise,"
             " %ld other)", b.done - 1, enoent, t.refused - enoent, t.other);

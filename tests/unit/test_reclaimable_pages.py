@@ -1,5 +1,6 @@
 """Pages the kernel's reclaim turns to zeros (red team 9): a MAP_DROPPABLE mapping counts as
-shared, found in /proc/PID/smaps ("dp"); madvise(MADV_FREE) and such an mmap stop."""
+shared, found in /proc/PID/smaps ("dp"); such an mmap and madvise(MADV_FREE) (or
+process_madvise's) stop."""
 
 from __future__ import annotations
 
@@ -44,3 +45,6 @@ def test_the_calls_that_let_reclaim_write_are_noted():
     assert freed is not None and freed.anywhere
     assert shares_memory("madvise", (0x10000, 4096, 1 << 32 | MADV_FREE)) is not None  # (int)
     assert shares_memory("madvise", (0x10000, 4096, 4)) is None  # MADV_DONTNEED: at once
+    advised = shares_memory("process_madvise", (3, 0x10000, 1, MADV_FREE, 0))
+    assert advised is not None and advised.anywhere
+    assert shares_memory("process_madvise", (3, 0x10000, 1, 21, 0)) is None  # MADV_PAGEOUT
