@@ -17,7 +17,7 @@
  * was reclaimed, it is WORK/ab -- a symlink to the secret (made by the test).  The memory
  * pressure is an outsider's (mode "reclaim FILE": writes FILE -- a memory cgroup's
  * memory.force_empty or memory.reclaim -- as fast as it can), as any busy machine's is;
- * the attacker joins that cgroup (PROCS) first.
+ * the attacker joins that cgroup (PROCS; "-": it is in it already) first.
  *
  * usage: race_reclaim free|pfree|drop WORK PROCS [iterations [seconds]]
  *        race_reclaim reclaim FILE AMOUNT
@@ -55,11 +55,13 @@ int main(int argc, char **argv) {
     struct budget b;
     budget_args(&b, argc, argv, 4);
 
-    /* into the cgroup whose memory is reclaimed (a cgroup file is no secret) */
-    int procs = open(argv[3], O_WRONLY);
-    if (procs < 0 || dprintf(procs, "%d\n", getpid()) < 0)
-        skipped("cannot join the reclaimed cgroup: %s", ename(errno));
-    close(procs);
+    /* into the cgroup whose memory is reclaimed (a cgroup file is no secret); "-": in it */
+    if (strcmp(argv[3], "-") != 0) {
+        int procs = open(argv[3], O_WRONLY);
+        if (procs < 0 || dprintf(procs, "%d\n", getpid()) < 0)
+            skipped("cannot join the reclaimed cgroup: %s", ename(errno));
+        close(procs);
+    }
 
     long page = sysconf(_SC_PAGESIZE);
     char *area = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
@@ -102,6 +104,6 @@ int main(int argc, char **argv) {
                     drop ? "a droppable" : by_pidfd ? "a process_madvise MADV_FREE"
                                                     : "a MADV_FREE", t.where, b.done);
     }
-    blocked("%ld opens, none of them the secret (%ld ENOENT: WORK/abc, %ld refused otherwise,"
-            " %ld other)", b.done - 1, enoent, t.refused - enoent, t.other);
+    blocked("%ld opens, none of them the secret (WORK/abc, ENOENT: %ld; refused otherwise: %ld;"
+            " other: %ld)", b.done - 1, enoent, t.refused - enoent, t.other);
 }
