@@ -16,6 +16,7 @@ PPID: Final = 1        # field 4
 PGRP: Final = 2        # field 5
 SESSION: Final = 3     # field 6
 TTY_NR: Final = 4      # field 7: the controlling terminal's device number (0: none)
+FLAGS: Final = 6       # field 9: the kernel's task flags (PF_*)
 STARTTIME: Final = 19  # field 22: clock ticks after boot (with the pid: the task's identity)
 
 
@@ -78,6 +79,19 @@ def program(pid: int) -> str:
             except OSError:
                 continue
         raise leaders from None
+
+
+#: PF_IO_WORKER (include/linux/sched.h): a thread the kernel made in the process to run
+#: io_uring requests -- an SQPOLL ring's poller (iou-sqp-PID), a worker (iou-wrk-PID).  It runs
+#: no code of the program and makes no system call, yet opens, reads and connects for it.
+PF_IO_WORKER: Final = 0x10
+
+
+def io_worker(tid: int | str) -> bool:
+    """Whether the task is an io_uring thread (PF_IO_WORKER in /proc/TID/stat's flags); False
+    when there is no such task."""
+    fields = read_stat(tid)
+    return fields is not None and int(fields[FLAGS]) & PF_IO_WORKER != 0
 
 
 def alive(pid: int) -> bool:

@@ -1,0 +1,71 @@
+"""Red team 9: an io_uring made before `systrace --attach` (class 5, I/O the kernel does).
+
+A traced tree may not make an io_uring (io_uring_setup is an unsafe call).  A process that
+systrace attaches to may have one already, and with IORING_SETUP_SQPOLL the ring's poller --
+a thread the kernel made in the process (iou-sqp-PID, PF_IO_WORKER) -- runs whatever the
+process writes into the ring's memory, with no system call to stop: kio_sqpoll.c, attached
+to, opened and read the secret (its poller was seized like any thread, and never stopped).
+Now systrace refuses to attach to a process with such a thread (procfs.io_worker), before it
+seizes anything: the process is left as it was, untraced, and the person is told.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from escape_lib import SYSTRACE, Scene, attack, never, policy, require_real, scene_env
+
+from systrace_py import procfs
+
+
+def test_a_ring_polled_by_the_kernel_is_never_taken_for_confined(build, tmp_path):
+    program = build("escape/kio_sqpoll.c")
+    s = Scene.make(tmp_path)
+    require_real(attack(program, s.secret, policy_text=None, scene=s))
+    policy_file = s.root / "attach.toml"
+    policy_file.write_text(policy(never("fsread", path=f"{s.secd}/**")))
+    target = subprocess.Popen([str(program), str(s.secret)], stdout=subprocess.PIPE, text=True,
+                              env=scene_env(s, ESC_WAIT_TRACER="1"), start_new_session=True,
+                              cwd=s.root)
+    try:
+        assert target.stdout is not None
+        assert target.stdout.readline().startswith("ready")
+        tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p", str(policy_file)],
+                                capture_output=True, text=True, timeout=60, env=scene_env(s),
+                                start_new_session=True, cwd=s.root)
+        assert tracer.returncode != 0, tracer
+        assert "io_uring worker" in tracer.stderr, tracer.stderr
+        # refused before anything was seized: the process was never traced, nor killed
+        assert procfs.tracers_of(target.pid) == {0}, tracer.stderr
+        assert target.poll() is None
+    finally:
+        target.kill()
+        target.wait(5)
+
+
+def test_a_process_without_a_ring_is_attached_as_before(build, tmp_path):
+    """The check looks at the threads' flags, not at names: a thread named like a poller is
+    an ordinary thread (the attach goes on, and the open is refused)."""
+    program = build("escape/kio_sqpoll.c", "-DNAMED_ONLY")
+    s = Scene.make(tmp_path)
+    if attack(program, s.secret, policy_text=None, scene=s).verdict == "SKIPPED":
+        pytest.skip("no thread naming here")
+    policy_file = s.root / "attach.toml"
+    policy_file.write_text(policy(never("fsread", path=f"{s.secd}/**")))
+    target = subprocess.Popen([str(program), str(s.secret)], stdout=subprocess.PIPE, text=True,
+                              env=scene_env(s, ESC_WAIT_TRACER="1"), start_new_session=True,
+                              cwd=s.root)
+    try:
+        assert target.stdout is not None
+        assert target.stdout.readline().startswith("ready")
+        tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p", str(policy_file)],
+                                capture_output=True, text=True, timeout=60, env=scene_env(s),
+                                start_new_session=True, cwd=s.root)
+        out, _ = target.communicate(timeout=60)
+    finally:
+        if target.poll() is None:
+            target.kill()
+            target.wait(5)
+    assert "io_uring worker" not in tracer.stderr, tracer.stderr
+    assert "BLOCKED: open: EACCES" in out, out + tracer.stderr
