@@ -81,17 +81,19 @@ def program(pid: int) -> str:
         raise leaders from None
 
 
-#: PF_IO_WORKER (include/linux/sched.h): a thread the kernel made in the process to run
-#: io_uring requests -- an SQPOLL ring's poller (iou-sqp-PID), a worker (iou-wrk-PID).  It runs
-#: no code of the program and makes no system call, yet opens, reads and connects for it.
+#: PF_IO_WORKER and PF_USER_WORKER (include/linux/sched.h): a thread the kernel made in the
+#: process to act for it -- an io_uring's SQPOLL poller (iou-sqp-PID) or worker (iou-wrk-PID),
+#: a vhost device's worker (vhost-PID).  It runs no code of the program and makes no system
+#: call, yet opens, reads, connects or writes the process's memory for it.
 PF_IO_WORKER: Final = 0x10
+PF_USER_WORKER: Final = 0x4000
 
 
-def io_worker(tid: int | str) -> bool:
-    """Whether the task is an io_uring thread (PF_IO_WORKER in /proc/TID/stat's flags); False
-    when there is no such task."""
+def kernel_worker(tid: int | str) -> bool:
+    """Whether the task is such a thread (PF_IO_WORKER or PF_USER_WORKER in /proc/TID/stat's
+    flags); False when there is no such task."""
     fields = read_stat(tid)
-    return fields is not None and int(fields[FLAGS]) & PF_IO_WORKER != 0
+    return fields is not None and int(fields[FLAGS]) & (PF_IO_WORKER | PF_USER_WORKER) != 0
 
 
 def alive(pid: int) -> bool:

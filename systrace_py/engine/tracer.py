@@ -353,14 +353,15 @@ class Tracer:
             new = tids - tried
             if not new:
                 break
-            workers = sorted(tid for tid in new if procfs.io_worker(f"{pid}/task/{tid}"))
+            workers = sorted(tid for tid in new if procfs.kernel_worker(f"{pid}/task/{tid}"))
             if workers:
-                # an io_uring it set up before (an SQPOLL ring's poller, a worker): the kernel
-                # goes on opening, reading, connecting for it from the ring's memory with no
-                # call to stop -- what io_uring_setup's refusal keeps from a traced tree
-                # (docs/security.md, class 5).  Fail closed, before seizing these tasks.
-                raise TracerError(f"cannot attach to {pid}: its thread {workers[0]} is an "
-                                  "io_uring worker, which acts for it unseen")
+                # an io_uring it set up before (an SQPOLL ring's poller, a worker), a vhost
+                # device's worker: the kernel goes on opening, reading, connecting for it, from
+                # the ring's memory, with no call to stop -- what io_uring_setup's refusal
+                # keeps from a traced tree (docs/security.md, class 5).  Fail closed, before
+                # seizing these tasks.
+                raise TracerError(f"cannot attach to {pid}: its thread {workers[0]} is a "
+                                  "kernel worker (io_uring, vhost), which acts for it unseen")
             for tid in sorted(new):
                 tried.add(tid)
                 try:

@@ -5,8 +5,9 @@ systrace attaches to may have one already, and with IORING_SETUP_SQPOLL the ring
 a thread the kernel made in the process (iou-sqp-PID, PF_IO_WORKER) -- runs whatever the
 process writes into the ring's memory, with no system call to stop: kio_sqpoll.c, attached
 to, opened and read the secret (its poller was seized like any thread, and never stopped).
-Now systrace refuses to attach to a process with such a thread (procfs.io_worker), before it
-seizes anything: the process is left as it was, untraced, and the person is told.
+Now systrace refuses to attach to a process with such a thread (procfs.kernel_worker: an
+io_uring's or a vhost device's), before it seizes anything: the process is left as it was,
+untraced, and the person is told.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def test_a_ring_polled_by_the_kernel_is_never_taken_for_confined(build, tmp_path
                                 capture_output=True, text=True, timeout=60, env=scene_env(s),
                                 start_new_session=True, cwd=s.root)
         assert tracer.returncode != 0, tracer
-        assert "io_uring worker" in tracer.stderr, tracer.stderr
+        assert "kernel worker (io_uring" in tracer.stderr, tracer.stderr
         # refused before anything was seized: the process was never traced, nor killed
         assert procfs.tracers_of(target.pid) == {0}, tracer.stderr
         assert target.poll() is None
@@ -67,5 +68,5 @@ def test_a_process_without_a_ring_is_attached_as_before(build, tmp_path):
         if target.poll() is None:
             target.kill()
             target.wait(5)
-    assert "io_uring worker" not in tracer.stderr, tracer.stderr
+    assert "kernel worker" not in tracer.stderr, tracer.stderr
     assert "BLOCKED: open: EACCES" in out, out + tracer.stderr
