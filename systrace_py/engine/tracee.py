@@ -212,6 +212,27 @@ def shared_mappings(pid: int, droppable: bool = False,
     return tuple(found), rings
 
 
+#: what /proc/PID/fd names a descriptor by which the kernel opens files for its reader: a
+#: fanotify group (each event read carries a new descriptor of the file another process opened)
+_OPENING_GROUPS = ("anon_inode:[fanotify]",)
+
+
+def opening_group(task: str) -> int | None:
+    """A descriptor of the task's table (``task``: "PID/task/TID") that is a fanotify group,
+    or None (none, or the task is gone)."""
+    try:
+        fds = os.listdir(f"/proc/{task}/fd")
+    except OSError:
+        return None
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{task}/fd/{fd}") in _OPENING_GROUPS:
+                return int(fd)
+        except OSError:
+            continue
+    return None
+
+
 def overlaps(ranges: tuple[tuple[int, int], ...], address: int, size: int) -> bool:
     """Whether [address, address + size) meets one of ``ranges`` (size 0 counts as 1)."""
     end = address + max(size, 1)

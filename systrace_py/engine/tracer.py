@@ -70,6 +70,7 @@ from systrace_py.engine.tracee import (
     Shared,
     Task,
     in_thread_group,
+    opening_group,
     overlaps,
     shared_mappings,
     shared_with,
@@ -362,6 +363,13 @@ class Tracer:
                 # seizing these tasks.
                 raise TracerError(f"cannot attach to {pid}: its thread {workers[0]} is a "
                                   "kernel worker (io_uring, vhost), which acts for it unseen")
+            for tid in sorted(new):
+                # ... and a fanotify group it made before: every event it reads carries a
+                # descriptor the kernel opened for it (fanotify_init is refused in the tree)
+                group = opening_group(f"{pid}/task/{tid}")
+                if group is not None:
+                    raise TracerError(f"cannot attach to {pid}: its descriptor {group} is a "
+                                      "fanotify group, whose events open files for it unseen")
             for tid in sorted(new):
                 tried.add(tid)
                 try:

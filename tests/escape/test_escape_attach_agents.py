@@ -1,4 +1,5 @@
-"""Red team 9: an io_uring made before `systrace --attach` (class 5, I/O the kernel does).
+"""Red team 9: the kernel's agents a process made before `systrace --attach` (class 5, I/O
+the kernel does for the program): an io_uring's poller, a fanotify group.
 
 A traced tree may not make an io_uring (io_uring_setup is an unsafe call).  A process that
 systrace attaches to may have one already, and with IORING_SETUP_SQPOLL the ring's poller --
@@ -8,14 +9,21 @@ to, opened and read the secret (its poller was seized like any thread, and never
 Now systrace refuses to attach to a process with such a thread (procfs.kernel_worker: an
 io_uring's or a vhost device's), before it seizes anything: the process is left as it was,
 untraced, and the person is told.
+
+The same for a fanotify group made before (fanotify_init is refused in the tree): each event
+read from it carries a descriptor the kernel opened for the reader -- of the secret, when
+another process opens it.  kio_fanotify.c, attached to, got one (a plain read(2) of the
+group's descriptor decides nothing).  A process holding such a group is not attached either.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
 from escape_lib import SYSTRACE, Scene, attack, never, policy, require_real, scene_env
+from test_escape_kernel_io import SecretReader
 
 from systrace_py import procfs
 
@@ -43,6 +51,37 @@ def test_a_ring_polled_by_the_kernel_is_never_taken_for_confined(build, tmp_path
     finally:
         target.kill()
         target.wait(5)
+
+
+def test_a_fanotify_group_made_before_the_attach_is_never_taken_for_confined(build, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("fanotify with descriptors needs CAP_SYS_ADMIN")
+    program = build("escape/kio_fanotify.c")
+    s = Scene.make(tmp_path)
+    reader = SecretReader(s.secret)  # (another process's opens of the secret: the events)
+    try:
+        require_real(attack(program, s.secd, 2, policy_text=None, scene=s))
+        policy_file = s.root / "attach.toml"
+        policy_file.write_text(policy(never("fsread", path=f"{s.secd}/**")))
+        target = subprocess.Popen([str(program), str(s.secd), "2"], stdout=subprocess.PIPE,
+                                  text=True, env=scene_env(s, ESC_WAIT_TRACER="1"),
+                                  start_new_session=True, cwd=s.root)
+        try:
+            assert target.stdout is not None
+            assert target.stdout.readline().startswith("ready")
+            tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p",
+                                     str(policy_file)], capture_output=True, text=True,
+                                    timeout=60, env=scene_env(s), start_new_session=True,
+                                    cwd=s.root)
+            assert tracer.returncode != 0, tracer
+            assert "is a fanotify group" in tracer.stderr, tracer.stderr
+            assert procfs.tracers_of(target.pid) == {0}, tracer.stderr
+            assert target.poll() is None
+        finally:
+            target.kill()
+            target.wait(5)
+    finally:
+        reader.close()
 
 
 def test_a_process_without_a_ring_is_attached_as_before(build, tmp_path):
