@@ -51,7 +51,7 @@ from systrace_py.engine.decode import (
 )
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
-from systrace_py.engine.paths import PROC_SUPER_MAGIC, Resolved
+from systrace_py.engine.paths import PROC_SUPER_MAGIC, Resolved, names_elsewhere
 from systrace_py.engine.seccomp import (
     GUARDED_CALLS,
     GUARDS,
@@ -391,6 +391,11 @@ class Tracer:
         if loose:  # (a thread another tracer has: it would run unchecked -- fail closed)
             raise TracerError(f"cannot attach to {pid}: its thread {loose[0]} cannot be traced")
         process.space.users = len(seen)
+        if any(names_elsewhere(f"{pid}/task/{tid}") for tid in seen):
+            # a descriptor or cwd from before, which /proc names by another object's path (a
+            # detached mount, another namespace's): names read from /proc are checked, from
+            # the objects, as after the tree's own mount calls (the native loop stays off)
+            self.decoder.resolver.strict = True
         via = pid if pid in seen else min(seen)  # (a live task: a zombie has no mappings)
         # processes it did not start may share its memory: what it maps, read once
         mappings = shared_mappings(via, droppable=True)  # (glibc 2.41's getrandom state...)
