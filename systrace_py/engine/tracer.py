@@ -393,8 +393,8 @@ class Tracer:
         process.space.users = len(seen)
         if any(names_elsewhere(f"{pid}/task/{tid}") for tid in seen):
             # a descriptor or cwd from before, which /proc names by another object's path (a
-            # detached mount, another namespace's): names read from /proc are checked, from
-            # the objects, as after the tree's own mount calls (the native loop stays off)
+            # detached mount, another namespace's): names read from /proc are checked against
+            # the objects, as after the tree's own mount calls
             self.decoder.resolver.strict = True
         via = pid if pid in seen else min(seen)  # (a live task: a zombie has no mappings)
         # processes it did not start may share its memory: what it maps, read once
