@@ -219,6 +219,12 @@ TUNSETIFF: Final = 0x400454CA  # _IOW('T', 202, int)
 USERFAULTFD_IOC_NEW: Final = 0xAA00  # _IO(0xAA, 0x00)
 RLIMIT_CORE: Final = 4
 MAP_SHARED: Final = 0x01     # (MAP_SHARED_VALIDATE, 0x03, has this bit too)
+#: a mapping whose pages the kernel's reclaim may drop at any time, written or not: read
+#: again, they are zeros (Linux 6.11; glibc 2.41's getrandom state)
+MAP_DROPPABLE: Final = 0x08
+#: madvise: the kernel's reclaim may drop these pages (read again: zeros) until each is
+#: written again (jemalloc's, Go's and Rust's allocators give memory back so)
+MADV_FREE: Final = 8
 MAP_FIXED: Final = 0x10
 PROT_READ: Final = 0x1
 PROT_WRITE: Final = 0x2

@@ -16,6 +16,7 @@ PPID: Final = 1        # field 4
 PGRP: Final = 2        # field 5
 SESSION: Final = 3     # field 6
 TTY_NR: Final = 4      # field 7: the controlling terminal's device number (0: none)
+FLAGS: Final = 6       # field 9: the kernel's task flags (PF_*)
 STARTTIME: Final = 19  # field 22: clock ticks after boot (with the pid: the task's identity)
 
 
@@ -100,6 +101,21 @@ def cmdline(pid: int) -> tuple[str, ...] | None:
         if words:
             return tuple(w.decode("utf-8", "surrogateescape") for w in words)
     return None
+
+
+#: PF_IO_WORKER and PF_USER_WORKER (include/linux/sched.h): a thread the kernel made in the
+#: process to act for it -- an io_uring's SQPOLL poller (iou-sqp-PID) or worker (iou-wrk-PID),
+#: a vhost device's worker (vhost-PID).  It runs no code of the program and makes no system
+#: call, yet opens, reads, connects or writes the process's memory for it.
+PF_IO_WORKER: Final = 0x10
+PF_USER_WORKER: Final = 0x4000
+
+
+def kernel_worker(tid: int | str) -> bool:
+    """Whether the task is such a thread (PF_IO_WORKER or PF_USER_WORKER in /proc/TID/stat's
+    flags); False when there is no such task."""
+    fields = read_stat(tid)
+    return fields is not None and int(fields[FLAGS]) & (PF_IO_WORKER | PF_USER_WORKER) != 0
 
 
 def alive(pid: int) -> bool:

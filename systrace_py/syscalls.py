@@ -58,6 +58,8 @@ from systrace_py.kernel import (
     IPPROTO_TCP,
     IPPROTO_UDP,
     IPPROTO_UDPLITE,
+    MADV_FREE,
+    MAP_DROPPABLE,
     MAP_FIXED,
     MAP_SHARED,
     MOVE_MOUNT_F_EMPTY_PATH,
@@ -706,10 +708,12 @@ _c(6, "lstat", (_p("filename", NEVER), _ptr("statbuf")), _R, _RP, reveals=METADA
 _c(7, "poll", (_ptr("ufds"), _a("nfds"), _a("timeout")), "stdio")
 _c(8, "lseek", (_FD, _a("offset"), _a("whence")), "stdio")
 # a shared mapping (MAP_SHARED or MAP_SHARED_VALIDATE) may be written by whoever else maps
-# the same object: a process outside the tree, or the kernel (a packet socket's ring)
+# the same object: a process outside the tree, or the kernel (a packet socket's ring); a
+# droppable one (MAP_DROPPABLE, the one mapping type with bit 3) by the kernel's reclaim,
+# which turns its pages to zeros whenever memory is short (red team 9: race_reclaim.c)
 _c(9, "mmap", (_a("addr", _K.ADDR), _a("len"), _a("prot"), _FLAGS, _FD, _a("pgoff")),
    "stdio", guard=Guard(((_touches(0, 1), _bits(3, MAP_FIXED)),), errno.EPERM),
-   shares=Shares(((_bits(3, MAP_SHARED),),)), keys=_EXEC_ONLY)
+   shares=Shares(((_bits(3, MAP_SHARED),), (_bits(3, MAP_DROPPABLE),))), keys=_EXEC_ONLY)
 _c(10, "mprotect", (_START, _LEN, _a("prot")), "stdio", guard=Guard((_AREA,), errno.EPERM),
    keys=_EXEC_ONLY)
 _c(11, "munmap", (_START, _LEN), "stdio", guard=Guard((_AREA,), errno.EPERM))
@@ -748,7 +752,11 @@ _c(25, "mremap", (_a("addr", _K.ADDR), _a("old_len"), _a("new_len"), _FLAGS,
                         errno.EPERM), shares=_ALWAYS_SHARES_PAGES)
 _c(26, "msync", (_START, _LEN, _FLAGS), "stdio")
 _c(27, "mincore", (_START, _LEN, _ptr("vec")), "stdio")
-_c(28, "madvise", (_START, _LEN, _a("behavior")), "stdio", guard=Guard((_AREA,), errno.EPERM))
+# MADV_FREE lets the kernel's reclaim turn the pages to zeros, whenever memory is short, until
+# each is written again: a writer of any page the call names -- counted as one of any page
+# (red team 9: race_reclaim.c; /proc shows no such range)
+_c(28, "madvise", (_START, _LEN, _a("behavior")), "stdio", guard=Guard((_AREA,), errno.EPERM),
+   shares=Shares(((_eq32(2, MADV_FREE),),), anywhere=True))
 _c(29, "shmget", (_a("key"), _a("size"), _fl("shmflg")))
 # shmat at an address inside the area, or replacing (SHM_REMAP) anything below its end: the
 # segment's size is not in a register, so any remap that could reach the area is refused
@@ -1265,8 +1273,10 @@ _c(437, "openat2", (_DFD, _at("filename", OPEN_HOW), Arg("how", _K.OPEN_HOW, 3),
 _c(438, "pidfd_getfd", (_fd("pidfd"), _FD, _FLAGS), "debug", _T.PLAIN | _T.UNSAFE)
 _c(439, "faccessat2", (_DFD, _at("filename", *_atf(3)),
                        _a("mode"), _FLAGS), _R, _RP, reveals=METADATA, on_descriptor="fstat")
+# (on the caller's own memory -- its pidfd, or PIDFD_SELF -- the kernel takes any advice since
+# 6.15, MADV_FREE too: a writer of any page, as madvise's, where a rule permits the call)
 _c(440, "process_madvise", (_fd("pidfd"), _ptr("vec"), _a("vlen"), _a("behavior"), _FLAGS), "",
-   _T.PLAIN | _T.UNSAFE)
+   _T.PLAIN | _T.UNSAFE, shares=Shares(((_eq32(3, MADV_FREE),),), anywhere=True))
 _c(441, "epoll_pwait2", (_fd("epfd"), _ptr("events"), _a("maxevents"), _ptr("timeout"),
                          _ptr("sigmask"), _a("sigsetsize")), "stdio")
 # mount_setattr changes a mount's flags or propagation: nothing is shown or covered

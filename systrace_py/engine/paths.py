@@ -254,6 +254,28 @@ def _same_file(path: str, link: str) -> bool:
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
+def names_elsewhere(task: str) -> bool:
+    """Whether /proc names the cwd or a descriptor of a task (``task``: "PID/task/TID") by a
+    path that is another object in the tracer's view: one of another mount namespace or of a
+    detached mount, which a process systrace attaches to may hold from before (open_tree, a
+    descriptor passed from a namespace of its own; the tree's own such calls make the resolver
+    strict).  Pseudo names (pipes, sockets...) and removed files are not compared; a name
+    the tracer cannot look at counts as another object."""
+    base = f"/proc/{task}"
+    try:
+        links = [f"{base}/cwd", *(f"{base}/fd/{fd}" for fd in os.listdir(f"{base}/fd"))]
+    except OSError:
+        return False  # (gone)
+    for link in links:
+        try:
+            text = os.readlink(link)
+        except OSError:
+            continue
+        if text.startswith("/") and not text.endswith(_DELETED) and not _same_file(text, link):
+            return True
+    return False
+
+
 def _unclean(path: str) -> bool:
     """Whether a path has ".", ".." or "//" components (or a trailing slash) to normalise."""
     return "//" in path or "/." in path or (path.endswith("/") and path != "/")

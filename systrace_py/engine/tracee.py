@@ -35,7 +35,8 @@ class AddressSpace:
     table's ``shares``): ``written_anywhere`` -- the kernel completing I/O into any buffer
     (an AIO context, an io_uring, an XDP umem) or a userfaultfd's reader; ``shared_pages``
     -- some pages are shared with whoever else maps the same object (a MAP_SHARED mapping, a
-    SysV segment), and ``shared_ranges`` says which, as /proc/PID/maps last showed them (None:
+    SysV segment) or dropped by the kernel's reclaim (a MAP_DROPPABLE mapping: ``droppable``),
+    and ``shared_ranges`` says which, as /proc/PID/maps (or smaps) last showed them (None:
     to be read again, something may have moved).  Arguments that such writers may reach are
     held even while the tree is one task.  ``keyed``: a call (or the exec'd image) may have
     given some of its pages a protection key, so reads obey the calling task's keys
@@ -50,6 +51,7 @@ class AddressSpace:
     shared_pages: bool = False
     shared_ranges: tuple[tuple[int, int], ...] | None = None
     keyed: bool = False  # some pages may have a protection key (pkeys; kept at fork)
+    droppable: bool = False  # it may have MAP_DROPPABLE mappings (shared_mappings; kept at fork)
     mapping_by: int | None = None  # the task whose call is being turned into the scratch mmap
     waiting: list[Any] = field(default_factory=list)  # (task, call, reply) held meanwhile
     slots: SlotPool = field(default_factory=SlotPool)  # the area's slots, one per task
@@ -179,17 +181,28 @@ def in_thread_group(tgid: int, tid: int) -> bool:
 _KERNEL_RINGS = (b"/[aio]", b"[io_uring]")
 
 
-def shared_mappings(pid: int) -> tuple[tuple[tuple[int, int], ...], bool] | None:
+def shared_mappings(pid: int, droppable: bool = False,
+                    ) -> tuple[tuple[tuple[int, int], ...], bool] | None:
     """The [start, end) of each shared mapping of a process (a MAP_SHARED file or anonymous
     mapping, a SysV segment: "s" in the permissions of /proc/PID/maps), and whether one is the
     ring of an AIO context or an io_uring (then the kernel may write any page).  None when
-    the maps cannot be read (then every page counts as shared)."""
+    the maps cannot be read (then every page counts as shared).  ``droppable``: the process
+    may have MAP_DROPPABLE mappings, whose pages the kernel's reclaim turns to zeros -- such
+    a mapping counts as shared; only /proc/PID/smaps says which they are ("dp" in VmFlags),
+    and it costs more to read, so it is read only then."""
     found = []
     rings = False
     try:
-        with open(f"/proc/{pid}/maps", "rb") as maps:
+        with open(f"/proc/{pid}/smaps" if droppable else f"/proc/{pid}/maps", "rb") as maps:
+            span = b""
             for line in maps:
-                span, perms = line.split(b" ", 2)[:2]
+                head = line.split(b" ", 2)
+                if head[0].endswith(b":"):  # (smaps: a field of the mapping above)
+                    if head[0] == b"VmFlags:" and b"dp" in line.split()[1:]:
+                        start, end = span.split(b"-")
+                        found.append((int(start, 16), int(end, 16)))
+                    continue
+                span, perms = head[:2]
                 if perms[3:4] == b"s":
                     start, end = span.split(b"-")
                     found.append((int(start, 16), int(end, 16)))
@@ -197,6 +210,27 @@ def shared_mappings(pid: int) -> tuple[tuple[tuple[int, int], ...], bool] | None
     except (OSError, ValueError):
         return None
     return tuple(found), rings
+
+
+#: what /proc/PID/fd names a descriptor by which the kernel opens files for its reader: a
+#: fanotify group (each event read carries a new descriptor of the file another process opened)
+_OPENING_GROUPS = ("anon_inode:[fanotify]",)
+
+
+def opening_group(task: str) -> int | None:
+    """A descriptor of the task's table (``task``: "PID/task/TID") that is a fanotify group,
+    or None (none, or the task is gone)."""
+    try:
+        fds = os.listdir(f"/proc/{task}/fd")
+    except OSError:
+        return None
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{task}/fd/{fd}") in _OPENING_GROUPS:
+                return int(fd)
+        except OSError:
+            continue
+    return None
 
 
 def overlaps(ranges: tuple[tuple[int, int], ...], address: int, size: int) -> bool:

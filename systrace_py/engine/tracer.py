@@ -51,7 +51,7 @@ from systrace_py.engine.decode import (
 )
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
-from systrace_py.engine.paths import PROC_SUPER_MAGIC, Resolved
+from systrace_py.engine.paths import PROC_SUPER_MAGIC, Resolved, names_elsewhere
 from systrace_py.engine.seccomp import (
     GUARDED_CALLS,
     GUARDS,
@@ -70,6 +70,7 @@ from systrace_py.engine.tracee import (
     Shared,
     Task,
     in_thread_group,
+    opening_group,
     overlaps,
     shared_mappings,
     shared_with,
@@ -79,6 +80,7 @@ from systrace_py.kernel import (
     CAP_SYS_RESOURCE,
     CLONE_NEWNS,
     CLONE_NEWUSER,
+    MAP_DROPPABLE,
     OPEN_TREE_CLONE,
     REFUSED_CONTROL,
 )
@@ -348,9 +350,14 @@ class Tracer:
             self.detach_all()
             raise
         process.space.users = len(seen)
+        if any(names_elsewhere(f"{pid}/task/{tid}") for tid in seen):
+            # a descriptor or cwd from before, which /proc names by another object's path (a
+            # detached mount, another namespace's): names read from /proc are checked against
+            # the objects, as after the tree's own mount calls
+            self.decoder.resolver.strict = True
         via = pid if pid in seen else min(seen)  # (a live task: a zombie has no mappings)
         # processes it did not start may share its memory: what it maps, read once
-        mappings = shared_mappings(via)
+        mappings = shared_mappings(via, droppable=True)  # (glibc 2.41's getrandom state...)
         if mappings is None:
             process.space.written_anywhere = True
         else:
@@ -377,6 +384,22 @@ class Tracer:
             new = tids - tried
             if not new:
                 break
+            workers = sorted(tid for tid in new if procfs.kernel_worker(f"{pid}/task/{tid}"))
+            if workers:
+                # an io_uring it set up before (an SQPOLL ring's poller, a worker), a vhost
+                # device's worker: the kernel goes on opening, reading, connecting for it, from
+                # the ring's memory, with no call to stop -- what io_uring_setup's refusal
+                # keeps from a traced tree (docs/security.md, class 5).  Fail closed, before
+                # seizing these tasks.
+                raise TracerError(f"cannot attach to {pid}: its thread {workers[0]} is a "
+                                  "kernel worker (io_uring, vhost), which acts for it unseen")
+            for tid in sorted(new):
+                # ... and a fanotify group it made before: every event it reads carries a
+                # descriptor the kernel opened for it (fanotify_init is refused in the tree)
+                group = opening_group(f"{pid}/task/{tid}")
+                if group is not None:
+                    raise TracerError(f"cannot attach to {pid}: its descriptor {group} is a "
+                                      "fanotify group, whose events open files for it unseen")
             for tid in sorted(new):
                 tried.add(tid)
                 try:
@@ -1314,6 +1337,8 @@ class Tracer:
         if sharing.anywhere:
             space.written_anywhere = True
         else:
+            if name == "mmap" and args[3] & MAP_DROPPABLE:
+                space.droppable = True  # (its pages are found in smaps only)
             space.shared_pages = True
             space.shared_ranges = None  # where they are is read again when it matters
 
@@ -1327,7 +1352,7 @@ class Tracer:
         if space.written_anywhere:
             return True
         if space.shared_ranges is None:
-            mappings = shared_mappings(task.tid)
+            mappings = shared_mappings(task.tid, space.droppable)
             if mappings is None:
                 return True
             space.shared_ranges, rings = mappings
@@ -1835,7 +1860,8 @@ class Tracer:
                                  written_anywhere=parent_space.written_anywhere,
                                  shared_pages=parent_space.shared_pages,
                                  shared_ranges=parent_space.shared_ranges,
-                                 keyed=parent_space.keyed)
+                                 keyed=parent_space.keyed,
+                                 droppable=parent_space.droppable)
         process = Process(child_tid, parent.process.pid, parent.process.program, space,
                           TraceeMemory(child_tid))
         process.tids.add(child_tid)

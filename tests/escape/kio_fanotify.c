@@ -6,6 +6,8 @@
  *   kio_fanotify SECD [SECONDS]
  *
  * Class 5 (I/O the kernel does for the program).  Needs CAP_SYS_ADMIN (a root tracee).
+ * With $ESC_WAIT_TRACER, the group is made first, then a tracer awaited (red team 9: a group
+ * made before `systrace --attach`).
  */
 #include "attack.h"
 
@@ -24,6 +26,7 @@ int main(int argc, char **argv) {
     }
     if (fanotify_mark(g, FAN_MARK_ADD, FAN_OPEN | FAN_EVENT_ON_CHILD, AT_FDCWD, argv[1]) < 0)
         blocked("fanotify_mark(SECD): %s", ename(errno));
+    wait_for_tracer();  /* ($ESC_WAIT_TRACER: a group made before `systrace --attach`) */
     double until = now_s() + seconds;
     long events = 0;
     while (now_s() < until) {

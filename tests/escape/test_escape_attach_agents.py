@@ -1,0 +1,165 @@
+"""Red team 9: what a process made before `systrace --attach` keeps: the kernel's agents
+(class 5, I/O the kernel does for the program) -- an io_uring's poller, a fanotify group --
+and descriptors /proc names by another object's path (class 1).
+
+A traced tree may not make an io_uring (io_uring_setup is an unsafe call).  A process that
+systrace attaches to may have one already, and with IORING_SETUP_SQPOLL the ring's poller --
+a thread the kernel made in the process (iou-sqp-PID, PF_IO_WORKER) -- runs whatever the
+process writes into the ring's memory, with no system call to stop: kio_sqpoll.c, attached
+to, opened and read the secret (its poller was seized like any thread, and never stopped).
+Now systrace refuses to attach to a process with such a thread (procfs.kernel_worker: an
+io_uring's or a vhost device's), before it seizes anything: the process is left as it was,
+untraced, and the person is told.
+
+The same for a fanotify group made before (fanotify_init is refused in the tree): each event
+read from it carries a descriptor the kernel opened for the reader -- of the secret, when
+another process opens it.  kio_fanotify.c, attached to, got one (a plain read(2) of the
+group's descriptor decides nothing).  A process holding such a group is not attached either.
+
+And a descriptor of a detached mount (open_tree's clone of the secret's directory, made in
+the tracer's namespace before the attach) is named "/" by /proc: the tracer, which had seen
+no mount call, decided openat(N, "secret.txt") as "/secret.txt" (permitted) and the kernel
+opened the secret, in both loops.  Now an attached process whose cwd or descriptors /proc
+names by another object's path (paths.names_elsewhere) makes the resolver strict, as the
+tree's own mount calls do: names are checked against the objects, and what is reachable only
+through such a mount is refused (EACCES).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+from escape_lib import SYSTRACE, Scene, attack, never, policy, require_real, scene_env
+from test_escape_kernel_io import SecretReader
+
+from systrace_py import procfs
+
+
+def test_a_ring_polled_by_the_kernel_is_never_taken_for_confined(build, tmp_path):
+    program = build("escape/kio_sqpoll.c")
+    s = Scene.make(tmp_path)
+    require_real(attack(program, s.secret, policy_text=None, scene=s))
+    policy_file = s.root / "attach.toml"
+    policy_file.write_text(policy(never("fsread", path=f"{s.secd}/**")))
+    target = subprocess.Popen([str(program), str(s.secret)], stdout=subprocess.PIPE, text=True,
+                              env=scene_env(s, ESC_WAIT_TRACER="1"), start_new_session=True,
+                              cwd=s.root)
+    try:
+        assert target.stdout is not None
+        assert target.stdout.readline().startswith("ready")
+        tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p", str(policy_file)],
+                                capture_output=True, text=True, timeout=60, env=scene_env(s),
+                                start_new_session=True, cwd=s.root)
+        assert tracer.returncode != 0, tracer
+        assert "kernel worker (io_uring" in tracer.stderr, tracer.stderr
+        # refused before anything was seized: the process was never traced, nor killed
+        assert procfs.tracers_of(target.pid) == {0}, tracer.stderr
+        assert target.poll() is None
+    finally:
+        target.kill()
+        target.wait(5)
+
+
+def test_a_fanotify_group_made_before_the_attach_is_never_taken_for_confined(build, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("fanotify with descriptors needs CAP_SYS_ADMIN")
+    program = build("escape/kio_fanotify.c")
+    s = Scene.make(tmp_path)
+    reader = SecretReader(s.secret)  # (another process's opens of the secret: the events)
+    try:
+        require_real(attack(program, s.secd, 2, policy_text=None, scene=s))
+        policy_file = s.root / "attach.toml"
+        policy_file.write_text(policy(never("fsread", path=f"{s.secd}/**")))
+        target = subprocess.Popen([str(program), str(s.secd), "2"], stdout=subprocess.PIPE,
+                                  text=True, env=scene_env(s, ESC_WAIT_TRACER="1"),
+                                  start_new_session=True, cwd=s.root)
+        try:
+            assert target.stdout is not None
+            assert target.stdout.readline().startswith("ready")
+            tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p",
+                                     str(policy_file)], capture_output=True, text=True,
+                                    timeout=60, env=scene_env(s), start_new_session=True,
+                                    cwd=s.root)
+            assert tracer.returncode != 0, tracer
+            assert "is a fanotify group" in tracer.stderr, tracer.stderr
+            assert procfs.tracers_of(target.pid) == {0}, tracer.stderr
+            assert target.poll() is None
+        finally:
+            target.kill()
+            target.wait(5)
+    finally:
+        reader.close()
+
+
+def test_a_process_without_a_ring_is_attached_as_before(build, tmp_path):
+    """The check looks at the threads' flags, not at names: a thread named like a poller is
+    an ordinary thread (the attach goes on, and the open is refused)."""
+    program = build("escape/kio_sqpoll.c", "-DNAMED_ONLY")
+    s = Scene.make(tmp_path)
+    if attack(program, s.secret, policy_text=None, scene=s).verdict == "SKIPPED":
+        pytest.skip("no thread naming here")
+    policy_file = s.root / "attach.toml"
+    policy_file.write_text(policy(never("fsread", path=f"{s.secd}/**")))
+    target = subprocess.Popen([str(program), str(s.secret)], stdout=subprocess.PIPE, text=True,
+                              env=scene_env(s, ESC_WAIT_TRACER="1"), start_new_session=True,
+                              cwd=s.root)
+    try:
+        assert target.stdout is not None
+        assert target.stdout.readline().startswith("ready")
+        tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p", str(policy_file)],
+                                capture_output=True, text=True, timeout=60, env=scene_env(s),
+                                start_new_session=True, cwd=s.root)
+        out, _ = target.communicate(timeout=60)
+    finally:
+        if target.poll() is None:
+            target.kill()
+            target.wait(5)
+    assert "kernel worker" not in tracer.stderr, tracer.stderr
+    assert "BLOCKED: open: EACCES" in out, out + tracer.stderr
+
+
+def attached(program, args: list[object], s: Scene) -> tuple[str, subprocess.CompletedProcess[str]]:
+    """Run ``program args`` waiting for a tracer, attach systrace to it under a policy that
+    refuses reads of the secret's directory; its output and systrace's run."""
+    policy_file = s.root / "attach.toml"
+    policy_file.write_text(policy(never("fsread", path=f"{s.secd}/**")))
+    target = subprocess.Popen([str(program), *(str(a) for a in args)], stdout=subprocess.PIPE,
+                              text=True, env=scene_env(s, ESC_WAIT_TRACER="1"),
+                              start_new_session=True, cwd=s.root)
+    try:
+        assert target.stdout is not None
+        lines = [target.stdout.readline()]
+        while not lines[-1].startswith("ready") and lines[-1]:
+            lines.append(target.stdout.readline())
+        tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p",
+                                 str(policy_file)], capture_output=True, text=True, timeout=60,
+                                env=scene_env(s), start_new_session=True, cwd=s.root)
+        out, _ = target.communicate(timeout=60)
+    finally:
+        if target.poll() is None:
+            target.kill()
+            target.wait(5)
+    return "".join(lines) + out, tracer
+
+
+def test_a_detached_mount_held_before_the_attach_is_named_from_its_object(build, tmp_path):
+    """(The native loop never serves an attached process -- it has no filter -- so one stop
+    loop is all there is.)"""
+    if os.geteuid() != 0:
+        pytest.skip("open_tree(OPEN_TREE_CLONE) in the tracer's namespace needs root")
+    program = build("escape/attach_tree.c")
+    s = Scene.make(tmp_path)
+    require_real(attack(program, "clone", s.secd, policy_text=None, scene=s))
+    out, tracer = attached(program, ["clone", s.secd], s)
+    assert "ESCAPED" not in out, out + tracer.stderr
+    assert "BLOCKED: openat(the tree, secret.txt): EACCES" in out, out + tracer.stderr
+
+
+def test_an_ordinary_descriptor_held_before_the_attach_is_served_as_before(build, tmp_path):
+    """Parity: a descriptor /proc names rightly works through the attach as without it."""
+    program = build("escape/attach_tree.c")
+    s = Scene.make(tmp_path)
+    out, tracer = attached(program, ["plain", s.secd], s)
+    assert f"opened {s.decoy} (not the secret)" in out, out + tracer.stderr
