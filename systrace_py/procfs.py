@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import _socket  # (``socket`` imports enum, selectors...: the resident client's start)
 import os
-from typing import Any, Final
 
-from systrace_py.kernel import SO_PEERPIDFD
+from systrace_py.kernel import SO_PEERPIDFD, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 #: Positions in :func:`stat_fields` (the fields after the name; proc(5) numbers them 3...).
 STATE: Final = 0       # field 3: R, S, D, Z (zombie), X (dead), t (traced)...

@@ -44,13 +44,14 @@ import _socket  # (``socket`` imports enum, selectors...: ~13 ms; this module mu
 import marshal
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from systrace_py import __version__, procfs
+from systrace_py.kernel import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import signal as _signal
+    from collections.abc import Sequence
+    from typing import Any
 else:
     import _signal  # (``signal`` imports enum)
 

@@ -20,11 +20,13 @@ from __future__ import annotations
 import errno
 import os
 import resource
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
+
+from systrace_py.kernel import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import signal as _signal
+    from collections.abc import Sequence
+    from typing import NoReturn
 else:
     import _signal  # (``signal`` imports enum: ~5 ms of the client's start)
 
