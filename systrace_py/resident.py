@@ -184,15 +184,18 @@ def _daemon_streams() -> None:
 def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoReturn:
     """Accept connections until idle or stopped; each goes to a worker."""
     identity = os.stat(path)
-    stopping: list[int] = []
-    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise _Stopped  # (out of accept(), which Python would otherwise resume)
+
+    signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     gc.freeze()  # (the imports are shared with every worker: never scanned, never touched)
     listener.settimeout(idle)
     code = 0
     try:
-        while not stopping:
+        while True:
             try:
                 conn, _ = listener.accept()
             except TimeoutError:
@@ -205,6 +208,8 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoRetur
                 _worker(conn, run)
             conn.close()
             _reap()
+    except _Stopped:
+        pass
     except BaseException:  # (the daemon has nobody to tell; it exits)
         code = 1
     finally:
@@ -213,6 +218,10 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoRetur
             if (st.st_dev, st.st_ino) == (identity.st_dev, identity.st_ino):
                 os.unlink(path)
     os._exit(code)
+
+
+class _Stopped(Exception):
+    """SIGTERM (``systrace --resident stop``): the server exits."""
 
 
 def _reap() -> None:
