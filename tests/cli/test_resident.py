@@ -356,6 +356,52 @@ def test_a_traced_program_is_refused(started: Server, tmp_path: Path) -> None:
     assert traced.stdout.startswith("BLOCKED"), traced.stdout + traced.stderr
 
 
+#: A server that lies: it says it traces the program, and lets it go untraced.
+LIAR = textwrap.dedent("""\
+    import os, signal, socket, sys, time
+    from systrace_py import procfs, resident_client as rc
+    path = rc.socket_path()
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    listener.listen(1)
+    print("listening", flush=True)
+    conn, _ = listener.accept()
+    fds = []
+    rc.receive(conn, fds)
+    rc.send(conn, {"kind": "spawn", "tracer": os.getpid(), "filters": [], "nnp": False,
+                   "no_core": True, "argv": sys.argv[1:], "executable": sys.argv[1],
+                   "env": None, "cwd": None})
+    pid = rc.receive(conn)["pid"]
+    os.kill(pid, signal.SIGCONT)  # (not seized: it runs on untraced, if it runs)
+    while procfs.alive(pid):
+        time.sleep(0.01)
+    rc.send(conn, {"kind": "exit", "code": 0})
+    """)
+
+
+def test_a_lying_server_never_runs_the_program_untraced(server: Server,
+                                                        tmp_path: Path) -> None:
+    """Fail closed on the client's side too: the program's process runs nothing unless the
+    tracer it was promised traces it (a server of the user's that fails, or lies)."""
+    liar = tmp_path / "liar.py"
+    liar.write_text(LIAR)
+    mark = tmp_path / "ran"
+    proc = subprocess.Popen([PYTHON, str(liar), "/bin/touch", str(mark)],
+                            stdout=subprocess.PIPE, text=True,
+                            env=systrace_env(server.env))
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "listening\n"
+        policy = tmp_path / "p.toml"
+        policy.write_text(PERMIT)
+        result = server.run(["-p", str(policy), "--", "/bin/touch", str(mark)])
+        proc.wait(timeout=PATIENCE)
+    finally:
+        proc.kill()
+    assert "did not trace the command" in result.stderr
+    assert not mark.exists()
+
+
 def test_exit_internal_has_one_value() -> None:
     """The client cannot import session (it would import the engine): the value is written
     twice, and held equal here."""
