@@ -182,7 +182,9 @@ def _daemon_streams() -> None:
 
 
 def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoReturn:
-    """Accept connections until idle or stopped; each goes to a worker."""
+    """Accept connections until idle or stopped; each goes to a worker, if its peer is this
+    user's untraced process (checked here, before the fork: a traced program that connects
+    again and again costs the server a look at /proc, not a process)."""
     identity = os.stat(path)
 
     def stop(_signum: int, _frame: object) -> None:
@@ -202,10 +204,14 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoRetur
                 break
             except InterruptedError:
                 continue
+            client = trusted_peer(conn)
+            if client is None:  # (another user, or a traced process: a confused deputy)
+                conn.close()
+                continue
             pid = os.fork()
             if pid == 0:
                 listener.close()
-                _worker(conn, run)
+                _worker(conn, client, run)
             conn.close()
             _reap()
     except _Stopped:
@@ -252,14 +258,14 @@ def stop() -> int:
 
 
 # --- a worker -----------------------------------------------------------------------------------
-def _worker(conn: socket.socket, run: Run) -> NoReturn:
+def _worker(conn: socket.socket, client: int, run: Run) -> NoReturn:
     """Serve one connection and exit.  Every failure here ends in an exit: a worker never goes
     back to the server's loop."""
     code = 1
     try:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, signal.SIG_DFL)
-        code = _serve_one(conn, run)
+        code = _serve_one(conn, client, run)
     except BaseException:  # (fail closed: the tree dies with us, EXITKILL)
         code = 1
     finally:
@@ -269,10 +275,7 @@ def _worker(conn: socket.socket, run: Run) -> NoReturn:
         os._exit(code)
 
 
-def _serve_one(conn: socket.socket, run: Run) -> int:
-    client = trusted_peer(conn)
-    if client is None:
-        return 1  # (another user, or a traced process: a confused deputy; not a word)
+def _serve_one(conn: socket.socket, client: int, run: Run) -> int:
     fds: list[int] = []
     try:
         request = receive(conn, fds)
