@@ -37,6 +37,8 @@ from systrace_py.syscalls import Lift
 
 #: seconds without a request after which the server exits
 DEFAULT_IDLE = 600.0
+#: seconds ``--resident stop`` waits for the server to be gone
+STOP_PATIENCE = 10.0
 
 
 # --- the worker's start of the program ---------------------------------------------------------
@@ -89,15 +91,21 @@ class ClientStarter:
 
 # --- the server ---------------------------------------------------------------------------------
 def warm_up() -> None:
-    """Import what every run needs (the command's modules, the engine, the filter compiler),
-    so that a worker starts with them."""
+    """Import what every run needs (the command's modules, the engine, the filter compiler)
+    and what their first use imports (argparse's formatter imports shutil; looking a command
+    up, its helpers), so that a worker starts with them."""
+    import shutil
+
     from systrace_py.cli import learn  # noqa: F401  (the imports are the point)
     from systrace_py.cli import run as enforce  # noqa: F401
+    from systrace_py.cli.args import build_parser, check_flags
     from systrace_py.engine import cloop
     from systrace_py.engine.seccomp import compile_filters
     from systrace_py.policy.filterplan import PlanOptions, plan
     from systrace_py.policy.model import Action, Table
 
+    check_flags(build_parser().parse_args(["-p", os.devnull, "--", "true"]))
+    shutil.which("true")
     cloop.load()
     compile_filters(plan([Table("warm", Action.PERMIT)], PlanOptions()), os.getpid())
 
@@ -241,11 +249,15 @@ def _reap() -> None:
 
 
 def stop() -> int:
-    """``systrace --resident stop``: ask this user's server to exit; 0 (also when none ran)."""
+    """``systrace --resident stop``: ask this user's server to exit, and wait until it has
+    (a ``--resident`` right after must not find it still answering); 0, also when none ran."""
+    import time
+
     conn = resident_client.connect()
     if conn is None:
         say("no resident tracer is running")
         return 0
+    server = trusted_peer(conn)
     try:
         send(conn, {"kind": "stop"})
         receive(conn)
@@ -253,6 +265,12 @@ def stop() -> int:
         pass
     finally:
         conn.close()
+    deadline = time.monotonic() + STOP_PATIENCE
+    while server is not None and procfs.alive(server) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if server is not None and procfs.alive(server):
+        say(f"the resident tracer (pid {server}) was asked to stop and has not yet")
+        return 1
     say("resident tracer stopped")
     return 0
 
