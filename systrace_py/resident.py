@@ -155,6 +155,7 @@ def start(run: Run, idle: float = DEFAULT_IDLE) -> int:
     os.setsid()
     if os.fork() > 0:
         os._exit(0)
+    _undumpable()
     # The daemon listens itself: a client checks the process that listened (SO_PEERCRED,
     # SO_PEERPIDFD name it), which must be alive and untraced.
     try:
@@ -166,6 +167,19 @@ def start(run: Run, idle: float = DEFAULT_IDLE) -> int:
     os.close(ready_w)
     _daemon_streams()
     _serve(listener, path, idle, run)
+
+
+def _undumpable() -> None:
+    """The server (and every worker it forks) is not dumpable, for its whole life: it runs as
+    the user, as the programs its workers trace do, and a process of the same user may
+    otherwise ptrace it or write its /proc/PID/mem -- a traced program that took over the
+    server would run untraced and start runs of its choosing.  (A run in process is protected
+    while it traces: Session._protected; the server's life is longer than a run's.)"""
+    import ctypes
+
+    from systrace_py.kernel import PR_SET_DUMPABLE
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def _listen(path: str) -> socket.socket:

@@ -63,14 +63,15 @@ class Server:
         return run_systrace(["--resident", "stop"], env=self.env)
 
     def pid(self) -> int | None:
-        """The server's pid (as a client sees it), None when none answers."""
-        sock = resident_client.connect(self.env)
-        if sock is None:
-            return None
-        try:
+        """The server's pid (the process that listens), None when none answers."""
+        import socket
+
+        with socket.socket(socket.AF_UNIX) as sock:
+            try:
+                sock.connect(str(self.socket))
+            except OSError:
+                return None
             found = procfs.peer(sock)
-        finally:
-            sock.close()
         return found[0] if found else None
 
     def run(self, args: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
@@ -400,6 +401,53 @@ def test_a_lying_server_never_runs_the_program_untraced(server: Server,
         proc.kill()
     assert "did not trace the command" in result.stderr
     assert not mark.exists()
+
+
+def test_an_unprivileged_users_server_serves_and_is_out_of_its_programs_reach() -> None:
+    """A user's own server and run, without root: the filter needs no_new_privs (set by the
+    client's child, through the native extension), and the server is not dumpable, so the
+    programs its workers trace (the same user) cannot ptrace it or write its memory: its
+    /proc/PID/mem is root's, where a process of the user's (the control) has the user's."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to become another user")
+    uid = 1000
+    runtime = Path(tempfile.mkdtemp(prefix="systrace-rt-"))
+    os.chown(runtime, uid, uid)
+    policy = runtime / "p.toml"
+    policy.write_text(SHADOW)
+    os.chown(policy, uid, uid)
+    become = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+    srv = Server(runtime)
+    try:
+        done = run_systrace(["--resident"], env=srv.env, prefix=become, cwd=runtime)
+        assert done.returncode == 0, done.stderr
+        server = srv.pid()
+        assert server is not None
+        assert os.stat(f"/proc/{server}/mem").st_uid == 0
+        control = subprocess.Popen([*become, "sleep", "60"])
+        try:
+            _until(lambda: os.stat(f"/proc/{control.pid}/status").st_uid == uid,
+                   "the control to become the user")
+            assert os.stat(f"/proc/{control.pid}/mem").st_uid == uid
+        finally:
+            control.kill()
+            control.wait()
+        result = run_systrace(["-p", str(policy), "--", *WHO], env=srv.env, prefix=become,
+                              cwd=runtime)
+        assert result.returncode == 0, result.stderr
+        assert _through_server(srv, result)
+        refused = run_systrace(["-p", str(policy), "--", "cat", "/etc/shadow"], env=srv.env,
+                               prefix=become, cwd=runtime)
+        assert refused.returncode == 1
+        assert "refused 1 call" in refused.stderr
+        assert run_systrace(["--resident", "stop"], env=srv.env, prefix=become,
+                            cwd=runtime).returncode == 0
+    finally:
+        pid = srv.pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 def test_exit_internal_has_one_value() -> None:
