@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -103,7 +104,8 @@ def started(server: Server) -> Server:
 
 
 def _who(stdout: str) -> tuple[int, int]:
-    fields = dict(line.split(":") for line in stdout.splitlines())
+    fields = dict(line.split(":") for line in stdout.splitlines()
+                  if line.startswith(("PPid:", "TracerPid:")))
     return int(fields["PPid"]), int(fields["TracerPid"])
 
 
@@ -244,6 +246,65 @@ def test_learn_then_enforce_through_the_server(started: Server, tmp_path: Path,
                             env=dict(loop, SYSTRACE_NO_RESIDENT="1"), cwd=tmp_path)
         assert served.returncode == local.returncode == code, served.stderr
         assert served.stderr == local.stderr
+
+
+def test_an_approver_answers_through_the_server(started: Server, tmp_path: Path) -> None:
+    """--ask-via runs are served (the approver is no terminal): the approver is started by
+    the worker, in the client's working directory and environment, and its answers decide
+    as in process."""
+    import shlex
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (data / name).write_text(name)
+    policy = tmp_path / "p.toml"
+    policy.write_text(f'default = "permit"\n[[rule]]\ncalls = ["fsread"]\n'
+                      f'path = "{data}/*"\naction = "ask"\n')
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[[answer]]\npath = "*/a.txt"\nanswer = "permit-now"\n\n'
+                       '[[answer]]\npath = "*/b.txt"\nanswer = "deny-now"\nerrno = "ENOENT"\n')
+    via = "exec:" + shlex.join([PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)])
+    args = ["-p", str(policy), "--ask-via", via, "--", "sh", "-c",
+            f"cat {data}/a.txt; cat {data}/b.txt; echo $?; {WHO[2]}"]
+    served = started.run(args, cwd=tmp_path)
+    local = started.run(args, cwd=tmp_path, env={"SYSTRACE_NO_RESIDENT": "1"})
+    assert served.returncode == local.returncode == 0, served.stderr
+    assert _through_server(started, served) and not _through_server(started, local)
+    assert served.stdout.startswith("a.txt1\n") and local.stdout.startswith("a.txt1\n")
+    assert "No such file" in served.stderr
+
+    def said(text: str) -> str:
+        return re.sub(r"pid \d+", "pid N", text)
+
+    assert said(served.stderr) == said(local.stderr)
+
+
+def test_sigterm_to_systrace_reaches_the_command(started: Server, tmp_path: Path,
+                                                 loop: dict[str, str]) -> None:
+    """As in process: SIGTERM sent to systrace (here the client) is passed on to the
+    command, whose status is the run's."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    codes, served = [], []
+    for extra in ({}, {"SYSTRACE_NO_RESIDENT": "1"}):
+        proc = subprocess.Popen(
+            [PYTHON, "-m", "systrace_py", "-p", str(policy), "--", "sh", "-c",
+             f'trap "exit 9" TERM; {WHO[2]}; echo ready; while :; do sleep 0.05; done'],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=systrace_env(dict(started.env, **loop, **extra)))
+        try:
+            assert proc.stdout is not None
+            said = "".join(proc.stdout.readline() for _ in range(3))
+            assert said.endswith("ready\n"), said
+            served.append(_through_server(started, subprocess.CompletedProcess([], 0, said)))
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=PATIENCE)
+        finally:
+            proc.kill()
+        codes.append(proc.returncode)
+    assert codes == [9, 9]
+    assert served == [True, False]
 
 
 def test_stale_socket_and_other_versions_run_in_process(server: Server,
