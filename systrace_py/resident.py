@@ -325,8 +325,8 @@ def _serve_one(conn: socket.socket, client: int, run: Run) -> int:
         code = run(request["argv"], starter)
     except NotServed:
         code = -1
-    except SystemExit as exc:  # (argparse's usage errors, --help: said on the client's stderr)
-        code = exc.code if isinstance(exc.code, int) else 2
+    except SystemExit as exc:  # (argparse's usage errors, --version: said on the client's side)
+        code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
     with contextlib.suppress(BaseException):
         sys.stdout.flush()
         sys.stderr.flush()

@@ -222,9 +222,23 @@ def _converse(sock: Any, native: Any, argv: list[str], cwd: str) -> int | None:
         return None
     if reply["kind"] == "exit":
         return _status(reply)
-    if reply["kind"] != "spawn":
+    if reply["kind"] != "spawn" or not _well_formed(reply):
         return None
     return _spawn(sock, native, reply)
+
+
+def _well_formed(spec: dict[str, Any]) -> bool:
+    """Whether a ``spawn`` message has what the program's start needs, of the right types (a
+    server of this version always sends them; anything else is no server of ours)."""
+    env = spec.get("env")
+    return (type(spec.get("tracer")) is int and type(spec.get("filters")) is list
+            and all(type(f) is bytes for f in spec["filters"])
+            and type(spec.get("argv")) is list and all(type(a) is str for a in spec["argv"])
+            and bool(spec["argv"]) and type(spec.get("executable")) is str
+            and type(spec.get("nnp")) is bool and type(spec.get("no_core")) is bool
+            and (env is None or (type(env) is dict and all(
+                type(k) is str and type(v) is str for k, v in env.items())))
+            and (spec.get("cwd") is None or type(spec.get("cwd")) is str))
 
 
 def _status(reply: dict[str, Any]) -> int:
