@@ -307,6 +307,55 @@ def test_sigterm_to_systrace_reaches_the_command(started: Server, tmp_path: Path
     assert served == [True, False]
 
 
+@pytest.mark.tty
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_job_control_through_the_server(started: Server, tmp_path: Path) -> None:
+    """The client stays the program's parent in the terminal's session: an interactive shell
+    traced by a worker stops a job on Ctrl-Z, resumes it with fg, interrupts it with Ctrl-C,
+    and its exit status is systrace's (tests/engine/test_job_control.py, in process)."""
+    import uuid
+
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    marker = tmp_path / "exit"
+    who = tmp_path / "who"
+    command = (f"cd {REPO} && env PS1='prompt> ' XDG_RUNTIME_DIR={started.runtime} "
+               f"PYTHONPATH={REPO} {PYTHON} -m systrace_py -p {policy} -- bash --norc "
+               f"--noprofile -i; echo EXIT=$? > {marker}; sleep 30")
+    tmux = ["tmux", "-L", f"systrace-test-{uuid.uuid4().hex[:8]}"]
+    subprocess.run([*tmux, "new-session", "-d", "-x", "160", "-y", "40", command], check=True)
+
+    def keys(*typed: str) -> None:
+        subprocess.run([*tmux, "send-keys", *typed], check=True)
+
+    def shows(text: str) -> None:
+        _until(lambda: text in subprocess.run([*tmux, "capture-pane", "-p", "-S", "-100"],
+                                              capture_output=True, text=True).stdout,
+               f"{text!r} on the terminal")
+
+    try:
+        shows("prompt>")
+        keys(f"{WHO[2]} > {who}", "Enter")
+        _until(lambda: who.exists() and "TracerPid" in who.read_text(), "the shell's answer")
+        assert _through_server(started, subprocess.CompletedProcess([], 0, who.read_text()))
+        keys("sleep 300", "Enter")
+        time.sleep(0.5)
+        keys("C-z")
+        shows("Stopped")
+        keys("jobs", "Enter")
+        shows("[1]+  Stopped                 sleep 300")
+        keys("fg", "Enter")
+        time.sleep(0.5)
+        keys("C-c")
+        keys("echo status=$?", "Enter")
+        shows("status=130")
+        keys("exit 3", "Enter")
+        _until(lambda: marker.exists() and marker.read_text().strip(), "the shell to exit")
+        assert marker.read_text().strip() == "EXIT=3"
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
 def test_stale_socket_and_other_versions_run_in_process(server: Server,
                                                         tmp_path: Path) -> None:
     """A socket nobody listens on (a server that was killed), or only another version's
