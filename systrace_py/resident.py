@@ -206,38 +206,56 @@ def _daemon_streams() -> None:
 def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoReturn:
     """Accept connections until idle or stopped; each goes to a worker, if its peer is this
     user's untraced process (checked here, before the fork: a traced program that connects
-    again and again costs the server a look at /proc, not a process)."""
+    again and again costs the server a look at /proc, not a process).
+
+    SIGTERM (``--resident stop``) wakes the wait through signal.set_wakeup_fd: the kernel's
+    signal handler itself writes to the pipe, so a signal that comes just before the wait
+    begins still ends it (with accept()'s own timeout the server missed such a signal and
+    slept on: Python runs its handlers between instructions, not inside the poll)."""
+    import select
+    import time
+
     identity = os.stat(path)
-
-    def stop(_signum: int, _frame: object) -> None:
-        raise _Stopped  # (out of accept(), which Python would otherwise resume)
-
-    signal.signal(signal.SIGTERM, stop)
+    stopping: list[int] = []
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     gc.freeze()  # (the imports are shared with every worker: never scanned, never touched)
-    listener.settimeout(idle)
+    listener.setblocking(False)
     code = 0
     try:
-        while True:
+        deadline = time.monotonic() + idle
+        while not stopping:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ready, _, _ = select.select([listener.fileno(), wake_r], [], [], left)
+            if wake_r in ready:
+                with contextlib.suppress(OSError):
+                    os.read(wake_r, 512)
+            if listener.fileno() not in ready:
+                continue
             try:
                 conn, _ = listener.accept()
-            except TimeoutError:
-                break
-            except InterruptedError:
+            except (BlockingIOError, InterruptedError):
                 continue
+            deadline = time.monotonic() + idle
+            conn.setblocking(True)
             client = trusted_peer(conn)
             if client is None:  # (another user, or a traced process: a confused deputy)
                 conn.close()
                 continue
             pid = os.fork()
             if pid == 0:
+                signal.set_wakeup_fd(-1)
+                for fd in (wake_r, wake_w):
+                    os.close(fd)
                 listener.close()
                 _worker(conn, client, run)
             conn.close()
             _reap()
-    except _Stopped:
-        pass
     except BaseException:  # (the daemon has nobody to tell; it exits)
         code = 1
     finally:
@@ -246,10 +264,6 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoRetur
             if (st.st_dev, st.st_ino) == (identity.st_dev, identity.st_ino):
                 os.unlink(path)
     os._exit(code)
-
-
-class _Stopped(Exception):
-    """SIGTERM (``systrace --resident stop``): the server exits."""
 
 
 def _reap() -> None:
@@ -263,8 +277,9 @@ def _reap() -> None:
 
 
 def stop() -> int:
-    """``systrace --resident stop``: ask this user's server to exit, and wait until it has
-    (a ``--resident`` right after must not find it still answering); 0, also when none ran."""
+    """``systrace --resident stop``: SIGTERM to this user's server (the process that listens
+    on the socket, checked as every client checks it), and wait until it has exited (a
+    ``--resident`` right after must not find it still answering); 0, also when none ran."""
     import time
 
     conn = resident_client.connect()
@@ -272,19 +287,16 @@ def stop() -> int:
         say("no resident tracer is running")
         return 0
     server = trusted_peer(conn)
-    try:
-        send(conn, {"kind": "stop"})
-        receive(conn)
-    except (OSError, ResidentError):
-        pass
-    finally:
-        conn.close()
-    deadline = time.monotonic() + STOP_PATIENCE
-    while server is not None and procfs.alive(server) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    if server is not None and procfs.alive(server):
-        say(f"the resident tracer (pid {server}) was asked to stop and has not yet")
-        return 1
+    conn.close()
+    if server is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(server, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_PATIENCE
+        while procfs.alive(server) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if procfs.alive(server):
+            say(f"the resident tracer (pid {server}) was asked to stop and has not yet")
+            return 1
     say("resident tracer stopped")
     return 0
 
@@ -313,10 +325,6 @@ def _serve_one(conn: socket.socket, client: int, run: Run) -> int:
         request = receive(conn, fds)
     except (OSError, ResidentError):
         return 1
-    if request["kind"] == "stop":
-        os.kill(os.getppid(), signal.SIGTERM)
-        send(conn, {"kind": "exit", "code": 0})
-        return 0
     if request["kind"] != "run" or len(fds) != 3 or not _well_formed(request):
         return 1
     _become_client(request, fds)

@@ -186,6 +186,16 @@ _ASK_ONLY = (("ask_timeout", "--ask-timeout"), ("save_answers", "--save-answers"
              ("ask_via", "--ask-via"))
 
 
+#: A run's options (attribute, how it is written): none applies to --resident.
+_RUN_OPTIONS = (
+    ("policy", "-p"), ("policy_dir", "-d"), ("inherit", "-i"), ("dry_run", "--dry-run"),
+    ("automatic", "-a"), ("inject", "--inject"), ("inject_paths", "-P"), ("learn", "-A"),
+    *_LEARN_ONLY, ("no_alias", "-u"), ("ask_default", "--ask-default"), *_ASK_ONLY,
+    ("log", "--log"), ("log_stderr", "-e"), ("verbose", "-v"), ("quiet", "-q"),
+    ("stats", "--stats"), ("credentials", "-c"), ("attach", "--attach"),
+    ("no_resident", "--no-resident"))
+
+
 def check_flags(opts: argparse.Namespace) -> None:
     """Refuse flags that cannot take effect in this run: a person who typed one expected it
     to do something.  Then fill in the defaults of the ones that had to be told apart from
@@ -231,9 +241,15 @@ def check_flags(opts: argparse.Namespace) -> None:
     if opts.attach is not None and opts.credentials:
         raise UsageError("-c cannot take effect with --attach: the process already runs as"
                          " its user")
-    if opts.resident is not None and opts.command:
-        raise UsageError("--resident takes no command: it starts or stops the resident tracer,"
-                         " which later runs use")
+    if opts.resident is not None:
+        if opts.command:
+            raise UsageError("--resident takes no command: it starts or stops the resident "
+                             "tracer, which later runs use")
+        ignored = [flag for attr, flag in _RUN_OPTIONS if getattr(opts, attr) not in (None,
+                                                                                        False)]
+        if ignored:
+            raise UsageError(f"--resident cannot take {ignored[0]}: each run gives its own "
+                             "options")
     if opts.resident_idle is not None:
         import math  # (an extension module a plain run does not load)
 

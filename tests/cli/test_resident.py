@@ -149,7 +149,9 @@ def test_idle_server_exits(server: Server) -> None:
 def test_resident_flags_are_checked(server: Server) -> None:
     for args, words in ((["--resident", "--", "true"], "takes no command"),
                         (["--resident-idle", "5", "-p", "x", "--", "true"], "--resident-idle"),
-                        (["--resident", "--resident-idle", "0"], "above 0")):
+                        (["--resident", "--resident-idle", "0"], "above 0"),
+                        (["--resident", "-p", "x.toml"], "cannot take -p"),
+                        (["--resident", "stop", "-v"], "cannot take -v")):
         result = server.run(args)
         assert result.returncode == 2, args
         assert words in result.stderr
