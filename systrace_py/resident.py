@@ -60,7 +60,8 @@ class ClientStarter:
             send(self.conn, {"kind": "spawn", "tracer": os.getpid(),
                              "filters": list(spec.filters), "nnp": nnp,
                              "no_core": Lift.CORE not in spec.lifted, "argv": list(spec.argv),
-                             "executable": spec.executable, "env": spec.env, "cwd": spec.cwd})
+                             "executable": spec.executable, "env": spec.env, "cwd": spec.cwd,
+                             "restore_signals": list(spec.restore_signals)})
             reply = receive(self.conn)
         except (OSError, ResidentError) as exc:
             raise TracerError(f"the client went away before the command started ({exc})") \

@@ -236,6 +236,8 @@ def _well_formed(spec: dict[str, Any]) -> bool:
             and type(spec.get("argv")) is list and all(type(a) is str for a in spec["argv"])
             and bool(spec["argv"]) and type(spec.get("executable")) is str
             and type(spec.get("nnp")) is bool and type(spec.get("no_core")) is bool
+            and type(spec.get("restore_signals")) is list
+            and all(type(n) is int for n in spec["restore_signals"])
             and (env is None or (type(env) is dict and all(
                 type(k) is str and type(v) is str for k, v in env.items())))
             and (spec.get("cwd") is None or type(spec.get("cwd")) is str))
@@ -257,7 +259,8 @@ def _spawn(sock: Any, native: Any, spec: dict[str, Any]) -> int:
     if pid == 0:
         become_program(native, spec["filters"], argv=spec["argv"],
                        executable=spec["executable"], env=spec["env"], cwd=spec["cwd"],
-                       no_core=spec["no_core"], nnp=spec["nnp"],
+                       restore_signals=spec["restore_signals"], no_core=spec["no_core"],
+                       nnp=spec["nnp"],
                        before_stop=lambda: native.set_ptracer(tracer), expect_tracer=tracer)
     try:
         def forward(signum: int, _frame: object) -> None:

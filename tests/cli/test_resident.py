@@ -484,7 +484,7 @@ LIAR = textwrap.dedent("""\
     rc.receive(conn, fds)
     rc.send(conn, {"kind": "spawn", "tracer": os.getpid(), "filters": [], "nnp": False,
                    "no_core": True, "argv": sys.argv[1:], "executable": sys.argv[1],
-                   "env": None, "cwd": None})
+                   "env": None, "cwd": None, "restore_signals": []})
     pid = rc.receive(conn)["pid"]
     os.kill(pid, signal.SIGCONT)  # (not seized: it runs on untraced, if it runs)
     while procfs.alive(pid):
