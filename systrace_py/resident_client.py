@@ -46,6 +46,7 @@ import os
 import sys
 
 from systrace_py import __version__, procfs
+from systrace_py.engine.child import EXIT_INTERNAL, become_program
 from systrace_py.kernel import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -66,9 +67,6 @@ _IN_PROCESS = frozenset({"policy", "--resident", "--no-resident", "--attach", "-
                          "-V", "--version"})
 #: the largest message either side reads (a request carries the environment and argv)
 MAX_MESSAGE = 16 << 20
-#: exit status when systrace itself failed (session.EXIT_INTERNAL: one value, two homes would
-#: drift -- tests/cli/test_resident.py checks they are equal; the client cannot import it)
-EXIT_INTERNAL = 125
 
 
 class ResidentError(Exception):
@@ -252,8 +250,6 @@ def _spawn(sock: Any, native: Any, spec: dict[str, Any]) -> int:
     """Fork the program's process as the worker said, hand it over stopped, and wait for the
     worker's verdict; forward the signals systrace passes on in process (the worker's
     session decides what each does), and ignore SIGQUIT as it does."""
-    from systrace_py.engine.child import become_program
-
     tracer = spec["tracer"]
     pid = os.fork()
     if pid == 0:
@@ -301,6 +297,6 @@ def _spawn(sock: Any, native: Any, spec: dict[str, Any]) -> int:
     return code
 
 
-__all__ = ["EXIT_INTERNAL", "MAX_MESSAGE", "NO_RESIDENT_ENV", "NotServed", "ResidentError",
+__all__ = ["MAX_MESSAGE", "NO_RESIDENT_ENV", "NotServed", "ResidentError",
            "connect", "private_dir", "receive", "run", "send", "socket_dir", "socket_path",
            "trusted_peer"]

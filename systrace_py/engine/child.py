@@ -41,9 +41,10 @@ NO_CORE_LIMIT = 1
 RESTORED_SIGNALS: tuple[int, ...] = (
     _signal.SIGINT, _signal.SIGQUIT, _signal.SIGPIPE, _signal.SIGXFSZ, _signal.SIGTERM,
     _signal.SIGHUP, _signal.SIGCHLD, _signal.SIGTSTP, _signal.SIGTTIN, _signal.SIGTTOU)
-#: a process that could not be started: exec failed (126, 127 for a missing file), or it was
-#: not traced by the tracer it was promised to (125, systrace's own failure: it never ran)
-EXIT_NOT_TRACED = 125
+#: A process's exit status when systrace itself failed (every traced process killed); here,
+#: where the lightest of its users (the resident client) can import it: a program's process
+#: not traced by the tracer it was promised exits with it too (it never ran).
+EXIT_INTERNAL = 125
 
 
 def no_core_limits() -> tuple[int, int]:
@@ -111,7 +112,7 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
             before_stop()
         os.kill(os.getpid(), _signal.SIGSTOP)  # the tracer seizes us here
         if expect_tracer is not None and tracer_pid() != expect_tracer:
-            code = EXIT_NOT_TRACED
+            code = EXIT_INTERNAL
             os.write(2, b"systrace: the resident tracer did not trace the command; "
                         b"it was not run\n")
             os._exit(code)
@@ -125,5 +126,5 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
         os._exit(code)
 
 
-__all__ = ["EXIT_NOT_TRACED", "NO_CORE_LIMIT", "RESTORED_SIGNALS", "become_program",
+__all__ = ["EXIT_INTERNAL", "NO_CORE_LIMIT", "RESTORED_SIGNALS", "become_program",
            "no_core_limits", "tracer_pid"]

@@ -562,12 +562,6 @@ def test_an_unprivileged_users_server_serves_and_is_out_of_its_programs_reach() 
         shutil.rmtree(runtime, ignore_errors=True)
 
 
-def test_exit_internal_has_one_value() -> None:
-    """The client cannot import session (it would import the engine): the value is written
-    twice, and held equal here."""
-    assert resident_client.EXIT_INTERNAL == session.EXIT_INTERNAL
-
-
 def test_client_imports_nothing_heavy(started: Server, tmp_path: Path) -> None:
     """What a run through the server imports in the client (python -X importtime, without
     site, as the bench runs it): the point of the server is a start near the bare
