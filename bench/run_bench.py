@@ -18,6 +18,11 @@ command was started; as root it is measured again under SCHED_FIFO (``chrt -f 10
 takes out the time spent queued behind other processes on a loaded VM: what is left is what
 start-up costs.
 
+The start-up rows have one more column, ``systrace (resident)``: the ``paths`` run handed to a
+resident tracer (``systrace --resident``, started for the bench in a private runtime directory
+and stopped after it); every other systrace run is in process (SYSTRACE_NO_RESIDENT=1), so a
+resident tracer the user runs changes nothing here.
+
 systrace runs as ``python -S`` with its package and site-packages on sys.path, so a development
 venv's editable-install finder (~10 ms of ``site``) is not counted; an installed ``systrace``
 pays ~1.5 ms of ``site`` more.  Each systrace run has ``--stats``: stops and the tracer's own
@@ -37,6 +42,7 @@ it by hand.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -48,6 +54,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -56,6 +63,7 @@ REPO = HERE.parent
 PYTHON_LOOP = "systrace paths, Python loop"
 #: a workload that does nothing: what each configuration costs before the program runs
 STARTUP = "/bin/true (start-up only)"
+RESIDENT = "systrace (resident)"
 BUILD = "make -j2, generated C project (60 units; --quick: 6)"
 PY_IMPORTS = ("import json, csv, email.parser, http.client, xml.dom.minidom, sqlite3, decimal,"
               " argparse, asyncio, logging, subprocess, urllib.request, zipfile, tarfile")
@@ -238,6 +246,24 @@ def learn(prefix: list[str], command: list[str], out: Path, env: dict[str, str])
         raise SystemExit(f"learning failed: {' '.join(command)}: {proc.stderr.strip()[-500:]}")
 
 
+@contextlib.contextmanager
+def resident_tracer(prefix: list[str], env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """A resident tracer (``systrace --resident``) in a private runtime directory for the
+    time of the block: the environment whose runs it takes."""
+    runtime = tempfile.mkdtemp(prefix="systrace-bench-")  # (short: a socket's path)
+    resident_env = {**env, "XDG_RUNTIME_DIR": runtime}
+    resident_env.pop("SYSTRACE_NO_RESIDENT", None)
+    base = [p for p in prefix if p != "--stats"]
+    subprocess.run([*base, "--resident", "--resident-idle", "3600"], env=resident_env,
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield resident_env
+    finally:
+        subprocess.run([*base, "--resident", "stop"], env=resident_env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
 # --- the VM regime ---------------------------------------------------------------------------
 
 def cpu_jiffies() -> tuple[int, int]:
@@ -292,6 +318,7 @@ def main() -> int:
             return 2
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["SYSTRACE_NO_RESIDENT"] = "1"  # (in process; the resident row has its own server)
     burners = start_burners() if opts.burn else []
     try:
         with tempfile.TemporaryDirectory() as tmpdir:
@@ -338,13 +365,16 @@ def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
     rt_times: dict[str, list[float]] = {}
     realtime = os.geteuid() == 0 and shutil.which("chrt") is not None
     exec_configs = configurations(False, tmp / "learned-stamp.toml")
+    exec_configs[RESIDENT] = exec_configs["systrace paths"]
     learn(prefix, [str(stamp)], tmp / "learned-stamp.toml", env)
-    for _ in range(max(opts.repeat, 3) * 3):
-        for config, prefix_ in exec_configs.items():
-            exec_times.setdefault(config, []).append(time_to_exec(prefix_, stamp, env))
-            if realtime:
-                rt_times.setdefault(config, []).append(
-                    time_to_exec(prefix_, stamp, env, realtime=True))
+    with resident_tracer(prefix, env) as resident_env:
+        for _ in range(max(opts.repeat, 3) * 3):
+            for config, prefix_ in exec_configs.items():
+                env_ = resident_env if config == RESIDENT else env
+                exec_times.setdefault(config, []).append(time_to_exec(prefix_, stamp, env_))
+                if realtime:
+                    rt_times.setdefault(config, []).append(
+                        time_to_exec(prefix_, stamp, env_, realtime=True))
     bare = [os.path.realpath(sys.executable), "-I", "-S", "-c", "pass"]
     bare_times = [run_once(["chrt", "-f", "10"] if realtime else [], bare, env).elapsed
                   for _ in range(max(opts.repeat, 3) * 3)]
@@ -367,6 +397,7 @@ def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
         "repeat": opts.repeat, "build_repeat": opts.build_repeat,
         "workloads": list(loads), "configs": list(configurations(opts.defences, tmp / "none",
                                                                 opts.python_loop)),
+        "exec_configs": list(exec_configs),
         "learned_rules": learned_rules,
         "median_seconds": {f"{w} | {c}": statistics.median(r.elapsed for r in rs
                                                            if r.status == 0)
@@ -425,7 +456,8 @@ def report(res: dict, opts: argparse.Namespace) -> None:
                      f"{max(rss):.1f}" if rss else ""])
     tables.append((header, rows))
     tte = res["time_to_exec_seconds"]
-    timed = [c for c in configs if c in tte]  # (variants of one policy are not timed again)
+    # (variants of one policy are not timed again; the resident tracer's run is)
+    timed = [c for c in res.get("exec_configs", configs) if c in tte]
     header = ["start-up to exec (ms)", *timed]
     rows = [["median", *[f"{tte[c] * 1000:.1f}" for c in timed]],
             ["/ strace", *[ratio(tte[c], tte["strace"]) for c in timed]]]

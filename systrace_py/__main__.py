@@ -1,20 +1,31 @@
 """The ``systrace`` command's entry point (``python -m systrace_py`` and the console script).
 
+A run goes first to the resident tracer, when one runs (:mod:`systrace_py.resident_client`):
+that path imports nearly nothing.
+
 It exists for start-up (issue 16): the command's modules are imported the quick way
 (startup.py: collector off, dataclass methods from their cache, then frozen), which a
 library import of systrace does not do -- the subcommand's too, which the command imports
 once the arguments say which it is (``imported`` ends the quick imports there).
 """
 
-import contextlib
 import os
 import sys
-
-from systrace_py.startup import quick_imports
 
 
 def main() -> int:
     _forget_command_directory()
+    # First, before anything heavy is imported: a resident tracer takes the run, if one runs
+    # (systrace --resident; a connect to a socket that is not there costs microseconds)
+    from systrace_py.resident_client import run as run_resident
+
+    code = run_resident(sys.argv[1:])
+    if code is not None:
+        return code
+    import contextlib
+
+    from systrace_py.startup import quick_imports
+
     with contextlib.ExitStack() as imports:
         imports.enter_context(quick_imports())
         from systrace_py.cli import main as cli_main

@@ -33,6 +33,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -1660,12 +1662,51 @@ static PyObject *cloop_counts(PyObject *module, PyObject *unused) {
     return Py_BuildValue("KKKK", permitted_total, refused_total, signals_total, answered_total);
 }
 
+/* --- the resident tracer's client (systrace_py/resident_client.py) ---------------------------
+ * The program's process of a run through the resident tracer is forked by the small client,
+ * which must not import ctypes (~5-13 ms of its start) for the three calls Python has no
+ * function for; engine/child.py's become_program calls these as it calls ptrace_ops's. */
+static PyObject *child_set_no_new_privs(PyObject *module, PyObject *unused) {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return PyErr_SetFromErrno(PyExc_OSError);
+    Py_RETURN_NONE;
+}
+
+static PyObject *child_set_dumpable(PyObject *module, PyObject *unused) {
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    Py_RETURN_NONE;
+}
+
+/* prctl(PR_SET_PTRACER, pid): where Yama restricts ptrace to descendants, let the resident
+ * tracer's worker (not our ancestor) seize us.  Without Yama: EINVAL, and nothing to do. */
+static PyObject *child_set_ptracer(PyObject *module, PyObject *args) {
+    long pid;
+    if (!PyArg_ParseTuple(args, "l", &pid)) return NULL;
+    return PyLong_FromLong(prctl(0x59616d61 /* PR_SET_PTRACER */, (unsigned long)pid, 0, 0, 0));
+}
+
+/* seccomp(SECCOMP_SET_MODE_FILTER) of a BPF program given as bytes (8-byte instructions);
+ * prctl(PR_SET_SECCOMP) where seccomp() is missing, as ptrace_ops.load_filter. */
+static PyObject *child_load_filter(PyObject *module, PyObject *args) {
+    Py_buffer bpf;
+    if (!PyArg_ParseTuple(args, "y*", &bpf)) return NULL;
+    struct sock_fprog prog = {(unsigned short)(bpf.len / 8), (struct sock_filter *)bpf.buf};
+    long rc = syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, &prog);
+    if (rc != 0 && errno == ENOSYS) rc = prctl(PR_SET_SECCOMP, 2 /* SECCOMP_MODE_FILTER */, &prog, 0, 0);
+    PyBuffer_Release(&bpf);
+    if (rc != 0) return PyErr_SetFromErrno(PyExc_OSError);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef cloop_methods[] = {
     {"run", cloop_run, METH_VARARGS, "Serve an armed task's stops; the first one for Python."},
     {"births", cloop_births, METH_NOARGS, "The children noted since the last call."},
     {"execs", cloop_execs, METH_NOARGS, "The execs let go since the last call."},
     {"ends", cloop_ends, METH_NOARGS, "The children's ends noted since the last call."},
     {"set_exec_rules", cloop_set_exec_rules, METH_VARARGS, "What exec handling needs from Python."},
+    {"set_no_new_privs", child_set_no_new_privs, METH_NOARGS, "prctl(PR_SET_NO_NEW_PRIVS, 1)."},
+    {"set_dumpable", child_set_dumpable, METH_NOARGS, "prctl(PR_SET_DUMPABLE, 1)."},
+    {"set_ptracer", child_set_ptracer, METH_VARARGS, "prctl(PR_SET_PTRACER, pid): its result."},
+    {"load_filter", child_load_filter, METH_VARARGS, "Load a seccomp BPF program (bytes)."},
     {"counts", cloop_counts, METH_NOARGS, "(permitted, refused, signals passed on, missing paths answered) by the native loop so far."},
     {NULL, NULL, 0, NULL},
 };

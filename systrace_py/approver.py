@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from systrace_py import __version__, procfs
-from systrace_py.kernel import SO_PEERPIDFD
 from systrace_py.report import say
 from systrace_py.supervisor import Answer, AnswerKind, AskRequest
 from systrace_py.ui.answering import BURST, Interpreter, call_text, describe_answer, rule_text
@@ -455,44 +454,14 @@ def _traced_here(conn: socket.socket) -> bool:
     """Whether the peer is a process this systrace traces -- or may be: one that cannot be
     told (gone already).  The traced program runs as the user, so the uid check lets it in:
     connected first, it was the run's approver and answered its own asks (red team 8,
-    tests/escape/ask_forge.c).  The peer is the process that connected, by a pidfd taken at
-    connect (SO_PEERPIDFD; its pid is checked to be the same process after its tracer was
-    read); on an older kernel by SO_PEERCRED's pid (a pid reused between the connect and
-    this look is not told).  A peer in a pid namespace we do not see (pid 0: an approver
+    tests/escape/ask_forge.c).  The peer as :func:`procfs.peer` tells it (by a pidfd where
+    the kernel gives one); a peer in a pid namespace we do not see (pid 0: an approver
     outside a container systrace runs in) is none of the tree, which is in ours."""
-    try:
-        pidfd = conn.getsockopt(socket.SOL_SOCKET, SO_PEERPIDFD)
-    except OSError:
-        pidfd = -1
-    try:
-        if pidfd >= 0:
-            pid = _pidfd_pid(pidfd)
-        else:
-            creds = _peer_credentials(conn)
-            if creds is None:
-                return True
-            pid = creds[0]
-        if pid <= 0:
-            return pid < 0
-        tracers = procfs.tracers_of(pid)  # (each thread's: one may be ours, the leader not)
-        if tracers is None or (pidfd >= 0 and _pidfd_pid(pidfd) != pid):
-            return True
-        return any(tracer != 0 and os.path.exists(f"/proc/self/task/{tracer}")
-                   for tracer in tracers)
-    except OSError:
+    found = procfs.peer(conn)
+    if found is None:
         return True
-    finally:
-        if pidfd >= 0:
-            os.close(pidfd)
-
-
-def _pidfd_pid(pidfd: int) -> int:
-    """The pid a pidfd names (-1: it has exited, 0: not in our pid namespace)."""
-    with open(f"/proc/self/fdinfo/{pidfd}", "rb") as info:
-        for line in info:
-            if line.startswith(b"Pid:"):
-                return int(line.split()[1])
-    return 0
+    return any(tracer != 0 and os.path.exists(f"/proc/self/task/{tracer}")
+               for tracer in found[2])
 
 
 def _line(message: Mapping[str, Any]) -> bytes:

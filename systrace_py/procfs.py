@@ -7,8 +7,13 @@ bytes -- the mistake of splitting the whole line is made nowhere if it is made o
 
 from __future__ import annotations
 
+import _socket  # (``socket`` imports enum, selectors...: the resident client's start)
 import os
-from typing import Final
+
+from systrace_py.kernel import SO_PEERPIDFD, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 #: Positions in :func:`stat_fields` (the fields after the name; proc(5) numbers them 3...).
 STATE: Final = 0       # field 3: R, S, D, Z (zombie), X (dead), t (traced)...
@@ -153,3 +158,46 @@ def tracer_of(pid: int | str) -> int | None:
         if line.startswith(b"TracerPid:"):
             return int(line.split()[1])
     return None
+
+
+def pidfd_pid(pidfd: int) -> int:
+    """The pid a pidfd names (-1: it has exited, 0: not in our pid namespace)."""
+    with open(f"/proc/self/fdinfo/{pidfd}", "rb") as info:
+        for line in info:
+            if line.startswith(b"Pid:"):
+                return int(line.split()[1])
+    return 0
+
+
+def peer(sock: Any) -> tuple[int, int, set[int]] | None:
+    """The peer of a connected unix socket (a ``socket.socket`` or ``_socket.socket``): its
+    pid, its uid, and the TracerPids of its threads (:func:`tracers_of`); None when that
+    cannot be told (it has gone, its /proc is unreadable).  The pid is the process that
+    connected (or listened), by a pidfd taken then (SO_PEERPIDFD) that is checked to name the
+    same process after its tracers were read -- on an older kernel SO_PEERCRED's pid (a pid
+    reused between the connect and this look is not told).  A peer in a pid namespace we do
+    not see has pid 0 and no tracers read."""
+    try:
+        creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+    except OSError:
+        return None
+    pid, uid = int.from_bytes(creds[0:4], "little", signed=True), int.from_bytes(
+        creds[4:8], "little")
+    try:
+        pidfd = sock.getsockopt(_socket.SOL_SOCKET, SO_PEERPIDFD)
+    except OSError:
+        pidfd = -1
+    try:
+        if pidfd >= 0:
+            pid = pidfd_pid(pidfd)
+        if pid <= 0:
+            return None if pid < 0 else (0, uid, set())
+        tracers = tracers_of(pid)
+        if tracers is None or (pidfd >= 0 and pidfd_pid(pidfd) != pid):
+            return None
+        return pid, uid, tracers
+    except OSError:
+        return None
+    finally:
+        if pidfd >= 0:
+            os.close(pidfd)

@@ -37,6 +37,7 @@ from types import FrameType
 from typing import Protocol
 
 from systrace_py.audit import LogError
+from systrace_py.engine.child import EXIT_INTERNAL
 from systrace_py.engine.events import Monitor
 from systrace_py.engine.tracer import DetachRequest, SpawnSpec, Tracer, TracerError
 from systrace_py.kernel import PR_GET_DUMPABLE, PR_SET_DUMPABLE
@@ -98,10 +99,6 @@ class Outcome:
             case Failure.INTERNAL:
                 return (f"internal error: {type(exc).__name__}: {exc}; the traced processes "
                         "were killed")
-
-
-#: A process's exit status when systrace itself failed (every traced process killed).
-EXIT_INTERNAL = 125
 
 
 class EndRun(BaseException):

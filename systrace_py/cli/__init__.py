@@ -16,15 +16,27 @@ silent (a run that refused calls says how many; flags that cannot take effect ar
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from systrace_py.audit import LogError
-from systrace_py.cli.args import EXIT_USAGE, UsageError, build_parser, check_flags
+from systrace_py.cli.args import (
+    EXIT_USAGE,
+    UsageError,
+    build_parser,
+    check_flags,
+    resident_refusal,
+)
 from systrace_py.cli.report import fail, show_warning, standard_streams
 from systrace_py.policy.files import PolicyError
+from systrace_py.resident_client import NotServed
+
+if TYPE_CHECKING:
+    from systrace_py.engine.tracer import Starter
 
 
 def _machine() -> str:
@@ -38,14 +50,18 @@ def _platform_error() -> str | None:
 
 
 def main(argv: Sequence[str] | None = None,
-         imported: Callable[[], object] = lambda: None) -> int:
+         imported: Callable[[], object] = lambda: None, starter: Starter | None = None) -> int:
     """``systrace ARGS``: the exit status (see :data:`systrace_py.cli.args.EXIT_STATUSES`).
     ``imported`` is called once the subcommand's modules are imported, before it runs (the
-    entry point ends its quick imports there: ``__main__``)."""
+    entry point ends its quick imports there: ``__main__``).  ``starter``: in a resident
+    tracer's worker, its client, which forks the program (NotServed: a run it cannot serve
+    as this process would)."""
     standard_streams()
     warnings.showwarning = show_warning
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["policy"]:
+        if starter is not None:
+            raise NotServed("the policy tools run in process")
         from systrace_py.cli.policy import policy_command
 
         imported()
@@ -59,6 +75,12 @@ def main(argv: Sequence[str] | None = None,
         return fail(problem, EXIT_USAGE)
     try:
         check_flags(opts)
+        opts.starter = starter
+        why = resident_refusal(opts) if starter is not None else None
+        if why is not None:
+            raise NotServed(why)
+        if opts.resident is not None:
+            return _resident(opts, imported)
         if opts.learn:
             from systrace_py.cli.learn import learn_command
 
@@ -71,6 +93,19 @@ def main(argv: Sequence[str] | None = None,
     except (UsageError, PolicyError, LogError) as exc:
         # a log that fails mid-run is handled where the run is (exit 125): this is at start
         return fail(str(exc), EXIT_USAGE)
+
+
+def _resident(opts: argparse.Namespace, imported: Callable[[], object]) -> int:
+    """``--resident [start|stop]``: the resident tracer's server (systrace_py.resident)."""
+    from systrace_py import resident
+
+    if opts.resident == "stop":
+        imported()
+        return resident.stop()
+    resident.warm_up()  # (with the command's quick imports, as a run imports them)
+    imported()
+    return resident.start(lambda argv, starter: main(argv, starter=starter),
+                          opts.resident_idle or resident.DEFAULT_IDLE)
 
 
 __all__ = ["main"]

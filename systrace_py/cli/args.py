@@ -131,6 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run the command as this user and group (when started as root)")
     g.add_argument("--attach", type=int, metavar="PID",
                    help="trace a running process (and its new children) instead")
+    g = p.add_argument_group("resident tracer (faster starts)")
+    g.add_argument("--resident", nargs="?", const="start", choices=("start", "stop"),
+                   help="start (or stop) this user's resident tracer: a warm process that "
+                        "later runs hand their tracing to")
+    g.add_argument("--resident-idle", type=float, metavar="SECONDS",
+                   help="the resident tracer exits after SECONDS without a run (default: 600)")
+    g.add_argument("--no-resident", action="store_true",
+                   help="trace in this process even when a resident tracer runs (also: "
+                        "SYSTRACE_NO_RESIDENT=1)")
     p.add_argument("-V", "--version", action="version", version=f"systrace-py {__version__}")
     p.add_argument("command", nargs=argparse.REMAINDER, help="the command to run")
     return p
@@ -175,6 +184,16 @@ _LEARN_ONLY = (("output", "-o"), ("merge", "--merge"), ("generalize", "--general
                ("learn_default", "--default"), ("review", "--review"))
 _ASK_ONLY = (("ask_timeout", "--ask-timeout"), ("save_answers", "--save-answers"),
              ("ask_via", "--ask-via"))
+
+
+#: A run's options (attribute, how it is written): none applies to --resident.
+_RUN_OPTIONS = (
+    ("policy", "-p"), ("policy_dir", "-d"), ("inherit", "-i"), ("dry_run", "--dry-run"),
+    ("automatic", "-a"), ("inject", "--inject"), ("inject_paths", "-P"), ("learn", "-A"),
+    *_LEARN_ONLY, ("no_alias", "-u"), ("ask_default", "--ask-default"), *_ASK_ONLY,
+    ("log", "--log"), ("log_stderr", "-e"), ("verbose", "-v"), ("quiet", "-q"),
+    ("stats", "--stats"), ("credentials", "-c"), ("attach", "--attach"),
+    ("no_resident", "--no-resident"))
 
 
 def check_flags(opts: argparse.Namespace) -> None:
@@ -222,9 +241,41 @@ def check_flags(opts: argparse.Namespace) -> None:
     if opts.attach is not None and opts.credentials:
         raise UsageError("-c cannot take effect with --attach: the process already runs as"
                          " its user")
+    if opts.resident is not None:
+        if opts.command:
+            raise UsageError("--resident takes no command: it starts or stops the resident "
+                             "tracer, which later runs use")
+        ignored = [flag for attr, flag in _RUN_OPTIONS if getattr(opts, attr) not in (None,
+                                                                                        False)]
+        if ignored:
+            raise UsageError(f"--resident cannot take {ignored[0]}: each run gives its own "
+                             "options")
+    if opts.resident_idle is not None:
+        import math  # (an extension module a plain run does not load)
+
+        if opts.resident != "start":
+            raise UsageError("--resident-idle only applies to starting the resident tracer"
+                             " (--resident)")
+        if not (math.isfinite(opts.resident_idle) and opts.resident_idle > 0):
+            raise UsageError(f"--resident-idle {opts.resident_idle:g}: give a number of "
+                             "seconds above 0")
     opts.generalize = opts.generalize or "safe"
     opts.learn_default = opts.learn_default or "never"
     opts.injector = Injector(_inject_rules(opts.inject or (), opts.inject_paths or ()))
+
+
+def resident_refusal(opts: argparse.Namespace) -> str | None:
+    """Why a resident tracer's worker does not serve this run (the client then runs it in
+    process), or None.  The worker is not in the terminal's foreground group, nor the
+    parent of what it traces: --attach (SIGINT at the terminal detaches), --review (a
+    terminal dialogue) and -c (root's credentials change) stay in the command's own
+    process."""
+    for given, flag in ((opts.attach is not None, "--attach"), (opts.review, "--review"),
+                        (opts.credentials, "-c"), (opts.resident is not None, "--resident"),
+                        (opts.no_resident, "--no-resident")):
+        if given:
+            return f"{flag} runs in process"
+    return None
 
 
 def _inject_rules(specs: Sequence[str], paths: Sequence[str]) -> list[Rule]:
@@ -258,4 +309,4 @@ def _inject_rules(specs: Sequence[str], paths: Sequence[str]) -> list[Rule]:
 
 __all__ = ["EXIT_INTERNAL", "EXIT_NOT_EXECUTABLE", "EXIT_NOT_FOUND", "EXIT_STATUSES",
            "EXIT_USAGE", "UsageError", "build_parser", "check_flags", "parse_credentials",
-           "resolve_command"]
+           "resident_refusal", "resolve_command"]

@@ -105,7 +105,8 @@ def learn_command(opts: argparse.Namespace) -> int:
                      lifted=learning_plan.lifted,
                      uid=credentials[0] if credentials else None,
                      gid=credentials[1] if credentials else None,
-                     groups=credentials[2] if credentials else None)
+                     groups=credentials[2] if credentials else None,
+                     starter=getattr(opts, "starter", None))
     if audit is not None:
         audit.start(list(opts.command), str(destination), "learn")
         audit.write({"event": Event.LEARN_CONTEXT, "cwd": env.get("CWD"), "home": env.get("HOME"),

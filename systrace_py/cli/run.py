@@ -28,6 +28,7 @@ from systrace_py.policy.files import find_policy, load_policy, policy_dir, polic
 from systrace_py.policy.filterplan import FilterPlan, PlanOptions, plan
 from systrace_py.policy.model import Policy, Table
 from systrace_py.policy.store import PolicyStore
+from systrace_py.resident_client import NotServed
 from systrace_py.session import Outcome, Session
 from systrace_py.supervisor import PolicySet, Supervisor, SupervisorOptions
 
@@ -90,7 +91,8 @@ def enforce_command(opts: argparse.Namespace) -> int:
                      lifted=filter_plan.lifted,
                      uid=credentials[0] if credentials else None,
                      gid=credentials[1] if credentials else None,
-                     groups=credentials[2] if credentials else None)
+                     groups=credentials[2] if credentials else None,
+                     starter=getattr(opts, "starter", None))
     if audit is not None:
         audit.start(list(opts.command), source, "dry-run" if opts.dry_run else "enforce")
     try:
@@ -131,7 +133,12 @@ def _print_refusals(supervisor: Supervisor, opts: argparse.Namespace) -> None:
 
 def _supervisor(opts: argparse.Namespace, policies: PolicySet
                 ) -> tuple[AuditLog | None, Asker | None, Supervisor]:
-    """The supervisor that holds the trace to the policies, with its log and front end."""
+    """The supervisor that holds the trace to the policies, with its log and front end.
+    A resident tracer's worker does not serve a run that would ask at the terminal (it has
+    none, and is not in the terminal's foreground group): the client runs it in process."""
+    if getattr(opts, "starter", None) is not None and _can_ask(opts, policies) \
+            and opts.ask_via is None:
+        raise NotServed("the policy can ask at the terminal")
     audit = AuditLog.open(opts.log, opts.log_stderr, sys.stderr) if (opts.log or
                                                                       opts.log_stderr) else None
     options = SupervisorOptions(dry_run=opts.dry_run, automatic=opts.automatic,
@@ -148,7 +155,7 @@ def _asker(opts: argparse.Namespace, policies: PolicySet) -> Asker | None:
     bad usage).  Else, with a controlling terminal: the prompt.  Without one: None (the
     supervisor refuses each ask with a line on stderr), after one line saying why; or, with
     ``--ask-default permit``, an asker that permits."""
-    if opts.automatic or not policies.can_ask():
+    if not _can_ask(opts, policies):
         return None
     if opts.ask_via is not None:
         from systrace_py.approver import ApproverError, open_approver
@@ -173,6 +180,11 @@ def _asker(opts: argparse.Namespace, policies: PolicySet) -> Asker | None:
     asker = TerminalAsker(fd, sys.stderr, timeout=opts.ask_timeout, no_alias=opts.no_alias)
     asker.install_router()
     return asker
+
+
+def _can_ask(opts: argparse.Namespace, policies: PolicySet) -> bool:
+    """Whether this run asks anyone (some table can ask, and -a does not refuse asks)."""
+    return not opts.automatic and policies.can_ask()
 
 
 def _filter_plan(opts: argparse.Namespace, policies: PolicySet,

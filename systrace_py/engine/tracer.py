@@ -29,18 +29,18 @@ import heapq
 import itertools
 import os
 import queue
-import resource
 import select
 import signal
 import struct
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from systrace_py import procfs
 from systrace_py.engine import clone_args, cloop, enforce, pkeys, scratch, signals
 from systrace_py.engine import ptrace_ops as pt
+from systrace_py.engine.child import NO_CORE_LIMIT, RESTORED_SIGNALS, become_program
 from systrace_py.engine.decode import (
     MANY_ADDRESS_CALLS,
     SOCKADDR_ARGS,
@@ -122,24 +122,6 @@ _LOCAL_FS = frozenset({0xEF53, 0x58465342, 0x9123683E, 0x01021994})
 #: loop then wakes up at most this late after the call returned (no SIGCHLD wakes it)
 _LEASE_POLL = 0.002
 _MS = 1_000_000  # ns
-#: the largest RLIMIT_CORE with which the kernel writes no core at all (_no_core_limits)
-_NO_CORE_LIMIT = 1
-
-
-def _no_core_limits() -> tuple[int, int]:
-    """RLIMIT_CORE for a traced program: its limits lowered to at most 1, so it dumps no core.
-
-    Below a page the kernel begins no ELF core file (nor unlinks one in its way); a soft limit
-    of 1 also tells it not to pipe one to a core_pattern helper (0 does not: the system's
-    helper gets it, as natively).  The hard limit is 1, not 0: LTP's tst_no_corefile, and
-    programs like it, set (1, 1), which a hard limit of 0 would refuse without
-    CAP_SYS_RESOURCE.  The stop guard of setrlimit refuses any limit above 1."""
-    def lowered(limit: int) -> int:
-        return limit if 0 <= limit <= _NO_CORE_LIMIT else _NO_CORE_LIMIT
-    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
-    return lowered(soft), lowered(hard)
-
-
 _EINTR_RETURN = -errno.EINTR & 0xFFFFFFFFFFFFFFFF
 _SYSCALL_INSN_LEN = 2  # syscall (0f 05), as the kernel rewinds for -ERESTARTNOINTR
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
@@ -188,9 +170,30 @@ class SpawnSpec:
     uid: int | None = None
     gid: int | None = None
     groups: list[int] | None = None
-    restore_signals: tuple[int, ...] = field(default=(
-        signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGTERM,
-        signal.SIGHUP, signal.SIGCHLD, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU))
+    restore_signals: tuple[int, ...] = RESTORED_SIGNALS
+    #: who starts the program's process: None, this tracer (a fork); else a process elsewhere
+    #: forks it and it waits, stopped, to be seized (the resident tracer's client)
+    starter: Starter | None = None
+
+
+class Starter(Protocol):
+    """Where the program's process is forked by another process (the resident tracer's
+    client, :mod:`systrace_py.resident`): that process runs :func:`child.become_program` in
+    its child, with the filters and settings this tracer chose; the tracer seizes the child
+    while it is stopped before its exec."""
+
+    #: the program's parent (the process that forks it)
+    parent: int
+
+    def stopped(self, spec: SpawnSpec, nnp: bool) -> int:
+        """Have the program's process forked with ``spec``'s filters (and no_new_privs when
+        ``nnp``); its pid once it has stopped itself.  Raises TracerError (nothing ran)."""
+        ...
+
+    def check(self, pid: int) -> None:
+        """Seized: raise TracerError unless ``pid`` is still the process :meth:`stopped` named
+        (a child of :attr:`parent`, stopped) -- the caller then kills it."""
+        ...
 
 
 def _wait_status_code(status: int) -> int:
@@ -268,55 +271,32 @@ class Tracer:
 
     # --- starting ---------------------------------------------------------------------------
     def spawn(self, spec: SpawnSpec) -> int:
-        """Fork the command, load the prefilter in it and seize it before it execs."""
-        programs = [pt.prepare_filter(bpf) for bpf in spec.filters]
-        self.filtered = bool(programs)
+        """Fork the command (or have ``spec.starter`` fork it), load the prefilter in it and
+        seize it before it execs."""
+        self.filtered = bool(spec.filters)
         self.lifted = spec.lifted
         self.decoder.ip_destinations_decided = Lift.ROUTES not in spec.lifted
         need_nnp = self.filtered and (spec.uid not in (None, 0) or os.geteuid() != 0)
-        pid = os.fork()
-        if pid == 0:  # child: only async-signal-safe-ish work from here to exec
-            code = 126
-            try:
-                for signum in spec.restore_signals:
-                    signal.signal(signum, signal.SIG_DFL)
-                signal.pthread_sigmask(signal.SIG_SETMASK, set())
-                if spec.cwd:
-                    os.chdir(spec.cwd)
-                # the kernel writes core files outside every policy: traced programs dump
-                # none, unless the policy grants them (Lift.CORE: the limits stay as they are)
-                if Lift.CORE not in spec.lifted:
-                    resource.setrlimit(resource.RLIMIT_CORE, _no_core_limits())
-                if spec.gid is not None:
-                    os.setgroups(spec.groups or [spec.gid])
-                    os.setgid(spec.gid)
-                if spec.uid is not None:
-                    os.setuid(spec.uid)
-                if need_nnp:
-                    pt.set_no_new_privs()
-                pt.set_dumpable()  # the tracer may have made itself non-dumpable: not us
-                os.kill(os.getpid(), signal.SIGSTOP)  # the tracer seizes us here
-                for program, _buffer in programs:
-                    pt.load_filter(program)
-                env = spec.env if spec.env is not None else os.environ
-                os.execve(spec.executable, list(spec.argv), env)
-            except OSError as exc:
-                code = 127 if exc.errno == errno.ENOENT else 126
-                os.write(2, f"systrace: {spec.argv[0]}: {exc.strerror}\n".encode())
-            finally:
-                os._exit(code)
+        if spec.starter is None:
+            pid, parent = self._fork(spec, need_nnp), os.getpid()
+        else:
+            pid, parent = spec.starter.stopped(spec, need_nnp), spec.starter.parent
         started = spec.env if spec.env is not None else os.environ
         self.start_environment = frozenset(f"{name}={value}" for name, value in started.items())
-        _, status = os.waitpid(pid, os.WUNTRACED)
-        if not os.WIFSTOPPED(status):
-            raise TracerError(f"child {pid} did not stop before exec (status {status:#x})")
         try:
             pt.seize(pid)
         except pt.PtraceError as exc:
             why = _seize_failure(pid, exc)
             os.kill(pid, signal.SIGKILL)  # it must not run untraced, nor stay stopped
             raise TracerError(why) from exc
-        process = Process(pid, os.getpid(), spec.executable, AddressSpace(), TraceeMemory(pid))
+        if spec.starter is not None:
+            try:
+                spec.starter.check(pid)
+            except TracerError:
+                with contextlib.suppress(OSError):  # (not the process named: let it go)
+                    pt.detach(pid)
+                raise
+        process = Process(pid, parent, spec.executable, AddressSpace(), TraceeMemory(pid))
         process.tids.add(pid)
         self.processes[pid] = process
         task = Task(pid, process, state=TaskState.STOPPED)
@@ -324,6 +304,21 @@ class Tracer:
         self.main_pid = pid
         self.monitor.on_start(process)
         os.kill(pid, signal.SIGCONT)
+        return pid
+
+    def _fork(self, spec: SpawnSpec, nnp: bool) -> int:
+        """The program's process, forked here and stopped before its exec."""
+        programs = [pt.prepare_filter(bpf) for bpf in spec.filters]
+        pid = os.fork()
+        if pid == 0:
+            become_program(pt, [program for program, _buffer in programs], argv=spec.argv,
+                           executable=spec.executable, env=spec.env, cwd=spec.cwd,
+                           restore_signals=spec.restore_signals,
+                           no_core=Lift.CORE not in spec.lifted, uid=spec.uid, gid=spec.gid,
+                           groups=spec.groups, nnp=nnp)
+        _, status = os.waitpid(pid, os.WUNTRACED)
+        if not os.WIFSTOPPED(status):
+            raise TracerError(f"child {pid} did not stop before exec (status {status:#x})")
         return pid
 
     def attach(self, pid: int) -> int:
@@ -1077,7 +1072,7 @@ class Tracer:
         if guard.check == "owner_target":
             return self._owner_refusal(call)
         # setrlimit / prlimit64 of RLIMIT_CORE: only to limits that dump nothing (at most 1,
-        # see _no_core_limits); the kernel writes core files outside every policy
+        # see child.no_core_limits); the kernel writes core files outside every policy
         assert guard.check == "rlimit_core", guard.check
         pointer = target
         if call.memory is None or pointer == 0:
@@ -1088,7 +1083,7 @@ class Tracer:
             return exc.errno or errno.EFAULT, "rlimit unreadable"
         if current > maximum:
             return None  # the kernel refuses it (EINVAL)
-        if maximum > _NO_CORE_LIMIT and _has_capability(call.tid, CAP_SYS_RESOURCE):
+        if maximum > NO_CORE_LIMIT and _has_capability(call.tid, CAP_SYS_RESOURCE):
             # (without the capability the kernel refuses a hard limit above 0 by itself)
             return errno.EPERM, ("core dumps are off for traced programs (a rule naming "
                                  "prlimit64 or setrlimit grants them)")

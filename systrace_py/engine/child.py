@@ -1,0 +1,130 @@
+"""The traced program's half of a start: what its process does between the fork and the exec.
+
+One home for both ways a traced program starts (issue 16):
+
+* in process (:meth:`systrace_py.engine.tracer.Tracer.spawn`): the tracer forks, and its child
+  runs :func:`become_program` with the engine's ctypes calls (``ptrace_ops``);
+* through the resident tracer (:mod:`systrace_py.resident`): the small client forks (so the
+  program stays the client's child: its parent, job control and exit status are as before),
+  and its child runs :func:`become_program` with the native extension's calls (``_cloop``),
+  because importing ctypes would cost the client what the resident tracer is there to save.
+
+Either way the process stops itself before it loads the filter: the tracer seizes it there
+(the filter's ``SECCOMP_RET_TRACE`` answers ENOSYS to a process nobody traces), and only then
+is the filter loaded and the program executed.  This module imports only what the client may
+import (``os``, ``_signal``, ``resource``): no enum, no ctypes.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+
+from systrace_py.kernel import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import signal as _signal
+    from collections.abc import Sequence
+    from typing import NoReturn
+else:
+    import _signal  # (``signal`` imports enum: ~5 ms of the client's start)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+#: the largest RLIMIT_CORE with which the kernel writes no core at all (no_core_limits)
+NO_CORE_LIMIT = 1
+#: the signals a traced program starts with at their default action (Python ignores SIGPIPE
+#: and SIGXFSZ, and handles SIGINT; a tracer handles more while it runs)
+RESTORED_SIGNALS: tuple[int, ...] = (
+    _signal.SIGINT, _signal.SIGQUIT, _signal.SIGPIPE, _signal.SIGXFSZ, _signal.SIGTERM,
+    _signal.SIGHUP, _signal.SIGCHLD, _signal.SIGTSTP, _signal.SIGTTIN, _signal.SIGTTOU)
+#: A process's exit status when systrace itself failed (every traced process killed); here,
+#: where the lightest of its users (the resident client) can import it: a program's process
+#: not traced by the tracer it was promised exits with it too (it never ran).
+EXIT_INTERNAL = 125
+
+
+def no_core_limits() -> tuple[int, int]:
+    """RLIMIT_CORE for a traced program: its limits lowered to at most 1, so it dumps no core.
+
+    Below a page the kernel begins no ELF core file (nor unlinks one in its way); a soft limit
+    of 1 also tells it not to pipe one to a core_pattern helper (0 does not: the system's
+    helper gets it, as natively).  The hard limit is 1, not 0: LTP's tst_no_corefile, and
+    programs like it, set (1, 1), which a hard limit of 0 would refuse without
+    CAP_SYS_RESOURCE.  The stop guard of setrlimit refuses any limit above 1."""
+    def lowered(limit: int) -> int:
+        return limit if 0 <= limit <= NO_CORE_LIMIT else NO_CORE_LIMIT
+    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    return lowered(soft), lowered(hard)
+
+
+def tracer_pid() -> int:
+    """This process's TracerPid (0: not traced; -1: unreadable)."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f.read().splitlines():
+                if line.startswith(b"TracerPid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return -1
+
+
+def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str],
+                   executable: str, env: dict[str, str] | None, cwd: str | None = None,
+                   restore_signals: Sequence[int] = RESTORED_SIGNALS, no_core: bool = True,
+                   uid: int | None = None, gid: int | None = None,
+                   groups: Sequence[int] | None = None, nnp: bool = False,
+                   before_stop: Callable[[], object] | None = None,
+                   expect_tracer: int | None = None) -> NoReturn:
+    """In the forked child: only async-signal-safe-ish work from here to exec.  ``native``
+    has the calls Python has no function for, ``set_no_new_privs()``, ``set_dumpable()`` and
+    ``load_filter(each of filters)``: the engine's ptrace_ops module, or the _cloop extension.
+    Signals to their defaults, the working directory, no core files (unless the policy grants them:
+    ``no_core`` False), credentials (``-c``), no_new_privs where an unprivileged filter needs
+    it, dumpable (the tracer may have made itself non-dumpable: not us); then stop, be seized,
+    load ``filters`` and exec.  ``before_stop`` is what the caller needs done first (the
+    resident client: prctl(PR_SET_PTRACER) naming its tracer where Yama wants one; nothing in
+    process, where the tracer is our parent).  ``expect_tracer``: the
+    pid that must trace us once we are continued -- anything else (a resident tracer that
+    failed, or one that is not what it said) exits 125 before the program runs."""
+    code = 126
+    try:
+        for signum in restore_signals:
+            _signal.signal(signum, _signal.SIG_DFL)
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, [])
+        if cwd:
+            os.chdir(cwd)
+        if no_core:
+            resource.setrlimit(resource.RLIMIT_CORE, no_core_limits())
+        if gid is not None:
+            os.setgroups(list(groups or [gid]))
+            os.setgid(gid)
+        if uid is not None:
+            os.setuid(uid)
+        if nnp:
+            native.set_no_new_privs()
+        native.set_dumpable()
+        if before_stop is not None:
+            before_stop()
+        os.kill(os.getpid(), _signal.SIGSTOP)  # the tracer seizes us here
+        if expect_tracer is not None and tracer_pid() != expect_tracer:
+            code = EXIT_INTERNAL
+            os.write(2, b"systrace: the resident tracer did not trace the command; "
+                        b"it was not run\n")
+            os._exit(code)
+        for program in filters:
+            native.load_filter(program)
+        os.execve(executable, list(argv), env if env is not None else os.environ)
+    except OSError as exc:
+        code = 127 if exc.errno == errno.ENOENT else 126
+        os.write(2, f"systrace: {argv[0]}: {exc.strerror}\n".encode())
+    finally:
+        os._exit(code)
+
+
+__all__ = ["EXIT_INTERNAL", "NO_CORE_LIMIT", "RESTORED_SIGNALS", "become_program",
+           "no_core_limits", "tracer_pid"]

@@ -1,0 +1,367 @@
+"""The resident tracer (``systrace --resident``): a warm server that traces runs for a small
+client (issue 16: start-up).  :mod:`systrace_py.resident_client` describes the exchange and
+who may take part in it; this is the server's side.
+
+* **The server** is opt-in: started by ``systrace --resident`` (never behind the user's
+  back), it imports the command's modules once, freezes them (the collector never scans them
+  again) and listens on the per-user socket.  It exits after ``--resident-idle`` seconds
+  without a request (default 600) and on ``systrace --resident stop``.  It reads no request
+  itself: each connection goes to a worker, so a slow or hostile client holds nobody up.
+* **A worker** is a fork of the server (the imports shared copy-on-write): it checks its
+  peer (the same user, traced by nobody), takes the client's descriptors 0-2, working
+  directory, environment and umask as its own, and runs the command line as the in-process
+  command does (``cli.main``), with one difference: the program's process is forked by the
+  client and seized here (:class:`ClientStarter`, the engine's
+  :class:`~systrace_py.engine.tracer.Starter`).  Runs a worker cannot serve as the command
+  would (a policy that asks at the terminal, ``--review``, ``-c``, ``--attach``) are refused
+  before anything is said or written, and the client runs them in process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from systrace_py import procfs, resident_client
+from systrace_py.engine.tracer import SpawnSpec, TracerError
+from systrace_py.report import say
+from systrace_py.resident_client import NotServed, ResidentError, receive, send, trusted_peer
+from systrace_py.syscalls import Lift
+
+#: seconds without a request after which the server exits
+DEFAULT_IDLE = 600.0
+#: seconds ``--resident stop`` waits for the server to be gone
+STOP_PATIENCE = 10.0
+
+
+# --- the worker's start of the program ---------------------------------------------------------
+class ClientStarter:
+    """The program's process is the client's child: the worker sends what the child's half
+    needs (filters, no_new_privs, core limits, the command) and seizes the process the client
+    names once it has stopped -- only a stopped child of the client."""
+
+    def __init__(self, conn: socket.socket, client: int) -> None:
+        self.conn = conn
+        self.parent = client
+        #: set once the verdict is about to be sent (the client's end of file is then no loss)
+        self.done = threading.Event()
+
+    def stopped(self, spec: SpawnSpec, nnp: bool) -> int:
+        if spec.uid is not None or spec.gid is not None:
+            raise TracerError("a resident tracer does not change credentials (-c)")
+        try:
+            send(self.conn, {"kind": "spawn", "tracer": os.getpid(),
+                             "filters": list(spec.filters), "nnp": nnp,
+                             "no_core": Lift.CORE not in spec.lifted, "argv": list(spec.argv),
+                             "executable": spec.executable, "env": spec.env, "cwd": spec.cwd,
+                             "restore_signals": list(spec.restore_signals)})
+            reply = receive(self.conn)
+        except (OSError, ResidentError) as exc:
+            raise TracerError(f"the client went away before the command started ({exc})") \
+                from exc
+        pid = reply.get("pid")
+        if reply["kind"] != "stopped" or type(pid) is not int or pid <= 0:
+            raise TracerError("the command's process ended before it could be traced")
+        self.check(pid)
+        threading.Thread(target=self._watch_client, daemon=True).start()
+        return pid
+
+    def _watch_client(self) -> None:
+        """The client sends nothing after its ``stopped``: end of file means it is gone, and
+        nobody waits for the run's verdict.  Fail closed: this worker dies, and with it
+        (EXITKILL) the tree it traces."""
+        with contextlib.suppress(OSError):
+            while self.conn.recv(1):
+                pass
+        if not self.done.is_set():
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def check(self, pid: int) -> None:
+        fields = procfs.read_stat(pid)
+        if (not fields or int(fields[procfs.PPID]) != self.parent
+                or fields[procfs.STATE] not in (b"T", b"t")):
+            raise TracerError(f"process {pid} is not the client's stopped child")
+
+
+# --- the server ---------------------------------------------------------------------------------
+def warm_up() -> None:
+    """Import what every run needs (the command's modules, the engine, the filter compiler)
+    and what their first use imports (argparse's formatter imports shutil; looking a command
+    up, its helpers), so that a worker starts with them."""
+    import shutil
+
+    from systrace_py.cli import learn  # noqa: F401  (the imports are the point)
+    from systrace_py.cli import run as enforce  # noqa: F401
+    from systrace_py.cli.args import build_parser, check_flags
+    from systrace_py.engine import cloop
+    from systrace_py.engine.seccomp import compile_filters
+    from systrace_py.policy.filterplan import PlanOptions, plan
+    from systrace_py.policy.model import Action, Table
+
+    check_flags(build_parser().parse_args(["-p", os.devnull, "--", "true"]))
+    shutil.which("true")
+    cloop.load()
+    compile_filters(plan([Table("warm", Action.PERMIT)], PlanOptions()), os.getpid())
+
+
+def _make_private_dir(path: str) -> None:
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, 0o700)
+    if not resident_client.private_dir(path):
+        raise OSError(f"{path} is not a directory only this user may use (it must be ours, "
+                      "mode 0700, not a symlink)")
+
+
+#: how a worker runs a command line (``cli.main``): the command passes it in, so that this
+#: module does not import the command that imports it
+Run = Callable[[list[str], ClientStarter], int]
+
+
+def start(run: Run, idle: float = DEFAULT_IDLE) -> int:
+    """``systrace --resident``: start the server in the background, once its socket listens;
+    0, or 2 with the reason when it cannot be started.  One that already answers is left.
+    Each worker runs its command line with ``run``."""
+    path = resident_client.socket_path()
+    existing = resident_client.connect()
+    if existing is not None:
+        existing.close()
+        say(f"a resident tracer already listens on {path}")
+        return 0
+    try:
+        _make_private_dir(os.path.dirname(path))
+    except OSError as exc:
+        say(f"cannot start the resident tracer: {exc.strerror or exc}")
+        return 2
+    sys.stdout.flush()
+    sys.stderr.flush()
+    ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+    if os.fork() > 0:
+        os.close(ready_w)
+        with os.fdopen(ready_r, "rb") as ready:
+            answer = ready.read().decode(errors="replace")
+        if answer != "ok":
+            say(f"cannot start the resident tracer: {answer or 'it exited'}")
+            return 2
+        say(f"resident tracer listening on {path} (it exits after {idle:g} s without a "
+            "run, or on systrace --resident stop)")
+        return 0
+    os.close(ready_r)
+    os.setsid()
+    if os.fork() > 0:
+        os._exit(0)
+    _undumpable()
+    # The daemon listens itself: a client checks the process that listened (SO_PEERCRED,
+    # SO_PEERPIDFD name it), which must be alive and untraced.
+    try:
+        listener = _listen(path)
+    except OSError as exc:
+        os.write(ready_w, (exc.strerror or str(exc)).encode())
+        os._exit(2)
+    os.write(ready_w, b"ok")
+    os.close(ready_w)
+    _daemon_streams()
+    _serve(listener, path, idle, run)
+
+
+def _undumpable() -> None:
+    """The server (and every worker it forks) is not dumpable, for its whole life: it runs as
+    the user, as the programs its workers trace do, and a process of the same user may
+    otherwise ptrace it or write its /proc/PID/mem -- a traced program that took over the
+    server would run untraced and start runs of its choosing.  (A run in process is protected
+    while it traces: Session._protected; the server's life is longer than a run's.)"""
+    import ctypes
+
+    from systrace_py.kernel import PR_SET_DUMPABLE
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def _listen(path: str) -> socket.socket:
+    """The server's socket, bound under a temporary name and renamed into place (a stale
+    socket of a dead server goes; a client never meets a socket that does not listen)."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    temporary = f"{path}.{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temporary)
+    listener.bind(temporary)
+    listener.listen(64)
+    os.replace(temporary, path)
+    return listener
+
+
+def _daemon_streams() -> None:
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    os.chdir("/")
+
+
+def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoReturn:
+    """Accept connections until idle or stopped; each goes to a worker, if its peer is this
+    user's untraced process (checked here, before the fork: a traced program that connects
+    again and again costs the server a look at /proc, not a process).
+
+    SIGTERM (``--resident stop``) wakes the wait through signal.set_wakeup_fd: the kernel's
+    signal handler itself writes to the pipe, so a signal that comes just before the wait
+    begins still ends it (with accept()'s own timeout the server missed such a signal and
+    slept on: Python runs its handlers between instructions, not inside the poll)."""
+    import select
+    import time
+
+    identity = os.stat(path)
+    stopping: list[int] = []
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    gc.freeze()  # (the imports are shared with every worker: never scanned, never touched)
+    listener.setblocking(False)
+    code = 0
+    try:
+        deadline = time.monotonic() + idle
+        while not stopping:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ready, _, _ = select.select([listener.fileno(), wake_r], [], [], left)
+            if wake_r in ready:
+                with contextlib.suppress(OSError):
+                    os.read(wake_r, 512)
+            if listener.fileno() not in ready:
+                continue
+            try:
+                conn, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                continue
+            deadline = time.monotonic() + idle
+            conn.setblocking(True)
+            client = trusted_peer(conn)
+            if client is None:  # (another user, or a traced process: a confused deputy)
+                conn.close()
+                continue
+            pid = os.fork()
+            if pid == 0:
+                signal.set_wakeup_fd(-1)
+                for fd in (wake_r, wake_w):
+                    os.close(fd)
+                listener.close()
+                _worker(conn, client, run)
+            conn.close()
+            _reap()
+    except BaseException:  # (the daemon has nobody to tell; it exits)
+        code = 1
+    finally:
+        with contextlib.suppress(OSError):  # (ours still: not a newer server's)
+            st = os.stat(path)
+            if (st.st_dev, st.st_ino) == (identity.st_dev, identity.st_ino):
+                os.unlink(path)
+    os._exit(code)
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def stop() -> int:
+    """``systrace --resident stop``: SIGTERM to this user's server (the process that listens
+    on the socket, checked as every client checks it), and wait until it has exited (a
+    ``--resident`` right after must not find it still answering); 0, also when none ran."""
+    import time
+
+    conn = resident_client.connect()
+    if conn is None:
+        say("no resident tracer is running")
+        return 0
+    server = trusted_peer(conn)
+    conn.close()
+    if server is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(server, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_PATIENCE
+        while procfs.alive(server) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if procfs.alive(server):
+            say(f"the resident tracer (pid {server}) was asked to stop and has not yet")
+            return 1
+    say("resident tracer stopped")
+    return 0
+
+
+# --- a worker -----------------------------------------------------------------------------------
+def _worker(conn: socket.socket, client: int, run: Run) -> NoReturn:
+    """Serve one connection and exit.  Every failure here ends in an exit: a worker never goes
+    back to the server's loop."""
+    code = 1
+    try:
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_DFL)
+        code = _serve_one(conn, client, run)
+    except BaseException:  # (fail closed: the tree dies with us, EXITKILL)
+        code = 1
+    finally:
+        with contextlib.suppress(BaseException):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def _serve_one(conn: socket.socket, client: int, run: Run) -> int:
+    fds: list[int] = []
+    try:
+        request = receive(conn, fds)
+    except (OSError, ResidentError):
+        return 1
+    if request["kind"] != "run" or len(fds) != 3 or not _well_formed(request):
+        return 1
+    _become_client(request, fds)
+    starter = ClientStarter(conn, client)
+    try:
+        code = run(request["argv"], starter)
+    except NotServed:
+        code = -1
+    except SystemExit as exc:  # (argparse's usage errors, --version: said on the client's side)
+        code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
+    with contextlib.suppress(BaseException):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    starter.done.set()
+    send(conn, {"kind": "refuse"} if code < 0 else {"kind": "exit", "code": code})
+    return 0
+
+
+def _well_formed(request: dict[str, Any]) -> bool:
+    argv, env = request.get("argv"), request.get("env")
+    return (type(argv) is list and all(type(a) is str for a in argv)
+            and type(request.get("cwd")) is str and type(request.get("umask")) is int
+            and type(env) is dict and all(type(k) is str and type(v) is str
+                                          for k, v in env.items()))
+
+
+def _become_client(request: dict[str, Any], fds: list[int]) -> None:
+    """Take the client's descriptors 0-2, working directory, environment and umask: the run
+    then opens, resolves and says everything where the in-process command would."""
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.chdir(request["cwd"])
+    os.umask(request["umask"] & 0o777)
+    os.environ.clear()
+    os.environ.update(request["env"])
+
+
+__all__ = ["DEFAULT_IDLE", "ClientStarter", "start", "stop", "warm_up"]

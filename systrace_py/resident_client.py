@@ -1,0 +1,302 @@
+"""The resident tracer's client: a run handed to a warm tracer (issue 16: start-up).
+
+A cold ``systrace`` spends most of its start importing the engine, loading the policy and
+compiling the filter.  ``systrace --resident`` (:mod:`systrace_py.resident`) starts a per-user
+server that did the imports once; for each run it forks a **worker**, the run's tracer.  This
+module is the other end, and the first thing ``python -m systrace_py`` does
+(``__main__``): it imports only what a bare interpreter has at hand (``os``, ``marshal``,
+``_socket``, ``_signal``, the native extension) -- the point is a start near the bare
+interpreter's -- and a run no server takes goes on in process, unchanged.
+
+The exchange, one connection per run (messages: a 4-byte length, then a ``marshal``-ed dict;
+the peers are the same user's untraced processes, checked on both sides, see below):
+
+1. client -> worker: ``run`` (argv, cwd, environment, umask) with fds 0, 1 and 2 (SCM_RIGHTS);
+2. worker -> client: ``refuse`` (the run needs what a worker cannot do: the client runs it in
+   process), ``exit`` (the run ended before a program started: bad usage, a policy error, a
+   missing command -- said on the client's stderr already), or ``spawn`` (the filters and
+   settings of the program's start, and the worker's pid);
+3. the client forks the program's process, which does the child's half of a start
+   (:func:`systrace_py.engine.child.become_program`: the same code as in process) and stops;
+   client -> worker: ``stopped`` (its pid); the worker seizes it (it must be the client's
+   child), and it loads the filter and execs once it sees the worker is its tracer;
+4. worker -> client: ``exit`` with the run's status, which the client exits with.
+
+The client stays the program's parent, so the program's parent, its job control (the client
+is in the terminal's foreground group; a worker, a daemon's child, is not: that is why runs
+that would ask at the terminal are not taken) and its exit status are as in process.  Fail
+closed: the worker seizes with EXITKILL, so a worker that dies kills the tree, and a worker
+whose client is gone (the connection closed before the verdict) kills itself; a client whose
+worker went away kills the program and exits 125.
+
+Who may talk to whom (a security tool: the traced program is the attacker, and it runs as the
+user): the socket lives in a directory only the user can enter, and each side checks the
+other is the same user and **traced by nobody** (every thread's TracerPid 0,
+:func:`systrace_py.procfs.peer`).  A traced program cannot start an untraced process, so it
+can neither ask a server to write ``-o ~/.bashrc`` or trace under a policy it chose (a
+confused deputy), nor pose as a server that would start a later run's program untraced --
+and the program's process checks its own tracer before it runs anything.
+"""
+
+from __future__ import annotations
+
+import _socket  # (``socket`` imports enum, selectors...: ~13 ms; this module must stay light)
+import marshal
+import os
+import sys
+
+from systrace_py import __version__, procfs
+from systrace_py.engine.child import EXIT_INTERNAL, become_program
+from systrace_py.kernel import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import signal as _signal
+    from collections.abc import Sequence
+    from typing import Any
+else:
+    import _signal  # (``signal`` imports enum)
+
+#: SYSTRACE_NO_RESIDENT=1 (or ``--no-resident``): always run in process
+NO_RESIDENT_ENV = "SYSTRACE_NO_RESIDENT"
+#: A run's first words that no worker serves (so not even a connect is tried): the policy
+#: tools, the server's own commands, help and version, in-process on request, attaching (the
+#: attached process is not the client's child; SIGINT detaches it, and the terminal sends
+#: that to the client, not the worker).  The worker's own checks (cli.args.resident_refusal)
+#: decide for good: this is a shortcut only.
+_IN_PROCESS = frozenset({"policy", "--resident", "--no-resident", "--attach", "-h", "--help",
+                         "-V", "--version"})
+#: the largest message either side reads (a request carries the environment and argv)
+MAX_MESSAGE = 16 << 20
+
+
+class ResidentError(Exception):
+    """The conversation with a worker broke off (a message that is not one, end of file)."""
+
+
+class NotServed(Exception):
+    """Raised in a worker: a run it does not serve as the in-process command would (the
+    reason); the client runs it in process.  Raised before anything is said or written."""
+
+
+def socket_dir(env: Any = os.environ) -> str:
+    """The per-user directory of the server's socket: ``$XDG_RUNTIME_DIR/systrace-py`` (the
+    session's private runtime directory), else ``/tmp/systrace-py-UID``."""
+    runtime = env.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isabs(runtime):
+        return os.path.join(runtime, "systrace-py")
+    return f"/tmp/systrace-py-{os.getuid()}"
+
+
+def socket_path(env: Any = os.environ) -> str:
+    """The server's socket; its name carries the version, so a client never talks to a
+    server of another version (an upgrade starts its own)."""
+    return os.path.join(socket_dir(env), f"resident-{__version__}.sock")
+
+
+def private_dir(path: str) -> bool:
+    """Whether ``path`` is a directory (not a symlink) of ours that nobody else may enter or
+    write: where a socket of ours can only have been put by us."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return (st.st_mode & 0o170000 == 0o040000 and st.st_uid == os.getuid()
+            and st.st_mode & 0o077 == 0)
+
+
+def trusted_peer(sock: Any) -> int | None:
+    """The peer's pid when it is this user's process and traced by nobody; else None."""
+    found = procfs.peer(sock)
+    if found is None:
+        return None
+    pid, uid, tracers = found
+    if uid != os.getuid() or pid <= 0 or tracers != {0}:
+        return None
+    return pid
+
+
+# --- messages -----------------------------------------------------------------------------------
+def send(sock: Any, message: dict[str, Any], fds: Sequence[int] = ()) -> None:
+    data = marshal.dumps(message)
+    payload = len(data).to_bytes(4, "little") + data
+    if fds:
+        rights = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in fds)
+        sent = sock.sendmsg([payload], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
+        payload = payload[sent:]
+    if payload:
+        sock.sendall(payload)
+
+
+def _read_exactly(sock: Any, size: int, fds: list[int] | None = None) -> bytes:
+    data = b""
+    while len(data) < size:
+        if fds is not None and not data:
+            chunk, ancillary, _flags, _addr = sock.recvmsg(size, _socket.CMSG_SPACE(3 * 4))
+            for level, kind, rights in ancillary:
+                if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                    fds += [int.from_bytes(rights[i:i + 4], sys.byteorder, signed=True)
+                            for i in range(0, len(rights) - len(rights) % 4, 4)]
+        else:
+            chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ResidentError("the connection ended")
+        data += chunk
+    return data
+
+
+def receive(sock: Any, fds: list[int] | None = None) -> dict[str, Any]:
+    """The next message (``fds``: the descriptors that came with it are added there)."""
+    size = int.from_bytes(_read_exactly(sock, 4, fds), "little")
+    if size > MAX_MESSAGE:
+        raise ResidentError(f"a message of {size} bytes")
+    try:
+        message = marshal.loads(_read_exactly(sock, size))
+    except (EOFError, ValueError, TypeError) as exc:
+        raise ResidentError("a message that is not one") from exc
+    if type(message) is not dict or type(message.get("kind")) is not str:
+        raise ResidentError("a message that is not one")
+    return message
+
+
+def connect(env: Any = os.environ) -> Any | None:
+    """A connection to this user's server of this version, checked to be an untraced process
+    of ours; None when there is none."""
+    path = socket_path(env)
+    if not private_dir(os.path.dirname(path)):
+        return None
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
+    try:
+        sock.connect(path)
+    except OSError:
+        sock.close()
+        return None
+    if trusted_peer(sock) is None:
+        sock.close()
+        return None
+    return sock
+
+
+# --- a run ---------------------------------------------------------------------------------------
+def run(argv: Sequence[str]) -> int | None:
+    """Run ``systrace ARGV`` through the resident tracer: its exit status, or None when no
+    server takes it (none is running, it refused, this run is not one it serves): the
+    caller then runs it in process."""
+    if os.environ.get(NO_RESIDENT_ENV) == "1" or not argv:
+        return None
+    for word in argv:
+        if word == "--":
+            break
+        if word in _IN_PROCESS:
+            return None
+    try:
+        from systrace_py import _cloop as native  # type: ignore[attr-defined]
+    except ImportError:  # no native extension: the program's process would need ctypes
+        return None
+    try:
+        cwd = os.getcwd()
+        for fd in (0, 1, 2):
+            os.fstat(fd)  # (a closed one: in process, which knows what to do)
+    except OSError:
+        return None
+    sock = connect()
+    if sock is None:
+        return None
+    try:
+        return _converse(sock, native, list(argv), cwd)
+    finally:
+        sock.close()
+
+
+def _converse(sock: Any, native: Any, argv: list[str], cwd: str) -> int | None:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    try:
+        send(sock, {"kind": "run", "argv": argv, "cwd": cwd, "env": dict(os.environ),
+                    "umask": mask}, (0, 1, 2))
+        reply = receive(sock)
+    except (OSError, ResidentError):
+        return None  # (before anything ran: in process)
+    if reply["kind"] == "refuse":
+        return None
+    if reply["kind"] == "exit":
+        return _status(reply)
+    if reply["kind"] != "spawn" or not _well_formed(reply):
+        return None
+    return _spawn(sock, native, reply)
+
+
+def _well_formed(spec: dict[str, Any]) -> bool:
+    """Whether a ``spawn`` message has what the program's start needs, of the right types (a
+    server of this version always sends them; anything else is no server of ours)."""
+    env = spec.get("env")
+    return (type(spec.get("tracer")) is int and type(spec.get("filters")) is list
+            and all(type(f) is bytes for f in spec["filters"])
+            and type(spec.get("argv")) is list and all(type(a) is str for a in spec["argv"])
+            and bool(spec["argv"]) and type(spec.get("executable")) is str
+            and type(spec.get("nnp")) is bool and type(spec.get("no_core")) is bool
+            and type(spec.get("restore_signals")) is list
+            and all(type(n) is int for n in spec["restore_signals"])
+            and (env is None or (type(env) is dict and all(
+                type(k) is str and type(v) is str for k, v in env.items())))
+            and (spec.get("cwd") is None or type(spec.get("cwd")) is str))
+
+
+def _status(reply: dict[str, Any]) -> int:
+    code = reply.get("code")
+    return code if type(code) is int and 0 <= code <= 255 else EXIT_INTERNAL
+
+
+def _spawn(sock: Any, native: Any, spec: dict[str, Any]) -> int:
+    """Fork the program's process as the worker said, hand it over stopped, and wait for the
+    worker's verdict; forward the signals systrace passes on in process (the worker's
+    session decides what each does), and ignore SIGQUIT as it does."""
+    tracer = spec["tracer"]
+    pid = os.fork()
+    if pid == 0:
+        become_program(native, spec["filters"], argv=spec["argv"],
+                       executable=spec["executable"], env=spec["env"], cwd=spec["cwd"],
+                       restore_signals=spec["restore_signals"], no_core=spec["no_core"],
+                       nnp=spec["nnp"],
+                       before_stop=lambda: native.set_ptracer(tracer), expect_tracer=tracer)
+    try:
+        def forward(signum: int, _frame: object) -> None:
+            try:  # noqa: SIM105  (contextlib costs the client's start a module and more)
+                os.kill(tracer, signum)
+            except OSError:
+                pass
+
+        for signum in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP):
+            _signal.signal(signum, forward)
+        _signal.signal(_signal.SIGQUIT, _signal.SIG_IGN)
+        _, status = os.waitpid(pid, os.WUNTRACED)
+        if os.WIFSTOPPED(status):
+            send(sock, {"kind": "stopped", "pid": pid})
+        else:
+            send(sock, {"kind": "failed", "status": status})
+        reply = receive(sock)
+        code = _status(reply) if reply["kind"] == "exit" else EXIT_INTERNAL
+    except (OSError, ResidentError):
+        os.write(2, b"systrace: the resident tracer ended before the run did; the traced "
+                    b"processes were killed\n")
+        code = EXIT_INTERNAL
+    # Our child, not yet reaped: its pid is still its own, so this kills nothing else.  (It
+    # has exited by now after a verdict; without one it must not go on untraced, nor stay
+    # stopped.)
+    try:  # noqa: SIM105  (as above)
+        os.kill(pid, _signal.SIGKILL)
+    except OSError:
+        pass
+    while True:
+        try:
+            os.waitpid(pid, 0)
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            pass
+        break
+    return code
+
+
+__all__ = ["MAX_MESSAGE", "NO_RESIDENT_ENV", "NotServed", "ResidentError",
+           "connect", "private_dir", "receive", "run", "send", "socket_dir", "socket_path",
+           "trusted_peer"]

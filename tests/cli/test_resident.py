@@ -1,0 +1,588 @@
+"""The resident tracer (``systrace --resident``, systrace_py/resident.py and resident_client.py):
+the server's life, runs through it giving what in-process runs give, and the peers it refuses.
+
+Every test gets its own server, in a private XDG_RUNTIME_DIR (never the user's): a server of
+this tree must not serve runs of other tests.  A run went through the server when the program's
+tracer (TracerPid) is not its parent: in process, systrace is both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import PYTHON, REPO, run_systrace, systrace_env
+from systrace_py import procfs, resident_client, session
+
+#: long enough for any loaded CI machine; the tests poll, they never assert a duration
+PATIENCE = 60.0
+
+PERMIT = 'default = "permit"\n'
+SHADOW = textwrap.dedent("""\
+    default = "permit"
+    [[rule]]
+    calls = ["fsread"]
+    path = "/etc/shadow"
+    action = "never"
+    errno = "EACCES"
+    """)
+#: the program's own view of who traces it and who its parent is
+WHO = ["sh", "-c", 'grep -E "^(PPid|TracerPid):" /proc/$$/status']
+
+
+def _until(predicate: object, what: str) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {PATIENCE:g} s for {what}")
+        time.sleep(0.05)
+
+
+class Server:
+    """A resident tracer of this tree in a private runtime directory."""
+
+    def __init__(self, runtime: Path) -> None:
+        self.runtime = runtime
+        self.env = {"XDG_RUNTIME_DIR": str(runtime), "SYSTRACE_NO_RESIDENT": "0"}
+        self.socket = Path(resident_client.socket_path(self.env))
+
+    def start(self, *options: str) -> subprocess.CompletedProcess[str]:
+        return run_systrace(["--resident", *options], env=self.env)
+
+    def stop(self) -> subprocess.CompletedProcess[str]:
+        return run_systrace(["--resident", "stop"], env=self.env)
+
+    def pid(self) -> int | None:
+        """The server's pid (the process that listens), None when none answers."""
+        import socket
+
+        with socket.socket(socket.AF_UNIX) as sock:
+            try:
+                sock.connect(str(self.socket))
+            except OSError:
+                return None
+            found = procfs.peer(sock)
+        return found[0] if found else None
+
+    def run(self, args: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+        extra = dict(self.env, **kw.pop("env", {}))  # type: ignore[call-overload]
+        return run_systrace(args, env=extra, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    # (not under tmp_path: a unix socket's path has at most 107 bytes)
+    runtime = Path(tempfile.mkdtemp(prefix="systrace-rt-"))
+    srv = Server(runtime)
+    try:
+        yield srv
+    finally:
+        pid = srv.pid()
+        srv.stop()
+        if pid is not None:  # (a server that did not stop when asked: ours, by its pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+@pytest.fixture
+def started(server: Server) -> Server:
+    done = server.start("--resident-idle", "300")
+    assert done.returncode == 0, done.stderr
+    return server
+
+
+def _who(stdout: str) -> tuple[int, int]:
+    fields = dict(line.split(":") for line in stdout.splitlines()
+                  if line.startswith(("PPid:", "TracerPid:")))
+    return int(fields["PPid"]), int(fields["TracerPid"])
+
+
+def _through_server(srv: Server, result: subprocess.CompletedProcess[str]) -> bool:
+    """Whether the run whose output is ``result`` (of WHO) was traced by a worker of ``srv``
+    (its tracer is not its parent) -- else in process (its tracer is its parent)."""
+    ppid, tracer = _who(result.stdout)
+    assert tracer != 0, result.stderr
+    return tracer != ppid
+
+
+# --- the server's life ----------------------------------------------------------------------------
+def test_start_listens_in_a_private_directory_and_stop_ends_it(server: Server) -> None:
+    started = server.start()
+    assert started.returncode == 0, started.stderr
+    assert "listening on" in started.stderr
+    assert server.socket.is_socket()
+    directory = server.socket.parent
+    assert directory.stat().st_mode & 0o777 == 0o700
+    assert directory.stat().st_uid == os.getuid()
+    assert server.socket.name == f"resident-{resident_client.__version__}.sock"
+    pid = server.pid()
+    assert pid is not None
+    again = server.start()  # (one per user and version: the running one is left)
+    assert again.returncode == 0 and "already" in again.stderr
+    assert server.pid() == pid
+    stopped = server.stop()
+    assert stopped.returncode == 0, stopped.stderr
+    _until(lambda: not procfs.alive(pid), "the server to exit")
+    assert not server.socket.exists()
+
+
+def test_idle_server_exits(server: Server) -> None:
+    assert server.start("--resident-idle", "0.5").returncode == 0
+    pid = server.pid()
+    assert pid is not None
+    _until(lambda: not procfs.alive(pid), "the idle server to exit")
+    assert not server.socket.exists()
+
+
+def test_resident_flags_are_checked(server: Server) -> None:
+    for args, words in ((["--resident", "--", "true"], "takes no command"),
+                        (["--resident-idle", "5", "-p", "x", "--", "true"], "--resident-idle"),
+                        (["--resident", "--resident-idle", "0"], "above 0"),
+                        (["--resident", "-p", "x.toml"], "cannot take -p"),
+                        (["--resident", "stop", "-v"], "cannot take -v")):
+        result = server.run(args)
+        assert result.returncode == 2, args
+        assert words in result.stderr
+
+
+def test_a_directory_others_may_enter_is_refused(server: Server) -> None:
+    server.socket.parent.mkdir(mode=0o755)
+    server.socket.parent.chmod(0o755)
+    result = server.start()
+    assert result.returncode == 2
+    assert "only this user" in result.stderr
+
+
+# --- runs through it ------------------------------------------------------------------------------
+def test_run_goes_through_the_server_unless_told_not_to(started: Server, tmp_path: Path,
+                                                        loop: dict[str, str]) -> None:
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    served = started.run(["-p", str(policy), "--", *WHO], env=loop)
+    assert served.returncode == 0, served.stderr
+    assert _through_server(started, served)
+    _, tracer = _who(served.stdout)
+    stat = procfs.read_stat(tracer)
+    # the worker's parent was the server (the worker has gone by now: no stat to read)
+    assert stat is None or int(stat[procfs.PPID]) == started.pid()
+    for how in (["--no-resident"], []):
+        env = dict(loop) if how else dict(loop, SYSTRACE_NO_RESIDENT="1")
+        local = started.run([*how, "-p", str(policy), "--", *WHO], env=env)
+        assert local.returncode == 0, local.stderr
+        assert not _through_server(started, local)
+
+
+def test_a_policy_that_asks_at_the_terminal_runs_in_process(started: Server,
+                                                             tmp_path: Path) -> None:
+    """The worker is not in the terminal's foreground group: asking stays in process (here,
+    with no terminal, the ask is refused as in process); -a refuses asks: served."""
+    policy = tmp_path / "ask.toml"
+    policy.write_text('default = "permit"\n[[rule]]\ncalls = ["fsread"]\n'
+                      'path = "/nonexistent/x"\naction = "ask"\n')
+    local = started.run(["-p", str(policy), "--", *WHO])
+    assert local.returncode == 0, local.stderr
+    assert not _through_server(started, local)
+    served = started.run(["-a", "-p", str(policy), "--", *WHO])
+    assert served.returncode == 0, served.stderr
+    assert _through_server(started, served)
+
+
+CASES = {
+    "refused open": (SHADOW, ["cat", "/etc/shadow"]),
+    "own status": (PERMIT, ["sh", "-c", "echo out; echo err >&2; exit 7"]),
+    "signal death": (PERMIT, ["sh", "-c", "kill -TERM $$"]),
+    "missing command": (PERMIT, ["no-such-command-here"]),
+    "policy error": ('default = "permit"\n[[rule]]\ncalls = ["fsread"]\nbogus = 1\n'
+                     'action = "never"\n', ["true"]),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_same_outcome_as_in_process(started: Server, tmp_path: Path, case: str,
+                                    loop: dict[str, str]) -> None:
+    text, command = CASES[case]
+    policy = tmp_path / "p.toml"
+    policy.write_text(text)
+    args = ["-p", str(policy), "--", *command]
+    served = started.run(args, env=loop, cwd=tmp_path)
+    local = started.run(args, env=dict(loop, SYSTRACE_NO_RESIDENT="1"), cwd=tmp_path)
+    assert (served.returncode, served.stdout, served.stderr) == (
+        local.returncode, local.stdout, local.stderr)
+    expected = {"refused open": 1, "own status": 7, "signal death": 128 + signal.SIGTERM,
+                "missing command": 127, "policy error": 2}[case]
+    assert served.returncode == expected, served.stderr
+    if case == "policy error":
+        assert f"{policy}:4" in served.stderr and "bogus" in served.stderr
+
+
+def test_learn_then_enforce_through_the_server(started: Server, tmp_path: Path,
+                                               loop: dict[str, str]) -> None:
+    """-A -o FILE through the server writes the policy in process would (relative to the
+    client's working directory); enforcing it decides alike."""
+    data = tmp_path / "data.txt"
+    data.write_text("hello\n")
+    learned = {}
+    for name, extra in (("served", {}), ("local", {"SYSTRACE_NO_RESIDENT": "1"})):
+        out = f"{name}.toml"
+        result = started.run(["-q", "-A", "-o", out, "--", "cat", str(data)],
+                             env=dict(loop, **extra), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "hello\n"
+        learned[name] = (tmp_path / out).read_text()
+    assert learned["served"] == learned["local"]
+    for program, code in ((["cat", str(data)], 0), (["cat", "/etc/hostname"], 1)):
+        served = started.run(["-p", "served.toml", "--", *program], env=loop, cwd=tmp_path)
+        local = started.run(["-p", "local.toml", "--", *program],
+                            env=dict(loop, SYSTRACE_NO_RESIDENT="1"), cwd=tmp_path)
+        assert served.returncode == local.returncode == code, served.stderr
+        assert served.stderr == local.stderr
+
+
+def test_an_approver_answers_through_the_server(started: Server, tmp_path: Path) -> None:
+    """--ask-via runs are served (the approver is no terminal): the approver is started by
+    the worker, in the client's working directory and environment, and its answers decide
+    as in process."""
+    import shlex
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (data / name).write_text(name)
+    policy = tmp_path / "p.toml"
+    policy.write_text(f'default = "permit"\n[[rule]]\ncalls = ["fsread"]\n'
+                      f'path = "{data}/*"\naction = "ask"\n')
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[[answer]]\npath = "*/a.txt"\nanswer = "permit-now"\n\n'
+                       '[[answer]]\npath = "*/b.txt"\nanswer = "deny-now"\nerrno = "ENOENT"\n')
+    via = "exec:" + shlex.join([PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)])
+    args = ["-p", str(policy), "--ask-via", via, "--", "sh", "-c",
+            f"cat {data}/a.txt; cat {data}/b.txt; echo $?; {WHO[2]}"]
+    served = started.run(args, cwd=tmp_path)
+    local = started.run(args, cwd=tmp_path, env={"SYSTRACE_NO_RESIDENT": "1"})
+    assert served.returncode == local.returncode == 0, served.stderr
+    assert _through_server(started, served) and not _through_server(started, local)
+    assert served.stdout.startswith("a.txt1\n") and local.stdout.startswith("a.txt1\n")
+    assert "No such file" in served.stderr
+
+    def said(text: str) -> str:
+        return re.sub(r"pid \d+", "pid N", text)
+
+    assert said(served.stderr) == said(local.stderr)
+
+
+def test_sigterm_to_systrace_reaches_the_command(started: Server, tmp_path: Path,
+                                                 loop: dict[str, str]) -> None:
+    """As in process: SIGTERM sent to systrace (here the client) is passed on to the
+    command, whose status is the run's."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    codes, served = [], []
+    for extra in ({}, {"SYSTRACE_NO_RESIDENT": "1"}):
+        proc = subprocess.Popen(
+            [PYTHON, "-m", "systrace_py", "-p", str(policy), "--", "sh", "-c",
+             f'trap "exit 9" TERM; {WHO[2]}; echo ready; while :; do sleep 0.05; done'],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=systrace_env(dict(started.env, **loop, **extra)))
+        try:
+            assert proc.stdout is not None
+            said = "".join(proc.stdout.readline() for _ in range(3))
+            assert said.endswith("ready\n"), said
+            served.append(_through_server(started, subprocess.CompletedProcess([], 0, said)))
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=PATIENCE)
+        finally:
+            proc.kill()
+        codes.append(proc.returncode)
+    assert codes == [9, 9]
+    assert served == [True, False]
+
+
+@pytest.mark.tty
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_job_control_through_the_server(started: Server, tmp_path: Path) -> None:
+    """The client stays the program's parent in the terminal's session: an interactive shell
+    traced by a worker stops a job on Ctrl-Z, resumes it with fg, interrupts it with Ctrl-C,
+    and its exit status is systrace's (tests/engine/test_job_control.py, in process)."""
+    import uuid
+
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    marker = tmp_path / "exit"
+    who = tmp_path / "who"
+    command = (f"cd {REPO} && env PS1='prompt> ' XDG_RUNTIME_DIR={started.runtime} "
+               "SYSTRACE_NO_RESIDENT=0 "
+               f"PYTHONPATH={REPO} {PYTHON} -m systrace_py -p {policy} -- bash --norc "
+               f"--noprofile -i; echo EXIT=$? > {marker}; sleep 30")
+    tmux = ["tmux", "-L", f"systrace-test-{uuid.uuid4().hex[:8]}"]
+    subprocess.run([*tmux, "new-session", "-d", "-x", "160", "-y", "40", command], check=True)
+
+    def keys(*typed: str) -> None:
+        subprocess.run([*tmux, "send-keys", *typed], check=True)
+
+    def shows(text: str) -> None:
+        _until(lambda: text in subprocess.run([*tmux, "capture-pane", "-p", "-S", "-100"],
+                                              capture_output=True, text=True).stdout,
+               f"{text!r} on the terminal")
+
+    try:
+        shows("prompt>")
+        keys(f"{WHO[2]} > {who}", "Enter")
+        _until(lambda: who.exists() and "TracerPid" in who.read_text(), "the shell's answer")
+        assert _through_server(started, subprocess.CompletedProcess([], 0, who.read_text()))
+        keys("sleep 300", "Enter")
+        time.sleep(0.5)
+        keys("C-z")
+        shows("Stopped")
+        keys("jobs", "Enter")
+        shows("[1]+  Stopped                 sleep 300")
+        keys("fg", "Enter")
+        time.sleep(0.5)
+        keys("C-c")
+        keys("echo status=$?", "Enter")
+        shows("status=130")
+        keys("exit 3", "Enter")
+        _until(lambda: marker.exists() and marker.read_text().strip(), "the shell to exit")
+        assert marker.read_text().strip() == "EXIT=3"
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
+def test_stale_socket_and_other_versions_run_in_process(server: Server,
+                                                        tmp_path: Path) -> None:
+    """A socket nobody listens on (a server that was killed), or only another version's
+    server: the run goes on in process, as if none ran."""
+    import socket
+
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    server.socket.parent.mkdir(mode=0o700)
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(server.socket))
+    stale.close()
+    local = server.run(["-p", str(policy), "--", *WHO])
+    assert local.returncode == 0, local.stderr
+    assert not _through_server(server, local)
+    assert server.start().returncode == 0  # (the stale socket is replaced)
+    served = server.run(["-p", str(policy), "--", *WHO])
+    assert _through_server(server, served)
+    other = server.socket.with_name("resident-0.0.0-other.sock")
+    server.socket.rename(other)
+    try:
+        local = server.run(["-p", str(policy), "--", *WHO])
+        assert local.returncode == 0, local.stderr
+        assert not _through_server(server, local)
+    finally:
+        other.rename(server.socket)
+
+
+def _program_and_worker(proc: subprocess.Popen[str]) -> tuple[int, int]:
+    line = proc.stdout.readline() if proc.stdout else ""
+    assert line.startswith("pid "), line
+    program = int(line.split()[1])
+    tracer = procfs.tracer_of(program)
+    assert tracer, "the program is not traced"
+    return program, tracer
+
+
+def _start_sleeper(srv: Server, tmp_path: Path, loop: dict[str, str]) -> subprocess.Popen[str]:
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    return subprocess.Popen(
+        [PYTHON, "-m", "systrace_py", "-p", str(policy), "--", "sh", "-c",
+         "echo pid $$; exec sleep 600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=systrace_env(dict(srv.env, **loop)))
+
+
+def test_worker_killed_mid_run_kills_the_program(started: Server, tmp_path: Path,
+                                                 loop: dict[str, str]) -> None:
+    proc = _start_sleeper(started, tmp_path, loop)
+    try:
+        program, worker = _program_and_worker(proc)
+        assert worker != proc.pid  # (the worker traces it: the client is its parent)
+        os.kill(worker, signal.SIGKILL)
+        _, err = proc.communicate(timeout=PATIENCE)
+    finally:
+        proc.kill()
+    assert proc.returncode == session.EXIT_INTERNAL
+    assert "resident tracer ended" in err
+    assert not procfs.alive(program)
+
+
+def test_client_killed_mid_run_kills_the_tree(started: Server, tmp_path: Path,
+                                              loop: dict[str, str]) -> None:
+    proc = _start_sleeper(started, tmp_path, loop)
+    try:
+        program, worker = _program_and_worker(proc)
+        proc.kill()
+        proc.wait()
+        _until(lambda: not procfs.alive(program), "the program to die with its client")
+        _until(lambda: not procfs.alive(worker), "the worker to exit")
+    finally:
+        proc.kill()
+
+
+# --- who may talk to it ---------------------------------------------------------------------------
+#: The attack: a process asks the server to run something (here: to learn into a file of the
+#: attacker's choosing, as -A -o ~/.bashrc would).  Served: ESCAPED; turned away: BLOCKED.
+ATTACK = textwrap.dedent("""\
+    import os, sys
+    from systrace_py import resident_client as rc
+    sock = rc.connect()
+    if sock is None:
+        print("BLOCKED: the client's check of the server failed"); sys.exit(0)
+    try:
+        rc.send(sock, {"kind": "run", "argv": ["-A", "-o", sys.argv[1], "--", "/bin/true"],
+                       "cwd": os.getcwd(), "env": dict(os.environ), "umask": 0o22}, (0, 1, 2))
+        reply = rc.receive(sock)
+    except (OSError, rc.ResidentError):
+        print("BLOCKED: the server turned us away"); sys.exit(0)
+    print(f"ESCAPED: the server answered {reply['kind']}")
+    """)
+
+
+def test_a_traced_program_is_refused(started: Server, tmp_path: Path) -> None:
+    """Confused deputy: the traced program runs as the user, but the server serves only
+    processes nobody traces (red team: a program asking for a run under a policy it chose,
+    or a learned policy written where it likes).  Control: the same request, untraced."""
+    attack = tmp_path / "attack.py"
+    attack.write_text(ATTACK)
+    target = tmp_path / "bashrc"
+    env = systrace_env(started.env)
+    control = subprocess.run([PYTHON, str(attack), str(target)], capture_output=True,
+                             text=True, env=env, timeout=PATIENCE)
+    assert control.stdout.startswith("ESCAPED"), control.stdout + control.stderr
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    traced = started.run(["--no-resident", "-p", str(policy), "--", PYTHON, str(attack),
+                          str(target)])
+    assert traced.stdout.startswith("BLOCKED"), traced.stdout + traced.stderr
+
+
+#: A server that lies: it says it traces the program, and lets it go untraced.
+LIAR = textwrap.dedent("""\
+    import os, signal, socket, sys, time
+    from systrace_py import procfs, resident_client as rc
+    path = rc.socket_path()
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    listener.listen(1)
+    print("listening", flush=True)
+    conn, _ = listener.accept()
+    fds = []
+    rc.receive(conn, fds)
+    rc.send(conn, {"kind": "spawn", "tracer": os.getpid(), "filters": [], "nnp": False,
+                   "no_core": True, "argv": sys.argv[1:], "executable": sys.argv[1],
+                   "env": None, "cwd": None, "restore_signals": []})
+    pid = rc.receive(conn)["pid"]
+    os.kill(pid, signal.SIGCONT)  # (not seized: it runs on untraced, if it runs)
+    while procfs.alive(pid):
+        time.sleep(0.01)
+    rc.send(conn, {"kind": "exit", "code": 0})
+    """)
+
+
+def test_a_lying_server_never_runs_the_program_untraced(server: Server,
+                                                        tmp_path: Path) -> None:
+    """Fail closed on the client's side too: the program's process runs nothing unless the
+    tracer it was promised traces it (a server of the user's that fails, or lies)."""
+    liar = tmp_path / "liar.py"
+    liar.write_text(LIAR)
+    mark = tmp_path / "ran"
+    proc = subprocess.Popen([PYTHON, str(liar), "/bin/touch", str(mark)],
+                            stdout=subprocess.PIPE, text=True,
+                            env=systrace_env(server.env))
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "listening\n"
+        policy = tmp_path / "p.toml"
+        policy.write_text(PERMIT)
+        result = server.run(["-p", str(policy), "--", "/bin/touch", str(mark)])
+        proc.wait(timeout=PATIENCE)
+    finally:
+        proc.kill()
+    assert "did not trace the command" in result.stderr
+    assert not mark.exists()
+
+
+def test_an_unprivileged_users_server_serves_and_is_out_of_its_programs_reach() -> None:
+    """A user's own server and run, without root: the filter needs no_new_privs (set by the
+    client's child, through the native extension), and the server is not dumpable, so the
+    programs its workers trace (the same user) cannot ptrace it or write its memory: its
+    /proc/PID/mem is root's, where a process of the user's (the control) has the user's."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to become another user")
+    uid = 1000
+    runtime = Path(tempfile.mkdtemp(prefix="systrace-rt-"))
+    os.chown(runtime, uid, uid)
+    policy = runtime / "p.toml"
+    policy.write_text(SHADOW)
+    os.chown(policy, uid, uid)
+    become = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+    srv = Server(runtime)
+    try:
+        done = run_systrace(["--resident"], env=srv.env, prefix=become, cwd=runtime)
+        assert done.returncode == 0, done.stderr
+        server = srv.pid()
+        assert server is not None
+        assert os.stat(f"/proc/{server}/mem").st_uid == 0
+        control = subprocess.Popen([*become, "sleep", "60"])
+        try:
+            _until(lambda: os.stat(f"/proc/{control.pid}/status").st_uid == uid,
+                   "the control to become the user")
+            assert os.stat(f"/proc/{control.pid}/mem").st_uid == uid
+        finally:
+            control.kill()
+            control.wait()
+        result = run_systrace(["-p", str(policy), "--", *WHO], env=srv.env, prefix=become,
+                              cwd=runtime)
+        assert result.returncode == 0, result.stderr
+        assert _through_server(srv, result)
+        refused = run_systrace(["-p", str(policy), "--", "cat", "/etc/shadow"], env=srv.env,
+                               prefix=become, cwd=runtime)
+        assert refused.returncode == 1
+        assert "refused 1 call" in refused.stderr
+        assert run_systrace(["--resident", "stop"], env=srv.env, prefix=become,
+                            cwd=runtime).returncode == 0
+    finally:
+        pid = srv.pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def test_client_imports_nothing_heavy(started: Server, tmp_path: Path) -> None:
+    """What a run through the server imports in the client (python -X importtime, without
+    site, as the bench runs it): the point of the server is a start near the bare
+    interpreter's."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    code = (f"import sys; sys.path[:0] = [{str(REPO)!r}]; "
+            "from systrace_py.__main__ import main; sys.exit(main())")
+    result = subprocess.run([PYTHON, "-S", "-X", "importtime", "-c", code, "-p", str(policy),
+                             "--", *WHO], capture_output=True, text=True,
+                            env=systrace_env(started.env), timeout=PATIENCE)
+    assert result.returncode == 0, result.stderr
+    assert _through_server(started, result), result.stderr
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "systrace_py.resident_client" in imported  # (the list is read right)
+    heavy = {"typing", "enum", "ctypes", "socket", "re", "argparse", "dataclasses",
+             "collections", "signal", "contextlib", "json", "importlib.util"}
+    assert not heavy & imported, heavy & imported
+    ours = {m for m in imported if m.startswith("systrace_py")}
+    assert ours <= {"systrace_py", "systrace_py.__main__", "systrace_py.resident_client",
+                    "systrace_py.procfs", "systrace_py.kernel", "systrace_py.engine",
+                    "systrace_py.engine.child", "systrace_py._cloop"}, ours
