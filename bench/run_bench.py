@@ -20,8 +20,9 @@ start-up costs.
 
 The start-up rows have one more column, ``systrace (resident)``: the ``paths`` run handed to a
 resident tracer (``systrace --resident``, started for the bench in a private runtime directory
-and stopped after it); every other systrace run is in process (SYSTRACE_NO_RESIDENT=1), so a
-resident tracer the user runs changes nothing here.
+and stopped after it), and every workload one more configuration, ``systrace learned,
+resident``: its learned policy enforced by that resident tracer; every other systrace run is in
+process (SYSTRACE_NO_RESIDENT=1), so a resident tracer the user runs changes nothing here.
 
 systrace runs as ``python -S`` with its package and site-packages on sys.path, so a development
 venv's editable-install finder (~10 ms of ``site``) is not counted; an installed ``systrace``
@@ -64,10 +65,12 @@ PYTHON_LOOP = "systrace paths, Python loop"
 #: a workload that does nothing: what each configuration costs before the program runs
 STARTUP = "/bin/true (start-up only)"
 RESIDENT = "systrace (resident)"
+#: the learned policy enforced by a resident tracer (the everyday case with fast starts)
+LEARNED_RESIDENT = "systrace learned, resident"
 BUILD = "make -j2, generated C project (60 units; --quick: 6)"
 PY_IMPORTS = ("import json, csv, email.parser, http.client, xml.dom.minidom, sqlite3, decimal,"
               " argparse, asyncio, logging, subprocess, urllib.request, zipfile, tarfile")
-SYSTRACE_CONFIGS = ("systrace paths", "systrace net", "systrace learned")
+SYSTRACE_CONFIGS = ("systrace paths", "systrace net", "systrace learned", LEARNED_RESIDENT)
 STATS = re.compile(r"(\d+) stops(?: \(\d+ decided natively\))?, (\d+) decisions, "
                    r".*tracer CPU ([\d.]+)s"
                    r"(?:, tracer RSS ([\d.]+) MiB)?")
@@ -347,6 +350,8 @@ def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
     learned_rules = {name: path.read_text().count("[[") for name, path in learned.items()}
     configs = {name: configurations(opts.defences, learned[name], opts.python_loop)
                for name in loads}
+    for name in loads:
+        configs[name][LEARNED_RESIDENT] = configs[name]["systrace learned"]
     runs: dict[tuple[str, str], list[Run]] = {}
     if not opts.quick:
         for name, command in loads.items():  # warm caches, compile bytecode
@@ -355,12 +360,14 @@ def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
             for prefix_ in configs[name].values():
                 run_once(prefix_, command, env)
     repeats = max(opts.repeat, opts.build_repeat)
-    for round_ in range(repeats):
-        for name, command in loads.items():
-            if round_ >= (opts.build_repeat if name == BUILD else opts.repeat):
-                continue
-            for config, prefix_ in configs[name].items():
-                runs.setdefault((name, config), []).append(run_once(prefix_, command, env))
+    with resident_tracer(prefix, env) as resident_env:
+        for round_ in range(repeats):
+            for name, command in loads.items():
+                if round_ >= (opts.build_repeat if name == BUILD else opts.repeat):
+                    continue
+                for config, prefix_ in configs[name].items():
+                    env_ = resident_env if config == LEARNED_RESIDENT else env
+                    runs.setdefault((name, config), []).append(run_once(prefix_, command, env_))
     exec_times: dict[str, list[float]] = {}
     rt_times: dict[str, list[float]] = {}
     realtime = os.geteuid() == 0 and shutil.which("chrt") is not None
@@ -395,8 +402,9 @@ def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
         "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d %H:%M UTC",
                                                                   time.gmtime()),
         "repeat": opts.repeat, "build_repeat": opts.build_repeat,
-        "workloads": list(loads), "configs": list(configurations(opts.defences, tmp / "none",
-                                                                opts.python_loop)),
+        "workloads": list(loads), "configs": [*configurations(opts.defences, tmp / "none",
+                                                             opts.python_loop),
+                                              LEARNED_RESIDENT],
         "exec_configs": list(exec_configs),
         "learned_rules": learned_rules,
         "median_seconds": {f"{w} | {c}": statistics.median(r.elapsed for r in rs
@@ -438,9 +446,10 @@ def report(res: dict, opts: argparse.Namespace) -> None:
     header = ["workload", *[f"{c} (s)" for c in configs]]
     tables.append((header, [[w, *[("FAIL" if math.isnan(m(w, c)) else f"{m(w, c):.3f}")
                                   for c in configs]] for w in res["workloads"]]))
-    header = ["workload", "strace/native", *[f"{c.split()[1]}/native" for c in
-                                             SYSTRACE_CONFIGS],
-              *[f"{c.split()[1]}/strace" for c in SYSTRACE_CONFIGS], "learned rules",
+    header = ["workload", "strace/native",
+              *[f"{c.removeprefix('systrace ')}/native" for c in SYSTRACE_CONFIGS],
+              *[f"{c.removeprefix('systrace ')}/strace" for c in SYSTRACE_CONFIGS],
+              "learned rules",
               "stops paths", "stops learned", "tracer CPU learned (s)", "tracer RSS (MiB)"]
     rows = []
     for w in res["workloads"]:
