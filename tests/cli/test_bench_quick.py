@@ -28,7 +28,8 @@ def test_the_bench_runs_quick_and_prints_every_row(tmp_path: Path) -> None:
     text = proc.stdout
     assert text.startswith("regime: "), text
     for row in ("/bin/true (start-up only)", "find /usr/include", "make -j2, generated C",
-                "learned/native", "learned/strace", "tracer RSS (MiB)",
+                "learned/native", "learned/strace", "learned, resident/strace",
+                "tracer RSS (MiB)",
                 "start-up to exec (ms)"):
         assert row in text, (row, text)
     figures = json.loads(out.read_text())
@@ -36,5 +37,9 @@ def test_the_bench_runs_quick_and_prints_every_row(tmp_path: Path) -> None:
     assert not figures["failures"], figures["failures"]
     learned = [k for k in figures["stops"] if k.endswith("| systrace learned")]
     assert len(learned) == 3  # start-up, find and the build, each under its learned policy
+    # ... and each under it again through a resident tracer, whose worker printed --stats
+    resident = [k for k in figures["stops"] if k.endswith("| systrace learned, resident")]
+    assert len(resident) == 3
     assert all(figures["tracer_rss_mib"].values())
-    assert set(figures["time_to_exec_seconds"]) >= {"native", "strace", "systrace learned"}
+    assert set(figures["time_to_exec_seconds"]) >= {"native", "strace", "systrace learned",
+                                                        "systrace (resident)"}
