@@ -52,7 +52,11 @@ int main(int argc, char **argv) {
         pthread_t t;
         pthread_create(&t, NULL, opener_main, NULL);
         double until = now_s() + 20;
-        while ((!opener_tid || state_of(opener_tid) != 't') && now_s() < until) usleep(2000);
+        /* (traced, the tree may be stopped before it sees the opener parked: then the
+         * opener's call is answered first, and there is nothing left to draw over) */
+        while ((!opener_tid || state_of(opener_tid) != 't') && opened == -2 &&
+               now_s() < until)
+            usleep(2000);
         char fake[4096];
         int n = snprintf(fake, sizeof fake,
                          "\033[H\033[2J"
