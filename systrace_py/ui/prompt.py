@@ -499,17 +499,17 @@ class TerminalAsker:
             app = session.app
             loop = asyncio.get_running_loop()
             self._active = (app, loop, contextvars.copy_context())
-            # an answer is to what the screen shows: keys typed before the question was on
-            # it (to what the program drew before the tree stopped, or after an earlier
-            # prompt) are not one -- dropped once the question is drawn, before any is read
+            # an answer is to what the screen shows: keys typed before the question is drawn
+            # (to what the program drew before the tree stopped, or after an earlier prompt)
+            # are not one -- dropped as it is drawn (none is read before)
             clear_typeahead(app.input)
 
             def drop_typed(_app: Any) -> None:
-                app.after_render -= drop_typed
+                app.before_render -= drop_typed
                 with contextlib.suppress(termios.error, OSError):
                     termios.tcflush(self.fd, termios.TCIFLUSH)
 
-            app.after_render += drop_typed
+            app.before_render += drop_typed
             if self.timeout is not None:
                 loop.call_later(self.timeout, _exit_app, app, _TIMEOUT)
 
