@@ -561,7 +561,7 @@ class TerminalAsker:
 #: How often a showing prompt checks that its process is still there.
 _WATCH_INTERVAL = 0.1
 #: How long a lookup's prompt waits for the tree to stop (seconds): see _tree_stopped.
-LOOKUP_HOLD_WAIT = 1.0
+LOOKUP_HOLD_WAIT = 0.25
 
 
 def _exit_app(app: Any, marker: str) -> None:

@@ -4,7 +4,8 @@
  *   prompt_hold DIR ASKED
  *
  * A thread writes a counter into DIR/counter, again and again (a number a line, over the
- * last), until the end.  Four threads block: in read() of a pipe, in a 3 s nanosleep, in a
+ * last), until the end -- each number by a child it forks (so a fork is under way at any
+ * time: its child must not run while the tree is stopped either).  Four threads block: in read() of a pipe, in a 3 s nanosleep, in a
  * futex wait with no timeout and in one with a 3 s timeout.  Once all four are inside their
  * calls, the main thread opens ASKED (the policy asks about it: the prompt), waits until the
  * counter has gone on past what it was when the open returned, then writes into the pipe and
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,7 +82,11 @@ static void *counter(void *unused)
     for (long n = 1; fd >= 0 && !done; n++) {
         char text[32];
         int len = snprintf(text, sizeof text, "%020ld\n", n);
-        if (pwrite(fd, text, (size_t)len, 0) != len)
+        pid_t child = fork();  /* a new process writes it: none may run while stopped */
+        if (child == 0)
+            _exit(pwrite(fd, text, (size_t)len, 0) == len ? 0 : 1);
+        int status;
+        if (child < 0 || waitpid(child, &status, 0) != child || status != 0)
             break;
         written = n;
         usleep(1000);
