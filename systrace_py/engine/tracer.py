@@ -531,18 +531,19 @@ class Tracer:
     def _next_event(self) -> tuple[int, int] | None:
         if self._parked == 0 and self._orphan_deadline is None and not self._timers \
                 and self._lease_caller is None and not self._held:
-            if not self._answers.empty():
+            if not self._answers.empty() or self._waiting_hold is not None:
                 self._drain_answers()
-            try:
-                if self._fast is not None:
-                    arms = self._fast_arms()
-                    if arms is not None:
-                        return self._fast_wait(arms)
-                return os.waitpid(-1, pt.WALL)
-            except ChildProcessError:
-                self.tasks.clear()
-                self._early.clear()
-                return None
+            if not self._held:  # (a hold just taken is waited out below: its release wakes)
+                try:
+                    if self._fast is not None:
+                        arms = self._fast_arms()
+                        if arms is not None:
+                            return self._fast_wait(arms)
+                    return os.waitpid(-1, pt.WALL)
+                except ChildProcessError:
+                    self.tasks.clear()
+                    self._early.clear()
+                    return None
         while True:
             # empty the wake pipe *before* polling: a SIGCHLD after the poll then always wakes
             # the select below (emptied after, its byte could be lost and the loop stall)

@@ -9,7 +9,10 @@ its approver holds the first answer until a sibling's exec has asked the second 
 
 from __future__ import annotations
 
+import os
+import re
 import shlex
+import signal
 import subprocess
 import textwrap
 import time
@@ -71,3 +74,74 @@ def test_the_tree_is_stopped_while_the_prompt_shows_and_goes_on_as_natively(
         t.close()
     assert (traced / "out").read_text() == control.stdout
     assert counter(traced) > shown  # it went on after the answer
+
+
+def start(tmp: Path, policy: str, script: str, loop: dict[str, str]) -> Tmux:
+    """systrace under tmux, the policy ``policy`` (its rules after ``default = "permit"``),
+    running ``sh -c script``; its exit status goes to tmp/exit."""
+    (tmp / "p.toml").write_text('default = "permit"\n' + textwrap.dedent(policy))
+    systrace = shlex.join([PYTHON, "-m", "systrace_py", "-p", str(tmp / "p.toml"), "--",
+                           "/bin/sh", "-c", script])
+    env = " ".join(f"{name}={value}" for name, value in loop.items())
+    status = shlex.quote(str(tmp / "exit"))
+    return Tmux(f"cd {REPO} && env PYTHONPATH={REPO} {env} {systrace}; "
+                f"echo EXIT=$? > {status}; sleep 60")
+
+
+def asked_about(directory: Path) -> str:
+    return f"""
+        [[rule]]
+        calls = ["fsread"]
+        path = "{directory}/**"
+        action = "ask"
+        """
+
+
+def test_the_asking_process_killed_from_elsewhere_lets_the_tree_go_on(probe, tmp_path, loop):
+    """While the tree is held a task's end is still served: the asking process killed by
+    SIGKILL from outside takes its prompt away, and the rest of the tree goes on."""
+    asked = tmp_path / "asked"
+    asked.mkdir()
+    (asked / "a.txt").write_text("a\n")
+    after = tmp_path / "after.txt"
+    t = start(tmp_path, asked_about(asked),
+              f"{probe} open:{asked / 'a.txt'} & wait; {probe} print:after > {after}", loop)
+    try:
+        screen = t.wait_for(PROMPT)
+        pid = int(re.search(r"\(pid (\d+), parent", screen).group(1))  # type: ignore[union-attr]
+        assert not after.exists()
+        os.kill(pid, signal.SIGKILL)
+        assert wait_file(after) == "after\n"
+        assert wait_file(tmp_path / "exit") == "EXIT=0\n"
+    finally:
+        t.close()
+
+
+def test_a_delay_that_ends_while_the_prompt_shows_ends_when_the_tree_goes_on(
+        probe, tmp_path, loop):
+    """An injected delay's timer is served while the tree is held, but the delayed call goes
+    on only with the tree: its 1 s is over during the prompt, and it has not run until the
+    answer."""
+    asked, slow = tmp_path / "asked", tmp_path / "slow"
+    for directory in (asked, slow):
+        directory.mkdir()
+        (directory / "f").write_text("x\n")
+    delayed = tmp_path / "delayed.txt"
+    policy = asked_about(asked) + f"""
+        [[rule]]
+        calls = ["fsread"]
+        path = "{slow}/**"
+        action = "inject"
+        delay = "1s"
+        """
+    t = start(tmp_path, policy, f"{probe} open:{slow / 'f'} > {delayed} & sleep 0.2; "
+              f"{probe} open:{asked / 'f'}; wait", loop)
+    try:
+        t.wait_for(PROMPT)
+        time.sleep(1.5)  # (the delay, begun before the prompt, is over by now)
+        assert delayed.read_text() == ""
+        t.type("permit-now")
+        assert wait_file(delayed) == f"open {slow / 'f'} -> ok\n"
+        assert wait_file(tmp_path / "exit") == "EXIT=0\n"
+    finally:
+        t.close()
