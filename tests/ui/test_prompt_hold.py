@@ -145,3 +145,41 @@ def test_a_delay_that_ends_while_the_prompt_shows_ends_when_the_tree_goes_on(
         assert wait_file(tmp_path / "exit") == "EXIT=0\n"
     finally:
         t.close()
+
+
+def test_a_lookup_asked_at_the_terminal_is_answered(tmp_path, loop):
+    """A question about a name lookup is put from the resolver's thread, while the tracer's
+    loop may sleep until the tree's next stop: the prompt waits a moment for the tree to
+    stop, shows, and the answer goes through (the hold's release is seen: no deadlock)."""
+    from engine.dns_lib import dns_server, private_resolv_conf
+
+    prefix = private_resolv_conf(tmp_path)
+    policy = """
+        [[rule]]
+        calls = ["net-connect"]
+        port = 53
+        action = "permit"
+
+        [[rule]]
+        calls = ["net-connect"]
+        host = "good.test"
+        action = "ask"
+        """
+    client = ("import socket; print(socket.getaddrinfo('good.test', 80, socket.AF_INET, "
+              "socket.SOCK_STREAM)[0][4][0], flush=True)")
+    (tmp_path / "p.toml").write_text('default = "permit"\n' + textwrap.dedent(policy))
+    out = tmp_path / "out"
+    command = shlex.join([*prefix, "env", f"PYTHONPATH={REPO}", *(f"{k}={v}" for k, v in
+                          loop.items()), PYTHON, "-m", "systrace_py", "-p",
+                          str(tmp_path / "p.toml"), "--", PYTHON, "-S", "-c", client])
+    with dns_server({"good.test": "127.0.0.2"}):
+        t = Tmux(f"cd {REPO} && {command} > {shlex.quote(str(out))}; "
+                 f"echo EXIT=$? > {shlex.quote(str(tmp_path / 'exit'))}; sleep 60")
+        try:
+            screen = t.wait_for(PROMPT)
+            assert re.search(r"call +resolve +host good\.test", screen), screen
+            t.type("permit-now")
+            assert wait_file(tmp_path / "exit", timeout=60) == "EXIT=0\n", t.screen()
+        finally:
+            t.close()
+    assert out.read_text() == "127.0.0.2\n"
