@@ -1780,7 +1780,8 @@ class Tracer:
         return hold
 
     def release_tree(self, hold: TreeHold) -> None:
-        """Give back a hold_tree (taken, or still on its way: then it is not taken)."""
+        """Give back a hold_tree, whether taken or not (one still on its way is taken and
+        given back at once: the front end stopped waiting for it)."""
         self._post(TreeHold(release=hold))
 
     def _post(self, item: tuple[Task, Reply | Callable[[], Reply]] | TreeHold) -> None:
@@ -1796,11 +1797,9 @@ class Tracer:
         tree at once (a hold once no call runs frozen), answers once the tree may run."""
         handled = False
         while True:
-            if self._kept_answers and not self._tree_frozen():
-                kept, self._kept_answers = self._kept_answers, []
-                for task, reply in kept:
-                    handled = self._answered(task, reply) or handled
-                continue  # (an answer may have frozen the tree again)
+            # (one at a time: an answer's call may freeze the tree, and the next must wait)
+            while self._kept_answers and not self._tree_frozen():
+                handled = self._answered(*self._kept_answers.pop(0)) or handled
             item: tuple[Task, Reply | Callable[[], Reply]] | TreeHold
             if self._waiting_hold is not None:
                 item = self._waiting_hold
@@ -1828,12 +1827,11 @@ class Tracer:
             self._held += hold.taken
             hold.done.set()
             return
-        if released.taken:
+        if released.taken:  # (a hold comes before its release: it was taken, or failed)
             released.taken = False
             self._held -= 1
             if not self._held:
                 self._thaw()
-        released.done.set()  # (one given back before it came is not taken when it comes)
 
     def _answered(self, task: Task, reply: Reply | Callable[[], Reply]) -> bool:
         """Apply an answer to the parked task it is for; whether it still was."""
