@@ -183,3 +183,28 @@ def test_a_lookup_asked_at_the_terminal_is_answered(tmp_path, loop):
         finally:
             t.close()
     assert out.read_text() == "127.0.0.2\n"
+
+
+def test_the_question_is_drawn_in_a_known_terminal_state(probe, tmp_path, loop):
+    """What a program can leave the terminal in before it asks does not hide the question:
+    a scroll region of three lines (the question's first lines would scroll away), the
+    line-drawing character set (its letters would be box pieces) and an unterminated title
+    string (it would swallow the question) -- the prompt puts them back first
+    (prompt.KNOWN_STATE), and the whole question is shown as asked."""
+    asked = tmp_path / "asked"
+    asked.mkdir()
+    (asked / "a.txt").write_text("a\n")
+    spoil = r"\033[1;3r\033[2H\033(0\033]0;"
+    t = start(tmp_path, asked_about(asked),
+              f"printf '{spoil}'; exec {probe} open:{asked / 'a.txt'}", loop)
+    try:
+        t.wait_for(PROMPT)
+        screen = t.visible()  # (lines scrolled out of a region at the top are in the history)
+        assert "\x0e" not in screen, screen  # (no text in the line-drawing set)
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", screen)
+        assert re.search(rf"(?m)^systrace: {re.escape(str(probe))} +\(pid \d+", plain), plain
+        assert f"call   openat  path {asked / 'a.txt'}  flags O_RDONLY" in plain, plain
+        t.type("deny-now")
+        assert wait_file(tmp_path / "exit") == "EXIT=0\n"
+    finally:
+        t.close()
