@@ -5,7 +5,8 @@
  * then -- again and again, so that it stays after the prompt's redraws -- clears the screen
  * and draws a question of its own, about DECOY.  The person reads "DECOY", answers
  * permit-now, and the secret's open runs.  Natively nothing asks: the secret is read (the
- * control).
+ * control).  Closed (gap #26): the whole tree is stopped while the prompt shows, so what it
+ * drew before is above the real question, and keys typed to it are dropped.
  *
  *   ask_screen SECRET DECOY
  */
