@@ -5,14 +5,17 @@
  *
  * A thread writes a counter into DIR/counter, again and again (a number a line, over the
  * last), until the end -- each number by a child it forks (so a fork is under way at any
- * time: its child must not run while the tree is stopped either).  Four threads block: in read() of a pipe, in a 3 s nanosleep, in a
- * futex wait with no timeout and in one with a 3 s timeout.  Once all four are inside their
- * calls, the main thread opens ASKED (the policy asks about it: the prompt), waits until the
- * counter has gone on past what it was when the open returned, then writes into the pipe and
- * wakes the futex, and prints how each call ended ("KIND -> ok" or the errno
- * name).  Natively nothing asks: the same lines are the control.  The ptrace interrupt of a
- * stopped tree must not show: the read and the untimed wait end by the wake, the timed calls
- * by their time (a sleep's time left may be none by then).
+ * time: its child must not run while the tree is stopped either).  Six threads block: in
+ * read() of a pipe, in a 3 s nanosleep, in a futex wait with no timeout and in one with a 3 s
+ * timeout, in an epoll_wait on another pipe with no timeout and in one with a 3 s timeout
+ * (the kernel fails epoll_wait with EINTR at a stop: the tracer restarts it, with the time
+ * left, Tracer._restart_interrupted).  Once all six are inside their calls, the main thread
+ * opens ASKED (the policy asks about it: the prompt), waits until the counter has gone on
+ * past what it was when the open returned, then writes into the pipes and wakes the futex,
+ * and prints how each call ended ("KIND -> ok" or the errno name).  Natively nothing asks:
+ * the same lines are the control.  The ptrace interrupt of a stopped tree must not show: the
+ * woken calls end by their wake, the timed ones by their time (a sleep's time left may be
+ * none by then).
  *
  * Before the wakes, the main thread waits until each thread still in its call sleeps in it
  * (natively at once).  A futex wait the interrupt restarted reads its word again, as it
@@ -25,6 +28,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -35,14 +39,17 @@
 static char counter_path[4096];
 static volatile int done;
 static volatile long written;  /* the counter's last value in the file */
-static int pipefd[2];
+static int pipefd[2], polled[2], epfd, quiet;  /* quiet: an epoll set of nothing */
 static int woken, timed_word;  /* futex words */
-static volatile pid_t tids[4];
-static int oks[4], errs[4];
-static const char *const kinds[4] = {"read", "nanosleep", "futex", "futex timed"};
-static const long calls[4] = {SYS_read, SYS_nanosleep, SYS_futex, SYS_futex};
+#define WAITS 6
+static volatile pid_t tids[WAITS];
+static int oks[WAITS], errs[WAITS];
+static const char *const kinds[WAITS] = {"read", "nanosleep", "futex", "futex timed",
+                                         "epoll_wait", "epoll_wait timed"};
+static const long calls[WAITS] = {SYS_read, SYS_nanosleep, SYS_futex, SYS_futex,
+                                  SYS_epoll_wait, SYS_epoll_wait};
 
-static volatile int finished[4];
+static volatile int finished[WAITS];
 
 /* the state letter of a thread of ours (/proc/self/task/TID/stat), '?' when unreadable */
 static char state_of(pid_t tid)
@@ -101,6 +108,7 @@ static void *blocked(void *which)
     long i = (long)which;
     tids[i] = (pid_t)syscall(SYS_gettid);
     struct timespec three = {3, 0};
+    struct epoll_event event;
     long r;
     char c;
     switch (i) {
@@ -113,8 +121,14 @@ static void *blocked(void *which)
     case 2:
         r = syscall(SYS_futex, &woken, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
         break;
-    default:
+    case 3:
         r = syscall(SYS_futex, &timed_word, FUTEX_WAIT_PRIVATE, 0, &three, NULL, 0);
+        break;
+    case 4:  /* one event: the pipe written */
+        r = syscall(SYS_epoll_wait, epfd, &event, 1, -1) == 1 ? 0 : -1;
+        break;
+    default:  /* none: its time is up */
+        r = syscall(SYS_epoll_wait, quiet, &event, 1, 3000) == 0 ? 0 : -1;
     }
     oks[i] = r == 0;
     errs[i] = errno;
@@ -129,11 +143,16 @@ int main(int argc, char **argv)
         return 2;
     }
     snprintf(counter_path, sizeof counter_path, "%s/counter", argv[1]);
-    if (pipe(pipefd) != 0)
+    if (pipe(pipefd) != 0 || pipe(polled) != 0)
         return 3;
-    pthread_t count, threads[4];
+    struct epoll_event in = {.events = EPOLLIN};
+    epfd = epoll_create1(0);
+    quiet = epoll_create1(0);
+    if (epfd < 0 || quiet < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, polled[0], &in) != 0)
+        return 3;
+    pthread_t count, threads[WAITS];
     pthread_create(&count, NULL, counter, NULL);
-    for (long i = 0; i < 4; i++) {
+    for (long i = 0; i < WAITS; i++) {
         pthread_create(&threads[i], NULL, blocked, (void *)i);
         while (!tids[i])
             usleep(1000);
@@ -144,14 +163,14 @@ int main(int argc, char **argv)
     long at = written;  /* it goes on: the file shows more than it did at the answer */
     while (written < at + 2)
         usleep(1000);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < WAITS; i++)
         while (!finished[i] && !sleeps_in(tids[i], calls[i]))
             usleep(1000);
-    if (write(pipefd[1], "x", 1) != 1)
+    if (write(pipefd[1], "x", 1) != 1 || write(polled[1], "x", 1) != 1)
         perror("write");
     __atomic_store_n(&woken, 1, __ATOMIC_SEQ_CST);
     syscall(SYS_futex, &woken, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < WAITS; i++) {
         pthread_join(threads[i], NULL);
         report(kinds[i], oks[i], errs[i]);
     }
