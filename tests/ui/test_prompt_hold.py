@@ -36,11 +36,12 @@ def counter(directory: Path) -> int:
 
 def test_the_tree_is_stopped_while_the_prompt_shows_and_goes_on_as_natively(
         build, tmp_path, loop):
-    """``prompt_hold.c``: a thread writes a counter into a file, four block (read of a pipe,
-    nanosleep, a futex wait with and without a timeout), and the main thread opens a file the
-    policy asks about.  While the prompt shows, the counter does not move (with the tree
-    running it moves every millisecond); after the answer it goes on, and every blocked call
-    ends as in the native run."""
+    """``prompt_hold.c``: a thread writes a counter into a file (each number by a child it
+    forks), six block (read of a pipe, nanosleep, a futex wait and an epoll_wait with and
+    without a timeout), and the main thread opens a file the policy asks about.  While the
+    prompt shows, the counter does not move (with the tree running it moves every
+    millisecond); after the answer it goes on, and every blocked call ends as in the native
+    run."""
     program = build("progs/prompt_hold.c")
     native, traced = tmp_path / "native", tmp_path / "traced"
     for directory in (native, traced):
