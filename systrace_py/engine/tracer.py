@@ -245,6 +245,10 @@ class Tracer:
         #: order they came (from a front end's thread: answer, hold_tree, release_tree)
         self._answers: queue.SimpleQueue[tuple[Task, Reply | Callable[[], Reply]] | TreeHold] \
             = queue.SimpleQueue()
+        #: the loop sleeps in waitpid (nothing parked, no timer): a front end's hold of the
+        #: tree must wake it (_wake_sleeping_loop), and the children made to do so
+        self._sleeping = False
+        self._wakers: set[int] = set()
         #: answers that came while the tree could not run (frozen, or held): applied, in
         #: order, once it can; and a hold that waits for a frozen call's end
         self._kept_answers: list[tuple[Task, Reply | Callable[[], Reply]]] = []
@@ -560,19 +564,22 @@ class Tracer:
     def _next_event(self) -> tuple[int, int] | None:
         if self._parked == 0 and self._orphan_deadline is None and not self._timers \
                 and self._lease_caller is None and not self._held:
-            if not self._answers.empty() or self._waiting_hold is not None:
-                self._drain_answers()
-            if not self._held:  # (a hold just taken is waited out below: its release wakes)
-                try:
+            self._sleeping = True  # (first: a hold posted after the look below wakes the wait)
+            try:
+                if not self._answers.empty() or self._waiting_hold is not None:
+                    self._drain_answers()
+                if not self._held:  # (a hold just taken is waited out below: its release wakes)
                     if self._fast is not None:
                         arms = self._fast_arms()
                         if arms is not None:
                             return self._fast_wait(arms)
                     return os.waitpid(-1, pt.WALL)
-                except ChildProcessError:
-                    self.tasks.clear()
-                    self._early.clear()
-                    return None
+            except ChildProcessError:
+                self.tasks.clear()
+                self._early.clear()
+                return None
+            finally:
+                self._sleeping = False
         while True:
             # empty the wake pipe *before* polling: a SIGCHLD after the poll then always wakes
             # the select below (emptied after, its byte could be lost and the loop stall)
@@ -791,6 +798,9 @@ class Tracer:
             self.on_orphans(len(self.processes))
 
     def _dispatch(self, pid: int, status: int) -> None:
+        if pid in self._wakers:  # (its end woke the loop: what woke it is in the queue)
+            self._wakers.discard(pid)
+            return
         if self._freezing and self._keep_frozen(pid, status):
             return
         self.stops += 1
@@ -1812,12 +1822,41 @@ class Tracer:
         then; a delay that ends waits for it."""
         hold = TreeHold()
         self._post(hold)
+        self._wake_sleeping_loop()
         return hold
 
     def release_tree(self, hold: TreeHold) -> None:
         """Give back a hold_tree, whether taken or not (one still on its way is taken and
         given back at once: the front end stopped waiting for it)."""
         self._post(TreeHold(release=hold))
+        self._wake_sleeping_loop()
+
+    def _wake_sleeping_loop(self) -> None:
+        """Wake a loop asleep in waitpid (the Python loop's or the native one's) for a hold
+        posted from another thread: a child of the tracer's that ends at once -- its end is
+        an event that wait reports (``_dispatch`` drops it), and the loop then drains the
+        queue.  A lookup is asked from the resolver's thread while the native loop serves the
+        tree's calls without waking Python: without this the tree ran on under the prompt
+        until its next stop Python sees (gap #26).  No signal: one could land anywhere in the
+        loop's Python code.  (A fork, ~1-2 ms, once per prompt.)"""
+        if not self._sleeping or self._wake_w < 0:  # (awake, or the run is over)
+            return
+        hold_r, hold_w = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(hold_r)
+            os.close(hold_w)
+            return  # (the loop wakes at the tree's next event, as before)
+        if pid == 0:  # the waker: ends once the tracer has noted it (not before: unknown)
+            try:
+                os.close(hold_w)
+                os.read(hold_r, 1)
+            finally:
+                os._exit(0)
+        os.close(hold_r)
+        self._wakers.add(pid)
+        os.close(hold_w)
 
     def _post(self, item: tuple[Task, Reply | Callable[[], Reply]] | TreeHold) -> None:
         self._answers.put(item)

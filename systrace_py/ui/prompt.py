@@ -380,23 +380,23 @@ class TerminalAsker:
         is gone before the tree stopped (then it is not shown anyway).
 
         A lookup is asked on the resolver's thread, while the tracer's loop may sleep in the
-        kernel until the tree's next stop: its hold is waited for LOOKUP_HOLD_WAIT seconds,
-        then the question shows with the tree running (docs/security.md, what stays open)."""
+        kernel: hold_tree wakes it.  A hold not taken within HOLD_WAIT seconds (it never
+        should be: the freeze gives up after its own timeout) refuses the ask rather than
+        show the question over a running tree (docs/security.md, gap #26)."""
         tracer = self._tracer
         if tracer is None:
             yield False
             return
         hold = tracer.hold_tree()
-        lookup = request.syscall == "resolve"
-        until = time.monotonic() + LOOKUP_HOLD_WAIT
+        until = time.monotonic() + HOLD_WAIT
         try:
             while not hold.done.wait(_WATCH_INTERVAL):
                 with self._lock:
                     if self._gone(request):
                         break
-                if lookup and time.monotonic() > until:
+                if time.monotonic() > until:
                     break
-            yield hold.taken if hold.done.is_set() else lookup  # (taken is set before done)
+            yield hold.done.is_set() and hold.taken  # (taken is set before done)
         finally:
             tracer.release_tree(hold)
 
@@ -564,8 +564,9 @@ class TerminalAsker:
 
 #: How often a showing prompt checks that its process is still there.
 _WATCH_INTERVAL = 0.1
-#: How long a lookup's prompt waits for the tree to stop (seconds): see _tree_stopped.
-LOOKUP_HOLD_WAIT = 0.25
+#: How long a prompt waits for the tree to stop before it refuses the ask (seconds): see
+#: _tree_stopped.
+HOLD_WAIT = 10.0
 
 
 def _exit_app(app: Any, marker: str) -> None:

@@ -148,10 +148,13 @@ def test_a_delay_that_ends_while_the_prompt_shows_ends_when_the_tree_goes_on(
         t.close()
 
 
-def test_a_lookup_asked_at_the_terminal_is_answered(tmp_path, loop):
+def test_a_lookup_asked_at_the_terminal_is_answered(tmp_path: Path, loop: dict[str, str]
+                                                    ) -> None:
     """A question about a name lookup is put from the resolver's thread, while the tracer's
-    loop may sleep until the tree's next stop: the prompt waits a moment for the tree to
-    stop, shows, and the answer goes through (the hold's release is seen: no deadlock)."""
+    loop sleeps in waitpid (the native loop serves the tree's calls without waking Python):
+    hold_tree wakes it, the tree stops while the question shows -- a thread writing a counter
+    with calls no filter stops does not move -- the answer goes through, and the thread goes
+    on (the hold's release is seen: no deadlock)."""
     from engine.dns_lib import dns_server, private_resolv_conf
 
     prefix = private_resolv_conf(tmp_path)
@@ -166,8 +169,19 @@ def test_a_lookup_asked_at_the_terminal_is_answered(tmp_path, loop):
         host = "good.test"
         action = "ask"
         """
-    client = ("import socket; print(socket.getaddrinfo('good.test', 80, socket.AF_INET, "
-              "socket.SOCK_STREAM)[0][4][0], flush=True)")
+    count = tmp_path / "counter"
+    client = ("import os, socket, threading, time\n"
+              "def tick():\n"
+              "    n = 0\n"
+              "    while True:\n"
+              "        n += 1\n"
+              f"        os.pwrite(fd, b'%12d' % n, 0); time.sleep(0.01)\n"
+              f"fd = os.open({str(count)!r}, os.O_WRONLY | os.O_CREAT)\n"
+              "threading.Thread(target=tick, daemon=True).start()\n"
+              "time.sleep(0.2)\n"
+              "print(socket.getaddrinfo('good.test', 80, socket.AF_INET, "
+              "socket.SOCK_STREAM)[0][4][0], flush=True)\n"
+              "time.sleep(0.2)\n")
     (tmp_path / "p.toml").write_text('default = "permit"\n' + textwrap.dedent(policy))
     out = tmp_path / "out"
     command = shlex.join([*prefix, "env", f"PYTHONPATH={REPO}", *(f"{k}={v}" for k, v in
@@ -179,11 +193,15 @@ def test_a_lookup_asked_at_the_terminal_is_answered(tmp_path, loop):
         try:
             screen = t.wait_for(PROMPT)
             assert re.search(r"call +resolve +host good\.test", screen), screen
+            shown = int(count.read_text())
+            time.sleep(0.5)  # (the thread ticks every 10 ms when it runs)
+            assert int(count.read_text()) == shown, "the tree ran while the question showed"
             t.type("permit-now")
             assert wait_file(tmp_path / "exit", timeout=60) == "EXIT=0\n", t.screen()
         finally:
             t.close()
     assert out.read_text() == "127.0.0.2\n"
+    assert int(count.read_text()) > shown + 5  # (it went on after the answer)
 
 
 def test_the_question_is_drawn_in_a_known_terminal_state(probe, tmp_path, loop):
