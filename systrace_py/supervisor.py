@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from systrace_py.audit import AuditLog, rule_ref
 from systrace_py.engine.decode import DecodedCall, DecodeError
@@ -149,6 +149,15 @@ class Asker(Protocol):
     def process_event(self, record: dict[str, Any]) -> None: ...
 
     def finish(self) -> None: ...
+
+
+@runtime_checkable
+class ScreenAsker(Protocol):
+    """A front end that asks on a screen the traced tree shares (the terminal prompt): it
+    stops the whole tree while a question shows (Tracer.hold_tree), so that no task can
+    draw over it; the supervisor hands it the tracer at attach."""
+
+    def hold_with(self, tracer: Tracer) -> None: ...
 
 
 @dataclass
@@ -342,6 +351,8 @@ class Supervisor:
 
     def attach(self, tracer: Tracer) -> None:
         self.tracer = tracer
+        if isinstance(self.asker, ScreenAsker):
+            self.asker.hold_with(tracer)
         if self._observe_dns and self.dns is None:
             from systrace_py.names import NAMED_CALLS, DnsObserver
 

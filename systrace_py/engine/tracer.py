@@ -32,6 +32,7 @@ import queue
 import select
 import signal
 import struct
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -203,6 +204,18 @@ def _wait_status_code(status: int) -> int:
     return 1
 
 
+@dataclass(eq=False)
+class TreeHold:
+    """A front end's request that the whole tree be stopped (Tracer.hold_tree): a terminal
+    prompt shares the screen with the tree, and owns it only while no task can write to it.
+    ``done`` is set once the tracer has taken it (``taken``: every task stopped) or could not
+    (a task that would not stop); ``release`` marks the request that gives it back."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    taken: bool = False
+    release: TreeHold | None = None
+
+
 class Tracer:
     """Runs one traced tree under a Monitor."""
 
@@ -226,8 +239,15 @@ class Tracer:
         #: with --attach): what the user chose, not the program (Supervisor._loader_environment)
         self.start_environment: frozenset[str] | None = None
         self._info = pt.SyscallInfo()
-        self._answers: queue.SimpleQueue[tuple[Task, Reply | Callable[[], Reply]]] = (
-            queue.SimpleQueue())
+        #: answers for parked tasks, and holds of the whole tree and their releases, in the
+        #: order they came (from a front end's thread: answer, hold_tree, release_tree)
+        self._answers: queue.SimpleQueue[tuple[Task, Reply | Callable[[], Reply]] | TreeHold] \
+            = queue.SimpleQueue()
+        #: answers that came while the tree could not run (frozen, or held): applied, in
+        #: order, once it can; and a hold that waits for a frozen call's end
+        self._kept_answers: list[tuple[Task, Reply | Callable[[], Reply]]] = []
+        self._waiting_hold: TreeHold | None = None
+        self._held = 0  # the holds taken and not released (terminal prompts showing)
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._parked = 0
         self._sigchld_wakes = False
@@ -505,19 +525,20 @@ class Tracer:
 
     def _next_event(self) -> tuple[int, int] | None:
         if self._parked == 0 and self._orphan_deadline is None and not self._timers \
-                and self._lease_caller is None:
-            if not self._answers.empty():
+                and self._lease_caller is None and not self._held:
+            if not self._answers.empty() or self._waiting_hold is not None:
                 self._drain_answers()
-            try:
-                if self._fast is not None:
-                    arms = self._fast_arms()
-                    if arms is not None:
-                        return self._fast_wait(arms)
-                return os.waitpid(-1, pt.WALL)
-            except ChildProcessError:
-                self.tasks.clear()
-                self._early.clear()
-                return None
+            if not self._held:  # (a hold just taken is waited out below: its release wakes)
+                try:
+                    if self._fast is not None:
+                        arms = self._fast_arms()
+                        if arms is not None:
+                            return self._fast_wait(arms)
+                    return os.waitpid(-1, pt.WALL)
+                except ChildProcessError:
+                    self.tasks.clear()
+                    self._early.clear()
+                    return None
         while True:
             # empty the wake pipe *before* polling: a SIGCHLD after the poll then always wakes
             # the select below (emptied after, its byte could be lost and the loop stall)
@@ -1366,14 +1387,17 @@ class Tracer:
                 and addr.path != "" and not addr.path.startswith("@")
         return bool(call.examined_paths()) or reply.paths is not None
 
-    def _freeze(self, caller: Task) -> tuple[int, str] | None:
+    def _freeze(self, caller: Task | None) -> tuple[int, str] | None:
         """Stop every other running task (PTRACE_INTERRUPT) and keep the stop each reports,
-        to be handled when the caller's call returns (_thaw).  None when all stopped."""
+        to be handled when the caller's call returns (_thaw).  None when all stopped.
+        Without a caller, every task: a hold of the whole tree (hold_tree), handled at its
+        release."""
         pending: set[int] = set()
         for tid, other in list(self.tasks.items()):
             # (a vfork parent whose child is the caller runs again only once the call is
             # over: the child lets the memory go by exiting, or by an exec past its lookups)
-            if tid == caller.tid or other.stopped or other.vfork_child == caller.tid:
+            if other.stopped or (caller is not None and (
+                    tid == caller.tid or other.vfork_child == caller.tid)):
                 continue
             try:
                 pt.interrupt(tid)
@@ -1407,7 +1431,8 @@ class Tracer:
                 self._frozen[pid] = status
             else:
                 self._deferred.append((pid, status))  # an exit, an unannounced child...
-        caller.freezer = True
+        if caller is not None:
+            caller.freezer = True
         self._freezing = True
         return None
 
@@ -1432,8 +1457,10 @@ class Tracer:
         a vfork parent that its child let run (these stop before their first instruction), or
         a stop kept by an earlier freeze that its thaw handles after another call froze the
         tree again.  Not an exec event: a thread's exec reports under its leader's tid, and
-        ends the freeze of its call."""
-        if not os.WIFSTOPPED(status) or status >> 16 == pt.PTRACE_EVENT_EXEC:
+        ends the freeze of its call -- unless the tree is held (hold_tree): no call of the
+        tree's runs then, and the exec's new image waits for the release as every task does."""
+        if not os.WIFSTOPPED(status) or (status >> 16 == pt.PTRACE_EVENT_EXEC
+                                         and not self._held):
             return False
         task = self.tasks.get(pid)
         if task is None or task.freezer:
@@ -1718,12 +1745,7 @@ class Tracer:
         reply is for ``task`` alone, never for another task that has its tid by the time it
         comes (a thread that exec'd takes its leader's: _on_exec; a tid is reused once its
         task is gone), which may be parked on a call nobody answered."""
-        self._answers.put((task, reply))
-        wake = self._wake_w  # (close may run meanwhile: on the front end's thread at its end)
-        if wake < 0:
-            return  # closed: the run is over (an ask the front end refuses at its end)
-        with contextlib.suppress(OSError):
-            os.write(wake, b"!")
+        self._post((task, reply))
 
     def _clear_wake_pipe(self) -> None:
         with contextlib.suppress(BlockingIOError):
@@ -1732,29 +1754,93 @@ class Tracer:
 
     def _tree_frozen(self) -> bool:
         """Whether the tree is stopped for a call (a freeze, or a task whose call runs with
-        every other task stopped): nothing may resume a task then."""
-        return bool(self._frozen) or any(t.freezer for t in self.tasks.values())
+        every other task stopped) or held for a prompt (hold_tree): nothing may resume a task
+        then."""
+        return bool(self._held or self._frozen) or self._call_frozen()
+
+    def _call_frozen(self) -> bool:
+        """Whether a call runs with every other task stopped (its freeze ends at its exit)."""
+        return self._thaw_pending or any(t.freezer for t in self.tasks.values())
+
+    def hold_tree(self) -> TreeHold:
+        """Stop the whole tree, as for a frozen call, until release_tree (from any thread:
+        taken on the tracer's; wait for ``done``).  A terminal prompt shares the screen with
+        the tree: while any task may run, one can draw another question over the one asked
+        (docs/security.md, gap #26).  The tracer serves the tree's ends meanwhile; the stops
+        it keeps are handled at the release, as a freeze's at its thaw -- an interrupted
+        wait goes on as natively (_restart_interrupted); an answer that comes is applied
+        then; a delay that ends waits for it."""
+        hold = TreeHold()
+        self._post(hold)
+        return hold
+
+    def release_tree(self, hold: TreeHold) -> None:
+        """Give back a hold_tree, whether taken or not (one still on its way is taken and
+        given back at once: the front end stopped waiting for it)."""
+        self._post(TreeHold(release=hold))
+
+    def _post(self, item: tuple[Task, Reply | Callable[[], Reply]] | TreeHold) -> None:
+        self._answers.put(item)
+        wake = self._wake_w  # (close may run meanwhile: on the front end's thread at its end)
+        if wake < 0:
+            return  # closed: the run is over (an ask the front end refuses at its end)
+        with contextlib.suppress(OSError):
+            os.write(wake, b"!")
 
     def _drain_answers(self) -> bool:
+        """Take what the front ends sent, in the order it came: holds and releases of the
+        tree at once (a hold once no call runs frozen), answers once the tree may run."""
         handled = False
-        if self._tree_frozen():
-            return False  # an answer resumes a task: not while the tree is frozen
         while True:
-            try:
-                task, reply = self._answers.get_nowait()
-            except queue.Empty:
-                return handled
-            if not self._still_traced(task) or not task.parked:
-                continue  # (gone, or settled: an earlier answer, its process's end...)
-            task.to(TaskEvent.ANSWERED)
-            self._parked -= 1
-            call, task.pending_call = task.pending_call, None
-            handled = True
-            try:
-                self._apply(task, call, reply if isinstance(reply, Reply) else reply())
-            except pt.PtraceError as exc:
-                if exc.errno != errno.ESRCH:
-                    raise
+            # (one at a time: an answer's call may freeze the tree, and the next must wait)
+            while self._kept_answers and not self._tree_frozen():
+                handled = self._answered(*self._kept_answers.pop(0)) or handled
+            item: tuple[Task, Reply | Callable[[], Reply]] | TreeHold
+            if self._waiting_hold is not None:
+                item = self._waiting_hold
+            else:
+                try:
+                    item = self._answers.get_nowait()
+                except queue.Empty:
+                    return handled
+            if isinstance(item, TreeHold):
+                if item.release is None and self._call_frozen():
+                    self._waiting_hold = item  # taken once that call has returned
+                    return handled
+                self._waiting_hold = None
+                self._take_hold(item)
+                handled = True
+            else:
+                self._kept_answers.append(item)
+
+    def _take_hold(self, hold: TreeHold) -> None:
+        """Take a hold (stop every task not stopped yet) or give one back (the last one: the
+        tree goes on, _thaw)."""
+        released = hold.release
+        if released is None:
+            hold.taken = self._held > 0 or self._freeze(None) is None
+            self._held += hold.taken
+            hold.done.set()
+            return
+        if released.taken:  # (a hold comes before its release: it was taken, or failed)
+            released.taken = False
+            self._held -= 1
+            if not self._held:
+                self._thaw()
+
+    def _answered(self, task: Task, reply: Reply | Callable[[], Reply]) -> bool:
+        """Apply an answer to the parked task it is for; whether it still was."""
+        if not self._still_traced(task) or not task.parked:
+            return False  # (gone, or settled: an earlier answer, its process's end...)
+        task.to(TaskEvent.ANSWERED)
+        self._parked -= 1
+        call, task.pending_call = task.pending_call, None
+        try:
+            self._apply(task, call, reply if isinstance(reply, Reply) else reply())
+        except pt.PtraceError as exc:
+            if exc.errno != errno.ESRCH:
+                raise
+        return True
 
     def parked_tasks(self) -> list[Task]:
         return [t for t in self.tasks.values() if t.parked]

@@ -4,9 +4,14 @@ How it fits (see docs/asking.md for what a person sees):
 
 * The tracer's loop runs in the main thread and must never wait for a person.  The
   supervisor calls :meth:`TerminalAsker.ask`, which only queues the request and returns; the
-  asking task is parked while every other task goes on.  One thread of ours shows the
-  queued requests one prompt at a time and hands each answer back through ``respond``
-  (which gives it to :meth:`Tracer.answer`, applied on the tracer's thread).
+  asking task is parked.  One thread of ours shows the queued requests one prompt at a time
+  and hands each answer back through ``respond`` (which gives it to :meth:`Tracer.answer`,
+  applied on the tracer's thread).
+* The prompt owns the screen while it shows: the traced tree shares the terminal, and a task
+  that runs meanwhile could draw another question over the one asked (docs/security.md, gap
+  #26).  So the whole tree is stopped first (:meth:`Tracer.hold_tree`, the freeze of a call
+  applied to every task) and goes on once the prompt is answered or gone; and the prompt
+  starts from a terminal state the program cannot have left behind (:data:`KNOWN_STATE`).
 * The prompt talks to ``/dev/tty``, never to the program's stdout or stderr, and leaves the
   terminal as the program had it: the terminal modes and the foreground process group are
   saved before and restored after each prompt (:class:`TerminalLease`); cursor-key and
@@ -32,6 +37,7 @@ import signal
 import sys
 import termios
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
@@ -54,6 +60,8 @@ from systrace_py.ui.offers import OfferError
 if TYPE_CHECKING:
     import asyncio
 
+    from systrace_py.engine.tracer import Tracer
+
 __all__ = [
     "TerminalAsker",
     "TerminalLease",
@@ -62,6 +70,23 @@ __all__ = [
 ]
 
 Respond = Callable[[Answer], None]
+
+#: Written before each prompt, once the tree is stopped (what it wrote before is shown
+#: first): what a program can have left the terminal in that would hide or disguise the
+#: question -- text in the background colour or concealed, a line-drawing character set,
+#: insert mode, a scroll region that keeps the prompt's lines in a corner, a hidden cursor,
+#: an escape sequence or string (a title: OSC) left open that would swallow the question.
+#: The screen's content and the cursor's place are left alone, and so are the cursor-key and
+#: keypad modes (DECSTR would reset those: a program that set them reads its keys by them).
+KNOWN_STATE = (
+    "\x18"              # CAN: ends an escape sequence or string left open
+    "\x1b7\x1b[r\x1b8"  # margins: the whole screen (DECSTBM moves the cursor home: DECSC/DECRC
+                        # around it; origin mode, which DECRC restores, is then the same)
+    "\x0f\x1b(B"        # SI, and G0 the ASCII set: no line-drawing or other character set
+    "\x1b[0m"           # no colours, no conceal, no reverse
+    "\x1b[4l"           # replace mode, not insert
+    "\x1b[?25h"         # the cursor shown
+)
 
 
 # =============================================================================================
@@ -216,6 +241,7 @@ class TerminalAsker:
         self._pending_lock = threading.Lock()
         #: What the supervisor should write its stderr lines to (see install_router).
         self.supervisor_stderr: IO[str] = stderr
+        self._tracer: Tracer | None = None  # (hold_with: the supervisor's, at attach)
 
     #: The terminal shows no process events.
     wants_events = False
@@ -247,6 +273,10 @@ class TerminalAsker:
 
     def process_event(self, record: dict[str, Any]) -> None:
         return None
+
+    def hold_with(self, tracer: Tracer) -> None:
+        """The tracer whose tree is stopped while a prompt shows (supervisor.ScreenAsker)."""
+        self._tracer = tracer
 
     def finish(self) -> None:
         """End of the run: stop asking, give the terminal back."""
@@ -326,21 +356,57 @@ class TerminalAsker:
             if item is None:
                 return
             request, respond = item
-            try:
-                answer = self._handle(request)
-            except Exception as exc:  # never leave a task parked: refuse, say why
-                say(f"cannot ask about {request.syscall} for pid {request.pid}: "
-                    f"{type(exc).__name__}: {exc}; refused", self.stderr)
-                answer = Answer(AnswerKind.DENY, errno=request.decision.errno)
-            respond(answer)
+            with self._tree_stopped(request) as stopped:
+                try:
+                    answer = self._handle(request, stopped)
+                except Exception as exc:  # never leave a task parked: refuse, say why
+                    say(f"cannot ask about {request.syscall} for pid {request.pid}: "
+                        f"{type(exc).__name__}: {exc}; refused", self.stderr)
+                    answer = Answer(AnswerKind.DENY, errno=request.decision.errno)
+                # (before the release: the answered task goes on with the others, not after)
+                respond(answer)
 
-    def _handle(self, request: AskRequest) -> Answer:
-        refuse = Answer(AnswerKind.DENY, errno=request.decision.errno)
+    def _gone(self, request: AskRequest) -> bool:
+        """Whether a request is not to be shown (any more): the run ends, the supervisor
+        settled it, its process was killed by an answer, its task is gone."""
         with self._lock:
-            if (self._closing or request.id in self._settled or request.pid in self._killed
-                    or not _alive(request.tid)):
-                return refuse
-            self._showing = request.id
+            return (self._closing or request.id in self._settled
+                    or request.pid in self._killed or not _alive(request.tid))
+
+    @contextlib.contextmanager
+    def _tree_stopped(self, request: AskRequest) -> Iterator[bool]:
+        """Hold the traced tree stopped (Tracer.hold_tree) while asking about ``request``:
+        True once every task is stopped; False when one would not stop (the tracer's freeze
+        timed out: the ask is refused) or when there is no tracer.  Not for a request that
+        is gone before the tree stopped (then it is not shown anyway).
+
+        A lookup is asked on the resolver's thread, while the tracer's loop may sleep in the
+        kernel until the tree's next stop: its hold is waited for LOOKUP_HOLD_WAIT seconds,
+        then the question shows with the tree running (docs/security.md, what stays open)."""
+        tracer = self._tracer
+        if tracer is None:
+            yield False
+            return
+        hold = tracer.hold_tree()
+        lookup = request.syscall == "resolve"
+        until = time.monotonic() + LOOKUP_HOLD_WAIT
+        try:
+            while not hold.done.wait(_WATCH_INTERVAL) and not self._gone(request):
+                if lookup and time.monotonic() > until:
+                    break
+            yield hold.taken if hold.done.is_set() else lookup  # (taken is set before done)
+        finally:
+            tracer.release_tree(hold)
+
+    def _handle(self, request: AskRequest, stopped: bool) -> Answer:
+        refuse = Answer(AnswerKind.DENY, errno=request.decision.errno)
+        if self._gone(request):
+            return refuse
+        if not stopped:
+            say(f"cannot stop the traced program to ask about {call_text(request)} for pid "
+                f"{request.pid}: refused", self.stderr)
+            return refuse
+        self._showing = request.id
         try:
             return self._ask_person(request, refuse)
         finally:
@@ -412,6 +478,7 @@ class TerminalAsker:
     def _prompt(self, request: AskRequest, interp: Interpreter) -> str | None:
         """Show one prompt; the typed line, a _TIMEOUT/_GONE/_CLOSED marker, or None for
         Ctrl-C / Ctrl-D (refuse this call)."""
+        from prompt_toolkit.input.typeahead import clear_typeahead
         from prompt_toolkit.validation import ValidationError, Validator
 
         class AnswerValidator(Validator):
@@ -432,6 +499,17 @@ class TerminalAsker:
             app = session.app
             loop = asyncio.get_running_loop()
             self._active = (app, loop, contextvars.copy_context())
+            # an answer is to what the screen shows: keys typed before the question is drawn
+            # (to what the program drew before the tree stopped, or after an earlier prompt)
+            # are not one -- dropped as it is drawn (none is read before)
+            clear_typeahead(app.input)
+
+            def drop_typed(_app: Any) -> None:
+                app.before_render -= drop_typed
+                with contextlib.suppress(termios.error, OSError):
+                    termios.tcflush(self.fd, termios.TCIFLUSH)
+
+            app.before_render += drop_typed
             if self.timeout is not None:
                 loop.call_later(self.timeout, _exit_app, app, _TIMEOUT)
 
@@ -446,6 +524,7 @@ class TerminalAsker:
             loop.call_later(_WATCH_INTERVAL, watch)
 
         with TerminalLease(self.fd):
+            self._write_tty(KNOWN_STATE)
             self._fresh_line()
             try:
                 return session.prompt(
@@ -481,6 +560,8 @@ class TerminalAsker:
 
 #: How often a showing prompt checks that its process is still there.
 _WATCH_INTERVAL = 0.1
+#: How long a lookup's prompt waits for the tree to stop (seconds): see _tree_stopped.
+LOOKUP_HOLD_WAIT = 0.25
 
 
 def _exit_app(app: Any, marker: str) -> None:

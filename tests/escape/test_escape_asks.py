@@ -165,16 +165,14 @@ def test_the_traced_program_cannot_answer_its_own_asks(build, tmp_path, via, loo
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="the traced tree runs and shares the terminal while a prompt waits: "
-                   "it can draw another question over the one asked (red team 8)")
-def test_the_person_sees_the_question_that_is_asked(build, tmp_path):
+def test_the_person_sees_the_question_that_is_asked(build, tmp_path, loop):
     """``ask_screen.c`` on a real terminal (tmux): while the prompt asks about the secret, a
     sibling of the asking thread draws a question about the decoy over it, again and again.
     The test answers as a person would, by what the screen shows: ``permit-now`` for the
     decoy (harmless), ``deny-now`` for anything else.  It saw the decoy, and the secret was
-    read.  Open: closing it needs the prompt to own the screen while it waits (the tree
-    stopped, or its output held back), a change of the prompt's behaviour."""
+    read (gap #26).  Now the prompt owns the screen: the whole tree is stopped while it shows
+    (Tracer.hold_tree), so the sibling draws nothing after it -- the screen shows the real
+    question (last), the test refuses it, both loops."""
     program = build("escape/ask_screen.c")
     s = Scene.make(tmp_path)
     control = attack(program, s.secret, s.decoy, policy_text=None, scene=s)
@@ -184,28 +182,32 @@ def test_the_person_sees_the_question_that_is_asked(build, tmp_path):
     out = s.root / "out"
     command = shlex.join([PYTHON, "-m", "systrace_py", "-p", str(policy_file), "--",
                           str(program), str(s.secret), str(s.decoy)])
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in systrace_env(s.env()).items()
-                   if k in ("PYTHONPATH", "ESC_SECRET_INO", "ESC_SECRET_DEV"))
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in systrace_env({**s.env(), **loop}).items()
+                   if k in ("PYTHONPATH", "ESC_SECRET_INO", "ESC_SECRET_DEV", *loop))
     tmux = ["tmux", "-L", f"rt8-{os.getpid()}-{time.monotonic_ns()}", "-f", "/dev/null"]
     subprocess.run([*tmux, "new-session", "-d", "-x", "160", "-y", "45",
                     f"env {env} {command} > /dev/tty 2>&1; echo done > {out}; sleep 60"],
                    check=True)
     try:
-        # what a person reads: the question, once the program has drawn its own -- or, when
-        # it cannot (the prompt owns the screen), the real one after a while
-        shown: list[str] = []
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and set(shown) != {str(s.decoy)}:
-            time.sleep(0.1)
-            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "0"],
-                                    capture_output=True, text=True).stdout
-            shown = re.findall(r"call\s+openat\s+path (\S+)", screen)
-        deadline = time.monotonic() + 30
-        answer = "permit-now" if shown and set(shown) == {str(s.decoy)} else "deny-now"
-        subprocess.run([*tmux, "send-keys", "-t", "0", "-l", answer], check=True)
-        subprocess.run([*tmux, "send-keys", "-t", "0", "Enter"], check=True)
+        # a person answers the question right above the empty "systrace>" line at the
+        # bottom, whenever there is one: permit-now when it is about the decoy, else
+        # deny-now.  (Keys typed before the real question is drawn -- to the program's,
+        # drawn before the tree stopped -- are dropped: its own is answered then.)
+        answers: list[tuple[str, str]] = []
+        deadline = time.monotonic() + 40
         while time.monotonic() < deadline and not out.exists():
-            time.sleep(0.1)
+            time.sleep(0.2)
+            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "0"],
+                                    capture_output=True, text=True).stdout.rstrip("\n")
+            lines = screen.split("\n")
+            if not lines or lines[-1].rstrip() != "systrace>":
+                continue
+            asked = re.findall(r"call\s+openat\s+path (\S+)", screen)
+            answer = "permit-now" if asked and asked[-1] == str(s.decoy) else "deny-now"
+            answers.append((asked[-1] if asked else "", answer))
+            subprocess.run([*tmux, "send-keys", "-t", "0", "-l", answer], check=True)
+            subprocess.run([*tmux, "send-keys", "-t", "0", "Enter"], check=True)
+            time.sleep(1)
         final = subprocess.run([*tmux, "capture-pane", "-p", "-S", "-200", "-t", "0"],
                                capture_output=True, text=True).stdout
     finally:
@@ -215,4 +217,5 @@ def test_the_person_sees_the_question_that_is_asked(build, tmp_path):
         if socket_path:
             Path(socket_path).unlink(missing_ok=True)  # (tmux leaves it behind)
     assert out.exists(), final
-    assert "ESCAPED" not in final, f"answered {answer} to a screen showing {shown}:\n{final}"
+    assert "ESCAPED" not in final, f"answered {answers}:\n{final}"
+    assert "BLOCKED: secret: EPERM" in final, final  # (the real question was answered)

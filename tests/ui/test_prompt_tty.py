@@ -277,25 +277,31 @@ def test_a_second_signal_while_an_ask_is_pending_ends_the_run(run, probe, signum
 # --- several asks at once --------------------------------------------------------------------
 
 
-def test_asks_are_queued_and_an_answer_settles_the_queued_ones(run, probe):
+def test_the_program_pauses_while_asked_and_an_answer_decides_what_comes_next(run, probe):
+    """While the prompt shows the whole traced tree is stopped (docs/asking.md): the shell's
+    next commands wait for the answer; one that asks about what the answer covers is then
+    decided by it, and not asked.  (Asks that come together -- before the tree stopped -- are
+    queued, "[N more waiting]", and settled by an earlier answer as before; which come
+    together is a race a test cannot make.)"""
     a, b = run.data / "a.txt", run.data / "b.txt"
-    # (the processes report to files: a line a program writes to the terminal while a prompt
-    # is showing can be drawn over by the prompt's next redraw -- docs/asking.md -- which is
-    # not what this test is about)
+    # (the processes report to files: not what is on the terminal)
     out, meanwhile = run.data / "opens.txt", run.data / "meanwhile.txt"
     script = (f"{probe} print:start; {probe} open:{a} >>{out} & sleep 0.3; "
               f"{probe} open:{b} >>{out} & sleep 0.3; {probe} print:meanwhile >{meanwhile}; "
               "wait")
     t = run.start("/bin/sh", "-c", script, options=("-v",))
-    t.wait_for(PROMPT)
-    assert wait_file(meanwhile) == "meanwhile\n"  # the others went on while one process waited
-    assert out.read_text() == ""  # ... and the asking one still waits
-    screen = t.wait_for(r"\[1 more waiting\]")  # the second ask is queued behind the first
-    assert "new process" in screen  # -v child messages, shown around the prompt
+    screen = t.wait_for(PROMPT)
+    assert str(a) in screen and str(b) not in screen
+    assert not meanwhile.exists() and out.read_text() == ""  # nothing went on
     t.type("permit dir")
-    screen = t.wait_for("by an earlier answer")  # the queued ask got the answer, no 2nd prompt
+    assert wait_file(meanwhile) == "meanwhile\n"  # it goes on after the answer
     assert run.exit_status() == 0
     assert sorted(out.read_text().splitlines()) == sorted([f"open {a} -> ok", f"open {b} -> ok"])
+    lines = t.screen().splitlines()
+    answered = [i for i, line in enumerate(lines) if line.startswith("systrace: permitted")]
+    forks = [i for i, line in enumerate(lines) if "new process (fork)" in line]
+    assert len(answered) == 1 and len(forks) == 2  # one prompt: b was not asked about
+    assert forks[0] < answered[0] < forks[1]  # the shell's next command came after it
 
 
 # --- programs that own the terminal ----------------------------------------------------------

@@ -40,6 +40,11 @@ class Tmux:
         """What the pane shows, with its scrollback, wrapped lines joined."""
         return self._tmux("capture-pane", "-p", "-J", "-S", "-200", "-t", "0").stdout
 
+    def visible(self) -> str:
+        """What the pane shows now (no scrollback), with the escapes of its attributes and
+        character sets (SO, ``\\x0e``, before text drawn in the line-drawing set)."""
+        return self._tmux("capture-pane", "-p", "-e", "-t", "0").stdout
+
     def wait_for(self, pattern: str, timeout: float = 20, count: int = 1) -> str:
         """Wait until ``pattern`` (a regex) is on the screen ``count`` times."""
         regex = re.compile(pattern)
