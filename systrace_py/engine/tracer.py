@@ -543,6 +543,10 @@ class Tracer:
             # empty the wake pipe *before* polling: a SIGCHLD after the poll then always wakes
             # the select below (emptied after, its byte could be lost and the loop stall)
             self._clear_wake_pipe()
+            # what the front ends sent first: in a tree that always has a stop pending, an
+            # answer or a prompt's hold of the tree would wait for ever behind them
+            if self._drain_answers():
+                return None
             try:
                 pid, status = os.waitpid(-1, pt.WALL | os.WNOHANG)
             except ChildProcessError:
@@ -550,7 +554,7 @@ class Tracer:
                 return None
             if pid:
                 return pid, status
-            if self._drain_answers() or self._fire_timers() or self._lease_broken():
+            if self._fire_timers() or self._lease_broken():
                 return None
             timeout = None if self._sigchld_wakes else 0.05
             if self._lease_caller is not None:
