@@ -227,9 +227,13 @@ def _converse(sock: Any, native: Any, argv: list[str], cwd: str) -> int | None:
 
 def _well_formed(spec: dict[str, Any]) -> bool:
     """Whether a ``spawn`` message has what the program's start needs, of the right types (a
-    server of this version always sends them; anything else is no server of ours)."""
+    server of this version always sends them; anything else is no server of ours).  The
+    tracer is a pid: 0 is what an untraced process's TracerPid shows, so the program's process
+    would take "traced by 0" for the promise kept and run untraced; and the client forwards
+    signals to it, where 0 and -1 name process groups and every process (red team 10)."""
     env = spec.get("env")
-    return (type(spec.get("tracer")) is int and type(spec.get("filters")) is list
+    return (type(spec.get("tracer")) is int and spec["tracer"] > 0
+            and type(spec.get("filters")) is list
             and all(type(f) is bytes for f in spec["filters"])
             and type(spec.get("argv")) is list and all(type(a) is str for a in spec["argv"])
             and bool(spec["argv"]) and type(spec.get("executable")) is str

@@ -1,0 +1,90 @@
+"""Red team 10 (issue 11/16): the resident tracer (``systrace --resident``: a server, a worker
+per run, a light client) attacked from outside -- a lying server, and what a hostile program
+can make of the server and of another run.
+
+A run goes through a server of its own (a private XDG_RUNTIME_DIR per test, never the user's):
+see tests/cli/test_resident.py for the server's ordinary life.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import PYTHON, run_systrace, systrace_env
+from systrace_py import procfs, resident_client
+
+HERE = Path(__file__).resolve().parent
+#: long enough for any loaded machine; nothing here asserts a duration
+PATIENCE = 60.0
+PERMIT = 'default = "permit"\n'
+
+
+@pytest.fixture
+def runtime() -> Iterator[Path]:
+    # (not under tmp_path: a unix socket's path has at most 107 bytes)
+    path = Path(tempfile.mkdtemp(prefix="systrace-rt10-"))
+    try:
+        yield path
+    finally:
+        with socket_peer(path) as pid:
+            if pid is not None:  # (a server of this test still listening: ours, by pid)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def socket_peer(runtime: Path) -> Iterator[int | None]:
+    """The pid of the process listening on the resident socket under ``runtime``, if any."""
+    import socket
+
+    path = resident_client.socket_path({"XDG_RUNTIME_DIR": str(runtime)})
+    with socket.socket(socket.AF_UNIX) as sock:
+        try:
+            sock.connect(path)
+        except OSError:
+            yield None
+            return
+        found = procfs.peer(sock)
+        yield found[0] if found else None
+
+
+def test_a_lying_server_naming_no_tracer_never_runs_the_program(runtime: Path,
+                                                                tmp_path: Path) -> None:
+    """The program's process checks, once continued, that the tracer the server named traces
+    it (``expect_tracer``).  A server that named tracer 0 -- the TracerPid of an untraced
+    process -- passed that check: the command ran untraced, with no filter, under a policy
+    that refuses what it did (escaped before the fix).  The tracer is also the pid the client
+    forwards SIGINT/SIGTERM/SIGHUP to, where 0 is the client's own process group and -1 every
+    process the user may signal (not run here: the client now takes no tracer below 1, so a
+    spawn naming one is no server's of ours and the run goes on in process, refused).
+    Control: the same command in process is refused."""
+    mark = tmp_path / "ran"
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT + f'[[rule]]\ncalls = ["fswrite"]\npath = "{tmp_path}/**"\n'
+                      'action = "never"\nerrno = "EACCES"\n')
+    command = ["/bin/sh", "-c", f"grep ^TracerPid: /proc/$$/status > {mark}"]
+    env = {"XDG_RUNTIME_DIR": str(runtime)}
+    control = run_systrace(["--no-resident", "-p", str(policy), "--", *command], env=env)
+    assert control.returncode != 0 and not mark.exists(), control.stderr
+    liar = subprocess.Popen([PYTHON, str(HERE / "resident_liar.py"), "0", *command],
+                            stdout=subprocess.PIPE, text=True, env=systrace_env(env))
+    try:
+        assert liar.stdout is not None and liar.stdout.readline() == "listening\n"
+        result = run_systrace(["-p", str(policy), "--", *command], env=env)
+        liar.wait(timeout=PATIENCE)
+    finally:
+        liar.kill()
+        liar.wait()
+    ran = mark.read_text() if mark.exists() else ""
+    assert not ran, f"the command ran untraced ({ran.strip()}): {result.stderr}"
+    assert "did not trace the command" in result.stderr or result.returncode != 0
