@@ -88,3 +88,60 @@ def test_a_lying_server_naming_no_tracer_never_runs_the_program(runtime: Path,
     ran = mark.read_text() if mark.exists() else ""
     assert not ran, f"the command ran untraced ({ran.strip()}): {result.stderr}"
     assert "did not trace the command" in result.stderr or result.returncode != 0
+
+
+#: a sandbox of the user's: a mount namespace where DIR is read-only (a bind mount); then the
+#: command given, in it
+SANDBOX = ["unshare", "-m", "sh", "-c", 'mount --bind -o ro "$0" "$0" && exec "$@"']
+
+
+def _start_server(runtime: Path) -> None:
+    started = run_systrace(["--resident", "--resident-idle", "300"],
+                           env={"XDG_RUNTIME_DIR": str(runtime)})
+    assert started.returncode == 0, started.stderr
+
+
+def _who(result: subprocess.CompletedProcess[str]) -> tuple[int, int]:
+    fields = dict(line.split(":") for line in result.stdout.splitlines()
+                  if line.startswith(("PPid:", "TracerPid:")))
+    return int(fields["PPid"]), int(fields["TracerPid"])
+
+
+@pytest.mark.parametrize("how", ["log", "approver"])
+def test_a_sandboxed_client_gets_no_deputy_outside_its_sandbox(runtime: Path, tmp_path: Path,
+                                                               how: str) -> None:
+    """A process of the user's in a sandbox -- here a mount namespace where DIR is a read-only
+    bind mount -- that reaches the socket asked the server for a run: the worker, in the
+    server's namespaces, wrote the run's ``--log`` into DIR, and started an ``--ask-via``
+    approver there, any command, outside the sandbox (escaped before the fix, both).  Now
+    the server serves only clients confined as it is; the run goes on in process, in the
+    sandbox.  Control: the sandbox holds natively (touch DIR/x: read-only file system); and a
+    client outside any sandbox is still served (its tracer is not its parent)."""
+    sealed = tmp_path / "sealed"
+    sealed.mkdir()
+    env = {"XDG_RUNTIME_DIR": str(runtime)}
+    native = subprocess.run([*SANDBOX, str(sealed), "touch", str(sealed / "native")],
+                            capture_output=True, text=True, env=systrace_env(env),
+                            timeout=PATIENCE)
+    if "Read-only" not in native.stderr:
+        assert native.returncode != 0, "the sandbox does not hold natively"
+        pytest.skip(f"no mount namespace here: {native.stderr.strip()}")
+    _start_server(runtime)
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT + '[[rule]]\ncalls = ["fsread"]\npath = "/nonexistent/x"\n'
+                      'action = "ask"\n')
+    served = run_systrace(["-a", "-p", str(policy), "--", "sh", "-c",
+                           'grep -E "^(PPid|TracerPid):" /proc/$$/status'], env=env)
+    ppid, tracer = _who(served)
+    assert tracer not in (0, ppid), served.stderr  # (through the server: its worker traces)
+    target = sealed / how
+    if how == "log":
+        permit = tmp_path / "permit.toml"
+        permit.write_text(PERMIT)  # (a policy that may ask at the terminal runs in process)
+        args = ["--log", str(target), "-p", str(permit), "--", "true"]
+    else:
+        args = ["--ask-via", f"exec:/bin/sh -c 'id > {target}'", "-p", str(policy), "--",
+                "cat", "/nonexistent/x"]
+    subprocess.run([*SANDBOX, str(sealed), PYTHON, "-m", "systrace_py", *args],
+                   capture_output=True, text=True, env=systrace_env(env), timeout=PATIENCE)
+    assert not target.exists(), f"the server's worker wrote {target} for a sandboxed client"
