@@ -112,8 +112,9 @@ class TerminalLease:
     foreground one (a traced shell with job control has given the terminal to its job), with
     SIGTTOU and SIGTTIN blocked in this thread so that doing so from the background neither
     stops systrace nor fails; puts the line in a sane cooked state for prompt-toolkit to
-    start from.  On exit restores the modes, then the foreground group, and pokes a program
-    that drives the screen itself with SIGWINCH so it repaints.
+    start from, with output started (a program may have stopped it: tcflow).  On exit
+    restores the modes, then the foreground group, and pokes a program that drives the screen
+    itself with SIGWINCH so it repaints.
     """
 
     def __init__(self, fd: int) -> None:
@@ -131,6 +132,10 @@ class TerminalLease:
             if self.saved_pgrp != os.getpgrp():
                 os.tcsetpgrp(self.fd, os.getpgrp())
             termios.tcsetattr(self.fd, termios.TCSANOW, sane_attrs(self.saved_attrs))
+            # output the program stopped (tcflow TCOOFF; no ^Q with IXON off) would hold our
+            # first write for good, with the tree held for it (red team 10): started again,
+            # and left started -- the kernel does not say whether it was stopped
+            termios.tcflow(self.fd, termios.TCOON)
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -489,10 +494,6 @@ class TerminalAsker:
                     raise ValidationError(message=str(exc),
                                           cursor_position=len(document.text)) from None
 
-        if self._session is None:
-            self._session = self._make_session()
-        session = self._session
-
         import asyncio
 
         def pre_run() -> None:
@@ -524,6 +525,11 @@ class TerminalAsker:
             loop.call_later(_WATCH_INTERVAL, watch)
 
         with TerminalLease(self.fd):
+            # (made in the lease: prompt-toolkit writes to the terminal as it makes its
+            # renderer, and needs the output the lease starts)
+            if self._session is None:
+                self._session = self._make_session()
+            session = self._session
             self._write_tty(KNOWN_STATE)
             self._fresh_line()
             try:
