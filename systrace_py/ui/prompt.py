@@ -73,7 +73,8 @@ Respond = Callable[[Answer], None]
 
 #: Written before each prompt, once the tree is stopped (what it wrote before is shown
 #: first): what a program can have left the terminal in that would hide or disguise the
-#: question -- text in the background colour or concealed, a line-drawing character set,
+#: question -- text in the background colour or concealed, default colours or a palette
+#: redefined so that the question's text is the background's, a line-drawing character set,
 #: insert mode, a scroll region that keeps the prompt's lines in a corner, a hidden cursor,
 #: an escape sequence or string (a title: OSC) left open that would swallow the question.
 #: The screen's content and the cursor's place are left alone, and so are the cursor-key and
@@ -83,6 +84,9 @@ KNOWN_STATE = (
     "\x1b7\x1b[r\x1b8"  # margins: the whole screen (DECSTBM moves the cursor home: DECSC/DECRC
                         # around it; origin mode, which DECRC restores, is then the same)
     "\x0f\x1b(B"        # SI, and G0 the ASCII set: no line-drawing or other character set
+    "\x1b]104\x07"      # the palette the terminal's own: ansired drawn as a program made it
+    "\x1b]110\x07"      # (OSC 4) could be the background, and text in the default colours
+    "\x1b]111\x07"      # invisible (OSC 10/11 the same): red team 10; lost for the program
     "\x1b[0m"           # no colours, no conceal, no reverse
     "\x1b[4l"           # replace mode, not insert
     "\x1b[?25h"         # the cursor shown

@@ -55,3 +55,26 @@ def test_output_stopped_before_an_ask_does_not_stall_the_prompt(build, tmp_path,
     finally:
         t.close()
     assert (tmp_path / "out").read_text() == "open -> Operation not permitted\n"
+
+
+def test_the_question_is_not_drawn_in_colours_the_program_chose(build, tmp_path, loop):
+    """``ask_colours.c`` makes the terminal's default foreground and background the same
+    colour (OSC 10, OSC 11) and asks: the prompt's reset of the attributes (SGR 0) draws the
+    question in those defaults -- invisible, where a question the program drew itself in
+    explicit colours would be read instead (gap #26 again).  The prompt now resets the
+    default colours and the palette first: while it shows, the pane's default colours are
+    not the program's.  (tmux keeps OSC 10/11 as the pane's #{pane_fg}/#{pane_bg}; its
+    palette, OSC 4, is not shown by any format, so OSC 104 is not checked here.)"""
+    program = build("escape/ask_colours.c")
+    asked = tmp_path / "asked.txt"
+    asked.write_text("asked\n")
+    t = _start(tmp_path, asked, [str(program), str(asked)], loop)
+    try:
+        t.wait_for(PROMPT)
+        colours = t._tmux("display-message", "-p", "#{pane_fg} #{pane_bg}").stdout.split()
+        assert colours and "#101010" not in colours, colours
+        t.type("deny-now")
+        assert wait_file(tmp_path / "exit", timeout=60) == "EXIT=0\n", t.screen()
+    finally:
+        t.close()
+    assert (tmp_path / "out").read_text() == "open -> Operation not permitted\n"
