@@ -145,3 +145,42 @@ def test_a_sandboxed_client_gets_no_deputy_outside_its_sandbox(runtime: Path, tm
     subprocess.run([*SANDBOX, str(sealed), PYTHON, "-m", "systrace_py", *args],
                    capture_output=True, text=True, env=systrace_env(env), timeout=PATIENCE)
     assert not target.exists(), f"the server's worker wrote {target} for a sandboxed client"
+
+
+#: the traced program stops the server of the run (its tracer's parent): SIGSTOP, which no
+#: process can ignore, to a process no guard protects (only the run's own tracer is)
+STOP_THE_SERVER = ('t=$(grep ^TracerPid: /proc/$$/status | cut -f2); '
+                   's=$(grep ^PPid: /proc/$t/status | cut -f2); kill -STOP "$s" && echo "$s"')
+
+
+def test_a_server_stopped_by_a_traced_program_holds_up_no_later_run(runtime: Path,
+                                                                   tmp_path: Path) -> None:
+    """A program traced through the server stops it (SIGSTOP: it is the user's process, and
+    only the run's own tracer, the worker, is guarded).  The server then accepts nothing,
+    and every later run of the user's waited for its worker's first message for good: the
+    program took the user's systrace down (escaped before the fix: the next run never ended).
+    Now the client that waits sees the server stopped and runs in process.  Control: the
+    server is stopped (its state is T)."""
+    _start_server(runtime)
+    env = {"XDG_RUNTIME_DIR": str(runtime)}
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    who = ["sh", "-c", 'grep -E "^(PPid|TracerPid):" /proc/$$/status']
+    served = run_systrace(["-p", str(policy), "--", *who], env=env)
+    ppid, tracer = _who(served)
+    assert tracer not in (0, ppid), served.stderr  # (through the server)
+    attack = run_systrace(["-p", str(policy), "--", "sh", "-c", STOP_THE_SERVER], env=env)
+    assert attack.returncode == 0, attack.stderr
+    server = int(attack.stdout)
+    try:
+        fields = procfs.read_stat(server)
+        assert fields is not None and fields[procfs.STATE] == b"T"  # (the control)
+        try:
+            later = run_systrace(["-p", str(policy), "--", *who], env=env, timeout=PATIENCE)
+        except subprocess.TimeoutExpired:
+            pytest.fail("a run after the server was stopped never ended")
+        assert later.returncode == 0, later.stderr
+        ppid, tracer = _who(later)
+        assert tracer == ppid  # (in process)
+    finally:
+        os.kill(server, signal.SIGKILL)
