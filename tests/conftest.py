@@ -27,6 +27,9 @@ def systrace_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    # in process, whatever resident tracer the user runs (tests/cli/test_resident.py starts
+    # its own, and says "0")
+    env["SYSTRACE_NO_RESIDENT"] = "1"
     if extra:
         env.update(extra)
     return env

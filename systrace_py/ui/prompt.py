@@ -377,10 +377,9 @@ class TerminalAsker:
 
     def _gone(self, request: AskRequest) -> bool:
         """Whether a request is not to be shown (any more): the run ends, the supervisor
-        settled it, its process was killed by an answer, its task is gone."""
-        with self._lock:
-            return (self._closing or request.id in self._settled
-                    or request.pid in self._killed or not _alive(request.tid))
+        settled it, its process was killed by an answer, its task is gone.  (Under _lock.)"""
+        return (self._closing or request.id in self._settled or request.pid in self._killed
+                or not _alive(request.tid))
 
     @contextlib.contextmanager
     def _tree_stopped(self, request: AskRequest) -> Iterator[bool]:
@@ -400,7 +399,10 @@ class TerminalAsker:
         lookup = request.syscall == "resolve"
         until = time.monotonic() + LOOKUP_HOLD_WAIT
         try:
-            while not hold.done.wait(_WATCH_INTERVAL) and not self._gone(request):
+            while not hold.done.wait(_WATCH_INTERVAL):
+                with self._lock:
+                    if self._gone(request):
+                        break
                 if lookup and time.monotonic() > until:
                     break
             yield hold.taken if hold.done.is_set() else lookup  # (taken is set before done)
@@ -409,13 +411,15 @@ class TerminalAsker:
 
     def _handle(self, request: AskRequest, stopped: bool) -> Answer:
         refuse = Answer(AnswerKind.DENY, errno=request.decision.errno)
-        if self._gone(request):
-            return refuse
+        with self._lock:
+            if self._gone(request):
+                return refuse
+            if stopped:
+                self._showing = request.id
         if not stopped:
             say(f"cannot stop the traced program to ask about {call_text(request)} for pid "
                 f"{request.pid}: refused", self.stderr)
             return refuse
-        self._showing = request.id
         try:
             return self._ask_person(request, refuse)
         finally:

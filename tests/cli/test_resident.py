@@ -54,7 +54,7 @@ class Server:
 
     def __init__(self, runtime: Path) -> None:
         self.runtime = runtime
-        self.env = {"XDG_RUNTIME_DIR": str(runtime)}
+        self.env = {"XDG_RUNTIME_DIR": str(runtime), "SYSTRACE_NO_RESIDENT": "0"}
         self.socket = Path(resident_client.socket_path(self.env))
 
     def start(self, *options: str) -> subprocess.CompletedProcess[str]:
@@ -322,6 +322,7 @@ def test_job_control_through_the_server(started: Server, tmp_path: Path) -> None
     marker = tmp_path / "exit"
     who = tmp_path / "who"
     command = (f"cd {REPO} && env PS1='prompt> ' XDG_RUNTIME_DIR={started.runtime} "
+               "SYSTRACE_NO_RESIDENT=0 "
                f"PYTHONPATH={REPO} {PYTHON} -m systrace_py -p {policy} -- bash --norc "
                f"--noprofile -i; echo EXIT=$? > {marker}; sleep 30")
     tmux = ["tmux", "-L", f"systrace-test-{uuid.uuid4().hex[:8]}"]

@@ -119,6 +119,24 @@ def test_a_plain_run_imports_nothing_heavy(tmp_path: Path, kind: str) -> None:
     assert heavy == [], f"a plain -p run imported {heavy}"
 
 
+def test_the_resident_client_imports_nothing_heavy() -> None:
+    """What every start imports first (``__main__`` asks a resident tracer before anything
+    else, systrace_py/resident_client.py): nothing that a start without the engine could do
+    without -- typing, enum, re, collections, socket, signal, ctypes -- or the saving of a
+    resident tracer's start is lost.  (tests/cli/test_resident.py checks a run through one.)"""
+    code = (f"import sys; sys.path[:0] = [{str(REPO)!r}]; "
+            "import systrace_py.resident_client, systrace_py._cloop")
+    proc = subprocess.run([PYTHON, "-S", "-X", "importtime", "-c", code], capture_output=True,
+                          text=True, timeout=120, env=systrace_env())
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    names = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
+             if line.startswith("import time:") and line.count("|") == 2}
+    assert {"systrace_py.resident_client", "systrace_py.engine.child"} <= names
+    heavy = {"typing", "enum", "re", "collections", "functools", "socket", "signal",
+             "ctypes", "contextlib", "importlib.util", "json", "argparse", "dataclasses"}
+    assert not heavy & names, sorted(heavy & names)
+
+
 #: systrace's command with every compile of source text counted (exec, eval, compile of a
 #: str: dataclasses, namedtuple, typing and the like), the count printed on stderr at exit
 _COUNTING = """\
