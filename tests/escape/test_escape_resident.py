@@ -28,6 +28,12 @@ PATIENCE = 60.0
 PERMIT = 'default = "permit"\n'
 
 
+def served_env(runtime: Path) -> dict[str, str]:
+    """The environment of a run that a server in ``runtime`` serves (the suite runs every
+    systrace in process unless told otherwise: conftest)."""
+    return {"XDG_RUNTIME_DIR": str(runtime), "SYSTRACE_NO_RESIDENT": "0"}
+
+
 @pytest.fixture
 def runtime() -> Iterator[Path]:
     # (not under tmp_path: a unix socket's path has at most 107 bytes)
@@ -47,7 +53,7 @@ def socket_peer(runtime: Path) -> Iterator[int | None]:
     """The pid of the process listening on the resident socket under ``runtime``, if any."""
     import socket
 
-    path = resident_client.socket_path({"XDG_RUNTIME_DIR": str(runtime)})
+    path = resident_client.socket_path(served_env(runtime))
     with socket.socket(socket.AF_UNIX) as sock:
         try:
             sock.connect(path)
@@ -73,7 +79,7 @@ def test_a_lying_server_naming_no_tracer_never_runs_the_program(runtime: Path,
     policy.write_text(PERMIT + f'[[rule]]\ncalls = ["fswrite"]\npath = "{tmp_path}/**"\n'
                       'action = "never"\nerrno = "EACCES"\n')
     command = ["/bin/sh", "-c", f"grep ^TracerPid: /proc/$$/status > {mark}"]
-    env = {"XDG_RUNTIME_DIR": str(runtime)}
+    env = served_env(runtime)
     control = run_systrace(["--no-resident", "-p", str(policy), "--", *command], env=env)
     assert control.returncode != 0 and not mark.exists(), control.stderr
     liar = subprocess.Popen([PYTHON, str(HERE / "resident_liar.py"), "0", *command],
@@ -97,7 +103,7 @@ SANDBOX = ["unshare", "-m", "sh", "-c", 'mount --bind -o ro "$0" "$0" && exec "$
 
 def _start_server(runtime: Path) -> None:
     started = run_systrace(["--resident", "--resident-idle", "300"],
-                           env={"XDG_RUNTIME_DIR": str(runtime)})
+                           env=served_env(runtime))
     assert started.returncode == 0, started.stderr
 
 
@@ -119,7 +125,7 @@ def test_a_sandboxed_client_gets_no_deputy_outside_its_sandbox(runtime: Path, tm
     client outside any sandbox is still served (its tracer is not its parent)."""
     sealed = tmp_path / "sealed"
     sealed.mkdir()
-    env = {"XDG_RUNTIME_DIR": str(runtime)}
+    env = served_env(runtime)
     native = subprocess.run([*SANDBOX, str(sealed), "touch", str(sealed / "native")],
                             capture_output=True, text=True, env=systrace_env(env),
                             timeout=PATIENCE)
@@ -162,7 +168,7 @@ def test_a_server_stopped_by_a_traced_program_holds_up_no_later_run(runtime: Pat
     Now the client that waits sees the server stopped and runs in process.  Control: the
     server is stopped (its state is T)."""
     _start_server(runtime)
-    env = {"XDG_RUNTIME_DIR": str(runtime)}
+    env = served_env(runtime)
     policy = tmp_path / "p.toml"
     policy.write_text(PERMIT)
     who = ["sh", "-c", 'grep -E "^(PPid|TracerPid):" /proc/$$/status']
