@@ -245,8 +245,8 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoRetur
             deadline = time.monotonic() + idle
             conn.setblocking(True)
             client = trusted_peer(conn)
-            if client is None:  # (another user, or a traced process: a confused deputy)
-                conn.close()
+            if client is None or not _confined_as_we_are(client):
+                conn.close()  # (another user, a traced or a confined process: a deputy)
                 continue
             pid = os.fork()
             if pid == 0:
@@ -265,6 +265,51 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoRetur
             if (st.st_dev, st.st_ino) == (identity.st_dev, identity.st_ino):
                 os.unlink(path)
     os._exit(code)
+
+
+#: the namespaces a client must share with the server (those of them this kernel has)
+_NAMESPACES = ("mnt", "user", "pid", "net", "ipc", "uts", "cgroup", "time")
+#: the /proc/PID/status lines that say what a process may do besides its namespaces
+_STATUS_FIELDS = (b"Uid:", b"Gid:", b"Groups:", b"NoNewPrivs:", b"Seccomp:",
+                  b"Seccomp_filters:", b"CapInh:", b"CapPrm:", b"CapEff:", b"CapBnd:",
+                  b"CapAmb:")
+
+
+def _confinement(task: str) -> tuple[object, ...] | None:
+    """What confines a task (``self`` or ``PID/task/TID``): its namespaces, its root, its
+    credentials, capabilities, no_new_privs and seccomp filters, its LSM label; None when
+    they cannot all be read."""
+    try:
+        spaces = tuple((st.st_dev, st.st_ino) for st in (
+            os.stat(f"/proc/{task}/ns/{name}") for name in _NAMESPACES
+            if os.path.exists(f"/proc/self/ns/{name}")))
+        root = os.stat(f"/proc/{task}/root")
+        status = tuple(line for line in procfs.read(f"/proc/{task}/status").splitlines()
+                       if line.startswith(_STATUS_FIELDS))
+    except OSError:
+        return None
+    try:
+        label = procfs.read(f"/proc/{task}/attr/current")
+    except OSError:  # (EINVAL: no LSM keeps labels)
+        label = b""
+    return spaces, (root.st_dev, root.st_ino), status, label
+
+
+def _confined_as_we_are(client: int) -> bool:
+    """Whether every thread of the client is confined exactly as the server is (red team 10).
+    A worker acts for its client with the server's namespaces, root, credentials and
+    privileges -- it opens ``--log`` and ``-o`` files, reads the policy, starts an
+    ``--ask-via`` approver, resolves the client's working directory by its name -- so a
+    process of the user's in a sandbox (a mount namespace with a read-only bind, a chroot,
+    fewer capabilities or groups, a seccomp filter) that reaches the socket would otherwise
+    have it write, read and run outside the sandbox: the server serves only its equals."""
+    ours = _confinement("self")
+    try:
+        tids = os.listdir(f"/proc/{client}/task")
+    except OSError:
+        return False
+    return ours is not None and bool(tids) and all(
+        _confinement(f"{client}/task/{tid}") == ours for tid in tids)
 
 
 def _reap() -> None:

@@ -67,6 +67,8 @@ _IN_PROCESS = frozenset({"policy", "--resident", "--no-resident", "--attach", "-
                          "-V", "--version"})
 #: the largest message either side reads (a request carries the environment and argv)
 MAX_MESSAGE = 16 << 20
+#: how often (seconds) a client waiting for its worker's first message looks at the server
+SERVER_LOOK = 0.05
 
 
 class ResidentError(Exception):
@@ -201,6 +203,9 @@ def run(argv: Sequence[str]) -> int | None:
     sock = connect()
     if sock is None:
         return None
+    if not _server_runs(sock):  # (before our descriptors are in its queue)
+        sock.close()
+        return None
     try:
         return _converse(sock, native, list(argv), cwd)
     finally:
@@ -213,6 +218,8 @@ def _converse(sock: Any, native: Any, argv: list[str], cwd: str) -> int | None:
     try:
         send(sock, {"kind": "run", "argv": argv, "cwd": cwd, "env": dict(os.environ),
                     "umask": mask}, (0, 1, 2))
+        if not _answered(sock):
+            return None
         reply = receive(sock)
     except (OSError, ResidentError):
         return None  # (before anything ran: in process)
@@ -225,11 +232,43 @@ def _converse(sock: Any, native: Any, argv: list[str], cwd: str) -> int | None:
     return _spawn(sock, native, reply)
 
 
+def _server_runs(sock: Any) -> bool:
+    """Whether the server that listens (checked by connect) runs: not stopped, not gone.  Any
+    process of the user's may stop it -- a traced program too (only its own tracer is out of
+    its reach): the server then accepts nothing, and every later run of the user's waited
+    for its worker for good, with its descriptors 0-2 held in the unaccepted connection (a
+    pipe's reader saw no end either) -- red team 10.  Such a run goes on in process."""
+    creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+    fields = procfs.read_stat(int.from_bytes(creds[0:4], "little", signed=True))
+    return bool(fields) and fields[procfs.STATE] in (b"R", b"S", b"D")  # type: ignore[index]
+
+
+def _answered(sock: Any) -> bool:
+    """Wait for the worker's first message (or end of file); False when the server, which
+    hands the connection to a worker, was stopped meanwhile (_server_runs): nothing has run
+    yet, the run goes on in process."""
+    sock.settimeout(SERVER_LOOK)
+    try:
+        while True:
+            try:
+                sock.recv(1, _socket.MSG_PEEK)
+                return True
+            except TimeoutError:
+                if not _server_runs(sock):
+                    return False
+    finally:
+        sock.settimeout(None)
+
+
 def _well_formed(spec: dict[str, Any]) -> bool:
     """Whether a ``spawn`` message has what the program's start needs, of the right types (a
-    server of this version always sends them; anything else is no server of ours)."""
+    server of this version always sends them; anything else is no server of ours).  The
+    tracer is a pid: 0 is what an untraced process's TracerPid shows, so the program's process
+    would take "traced by 0" for the promise kept and run untraced; and the client forwards
+    signals to it, where 0 and -1 name process groups and every process (red team 10)."""
     env = spec.get("env")
-    return (type(spec.get("tracer")) is int and type(spec.get("filters")) is list
+    return (type(spec.get("tracer")) is int and spec["tracer"] > 0
+            and type(spec.get("filters")) is list
             and all(type(f) is bytes for f in spec["filters"])
             and type(spec.get("argv")) is list and all(type(a) is str for a in spec["argv"])
             and bool(spec["argv"]) and type(spec.get("executable")) is str

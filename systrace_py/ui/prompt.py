@@ -73,7 +73,8 @@ Respond = Callable[[Answer], None]
 
 #: Written before each prompt, once the tree is stopped (what it wrote before is shown
 #: first): what a program can have left the terminal in that would hide or disguise the
-#: question -- text in the background colour or concealed, a line-drawing character set,
+#: question -- text in the background colour or concealed, default colours or a palette
+#: redefined so that the question's text is the background's, a line-drawing character set,
 #: insert mode, a scroll region that keeps the prompt's lines in a corner, a hidden cursor,
 #: an escape sequence or string (a title: OSC) left open that would swallow the question.
 #: The screen's content and the cursor's place are left alone, and so are the cursor-key and
@@ -83,6 +84,9 @@ KNOWN_STATE = (
     "\x1b7\x1b[r\x1b8"  # margins: the whole screen (DECSTBM moves the cursor home: DECSC/DECRC
                         # around it; origin mode, which DECRC restores, is then the same)
     "\x0f\x1b(B"        # SI, and G0 the ASCII set: no line-drawing or other character set
+    "\x1b]104\x07"      # the palette the terminal's own: ansired drawn as a program made it
+    "\x1b]110\x07"      # (OSC 4) could be the background, and text in the default colours
+    "\x1b]111\x07"      # invisible (OSC 10/11 the same): red team 10; lost for the program
     "\x1b[0m"           # no colours, no conceal, no reverse
     "\x1b[4l"           # replace mode, not insert
     "\x1b[?25h"         # the cursor shown
@@ -112,8 +116,9 @@ class TerminalLease:
     foreground one (a traced shell with job control has given the terminal to its job), with
     SIGTTOU and SIGTTIN blocked in this thread so that doing so from the background neither
     stops systrace nor fails; puts the line in a sane cooked state for prompt-toolkit to
-    start from.  On exit restores the modes, then the foreground group, and pokes a program
-    that drives the screen itself with SIGWINCH so it repaints.
+    start from, with output started (a program may have stopped it: tcflow).  On exit
+    restores the modes, then the foreground group, and pokes a program that drives the screen
+    itself with SIGWINCH so it repaints.
     """
 
     def __init__(self, fd: int) -> None:
@@ -131,6 +136,10 @@ class TerminalLease:
             if self.saved_pgrp != os.getpgrp():
                 os.tcsetpgrp(self.fd, os.getpgrp())
             termios.tcsetattr(self.fd, termios.TCSANOW, sane_attrs(self.saved_attrs))
+            # output the program stopped (tcflow TCOOFF; no ^Q with IXON off) would hold our
+            # first write for good, with the tree held for it (red team 10): started again,
+            # and left started -- the kernel does not say whether it was stopped
+            termios.tcflow(self.fd, termios.TCOON)
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -493,10 +502,6 @@ class TerminalAsker:
                     raise ValidationError(message=str(exc),
                                           cursor_position=len(document.text)) from None
 
-        if self._session is None:
-            self._session = self._make_session()
-        session = self._session
-
         import asyncio
 
         def pre_run() -> None:
@@ -528,6 +533,11 @@ class TerminalAsker:
             loop.call_later(_WATCH_INTERVAL, watch)
 
         with TerminalLease(self.fd):
+            # (made in the lease: prompt-toolkit writes to the terminal as it makes its
+            # renderer, and needs the output the lease starts)
+            if self._session is None:
+                self._session = self._make_session()
+            session = self._session
             self._write_tty(KNOWN_STATE)
             self._fresh_line()
             try:
