@@ -245,12 +245,17 @@ def _signal_masks(tid: int) -> dict[str, int] | None:
 
 
 def unblocked_pending(tid: int) -> bool:
-    """Whether a signal the task does not block is pending for it or its process (True when
-    that cannot be read: the caller then assumes a signal)."""
+    """Whether a signal that interrupts a call natively is pending for the task or its
+    process: one it does not block, nor ignore (True when that cannot be read: the caller
+    then assumes a signal).  An ignored one (SIG_IGN, or SIGCHLD's default) is dropped when
+    sent natively, and wakes nothing; only under ptrace is it queued, for the tracer to see
+    (a shell's or a forking program's SIGCHLD at the stop of a hold or freeze)."""
     masks = _signal_masks(tid)
     if masks is None:
         return True
-    return bool((masks["SigPnd"] | masks["ShdPnd"]) & ~masks["SigBlk"])
+    by_default = sum(1 << (sig - 1) for sig in _IGNORED_BY_DEFAULT) & ~masks["SigCgt"]
+    ignored = masks["SigIgn"] | by_default
+    return bool((masks["SigPnd"] | masks["ShdPnd"]) & ~masks["SigBlk"] & ~ignored)
 
 
 def ignored_by(tid: int, sig: int) -> bool:
