@@ -93,6 +93,22 @@ def test_a_fanotify_group_made_before_the_attach_is_never_taken_for_confined(bui
         reader.close()
 
 
+def test_a_ring_with_pending_work_made_before_the_attach_is_never_taken_for_confined(
+        build, tmp_path):
+    """Review 5, finding 2: a ring without a poller (no kernel thread to see) holding linked
+    work -- a READ of a pipe waiting, then an OPENAT of the secret -- ran the OPENAT once the
+    attached program wrote its own pipe.  A process holding an io_uring descriptor (or mapping
+    a ring) is refused now, left running untraced."""
+    program = build("escape/kio_uring_pending.c")
+    s = Scene.make(tmp_path)
+    require_real(attack(program, s.secret, policy_text=None, scene=s))
+    out, tracer = attached(program, [s.secret], s)
+    assert tracer.returncode == 125, (out, tracer)
+    assert "is an io_uring" in tracer.stderr, tracer.stderr
+    assert "ESCAPED" in out, out  # (left as it was, untraced: it went on, natively)
+    assert "traced by" not in out or "traced by 0" in out, out
+
+
 def test_a_process_without_a_ring_is_attached_as_before(build, tmp_path):
     """The check looks at the threads' flags, not at names: a thread named like a poller is
     an ordinary thread (the attach goes on, and the open is refused)."""
