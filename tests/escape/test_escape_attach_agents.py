@@ -105,8 +105,44 @@ def test_a_ring_with_pending_work_made_before_the_attach_is_never_taken_for_conf
     out, tracer = attached(program, [s.secret], s)
     assert tracer.returncode == 125, (out, tracer)
     assert "is an io_uring" in tracer.stderr, tracer.stderr
-    assert "ESCAPED" in out, out  # (left as it was, untraced: it went on, natively)
-    assert "traced by" not in out or "traced by 0" in out, out
+    # left as it was, untraced (not killed): it went on, natively
+    assert "traced by 0" in out and "ESCAPED" in out, out
+
+
+def test_a_ring_made_while_systrace_attaches_is_refused_or_never_fires(build, tmp_path):
+    """Review 5, finding 9: the checks used to look at each thread before its seize, so a
+    checked thread could make a ring before it was seized.  A thread arms a new ring (a READ
+    of a pipe pending, an OPENAT of the secret linked to it) and drops it, in a loop, while
+    systrace attaches: the attach is refused (a ring held when every task had stopped) or
+    the ring it holds once traced is none made before -- never the secret."""
+    program = build("escape/kio_uring_pending.c")
+    s = Scene.make(tmp_path)
+    control = attack(program, s.secret, "race-native", policy_text=None, scene=s)
+    require_real(control)
+    policy_file = s.root / "attach.toml"
+    policy_file.write_text(policy(never("fsread", path=f"{s.secd}/**")))
+    target = subprocess.Popen([str(program), str(s.secret), "race"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, env=scene_env(s),
+                              start_new_session=True, cwd=s.root)
+    try:
+        assert target.stdin is not None and target.stdout is not None
+        ready = target.stdout.readline()
+        assert ready.startswith("ready"), ready
+        tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p",
+                                 str(policy_file)], capture_output=True, text=True, timeout=60,
+                                env=scene_env(s), start_new_session=True, cwd=s.root)
+        out, _ = target.communicate("over\n", timeout=60)  # (the attach is over)
+    finally:
+        if target.poll() is None:
+            target.kill()
+            target.wait(5)
+    assert "ESCAPED" not in out, out + tracer.stderr
+    if tracer.returncode == 125:
+        assert "io_uring" in tracer.stderr, tracer.stderr
+        assert "never traced" in out, out
+    else:
+        assert tracer.returncode == 0, tracer
+        assert "BLOCKED: no ring made before the attach is held" in out, out + tracer.stderr
 
 
 def test_a_process_without_a_ring_is_attached_as_before(build, tmp_path):
