@@ -16,6 +16,12 @@ read from it carries a descriptor the kernel opened for the reader -- of the sec
 another process opens it.  kio_fanotify.c, attached to, got one (a plain read(2) of the
 group's descriptor decides nothing).  A process holding such a group is not attached either.
 
+And for a ring without a poller (review 5, finding 2): work queued before the attach (a READ
+of a pipe, an OPENAT of the secret linked to it) ran when the attached program wrote its own
+pipe (kio_uring_pending.c).  A process holding an io_uring descriptor or mapping a ring is
+not attached.  These checks run once every task of the process is stopped (finding 9: a
+thread checked before its seize could make one in between): kio_uring_pending.c race.
+
 And a descriptor of a detached mount (open_tree's clone of the secret's directory, made in
 the tracer's namespace before the attach) is named "/" by /proc: the tracer, which had seen
 no mount call, decided openat(N, "secret.txt") as "/secret.txt" (permitted) and the kernel
