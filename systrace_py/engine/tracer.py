@@ -378,7 +378,7 @@ class Tracer:
             # its seize any more (review 5, finding 9)
             self._refuse_agents(pid, sorted(seen) + born)
         except TracerError:
-            self._let_go()
+            self.detach_all()
             raise
         process.space.users = len(seen)
         live = [tid for tid in sorted(seen) + born if procfs.alive(tid)]
@@ -515,22 +515,6 @@ class Tracer:
                 raise TracerError(f"cannot attach to {pid}: it maps an io_uring, whose "
                                   "queued work the kernel runs for it unseen")
 
-    def _let_go(self) -> None:
-        """An attach refused after its stops landed: every task and child it attached is
-        let go, each with the signal its kept stop held (detach_all for any other)."""
-        deliver: dict[int, int] = {}
-        for tid, status in self._kept:
-            if os.WIFSTOPPED(status) and status >> 16 == 0 and \
-                    os.WSTOPSIG(status) != _SYSCALL_TRAP:
-                deliver[tid] = os.WSTOPSIG(status)
-        kept = [tid for tid, status in self._kept if os.WIFSTOPPED(status)]
-        for tid in dict.fromkeys(kept + [t for t in self.tasks if t not in kept]):
-            with contextlib.suppress(pt.PtraceError):
-                pt.detach(tid, deliver.get(tid, 0))
-                self.tasks.pop(tid, None)
-        self._kept.clear()
-        self.detach_all()
-
     # --- the loop -----------------------------------------------------------------------------
     def run(self) -> int:
         """Serve stops until every traced task is gone; the command's exit code."""
@@ -620,14 +604,24 @@ class Tracer:
 
         A task already in a ptrace-stop is detached at once (a parked one with its pending call
         refused); a running one is interrupted first, and detached from whatever stop comes
-        next, handing on a signal it was about to receive."""
+        next, handing on a signal it was about to receive.  The stops an attach kept for the
+        loop (``_kept``) are let go the same way: a signal one held is handed on, and a child
+        known only by its kept stop is detached too."""
+        kept, self._kept = list(self._kept), collections.deque()
+        handed = {tid: os.WSTOPSIG(status) for tid, status in kept
+                   if os.WIFSTOPPED(status) and status >> 16 == 0
+                   and os.WSTOPSIG(status) != _SYSCALL_TRAP}
+        for tid in dict.fromkeys(tid for tid, status in kept
+                                 if os.WIFSTOPPED(status) and tid not in self.tasks):
+            with contextlib.suppress(pt.PtraceError):
+                pt.detach(tid, handed.get(tid, 0))
         running: set[int] = set()
         for tid, task in list(self.tasks.items()):
             try:
                 if task.parked or task.delayed_at == "entry" or \
                         task.expect is Expect.INJECTED_MMAP:
                     enforce.refuse(tid, errno.EINTR)
-                pt.detach(tid)
+                pt.detach(tid, handed.get(tid, 0))
             except pt.PtraceError:
                 running.add(tid)
         for tid in list(running):
