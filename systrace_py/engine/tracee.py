@@ -177,8 +177,10 @@ def in_thread_group(tgid: int, tid: int) -> bool:
     return True
 
 
-#: what /proc/PID/maps names the rings the kernel's asynchronous I/O writes into
-_KERNEL_RINGS = (b"/[aio]", b"[io_uring]")
+#: what /proc/PID/maps names an io_uring's rings ("anon_inode:[io_uring]") and those the
+#: kernel's asynchronous I/O writes into (an AIO context's, an io_uring's)
+_URING = b"[io_uring]"
+_KERNEL_RINGS = (b"/[aio]", _URING)
 
 
 def shared_mappings(pid: int, droppable: bool = False,
@@ -212,25 +214,64 @@ def shared_mappings(pid: int, droppable: bool = False,
     return tuple(found), rings
 
 
-#: what /proc/PID/fd names a descriptor by which the kernel opens files for its reader: a
-#: fanotify group (each event read carries a new descriptor of the file another process opened)
-_OPENING_GROUPS = ("anon_inode:[fanotify]",)
+#: what /proc/PID/fd names a descriptor through which the kernel acts for its holder, with no
+#: call of the holder's to check (class 5; the calls that make them are refused in the tree),
+#: and what it does: a fanotify group (each event read carries a new descriptor of the file
+#: another process opened), an io_uring (work queued before -- a READ of a pipe linked to an
+#: OPENAT -- runs when the holder merely writes its own pipe: review 5, finding 2)
+_AGENTS = {
+    "anon_inode:[fanotify]": "a fanotify group, whose events open files for it unseen",
+    "anon_inode:[io_uring]": "an io_uring, whose queued work the kernel runs for it unseen",
+}
 
 
-def opening_group(task: str) -> int | None:
-    """A descriptor of the task's table (``task``: "PID/task/TID") that is a fanotify group,
-    or None (none, or the task is gone)."""
+def agent_descriptor(task: str) -> tuple[int, str] | None:
+    """A descriptor of the task's table (``task``: "PID/task/TID") through which the kernel
+    acts for it (:data:`_AGENTS`) and what it is, or None (none, or the task is gone)."""
     try:
         fds = os.listdir(f"/proc/{task}/fd")
     except OSError:
         return None
     for fd in fds:
         try:
-            if os.readlink(f"/proc/{task}/fd/{fd}") in _OPENING_GROUPS:
-                return int(fd)
+            what = _AGENTS.get(os.readlink(f"/proc/{task}/fd/{fd}"))
         except OSError:
             continue
+        if what is not None:
+            return int(fd), what
     return None
+
+
+def maps_uring(task: str) -> bool:
+    """Whether the task's address space maps an io_uring's ring (its descriptor may be closed:
+    the mapping keeps the ring and the work queued in it alive); True when the maps cannot
+    be read (fail closed: the task is not gone, we checked it is stopped)."""
+    try:
+        with open(f"/proc/{task}/maps", "rb") as maps:
+            return any(line.rstrip().endswith(_URING) for line in maps)
+    except FileNotFoundError:
+        return False  # (gone)
+    except OSError:
+        return True
+
+
+def distinct(tids: list[int], *kinds: int) -> list[int]:
+    """One task of each distinct kernel object -- or combination, with several ``kinds``
+    (KCMP_FILES, KCMP_FS, KCMP_VM) -- among ``tids``, in order: threads mostly share their
+    descriptor table, which is then looked at once.  The kernel says which are shared (kcmp);
+    a pair it will not compare counts as distinct (looked at twice: never missed)."""
+    kept: list[int] = []
+    for tid in tids:
+        if not any(all(_same(tid, other, kind) for kind in kinds) for other in kept):
+            kept.append(tid)
+    return kept
+
+
+def _same(a: int, b: int, kind: int) -> bool:
+    try:
+        return pt.kcmp(a, b, kind) == 0
+    except OSError:
+        return False
 
 
 def overlaps(ranges: tuple[tuple[int, int], ...], address: int, size: int) -> bool:

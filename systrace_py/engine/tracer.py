@@ -70,8 +70,10 @@ from systrace_py.engine.tracee import (
     Process,
     Shared,
     Task,
+    agent_descriptor,
+    distinct,
     in_thread_group,
-    opening_group,
+    maps_uring,
     overlaps,
     shared_mappings,
     shared_with,
@@ -81,6 +83,9 @@ from systrace_py.kernel import (
     CAP_SYS_RESOURCE,
     CLONE_NEWNS,
     CLONE_NEWUSER,
+    KCMP_FILES,
+    KCMP_FS,
+    KCMP_VM,
     MAP_DROPPABLE,
     OPEN_TREE_CLONE,
     REFUSED_CONTROL,
@@ -235,6 +240,9 @@ class Tracer:
         self.processes: dict[int, Process] = {}
         self.decoder = Decoder()
         self._early: dict[int, int] = {}          # first stops of children not yet announced
+        #: the stops an attach waited for before its checks (Tracer._settle), in the order
+        #: they came: the loop handles them first, as if it had waited for them itself
+        self._kept: collections.deque[tuple[int, int]] = collections.deque()
         self._early_exits: set[int] = set()
         self._exec_argv: dict[int, tuple[str, ...] | None] = {}
         #: the environment the traced command was started with ("NAME=value" entries; None
@@ -368,8 +376,17 @@ class Tracer:
         except TracerError:  # nothing was checked yet: leave the process as it was, running
             self.detach_all()
             raise
+        try:
+            born = self._settle(seen)
+            # every task stopped: nothing of it can make a descriptor between its check and
+            # its seize any more (review 5, finding 9)
+            self._refuse_agents(pid, sorted(seen) + born)
+        except TracerError:
+            self.detach_all()
+            raise
         process.space.users = len(seen)
-        if any(names_elsewhere(f"{pid}/task/{tid}") for tid in seen):
+        live = [tid for tid in sorted(seen) + born if procfs.alive(tid)]
+        if any(names_elsewhere(f"{tid}") for tid in distinct(live, KCMP_FILES, KCMP_FS)):
             # a descriptor or cwd from before, which /proc names by another object's path (a
             # detached mount, another namespace's): names read from /proc are checked against
             # the objects, as after the tree's own mount calls
@@ -403,22 +420,7 @@ class Tracer:
             new = tids - tried
             if not new:
                 break
-            workers = sorted(tid for tid in new if procfs.kernel_worker(f"{pid}/task/{tid}"))
-            if workers:
-                # an io_uring it set up before (an SQPOLL ring's poller, a worker), a vhost
-                # device's worker: the kernel goes on opening, reading, connecting for it, from
-                # the ring's memory, with no call to stop -- what io_uring_setup's refusal
-                # keeps from a traced tree (docs/security.md, class 5).  Fail closed, before
-                # seizing these tasks.
-                raise TracerError(f"cannot attach to {pid}: its thread {workers[0]} is a "
-                                  "kernel worker (io_uring, vhost), which acts for it unseen")
-            for tid in sorted(new):
-                # ... and a fanotify group it made before: every event it reads carries a
-                # descriptor the kernel opened for it (fanotify_init is refused in the tree)
-                group = opening_group(f"{pid}/task/{tid}")
-                if group is not None:
-                    raise TracerError(f"cannot attach to {pid}: its descriptor {group} is a "
-                                      "fanotify group, whose events open files for it unseen")
+            self._refuse_workers(pid, new)  # (before seizing them: they never stop)
             for tid in sorted(new):
                 tried.add(tid)
                 try:
@@ -440,6 +442,82 @@ class Tracer:
         if loose:  # (a thread another tracer has: it would run unchecked -- fail closed)
             raise TracerError(f"cannot attach to {pid}: its thread {loose[0]} cannot be traced")
         return seen
+
+    @staticmethod
+    def _refuse_workers(pid: int, tids: set[int]) -> None:
+        """TracerError when one of ``tids`` is a kernel worker: an io_uring's SQPOLL poller or
+        worker, a vhost device's worker, which the kernel made in the process before the
+        attach -- it opens, reads, connects for it, from the ring's memory, with no call to
+        stop (what io_uring_setup's refusal keeps from a traced tree: docs/security.md, class
+        5), and it never stops for a tracer."""
+        workers = sorted(tid for tid in tids if procfs.kernel_worker(f"{pid}/task/{tid}"))
+        if workers:
+            raise TracerError(f"cannot attach to {pid}: its thread {workers[0]} is a "
+                              "kernel worker (io_uring, vhost), which acts for it unseen")
+
+    def _settle(self, seized: set[int]) -> list[int]:
+        """Wait until every seized task is stopped (or gone): the first stop of each -- the
+        interrupt's, or an event or a signal that came before it -- kept, in order, for the
+        loop (``_kept``).  A task that made a child meanwhile stopped at its event; the child
+        (attached by the kernel, stopped before its first instruction) is waited for too: the
+        children found so, in order.  A task never stops for us when it is gone, a zombie
+        (a leader whose threads live: its wait comes at the group's end), or waiting in vfork
+        for its child to let go of the memory -- that one leaves the wait only through a
+        ptrace stop, before any instruction of its own (procfs.IN_CLONE): it counts as
+        stopped.  Polled (nothing wakes on "a task became a zombie"), which an attach does once.
+        """
+        pending = set(seized)
+        reported: set[int] = set()
+        born: list[int] = []
+        pause = 0.0005
+        while pending:
+            try:
+                tid, status = os.waitpid(-1, pt.WALL | os.WNOHANG)
+            except ChildProcessError:
+                break
+            if tid:
+                self._kept.append((tid, status))
+                reported.add(tid)
+                pending.discard(tid)
+                if os.WIFSTOPPED(status) and status >> 16 in (
+                        pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE):
+                    try:
+                        child = pt.geteventmsg(tid)
+                    except pt.PtraceError:
+                        continue  # (killed meanwhile: its child too, or it is reported)
+                    born.append(child)
+                    if child not in reported:
+                        pending.add(child)
+                continue
+            pending = {t for t in pending
+                       if procfs.alive(t) and procfs.wchan(t) not in procfs.IN_CLONE}
+            if pending:
+                time.sleep(pause)
+                pause = min(pause * 2, 0.01)
+        return born
+
+    def _refuse_agents(self, pid: int, tids: list[int]) -> None:
+        """TracerError when the stopped process (``tids``: its tasks and the children they
+        made while it was being attached) holds something through which the kernel acts for
+        it with no call to check -- a kernel worker thread, a fanotify group, an io_uring (its
+        descriptor in any table, or a ring mapped in any address space) -- made before the
+        attach (the calls that make them are refused in a traced tree).  Each distinct
+        descriptor table and address space is looked at once."""
+        try:
+            listed = {int(t) for t in os.listdir(f"/proc/{pid}/task")}
+        except OSError:
+            listed = set()
+        self._refuse_workers(pid, listed)  # (one made since its thread's check: io-wq's)
+        live = [tid for tid in tids if procfs.alive(tid)]
+        for tid in distinct(live, KCMP_FILES):
+            agent = agent_descriptor(f"{tid}")
+            if agent is not None:
+                raise TracerError(f"cannot attach to {pid}: its descriptor {agent[0]} is "
+                                  f"{agent[1]}")
+        for tid in distinct(live, KCMP_VM):
+            if maps_uring(f"{tid}"):
+                raise TracerError(f"cannot attach to {pid}: it maps an io_uring, whose "
+                                  "queued work the kernel runs for it unseen")
 
     # --- the loop -----------------------------------------------------------------------------
     def run(self) -> int:
@@ -530,14 +608,24 @@ class Tracer:
 
         A task already in a ptrace-stop is detached at once (a parked one with its pending call
         refused); a running one is interrupted first, and detached from whatever stop comes
-        next, handing on a signal it was about to receive."""
+        next, handing on a signal it was about to receive.  The stops an attach kept for the
+        loop (``_kept``) are let go the same way: a signal one held is handed on, and a child
+        known only by its kept stop is detached too."""
+        kept, self._kept = list(self._kept), collections.deque()
+        handed = {tid: os.WSTOPSIG(status) for tid, status in kept
+                   if os.WIFSTOPPED(status) and status >> 16 == 0
+                   and os.WSTOPSIG(status) != _SYSCALL_TRAP}
+        for tid in dict.fromkeys(tid for tid, status in kept
+                                 if os.WIFSTOPPED(status) and tid not in self.tasks):
+            with contextlib.suppress(pt.PtraceError):
+                pt.detach(tid, handed.get(tid, 0))
         running: set[int] = set()
         for tid, task in list(self.tasks.items()):
             try:
                 if task.parked or task.delayed_at == "entry" or \
                         task.expect is Expect.INJECTED_MMAP:
                     enforce.refuse(tid, errno.EINTR)
-                pt.detach(tid)
+                pt.detach(tid, handed.get(tid, 0))
             except pt.PtraceError:
                 running.add(tid)
         for tid in list(running):
@@ -562,6 +650,8 @@ class Tracer:
         self.tasks.clear()
 
     def _next_event(self) -> tuple[int, int] | None:
+        if self._kept:  # (what an attach waited for: Tracer._settle)
+            return self._kept.popleft()
         if self._parked == 0 and self._orphan_deadline is None and not self._timers \
                 and self._lease_caller is None and not self._held:
             self._sleeping = True  # (first: a hold posted after the look below wakes the wait)

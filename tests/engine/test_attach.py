@@ -3,9 +3,11 @@ leaves it running; its exit status becomes systrace's."""
 
 from __future__ import annotations
 
+import os
 import select
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +16,8 @@ from typing import IO
 import pytest
 
 from conftest import PYTHON, systrace_env
+from systrace_py.engine.tracee import distinct
+from systrace_py.kernel import KCMP_FILES, KCMP_FS, KCMP_VM
 
 
 def wait_for_line(stream: IO[str], wanted: str, timeout: float = 20) -> None:
@@ -221,3 +225,34 @@ def test_an_attached_process_with_keyed_pages_gets_the_kernels_efault(
     finally:
         stop.write_text("")
     assert target.wait(timeout=20) == 7
+
+
+def test_each_distinct_table_is_looked_at_once_by_the_kernels_answer() -> None:
+    """The attach checks read each descriptor table (and address space) once: which tasks
+    share one is kcmp's answer -- threads share the process's, a forked child has a copy."""
+    started, done = threading.Event(), threading.Event()
+    tids: list[int] = []
+
+    def thread() -> None:
+        tids.append(threading.get_native_id())
+        started.set()
+        done.wait(30)
+
+    worker = threading.Thread(target=thread)
+    worker.start()
+    child = os.fork()
+    if child == 0:
+        signal.pause()
+        os._exit(0)
+    try:
+        started.wait(30)
+        me = os.getpid()
+        for kind in (KCMP_FILES, KCMP_FS, KCMP_VM):
+            assert distinct([me, tids[0], child], kind) == [me, child], kind
+        assert distinct([me, tids[0]], KCMP_FILES, KCMP_FS) == [me]
+        assert distinct([me, 2 ** 22 + 1], KCMP_FILES) == [me, 2 ** 22 + 1]  # (no such task)
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        done.set()
+        worker.join()
