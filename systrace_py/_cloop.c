@@ -232,6 +232,26 @@ static uint64_t solo_spare;      /* ... and the spare slot it was given */
 static long long nseq;  /* births and execs in the order they happened (Python catches up so) */
 static long long birth_seq[MAX_BIRTHS];
 
+/* First stops (PTRACE_EVENT_STOP) of tasks nobody has told the loop of: a child whose
+ * parent's fork, vfork or clone event has not been reported yet.  waitpid(-1) scans the
+ * tracer's own children before its ptraced list, where new tracees go at the head: when the
+ * parent is not the tracer's child (the resident tracer's worker; every grandchild), the
+ * child's stop often comes first.  Kept stopped here: birth() lets it go when it notes it
+ * (as first_stop() would have); one never noted is told to Python (early()), in order with
+ * the births, execs and ends, as the waitpid result it was (Tracer._early).  known: the tids
+ * of every task Python has (run()'s argument), whose stops are Python's. */
+#define MAX_EARLY 16
+typedef struct {
+    long long seq;
+    pid_t tid;
+    int status;
+} Early;
+static Early earlies[MAX_EARLY];
+static int nearly;
+static pid_t known[MAX_ARMS];
+static int nknown;
+static int keeps_early;  /* run() was told every task Python has: early stops may be kept */
+
 /* Execs an armed task made (exec_entry, exec_event), for Python (execs(): Tracer._fast_notes),
  * told with the births, in order, before it treats any stop. */
 #define MAX_EXECS 64
@@ -1321,7 +1341,8 @@ static int birth(Arm *a) {
     if ((nr == NR_CLONE || nr == NR_CLONE3) && vfork_like(a, regs, (pid_t)child) != 1) return 0;
     int vfork = nr != NR_FORK;
     birth_seq[nbirths] = nseq++;
-    births[nbirths++] = (Birth){a->tid, (pid_t)child, (int)nr, 0, 0};
+    Birth *b = &births[nbirths++];
+    *b = (Birth){a->tid, (pid_t)child, (int)nr, 0, 0};
     if (tree_size) tree_size++;
     if (a->alone) a->off = 1;
     a->vfork_only = 0;  /* (its child runs beside it: its exec must stop it, in Python) */
@@ -1344,6 +1365,14 @@ static int birth(Arm *a) {
         c->clone3_flags = -1;
         a->spare = 0;
     }
+    for (int i = 0; i < nearly; i++) {
+        if (earlies[i].tid != b->child) continue;
+        /* its first stop came before this event (early_stop): let go now, as first_stop */
+        if (syscall(SYS_ptrace, PT_CONT, b->child, 0, 0) < 0 && errno != ESRCH) return -1;
+        b->started = 1;
+        earlies[i] = earlies[--nearly];  /* (the others keep their seq: notes() sorts) */
+        break;
+    }
     if (syscall(SYS_ptrace, PT_CONT, a->tid, 0, 0) < 0 && errno != ESRCH) return -1;
     return 1;
 }
@@ -1358,6 +1387,21 @@ static int first_stop(pid_t pid) {
         return 1;
     }
     return 0;
+}
+
+/* A PTRACE_EVENT_STOP that first_stop() did not take: kept (in earlies) when it is the
+ * first stop of a task nobody told the loop of -- no arm, no birth noted, no task Python
+ * has.  1: kept, 0: Python's (a known task's, or the table is full). */
+static int early_stop(pid_t pid, int status) {
+    if (!keeps_early || nearly == MAX_EARLY) return 0;
+    for (int i = 0; i < narms; i++)
+        if (arms[i].tid == pid) return 0;
+    for (int i = 0; i < nbirths; i++)
+        if (births[i].child == pid) return 0;
+    for (int i = 0; i < nknown; i++)
+        if (known[i] == pid) return 0;
+    earlies[nearly++] = (Early){nseq++, pid, status};
+    return 1;
 }
 
 /* The end (an exit status) of a child birth() noted that started: noted for Python, its arm
@@ -1403,6 +1447,20 @@ static PyObject *cloop_ends(PyObject *module, PyObject *unused) {
         PyList_SET_ITEM(out, i, item);
     }
     nends = 0;
+    return out;
+}
+
+/* early() -> [(tid, wait status, order)]: the first stops early_stop() kept that no birth
+ * took, told to Python as the waitpid results they were (Tracer._fast_notes). */
+static PyObject *cloop_early(PyObject *module, PyObject *unused) {
+    PyObject *out = PyList_New(nearly);
+    if (!out) return NULL;
+    for (int i = 0; i < nearly; i++) {
+        PyObject *item = Py_BuildValue("iiL", earlies[i].tid, earlies[i].status, earlies[i].seq);
+        if (!item) { Py_DECREF(out); return NULL; }
+        PyList_SET_ITEM(out, i, item);
+    }
+    nearly = 0;
     return out;
 }
 
@@ -1490,7 +1548,7 @@ static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* run(arms[, exec_hook[, given]]) -> (pid, status, why): serve the armed tasks' stops until
+/* run(arms[, exec_hook[, given[, known]]]) -> (pid, status, why): serve the armed tasks' stops until
  * one must go to Python; that stop's wait status is returned (it has been reaped).  arms: a list of
  * (tid, plan, may_refuse, mem_fd, slot, keep_start, shared, alone, own_search, spare[,
  * clone3 flags]) -- clone3 flags: those of the clone3 Python let it make (-1: none; birth);
@@ -1504,12 +1562,16 @@ static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
  * own_search: its search permission is not the tracer's (a lookup through a symlink,
  * "." or ".." is Python's).  Besides calls, it serves the armed tasks' signals
  * (pass_signal) and their forks and vforks (birth, first_stop), which births() then
- * tells.  The caller keeps the plans alive. */
+ * tells; known: the tids of every task Python has (a tuple): then a first stop that comes
+ * before its parent's event is kept until the event (early_stop, early()).  The caller
+ * keeps the plans alive. */
 static PyObject *serve(void);
 
 static PyObject *cloop_run(PyObject *module, PyObject *args) {
-    PyObject *list, *hook = Py_None, *given = Py_None;
-    if (!PyArg_ParseTuple(args, "O!|OO", &PyList_Type, &list, &hook, &given)) return NULL;
+    PyObject *list, *hook = Py_None, *given = Py_None, *tids = NULL;
+    if (!PyArg_ParseTuple(args, "O!|OOO!", &PyList_Type, &list, &hook, &given, &PyTuple_Type,
+                          &tids))
+        return NULL;
     if (given != Py_None && !PyFrozenSet_Check(given)) {
         PyErr_SetString(PyExc_TypeError, "the entries given: a frozenset or None");
         return NULL;
@@ -1519,10 +1581,22 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "too many armed tasks");
         return NULL;
     }
-    if (nbirths || nexecs || nends) {
-        PyErr_SetString(PyExc_ValueError, "the births, execs or ends were not taken");
+    if (nbirths || nexecs || nends || nearly) {
+        PyErr_SetString(PyExc_ValueError, "the births, execs, ends or early stops were not taken");
         return NULL;
     }
+    Py_ssize_t ntids = tids ? PyTuple_GET_SIZE(tids) : 0;
+    if (ntids > MAX_ARMS) {
+        PyErr_SetString(PyExc_ValueError, "too many known tasks");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < ntids; i++) {
+        long tid = PyLong_AsLong(PyTuple_GET_ITEM(tids, i));
+        if (tid == -1 && PyErr_Occurred()) return NULL;
+        known[i] = (pid_t)tid;
+    }
+    nknown = (int)ntids;
+    keeps_early = tids != NULL;
     Py_XDECREF(kept);
     kept = PyList_New(0);
     if (!kept) return NULL;
@@ -1601,7 +1675,7 @@ static PyObject *serve(void) {
         if (WIFSTOPPED(status) && status >> 8 == (SIGTRAP | EVENT_STOP << 8)) {
             int born = first_stop(pid);
             if (born < 0) return PyErr_SetFromErrno(PyExc_OSError);
-            if (born) continue;
+            if (born || early_stop(pid, status)) continue;
             return Py_BuildValue("iii", pid, status, WHY_OTHER);
         }
         Arm *a = NULL;
@@ -1702,6 +1776,7 @@ static PyMethodDef cloop_methods[] = {
     {"births", cloop_births, METH_NOARGS, "The children noted since the last call."},
     {"execs", cloop_execs, METH_NOARGS, "The execs let go since the last call."},
     {"ends", cloop_ends, METH_NOARGS, "The children's ends noted since the last call."},
+    {"early", cloop_early, METH_NOARGS, "The first stops kept that no birth took."},
     {"set_exec_rules", cloop_set_exec_rules, METH_VARARGS, "What exec handling needs from Python."},
     {"set_no_new_privs", child_set_no_new_privs, METH_NOARGS, "prctl(PR_SET_NO_NEW_PRIVS, 1)."},
     {"set_dumpable", child_set_dumpable, METH_NOARGS, "prctl(PR_SET_DUMPABLE, 1)."},

@@ -199,6 +199,9 @@ NR_FORK, NR_VFORK = NUMBERS["fork"], NUMBERS["vfork"]  # (_cloop.c's NR_FORK, NR
 #: the task armed alone again after it (its last child: 0 when none), the spare slot's
 #: address it was armed with (0: none))
 End = tuple[int, int, int, int]
+#: the first stop of a task the loop was not told of (a child whose parent's event had not
+#: come), which it kept stopped and no birth took: (tid, wait status), as waitpid gave it
+EarlyStop = tuple[int, int]
 
 
 def walks_freely(table: Table) -> bool:
@@ -375,18 +378,24 @@ class FastLoop:
         return plan
 
     def wait(self, arms: list[Arm], exec_target: ExecTarget | None = None,
-             given: frozenset[bytes] | None = None) -> tuple[int, int]:
+             given: frozenset[bytes] | None = None,
+             known: tuple[int, ...] | None = None) -> tuple[int, int]:
         """Serve the armed tasks' stops natively; the first stop Python must treat, reaped.
         ``exec_target``: what an exec the loop may let go leads to (None: every exec is
         Python's); ``given``: the environment entries that run code (environment.runs_code)
-        the run started with, which an exec into another table may carry (the user's)."""
+        the run started with, which an exec into another table may carry (the user's);
+        ``known``: the tids of every task Python has (at most MAX_ARMS) -- then the first
+        stop of any other task, a child whose parent's event has not come yet, is kept
+        stopped until the loop notes its birth (and lets it go) or told as an "early" note
+        (None: such stops are Python's at once)."""
         plans = [(tid, self.plan_for(table), *rest) for tid, table, *rest in arms]
         hook = None
         if exec_target is not None:
             def hook(tid: int, program: str) -> tuple[Any, bool] | None:
                 found = exec_target(tid, program)
                 return None if found is None else (self.plan_for(found[0]), found[1])
-        pid, status, why = self._module.run(plans, hook, given)
+        pid, status, why = (self._module.run(plans, hook, given) if known is None
+                            else self._module.run(plans, hook, given, known))
         if why == self._module.WHY_VARIANT:
             for arm, (_, plan, *_rest) in zip(arms, plans, strict=True):
                 if arm[0] == pid:
@@ -410,12 +419,14 @@ class FastLoop:
         plan.add_variant(nr, args[shape[2]] if shape[2] >= 0 else 0, follow, empty_fd, walks,
                          how_flags, checks)
 
-    def notes(self) -> list[tuple[str, Birth | NativeExec | End]]:
+    def notes(self) -> list[tuple[str, Birth | NativeExec | End | EarlyStop]]:
         """What the loop did that Python must catch up on, in the order it happened: the
         children made by a fork or vfork of an armed task ("birth"), the execs it let go
         ("exec"), the ends of those children it was reported ("end": a shell's commands,
-        while the loop follows the whole tree: it was one task when the loop began)."""
-        found: list[tuple[int, str, Birth | NativeExec | End]] = [
+        while the loop follows the whole tree: it was one task when the loop began), the
+        first stops it kept of tasks no birth told it of ("early": waitpid's reports, which
+        Python treats as such)."""
+        found: list[tuple[int, str, Birth | NativeExec | End | EarlyStop]] = [
             (seq, "birth", (parent, child, nr, bool(started)))
             for parent, child, nr, started, seq in self._module.births()]
         found += [(seq, "exec", (tid, dev, ino, os.fsdecode(path), bool(served), bool(mapped),
@@ -424,6 +435,7 @@ class FastLoop:
                   in self._module.execs()]
         found += [(seq, "end", (tid, status, rearmed, spare))
                   for tid, status, rearmed, spare, seq in self._module.ends()]
+        found += [(seq, "early", (tid, status)) for tid, status, seq in self._module.early()]
         return [(kind, note) for _, kind, note in sorted(found, key=lambda f: f[0])]
 
     def decided(self) -> tuple[int, int, int, int]:
@@ -446,6 +458,7 @@ def load() -> FastLoop | None:
     return FastLoop(_cloop)
 
 
-__all__ = ["CANDIDATES", "SHAPES", "WHOLE_CALLS", "Arm", "Birth", "End", "ExecTarget", "FastLoop",
+__all__ = ["CANDIDATES", "SHAPES", "WHOLE_CALLS", "Arm", "Birth", "EarlyStop", "End", "ExecTarget",
+           "FastLoop",
            "NativeExec", "by_name", "exec_variant", "given_entries", "load", "missing_errno",
            "variant"]

@@ -844,9 +844,10 @@ class Tracer:
                 if self._fast_given[0] is not self.start_environment:
                     self._fast_given = (self.start_environment,
                                         cloop.given_entries(self.start_environment))
-                event = self._fast.wait(arms, self._fast_exec_target, self._fast_given[1])
+                event = self._fast.wait(arms, self._fast_exec_target, self._fast_given[1],
+                                        tuple(self.tasks))
             else:
-                event = self._fast.wait(arms)
+                event = self._fast.wait(arms, known=tuple(self.tasks))
         finally:
             permitted, refused, signals, answered = self._fast.decided()
             self.stops += permitted + refused + signals + answered
@@ -2108,9 +2109,16 @@ class Tracer:
         The ends of those children (a shell's commands), which it took from waitpid while it
         followed the whole tree (it began as one task, alone): _gone, as _dispatch calls it;
         when the last ended, the loop armed the task alone again, as _fast_arms would, with
-        the spare slot it had given its child -- that task takes it back here."""
+        the spare slot it had given its child -- that task takes it back here.
+
+        The first stops it kept of children whose parent's event had not come (the loop lets
+        such a child go when it notes its birth): one no birth took is dispatched as the
+        waitpid report it was -- filed in _early, for the parent's event."""
         assert self._fast is not None
         for kind, note in self._fast.notes():
+            if kind == "early":
+                self._dispatch(*note)  # type: ignore[arg-type]
+                continue
             if kind == "end":
                 tid, status, rearmed, spare = note  # type: ignore[misc]
                 self.stops += 1
