@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from systrace_py import procfs, resident_client
+from systrace_py.engine.child import EXIT_INTERNAL
 from systrace_py.engine.tracer import SpawnSpec, TracerError
 from systrace_py.report import say
 from systrace_py.resident_client import NotServed, ResidentError, receive, send, trusted_peer
@@ -131,7 +132,7 @@ def start(run: Run, idle: float = DEFAULT_IDLE) -> int:
     path = resident_client.socket_path()
     existing = resident_client.connect()
     if existing is not None:
-        existing.close()
+        existing[0].close()
         say(f"a resident tracer already listens on {path}")
         return 0
     try:
@@ -279,25 +280,25 @@ def _reap() -> None:
 
 def stop() -> int:
     """``systrace --resident stop``: SIGTERM to this user's server (the process that listens
-    on the socket, checked as every client checks it), and wait until it has exited (a
-    ``--resident`` right after must not find it still answering); 0, also when none ran."""
+    on the socket, checked as every client checks it: an untraced resident server), and wait
+    until it has exited (a ``--resident`` right after must not find it still answering); 0,
+    also when none ran; 125 when it has not exited after STOP_PATIENCE."""
     import time
 
-    conn = resident_client.connect()
-    if conn is None:
+    found = resident_client.connect()
+    if found is None:
         say("no resident tracer is running")
         return 0
-    server = trusted_peer(conn)
+    conn, server = found  # (a verified server: nothing else behind the path is signalled)
     conn.close()
-    if server is not None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(server, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_PATIENCE
-        while procfs.alive(server) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if procfs.alive(server):
-            say(f"the resident tracer (pid {server}) was asked to stop and has not yet")
-            return 1
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(server, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_PATIENCE
+    while procfs.alive(server) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if procfs.alive(server):
+        say(f"the resident tracer (pid {server}) was asked to stop and has not yet")
+        return EXIT_INTERNAL
     say("resident tracer stopped")
     return 0
 

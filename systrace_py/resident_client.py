@@ -158,22 +158,72 @@ def receive(sock: Any, fds: list[int] | None = None) -> dict[str, Any]:
     return message
 
 
-def connect(env: Any = os.environ) -> Any | None:
-    """A connection to this user's server of this version, checked to be an untraced process
-    of ours; None when there is none."""
+def connect(env: Any = os.environ) -> tuple[Any, int] | None:
+    """A connection to this user's server of this build, and the server's pid; None when
+    there is none we trust.  The socket file is opened without following a symlink and must
+    be a socket of ours (the connect goes through that very file: /proc/self/fd/N, so it is
+    not swapped between the look and the connect); its peer -- the process that listened --
+    must be this user's, untraced, and a resident server (:func:`resident_server`): a
+    listening socket an untraced process of the user's made for something else (socket
+    activation, a launcher), renamed or linked here by a traced program, is no server."""
     path = socket_path(env)
     if not private_dir(os.path.dirname(path)):
         return None
+    try:
+        fd = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
     try:
-        sock.connect(path)
+        st = os.fstat(fd)
+        if st.st_mode & 0o170000 != 0o140000 or st.st_uid != os.getuid():
+            raise OSError("not a socket of ours")
+        sock.connect(f"/proc/self/fd/{fd}")
     except OSError:
         sock.close()
         return None
-    if trusted_peer(sock) is None:
+    finally:
+        os.close(fd)
+    server = trusted_peer(sock)
+    if server is None or not resident_server(server):
         sock.close()
         return None
-    return sock
+    return sock, server
+
+
+def resident_server(pid: int) -> bool:
+    """Whether ``pid`` (this user's untraced process) is a resident server: its command line
+    says ``--resident`` (before any ``--``), and it is not dumpable -- for a user other than
+    root, /proc/PID/exe is then unreadable (EACCES) to us; root reads it, and it must be this
+    interpreter.  A traced program cannot start an untraced process, so it cannot make one
+    that passes: a server is one the user started."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            words = f.read().split(b"\0")
+    except OSError:
+        return False
+    if b"--" in words:
+        words = words[:words.index(b"--")]
+    if b"--resident" not in words or b"stop" in words:
+        return False
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+    except PermissionError:
+        return os.getuid() != 0
+    except OSError:
+        return False
+    return os.getuid() == 0 and exe == os.path.realpath(sys.executable)
+
+
+def worker_of(server: int, tracer: int) -> bool:
+    """Whether ``tracer`` (the pid a ``spawn`` names) is a child of the verified ``server``
+    traced by nobody: a worker.  Else the program's process would wait for a tracer the
+    server does not vouch for (and with 0, or -1 = anyone, for none at all)."""
+    if tracer <= 0:
+        return False
+    fields = procfs.read_stat(tracer)
+    return (fields is not None and int(fields[procfs.PPID]) == server
+            and procfs.tracers_of(tracer) == {0})
 
 
 # --- a run ---------------------------------------------------------------------------------------
@@ -198,16 +248,17 @@ def run(argv: Sequence[str]) -> int | None:
             os.fstat(fd)  # (a closed one: in process, which knows what to do)
     except OSError:
         return None
-    sock = connect()
-    if sock is None:
+    found = connect()
+    if found is None:
         return None
+    sock, server = found
     try:
-        return _converse(sock, native, list(argv), cwd)
+        return _converse(sock, server, native, list(argv), cwd)
     finally:
         sock.close()
 
 
-def _converse(sock: Any, native: Any, argv: list[str], cwd: str) -> int | None:
+def _converse(sock: Any, server: int, native: Any, argv: list[str], cwd: str) -> int | None:
     mask = os.umask(0o022)
     os.umask(mask)
     try:
@@ -222,6 +273,10 @@ def _converse(sock: Any, native: Any, argv: list[str], cwd: str) -> int | None:
         return _status(reply)
     if reply["kind"] != "spawn" or not _well_formed(reply):
         return None
+    if not worker_of(server, reply["tracer"]):
+        os.write(2, b"systrace: the resident tracer named a tracer that is not its worker; "
+                    b"the command was not run\n")
+        return EXIT_INTERNAL
     return _spawn(sock, native, reply)
 
 
@@ -298,5 +353,5 @@ def _spawn(sock: Any, native: Any, spec: dict[str, Any]) -> int:
 
 
 __all__ = ["MAX_MESSAGE", "NO_RESIDENT_ENV", "NotServed", "ResidentError",
-           "connect", "private_dir", "receive", "run", "send", "socket_dir", "socket_path",
-           "trusted_peer"]
+           "connect", "private_dir", "receive", "resident_server", "run", "send", "socket_dir",
+           "socket_path", "trusted_peer", "worker_of"]

@@ -439,9 +439,10 @@ def test_client_killed_mid_run_kills_the_tree(started: Server, tmp_path: Path,
 ATTACK = textwrap.dedent("""\
     import os, sys
     from systrace_py import resident_client as rc
-    sock = rc.connect()
-    if sock is None:
+    found = rc.connect()
+    if found is None:
         print("BLOCKED: the client's check of the server failed"); sys.exit(0)
+    sock = found[0]
     try:
         rc.send(sock, {"kind": "run", "argv": ["-A", "-o", sys.argv[1], "--", "/bin/true"],
                        "cwd": os.getcwd(), "env": dict(os.environ), "umask": 0o22}, (0, 1, 2))
@@ -470,21 +471,33 @@ def test_a_traced_program_is_refused(started: Server, tmp_path: Path) -> None:
     assert traced.stdout.startswith("BLOCKED"), traced.stdout + traced.stderr
 
 
-#: A server that lies: it says it traces the program, and lets it go untraced.
+#: A server that lies: it says it traces the program (naming as tracer its argv[1]: "self",
+#: "0" or "-1"), and lets it go untraced.  With "--resident" among its words and not dumpable
+#: it passes for a server (as a real one would that failed); its socket is bound at its
+#: argv[2] ("" = the resident socket's path).  It prints "served" when a request came.
 LIAR = textwrap.dedent("""\
-    import os, signal, socket, sys, time
+    import ctypes, os, signal, socket, sys, time
     from systrace_py import procfs, resident_client as rc
-    path = rc.socket_path()
+    if "--resident" in sys.argv:
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # (PR_SET_DUMPABLE 0: as a server)
+    tracer = {"self": os.getpid(), "0": 0, "-1": -1}[sys.argv[1]]
+    path = sys.argv[2] or rc.socket_path()
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(path)
-    listener.listen(1)
+    listener.listen(8)
     print("listening", flush=True)
-    conn, _ = listener.accept()
-    fds = []
-    rc.receive(conn, fds)
-    rc.send(conn, {"kind": "spawn", "tracer": os.getpid(), "filters": [], "nnp": False,
-                   "no_core": True, "argv": sys.argv[1:], "executable": sys.argv[1],
+    while True:  # (connections checked and closed unused: the next)
+        conn, _ = listener.accept()
+        try:
+            request = rc.receive(conn, [])
+            break
+        except rc.ResidentError:
+            conn.close()
+    print("served", flush=True)
+    argv = request["argv"][request["argv"].index("--") + 1:]
+    rc.send(conn, {"kind": "spawn", "tracer": tracer, "filters": [], "nnp": False,
+                   "no_core": True, "argv": argv, "executable": argv[0],
                    "env": None, "cwd": None, "restore_signals": []})
     pid = rc.receive(conn)["pid"]
     os.kill(pid, signal.SIGCONT)  # (not seized: it runs on untraced, if it runs)
@@ -494,26 +507,91 @@ LIAR = textwrap.dedent("""\
     """)
 
 
-def test_a_lying_server_never_runs_the_program_untraced(server: Server,
-                                                        tmp_path: Path) -> None:
-    """Fail closed on the client's side too: the program's process runs nothing unless the
-    tracer it was promised traces it (a server of the user's that fails, or lies)."""
+@contextlib.contextmanager
+def _liar(tmp_path: Path, srv: Server, tracer: str, *, at: str = "",
+          server: bool = True) -> Iterator[subprocess.Popen[str]]:
     liar = tmp_path / "liar.py"
     liar.write_text(LIAR)
-    mark = tmp_path / "ran"
-    proc = subprocess.Popen([PYTHON, str(liar), "/bin/touch", str(mark)],
-                            stdout=subprocess.PIPE, text=True,
-                            env=systrace_env(server.env))
+    proc = subprocess.Popen([PYTHON, str(liar), tracer, at,
+                             *(["--resident"] if server else [])],
+                            stdout=subprocess.PIPE, text=True, env=systrace_env(srv.env))
     try:
         assert proc.stdout is not None and proc.stdout.readline() == "listening\n"
-        policy = tmp_path / "p.toml"
-        policy.write_text(PERMIT)
-        result = server.run(["-p", str(policy), "--", "/bin/touch", str(mark)])
-        proc.wait(timeout=PATIENCE)
+        yield proc
     finally:
         proc.kill()
-    assert "did not trace the command" in result.stderr
-    assert not mark.exists()
+        proc.wait()
+
+
+def _served(proc: subprocess.Popen[str]) -> bool:
+    """Whether the liar got the request (it said so before it was killed)."""
+    proc.kill()
+    assert proc.stdout is not None
+    return "served" in proc.stdout.read()
+
+
+def _runs_who(srv: Server, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """A run whose program writes its PPid and TracerPid to tmp_path/who."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    who = tmp_path / "who"
+    return srv.run(["-p", str(policy), "--", "sh", "-c", f"{WHO[2]} > {who}"],
+                   timeout=PATIENCE)
+
+
+@pytest.mark.parametrize("tracer", ["self", "0", "-1"])
+def test_a_lying_server_never_runs_the_program_untraced(server: Server, tmp_path: Path,
+                                                        tracer: str) -> None:
+    """Fail closed on the client's side too: the program's process runs nothing unless a
+    worker of the server traces it -- a tracer that is not the server's untraced child, or
+    0 (which an untraced process's TracerPid matches), or -1 (PR_SET_PTRACER: anyone), is
+    refused before the program runs (review 5, finding 1)."""
+    with _liar(tmp_path, server, tracer) as proc:
+        result = _runs_who(server, tmp_path)
+        assert _served(proc), result.stderr  # (it passed for a server: the lie was told)
+    assert result.returncode == session.EXIT_INTERNAL, result.stderr
+    assert "not its worker" in result.stderr
+    assert not (tmp_path / "who").exists()
+
+
+def test_a_listener_that_is_no_server_is_not_talked_to(server: Server,
+                                                        tmp_path: Path) -> None:
+    """An untraced process of the user's listening at the socket's path (a socket a traced
+    program renamed there, which socket activation or a launcher made) but no resident server:
+    the run goes on in process, and it is sent nothing; ``--resident stop`` does not signal
+    it.  Control: the same listener saying --resident is talked to."""
+    with _liar(tmp_path, server, "0", server=False) as proc:
+        result = _runs_who(server, tmp_path)
+        stop = server.stop()
+        assert proc.poll() is None, "--resident stop signalled a process that is no server"
+        assert not _served(proc)
+    assert result.returncode == 0, result.stderr
+    assert not _through_server(server, subprocess.CompletedProcess(
+        [], 0, (tmp_path / "who").read_text()))
+    assert "no resident tracer is running" in stop.stderr
+    server.socket.unlink()
+    with _liar(tmp_path, server, "0") as control:
+        _runs_who(server, tmp_path)
+        assert _served(control)
+
+
+def test_a_symlink_to_a_server_is_not_followed(server: Server, tmp_path: Path) -> None:
+    """The socket's path a symlink (to a listener that passes for a server, here one that
+    lies): the client does not follow it -- the run is in process, the listener is sent
+    nothing, --resident stop signals nothing.  Control: the listener at the path itself."""
+    server.socket.parent.mkdir(mode=0o700)
+    elsewhere = server.runtime / "elsewhere.sock"
+    server.socket.symlink_to(elsewhere)
+    with _liar(tmp_path, server, "0", at=str(elsewhere)) as proc:
+        result = _runs_who(server, tmp_path)
+        server.stop()
+        assert proc.poll() is None, "--resident stop signalled through a symlink"
+        assert not _served(proc)
+    assert result.returncode == 0, result.stderr
+    server.socket.unlink()
+    with _liar(tmp_path, server, "0") as control:
+        _runs_who(server, tmp_path)
+        assert _served(control)
 
 
 def test_an_unprivileged_users_server_serves_and_is_out_of_its_programs_reach() -> None:
