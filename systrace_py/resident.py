@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from systrace_py import procfs, resident_client
+from systrace_py.__main__ import forget_directory
 from systrace_py.engine.child import EXIT_INTERNAL
 from systrace_py.engine.tracer import SpawnSpec, TracerError
 from systrace_py.report import say
@@ -92,10 +93,28 @@ class ClientStarter:
 
 
 # --- the server ---------------------------------------------------------------------------------
+#: What some runs import where they first need it (learning, saving a policy or answers, an
+#: approver, a log, host rules, a policy error's suggestions): the server imports them all,
+#: so that a worker imports nothing once it has become its client -- an import searches
+#: sys.path, whose entries a traced program may write to (review 5, finding 3;
+#: tests/cli/test_resident.py checks a worker's runs import nothing).  Not the prompt's
+#: (prompt_toolkit, ui.prompt, ui.review): a run that asks at the terminal, or reviews, is
+#: never served.
+RUN_IMPORTS = (
+    "bisect", "difflib", "grp", "json", "math", "pathlib", "random", "select", "shlex",
+    "tempfile", "tomli_w", "tomlkit",
+    "systrace_py.approver", "systrace_py.audit", "systrace_py.dnswire", "systrace_py.learner",
+    "systrace_py.names", "systrace_py.policy.generalize", "systrace_py.policy.learn",
+    "systrace_py.policy.net", "systrace_py.ui.answering", "systrace_py.ui.answers",
+    "systrace_py.ui.offers")
+
+
 def warm_up() -> None:
     """Import what every run needs (the command's modules, the engine, the filter compiler)
     and what their first use imports (argparse's formatter imports shutil; looking a command
-    up, its helpers), so that a worker starts with them."""
+    up, its helpers), and what some runs import (RUN_IMPORTS), so that a worker starts with
+    them and imports nothing."""
+    import importlib
     import shutil
 
     from systrace_py.cli import learn  # noqa: F401  (the imports are the point)
@@ -106,6 +125,8 @@ def warm_up() -> None:
     from systrace_py.policy.filterplan import PlanOptions, plan
     from systrace_py.policy.model import Action, Table
 
+    for name in RUN_IMPORTS:
+        importlib.import_module(name)
     check_flags(build_parser().parse_args(["-p", os.devnull, "--", "true"]))
     shutil.which("true")
     cloop.load()
@@ -355,11 +376,14 @@ def _well_formed(request: dict[str, Any]) -> bool:
 
 def _become_client(request: dict[str, Any], fds: list[int]) -> None:
     """Take the client's descriptors 0-2, working directory, environment and umask: the run
-    then opens, resolves and says everything where the in-process command would."""
+    then opens, resolves and says everything where the in-process command would.  The
+    client's directory leaves sys.path, as the command's own does in process (a worker
+    imports nothing, RUN_IMPORTS; should it ever, not from there)."""
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
     os.chdir(request["cwd"])
+    forget_directory(os.getcwd())
     os.umask(request["umask"] & 0o777)
     os.environ.clear()
     os.environ.update(request["env"])

@@ -664,3 +664,46 @@ def test_client_imports_nothing_heavy(started: Server, tmp_path: Path) -> None:
     assert ours <= {"systrace_py", "systrace_py.__main__", "systrace_py.resident_client",
                     "systrace_py.procfs", "systrace_py.kernel", "systrace_py.engine",
                     "systrace_py.engine.child", "systrace_py._cloop"}, ours
+
+
+def test_a_worker_imports_nothing(server: Server, tmp_path: Path) -> None:
+    """A worker imports no module once it has become the client (review 5, finding 3): an
+    import searches sys.path, whose entries the traced program may write to (the client's
+    working directory, a PYTHONPATH entry); what a run can import, warm_up imported in the
+    server.  The server runs with PYTHONPROFILEIMPORTTIME=1, so that a worker says each
+    import on its stderr: the client's.  Runs of each kind: enforcing, learning into a file,
+    a log, a dry run, -v, an approver, a policy error, a missing command, bad usage."""
+    done = server.run(["--resident", "--resident-idle", "300"],
+                      env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert done.returncode == 0, done.stderr
+    policy = tmp_path / "p.toml"
+    policy.write_text(SHADOW)
+    asks = tmp_path / "ask.toml"
+    asks.write_text('default = "permit"\n[[rule]]\ncalls = ["fsread"]\n'
+                    'path = "/etc/hostname"\naction = "ask"\n')
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[[answer]]\npath = "*"\nanswer = "permit-now"\n')
+    import shlex
+
+    via = "exec:" + shlex.join([PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)])
+    bad = tmp_path / "bad.toml"
+    bad.write_text('default = "permit"\n[[rule]]\nbogus = 1\n')
+    runs = (["-p", str(policy), "--", *WHO],
+            ["-A", "-o", "learned.toml", "--", "cat", "/etc/hostname"],
+            ["-A", "-o", "learned.toml", "--", "cat", "/etc/hostname"],  # (merging into it)
+            ["-p", str(policy), "--log", "log.jsonl", "--", "cat", "/etc/shadow"],
+            ["-p", str(policy), "-n", "--", "cat", "/etc/shadow"],
+            ["-p", str(policy), "-v", "--stats", "--", "cat", "/etc/shadow"],
+            ["-p", str(asks), "--ask-via", via, "--", "cat", "/etc/hostname"],
+            ["-p", str(bad), "--", "true"],
+            ["-p", str(policy), "--", "no-such-command-here"],
+            ["--bogus-flag", "--", "true"])
+    imported = {}
+    for args in runs:
+        result = server.run(args, cwd=tmp_path)
+        imported.update({line.split("|")[-1].strip(): args[-3:]
+                         for line in result.stderr.splitlines()
+                         if line.startswith("import time:") and "cumulative" not in line})
+    assert not imported, imported
+    assert (tmp_path / "learned.toml").exists()
+    assert "refused" in (tmp_path / "log.jsonl").read_text()
