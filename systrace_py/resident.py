@@ -229,7 +229,10 @@ def _daemon_streams() -> None:
 def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoReturn:
     """Accept connections until idle or stopped; each goes to a worker, if its peer is this
     user's untraced process (checked here, before the fork: a traced program that connects
-    again and again costs the server a look at /proc, not a process).
+    again and again costs the server a look at /proc, not a process, and does not put off
+    its idle exit).  Once the package's files have changed (build_id) it serves no more and
+    exits: its socket's name is no longer the one a client of the new files looks for, and
+    a client that still found it would be served by other code.
 
     SIGTERM (``--resident stop``) wakes the wait through signal.set_wakeup_fd: the kernel's
     signal handler itself writes to the pipe, so a signal that comes just before the wait
@@ -239,6 +242,7 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoRetur
     import time
 
     identity = os.stat(path)
+    build = resident_client.build_id()
     stopping: list[int] = []
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
@@ -264,12 +268,15 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoRetur
                 conn, _ = listener.accept()
             except (BlockingIOError, InterruptedError):
                 continue
-            deadline = time.monotonic() + idle
             conn.setblocking(True)
             client = trusted_peer(conn)
             if client is None:  # (another user, or a traced process: a confused deputy)
-                conn.close()
+                conn.close()  # (and the idle deadline stays: it cannot keep us alive)
                 continue
+            if resident_client.build_id() != build:  # (edited, upgraded: other code now)
+                conn.close()  # (the client runs in process; its next run starts afresh)
+                break
+            deadline = time.monotonic() + idle
             pid = os.fork()
             if pid == 0:
                 signal.set_wakeup_fd(-1)

@@ -126,7 +126,8 @@ def test_start_listens_in_a_private_directory_and_stop_ends_it(server: Server) -
     directory = server.socket.parent
     assert directory.stat().st_mode & 0o777 == 0o700
     assert directory.stat().st_uid == os.getuid()
-    assert server.socket.name == f"resident-{resident_client.__version__}.sock"
+    assert server.socket.name == (f"resident-{resident_client.__version__}-"
+                                  f"{resident_client.build_id()}.sock")
     pid = server.pid()
     assert pid is not None
     again = server.start()  # (one per user and version: the running one is left)
@@ -612,6 +613,8 @@ def test_an_unprivileged_users_server_serves_and_is_out_of_its_programs_reach() 
     try:
         done = run_systrace(["--resident"], env=srv.env, prefix=become, cwd=runtime)
         assert done.returncode == 0, done.stderr
+        # (the user's interpreter may not be ours, /root's: its build, its socket's name)
+        [srv.socket] = srv.socket.parent.glob("*.sock")
         server = srv.pid()
         assert server is not None
         assert os.stat(f"/proc/{server}/mem").st_uid == 0
@@ -707,3 +710,71 @@ def test_a_worker_imports_nothing(server: Server, tmp_path: Path) -> None:
     assert not imported, imported
     assert (tmp_path / "learned.toml").exists()
     assert "refused" in (tmp_path / "log.jsonl").read_text()
+
+
+def test_a_server_of_other_code_serves_no_run(server: Server, tmp_path: Path) -> None:
+    """The socket's name carries a hash of the package's files (review 5, finding 5): a
+    server started from a copy of the tree does not serve this tree's runs (they run in
+    process), though it serves the copy's (the control); once a file of the copy changes, the
+    copy's runs no longer find it, and the server exits at its next connection."""
+    copy = tmp_path / "tree"
+    shutil.copytree(REPO / "systrace_py", copy / "systrace_py",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    theirs = dict(server.env, PYTHONPATH=str(copy))
+    done = run_systrace(["--resident", "--resident-idle", "300"], env=theirs, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    args = ["-p", str(policy), "--", *WHO]
+    ours = server.run(args)
+    assert ours.returncode == 0, ours.stderr
+    assert not _through_server(server, ours)
+    [old] = list(server.socket.parent.glob("*.sock"))
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as probe:
+        probe.connect(str(old))
+        pid = procfs.peer(probe)[0]  # type: ignore[index]
+    # (served after the probe: the server has seen the probe before the edit)
+    control = run_systrace(args, env=theirs, cwd=tmp_path)
+    assert _through_server(server, control), control.stderr
+    os.utime(copy / "systrace_py" / "report.py", ns=(1, 1))
+    edited = run_systrace(args, env=theirs, cwd=tmp_path)
+    assert edited.returncode == 0, edited.stderr
+    assert not _through_server(server, edited)
+    with socket.socket(socket.AF_UNIX) as probe:
+        probe.connect(str(old))
+    _until(lambda: not procfs.alive(pid), "the server of the old files to exit")
+    assert not old.exists()
+
+
+def test_a_traced_programs_connections_do_not_keep_the_server(server: Server,
+                                                              tmp_path: Path) -> None:
+    """The idle deadline is put off by a trusted client only (review 5, finding 5): a traced
+    program that connects again and again is turned away and does not keep the server alive
+    (it exits after its idle time while the program still connects)."""
+    done = server.start("--resident-idle", "1")
+    assert done.returncode == 0, done.stderr
+    pid = server.pid()
+    assert pid is not None
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    knock = tmp_path / "knock.py"
+    knock.write_text(textwrap.dedent(f"""\
+        import socket, time
+        while True:
+            with socket.socket(socket.AF_UNIX) as s:
+                try:
+                    s.connect({str(server.socket)!r})
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        """))
+    proc = subprocess.Popen([PYTHON, "-m", "systrace_py", "--no-resident", "-p", str(policy),
+                             "--", PYTHON, str(knock)], env=systrace_env(server.env))
+    try:
+        _until(lambda: not procfs.alive(pid), "the server to exit while a program knocks")
+        assert proc.poll() is None  # (it knocked all along)
+    finally:
+        proc.kill()
+        proc.wait()
