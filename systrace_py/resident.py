@@ -321,6 +321,7 @@ def stop() -> int:
     conn.close()
     with contextlib.suppress(ProcessLookupError):
         os.kill(server, signal.SIGTERM)
+        os.kill(server, signal.SIGCONT)  # (a stopped server: the SIGTERM lands now)
     deadline = time.monotonic() + STOP_PATIENCE
     while procfs.alive(server) and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -352,6 +353,7 @@ def _worker(conn: socket.socket, client: int, run: Run) -> NoReturn:
 def _serve_one(conn: socket.socket, client: int, run: Run) -> int:
     fds: list[int] = []
     try:
+        send(conn, {"kind": "hello"})
         request = receive(conn, fds)
     except (OSError, ResidentError):
         return 1

@@ -11,6 +11,8 @@ interpreter's -- and a run no server takes goes on in process, unchanged.
 The exchange, one connection per run (messages: a 4-byte length, then a ``marshal``-ed dict;
 the peers are the same user's untraced processes, checked on both sides, see below):
 
+0. worker -> client: ``hello``, at once (the client waits HELLO_PATIENCE for it, then runs in
+   process: a stopped server costs a run a second, not a hang);
 1. client -> worker: ``run`` (argv, cwd, environment, umask) with fds 0, 1 and 2 (SCM_RIGHTS);
 2. worker -> client: ``refuse`` (the run needs what a worker cannot do: the client runs it in
    process), ``exit`` (the run ended before a program started: bad usage, a policy error, a
@@ -67,6 +69,10 @@ _IN_PROCESS = frozenset({"policy", "--resident", "--no-resident", "--attach", "-
                          "-V", "--version"})
 #: the largest message either side reads (a request carries the environment and argv)
 MAX_MESSAGE = 16 << 20
+#: seconds the client waits for a worker's first word (``hello``) before it runs in process:
+#: a server that does not fork one at once (stopped: SIGSTOP, by anyone of the user's -- a
+#: traced program too --, or swapped out) costs a run this much, never a hang
+HELLO_PATIENCE = 1.0
 
 
 class ResidentError(Exception):
@@ -273,6 +279,13 @@ def run(argv: Sequence[str]) -> int | None:
         return None
     sock, server = found
     try:
+        sock.settimeout(HELLO_PATIENCE)
+        try:
+            if receive(sock)["kind"] != "hello":
+                return None
+        except (OSError, ResidentError):  # (TimeoutError is an OSError)
+            return None
+        sock.settimeout(None)
         return _converse(sock, server, native, list(argv), cwd)
     finally:
         sock.close()
@@ -372,6 +385,6 @@ def _spawn(sock: Any, native: Any, spec: dict[str, Any]) -> int:
     return code
 
 
-__all__ = ["MAX_MESSAGE", "NO_RESIDENT_ENV", "NotServed", "ResidentError",
+__all__ = ["HELLO_PATIENCE", "MAX_MESSAGE", "NO_RESIDENT_ENV", "NotServed", "ResidentError",
            "build_id", "connect", "private_dir", "receive", "resident_server", "run", "send",
            "socket_dir", "socket_path", "trusted_peer", "worker_of"]

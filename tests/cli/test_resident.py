@@ -445,6 +445,7 @@ ATTACK = textwrap.dedent("""\
         print("BLOCKED: the client's check of the server failed"); sys.exit(0)
     sock = found[0]
     try:
+        assert rc.receive(sock)["kind"] == "hello"
         rc.send(sock, {"kind": "run", "argv": ["-A", "-o", sys.argv[1], "--", "/bin/true"],
                        "cwd": os.getcwd(), "env": dict(os.environ), "umask": 0o22}, (0, 1, 2))
         reply = rc.receive(sock)
@@ -491,9 +492,10 @@ LIAR = textwrap.dedent("""\
     while True:  # (connections checked and closed unused: the next)
         conn, _ = listener.accept()
         try:
+            rc.send(conn, {"kind": "hello"})
             request = rc.receive(conn, [])
             break
-        except rc.ResidentError:
+        except (OSError, rc.ResidentError):
             conn.close()
     print("served", flush=True)
     argv = request["argv"][request["argv"].index("--") + 1:]
@@ -778,3 +780,28 @@ def test_a_traced_programs_connections_do_not_keep_the_server(server: Server,
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_stopped_server_costs_a_run_a_second_not_a_hang(started: Server,
+                                                          tmp_path: Path) -> None:
+    """A traced program SIGSTOPs the server (its tracer's parent; the same user): later runs
+    wait for a worker's hello a bounded time (HELLO_PATIENCE), then run in process (review 5,
+    finding 4); --resident stop still ends it.  Before: they blocked for ever."""
+    server = started.pid()
+    assert server is not None
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    stopper = started.run(["--no-resident", "-p", str(policy), "--", "kill", "-STOP",
+                           str(server)])
+    assert stopper.returncode == 0, stopper.stderr
+    try:
+        _until(lambda: (procfs.read_stat(server) or [b"?"])[procfs.STATE] == b"T",
+               "the server to be stopped")
+        result = started.run(["-p", str(policy), "--", *WHO], timeout=PATIENCE)
+        assert result.returncode == 0, result.stderr
+        assert not _through_server(started, result)
+        assert started.stop().returncode == 0
+        _until(lambda: not procfs.alive(server), "the stopped server to exit when stopped")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(server, signal.SIGCONT)
