@@ -7,11 +7,12 @@ who may take part in it; this is the server's side.
   again) and listens on the per-user socket.  It exits after ``--resident-idle`` seconds
   without a request (default 600) and on ``systrace --resident stop``.  It reads no request
   itself: each connection goes to a worker, so a slow or hostile client holds nobody up.
-* **A worker** is a fork of the server (the imports shared copy-on-write): it checks its
-  peer (the same user, traced by nobody), takes the client's descriptors 0-2, working
-  directory, environment and umask as its own, and runs the command line as the in-process
-  command does (``cli.main``), with one difference: the program's process is forked by the
-  client and seized here (:class:`ClientStarter`, the engine's
+* **A worker** is a fork of the server (the imports shared copy-on-write): its peer was
+  checked (the same user, traced by nobody, in the server's namespaces and root, with its
+  ids, groups, capabilities, no_new_privs and seccomp: :func:`world`); it takes the client's
+  descriptors 0-2, working directory, environment and umask as its own, and runs the
+  command line as the in-process command does (``cli.main``), with one difference: the
+  program's process is forked by the client and seized here (:class:`ClientStarter`, the engine's
   :class:`~systrace_py.engine.tracer.Starter`).  Runs a worker cannot serve as the command
   would (a policy that asks at the terminal, ``--review``, ``-c``, ``--attach``) are refused
   before anything is said or written, and the client runs them in process.
@@ -178,6 +179,7 @@ def start(run: Run, idle: float = DEFAULT_IDLE) -> int:
     os.setsid()
     if os.fork() > 0:
         os._exit(0)
+    ours = world("self")  # (before: a process not dumpable cannot read its own ns/, as a user)
     _undumpable()
     # The daemon listens itself: a client checks the process that listened (SO_PEERCRED,
     # SO_PEERPIDFD name it), which must be alive and untraced.
@@ -189,7 +191,7 @@ def start(run: Run, idle: float = DEFAULT_IDLE) -> int:
     os.write(ready_w, b"ok")
     os.close(ready_w)
     _daemon_streams()
-    _serve(listener, path, idle, run)
+    _serve(listener, path, idle, run, ours)
 
 
 def _undumpable() -> None:
@@ -226,7 +228,8 @@ def _daemon_streams() -> None:
     os.chdir("/")
 
 
-def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoReturn:
+def _serve(listener: socket.socket, path: str, idle: float, run: Run,
+           ours: tuple[object, ...] | None) -> NoReturn:
     """Accept connections until idle or stopped; each goes to a worker, if its peer is this
     user's untraced process (checked here, before the fork: a traced program that connects
     again and again costs the server a look at /proc, not a process, and does not put off
@@ -273,6 +276,9 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoRetur
             if client is None:  # (another user, or a traced process: a confused deputy)
                 conn.close()  # (and the idle deadline stays: it cannot keep us alive)
                 continue
+            if ours is None or world(client) != ours:  # (the run would not be as in process)
+                conn.close()
+                continue
             if resident_client.build_id() != build:  # (edited, upgraded: other code now)
                 conn.close()  # (the client runs in process; its next run starts afresh)
                 break
@@ -294,6 +300,30 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoRetur
             if (st.st_dev, st.st_ino) == (identity.st_dev, identity.st_ino):
                 os.unlink(path)
     os._exit(code)
+
+
+#: The lines of /proc/PID/status a worker has from its server, not from its client, and that
+#: decide what the run may do: ids, supplementary groups (what the worker may open: an -o or
+#: --log file, the policy), capabilities, no_new_privs, seccomp (review 5, finding 7).
+SAME_STATUS = (b"Uid:", b"Gid:", b"Groups:", b"CapInh:", b"CapPrm:", b"CapEff:", b"CapBnd:",
+               b"CapAmb:", b"NoNewPrivs:", b"Seccomp:", b"Seccomp_filters:")
+
+
+def world(pid: int | str) -> tuple[object, ...] | None:
+    """What of a process a worker cannot take from its client, and must therefore share with
+    it: its namespaces (a client in another mount namespace would get the server's files:
+    the policy, -o, --log, the working directory, the command's lookup; finding 6), its root
+    directory, and its SAME_STATUS lines.  None when it cannot be read (it has gone)."""
+    try:
+        names = os.listdir(f"/proc/{pid}/ns")
+        spaces = tuple(sorted((name, os.readlink(f"/proc/{pid}/ns/{name}")) for name in names))
+        root = os.stat(f"/proc/{pid}/root")
+        status = procfs.read(f"/proc/{pid}/status")
+        rooted = os.readlink(f"/proc/{pid}/root")
+    except OSError:
+        return None
+    return (spaces, rooted, (root.st_dev, root.st_ino),
+            tuple(line for line in status.splitlines() if line.startswith(SAME_STATUS)))
 
 
 def _reap() -> None:

@@ -805,3 +805,27 @@ def test_a_stopped_server_costs_a_run_a_second_not_a_hang(started: Server,
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(server, signal.SIGCONT)
+
+
+@pytest.mark.parametrize("how", ["mount namespace", "group", "no_new_privs", "capabilities"])
+def test_a_client_unlike_the_server_runs_in_process(started: Server, tmp_path: Path,
+                                                    how: str) -> None:
+    """A worker runs with the server's namespaces, root, ids, groups, capabilities,
+    no_new_privs and seccomp, not its client's: a client whose differ is not served, it runs
+    in process (review 5, findings 6 and 7; before: served, with the server's files and
+    rights).  Control: the same run, as the server, served."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None or shutil.which("unshare") is None:
+        pytest.skip("needs root, setpriv and unshare")
+    prefix = {"mount namespace": ["unshare", "-m"],
+              "group": ["setpriv", "--regid=4321", "--keep-groups"],
+              "no_new_privs": ["setpriv", "--no-new-privs"],
+              "capabilities": ["setpriv", "--bounding-set=-sys_nice"]}[how]
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    policy.chmod(0o644)
+    args = ["-p", str(policy), "--", *WHO]
+    control = run_systrace(args, env=started.env)
+    assert _through_server(started, control), control.stderr
+    unlike = run_systrace(args, env=started.env, prefix=prefix)
+    assert unlike.returncode == 0, unlike.stderr
+    assert not _through_server(started, unlike)
