@@ -149,8 +149,8 @@ Run = Callable[[list[str], ClientStarter], int]
 
 def start(run: Run, idle: float = DEFAULT_IDLE) -> int:
     """``systrace --resident``: start the server in the background, once its socket listens;
-    0, or 2 with the reason when it cannot be started.  One that already answers is left.
-    Each worker runs its command line with ``run``."""
+    0, or 125 (systrace failed, not its usage) with the reason when it cannot be started.
+    One that already answers is left.  Each worker runs its command line with ``run``."""
     path = resident_client.socket_path()
     existing = resident_client.connect()
     if existing is not None:
@@ -161,7 +161,7 @@ def start(run: Run, idle: float = DEFAULT_IDLE) -> int:
         _make_private_dir(os.path.dirname(path))
     except OSError as exc:
         say(f"cannot start the resident tracer: {exc.strerror or exc}")
-        return 2
+        return EXIT_INTERNAL
     sys.stdout.flush()
     sys.stderr.flush()
     ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
@@ -171,7 +171,7 @@ def start(run: Run, idle: float = DEFAULT_IDLE) -> int:
             answer = ready.read().decode(errors="replace")
         if answer != "ok":
             say(f"cannot start the resident tracer: {answer or 'it exited'}")
-            return 2
+            return EXIT_INTERNAL
         say(f"resident tracer listening on {path} (it exits after {idle:g} s without a "
             "run, or on systrace --resident stop)")
         return 0

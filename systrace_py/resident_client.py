@@ -339,7 +339,11 @@ def _spawn(sock: Any, native: Any, spec: dict[str, Any]) -> int:
     worker's verdict; forward the signals systrace passes on in process (the worker's
     session decides what each does), and ignore SIGQUIT as it does."""
     tracer = spec["tracer"]
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as exc:  # (nothing started: the worker sees our end of file and exits)
+        os.write(2, f"systrace: cannot start the command ({exc.strerror})\n".encode())
+        return EXIT_INTERNAL
     if pid == 0:
         become_program(native, spec["filters"], argv=spec["argv"],
                        executable=spec["executable"], env=spec["env"], cwd=spec["cwd"],
