@@ -59,6 +59,8 @@ class ClientStarter:
     def stopped(self, spec: SpawnSpec, nnp: bool) -> int:
         if spec.uid is not None or spec.gid is not None:
             raise TracerError("a resident tracer does not change credentials (-c)")
+        if isinstance(sys.stderr, HeldStream):  # (what was said, before the program)
+            sys.stderr.release()
         try:
             send(self.conn, {"kind": "spawn", "tracer": os.getpid(),
                              "filters": list(spec.filters), "nnp": nnp,
@@ -91,6 +93,41 @@ class ClientStarter:
         if (not fields or int(fields[procfs.PPID]) != self.parent
                 or fields[procfs.STATE] not in (b"T", b"t")):
             raise TracerError(f"process {pid} is not the client's stopped child")
+
+
+class HeldStream:
+    """A worker's stderr until it serves: what the run says before the program starts (a
+    policy's warnings) is held, and said once the worker starts the program or ends the
+    run -- or dropped when it declines the run (NotServed), which the client then runs in
+    process, saying it there (review 5, finding 8: it was said twice).  The same object
+    all along, so that whoever took sys.stderr early (a log on stderr) writes through it
+    once it is released."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._held: list[str] | None = []
+
+    def write(self, text: str) -> int:
+        if self._held is None:
+            return int(self._stream.write(text))
+        self._held.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._held is None:
+            self._stream.flush()
+
+    def release(self) -> None:
+        held, self._held = self._held, None
+        if held:
+            self._stream.write("".join(held))
+        self._stream.flush()
+
+    def drop(self) -> None:
+        self._held = []
+
+    def __getattr__(self, name: str) -> Any:  # (fileno, isatty, encoding...: the stream's)
+        return getattr(self._stream, name)
 
 
 # --- the server ---------------------------------------------------------------------------------
@@ -390,6 +427,8 @@ def _serve_one(conn: socket.socket, client: int, run: Run) -> int:
     if request["kind"] != "run" or len(fds) != 3 or not _well_formed(request):
         return 1
     _become_client(request, fds)
+    held = HeldStream(sys.stderr)
+    sys.stderr = held  # type: ignore[assignment]
     starter = ClientStarter(conn, client)
     try:
         code = run(request["argv"], starter)
@@ -397,6 +436,9 @@ def _serve_one(conn: socket.socket, client: int, run: Run) -> int:
         code = -1
     except SystemExit as exc:  # (argparse's usage errors, --version: said on the client's side)
         code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
+    if code < 0:
+        held.drop()  # (the client runs it in process, and says it there)
+    held.release()
     with contextlib.suppress(BaseException):
         sys.stdout.flush()
         sys.stderr.flush()

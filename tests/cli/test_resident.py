@@ -830,3 +830,20 @@ def test_a_client_unlike_the_server_runs_in_process(started: Server, tmp_path: P
     unlike = run_systrace(args, env=started.env, prefix=prefix)
     assert unlike.returncode == 0, unlike.stderr
     assert not _through_server(started, unlike)
+
+
+def test_a_declined_run_says_its_warnings_once(started: Server, tmp_path: Path) -> None:
+    """A run the worker declines after it loaded the policy (one that can ask at the
+    terminal) says the policy's warnings once, in process, not first in the worker too
+    (review 5, finding 8); served (-a), it says them once as well, before the program."""
+    if os.path.realpath("/bin/cat") == "/bin/cat":
+        pytest.skip("/bin is not a symlink here")
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n[program."/bin/cat"]\n'
+                      '[[program."/bin/cat".rule]]\ncalls = ["fsread"]\n'
+                      'path = "/nonexistent/x"\naction = "ask"\n')
+    for extra in ([], ["-a"]):
+        result = started.run([*extra, "-p", str(policy), "--", *WHO])
+        assert result.returncode == 0, result.stderr
+        assert _through_server(started, result) == bool(extra)
+        assert result.stderr.count("resolves to") == 1, result.stderr
