@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import resource
 import signal
 import socket
 import sys
@@ -426,7 +427,11 @@ def _serve_one(conn: socket.socket, client: int, run: Run) -> int:
         return 1
     if request["kind"] != "run" or len(fds) != 3 or not _well_formed(request):
         return 1
-    _become_client(request, fds)
+    try:
+        _become_client(request, fds)
+    except (OSError, ValueError):  # (limits or a nice value the server cannot take on)
+        send(conn, {"kind": "refuse"})
+        return 0
     held = HeldStream(sys.stderr)
     sys.stderr = held  # type: ignore[assignment]
     starter = ClientStarter(conn, client)
@@ -448,15 +453,19 @@ def _serve_one(conn: socket.socket, client: int, run: Run) -> int:
 
 
 def _well_formed(request: dict[str, Any]) -> bool:
-    argv, env = request.get("argv"), request.get("env")
+    argv, env, limits = request.get("argv"), request.get("env"), request.get("limits")
     return (type(argv) is list and all(type(a) is str for a in argv)
+            and type(request.get("nice")) is int and type(limits) is list
+            and all(type(limit) is list and len(limit) == 3
+                    and all(type(n) is int for n in limit) for limit in limits)
             and type(request.get("cwd")) is str and type(request.get("umask")) is int
             and type(env) is dict and all(type(k) is str and type(v) is str
                                           for k, v in env.items()))
 
 
 def _become_client(request: dict[str, Any], fds: list[int]) -> None:
-    """Take the client's descriptors 0-2, working directory, environment and umask: the run
+    """Take the client's descriptors 0-2, working directory, environment, umask, resource
+    limits and nice value (OSError, ValueError: it cannot; nothing was said yet): the run
     then opens, resolves and says everything where the in-process command would.  The
     client's directory leaves sys.path, as the command's own does in process (a worker
     imports nothing, RUN_IMPORTS; should it ever, not from there)."""
@@ -465,6 +474,10 @@ def _become_client(request: dict[str, Any], fds: list[int]) -> None:
         os.close(fd)
     os.chdir(request["cwd"])
     forget_directory(os.getcwd())
+    for which, soft, hard in request["limits"]:
+        if which in resident_client.LIMITS:
+            resource.setrlimit(which, (soft, hard))
+    os.setpriority(os.PRIO_PROCESS, 0, request["nice"])
     os.umask(request["umask"] & 0o777)
     os.environ.clear()
     os.environ.update(request["env"])

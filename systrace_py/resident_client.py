@@ -13,7 +13,8 @@ the peers are the same user's untraced processes, checked on both sides, see bel
 
 0. worker -> client: ``hello``, at once (the client waits HELLO_PATIENCE for it, then runs in
    process: a stopped server costs a run a second, not a hang);
-1. client -> worker: ``run`` (argv, cwd, environment, umask) with fds 0, 1 and 2 (SCM_RIGHTS);
+1. client -> worker: ``run`` (argv, cwd, environment, umask, nice value, resource limits)
+   with fds 0, 1 and 2 (SCM_RIGHTS);
 2. worker -> client: ``refuse`` (the run needs what a worker cannot do: the client runs it in
    process), ``exit`` (the run ended before a program started: bad usage, a policy error, a
    missing command -- said on the client's stderr already), or ``spawn`` (the filters and
@@ -45,6 +46,7 @@ from __future__ import annotations
 import _socket  # (``socket`` imports enum, selectors...: ~13 ms; this module must stay light)
 import marshal
 import os
+import resource  # (engine.child's already: no cost)
 import sys
 
 from systrace_py import __version__, procfs
@@ -69,6 +71,13 @@ _IN_PROCESS = frozenset({"policy", "--resident", "--no-resident", "--attach", "-
                          "-V", "--version"})
 #: the largest message either side reads (a request carries the environment and argv)
 MAX_MESSAGE = 16 << 20
+#: The resource limits a worker takes from its client (with its nice value): the worker is
+#: the run's tracer, which in process has the client's (the program, the client's child, has
+#: them anyway).  A worker that cannot take them (a hard limit above the server's, a nice
+#: value below) declines the run.
+LIMITS = (resource.RLIMIT_AS, resource.RLIMIT_CPU, resource.RLIMIT_DATA,
+          resource.RLIMIT_FSIZE, resource.RLIMIT_MEMLOCK, resource.RLIMIT_NOFILE,
+          resource.RLIMIT_NPROC, resource.RLIMIT_STACK)
 #: seconds the client waits for a worker's first word (``hello``) before it runs in process:
 #: a server that does not fork one at once (stopped: SIGSTOP, by anyone of the user's -- a
 #: traced program too --, or swapped out) costs a run this much, never a hang
@@ -296,7 +305,9 @@ def _converse(sock: Any, server: int, native: Any, argv: list[str], cwd: str) ->
     os.umask(mask)
     try:
         send(sock, {"kind": "run", "argv": argv, "cwd": cwd, "env": dict(os.environ),
-                    "umask": mask}, (0, 1, 2))
+                    "umask": mask, "nice": os.getpriority(os.PRIO_PROCESS, 0),
+                    "limits": [[which, *resource.getrlimit(which)] for which in LIMITS]},
+             (0, 1, 2))
         reply = receive(sock)
     except (OSError, ResidentError):
         return None  # (before anything ran: in process)
@@ -389,6 +400,6 @@ def _spawn(sock: Any, native: Any, spec: dict[str, Any]) -> int:
     return code
 
 
-__all__ = ["HELLO_PATIENCE", "MAX_MESSAGE", "NO_RESIDENT_ENV", "NotServed", "ResidentError",
-           "build_id", "connect", "private_dir", "receive", "resident_server", "run", "send",
-           "socket_dir", "socket_path", "trusted_peer", "worker_of"]
+__all__ = ["HELLO_PATIENCE", "LIMITS", "MAX_MESSAGE", "NO_RESIDENT_ENV", "NotServed",
+           "ResidentError", "build_id", "connect", "private_dir", "receive", "resident_server",
+           "run", "send", "socket_dir", "socket_path", "trusted_peer", "worker_of"]

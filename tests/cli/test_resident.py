@@ -448,7 +448,8 @@ ATTACK = textwrap.dedent("""\
     try:
         assert rc.receive(sock)["kind"] == "hello"
         rc.send(sock, {"kind": "run", "argv": ["-A", "-o", sys.argv[1], "--", "/bin/true"],
-                       "cwd": os.getcwd(), "env": dict(os.environ), "umask": 0o22}, (0, 1, 2))
+                       "cwd": os.getcwd(), "env": dict(os.environ), "umask": 0o22,
+                       "nice": 0, "limits": []}, (0, 1, 2))
         reply = rc.receive(sock)
     except (OSError, rc.ResidentError):
         print("BLOCKED: the server turned us away"); sys.exit(0)
@@ -847,3 +848,22 @@ def test_a_declined_run_says_its_warnings_once(started: Server, tmp_path: Path) 
         assert result.returncode == 0, result.stderr
         assert _through_server(started, result) == bool(extra)
         assert result.stderr.count("resolves to") == 1, result.stderr
+
+
+def test_a_worker_takes_its_clients_nice_value_and_limits(started: Server,
+                                                          tmp_path: Path) -> None:
+    """The worker is the run's tracer, which in process has the client's nice value and
+    resource limits: it takes them (review 5, finding 13; before: the server's)."""
+    if shutil.which("prlimit") is None:
+        pytest.skip("needs prlimit")
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    tracer_says = ('t=$(grep TracerPid /proc/$$/status | cut -f2); '
+                   'echo nice $(cut -d" " -f19 /proc/$t/stat); '
+                   'grep "Max open files" /proc/$t/limits')
+    result = started.run(["-p", str(policy), "--", "sh", "-c", f"{tracer_says}; {WHO[2]}"],
+                         prefix=["nice", "-n", "7", "prlimit", "--nofile=99:99"])
+    assert result.returncode == 0, result.stderr
+    assert _through_server(started, result)
+    assert "nice 7\n" in result.stdout
+    assert re.search(r"Max open files\s+99\s+99", result.stdout), result.stdout
