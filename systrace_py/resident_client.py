@@ -350,6 +350,11 @@ def _spawn(sock: Any, native: Any, spec: dict[str, Any]) -> int:
     worker's verdict; forward the signals systrace passes on in process (the worker's
     session decides what each does), and ignore SIGQUIT as it does."""
     tracer = spec["tracer"]
+    # Not dumpable from here on (the program's process makes itself dumpable again): the
+    # client is the program's untraced parent, which a process of the same user could
+    # otherwise ptrace or write /proc/PID/mem of; in process the parent is the tracer, which
+    # is not dumpable while it traces (Session._protected).
+    native.set_dumpable(0)
     try:
         pid = os.fork()
     except OSError as exc:  # (nothing started: the worker sees our end of file and exits)

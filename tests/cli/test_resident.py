@@ -603,7 +603,8 @@ def test_an_unprivileged_users_server_serves_and_is_out_of_its_programs_reach() 
     """A user's own server and run, without root: the filter needs no_new_privs (set by the
     client's child, through the native extension), and the server is not dumpable, so the
     programs its workers trace (the same user) cannot ptrace it or write its memory: its
-    /proc/PID/mem is root's, where a process of the user's (the control) has the user's."""
+    /proc/PID/mem is root's, where a process of the user's (the control) has the user's.
+    Nor is the client during the run (the program's parent)."""
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         pytest.skip("needs root and setpriv to become another user")
     uid = 1000
@@ -630,10 +631,14 @@ def test_an_unprivileged_users_server_serves_and_is_out_of_its_programs_reach() 
         finally:
             control.kill()
             control.wait()
-        result = run_systrace(["-p", str(policy), "--", *WHO], env=srv.env, prefix=become,
-                              cwd=runtime)
+        result = run_systrace(["-p", str(policy), "--", "sh", "-c",
+                               f"{WHO[2]}; stat -c 'parent mem %u' /proc/$PPID/mem"],
+                              env=srv.env, prefix=become, cwd=runtime)
         assert result.returncode == 0, result.stderr
         assert _through_server(srv, result)
+        # the client, the program's untraced parent, is not dumpable during the run (review
+        # 5, finding 13), as the in-process tracer is not: its /proc/PID/mem is root's
+        assert "parent mem 0\n" in result.stdout, result.stdout
         refused = run_systrace(["-p", str(policy), "--", "cat", "/etc/shadow"], env=srv.env,
                                prefix=become, cwd=runtime)
         assert refused.returncode == 1
