@@ -37,7 +37,11 @@ user): the socket lives in a directory only the user can enter, and each side ch
 other is the same user and **traced by nobody** (every thread's TracerPid 0,
 :func:`systrace_py.procfs.peer`).  A traced program cannot start an untraced process, so it
 can neither ask a server to write ``-o ~/.bashrc`` or trace under a policy it chose (a
-confused deputy), nor pose as a server that would start a later run's program untraced --
+confused deputy), nor pose as a server that would start a later run's program untraced.
+The client also checks that the socket file is a socket of ours reached without a symlink
+and that its listener is a resident server (:func:`connect`), and that the tracer a
+``spawn`` names is that server's untraced child (:func:`worker_of`); the server serves only
+clients in its own namespaces, with its ids, groups and capabilities (resident.world) --
 and the program's process checks its own tracer before it runs anything.
 """
 
