@@ -1745,8 +1745,13 @@ static PyObject *child_set_no_new_privs(PyObject *module, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
-static PyObject *child_set_dumpable(PyObject *module, PyObject *unused) {
-    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+/* prctl(PR_SET_DUMPABLE, value): 1 (the default) in the program's process; 0 in the resident
+ * client for the run (the program's untraced parent, out of its reach, as the in-process
+ * tracer is). */
+static PyObject *child_set_dumpable(PyObject *module, PyObject *args) {
+    int value = 1;
+    if (!PyArg_ParseTuple(args, "|i", &value)) return NULL;
+    prctl(PR_SET_DUMPABLE, value, 0, 0, 0);
     Py_RETURN_NONE;
 }
 
@@ -1779,7 +1784,7 @@ static PyMethodDef cloop_methods[] = {
     {"early", cloop_early, METH_NOARGS, "The first stops kept that no birth took."},
     {"set_exec_rules", cloop_set_exec_rules, METH_VARARGS, "What exec handling needs from Python."},
     {"set_no_new_privs", child_set_no_new_privs, METH_NOARGS, "prctl(PR_SET_NO_NEW_PRIVS, 1)."},
-    {"set_dumpable", child_set_dumpable, METH_NOARGS, "prctl(PR_SET_DUMPABLE, 1)."},
+    {"set_dumpable", child_set_dumpable, METH_VARARGS, "prctl(PR_SET_DUMPABLE, value=1)."},
     {"set_ptracer", child_set_ptracer, METH_VARARGS, "prctl(PR_SET_PTRACER, pid): its result."},
     {"load_filter", child_load_filter, METH_VARARGS, "Load a seccomp BPF program (bytes)."},
     {"counts", cloop_counts, METH_NOARGS, "(permitted, refused, signals passed on, missing paths answered) by the native loop so far."},

@@ -7,11 +7,12 @@ who may take part in it; this is the server's side.
   again) and listens on the per-user socket.  It exits after ``--resident-idle`` seconds
   without a request (default 600) and on ``systrace --resident stop``.  It reads no request
   itself: each connection goes to a worker, so a slow or hostile client holds nobody up.
-* **A worker** is a fork of the server (the imports shared copy-on-write): it checks its
-  peer (the same user, traced by nobody), takes the client's descriptors 0-2, working
-  directory, environment and umask as its own, and runs the command line as the in-process
-  command does (``cli.main``), with one difference: the program's process is forked by the
-  client and seized here (:class:`ClientStarter`, the engine's
+* **A worker** is a fork of the server (the imports shared copy-on-write): its peer was
+  checked (the same user, traced by nobody, in the server's namespaces and root, with its
+  ids, groups, capabilities, no_new_privs and seccomp: :func:`world`); it takes the client's
+  descriptors 0-2, working directory, environment and umask as its own, and runs the
+  command line as the in-process command does (``cli.main``), with one difference: the
+  program's process is forked by the client and seized here (:class:`ClientStarter`, the engine's
   :class:`~systrace_py.engine.tracer.Starter`).  Runs a worker cannot serve as the command
   would (a policy that asks at the terminal, ``--review``, ``-c``, ``--attach``) are refused
   before anything is said or written, and the client runs them in process.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import resource
 import signal
 import socket
 import sys
@@ -30,6 +32,8 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from systrace_py import procfs, resident_client
+from systrace_py.__main__ import forget_directory
+from systrace_py.engine.child import EXIT_INTERNAL
 from systrace_py.engine.tracer import SpawnSpec, TracerError
 from systrace_py.report import say
 from systrace_py.resident_client import NotServed, ResidentError, receive, send, trusted_peer
@@ -56,6 +60,8 @@ class ClientStarter:
     def stopped(self, spec: SpawnSpec, nnp: bool) -> int:
         if spec.uid is not None or spec.gid is not None:
             raise TracerError("a resident tracer does not change credentials (-c)")
+        if isinstance(sys.stderr, HeldStream):  # (what was said, before the program)
+            sys.stderr.release()
         try:
             send(self.conn, {"kind": "spawn", "tracer": os.getpid(),
                              "filters": list(spec.filters), "nnp": nnp,
@@ -90,11 +96,64 @@ class ClientStarter:
             raise TracerError(f"process {pid} is not the client's stopped child")
 
 
+class HeldStream:
+    """A worker's stderr until it serves: what the run says before the program starts (a
+    policy's warnings) is held, and said once the worker starts the program or ends the
+    run -- or dropped when it declines the run (NotServed), which the client then runs in
+    process, saying it there (review 5, finding 8: it was said twice).  The same object
+    all along, so that whoever took sys.stderr early (a log on stderr) writes through it
+    once it is released."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._held: list[str] | None = []
+
+    def write(self, text: str) -> int:
+        if self._held is None:
+            return int(self._stream.write(text))
+        self._held.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._held is None:
+            self._stream.flush()
+
+    def release(self) -> None:
+        held, self._held = self._held, None
+        if held:
+            self._stream.write("".join(held))
+        self._stream.flush()
+
+    def drop(self) -> None:
+        self._held = []
+
+    def __getattr__(self, name: str) -> Any:  # (fileno, isatty, encoding...: the stream's)
+        return getattr(self._stream, name)
+
+
 # --- the server ---------------------------------------------------------------------------------
+#: What some runs import where they first need it (learning, saving a policy or answers, an
+#: approver, a log, host rules, a policy error's suggestions): the server imports them all,
+#: so that a worker imports nothing once it has become its client -- an import searches
+#: sys.path, whose entries a traced program may write to (review 5, finding 3;
+#: tests/cli/test_resident.py checks a worker's runs import nothing).  Not the prompt's
+#: (prompt_toolkit, ui.prompt, ui.review): a run that asks at the terminal, or reviews, is
+#: never served.
+RUN_IMPORTS = (
+    "bisect", "difflib", "grp", "json", "math", "pathlib", "random", "select", "shlex",
+    "tempfile", "tomli_w", "tomlkit",
+    "systrace_py.approver", "systrace_py.audit", "systrace_py.dnswire", "systrace_py.learner",
+    "systrace_py.names", "systrace_py.policy.generalize", "systrace_py.policy.learn",
+    "systrace_py.policy.net", "systrace_py.ui.answering", "systrace_py.ui.answers",
+    "systrace_py.ui.offers")
+
+
 def warm_up() -> None:
     """Import what every run needs (the command's modules, the engine, the filter compiler)
     and what their first use imports (argparse's formatter imports shutil; looking a command
-    up, its helpers), so that a worker starts with them."""
+    up, its helpers), and what some runs import (RUN_IMPORTS), so that a worker starts with
+    them and imports nothing."""
+    import importlib
     import shutil
 
     from systrace_py.cli import learn  # noqa: F401  (the imports are the point)
@@ -105,6 +164,8 @@ def warm_up() -> None:
     from systrace_py.policy.filterplan import PlanOptions, plan
     from systrace_py.policy.model import Action, Table
 
+    for name in RUN_IMPORTS:
+        importlib.import_module(name)
     check_flags(build_parser().parse_args(["-p", os.devnull, "--", "true"]))
     shutil.which("true")
     cloop.load()
@@ -126,19 +187,19 @@ Run = Callable[[list[str], ClientStarter], int]
 
 def start(run: Run, idle: float = DEFAULT_IDLE) -> int:
     """``systrace --resident``: start the server in the background, once its socket listens;
-    0, or 2 with the reason when it cannot be started.  One that already answers is left.
-    Each worker runs its command line with ``run``."""
+    0, or 125 (systrace failed, not its usage) with the reason when it cannot be started.
+    One that already answers is left.  Each worker runs its command line with ``run``."""
     path = resident_client.socket_path()
     existing = resident_client.connect()
     if existing is not None:
-        existing.close()
+        existing[0].close()
         say(f"a resident tracer already listens on {path}")
         return 0
     try:
         _make_private_dir(os.path.dirname(path))
     except OSError as exc:
         say(f"cannot start the resident tracer: {exc.strerror or exc}")
-        return 2
+        return EXIT_INTERNAL
     sys.stdout.flush()
     sys.stderr.flush()
     ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
@@ -148,7 +209,7 @@ def start(run: Run, idle: float = DEFAULT_IDLE) -> int:
             answer = ready.read().decode(errors="replace")
         if answer != "ok":
             say(f"cannot start the resident tracer: {answer or 'it exited'}")
-            return 2
+            return EXIT_INTERNAL
         say(f"resident tracer listening on {path} (it exits after {idle:g} s without a "
             "run, or on systrace --resident stop)")
         return 0
@@ -156,6 +217,7 @@ def start(run: Run, idle: float = DEFAULT_IDLE) -> int:
     os.setsid()
     if os.fork() > 0:
         os._exit(0)
+    ours = world("self")  # (before: a process not dumpable cannot read its own ns/, as a user)
     _undumpable()
     # The daemon listens itself: a client checks the process that listened (SO_PEERCRED,
     # SO_PEERPIDFD name it), which must be alive and untraced.
@@ -167,7 +229,7 @@ def start(run: Run, idle: float = DEFAULT_IDLE) -> int:
     os.write(ready_w, b"ok")
     os.close(ready_w)
     _daemon_streams()
-    _serve(listener, path, idle, run)
+    _serve(listener, path, idle, run, ours)
 
 
 def _undumpable() -> None:
@@ -204,10 +266,14 @@ def _daemon_streams() -> None:
     os.chdir("/")
 
 
-def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoReturn:
+def _serve(listener: socket.socket, path: str, idle: float, run: Run,
+           ours: tuple[object, ...] | None) -> NoReturn:
     """Accept connections until idle or stopped; each goes to a worker, if its peer is this
     user's untraced process (checked here, before the fork: a traced program that connects
-    again and again costs the server a look at /proc, not a process).
+    again and again costs the server a look at /proc, not a process, and does not put off
+    its idle exit).  Once the package's files have changed (build_id) it serves no more and
+    exits: its socket's name is no longer the one a client of the new files looks for, and
+    a client that still found it would be served by other code.
 
     SIGTERM (``--resident stop``) wakes the wait through signal.set_wakeup_fd: the kernel's
     signal handler itself writes to the pipe, so a signal that comes just before the wait
@@ -217,6 +283,7 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoRetur
     import time
 
     identity = os.stat(path)
+    build = resident_client.build_id()
     stopping: list[int] = []
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
@@ -242,12 +309,18 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoRetur
                 conn, _ = listener.accept()
             except (BlockingIOError, InterruptedError):
                 continue
-            deadline = time.monotonic() + idle
             conn.setblocking(True)
             client = trusted_peer(conn)
-            if client is None or not _confined_as_we_are(client):
-                conn.close()  # (another user, a traced or a confined process: a deputy)
+            if client is None:  # (another user, or a traced process: a confused deputy)
+                conn.close()  # (and the idle deadline stays: it cannot keep us alive)
                 continue
+            if ours is None or not like_us(client, ours):  # (the run would not be as in process)
+                conn.close()
+                continue
+            if resident_client.build_id() != build:  # (edited, upgraded: other code now)
+                conn.close()  # (the client runs in process; its next run starts afresh)
+                break
+            deadline = time.monotonic() + idle
             pid = os.fork()
             if pid == 0:
                 signal.set_wakeup_fd(-1)
@@ -267,49 +340,42 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run) -> NoRetur
     os._exit(code)
 
 
-#: the namespaces a client must share with the server (those of them this kernel has)
-_NAMESPACES = ("mnt", "user", "pid", "net", "ipc", "uts", "cgroup", "time")
-#: the /proc/PID/status lines that say what a process may do besides its namespaces
-_STATUS_FIELDS = (b"Uid:", b"Gid:", b"Groups:", b"NoNewPrivs:", b"Seccomp:",
-                  b"Seccomp_filters:", b"CapInh:", b"CapPrm:", b"CapEff:", b"CapBnd:",
-                  b"CapAmb:")
+#: The lines of /proc/PID/status a worker has from its server, not from its client, and that
+#: decide what the run may do: ids, supplementary groups (what the worker may open: an -o or
+#: --log file, the policy), capabilities, no_new_privs, seccomp (review 5, finding 7).
+SAME_STATUS = (b"Uid:", b"Gid:", b"Groups:", b"CapInh:", b"CapPrm:", b"CapEff:", b"CapBnd:",
+               b"CapAmb:", b"NoNewPrivs:", b"Seccomp:", b"Seccomp_filters:")
 
 
-def _confinement(task: str) -> tuple[object, ...] | None:
-    """What confines a task (``self`` or ``PID/task/TID``): its namespaces, its root, its
-    credentials, capabilities, no_new_privs and seccomp filters, its LSM label; None when
-    they cannot all be read."""
+def world(pid: int | str) -> tuple[object, ...] | None:
+    """What of a process a worker cannot take from its client, and must therefore share with
+    it: its namespaces (a client in another mount namespace would get the server's files:
+    the policy, -o, --log, the working directory, the command's lookup; finding 6), its root
+    directory, and its SAME_STATUS lines.  None when it cannot be read (it has gone)."""
     try:
-        spaces = tuple((st.st_dev, st.st_ino) for st in (
-            os.stat(f"/proc/{task}/ns/{name}") for name in _NAMESPACES
-            if os.path.exists(f"/proc/self/ns/{name}")))
-        root = os.stat(f"/proc/{task}/root")
-        status = tuple(line for line in procfs.read(f"/proc/{task}/status").splitlines()
-                       if line.startswith(_STATUS_FIELDS))
+        names = os.listdir(f"/proc/{pid}/ns")
+        spaces = tuple(sorted((name, os.readlink(f"/proc/{pid}/ns/{name}")) for name in names))
+        root = os.stat(f"/proc/{pid}/root")
+        status = procfs.read(f"/proc/{pid}/status")
+        rooted = os.readlink(f"/proc/{pid}/root")
     except OSError:
         return None
     try:
-        label = procfs.read(f"/proc/{task}/attr/current")
+        label = procfs.read(f"/proc/{pid}/attr/current")  # (an LSM's confinement)
     except OSError:  # (EINVAL: no LSM keeps labels)
         label = b""
-    return spaces, (root.st_dev, root.st_ino), status, label
+    return (spaces, rooted, (root.st_dev, root.st_ino), label,
+            tuple(line for line in status.splitlines() if line.startswith(SAME_STATUS)))
 
 
-def _confined_as_we_are(client: int) -> bool:
-    """Whether every thread of the client is confined exactly as the server is (red team 10).
-    A worker acts for its client with the server's namespaces, root, credentials and
-    privileges -- it opens ``--log`` and ``-o`` files, reads the policy, starts an
-    ``--ask-via`` approver, resolves the client's working directory by its name -- so a
-    process of the user's in a sandbox (a mount namespace with a read-only bind, a chroot,
-    fewer capabilities or groups, a seccomp filter) that reaches the socket would otherwise
-    have it write, read and run outside the sandbox: the server serves only its equals."""
-    ours = _confinement("self")
+def like_us(client: int, ours: tuple[object, ...]) -> bool:
+    """Whether every thread of the client has the server's world (a thread may have been
+    confined alone: unshare, setns, a seccomp filter or capabilities of its own)."""
     try:
         tids = os.listdir(f"/proc/{client}/task")
     except OSError:
         return False
-    return ours is not None and bool(tids) and all(
-        _confinement(f"{client}/task/{tid}") == ours for tid in tids)
+    return bool(tids) and all(world(f"{client}/task/{tid}") == ours for tid in tids)
 
 
 def _reap() -> None:
@@ -324,25 +390,26 @@ def _reap() -> None:
 
 def stop() -> int:
     """``systrace --resident stop``: SIGTERM to this user's server (the process that listens
-    on the socket, checked as every client checks it), and wait until it has exited (a
-    ``--resident`` right after must not find it still answering); 0, also when none ran."""
+    on the socket, checked as every client checks it: an untraced resident server), and wait
+    until it has exited (a ``--resident`` right after must not find it still answering); 0,
+    also when none ran; 125 when it has not exited after STOP_PATIENCE."""
     import time
 
-    conn = resident_client.connect()
-    if conn is None:
+    found = resident_client.connect()
+    if found is None:
         say("no resident tracer is running")
         return 0
-    server = trusted_peer(conn)
+    conn, server = found  # (a verified server: nothing else behind the path is signalled)
     conn.close()
-    if server is not None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(server, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_PATIENCE
-        while procfs.alive(server) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if procfs.alive(server):
-            say(f"the resident tracer (pid {server}) was asked to stop and has not yet")
-            return 1
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(server, signal.SIGTERM)
+        os.kill(server, signal.SIGCONT)  # (a stopped server: the SIGTERM lands now)
+    deadline = time.monotonic() + STOP_PATIENCE
+    while procfs.alive(server) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if procfs.alive(server):
+        say(f"the resident tracer (pid {server}) was asked to stop and has not yet")
+        return EXIT_INTERNAL
     say("resident tracer stopped")
     return 0
 
@@ -368,12 +435,19 @@ def _worker(conn: socket.socket, client: int, run: Run) -> NoReturn:
 def _serve_one(conn: socket.socket, client: int, run: Run) -> int:
     fds: list[int] = []
     try:
+        send(conn, {"kind": "hello"})
         request = receive(conn, fds)
     except (OSError, ResidentError):
         return 1
     if request["kind"] != "run" or len(fds) != 3 or not _well_formed(request):
         return 1
-    _become_client(request, fds)
+    try:
+        _become_client(request, fds)
+    except (OSError, ValueError):  # (limits or a nice value the server cannot take on)
+        send(conn, {"kind": "refuse"})
+        return 0
+    held = HeldStream(sys.stderr)
+    sys.stderr = held  # type: ignore[assignment]
     starter = ClientStarter(conn, client)
     try:
         code = run(request["argv"], starter)
@@ -381,6 +455,9 @@ def _serve_one(conn: socket.socket, client: int, run: Run) -> int:
         code = -1
     except SystemExit as exc:  # (argparse's usage errors, --version: said on the client's side)
         code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
+    if code < 0:
+        held.drop()  # (the client runs it in process, and says it there)
+    held.release()
     with contextlib.suppress(BaseException):
         sys.stdout.flush()
         sys.stderr.flush()
@@ -390,20 +467,31 @@ def _serve_one(conn: socket.socket, client: int, run: Run) -> int:
 
 
 def _well_formed(request: dict[str, Any]) -> bool:
-    argv, env = request.get("argv"), request.get("env")
+    argv, env, limits = request.get("argv"), request.get("env"), request.get("limits")
     return (type(argv) is list and all(type(a) is str for a in argv)
+            and type(request.get("nice")) is int and type(limits) is list
+            and all(type(limit) is list and len(limit) == 3
+                    and all(type(n) is int for n in limit) for limit in limits)
             and type(request.get("cwd")) is str and type(request.get("umask")) is int
             and type(env) is dict and all(type(k) is str and type(v) is str
                                           for k, v in env.items()))
 
 
 def _become_client(request: dict[str, Any], fds: list[int]) -> None:
-    """Take the client's descriptors 0-2, working directory, environment and umask: the run
-    then opens, resolves and says everything where the in-process command would."""
+    """Take the client's descriptors 0-2, working directory, environment, umask, resource
+    limits and nice value (OSError, ValueError: it cannot; nothing was said yet): the run
+    then opens, resolves and says everything where the in-process command would.  The
+    client's directory leaves sys.path, as the command's own does in process (a worker
+    imports nothing, RUN_IMPORTS; should it ever, not from there)."""
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
     os.chdir(request["cwd"])
+    forget_directory(os.getcwd())
+    for which, soft, hard in request["limits"]:
+        if which in resident_client.LIMITS:
+            resource.setrlimit(which, (soft, hard))
+    os.setpriority(os.PRIO_PROCESS, 0, request["nice"])
     os.umask(request["umask"] & 0o777)
     os.environ.clear()
     os.environ.update(request["env"])

@@ -11,7 +11,10 @@ interpreter's -- and a run no server takes goes on in process, unchanged.
 The exchange, one connection per run (messages: a 4-byte length, then a ``marshal``-ed dict;
 the peers are the same user's untraced processes, checked on both sides, see below):
 
-1. client -> worker: ``run`` (argv, cwd, environment, umask) with fds 0, 1 and 2 (SCM_RIGHTS);
+0. worker -> client: ``hello``, at once (the client waits HELLO_PATIENCE for it, then runs in
+   process: a stopped server costs a run a second, not a hang);
+1. client -> worker: ``run`` (argv, cwd, environment, umask, nice value, resource limits)
+   with fds 0, 1 and 2 (SCM_RIGHTS);
 2. worker -> client: ``refuse`` (the run needs what a worker cannot do: the client runs it in
    process), ``exit`` (the run ended before a program started: bad usage, a policy error, a
    missing command -- said on the client's stderr already), or ``spawn`` (the filters and
@@ -34,7 +37,11 @@ user): the socket lives in a directory only the user can enter, and each side ch
 other is the same user and **traced by nobody** (every thread's TracerPid 0,
 :func:`systrace_py.procfs.peer`).  A traced program cannot start an untraced process, so it
 can neither ask a server to write ``-o ~/.bashrc`` or trace under a policy it chose (a
-confused deputy), nor pose as a server that would start a later run's program untraced --
+confused deputy), nor pose as a server that would start a later run's program untraced.
+The client also checks that the socket file is a socket of ours reached without a symlink
+and that its listener is a resident server (:func:`connect`), and that the tracer a
+``spawn`` names is that server's untraced child (:func:`worker_of`); the server serves only
+clients in its own namespaces, with its ids, groups and capabilities (resident.world) --
 and the program's process checks its own tracer before it runs anything.
 """
 
@@ -43,6 +50,7 @@ from __future__ import annotations
 import _socket  # (``socket`` imports enum, selectors...: ~13 ms; this module must stay light)
 import marshal
 import os
+import resource  # (engine.child's already: no cost)
 import sys
 
 from systrace_py import __version__, procfs
@@ -67,8 +75,17 @@ _IN_PROCESS = frozenset({"policy", "--resident", "--no-resident", "--attach", "-
                          "-V", "--version"})
 #: the largest message either side reads (a request carries the environment and argv)
 MAX_MESSAGE = 16 << 20
-#: how often (seconds) a client waiting for its worker's first message looks at the server
-SERVER_LOOK = 0.05
+#: The resource limits a worker takes from its client (with its nice value): the worker is
+#: the run's tracer, which in process has the client's (the program, the client's child, has
+#: them anyway).  A worker that cannot take them (a hard limit above the server's, a nice
+#: value below) declines the run.
+LIMITS = (resource.RLIMIT_AS, resource.RLIMIT_CPU, resource.RLIMIT_DATA,
+          resource.RLIMIT_FSIZE, resource.RLIMIT_MEMLOCK, resource.RLIMIT_NOFILE,
+          resource.RLIMIT_NPROC, resource.RLIMIT_STACK)
+#: seconds the client waits for a worker's first word (``hello``) before it runs in process:
+#: a server that does not fork one at once (stopped: SIGSTOP, by anyone of the user's -- a
+#: traced program too --, or swapped out) costs a run this much, never a hang
+HELLO_PATIENCE = 1.0
 
 
 class ResidentError(Exception):
@@ -90,9 +107,29 @@ def socket_dir(env: Any = os.environ) -> str:
 
 
 def socket_path(env: Any = os.environ) -> str:
-    """The server's socket; its name carries the version, so a client never talks to a
-    server of another version (an upgrade starts its own)."""
-    return os.path.join(socket_dir(env), f"resident-{__version__}.sock")
+    """The server's socket; its name carries the version and the build (:func:`build_id`),
+    so a client never talks to a server of other code (an upgrade, an edit, a rebuilt
+    extension, another copy of the tree starts its own)."""
+    return os.path.join(socket_dir(env), f"resident-{__version__}-{build_id()}.sock")
+
+
+def build_id() -> str:
+    """A name for the code a process runs: a hash of the interpreter's version and of every
+    .py and .so file of the package (its inode, size and modification time; not the
+    contents: the client reads no file, ~0.1 ms for the package's ~90 stats).  Ints only:
+    their hash is the same in every process (a str's is salted)."""
+    stats: list[int] = [*sys.version_info[:3]]
+    pending = [os.path.dirname(os.path.abspath(__file__))]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:  # (readdir's order: the same for an unchanged directory)
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__" and not entry.name.startswith("."):
+                        pending.append(entry.path)
+                elif entry.name.endswith((".py", ".so")):
+                    st = entry.stat()
+                    stats += (len(entry.name), st.st_ino, st.st_size, st.st_mtime_ns)
+    return f"{hash(tuple(stats)) & 0xFFFFFFFFFFFF:012x}"
 
 
 def private_dir(path: str) -> bool:
@@ -160,22 +197,72 @@ def receive(sock: Any, fds: list[int] | None = None) -> dict[str, Any]:
     return message
 
 
-def connect(env: Any = os.environ) -> Any | None:
-    """A connection to this user's server of this version, checked to be an untraced process
-    of ours; None when there is none."""
+def connect(env: Any = os.environ) -> tuple[Any, int] | None:
+    """A connection to this user's server of this build, and the server's pid; None when
+    there is none we trust.  The socket file is opened without following a symlink and must
+    be a socket of ours (the connect goes through that very file: /proc/self/fd/N, so it is
+    not swapped between the look and the connect); its peer -- the process that listened --
+    must be this user's, untraced, and a resident server (:func:`resident_server`): a
+    listening socket an untraced process of the user's made for something else (socket
+    activation, a launcher), renamed or linked here by a traced program, is no server."""
     path = socket_path(env)
     if not private_dir(os.path.dirname(path)):
         return None
+    try:
+        fd = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
     try:
-        sock.connect(path)
+        st = os.fstat(fd)
+        if st.st_mode & 0o170000 != 0o140000 or st.st_uid != os.getuid():
+            raise OSError("not a socket of ours")
+        sock.connect(f"/proc/self/fd/{fd}")
     except OSError:
         sock.close()
         return None
-    if trusted_peer(sock) is None:
+    finally:
+        os.close(fd)
+    server = trusted_peer(sock)
+    if server is None or not resident_server(server):
         sock.close()
         return None
-    return sock
+    return sock, server
+
+
+def resident_server(pid: int) -> bool:
+    """Whether ``pid`` (this user's untraced process) is a resident server: its command line
+    says ``--resident`` (before any ``--``), and it is not dumpable -- for a user other than
+    root, /proc/PID/exe is then unreadable (EACCES) to us; root reads it, and it must be this
+    interpreter.  A traced program cannot start an untraced process, so it cannot make one
+    that passes: a server is one the user started."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            words = f.read().split(b"\0")
+    except OSError:
+        return False
+    if b"--" in words:
+        words = words[:words.index(b"--")]
+    if b"--resident" not in words or b"stop" in words:
+        return False
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+    except PermissionError:
+        return os.getuid() != 0
+    except OSError:
+        return False
+    return os.getuid() == 0 and exe == os.path.realpath(sys.executable)
+
+
+def worker_of(server: int, tracer: int) -> bool:
+    """Whether ``tracer`` (the pid a ``spawn`` names) is a child of the verified ``server``
+    traced by nobody: a worker.  Else the program's process would wait for a tracer the
+    server does not vouch for (and with 0, or -1 = anyone, for none at all)."""
+    if tracer <= 0:
+        return False
+    fields = procfs.read_stat(tracer)
+    return (fields is not None and int(fields[procfs.PPID]) == server
+            and procfs.tracers_of(tracer) == {0})
 
 
 # --- a run ---------------------------------------------------------------------------------------
@@ -200,26 +287,31 @@ def run(argv: Sequence[str]) -> int | None:
             os.fstat(fd)  # (a closed one: in process, which knows what to do)
     except OSError:
         return None
-    sock = connect()
-    if sock is None:
+    found = connect()
+    if found is None:
         return None
-    if not _server_runs(sock):  # (before our descriptors are in its queue)
-        sock.close()
-        return None
+    sock, server = found
     try:
-        return _converse(sock, native, list(argv), cwd)
+        sock.settimeout(HELLO_PATIENCE)
+        try:
+            if receive(sock)["kind"] != "hello":
+                return None
+        except (OSError, ResidentError):  # (TimeoutError is an OSError)
+            return None
+        sock.settimeout(None)
+        return _converse(sock, server, native, list(argv), cwd)
     finally:
         sock.close()
 
 
-def _converse(sock: Any, native: Any, argv: list[str], cwd: str) -> int | None:
+def _converse(sock: Any, server: int, native: Any, argv: list[str], cwd: str) -> int | None:
     mask = os.umask(0o022)
     os.umask(mask)
     try:
         send(sock, {"kind": "run", "argv": argv, "cwd": cwd, "env": dict(os.environ),
-                    "umask": mask}, (0, 1, 2))
-        if not _answered(sock):
-            return None
+                    "umask": mask, "nice": os.getpriority(os.PRIO_PROCESS, 0),
+                    "limits": [[which, *resource.getrlimit(which)] for which in LIMITS]},
+             (0, 1, 2))
         reply = receive(sock)
     except (OSError, ResidentError):
         return None  # (before anything ran: in process)
@@ -229,35 +321,11 @@ def _converse(sock: Any, native: Any, argv: list[str], cwd: str) -> int | None:
         return _status(reply)
     if reply["kind"] != "spawn" or not _well_formed(reply):
         return None
+    if not worker_of(server, reply["tracer"]):
+        os.write(2, b"systrace: the resident tracer named a tracer that is not its worker; "
+                    b"the command was not run\n")
+        return EXIT_INTERNAL
     return _spawn(sock, native, reply)
-
-
-def _server_runs(sock: Any) -> bool:
-    """Whether the server that listens (checked by connect) runs: not stopped, not gone.  Any
-    process of the user's may stop it -- a traced program too (only its own tracer is out of
-    its reach): the server then accepts nothing, and every later run of the user's waited
-    for its worker for good, with its descriptors 0-2 held in the unaccepted connection (a
-    pipe's reader saw no end either) -- red team 10.  Such a run goes on in process."""
-    creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
-    fields = procfs.read_stat(int.from_bytes(creds[0:4], "little", signed=True))
-    return bool(fields) and fields[procfs.STATE] in (b"R", b"S", b"D")  # type: ignore[index]
-
-
-def _answered(sock: Any) -> bool:
-    """Wait for the worker's first message (or end of file); False when the server, which
-    hands the connection to a worker, was stopped meanwhile (_server_runs): nothing has run
-    yet, the run goes on in process."""
-    sock.settimeout(SERVER_LOOK)
-    try:
-        while True:
-            try:
-                sock.recv(1, _socket.MSG_PEEK)
-                return True
-            except TimeoutError:
-                if not _server_runs(sock):
-                    return False
-    finally:
-        sock.settimeout(None)
 
 
 def _well_formed(spec: dict[str, Any]) -> bool:
@@ -290,7 +358,16 @@ def _spawn(sock: Any, native: Any, spec: dict[str, Any]) -> int:
     worker's verdict; forward the signals systrace passes on in process (the worker's
     session decides what each does), and ignore SIGQUIT as it does."""
     tracer = spec["tracer"]
-    pid = os.fork()
+    # Not dumpable from here on (the program's process makes itself dumpable again): the
+    # client is the program's untraced parent, which a process of the same user could
+    # otherwise ptrace or write /proc/PID/mem of; in process the parent is the tracer, which
+    # is not dumpable while it traces (Session._protected).
+    native.set_dumpable(0)
+    try:
+        pid = os.fork()
+    except OSError as exc:  # (nothing started: the worker sees our end of file and exits)
+        os.write(2, f"systrace: cannot start the command ({exc.strerror})\n".encode())
+        return EXIT_INTERNAL
     if pid == 0:
         become_program(native, spec["filters"], argv=spec["argv"],
                        executable=spec["executable"], env=spec["env"], cwd=spec["cwd"],
@@ -336,6 +413,6 @@ def _spawn(sock: Any, native: Any, spec: dict[str, Any]) -> int:
     return code
 
 
-__all__ = ["MAX_MESSAGE", "NO_RESIDENT_ENV", "NotServed", "ResidentError",
-           "connect", "private_dir", "receive", "run", "send", "socket_dir", "socket_path",
-           "trusted_peer"]
+__all__ = ["HELLO_PATIENCE", "LIMITS", "MAX_MESSAGE", "NO_RESIDENT_ENV", "NotServed",
+           "ResidentError", "build_id", "connect", "private_dir", "receive", "resident_server",
+           "run", "send", "socket_dir", "socket_path", "trusted_peer", "worker_of"]

@@ -18,6 +18,11 @@ from pathlib import Path
 
 import pytest
 
+#: Every systrace a test starts runs in process unless the test says otherwise (a server of
+#: its own: tests/cli/test_resident.py): the tmux tests (tests/ui) start systrace with this
+#: process's environment, where a resident tracer the user runs would take their runs.
+os.environ["SYSTRACE_NO_RESIDENT"] = "1"
+
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 UNPRIVILEGED_USER = "cloudsdk" if "cloudsdk" in {p.pw_name for p in pwd.getpwall()} else "nobody"

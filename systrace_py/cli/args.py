@@ -186,6 +186,10 @@ _ASK_ONLY = (("ask_timeout", "--ask-timeout"), ("save_answers", "--save-answers"
              ("ask_via", "--ask-via"))
 
 
+#: the largest --resident-idle: about 31 years (select() refuses a timeout past ~2**63 ns:
+#: a server told 1e300 said "listening" and exited at once)
+MAX_IDLE = 1e9
+
 #: A run's options (attribute, how it is written): none applies to --resident.
 _RUN_OPTIONS = (
     ("policy", "-p"), ("policy_dir", "-d"), ("inherit", "-i"), ("dry_run", "--dry-run"),
@@ -256,9 +260,9 @@ def check_flags(opts: argparse.Namespace) -> None:
         if opts.resident != "start":
             raise UsageError("--resident-idle only applies to starting the resident tracer"
                              " (--resident)")
-        if not (math.isfinite(opts.resident_idle) and opts.resident_idle > 0):
+        if not (math.isfinite(opts.resident_idle) and 0 < opts.resident_idle <= MAX_IDLE):
             raise UsageError(f"--resident-idle {opts.resident_idle:g}: give a number of "
-                             "seconds above 0")
+                             f"seconds above 0 and at most {MAX_IDLE:g}")
     opts.generalize = opts.generalize or "safe"
     opts.learn_default = opts.learn_default or "never"
     opts.injector = Injector(_inject_rules(opts.inject or (), opts.inject_paths or ()))
@@ -308,5 +312,5 @@ def _inject_rules(specs: Sequence[str], paths: Sequence[str]) -> list[Rule]:
 
 
 __all__ = ["EXIT_INTERNAL", "EXIT_NOT_EXECUTABLE", "EXIT_NOT_FOUND", "EXIT_STATUSES",
-           "EXIT_USAGE", "UsageError", "build_parser", "check_flags", "parse_credentials",
-           "resident_refusal", "resolve_command"]
+           "EXIT_USAGE", "MAX_IDLE", "UsageError", "build_parser", "check_flags",
+           "parse_credentials", "resident_refusal", "resolve_command"]

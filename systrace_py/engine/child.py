@@ -90,7 +90,8 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
     resident client: prctl(PR_SET_PTRACER) naming its tracer where Yama wants one; nothing in
     process, where the tracer is our parent).  ``expect_tracer``: the
     pid that must trace us once we are continued -- anything else (a resident tracer that
-    failed, or one that is not what it said) exits 125 before the program runs."""
+    failed, or one that is not what it said; 0 or below, which an untraced process would
+    match) exits 125 before the program runs; once it does, PR_SET_PTRACER is reset."""
     code = 126
     try:
         for signum in restore_signals:
@@ -111,11 +112,15 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
         if before_stop is not None:
             before_stop()
         os.kill(os.getpid(), _signal.SIGSTOP)  # the tracer seizes us here
-        if expect_tracer is not None and tracer_pid() != expect_tracer:
-            code = EXIT_INTERNAL
-            os.write(2, b"systrace: the resident tracer did not trace the command; "
-                        b"it was not run\n")
-            os._exit(code)
+        if expect_tracer is not None:
+            if expect_tracer <= 0 or tracer_pid() != expect_tracer:
+                code = EXIT_INTERNAL
+                os.write(2, b"systrace: the resident tracer did not trace the command; "
+                            b"it was not run\n")
+                os._exit(code)
+            # (traced now: the exception Yama was given goes, before the worker's pid can
+            # be another process's)
+            native.set_ptracer(0)
         for program in filters:
             native.load_filter(program)
         os.execve(executable, list(argv), env if env is not None else os.environ)

@@ -126,7 +126,8 @@ def test_start_listens_in_a_private_directory_and_stop_ends_it(server: Server) -
     directory = server.socket.parent
     assert directory.stat().st_mode & 0o777 == 0o700
     assert directory.stat().st_uid == os.getuid()
-    assert server.socket.name == f"resident-{resident_client.__version__}.sock"
+    assert server.socket.name == (f"resident-{resident_client.__version__}-"
+                                  f"{resident_client.build_id()}.sock")
     pid = server.pid()
     assert pid is not None
     again = server.start()  # (one per user and version: the running one is left)
@@ -150,6 +151,7 @@ def test_resident_flags_are_checked(server: Server) -> None:
     for args, words in ((["--resident", "--", "true"], "takes no command"),
                         (["--resident-idle", "5", "-p", "x", "--", "true"], "--resident-idle"),
                         (["--resident", "--resident-idle", "0"], "above 0"),
+                        (["--resident", "--resident-idle", "1e300"], "at most"),
                         (["--resident", "-p", "x.toml"], "cannot take -p"),
                         (["--resident", "stop", "-v"], "cannot take -v")):
         result = server.run(args)
@@ -161,7 +163,7 @@ def test_a_directory_others_may_enter_is_refused(server: Server) -> None:
     server.socket.parent.mkdir(mode=0o755)
     server.socket.parent.chmod(0o755)
     result = server.start()
-    assert result.returncode == 2
+    assert result.returncode == session.EXIT_INTERNAL  # (not bad usage: 2 would say so)
     assert "only this user" in result.stderr
 
 
@@ -439,12 +441,15 @@ def test_client_killed_mid_run_kills_the_tree(started: Server, tmp_path: Path,
 ATTACK = textwrap.dedent("""\
     import os, sys
     from systrace_py import resident_client as rc
-    sock = rc.connect()
-    if sock is None:
+    found = rc.connect()
+    if found is None:
         print("BLOCKED: the client's check of the server failed"); sys.exit(0)
+    sock = found[0]
     try:
+        assert rc.receive(sock)["kind"] == "hello"
         rc.send(sock, {"kind": "run", "argv": ["-A", "-o", sys.argv[1], "--", "/bin/true"],
-                       "cwd": os.getcwd(), "env": dict(os.environ), "umask": 0o22}, (0, 1, 2))
+                       "cwd": os.getcwd(), "env": dict(os.environ), "umask": 0o22,
+                       "nice": 0, "limits": []}, (0, 1, 2))
         reply = rc.receive(sock)
     except (OSError, rc.ResidentError):
         print("BLOCKED: the server turned us away"); sys.exit(0)
@@ -470,21 +475,34 @@ def test_a_traced_program_is_refused(started: Server, tmp_path: Path) -> None:
     assert traced.stdout.startswith("BLOCKED"), traced.stdout + traced.stderr
 
 
-#: A server that lies: it says it traces the program, and lets it go untraced.
+#: A server that lies: it says it traces the program (naming as tracer its argv[1]: "self",
+#: "0" or "-1"), and lets it go untraced.  With "--resident" among its words and not dumpable
+#: it passes for a server (as a real one would that failed); its socket is bound at its
+#: argv[2] ("" = the resident socket's path).  It prints "served" when a request came.
 LIAR = textwrap.dedent("""\
-    import os, signal, socket, sys, time
+    import ctypes, os, signal, socket, sys, time
     from systrace_py import procfs, resident_client as rc
-    path = rc.socket_path()
+    if "--resident" in sys.argv:
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # (PR_SET_DUMPABLE 0: as a server)
+    tracer = {"self": os.getpid(), "0": 0, "-1": -1}[sys.argv[1]]
+    path = sys.argv[2] or rc.socket_path()
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(path)
-    listener.listen(1)
+    listener.listen(8)
     print("listening", flush=True)
-    conn, _ = listener.accept()
-    fds = []
-    rc.receive(conn, fds)
-    rc.send(conn, {"kind": "spawn", "tracer": os.getpid(), "filters": [], "nnp": False,
-                   "no_core": True, "argv": sys.argv[1:], "executable": sys.argv[1],
+    while True:  # (connections checked and closed unused: the next)
+        conn, _ = listener.accept()
+        try:
+            rc.send(conn, {"kind": "hello"})
+            request = rc.receive(conn, [])
+            break
+        except (OSError, rc.ResidentError):
+            conn.close()
+    print("served", flush=True)
+    argv = request["argv"][request["argv"].index("--") + 1:]
+    rc.send(conn, {"kind": "spawn", "tracer": tracer, "filters": [], "nnp": False,
+                   "no_core": True, "argv": argv, "executable": argv[0],
                    "env": None, "cwd": None, "restore_signals": []})
     pid = rc.receive(conn)["pid"]
     os.kill(pid, signal.SIGCONT)  # (not seized: it runs on untraced, if it runs)
@@ -494,33 +512,99 @@ LIAR = textwrap.dedent("""\
     """)
 
 
-def test_a_lying_server_never_runs_the_program_untraced(server: Server,
-                                                        tmp_path: Path) -> None:
-    """Fail closed on the client's side too: the program's process runs nothing unless the
-    tracer it was promised traces it (a server of the user's that fails, or lies)."""
+@contextlib.contextmanager
+def _liar(tmp_path: Path, srv: Server, tracer: str, *, at: str = "",
+          server: bool = True) -> Iterator[subprocess.Popen[str]]:
     liar = tmp_path / "liar.py"
     liar.write_text(LIAR)
-    mark = tmp_path / "ran"
-    proc = subprocess.Popen([PYTHON, str(liar), "/bin/touch", str(mark)],
-                            stdout=subprocess.PIPE, text=True,
-                            env=systrace_env(server.env))
+    proc = subprocess.Popen([PYTHON, str(liar), tracer, at,
+                             *(["--resident"] if server else [])],
+                            stdout=subprocess.PIPE, text=True, env=systrace_env(srv.env))
     try:
         assert proc.stdout is not None and proc.stdout.readline() == "listening\n"
-        policy = tmp_path / "p.toml"
-        policy.write_text(PERMIT)
-        result = server.run(["-p", str(policy), "--", "/bin/touch", str(mark)])
-        proc.wait(timeout=PATIENCE)
+        yield proc
     finally:
         proc.kill()
-    assert "did not trace the command" in result.stderr
-    assert not mark.exists()
+        proc.wait()
+
+
+def _served(proc: subprocess.Popen[str]) -> bool:
+    """Whether the liar got the request (it said so before it was killed)."""
+    proc.kill()
+    assert proc.stdout is not None
+    return "served" in proc.stdout.read()
+
+
+def _runs_who(srv: Server, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """A run whose program writes its PPid and TracerPid to tmp_path/who."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    who = tmp_path / "who"
+    return srv.run(["-p", str(policy), "--", "sh", "-c", f"{WHO[2]} > {who}"],
+                   timeout=PATIENCE)
+
+
+@pytest.mark.parametrize("tracer", ["self", "0", "-1"])
+def test_a_lying_server_never_runs_the_program_untraced(server: Server, tmp_path: Path,
+                                                        tracer: str) -> None:
+    """Fail closed on the client's side too: the program's process runs nothing unless a
+    worker of the server traces it -- a tracer that is not the server's untraced child, or
+    0 (which an untraced process's TracerPid matches), or -1 (PR_SET_PTRACER: anyone), is
+    refused before the program runs (review 5, finding 1)."""
+    with _liar(tmp_path, server, tracer) as proc:
+        result = _runs_who(server, tmp_path)
+        assert _served(proc), result.stderr  # (it passed for a server: the lie was told)
+    assert result.returncode == session.EXIT_INTERNAL, result.stderr
+    assert "not its worker" in result.stderr
+    assert not (tmp_path / "who").exists()
+
+
+def test_a_listener_that_is_no_server_is_not_talked_to(server: Server,
+                                                        tmp_path: Path) -> None:
+    """An untraced process of the user's listening at the socket's path (a socket a traced
+    program renamed there, which socket activation or a launcher made) but no resident server:
+    the run goes on in process, and it is sent nothing; ``--resident stop`` does not signal
+    it.  Control: the same listener saying --resident is talked to."""
+    with _liar(tmp_path, server, "0", server=False) as proc:
+        result = _runs_who(server, tmp_path)
+        stop = server.stop()
+        assert proc.poll() is None, "--resident stop signalled a process that is no server"
+        assert not _served(proc)
+    assert result.returncode == 0, result.stderr
+    assert not _through_server(server, subprocess.CompletedProcess(
+        [], 0, (tmp_path / "who").read_text()))
+    assert "no resident tracer is running" in stop.stderr
+    server.socket.unlink()
+    with _liar(tmp_path, server, "0") as control:
+        _runs_who(server, tmp_path)
+        assert _served(control)
+
+
+def test_a_symlink_to_a_server_is_not_followed(server: Server, tmp_path: Path) -> None:
+    """The socket's path a symlink (to a listener that passes for a server, here one that
+    lies): the client does not follow it -- the run is in process, the listener is sent
+    nothing, --resident stop signals nothing.  Control: the listener at the path itself."""
+    server.socket.parent.mkdir(mode=0o700)
+    elsewhere = server.runtime / "elsewhere.sock"
+    server.socket.symlink_to(elsewhere)
+    with _liar(tmp_path, server, "0", at=str(elsewhere)) as proc:
+        result = _runs_who(server, tmp_path)
+        server.stop()
+        assert proc.poll() is None, "--resident stop signalled through a symlink"
+        assert not _served(proc)
+    assert result.returncode == 0, result.stderr
+    server.socket.unlink()
+    with _liar(tmp_path, server, "0") as control:
+        _runs_who(server, tmp_path)
+        assert _served(control)
 
 
 def test_an_unprivileged_users_server_serves_and_is_out_of_its_programs_reach() -> None:
     """A user's own server and run, without root: the filter needs no_new_privs (set by the
     client's child, through the native extension), and the server is not dumpable, so the
     programs its workers trace (the same user) cannot ptrace it or write its memory: its
-    /proc/PID/mem is root's, where a process of the user's (the control) has the user's."""
+    /proc/PID/mem is root's, where a process of the user's (the control) has the user's.
+    Nor is the client during the run (the program's parent)."""
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         pytest.skip("needs root and setpriv to become another user")
     uid = 1000
@@ -534,6 +618,8 @@ def test_an_unprivileged_users_server_serves_and_is_out_of_its_programs_reach() 
     try:
         done = run_systrace(["--resident"], env=srv.env, prefix=become, cwd=runtime)
         assert done.returncode == 0, done.stderr
+        # (the user's interpreter may not be ours, /root's: its build, its socket's name)
+        [srv.socket] = srv.socket.parent.glob("*.sock")
         server = srv.pid()
         assert server is not None
         assert os.stat(f"/proc/{server}/mem").st_uid == 0
@@ -545,10 +631,14 @@ def test_an_unprivileged_users_server_serves_and_is_out_of_its_programs_reach() 
         finally:
             control.kill()
             control.wait()
-        result = run_systrace(["-p", str(policy), "--", *WHO], env=srv.env, prefix=become,
-                              cwd=runtime)
+        result = run_systrace(["-p", str(policy), "--", "sh", "-c",
+                               f"{WHO[2]}; stat -c 'parent mem %u' /proc/$PPID/mem"],
+                              env=srv.env, prefix=become, cwd=runtime)
         assert result.returncode == 0, result.stderr
         assert _through_server(srv, result)
+        # the client, the program's untraced parent, is not dumpable during the run (review
+        # 5, finding 13), as the in-process tracer is not: its /proc/PID/mem is root's
+        assert "parent mem 0\n" in result.stdout, result.stdout
         refused = run_systrace(["-p", str(policy), "--", "cat", "/etc/shadow"], env=srv.env,
                                prefix=become, cwd=runtime)
         assert refused.returncode == 1
@@ -586,3 +676,199 @@ def test_client_imports_nothing_heavy(started: Server, tmp_path: Path) -> None:
     assert ours <= {"systrace_py", "systrace_py.__main__", "systrace_py.resident_client",
                     "systrace_py.procfs", "systrace_py.kernel", "systrace_py.engine",
                     "systrace_py.engine.child", "systrace_py._cloop"}, ours
+
+
+def test_a_worker_imports_nothing(server: Server, tmp_path: Path) -> None:
+    """A worker imports no module once it has become the client (review 5, finding 3): an
+    import searches sys.path, whose entries the traced program may write to (the client's
+    working directory, a PYTHONPATH entry); what a run can import, warm_up imported in the
+    server.  The server runs with PYTHONPROFILEIMPORTTIME=1, so that a worker says each
+    import on its stderr: the client's.  Runs of each kind: enforcing, learning into a file,
+    a log, a dry run, -v, an approver, a policy error, a missing command, bad usage."""
+    done = server.run(["--resident", "--resident-idle", "300"],
+                      env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert done.returncode == 0, done.stderr
+    policy = tmp_path / "p.toml"
+    policy.write_text(SHADOW)
+    asks = tmp_path / "ask.toml"
+    asks.write_text('default = "permit"\n[[rule]]\ncalls = ["fsread"]\n'
+                    'path = "/etc/hostname"\naction = "ask"\n')
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[[answer]]\npath = "*"\nanswer = "permit-now"\n')
+    import shlex
+
+    via = "exec:" + shlex.join([PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)])
+    bad = tmp_path / "bad.toml"
+    bad.write_text('default = "permit"\n[[rule]]\nbogus = 1\n')
+    runs = (["-p", str(policy), "--", *WHO],
+            ["-A", "-o", "learned.toml", "--", "cat", "/etc/hostname"],
+            ["-A", "-o", "learned.toml", "--", "cat", "/etc/hostname"],  # (merging into it)
+            ["-p", str(policy), "--log", "log.jsonl", "--", "cat", "/etc/shadow"],
+            ["-p", str(policy), "-n", "--", "cat", "/etc/shadow"],
+            ["-p", str(policy), "-v", "--stats", "--", "cat", "/etc/shadow"],
+            ["-p", str(asks), "--ask-via", via, "--", "cat", "/etc/hostname"],
+            ["-p", str(bad), "--", "true"],
+            ["-p", str(policy), "--", "no-such-command-here"],
+            ["--bogus-flag", "--", "true"])
+    imported = {}
+    for args in runs:
+        result = server.run(args, cwd=tmp_path)
+        imported.update({line.split("|")[-1].strip(): args[-3:]
+                         for line in result.stderr.splitlines()
+                         if line.startswith("import time:") and "cumulative" not in line})
+    assert not imported, imported
+    assert (tmp_path / "learned.toml").exists()
+    assert "refused" in (tmp_path / "log.jsonl").read_text()
+
+
+def test_a_server_of_other_code_serves_no_run(server: Server, tmp_path: Path) -> None:
+    """The socket's name carries a hash of the package's files (review 5, finding 5): a
+    server started from a copy of the tree does not serve this tree's runs (they run in
+    process), though it serves the copy's (the control); once a file of the copy changes, the
+    copy's runs no longer find it, and the server exits at its next connection."""
+    copy = tmp_path / "tree"
+    shutil.copytree(REPO / "systrace_py", copy / "systrace_py",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    theirs = dict(server.env, PYTHONPATH=str(copy))
+    done = run_systrace(["--resident", "--resident-idle", "300"], env=theirs, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    args = ["-p", str(policy), "--", *WHO]
+    ours = server.run(args)
+    assert ours.returncode == 0, ours.stderr
+    assert not _through_server(server, ours)
+    [old] = list(server.socket.parent.glob("*.sock"))
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as probe:
+        probe.connect(str(old))
+        pid = procfs.peer(probe)[0]  # type: ignore[index]
+    # (served after the probe: the server has seen the probe before the edit)
+    control = run_systrace(args, env=theirs, cwd=tmp_path)
+    assert _through_server(server, control), control.stderr
+    os.utime(copy / "systrace_py" / "report.py", ns=(1, 1))
+    edited = run_systrace(args, env=theirs, cwd=tmp_path)
+    assert edited.returncode == 0, edited.stderr
+    assert not _through_server(server, edited)
+    with socket.socket(socket.AF_UNIX) as probe:
+        probe.connect(str(old))
+    _until(lambda: not procfs.alive(pid), "the server of the old files to exit")
+    assert not old.exists()
+
+
+def test_a_traced_programs_connections_do_not_keep_the_server(server: Server,
+                                                              tmp_path: Path) -> None:
+    """The idle deadline is put off by a trusted client only (review 5, finding 5): a traced
+    program that connects again and again is turned away and does not keep the server alive
+    (it exits after its idle time while the program still connects)."""
+    done = server.start("--resident-idle", "1")
+    assert done.returncode == 0, done.stderr
+    pid = server.pid()
+    assert pid is not None
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    knock = tmp_path / "knock.py"
+    knock.write_text(textwrap.dedent(f"""\
+        import socket, time
+        while True:
+            with socket.socket(socket.AF_UNIX) as s:
+                try:
+                    s.connect({str(server.socket)!r})
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        """))
+    proc = subprocess.Popen([PYTHON, "-m", "systrace_py", "--no-resident", "-p", str(policy),
+                             "--", PYTHON, str(knock)], env=systrace_env(server.env))
+    try:
+        _until(lambda: not procfs.alive(pid), "the server to exit while a program knocks")
+        assert proc.poll() is None  # (it knocked all along)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_stopped_server_costs_a_run_a_second_not_a_hang(started: Server,
+                                                          tmp_path: Path) -> None:
+    """A traced program SIGSTOPs the server (its tracer's parent; the same user): later runs
+    wait for a worker's hello a bounded time (HELLO_PATIENCE), then run in process (review 5,
+    finding 4); --resident stop still ends it.  Before: they blocked for ever."""
+    server = started.pid()
+    assert server is not None
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    stopper = started.run(["--no-resident", "-p", str(policy), "--", "kill", "-STOP",
+                           str(server)])
+    assert stopper.returncode == 0, stopper.stderr
+    try:
+        _until(lambda: (procfs.read_stat(server) or [b"?"])[procfs.STATE] == b"T",
+               "the server to be stopped")
+        result = started.run(["-p", str(policy), "--", *WHO], timeout=PATIENCE)
+        assert result.returncode == 0, result.stderr
+        assert not _through_server(started, result)
+        assert started.stop().returncode == 0
+        _until(lambda: not procfs.alive(server), "the stopped server to exit when stopped")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(server, signal.SIGCONT)
+
+
+@pytest.mark.parametrize("how", ["mount namespace", "group", "no_new_privs", "capabilities"])
+def test_a_client_unlike_the_server_runs_in_process(started: Server, tmp_path: Path,
+                                                    how: str) -> None:
+    """A worker runs with the server's namespaces, root, ids, groups, capabilities,
+    no_new_privs and seccomp, not its client's: a client whose differ is not served, it runs
+    in process (review 5, findings 6 and 7; before: served, with the server's files and
+    rights).  Control: the same run, as the server, served."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None or shutil.which("unshare") is None:
+        pytest.skip("needs root, setpriv and unshare")
+    prefix = {"mount namespace": ["unshare", "-m"],
+              "group": ["setpriv", "--regid=4321", "--keep-groups"],
+              "no_new_privs": ["setpriv", "--no-new-privs"],
+              "capabilities": ["setpriv", "--bounding-set=-sys_nice"]}[how]
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    policy.chmod(0o644)
+    args = ["-p", str(policy), "--", *WHO]
+    control = run_systrace(args, env=started.env)
+    assert _through_server(started, control), control.stderr
+    unlike = run_systrace(args, env=started.env, prefix=prefix)
+    assert unlike.returncode == 0, unlike.stderr
+    assert not _through_server(started, unlike)
+
+
+def test_a_declined_run_says_its_warnings_once(started: Server, tmp_path: Path) -> None:
+    """A run the worker declines after it loaded the policy (one that can ask at the
+    terminal) says the policy's warnings once, in process, not first in the worker too
+    (review 5, finding 8); served (-a), it says them once as well, before the program."""
+    if os.path.realpath("/bin/cat") == "/bin/cat":
+        pytest.skip("/bin is not a symlink here")
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n[program."/bin/cat"]\n'
+                      '[[program."/bin/cat".rule]]\ncalls = ["fsread"]\n'
+                      'path = "/nonexistent/x"\naction = "ask"\n')
+    for extra in ([], ["-a"]):
+        result = started.run([*extra, "-p", str(policy), "--", *WHO])
+        assert result.returncode == 0, result.stderr
+        assert _through_server(started, result) == bool(extra)
+        assert result.stderr.count("resolves to") == 1, result.stderr
+
+
+def test_a_worker_takes_its_clients_nice_value_and_limits(started: Server,
+                                                          tmp_path: Path) -> None:
+    """The worker is the run's tracer, which in process has the client's nice value and
+    resource limits: it takes them (review 5, finding 13; before: the server's)."""
+    if shutil.which("prlimit") is None:
+        pytest.skip("needs prlimit")
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    tracer_says = ('t=$(grep TracerPid /proc/$$/status | cut -f2); '
+                   'echo nice $(cut -d" " -f19 /proc/$t/stat); '
+                   'grep "Max open files" /proc/$t/limits')
+    result = started.run(["-p", str(policy), "--", "sh", "-c", f"{tracer_says}; {WHO[2]}"],
+                         prefix=["nice", "-n", "7", "prlimit", "--nofile=99:99"])
+    assert result.returncode == 0, result.stderr
+    assert _through_server(started, result)
+    assert "nice 7\n" in result.stdout
+    assert re.search(r"Max open files\s+99\s+99", result.stdout), result.stdout
