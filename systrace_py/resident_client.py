@@ -330,12 +330,10 @@ def _converse(sock: Any, server: int, native: Any, argv: list[str], cwd: str) ->
 
 def _well_formed(spec: dict[str, Any]) -> bool:
     """Whether a ``spawn`` message has what the program's start needs, of the right types (a
-    server of this version always sends them; anything else is no server of ours).  The
-    tracer is a pid: 0 is what an untraced process's TracerPid shows, so the program's process
-    would take "traced by 0" for the promise kept and run untraced; and the client forwards
-    signals to it, where 0 and -1 name process groups and every process (red team 10)."""
+    server of this version always sends them; anything else is no server of ours).  Whether
+    the tracer is the server's worker is worker_of's (0 and -1 are none: red team 10)."""
     env = spec.get("env")
-    return (type(spec.get("tracer")) is int and spec["tracer"] > 0
+    return (type(spec.get("tracer")) is int
             and type(spec.get("filters")) is list
             and all(type(f) is bytes for f in spec["filters"])
             and type(spec.get("argv")) is list and all(type(a) is str for a in spec["argv"])
