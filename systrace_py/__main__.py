@@ -12,6 +12,8 @@ once the arguments say which it is (``imported`` ends the quick imports there).
 import os
 import sys
 
+from systrace_py.syspath import forget_directory
+
 
 def main() -> int:
     _forget_command_directory()
@@ -51,14 +53,6 @@ def _forget_command_directory() -> None:
     except OSError:
         cwd = ""  # (a removed cwd: no name to compare with)
     forget_directory(cwd)
-
-
-def forget_directory(directory: str) -> None:
-    """sys.path without relative entries and those that name ``directory`` (a real path, as
-    os.getcwd() gives): the one home of the scrub, for this process's working directory at
-    its start, and for a resident tracer's worker, the client's (systrace_py.resident)."""
-    sys.path[:] = [entry for entry in sys.path
-                   if os.path.isabs(entry) and os.path.realpath(entry) != directory]
 
 
 if __name__ == "__main__":

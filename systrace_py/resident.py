@@ -32,12 +32,12 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from systrace_py import procfs, resident_client
-from systrace_py.__main__ import forget_directory
 from systrace_py.engine.child import EXIT_INTERNAL
 from systrace_py.engine.tracer import SpawnSpec, TracerError
 from systrace_py.report import say
 from systrace_py.resident_client import NotServed, ResidentError, receive, send, trusted_peer
 from systrace_py.syscalls import Lift
+from systrace_py.syspath import forget_directory
 
 #: seconds without a request after which the server exits
 DEFAULT_IDLE = 600.0

@@ -673,7 +673,8 @@ def test_client_imports_nothing_heavy(started: Server, tmp_path: Path) -> None:
              "collections", "signal", "contextlib", "json", "importlib.util"}
     assert not heavy & imported, heavy & imported
     ours = {m for m in imported if m.startswith("systrace_py")}
-    assert ours <= {"systrace_py", "systrace_py.__main__", "systrace_py.resident_client",
+    assert ours <= {"systrace_py", "systrace_py.__main__", "systrace_py.syspath",
+                    "systrace_py.resident_client",
                     "systrace_py.procfs", "systrace_py.kernel", "systrace_py.engine",
                     "systrace_py.engine.child", "systrace_py._cloop"}, ours
 
