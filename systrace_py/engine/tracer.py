@@ -131,6 +131,17 @@ _MS = 1_000_000  # ns
 _EINTR_RETURN = -errno.EINTR & 0xFFFFFFFFFFFFFFFF
 _SYSCALL_INSN_LEN = 2  # syscall (0f 05), as the kernel rewinds for -ERESTARTNOINTR
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
+
+
+def _held_signal(status: int) -> int:
+    """The signal a stop holds for delivery -- a signal-delivery-stop's, which a detach hands
+    on -- or 0 (an event, a call's stop, no stop)."""
+    if not os.WIFSTOPPED(status) or status >> 16:
+        return 0
+    sig = os.WSTOPSIG(status)
+    return 0 if sig == _SYSCALL_TRAP else sig
+
+
 #: each ptrace event stop: its kind (Tracer.stop_kinds) and its name (the stops the native loop
 #: hands to Python, Tracer.python_kinds: ``--stats``)
 _EVENTS = {pt.PTRACE_EVENT_SECCOMP: ("call", "call"),
@@ -612,9 +623,7 @@ class Tracer:
         loop (``_kept``) are let go the same way: a signal one held is handed on, and a child
         known only by its kept stop is detached too."""
         kept, self._kept = list(self._kept), collections.deque()
-        handed = {tid: os.WSTOPSIG(status) for tid, status in kept
-                   if os.WIFSTOPPED(status) and status >> 16 == 0
-                   and os.WSTOPSIG(status) != _SYSCALL_TRAP}
+        handed = {tid: sig for tid, status in kept if (sig := _held_signal(status))}
         for tid in dict.fromkeys(tid for tid, status in kept
                                  if os.WIFSTOPPED(status) and tid not in self.tasks):
             with contextlib.suppress(pt.PtraceError):
@@ -643,10 +652,8 @@ class Tracer:
             running.discard(pid)
             if not os.WIFSTOPPED(status):
                 continue
-            sig = os.WSTOPSIG(status)
-            deliver = sig if (status >> 16) == 0 and sig != _SYSCALL_TRAP else 0
             with contextlib.suppress(pt.PtraceError):
-                pt.detach(pid, deliver)
+                pt.detach(pid, _held_signal(status))
         self.tasks.clear()
 
     def _next_event(self) -> tuple[int, int] | None:
