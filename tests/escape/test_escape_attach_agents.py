@@ -33,8 +33,10 @@ through such a mount is refused (EACCES).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+from collections.abc import Iterator
 
 import pytest
 from escape_lib import SYSTRACE, Scene, attack, never, policy, require_real, scene_env
@@ -47,25 +49,13 @@ def test_a_ring_polled_by_the_kernel_is_never_taken_for_confined(build, tmp_path
     program = build("escape/kio_sqpoll.c")
     s = Scene.make(tmp_path)
     require_real(attack(program, s.secret, policy_text=None, scene=s))
-    policy_file = s.root / "attach.toml"
-    policy_file.write_text(policy(never("fsread", path=f"{s.secd}/**")))
-    target = subprocess.Popen([str(program), str(s.secret)], stdout=subprocess.PIPE, text=True,
-                              env=scene_env(s, ESC_WAIT_TRACER="1"), start_new_session=True,
-                              cwd=s.root)
-    try:
-        assert target.stdout is not None
-        assert target.stdout.readline().startswith("ready")
-        tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p", str(policy_file)],
-                                capture_output=True, text=True, timeout=60, env=scene_env(s),
-                                start_new_session=True, cwd=s.root)
+    with waiting(program, [s.secret], s) as (target, _):
+        tracer = attach_to(target, s)
         assert tracer.returncode != 0, tracer
         assert "kernel worker (io_uring" in tracer.stderr, tracer.stderr
         # refused before anything was seized: the process was never traced, nor killed
         assert procfs.tracers_of(target.pid) == {0}, tracer.stderr
         assert target.poll() is None
-    finally:
-        target.kill()
-        target.wait(5)
 
 
 def test_a_fanotify_group_made_before_the_attach_is_never_taken_for_confined(build, tmp_path):
@@ -76,25 +66,12 @@ def test_a_fanotify_group_made_before_the_attach_is_never_taken_for_confined(bui
     reader = SecretReader(s.secret)  # (another process's opens of the secret: the events)
     try:
         require_real(attack(program, s.secd, 2, policy_text=None, scene=s))
-        policy_file = s.root / "attach.toml"
-        policy_file.write_text(policy(never("fsread", path=f"{s.secd}/**")))
-        target = subprocess.Popen([str(program), str(s.secd), "2"], stdout=subprocess.PIPE,
-                                  text=True, env=scene_env(s, ESC_WAIT_TRACER="1"),
-                                  start_new_session=True, cwd=s.root)
-        try:
-            assert target.stdout is not None
-            assert target.stdout.readline().startswith("ready")
-            tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p",
-                                     str(policy_file)], capture_output=True, text=True,
-                                    timeout=60, env=scene_env(s), start_new_session=True,
-                                    cwd=s.root)
+        with waiting(program, [s.secd, 2], s) as (target, _):
+            tracer = attach_to(target, s)
             assert tracer.returncode != 0, tracer
             assert "is a fanotify group" in tracer.stderr, tracer.stderr
             assert procfs.tracers_of(target.pid) == {0}, tracer.stderr
             assert target.poll() is None
-        finally:
-            target.kill()
-            target.wait(5)
     finally:
         reader.close()
 
@@ -207,31 +184,16 @@ def test_a_process_without_a_ring_is_attached_as_before(build, tmp_path):
     s = Scene.make(tmp_path)
     if attack(program, s.secret, policy_text=None, scene=s).verdict == "SKIPPED":
         pytest.skip("no thread naming here")
-    policy_file = s.root / "attach.toml"
-    policy_file.write_text(policy(never("fsread", path=f"{s.secd}/**")))
-    target = subprocess.Popen([str(program), str(s.secret)], stdout=subprocess.PIPE, text=True,
-                              env=scene_env(s, ESC_WAIT_TRACER="1"), start_new_session=True,
-                              cwd=s.root)
-    try:
-        assert target.stdout is not None
-        assert target.stdout.readline().startswith("ready")
-        tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p", str(policy_file)],
-                                capture_output=True, text=True, timeout=60, env=scene_env(s),
-                                start_new_session=True, cwd=s.root)
-        out, _ = target.communicate(timeout=60)
-    finally:
-        if target.poll() is None:
-            target.kill()
-            target.wait(5)
+    out, tracer = attached(program, [s.secret], s)
     assert "kernel worker" not in tracer.stderr, tracer.stderr
     assert "BLOCKED: open: EACCES" in out, out + tracer.stderr
 
 
-def attached(program, args: list[object], s: Scene) -> tuple[str, subprocess.CompletedProcess[str]]:
-    """Run ``program args`` waiting for a tracer, attach systrace to it under a policy that
-    refuses reads of the secret's directory; its output and systrace's run."""
-    policy_file = s.root / "attach.toml"
-    policy_file.write_text(policy(never("fsread", path=f"{s.secd}/**")))
+@contextlib.contextmanager
+def waiting(program, args: list[object], s: Scene
+            ) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``program args`` started waiting for a tracer (ESC_WAIT_TRACER), once it said "ready":
+    the process and what it printed until then; killed at the end if still running."""
     target = subprocess.Popen([str(program), *(str(a) for a in args)], stdout=subprocess.PIPE,
                               text=True, env=scene_env(s, ESC_WAIT_TRACER="1"),
                               start_new_session=True, cwd=s.root)
@@ -240,15 +202,30 @@ def attached(program, args: list[object], s: Scene) -> tuple[str, subprocess.Com
         lines = [target.stdout.readline()]
         while not lines[-1].startswith("ready") and lines[-1]:
             lines.append(target.stdout.readline())
-        tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p",
-                                 str(policy_file)], capture_output=True, text=True, timeout=60,
-                                env=scene_env(s), start_new_session=True, cwd=s.root)
-        out, _ = target.communicate(timeout=60)
+        yield target, "".join(lines)
     finally:
         if target.poll() is None:
             target.kill()
             target.wait(5)
-    return "".join(lines) + out, tracer
+
+
+def attach_to(target: subprocess.Popen[str], s: Scene) -> subprocess.CompletedProcess[str]:
+    """systrace attached to ``target`` under a policy that refuses reads of the secret's
+    directory, run to its end."""
+    policy_file = s.root / "attach.toml"
+    policy_file.write_text(policy(never("fsread", path=f"{s.secd}/**")))
+    return subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p", str(policy_file)],
+                          capture_output=True, text=True, timeout=60, env=scene_env(s),
+                          start_new_session=True, cwd=s.root)
+
+
+def attached(program, args: list[object], s: Scene) -> tuple[str, subprocess.CompletedProcess[str]]:
+    """Run ``program args`` waiting for a tracer, attach systrace to it (attach_to); its
+    output and systrace's run."""
+    with waiting(program, args, s) as (target, said):
+        tracer = attach_to(target, s)
+        out, _ = target.communicate(timeout=60)
+    return said + out, tracer
 
 
 def test_a_detached_mount_held_before_the_attach_is_named_from_its_object(build, tmp_path):
