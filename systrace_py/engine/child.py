@@ -21,6 +21,7 @@ import errno
 import os
 import resource
 
+from systrace_py import procfs
 from systrace_py.kernel import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -59,18 +60,6 @@ def no_core_limits() -> tuple[int, int]:
         return limit if 0 <= limit <= NO_CORE_LIMIT else NO_CORE_LIMIT
     soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
     return lowered(soft), lowered(hard)
-
-
-def tracer_pid() -> int:
-    """This process's TracerPid (0: not traced; -1: unreadable)."""
-    try:
-        with open("/proc/self/status", "rb") as f:
-            for line in f.read().splitlines():
-                if line.startswith(b"TracerPid:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return -1
 
 
 def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str],
@@ -113,7 +102,7 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
             before_stop()
         os.kill(os.getpid(), _signal.SIGSTOP)  # the tracer seizes us here
         if expect_tracer is not None:
-            if expect_tracer <= 0 or tracer_pid() != expect_tracer:
+            if expect_tracer <= 0 or procfs.tracer_of("self") != expect_tracer:
                 code = EXIT_INTERNAL
                 os.write(2, b"systrace: the resident tracer did not trace the command; "
                             b"it was not run\n")
@@ -132,4 +121,4 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
 
 
 __all__ = ["EXIT_INTERNAL", "NO_CORE_LIMIT", "RESTORED_SIGNALS", "become_program",
-           "no_core_limits", "tracer_pid"]
+           "no_core_limits"]
