@@ -136,6 +136,9 @@ REDIRECT_ADDRESS_CALLS = aliases.ONE_ADDRESS_CALLS
 HOST_CALLS = aliases.ALIASES["net-connect"]
 
 
+#: the words a rule's action and a table's default may be (a default decides: no "inject")
+_RULE_ACTIONS = tuple(a.value for a in Action)
+_DEFAULT_ACTIONS = tuple(a.value for a in DECIDING)
 _ACTION_HINTS = {"deny": "never", "refuse": "never", "block": "never", "reject": "never",
                  "allow": "permit", "accept": "permit", "pass": "permit", "prompt": "ask"}
 _ERRNO_NAMES: dict[str, int] = {
@@ -585,15 +588,16 @@ class _Loader:
         (/usr/bin/cat), so a key naming a symlink (/bin/cat where /bin -> usr/bin) would never
         apply: it is resolved now, with a warning saying so."""
         resolved = resolved_program_key(key)
-        line = self.positions.line(where)
         if resolved != key:
             warnings.warn(PolicyWarning(str(PolicyError(
-                self.source, line, label, f"{key} resolves to {resolved} (processes are known by"
-                f" their resolved path): the table applies to {resolved}"))), stacklevel=2)
+                self.source, self.positions.line(where), label, f"{key} resolves to {resolved}"
+                " (processes are known by their resolved path): the table applies to"
+                f" {resolved}"))), stacklevel=2)
         if resolved in policy.programs:
             first = policy.programs[resolved].location
             at = f" (line {first.line})" if first is not None and first.line else ""
-            raise PolicyError(self.source, line, label, f"{key} is {resolved}, which has a"
+            raise PolicyError(self.source, self.positions.line(where), label,
+                              f"{key} is {resolved}, which has a"
                               f" table of its own{at}: merge the two")
         return resolved
 
@@ -626,12 +630,12 @@ class _Loader:
         """A rule's action (permit, never, ask or inject) or a table's default (not inject:
         a default decides)."""
         value = data[key]
-        choices = tuple(a.value for a in (Action if rule else DECIDING))
+        choices = _RULE_ACTIONS if rule else _DEFAULT_ACTIONS
+        if isinstance(value, str) and value in choices:
+            return Action(value)
         words = ", ".join(f'"{c}"' for c in choices[:-1]) + f' or "{choices[-1]}"'
         if not isinstance(value, str):
             raise self.error(where, key, f"expected {words}, got {_kind(value)}")
-        if value in choices:
-            return Action(value)
         if value == Action.INJECT.value:
             raise self.error(where, key, "a default decides whether calls run: \"inject\" is"
                              " for rules (write an [[rule]] with action = \"inject\")")
@@ -751,7 +755,9 @@ class _Loader:
         self._check_keys(data, where, RULE_KEYS, "rule")
         for key in ("path", "unix", "argv", "redirect"):
             value = data.get(key)
-            for item in value if isinstance(value, list) else [value]:
+            if value is None:
+                continue
+            for item in value if isinstance(value, list) else (value,):
                 if isinstance(item, str) and len(item) > MAX_PATTERN:
                     raise self.error(where, key, f"longer than {MAX_PATTERN} characters: no"
                                      " path is that long")
@@ -760,11 +766,10 @@ class _Loader:
             raise self.error(where, "action", "missing: every rule needs action = \"permit\","
                              " \"never\" or \"ask\"")
         action = self._action(data, where, "action", rule=True)
-        if action is not Action.INJECT:
-            for key in INJECT_KEYS:
-                if key in data:
-                    raise self.error(where, key, "only used by action = \"inject\" rules"
-                                     f" (this rule says {action.value!r})")
+        if action is not Action.INJECT and not data.keys().isdisjoint(INJECT_KEYS):
+            key = next(key for key in INJECT_KEYS if key in data)
+            raise self.error(where, key, "only used by action = \"inject\" rules"
+                             f" (this rule says {action.value!r})")
         errno = errno_module.EPERM
         if "errno" in data:
             if action is Action.PERMIT:
@@ -902,8 +907,8 @@ class _Loader:
                  why: str) -> None:
         """Refuse a condition that could never hold for one of the named calls."""
         for name in calls:
-            members = aliases.ALIASES.get(name, frozenset({name}))
-            if not members & takes:
+            members = aliases.ALIASES.get(name, (name,))
+            if takes.isdisjoint(members):
                 what = f"alias {name!r}" if name in aliases.ALIASES else repr(name)
                 raise self.error(where, key, f"cannot apply to {what}: it {why}, so the"
                                  " condition could never match (split the rule)")

@@ -78,6 +78,9 @@ _BRACE_SPECIAL = re.compile(r"[\\\[{},]")
 _HARD_SYNTAX = frozenset("[\\$")
 _COMPONENT_SPECIAL = re.compile(r"[/\\*?\[$]")
 _WILDCARDS = re.compile(r"([*?])")
+#: A pattern with none of the syntax above but ``*``, ``?`` (and ``/``): no braces, classes,
+#: escapes or variables -- read by :func:`_simple_components` alone.
+_PLAIN_PATTERN = re.compile(r"[^{}\[\]\\$~]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -535,6 +538,9 @@ class _Compiled:
 def _compile(pattern: str, ex: Expansions) -> _Compiled:
     """A pattern read for these expansions: its alternatives, braces expanded (every error
     in the pattern is found here)."""
+    if pattern[:1] == "/" and _PLAIN_PATTERN.fullmatch(pattern):
+        # the common case (most of a learned policy): an absolute path of names, * and ?, **
+        return _Compiled((tuple(_simple_components(pattern, pattern)),))
     alternatives: list[_Alternative] = []
     for alt in _expand_braces(pattern):
         pseudo = _pseudo_regex(alt, ex, pattern)

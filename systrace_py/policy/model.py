@@ -362,12 +362,10 @@ class Rule:
     classes: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "syscalls", frozenset(c for c in self.calls if c not in aliases.ALIASES)
-        )
-        object.__setattr__(
-            self, "classes", frozenset(c for c in self.calls if c in aliases.ALIASES)
-        )
+        named = frozenset(self.calls)
+        classes = frozenset(aliases.ALIASES.keys() & named)
+        object.__setattr__(self, "syscalls", named - classes)
+        object.__setattr__(self, "classes", classes)
 
     @property
     def refuses(self) -> bool:

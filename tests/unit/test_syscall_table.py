@@ -662,7 +662,22 @@ def test_every_unguarded_call_is_allowed_by_an_allowing_plan(guard_filter):
             expected = _RET_TRACE if call.name in CHANGES_CREDENTIALS else _RET_ALLOW
             assert guard_filter.run(call.nr, (0,) * 6) == expected, call.name
     assert guard_filter.run(NUMBERS["clone3"], (0,) * 6) == _RET_TRACE  # its flags are read
-    assert guard_filter.run(400, (0,) * 6) == _RET_ERRNO | errno.ENOSYS  # the reserved range
+
+
+def test_the_range_guard_answers_enosys_for_every_number_no_call_has():
+    """The hand-built range guard: ENOSYS for a number of the table's gaps (the reserved
+    range), past MAX_NR, with the x32 bit, or of another architecture; every call of the
+    table passes on to the policy's filter."""
+    guard = _Bpf(seccomp.range_guard())
+    enosys = _RET_ERRNO | errno.ENOSYS
+    for nr in range(MAX_NR + 64):
+        expected = _RET_ALLOW if nr in NAMES else enosys
+        assert guard.run(nr, (0,) * 6) == expected, nr
+    for nr in (0, 1, 59, MAX_NR):
+        assert guard.run(nr | 0x40000000, (0,) * 6) == enosys, nr  # x32
+        assert guard.run(nr, (0,) * 6, arch=0x40000003) == enosys, nr  # i386
+    assert guard.run(-1, (0,) * 6) == enosys
+    assert guard.run(0x7FFFFFFF, (0,) * 6) == enosys
 
 
 _REQUESTS = sorted(r for r, _ in kernel.FILE_CHANGING_IOCTLS)
