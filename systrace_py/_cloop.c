@@ -105,7 +105,19 @@ typedef struct {
     size_t len;
     char *text;
     PyObject *match;  /* K_GLOB: the rule's pattern's matches(path) -> bool (Python's own) */
+    struct Memo *memo;  /* K_GLOB: its last answers (GLOB_MEMO of them), NULL until one */
 } Entry;
+
+/* A glob's answer for one path, kept: PathGlob.matches is a function of the path alone (its
+ * pattern is fixed), and asked of Python it costs ~15 us at a stop (a cold regex over many
+ * alternatives) -- the same library opened by every command of a shell loop, the same
+ * header by every compile of a build, asks it once. */
+#define GLOB_MEMO 32
+struct Memo {
+    char *path;  /* NULL: empty */
+    size_t len;
+    int truth;
+};
 
 typedef struct {
     Py_ssize_t n;
@@ -296,8 +308,12 @@ static size_t env_cap;          /* scratch.SLOT_SIZE - BULK (at most sizeof env_
 
 static void free_check(Check *c) {
     for (Py_ssize_t i = 0; i < c->n; i++) {
-        PyMem_Free(c->entries[i].text);
-        Py_XDECREF(c->entries[i].match);
+        Entry *e = &c->entries[i];
+        PyMem_Free(e->text);
+        Py_XDECREF(e->match);
+        if (e->memo)
+            for (int k = 0; k < GLOB_MEMO; k++) PyMem_Free(e->memo[k].path);
+        PyMem_Free(e->memo);
     }
     PyMem_Free(c->entries);
 }
@@ -597,11 +613,37 @@ static int under(const Entry *e, const char *path, size_t len) {
 
 static int cleared(void);
 
+static int ask_glob(const Entry *e, const char *path, size_t len);
+
 /* Whether a glob entry's pattern matches path, asked of Python (PathGlob.matches, as the
- * index's verify asks): 1, 0, -1 when it failed with an Exception (cleared: Python then
- * decides the whole call), -2 when with anything else (a KeyboardInterrupt, the session's
- * EndRun: left set, the run ends -- cleared()). */
-static int glob_matches(const Entry *e, const char *path, size_t len) {
+ * index's verify asks) unless its memo has the answer: 1, 0, -1 when it failed with an
+ * Exception (cleared: Python then decides the whole call), -2 when with anything else (a
+ * KeyboardInterrupt, the session's EndRun: left set, the run ends -- cleared()). */
+static int glob_matches(Entry *e, const char *path, size_t len) {
+    uint64_t h = 1469598103934665603ULL;  /* (FNV-1a: which slot of the memo) */
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)path[i]) * 1099511628211ULL;
+    struct Memo *m = e->memo ? &e->memo[h % GLOB_MEMO] : NULL;
+    if (m && m->path && m->len == len && memcmp(m->path, path, len) == 0) return m->truth;
+    int truth = ask_glob(e, path, len);
+    if (truth < 0) return truth;  /* (not kept: asked again next time) */
+    if (!e->memo) {
+        e->memo = PyMem_Calloc(GLOB_MEMO, sizeof *e->memo);
+        if (!e->memo) return truth;  /* (then unkept) */
+        m = &e->memo[h % GLOB_MEMO];
+    }
+    char *copy = PyMem_Malloc(len + 1);
+    if (copy) {
+        memcpy(copy, path, len);
+        copy[len] = 0;
+        PyMem_Free(m->path);
+        m->path = copy;
+        m->len = len;
+        m->truth = truth;
+    }
+    return truth;
+}
+
+static int ask_glob(const Entry *e, const char *path, size_t len) {
     PyObject *text = PyUnicode_FromStringAndSize(path, (Py_ssize_t)len);  /* (ASCII only) */
     if (!text) return cleared() ? -1 : -2;
     PyObject *result = PyObject_CallOneArg(e->match, text);
@@ -617,10 +659,10 @@ static int glob_matches(const Entry *e, const char *path, size_t len) {
  * the index cannot prove (a glob, another condition) could come first; -1 when a glob's
  * match raised what ends the run (glob_matches).  *err: a refusal's errno, *missing_err:
  * its errno when the path is missing (0: Python's). */
-static int decide_check(const Check *c, const char *path, size_t len, int *err,
+static int decide_check(Check *c, const char *path, size_t len, int *err,
                         int *missing_err) {
     for (Py_ssize_t i = 0; i < c->n; i++) {
-        const Entry *e = &c->entries[i];
+        Entry *e = &c->entries[i];
         int hit;
         if (e->kind == K_EXACT)
             hit = e->len == len && memcmp(e->text, path, len) == 0;
