@@ -186,6 +186,8 @@ typedef struct {
     uint64_t own[3];
     long long clone3_flags;  /* the flags of the clone3 it was let make, as Python checked
                               * them (Task.clone3_flags); -1: not known */
+    pid_t parent_held;  /* a vfork child armed here: its parent, kept in its vfork event's
+                         * stop until this child execs or ends (let_parent_go); 0: none */
 } Arm;
 static Arm arms[MAX_ARMS];
 static int narms;
@@ -1051,6 +1053,20 @@ static int searches_otherwise(pid_t tid) {
     return !(ids[0] == own_ids[0] && ids[1] == own_ids[1] && strcmp(groups, own_groups) == 0);
 }
 
+/* The parent of a vfork child armed here was kept in its vfork event's stop (birth): let go
+ * now -- the child exec'd or ended (its vfork is done: the parent returns from it at once),
+ * or the loop returns to Python, which has it running since that event, as before.
+ * Natively the parent sleeps in the kernel until then (wait_for_vfork_done); let go at its
+ * event, it woke only to sleep there again, and was woken a second time when the child's
+ * exec completed the vfork: one wake-up a shell's command for nothing.  0, or -1 on an
+ * error. */
+static int let_parent_go(Arm *c) {
+    pid_t parent = c->parent_held;
+    c->parent_held = 0;
+    if (parent && syscall(SYS_ptrace, PT_CONT, parent, 0, 0) < 0 && errno != ESRCH) return -1;
+    return 0;
+}
+
 /* The scratch area mapped in a task at its exec event, as Tracer._premap_scratch does:
  * MMAP_TRAP_CODE written at the entry point, the mmap's arguments in the registers, the task
  * run to the trap (the injected call's own stops let go, signals kept back and sent again),
@@ -1139,6 +1155,7 @@ static int exec_event(Arm *a, int *status) {
         if (r < 0) { close(mem); return -1; }
         if (died) {
             close(mem);
+            if (let_parent_go(a) < 0) return -1;
             e->served = 1;
             a->pending = 0;
             a->off = 1;
@@ -1162,7 +1179,7 @@ static int exec_event(Arm *a, int *status) {
         else a->off = 1;  /* (Python maps it, at the first call it holds) */
     }
     if (syscall(SYS_ptrace, PT_CONT, a->tid, 0, 0) < 0 && errno != ESRCH) return -1;
-    return 1;
+    return let_parent_go(a) < 0 ? -1 : 1;
 }
 
 /* 1: handled (the task runs again), 0: hand it to Python (*why says how), -1: an error */
@@ -1381,7 +1398,7 @@ static int birth(Arm *a) {
     /* (a clone's event: a vfork event -- serve() hands the others back -- of a vfork by
      * another name, or Python's) */
     if ((nr == NR_CLONE || nr == NR_CLONE3) && vfork_like(a, regs, (pid_t)child) != 1) return 0;
-    int vfork = nr != NR_FORK;
+    int vfork = nr != NR_FORK, kept_stopped = 0;
     birth_seq[nbirths] = nseq++;
     Birth *b = &births[nbirths++];
     *b = (Birth){a->tid, (pid_t)child, (int)nr, 0, 0};
@@ -1405,6 +1422,8 @@ static int birth(Arm *a) {
         c->vfork_only = 1;
         c->state_of = a->state_of;
         c->clone3_flags = -1;
+        c->parent_held = a->tid;  /* (the parent goes on at the child's exec or end) */
+        kept_stopped = 1;
         a->spare = 0;
     }
     for (int i = 0; i < nearly; i++) {
@@ -1415,6 +1434,7 @@ static int birth(Arm *a) {
         earlies[i] = earlies[--nearly];  /* (the others keep their seq: notes() sorts) */
         break;
     }
+    if (kept_stopped) return 1;  /* (let_parent_go) */
     if (syscall(SYS_ptrace, PT_CONT, a->tid, 0, 0) < 0 && errno != ESRCH) return -1;
     return 1;
 }
@@ -1448,7 +1468,7 @@ static int early_stop(pid_t pid, int status) {
 
 /* The end (an exit status) of a child birth() noted that started: noted for Python, its arm
  * forgotten (its pid may come again), and the task that was alone armed so again once the
- * tree is that task alone.  1: noted, 0: Python's. */
+ * tree is that task alone.  1: noted, 0: Python's, -1: an error. */
 static int end_of(pid_t pid, int status) {
     if (!tree_size || nends == MAX_ENDS) return 0;
     int i;
@@ -1457,7 +1477,11 @@ static int end_of(pid_t pid, int status) {
     if (i == nbirths) return 0;
     births[i].gone = 1;
     for (int j = 0; j < narms; j++)
-        if (arms[j].tid == pid) { arms[j].tid = 0; arms[j].off = 1; }
+        if (arms[j].tid == pid) {
+            if (let_parent_go(&arms[j]) < 0) return -1;
+            arms[j].tid = 0;
+            arms[j].off = 1;
+        }
     End *e = &ends[nends++];
     e->seq = nseq++;
     e->tid = pid;
@@ -1698,8 +1722,21 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
     return out;
 }
 
-/* run()'s loop over the arms it set. */
+static PyObject *serve_stops(void);
+
+/* run()'s loop over the arms it set; the parents it kept stopped let go before Python has
+ * the tree again (let_parent_go). */
 static PyObject *serve(void) {
+    PyObject *out = serve_stops();
+    for (int i = 0; i < narms; i++)
+        if (let_parent_go(&arms[i]) < 0 && out) {
+            Py_DECREF(out);
+            out = PyErr_SetFromErrno(PyExc_OSError);
+        }
+    return out;
+}
+
+static PyObject *serve_stops(void) {
     for (;;) {
         int status = 0;
         pid_t pid;
@@ -1713,7 +1750,11 @@ static PyObject *serve(void) {
             }
             return PyErr_SetFromErrno(PyExc_OSError);
         }
-        if ((WIFEXITED(status) || WIFSIGNALED(status)) && end_of(pid, status)) continue;
+        if (WIFEXITED(status) || WIFSIGNALED(status)) {
+            int ended = end_of(pid, status);
+            if (ended < 0) return PyErr_SetFromErrno(PyExc_OSError);
+            if (ended) continue;
+        }
         if (WIFSTOPPED(status) && status >> 8 == (SIGTRAP | EVENT_STOP << 8)) {
             int born = first_stop(pid);
             if (born < 0) return PyErr_SetFromErrno(PyExc_OSError);
