@@ -525,6 +525,7 @@ errno = "EROFS"
         assert native_many - native_few == 4  # the four more opens: the pattern asked natively
 
 
+@pytest.mark.both_loops
 def test_glob_answers_kept_per_path(probe, tmp_path: Path) -> None:
     """The native loop keeps a glob's answer for each path it asked (_cloop.c glob_matches'
     memo: a shell loop's every command opens the same library) in a few slots chosen by the

@@ -147,6 +147,7 @@ def test_shell_loop_leaves_python_no_stop_a_command(bindir: Path, tmp_path: Path
         assert by_python <= 20, (by_python, stops, kinds)
 
 
+@pytest.mark.both_loops
 def test_shell_sleeps_once_for_its_commands_exec(bindir: Path, tmp_path: Path) -> None:
     """The count that shows it (not a time): the native loop keeps the shell in its vfork
     event's stop until its armed child execs (or ends: _cloop.c let_parent_go), where the
