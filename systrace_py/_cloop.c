@@ -105,7 +105,19 @@ typedef struct {
     size_t len;
     char *text;
     PyObject *match;  /* K_GLOB: the rule's pattern's matches(path) -> bool (Python's own) */
+    struct Memo *memo;  /* K_GLOB: its last answers (GLOB_MEMO of them), NULL until one */
 } Entry;
+
+/* A glob's answer for one path, kept: PathGlob.matches is a function of the path alone (its
+ * pattern is fixed), and asked of Python it costs ~15 us at a stop (a cold regex over many
+ * alternatives) -- the same library opened by every command of a shell loop, the same
+ * header by every compile of a build, asks it once. */
+#define GLOB_MEMO 32
+struct Memo {
+    char *path;  /* NULL: empty */
+    size_t len;
+    int truth;
+};
 
 typedef struct {
     Py_ssize_t n;
@@ -174,6 +186,8 @@ typedef struct {
     uint64_t own[3];
     long long clone3_flags;  /* the flags of the clone3 it was let make, as Python checked
                               * them (Task.clone3_flags); -1: not known */
+    pid_t parent_held;  /* a vfork child armed here: its parent, kept in its vfork event's
+                         * stop until this child execs or ends (let_parent_go); 0: none */
 } Arm;
 static Arm arms[MAX_ARMS];
 static int narms;
@@ -296,8 +310,12 @@ static size_t env_cap;          /* scratch.SLOT_SIZE - BULK (at most sizeof env_
 
 static void free_check(Check *c) {
     for (Py_ssize_t i = 0; i < c->n; i++) {
-        PyMem_Free(c->entries[i].text);
-        Py_XDECREF(c->entries[i].match);
+        Entry *e = &c->entries[i];
+        PyMem_Free(e->text);
+        Py_XDECREF(e->match);
+        if (e->memo)
+            for (int k = 0; k < GLOB_MEMO; k++) PyMem_Free(e->memo[k].path);
+        PyMem_Free(e->memo);
     }
     PyMem_Free(c->entries);
 }
@@ -597,11 +615,37 @@ static int under(const Entry *e, const char *path, size_t len) {
 
 static int cleared(void);
 
+static int ask_glob(const Entry *e, const char *path, size_t len);
+
 /* Whether a glob entry's pattern matches path, asked of Python (PathGlob.matches, as the
- * index's verify asks): 1, 0, -1 when it failed with an Exception (cleared: Python then
- * decides the whole call), -2 when with anything else (a KeyboardInterrupt, the session's
- * EndRun: left set, the run ends -- cleared()). */
-static int glob_matches(const Entry *e, const char *path, size_t len) {
+ * index's verify asks) unless its memo has the answer: 1, 0, -1 when it failed with an
+ * Exception (cleared: Python then decides the whole call), -2 when with anything else (a
+ * KeyboardInterrupt, the session's EndRun: left set, the run ends -- cleared()). */
+static int glob_matches(Entry *e, const char *path, size_t len) {
+    uint64_t h = 1469598103934665603ULL;  /* (FNV-1a: which slot of the memo) */
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)path[i]) * 1099511628211ULL;
+    struct Memo *m = e->memo ? &e->memo[h % GLOB_MEMO] : NULL;
+    if (m && m->path && m->len == len && memcmp(m->path, path, len) == 0) return m->truth;
+    int truth = ask_glob(e, path, len);
+    if (truth < 0) return truth;  /* (not kept: asked again next time) */
+    if (!e->memo) {
+        e->memo = PyMem_Calloc(GLOB_MEMO, sizeof *e->memo);
+        if (!e->memo) return truth;  /* (then unkept) */
+        m = &e->memo[h % GLOB_MEMO];
+    }
+    char *copy = PyMem_Malloc(len + 1);
+    if (copy) {
+        memcpy(copy, path, len);
+        copy[len] = 0;
+        PyMem_Free(m->path);
+        m->path = copy;
+        m->len = len;
+        m->truth = truth;
+    }
+    return truth;
+}
+
+static int ask_glob(const Entry *e, const char *path, size_t len) {
     PyObject *text = PyUnicode_FromStringAndSize(path, (Py_ssize_t)len);  /* (ASCII only) */
     if (!text) return cleared() ? -1 : -2;
     PyObject *result = PyObject_CallOneArg(e->match, text);
@@ -617,10 +661,10 @@ static int glob_matches(const Entry *e, const char *path, size_t len) {
  * the index cannot prove (a glob, another condition) could come first; -1 when a glob's
  * match raised what ends the run (glob_matches).  *err: a refusal's errno, *missing_err:
  * its errno when the path is missing (0: Python's). */
-static int decide_check(const Check *c, const char *path, size_t len, int *err,
+static int decide_check(Check *c, const char *path, size_t len, int *err,
                         int *missing_err) {
     for (Py_ssize_t i = 0; i < c->n; i++) {
-        const Entry *e = &c->entries[i];
+        Entry *e = &c->entries[i];
         int hit;
         if (e->kind == K_EXACT)
             hit = e->len == len && memcmp(e->text, path, len) == 0;
@@ -1009,6 +1053,20 @@ static int searches_otherwise(pid_t tid) {
     return !(ids[0] == own_ids[0] && ids[1] == own_ids[1] && strcmp(groups, own_groups) == 0);
 }
 
+/* The parent of a vfork child armed here was kept in its vfork event's stop (birth): let go
+ * now -- the child exec'd or ended (its vfork is done: the parent returns from it at once),
+ * or the loop returns to Python, which has it running since that event, as before.
+ * Natively the parent sleeps in the kernel until then (wait_for_vfork_done); let go at its
+ * event, it woke only to sleep there again, and was woken a second time when the child's
+ * exec completed the vfork: one wake-up a shell's command for nothing.  0, or -1 on an
+ * error. */
+static int let_parent_go(Arm *c) {
+    pid_t parent = c->parent_held;
+    c->parent_held = 0;
+    if (parent && syscall(SYS_ptrace, PT_CONT, parent, 0, 0) < 0 && errno != ESRCH) return -1;
+    return 0;
+}
+
 /* The scratch area mapped in a task at its exec event, as Tracer._premap_scratch does:
  * MMAP_TRAP_CODE written at the entry point, the mmap's arguments in the registers, the task
  * run to the trap (the injected call's own stops let go, signals kept back and sent again),
@@ -1097,6 +1155,7 @@ static int exec_event(Arm *a, int *status) {
         if (r < 0) { close(mem); return -1; }
         if (died) {
             close(mem);
+            if (let_parent_go(a) < 0) return -1;
             e->served = 1;
             a->pending = 0;
             a->off = 1;
@@ -1120,7 +1179,7 @@ static int exec_event(Arm *a, int *status) {
         else a->off = 1;  /* (Python maps it, at the first call it holds) */
     }
     if (syscall(SYS_ptrace, PT_CONT, a->tid, 0, 0) < 0 && errno != ESRCH) return -1;
-    return 1;
+    return let_parent_go(a) < 0 ? -1 : 1;
 }
 
 /* 1: handled (the task runs again), 0: hand it to Python (*why says how), -1: an error */
@@ -1339,7 +1398,7 @@ static int birth(Arm *a) {
     /* (a clone's event: a vfork event -- serve() hands the others back -- of a vfork by
      * another name, or Python's) */
     if ((nr == NR_CLONE || nr == NR_CLONE3) && vfork_like(a, regs, (pid_t)child) != 1) return 0;
-    int vfork = nr != NR_FORK;
+    int vfork = nr != NR_FORK, kept_stopped = 0;
     birth_seq[nbirths] = nseq++;
     Birth *b = &births[nbirths++];
     *b = (Birth){a->tid, (pid_t)child, (int)nr, 0, 0};
@@ -1363,6 +1422,8 @@ static int birth(Arm *a) {
         c->vfork_only = 1;
         c->state_of = a->state_of;
         c->clone3_flags = -1;
+        c->parent_held = a->tid;  /* (the parent goes on at the child's exec or end) */
+        kept_stopped = 1;
         a->spare = 0;
     }
     for (int i = 0; i < nearly; i++) {
@@ -1373,6 +1434,7 @@ static int birth(Arm *a) {
         earlies[i] = earlies[--nearly];  /* (the others keep their seq: notes() sorts) */
         break;
     }
+    if (kept_stopped) return 1;  /* (let_parent_go) */
     if (syscall(SYS_ptrace, PT_CONT, a->tid, 0, 0) < 0 && errno != ESRCH) return -1;
     return 1;
 }
@@ -1406,7 +1468,7 @@ static int early_stop(pid_t pid, int status) {
 
 /* The end (an exit status) of a child birth() noted that started: noted for Python, its arm
  * forgotten (its pid may come again), and the task that was alone armed so again once the
- * tree is that task alone.  1: noted, 0: Python's. */
+ * tree is that task alone.  1: noted, 0: Python's, -1: an error. */
 static int end_of(pid_t pid, int status) {
     if (!tree_size || nends == MAX_ENDS) return 0;
     int i;
@@ -1415,7 +1477,11 @@ static int end_of(pid_t pid, int status) {
     if (i == nbirths) return 0;
     births[i].gone = 1;
     for (int j = 0; j < narms; j++)
-        if (arms[j].tid == pid) { arms[j].tid = 0; arms[j].off = 1; }
+        if (arms[j].tid == pid) {
+            if (let_parent_go(&arms[j]) < 0) return -1;
+            arms[j].tid = 0;
+            arms[j].off = 1;
+        }
     End *e = &ends[nends++];
     e->seq = nseq++;
     e->tid = pid;
@@ -1656,8 +1722,21 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
     return out;
 }
 
-/* run()'s loop over the arms it set. */
+static PyObject *serve_stops(void);
+
+/* run()'s loop over the arms it set; the parents it kept stopped let go before Python has
+ * the tree again (let_parent_go). */
 static PyObject *serve(void) {
+    PyObject *out = serve_stops();
+    for (int i = 0; i < narms; i++)
+        if (let_parent_go(&arms[i]) < 0 && out) {
+            Py_DECREF(out);
+            out = PyErr_SetFromErrno(PyExc_OSError);
+        }
+    return out;
+}
+
+static PyObject *serve_stops(void) {
     for (;;) {
         int status = 0;
         pid_t pid;
@@ -1671,7 +1750,11 @@ static PyObject *serve(void) {
             }
             return PyErr_SetFromErrno(PyExc_OSError);
         }
-        if ((WIFEXITED(status) || WIFSIGNALED(status)) && end_of(pid, status)) continue;
+        if (WIFEXITED(status) || WIFSIGNALED(status)) {
+            int ended = end_of(pid, status);
+            if (ended < 0) return PyErr_SetFromErrno(PyExc_OSError);
+            if (ended) continue;
+        }
         if (WIFSTOPPED(status) && status >> 8 == (SIGTRAP | EVENT_STOP << 8)) {
             int born = first_stop(pid);
             if (born < 0) return PyErr_SetFromErrno(PyExc_OSError);

@@ -523,3 +523,43 @@ errno = "EROFS"
     if _native_wanted() and cloop.load() is not None:
         _, _, native_many = run(True, 4)
         assert native_many - native_few == 4  # the four more opens: the pattern asked natively
+
+
+@pytest.mark.both_loops
+def test_glob_answers_kept_per_path(probe, tmp_path: Path) -> None:
+    """The native loop keeps a glob's answer for each path it asked (_cloop.c glob_matches'
+    memo: a shell loop's every command opens the same library) in a few slots chosen by the
+    path: 48 paths, more than the slots, each opened three times in an order that makes
+    them share slots and evict each other -- every open still decided by its own path, as
+    the Python loop decides it."""
+    names = [f"f{i}.{'log' if i % 3 else 'txt'}" for i in range(48)]
+    for name in names:
+        (tmp_path / name).write_text("x\n")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f"""
+default = "permit"
+
+[[rule]]
+calls = ["fsread"]
+path = "{tmp_path}/*.log"
+action = "never"
+errno = "EROFS"
+""")
+    order = [*names, *reversed(names), *names[::2], *names[1::2]]
+
+    def run(native: bool) -> tuple[list[str], int]:
+        ops = [f"open:{tmp_path}/{name}" for name in order]
+        result = run_systrace(["--stats", "-p", str(policy), "--", str(probe), *ops],
+                              env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+        found = NATIVE.search(result.stderr)
+        assert found is not None, result.stderr
+        return result.stdout.splitlines(), int(found.group(2))
+
+    native, decided = run(True)
+    python, _ = run(False)
+    assert native == python
+    expected = [f"open {tmp_path}/{name} -> {'EROFS' if name.endswith('.log') else 'ok'}"
+                for name in order]
+    assert [line for line in native if line.startswith("open ")] == expected
+    if _native_wanted() and cloop.load() is not None:
+        assert decided >= len(order)  # (the opens were the loop's, the memo's in use)
