@@ -255,6 +255,7 @@ class Tracer:
         #: they came: the loop handles them first, as if it had waited for them itself
         self._kept: collections.deque[tuple[int, int]] = collections.deque()
         self._early_exits: set[int] = set()
+        self._orphans_killed: set[int] = set()   # of _early: killed, their ends not reaped yet
         self._exec_argv: dict[int, tuple[str, ...] | None] = {}
         #: the environment the traced command was started with ("NAME=value" entries; None
         #: with --attach): what the user chose, not the program (Supervisor._loader_environment)
@@ -535,6 +536,8 @@ class Tracer:
         """Serve stops until every traced task is gone; the command's exit code."""
         try:
             while self.tasks or self._early:
+                if not self.tasks:
+                    self._kill_orphans_of_lost_events()
                 event = self._next_event()
                 if event is None:
                     continue
@@ -598,6 +601,19 @@ class Tracer:
         except ValueError:
             return False
         return True
+
+    def _kill_orphans_of_lost_events(self) -> None:
+        """Fail closed for the children kept for a parent's event (``_early``) when no task is
+        left to report one: their parent died at its fork, vfork or clone event stop -- a
+        SIGKILL or another thread's exit_group wakes a task from that stop, and the kernel
+        reports its end, never the event.  Such a child would be kept stopped for ever, the
+        run never ending (not even on SIGTERM).  Which process it belongs to, and so its table,
+        cannot be known: it is killed, and its end reported as any other's (``_gone``)."""
+        for tid in set(self._early) - self._orphans_killed:
+            self._orphans_killed.add(tid)
+            say(f"pid {tid}: its parent died before its birth was reported: killed")
+            with contextlib.suppress(OSError):
+                os.kill(tid, signal.SIGKILL)
 
     def kill_all(self) -> None:
         """Fail closed: SIGKILL every traced task (EXITKILL would do it when we exit), and every
@@ -2453,6 +2469,7 @@ class Tracer:
         if task is None:
             if tid in self._early:
                 self._early.pop(tid)
+            self._orphans_killed.discard(tid)
             self._early_exits.add(tid)
             return
         self._task_ended(task)

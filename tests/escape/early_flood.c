@@ -1,0 +1,190 @@
+/* early_flood: children whose first stop comes before their parent's fork event (the native
+ * loop's early-stop table, _cloop.c early_stop, 16 slots; Python's Tracer._early).
+ *
+ *   early_flood MODE SECRET DECOY [ROUNDS]
+ *
+ * The program's root process forks a middle process per round, so the forks below are made by
+ * a task that is not the tracer's own child: waitpid(-1) then often reports the new child's
+ * first stop before its parent's event, and the child is kept stopped until that event.
+ *
+ * MODE: flood    the middle process makes 40 children at once, by fork, vfork-like clone
+ *                (CLONE_VM|CLONE_VFORK), clone3 and threads (CLONE_THREAD), each trying the
+ *                secret, then the decoy: more early stops than the table holds
+ *       orphan   the middle process has two threads: one forks four times, the other ends the
+ *                whole process (exit_group) at once -- the parent may die at its fork event, before
+ *                the tracer has seen the event; the child is then kept with no event to come:
+ *                it must neither run unchecked nor hold up the run for ever
+ *       killed   the middle process forks 20 children that each SIGKILL themselves at once
+ *                and one that tries the secret: ends of tasks whose birth was not told yet
+ * ESCAPED when any task read the secret; BLOCKED when none did and every decoy open worked
+ * (a decoy refused is a tracer gone wrong: reported, not escaped).
+ * Class 4 (children that slip away).
+ */
+#include "attack.h"
+
+#include <linux/sched.h>
+#include <sched.h>
+#include <sys/mman.h>
+
+struct counts {
+    volatile long secret, refused, decoy_ok, decoy_failed, children;
+};
+
+static struct counts *c;
+static const char *secret, *decoy;
+
+static void try_both(void) {
+    int fd = open(secret, O_RDONLY);
+    if (fd >= 0) {
+        if (is_secret_fd(fd))
+            __atomic_add_fetch(&c->secret, 1, __ATOMIC_SEQ_CST);
+        close(fd);
+    } else {
+        __atomic_add_fetch(&c->refused, 1, __ATOMIC_SEQ_CST);
+    }
+    fd = open(decoy, O_RDONLY);
+    if (fd >= 0) {
+        __atomic_add_fetch(&c->decoy_ok, 1, __ATOMIC_SEQ_CST);
+        close(fd);
+    } else {
+        __atomic_add_fetch(&c->decoy_failed, 1, __ATOMIC_SEQ_CST);
+    }
+}
+
+/* a child's body: raw syscalls only (a vfork-like child shares the parent's memory and stack) */
+static int child_body(void *arg) {
+    (void)arg;
+    __atomic_add_fetch(&c->children, 1, __ATOMIC_SEQ_CST);
+    try_both();
+    syscall(SYS_exit, 0);
+    return 0;
+}
+
+static void *thread_body(void *arg) {
+    (void)arg;
+    __atomic_add_fetch(&c->children, 1, __ATOMIC_SEQ_CST);
+    try_both();
+    return NULL;
+}
+
+static void flood(void) {
+    pthread_t threads[8];
+    int nthreads = 0;
+    pid_t kids[40];
+    int nkids = 0;
+    static char stacks[8][65536];
+    for (int i = 0; i < 40; i++) {
+        pid_t pid = -1;
+        switch (i % 5) {
+        case 0:
+        case 1:
+            pid = fork();
+            if (pid == 0) {
+                child_body(NULL);
+                _exit(0);
+            }
+            break;
+        case 2: {  /* posix_spawn's vfork by another name */
+            pid = clone(child_body, stacks[i / 5] + sizeof stacks[0], CLONE_VM | CLONE_VFORK | SIGCHLD,
+                        NULL);
+            break;
+        }
+        case 3: {
+            struct clone_args args = {.exit_signal = SIGCHLD};
+            pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+            if (pid == 0) {
+                child_body(NULL);
+                _exit(0);
+            }
+            break;
+        }
+        default:
+            if (nthreads < 8 && pthread_create(&threads[nthreads], NULL, thread_body, NULL) == 0)
+                nthreads++;
+            continue;
+        }
+        if (pid > 0)
+            kids[nkids++] = pid;
+    }
+    for (int i = 0; i < nkids; i++)
+        waitpid(kids[i], NULL, __WALL);
+    for (int i = 0; i < nthreads; i++)
+        pthread_join(threads[i], NULL);
+}
+
+static void *ender(void *arg) {
+    (void)arg;
+    syscall(SYS_exit_group, 0);
+    return NULL;
+}
+
+static void orphan(void) {
+    pthread_t t;
+    pthread_create(&t, NULL, ender, NULL);
+    for (int i = 0; i < 4; i++) {  /* (one of them is likely at its event when the end comes) */
+        if (fork() == 0) {
+            __atomic_add_fetch(&c->children, 1, __ATOMIC_SEQ_CST);
+            try_both();
+            _exit(0);
+        }
+    }
+    syscall(SYS_exit_group, 0);
+}
+
+static void killed(void) {
+    pid_t kids[21];
+    for (int i = 0; i < 21; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0) {
+            if (i == 20) {
+                __atomic_add_fetch(&c->children, 1, __ATOMIC_SEQ_CST);
+                try_both();
+                _exit(0);
+            }
+            raise(SIGKILL);
+            _exit(0);
+        }
+    }
+    for (int i = 0; i < 21; i++)
+        waitpid(kids[i], NULL, 0);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 4)
+        usage("early_flood flood|orphan|killed SECRET DECOY [ROUNDS]");
+    const char *mode = argv[1];
+    secret = argv[2];
+    decoy = argv[3];
+    int rounds = argc > 4 ? atoi(argv[4]) : 20;
+    c = mmap(NULL, sizeof *c, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (c == MAP_FAILED)
+        skipped("mmap: %s", ename(errno));
+    for (int r = 0; r < rounds; r++) {
+        pid_t middle = fork();
+        if (middle == 0) {
+            if (!strcmp(mode, "flood"))
+                flood();
+            else if (!strcmp(mode, "orphan"))
+                orphan();
+            else if (!strcmp(mode, "killed"))
+                killed();
+            else
+                usage("unknown mode");
+            _exit(0);
+        }
+        waitpid(middle, NULL, 0);
+    }
+    /* the orphans of "orphan" are not ours to wait for: give them a moment by polling */
+    for (int i = 0; i < 2000 && !strcmp(mode, "orphan"); i++) {
+        if (c->secret + c->refused >= c->children)
+            break;
+        usleep(1000);
+    }
+    note("children %ld, secret %ld, refused %ld, decoy %ld ok %ld failed", c->children,
+         c->secret, c->refused, c->decoy_ok, c->decoy_failed);
+    if (c->secret)
+        escaped("%ld of %ld children read the secret", c->secret, c->children);
+    if (c->decoy_failed)
+        blocked("but %ld decoy opens failed", c->decoy_failed);
+    blocked("no child read the secret; every decoy open worked");
+}

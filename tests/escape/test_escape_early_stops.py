@@ -1,0 +1,45 @@
+"""Class 4 (red team 11): children whose first stop comes before their parent's fork event.
+
+A task's child is traced from its birth, and its first stop (PTRACE_EVENT_STOP) is often
+reported before the parent's fork, vfork or clone event when the parent is not the tracer's own
+child: the native loop keeps such a stop in a table of 16 (``_cloop.c`` ``early_stop``), Python
+in ``Tracer._early``, until the event says whose child it is.  ``early_flood.c`` floods that
+table (40 children by fork, vfork-like clone, clone3 and threads, at once), ends children
+before their birth is told, and kills a parent at its fork event (another thread's
+exit_group), so that the event never comes: each child must be checked (never the secret), and
+the run must end."""
+
+from __future__ import annotations
+
+import pytest
+from escape_lib import Scene, assert_blocked, attack, read_never, require_real
+
+
+def early_flood(build, tmp_path, loop, mode: str, rounds: int) -> str:
+    program = build("escape/early_flood.c")
+    control = Scene.make(tmp_path, "control")
+    require_real(attack(program, mode, control.secret, control.decoy, rounds, policy_text=None,
+                        scene=control))
+    s = Scene.make(tmp_path, "traced")
+    traced = attack(program, mode, s.secret, s.decoy, rounds, scene=s, env=loop, timeout=90,
+                    policy_text=read_never(f"{s.secd}/**"))
+    assert_blocked(traced)
+    assert "every decoy open worked" in traced.detail, traced
+    assert traced.returncode == 0, traced
+    return traced.stderr
+
+
+@pytest.mark.parametrize("mode", ["flood", "killed"])
+def test_children_told_late_are_checked(build, tmp_path, loop, mode):
+    """More early first stops than the native loop's table holds (the rest are Python's), and
+    children killed before their birth is told: every child runs checked (held before)."""
+    early_flood(build, tmp_path, loop, mode, 20)
+
+
+def test_a_child_whose_parents_event_never_comes_does_not_hold_the_run(build, tmp_path, loop):
+    """The parent dies at its fork event (another thread's exit_group wakes it from that stop;
+    the kernel reports its end, never the event).  Its child was kept stopped for its parent's
+    event, for ever: the run never ended, not even on SIGTERM (both loops).  Now, once no task
+    is left that could report the event, such a child is killed (its process, and so its table,
+    cannot be known), and the run ends; it never ran unchecked."""
+    early_flood(build, tmp_path, loop, "orphan", 60)
