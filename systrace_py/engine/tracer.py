@@ -254,7 +254,10 @@ class Tracer:
         #: the stops an attach waited for before its checks (Tracer._settle), in the order
         #: they came: the loop handles them first, as if it had waited for them itself
         self._kept: collections.deque[tuple[int, int]] = collections.deque()
-        self._early_exits: set[int] = set()
+        #: ends of tids no task had (a child's, before its parent's event named it): the start
+        #: time of the task that ended, when its first stop was kept (``_early_started``)
+        self._early_exits: dict[int, int | None] = {}
+        self._early_started: dict[int, int | None] = {}  # of the children kept in _early
         self._orphans_killed: set[int] = set()   # of _early: killed, their ends not reaped yet
         self._exec_argv: dict[int, tuple[str, ...] | None] = {}
         #: the environment the traced command was started with ("NAME=value" entries; None
@@ -943,6 +946,7 @@ class Tracer:
         task = self.tasks.get(pid) or self._exec_of_unseized_leader(pid, status)
         if task is None:
             self._early[pid] = status  # a child whose parent's event has not come yet
+            self._early_started[pid] = _start_of(pid)
             return
         listened = task.state is TaskState.LISTENING
         task.to(TaskEvent.REPORTED)
@@ -2048,15 +2052,25 @@ class Tracer:
                     in_thread_group(parent.process.pid, child_tid), self._clone_flags(parent))
         if not self._gone_early(child_tid) and child_tid in self._early:
             self._dispatch(child_tid, self._early.pop(child_tid))
+        self._early_started.pop(child_tid, None)
         self._resume(parent)
 
     def _gone_early(self, child_tid: int) -> bool:
         """Whether the child just adopted died before its parent's event was seen (killed
         before its first stop: its exit came first, _gone); then it is forgotten.  Both loops
-        (the native loop's births too: _fast_notes)."""
+        (the native loop's births too: _fast_notes).
+
+        Not when the end was another task's: a child kept for an event that never came (its
+        parent died at the event stop), killed, its tid then given to this child (a wrap-around,
+        or clone3's set_tid) -- told by the start time of the task that ended, when its first
+        stop was kept.  This child was otherwise forgotten at its birth, and kept stopped for
+        ever as a child nobody announced."""
         if child_tid not in self._early_exits:
             return False
-        self._early_exits.discard(child_tid)
+        ended = self._early_exits.pop(child_tid)
+        now = _start_of(child_tid)
+        if ended is not None and now is not None and now != ended:
+            return False  # (another task ended on this tid: this child lives)
         self._forget_task(child_tid)
         return True
 
@@ -2470,7 +2484,7 @@ class Tracer:
             if tid in self._early:
                 self._early.pop(tid)
             self._orphans_killed.discard(tid)
-            self._early_exits.add(tid)
+            self._early_exits[tid] = self._early_started.pop(tid, None)
             return
         self._task_ended(task)
         process = task.process
@@ -2565,6 +2579,14 @@ def _seize_failure(pid: int, exc: pt.PtraceError) -> str:
                     name = "?"
                 return f"already traced by PID {tracer} ({name})"
     return f"cannot trace it: {os.strerror(code)}"
+
+
+def _start_of(tid: int) -> int | None:
+    """When the task with this tid started (its /proc stat); None when there is none."""
+    try:
+        return procfs.start_time(procfs.read(f"/proc/{tid}/stat"))
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _traced_by(tracer: int) -> set[int]:

@@ -14,6 +14,9 @@
  *                whole process (exit_group) at once -- the parent may die at its fork event, before
  *                the tracer has seen the event; the child is then kept with no event to come:
  *                it must neither run unchecked nor hold up the run for ever
+ *       reuse    as orphan, and the root (a child subreaper) kills each orphan it finds
+ *                stopped, reaps it, and makes a child on its pid (clone3 set_tid, root): a
+ *                tid whose end came before any birth named it, given again to a new child
  *       killed   the middle process forks 20 children that each SIGKILL themselves at once
  *                and one that tries the secret: ends of tasks whose birth was not told yet
  * ESCAPED when any task read the secret; BLOCKED when none did and every decoy open worked
@@ -25,6 +28,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 
 struct counts {
     volatile long secret, refused, decoy_ok, decoy_failed, children;
@@ -131,6 +135,52 @@ static void orphan(void) {
     syscall(SYS_exit_group, 0);
 }
 
+/* reuse: an orphan as in orphan(), found (the root is a child subreaper: orphans become its
+ * children; one kept stopped shows state 't', one that ran natively is a zombie), killed and
+ * reaped; then a child made with clone3's set_tid on that very pid, which tries the secret and
+ * the decoy.  The root's own
+ * process must be the one that waits: returns the number of children made on a reused pid. */
+static int reuse(void) {
+    char path[64], line[256];
+    int made = 0;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", getpid(), getpid());
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    pid_t pids[64];
+    int n = 0;
+    while (n < 64 && fscanf(f, "%d", &pids[n]) == 1)
+        n++;
+    fclose(f);
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "/proc/%d/stat", pids[i]);
+        FILE *s = fopen(path, "r");
+        if (!s)
+            continue;
+        char *got = fgets(line, sizeof line, s);
+        fclose(s);
+        char *close_paren = got ? strrchr(line, ')') : NULL;
+        if (!close_paren || !strchr("tTZ", close_paren[2]))
+            continue;
+        kill(pids[i], SIGKILL);
+        waitpid(pids[i], NULL, __WALL);
+        pid_t want = pids[i];
+        struct clone_args args = {.exit_signal = SIGCHLD, .set_tid = (uintptr_t)&want,
+                                  .set_tid_size = 1};
+        pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+        if (pid == 0) {
+            __atomic_add_fetch(&c->children, 1, __ATOMIC_SEQ_CST);
+            try_both();
+            _exit(0);
+        }
+        if (pid > 0) {
+            made++;
+            waitpid(pid, NULL, 0);
+        }
+    }
+    return made;
+}
+
 static void killed(void) {
     pid_t kids[21];
     for (int i = 0; i < 21; i++) {
@@ -151,7 +201,7 @@ static void killed(void) {
 
 int main(int argc, char **argv) {
     if (argc < 4)
-        usage("early_flood flood|orphan|killed SECRET DECOY [ROUNDS]");
+        usage("early_flood flood|orphan|killed|reuse SECRET DECOY [ROUNDS]");
     const char *mode = argv[1];
     secret = argv[2];
     decoy = argv[3];
@@ -159,12 +209,15 @@ int main(int argc, char **argv) {
     c = mmap(NULL, sizeof *c, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (c == MAP_FAILED)
         skipped("mmap: %s", ename(errno));
+    int reused = 0;
+    if (!strcmp(mode, "reuse") && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+        skipped("PR_SET_CHILD_SUBREAPER: %s", ename(errno));
     for (int r = 0; r < rounds; r++) {
         pid_t middle = fork();
         if (middle == 0) {
             if (!strcmp(mode, "flood"))
                 flood();
-            else if (!strcmp(mode, "orphan"))
+            else if (!strcmp(mode, "orphan") || !strcmp(mode, "reuse"))
                 orphan();
             else if (!strcmp(mode, "killed"))
                 killed();
@@ -173,6 +226,17 @@ int main(int argc, char **argv) {
             _exit(0);
         }
         waitpid(middle, NULL, 0);
+        if (!strcmp(mode, "reuse")) {
+            usleep(20000);  /* (the orphans that ran end; those kept stay stopped) */
+            reused += reuse();
+        }
+    }
+    if (!strcmp(mode, "reuse")) {
+        note("%d children made on the pid of a killed orphan", reused);
+        if (!reused)
+            blocked("no orphan was kept stopped: no pid reused (nothing tested)");
+        while (waitpid(-1, NULL, __WALL) > 0)  /* (the orphans that ran, now ours) */
+            ;
     }
     /* the orphans of "orphan" are not ours to wait for: give them a moment by polling */
     for (int i = 0; i < 2000 && !strcmp(mode, "orphan"); i++) {

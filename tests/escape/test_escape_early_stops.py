@@ -12,10 +12,10 @@ the run must end."""
 from __future__ import annotations
 
 import pytest
-from escape_lib import Scene, assert_blocked, attack, read_never, require_real
+from escape_lib import Outcome, Scene, assert_blocked, attack, read_never, require_real
 
 
-def early_flood(build, tmp_path, loop, mode: str, rounds: int) -> str:
+def early_flood(build, tmp_path, loop, mode: str, rounds: int) -> Outcome:
     program = build("escape/early_flood.c")
     control = Scene.make(tmp_path, "control")
     require_real(attack(program, mode, control.secret, control.decoy, rounds, policy_text=None,
@@ -26,7 +26,7 @@ def early_flood(build, tmp_path, loop, mode: str, rounds: int) -> str:
     assert_blocked(traced)
     assert "every decoy open worked" in traced.detail, traced
     assert traced.returncode == 0, traced
-    return traced.stderr
+    return traced
 
 
 @pytest.mark.parametrize("mode", ["flood", "killed"])
@@ -43,3 +43,15 @@ def test_a_child_whose_parents_event_never_comes_does_not_hold_the_run(build, tm
     is left that could report the event, such a child is killed (its process, and so its table,
     cannot be known), and the run ends; it never ran unchecked."""
     early_flood(build, tmp_path, loop, "orphan", 60)
+
+
+def test_a_tid_reused_after_such_a_child_is_not_taken_for_it(build, tmp_path, loop):
+    """Such a child killed by the program (its root, a child subreaper, finds it stopped),
+    its end reported with no birth that named it (``Tracer._early_exits``), its tid given to a
+    new child by clone3's ``set_tid``: that child's birth took the old end for its own, forgot
+    it, and kept it stopped as a child nobody announced -- the root waiting for it, the run
+    never ended (both loops).  Now the end is told apart by the start time of the task that
+    ended, and the new child runs, checked.  Control: natively every child on a reused pid
+    runs and reads the secret (root: set_tid needs CAP_SYS_ADMIN)."""
+    traced = early_flood(build, tmp_path, loop, "reuse", 60)
+    assert "note: 0 children made" not in traced.stdout, traced  # (a pid was reused)
