@@ -17,6 +17,8 @@
  *       reuse    as orphan, and the root (a child subreaper) kills each orphan it finds
  *                stopped, reaps it, and makes a child on its pid (clone3 set_tid, root): a
  *                tid whose end came before any birth named it, given again to a new child
+ *       stopped  flood, in a process group of its own that another process stops and
+ *                continues every 300 us: first stops made during a group stop
  *       killed   the middle process forks 20 children that each SIGKILL themselves at once
  *                and one that tries the secret: ends of tasks whose birth was not told yet
  * ESCAPED when any task read the secret; BLOCKED when none did and every decoy open worked
@@ -201,7 +203,7 @@ static void killed(void) {
 
 int main(int argc, char **argv) {
     if (argc < 4)
-        usage("early_flood flood|orphan|killed|reuse SECRET DECOY [ROUNDS]");
+        usage("early_flood flood|stopped|orphan|killed|reuse SECRET DECOY [ROUNDS]");
     const char *mode = argv[1];
     secret = argv[2];
     decoy = argv[3];
@@ -215,6 +217,11 @@ int main(int argc, char **argv) {
     for (int r = 0; r < rounds; r++) {
         pid_t middle = fork();
         if (middle == 0) {
+            if (!strcmp(mode, "stopped")) {
+                setpgid(0, 0);
+                flood();
+                _exit(0);
+            }
             if (!strcmp(mode, "flood"))
                 flood();
             else if (!strcmp(mode, "orphan") || !strcmp(mode, "reuse"))
@@ -225,7 +232,24 @@ int main(int argc, char **argv) {
                 usage("unknown mode");
             _exit(0);
         }
+        pid_t stopper = -1;
+        if (!strcmp(mode, "stopped")) {
+            setpgid(middle, middle);  /* (either side may be first) */
+            stopper = fork();
+            if (stopper == 0) {  /* the middle's whole group stopped and continued meanwhile */
+                for (;;) {
+                    kill(-middle, SIGSTOP);
+                    usleep(300);
+                    kill(-middle, SIGCONT);
+                    usleep(300);
+                }
+            }
+        }
         waitpid(middle, NULL, 0);
+        if (stopper > 0) {
+            kill(stopper, SIGKILL);
+            waitpid(stopper, NULL, 0);
+        }
         if (!strcmp(mode, "reuse")) {
             usleep(20000);  /* (the orphans that ran end; those kept stay stopped) */
             reused += reuse();

@@ -29,11 +29,12 @@ def early_flood(build, tmp_path, loop, mode: str, rounds: int) -> Outcome:
     return traced
 
 
-@pytest.mark.parametrize("mode", ["flood", "killed"])
-def test_children_told_late_are_checked(build, tmp_path, loop, mode):
-    """More early first stops than the native loop's table holds (the rest are Python's), and
+@pytest.mark.parametrize("mode,rounds", [("flood", 20), ("stopped", 10), ("killed", 20)])
+def test_children_told_late_are_checked(build, tmp_path, loop, mode, rounds):
+    """More early first stops than the native loop's table holds (the rest are Python's), the
+    same while another process stops and continues the parent's whole process group, and
     children killed before their birth is told: every child runs checked (held before)."""
-    early_flood(build, tmp_path, loop, mode, 20)
+    early_flood(build, tmp_path, loop, mode, rounds)
 
 
 def test_a_child_whose_parents_event_never_comes_does_not_hold_the_run(build, tmp_path, loop):
