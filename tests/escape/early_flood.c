@@ -14,6 +14,8 @@
  *                whole process (exit_group) at once -- the parent may die at its fork event, before
  *                the tracer has seen the event; the child is then kept with no event to come:
  *                it must neither run unchecked nor hold up the run for ever
+ *       execd    as orphan, but the other thread execs /bin/true: de_thread kills the forking
+ *                thread (at its event stop, maybe), and the process lives on
  *       reuse    as orphan, and the root (a child subreaper) kills each orphan it finds
  *                stopped, reaps it, and makes a child on its pid (clone3 set_tid, root): a
  *                tid whose end came before any birth named it, given again to a new child
@@ -124,9 +126,16 @@ static void *ender(void *arg) {
     return NULL;
 }
 
-static void orphan(void) {
+static void *execer(void *arg) {
+    (void)arg;
+    char *argv[] = {"true", NULL};
+    execv("/bin/true", argv);
+    return NULL;
+}
+
+static void orphan(int by_exec) {
     pthread_t t;
-    pthread_create(&t, NULL, ender, NULL);
+    pthread_create(&t, NULL, by_exec ? execer : ender, NULL);
     for (int i = 0; i < 4; i++) {  /* (one of them is likely at its event when the end comes) */
         if (fork() == 0) {
             __atomic_add_fetch(&c->children, 1, __ATOMIC_SEQ_CST);
@@ -203,7 +212,7 @@ static void killed(void) {
 
 int main(int argc, char **argv) {
     if (argc < 4)
-        usage("early_flood flood|stopped|orphan|killed|reuse SECRET DECOY [ROUNDS]");
+        usage("early_flood flood|stopped|orphan|execd|killed|reuse SECRET DECOY [ROUNDS]");
     const char *mode = argv[1];
     secret = argv[2];
     decoy = argv[3];
@@ -225,7 +234,9 @@ int main(int argc, char **argv) {
             if (!strcmp(mode, "flood"))
                 flood();
             else if (!strcmp(mode, "orphan") || !strcmp(mode, "reuse"))
-                orphan();
+                orphan(0);
+            else if (!strcmp(mode, "execd"))
+                orphan(1);
             else if (!strcmp(mode, "killed"))
                 killed();
             else
@@ -263,7 +274,7 @@ int main(int argc, char **argv) {
             ;
     }
     /* the orphans of "orphan" are not ours to wait for: give them a moment by polling */
-    for (int i = 0; i < 2000 && !strcmp(mode, "orphan"); i++) {
+    for (int i = 0; i < 2000 && (!strcmp(mode, "orphan") || !strcmp(mode, "execd")); i++) {
         if (c->secret + c->refused >= c->children)
             break;
         usleep(1000);
