@@ -150,6 +150,8 @@ _EVENTS = {pt.PTRACE_EVENT_SECCOMP: ("call", "call"),
            pt.PTRACE_EVENT_CLONE: ("new task", "clone event"),
            pt.PTRACE_EVENT_EXEC: ("exec", "exec event"),
            pt.PTRACE_EVENT_STOP: ("event", "stop event")}
+#: the events that name a child (PTRACE_GETEVENTMSG)
+_BIRTH_EVENTS = (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE)
 #: the wait status of a PTRACE_EVENT_SECCOMP stop: stopped (0x7f), SIGTRAP, event 7
 _SECCOMP_STOP = 0x7F | (signal.SIGTRAP << 8) | (7 << 16)
 _NR_CLONE, _NR_CLONE3 = NUMBERS["clone"], NUMBERS["clone3"]
@@ -284,6 +286,7 @@ class Tracer:
         self._saved_sigchld: Any = signal.SIG_DFL
         self._stop: str | None = None
         self._frozen: dict[int, int] = {}          # tid -> the stop it reported when frozen
+        self._born_frozen: set[int] = set()  # of _frozen: fork events whose child is adopted
         self._deferred: list[tuple[int, int]] = []  # other reports that came while freezing
         self._freezing = False  # a call runs with the tree frozen, until _thaw
         self._thaw_pending = False
@@ -1597,6 +1600,7 @@ class Tracer:
             if task is not None and os.WIFSTOPPED(status):
                 task.to(TaskEvent.REPORTED)
                 self._frozen[pid] = status
+                self._keep_birth(task, status)
             else:
                 self._deferred.append((pid, status))  # an exit, an unannounced child...
         if caller is not None:
@@ -1636,7 +1640,27 @@ class Tracer:
         if task.state is TaskState.RUNNING:
             task.to(TaskEvent.REPORTED)
         self._frozen[pid] = status  # (ATTACHING, LISTENING: as they were, for _dispatch)
+        self._keep_birth(task, status)
         return True
+
+    def _keep_birth(self, task: Task, status: int) -> None:
+        """A fork, vfork or clone event a freeze keeps (its task stays stopped until the
+        thaw): its child is adopted now, while the task can still be asked which it is.  An
+        exec that ends the freeze kills the other threads of its process (de_thread), and the
+        word of the child went with the task -- the child kept stopped as one whose event
+        never came, then killed, where natively it runs.  Its first stop, come or to come, is
+        kept with the others; the thaw only resumes the task (_on_new_task)."""
+        event = status >> 16
+        if status >> 8 & 0xFF != signal.SIGTRAP or event not in _BIRTH_EVENTS:
+            return
+        try:
+            child_tid = self._adopt_birth(task, event)
+        except pt.PtraceError:
+            return  # (killed meanwhile: its end is reported, its child's kept stop too)
+        self._born_frozen.add(task.tid)
+        if not self._gone_early(child_tid) and child_tid in self._early:
+            self._frozen[child_tid] = self._early.pop(child_tid)
+        self._early_started.pop(child_tid, None)
 
     def _unchanged(self, task: Task, call: DecodedCall) -> bool:
         """With the others stopped: is everything the decision examined still what it was?
@@ -2047,13 +2071,22 @@ class Tracer:
         """A fork, vfork, clone or clone3 made a task.  What it shares with its parent --
         memory, cwd and root, descriptor table -- is asked of the kernel (tracee.shared_with),
         whatever call made it and whatever flags it passed; whether it is a thread too."""
-        child_tid = pt.geteventmsg(parent.tid)
-        self._adopt(parent, child_tid, event, shared_with(parent.tid, child_tid),
-                    in_thread_group(parent.process.pid, child_tid), self._clone_flags(parent))
+        if parent.tid in self._born_frozen:  # (its child adopted when a freeze kept this)
+            self._born_frozen.discard(parent.tid)
+            self._resume(parent)
+            return
+        child_tid = self._adopt_birth(parent, event)
         if not self._gone_early(child_tid) and child_tid in self._early:
             self._dispatch(child_tid, self._early.pop(child_tid))
         self._early_started.pop(child_tid, None)
         self._resume(parent)
+
+    def _adopt_birth(self, parent: Task, event: int) -> int:
+        """The child a fork, vfork or clone event of ``parent`` names, adopted (_adopt)."""
+        child_tid = pt.geteventmsg(parent.tid)
+        self._adopt(parent, child_tid, event, shared_with(parent.tid, child_tid),
+                    in_thread_group(parent.process.pid, child_tid), self._clone_flags(parent))
+        return child_tid
 
     def _gone_early(self, child_tid: int) -> bool:
         """Whether the child just adopted died before its parent's event was seen (killed
@@ -2503,6 +2536,7 @@ class Tracer:
         # native loop then stayed off, and the tree was never "alone" again, for the rest of
         # the run; and a new child given the tid was started on it)
         self._frozen.pop(task.tid, None)
+        self._born_frozen.discard(task.tid)
         if task.freezer:
             task.freezer = False
             self._thaw_pending = True
