@@ -1651,7 +1651,8 @@ class Tracer:
         never came, then killed, where natively it runs.  Its first stop, come or to come, is
         kept with the others; the thaw only resumes the task (_on_new_task)."""
         event = status >> 16
-        if status >> 8 & 0xFF != signal.SIGTRAP or event not in _BIRTH_EVENTS:
+        if status >> 8 & 0xFF != signal.SIGTRAP or event not in _BIRTH_EVENTS \
+                or task.tid in self._born_frozen:  # (kept again by a later freeze: adopted)
             return
         try:
             child_tid = self._adopt_birth(task, event)
