@@ -150,6 +150,8 @@ _EVENTS = {pt.PTRACE_EVENT_SECCOMP: ("call", "call"),
            pt.PTRACE_EVENT_CLONE: ("new task", "clone event"),
            pt.PTRACE_EVENT_EXEC: ("exec", "exec event"),
            pt.PTRACE_EVENT_STOP: ("event", "stop event")}
+#: the events that name a child (PTRACE_GETEVENTMSG)
+_BIRTH_EVENTS = (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE)
 #: the wait status of a PTRACE_EVENT_SECCOMP stop: stopped (0x7f), SIGTRAP, event 7
 _SECCOMP_STOP = 0x7F | (signal.SIGTRAP << 8) | (7 << 16)
 _NR_CLONE, _NR_CLONE3 = NUMBERS["clone"], NUMBERS["clone3"]
@@ -254,7 +256,11 @@ class Tracer:
         #: the stops an attach waited for before its checks (Tracer._settle), in the order
         #: they came: the loop handles them first, as if it had waited for them itself
         self._kept: collections.deque[tuple[int, int]] = collections.deque()
-        self._early_exits: set[int] = set()
+        #: ends of tids no task had (a child's, before its parent's event named it): the start
+        #: time of the task that ended, when its first stop was kept (``_early_started``)
+        self._early_exits: dict[int, int | None] = {}
+        self._early_started: dict[int, int | None] = {}  # of the children kept in _early
+        self._orphans_killed: set[int] = set()   # of _early: killed, their ends not reaped yet
         self._exec_argv: dict[int, tuple[str, ...] | None] = {}
         #: the environment the traced command was started with ("NAME=value" entries; None
         #: with --attach): what the user chose, not the program (Supervisor._loader_environment)
@@ -280,6 +286,7 @@ class Tracer:
         self._saved_sigchld: Any = signal.SIG_DFL
         self._stop: str | None = None
         self._frozen: dict[int, int] = {}          # tid -> the stop it reported when frozen
+        self._born_frozen: set[int] = set()  # of _frozen: fork events whose child is adopted
         self._deferred: list[tuple[int, int]] = []  # other reports that came while freezing
         self._freezing = False  # a call runs with the tree frozen, until _thaw
         self._thaw_pending = False
@@ -535,6 +542,8 @@ class Tracer:
         """Serve stops until every traced task is gone; the command's exit code."""
         try:
             while self.tasks or self._early:
+                if not self.tasks:
+                    self._kill_orphans_of_lost_events()
                 event = self._next_event()
                 if event is None:
                     continue
@@ -598,6 +607,19 @@ class Tracer:
         except ValueError:
             return False
         return True
+
+    def _kill_orphans_of_lost_events(self) -> None:
+        """Fail closed for the children kept for a parent's event (``_early``) when no task is
+        left to report one: their parent died at its fork, vfork or clone event stop -- a
+        SIGKILL or another thread's exit_group wakes a task from that stop, and the kernel
+        reports its end, never the event.  Such a child would be kept stopped for ever, the
+        run never ending (not even on SIGTERM).  Which process it belongs to, and so its table,
+        cannot be known: it is killed, and its end reported as any other's (``_gone``)."""
+        for tid in set(self._early) - self._orphans_killed:
+            self._orphans_killed.add(tid)
+            say(f"pid {tid}: its parent died before its birth was reported: killed")
+            with contextlib.suppress(OSError):
+                os.kill(tid, signal.SIGKILL)
 
     def kill_all(self) -> None:
         """Fail closed: SIGKILL every traced task (EXITKILL would do it when we exit), and every
@@ -927,6 +949,7 @@ class Tracer:
         task = self.tasks.get(pid) or self._exec_of_unseized_leader(pid, status)
         if task is None:
             self._early[pid] = status  # a child whose parent's event has not come yet
+            self._early_started[pid] = _start_of(pid)
             return
         listened = task.state is TaskState.LISTENING
         task.to(TaskEvent.REPORTED)
@@ -1577,6 +1600,7 @@ class Tracer:
             if task is not None and os.WIFSTOPPED(status):
                 task.to(TaskEvent.REPORTED)
                 self._frozen[pid] = status
+                self._keep_birth(task, status)
             else:
                 self._deferred.append((pid, status))  # an exit, an unannounced child...
         if caller is not None:
@@ -1616,7 +1640,28 @@ class Tracer:
         if task.state is TaskState.RUNNING:
             task.to(TaskEvent.REPORTED)
         self._frozen[pid] = status  # (ATTACHING, LISTENING: as they were, for _dispatch)
+        self._keep_birth(task, status)
         return True
+
+    def _keep_birth(self, task: Task, status: int) -> None:
+        """A fork, vfork or clone event a freeze keeps (its task stays stopped until the
+        thaw): its child is adopted now, while the task can still be asked which it is.  An
+        exec that ends the freeze kills the other threads of its process (de_thread), and the
+        word of the child went with the task -- the child kept stopped as one whose event
+        never came, then killed, where natively it runs.  Its first stop, come or to come, is
+        kept with the others; the thaw only resumes the task (_on_new_task)."""
+        event = status >> 16
+        if status >> 8 & 0xFF != signal.SIGTRAP or event not in _BIRTH_EVENTS \
+                or task.tid in self._born_frozen:  # (kept again by a later freeze: adopted)
+            return
+        try:
+            child_tid = self._adopt_birth(task, event)
+        except pt.PtraceError:
+            return  # (killed meanwhile: its end is reported, its child's kept stop too)
+        self._born_frozen.add(task.tid)
+        if not self._gone_early(child_tid) and child_tid in self._early:
+            self._frozen[child_tid] = self._early.pop(child_tid)
+        self._early_started.pop(child_tid, None)
 
     def _unchanged(self, task: Task, call: DecodedCall) -> bool:
         """With the others stopped: is everything the decision examined still what it was?
@@ -2027,20 +2072,39 @@ class Tracer:
         """A fork, vfork, clone or clone3 made a task.  What it shares with its parent --
         memory, cwd and root, descriptor table -- is asked of the kernel (tracee.shared_with),
         whatever call made it and whatever flags it passed; whether it is a thread too."""
+        if parent.tid in self._born_frozen:  # (its child adopted when a freeze kept this)
+            self._born_frozen.discard(parent.tid)
+            self._resume(parent)
+            return
+        child_tid = self._adopt_birth(parent, event)
+        if not self._gone_early(child_tid) and child_tid in self._early:
+            self._dispatch(child_tid, self._early.pop(child_tid))
+        self._early_started.pop(child_tid, None)
+        self._resume(parent)
+
+    def _adopt_birth(self, parent: Task, event: int) -> int:
+        """The child a fork, vfork or clone event of ``parent`` names, adopted (_adopt)."""
         child_tid = pt.geteventmsg(parent.tid)
         self._adopt(parent, child_tid, event, shared_with(parent.tid, child_tid),
                     in_thread_group(parent.process.pid, child_tid), self._clone_flags(parent))
-        if not self._gone_early(child_tid) and child_tid in self._early:
-            self._dispatch(child_tid, self._early.pop(child_tid))
-        self._resume(parent)
+        return child_tid
 
     def _gone_early(self, child_tid: int) -> bool:
         """Whether the child just adopted died before its parent's event was seen (killed
         before its first stop: its exit came first, _gone); then it is forgotten.  Both loops
-        (the native loop's births too: _fast_notes)."""
+        (the native loop's births too: _fast_notes).
+
+        Not when the end was another task's: a child kept for an event that never came (its
+        parent died at the event stop), killed, its tid then given to this child (a wrap-around,
+        or clone3's set_tid) -- told by the start time of the task that ended, when its first
+        stop was kept.  This child was otherwise forgotten at its birth, and kept stopped for
+        ever as a child nobody announced."""
         if child_tid not in self._early_exits:
             return False
-        self._early_exits.discard(child_tid)
+        ended = self._early_exits.pop(child_tid)
+        now = _start_of(child_tid)
+        if ended is not None and now is not None and now != ended:
+            return False  # (another task ended on this tid: this child lives)
         self._forget_task(child_tid)
         return True
 
@@ -2453,7 +2517,8 @@ class Tracer:
         if task is None:
             if tid in self._early:
                 self._early.pop(tid)
-            self._early_exits.add(tid)
+            self._orphans_killed.discard(tid)
+            self._early_exits[tid] = self._early_started.pop(tid, None)
             return
         self._task_ended(task)
         process = task.process
@@ -2472,6 +2537,7 @@ class Tracer:
         # native loop then stayed off, and the tree was never "alone" again, for the rest of
         # the run; and a new child given the tid was started on it)
         self._frozen.pop(task.tid, None)
+        self._born_frozen.discard(task.tid)
         if task.freezer:
             task.freezer = False
             self._thaw_pending = True
@@ -2548,6 +2614,14 @@ def _seize_failure(pid: int, exc: pt.PtraceError) -> str:
                     name = "?"
                 return f"already traced by PID {tracer} ({name})"
     return f"cannot trace it: {os.strerror(code)}"
+
+
+def _start_of(tid: int) -> int | None:
+    """When the task with this tid started (its /proc stat); None when there is none."""
+    try:
+        return procfs.start_time(procfs.read(f"/proc/{tid}/stat"))
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _traced_by(tracer: int) -> set[int]:
