@@ -1984,13 +1984,18 @@ class Tracer:
         loop's Python code.  (A fork, ~1-2 ms, once per prompt.)"""
         if not self._sleeping or self._wake_w < 0:  # (awake, or the run is over)
             return
-        hold_r, hold_w = os.pipe()
+        try:
+            hold_r, hold_w = os.pipe()
+        except OSError:
+            return  # (no descriptor: as no child, below)
         try:
             pid = os.fork()
         except OSError:
             os.close(hold_r)
             os.close(hold_w)
-            return  # (the loop wakes at the tree's next event, as before)
+            # (the loop wakes at the tree's next event, as before; a hold not taken within
+            # HOLD_WAIT refuses the ask: the question is never drawn over a running tree)
+            return
         if pid == 0:  # the waker: ends once the tracer has noted it (not before: unknown)
             try:
                 os.close(hold_w)
