@@ -160,6 +160,20 @@ def tracer_of(pid: int | str) -> int | None:
     return None
 
 
+def status_numbers(pid: int | str, name: bytes) -> list[int] | None:
+    """The numbers of one line of /proc/PID/status (``name`` without its colon: b"Seccomp",
+    b"NSpid"...), None when it cannot be read or has no such line."""
+    try:
+        data = read(f"/proc/{pid}/status")
+    except OSError:
+        return None
+    for line in data.splitlines():
+        key, _, value = line.partition(b":")
+        if key == name:
+            return [int(n) for n in value.split()]
+    return None
+
+
 def pidfd_pid(pidfd: int) -> int:
     """The pid a pidfd names (-1: it has exited, 0: not in our pid namespace)."""
     with open(f"/proc/self/fdinfo/{pidfd}", "rb") as info:
