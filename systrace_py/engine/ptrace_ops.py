@@ -146,12 +146,22 @@ def geteventmsg(pid: int) -> int:
     return value.value
 
 
-def signal_code(pid: int) -> int:
-    """The si_code of the signal a task stopped to deliver (PTRACE_GETSIGINFO): above 0 when
-    the kernel raised it for what the task did (a fault), 0 or below when it was sent."""
-    info = (ctypes.c_int32 * 32)()  # siginfo_t: si_signo, si_errno, si_code, ...
+def siginfo(pid: int) -> ctypes.Array[ctypes.c_int32]:
+    """The siginfo_t of a task's stop (PTRACE_GETSIGINFO), raw: si_signo, si_errno, si_code,
+    ... (what set_siginfo puts back)."""
+    info = (ctypes.c_int32 * 32)()
     ptrace(pt.PTRACE_GETSIGINFO, pid, 0, ctypes.addressof(info))
-    return info[2]
+    return info
+
+
+def set_siginfo(pid: int, info: ctypes.Array[ctypes.c_int32]) -> None:
+    ptrace(pt.PTRACE_SETSIGINFO, pid, 0, ctypes.addressof(info))
+
+
+def signal_code(pid: int) -> int:
+    """The si_code of the signal a task stopped to deliver: above 0 when the kernel raised it
+    for what the task did (a fault), 0 or below when it was sent."""
+    return siginfo(pid)[2]
 
 
 def get_syscall_info(pid: int, into: SyscallInfo) -> SyscallInfo:

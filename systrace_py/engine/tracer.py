@@ -588,10 +588,12 @@ class Tracer:
         seccomp = procfs.status_numbers(tid, b"Seccomp")
         if seccomp != [0]:
             return "runs under a seccomp filter, which could answer for it" + unasked
-        task = self.tasks[tid]
-        answer = self._inject_call(task, NUMBERS["io_uring_enter"],
-                                   (0, 0, 0, IORING_ENTER_REGISTERED_RING, 0, 0),
-                                   "attach probe", returned)
+        try:
+            answer = self._inject_call(self.tasks[tid], NUMBERS["io_uring_enter"],
+                                       (0, 0, 0, IORING_ENTER_REGISTERED_RING, 0, 0),
+                                       "attach probe", returned)
+        except pt.PtraceError:
+            answer = None
         if answer is None:
             if not procfs.alive(tid):
                 return None  # (killed meanwhile: its requests went with it)
@@ -1878,6 +1880,9 @@ class Tracer:
         pending: list[int] = []
         try:
             saved = pt.getregs(task.tid)
+            # (the signal a delivery-stop holds is handed on from the trap's stop: with its
+            # own siginfo -- its sender --, not one the kernel makes up for a changed signal)
+            info = pt.siginfo(task.tid)
             memory = self._reader(task)
             try:
                 original = memory.read_exact(saved.rip, len(code))
@@ -1895,6 +1900,7 @@ class Tracer:
                 with contextlib.suppress(TraceeMemoryError, pt.PtraceError):
                     memory.write(saved.rip, original)
                     pt.setregs(task.tid, saved)
+                    pt.set_siginfo(task.tid, info)
         finally:
             for sig in pending:
                 with contextlib.suppress(ProcessLookupError):
