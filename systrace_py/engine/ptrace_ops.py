@@ -42,6 +42,9 @@ PTRACE_O_TRACEEXEC: Final = 0x10
 PTRACE_O_TRACEEXIT: Final = 0x40
 PTRACE_O_TRACESECCOMP: Final = 0x80
 PTRACE_O_EXITKILL: Final = 0x100000
+#: the task's own seccomp filters are not run while it is set (CAP_SYS_ADMIN, a tracer under
+#: no filter, CONFIG_CHECKPOINT_RESTORE): for a call the tracer makes it run (Tracer._inject_call)
+PTRACE_O_SUSPEND_SECCOMP: Final = 0x200000
 
 PTRACE_EVENT_FORK: Final = 1
 PTRACE_EVENT_VFORK: Final = 2
@@ -117,6 +120,10 @@ _INFO_SIZE = ctypes.sizeof(SyscallInfo)
 
 def seize(pid: int, options: int = TRACE_OPTIONS) -> None:
     ptrace(PTRACE_SEIZE, pid, 0, options)
+
+
+def setoptions(pid: int, options: int) -> None:
+    ptrace(pt.PTRACE_SETOPTIONS, pid, 0, options)
 
 
 def interrupt(pid: int) -> None:

@@ -554,7 +554,8 @@ class Tracer:
         A thread is asked at its attach stop.  One that cannot be asked refuses the attach:
         in a group-stop (the call would end it), at a vfork event or waiting in vfork (it
         would wait for its child, held stopped), under a seccomp filter (which could answer,
-        trap or kill in the call's place), or whose code cannot be written or run."""
+        trap or kill in the call's place) unless the tracer may suspend it for the call
+        (PTRACE_O_SUSPEND_SECCOMP: CAP_SYS_ADMIN), or whose code cannot be written or run."""
         kept: dict[int, int] = {}
         for tid, status in self._kept:
             kept.setdefault(tid, status)
@@ -585,15 +586,25 @@ class Tracer:
             returned = 0
         elif event not in (0, pt.PTRACE_EVENT_STOP) or sig == _SYSCALL_TRAP:
             return "is in a fork or a call at a stop of its own" + unasked
-        seccomp = procfs.status_numbers(tid, b"Seccomp")
-        if seccomp != [0]:
-            return "runs under a seccomp filter, which could answer for it" + unasked
+        filtered = procfs.status_numbers(tid, b"Seccomp") != [0]
+        if filtered:  # (its filter could answer, trap or kill in the call's place)
+            try:
+                pt.setoptions(tid, pt.TRACE_OPTIONS | pt.PTRACE_O_SUSPEND_SECCOMP)
+            except pt.PtraceError:
+                return ("runs under a seccomp filter, which could answer for it (a tracer "
+                        "with CAP_SYS_ADMIN suspends it for the call)" + unasked)
         try:
             answer = self._inject_call(self.tasks[tid], NUMBERS["io_uring_enter"],
                                        (0, 0, 0, IORING_ENTER_REGISTERED_RING, 0, 0),
-                                       "attach probe", returned)
+                                       "attach probe", returned, self._kept)
         except pt.PtraceError:
             answer = None
+        if filtered:
+            try:
+                pt.setoptions(tid, pt.TRACE_OPTIONS)  # (its filter back on)
+            except pt.PtraceError:
+                if procfs.alive(tid):  # (refused: the detach ends the suspension too)
+                    return "cannot have its seccomp filter put back" + unasked
         if answer is None:
             if not procfs.alive(tid):
                 return None  # (killed meanwhile: its requests went with it)
@@ -1855,7 +1866,8 @@ class Tracer:
         # (None: the lazy way will do it)
 
     def _inject_call(self, task: Task, number: int, args: Sequence[int], kind: str,
-                     returned: int | None = None) -> int | None:
+                     returned: int | None = None,
+                     others: collections.deque[tuple[int, int]] | None = None) -> int | None:
         """Run one system call in a stopped task and put it back as it was: its result, or
         None when the call could not be run (its code unwritable, the task dead, the code
         faulting).  ``mov eax, N; syscall; int3`` (enforce.trap_code) is written at the
@@ -1864,15 +1876,16 @@ class Tracer:
         and every register put back.  A signal that arrives meanwhile is kept back and sent
         again (by this tracer) once the task is as it was: it is then delivered the usual way.
 
-        ``returned``: the stop is an event inside a call (an exec's: the result 0), whose
-        result the kernel writes into rax on the way out, as it does when the task goes on:
-        the registers put back have it.  Else (None) the stop is one in get_signal (an
-        attach's interrupt, a signal's delivery): the injected registers have no call
-        (orig_rax -1), so a restart the kernel owes an interrupted call (rax -ERESTART*) is
-        not applied to them; the task comes back from the trap to a signal-delivery-stop in
-        get_signal again, where its own registers -- restored whole, the restart still owed --
-        are restarted by the kernel when it goes on, exactly as at the first stop
-        (arch_do_signal_or_restart runs after get_signal, on the registers then).
+        ``others``: see _run_to_trap.  ``returned``: the stop is an event inside a call (an
+        exec's: the result 0), whose result the kernel writes into rax on the way out, as it
+        does when the task goes on: the registers put back have it.  Else (None) the stop is
+        one in get_signal (an attach's interrupt, a signal's delivery): the injected
+        registers have no call (orig_rax -1), so a restart the kernel owes an interrupted
+        call (rax -ERESTART*) is not applied to them; the task comes back from the trap to a
+        signal-delivery-stop in get_signal again, where its own registers -- restored whole,
+        the restart still owed -- are restarted by the kernel when it goes on, exactly as at
+        the first stop (arch_do_signal_or_restart runs after get_signal, on the registers
+        then).
 
         The code is written into the address space, which every thread of the process shares:
         the others are all stopped whenever this runs (an exec event, an attach)."""
@@ -1892,7 +1905,7 @@ class Tracer:
             try:
                 enforce.set_call_registers(task.tid, saved, number, args,
                                            in_call=returned is not None)
-                regs = self._run_to_trap(task, saved.rip + len(code), pending, kind)
+                regs = self._run_to_trap(task, saved.rip + len(code), pending, kind, others)
                 return None if regs is None else ctypes.c_int64(regs.rax).value
             finally:
                 if returned is not None:
@@ -1906,20 +1919,32 @@ class Tracer:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(task.tid, sig)
 
-    def _run_to_trap(self, task: Task, trap: int, pending: list[int], kind: str
+    def _run_to_trap(self, task: Task, trap: int, pending: list[int], kind: str,
+                     others: collections.deque[tuple[int, int]] | None
                      ) -> pt.user_regs_struct | None:
         """Let the task run to the int3 before ``trap`` (the written code's end); signals that
         arrive meanwhile are kept in ``pending``.  Its registers there, or None when it did
         not get there (it died: its status is handled later; or the written code faults --
         an entry point in a page that is not executable -- which its own code will do again
-        once put back: the fault is not kept, and retrying it would loop for ever)."""
+        once put back: the fault is not kept, and retrying it would loop for ever).
+
+        ``others``: when every other traced task is stopped for the call (an attach), where
+        their reports go, in order, for the loop: they are waited for too -- a process
+        killed while the call runs reports its leader's end only once its other threads'
+        ends are reaped.  Else (None) only the task is waited for, and its end is kept in
+        _deferred."""
         sig = 0
         while True:
             pt.cont(task.tid, sig)
-            _, status = os.waitpid(task.tid, pt.WALL)
+            while True:
+                tid, status = os.waitpid(task.tid if others is None else -1, pt.WALL)
+                if tid == task.tid:
+                    break
+                assert others is not None
+                others.append((tid, status))
             self.stop_kinds[kind] += 1
             if not os.WIFSTOPPED(status):
-                self._deferred.append((task.tid, status))
+                (self._deferred if others is None else others).append((task.tid, status))
                 return None
             sig, event = os.WSTOPSIG(status), status >> 16
             if event == pt.PTRACE_EVENT_SECCOMP or sig == _SYSCALL_TRAP:

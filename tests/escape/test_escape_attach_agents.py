@@ -21,6 +21,11 @@ of a pipe, an OPENAT of the secret linked to it) ran when the attached program w
 pipe (kio_uring_pending.c).  A process holding an io_uring descriptor or mapping a ring is
 not attached.  These checks run once every task of the process is stopped (finding 9: a
 thread checked before its seize could make one in between): kio_uring_pending.c race.
+A ring kept only as a registered ring descriptor (its descriptor closed, its rings unmapped)
+is seen by no /proc file (gap #27): now every thread is asked, by a call the tracer makes it
+run at its attach stop, whether it has an io_uring context at all
+(Tracer._refuse_uring_contexts): kio_uring_pending.c registered, and inflight where the
+kernel lets a ring's descriptor be sent (not since 6.7).
 
 And a descriptor of a detached mount (open_tree's clone of the secret's directory, made in
 the tracer's namespace before the attach) is named "/" by /proc: the tracer, which had seen

@@ -3,8 +3,11 @@
  * in every thread at its attach stop (Tracer._refuse_uring_contexts), and the kernel's
  * restart of the interrupted call must still apply to the thread's own registers.
  *
- *   attach_waits MODE...     MODE: read, sleep, futex, spin (one thread each, the first in
- *                            the main thread)
+ *   attach_waits [filter] MODE...   MODE: read, sleep, futex, spin (one thread each, the
+ *                                   first in the main thread)
+ *
+ * filter: first a seccomp filter that kills the process at any io_uring_enter -- the call the
+ * tracer's probe makes, which it must run with the filter suspended (or not at all).
  *
  * read:  read(0) of a line (the test writes it once the attach is over): "read: N LINE"
  * sleep: nanosleep of 2 s (ERESTART_RESTARTBLOCK: restart_syscall with the time left):
@@ -18,11 +21,16 @@
  * the reader's line came; exit 0.  Without "read" the others end by themselves: sleep after
  * its 2 s, futex once the sleeper is done (it needs "read" or "sleep"), spin by then. */
 #include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -106,10 +114,35 @@ static void *do_spin(void *unused) {
     return NULL;
 }
 
+/* io_uring_enter kills the process; every other call is allowed. */
+static int kill_at_io_uring_enter(void) {
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_io_uring_enter, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof code / sizeof code[0], .filter = code};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return -1;
+    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
 int main(int argc, char **argv) {
     void *(*first)(void *) = NULL;
     pthread_t threads[8];
     int n = 0;
+    if (argc > 1 && strcmp(argv[1], "filter") == 0) {
+        if (kill_at_io_uring_enter() != 0) {
+            fprintf(stderr, "seccomp: errno %d\n", errno);
+            return 2;
+        }
+        argv++;
+        argc--;
+    }
     for (int i = 1; i < argc; i++)
         has_reader |= strcmp(argv[i], "read") == 0;
     for (int i = 1; i < argc && n < 8; i++) {
