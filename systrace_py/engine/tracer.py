@@ -452,7 +452,9 @@ class Tracer:
                 seen.add(tid)
         if not seen:
             raise TracerError(f"cannot attach to {pid}: no task of it could be traced")
-        loose = sorted(tid for tid in tried - seen if procfs.alive(tid))
+        # (a thread that was exiting cannot be seized, and runs no code of its own again)
+        loose = sorted(tid for tid in tried - seen
+                       if procfs.alive(tid) and not procfs.exiting(tid))
         if loose:  # (a thread another tracer has: it would run unchecked -- fail closed)
             raise TracerError(f"cannot attach to {pid}: its thread {loose[0]} cannot be traced")
         return seen

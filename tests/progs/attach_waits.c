@@ -16,6 +16,8 @@
  *        wait returned 0 or EAGAIN (the word changed first)
  * spin:  user code (the vDSO's clock) until the reader or the sleeper is done, or for 2 s:
  *        "spin: done"
+ * spawn: makes and joins a thread, again and again, until the reader or the sleeper is done
+ *        (the attach may find it at a clone event): "spawn: ok" when every one was made
  * A failed call says its errno's number instead.  "ready PID" once every thread has
  * started (the test then looks at /proc for them to wait), "traced: N" (the TracerPid) when
  * the reader's line came; exit 0.  Without "read" the others end by themselves: sleep after
@@ -131,6 +133,27 @@ static int kill_at_io_uring_enter(void) {
     return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }
 
+static void *nothing(void *unused) {
+    return unused;
+}
+
+static void *do_spawn(void *unused) {
+    (void)unused;
+    int failed = 0;
+    while (!__atomic_load_n(&released, __ATOMIC_SEQ_CST) && !failed) {
+        pthread_t thread;
+        failed = pthread_create(&thread, NULL, nothing, NULL);
+        if (!failed)
+            pthread_join(thread, NULL);
+    }
+    if (failed)
+        printf("spawn: errno %d\n", failed);
+    else
+        printf("spawn: ok\n");
+    fflush(stdout);
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     void *(*first)(void *) = NULL;
     pthread_t threads[8];
@@ -150,9 +173,10 @@ int main(int argc, char **argv) {
                                 : strcmp(argv[i], "sleep") == 0 ? do_sleep
                                 : strcmp(argv[i], "futex") == 0 ? do_futex
                                 : strcmp(argv[i], "spin") == 0  ? do_spin
+                                : strcmp(argv[i], "spawn") == 0 ? do_spawn
                                                                 : NULL;
         if (!body) {
-            fprintf(stderr, "usage: attach_waits read|sleep|futex|spin...\n");
+            fprintf(stderr, "usage: attach_waits [filter] read|sleep|futex|spin|spawn...\n");
             return 2;
         }
         if (!first) {
