@@ -452,9 +452,12 @@ class Tracer:
                 seen.add(tid)
         if not seen:
             raise TracerError(f"cannot attach to {pid}: no task of it could be traced")
-        # (a thread that was exiting cannot be seized, and runs no code of its own again)
+        # (a thread that was exiting cannot be seized, and runs no code of its own again; one
+        # a seized thread made is traced already -- by us: it comes as a child (_settle))
+        me = os.getpid()
         loose = sorted(tid for tid in tried - seen
-                       if procfs.alive(tid) and not procfs.exiting(tid))
+                       if procfs.alive(tid) and not procfs.exiting(tid)
+                       and procfs.tracer_of(f"{pid}/task/{tid}") != me)
         if loose:  # (a thread another tracer has: it would run unchecked -- fail closed)
             raise TracerError(f"cannot attach to {pid}: its thread {loose[0]} cannot be traced")
         return seen
