@@ -159,6 +159,11 @@ KCMP_FS: Final = 3
 CLONE_NEW_FLAGS: Final = (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC
                           | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME)
 
+# --- io_uring_enter(2) (include/uapi/linux/io_uring.h) -------------------------------------------
+#: its fd is a slot of the calling task's registered rings (IORING_REGISTER_RING_FDS), looked
+#: up in its io_uring context: EINVAL when it has none (Tracer._uring_context_refusal)
+IORING_ENTER_REGISTERED_RING: Final = 0x10
+
 # --- mount(2) flags (include/uapi/linux/mount.h) -------------------------------------------------
 MS_RDONLY: Final = 0x1
 MS_REMOUNT: Final = 0x20

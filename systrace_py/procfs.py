@@ -123,6 +123,16 @@ def kernel_worker(tid: int | str) -> bool:
     return fields is not None and int(fields[FLAGS]) & (PF_IO_WORKER | PF_USER_WORKER) != 0
 
 
+#: the task is exiting (do_exit): it returns to no code of its own, and no tracer may seize it
+PF_EXITING: Final = 0x4
+
+
+def exiting(tid: int | str) -> bool:
+    """Whether the task is exiting (PF_EXITING in /proc/TID/stat's flags) or gone."""
+    fields = read_stat(tid)
+    return fields is None or int(fields[FLAGS]) & PF_EXITING != 0
+
+
 def alive(pid: int) -> bool:
     """Whether a task is there and not a zombie (for a process that is not our child: no
     wait)."""
@@ -157,6 +167,20 @@ def tracer_of(pid: int | str) -> int | None:
     for line in data.splitlines():
         if line.startswith(b"TracerPid:"):
             return int(line.split()[1])
+    return None
+
+
+def status_numbers(pid: int | str, name: bytes) -> list[int] | None:
+    """The numbers of one line of /proc/PID/status (``name`` without its colon: b"Seccomp",
+    b"NSpid"...), None when it cannot be read or has no such line."""
+    try:
+        data = read(f"/proc/{pid}/status")
+    except OSError:
+        return None
+    for line in data.splitlines():
+        key, _, value = line.partition(b":")
+        if key == name:
+            return [int(n) for n in value.split()]
     return None
 
 

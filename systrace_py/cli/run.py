@@ -229,6 +229,10 @@ def attach_command(opts: argparse.Namespace) -> int:
     try:
         outcome = session.attach(pid, None if opts.quiet else
                                  lambda: say(f"Process {pid} attached"))
+        if opts.stats:
+            stats(outcome.tracer.stops, outcome.tracer.fast_stops,
+                  f"{supervisor.decisions} decisions, {supervisor.refusals} refusals",
+                  outcome.tracer.stop_kinds, outcome.tracer.python_kinds)
         if not outcome.completed:
             return fail(outcome.message, outcome.code)
         if outcome.signum is not None and not opts.quiet:

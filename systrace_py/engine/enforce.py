@@ -35,7 +35,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine import scratch
@@ -426,20 +426,25 @@ class Holder:
 
 
 SYSCALL_INSTRUCTION = b"\x0f\x05"
-#: mov eax, <mmap>; syscall; int3 -- the scratch mmap run at an exec event, to a trap
-#: (Tracer._premap_scratch)
-MMAP_TRAP_CODE = b"\xb8" + NUMBERS["mmap"].to_bytes(4, "little") + SYSCALL_INSTRUCTION + b"\xcc"
+
+
+def trap_code(number: int) -> bytes:
+    """``mov eax, <number>; syscall; int3``: one call run in a stopped task, to a trap
+    (Tracer._inject_call)."""
+    return b"\xb8" + number.to_bytes(4, "little") + SYSCALL_INSTRUCTION + b"\xcc"
+
+
+#: the scratch mmap run at an exec event (Tracer._premap_scratch, and the C loop's)
+MMAP_TRAP_CODE = trap_code(NUMBERS["mmap"])
+#: the scratch mmap's arguments, in order (fd -1)
+MMAP_ARGS = (scratch.BASE, scratch.SIZE, PROT_READ, scratch.MAP_FLAGS, _U64, 0)
 
 
 def mmap_registers(regs: ctypes.Structure) -> None:
     regs.orig_rax = NUMBERS["mmap"]
     regs.rax = NUMBERS["mmap"]
-    regs.rdi = scratch.BASE
-    regs.rsi = scratch.SIZE
-    regs.rdx = PROT_READ
-    regs.r10 = scratch.MAP_FLAGS
-    regs.r8 = _U64  # fd -1
-    regs.r9 = 0
+    for name, value in zip(pt.ARG_REGS, MMAP_ARGS, strict=True):
+        setattr(regs, name, value)
 
 
 def inject_mmap(tid: int) -> ctypes.Structure:
@@ -451,12 +456,19 @@ def inject_mmap(tid: int) -> ctypes.Structure:
     return saved
 
 
-def set_mmap_registers(tid: int, saved: ctypes.Structure) -> None:
-    """The scratch mmap's arguments in the registers of a task at its exec event, about to
-    run MMAP_TRAP_CODE (see Tracer._premap_scratch); the call it is in stays execve."""
+def set_call_registers(tid: int, saved: ctypes.Structure, number: int, args: Sequence[int],
+                       in_call: bool) -> None:
+    """The registers of a stopped task about to run ``trap_code(number)`` at its instruction
+    pointer with ``args`` (Tracer._inject_call): rax the call's number (no error value, so no
+    restart of an interrupted call is ever applied to them: arch_do_signal_or_restart).
+    ``in_call``: the stop is an event inside a call (an exec's, a fork's), which stays the
+    call the task is in on its way out; else (a stop in get_signal: an attach's interrupt, a
+    signal's delivery) orig_rax is -1, no call."""
     regs = type(saved).from_buffer_copy(saved)
-    mmap_registers(regs)
-    regs.orig_rax = saved.orig_rax
+    for name, value in zip(pt.ARG_REGS, args, strict=False):
+        setattr(regs, name, value & _U64)
+    regs.rax = number
+    regs.orig_rax = saved.orig_rax if in_call else _U64
     pt.setregs(tid, regs)
 
 

@@ -42,6 +42,9 @@ PTRACE_O_TRACEEXEC: Final = 0x10
 PTRACE_O_TRACEEXIT: Final = 0x40
 PTRACE_O_TRACESECCOMP: Final = 0x80
 PTRACE_O_EXITKILL: Final = 0x100000
+#: the task's own seccomp filters are not run while it is set (CAP_SYS_ADMIN, a tracer under
+#: no filter, CONFIG_CHECKPOINT_RESTORE): for a call the tracer makes it run (Tracer._inject_call)
+PTRACE_O_SUSPEND_SECCOMP: Final = 0x200000
 
 PTRACE_EVENT_FORK: Final = 1
 PTRACE_EVENT_VFORK: Final = 2
@@ -119,6 +122,10 @@ def seize(pid: int, options: int = TRACE_OPTIONS) -> None:
     ptrace(PTRACE_SEIZE, pid, 0, options)
 
 
+def setoptions(pid: int, options: int) -> None:
+    ptrace(pt.PTRACE_SETOPTIONS, pid, 0, options)
+
+
 def interrupt(pid: int) -> None:
     ptrace(PTRACE_INTERRUPT, pid)
 
@@ -146,12 +153,22 @@ def geteventmsg(pid: int) -> int:
     return value.value
 
 
-def signal_code(pid: int) -> int:
-    """The si_code of the signal a task stopped to deliver (PTRACE_GETSIGINFO): above 0 when
-    the kernel raised it for what the task did (a fault), 0 or below when it was sent."""
-    info = (ctypes.c_int32 * 32)()  # siginfo_t: si_signo, si_errno, si_code, ...
+def siginfo(pid: int) -> ctypes.Array[ctypes.c_int32]:
+    """The siginfo_t of a task's stop (PTRACE_GETSIGINFO), raw: si_signo, si_errno, si_code,
+    ... (what set_siginfo puts back)."""
+    info = (ctypes.c_int32 * 32)()
     ptrace(pt.PTRACE_GETSIGINFO, pid, 0, ctypes.addressof(info))
-    return info[2]
+    return info
+
+
+def set_siginfo(pid: int, info: ctypes.Array[ctypes.c_int32]) -> None:
+    ptrace(pt.PTRACE_SETSIGINFO, pid, 0, ctypes.addressof(info))
+
+
+def signal_code(pid: int) -> int:
+    """The si_code of the signal a task stopped to deliver: above 0 when the kernel raised it
+    for what the task did (a fault), 0 or below when it was sent."""
+    return siginfo(pid)[2]
 
 
 def get_syscall_info(pid: int, into: SyscallInfo) -> SyscallInfo:

@@ -83,6 +83,7 @@ from systrace_py.kernel import (
     CAP_SYS_RESOURCE,
     CLONE_NEWNS,
     CLONE_NEWUSER,
+    IORING_ENTER_REGISTERED_RING,
     KCMP_FILES,
     KCMP_FS,
     KCMP_VM,
@@ -298,10 +299,11 @@ class Tracer:
         #: the stops by kind (``--stats``): a call at its entry, a call's exit, a new task (a
         #: fork, vfork or clone event), its first stop, an exec, a signal delivered, another
         #: event stop (a group-stop, an interrupt), a task's end (reported by waitpid too);
-        #: and the stops of the scratch mmap run at an exec ("scratch map", _premap_scratch)
+        #: and the stops of a call the tracer runs in a task: the scratch mmap at an exec
+        #: ("scratch map", _premap_scratch), the io_uring probe at an attach ("attach probe")
         self.stop_kinds: dict[str, int] = dict.fromkeys(
             ("call", "call exit", "new task", "first stop", "exec", "signal", "event", "exit",
-             "scratch map"), 0)
+             "scratch map", "attach probe"), 0)
         #: Called once (with the number of processes left) when the command has exited and
         #: the processes it left behind keep the trace going for ORPHAN_NOTICE_AFTER seconds.
         self.on_orphans: Callable[[int], None] | None = None
@@ -399,6 +401,7 @@ class Tracer:
             # every task stopped: nothing of it can make a descriptor between its check and
             # its seize any more (review 5, finding 9)
             self._refuse_agents(pid, sorted(seen) + born)
+            self._refuse_uring_contexts(pid, sorted(seen))
         except TracerError:
             self.detach_all()
             raise
@@ -456,7 +459,12 @@ class Tracer:
                 seen.add(tid)
         if not seen:
             raise TracerError(f"cannot attach to {pid}: no task of it could be traced")
-        loose = sorted(tid for tid in tried - seen if procfs.alive(tid))
+        # (a thread that was exiting cannot be seized, and runs no code of its own again; one
+        # a seized thread made is traced already -- by us: it comes as a child (_settle))
+        me = os.getpid()
+        loose = sorted(tid for tid in tried - seen
+                       if procfs.alive(tid) and not procfs.exiting(tid)
+                       and procfs.tracer_of(f"{pid}/task/{tid}") != me)
         if loose:  # (a thread another tracer has: it would run unchecked -- fail closed)
             raise TracerError(f"cannot attach to {pid}: its thread {loose[0]} cannot be traced")
         return seen
@@ -536,6 +544,102 @@ class Tracer:
             if maps_uring(f"{tid}"):
                 raise TracerError(f"cannot attach to {pid}: it maps an io_uring, whose "
                                   "queued work the kernel runs for it unseen")
+
+    def _refuse_uring_contexts(self, pid: int, tids: list[int]) -> None:
+        """TracerError when a thread of the stopped process (``tids``: those seized) has an
+        io_uring context, or cannot be asked (gap #27).
+
+        A ring may be held where no /proc file shows it -- only as a registered ring
+        descriptor (IORING_REGISTER_RING_FDS: its descriptor closed, its rings unmapped) --
+        and the work queued on it before the attach still runs after it (an OPENAT linked to
+        a READ of a pipe: kio_uring_pending.c registered).  Every task that made or entered a
+        ring has an io_uring context (current->io_uring, kept until it exits or execs), in
+        which its requests' completions run.  io_uring_enter(0, 0, 0,
+        IORING_ENTER_REGISTERED_RING, NULL, 0), made by the task itself, answers EINVAL when
+        it has none and goes no further (io_uring/io_uring.c: ``!tctx``), EBADF or goes on
+        when it has one; ENOSYS without io_uring.  So each thread runs that call
+        (_inject_call) and anything but EINVAL or ENOSYS refuses the attach -- a thread that
+        once used a ring it closed since too (fail closed).  The children made while the
+        process was attached have run no instruction and have no context (copy_process sets
+        p->io_uring to NULL): they are not asked.
+
+        A thread is asked at its attach stop.  One that cannot be asked refuses the attach:
+        in a group-stop (the call would end it), at a vfork event or waiting in vfork (it
+        would wait for its child, held stopped), under a seccomp filter (which could answer,
+        trap or kill in the call's place) unless the tracer may suspend it for the call
+        (PTRACE_O_SUSPEND_SECCOMP: CAP_SYS_ADMIN), or whose code cannot be written or run."""
+        kept: dict[int, int] = {}
+        for tid, status in self._kept:
+            kept.setdefault(tid, status)
+        for tid in tids:
+            first = kept.get(tid)
+            if (first is not None and not os.WIFSTOPPED(first)) or not procfs.alive(tid):
+                continue  # (gone: its requests went with it)
+            refusal = self._uring_context_refusal(tid, first)
+            if refusal is not None:
+                raise TracerError(f"cannot attach to {pid}: its thread {tid} {refusal}")
+
+    def _uring_context_refusal(self, tid: int, status: int | None) -> str | None:
+        """Why the stopped thread ``tid`` (``status``: its first stop, None when it waits in
+        vfork) refuses the attach (_refuse_uring_contexts), None when it has no io_uring
+        context."""
+        unasked = "; whether it has an io_uring context cannot be asked (try again)"
+        if status is None:
+            return "waits in vfork for its child" + unasked
+        sig, event = os.WSTOPSIG(status), status >> 16
+        returned: int | None = None  # (a stop in get_signal)
+        if event == pt.PTRACE_EVENT_STOP and sig in _STOP_SIGNALS:
+            return "is stopped (a group-stop, which the call would end)" + unasked
+        if event in (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_CLONE):
+            returned = self._clone_result(tid)
+            if returned is None:
+                return "is in a fork whose result cannot be read" + unasked
+        elif event == pt.PTRACE_EVENT_EXEC:
+            returned = 0
+        elif event not in (0, pt.PTRACE_EVENT_STOP) or sig == _SYSCALL_TRAP:
+            return "is in a fork or a call at a stop of its own" + unasked
+        filtered = procfs.status_numbers(tid, b"Seccomp") != [0]
+        if filtered:  # (its filter could answer, trap or kill in the call's place)
+            try:
+                pt.setoptions(tid, pt.TRACE_OPTIONS | pt.PTRACE_O_SUSPEND_SECCOMP)
+            except pt.PtraceError:
+                return ("runs under a seccomp filter, which could answer for it (a tracer "
+                        "with CAP_SYS_ADMIN suspends it for the call)" + unasked)
+        try:
+            answer = self._inject_call(self.tasks[tid], NUMBERS["io_uring_enter"],
+                                       (0, 0, 0, IORING_ENTER_REGISTERED_RING, 0, 0),
+                                       "attach probe", returned, self._kept)
+        except pt.PtraceError:
+            answer = None
+        if filtered:
+            try:
+                pt.setoptions(tid, pt.TRACE_OPTIONS)  # (its filter back on)
+            except pt.PtraceError:
+                if procfs.alive(tid):  # (refused: the detach ends the suspension too)
+                    return "cannot have its seccomp filter put back" + unasked
+        if answer is None:
+            if not procfs.alive(tid):
+                return None  # (killed meanwhile: its requests went with it)
+            return "cannot run a call of the tracer's" + unasked
+        if answer in (-errno.EINVAL, -errno.ENOSYS):
+            return None
+        return ("has an io_uring context (it made or entered a ring), whose queued work "
+                f"the kernel may run for it unseen (the probe answered {answer})")
+
+    @staticmethod
+    def _clone_result(tid: int) -> int | None:
+        """What the fork or clone ``tid`` stopped in (at its event) returns: its child's pid
+        in ``tid``'s pid namespace (PTRACE_GETEVENTMSG gives the tracer's), None when it
+        cannot be read."""
+        try:
+            child = pt.geteventmsg(tid)
+        except pt.PtraceError:
+            return None
+        own = procfs.status_numbers(tid, b"NSpid")
+        theirs = procfs.status_numbers(child, b"NSpid")
+        if not own or not theirs or len(theirs) < len(own):
+            return None
+        return theirs[len(own) - 1]
 
     # --- the loop -----------------------------------------------------------------------------
     def run(self) -> int:
@@ -1801,54 +1905,96 @@ class Tracer:
 
     def _premap_scratch(self, task: Task) -> None:
         """Map the scratch area in a freshly exec'd process whose former image needed it (it
-        will likely need it again), at its exec event, in one stop: ``mov eax, 9; syscall;
-        int3`` written at the entry point (then put back), the mmap's arguments in their
-        registers, and the task let go to the trap -- instead of turning its first held call
-        into an mmap (which costs that call two more stops).  A signal that arrives meanwhile
-        is kept back and sent again (by this tracer) once the task is as it was: it is then
-        delivered the usual way.
+        will likely need it again), at its exec event, in one stop (_inject_call) -- instead
+        of turning its first held call into an mmap (which costs that call two more stops).
+        At the exec event the task is still inside execve, whose result (0) the kernel
+        writes into rax on the way out."""
+        mapped = self._inject_call(task, NUMBERS["mmap"], enforce.MMAP_ARGS, "scratch map",
+                                   returned=0)
+        if mapped == scratch.BASE:
+            task.process.space.scratch = True
+        # (None: the lazy way will do it)
 
-        At the exec event the task is still inside execve: on the way out the kernel writes
-        execve's result (0) into rax and touches no other register, so the mmap's number is
-        set by the written code, and the registers put back are the event's with rax 0."""
+    def _inject_call(self, task: Task, number: int, args: Sequence[int], kind: str,
+                     returned: int | None = None,
+                     others: collections.deque[tuple[int, int]] | None = None) -> int | None:
+        """Run one system call in a stopped task and put it back as it was: its result, or
+        None when the call could not be run (its code unwritable, the task dead, the code
+        faulting).  ``mov eax, N; syscall; int3`` (enforce.trap_code) is written at the
+        instruction pointer through /proc/PID/mem, the arguments set in their registers, the
+        task let go to the trap (_run_to_trap, its stops counted as ``kind``), then the code
+        and every register put back.  A signal that arrives meanwhile is kept back and sent
+        again (by this tracer) once the task is as it was: it is then delivered the usual way.
+
+        ``others``: see _run_to_trap.  ``returned``: the stop is an event inside a call (an
+        exec's: the result 0), whose result the kernel writes into rax on the way out, as it
+        does when the task goes on: the registers put back have it.  Else (None) the stop is
+        one in get_signal (an attach's interrupt, a signal's delivery): the injected
+        registers have no call (orig_rax -1), so a restart the kernel owes an interrupted
+        call (rax -ERESTART*) is not applied to them; the task comes back from the trap to a
+        signal-delivery-stop in get_signal again, where its own registers -- restored whole,
+        the restart still owed -- are restarted by the kernel when it goes on, exactly as at
+        the first stop (arch_do_signal_or_restart runs after get_signal, on the registers
+        then).
+
+        The code is written into the address space, which every thread of the process shares:
+        the others are all stopped whenever this runs (an exec event, an attach)."""
+        code = enforce.trap_code(number)
         pending: list[int] = []
         try:
             saved = pt.getregs(task.tid)
+            # (the signal a delivery-stop holds is handed on from the trap's stop: with its
+            # own siginfo -- its sender --, not one the kernel makes up for a changed signal)
+            info = pt.siginfo(task.tid)
             memory = self._reader(task)
             try:
-                code = memory.read_exact(saved.rip, len(enforce.MMAP_TRAP_CODE))
-                memory.write(saved.rip, enforce.MMAP_TRAP_CODE)
+                original = memory.read_exact(saved.rip, len(code))
+                memory.write(saved.rip, code)
             except TraceeMemoryError:
-                return  # the lazy way will do it
+                return None
             try:
-                enforce.set_mmap_registers(task.tid, saved)
-                regs = self._run_to_trap(task, saved.rip + len(enforce.MMAP_TRAP_CODE), pending)
-                if regs is not None and regs.rax == scratch.BASE:
-                    task.process.space.scratch = True
+                enforce.set_call_registers(task.tid, saved, number, args,
+                                           in_call=returned is not None)
+                regs = self._run_to_trap(task, saved.rip + len(code), pending, kind, others)
+                return None if regs is None else ctypes.c_int64(regs.rax).value
             finally:
-                saved.rax = 0  # execve's result
+                if returned is not None:
+                    saved.rax = returned
                 with contextlib.suppress(TraceeMemoryError, pt.PtraceError):
-                    memory.write(saved.rip, code)
+                    memory.write(saved.rip, original)
                     pt.setregs(task.tid, saved)
+                    pt.set_siginfo(task.tid, info)
         finally:
             for sig in pending:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(task.tid, sig)
 
-    def _run_to_trap(self, task: Task, trap: int, pending: list[int]
+    def _run_to_trap(self, task: Task, trap: int, pending: list[int], kind: str,
+                     others: collections.deque[tuple[int, int]] | None
                      ) -> pt.user_regs_struct | None:
         """Let the task run to the int3 before ``trap`` (the written code's end); signals that
         arrive meanwhile are kept in ``pending``.  Its registers there, or None when it did
         not get there (it died: its status is handled later; or the written code faults --
         an entry point in a page that is not executable -- which its own code will do again
-        once put back: the fault is not kept, and retrying it would loop for ever)."""
+        once put back: the fault is not kept, and retrying it would loop for ever).
+
+        ``others``: when every other traced task is stopped for the call (an attach), where
+        their reports go, in order, for the loop: they are waited for too -- a process
+        killed while the call runs reports its leader's end only once its other threads'
+        ends are reaped.  Else (None) only the task is waited for, and its end is kept in
+        _deferred."""
         sig = 0
         while True:
             pt.cont(task.tid, sig)
-            _, status = os.waitpid(task.tid, pt.WALL)
-            self.stop_kinds["scratch map"] += 1
+            while True:
+                tid, status = os.waitpid(task.tid if others is None else -1, pt.WALL)
+                if tid == task.tid:
+                    break
+                assert others is not None
+                others.append((tid, status))
+            self.stop_kinds[kind] += 1
             if not os.WIFSTOPPED(status):
-                self._deferred.append((task.tid, status))
+                (self._deferred if others is None else others).append((task.tid, status))
                 return None
             sig, event = os.WSTOPSIG(status), status >> 16
             if event == pt.PTRACE_EVENT_SECCOMP or sig == _SYSCALL_TRAP:

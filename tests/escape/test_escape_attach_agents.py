@@ -21,6 +21,11 @@ of a pipe, an OPENAT of the secret linked to it) ran when the attached program w
 pipe (kio_uring_pending.c).  A process holding an io_uring descriptor or mapping a ring is
 not attached.  These checks run once every task of the process is stopped (finding 9: a
 thread checked before its seize could make one in between): kio_uring_pending.c race.
+A ring kept only as a registered ring descriptor (its descriptor closed, its rings unmapped)
+is seen by no /proc file (gap #27): now every thread is asked, by a call the tracer makes it
+run at its attach stop, whether it has an io_uring context at all
+(Tracer._refuse_uring_contexts): kio_uring_pending.c registered, and inflight where the
+kernel lets a ring's descriptor be sent (not since 6.7).
 
 And a descriptor of a detached mount (open_tree's clone of the secret's directory, made in
 the tracer's namespace before the attach) is named "/" by /proc: the tracer, which had seen
@@ -92,20 +97,34 @@ def test_a_ring_with_pending_work_made_before_the_attach_is_never_taken_for_conf
     assert "traced by 0" in out and "ESCAPED" in out, out
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="known gap: a ring kept only as a registered ring "
-                   "descriptor is seen by no /proc file (docs/security.md, class 5 limits)")
 def test_a_ring_kept_only_as_a_registered_descriptor_is_never_taken_for_confined(
         build, tmp_path):
-    """The same pending work, the ring kept only through IORING_REGISTER_RING_FDS (its
-    descriptor closed, its rings unmapped): nothing in /proc shows it, and the OPENAT's
-    descriptor lands in the table.  Reproduced, not closed (xfail, strict: it fails the day it
-    is closed, to be turned into a plain test)."""
+    """Gap #27: the same pending work, the ring kept only through IORING_REGISTER_RING_FDS
+    (its descriptor closed, its rings unmapped): nothing in /proc shows it, and the OPENAT's
+    descriptor landed in the table.  Every thread is asked now, by a call it runs at its
+    attach stop, whether it has an io_uring context: this one has, and the attach is refused,
+    the process left as it was (it goes on untraced: natively)."""
     program = build("escape/kio_uring_pending.c")
     s = Scene.make(tmp_path)
     require_real(attack(program, s.secret, "registered", policy_text=None, scene=s))
     out, tracer = attached(program, [s.secret, "registered"], s)
-    assert "ESCAPED" not in out, out + tracer.stderr
+    assert tracer.returncode == 125, (out, tracer)
+    assert "has an io_uring context" in tracer.stderr, tracer.stderr
+    assert "traced by 0" in out and "ESCAPED" in out, out
+
+
+def test_a_ring_kept_only_in_flight_is_never_taken_for_confined(build, tmp_path):
+    """The ring sent to itself over a unix socket (SCM_RIGHTS) and never received, its
+    descriptor closed, its rings unmapped: its only reference is in flight.  Kernels since
+    6.7 refuse to send an io_uring's descriptor (scm_fp_copy: EINVAL), and the control run is
+    SKIPPED there; where they do not, the submitter's io_uring context refuses the attach."""
+    program = build("escape/kio_uring_pending.c")
+    s = Scene.make(tmp_path)
+    require_real(attack(program, s.secret, "inflight", policy_text=None, scene=s))
+    out, tracer = attached(program, [s.secret, "inflight"], s)
+    assert tracer.returncode == 125, (out, tracer)
+    assert "has an io_uring context" in tracer.stderr, tracer.stderr
+    assert "traced by 0" in out and "ESCAPED" in out, out
 
 
 def raced(program, args: list[object], s: Scene) -> tuple[str, subprocess.CompletedProcess[str]]:
