@@ -36,6 +36,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import fnmatch
+import functools
 import json
 import os
 import re
@@ -256,6 +257,23 @@ class Layout:
         return bool(re.search(r"\.needs_root\s*=\s*1", text)) or "tst_require_root" in text
 
 
+@functools.cache
+def default_signals() -> tuple[str, ...]:
+    """The prefix that starts both runs with every signal at its default action, as LTP's
+    tests expect (none where env has no --default-signal).  A runner started under ``nohup``
+    (or as a shell's background job) has SIGHUP (SIGINT, SIGQUIT) ignored, which a program
+    inherits through the exec -- natively and, as natively, traced -- and ``kill11``'s child
+    then survives the SIGHUP it is sent: the test hangs (natively "out of time" in every
+    round before round 5).  A shell cannot reset a signal ignored on entry; coreutils' env
+    can."""
+    try:
+        works = subprocess.run(["env", "--default-signal", "true"],
+                               capture_output=True).returncode == 0
+    except OSError:
+        works = False
+    return ("env", "--default-signal", "--") if works else ()
+
+
 _children: set[int] = set()
 _children_lock = threading.Lock()
 #: set on ^C: a run asked for after it does not start
@@ -358,7 +376,8 @@ def run_test(test: Test, layout: Layout, systrace: list[str], policy: Path,
             "LTP_RUNTIME_MUL": str(opts.runtime_mul),
             "LTP_COLORIZE_OUTPUT": "0",
         })
-        command = [*systrace, "-p", str(policy), "--", *argv] if traced else argv
+        command = [*default_signals(), *([*systrace, "-p", str(policy), "--"] if traced else []),
+                   *argv]
         try:
             return run_once(command, env, binary.parent, opts.timeout, traced)
         finally:
