@@ -37,8 +37,9 @@ if TYPE_CHECKING:
 
 #: the largest RLIMIT_CORE with which the kernel writes no core at all (no_core_limits)
 NO_CORE_LIMIT = 1
-#: the signals a traced program starts with at their default action (Python ignores SIGPIPE
-#: and SIGXFSZ, and handles SIGINT; a tracer handles more while it runs)
+#: the signals a traced program starts with at their default action, or ignored as the command
+#: found them (INHERITED_IGNORED): Python ignores SIGPIPE and SIGXFSZ and handles SIGINT, a
+#: tracer handles more while it runs
 RESTORED_SIGNALS: tuple[int, ...] = (
     _signal.SIGINT, _signal.SIGQUIT, _signal.SIGPIPE, _signal.SIGXFSZ, _signal.SIGTERM,
     _signal.SIGHUP, _signal.SIGCHLD, _signal.SIGTSTP, _signal.SIGTTIN, _signal.SIGTTOU)
