@@ -17,8 +17,15 @@ its install prefix (``/opt/ltp``: binaries in ``testcases/bin``, the list in
     python bench/ltp_parity.py --ltp /opt/ltp --src /work/ltp-src 'open*' 'mount*'
     python bench/ltp_parity.py --ltp /opt/ltp --src /work/ltp-src --dir 'fcntl' --json out.json
     python bench/ltp_parity.py --ltp /opt/ltp --all --recheck 3 --json all.json
+    python bench/ltp_parity.py --ltp /opt/ltp --same-as old.json --compare old.json
 
-The pure parts (parsing the summary, comparing two results, reading a runtest file) are
+``--same-as`` runs the tests an earlier ``--json`` holds; ``--compare`` then says, test by
+test, where this run's verdicts, exit statuses or summaries differ from that one's (a new
+difference is a regression of parity; one gone, a fix).  The JSON says which stop loop ran
+(``SYSTRACE_NO_CLOOP=1``: the Python one) and the commit.
+
+The pure parts (parsing the summary, comparing two results and two rounds, reading a runtest
+file) are
 tested by tests/engine/test_ltp_runner.py so the runner cannot rot unnoticed.
 """
 
@@ -29,6 +36,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import fnmatch
+import functools
 import json
 import os
 import re
@@ -249,6 +257,23 @@ class Layout:
         return bool(re.search(r"\.needs_root\s*=\s*1", text)) or "tst_require_root" in text
 
 
+@functools.cache
+def default_signals() -> tuple[str, ...]:
+    """The prefix that starts both runs with every signal at its default action, as LTP's
+    tests expect (none where env has no --default-signal).  A runner started under ``nohup``
+    (or as a shell's background job) has SIGHUP (SIGINT, SIGQUIT) ignored, which a program
+    inherits through the exec -- natively and, as natively, traced -- and ``kill11``'s child
+    then survives the SIGHUP it is sent: the test hangs (natively "out of time" in every
+    round before round 5).  A shell cannot reset a signal ignored on entry; coreutils' env
+    can."""
+    try:
+        works = subprocess.run(["env", "--default-signal", "true"],
+                               capture_output=True).returncode == 0
+    except OSError:
+        works = False
+    return ("env", "--default-signal", "--") if works else ()
+
+
 _children: set[int] = set()
 _children_lock = threading.Lock()
 #: set on ^C: a run asked for after it does not start
@@ -351,7 +376,8 @@ def run_test(test: Test, layout: Layout, systrace: list[str], policy: Path,
             "LTP_RUNTIME_MUL": str(opts.runtime_mul),
             "LTP_COLORIZE_OUTPUT": "0",
         })
-        command = [*systrace, "-p", str(policy), "--", *argv] if traced else argv
+        command = [*default_signals(), *([*systrace, "-p", str(policy), "--"] if traced else []),
+                   *argv]
         try:
             return run_once(command, env, binary.parent, opts.timeout, traced)
         finally:
@@ -378,6 +404,41 @@ def run_test(test: Test, layout: Layout, systrace: list[str], policy: Path,
     return base
 
 
+def _sides(outcome: dict[str, object]) -> dict[str, str]:
+    """What a round's JSON outcome says of each run that happened: "exit S Pn Fn Bn Sn Wn"."""
+    sides: dict[str, str] = {"verdict": str(outcome["verdict"])}
+    for side in ("native", "traced", "lifted"):
+        run = outcome.get(side)
+        if isinstance(run, dict):
+            summary = run["summary"]
+            counts = " ".join(f"{k[0].upper()}{summary[k]}" for k in
+                              ("passed", "failed", "broken", "skipped", "warnings"))
+            status = "timeout" if run["status"] == TIMEOUT else str(run["status"])
+            sides[side] = f"exit {status} {counts}"
+    return sides
+
+
+def changes(old: dict[str, object], new: dict[str, object]) -> list[str]:
+    """Test by test, where two rounds' JSON (``--json``) differ: a verdict, or an exit status
+    or summary of a native, traced or lifted run (one that ran in only one of them counts);
+    and the tests only one of them ran."""
+    def outcomes(data: dict[str, object]) -> dict[str, dict[str, object]]:
+        listed = data["outcomes"]
+        assert isinstance(listed, list)
+        return {o["name"]: o for o in listed}
+    before, after = outcomes(old), outcomes(new)
+    lines = []
+    for name in [*before, *(n for n in after if n not in before)]:
+        if name not in after or name not in before:
+            lines.append(f"{name}: only in the {'earlier' if name in before else 'new'} round")
+            continue
+        was, now = _sides(before[name]), _sides(after[name])
+        lines.extend(f"{name}: {key} {was.get(key, '-')} -> {now.get(key, '-')}"
+                     for key in ("verdict", "native", "traced", "lifted")
+                     if was.get(key) != now.get(key))
+    return lines
+
+
 def _print_table(outcomes: Iterable[Outcome], out: object = sys.stdout) -> None:
     rows = [("test", "native", "traced", "verdict")]
     for o in outcomes:
@@ -386,6 +447,19 @@ def _print_table(outcomes: Iterable[Outcome], out: object = sys.stdout) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip(), file=out)  # type: ignore[call-overload]
+
+
+def _commit() -> str | None:
+    """The commit of the code under test (with "+" when the tree has changes), if git says."""
+    try:
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain",
+                                "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+" if dirty else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -414,9 +488,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--systrace", default=f"{shlex.quote(sys.executable)} -m systrace_py",
                     help="the systrace command (default: this Python's -m systrace_py)")
     ap.add_argument("--json", type=Path, help="write every outcome here")
+    ap.add_argument("--same-as", type=Path, metavar="JSON",
+                    help="run the tests an earlier --json holds (besides any named)")
+    ap.add_argument("--compare", type=Path, metavar="JSON",
+                    help="say, test by test, where this run differs from an earlier --json")
     opts = ap.parse_args(argv)
+    if opts.same_as:
+        opts.patterns += [o["name"] for o in json.loads(opts.same_as.read_text())["outcomes"]]
     if not (opts.patterns or opts.dir or opts.all):
-        ap.error("name tests (patterns), --dir GLOB, or --all")
+        ap.error("name tests (patterns), --dir GLOB, --same-as JSON, or --all")
+    earlier = json.loads(opts.compare.read_text()) if opts.compare else None
 
     layout = Layout.find(opts.ltp, opts.src)
     runtest = opts.runtest or layout.runtest
@@ -495,17 +576,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"    traced: {line}")
             for line in o.native.notes[:4]:
                 print(f"    native: {line}")
+    result = {
+        "kernel": os.uname().release,
+        "uid": os.getuid(),
+        "loop": "python" if os.environ.get("SYSTRACE_NO_CLOOP") == "1" else "native",
+        "commit": _commit(),
+        "policy": POLICY,
+        "options": {"timeout": opts.timeout, "timeout_mul": opts.timeout_mul,
+                    "runtime_mul": opts.runtime_mul, "recheck": opts.recheck,
+                    "jobs": opts.jobs},
+        "counts": counts,
+        "outcomes": [dataclasses.asdict(o) for o in ordered],
+    }
     if opts.json:
-        opts.json.write_text(json.dumps({
-            "kernel": os.uname().release,
-            "uid": os.getuid(),
-            "policy": POLICY,
-            "options": {"timeout": opts.timeout, "timeout_mul": opts.timeout_mul,
-                        "runtime_mul": opts.runtime_mul, "recheck": opts.recheck,
-                        "jobs": opts.jobs},
-            "counts": counts,
-            "outcomes": [dataclasses.asdict(o) for o in ordered],
-        }, indent=1) + "\n")
+        opts.json.write_text(json.dumps(result, indent=1) + "\n")
+    if earlier is not None:
+        changed = changes(earlier, result)
+        print(f"\nagainst {opts.compare}: " + ("no change" if not changed else
+                                                f"{len(changed)} changes"))
+        for line in changed:
+            print(f"  {line}")
     return 0 if not any(o.verdict == "differs" for o in ordered) else 1
 
 

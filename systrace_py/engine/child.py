@@ -37,11 +37,25 @@ if TYPE_CHECKING:
 
 #: the largest RLIMIT_CORE with which the kernel writes no core at all (no_core_limits)
 NO_CORE_LIMIT = 1
-#: the signals a traced program starts with at their default action (Python ignores SIGPIPE
-#: and SIGXFSZ, and handles SIGINT; a tracer handles more while it runs)
+#: the signals a traced program starts with at their default action, or ignored as the command
+#: found them (INHERITED_IGNORED): Python ignores SIGPIPE and SIGXFSZ and handles SIGINT, a
+#: tracer handles more while it runs
 RESTORED_SIGNALS: tuple[int, ...] = (
     _signal.SIGINT, _signal.SIGQUIT, _signal.SIGPIPE, _signal.SIGXFSZ, _signal.SIGTERM,
     _signal.SIGHUP, _signal.SIGCHLD, _signal.SIGTSTP, _signal.SIGTTIN, _signal.SIGTTOU)
+#: Of those, the ones ignored (SIG_IGN) when this module was loaded -- at the command's start,
+#: before systrace handles any: what its parent left ignored (``nohup``'s SIGHUP, a shell's
+#: SIGINT and SIGQUIT for a background job).  Natively the program inherits them through the
+#: fork and the exec, and so it does traced: they go back to SIG_IGN, not to SIG_DFL (LTP
+#: ``kill11`` under ``nohup``: SIGHUP sent to a child in pause() ended it traced, not
+#: natively).  SIGPIPE and SIGXFSZ are left out: Python ignores them itself at start-up, so
+#: what it found is not known -- they go to SIG_DFL, as subprocess's restore_signals does.
+INHERITED_IGNORED: frozenset[int] = frozenset(
+    signum for signum in RESTORED_SIGNALS
+    if signum not in (_signal.SIGPIPE, _signal.SIGXFSZ)
+    and _signal.getsignal(signum) == _signal.SIG_IGN)
+#: the signals blocked when this module was loaded: the mask the program inherits natively
+INHERITED_MASK: frozenset[int] = frozenset(_signal.pthread_sigmask(_signal.SIG_BLOCK, []))
 #: A process's exit status when systrace itself failed (every traced process killed); here,
 #: where the lightest of its users (the resident client) can import it: a program's process
 #: not traced by the tracer it was promised exits with it too (it never ran).
@@ -72,20 +86,22 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
     """In the forked child: only async-signal-safe-ish work from here to exec.  ``native``
     has the calls Python has no function for, ``set_no_new_privs()``, ``set_dumpable()`` and
     ``load_filter(each of filters)``: the engine's ptrace_ops module, or the _cloop extension.
-    Signals to their defaults, the working directory, no core files (unless the policy grants them:
-    ``no_core`` False), credentials (``-c``), no_new_privs where an unprivileged filter needs
-    it, dumpable (the tracer may have made itself non-dumpable: not us); then stop, be seized,
-    load ``filters`` and exec.  ``before_stop`` is what the caller needs done first (the
-    resident client: prctl(PR_SET_PTRACER) naming its tracer where Yama wants one; nothing in
-    process, where the tracer is our parent).  ``expect_tracer``: the
+    Signals as the command found them (INHERITED_IGNORED, INHERITED_MASK), the working
+    directory, no core files (unless the policy grants them: ``no_core`` False), credentials
+    (``-c``), no_new_privs where an unprivileged filter needs it, dumpable (the tracer may
+    have made itself non-dumpable: not us); then stop, be seized, load ``filters`` and exec.
+    ``before_stop`` is what the caller needs done first (the resident client:
+    prctl(PR_SET_PTRACER) naming its tracer where Yama wants one; nothing in process, where
+    the tracer is our parent).  ``expect_tracer``: the
     pid that must trace us once we are continued -- anything else (a resident tracer that
     failed, or one that is not what it said; 0 or below, which an untraced process would
     match) exits 125 before the program runs; once it does, PR_SET_PTRACER is reset."""
     code = 126
     try:
         for signum in restore_signals:
-            _signal.signal(signum, _signal.SIG_DFL)
-        _signal.pthread_sigmask(_signal.SIG_SETMASK, [])
+            _signal.signal(signum, _signal.SIG_IGN if signum in INHERITED_IGNORED
+                           else _signal.SIG_DFL)
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, INHERITED_MASK)
         if cwd:
             os.chdir(cwd)
         if no_core:
@@ -120,5 +136,5 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
         os._exit(code)
 
 
-__all__ = ["EXIT_INTERNAL", "NO_CORE_LIMIT", "RESTORED_SIGNALS", "become_program",
-           "no_core_limits"]
+__all__ = ["EXIT_INTERNAL", "INHERITED_IGNORED", "INHERITED_MASK", "NO_CORE_LIMIT",
+           "RESTORED_SIGNALS", "become_program", "no_core_limits"]

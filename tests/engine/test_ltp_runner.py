@@ -152,3 +152,40 @@ def test_the_lifting_policy_permits_the_unsafe_calls_and_keeps_the_rule() -> Non
     assert policy.main.decide(denied).action is Action.NEVER
     # and without the lifting rule the engine's refusal stands (the default does not lift)
     assert loads_policy(lp.POLICY).main.decide(CallFacts("setns")).action is not Action.PERMIT
+
+
+def _round(*outcomes: object) -> dict[str, object]:
+    """A round as ``--json`` writes it (read back), holding ``outcomes``."""
+    import dataclasses
+    import json
+
+    return json.loads(json.dumps({"outcomes": [dataclasses.asdict(o) for o in outcomes]}))
+
+
+def _outcome(name: str, native: object, traced: object, verdict: str,
+             lifted: object = None) -> object:
+    return lp.Outcome(name, [name], native, traced, verdict == "identical", verdict=verdict,
+                      lifted=lifted)
+
+
+def test_two_rounds_are_compared_test_by_test() -> None:
+    ok = _result(0, (3, 0, 0, 0, 0))
+    refused = _result(2, (0, 0, 1, 0, 0))
+    before = _round(_outcome("a01", ok, ok, "identical"),
+                    _outcome("b01", ok, refused, "lifted", lifted=ok),
+                    _outcome("c01", ok, ok, "identical"))
+    assert lp.changes(before, before) == []
+    after = _round(_outcome("a01", ok, refused, "differs", lifted=refused),
+                   _outcome("b01", ok, refused, "lifted", lifted=ok),
+                   _outcome("d01", ok, ok, "identical"))
+    assert lp.changes(before, after) == [
+        "a01: verdict identical -> differs",
+        "a01: traced exit 0 P3 F0 B0 S0 W0 -> exit 2 P0 F0 B1 S0 W0",
+        "a01: lifted - -> exit 2 P0 F0 B1 S0 W0",   # a run only one round made counts
+        "c01: only in the earlier round",
+        "d01: only in the new round",
+    ]
+    timed_out = _round(_outcome("b01", ok, _result(lp.TIMEOUT, (0, 0, 0, 0, 0)), "lifted",
+                                lifted=ok))
+    assert lp.changes(_round(_outcome("b01", ok, refused, "lifted", lifted=ok)), timed_out) == [
+        "b01: traced exit 2 P0 F0 B1 S0 W0 -> exit timeout P0 F0 B0 S0 W0"]

@@ -4,12 +4,13 @@ under a permit-default policy with one path rule."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import results
+from conftest import PYTHON, results, systrace_env
 
 #: the parity policy: everything permitted, one path rule on fswrite (so a truncate stops, and
 #: in a tree of several processes runs with the others frozen)
@@ -228,3 +229,34 @@ def test_trailing_slashes_on_last_names_fail_as_natively(traced, tmp_path, probe
     assert r.stdout.splitlines() == native.stdout.splitlines(), r.stdout + r.stderr
     made = sorted(p.name for p in (tmp_path / "native").iterdir())
     assert sorted(p.name for p in (tmp_path / "traced").iterdir()) == made
+
+
+def _started_like_a_background_nohup_job() -> None:
+    """The starter's state the program inherits natively: SIGHUP ignored (``nohup``), SIGINT
+    and SIGQUIT ignored (a shell's background job), SIGUSR1 blocked; SIGTERM at its default
+    (inherited_signals.c ends its child with it)."""
+    for signum in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT):
+        signal.signal(signum, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [signal.SIGUSR1])
+
+
+def test_signals_the_command_found_ignored_or_blocked_stay_so(traced, build, loop):
+    # LTP kill11 under nohup: natively SIGHUP stayed ignored through the fork and the exec,
+    # and its child in pause() survived the test's SIGHUP (the test hung: "natively out of
+    # time" in every earlier round); traced, the program's process set every signal systrace
+    # handles back to SIG_DFL and cleared the mask, so the child died of it
+    program = build("progs/inherited_signals.c")
+    native = subprocess.run([str(program)], capture_output=True, text=True, timeout=120,
+                            preexec_fn=_started_like_a_background_nohup_job)
+    assert results(native.stdout) == {"ignored": "1,2,3", "blocked": "10",
+                                      "sighup": "survived"}, native.stdout
+    r = subprocess.run([PYTHON, "-m", "systrace_py", "-p", str(traced.policy(PARITY_POLICY)),
+                        "--", str(program)], capture_output=True, text=True, timeout=120,
+                       env=systrace_env(loop), preexec_fn=_started_like_a_background_nohup_job)
+    assert r.returncode == 0, r.stderr
+    assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
+    # and a command started with them at their defaults gives its program the defaults
+    plain = traced.run(PARITY_POLICY, str(program), env=loop)
+    assert results(plain.stdout) == {"ignored": "none", "blocked": "none",
+                                     "sighup": "killed"}, plain.stdout + plain.stderr
