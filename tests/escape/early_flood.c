@@ -223,7 +223,9 @@ int main(int argc, char **argv) {
     int reused = 0;
     if (!strcmp(mode, "reuse") && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
         skipped("PR_SET_CHILD_SUBREAPER: %s", ename(errno));
-    for (int r = 0; r < rounds; r++) {
+    /* (reuse: rounds go on, up to five times as many, until a pid was reused at all -- a round
+     * makes an orphan only when the parent dies at its very event stop) */
+    for (int r = 0; r < rounds || (!strcmp(mode, "reuse") && !reused && r < 5 * rounds); r++) {
         pid_t middle = fork();
         if (middle == 0) {
             if (!strcmp(mode, "stopped")) {
