@@ -56,6 +56,34 @@ def finish(target: subprocess.Popen[str], modes: list[str]) -> list[str]:
     return sorted(out.splitlines())
 
 
+def attach(target: subprocess.Popen[str], policy: Path, env: dict[str, str]
+           ) -> tuple[subprocess.Popen[str], str]:
+    """systrace --attach --stats started on the target, and its first line (which the
+    caller checks: "Process N attached", or why not)."""
+    tracer = subprocess.Popen([PYTHON, "-m", "systrace_py", "--attach", str(target.pid),
+                               "--stats", "-p", str(policy)], env=env,
+                              stderr=subprocess.PIPE, text=True)
+    assert tracer.stderr is not None
+    ready, _, _ = select.select([tracer.stderr], [], [], 60)  # (never blocks for good)
+    assert ready, "systrace said nothing in 60 s"
+    return tracer, tracer.stderr.readline()
+
+
+def attached_to_the_end(tracer: subprocess.Popen[str], said: str,
+                        target: subprocess.Popen[str], modes: list[str]
+                        ) -> tuple[list[str], str]:
+    """Once systrace said it attached: the target's lines (finish) and the rest of what
+    systrace said, which ends 0."""
+    assert tracer.stderr is not None
+    if said != f"systrace: Process {target.pid} attached\n":
+        said += tracer.stderr.read()  # (why not, for the failure)
+    assert said == f"systrace: Process {target.pid} attached\n", said
+    lines = finish(target, modes)
+    rest = tracer.stderr.read()
+    assert tracer.wait(timeout=60) == 0, rest
+    return lines, rest
+
+
 MODES = [["read"], ["sleep"], ["spin"], ["read", "sleep", "futex", "spin"], ["read", "spawn"]]
 
 
@@ -79,18 +107,8 @@ def test_a_thread_caught_in_a_call_or_in_user_code_goes_on_as_natively_after_the
     policy.write_text('default = "permit"\n')
     target = start(program, modes)
     try:
-        tracer = subprocess.Popen([PYTHON, "-m", "systrace_py", "--attach", str(target.pid),
-                                   "--stats", "-p", str(policy)], env=systrace_env(loop),
-                                  stderr=subprocess.PIPE, text=True)
-        assert tracer.stderr is not None
-        ready, _, _ = select.select([tracer.stderr], [], [], 60)  # (never blocks for good)
-        said = tracer.stderr.readline()
-        if said != f"systrace: Process {target.pid} attached\n":
-            said += tracer.stderr.read()  # (why not, for the failure below)
-        assert ready and said == f"systrace: Process {target.pid} attached\n", said
-        lines = finish(target, modes)
-        rest = tracer.stderr.read()
-        assert tracer.wait(timeout=60) == 0, rest
+        tracer, said = attach(target, policy, systrace_env(loop))
+        lines, rest = attached_to_the_end(tracer, said, target, modes)
     finally:
         if target.poll() is None:
             target.kill()
@@ -151,20 +169,12 @@ def test_a_process_under_a_seccomp_filter_is_asked_with_its_filter_suspended(
     policy.write_text('default = "permit"\n')
     target = start(program, ["filter", *modes])
     try:
-        tracer = subprocess.Popen([PYTHON, "-m", "systrace_py", "--attach", str(target.pid),
-                                   "--stats", "-p", str(policy)], env=systrace_env(),
-                                  stderr=subprocess.PIPE, text=True)
-        assert tracer.stderr is not None
-        ready, _, _ = select.select([tracer.stderr], [], [], 60)  # (never blocks for good)
-        said = tracer.stderr.readline()
+        tracer, said = attach(target, policy, systrace_env())
         if "runs under a seccomp filter" in said:  # (no CAP_SYS_ADMIN, or no C/R in the kernel)
             assert tracer.wait(timeout=60) == 125
             assert finish(target, modes) == ["read: 3 go", "sleep: 0 whole", "traced: 0"]
             pytest.skip("the filter cannot be suspended here: refused, left running")
-        assert ready and said == f"systrace: Process {target.pid} attached\n", said
-        lines = finish(target, modes)
-        rest = tracer.stderr.read()
-        assert tracer.wait(timeout=60) == 0, rest
+        lines, rest = attached_to_the_end(tracer, said, target, modes)
     finally:
         if target.poll() is None:
             target.kill()

@@ -490,13 +490,9 @@ action = "never"
     assert sum(n for kind, n in native.items() if kind != "scratch map") == stops
 
 
-@pytest.mark.both_loops
-def test_globs_decided_natively(probe, tmp_path: Path) -> None:
-    """A glob rule (with no other condition) is decided by the native loop too: it asks the
-    rule's own pattern (PathGlob.matches, as the index does) for a path under the glob's
-    literal prefix -- learned policies are mostly globs ({dir}/*.so*)."""
-    (tmp_path / "x.log").write_text("x\n")
-    (tmp_path / "y.txt").write_text("y\n")
+def log_glob_policy(tmp_path: Path) -> Path:
+    """A policy whose one rule is a glob (fsread of tmp_path/*.log: never, EROFS), written
+    in tmp_path."""
     policy = tmp_path / "policy.toml"
     policy.write_text(f"""
 default = "permit"
@@ -507,6 +503,17 @@ path = "{tmp_path}/*.log"
 action = "never"
 errno = "EROFS"
 """)
+    return policy
+
+
+@pytest.mark.both_loops
+def test_globs_decided_natively(probe, tmp_path: Path) -> None:
+    """A glob rule (with no other condition) is decided by the native loop too: it asks the
+    rule's own pattern (PathGlob.matches, as the index does) for a path under the glob's
+    literal prefix -- learned policies are mostly globs ({dir}/*.so*)."""
+    (tmp_path / "x.log").write_text("x\n")
+    (tmp_path / "y.txt").write_text("y\n")
+    policy = log_glob_policy(tmp_path)
 
     def run(native: bool, rounds: int) -> tuple[dict[str, str], int, int]:
         ops = [f"open:{tmp_path}/x.log", f"open:{tmp_path}/y.txt"] * rounds
@@ -535,16 +542,7 @@ def test_glob_answers_kept_per_path(probe, tmp_path: Path) -> None:
     names = [f"f{i}.{'log' if i % 3 else 'txt'}" for i in range(48)]
     for name in names:
         (tmp_path / name).write_text("x\n")
-    policy = tmp_path / "policy.toml"
-    policy.write_text(f"""
-default = "permit"
-
-[[rule]]
-calls = ["fsread"]
-path = "{tmp_path}/*.log"
-action = "never"
-errno = "EROFS"
-""")
+    policy = log_glob_policy(tmp_path)
     order = [*names, *reversed(names), *names[::2], *names[1::2]]
 
     def run(native: bool) -> tuple[list[str], int]:
