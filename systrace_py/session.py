@@ -159,7 +159,8 @@ class Session:
 
         def detach(signum: int, _frame: FrameType | None) -> None:
             detached_by.append(signum)
-            raise DetachRequest
+            if len(detached_by) == 1:  # (a second request -- `timeout` signals the process,
+                raise DetachRequest    # then its group -- must not break off the detach)
 
         handlers: dict[int, _Handler] = {signal.SIGINT: detach, signal.SIGTERM: detach}
         try:
