@@ -718,7 +718,10 @@ class Tracer:
         SIGKILL or another thread's exit_group wakes a task from that stop, and the kernel
         reports its end, never the event.  Such a child would be kept stopped for ever, the
         run never ending (not even on SIGTERM).  Which process it belongs to, and so its table,
-        cannot be known: it is killed, and its end reported as any other's (``_gone``)."""
+        cannot be known: it is killed, and its end reported as any other's (``_gone``).  The
+        last resort: most are killed earlier, once no process that could have made them lives
+        (_kill_orphans_of_dead_creators); this takes the rest (a CLONE_PARENT child whose maker
+        died while its parent, a traced process, lives on)."""
         for tid in set(self._early) - self._orphans_killed:
             self._kill_orphan(tid)
 
