@@ -2763,10 +2763,14 @@ class Tracer:
         with neither (the ppid is untraced or ended, and no traced process shares it) the maker
         is dead.  The ppid is read again after the look at the others: a reparenting in
         between (the shared parent died) could hide a maker, and then nothing is decided (asked
-        again at the next end).  A child already gone (its end is to be reported) is left to
-        _gone."""
+        again at the next end).  A thread is its maker's process's (/proc/TID/status's Tgid):
+        while that process is traced, its maker may live.  A child already gone (its end is to
+        be reported) is left to _gone."""
         parent = _parent_of(tid)
         if parent is None or parent in self.processes:
+            return True
+        group = procfs.status_numbers(tid, b"Tgid")  # (a thread: its process is its maker's)
+        if group is None or group[0] in self.processes:
             return True
         if any(_parent_of(pid) == parent for pid in self.processes):
             return True
