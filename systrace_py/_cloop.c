@@ -1451,9 +1451,30 @@ static int first_stop(pid_t pid) {
     return 0;
 }
 
+/* The parent the kernel names for a task (/proc/PID/stat's ppid); 0 when it cannot be read. */
+static pid_t parent_of(pid_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    char *name_end = strrchr(buf, ')');
+    int ppid;
+    if (!name_end || sscanf(name_end + 1, " %*c %d", &ppid) != 1) return 0;
+    return (pid_t)ppid;
+}
+
 /* A PTRACE_EVENT_STOP that first_stop() did not take: kept (in earlies) when it is the
  * first stop of a task nobody told the loop of -- no arm, no birth noted, no task Python
- * has.  1: kept, 0: Python's (a known task's, or the table is full). */
+ * has -- and its parent, as the kernel names it, is a task this loop knows lives (one Python
+ * has: their ends are Python's; a child born here that has not ended).  Otherwise its maker
+ * may have died at its event stop, the event never to come, while the loop sleeps on: Python
+ * decides it (Tracer._kill_orphans_of_dead_creators), as it does when such a parent ends
+ * (end_of leaves ends to Python while a stop is kept).  1: kept, 0: Python's (a known
+ * task's, an unknown parent's, or the table is full). */
 static int early_stop(pid_t pid, int status) {
     if (!keeps_early || nearly == MAX_EARLY) return 0;
     for (int i = 0; i < narms; i++)
@@ -1462,6 +1483,13 @@ static int early_stop(pid_t pid, int status) {
         if (births[i].child == pid) return 0;
     for (int i = 0; i < nknown; i++)
         if (known[i] == pid) return 0;
+    pid_t parent = parent_of(pid);
+    int lives = 0;
+    for (int i = 0; i < nknown && !lives; i++)
+        lives = parent && known[i] == parent;
+    for (int i = 0; i < nbirths && !lives; i++)
+        lives = parent && births[i].child == parent && !births[i].gone;
+    if (!lives) return 0;
     earlies[nearly++] = (Early){nseq++, pid, status};
     return 1;
 }
@@ -1470,7 +1498,7 @@ static int early_stop(pid_t pid, int status) {
  * forgotten (its pid may come again), and the task that was alone armed so again once the
  * tree is that task alone.  1: noted, 0: Python's, -1: an error. */
 static int end_of(pid_t pid, int status) {
-    if (!tree_size || nends == MAX_ENDS) return 0;
+    if (!tree_size || nends == MAX_ENDS || nearly) return 0;  /* (a kept stop: early_stop) */
     int i;
     for (i = 0; i < nbirths; i++)
         if (births[i].child == pid && births[i].started && !births[i].gone) break;

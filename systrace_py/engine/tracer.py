@@ -718,12 +718,20 @@ class Tracer:
         SIGKILL or another thread's exit_group wakes a task from that stop, and the kernel
         reports its end, never the event.  Such a child would be kept stopped for ever, the
         run never ending (not even on SIGTERM).  Which process it belongs to, and so its table,
-        cannot be known: it is killed, and its end reported as any other's (``_gone``)."""
+        cannot be known: it is killed, and its end reported as any other's (``_gone``).  The
+        last resort: most are killed earlier, once no process that could have made them lives
+        (_kill_orphans_of_dead_creators); this takes the rest (a CLONE_PARENT child whose maker
+        died while its parent, a traced process, lives on)."""
         for tid in set(self._early) - self._orphans_killed:
-            self._orphans_killed.add(tid)
-            say(f"pid {tid}: its parent died before its birth was reported: killed")
-            with contextlib.suppress(OSError):
-                os.kill(tid, signal.SIGKILL)
+            self._kill_orphan(tid)
+
+    def _kill_orphan(self, tid: int) -> None:
+        """Kill a child kept for a parent's event that never comes (its end is reported as
+        any other's, _gone): which process it belongs to, and so its table, cannot be known."""
+        self._orphans_killed.add(tid)
+        say(f"pid {tid}: its parent died before its birth was reported: killed")
+        with contextlib.suppress(OSError):
+            os.kill(tid, signal.SIGKILL)
 
     def kill_all(self) -> None:
         """Fail closed: SIGKILL every traced task (EXITKILL would do it when we exit), and every
@@ -1054,6 +1062,7 @@ class Tracer:
         if task is None:
             self._early[pid] = status  # a child whose parent's event has not come yet
             self._early_started[pid] = _start_of(pid)
+            self._kill_orphans_of_dead_creators()
             return
         listened = task.state is TaskState.LISTENING
         task.to(TaskEvent.REPORTED)
@@ -2729,6 +2738,43 @@ class Tracer:
                 if not self._sigchld_wakes:
                     self._sigchld_wakes = self._wake_on_sigchld()
         self.monitor.on_exit(process, status)
+        if self._early:
+            self._kill_orphans_of_dead_creators()
+
+    def _kill_orphans_of_dead_creators(self) -> None:
+        """Fail closed, as soon as it is known, for a child kept for its parent's event
+        (``_early``) whose maker is dead: it died at that event stop, and the event never
+        comes (_kill_orphans_of_lost_events) -- while the rest of the tree lives, and may wait
+        for the child (a pipe, wait), which would keep the run from ever ending.  Asked when
+        such a child's first stop is kept and whenever a traced process ends (both loops: the
+        native loop's kept stops come to Python as ``early`` notes, its ends as ``end`` notes).
+        Killed when no living traced process could have made it (_maker_may_live)."""
+        for tid in set(self._early) - self._orphans_killed:
+            if not self._maker_may_live(tid):
+                self._kill_orphan(tid)
+
+    def _maker_may_live(self, tid: int) -> bool:
+        """Whether a traced process that could have made the kept child ``tid`` lives.  The
+        kernel names a child's parent (/proc/TID/stat's ppid, its real parent): the process of
+        the task that made it, or -- with CLONE_PARENT, or a CLONE_THREAD thread -- that
+        process's own parent; once the maker's process is gone, whoever the child was
+        reparented to (a thread of the same process, a subreaper, pid 1).  So the maker, if it
+        lives, is the traced process the ppid names or a traced process with the same parent;
+        with neither (the ppid is untraced or ended, and no traced process shares it) the maker
+        is dead.  The ppid is read again after the look at the others: a reparenting in
+        between (the shared parent died) could hide a maker, and then nothing is decided (asked
+        again at the next end).  A thread is its maker's process's (/proc/TID/status's Tgid):
+        while that process is traced, its maker may live.  A child already gone (its end is to
+        be reported) is left to _gone."""
+        parent = _parent_of(tid)
+        if parent is None or parent in self.processes:
+            return True
+        group = procfs.status_numbers(tid, b"Tgid")  # (a thread: its process is its maker's)
+        if group is None or group[0] in self.processes:
+            return True
+        if any(_parent_of(pid) == parent for pid in self.processes):
+            return True
+        return _parent_of(tid) != parent
 
 
 
@@ -2772,6 +2818,17 @@ def _start_of(tid: int) -> int | None:
     try:
         return procfs.start_time(procfs.read(f"/proc/{tid}/stat"))
     except (OSError, IndexError, ValueError):
+        return None
+
+
+def _parent_of(tid: int) -> int | None:
+    """The task's parent as the kernel says (its /proc stat's ppid); None when it is gone."""
+    fields = procfs.read_stat(tid)
+    if fields is None:
+        return None
+    try:
+        return int(fields[procfs.PPID])
+    except (IndexError, ValueError):
         return None
 
 

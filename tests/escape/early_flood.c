@@ -14,6 +14,9 @@
  *                whole process (exit_group) at once -- the parent may die at its fork event, before
  *                the tracer has seen the event; the child is then kept with no event to come:
  *                it must neither run unchecked nor hold up the run for ever
+ *       waited   as orphan, and every child writes a byte to a pipe the root reads to EOF:
+ *                the root waits for the orphans themselves (a child kept for an event that
+ *                never comes would keep it waiting, and the run, for ever)
  *       execd    as orphan, but the other thread execs /bin/true: de_thread kills the forking
  *                thread (at its event stop, maybe), and the process lives on
  *       reuse    as orphan, and the root (a child subreaper) kills each orphan it finds
@@ -40,6 +43,7 @@ struct counts {
 
 static struct counts *c;
 static const char *secret, *decoy;
+static int waited_fd = -1; /* waited: the pipe's write end, one byte from each child */
 
 static void try_both(void) {
     int fd = open(secret, O_RDONLY);
@@ -140,6 +144,8 @@ static void orphan(int by_exec) {
         if (fork() == 0) {
             __atomic_add_fetch(&c->children, 1, __ATOMIC_SEQ_CST);
             try_both();
+            if (waited_fd >= 0)
+                (void)!write(waited_fd, "x", 1);
             _exit(0);
         }
     }
@@ -212,7 +218,7 @@ static void killed(void) {
 
 int main(int argc, char **argv) {
     if (argc < 4)
-        usage("early_flood flood|stopped|orphan|execd|killed|reuse SECRET DECOY [ROUNDS]");
+        usage("early_flood flood|stopped|orphan|waited|execd|killed|reuse SECRET DECOY [ROUNDS]");
     const char *mode = argv[1];
     secret = argv[2];
     decoy = argv[3];
@@ -221,13 +227,22 @@ int main(int argc, char **argv) {
     if (c == MAP_FAILED)
         skipped("mmap: %s", ename(errno));
     int reused = 0;
+    long bytes = 0;
+    int waited = !strcmp(mode, "waited");
     if (!strcmp(mode, "reuse") && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
         skipped("PR_SET_CHILD_SUBREAPER: %s", ename(errno));
     /* (reuse: rounds go on, up to five times as many, until a pid was reused at all -- a round
      * makes an orphan only when the parent dies at its very event stop) */
     for (int r = 0; r < rounds || (!strcmp(mode, "reuse") && !reused && r < 5 * rounds); r++) {
+        int p[2] = {-1, -1};
+        if (waited && pipe(p) < 0)
+            skipped("pipe: %s", ename(errno));
         pid_t middle = fork();
         if (middle == 0) {
+            if (waited) {
+                close(p[0]);
+                waited_fd = p[1];
+            }
             if (!strcmp(mode, "stopped")) {
                 setpgid(0, 0);
                 flood();
@@ -235,7 +250,7 @@ int main(int argc, char **argv) {
             }
             if (!strcmp(mode, "flood"))
                 flood();
-            else if (!strcmp(mode, "orphan") || !strcmp(mode, "reuse"))
+            else if (!strcmp(mode, "orphan") || !strcmp(mode, "reuse") || waited)
                 orphan(0);
             else if (!strcmp(mode, "execd"))
                 orphan(1);
@@ -259,6 +274,14 @@ int main(int argc, char **argv) {
             }
         }
         waitpid(middle, NULL, 0);
+        if (waited) {  /* to EOF: until every child that has the write end has ended */
+            close(p[1]);
+            char buf[16];
+            ssize_t n;
+            while ((n = read(p[0], buf, sizeof buf)) > 0)
+                bytes += n;
+            close(p[0]);
+        }
         if (stopper > 0) {
             kill(stopper, SIGKILL);
             waitpid(stopper, NULL, 0);
@@ -275,6 +298,8 @@ int main(int argc, char **argv) {
         while (waitpid(-1, NULL, __WALL) > 0)  /* (the orphans that ran, now ours) */
             ;
     }
+    if (waited)
+        note("%d rounds ended, %ld bytes from the children", rounds, bytes);
     /* the orphans of "orphan" are not ours to wait for: give them a moment by polling */
     for (int i = 0; i < 2000 && (!strcmp(mode, "orphan") || !strcmp(mode, "execd")); i++) {
         if (c->secret + c->refused >= c->children)

@@ -11,6 +11,8 @@ the run must end."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from escape_lib import Outcome, Scene, assert_blocked, attack, read_never, require_real
 
@@ -18,8 +20,11 @@ from escape_lib import Outcome, Scene, assert_blocked, attack, read_never, requi
 def early_flood(build, tmp_path, loop, mode: str, rounds: int) -> Outcome:
     program = build("escape/early_flood.c")
     control = Scene.make(tmp_path, "control")
-    require_real(attack(program, mode, control.secret, control.decoy, rounds, policy_text=None,
-                        scene=control))
+    native = attack(program, mode, control.secret, control.decoy, rounds, policy_text=None,
+                    scene=control)
+    require_real(native)
+    if mode == "waited":  # (natively every round ends: each child that is made runs)
+        assert f"{rounds} rounds ended" in native.stdout, native
     s = Scene.make(tmp_path, "traced")
     traced = attack(program, mode, s.secret, s.decoy, rounds, scene=s, env=loop, timeout=90,
                     policy_text=read_never(f"{s.secd}/**"))
@@ -52,6 +57,21 @@ def test_a_child_whose_parents_event_never_comes_does_not_hold_the_run(build, tm
     traced = early_flood(build, tmp_path, loop, mode, 60)
     if mode == "execd":  # (the freeze kept the event: its child is adopted, and runs)
         assert "its parent died before its birth" not in traced.stderr, traced
+
+
+def test_an_orphan_the_living_tree_waits_for_does_not_hold_the_run(build, tmp_path, loop):
+    """As above, but the root waits for the orphans themselves: every child writes a byte to
+    a pipe the root reads to EOF (``waited``).  Such a child was killed only once no task was
+    left -- never, as the root waits for it: the run hung (both loops; the orphan in state t,
+    reparented to pid 1).  Now it is killed as soon as no traced process that could have made
+    it lives (``Tracer._kill_orphans_of_dead_creators``): every round ends, every child either
+    ran checked (never the secret, its decoy read) or was killed with the message.  Control:
+    natively every round ends."""
+    traced = early_flood(build, tmp_path, loop, "waited", 30)
+    assert "30 rounds ended" in traced.stdout, traced
+    ran = re.search(r"children (\d+),", traced.stdout)
+    wrote = re.search(r"(\d+) bytes from the children", traced.stdout)
+    assert ran and wrote and ran.group(1) == wrote.group(1), traced  # (each that ran, wrote)
 
 
 def test_a_tid_reused_after_such_a_child_is_not_taken_for_it(build, tmp_path, loop):
