@@ -181,3 +181,42 @@ def test_a_process_under_a_seccomp_filter_is_asked_with_its_filter_suspended(
             target.wait(5)
     assert lines[:2] == ["read: 3 go", "sleep: 0 whole"] and lines[2] != "traced: 0", lines
     assert f"attach probe {len(modes)}" in rest, rest
+
+
+def test_a_thread_inside_an_rseq_critical_section_refuses_the_attach(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """A thread stopped inside an rseq critical section would be sent to its abort handler
+    by the kernel when it goes on for the probe (whose code is written where it stopped,
+    inside the section): its own code would run unchecked, and the probe wait for ever for
+    its trap.  The attach is refused ("try again") before anything is written, and systrace
+    ends.  (Native control: blocked in its section, the thread stays there -- its abort
+    handler does not run within 1 s.)"""
+    program = build("progs/rseq_section.c")
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+    target = subprocess.Popen([str(program)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, start_new_session=True)
+    try:
+        assert target.stdout is not None
+        first = target.stdout.readline()
+        if first == "no rseq\n":
+            pytest.skip("glibc registers no rseq area here")
+        assert first == f"ready {target.pid}\n", first
+        for _ in range(2000):  # (a bound, not a timing: it gets to its read at once)
+            fields = procfs.read_stat(target.pid)
+            if fields is not None and fields[procfs.STATE] == b"S":
+                break
+            time.sleep(0.001)
+        ready, _, _ = select.select([target.stdout], [], [], 1)
+        assert not ready, target.stdout.readline()  # (natively: still in its section)
+        tracer = subprocess.run([PYTHON, "-m", "systrace_py", "--attach", str(target.pid),
+                                 "-p", str(policy)], env=systrace_env(loop),
+                                capture_output=True, text=True, timeout=60)
+        assert tracer.returncode == 125, tracer
+        assert "is inside an rseq critical section" in tracer.stderr, tracer.stderr
+        assert "(try again)" in tracer.stderr, tracer.stderr
+        assert procfs.tracers_of(target.pid) == {0}
+    finally:
+        if target.poll() is None:
+            target.kill()
+            target.wait(5)
