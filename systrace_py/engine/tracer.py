@@ -134,8 +134,6 @@ _SYSCALL_INSN_LEN = 2  # syscall (0f 05), as the kernel rewinds for -ERESTARTNOI
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
 #: SIGTRAP's bit in a signal mask (SigIgn, SigBlk, PTRACE_GETSIGMASK)
 _TRAP_BIT = 1 << (signal.SIGTRAP - 1)
-#: the mask a task runs an injected call under: every signal blocked but SIGTRAP (_inject_call)
-_ALL_BUT_TRAP = 0xFFFFFFFFFFFFFFFF & ~_TRAP_BIT
 
 
 class _Diverted(Exception):
@@ -1982,12 +1980,12 @@ class Tracer:
         faulting).  ``mov eax, N; syscall; int3`` (enforce.trap_code) is written at the
         instruction pointer through /proc/PID/mem, the arguments set in their registers, the
         task let go to the trap (_run_to_trap, its stops counted as ``kind``), then the code
-        and every register put back.  It runs with every signal blocked but SIGTRAP
-        (PTRACE_SETSIGMASK), its own mask put back before it runs its own code: signals
-        that arrive meanwhile stay queued in the kernel, siginfo and all, and are delivered
-        as natively; only SIGSTOP (which cannot be blocked) and a sent SIGTRAP are kept back
-        and sent again by this tracer.  The caller makes sure the task does not ignore
-        SIGTRAP (_ignores_trap: the int3's forced SIGTRAP would undo that for good).
+        and every register put back.  A signal that arrives meanwhile is kept back and sent
+        again (by this tracer) once the task is as it was: it is then delivered the usual way.
+        A task that blocks SIGTRAP runs it with SIGTRAP unblocked (PTRACE_SETSIGMASK), its
+        own mask put back before it runs its own code; the caller makes sure it does not
+        ignore SIGTRAP (_ignores_trap): the int3's SIGTRAP is forced, which would reset an
+        ignored or blocked SIGTRAP to SIG_DFL, and unblock it, for good.
         _Diverted when the task ran code of its own in its place (killed).
 
         ``others``: see _run_to_trap.  ``returned``: the stop is an event inside a call (an
@@ -2018,7 +2016,8 @@ class Tracer:
             except TraceeMemoryError:
                 return None
             try:
-                pt.setsigmask(task.tid, _ALL_BUT_TRAP)
+                if mask & _TRAP_BIT:
+                    pt.setsigmask(task.tid, mask & ~_TRAP_BIT)
                 enforce.set_call_registers(task.tid, saved, number, args,
                                            in_call=returned is not None)
                 regs = self._run_to_trap(task, number, saved.rip + len(code), pending, kind,
@@ -2027,11 +2026,13 @@ class Tracer:
             finally:
                 if returned is not None:
                     saved.rax = returned
+                if mask & _TRAP_BIT:
+                    with contextlib.suppress(pt.PtraceError):
+                        pt.setsigmask(task.tid, mask)
                 with contextlib.suppress(TraceeMemoryError, pt.PtraceError):
                     memory.write(saved.rip, original)
                     pt.setregs(task.tid, saved)
                     pt.set_siginfo(task.tid, info)
-                    pt.setsigmask(task.tid, mask)
         finally:
             for sig in pending:
                 with contextlib.suppress(ProcessLookupError):
@@ -2041,11 +2042,11 @@ class Tracer:
                      others: collections.deque[tuple[int, int]] | None
                      ) -> pt.user_regs_struct | None:
         """Let the task run to the int3 before ``trap`` (the written code's end, which makes
-        call ``number``); signals that arrive meanwhile (SIGSTOP, a sent SIGTRAP: the others
-        are blocked) are kept in ``pending``.  Its registers there, or None when it did not
-        get there (it died: its status is handled later; or the written code faults -- an
-        entry point in a page that is not executable -- which its own code will do again
-        once put back: the fault is not kept, and retrying it would loop for ever).
+        call ``number``); signals that arrive meanwhile are kept in ``pending``.  Its
+        registers there, or None when it did not get there (it died: its status is handled
+        later; or the written code faults -- an entry point in a page that is not executable
+        -- which its own code will do again once put back: the fault is not kept, and
+        retrying it would loop for ever).
 
         Fail closed: a stop that shows the task running code of its own instead (another
         call, a trap the kernel raised elsewhere, a fork or an exec -- an rseq abort sends it
