@@ -988,9 +988,10 @@ static int exec_entry(Arm *a, const struct pt_info *info, const char *raw, size_
 
 /* A task's fsuid and fsgid, its Groups: text, whether CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH
  * is effective, and its user namespace (from /proc/TID/status and ns/user, as
- * paths.Credentials.of reads them): 0, or -1 when they cannot be read. */
+ * paths.Credentials.of reads them), and *trap_held: whether it ignores or blocks SIGTRAP
+ * (SigIgn, SigBlk; 1 when they are not there): 0, or -1 when they cannot be read. */
 static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap, int *override,
-                    unsigned long long *userns) {
+                    unsigned long long *userns, int *trap_held) {
     char name[64], line[1024];
     struct stat st;
     snprintf(name, sizeof name, "%s/ns/user", dir);
@@ -999,9 +1000,15 @@ static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap,
     snprintf(name, sizeof name, "%s/status", dir);
     FILE *f = fopen(name, "re");
     if (!f) return -1;
-    int seen = 0;
+    int seen = 0, masks = 0;
+    *trap_held = 0;
     while (fgets(line, sizeof line, f)) {
         long long v[4];
+        if (strncmp(line, "SigIgn:", 7) == 0 || strncmp(line, "SigBlk:", 7) == 0) {
+            *trap_held |= (strtoull(line + 7, NULL, 16) >> (SIGTRAP - 1)) & 1;
+            masks++;
+            continue;
+        }
         if (strncmp(line, "Uid:", 4) == 0 &&
             sscanf(line + 4, "%lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3]) == 4) {
             ids[0] = v[3];
@@ -1021,22 +1028,24 @@ static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap,
         }
     }
     fclose(f);
+    if (masks != 2) *trap_held = 1;
     return seen == 15 ? 0 : -1;
 }
 
 /* Whether a task's search permission is not the tracer's: 1, 0, or -1 when it cannot be
- * read.  This mirrors paths.Credentials.searches_as (which Python arms tasks by,
+ * read; *trap_held as creds_of says.  This mirrors paths.Credentials.searches_as (which Python arms tasks by,
  * Tracer._fast_arms), for the task of an exec this loop serves: change one, change the other
  * (tests/engine/test_resolve_parity.py, test_root_searches_as_its_capabilities_say). */
-static int searches_otherwise(pid_t tid) {
+static int searches_otherwise(pid_t tid, int *trap_held) {
     static int have_own;
     static long long own_ids[2];
     static char own_groups[1024];
     static int own_override;
     static unsigned long long own_ns;
     if (!have_own) {
+        int own_trap;
         if (creds_of("/proc/self", own_ids, own_groups, sizeof own_groups, &own_override,
-                     &own_ns) < 0)
+                     &own_ns, &own_trap) < 0)
             return -1;
         have_own = 1;
     }
@@ -1045,7 +1054,7 @@ static int searches_otherwise(pid_t tid) {
     int override;
     unsigned long long ns;
     snprintf(dir, sizeof dir, "/proc/%d", (int)tid);
-    if (creds_of(dir, ids, groups, sizeof groups, &override, &ns) < 0) return -1;
+    if (creds_of(dir, ids, groups, sizeof groups, &override, &ns, trap_held) < 0) return -1;
     if (ns != own_ns) return 1;  /* another user namespace: never the tracer's */
     if (override || own_override) return !(override && own_override);
     /* (the kernel lists the groups sorted: the same set, the same text -- or the task's
@@ -1144,14 +1153,17 @@ static int exec_event(Arm *a, int *status) {
     if ((pid_t)former != a->tid) return 0;
     snprintf(name, sizeof name, "/proc/%d/exe", (int)a->tid);
     if (stat(name, &st) < 0 || st.st_dev != e->dev || st.st_ino != e->ino) return 0;
-    int other = searches_otherwise(a->tid);
+    int trap_held;
+    int other = searches_otherwise(a->tid, &trap_held);
     if (other < 0) return 0;
     int mem = -1, mapped = 0, died = 0;
+    /* (a task that ignores or blocks SIGTRAP is not premapped: the trap's forced SIGTRAP
+     * would reset it to SIG_DFL for good -- Tracer._premap_scratch; the lazy way maps it) */
     if (a->vfork_only) {
         snprintf(name, sizeof name, "/proc/%d/mem", (int)a->tid);
         mem = open(name, O_RDWR | O_CLOEXEC);
         if (mem < 0) return 0;
-        int r = premap(a->tid, mem, &mapped, &e->maps, &died);
+        int r = trap_held ? 0 : premap(a->tid, mem, &mapped, &e->maps, &died);
         if (r < 0) { close(mem); return -1; }
         if (died) {
             close(mem);

@@ -33,6 +33,9 @@ PTRACE_LISTEN: Final = 0x4208
 PTRACE_GETREGSET: Final = 0x4204
 PTRACE_GET_SYSCALL_INFO: Final = 0x420E
 PTRACE_SET_SYSCALL_INFO: Final = 0x4212  # Linux 6.16
+PTRACE_GETSIGMASK: Final = 0x420A
+PTRACE_SETSIGMASK: Final = 0x420B
+PTRACE_GET_RSEQ_CONFIGURATION: Final = 0x420F  # Linux 5.13
 
 PTRACE_O_TRACESYSGOOD: Final = 0x01
 PTRACE_O_TRACEFORK: Final = 0x02
@@ -204,6 +207,29 @@ def getregs(pid: int) -> user_regs_struct:
 
 def setregs(pid: int, regs: user_regs_struct) -> None:
     ptrace(pt.PTRACE_SETREGS, pid, 0, ctypes.addressof(regs))
+
+
+def getsigmask(pid: int) -> int:
+    """A stopped task's blocked-signal mask (bit n-1: signal n)."""
+    mask = ctypes.c_uint64()
+    ptrace(PTRACE_GETSIGMASK, pid, 8, ctypes.addressof(mask))
+    return mask.value
+
+
+def setsigmask(pid: int, mask: int) -> None:
+    """Set a stopped task's blocked-signal mask (the kernel keeps SIGKILL and SIGSTOP out);
+    signals then pending stay queued, and a task resumed from its stop looks again."""
+    value = ctypes.c_uint64(mask & 0xFFFFFFFFFFFFFFFF)
+    ptrace(PTRACE_SETSIGMASK, pid, 8, ctypes.addressof(value))
+
+
+def rseq_area(pid: int) -> int:
+    """The address of a stopped task's registered struct rseq, 0 when it has none
+    (PTRACE_GET_RSEQ_CONFIGURATION: u64 rseq_abi_pointer, u32 size, u32 signature, u32 flags,
+    u32 pad)."""
+    config = (ctypes.c_uint64 * 3)()
+    ptrace(PTRACE_GET_RSEQ_CONFIGURATION, pid, ctypes.sizeof(config), ctypes.addressof(config))
+    return int(config[0])
 
 
 def getregset(pid: int, kind: int, size: int) -> bytes:

@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from systrace_py import procfs
 from systrace_py.engine import clone_args, cloop, enforce, pkeys, scratch, signals
@@ -132,6 +132,27 @@ _MS = 1_000_000  # ns
 _EINTR_RETURN = -errno.EINTR & 0xFFFFFFFFFFFFFFFF
 _SYSCALL_INSN_LEN = 2  # syscall (0f 05), as the kernel rewinds for -ERESTARTNOINTR
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
+#: SIGTRAP's bit in a signal mask (SigIgn, SigBlk, PTRACE_GETSIGMASK)
+_TRAP_BIT = 1 << (signal.SIGTRAP - 1)
+
+
+class _Diverted(Exception):
+    """The task ran code of its own in an injected call's place (_run_to_trap): killed."""
+
+
+def _ignores_trap(tid: int) -> bool | None:
+    """Whether a task ignores SIGTRAP (/proc/TID/status SigIgn), None when it cannot be read.
+    The injected call's int3 raises SIGTRAP with force_sig, which resets an ignored (or
+    blocked) SIGTRAP to SIG_DFL for good: such a task would later die of a SIGTRAP it
+    ignores natively (_inject_call)."""
+    try:
+        data = procfs.read(f"/proc/{tid}/status")
+    except OSError:
+        return None
+    for line in data.splitlines():
+        if line.startswith(b"SigIgn:"):
+            return bool(int(line[7:], 16) & _TRAP_BIT)
+    return None
 
 
 def _held_signal(status: int) -> int:
@@ -598,6 +619,11 @@ class Tracer:
             returned = 0
         elif event not in (0, pt.PTRACE_EVENT_STOP) or sig == _SYSCALL_TRAP:
             return "is in a fork or a call at a stop of its own" + unasked
+        if _ignores_trap(tid) is not False:
+            return "ignores SIGTRAP, which the call's trap would undo for good" + unasked
+        rseq = self._rseq_refusal(tid)
+        if rseq is not None:
+            return rseq + unasked
         filtered = procfs.status_numbers(tid, b"Seccomp") != [0]
         if filtered:  # (its filter could answer, trap or kill in the call's place)
             try:
@@ -611,6 +637,8 @@ class Tracer:
                                        "attach probe", returned, self._kept)
         except pt.PtraceError:
             answer = None
+        except _Diverted:
+            return "ran code of its own in the probe's place (killed)"
         if filtered:
             try:
                 pt.setoptions(tid, pt.TRACE_OPTIONS)  # (its filter back on)
@@ -625,6 +653,29 @@ class Tracer:
             return None
         return ("has an io_uring context (it made or entered a ring), whose queued work "
                 f"the kernel may run for it unseen (the probe answered {answer})")
+
+    def _rseq_refusal(self, tid: int) -> str | None:
+        """Why the stopped thread ``tid`` cannot run the probe because of rseq, None when it
+        can.  A thread stopped inside an rseq critical section (its instruction pointer in
+        [start_ip, start_ip + post_commit_offset) of the struct rseq_cs its registered
+        struct rseq's rseq_cs field points to) is sent to its abort handler by the kernel
+        when it goes on -- the probe's code is written at that pointer, inside the section --
+        and would run its own code in the probe's place.  Whatever cannot be read refuses
+        (fail closed)."""
+        inside = "is inside an rseq critical section, which the call would abort"
+        try:
+            area = pt.rseq_area(tid)
+            if area == 0:
+                return None
+            memory = self._reader(self.tasks[tid])
+            cs = int.from_bytes(memory.read_exact(area + 8, 8), "little")
+            if cs == 0:
+                return None
+            start, length = struct.unpack("<QQ", memory.read_exact(cs + 8, 16))
+            rip = pt.getregs(tid).rip
+        except (pt.PtraceError, TraceeMemoryError):
+            return "has an rseq area that cannot be read"
+        return inside if start <= rip < start + length else None
 
     @staticmethod
     def _clone_result(tid: int) -> int | None:
@@ -1917,9 +1968,15 @@ class Tracer:
         will likely need it again), at its exec event, in one stop (_inject_call) -- instead
         of turning its first held call into an mmap (which costs that call two more stops).
         At the exec event the task is still inside execve, whose result (0) the kernel
-        writes into rax on the way out."""
-        mapped = self._inject_call(task, NUMBERS["mmap"], enforce.MMAP_ARGS, "scratch map",
-                                   returned=0)
+        writes into rax on the way out.  Not in a task that ignores SIGTRAP (_ignores_trap;
+        the lazy way maps it then, with no trap)."""
+        if _ignores_trap(task.tid) is not False:
+            return
+        try:
+            mapped = self._inject_call(task, NUMBERS["mmap"], enforce.MMAP_ARGS,
+                                       "scratch map", returned=0)
+        except _Diverted:
+            return  # (killed: its end comes to the loop)
         if mapped == scratch.BASE:
             task.process.space.scratch = True
         # (None: the lazy way will do it)
@@ -1934,6 +1991,11 @@ class Tracer:
         task let go to the trap (_run_to_trap, its stops counted as ``kind``), then the code
         and every register put back.  A signal that arrives meanwhile is kept back and sent
         again (by this tracer) once the task is as it was: it is then delivered the usual way.
+        A task that blocks SIGTRAP runs it with SIGTRAP unblocked (PTRACE_SETSIGMASK), its
+        own mask put back before it runs its own code; the caller makes sure it does not
+        ignore SIGTRAP (_ignores_trap): the int3's SIGTRAP is forced, which would reset an
+        ignored or blocked SIGTRAP to SIG_DFL, and unblock it, for good.
+        _Diverted when the task ran code of its own in its place (killed).
 
         ``others``: see _run_to_trap.  ``returned``: the stop is an event inside a call (an
         exec's: the result 0), whose result the kernel writes into rax on the way out, as it
@@ -1951,6 +2013,7 @@ class Tracer:
         code = enforce.trap_code(number)
         pending: list[int] = []
         try:
+            mask = pt.getsigmask(task.tid)
             saved = pt.getregs(task.tid)
             # (the signal a delivery-stop holds is handed on from the trap's stop: with its
             # own siginfo -- its sender --, not one the kernel makes up for a changed signal)
@@ -1962,13 +2025,19 @@ class Tracer:
             except TraceeMemoryError:
                 return None
             try:
+                if mask & _TRAP_BIT:
+                    pt.setsigmask(task.tid, mask & ~_TRAP_BIT)
                 enforce.set_call_registers(task.tid, saved, number, args,
                                            in_call=returned is not None)
-                regs = self._run_to_trap(task, saved.rip + len(code), pending, kind, others)
+                regs = self._run_to_trap(task, number, saved.rip + len(code), pending, kind,
+                                         others)
                 return None if regs is None else ctypes.c_int64(regs.rax).value
             finally:
                 if returned is not None:
                     saved.rax = returned
+                if mask & _TRAP_BIT:
+                    with contextlib.suppress(pt.PtraceError):
+                        pt.setsigmask(task.tid, mask)
                 with contextlib.suppress(TraceeMemoryError, pt.PtraceError):
                     memory.write(saved.rip, original)
                     pt.setregs(task.tid, saved)
@@ -1978,14 +2047,20 @@ class Tracer:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(task.tid, sig)
 
-    def _run_to_trap(self, task: Task, trap: int, pending: list[int], kind: str,
+    def _run_to_trap(self, task: Task, number: int, trap: int, pending: list[int], kind: str,
                      others: collections.deque[tuple[int, int]] | None
                      ) -> pt.user_regs_struct | None:
-        """Let the task run to the int3 before ``trap`` (the written code's end); signals that
-        arrive meanwhile are kept in ``pending``.  Its registers there, or None when it did
-        not get there (it died: its status is handled later; or the written code faults --
-        an entry point in a page that is not executable -- which its own code will do again
-        once put back: the fault is not kept, and retrying it would loop for ever).
+        """Let the task run to the int3 before ``trap`` (the written code's end, which makes
+        call ``number``); signals that arrive meanwhile are kept in ``pending``.  Its
+        registers there, or None when it did not get there (it died: its status is handled
+        later; or the written code faults -- an entry point in a page that is not executable
+        -- which its own code will do again once put back: the fault is not kept, and
+        retrying it would loop for ever).
+
+        Fail closed: a stop that shows the task running code of its own instead (another
+        call, a trap the kernel raised elsewhere, a fork or an exec -- an rseq abort sends it
+        to a handler of its own) kills its process, rather than let it go on unchecked or
+        wait for a trap that never comes: _Diverted.
 
         ``others``: when every other traced task is stopped for the call (an attach), where
         their reports go, in order, for the loop: they are waited for too -- a process
@@ -2007,17 +2082,31 @@ class Tracer:
                 return None
             sig, event = os.WSTOPSIG(status), status >> 16
             if event == pt.PTRACE_EVENT_SECCOMP or sig == _SYSCALL_TRAP:
+                if pt.getregs(task.tid).orig_rax != number:
+                    self._kill_diverted(task)
                 sig = 0
                 continue  # the injected call stopping on its way (a policy that traces mmap)
             if event == 0 and sig == signal.SIGTRAP:
                 regs = pt.getregs(task.tid)
                 if regs.rip == trap:
                     return regs
+                if pt.signal_code(task.tid) > 0:  # (raised by the kernel: not our trap)
+                    self._kill_diverted(task)
             if event == 0 and sig in _FAULTS and pt.signal_code(task.tid) > 0:
                 return None
+            if event not in (0, pt.PTRACE_EVENT_STOP, pt.PTRACE_EVENT_EXIT):
+                self._kill_diverted(task)
             if event == 0 and sig not in pending:
                 pending.append(sig)  # a signal came first: delivered when the task goes on
             sig = 0
+
+    @staticmethod
+    def _kill_diverted(task: Task) -> NoReturn:
+        """Kill the process of a task that ran code of its own in an injected call's place
+        (_run_to_trap): its end comes to the loop."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(task.process.pid, signal.SIGKILL)
+        raise _Diverted(task.tid)
 
     def _map_scratch(self, task: Task, call: DecodedCall, reply: Reply) -> None:
         """Map the scratch area by running an mmap in place of the call, then restart it."""

@@ -181,3 +181,104 @@ def test_a_process_under_a_seccomp_filter_is_asked_with_its_filter_suspended(
             target.wait(5)
     assert lines[:2] == ["read: 3 go", "sleep: 0 whole"] and lines[2] != "traced: 0", lines
     assert f"attach probe {len(modes)}" in rest, rest
+
+
+def test_a_thread_inside_an_rseq_critical_section_refuses_the_attach(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """A thread stopped inside an rseq critical section would be sent to its abort handler
+    by the kernel when it goes on for the probe (whose code is written where it stopped,
+    inside the section): its own code would run unchecked, and the probe wait for ever for
+    its trap.  The attach is refused ("try again") before anything is written, and systrace
+    ends.  (Native control: blocked in its section, the thread stays there -- its abort
+    handler does not run within 1 s.)"""
+    program = build("progs/rseq_section.c")
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+    target = subprocess.Popen([str(program)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, start_new_session=True)
+    try:
+        assert target.stdout is not None
+        first = target.stdout.readline()
+        if first == "no rseq\n":
+            pytest.skip("glibc registers no rseq area here")
+        assert first == f"ready {target.pid}\n", first
+        for _ in range(2000):  # (a bound, not a timing: it gets to its read at once)
+            fields = procfs.read_stat(target.pid)
+            if fields is not None and fields[procfs.STATE] == b"S":
+                break
+            time.sleep(0.001)
+        ready, _, _ = select.select([target.stdout], [], [], 1)
+        assert not ready, target.stdout.readline()  # (natively: still in its section)
+        tracer = subprocess.run([PYTHON, "-m", "systrace_py", "--attach", str(target.pid),
+                                 "-p", str(policy)], env=systrace_env(loop),
+                                capture_output=True, text=True, timeout=60)
+        assert tracer.returncode == 125, tracer
+        assert "is inside an rseq critical section" in tracer.stderr, tracer.stderr
+        assert "(try again)" in tracer.stderr, tracer.stderr
+        assert procfs.tracers_of(target.pid) == {0}
+    finally:
+        if target.poll() is None:
+            target.kill()
+            target.wait(5)
+
+
+@pytest.mark.xfail(reason="review 6 finding 3, not done: signals that come while the probe "
+                   "runs are taken at their delivery stop and sent again with kill() (siginfo "
+                   "lost, queued RT signals merged); blocking them for the probe "
+                   "(PTRACE_SETSIGMASK) made 1 attach in ~30 end in an internal "
+                   "TaskStateError (a signal stop of a task still attaching)", strict=False)
+def test_signals_queued_while_the_probe_runs_arrive_as_sent(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """Signals that come while the probe runs should stay queued in the kernel (the probe
+    run with every signal blocked but SIGTRAP, PTRACE_SETSIGMASK, its own mask put back
+    before it runs its own code) and be delivered as natively -- each queued SIGRTMIN once,
+    to the thread it was sent to, with its sender, si_code (SI_QUEUE) and value -- never
+    taken at a delivery stop and sent again by the tracer (which loses the siginfo, merges
+    queued RT signals and makes a thread-directed signal process-directed).  Signals are
+    queued from before the attach until 50 more have arrived after it.  (Native control:
+    the same spray, every value once as sent.)"""
+    program = build("progs/sig_queued.c")
+    spray = build("progs/sig_spray.c")
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+
+    def run(attached: bool) -> tuple[list[str], int, int, int]:
+        target = subprocess.Popen([str(program)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            assert target.stdout is not None
+            _, pid, tid = target.stdout.readline().split()
+            sender = subprocess.Popen([str(spray), pid, tid], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True)
+            tracer = None
+            if attached:
+                tracer = subprocess.Popen([PYTHON, "-m", "systrace_py", "--attach", pid,
+                                           "-p", str(policy)], env=systrace_env(loop),
+                                          stderr=subprocess.PIPE, text=True)
+                assert tracer.stderr is not None
+                ready, _, _ = select.select([tracer.stderr], [], [], 60)
+                assert ready, "systrace said nothing in 60 s"
+                said = tracer.stderr.readline()
+                assert said == f"systrace: Process {pid} attached\n", said
+            seen = [target.stdout.readline() for _ in range(50)]  # (the spray goes on)
+            sent, _ = sender.communicate("", timeout=60)  # (its stdin ends: it stops)
+            assert sender.returncode == 0
+            assert target.stdin is not None
+            target.stdin.close()  # (it ends: the rest of its lines, past what is buffered)
+            out = "".join(seen) + target.stdout.read()
+            assert target.wait(timeout=60) == 0, tracer and tracer.communicate(timeout=60)
+            if tracer is not None:
+                _, rest = tracer.communicate(timeout=60)
+                assert tracer.returncode == 0, rest
+            return out.splitlines(), sender.pid, int(tid), int(sent)
+        finally:
+            if target.poll() is None:
+                target.kill()
+                target.wait(5)
+
+    for attached in (False, True):
+        lines, sender, tid, sent = run(attached)
+        assert sent > 0
+        expected = [f"sig {signal.SIGRTMIN} from {sender} code -1 value {value} on {tid}"
+                    for value in range(1, sent + 1)]
+        assert sorted(lines) == sorted(expected), (attached, lines)
