@@ -98,6 +98,15 @@ def _stats(stderr: str) -> tuple[int, int, int, int, dict[str, int]]:
     return stops, native, decisions, refusals, counted
 
 
+def _without_signals(stats: tuple[int, int, int, int, dict[str, int]]
+                     ) -> tuple[int, int, int, dict[str, int]]:
+    """Stops, decisions, refusals and stops by kind, the signal stops left out."""
+    stops, _native, decisions, refusals, kinds = stats
+    signals = kinds.get("signal", 0)
+    return (stops - signals, decisions, refusals,
+            {kind: n for kind, n in kinds.items() if kind != "signal"})
+
+
 @pytest.fixture
 def bindir(build, tmp_path: Path) -> Path:
     """hello (a program with a table of its own), the loader library, a script, a file that
@@ -214,7 +223,10 @@ def test_exec_heavy_run_is_the_same_under_both_loops(bindir: Path, tmp_path: Pat
     lines, stats = run(True)
     python_lines, python_stats = run(False)
     assert lines == python_lines
-    assert (stats[0], *stats[2:]) == (python_stats[0], *python_stats[2:]), (stats, python_stats)
+    # (but the signal stops: two SIGCHLDs pending at once are one, and the native loop holds
+    # sh at its vfork event until the command execs, where the Python loop lets it go -- as
+    # natively, where sh waits in vfork too -- so how many of them come apart is timing's)
+    assert _without_signals(stats) == _without_signals(python_stats), (stats, python_stats)
     text = "\n".join(lines)
     assert SECRET not in text
     # refused: into hello's table (vfork children), true's, and sh's own exec of hello; the
