@@ -782,7 +782,7 @@ class Tracer:
         self._orphans_killed.add(tid)
         say(f"pid {tid}: its parent died before its birth was reported: killed")
         with contextlib.suppress(OSError):
-            os.kill(tid, signal.SIGKILL)
+            _signal_task(tid, signal.SIGKILL)
 
     def kill_all(self) -> None:
         """Fail closed: SIGKILL every traced task (EXITKILL would do it when we exit), and every
@@ -790,7 +790,7 @@ class Tracer:
         parent's fork whose announcement never came)."""
         for tid in set(self.tasks) | set(self._early) | _traced_by(self.pid):
             with contextlib.suppress(OSError):
-                os.kill(tid, signal.SIGKILL)
+                _signal_task(tid, signal.SIGKILL)
         for _ in range(len(self.tasks) + len(self._early) + 16):
             try:
                 pid, _ = os.waitpid(-1, pt.WALL | os.WNOHANG)
@@ -1478,7 +1478,7 @@ class Tracer:
             self._resume(task)
             return
         if kind is ReplyKind.KILL:
-            os.kill(task.pid, signal.SIGKILL)
+            _signal_task(task.tid, signal.SIGKILL)  # (the whole process: SIGKILL)
             return
         if kind is ReplyKind.DETACH:
             for tid in task.process.tids:
@@ -2045,7 +2045,7 @@ class Tracer:
         finally:
             for sig in pending:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(task.tid, sig)
+                    _signal_task(task.tid, sig)
 
     def _run_to_trap(self, task: Task, number: int, trap: int, pending: list[int], kind: str,
                      others: collections.deque[tuple[int, int]] | None
@@ -2105,7 +2105,7 @@ class Tracer:
         """Kill the process of a task that ran code of its own in an injected call's place
         (_run_to_trap): its end comes to the loop."""
         with contextlib.suppress(ProcessLookupError):
-            os.kill(task.process.pid, signal.SIGKILL)
+            _signal_task(task.tid, signal.SIGKILL)  # (the whole process: SIGKILL)
         raise _Diverted(task.tid)
 
     def _map_scratch(self, task: Task, call: DecodedCall, reply: Reply) -> None:
@@ -2756,7 +2756,7 @@ class Tracer:
         say(f"pid {task.pid} executed {exe}, not the file that was checked: killed")
         self.monitor.on_engine_refusal(task, DecodedCall(task.tid, task.pid, 59, "execve", ()),
                                        errno.EACCES, f"exec raced: {exe} is not what was checked")
-        os.kill(task.pid, signal.SIGKILL)
+        _signal_task(task.tid, signal.SIGKILL)  # (the whole process: SIGKILL)
         self._resume(task)
         return None
 
@@ -2919,6 +2919,16 @@ def _parent_of(tid: int) -> int | None:
         return int(fields[procfs.PPID])
     except (IndexError, ValueError):
         return None
+
+
+def _signal_task(pid: int, sig: int) -> None:
+    """kill(2) of one traced task or process -- never of a pid <= 0, which would be the
+    tracer's own process group (0) or every process it may signal (-1): a task not known yet
+    (pid 0) once had the tracer SIGKILL its own group (review of 12-03: an attach, the Python
+    loop, under load)."""
+    if pid <= 0:
+        raise ProcessLookupError(f"no such task: {pid}")
+    os.kill(pid, sig)
 
 
 def _traced_by(tracer: int) -> set[int]:
