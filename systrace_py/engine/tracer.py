@@ -780,6 +780,8 @@ class Tracer:
         """Kill a child kept for a parent's event that never comes (its end is reported as
         any other's, _gone): which process it belongs to, and so its table, cannot be known."""
         self._orphans_killed.add(tid)
+        if procfs.tracer_of(tid) != self.pid:
+            return  # (not a task of ours: gone, or a tid reused outside the tree)
         say(f"pid {tid}: its parent died before its birth was reported: killed")
         with contextlib.suppress(OSError):
             _signal_task(tid, signal.SIGKILL)
@@ -789,6 +791,10 @@ class Tracer:
         task this tracer traces without having been told of it yet (a child attached at its
         parent's fork whose announcement never came)."""
         for tid in set(self.tasks) | set(self._early) | _traced_by(self.pid):
+            # (only a task this tracer traces: a wrong tid in the tables -- seen after an
+            # internal error of an attach, 12-03 -- must not kill a process outside the tree)
+            if procfs.tracer_of(tid) != self.pid:
+                continue
             with contextlib.suppress(OSError):
                 _signal_task(tid, signal.SIGKILL)
         for _ in range(len(self.tasks) + len(self._early) + 16):
