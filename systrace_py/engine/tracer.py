@@ -2326,7 +2326,12 @@ class Tracer:
     def _on_new_task(self, parent: Task, event: int) -> None:
         """A fork, vfork, clone or clone3 made a task.  What it shares with its parent --
         memory, cwd and root, descriptor table -- is asked of the kernel (tracee.shared_with),
-        whatever call made it and whatever flags it passed; whether it is a thread too."""
+        whatever call made it and whatever flags it passed; whether it is a thread too.
+
+        A thread seized by --attach may report its clone before its attach stop
+        (PTRACE_SEIZE promises no first stop): that event is its first stop."""
+        if parent.state is TaskState.ATTACHING:
+            parent.to(TaskEvent.STARTED)
         if parent.tid in self._born_frozen:  # (its child adopted when a freeze kept this)
             self._born_frozen.discard(parent.tid)
             self._resume(parent)
