@@ -160,14 +160,8 @@ def tracers_of(pid: int) -> set[int] | None:
 def tracer_of(pid: int | str) -> int | None:
     """The TracerPid of a process (0: not traced), None when it cannot be read (no such
     process)."""
-    try:
-        data = read(f"/proc/{pid}/status")
-    except OSError:
-        return None
-    for line in data.splitlines():
-        if line.startswith(b"TracerPid:"):
-            return int(line.split()[1])
-    return None
+    found = status_numbers(pid, b"TracerPid")
+    return found[0] if found else None
 
 
 def status_numbers(pid: int | str, name: bytes) -> list[int] | None:

@@ -230,7 +230,7 @@ def _int_or_none(text: str | bytes) -> int | None:
 _IGNORED_BY_DEFAULT = frozenset({signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH})
 
 
-def _signal_masks(tid: int) -> dict[str, int] | None:
+def signal_masks(tid: int) -> dict[str, int] | None:
     """The signal masks of /proc/TID/status (pending, blocked, ignored, caught), or None."""
     try:
         status = procfs.read(f"/proc/{tid}/status").decode("utf-8", "surrogateescape")
@@ -250,7 +250,7 @@ def unblocked_pending(tid: int) -> bool:
     then assumes a signal).  An ignored one (SIG_IGN, or SIGCHLD's default) is dropped when
     sent natively, and wakes nothing; only under ptrace is it queued, for the tracer to see
     (a shell's or a forking program's SIGCHLD at the stop of a hold or freeze)."""
-    masks = _signal_masks(tid)
+    masks = signal_masks(tid)
     if masks is None:
         return True
     by_default = sum(1 << (sig - 1) for sig in _IGNORED_BY_DEFAULT) & ~masks["SigCgt"]
@@ -262,7 +262,7 @@ def ignored_by(tid: int, sig: int) -> bool:
     """Whether the task's process ignores ``sig`` (SIG_IGN, or the default disposition of a
     signal ignored by default) and does not block it: natively such a signal is dropped
     when sent, and wakes nothing (False when that cannot be read)."""
-    masks = _signal_masks(tid)
+    masks = signal_masks(tid)
     if masks is None or not 0 < sig <= 64 or sig == signal.SIGCONT:
         return False
     bit = 1 << (sig - 1)

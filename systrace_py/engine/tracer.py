@@ -145,14 +145,8 @@ def _ignores_trap(tid: int) -> bool | None:
     The injected call's int3 raises SIGTRAP with force_sig, which resets an ignored (or
     blocked) SIGTRAP to SIG_DFL for good: such a task would later die of a SIGTRAP it
     ignores natively (_inject_call)."""
-    try:
-        data = procfs.read(f"/proc/{tid}/status")
-    except OSError:
-        return None
-    for line in data.splitlines():
-        if line.startswith(b"SigIgn:"):
-            return bool(int(line[7:], 16) & _TRAP_BIT)
-    return None
+    masks = signals.signal_masks(tid)
+    return None if masks is None else bool(masks["SigIgn"] & _TRAP_BIT)
 
 
 def _held_signal(status: int) -> int:
@@ -2022,8 +2016,9 @@ class Tracer:
             mask = pt.getsigmask(task.tid)
             saved = pt.getregs(task.tid)
             # (the signal a delivery-stop holds is handed on from the trap's stop: with its
-            # own siginfo -- its sender --, not one the kernel makes up for a changed signal)
-            info = pt.siginfo(task.tid)
+            # own siginfo -- its sender --, not one the kernel makes up for a changed signal;
+            # an event stop inside a call holds none)
+            info = pt.siginfo(task.tid) if returned is None else None
             memory = self._reader(task)
             try:
                 original = memory.read_exact(saved.rip, len(code))
@@ -2047,7 +2042,8 @@ class Tracer:
                 with contextlib.suppress(TraceeMemoryError, pt.PtraceError):
                     memory.write(saved.rip, original)
                     pt.setregs(task.tid, saved)
-                    pt.set_siginfo(task.tid, info)
+                    if info is not None:
+                        pt.set_siginfo(task.tid, info)
         finally:
             for sig in pending:
                 with contextlib.suppress(ProcessLookupError):
