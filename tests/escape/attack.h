@@ -168,6 +168,30 @@ static inline void race_count_open(struct race_tally *t, int fd) {
     close(fd);
 }
 
+/* What the tasks of an attack gave, in memory they share (atomic counts): opens of the secret
+ * that got it or were refused, then opens of the decoy that worked or failed. */
+struct shared_tally {
+    volatile long secret, refused, decoy_ok, decoy_failed;
+};
+
+/* Count what an open of the secret gave (FD, or -1), then open the decoy and count that. */
+static inline void tally_secret_then_decoy(struct shared_tally *t, int fd, const char *decoy) {
+    if (fd >= 0) {
+        if (is_secret_fd(fd))
+            __atomic_add_fetch(&t->secret, 1, __ATOMIC_SEQ_CST);
+        close(fd);
+    } else {
+        __atomic_add_fetch(&t->refused, 1, __ATOMIC_SEQ_CST);
+    }
+    fd = open(decoy, O_RDONLY);
+    if (fd >= 0) {
+        __atomic_add_fetch(&t->decoy_ok, 1, __ATOMIC_SEQ_CST);
+        close(fd);
+    } else {
+        __atomic_add_fetch(&t->decoy_failed, 1, __ATOMIC_SEQ_CST);
+    }
+}
+
 static inline double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

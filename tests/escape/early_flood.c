@@ -38,7 +38,8 @@
 #include <sys/prctl.h>
 
 struct counts {
-    volatile long secret, refused, decoy_ok, decoy_failed, children;
+    struct shared_tally t;
+    volatile long children;
 };
 
 static struct counts *c;
@@ -46,21 +47,7 @@ static const char *secret, *decoy;
 static int waited_fd = -1; /* waited: the pipe's write end, one byte from each child */
 
 static void try_both(void) {
-    int fd = open(secret, O_RDONLY);
-    if (fd >= 0) {
-        if (is_secret_fd(fd))
-            __atomic_add_fetch(&c->secret, 1, __ATOMIC_SEQ_CST);
-        close(fd);
-    } else {
-        __atomic_add_fetch(&c->refused, 1, __ATOMIC_SEQ_CST);
-    }
-    fd = open(decoy, O_RDONLY);
-    if (fd >= 0) {
-        __atomic_add_fetch(&c->decoy_ok, 1, __ATOMIC_SEQ_CST);
-        close(fd);
-    } else {
-        __atomic_add_fetch(&c->decoy_failed, 1, __ATOMIC_SEQ_CST);
-    }
+    tally_secret_then_decoy(&c->t, open(secret, O_RDONLY), decoy);
 }
 
 /* a child's body: raw syscalls only (a vfork-like child shares the parent's memory and stack) */
@@ -302,15 +289,15 @@ int main(int argc, char **argv) {
         note("%d rounds ended, %ld bytes from the children", rounds, bytes);
     /* the orphans of "orphan" are not ours to wait for: give them a moment by polling */
     for (int i = 0; i < 2000 && (!strcmp(mode, "orphan") || !strcmp(mode, "execd")); i++) {
-        if (c->secret + c->refused >= c->children)
+        if (c->t.secret + c->t.refused >= c->children)
             break;
         usleep(1000);
     }
     note("children %ld, secret %ld, refused %ld, decoy %ld ok %ld failed", c->children,
-         c->secret, c->refused, c->decoy_ok, c->decoy_failed);
-    if (c->secret)
-        escaped("%ld of %ld children read the secret", c->secret, c->children);
-    if (c->decoy_failed)
-        blocked("but %ld decoy opens failed", c->decoy_failed);
+         c->t.secret, c->t.refused, c->t.decoy_ok, c->t.decoy_failed);
+    if (c->t.secret)
+        escaped("%ld of %ld children read the secret", c->t.secret, c->children);
+    if (c->t.decoy_failed)
+        blocked("but %ld decoy opens failed", c->t.decoy_failed);
     blocked("no child read the secret; every decoy open worked");
 }

@@ -20,7 +20,8 @@
 #include <sys/mman.h>
 
 struct counts {
-    volatile long secret, decoy_ok, decoy_failed, refused, tasks;
+    struct shared_tally t;
+    volatile long tasks;
     char flip[4096];
 };
 
@@ -34,24 +35,6 @@ static void wait_for_go(void) {
     char ch;
     while (read(go_pipe[0], &ch, 1) < 0 && errno == EINTR)
         ;
-}
-
-/* Count what an open of the secret gave (FD, or -1), then open the decoy and count that. */
-static void count_secret_then_decoy(int fd) {
-    if (fd >= 0) {
-        if (is_secret_fd(fd))
-            __atomic_add_fetch(&c->secret, 1, __ATOMIC_SEQ_CST);
-        close(fd);
-    } else {
-        __atomic_add_fetch(&c->refused, 1, __ATOMIC_SEQ_CST);
-    }
-    fd = open(decoy, O_RDONLY);
-    if (fd >= 0) {
-        __atomic_add_fetch(&c->decoy_ok, 1, __ATOMIC_SEQ_CST);
-        close(fd);
-    } else {
-        __atomic_add_fetch(&c->decoy_failed, 1, __ATOMIC_SEQ_CST);
-    }
 }
 
 static void one_round(int i) {
@@ -71,7 +54,7 @@ static void one_round(int i) {
         snprintf(p, sizeof p, "/proc/self/root%s", secret);
         fd = open(p, O_RDONLY);
     }
-    count_secret_then_decoy(fd);
+    tally_secret_then_decoy(&c->t, fd, decoy);
 }
 
 static void task_body(int id) {
@@ -99,7 +82,7 @@ static void *thread_body(void *arg) {
         int fd = open(c->flip, O_RDONLY);
         if (fd >= 0) {
             if (is_secret_fd(fd))
-                __atomic_add_fetch(&c->secret, 1, __ATOMIC_SEQ_CST);
+                __atomic_add_fetch(&c->t.secret, 1, __ATOMIC_SEQ_CST);
             close(fd);
         }
     }
@@ -109,7 +92,7 @@ static void *thread_body(void *arg) {
 static void *wide_body(void *arg) {
     (void)arg;
     int fd = open(secret, O_RDONLY);
-    count_secret_then_decoy(fd);
+    tally_secret_then_decoy(&c->t, fd, decoy);
     __atomic_add_fetch(&c->tasks, 1, __ATOMIC_SEQ_CST);
     wait_for_go();
     return NULL;
@@ -196,11 +179,11 @@ int main(int argc, char **argv) {
         usage("MODE: fork thread wide");
     }
     note("%ld tasks: secret read %ld, refused %ld; decoy opened %ld of %ld (%ld failed)",
-         c->tasks, c->secret, c->refused, c->decoy_ok, expected_decoy, c->decoy_failed);
-    if (c->secret)
-        escaped("the secret was read %ld times", c->secret);
-    if (c->decoy_ok != expected_decoy)
+         c->tasks, c->t.secret, c->t.refused, c->t.decoy_ok, expected_decoy, c->t.decoy_failed);
+    if (c->t.secret)
+        escaped("the secret was read %ld times", c->t.secret);
+    if (c->t.decoy_ok != expected_decoy)
         blocked("the secret was never read, but %ld decoy opens failed (expected %ld ok)",
-                expected_decoy - c->decoy_ok, expected_decoy);
+                expected_decoy - c->t.decoy_ok, expected_decoy);
     blocked("the secret was never read; every permitted open succeeded");
 }
