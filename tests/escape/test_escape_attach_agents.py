@@ -81,20 +81,26 @@ def test_a_fanotify_group_made_before_the_attach_is_never_taken_for_confined(bui
         reader.close()
 
 
+def refused_for_its_ring(build, tmp_path, modes: list[str], said: str) -> None:
+    """kio_uring_pending.c (``modes``: how it keeps its ring) reads the secret natively;
+    attached to, systrace refuses (exit 125, saying ``said``) and the process is left as it
+    was, untraced (not killed): it goes on, natively."""
+    program = build("escape/kio_uring_pending.c")
+    s = Scene.make(tmp_path)
+    require_real(attack(program, s.secret, *modes, policy_text=None, scene=s))
+    out, tracer = attached(program, [s.secret, *modes], s)
+    assert tracer.returncode == 125, (out, tracer)
+    assert said in tracer.stderr, tracer.stderr
+    assert "traced by 0" in out and "ESCAPED" in out, out
+
+
 def test_a_ring_with_pending_work_made_before_the_attach_is_never_taken_for_confined(
         build, tmp_path):
     """Review 5, finding 2: a ring without a poller (no kernel thread to see) holding linked
     work -- a READ of a pipe waiting, then an OPENAT of the secret -- ran the OPENAT once the
     attached program wrote its own pipe.  A process holding an io_uring descriptor (or mapping
     a ring) is refused now, left running untraced."""
-    program = build("escape/kio_uring_pending.c")
-    s = Scene.make(tmp_path)
-    require_real(attack(program, s.secret, policy_text=None, scene=s))
-    out, tracer = attached(program, [s.secret], s)
-    assert tracer.returncode == 125, (out, tracer)
-    assert "is an io_uring" in tracer.stderr, tracer.stderr
-    # left as it was, untraced (not killed): it went on, natively
-    assert "traced by 0" in out and "ESCAPED" in out, out
+    refused_for_its_ring(build, tmp_path, [], "is an io_uring")
 
 
 def test_a_ring_kept_only_as_a_registered_descriptor_is_never_taken_for_confined(
@@ -104,13 +110,7 @@ def test_a_ring_kept_only_as_a_registered_descriptor_is_never_taken_for_confined
     descriptor landed in the table.  Every thread is asked now, by a call it runs at its
     attach stop, whether it has an io_uring context: this one has, and the attach is refused,
     the process left as it was (it goes on untraced: natively)."""
-    program = build("escape/kio_uring_pending.c")
-    s = Scene.make(tmp_path)
-    require_real(attack(program, s.secret, "registered", policy_text=None, scene=s))
-    out, tracer = attached(program, [s.secret, "registered"], s)
-    assert tracer.returncode == 125, (out, tracer)
-    assert "has an io_uring context" in tracer.stderr, tracer.stderr
-    assert "traced by 0" in out and "ESCAPED" in out, out
+    refused_for_its_ring(build, tmp_path, ["registered"], "has an io_uring context")
 
 
 def test_a_ring_kept_only_in_flight_is_never_taken_for_confined(build, tmp_path):
@@ -118,13 +118,7 @@ def test_a_ring_kept_only_in_flight_is_never_taken_for_confined(build, tmp_path)
     descriptor closed, its rings unmapped: its only reference is in flight.  Kernels since
     6.7 refuse to send an io_uring's descriptor (scm_fp_copy: EINVAL), and the control run is
     SKIPPED there; where they do not, the submitter's io_uring context refuses the attach."""
-    program = build("escape/kio_uring_pending.c")
-    s = Scene.make(tmp_path)
-    require_real(attack(program, s.secret, "inflight", policy_text=None, scene=s))
-    out, tracer = attached(program, [s.secret, "inflight"], s)
-    assert tracer.returncode == 125, (out, tracer)
-    assert "has an io_uring context" in tracer.stderr, tracer.stderr
-    assert "traced by 0" in out and "ESCAPED" in out, out
+    refused_for_its_ring(build, tmp_path, ["inflight"], "has an io_uring context")
 
 
 def raced(program, args: list[object], s: Scene) -> tuple[str, subprocess.CompletedProcess[str]]:
