@@ -272,6 +272,10 @@ class Tracer:
         #: the stops an attach waited for before its checks (Tracer._settle), in the order
         #: they came: the loop handles them first, as if it had waited for them itself
         self._kept: collections.deque[tuple[int, int]] = collections.deque()
+        #: the event messages (PTRACE_GETEVENTMSG: a fork's child, an exec's former tid) of the
+        #: kept event stops the attach probe ran a call in, read before it: every ptrace stop
+        #: sets the message (since Linux 5.19), and the probe's leave it 0 (_event_message)
+        self._probed_messages: dict[int, int] = {}
         #: ends of tids no task had (a child's, before its parent's event named it): the start
         #: time of the task that ended, when its first stop was kept (``_early_started``)
         self._early_exits: dict[int, int | None] = {}
@@ -605,12 +609,14 @@ class Tracer:
         returned: int | None = None  # (a stop in get_signal)
         if event == pt.PTRACE_EVENT_STOP and sig in _STOP_SIGNALS:
             return "is stopped (a group-stop, which the call would end)" + unasked
-        if event in (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_CLONE):
-            returned = self._clone_result(tid)
+        if event in (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_CLONE, pt.PTRACE_EVENT_EXEC):
+            try:  # (the loop reads it at this stop, after the probe: _event_message)
+                message = self._probed_messages[tid] = pt.geteventmsg(tid)
+            except pt.PtraceError:
+                return "is at an event whose message cannot be read" + unasked
+            returned = 0 if event == pt.PTRACE_EVENT_EXEC else self._clone_result(tid, message)
             if returned is None:
                 return "is in a fork whose result cannot be read" + unasked
-        elif event == pt.PTRACE_EVENT_EXEC:
-            returned = 0
         elif event not in (0, pt.PTRACE_EVENT_STOP) or sig == _SYSCALL_TRAP:
             return "is in a fork or a call at a stop of its own" + unasked
         if _ignores_trap(tid) is not False:
@@ -672,14 +678,10 @@ class Tracer:
         return inside if start <= rip < start + length else None
 
     @staticmethod
-    def _clone_result(tid: int) -> int | None:
+    def _clone_result(tid: int, child: int) -> int | None:
         """What the fork or clone ``tid`` stopped in (at its event) returns: its child's pid
-        in ``tid``'s pid namespace (PTRACE_GETEVENTMSG gives the tracer's), None when it
-        cannot be read."""
-        try:
-            child = pt.geteventmsg(tid)
-        except pt.PtraceError:
-            return None
+        in ``tid``'s pid namespace (``child``, the event's message, is the tracer's), None
+        when it cannot be read."""
         own = procfs.status_numbers(tid, b"NSpid")
         theirs = procfs.status_numbers(child, b"NSpid")
         if not own or not theirs or len(theirs) < len(own):
@@ -2340,10 +2342,22 @@ class Tracer:
 
     def _adopt_birth(self, parent: Task, event: int) -> int:
         """The child a fork, vfork or clone event of ``parent`` names, adopted (_adopt)."""
-        child_tid = pt.geteventmsg(parent.tid)
+        child_tid = self._event_message(parent.tid)
+        if child_tid <= 0:  # (a message some other stop left: never adopt tid 0 -- fail closed)
+            raise TracerError(f"the {_EVENTS[event][1]} of task {parent.tid} names no child")
         self._adopt(parent, child_tid, event, shared_with(parent.tid, child_tid),
                     in_thread_group(parent.process.pid, child_tid), self._clone_flags(parent))
         return child_tid
+
+    def _event_message(self, tid: int) -> int:
+        """The message of the event stop task ``tid`` is in (PTRACE_GETEVENTMSG).  At a first
+        stop an attach kept, the probe (_uring_context_refusal) ran a call in the task, whose
+        syscall and trap stops set the message again (ptrace_stop does at every stop since
+        Linux 5.19: the trap's signal stop leaves 0): the one read before it.  (Read so, a
+        clone event named child 0: the child was never let go -- the attached process hung
+        -- and a kill of the tree sent SIGKILL to pid 0, the tracer's own process group.)"""
+        probed = self._probed_messages.pop(tid, None)
+        return pt.geteventmsg(tid) if probed is None else probed
 
     def _gone_early(self, child_tid: int) -> bool:
         """Whether the child just adopted died before its parent's event was seen (killed
@@ -2660,7 +2674,7 @@ class Tracer:
 
     # --- exec ---------------------------------------------------------------------------------
     def _on_exec(self, task: Task) -> None:
-        former = pt.geteventmsg(task.tid)
+        former = self._event_message(task.tid)
         process = task.process
         if former != task.tid and former in self.tasks:
             # a non-leader thread exec'd: de_thread took the leader (alive or a zombie;
