@@ -74,6 +74,7 @@ from systrace_py.engine.tracee import (
     distinct,
     in_thread_group,
     maps_uring,
+    outside_sharer,
     overlaps,
     shared_mappings,
     shared_with,
@@ -546,14 +547,22 @@ class Tracer:
         made while it was being attached) holds something through which the kernel acts for
         it with no call to check -- a kernel worker thread, a fanotify group, an io_uring (its
         descriptor in any table, or a ring mapped in any address space) -- made before the
-        attach (the calls that make them are refused in a traced tree).  Each distinct
-        descriptor table and address space is looked at once."""
+        attach (the calls that make them are refused in a traced tree), or shares its memory,
+        descriptor table or fs context with a task outside it (tracee.outside_sharer).  Each
+        distinct descriptor table and address space is looked at once."""
         try:
             listed = {int(t) for t in os.listdir(f"/proc/{pid}/task")}
         except OSError:
             listed = set()
         self._refuse_workers(pid, listed)  # (one made since its thread's check: io-wq's)
         live = [tid for tid in tids if procfs.alive(tid)]
+        # a peer made before with clone() and no CLONE_THREAD runs untraced and could change
+        # what a checked call names (red team 12; before the probe, which it could rewrite)
+        peer = outside_sharer(live, os.getpid())
+        if peer is not None:
+            raise TracerError(f"cannot attach to {pid}: task {peer[0]}, no thread of it, shares "
+                              f"its {peer[1]} untraced (it could change what a call names "
+                              "after the check)")
         for tid in distinct(live, KCMP_FILES):
             agent = agent_descriptor(f"{tid}")
             if agent is not None:
