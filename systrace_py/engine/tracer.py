@@ -2921,7 +2921,7 @@ def _has_capability(tid: int, capability: int) -> bool:
 
     try:
         # bytes: the task's name is in the file, and the task chooses it
-        for line in Path(f"/proc/{tid}/status").read_bytes().splitlines():
+        for line in procfs.status_lines(Path(f"/proc/{tid}/status").read_bytes()):
             if line.startswith(b"CapEff:"):
                 return bool(int(line.split()[1], 16) >> capability & 1)
     except (OSError, ValueError, IndexError):
