@@ -415,9 +415,10 @@ class Tracer:
         try:
             with reaper:
                 seen = self._seize_threads(pid, process)
-        except TracerError:  # nothing was checked yet: leave the process as it was, running
-            self._kept.extend(reaper.reports)
-            self.detach_all()
+        except BaseException as exc:  # (a detach request too: its detach_all lets them go)
+            self._kept.extend(reaper.reports)  # (a signal a reaped stop holds is handed on)
+            if isinstance(exc, TracerError):  # nothing was checked yet: leave the process
+                self.detach_all()             # as it was, running
             raise
         try:
             born = self._settle(pid, seen, reaper.reports)
