@@ -39,7 +39,6 @@ static size_t flip_at;        /* vm: where "secd" / "pubd" starts in path */
 static const char *secd_name, *pubd_name;
 static int secfd, pubfd, dirfd_ = -1;
 static volatile int peer_errno = -1; /* vm: the peer's own open of the secret (shared memory) */
-static volatile long peer_flips;
 
 /* Give up root: the peer alone may not read the secret (0600 root).  Raw calls: glibc's
  * setxid wrappers signal every thread of the caller's process, and the vm peer runs in the
@@ -77,7 +76,6 @@ static int peer(void *arg) {
             __asm__ volatile("" ::: "memory");
             memcpy(path + flip_at, pubd_name + flip_at, 4);
             __asm__ volatile("" ::: "memory");
-            peer_flips++;
         }
     }
     /* files, fs: an address space of its own; its errno goes to the attached process's
@@ -159,7 +157,7 @@ int main(int argc, char **argv) {
     }
     wait_for_tracer();
     note("traced by %d; the peer is traced by %d", tracer_pid(), tracer_of(child));
-    long got = 0, other = 0, refused = 0, tries = 0;
+    long other = 0, refused = 0, tries = 0;
     double until = now_s() + SECONDS;
     while (tries < TRIES && now_s() < until) {
         int fd;
@@ -179,7 +177,6 @@ int main(int argc, char **argv) {
             continue;
         }
         if (is_secret_fd(fd)) {
-            got++;
             kill(child, SIGKILL);
             escaped("%s peer: an open of the attached process gave the secret after %ld tries "
                     "(%ld refused)", mode, tries, refused);
