@@ -164,6 +164,15 @@ def tracer_of(pid: int | str) -> int | None:
     return found[0] if found else None
 
 
+def status_lines(data: bytes) -> list[bytes]:
+    """The lines of a /proc/PID/status text, which end at a newline alone: the task's name
+    (the first line, which the task sets) has its newlines escaped by the kernel, but not a
+    carriage return nor the other characters at which bytes.splitlines() also ends a line --
+    a name "\\rSeccomp:\\t0" read so is a line of its own, before the real one (red team 12,
+    attach_forged.c)."""
+    return data.split(b"\n")
+
+
 def status_numbers(pid: int | str, name: bytes) -> list[int] | None:
     """The numbers of one line of /proc/PID/status (``name`` without its colon: b"Seccomp",
     b"NSpid"...), None when it cannot be read or has no such line."""
@@ -171,7 +180,7 @@ def status_numbers(pid: int | str, name: bytes) -> list[int] | None:
         data = read(f"/proc/{pid}/status")
     except OSError:
         return None
-    for line in data.splitlines():
+    for line in status_lines(data):
         key, _, value = line.partition(b":")
         if key == name:
             return [int(n) for n in value.split()]

@@ -130,6 +130,8 @@ class Session:
         self._notify = notify or (lambda _text: None)
         self._signals = signals and threading.current_thread() is threading.main_thread()
         self._protect = protect
+        #: a pidfd of the command's process, taken as soon as it is traced (forwarding)
+        self._command_fd = -1
 
     # --- running -----------------------------------------------------------------------------
     def run(self, spec: SpawnSpec) -> Outcome:
@@ -138,9 +140,11 @@ class Session:
         with self._held_signals(self._forwarding()), self._protected():
             try:
                 try:
-                    tracer.spawn(spec)
+                    pid = tracer.spawn(spec)
                 except TracerError as exc:  # nothing of the command ran (already traced...)
                     return Outcome(EXIT_INTERNAL, tracer, Failure.SPAWN, exc)
+                with contextlib.suppress(OSError):  # (the loop has not run: not reaped yet)
+                    self._command_fd = os.pidfd_open(pid)
                 return Outcome(tracer.run(), tracer)
             except EndRun as exc:
                 return Outcome(128 + exc.signum, tracer, Failure.SIGNALLED, exc, exc.signum)
@@ -148,6 +152,9 @@ class Session:
                 return self._failed(exc)
             finally:
                 tracer.close()  # (again, harmlessly, after run(); a failed spawn needs it)
+                if self._command_fd >= 0:
+                    os.close(self._command_fd)
+                    self._command_fd = -1
                 self._monitor.close()
 
     def attach(self, pid: int, on_attached: Callable[[], None] | None = None) -> Outcome:
@@ -204,9 +211,18 @@ class Session:
         while_asking: list[int] = []
 
         def forward(signum: int) -> None:
-            if tracer.main_pid is not None:
-                with contextlib.suppress(OSError):
-                    os.kill(tracer.main_pid, signum)
+            # only to the command's process while the tracer holds it: once reaped, its pid
+            # is free, and the next process given it is anyone's (red team 12,
+            # tr_stale_pid.c: the run goes on for what the command left running); through a
+            # pidfd taken while it could not be reaped, which names that process alone
+            main = tracer.main_pid
+            if main is None or main not in tracer.processes:
+                return
+            with contextlib.suppress(OSError):
+                if self._command_fd >= 0:
+                    signal.pidfd_send_signal(self._command_fd, signum)
+                else:
+                    os.kill(main, signum)
 
         def interrupt(signum: int, _frame: FrameType | None) -> None:
             if tracer.parked_tasks():

@@ -189,7 +189,7 @@ class _Credentials:
     def __init__(self, status: bytes, stat: bytes) -> None:
         self.real = self.effective = self.saved = -1
         self.cap_kill = False
-        for line in status.splitlines():
+        for line in procfs.status_lines(status):
             if line.startswith(b"Uid:"):
                 self.real, self.effective, self.saved = (int(v) for v in line.split()[1:4])
             elif line.startswith(b"CapEff:"):
@@ -233,14 +233,14 @@ _IGNORED_BY_DEFAULT = frozenset({signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH}
 def signal_masks(tid: int) -> dict[str, int] | None:
     """The signal masks of /proc/TID/status (pending, blocked, ignored, caught), or None."""
     try:
-        status = procfs.read(f"/proc/{tid}/status").decode("utf-8", "surrogateescape")
+        status = procfs.read(f"/proc/{tid}/status")
     except OSError:
         return None
     masks: dict[str, int] = {}
-    for line in status.splitlines():
-        key, _, value = line.partition(":")
-        if key in ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt"):
-            masks[key] = int(value, 16)
+    for line in procfs.status_lines(status):
+        key, _, value = line.partition(b":")
+        if key in (b"SigPnd", b"ShdPnd", b"SigBlk", b"SigIgn", b"SigCgt"):
+            masks[key.decode()] = int(value, 16)
     return masks if len(masks) == 5 else None
 
 

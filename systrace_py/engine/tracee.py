@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from systrace_py import procfs
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.memory import TraceeMemory
 from systrace_py.engine.paths import View
@@ -253,6 +254,45 @@ def maps_uring(task: str) -> bool:
         return False  # (gone)
     except OSError:
         return True
+
+
+#: what a task may share with another without being its thread (clone(2) without CLONE_THREAD)
+_SHARED_OBJECTS = ((KCMP_VM, "memory"), (KCMP_FILES, "descriptor table"),
+                   (KCMP_FS, "working directory and root"))
+
+
+def outside_sharer(tids: list[int], tracer: int) -> tuple[int, str] | None:
+    """A task that no one of ``tids`` is and that ``tracer`` does not trace, sharing an address
+    space, a descriptor table or an fs context with one of ``tids`` -- and what it shares --,
+    or None.
+
+    ``--attach`` seizes one process's threads; a peer it made before with clone(CLONE_VM),
+    CLONE_FILES or CLONE_FS and no CLONE_THREAD is no thread of it, and runs untraced: it can
+    rewrite the buffers of a checked call, dup2 over its dirfd or move its cwd between the
+    check and the kernel's lookup, where the tracer counts the process alone (red team 12,
+    attach_peer.c).  Every task in /proc is compared with each distinct object of ``tids``
+    (kcmp).  A task the tracer may not compare (EPERM: another user's, or one that made itself
+    undumpable, when the tracer lacks CAP_SYS_PTRACE) is not counted (a limit:
+    docs/security.md); one gone meanwhile shares nothing any more."""
+    kinds = [(kind, what, distinct(tids, kind)) for kind, what in _SHARED_OBJECTS]
+    ours = set(tids)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            members = os.listdir(f"/proc/{entry}/task")
+        except OSError:
+            continue
+        for member in members:
+            other = int(member)
+            if other in ours:
+                continue
+            for kind, what, mine in kinds:
+                if any(_same(other, tid, kind) for tid in mine):
+                    if procfs.tracer_of(other) == tracer:
+                        break  # (a child it made while it was attached: traced)
+                    return other, what
+    return None
 
 
 def distinct(tids: list[int], *kinds: int) -> list[int]:

@@ -74,6 +74,7 @@ from systrace_py.engine.tracee import (
     distinct,
     in_thread_group,
     maps_uring,
+    outside_sharer,
     overlaps,
     shared_mappings,
     shared_with,
@@ -410,13 +411,17 @@ class Tracer:
         self.processes[pid] = process
         self.main_pid = pid
         self.monitor.on_start(process)
+        reaper = _Reaper()
         try:
-            seen = self._seize_threads(pid, process)
-        except TracerError:  # nothing was checked yet: leave the process as it was, running
-            self.detach_all()
+            with reaper:
+                seen = self._seize_threads(pid, process)
+        except BaseException as exc:  # (a detach request too: its detach_all lets them go)
+            self._kept.extend(reaper.reports)  # (a signal a reaped stop holds is handed on)
+            if isinstance(exc, TracerError):  # nothing was checked yet: leave the process
+                self.detach_all()             # as it was, running
             raise
         try:
-            born = self._settle(seen)
+            born = self._settle(pid, seen, reaper.reports)
             # every task stopped: nothing of it can make a descriptor between its check and
             # its seize any more (review 5, finding 9)
             self._refuse_agents(pid, sorted(seen) + born)
@@ -500,20 +505,43 @@ class Tracer:
             raise TracerError(f"cannot attach to {pid}: its thread {workers[0]} is a "
                               "kernel worker (io_uring, vhost), which acts for it unseen")
 
-    def _settle(self, seized: set[int]) -> list[int]:
+    def _settle(self, pid: int, seized: set[int], first: list[tuple[int, int]]) -> list[int]:
         """Wait until every seized task is stopped (or gone): the first stop of each -- the
         interrupt's, or an event or a signal that came before it -- kept, in order, for the
-        loop (``_kept``).  A task that made a child meanwhile stopped at its event; the child
-        (attached by the kernel, stopped before its first instruction) is waited for too: the
-        children found so, in order.  A task never stops for us when it is gone, a zombie
-        (a leader whose threads live: its wait comes at the group's end), or waiting in vfork
-        for its child to let go of the memory -- that one leaves the wait only through a
+        loop (``_kept``); ``first``: the reports reaped while the tasks were seized
+        (_Reaper), in order.  A task that made a child meanwhile stopped at its event; the
+        child (attached by the kernel, stopped before its first instruction) is waited for
+        too: the children found so, in order.  A task never stops for us when it is gone, a
+        zombie (a leader whose threads live: its wait comes at the group's end), or waiting in
+        vfork for its child to let go of the memory -- that one leaves the wait only through a
         ptrace stop, before any instruction of its own (procfs.IN_CLONE): it counts as
-        stopped.  Polled (nothing wakes on "a task became a zombie"), which an attach does once.
-        """
+        stopped.  Polled (nothing wakes on "a task became a zombie"), which an attach does
+        once.
+
+        TracerError when a tid waited for is no longer traced by this tracer: a thread not
+        seized yet exec'd, and de_thread gave it the leader's tid, releasing the seized leader
+        without a report (red team 12, attach_exec.c) -- it runs untraced, and it would never
+        stop for us (the attach waited for ever)."""
         pending = set(seized)
         reported: set[int] = set()
         born: list[int] = []
+
+        def report(tid: int, status: int) -> None:
+            self._kept.append((tid, status))
+            reported.add(tid)
+            pending.discard(tid)
+            if os.WIFSTOPPED(status) and status >> 16 in (
+                    pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE):
+                try:
+                    child = pt.geteventmsg(tid)
+                except pt.PtraceError:
+                    return  # (killed meanwhile: its child too, or it is reported)
+                born.append(child)
+                if child not in reported:
+                    pending.add(child)
+
+        for tid, status in first:
+            report(tid, status)
         pause = 0.0005
         while pending:
             try:
@@ -521,21 +549,11 @@ class Tracer:
             except ChildProcessError:
                 break
             if tid:
-                self._kept.append((tid, status))
-                reported.add(tid)
-                pending.discard(tid)
-                if os.WIFSTOPPED(status) and status >> 16 in (
-                        pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE):
-                    try:
-                        child = pt.geteventmsg(tid)
-                    except pt.PtraceError:
-                        continue  # (killed meanwhile: its child too, or it is reported)
-                    born.append(child)
-                    if child not in reported:
-                        pending.add(child)
+                report(tid, status)
                 continue
-            pending = {t for t in pending
-                       if procfs.alive(t) and procfs.wchan(t) not in procfs.IN_CLONE}
+            pending = {t for t in pending if procfs.alive(t)}
+            _refuse_untraced(pid, pending)
+            pending = {t for t in pending if procfs.wchan(t) not in procfs.IN_CLONE}
             if pending:
                 time.sleep(pause)
                 pause = min(pause * 2, 0.01)
@@ -546,14 +564,23 @@ class Tracer:
         made while it was being attached) holds something through which the kernel acts for
         it with no call to check -- a kernel worker thread, a fanotify group, an io_uring (its
         descriptor in any table, or a ring mapped in any address space) -- made before the
-        attach (the calls that make them are refused in a traced tree).  Each distinct
-        descriptor table and address space is looked at once."""
+        attach (the calls that make them are refused in a traced tree), or shares its memory,
+        descriptor table or fs context with a task outside it (tracee.outside_sharer).  Each
+        distinct descriptor table and address space is looked at once."""
         try:
             listed = {int(t) for t in os.listdir(f"/proc/{pid}/task")}
         except OSError:
             listed = set()
         self._refuse_workers(pid, listed)  # (one made since its thread's check: io-wq's)
+        _refuse_untraced(pid, {tid for tid in listed if procfs.alive(tid)})
         live = [tid for tid in tids if procfs.alive(tid)]
+        # a peer made before with clone() and no CLONE_THREAD runs untraced and could change
+        # what a checked call names (red team 12; before the probe, which it could rewrite)
+        peer = outside_sharer(live, os.getpid())
+        if peer is not None:
+            raise TracerError(f"cannot attach to {pid}: task {peer[0]}, no thread of it, shares "
+                              f"its {peer[1]} untraced (it could change what a call names "
+                              "after the check)")
         for tid in distinct(live, KCMP_FILES):
             agent = agent_descriptor(f"{tid}")
             if agent is not None:
@@ -2895,12 +2922,61 @@ def _has_capability(tid: int, capability: int) -> bool:
 
     try:
         # bytes: the task's name is in the file, and the task chooses it
-        for line in Path(f"/proc/{tid}/status").read_bytes().splitlines():
+        for line in procfs.status_lines(Path(f"/proc/{tid}/status").read_bytes()):
             if line.startswith(b"CapEff:"):
                 return bool(int(line.split()[1], 16) >> capability & 1)
     except (OSError, ValueError, IndexError):
         return True  # cannot tell: assume it may
     return True
+
+
+class _Reaper:
+    """Reaps the reports of the tasks this tracer traces on a thread of its own while
+    ``Tracer.attach`` seizes a process's threads (a ``with`` block), in order: ``reports``.
+
+    PTRACE_SEIZE of a thread waits while an exec of its process is under way (the process's
+    cred_guard_mutex), and the exec (de_thread) waits until every other thread of the process
+    is released -- a traced one when its tracer has reaped its end.  A thread that exec'd
+    while the attach seized the others, one of them already seized, held the tracer in its
+    seize and itself in its exec, for ever (red team 12, attach_exec.c; a signal to systrace
+    ended it).  Another thread of the tracer may reap what its main thread traces (wait(2)
+    looks at every thread's tracees)."""
+
+    def __init__(self) -> None:
+        self.reports: list[tuple[int, int]] = []
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="attach reaper", daemon=True)
+
+    def __enter__(self) -> _Reaper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._done.wait(0.0005):
+            while True:
+                try:
+                    tid, status = os.waitpid(-1, pt.WALL | os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if not tid:
+                    break
+                self.reports.append((tid, status))
+
+
+def _refuse_untraced(pid: int, tids: set[int]) -> None:
+    """TracerError when one of process ``pid``'s live tasks ``tids`` is not traced by this
+    tracer once the attach has seized them all: a thread that exec'd before its seize took
+    the leader's tid (de_thread), and runs untraced (red team 12, attach_exec.c)."""
+    me = os.getpid()
+    for tid in sorted(tids):
+        tracer = procfs.tracer_of(tid)
+        if tracer is not None and tracer != me:  # (None: gone meanwhile)
+            raise TracerError(f"cannot attach to {pid}: its thread {tid} is not traced (a "
+                              "thread exec'd while it was being attached; try again)")
 
 
 def _seize_failure(pid: int, exc: pt.PtraceError) -> str:

@@ -71,3 +71,37 @@ def test_the_argv_of_a_process_whose_leader_exited_is_read_through_a_thread() ->
         finally:
             program.kill()
     assert procfs.cmdline(program.pid) is None
+
+
+def test_a_name_that_spells_status_lines_is_read_as_a_name() -> None:
+    """A task's name is the first line of its /proc status, and the kernel escapes only a
+    newline (and a backslash) in it: a thread named "\\rSeccomp:\\t7" (a carriage return ends
+    a line for bytes.splitlines) had procfs read its forged lines before the real ones (red
+    team 12, attach_forged.c).  Each key read here is the kernel's own, whatever the name."""
+    import ctypes
+    import os
+    import threading
+
+    from systrace_py.engine import signals
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    found: dict[str, object] = {}
+    forged = [b"\rSeccomp:\t7", b"\rTracerPid:\t1", b"\rTgid:\t1", b"\rSigIgn:\tff"]
+
+    def named() -> None:
+        tid = threading.get_native_id()
+        for name in forged:
+            assert libc.prctl(15, name, 0, 0, 0) == 0  # PR_SET_NAME
+            where = f"{os.getpid()}/task/{tid}"
+            assert name in procfs.read(f"/proc/{where}/status")  # (raw, as the kernel shows)
+            found[name.decode()] = (procfs.status_numbers(where, b"Seccomp"),
+                                    procfs.tracer_of(where),
+                                    procfs.status_numbers(where, b"Tgid"),
+                                    (signals.signal_masks(tid) or {}).get("SigIgn"))
+
+    thread = threading.Thread(target=named)
+    thread.start()
+    thread.join()
+    real = (procfs.status_numbers("self", b"Seccomp"), procfs.tracer_of("self"),
+            [os.getpid()], (signals.signal_masks(os.getpid()) or {}).get("SigIgn"))
+    assert found == {name.decode(): real for name in forged}

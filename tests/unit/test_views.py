@@ -199,6 +199,19 @@ def test_mountinfo_lines():
     assert (second.mount_point, second.fstype, second.shared) == ("/proc", "proc", False)
 
 
+@given(st.sampled_from(["\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028",
+                        "\u2029"]))
+def test_a_mount_point_with_a_character_splitlines_breaks_at_is_one_mount(breaker):
+    """The kernel prints such a character raw in /proc/PID/mountinfo (only space, tab,
+    newline and backslash are escaped): the line is still one mount (red team 12)."""
+    text = (f"89 57 0:40 / /tmp/m{breaker}7\\0401 rw,relatime shared:1 - tmpfs none rw\n"
+            "37 36 0:22 / /proc rw - proc proc rw\n")
+    first, second = views.parse_mountinfo(text)
+    assert (first.mount_id, first.mount_point, first.fstype, first.shared) == (
+        89, f"/tmp/m{breaker}7 1", "tmpfs", True)
+    assert second.mount_point == "/proc"
+
+
 # --- pivot_root, taken back -------------------------------------------------------------------
 def test_names_after_a_pivot_root_are_taken_back():
     pivot = Pivot("/tmp/newroot", "/old", 40)
