@@ -59,11 +59,17 @@ static int own_try(const char *secret) {
     return errno;
 }
 
+static pid_t maker; /* the process that makes the peer: its parent */
+
 static int peer(void *arg) {
     const char *mode = arg;
     char secret[4200];
-    syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     int dropped = drop_root();
+    /* after the drop: a change of credentials clears the parent-death signal (it leaked
+     * spinning peers once the test killed the attached process) */
+    syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != maker)
+        _exit(1); /* (it died before the signal was set) */
     snprintf(secret, sizeof secret, "%s/secret.txt", secd_name);
     int own = dropped < 0 ? -dropped : own_try(secret);
     if (mode[0] == 'n') /* none: an ordinary child, idle */
@@ -146,6 +152,7 @@ int main(int argc, char **argv) {
     if (!stack)
         blocked("no memory");
     fflush(stdout);
+    maker = getpid();
     int child = clone(peer, stack + STACK_SIZE, flags, (void *)mode);
     if (child < 0)
         blocked("clone: %s", ename(errno));
