@@ -426,7 +426,11 @@ class Supervisor:
                 if answer.kind is AnswerKind.ABORT:  # (the run ends at the next stop: this kill's)
                     self.aborted = True
                     tracer.stop(kill=True)
-                if answer.kind in (AnswerKind.KILL, AnswerKind.ABORT):
+                # (answered on another thread, maybe after the process ended: its pid is
+                # killed only while this tracer traces it -- a pid once reaped may be any
+                # process's; red team 12)
+                if answer.kind in (AnswerKind.KILL, AnswerKind.ABORT) \
+                        and procfs.tracer_of(process.pid) == os.getpid():
                     with contextlib.suppress(OSError):
                         os.kill(process.pid, signal.SIGKILL)
                 waiting.done.set()

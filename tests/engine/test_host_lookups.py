@@ -8,6 +8,7 @@ The client prints one line per target: ``NAME resolve-error CODE``, ``NAME conne
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import textwrap
 from collections.abc import Iterator
@@ -290,6 +291,34 @@ def test_ask_at_resolution(world: World) -> None:
     connect = next(r for r in records if r["event"] == "syscall"
                    and r["args"].get("host") == "good.test")
     assert connect["result"] == "permitted" and connect["rule"]["host"] == "good.test"
+
+
+def test_a_kill_answered_at_resolution_kills_the_asking_process(world: World) -> None:
+    """A "kill" answer to an ask at a lookup kills the process that looked the name up
+    (SIGKILL: the run ends 137, nothing after its lookup printed).  The answer comes on
+    another thread than the tracer's: the kill is sent only while the tracer still traces
+    that pid (a pid reaped meanwhile may be any process's; red team 12)."""
+    tmp, prefix, port, _ = world
+    script = tmp / "answers.toml"
+    script.write_text('[[answer]]\nsyscall = "resolve"\nhost = "bad.test"\n'
+                      'answer = "kill"\n\n[[answer]]\nanswer = "permit"\n')
+    approver = tmp / "approver.sh"
+    approver.write_text(f"#!/bin/sh\nexec {PYTHON} -m systrace_py.approver --rules {script}\n")
+    approver.chmod(0o755)
+    policy_file = tmp / "policy.toml"
+    policy_file.write_text(textwrap.dedent(DNS_ALLOWED + """
+        [[rule]]
+        calls = ["net-connect"]
+        host = ["good.test", "bad.test"]
+        action = "ask"
+        """))
+    client = tmp / "client.py"
+    client.write_text(CLIENT)
+    result = run_systrace(["-p", str(policy_file), "--ask-via", f"exec:{approver}", "--",
+                           PYTHON, "-S", str(client), str(port), "good.test", "bad.test",
+                           "good.test"], prefix=prefix, timeout=120)
+    assert result.returncode == 128 + signal.SIGKILL, result
+    assert result.stdout.splitlines() == [f"good.test connected {GOOD}"], result
 
 
 def asks_of(messages: list[dict[str, object]]) -> list[dict[str, object]]:
