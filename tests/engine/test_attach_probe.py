@@ -222,21 +222,16 @@ def test_a_thread_inside_an_rseq_critical_section_refuses_the_attach(
             target.wait(5)
 
 
-@pytest.mark.xfail(reason="review 6 finding 3, not done: signals that come while the probe "
-                   "runs are taken at their delivery stop and sent again with kill() (siginfo "
-                   "lost, queued RT signals merged); blocking them for the probe "
-                   "(PTRACE_SETSIGMASK) made 1 attach in ~30 end in an internal "
-                   "TaskStateError (a signal stop of a task still attaching)", strict=False)
 def test_signals_queued_while_the_probe_runs_arrive_as_sent(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
-    """Signals that come while the probe runs should stay queued in the kernel (the probe
-    run with every signal blocked but SIGTRAP, PTRACE_SETSIGMASK, its own mask put back
-    before it runs its own code) and be delivered as natively -- each queued SIGRTMIN once,
-    to the thread it was sent to, with its sender, si_code (SI_QUEUE) and value -- never
-    taken at a delivery stop and sent again by the tracer (which loses the siginfo, merges
-    queued RT signals and makes a thread-directed signal process-directed).  Signals are
-    queued from before the attach until 50 more have arrived after it.  (Native control:
-    the same spray, every value once as sent.)"""
+    """Signals that come while the probe runs stay queued in the kernel (the probe runs
+    with every signal blocked but SIGTRAP and the faults', PTRACE_SETSIGMASK, its own mask
+    put back before it runs its own code) and are delivered as natively -- each queued
+    SIGRTMIN once, to the thread it was sent to, with its sender, si_code (SI_QUEUE) and
+    value -- never taken at a delivery stop and sent again by the tracer (which loses the
+    siginfo, merges queued RT signals and makes a thread-directed signal process-directed).
+    Signals are queued from before the attach until 50 more have arrived after it.  (Native
+    control: the same spray, every value once as sent.)"""
     program = build("progs/sig_queued.c")
     spray = build("progs/sig_spray.c")
     policy = tmp_path / "p.toml"
