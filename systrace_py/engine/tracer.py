@@ -2567,7 +2567,13 @@ class Tracer:
         A signal the task ignores is one natively never queued at all, but for a traced task
         the kernel queues it (for the tracer to see) and so wakes the task: a wait it was in
         fails with EINTR (a SIGCHLD under the default disposition ending an epoll_wait, LTP
-        rt_sigtimedwait01).  Such a wait is restarted as if the signal had never come."""
+        rt_sigtimedwait01).  Such a wait is restarted as if the signal had never come.
+
+        A thread seized by --attach may report a signal before its attach stop (one it was
+        taking when it was seized; PTRACE_INTERRUPT promises a trap, not which): that stop
+        is its attach stop (the interrupt's trap does not come after it)."""
+        if task.state is TaskState.ATTACHING:
+            task.to(TaskEvent.STARTED)
         regs = self._eintr_call(task)
         if regs is not None and signals.ignored_by(task.tid, sig):
             self._restart_interrupted(task, regs)
