@@ -135,6 +135,10 @@ _SYSCALL_INSN_LEN = 2  # syscall (0f 05), as the kernel rewinds for -ERESTARTNOI
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
 #: SIGTRAP's bit in a signal mask (SigIgn, SigBlk, PTRACE_GETSIGMASK)
 _TRAP_BIT = 1 << (signal.SIGTRAP - 1)
+#: the signals the kernel forces on a task for what its code does (a fault, a seccomp trap:
+#: force_sig_info_to_task), which unblocks one it blocks and resets its action to SIG_DFL
+#: for good: an injected call runs with the task's own blocking of them (_inject_call)
+_FORCED_BITS = sum(1 << (sig - 1) for sig in (*_FAULTS, signal.SIGSYS))
 
 
 class _Diverted(Exception):
@@ -2018,12 +2022,22 @@ class Tracer:
         faulting).  ``mov eax, N; syscall; int3`` (enforce.trap_code) is written at the
         instruction pointer through /proc/PID/mem, the arguments set in their registers, the
         task let go to the trap (_run_to_trap, its stops counted as ``kind``), then the code
-        and every register put back.  A signal that arrives meanwhile is kept back and sent
-        again (by this tracer) once the task is as it was: it is then delivered the usual way.
-        A task that blocks SIGTRAP runs it with SIGTRAP unblocked (PTRACE_SETSIGMASK), its
-        own mask put back before it runs its own code; the caller makes sure it does not
-        ignore SIGTRAP (_ignores_trap): the int3's SIGTRAP is forced, which would reset an
-        ignored or blocked SIGTRAP to SIG_DFL, and unblock it, for good.
+        and every register put back.
+
+        The call runs with every signal blocked (PTRACE_SETSIGMASK) but SIGTRAP and those
+        the kernel forces for what the code does (_FORCED_BITS: left as the task blocks
+        them), its own mask put back at the trap, before it runs its own code: a signal sent
+        meanwhile stays queued in the kernel, with its siginfo (sender, si_code, value), as
+        often as it was queued (RT signals) and for the thread it was sent to, and is
+        delivered once the task goes on, as natively -- none reaches the task (its handler
+        would run on the call's registers) nor is taken by the tracer and sent again.  Only
+        one that cannot be blocked -- SIGSTOP, or one of SIGTRAP and the forced signals sent
+        to the task meanwhile -- comes to a delivery stop: it is kept back and sent again
+        (kill) once the task is as it was.  SIGTRAP is unblocked for the call even when the
+        task blocks it; the caller makes sure it does not ignore it (_ignores_trap): the
+        int3's SIGTRAP is forced, which would reset an ignored or blocked SIGTRAP to SIG_DFL,
+        and unblock it, for good.  (The signal a signal-delivery-stop holds is not one that
+        comes meanwhile: it stays the stop's, below.)
         _Diverted when the task ran code of its own in its place (killed).
 
         ``others``: see _run_to_trap.  ``returned``: the stop is an event inside a call (an
@@ -2055,8 +2069,7 @@ class Tracer:
             except TraceeMemoryError:
                 return None
             try:
-                if mask & _TRAP_BIT:
-                    pt.setsigmask(task.tid, mask & ~_TRAP_BIT)
+                pt.setsigmask(task.tid, (~_FORCED_BITS | mask & _FORCED_BITS) & ~_TRAP_BIT)
                 enforce.set_call_registers(task.tid, saved, number, args,
                                            in_call=returned is not None)
                 regs = self._run_to_trap(task, number, saved.rip + len(code), pending, kind,
@@ -2065,9 +2078,8 @@ class Tracer:
             finally:
                 if returned is not None:
                     saved.rax = returned
-                if mask & _TRAP_BIT:
-                    with contextlib.suppress(pt.PtraceError):
-                        pt.setsigmask(task.tid, mask)
+                with contextlib.suppress(pt.PtraceError):
+                    pt.setsigmask(task.tid, mask)
                 with contextlib.suppress(TraceeMemoryError, pt.PtraceError):
                     memory.write(saved.rip, original)
                     pt.setregs(task.tid, saved)
@@ -2082,11 +2094,12 @@ class Tracer:
                      others: collections.deque[tuple[int, int]] | None
                      ) -> pt.user_regs_struct | None:
         """Let the task run to the int3 before ``trap`` (the written code's end, which makes
-        call ``number``); signals that arrive meanwhile are kept in ``pending``.  Its
-        registers there, or None when it did not get there (it died: its status is handled
-        later; or the written code faults -- an entry point in a page that is not executable
-        -- which its own code will do again once put back: the fault is not kept, and
-        retrying it would loop for ever).
+        call ``number``); a signal that comes to a delivery stop meanwhile (one the call's
+        mask cannot block: _inject_call) is kept in ``pending``.  Its registers there, or
+        None when it did not get there (it died: its status is handled later; or the written
+        code faults -- an entry point in a page that is not executable -- which its own code
+        will do again once put back: the fault is not kept, and retrying it would loop for
+        ever).
 
         Fail closed: a stop that shows the task running code of its own instead (another
         call, a trap the kernel raised elsewhere, a fork or an exec -- an rseq abort sends it
@@ -2581,7 +2594,13 @@ class Tracer:
         A signal the task ignores is one natively never queued at all, but for a traced task
         the kernel queues it (for the tracer to see) and so wakes the task: a wait it was in
         fails with EINTR (a SIGCHLD under the default disposition ending an epoll_wait, LTP
-        rt_sigtimedwait01).  Such a wait is restarted as if the signal had never come."""
+        rt_sigtimedwait01).  Such a wait is restarted as if the signal had never come.
+
+        A thread seized by --attach may report a signal before its attach stop (one it was
+        taking when it was seized; PTRACE_INTERRUPT promises a trap, not which): that stop
+        is its attach stop (the interrupt's trap does not come after it)."""
+        if task.state is TaskState.ATTACHING:
+            task.to(TaskEvent.STARTED)
         regs = self._eintr_call(task)
         if regs is not None and signals.ignored_by(task.tid, sig):
             self._restart_interrupted(task, regs)

@@ -222,21 +222,16 @@ def test_a_thread_inside_an_rseq_critical_section_refuses_the_attach(
             target.wait(5)
 
 
-@pytest.mark.xfail(reason="review 6 finding 3, not done: signals that come while the probe "
-                   "runs are taken at their delivery stop and sent again with kill() (siginfo "
-                   "lost, queued RT signals merged); blocking them for the probe "
-                   "(PTRACE_SETSIGMASK) made 1 attach in ~30 end in an internal "
-                   "TaskStateError (a signal stop of a task still attaching)", strict=False)
 def test_signals_queued_while_the_probe_runs_arrive_as_sent(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
-    """Signals that come while the probe runs should stay queued in the kernel (the probe
-    run with every signal blocked but SIGTRAP, PTRACE_SETSIGMASK, its own mask put back
-    before it runs its own code) and be delivered as natively -- each queued SIGRTMIN once,
-    to the thread it was sent to, with its sender, si_code (SI_QUEUE) and value -- never
-    taken at a delivery stop and sent again by the tracer (which loses the siginfo, merges
-    queued RT signals and makes a thread-directed signal process-directed).  Signals are
-    queued from before the attach until 50 more have arrived after it.  (Native control:
-    the same spray, every value once as sent.)"""
+    """Signals that come while the probe runs stay queued in the kernel (the probe runs
+    with every signal blocked but SIGTRAP and the faults', PTRACE_SETSIGMASK, its own mask
+    put back before it runs its own code) and are delivered as natively -- each queued
+    SIGRTMIN once, to the thread it was sent to, with its sender, si_code (SI_QUEUE) and
+    value -- never taken at a delivery stop and sent again by the tracer (which loses the
+    siginfo, merges queued RT signals and makes a thread-directed signal process-directed).
+    Signals are queued from before the attach until 50 more have arrived after it.  (Native
+    control: the same spray, every value once as sent.)"""
     program = build("progs/sig_queued.c")
     spray = build("progs/sig_spray.c")
     policy = tmp_path / "p.toml"
@@ -282,3 +277,41 @@ def test_signals_queued_while_the_probe_runs_arrive_as_sent(
         expected = [f"sig {signal.SIGRTMIN} from {sender} code -1 value {value} on {tid}"
                     for value in range(1, sent + 1)]
         assert sorted(lines) == sorted(expected), (attached, lines)
+
+
+def test_a_probe_that_faults_leaves_the_thread_its_fault_handler(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """The probe's code, written where a thread spins (a `jmp .` at the end of the last
+    executable page), faults when it is fetched: a SIGSEGV the kernel forces, which resets
+    the action of a signal the task blocks to SIG_DFL for good.  The probe blocks every
+    signal but those (and SIGTRAP), so the thread keeps its own SIGSEGV handler; the attach
+    is refused ("try again") and the process goes on as natively, its spinning thread
+    alive.  (Native control: the same run unattached says the same.)"""
+    program = build("progs/sig_fault_kept.c")
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+
+    def run(attached: bool) -> str:
+        target = subprocess.Popen([str(program)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            assert target.stdout is not None
+            assert target.stdout.readline() == f"ready {target.pid}\n"
+            if attached:
+                tracer = subprocess.run([PYTHON, "-m", "systrace_py", "--attach",
+                                         str(target.pid), "-p", str(policy)],
+                                        env=systrace_env(loop), capture_output=True,
+                                        text=True, timeout=60)
+                assert tracer.returncode == 125, tracer
+                assert "cannot run a call of the tracer's" in tracer.stderr, tracer.stderr
+                assert procfs.tracers_of(target.pid) == {0}
+            out, _ = target.communicate("", timeout=60)
+            assert target.returncode == 0, out
+            return out
+        finally:
+            if target.poll() is None:
+                target.kill()
+                target.wait(5)
+
+    assert run(False) == "handler kept\nspinner alive\n"
+    assert run(True) == "handler kept\nspinner alive\n"
