@@ -1155,6 +1155,14 @@ class Tracer:
         kind = _EVENTS.get(event, ("event", ""))[0] if event else \
             "call exit" if sig == _SYSCALL_TRAP else "signal"
         kinds["first stop" if task.state is TaskState.ATTACHING else kind] += 1
+        if task.state is TaskState.ATTACHING and event != pt.PTRACE_EVENT_STOP:
+            # a thread seized by --attach may report any stop before its attach stop
+            # (PTRACE_SEIZE promises none, PTRACE_INTERRUPT a trap but not which): its clone
+            # or exec event, a signal it was taking -- that stop is its first.  (An
+            # auto-attached child's first stop is always PTRACE_EVENT_STOP: _on_stop_event.)
+            # Resumed while "attaching" it was a TaskStateError: the attached process
+            # killed (c97ebbd: a clone event; gap28: a signal).
+            task.to(TaskEvent.STARTED)
         try:
             if event == pt.PTRACE_EVENT_SECCOMP:
                 self._on_seccomp(task)
@@ -2364,12 +2372,7 @@ class Tracer:
     def _on_new_task(self, parent: Task, event: int) -> None:
         """A fork, vfork, clone or clone3 made a task.  What it shares with its parent --
         memory, cwd and root, descriptor table -- is asked of the kernel (tracee.shared_with),
-        whatever call made it and whatever flags it passed; whether it is a thread too.
-
-        A thread seized by --attach may report its clone before its attach stop
-        (PTRACE_SEIZE promises no first stop): that event is its first stop."""
-        if parent.state is TaskState.ATTACHING:
-            parent.to(TaskEvent.STARTED)
+        whatever call made it and whatever flags it passed; whether it is a thread too."""
         if parent.tid in self._born_frozen:  # (its child adopted when a freeze kept this)
             self._born_frozen.discard(parent.tid)
             self._resume(parent)
@@ -2594,13 +2597,7 @@ class Tracer:
         A signal the task ignores is one natively never queued at all, but for a traced task
         the kernel queues it (for the tracer to see) and so wakes the task: a wait it was in
         fails with EINTR (a SIGCHLD under the default disposition ending an epoll_wait, LTP
-        rt_sigtimedwait01).  Such a wait is restarted as if the signal had never come.
-
-        A thread seized by --attach may report a signal before its attach stop (one it was
-        taking when it was seized; PTRACE_INTERRUPT promises a trap, not which): that stop
-        is its attach stop (the interrupt's trap does not come after it)."""
-        if task.state is TaskState.ATTACHING:
-            task.to(TaskEvent.STARTED)
+        rt_sigtimedwait01).  Such a wait is restarted as if the signal had never come."""
         regs = self._eintr_call(task)
         if regs is not None and signals.ignored_by(task.tid, sig):
             self._restart_interrupted(task, regs)
