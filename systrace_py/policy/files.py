@@ -139,6 +139,13 @@ HOST_CALLS = aliases.ALIASES["net-connect"]
 #: the words a rule's action and a table's default may be (a default decides: no "inject")
 _RULE_ACTIONS = tuple(a.value for a in Action)
 _DEFAULT_ACTIONS = tuple(a.value for a in DECIDING)
+#: word -> action, for the words a rule may say (Action(word) costs ten times a lookup)
+_RULE_ACTION_OF = {a.value: a for a in Action}
+_DEFAULT_ACTION_OF = {a.value: a for a in DECIDING}
+#: A rule's keys as a set: most rules are checked by one comparison, not a scan of the tuple
+_RULE_KEY_SET = frozenset(RULE_KEYS)
+#: Every name a rule's ``calls`` may hold: a system call or an alias
+_CALL_NAMES = frozenset(aliases.ALIASES) | frozenset(syscalls.NUMBERS)
 _ACTION_HINTS = {"deny": "never", "refuse": "never", "block": "never", "reject": "never",
                  "allow": "permit", "accept": "permit", "pass": "permit", "prompt": "ask"}
 _ERRNO_NAMES: dict[str, int] = {
@@ -504,6 +511,8 @@ class _Loader:
         self.expansions = Expansions.from_env(env)
         self.env = env
         self._positions: _Positions | None = None
+        #: (calls, what a condition needs) pairs :meth:`_applies` has let through
+        self._applicable: set[tuple[tuple[str, ...], frozenset[str]]] = set()
 
     @property
     def positions(self) -> _Positions:
@@ -630,9 +639,11 @@ class _Loader:
         """A rule's action (permit, never, ask or inject) or a table's default (not inject:
         a default decides)."""
         value = data[key]
+        found = (_RULE_ACTION_OF if rule else _DEFAULT_ACTION_OF).get(value) \
+            if isinstance(value, str) else None
+        if found is not None:
+            return found
         choices = _RULE_ACTIONS if rule else _DEFAULT_ACTIONS
-        if isinstance(value, str) and value in choices:
-            return Action(value)
         words = ", ".join(f'"{c}"' for c in choices[:-1]) + f' or "{choices[-1]}"'
         if not isinstance(value, str):
             raise self.error(where, key, f"expected {words}, got {_kind(value)}")
@@ -752,7 +763,8 @@ class _Loader:
         return rules
 
     def _rule(self, data: dict[str, object], where: _PathKey, index: int) -> Rule:
-        self._check_keys(data, where, RULE_KEYS, "rule")
+        if not _RULE_KEY_SET.issuperset(data):
+            self._check_keys(data, where, RULE_KEYS, "rule")
         for key in ("path", "unix", "argv", "redirect"):
             value = data.get(key)
             if value is None:
@@ -887,6 +899,9 @@ class _Loader:
                              " call names and aliases such as \"fsread\")")
         value = data["calls"]
         items = [value] if isinstance(value, str) else value
+        if isinstance(items, list) and items and all(
+                isinstance(name, str) and name in _CALL_NAMES for name in items):
+            return items  # (the common case; the checks below say what is wrong)
         if not isinstance(items, list):
             raise self.error(where, "calls", f"expected an array of call names, got {_kind(value)}")
         if not items:
@@ -906,18 +921,22 @@ class _Loader:
     def _applies(self, calls: list[str], takes: frozenset[str], where: _PathKey, key: str,
                  why: str) -> None:
         """Refuse a condition that could never hold for one of the named calls."""
+        checked = (tuple(calls), takes)
+        if checked in self._applicable:  # rules of a policy repeat a few lists of calls
+            return
         for name in calls:
             members = aliases.ALIASES.get(name, (name,))
             if takes.isdisjoint(members):
                 what = f"alias {name!r}" if name in aliases.ALIASES else repr(name)
                 raise self.error(where, key, f"cannot apply to {what}: it {why}, so the"
                                  " condition could never match (split the rule)")
+        self._applicable.add(checked)
 
     def _net(self, data: dict[str, object], where: _PathKey, calls: list[str]
              ) -> NetCondition | None:
-        given = {k: data[k] for k in NET_KEYS if k in data}
-        if not given:
+        if data.keys().isdisjoint(NET_KEYS):
             return None
+        given = {k: data[k] for k in NET_KEYS if k in data}
         try:
             net = NetCondition(env=self.env, **given)  # type: ignore[arg-type]
         except NetConditionError as exc:

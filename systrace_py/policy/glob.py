@@ -278,6 +278,8 @@ def _literal_components(names: list[str]) -> list[_Component]:
 def _simple_components(text: str, whole: str) -> list[_Component]:
     """The components of a pattern (or of what follows its directory variable) without
     escapes, classes or variables: names, names with ``*`` and ``?``, and ``**``."""
+    if "*" not in text and "?" not in text:  # names alone (a learned policy's files and dirs)
+        return [name for name in text.split("/") if name]
     components: list[_Component] = []
     for name in text.split("/"):
         if not name:

@@ -338,6 +338,15 @@ class Redirect:
         return self.path if self.path is not None else str(self.address)
 
 
+@functools.lru_cache(maxsize=1024)
+def _split_calls(calls: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """A rule's calls as (system call names, aliases): the rules of a policy repeat a few
+    lists of calls, so each list is split once."""
+    named = frozenset(calls)
+    classes = frozenset(aliases.ALIASES.keys() & named)
+    return named - classes, classes
+
+
 @dataclass(frozen=True)
 class Rule:
     """One ``[[rule]]``: which calls, under which conditions, get which action.
@@ -362,9 +371,8 @@ class Rule:
     classes: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        named = frozenset(self.calls)
-        classes = frozenset(aliases.ALIASES.keys() & named)
-        object.__setattr__(self, "syscalls", named - classes)
+        syscalls, classes = _split_calls(self.calls)
+        object.__setattr__(self, "syscalls", syscalls)
         object.__setattr__(self, "classes", classes)
 
     @property
