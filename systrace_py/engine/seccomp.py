@@ -47,7 +47,7 @@ import errno
 import functools
 import os
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from systrace_py.engine import scratch
 from systrace_py.engine.native import fixed_sonames
@@ -102,6 +102,9 @@ KEYS: dict[str, tuple[Case, ...]] = {c.name: c.keys for c in TABLE.values() if c
 #: calls the filter stops in some cases whatever the plan says, for the tracer to take note
 #: (besides these, those that may change credentials stop always: CHANGES_CREDENTIALS)
 NOTED = frozenset(SHARES) | frozenset(KEYS)
+#: calls neither filter has a rule for when the plan allows them: no guard, nothing noted, no
+#: stop for credentials or a wait's timeout
+_UNNOTED = frozenset(NUMBERS) - GUARDED_CALLS - NOTED - CHANGES_CREDENTIALS - TIMED_RESTARTS
 
 
 @functools.lru_cache(maxsize=8)
@@ -146,67 +149,90 @@ class _Builder:
 
 
 def compile_filters(plan: FilterPlan, tracer_pid: int) -> tuple[bytes, ...]:
-    """The BPF programs to load, in order: the range guard, then the policy's filter.
+    """The BPF programs to load, in order: the policy's filter of the calls whose registers
+    decide, then the number filter.
 
-    The kernel runs every loaded filter and the strictest answer wins, so the two act as one.
+    The kernel runs every loaded filter and the strictest answer wins (ERRNO over TRACE over
+    ALLOW), so the two act as one: a call the plan decides whatever its arguments gets its
+    action from the number filter and ALLOW from the other, any other call the reverse.  The
+    number filter goes last: it holds the plan's refusals, seccomp's among them, and a loaded
+    filter decides the seccomp() call that loads the next one (the first filter lets that
+    call through: its guard refuses only a user-notification listener).
     """
-    return (range_guard(), compile_plan(plan, tracer_pid))
+    numbers, conditional = compile_plan(plan, tracer_pid)
+    return (conditional, number_filter(numbers))
 
 
-def range_guard() -> bytes:
-    """A hand-built filter: another architecture, the x32 bit, any call number above the
-    table, or one in a gap of the table (numbers no call has) gets ENOSYS.
-
-    libseccomp cannot express a range over call numbers; listing the numbers one by one costs
-    more than half a thousand rules (the gaps alone, 87 rules and a tenth of the filter
-    compile).  This is the one place that builds BPF by hand, and it is small enough to check
-    by eye: five instructions, two per gap, two returns (and tests/escape check it by
-    attack)."""
-    ld_w_abs, jeq_k, jge_k, jgt_k, ret_k = 0x20, 0x15, 0x35, 0x25, 0x06
-    enosys = 0x00050000 | errno.ENOSYS  # SECCOMP_RET_ERRNO | ENOSYS
-    allow = 0x7FFF0000                  # SECCOMP_RET_ALLOW
-    gaps = _gaps()
-    # (code, jump if true, jump if false, k), jumps counted in instructions skipped; "E" is
-    # the ENOSYS return, the last instruction, resolved below
-    program: list[tuple[int, int | str, int | str, int]] = [
-        (ld_w_abs, 0, 0, 4),                   # A = seccomp_data.arch
-        (jeq_k, 0, "E", AUDIT_ARCH_X86_64),    # not x86_64 -> enosys
-        (ld_w_abs, 0, 0, 0),                   # A = seccomp_data.nr
-        (jge_k, "E", 0, X32_SYSCALL_BIT),      # x32 bit (or -1) -> enosys
-        (jgt_k, "E", 0, MAX_NR),               # beyond the table -> enosys
-    ]
-    for low, high in gaps:
-        program.append((jge_k, 0, 1, low))     # below the gap: past the next test
-        program.append((jgt_k, 0, "E", high))  # not above it: in the gap -> enosys
-    program.append((ret_k, 0, 0, allow))
-    program.append((ret_k, 0, 0, enosys))
-    last = len(program) - 1
-    return b"".join(
-        struct.pack("<HBBI", code, *(last - at - 1 if jump == "E" else jump
-                                     for jump in (jt, jf)), k)
-        for at, (code, jt, jf, k) in enumerate(program))
+#: BPF opcodes and seccomp return values of the hand-built :func:`number_filter`
+_LD_W_ABS, _JA, _JEQ_K, _JGE_K, _JGT_K, _RET_K = 0x20, 0x05, 0x15, 0x35, 0x25, 0x06
+_RET_ALLOW = 0x7FFF0000                      # SECCOMP_RET_ALLOW (pyseccomp's ALLOW)
+_RET_ENOSYS = 0x00050000 | errno.ENOSYS      # SECCOMP_RET_ERRNO | ENOSYS
+_MAX_JUMP = 255                              # a conditional jump's offset is 8 bits
 
 
-@functools.cache
-def _gaps() -> tuple[tuple[int, int], ...]:
-    """The runs of numbers up to MAX_NR that no call of the table has, as (first, last)."""
-    runs: list[tuple[int, int]] = []
+def number_filter(actions: Mapping[int, int]) -> bytes:
+    """A hand-built filter deciding by call number alone: another architecture, the x32 bit,
+    a number above the table or in a gap of it (numbers no call has) get ENOSYS; a call in
+    ``actions`` (number -> seccomp return value) gets its action; every other call ALLOW (the
+    policy's filter decides it).
+
+    libseccomp spends two thirds of a large policy's compile on these one-action calls (a
+    rule each, ~200 of them, then its tree) and cannot express a range of numbers at all (the
+    gaps alone were 87 rules).  Here the numbers 0..MAX_NR fall into runs of one action, and
+    the program is a binary search over the runs' first numbers: a leaf returns the run's
+    action.  This is the one place that builds BPF by hand; tests/unit/test_syscall_table.py
+    checks it against libseccomp's filter of the same actions on every number, and
+    tests/escape by attack."""
+    runs: list[tuple[int, int]] = []  # (first number, action), each run up to the next one
     for nr in range(MAX_NR + 1):
-        if nr in NAMES:
-            continue
-        if runs and runs[-1][1] == nr - 1:
-            runs[-1] = (runs[-1][0], nr)
-        else:
-            runs.append((nr, nr))
-    return tuple(runs)
+        action = actions.get(nr, _RET_ALLOW) if nr in NAMES else _RET_ENOSYS
+        if not runs or runs[-1][1] != action:
+            runs.append((nr, action))
+    # (code, jump if true, jump if false, k), jumps counted in instructions skipped; "E" is
+    # the ENOSYS return after the prologue and its jump over it, resolved below
+    prologue: list[tuple[int, int | str, int | str, int]] = [
+        (_LD_W_ABS, 0, 0, 4),                   # A = seccomp_data.arch
+        (_JEQ_K, 0, "E", AUDIT_ARCH_X86_64),    # not x86_64 -> enosys
+        (_LD_W_ABS, 0, 0, 0),                   # A = seccomp_data.nr
+        (_JGE_K, "E", 0, X32_SYSCALL_BIT),      # x32 bit (or -1) -> enosys
+        (_JGT_K, "E", 0, MAX_NR),               # beyond the table -> enosys
+    ]
+    program = [(code, *(len(prologue) - at if jump == "E" else jump
+                        for jump in (jt, jf)), k)
+               for at, (code, jt, jf, k) in enumerate(prologue)]
+    program.append((_JA, 0, 0, 1))                # over the ENOSYS return
+    program.append((_RET_K, 0, 0, _RET_ENOSYS))
+    program += _search(runs)
+    return b"".join(struct.pack("<HBBI", *insn) for insn in program)
 
 
-def compile_plan(plan: FilterPlan, tracer_pid: int) -> bytes:
-    """The policy's BPF program, as bytes ready for seccomp(SECCOMP_SET_MODE_FILTER).  Numbers
-    no call has (inside the table and beyond it) get ENOSYS from :func:`range_guard`."""
-    b = _Builder()  # (the numbers no call has get ENOSYS from range_guard)
+def _search(runs: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+    """The instructions that return the action of the run holding the number in A (runs
+    sorted, the first starting at or below it): a binary search over the runs' first
+    numbers, each test sending the numbers at or above the middle run's first number to the
+    right half."""
+    if len(runs) == 1:
+        return [(_RET_K, 0, 0, runs[0][1])]
+    middle = len(runs) // 2
+    below, above = _search(runs[:middle]), _search(runs[middle:])
+    if len(below) <= _MAX_JUMP:
+        return [(_JGE_K, len(below), 0, runs[middle][0]), *below, *above]
+    # too far for a conditional jump: through an unconditional one (32-bit offset)
+    return [(_JGE_K, 0, 1, runs[middle][0]), (_JA, 0, 0, len(below)), *below, *above]
+
+
+def compile_plan(plan: FilterPlan, tracer_pid: int) -> tuple[dict[int, int], bytes]:
+    """The policy's verdicts as the two parts of the prefilter: the action of each call the
+    plan decides whatever its arguments (number -> seccomp return value, for
+    :func:`number_filter`), and the BPF program (libseccomp's, bytes ready for
+    seccomp(SECCOMP_SET_MODE_FILTER)) of the calls whose registers decide."""
+    b = _Builder()
+    numbers: dict[int, int] = {}
     params = _params(tracer_pid)
+    special = plan.opens.keys() | plan.selected.keys() | plan.unseen.keys()
     for name, verdict in plan.calls.items():
+        if verdict.kind == VerdictKind.ALLOW and name in _UNNOTED and name not in special:
+            continue  # (most calls: allowed by both filters)
         guard = active_guard(name, plan.lifted)
         shares = (*(SHARES[name].cases if name in SHARES else ()), *KEYS.get(name, ()))
         if name in plan.opens:
@@ -216,11 +242,12 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> bytes:
             if guard is not None:
                 _add_guard(b, name, guard, params, plan.lifted)  # the unselected rest is allowed
         elif guard is not None and guard.always:
-            b.add(sc.ERRNO(guard.errno), name)  # whatever the plan says
+            numbers[NUMBERS[name]] = sc.ERRNO(guard.errno)  # whatever the plan says
         elif verdict.kind != "allow" or () in shares or name in CHANGES_CREDENTIALS:
             # (a call that always shares always stops: its guard is applied at the stop; so
             # does one that may change credentials, for the tracer to read them again)
-            b.add(_action(verdict) if verdict.kind != "allow" else sc.TRACE(0), name)
+            numbers[NUMBERS[name]] = _action(verdict) if verdict.kind != "allow" \
+                else sc.TRACE(0)
         else:
             if guard is not None:
                 _add_guard(b, name, guard, params, plan.lifted)
@@ -236,7 +263,7 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> bytes:
                 assert guard is None and not shares, f"{name}: one set of cases"
                 for case in unseen_cases(name):
                     b.add(_action(unseen), name, *(_bpf_arg(t, params) for t in case))
-    return _export(b.filter)
+    return numbers, _export(b.filter)
 
 
 def _export(flt: sc.SyscallFilter) -> bytes:

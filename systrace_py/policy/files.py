@@ -66,6 +66,7 @@ from systrace_py.policy.model import (
     Rule,
     SockAddr,
     Table,
+    split_calls,
 )
 from systrace_py.policy.net import NetCondition, NetConditionError
 
@@ -833,9 +834,14 @@ class _Loader:
         learned = self._learned(data, where) if "learned" in data else None
         if learned is not None and not set(learned.calls) <= set(calls):
             raise self.error((*where, "learned"), "calls", "names calls the rule does not")
-        return FileRule(tuple(calls), action, errno, path, net, argv, redirect,
-                        self._location(where), index, missing, injection,
-                        comment=comment, learned=learned)
+        named = tuple(calls)
+        syscalls_named, classes = split_calls(named)
+        return FileRule.made({
+            "calls": named, "action": action, "errno": errno, "path": path, "net": net,
+            "argv": argv, "redirect": redirect, "location": self._location(where),
+            "index": index, "missing": missing, "inject": injection,
+            "syscalls": syscalls_named, "classes": classes,
+            "comment": comment, "learned": learned})
 
     def _injection(self, data: dict[str, object], where: _PathKey, calls: list[str]
                    ) -> Injection:
