@@ -135,6 +135,8 @@ NET_KEYS = ("address", "port", "host", "unix")
 REDIRECT_ADDRESS_CALLS = aliases.ONE_ADDRESS_CALLS
 #: The calls a ``host`` condition applies to: those that send to an address (not bind)
 HOST_CALLS = aliases.ALIASES["net-connect"]
+#: The calls an inject rule's ``path`` may pick: a path's, or a descriptor's file (strace's -P)
+_PATH_OR_DESCRIPTOR_CALLS = aliases.PATH_CALLS | frozenset(syscalls.DESCRIPTOR_ARGS)
 
 
 #: the words a rule's action and a table's default may be (a default decides: no "inject")
@@ -809,8 +811,8 @@ class _Loader:
             except RecursionError:
                 raise self.error(where, "path", _TOO_DEEP) from None
             if action is Action.INJECT:  # a write's descriptor's file, too (strace's -P)
-                self._applies(calls, aliases.PATH_CALLS | syscalls.DESCRIPTOR_ARGS.keys(),
-                              where, "path", "takes no path and no descriptor")
+                self._applies(calls, _PATH_OR_DESCRIPTOR_CALLS, where, "path",
+                              "takes no path and no descriptor")
             else:
                 self._applies(calls, aliases.PATH_CALLS, where, "path", "takes no path")
         net = self._net(data, where, calls)
