@@ -130,6 +130,8 @@ INJECT_KEYS = ("retval", "signal", "delay", "delay_exit", "when", "when_scope")
 #: Keys of a rule's ``learned`` table (what the learner saw: see :class:`Provenance`).
 LEARNED_KEYS = ("kind", "calls", "seen", "paths")
 NET_KEYS = ("address", "port", "host", "unix")
+#: Keys of a rule whose strings are path patterns (or paths): no longer than MAX_PATTERN
+_PATTERN_KEYS = ("path", "unix", "argv", "redirect")
 
 #: Calls whose socket address a ``redirect`` can replace (the engine rewrites these).
 REDIRECT_ADDRESS_CALLS = aliases.ONE_ADDRESS_CALLS
@@ -768,14 +770,18 @@ class _Loader:
     def _rule(self, data: dict[str, object], where: _PathKey, index: int) -> Rule:
         if not _RULE_KEY_SET.issuperset(data):
             self._check_keys(data, where, RULE_KEYS, "rule")
-        for key in ("path", "unix", "argv", "redirect"):
+        for key in _PATTERN_KEYS:
             value = data.get(key)
             if value is None:
                 continue
-            for item in value if isinstance(value, list) else (value,):
-                if isinstance(item, str) and len(item) > MAX_PATTERN:
-                    raise self.error(where, key, f"longer than {MAX_PATTERN} characters: no"
-                                     " path is that long")
+            if isinstance(value, str):
+                too_long = len(value) > MAX_PATTERN
+            else:
+                too_long = isinstance(value, list) and any(
+                    isinstance(item, str) and len(item) > MAX_PATTERN for item in value)
+            if too_long:
+                raise self.error(where, key, f"longer than {MAX_PATTERN} characters: no path"
+                                 " is that long")
         calls = self._calls(data, where)
         if "action" not in data:
             raise self.error(where, "action", "missing: every rule needs action = \"permit\","
@@ -815,7 +821,7 @@ class _Loader:
                               "takes no path and no descriptor")
             else:
                 self._applies(calls, aliases.PATH_CALLS, where, "path", "takes no path")
-        net = self._net(data, where, calls)
+        net = None if data.keys().isdisjoint(NET_KEYS) else self._net(data, where, calls)
         argv = None
         if "argv" in data:
             value = data["argv"]
@@ -832,7 +838,7 @@ class _Loader:
         redirect = None
         if "redirect" in data:
             redirect = self._redirect(data, where, calls, action, net)
-        comment = self._optional_str(data, where, "comment")
+        comment = self._optional_str(data, where, "comment") if "comment" in data else None
         learned = self._learned(data, where) if "learned" in data else None
         if learned is not None and not set(learned.calls) <= set(calls):
             raise self.error((*where, "learned"), "calls", "names calls the rule does not")
@@ -907,9 +913,11 @@ class _Loader:
                              " call names and aliases such as \"fsread\")")
         value = data["calls"]
         items = [value] if isinstance(value, str) else value
-        if isinstance(items, list) and items and all(
-                isinstance(name, str) and name in _CALL_NAMES for name in items):
-            return items  # (the common case; the checks below say what is wrong)
+        try:  # (the common case: known names; the checks below say what is wrong)
+            if isinstance(items, list) and items and _CALL_NAMES.issuperset(items):
+                return items
+        except TypeError:  # an array or table in the list: unhashable, and not a name
+            pass
         if not isinstance(items, list):
             raise self.error(where, "calls", f"expected an array of call names, got {_kind(value)}")
         if not items:
@@ -940,10 +948,7 @@ class _Loader:
                                  " condition could never match (split the rule)")
         self._applicable.add(checked)
 
-    def _net(self, data: dict[str, object], where: _PathKey, calls: list[str]
-             ) -> NetCondition | None:
-        if data.keys().isdisjoint(NET_KEYS):
-            return None
+    def _net(self, data: dict[str, object], where: _PathKey, calls: list[str]) -> NetCondition:
         given = {k: data[k] for k in NET_KEYS if k in data}
         try:
             net = NetCondition(env=self.env, **given)  # type: ignore[arg-type]

@@ -78,8 +78,10 @@ class Location:
 
     def __init__(self, file: str, line: int | Callable[[], int] = 0) -> None:
         self.file = file
-        self._line = 0 if callable(line) else line
-        self._find: Callable[[], int] | None = line if callable(line) else None
+        if isinstance(line, int):
+            self._line, self._find = line, None
+        else:
+            self._line, self._find = 0, line
 
     @property
     def line(self) -> int:
