@@ -1,7 +1,9 @@
 """Compile a :class:`FilterPlan` into the seccomp-bpf prefilter, with the engine's own guards.
 
-The filter is built with libseccomp (through pyseccomp) in the tracer and exported as raw BPF;
-the child only loads the bytes (see :mod:`systrace_py.engine.spawn`).  Besides the plan it holds
+The filter is two BPF programs the child loads (see :mod:`systrace_py.engine.child`): the calls
+whose registers decide, built with libseccomp (through pyseccomp) in the tracer and exported as
+raw BPF, and the hand-built :func:`number_filter` of the calls one action decides whatever their
+arguments (most calls), the numbers no call has and epoll's timed waits.  Besides the plan it holds
 guards that keep the tracer in control whatever the policy says:
 
 * any other architecture or ABI (``int $0x80``, the x32 bit) and any call number the table does
@@ -65,6 +67,7 @@ from systrace_py.kernel import (
 from systrace_py.policy.filterplan import FilterPlan, SelectorPlan, Verdict, VerdictKind
 from systrace_py.syscalls import (
     CHANGES_CREDENTIALS,
+    EINTR_ON_STOP,
     MAX_NR,
     NAMES,
     NUMBERS,
@@ -164,17 +167,44 @@ def compile_filters(plan: FilterPlan, tracer_pid: int) -> tuple[bytes, ...]:
 
 
 #: BPF opcodes and seccomp return values of the hand-built :func:`number_filter`
-_LD_W_ABS, _JA, _JEQ_K, _JGE_K, _JGT_K, _RET_K = 0x20, 0x05, 0x15, 0x35, 0x25, 0x06
+_LD_W_ABS, _JA, _JEQ_K, _JGE_K, _JGT_K, _JSET_K, _RET_K = \
+    0x20, 0x05, 0x15, 0x35, 0x25, 0x45, 0x06
 _RET_ALLOW = 0x7FFF0000                      # SECCOMP_RET_ALLOW (pyseccomp's ALLOW)
+_RET_TRACE = 0x7FF00000                      # SECCOMP_RET_TRACE, data 0 (pyseccomp's TRACE(0))
 _RET_ENOSYS = 0x00050000 | errno.ENOSYS      # SECCOMP_RET_ERRNO | ENOSYS
 _MAX_JUMP = 255                              # a conditional jump's offset is 8 bits
+_ARGS = 16                                   # offsetof(struct seccomp_data, args)
+
+#: One instruction: (code, jump if true, jump if false, k)
+_Insn = tuple[int, int, int, int]
+#: What the number filter does with a call: a seccomp return value, or instructions that end
+#: in returns (a test of the registers)
+Leaf = int | tuple[_Insn, ...]
+
+#: the waits whose timeout is an int of milliseconds in a register (see timed_wait_cases)
+_INT_TIMED_WAITS = frozenset(name for name in TIMED_RESTARTS
+                             if (EINTR_ON_STOP[name] or (0, True))[1] is False)
 
 
-def number_filter(actions: Mapping[int, int]) -> bytes:
-    """A hand-built filter deciding by call number alone: another architecture, the x32 bit,
-    a number above the table or in a gap of it (numbers no call has) get ENOSYS; a call in
-    ``actions`` (number -> seccomp return value) gets its action; every other call ALLOW (the
-    policy's filter decides it).
+def _int_timeout(name: str) -> tuple[_Insn, ...]:
+    """epoll_wait's and epoll_pwait's registers: a stop when the timeout (a C int: the low
+    half of its register) is positive, for the tracer to learn the deadline; none for -1 (no
+    timeout) or 0 (no wait).  What ``timed_wait_cases`` spells for libseccomp as 31 rules,
+    one per bit (61 of the ~100 rules of a policy's filter), in four instructions."""
+    timeout = EINTR_ON_STOP[name]
+    assert timeout is not None and not timeout[1], name
+    return ((_LD_W_ABS, 0, 0, _ARGS + 8 * timeout[0]),  # A = the timeout's low half
+            (_JSET_K, 1, 0, 1 << 31),                  # negative: no timeout
+            (_JEQ_K, 0, 1, 0),                         # zero: no wait
+            (_RET_K, 0, 0, _RET_ALLOW),
+            (_RET_K, 0, 0, _RET_TRACE))
+
+
+def number_filter(actions: Mapping[int, Leaf]) -> bytes:
+    """A hand-built filter deciding by call number (and for epoll's timed waits, by their
+    timeout): another architecture, the x32 bit, a number above the table or in a gap of it
+    (numbers no call has) get ENOSYS; a call in ``actions`` gets its :data:`Leaf`; every
+    other call ALLOW (the policy's filter decides it).
 
     libseccomp spends two thirds of a large policy's compile on these one-action calls (a
     rule each, ~200 of them, then its tree) and cannot express a range of numbers at all (the
@@ -183,7 +213,7 @@ def number_filter(actions: Mapping[int, int]) -> bytes:
     action.  This is the one place that builds BPF by hand; tests/unit/test_syscall_table.py
     checks it against libseccomp's filter of the same actions on every number, and
     tests/escape by attack."""
-    runs: list[tuple[int, int]] = []  # (first number, action), each run up to the next one
+    runs: list[tuple[int, Leaf]] = []  # (first number, leaf), each run up to the next one
     for nr in range(MAX_NR + 1):
         action = actions.get(nr, _RET_ALLOW) if nr in NAMES else _RET_ENOSYS
         if not runs or runs[-1][1] != action:
@@ -197,22 +227,26 @@ def number_filter(actions: Mapping[int, int]) -> bytes:
         (_JGE_K, "E", 0, X32_SYSCALL_BIT),      # x32 bit (or -1) -> enosys
         (_JGT_K, "E", 0, MAX_NR),               # beyond the table -> enosys
     ]
-    program = [(code, *(len(prologue) - at if jump == "E" else jump
-                        for jump in (jt, jf)), k)
-               for at, (code, jt, jf, k) in enumerate(prologue)]
+
+    def resolved(at: int, jump: int | str) -> int:
+        return len(prologue) - at if jump == "E" else int(jump)
+
+    program: list[_Insn] = [(code, resolved(at, jt), resolved(at, jf), k)
+                            for at, (code, jt, jf, k) in enumerate(prologue)]
     program.append((_JA, 0, 0, 1))                # over the ENOSYS return
     program.append((_RET_K, 0, 0, _RET_ENOSYS))
     program += _search(runs)
     return b"".join(struct.pack("<HBBI", *insn) for insn in program)
 
 
-def _search(runs: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
-    """The instructions that return the action of the run holding the number in A (runs
+def _search(runs: list[tuple[int, Leaf]]) -> list[_Insn]:
+    """The instructions that end in the leaf of the run holding the number in A (runs
     sorted, the first starting at or below it): a binary search over the runs' first
     numbers, each test sending the numbers at or above the middle run's first number to the
     right half."""
     if len(runs) == 1:
-        return [(_RET_K, 0, 0, runs[0][1])]
+        leaf = runs[0][1]
+        return [(_RET_K, 0, 0, leaf)] if isinstance(leaf, int) else list(leaf)
     middle = len(runs) // 2
     below, above = _search(runs[:middle]), _search(runs[middle:])
     if len(below) <= _MAX_JUMP:
@@ -221,13 +255,13 @@ def _search(runs: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
     return [(_JGE_K, 0, 1, runs[middle][0]), (_JA, 0, 0, len(below)), *below, *above]
 
 
-def compile_plan(plan: FilterPlan, tracer_pid: int) -> tuple[dict[int, int], bytes]:
-    """The policy's verdicts as the two parts of the prefilter: the action of each call the
-    plan decides whatever its arguments (number -> seccomp return value, for
+def compile_plan(plan: FilterPlan, tracer_pid: int) -> tuple[dict[int, Leaf], bytes]:
+    """The policy's verdicts as the two parts of the prefilter: the leaf of each call the
+    plan decides whatever its arguments, or by an epoll timeout (number -> :data:`Leaf`, for
     :func:`number_filter`), and the BPF program (libseccomp's, bytes ready for
     seccomp(SECCOMP_SET_MODE_FILTER)) of the calls whose registers decide."""
     b = _Builder()
-    numbers: dict[int, int] = {}
+    numbers: dict[int, Leaf] = {}
     params = _params(tracer_pid)
     special = plan.opens.keys() | plan.selected.keys() | plan.unseen.keys()
     for name, verdict in plan.calls.items():
@@ -248,6 +282,9 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> tuple[dict[int, int], byt
             # does one that may change credentials, for the tracer to read them again)
             numbers[NUMBERS[name]] = _action(verdict) if verdict.kind != "allow" \
                 else sc.TRACE(0)
+        elif name in _INT_TIMED_WAITS and guard is None and not shares \
+                and name not in plan.unseen:
+            numbers[NUMBERS[name]] = _int_timeout(name)
         else:
             if guard is not None:
                 _add_guard(b, name, guard, params, plan.lifted)
