@@ -47,6 +47,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import itertools
 import os
 import struct
 from collections.abc import Mapping, Sequence
@@ -186,6 +187,12 @@ _INT_TIMED_WAITS = frozenset(name for name in TIMED_RESTARTS
                              if (EINTR_ON_STOP[name] or (0, True))[1] is False)
 
 
+#: The number filter's leaf of each number 0..MAX_NR when no action is given: ALLOW for a
+#: call, ENOSYS for a number no call has
+_NO_ACTIONS: tuple[Leaf, ...] = tuple(_RET_ALLOW if nr in NAMES else _RET_ENOSYS
+                                      for nr in range(MAX_NR + 1))
+
+
 def _int_timeout(name: str) -> tuple[_Insn, ...]:
     """epoll_wait's and epoll_pwait's registers: a stop when the timeout (a C int: the low
     half of its register) is positive, for the tracer to learn the deadline; none for -1 (no
@@ -213,11 +220,16 @@ def number_filter(actions: Mapping[int, Leaf]) -> bytes:
     action.  This is the one place that builds BPF by hand; tests/unit/test_syscall_table.py
     checks it against libseccomp's filter of the same actions on every number, and
     tests/escape by attack."""
+    leaves: list[Leaf] = list(_NO_ACTIONS)
+    for nr, leaf in actions.items():
+        if nr in NAMES:  # (a number no call has stays ENOSYS)
+            leaves[nr] = leaf
     runs: list[tuple[int, Leaf]] = []  # (first number, leaf), each run up to the next one
-    for nr in range(MAX_NR + 1):
-        action = actions.get(nr, _RET_ALLOW) if nr in NAMES else _RET_ENOSYS
-        if not runs or runs[-1][1] != action:
-            runs.append((nr, action))
+    previous: Leaf | None = None
+    for nr, leaf in enumerate(leaves):
+        if leaf != previous:
+            runs.append((nr, leaf))
+            previous = leaf
     # (code, jump if true, jump if false, k), jumps counted in instructions skipped; "E" is
     # the ENOSYS return after the prologue and its jump over it, resolved below
     prologue: list[tuple[int, int | str, int | str, int]] = [
@@ -236,7 +248,7 @@ def number_filter(actions: Mapping[int, Leaf]) -> bytes:
     program.append((_JA, 0, 0, 1))                # over the ENOSYS return
     program.append((_RET_K, 0, 0, _RET_ENOSYS))
     program += _search(runs)
-    return b"".join(struct.pack("<HBBI", *insn) for insn in program)
+    return struct.pack("<" + "HBBI" * len(program), *itertools.chain.from_iterable(program))
 
 
 def _search(runs: list[tuple[int, Leaf]]) -> list[_Insn]:
