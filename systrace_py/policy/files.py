@@ -844,12 +844,12 @@ class _Loader:
             raise self.error((*where, "learned"), "calls", "names calls the rule does not")
         named = tuple(calls)
         syscalls_named, classes = split_calls(named)
-        return FileRule.made({
+        return FileRule.made({  # (in the order the constructor sets them)
             "calls": named, "action": action, "errno": errno, "path": path, "net": net,
             "argv": argv, "redirect": redirect, "location": self._location(where),
             "index": index, "missing": missing, "inject": injection,
-            "syscalls": syscalls_named, "classes": classes,
-            "comment": comment, "learned": learned})
+            "comment": comment, "learned": learned,
+            "syscalls": syscalls_named, "classes": classes})
 
     def _injection(self, data: dict[str, object], where: _PathKey, calls: list[str]
                    ) -> Injection:
