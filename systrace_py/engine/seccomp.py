@@ -197,7 +197,7 @@ def _int_timeout(name: str) -> tuple[_Insn, ...]:
     """epoll_wait's and epoll_pwait's registers: a stop when the timeout (a C int: the low
     half of its register) is positive, for the tracer to learn the deadline; none for -1 (no
     timeout) or 0 (no wait).  What ``timed_wait_cases`` spells for libseccomp as 31 rules,
-    one per bit (61 of the ~100 rules of a policy's filter), in four instructions."""
+    one per bit (61 of the ~100 rules of a policy's filter), in five instructions."""
     timeout = EINTR_ON_STOP[name]
     assert timeout is not None and not timeout[1], name
     return ((_LD_W_ABS, 0, 0, _ARGS + 8 * timeout[0]),  # A = the timeout's low half
@@ -216,10 +216,10 @@ def number_filter(actions: Mapping[int, Leaf]) -> bytes:
     libseccomp spends two thirds of a large policy's compile on these one-action calls (a
     rule each, ~200 of them, then its tree) and cannot express a range of numbers at all (the
     gaps alone were 87 rules).  Here the numbers 0..MAX_NR fall into runs of one action, and
-    the program is a binary search over the runs' first numbers: a leaf returns the run's
-    action.  This is the one place that builds BPF by hand; tests/unit/test_syscall_table.py
-    checks it against libseccomp's filter of the same actions on every number, and
-    tests/escape by attack."""
+    the program is a binary search over the runs' first numbers, ending in the run's leaf.
+    This is the one place that builds BPF by hand; tests/unit/test_syscall_table.py checks
+    it against libseccomp's filter of the same actions on every number, and tests/escape by
+    attack."""
     leaves: list[Leaf] = list(_NO_ACTIONS)
     for nr, leaf in actions.items():
         if nr in NAMES:  # (a number no call has stays ENOSYS)
