@@ -1,7 +1,9 @@
 """Compile a :class:`FilterPlan` into the seccomp-bpf prefilter, with the engine's own guards.
 
-The filter is built with libseccomp (through pyseccomp) in the tracer and exported as raw BPF;
-the child only loads the bytes (see :mod:`systrace_py.engine.spawn`).  Besides the plan it holds
+The filter is two BPF programs the child loads (see :mod:`systrace_py.engine.child`): the calls
+whose registers decide, built with libseccomp (through pyseccomp) in the tracer and exported as
+raw BPF, and the hand-built :func:`number_filter` of the calls one action decides whatever their
+arguments (most calls), the numbers no call has and epoll's timed waits.  Besides the plan it holds
 guards that keep the tracer in control whatever the policy says:
 
 * any other architecture or ABI (``int $0x80``, the x32 bit) and any call number the table does
@@ -45,9 +47,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import itertools
 import os
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from systrace_py.engine import scratch
 from systrace_py.engine.native import fixed_sonames
@@ -65,6 +68,7 @@ from systrace_py.kernel import (
 from systrace_py.policy.filterplan import FilterPlan, SelectorPlan, Verdict, VerdictKind
 from systrace_py.syscalls import (
     CHANGES_CREDENTIALS,
+    EINTR_ON_STOP,
     MAX_NR,
     NAMES,
     NUMBERS,
@@ -102,6 +106,9 @@ KEYS: dict[str, tuple[Case, ...]] = {c.name: c.keys for c in TABLE.values() if c
 #: calls the filter stops in some cases whatever the plan says, for the tracer to take note
 #: (besides these, those that may change credentials stop always: CHANGES_CREDENTIALS)
 NOTED = frozenset(SHARES) | frozenset(KEYS)
+#: calls neither filter has a rule for when the plan allows them: no guard, nothing noted, no
+#: stop for credentials or a wait's timeout
+_UNNOTED = frozenset(NUMBERS) - GUARDED_CALLS - NOTED - CHANGES_CREDENTIALS - TIMED_RESTARTS
 
 
 @functools.lru_cache(maxsize=8)
@@ -146,67 +153,132 @@ class _Builder:
 
 
 def compile_filters(plan: FilterPlan, tracer_pid: int) -> tuple[bytes, ...]:
-    """The BPF programs to load, in order: the range guard, then the policy's filter.
+    """The BPF programs to load, in order: the policy's filter of the calls whose registers
+    decide, then the number filter.
 
-    The kernel runs every loaded filter and the strictest answer wins, so the two act as one.
+    The kernel runs every loaded filter and the strictest answer wins (ERRNO over TRACE over
+    ALLOW), so the two act as one: a call the plan decides whatever its arguments gets its
+    action from the number filter and ALLOW from the other, any other call the reverse.  The
+    number filter goes last: it holds the plan's refusals, seccomp's among them, and a loaded
+    filter decides the seccomp() call that loads the next one (the first filter lets that
+    call through: its guard refuses only a user-notification listener).
     """
-    return (range_guard(), compile_plan(plan, tracer_pid))
+    numbers, conditional = compile_plan(plan, tracer_pid)
+    return (conditional, number_filter(numbers))
 
 
-def range_guard() -> bytes:
-    """A hand-built filter: another architecture, the x32 bit, any call number above the
-    table, or one in a gap of the table (numbers no call has) gets ENOSYS.
+#: BPF opcodes and seccomp return values of the hand-built :func:`number_filter`
+_LD_W_ABS, _JA, _JEQ_K, _JGE_K, _JGT_K, _JSET_K, _RET_K = \
+    0x20, 0x05, 0x15, 0x35, 0x25, 0x45, 0x06
+_RET_ALLOW = 0x7FFF0000                      # SECCOMP_RET_ALLOW (pyseccomp's ALLOW)
+_RET_TRACE = 0x7FF00000                      # SECCOMP_RET_TRACE, data 0 (pyseccomp's TRACE(0))
+_RET_ENOSYS = 0x00050000 | errno.ENOSYS      # SECCOMP_RET_ERRNO | ENOSYS
+_MAX_JUMP = 255                              # a conditional jump's offset is 8 bits
+_ARGS = 16                                   # offsetof(struct seccomp_data, args)
 
-    libseccomp cannot express a range over call numbers; listing the numbers one by one costs
-    more than half a thousand rules (the gaps alone, 87 rules and a tenth of the filter
-    compile).  This is the one place that builds BPF by hand, and it is small enough to check
-    by eye: five instructions, two per gap, two returns (and tests/escape check it by
-    attack)."""
-    ld_w_abs, jeq_k, jge_k, jgt_k, ret_k = 0x20, 0x15, 0x35, 0x25, 0x06
-    enosys = 0x00050000 | errno.ENOSYS  # SECCOMP_RET_ERRNO | ENOSYS
-    allow = 0x7FFF0000                  # SECCOMP_RET_ALLOW
-    gaps = _gaps()
+#: One instruction: (code, jump if true, jump if false, k)
+_Insn = tuple[int, int, int, int]
+#: What the number filter does with a call: a seccomp return value, or instructions that end
+#: in returns (a test of the registers)
+Leaf = int | tuple[_Insn, ...]
+
+#: the waits whose timeout is an int of milliseconds in a register (see timed_wait_cases)
+_INT_TIMED_WAITS = frozenset(name for name in TIMED_RESTARTS
+                             if (EINTR_ON_STOP[name] or (0, True))[1] is False)
+
+
+#: The number filter's leaf of each number 0..MAX_NR when no action is given: ALLOW for a
+#: call, ENOSYS for a number no call has
+_NO_ACTIONS: tuple[Leaf, ...] = tuple(_RET_ALLOW if nr in NAMES else _RET_ENOSYS
+                                      for nr in range(MAX_NR + 1))
+
+
+def _int_timeout(name: str) -> tuple[_Insn, ...]:
+    """epoll_wait's and epoll_pwait's registers: a stop when the timeout (a C int: the low
+    half of its register) is positive, for the tracer to learn the deadline; none for -1 (no
+    timeout) or 0 (no wait).  What ``timed_wait_cases`` spells for libseccomp as 31 rules,
+    one per bit (61 of the ~100 rules of a policy's filter), in five instructions."""
+    timeout = EINTR_ON_STOP[name]
+    assert timeout is not None and not timeout[1], name
+    return ((_LD_W_ABS, 0, 0, _ARGS + 8 * timeout[0]),  # A = the timeout's low half
+            (_JSET_K, 1, 0, 1 << 31),                  # negative: no timeout
+            (_JEQ_K, 0, 1, 0),                         # zero: no wait
+            (_RET_K, 0, 0, _RET_ALLOW),
+            (_RET_K, 0, 0, _RET_TRACE))
+
+
+def number_filter(actions: Mapping[int, Leaf]) -> bytes:
+    """A hand-built filter deciding by call number (and for epoll's timed waits, by their
+    timeout): another architecture, the x32 bit, a number above the table or in a gap of it
+    (numbers no call has) get ENOSYS; a call in ``actions`` gets its :data:`Leaf`; every
+    other call ALLOW (the policy's filter decides it).
+
+    libseccomp spends two thirds of a large policy's compile on these one-action calls (a
+    rule each, ~200 of them, then its tree) and cannot express a range of numbers at all (the
+    gaps alone were 87 rules).  Here the numbers 0..MAX_NR fall into runs of one action, and
+    the program is a binary search over the runs' first numbers, ending in the run's leaf.
+    This is the one place that builds BPF by hand; tests/unit/test_syscall_table.py checks
+    it against libseccomp's filter of the same actions on every number, and tests/escape by
+    attack."""
+    leaves: list[Leaf] = list(_NO_ACTIONS)
+    for nr, leaf in actions.items():
+        if nr in NAMES:  # (a number no call has stays ENOSYS)
+            leaves[nr] = leaf
+    runs: list[tuple[int, Leaf]] = []  # (first number, leaf), each run up to the next one
+    previous: Leaf | None = None
+    for nr, leaf in enumerate(leaves):
+        if leaf != previous:
+            runs.append((nr, leaf))
+            previous = leaf
     # (code, jump if true, jump if false, k), jumps counted in instructions skipped; "E" is
-    # the ENOSYS return, the last instruction, resolved below
-    program: list[tuple[int, int | str, int | str, int]] = [
-        (ld_w_abs, 0, 0, 4),                   # A = seccomp_data.arch
-        (jeq_k, 0, "E", AUDIT_ARCH_X86_64),    # not x86_64 -> enosys
-        (ld_w_abs, 0, 0, 0),                   # A = seccomp_data.nr
-        (jge_k, "E", 0, X32_SYSCALL_BIT),      # x32 bit (or -1) -> enosys
-        (jgt_k, "E", 0, MAX_NR),               # beyond the table -> enosys
+    # the ENOSYS return after the prologue and its jump over it, resolved below
+    prologue: list[tuple[int, int | str, int | str, int]] = [
+        (_LD_W_ABS, 0, 0, 4),                   # A = seccomp_data.arch
+        (_JEQ_K, 0, "E", AUDIT_ARCH_X86_64),    # not x86_64 -> enosys
+        (_LD_W_ABS, 0, 0, 0),                   # A = seccomp_data.nr
+        (_JGE_K, "E", 0, X32_SYSCALL_BIT),      # x32 bit (or -1) -> enosys
+        (_JGT_K, "E", 0, MAX_NR),               # beyond the table -> enosys
     ]
-    for low, high in gaps:
-        program.append((jge_k, 0, 1, low))     # below the gap: past the next test
-        program.append((jgt_k, 0, "E", high))  # not above it: in the gap -> enosys
-    program.append((ret_k, 0, 0, allow))
-    program.append((ret_k, 0, 0, enosys))
-    last = len(program) - 1
-    return b"".join(
-        struct.pack("<HBBI", code, *(last - at - 1 if jump == "E" else jump
-                                     for jump in (jt, jf)), k)
-        for at, (code, jt, jf, k) in enumerate(program))
+
+    def resolved(at: int, jump: int | str) -> int:
+        return len(prologue) - at if jump == "E" else int(jump)
+
+    program: list[_Insn] = [(code, resolved(at, jt), resolved(at, jf), k)
+                            for at, (code, jt, jf, k) in enumerate(prologue)]
+    program.append((_JA, 0, 0, 1))                # over the ENOSYS return
+    program.append((_RET_K, 0, 0, _RET_ENOSYS))
+    program += _search(runs)
+    return struct.pack("<" + "HBBI" * len(program), *itertools.chain.from_iterable(program))
 
 
-@functools.cache
-def _gaps() -> tuple[tuple[int, int], ...]:
-    """The runs of numbers up to MAX_NR that no call of the table has, as (first, last)."""
-    runs: list[tuple[int, int]] = []
-    for nr in range(MAX_NR + 1):
-        if nr in NAMES:
-            continue
-        if runs and runs[-1][1] == nr - 1:
-            runs[-1] = (runs[-1][0], nr)
-        else:
-            runs.append((nr, nr))
-    return tuple(runs)
+def _search(runs: list[tuple[int, Leaf]]) -> list[_Insn]:
+    """The instructions that end in the leaf of the run holding the number in A (runs
+    sorted, the first starting at or below it): a binary search over the runs' first
+    numbers, each test sending the numbers at or above the middle run's first number to the
+    right half."""
+    if len(runs) == 1:
+        leaf = runs[0][1]
+        return [(_RET_K, 0, 0, leaf)] if isinstance(leaf, int) else list(leaf)
+    middle = len(runs) // 2
+    below, above = _search(runs[:middle]), _search(runs[middle:])
+    if len(below) <= _MAX_JUMP:
+        return [(_JGE_K, len(below), 0, runs[middle][0]), *below, *above]
+    # too far for a conditional jump: through an unconditional one (32-bit offset)
+    return [(_JGE_K, 0, 1, runs[middle][0]), (_JA, 0, 0, len(below)), *below, *above]
 
 
-def compile_plan(plan: FilterPlan, tracer_pid: int) -> bytes:
-    """The policy's BPF program, as bytes ready for seccomp(SECCOMP_SET_MODE_FILTER).  Numbers
-    no call has (inside the table and beyond it) get ENOSYS from :func:`range_guard`."""
-    b = _Builder()  # (the numbers no call has get ENOSYS from range_guard)
+def compile_plan(plan: FilterPlan, tracer_pid: int) -> tuple[dict[int, Leaf], bytes]:
+    """The policy's verdicts as the two parts of the prefilter: the leaf of each call the
+    plan decides whatever its arguments, or by an epoll timeout (number -> :data:`Leaf`, for
+    :func:`number_filter`), and the BPF program (libseccomp's, bytes ready for
+    seccomp(SECCOMP_SET_MODE_FILTER)) of the calls whose registers decide."""
+    b = _Builder()
+    numbers: dict[int, Leaf] = {}
     params = _params(tracer_pid)
+    special = plan.opens.keys() | plan.selected.keys() | plan.unseen.keys()
     for name, verdict in plan.calls.items():
+        if verdict.kind == VerdictKind.ALLOW and name in _UNNOTED and name not in special:
+            continue  # (most calls: allowed by both filters)
         guard = active_guard(name, plan.lifted)
         shares = (*(SHARES[name].cases if name in SHARES else ()), *KEYS.get(name, ()))
         if name in plan.opens:
@@ -216,11 +288,15 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> bytes:
             if guard is not None:
                 _add_guard(b, name, guard, params, plan.lifted)  # the unselected rest is allowed
         elif guard is not None and guard.always:
-            b.add(sc.ERRNO(guard.errno), name)  # whatever the plan says
+            numbers[NUMBERS[name]] = sc.ERRNO(guard.errno)  # whatever the plan says
         elif verdict.kind != "allow" or () in shares or name in CHANGES_CREDENTIALS:
             # (a call that always shares always stops: its guard is applied at the stop; so
             # does one that may change credentials, for the tracer to read them again)
-            b.add(_action(verdict) if verdict.kind != "allow" else sc.TRACE(0), name)
+            numbers[NUMBERS[name]] = _action(verdict) if verdict.kind != "allow" \
+                else sc.TRACE(0)
+        elif name in _INT_TIMED_WAITS and guard is None and not shares \
+                and name not in plan.unseen:
+            numbers[NUMBERS[name]] = _int_timeout(name)
         else:
             if guard is not None:
                 _add_guard(b, name, guard, params, plan.lifted)
@@ -236,7 +312,7 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> bytes:
                 assert guard is None and not shares, f"{name}: one set of cases"
                 for case in unseen_cases(name):
                     b.add(_action(unseen), name, *(_bpf_arg(t, params) for t in case))
-    return _export(b.filter)
+    return numbers, _export(b.filter)
 
 
 def _export(flt: sc.SyscallFilter) -> bytes:

@@ -66,6 +66,7 @@ from systrace_py.policy.model import (
     Rule,
     SockAddr,
     Table,
+    split_calls,
 )
 from systrace_py.policy.net import NetCondition, NetConditionError
 
@@ -129,16 +130,27 @@ INJECT_KEYS = ("retval", "signal", "delay", "delay_exit", "when", "when_scope")
 #: Keys of a rule's ``learned`` table (what the learner saw: see :class:`Provenance`).
 LEARNED_KEYS = ("kind", "calls", "seen", "paths")
 NET_KEYS = ("address", "port", "host", "unix")
+#: Keys of a rule whose strings are path patterns (or paths): no longer than MAX_PATTERN
+_PATTERN_KEYS = ("path", "unix", "argv", "redirect")
 
 #: Calls whose socket address a ``redirect`` can replace (the engine rewrites these).
 REDIRECT_ADDRESS_CALLS = aliases.ONE_ADDRESS_CALLS
 #: The calls a ``host`` condition applies to: those that send to an address (not bind)
 HOST_CALLS = aliases.ALIASES["net-connect"]
+#: The calls an inject rule's ``path`` may pick: a path's, or a descriptor's file (strace's -P)
+_PATH_OR_DESCRIPTOR_CALLS = aliases.PATH_CALLS | frozenset(syscalls.DESCRIPTOR_ARGS)
 
 
 #: the words a rule's action and a table's default may be (a default decides: no "inject")
 _RULE_ACTIONS = tuple(a.value for a in Action)
 _DEFAULT_ACTIONS = tuple(a.value for a in DECIDING)
+#: word -> action, for the words a rule may say (Action(word) costs ten times a lookup)
+_RULE_ACTION_OF = {a.value: a for a in Action}
+_DEFAULT_ACTION_OF = {a.value: a for a in DECIDING}
+#: A rule's keys as a set: most rules are checked by one comparison, not a scan of the tuple
+_RULE_KEY_SET = frozenset(RULE_KEYS)
+#: Every name a rule's ``calls`` may hold: a system call or an alias
+_CALL_NAMES = frozenset(aliases.ALIASES) | frozenset(syscalls.NUMBERS)
 _ACTION_HINTS = {"deny": "never", "refuse": "never", "block": "never", "reject": "never",
                  "allow": "permit", "accept": "permit", "pass": "permit", "prompt": "ask"}
 _ERRNO_NAMES: dict[str, int] = {
@@ -504,6 +516,8 @@ class _Loader:
         self.expansions = Expansions.from_env(env)
         self.env = env
         self._positions: _Positions | None = None
+        #: (calls, what a condition needs) pairs :meth:`_applies` has let through
+        self._applicable: set[tuple[tuple[str, ...], frozenset[str]]] = set()
 
     @property
     def positions(self) -> _Positions:
@@ -630,9 +644,11 @@ class _Loader:
         """A rule's action (permit, never, ask or inject) or a table's default (not inject:
         a default decides)."""
         value = data[key]
+        found = (_RULE_ACTION_OF if rule else _DEFAULT_ACTION_OF).get(value) \
+            if isinstance(value, str) else None
+        if found is not None:
+            return found
         choices = _RULE_ACTIONS if rule else _DEFAULT_ACTIONS
-        if isinstance(value, str) and value in choices:
-            return Action(value)
         words = ", ".join(f'"{c}"' for c in choices[:-1]) + f' or "{choices[-1]}"'
         if not isinstance(value, str):
             raise self.error(where, key, f"expected {words}, got {_kind(value)}")
@@ -752,15 +768,20 @@ class _Loader:
         return rules
 
     def _rule(self, data: dict[str, object], where: _PathKey, index: int) -> Rule:
-        self._check_keys(data, where, RULE_KEYS, "rule")
-        for key in ("path", "unix", "argv", "redirect"):
+        if not _RULE_KEY_SET.issuperset(data):
+            self._check_keys(data, where, RULE_KEYS, "rule")
+        for key in _PATTERN_KEYS:
             value = data.get(key)
             if value is None:
                 continue
-            for item in value if isinstance(value, list) else (value,):
-                if isinstance(item, str) and len(item) > MAX_PATTERN:
-                    raise self.error(where, key, f"longer than {MAX_PATTERN} characters: no"
-                                     " path is that long")
+            if isinstance(value, str):
+                too_long = len(value) > MAX_PATTERN
+            else:
+                too_long = isinstance(value, list) and any(
+                    isinstance(item, str) and len(item) > MAX_PATTERN for item in value)
+            if too_long:
+                raise self.error(where, key, f"longer than {MAX_PATTERN} characters: no path"
+                                 " is that long")
         calls = self._calls(data, where)
         if "action" not in data:
             raise self.error(where, "action", "missing: every rule needs action = \"permit\","
@@ -796,11 +817,11 @@ class _Loader:
             except RecursionError:
                 raise self.error(where, "path", _TOO_DEEP) from None
             if action is Action.INJECT:  # a write's descriptor's file, too (strace's -P)
-                self._applies(calls, aliases.PATH_CALLS | syscalls.DESCRIPTOR_ARGS.keys(),
-                              where, "path", "takes no path and no descriptor")
+                self._applies(calls, _PATH_OR_DESCRIPTOR_CALLS, where, "path",
+                              "takes no path and no descriptor")
             else:
                 self._applies(calls, aliases.PATH_CALLS, where, "path", "takes no path")
-        net = self._net(data, where, calls)
+        net = None if data.keys().isdisjoint(NET_KEYS) else self._net(data, where, calls)
         argv = None
         if "argv" in data:
             value = data["argv"]
@@ -817,13 +838,18 @@ class _Loader:
         redirect = None
         if "redirect" in data:
             redirect = self._redirect(data, where, calls, action, net)
-        comment = self._optional_str(data, where, "comment")
+        comment = self._optional_str(data, where, "comment") if "comment" in data else None
         learned = self._learned(data, where) if "learned" in data else None
         if learned is not None and not set(learned.calls) <= set(calls):
             raise self.error((*where, "learned"), "calls", "names calls the rule does not")
-        return FileRule(tuple(calls), action, errno, path, net, argv, redirect,
-                        self._location(where), index, missing, injection,
-                        comment=comment, learned=learned)
+        named = tuple(calls)
+        syscalls_named, classes = split_calls(named)
+        return FileRule.made({  # (in the order the constructor sets them)
+            "calls": named, "action": action, "errno": errno, "path": path, "net": net,
+            "argv": argv, "redirect": redirect, "location": self._location(where),
+            "index": index, "missing": missing, "inject": injection,
+            "comment": comment, "learned": learned,
+            "syscalls": syscalls_named, "classes": classes})
 
     def _injection(self, data: dict[str, object], where: _PathKey, calls: list[str]
                    ) -> Injection:
@@ -887,6 +913,11 @@ class _Loader:
                              " call names and aliases such as \"fsread\")")
         value = data["calls"]
         items = [value] if isinstance(value, str) else value
+        try:  # (the common case: known names; the checks below say what is wrong)
+            if isinstance(items, list) and items and _CALL_NAMES.issuperset(items):
+                return items
+        except TypeError:  # an array or table in the list: unhashable, and not a name
+            pass
         if not isinstance(items, list):
             raise self.error(where, "calls", f"expected an array of call names, got {_kind(value)}")
         if not items:
@@ -906,18 +937,19 @@ class _Loader:
     def _applies(self, calls: list[str], takes: frozenset[str], where: _PathKey, key: str,
                  why: str) -> None:
         """Refuse a condition that could never hold for one of the named calls."""
+        checked = (tuple(calls), takes)
+        if checked in self._applicable:  # rules of a policy repeat a few lists of calls
+            return
         for name in calls:
             members = aliases.ALIASES.get(name, (name,))
             if takes.isdisjoint(members):
                 what = f"alias {name!r}" if name in aliases.ALIASES else repr(name)
                 raise self.error(where, key, f"cannot apply to {what}: it {why}, so the"
                                  " condition could never match (split the rule)")
+        self._applicable.add(checked)
 
-    def _net(self, data: dict[str, object], where: _PathKey, calls: list[str]
-             ) -> NetCondition | None:
+    def _net(self, data: dict[str, object], where: _PathKey, calls: list[str]) -> NetCondition:
         given = {k: data[k] for k in NET_KEYS if k in data}
-        if not given:
-            return None
         try:
             net = NetCondition(env=self.env, **given)  # type: ignore[arg-type]
         except NetConditionError as exc:

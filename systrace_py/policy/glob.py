@@ -43,7 +43,7 @@ import os
 import pwd
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 __all__ = [
@@ -97,6 +97,14 @@ class Expansions:
     cwd: str | None
     tmpdir: str | None
     user: str | None
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.home, self.cwd, self.tmpdir, self.user)))
+
+    def __hash__(self) -> int:
+        """Hashed once: every pattern of a load is cached under (pattern, expansions)."""
+        return self._hash
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Expansions:
@@ -278,6 +286,8 @@ def _literal_components(names: list[str]) -> list[_Component]:
 def _simple_components(text: str, whole: str) -> list[_Component]:
     """The components of a pattern (or of what follows its directory variable) without
     escapes, classes or variables: names, names with ``*`` and ``?``, and ``**``."""
+    if "*" not in text and "?" not in text:  # names alone (a learned policy's files and dirs)
+        return [*filter(None, text.split("/"))]
     components: list[_Component] = []
     for name in text.split("/"):
         if not name:

@@ -316,34 +316,41 @@ class TableIndex:
         self.size = len(rules)
         self._by_call: dict[str, list[int]] = {}
         self._by_class: dict[str, list[int]] = {}
+        injections: list[Rule] = []
+        refuses_by_name = address_rules = host_rules = False
+        for position, rule in enumerate(rules):  # (one pass: a plan indexes every table)
+            if rule.injects:
+                injections.append(rule)
+            else:
+                for call in rule.syscalls:
+                    self._by_call.setdefault(call, []).append(position)
+                for cls in rule.classes:
+                    self._by_class.setdefault(cls, []).append(position)
+            net, named = rule.net, rule.net is not None or rule.path is not None
+            if not named and rule.redirect is None:
+                continue  # (none of the three below)
+            refuses_by_name = refuses_by_name or (named and rule.refuses)
+            address_rules = address_rules or _about_ip_destinations(rule)
+            host_rules = host_rules or getattr(net, "hosts", None) is not None
         #: the inject rules, in order: they decide nothing, so no check holds them
-        self.injections = tuple(rule for rule in rules if rule.injects)
+        self.injections = tuple(injections)
         #: every call some inject rule may pick (the prefilter stops them)
         self.inject_calls = frozenset().union(*(
             rule.syscalls.union(*(aliases.ALIASES[c] for c in rule.classes))
             for rule in self.injections))
         self._injections_for: dict[str, tuple[Rule, ...]] = {}
-        for position, rule in enumerate(rules):
-            if rule.injects:
-                continue
-            for call in rule.syscalls:
-                self._by_call.setdefault(call, []).append(position)
-            for cls in rule.classes:
-                self._by_class.setdefault(cls, []).append(position)
         #: the calls some rule names directly (not through an alias)
         self.named_calls = frozenset(self._by_call)
         #: whether a refusing or asking rule names a path or an address: a link or rename
         #: could give what it names a new name
-        self.refuses_by_name = any(
-            rule.refuses and (rule.path is not None or rule.net is not None)
-            for rule in rules)
+        self.refuses_by_name = refuses_by_name
         #: whether a rule refuses, asks about or redirects an IP destination (an ``address``
         #: or ``port`` condition, or a redirect to an address): then the sockets whose
         #: destinations the engine cannot see are not made unless a rule names the call
         #: (syscalls.Sockets)
-        self.address_rules = any(_about_ip_destinations(rule) for rule in rules)
+        self.address_rules = address_rules
         #: whether a rule has a ``host`` condition (a connect is then decided per name)
-        self.host_rules = any(getattr(rule.net, "hosts", None) is not None for rule in rules)
+        self.host_rules = host_rules
         self._checks: dict[tuple[str, str | None, str | None], CheckIndex] = {}
         self._shared: dict[tuple[int, ...], CheckIndex] = {}
         self._renaming: dict[bool, PathIndex] = {}

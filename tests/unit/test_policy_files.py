@@ -3,6 +3,7 @@ atomic save with numbered backups; the policy directory."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import stat
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from systrace_py.policy.environment import grant_error, variable_error
 from systrace_py.policy.files import (
     BACKUPS_KEPT,
+    FileRule,
     PolicyError,
     Provenance,
     dumps_policy,
@@ -136,6 +138,43 @@ def test_good_file_builds_the_model() -> None:
         "default": "never", "default_errno": "EACCES", "missing": "ENOENT", "detach": True,
         "dns_refused": "nxdomain",
         "description": "a test policy"}
+
+
+def test_a_loaded_rule_is_the_rule_its_constructor_makes() -> None:
+    """The loader makes its rules without the dataclass constructor (Rule.made): each has
+    every field, ``syscalls`` and ``classes`` as __post_init__ makes them, and equals (and
+    hashes as) the rule the constructor makes of the same values -- for rules of every kind
+    of condition and action."""
+    policy = loads_policy(GOOD + textwrap.dedent("""\
+
+        [[program."/usr/bin/cat".rule]]
+        calls = ["read", "fsread", "net-connect"]
+        action = "inject"
+        errno = "EIO"
+        when = "2+"
+
+        [[program."/usr/bin/cat".rule]]
+        calls = ["openat", "stat"]
+        path = "/secret/**"
+        action = "never"
+        missing = "errno"
+        learned = {kind = "secrets", seen = 2, paths = ["/secret/a"]}
+
+        [[program."/usr/bin/cat".rule]]
+        calls = ["net-connect"]
+        unix = "/run/*.sock"
+        action = "permit"
+        """), "made.toml", ENV)
+    rules = [*policy.main.rules, *policy.programs["/usr/bin/cat"].rules]
+    assert len(rules) == 7 and {type(rule) for rule in rules} == {FileRule}
+    names = {f.name for f in dataclasses.fields(FileRule)}
+    for rule in rules:
+        assert vars(rule).keys() == names, rule
+        made = FileRule(**{f.name: getattr(rule, f.name)
+                           for f in dataclasses.fields(FileRule) if f.init})
+        assert rule == made and hash(rule) == hash(made), rule
+        assert (rule.syscalls, rule.classes) == (made.syscalls, made.classes)
+    assert rules[4].classes == {"fsread", "net-connect"} and rules[4].syscalls == {"read"}
 
 
 def test_empty_file_permits_everything_safe() -> None:

@@ -532,10 +532,22 @@ class _Bpf:
                 raise AssertionError(f"opcode {code:#x}")
 
 
+class _Filters:
+    """The programs of seccomp.compile_filters, run as the kernel runs stacked filters: every
+    one, and the answer of the highest precedence wins (the lowest action: ERRNO before TRACE
+    before ALLOW; of equal actions, the last loaded filter's)."""
+
+    def __init__(self, plan: filterplan.FilterPlan) -> None:
+        self.programs = [_Bpf(p) for p in seccomp.compile_filters(plan, _TRACER)]
+
+    def run(self, nr: int, args: tuple[int, ...], arch: int = 0xC000003E) -> int:
+        answers = [program.run(nr, args, arch) for program in reversed(self.programs)]
+        return min(answers, key=lambda ret: ret & 0xFFFF0000)
+
+
 @pytest.fixture(scope="module")
-def guard_filter() -> _Bpf:
-    plan = filterplan.FilterPlan(calls={name: filterplan.ALLOW for name in NUMBERS})
-    return _Bpf(seccomp.compile_plan(plan, _TRACER))
+def guard_filter() -> _Filters:
+    return _Filters(filterplan.FilterPlan(calls={name: filterplan.ALLOW for name in NUMBERS}))
 
 
 _PARAMS = {"tracer_pid": _TRACER, "area_base": scratch.BASE,
@@ -619,11 +631,11 @@ def test_a_guard_compiles_to_bpf_that_agrees_with_its_stop_check(guard_filter, n
 
 
 @pytest.fixture(scope="module")
-def unseen_filter() -> _Bpf:
+def unseen_filter() -> _Filters:
     """A filter refusing the sockets address rules cannot see (the plan of such a policy)."""
     plan = filterplan.FilterPlan(calls={name: filterplan.ALLOW for name in NUMBERS},
                                  unseen={"socket": filterplan.Verdict("errno", errno.EPERM)})
-    return _Bpf(seccomp.compile_plan(plan, _TRACER))
+    return _Filters(plan)
 
 
 def _socket_registers(data: st.DataObject) -> tuple[int, ...]:
@@ -664,11 +676,11 @@ def test_every_unguarded_call_is_allowed_by_an_allowing_plan(guard_filter):
     assert guard_filter.run(NUMBERS["clone3"], (0,) * 6) == _RET_TRACE  # its flags are read
 
 
-def test_the_range_guard_answers_enosys_for_every_number_no_call_has():
-    """The hand-built range guard: ENOSYS for a number of the table's gaps (the reserved
+def test_the_number_filter_answers_enosys_for_every_number_no_call_has():
+    """The hand-built number filter: ENOSYS for a number of the table's gaps (the reserved
     range), past MAX_NR, with the x32 bit, or of another architecture; every call of the
-    table passes on to the policy's filter."""
-    guard = _Bpf(seccomp.range_guard())
+    table it has no action for passes on to the policy's filter."""
+    guard = _Bpf(seccomp.number_filter({}))
     enosys = _RET_ERRNO | errno.ENOSYS
     for nr in range(MAX_NR + 64):
         expected = _RET_ALLOW if nr in NAMES else enosys
@@ -680,16 +692,94 @@ def test_the_range_guard_answers_enosys_for_every_number_no_call_has():
     assert guard.run(0x7FFFFFFF, (0,) * 6) == enosys
 
 
+def _libseccomp_filter(actions: dict[int, int]) -> _Bpf:
+    """What libseccomp makes of the same actions (a rule per call number, and the ENOSYS of
+    the numbers no call has spelt out): the reference the hand-built filter must agree with."""
+    import pyseccomp as sc
+
+    flt = sc.SyscallFilter(sc.ALLOW)
+    flt.set_attr(sc.Attr.ACT_BADARCH, sc.ERRNO(errno.ENOSYS))
+    for nr in range(MAX_NR + 1):
+        action = actions.get(nr, sc.ALLOW) if nr in NAMES else sc.ERRNO(errno.ENOSYS)
+        if action != sc.ALLOW:
+            flt.add_rule(action, nr)
+    read, write = os.pipe()
+    with os.fdopen(write, "wb") as sink:
+        flt.export_bpf(sink)
+    with os.fdopen(read, "rb") as source:
+        return _Bpf(source.read())
+
+
+_ACTIONS = [_RET_ALLOW, _RET_TRACE, _RET_ERRNO | errno.EPERM, _RET_ERRNO | errno.EACCES]
+
+
+@settings(max_examples=30, deadline=None)
+@given(actions=st.one_of(
+    st.dictionaries(st.sampled_from(sorted(NAMES)), st.sampled_from(_ACTIONS)),
+    st.builds(lambda first, step, action: {nr: action for nr in sorted(NAMES)[first::step]},
+              st.integers(0, 3), st.integers(1, 3), st.sampled_from(_ACTIONS[1:]))))
+def test_the_number_filter_agrees_with_libseccomp_on_every_number(actions):
+    """Whatever the actions (a few calls, every other call: a search tree too big for
+    the 8-bit jumps of BPF's tests), the hand-built filter answers every number of the table,
+    of this architecture or another, as libseccomp's filter of the same rules does (beyond
+    the table, see the test above)."""
+    ours, reference = _Bpf(seccomp.number_filter(actions)), _libseccomp_filter(actions)
+    for nr in range(MAX_NR + 1):
+        assert ours.run(nr, (0,) * 6) == reference.run(nr, (0,) * 6), nr
+        assert ours.run(nr, (0,) * 6, arch=0x40000003) == \
+            reference.run(nr, (0,) * 6, arch=0x40000003) == _RET_ERRNO | errno.ENOSYS
+
+
+def test_every_filter_but_the_last_lets_the_next_one_load():
+    """A filter decides the seccomp() call that loads the next one: under a plan that refuses
+    every call (seccomp too), every filter of compile_filters but the last lets
+    seccomp(SECCOMP_SET_MODE_FILTER, 0, prog) through -- and the last refuses it."""
+    plan = filterplan.FilterPlan(calls={name: filterplan.Verdict("errno", errno.EACCES)
+                                        for name in NUMBERS})
+    *first, last = [_Bpf(p) for p in seccomp.compile_filters(plan, _TRACER)]
+    load = (NUMBERS["seccomp"], (1, 0, 4096, 0, 0, 0))
+    assert first and all(program.run(*load) == _RET_ALLOW for program in first)
+    assert last.run(*load) == _RET_ERRNO | errno.EACCES
+
+
+def test_the_number_filter_of_a_large_policy_is_the_same_prefilter():
+    """The bench's 400-rule learned policy: its plan's calls that one action decides (and
+    epoll's timed waits) are in the number filter, and the two filters stacked answer each
+    call as its leaf there, or -- for the calls whose registers decide -- as the policy's
+    filter alone."""
+    saved = list(sys.path)  # (the bench puts the repository and tests/unit on the path)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    try:
+        import policy_speed
+    finally:
+        sys.path[:] = saved
+    policy = loads_policy(policy_speed.policy_text(400), "learned.toml",
+                          {"HOME": "/home/user", "USER": "user", "CWD": "/build"})
+    plan = filterplan.plan(policy.tables())
+    numbers, conditional = seccomp.compile_plan(plan, _TRACER)
+    stacked, alone = _Filters(plan), _Bpf(conditional)
+    assert len(numbers) > 100  # (most calls: what libseccomp was spending its time on)
+    assert {NAMES[nr] for nr, leaf in numbers.items() if not isinstance(leaf, int)} == \
+        {"epoll_wait", "epoll_pwait"}
+    for nr in sorted(NAMES):
+        for args in ((0,) * 6, (3, 1, 2, 0x41, 4, 0), (2**64 - 1,) * 6, (3, 0, 8, 5, 0, 0)):
+            leaf = numbers.get(nr)
+            expected = alone.run(nr, args) if leaf is None else leaf if isinstance(leaf, int) \
+                else _Bpf(b"".join(struct.pack("<HBBI", *insn) for insn in leaf)).run(nr, args)
+            assert nr not in numbers or alone.run(nr, args) == _RET_ALLOW, NAMES[nr]
+            assert stacked.run(nr, args) == expected, (NAMES[nr], args)
+
+
 _REQUESTS = sorted(r for r, _ in kernel.FILE_CHANGING_IOCTLS)
 
 
 @pytest.fixture(scope="module")
-def fswrite_rule_filter() -> tuple[filterplan.FilterPlan, _Bpf]:
+def fswrite_rule_filter() -> tuple[filterplan.FilterPlan, _Filters]:
     """The prefilter of a policy with one fswrite rule on a path."""
     table = loads_policy('[[rule]]\ncalls = ["fswrite"]\npath = "/p/**"\naction = "never"\n',
                          "p.toml", {}).main
     plan = filterplan.plan([table])
-    return plan, _Bpf(seccomp.compile_plan(plan, _TRACER))
+    return plan, _Filters(plan)
 
 
 @settings(max_examples=300, deadline=None)
@@ -866,8 +956,8 @@ def test_a_lifted_guard_is_gone_from_the_filter_and_the_stop(name):
     assert lift is not None
     plan = filterplan.FilterPlan(calls={n: filterplan.ALLOW for n in NUMBERS},
                                  lifted=frozenset({lift}))
-    bpf = _Bpf(seccomp.compile_plan(plan, _TRACER))
-    kept = _Bpf(seccomp.compile_plan(dataclasses.replace(plan, lifted=frozenset()), _TRACER))
+    bpf = _Filters(plan)
+    kept = _Filters(dataclasses.replace(plan, lifted=frozenset()))
     for case in seccomp.GUARDS[name].cases:
         args = [0] * 6
         for test in case:
