@@ -794,8 +794,8 @@ def test_the_filter_stops_an_ioctl_only_for_a_request_that_changes_a_file(
     (their low 32 bits, as the kernel reads them); every other request runs without a stop --
     but TIOCSTI and TIOCLINUX, which the guard refuses, and FIOSETOWN and SIOCSPGRP, which it
     stops (found by a draw in the CI of 12-03: the test had not known them); and the plan's
-    own answer (for a tracer without a filter) agrees.  renameat2 is planned as one call: its flags change which of its
-    paths are read, not which classes it has."""
+    own answer (for a tracer without a filter) agrees.  renameat2 is planned as one call: its
+    flags change which of its paths are read, not which classes it has."""
     plan, bpf = fswrite_rule_filter
     args = (others[0], request, *others[1:])
     action = bpf.run(NUMBERS["ioctl"], args)
