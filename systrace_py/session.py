@@ -43,6 +43,8 @@ from systrace_py.engine.tracer import DetachRequest, SpawnSpec, Tracer, TracerEr
 from systrace_py.kernel import PR_GET_DUMPABLE, PR_SET_DUMPABLE
 from systrace_py.policy.filterplan import FilterPlan
 
+#: Session._command_fd once the run is over: no signal is forwarded by pid any more
+_CLOSED = -2
 
 class SessionMonitor(Monitor, Protocol):
     """A Monitor that wants to know its tracer (to answer parked tasks, to stop the run)."""
@@ -130,7 +132,8 @@ class Session:
         self._notify = notify or (lambda _text: None)
         self._signals = signals and threading.current_thread() is threading.main_thread()
         self._protect = protect
-        #: a pidfd of the command's process, taken as soon as it is traced (forwarding)
+        #: a pidfd of the command's process, taken as soon as it is traced (forwarding); -1
+        #: before (nothing can reap it yet), _CLOSED once the run is over
         self._command_fd = -1
 
     # --- running -----------------------------------------------------------------------------
@@ -154,7 +157,9 @@ class Session:
                 tracer.close()  # (again, harmlessly, after run(); a failed spawn needs it)
                 if self._command_fd >= 0:
                     os.close(self._command_fd)
-                    self._command_fd = -1
+                # (never by its pid from now on: the forwarding handlers are still in place
+                # while the monitor closes, and the pid may be free -- review 7, finding 3)
+                self._command_fd = _CLOSED
                 self._monitor.close()
 
     def attach(self, pid: int, on_attached: Callable[[], None] | None = None) -> Outcome:
@@ -216,7 +221,7 @@ class Session:
             # tr_stale_pid.c: the run goes on for what the command left running); through a
             # pidfd taken while it could not be reaped, which names that process alone
             main = tracer.main_pid
-            if main is None or main not in tracer.processes:
+            if main is None or main not in tracer.processes or self._command_fd == _CLOSED:
                 return
             with contextlib.suppress(OSError):
                 if self._command_fd >= 0:
