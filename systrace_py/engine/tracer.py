@@ -420,6 +420,7 @@ class Tracer:
             with reaper:
                 seen = self._seize_threads(pid, process)
         except BaseException as exc:  # (a detach request too: its detach_all lets them go)
+            reaper.stop()  # (the request may have come in its start or its join: _Reaper.stop)
             self._kept.extend(reaper.reports)  # (a signal a reaped stop holds is handed on)
             if isinstance(exc, TracerError):  # nothing was checked yet: leave the process
                 self.detach_all()             # as it was, running
@@ -2968,8 +2969,20 @@ class _Reaper:
         return self
 
     def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """End the thread and wait for it, once more harmlessly: then every report it reaped
+        is in ``reports``, and no status of the tracer's children is its any more.  Called
+        again on an attach's way out by an exception: a detach request (Session.attach's
+        handler raises it) that came while Thread.start waited for the thread to run leaves
+        the ``with`` before ``__exit__`` (the thread, running, reaped every status of the
+        tracer's children from then on: review 7), and one that came in ``__exit__``'s join
+        left the thread to add a last report after they were handed on (a signal its stop
+        held lost at the detach)."""
         self._done.set()
-        self._thread.join()
+        if self._thread.ident is not None:  # (started: Thread.start may have failed first)
+            self._thread.join()
 
     def _run(self) -> None:
         while not self._done.wait(0.0005):
