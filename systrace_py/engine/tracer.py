@@ -531,8 +531,9 @@ class Tracer:
         reported: set[int] = set()
         born: list[int] = []
 
-        def report(tid: int, status: int) -> None:
-            self._kept.append((tid, status))
+        def report(tid: int, status: int, kept: bool = False) -> None:
+            if not kept:
+                self._kept.append((tid, status))
             reported.add(tid)
             pending.discard(tid)
             if os.WIFSTOPPED(status) and status >> 16 in (
@@ -545,8 +546,9 @@ class Tracer:
                 if child not in reported:
                     pending.add(child)
 
+        self._kept.extend(first)  # (at once: a detach request in the loop below loses none)
         for tid, status in first:
-            report(tid, status)
+            report(tid, status, kept=True)
         pause = 0.0005
         while pending:
             try:
