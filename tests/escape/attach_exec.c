@@ -26,20 +26,12 @@ static pid_t leader;
 
 /* Who traces task TID of this process (0: nobody; -1: unreadable); 0: the calling thread. */
 static int tracer_of(pid_t tid) {
-    char name[64], line[256];
-    int tracer = -1;
+    char name[64];
     if (tid)
         snprintf(name, sizeof name, "/proc/self/task/%d/status", (int)tid);
     else
         snprintf(name, sizeof name, "/proc/thread-self/status");
-    FILE *f = fopen(name, "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "TracerPid: %d", &tracer) == 1)
-            break;
-    fclose(f);
-    return tracer;
+    return tracer_in(name);
 }
 
 static void *execer(void *arg) {

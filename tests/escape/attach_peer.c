@@ -104,17 +104,9 @@ static int peer(void *arg) {
 
 /* The pid that traces process PID (0 when none, -1 when unreadable). */
 static int tracer_of(int pid) {
-    char name[64], line[256];
-    int tracer = -1;
+    char name[64];
     snprintf(name, sizeof name, "/proc/%d/status", pid);
-    FILE *f = fopen(name, "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "TracerPid: %d", &tracer) == 1)
-            break;
-    fclose(f);
-    return tracer;
+    return tracer_in(name);
 }
 
 int main(int argc, char **argv) {

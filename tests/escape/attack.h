@@ -198,9 +198,9 @@ static inline double now_s(void) {
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The pid that traces us (0 when none), from /proc/self/status. */
-static inline int tracer_pid(void) {
-    FILE *f = fopen("/proc/self/status", "r");
+/* The TracerPid a /proc status file names (0 when none, -1 when unreadable). */
+static inline int tracer_in(const char *status) {
+    FILE *f = fopen(status, "r");
     char line[256];
     int pid = 0;
     if (!f)
@@ -210,6 +210,11 @@ static inline int tracer_pid(void) {
             break;
     fclose(f);
     return pid;
+}
+
+/* The pid that traces us (0 when none), from /proc/self/status. */
+static inline int tracer_pid(void) {
+    return tracer_in("/proc/self/status");
 }
 
 /* With $ESC_WAIT_TRACER set, wait (at most 10 s) until a tracer has attached (systrace
