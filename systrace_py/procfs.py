@@ -13,6 +13,7 @@ import os
 from systrace_py.kernel import SO_PEERPIDFD, TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any, Final
 
 #: Positions in :func:`stat_fields` (the fields after the name; proc(5) numbers them 3...).
@@ -155,6 +156,19 @@ def tracers_of(pid: int) -> set[int] | None:
             return None
         found.add(tracer)
     return found or None
+
+
+def every_task() -> Iterator[int]:
+    """The tid of every task /proc shows: each process's threads (/proc/PID/task); a
+    process gone while it is read is left out.  (Slow: only for a scan of the whole system.)"""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            members = os.listdir(f"/proc/{entry}/task")
+        except OSError:
+            continue
+        yield from map(int, members)
 
 
 def tracer_of(pid: int | str) -> int | None:

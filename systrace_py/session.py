@@ -46,6 +46,7 @@ from systrace_py.policy.filterplan import FilterPlan
 #: Session._command_fd once the run is over: no signal is forwarded by pid any more
 _CLOSED = -2
 
+
 class SessionMonitor(Monitor, Protocol):
     """A Monitor that wants to know its tracer (to answer parked tasks, to stop the run)."""
 

@@ -276,22 +276,14 @@ def outside_sharer(tids: list[int], tracer: int) -> tuple[int, str] | None:
     docs/security.md); one gone meanwhile shares nothing any more."""
     kinds = [(kind, what, distinct(tids, kind)) for kind, what in _SHARED_OBJECTS]
     ours = set(tids)
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    for other in procfs.every_task():
+        if other in ours:
             continue
-        try:
-            members = os.listdir(f"/proc/{entry}/task")
-        except OSError:
-            continue
-        for member in members:
-            other = int(member)
-            if other in ours:
-                continue
-            for kind, what, mine in kinds:
-                if any(_same(other, tid, kind) for tid in mine):
-                    if procfs.tracer_of(other) == tracer:
-                        break  # (a child it made while it was attached: traced)
-                    return other, what
+        for kind, what, mine in kinds:
+            if any(_same(other, tid, kind) for tid in mine):
+                if procfs.tracer_of(other) == tracer:
+                    break  # (a child it made while it was attached: traced)
+                return other, what
     return None
 
 

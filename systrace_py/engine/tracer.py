@@ -3061,21 +3061,7 @@ def _signal_task(pid: int, sig: int) -> None:
 
 def _traced_by(tracer: int) -> set[int]:
     """Every task whose TracerPid is ``tracer`` (a scan of /proc: only when killing all)."""
-    from pathlib import Path  # (off the way of a start: issue 16)
-
-    found: set[int] = set()
-    needle = f"TracerPid:\t{tracer}\n".encode()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            for tid in os.listdir(f"/proc/{entry}/task"):
-                # bytes: a task's name is in the file, and the task chooses it
-                if needle in Path(f"/proc/{entry}/task/{tid}/status").read_bytes():
-                    found.add(int(tid))
-        except OSError:
-            continue
-    return found
+    return {tid for tid in procfs.every_task() if procfs.tracer_of(tid) == tracer}
 
 
 __all__ = ["SpawnSpec", "Tracer", "TracerError", "read_argv"]
