@@ -19,8 +19,9 @@
  *                never comes would keep it waiting, and the run, for ever)
  *       execd    as orphan, but the other thread execs /bin/true: de_thread kills the forking
  *                thread (at its event stop, maybe), and the process lives on
- *       reuse    as orphan, and the root (a child subreaper) kills each orphan it finds
- *                stopped, reaps it, and makes a child on its pid (clone3 set_tid, root): a
+ *       reuse    as orphan (but the end comes only once the first fork has returned: an
+ *                orphan every round), and the root (a child subreaper) kills each orphan it
+ *                finds stopped or ended, reaps it, and makes a child on its pid (clone3 set_tid, root): a
  *                tid whose end came before any birth named it, given again to a new child
  *       stopped  flood, in a process group of its own that another process stops and
  *                continues every 300 us: first stops made during a group stop
@@ -111,8 +112,16 @@ static void flood(void) {
         pthread_join(threads[i], NULL);
 }
 
+/* reuse: the ender waits until the first fork has returned, so that each round leaves at
+ * least one orphan whose pid can be given again (when the end came before any fork, a whole
+ * run could make none: "nothing tested"), and the end lands while the later forks are under
+ * way, at their event stops as often as not */
+static volatile int wait_first_fork, first_fork_done;
+
 static void *ender(void *arg) {
     (void)arg;
+    while (wait_first_fork && !__atomic_load_n(&first_fork_done, __ATOMIC_SEQ_CST))
+        ;
     syscall(SYS_exit_group, 0);
     return NULL;
 }
@@ -135,6 +144,7 @@ static void orphan(int by_exec) {
                 (void)!write(waited_fd, "x", 1);
             _exit(0);
         }
+        __atomic_store_n(&first_fork_done, 1, __ATOMIC_SEQ_CST);
     }
     syscall(SYS_exit_group, 0);
 }
@@ -218,6 +228,7 @@ int main(int argc, char **argv) {
     int waited = !strcmp(mode, "waited");
     if (!strcmp(mode, "reuse") && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
         skipped("PR_SET_CHILD_SUBREAPER: %s", ename(errno));
+    wait_first_fork = !strcmp(mode, "reuse");
     /* (reuse: rounds go on, up to five times as many, until a pid was reused at all -- a round
      * makes an orphan only when the parent dies at its very event stop) */
     for (int r = 0; r < rounds || (!strcmp(mode, "reuse") && !reused && r < 5 * rounds); r++) {
