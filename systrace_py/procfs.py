@@ -187,18 +187,31 @@ def status_lines(data: bytes) -> list[bytes]:
     return data.split(b"\n")
 
 
-def status_numbers(pid: int | str, name: bytes) -> list[int] | None:
-    """The numbers of one line of /proc/PID/status (``name`` without its colon: b"Seccomp",
-    b"NSpid"...), None when it cannot be read or has no such line."""
-    try:
-        data = read(f"/proc/{pid}/status")
-    except OSError:
-        return None
+def status_value(data: bytes, name: bytes) -> bytes | None:
+    """What one line of a /proc/PID/status text holds (``name`` without its colon:
+    b"Seccomp", b"CapEff"...), None when it has no such line."""
     for line in status_lines(data):
         key, _, value = line.partition(b":")
         if key == name:
-            return [int(n) for n in value.split()]
+            return value.strip()
     return None
+
+
+def status_numbers(pid: int | str, name: bytes) -> list[int] | None:
+    """The decimal numbers of one line of /proc/PID/status (b"TracerPid", b"NSpid"...),
+    None when it cannot be read or has no such line."""
+    try:
+        value = status_value(read(f"/proc/{pid}/status"), name)
+    except OSError:
+        return None
+    return None if value is None else [int(n) for n in value.split()]
+
+
+def has_capability(status: bytes, capability: int) -> bool | None:
+    """Whether a /proc/PID/status text's task holds an effective capability (its CapEff
+    mask, hexadecimal), None when it has no such line; ValueError when the mask is not one."""
+    mask = status_value(status, b"CapEff")
+    return None if mask is None else bool(int(mask, 16) >> capability & 1)
 
 
 def pidfd_pid(pidfd: int) -> int:

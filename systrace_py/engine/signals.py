@@ -192,8 +192,7 @@ class _Credentials:
         for line in procfs.status_lines(status):
             if line.startswith(b"Uid:"):
                 self.real, self.effective, self.saved = (int(v) for v in line.split()[1:4])
-            elif line.startswith(b"CapEff:"):
-                self.cap_kill = bool(int(line.split()[1], 16) >> CAP_KILL & 1)
+        self.cap_kill = bool(procfs.has_capability(status, CAP_KILL))
         fields = procfs.stat_fields(stat)
         self.pgrp, self.session = int(fields[procfs.PGRP]), int(fields[procfs.SESSION])
 

@@ -490,12 +490,8 @@ class Tracer:
             raise TracerError(f"cannot attach to {pid}: no task of it could be traced")
         # (a thread that was exiting cannot be seized, and runs no code of its own again; one
         # a seized thread made is traced already -- by us: it comes as a child (_settle))
-        me = os.getpid()
-        loose = sorted(tid for tid in tried - seen
-                       if procfs.alive(tid) and not procfs.exiting(tid)
-                       and procfs.tracer_of(f"{pid}/task/{tid}") != me)
-        if loose:  # (a thread another tracer has: it would run unchecked -- fail closed)
-            raise TracerError(f"cannot attach to {pid}: its thread {loose[0]} cannot be traced")
+        _refuse_untraced(pid, {tid for tid in tried - seen if procfs.alive(tid)},
+                         "cannot be traced")  # (another tracer has it: fail closed)
         return seen
 
     @staticmethod
@@ -820,10 +816,11 @@ class Tracer:
         """Fail closed: SIGKILL every traced task (EXITKILL would do it when we exit), and every
         task this tracer traces without having been told of it yet (a child attached at its
         parent's fork whose announcement never came)."""
-        for tid in set(self.tasks) | set(self._early) | _traced_by(self.pid):
+        traced = _traced_by(self.pid)
+        for tid in traced | set(self.tasks) | set(self._early):
             # (only a task this tracer traces: a wrong tid in the tables -- seen after an
             # internal error of an attach, 12-03 -- must not kill a process outside the tree)
-            if procfs.tracer_of(tid) != self.pid:
+            if tid not in traced and procfs.tracer_of(tid) != self.pid:
                 continue
             with contextlib.suppress(OSError):
                 _signal_task(tid, signal.SIGKILL)
@@ -2937,16 +2934,11 @@ class Tracer:
 
 def _has_capability(tid: int, capability: int) -> bool:
     """Whether the task holds an effective capability (from /proc/TID/status)."""
-    from pathlib import Path  # (off the way of a start: issue 16)
-
     try:
-        # bytes: the task's name is in the file, and the task chooses it
-        for line in procfs.status_lines(Path(f"/proc/{tid}/status").read_bytes()):
-            if line.startswith(b"CapEff:"):
-                return bool(int(line.split()[1], 16) >> capability & 1)
-    except (OSError, ValueError, IndexError):
+        held = procfs.has_capability(procfs.read(f"/proc/{tid}/status"), capability)
+    except (OSError, ValueError):
         return True  # cannot tell: assume it may
-    return True
+    return True if held is None else held
 
 
 class _Reaper:
@@ -2998,16 +2990,19 @@ class _Reaper:
                 self.reports.append((tid, status))
 
 
-def _refuse_untraced(pid: int, tids: set[int]) -> None:
+def _refuse_untraced(pid: int, tids: set[int],
+                     why: str = "is not traced (a thread exec'd while it was being attached; "
+                                "try again)") -> None:
     """TracerError when one of process ``pid``'s live tasks ``tids`` is not traced by this
-    tracer once the attach has seized them all: a thread that exec'd before its seize took
-    the leader's tid (de_thread), and runs untraced (red team 12, attach_exec.c)."""
+    tracer: one the attach could not seize (another tracer has it), or, once the attach has
+    seized them all, a thread that exec'd before its seize took the leader's tid
+    (de_thread), and runs untraced (red team 12, attach_exec.c).  A task gone meanwhile or
+    exiting runs no code of its own again, and is let be."""
     me = os.getpid()
     for tid in sorted(tids):
         tracer = procfs.tracer_of(tid)
-        if tracer is not None and tracer != me:  # (None: gone meanwhile)
-            raise TracerError(f"cannot attach to {pid}: its thread {tid} is not traced (a "
-                              "thread exec'd while it was being attached; try again)")
+        if tracer is not None and tracer != me and not procfs.exiting(tid):
+            raise TracerError(f"cannot attach to {pid}: its thread {tid} {why}")
 
 
 def _seize_failure(pid: int, exc: pt.PtraceError) -> str:

@@ -7,6 +7,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from systrace_py import procfs
 
 
@@ -105,3 +108,17 @@ def test_a_name_that_spells_status_lines_is_read_as_a_name() -> None:
     real = (procfs.status_numbers("self", b"Seccomp"), procfs.tracer_of("self"),
             [os.getpid()], (signals.signal_masks(os.getpid()) or {}).get("SigIgn"))
     assert found == {name.decode(): real for name in forged}
+
+
+@given(mask=st.integers(0, 2**64 - 1), capability=st.integers(0, 63),
+       name=st.binary(max_size=20).filter(lambda b: b"\n" not in b))
+def test_a_capability_is_read_from_the_effective_mask_alone(mask: int, capability: int,
+                                                            name: bytes) -> None:
+    """procfs.has_capability (signals' kill permission check, the core-limit check) reads
+    the CapEff line's hexadecimal mask -- not CapPrm, not a line the task's name forges
+    (a carriage return in the name is no line end), None when there is no such line."""
+    status = (b"Name:\t" + name + b"\rCapEff:\tffffffffffffffff\nCapPrm:\tffffffffffffffff\n"
+              + b"CapEff:\t%016x\nCapBnd:\t0\n" % mask)
+    assert procfs.has_capability(status, capability) is bool(mask >> capability & 1)
+    assert procfs.has_capability(b"Name:\tx\nCapPrm:\t1\n", 0) is None
+
