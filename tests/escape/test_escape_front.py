@@ -1,0 +1,90 @@
+"""Red team 13b: the front of the house -- what surrounds the engine: the credentials a
+program is started with (``-c``), what a learned policy grants when it is used again, and
+the person at the terminal.  Each attack has a native control showing the technique works
+on this machine; the traced run must not get what the policy (or ``-c``) withholds."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from escape_lib import (
+    SECRET_MAGIC,
+    SYSTRACE,
+    Outcome,
+    Scene,
+    _verdict,
+    assert_blocked,
+    read_never,
+    require_real,
+    scene_env,
+)
+
+NOBODY = (65534, 65534)
+
+# --- credentials: the starter's keyrings ---------------------------------------------------------
+
+_KEYCTL, _ADD_KEY = 250, 248
+_KEYCTL_JOIN_SESSION_KEYRING = 1
+_KEY_SPEC_SESSION_KEYRING = -3
+KEY_NAME = b"systrace-redteam13b"
+
+
+def _keyring_with_the_secret() -> None:
+    """(In the child, before its exec.)  A session keyring of our own, as a login's
+    (pam_keyinit), holding the secret as a "user" key -- root's, as the starter of systrace."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    if libc.syscall(_KEYCTL, _KEYCTL_JOIN_SESSION_KEYRING, b"redteam13b") < 0:
+        os._exit(90)
+    data = SECRET_MAGIC.encode()
+    if libc.syscall(_ADD_KEY, b"user", KEY_NAME, data, len(data),
+                    _KEY_SPEC_SESSION_KEYRING) < 0:
+        os._exit(91)
+
+
+def _run(cmd: Sequence[str], scene: Scene, preexec: Callable[[], None]) -> Outcome:
+    proc = subprocess.run(list(cmd), capture_output=True, text=True, timeout=60, cwd=scene.root,
+                          env=scene_env(scene), start_new_session=True,
+                          stdin=subprocess.DEVNULL, preexec_fn=preexec)
+    verdict, detail = _verdict(proc.stdout)
+    return Outcome(list(cmd), proc.returncode, proc.stdout, proc.stderr,
+                   cmd[0] != str(cmd[-2]), verdict, detail)
+
+
+def test_a_program_run_as_another_user_does_not_keep_its_starters_keyring(build, world_tmp):
+    """``-c UID:GID`` is the answer the limits give to a program of the same user: run it as
+    another.  But the program's process kept the starter's session keyring through the fork,
+    the credentials' change and the exec, and possessing a keyring is possessing every key in
+    it -- whatever the uid (keyrings(7)).  A program run by root as nobody read root's key.
+    Now a program whose credentials ``-c`` changes starts in a new session keyring of its
+    own (`child.become_program`), as ``su``/``runuser`` give one through pam_keyinit.
+    Control: the same drop (setgroups, setgid, setuid) without systrace, then the read."""
+    if os.geteuid() != 0:
+        pytest.skip("-c needs root")
+    program = Path(shutil.copy(build("escape/cred_keyring.c"), world_tmp / "cred_keyring"))
+    uid, gid = NOBODY
+
+    def control_preexec() -> None:
+        _keyring_with_the_secret()
+        os.setgroups([gid])
+        os.setgid(gid)
+        os.setuid(uid)
+
+    c = Scene.make(world_tmp, "control")
+    control = _run([str(program), KEY_NAME.decode()], c, control_preexec)
+    if control.returncode in (90, 91):
+        pytest.skip("no session keyring to be had here (keyctl refused)")
+    require_real(control)
+    s = Scene.make(world_tmp, "traced")
+    policy_file = s.root / "policy.toml"
+    policy_file.write_text(read_never(s.secd / "**"))
+    traced = _run([*SYSTRACE, "-c", f"{uid}:{gid}", "-p", str(policy_file), "--",
+                   str(program), KEY_NAME.decode()], s, _keyring_with_the_secret)
+    assert_blocked(traced)
+    assert "uid 65534" in traced.stdout, traced
