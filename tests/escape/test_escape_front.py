@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from conftest import run_systrace
 from escape_lib import (
     SECRET_MAGIC,
     SYSTRACE,
@@ -88,3 +89,40 @@ def test_a_program_run_as_another_user_does_not_keep_its_starters_keyring(build,
                    str(program), KEY_NAME.decode()], s, _keyring_with_the_secret)
     assert_blocked(traced)
     assert "uid 65534" in traced.stdout, traced
+
+
+# --- learned policies used again: what their variables stand for then ---------------------------
+
+def _home_with_a_project(base: Path) -> tuple[Path, Path]:
+    """A home directory with a key in ~/.ssh and a project of four files in two directories."""
+    home = base / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh").chmod(0o700)
+    (home / ".ssh" / "id_rsa").write_text(f"{SECRET_MAGIC}\n")
+    (home / ".ssh" / "id_rsa").chmod(0o600)
+    proj = home / "proj"
+    (proj / "src").mkdir(parents=True)
+    for name in ("README", "Makefile", "src/main.c", "src/util.c"):
+        (proj / name).write_text(f"{name}\n")
+    return home, proj
+
+
+def test_a_learned_tree_walk_does_not_reach_the_home_directorys_secrets(build, tmp_path):
+    """A walk of a project directory is learned as ``fsread $CWD/**`` -- a policy "learned in
+    one project directory holds in another" (docs/learning.md) -- and learning never widens
+    into ``~/.ssh``.  But ``$CWD`` is expanded when the policy is used: the same program run
+    from the home directory read ``~/.ssh/id_rsa`` under the learned policy.  Control: the
+    walker, run from the home directory without systrace, reads the key."""
+    walker = build("escape/learn_walk.c")
+    home, proj = _home_with_a_project(tmp_path)
+    env = {"HOME": str(home)}
+    learned = tmp_path / "learned.toml"
+    r = run_systrace(["-A", "-o", str(learned), "--", str(walker)], cwd=proj, env=env)
+    assert r.returncode == 0 and "read 4 files" in r.stdout, r.stdout + r.stderr
+    assert "$CWD/**" in learned.read_text(), learned.read_text()
+    control = subprocess.run([str(walker)], cwd=home, capture_output=True, text=True, timeout=30)
+    assert "ESCAPED" in control.stdout, control.stdout
+    again = run_systrace(["-p", str(learned), "--", str(walker)], cwd=proj, env=env)
+    assert "read 4 files, 0 refused" in again.stdout, again.stdout + again.stderr
+    elsewhere = run_systrace(["-p", str(learned), "--", str(walker)], cwd=home, env=env)
+    assert "ESCAPED" not in elsewhere.stdout, elsewhere.stdout + elsewhere.stderr
