@@ -76,6 +76,8 @@ if TYPE_CHECKING:
     # pathlib is imported where a path is made: by the runs that save or look a policy up in
     # the policy directory (pathlib and urllib.parse: 11 M instructions of a start-up)
     from pathlib import Path
+
+    from systrace_py.policy.generalize import LearnedGlob
 else:
     try:  # tomllib's own code, compiled: a 400-rule policy parses in a third of the time
         import tomli as tomllib
@@ -805,7 +807,7 @@ class _Loader:
                                  f" (this rule says {action.value!r})")
             missing = self._missing(data, where)
         injection = self._injection(data, where, calls) if action is Action.INJECT else None
-        path = None
+        path: PathGlob | LearnedGlob | None = None
         if "path" in data:
             value = data["path"]
             if not isinstance(value, str):
@@ -842,6 +844,10 @@ class _Loader:
         learned = self._learned(data, where) if "learned" in data else None
         if learned is not None and not set(learned.calls) <= set(calls):
             raise self.error((*where, "learned"), "calls", "names calls the rule does not")
+        if learned is not None and isinstance(path, PathGlob):
+            # (the generalizer's glob stays out of sensitive locations where it is used too)
+            from systrace_py.policy.generalize import learned_glob
+            path = learned_glob(path, self.expansions)
         named = tuple(calls)
         syscalls_named, classes = split_calls(named)
         return FileRule.made({  # (in the order the constructor sets them)
