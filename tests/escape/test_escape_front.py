@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from conftest import run_systrace
 from escape_lib import (
     SECRET_MAGIC,
     SYSTRACE,
@@ -25,6 +24,8 @@ from escape_lib import (
     require_real,
     scene_env,
 )
+
+from conftest import run_systrace
 
 NOBODY = (65534, 65534)
 
@@ -126,3 +127,38 @@ def test_a_learned_tree_walk_does_not_reach_the_home_directorys_secrets(build, t
     assert "read 4 files, 0 refused" in again.stdout, again.stdout + again.stderr
     elsewhere = run_systrace(["-p", str(learned), "--", str(walker)], cwd=home, env=env)
     assert "ESCAPED" not in elsewhere.stdout, elsewhere.stdout + elsewhere.stderr
+
+
+# --- the tracer's own writes after the run: the learned policy -----------------------------------
+
+@pytest.mark.parametrize("link", ["policy", "lock"])
+def test_a_learned_policy_is_not_written_through_a_link_the_program_made(build, world_tmp, link):
+    """``-c`` runs the program as another user, and the learned policy is written after the
+    run as the user who started systrace.  The program, which may write its own work
+    directory where ``-o`` points, replaced the policy's path with a symlink to a file only
+    root may write (``policy``): the policy was written over the victim, its owner and mode
+    kept.  Or it planted ``.p.toml.lock`` as a link to a file that did not exist (``lock``):
+    root made that file, where the program chose.  Now a destination whose resolution
+    changed during the run is not written (the run says so, exit 125), and the lock is never
+    opened through a link.  Control: the program as that user may not write either file
+    itself (EACCES)."""
+    if os.geteuid() != 0:
+        pytest.skip("-c needs root")
+    program = Path(shutil.copy(build("escape/learn_link.c"), world_tmp / "learn_link"))
+    work = world_tmp / "work"
+    work.mkdir()
+    work.chmod(0o777)
+    safe = world_tmp / "root-only"
+    safe.mkdir(mode=0o755)
+    victim = safe / "victim.conf"
+    victim.write_text("root's configuration\n")
+    victim.chmod(0o644)
+    dest = work / "p.toml"
+    planted, target = (dest, victim) if link == "policy" else \
+        (work / ".p.toml.lock", safe / "made-by-the-lock")
+    r = run_systrace(["-c", "65534:65534", "-A", "-o", str(dest), "--", str(program),
+                      str(planted), str(target)], cwd=world_tmp)
+    assert "note: planted" in r.stdout and "EACCES" in r.stdout, r.stdout + r.stderr
+    assert victim.read_text() == "root's configuration\n", (victim.read_text(), r.stderr)
+    assert sorted(p.name for p in safe.iterdir()) == ["victim.conf"], r.stderr
+    assert r.returncode == 125, r.stderr
