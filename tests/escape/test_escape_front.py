@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
+import shlex
 import shutil
 import subprocess
+import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -20,12 +24,13 @@ from escape_lib import (
     Scene,
     _verdict,
     assert_blocked,
+    policy,
     read_never,
     require_real,
     scene_env,
 )
 
-from conftest import run_systrace
+from conftest import PYTHON, run_systrace, systrace_env
 
 NOBODY = (65534, 65534)
 
@@ -162,3 +167,66 @@ def test_a_learned_policy_is_not_written_through_a_link_the_program_made(build, 
     assert victim.read_text() == "root's configuration\n", (victim.read_text(), r.stderr)
     assert sorted(p.name for p in safe.iterdir()) == ["victim.conf"], r.stderr
     assert r.returncode == 125, r.stderr
+
+
+# --- the person at the terminal: what the question shows -----------------------------------------
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_a_name_cannot_draw_a_line_of_the_question(build):
+    """``ask_lines.c`` on a real terminal (tmux).  The prompt shows the path as the program
+    spelled it ("given as"), and prompt-toolkit shows an escape as ``^[`` but draws a line
+    feed as a line break: names spelling "\\n  call   openat  path DECOY ...\\n" put a
+    second call line, about the decoy, under the real one.  A person who answers the last
+    call line above the prompt (``permit-now`` for the decoy, ``deny-now`` otherwise) let
+    the secret be read.  Now every text of the question the program chose has its controls
+    spelled out (``terminal.printable``, as everywhere else systrace writes to the terminal):
+    one call line, the real one, refused.  Control: the spelling reaches the secret natively."""
+    program = build("escape/ask_lines.c")
+    base = Path(tempfile.mkdtemp(prefix="rt13b-", dir="/tmp"))  # (short paths: one line each)
+    try:
+        c = Scene.make(base, "c")
+        control = subprocess.run([str(program), str(c.decoy), "secd/secret.txt"], cwd=c.root,
+                                 capture_output=True, text=True, timeout=30)
+        assert "ESCAPED" in control.stdout, control.stdout
+        s = Scene.make(base, "s")
+        policy_file = s.root / "p.toml"
+        policy_file.write_text(policy(f'calls = ["fsread"]\npath = "{s.root}/{{secd,pubd}}/**"'
+                                      '\naction = "ask"'))
+        out = s.root / "out"
+        command = shlex.join([PYTHON, "-m", "systrace_py", "-p", str(policy_file), "--",
+                              str(program), str(s.decoy), "secd/secret.txt"])
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in systrace_env().items()
+                       if k == "PYTHONPATH")
+        tmux = ["tmux", "-L", f"rt13b-{os.getpid()}-{time.monotonic_ns()}", "-f", "/dev/null"]
+        subprocess.run([*tmux, "new-session", "-d", "-x", "200", "-y", "50", "-c", str(s.root),
+                        f"env {env} {command} > /dev/tty 2>&1; echo done > {out}; sleep 60"],
+                       check=True)
+        answers: list[tuple[str, str]] = []
+        try:
+            deadline = time.monotonic() + 40
+            while time.monotonic() < deadline and not out.exists():
+                time.sleep(0.2)
+                screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "0"],
+                                        capture_output=True, text=True).stdout.rstrip("\n")
+                lines = screen.split("\n")
+                if not lines or lines[-1].rstrip() != "systrace>":
+                    continue
+                asked = re.findall(r"(?m)^  call\s+openat\s+path\s+(\S+)", screen)
+                answer = "permit-now" if asked and asked[-1] == str(s.decoy) else "deny-now"
+                answers.append((asked[-1] if asked else "", answer))
+                subprocess.run([*tmux, "send-keys", "-t", "0", "-l", answer], check=True)
+                subprocess.run([*tmux, "send-keys", "-t", "0", "Enter"], check=True)
+                time.sleep(1)
+            final = subprocess.run([*tmux, "capture-pane", "-p", "-S", "-200", "-t", "0"],
+                                   capture_output=True, text=True).stdout
+        finally:
+            socket_path = subprocess.run([*tmux, "display-message", "-p", "#{socket_path}"],
+                                         capture_output=True, text=True).stdout.strip()
+            subprocess.run([*tmux, "kill-server"], capture_output=True)
+            if socket_path:
+                Path(socket_path).unlink(missing_ok=True)
+        assert out.exists(), final
+        assert "ESCAPED" not in final, f"answered {answers}:\n{final}"
+        assert "BLOCKED: secret: EPERM" in final, final
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
