@@ -230,3 +230,31 @@ def test_a_name_cannot_draw_a_line_of_the_question(build):
         assert "BLOCKED: secret: EPERM" in final, final
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_learned_listing_does_not_grant_the_hidden_files_never_read(build, tmp_path):
+    """Learning widens a listed directory whose every *visible* entry was read into
+    ``fsread DIR/*`` -- and ``*`` matches a leading dot (docs/policy.md).  The project's
+    ``.env``, which the learning run never opened, was granted: the same program read it on
+    the next run.  Now a listing whose hidden entries were not all read is learned as
+    ``DIR/[!.]*``, and a tree (``DIR/**``) only from a walk that read the hidden entries
+    too.  Control: the program reads ``.env`` without systrace."""
+    program = build("escape/learn_hidden.c")
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    for name in ("main.c", "util.c", "Makefile"):
+        (proj / name).write_text(f"{name}\n")
+    (proj / ".env").write_text(f"API_KEY={SECRET_MAGIC}\n")
+    env = {"HOME": str(tmp_path)}
+    learned = tmp_path / "learned.toml"
+    r = run_systrace(["-A", "-o", str(learned), "--", str(program)], cwd=proj, env=env)
+    assert r.returncode == 0 and "read 3 files" in r.stdout, r.stdout + r.stderr
+    control = subprocess.run([str(program)], cwd=proj, capture_output=True, text=True,
+                             timeout=30, env={**os.environ, "READ_HIDDEN": "1"})
+    assert "ESCAPED" in control.stdout, control.stdout
+    again = run_systrace(["-p", str(learned), "--", str(program)], cwd=proj, env=env)
+    assert "read 3 files, 0 refused" in again.stdout, again.stdout + again.stderr
+    hidden = run_systrace(["-p", str(learned), "--", str(program)], cwd=proj,
+                          env={**env, "READ_HIDDEN": "1"})
+    assert "ESCAPED" not in hidden.stdout, (hidden.stdout, learned.read_text())
+    assert "BLOCKED: read 3 files, 1 refused" in hidden.stdout, hidden.stdout
