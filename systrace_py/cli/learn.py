@@ -30,7 +30,13 @@ from systrace_py.engine.seccomp import compile_filters
 from systrace_py.engine.tracer import SpawnSpec
 from systrace_py.learner import Learner
 from systrace_py.logrecords import Event
-from systrace_py.policy.files import load_policy, policy_dir, policy_filename, save_policy
+from systrace_py.policy.files import (
+    load_policy,
+    policy_dir,
+    policy_filename,
+    resolve_destination,
+    save_policy,
+)
 from systrace_py.policy.filterplan import PlanOptions, plan
 from systrace_py.policy.generalize import SystemFacts
 from systrace_py.policy.learn import LearnOptions, learn, merge_policies
@@ -92,6 +98,8 @@ def learn_command(opts: argparse.Namespace) -> int:
     program = os.path.realpath(executable)
     destination, in_policy_dir = _destination(opts, program)
     _check_writable(destination, in_policy_dir)
+    # (where it leads now: a link the program makes meanwhile is not followed after the run)
+    resolved = resolve_destination(destination)
     base: Policy | None = None
     if opts.merge and destination.exists():
         base = load_policy(destination)  # a PolicyError is exit 2, before the run
@@ -144,7 +152,7 @@ def learn_command(opts: argparse.Namespace) -> int:
     if base is not None:
         policy = merge_policies(base, policy, env)
     try:
-        backup = save_policy(policy, destination)
+        backup = save_policy(policy, destination, resolved=resolved)
     except OSError as exc:
         say(f"cannot write the policy to {destination}: {exc.strerror or exc}")
         return EXIT_INTERNAL

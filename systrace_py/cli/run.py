@@ -84,6 +84,8 @@ def enforce_command(opts: argparse.Namespace) -> int:
     credentials = parse_credentials(opts.credentials) if opts.credentials else None
     executable = resolve_command(opts.command)
     policies, source = _policies(opts, executable)
+    if opts.save_answers:
+        policies.store.pin(opts.save_answers)
     audit, asker, supervisor = _supervisor(opts, policies)
     filter_plan = _filter_plan(opts, policies, audit)
     filters = compile_filters(filter_plan, os.getpid())
@@ -221,6 +223,8 @@ def attach_command(opts: argparse.Namespace) -> int:
                          f"({exc.strerror}; a kernel thread or a zombie has none)") from exc
     opts.command = [executable]
     policies, source = _policies(opts, executable)
+    if opts.save_answers:
+        policies.store.pin(opts.save_answers)
     audit, asker, supervisor = _supervisor(opts, policies)
     session = Session(supervisor, plan=_filter_plan(opts, policies, audit), notify=say,
                       on_orphans=None if opts.quiet else orphans_notice)

@@ -88,8 +88,9 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
     ``load_filter(each of filters)``: the engine's ptrace_ops module, or the _cloop extension.
     Signals as the command found them (INHERITED_IGNORED, INHERITED_MASK), the working
     directory, no core files (unless the policy grants them: ``no_core`` False), credentials
-    (``-c``), no_new_privs where an unprivileged filter needs it, dumpable (the tracer may
-    have made itself non-dumpable: not us); then stop, be seized, load ``filters`` and exec.
+    (``-c``, with a session keyring of the new user's: ``new_session_keyring``), no_new_privs
+    where an unprivileged filter needs it, dumpable (the tracer may have made itself
+    non-dumpable: not us); then stop, be seized, load ``filters`` and exec.
     ``before_stop`` is what the caller needs done first (the resident client:
     prctl(PR_SET_PTRACER) naming its tracer where Yama wants one; nothing in process, where
     the tracer is our parent).  ``expect_tracer``: the
@@ -111,6 +112,8 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
             os.setgid(gid)
         if uid is not None:
             os.setuid(uid)
+            # (not the starter's session keyring: possessing it is possessing its keys)
+            native.new_session_keyring()
         if nnp:
             native.set_no_new_privs()
         native.set_dumpable()

@@ -378,6 +378,26 @@ def set_no_new_privs() -> None:
         raise OSError(err, os.strerror(err))
 
 
+KEYCTL_JOIN_SESSION_KEYRING: Final = 1
+
+
+def new_session_keyring() -> None:
+    """keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a new, empty session keyring of this
+    process's own (its owner the credentials it has now), in place of the one inherited.
+
+    For a program ``-c`` runs as another user: a session keyring survives fork, setuid and
+    exec, and a process possesses every key it reaches from it, whatever its uid -- the
+    starter's (root's login keyring, with root's user keyring linked in) would be the
+    program's (docs/security.md, red team 13b).  Where keyctl is refused to us outright
+    (ENOSYS, a container's filter's EPERM) it is refused to the program too; any other
+    failure (the new user's key quota) is raised: the program is not run."""
+    if _libc.syscall(NUMBERS["keyctl"], KEYCTL_JOIN_SESSION_KEYRING, None) >= 0:
+        return
+    err = ctypes.get_errno()
+    if err not in (errno.ENOSYS, errno.EPERM):
+        raise OSError(err, os.strerror(err))
+
+
 PR_SET_SECCOMP: Final = 22
 
 

@@ -76,6 +76,8 @@ if TYPE_CHECKING:
     # pathlib is imported where a path is made: by the runs that save or look a policy up in
     # the policy directory (pathlib and urllib.parse: 11 M instructions of a start-up)
     from pathlib import Path
+
+    from systrace_py.policy.generalize import LearnedGlob
 else:
     try:  # tomllib's own code, compiled: a 400-rule policy parses in a third of the time
         import tomli as tomllib
@@ -805,7 +807,7 @@ class _Loader:
                                  f" (this rule says {action.value!r})")
             missing = self._missing(data, where)
         injection = self._injection(data, where, calls) if action is Action.INJECT else None
-        path = None
+        path: PathGlob | LearnedGlob | None = None
         if "path" in data:
             value = data["path"]
             if not isinstance(value, str):
@@ -842,6 +844,10 @@ class _Loader:
         learned = self._learned(data, where) if "learned" in data else None
         if learned is not None and not set(learned.calls) <= set(calls):
             raise self.error((*where, "learned"), "calls", "names calls the rule does not")
+        if learned is not None and isinstance(path, PathGlob):
+            # (the generalizer's glob stays out of sensitive locations where it is used too)
+            from systrace_py.policy.generalize import learned_glob
+            path = learned_glob(path, self.expansions)
         named = tuple(calls)
         syscalls_named, classes = split_calls(named)
         return FileRule.made({  # (in the order the constructor sets them)
@@ -1298,18 +1304,35 @@ def _lock_path(target: Path) -> Path:
     return target.with_name(f".{target.name}.lock")
 
 
+def resolve_destination(path: str | os.PathLike[str]) -> str:
+    """Where a policy file to be written after the run leads before it (for
+    :func:`policy_lock`'s ``resolved``): every link followed, as saving follows them."""
+    return os.path.realpath(path)
+
+
 @contextlib.contextmanager
-def policy_lock(path: str | os.PathLike[str]) -> Iterator[Path]:
+def policy_lock(path: str | os.PathLike[str], resolved: str | None = None) -> Iterator[Path]:
     """Hold the lock of a policy file (an flock on ``.NAME.lock`` beside the real file; the
     lock file stays, removing it would let two savers lock two different files).  Every
     systrace that writes a policy takes it, so two runs saving into the same file take
     turns, each merging into what the other wrote.  Yields the real path (a symlink is
-    followed).  OSError when the lock cannot be had within :data:`LOCK_WAIT` seconds."""
+    followed).  OSError when the lock cannot be had within :data:`LOCK_WAIT` seconds.
+
+    ``resolved``: where the path led before the run (:func:`resolve_destination`).  A path
+    that leads elsewhere now is not written: the program may have put a link there -- and,
+    run as another user (``-c``), it would have us write, as the user who started systrace,
+    a file it may not (red team 13b).  The lock file is never opened through a link, for the
+    same reason (O_CREAT would make the file a link names)."""
     from pathlib import Path
 
     target = Path(os.path.realpath(path))
+    if resolved is not None and str(target) != resolved:
+        raise OSError(errno_module.ELOOP, f"{path} leads to {target} now, not to {resolved} "
+                      "as when the run began (a link made during the run): not written",
+                      str(path))
     # read-only is enough for flock: whoever may read the policy may wait for its writers
-    fd = os.open(_lock_path(target), os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = os.open(_lock_path(target),
+                 os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
     try:
         deadline = time.monotonic() + LOCK_WAIT
         while True:
@@ -1407,12 +1430,14 @@ def replace_policy_text(target: Path, text: str, expected: bytes | None) -> Path
     return backup
 
 
-def save_policy(policy: Policy, path: str | os.PathLike[str]) -> Path | None:
+def save_policy(policy: Policy, path: str | os.PathLike[str], *,
+                resolved: str | None = None) -> Path | None:
     """Write the policy in systrace's layout (:func:`dumps_policy`), replacing the file
     atomically under its lock; returns the backup's path (None: there was no file).  A
-    symlink is followed, not replaced."""
+    symlink is followed, not replaced -- to ``resolved`` only, when given (see
+    :func:`policy_lock`)."""
     text = dumps_policy(policy)
-    with policy_lock(path) as target:
+    with policy_lock(path, resolved) as target:
         for _ in range(REPLACE_TRIES - 1):
             with contextlib.suppress(FileChanged):
                 return replace_policy_text(target, text, read_policy_bytes(target))

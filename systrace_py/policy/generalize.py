@@ -43,6 +43,7 @@ __all__ = [
     "SYSTEM_SENSITIVE",
     "Category",
     "Evidence",
+    "LearnedGlob",
     "PathWriter",
     "Scope",
     "SystemFacts",
@@ -59,6 +60,7 @@ __all__ = [
     "is_sensitive",
     "is_shared_library",
     "join",
+    "learned_glob",
     "pseudo_kind",
     "pseudo_pattern",
     "reaches_sensitive",
@@ -146,6 +148,63 @@ def reaches_sensitive(directory: str, deep: bool, home: str | None) -> bool:
                 deep or len(pattern) == len(comps) + 1):
             return True
     return False
+
+
+class LearnedGlob:
+    """A learned rule's glob that reaches a sensitive location *where it is used*: it matches
+    what its glob matches, except below a sensitive location it does not name exactly.
+
+    The learner never widens into a sensitive location -- on the machine, in the directory,
+    it learned in.  But a learned rule is written with ``$CWD``, ``~`` and ``$TMPDIR`` so that
+    it holds in another directory, and a variable takes its value where the policy is used:
+    a walk of a project learned as ``fsread $CWD/**``, run again from the home directory,
+    read ``~/.ssh/id_rsa`` (docs/security.md, red team 13b).  A learned pattern is the
+    generalizer's, not the person's: it keeps the generalizer's promise wherever it is used.
+    No ``shapes``: the rule index verifies each match through :meth:`matches`."""
+
+    __slots__ = ("_exact", "glob", "home", "pattern")
+
+    def __init__(self, glob: PathGlob, home: str | None) -> None:
+        self.glob = glob
+        self.home = home
+        self.pattern = glob.pattern
+        self._exact = frozenset("/" + "/".join(shape.prefix) for shape in glob.shapes
+                                if shape.kind == "exact")
+
+    def matches(self, path: str) -> bool:
+        return self.glob.matches(path) and (
+            path.rstrip("/") in self._exact or not is_sensitive(path, self.home))
+
+    def may_match_below(self, directory: str) -> bool:
+        return self.glob.may_match_below(directory)
+
+    def covers_all_below(self, directory: str) -> bool:
+        return self.glob.covers_all_below(directory) and \
+            not reaches_sensitive(directory, True, self.home)
+
+    def __repr__(self) -> str:
+        return f"LearnedGlob({self.pattern!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LearnedGlob):
+            return NotImplemented
+        return self.glob == other.glob and self.home == other.home
+
+    def __hash__(self) -> int:
+        return hash((self.glob, self.home))
+
+
+def learned_glob(glob: PathGlob, expansions: Expansions) -> PathGlob | LearnedGlob:
+    """A learned rule's path as it may be used here: the glob itself, unless one of its
+    wildcard alternatives, expanded for this run, reaches a sensitive location
+    (:class:`LearnedGlob`).  Most learned globs do not, and keep the index's fast paths."""
+    home = _absolute(expansions.home)
+    for shape in glob.shapes:
+        if shape.kind in ("tree", "glob") and reaches_sensitive(
+                "/" + "/".join(shape.prefix), shape.kind == "tree" or shape.depth is None,
+                home):
+            return LearnedGlob(glob, home)
+    return glob
 
 
 def _sensitive_samples(home: str | None) -> tuple[str, ...]:

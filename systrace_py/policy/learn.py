@@ -475,7 +475,10 @@ def _representable(path: str) -> bool:
 
 
 class _Listings:
-    """Which listed directories had every (non-hidden) entry looked at, for one rule key."""
+    """Which listed directories had every (non-hidden) entry looked at, for one rule key --
+    and which had every entry, hidden ones too: ``*`` and ``**`` match a leading dot, so a
+    directory only a ``cat *`` read is ``dir/[!.]*``, and a tree needs its hidden entries
+    read all the way down (red team 13b: a ``.env`` never opened was granted by ``dir/*``)."""
 
     def __init__(self, listings: dict[str, tuple[str, ...]], touched: dict[str, set[str]]
                  ) -> None:
@@ -483,6 +486,11 @@ class _Listings:
         self.touched = touched
         self._complete: dict[str, bool] = {}
         self._deep: dict[str, bool] = {}
+
+    def everything(self, directory: str) -> bool:
+        """Every entry was looked at, the hidden ones too."""
+        names = {e.rstrip("/") for e in self.listings.get(directory, ())}
+        return names <= self.touched[directory]
 
     def complete(self, directory: str) -> bool:
         """Every visible entry was looked at (true of an empty directory)."""
@@ -498,10 +506,11 @@ class _Listings:
         return len(visible) >= 2 and self.complete(directory)
 
     def deep(self, directory: str) -> bool:
-        """Complete, and so is every subdirectory that was looked into, all the way down."""
+        """Every entry looked at, hidden ones too, and so in every subdirectory, all the way
+        down (``dir/**`` matches hidden names at every depth)."""
         if directory not in self._deep:
             self._deep[directory] = False  # a cycle (bind mounts) is not deep
-            ok = self.complete(directory)
+            ok = self.complete(directory) and self.everything(directory)
             for entry in self.listings.get(directory, ()) if ok else ():
                 if entry.endswith("/") and entry.rstrip("/") in self.touched[directory]:
                     child = directory.rstrip("/") + "/" + entry.rstrip("/")
@@ -556,13 +565,14 @@ def _listing_patterns(data: _TableData, uses_by_key: dict[str, list[tuple[_PathU
             if reaches_sensitive(directory, is_deep, home):
                 report.exact_sensitive.append(directory)
                 continue
-            tail = "/**" if is_deep else "/*"
+            tail = "/**" if is_deep else "/*" if state.everything(directory) else "/[!.]*"
             if directory == "/":
                 text = tail
             else:
                 text = _generalize_path(directory, ctx).text.rstrip("/") + tail
             kind = "trees walked (every entry seen, all the way down)" if is_deep else \
-                "directory listings (every entry seen)"
+                "directory listings (every entry seen)" if tail == "/*" else \
+                "directory listings (every visible entry seen)"
             out[key].append(_Pattern(text, False, kind))
     return out
 
@@ -662,6 +672,9 @@ def _glob_covers(wide: str, narrow: str) -> bool:
     if wide.endswith("/*"):
         parent, _, last = narrow.rpartition("/")
         return parent == wide[:-2] and last != "**"
+    if wide.endswith("/[!.]*"):
+        parent, _, last = narrow.rpartition("/")
+        return parent == wide[:-6] and last != "**" and not last.startswith(".")
     return False
 
 

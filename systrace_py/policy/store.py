@@ -44,6 +44,7 @@ from systrace_py.policy.files import (
     program_table_values,
     read_policy_bytes,
     replace_policy_text,
+    resolve_destination,
     resolved_program_key,
     rule_data,
 )
@@ -110,6 +111,10 @@ class PolicyStore:
         self._path = path
         self.env = env
         self.command = os.path.realpath(command) if command else None
+        #: where each file answers may be saved into led when the run began (policy_lock)
+        self._resolved: dict[str, str] = {}
+        if path is not None:
+            self.pin(path)
         self._baselines: list[_Baseline] = [_Baseline(t, list(t.rules))
                                             for t in policy.tables()]
 
@@ -127,6 +132,12 @@ class PolicyStore:
              command: str | None = None) -> PolicyStore:
         """Read a policy file (PolicyError when it does not load)."""
         return cls(load_policy(path, env), path, env=env, command=command)
+
+    def pin(self, destination: str | os.PathLike[str]) -> None:
+        """Note where a file answers may be saved into leads now, before the run: saving
+        follows no link made since (a program run with ``-c`` as another user would have us
+        write a file it may not: red team 13b)."""
+        self._resolved[os.path.normpath(destination)] = resolve_destination(destination)
 
     # --- the run ----------------------------------------------------------------------------
     def watch(self, tables: Sequence[Table], where: str) -> None:
@@ -189,7 +200,8 @@ class PolicyStore:
         destination = Path(target) if target is not None else self.path
         if destination is None:
             raise OSError(errno_module.EINVAL, "the policy came from no file: nowhere to save")
-        with policy_lock(destination) as real:
+        with policy_lock(destination,
+                         self._resolved.get(os.path.normpath(destination))) as real:
             for attempt in range(REPLACE_TRIES):
                 current = read_policy_bytes(real)
                 text = current if current is not None else self._start_text()

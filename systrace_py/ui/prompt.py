@@ -593,14 +593,18 @@ def question(request: AskRequest, interp: Interpreter, columns: int = 80,
              waiting: int = 0) -> Any:
     """The prompt's text: who asks, for what, which rule asked, the scopes on offer, how many
     more asks wait behind this one.  Lines are wrapped to the terminal's width here (the
-    prompt would cut them)."""
+    prompt would cut them); what the program chose is shown printable (``terminal``)."""
     from prompt_toolkit.formatted_text import FormattedText
 
     width = max(columns - 1, 20)
     parts: list[tuple[str, str]] = []
 
     def line(*items: tuple[str, str], indent: int = 9) -> None:
-        parts.extend(wrap_segments(list(items), width, indent))
+        # every text spelled printable: prompt-toolkit shows an escape as ^[ but draws a line
+        # feed in a name as a line break -- a line of the question the program wrote (a
+        # second "call" line about a decoy: red team 13b), and passes bidi overrides through
+        parts.extend(wrap_segments([(style, printable(text)) for style, text in items],
+                                   width, indent))
         parts.append(("", "\n"))
 
     who = f"pid {request.pid}" + (f" thread {request.tid}" if request.tid != request.pid else "")

@@ -30,9 +30,10 @@ from systrace_py.policy.generalize import (
     category_roots,
     generated_name,
     in_category,
+    learned_glob,
     scopes,
 )
-from systrace_py.policy.glob import PathGlob
+from systrace_py.policy.glob import Expansions, PathGlob
 
 ENV = {"HOME": "/home/u", "CWD": "/work/proj", "TMPDIR": "/tmp", "USER": "u"}
 WRITER = PathWriter.from_env(ENV)
@@ -291,3 +292,38 @@ def test_git_symlink_probe_names_are_generated_when_their_life_says_so(name):
     if name in ("tseoIkr", "tabcDef"):
         assert generated_name(name) is None  # seen only: a word may look so
     assert generated_name("tabcdef", Evidence.TEMPORARY) is None
+
+
+# --- a learned glob where it is used (red team 13b) -------------------------------------------
+
+@pytest.mark.parametrize(("pattern", "cwd", "kept_out", "still"), [
+    ("$CWD/**", "/home/u", ["/home/u/.ssh/id_rsa", "/home/u/.netrc"], ["/home/u/proj/a.c"]),
+    ("$CWD/*", "/home/u", ["/home/u/.netrc", "/home/u/.bash_history"], ["/home/u/notes"]),
+    ("$CWD/**", "/", ["/etc/shadow", "/root/.ssh/x", "/boot/vmlinuz"], ["/etc/hosts"]),
+    ("/home/*/**", "/work", ["/home/bob/.gnupg/k", "/home/bob/.aws/credentials"],
+     ["/home/bob/src/x"]),
+    ("{/home/u/.ssh/config,$CWD/**}", "/home/u", ["/home/u/.ssh/id_rsa"],
+     ["/home/u/.ssh/config", "/home/u/x"]),
+])
+def test_a_learned_glob_stays_out_of_sensitive_locations_where_it_is_used(
+        pattern: str, cwd: str, kept_out: list[str], still: list[str]) -> None:
+    """Learning never widens into ~/.ssh; a learned ``$CWD/**`` used from the home directory
+    (or ``/``) would match it.  The learned glob matches what the glob does but sensitive
+    locations it does not name exactly."""
+    ex = Expansions(home="/home/u", cwd=cwd, tmpdir="/tmp", user="u")
+    glob = PathGlob(pattern, expansions=ex)
+    learned = learned_glob(glob, ex)
+    for path in kept_out:
+        assert glob.matches(path) and not learned.matches(path), path
+    for path in still:
+        assert learned.matches(path), path
+    if glob.covers_all_below(cwd):  # (a move of the directory: not all of it is granted)
+        assert not learned.covers_all_below(cwd)
+
+
+def test_a_learned_glob_that_reaches_nothing_sensitive_is_the_glob_itself() -> None:
+    """The common case keeps the rule index's fast paths (shapes): no wrapper."""
+    ex = Expansions(home="/home/u", cwd="/home/u/proj", tmpdir="/tmp", user="u")
+    for pattern in ("$CWD/**", "$CWD/*", "/usr/lib/**", "~/.cache/pip/**", "$TMPDIR/tmp*"):
+        glob = PathGlob(pattern, expansions=ex)
+        assert learned_glob(glob, ex) is glob, pattern

@@ -138,12 +138,31 @@ def test_data_trees_are_for_reading_only():
 # --- directory listings --------------------------------------------------------------------
 
 def test_a_listed_directory_whose_every_entry_was_read_becomes_dir_star():
-    obs = [listing("/data", "a", "b", ".hidden"), read("/data/a"), read("/data/b")]
+    obs = [listing("/data", "a", "b", ".hidden"), read("/data/a"), read("/data/b"),
+           read("/data/.hidden")]
     report, policy, _ = learned(obs)
     assert "/data/*" in paths_of(policy)
     assert permitted(policy, read("/data/new-file"))
     assert not permitted(policy, read("/data/sub/deeper"))
     assert any(g.kind.startswith("directory listings") for g in report.generalizations)
+
+
+def test_hidden_entries_never_read_stay_out_of_a_learned_listing():
+    """Red team 13b: ``*`` matches a leading dot, and a listing whose visible entries were
+    all read (``cat *``) was learned as ``dir/*``: the ``.env`` beside them, never opened,
+    was granted.  Such a listing is ``dir/[!.]*``; a tree is ``dir/**`` only when the
+    hidden entries were read too, all the way down."""
+    obs = [listing("/data", "a", "b", ".env"), read("/data/a"), read("/data/b")]
+    _, policy, _ = learned(obs)
+    assert "/data/[!.]*" in paths_of(policy)
+    assert permitted(policy, read("/data/new-file"))
+    assert not permitted(policy, read("/data/.env"))
+    tree = [listing("/src", "a", "b", "sub/"), listing("/src/sub", "c", "d", ".git/"),
+            read("/src/a"), read("/src/b"), read("/src/sub/c"), read("/src/sub/d")]
+    _, policy, _ = learned(tree)
+    assert "/src/**" not in paths_of(policy)
+    assert not permitted(policy, read("/src/sub/.git/config"))
+    assert permitted(policy, read("/src/sub/e"))
 
 
 def test_a_listing_with_an_entry_not_read_stays_exact():

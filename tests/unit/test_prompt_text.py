@@ -62,6 +62,22 @@ def test_question_says_who_what_which_rule_and_the_scopes():
     assert text.endswith("systrace> ")
 
 
+def test_what_the_program_chose_cannot_break_or_reorder_the_questions_lines():
+    """Red team 13b: prompt-toolkit draws a line feed as a line break (an escape it shows as
+    ``^[``), and passes bidi overrides through: a path, its spelling, an argv or a program
+    name drew lines of their own into the question.  Every such text is shown printable."""
+    forged = "d\n  call   openat  path /tmp/decoy\u202e"
+    request, interp = interpreter(f"/home/alice/proj/{forged}/a.c",
+                                  {"path": f"/home/alice/proj/{forged}/a.c",
+                                   "path_as_given": f"{forged}/a.c", "flags": "O_RDONLY",
+                                   "argv": ["cc", forged]})
+    text = plain(question(request, interp, columns=400))
+    plain_request, plain_interp = interpreter()
+    assert text.count("\n") == plain(question(plain_request, plain_interp, columns=400)).count("\n")
+    assert "\u202e" not in text and "\n  call   openat  path /tmp/decoy" not in text
+    assert "d\\x0a  call   openat  path /tmp/decoy\\u202e" in text
+
+
 @pytest.mark.parametrize("columns", [30, 50, 80, 120])
 def test_question_fits_the_terminal(columns):
     request, interp = interpreter("/home/alice/proj/" + "very-long-directory-name/" * 6 + "x.c")

@@ -340,3 +340,42 @@ def test_a_program_key_naming_a_symlink_is_edited_where_it_is_written(tmp_path):
     with pytest.warns(UserWarning):
         saved = load_policy(path)
     assert saved.programs[str(real)].rules[0].path.pattern == "/src/v.c"
+
+
+def test_answers_are_not_saved_through_a_link_made_during_the_run(tmp_path):
+    """Red team 13b: a program that may write the policy's directory (run with ``-c`` as
+    another user) replaces the file -- or the ``--save-answers`` file -- by a link to a file
+    it may not write; saving, as the user who started systrace, wrote through it.  A link
+    that was there before the run is followed as before."""
+    victim = tmp_path / "victim.conf"
+    victim.write_text("root's\n")
+    store, path = store_of(tmp_path)
+    answers = tmp_path / "answers.toml"
+    store.pin(answers)
+    store.policy.main.add_rule(rule("/src/a/*"))
+    path.unlink()
+    path.symlink_to(victim)          # (made during the run)
+    answers.symlink_to(victim)
+    for target in (None, answers):
+        with pytest.raises(OSError, match="a link made during the run"):
+            store.save(target)
+    assert victim.read_text() == "root's\n"
+    linked = tmp_path / "linked.toml"
+    real = tmp_path / "real.toml"
+    real.write_text(POLICY)
+    linked.symlink_to(real)          # (there before the run)
+    before = PolicyStore.load(linked, command="/opt/ed/cat")
+    before.policy.main.add_rule(rule("/src/b/*"))
+    assert before.save().path == linked and "/src/b/*" in real.read_text()
+
+
+def test_the_lock_of_a_policy_is_never_opened_through_a_link(tmp_path):
+    """``.NAME.lock`` planted as a link to a file that does not exist: O_CREAT made it."""
+    store, _ = store_of(tmp_path)
+    store.policy.main.add_rule(rule("/src/a/*"))
+    made = tmp_path / "elsewhere" / "made"
+    made.parent.mkdir()
+    (tmp_path / ".p.toml.lock").symlink_to(made)
+    with pytest.raises(OSError):
+        store.save()
+    assert not made.exists()
