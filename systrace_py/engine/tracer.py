@@ -1574,7 +1574,7 @@ class Tracer:
         if call.name in EXEC_CALLS:
             self._note_exec(task, call, reply.paths.get("path") if reply.paths else None)
         respelled = False
-        if self._must_hold(task, call, reply):
+        if self._must_hold(task, call, reply) or self._area_before_filter(task, call):
             space = task.process.space
             if not space.scratch and not space.scratch_failed:
                 if space.mapping_by is not None:
@@ -1677,6 +1677,22 @@ class Tracer:
             self.decoder.resolver.lost(task.seen)
         elif after[0] == "detached":
             self.decoder.resolver.note_detached(task.tid, result, after[1])
+
+    def _area_before_filter(self, task: Task, call: DecodedCall) -> bool:
+        """Whether the call installs a seccomp filter of the program's own in an address
+        space without the scratch area: the area is mapped first, while no filter of the
+        program's judges the injected mmap.  Once the program's filter is in, the kernel runs
+        it again on the mmap the tracer injects in a stopped call's place (the recheck after
+        SECCOMP_RET_TRACE), and a sandbox's filter may refuse, trap or kill an mmap with
+        MAP_FIXED_NOREPLACE, which the program itself never makes (red team 13).  Held calls
+        need nothing else injected (_own_filter).  An image exec'd later under the filter
+        gets its area mapped at its exec event, or at its first held call, with that filter
+        in: that is not helped here (docs/security.md, red team 13)."""
+        space = task.process.space
+        if space.scratch or space.scratch_failed:
+            return False
+        guard = stop_guard(call.name, call.args, self.pid, self.lifted)
+        return guard is not None and guard.check == "own_filter"
 
     def _must_hold(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
         """Whether the call must be pointed at copies of what was checked.
