@@ -1244,9 +1244,12 @@ _c(426, "io_uring_enter", (_FD, _a("to_submit"), _a("min_complete"), _FLAGS, _pt
 _c(427, "io_uring_register", (_FD, _a("opcode", _K.CMD), _ptr("arg"), _a("nr_args")),
    "io-uring", _T.PLAIN | _T.UNSAFE)
 # open_tree(OPEN_TREE_CLONE) makes a detached copy of the tree: decided as an exposure of it
-# wherever it is attached later (move_mount then checks only its target)
+# wherever it is attached later (move_mount then checks only its target).  Without the flag
+# it is open(O_PATH) by another name (fs/namespace.c), whose descriptor fstat, fchdir and
+# the *at calls use: a read of what it names (its metadata), as an O_PATH open is (red team
+# 13: path_open_tree.c)
 _c(428, "open_tree", (_DFD, _at("filename", *_atf(2), exposes=if_flag(2, OPEN_TREE_CLONE)),
-                      _FLAGS), "namespace", _NSX)
+                      _FLAGS), "namespace fsread", _NSX, reveals=METADATA)
 # move_mount: the mount moved ("old") is exposed when it is attached somewhere (a detached
 # one was decided when it was made), the target ("new") is covered (as for mount)
 _c(429, "move_mount", (_a("from_dfd", _K.DIRFD),
@@ -1330,7 +1333,8 @@ _c(466, "removexattrat", (_DFD, _at("pathname", *_atf(2)),
    on_descriptor="fremovexattr")
 _c(467, "open_tree_attr", (_DFD, _at("filename", *_atf(2),
                                        exposes=if_flag(2, OPEN_TREE_CLONE)), _FLAGS,
-                           _ptr("uattr"), _a("usize")), "namespace", _NSX)
+                           _ptr("uattr"), _a("usize")), "namespace fsread", _NSX,
+   reveals=METADATA)
 _c(468, "file_getattr", (_DFD, _at("filename", *_atf(4)),
                          _ptr("ufattr"), _a("usize"), _fl("at_flags")), _R, _RP,
    reveals=METADATA)
