@@ -213,6 +213,7 @@ CAP_SYS_RESOURCE: Final = 24
 # --- what the engine's guards test (see systrace_py.syscalls, GUARDS) ----------------------------
 SECCOMP_SET_MODE_FILTER: Final = 1
 SECCOMP_FILTER_FLAG_NEW_LISTENER: Final = 8
+PR_SET_SECCOMP: Final = 22  # (its mode 2: a filter, as seccomp(SECCOMP_SET_MODE_FILTER))
 PR_SET_MM: Final = 35
 TIOCSTI: Final = 0x5412      # push bytes into the terminal's input: commands for the user's shell
 TIOCLINUX: Final = 0x541C    # (subcodes 2/3: paste a console selection, the same thing)

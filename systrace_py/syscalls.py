@@ -74,6 +74,7 @@ from systrace_py.kernel import (
     OPEN_TREE_CLONE,
     PR_SET_DUMPABLE,
     PR_SET_MM,
+    PR_SET_SECCOMP,
     PROT_EXEC,
     PROT_READ,
     PROT_WRITE,
@@ -936,9 +937,12 @@ _c(154, "modify_ldt", (_a("func", _K.CMD), _ptr("ptr"), _a("bytecount")))
 _c(155, "pivot_root", (_p("new_root", role="new"), _p("put_old", role="old")), "namespace",
    _NS)
 _c(156, "_sysctl", (_ptr("args"),), ni=True)
+# prctl(PR_SET_SECCOMP) installs a filter of the program's own (mode 2; mode 1, strict, the
+# kernel refuses a process holding the prefilter): it stops, for the tracer to note it
+# (Tracer._own_filter), as seccomp(SECCOMP_SET_MODE_FILTER) does
 _c(157, "prctl", (_a("option", _K.CMD), _a("arg2"), _a("arg3"), _a("arg4"), _a("arg5")),
-   guard=Guard(((_eq32(0, PR_SET_MM),), (_eq32(0, PR_SET_DUMPABLE), Test(1, "eq", 0))),
-               errno.EPERM))
+   guard=Guard(((_eq32(0, PR_SET_SECCOMP),),), errno.EPERM, check="own_filter",
+               refused=((_eq32(0, PR_SET_MM),), (_eq32(0, PR_SET_DUMPABLE), Test(1, "eq", 0)))))
 _c(158, "arch_prctl", (_a("option", _K.CMD), _a("arg2")), "stdio")
 _c(159, "adjtimex", (_ptr("txc_p"),))
 _c(160, "setrlimit", (_a("resource"), _ptr("rlim")),
@@ -1186,9 +1190,16 @@ _c(316, "renameat2", (_a("olddfd", _K.DIRFD),
                       _at("newname", NEVER, dirfd=2, role="new", creates=True, classes=_W,
                           renamed=if_flag(4, RENAME_EXCHANGE)),
                       _FLAGS), "fsread fswrite", _WP | _T.NAMES | _T.MOVES, reveals=CONTENT)
+# seccomp: a user-notification listener is refused (its answers would outrank our TRACE); any
+# other filter stops, for the tracer to note that the kernel now runs a filter of the
+# program's own on every call -- on a call the tracer changed at its stop too (the recheck
+# after SECCOMP_RET_TRACE): held opens then keep their own call (Tracer._own_filter)
 _c(317, "seccomp", (_a("op", _K.CMD), _FLAGS, _ptr("uargs")),
    guard=Guard(((_eq32(0, SECCOMP_SET_MODE_FILTER),
-                 _bits(1, SECCOMP_FILTER_FLAG_NEW_LISTENER)),), errno.EPERM))
+                 Test(1, "eq", 0, SECCOMP_FILTER_FLAG_NEW_LISTENER)),), errno.EPERM,
+               check="own_filter",
+               refused=((_eq32(0, SECCOMP_SET_MODE_FILTER),
+                         _bits(1, SECCOMP_FILTER_FLAG_NEW_LISTENER)),)))
 _c(318, "getrandom", (_ptr("buf"), _a("count"), _FLAGS), "stdio")
 _c(319, "memfd_create", (_a("uname", _K.STRING), _FLAGS), "stdio")
 _c(320, "kexec_file_load", (_fd("kernel_fd"), _fd("initrd_fd"), _a("cmdline_len"),
@@ -1233,9 +1244,12 @@ _c(426, "io_uring_enter", (_FD, _a("to_submit"), _a("min_complete"), _FLAGS, _pt
 _c(427, "io_uring_register", (_FD, _a("opcode", _K.CMD), _ptr("arg"), _a("nr_args")),
    "io-uring", _T.PLAIN | _T.UNSAFE)
 # open_tree(OPEN_TREE_CLONE) makes a detached copy of the tree: decided as an exposure of it
-# wherever it is attached later (move_mount then checks only its target)
+# wherever it is attached later (move_mount then checks only its target).  Without the flag
+# it is open(O_PATH) by another name (fs/namespace.c), whose descriptor fstat, fchdir and
+# the *at calls use: a read of what it names (its metadata), as an O_PATH open is (red team
+# 13: path_open_tree.c)
 _c(428, "open_tree", (_DFD, _at("filename", *_atf(2), exposes=if_flag(2, OPEN_TREE_CLONE)),
-                      _FLAGS), "namespace", _NSX)
+                      _FLAGS), "namespace fsread", _NSX, reveals=METADATA)
 # move_mount: the mount moved ("old") is exposed when it is attached somewhere (a detached
 # one was decided when it was made), the target ("new") is covered (as for mount)
 _c(429, "move_mount", (_a("from_dfd", _K.DIRFD),
@@ -1319,7 +1333,8 @@ _c(466, "removexattrat", (_DFD, _at("pathname", *_atf(2)),
    on_descriptor="fremovexattr")
 _c(467, "open_tree_attr", (_DFD, _at("filename", *_atf(2),
                                        exposes=if_flag(2, OPEN_TREE_CLONE)), _FLAGS,
-                           _ptr("uattr"), _a("usize")), "namespace", _NSX)
+                           _ptr("uattr"), _a("usize")), "namespace fsread", _NSX,
+   reveals=METADATA)
 _c(468, "file_getattr", (_DFD, _at("filename", *_atf(4)),
                          _ptr("ufattr"), _a("usize"), _fl("at_flags")), _R, _RP,
    reveals=METADATA)

@@ -172,7 +172,8 @@ class Holder:
 
     def __init__(self, memory: TraceeMemory, slot: int, info: pt.SyscallInfo,
                  keep_start: bool = False,
-                 reaches: Callable[[str], bool] | None = None) -> None:
+                 reaches: Callable[[str], bool] | None = None,
+                 own_call: bool = False) -> None:
         self.memory = memory
         self.base = scratch.slot_address(slot)
         # No other task shares the caller's cwd or descriptor table: a path that reached its
@@ -189,6 +190,11 @@ class Holder:
         # same (or a sendmsg's control data is too large to copy): the kernel reads again
         # what was checked, so the call must run with the tree frozen
         self.respelled = False
+        # a seccomp filter of the program's own judges again whatever call the kernel runs
+        # (Tracer._own_filter): an open keeps its own call, which that filter lets through as
+        # it would natively, instead of becoming openat2 -- run with the tree frozen, since
+        # without RESOLVE_NO_SYMLINKS only that holds the lookup to what was checked
+        self.own_call = own_call
 
     def apply(self, tid: int, call: DecodedCall, reply: Reply) -> None:
         name = call.name
@@ -299,6 +305,9 @@ class Holder:
         if path is None or path.spec is None or target is None:
             self._open_how(call)
             return
+        if self.own_call and call.name != "openat2":
+            self._own_open(path, target, own_spelling)
+            return
         flags, mode = open_how_for(call)
         resolve = 0 if self.respelled else pt.RESOLVE_NO_SYMLINKS
         if call.name == "openat2" and call.open_resolve:
@@ -315,6 +324,18 @@ class Holder:
             dirfd = self.info.args[path.spec.dirfd_arg] & 0xFFFFFFFF
         self.args.update({0: dirfd, 1: self.base + scratch.PATH1, 2: self.base + scratch.HOW,
                           3: pt.OPEN_HOW_SIZE})
+
+    def _own_open(self, path: DecodedPath, target: str, own_spelling: bool) -> None:
+        """open, openat or creat held in its own call (``own_call``): its path pointed at the
+        checked spelling, its flags and mode its own, the tree frozen while it runs."""
+        assert path.spec is not None
+        encoded = target.encode("utf-8", "surrogateescape") + b"\0"
+        if len(encoded) > PATH_MAX:
+            raise HoldError(errno.ENAMETOOLONG, "path too long")
+        self.memory.write(self.base + scratch.PATH1, encoded)
+        self.args[path.spec.arg] = self.base + scratch.PATH1
+        self._start(path, own_spelling)
+        self.respelled = True
 
     def _open_how(self, call: DecodedCall) -> None:
         """openat2 whose path is not held: its struct open_how still is, when the check read

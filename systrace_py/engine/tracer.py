@@ -269,6 +269,10 @@ class Tracer:
         #: the guards this run lifts (syscalls.Lift), as its filter was compiled; none lifted
         #: until a spawn says so (an attached tree keeps every guard)
         self.lifted: frozenset[Lift] = frozenset()
+        #: a task of the tree runs a seccomp filter of its own (it installed one, or had one
+        #: when --attach found it): the kernel runs it again on a call the tracer changed at
+        #: its stop, so held opens keep their own call (see _own_filter)
+        self.own_filters = False
         self.pid = os.getpid()
         self.tasks: dict[int, Task] = {}
         self.processes: dict[int, Process] = {}
@@ -431,6 +435,8 @@ class Tracer:
             # its seize any more (review 5, finding 9)
             self._refuse_agents(pid, sorted(seen) + born)
             self._refuse_uring_contexts(pid, sorted(seen))
+            if any(procfs.status_numbers(tid, b"Seccomp") not in ([0], None) for tid in seen):
+                self.own_filters = True  # (a filter from before: see _own_filter)
         except TracerError:
             self.detach_all()
             raise
@@ -988,7 +994,8 @@ class Tracer:
         armed task is one _resume would go on with PTRACE_CONT (nothing awaited at an exit:
         no expect, freeze, after, exit_delay)."""
         if not self.filtered or self._stop is not None or self._deferred \
-                or self._thaw_pending or self._early or len(self.tasks) > cloop.MAX_ARMS:
+                or self._thaw_pending or self._early or len(self.tasks) > cloop.MAX_ARMS \
+                or self.own_filters:
             return None
         resolver = self.decoder.resolver
         if resolver.strict or not resolver.proc_here:
@@ -1432,6 +1439,9 @@ class Tracer:
             return None
         if guard.check == "owner_target":
             return self._owner_refusal(call)
+        if guard.check == "own_filter":
+            self._own_filter()
+            return None
         # setrlimit / prlimit64 of RLIMIT_CORE: only to limits that dump nothing (at most 1,
         # see child.no_core_limits); the kernel writes core files outside every policy
         assert guard.check == "rlimit_core", guard.check
@@ -1449,6 +1459,21 @@ class Tracer:
             return errno.EPERM, ("core dumps are off for traced programs (a rule naming "
                                  "prlimit64 or setrlimit grants them)")
         return None
+
+    def _own_filter(self) -> None:
+        """seccomp(SECCOMP_SET_MODE_FILTER) or prctl(PR_SET_SECCOMP): the program installs a
+        seccomp filter of its own -- refused nothing (its listener is, by the guard's refused
+        case), but noted for the rest of the run.  The kernel runs every filter again on a
+        call the tracer changed at its stop (__seccomp_filter's recheck after
+        SECCOMP_RET_TRACE), so the program's filter would judge a call it never made: a held
+        open turned into openat2, which a sandbox's filter may refuse (ENOSYS, so that libc
+        falls back to openat), trap or kill (red team 13, own_filter_held.c).  From now on a
+        held open keeps its own call, run with the tree frozen (enforce.Holder's own_call),
+        and the native loop, which holds opens as openat2, serves no task (_fast_arms).
+        Noted at entry, before the filter is in: a call of another task held meanwhile is
+        frozen too.  Which task has the filter is not followed (a TSYNC'd thread, a child
+        inheriting it): the run as a whole, as the prefilter is."""
+        self.own_filters = True
 
     @staticmethod
     def _owner_refusal(call: DecodedCall) -> tuple[int, str] | None:
@@ -1546,7 +1571,7 @@ class Tracer:
         if call.name in EXEC_CALLS:
             self._note_exec(task, call, reply.paths.get("path") if reply.paths else None)
         respelled = False
-        if self._must_hold(task, call, reply):
+        if self._must_hold(task, call, reply) or self._area_before_filter(task, call):
             space = task.process.space
             if not space.scratch and not space.scratch_failed:
                 if space.mapping_by is not None:
@@ -1649,6 +1674,22 @@ class Tracer:
             self.decoder.resolver.lost(task.seen)
         elif after[0] == "detached":
             self.decoder.resolver.note_detached(task.tid, result, after[1])
+
+    def _area_before_filter(self, task: Task, call: DecodedCall) -> bool:
+        """Whether the call installs a seccomp filter of the program's own in an address
+        space without the scratch area: the area is mapped first, while no filter of the
+        program's judges the injected mmap.  Once the program's filter is in, the kernel runs
+        it again on the mmap the tracer injects in a stopped call's place (the recheck after
+        SECCOMP_RET_TRACE), and a sandbox's filter may refuse, trap or kill an mmap with
+        MAP_FIXED_NOREPLACE, which the program itself never makes (red team 13).  Held calls
+        need nothing else injected (_own_filter).  An image exec'd later under the filter
+        gets its area mapped at its exec event, or at its first held call, with that filter
+        in: that is not helped here (docs/security.md, red team 13)."""
+        space = task.process.space
+        if space.scratch or space.scratch_failed:
+            return False
+        guard = stop_guard(call.name, call.args, self.pid, self.lifted)
+        return guard is not None and guard.check == "own_filter"
 
     def _must_hold(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
         """Whether the call must be pointed at copies of what was checked.
@@ -1993,7 +2034,8 @@ class Tracer:
             resolver = self.decoder.resolver
             holder = enforce.Holder(self._reader(task), slot, info,
                                     keep_start=task.fs.users == 1 and task.files.users == 1,
-                                    reaches=lambda start: resolver.reaches(task.tid, start))
+                                    reaches=lambda start: resolver.reaches(task.tid, start),
+                                    own_call=self.own_filters)
             own = tuple(info.args)  # (apply points info's arguments at the copies)
             holder.apply(task.tid, call, reply)
         except TraceeMemoryError as exc:

@@ -29,7 +29,8 @@
  *                    (sharing nothing with us: not memory, cwd nor descriptors) swaps PUBD/q
  *                    with SECD/q (RENAME_EXCHANGE): the *start* of the path moves
  *       dirfd_moved  the same through a descriptor of PUBD/q/b: openat(fd, "../../secret.txt")
- * Each fd obtained is checked by inode and content: never the secret.
+ * Each fd obtained is checked by inode and content: never the secret.  With ESC_OWN_FILTER=1
+ * in the environment it first installs a filter of its own (race.h).
  * Class 2 (races between check and use).
  */
 #include "race.h"
@@ -123,6 +124,8 @@ int main(int argc, char **argv) {
     const char *mode = argv[1], *secd = argv[2], *pubd = argv[3], *work = argv[4];
     struct budget budget;
     budget_args(&budget, argc, argv, 5);
+    if (getenv("ESC_OWN_FILTER"))
+        own_filter();
     char target[4096], path[4096];
     const char *open_path = "secret.txt";
     int dirfd = AT_FDCWD;

@@ -15,6 +15,7 @@
  *                the same peers, but the call is stat(): ESCAPED when the kernel stat()ed
  *                the secret (same inode) although the tracer checked the decoy -- its size,
  *                times and owner leak, which an fsread rule refuses as well
+ * With ESC_OWN_FILTER=1 in the environment it first installs a filter of its own (race.h).
  * Class 2 (races between check and use).
  */
 #include "race.h"
@@ -28,6 +29,8 @@ int main(int argc, char **argv) {
         usage("ALLOWED and FORBIDDEN must have the same length");
     struct budget budget;
     budget_args(&budget, argc, argv, 4);
+    if (getenv("ESC_OWN_FILTER"))
+        own_filter();
 
     int stat_mode = strstr(mode, "_stat") != NULL;
     char peer_kind[16];

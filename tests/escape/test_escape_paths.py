@@ -460,3 +460,13 @@ def test_a_rule_refusing_the_limit_calls_grants_no_core_dump(build, tmp_path, lo
         never(["fswrite"], path=f"{guarded}/**"),
         'calls = ["setrlimit", "prlimit64"]\naction = "never"\nerrno = "EPERM"'))
     assert dumped([*SYSTRACE, "-p", str(policy_file), "--", str(program)]) == []
+
+
+@pytest.mark.parametrize("mode", ["fstat", "fchdir"])
+def test_open_tree_is_an_o_path_open(build, tmp_path, mode):
+    """Red team 13: open_tree(2) without OPEN_TREE_CLONE gives an O_PATH descriptor of the file
+    (an O_PATH open counts as a read), but it was decided as a namespace call only: fstat of
+    that descriptor told the size, times and owner of a file fsread refuses, fchdir entered a
+    directory a chdir to is refused.  Now decided as fsread (metadata) too."""
+    controlled_and_blocked(tmp_path, build("escape/path_open_tree.c"),
+                           lambda s: [mode, s.secret], lambda s: read_never(f"{s.secd}/**"))

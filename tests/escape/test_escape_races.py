@@ -433,3 +433,19 @@ def test_empty_path_rewritten_after_the_check(build, tmp_path, mode):
         lambda s: [mode, s.secd / "link" if mode == "readlinkat" else s.secret,
                    "200000", "4"], dir_never, setup=secret_link,
         cwd=lambda s: s.work)  # ("": the cwd -- not an ancestor of the refused directory)
+
+
+@pytest.mark.parametrize("attack_program,mode", [("race_path", "thread"), ("race_fs", "symlink"),
+                                                 ("race_fs", "dir"), ("race_fs", "cwd_thread")])
+def test_held_opens_of_a_program_with_a_filter_of_its_own(build, tmp_path, loop, attack_program,
+                                                          mode):
+    """Red team 13: a program with a seccomp filter of its own has its held opens kept in
+    their own call (not openat2, which its filter judges again), run with the tree frozen:
+    the races openat2's RESOLVE_NO_SYMLINKS held off are held off so."""
+    args = ((lambda s: [mode, s.decoy, s.secret, ITERATIONS, SECONDS])
+            if attack_program == "race_path" else
+            (lambda s: [mode, s.secd, s.pubd, s.work, ITERATIONS, SECONDS]))
+    traced, _ = controlled_and_blocked(
+        tmp_path, build(f"escape/{attack_program}.c"), args, lambda s: read_never(s.secret),
+        env={**loop, "ESC_OWN_FILTER": "1"})
+    assert "none of them the secret" in traced.detail, traced  # (the decoy was opened)
