@@ -988,24 +988,46 @@ static int exec_entry(Arm *a, const struct pt_info *info, const char *raw, size_
 
 /* A task's fsuid and fsgid, its Groups: text, whether CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH
  * is effective, and its user namespace (from /proc/TID/status and ns/user, as
- * paths.Credentials.of reads them), and *trap_held: whether it ignores or blocks SIGTRAP
- * (SigIgn, SigBlk; 1 when they are not there): 0, or -1 when they cannot be read. */
+ * paths.Credentials.of reads them), *trap_held: whether it ignores or blocks SIGTRAP
+ * (SigIgn, SigBlk; 1 when they are not there) and *blocked: its SigBlk (the mask premap
+ * blocks signals around, as PTRACE_GETSIGMASK would give it: the status of a stopped
+ * thread is read at the same stop): 0, or -1 when they cannot be read.  The status is read
+ * whole with read(2) (open, one read, the read at its end, close: stdio's fopen would stat
+ * it and read it 1 KiB at a time); one longer than the buffer (thousands of groups) is
+ * Python's. */
 static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap, int *override,
-                    unsigned long long *userns, int *trap_held) {
-    char name[64], line[1024];
+                    unsigned long long *userns, int *trap_held, unsigned long long *blocked) {
+    char name[64], text[8192];
     struct stat st;
     snprintf(name, sizeof name, "%s/ns/user", dir);
     if (stat(name, &st) < 0) return -1;
     *userns = st.st_ino;
     snprintf(name, sizeof name, "%s/status", dir);
-    FILE *f = fopen(name, "re");
-    if (!f) return -1;
+    int fd = open(name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, text + len, sizeof text - 1 - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) { if (n < 0) len = sizeof text; break; }
+        len += (size_t)n;
+        if (len == sizeof text - 1) { len = sizeof text; break; }  /* (too long) */
+    }
+    close(fd);
+    if (len >= sizeof text - 1) return -1;
+    text[len] = 0;
     int seen = 0, masks = 0;
     *trap_held = 0;
-    while (fgets(line, sizeof line, f)) {
+    *blocked = 0;
+    for (char *line = text, *end; *line; line = end) {
+        end = strchr(line, '\n');
+        if (end) *end++ = 0;
+        else end = line + strlen(line);
         long long v[4];
         if (strncmp(line, "SigIgn:", 7) == 0 || strncmp(line, "SigBlk:", 7) == 0) {
-            *trap_held |= (strtoull(line + 7, NULL, 16) >> (SIGTRAP - 1)) & 1;
+            unsigned long long mask = strtoull(line + 7, NULL, 16);
+            *trap_held |= (mask >> (SIGTRAP - 1)) & 1;
+            if (line[3] == 'B') *blocked = mask;
             masks++;
             continue;
         }
@@ -1018,7 +1040,7 @@ static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap,
             ids[1] = v[3];
             seen |= 2;
         } else if (strncmp(line, "Groups:", 7) == 0) {
-            if (strlen(line) >= cap) { fclose(f); return -1; }  /* (a long line: Python's) */
+            if (strlen(line) >= cap) return -1;  /* (a long line: Python's) */
             strcpy(groups, line + 7);
             seen |= 4;
         } else if (strncmp(line, "CapEff:", 7) == 0) {
@@ -1027,16 +1049,15 @@ static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap,
             seen |= 8;
         }
     }
-    fclose(f);
     if (masks != 2) *trap_held = 1;
     return seen == 15 ? 0 : -1;
 }
 
 /* Whether a task's search permission is not the tracer's: 1, 0, or -1 when it cannot be
- * read; *trap_held as creds_of says.  This mirrors paths.Credentials.searches_as (which Python arms tasks by,
+ * read; *trap_held and *blocked as creds_of says.  This mirrors paths.Credentials.searches_as (which Python arms tasks by,
  * Tracer._fast_arms), for the task of an exec this loop serves: change one, change the other
  * (tests/engine/test_resolve_parity.py, test_root_searches_as_its_capabilities_say). */
-static int searches_otherwise(pid_t tid, int *trap_held) {
+static int searches_otherwise(pid_t tid, int *trap_held, unsigned long long *blocked) {
     static int have_own;
     static long long own_ids[2];
     static char own_groups[1024];
@@ -1044,8 +1065,9 @@ static int searches_otherwise(pid_t tid, int *trap_held) {
     static unsigned long long own_ns;
     if (!have_own) {
         int own_trap;
+        unsigned long long own_blocked;
         if (creds_of("/proc/self", own_ids, own_groups, sizeof own_groups, &own_override,
-                     &own_ns, &own_trap) < 0)
+                     &own_ns, &own_trap, &own_blocked) < 0)
             return -1;
         have_own = 1;
     }
@@ -1054,7 +1076,8 @@ static int searches_otherwise(pid_t tid, int *trap_held) {
     int override;
     unsigned long long ns;
     snprintf(dir, sizeof dir, "/proc/%d", (int)tid);
-    if (creds_of(dir, ids, groups, sizeof groups, &override, &ns, trap_held) < 0) return -1;
+    if (creds_of(dir, ids, groups, sizeof groups, &override, &ns, trap_held, blocked) < 0)
+        return -1;
     if (ns != own_ns) return 1;  /* another user namespace: never the tracer's */
     if (override || own_override) return !(override && own_override);
     /* (the kernel lists the groups sorted: the same set, the same text -- or the task's
@@ -1078,11 +1101,21 @@ static int let_parent_go(Arm *c) {
 
 /* The scratch area mapped in a task at its exec event, as Tracer._premap_scratch does:
  * MMAP_TRAP_CODE written at the entry point, the mmap's arguments in the registers, the task
- * run to the trap (the injected call's own stops let go, signals kept back and sent again),
- * then the code and registers put back (rax: execve's 0).  *mapped: whether the area is there;
- * *maps: the stops it took.  0, or the wait status of a task that ended meanwhile (>0 with
- * *died), or -1 on an error. */
-static int premap(pid_t tid, int mem, int *mapped, int *maps, int *died) {
+ * run to the trap (the injected call's own stops let go), then the code and registers put
+ * back (rax: execve's 0).  As Tracer._inject_call runs it: with every signal blocked
+ * (PTRACE_SETSIGMASK) but SIGTRAP and the forced ones (FORCED_SIGNALS: left as the task
+ * blocks them), the task's own mask (``blocked``, its SigBlk read at this stop) put back at
+ * the trap -- a signal sent meanwhile stays queued in the kernel with its siginfo, for its
+ * thread, and is delivered once the task goes on, as natively; only one that cannot be
+ * blocked comes to a delivery stop, and is kept back and sent again (kill) once the task is
+ * as it was.  *mapped: whether the area is there; *maps: the stops it took.  0, or the wait
+ * status of a task that ended meanwhile (>0 with *died), or -1 on an error. */
+#define SIGBIT(sig) (1ULL << ((sig) - 1))
+#define FORCED_SIGNALS (SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGFPE) | \
+                        SIGBIT(SIGSYS))
+#define PT_SETSIGMASK 0x420b
+static int premap(pid_t tid, int mem, unsigned long long blocked, int *mapped, int *maps,
+                  int *died) {
     uint64_t saved[R_WORDS], regs[R_WORDS];
     unsigned char code[sizeof trap_code];
     int pending[32], npending = 0, status = 0;
@@ -1095,6 +1128,10 @@ static int premap(pid_t tid, int mem, int *mapped, int *maps, int *died) {
     regs[R_RAX] = mmap_args[0];
     for (int i = 0; i < 6; i++) regs[ARG_REG[i]] = mmap_args[i + 1];
     int sig = 0, result = 0;
+    unsigned long long during = (~FORCED_SIGNALS | (blocked & FORCED_SIGNALS)) & ~SIGBIT(SIGTRAP);
+    int masked = 0;
+    if (syscall(SYS_ptrace, PT_SETSIGMASK, tid, 8, &during) < 0) goto restore;
+    masked = 1;
     if (syscall(SYS_ptrace, PT_SETREGS, tid, 0, regs) < 0) goto restore;
     for (;;) {
         if (syscall(SYS_ptrace, PT_CONT, tid, 0, (long)sig) < 0) break;
@@ -1127,6 +1164,7 @@ static int premap(pid_t tid, int mem, int *mapped, int *maps, int *died) {
     }
 restore:
     if (!*died) {
+        if (masked) syscall(SYS_ptrace, PT_SETSIGMASK, tid, 8, &blocked);
         saved[R_RAX] = 0;  /* execve's result */
         if (pwrite(mem, code, trap_len, (off_t)rip) == (ssize_t)trap_len)
             syscall(SYS_ptrace, PT_SETREGS, tid, 0, saved);
@@ -1154,7 +1192,8 @@ static int exec_event(Arm *a, int *status) {
     snprintf(name, sizeof name, "/proc/%d/exe", (int)a->tid);
     if (stat(name, &st) < 0 || st.st_dev != e->dev || st.st_ino != e->ino) return 0;
     int trap_held;
-    int other = searches_otherwise(a->tid, &trap_held);
+    unsigned long long blocked;
+    int other = searches_otherwise(a->tid, &trap_held, &blocked);
     if (other < 0) return 0;
     int mem = -1, mapped = 0, died = 0;
     /* (a task that ignores or blocks SIGTRAP is not premapped: the trap's forced SIGTRAP
@@ -1163,7 +1202,7 @@ static int exec_event(Arm *a, int *status) {
         snprintf(name, sizeof name, "/proc/%d/mem", (int)a->tid);
         mem = open(name, O_RDWR | O_CLOEXEC);
         if (mem < 0) return 0;
-        int r = trap_held ? 0 : premap(a->tid, mem, &mapped, &e->maps, &died);
+        int r = trap_held ? 0 : premap(a->tid, mem, blocked, &mapped, &e->maps, &died);
         if (r < 0) { close(mem); return -1; }
         if (died) {
             close(mem);
