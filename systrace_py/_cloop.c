@@ -808,8 +808,12 @@ static int runs_code(const char *entry, size_t len) {
 
 /* The tracee's string at addr into dst, as read_string reads it (a string of at most
  * room - 2 bytes; -1: unreadable or longer), from a window of its memory read before or read
- * now from addr on; one that runs past its window is read alone. */
-static ssize_t env_string(pid_t tid, uint64_t addr, char *dst, size_t room) {
+ * now from start on (start <= addr: the lowest string of the environment less than half a
+ * window below it, so that one window holds the strings on both sides of it -- a shell
+ * passes its environment's strings in the order of its own table, not of their addresses;
+ * a window from addr held only those above it, and read the environment of a command that
+ * sh ran in 6 reads instead of 1); one that runs past its window is read alone. */
+static ssize_t env_string(pid_t tid, uint64_t addr, uint64_t start, char *dst, size_t room) {
     for (int pass = 0; pass < 2; pass++) {
         for (int w = 0; w < nwindows; w++) {
             if (addr < window_at[w] || addr - window_at[w] >= window_got[w]) continue;
@@ -827,13 +831,18 @@ static ssize_t env_string(pid_t tid, uint64_t addr, char *dst, size_t room) {
         if (pass) break;
         int w = nwindows < ENV_WINDOWS ? nwindows++ : (int)(addr / 64 % ENV_WINDOWS);
         struct iovec local = {windows[w], ENV_WINDOW},
-                     remote = {(void *)(uintptr_t)addr, ENV_WINDOW};
+                     remote = {(void *)(uintptr_t)start, ENV_WINDOW};
         ssize_t got = process_vm_readv(tid, &local, 1, &remote, 1, 0);
-        window_at[w] = addr;
+        window_at[w] = start;
         window_got[w] = got > 0 ? (size_t)got : 0;  /* (short: memory that cannot be read) */
-        if (got <= 0) return read_string(tid, addr, dst, room);
+        if (got <= 0 || addr - start >= (uint64_t)got) return read_string(tid, addr, dst, room);
     }
     return read_string(tid, addr, dst, room);
+}
+
+static int by_address(const void *x, const void *y) {
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
 }
 
 /* The environment of an exec (envp at addr) as enforce.Holder._vector copies it: the pointer
@@ -866,10 +875,20 @@ static ssize_t read_env(pid_t tid, uint64_t addr, uint64_t base, char *blob, siz
     size_t table = 8 * (count + 1), at = table;
     if (table > cap) return -1;
     nwindows = 0;
+    static uint64_t sorted[4096];  /* (where a window starts: env_string) */
+    memcpy(sorted, pointers, 8 * count);
+    qsort(sorted, count, 8, by_address);
     for (size_t i = 0; i < count; i++) {
         if (cap - at < 2) return -1;
         size_t room = cap - at < max_strlen ? cap - at : max_strlen;  /* (NUL within it) */
-        ssize_t n = env_string(tid, pointers[i], blob + at, room);
+        uint64_t addr = pointers[i], floor = addr > ENV_WINDOW / 2 ? addr - ENV_WINDOW / 2 : 0;
+        size_t lo = 0, hi = count;  /* the first string at or above floor (addr is one) */
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (sorted[mid] < floor) lo = mid + 1;
+            else hi = mid;
+        }
+        ssize_t n = env_string(tid, addr, sorted[lo], blob + at, room);
         if (n < 0) return -1;  /* unreadable, too long, more than a slot holds: Python's */
         if (runs_code(blob + at, (size_t)n)) {
             /* (one the run started with: the user's choice, which _entering_table lets be) */
