@@ -881,11 +881,11 @@ static ssize_t read_env(pid_t tid, uint64_t addr, uint64_t base, char *blob, siz
     for (size_t i = 0; i < count; i++) {
         if (cap - at < 2) return -1;
         size_t room = cap - at < max_strlen ? cap - at : max_strlen;  /* (NUL within it) */
-        uint64_t addr = pointers[i], floor = addr > ENV_WINDOW / 2 ? addr - ENV_WINDOW / 2 : 0;
-        size_t lo = 0, hi = count;  /* the first string at or above floor (addr is one) */
+        uint64_t addr = pointers[i], low = addr > ENV_WINDOW / 2 ? addr - ENV_WINDOW / 2 : 0;
+        size_t lo = 0, hi = count;  /* the first string at or above low (addr is one) */
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
-            if (sorted[mid] < floor) lo = mid + 1;
+            if (sorted[mid] < low) lo = mid + 1;
             else hi = mid;
         }
         ssize_t n = env_string(tid, addr, sorted[lo], blob + at, room);
