@@ -306,6 +306,10 @@ static char windows[ENV_WINDOWS][ENV_WINDOW];
 static uint64_t window_at[ENV_WINDOWS];
 static size_t window_got[ENV_WINDOWS];
 static int nwindows;  /* (read_env empties them: one exec's reads) */
+/* An execve's path as decide resolved it: the O_PATH descriptor of the file it reached, kept
+ * for exec_entry's plain_image (which so looks at that very file, without opening its path
+ * again); closed when decide returns.  -1: none. */
+static int resolved_fd = -1;
 static size_t env_cap;          /* scratch.SLOT_SIZE - BULK (at most sizeof env_copy) */
 
 static void free_check(Check *c) {
@@ -590,15 +594,17 @@ static int missing_name(const char *candidate, int follow, char *path, int depth
 
 /* A path with symlinks on the way: the name of what the kernel reaches through them when it
  * follows no magic link, as /proc gives it (paths.py _fast, its second openat2) into path;
- * -1 when Python must tell (a missing name, a magic link, a name /proc cannot give). */
-static int through_symlinks(const char *candidate, uint64_t flags, char *path) {
+ * -1 when Python must tell (a missing name, a magic link, a name /proc cannot give).  With
+ * keep, the O_PATH descriptor of what it reached is kept there (resolved_fd), not closed. */
+static int through_symlinks(const char *candidate, uint64_t flags, char *path, int keep) {
     struct open_how_ how = {flags, 0, RESOLVE_NO_MAGICLINKS_};
     long fd = syscall(SYS_openat2, AT_FDCWD_, candidate, &how, sizeof how);
     if (fd < 0) return -1;
     char link[64];
     snprintf(link, sizeof link, "/proc/self/fd/%d", (int)fd);
     ssize_t n = readlink(link, path, MAX_RAW);
-    close((int)fd);
+    if (keep) resolved_fd = (int)fd;
+    else close((int)fd);
     if (n <= 0 || n >= MAX_RAW || path[0] != '/') return -1;
     path[n] = 0;
     if (has_suffix(path, (size_t)n, " (deleted)") || strstr(path, "/proc")) return -1;
@@ -911,9 +917,10 @@ static ssize_t read_env(pid_t tid, uint64_t addr, uint64_t base, char *blob, siz
 
 /* What exec loads at path, a file the tracer may read (the exec's checks permit it): 1 with
  * its identity when it is a regular file that is no script (a "#!" file's interpreters are
- * Python's: exec_image.script_chain); 0: Python tells. */
+ * Python's: exec_image.script_chain); 0: Python tells.  The file is the one decide's
+ * resolution reached (resolved_fd), else path opened now. */
 static int plain_image(const char *path, struct stat *st) {
-    int fd = open(path, O_PATH | O_CLOEXEC);
+    int fd = resolved_fd >= 0 ? resolved_fd : open(path, O_PATH | O_CLOEXEC);
     if (fd < 0) return 0;
     int ok = 0;
     if (fstat(fd, st) == 0 && S_ISREG(st->st_mode)) {
@@ -926,7 +933,7 @@ static int plain_image(const char *path, struct stat *st) {
             close(rfd);
         }
     }
-    close(fd);
+    if (fd != resolved_fd) close(fd);
     return ok;
 }
 
@@ -1253,7 +1260,7 @@ static int exec_event(Arm *a, int *status) {
 }
 
 /* 1: handled (the task runs again), 0: hand it to Python (*why says how), -1: an error */
-static int decide(Arm *a, int *why) {
+static int decide_call(Arm *a, int *why) {
     PlanObject *plan = a->plan;
     pid_t tid = a->tid;
     int may_refuse = a->may_refuse;
@@ -1340,7 +1347,8 @@ static int decide(Arm *a, int *why) {
                             RESOLVE_NO_SYMLINKS_};
     long fd = syscall(SYS_openat2, AT_FDCWD_, candidate, &how, sizeof how);
     if (fd >= 0) {
-        close((int)fd);
+        if (s->exec) resolved_fd = (int)fd;
+        else close((int)fd);
         lexical(candidate, path);
         direct = 1;
     } else if (errno == ENOENT) {
@@ -1349,7 +1357,7 @@ static int decide(Arm *a, int *why) {
         missing = 1;
         direct = how_missing < 2;
     } else if (errno != ELOOP || !v->walks
-               || through_symlinks(candidate, how.flags, path) < 0) {
+               || through_symlinks(candidate, how.flags, path, s->exec) < 0) {
         return 0;  /* a magic link, a loop, a missing name past a symlink...: Python's */
     }
     len = strlen(path);
@@ -1394,6 +1402,16 @@ cont:
     if (syscall(SYS_ptrace, PT_CONT, tid, 0, 0) < 0 && errno != ESRCH) return -1;
     permitted_total++;
     return 1;
+}
+
+/* decide_call, and the descriptor its resolution kept for an exec (resolved_fd) closed. */
+static int decide(Arm *a, int *why) {
+    int done = decide_call(a, why);
+    if (resolved_fd >= 0) {
+        close(resolved_fd);
+        resolved_fd = -1;
+    }
+    return done;
 }
 
 /* A signal-delivery-stop (not a ptrace event, not a syscall stop, not SIGTRAP, which a
