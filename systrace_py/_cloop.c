@@ -306,6 +306,10 @@ static char windows[ENV_WINDOWS][ENV_WINDOW];
 static uint64_t window_at[ENV_WINDOWS];
 static size_t window_got[ENV_WINDOWS];
 static int nwindows;  /* (read_env empties them: one exec's reads) */
+/* An execve's path as decide resolved it: the O_PATH descriptor of the file it reached, kept
+ * for exec_entry's plain_image (which so looks at that very file, without opening its path
+ * again); closed when decide returns.  -1: none. */
+static int resolved_fd = -1;
 static size_t env_cap;          /* scratch.SLOT_SIZE - BULK (at most sizeof env_copy) */
 
 static void free_check(Check *c) {
@@ -590,15 +594,17 @@ static int missing_name(const char *candidate, int follow, char *path, int depth
 
 /* A path with symlinks on the way: the name of what the kernel reaches through them when it
  * follows no magic link, as /proc gives it (paths.py _fast, its second openat2) into path;
- * -1 when Python must tell (a missing name, a magic link, a name /proc cannot give). */
-static int through_symlinks(const char *candidate, uint64_t flags, char *path) {
+ * -1 when Python must tell (a missing name, a magic link, a name /proc cannot give).  With
+ * keep, the O_PATH descriptor of what it reached is kept there (resolved_fd), not closed. */
+static int through_symlinks(const char *candidate, uint64_t flags, char *path, int keep) {
     struct open_how_ how = {flags, 0, RESOLVE_NO_MAGICLINKS_};
     long fd = syscall(SYS_openat2, AT_FDCWD_, candidate, &how, sizeof how);
     if (fd < 0) return -1;
     char link[64];
     snprintf(link, sizeof link, "/proc/self/fd/%d", (int)fd);
     ssize_t n = readlink(link, path, MAX_RAW);
-    close((int)fd);
+    if (keep) resolved_fd = (int)fd;
+    else close((int)fd);
     if (n <= 0 || n >= MAX_RAW || path[0] != '/') return -1;
     path[n] = 0;
     if (has_suffix(path, (size_t)n, " (deleted)") || strstr(path, "/proc")) return -1;
@@ -808,8 +814,12 @@ static int runs_code(const char *entry, size_t len) {
 
 /* The tracee's string at addr into dst, as read_string reads it (a string of at most
  * room - 2 bytes; -1: unreadable or longer), from a window of its memory read before or read
- * now from addr on; one that runs past its window is read alone. */
-static ssize_t env_string(pid_t tid, uint64_t addr, char *dst, size_t room) {
+ * now from start on (start <= addr: the lowest string of the environment less than half a
+ * window below it, so that one window holds the strings on both sides of it -- a shell
+ * passes its environment's strings in the order of its own table, not of their addresses;
+ * a window from addr held only those above it, and read the environment of a command that
+ * sh ran in 6 reads instead of 1); one that runs past its window is read alone. */
+static ssize_t env_string(pid_t tid, uint64_t addr, uint64_t start, char *dst, size_t room) {
     for (int pass = 0; pass < 2; pass++) {
         for (int w = 0; w < nwindows; w++) {
             if (addr < window_at[w] || addr - window_at[w] >= window_got[w]) continue;
@@ -827,13 +837,18 @@ static ssize_t env_string(pid_t tid, uint64_t addr, char *dst, size_t room) {
         if (pass) break;
         int w = nwindows < ENV_WINDOWS ? nwindows++ : (int)(addr / 64 % ENV_WINDOWS);
         struct iovec local = {windows[w], ENV_WINDOW},
-                     remote = {(void *)(uintptr_t)addr, ENV_WINDOW};
+                     remote = {(void *)(uintptr_t)start, ENV_WINDOW};
         ssize_t got = process_vm_readv(tid, &local, 1, &remote, 1, 0);
-        window_at[w] = addr;
+        window_at[w] = start;
         window_got[w] = got > 0 ? (size_t)got : 0;  /* (short: memory that cannot be read) */
-        if (got <= 0) return read_string(tid, addr, dst, room);
+        if (got <= 0 || addr - start >= (uint64_t)got) return read_string(tid, addr, dst, room);
     }
     return read_string(tid, addr, dst, room);
+}
+
+static int by_address(const void *x, const void *y) {
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
 }
 
 /* The environment of an exec (envp at addr) as enforce.Holder._vector copies it: the pointer
@@ -866,10 +881,20 @@ static ssize_t read_env(pid_t tid, uint64_t addr, uint64_t base, char *blob, siz
     size_t table = 8 * (count + 1), at = table;
     if (table > cap) return -1;
     nwindows = 0;
+    static uint64_t sorted[4096];  /* (where a window starts: env_string) */
+    memcpy(sorted, pointers, 8 * count);
+    qsort(sorted, count, 8, by_address);
     for (size_t i = 0; i < count; i++) {
         if (cap - at < 2) return -1;
         size_t room = cap - at < max_strlen ? cap - at : max_strlen;  /* (NUL within it) */
-        ssize_t n = env_string(tid, pointers[i], blob + at, room);
+        uint64_t addr = pointers[i], low = addr > ENV_WINDOW / 2 ? addr - ENV_WINDOW / 2 : 0;
+        size_t lo = 0, hi = count;  /* the first string at or above low (addr is one) */
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (sorted[mid] < low) lo = mid + 1;
+            else hi = mid;
+        }
+        ssize_t n = env_string(tid, addr, sorted[lo], blob + at, room);
         if (n < 0) return -1;  /* unreadable, too long, more than a slot holds: Python's */
         if (runs_code(blob + at, (size_t)n)) {
             /* (one the run started with: the user's choice, which _entering_table lets be) */
@@ -892,9 +917,10 @@ static ssize_t read_env(pid_t tid, uint64_t addr, uint64_t base, char *blob, siz
 
 /* What exec loads at path, a file the tracer may read (the exec's checks permit it): 1 with
  * its identity when it is a regular file that is no script (a "#!" file's interpreters are
- * Python's: exec_image.script_chain); 0: Python tells. */
+ * Python's: exec_image.script_chain); 0: Python tells.  The file is the one decide's
+ * resolution reached (resolved_fd), else path opened now. */
 static int plain_image(const char *path, struct stat *st) {
-    int fd = open(path, O_PATH | O_CLOEXEC);
+    int fd = resolved_fd >= 0 ? resolved_fd : open(path, O_PATH | O_CLOEXEC);
     if (fd < 0) return 0;
     int ok = 0;
     if (fstat(fd, st) == 0 && S_ISREG(st->st_mode)) {
@@ -907,7 +933,7 @@ static int plain_image(const char *path, struct stat *st) {
             close(rfd);
         }
     }
-    close(fd);
+    if (fd != resolved_fd) close(fd);
     return ok;
 }
 
@@ -988,24 +1014,46 @@ static int exec_entry(Arm *a, const struct pt_info *info, const char *raw, size_
 
 /* A task's fsuid and fsgid, its Groups: text, whether CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH
  * is effective, and its user namespace (from /proc/TID/status and ns/user, as
- * paths.Credentials.of reads them), and *trap_held: whether it ignores or blocks SIGTRAP
- * (SigIgn, SigBlk; 1 when they are not there): 0, or -1 when they cannot be read. */
+ * paths.Credentials.of reads them), *trap_held: whether it ignores or blocks SIGTRAP
+ * (SigIgn, SigBlk; 1 when they are not there) and *blocked: its SigBlk (the mask premap
+ * blocks signals around, as PTRACE_GETSIGMASK would give it: the status of a stopped
+ * thread is read at the same stop): 0, or -1 when they cannot be read.  The status is read
+ * whole with read(2) (open, one read, the read at its end, close: stdio's fopen would stat
+ * it and read it 1 KiB at a time); one longer than the buffer (thousands of groups) is
+ * Python's. */
 static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap, int *override,
-                    unsigned long long *userns, int *trap_held) {
-    char name[64], line[1024];
+                    unsigned long long *userns, int *trap_held, unsigned long long *blocked) {
+    char name[64], text[8192];
     struct stat st;
     snprintf(name, sizeof name, "%s/ns/user", dir);
     if (stat(name, &st) < 0) return -1;
     *userns = st.st_ino;
     snprintf(name, sizeof name, "%s/status", dir);
-    FILE *f = fopen(name, "re");
-    if (!f) return -1;
+    int fd = open(name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, text + len, sizeof text - 1 - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) { if (n < 0) len = sizeof text; break; }
+        len += (size_t)n;
+        if (len == sizeof text - 1) { len = sizeof text; break; }  /* (too long) */
+    }
+    close(fd);
+    if (len >= sizeof text - 1) return -1;
+    text[len] = 0;
     int seen = 0, masks = 0;
     *trap_held = 0;
-    while (fgets(line, sizeof line, f)) {
+    *blocked = 0;
+    for (char *line = text, *end; *line; line = end) {
+        end = strchr(line, '\n');
+        if (end) *end++ = 0;
+        else end = line + strlen(line);
         long long v[4];
         if (strncmp(line, "SigIgn:", 7) == 0 || strncmp(line, "SigBlk:", 7) == 0) {
-            *trap_held |= (strtoull(line + 7, NULL, 16) >> (SIGTRAP - 1)) & 1;
+            unsigned long long mask = strtoull(line + 7, NULL, 16);
+            *trap_held |= (mask >> (SIGTRAP - 1)) & 1;
+            if (line[3] == 'B') *blocked = mask;
             masks++;
             continue;
         }
@@ -1018,7 +1066,7 @@ static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap,
             ids[1] = v[3];
             seen |= 2;
         } else if (strncmp(line, "Groups:", 7) == 0) {
-            if (strlen(line) >= cap) { fclose(f); return -1; }  /* (a long line: Python's) */
+            if (strlen(line) >= cap) return -1;  /* (a long line: Python's) */
             strcpy(groups, line + 7);
             seen |= 4;
         } else if (strncmp(line, "CapEff:", 7) == 0) {
@@ -1027,16 +1075,15 @@ static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap,
             seen |= 8;
         }
     }
-    fclose(f);
     if (masks != 2) *trap_held = 1;
     return seen == 15 ? 0 : -1;
 }
 
 /* Whether a task's search permission is not the tracer's: 1, 0, or -1 when it cannot be
- * read; *trap_held as creds_of says.  This mirrors paths.Credentials.searches_as (which Python arms tasks by,
+ * read; *trap_held and *blocked as creds_of says.  This mirrors paths.Credentials.searches_as (which Python arms tasks by,
  * Tracer._fast_arms), for the task of an exec this loop serves: change one, change the other
  * (tests/engine/test_resolve_parity.py, test_root_searches_as_its_capabilities_say). */
-static int searches_otherwise(pid_t tid, int *trap_held) {
+static int searches_otherwise(pid_t tid, int *trap_held, unsigned long long *blocked) {
     static int have_own;
     static long long own_ids[2];
     static char own_groups[1024];
@@ -1044,8 +1091,9 @@ static int searches_otherwise(pid_t tid, int *trap_held) {
     static unsigned long long own_ns;
     if (!have_own) {
         int own_trap;
+        unsigned long long own_blocked;
         if (creds_of("/proc/self", own_ids, own_groups, sizeof own_groups, &own_override,
-                     &own_ns, &own_trap) < 0)
+                     &own_ns, &own_trap, &own_blocked) < 0)
             return -1;
         have_own = 1;
     }
@@ -1054,7 +1102,8 @@ static int searches_otherwise(pid_t tid, int *trap_held) {
     int override;
     unsigned long long ns;
     snprintf(dir, sizeof dir, "/proc/%d", (int)tid);
-    if (creds_of(dir, ids, groups, sizeof groups, &override, &ns, trap_held) < 0) return -1;
+    if (creds_of(dir, ids, groups, sizeof groups, &override, &ns, trap_held, blocked) < 0)
+        return -1;
     if (ns != own_ns) return 1;  /* another user namespace: never the tracer's */
     if (override || own_override) return !(override && own_override);
     /* (the kernel lists the groups sorted: the same set, the same text -- or the task's
@@ -1078,11 +1127,21 @@ static int let_parent_go(Arm *c) {
 
 /* The scratch area mapped in a task at its exec event, as Tracer._premap_scratch does:
  * MMAP_TRAP_CODE written at the entry point, the mmap's arguments in the registers, the task
- * run to the trap (the injected call's own stops let go, signals kept back and sent again),
- * then the code and registers put back (rax: execve's 0).  *mapped: whether the area is there;
- * *maps: the stops it took.  0, or the wait status of a task that ended meanwhile (>0 with
- * *died), or -1 on an error. */
-static int premap(pid_t tid, int mem, int *mapped, int *maps, int *died) {
+ * run to the trap (the injected call's own stops let go), then the code and registers put
+ * back (rax: execve's 0).  As Tracer._inject_call runs it: with every signal blocked
+ * (PTRACE_SETSIGMASK) but SIGTRAP and the forced ones (FORCED_SIGNALS: left as the task
+ * blocks them), the task's own mask (``blocked``, its SigBlk read at this stop) put back at
+ * the trap -- a signal sent meanwhile stays queued in the kernel with its siginfo, for its
+ * thread, and is delivered once the task goes on, as natively; only one that cannot be
+ * blocked comes to a delivery stop, and is kept back and sent again (kill) once the task is
+ * as it was.  *mapped: whether the area is there; *maps: the stops it took.  0, or the wait
+ * status of a task that ended meanwhile (>0 with *died), or -1 on an error. */
+#define SIGBIT(sig) (1ULL << ((sig) - 1))
+#define FORCED_SIGNALS (SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGFPE) | \
+                        SIGBIT(SIGSYS))
+#define PT_SETSIGMASK 0x420b
+static int premap(pid_t tid, int mem, unsigned long long blocked, int *mapped, int *maps,
+                  int *died) {
     uint64_t saved[R_WORDS], regs[R_WORDS];
     unsigned char code[sizeof trap_code];
     int pending[32], npending = 0, status = 0;
@@ -1095,6 +1154,10 @@ static int premap(pid_t tid, int mem, int *mapped, int *maps, int *died) {
     regs[R_RAX] = mmap_args[0];
     for (int i = 0; i < 6; i++) regs[ARG_REG[i]] = mmap_args[i + 1];
     int sig = 0, result = 0;
+    unsigned long long during = (~FORCED_SIGNALS | (blocked & FORCED_SIGNALS)) & ~SIGBIT(SIGTRAP);
+    int masked = 0;
+    if (syscall(SYS_ptrace, PT_SETSIGMASK, tid, 8, &during) < 0) goto restore;
+    masked = 1;
     if (syscall(SYS_ptrace, PT_SETREGS, tid, 0, regs) < 0) goto restore;
     for (;;) {
         if (syscall(SYS_ptrace, PT_CONT, tid, 0, (long)sig) < 0) break;
@@ -1127,6 +1190,7 @@ static int premap(pid_t tid, int mem, int *mapped, int *maps, int *died) {
     }
 restore:
     if (!*died) {
+        if (masked) syscall(SYS_ptrace, PT_SETSIGMASK, tid, 8, &blocked);
         saved[R_RAX] = 0;  /* execve's result */
         if (pwrite(mem, code, trap_len, (off_t)rip) == (ssize_t)trap_len)
             syscall(SYS_ptrace, PT_SETREGS, tid, 0, saved);
@@ -1154,7 +1218,8 @@ static int exec_event(Arm *a, int *status) {
     snprintf(name, sizeof name, "/proc/%d/exe", (int)a->tid);
     if (stat(name, &st) < 0 || st.st_dev != e->dev || st.st_ino != e->ino) return 0;
     int trap_held;
-    int other = searches_otherwise(a->tid, &trap_held);
+    unsigned long long blocked;
+    int other = searches_otherwise(a->tid, &trap_held, &blocked);
     if (other < 0) return 0;
     int mem = -1, mapped = 0, died = 0;
     /* (a task that ignores or blocks SIGTRAP is not premapped: the trap's forced SIGTRAP
@@ -1163,7 +1228,7 @@ static int exec_event(Arm *a, int *status) {
         snprintf(name, sizeof name, "/proc/%d/mem", (int)a->tid);
         mem = open(name, O_RDWR | O_CLOEXEC);
         if (mem < 0) return 0;
-        int r = trap_held ? 0 : premap(a->tid, mem, &mapped, &e->maps, &died);
+        int r = trap_held ? 0 : premap(a->tid, mem, blocked, &mapped, &e->maps, &died);
         if (r < 0) { close(mem); return -1; }
         if (died) {
             close(mem);
@@ -1195,7 +1260,7 @@ static int exec_event(Arm *a, int *status) {
 }
 
 /* 1: handled (the task runs again), 0: hand it to Python (*why says how), -1: an error */
-static int decide(Arm *a, int *why) {
+static int decide_call(Arm *a, int *why) {
     PlanObject *plan = a->plan;
     pid_t tid = a->tid;
     int may_refuse = a->may_refuse;
@@ -1282,7 +1347,8 @@ static int decide(Arm *a, int *why) {
                             RESOLVE_NO_SYMLINKS_};
     long fd = syscall(SYS_openat2, AT_FDCWD_, candidate, &how, sizeof how);
     if (fd >= 0) {
-        close((int)fd);
+        if (s->exec) resolved_fd = (int)fd;
+        else close((int)fd);
         lexical(candidate, path);
         direct = 1;
     } else if (errno == ENOENT) {
@@ -1291,7 +1357,7 @@ static int decide(Arm *a, int *why) {
         missing = 1;
         direct = how_missing < 2;
     } else if (errno != ELOOP || !v->walks
-               || through_symlinks(candidate, how.flags, path) < 0) {
+               || through_symlinks(candidate, how.flags, path, s->exec) < 0) {
         return 0;  /* a magic link, a loop, a missing name past a symlink...: Python's */
     }
     len = strlen(path);
@@ -1336,6 +1402,16 @@ cont:
     if (syscall(SYS_ptrace, PT_CONT, tid, 0, 0) < 0 && errno != ESRCH) return -1;
     permitted_total++;
     return 1;
+}
+
+/* decide_call, and the descriptor its resolution kept for an exec (resolved_fd) closed. */
+static int decide(Arm *a, int *why) {
+    int done = decide_call(a, why);
+    if (resolved_fd >= 0) {
+        close(resolved_fd);
+        resolved_fd = -1;
+    }
+    return done;
 }
 
 /* A signal-delivery-stop (not a ptrace event, not a syscall stop, not SIGTRAP, which a

@@ -2052,12 +2052,15 @@ class Tracer:
         of turning its first held call into an mmap (which costs that call two more stops).
         At the exec event the task is still inside execve, whose result (0) the kernel
         writes into rax on the way out.  Not in a task that ignores SIGTRAP (_ignores_trap;
-        the lazy way maps it then, with no trap)."""
-        if _ignores_trap(task.tid) is not False:
+        the lazy way maps it then, with no trap).  Its blocked signals are those of the same
+        read (SigBlk: the thread's mask at this stop), which _inject_call then need not ask
+        for (as _cloop.c's premap)."""
+        masks = signals.signal_masks(task.tid)
+        if masks is None or masks["SigIgn"] & _TRAP_BIT:
             return
         try:
             mapped = self._inject_call(task, NUMBERS["mmap"], enforce.MMAP_ARGS,
-                                       "scratch map", returned=0)
+                                       "scratch map", returned=0, blocked=masks["SigBlk"])
         except _Diverted:
             return  # (killed: its end comes to the loop)
         if mapped == scratch.BASE:
@@ -2066,7 +2069,8 @@ class Tracer:
 
     def _inject_call(self, task: Task, number: int, args: Sequence[int], kind: str,
                      returned: int | None = None,
-                     others: collections.deque[tuple[int, int]] | None = None) -> int | None:
+                     others: collections.deque[tuple[int, int]] | None = None,
+                     blocked: int | None = None) -> int | None:
         """Run one system call in a stopped task and put it back as it was: its result, or
         None when the call could not be run (its code unwritable, the task dead, the code
         faulting).  ``mov eax, N; syscall; int3`` (enforce.trap_code) is written at the
@@ -2090,7 +2094,9 @@ class Tracer:
         comes meanwhile: it stays the stop's, below.)
         _Diverted when the task ran code of its own in its place (killed).
 
-        ``others``: see _run_to_trap.  ``returned``: the stop is an event inside a call (an
+        ``others``: see _run_to_trap.  ``blocked``: the task's signal mask when the caller
+        read it at this stop (/proc/TID/status SigBlk), else it is asked (PTRACE_GETSIGMASK).
+        ``returned``: the stop is an event inside a call (an
         exec's: the result 0), whose result the kernel writes into rax on the way out, as it
         does when the task goes on: the registers put back have it.  Else (None) the stop is
         one in get_signal (an attach's interrupt, a signal's delivery): the injected
@@ -2106,7 +2112,7 @@ class Tracer:
         code = enforce.trap_code(number)
         pending: list[int] = []
         try:
-            mask = pt.getsigmask(task.tid)
+            mask = pt.getsigmask(task.tid) if blocked is None else blocked
             saved = pt.getregs(task.tid)
             # (the signal a delivery-stop holds is handed on from the trap's stop: with its
             # own siginfo -- its sender --, not one the kernel makes up for a changed signal;

@@ -389,6 +389,34 @@ def test_a_vfork_childs_failed_exec_returns_with_its_own_registers(
     assert traced.stdout == native_run.stdout, traced
 
 
+def test_a_premapped_command_runs_with_its_own_signal_mask(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """The exec-time premap (the scratch mmap run in the new image at its exec event) runs
+    with every signal blocked but SIGTRAP and the faults' (PTRACE_SETSIGMASK, gap #28) and
+    puts the task's own mask back before it runs its own code -- in C (_cloop.c premap,
+    the mask from the /proc/PID/status it reads at the event) as in Python (_inject_call).
+    A program that blocks three signals runs itself three times as a shell runs a command
+    (vfork, exec): each command prints the mask it runs with, the same as natively; in the
+    native loop the later two commands' execs are its own (exec events served in C, each
+    premapped)."""
+    program = build("progs/exec_mask.c")
+    native_run = subprocess.run([str(program)], capture_output=True, text=True, timeout=30)
+    assert native_run.stdout == "mask 10 23 36\nchild 0\n" * 3, native_run
+    policy = tmp_path / "policy.toml"
+    policy.write_text('default = "permit"\n\n[[rule]]\ncalls = ["exec", "fsread"]\n'
+                      'path = "/**"\naction = "permit"\n')  # (execs decided in C)
+    traced = run_systrace(["--stats", "-p", str(policy), "--", str(program)], env=loop)
+    assert traced.stdout == native_run.stdout, traced
+    kinds = _stats(traced.stderr)[4]
+    assert kinds["scratch map"] == 3, kinds
+    if loop.get("SYSTRACE_NO_CLOOP") != "1" and cloop.load() is not None:
+        served = re.search(r"stops served by Python: (.*)", traced.stderr)
+        assert served is not None, traced.stderr
+        by_python = {kind: int(n) for kind, n in
+                     (part.rsplit(" ", 1) for part in served.group(1).split(", "))}
+        assert by_python["exec event"] == 2, by_python  # (the program's, its first command's)
+
+
 #: where the native loop calls Python mid-decision: (the policy's rule, the command, the
 #: driver's patch raising RAISED in it).  "glob": a glob rule's match (PathGlob.matches; once:
 #: the Python loop's own asking raises not); "exec hook": which table follows a shell
