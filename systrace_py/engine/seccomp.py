@@ -153,18 +153,24 @@ class _Builder:
 
 
 def compile_filters(plan: FilterPlan, tracer_pid: int) -> tuple[bytes, ...]:
-    """The BPF programs to load, in order: the policy's filter of the calls whose registers
-    decide, then the number filter.
+    """The BPF programs to load, in order: the number filter, then the policy's filter of
+    the calls whose registers decide.
 
     The kernel runs every loaded filter and the strictest answer wins (ERRNO over TRACE over
     ALLOW), so the two act as one: a call the plan decides whatever its arguments gets its
-    action from the number filter and ALLOW from the other, any other call the reverse.  The
-    number filter goes last: it holds the plan's refusals, seccomp's among them, and a loaded
-    filter decides the seccomp() call that loads the next one (the first filter lets that
-    call through: its guard refuses only a user-notification listener).
+    action from the number filter and ALLOW from the other, any other call the reverse.  A
+    loaded filter decides the seccomp() call that loads the next one: the number filter lets
+    it through when seccomp is the other filter's (its guard), so it goes first -- after the
+    other, that guard's stop for a filter of the program's own would take the second load
+    for one (red team 13's Tracer._own_filter).  When the plan decides seccomp by its number
+    (a policy refusing it), the number filter would refuse the second load: it goes last,
+    and the other filter then has no guard of seccomp to stop it.
     """
     numbers, conditional = compile_plan(plan, tracer_pid)
-    return (conditional, number_filter(numbers))
+    by_number = number_filter(numbers)
+    if NUMBERS["seccomp"] in numbers:
+        return (conditional, by_number)
+    return (by_number, conditional)
 
 
 #: BPF opcodes and seccomp return values of the hand-built :func:`number_filter`

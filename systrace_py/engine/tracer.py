@@ -273,6 +273,10 @@ class Tracer:
         #: when --attach found it): the kernel runs it again on a call the tracer changed at
         #: its stop, so held opens keep their own call (see _own_filter)
         self.own_filters = False
+        #: the spawned root while it runs systrace's own code, before its first exec: the
+        #: filters it loads then (the prefilter's second program, stopped by the first's
+        #: guard on seccomp) are the tracer's, not the program's (see _own_filter)
+        self._loading_prefilter: int | None = None
         self.pid = os.getpid()
         self.tasks: dict[int, Task] = {}
         self.processes: dict[int, Process] = {}
@@ -382,6 +386,7 @@ class Tracer:
         task = Task(pid, process, state=TaskState.STOPPED)
         self.tasks[pid] = task
         self.main_pid = pid
+        self._loading_prefilter = pid
         self.monitor.on_start(process)
         os.kill(pid, signal.SIGCONT)
         return pid
@@ -1440,7 +1445,7 @@ class Tracer:
         if guard.check == "owner_target":
             return self._owner_refusal(call)
         if guard.check == "own_filter":
-            self._own_filter()
+            self._own_filter(call.tid)
             return None
         # setrlimit / prlimit64 of RLIMIT_CORE: only to limits that dump nothing (at most 1,
         # see child.no_core_limits); the kernel writes core files outside every policy
@@ -1460,7 +1465,7 @@ class Tracer:
                                  "prlimit64 or setrlimit grants them)")
         return None
 
-    def _own_filter(self) -> None:
+    def _own_filter(self, tid: int) -> None:
         """seccomp(SECCOMP_SET_MODE_FILTER) or prctl(PR_SET_SECCOMP): the program installs a
         seccomp filter of its own -- refused nothing (its listener is, by the guard's refused
         case), but noted for the rest of the run.  The kernel runs every filter again on a
@@ -1472,7 +1477,12 @@ class Tracer:
         and the native loop, which holds opens as openat2, serves no task (_fast_arms).
         Noted at entry, before the filter is in: a call of another task held meanwhile is
         frozen too.  Which task has the filter is not followed (a TSYNC'd thread, a child
-        inheriting it): the run as a whole, as the prefilter is."""
+        inheriting it): the run as a whole, as the prefilter is.  The spawned root's loads
+        before its first exec are the prefilter's own programs (child.become_program), which
+        decide on the call the program made (a TRACE after a TRACE is no stop): not noted --
+        noted, they had the native loop serve nothing in any run (merge of red team 13)."""
+        if tid == self._loading_prefilter:
+            return
         self.own_filters = True
 
     @staticmethod
@@ -2780,6 +2790,8 @@ class Tracer:
             task.to(TaskEvent.REPORTED)  # (this stop is the exec'ing thread's, not the leader's)
         self._release_vfork_parent(task.tid)
         task.own_args = None  # (its registers are the new image's: no exit stop needed)
+        if process.pid == self._loading_prefilter:
+            self._loading_prefilter = None  # (the program runs: a filter now is its own)
         self.decoder.resolver.forget_credentials(former)  # (a set-id file, file capabilities)
         self.decoder.resolver.forget_credentials(task.tid)
         if task.freezer:
