@@ -200,9 +200,12 @@ def learned_glob(glob: PathGlob, expansions: Expansions) -> PathGlob | LearnedGl
     (:class:`LearnedGlob`).  Most learned globs do not, and keep the index's fast paths."""
     home = _absolute(expansions.home)
     for shape in glob.shapes:
+        # (deep unless it names exactly one level below its literal prefix: ``$CWD/*/*``
+        # run from /home reaches /home/bob/.netrc, two levels down)
+        deep = shape.kind == "tree" or shape.depth is None or \
+            shape.depth > len(shape.prefix) + 1
         if shape.kind in ("tree", "glob") and reaches_sensitive(
-                "/" + "/".join(shape.prefix), shape.kind == "tree" or shape.depth is None,
-                home):
+                "/" + "/".join(shape.prefix), deep, home):
             return LearnedGlob(glob, home)
     return glob
 

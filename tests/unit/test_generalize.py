@@ -304,6 +304,10 @@ def test_git_symlink_probe_names_are_generated_when_their_life_says_so(name):
      ["/home/bob/src/x"]),
     ("{/home/u/.ssh/config,$CWD/**}", "/home/u", ["/home/u/.ssh/id_rsa"],
      ["/home/u/.ssh/config", "/home/u/x"]),
+    # (two wildcard levels below the prefix: one level deeper than the prefix's own entries)
+    ("$CWD/*/*", "/home", ["/home/bob/.netrc", "/home/bob/.bash_history"],
+     ["/home/bob/notes"]),
+    ("$CWD/*/*/*", "/home", ["/home/bob/.ssh/id_rsa"], ["/home/bob/src/x.c"]),
 ])
 def test_a_learned_glob_stays_out_of_sensitive_locations_where_it_is_used(
         pattern: str, cwd: str, kept_out: list[str], still: list[str]) -> None:
