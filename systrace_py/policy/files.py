@@ -844,8 +844,10 @@ class _Loader:
         learned = self._learned(data, where) if "learned" in data else None
         if learned is not None and not set(learned.calls) <= set(calls):
             raise self.error((*where, "learned"), "calls", "names calls the rule does not")
-        if learned is not None and isinstance(path, PathGlob):
-            # (the generalizer's glob stays out of sensitive locations where it is used too)
+        if learned is not None and action is Action.PERMIT and isinstance(path, PathGlob):
+            # (the generalizer's grant stays out of sensitive locations where it is used too;
+            # a learned rule made a refusal or a question keeps its whole glob: narrowed, it
+            # would let ~/.ssh fall through to the rules after it)
             from systrace_py.policy.generalize import learned_glob
             path = learned_glob(path, self.expansions)
         named = tuple(calls)

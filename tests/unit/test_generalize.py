@@ -331,3 +331,21 @@ def test_a_learned_glob_that_reaches_nothing_sensitive_is_the_glob_itself() -> N
     for pattern in ("$CWD/**", "$CWD/*", "/usr/lib/**", "~/.cache/pip/**", "$TMPDIR/tmp*"):
         glob = PathGlob(pattern, expansions=ex)
         assert learned_glob(glob, ex) is glob, pattern
+
+
+@pytest.mark.parametrize("action", ["never", "ask"])
+def test_a_learned_rule_made_a_refusal_still_covers_sensitive_locations(action: str) -> None:
+    """The wrapper keeps a *grant* out of sensitive locations; a learned rule a person turned
+    into a refusal or a question (keeping its ``learned`` key, as docs/learning.md says one
+    may) must not let ``~/.ssh`` fall through to the rules after it -- here the default,
+    permit."""
+    from systrace_py.policy.files import loads_policy
+    from systrace_py.policy.model import Action, CallFacts, PathArg
+
+    policy = loads_policy(
+        'default = "permit"\n\n[[rule]]\ncalls = ["fsread"]\npath = "$CWD/**"\n'
+        f'action = "{action}"\nlearned = {{kind = "trees walked", seen = 3}}\n',
+        "p.toml", {"HOME": "/home/u", "CWD": "/home/u", "TMPDIR": "/tmp", "USER": "u"})
+    for path in ("/home/u/.ssh/id_rsa", "/home/u/notes"):
+        facts = CallFacts("openat", (PathArg("path", path),), open_flags=os.O_RDONLY)
+        assert policy.main.decide(facts).action is Action(action), path
