@@ -188,7 +188,6 @@ class _Credentials:
 
     def __init__(self, status: bytes, stat: bytes) -> None:
         self.real = self.effective = self.saved = -1
-        self.cap_kill = False
         for line in procfs.status_lines(status):
             if line.startswith(b"Uid:"):
                 self.real, self.effective, self.saved = (int(v) for v in line.split()[1:4])
