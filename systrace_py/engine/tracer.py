@@ -2790,8 +2790,6 @@ class Tracer:
             task.to(TaskEvent.REPORTED)  # (this stop is the exec'ing thread's, not the leader's)
         self._release_vfork_parent(task.tid)
         task.own_args = None  # (its registers are the new image's: no exit stop needed)
-        if process.pid == self._loading_prefilter:
-            self._loading_prefilter = None  # (the program runs: a filter now is its own)
         self.decoder.resolver.forget_credentials(former)  # (a set-id file, file capabilities)
         self.decoder.resolver.forget_credentials(task.tid)
         if task.freezer:
@@ -2850,6 +2848,10 @@ class Tracer:
         exec event (_on_exec), or after the native loop served it (_fast_notes).  Whether
         the former address space had the scratch area (it will likely be needed again)."""
         process = task.process
+        if process.pid == self._loading_prefilter:
+            # (the program runs: a filter now is its own -- here, where an exec the native
+            # loop served is caught up on too, not in _on_exec alone)
+            self._loading_prefilter = None
         held_before = task.space.scratch  # this process (or its parent) has held arguments
         task.space.users -= 1
         task.space.slots.release(task.tid)
