@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from systrace_py.policy.glob import Expansions, GlobError, PathGlob, escape
+from systrace_py.policy.glob import Expansions, GlobError, GlobShape, PathGlob, escape
 from systrace_py.policy.levels import GENERALIZE_LEVELS
 
 __all__ = [
@@ -160,9 +160,14 @@ class LearnedGlob:
     a walk of a project learned as ``fsread $CWD/**``, run again from the home directory,
     read ``~/.ssh/id_rsa`` (docs/security.md, red team 13b).  A learned pattern is the
     generalizer's, not the person's: it keeps the generalizer's promise wherever it is used.
-    No ``shapes``: the rule index verifies each match through :meth:`matches`."""
 
-    __slots__ = ("_exact", "glob", "home", "pattern")
+    ``shapes``: the glob's, each tree (``dir/**``) as a glob of any depth -- the rule index
+    then proves only the exact alternatives (which :meth:`matches` keeps) and verifies every
+    other match through :meth:`matches`, and the native loop asks it of a path under the
+    tree's directory (index.flat_check's FLAT_GLOB) instead of handing Python every path
+    call the rule is in the way of (no shapes: a "maybe" entry for every path)."""
+
+    __slots__ = ("_exact", "glob", "home", "pattern", "shapes")
 
     def __init__(self, glob: PathGlob, home: str | None) -> None:
         self.glob = glob
@@ -170,6 +175,8 @@ class LearnedGlob:
         self.pattern = glob.pattern
         self._exact = frozenset("/" + "/".join(shape.prefix) for shape in glob.shapes
                                 if shape.kind == "exact")
+        self.shapes = tuple(GlobShape("glob", shape.prefix, None) if shape.kind == "tree"
+                            else shape for shape in glob.shapes)
 
     def matches(self, path: str) -> bool:
         return self.glob.matches(path) and (
