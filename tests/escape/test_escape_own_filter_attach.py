@@ -1,0 +1,54 @@
+"""Review 8: `systrace --attach` to a program under a seccomp filter of its own.  The filter
+judges the mmap the tracer runs in a held call's place to map its scratch area, as red team
+13 found for an image exec'd under such a filter (test_escape_own_filter.py's strict xfail):
+a filter that kills an mmap with MAP_FIXED_NOREPLACE killed the attached program at its
+first held open (SIGSYS), where natively the open works.  Now that mmap runs with the
+filter suspended from its entry stop to its exit stop, as the attach probe runs
+(Tracer._suspend_own_filter; an attached task stops at syscall entry, before seccomp).  (An
+attached process has no filter of ours: the native loop never serves it, one run covers
+both loops.)"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from escape_lib import SYSTRACE, Scene, never, policy, scene_env
+
+pytestmark = pytest.mark.both_loops
+
+#: a guard against a hang, not a measure
+HANG = 60
+
+
+def test_an_attached_program_with_a_filter_of_its_own_is_not_killed_by_the_scratch_mmap(
+        build, tmp_path):
+    program = build("escape/own_filter_attach.c")
+    s = Scene.make(tmp_path)
+    native = subprocess.run([str(program), str(s.decoy)], capture_output=True, text=True,
+                            timeout=HANG)
+    if native.stdout.startswith("SKIPPED"):
+        pytest.skip(native.stdout)
+    assert native.stdout == "open: ok\ndone\n", native
+    policy_file = s.root / "attach.toml"
+    policy_file.write_text(policy(never("fsread", path=f"{s.secd}/**")))
+    target = subprocess.Popen([str(program), str(s.decoy)], stdout=subprocess.PIPE, text=True,
+                              env=scene_env(s, ESC_WAIT_TRACER="1"), start_new_session=True,
+                              cwd=s.root)
+    tracer = None
+    try:
+        assert target.stdout is not None
+        ready = target.stdout.readline()
+        assert ready.startswith("ready"), ready
+        tracer = subprocess.Popen([*SYSTRACE, "--attach", ready.split()[1], "-p",
+                                   str(policy_file)], stderr=subprocess.PIPE, text=True,
+                                  env=scene_env(s), start_new_session=True, cwd=s.root)
+        out, _ = target.communicate(timeout=HANG)
+        _, said = tracer.communicate(timeout=HANG)
+        assert "attached" in said, said
+        assert (out, target.returncode) == ("open: ok\ndone\n", 0), (out, target.returncode, said)
+    finally:
+        for process in (target, tracer):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
