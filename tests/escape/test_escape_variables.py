@@ -55,13 +55,13 @@ def test_a_learned_walk_stays_out_of_a_linked_homes_secrets(build, tmp_path):
     home, real = _linked_home(tmp_path)
     (real / ".ssh" / "id_rsa").chmod(0o600)
     proj = real / "proj"
-    proj.mkdir()
-    for name in ("README", "Makefile"):
+    (proj / "src").mkdir(parents=True)
+    for name in ("README", "Makefile", "src/main.c", "src/util.c"):
         (proj / name).write_text(f"{name}\n")
     env = {"HOME": str(home)}
     learned = tmp_path / "learned.toml"
     r = run_systrace(["-A", "-o", str(learned), "--", str(walker)], cwd=home / "proj", env=env)
-    assert r.returncode == 0 and "read 2 files" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 0 and "read 4 files" in r.stdout, r.stdout + r.stderr
     assert "$CWD/**" in learned.read_text(), learned.read_text()
     control = subprocess.run([str(walker)], cwd=home, capture_output=True, text=True, timeout=30)
     assert "ESCAPED" in control.stdout, control.stdout
