@@ -25,6 +25,7 @@ from __future__ import annotations
 import enum
 import fnmatch
 import functools
+import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -103,9 +104,20 @@ def _absolute(path: str | None) -> str | None:
     return None
 
 
+def _home_roots() -> list[str]:
+    """``/root`` and ``/home/*``, and where each really is: paths are matched resolved, and
+    ``/home`` is a link to ``var/home`` on Silverblue and CoreOS (red team 14)."""
+    roots = ["/root", "/home/*"]
+    for spelled, real in (("/root", os.path.realpath("/root")),
+                          ("/home/*", os.path.realpath("/home") + "/*")):
+        if real != spelled and real.startswith("/") and real not in ("/", "/*"):
+            roots.append(real)
+    return roots
+
+
 @functools.lru_cache(maxsize=16)
 def _sensitive_patterns(home: str | None) -> tuple[tuple[str, ...], ...]:
-    homes = ["/root", "/home/*"]
+    homes = _home_roots()
     if home and home.startswith("/") and home.rstrip("/") not in ("", "/root"):
         homes.append(home)
     out = [components(p) for p in SYSTEM_SENSITIVE]
@@ -209,7 +221,7 @@ def learned_glob(glob: PathGlob, expansions: Expansions) -> PathGlob | LearnedGl
 
 def _sensitive_samples(home: str | None) -> tuple[str, ...]:
     """Concrete sensitive paths (and one name below each) to test a glob against."""
-    homes = {"/root", "/home/user"}
+    homes = {root.replace("*", "user") for root in _home_roots()}
     if home:
         homes.add(home)
     samples: list[str] = [location.replace("*", "1") for location in SYSTEM_SENSITIVE]
