@@ -55,9 +55,11 @@ def _keyring_with_the_secret() -> None:
         os._exit(91)
 
 
-def _run(cmd: Sequence[str], scene: Scene, preexec: Callable[[], None]) -> Outcome:
+def _run(cmd: Sequence[str], scene: Scene, preexec: Callable[[], None],
+         env: dict[str, str] | None = None, pass_fds: Sequence[int] = ()) -> Outcome:
     proc = subprocess.run(list(cmd), capture_output=True, text=True, timeout=60, cwd=scene.root,
-                          env=scene_env(scene), start_new_session=True,
+                          env=scene_env(scene, **(env or {})), start_new_session=True,
+                          pass_fds=tuple(pass_fds),
                           stdin=subprocess.DEVNULL, preexec_fn=preexec)
     verdict, detail = _verdict(proc.stdout)
     return Outcome(list(cmd), proc.returncode, proc.stdout, proc.stderr,
@@ -93,6 +95,45 @@ def test_a_program_run_as_another_user_does_not_keep_its_starters_keyring(build,
     policy_file.write_text(read_never(s.secd / "**"))
     traced = _run([*SYSTRACE, "-c", f"{uid}:{gid}", "-p", str(policy_file), "--",
                    str(program), KEY_NAME.decode()], s, _keyring_with_the_secret)
+    assert_blocked(traced)
+    assert "uid 65534" in traced.stdout, traced
+
+
+def test_a_program_run_as_another_user_does_not_keep_its_starters_descriptors(build, world_tmp,
+                                                                             loop):
+    """Red team 14: descriptors, like the keyring, are the starter's authority carried
+    through the fork, the change of credentials and the exec.  Root opened a root-only file
+    (a script's ``exec 7<FILE``, a leaked descriptor) and ran the program as nobody, who may
+    not open the file: it read the file from that descriptor.  Now a program
+    whose credentials ``-c`` changes gets no descriptor above 2 (``child.become_program``),
+    as sudo closes them.  Control: the same drop without systrace, then the read."""
+    if os.geteuid() != 0:
+        pytest.skip("-c needs root")
+    program = Path(shutil.copy(build("escape/cred_fds.c"), world_tmp / "cred_fds"))
+    uid, gid = NOBODY
+
+    def run(cmd: Sequence[str], scene: Scene, drop: bool,
+            env: dict[str, str] | None = None) -> Outcome:
+        scene.secret.chmod(0o600)
+        held = os.open(scene.secret, os.O_RDONLY)  # (passed on: a shell's exec 7<FILE)
+        try:
+            def preexec() -> None:
+                if drop:
+                    os.setgroups([gid])
+                    os.setgid(gid)
+                    os.setuid(uid)
+            return _run(cmd, scene, preexec, env, pass_fds=(held,))
+        finally:
+            os.close(held)
+
+    control = run([str(program), "-"], Scene.make(world_tmp, "control"), True)
+    require_real(control)
+    assert "uid 65534" in control.stdout, control
+    s = Scene.make(world_tmp, "traced")
+    policy_file = s.root / "policy.toml"
+    policy_file.write_text(read_never(s.secd / "**"))
+    traced = run([*SYSTRACE, "-c", f"{uid}:{gid}", "-p", str(policy_file), "--",
+                  str(program), "-"], s, False, loop)
     assert_blocked(traced)
     assert "uid 65534" in traced.stdout, traced
 
