@@ -76,6 +76,14 @@ def no_core_limits() -> tuple[int, int]:
     return lowered(soft), lowered(hard)
 
 
+def _descriptor_bound() -> int:
+    """One past the highest descriptor a process may hold: the hard RLIMIT_NOFILE (a soft
+    limit lowered after a descriptor was opened leaves it open above), at most INT_MAX.
+    os.closerange closes them in one close_range(2) where the kernel has it."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return 2**31 - 1 if hard == resource.RLIM_INFINITY or hard >= 2**31 - 1 else hard
+
+
 def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str],
                    executable: str, env: dict[str, str] | None, cwd: str | None = None,
                    restore_signals: Sequence[int] = RESTORED_SIGNALS, no_core: bool = True,
@@ -88,7 +96,8 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
     ``load_filter(each of filters)``: the engine's ptrace_ops module, or the _cloop extension.
     Signals as the command found them (INHERITED_IGNORED, INHERITED_MASK), the working
     directory, no core files (unless the policy grants them: ``no_core`` False), credentials
-    (``-c``, with a session keyring of the new user's: ``new_session_keyring``), no_new_privs
+    (``-c``, with a session keyring of the new user's: ``new_session_keyring``, and no
+    descriptor of the starter's above 2), no_new_privs
     where an unprivileged filter needs it, dumpable (the tracer may have made itself
     non-dumpable: not us); then stop, be seized, load ``filters`` and exec.
     ``before_stop`` is what the caller needs done first (the resident client:
@@ -114,6 +123,9 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
             os.setuid(uid)
             # (not the starter's session keyring: possessing it is possessing its keys)
             native.new_session_keyring()
+            # nor the starter's descriptors above 2: holding one is the starter's access to
+            # what it names, which the new user may not have (as sudo closes them)
+            os.closerange(3, _descriptor_bound())
         if nnp:
             native.set_no_new_privs()
         native.set_dumpable()
