@@ -138,6 +138,45 @@ def test_a_program_run_as_another_user_does_not_keep_its_starters_descriptors(bu
     assert "uid 65534" in traced.stdout, traced
 
 
+def test_a_program_run_as_another_user_does_not_keep_its_starters_working_directory(
+        build, world_tmp, loop):
+    """Red team 14: the working directory is the starter's too.  The kernel checks search
+    permission from a lookup's start on, not above it: root, working in
+    ``/root/proj`` (``/root`` 0700, ``proj`` 0755), ran the program as nobody, who may not
+    reach ``proj`` from ``/`` -- and it read ``proj``'s files by relative names.  Now the
+    program's working directory is entered again by its path as the new user
+    (``child.become_program``); where the new user may not, the program is not run (126).
+    Control: the same drop without systrace, then the relative read."""
+    if os.geteuid() != 0:
+        pytest.skip("-c needs root")
+    program = Path(shutil.copy(build("escape/home_link.c"), world_tmp / "home_link"))
+    uid, gid = NOBODY
+
+    def locked_project(name: str) -> Scene:
+        locked = world_tmp / name
+        locked.mkdir(mode=0o700)
+        locked.chmod(0o700)
+        scene = Scene.make(locked, "proj")
+        scene.secret.chmod(0o644)
+        return scene
+
+    def control_preexec() -> None:
+        os.setgroups([gid])
+        os.setgid(gid)
+        os.setuid(uid)
+
+    c = locked_project("control")
+    control = _run([str(program), "secd/secret.txt"], c, control_preexec)
+    require_real(control)
+    s = locked_project("traced")
+    policy_file = world_tmp / "policy.toml"
+    policy_file.write_text(policy())
+    traced = _run([*SYSTRACE, "-c", f"{uid}:{gid}", "-p", str(policy_file), "--",
+                   str(program), "secd/secret.txt"], s, lambda: None, loop)
+    assert "ESCAPED" not in traced.stdout, traced
+    assert traced.returncode == 126 and "working directory" in traced.stderr, traced
+
+
 # --- learned policies used again: what their variables stand for then ---------------------------
 
 def _home_with_a_project(base: Path) -> tuple[Path, Path]:
