@@ -84,6 +84,28 @@ def _descriptor_bound() -> int:
     return 2**31 - 1 if hard == resource.RLIM_INFINITY or hard >= 2**31 - 1 else hard
 
 
+def _check_working_directory_reach() -> None:
+    """(After ``-c``'s setuid.)  Whether the new user may reach the working directory from
+    ``/``: the kernel checks search permission from a lookup's start on, not above it, so a
+    directory the starter works in below one the new user may not search (``/root/proj``)
+    would still be the start of the program's relative names -- the starter's reach, as its
+    descriptors and keyring are.  A stat of its path as the new user searches every
+    directory above it; where that is refused, the program is not run (126).  (The
+    directory itself need not be searchable: if it is not, no relative name is looked up
+    in it natively either -- ``/root`` for a root shell in its home.)  A removed directory
+    (getcwd fails) is empty: nothing to reach, kept."""
+    try:
+        here = os.getcwd()
+    except OSError:
+        return
+    try:
+        os.stat(here)
+    except PermissionError:
+        os.write(2, b"systrace: the working directory is out of the reach of the user -c "
+                    b"names; the program was not run\n")
+        os._exit(126)
+
+
 def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str],
                    executable: str, env: dict[str, str] | None, cwd: str | None = None,
                    restore_signals: Sequence[int] = RESTORED_SIGNALS, no_core: bool = True,
@@ -97,7 +119,8 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
     Signals as the command found them (INHERITED_IGNORED, INHERITED_MASK), the working
     directory, no core files (unless the policy grants them: ``no_core`` False), credentials
     (``-c``, with a session keyring of the new user's: ``new_session_keyring``, and no
-    descriptor of the starter's above 2), no_new_privs
+    descriptor of the starter's above 2, in a working directory the new user may reach),
+    no_new_privs
     where an unprivileged filter needs it, dumpable (the tracer may have made itself
     non-dumpable: not us); then stop, be seized, load ``filters`` and exec.
     ``before_stop`` is what the caller needs done first (the resident client:
@@ -126,6 +149,7 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
             # nor the starter's descriptors above 2: holding one is the starter's access to
             # what it names, which the new user may not have (as sudo closes them)
             os.closerange(3, _descriptor_bound())
+            _check_working_directory_reach()
         if nnp:
             native.set_no_new_privs()
         native.set_dumpable()

@@ -143,9 +143,10 @@ def test_a_program_run_as_another_user_does_not_keep_its_starters_working_direct
     """Red team 14: the working directory is the starter's too.  The kernel checks search
     permission from a lookup's start on, not above it: root, working in
     ``/root/proj`` (``/root`` 0700, ``proj`` 0755), ran the program as nobody, who may not
-    reach ``proj`` from ``/`` -- and it read ``proj``'s files by relative names.  Now the
-    program's working directory is entered again by its path as the new user
-    (``child.become_program``); where the new user may not, the program is not run (126).
+    reach ``proj`` from ``/`` -- and it read ``proj``'s files by relative names.  Now the new
+    user must reach the working directory from ``/`` (a stat of its path, in
+    ``child.become_program``), or the program is not run.  (A root shell in ``/root``
+    itself still runs it: there the kernel refuses every relative name natively.)
     Control: the same drop without systrace, then the relative read."""
     if os.geteuid() != 0:
         pytest.skip("-c needs root")
@@ -174,7 +175,8 @@ def test_a_program_run_as_another_user_does_not_keep_its_starters_working_direct
     traced = _run([*SYSTRACE, "-c", f"{uid}:{gid}", "-p", str(policy_file), "--",
                    str(program), "secd/secret.txt"], s, lambda: None, loop)
     assert "ESCAPED" not in traced.stdout, traced
-    assert traced.returncode == 126 and "working directory" in traced.stderr, traced
+    # (the child exits 126 before its stop: systrace reports that it never ran, 125)
+    assert traced.returncode in (125, 126) and "working directory" in traced.stderr, traced
 
 
 # --- learned policies used again: what their variables stand for then ---------------------------
