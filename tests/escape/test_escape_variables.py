@@ -68,3 +68,38 @@ def test_a_learned_walk_stays_out_of_a_linked_homes_secrets(build, tmp_path):
     elsewhere = run_systrace(["-p", str(learned), "--", str(walker)], cwd=home, env=env)
     assert "ESCAPED" not in elsewhere.stdout, elsewhere.stdout + elsewhere.stderr
     assert "BLOCKED" in elsewhere.stdout, elsewhere.stdout + elsewhere.stderr
+
+
+@pytest.mark.parametrize(("variable", "where"), [
+    ("XDG_CONFIG_HOME", "cfg/gh/hosts.yml"),              # gh's token
+    ("GNUPGHOME", "keys/private-keys-v1.d/k.key"),         # gpg's secret keys
+    ("", ".config/git/credentials"),                       # git's store, its XDG place
+])
+def test_a_learned_walk_stays_out_of_secrets_the_environment_moved(build, tmp_path, variable,
+                                                                   where):
+    """Sensitive locations were a list of names below the home directory: ``~/.config/gh``,
+    ``~/.gnupg``.  But the programs that keep those secrets look where the environment says
+    (``$XDG_CONFIG_HOME/gh``, ``$GNUPGHOME``), and git's credential store has a second, XDG
+    place (``~/.config/git/credentials``) the list did not name: a learned ``$CWD/**`` used
+    from the home directory read them.  Control: the walker reads the secret natively."""
+    walker = build("escape/learn_walk.c")
+    home = tmp_path / "home"
+    proj = home / "proj"
+    (proj / "src").mkdir(parents=True)
+    for name in ("README", "Makefile", "src/main.c", "src/util.c"):
+        (proj / name).write_text(f"{name}\n")
+    secret = home / where
+    secret.parent.mkdir(parents=True)
+    secret.write_text(f"token: {SECRET_MAGIC}\n")
+    env = {"HOME": str(home)}
+    if variable:
+        env[variable] = str(home / where.split("/")[0])
+    learned = tmp_path / "learned.toml"
+    r = run_systrace(["-A", "-o", str(learned), "--", str(walker)], cwd=proj, env=env)
+    assert r.returncode == 0 and "read 4 files" in r.stdout, r.stdout + r.stderr
+    assert "$CWD/**" in learned.read_text(), learned.read_text()
+    control = subprocess.run([str(walker)], cwd=home, capture_output=True, text=True, timeout=30)
+    assert "ESCAPED" in control.stdout, control.stdout
+    elsewhere = run_systrace(["-p", str(learned), "--", str(walker)], cwd=home, env=env)
+    assert "ESCAPED" not in elsewhere.stdout, elsewhere.stdout + elsewhere.stderr
+    assert "BLOCKED" in elsewhere.stdout, elsewhere.stdout + elsewhere.stderr
