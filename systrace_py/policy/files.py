@@ -847,7 +847,7 @@ class _Loader:
         if learned is not None and isinstance(path, PathGlob):
             # (the generalizer's glob stays out of sensitive locations where it is used too)
             from systrace_py.policy.generalize import learned_glob
-            path = learned_glob(path, self.expansions)
+            path = learned_glob(path, self.expansions, self.env)
         named = tuple(calls)
         syscalls_named, classes = split_calls(named)
         return FileRule.made({  # (in the order the constructor sets them)
