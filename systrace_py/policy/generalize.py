@@ -98,7 +98,7 @@ ENV_SENSITIVE: tuple[tuple[str, str], ...] = (
     ("DOCKER_CONFIG", ""), ("KUBECONFIG", ""), ("CLOUDSDK_CONFIG", ""),
     ("AZURE_CONFIG_DIR", ""), ("AWS_SHARED_CREDENTIALS_FILE", ""), ("AWS_CONFIG_FILE", ""),
     ("NETRC", ""), ("PGPASSFILE", ""), ("CARGO_HOME", "credentials"),
-    ("CARGO_HOME", "credentials.toml"), ("HISTFILE", ""),
+    ("CARGO_HOME", "credentials.toml"),
 )
 #: Absolute sensitive locations.
 SYSTEM_SENSITIVE = (
@@ -147,7 +147,8 @@ def _relocated(values: tuple[str, ...]) -> tuple[str, ...]:
             if not item.startswith("/"):
                 continue  # (a relative value: the programs ignore it, or it is nowhere)
             real = os.path.realpath(item)
-            if components(real):  # (never all of /)
+            # (never all of /, nor a device: NETRC=/dev/null turns a file off)
+            if components(real) and components(real)[0] != "dev":
                 out.add(f"{real}/{below}" if below else real)
     return tuple(sorted(out))
 
