@@ -179,6 +179,36 @@ def test_a_program_run_as_another_user_does_not_keep_its_starters_working_direct
     assert traced.returncode in (125, 126) and "working directory" in traced.stderr, traced
 
 
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv is not installed")
+def test_a_program_run_as_another_user_does_not_keep_its_starters_capabilities(
+        build, world_tmp, loop):
+    """Red team 14: ``setuid`` from root clears the capabilities -- unless the starter's
+    securebits say not to (``SECBIT_NO_SETUID_FIXUP``, which survives exec: a supervisor's,
+    a capability-aware service's).  Then the ambient set survives the change of credentials
+    and the exec too: a program run by root "as nobody" kept CAP_DAC_OVERRIDE and read a
+    root-only file.  Now a program whose ambient set is not empty after ``-c``'s setuid is
+    not run.  Control: the same securebits and ambient set, ``setpriv`` dropping to nobody."""
+    if os.geteuid() != 0:
+        pytest.skip("-c needs root")
+    program = Path(shutil.copy(build("escape/home_link.c"), world_tmp / "home_link"))
+    uid, gid = NOBODY
+    starter = ["setpriv", "--securebits", "+no_setuid_fixup",
+               "--inh-caps", "+dac_override", "--ambient-caps", "+dac_override", "--"]
+    s = Scene.make(world_tmp, "scene")
+    s.secret.chmod(0o600)
+    drop = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
+    control = _run([*starter, *drop, str(program), str(s.secret)], s, lambda: None)
+    if "setpriv:" in control.stderr:
+        pytest.skip(f"setpriv cannot set these here: {control.stderr.strip()}")
+    require_real(control)
+    policy_file = world_tmp / "policy.toml"
+    policy_file.write_text(policy())
+    traced = _run([*starter, *SYSTRACE, "-c", f"{uid}:{gid}", "-p", str(policy_file), "--",
+                   str(program), str(s.secret)], s, lambda: None, loop)
+    assert "ESCAPED" not in traced.stdout, traced
+    assert traced.returncode in (125, 126) and "capabilit" in traced.stderr, traced
+
+
 # --- learned policies used again: what their variables stand for then ---------------------------
 
 def _home_with_a_project(base: Path) -> tuple[Path, Path]:
