@@ -106,6 +106,27 @@ def _check_working_directory_reach() -> None:
         os._exit(126)
 
 
+def _check_no_capabilities_kept() -> None:
+    """(After ``-c``'s setuid.)  That no capability survives into the program: ``setuid``
+    from root clears the permitted, effective and ambient sets -- unless the starter's
+    securebits say not to (SECBIT_NO_SETUID_FIXUP survives exec), and then the ambient set
+    also survives the exec: a program run "as nobody" kept CAP_DAC_OVERRIDE (red team 14).
+    Where the ambient set is not empty, the program is not run (126).  (The permitted and
+    effective sets alone do not outlive the exec of a file without file capabilities.)"""
+    fd = os.open("/proc/self/status", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = b""
+        while chunk := os.read(fd, 4096):
+            data += chunk
+    finally:
+        os.close(fd)
+    for line in data.split(b"\n"):
+        if line.startswith(b"CapAmb:") and int(line.split()[1], 16):
+            os.write(2, b"systrace: the user -c names would keep capabilities (the "
+                        b"securebits of whoever started systrace); the program was not run\n")
+            os._exit(126)
+
+
 def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str],
                    executable: str, env: dict[str, str] | None, cwd: str | None = None,
                    restore_signals: Sequence[int] = RESTORED_SIGNALS, no_core: bool = True,
@@ -119,7 +140,8 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
     Signals as the command found them (INHERITED_IGNORED, INHERITED_MASK), the working
     directory, no core files (unless the policy grants them: ``no_core`` False), credentials
     (``-c``, with a session keyring of the new user's: ``new_session_keyring``, and no
-    descriptor of the starter's above 2, in a working directory the new user may reach),
+    descriptor of the starter's above 2, in a working directory the new user may reach, with
+    no ambient capability left),
     no_new_privs
     where an unprivileged filter needs it, dumpable (the tracer may have made itself
     non-dumpable: not us); then stop, be seized, load ``filters`` and exec.
@@ -150,6 +172,7 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
             # what it names, which the new user may not have (as sudo closes them)
             os.closerange(3, _descriptor_bound())
             _check_working_directory_reach()
+            _check_no_capabilities_kept()
         if nnp:
             native.set_no_new_privs()
         native.set_dumpable()
