@@ -100,7 +100,7 @@ def _check_working_directory_reach() -> None:
         return
     try:
         os.stat(here)
-    except PermissionError:
+    except OSError:  # (EACCES; or its path names nothing now: no reach shown either)
         os.write(2, b"systrace: the working directory is out of the reach of the user -c "
                     b"names; the program was not run\n")
         os._exit(126)
@@ -141,10 +141,9 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
     directory, no core files (unless the policy grants them: ``no_core`` False), credentials
     (``-c``, with a session keyring of the new user's: ``new_session_keyring``, and no
     descriptor of the starter's above 2, in a working directory the new user may reach, with
-    no ambient capability left),
-    no_new_privs
-    where an unprivileged filter needs it, dumpable (the tracer may have made itself
-    non-dumpable: not us); then stop, be seized, load ``filters`` and exec.
+    no ambient capability left), no_new_privs where an unprivileged filter needs it,
+    dumpable (the tracer may have made itself non-dumpable: not us); then stop, be seized,
+    load ``filters`` and exec.
     ``before_stop`` is what the caller needs done first (the resident client:
     prctl(PR_SET_PTRACER) naming its tracer where Yama wants one; nothing in process, where
     the tracer is our parent).  ``expect_tracer``: the
