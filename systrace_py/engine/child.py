@@ -76,6 +76,57 @@ def no_core_limits() -> tuple[int, int]:
     return lowered(soft), lowered(hard)
 
 
+def _descriptor_bound() -> int:
+    """One past the highest descriptor a process may hold: the hard RLIMIT_NOFILE (a soft
+    limit lowered after a descriptor was opened leaves it open above), at most INT_MAX.
+    os.closerange closes them in one close_range(2) where the kernel has it."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return 2**31 - 1 if hard == resource.RLIM_INFINITY or hard >= 2**31 - 1 else hard
+
+
+def _check_working_directory_reach() -> None:
+    """(After ``-c``'s setuid.)  Whether the new user may reach the working directory from
+    ``/``: the kernel checks search permission from a lookup's start on, not above it, so a
+    directory the starter works in below one the new user may not search (``/root/proj``)
+    would still be the start of the program's relative names -- the starter's reach, as its
+    descriptors and keyring are.  A stat of its path as the new user searches every
+    directory above it; where that is refused, the program is not run (126).  (The
+    directory itself need not be searchable: if it is not, no relative name is looked up
+    in it natively either -- ``/root`` for a root shell in its home.)  A removed directory
+    (getcwd fails) is empty: nothing to reach, kept."""
+    try:
+        here = os.getcwd()
+    except OSError:
+        return
+    try:
+        os.stat(here)
+    except OSError:  # (EACCES; or its path names nothing now: no reach shown either)
+        os.write(2, b"systrace: the working directory is out of the reach of the user -c "
+                    b"names; the program was not run\n")
+        os._exit(126)
+
+
+def _check_no_capabilities_kept() -> None:
+    """(After ``-c``'s setuid.)  That no capability survives into the program: ``setuid``
+    from root clears the permitted, effective and ambient sets -- unless the starter's
+    securebits say not to (SECBIT_NO_SETUID_FIXUP survives exec), and then the ambient set
+    also survives the exec: a program run "as nobody" kept CAP_DAC_OVERRIDE (red team 14).
+    Where the ambient set is not empty, the program is not run (126).  (The permitted and
+    effective sets alone do not outlive the exec of a file without file capabilities.)"""
+    fd = os.open("/proc/self/status", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = b""
+        while chunk := os.read(fd, 4096):
+            data += chunk
+    finally:
+        os.close(fd)
+    for line in data.split(b"\n"):
+        if line.startswith(b"CapAmb:") and int(line.split()[1], 16):
+            os.write(2, b"systrace: the user -c names would keep capabilities (the "
+                        b"securebits of whoever started systrace); the program was not run\n")
+            os._exit(126)
+
+
 def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str],
                    executable: str, env: dict[str, str] | None, cwd: str | None = None,
                    restore_signals: Sequence[int] = RESTORED_SIGNALS, no_core: bool = True,
@@ -88,9 +139,11 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
     ``load_filter(each of filters)``: the engine's ptrace_ops module, or the _cloop extension.
     Signals as the command found them (INHERITED_IGNORED, INHERITED_MASK), the working
     directory, no core files (unless the policy grants them: ``no_core`` False), credentials
-    (``-c``, with a session keyring of the new user's: ``new_session_keyring``), no_new_privs
-    where an unprivileged filter needs it, dumpable (the tracer may have made itself
-    non-dumpable: not us); then stop, be seized, load ``filters`` and exec.
+    (``-c``, with a session keyring of the new user's: ``new_session_keyring``, and no
+    descriptor of the starter's above 2, in a working directory the new user may reach, with
+    no ambient capability left), no_new_privs where an unprivileged filter needs it,
+    dumpable (the tracer may have made itself non-dumpable: not us); then stop, be seized,
+    load ``filters`` and exec.
     ``before_stop`` is what the caller needs done first (the resident client:
     prctl(PR_SET_PTRACER) naming its tracer where Yama wants one; nothing in process, where
     the tracer is our parent).  ``expect_tracer``: the
@@ -114,6 +167,11 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
             os.setuid(uid)
             # (not the starter's session keyring: possessing it is possessing its keys)
             native.new_session_keyring()
+            # nor the starter's descriptors above 2: holding one is the starter's access to
+            # what it names, which the new user may not have (as sudo closes them)
+            os.closerange(3, _descriptor_bound())
+            _check_working_directory_reach()
+            _check_no_capabilities_kept()
         if nnp:
             native.set_no_new_privs()
         native.set_dumpable()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import enum
 import fnmatch
 import functools
+import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -81,6 +82,23 @@ HOME_SENSITIVE = (
     ".cargo/credentials", ".cargo/credentials.toml", ".bash_history", ".zsh_history",
     ".python_history", ".psql_history", ".mysql_history", ".lesshst", ".viminfo",
     ".local/share/recently-used.xbel", ".config/keepassxc", ".electrum", ".bitcoin",
+    ".config/git/credentials",
+)
+#: Sensitive locations the environment moves, as (variable, what below its value; "" for
+#: the value itself): the programs that keep those secrets look there, not (only) in
+#: HOME_SENSITIVE's place -- gh's token in ``$XDG_CONFIG_HOME/gh``, gpg's keys in
+#: ``$GNUPGHOME`` (red team 14).  Every ``.config/`` and ``.local/share/`` entry is moved by
+#: its XDG variable.
+ENV_SENSITIVE: tuple[tuple[str, str], ...] = (
+    *(("XDG_CONFIG_HOME", rel[len(".config/"):]) for rel in HOME_SENSITIVE
+      if rel.startswith(".config/")),
+    *(("XDG_DATA_HOME", rel[len(".local/share/"):]) for rel in HOME_SENSITIVE
+      if rel.startswith(".local/share/")),
+    ("GNUPGHOME", ""), ("PASSWORD_STORE_DIR", ""), ("GH_CONFIG_DIR", ""),
+    ("DOCKER_CONFIG", ""), ("KUBECONFIG", ""), ("CLOUDSDK_CONFIG", ""),
+    ("AZURE_CONFIG_DIR", ""), ("AWS_SHARED_CREDENTIALS_FILE", ""), ("AWS_CONFIG_FILE", ""),
+    ("NETRC", ""), ("PGPASSFILE", ""), ("CARGO_HOME", "credentials"),
+    ("CARGO_HOME", "credentials.toml"),
 )
 #: Absolute sensitive locations.
 SYSTEM_SENSITIVE = (
@@ -103,22 +121,61 @@ def _absolute(path: str | None) -> str | None:
     return None
 
 
+def _home_roots() -> list[str]:
+    """``/root`` and ``/home/*``, and where each really is: paths are matched resolved, and
+    ``/home`` is a link to ``var/home`` on Silverblue and CoreOS (red team 14)."""
+    roots = ["/root", "/home/*"]
+    for spelled, real in (("/root", os.path.realpath("/root")),
+                          ("/home/*", os.path.realpath("/home") + "/*")):
+        if real != spelled and real.startswith("/") and real not in ("/", "/*"):
+            roots.append(real)
+    return roots
+
+
+def relocated_sensitive(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The sensitive locations ``env`` (None: this process's environment, which the traced
+    program gets) moves (ENV_SENSITIVE), resolved: paths are matched resolved."""
+    source: Mapping[str, str] = os.environ if env is None else env
+    return _relocated(tuple(source.get(name, "") for name, _ in ENV_SENSITIVE))
+
+
 @functools.lru_cache(maxsize=16)
-def _sensitive_patterns(home: str | None) -> tuple[tuple[str, ...], ...]:
-    homes = ["/root", "/home/*"]
+def _relocated(values: tuple[str, ...]) -> tuple[str, ...]:
+    out: set[str] = set()
+    for (name, below), value in zip(ENV_SENSITIVE, values, strict=True):
+        for item in value.split(":") if name == "KUBECONFIG" else (value,):
+            if not item.startswith("/"):
+                continue  # (a relative value: the programs ignore it, or it is nowhere)
+            real = os.path.realpath(item)
+            # (never all of /, nor a device: NETRC=/dev/null turns a file off)
+            if components(real) and components(real)[0] != "dev":
+                out.add(f"{real}/{below}" if below else real)
+    return tuple(sorted(out))
+
+
+def _literal(name: str) -> str:
+    """A name as an fnmatch pattern matching only itself."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+@functools.lru_cache(maxsize=16)
+def _sensitive_patterns(home: str | None,
+                        relocated: tuple[str, ...] = ()) -> tuple[tuple[str, ...], ...]:
+    homes = _home_roots()
     if home and home.startswith("/") and home.rstrip("/") not in ("", "/root"):
         homes.append(home)
     out = [components(p) for p in SYSTEM_SENSITIVE]
     for h in homes:
         out += [components(f"{h}/{rel}") for rel in HOME_SENSITIVE]
+    out += [[_literal(c) for c in components(p)] for p in relocated]
     return tuple(tuple(p) for p in out)
 
 
 @functools.lru_cache(maxsize=16)
-def _sensitive_regex(home: str | None) -> re.Pattern[str]:
+def _sensitive_regex(home: str | None, relocated: tuple[str, ...] = ()) -> re.Pattern[str]:
     """Every sensitive location as one regex over a path (and anything below it)."""
     alternatives = []
-    for pattern in _sensitive_patterns(home):
+    for pattern in _sensitive_patterns(home, relocated):
         comps = [fnmatch.translate(c)[4:-3].replace(".*", "[^/]*") for c in pattern]
         alternatives.append("/" + "/".join(comps))
     return re.compile("(?:" + "|".join(alternatives) + ")(?:/.*)?", re.DOTALL)
@@ -130,18 +187,26 @@ def _prefix_matches(pattern: Sequence[str], comps: Sequence[str]) -> bool:
         fnmatch.fnmatchcase(c, p) for p, c in zip(pattern, comps, strict=False))
 
 
-def is_sensitive(path: str, home: str | None = None) -> bool:
-    """Whether a path is, or is below, a sensitive location (see docs/learning.md)."""
+def is_sensitive(path: str, home: str | None = None,
+                 relocated: tuple[str, ...] | None = None) -> bool:
+    """Whether a path is, or is below, a sensitive location (see docs/learning.md);
+    ``relocated``: :func:`relocated_sensitive` (None: this process's environment's)."""
     if not path.startswith("/"):
         return False
-    return _sensitive_regex(home).fullmatch("/" + "/".join(components(path))) is not None
+    if relocated is None:
+        relocated = relocated_sensitive()
+    return _sensitive_regex(home, relocated).fullmatch(
+        "/" + "/".join(components(path))) is not None
 
 
-def reaches_sensitive(directory: str, deep: bool, home: str | None) -> bool:
+def reaches_sensitive(directory: str, deep: bool, home: str | None,
+                      relocated: tuple[str, ...] | None = None) -> bool:
     """Whether ``directory/*`` (or ``directory/**`` when ``deep``) could match a sensitive
     location or something below one."""
     comps = components(directory)
-    for pattern in _sensitive_patterns(home):
+    if relocated is None:
+        relocated = relocated_sensitive()
+    for pattern in _sensitive_patterns(home, relocated):
         if _prefix_matches(pattern, comps):
             return True  # the directory itself is sensitive or inside a sensitive one
         if len(pattern) > len(comps) and _prefix_matches(pattern[:len(comps)], comps) and (
@@ -167,11 +232,13 @@ class LearnedGlob:
     tree's directory (index.flat_check's FLAT_GLOB) instead of handing Python every path
     call the rule is in the way of (no shapes: a "maybe" entry for every path)."""
 
-    __slots__ = ("_exact", "glob", "home", "pattern", "shapes")
+    __slots__ = ("_exact", "glob", "home", "pattern", "relocated", "shapes")
 
-    def __init__(self, glob: PathGlob, home: str | None) -> None:
+    def __init__(self, glob: PathGlob, home: str | None,
+                 relocated: tuple[str, ...] = ()) -> None:
         self.glob = glob
         self.home = home
+        self.relocated = relocated  # (relocated_sensitive where the policy was loaded)
         self.pattern = glob.pattern
         self._exact = frozenset("/" + "/".join(shape.prefix) for shape in glob.shapes
                                 if shape.kind == "exact")
@@ -180,14 +247,15 @@ class LearnedGlob:
 
     def matches(self, path: str) -> bool:
         return self.glob.matches(path) and (
-            path.rstrip("/") in self._exact or not is_sensitive(path, self.home))
+            path.rstrip("/") in self._exact or not is_sensitive(path, self.home,
+                                                                 self.relocated))
 
     def may_match_below(self, directory: str) -> bool:
         return self.glob.may_match_below(directory)
 
     def covers_all_below(self, directory: str) -> bool:
         return self.glob.covers_all_below(directory) and \
-            not reaches_sensitive(directory, True, self.home)
+            not reaches_sensitive(directory, True, self.home, self.relocated)
 
     def __repr__(self) -> str:
         return f"LearnedGlob({self.pattern!r})"
@@ -195,36 +263,41 @@ class LearnedGlob:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LearnedGlob):
             return NotImplemented
-        return self.glob == other.glob and self.home == other.home
+        return self.glob == other.glob and self.home == other.home \
+            and self.relocated == other.relocated
 
     def __hash__(self) -> int:
-        return hash((self.glob, self.home))
+        return hash((self.glob, self.home, self.relocated))
 
 
-def learned_glob(glob: PathGlob, expansions: Expansions) -> PathGlob | LearnedGlob:
+def learned_glob(glob: PathGlob, expansions: Expansions,
+                 env: Mapping[str, str] | None = None) -> PathGlob | LearnedGlob:
     """A learned rule's path as it may be used here: the glob itself, unless one of its
-    wildcard alternatives, expanded for this run, reaches a sensitive location
-    (:class:`LearnedGlob`).  Most learned globs do not, and keep the index's fast paths."""
+    wildcard alternatives, expanded for this run, reaches a sensitive location -- below the
+    home directory or where ``env`` moved one (:class:`LearnedGlob`).  Most learned globs
+    do not, and keep the index's fast paths."""
     home = _absolute(expansions.home)
+    relocated = relocated_sensitive(env)
     for shape in glob.shapes:
         # (deep unless it names exactly one level below its literal prefix: ``$CWD/*/*``
         # run from /home reaches /home/bob/.netrc, two levels down)
         deep = shape.kind == "tree" or shape.depth is None or \
             shape.depth > len(shape.prefix) + 1
         if shape.kind in ("tree", "glob") and reaches_sensitive(
-                "/" + "/".join(shape.prefix), deep, home):
-            return LearnedGlob(glob, home)
+                "/" + "/".join(shape.prefix), deep, home, relocated):
+            return LearnedGlob(glob, home, relocated)
     return glob
 
 
 def _sensitive_samples(home: str | None) -> tuple[str, ...]:
     """Concrete sensitive paths (and one name below each) to test a glob against."""
-    homes = {"/root", "/home/user"}
+    homes = {root.replace("*", "user") for root in _home_roots()}
     if home:
         homes.add(home)
     samples: list[str] = [location.replace("*", "1") for location in SYSTEM_SENSITIVE]
     for h in sorted(homes):
         samples.extend(f"{h}/{rel}" for rel in HOME_SENSITIVE)
+    samples.extend(relocated_sensitive())
     return tuple(samples + [s + "/x" for s in samples])
 
 

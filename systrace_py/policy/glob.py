@@ -125,7 +125,8 @@ class Expansions:
                 cwd = os.getcwd()
             except OSError:
                 cwd = None
-        return cls(home, cwd, source.get("TMPDIR") or "/tmp", user)
+        return cls(_resolved(home), _resolved(cwd), _resolved(source.get("TMPDIR") or "/tmp"),
+                   user)
 
     def directory(self, name: str) -> str:
         """The value of a directory variable, checked to be absolute (without trailing /)."""
@@ -142,6 +143,17 @@ class Expansions:
         if "/" in self.user:
             raise GlobError(f"$USER holds a '/': {self.user!r}")
         return self.user
+
+
+def _resolved(directory: str | None) -> str | None:
+    """A directory variable's value as the kernel resolves it (symlinks followed, as far as
+    it exists): rules are matched against resolved paths (docs/policy.md, "Path globs"), so
+    ``~/.ssh/**`` with ``HOME=/home/u`` where ``/home`` is a link to ``var/home`` named a
+    path no call ever resolves to, and refused nothing (red team 14, ``home_link.c``).  A
+    relative value stays as it is (an error for a pattern that uses it)."""
+    if directory is None or not directory.startswith("/"):
+        return directory
+    return os.path.realpath(directory)
 
 
 def _class_end(text: str, start: int) -> int:

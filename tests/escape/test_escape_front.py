@@ -55,9 +55,11 @@ def _keyring_with_the_secret() -> None:
         os._exit(91)
 
 
-def _run(cmd: Sequence[str], scene: Scene, preexec: Callable[[], None]) -> Outcome:
+def _run(cmd: Sequence[str], scene: Scene, preexec: Callable[[], None],
+         env: dict[str, str] | None = None, pass_fds: Sequence[int] = ()) -> Outcome:
     proc = subprocess.run(list(cmd), capture_output=True, text=True, timeout=60, cwd=scene.root,
-                          env=scene_env(scene), start_new_session=True,
+                          env=scene_env(scene, **(env or {})), start_new_session=True,
+                          pass_fds=tuple(pass_fds),
                           stdin=subprocess.DEVNULL, preexec_fn=preexec)
     verdict, detail = _verdict(proc.stdout)
     return Outcome(list(cmd), proc.returncode, proc.stdout, proc.stderr,
@@ -95,6 +97,116 @@ def test_a_program_run_as_another_user_does_not_keep_its_starters_keyring(build,
                    str(program), KEY_NAME.decode()], s, _keyring_with_the_secret)
     assert_blocked(traced)
     assert "uid 65534" in traced.stdout, traced
+
+
+def test_a_program_run_as_another_user_does_not_keep_its_starters_descriptors(build, world_tmp,
+                                                                             loop):
+    """Red team 14: descriptors, like the keyring, are the starter's authority carried
+    through the fork, the change of credentials and the exec.  Root opened a root-only file
+    (a script's ``exec 7<FILE``, a leaked descriptor) and ran the program as nobody, who may
+    not open the file: it read the file from that descriptor.  Now a program
+    whose credentials ``-c`` changes gets no descriptor above 2 (``child.become_program``),
+    as sudo closes them.  Control: the same drop without systrace, then the read."""
+    if os.geteuid() != 0:
+        pytest.skip("-c needs root")
+    program = Path(shutil.copy(build("escape/cred_fds.c"), world_tmp / "cred_fds"))
+    uid, gid = NOBODY
+
+    def run(cmd: Sequence[str], scene: Scene, drop: bool,
+            env: dict[str, str] | None = None) -> Outcome:
+        scene.secret.chmod(0o600)
+        held = os.open(scene.secret, os.O_RDONLY)  # (passed on: a shell's exec 7<FILE)
+        try:
+            def preexec() -> None:
+                if drop:
+                    os.setgroups([gid])
+                    os.setgid(gid)
+                    os.setuid(uid)
+            return _run(cmd, scene, preexec, env, pass_fds=(held,))
+        finally:
+            os.close(held)
+
+    control = run([str(program), "-"], Scene.make(world_tmp, "control"), True)
+    require_real(control)
+    assert "uid 65534" in control.stdout, control
+    s = Scene.make(world_tmp, "traced")
+    policy_file = s.root / "policy.toml"
+    policy_file.write_text(read_never(s.secd / "**"))
+    traced = run([*SYSTRACE, "-c", f"{uid}:{gid}", "-p", str(policy_file), "--",
+                  str(program), "-"], s, False, loop)
+    assert_blocked(traced)
+    assert "uid 65534" in traced.stdout, traced
+
+
+def test_a_program_run_as_another_user_does_not_keep_its_starters_working_directory(
+        build, world_tmp, loop):
+    """Red team 14: the working directory is the starter's too.  The kernel checks search
+    permission from a lookup's start on, not above it: root, working in
+    ``/root/proj`` (``/root`` 0700, ``proj`` 0755), ran the program as nobody, who may not
+    reach ``proj`` from ``/`` -- and it read ``proj``'s files by relative names.  Now the new
+    user must reach the working directory from ``/`` (a stat of its path, in
+    ``child.become_program``), or the program is not run.  (A root shell in ``/root``
+    itself still runs it: there the kernel refuses every relative name natively.)
+    Control: the same drop without systrace, then the relative read."""
+    if os.geteuid() != 0:
+        pytest.skip("-c needs root")
+    program = Path(shutil.copy(build("escape/home_link.c"), world_tmp / "home_link"))
+    uid, gid = NOBODY
+
+    def locked_project(name: str) -> Scene:
+        locked = world_tmp / name
+        locked.mkdir(mode=0o700)
+        locked.chmod(0o700)
+        scene = Scene.make(locked, "proj")
+        scene.secret.chmod(0o644)
+        return scene
+
+    def control_preexec() -> None:
+        os.setgroups([gid])
+        os.setgid(gid)
+        os.setuid(uid)
+
+    c = locked_project("control")
+    control = _run([str(program), "secd/secret.txt"], c, control_preexec)
+    require_real(control)
+    s = locked_project("traced")
+    policy_file = world_tmp / "policy.toml"
+    policy_file.write_text(policy())
+    traced = _run([*SYSTRACE, "-c", f"{uid}:{gid}", "-p", str(policy_file), "--",
+                   str(program), "secd/secret.txt"], s, lambda: None, loop)
+    assert "ESCAPED" not in traced.stdout, traced
+    # (the child exits 126 before its stop: systrace reports that it never ran, 125)
+    assert traced.returncode in (125, 126) and "working directory" in traced.stderr, traced
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv is not installed")
+def test_a_program_run_as_another_user_does_not_keep_its_starters_capabilities(
+        build, world_tmp, loop):
+    """Red team 14: ``setuid`` from root clears the capabilities -- unless the starter's
+    securebits say not to (``SECBIT_NO_SETUID_FIXUP``, which survives exec: a supervisor's,
+    a capability-aware service's).  Then the ambient set survives the change of credentials
+    and the exec too: a program run by root "as nobody" kept CAP_DAC_OVERRIDE and read a
+    root-only file.  Now a program whose ambient set is not empty after ``-c``'s setuid is
+    not run.  Control: the same securebits and ambient set, ``setpriv`` dropping to nobody."""
+    if os.geteuid() != 0:
+        pytest.skip("-c needs root")
+    program = Path(shutil.copy(build("escape/home_link.c"), world_tmp / "home_link"))
+    uid, gid = NOBODY
+    starter = ["setpriv", "--securebits", "+no_setuid_fixup",
+               "--inh-caps", "+dac_override", "--ambient-caps", "+dac_override", "--"]
+    s = Scene.make(world_tmp, "scene")
+    s.secret.chmod(0o600)
+    drop = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
+    control = _run([*starter, *drop, str(program), str(s.secret)], s, lambda: None)
+    if "setpriv:" in control.stderr:
+        pytest.skip(f"setpriv cannot set these here: {control.stderr.strip()}")
+    require_real(control)
+    policy_file = world_tmp / "policy.toml"
+    policy_file.write_text(policy())
+    traced = _run([*starter, *SYSTRACE, "-c", f"{uid}:{gid}", "-p", str(policy_file), "--",
+                   str(program), str(s.secret)], s, lambda: None, loop)
+    assert "ESCAPED" not in traced.stdout, traced
+    assert traced.returncode in (125, 126) and "capabilit" in traced.stderr, traced
 
 
 # --- learned policies used again: what their variables stand for then ---------------------------

@@ -325,6 +325,31 @@ def test_a_learned_glob_stays_out_of_sensitive_locations_where_it_is_used(
         assert not learned.covers_all_below(cwd)
 
 
+def test_homes_below_a_linked_home_root_stay_sensitive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paths are matched resolved: where ``/home`` is a link to ``var/home`` (Silverblue,
+    CoreOS), every user's ``.ssh`` is ``/var/home/*/.ssh`` -- which ``/home/*/.ssh`` never
+    matches (red team 14).  The home roots are taken where they really are too."""
+    from systrace_py.policy import generalize
+    from systrace_py.policy.generalize import is_sensitive
+
+    real = os.path.realpath
+    monkeypatch.setattr(generalize.os.path, "realpath",
+                        lambda p: "/var/home" if p == "/home" else real(p))
+    for cache in (generalize._sensitive_patterns, generalize._sensitive_regex):
+        cache.cache_clear()
+    try:
+        assert is_sensitive("/var/home/bob/.ssh/id_rsa", "/var/home/u")
+        assert is_sensitive("/home/bob/.ssh/id_rsa", "/var/home/u")
+        ex = Expansions(home="/var/home/u", cwd="/var/home", tmpdir="/tmp", user="u")
+        glob = PathGlob("$CWD/**", expansions=ex)
+        learned = learned_glob(glob, ex)
+        assert not learned.matches("/var/home/bob/.aws/credentials")
+        assert learned.matches("/var/home/bob/notes.txt")
+    finally:
+        for cache in (generalize._sensitive_patterns, generalize._sensitive_regex):
+            cache.cache_clear()
+
+
 def test_a_learned_glob_that_reaches_nothing_sensitive_is_the_glob_itself() -> None:
     """The common case keeps the rule index's fast paths (shapes): no wrapper."""
     ex = Expansions(home="/home/u", cwd="/home/u/proj", tmpdir="/tmp", user="u")
