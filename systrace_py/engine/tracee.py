@@ -43,10 +43,14 @@ class AddressSpace:
     given some of its pages a protection key, so reads obey the calling task's keys
     (:mod:`systrace_py.engine.pkeys`).  A fork's copy keeps all of it (the pages stay
     shared; the kernel's writers are counted too, to keep it simple); an exec starts a new
-    space without any."""
+    space without any.  ``unheld``: no area can be mapped in it without a seccomp filter of
+    the program's own judging the mmap (Tracer._map_scratch): its held calls run as the
+    program made them, with the tree frozen and re-checked (Tracer._unheld_refusal); kept at
+    fork, as the area's absence is."""
 
     scratch: bool = False
     scratch_failed: bool = False
+    unheld: bool = False
     users: int = 1
     written_anywhere: bool = False
     shared_pages: bool = False

@@ -15,7 +15,9 @@
  *         trap       SECCOMP_RET_TRAP for openat2 (no handler: SIGSYS kills)
  *         mmap-kill  SECCOMP_RET_KILL_PROCESS for an mmap with MAP_FIXED_NOREPLACE
  * exec: the filter installed, the program execs itself (the filter goes along) and the new
- * image makes the calls -- its scratch area is mapped with the filter in.
+ * image makes the calls -- its scratch area is mapped with the filter in, at its first held
+ * call.  forkexec: the same in a child, its parent waiting: the tree is two tasks at the
+ * exec, whose event maps the area (Tracer._premap_scratch).
  * A sibling thread keeps the tree at two tasks (opens are held).  One line per call, then
  * "done": the same lines natively and under a policy that permits FILE and NEWFILE.
  * Parity with native (class 8, side effects of the engine's own changes to a call).
@@ -48,7 +50,7 @@ static void result(const char *what, int fd) {
 
 int main(int argc, char **argv) {
     if (argc < 4)
-        usage("own_filter_held errno|kill|trap|mmap-kill FILE NEWFILE [exec]");
+        usage("own_filter_held errno|kill|trap|mmap-kill FILE NEWFILE [exec|forkexec]");
     const char *action = argv[1], *file = argv[2], *made = argv[3];
     const char *then = argc > 4 ? argv[4] : "";
     unsigned int on_openat2 = SECCOMP_RET_ERRNO | ENOSYS, on_mmap = SECCOMP_RET_ALLOW;
@@ -77,7 +79,16 @@ int main(int argc, char **argv) {
         if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
             skipped("seccomp: %s", ename(errno));
     }
-    if (!strcmp(then, "exec")) {
+    pid_t child = 0;
+    if (!strcmp(then, "forkexec") && (child = fork()) > 0) {
+        int status;
+        if (waitpid(child, &status, 0) != child)
+            skipped("waitpid: %s", ename(errno));
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    if (child < 0)
+        skipped("fork: %s", ename(errno));
+    if (!strcmp(then, "exec") || !strcmp(then, "forkexec")) {
         execl("/proc/self/exe", argv[0], action, file, made, "after", (char *)NULL);
         skipped("exec: %s", ename(errno));
     }

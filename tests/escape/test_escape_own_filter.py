@@ -7,8 +7,14 @@ mapped refuses the held calls (fail closed)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
-from escape_lib import Scene, assert_blocked, attack, read_never, require_real
+from escape_lib import SYSTRACE, Scene, assert_blocked, attack, read_never, require_real
+
+NOBODY = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
 
 
 @pytest.mark.parametrize("mode", ["trace-mmap", "errno-mmap", "trace-all"])
@@ -25,15 +31,9 @@ def test_a_filter_of_the_programs_own_changes_no_decision(build, tmp_path, loop,
         assert "the decoy 25 of 25" in traced.detail, traced
 
 
-_EXEC_UNDER_FILTER = pytest.mark.xfail(
-    strict=True, reason="an image exec'd under the program's filter gets its scratch area by an "
-                        "mmap that filter judges (the exec event's premap, or the first held "
-                        "call's): not mapped before the filter as in the image that installs it")
-
-
 @pytest.mark.parametrize("action,then", [
     ("errno", ""), ("kill", ""), ("trap", ""), ("mmap-kill", ""), ("errno", "exec"),
-    pytest.param("mmap-kill", "exec", marks=_EXEC_UNDER_FILTER)])
+    ("mmap-kill", "exec"), ("mmap-kill", "forkexec")])
 def test_a_filter_of_the_programs_own_never_judges_a_call_the_tracer_made(
         build, tmp_path, loop, action, then):
     """Red team 13: the kernel runs every seccomp filter again on a call the tracer changed at
@@ -43,14 +43,25 @@ def test_a_filter_of_the_programs_own_never_judges_a_call_the_tracer_made(
     mapped by an mmap with MAP_FIXED_NOREPLACE in the place of the first held call, which
     such a filter may kill: every open failed, or the program was killed, where natively it
     works.  Now once a task of the tree installs a filter of its own, held opens keep their
-    own call, run with the tree frozen, and the area is mapped before the filter goes in."""
-    program = build("escape/own_filter_held.c")
+    own call, run with the tree frozen, and the area is mapped before the filter goes in; an
+    image exec'd under the filter (filters survive exec) gets it by an mmap made with its
+    filters suspended -- at its first held call (exec), or at its exec event (forkexec: its
+    parent waits, the tree is two tasks) -- or, without the privilege, none (below)."""
+    _same_as_native(build("escape/own_filter_held.c"), tmp_path, action, then, loop)
+
+
+def _same_as_native(program: Path, base: Path, action: str, then: str, loop: dict[str, str],
+                    tracer: list[str] | None = None) -> str:
+    """Run own_filter_held natively and traced (under ``tracer``, systrace by default) in
+    scenes of their own under ``base``: the traced run prints what the native one does."""
     outputs = []
     for name, traced in (("native", False), ("traced", True)):
-        s = Scene.make(tmp_path, name)
+        s = Scene.make(base, name)
+        s.work.chmod(0o777)
         text = read_never(f"{s.secd}/**") if traced else None
         out = attack(program, action, s.decoy, s.work / "made", *([then] if then else []),
-                     policy_text=text, scene=s, env=loop if traced else None)
+                     policy_text=text, scene=s, env=loop if traced else None,
+                     **({"tracer": tracer} if traced and tracer else {}))
         if out.verdict == "SKIPPED":
             pytest.skip(out.detail)
         assert out.stdout.rstrip().endswith("done"), out
@@ -58,3 +69,20 @@ def test_a_filter_of_the_programs_own_never_judges_a_call_the_tracer_made(
     native, traced_out = outputs
     assert "ENOSYS" not in native, native  # (natively the program never calls openat2)
     assert traced_out == native
+    return traced_out
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root to run the tracer as another user")
+@pytest.mark.parametrize("action,then", [("mmap-kill", "exec"), ("mmap-kill", "forkexec"),
+                                         ("errno", "exec")])
+def test_an_unprivileged_tracer_runs_held_calls_in_place_under_the_programs_filter(
+        build, world_tmp, loop, action, then):
+    """An image exec'd under a filter of the program's own gets its scratch area by an mmap
+    made with its filters suspended (PTRACE_O_SUSPEND_SECCOMP), which needs CAP_SYS_ADMIN: a
+    tracer without it (run as nobody) maps no area in it -- its held opens run as the
+    program made them, with the tree frozen and re-checked -- and the program's filter meets
+    no call the tracer made: the same output as natively, where before the mmap killed it."""
+    program = Path(shutil.copy(build("escape/own_filter_held.c"), world_tmp / "own_filter_held"))
+    program.chmod(0o755)
+    _same_as_native(program, world_tmp, action, then, loop, tracer=[*NOBODY, *SYSTRACE])
