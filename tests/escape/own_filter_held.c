@@ -19,7 +19,9 @@
  * call.  forkexec: the same in a child, its parent waiting: the tree is two tasks at the
  * exec, whose event maps the area (Tracer._premap_scratch).
  * A sibling thread keeps the tree at two tasks (opens are held).  One line per call, then
- * "done": the same lines natively and under a policy that permits FILE and NEWFILE.
+ * "done": the same lines natively and under a policy that permits FILE and NEWFILE, the
+ * thread's signal mask (SIGUSR1 blocked) and its filter's answer to getppid (EXDEV) among
+ * them.
  * Parity with native (class 8, side effects of the engine's own changes to a call).
  */
 #include "attack.h"
@@ -64,6 +66,8 @@ int main(int argc, char **argv) {
         usage("unknown action");
     struct sock_filter f[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EXDEV),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, on_openat2),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mmap, 0, 3),
@@ -92,6 +96,10 @@ int main(int argc, char **argv) {
         execl("/proc/self/exe", argv[0], action, file, made, "after", (char *)NULL);
         skipped("exec: %s", ename(errno));
     }
+    sigset_t usr1, mask;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL);  /* (the tracer's mmap puts this mask back) */
     pthread_t t;
     if (pthread_create(&t, NULL, sibling, NULL))
         skipped("pthread_create");
@@ -99,6 +107,11 @@ int main(int argc, char **argv) {
     result("openat", openat(AT_FDCWD, file, O_RDONLY));
     result("creat", creat(made, 0600));
     result("open O_CREAT", open(made, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    /* (the filter is still the program's: the tracer suspended it only for its mmap) */
+    printf("getppid: %s\n", syscall(SYS_getppid) < 0 ? ename(errno) : "ok");
+    pthread_sigmask(SIG_BLOCK, NULL, &mask);
+    printf("blocked: SIGUSR1 %d, SIGUSR2 %d, SIGTERM %d\n", sigismember(&mask, SIGUSR1),
+           sigismember(&mask, SIGUSR2), sigismember(&mask, SIGTERM));
     done = 1;
     pthread_join(t, NULL);
     printf("done\n");
