@@ -96,6 +96,8 @@ int main(int argc, char **argv) {
         execl("/proc/self/exe", argv[0], action, file, made, "after", (char *)NULL);
         skipped("exec: %s", ename(errno));
     }
+    if (!strcmp(then, "after"))
+        wait_for_tracer();  /* ($ESC_WAIT_TRACER: "ready PID", then systrace --attach PID) */
     sigset_t usr1, mask;
     sigemptyset(&usr1);
     sigaddset(&usr1, SIGUSR1);

@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
-from escape_lib import SYSTRACE, Scene, assert_blocked, attack, read_never, require_real
+from escape_lib import (
+    SYSTRACE,
+    Scene,
+    assert_blocked,
+    attack,
+    read_never,
+    require_real,
+    scene_env,
+)
 
 NOBODY = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
 
@@ -86,3 +95,43 @@ def test_an_unprivileged_tracer_runs_held_calls_in_place_under_the_programs_filt
     program = Path(shutil.copy(build("escape/own_filter_held.c"), world_tmp / "own_filter_held"))
     program.chmod(0o755)
     _same_as_native(program, world_tmp, action, then, loop, tracer=[*NOBODY, *SYSTRACE])
+
+
+def test_an_attached_program_under_its_own_filter_meets_no_call_of_the_tracers(build, tmp_path):
+    """``--attach`` to an image exec'd under its own filter (mmap-kill), waiting before its
+    held opens: every call stops at its entry (no prefilter), and the kernel runs the
+    program's filter on the call as the tracer leaves it there -- the mmap of the scratch
+    area the first held open was turned into killed it.  Now that mmap is a call the task
+    makes anew with its filters suspended (Tracer._map_scratch_suspended): the same output
+    as natively.  (An attached process has no filter: the native loop never serves it.)"""
+    program = build("escape/own_filter_held.c")
+    n = Scene.make(tmp_path, "native")
+    native = attack(program, "mmap-kill", n.decoy, n.work / "made", "exec", policy_text=None,
+                    scene=n)
+    if native.verdict == "SKIPPED":
+        pytest.skip(native.detail)
+    assert native.stdout.rstrip().endswith("done"), native
+    s = Scene.make(tmp_path, "attached")
+    policy_file = s.root / "attach.toml"
+    policy_file.write_text(read_never(f"{s.secd}/**"))
+    target = subprocess.Popen([str(program), "mmap-kill", str(s.decoy), str(s.work / "made"),
+                               "exec"], stdout=subprocess.PIPE, text=True,
+                              env=scene_env(s, ESC_WAIT_TRACER="1"), start_new_session=True,
+                              cwd=s.root)
+    tracer = None
+    try:
+        assert target.stdout is not None
+        ready = target.stdout.readline()
+        assert ready.startswith("ready"), ready
+        tracer = subprocess.Popen([*SYSTRACE, "--attach", ready.split()[1], "-p",
+                                   str(policy_file)], stderr=subprocess.PIPE, text=True,
+                                  env=scene_env(s), start_new_session=True, cwd=s.root)
+        out, _ = target.communicate(timeout=60)
+        _, errors = tracer.communicate(timeout=60)
+    finally:
+        for process in (target, tracer):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    assert "attached" in errors, errors
+    assert out == native.stdout, (out, errors)
