@@ -124,6 +124,8 @@ class Task:
     pending_call: Any = None     # the decoded call whose exit the monitor wants
     detached: bool = False       # the monitor let it go: every call permitted from here on
     replay: Any = None           # (call, reply) for the call restarted after the scratch mmap
+    filters_suspended: bool = False  # its seccomp filters are suspended for a call skipped at
+    #                              its entry stop, until its next stop (Tracer._suspend_for_skip)
     # How it sees the file system (paths.View): read at its next call when None -- at first,
     # and after every call that may change some task's view.  ``seen``: the last one read
     # (a namespace new since then is a copy of that one's, unless it ``joined`` one: setns).

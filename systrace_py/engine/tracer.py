@@ -1172,6 +1172,9 @@ class Tracer:
             self._early_started[pid] = _start_of(pid)
             self._kill_orphans_of_dead_creators()
             return
+        if task.filters_suspended:  # (the skipped call's exit stop: _suspend_for_skip)
+            task.filters_suspended = False
+            self._restore_filters(pid)
         listened = task.state is TaskState.LISTENING
         task.to(TaskEvent.REPORTED)
         sig = os.WSTOPSIG(status)
@@ -1216,6 +1219,8 @@ class Tracer:
             task.waited = False
         if task.expect is not Expect.NOTHING or task.freezer or not self.filtered \
                 or task.after is not None or task.exit_delay or task.own_args:
+            if not self.filtered and self.own_filters:
+                self._suspend_for_skip(task)
             pt.syscall(task.tid, sig)
         else:
             pt.cont(task.tid, sig)
@@ -2281,6 +2286,21 @@ class Tracer:
         space.mapping_by = task.tid
         self._resume(task)
         return True
+
+    def _suspend_for_skip(self, task: Task) -> None:
+        """Without a prefilter (--attach) every call stops at its entry, and the kernel runs
+        the task's filters on the call as the tracer leaves it there (__secure_computing
+        after the entry stop): a refused call's number -1 too, which a sandbox's allowlist
+        kills (SIGSYS where the refusal is an errno).  So a task under a filter of the
+        program's own resumed from its entry stop with its call skipped has its filters
+        suspended (_suspend_filters) until its next stop -- the skipped call's exit stop
+        (PTRACE_SYSCALL), which comes before any signal is delivered or any code of its own
+        runs -- where _dispatch puts them back (_restore_filters).  Without the privilege to
+        suspend them the kernel's filter answers, as before."""
+        info = pt.get_syscall_info(task.tid, pt.SyscallInfo())
+        if info.op == pt.SYSCALL_INFO_ENTRY and info.nr & _U64 == _U64 \
+                and self._under_own_filter(task) and self._suspend_filters(task.tid):
+            task.filters_suspended = True
 
     def _under_own_filter(self, task: Task) -> bool:
         """Whether the task runs under a seccomp filter of the program's own -- one the kernel

@@ -14,6 +14,8 @@
  *         kill       SECCOMP_RET_KILL_PROCESS for openat2
  *         trap       SECCOMP_RET_TRAP for openat2 (no handler: SIGSYS kills)
  *         mmap-kill  SECCOMP_RET_KILL_PROCESS for an mmap with MAP_FIXED_NOREPLACE
+ *         skip-kill  SECCOMP_RET_KILL_PROCESS for call number -1 (what an allowlist's
+ *                    default does to it): the number of a call a tracer skips at its stop
  * exec: the filter installed, the program execs itself (the filter goes along) and the new
  * image makes the calls -- its scratch area is mapped with the filter in, at its first held
  * call.  forkexec: the same in a child, its parent waiting: the tree is two tasks at the
@@ -52,20 +54,25 @@ static void result(const char *what, int fd) {
 
 int main(int argc, char **argv) {
     if (argc < 4)
-        usage("own_filter_held errno|kill|trap|mmap-kill FILE NEWFILE [exec|forkexec]");
+        usage("own_filter_held errno|kill|trap|mmap-kill|skip-kill FILE NEWFILE [exec|forkexec]");
     const char *action = argv[1], *file = argv[2], *made = argv[3];
     const char *then = argc > 4 ? argv[4] : "";
     unsigned int on_openat2 = SECCOMP_RET_ERRNO | ENOSYS, on_mmap = SECCOMP_RET_ALLOW;
+    unsigned int on_skip = SECCOMP_RET_ALLOW;
     if (!strcmp(action, "kill"))
         on_openat2 = SECCOMP_RET_KILL_PROCESS;
     else if (!strcmp(action, "trap"))
         on_openat2 = SECCOMP_RET_TRAP;
     else if (!strcmp(action, "mmap-kill"))
         on_openat2 = SECCOMP_RET_ALLOW, on_mmap = SECCOMP_RET_KILL_PROCESS;
+    else if (!strcmp(action, "skip-kill"))
+        on_openat2 = SECCOMP_RET_ALLOW, on_skip = SECCOMP_RET_KILL_PROCESS;
     else if (strcmp(action, "errno"))
         usage("unknown action");
     struct sock_filter f[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffffu, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, on_skip),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EXDEV),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),

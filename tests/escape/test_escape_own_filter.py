@@ -112,10 +112,18 @@ def test_an_attached_program_under_its_own_filter_meets_no_call_of_the_tracers(b
         pytest.skip(native.detail)
     assert native.stdout.rstrip().endswith("done"), native
     s = Scene.make(tmp_path, "attached")
+    out, errors = _attached(program, s, "mmap-kill", s.decoy)
+    assert "attached" in errors, errors
+    assert out == native.stdout, (out, errors)
+
+
+def _attached(program: Path, s: Scene, action: str, file: Path) -> tuple[str, str]:
+    """own_filter_held ACTION FILE exec, waiting in its new image for ``systrace --attach``
+    under ``never fsread`` of the scene's secret directory: its output and systrace's."""
     policy_file = s.root / "attach.toml"
     policy_file.write_text(read_never(f"{s.secd}/**"))
-    target = subprocess.Popen([str(program), "mmap-kill", str(s.decoy), str(s.work / "made"),
-                               "exec"], stdout=subprocess.PIPE, text=True,
+    target = subprocess.Popen([str(program), action, str(file), str(s.work / "made"), "exec"],
+                              stdout=subprocess.PIPE, text=True,
                               env=scene_env(s, ESC_WAIT_TRACER="1"), start_new_session=True,
                               cwd=s.root)
     tracer = None
@@ -133,5 +141,19 @@ def test_an_attached_program_under_its_own_filter_meets_no_call_of_the_tracers(b
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait()
+    return out, errors
+
+
+def test_an_attached_program_under_its_own_filter_gets_its_refusals_errno(build, tmp_path):
+    """--attach to an image under a filter that kills call number -1 (as an allowlist's
+    default does): a refused open (the secret, under never fsread) is skipped at its entry
+    stop (number -1), and the kernel's seccomp check after that stop ran the program's
+    filter on it -- SIGSYS (exit 159) where the refusal is EACCES.  (With a prefilter, the
+    skip at a seccomp stop is taken before the recheck: no filter sees it.)  Now the task's
+    filters are suspended from the refusal to its exit stop (Tracer._suspend_for_skip)."""
+    program = build("escape/own_filter_held.c")
+    s = Scene.make(tmp_path, "attached")
+    out, errors = _attached(program, s, "skip-kill", s.secret)
     assert "attached" in errors, errors
-    assert out == native.stdout, (out, errors)
+    assert "open: EACCES" in out and out.rstrip().endswith("done"), (out, errors)
+    assert "getppid: EXDEV" in out, out  # (its filters back after each refusal)
