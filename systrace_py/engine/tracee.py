@@ -43,10 +43,14 @@ class AddressSpace:
     given some of its pages a protection key, so reads obey the calling task's keys
     (:mod:`systrace_py.engine.pkeys`).  A fork's copy keeps all of it (the pages stay
     shared; the kernel's writers are counted too, to keep it simple); an exec starts a new
-    space without any."""
+    space without any.  ``unheld``: no area can be mapped in it without a seccomp filter of
+    the program's own judging the mmap (Tracer._map_scratch): its held calls run as the
+    program made them, with the tree frozen and re-checked (Tracer._unheld_refusal); kept at
+    fork, as the area's absence is."""
 
     scratch: bool = False
     scratch_failed: bool = False
+    unheld: bool = False
     users: int = 1
     written_anywhere: bool = False
     shared_pages: bool = False
@@ -120,6 +124,8 @@ class Task:
     pending_call: Any = None     # the decoded call whose exit the monitor wants
     detached: bool = False       # the monitor let it go: every call permitted from here on
     replay: Any = None           # (call, reply) for the call restarted after the scratch mmap
+    filters_suspended: bool = False  # its seccomp filters are suspended for a call skipped at
+    #                              its entry stop, until its next stop (Tracer._suspend_for_skip)
     # How it sees the file system (paths.View): read at its next call when None -- at first,
     # and after every call that may change some task's view.  ``seen``: the last one read
     # (a namespace new since then is a copy of that one's, unless it ``joined`` one: setns).

@@ -142,7 +142,8 @@ _FORCED_BITS = sum(1 << (sig - 1) for sig in (*_FAULTS, signal.SIGSYS))
 
 
 class _Diverted(Exception):
-    """The task ran code of its own in an injected call's place (_run_to_trap): killed."""
+    """The task ran code of its own in an injected call's place (_run_to_trap, _run_to_exit):
+    killed -- or it ended meanwhile."""
 
 
 def _ignores_trap(tid: int) -> bool | None:
@@ -277,6 +278,14 @@ class Tracer:
         #: filters it loads then (the prefilter's second program, stopped by the first's
         #: guard on seccomp) are the tracer's, not the program's (see _own_filter)
         self._loading_prefilter: int | None = None
+        #: how many seccomp filters a task of the tree has that are not the program's own:
+        #: those the spawned root inherited and the prefilter's (none for an attached tree);
+        #: None when the kernel does not tell (Seccomp_filters, Linux 5.9) -- see
+        #: _under_own_filter
+        self._foreign_filters: int | None = 0
+        #: the kernel refused PTRACE_O_SUSPEND_SECCOMP (the tracer lacks CAP_SYS_ADMIN, or
+        #: runs under a filter itself): not asked again (_suspend_filters)
+        self._no_suspend = False
         self.pid = os.getpid()
         self.tasks: dict[int, Task] = {}
         self.processes: dict[int, Process] = {}
@@ -387,6 +396,9 @@ class Tracer:
         self.tasks[pid] = task
         self.main_pid = pid
         self._loading_prefilter = pid
+        # (stopped before it loads the prefilter: what it has now it inherited)
+        inherited = procfs.status_numbers(pid, b"Seccomp_filters")
+        self._foreign_filters = inherited[0] + len(spec.filters) if inherited else None
         self.monitor.on_start(process)
         os.kill(pid, signal.SIGCONT)
         return pid
@@ -1160,6 +1172,9 @@ class Tracer:
             self._early_started[pid] = _start_of(pid)
             self._kill_orphans_of_dead_creators()
             return
+        if task.filters_suspended:  # (the skipped call's exit stop: _suspend_for_skip)
+            task.filters_suspended = False
+            self._restore_filters(pid)
         listened = task.state is TaskState.LISTENING
         task.to(TaskEvent.REPORTED)
         sig = os.WSTOPSIG(status)
@@ -1204,6 +1219,8 @@ class Tracer:
             task.waited = False
         if task.expect is not Expect.NOTHING or task.freezer or not self.filtered \
                 or task.after is not None or task.exit_delay or task.own_args:
+            if not self.filtered and self.own_filters:
+                self._suspend_for_skip(task)
             pt.syscall(task.tid, sig)
         else:
             pt.cont(task.tid, sig)
@@ -1580,27 +1597,38 @@ class Tracer:
                 return
         if call.name in EXEC_CALLS:
             self._note_exec(task, call, reply.paths.get("path") if reply.paths else None)
-        respelled = False
-        if self._must_hold(task, call, reply) or self._area_before_filter(task, call):
+        respelled = unheld = False
+        must_hold = self._must_hold(task, call, reply)
+        if must_hold or self._area_before_filter(task, call):
             space = task.process.space
-            if not space.scratch and not space.scratch_failed:
+            if not space.scratch and not space.scratch_failed and not space.unheld:
                 if space.mapping_by is not None:
                     # another task of this address space is mapping the area: wait for it
                     space.waiting.append((task, call, reply))
                     task.waited = True
                     return
-                self._map_scratch(task, call, reply)
-                return
-            try:
-                respelled = self._hold(task, call, reply, info)
-            except (enforce.HoldError, DecodeError) as exc:
-                self.monitor.on_engine_refusal(task, call, exc.errno, str(exc))
-                enforce.refuse(task.tid, exc.errno)
-                self._resume(task)
-                return
+                if self._map_scratch(task, call, reply):
+                    return
+            if space.unheld:  # (no area: the call as the program made it, frozen)
+                unheld = respelled = must_hold
+                refusal = self._unheld_refusal(task, call, reply) if must_hold else None
+                if refusal is not None:
+                    self.monitor.on_engine_refusal(task, call, *refusal)
+                    enforce.refuse(task.tid, refusal[0])
+                    self._resume(task)
+                    return
+            else:
+                try:
+                    respelled = self._hold(task, call, reply, info)
+                except (enforce.HoldError, DecodeError) as exc:
+                    self.monitor.on_engine_refusal(task, call, exc.errno, str(exc))
+                    enforce.refuse(task.tid, exc.errno)
+                    self._resume(task)
+                    return
         if respelled or self._must_freeze(task, call, reply):
             refusal = self._freeze(task)
-            if refusal is None and not self._unchanged(task, call):
+            if refusal is None and not (self._unchanged(task, call) and (
+                    not unheld or self._unchanged_in_memory(task, call))):
                 self._thaw()
                 task.freezer = False
                 refusal = (errno.EAGAIN, "its arguments changed while it was being checked")
@@ -1693,8 +1721,8 @@ class Tracer:
         SECCOMP_RET_TRACE), and a sandbox's filter may refuse, trap or kill an mmap with
         MAP_FIXED_NOREPLACE, which the program itself never makes (red team 13).  Held calls
         need nothing else injected (_own_filter).  An image exec'd later under the filter
-        gets its area mapped at its exec event, or at its first held call, with that filter
-        in: that is not helped here (docs/security.md, red team 13)."""
+        gets its area by an mmap made with its filters suspended, or none (_map_scratch).  A
+        task under a filter of its own already installing another is mapped so too."""
         space = task.process.space
         if space.scratch or space.scratch_failed:
             return False
@@ -2064,15 +2092,23 @@ class Tracer:
         writes into rax on the way out.  Not in a task that ignores SIGTRAP (_ignores_trap;
         the lazy way maps it then, with no trap).  Its blocked signals are those of the same
         read (SigBlk: the thread's mask at this stop), which _inject_call then need not ask
-        for (as _cloop.c's premap)."""
+        for (as _cloop.c's premap).  In a task under a seccomp filter of the program's own
+        (filters survive exec), which would judge the mmap, only with its filters suspended
+        (_suspend_filters), or not at all (the lazy way decides then: _map_scratch)."""
         masks = signals.signal_masks(task.tid)
         if masks is None or masks["SigIgn"] & _TRAP_BIT:
+            return
+        own = self._under_own_filter(task)
+        if own and not self._suspend_filters(task.tid):
             return
         try:
             mapped = self._inject_call(task, NUMBERS["mmap"], enforce.MMAP_ARGS,
                                        "scratch map", returned=0, blocked=masks["SigBlk"])
         except _Diverted:
             return  # (killed: its end comes to the loop)
+        finally:
+            if own:
+                self._restore_filters(task.tid)
         if mapped == scratch.BASE:
             task.process.space.scratch = True
         # (None: the lazy way will do it)
@@ -2218,14 +2254,30 @@ class Tracer:
             _signal_task(task.tid, signal.SIGKILL)  # (the whole process: SIGKILL)
         raise _Diverted(task.tid)
 
-    def _map_scratch(self, task: Task, call: DecodedCall, reply: Reply) -> None:
-        """Map the scratch area by running an mmap in place of the call, then restart it."""
+    def _map_scratch(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
+        """Map the scratch area by running an mmap in place of the call, then restart it (the
+        call's decision replayed at its new stop).  False when the area cannot be mapped that
+        way: the task is under a seccomp filter of the program's own, which the kernel runs
+        again on the mmap the call is turned into (the recheck after SECCOMP_RET_TRACE), and
+        which a sandbox's filter may kill (red team 13, own_filter_held.c) -- then the mmap
+        is made apart, with its filters suspended (_map_scratch_suspended), or, where the
+        tracer may not suspend them, the address space gets no area (``unheld``)."""
         space = task.process.space
-        if space.scratch_failed:
-            self.monitor.on_engine_refusal(task, call, errno.EPERM, "scratch area unavailable")
-            enforce.refuse(task.tid, errno.EPERM)
+        if self._under_own_filter(task):
+            try:
+                mapped = self._map_scratch_suspended(task)
+            except _Diverted:
+                return True  # (killed, or gone: its end comes to the loop)
+            if mapped is None or not mapped:
+                space.unheld = True  # (an mmap that failed even so: the same, not a refusal)
+            else:
+                space.scratch = True
+            if mapped is None:
+                return False
+            task.replay = (call, reply)  # (the call restarts: its new stop replays this)
+            task.waited = True
             self._resume(task)
-            return
+            return True
         task.saved_regs = enforce.inject_mmap(task.tid)
         self._suspend_own_filter(task, True)
         task.expect = Expect.INJECTED_MMAP
@@ -2234,6 +2286,193 @@ class Tracer:
         task.waited = True  # the tree may change while it maps: the replay holds anyway
         space.mapping_by = task.tid
         self._resume(task)
+        return True
+
+    def _suspend_for_skip(self, task: Task) -> None:
+        """Without a prefilter (--attach) every call stops at its entry, and the kernel runs
+        the task's filters on the call as the tracer leaves it there (__secure_computing
+        after the entry stop): a refused call's number -1 too, which a sandbox's allowlist
+        kills (SIGSYS where the refusal is an errno).  So a task under a filter of the
+        program's own resumed from its entry stop with its call skipped has its filters
+        suspended (_suspend_filters) until its next stop -- the skipped call's exit stop
+        (PTRACE_SYSCALL), which comes before any signal is delivered or any code of its own
+        runs -- where _dispatch puts them back (_restore_filters).  Without the privilege to
+        suspend them the kernel's filter answers, as before."""
+        info = pt.get_syscall_info(task.tid, pt.SyscallInfo())
+        if info.op == pt.SYSCALL_INFO_ENTRY and info.nr & _U64 == _U64 \
+                and self._under_own_filter(task) and self._suspend_filters(task.tid):
+            task.filters_suspended = True
+
+    def _under_own_filter(self, task: Task) -> bool:
+        """Whether the task runs under a seccomp filter of the program's own -- one the kernel
+        runs again on a call the tracer changes at its stop, and on one it injects: it has
+        more filters than the prefilter and what the spawned root inherited
+        (/proc/TID/status Seccomp_filters; filters are only ever added, and a task's list
+        extends its parent's).  Asked only in a run where a task installed one (own_filters);
+        True when the count cannot be read (fail closed: the mmap is made apart)."""
+        if not self.own_filters:
+            return False
+        count = procfs.status_numbers(task.tid, b"Seccomp_filters")
+        return not count or self._foreign_filters is None or count[0] > self._foreign_filters
+
+    def _suspend_filters(self, tid: int) -> bool:
+        """Suspend the stopped task's seccomp filters (PTRACE_O_SUSPEND_SECCOMP) for a call
+        the tracer runs in it; False when the kernel refuses: the tracer lacks CAP_SYS_ADMIN
+        (of the initial user namespace), or runs under a filter itself (kernel/ptrace.c,
+        check_ptrace_options) -- not asked again.  The suspension holds where a call enters
+        the kernel (__secure_computing); the recheck after a SECCOMP_RET_TRACE stop ignores
+        it, so the call must be one the task makes anew, never the stopped call changed.
+        The caller blocks every signal meanwhile (a handler run now would run under no
+        filter, the prefilter included) and puts the filters back (_restore_filters) before
+        the task runs code of its own."""
+        if self._no_suspend:
+            return False
+        try:
+            pt.setoptions(tid, pt.TRACE_OPTIONS | pt.PTRACE_O_SUSPEND_SECCOMP)
+        except pt.PtraceError as exc:
+            if exc.errno in (errno.EPERM, errno.EINVAL):
+                self._no_suspend = True
+            return False
+        return True
+
+    @staticmethod
+    def _restore_filters(tid: int) -> None:
+        """Put back the filters _suspend_filters suspended; a live task whose filters cannot
+        be put back is killed (never run on without them)."""
+        try:
+            pt.setoptions(tid, pt.TRACE_OPTIONS)
+        except pt.PtraceError:
+            if procfs.alive(tid):
+                with contextlib.suppress(ProcessLookupError):
+                    _signal_task(tid, signal.SIGKILL)
+
+    def _map_scratch_suspended(self, task: Task) -> bool | None:
+        """Map the scratch area in a task under a filter of the program's own, stopped at a call's
+        entry, with its filters suspended: whether it is mapped, None when that cannot be done
+        (the tracer may not suspend filters, or the call was not made by a ``syscall``
+        instruction); _Diverted when the task was killed or ended meanwhile.
+
+        The stopped call is skipped (number -1, which no filter judges: the kernel skips it
+        before the recheck); the task goes back to its own ``syscall`` instruction with the mmap
+        in its registers, makes it -- a new call, which the suspension keeps from every filter
+        --, and its exit stop (PTRACE_SYSCALL) ends it; then its registers are put back before
+        that instruction, so the call it made runs again and stops again (its decision replayed:
+        _on_entry).  No code is written: the instruction is the task's, which other threads of
+        its process may be running.  Every signal but the forced ones is blocked meanwhile
+        (PTRACE_SETSIGMASK), as _inject_call does, and one that comes to a delivery stop
+        regardless is sent again afterwards.  A task that runs code of its own instead (an rseq
+        abort) is killed at its first stop."""
+        tid = task.tid
+        number = NUMBERS["mmap"]
+        try:
+            saved = pt.getregs(tid)
+            if self._reader(task).read_exact(saved.rip - 2, 2) != enforce.SYSCALL_INSTRUCTION:
+                return None
+            mask = pt.getsigmask(tid)
+        except (pt.PtraceError, TraceeMemoryError):
+            return None
+        if not self._suspend_filters(tid):
+            return None
+        pending: list[int] = []
+        result: int | None = None
+        try:
+            pt.setsigmask(tid, ~_FORCED_BITS | mask & _FORCED_BITS)
+            regs = type(saved).from_buffer_copy(saved)
+            for name, value in zip(pt.ARG_REGS, enforce.MMAP_ARGS, strict=True):
+                setattr(regs, name, value)
+            regs.orig_rax, regs.rax, regs.rip = _U64, number, saved.rip - 2
+            pt.setregs(tid, regs)
+            result = self._run_to_exit(task, number, pending)
+        except pt.PtraceError as exc:
+            raise _Diverted(tid) from exc  # (gone meanwhile)
+        finally:
+            if procfs.alive(tid):
+                saved.rip -= 2
+                saved.rax = saved.orig_rax
+                with contextlib.suppress(pt.PtraceError):
+                    pt.setsigmask(tid, mask)
+                    pt.setregs(tid, saved)
+                self._restore_filters(tid)
+            for sig in pending:
+                with contextlib.suppress(ProcessLookupError):
+                    _signal_task(tid, sig)
+        if result is None:
+            raise _Diverted(tid)
+        return result == scratch.BASE
+
+    def _run_to_exit(self, task: Task, number: int, pending: list[int]) -> int | None:
+        """Let the task run to the exit of call ``number``, which it makes anew
+        (_map_scratch_suspended), through syscall stops (PTRACE_SYSCALL): its result, or
+        None when the task ended (its end kept in _deferred).  A signal that comes to a
+        delivery stop is kept in ``pending``; any sign of code of its own (another call, an
+        event, a fault) kills its process (_Diverted)."""
+        entered = False
+        sig = 0
+        while True:
+            pt.syscall(task.tid, sig)
+            _, status = os.waitpid(task.tid, pt.WALL)
+            self.stop_kinds["scratch map"] += 1
+            if not os.WIFSTOPPED(status):
+                self._deferred.append((task.tid, status))
+                return None
+            sig, event = os.WSTOPSIG(status), status >> 16
+            if sig == _SYSCALL_TRAP and event == 0:
+                info = pt.get_syscall_info(task.tid, pt.SyscallInfo())
+                if info.op == pt.SYSCALL_INFO_ENTRY and info.nr == number and not entered:
+                    entered = True
+                elif info.op == pt.SYSCALL_INFO_EXIT and entered:
+                    return info.rval
+                elif info.op != pt.SYSCALL_INFO_EXIT:  # (the skipped call's exit: on)
+                    self._kill_diverted(task)
+                sig = 0
+                continue
+            if event not in (0, pt.PTRACE_EVENT_STOP, pt.PTRACE_EVENT_EXIT) or (
+                    event == 0 and sig in _FAULTS and pt.signal_code(task.tid) > 0):
+                self._kill_diverted(task)
+            if event == 0 and sig not in pending:
+                pending.append(sig)  # a signal came first: delivered when the task goes on
+            sig = 0
+
+    def _unheld_refusal(self, task: Task, call: DecodedCall,
+                        reply: Reply) -> tuple[int, str] | None:
+        """A call to be held in an address space without the scratch area (``unheld``: a
+        task under a filter of the program's own, whose filters the tracer may not suspend):
+        it runs as the program made it, with the tree frozen and what it was decided on read
+        again (_unchanged, _unchanged_in_memory) -- which holds against the tree's tasks
+        only.  Refused (EPERM, as a call whose area could not be mapped) where that is not
+        enough: a redirect or a replaced address (written in the area), or arguments
+        something that is no task of the tree may write (_reached_from_outside: a shared
+        page, the kernel's asynchronous I/O)."""
+        if reply.paths is not None or reply.sockaddr is not None:
+            return errno.EPERM, ("a redirect needs the scratch area, which a task under a "
+                                 "seccomp filter of its own cannot get here")
+        if self._reached_from_outside(task, call):
+            return errno.EPERM, ("arguments in memory written from outside the tree, and no "
+                                 "scratch area to hold them (a seccomp filter of its own)")
+        return None
+
+    def _unchanged_in_memory(self, task: Task, call: DecodedCall) -> bool:
+        """With the tree frozen, for a call run unheld (_unheld_refusal): what _unchanged does
+        not read again but a hold would have copied -- a socket address, clone3's struct,
+        openat2's open_how, the "" of a descriptor call -- is still what was decided on."""
+        fresh = self.decoder.decode(task.tid, task.process.pid, call.nr, call.name,
+                                    call.args, self._reader(task), call.view)
+        memory = self._reader(task)
+        try:
+            if call.sockaddr_raw is not None:
+                fresh.sockaddrs  # noqa: B018  (reads it)
+                if fresh.sockaddr_raw != call.sockaddr_raw:
+                    return False
+            if call.clone_args_raw is not None and memory.read_exact(
+                    call.args[0], len(call.clone_args_raw)) != call.clone_args_raw:
+                return False
+            if call.open_resolve is not None and (
+                    fresh.open_flags, fresh.open_mode, fresh.open_resolve) != (
+                    call.open_flags, call.open_mode, call.open_resolve):
+                return False
+            return fresh.empty_path_arg == call.empty_path_arg
+        except (DecodeError, TraceeMemoryError):
+            return False
 
     def _suspend_own_filter(self, task: Task, suspended: bool) -> None:
         """An attached run whose tree has a seccomp filter of its own: the mmap run in a held
@@ -2531,7 +2770,7 @@ class Tracer:
             space = parent_space
             space.users += 1
         else:  # a copy: the scratch mapping comes along, and so do shared pages
-            space = AddressSpace(scratch=parent_space.scratch,
+            space = AddressSpace(scratch=parent_space.scratch, unheld=parent_space.unheld,
                                  written_anywhere=parent_space.written_anywhere,
                                  shared_pages=parent_space.shared_pages,
                                  shared_ranges=parent_space.shared_ranges,

@@ -14,10 +14,16 @@
  *         kill       SECCOMP_RET_KILL_PROCESS for openat2
  *         trap       SECCOMP_RET_TRAP for openat2 (no handler: SIGSYS kills)
  *         mmap-kill  SECCOMP_RET_KILL_PROCESS for an mmap with MAP_FIXED_NOREPLACE
+ *         skip-kill  SECCOMP_RET_KILL_PROCESS for call number -1 (what an allowlist's
+ *                    default does to it): the number of a call a tracer skips at its stop
  * exec: the filter installed, the program execs itself (the filter goes along) and the new
- * image makes the calls -- its scratch area is mapped with the filter in.
+ * image makes the calls -- its scratch area is mapped with the filter in, at its first held
+ * call.  forkexec: the same in a child, its parent waiting: the tree is two tasks at the
+ * exec, whose event maps the area (Tracer._premap_scratch).
  * A sibling thread keeps the tree at two tasks (opens are held).  One line per call, then
- * "done": the same lines natively and under a policy that permits FILE and NEWFILE.
+ * "done": the same lines natively and under a policy that permits FILE and NEWFILE, the
+ * thread's signal mask (SIGUSR1 blocked) and its filter's answer to getppid (EXDEV) among
+ * them.
  * Parity with native (class 8, side effects of the engine's own changes to a call).
  */
 #include "attack.h"
@@ -48,20 +54,27 @@ static void result(const char *what, int fd) {
 
 int main(int argc, char **argv) {
     if (argc < 4)
-        usage("own_filter_held errno|kill|trap|mmap-kill FILE NEWFILE [exec]");
+        usage("own_filter_held errno|kill|trap|mmap-kill|skip-kill FILE NEWFILE [exec|forkexec]");
     const char *action = argv[1], *file = argv[2], *made = argv[3];
     const char *then = argc > 4 ? argv[4] : "";
     unsigned int on_openat2 = SECCOMP_RET_ERRNO | ENOSYS, on_mmap = SECCOMP_RET_ALLOW;
+    unsigned int on_skip = SECCOMP_RET_ALLOW;
     if (!strcmp(action, "kill"))
         on_openat2 = SECCOMP_RET_KILL_PROCESS;
     else if (!strcmp(action, "trap"))
         on_openat2 = SECCOMP_RET_TRAP;
     else if (!strcmp(action, "mmap-kill"))
         on_openat2 = SECCOMP_RET_ALLOW, on_mmap = SECCOMP_RET_KILL_PROCESS;
+    else if (!strcmp(action, "skip-kill"))
+        on_openat2 = SECCOMP_RET_ALLOW, on_skip = SECCOMP_RET_KILL_PROCESS;
     else if (strcmp(action, "errno"))
         usage("unknown action");
     struct sock_filter f[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffffu, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, on_skip),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EXDEV),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, on_openat2),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mmap, 0, 3),
@@ -77,10 +90,25 @@ int main(int argc, char **argv) {
         if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
             skipped("seccomp: %s", ename(errno));
     }
-    if (!strcmp(then, "exec")) {
+    pid_t child = 0;
+    if (!strcmp(then, "forkexec") && (child = fork()) > 0) {
+        int status;
+        if (waitpid(child, &status, 0) != child)
+            skipped("waitpid: %s", ename(errno));
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    if (child < 0)
+        skipped("fork: %s", ename(errno));
+    if (!strcmp(then, "exec") || !strcmp(then, "forkexec")) {
         execl("/proc/self/exe", argv[0], action, file, made, "after", (char *)NULL);
         skipped("exec: %s", ename(errno));
     }
+    if (!strcmp(then, "after"))
+        wait_for_tracer();  /* ($ESC_WAIT_TRACER: "ready PID", then systrace --attach PID) */
+    sigset_t usr1, mask;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL);  /* (the tracer's mmap puts this mask back) */
     pthread_t t;
     if (pthread_create(&t, NULL, sibling, NULL))
         skipped("pthread_create");
@@ -88,6 +116,11 @@ int main(int argc, char **argv) {
     result("openat", openat(AT_FDCWD, file, O_RDONLY));
     result("creat", creat(made, 0600));
     result("open O_CREAT", open(made, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    /* (the filter is still the program's: the tracer suspended it only for its mmap) */
+    printf("getppid: %s\n", syscall(SYS_getppid) < 0 ? ename(errno) : "ok");
+    pthread_sigmask(SIG_BLOCK, NULL, &mask);
+    printf("blocked: SIGUSR1 %d, SIGUSR2 %d, SIGTERM %d\n", sigismember(&mask, SIGUSR1),
+           sigismember(&mask, SIGUSR2), sigismember(&mask, SIGTERM));
     done = 1;
     pthread_join(t, NULL);
     printf("done\n");

@@ -17,8 +17,14 @@
 /* ESC_OWN_FILTER=1: a seccomp filter of the program's own, answering ENOSYS to openat2 as
  * sandboxes do (red team 13: held opens then keep their own call, run with the tree frozen --
  * which must hold against the race as openat2's RESOLVE_NO_SYMLINKS does).  prctl's way in:
- * seccomp()'s is own_filter_held.c's. */
-static inline void own_filter(void) {
+ * seccomp()'s is own_filter_held.c's.  ESC_OWN_FILTER=exec: the filter installed, the program
+ * execs itself (ESC_OWN_FILTER=after: the filter came along) and the new image races -- its
+ * scratch area is mapped with its filters suspended, or, by a tracer that may not suspend
+ * them, not at all: its held opens then run in place, with the tree frozen and re-checked. */
+static inline void own_filter(char **argv) {
+    const char *how = getenv("ESC_OWN_FILTER");
+    if (!strcmp(how, "after"))
+        return;
     struct sock_filter f[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
@@ -28,6 +34,11 @@ static inline void own_filter(void) {
     struct sock_fprog prog = {sizeof f / sizeof f[0], f};
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
         skipped("a filter of its own: %s", ename(errno));
+    if (!strcmp(how, "exec")) {
+        setenv("ESC_OWN_FILTER", "after", 1);
+        execv("/proc/self/exe", argv);
+        skipped("exec: %s", ename(errno));
+    }
 }
 
 struct flip {

@@ -125,7 +125,7 @@ int main(int argc, char **argv) {
     struct budget budget;
     budget_args(&budget, argc, argv, 5);
     if (getenv("ESC_OWN_FILTER"))
-        own_filter();
+        own_filter(argv);
     char target[4096], path[4096];
     const char *open_path = "secret.txt";
     int dirfd = AT_FDCWD;

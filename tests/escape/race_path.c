@@ -30,7 +30,7 @@ int main(int argc, char **argv) {
     struct budget budget;
     budget_args(&budget, argc, argv, 4);
     if (getenv("ESC_OWN_FILTER"))
-        own_filter();
+        own_filter(argv);
 
     int stat_mode = strstr(mode, "_stat") != NULL;
     char peer_kind[16];

@@ -449,3 +449,34 @@ def test_held_opens_of_a_program_with_a_filter_of_its_own(build, tmp_path, loop,
         tmp_path, build(f"escape/{attack_program}.c"), args, lambda s: read_never(s.secret),
         env={**loop, "ESC_OWN_FILTER": "1"})
     assert "none of them the secret" in traced.detail, traced  # (the decoy was opened)
+
+
+_NOBODY = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+
+
+@pytest.mark.parametrize("tracer", ["root", "nobody"])
+@pytest.mark.parametrize("attack_program,mode", [("race_path", "thread"), ("race_fs", "symlink"),
+                                                 ("race_fs", "dir"), ("race_fs", "cwd_thread")])
+def test_held_opens_of_an_image_execd_under_its_own_filter(build, world_tmp, loop,
+                                                           attack_program, mode, tracer):
+    """The same races in an image exec'd under the program's filter (ESC_OWN_FILTER=exec):
+    its scratch area is mapped by an mmap made with its filters suspended (root), or, by a
+    tracer that may not suspend them (nobody), not at all -- its held opens then run as the
+    program made them, with the tree frozen and re-checked, and an open whose path lies in
+    a page shared with whatever maps it (race_path's MAP_SHARED page: no task of the tree
+    need write it) is refused, EPERM.  Neither opens the secret."""
+    if os.geteuid() != 0 or (tracer == "nobody" and shutil.which("setpriv") is None):
+        pytest.skip("needs root (and setpriv to run the tracer as another user)")
+    binary = Path(shutil.copy(build(f"escape/{attack_program}.c"), world_tmp / attack_program))
+    binary.chmod(0o755)
+    args = ((lambda s: [mode, s.decoy, s.secret, ITERATIONS, SECONDS])
+            if attack_program == "race_path" else
+            (lambda s: [mode, s.secd, s.pubd, s.work, ITERATIONS, SECONDS]))
+    runner = {"tracer": [*_NOBODY, *SYSTRACE]} if tracer == "nobody" else {}
+    traced, _ = controlled_and_blocked(
+        world_tmp, binary, args, lambda s: read_never(s.secret),
+        setup=lambda s: s.work.chmod(0o777), env={**loop, "ESC_OWN_FILTER": "exec"}, **runner)
+    if tracer == "nobody" and attack_program == "race_path":
+        assert "never opened anything" in traced.detail, traced  # (each refused, EPERM)
+    else:
+        assert "none of them the secret" in traced.detail, traced  # (the decoy was opened)
