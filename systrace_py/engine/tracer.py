@@ -1846,8 +1846,29 @@ class Tracer:
         """Stop every other running task (PTRACE_INTERRUPT) and keep the stop each reports,
         to be handled when the caller's call returns (_thaw).  None when all stopped.
         Without a caller, every task: a hold of the whole tree (hold_tree), handled at its
-        release."""
+        release.
+
+        The stops already reported are reaped first: a task stopped (a call of its own at
+        its seccomp stop, just after a thaw resumed it) but not reaped yet, interrupted,
+        keeps the interrupt pending past that stop (a ptrace stop clears a pending one only
+        as it begins), and it stops again as soon as it is resumed -- aborting the call it
+        was resumed into, a clone3 (ERESTARTNOINTR).  At every thaw, the next freeze (another
+        thread's mkdir) came before its stop was reaped: its clone3 never ran while the
+        others' frozen calls took turns, for ever (LTP mkdir09; tests/progs/freeze_starve.c)."""
         pending: set[int] = set()
+
+        def collect(pid: int, status: int) -> None:
+            pending.discard(pid)
+            task = self.tasks.get(pid)
+            if task is not None and os.WIFSTOPPED(status):
+                task.to(TaskEvent.REPORTED)
+                self._frozen[pid] = status
+                self._keep_birth(task, status)
+            else:
+                self._deferred.append((pid, status))  # an exit, an unannounced child...
+
+        while (report := os.waitpid(-1, pt.WALL | os.WNOHANG))[0] > 0:
+            collect(*report)
         for tid, other in list(self.tasks.items()):
             # (a vfork parent whose child is the caller runs again only once the call is
             # over: the child lets the memory go by exiting, or by an exec past its lookups)
@@ -1879,14 +1900,7 @@ class Tracer:
                                if procfs.alive(tid) and not self._waits_for_vfork(tid)}
                     time.sleep(0.0005)
                 continue
-            pending.discard(pid)
-            task = self.tasks.get(pid)
-            if task is not None and os.WIFSTOPPED(status):
-                task.to(TaskEvent.REPORTED)
-                self._frozen[pid] = status
-                self._keep_birth(task, status)
-            else:
-                self._deferred.append((pid, status))  # an exit, an unannounced child...
+            collect(pid, status)
         if caller is not None:
             caller.freezer = True
         self._freezing = True
@@ -2041,15 +2055,28 @@ class Tracer:
         return True
 
     def _thaw(self) -> None:
-        """The freezing call has returned: every task stopped for it is handled as it came."""
+        """The freezing call has returned: every task stopped for it is handled as it came.
+
+        A stop handled here may freeze the tree again (another thread's mkdir): the stops
+        after it are then kept once more (_keep_frozen) -- ahead of the stops that new freeze
+        collected, so that at its thaw the stops kept longest are handled first.  Behind
+        them, a thread whose stop came last was kept again at every thaw while the others'
+        frozen calls took turns, for ever (LTP mkdir09; tests/progs/freeze_starve.c)."""
         self._lease_caller = None
         self._freezing = False
         frozen, self._frozen = self._frozen, {}
         deferred, self._deferred = self._deferred, []
         for task in self.tasks.values():
             task.freezer = False
-        for pid, status in [*deferred, *frozen.items()]:
+        pending = [*deferred, *frozen.items()]
+        kept_again: list[int] = []  # (those after the stop that froze the tree again)
+        for pid, status in pending:
+            if self._freezing:
+                kept_again.append(pid)
             self._dispatch(pid, status)
+        if kept_again:
+            older = {pid: self._frozen[pid] for pid in kept_again if pid in self._frozen}
+            self._frozen = {**older, **self._frozen}
 
     def _solo(self) -> bool:
         """Whether the traced tree is one task (no child announced or on its way): then no

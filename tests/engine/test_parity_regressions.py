@@ -288,7 +288,11 @@ def test_a_thread_is_not_starved_by_other_threads_frozen_calls(traced, tmp_path,
     # thaw a worker's call comes first: the main thread is never resumed (one stop of it
     # handled ~98,000 times in 20 s, Python loop).  Natively it is done in milliseconds.
     # Since 37e2e89 (bisected: the re-keeping, which closed a hole -- kept stops let go
-    # after one of them had frozen the tree again); 3956532 ends it, slowly.
+    # after one of them had frozen the tree again); 3956532 ends it, slowly.  The cause: the
+    # next freeze interrupted the main thread after a thaw resumed it and before its next
+    # stop (its clone3) was reaped; the interrupt stayed pending past that stop and aborted
+    # the clone3 (ERESTARTNOINTR) at its resumption, every time.  Now _freeze reaps the
+    # stops already there first: a stopped task is not interrupted (Tracer._freeze).
     program = build("progs/freeze_starve.c")
     (tmp_path / "native").mkdir()
     (tmp_path / "traced").mkdir()
