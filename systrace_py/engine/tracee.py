@@ -84,6 +84,9 @@ class Process:
     tids: set[int] = field(default_factory=set)
     exec_check: tuple[int, int, str] | None = None  # (dev, ino, path) of the checked exec
     exit_status: int | None = None
+    #: whether it runs under a seccomp filter of the program's own (Tracer._under_own_filter):
+    #: None until asked; True from its own install on (filters survive exec, and only grow)
+    own_filter: bool | None = None
 
     def reset_for_exec(self, program: str) -> None:
         self.program = program

@@ -1011,8 +1011,7 @@ class Tracer:
         armed task is one _resume would go on with PTRACE_CONT (nothing awaited at an exit:
         no expect, freeze, after, exit_delay)."""
         if not self.filtered or self._stop is not None or self._deferred \
-                or self._thaw_pending or self._early or len(self.tasks) > cloop.MAX_ARMS \
-                or self.own_filters:
+                or self._thaw_pending or self._early or len(self.tasks) > cloop.MAX_ARMS:
             return None
         resolver = self.decoder.resolver
         if resolver.strict or not resolver.proc_here:
@@ -1029,8 +1028,8 @@ class Tracer:
                     or task.replay is not None or task.exit_delay
                     or task.expect is not Expect.NOTHING or task.after is not None
                     or task.vfork_child is not None or task.view is None
-                    or not task.view.host):
-                continue
+                    or not task.view.host or self._under_own_filter(task)):
+                continue  # (under a filter of its own: the loop holds opens as openat2)
             space = task.space
             # a keyed address space: its reads obey protection keys (engine/pkeys.py), which
             # process_vm_readv ignores
@@ -1493,14 +1492,20 @@ class Tracer:
         held open keeps its own call, run with the tree frozen (enforce.Holder's own_call),
         and the native loop, which holds opens as openat2, serves no task (_fast_arms).
         Noted at entry, before the filter is in: a call of another task held meanwhile is
-        frozen too.  Which task has the filter is not followed (a TSYNC'd thread, a child
-        inheriting it): the run as a whole, as the prefilter is.  The spawned root's loads
-        before its first exec are the prefilter's own programs (child.become_program), which
+        frozen too.  The installing task's process is under it from now on, every thread
+        (a TSYNC'd one too); another process is when its filters outnumber the prefilter's
+        (a child inheriting it: _under_own_filter) -- the native loop serves the others
+        still (review 8: one `file`, sandboxed, made a whole run Python's).  The spawned
+        root's loads before its first exec are the prefilter's own programs
+        (child.become_program), which
         decide on the call the program made (a TRACE after a TRACE is no stop): not noted --
         noted, they had the native loop serve nothing in any run (merge of red team 13)."""
         if tid == self._loading_prefilter:
             return
         self.own_filters = True
+        task = self.tasks.get(tid)
+        if task is not None:
+            task.process.own_filter = True
 
     @staticmethod
     def _owner_refusal(call: DecodedCall) -> tuple[int, str] | None:
@@ -2100,7 +2105,7 @@ class Tracer:
             holder = enforce.Holder(self._reader(task), slot, info,
                                     keep_start=task.fs.users == 1 and task.files.users == 1,
                                     reaches=lambda start: resolver.reaches(task.tid, start),
-                                    own_call=self.own_filters)
+                                    own_call=self._under_own_filter(task))
             own = tuple(info.args)  # (apply points info's arguments at the copies)
             holder.apply(task.tid, call, reply)
         except TraceeMemoryError as exc:
@@ -2339,8 +2344,12 @@ class Tracer:
         True when the count cannot be read (fail closed: the mmap is made apart)."""
         if not self.own_filters:
             return False
-        count = procfs.status_numbers(task.tid, b"Seccomp_filters")
-        return not count or self._foreign_filters is None or count[0] > self._foreign_filters
+        process = task.process
+        if process.own_filter is None:  # (asked once a process: only its own install adds)
+            count = procfs.status_numbers(task.tid, b"Seccomp_filters")
+            process.own_filter = not count or self._foreign_filters is None \
+                or count[0] > self._foreign_filters
+        return process.own_filter
 
     def _suspend_filters(self, tid: int) -> bool:
         """Suspend the stopped task's seccomp filters (PTRACE_O_SUSPEND_SECCOMP) for a call
