@@ -1488,18 +1488,17 @@ class Tracer:
         call the tracer changed at its stop (__seccomp_filter's recheck after
         SECCOMP_RET_TRACE), so the program's filter would judge a call it never made: a held
         open turned into openat2, which a sandbox's filter may refuse (ENOSYS, so that libc
-        falls back to openat), trap or kill (red team 13, own_filter_held.c).  From now on a
-        held open keeps its own call, run with the tree frozen (enforce.Holder's own_call),
-        and the native loop, which holds opens as openat2, serves no task (_fast_arms).
-        Noted at entry, before the filter is in: a call of another task held meanwhile is
-        frozen too.  The installing task's process is under it from now on, every thread
-        (a TSYNC'd one too); another process is when its filters outnumber the prefilter's
-        (a child inheriting it: _under_own_filter) -- the native loop serves the others
-        still (review 8: one `file`, sandboxed, made a whole run Python's).  The spawned
-        root's loads before its first exec are the prefilter's own programs
-        (child.become_program), which
-        decide on the call the program made (a TRACE after a TRACE is no stop): not noted --
-        noted, they had the native loop serve nothing in any run (merge of red team 13)."""
+        falls back to openat), trap or kill (red team 13, own_filter_held.c).  From now on a held
+        open keeps its own call, run with the tree frozen (enforce.Holder's own_call), and the
+        native loop, which holds opens as openat2, serves no task of its process (_fast_arms).
+        Noted at entry, before the filter is in: a call of another thread held meanwhile is frozen
+        too.  The installing task's process is under it from now on, every thread (a TSYNC'd one
+        too); another process is when its filters outnumber the prefilter's (a child inheriting it:
+        _under_own_filter) -- the native loop serves the others still (review 8: one `file`,
+        sandboxed, made a whole run Python's).  The spawned root's loads before its first exec are
+        the prefilter's own programs (child.become_program), which decide on the call the program
+        made (a TRACE after a TRACE is no stop): not noted -- noted, they had the native loop serve
+        nothing in any run (merge of red team 13)."""
         if tid == self._loading_prefilter:
             return
         self.own_filters = True
@@ -2311,7 +2310,6 @@ class Tracer:
             self._resume(task)
             return True
         task.saved_regs = enforce.inject_mmap(task.tid)
-        self._suspend_own_filter(task, True)
         task.expect = Expect.INJECTED_MMAP
         task.pending_call = call
         task.replay = (call, reply)
@@ -2510,22 +2508,6 @@ class Tracer:
         except (DecodeError, TraceeMemoryError):
             return False
 
-    def _suspend_own_filter(self, task: Task, suspended: bool) -> None:
-        """An attached run whose tree has a seccomp filter of its own: the mmap run in a held
-        call's place (_map_scratch) is kept from that filter -- which may kill or refuse an
-        mmap with MAP_FIXED_NOREPLACE, a flag the program never uses -- as the attach probe
-        is (PTRACE_O_SUSPEND_SECCOMP, CAP_SYS_ADMIN), from its entry stop to its exit stop,
-        where the filter is put back before the task runs code of its own again.  An
-        attached task stops at syscall entry before seccomp runs, so the suspension holds
-        there; a spawned run's stops are seccomp stops, whose recheck ignores it (red team
-        13's open case).  A tracer that may not suspend it leaves the filter to judge the
-        mmap, as before."""
-        if self.filtered or not self.own_filters:
-            return
-        options = pt.TRACE_OPTIONS | (pt.PTRACE_O_SUSPEND_SECCOMP if suspended else 0)
-        with contextlib.suppress(pt.PtraceError):  # (not allowed; or gone: its end comes)
-            pt.setoptions(task.tid, options)
-
     # --- syscall-exit stops --------------------------------------------------------------------
     def _on_syscall_stop(self, task: Task) -> None:
         info = pt.get_syscall_info(task.tid, self._info)
@@ -2552,7 +2534,6 @@ class Tracer:
             task.freezer = False
             self._thaw_after(task)
         if expect is Expect.INJECTED_MMAP:
-            self._suspend_own_filter(task, False)
             saved, task.saved_regs = task.saved_regs, None
             space = task.process.space
             if info.rval == scratch.BASE:

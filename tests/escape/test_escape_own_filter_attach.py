@@ -2,9 +2,9 @@
 judges the mmap the tracer runs in a held call's place to map its scratch area, as red team
 13 found for an image exec'd under such a filter (test_escape_own_filter.py's strict xfail):
 a filter that kills an mmap with MAP_FIXED_NOREPLACE killed the attached program at its
-first held open (SIGSYS), where natively the open works.  Now that mmap runs with the
-filter suspended from its entry stop to its exit stop, as the attach probe runs
-(Tracer._suspend_own_filter; an attached task stops at syscall entry, before seccomp).  (An
+first held open (SIGSYS), where natively the open works.  Now that mmap is made apart,
+with the task's filters suspended (Tracer._map_scratch_suspended, as for a spawned image
+under its own filter).  (An
 attached process has no filter of ours: the native loop never serves it, one run covers
 both loops.)"""
 
