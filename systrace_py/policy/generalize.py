@@ -28,7 +28,7 @@ import functools
 import os
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from systrace_py.policy.glob import Expansions, GlobError, GlobShape, PathGlob, escape
@@ -181,10 +181,29 @@ def _sensitive_regex(home: str | None, relocated: tuple[str, ...] = ()) -> re.Pa
     return re.compile("(?:" + "|".join(alternatives) + ")(?:/.*)?", re.DOTALL)
 
 
-def _prefix_matches(pattern: Sequence[str], comps: Sequence[str]) -> bool:
+#: one component of a sensitive pattern as a test of a name: equality for a literal (most
+#: are), a compiled fnmatch otherwise -- fnmatch.fnmatchcase per name made a 288-shape learned
+#: policy's load take 140 ms (learned_glob asks of every shape)
+_NameTest = Callable[[str], object]
+
+
+def _name_test(component: str) -> _NameTest:
+    if not any(ch in component for ch in "*?["):
+        return component.__eq__
+    return re.compile(fnmatch.translate(component), re.DOTALL).match
+
+
+@functools.lru_cache(maxsize=16)
+def _sensitive_tests(home: str | None,
+                     relocated: tuple[str, ...] = ()) -> tuple[tuple[_NameTest, ...], ...]:
+    return tuple(tuple(_name_test(c) for c in pattern)
+                 for pattern in _sensitive_patterns(home, relocated))
+
+
+def _prefix_matches(pattern: Sequence[_NameTest], comps: Sequence[str]) -> bool:
     """Whether ``comps`` starts with components matching ``pattern`` (fnmatch per name)."""
     return len(comps) >= len(pattern) and all(
-        fnmatch.fnmatchcase(c, p) for p, c in zip(pattern, comps, strict=False))
+        test(c) for test, c in zip(pattern, comps, strict=False))
 
 
 def is_sensitive(path: str, home: str | None = None,
@@ -206,7 +225,7 @@ def reaches_sensitive(directory: str, deep: bool, home: str | None,
     comps = components(directory)
     if relocated is None:
         relocated = relocated_sensitive()
-    for pattern in _sensitive_patterns(home, relocated):
+    for pattern in _sensitive_tests(home, relocated):
         if _prefix_matches(pattern, comps):
             return True  # the directory itself is sensitive or inside a sensitive one
         if len(pattern) > len(comps) and _prefix_matches(pattern[:len(comps)], comps) and (
