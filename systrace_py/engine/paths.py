@@ -71,6 +71,7 @@ import stat
 import threading
 from dataclasses import dataclass, field
 
+from systrace_py import procfs
 from systrace_py.engine.ptrace_ops import (
     RESOLVE_BENEATH,
     RESOLVE_IN_ROOT,
@@ -379,15 +380,18 @@ class Credentials:
             maps = None
             if os.stat(f"/proc/{tid}/ns/user").st_ino != os.stat("/proc/self/ns/user").st_ino:
                 maps = (_id_ranges(f"/proc/{tid}/uid_map"), _id_ranges(f"/proc/{tid}/gid_map"))
-            with open(f"/proc/{tid}/status", encoding="utf-8", errors="replace") as status:
-                fields = dict(line.split(":", 1) for line in status if ":" in line)
-            fsuid = int(fields["Uid"].split()[3])
-            fsgid = int(fields["Gid"].split()[3])
-            groups = frozenset(int(g) for g in fields.get("Groups", "").split())
-            caps = int(fields["CapEff"].strip(), 16)
-        except (OSError, KeyError, ValueError, IndexError):
+            # (one reader of the status file's lines: procfs.status_lines, at \n alone)
+            status = procfs.read(f"/proc/{tid}/status")
+            fsuid = int((procfs.status_value(status, b"Uid") or b"").split()[3])
+            fsgid = int((procfs.status_value(status, b"Gid") or b"").split()[3])
+            groups = frozenset(int(g) for g in
+                               (procfs.status_value(status, b"Groups") or b"").split())
+            override = procfs.has_capability(status, CAP_DAC_OVERRIDE)
+            if override is None:  # (no CapEff line)
+                return None
+            capable = override or bool(procfs.has_capability(status, CAP_DAC_READ_SEARCH))
+        except (OSError, ValueError, IndexError):
             return None
-        capable = bool(caps & (1 << CAP_DAC_OVERRIDE | 1 << CAP_DAC_READ_SEARCH))
         return cls(fsuid, fsgid, groups, capable, maps)
 
     def searches_as(self, other: Credentials) -> bool:
