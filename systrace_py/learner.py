@@ -218,7 +218,7 @@ class Learner:
         flags = call.open_flags
         paths = call.paths
         created: list[str] = []
-        exclusive = False
+        exclusive = mkstemp = False
         if name in _CREATING:
             created = [p.role for p in paths]
             exclusive = name in _EXCLUSIVE
@@ -227,6 +227,8 @@ class Learner:
         elif flags is not None and flags & os.O_CREAT and paths and name in (
                 aliases.OPEN_CALLS):
             exclusive = bool(flags & os.O_EXCL)
+            mkstemp = exclusive and flags & os.O_ACCMODE == os.O_RDWR and \
+                call.open_mode == 0o600
             if exclusive or not paths[0].resolved.exists:
                 created = ["path"]
         is_exec = name in aliases.EXEC_CALLS
@@ -236,7 +238,7 @@ class Learner:
             normalize_flags(flags), tuple(call.sockaddrs),
             call.argv if is_exec else None,
             tuple(created), exclusive, None, initial, call.selector,
-            environment=self._chosen_variables(call) if is_exec else ())
+            environment=self._chosen_variables(call) if is_exec else (), mkstemp=mkstemp)
 
     def _chosen_variables(self, call: DecodedCall) -> tuple[str, ...]:
         """An exec's loader and interpreter variables the run did not start with: what the

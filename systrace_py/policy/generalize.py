@@ -444,7 +444,8 @@ def _ends(name: str) -> list[int]:
 
 
 def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
-                   in_tmpdir: bool = False, renamed_to: str | None = None) -> str | None:
+                   in_tmpdir: bool = False, renamed_to: str | None = None,
+                   mkstemp: bool = False) -> str | None:
     """The glob (escaped text with one ``*``) for the names made from the template ``name``
     was made from, when it was generated; None for an ordinary name.
 
@@ -465,7 +466,11 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
       3 characters (``t8e1Ujj``; of mkstemp's 6, cases mixed inside it too: ``tseoIkr``), a
       number before a dotted suffix, a name that is only a number, and a name that is only a
       random run: of letters and digits, or anything of the shape in a temporary directory
-      (``in_tmpdir``: Python probes it with 8 random characters).
+      (``in_tmpdir``: Python probes it with 8 random characters);
+    * a temporary file's life and made as mkstemp makes its files (``mkstemp``: read-write,
+      ``O_EXCL``, mode 0600): any run of the shapes after a non-empty prefix, words too --
+      mkstemp's 6 characters spell a lowercase word-like run (``tgdavrb``) in about 3 % of
+      git's ``tXXXXXX`` probes, which shape alone cannot tell from ``tinypkg``.
 
     ``renamed_to``: the name the file was renamed to in its directory.  A file written
     beside its final name and renamed onto it (pip's, Python's ``tempfile`` with
@@ -497,7 +502,8 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
             if len(stem) < length or not set(run) <= alphabet:
                 continue
             separated = bool(head) and head[-1] in _SEPARATORS
-            if separated and _digits_and_letters(run):
+            if (separated and _digits_and_letters(run)) or (
+                    mkstemp and head and evidence is Evidence.TEMPORARY):
                 return escape(head) + "*" + escape(tail)
             if evidence is not Evidence.TEMPORARY:
                 continue

@@ -138,7 +138,9 @@ class Observation:
     renameat2's flags: ``policy.model.Facts.selector``); ``failed`` is the errno of an exec
     that failed (0: it ran, or the call is no exec): a failed exec is not learned as one;
     ``environment`` holds an exec's loader and interpreter variables (``NAME=VALUE``,
-    environment.runs_code) the run did not start with: the table the exec enters grants them.
+    environment.runs_code) the run did not start with: the table the exec enters grants them;
+    ``mkstemp`` marks a file made as mkstemp(3) and Python's ``tempfile`` make theirs
+    (read-write, ``O_EXCL``, mode 0600): the end of its name is random whatever its shape.
     """
 
     table: str
@@ -154,6 +156,7 @@ class Observation:
     selector: int | None = None
     failed: int = 0
     environment: tuple[str, ...] = ()
+    mkstemp: bool = False
 
     def all_facts(self) -> list[CallFacts]:
         """The facts a policy decides on (one per socket address)."""
@@ -186,6 +189,8 @@ class Observation:
             out["failed"] = errno_module.errorcode.get(self.failed, self.failed)
         if self.environment:
             out["environment"] = list(self.environment)
+        if self.mkstemp:
+            out["mkstemp"] = True
         return out
 
     @classmethod
@@ -206,6 +211,7 @@ class Observation:
             failed=getattr(errno_module, failed) if isinstance(failed, str) and hasattr(
                 errno_module, failed) else int(failed),
             environment=_granted_variables(data.get("environment", ())),
+            mkstemp=bool(data.get("mkstemp", False)),
         )
 
 
@@ -331,6 +337,7 @@ class _Context:
         ctx = cls(options, writer)
         removed: set[str] = set()
         created: dict[str, bool] = {}
+        mkstemp_made: set[str] = set()
         renamed: dict[str, str] = {}  # path -> the name it got in its own directory
         for obs in observations:
             if obs.syscall.startswith("rename") and len(obs.paths) == 2:
@@ -343,6 +350,8 @@ class _Context:
                     removed.add(arg.path)
                 if arg.role in obs.created:
                     created[arg.path] = created.get(arg.path, False) or obs.exclusive
+                    if obs.mkstemp:
+                        mkstemp_made.add(arg.path)
                 comps = components(arg.path)
                 for i in range(1, len(comps)):
                     if FANOUT.fullmatch(comps[i - 1]) and HASH_NAME.fullmatch(comps[i]):
@@ -362,7 +371,7 @@ class _Context:
             else:
                 evidence = Evidence.NONE
             glob = generated_name(name, evidence, in_tmpdir=in_tmpdir,
-                                  renamed_to=renamed.get(path))
+                                  renamed_to=renamed.get(path), mkstemp=path in mkstemp_made)
             if glob is not None:
                 ctx.temp[path] = glob
         return ctx

@@ -429,3 +429,31 @@ def test_an_ioctl_that_changes_no_file_is_learned_once(tmp_path):
               if r.get("observation", {}).get("syscall") == "ioctl"]
     assert len(ioctls) == 1, ioctls
     assert "paths" not in ioctls[0]["observation"], ioctls
+
+
+MKSTEMP_PROBE = """
+import os, sys
+path = os.path.join(sys.argv[1], sys.argv[2])
+fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, int(sys.argv[3], 8))
+os.close(fd)
+os.unlink(path)
+print("probed")
+"""
+
+
+@pytest.mark.parametrize(("mode", "generalized"), [("600", True), ("644", False)])
+def test_a_word_like_mkstemp_name_is_learned_as_generated(tmp_path, mode, generalized):
+    """git init's ``tXXXXXX`` probe spells a lowercase word-like run (``tgdavrb``) about once
+    in 30 runs: learned literally, the next run's name was refused (test_git_init_add_commit
+    flaked so).  A file made as mkstemp makes one (read-write, O_EXCL, mode 0600) and removed
+    is learned as ``t*``; the same life with an ordinary mode keeps the word."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(MKSTEMP_PROBE)
+    work = tmp_path / "work"
+    work.mkdir()
+    learned = learn_and_enforce(tmp_path, [PYTHON3, str(probe), str(work), "tgdavrb", mode])
+    assert learned.first.stdout == "probed\n"
+    text = learned.policy.read_text()
+    assert ("/work/t*" in text) is generalized, text
+    got = refused(tmp_path, learned.policy, [PYTHON3, str(probe), str(work), "tNlwsek", mode])
+    assert bool(got) is not generalized, got

@@ -10,6 +10,7 @@ and also made by the generators themselves (Python's tempfile, the C library's m
 from __future__ import annotations
 
 import ctypes
+import fnmatch
 import os
 import string
 import sys
@@ -292,6 +293,35 @@ def test_git_symlink_probe_names_are_generated_when_their_life_says_so(name):
     if name in ("tseoIkr", "tabcDef"):
         assert generated_name(name) is None  # seen only: a word may look so
     assert generated_name("tabcdef", Evidence.TEMPORARY) is None
+
+
+@given(st.text(string.ascii_letters + string.digits, min_size=6, max_size=6),
+       st.sampled_from(["t", "pre", "x.", "build-", ".git-probe"]),
+       st.sampled_from(["", ".tmp", ".s"]))
+def test_a_mkstemp_made_temporary_name_is_generated_whatever_its_letters(run, prefix, suffix):
+    """mkstemp's six characters spell a word-like run (``tgdavrb``, ``tNlwsek``) in about 3 %
+    of git's ``tXXXXXX`` probes: shape alone keeps them literal and the next run's name is
+    refused (the git learning test's flake).  Made as mkstemp makes a file (read-write,
+    O_EXCL, mode 0600) and removed, every run is generated; the prefix stays literal (but
+    for the two characters Python's 8-character run may also have taken: ``pre`` + 6
+    lowercase letters reads as ``p`` + 8)."""
+    name = prefix + run + suffix
+    glob = generated_name(name, Evidence.TEMPORARY, mkstemp=True)
+    assert glob is not None and fnmatch.fnmatchcase(name, glob), (name, glob)
+    head, star, tail = glob.partition("*")
+    assert star and tail == suffix and head and prefix.startswith(head) and \
+        len(head) >= len(prefix) - 2, (name, glob)
+
+
+@pytest.mark.parametrize("name", ["tinypkg", "Makefile", "tabcdef"])
+def test_a_word_needs_mkstemps_way_and_a_temporary_life(name):
+    assert generated_name(name, Evidence.TEMPORARY) is None      # not made as mkstemp makes
+    assert generated_name(name, Evidence.CREATED, mkstemp=True) is None  # not a temporary life
+    assert generated_name(name, Evidence.TEMPORARY, mkstemp=True) is not None
+
+
+def test_a_mkstemp_made_name_without_a_prefix_is_never_everything():
+    assert generated_name("abcdef", Evidence.TEMPORARY, mkstemp=True) is None
 
 
 # --- a learned glob where it is used (red team 13b) -------------------------------------------
