@@ -421,6 +421,8 @@ _SHAPES = ((8, _TEMPFILE), (6, _MKSTEMP), (10, _MKSTEMP))
 _WORD_TAIL = re.compile(r"[A-Z][a-z]{4,}$")
 _NUMBER = re.compile(r"[0-9]{3,}")
 _SEPARATORS = frozenset("._-~#+,")
+#: a number of 3 or more digits ending a name after a separator (the separator is the head's)
+_TRAILING_NUMBER = re.compile(f"(?<=[{re.escape(''.join(sorted(_SEPARATORS)))}])[0-9]{{3,}}$")
 
 
 def _digits_and_letters(run: str) -> bool:
@@ -487,7 +489,8 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
             run, tail = rest[:end], rest[end:]
             if any(len(run) == length and set(run) <= alphabet for length, alphabet in _SHAPES):
                 return escape(renamed_to) + "*" + escape(tail)
-    for end in _ends(name):
+    ends = _ends(name)
+    for end in ends:
         stem, tail = name[:end], name[end:]
         for head_pattern, length, alphabet in _TEMPLATES:
             head, run = stem[:-length], stem[-length:]
@@ -495,8 +498,17 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
                     and (evidence is Evidence.TEMPORARY or head[-1] in _SEPARATORS
                          or _mixed(run)):
                 return escape(head) + "*" + escape(tail)
-        if evidence is Evidence.NONE:
-            continue
+    if evidence is Evidence.NONE:
+        return None
+    # a pid, a counter, Python's id() ending the name after a separator: what it is unless a
+    # run of a shape ends the name ("RECORD0000_000"), before any shape inside the name
+    # ("py37compat.cpython-311.pyc.1402..." is not "py" and a random "37compat")
+    trailing = _TRAILING_NUMBER.search(name)
+    numbered = escape(name[:trailing.start()]) + "*" if trailing is not None else None
+    for end in ends:
+        if numbered is not None and end < len(name):
+            return numbered
+        stem, tail = name[:end], name[end:]
         for length, alphabet in _SHAPES:
             head, run = stem[:-length], stem[-length:]
             if len(stem) < length or not set(run) <= alphabet:
@@ -519,18 +531,16 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
                 return escape(head) + "*" + escape(tail)
             if not head and (_digits_and_letters(run) or in_tmpdir):
                 return "*" + escape(tail)
-    if evidence is Evidence.NONE:
-        return None
+    if numbered is not None:
+        return numbered
     for match in reversed(list(_NUMBER.finditer(name))):
         head, tail = name[:match.start()], name[match.end():]
         if not head:
             if not tail and evidence is Evidence.TEMPORARY:
                 return "*"
             continue
-        if head[-1] not in _SEPARATORS:
-            continue
-        if not tail or (evidence is Evidence.TEMPORARY and tail[0] == "."):
-            return escape(head) + "*" + escape(tail)
+        if head[-1] in _SEPARATORS and evidence is Evidence.TEMPORARY and tail[:1] == ".":
+            return escape(head) + "*" + escape(tail)  # (one ending the name: above)
     return None
 
 

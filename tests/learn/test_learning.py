@@ -457,3 +457,21 @@ def test_a_word_like_mkstemp_name_is_learned_as_generated(tmp_path, mode, genera
     assert ("/work/t*" in text) is generalized, text
     got = refused(tmp_path, learned.policy, [PYTHON3, str(probe), str(work), "tNlwsek", mode])
     assert bool(got) is not generalized, got
+
+
+def test_bytecode_written_beside_its_module_is_learned_for_the_next_run(tmp_path):
+    """Python writes NAME.cpython-311.pyc.ID and renames it; a module whose name holds a run
+    of a random shape (py37compat, __pip-runner__: found by `python3 -m venv` under its learned
+    policy, 68 writes refused) had that run taken for the generated part and the id kept."""
+    src = tmp_path / "src"
+
+    def setup() -> None:
+        shutil.rmtree(src, ignore_errors=True)
+        src.mkdir()
+        for module in ("py37compat", "__pip-runner__", "plain"):
+            (src / f"{module}.py").write_text("X = 1\n")
+
+    learned = learn_and_enforce(tmp_path, [PYTHON3, "-m", "compileall", "-q", str(src)],
+                                setup=setup)
+    assert learned.first.returncode == 0
+    assert "py37compat.cpython-" in learned.policy.read_text()

@@ -324,6 +324,24 @@ def test_a_mkstemp_made_name_without_a_prefix_is_never_everything():
     assert generated_name("abcdef", Evidence.TEMPORARY, mkstemp=True) is None
 
 
+def test_a_numbered_bytecode_file_keeps_its_module_name():
+    """Python writes NAME.cpython-311.pyc.ID (id() of an object) and renames it: the id is the
+    generated part.  A shape inside the module's name ("37compat" of py37compat, "runner__" of
+    __pip-runner__) took its place and left the id literal: the next run's was refused (68 of
+    `python3 -m venv`'s writes under its learned policy)."""
+    modules = sorted({name[:-3] for name in REAL if name.endswith(".py")})
+    assert len(modules) > 100, modules
+    wrong = []
+    for module in modules:
+        name = f"{module}.cpython-311.pyc.{139922958219232 + len(module)}"
+        for evidence in (Evidence.CREATED, Evidence.TEMPORARY):
+            glob = generated_name(name, evidence)
+            if glob is None or not fnmatch.fnmatchcase(f"{module}.cpython-311.pyc.7", glob) \
+                    or not glob.endswith(".cpython-311.pyc.*"):
+                wrong.append((name, evidence, glob))
+    assert not wrong, wrong[:10]
+
+
 # --- a learned glob where it is used (red team 13b) -------------------------------------------
 
 @pytest.mark.parametrize(("pattern", "cwd", "kept_out", "still"), [
