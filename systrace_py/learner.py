@@ -56,6 +56,9 @@ MAX_LISTING = 4096
 _CREATING = frozenset(name for name, paths in PATHS.items() if any(p.creates for _, p in paths)) \
     - aliases.TWO_PATH_CALLS
 _EXCLUSIVE = frozenset({"mkdir", "mkdirat"})
+#: the argument register of a directory's mode: mkdtemp(3) and every tempfile library make
+#: their directories 0700
+_MKDIR_MODE = {"mkdir": 1, "mkdirat": 2}
 _NEW_NAME = aliases.TWO_PATH_CALLS
 _LISTING = frozenset({"getdents64", "getdents"})
 #: Calls with arguments worth decoding (paths, descriptors standing for files, addresses,
@@ -222,6 +225,7 @@ class Learner:
         if name in _CREATING:
             created = [p.role for p in paths]
             exclusive = name in _EXCLUSIVE
+            mkstemp = name in _MKDIR_MODE and call.args[_MKDIR_MODE[name]] & 0o7777 == 0o700
         elif name in _NEW_NAME:
             created = ["new"]
         elif flags is not None and flags & os.O_CREAT and paths and name in (
@@ -233,12 +237,15 @@ class Learner:
                 created = ["path"]
         is_exec = name in aliases.EXEC_CALLS
         initial = is_exec and task.pid == self._initial_pid and self.main_program is None
+        moved = tuple(p.role for p in paths if call.directory(p.role)) if (
+            name in aliases.MOVE_CALLS) else ()
         return Observation(
             table, name, tuple(PathArg(p.role, call.shown(p.resolved.path)) for p in paths),
             normalize_flags(flags), tuple(call.sockaddrs),
             call.argv if is_exec else None,
             tuple(created), exclusive, None, initial, call.selector,
-            environment=self._chosen_variables(call) if is_exec else (), mkstemp=mkstemp)
+            environment=self._chosen_variables(call) if is_exec else (), mkstemp=mkstemp,
+            directories=moved)
 
     def _chosen_variables(self, call: DecodedCall) -> tuple[str, ...]:
         """An exec's loader and interpreter variables the run did not start with: what the

@@ -405,15 +405,35 @@ def split_ext(name: str) -> tuple[str, str]:
 
 _TEMPFILE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")   # Python's tempfile
 _MKSTEMP = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_HEX_LOWER = frozenset("0123456789abcdef")
+_HEX_UPPER = frozenset("0123456789ABCDEF")
+_BASE36 = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
 #: Generators whose prefix is theirs alone: (prefix, length of the random run, its letters).
 #: Python's tempfile ("tmp" by default, 8 of [a-z0-9_]), multiprocessing ("pymp-") and pip
 #: ("pip-KIND-": pip-build-env-, pip-unpack-...); mkstemp templates of gcc ("cc"), git
-#: ("tmp_obj_"...), bash here-documents ("sh-thd."), mktemp(1) ("tmp." and 10).
+#: ("tmp_obj_"...), bash here-documents ("sh-thd."), mktemp(1) ("tmp." and 10), Rust's
+#: tempfile crate (".tmp" and 6) and rustc's use of it ("rmeta", "rustc").
 _TEMPLATES: tuple[tuple[re.Pattern[str], int, frozenset[str]], ...] = tuple(
     (re.compile(head), length, alphabet) for head, length, alphabet in (
         ("tmp", 8, _TEMPFILE), ("pymp-", 8, _TEMPFILE), (r"pip-[a-z]+(?:-[a-z]+)*-", 8, _TEMPFILE),
         ("tmp", 6, _MKSTEMP), ("cc", 6, _MKSTEMP), ("tmp_(?:obj|pack|idx)_", 6, _MKSTEMP),
-        (r"sh-thd[.-]", 6, _MKSTEMP), (r"tmp\.", 10, _MKSTEMP)))
+        (r"sh-thd[.-]", 6, _MKSTEMP), (r"tmp\.", 10, _MKSTEMP),
+        # Rust's tempfile crate (".tmp" and 6), rustc's directories made with it
+        (r"\.tmp", 6, _MKSTEMP), ("rmeta", 6, _MKSTEMP), ("rustc", 6, _MKSTEMP)))
+#: Generators whose random parts start a name that goes on after them: (the start, its
+#: glob).  rustc's incremental session directories and their locks ("s-", the session's time
+#: in base 36 -- its digits and letters mixed -- and a random number; then "-working",
+#: ".lock" or "-" and the crate's hash), cmake's try-compile files ("cmTC_" and 5 hex digits,
+#: then "_loc", ".dir"...).  What follows is generalized as a name of its own.
+_PREFIX_TEMPLATES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"s-(?=[a-z]*[0-9])(?=[0-9]*[a-z])[0-9a-z]{8,14}-[0-9a-z]{5,9}(?=$|[-.])"),
+     "s-*-*"),
+    (re.compile(r"cmTC_[0-9a-f]{5}(?=$|[._])"), "cmTC_*"))
+#: a finished rustc session's crate hash ("-" and base 36)
+_CRATE_HASH = re.compile(r"-[0-9a-z]{10,}")
+#: Generators whose random part ends a name before a suffix of theirs: rustc's codegen units
+#: (CRATE-HASH.UNIT.RANDOM.rcgu.o: the random part is the session's, in base 36)
+_SUFFIX_TEMPLATES = (re.compile(r"\.[0-9a-z]{5,9}(?=\.rcgu\.o$)"),)
 #: Random runs of generators with a prefix of the caller's: tempfile's 8, mkstemp's 6,
 #: mktemp(1)'s 10
 _SHAPES = ((8, _TEMPFILE), (6, _MKSTEMP), (10, _MKSTEMP))
@@ -439,6 +459,37 @@ def _mixed(run: str) -> bool:
     return upper_inside >= 2 and sum(c.islower() for c in run) >= 2
 
 
+#: a name's parts between separators (kept, as the odd items of a split); "_" too here
+_PARTS = re.compile(f"([{re.escape(''.join(sorted(_SEPARATORS | {'_'})))}])")
+
+
+def _random_run(part: str) -> bool:
+    """A part that is a hash or a random number written in hex: 8 or more hex digits of one
+    case mixing digits and letters (libgit2's ``_git2_f1e03703dee5fac5``, auditwheel's
+    ``libgfortran-8f1e9814.so``).  Shorter or other runs are words as often as not
+    (``lib2to3``, ``inC14N1``): only a generator's template says they are random."""
+    return len(part) >= 8 and (set(part) <= _HEX_LOWER or set(part) <= _HEX_UPPER) and \
+        _digits_and_letters(part)
+
+
+def _random_segments(name: str) -> str | None:
+    """The glob of a created name with random parts between its separators, each part a
+    ``*`` (rustc's ``s-horx221fz9-0e0c6zx.lock``, libgit2's ``_git2_f1e03703dee5fac5``),
+    when a literal part comes before the first: a name that starts random stays."""
+    parts = _PARTS.split(name)
+    out: list[str] = []
+    found = False
+    for index, part in enumerate(parts):
+        if index % 2 == 0 and _random_run(part):
+            if not any(parts[i] for i in range(0, index, 2)):
+                return None  # nothing literal before it: the name would be all wildcard
+            out.append("*")
+            found = True
+        else:
+            out.append(escape(part))
+    return "".join(out) if found else None
+
+
 def _ends(name: str) -> list[int]:
     """Where a random run may end: at the end of the name, or where a suffix starting with
     a dot begins (``.s``, ``.cdtor.c``, ``.tar.gz``)."""
@@ -459,9 +510,13 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
     * always: a generator's own prefix and run (``tmp`` and 8 of ``[a-z0-9_]``, ``cc`` and
       6 letters and digits, ``pip-KIND-`` and 8, ``tmp.`` and 10...), the run looking
       random (letters and digits, or cases, mixed) unless the prefix ends in a separator;
+      the names of generators whose random parts start or end a longer name (rustc's
+      sessions and codegen units, cmake's try-compile targets: ``_PREFIX_TEMPLATES``,
+      ``_SUFFIX_TEMPLATES``), what goes on after them generalized as a name of its own;
     * a name the run created: a run of tempfile's or mkstemp's shape after a separator
       that mixes letters and digits, and a number of 3 or more digits ending the name
-      after a separator (a pid, a counter, Python's ``id()``);
+      after a separator (a pid, a counter, Python's ``id()``; before any shape inside the
+      name), and a part of 8 or more hex digits between separators (a hash);
     * a temporary file's life (``Evidence.TEMPORARY``): a generator's prefix with any run,
       any run of such a shape after a separator or a change of alphabet
       (``RECORDxqzjkwpa.tmp``, pip's files), one of letters and digits after a prefix of up to
@@ -489,6 +544,20 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
             run, tail = rest[:end], rest[end:]
             if any(len(run) == length and set(run) <= alphabet for length, alphabet in _SHAPES):
                 return escape(renamed_to) + "*" + escape(tail)
+    for template in _SUFFIX_TEMPLATES:
+        found = template.search(name)
+        if found is not None and found.start() > 0:
+            head = name[:found.start()]
+            return (generated_name(head, evidence) or escape(head)) + ".*" + \
+                escape(name[found.end():])
+    for template, glob in _PREFIX_TEMPLATES:
+        start = template.match(name)
+        if start is not None:
+            rest = name[start.end():]
+            if _CRATE_HASH.fullmatch(rest):
+                return glob + "-*"
+            return glob + ((generated_name(rest, evidence) if evidence is not Evidence.NONE
+                            else None) or escape(rest))
     ends = _ends(name)
     for end in ends:
         stem, tail = name[:end], name[end:]
@@ -533,6 +602,9 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
                 return "*" + escape(tail)
     if numbered is not None:
         return numbered
+    segmented = _random_segments(name)
+    if segmented is not None:
+        return segmented
     for match in reversed(list(_NUMBER.finditer(name))):
         head, tail = name[:match.start()], name[match.end():]
         if not head:

@@ -140,7 +140,10 @@ class Observation:
     ``environment`` holds an exec's loader and interpreter variables (``NAME=VALUE``,
     environment.runs_code) the run did not start with: the table the exec enters grants them;
     ``mkstemp`` marks a file made as mkstemp(3) and Python's ``tempfile`` make theirs
-    (read-write, ``O_EXCL``, mode 0600): the end of its name is random whatever its shape.
+    (read-write, ``O_EXCL``, mode 0600), or a directory as mkdtemp(3) does (mode 0700): the
+    end of its name is random whatever its shape;
+    ``directories`` names the roles of a move (rename) whose path was a directory: a policy
+    decides such a move for everything inside it (``Table._subtree_decision``).
     """
 
     table: str
@@ -157,6 +160,7 @@ class Observation:
     failed: int = 0
     environment: tuple[str, ...] = ()
     mkstemp: bool = False
+    directories: tuple[str, ...] = ()
 
     def all_facts(self) -> list[CallFacts]:
         """The facts a policy decides on (one per socket address)."""
@@ -165,7 +169,7 @@ class Observation:
             paths = ()  # the directory is a hint for learning, not an argument
         base = CallFacts(self.syscall, paths, self.open_flags,
                          self.sockaddrs[0] if self.sockaddrs else None, self.argv,
-                         selector=self.selector)
+                         directories=frozenset(self.directories), selector=self.selector)
         if len(self.sockaddrs) <= 1:
             return [base]
         return [dataclasses.replace(base, sockaddr=a) for a in self.sockaddrs]
@@ -191,6 +195,8 @@ class Observation:
             out["environment"] = list(self.environment)
         if self.mkstemp:
             out["mkstemp"] = True
+        if self.directories:
+            out["directories"] = list(self.directories)
         return out
 
     @classmethod
@@ -212,6 +218,7 @@ class Observation:
                 errno_module, failed) else int(failed),
             environment=_granted_variables(data.get("environment", ())),
             mkstemp=bool(data.get("mkstemp", False)),
+            directories=tuple(str(r) for r in data.get("directories", ())),
         )
 
 
@@ -435,6 +442,7 @@ class _TableData:
     plain: set[str] = field(default_factory=set)
     catch_all: set[str] = field(default_factory=set)
     listings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    moved: dict[str, set[str]] = field(default_factory=dict)  # key -> directories moved
 
 
 def _collect(observations: list[Observation], options: LearnOptions,
@@ -466,6 +474,8 @@ def _collect(observations: list[Observation], options: LearnOptions,
                         continue
                     data.path_uses.append(_PathUse(key, cls, part, arg.path, facts.syscall,
                                                    facts.argv, obs.initial))
+                    if arg.role in obs.directories:
+                        data.moved.setdefault(key, set()).add(arg.path)
                 elif facts.syscall in _CATCH_ALL_CALLS and cls in ("net-connect", "net-bind"):
                     addr = facts.sockaddr
                     if addr is None or addr.family not in ("inet", "inet6", "unix"):
@@ -586,6 +596,29 @@ def _listing_patterns(data: _TableData, uses_by_key: dict[str, list[tuple[_PathU
     return out
 
 
+def _moved_patterns(data: _TableData, ctx: _Context, report: LearnReport
+                    ) -> dict[str, list[_Pattern]]:
+    """A directory moved (renamed): ``dir/**`` for the move's key.  A policy decides moving a
+    directory as acting on everything inside it (a file a rule protects would reappear under
+    another name), so only a rule covering all below it permits the move again -- cargo's
+    ``targetXXXXXX`` made, filled and renamed to ``target`` was refused on the next run.
+    The directory's own name is generalized as any path is (a generated name stays one); a
+    directory that is or reaches a sensitive location stays refused (reported)."""
+    out: dict[str, list[_Pattern]] = defaultdict(list)
+    home = ctx.writer.home
+    for key, directories in data.moved.items():
+        for directory in sorted(directories):
+            if directory == "/" or not directory.startswith("/"):
+                continue
+            if reaches_sensitive(directory, True, home):
+                if directory not in report.exact_sensitive:
+                    report.exact_sensitive.append(directory)
+                continue
+            text = _generalize_path(directory, ctx).text.rstrip("/") + "/**"
+            out[key].append(_Pattern(text, False, _MOVED))
+    return out
+
+
 def _broad_patterns(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]],
                     ctx: _Context) -> None:
     """``--generalize broad``: system trees whole, and directories with 3+ exact reads."""
@@ -660,6 +693,7 @@ def _key_rank(name: str) -> tuple[int, str]:
 
 SENSITIVE_COMMENT = "learned: a sensitive location (kept exact; check that it is needed)"
 _ANY_METADATA = "metadata of any path"
+_MOVED = "directories moved (everything inside goes with them)"
 #: How a table's rules are ordered: the unconditional permits first (the prefilter answers
 #: what they cover), then path and address rules by key
 _Rank = tuple[int, tuple[int, str], str, tuple[str, ...]]
@@ -759,6 +793,8 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     for use in uses:
         uses_by_key[use.key].append((use, _generalize_path(use.path, ctx)))
     extra = _listing_patterns(data, uses_by_key, ctx, report)
+    for key, patterns in _moved_patterns(data, ctx, report).items():
+        extra.setdefault(key, []).extend(patterns)
     if level == "broad":
         _broad_patterns(uses_by_key, ctx)
 

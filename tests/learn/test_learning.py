@@ -475,3 +475,53 @@ def test_bytecode_written_beside_its_module_is_learned_for_the_next_run(tmp_path
                                 setup=setup)
     assert learned.first.returncode == 0
     assert "py37compat.cpython-" in learned.policy.read_text()
+
+
+MOVE_SCRIPT = """
+import os, sys, tempfile
+made = tempfile.mkdtemp(prefix="target", dir=sys.argv[1])
+with open(os.path.join(made, "CACHEDIR.TAG"), "w") as tag:
+    tag.write("tag")
+os.rename(made, os.path.join(sys.argv[1], "target"))
+print(sorted(os.listdir(os.path.join(sys.argv[1], "target"))))
+"""
+
+
+def test_a_directory_made_filled_and_renamed_is_learned_for_the_next_run(tmp_path):
+    """cargo's first build makes targetXXXXXX, fills it and renames it to target; moving a
+    directory is decided for everything inside it, and the learned rules named the directory
+    only: the next run's rename was refused (cargo exited 101)."""
+    script = tmp_path / "move.py"
+    script.write_text(MOVE_SCRIPT)
+    out = tmp_path / "out"
+
+    def setup() -> None:
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
+
+    learned = learn_and_enforce(tmp_path, [PYTHON3, str(script), str(out)], setup=setup)
+    assert learned.first.stdout == "['CACHEDIR.TAG']\n"
+    assert "/out/target*/**" in learned.policy.read_text()
+
+
+MKDTEMP_SCRIPT = """
+import os, sys, tempfile
+made = tempfile.mkdtemp(prefix="work", dir=sys.argv[1])
+open(os.path.join(made, "part"), "w").close()
+os.unlink(os.path.join(made, "part"))
+os.rmdir(made)
+print("done")
+"""
+
+
+def test_a_directory_made_as_mkdtemp_makes_one_is_learned_as_generated(tmp_path):
+    """mkdtemp(3) and Python's tempfile make their directories with mode 0700: such a
+    directory, removed, has a random end whatever its shape (``workq0x_d2ab`` after a prefix
+    of 4 letters was kept literally: the next run's directory was refused)."""
+    script = tmp_path / "mkdtemp.py"
+    script.write_text(MKDTEMP_SCRIPT)
+    out = tmp_path / "out"
+    out.mkdir()
+    learned = learn_and_enforce(tmp_path, [PYTHON3, str(script), str(out)])
+    assert learned.first.stdout == "done\n"
+    assert "/out/work*" in learned.policy.read_text()

@@ -342,6 +342,47 @@ def test_a_numbered_bytecode_file_keeps_its_module_name():
     assert not wrong, wrong[:10]
 
 
+@pytest.mark.parametrize(("name", "evidence", "glob"), [
+    # libgit2's probes: a run of 8 or more hex digits is a hash or a random number
+    ("_git2_f1e03703dee5fac5", Evidence.TEMPORARY, "_git2_*"),
+    ("libgfortran-8f1e9814.so.5", Evidence.CREATED, "libgfortran-*.so.5"),
+    # rustc's incremental sessions, their locks and finished names; its codegen units
+    ("s-horx221fz9-0e0c6zx.lock", Evidence.CREATED, "s-*-*.lock"),
+    ("s-horx20uqr8-0pv180a-working", Evidence.TEMPORARY, "s-*-*-working"),
+    ("s-horx20uqr8-0pv180a-3hxz1qi0k0xbyk3ct7ynp8y6c", Evidence.CREATED, "s-*-*-*"),
+    ("app-b0a626c48b003309.1bpip7sd3b2voqrcq1lwhndz8.072x49n.rcgu.o", Evidence.TEMPORARY,
+     "app-*.1bpip7sd3b2voqrcq1lwhndz8.*.rcgu.o"),
+    # Rust's tempfile crate and rustc's directories made with it (mode 0777: no mkdtemp way)
+    ("rmetaoRIxZO", Evidence.TEMPORARY, "rmeta*"), ("rustccliCrf", Evidence.TEMPORARY, "rustc*"),
+    (".tmpAbCdEf", Evidence.TEMPORARY, ".tmp*"),
+    # cmake's try-compile targets, and what follows them
+    ("cmTC_ec4ca.dir", Evidence.TEMPORARY, "cmTC_*.dir"),
+    ("cmTC_190bc_loc.tmp90300", Evidence.TEMPORARY, "cmTC_*_loc.*"),
+])
+def test_generators_of_build_tools_are_known(name, evidence, glob):
+    """Found by learning `cargo build` and a cmake configure, then running them again under
+    the learned policy: each of these was learned literally and the next run's refused."""
+    assert generated_name(name, evidence) == glob
+
+
+@pytest.mark.parametrize("name", ["s-release-notes", "s-abcdefghij-klmnopq", "lib2to3.py",
+                                  "inC14N1.xml", "sha256sums", "utf8proc-2.9.0", "cmTC_loc",
+                                  "deadbeef"])
+def test_words_with_numbers_are_not_taken_for_those_generators(name):
+    assert generated_name(name, Evidence.CREATED) is None, generated_name(name, Evidence.CREATED)
+
+
+def test_a_hex_part_in_a_real_name_is_a_hash():
+    """Every name of this system that the hex rule widens is a hash (auditwheel's libraries,
+    hypothesis' ``_known_<hex>``): no word of 8 hex digits mixes digits and letters."""
+    from systrace_py.policy.generalize import _random_segments
+    taken = [n for n in REAL if _random_segments(n) is not None]
+    words = [n for n in taken if not any(
+        len(p) >= 8 and any(c.isdigit() for c in p) for p in n.replace("-", ".").replace(
+            "_", ".").split("."))]
+    assert not words, words[:10]
+
+
 # --- a learned glob where it is used (red team 13b) -------------------------------------------
 
 @pytest.mark.parametrize(("pattern", "cwd", "kept_out", "still"), [

