@@ -113,18 +113,12 @@ def _check_no_capabilities_kept() -> None:
     also survives the exec: a program run "as nobody" kept CAP_DAC_OVERRIDE (red team 14).
     Where the ambient set is not empty, the program is not run (126).  (The permitted and
     effective sets alone do not outlive the exec of a file without file capabilities.)"""
-    fd = os.open("/proc/self/status", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        data = b""
-        while chunk := os.read(fd, 4096):
-            data += chunk
-    finally:
-        os.close(fd)
-    for line in data.split(b"\n"):
-        if line.startswith(b"CapAmb:") and int(line.split()[1], 16):
-            os.write(2, b"systrace: the user -c names would keep capabilities (the "
-                        b"securebits of whoever started systrace); the program was not run\n")
-            os._exit(126)
+    # (procfs: the one reader of a status line; no CapAmb line: a kernel without ambient
+    # capabilities, where none is kept)
+    if int(procfs.status_value(procfs.read("/proc/self/status"), b"CapAmb") or b"0", 16):
+        os.write(2, b"systrace: the user -c names would keep capabilities (the "
+                    b"securebits of whoever started systrace); the program was not run\n")
+        os._exit(126)
 
 
 def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str],
