@@ -275,8 +275,9 @@ class Tracer:
         #: its stop, so held opens keep their own call (see _own_filter)
         self.own_filters = False
         #: the spawned root while it runs systrace's own code, before its first exec: the
-        #: filters it loads then (the prefilter's second program, stopped by the first's
-        #: guard on seccomp) are the tracer's, not the program's (see _own_filter)
+        #: filters it loads then are the tracer's (the prefilter's), not the program's --
+        #: should a load stop: compile_filters orders the two programs so that the second
+        #: load meets no guard of the first's (see _own_filter)
         self._loading_prefilter: int | None = None
         #: how many seccomp filters a task of the tree has that are not the program's own:
         #: those the spawned root inherited and the prefilter's (none for an attached tree);
