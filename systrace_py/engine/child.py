@@ -93,17 +93,25 @@ def _check_working_directory_reach() -> None:
     directory above it; where that is refused, the program is not run (126).  (The
     directory itself need not be searchable: if it is not, no relative name is looked up
     in it natively either -- ``/root`` for a root shell in its home.)  A removed directory
-    (getcwd fails) is empty: nothing to reach, kept."""
+    (getcwd fails with ENOENT) is empty: nothing to reach, kept.  Any other failure of
+    getcwd is no reach shown: a path longer than a page (ENAMETOOLONG from the kernel,
+    EACCES from glibc's walk up) below ``/root`` was the way past the check (review 9)."""
     try:
         here = os.getcwd()
-    except OSError:
+    except FileNotFoundError:
         return
+    except OSError:  # (ENAMETOOLONG, EACCES...)
+        _out_of_reach()
     try:
         os.stat(here)
     except OSError:  # (EACCES; or its path names nothing now: no reach shown either)
-        os.write(2, b"systrace: the working directory is out of the reach of the user -c "
-                    b"names; the program was not run\n")
-        os._exit(126)
+        _out_of_reach()
+
+
+def _out_of_reach() -> NoReturn:
+    os.write(2, b"systrace: the working directory is out of the reach of the user -c names; "
+                b"the program was not run\n")
+    os._exit(126)
 
 
 def _check_no_capabilities_kept() -> None:
@@ -113,18 +121,12 @@ def _check_no_capabilities_kept() -> None:
     also survives the exec: a program run "as nobody" kept CAP_DAC_OVERRIDE (red team 14).
     Where the ambient set is not empty, the program is not run (126).  (The permitted and
     effective sets alone do not outlive the exec of a file without file capabilities.)"""
-    fd = os.open("/proc/self/status", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        data = b""
-        while chunk := os.read(fd, 4096):
-            data += chunk
-    finally:
-        os.close(fd)
-    for line in data.split(b"\n"):
-        if line.startswith(b"CapAmb:") and int(line.split()[1], 16):
-            os.write(2, b"systrace: the user -c names would keep capabilities (the "
-                        b"securebits of whoever started systrace); the program was not run\n")
-            os._exit(126)
+    # (procfs: the one reader of a status line; no CapAmb line: a kernel without ambient
+    # capabilities, where none is kept)
+    if int(procfs.status_value(procfs.read("/proc/self/status"), b"CapAmb") or b"0", 16):
+        os.write(2, b"systrace: the user -c names would keep capabilities (the "
+                    b"securebits of whoever started systrace); the program was not run\n")
+        os._exit(126)
 
 
 def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str],

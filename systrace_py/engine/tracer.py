@@ -275,8 +275,9 @@ class Tracer:
         #: its stop, so held opens keep their own call (see _own_filter)
         self.own_filters = False
         #: the spawned root while it runs systrace's own code, before its first exec: the
-        #: filters it loads then (the prefilter's second program, stopped by the first's
-        #: guard on seccomp) are the tracer's, not the program's (see _own_filter)
+        #: filters it loads then are the tracer's (the prefilter's), not the program's --
+        #: should a load stop: compile_filters orders the two programs so that the second
+        #: load meets no guard of the first's (see _own_filter)
         self._loading_prefilter: int | None = None
         #: how many seccomp filters a task of the tree has that are not the program's own:
         #: those the spawned root inherited and the prefilter's (none for an attached tree);
@@ -1605,7 +1606,7 @@ class Tracer:
         must_hold = self._must_hold(task, call, reply)
         if must_hold or self._area_before_filter(task, call):
             space = task.process.space
-            if not space.scratch and not space.scratch_failed and not space.unheld:
+            if not space.scratch and not space.unheld:
                 if space.mapping_by is not None:
                     # another task of this address space is mapping the area: wait for it
                     space.waiting.append((task, call, reply))
@@ -2292,8 +2293,17 @@ class Tracer:
         again on the mmap the call is turned into (the recheck after SECCOMP_RET_TRACE), and
         which a sandbox's filter may kill (red team 13, own_filter_held.c) -- then the mmap
         is made apart, with its filters suspended (_map_scratch_suspended), or, where the
-        tracer may not suspend them, the address space gets no area (``unheld``)."""
+        tracer may not suspend them, the address space gets no area (``unheld``).  Where an
+        mmap of the area failed before (``scratch_failed``: the program took its address
+        first, with a hint mmap no guard stops), the call is refused: its copies would go
+        into the program's own memory there, which any of its threads may rewrite after the
+        check (tests/progs/scratch_taken.c)."""
         space = task.process.space
+        if space.scratch_failed:
+            self.monitor.on_engine_refusal(task, call, errno.EPERM, "scratch area unavailable")
+            enforce.refuse(task.tid, errno.EPERM)
+            self._resume(task)
+            return True
         if self._under_own_filter(task):
             try:
                 mapped = self._map_scratch_suspended(task)

@@ -1,9 +1,12 @@
 """The one generalizer: from paths a program used to the globs a person would write.
 
-Pure: no ptrace, no file system access.  The learner (:mod:`systrace_py.policy.learn`), the
-ASK prompt's offers (:mod:`systrace_py.ui.offers`) and the review of a learned policy
-(``systrace policy review``) all widen paths through this module, so a rule reads the same
-whoever wrote it and the same locations are never widened into:
+No ptrace; the file system and the environment are read only to place the sensitive
+locations (where ``/home`` and ``/root`` really are, and those the environment moves:
+:func:`relocated_sensitive`, resolved -- paths are matched resolved).  The learner
+(:mod:`systrace_py.policy.learn`), the ASK prompt's offers (:mod:`systrace_py.ui.offers`) and
+the review of a learned policy (``systrace policy review``) all widen paths through this
+module, so a rule reads the same whoever wrote it and the same locations are never widened
+into:
 
 * :class:`PathWriter` writes a literal path as glob text, below ``$CWD``, ``~`` or ``$TMPDIR``
   with the variable (a policy learned in one project directory holds in another);

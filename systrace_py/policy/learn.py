@@ -529,7 +529,7 @@ class _Listings:
         down (``dir/**`` matches hidden names at every depth)."""
         if directory not in self._deep:
             self._deep[directory] = False  # a cycle (bind mounts) is not deep
-            ok = self.complete(directory) and self.everything(directory)
+            ok = self.everything(directory)  # (which is complete too)
             for entry in self.listings.get(directory, ()) if ok else ():
                 if entry.endswith("/") and entry.rstrip("/") in self.touched[directory]:
                     child = directory.rstrip("/") + "/" + entry.rstrip("/")

@@ -272,6 +272,35 @@ def test_a_program_execd_beside_other_tasks_starts_with_its_scratch_area(traced,
     assert "/usr/lib" in r.stdout or "/lib" in r.stdout  # cat ran as usual
 
 
+def test_a_held_call_never_writes_into_the_programs_own_memory_at_the_area(traced, tmp_path,
+                                                                        build, loop):
+    """A program can take the scratch area's address first (an mmap whose address is only a
+    hint: no guard stops it), and the tracer's MAP_FIXED_NOREPLACE mmap then fails: every
+    held call of that address space is refused (EPERM), the first and the later ones.  The
+    later ones were held into the program's own mapping there (4c37801 mapped only where
+    nothing had failed, and held where it had): the copies a sibling thread may rewrite
+    after the check, the program's memory written."""
+    from systrace_py.engine import scratch
+
+    program = build("progs/scratch_taken.c")
+    target = tmp_path / "public.txt"
+    target.write_text("hello\n")
+    policy = f"""
+        default = "permit"
+        [[rule]]
+        calls = ["fsread"]
+        path = "{tmp_path}/nothing/**"
+        action = "never"
+    """
+    args = (str(program), hex(scratch.BASE), str(scratch.SIZE), str(target))
+    native = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert native.stdout.split("\n")[:4] == ["mapped at-base", "open0 ok", "open1 ok",
+                                             "written 0"], native.stdout
+    r = traced.run(policy, *args, env=loop)
+    assert r.stdout.split("\n")[:4] == ["mapped at-base", "open0 EPERM", "open1 EPERM",
+                                        "written 0"], (r.stdout, r.stderr)
+
+
 def test_program_table_switches_at_exec(traced, tmp_path):
     d = secret_dir(tmp_path)
     policy = f"""

@@ -179,6 +179,79 @@ def test_a_program_run_as_another_user_does_not_keep_its_starters_working_direct
     assert traced.returncode in (125, 126) and "working directory" in traced.stderr, traced
 
 
+def _deep_locked_project(base: Path) -> int:
+    """``base/locked`` (0700) and below it a chain of directories whose path is longer than
+    a page (the kernel's getcwd gives ENAMETOOLONG), holding ``secd/secret.txt`` (0644): a
+    descriptor of the chain's end, made by relative names (no path that long can be
+    named)."""
+    locked = base / "locked"
+    locked.mkdir(mode=0o700)
+    locked.chmod(0o700)
+    fd = os.open(locked, os.O_DIRECTORY)
+    for _ in range(22):  # (22 names of 200 bytes: 4,400 bytes below base)
+        os.mkdir("d" * 200, 0o755, dir_fd=fd)
+        below = os.open("d" * 200, os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = below
+    os.mkdir("secd", 0o755, dir_fd=fd)
+    secret = os.open("secd/secret.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+    os.write(secret, f"{SECRET_MAGIC}\n".encode())
+    os.close(secret)
+    return fd
+
+
+def test_a_working_directory_too_deep_to_name_is_no_way_past_the_reach_check(
+        build, world_tmp, loop):
+    """Review 9: the reach check (``child._check_working_directory_reach``) let the program
+    run wherever the new user's getcwd failed -- meant for a removed directory (ENOENT), it
+    took every failure for one: a working directory whose path is longer than a page
+    (ENAMETOOLONG from the kernel, then EACCES from glibc's walk up through ``/root``)
+    below a directory nobody may search, and the program read its files by relative names
+    there.  Now only a removed directory is let be.  Control: the same drop without
+    systrace, then the relative read."""
+    if os.geteuid() != 0:
+        pytest.skip("-c needs root")
+    program = Path(shutil.copy(build("escape/home_link.c"), world_tmp / "home_link"))
+    uid, gid = NOBODY
+
+    def run(cmd: Sequence[str], base: Path, drop: bool,
+            env: dict[str, str] | None = None) -> Outcome:
+        here = _deep_locked_project(base)
+
+        def preexec() -> None:
+            os.fchdir(here)
+            if drop:
+                os.setgroups([gid])
+                os.setgid(gid)
+                os.setuid(uid)
+
+        environment = systrace_env(env)
+        # (no empty entry, which names the working directory: Python cannot make a path that
+        # long absolute, and would not start)
+        environment["PYTHONPATH"] = os.pathsep.join(
+            entry for entry in environment["PYTHONPATH"].split(os.pathsep) if entry)
+        try:
+            proc = subprocess.run(list(cmd), capture_output=True, text=True, timeout=60,
+                                  env=environment, start_new_session=True,
+                                  pass_fds=(here,), stdin=subprocess.DEVNULL, preexec_fn=preexec)
+        finally:
+            os.close(here)
+        verdict, detail = _verdict(proc.stdout)
+        return Outcome(list(cmd), proc.returncode, proc.stdout, proc.stderr, False, verdict,
+                       detail)
+
+    (world_tmp / "control").mkdir()
+    control = run([str(program), "secd/secret.txt"], world_tmp / "control", drop=True)
+    require_real(control)
+    policy_file = world_tmp / "policy.toml"
+    policy_file.write_text(policy())
+    (world_tmp / "traced").mkdir()
+    traced = run([*SYSTRACE, "-c", f"{uid}:{gid}", "-p", str(policy_file), "--",
+                  str(program), "secd/secret.txt"], world_tmp / "traced", drop=False, env=loop)
+    assert "ESCAPED" not in traced.stdout, traced
+    assert traced.returncode in (125, 126) and "working directory" in traced.stderr, traced
+
+
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv is not installed")
 def test_a_program_run_as_another_user_does_not_keep_its_starters_capabilities(
         build, world_tmp, loop):
