@@ -256,6 +256,9 @@ def finish_asking(asker: Asker, policies: PolicySet, stderr: IO[str],
     plural = "s" if report.saved != 1 else ""
     backup = f" (the old file is {report.backup})" if report.backup else ""
     say(f"saved {report.saved} remembered answer{plural} to {report.path}{backup}", stderr)
+    if report.moved is not None:
+        say(f"{report.path}: its directory was moved during the run; the answers were saved "
+            f"into it, now {report.moved}", stderr)
     if not report.layout_kept:
         say(f"{report.path}: its layout could not be kept, so it was written in systrace's "
             "layout (# comments are lost; the old file has them)", stderr)
