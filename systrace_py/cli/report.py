@@ -85,9 +85,9 @@ def not_written(destination: Path | str, exc: PolicyNotWritten, printed_on: str)
     (beside it, or ``printed_on`` -- the caller prints ``exc.text`` there)."""
     why = f"cannot write the policy to {destination}: {exc.strerror or exc}"
     if exc.aside is not None:
-        return (f"{why}; it was written to {exc.aside} instead (look at what is at "
+        return (f"{why}; the policy was written to {exc.aside} instead (look at what is at "
                 f"{destination}, then move it there)")
-    return f"{why}; nor beside it: it is printed on {printed_on} instead"
+    return f"{why}; nor beside it: the policy is printed on {printed_on} instead"
 
 
 def write_summary(stream: IO[str], report: LearnReport, destination: Path | None,

@@ -22,6 +22,7 @@ has a native control: the same technique, without systrace, does what it is mean
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -141,3 +142,25 @@ def test_a_planted_fifo_or_directory_neither_blocks_the_save_nor_loses_the_polic
     assert test(os.lstat(work / name).st_mode), "the planted name was replaced"
     if name != "p.toml":
         assert (work / "p.toml").read_text() == OLD
+
+
+def test_a_directory_the_program_removes_loses_no_policy(tmp_path):
+    """The traced program removes the directory ``-o`` points into (``rm -r``, its own work
+    directory): the save failed ("No such file or directory", exit 125) and the learned
+    policy was lost.  Now, with nowhere beside it to go either, it is printed on stderr after
+    the reason.  Control: rm removes it natively."""
+    rm = shutil.which("rm")
+    assert rm is not None
+    control = tmp_path / "control"
+    control.mkdir()
+    subprocess.run([rm, "-r", str(control)], check=True, timeout=30)
+    assert not control.exists()
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "p.toml").write_text(OLD)
+    r = run_systrace(["-A", "-o", str(work / "p.toml"), "--", rm, "-r", str(work)],
+                     cwd=tmp_path)
+    assert not work.exists() and r.returncode == 125, r.stderr
+    assert "the policy is printed on stderr instead" in r.stderr, r.stderr
+    assert LEARNED in r.stderr.partition("instead")[2], r.stderr
+    assert "Traceback" not in r.stderr
