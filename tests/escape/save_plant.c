@@ -6,7 +6,8 @@
  *
  *   save_plant fifo PATH                  PATH (p.toml, .p.toml.lock) becomes a FIFO: a save
  *                                         that opens it waits for a writer for ever
- *   save_plant dir PATH                   PATH (p.toml.bak) becomes a directory
+ *   save_plant dir PATH                   PATH (p.toml.bak.5, a backup the save deletes)
+ *                                         becomes a directory
  *   save_plant move DIR MOVED ELSEWHERE   DIR is renamed MOVED and a symlink to ELSEWHERE (a
  *                                         directory the user did not name) takes its place
  *

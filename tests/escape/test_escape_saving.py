@@ -11,7 +11,7 @@ elsewhere than before the run (a symlink planted by a ``-c`` program).  Two hole
   directory is pinned once, before the run, by a descriptor, and every step is relative to
   it (``policy.files.Destination``).
 * A FIFO at ``p.toml`` or ``.p.toml.lock`` made the save wait for ever, a directory at a
-  backup's name made it fail, and the learned policy was lost (``save_plant.c``).  Now
+  backup's name it deletes made it fail, and the learned policy was lost (``save_plant.c``).  Now
   anything not a regular file at a name the save uses is refused, never opened blocking; the
   policy goes to ``p.toml.new`` beside it and systrace says so (exit 125).
 
@@ -111,12 +111,13 @@ def test_a_directory_the_program_swaps_before_the_save_does_not_lose_or_move_it(
 
 
 @pytest.mark.parametrize(("name", "kind"), [("p.toml", "fifo"), (".p.toml.lock", "fifo"),
-                                            ("p.toml.bak", "dir")])
+                                            ("p.toml.bak.5", "dir")])
 def test_a_planted_fifo_or_directory_neither_blocks_the_save_nor_loses_the_policy(
         build, tmp_path, name, kind):
     """``save_plant.c``: the traced program makes the policy's name or its lock's a FIFO --
-    the save opened it and waited for a writer for ever -- or the backup's name a directory:
-    the save failed and the learned policy was lost.  Now the name is refused at once (it is
+    the save opened it and waited for a writer for ever -- or a backup's name the save deletes
+    (the first past the five kept) a directory: the save failed (EISDIR) and the learned
+    policy was lost.  Now the name is refused at once (it is
     not a regular file: named on stderr, no traceback, exit 125), nothing is replaced, and
     the policy is written to ``p.toml.new`` beside it.  Control: the program plants it
     natively."""
