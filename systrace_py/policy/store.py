@@ -113,9 +113,9 @@ class PolicyStore:
         self._path = path
         self.env = env
         self.command = os.path.realpath(command) if command else None
-        #: each file answers may be saved into, pinned when the run began (or why it could
-        #: not be: said when saving)
-        self._pins: dict[str, Destination | OSError] = {}
+        #: each file answers may be saved into, pinned when the run began -- or, when its
+        #: directory could not be opened then (made by the run, say), where it led
+        self._pins: dict[str, Destination | str] = {}
         if path is not None:
             self.pin(path)
         self._baselines: list[_Baseline] = [_Baseline(t, list(t.rules))
@@ -148,17 +148,23 @@ class PolicyStore:
             old.close()
         try:
             self._pins[key] = Destination.pin(destination)
-        except OSError as exc:
-            self._pins[key] = exc
+        except OSError:
+            self._pins[key] = os.path.realpath(destination)
 
     def _pinned(self, destination: str | os.PathLike[str]) -> tuple[Destination, bool]:
-        """The pin of a destination (taken now when there is none: True, to close)."""
+        """The pin of a destination (taken now when there is none: True, to close).  One
+        that could not be pinned before the run is pinned now if it leads where it led then
+        (red team 13b's check: a link made during the run is not followed)."""
         pinned = self._pins.get(os.path.normpath(destination))
-        if isinstance(pinned, OSError):
-            raise pinned
-        if pinned is not None:
+        if isinstance(pinned, Destination):
             return pinned, False
-        return Destination.pin(destination), True
+        now = Destination.pin(destination)
+        if pinned is not None and os.path.join(now.directory, now.name) != pinned:
+            now.close()
+            raise OSError(errno_module.ELOOP, f"{destination} leads to {now.directory}/"
+                          f"{now.name} now, not to {pinned} as when the run began (a link made"
+                          " during the run): not written", os.fspath(destination))
+        return now, True
 
     # --- the run ----------------------------------------------------------------------------
     def watch(self, tables: Sequence[Table], where: str) -> None:

@@ -303,3 +303,23 @@ def test_answers_are_not_waited_on_a_fifo_made_at_the_policy_during_the_run(tmp_
     result = _unblocked(store.save, [path])
     assert isinstance(result, OSError) and "is a FIFO, not a regular file" in str(result)
     assert stat.S_ISFIFO(os.lstat(path).st_mode)
+
+
+def test_answers_into_a_directory_the_run_made_are_saved_unless_a_link_leads_elsewhere(
+        tmp_path):
+    """``--save-answers out/answers.toml`` where ``out`` does not exist yet when the run
+    begins (the run makes it): pinned when saving, if the path leads where it did then; a
+    link the run put on the way is refused, as red team 13b's check did.  (Behaviour kept
+    from before the pin by descriptor: a guard, it passes on the old code.)"""
+    store, _ = _store(tmp_path)
+    answers = tmp_path / "out" / "answers.toml"
+    store.pin(answers)
+    answers.parent.mkdir()
+    assert store.save(answers).path == answers and "/src/*" in answers.read_text()
+    linked = tmp_path / "later" / "answers.toml"
+    store.pin(linked)
+    (tmp_path / "elsewhere").mkdir()
+    linked.parent.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(OSError, match="a link made during the run"):
+        store.save(linked)
+    assert list((tmp_path / "elsewhere").iterdir()) == []
