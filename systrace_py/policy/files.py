@@ -115,7 +115,6 @@ __all__ = [
     "rule_data",
     "save_policy",
     "table_options",
-    "write_aside",
 ]
 
 FORMAT_VERSION = 1
@@ -1615,7 +1614,7 @@ class PolicyNotWritten(OSError):
         self.aside = aside
 
 
-def write_aside(dest: Destination, text: str) -> Path | None:
+def _write_aside(dest: Destination, text: str) -> Path | None:
     """Put a policy that could not replace its file in a new file beside it, mode 0600:
     ``FILE.new``, else ``FILE.new.1``...  (created with O_EXCL and O_NOFOLLOW: nothing that
     is there is opened).  None when none could be made (the directory is gone, full...)."""
@@ -1661,7 +1660,7 @@ def save_policy(policy: Policy, path: str | os.PathLike[str], *,
         raise OSError(errno_module.EAGAIN, "the file kept changing while it was being saved",
                       os.fspath(path))
     except OSError as exc:
-        raise PolicyNotWritten(exc, text, write_aside(dest, text)) from exc
+        raise PolicyNotWritten(exc, text, _write_aside(dest, text)) from exc
     finally:
         if pinned is None:
             dest.close()
