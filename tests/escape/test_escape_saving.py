@@ -22,6 +22,7 @@ has a native control: the same technique, without systrace, does what it is mean
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import stat
 import subprocess
@@ -165,3 +166,33 @@ def test_a_directory_the_program_removes_loses_no_policy(tmp_path):
     assert "the policy is printed on stderr instead" in r.stderr, r.stderr
     assert LEARNED in r.stderr.partition("instead")[2], r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_answers_are_not_waited_on_a_fifo_the_program_made_of_its_policy(build, tmp_path):
+    """Answers remembered during the run are saved into the ``-p`` file at its end.  The
+    traced program, having been granted a read for good, replaced the policy file with a
+    FIFO: the save opened it and waited for ever, the run never ended.  Now the save is
+    refused at once and the rules printed on stderr, as for any save that fails.  Control:
+    the program makes the FIFO natively."""
+    plant = build("escape/save_plant.c")
+    control = tmp_path / "control.toml"
+    out = subprocess.run([str(plant), "fifo", str(control)], capture_output=True, text=True,
+                         timeout=30)
+    assert "note: planted" in out.stdout and stat.S_ISFIFO(os.lstat(control).st_mode), out
+    data = tmp_path / "data.txt"
+    data.write_text("data\n")
+    policy = tmp_path / "p.toml"
+    policy.write_text(f'default = "permit"\n[[rule]]\ncalls = ["fsread"]\npath = "{data}"\n'
+                      'action = "ask"\n')
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[[answer]]\nanswer = "permit"\nscope = "file"\n')
+    via = "exec:" + shlex.join([PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)])
+    cat = shutil.which("cat")
+    r = run_systrace(["-p", str(policy), "--ask-via", via, "--", "/bin/sh", "-c",
+                      f"{cat} {data} && {plant} fifo {policy}"], cwd=tmp_path)
+    assert "data" in r.stdout and "note: planted" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 0, r.stderr
+    assert "could not save the remembered answers" in r.stderr, r.stderr
+    assert f"{policy} is a FIFO, not a regular file" in r.stderr, r.stderr
+    assert str(data) in r.stderr.partition("the rules were:")[2], r.stderr
+    assert stat.S_ISFIFO(os.lstat(policy).st_mode)
