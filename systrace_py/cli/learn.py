@@ -25,16 +25,17 @@ from pathlib import Path
 from systrace_py.audit import AuditLog, LogError
 from systrace_py.cli.args import EXIT_INTERNAL, UsageError, parse_credentials, resolve_command
 from systrace_py.cli.facts import gather_facts
-from systrace_py.cli.report import orphans_notice, say, stats, write_summary
+from systrace_py.cli.report import not_written, orphans_notice, say, stats, write_summary
 from systrace_py.engine.seccomp import compile_filters
 from systrace_py.engine.tracer import SpawnSpec
 from systrace_py.learner import Learner
 from systrace_py.logrecords import Event
 from systrace_py.policy.files import (
+    Destination,
+    PolicyNotWritten,
     load_policy,
     policy_dir,
     policy_filename,
-    resolve_destination,
     save_policy,
 )
 from systrace_py.policy.filterplan import PlanOptions, plan
@@ -66,6 +67,8 @@ def _check_writable(path: Path, in_policy_dir: bool) -> None:
         raise UsageError(f"-o {path}: {parent} is not a directory")
     if path.is_dir():
         raise UsageError(f"-o {path}: is a directory")
+    if path.exists() and not path.is_file():  # (a FIFO would block the save: issue 11)
+        raise UsageError(f"-o {path}: is not a regular file")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"cannot write the policy to {path}: {parent} is not writable")
 
@@ -98,8 +101,13 @@ def learn_command(opts: argparse.Namespace) -> int:
     program = os.path.realpath(executable)
     destination, in_policy_dir = _destination(opts, program)
     _check_writable(destination, in_policy_dir)
-    # (where it leads now: a link the program makes meanwhile is not followed after the run)
-    resolved = resolve_destination(destination)
+    # where it leads now: the policy is written into that directory, whatever the program
+    # (or any process of the user) renames meanwhile, and through no link made since
+    try:
+        pinned = Destination.pin(destination)
+    except OSError as exc:
+        raise UsageError(f"cannot write the policy to {destination}: "
+                         f"{exc.strerror or exc}") from exc
     base: Policy | None = None
     if opts.merge and destination.exists():
         base = load_policy(destination)  # a PolicyError is exit 2, before the run
@@ -151,11 +159,18 @@ def learn_command(opts: argparse.Namespace) -> int:
         policy = reviewed
     if base is not None:
         policy = merge_policies(base, policy, env)
-    try:
-        backup = save_policy(policy, destination, resolved=resolved)
-    except OSError as exc:
-        say(f"cannot write the policy to {destination}: {exc.strerror or exc}")
-        return EXIT_INTERNAL
+    with pinned:
+        try:
+            backup = save_policy(policy, destination, pinned=pinned)
+        except PolicyNotWritten as exc:
+            say(not_written(destination, exc, "stderr"))
+            if exc.aside is None:
+                sys.stderr.write(exc.text)
+            return EXIT_INTERNAL
+        moved = pinned.moved()
+    if moved is not None:
+        say(f"{destination}: its directory was moved during the run; the policy was written "
+            f"into it, now {moved}")
     if not opts.quiet:
         write_summary(sys.stderr, report, destination, backup, merged=base is not None,
                       calls_seen=learner.calls_seen, processes=learner.processes,

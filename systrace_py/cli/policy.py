@@ -27,9 +27,15 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from systrace_py.cli.args import EXIT_USAGE
-from systrace_py.cli.report import say, write_summary
+from systrace_py.cli.report import not_written, say, write_summary
 from systrace_py.logrecords import Event, Result
-from systrace_py.policy.files import PolicyError, dumps_policy, load_policy, save_policy
+from systrace_py.policy.files import (
+    PolicyError,
+    PolicyNotWritten,
+    dumps_policy,
+    load_policy,
+    save_policy,
+)
 from systrace_py.policy.generalize import SystemFacts
 from systrace_py.policy.learn import (
     GENERALIZE_LEVELS,
@@ -235,13 +241,21 @@ def learn_from_log(opts: argparse.Namespace) -> int:
     else:
         try:
             backup = save_policy(policy, destination)
-        except OSError as exc:
-            raise LogError(f"cannot write the policy to {destination}: "
-                           f"{exc.strerror or exc}") from None
+        except PolicyNotWritten as exc:
+            _print_unwritten(exc)
+            raise LogError(not_written(destination, exc, "stdout")) from None
     write_summary(sys.stderr, report, destination, backup, merged=base is not None,
                   calls_seen=run.calls_seen, processes=run.processes, final=policy,
                   observations=run.observations)
     return 0
+
+
+def _print_unwritten(exc: PolicyNotWritten) -> None:
+    """A policy that could be written neither to its file nor beside it: on stdout, where
+    ``policy learn`` prints one without ``-o``."""
+    if exc.aside is None:
+        sys.stdout.write(exc.text)
+        sys.stdout.flush()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,9 +280,9 @@ def review_command(opts: argparse.Namespace) -> int:
         return 0
     try:
         backup = save_policy(reviewed, opts.policy)
-    except OSError as exc:
-        raise LogError(f"cannot write the policy to {opts.policy}: "
-                       f"{exc.strerror or exc}") from None
+    except PolicyNotWritten as exc:
+        _print_unwritten(exc)
+        raise LogError(not_written(opts.policy, exc, "stdout")) from None
     say(f"wrote {opts.policy}" + (f" (previous version: {backup})" if backup else ""))
     return 0
 

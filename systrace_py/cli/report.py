@@ -15,6 +15,7 @@ from systrace_py.report import say
 if TYPE_CHECKING:  # (learning's modules are loaded by the runs that learn, not by every run)
     from pathlib import Path
 
+    from systrace_py.policy.files import PolicyNotWritten
     from systrace_py.policy.learn import LearnReport, Observation
     from systrace_py.policy.model import Policy
 
@@ -77,6 +78,16 @@ def stats(stops: int, native: int, counts: str, kinds: dict[str, int] | None = N
         most = sorted(by_python.items(), key=lambda item: (-item[1], item[0]))
         say("stops served by Python: " + ", ".join(f"{kind} {n}" for kind, n in most[:12])
             + (", ..." if len(most) > 12 else ""))
+
+
+def not_written(destination: Path | str, exc: PolicyNotWritten, printed_on: str) -> str:
+    """What to say when a policy could not replace its file: why, and where it is instead
+    (beside it, or ``printed_on`` -- the caller prints ``exc.text`` there)."""
+    why = f"cannot write the policy to {destination}: {exc.strerror or exc}"
+    if exc.aside is not None:
+        return (f"{why}; the policy was written to {exc.aside} instead (look at what is at "
+                f"{destination}, then move it there)")
+    return f"{why}; nor beside it: the policy is printed on {printed_on} instead"
 
 
 def write_summary(stream: IO[str], report: LearnReport, destination: Path | None,

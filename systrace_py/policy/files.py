@@ -25,6 +25,7 @@ import ipaddress
 import os
 import pwd
 import re
+import stat
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -91,9 +92,11 @@ __all__ = [
     "RULE_KEYS",
     "TABLE_KEYS",
     "TOP_KEYS",
+    "Destination",
     "FileChanged",
     "FileRule",
     "PolicyError",
+    "PolicyNotWritten",
     "PolicyWarning",
     "Provenance",
     "RedirectSpec",
@@ -1285,12 +1288,21 @@ def dumps_policy(policy: Policy) -> str:
 #: How many earlier versions of a policy file saving keeps: ``FILE.bak`` (the newest),
 #: ``FILE.bak.1``, ... ``FILE.bak.4`` (the oldest); an older one is deleted.
 BACKUPS_KEPT = 5
+#: Backup numbers past :data:`BACKUPS_KEPT` a save deletes (left by an older systrace or
+#: setting).
+_BACKUPS_LEFT = 100
 #: How long saving waits for another systrace saving the same file (it holds the lock for
 #: the time of a read and a write: this is only ever reached when something is stuck).
 LOCK_WAIT = 30.0
 #: How often a save reads, merges and tries to replace before it gives up: the file changes
 #: under it only when something that takes no lock writes it in the same instant, each time.
 REPLACE_TRIES = 5
+#: How many ``FILE.new``, ``FILE.new.1``... a policy that could not replace its file tries.
+_ASIDE_NAMES = 100
+
+#: Every open of a name in a policy's directory: never through a link, never blocked by a
+#: FIFO (nor a terminal made the controlling one); the file type is checked after.
+_OPEN_SAFELY = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 
 class FileChanged(Exception):
@@ -1298,43 +1310,179 @@ class FileChanged(Exception):
     the caller reads it again and merges again (compare-and-replace)."""
 
 
-def _backup_name(target: Path, n: int) -> Path:
-    return target.with_name(f"{target.name}.bak" if n == 0 else f"{target.name}.bak.{n}")
+class Destination:
+    """Where a policy file is written: the directory its path led to when pinned, held by a
+    descriptor opened once, and the file's name in it.
+
+    Every step of a save -- the lock, the reads, the temporary file, the backups, the rename
+    and the sync -- is done relative to that descriptor (``openat``, ``renameat``...), each
+    name opened with ``O_NOFOLLOW``.  A directory of the path renamed, or replaced by a
+    symlink, after the pin -- by the traced program (the same user, in the common case) or
+    by any process of that user -- changes where the *path* leads, not where the save
+    writes: into the directory that was pinned, wherever it is now (:meth:`moved` says
+    where; issue 11).  The pin is taken before the run for every file a run saves after it
+    (``-A -o``, the ``-p`` file, ``--save-answers``), else when saving.
+
+    A symlink the path is when pinned is followed, on purpose (policies kept in a dotfiles
+    repository): the pin is its final target's directory and name.  A link put at that name
+    afterwards is not followed: it is refused, as anything else that is not a regular file
+    (a FIFO, a socket, a device, a directory), at the file's name, its lock's or a backup's.
+    """
+
+    def __init__(self, path: str, directory: str, name: str, dir_fd: int,
+                 syncable: bool) -> None:
+        self.path = path              # as the user named it
+        self.directory = directory    # the real directory it led to when pinned
+        self.name = name              # the file's name in it
+        self.dir_fd: int | None = dir_fd
+        self._syncable = syncable     # opened for reading: fsync works on it
+
+    @classmethod
+    def pin(cls, path: str | os.PathLike[str]) -> Destination:
+        """Pin where ``path`` leads now (OSError when its directory cannot be opened, or
+        changed while it was being opened)."""
+        name = os.fspath(path)
+        directory, base = os.path.split(os.path.realpath(name))
+        if not base or base in (".", ".."):
+            raise IsADirectoryError(errno_module.EISDIR, "is a directory", name)
+        try:
+            fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            syncable = True
+        except PermissionError:  # (a directory one may write and search but not list)
+            fd = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            syncable = False
+        pinned = cls(name, directory, base, fd, syncable)
+        now = pinned.now()
+        if now is not None and now != directory:  # a link swapped in since realpath
+            pinned.close()
+            raise OSError(errno_module.EAGAIN, f"{name}: its directory changed while it was "
+                          "being opened (another process is moving it)", name)
+        return pinned
+
+    def now(self) -> str | None:
+        """The pinned directory's path now (None: it was removed, or /proc is not there)."""
+        if self.dir_fd is None:
+            return None
+        try:
+            where = os.readlink(f"/proc/self/fd/{self.dir_fd}")
+        except OSError:
+            return None
+        return None if where.endswith(" (deleted)") or not where.startswith("/") else where
+
+    def moved(self) -> str | None:
+        """Where the pinned directory is now when that is not where it was pinned: it was
+        renamed (or a directory above it was) since -- the save wrote there."""
+        now = self.now()
+        return now if now is not None and now != self.directory else None
+
+    def path_of(self, name: str) -> Path:
+        """A name of the pinned directory as a path (where the directory is now)."""
+        from pathlib import Path
+
+        return Path(self.now() or self.directory) / name
+
+    @property
+    def fd(self) -> int:
+        if self.dir_fd is None:
+            raise ValueError(f"{self.path}: the destination was closed")
+        return self.dir_fd
+
+    @property
+    def lock_name(self) -> str:
+        return f".{self.name}.lock"
+
+    def backup_name(self, n: int) -> str:
+        return f"{self.name}.bak" if n == 0 else f"{self.name}.bak.{n}"
+
+    def sync(self) -> None:
+        """Make the renames done in the directory durable."""
+        if self._syncable:
+            os.fsync(self.fd)
+
+    def close(self) -> None:
+        if self.dir_fd is not None:
+            fd, self.dir_fd = self.dir_fd, None
+            os.close(fd)
+
+    def __enter__(self) -> Destination:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
 
 
-def _lock_path(target: Path) -> Path:
-    return target.with_name(f".{target.name}.lock")
+_FILE_KINDS = ((stat.S_ISLNK, "a symbolic link now (a link made during the run is not "
+                "followed)"),
+               (stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+               (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"))
 
 
-def resolve_destination(path: str | os.PathLike[str]) -> str:
-    """Where a policy file to be written after the run leads before it (for
-    :func:`policy_lock`'s ``resolved``): every link followed, as saving follows them."""
-    return os.path.realpath(path)
+def _not_regular(dest: Destination, name: str, mode: int) -> OSError:
+    """The refusal of a name that is not a regular file: nothing is read, written or moved
+    through it (a FIFO would block the save, a link or a directory misdirect it)."""
+    kind = next((text for test, text in _FILE_KINDS if test(mode)), "not a regular file")
+    number = (errno_module.ELOOP if stat.S_ISLNK(mode) else
+              errno_module.EISDIR if stat.S_ISDIR(mode) else errno_module.EINVAL)
+    where = str(dest.path_of(name))
+    return OSError(number, f"{where} is {kind}, not a regular file: nothing was written "
+                   "through it", where)
+
+
+def _lstat_at(dest: Destination, name: str) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=dest.fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+def _open_regular(dest: Destination, name: str, *, create: bool = False) -> int | None:
+    """A read-only descriptor of the regular file ``name`` of the pinned directory (None:
+    there is no such name, when not creating it).  Anything else there is refused."""
+    flags = os.O_RDONLY | _OPEN_SAFELY | (os.O_CREAT if create else 0)
+    try:
+        fd = os.open(name, flags, 0o644, dir_fd=dest.fd)
+    except FileNotFoundError:
+        if create:
+            raise
+        return None
+    except OSError as exc:  # ELOOP (a link), EISDIR (a directory), ENXIO (a socket)...
+        st = _lstat_at(dest, name)
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            raise _not_regular(dest, name, st.st_mode) from exc
+        raise
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise _not_regular(dest, name, mode)
+    return fd
+
+
+def _read_at(dest: Destination, name: str) -> tuple[bytes, os.stat_result] | None:
+    """A regular file's content and status (None: there is no file)."""
+    fd = _open_regular(dest, name)
+    if fd is None:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        return f.read(), os.fstat(f.fileno())
 
 
 @contextlib.contextmanager
-def policy_lock(path: str | os.PathLike[str], resolved: str | None = None) -> Iterator[Path]:
+def policy_lock(dest: Destination) -> Iterator[Destination]:
     """Hold the lock of a policy file (an flock on ``.NAME.lock`` beside the real file; the
     lock file stays, removing it would let two savers lock two different files).  Every
     systrace that writes a policy takes it, so two runs saving into the same file take
-    turns, each merging into what the other wrote.  Yields the real path (a symlink is
-    followed).  OSError when the lock cannot be had within :data:`LOCK_WAIT` seconds.
-
-    ``resolved``: where the path led before the run (:func:`resolve_destination`).  A path
-    that leads elsewhere now is not written: the program may have put a link there -- and,
-    run as another user (``-c``), it would have us write, as the user who started systrace,
-    a file it may not (red team 13b).  The lock file is never opened through a link, for the
-    same reason (O_CREAT would make the file a link names)."""
-    from pathlib import Path
-
-    target = Path(os.path.realpath(path))
-    if resolved is not None and str(target) != resolved:
-        raise OSError(errno_module.ELOOP, f"{path} leads to {target} now, not to {resolved} "
-                      "as when the run began (a link made during the run): not written",
-                      str(path))
+    turns, each merging into what the other wrote.  OSError when the lock cannot be had
+    within :data:`LOCK_WAIT` seconds, or ``.NAME.lock`` is not a regular file: it is opened
+    in the pinned directory, never through a link (O_CREAT would make the file a link
+    names, as the user who started systrace: red team 13b) and never waiting on a FIFO."""
     # read-only is enough for flock: whoever may read the policy may wait for its writers
-    fd = os.open(_lock_path(target),
-                 os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    fd = _open_regular(dest, dest.lock_name, create=True)
+    assert fd is not None
     try:
         deadline = time.monotonic() + LOCK_WAIT
         while True:
@@ -1344,66 +1492,87 @@ def policy_lock(path: str | os.PathLike[str], resolved: str | None = None) -> It
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise OSError(errno_module.EAGAIN, "another process holds the lock of "
-                                  "the policy file", str(target)) from None
+                                  "the policy file", str(dest.path_of(dest.name))) from None
                 time.sleep(0.05)
-        yield target
+        yield dest
     finally:
         os.close(fd)  # (closing releases the lock)
 
 
-def read_policy_bytes(target: Path) -> bytes | None:
-    """The file's content, None when there is no file."""
-    try:
-        return target.read_bytes()
-    except FileNotFoundError:
-        return None
+def read_policy_bytes(dest: Destination) -> bytes | None:
+    """The file's content, None when there is no file (OSError when it is not a regular
+    file)."""
+    found = _read_at(dest, dest.name)
+    return None if found is None else found[0]
 
 
-def _rotate_backups(target: Path, data: bytes, mode: int) -> Path:
+def _rotate_backups(dest: Destination, data: bytes, mode: int) -> Path:
     """Keep the old content as ``FILE.bak``, shifting the earlier backups one number up and
-    deleting what falls off the end (the caller holds the lock).  Returns ``FILE.bak``."""
-    for n in range(BACKUPS_KEPT, BACKUPS_KEPT + 100):  # left by an older systrace or setting
+    deleting what falls off the end (the caller holds the lock).  Returns ``FILE.bak``.
+    A backup name that is not a regular file is refused before anything is moved."""
+    names = [dest.backup_name(n) for n in range(BACKUPS_KEPT + _BACKUPS_LEFT)]
+    for name in names:
+        st = _lstat_at(dest, name)
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            raise _not_regular(dest, name, st.st_mode)
+    for name in names[BACKUPS_KEPT:]:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(_backup_name(target, n))
+            os.unlink(name, dir_fd=dest.fd)
     for n in range(BACKUPS_KEPT - 1, 0, -1):
         with contextlib.suppress(FileNotFoundError):
-            os.replace(_backup_name(target, n - 1), _backup_name(target, n))
-    newest = _backup_name(target, 0)
-    _write_atomically(newest, data, mode, None)
-    return newest
+            os.rename(names[n - 1], names[n], src_dir_fd=dest.fd, dst_dir_fd=dest.fd)
+    _write_atomically(dest, names[0], data, mode, None)
+    return dest.path_of(names[0])
 
 
-def _write_atomically(target: Path, data: bytes, mode: int, owner: tuple[int, int] | None,
+def _create_fresh(dest: Destination, name: str) -> int:
+    """A new file (O_EXCL: never one that is there, whatever it is), mode 0600."""
+    return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_SAFELY, 0o600,
+                   dir_fd=dest.fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _write_atomically(dest: Destination, name: str, data: bytes, mode: int,
+                      owner: tuple[int, int] | None,
                       before_replace: Callable[[], None] | None = None) -> None:
-    """A temporary file in the same directory, synced, renamed over ``target``; a crash
-    leaves the old file or the new one, never half of one."""
-    import tempfile  # saving only (start-up, issue 16)
-
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    """A temporary file in the pinned directory (a fresh random name), synced, renamed over
+    ``name`` there; a crash leaves the old file or the new one, never half of one."""
+    for _ in range(_ASIDE_NAMES):
+        tmp = f".{name}.{os.urandom(6).hex()}.tmp"
+        try:
+            fd = _create_fresh(dest, tmp)
+            break
+        except FileExistsError:  # (whatever is there: a FIFO planted at a guessed name)
+            continue
+    else:
+        raise OSError(errno_module.EEXIST, "no fresh name for a temporary file",
+                      str(dest.path_of(name)))
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fchmod(out.fileno(), mode)
+        try:
+            _write_all(fd, data)
+            os.fchmod(fd, mode)
             if owner is not None and owner != (os.geteuid(), os.getegid()):
                 with contextlib.suppress(PermissionError):
-                    os.fchown(out.fileno(), *owner)
-            os.fsync(out.fileno())
+                    os.fchown(fd, *owner)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         if before_replace is not None:
             before_replace()
-        os.replace(tmp_name, target)
+        os.rename(tmp, name, src_dir_fd=dest.fd, dst_dir_fd=dest.fd)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
+            os.unlink(tmp, dir_fd=dest.fd)
         raise
-    dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    dest.sync()
 
 
-def replace_policy_text(target: Path, text: str, expected: bytes | None) -> Path | None:
+def replace_policy_text(dest: Destination, text: str, expected: bytes | None) -> Path | None:
     """Replace a policy file (the caller holds :func:`policy_lock`); returns the backup.
 
     ``expected``: what the file held when ``text`` was made from it (None: there was no
@@ -1412,38 +1581,89 @@ def replace_policy_text(target: Path, text: str, expected: bytes | None) -> Path
     merges again.  It is checked once more right before the rename.  The old file's mode
     (and, when allowed, owner) is kept; it is kept as ``FILE.bak`` (:data:`BACKUPS_KEPT`).
     """
-    current = read_policy_bytes(target)
+    found = _read_at(dest, dest.name)
+    current = None if found is None else found[0]
     if current != expected:
-        raise FileChanged(str(target))
+        raise FileChanged(str(dest.path_of(dest.name)))
     mode = 0o666 & ~_umask()
     owner: tuple[int, int] | None = None
     backup: Path | None = None
-    if current is not None:
-        st = target.stat()
+    if found is not None:
+        st = found[1]
         mode = st.st_mode & 0o7777
         owner = (st.st_uid, st.st_gid)
-        backup = _rotate_backups(target, current, mode)
+        backup = _rotate_backups(dest, found[0], mode)
 
     def unchanged() -> None:
-        if read_policy_bytes(target) != current:
-            raise FileChanged(str(target))
+        if read_policy_bytes(dest) != current:
+            raise FileChanged(str(dest.path_of(dest.name)))
 
-    _write_atomically(target, text.encode(), mode, owner, unchanged)
+    _write_atomically(dest, dest.name, text.encode(), mode, owner, unchanged)
     return backup
 
 
+class PolicyNotWritten(OSError):
+    """A policy could not replace its file (why: ``strerror``).  It is never lost: it was
+    written to ``aside``, a new file beside the destination (``FILE.new``, as a package
+    manager leaves ``.rpmnew`` beside a configuration it may not replace) -- or, when that
+    could not be made either, ``aside`` is None and the caller shows ``text``."""
+
+    def __init__(self, cause: OSError, text: str, aside: Path | None) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause), cause.filename)
+        self.text = text
+        self.aside = aside
+
+
+def _write_aside(dest: Destination, text: str) -> Path | None:
+    """Put a policy that could not replace its file in a new file beside it, mode 0600:
+    ``FILE.new``, else ``FILE.new.1``...  (created with O_EXCL and O_NOFOLLOW: nothing that
+    is there is opened).  None when none could be made (the directory is gone, full...)."""
+    for n in range(_ASIDE_NAMES):
+        name = f"{dest.name}.new" if n == 0 else f"{dest.name}.new.{n}"
+        try:
+            fd = _create_fresh(dest, name)
+        except FileExistsError:
+            continue
+        except (OSError, ValueError):
+            return None
+        try:
+            try:
+                _write_all(fd, text.encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=dest.fd)
+            return None
+        return dest.path_of(name)
+    return None
+
+
 def save_policy(policy: Policy, path: str | os.PathLike[str], *,
-                resolved: str | None = None) -> Path | None:
+                pinned: Destination | None = None) -> Path | None:
     """Write the policy in systrace's layout (:func:`dumps_policy`), replacing the file
-    atomically under its lock; returns the backup's path (None: there was no file).  A
-    symlink is followed, not replaced -- to ``resolved`` only, when given (see
-    :func:`policy_lock`)."""
+    atomically under its lock, in ``pinned`` (taken before the run; else ``path`` is pinned
+    now: see :class:`Destination`); returns the backup's path (None: there was no file).
+    :class:`PolicyNotWritten` when the file cannot be replaced: the policy is then beside
+    it (or in the exception)."""
     text = dumps_policy(policy)
-    with policy_lock(path, resolved) as target:
-        for _ in range(REPLACE_TRIES - 1):
-            with contextlib.suppress(FileChanged):
-                return replace_policy_text(target, text, read_policy_bytes(target))
-        return replace_policy_text(target, text, read_policy_bytes(target))
+    try:
+        dest = pinned if pinned is not None else Destination.pin(path)
+    except OSError as exc:
+        raise PolicyNotWritten(exc, text, None) from exc
+    try:
+        with policy_lock(dest):
+            for _ in range(REPLACE_TRIES):
+                with contextlib.suppress(FileChanged):
+                    return replace_policy_text(dest, text, read_policy_bytes(dest))
+        raise OSError(errno_module.EAGAIN, "the file kept changing while it was being saved",
+                      os.fspath(path))
+    except OSError as exc:
+        raise PolicyNotWritten(exc, text, _write_aside(dest, text)) from exc
+    finally:
+        if pinned is None:
+            dest.close()
 
 
 

@@ -25,6 +25,7 @@ kept in one place and reaches the file whole:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno as errno_module
 import itertools
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from systrace_py.policy.files import (
     REPLACE_TRIES,
+    Destination,
     FileChanged,
     dumps_policy,
     load_policy,
@@ -44,7 +46,6 @@ from systrace_py.policy.files import (
     program_table_values,
     read_policy_bytes,
     replace_policy_text,
-    resolve_destination,
     resolved_program_key,
     rule_data,
 )
@@ -78,6 +79,7 @@ class SaveReport:
     saved: int = 0                    # remembered rules written (one per answer)
     tables: list[str] = field(default_factory=list)   # program tables the save created
     layout_kept: bool = True          # False: rewritten in systrace's layout
+    moved: str | None = None          # the file's directory was moved during the run: now here
     not_saved: list[NotSaved] = field(default_factory=list)
 
 
@@ -111,8 +113,9 @@ class PolicyStore:
         self._path = path
         self.env = env
         self.command = os.path.realpath(command) if command else None
-        #: where each file answers may be saved into led when the run began (policy_lock)
-        self._resolved: dict[str, str] = {}
+        #: each file answers may be saved into, pinned when the run began -- or, when its
+        #: directory could not be opened then (made by the run, say), where it led
+        self._pins: dict[str, Destination | str] = {}
         if path is not None:
             self.pin(path)
         self._baselines: list[_Baseline] = [_Baseline(t, list(t.rules))
@@ -134,10 +137,34 @@ class PolicyStore:
         return cls(load_policy(path, env), path, env=env, command=command)
 
     def pin(self, destination: str | os.PathLike[str]) -> None:
-        """Note where a file answers may be saved into leads now, before the run: saving
-        follows no link made since (a program run with ``-c`` as another user would have us
-        write a file it may not: red team 13b)."""
-        self._resolved[os.path.normpath(destination)] = resolve_destination(destination)
+        """Pin a file answers may be saved into, before the run (:class:`Destination`):
+        saving writes into the directory it led to then, and follows no link made since (a
+        program run with ``-c`` as another user would have us write a file it may not: red
+        team 13b; the program, or any process of the user, may move a directory of the
+        path: issue 11)."""
+        key = os.path.normpath(destination)
+        old = self._pins.pop(key, None)
+        if isinstance(old, Destination):
+            old.close()
+        try:
+            self._pins[key] = Destination.pin(destination)
+        except OSError:
+            self._pins[key] = os.path.realpath(destination)
+
+    def _pinned(self, destination: str | os.PathLike[str]) -> tuple[Destination, bool]:
+        """The pin of a destination (taken now when there is none: True, to close).  One
+        that could not be pinned before the run is pinned now if it leads where it led then
+        (red team 13b's check: a link made during the run is not followed)."""
+        pinned = self._pins.get(os.path.normpath(destination))
+        if isinstance(pinned, Destination):
+            return pinned, False
+        now = Destination.pin(destination)
+        if pinned is not None and os.path.join(now.directory, now.name) != pinned:
+            now.close()
+            raise OSError(errno_module.ELOOP, f"{destination} leads to {now.directory}/"
+                          f"{now.name} now, not to {pinned} as when the run began (a link made"
+                          " during the run): not written", os.fspath(destination))
+        return now, True
 
     # --- the run ----------------------------------------------------------------------------
     def watch(self, tables: Sequence[Table], where: str) -> None:
@@ -200,31 +227,41 @@ class PolicyStore:
         destination = Path(target) if target is not None else self.path
         if destination is None:
             raise OSError(errno_module.EINVAL, "the policy came from no file: nowhere to save")
-        with policy_lock(destination,
-                         self._resolved.get(os.path.normpath(destination))) as real:
-            for attempt in range(REPLACE_TRIES):
-                current = read_policy_bytes(real)
-                text = current if current is not None else self._start_text()
-                merged = self._merge(text.decode("utf-8", "surrogateescape"), str(destination),
-                                     changes, report)
-                try:
-                    report.backup = replace_policy_text(real, merged, current)
-                except FileChanged:
-                    if attempt == REPLACE_TRIES - 1:
-                        raise OSError(errno_module.EAGAIN, "the file kept changing while it "
-                                      "was being saved", str(destination)) from None
-                    continue
-                report.path = destination
-                return report
+        pinned, own = self._pinned(destination)
+        try:
+            with policy_lock(pinned):
+                for attempt in range(REPLACE_TRIES):
+                    current = read_policy_bytes(pinned)
+                    text = current if current is not None else self._start_text()
+                    merged = self._merge(text.decode("utf-8", "surrogateescape"),
+                                         str(destination), changes, report)
+                    try:
+                        report.backup = replace_policy_text(pinned, merged, current)
+                    except FileChanged:
+                        if attempt == REPLACE_TRIES - 1:
+                            raise OSError(errno_module.EAGAIN, "the file kept changing while "
+                                          "it was being saved", str(destination)) from None
+                        continue
+                    report.path = destination
+                    report.moved = pinned.moved()
+                    return report
+        finally:
+            if own:
+                pinned.close()
         raise AssertionError("unreachable")
 
     def _start_text(self) -> bytes:
         """What a missing destination starts from: the run's policy file as it is now, or,
         when that is gone too, the policy as the run had it."""
         if self.path is not None:
-            from pathlib import Path
-
-            source = read_policy_bytes(Path(os.path.realpath(self.path)))
+            source: bytes | None = None
+            with contextlib.suppress(OSError):  # (not a regular file now: as the run had it)
+                pinned, own = self._pinned(self.path)
+                try:
+                    source = read_policy_bytes(pinned)
+                finally:
+                    if own:
+                        pinned.close()
             if source is not None:
                 return source
         return dumps_policy(self._as_loaded()).encode()

@@ -229,6 +229,16 @@ class DefaultAsker:
 # The front end of a run, and its end
 
 
+def _why(exc: Exception) -> str:
+    """An error as one sentence naming its file once (an OSError's own text is
+    "[Errno 22] message: 'file'")."""
+    if not isinstance(exc, OSError) or not exc.strerror:
+        return str(exc)
+    if exc.filename is not None and str(exc.filename) not in exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return exc.strerror
+
+
 def finish_asking(asker: Asker, policies: PolicySet, stderr: IO[str],
                   save_to: str | None = None) -> None:
     """End of the run: stop the front end, then save the remembered answers (into the
@@ -247,7 +257,7 @@ def finish_asking(asker: Asker, policies: PolicySet, stderr: IO[str],
     try:
         report = store.save(save_to)
     except (PolicyError, OSError) as exc:
-        say(f"could not save the remembered answers: {exc}", stderr)
+        say(f"could not save the remembered answers: {_why(exc)}", stderr)
         main = Table("main", Action.ASK, rules=remembered)
         say("the rules were:\n" + dumps_policy(Policy(main)), stderr)
         return
@@ -256,6 +266,9 @@ def finish_asking(asker: Asker, policies: PolicySet, stderr: IO[str],
     plural = "s" if report.saved != 1 else ""
     backup = f" (the old file is {report.backup})" if report.backup else ""
     say(f"saved {report.saved} remembered answer{plural} to {report.path}{backup}", stderr)
+    if report.moved is not None:
+        say(f"{report.path}: its directory was moved during the run; the answers were saved "
+            f"into it, now {report.moved}", stderr)
     if not report.layout_kept:
         say(f"{report.path}: its layout could not be kept, so it was written in systrace's "
             "layout (# comments are lost; the old file has them)", stderr)
