@@ -9,20 +9,26 @@
  * or nothing at all ("a1b2c3": "*").  Run again under the learned policy (ATTACK=1) it
  * appends to TARGET, an existing file of the same directory it never opened while learning.
  *
- * argv: NAME TARGET.  ESCAPED when the append to TARGET succeeded; BLOCKED otherwise.
+ * With "keep" the file is made as any output is (O_CREAT, mode 0644) and kept: a name of 30
+ * or more hex digits is a content hash to the learner (git's objects, a cache), and becomes
+ * "*" wherever it stands in its name ("<hash>": "*"; ".bash<hash>rc": ".bash*rc").
+ *
+ * argv: NAME TARGET [keep].  ESCAPED when the append to TARGET succeeded; BLOCKED otherwise.
  */
 #include "attack.h"
 
 int main(int argc, char **argv) {
-    if (argc != 3)
-        blocked("usage: learn_tempname NAME TARGET");
-    int fd = open(argv[1], O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (argc != 3 && argc != 4)
+        blocked("usage: learn_tempname NAME TARGET [keep]");
+    int keep = argc == 4 && !strcmp(argv[3], "keep");
+    int fd = keep ? open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
+                  : open(argv[1], O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         blocked("the temporary file %s: %s", argv[1], ename(errno));
     if (write(fd, "tmp\n", 4) != 4)
         note("write to the temporary file: %s", ename(errno));
     close(fd);
-    if (unlink(argv[1]) < 0)
+    if (!keep && unlink(argv[1]) < 0)
         note("unlink %s: %s", argv[1], ename(errno));
     const char *attack = getenv("ATTACK");
     if (!attack || strcmp(attack, "1"))
