@@ -6,8 +6,8 @@ a run of 30 or more hex digits in any name is a content hash, and becomes ``*`` 
 are widened by nothing else.  But the name is the program's choice: a prefix that is
 another file's name, or only a separator, or none, makes a glob that covers files of the
 directory the run never touched, for reading and writing.  Each attack has a native control;
-learned in a directory holding ``.bashrc`` and ``config.toml``, run again there under the
-learned policy, the append to one of them must be refused."""
+learned in a directory holding ``.bashrc``, ``config.toml`` and ``.git/config``, run again
+there under the learned policy, the append to one of them must be refused."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ CASES = [
     ("config.a1b2c3", "config.toml", "$CWD/config.*", ""),  # another file's name, a separator
     (HASH, ".bashrc", "$CWD/*", "keep"),              # a content hash: the whole directory
     (f".bash{HASH}rc", ".bashrc", "$CWD/.bash*rc", "keep"),  # a hash inside another's name
-]
+    (f"ab/{HASH}cdef0123", ".git/config", "$CWD/*/*", "keep"),  # filed as git files objects:
+]                                                             # its 2-hex directory goes too
 
 
 @pytest.mark.xfail(strict=True, reason=(
@@ -49,7 +50,9 @@ def test_a_learned_temporary_name_does_not_grant_the_directorys_other_files(
     program = build("escape/learn_tempname.c")
     work = tmp_path / "work"
     work.mkdir()
-    for existing in (".bashrc", "config.toml"):
+    (work / ".git").mkdir()
+    (work / name).parent.mkdir(exist_ok=True)
+    for existing in (".bashrc", "config.toml", ".git/config"):
         (work / existing).write_text("original\n")
     argv = [str(program), name, target, *([keep] if keep else [])]
     control = subprocess.run(argv, cwd=work, capture_output=True,
