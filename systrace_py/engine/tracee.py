@@ -129,6 +129,8 @@ class Task:
     replay: Any = None           # (call, reply) for the call restarted after the scratch mmap
     filters_suspended: bool = False  # its seccomp filters are suspended for a call skipped at
     #                              its entry stop, until its next stop (Tracer._suspend_for_skip)
+    own_skip: bool = False       # without a prefilter: the call at its entry stop is number -1
+    #                              as the program made it -- its filters judge it, as natively
     # How it sees the file system (paths.View): read at its next call when None -- at first,
     # and after every call that may change some task's view.  ``seen``: the last one read
     # (a namespace new since then is a copy of that one's, unless it ``joined`` one: setns).

@@ -1238,6 +1238,8 @@ class Tracer:
         """A call at its entry: decide it (from a seccomp stop, or a syscall-entry stop when
         there is no filter)."""
         nr = info.nr
+        # (number -1 as the program made it, not as the tracer's skip: _suspend_for_skip)
+        task.own_skip = not self.filtered and nr & _U64 == _U64
         args = tuple(info.args)
         name = NAMES.get(nr, f"syscall_{nr}")
         process = task.process
@@ -2337,7 +2339,11 @@ class Tracer:
         suspended (_suspend_filters) until its next stop -- the skipped call's exit stop
         (PTRACE_SYSCALL), which comes before any signal is delivered or any code of its own
         runs -- where _dispatch puts them back (_restore_filters).  Without the privilege to
-        suspend them the kernel's filter answers, as before."""
+        suspend them the kernel's filter answers, as before.  A call the program made as number
+        -1 itself (``own_skip``) is judged by its filters, as natively (red team 15)."""
+        if task.own_skip:
+            task.own_skip = False
+            return
         info = pt.get_syscall_info(task.tid, pt.SyscallInfo())
         if info.op == pt.SYSCALL_INFO_ENTRY and info.nr & _U64 == _U64 \
                 and self._under_own_filter(task) and self._suspend_filters(task.tid):

@@ -16,6 +16,9 @@
  *         mmap-kill  SECCOMP_RET_KILL_PROCESS for an mmap with MAP_FIXED_NOREPLACE
  *         skip-kill  SECCOMP_RET_KILL_PROCESS for call number -1 (what an allowlist's
  *                    default does to it): the number of a call a tracer skips at its stop
+ *         skip-errno SECCOMP_RET_ERRNO(ENOTUNIQ) for call number -1, which the program then
+ *                    makes itself ("call -1: ENOTUNIQ" natively): the tracer's skip is no
+ *                    reason to keep the program's own -1 from its filter
  * exec: the filter installed, the program execs itself (the filter goes along) and the new
  * image makes the calls -- its scratch area is mapped with the filter in, at its first held
  * call.  forkexec: the same in a child, its parent waiting: the tree is two tasks at the
@@ -54,7 +57,8 @@ static void result(const char *what, int fd) {
 
 int main(int argc, char **argv) {
     if (argc < 4)
-        usage("own_filter_held errno|kill|trap|mmap-kill|skip-kill FILE NEWFILE [exec|forkexec]");
+        usage("own_filter_held errno|kill|trap|mmap-kill|skip-kill|skip-errno FILE NEWFILE "
+              "[exec|forkexec]");
     const char *action = argv[1], *file = argv[2], *made = argv[3];
     const char *then = argc > 4 ? argv[4] : "";
     unsigned int on_openat2 = SECCOMP_RET_ERRNO | ENOSYS, on_mmap = SECCOMP_RET_ALLOW;
@@ -67,6 +71,8 @@ int main(int argc, char **argv) {
         on_openat2 = SECCOMP_RET_ALLOW, on_mmap = SECCOMP_RET_KILL_PROCESS;
     else if (!strcmp(action, "skip-kill"))
         on_openat2 = SECCOMP_RET_ALLOW, on_skip = SECCOMP_RET_KILL_PROCESS;
+    else if (!strcmp(action, "skip-errno"))
+        on_openat2 = SECCOMP_RET_ALLOW, on_skip = SECCOMP_RET_ERRNO | ENOTUNIQ;
     else if (strcmp(action, "errno"))
         usage("unknown action");
     struct sock_filter f[] = {
@@ -118,6 +124,8 @@ int main(int argc, char **argv) {
     result("open O_CREAT", open(made, O_WRONLY | O_CREAT | O_TRUNC, 0600));
     /* (the filter is still the program's: the tracer suspended it only for its mmap) */
     printf("getppid: %s\n", syscall(SYS_getppid) < 0 ? ename(errno) : "ok");
+    if (!strcmp(action, "skip-errno"))
+        printf("call -1: %s\n", syscall(-1L) < 0 ? ename(errno) : "ok");
     pthread_sigmask(SIG_BLOCK, NULL, &mask);
     printf("blocked: SIGUSR1 %d, SIGUSR2 %d, SIGTERM %d\n", sigismember(&mask, SIGUSR1),
            sigismember(&mask, SIGUSR2), sigismember(&mask, SIGTERM));

@@ -157,3 +157,23 @@ def test_an_attached_program_under_its_own_filter_gets_its_refusals_errno(build,
     assert "attached" in errors, errors
     assert "open: EACCES" in out and out.rstrip().endswith("done"), (out, errors)
     assert "getppid: EXDEV" in out, out  # (its filters back after each refusal)
+
+
+def test_an_attached_programs_own_call_minus_one_meets_its_own_filter(build, tmp_path):
+    """Red team 15: under ``--attach`` a task under a filter of its own has its filters
+    suspended from an entry stop of call number -1 to the exit stop (_suspend_for_skip),
+    for the skip a refusal makes.  But the program may make call -1 itself: natively its
+    filter answers it (here ERRNO(ENOTUNIQ)); suspended, the kernel's ENOSYS did -- the
+    engine changed a call no rule decided.  Only the tracer's own skips are suspended now.
+    Control: the same program natively."""
+    program = build("escape/own_filter_held.c")
+    n = Scene.make(tmp_path, "native")
+    native = attack(program, "skip-errno", n.decoy, n.work / "made", "exec", policy_text=None,
+                    scene=n)
+    if native.verdict == "SKIPPED":
+        pytest.skip(native.detail)
+    assert "call -1: ENOTUNIQ" in native.stdout, native
+    s = Scene.make(tmp_path, "attached")
+    out, errors = _attached(program, s, "skip-errno", s.decoy)
+    assert "attached" in errors, errors
+    assert out == native.stdout, (out, errors)

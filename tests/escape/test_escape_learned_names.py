@@ -1,0 +1,71 @@
+"""Red team 15: a learned policy's generated names (learning granted more than was used).
+
+A file a run makes to be new and removes has a temporary file's life, and the learner widens
+its name into a glob -- the random run becomes ``*`` (docs/learning.md "Generated names");
+a run of 30 or more hex digits in any name is a content hash, and becomes ``*`` too.  Writes
+are widened by nothing else.  But the name is the program's choice: a prefix that is
+another file's name, or only a separator, or none, makes a glob that covers files of the
+directory the run never touched, for reading and writing.  Each attack has a native control;
+learned in a directory holding ``.bashrc``, ``config.toml`` and ``.git/config``, run again
+there under the learned policy, the append to one of them must be refused."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from escape_lib import PAYLOAD_MAGIC
+
+from conftest import run_systrace
+
+HASH = "0123456789abcdef" * 2
+#: (the file's name, the file appended to later, the glob learned today, "keep": the file is
+#: made as an output is and kept -- a content hash, which needs no temporary life)
+CASES = [
+    (".bashrcqwerty", ".bashrc", "$CWD/.bash*", ""),  # made as mkstemp makes: any prefix (7493b55)
+    (".a1b2c3", ".bashrc", "$CWD/.*", ""),            # a separator alone is the prefix
+    ("a1b2c3", ".bashrc", "$CWD/*", ""),              # no prefix: the whole directory
+    ("config.a1b2c3", "config.toml", "$CWD/config.*", ""),  # another file's name, a separator
+    (HASH, ".bashrc", "$CWD/*", "keep"),              # a content hash: the whole directory
+    (f".bash{HASH}rc", ".bashrc", "$CWD/.bash*rc", "keep"),  # a hash inside another's name
+    (f"ab/{HASH}cdef0123", ".git/config", "$CWD/*/*", "keep"),  # filed as git files objects:
+]                                                             # its 2-hex directory goes too
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "open (red team 15): a generated name's or content hash's glob is the learning run's "
+    "choice -- its literal prefix may be another file's name, a separator or nothing, and the "
+    "glob then grants fsread/fswrite on files the run never touched; shape cannot tell "
+    "(docs/security.md, Known open gaps #30)"))
+@pytest.mark.parametrize(("name", "target", "glob", "keep"), CASES,
+                         ids=[c[0][:12] + ("-kept" if c[3] else "") for c in CASES])
+def test_a_learned_temporary_name_does_not_grant_the_directorys_other_files(
+        build, tmp_path: Path, name: str, target: str, glob: str, keep: str,
+        loop: dict[str, str]) -> None:
+    """Learned: the program makes ``name`` read-write, ``O_EXCL``, mode 0600, and removes it
+    (``keep``: writes it and keeps it).  Enforced: the same program appends to ``target``, an
+    existing file of the same directory that the learning run never opened.  Control: the
+    append works natively."""
+    program = build("escape/learn_tempname.c")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / ".git").mkdir()
+    (work / name).parent.mkdir(exist_ok=True)
+    for existing in (".bashrc", "config.toml", ".git/config"):
+        (work / existing).write_text("original\n")
+    argv = [str(program), name, target, *([keep] if keep else [])]
+    control = subprocess.run(argv, cwd=work, capture_output=True,
+                             text=True, timeout=30, env={"ATTACK": "1"})
+    assert control.stdout.startswith("ESCAPED"), control.stdout
+    (work / target).write_text("original\n")
+    (work / name).unlink(missing_ok=True)
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", *argv], cwd=work)
+    assert first.stdout.startswith("BLOCKED: probed"), first.stdout + first.stderr
+    text = learned.read_text()
+    assert f'"{glob}"' in text or f"/{name}" in text, text  # (widened today: glob)
+    traced = run_systrace(["-p", str(learned), "--", *argv], cwd=work,
+                          env={"ATTACK": "1", **loop})
+    assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
+    assert PAYLOAD_MAGIC not in (work / target).read_text()
