@@ -466,16 +466,20 @@ def _mixed(run: str) -> bool:
 _PARTS = re.compile(f"([{re.escape(''.join(sorted(_SEPARATORS | {'_'})))}])")
 
 
-def _random_run(part: str) -> bool:
+def _random_run(part: str, evidence: Evidence) -> bool:
     """A part that is a hash or a random number written in hex: 8 or more hex digits of one
     case mixing digits and letters (libgit2's ``_git2_f1e03703dee5fac5``, auditwheel's
-    ``libgfortran-8f1e9814.so``).  Shorter or other runs are words as often as not
+    ``libgfortran-8f1e9814.so``); with a temporary file's life, a number of 3 or more digits
+    too, a pid or a counter (git's ``.tmp-8235-pack-HASH.pack``; a kept name's number is a
+    version as often: ``cpython-311``).  Shorter or other runs are words as often as not
     (``lib2to3``, ``inC14N1``): only a generator's template says they are random."""
+    if evidence is Evidence.TEMPORARY and len(part) >= 3 and part.isascii() and part.isdigit():
+        return True
     return len(part) >= 8 and (set(part) <= _HEX_LOWER or set(part) <= _HEX_UPPER) and \
         _digits_and_letters(part)
 
 
-def _random_segments(name: str) -> str | None:
+def _random_segments(name: str, evidence: Evidence) -> str | None:
     """The glob of a created name with random parts between its separators, each part a
     ``*`` (rustc's ``s-horx221fz9-0e0c6zx.lock``, libgit2's ``_git2_f1e03703dee5fac5``),
     when a literal part comes before the first: a name that starts random stays."""
@@ -483,7 +487,7 @@ def _random_segments(name: str) -> str | None:
     out: list[str] = []
     found = False
     for index, part in enumerate(parts):
-        if index % 2 == 0 and _random_run(part):
+        if index % 2 == 0 and _random_run(part, evidence):
             if not any(parts[i] for i in range(0, index, 2)):
                 return None  # nothing literal before it: the name would be all wildcard
             out.append("*")
@@ -605,7 +609,7 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
                 return "*" + escape(tail)
     if numbered is not None:
         return numbered
-    segmented = _random_segments(name)
+    segmented = _random_segments(name, evidence)
     if segmented is not None:
         return segmented
     for match in reversed(list(_NUMBER.finditer(name))):
