@@ -346,11 +346,16 @@ class _Context:
         created: dict[str, bool] = {}
         mkstemp_made: set[str] = set()
         renamed: dict[str, str] = {}  # path -> the name it got in its own directory
+        renamed_to: set[str] = set()  # the new names of renames
+        passed: set[str] = set()  # names a file was renamed to and away from: a step only
         for obs in observations:
             if obs.syscall.startswith("rename") and len(obs.paths) == 2:
                 old, new = obs.paths[0].path, obs.paths[1].path
                 if old.rpartition("/")[0] == new.rpartition("/")[0]:
                     renamed[old] = new.rpartition("/")[2]
+                if old in renamed_to:
+                    passed.add(old)
+                renamed_to.add(new)
             for arg in obs.paths:
                 if obs.syscall in ("unlink", "unlinkat", "rmdir") or (
                         arg.role == "old" and obs.syscall.startswith("rename")):
@@ -371,8 +376,8 @@ class _Context:
                 continue
             in_tmpdir = (parent or "/") in writer.tmpdirs
             gone = path in removed
-            if exclusive and (gone or in_tmpdir):
-                evidence = Evidence.TEMPORARY
+            if (exclusive or path in passed) and (gone or in_tmpdir):
+                evidence = Evidence.TEMPORARY  # (git's .tmp-PID-pack-HASH.pack: a step)
             elif exclusive or gone or in_tmpdir:
                 evidence = Evidence.CREATED
             else:

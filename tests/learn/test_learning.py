@@ -525,3 +525,22 @@ def test_a_directory_made_as_mkdtemp_makes_one_is_learned_as_generated(tmp_path)
     learned = learn_and_enforce(tmp_path, [PYTHON3, str(script), str(out)])
     assert learned.first.stdout == "done\n"
     assert "/out/work*" in learned.policy.read_text()
+
+
+def test_git_repack_and_clone_run_again_under_their_learned_policy(tmp_path):
+    """git repack writes tmp_pack_XXXXXX, renames it to .tmp-PID-pack-HASH.pack and that to
+    pack-HASH.pack: the middle name kept this run's pid literally (a kept name's number is a
+    version as often), and the next run's rename was refused -- the clone then failed (128).
+    A name a file is renamed to and away from is a step, with a temporary file's life."""
+    work = tmp_path / "w"
+
+    def setup() -> None:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+
+    script = ("git init -q a && cd a && for i in 1 2 3; do echo $i > f$i; git add f$i; "
+              "git -c user.name=a -c user.email=a@b commit -qm c$i; done; git repack -adq; "
+              "cd .. && git clone -q a b && cd b && git log --oneline | wc -l")
+    learned = learn_and_enforce(tmp_path, ["sh", "-c", script], setup=setup, cwd=work)
+    assert learned.first.stdout.strip() == "3"
+    assert ".tmp-*-pack-*" in learned.policy.read_text()
