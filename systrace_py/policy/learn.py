@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import errno as errno_module
 import os
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -656,11 +657,58 @@ _NEVER_WHOLE = frozenset({"exec", "fsread", "fswrite", FSMETA, FSLINK, "net-conn
 _SHELLS = frozenset({"sh", "dash", "bash", "zsh", "ksh", "mksh", "ash", "busybox"})
 
 
-def _argv_conditions(uses: list[tuple[_PathUse, _Pattern]], level: str
+class _ArgvWriter:
+    """An argument as an argv glob, where the run's generated names in it are their globs:
+    a command a build tool hands a shell names the scratch files of this run
+    (``--progress-dir=.../TryCompile-2rtJjQ/CMakeFiles``, ``cmTC_bde35.dir/...``), and the next
+    run's command names the next run's.  A generated name counts where it stands as a whole
+    name (nothing of a name's right before it, nothing but a dotted suffix right after)."""
+
+    _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+    def __init__(self, temp: Mapping[str, str]) -> None:
+        self._globs: dict[str, str] = {}
+        for path, glob in temp.items():
+            name = path.rpartition("/")[2]
+            if name and glob != "*":
+                self._globs[name] = self._as_argv_glob(glob)
+        self._names = re.compile("|".join(
+            re.escape(n) for n in sorted(self._globs, key=len, reverse=True))) \
+            if self._globs else None
+
+    @staticmethod
+    def _as_argv_glob(glob: str) -> str:
+        """A name's path glob (backslash escapes and ``*``) as an argv glob (fnmatch)."""
+        out: list[str] = []
+        chars = iter(glob)
+        for c in chars:
+            if c == "\\":
+                out.append(escape_argv(next(chars, "")))
+            else:
+                out.append(c if c == "*" else escape_argv(c))
+        return "".join(out)
+
+    def __call__(self, text: str) -> str:
+        if self._names is None:
+            return escape_argv(text)
+        out: list[str] = []
+        done = 0
+        for found in self._names.finditer(text):
+            start, end = found.span()
+            if (start and text[start - 1] in self._NAME_CHARS) or (
+                    end < len(text) and text[end] in self._NAME_CHARS):
+                continue
+            out += [escape_argv(text[done:start]), self._globs[found.group()]]
+            done = end
+        out.append(escape_argv(text[done:]))
+        return "".join(out)
+
+
+def _argv_conditions(uses: list[tuple[_PathUse, _Pattern]], level: str, ctx: _Context
                      ) -> dict[str, list[tuple[str, ...]]]:
     """exec path -> argv globs, where an argv condition is useful: every exec in ``none``;
     otherwise (but ``broad``), shells run with ``-c`` (the command they may run is then
-    written down)."""
+    written down, the run's generated names in it as globs: :class:`_ArgvWriter`)."""
     variants: dict[str, set[tuple[str, ...] | None]] = defaultdict(set)
     for use, pattern in uses:
         if use.cls == "exec" and pattern.literal and not use.initial:
@@ -676,7 +724,8 @@ def _argv_conditions(uses: list[tuple[_PathUse, _Pattern]], level: str
             shell = os.path.basename(path) in _SHELLS
             if not shell or not all("-c" in a[1:3] for a in argvs) or len(argvs) > 8:
                 continue
-        out[path] = [tuple(escape_argv(x) for x in a) for a in argvs]
+        writer = _ArgvWriter(ctx.temp if level != "none" else {})
+        out[path] = sorted(set(tuple(writer(x) for x in a) for a in argvs))
     return out
 
 
@@ -814,7 +863,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     globs: dict[str, PathGlob] = {}
     for key in sorted(uses_by_key, key=lambda k: (k == FSMETA, k)):  # reads before looks
         key_uses = uses_by_key[key]
-        exec_argv = _argv_conditions(key_uses, level) if (
+        exec_argv = _argv_conditions(key_uses, level, ctx) if (
             key == "exec" or key in aliases.EXEC_CALLS) else {}
         wide = [p for _, p in key_uses if not p.literal] + extra.get(key, [])
         for p in wide:

@@ -544,3 +544,24 @@ def test_git_repack_and_clone_run_again_under_their_learned_policy(tmp_path):
     learned = learn_and_enforce(tmp_path, ["sh", "-c", script], setup=setup, cwd=work)
     assert learned.first.stdout.strip() == "3"
     assert ".tmp-*-pack-*" in learned.policy.read_text()
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("make") is None,
+                    reason="cmake and make are not installed")
+def test_a_cmake_configure_and_build_run_again_under_its_learned_policy(tmp_path):
+    """cmake's try-compile scratch (TryCompile-XXXXXX, cmTC_xxxxx and what follows them) and
+    the commands make hands sh -c naming them: learned literally, the next configure's were
+    refused (4 refusals, exit 1)."""
+    work = tmp_path / "w"
+
+    def setup() -> None:
+        shutil.rmtree(work, ignore_errors=True)
+        (work / "s").mkdir(parents=True)
+        (work / "s" / "CMakeLists.txt").write_text(
+            "cmake_minimum_required(VERSION 3.10)\nproject(h C)\nadd_executable(h h.c)\n")
+        (work / "s" / "h.c").write_text('#include <stdio.h>\nint main(void) { puts("built"); }\n')
+
+    script = "cmake -S s -B b >/dev/null && cmake --build b >/dev/null && ./b/h"
+    learned = learn_and_enforce(tmp_path, ["sh", "-c", script], setup=setup, cwd=work)
+    assert learned.first.stdout == "built\n"
+    assert "TryCompile-*" in learned.policy.read_text()

@@ -424,6 +424,30 @@ def test_argv_globs_are_escaped():
     assert not permitted(policy, execve("/usr/bin/dash", "sh", "-c", "ls x.txt [a]?"))
 
 
+def test_a_shell_command_naming_the_runs_generated_names_names_their_globs():
+    """make runs cmake's commands through sh -c with this run's scratch names in them
+    (TryCompile-XXXXXX, cmTC_xxxxx): written down exactly, the next run's were refused."""
+    scratch = "/work/proj/b/CMakeFiles/CMakeScratch"
+    made = [Observation(MAIN, "mkdir", (PathArg("path", f"{scratch}/TryCompile-2rtJjQ"),),
+                        created=("path",), exclusive=True),
+            Observation(MAIN, "mkdir", (PathArg("path",
+                                                f"{scratch}/TryCompile-2rtJjQ/cmTC_bde35.dir"),),
+                        created=("path",), exclusive=True),
+            Observation(MAIN, "rmdir", (PathArg("path",
+                                                f"{scratch}/TryCompile-2rtJjQ/cmTC_bde35.dir"),)),
+            Observation(MAIN, "rmdir", (PathArg("path", f"{scratch}/TryCompile-2rtJjQ"),))]
+
+    def command(scratch_dir: str, target: str) -> Observation:
+        return execve("/usr/bin/dash", "/bin/sh", "-c",
+                      f"/usr/bin/cmake -E echo --progress-dir={scratch}/{scratch_dir}/CMakeFiles"
+                      f" \"Building CMakeFiles/{target}.dir/a.c.o\"")
+
+    _, policy, _ = learned([*made, command("TryCompile-2rtJjQ", "cmTC_bde35")])
+    assert permitted(policy, command("TryCompile-x9Y8z7", "cmTC_0a1b2"))
+    assert not permitted(policy, command("TryCompile-x9Y8z7", "other"))
+    assert not permitted(policy, command("Elsewhere-x9Y8z7", "cmTC_0a1b2"))
+
+
 def test_the_initial_exec_never_gets_an_argv_condition():
     _, policy, _ = learned([execve("/usr/bin/dash", "sh", "-c", "x", initial=True)],
                            generalize="none")
