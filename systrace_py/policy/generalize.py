@@ -69,6 +69,7 @@ __all__ = [
     "pseudo_pattern",
     "reaches_sensitive",
     "scopes",
+    "shaped_glob",
     "split_ext",
 ]
 
@@ -410,6 +411,7 @@ _TEMPFILE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")   # Python's temp
 _MKSTEMP = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _HEX_LOWER = frozenset("0123456789abcdef")
 _HEX_UPPER = frozenset("0123456789ABCDEF")
+_HEX_ANY = _HEX_LOWER | _HEX_UPPER
 _BASE36 = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
 #: Generators whose prefix is theirs alone: (prefix, length of the random run, its letters).
 #: Python's tempfile ("tmp" by default, 8 of [a-z0-9_]), multiprocessing ("pymp-") and pip
@@ -675,6 +677,12 @@ CATEGORIES: tuple[Category, ...] = (
              ("/etc/ssl/certs", "/usr/share/ca-certificates", "/etc/ca-certificates",
               "/etc/pki/ca-trust", "/etc/pki/tls/certs"),
              ("/etc/ssl/openssl.cnf", "/usr/lib/ssl/openssl.cnf")),
+    # what runtimes read to size their thread pools and heaps -- some runs only (node's
+    # libuv reads /proc/stat and cpu/online when a pool starts)
+    Category("sysinfo", "CPU, memory and cgroup limits",
+             ("/sys/devices/system/cpu", "/sys/devices/system/node", "/sys/fs/cgroup"),
+             ("/proc/stat", "/proc/cpuinfo", "/proc/meminfo", "/proc/loadavg",
+              "/proc/uptime", "/proc/version")),
 )
 CATEGORY_KEYS = tuple(c.key for c in CATEGORIES)
 
@@ -795,6 +803,34 @@ _PSEUDO = re.compile(r"^(?P<kind>pipe|socket|anon_inode):")
 _MEMFD = re.compile(r"^/?memfd:(?P<name>.*?)(?: \(deleted\))?$", re.DOTALL)
 #: a content hash (git's objects, caches): 30 or more hex digits
 HASH_NAME = re.compile(r"[0-9a-f]{30,}")
+#: Parts of names whose shape is a generator's and never a word's, kept as a shape (each
+#: digit of them a ``?``): a date and time (a log's, a backup's: ISO 8601 and its file-name
+#: spellings ``2026-12-04T20_05_29_165Z``, ``2026-12-04_20-05-29``, ``20261204T200529``) and
+#: a UUID (npm's cache: ``26d8a713-0c3f-4d15-801c-b6c8bf0abeb4``, each hex digit a ``?``).
+SHAPED = re.compile(r"(?<![0-9A-Za-z])(?:[0-9]{4}-[0-9]{2}-[0-9]{2}[T_ -][0-9]{2}[-_:.][0-9]{2}"
+                    r"(?:[-_:.][0-9]{2})?(?:[._][0-9]{1,9})?Z?"
+                    r"|[0-9]{8}[T_-][0-9]{6}"
+                    r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+                    r"(?![0-9A-Za-z])")
+
+
+def shaped_glob(name: str) -> str | None:
+    """The glob of a name holding dates and times or UUIDs (:data:`SHAPED`): each digit of
+    them a ``?``, the rest literal -- the shape stays, so the glob matches the next run's
+    and no other name (``*`` would let a name chosen around it cover ``.bashrc``:
+    docs/security.md gap #30).  None when the name holds none."""
+    if SHAPED.search(name) is None:
+        return None
+    out: list[str] = []
+    done = 0
+    for found in SHAPED.finditer(name):
+        out.append(escape(name[done:found.start()]))
+        out.append("".join("?" if c in _HEX_ANY else escape(c) for c in found.group()))
+        done = found.end()
+    out.append(escape(name[done:]))
+    return "".join(out)
+
+
 #: the directory of 2 hex digits a hash is filed under (git's objects/45/)
 FANOUT = re.compile(r"[0-9a-f]{2}")
 

@@ -67,6 +67,7 @@ from systrace_py.policy.generalize import (
     pseudo_kind,
     pseudo_pattern,
     reaches_sensitive,
+    shaped_glob,
 )
 from systrace_py.policy.glob import GlobError, PathGlob, escape, expand_path, is_literal
 from systrace_py.policy.model import (
@@ -413,7 +414,11 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
     for i, comp in enumerate(comps):
         prefix += "/" + comp
         temp = ctx.temp.get(prefix)
-        if temp is not None:
+        shaped = shaped_glob(comp)
+        if shaped is not None:
+            parts[i] = shaped
+            kinds.append("dates and UUIDs")
+        elif temp is not None:
             parts[i] = temp
             kinds.append("generated names")
         elif HASH_NAME.search(comp):

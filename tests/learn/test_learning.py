@@ -565,3 +565,20 @@ def test_a_cmake_configure_and_build_run_again_under_its_learned_policy(tmp_path
     learned = learn_and_enforce(tmp_path, ["sh", "-c", script], setup=setup, cwd=work)
     assert learned.first.stdout == "built\n"
     assert "TryCompile-*" in learned.policy.read_text()
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
+def test_npm_packing_a_package_runs_again_under_its_learned_policy(tmp_path):
+    """npm names its logs by the time (~/.npm/_logs/2026-12-04T20_05_29_165Z-debug-0.log),
+    its cache's temporary files by a UUID, and node reads /proc/stat on some runs only:
+    each was refused on the next run (exit 255)."""
+    work = tmp_path / "w"
+
+    def setup() -> None:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+
+    script = "npm init -y >/dev/null && npm pack --silent"
+    learned = learn_and_enforce(tmp_path, ["sh", "-c", script], setup=setup, cwd=work)
+    assert learned.first.stdout.strip().endswith(".tgz")
+    assert "Z-debug-0.log" in learned.policy.read_text()

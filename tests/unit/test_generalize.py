@@ -10,6 +10,7 @@ and also made by the generators themselves (Python's tempfile, the C library's m
 from __future__ import annotations
 
 import ctypes
+import datetime
 import fnmatch
 import os
 import string
@@ -33,6 +34,7 @@ from systrace_py.policy.generalize import (
     in_category,
     learned_glob,
     scopes,
+    shaped_glob,
 )
 from systrace_py.policy.glob import Expansions, PathGlob
 
@@ -384,6 +386,34 @@ def test_a_hex_part_in_a_real_name_is_a_hash():
         len(p) >= 8 and any(c.isdigit() for c in p) for p in n.replace("-", ".").replace(
             "_", ".").split("."))]
     assert not words, words[:10]
+
+
+@pytest.mark.parametrize(("name", "glob"), [
+    ("2026-12-04T20_05_29_165Z-debug-0.log", "????-??-??T??_??_??_???Z-debug-0.log"),  # npm
+    ("backup-2026-12-04_20-05-29.tar", "backup-????-??-??_??-??-??.tar"),
+    ("log.20261204T200529", "log.????????T??????"),
+    ("26d8a713-0c3f-4d15-801c-b6c8bf0abeb4", "????????-????-????-????-????????????"),  # npm
+])
+def test_dates_and_uuids_keep_their_shape(name, glob):
+    """npm names its logs by the time and its cache's temporary files by a UUID: learned
+    literally, the next run's were refused.  Kept as a shape (each digit a ``?``) the glob
+    matches the next run's and nothing a program could name around a ``*``."""
+    assert shaped_glob(name) == glob
+    assert not fnmatch.fnmatchcase(".bashrc", glob)
+
+
+@given(st.datetimes(min_value=datetime.datetime(1970, 1, 1),
+                    max_value=datetime.datetime(9999, 1, 1)), st.uuids())
+def test_every_time_and_uuid_matches_the_shape_of_another(when, uuid):
+    first = f"{when:%Y-%m-%dT%H_%M_%S}_{when.microsecond // 1000:03d}Z-debug-0.log"
+    glob = shaped_glob("2026-12-04T20_05_29_165Z-debug-0.log")
+    assert glob is not None and fnmatch.fnmatchcase(first, glob)
+    assert fnmatch.fnmatchcase(str(uuid), shaped_glob("26d8a713-0c3f-4d15-801c-b6c8bf0abeb4"))
+
+
+@pytest.mark.parametrize("name", ["x-2026-12-04", "plain", "v1.2.3", "release-2024.tar"])
+def test_a_date_alone_or_a_version_is_no_shape(name):
+    assert shaped_glob(name) is None
 
 
 # --- a learned glob where it is used (red team 13b) -------------------------------------------
