@@ -65,7 +65,11 @@ def test_a_learned_temporary_name_does_not_grant_the_directorys_other_files(
     assert first.stdout.startswith("BLOCKED: probed"), first.stdout + first.stderr
     text = learned.read_text()
     assert f'"{glob}"' in text or f"/{name}" in text, text  # (widened today: glob)
+    (work / name).unlink(missing_ok=True)  # (kept: a new one is made again, as learned)
     traced = run_systrace(["-p", str(learned), "--", *argv], cwd=work,
                           env={"ATTACK": "1", **loop})
     assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
+    # the learned policy still lets it make its file: the append is what is refused
+    assert traced.stdout.startswith(f"BLOCKED: append to {target}"), \
+        traced.stdout + traced.stderr
     assert PAYLOAD_MAGIC not in (work / target).read_text()
