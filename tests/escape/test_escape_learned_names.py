@@ -33,11 +33,6 @@ CASES = [
 ]                                                             # its 2-hex directory goes too
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open (red team 15): a generated name's or content hash's glob is the learning run's "
-    "choice -- its literal prefix may be another file's name, a separator or nothing, and the "
-    "glob then grants fsread/fswrite on files the run never touched; shape cannot tell "
-    "(docs/security.md, Known open gaps #30)"))
 @pytest.mark.parametrize(("name", "target", "glob", "keep"), CASES,
                          ids=[c[0][:12] + ("-kept" if c[3] else "") for c in CASES])
 def test_a_learned_temporary_name_does_not_grant_the_directorys_other_files(
