@@ -193,7 +193,7 @@ _alternative = st.one_of(
 _pattern = st.one_of(_alternative, st.lists(_alternative, min_size=2, max_size=3).map(
     lambda alternatives: "{" + ",".join(alternatives) + "}"))
 _rule = st.tuples(st.one_of(_pattern, st.none()), st.sampled_from([Action.PERMIT, Action.NEVER]),
-                  st.booleans())
+                  st.sampled_from(["", "argv", "fresh"]))
 _path = st.lists(_component, min_size=0, max_size=4).map(lambda c: "/" + "/".join(c))
 
 
@@ -215,24 +215,29 @@ def _scan(flat: list[tuple[int, Rule | None, str]], path: str) -> tuple[str, Rul
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_rule, min_size=0, max_size=6), st.lists(_path, min_size=1, max_size=8))
 def test_flat_check_first_match(rules_spec, paths) -> None:
-    """Whatever the scan decides is the rule the index's first match finds."""
+    """Whatever the scan decides is the rule the index's first match finds, whether the path
+    is one the run makes or not: a ``fresh`` rule is Python's to decide (FLAT_MAYBE)."""
     rules = []
-    for pattern, action, argv in rules_spec:
+    for pattern, action, condition in rules_spec:
         rules.append(Rule(calls=("fsread",), action=action,
                           path=PathGlob(pattern) if pattern is not None else None,
-                          argv=None if not argv or pattern is None else _AnyArgv()))
+                          argv=None if condition != "argv" or pattern is None else _AnyArgv(),
+                          fresh=condition == "fresh" and pattern is not None
+                          and action is Action.PERMIT))
     check = CheckIndex(tuple(rules))
     flat, unconditional = flat_check(check)
+    assert all(kind == FLAT_MAYBE for kind, rule, _ in flat if rule is not None and rule.fresh)
     for path in paths:
-        facts = CallFacts("stat", (PathArg("path", path),))
-        expected = check.first_match(facts, "path")
         how, rule = _scan(flat, path)
         if how == "python":
             continue
-        if how == "rule":
-            assert rule is expected
-        else:
-            assert expected is unconditional
+        for made in (frozenset(), frozenset({"path"})):
+            facts = CallFacts("stat", (PathArg("path", path),), made=made)
+            expected = check.first_match(facts, "path")
+            if how == "rule":
+                assert rule is expected
+            else:
+                assert expected is unconditional
 
 
 class _AnyArgv:
