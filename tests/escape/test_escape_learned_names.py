@@ -5,9 +5,12 @@ its name into a glob -- the random run becomes ``*`` (docs/learning.md "Generate
 a run of 30 or more hex digits in any name is a content hash, and becomes ``*`` too.  Writes
 are widened by nothing else.  But the name is the program's choice: a prefix that is
 another file's name, or only a separator, or none, makes a glob that covers files of the
-directory the run never touched, for reading and writing.  Each attack has a native control;
-learned in a directory holding ``.bashrc``, ``config.toml`` and ``.git/config``, run again
-there under the learned policy, the append to one of them must be refused."""
+directory the run never touched, for reading and writing (gap #30).  Closed by ``fresh =
+true``: the learner writes such a rule to cover only what the run makes -- a path that names
+nothing yet, or a file a call of the run made (docs/policy.md "Paths the run makes").  Each
+attack has a native control; learned in a directory holding ``.bashrc``, ``config.toml`` and
+``.git/config``, run again there under the learned policy, the program makes its file again
+and the append to one of them must be refused."""
 
 from __future__ import annotations
 
