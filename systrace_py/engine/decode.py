@@ -123,6 +123,8 @@ SOCKADDR_MAX = 128
 CONTROL_MAX = 65536
 #: the calls that remove the name in their "path" (DecodedCall.note_made forgets it)
 _REMOVING_CALLS = frozenset({"unlink", "unlinkat", "rmdir"})
+#: the calls that give the file at their "old" path the "new" name (note_made)
+_NAMING_CALLS = frozenset({"link", "linkat", "rename", "renameat", "renameat2"})
 SOCKET_SCAN_LIMIT = 20000  # entries looked at for sockets inside a directory being moved
 PAGE_SIZE = 4096           # what mount(2) copies of its options (and fsopen of its type)
 FSCONFIG_STRING_MAX = 256  # fsconfig's key and string value (strndup_user(..., 256))
@@ -661,14 +663,16 @@ class DecodedCall:
         made = decoder.made
         name = self.policy_name
         roles = self.roles()
+        if not made and (name in _REMOVING_CALLS or name in _NAMING_CALLS):
+            return  # (nothing to forget, and a new name only of a file the run made)
         if name in _REMOVING_CALLS:
             key = self._made_key("path")
             if key is not None:
                 made.discard(key)
             return
-        if "old" in roles:
+        if name in _NAMING_CALLS:
             old = self._made_key("old")
-            new = self._made_key("new") if "new" in roles else None
+            new = self._made_key("new")
             moving = name.startswith("rename")
             if old is None or new is None:
                 return
