@@ -15,6 +15,7 @@ from systrace_py.policy.glob import PathGlob
 from systrace_py.policy.index import FLAT_MAYBE, flat_check
 from systrace_py.policy.learn import MAIN, LearnOptions, Observation, learn
 from systrace_py.policy.model import Action, CallFacts, PathArg, Reason, Rule, Table
+from systrace_py.ui.answering import rule_text
 
 ENV = {"HOME": "/home/u", "CWD": "/work/proj", "TMPDIR": "/tmp", "USER": "u"}
 HASH = "0123456789abcdef" * 2
@@ -122,6 +123,7 @@ def test_fresh_round_trips() -> None:
     assert again.main.rules[0].fresh
     assert not load(RULE.replace("fresh = true", "fresh = false")).main.rules[0].fresh
     assert "fresh" not in dumps_policy(load(RULE.replace("fresh = true\n", "")))
+    assert rule_text(rule) == "fsread,fswrite path $CWD/.bash* fresh -> permit"
 
 
 @pytest.mark.parametrize(("change", "fragment"), [
