@@ -427,19 +427,24 @@ def flat_check(check: CheckIndex) -> tuple[list[tuple[int, Rule | None, str]], R
     rule with no other condition).  FLAT_GLOB: a glob of a rule with no other condition: the
     rule matches a path under ``prefix`` when its pattern does (``rule.path.matches``, as
     :meth:`PathIndex.verify` asks).  FLAT_MAYBE: the rule may match ``prefix`` or a path below
-    it, and only its own conditions can tell (an argv condition, a ``fresh`` rule -- whether
-    the run made the path --, a pattern of unknown kind: "" then).  A rule's proven entries
-    come before its FLAT_GLOB and FLAT_MAYBE ones.  The first entry a path meets decides -- a
-    FLAT_GLOB one if its pattern matches, a FLAT_MAYBE one by handing the call to the full
-    lookup.  For absolute paths without "//", "." or "..", the same first match as
-    :meth:`CheckIndex.first_match`, by construction."""
+    it, and only its own conditions can tell (an argv condition, a pattern of unknown kind:
+    "" then).  A ``fresh`` rule's entries are those of a rule whose path is its only
+    condition: they say where its path matches, and whether the run made the path is
+    Python's -- its consumer answers such a rule by handing the call over (cloop._action),
+    as it does an ask or a redirect; a glob's prefix keeps the other paths in the loop.  A
+    rule's proven entries come before its FLAT_GLOB and FLAT_MAYBE ones.  The first entry a
+    path meets decides -- a FLAT_GLOB one if its pattern matches, a FLAT_MAYBE one by
+    handing the call to the full lookup.  For absolute paths without "//", "." or "..", the
+    same first match as :meth:`CheckIndex.first_match`, by construction."""
     flat: list[tuple[int, Rule | None, str]] = []
     for position in range(check._limit):
         rule = check.rules[position]
         if rule.path is None:
             flat.append((FLAT_MAYBE, rule, ""))  # (an address or argv rule: the full lookup)
             continue
-        plain = position in check._plain
+        # (a fresh rule: its path alone, and Python's answer where it matches)
+        plain = position in check._plain or (
+            rule.fresh and rule.net is None and rule.argv is None)
         shapes = getattr(rule.path, "shapes", None)
         if shapes is None:
             flat.append((FLAT_MAYBE, rule, ""))

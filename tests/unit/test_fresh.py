@@ -12,7 +12,7 @@ import pytest
 from systrace_py.engine import cloop
 from systrace_py.policy.files import PolicyError, dumps_policy, loads_policy
 from systrace_py.policy.glob import PathGlob
-from systrace_py.policy.index import FLAT_MAYBE, flat_check
+from systrace_py.policy.index import FLAT_GLOB, flat_check
 from systrace_py.policy.learn import MAIN, LearnOptions, Observation, learn
 from systrace_py.policy.model import Action, CallFacts, PathArg, Reason, Rule, Table
 from systrace_py.ui.answering import rule_text
@@ -92,9 +92,11 @@ def test_a_question_about_a_path_apart_from_a_call_finds_the_refusal_after_a_fre
 
 
 def test_the_native_loop_leaves_a_fresh_rule_to_python() -> None:
+    """Where its glob matches, the call is Python's; elsewhere the loop goes on (a path of
+    another directory never meets it)."""
     t = table(FRESH)
     flat, _ = flat_check(t.compiled().check("openat", "fsread"))
-    assert flat and all(kind == FLAT_MAYBE for kind, _, _ in flat)
+    assert flat == [(FLAT_GLOB, FRESH, "/w")]
     assert cloop._action(FRESH) == (cloop._PYTHON, 0)
 
 
