@@ -635,15 +635,16 @@ class DecodedCall:
         return self.absent(role) is Absent.LAST
 
     def _made_key(self, role: str) -> str | None:
-        """How ``Decoder.made`` names the path in ``role``: its resolved name (None: a
-        descriptor's file, or no path the tracer could resolve)."""
+        """How ``Decoder.made`` names the path in ``role``: its resolved name -- a
+        descriptor's file's too (an fchmod of the file the run made) -- or None (a pipe, a
+        socket..., or no path the tracer could resolve)."""
         if self._decoder is None:
             return None
         try:
             decoded = self.decoded_path(role)
         except DecodeError:
             return None
-        if decoded is None or decoded.spec is None or decoded.resolved.pseudo:
+        if decoded is None or decoded.resolved.pseudo:
             return None
         return decoded.resolved.path
 

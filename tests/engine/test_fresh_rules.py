@@ -50,6 +50,7 @@ def test_a_fresh_rule_covers_what_the_run_makes_and_no_older_file(traced, tmp_pa
     (d / "olddir" / "inside").write_text("original\n")
     ops = [
         f"openw:{d}/new", f"open:{d}/new", f"creat:{d}/new",   # made, then the run's own
+        f"fchmod:{d}/new",                                    # ... by its descriptor too
         f"open:{d}/old", f"openw:{d}/old",                      # older: refused
         f"symlink:{d}/old:{d}/sl", f"openw:{d}/sl", f"open:{d}/sl",  # through its own link
         f"mkdir:{d}/nd", f"openw:{d}/nd/f", f"rename:{d}/nd:{d}/nd2", f"open:{d}/nd2/f",
