@@ -628,11 +628,9 @@ class DecodedCall:
         it names nothing yet -- the call would make it --, or a call of this run made it
         (``Decoder.made``, kept by :meth:`note_made`)."""
         key = self._made_key(role)
-        if key is None:
+        if key is None or self._decoder is None:
             return False
-        if key in self._decoder.made:  # type: ignore[union-attr]  # (a key: a decoder)
-            return True
-        return self.absent(role) is Absent.LAST
+        return key in self._decoder.made or self.absent(role) is Absent.LAST
 
     def _made_key(self, role: str) -> str | None:
         """How ``Decoder.made`` names the path in ``role``: its resolved name -- a
@@ -687,10 +685,11 @@ class DecodedCall:
                 if self.absent("new") is Absent.LAST:
                     made.add(new)
                 return
-            below = old + "/"
-            for path in [p for p in made if p.startswith(below)]:
-                made.discard(path)
-                made.add(new + path[len(old):])
+            if self.directory("old"):  # (a file has nothing below it: no walk of the set)
+                below = old + "/"
+                for path in [p for p in made if p.startswith(below)]:
+                    made.discard(path)
+                    made.add(new + path[len(old):])
             made.discard(old)
             made.add(new)
             return
