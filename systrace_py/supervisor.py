@@ -32,7 +32,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 from systrace_py import procfs
 from systrace_py.audit import AuditLog, rule_ref
 from systrace_py.engine.decode import DecodedCall, DecodeError
-from systrace_py.engine.events import DETACH, KILL, PARK, Reply
+from systrace_py.engine.events import DETACH, KILL, PARK, Reply, ReplyKind
 from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
@@ -321,6 +321,9 @@ class Supervisor:
         self.injector = injector if injector is not None else Injector()
         #: whether some inject rule (a table's, or the command line's) can pick a call
         self._injecting = self.injector.active(policies.tables())
+        #: whether a ``fresh`` rule is in some table: then the paths the calls let run make
+        #: are noted (DecodedCall.note_made), for those rules to cover
+        self._fresh = any(rule.fresh for table in policies.tables() for rule in table.rules)
         self.options = options
         self.audit = audit
         self.asker = asker
@@ -532,8 +535,17 @@ class Supervisor:
             state: ProcessState = process.state
             picked = self.injector.pick(state.deciding(), call, process.pid)
             if picked is not None:
-                return self._inject(task, call, *picked)
-        return self._reply(task, call)
+                return self._made(call, self._inject(task, call, *picked))
+        return self._made(call, self._reply(task, call))
+
+    def _made(self, call: DecodedCall, reply: Reply) -> Reply:
+        """``reply``, the paths the call makes noted first when it runs as the program made
+        it (a redirected one makes another file: not noted, so no ``fresh`` rule covers it
+        later -- refused, not widened) and a ``fresh`` rule may ask (Supervisor._fresh)."""
+        if self._fresh and reply.kind is ReplyKind.RUN and reply.paths is None:
+            with contextlib.suppress(DecodeError):
+                call.note_made()
+        return reply
 
     def _inject(self, task: Task, call: DecodedCall, rule: Rule, table: str) -> Reply:
         """A call an inject rule picked: its result replaced (it does not run, and no rule
@@ -913,7 +925,7 @@ class Supervisor:
                 if refused is not None:
                     self._report(task, call, refused, Result.REFUSED)
                     return Reply.refuse(refused.errno)
-            return Reply.run()
+            return self._made(call, Reply.run())
         if answer.kind == AnswerKind.KILL:
             return KILL
         if answer.kind == AnswerKind.ABORT:  # end the run: every traced process is killed

@@ -151,8 +151,8 @@ WHOLE_CALLS: dict[int, str] = {
 
 def _action(rule: Rule) -> tuple[int, int]:
     """A rule's answer for the loop: permit, refuse with its errno, or Python's (an ask, a
-    redirect)."""
-    if rule.redirect is not None or rule.action is Action.ASK:
+    redirect, a ``fresh`` rule: whether the run made the path is the tracer's to tell)."""
+    if rule.redirect is not None or rule.action is Action.ASK or rule.fresh:
         return _PYTHON, 0
     if rule.action is Action.NEVER:
         return _NEVER, rule.errno

@@ -81,12 +81,14 @@ from systrace_py.kernel import (
     O_TMPFILE_BIT,
     OPEN_FLAG_NAMES,
     PATH_MAX,
+    RENAME_EXCHANGE,
     RESOLVE_CACHED,
     S_IALLUGO,
     SIOCSPGRP,
     VALID_OPEN_FLAGS,
 )
 from systrace_py.logrecords import LoggedCall
+from systrace_py.policy import aliases
 from systrace_py.policy.aliases import OPEN_CALLS, VIEW_CALLS
 from systrace_py.policy.model import Absent, CallFacts, Facts, PathArg, SockAddr
 from systrace_py.syscalls import (
@@ -119,6 +121,10 @@ MAX_ARGV = 65536
 MAX_ARG_STRLEN = 131072
 SOCKADDR_MAX = 128
 CONTROL_MAX = 65536
+#: the calls that remove the name in their "path" (DecodedCall.note_made forgets it)
+_REMOVING_CALLS = frozenset({"unlink", "unlinkat", "rmdir"})
+#: the calls that give the file at their "old" path the "new" name (note_made)
+_NAMING_CALLS = frozenset({"link", "linkat", "rename", "renameat", "renameat2"})
 SOCKET_SCAN_LIMIT = 20000  # entries looked at for sockets inside a directory being moved
 PAGE_SIZE = 4096           # what mount(2) copies of its options (and fsopen of its type)
 FSCONFIG_STRING_MAX = 256  # fsconfig's key and string value (strndup_user(..., 256))
@@ -616,6 +622,95 @@ class DecodedCall:
         except OSError:
             return None
         return None
+
+    def fresh(self, role: str) -> bool:
+        """Whether the path in ``role`` is one the run makes (a ``fresh`` rule's question):
+        it names nothing yet -- the call would make it --, or a call of this run made it
+        (``Decoder.made``, kept by :meth:`note_made`)."""
+        key = self._made_key(role)
+        if key is None or self._decoder is None:
+            return False
+        return key in self._decoder.made or self.absent(role) is Absent.LAST
+
+    def _made_key(self, role: str) -> str | None:
+        """How ``Decoder.made`` names the path in ``role``: its resolved name -- a
+        descriptor's file's too (an fchmod of the file the run made) -- or None (a pipe, a
+        socket..., or no path the tracer could resolve)."""
+        if self._decoder is None:
+            return None
+        try:
+            decoded = self.decoded_path(role)
+        except DecodeError:
+            return None
+        if decoded is None or decoded.resolved.pseudo:
+            return None
+        return decoded.resolved.path
+
+    def note_made(self) -> None:
+        """The call is let run: note the paths it makes (``Decoder.made``, what ``fresh``
+        rules cover besides a path that names nothing yet).  A name it makes that was
+        absent when it was decided -- an open's O_CREAT, mkdir, mknod, a symlink (the link
+        itself: rules match where it leads) --; a link's or rename's new name only when
+        the file it names is one the run made (an older file under a new name is no new
+        file), a rename taking everything the run made below a directory with it; a unix
+        socket's file made by bind.  A name removed (unlink, rmdir, renamed away, an
+        exchange) is forgotten: a file made there later by anything but the run is none of
+        its own."""
+        decoder = self._decoder
+        if decoder is None:
+            return
+        made = decoder.made
+        name = self.policy_name
+        roles = self.roles()
+        if not made and (name in _REMOVING_CALLS or name in _NAMING_CALLS):
+            return  # (nothing to forget, and a new name only of a file the run made)
+        if name in _REMOVING_CALLS:
+            key = self._made_key("path")
+            if key is not None:
+                made.discard(key)
+            return
+        if name in _NAMING_CALLS:
+            old = self._made_key("old")
+            new = self._made_key("new")
+            moving = name.startswith("rename")
+            if old is None or new is None:
+                return
+            exchange = name == "renameat2" and (self.selector or 0) & RENAME_EXCHANGE
+            if exchange or old not in made:
+                if moving or exchange:
+                    made.discard(old)
+                    made.discard(new)
+                return
+            if not moving:  # (a link: the new name of a file the run made)
+                if self.absent("new") is Absent.LAST:
+                    made.add(new)
+                return
+            if self.directory("old"):  # (a file has nothing below it: no walk of the set)
+                below = old + "/"
+                for path in [p for p in made if p.startswith(below)]:
+                    made.discard(path)
+                    made.add(new + path[len(old):])
+            made.discard(old)
+            made.add(new)
+            return
+        if name == "bind":
+            if self.view.host:
+                for address in self.sockaddrs:
+                    socket_file = address.path
+                    if address.family == "unix" and socket_file and socket_file.startswith("/"):
+                        try:
+                            os.lstat(socket_file)
+                        except FileNotFoundError:
+                            made.add(socket_file)
+                        except OSError:
+                            pass
+            return
+        for role in roles:
+            if aliases.creates(name, role, self.open_flags) and \
+                    self.absent(role) is Absent.LAST:
+                key = self._made_key(role)
+                if key is not None:
+                    made.add(key)
 
     def sockets_below(self, role: str) -> tuple[str, ...] | None:
         decoded = self.decoded_path(role)
@@ -1622,6 +1717,9 @@ class Decoder:
         #: rule looks at bind for unix socket files, LTP sendto03) and it is decided as a call
         #: naming no address
         self.ip_destinations_decided = True
+        #: the resolved paths calls of this run made (DecodedCall.note_made): what a
+        #: ``fresh`` rule covers besides a path that names nothing yet (DecodedCall.fresh)
+        self.made: set[str] = set()
         self._pidfds: collections.OrderedDict[int, int] = collections.OrderedDict()
 
     def decode(self, tid: int, tgid: int, nr: int, name: str, args: _Args,

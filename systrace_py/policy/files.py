@@ -127,9 +127,9 @@ TOP_KEYS = ("version", "description", "default", "default_errno", "missing", "dn
 TABLE_KEYS = ("description", "default", "default_errno", "missing", "dns_refused", "detach",
               "environment", "rule")
 #: Keys of a ``[[rule]]``, in the order :func:`dumps_policy` writes them.
-RULE_KEYS = ("comment", "calls", "path", "address", "port", "host", "unix", "argv", "action",
-             "errno", "retval", "signal", "delay", "delay_exit", "when", "when_scope", "missing",
-             "redirect", "learned")
+RULE_KEYS = ("comment", "calls", "path", "fresh", "address", "port", "host", "unix", "argv",
+             "action", "errno", "retval", "signal", "delay", "delay_exit", "when", "when_scope",
+             "missing", "redirect", "learned")
 #: Keys only an ``action = "inject"`` rule takes (``errno`` too, which refusals share).
 INJECT_KEYS = ("retval", "signal", "delay", "delay_exit", "when", "when_scope")
 #: Keys of a rule's ``learned`` table (what the learner saw: see :class:`Provenance`).
@@ -826,6 +826,7 @@ class _Loader:
                               "takes no path and no descriptor")
             else:
                 self._applies(calls, aliases.PATH_CALLS, where, "path", "takes no path")
+        fresh = self._fresh(data, where, action) if "fresh" in data else False
         net = None if data.keys().isdisjoint(NET_KEYS) else self._net(data, where, calls)
         argv = None
         if "argv" in data:
@@ -858,9 +859,24 @@ class _Loader:
         return FileRule.made({  # (in the order the constructor sets them)
             "calls": named, "action": action, "errno": errno, "path": path, "net": net,
             "argv": argv, "redirect": redirect, "location": self._location(where),
-            "index": index, "missing": missing, "inject": injection,
+            "index": index, "missing": missing, "inject": injection, "fresh": fresh,
             "comment": comment, "learned": learned,
             "syscalls": syscalls_named, "classes": classes})
+
+    def _fresh(self, data: dict[str, object], where: _PathKey, action: Action) -> bool:
+        """``fresh = true``: a permit of paths the run makes only (model.Rule.fresh).  Only
+        on a ``permit`` rule with a ``path``: a refusal is about what exists as much as
+        what is made, and without a path there is nothing to be fresh."""
+        value = data["fresh"]
+        if not isinstance(value, bool):
+            raise self.error(where, "fresh", f"expected true or false, got {_kind(value)}")
+        if value and action is not Action.PERMIT:
+            raise self.error(where, "fresh", "only used by \"permit\" rules"
+                             f" (this rule says {action.value!r})")
+        if value and "path" not in data:
+            raise self.error(where, "fresh", "needs a path: it says which paths the run"
+                             " may make")
+        return value
 
     def _injection(self, data: dict[str, object], where: _PathKey, calls: list[str]
                    ) -> Injection:
@@ -1184,6 +1200,8 @@ def rule_data(rule: Rule) -> dict[str, object]:
     out["calls"] = list(rule.calls)
     if rule.path is not None:
         out["path"] = rule.path.pattern
+    if rule.fresh:
+        out["fresh"] = True
     if rule.net is not None:
         described = rule.net.describe()
         for key in NET_KEYS:

@@ -14,10 +14,10 @@ Here the rules of each (call, class) check are compiled once into:
 The answer is the same rule the linear scan finds, always: the candidates of each kind are
 merged by position (first match wins), a candidate is checked with the rule's full condition
 unless the index alone proves it (a literal path or a ``dir/**`` tree on a rule with no other
-condition), and what the index cannot classify (a pattern it does not know, a pseudo-file
-name, a path with "//" in it) is tried with the pattern itself.  Facts stay lazy: a path is
-resolved, an address or argv read, exactly when the linear scan would have read it -- when a
-rule that could still win needs it.
+condition, ``fresh`` being one), and what the index cannot classify (a pattern it does not
+know, a pseudo-file name, a path with "//" in it) is tried with the pattern itself.  Facts
+stay lazy: a path is resolved, an address or argv read, exactly when the linear scan would
+have read it -- when a rule that could still win needs it.
 """
 
 from __future__ import annotations
@@ -218,7 +218,9 @@ class CheckIndex:
         self._path_first = paths[0][0] if paths else _END
         self._paths = PathIndex((i, rule.path) for i, rule in paths if rule.path is not None) \
             if paths else None
-        self._plain = frozenset(i for i, rule in paths if rule.net is None and rule.argv is None)
+        #: rules whose path alone decides (a ``fresh`` rule asks whether the run made it)
+        self._plain = frozenset(i for i, rule in paths if rule.net is None and rule.argv is None
+                                and not rule.fresh)
         self._net_first = nets[0][0] if nets else _END
         self._nets = NetIndex((i, rule.net) for i, rule in nets if rule.net is not None) \
             if nets else None
@@ -426,18 +428,23 @@ def flat_check(check: CheckIndex) -> tuple[list[tuple[int, Rule | None, str]], R
     rule matches a path under ``prefix`` when its pattern does (``rule.path.matches``, as
     :meth:`PathIndex.verify` asks).  FLAT_MAYBE: the rule may match ``prefix`` or a path below
     it, and only its own conditions can tell (an argv condition, a pattern of unknown kind:
-    "" then).  A rule's proven entries come before its FLAT_GLOB and FLAT_MAYBE ones.  The
-    first entry a path meets decides -- a FLAT_GLOB one if its pattern matches, a FLAT_MAYBE
-    one by handing the call to the full lookup.  For
-    absolute paths without "//", "." or "..", the same first match as
-    :meth:`CheckIndex.first_match`, by construction."""
+    "" then).  A ``fresh`` rule's entries are those of a rule whose path is its only
+    condition: they say where its path matches, and whether the run made the path is
+    Python's -- its consumer answers such a rule by handing the call over (cloop._action),
+    as it does an ask or a redirect; a glob's prefix keeps the other paths in the loop.  A
+    rule's proven entries come before its FLAT_GLOB and FLAT_MAYBE ones.  The first entry a
+    path meets decides -- a FLAT_GLOB one if its pattern matches, a FLAT_MAYBE one by
+    handing the call to the full lookup.  For absolute paths without "//", "." or "..", the
+    same first match as :meth:`CheckIndex.first_match`, by construction."""
     flat: list[tuple[int, Rule | None, str]] = []
     for position in range(check._limit):
         rule = check.rules[position]
         if rule.path is None:
             flat.append((FLAT_MAYBE, rule, ""))  # (an address or argv rule: the full lookup)
             continue
-        plain = position in check._plain
+        # (a fresh rule: its path alone, and Python's answer where it matches)
+        plain = position in check._plain or (
+            rule.fresh and rule.net is None and rule.argv is None)
         shapes = getattr(rule.path, "shapes", None)
         if shapes is None:
             flat.append((FLAT_MAYBE, rule, ""))

@@ -171,7 +171,8 @@ class Observation:
             paths = ()  # the directory is a hint for learning, not an argument
         base = CallFacts(self.syscall, paths, self.open_flags,
                          self.sockaddrs[0] if self.sockaddrs else None, self.argv,
-                         directories=frozenset(self.directories), selector=self.selector)
+                         directories=frozenset(self.directories), selector=self.selector,
+                         made=frozenset(p.role for p in paths))  # (the run's own: fresh)
         if len(self.sockaddrs) <= 1:
             return [base]
         return [dataclasses.replace(base, sockaddr=a) for a in self.sockaddrs]
@@ -299,6 +300,7 @@ class Generalization:
     calls: tuple[str, ...]
     count: int
     examples: tuple[str, ...]
+    fresh: bool = False  # the rule covers only files the run makes (``fresh = true``)
 
 
 @dataclass
@@ -321,11 +323,15 @@ class LearnReport:
 @dataclass
 class _Pattern:
     """One path use, generalized: ``text`` is the glob (``literal`` when it names exactly
-    the one path), ``kind`` why it was widened (None: exact)."""
+    the one path), ``kind`` why it was widened (None: exact).  ``chosen``: whether a part of
+    the glob stands for a name the program chose, so that its literal rest is the program's
+    choice too (red team 15, gap #30) -- "generated" (a generated name), "hash" (a content
+    hash and no generated name), "moved" (a directory moved, ``DIR/**``), None."""
 
     text: str
     literal: bool
     kind: str | None = None
+    chosen: str | None = None
 
 
 @dataclass
@@ -336,6 +342,7 @@ class _Context:
     writer: PathWriter
     temp: dict[str, str] = field(default_factory=dict)   # created path -> its name's glob
     fanout: set[str] = field(default_factory=set)         # 2-hex directories of hash names
+    made: set[str] = field(default_factory=set)           # every path the run created
 
     @classmethod
     def build(cls, observations: list[Observation], options: LearnOptions) -> _Context:
@@ -370,6 +377,7 @@ class _Context:
                 for i in range(1, len(comps)):
                     if FANOUT.fullmatch(comps[i - 1]) and HASH_NAME.fullmatch(comps[i]):
                         ctx.fanout.add("/" + "/".join(comps[:i]))
+        ctx.made = set(created)
         if options.generalize == "none":
             return ctx
         for path, exclusive in created.items():
@@ -420,14 +428,30 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
             kinds.append("dates and UUIDs")
         elif temp is not None:
             parts[i] = temp
-            kinds.append("generated names")
+            kinds.append(_GENERATED)
         elif HASH_NAME.search(comp):
             parts[i] = HASH_NAME.sub("*", escape(comp))
-            kinds.append("content hashes")
+            kinds.append(_HASHES)
         elif prefix in ctx.fanout:
             parts[i] = "*"
-            kinds.append("content hashes")
-    return _Pattern(writer.text(path, parts), not kinds, kinds[0] if kinds else None)
+            kinds.append(_HASHES)
+    chosen = "generated" if _GENERATED in kinds else "hash" if _HASHES in kinds else None
+    return _Pattern(writer.text(path, parts), not kinds, kinds[0] if kinds else None, chosen)
+
+
+_GENERATED = "generated names"
+_HASHES = "content hashes"
+
+
+def _fresh_use(use: _PathUse, pattern: _Pattern) -> bool:
+    """Whether the rule that covers ``use`` by ``pattern`` must be ``fresh`` (cover only
+    what the run makes): a glob whose literal part the program chose -- a generated name,
+    a directory moved, and a content hash written (fswrite, or the fslink part: a new name
+    given); a content hash read stays as it is, for objects older than the run (git reads
+    the ones it made before)."""
+    if pattern.chosen in ("generated", "moved"):
+        return True
+    return pattern.chosen == "hash" and (use.cls == "fswrite" or use.part == FSLINK)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -626,7 +650,7 @@ def _moved_patterns(data: _TableData, ctx: _Context, report: LearnReport
                     report.exact_sensitive.append(directory)
                 continue
             text = _generalize_path(directory, ctx).text.rstrip("/") + "/**"
-            out[key].append(_Pattern(text, False, _MOVED))
+            out[key].append(_Pattern(text, False, _MOVED, "moved"))
     return out
 
 
@@ -860,6 +884,9 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     # patterns per key; drop what a wider pattern of the same key already covers (or, for
     # looks, a wider pattern of reads)
     by_text: dict[tuple[str, tuple[str, ...] | None], set[str]] = defaultdict(set)
+    #: the keys of each pattern whose rule is ``fresh`` (_fresh_use); (text, key) -> True
+    fresh_keys: dict[tuple[str, tuple[str, ...] | None], set[str]] = defaultdict(set)
+    fresh_of: dict[tuple[str, str], bool] = {}
     kinds: dict[str, str | None] = {}
     seen: dict[str, list[str]] = defaultdict(list)    # the paths a pattern stands for
     made: dict[str, int] = defaultdict(int)
@@ -875,15 +902,32 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             if p.text not in globs:  # (a glob compiles a regex: once per text)
                 globs[p.text] = ctx.writer.glob(p.text)
             kinds.setdefault(p.text, p.kind)
+        for use, p in key_uses:
+            if not p.literal and _fresh_use(use, p):
+                fresh_of[(p.text, key)] = True
+        for p in extra.get(key, []):
+            if p.chosen == "moved":
+                fresh_of[(p.text, key)] = True
+
+        def fresh(text: str, key: str = key) -> bool:
+            return fresh_of.get((text, key), False) or (
+                key == FSMETA and fresh_of.get((text, "fsread"), False))
+
         texts = list(dict.fromkeys(p.text for p in wide))
-        kept = [t for t in texts if not any(w != t and _glob_covers(w, t) for w in texts)]
+        # (a fresh glob covers no other glob that is not fresh: that one's files may be old)
+        kept = [t for t in texts if not any(w != t and _glob_covers(w, t)
+                                            and (fresh(t) or not fresh(w)) for w in texts)]
         kept_by_key[key] = kept
         covering = kept + (kept_by_key.get("fsread", []) if key == FSMETA else [])
         for text in kept:
             by_text[(text, None)].add(key)
+            if fresh(text):
+                fresh_keys[(text, None)].add(key)
         for use, pattern in key_uses:
+            # a fresh glob covers a path of another pattern only if the run made it
             cover = pattern.text if pattern.text in kept else next(
-                (g for g in covering if globs[g].matches(use.path)), None)
+                (g for g in covering if globs[g].matches(use.path) and (
+                    not fresh(g) or use.path in ctx.made or _fresh_use(use, pattern))), None)
             if cover is not None:
                 if use.path not in seen[cover]:
                     # the paths that made the pattern come first, then others it covers
@@ -895,6 +939,8 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                 continue
             if not pattern.literal:  # a pattern dropped for a wider one that misses this path
                 by_text[(pattern.text, None)].add(key)
+                if fresh(pattern.text):
+                    fresh_keys[(pattern.text, None)].add(key)
                 continue
             if is_sensitive(use.path, ctx.writer.home):
                 sensitive.add(pattern.text)
@@ -905,8 +951,9 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                 conditions = list(exec_argv[use.path])
             for argv in conditions:
                 by_text[(pattern.text, argv)].add(key)
-    for keys in by_text.values():
-        if FSMETA in keys and "fsread" in keys:
+    for at, keys in by_text.items():
+        if FSMETA in keys and "fsread" in keys and (
+                FSMETA in fresh_keys[at] or "fsread" not in fresh_keys[at]):
             keys.discard(FSMETA)  # reading a path covers looking at it
     literal: list[tuple[tuple[str, ...], str]] = []
     generated: dict[tuple[tuple[str, ...], str, str], list[str]] = defaultdict(list)
@@ -938,21 +985,27 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             glob = ctx.writer.glob(text)
             paths = [p for n in name_globs for p in seen[f"{parent}/{n}"] if glob.matches(p)]
             report.generalizations.append(Generalization(data.name, label, text, made_by,
-                                                         len(paths), tuple(paths[:3])))
+                                                         len(paths), tuple(paths[:3]), True))
             rules.append((_rank(made_by[0], text), FileRule(
-                made_by, Action.PERMIT, path=glob, learned=_provenance(label, paths))))
-    for (text, argv), keys in by_text.items():
-        rule_calls = tuple(sorted(keys, key=_key_rank))
-        why = kinds.get(text) if argv is None else None
-        learned = None
-        if why is not None:
-            learned = _provenance(why, seen[text])
-            report.generalizations.append(Generalization(
-                data.name, why, text, rule_calls, len(seen[text]), tuple(seen[text][:3])))
-        rule = FileRule(rule_calls, Action.PERMIT, path=ctx.writer.glob(text),
-                        argv=ArgvCondition(argv) if argv is not None else None,
-                        learned=learned)
-        rules.append((_rank(rule_calls[0], text, argv), rule))
+                made_by, Action.PERMIT, path=glob, learned=_provenance(label, paths),
+                fresh=True)))
+    for (text, argv), all_keys in by_text.items():
+        made_only = fresh_keys[(text, argv)] & all_keys
+        for keys, is_fresh in ((all_keys - made_only, False), (made_only, True)):
+            if not keys:
+                continue
+            rule_calls = tuple(sorted(keys, key=_key_rank))
+            why = kinds.get(text) if argv is None else None
+            learned = None
+            if why is not None:
+                learned = _provenance(why, seen[text])
+                report.generalizations.append(Generalization(
+                    data.name, why, text, rule_calls, len(seen[text]), tuple(seen[text][:3]),
+                    is_fresh))
+            rule = FileRule(rule_calls, Action.PERMIT, path=ctx.writer.glob(text),
+                            argv=ArgvCondition(argv) if argv is not None else None,
+                            learned=learned, fresh=is_fresh)
+            rules.append((_rank(rule_calls[0], text, argv), rule))
 
     # network: one rule per (call key, host) with its ports, one per host name the program
     # resolved to the address it connected to (every name: an address several names were
@@ -1061,7 +1114,7 @@ def _merged_provenance(first: Provenance | None, second: Provenance | None
 
 def _condition_key(rule: Rule) -> tuple[Any, ...]:
     return (rule.action, rule.errno if rule.action is not Action.PERMIT else 0,
-            rule.path.pattern if rule.path is not None else None,
+            rule.path.pattern if rule.path is not None else None, rule.fresh,
             tuple(sorted((k, repr(v)) for k, v in rule.net.describe().items()))
             if rule.net is not None else None,
             tuple(rule.argv.patterns) if rule.argv is not None else None,
@@ -1180,7 +1233,7 @@ def _covered(existing: Sequence[Rule], rule: Rule, env: Mapping[str, str] | None
             return True
         if same and not shadowed and literal_path is not None and old.path is not None and (
                 old.net is None and old.argv is None and old.redirect is None
-                and old.path.matches(literal_path)):
+                and not old.fresh and old.path.matches(literal_path)):
             return True
         if old.action is not rule.action and _names_covered(old) & names:
             shadowed = True
@@ -1286,18 +1339,20 @@ def format_summary(report: LearnReport, calls_seen: int | None = None,
         lines.append(f"  table {label}: {len(table.rules)} rules ({detail or 'none'})")
     if report.generalizations:
         lines.append("generalized:")
-        merged: dict[tuple[str, str, tuple[str, ...]], list[Generalization]] = defaultdict(list)
+        merged: dict[tuple[str, str, tuple[str, ...], bool], list[Generalization]] = \
+            defaultdict(list)
         for g in report.generalizations:
-            merged[(g.kind, g.pattern, g.calls)].append(g)
-        for (kind, pattern, calls), items in merged.items():
+            merged[(g.kind, g.pattern, g.calls, g.fresh)].append(g)
+        for (kind, pattern, calls, fresh), items in merged.items():
             count = sum(g.count for g in items)
             where = (f" in {len(items)} tables" if len(items) > 1 else
                      "" if items[0].table == MAIN else f" in table {items[0].table}")
             example = next((g.examples[0] for g in items if g.examples), None)
             text = "" if len(pattern) > 80 else f" {pattern}"  # (a category's roots)
+            made = ", only files the run makes" if fresh else ""
             lines.append(f"  {kind}: {'/'.join(calls)}{text} ({count} "
                          f"path{'s' if count != 1 else ''}{where}"
-                         f"{', e.g. ' + example if example else ''})")
+                         f"{', e.g. ' + example if example else ''}{made})")
     else:
         lines.append("generalized: nothing (every path is written exactly)")
     if report.exact_sensitive:

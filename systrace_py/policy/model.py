@@ -231,6 +231,12 @@ class Facts(Protocol):
         cannot be told (asked only of refusals: see :meth:`Table.refusal_errno`)."""
         ...
 
+    def fresh(self, role: str) -> bool:
+        """Whether the path in that role is one the run makes: it names nothing yet (the
+        call would make it), or a process of this run made it (asked only by ``fresh``
+        rules, :attr:`Rule.fresh`)."""
+        ...
+
     def descriptor_paths(self) -> tuple[str, ...]:
         """The files behind the descriptors of a call that names no path (a write's): only
         inject rules' path conditions look at them (``syscalls.DESCRIPTOR_ARGS``)."""
@@ -255,6 +261,11 @@ class CallFacts:
     selector: int | None = None                # see Facts.selector
     missing: tuple[tuple[str, Absent], ...] = ()  # (role, how) of the paths that do not exist
     descriptors: tuple[str, ...] = ()          # see Facts.descriptor_paths
+    #: the roles whose path the run makes (Facts.fresh).  Empty by default: a question
+    #: about a path seen apart from a call (an interpreter, a directory walked through) must
+    #: not find a ``fresh`` permit standing before a refusing rule.  Learning's check of its
+    #: own observations gives every role (what a learning run used, it made or may make).
+    made: frozenset[str] = frozenset()
 
     def roles(self) -> tuple[str, ...]:
         return tuple(p.role for p in self.paths)
@@ -267,6 +278,9 @@ class CallFacts:
 
     def absent(self, role: str) -> Absent | None:
         return next((how for r, how in self.missing if r == role), None)
+
+    def fresh(self, role: str) -> bool:
+        return role in self.made
 
     def directory(self, role: str) -> bool:
         return role in self.directories
@@ -369,6 +383,9 @@ class Rule:
     index: int = 0
     missing: Missing | None = None  # a refusal of a missing path; None: the table's
     inject: Injection | None = None  # what an inject rule does (action INJECT only)
+    #: ``fresh = true``: the rule covers only paths the run makes (Facts.fresh) -- what
+    #: the learner writes for a glob made from a name the program chose
+    fresh: bool = False
     syscalls: frozenset[str] = field(init=False)
     classes: frozenset[str] = field(init=False)
 
@@ -428,6 +445,8 @@ class Rule:
             path = facts.path(role) if role is not None else None
             if path is None or not self.path.matches(path):
                 return False
+            if self.fresh and (role is None or not facts.fresh(role)):
+                return False
         if self.net is not None:
             addr = facts.sockaddr
             if addr is None or not self.net.matches(addr):
@@ -454,6 +473,8 @@ class Rule:
             out.update(self.inject.describe())
         if self.path is not None:
             out["path"] = self.path.pattern
+        if self.fresh:
+            out["fresh"] = True
         if self.net is not None:
             out.update(self.net.describe())
         if self.argv is not None:
@@ -613,8 +634,9 @@ class Table:
         whose path may match something inside refuses the move (the file it protects would
         otherwise reappear under another name, out of its reach); with no such rule, the
         default decides.  Rules without a path apply wherever a file is, so they play no part.
-        A rule on unix socket paths counts for the sockets really inside (a catch-all socket
-        rule would otherwise forbid moving any directory).
+        A ``fresh`` permit covers the tree of a directory the run made, and no other.  A rule
+        on unix socket paths counts for the sockets really inside (a catch-all socket rule
+        would otherwise forbid moving any directory).
         """
         sockets: tuple[str, ...] | None = ()
         if any(rule.refuses and path_patterns(rule, sockets=True)
@@ -633,6 +655,8 @@ class Table:
             patterns = path_patterns(rule, sockets=False)
             if not patterns:
                 continue
+            if rule.fresh and not facts.fresh(role):
+                continue  # (a fresh permit covers the tree of a directory the run made)
             if any(_covers_all_below(p, directory) for p in patterns):
                 return Decision(rule.action, rule.errno, rule, self.name, Reason.SUBTREE, None,
                                 PathArg(role, directory), role)

@@ -185,6 +185,8 @@ def rule_text(rule: Rule) -> str:
             value = data[key]
             shown = shlex.join(map(str, value)) if isinstance(value, list) else value
             parts.append(f"{key} {shown}")
+        if key == "path" and rule.fresh:
+            parts.append("fresh")  # (only paths the run makes)
     parts.append(f"-> {rule.action.value}")
     if rule.action is Action.NEVER:
         parts.append(str(data.get("errno", "")))

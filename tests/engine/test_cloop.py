@@ -193,7 +193,7 @@ _alternative = st.one_of(
 _pattern = st.one_of(_alternative, st.lists(_alternative, min_size=2, max_size=3).map(
     lambda alternatives: "{" + ",".join(alternatives) + "}"))
 _rule = st.tuples(st.one_of(_pattern, st.none()), st.sampled_from([Action.PERMIT, Action.NEVER]),
-                  st.booleans())
+                  st.sampled_from(["", "argv", "fresh"]))
 _path = st.lists(_component, min_size=0, max_size=4).map(lambda c: "/" + "/".join(c))
 
 
@@ -215,24 +215,30 @@ def _scan(flat: list[tuple[int, Rule | None, str]], path: str) -> tuple[str, Rul
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_rule, min_size=0, max_size=6), st.lists(_path, min_size=1, max_size=8))
 def test_flat_check_first_match(rules_spec, paths) -> None:
-    """Whatever the scan decides is the rule the index's first match finds."""
+    """Whatever the scan decides is the rule the index's first match finds, whether the path
+    is one the run makes or not: where a ``fresh`` rule's path matches, the loop hands the
+    call to Python (cloop._action), which asks whether the run made it."""
     rules = []
-    for pattern, action, argv in rules_spec:
+    for pattern, action, condition in rules_spec:
         rules.append(Rule(calls=("fsread",), action=action,
                           path=PathGlob(pattern) if pattern is not None else None,
-                          argv=None if not argv or pattern is None else _AnyArgv()))
+                          argv=None if condition != "argv" or pattern is None else _AnyArgv(),
+                          fresh=condition == "fresh" and pattern is not None
+                          and action is Action.PERMIT))
     check = CheckIndex(tuple(rules))
     flat, unconditional = flat_check(check)
     for path in paths:
-        facts = CallFacts("stat", (PathArg("path", path),))
-        expected = check.first_match(facts, "path")
         how, rule = _scan(flat, path)
-        if how == "python":
+        if how == "python" or (rule is not None and rule.fresh):
+            assert rule is None or cloop._action(rule)[0] == cloop._PYTHON
             continue
-        if how == "rule":
-            assert rule is expected
-        else:
-            assert expected is unconditional
+        for made in (frozenset(), frozenset({"path"})):
+            facts = CallFacts("stat", (PathArg("path", path),), made=made)
+            expected = check.first_match(facts, "path")
+            if how == "rule":
+                assert rule is expected
+            else:
+                assert expected is unconditional
 
 
 class _AnyArgv:

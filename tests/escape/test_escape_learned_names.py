@@ -5,9 +5,12 @@ its name into a glob -- the random run becomes ``*`` (docs/learning.md "Generate
 a run of 30 or more hex digits in any name is a content hash, and becomes ``*`` too.  Writes
 are widened by nothing else.  But the name is the program's choice: a prefix that is
 another file's name, or only a separator, or none, makes a glob that covers files of the
-directory the run never touched, for reading and writing.  Each attack has a native control;
-learned in a directory holding ``.bashrc``, ``config.toml`` and ``.git/config``, run again
-there under the learned policy, the append to one of them must be refused."""
+directory the run never touched, for reading and writing (gap #30).  Closed by ``fresh =
+true``: the learner writes such a rule to cover only what the run makes -- a path that names
+nothing yet, or a file a call of the run made (docs/policy.md "Paths the run makes").  Each
+attack has a native control; learned in a directory holding ``.bashrc``, ``config.toml`` and
+``.git/config``, run again there under the learned policy, the program makes its file again
+and the append to one of them must be refused."""
 
 from __future__ import annotations
 
@@ -33,11 +36,6 @@ CASES = [
 ]                                                             # its 2-hex directory goes too
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open (red team 15): a generated name's or content hash's glob is the learning run's "
-    "choice -- its literal prefix may be another file's name, a separator or nothing, and the "
-    "glob then grants fsread/fswrite on files the run never touched; shape cannot tell "
-    "(docs/security.md, Known open gaps #30)"))
 @pytest.mark.parametrize(("name", "target", "glob", "keep"), CASES,
                          ids=[c[0][:12] + ("-kept" if c[3] else "") for c in CASES])
 def test_a_learned_temporary_name_does_not_grant_the_directorys_other_files(
@@ -65,7 +63,11 @@ def test_a_learned_temporary_name_does_not_grant_the_directorys_other_files(
     assert first.stdout.startswith("BLOCKED: probed"), first.stdout + first.stderr
     text = learned.read_text()
     assert f'"{glob}"' in text or f"/{name}" in text, text  # (widened today: glob)
+    (work / name).unlink(missing_ok=True)  # (kept: a new one is made again, as learned)
     traced = run_systrace(["-p", str(learned), "--", *argv], cwd=work,
                           env={"ATTACK": "1", **loop})
     assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
+    # the learned policy still lets it make its file: the append is what is refused
+    assert traced.stdout.startswith(f"BLOCKED: append to {target}"), \
+        traced.stdout + traced.stderr
     assert PAYLOAD_MAGIC not in (work / target).read_text()

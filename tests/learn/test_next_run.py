@@ -161,7 +161,8 @@ def test_a_make_build_still_builds_after_a_header_is_added(tmp_path):
     (project / "Makefile").write_text(MAKEFILE)
     policy = learn(tmp_path, ["make", "-j2"], cwd=project)
     lines = policy.read_text().count("\n")
-    assert lines <= 150, f"{lines} lines:\n{policy.read_text()}"
+    # (152 since fresh16: a rule of generated names says ``fresh = true``, one line more)
+    assert lines <= 155, f"{lines} lines:\n{policy.read_text()}"
     for built in project.glob("*.o"):
         built.unlink()
     (project / "prog").unlink()

@@ -417,6 +417,10 @@ class Recorder:
         self.asked.append(("directory", role))
         return self.facts.directory(role)
 
+    def fresh(self, role: str) -> bool:
+        self.asked.append(("fresh", role))
+        return self.facts.fresh(role)
+
     def socket(self, role: str) -> bool:
         self.asked.append(("socket", role))
         return self.facts.socket(role)
@@ -503,9 +507,10 @@ def rules(draw: st.DrawFn, index: int) -> Rule:
             argv = draw(st.sampled_from(ARGVS))
     redirect = draw(st.sampled_from(REDIRECTS)) \
         if action is Action.PERMIT and draw(st.integers(0, 9)) < 2 else None
+    fresh = action is Action.PERMIT and path is not None and not draw(st.integers(0, 3))
     return Rule(calls, action, draw(st.sampled_from([errno_module.EPERM, errno_module.EACCES])),
                 path, net, argv, redirect, index=index,
-                missing=draw(st.sampled_from([None, None, *Missing])))
+                missing=draw(st.sampled_from([None, None, *Missing])), fresh=fresh)
 
 
 @st.composite
@@ -579,7 +584,8 @@ def facts_for(draw: st.DrawFn, table: Table) -> CallFacts:
             sockets=frozenset(draw(st.sampled_from([(), ("old",), ("new",)]))),
             sockets_inside=tuple(draw(st.sampled_from([(), ("/run/s",), ("/a/b/s",)]))),
             selector=draw(st.sampled_from([0, RENAME_EXCHANGE, 1, RENAME_EXCHANGE | 4]))
-            if call == "renameat2" else None)
+            if call == "renameat2" else None,
+            made=frozenset(draw(st.sampled_from([(), ("old",), ("new",), ("old", "new")]))))
     if call == "ioctl":  # on a descriptor's file: a path, or a pseudo name
         return CallFacts(call, (PathArg("path", draw(paths(table))),), selector=draw(
             st.sampled_from([*FILE_CHANGING, TIOCSTI, 0x5401, FS_IOC_SETFLAGS | 1 << 32])))
@@ -593,7 +599,7 @@ def facts_for(draw: st.DrawFn, table: Table) -> CallFacts:
         return CallFacts(call, path_args, argv=draw(st.sampled_from(
             [("tool",), ("tool", "-x"), ("x", "y"), None])), missing=missing)
     return CallFacts(call, path_args, open_flags=draw(st.sampled_from(FLAGS)),
-                     missing=missing)
+                     missing=missing, made=frozenset(draw(st.sampled_from([(), ("path",)]))))
 
 
 def _missing(roles: tuple[str, ...]) -> st.SearchStrategy[tuple[tuple[str, Absent], ...]]:

@@ -510,6 +510,8 @@ def _rule(draw: st.DrawFn) -> dict[str, object]:
         rule = _common(draw, rule)
         if rule["action"] == "permit" and draw(st.booleans()):
             rule["redirect"] = draw(st.sampled_from(["/tmp/other", "$HOME/x"]))
+        if rule["action"] == "permit" and draw(st.booleans()):
+            rule["fresh"] = draw(st.booleans())
         return rule
     if kind == "net":
         rule = {"calls": draw(st.lists(st.sampled_from(_NET_CALLS), min_size=1, max_size=2))}
@@ -565,15 +567,18 @@ def _policy_text(draw: st.DrawFn) -> str:
     return tomli_w.dumps(data)
 
 
+_made = st.sampled_from([frozenset(), frozenset({"path", "new"}), frozenset({"old"})])
 _facts = st.one_of(
-    st.builds(lambda call, path, flags: CallFacts(call, (PathArg("path", path),),
-                                                  open_flags=flags),
+    st.builds(lambda call, path, flags, made: CallFacts(call, (PathArg("path", path),),
+                                                        open_flags=flags, made=made),
               st.sampled_from(["openat", "open", "stat", "unlink", "execve"]),
               st.sampled_from(["/tmp/x", "/home/alice/f", "/etc/shadow", "/a/q/b", "/b1",
                                "/memfd:x (deleted)", "/usr/lib"]),
-              st.sampled_from([os.O_RDONLY, os.O_WRONLY, os.O_RDWR, os.O_CREAT])),
-    st.builds(lambda old, new: CallFacts("rename", (PathArg("old", old), PathArg("new", new))),
-              st.sampled_from(["/tmp/a", "/etc/passwd"]), st.sampled_from(["/a/b", "/x"])),
+              st.sampled_from([os.O_RDONLY, os.O_WRONLY, os.O_RDWR, os.O_CREAT]), _made),
+    st.builds(lambda old, new, made: CallFacts("rename", (PathArg("old", old),
+                                                          PathArg("new", new)), made=made),
+              st.sampled_from(["/tmp/a", "/etc/passwd"]), st.sampled_from(["/a/b", "/x"]),
+              _made),
     st.builds(lambda call, addr: CallFacts(call, sockaddr=addr),
               st.sampled_from(["connect", "bind", "sendto", "sendmsg"]),
               st.sampled_from([SockAddr("inet", "127.0.0.1", 80),

@@ -1,0 +1,87 @@
+"""``fresh = true`` on real processes: a permit of the paths the run makes only -- a name that
+does not exist yet, or a file a call of this run made (open with O_CREAT, mkdir, a symlink,
+a link or rename of such a file, a directory of its own moved) -- and of no file that was
+there before, however the run reaches it: by its name, through a symlink it made, by a
+rename over it, a link of it or a move of the directory holding it (gap #30, the learner's
+rules for names the program chose).  Both loops: the native one hands a fresh rule's paths
+to Python (engine/cloop.py ``_action``, index.flat_check)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import results
+
+#: what a C program needs besides files (tests/engine/test_enforce.py's list)
+PLAIN_CALLS = ["execve", "brk", "mmap", "mprotect", "munmap", "arch_prctl", "set_tid_address",
+               "set_robust_list", "rseq", "prlimit64", "getrandom", "close", "read", "write",
+               "exit_group", "rt_sigaction", "newfstatat", "fstat", "pread64"]
+
+
+def fresh_policy(d: Path, probe: Path) -> str:
+    """Everything inside ``d`` the run makes, nothing else there: the default refuses it
+    (EACCES).  (A ``never`` rule naming ``d/**`` would refuse every link and rename there
+    whatever the run made: a file a refusing rule names gets no new name, model.Table.
+    _renaming_decision.)"""
+    return f"""
+        default = "never"
+        default_errno = "EACCES"
+        [[rule]]
+        calls = ["fsread", "fswrite"]
+        path = "{d}/**"
+        fresh = true
+        action = "permit"
+        [[rule]]
+        calls = ["fsread"]
+        path = "{{/usr/**,/etc/**,{probe.parent}/**}}"
+        action = "permit"
+        [[rule]]
+        calls = {PLAIN_CALLS!r}
+        action = "permit"
+    """.replace("'", '"')
+
+
+def test_a_fresh_rule_covers_what_the_run_makes_and_no_older_file(traced, tmp_path, probe,
+                                                                   loop):
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "old").write_text("original\n")
+    (d / "olddir").mkdir()
+    (d / "olddir" / "inside").write_text("original\n")
+    ops = [
+        f"openw:{d}/new", f"open:{d}/new", f"creat:{d}/new",   # made, then the run's own
+        f"fchmod:{d}/new",                                    # ... by its descriptor too
+        f"open:{d}/old", f"openw:{d}/old",                      # older: refused
+        f"symlink:{d}/old:{d}/sl", f"openw:{d}/sl", f"open:{d}/sl",  # through its own link
+        f"mkdir:{d}/nd", f"openw:{d}/nd/f", f"rename:{d}/nd:{d}/nd2", f"open:{d}/nd2/f",
+        f"rename:{d}/new:{d}/old",                            # over an older file
+        f"rename:{d}/olddir:{d}/moved",                       # an older directory moved
+        f"link:{d}/old:{d}/hl",                               # an older file's new name
+        f"link:{d}/nd2/f:{d}/hl2", f"openw:{d}/hl2",          # a new name of its own file
+        f"rename:{d}/hl2:{d}/away", f"openw:{d}/away",        # its own file moved
+        f"unlink:{d}/away", f"unlink:{d}/old",
+    ]
+    r = traced.run(fresh_policy(d, probe), str(probe), *ops, env=loop)
+    got = results(r.stdout)
+    assert len(got) == len(ops), r.stdout + r.stderr
+    refused = {f"open {d}/old", f"openw {d}/old", f"openw {d}/sl",
+               f"open {d}/sl", f"rename {d}/new:{d}/old", f"rename {d}/olddir:{d}/moved",
+               f"link {d}/old:{d}/hl", f"unlink {d}/old"}
+    for op, result in got.items():
+        assert result == ("EACCES" if op in refused else "ok"), (op, result, got)
+    assert (d / "old").read_text() == "original\n"
+    assert (d / "olddir" / "inside").read_text() == "original\n"
+    assert not (d / "hl").exists() and (d / "nd2" / "f").exists()
+
+
+def test_a_fresh_rule_refuses_a_path_made_before_the_run_by_the_same_program(
+        traced, tmp_path, probe, loop):
+    """Run-wide, not policy-wide: what a run made is the next run's older file."""
+    d = tmp_path / "d"
+    d.mkdir()
+    first = traced.run(fresh_policy(d, probe), str(probe), f"openw:{d}/out", env=loop)
+    assert results(first.stdout) == {f"openw {d}/out": "ok"}, first.stdout + first.stderr
+    again = traced.run(fresh_policy(d, probe), str(probe), f"openw:{d}/out", f"open:{d}/out",
+                       env=loop)
+    assert results(again.stdout) == {f"openw {d}/out": "EACCES", f"open {d}/out": "EACCES"}, \
+        again.stdout + again.stderr
