@@ -223,7 +223,8 @@ class Learner:
         created: list[str] = []
         exclusive = mkstemp = False
         if name in _CREATING:
-            created = [p.role for p in paths]
+            # (a name that is there already is made by nobody: mkdir -p of /tmp, EEXIST)
+            created = [p.role for p in paths if not p.resolved.exists]
             exclusive = name in _EXCLUSIVE
             mkstemp = name in _MKDIR_MODE and call.args[_MKDIR_MODE[name]] & 0o7777 == 0o700
         elif name in _NEW_NAME:

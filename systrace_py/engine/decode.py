@@ -673,8 +673,10 @@ class DecodedCall:
             old = self._made_key("old")
             new = self._made_key("new")
             moving = name.startswith("rename")
-            if old is None or new is None:
-                return
+            if old is None or new is None or self.absent("old") is not None:
+                return  # (no file at the old name: the call fails, nothing is renamed --
+                #          cmake renames its cache's temporary file a second time, ENOENT,
+                #          and the first rename's new name was forgotten)
             exchange = name == "renameat2" and (self.selector or 0) & RENAME_EXCHANGE
             if exchange or old not in made:
                 if moving or exchange:

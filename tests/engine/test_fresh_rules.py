@@ -85,3 +85,16 @@ def test_a_fresh_rule_refuses_a_path_made_before_the_run_by_the_same_program(
                        env=loop)
     assert results(again.stdout) == {f"openw {d}/out": "EACCES", f"open {d}/out": "EACCES"}, \
         again.stdout + again.stderr
+
+
+def test_a_rename_that_fails_forgets_nothing_the_run_made(traced, tmp_path, probe, loop):
+    """cmake renames its cache's temporary file onto the cache, then (its file gone) again,
+    ENOENT: the failing rename was taken for one of an older file over the cache and the
+    cache forgotten -- its next read refused."""
+    d = tmp_path / "d"
+    d.mkdir()
+    ops = [f"openw:{d}/cache.tmp", f"rename:{d}/cache.tmp:{d}/cache",
+           f"rename:{d}/cache.tmp:{d}/cache", f"open:{d}/cache"]
+    r = traced.run(fresh_policy(d, probe), str(probe), *ops, env=loop)
+    answers = [line.rpartition(" -> ")[2] for line in r.stdout.splitlines() if " -> " in line]
+    assert answers == ["ok", "ok", "ENOENT", "ok"], r.stdout + r.stderr

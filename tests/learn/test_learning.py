@@ -582,3 +582,25 @@ def test_npm_packing_a_package_runs_again_under_its_learned_policy(tmp_path):
     learned = learn_and_enforce(tmp_path, ["sh", "-c", script], setup=setup, cwd=work)
     assert learned.first.stdout.strip().endswith(".tgz")
     assert "Z-debug-0.log" in learned.policy.read_text()
+
+
+MAKEDIRS_SCRIPT = """
+import os, sys
+os.makedirs(sys.argv[1], exist_ok=True)   # every directory of the path: EEXIST
+print(open(os.path.join(sys.argv[1], "input.txt")).read(), end="")
+"""
+
+
+def test_a_directory_that_is_there_already_is_not_one_the_run_made(tmp_path):
+    """mkdir -p of a path that exists (cmake makes its build tree's parents so) fails with
+    EEXIST: learned as made -- and then as generated names (build-4242 ends in a number),
+    fresh, their files older than the run -- the next run's read of a file in it was
+    refused."""
+    data = tmp_path / "build-4242"
+    data.mkdir()
+    (data / "input.txt").write_text("kept\n")
+    script = tmp_path / "makedirs.py"
+    script.write_text(MAKEDIRS_SCRIPT)
+    learned = learn_and_enforce(tmp_path, [PYTHON3, str(script), str(data)])
+    assert learned.first.stdout == "kept\n"
+    assert "build-*" not in learned.policy.read_text()
