@@ -630,7 +630,19 @@ class DecodedCall:
         key = self._made_key(role)
         if key is None or self._decoder is None:
             return False
-        return key in self._decoder.made or self.absent(role) is Absent.LAST
+        return key in self._decoder.made or self.absent(role) is Absent.LAST or \
+            self._makes_only_anew(role)
+
+    def _makes_only_anew(self, role: str) -> bool:
+        """Whether the call makes the name in ``role`` or fails with EEXIST, touching no file
+        that is there (mkdir, mknod, a symlink, a link's new name, an open with O_CREAT and
+        O_EXCL): a fresh rule lets it meet the kernel's EEXIST -- npm's mkdir -p of a cache
+        directory an earlier run made was refused (EPERM), where natively it goes on."""
+        name = self.policy_name
+        if name in aliases.OPEN_CALLS:
+            flags = self.open_flags or 0
+            return flags & (os.O_CREAT | os.O_EXCL) == os.O_CREAT | os.O_EXCL
+        return not name.startswith("rename") and aliases.creates(name, role)
 
     def _made_key(self, role: str) -> str | None:
         """How ``Decoder.made`` names the path in ``role``: its resolved name -- a

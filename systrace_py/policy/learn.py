@@ -375,8 +375,13 @@ class _Context:
                         mkstemp_made.add(arg.path)
                 comps = components(arg.path)
                 for i in range(1, len(comps)):
-                    if FANOUT.fullmatch(comps[i - 1]) and HASH_NAME.fullmatch(comps[i]):
-                        ctx.fanout.add("/" + "/".join(comps[:i]))
+                    if HASH_NAME.fullmatch(comps[i]):
+                        # the 2-hex directories it is filed under, every level of them
+                        # (git's objects/45/, npm's cache content-v2/sha512/d1/75/)
+                        j = i
+                        while j > 0 and FANOUT.fullmatch(comps[j - 1]):
+                            ctx.fanout.add("/" + "/".join(comps[:j]))
+                            j -= 1
         ctx.made = set(created)
         if options.generalize == "none":
             return ctx
@@ -430,12 +435,16 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
             parts[i] = temp
             kinds.append(_GENERATED)
         elif HASH_NAME.search(comp):
-            parts[i] = HASH_NAME.sub("*", escape(comp))
+            # each hex digit a "?": the shape of a hash, not a "*" a name chosen around it
+            # could aim at another file with (.bash<hash>rc is no .bashrc: gap #30), and a
+            # file the run did not make stays covered (a cache's index appended to, git's
+            # older objects read)
+            parts[i] = HASH_NAME.sub(lambda run: "?" * len(run.group()), escape(comp))
             kinds.append(_HASHES)
         elif prefix in ctx.fanout:
-            parts[i] = "*"
+            parts[i] = "??"
             kinds.append(_HASHES)
-    chosen = "generated" if _GENERATED in kinds else "hash" if _HASHES in kinds else None
+    chosen = "generated" if _GENERATED in kinds else None
     return _Pattern(writer.text(path, parts), not kinds, kinds[0] if kinds else None, chosen)
 
 
@@ -446,12 +455,10 @@ _HASHES = "content hashes"
 def _fresh_use(use: _PathUse, pattern: _Pattern) -> bool:
     """Whether the rule that covers ``use`` by ``pattern`` must be ``fresh`` (cover only
     what the run makes): a glob whose literal part the program chose -- a generated name,
-    a directory moved, and a content hash written (fswrite, or the fslink part: a new name
-    given); a content hash read stays as it is, for objects older than the run (git reads
-    the ones it made before)."""
-    if pattern.chosen in ("generated", "moved"):
-        return True
-    return pattern.chosen == "hash" and (use.cls == "fswrite" or use.part == FSLINK)
+    a directory moved.  A content hash is kept as its shape instead (each hex digit a
+    ``?``), which covers the next run's hashes and files older than the run alike (git's
+    objects, a cache's index appended to) and no name of another shape."""
+    return pattern.chosen in ("generated", "moved")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -98,3 +98,18 @@ def test_a_rename_that_fails_forgets_nothing_the_run_made(traced, tmp_path, prob
     r = traced.run(fresh_policy(d, probe), str(probe), *ops, env=loop)
     answers = [line.rpartition(" -> ")[2] for line in r.stdout.splitlines() if " -> " in line]
     assert answers == ["ok", "ok", "ENOENT", "ok"], r.stdout + r.stderr
+
+
+def test_a_name_made_only_anew_meets_the_kernels_eexist(traced, tmp_path, probe, loop):
+    """mkdir of a directory an earlier run made (npm's mkdir -p of its cache) fails with
+    EEXIST natively and changes nothing: a fresh rule lets the kernel say so (it was EPERM
+    -- EACCES here -- and npm gave up); an open of that older file stays refused."""
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "olddir").mkdir()
+    (d / "old").write_text("original\n")
+    ops = [f"mkdir:{d}/olddir", f"symlink:{d}/x:{d}/old", f"openw:{d}/old"]
+    r = traced.run(fresh_policy(d, probe), str(probe), *ops, env=loop)
+    answers = [line.rpartition(" -> ")[2] for line in r.stdout.splitlines() if " -> " in line]
+    assert answers == ["EEXIST", "EEXIST", "EACCES"], r.stdout + r.stderr
+    assert (d / "old").read_text() == "original\n"
