@@ -5,8 +5,8 @@
  * (docs/performance.md).  This module serves, without returning to Python, the seccomp stops
  * of the armed tasks whose call is a plain path call the policy decides by its literal paths,
  * "dir/ **" trees and globs (the rule's pattern asked, in Python): waitpid ->
- * PTRACE_GET_SYSCALL_INFO -> path read (process_vm_readv) -> resolution (only where the kernel
- * proves the path symlink-free, which is exactly what the Python resolver does in that case)
+ * PTRACE_GETREGS (struct call) -> path read (process_vm_readv) -> resolution (only where
+ * the kernel proves the path symlink-free, which is what the Python resolver does then)
  * -> first-match lookup -> PTRACE_CONT (in a tree of more than one task, held to what was
  * checked first, as enforce.Holder holds it), or refusal with the rule's errno at entry (of
  * a missing path: the errno Table.refusal_errno gives it); a call with no argument, by the
