@@ -985,9 +985,17 @@ static int exec_entry(Arm *a, const struct call *info, const char *raw, size_t r
         if (enters && pwrite(a->mem_fd, env_copy, (size_t)envlen, (off_t)(a->slot + bulk_at))
             != envlen)
             return 0;
-        if (poke(a->tid, ARG_REG[0] * 8, (long)(a->slot + PATH1)) < 0 ||
-            (enters && poke(a->tid, ARG_REG[2] * 8, (long)(a->slot + bulk_at)) < 0))
-            return errno == ESRCH ? 1 : -1;
+        int pointed;
+        if (enters) {  /* two registers: the stop's own written back changed (one call) */
+            uint64_t regs[R_WORDS];
+            memcpy(regs, info->regs, sizeof regs);
+            regs[ARG_REG[0]] = a->slot + PATH1;
+            regs[ARG_REG[2]] = a->slot + bulk_at;
+            pointed = (int)syscall(SYS_ptrace, PT_SETREGS, a->tid, 0, regs);
+        } else {
+            pointed = poke(a->tid, ARG_REG[0] * 8, (long)(a->slot + PATH1));
+        }
+        if (pointed < 0) return errno == ESRCH ? 1 : -1;
         a->own_held = enters ? 5 : 1;  /* (Tracer._hold's own_args) */
         memcpy(a->own, info->args, sizeof a->own);
     }

@@ -46,6 +46,9 @@ int main(int argc, char **argv) {
     for (round_no = rounds - 1; round_no >= 0; round_no--) {
         say("stat-abs", stat(abs_a, &st));
         say("lstat-rel", lstat("pub/a.txt", &st));
+        /* permitted, through a symlink and by a climb ("..") */
+        say("stat-publink", stat("publink/a.txt", &st));
+        say("fstatat-climb", fstatat(pub, "../pub/a.txt", &st, 0));
         say("fstatat-dirfd", fstatat(pub, "a.txt", &st, AT_SYMLINK_NOFOLLOW));
         say("fstatat-dotdot", fstatat(pub, "../sec/other.txt", &st, 0));
         say("fstat-empty", fstatat(afd, "", &st, AT_EMPTY_PATH));

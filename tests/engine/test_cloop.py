@@ -60,6 +60,7 @@ def scene(tmp_path: Path) -> Path:
     (root / "link").symlink_to("sec")
     (root / "pub" / "up").symlink_to("../sec/secret.txt")
     (root / "pub" / "dangle").symlink_to("nowhere")
+    (root / "publink").symlink_to("pub")
     return root
 
 
@@ -152,6 +153,7 @@ def test_native_decides_as_python(build, tmp_path: Path, scene: Path, shell: boo
     assert native["stat-dangle"] == "ENOENT"
     assert native["lstat-dangle"] == "0"
     assert native["stat-abs"] == native["lstat-rel"] == native["fstatat-dirfd"] == "0"
+    assert native["stat-publink"] == native["fstatat-climb"] == "0"
     assert native["fstat-empty"] == native["fstat-empty-dir"] == "0"
     assert native["stat-empty-noflag"] == "ENOENT"
     assert native["open-dotdot-nofollow"] == "0"
