@@ -75,10 +75,11 @@ static const int ARG_REG[6] = {R_RDI, R_RSI, R_RDX, R_R10, R_R8, R_R9};
 /* A seccomp stop's call, as its registers give it (decide_call): read with one
  * PTRACE_GETREGS, which a held call's SETREGS then writes back changed -- not
  * PTRACE_GET_SYSCALL_INFO, whose arch field needs no reading here: every armed task runs
- * under the prefilter and the number filter, each of which answers a call of another ABI (int $0x80,
- * a far call into 32-bit code: AUDIT_ARCH_I386) with ENOSYS, and an ERRNO action outranks
- * any filter's TRACE, so no such call ever makes a seccomp stop (docs/security.md, "Other
- * ways into the kernel").  The x32 bit is in orig_rax, past MAX_NR: Python's. */
+ * under the prefilter and the number filter (Tracer._fast_arms: none without them), each
+ * of which answers a call of another ABI (int $0x80, a far call into 32-bit code:
+ * AUDIT_ARCH_I386) with ENOSYS, and an ERRNO action outranks any filter's TRACE, so no such
+ * call ever makes a seccomp stop (docs/security.md, "Other ways into the kernel").  The x32
+ * bit is in orig_rax, past MAX_NR: Python's. */
 struct call {
     uint64_t nr;
     uint64_t args[6];
