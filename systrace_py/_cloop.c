@@ -5,8 +5,8 @@
  * (docs/performance.md).  This module serves, without returning to Python, the seccomp stops
  * of the armed tasks whose call is a plain path call the policy decides by its literal paths,
  * "dir/ **" trees and globs (the rule's pattern asked, in Python): waitpid ->
- * PTRACE_GET_SYSCALL_INFO -> path read (process_vm_readv) -> resolution (only where the kernel
- * proves the path symlink-free, which is exactly what the Python resolver does in that case)
+ * PTRACE_GETREGS (struct call) -> path read (process_vm_readv) -> resolution (only where
+ * the kernel proves the path symlink-free, which is what the Python resolver does then)
  * -> first-match lookup -> PTRACE_CONT (in a tree of more than one task, held to what was
  * checked first, as enforce.Holder holds it), or refusal with the rule's errno at entry (of
  * a missing path: the errno Table.refusal_errno gives it); a call with no argument, by the
@@ -49,9 +49,6 @@
 #define PT_CONT 7
 #define PT_SYSCALL 24
 #define PT_POKEUSER 6
-#define PT_GET_SYSCALL_INFO 0x420e
-#define SYSCALL_INFO_SECCOMP 3
-#define AUDIT_ARCH_X86_64 0xC000003E
 #define SECCOMP_STOP (0x7f | (5 << 8) | (7 << 16))
 #define RESOLVE_NO_SYMLINKS_ 0x04
 #define RESOLVE_NO_MAGICLINKS_ 0x02
@@ -75,6 +72,20 @@ enum { R_R10 = 7, R_R9 = 8, R_R8 = 9, R_RAX = 10, R_RDX = 12, R_RSI = 13, R_RDI 
        R_ORIG_RAX = 15, R_WORDS = 27 };
 static const int ARG_REG[6] = {R_RDI, R_RSI, R_RDX, R_R10, R_R8, R_R9};
 
+/* A seccomp stop's call, as its registers give it (decide_call): read with one
+ * PTRACE_GETREGS, which a held call's SETREGS then writes back changed -- not
+ * PTRACE_GET_SYSCALL_INFO, whose arch field needs no reading here: every armed task runs
+ * under the prefilter and the number filter (Tracer._fast_arms: none without them), each
+ * of which answers a call of another ABI (int $0x80, a far call into 32-bit code:
+ * AUDIT_ARCH_I386) with ENOSYS, and an ERRNO action outranks any filter's TRACE, so no such
+ * call ever makes a seccomp stop (docs/security.md, "Other ways into the kernel").  The x32
+ * bit is in orig_rax, past MAX_NR: Python's. */
+struct call {
+    uint64_t nr;
+    uint64_t args[6];
+    uint64_t regs[R_WORDS];
+};
+
 /* what run() reports with a stop it hands back */
 enum { WHY_OTHER = 0, WHY_PYTHON = 1, WHY_VARIANT = 2 };
 /* entry kinds and actions, as engine/cloop.py exports them */
@@ -82,17 +93,6 @@ enum { K_EXACT = 0, K_TREE = 1, K_MAYBE = 2, K_GLOB = 3 };
 enum { A_PERMIT = 0, A_NEVER = 1, A_PYTHON = 2 };
 /* what an empty path is, as engine/cloop.py exports it (cloop.variant's empty_fd) */
 enum { E_NONE = 0, E_PATH = 1, E_PERMIT = 2 };
-
-struct pt_info {
-    uint8_t op;
-    uint8_t pad[3];
-    uint32_t arch;
-    uint64_t ip, sp;
-    uint64_t nr;
-    uint64_t args[6];
-    uint32_t ret_data;
-    uint32_t pad2;
-};
 
 struct open_how_ {
     uint64_t flags, mode, resolve;
@@ -544,8 +544,11 @@ static int has_suffix(const char *text, size_t len, const char *suffix) {
  * proves symlink-free -- 0 (paths.py _fast_missing) -- or the directory it would be in,
  * itself missing -- 1 when that one is in such a directory (_fast_missing's second lookup),
  * 2 when it is deeper (the walk's "unreachable" name: not direct); its name into path.  -1:
- * Python tells (a "." or "..", a symlink, a dangling symlink it follows, deeper than 8). */
-static int missing_name(const char *candidate, int follow, char *path, int depth) {
+ * Python tells (a "." or "..", a symlink, deeper than 8).  The lookup that found it missing
+ * refused every symlink (RESOLVE_NO_SYMLINKS), a last one it would follow included: so the
+ * last name is no symlink to nothing either -- no lstat (as paths.py _fast asks
+ * _fast_missing, follow False). */
+static int missing_name(const char *candidate, char *path, int depth) {
     char parent[2 * MAX_RAW + 64];
     size_t n = strlen(candidate);
     while (n > 1 && candidate[n - 1] == '/') n--;
@@ -573,7 +576,7 @@ static int missing_name(const char *candidate, int follow, char *path, int depth
         close((int)fd);
         lexical(parent, path);
     } else if (errno == ENOENT && depth < 8) {
-        int above = missing_name(parent, 0, path, depth + 1);  /* (its name: lexical already) */
+        int above = missing_name(parent, path, depth + 1);  /* (its name: lexical already) */
         if (above < 0) return -1;
         found = above == 0 && depth == 0 ? 1 : 2;
     } else {
@@ -584,11 +587,6 @@ static int missing_name(const char *candidate, int follow, char *path, int depth
     path[len] = '/';
     memcpy(path + len + 1, name, name_len);
     path[len + 1 + name_len] = 0;
-    if (follow && !found) {
-        /* a dangling symlink fails the lookup with ENOENT too, and the kernel follows it */
-        struct stat st;
-        if (lstat(path, &st) == 0 || errno != ENOENT) return -1;
-    }
     return found;
 }
 
@@ -737,7 +735,7 @@ static int climbs(const char *raw) {
  * and it climbs no "..", else the
  * canonical path from the root; an open becomes openat2 with RESOLVE_NO_SYMLINKS.  1: held,
  * 0: nothing changed (Python does it), -1: an error (errno; ESRCH: the task is gone). */
-static int hold(const Arm *a, const Shape *s, const Variant *v, const struct pt_info *info,
+static int hold(const Arm *a, const Shape *s, const Variant *v, const struct call *info,
                 const char *raw, size_t rlen, const char *path, size_t len, int direct,
                 const char *start, size_t slen) {
     int own = a->keep_start && direct && !climbs(raw);
@@ -760,8 +758,8 @@ static int hold(const Arm *a, const Shape *s, const Variant *v, const struct pt_
         memcpy(blob + PATH1, target, tlen + 1);
         ssize_t n = pwrite(a->mem_fd, blob, PATH1 + tlen + 1, (off_t)a->slot);
         if (n != (ssize_t)(PATH1 + tlen + 1)) return 0;
-        uint64_t regs[R_WORDS];
-        if (syscall(SYS_ptrace, PT_GETREGS, a->tid, 0, regs) < 0) return -1;
+        uint64_t regs[R_WORDS];  /* (the stop's own, read by decide_call) */
+        memcpy(regs, info->regs, sizeof regs);
         regs[R_ORIG_RAX] = NR_OPENAT2;
         regs[R_RDI] = own && s->dirfd_arg >= 0 ? (uint32_t)info->args[s->dirfd_arg] : at_fdcwd;
         regs[R_RSI] = a->slot + PATH1;
@@ -956,7 +954,7 @@ static int cleared(void) {
  * The path (its own spelling, as enforce.Holder._exec) and an examined environment are held
  * in the slot; the exec is noted for Python (execs()) and awaited (exec_event).  1: let go,
  * -1: an error. */
-static int exec_entry(Arm *a, const struct pt_info *info, const char *raw, size_t rlen,
+static int exec_entry(Arm *a, const struct call *info, const char *raw, size_t rlen,
                       const char *path, size_t len, int missing) {
     if (missing || nexecs == MAX_EXECS || !exec_hook || !kept) return 0;
     if (a->slot && !a->vfork_only) return 0;  /* the others must be stopped: Python's */
@@ -988,9 +986,17 @@ static int exec_entry(Arm *a, const struct pt_info *info, const char *raw, size_
         if (enters && pwrite(a->mem_fd, env_copy, (size_t)envlen, (off_t)(a->slot + bulk_at))
             != envlen)
             return 0;
-        if (poke(a->tid, ARG_REG[0] * 8, (long)(a->slot + PATH1)) < 0 ||
-            (enters && poke(a->tid, ARG_REG[2] * 8, (long)(a->slot + bulk_at)) < 0))
-            return errno == ESRCH ? 1 : -1;
+        int pointed;
+        if (enters) {  /* two registers: the stop's own written back changed (one call) */
+            uint64_t regs[R_WORDS];
+            memcpy(regs, info->regs, sizeof regs);
+            regs[ARG_REG[0]] = a->slot + PATH1;
+            regs[ARG_REG[2]] = a->slot + bulk_at;
+            pointed = (int)syscall(SYS_ptrace, PT_SETREGS, a->tid, 0, regs);
+        } else {
+            pointed = poke(a->tid, ARG_REG[0] * 8, (long)(a->slot + PATH1));
+        }
+        if (pointed < 0) return errno == ESRCH ? 1 : -1;
         a->own_held = enters ? 5 : 1;  /* (Tracer._hold's own_args) */
         memcpy(a->own, info->args, sizeof a->own);
     }
@@ -1264,12 +1270,12 @@ static int decide_call(Arm *a, int *why) {
     PlanObject *plan = a->plan;
     pid_t tid = a->tid;
     int may_refuse = a->may_refuse;
-    struct pt_info info;
-    memset(&info, 0, sizeof info);
+    struct call info;
     *why = WHY_PYTHON;
-    if (syscall(SYS_ptrace, PT_GET_SYSCALL_INFO, tid, sizeof info, &info) < 0) return 0;
-    if (info.op != SYSCALL_INFO_SECCOMP || info.arch != AUDIT_ARCH_X86_64) return 0;
+    if (syscall(SYS_ptrace, PT_GETREGS, tid, 0, info.regs) < 0) return 0;
+    info.nr = info.regs[R_ORIG_RAX];  /* (all 64 bits: garbage above the int is Python's) */
     if (info.nr >= MAX_NR) return 0;
+    for (int i = 0; i < 6; i++) info.args[i] = info.regs[ARG_REG[i]];
     if (plan->whole[info.nr] == W_PERMIT) goto cont;
     if (plan->whole[info.nr] == W_NEVER) {
         if (!may_refuse) return 0;
@@ -1302,6 +1308,7 @@ static int decide_call(Arm *a, int *why) {
     char path[sizeof candidate];
     size_t len;
     int missing = 0;  /* the last name is not there (paths.py _fast_missing) */
+    int settle = 0;   /* ... and missing_name was not asked which one (a permit needs not) */
     int direct = 0;   /* reached through no symlink (Resolved.direct) */
     char start[MAX_RAW + 1];  /* a relative spelling's start directory (Resolved.start) */
     size_t slen = 0;
@@ -1351,8 +1358,19 @@ static int decide_call(Arm *a, int *why) {
         else close((int)fd);
         lexical(candidate, path);
         direct = 1;
+    } else if (errno == ENOENT && !s->exec && !a->own_search && !dotted(raw)) {
+        /* a name is missing, and the lookup passed through no symlink up to it.  With no "."
+         * or ".." in the spelling, its name is the lexical form, whichever directory is
+         * missing (the one _fast_missing and the walk's "unreachable" name give), and the
+         * spelling reaches it from its start through no symlink (direct).  Which name is
+         * missing matters to a refusal only (its errno): missing_name is asked then
+         * (settle), not for the permits of a header search. */
+        lexical(candidate, path);
+        missing = 1;
+        direct = 1;
+        settle = 1;
     } else if (errno == ENOENT) {
-        int how_missing = missing_name(candidate, v->follow, path, 0);
+        int how_missing = missing_name(candidate, path, 0);
         if (how_missing < 0) return 0;  /* (Python's walk) */
         missing = 1;
         direct = how_missing < 2;
@@ -1372,6 +1390,14 @@ decide:
         int action = decide_check(&v->checks[i], path, len, &err, &missing_err);
         if (action < 0) return -1;  /* a glob's match raised what ends the run */
         if (action == A_PERMIT) continue;
+        if (settle) {  /* (its name is the same: the checks before permitted it again) */
+            settle = 0;
+            int how_missing = missing_name(candidate, path, 0);
+            if (how_missing < 0) return 0;  /* (Python's walk) */
+            direct = how_missing < 2;
+            len = strlen(path);
+            goto decide;
+        }
         /* (a task whose search permission is not the tracer's may not reach the path at
          * all: its lookup's EACCES, Python's) */
         if (action != A_NEVER || !may_refuse || a->own_search) return 0;

@@ -38,9 +38,17 @@ int main(int argc, char **argv) {
     snprintf(abs_secret, sizeof abs_secret, "%s/sec/secret.txt", argv[1]);
     char abs_missing[4096];
     snprintf(abs_missing, sizeof abs_missing, "%s/sec/gone.txt", argv[1]);
+    /* a header search's misses: absolute, in a directory that is there or is not */
+    char abs_none[4096], abs_nodir[4096], abs_sec_nodir[4096];
+    snprintf(abs_none, sizeof abs_none, "%s/pub/none.h", argv[1]);
+    snprintf(abs_nodir, sizeof abs_nodir, "%s/pub/no/such/x.h", argv[1]);
+    snprintf(abs_sec_nodir, sizeof abs_sec_nodir, "%s/sec/no/such/x.h", argv[1]);
     for (round_no = rounds - 1; round_no >= 0; round_no--) {
         say("stat-abs", stat(abs_a, &st));
         say("lstat-rel", lstat("pub/a.txt", &st));
+        /* permitted, through a symlink and by a climb ("..") */
+        say("stat-publink", stat("publink/a.txt", &st));
+        say("fstatat-climb", fstatat(pub, "../pub/a.txt", &st, 0));
         say("fstatat-dirfd", fstatat(pub, "a.txt", &st, AT_SYMLINK_NOFOLLOW));
         say("fstatat-dotdot", fstatat(pub, "../sec/other.txt", &st, 0));
         say("fstat-empty", fstatat(afd, "", &st, AT_EMPTY_PATH));
@@ -71,6 +79,11 @@ int main(int argc, char **argv) {
         say("stat-dangle", stat("pub/dangle", &st));
         say("lstat-dangle", lstat("pub/dangle", &st));
         say("open-missing-abs", opened(open(abs_missing, O_RDONLY)));
+        say("open-abs-none", opened(open(abs_none, O_RDONLY)));
+        say("open-abs-nodir", opened(open(abs_nodir, O_RDONLY)));
+        say("open-abs-sec-nodir", opened(open(abs_sec_nodir, O_RDONLY)));
+        say("create-nodir", opened(open("nodir/new.txt", O_WRONLY | O_CREAT, 0600)));
+        say("create-pub-nodir", opened(open("pub/no/new.txt", O_WRONLY | O_CREAT, 0600)));
         say("open-missing-sec", opened(open("sec/missing", O_RDONLY)));
         say("access-secret", access("sec/secret.txt", R_OK));
         say("faccessat2-a", syscall(SYS_faccessat2, pub, "a.txt", R_OK, AT_SYMLINK_NOFOLLOW));

@@ -26,6 +26,17 @@ def test_int80_open_of_the_secret(build, tmp_path):
                            lambda s: ["int80_open", s.secret], lambda s: read_never(s.secret))
 
 
+def test_int80_open_of_the_secret_in_a_tree(build, tmp_path):
+    """From sh, so the native loop serves it held (a tree of two tasks): that loop reads a
+    seccomp stop's call from its registers and relies on the filters' ENOSYS, which outranks
+    any TRACE, for every other ABI (_cloop.c ``struct call``)."""
+    program = build("escape/abi_entry.c")
+    controlled_and_blocked(tmp_path, "sh",
+                           lambda s: ["-c", '"$@"; exit $?', "sh", program, "int80_open",
+                                      s.secret],
+                           lambda s: read_never(s.secret))
+
+
 def test_int80_execve_of_a_forbidden_program(build, tmp_path):
     payload = build("escape/payload.c")
     _, s = controlled_and_blocked(
