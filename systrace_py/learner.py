@@ -43,7 +43,7 @@ from systrace_py.names import NAMED_CALLS, DnsObserver
 from systrace_py.policy import aliases
 from systrace_py.policy.environment import runs_code
 from systrace_py.policy.learn import MAIN, Observation, normalize_flags
-from systrace_py.policy.model import PathArg, Reason, Rule
+from systrace_py.policy.model import Absent, PathArg, Reason, Rule
 from systrace_py.report import say
 from systrace_py.syscalls import PATHS, Treat, treated
 
@@ -223,8 +223,10 @@ class Learner:
         created: list[str] = []
         exclusive = mkstemp = False
         if name in _CREATING:
-            # (a name that is there already is made by nobody: mkdir -p of /tmp, EEXIST)
-            created = [p.role for p in paths if not p.resolved.exists]
+            # (a name that is there already is made by nobody: mkdir -p of /tmp, EEXIST;
+            # asked with lstat where the resolver took a last name as it was -- its
+            # "exists" is then no answer, and every mkdir was learned as making nothing)
+            created = [p.role for p in paths if call.absent(p.role) is Absent.LAST]
             exclusive = name in _EXCLUSIVE
             mkstemp = name in _MKDIR_MODE and call.args[_MKDIR_MODE[name]] & 0o7777 == 0o700
         elif name in _NEW_NAME:
