@@ -698,30 +698,61 @@ class _ArgvWriter:
     a command a build tool hands a shell names the scratch files of this run
     (``--progress-dir=.../TryCompile-2rtJjQ/CMakeFiles``, ``cmTC_bde35.dir/...``), and the next
     run's command names the next run's.  A generated name counts where it stands as a whole
-    name (nothing of a name's right before it, nothing but a dotted suffix right after)."""
+    name (nothing of a name's right before it, nothing but a dotted suffix right after).
+
+    The random part is written as as many characters of its kind (``TryCompile-`` and six of
+    ``[0-9A-Za-z_]``), never as fnmatch's ``*``: that matches spaces, ``;`` and ``#`` too,
+    and a program chose its next command line around it (red team 16: ``TryCompile-; CMD
+    #/CMakeFiles``).  Generators draw a fixed number of letters and digits; a number (a
+    pid) is as many digits -- of another length, it is refused (fails closed)."""
 
     _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+    _DIGITS = frozenset("0123456789")
+    _RANDOM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
     def __init__(self, temp: Mapping[str, str]) -> None:
         self._globs: dict[str, str] = {}
         for path, glob in temp.items():
             name = path.rpartition("/")[2]
             if name and glob != "*":
-                self._globs[name] = self._as_argv_glob(glob)
+                self._globs[name] = self._as_argv_glob(name, glob)
         self._names = re.compile("|".join(
             re.escape(n) for n in sorted(self._globs, key=len, reverse=True))) \
             if self._globs else None
 
-    @staticmethod
-    def _as_argv_glob(glob: str) -> str:
-        """A name's path glob (backslash escapes and ``*``) as an argv glob (fnmatch)."""
-        out: list[str] = []
+    @classmethod
+    def _as_argv_glob(cls, name: str, glob: str) -> str:
+        """A name's path glob (backslash escapes and ``*``) as an argv glob (fnmatch): its
+        literal parts exact, each ``*`` the part of ``name`` it stands for as that many
+        characters of its kind -- or exactly, when that part holds anything else (a space,
+        ``;``, ``.``: no generator's letter)."""
+        parts: list[str | None] = []  # literal text, None for a "*"
+        literal: list[str] = []
         chars = iter(glob)
         for c in chars:
-            if c == "\\":
-                out.append(escape_argv(next(chars, "")))
+            if c == "*":
+                parts += ["".join(literal), None]
+                literal = []
             else:
-                out.append(c if c == "*" else escape_argv(c))
+                literal.append(next(chars, "") if c == "\\" else c)
+        parts.append("".join(literal))
+        found = re.fullmatch("".join("(.*?)" if p is None else re.escape(p) for p in parts),
+                             name, re.DOTALL)
+        if found is None:
+            return escape_argv(name)
+        out: list[str] = []
+        stars = iter(found.groups())
+        for part in parts:
+            if part is not None:
+                out.append(escape_argv(part))
+                continue
+            run = next(stars)
+            if set(run) <= cls._DIGITS:
+                out.append("[0-9]" * len(run))
+            elif set(run) <= cls._RANDOM:
+                out.append("[0-9A-Za-z_]" * len(run))
+            else:
+                out.append(escape_argv(run))
         return "".join(out)
 
     def __call__(self, text: str) -> str:

@@ -71,3 +71,33 @@ def test_a_learned_temporary_name_does_not_grant_the_directorys_other_files(
     assert traced.stdout.startswith(f"BLOCKED: append to {target}"), \
         traced.stdout + traced.stderr
     assert PAYLOAD_MAGIC not in (work / target).read_text()
+
+
+def test_a_learned_shell_command_admits_no_other_command_line(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Red team 16: learned, the program makes its scratch ``TryCompile-2rtJjQ`` (mode 0700,
+    removed) and runs ``sh -c "echo .../TryCompile-2rtJjQ/CMakeFiles"``; the shell's argv
+    condition names the scratch as its glob.  Enforced, it hands the shell
+    ``echo .../TryCompile-; echo INJECTED...; #/CMakeFiles``: fnmatch's ``*`` matched the
+    spaces, ``;`` and ``#`` (fixed: the random part is as many characters of its kind, here
+    ``[0-9A-Za-z_]`` six times).  Control: natively the injected command runs."""
+    program = build("escape/learn_shell.c")
+    work = tmp_path / "work"
+    work.mkdir()
+    control = subprocess.run([str(program)], cwd=work, capture_output=True, text=True,
+                             timeout=30, env={"ATTACK": "1"})
+    assert control.stdout.startswith("ESCAPED"), control.stdout
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", str(program)], cwd=work)
+    assert first.stdout.startswith("BLOCKED: probed"), first.stdout + first.stderr
+    text = learned.read_text()
+    assert '"-c"' in text, text  # the shell's argv condition
+    # mkdir's scratch learned as made: its name a generated one (each mkdir was learned as
+    # making nothing after be220d4 -- the resolver's "exists" is no answer for a last name
+    # it does not follow -- and the next run's mkdir of its own scratch refused)
+    assert '"$CWD/TryCompile-*"' in text, text
+    traced = run_systrace(["-p", str(learned), "--", str(program)], cwd=work,
+                          env={"ATTACK": "1", **loop})
+    assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
+    assert traced.stdout.startswith("BLOCKED: the injected command did not run"), \
+        traced.stdout + traced.stderr

@@ -446,6 +446,11 @@ def test_a_shell_command_naming_the_runs_generated_names_names_their_globs():
     assert permitted(policy, command("TryCompile-x9Y8z7", "cmTC_0a1b2"))
     assert not permitted(policy, command("TryCompile-x9Y8z7", "other"))
     assert not permitted(policy, command("Elsewhere-x9Y8z7", "cmTC_0a1b2"))
+    # the random part is six name characters, not fnmatch's "*" (red team 16): a command
+    # line of the program's making around the name is no command the policy named
+    assert not permitted(policy, command("TryCompile-; curl x | sh #", "cmTC_0a1b2"))
+    assert not permitted(policy, command("TryCompile-x9Y8z7", "cmTC_0a1b2 x; id #"))
+    assert not permitted(policy, command("TryCompile-x9Y8z", "cmTC_0a1b2"))
 
 
 def test_the_initial_exec_never_gets_an_argv_condition():
