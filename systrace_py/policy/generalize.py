@@ -43,6 +43,7 @@ __all__ = [
     "FANOUT",
     "GENERALIZE_LEVELS",
     "HASH_NAME",
+    "HEX_DIGIT",
     "HOME_SENSITIVE",
     "SYSTEM_SENSITIVE",
     "Category",
@@ -803,10 +804,18 @@ _PSEUDO = re.compile(r"^(?P<kind>pipe|socket|anon_inode):")
 _MEMFD = re.compile(r"^/?memfd:(?P<name>.*?)(?: \(deleted\))?$", re.DOTALL)
 #: a content hash (git's objects, caches): 30 or more hex digits
 HASH_NAME = re.compile(r"[0-9a-f]{30,}")
+#: A digit of a shape in a learned glob (a hash's, its 2-hex directories', a UUID's, a
+#: date's): a class of the digits it may be, never ``?`` -- any character there let a
+#: name the program chose (32 hex digits) cover every older file of the directory whose
+#: name is as long (red team 16).
+HEX_DIGIT = "[0-9a-f]"
+_UUID_DIGIT = "[0-9a-fA-F]"
+_DATE_DIGIT = "[0-9]"
+_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 #: Parts of names whose shape is a generator's and never a word's, kept as a shape (each
-#: digit of them a ``?``): a date and time (a log's, a backup's: ISO 8601 and its file-name
+#: digit of them a class): a date and time (a log's, a backup's: ISO 8601 and its file-name
 #: spellings ``2026-12-04T20_05_29_165Z``, ``2026-12-04_20-05-29``, ``20261204T200529``) and
-#: a UUID (npm's cache: ``26d8a713-0c3f-4d15-801c-b6c8bf0abeb4``, each hex digit a ``?``).
+#: a UUID (npm's cache: ``26d8a713-0c3f-4d15-801c-b6c8bf0abeb4``, each hex digit a class).
 SHAPED = re.compile(r"(?<![0-9A-Za-z])(?:[0-9]{4}-[0-9]{2}-[0-9]{2}[T_ -][0-9]{2}[-_:.][0-9]{2}"
                     r"(?:[-_:.][0-9]{2})?(?:[._][0-9]{1,9})?Z?"
                     r"|[0-9]{8}[T_-][0-9]{6}"
@@ -816,16 +825,17 @@ SHAPED = re.compile(r"(?<![0-9A-Za-z])(?:[0-9]{4}-[0-9]{2}-[0-9]{2}[T_ -][0-9]{2
 
 def shaped_glob(name: str) -> str | None:
     """The glob of a name holding dates and times or UUIDs (:data:`SHAPED`): each digit of
-    them a ``?``, the rest literal -- the shape stays, so the glob matches the next run's
-    and no other name (``*`` would let a name chosen around it cover ``.bashrc``:
-    docs/security.md gap #30).  None when the name holds none."""
+    them a class (``[0-9]``, a UUID's ``[0-9a-fA-F]``), the rest literal -- the shape stays,
+    so the glob matches the next run's and no other name (``*`` would let a name chosen
+    around it cover ``.bashrc``: docs/security.md gap #30; ``?`` an older name as long).  None when the name holds none."""
     if SHAPED.search(name) is None:
         return None
     out: list[str] = []
     done = 0
     for found in SHAPED.finditer(name):
         out.append(escape(name[done:found.start()]))
-        out.append("".join("?" if c in _HEX_ANY else escape(c) for c in found.group()))
+        digit = _UUID_DIGIT if _UUID.fullmatch(found.group()) else _DATE_DIGIT
+        out.append("".join(digit if c in _HEX_ANY else escape(c) for c in found.group()))
         done = found.end()
     out.append(escape(name[done:]))
     return "".join(out)

@@ -51,6 +51,7 @@ from systrace_py.policy.generalize import (
     FANOUT,
     GENERALIZE_LEVELS,
     HASH_NAME,
+    HEX_DIGIT,
     Category,
     Evidence,
     PathWriter,
@@ -435,14 +436,15 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
             parts[i] = temp
             kinds.append(_GENERATED)
         elif HASH_NAME.search(comp):
-            # each hex digit a "?": the shape of a hash, not a "*" a name chosen around it
-            # could aim at another file with (.bash<hash>rc is no .bashrc: gap #30), and a
+            # each hex digit a class (HEX_DIGIT): the shape of a hash, not a "*" a name
+            # chosen around it could aim at another file with (.bash<hash>rc is no
+            # .bashrc: gap #30), nor a "?" (any older name as long: red team 16), and a
             # file the run did not make stays covered (a cache's index appended to, git's
             # older objects read)
-            parts[i] = HASH_NAME.sub(lambda run: "?" * len(run.group()), escape(comp))
+            parts[i] = HASH_NAME.sub(lambda run: HEX_DIGIT * len(run.group()), escape(comp))
             kinds.append(_HASHES)
         elif prefix in ctx.fanout:
-            parts[i] = "??"
+            parts[i] = HEX_DIGIT * 2
             kinds.append(_HASHES)
     chosen = "generated" if _GENERATED in kinds else None
     return _Pattern(writer.text(path, parts), not kinds, kinds[0] if kinds else None, chosen)
@@ -456,8 +458,8 @@ def _fresh_use(use: _PathUse, pattern: _Pattern) -> bool:
     """Whether the rule that covers ``use`` by ``pattern`` must be ``fresh`` (cover only
     what the run makes): a glob whose literal part the program chose -- a generated name,
     a directory moved.  A content hash is kept as its shape instead (each hex digit a
-    ``?``), which covers the next run's hashes and files older than the run alike (git's
-    objects, a cache's index appended to) and no name of another shape."""
+    class, ``[0-9a-f]``), which covers the next run's hashes and files older than the run
+    alike (git's objects, a cache's index appended to) and no name of another shape."""
     return pattern.chosen in ("generated", "moved")
 
 

@@ -101,3 +101,49 @@ def test_a_learned_shell_command_admits_no_other_command_line(
     assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
     assert traced.stdout.startswith("BLOCKED: the injected command did not run"), \
         traced.stdout + traced.stderr
+
+
+UUID = "0f8e7d6c-5b4a-4938-8271-605f4e3d2c1b"
+#: (the name made and kept, an older file of the same shape once each hex digit is any
+#: character, the learned shape today)
+SHAPE_CASES = [
+    (HASH, "deploy_key_for_production.secret", "$CWD/" + "?" * 32),  # a content hash
+    (f"{UUID}.json", "deployed-keys-prod-main-servers.conf.json",     # a UUID
+     "$CWD/????????-????-????-????-????????????.json"),
+]
+
+
+@pytest.mark.parametrize(("name", "target", "shape"), SHAPE_CASES,
+                         ids=["hash", "uuid"])
+def test_a_learned_shape_covers_no_older_file_of_another_alphabet(
+        build, tmp_path: Path, name: str, target: str, shape: str,
+        loop: dict[str, str]) -> None:
+    """Red team 16: a content hash and a UUID are learned as their shape -- not ``fresh``, on
+    purpose: a cache's older index files are appended to --, each hex digit a ``?``.  But
+    ``?`` is any character: the program names its output by a hash of 32 digits and the
+    shape covers every older file of the directory whose name is 32 characters long
+    (fixed: each digit a class of hex digits, ``[0-9a-f]``).  Learned: the program makes
+    and keeps ``name``; enforced, it appends to ``target``.  Control: natively it does."""
+    program = build("escape/learn_tempname.c")
+    work = tmp_path / "work"
+    work.mkdir()
+    assert len(target) == len(name)
+    argv = [str(program), name, target, "keep"]
+    (work / target).write_text("original\n")
+    control = subprocess.run(argv, cwd=work, capture_output=True, text=True, timeout=30,
+                             env={"ATTACK": "1"})
+    assert control.stdout.startswith("ESCAPED"), control.stdout
+    (work / target).write_text("original\n")
+    (work / name).unlink()
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", *argv], cwd=work)
+    assert first.stdout.startswith("BLOCKED: probed"), first.stdout + first.stderr
+    text = learned.read_text()
+    assert f'"{shape}"' in text or "[0-9a-f" in text, text  # (today: the shape)
+    (work / name).unlink()
+    traced = run_systrace(["-p", str(learned), "--", *argv], cwd=work,
+                          env={"ATTACK": "1", **loop})
+    assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
+    assert traced.stdout.startswith(f"BLOCKED: append to {target}"), \
+        traced.stdout + traced.stderr
+    assert PAYLOAD_MAGIC not in (work / target).read_text()

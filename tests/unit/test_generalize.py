@@ -13,6 +13,7 @@ import ctypes
 import datetime
 import fnmatch
 import os
+import re
 import string
 import sys
 import sysconfig
@@ -396,10 +397,15 @@ def test_a_hex_part_in_a_real_name_is_a_hash():
 ])
 def test_dates_and_uuids_keep_their_shape(name, glob):
     """npm names its logs by the time and its cache's temporary files by a UUID: learned
-    literally, the next run's were refused.  Kept as a shape (each digit a ``?``) the glob
-    matches the next run's and nothing a program could name around a ``*``."""
-    assert shaped_glob(name) == glob
-    assert not fnmatch.fnmatchcase(".bashrc", glob)
+    literally, the next run's were refused.  Kept as a shape (each digit a class: ``[0-9]``,
+    a UUID's ``[0-9a-fA-F]``; ``glob`` here writes them ``?``) the glob matches the next
+    run's and nothing a program could name around a ``*`` -- nor, red team 16, an older
+    name of the same length and separators (a ``?`` is any character)."""
+    digit = "[0-9a-fA-F]" if "T" not in glob and glob.count("-") == 4 else "[0-9]"
+    assert shaped_glob(name) == glob.replace("?", digit)
+    assert not fnmatch.fnmatchcase(".bashrc", shaped_glob(name))
+    assert fnmatch.fnmatchcase(name.replace("2", "7"), shaped_glob(name))
+    assert not fnmatch.fnmatchcase(re.sub("[0-9]", "x", name), shaped_glob(name))
 
 
 @given(st.datetimes(min_value=datetime.datetime(1970, 1, 1),
