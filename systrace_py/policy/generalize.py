@@ -827,7 +827,8 @@ def shaped_glob(name: str) -> str | None:
     """The glob of a name holding dates and times or UUIDs (:data:`SHAPED`): each digit of
     them a class (``[0-9]``, a UUID's ``[0-9a-fA-F]``), the rest literal -- the shape stays,
     so the glob matches the next run's and no other name (``*`` would let a name chosen
-    around it cover ``.bashrc``: docs/security.md gap #30; ``?`` an older name as long).  None when the name holds none."""
+    around it cover ``.bashrc``: docs/security.md gap #30; ``?`` an older name as long).
+    None when the name holds none."""
     if SHAPED.search(name) is None:
         return None
     out: list[str] = []
