@@ -236,7 +236,7 @@ class Learner:
             exclusive = bool(flags & os.O_EXCL)
             mkstemp = exclusive and flags & os.O_ACCMODE == os.O_RDWR and \
                 call.open_mode == 0o600
-            if exclusive or not paths[0].resolved.exists:
+            if exclusive or call.absent(paths[0].role) is Absent.LAST:
                 created = ["path"]
         is_exec = name in aliases.EXEC_CALLS
         initial = is_exec and task.pid == self._initial_pid and self.main_program is None

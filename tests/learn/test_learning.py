@@ -604,3 +604,28 @@ def test_a_directory_that_is_there_already_is_not_one_the_run_made(tmp_path):
     learned = learn_and_enforce(tmp_path, [PYTHON3, str(script), str(data)])
     assert learned.first.stdout == "kept\n"
     assert "build-*" not in learned.policy.read_text()
+
+
+def test_a_name_made_by_a_call_that_does_not_follow_it_is_learned_as_made(tmp_path):
+    """A directory made as mkdtemp makes it (mkdir, 0700) and a file opened
+    O_CREAT|O_NOFOLLOW, each of a new random name every run, spelled plainly, and removed:
+    the learner asked the resolver's "exists", which for a last name it does not follow is
+    true without looking, so neither was learned as made -- both written exactly, and the
+    next run's refused (redteam16)."""
+    work = tmp_path / "w"
+    work.mkdir()
+    program = (
+        "import os, random, string\n"
+        "def run(n): return 'k' + ''.join(random.choice(string.ascii_letters)"
+        " for _ in range(n)) + '7'\n"
+        "scratch = 'TryCompile-' + run(4)\n"
+        "os.mkdir(scratch, 0o700)\n"
+        "os.rmdir(scratch)\n"
+        "name = 'out-' + run(4) + '.part'\n"
+        "os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644))\n"
+        "os.unlink(name)\n"
+        "print('made')\n")
+    learned = learn_and_enforce(tmp_path, ["python3", "-c", program], cwd=work)
+    assert learned.first.stdout == "made\n", learned.first.stderr
+    text = learned.policy.read_text()
+    assert "$CWD/{TryCompile-*,out-*.part}" in text, text  # (one rule for the directory)
