@@ -147,3 +147,35 @@ def test_a_learned_shape_covers_no_older_file_of_another_alphabet(
     assert traced.stdout.startswith(f"BLOCKED: append to {target}"), \
         traced.stdout + traced.stderr
     assert PAYLOAD_MAGIC not in (work / target).read_text()
+
+
+@pytest.mark.xfail(strict=True, reason="docs/security.md red team 16: a learned hash shape "
+                   "is not fresh, by design (npm appends to its cache's older index files): "
+                   "it grants writing every older file of the shape (git's older objects)")
+def test_a_learned_hash_shape_grants_no_write_of_an_older_object(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Red team 16, left open: learned, the program keeps ``objects/ab/<hash>`` as git
+    files an object; enforced, it appends to ``objects/cd/<another hash>``, an older object
+    of the same shape it never opened while learning -- content-addressed files whose
+    content git does not check on reading.  Control: natively the append works (the
+    older object writable here, as a cache's index is)."""
+    program = build("escape/learn_tempname.c")
+    work = tmp_path / "work"
+    (work / "objects" / "ab").mkdir(parents=True)
+    (work / "objects" / "cd").mkdir()
+    name, target = f"objects/ab/{HASH}012345", f"objects/cd/{HASH[::-1]}543210"
+    argv = [str(program), name, target, "keep"]
+    (work / target).write_text("original\n")
+    control = subprocess.run(argv, cwd=work, capture_output=True, text=True, timeout=30,
+                             env={"ATTACK": "1"})
+    assert control.stdout.startswith("ESCAPED"), control.stdout
+    (work / target).write_text("original\n")
+    (work / name).unlink()
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", *argv], cwd=work)
+    assert first.stdout.startswith("BLOCKED: probed"), first.stdout + first.stderr
+    (work / name).unlink()
+    traced = run_systrace(["-p", str(learned), "--", *argv], cwd=work,
+                          env={"ATTACK": "1", **loop})
+    assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
+    assert PAYLOAD_MAGIC not in (work / target).read_text()
