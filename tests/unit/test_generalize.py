@@ -360,7 +360,9 @@ def test_a_numbered_bytecode_file_keeps_its_module_name():
     (".tmpAbCdEf", Evidence.TEMPORARY, ".tmp*"),
     # cmake's try-compile targets, and what follows them
     ("cmTC_ec4ca.dir", Evidence.TEMPORARY, "cmTC_*.dir"),
-    ("cmTC_190bc_loc.tmp90300", Evidence.TEMPORARY, "cmTC_*_loc.*"),
+    ("cmTC_190bc_loc.tmp90300", Evidence.TEMPORARY, "cmTC_*_loc.tmp*"),
+    ("CMakeCache.txt.tmpbfacc", Evidence.CREATED, "CMakeCache.txt.tmp*"),  # letters only
+    ("CMakeCache.txt.tmp58882", Evidence.CREATED, "CMakeCache.txt.tmp*"),
     # git's packs written beside their final name, a pid inside: with a temporary life only
     (".tmp-8235-pack-c594a4c84ce5d1a3545ee0d2b2ff8de25408d24f.pack", Evidence.TEMPORARY,
      ".tmp-*-pack-*.pack"),
