@@ -36,6 +36,33 @@ CASES = [
 ]                                                             # its 2-hex directory goes too
 
 
+def learn_then_append(program: Path, work: Path, tmp_path: Path, name: str, target: str,
+                      keep: str, loop: dict[str, str]) -> tuple[str, str]:
+    """``learn_tempname.c``'s attack, once its scene is set: the control (natively the
+    append to ``target`` works), then ``systrace -A`` while the program makes ``name``
+    (``keep``: and keeps it), then the same program under the learned policy.  Returns the
+    learned policy's text and the enforced run's output, ``target`` checked untouched."""
+    argv = [str(program), name, target, *([keep] if keep else [])]
+    (work / target).write_text("original\n")
+    control = subprocess.run(argv, cwd=work, capture_output=True, text=True, timeout=30,
+                             env={"ATTACK": "1"})
+    assert control.stdout.startswith("ESCAPED"), control.stdout
+    (work / target).write_text("original\n")
+    (work / name).unlink(missing_ok=True)
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", *argv], cwd=work)
+    assert first.stdout.startswith("BLOCKED: probed"), first.stdout + first.stderr
+    (work / name).unlink(missing_ok=True)  # (kept: a new one is made again, as learned)
+    traced = run_systrace(["-p", str(learned), "--", *argv], cwd=work,
+                          env={"ATTACK": "1", **loop})
+    assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
+    # the learned policy still lets it make its file: the append is what is refused
+    assert traced.stdout.startswith(f"BLOCKED: append to {target}"), \
+        traced.stdout + traced.stderr
+    assert PAYLOAD_MAGIC not in (work / target).read_text()
+    return learned.read_text(), traced.stdout
+
+
 @pytest.mark.parametrize(("name", "target", "glob", "keep"), CASES,
                          ids=[c[0][:12] + ("-kept" if c[3] else "") for c in CASES])
 def test_a_learned_temporary_name_does_not_grant_the_directorys_other_files(
@@ -52,25 +79,8 @@ def test_a_learned_temporary_name_does_not_grant_the_directorys_other_files(
     (work / name).parent.mkdir(exist_ok=True)
     for existing in (".bashrc", "config.toml", ".git/config"):
         (work / existing).write_text("original\n")
-    argv = [str(program), name, target, *([keep] if keep else [])]
-    control = subprocess.run(argv, cwd=work, capture_output=True,
-                             text=True, timeout=30, env={"ATTACK": "1"})
-    assert control.stdout.startswith("ESCAPED"), control.stdout
-    (work / target).write_text("original\n")
-    (work / name).unlink(missing_ok=True)
-    learned = tmp_path / "learned.toml"
-    first = run_systrace(["-A", "-o", str(learned), "--", *argv], cwd=work)
-    assert first.stdout.startswith("BLOCKED: probed"), first.stdout + first.stderr
-    text = learned.read_text()
+    text, _ = learn_then_append(program, work, tmp_path, name, target, keep, loop)
     assert f'"{glob}"' in text or f"/{name}" in text, text  # (widened today: glob)
-    (work / name).unlink(missing_ok=True)  # (kept: a new one is made again, as learned)
-    traced = run_systrace(["-p", str(learned), "--", *argv], cwd=work,
-                          env={"ATTACK": "1", **loop})
-    assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
-    # the learned policy still lets it make its file: the append is what is refused
-    assert traced.stdout.startswith(f"BLOCKED: append to {target}"), \
-        traced.stdout + traced.stderr
-    assert PAYLOAD_MAGIC not in (work / target).read_text()
 
 
 def test_a_learned_shell_command_admits_no_other_command_line(
@@ -128,25 +138,8 @@ def test_a_learned_shape_covers_no_older_file_of_another_alphabet(
     work = tmp_path / "work"
     work.mkdir()
     assert len(target) == len(name)
-    argv = [str(program), name, target, "keep"]
-    (work / target).write_text("original\n")
-    control = subprocess.run(argv, cwd=work, capture_output=True, text=True, timeout=30,
-                             env={"ATTACK": "1"})
-    assert control.stdout.startswith("ESCAPED"), control.stdout
-    (work / target).write_text("original\n")
-    (work / name).unlink()
-    learned = tmp_path / "learned.toml"
-    first = run_systrace(["-A", "-o", str(learned), "--", *argv], cwd=work)
-    assert first.stdout.startswith("BLOCKED: probed"), first.stdout + first.stderr
-    text = learned.read_text()
+    text, _ = learn_then_append(program, work, tmp_path, name, target, "keep", loop)
     assert f'"{shape}"' in text or "[0-9a-f" in text, text  # (today: the shape)
-    (work / name).unlink()
-    traced = run_systrace(["-p", str(learned), "--", *argv], cwd=work,
-                          env={"ATTACK": "1", **loop})
-    assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
-    assert traced.stdout.startswith(f"BLOCKED: append to {target}"), \
-        traced.stdout + traced.stderr
-    assert PAYLOAD_MAGIC not in (work / target).read_text()
 
 
 @pytest.mark.xfail(strict=True, reason="docs/security.md red team 16: a learned hash shape "
@@ -164,18 +157,4 @@ def test_a_learned_hash_shape_grants_no_write_of_an_older_object(
     (work / "objects" / "ab").mkdir(parents=True)
     (work / "objects" / "cd").mkdir()
     name, target = f"objects/ab/{HASH}012345", f"objects/cd/{HASH[::-1]}543210"
-    argv = [str(program), name, target, "keep"]
-    (work / target).write_text("original\n")
-    control = subprocess.run(argv, cwd=work, capture_output=True, text=True, timeout=30,
-                             env={"ATTACK": "1"})
-    assert control.stdout.startswith("ESCAPED"), control.stdout
-    (work / target).write_text("original\n")
-    (work / name).unlink()
-    learned = tmp_path / "learned.toml"
-    first = run_systrace(["-A", "-o", str(learned), "--", *argv], cwd=work)
-    assert first.stdout.startswith("BLOCKED: probed"), first.stdout + first.stderr
-    (work / name).unlink()
-    traced = run_systrace(["-p", str(learned), "--", *argv], cwd=work,
-                          env={"ATTACK": "1", **loop})
-    assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
-    assert PAYLOAD_MAGIC not in (work / target).read_text()
+    learn_then_append(program, work, tmp_path, name, target, "keep", loop)
