@@ -121,10 +121,6 @@ MAX_ARGV = 65536
 MAX_ARG_STRLEN = 131072
 SOCKADDR_MAX = 128
 CONTROL_MAX = 65536
-#: the calls that remove the name in their "path" (DecodedCall.note_made forgets it)
-_REMOVING_CALLS = frozenset({"unlink", "unlinkat", "rmdir"})
-#: the calls that give the file at their "old" path the "new" name (note_made)
-_NAMING_CALLS = frozenset({"link", "linkat", "rename", "renameat", "renameat2"})
 SOCKET_SCAN_LIMIT = 20000  # entries looked at for sockets inside a directory being moved
 PAGE_SIZE = 4096           # what mount(2) copies of its options (and fsopen of its type)
 FSCONFIG_STRING_MAX = 256  # fsconfig's key and string value (strndup_user(..., 256))
@@ -642,7 +638,7 @@ class DecodedCall:
         if name in aliases.OPEN_CALLS:
             flags = self.open_flags or 0
             return flags & (os.O_CREAT | os.O_EXCL) == os.O_CREAT | os.O_EXCL
-        return not name.startswith("rename") and aliases.creates(name, role)
+        return name not in aliases.MOVE_CALLS and aliases.creates(name, role)
 
     def _made_key(self, role: str) -> str | None:
         """How ``Decoder.made`` names the path in ``role``: its resolved name -- a
@@ -674,17 +670,17 @@ class DecodedCall:
         made = decoder.made
         name = self.policy_name
         roles = self.roles()
-        if not made and (name in _REMOVING_CALLS or name in _NAMING_CALLS):
+        if not made and (name in aliases.REMOVE_CALLS or name in aliases.TWO_PATH_CALLS):
             return  # (nothing to forget, and a new name only of a file the run made)
-        if name in _REMOVING_CALLS:
+        if name in aliases.REMOVE_CALLS:
             key = self._made_key("path")
             if key is not None:
                 made.discard(key)
             return
-        if name in _NAMING_CALLS:
+        if name in aliases.TWO_PATH_CALLS:
             old = self._made_key("old")
             new = self._made_key("new")
-            moving = name.startswith("rename")
+            moving = name in aliases.MOVE_CALLS
             if old is None or new is None or self.absent("old") is not None:
                 return  # (no file at the old name: the call fails, nothing is renamed --
                 #          cmake renames its cache's temporary file a second time, ENOENT,

@@ -63,6 +63,8 @@ EXEC_CALLS = treated(Treat.ARGV)
 TWO_PATH_CALLS = treated(Treat.NAMES)
 #: calls that move a path, with everything below it when it is a directory
 MOVE_CALLS = treated(Treat.MOVES)
+#: calls that remove the name in their "path" (a learned name's life; what a run made)
+REMOVE_CALLS = frozenset({"unlink", "unlinkat", "rmdir"})
 #: calls whose fsread use reveals only facts about a file, never its data
 METADATA_CALLS = frozenset(c.name for c in TABLE.values() if c.reveals is Reveals.METADATA)
 ALIASES[FSMETA] = METADATA_CALLS

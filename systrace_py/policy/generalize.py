@@ -158,11 +158,6 @@ def _relocated(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(out))
 
 
-def _literal(name: str) -> str:
-    """A name as an fnmatch pattern matching only itself."""
-    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
-
-
 @functools.lru_cache(maxsize=16)
 def _sensitive_patterns(home: str | None,
                         relocated: tuple[str, ...] = ()) -> tuple[tuple[str, ...], ...]:
@@ -172,7 +167,7 @@ def _sensitive_patterns(home: str | None,
     out = [components(p) for p in SYSTEM_SENSITIVE]
     for h in homes:
         out += [components(f"{h}/{rel}") for rel in HOME_SENSITIVE]
-    out += [[_literal(c) for c in components(p)] for p in relocated]
+    out += [[escape_argv(c) for c in components(p)] for p in relocated]
     return tuple(tuple(p) for p in out)
 
 
@@ -825,8 +820,7 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 SHAPED = re.compile(r"(?<![0-9A-Za-z])(?:[0-9]{4}-[0-9]{2}-[0-9]{2}[T_ -][0-9]{2}[-_:.][0-9]{2}"
                     r"(?:[-_:.][0-9]{2})?(?:[._][0-9]{1,9})?Z?"
                     r"|[0-9]{8}[T_-][0-9]{6}"
-                    r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
-                    r"(?![0-9A-Za-z])")
+                    r"|" + _UUID.pattern + r")(?![0-9A-Za-z])")
 
 
 def shaped_glob(name: str) -> str | None:
@@ -835,8 +829,6 @@ def shaped_glob(name: str) -> str | None:
     so the glob matches the next run's and no other name (``*`` would let a name chosen
     around it cover ``.bashrc``: docs/security.md gap #30; ``?`` an older name as long).
     None when the name holds none."""
-    if SHAPED.search(name) is None:
-        return None
     out: list[str] = []
     done = 0
     for found in SHAPED.finditer(name):
@@ -844,6 +836,8 @@ def shaped_glob(name: str) -> str | None:
         digit = _UUID_DIGIT if _UUID.fullmatch(found.group()) else _DATE_DIGIT
         out.append("".join(digit if c in _HEX_ANY else escape(c) for c in found.group()))
         done = found.end()
+    if not out:
+        return None
     out.append(escape(name[done:]))
     return "".join(out)
 
@@ -871,7 +865,8 @@ def pseudo_pattern(path: str) -> str | None:
 
 
 def escape_argv(text: str) -> str:
-    """A literal argument as an argv glob (fnmatch has no backslash escapes: use classes)."""
+    """A literal argument as an argv glob -- any text as an fnmatch pattern matching only
+    itself (fnmatch has no backslash escapes: use classes)."""
     return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 

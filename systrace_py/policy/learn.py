@@ -35,6 +35,7 @@ import dataclasses
 import errno as errno_module
 import os
 import re
+import string
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -324,15 +325,18 @@ class LearnReport:
 @dataclass
 class _Pattern:
     """One path use, generalized: ``text`` is the glob (``literal`` when it names exactly
-    the one path), ``kind`` why it was widened (None: exact).  ``chosen``: whether a part of
-    the glob stands for a name the program chose, so that its literal rest is the program's
-    choice too (red team 15, gap #30) -- "generated" (a generated name), "hash" (a content
-    hash and no generated name), "moved" (a directory moved, ``DIR/**``), None."""
+    the one path), ``kind`` why it was widened (None: exact).  ``fresh``: a part of the glob
+    stands for a name the program chose -- a generated name, a directory moved (``DIR/**``)
+    --, so its literal rest is the program's choice too (red team 15, gap #30): its rule
+    covers only what the run makes (``fresh = true``).  A content hash is kept as its shape
+    instead (each hex digit a class, ``[0-9a-f]``), which covers the next run's hashes and
+    files older than the run alike (git's objects, a cache's index appended to) and no name
+    of another shape."""
 
     text: str
     literal: bool
     kind: str | None = None
-    chosen: str | None = None
+    fresh: bool = False
 
 
 @dataclass
@@ -367,7 +371,7 @@ class _Context:
                     passed.add(old)
                 renamed_to.add(new)
             for arg in obs.paths:
-                if obs.syscall in ("unlink", "unlinkat", "rmdir") or (
+                if obs.syscall in aliases.REMOVE_CALLS or (
                         arg.role == "old" and obs.syscall.startswith("rename")):
                     removed.add(arg.path)
                 if arg.role in obs.created:
@@ -446,21 +450,12 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
         elif prefix in ctx.fanout:
             parts[i] = HEX_DIGIT * 2
             kinds.append(_HASHES)
-    chosen = "generated" if _GENERATED in kinds else None
-    return _Pattern(writer.text(path, parts), not kinds, kinds[0] if kinds else None, chosen)
+    return _Pattern(writer.text(path, parts), not kinds, kinds[0] if kinds else None,
+                    _GENERATED in kinds)
 
 
 _GENERATED = "generated names"
 _HASHES = "content hashes"
-
-
-def _fresh_use(use: _PathUse, pattern: _Pattern) -> bool:
-    """Whether the rule that covers ``use`` by ``pattern`` must be ``fresh`` (cover only
-    what the run makes): a glob whose literal part the program chose -- a generated name,
-    a directory moved.  A content hash is kept as its shape instead (each hex digit a
-    class, ``[0-9a-f]``), which covers the next run's hashes and files older than the run
-    alike (git's objects, a cache's index appended to) and no name of another shape."""
-    return pattern.chosen in ("generated", "moved")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -659,7 +654,7 @@ def _moved_patterns(data: _TableData, ctx: _Context, report: LearnReport
                     report.exact_sensitive.append(directory)
                 continue
             text = _generalize_path(directory, ctx).text.rstrip("/") + "/**"
-            out[key].append(_Pattern(text, False, _MOVED, "moved"))
+            out[key].append(_Pattern(text, False, _MOVED, fresh=True))
     return out
 
 
@@ -708,9 +703,9 @@ class _ArgvWriter:
     #/CMakeFiles``).  Generators draw a fixed number of letters and digits; a number (a
     pid) is as many digits -- of another length, it is refused (fails closed)."""
 
-    _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
-    _DIGITS = frozenset("0123456789")
-    _RANDOM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+    _DIGITS = frozenset(string.digits)
+    _RANDOM = frozenset(string.ascii_letters + string.digits + "_")
+    _NAME_CHARS = _RANDOM | {"-"}
 
     def __init__(self, temp: Mapping[str, str]) -> None:
         self._globs: dict[str, str] = {}
@@ -924,7 +919,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     # patterns per key; drop what a wider pattern of the same key already covers (or, for
     # looks, a wider pattern of reads)
     by_text: dict[tuple[str, tuple[str, ...] | None], set[str]] = defaultdict(set)
-    #: the keys of each pattern whose rule is ``fresh`` (_fresh_use); (text, key) -> True
+    #: the keys of each pattern whose rule is ``fresh`` (_Pattern.fresh); (text, key) -> True
     fresh_keys: dict[tuple[str, tuple[str, ...] | None], set[str]] = defaultdict(set)
     fresh_of: dict[tuple[str, str], bool] = {}
     kinds: dict[str, str | None] = {}
@@ -942,11 +937,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             if p.text not in globs:  # (a glob compiles a regex: once per text)
                 globs[p.text] = ctx.writer.glob(p.text)
             kinds.setdefault(p.text, p.kind)
-        for use, p in key_uses:
-            if not p.literal and _fresh_use(use, p):
-                fresh_of[(p.text, key)] = True
-        for p in extra.get(key, []):
-            if p.chosen == "moved":
+            if p.fresh:
                 fresh_of[(p.text, key)] = True
 
         def fresh(text: str, key: str = key) -> bool:
@@ -967,7 +958,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             # a fresh glob covers a path of another pattern only if the run made it
             cover = pattern.text if pattern.text in kept else next(
                 (g for g in covering if globs[g].matches(use.path) and (
-                    not fresh(g) or use.path in ctx.made or _fresh_use(use, pattern))), None)
+                    not fresh(g) or use.path in ctx.made or pattern.fresh)), None)
             if cover is not None:
                 if use.path not in seen[cover]:
                     # the paths that made the pattern come first, then others it covers
