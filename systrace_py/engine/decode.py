@@ -82,6 +82,7 @@ from systrace_py.kernel import (
     OPEN_FLAG_NAMES,
     PATH_MAX,
     RENAME_EXCHANGE,
+    RENAME_NOREPLACE,
     RESOLVE_CACHED,
     S_IALLUGO,
     SIOCSPGRP,
@@ -685,7 +686,12 @@ class DecodedCall:
                 return  # (no file at the old name: the call fails, nothing is renamed --
                 #          cmake renames its cache's temporary file a second time, ENOENT,
                 #          and the first rename's new name was forgotten)
-            exchange = name == "renameat2" and (self.selector or 0) & RENAME_EXCHANGE
+            flags = (self.selector or 0) if name == "renameat2" else 0
+            if flags & RENAME_NOREPLACE and self.absent("new") is None:
+                return  # (the kernel's EEXIST, nothing moves: mv tries this first, and
+                #          the rename after it was taken for an older file's and forgot
+                #          the run's own -- configure's conftest.err, unlink refused)
+            exchange = flags & RENAME_EXCHANGE
             if exchange or old not in made:
                 if moving or exchange:
                     made.discard(old)

@@ -100,6 +100,23 @@ def test_a_rename_that_fails_forgets_nothing_the_run_made(traced, tmp_path, prob
     assert answers == ["ok", "ok", "ENOENT", "ok"], r.stdout + r.stderr
 
 
+def test_a_rename_that_would_replace_nothing_forgets_nothing_the_run_made(traced, tmp_path,
+                                                                         probe, loop):
+    """configure's ``mv -f conftest.er1 conftest.err``: mv tries renameat2 with
+    RENAME_NOREPLACE first, EEXIST (the older conftest.err is there), then renameat.  The
+    failing call was taken as done -- er1 forgotten as moved --, so the real rename was one
+    of an older file, and conftest.err, made by the run twice over, was forgotten: rm's
+    unlink of it refused under the learned fresh rule (configure failed)."""
+    d = tmp_path / "d"
+    d.mkdir()
+    ops = [f"openw:{d}/conftest.err", f"openw:{d}/conftest.er1",
+           f"renamenr:{d}/conftest.er1:{d}/conftest.err",
+           f"rename:{d}/conftest.er1:{d}/conftest.err", f"unlink:{d}/conftest.err"]
+    r = traced.run(fresh_policy(d, probe), str(probe), *ops, env=loop)
+    answers = [line.rpartition(" -> ")[2] for line in r.stdout.splitlines() if " -> " in line]
+    assert answers == ["ok", "ok", "EEXIST", "ok", "ok"], r.stdout + r.stderr
+
+
 def test_a_name_made_only_anew_meets_the_kernels_eexist(traced, tmp_path, probe, loop):
     """mkdir of a directory an earlier run made (npm's mkdir -p of its cache) fails with
     EEXIST natively and changes nothing: a fresh rule lets the kernel say so (it was EPERM

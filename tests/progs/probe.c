@@ -4,7 +4,7 @@
  * Used by the engine tests to see exactly which calls a policy let through, with which errno.
  *
  *   open:P  openw:P  creat:P  stat:P  lstat:P  access:P  readlink:P  mkdir:P  rmdir:P
- *   unlink:P  chmod:P  fchmod:P (open P to write, O_CREAT, then fchmod it)  rename:A:B  link:A:B  linkat:A:B  symlink:TARGET:LINK  chdir:P
+ *   unlink:P  chmod:P  fchmod:P (open P to write, O_CREAT, then fchmod it)  rename:A:B  renamenr:A:B (RENAME_NOREPLACE)  link:A:B  linkat:A:B  symlink:TARGET:LINK  chdir:P
  *   openat:DIR:NAME   (open DIR, then openat relative to it)
  *   connect:IP:PORT   connect6:IP6:PORT   unix:PATH
  *   exec:P[,ARG...]   (execv, only returns on failure)
@@ -120,6 +120,10 @@ static int run_one(char *spec) {
     }
     else if (!strcmp(op, "chdir")) rc = chdir(a);
     else if (!strcmp(op, "rename") && b) { *b++ = 0; rc = rename(a, b); }
+    else if (!strcmp(op, "renamenr") && b) {
+        *b++ = 0;
+        rc = renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_NOREPLACE);
+    }
     else if (!strcmp(op, "link") && b) { *b++ = 0; rc = link(a, b); }
     else if (!strcmp(op, "linkat") && b) {  /* (following the old name's symlink) */
         *b++ = 0;
