@@ -88,6 +88,9 @@ class Learner:
         self._listed: set[tuple[str, str]] = set()
         self.calls_seen = 0
         self.processes = 0
+        #: every process and thread id of the run (learn.LearnOptions.pids: a name with
+        #: one in it has a pid the program wrote, another next run)
+        self.pids: set[int] = set()
         self.programs: dict[str, None] = {}
         self.unsafe: dict[str, int] = {}
         self.engine_refusals = 0
@@ -146,6 +149,7 @@ class Learner:
     def on_start(self, process: Process) -> None:
         process.state = MAIN
         self.processes += 1
+        self.pids.add(process.pid)
         self._initial_pid = process.pid
 
     def on_syscall(self, task: Task, call: DecodedCall) -> Reply:
@@ -301,11 +305,12 @@ class Learner:
     def on_new_process(self, parent: Process, child: Process, how: str) -> None:
         child.state = parent.state
         self.processes += 1
+        self.pids.add(child.pid)
         if self.audit is not None:
             self.audit.process(how, self.who(child), parent=parent.pid, table=parent.state)
 
     def on_new_thread(self, parent: Task, child: Task) -> None:
-        return None
+        self.pids.add(child.tid)
 
     def on_exec(self, process: Process, old_program: str, argv: tuple[str, ...] | None) -> None:
         """The command's first exec names the main program; any later exec of another

@@ -146,7 +146,8 @@ def learn_command(opts: argparse.Namespace) -> int:
     options = LearnOptions(generalize=opts.generalize, default=Action(opts.learn_default),
                            no_alias=opts.no_alias, env=env,
                            description=f"learned by systrace -A from: "
-                                       f"{shlex.join(opts.command)}", facts=facts)
+                                       f"{shlex.join(opts.command)}", facts=facts,
+                           pids=frozenset(learner.pids))
     report = learn(learner.observations(), options)
     policy = report.policy
     if opts.review:

@@ -163,6 +163,7 @@ class LoggedRun:
     calls_seen: int | None = None
     processes: int | None = None
     facts: SystemFacts | None = None
+    pids: set[int] = field(default_factory=set)  # every pid and tid a record names
 
 
 def read_run(path: str) -> LoggedRun:
@@ -184,6 +185,9 @@ def read_run(path: str) -> LoggedRun:
             ended = True
             calls += int(record.get("calls") or 0)
             processes += int(record.get("processes") or 0)
+        for key in ("pid", "tid"):
+            if isinstance(record.get(key), int):
+                run.pids.add(record[key])
         try:
             obs = observation_from_record(record)
         except (KeyError, TypeError, ValueError) as exc:
@@ -225,7 +229,7 @@ def learn_from_log(opts: argparse.Namespace) -> int:
                    else f"learned from {os.path.basename(opts.log)}")
     options = LearnOptions(generalize=opts.generalize, default=Action(opts.learn_default),
                            no_alias=opts.no_alias, env=env, description=description,
-                           facts=run.facts)
+                           facts=run.facts, pids=frozenset(run.pids))
     report = learn(run.observations, options)
     policy = report.policy
     base: Policy | None = None

@@ -31,7 +31,7 @@ import functools
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from systrace_py.policy.glob import Expansions, GlobError, GlobShape, PathGlob, escape
@@ -447,6 +447,7 @@ _SHAPES = ((8, _TEMPFILE), (6, _MKSTEMP), (10, _MKSTEMP))
 #: a capitalised word ending a run ("mvnDebug": "Debug") -- camel case, not mkstemp's letters
 _WORD_TAIL = re.compile(r"[A-Z][a-z]{4,}$")
 _NUMBER = re.compile(r"[0-9]{3,}")
+_DIGITS = re.compile(r"([0-9]+)")  # (a split at every number, kept)
 _SEPARATORS = frozenset("._-~#+,")
 #: a number of 3 or more digits ending a name after a separator (the separator is the head's)
 _TRAILING_NUMBER = re.compile(f"(?<=[{re.escape(''.join(sorted(_SEPARATORS)))}])[0-9]{{3,}}$")
@@ -501,6 +502,18 @@ def _random_segments(name: str, evidence: Evidence) -> str | None:
     return "".join(out) if found else None
 
 
+def _is_pid(number: str, pids: Collection[int]) -> bool:
+    """Whether a number of a name is one of the run's pids: 3 digits or more (a shorter one
+    is a version or a counter as often: ``lib64``, ``x86``), no leading zero."""
+    return len(number) >= 3 and number[0] != "0" and int(number) in pids
+
+
+def _generated_piece(text: str, evidence: Evidence) -> str:
+    """A part of a name between the pids in it, as a name of its own (generated_name) or as
+    it is."""
+    return (generated_name(text, evidence) if text else None) or escape(text)
+
+
 def _ends(name: str) -> list[int]:
     """Where a random run may end: at the end of the name, or where a suffix starting with
     a dot begins (``.s``, ``.cdtor.c``, ``.tar.gz``)."""
@@ -509,7 +522,7 @@ def _ends(name: str) -> list[int]:
 
 def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
                    in_tmpdir: bool = False, renamed_to: str | None = None,
-                   mkstemp: bool = False) -> str | None:
+                   mkstemp: bool = False, pids: Collection[int] = ()) -> str | None:
     """The glob (escaped text with one ``*``) for the names made from the template ``name``
     was made from, when it was generated; None for an ordinary name.
 
@@ -540,6 +553,11 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
       mkstemp's 6 characters spell a lowercase word-like run (``tgdavrb``) in about 3 % of
       git's ``tXXXXXX`` probes, which shape alone cannot tell from ``tinypkg``.
 
+    ``pids``: the run's process and thread ids.  A number of a name the run made that is
+    one of them, wherever it stands (configure's ``conf$$.file``, ``conf$$subs.sh``), is the
+    pid the program wrote into it: each such number is a ``[1-9]*`` (the next run's pids
+    have other digits, and as many or not), whatever else the name looks like.
+
     ``renamed_to``: the name the file was renamed to in its directory.  A file written
     beside its final name and renamed onto it (pip's, Python's ``tempfile`` with
     ``prefix=name``: ``direct_url.jsonxqzuk8he.tmp``) shows where its prefix ends, so its
@@ -548,6 +566,20 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
     if evidence is Evidence.TEMPORARY and in_tmpdir and len(name) == 8 and \
             set(name) <= _TEMPFILE:
         return "*"  # Python's probe (before the templates: it may begin with "cc")
+    if evidence is not Evidence.NONE and pids:
+        pieces = _DIGITS.split(name)  # (the numbers at the odd places)
+        chosen = [i % 2 == 1 and _is_pid(part, pids) for i, part in enumerate(pieces)]
+        if any(chosen):
+            # each pid a [1-9]*, what stands between them a name of its own (git's
+            # .tmp-PID-pack-HASH.pack: its hash is generated too)
+            texts, literal = [], ""
+            for part, pid in zip(pieces, chosen, strict=True):
+                if not pid:
+                    literal += part
+                    continue
+                texts += [_generated_piece(literal, evidence), "[1-9]*"]
+                literal = ""
+            return "".join([*texts, _generated_piece(literal, evidence)])
     if evidence is not Evidence.NONE and renamed_to and name.startswith(renamed_to) and \
             len(name) > len(renamed_to):
         rest = name[len(renamed_to):]

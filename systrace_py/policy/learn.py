@@ -286,6 +286,9 @@ class LearnOptions:
     env: Mapping[str, str] | None = None
     description: str | None = None
     facts: SystemFacts | None = None  # the category roots found on the running system
+    #: the run's process and thread ids: a number in a name the run made that is one of them
+    #: is the pid the program wrote into it (configure's ``conf$$.file``), another next run
+    pids: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         if self.generalize not in GENERALIZE_LEVELS:
@@ -403,7 +406,8 @@ class _Context:
             else:
                 evidence = Evidence.NONE
             glob = generated_name(name, evidence, in_tmpdir=in_tmpdir,
-                                  renamed_to=renamed.get(path), mkstemp=path in mkstemp_made)
+                                  renamed_to=renamed.get(path), mkstemp=path in mkstemp_made,
+                                  pids=options.pids)
             if glob is not None:
                 ctx.temp[path] = glob
         return ctx

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -527,6 +528,28 @@ def test_a_directory_made_as_mkdtemp_makes_one_is_learned_as_generated(tmp_path)
     assert "/out/work*" in learned.policy.read_text()
 
 
+def test_names_with_the_runs_pid_in_them_run_again(tmp_path):
+    """configure names its scratch files with its shell's pid, wherever it fits:
+    ``conf$$.file``, ``conf$$subs.sh``, ``conf$$.dir/conf$$.file``.  They were learned with
+    this run's pid literally (no separator before the number, so no shape said "a number
+    here") and the next run's, another pid, was refused: configure stopped ("could not make
+    ./config.status").  A number of a made name that is one of the run's pids is one."""
+    work = tmp_path / "w"
+
+    def setup() -> None:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+
+    script = ("echo x > conf$$subs.sh && mkdir conf$$.dir && echo y > conf$$.dir/conf$$.file"
+              " && cat conf$$subs.sh conf$$.dir/conf$$.file && rm -rf conf$$subs.sh conf$$.dir")
+    learned = learn_and_enforce(tmp_path, ["sh", "-c", script], setup=setup, cwd=work)
+    assert learned.first.stdout == "x\ny\n"
+    text = learned.policy.read_text()
+    assert "$CWD/conf[1-9]*subs.sh" in text and "$CWD/conf[1-9]*.dir" in text, text
+    paths = [line for line in text.splitlines() if line.startswith("path = ")]
+    assert not [p for p in paths if re.search(r"conf[0-9]", p)], paths  # (no pid kept)
+
+
 def test_git_repack_and_clone_run_again_under_their_learned_policy(tmp_path):
     """git repack writes tmp_pack_XXXXXX, renames it to .tmp-PID-pack-HASH.pack and that to
     pack-HASH.pack: the middle name kept this run's pid literally (a kept name's number is a
@@ -543,7 +566,7 @@ def test_git_repack_and_clone_run_again_under_their_learned_policy(tmp_path):
               "cd .. && git clone -q a b && cd b && git log --oneline | wc -l")
     learned = learn_and_enforce(tmp_path, ["sh", "-c", script], setup=setup, cwd=work)
     assert learned.first.stdout.strip() == "3"
-    assert ".tmp-*-pack-*" in learned.policy.read_text()
+    assert ".tmp-[1-9]*-pack-*" in learned.policy.read_text()  # (the pid, the hash)
 
 
 @pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("make") is None,

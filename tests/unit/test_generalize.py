@@ -204,6 +204,28 @@ def test_numbers_and_short_templates(name, evidence, glob):
     assert generated_name(name, evidence) == glob
 
 
+@pytest.mark.parametrize(("name", "evidence", "glob"), [
+    ("conf12443.file", Evidence.CREATED, "conf[1-9]*.file"),    # configure's conf$$.file
+    ("conf12443subs.sh", Evidence.CREATED, "conf[1-9]*subs.sh"),
+    ("a12443b12443", Evidence.CREATED, "a[1-9]*b[1-9]*"),        # each of its pids
+    ("conf12443.file", Evidence.NONE, None),                      # only a name the run made
+    ("conf12444.file", Evidence.CREATED, None),                   # another number
+    ("out012443.log", Evidence.CREATED, None),                    # a leading zero: no pid
+    ("lib64", Evidence.CREATED, None),                            # (and 64 one: too short)
+])
+def test_a_number_that_is_a_pid_of_the_run(name, evidence, glob):
+    assert generated_name(name, evidence, pids={12443, 64}) == glob
+
+
+@given(st.integers(100, 4_194_304), st.sampled_from(["conf", "x", "tmp-", ".a_"]),
+       st.sampled_from(["", ".file", "subs.sh", "-x.o"]))
+def test_a_pid_in_a_made_name_becomes_a_glob_the_next_runs_pid_matches(pid, head, tail):
+    glob = generated_name(f"{head}{pid}{tail}", Evidence.CREATED, pids={pid})
+    assert glob is not None
+    for other in (pid + 1, 7, 4_194_303, 12345678):
+        assert fnmatch.fnmatchcase(f"{head}{other}{tail}", glob), (glob, other)
+
+
 # --- categories ------------------------------------------------------------------------------
 
 def by_key(key: str):
