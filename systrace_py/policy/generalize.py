@@ -448,6 +448,7 @@ _SHAPES = ((8, _TEMPFILE), (6, _MKSTEMP), (10, _MKSTEMP))
 _WORD_TAIL = re.compile(r"[A-Z][a-z]{4,}$")
 _NUMBER = re.compile(r"[0-9]{3,}")
 _DIGITS = re.compile(r"([0-9]+)")  # (a split at every number, kept)
+_RENAMED_LEAD = re.compile(r"[._-][a-z]{0,3}")  # (what may stand between a name and a run)
 _SEPARATORS = frozenset("._-~#+,")
 #: a number of 3 or more digits ending a name after a separator (the separator is the head's)
 _TRAILING_NUMBER = re.compile(f"(?<=[{re.escape(''.join(sorted(_SEPARATORS)))}])[0-9]{{3,}}$")
@@ -561,7 +562,8 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
     ``renamed_to``: the name the file was renamed to in its directory.  A file written
     beside its final name and renamed onto it (pip's, Python's ``tempfile`` with
     ``prefix=name``: ``direct_url.jsonxqzuk8he.tmp``) shows where its prefix ends, so its
-    random run needs no other boundary.
+    random run needs no other boundary; a separator and up to 3 letters may come first
+    (GNU patch's ``a.txt.oS1w5Iv``, renamed onto ``a.txt``).
     """
     if evidence is Evidence.TEMPORARY and in_tmpdir and len(name) == 8 and \
             set(name) <= _TEMPFILE:
@@ -583,10 +585,17 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
     if evidence is not Evidence.NONE and renamed_to and name.startswith(renamed_to) and \
             len(name) > len(renamed_to):
         rest = name[len(renamed_to):]
-        for end in _ends(rest):
-            run, tail = rest[:end], rest[end:]
-            if any(len(run) == length and set(run) <= alphabet for length, alphabet in _SHAPES):
-                return escape(renamed_to) + "*" + escape(tail)
+        # (the run right after the name, or after a separator and up to 3 letters -- GNU
+        # patch's NAME.oXXXXXX, made O_EXCL: a temporary's life; else the run must mix
+        # digits and letters, or cases, as a word does not)
+        lead = _RENAMED_LEAD.match(rest)
+        for skip in range(lead.end() + 1 if lead is not None else 1):
+            for end in _ends(rest[skip:]):
+                run, tail = rest[skip:skip + end], rest[skip + end:]
+                if any(len(run) == length and set(run) <= alphabet
+                       for length, alphabet in _SHAPES) and (
+                            not skip or evidence is Evidence.TEMPORARY or _mixed(run)):
+                    return escape(renamed_to + rest[:skip]) + "*" + escape(tail)
     for template, glob in _SUFFIX_TEMPLATES:
         found = template.search(name)
         if found is not None and found.start() > 0:

@@ -550,6 +550,32 @@ def test_names_with_the_runs_pid_in_them_run_again(tmp_path):
     assert not [p for p in paths if re.search(r"conf[0-9]", p)], paths  # (no pid kept)
 
 
+@pytest.mark.skipif(shutil.which("patch") is None, reason="GNU patch is not installed")
+def test_patch_runs_again_under_its_learned_policy(tmp_path):
+    """GNU patch writes the patched file as ``NAME.oXXXXXX`` (O_EXCL) and renames it onto
+    NAME: the random run comes after a separator and a letter, not right after the name it
+    is renamed to, and was learned literally -- the next run's refused (exit 2)."""
+    work = tmp_path / "w"
+    old = "".join(f"{i}\n" for i in range(1, 200))
+    new = old.replace("\n5\n", "\nfive\n")
+    (tmp_path / "old.txt").write_text(old)
+    (tmp_path / "new.txt").write_text(new)
+    patch_text = subprocess.run(["diff", "-u", "old.txt", "new.txt"], cwd=tmp_path,
+                                capture_output=True, text=True, check=False).stdout
+    assert patch_text, "diff made no patch"
+
+    def setup() -> None:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        (work / "a.txt").write_text(old)
+        (work / "p.diff").write_text(patch_text)
+
+    learned = learn_and_enforce(tmp_path, ["sh", "-c", "patch -s a.txt p.diff && grep -c five"
+                                           " a.txt"], setup=setup, cwd=work)
+    assert learned.first.stdout == "1\n"
+    assert "$CWD/a.txt.o*" in learned.policy.read_text()
+
+
 def test_git_repack_and_clone_run_again_under_their_learned_policy(tmp_path):
     """git repack writes tmp_pack_XXXXXX, renames it to .tmp-PID-pack-HASH.pack and that to
     pack-HASH.pack: the middle name kept this run's pid literally (a kept name's number is a

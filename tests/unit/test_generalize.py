@@ -204,6 +204,19 @@ def test_numbers_and_short_templates(name, evidence, glob):
     assert generated_name(name, evidence) == glob
 
 
+@pytest.mark.parametrize(("name", "renamed_to", "evidence", "glob"), [
+    ("a.txt.oS1w5Iv", "a.txt", Evidence.TEMPORARY, "a.txt.o*"),   # GNU patch's output
+    ("a.txt.okesnIg", "a.txt", Evidence.TEMPORARY, "a.txt.o*"),   # (no digit: made O_EXCL)
+    ("a.txt.okes1Ig", "a.txt", Evidence.CREATED, "a.txt.o*"),     # (mixed: random)
+    ("a.txt.obackup", "a.txt", Evidence.CREATED, None),           # a word
+    ("a.txt.old", "a.txt", Evidence.TEMPORARY, None),
+    ("direct_url.jsonxqzuk8he.tmp", "direct_url.json", Evidence.CREATED,
+     "direct_url.json*.tmp"),
+])
+def test_a_file_renamed_onto_the_name_it_begins_with(name, renamed_to, evidence, glob):
+    assert generated_name(name, evidence, renamed_to=renamed_to) == glob
+
+
 @pytest.mark.parametrize(("name", "evidence", "glob"), [
     ("conf12443.file", Evidence.CREATED, "conf[1-9]*.file"),    # configure's conf$$.file
     ("conf12443subs.sh", Evidence.CREATED, "conf[1-9]*subs.sh"),
