@@ -1017,13 +1017,16 @@ def compact(entries: list[tuple[tuple[str, ...], str]]) -> list[tuple[tuple[str,
 @dataclass(frozen=True, slots=True)
 class Scope:
     """One way to write a rule for some paths: ``key`` (``file``, ``temp``, ``ext``,
-    ``dir``, ``tree``, ``cwd``, ``home``), what it means in words, the glob, and whether it
-    reaches a sensitive location."""
+    ``dir``, ``tree``, ``cwd``, ``home``), what it means in words, the glob, whether it
+    reaches a sensitive location, and whether a permit of it is ``fresh`` (``temp``: a
+    generated name's glob covers the older files the program chose to name so too --
+    docs/security.md gap #30 --, so it covers only the paths the run makes, as learned)."""
 
     key: str
     label: str
     pattern: str
     sensitive: bool = False
+    fresh: bool = False
 
 
 def _common_directory(paths: Sequence[str]) -> str:
@@ -1056,11 +1059,11 @@ def scopes(paths: Sequence[str], writer: PathWriter,
     sensitive_paths = any(is_sensitive(p, home) for p in paths)
     out: list[Scope] = []
 
-    def add(key: str, label: str, pattern: str) -> None:
+    def add(key: str, label: str, pattern: str, fresh: bool = False) -> None:
         if any(s.pattern == pattern for s in out):
             return
         reaches = sensitive_paths or covers_sensitive(pattern, writer.expansions)
-        out.append(Scope(key, label, pattern, reaches))
+        out.append(Scope(key, label, pattern, reaches, fresh))
 
     add("file", "this file" if len(paths) == 1 else "these files", exact_pattern(paths, writer))
     directory = _common_directory(paths)
@@ -1071,8 +1074,8 @@ def scopes(paths: Sequence[str], writer: PathWriter,
         if len(generated) == 1 and None not in generated:
             (glob,) = generated
             assert glob is not None
-            add("temp", f"generated names like {names[0]} in {directory}",
-                writer.text(directory, tail="/" + glob))
+            add("temp", f"generated names like {names[0]} in {directory}, the run's own",
+                writer.text(directory, tail="/" + glob), fresh=True)
         exts = {split_ext(n)[1] for n in names}
         if len(exts) == 1 and "" not in exts:
             (ext,) = exts

@@ -69,7 +69,8 @@ class Offer:
     words.  The condition is one of: ``pattern`` (a path glob, as it will be saved),
     ``address``/``port`` or ``unix`` (a socket address), ``argv`` (with ``pattern``: an exec
     with exactly these arguments), or none at all (``any``: the call whatever its arguments).
-    ``sensitive``: the scope covers a sensitive location.
+    ``sensitive``: the scope covers a sensitive location.  ``fresh``: a permit of it covers
+    only the paths the run makes (generalize.Scope.fresh: generated names).
     """
 
     key: str
@@ -81,6 +82,7 @@ class Offer:
     argv: tuple[str, ...] | None = None
     sensitive: bool = False
     host: str | None = None  # a host name or "*.domain" the program resolved
+    fresh: bool = False
 
     @property
     def shown(self) -> str:
@@ -182,7 +184,7 @@ def _path_offers(path: str, facts: CallFacts, ex: Expansions) -> list[Offer]:
     out: list[Offer] = []
     for scope in ladder:
         out.append(Offer(scope.key, scope.label, pattern=scope.pattern,
-                         sensitive=scope.sensitive))
+                         sensitive=scope.sensitive, fresh=scope.fresh))
         if scope.key == "file" and facts.argv is not None and \
                 facts.syscall in aliases.EXEC_CALLS:
             out.append(Offer("argv", "this program with exactly these arguments",
@@ -350,7 +352,8 @@ def build_rule(offer: Offer, calls: Sequence[str], action: Action,
     return FileRule(tuple(calls), action,
                     errno if action is not Action.PERMIT else errno_module.EPERM,
                     path=path, net=net, argv=argv, location=Location(ANSWER_LOCATION),
-                    index=index, comment=comment)
+                    index=index, comment=comment,
+                    fresh=offer.fresh and action is Action.PERMIT and path is not None)
 
 
 def _env_of(ex: Expansions) -> dict[str, str]:

@@ -25,7 +25,7 @@ from typing import IO
 from systrace_py.policy.files import FileRule, Provenance
 from systrace_py.policy.generalize import Evidence, PathWriter, scopes
 from systrace_py.policy.glob import GlobError
-from systrace_py.policy.model import Policy, Rule, Table
+from systrace_py.policy.model import Action, Policy, Rule, Table
 
 __all__ = ["ANSWERS", "Item", "Review", "Step", "describe", "ladder_for", "review_policy"]
 
@@ -40,6 +40,7 @@ class Step:
 
     pattern: str | None
     label: str
+    fresh: bool = False  # generated names: a permit of them covers only what the run makes
 
 
 @dataclass
@@ -107,7 +108,7 @@ def ladder_for(rule: FileRule, learned: Provenance, writer: PathWriter
     paths = tuple(p for p in learned.paths if p.startswith("/"))
     found = scopes(paths, writer, Evidence.TEMPORARY) if paths else []
     sensitive_now = any(s.sensitive for s in found if s.pattern == current)
-    steps = [Step(s.pattern, s.label) for s in found
+    steps = [Step(s.pattern, s.label, s.fresh) for s in found
              if (learned.complete or s.key != "file") and (not s.sensitive or sensitive_now)]
     at = next((i for i, s in enumerate(steps) if s.pattern == current), None)
     if at is not None:
@@ -194,7 +195,9 @@ class Review:
             pattern = item.current.pattern
             out.append(dataclasses.replace(
                 rule, calls=subject, learned=dataclasses.replace(learned, calls=()),
-                path=self.writer.glob(pattern) if pattern is not None else None))
+                path=self.writer.glob(pattern) if pattern is not None else None,
+                fresh=pattern is not None and rule.action is Action.PERMIT and (
+                    rule.fresh or item.current.fresh)))
         if rest:
             out.append(dataclasses.replace(rule, calls=rest, learned=None))
         return out

@@ -79,6 +79,19 @@ def test_random_suffix_glob_for_temporary_names():
     assert keys(offers)[:3] == ["file", "temp", "ext"]
 
 
+def test_a_permit_of_generated_names_covers_only_what_the_run_makes():
+    """Gap #30 for the prompt: "generated names like tmpa8xk2q9z.json" is a glob whose
+    wildcard the program chose -- a permit of it is ``fresh`` (the paths the run makes),
+    as the learner writes it; a refusal of it, or another scope, is not."""
+    offers = {o.key: o for o in offers_for(opening("/tmp/tmpa8xk2q9z.json"), "path",
+                                           expansions=EX)}
+    assert offers["temp"].fresh and not offers["file"].fresh and not offers["ext"].fresh
+    calls = ("fsread", "fswrite")
+    assert build_rule(offers["temp"], calls, Action.PERMIT, expansions=EX).fresh
+    assert not build_rule(offers["temp"], calls, Action.NEVER, expansions=EX).fresh
+    assert not build_rule(offers["ext"], calls, Action.PERMIT, expansions=EX).fresh
+
+
 @pytest.mark.parametrize(("name", "flags", "glob"), [
     ("tmpa8xk2q.txt", os.O_RDONLY, "tmp*.txt"),          # mkstemp("tmpXXXXXX")
     ("tmpfile.txt", os.O_RDONLY, None),

@@ -97,3 +97,22 @@ def test_the_screen_says_what_was_observed_and_what_the_rule_would_become():
     lines = "\n".join(describe(listing, 1, len(review.items)))
     assert "/data/a.txt" in lines and "narrow -> /data/*.txt" in lines
     assert "widen  -> /data/**" in lines and "[a]ccept" in lines
+
+
+def test_a_rule_moved_to_generated_names_covers_only_what_the_run_makes():
+    """Gap #30 for the review: a learned rule moved to its paths' generated names (a glob
+    whose wildcard the program chose) becomes ``fresh``, as the learner writes such rules
+    (tests/engine/test_fresh_rules.py: what a fresh rule lets through)."""
+    names = ("out-a1b2c3d4.log", "out-b7c8d9e0.log")
+    observed = [Observation(MAIN, "getdents64", (PathArg("path", "/work/proj/o"),),
+                            listing=names),
+                *(read(f"/work/proj/o/{n}") for n in names)]
+    text = dumps_policy(learn(observed, LearnOptions(env=ENV)).policy)
+    review = Review(loads_policy(text, "learned.toml", ENV), ENV)
+    item = item_for(review, "directory listings")
+    assert item.current.pattern == "$CWD/o/*" and not item.rule.fresh
+    while item.current.pattern != "$CWD/o/out-*.log":
+        assert review.narrow(item), [s.pattern for s in item.ladder]
+    policy = loads_policy(dumps_policy(review.result()), "reviewed.toml", ENV)
+    (moved,) = [r for r in policy.main.rules if r.path is not None]
+    assert moved.fresh and moved.path.pattern == "$CWD/o/out-*.log"
