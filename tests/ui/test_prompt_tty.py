@@ -64,7 +64,7 @@ class Run:
         line = (f"cd {REPO} && stty -g > {t}/stty.before; env PYTHONPATH={REPO} {systrace}; "
                 f"echo EXIT=$? > {t}/exit; stty -g > {t}/stty.after; "
                 f"echo EXIT=$(cat {t}/exit); sleep 60")
-        self.tmux = Tmux(line)
+        self.tmux = Tmux(line, width=220)  # (argv lines hold pytest's temporary paths whole)
         return self.tmux
 
     def exit_status(self) -> int:
