@@ -315,6 +315,9 @@ class LearnReport:
     unrepresentable: list[Observation] = field(default_factory=list)
     unsafe: dict[str, int] = field(default_factory=dict)
     exact_sensitive: list[str] = field(default_factory=list)
+    #: (shape, files): content-hash shapes whose write rule is not fresh, the run having
+    #: rewritten more than HASH_REWRITE_CAP files of them (learn._hash_writes)
+    rewritten_hashes: list[tuple[str, int]] = field(default_factory=list)
     failed_execs: list[Observation] = field(default_factory=list)
 
 
@@ -337,6 +340,8 @@ class _Pattern:
     literal: bool
     kind: str | None = None
     fresh: bool = False
+    hashed: bool = False  # a part is a content hash's shape (_hash_writes decides its fresh)
+    exact: bool = False   # a hash-shaped file the next run rewrites: its own literal rule
 
 
 @dataclass
@@ -348,6 +353,11 @@ class _Context:
     temp: dict[str, str] = field(default_factory=dict)   # created path -> its name's glob
     fanout: set[str] = field(default_factory=set)         # 2-hex directories of hash names
     made: set[str] = field(default_factory=set)           # every path the run created
+    #: paths the run made by a call its next run repeats as a write of the file then there:
+    #: an open with O_CREAT and no O_EXCL (npm's cacache appends to its index files), the new
+    #: name of a rename (a cache entry replaced) -- not mkdir, link, symlink, O_EXCL, which
+    #: make a name only anew (an older one: EEXIST, covered by a fresh rule)
+    rewritable: set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, observations: list[Observation], options: LearnOptions) -> _Context:
@@ -376,6 +386,9 @@ class _Context:
                     removed.add(arg.path)
                 if arg.role in obs.created:
                     created[arg.path] = created.get(arg.path, False) or obs.exclusive
+                    if obs.syscall in aliases.MOVE_CALLS or (
+                            obs.syscall in aliases.OPEN_CALLS and not obs.exclusive):
+                        ctx.rewritable.add(arg.path)
                     if obs.mkstemp:
                         mkstemp_made.add(arg.path)
                 comps = components(arg.path)
@@ -451,11 +464,56 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
             parts[i] = HEX_DIGIT * 2
             kinds.append(_HASHES)
     return _Pattern(writer.text(path, parts), not kinds, kinds[0] if kinds else None,
-                    _GENERATED in kinds)
+                    _GENERATED in kinds, hashed=_HASHES in kinds and _GENERATED not in kinds)
 
 
 _GENERATED = "generated names"
 _HASHES = "content hashes"
+
+#: The most hash-shaped files one learned write rule may list as rewritten (_hash_writes);
+#: a run that rewrote more leaves the shape's write rule as it was before gap #31 closed.
+HASH_REWRITE_CAP = 64
+
+
+def _writes(use: _PathUse) -> bool:
+    """Whether the check writes its path: fswrite, or either check of a file a link or
+    rename gives a new name (``fslink``)."""
+    return use.cls == "fswrite" or use.part == FSLINK
+
+
+def _hash_writes(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _Context,
+                 report: LearnReport) -> None:
+    """Writes of content-hash-shaped paths, granted as used (gap #31): the shape's write
+    rule is ``fresh`` -- it lets the next run make new files of the shape (git's objects,
+    npm's cache entries) and write what it made, and no older file of the shape (another
+    commit's object) --, and each file of the shape the run wrote that its next run may
+    write again is granted by name (``_Pattern.exact``): every older file it wrote (an
+    index appended to, an object freshened), and every file it made by a call the next run
+    repeats as a write of the file then there (``_Context.rewritable``: npm's index
+    files, made ``O_WRONLY|O_APPEND|O_CREAT``).  Reads keep the shape (git reads older
+    objects), and so does a key that reads too (``-u``'s ``openat``: one rule decides both).
+    Past HASH_REWRITE_CAP such files of one shape, the shape's write rule is not fresh (as
+    before) and the summary says so."""
+    for key_uses in uses_by_key.values():
+        texts: dict[str, list[int]] = defaultdict(list)
+        for i, (_, pattern) in enumerate(key_uses):
+            if pattern.hashed and not pattern.fresh:
+                texts[pattern.text].append(i)
+        for text, at in texts.items():
+            if not all(_writes(key_uses[i][0]) for i in at):
+                continue
+            again = {key_uses[i][0].path for i in at
+                     if key_uses[i][0].path not in ctx.made
+                     or key_uses[i][0].path in ctx.rewritable}
+            if len(again) > HASH_REWRITE_CAP:
+                report.rewritten_hashes.append((text, len(again)))
+                continue
+            for i in at:
+                use, pattern = key_uses[i]
+                key_uses[i] = (use, dataclasses.replace(pattern, fresh=True))
+                if use.path in again:  # (and the shape: the next run's own, another hash)
+                    key_uses.append((use, _Pattern(ctx.writer.text(use.path), True,
+                                                   exact=True)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -910,6 +968,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]] = defaultdict(list)
     for use in uses:
         uses_by_key[use.key].append((use, _generalize_path(use.path, ctx)))
+    _hash_writes(uses_by_key, ctx, report)
     extra = _listing_patterns(data, uses_by_key, ctx, report)
     for key, patterns in _moved_patterns(data, ctx, report).items():
         extra.setdefault(key, []).extend(patterns)
@@ -958,7 +1017,8 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             # a fresh glob covers a path of another pattern only if the run made it
             cover = pattern.text if pattern.text in kept else next(
                 (g for g in covering if globs[g].matches(use.path) and (
-                    not fresh(g) or use.path in ctx.made or pattern.fresh)), None)
+                    not fresh(g) or (use.path in ctx.made and not pattern.exact)
+                    or pattern.fresh)), None)
             if cover is not None:
                 if use.path not in seen[cover]:
                     # the paths that made the pattern come first, then others it covers
@@ -1390,6 +1450,11 @@ def format_summary(report: LearnReport, calls_seen: int | None = None,
         exact = sorted(set(report.exact_sensitive))
         more = f" and {len(exact) - 5} more" if len(exact) > 5 else ""
         lines.append("kept exact (sensitive, review them): " + ", ".join(exact[:5]) + more)
+    if report.rewritten_hashes:
+        shapes = ", ".join(f"{text} ({n} files)"
+                           for text, n in dict.fromkeys(report.rewritten_hashes))
+        lines.append(f"content hashes rewritten in more than {HASH_REWRITE_CAP} older files,"
+                     f" their shape's writes not fresh (any file of it writable): {shapes}")
     if report.unsafe:
         names = ", ".join(f"{k} x{v}" for k, v in sorted(report.unsafe.items()))
         lines.append(f"refused while learning, not in the policy (unsafe calls): {names}")
