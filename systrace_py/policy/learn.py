@@ -332,9 +332,10 @@ class _Pattern:
     stands for a name the program chose -- a generated name, a directory moved (``DIR/**``)
     --, so its literal rest is the program's choice too (red team 15, gap #30): its rule
     covers only what the run makes (``fresh = true``).  A content hash is kept as its shape
-    instead (each hex digit a class, ``[0-9a-f]``), which covers the next run's hashes and
-    files older than the run alike (git's objects, a cache's index appended to) and no name
-    of another shape."""
+    instead (each hex digit a class, ``[0-9a-f]``: ``hashed``), which covers the next run's
+    hashes and no name of another shape; its reads cover older files too (git's objects),
+    its writes are made fresh by :func:`_hash_writes`, the files the next run writes again
+    each granted by name (``exact``)."""
 
     text: str
     literal: bool
@@ -455,9 +456,8 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
         elif HASH_NAME.search(comp):
             # each hex digit a class (HEX_DIGIT): the shape of a hash, not a "*" a name
             # chosen around it could aim at another file with (.bash<hash>rc is no
-            # .bashrc: gap #30), nor a "?" (any older name as long: red team 16), and a
-            # file the run did not make stays covered (a cache's index appended to, git's
-            # older objects read)
+            # .bashrc: gap #30), nor a "?" (any older name as long: red team 16); reads of
+            # older files stay covered (git's objects), writes only as _hash_writes grants
             parts[i] = HASH_NAME.sub(lambda run: HEX_DIGIT * len(run.group()), escape(comp))
             kinds.append(_HASHES)
         elif prefix in ctx.fanout:
