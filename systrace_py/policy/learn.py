@@ -318,6 +318,9 @@ class LearnReport:
     unrepresentable: list[Observation] = field(default_factory=list)
     unsafe: dict[str, int] = field(default_factory=dict)
     exact_sensitive: list[str] = field(default_factory=list)
+    #: (shape, files): content-hash shapes whose write rule is not fresh, the run having
+    #: rewritten more than HASH_REWRITE_CAP files of them (learn._hash_writes)
+    rewritten_hashes: list[tuple[str, int]] = field(default_factory=list)
     failed_execs: list[Observation] = field(default_factory=list)
 
 
@@ -332,14 +335,17 @@ class _Pattern:
     stands for a name the program chose -- a generated name, a directory moved (``DIR/**``)
     --, so its literal rest is the program's choice too (red team 15, gap #30): its rule
     covers only what the run makes (``fresh = true``).  A content hash is kept as its shape
-    instead (each hex digit a class, ``[0-9a-f]``), which covers the next run's hashes and
-    files older than the run alike (git's objects, a cache's index appended to) and no name
-    of another shape."""
+    instead (each hex digit a class, ``[0-9a-f]``: ``hashed``), which covers the next run's
+    hashes and no name of another shape; its reads cover older files too (git's objects),
+    its writes are made fresh by :func:`_hash_writes`, the files the next run writes again
+    each granted by name (``exact``)."""
 
     text: str
     literal: bool
     kind: str | None = None
     fresh: bool = False
+    hashed: bool = False  # a part is a content hash's shape (_hash_writes decides its fresh)
+    exact: bool = False   # a hash-shaped file the next run rewrites: its own literal rule
 
 
 @dataclass
@@ -351,6 +357,11 @@ class _Context:
     temp: dict[str, str] = field(default_factory=dict)   # created path -> its name's glob
     fanout: set[str] = field(default_factory=set)         # 2-hex directories of hash names
     made: set[str] = field(default_factory=set)           # every path the run created
+    #: paths the run made by a call its next run repeats as a write of the file then there:
+    #: an open with O_CREAT and no O_EXCL (npm's cacache appends to its index files), the new
+    #: name of a rename (a cache entry replaced) -- not mkdir, link, symlink, O_EXCL, which
+    #: make a name only anew (an older one: EEXIST, covered by a fresh rule)
+    rewritable: set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, observations: list[Observation], options: LearnOptions) -> _Context:
@@ -379,6 +390,9 @@ class _Context:
                     removed.add(arg.path)
                 if arg.role in obs.created:
                     created[arg.path] = created.get(arg.path, False) or obs.exclusive
+                    if obs.syscall in aliases.MOVE_CALLS or (
+                            obs.syscall in aliases.OPEN_CALLS and not obs.exclusive):
+                        ctx.rewritable.add(arg.path)
                     if obs.mkstemp:
                         mkstemp_made.add(arg.path)
                 comps = components(arg.path)
@@ -446,20 +460,64 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
         elif HASH_NAME.search(comp):
             # each hex digit a class (HEX_DIGIT): the shape of a hash, not a "*" a name
             # chosen around it could aim at another file with (.bash<hash>rc is no
-            # .bashrc: gap #30), nor a "?" (any older name as long: red team 16), and a
-            # file the run did not make stays covered (a cache's index appended to, git's
-            # older objects read)
+            # .bashrc: gap #30), nor a "?" (any older name as long: red team 16); reads of
+            # older files stay covered (git's objects), writes only as _hash_writes grants
             parts[i] = HASH_NAME.sub(lambda run: HEX_DIGIT * len(run.group()), escape(comp))
             kinds.append(_HASHES)
         elif prefix in ctx.fanout:
             parts[i] = HEX_DIGIT * 2
             kinds.append(_HASHES)
     return _Pattern(writer.text(path, parts), not kinds, kinds[0] if kinds else None,
-                    _GENERATED in kinds)
+                    _GENERATED in kinds, hashed=_HASHES in kinds and _GENERATED not in kinds)
 
 
 _GENERATED = "generated names"
 _HASHES = "content hashes"
+
+#: The most hash-shaped files one learned write rule may list as rewritten (_hash_writes);
+#: a run that rewrote more leaves the shape's write rule as it was before gap #31 closed.
+HASH_REWRITE_CAP = 64
+
+
+def _writes(use: _PathUse) -> bool:
+    """Whether the check writes its path: fswrite, or either check of a file a link or
+    rename gives a new name (``fslink``)."""
+    return use.cls == "fswrite" or use.part == FSLINK
+
+
+def _hash_writes(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _Context,
+                 report: LearnReport) -> None:
+    """Writes of content-hash-shaped paths, granted as used (gap #31): the shape's write
+    rule is ``fresh`` -- it lets the next run make new files of the shape (git's objects,
+    npm's cache entries) and write what it made, and no older file of the shape (another
+    commit's object) --, and each file of the shape the run wrote that its next run may
+    write again is granted by name (``_Pattern.exact``): every older file it wrote (an
+    index appended to, an object freshened), and every file it made by a call the next run
+    repeats as a write of the file then there (``_Context.rewritable``: npm's index
+    files, made ``O_WRONLY|O_APPEND|O_CREAT``).  Reads keep the shape (git reads older
+    objects), and so does a key that reads too (``-u``'s ``openat``: one rule decides both).
+    Past HASH_REWRITE_CAP such files of one shape, the shape's write rule is not fresh (as
+    before) and the summary says so."""
+    for key_uses in uses_by_key.values():
+        texts: dict[str, list[int]] = defaultdict(list)
+        for i, (_, pattern) in enumerate(key_uses):
+            if pattern.hashed and not pattern.fresh:
+                texts[pattern.text].append(i)
+        for text, at in texts.items():
+            if not all(_writes(key_uses[i][0]) for i in at):
+                continue
+            again = {key_uses[i][0].path for i in at
+                     if key_uses[i][0].path not in ctx.made
+                     or key_uses[i][0].path in ctx.rewritable}
+            if len(again) > HASH_REWRITE_CAP:
+                report.rewritten_hashes.append((text, len(again)))
+                continue
+            for i in at:
+                use, pattern = key_uses[i]
+                key_uses[i] = (use, dataclasses.replace(pattern, fresh=True))
+                if use.path in again:  # (and the shape: the next run's own, another hash)
+                    key_uses.append((use, _Pattern(ctx.writer.text(use.path), True,
+                                                   exact=True)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -704,10 +762,12 @@ class _ArgvWriter:
     The random part is written as as many characters of its kind (``TryCompile-`` and six of
     ``[0-9A-Za-z_]``), never as fnmatch's ``*``: that matches spaces, ``;`` and ``#`` too,
     and a program chose its next command line around it (red team 16: ``TryCompile-; CMD
-    #/CMakeFiles``).  Generators draw a fixed number of letters and digits; a number (a
-    pid) is as many digits -- of another length, it is refused (fails closed)."""
+    #/CMakeFiles``).  Generators draw a fixed number of letters and digits, and a run of
+    digits alone is no sign that the next run's is digits too (cmake's ``cmTC_`` and 5 hex
+    digits are all decimal once in 10 runs: learned as 5 ``[0-9]``, the next run's
+    ``cmTC_bae60`` was refused); a number (a pid) is as many characters -- of another
+    length, it is refused (fails closed)."""
 
-    _DIGITS = frozenset(string.digits)
     _RANDOM = frozenset(string.ascii_letters + string.digits + "_")
     _NAME_CHARS = _RANDOM | {"-"}
 
@@ -748,9 +808,7 @@ class _ArgvWriter:
                 out.append(escape_argv(part))
                 continue
             run = next(stars)
-            if set(run) <= cls._DIGITS:
-                out.append("[0-9]" * len(run))
-            elif set(run) <= cls._RANDOM:
+            if set(run) <= cls._RANDOM:
                 out.append("[0-9A-Za-z_]" * len(run))
             else:
                 out.append(escape_argv(run))
@@ -914,6 +972,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]] = defaultdict(list)
     for use in uses:
         uses_by_key[use.key].append((use, _generalize_path(use.path, ctx)))
+    _hash_writes(uses_by_key, ctx, report)
     extra = _listing_patterns(data, uses_by_key, ctx, report)
     for key, patterns in _moved_patterns(data, ctx, report).items():
         extra.setdefault(key, []).extend(patterns)
@@ -962,7 +1021,8 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             # a fresh glob covers a path of another pattern only if the run made it
             cover = pattern.text if pattern.text in kept else next(
                 (g for g in covering if globs[g].matches(use.path) and (
-                    not fresh(g) or use.path in ctx.made or pattern.fresh)), None)
+                    not fresh(g) or (use.path in ctx.made and not pattern.exact)
+                    or pattern.fresh)), None)
             if cover is not None:
                 if use.path not in seen[cover]:
                     # the paths that made the pattern come first, then others it covers
@@ -1394,6 +1454,11 @@ def format_summary(report: LearnReport, calls_seen: int | None = None,
         exact = sorted(set(report.exact_sensitive))
         more = f" and {len(exact) - 5} more" if len(exact) > 5 else ""
         lines.append("kept exact (sensitive, review them): " + ", ".join(exact[:5]) + more)
+    if report.rewritten_hashes:
+        shapes = ", ".join(f"{text} ({n} files)"
+                           for text, n in dict.fromkeys(report.rewritten_hashes))
+        lines.append(f"content hashes rewritten in more than {HASH_REWRITE_CAP} older files,"
+                     f" their shape's writes not fresh (any file of it writable): {shapes}")
     if report.unsafe:
         names = ", ".join(f"{k} x{v}" for k, v in sorted(report.unsafe.items()))
         lines.append(f"refused while learning, not in the policy (unsafe calls): {names}")

@@ -12,16 +12,20 @@
  * With "keep" the file is made as any output is (O_CREAT, mode 0644) and kept: a name of 30
  * or more hex digits is a content hash to the learner (git's objects, a cache), and becomes
  * "*" wherever it stands in its name ("<hash>": "*"; ".bash<hash>rc": ".bash*rc").
+ * With "object" the file is made as git makes an object -- new only (O_CREAT|O_EXCL), mode
+ * 0444 -- and kept: a content hash's shape, whose write rule covers only what the run makes.
  *
- * argv: NAME TARGET [keep].  ESCAPED when the append to TARGET succeeded; BLOCKED otherwise.
+ * argv: NAME TARGET [keep|object].  ESCAPED when the append to TARGET succeeded; BLOCKED otherwise.
  */
 #include "attack.h"
 
 int main(int argc, char **argv) {
     if (argc != 3 && argc != 4)
-        blocked("usage: learn_tempname NAME TARGET [keep]");
-    int keep = argc == 4 && !strcmp(argv[3], "keep");
-    int fd = keep ? open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
+        blocked("usage: learn_tempname NAME TARGET [keep|object]");
+    int object = argc == 4 && !strcmp(argv[3], "object");
+    int keep = object || (argc == 4 && !strcmp(argv[3], "keep"));
+    int fd = object ? open(argv[1], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444)
+           : keep ? open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
                   : open(argv[1], O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         blocked("the temporary file %s: %s", argv[1], ename(errno));

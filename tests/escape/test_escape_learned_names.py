@@ -21,6 +21,7 @@ import pytest
 from escape_lib import PAYLOAD_MAGIC
 
 from conftest import run_systrace
+from systrace_py.policy.generalize import HEX_DIGIT
 
 HASH = "0123456789abcdef" * 2
 #: (the file's name, the file appended to later, the glob learned today, "keep": the file is
@@ -139,22 +140,31 @@ def test_a_learned_shape_covers_no_older_file_of_another_alphabet(
     work.mkdir()
     assert len(target) == len(name)
     text, _ = learn_then_append(program, work, tmp_path, name, target, "keep", loop)
-    assert f'"{shape}"' in text or "[0-9a-f" in text, text  # (today: the shape)
+    # (the shape, a hash's when its rule is not fresh; a kept hash made O_CREAT|O_TRUNC is
+    # learned by its name: the next run rewrites it, gap #31)
+    assert f'"{shape}"' in text or "[0-9a-f" in text or f'"$CWD/{name}"' in text, text
 
 
-@pytest.mark.xfail(strict=True, reason="docs/security.md red team 16: a learned hash shape "
-                   "is not fresh, by design (npm appends to its cache's older index files): "
-                   "it grants writing every older file of the shape (git's older objects)")
+@pytest.mark.parametrize("made", ["object", "keep"])
 def test_a_learned_hash_shape_grants_no_write_of_an_older_object(
-        build, tmp_path: Path, loop: dict[str, str]) -> None:
-    """Red team 16, left open: learned, the program keeps ``objects/ab/<hash>`` as git
-    files an object; enforced, it appends to ``objects/cd/<another hash>``, an older object
-    of the same shape it never opened while learning -- content-addressed files whose
-    content git does not check on reading.  Control: natively the append works (the
-    older object writable here, as a cache's index is)."""
+        build, tmp_path: Path, made: str, loop: dict[str, str]) -> None:
+    """Red team 16 (gap #31): learned, the program keeps ``objects/ab/<hash>`` as git files
+    an object; enforced, it appends to ``objects/cd/<another hash>``, an older object of
+    the same shape it never opened while learning -- content-addressed files whose content
+    git does not check on reading.  The shape's write rule was not fresh (npm appends to
+    its cache's older index files); it is now, and the files of the shape the run wrote
+    that its next run writes again are granted by name.  ``object``: made new only
+    (``O_CREAT|O_EXCL``, as git's objects are): learned as the shape, ``fresh``.  ``keep``:
+    made ``O_CREAT|O_TRUNC`` -- the next run truncates the file it left --: learned as its
+    own name.  Control: natively the append works (the older object writable here, as a
+    cache's index is)."""
     program = build("escape/learn_tempname.c")
     work = tmp_path / "work"
     (work / "objects" / "ab").mkdir(parents=True)
     (work / "objects" / "cd").mkdir()
     name, target = f"objects/ab/{HASH}012345", f"objects/cd/{HASH[::-1]}543210"
-    learn_then_append(program, work, tmp_path, name, target, "keep", loop)
+    text, _ = learn_then_append(program, work, tmp_path, name, target, made, loop)
+    shape = "$CWD/objects/" + HEX_DIGIT * 2 + "/" + HEX_DIGIT * 38
+    rule = ('[[rule]]\ncalls = ["fswrite"]\npath = "' + shape + '"\nfresh = true\n'
+            if made == "object" else f'path = "$CWD/{name}"\n')
+    assert rule in text, text

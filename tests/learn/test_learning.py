@@ -595,6 +595,43 @@ def test_git_repack_and_clone_run_again_under_their_learned_policy(tmp_path):
     assert ".tmp-[1-9]*-pack-*" in learned.policy.read_text()  # (the pid, the hash)
 
 
+def test_git_writes_an_older_objects_content_again_under_its_learned_policy(tmp_path):
+    """A learned object shape's write rule is fresh (gap #31): the next run writes its own
+    objects and no older one.  git freshens an object it would write again by utimensat on
+    the older file; refused (the learning run freshened nothing), git writes the object
+    anew -- a temporary file linked to its name, EEXIST, which it takes as written -- and
+    the commit is whole: the one refusal is that utimensat."""
+    repo = tmp_path / "r"
+    env = {"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@b", "GIT_COMMITTER_NAME": "a",
+           "GIT_COMMITTER_EMAIL": "a@b", "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path)}
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=repo, env={**os.environ, **env}, check=True,
+                              capture_output=True, text=True, timeout=60).stdout
+
+    repo.mkdir()
+    git("init", "-q")
+    (repo / "y").write_text("older\n")
+    git("add", "y")
+    git("commit", "-qm", "base")
+    (repo / "x").write_text("learned\n")
+    policy, log = tmp_path / "p.toml", tmp_path / "enf.jsonl"
+    command = ["sh", "-c", "git add x && git commit -qm again"]
+    first = run_systrace(["-A", "-o", str(policy), "--", *command], cwd=repo, env=env)
+    assert first.returncode == 0, first.stderr
+    older = "$CWD/.git/objects/" + "[0-9a-f]" * 2 + "/" + "[0-9a-f]" * 38
+    assert f'path = "{older}"\nfresh = true' in policy.read_text()
+    (repo / "x").write_text("older\n")  # the blob of y: an object older than both runs
+    second = run_systrace(["-p", str(policy), "--log", str(log), "--", *command], cwd=repo,
+                          env=env)
+    assert second.returncode == 0, second.stderr
+    assert [(r["syscall"], r["args"]["path"].rpartition("/objects/")[0])
+            for r in refusals(log)] == [("utimensat", str(repo / ".git"))], refusals(log)
+    git("fsck", "--strict")
+    assert git("cat-file", "-p", "HEAD:x") == "older\n"
+    assert git("log", "--format=%s") == "again\nagain\nbase\n"
+
+
 @pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("make") is None,
                     reason="cmake and make are not installed")
 def test_a_cmake_configure_and_build_run_again_under_its_learned_policy(tmp_path):

@@ -168,35 +168,12 @@ def test_a_generated_name_is_learned_fresh_and_replays() -> None:
                               ).action is not Action.PERMIT
 
 
-def test_a_content_hash_is_learned_as_its_shape_not_fresh() -> None:
-    """A content hash is kept as its shape (each hex digit a ``[0-9a-f]``): git reads objects older
-    than the run and npm appends to its cache's older index files (a fresh rule refused
-    that: exit 255), and no name of another shape is covered -- ``.bashrc`` beside a hash,
-    ``.git/config`` beside a 2-hex directory (gap #30)."""
-    made = f"/work/proj/objects/ab/{HASH}"
-    old = f"/work/proj/objects/cd/{HASH[::-1]}"
-    policy, _ = learned([
-        Observation(MAIN, "openat", (PathArg("path", made),), os.O_WRONLY | os.O_CREAT,
-                    created=("path",)),
-        Observation(MAIN, "openat", (PathArg("path", old),), os.O_RDONLY)])
-    rules = rules_on(policy, "$CWD/objects/[0-9a-f][0-9a-f]/" + "[0-9a-f]" * len(HASH))
-    assert rules and not any(r.fresh for r in rules), dumps_policy(policy)
-    for flags in (os.O_RDONLY, os.O_WRONLY | os.O_APPEND):
-        assert policy.main.decide(opened(old, flags, made=False)).action is Action.PERMIT
-    for other in ("/work/proj/objects/ab/config", "/work/proj/.bashrc",
-                  "/work/proj/objects/abc/" + HASH,
-                  # a name of the hash's length in another alphabet (red team 16: "?")
-                  "/work/proj/objects/ab/" + "x" * len(HASH), "/work/proj/objects/.g/" + HASH):
-        assert policy.main.decide(opened(other, os.O_WRONLY, made=False)
-                                  ).action is not Action.PERMIT, other
-
-
 def test_a_fresh_glob_swallows_no_literal_write_of_an_older_file() -> None:
     """A write of an existing file beside a content hash keeps its own rule: the fresh glob
     of the hash would not cover it on the next run."""
     policy, _ = learned([
         Observation(MAIN, "openat", (PathArg("path", f"/work/proj/{HASH}"),),
-                    os.O_WRONLY | os.O_CREAT, created=("path",)),
+                    os.O_WRONLY | os.O_CREAT | os.O_EXCL, created=("path",), exclusive=True),
         Observation(MAIN, "openat", (PathArg("path", "/work/proj/Makefile"),),
                     os.O_WRONLY | os.O_APPEND)])
     assert rules_on(policy, "$CWD/Makefile"), dumps_policy(policy)

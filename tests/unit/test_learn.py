@@ -453,6 +453,25 @@ def test_a_shell_command_naming_the_runs_generated_names_names_their_globs():
     assert not permitted(policy, command("TryCompile-x9Y8z", "cmTC_0a1b2"))
 
 
+def test_a_generated_name_all_digits_in_a_shell_command_admits_the_next_runs_letters():
+    """cmake's cmTC_ and 5 hex digits came out all decimal (cmTC_40538, about 1 run in 10):
+    the argv condition said 5 [0-9] and the next run's cmTC_bae60 was refused (the cmake
+    learning test failed so).  A run of digits is as many name characters."""
+    scratch = "/work/proj/b"
+    made = [Observation(MAIN, "mkdir", (PathArg("path", f"{scratch}/cmTC_40538.dir"),),
+                        created=("path",), exclusive=True),
+            Observation(MAIN, "rmdir", (PathArg("path", f"{scratch}/cmTC_40538.dir"),))]
+
+    def command(target: str) -> Observation:
+        return execve("/usr/bin/dash", "/bin/sh", "-c",
+                      f"/usr/bin/cmake -E echo \"Building {scratch}/{target}.dir/a.c.o\"")
+
+    _, policy, _ = learned([*made, command("cmTC_40538")])
+    assert permitted(policy, command("cmTC_bae60"))
+    assert not permitted(policy, command("cmTC_bae6; id"))
+    assert not permitted(policy, command("cmTC_bae601"))
+
+
 def test_the_initial_exec_never_gets_an_argv_condition():
     _, policy, _ = learned([execve("/usr/bin/dash", "sh", "-c", "x", initial=True)],
                            generalize="none")
