@@ -29,6 +29,12 @@ that namespace's numbers, in which the tracer has none: no pid it gives, no -pgi
 its own process group, which the kernel reaches whatever the namespaces.  So a pid it gives
 is never compared with the tracer's (it would name another process), and only ``kill(0)`` is
 taken over.  A /proc directory used as a pidfd is recognised in any procfs, wherever mounted.
+
+**Signals inside the tree.**  A ``target = "tree"`` permit covers a signal call whose every
+target is a task of the traced tree (:func:`signal_targets` names them; the tracer tells
+which are its own: Tracer._in_tree).  What no list of tasks can say -- a process group, -1,
+pidfd_send_signal to a group, a /proc directory as a pidfd, a number given in a pid
+namespace of the caller's own -- is not covered: the rules after it decide.
 """
 
 from __future__ import annotations
@@ -44,6 +50,12 @@ from systrace_py.kernel import CAP_KILL, F_OWNER_PGRP, F_OWNER_PID, F_OWNER_TID
 from systrace_py.procfs import start_time
 
 _INT_MIN = -(2**31)
+#: pidfd_send_signal's flags that keep the signal to the pidfd's thread or thread group (Linux
+#: 6.9); PIDFD_SIGNAL_PROCESS_GROUP (4) sends it to the process group
+_PIDFD_ONE_TARGET = 0x1 | 0x2
+#: the calls that name their targets by number, and the argument registers that do
+_NUMBERED_TARGETS = {"kill": (0,), "tkill": (0,), "rt_sigqueueinfo": (0,),
+                     "tgkill": (0, 1), "rt_tgsigqueueinfo": (0, 1)}
 #: signals whose default action does not end the process (ignore, stop, continue)
 _NOT_FATAL_BY_DEFAULT = frozenset({signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH, signal.SIGCONT,
                                    signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
@@ -130,6 +142,39 @@ def _proc_directory_of_tracer(link: str, tids: set[int]) -> bool:
         except (OSError, IndexError, ValueError):
             continue
     return False
+
+
+def signal_targets(name: str, args: tuple[int, ...], caller_tid: int
+                   ) -> tuple[int, ...] | None:
+    """The tasks a signal call names, as the tracer's /proc numbers them: the positive pid
+    of kill, tkill and rt_sigqueueinfo (kill of a thread's tid reaches its process: a tree
+    task's process is the tree's); the tgid and tid of tgkill and rt_tgsigqueueinfo; the
+    process (or thread) of pidfd_send_signal's pidfd, by its fdinfo ``Pid:`` -- the pidfd
+    holds that process, whatever numbers are reused.  None when the call may reach what no
+    list of tasks says (0 or a negative pid: a process group, -1 every process; a pidfd
+    call's process-group or unknown flag; a descriptor that is no pidfd, a /proc directory
+    among them) or gives numbers of a pid namespace of the caller's own, which name other
+    processes than the tracer's numbers."""
+    registers = _NUMBERED_TARGETS.get(name)
+    if registers is not None:
+        targets = tuple(int32(args[index]) for index in registers)
+        if min(targets) <= 0 or not same_pid_namespace(caller_tid):
+            return None
+        return targets
+    if name != "pidfd_send_signal" or args[3] & 0xFFFFFFFF & ~_PIDFD_ONE_TARGET:
+        return None
+    fd = int32(args[0])
+    if fd < 0:
+        return None
+    try:
+        info = procfs.read(f"/proc/{caller_tid}/fdinfo/{fd}")
+    except OSError:
+        return None  # no such descriptor: the kernel says EBADF
+    for line in info.splitlines():
+        if line.startswith(b"Pid:"):  # (-1 once the process is gone, 0 outside our namespace)
+            pid = _int_or_none(line[4:].strip())
+            return (pid,) if pid else None
+    return None
 
 
 def would_end_tracer(sig: int) -> bool:
