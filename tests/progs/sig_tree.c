@@ -15,6 +15,8 @@
  *   group        kill(0, 0): our process group (a probe: no signal sent either way)
  *   all          kill(-1, 0): every process we may signal (a probe)
  *   pgid:PGID    kill(-PGID, 0): another process group (a probe)
+ *   reap         a child that exits by itself, waited for: no signal sent
+ *   join         a thread that ends by itself, joined: no signal sent
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -67,6 +69,8 @@ static int ended_by(pid_t pid, long rc, int sig) {
         return WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM;
     return WIFEXITED(status) && WEXITSTATUS(status) == 42;
 }
+
+static void *ends(void *arg) { return arg; }
 
 static pthread_t waiter;
 static volatile pid_t waiter_tid;
@@ -190,6 +194,19 @@ int main(int argc, char **argv) {
             rc = kill(-(pid_t)arg, 0);
             int err = errno;
             report(op, rc, err, 1);
+        } else if (!strcmp(op, "reap")) {
+            pid_t pid = fork();
+            if (pid == 0)
+                _exit(0);
+            int status;
+            rc = waitpid(pid, &status, 0) == pid ? 0 : -1;
+            report(op, rc, errno, WIFEXITED(status));
+        } else if (!strcmp(op, "join")) {
+            pthread_t ended;
+            rc = -pthread_create(&ended, NULL, ends, NULL);
+            if (rc == 0)
+                pthread_join(ended, NULL);
+            report(op, rc, (int)-rc, 1);
         } else {
             printf("%s -> unknown\n", op);
         }

@@ -10,6 +10,14 @@ import pytest
 
 from systrace_py.policy.files import PolicyError, dumps_policy, loads_policy
 from systrace_py.policy.filterplan import VerdictKind, plan
+from systrace_py.policy.learn import (
+    MAIN,
+    TREE_SIGNALS,
+    LearnOptions,
+    Observation,
+    decide_observation,
+    learn,
+)
 from systrace_py.policy.model import Action, CallFacts, Policy
 from systrace_py.ui.answering import rule_text
 
@@ -68,3 +76,45 @@ def test_target_errors_name_file_line_and_key(change: tuple[str, str], fragment:
     err = info.value
     assert (err.file, err.key) == ("pol.toml", "target") and err.line > 0, str(err)
     assert str(err).startswith(f"pol.toml:{err.line}: target: ") and fragment in err.message
+
+
+# --- the learner -----------------------------------------------------------------------------
+
+def learned(observations: list[Observation], **options: object) -> Policy:
+    report = learn(observations, LearnOptions(**options))  # type: ignore[arg-type]
+    return load(dumps_policy(report.policy))
+
+
+def signal_rules(policy: Policy, table: str = MAIN) -> list[tuple[tuple[str, ...], str | None]]:
+    rules = policy.main.rules if table == MAIN else policy.programs[table].rules
+    return [(rule.calls, rule.target) for rule in rules
+            if rule.classes & {"signal"} or rule.syscalls & {"kill", "tgkill", "tkill"}]
+
+
+def test_every_learned_table_permits_signals_to_its_tree() -> None:
+    """A run that sent no signal: each table, the command's and an exec'd program's."""
+    policy = learned([Observation(MAIN, "getpid"), Observation("/usr/bin/make", "getpid")])
+    for table in (MAIN, "/usr/bin/make"):
+        assert signal_rules(policy, table) == [(("signal",), "tree")], dumps_policy(policy)
+    assert getattr(policy.main.rules[-1], "comment", None) == TREE_SIGNALS
+    unaliased = learned([Observation(MAIN, "getpid")], no_alias=True)
+    assert signal_rules(unaliased) == [(("kill", "pidfd_send_signal", "rt_sigqueueinfo",
+                                         "rt_tgsigqueueinfo", "tgkill", "tkill"), "tree")]
+
+
+def test_a_signal_seen_inside_the_tree_is_no_grant_and_one_outside_is() -> None:
+    inside = Observation(MAIN, "kill", tree=True)
+    policy = learned([inside])
+    assert signal_rules(policy) == [(("signal",), "tree")]
+    assert decide_observation(policy, inside).action is Action.PERMIT  # (by the tree rule)
+    assert decide_observation(policy, Observation(MAIN, "kill")).action is Action.NEVER
+    outside = learned([inside, Observation(MAIN, "kill")])
+    assert decide_observation(outside, Observation(MAIN, "kill")).action is Action.PERMIT
+    assert (("signal",), "tree") in signal_rules(outside) and len(signal_rules(outside)) == 2
+
+
+def test_the_tree_mark_of_an_observation_round_trips_through_a_log() -> None:
+    seen = Observation(MAIN, "tgkill", tree=True)
+    assert seen.to_json()["tree"] is True
+    assert Observation.from_json(MAIN, seen.to_json()) == seen
+    assert "tree" not in Observation(MAIN, "tgkill").to_json()
