@@ -15,6 +15,9 @@
  *   group        kill(0, 0): our process group (a probe: no signal sent either way)
  *   all          kill(-1, 0): every process we may signal (a probe)
  *   pgid:PGID    kill(-PGID, 0): another process group (a probe)
+ *   nskill       in a pid namespace of its own (unshare --pid): a child made to have, in
+ *                it, the number this process has outside it (ns_last_pid), then
+ *                kill(that number, SIGTERM) -- its own child here, itself to the tracer
  *   reap         a child that exits by itself, waited for: no signal sent
  *   join         a thread that ends by itself, joined: no signal sent
  */
@@ -194,6 +197,41 @@ int main(int argc, char **argv) {
             rc = kill(-(pid_t)arg, 0);
             int err = errno;
             report(op, rc, err, 1);
+        } else if (!strcmp(op, "nskill")) {
+            long outer = -1;
+            char line[256];
+            FILE *status = fopen("/proc/self/status", "r");
+            while (status && fgets(line, sizeof line, status))
+                if (!strncmp(line, "NSpid:", 6))
+                    outer = strtol(line + 6, NULL, 10);
+            if (status)
+                fclose(status);
+            FILE *last = fopen("/proc/sys/kernel/ns_last_pid", "w");
+            if (outer <= 1 || !last || fprintf(last, "%ld", outer - 1) < 0 || fclose(last)) {
+                printf("%s -> SKIPPED ns_last_pid %s\n", op, strerrorname_np(errno));
+                continue;
+            }
+            sigset_t set;
+            sigemptyset(&set);
+            sigaddset(&set, SIGUSR1);
+            sigprocmask(SIG_BLOCK, &set, NULL);
+            pid_t pid = fork();
+            if (pid == 0) {  /* ends by SIGTERM, or by itself after a while */
+                struct timespec wait = {.tv_sec = 5};
+                sigtimedwait(&set, NULL, &wait);
+                _exit(0);
+            }
+            sigprocmask(SIG_UNBLOCK, &set, NULL);
+            if (pid != outer) {
+                printf("%s -> SKIPPED child %d, not %ld\n", op, pid, outer);
+                waitpid(pid, NULL, 0);
+                continue;
+            }
+            rc = kill(pid, SIGTERM);
+            int err = errno;
+            int status_code;
+            waitpid(pid, &status_code, 0);
+            report(op, rc, err, WIFSIGNALED(status_code) && WTERMSIG(status_code) == SIGTERM);
         } else if (!strcmp(op, "reap")) {
             pid_t pid = fork();
             if (pid == 0)
