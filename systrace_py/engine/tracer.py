@@ -1932,12 +1932,30 @@ class Tracer:
         now (what a ``target = "tree"`` rule asks of a signal's targets): one the tracer
         follows and has not let go (detached), and ptraced by this thread -- the number
         still the task's.  A traced task's number is held until its tracer reaps its end
-        (the kernel keeps it a zombie for the tracer, whoever its parent), so the number of a
-        task whose end the tracer reaped but did not handle yet (a freeze keeps the ends it
-        reaps: _deferred) tells no more: its TracerPid is another's, or it is gone."""
+        (the kernel keeps it a zombie for the tracer, whoever its parent is), so the number
+        of a task whose end the tracer reaped but did not handle yet (a freeze keeps the
+        ends it reaps: _deferred) tells no more: its TracerPid is another's, or it is gone.
+        Or a child of the tree that ended and that its parent has not reaped yet
+        (:meth:`_unreaped_child`)."""
         task = self.tasks.get(tid)
-        return task is not None and not task.detached and \
-            procfs.tracer_of(tid) == threading.get_native_id()
+        if task is not None and self._traced_here(task):
+            return True
+        return self._unreaped_child(tid)
+
+    def _traced_here(self, task: Task) -> bool:
+        return not task.detached and procfs.tracer_of(task.tid) == threading.get_native_id()
+
+    def _unreaped_child(self, tid: int) -> bool:
+        """Whether ``tid`` is a zombie whose parent is a task of the tree: a child of the
+        tree that ended, its end taken by the tracer, not yet reaped by its parent (a make
+        or a pool killing a child that has just exited; natively the signal is sent, to no
+        effect).  Its number is its own until that parent reaps it, which the parent cannot
+        do while the tree is frozen for the signal (or while it makes the call itself)."""
+        fields = procfs.read_stat(tid)
+        if fields is None or fields[procfs.STATE] != b"Z":
+            return False
+        parent = self.tasks.get(int(fields[procfs.PPID]))
+        return parent is not None and self._traced_here(parent)
 
     def _targets_stayed(self, task: Task, call: DecodedCall) -> bool:
         """With the others stopped: are the targets a tree-scoped permit was decided on the

@@ -25,7 +25,7 @@ TREE_POLICY = """
     action = "never"
 """
 
-INSIDE = ["child", "sigqueue", "pidfd", "thread", "tkill", "tgsigqueue", "self"]
+INSIDE = ["child", "sigqueue", "pidfd", "thread", "tkill", "tgsigqueue", "self", "zombie"]
 
 
 @contextlib.contextmanager

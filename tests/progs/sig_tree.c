@@ -18,6 +18,8 @@
  *   nskill       in a pid namespace of its own (unshare --pid): a child made to have, in
  *                it, the number this process has outside it (ns_last_pid), then
  *                kill(that number, SIGTERM) -- its own child here, itself to the tracer
+ *   zombie       kill(child, SIGTERM) of a child that has ended and is not reaped yet
+ *                (waitid WNOWAIT): natively 0
  *   reap         a child that exits by itself, waited for: no signal sent
  *   join         a thread that ends by itself, joined: no signal sent
  */
@@ -232,6 +234,16 @@ int main(int argc, char **argv) {
             int status_code;
             waitpid(pid, &status_code, 0);
             report(op, rc, err, WIFSIGNALED(status_code) && WTERMSIG(status_code) == SIGTERM);
+        } else if (!strcmp(op, "zombie")) {
+            pid_t pid = fork();
+            if (pid == 0)
+                _exit(0);
+            siginfo_t info;
+            waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT);
+            rc = kill(pid, SIGTERM);
+            int err = errno;
+            waitpid(pid, NULL, 0);
+            report(op, rc, err, 1);
         } else if (!strcmp(op, "reap")) {
             pid_t pid = fork();
             if (pid == 0)
