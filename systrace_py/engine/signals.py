@@ -31,10 +31,10 @@ is never compared with the tracer's (it would name another process), and only ``
 taken over.  A /proc directory used as a pidfd is recognised in any procfs, wherever mounted.
 
 **Signals inside the tree.**  A ``target = "tree"`` permit covers a signal call whose every
-target is a task of the traced tree (:func:`signal_targets` names them; the tracer tells
-which are its own: Tracer._in_tree).  What no list of tasks can say -- a process group, -1,
-pidfd_send_signal to a group, a /proc directory as a pidfd, a number given in a pid
-namespace of the caller's own -- is not covered: the rules after it decide.
+target is a task of the traced tree (:func:`signal_targets` names them, a process group's
+members among them; the tracer tells which are its own: Tracer._in_tree).  What no list of
+tasks can say -- -1, pidfd_send_signal to a group, a /proc directory as a pidfd, a number
+given in a pid namespace of the caller's own -- is not covered: the rules after it decide.
 """
 
 from __future__ import annotations
@@ -150,14 +150,18 @@ def signal_targets(name: str, args: tuple[int, ...], caller_tid: int
     of kill, tkill and rt_sigqueueinfo (kill of a thread's tid reaches its process: a tree
     task's process is the tree's); the tgid and tid of tgkill and rt_tgsigqueueinfo; the
     process (or thread) of pidfd_send_signal's pidfd, by its fdinfo ``Pid:`` -- the pidfd
-    holds that process, whatever numbers are reused.  None when the call may reach what no
-    list of tasks says (0 or a negative pid: a process group, -1 every process; a pidfd
-    call's process-group or unknown flag; a descriptor that is no pidfd, a /proc directory
-    among them) or gives numbers of a pid namespace of the caller's own, which name other
-    processes than the tracer's numbers."""
+    holds that process, whatever numbers are reused; every process of the group that
+    ``kill(0)`` (the caller's) or ``kill(-pgid)`` names (:func:`group_members`).  None when
+    the call may reach what no list of tasks says (-1: every process; a pidfd call's
+    process-group or unknown flag; a descriptor that is no pidfd, a /proc directory among
+    them; a group with no member) or gives numbers of a pid namespace of the caller's own,
+    which name other processes than the tracer's numbers (its own group, 0, it does not
+    number)."""
     registers = _NUMBERED_TARGETS.get(name)
     if registers is not None:
         targets = tuple(int32(args[index]) for index in registers)
+        if name == "kill" and targets[0] <= 0:
+            return group_members(targets[0], caller_tid)
         if min(targets) <= 0 or not same_pid_namespace(caller_tid):
             return None
         return targets
@@ -175,6 +179,32 @@ def signal_targets(name: str, args: tuple[int, ...], caller_tid: int
             pid = _int_or_none(line[4:].strip())
             return (pid,) if pid else None
     return None
+
+
+def group_members(target: int, caller_tid: int) -> tuple[int, ...] | None:
+    """The processes ``kill(target)`` reaches for a group -- ``target`` 0 (the caller's own
+    group, whatever its pid namespace) or -pgid --, in order, as the tracer's /proc shows
+    them now; None for -1 (every process), a pgid in a pid namespace of the caller's own, a
+    caller gone, or a group with no member.  A snapshot: the tracer checks it again once the
+    tree is frozen (Tracer._targets_stayed), when no task of the tree can join or leave a
+    group, nor make a process."""
+    if target == -1 or target == _INT_MIN:
+        return None
+    if target == 0:
+        fields = procfs.read_stat(caller_tid)
+        if fields is None:
+            return None
+        group = int(fields[procfs.PGRP])
+    elif same_pid_namespace(caller_tid):
+        group = -target
+    else:
+        return None
+    members = []
+    for pid in _all_pids():
+        fields = procfs.read_stat(pid)
+        if fields is not None and int(fields[procfs.PGRP]) == group:
+            members.append(pid)
+    return tuple(sorted(members)) or None
 
 
 def would_end_tracer(sig: int) -> bool:

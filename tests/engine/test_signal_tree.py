@@ -1,8 +1,8 @@
 """``target = "tree"`` on real processes: a permit of the signals whose every target is a
 task of the traced tree -- a child (kill, sigqueue, pidfd_send_signal), a thread (tgkill,
 tkill, rt_tgsigqueueinfo), itself -- and of no signal to a process outside it, nor to a
-process group or to every process (kill(0), kill(-pgid), kill(-1)), which no list of tasks
-decides: the rules after it do.  Both loops: the native one hands signal calls to Python."""
+process group that holds one (kill(0), kill(-pgid)), nor to every process (kill(-1)): the
+rules after it decide those.  Both loops: the native one hands signal calls to Python."""
 
 from __future__ import annotations
 
@@ -52,6 +52,17 @@ def test_signals_inside_the_tree_are_permitted_and_outside_refused(traced, build
     if got.get("pidfd", "").startswith("SKIPPED"):
         pytest.skip("no pidfd_open on this kernel")
     assert got == {**{op: "ok" for op in INSIDE}, **{op: "EPERM" for op in outward}}, \
+        r.stdout + r.stderr
+
+
+def test_a_process_group_all_of_the_tree_is_covered(traced, build, loop):
+    """kill(0) and kill(-pgid) of a group whose every member is a task of the tree (the
+    program's own group, as timeout(1) and a job-control shell make): covered.  Before,
+    the program is in systrace's group, which holds the tracer: not covered."""
+    program = build("progs/sig_tree.c")
+    r = traced.run(TREE_POLICY, str(program), "group", "owngroup", "owngroupneg", env=loop)
+    got = results(r.stdout)
+    assert got == {"group": "EPERM", "owngroup": "ok", "owngroupneg": "ok"}, \
         r.stdout + r.stderr
 
 

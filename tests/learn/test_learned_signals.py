@@ -72,6 +72,17 @@ def test_a_multiprocessing_worker_terminated_on_the_next_run(tmp_path):
     assert any(record["syscall"] == "kill" for record in refused), (r.stdout, r.stderr)
 
 
+def test_timeout_that_fires_on_the_next_run(tmp_path):
+    """timeout(1) puts itself in a process group of its own; when the time is up it kills
+    its child, then its whole group (kill(0)): every member is the tree's."""
+    policy = learn(tmp_path, ["timeout", "5", "sleep", "0"])
+    for name, env in LOOPS.items():
+        r, refused = enforce(tmp_path, policy, ["timeout", "0.3", "sleep", "5"], env=env)
+        assert r.returncode == 124 and refused == [], (name, r.stderr, refused)
+    r, refused = enforce(tmp_path, without_tree_rule(policy), ["timeout", "0.3", "sleep", "5"])
+    assert any(record["syscall"] == "kill" for record in refused), (r.stdout, r.stderr)
+
+
 def test_signals_seen_inside_the_tree_grant_nothing_more_and_outside_are_learned(
         tmp_path, build):
     program = str(build("progs/sig_tree.c"))

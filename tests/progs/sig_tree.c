@@ -20,6 +20,9 @@
  *                kill(that number, SIGTERM) -- its own child here, itself to the tracer
  *   zombie       kill(child, SIGTERM) of a child that has ended and is not reaped yet
  *                (waitid WNOWAIT): natively 0
+ *   owngroup     in a process group of its own (setpgid(0, 0)) with a child: kill(0,
+ *                SIGUSR1) reaches both (the child exits 42, we take it in a handler)
+ *   owngroupneg  the same with kill(-getpgrp(), SIGUSR1)
  *   reap         a child that exits by itself, waited for: no signal sent
  *   join         a thread that ends by itself, joined: no signal sent
  */
@@ -244,6 +247,17 @@ int main(int argc, char **argv) {
             int err = errno;
             waitpid(pid, NULL, 0);
             report(op, rc, err, 1);
+        } else if (!strcmp(op, "owngroup") || !strcmp(op, "owngroupneg")) {
+            if (setpgid(0, 0) < 0) {
+                printf("%s -> SKIPPED setpgid %s\n", op, strerrorname_np(errno));
+                continue;
+            }
+            pid_t pid = waiting_child();
+            got_usr1 = 0;
+            rc = kill(!strcmp(op, "owngroup") ? 0 : -getpgrp(), SIGUSR1);
+            int err = errno;
+            int arrived = got_usr1;
+            report(op, rc, err, ended_by(pid, rc, SIGUSR1) && arrived);
         } else if (!strcmp(op, "reap")) {
             pid_t pid = fork();
             if (pid == 0)
