@@ -8,6 +8,10 @@
  *   pgrp        kill(-pgid): the victim's process group
  *   tgmix       tgkill(our own tgid, the victim's tid) and tgkill(the victim, our tid):
  *               one target in the tree is not enough (natively ESRCH: never escapes)
+ *   joined      (VICTIM: a file) a process group of our own, which a process outside the
+ *               tree joins (it is in our session: it was started beside systrace); it
+ *               writes its pid into VICTIM.joined; then kill(0, SIGTERM) -- a group with one
+ *               member outside the tree is not the tree's
  *   pidfdswap   pidfd_send_signal on a descriptor number that a second thread flips, as
  *               fast as it can, between a pidfd of a child of ours (which ignores SIGTERM)
  *               and one of the victim: the check must hold for the descriptor the kernel
@@ -105,7 +109,32 @@ int main(int argc, char **argv) {
     const char *mode = argv[1];
     victim = (pid_t)atoi(argv[2]);
     long rc;
-    if (!strcmp(mode, "kill")) {
+    if (!strcmp(mode, "joined")) {
+        char joined[4096];
+        snprintf(joined, sizeof joined, "%s.joined", argv[2]);
+        if (setpgid(0, 0) < 0)
+            skipped("setpgid: %s", ename(errno));
+        FILE *f = fopen(argv[2], "w");
+        if (!f)
+            skipped("cannot write %s", argv[2]);
+        fprintf(f, "%d", getpid());
+        fclose(f);
+        victim = 0;
+        for (int i = 0; i < 1000 && !victim; i++) {
+            f = fopen(joined, "r");
+            if (f) {
+                if (fscanf(f, "%d", &victim) != 1)
+                    victim = 0;
+                fclose(f);
+            }
+            if (!victim)
+                usleep(10000);
+        }
+        if (!victim)
+            skipped("no process joined our group");
+        signal(SIGTERM, SIG_IGN);
+        rc = kill(0, SIGTERM);
+    } else if (!strcmp(mode, "kill")) {
         rc = kill(victim, SIGTERM);
     } else if (!strcmp(mode, "tkill")) {
         rc = syscall(SYS_tkill, victim, SIGTERM);

@@ -10,12 +10,27 @@ that do not match, so it only proves the tree rule does not let it through eithe
 from __future__ import annotations
 
 import contextlib
+import os
+import shlex
+import signal
 import subprocess
 from collections.abc import Iterator
 
 import pytest
-from escape_lib import CONTROL_ATTEMPTS, assert_blocked, attack, never, permit, policy, require_real
+from escape_lib import (
+    CONTROL_ATTEMPTS,
+    PYTHON,
+    SYSTRACE,
+    assert_blocked,
+    attack,
+    never,
+    permit,
+    policy,
+    require_real,
+    scene_env,
+)
 
+SYSTRACE_TEXT = shlex.join(SYSTRACE)
 MODES = ["kill", "tkill", "tgkill", "sigqueue", "tgsigqueue", "pidfd", "pgrp", "pidfdswap"]
 #: every signal call permitted when all its targets are tasks of the tree, refused otherwise
 TREE_ONLY = policy(permit("signal", target="tree"), never("signal", errno="EPERM"))
@@ -73,3 +88,50 @@ def test_the_flipped_pidfd_gets_out_without_the_freeze(build):
         if outcome.verdict == "ESCAPED":
             return
     pytest.fail(f"never escaped without the freeze:\n{outcome}")
+
+
+#: a process outside the tree that joins the group whose pgid the attack writes into a file
+JOINER = """
+import os, sys, time
+path = sys.argv[1]
+for _ in range(2000):
+    if os.path.exists(path) and open(path).read():
+        break
+    time.sleep(0.01)
+os.setpgid(0, int(open(path).read()))
+with open(path + ".tmp", "w") as out:
+    out.write(str(os.getpid()))
+os.rename(path + ".tmp", path + ".joined")
+time.sleep(30)
+"""
+
+
+def test_a_group_with_a_member_outside_the_tree_is_not_covered(build, tmp_path, loop):
+    """The attack's own process group, joined by an outsider of its session (started
+    beside systrace, orphaned: its own choice to join); kill(0) would reach it.  (Not a
+    session leader, which may not make a group: the shell forks it.)"""
+    program = build("escape/sig_outside.c")
+    joiner = tmp_path / "joiner.py"
+    joiner.write_text(JOINER)
+    policy_file = tmp_path / "tree.toml"
+    policy_file.write_text(TREE_ONLY)
+
+    def run_joined(name: str, traced: bool):
+        group_file = tmp_path / name
+        tracer = f"{SYSTRACE_TEXT} -p {policy_file} -- " if traced else ""
+        script = (f"({PYTHON} {joiner} {group_file} >/dev/null 2>&1 &); "
+                  f"{tracer}{program} joined {group_file}")
+        proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60,
+                              start_new_session=True, env=scene_env(None, **loop))
+        joined = group_file.with_name(group_file.name + ".joined")
+        pid = int(joined.read_text()) if joined.exists() else 0
+        with contextlib.suppress(ProcessLookupError):
+            if pid:
+                os.kill(pid, signal.SIGKILL)
+        return proc
+
+    control = run_joined("control", False)
+    assert "ESCAPED" in control.stdout, control.stdout + control.stderr
+    traced = run_joined("traced", True)
+    assert "BLOCKED" in traced.stdout and "EPERM" in traced.stdout, \
+        traced.stdout + traced.stderr
