@@ -544,12 +544,17 @@ class DecodedCall:
         """Whether every target of the signal call is a task of the traced tree now
         (signals.signal_targets; the decoder's ``traced`` tells a task of the tree): what a
         ``target = "tree"`` rule covers.  A yes is kept (``examined_targets``): the call then
-        runs with the tree frozen, its targets checked again (Tracer._must_freeze)."""
+        runs with the tree frozen, its targets checked again (Tracer._must_freeze) -- unless
+        it can reach the caller's own process only (signals.own_process)."""
         if self.examined_targets is not None:
             return True
         traced = self._decoder.traced if self._decoder is not None else None
         targets = signals.signal_targets(self.name, self.args, self.tid)
-        if traced is None or targets is None or not all(map(traced, targets)):
+        if traced is None or targets is None:
+            return False
+        if signals.own_process(self.name, targets, self.tid, self.tgid):
+            return True  # (nothing to hold: it cannot reach another process)
+        if not all(map(traced, targets)):
             return False
         self.examined_targets = targets
         return True

@@ -181,6 +181,21 @@ def signal_targets(name: str, args: tuple[int, ...], caller_tid: int
     return None
 
 
+def own_process(name: str, targets: tuple[int, ...], caller_tid: int, caller_tgid: int
+                ) -> bool:
+    """Whether a signal call (its :func:`signal_targets`) can reach no process but the
+    caller's own, whatever happens while it runs: tgkill and rt_tgsigqueueinfo of the
+    caller's own tgid (the kernel sends only to a thread of that group, and the caller keeps
+    the number: a thread gone, its tid another process's, the call fails ESRCH), kill or
+    rt_sigqueueinfo of its own pid, tkill of its own tid.  Such a call needs no frozen tree
+    -- a Go program's runtime tgkills its own threads every few milliseconds."""
+    if name in ("tgkill", "rt_tgsigqueueinfo"):
+        return targets[0] == caller_tgid
+    if name in ("kill", "rt_sigqueueinfo"):
+        return targets == (caller_tgid,)
+    return name == "tkill" and targets == (caller_tid,)
+
+
 def group_members(target: int, caller_tid: int) -> tuple[int, ...] | None:
     """The processes ``kill(target)`` reaches for a group -- ``target`` 0 (the caller's own
     group, whatever its pid namespace) or -pgid --, in order, as the tracer's /proc shows

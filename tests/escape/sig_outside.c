@@ -7,7 +7,8 @@
  *   pidfd       pidfd_send_signal on a pidfd of the victim
  *   pgrp        kill(-pgid): the victim's process group
  *   tgmix       tgkill(our own tgid, the victim's tid) and tgkill(the victim, our tid):
- *               one target in the tree is not enough (natively ESRCH: never escapes)
+ *               one target in the tree is not enough (natively ESRCH: never escapes; the
+ *               first is covered, the kernel sending only to a thread of our own group)
  *   joined      (VICTIM: a file) a process group of our own, which a process outside the
  *               tree joins (it is in our session: it was started beside systrace); it
  *               writes its pid into VICTIM.joined; then kill(0, SIGTERM) -- a group with one
