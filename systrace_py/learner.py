@@ -61,6 +61,7 @@ _EXCLUSIVE = frozenset({"mkdir", "mkdirat"})
 _MKDIR_MODE = {"mkdir": 1, "mkdirat": 2}
 _NEW_NAME = aliases.TWO_PATH_CALLS
 _LISTING = frozenset({"getdents64", "getdents"})
+_SIGNAL_CALLS = aliases.ALIASES["signal"]
 #: Calls with arguments worth decoding (paths, descriptors standing for files, addresses,
 #: exec argv); every other call is recorded by name alone, without reading its arguments.
 _ARGUMENT_CALLS = treated(Treat.PATH) | treated(Treat.FILE) | treated(Treat.ADDRESS) \
@@ -84,7 +85,8 @@ class Learner:
         self.verbose = verbose
         self.tracer: Tracer | None = None
         self._observations: dict[Observation, None] = {}
-        self._plain: set[tuple[str, str]] = set()
+        #: (table, call, a signal inside the tree) of the plain calls recorded
+        self._plain: set[tuple[str, str, bool]] = set()
         self._listed: set[tuple[str, str]] = set()
         self.calls_seen = 0
         self.processes = 0
@@ -203,13 +205,15 @@ class Learner:
                 return _RUN
         elif name in _LISTING:
             return self._listing(task, call, table, name)
-        key = (table, name)
+        # a signal inside the tree: what every learned table permits (learn.TREE_SIGNALS)
+        tree = name in _SIGNAL_CALLS and call.in_tree()
+        key = (table, name, tree)
         if key in self._plain:
             return _RUN
         if name in aliases.UNSAFE_CALLS:
             return self._unsafe(task, call, Observation(table, name))
         self._plain.add(key)
-        self._record(Observation(table, name), task, call)
+        self._record(Observation(table, name, tree=tree), task, call)
         return _RUN
 
     def _unsafe(self, task: Task, call: DecodedCall, obs: Observation) -> Reply:
@@ -270,8 +274,8 @@ class Learner:
         except OSError:
             directory = ""
         if not directory.startswith("/"):
-            if (table, name) not in self._plain:
-                self._plain.add((table, name))
+            if (table, name, False) not in self._plain:
+                self._plain.add((table, name, False))
                 self._record(Observation(table, name), task, call)
             return _RUN
         if (table, directory) in self._listed:

@@ -393,6 +393,8 @@ def _rule_text(rule: Rule) -> str:
         parts += [f"{k}={v}" for k, v in rule.net.describe().items()]
     if rule.argv is not None:
         parts.append("argv=" + json.dumps(list(rule.argv.patterns)))
+    if rule.target is not None:
+        parts.append(f"target={rule.target}")
     parts.append(rule.action.value)
     return " ".join(parts)
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from systrace_py.engine import destinations
+from systrace_py.engine import destinations, signals
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.clone_args import CloneArgs
 from systrace_py.engine.destinations import Destination
@@ -396,6 +396,10 @@ class DecodedCall:
     #: (raw, dirfd, follow) of path arguments whose lookup fails (an errno, not a name):
     #: what it passed through on the way is still looked at (passed_through)
     failed_lookups: tuple[tuple[str, int, bool], ...] = ()
+    #: the targets of a signal call found to be tasks of the traced tree (in_tree): what a
+    #: tree-scoped permit was decided on, which must stay so until the call has run
+    #: (Tracer._must_freeze); None when no such answer was given
+    examined_targets: tuple[int, ...] | None = None
 
     def __init__(self, tid: int, tgid: int, nr: int, name: str, args: _Args,
                  memory: TraceeMemory | None = None, decoder: Decoder | None = None,
@@ -418,6 +422,7 @@ class DecodedCall:
         self.args = tuple(args)
         self._open_flags = _UNSET
         self.open_mode = self.open_resolve = None
+        self.examined_targets = None
         changed = set(changes)
         if self.name in DYNAMIC_ROLE_CALLS:
             self._dynamic = self._named = self.held_strings = None
@@ -535,6 +540,25 @@ class DecodedCall:
             if not resolved.unnamed:
                 found.append(self.shown(resolved.path))
         return tuple(found)
+
+    def in_tree(self) -> bool:
+        """Whether every target of the signal call is a task of the traced tree now
+        (signals.signal_targets; the decoder's ``traced`` tells a task of the tree): what a
+        ``target = "tree"`` rule covers.  A yes is kept (``examined_targets``): the call then
+        runs with the tree frozen, its targets checked again (Tracer._must_freeze) -- unless
+        it can reach the caller's own process only (signals.own_process)."""
+        if self.examined_targets is not None:
+            return True
+        traced = self._decoder.traced if self._decoder is not None else None
+        targets = signals.signal_targets(self.name, self.args, self.tid)
+        if traced is None or targets is None:
+            return False
+        if signals.own_process(self.name, targets, self.tid, self.tgid):
+            return True  # (nothing to hold: it cannot reach another process)
+        if not all(map(traced, targets)):
+            return False
+        self.examined_targets = targets
+        return True
 
     def shown(self, path: str) -> str:
         own = f"/proc/{self.tgid}"
@@ -1736,6 +1760,9 @@ class Decoder:
         #: the resolved paths calls of this run made (DecodedCall.note_made): what a
         #: ``fresh`` rule covers besides a path that names nothing yet (DecodedCall.fresh)
         self.made: set[str] = set()
+        #: whether a tid (as the tracer's /proc numbers it) is a task of the traced tree now:
+        #: the tracer's (Tracer._in_tree), None until it says -- no signal is then in the tree
+        self.traced: Callable[[int], bool] | None = None
         self._pidfds: collections.OrderedDict[int, int] = collections.OrderedDict()
 
     def decode(self, tid: int, tgid: int, nr: int, name: str, args: _Args,

@@ -29,6 +29,12 @@ that namespace's numbers, in which the tracer has none: no pid it gives, no -pgi
 its own process group, which the kernel reaches whatever the namespaces.  So a pid it gives
 is never compared with the tracer's (it would name another process), and only ``kill(0)`` is
 taken over.  A /proc directory used as a pidfd is recognised in any procfs, wherever mounted.
+
+**Signals inside the tree.**  A ``target = "tree"`` permit covers a signal call whose every
+target is a task of the traced tree (:func:`signal_targets` names them, a process group's
+members among them; the tracer tells which are its own: Tracer._in_tree).  What no list of
+tasks can say -- -1, pidfd_send_signal to a group, a /proc directory as a pidfd, a number
+given in a pid namespace of the caller's own -- is not covered: the rules after it decide.
 """
 
 from __future__ import annotations
@@ -44,6 +50,12 @@ from systrace_py.kernel import CAP_KILL, F_OWNER_PGRP, F_OWNER_PID, F_OWNER_TID
 from systrace_py.procfs import start_time
 
 _INT_MIN = -(2**31)
+#: pidfd_send_signal's flags that keep the signal to the pidfd's thread or thread group (Linux
+#: 6.9); PIDFD_SIGNAL_PROCESS_GROUP (4) sends it to the process group
+_PIDFD_ONE_TARGET = 0x1 | 0x2
+#: the calls that name their targets by number, and the argument registers that do
+_NUMBERED_TARGETS = {"kill": (0,), "tkill": (0,), "rt_sigqueueinfo": (0,),
+                     "tgkill": (0, 1), "rt_tgsigqueueinfo": (0, 1)}
 #: signals whose default action does not end the process (ignore, stop, continue)
 _NOT_FATAL_BY_DEFAULT = frozenset({signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH, signal.SIGCONT,
                                    signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
@@ -130,6 +142,84 @@ def _proc_directory_of_tracer(link: str, tids: set[int]) -> bool:
         except (OSError, IndexError, ValueError):
             continue
     return False
+
+
+def signal_targets(name: str, args: tuple[int, ...], caller_tid: int
+                   ) -> tuple[int, ...] | None:
+    """The tasks a signal call names, as the tracer's /proc numbers them: the positive pid
+    of kill, tkill and rt_sigqueueinfo (kill of a thread's tid reaches its process: a tree
+    task's process is the tree's); the tgid and tid of tgkill and rt_tgsigqueueinfo; the
+    process (or thread) of pidfd_send_signal's pidfd, by its fdinfo ``Pid:`` -- the pidfd
+    holds that process, whatever numbers are reused; every process of the group that
+    ``kill(0)`` (the caller's) or ``kill(-pgid)`` names (:func:`group_members`).  None when
+    the call may reach what no list of tasks says (-1: every process; a pidfd call's
+    process-group or unknown flag; a descriptor that is no pidfd, a /proc directory among
+    them; a group with no member) or gives numbers of a pid namespace of the caller's own,
+    which name other processes than the tracer's numbers (its own group, 0, it does not
+    number)."""
+    registers = _NUMBERED_TARGETS.get(name)
+    if registers is not None:
+        targets = tuple(int32(args[index]) for index in registers)
+        if name == "kill" and targets[0] <= 0:
+            return group_members(targets[0], caller_tid)
+        if min(targets) <= 0 or not same_pid_namespace(caller_tid):
+            return None
+        return targets
+    if name != "pidfd_send_signal" or args[3] & 0xFFFFFFFF & ~_PIDFD_ONE_TARGET:
+        return None
+    fd = int32(args[0])
+    if fd < 0:
+        return None
+    try:
+        info = procfs.read(f"/proc/{caller_tid}/fdinfo/{fd}")
+    except OSError:
+        return None  # no such descriptor: the kernel says EBADF
+    for line in info.splitlines():
+        if line.startswith(b"Pid:"):  # (-1 once the process is gone, 0 outside our namespace)
+            pid = _int_or_none(line[4:].strip())
+            return (pid,) if pid else None
+    return None
+
+
+def own_process(name: str, targets: tuple[int, ...], caller_tid: int, caller_tgid: int
+                ) -> bool:
+    """Whether a signal call (its :func:`signal_targets`) can reach no process but the
+    caller's own, whatever happens while it runs: tgkill and rt_tgsigqueueinfo of the
+    caller's own tgid (the kernel sends only to a thread of that group, and the caller keeps
+    the number: a thread gone, its tid another process's, the call fails ESRCH), kill or
+    rt_sigqueueinfo of its own pid, tkill of its own tid.  Such a call needs no frozen tree
+    -- a Go program's runtime tgkills its own threads every few milliseconds."""
+    if name in ("tgkill", "rt_tgsigqueueinfo"):
+        return targets[0] == caller_tgid
+    if name in ("kill", "rt_sigqueueinfo"):
+        return targets == (caller_tgid,)
+    return name == "tkill" and targets == (caller_tid,)
+
+
+def group_members(target: int, caller_tid: int) -> tuple[int, ...] | None:
+    """The processes ``kill(target)`` reaches for a group -- ``target`` 0 (the caller's own
+    group, whatever its pid namespace) or -pgid --, in order, as the tracer's /proc shows
+    them now; None for -1 (every process), a pgid in a pid namespace of the caller's own, a
+    caller gone, or a group with no member.  A snapshot: the tracer checks it again once the
+    tree is frozen (Tracer._targets_stayed), when no task of the tree can join or leave a
+    group, nor make a process."""
+    if target == -1 or target == _INT_MIN:
+        return None
+    if target == 0:
+        fields = procfs.read_stat(caller_tid)
+        if fields is None:
+            return None
+        group = int(fields[procfs.PGRP])
+    elif same_pid_namespace(caller_tid):
+        group = -target
+    else:
+        return None
+    members = []
+    for pid in _all_pids():
+        fields = procfs.read_stat(pid)
+        if fields is not None and int(fields[procfs.PGRP]) == group:
+            members.append(pid)
+    return tuple(sorted(members)) or None
 
 
 def would_end_tracer(sig: int) -> bool:

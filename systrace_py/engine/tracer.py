@@ -291,6 +291,7 @@ class Tracer:
         self.tasks: dict[int, Task] = {}
         self.processes: dict[int, Process] = {}
         self.decoder = Decoder()
+        self.decoder.traced = self._in_tree
         self._early: dict[int, int] = {}          # first stops of children not yet announced
         #: the stops an attach waited for before its checks (Tracer._settle), in the order
         #: they came: the loop handles them first, as if it had waited for them itself
@@ -1639,6 +1640,12 @@ class Tracer:
                 self._thaw()
                 task.freezer = False
                 refusal = (errno.EAGAIN, "its arguments changed while it was being checked")
+            if refusal is None and call.examined_targets is not None and \
+                    not self._targets_stayed(task, call):
+                self._thaw()
+                task.freezer = False
+                refusal = (errno.ESRCH, "its target left the traced tree while it was being "
+                                        "checked")
             if refusal is not None:
                 self.monitor.on_engine_refusal(task, call, *refusal)
                 enforce.refuse(task.tid, refusal[0])
@@ -1836,8 +1843,15 @@ class Tracer:
         depends on it (engine/destinations.py), and another task may bind it, change
         IPV6_V6ONLY or put another socket at its descriptor.  When such a call was decided on
         what it names and another task of the tree could change that meanwhile, the others
-        are stopped until the call returns (docs/security.md)."""
-        if not self.hold_arguments or self._solo() or call.name not in enforce.FREEZE_CALLS:
+        are stopped until the call returns (docs/security.md).  So is a signal a
+        ``target = "tree"`` rule permitted (DecodedCall.examined_targets): no task of the
+        tree can then end, be reaped, exec (which frees a thread's tid) or change what a
+        pidfd number holds before the signal is sent."""
+        if not self.hold_arguments or self._solo():
+            return False
+        if call.examined_targets is not None:
+            return True  # (a signal permitted for staying in the tree: _targets_stayed)
+        if call.name not in enforce.FREEZE_CALLS:
             return False
         if call.name in MANY_ADDRESS_CALLS:
             return call.examined_messages
@@ -1912,6 +1926,46 @@ class Tracer:
             caller.freezer = True
         self._freezing = True
         return None
+
+    def _in_tree(self, tid: int) -> bool:
+        """Whether ``tid`` (as the tracer's /proc numbers it) is a task of the traced tree
+        now (what a ``target = "tree"`` rule asks of a signal's targets): one the tracer
+        follows and has not let go (detached), and ptraced by this thread -- the number
+        still the task's.  A traced task's number is held until its tracer reaps its end
+        (the kernel keeps it a zombie for the tracer, whoever its parent is), so the number
+        of a task whose end the tracer reaped but did not handle yet (a freeze keeps the
+        ends it reaps: _deferred) tells no more: its TracerPid is another's, or it is gone.
+        Or a child of the tree that ended and that its parent has not reaped yet
+        (:meth:`_unreaped_child`)."""
+        task = self.tasks.get(tid)
+        if task is not None and self._traced_here(task):
+            return True
+        return self._unreaped_child(tid)
+
+    def _traced_here(self, task: Task) -> bool:
+        return not task.detached and procfs.tracer_of(task.tid) == threading.get_native_id()
+
+    def _unreaped_child(self, tid: int) -> bool:
+        """Whether ``tid`` is a zombie whose parent is a task of the tree: a child of the
+        tree that ended, its end taken by the tracer, not yet reaped by its parent (a make
+        or a pool killing a child that has just exited; natively the signal is sent, to no
+        effect).  Its number is its own until that parent reaps it, which the parent cannot
+        do while the tree is frozen for the signal (or while it makes the call itself)."""
+        fields = procfs.read_stat(tid)
+        if fields is None or fields[procfs.STATE] != b"Z":
+            return False
+        parent = self.tasks.get(int(fields[procfs.PPID]))
+        return parent is not None and self._traced_here(parent)
+
+    def _targets_stayed(self, task: Task, call: DecodedCall) -> bool:
+        """With the others stopped: are the targets a tree-scoped permit was decided on the
+        call's targets still, and tasks of the tree?  (Before the freeze stopped them, one
+        may have ended -- its end reaped by the freeze itself -- or another thread may have
+        put another pidfd at the descriptor's number.)  From here on none can: the tree is
+        stopped until the call returns."""
+        targets = call.examined_targets
+        return targets is not None and signals.signal_targets(
+            call.name, call.args, task.tid) == targets and all(map(self._in_tree, targets))
 
     def _waits_for_vfork(self, tid: int) -> bool:
         """Whether an interrupted task is a vfork parent that waits for its child: it cannot

@@ -128,8 +128,8 @@ TABLE_KEYS = ("description", "default", "default_errno", "missing", "dns_refused
               "environment", "rule")
 #: Keys of a ``[[rule]]``, in the order :func:`dumps_policy` writes them.
 RULE_KEYS = ("comment", "calls", "path", "fresh", "address", "port", "host", "unix", "argv",
-             "action", "errno", "retval", "signal", "delay", "delay_exit", "when", "when_scope",
-             "missing", "redirect", "learned")
+             "target", "action", "errno", "retval", "signal", "delay", "delay_exit", "when",
+             "when_scope", "missing", "redirect", "learned")
 #: Keys only an ``action = "inject"`` rule takes (``errno`` too, which refusals share).
 INJECT_KEYS = ("retval", "signal", "delay", "delay_exit", "when", "when_scope")
 #: Keys of a rule's ``learned`` table (what the learner saw: see :class:`Provenance`).
@@ -142,6 +142,10 @@ _PATTERN_KEYS = ("path", "unix", "argv", "redirect")
 REDIRECT_ADDRESS_CALLS = aliases.ONE_ADDRESS_CALLS
 #: The calls a ``host`` condition applies to: those that send to an address (not bind)
 HOST_CALLS = aliases.ALIASES["net-connect"]
+#: The calls a ``target`` condition applies to: those that send a signal
+SIGNAL_CALLS = aliases.ALIASES["signal"]
+#: What a ``target`` may say: "tree", the tasks of the traced tree (model.Rule.target)
+TARGETS = ("tree",)
 #: The calls an inject rule's ``path`` may pick: a path's, or a descriptor's file (strace's -P)
 _PATH_OR_DESCRIPTOR_CALLS = aliases.PATH_CALLS | frozenset(syscalls.DESCRIPTOR_ARGS)
 
@@ -841,6 +845,7 @@ class _Loader:
             except RecursionError:
                 raise self.error(where, "argv", _TOO_DEEP) from None
             self._applies(calls, aliases.EXEC_CALLS, where, "argv", "is not an exec call")
+        target = self._target(data, where, calls, action) if "target" in data else None
         redirect = None
         if "redirect" in data:
             redirect = self._redirect(data, where, calls, action, net)
@@ -860,7 +865,7 @@ class _Loader:
             "calls": named, "action": action, "errno": errno, "path": path, "net": net,
             "argv": argv, "redirect": redirect, "location": self._location(where),
             "index": index, "missing": missing, "inject": injection, "fresh": fresh,
-            "comment": comment, "learned": learned,
+            "target": target, "comment": comment, "learned": learned,
             "syscalls": syscalls_named, "classes": classes})
 
     def _fresh(self, data: dict[str, object], where: _PathKey, action: Action) -> bool:
@@ -877,6 +882,23 @@ class _Loader:
             raise self.error(where, "fresh", "needs a path: it says which paths the run"
                              " may make")
         return value
+
+    def _target(self, data: dict[str, object], where: _PathKey, calls: list[str],
+                action: Action) -> str:
+        """``target = "tree"``: a permit of signals to tasks of the traced tree only
+        (model.Rule.target).  Only on ``permit`` rules: what cannot be told to be in the tree
+        (a process group, -1) falls to the rules after it, so a refusal scoped this way would
+        let those through -- and only on signal calls, the calls that have a target."""
+        value = data["target"]
+        if value not in TARGETS:
+            shown = repr(value) if isinstance(value, str) else _kind(value)
+            raise self.error(where, "target", f"expected \"tree\" (the tasks of the traced"
+                             f" tree), got {shown}")
+        if action is not Action.PERMIT:
+            raise self.error(where, "target", "only used by \"permit\" rules"
+                             f" (this rule says {action.value!r})")
+        self._applies(calls, SIGNAL_CALLS, where, "target", "sends no signal")
+        return str(value)
 
     def _injection(self, data: dict[str, object], where: _PathKey, calls: list[str]
                    ) -> Injection:
@@ -1209,6 +1231,8 @@ def rule_data(rule: Rule) -> dict[str, object]:
                 out[key] = described[key]
     if rule.argv is not None:
         out["argv"] = list(rule.argv.patterns)
+    if rule.target is not None:
+        out["target"] = rule.target
     out["action"] = rule.action.value
     if rule.inject is not None:
         out.update(rule.inject.describe())

@@ -114,6 +114,13 @@ PATH_CLASSES = ("exec", "fsread", "fswrite")
 #: members are interchangeable ways of doing one harmless thing (a program that mmaps may
 #: mremap tomorrow; fork and clone make the same child).
 SAFE_WHOLE_ALIASES = frozenset({"stdio", "process"})
+#: What every learned table permits whatever the run did: signals to the program's own
+#: processes and threads (``target = "tree"``).  They touch nothing but the program, and
+#: some runs send them and others not -- a jobserver's tgkill of its threads, a pool's kill
+#: of its workers, make's of its children on an error --, which a policy learned from a run
+#: that sent none would refuse on the next (docs/learning.md).  A signal to anything else
+#: is learned as seen (a grant of the call, or of ``signal``).
+TREE_SIGNALS = "learned: signals to the program's own processes and threads"
 #: Calls that may carry an address but were seen without one (send on a connected socket),
 #: or with one no address condition can name (netlink, AF_UNSPEC...).
 _CATCH_ALL_CALLS = aliases.ADDRESS_CALLS
@@ -147,7 +154,10 @@ class Observation:
     (read-write, ``O_EXCL``, mode 0600), or a directory as mkdtemp(3) does (mode 0700): the
     end of its name is random whatever its shape;
     ``directories`` names the roles of a move (rename) whose path was a directory: a policy
-    decides such a move for everything inside it (``Table._subtree_decision``).
+    decides such a move for everything inside it (``Table._subtree_decision``);
+    ``tree`` marks a signal call whose every target was a task of the traced tree
+    (``policy.model.Facts.in_tree``): the tree-scoped permit every learned table has covers
+    it (:data:`TREE_SIGNALS`), so it is learned as no grant of its own.
     """
 
     table: str
@@ -165,6 +175,7 @@ class Observation:
     environment: tuple[str, ...] = ()
     mkstemp: bool = False
     directories: tuple[str, ...] = ()
+    tree: bool = False
 
     def all_facts(self) -> list[CallFacts]:
         """The facts a policy decides on (one per socket address)."""
@@ -174,7 +185,8 @@ class Observation:
         base = CallFacts(self.syscall, paths, self.open_flags,
                          self.sockaddrs[0] if self.sockaddrs else None, self.argv,
                          directories=frozenset(self.directories), selector=self.selector,
-                         made=frozenset(p.role for p in paths))  # (the run's own: fresh)
+                         made=frozenset(p.role for p in paths),  # (the run's own: fresh)
+                         tree=self.tree)
         if len(self.sockaddrs) <= 1:
             return [base]
         return [dataclasses.replace(base, sockaddr=a) for a in self.sockaddrs]
@@ -202,6 +214,8 @@ class Observation:
             out["mkstemp"] = True
         if self.directories:
             out["directories"] = list(self.directories)
+        if self.tree:
+            out["tree"] = True
         return out
 
     @classmethod
@@ -224,6 +238,7 @@ class Observation:
             environment=_granted_variables(data.get("environment", ())),
             mkstemp=bool(data.get("mkstemp", False)),
             directories=tuple(str(r) for r in data.get("directories", ())),
+            tree=bool(data.get("tree", False)),
         )
 
 
@@ -583,7 +598,7 @@ def _collect(observations: list[Observation], options: LearnOptions,
                         data.catch_all.add(facts.syscall)
                     else:
                         data.net_uses.setdefault((key, facts.syscall), set()).add(addr)
-                else:
+                elif not obs.tree:  # (a signal inside the tree: TREE_SIGNALS covers it)
                     data.plain.add(facts.syscall)
     return tables
 
@@ -1160,6 +1175,9 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     rules.sort(key=lambda item: item[0])
     out = [r for _, r in rules]
 
+    signals = ("signal",) if not options.no_alias else tuple(sorted(aliases.ALIASES["signal"]))
+    out.append(FileRule(signals, Action.PERMIT, target="tree", comment=TREE_SIGNALS))
+
     # no address, or an address no condition can name: permitted after refusing every address
     if data.catch_all:
         calls = tuple(sorted(data.catch_all))
@@ -1209,7 +1227,7 @@ def _merged_provenance(first: Provenance | None, second: Provenance | None
 
 def _condition_key(rule: Rule) -> tuple[Any, ...]:
     return (rule.action, rule.errno if rule.action is not Action.PERMIT else 0,
-            rule.path.pattern if rule.path is not None else None, rule.fresh,
+            rule.path.pattern if rule.path is not None else None, rule.fresh, rule.target,
             tuple(sorted((k, repr(v)) for k, v in rule.net.describe().items()))
             if rule.net is not None else None,
             tuple(rule.argv.patterns) if rule.argv is not None else None,

@@ -242,6 +242,12 @@ class Facts(Protocol):
         inject rules' path conditions look at them (``syscalls.DESCRIPTOR_ARGS``)."""
         ...
 
+    def in_tree(self) -> bool:
+        """Whether a signal call reaches tasks of the traced tree only: every process or
+        thread it names is one the tracer traces (asked only by ``target = "tree"`` rules,
+        :attr:`Rule.target`; False for a process group, -1, or what cannot be told)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class CallFacts:
@@ -266,9 +272,16 @@ class CallFacts:
     #: not find a ``fresh`` permit standing before a refusing rule.  Learning's check of its
     #: own observations gives every role (what a learning run used, it made or may make).
     made: frozenset[str] = frozenset()
+    #: whether the signal call's targets are tasks of the traced tree (Facts.in_tree).
+    #: False by default: a question about a call seen apart from the run must not find a
+    #: tree-scoped permit standing before a refusing rule.
+    tree: bool = False
 
     def roles(self) -> tuple[str, ...]:
         return tuple(p.role for p in self.paths)
+
+    def in_tree(self) -> bool:
+        return self.tree
 
     def descriptor_paths(self) -> tuple[str, ...]:
         return self.descriptors
@@ -386,6 +399,10 @@ class Rule:
     #: ``fresh = true``: the rule covers only paths the run makes (Facts.fresh) -- what
     #: the learner writes for a glob made from a name the program chose
     fresh: bool = False
+    #: ``target = "tree"``: a signal call is covered only when every task it names is one
+    #: of the traced tree (Facts.in_tree) -- the program signalling itself, its children,
+    #: its threads; None: any target
+    target: str | None = None
     syscalls: frozenset[str] = field(init=False)
     classes: frozenset[str] = field(init=False)
 
@@ -421,7 +438,8 @@ class Rule:
     @property
     def conditional(self) -> bool:
         """Whether the rule looks at arguments (so only a stop can decide it)."""
-        return self.path is not None or self.net is not None or self.argv is not None
+        return self.path is not None or self.net is not None or self.argv is not None \
+            or self.target is not None
 
     def may_cover(self, syscall: str) -> bool:
         """Whether this rule can apply to some call of this name, whatever its arguments."""
@@ -451,6 +469,8 @@ class Rule:
             addr = facts.sockaddr
             if addr is None or not self.net.matches(addr):
                 return False
+        if self.target is not None and not facts.in_tree():
+            return False
         if self.argv is not None:
             argv = facts.argv
             return argv is not None and self.argv.matches(argv)
@@ -479,6 +499,8 @@ class Rule:
             out.update(self.net.describe())
         if self.argv is not None:
             out["argv"] = list(self.argv.patterns)
+        if self.target is not None:
+            out["target"] = self.target
         if self.redirect is not None:
             out["redirect"] = str(self.redirect)
         if self.location is not None:

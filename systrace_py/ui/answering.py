@@ -180,7 +180,7 @@ def rule_text(rule: Rule) -> str:
     """A rule in one line, as a policy file would say it."""
     data = rule.describe()
     parts = [",".join(rule.calls)]
-    for key in ("path", "address", "port", "host", "unix", "argv"):
+    for key in ("path", "address", "port", "host", "unix", "argv", "target"):
         if key in data:
             value = data[key]
             shown = shlex.join(map(str, value)) if isinstance(value, list) else value

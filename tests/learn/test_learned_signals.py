@@ -1,0 +1,101 @@
+"""Signals inside the traced tree on the next run of a learned policy: a run that sent none
+is learned, the next one kills its child, signals its threads, a multiprocessing pool
+terminates its worker -- and nothing is refused, for every learned table permits signals
+to the program's own tree (``target = "tree"``, learn.TREE_SIGNALS).  Each test's control
+takes that one rule out and sees the same run refused, so the rule is what lets it run.
+A signal seen inside the tree while learning is no grant of its own; one to a process
+outside the tree is learned as seen."""
+
+from __future__ import annotations
+
+import subprocess
+import tomllib
+from pathlib import Path
+
+from test_next_run import PYTHON3, enforce, learn
+
+from conftest import LOOPS, results
+from systrace_py.policy.learn import TREE_SIGNALS
+
+INSIDE = ["child", "sigqueue", "thread", "tkill", "tgsigqueue", "self", "reap", "join"]
+
+POOL = """
+import multiprocessing, sys, time
+worker = multiprocessing.Process(target=time.sleep, args=(60 if sys.argv[1] == "terminate"
+                                                          else 0,))
+worker.start()
+if sys.argv[1] == "terminate":
+    worker.terminate()
+worker.join()
+print("exitcode", worker.exitcode)
+"""
+
+
+def without_tree_rule(policy: Path) -> Path:
+    """The learned policy with its tree-scoped signal permit taken out (the control)."""
+    text = policy.read_text()
+    block = f'[[rule]]\ncomment = "{TREE_SIGNALS}"\ncalls = ["signal"]\ntarget = "tree"\n' \
+            'action = "permit"\n'
+    assert block in text, text
+    control = policy.with_name("control.toml")
+    control.write_text(text.replace(block, ""))
+    return control
+
+
+def rule_calls(policy: Path) -> list[tuple[list[str], str | None]]:
+    data = tomllib.loads(policy.read_text())
+    return [(rule["calls"], rule.get("target")) for rule in data.get("rule", [])]
+
+
+def test_a_c_program_that_signalled_nothing_signals_its_tree_next_time(tmp_path, build):
+    program = str(build("progs/sig_tree.c"))
+    policy = learn(tmp_path, [program, "reap", "join"])
+    assert (["signal"], "tree") in rule_calls(policy)
+    for name, env in LOOPS.items():
+        r, refused = enforce(tmp_path, policy, [program, *INSIDE], env=env)
+        assert results(r.stdout) == dict.fromkeys(INSIDE, "ok"), (name, r.stdout, r.stderr)
+        assert refused == [], (name, refused)
+    r, refused = enforce(tmp_path, without_tree_rule(policy), [program, "self"])
+    assert results(r.stdout) == {"self": "EPERM"} and refused, r.stdout + r.stderr
+
+
+def test_a_multiprocessing_worker_terminated_on_the_next_run(tmp_path):
+    script = tmp_path / "pool.py"
+    script.write_text(POOL)
+    policy = learn(tmp_path, [PYTHON3, str(script), "join"])
+    for name, env in LOOPS.items():
+        r, refused = enforce(tmp_path, policy, [PYTHON3, str(script), "terminate"], env=env)
+        assert "exitcode -15" in r.stdout and refused == [], (name, r.stdout, r.stderr,
+                                                                 refused)
+    r, refused = enforce(tmp_path, without_tree_rule(policy),
+                         [PYTHON3, str(script), "terminate"])
+    assert any(record["syscall"] == "kill" for record in refused), (r.stdout, r.stderr)
+
+
+def test_timeout_that_fires_on_the_next_run(tmp_path):
+    """timeout(1) puts itself in a process group of its own; when the time is up it kills
+    its child, then its whole group (kill(0)): every member is the tree's."""
+    policy = learn(tmp_path, ["timeout", "5", "sleep", "0"])
+    for name, env in LOOPS.items():
+        r, refused = enforce(tmp_path, policy, ["timeout", "0.3", "sleep", "5"], env=env)
+        assert r.returncode == 124 and refused == [], (name, r.stderr, refused)
+    r, refused = enforce(tmp_path, without_tree_rule(policy), ["timeout", "0.3", "sleep", "5"])
+    assert any(record["syscall"] == "kill" for record in refused), (r.stdout, r.stderr)
+
+
+def test_signals_seen_inside_the_tree_grant_nothing_more_and_outside_are_learned(
+        tmp_path, build):
+    program = str(build("progs/sig_tree.c"))
+    (tmp_path / "in").mkdir()
+    inside = learn(tmp_path / "in", [program, "child", "thread", "reap", "join"])
+    assert [calls for calls, _ in rule_calls(inside) if set(calls) & {
+        "signal", "kill", "tgkill"}] == [["signal"]], inside.read_text()
+    outside = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        (tmp_path / "out").mkdir()
+        seen = learn(tmp_path / "out", [program, f"outside:{outside.pid}"])
+    finally:
+        outside.kill()
+        outside.wait(5)
+    granted = [calls for calls, target in rule_calls(seen) if target is None]
+    assert any("kill" in calls or "signal" in calls for calls in granted), seen.read_text()
