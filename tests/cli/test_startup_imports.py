@@ -56,6 +56,9 @@ HEAVY = (
     "systrace_py.policy.generalize", "systrace_py.policy.learn", "systrace_py.learner",
     "systrace_py.ui", "systrace_py.approver", "systrace_py.learn_cli",
     "systrace_py.policy_cli", "systrace_py.api", "systrace_py.records",
+    # python-ptrace's error module's logging helpers (engine/native.py: lazy_names), with
+    # traceback's linecache and tokenize
+    "logging", "traceback", "ptrace.logging_tools", "ptrace.tools", "tokenize", "linecache",
 )
 
 POLICIES = {
@@ -241,6 +244,51 @@ def test_the_bindings_loaded_the_libraries_by_soname() -> None:
     assert pyseccomp._libseccomp._name == "libseccomp.so.2"
     assert pyseccomp._libc._name == "libc.so.6"
     assert isinstance(pyseccomp._libc, ctypes.CDLL)
+
+
+def test_python_ptraces_lazy_names_are_the_real_modules() -> None:
+    """The constants native.PTRACE_NAMES gives python-ptrace's imports are the real modules'
+    values, and each function it gives is one the real module has."""
+    for module, names in native.PTRACE_NAMES.items():
+        real = importlib.import_module(module)
+        for name, value in names.items():
+            assert callable(getattr(real, name)) if value is None \
+                else getattr(real, name) == value, (module, name)
+
+
+def test_python_ptraces_logging_is_imported_when_used() -> None:
+    """In a fresh interpreter: importing the binding imports no logging, traceback or
+    logging_tools; python-ptrace's own helpers work, each importing the real module when
+    called; afterwards ``import logging`` is the real module."""
+    code = textwrap.dedent("""\
+        import sys
+        from systrace_py.engine import ptrace_ops
+        lazy = ("logging", "traceback", "ptrace.logging_tools", "ptrace.tools")
+        assert not [m for m in lazy if m in sys.modules], [m for m in lazy if m in sys.modules]
+        import ptrace.error
+        logger = ptrace.error.getLogger("systrace-test")
+        import logging
+        assert isinstance(logger, logging.Logger)
+        assert logging.getLogger is not ptrace.error.getLogger
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            lines = ptrace.error.format_exception(*sys.exc_info())
+        assert "ValueError: boom" in lines[-1], lines
+        seen = []
+        logger.error = seen.append
+        ptrace.error.writeError(logger, ValueError("bad"), title="T")
+        assert seen[0] == "T: [ValueError] bad", seen
+        import ptrace.logging_tools
+        assert "_systrace_stand_in" not in vars(ptrace.logging_tools)
+        assert ptrace.logging_tools.changeLogLevel(logging.ERROR, -1) == logging.WARNING
+        print("ok")
+        """)
+    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                          timeout=60, env=systrace_env({"PYTHONPATH": os.pathsep.join(
+                              dict.fromkeys([str(REPO), sysconfig.get_paths()["purelib"],
+                                             sysconfig.get_paths()["platlib"]]))}))
+    assert proc.stdout.strip() == "ok", proc.stderr
 
 
 @given(st.text(max_size=40))
