@@ -8,6 +8,7 @@ suggestions, subprocess for ldconfig) is among them."""
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import dataclasses
 import functools
@@ -120,6 +121,39 @@ def test_a_plain_run_imports_nothing_heavy(tmp_path: Path, kind: str) -> None:
     heavy = sorted(n for n in names
                    if any(n == h or n.startswith(h + ".") for h in heavy_here))
     assert heavy == [], f"a plain -p run imported {heavy}"
+
+
+def test_a_run_of_a_command_named_by_its_path_imports_no_shutil(tmp_path: Path) -> None:
+    """shutil is for looking a command's name up (and for --help's width): a command given
+    by its path needs neither (argparse's formatter imported it at each start)."""
+    names = imported(tmp_path, POLICIES["paths"], "/bin/true")
+    assert "shutil" not in names
+
+
+@pytest.mark.parametrize("columns", [None, "30", "80", "132"])
+def test_the_help_is_argparses_at_every_width(columns: str | None) -> None:
+    """cli/args.py's formatter reads the width when it formats, not when it is made: the
+    help and the usage are what argparse's RawDescriptionHelpFormatter makes of them."""
+    from systrace_py.cli.args import build_parser
+
+    code = textwrap.dedent("""\
+        import argparse, sys
+        from systrace_py.cli.args import build_parser
+        p = build_parser()
+        ours = p.format_help() + p.format_usage()
+        p.formatter_class = argparse.RawDescriptionHelpFormatter
+        print(ours == p.format_help() + p.format_usage())
+        """)
+    env = systrace_env()
+    env.pop("COLUMNS", None)
+    if columns is not None:
+        env["COLUMNS"] = columns
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    # (argparse's own reads COLUMNS: a formatter that kept another width differs at 30, 132)
+    assert proc.stdout.partition("\n")[0] == "True", proc.stdout
+    assert build_parser().formatter_class is not argparse.RawDescriptionHelpFormatter
 
 
 def test_the_resident_client_imports_nothing_heavy() -> None:
