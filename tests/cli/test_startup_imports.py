@@ -60,6 +60,7 @@ HEAVY = (
     # python-ptrace's error module's logging helpers (engine/native.py: lazy_names), with
     # traceback's linecache and tokenize
     "logging", "traceback", "ptrace.logging_tools", "ptrace.tools", "tokenize", "linecache",
+    "datetime",                     # the TOML parser's is _datetime (policy/files.py)
 )
 
 POLICIES = {
@@ -90,6 +91,12 @@ POLICIES = {
 }
 
 
+def without_site_path() -> str:
+    """PYTHONPATH for ``python -S``: the package and site-packages, as the bench runs it."""
+    paths = sysconfig.get_paths()
+    return os.pathsep.join(dict.fromkeys([str(REPO), paths["purelib"], paths["platlib"]]))
+
+
 def imported(tmp_path: Path, policy_text: str, *command: str) -> set[str]:
     """The modules ``systrace -p POLICY -- COMMAND`` imported, by -X importtime: run as the
     bench runs it, ``python -S`` with the package and site-packages on the path, so that
@@ -97,11 +104,9 @@ def imported(tmp_path: Path, policy_text: str, *command: str) -> set[str]:
     ipaddress...) hides a module the run itself would import."""
     policy = tmp_path / "p.toml"
     policy.write_text(textwrap.dedent(policy_text))
-    paths = sysconfig.get_paths()
-    path = os.pathsep.join(dict.fromkeys([str(REPO), paths["purelib"], paths["platlib"]]))
     proc = subprocess.run([PYTHON, "-S", "-X", "importtime", "-m", "systrace_py", "-p",
                            str(policy), "--", *command], capture_output=True, text=True,
-                          timeout=120, env=systrace_env({"PYTHONPATH": path}))
+                          timeout=120, env=systrace_env({"PYTHONPATH": without_site_path()}))
     assert proc.returncode == 0, proc.stderr[-2000:]
     names = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
              if line.startswith("import time:") and line.count("|") == 2}
@@ -319,9 +324,29 @@ def test_python_ptraces_logging_is_imported_when_used() -> None:
         print("ok")
         """)
     proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
-                          timeout=60, env=systrace_env({"PYTHONPATH": os.pathsep.join(
-                              dict.fromkeys([str(REPO), sysconfig.get_paths()["purelib"],
-                                             sysconfig.get_paths()["platlib"]]))}))
+                          timeout=60, env=systrace_env({"PYTHONPATH": without_site_path()}))
+    assert proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_the_toml_parser_reads_dates_with_datetimes_c_half() -> None:
+    """policy/files.py imports the parser with _datetime as its `datetime`: TOML's dates and
+    times are the classes datetime.py exports, and afterwards `import datetime` is the real
+    module (with its Python-only names)."""
+    code = textwrap.dedent("""\
+        import sys
+        from systrace_py.policy import files
+        assert "datetime" not in sys.modules
+        got = files.tomllib.loads("d = 1979-05-27T07:32:00+01:00\\nt = 07:32:00\\nx = 1979-05-27")
+        import datetime
+        assert datetime.__file__.endswith("datetime.py") and datetime.MAXYEAR == 9999
+        tz = datetime.timezone(datetime.timedelta(hours=1))
+        assert got == {"d": datetime.datetime(1979, 5, 27, 7, 32, tzinfo=tz),
+                       "t": datetime.time(7, 32), "x": datetime.date(1979, 5, 27)}, got
+        assert type(got["d"]) is datetime.datetime
+        print("ok")
+        """)
+    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                          timeout=60, env=systrace_env({"PYTHONPATH": without_site_path()}))
     assert proc.stdout.strip() == "ok", proc.stderr
 
 
