@@ -68,8 +68,8 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
     formats help or usage.  The parser makes a formatter at each ``add_argument`` (to check
     the metavar), and argparse's reads the width there, importing shutil: ~1 ms of every
     start (issue 16).  The width is then what argparse's own would have read (the same
-    ``shutil.get_terminal_size()``, the same arithmetic: tests/cli/test_cli.py compares
-    the help texts)."""
+    ``shutil.get_terminal_size()``, the same arithmetic: tests/cli/test_startup_imports.py
+    compares the help texts)."""
 
     def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
                  width: int | None = None) -> None:
