@@ -161,6 +161,32 @@ def test_the_help_is_argparses_at_every_width(columns: str | None) -> None:
     assert build_parser().formatter_class is not argparse.RawDescriptionHelpFormatter
 
 
+#: systrace's command with a note on stderr of each collection made while the command's
+#: modules are imported (after startup.py is in sys.modules, before cli/run.py has been)
+_COLLECTIONS = """\
+import gc, sys
+from systrace_py.__main__ import main
+def noted(phase, info):
+    if phase == "start" and "systrace_py.startup" in sys.modules \\
+            and "systrace_py.cli.run" not in sys.modules:
+        print(f"collected {info['generation']} while importing", file=sys.stderr)
+gc.callbacks.append(noted)
+sys.exit(main())
+"""
+
+
+def test_no_collection_while_the_modules_are_imported(tmp_path: Path) -> None:
+    """__main__ turns the collector off before the modules the quick imports need (typing,
+    re, enum, collections...) are imported, not only for the quick imports themselves."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(textwrap.dedent(POLICIES["paths"]))
+    proc = subprocess.run([PYTHON, "-S", "-c", _COLLECTIONS, "-p", str(policy), "--",
+                           "/bin/true"], capture_output=True, text=True, timeout=120,
+                          env=systrace_env({"PYTHONPATH": without_site_path()}))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "collected" not in proc.stderr, proc.stderr[-2000:]
+
+
 def test_the_resident_client_imports_nothing_heavy() -> None:
     """What every start imports first (``__main__`` asks a resident tracer before anything
     else, systrace_py/resident_client.py): nothing that a start without the engine could do
