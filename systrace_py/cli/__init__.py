@@ -73,6 +73,10 @@ def main(argv: Sequence[str] | None = None,
     problem = _platform_error()
     if problem:
         return fail(problem, EXIT_USAGE)
+    if opts.command and "/" not in opts.command[0]:
+        # a name to look up (args.resolve_command): shutil now, with the quick imports (its
+        # compressors deferred: startup.DEFERRED); a path needs none
+        import shutil  # noqa: F401
     try:
         check_flags(opts)
         opts.starter = starter

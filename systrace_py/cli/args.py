@@ -63,10 +63,36 @@ class UsageError(Exception):
     """Bad input detected before the command starts: exit 2 with this message."""
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's RawDescriptionHelpFormatter, reading the terminal's width only when it
+    formats help or usage.  The parser makes a formatter at each ``add_argument`` (to check
+    the metavar), and argparse's reads the width there, importing shutil: ~1 ms of every
+    start (issue 16).  The width is then what argparse's own would have read (the same
+    ``shutil.get_terminal_size()``, the same arithmetic: tests/cli/test_startup_imports.py
+    compares the help texts)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        self._asked = (max_help_position, width)
+        # (a placeholder width: nothing before format_help reads it)
+        super().__init__(prog, indent_increment, max_help_position,
+                         width=80 if width is None else width)
+
+    def format_help(self) -> str:
+        max_help_position, width = self._asked
+        if width is None:
+            import shutil
+
+            self._width = shutil.get_terminal_size().columns - 2
+            self._max_help_position = min(max_help_position,
+                                          max(self._width - 20, self._indent_increment * 2))
+        return super().format_help()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="systrace", description=DESCRIPTION, epilog=EPILOG, allow_abbrev=False,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
         usage="systrace [options] [--] command [args...]\n"
               "       systrace policy {learn,check} ...",
     )

@@ -17,11 +17,12 @@ import errno
 import os
 from typing import Final
 
-from systrace_py.engine.native import fixed_sonames
+from systrace_py.engine.native import fixed_sonames, lazy_names
 from systrace_py.kernel import AT_EMPTY_PATH, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS
 from systrace_py.syscalls import NUMBERS
 
-with fixed_sonames():  # python-ptrace finds libc at import: not by ldconfig
+# python-ptrace finds libc at import: not by ldconfig; and imports logging for its debugger
+with fixed_sonames(), lazy_names():
     from ptrace import PtraceError
     from ptrace.binding import func as pt
     from ptrace.binding.linux_struct import user_regs_struct

@@ -26,6 +26,7 @@ import os
 import pwd
 import re
 import stat
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -80,10 +81,25 @@ if TYPE_CHECKING:
 
     from systrace_py.policy.generalize import LearnedGlob
 else:
-    try:  # tomllib's own code, compiled: a 400-rule policy parses in a third of the time
-        import tomli as tomllib
-    except ImportError:
-        import tomllib
+    # The parser imports datetime for TOML's dates and times.  datetime.py defines every
+    # class in Python and then replaces each with _datetime's (C): ~1 ms of each start
+    # (issue 16).  While the parser is imported, `datetime` is _datetime: the same classes
+    # (datetime.py's public names are _datetime's, `sys` aside); then the name is free again.
+    _stood_in = None
+    if "datetime" not in sys.modules:
+        with contextlib.suppress(ImportError):  # (a Python without the C half)
+            import _datetime as _stood_in
+
+            sys.modules["datetime"] = _stood_in
+    try:
+        try:  # tomllib's own code, compiled: a 400-rule policy parses in a third of the time
+            import tomli as tomllib
+        except ImportError:
+            import tomllib
+    finally:
+        if _stood_in is not None and sys.modules.get("datetime") is _stood_in:
+            del sys.modules["datetime"]
+        del _stood_in
 
 __all__ = [
     "BACKUPS_KEPT",

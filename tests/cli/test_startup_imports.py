@@ -8,6 +8,7 @@ suggestions, subprocess for ldconfig) is among them."""
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import dataclasses
 import functools
@@ -56,6 +57,10 @@ HEAVY = (
     "systrace_py.policy.generalize", "systrace_py.policy.learn", "systrace_py.learner",
     "systrace_py.ui", "systrace_py.approver", "systrace_py.learn_cli",
     "systrace_py.policy_cli", "systrace_py.api", "systrace_py.records",
+    # python-ptrace's error module's logging helpers (engine/native.py: lazy_names), with
+    # traceback's linecache and tokenize
+    "logging", "traceback", "ptrace.logging_tools", "ptrace.tools", "tokenize", "linecache",
+    "datetime",                     # the TOML parser's is _datetime (policy/files.py)
 )
 
 POLICIES = {
@@ -86,6 +91,12 @@ POLICIES = {
 }
 
 
+def without_site_path() -> str:
+    """PYTHONPATH for ``python -S``: the package and site-packages, as the bench runs it."""
+    paths = sysconfig.get_paths()
+    return os.pathsep.join(dict.fromkeys([str(REPO), paths["purelib"], paths["platlib"]]))
+
+
 def imported(tmp_path: Path, policy_text: str, *command: str) -> set[str]:
     """The modules ``systrace -p POLICY -- COMMAND`` imported, by -X importtime: run as the
     bench runs it, ``python -S`` with the package and site-packages on the path, so that
@@ -93,11 +104,9 @@ def imported(tmp_path: Path, policy_text: str, *command: str) -> set[str]:
     ipaddress...) hides a module the run itself would import."""
     policy = tmp_path / "p.toml"
     policy.write_text(textwrap.dedent(policy_text))
-    paths = sysconfig.get_paths()
-    path = os.pathsep.join(dict.fromkeys([str(REPO), paths["purelib"], paths["platlib"]]))
     proc = subprocess.run([PYTHON, "-S", "-X", "importtime", "-m", "systrace_py", "-p",
                            str(policy), "--", *command], capture_output=True, text=True,
-                          timeout=120, env=systrace_env({"PYTHONPATH": path}))
+                          timeout=120, env=systrace_env({"PYTHONPATH": without_site_path()}))
     assert proc.returncode == 0, proc.stderr[-2000:]
     names = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
              if line.startswith("import time:") and line.count("|") == 2}
@@ -117,6 +126,65 @@ def test_a_plain_run_imports_nothing_heavy(tmp_path: Path, kind: str) -> None:
     heavy = sorted(n for n in names
                    if any(n == h or n.startswith(h + ".") for h in heavy_here))
     assert heavy == [], f"a plain -p run imported {heavy}"
+
+
+def test_a_run_of_a_command_named_by_its_path_imports_no_shutil(tmp_path: Path) -> None:
+    """shutil is for looking a command's name up (and for --help's width): a command given
+    by its path needs neither (argparse's formatter imported it at each start)."""
+    names = imported(tmp_path, POLICIES["paths"], "/bin/true")
+    assert "shutil" not in names
+
+
+@pytest.mark.parametrize("columns", [None, "30", "80", "132"])
+def test_the_help_is_argparses_at_every_width(columns: str | None) -> None:
+    """cli/args.py's formatter reads the width when it formats, not when it is made: the
+    help and the usage are what argparse's RawDescriptionHelpFormatter makes of them."""
+    from systrace_py.cli.args import build_parser
+
+    code = textwrap.dedent("""\
+        import argparse, sys
+        from systrace_py.cli.args import build_parser
+        p = build_parser()
+        ours = p.format_help() + p.format_usage()
+        p.formatter_class = argparse.RawDescriptionHelpFormatter
+        print(ours == p.format_help() + p.format_usage())
+        """)
+    env = systrace_env()
+    env.pop("COLUMNS", None)
+    if columns is not None:
+        env["COLUMNS"] = columns
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    # (argparse's own reads COLUMNS: a formatter that kept another width differs at 30, 132)
+    assert proc.stdout.partition("\n")[0] == "True", proc.stdout
+    assert build_parser().formatter_class is not argparse.RawDescriptionHelpFormatter
+
+
+#: systrace's command with a note on stderr of each collection made while the command's
+#: modules are imported (after startup.py is in sys.modules, before cli/run.py has been)
+_COLLECTIONS = """\
+import gc, sys
+from systrace_py.__main__ import main
+def noted(phase, info):
+    if phase == "start" and "systrace_py.startup" in sys.modules \\
+            and "systrace_py.cli.run" not in sys.modules:
+        print(f"collected {info['generation']} while importing", file=sys.stderr)
+gc.callbacks.append(noted)
+sys.exit(main())
+"""
+
+
+def test_no_collection_while_the_modules_are_imported(tmp_path: Path) -> None:
+    """__main__ turns the collector off before the modules the quick imports need (typing,
+    re, enum, collections...) are imported, not only for the quick imports themselves."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(textwrap.dedent(POLICIES["paths"]))
+    proc = subprocess.run([PYTHON, "-S", "-c", _COLLECTIONS, "-p", str(policy), "--",
+                           "/bin/true"], capture_output=True, text=True, timeout=120,
+                          env=systrace_env({"PYTHONPATH": without_site_path()}))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "collected" not in proc.stderr, proc.stderr[-2000:]
 
 
 def test_the_resident_client_imports_nothing_heavy() -> None:
@@ -241,6 +309,71 @@ def test_the_bindings_loaded_the_libraries_by_soname() -> None:
     assert pyseccomp._libseccomp._name == "libseccomp.so.2"
     assert pyseccomp._libc._name == "libc.so.6"
     assert isinstance(pyseccomp._libc, ctypes.CDLL)
+
+
+def test_python_ptraces_lazy_names_are_the_real_modules() -> None:
+    """The constants native.PTRACE_NAMES gives python-ptrace's imports are the real modules'
+    values, and each function it gives is one the real module has."""
+    for module, names in native.PTRACE_NAMES.items():
+        real = importlib.import_module(module)
+        for name, value in names.items():
+            assert callable(getattr(real, name)) if value is None \
+                else getattr(real, name) == value, (module, name)
+
+
+def test_python_ptraces_logging_is_imported_when_used() -> None:
+    """In a fresh interpreter: importing the binding imports no logging, traceback or
+    logging_tools; python-ptrace's own helpers work, each importing the real module when
+    called; afterwards ``import logging`` is the real module."""
+    code = textwrap.dedent("""\
+        import sys
+        from systrace_py.engine import ptrace_ops
+        lazy = ("logging", "traceback", "ptrace.logging_tools", "ptrace.tools")
+        assert not [m for m in lazy if m in sys.modules], [m for m in lazy if m in sys.modules]
+        import ptrace.error
+        logger = ptrace.error.getLogger("systrace-test")
+        import logging
+        assert isinstance(logger, logging.Logger)
+        assert logging.getLogger is not ptrace.error.getLogger
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            lines = ptrace.error.format_exception(*sys.exc_info())
+        assert "ValueError: boom" in lines[-1], lines
+        seen = []
+        logger.error = seen.append
+        ptrace.error.writeError(logger, ValueError("bad"), title="T")
+        assert seen[0] == "T: [ValueError] bad", seen
+        import ptrace.logging_tools
+        assert "_systrace_stand_in" not in vars(ptrace.logging_tools)
+        assert ptrace.logging_tools.changeLogLevel(logging.ERROR, -1) == logging.WARNING
+        print("ok")
+        """)
+    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                          timeout=60, env=systrace_env({"PYTHONPATH": without_site_path()}))
+    assert proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_the_toml_parser_reads_dates_with_datetimes_c_half() -> None:
+    """policy/files.py imports the parser with _datetime as its `datetime`: TOML's dates and
+    times are the classes datetime.py exports, and afterwards `import datetime` is the real
+    module (with its Python-only names)."""
+    code = textwrap.dedent("""\
+        import sys
+        from systrace_py.policy import files
+        assert "datetime" not in sys.modules
+        got = files.tomllib.loads("d = 1979-05-27T07:32:00+01:00\\nt = 07:32:00\\nx = 1979-05-27")
+        import datetime
+        assert datetime.__file__.endswith("datetime.py") and datetime.MAXYEAR == 9999
+        tz = datetime.timezone(datetime.timedelta(hours=1))
+        assert got == {"d": datetime.datetime(1979, 5, 27, 7, 32, tzinfo=tz),
+                       "t": datetime.time(7, 32), "x": datetime.date(1979, 5, 27)}, got
+        assert type(got["d"]) is datetime.datetime
+        print("ok")
+        """)
+    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                          timeout=60, env=systrace_env({"PYTHONPATH": without_site_path()}))
+    assert proc.stdout.strip() == "ok", proc.stderr
 
 
 @given(st.text(max_size=40))
