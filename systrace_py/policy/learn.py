@@ -73,6 +73,7 @@ from systrace_py.policy.generalize import (
 )
 from systrace_py.policy.glob import GlobError, PathGlob, escape, expand_path, is_literal
 from systrace_py.policy.model import (
+    ADDRESS,
     Action,
     CallFacts,
     Decision,
@@ -174,7 +175,8 @@ class Observation:
         base = CallFacts(self.syscall, paths, self.open_flags,
                          self.sockaddrs[0] if self.sockaddrs else None, self.argv,
                          directories=frozenset(self.directories), selector=self.selector,
-                         made=frozenset(p.role for p in paths))  # (the run's own: fresh)
+                         # (fresh: the paths and socket files it used, the run's own)
+                         made=frozenset([*(p.role for p in paths), ADDRESS]))
         if len(self.sockaddrs) <= 1:
             return [base]
         return [dataclasses.replace(base, sockaddr=a) for a in self.sockaddrs]
@@ -1044,14 +1046,18 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     for (key, syscall), addrs in data.net_uses.items():
         ports: dict[str, set[int]] = defaultdict(set)
         by_name: dict[str, set[int]] = defaultdict(set)
-        unix: set[str] = set()
+        unix: dict[str, bool] = {}  # pattern -> fresh (every use of it made its socket)
         for addr in addrs:
             if addr.family == "unix":
                 path = addr.path or ""
                 if path.startswith("@") or path == "":
-                    unix.add(path)
+                    unix[path] = False
                 else:
-                    unix.add(_generalize_path(path, ctx).text)
+                    # a generated name's glob covers the sockets the run makes only, as a
+                    # file rule's does: the program chose the name ("bus" + six: "bus*",
+                    # the session bus; red team 17)
+                    pattern = _generalize_path(path, ctx)
+                    unix[pattern.text] = unix.get(pattern.text, True) and pattern.fresh
             elif addr.names and syscall in aliases.ALIASES["net-connect"]:
                 for name in addr.names:
                     by_name[name].add(int(addr.port or 0))
@@ -1068,10 +1074,10 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                                else port_list)
             rules.append((_rank(key, f"{key} host {name}"),
                           FileRule((key,), Action.PERMIT, net=net)))
-        for text in sorted(unix):
+        for text, only_made in sorted(unix.items()):
             net = NetCondition(unix=text, env=options.env)
             rules.append((_rank(key, f"{key} unix {text}"), FileRule((key,), Action.PERMIT,
-                                                                   net=net)))
+                                                                   net=net, fresh=only_made)))
     _merge_same_conditions(rules)
 
     # calls without arguments: one rule, first (the prefilter answers them in the kernel)
