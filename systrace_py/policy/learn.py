@@ -626,14 +626,18 @@ def _listing_patterns(data: _TableData, uses_by_key: dict[str, list[tuple[_PathU
                 report.exact_sensitive.append(directory)
                 continue
             tail = "/**" if is_deep else "/*" if state.everything(directory) else "/[!.]*"
+            # a directory of a generated name: its entries only as the run makes them -- the
+            # glob of the name ("conf*") covers older directories too ("config": red team 17)
+            fresh = False
             if directory == "/":
                 text = tail
             else:
-                text = _generalize_path(directory, ctx).text.rstrip("/") + tail
+                named = _generalize_path(directory, ctx)
+                text, fresh = named.text.rstrip("/") + tail, named.fresh
             kind = "trees walked (every entry seen, all the way down)" if is_deep else \
                 "directory listings (every entry seen)" if tail == "/*" else \
                 "directory listings (every visible entry seen)"
-            out[key].append(_Pattern(text, False, kind))
+            out[key].append(_Pattern(text, False, kind, fresh))
     return out
 
 

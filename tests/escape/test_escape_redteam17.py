@@ -44,3 +44,31 @@ def test_a_learned_socket_name_grants_no_older_socket_of_its_prefix(
         assert traced.stdout.startswith("BLOCKED: connect to bus: EPERM"), \
             traced.stdout + traced.stderr
         assert listener.accepted == 0  # type: ignore[attr-defined]
+
+
+def test_a_learned_listing_of_a_generated_directory_grants_no_older_directory(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Learned: the program makes ``confx7Kq2p`` as mkdtemp makes a directory, writes two
+    files into it, lists it and reads every entry, and removes it all -- a generated name,
+    ``$CWD/conf*`` (fresh), and a listing, ``$CWD/conf*/*``, which was not: under the learned
+    policy the program read ``config/credentials``, a file of an older directory it never
+    listed nor read while learning.  Now a listing of a directory of a generated name is
+    ``fresh`` as the name's own rule is.  Control: natively the read works."""
+    program = build("escape/learn_listing.c")
+    work = tmp_path / "work"
+    (work / "config").mkdir(parents=True)
+    (work / "config" / "credentials").write_text("CREDENTIAL-42\n")
+    argv = [str(program), "confx7Kq2p", "config/credentials"]
+    control = subprocess.run(argv, cwd=work, capture_output=True, text=True, timeout=30,
+                             env={"ATTACK": "1"})
+    assert control.stdout.startswith("ESCAPED"), control.stdout
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", *argv], cwd=work)
+    assert first.stdout.startswith("BLOCKED: probed"), first.stdout + first.stderr
+    assert 'path = "$CWD/conf*/*"' in learned.read_text()  # (the listing, as before)
+    # the next run's scratch has another random name: made, listed and read again
+    traced = run_systrace(["-p", str(learned), "--", str(program), "confQ2r8Zt",
+                           "config/credentials"], cwd=work, env={"ATTACK": "1", **loop})
+    assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
+    assert traced.stdout.startswith("BLOCKED: read config/credentials: EPERM"), \
+        traced.stdout + traced.stderr

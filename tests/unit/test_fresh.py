@@ -255,3 +255,29 @@ def test_a_fresh_unix_rule_round_trips_and_matches_only_the_runs_sockets() -> No
         facts = CallFacts("connect", sockaddr=SockAddr("unix", path="/w/bus"), made=made)
         assert table(plain).decide(facts).action is Action.PERMIT
         assert (table(fresh).decide(facts).action is Action.PERMIT) == bool(made)
+
+
+def test_a_listing_of_a_generated_directory_is_learned_fresh() -> None:
+    """Red team 17: a directory made as mkdtemp makes one (``confx7Kq2p``), listed, every
+    entry read, removed: its listing ``$CWD/conf*/*`` was not fresh and covered an older
+    ``config/credentials``.  Now it covers only files the run makes there."""
+    scratch = "/work/proj/confx7Kq2p"
+    entries = [f"{scratch}/a", f"{scratch}/b"]
+    obs = [Observation(MAIN, "mkdir", (PathArg("path", scratch),), created=("path",),
+                       exclusive=True, mkstemp=True),
+           *(Observation(MAIN, "openat", (PathArg("path", e),),
+                         os.O_WRONLY | os.O_CREAT | os.O_EXCL, created=("path",),
+                         exclusive=True) for e in entries),
+           Observation(MAIN, "getdents64", (PathArg("path", scratch),), listing=("a", "b")),
+           *(Observation(MAIN, "openat", (PathArg("path", e),), os.O_RDONLY) for e in entries),
+           *(Observation(MAIN, "unlink", (PathArg("path", e),)) for e in entries),
+           Observation(MAIN, "rmdir", (PathArg("path", scratch),))]
+    policy, _ = learned(obs)
+    (listing,) = rules_on(policy, "$CWD/conf*/*")
+    assert listing.fresh, dumps_policy(policy)
+    for o in obs:
+        assert policy.main.decide(o.all_facts()[0]).action is Action.PERMIT, o
+    assert policy.main.decide(opened("/work/proj/confQ2r8Zt/a", os.O_RDONLY, made=True)
+                              ).action is Action.PERMIT
+    assert policy.main.decide(opened("/work/proj/config/credentials", os.O_RDONLY,
+                                     made=False)).action is not Action.PERMIT
