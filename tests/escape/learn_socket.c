@@ -9,9 +9,10 @@
  * be the name of a socket it never touched: "bus", the session bus of a desktop (which can
  * have the user's service manager start any command, untraced), an ssh or gpg agent.  Run
  * again under the learned policy (ATTACK=1) it makes its own socket again and connects to
- * TARGET, a socket of its directory another process listens on.
+ * TARGET, a socket of its directory another process listens on -- with "link", through a
+ * symlink to it at NAME + "l", a name of its own glob it makes anew.
  *
- * argv: NAME TARGET.  ESCAPED when the connect to TARGET succeeded; BLOCKED otherwise.
+ * argv: NAME TARGET [link].  ESCAPED when the connect to TARGET succeeded; BLOCKED otherwise.
  */
 #include "attack.h"
 
@@ -26,8 +27,8 @@ static int unix_socket(const char *path, struct sockaddr_un *addr) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3)
-        blocked("usage: learn_socket NAME TARGET");
+    if (argc != 3 && !(argc == 4 && !strcmp(argv[3], "link")))
+        blocked("usage: learn_socket NAME TARGET [link]");
     /* the name taken as mkstemp(3) takes it (read-write, O_EXCL, mode 0600), then removed
      * and the socket bound there -- what a program with mktemp(3)'s name for a socket does */
     int fd = open(argv[1], O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -48,9 +49,21 @@ int main(int argc, char **argv) {
     const char *attack = getenv("ATTACK");
     if (!attack || strcmp(attack, "1"))
         blocked("probed %s (learning: %s left alone)", argv[1], argv[2]);
-    client = unix_socket(argv[2], &addr);
-    if (client < 0 || connect(client, (struct sockaddr *)&addr, sizeof addr) < 0)
-        blocked("connect to %s: %s", argv[2], ename(errno));
+    char link[4096];
+    const char *to = argv[2];
+    if (argc == 4) {
+        snprintf(link, sizeof link, "%sl", argv[1]);
+        if (symlink(argv[2], link) < 0)
+            blocked("symlink %s -> %s: %s", link, argv[2], ename(errno));
+        to = link;
+    }
+    client = unix_socket(to, &addr);
+    int rc = client < 0 ? -1 : connect(client, (struct sockaddr *)&addr, sizeof addr);
+    int err = errno;
+    if (argc == 4)
+        unlink(link);
+    if (rc < 0)
+        blocked("connect to %s: %s", argv[2], ename(err));
     close(client);
     escaped("connected to %s, never reached while learning", argv[2]);
 }

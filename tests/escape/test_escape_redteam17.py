@@ -8,26 +8,30 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from escape_lib import UnixListener, listening
 
 from conftest import run_systrace
 
 
+@pytest.mark.parametrize("way", ["direct", "link"])
 def test_a_learned_socket_name_grants_no_older_socket_of_its_prefix(
-        build, tmp_path: Path, loop: dict[str, str]) -> None:
+        build, tmp_path: Path, way: str, loop: dict[str, str]) -> None:
     """Learned: the program takes ``busx7Kq2p`` as mkstemp takes a name, removes it and
     binds a unix socket there, connects to it and removes it -- a generated name, learned
     as ``$CWD/bus*``.  The file rule is ``fresh`` (gap #30), but the ``unix`` condition of
     the net-connect rule was the same glob without it: under the learned policy the program
     connected to ``bus``, a socket another process listens on that it never reached while
     learning (a desktop's session bus: its service manager starts any command, untraced).
-    Now such a unix glob is ``fresh`` too: it covers the sockets the run's own binds made.
-    Control: natively the connect works."""
+    Now such a unix glob is ``fresh`` too: it covers the sockets the run's own binds made
+    (``link``: a symlink to ``bus`` the run makes at a name of the glob is followed, as the
+    kernel does, to a socket it did not make).  Control: natively the connect works."""
     program = build("escape/learn_socket.c")
     work = tmp_path / "work"
     work.mkdir()
     with listening(UnixListener(str(work / "bus"))) as listener:
-        argv = [str(program), "busx7Kq2p", "bus"]
+        link = ["link"] if way == "link" else []
+        argv = [str(program), "busx7Kq2p", "bus", *link]
         control = subprocess.run(argv, cwd=work, capture_output=True, text=True, timeout=30,
                                  env={"ATTACK": "1"})
         assert control.stdout.startswith("ESCAPED"), control.stdout
@@ -38,8 +42,8 @@ def test_a_learned_socket_name_grants_no_older_socket_of_its_prefix(
         assert 'unix = "$CWD/bus*"' in text, text  # (the name generalized, as before)
         listener.reset()  # type: ignore[attr-defined]
         # the next run's own socket has another random name: it is made and reached again
-        traced = run_systrace(["-p", str(learned), "--", str(program), "busQ2r8Zt", "bus"],
-                              cwd=work, env={"ATTACK": "1", **loop})
+        traced = run_systrace(["-p", str(learned), "--", str(program), "busQ2r8Zt", "bus",
+                               *link], cwd=work, env={"ATTACK": "1", **loop})
         assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
         assert traced.stdout.startswith("BLOCKED: connect to bus: EPERM"), \
             traced.stdout + traced.stderr
