@@ -76,3 +76,38 @@ def test_a_learned_listing_of_a_generated_directory_grants_no_older_directory(
     assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
     assert traced.stdout.startswith("BLOCKED: read config/credentials: EPERM"), \
         traced.stdout + traced.stderr
+
+
+def test_a_learned_temporary_name_makes_no_start_up_file_of_the_users_session(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Learned in the home directory: the program makes ``.bashrcqwerty`` as mkstemp makes a
+    file and removes it -- ``~/.bash*``, fresh (red team 15: no older file).  But a fresh rule
+    lets the next run *make* any new name of its glob, and the prefix was the program's
+    choice: under the learned policy it made ``~/.bash_profile``, where there was none, with
+    a command in it -- which the user's next login shell runs, unconfined, in place of
+    ``.profile``.  Now the files the user's session runs when it starts (shell start-up
+    files, autostart entries, user units, the session's environment, git's configuration)
+    are sensitive locations: no learned glob reaches them where it is used.  Control:
+    natively the file is made."""
+    program = build("escape/learn_plant.c")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".bashrc").write_text("original\n")
+    argv = [str(program), ".bashrcqwerty", ".bash_profile"]
+    control = subprocess.run(argv, cwd=home, capture_output=True, text=True, timeout=30,
+                             env={"ATTACK": "1", "HOME": str(home)})
+    assert control.stdout.startswith("ESCAPED"), control.stdout
+    (home / ".bash_profile").unlink()
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", *argv], cwd=home,
+                         env={"HOME": str(home)})
+    assert first.stdout.startswith("BLOCKED: probed"), first.stdout + first.stderr
+    assert 'path = "~/.bash*"' in learned.read_text()  # (the name generalized, fresh)
+    # the next run's temporary file has another random name: made again, as learned
+    traced = run_systrace(["-p", str(learned), "--", str(program), ".bashrcQ2r8Zt",
+                           ".bash_profile"], cwd=home,
+                          env={"ATTACK": "1", "HOME": str(home), **loop})
+    assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
+    assert traced.stdout.startswith("BLOCKED: make .bash_profile: EPERM"), \
+        traced.stdout + traced.stderr
+    assert not (home / ".bash_profile").exists()
