@@ -111,3 +111,30 @@ def test_a_learned_temporary_name_makes_no_start_up_file_of_the_users_session(
     assert traced.stdout.startswith("BLOCKED: make .bash_profile: EPERM"), \
         traced.stdout + traced.stderr
     assert not (home / ".bash_profile").exists()
+
+
+@pytest.mark.xfail(strict=True, reason="docs/security.md gap #32 (red team 17): a fresh rule "
+                   "lets a run make any new name of its glob, whose prefix the program chose; "
+                   "only the user's session's start-up files are kept out")
+def test_a_learned_temporary_name_plants_no_hook_in_a_repository(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Red team 17, left open: learned in a repository, the program makes ``a1b2c3`` in
+    ``.git/hooks`` as mkstemp makes a file and removes it -- ``$CWD/.git/hooks/*``, fresh.
+    Under the learned policy it makes ``.git/hooks/pre-commit``, where there was none (a new
+    name: the rule covers it), which git runs, unconfined, at the user's next commit.
+    Control: natively the hook is made."""
+    program = build("escape/learn_plant.c")
+    work = tmp_path / "work"
+    (work / ".git" / "hooks").mkdir(parents=True)
+    argv = [str(program), ".git/hooks/a1b2c3", ".git/hooks/pre-commit"]
+    control = subprocess.run(argv, cwd=work, capture_output=True, text=True, timeout=30,
+                             env={"ATTACK": "1"})
+    assert control.stdout.startswith("ESCAPED"), control.stdout
+    (work / ".git" / "hooks" / "pre-commit").unlink()
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", *argv], cwd=work)
+    assert first.stdout.startswith("BLOCKED: probed"), first.stdout + first.stderr
+    traced = run_systrace(["-p", str(learned), "--", str(program), ".git/hooks/Q2r8Zt",
+                           ".git/hooks/pre-commit"], cwd=work, env={"ATTACK": "1", **loop})
+    assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
+    assert not (work / ".git" / "hooks" / "pre-commit").exists()
