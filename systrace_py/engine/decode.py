@@ -76,6 +76,7 @@ from systrace_py.kernel import (
     O_ACCMODE,
     O_CREAT,
     O_DSYNC,
+    O_PATH,
     O_PATH_FLAGS,
     O_SYNC_BIT,
     O_TMPFILE_BIT,
@@ -655,7 +656,9 @@ class DecodedCall:
         name = self.policy_name
         if name in aliases.OPEN_CALLS:
             flags = self.open_flags or 0
-            return flags & (os.O_CREAT | os.O_EXCL) == os.O_CREAT | os.O_EXCL
+            # (with O_PATH the kernel drops O_CREAT and O_EXCL: it opens what is there)
+            return not flags & O_PATH and \
+                flags & (os.O_CREAT | os.O_EXCL) == os.O_CREAT | os.O_EXCL
         return name not in aliases.MOVE_CALLS and aliases.creates(name, role)
 
     def _made_key(self, role: str) -> str | None:
