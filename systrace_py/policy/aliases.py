@@ -117,13 +117,14 @@ _RENAMED: dict[tuple[str, str], Path] = {
 
 
 def open_reads(flags: int) -> bool:
-    """Whether an open with these flags gives read access (O_PATH counts: it reveals the file)."""
-    return flags & O_ACCMODE != O_WRONLY
+    """Whether an open with these flags gives read access (O_PATH counts: it reveals the file,
+    whatever access mode it names -- the kernel drops all but O_PATH_FLAGS with it)."""
+    return bool(flags & O_PATH) or flags & O_ACCMODE != O_WRONLY
 
 
 def open_writes(flags: int) -> bool:
-    """Whether an open with these flags writes, creates or truncates."""
-    return flags & WRITE_OPEN_BITS != 0
+    """Whether an open with these flags writes, creates or truncates (never with O_PATH)."""
+    return not flags & O_PATH and flags & WRITE_OPEN_BITS != 0
 
 
 def classes_of(syscall: str, role: str = "path", open_flags: int | None = None,

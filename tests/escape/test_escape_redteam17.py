@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from escape_lib import UnixListener, listening
+from escape_lib import UnixListener, controlled_and_blocked, listening, read_never
 
 from conftest import run_systrace
 
@@ -138,3 +138,18 @@ def test_a_learned_temporary_name_plants_no_hook_in_a_repository(
                            ".git/hooks/pre-commit"], cwd=work, env={"ATTACK": "1", **loop})
     assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
     assert not (work / ".git" / "hooks" / "pre-commit").exists()
+
+
+@pytest.mark.parametrize("mode", ["fstat", "fchdir"])
+def test_an_o_path_open_with_a_write_mode_is_a_read(build, tmp_path: Path, mode: str,
+                                                    loop: dict[str, str]) -> None:
+    """Red team 17: with O_PATH the kernel drops the access mode and every other flag but
+    O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC, so ``open(SECRET, O_PATH|O_WRONLY|O_TRUNC)`` is
+    the O_PATH open an fsread rule refuses (red team 13: it reveals the file) -- but the
+    prefilter and the tracer classed it by its access mode, a write-only open, and under
+    ``never fsread`` the filter let it through without a stop: fstat told the secret's
+    size, times and owner, fchdir entered the refused directory.  Now an O_PATH open only
+    reads, in the filter and the tracer alike.  Control: natively both work."""
+    controlled_and_blocked(tmp_path, build("escape/path_opath_mode.c"),
+                           lambda s: [mode, s.secret], lambda s: read_never(f"{s.secd}/**"),
+                           env=loop)
