@@ -1050,7 +1050,8 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     for (key, syscall), addrs in data.net_uses.items():
         ports: dict[str, set[int]] = defaultdict(set)
         by_name: dict[str, set[int]] = defaultdict(set)
-        unix: dict[str, bool] = {}  # pattern -> fresh (every use of it made its socket)
+        unix: dict[str, bool] = {}  # pattern -> fresh (a generated name's glob: its text
+        #                             says so, no literal or shape is spelled the same)
         for addr in addrs:
             if addr.family == "unix":
                 path = addr.path or ""
@@ -1061,7 +1062,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                     # file rule's does: the program chose the name ("bus" + six: "bus*",
                     # the session bus; red team 17)
                     pattern = _generalize_path(path, ctx)
-                    unix[pattern.text] = unix.get(pattern.text, True) and pattern.fresh
+                    unix[pattern.text] = pattern.fresh
             elif addr.names and syscall in aliases.ALIASES["net-connect"]:
                 for name in addr.names:
                     by_name[name].add(int(addr.port or 0))
