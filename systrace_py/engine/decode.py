@@ -76,6 +76,7 @@ from systrace_py.kernel import (
     O_ACCMODE,
     O_CREAT,
     O_DSYNC,
+    O_PATH,
     O_PATH_FLAGS,
     O_SYNC_BIT,
     O_TMPFILE_BIT,
@@ -91,7 +92,7 @@ from systrace_py.kernel import (
 from systrace_py.logrecords import LoggedCall
 from systrace_py.policy import aliases
 from systrace_py.policy.aliases import OPEN_CALLS, VIEW_CALLS
-from systrace_py.policy.model import Absent, CallFacts, Facts, PathArg, SockAddr
+from systrace_py.policy.model import ADDRESS, Absent, CallFacts, Facts, PathArg, SockAddr
 from systrace_py.syscalls import (
     BY_NAME,
     CLASS_RULES,
@@ -647,12 +648,30 @@ class DecodedCall:
     def fresh(self, role: str) -> bool:
         """Whether the path in ``role`` is one the run makes (a ``fresh`` rule's question):
         it names nothing yet -- the call would make it --, or a call of this run made it
-        (``Decoder.made``, kept by :meth:`note_made`)."""
+        (``Decoder.made``, kept by :meth:`note_made`).  :data:`ADDRESS`: the unix socket
+        file the call's one address names -- a bind makes it only anew (EADDRINUSE on
+        anything there), any other call reaches it only if a bind of this run made it."""
+        if role == ADDRESS:
+            return self._fresh_socket()
         key = self._made_key(role)
         if key is None or self._decoder is None:
             return False
         return key in self._decoder.made or self.absent(role) is Absent.LAST or \
             self._makes_only_anew(role)
+
+    def _fresh_socket(self) -> bool:
+        """:meth:`fresh` of the unix socket file the call's address names (see there); no
+        such file, or several addresses (a sendmmsg's), is none the run made."""
+        if self._decoder is None:
+            return False
+        try:
+            addrs = self.sockaddrs
+        except DecodeError:
+            return False
+        if len(addrs) != 1 or addrs[0].family != "unix" or \
+                not (addrs[0].path or "").startswith("/"):
+            return False
+        return self.policy_name == "bind" or addrs[0].path in self._decoder.made
 
     def _makes_only_anew(self, role: str) -> bool:
         """Whether the call makes the name in ``role`` or fails with EEXIST, touching no file
@@ -662,7 +681,9 @@ class DecodedCall:
         name = self.policy_name
         if name in aliases.OPEN_CALLS:
             flags = self.open_flags or 0
-            return flags & (os.O_CREAT | os.O_EXCL) == os.O_CREAT | os.O_EXCL
+            # (with O_PATH the kernel drops O_CREAT and O_EXCL: it opens what is there)
+            return not flags & O_PATH and \
+                flags & (os.O_CREAT | os.O_EXCL) == os.O_CREAT | os.O_EXCL
         return name not in aliases.MOVE_CALLS and aliases.creates(name, role)
 
     def _made_key(self, role: str) -> str | None:

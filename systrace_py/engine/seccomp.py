@@ -61,6 +61,7 @@ from systrace_py.kernel import (
     AUDIT_ARCH_X86_64,
     O_ACCMODE,
     O_CREAT,
+    O_PATH,
     O_TMPFILE_BIT,
     O_TRUNC,
     X32_SYSCALL_BIT,
@@ -335,20 +336,25 @@ def _export(flt: sc.SyscallFilter) -> bytes:
 
 
 def _add_open(b: _Builder, name: str, plan: FilterPlan) -> None:
-    """open/openat by access mode (the flags are in a register); the five cases partition
-    every flags value, so no case falls to the default by accident."""
+    """open/openat by access mode (the flags are in a register); the cases partition every
+    flags value, so no case falls to the default by accident.  With O_PATH the kernel drops
+    the access mode and every other flag but O_PATH_FLAGS: such an open only reads
+    (aliases.open_reads) -- O_PATH|O_WRONLY was a write-only open here, let through where
+    only reading was refused (red team 17)."""
     open_plan = plan.opens[name]
     flags_arg = _OPEN_FLAGS_ARG[name]
     read_only = _action(open_plan.read_only)
     write_only = _action(open_plan.write_only)
     read_write = _action(open_plan.read_write)
-    write_mask = O_ACCMODE | sum(_WRITE_BITS)
+    write_mask = O_PATH | O_ACCMODE | sum(_WRITE_BITS)
+    mode = O_PATH | O_ACCMODE
+    b.add(read_only, name, sc.Arg(flags_arg, sc.MASKED_EQ, O_PATH, O_PATH))
     b.add(read_only, name, sc.Arg(flags_arg, sc.MASKED_EQ, write_mask, 0))
-    b.add(write_only, name, sc.Arg(flags_arg, sc.MASKED_EQ, O_ACCMODE, 1))
-    b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, O_ACCMODE, 2))
-    b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, O_ACCMODE, 3))
+    b.add(write_only, name, sc.Arg(flags_arg, sc.MASKED_EQ, mode, 1))
+    b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, mode, 2))
+    b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, mode, 3))
     for bit in _WRITE_BITS:
-        b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, O_ACCMODE | bit, bit))
+        b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, mode | bit, bit))
 
 
 def _add_selected(b: _Builder, name: str, selected: SelectorPlan) -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 
-from systrace_py.kernel import O_ACCMODE, O_CREAT, O_WRONLY, WRITE_OPEN_BITS
+from systrace_py.kernel import O_ACCMODE, O_CREAT, O_PATH, O_WRONLY, WRITE_OPEN_BITS
 from systrace_py.syscalls import (
     ALIAS_NAMES,
     BY_NAME,
@@ -117,13 +117,14 @@ _RENAMED: dict[tuple[str, str], Path] = {
 
 
 def open_reads(flags: int) -> bool:
-    """Whether an open with these flags gives read access (O_PATH counts: it reveals the file)."""
-    return flags & O_ACCMODE != O_WRONLY
+    """Whether an open with these flags gives read access (O_PATH counts: it reveals the file,
+    whatever access mode it names -- the kernel drops all but O_PATH_FLAGS with it)."""
+    return bool(flags & O_PATH) or flags & O_ACCMODE != O_WRONLY
 
 
 def open_writes(flags: int) -> bool:
-    """Whether an open with these flags writes, creates or truncates."""
-    return flags & WRITE_OPEN_BITS != 0
+    """Whether an open with these flags writes, creates or truncates (never with O_PATH)."""
+    return not flags & O_PATH and flags & WRITE_OPEN_BITS != 0
 
 
 def classes_of(syscall: str, role: str = "path", open_flags: int | None = None,
@@ -188,9 +189,12 @@ def part_of(syscall: str, role: str, cls: str | None, selector: int | None = Non
 
 def creates(syscall: str, role: str, open_flags: int | None = None) -> bool:
     """Whether the call makes the name in ``role`` when it does not exist (mkdir, the new
-    name of a link, an open with O_CREAT): a missing path there is no lookup that fails."""
+    name of a link, an open with O_CREAT -- not with O_PATH, which drops it): a missing path
+    there is no lookup that fails."""
     if syscall in OPEN_CALLS:
-        return "fsread" not in _ALIAS_OF_CALL[syscall] or bool((open_flags or 0) & O_CREAT)
+        flags = open_flags or 0
+        return "fsread" not in _ALIAS_OF_CALL[syscall] or (
+            bool(flags & O_CREAT) and not flags & O_PATH)
     return any(path.role == role and path.creates for _, path in PATHS.get(syscall, ()))
 
 

@@ -886,17 +886,18 @@ class _Loader:
 
     def _fresh(self, data: dict[str, object], where: _PathKey, action: Action) -> bool:
         """``fresh = true``: a permit of paths the run makes only (model.Rule.fresh).  Only
-        on a ``permit`` rule with a ``path``: a refusal is about what exists as much as
-        what is made, and without a path there is nothing to be fresh."""
+        on a ``permit`` rule with a ``path`` or a ``unix`` socket path: a refusal is about
+        what exists as much as what is made, and without a path there is nothing to be
+        fresh."""
         value = data["fresh"]
         if not isinstance(value, bool):
             raise self.error(where, "fresh", f"expected true or false, got {_kind(value)}")
         if value and action is not Action.PERMIT:
             raise self.error(where, "fresh", "only used by \"permit\" rules"
                              f" (this rule says {action.value!r})")
-        if value and "path" not in data:
-            raise self.error(where, "fresh", "needs a path: it says which paths the run"
-                             " may make")
+        if value and "path" not in data and "unix" not in data:
+            raise self.error(where, "fresh", "needs a path or a unix socket path: it says"
+                             " which paths the run may make")
         return value
 
     def _target(self, data: dict[str, object], where: _PathKey, calls: list[str],

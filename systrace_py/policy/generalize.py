@@ -87,7 +87,16 @@ HOME_SENSITIVE = (
     ".cargo/credentials", ".cargo/credentials.toml", ".bash_history", ".zsh_history",
     ".python_history", ".psql_history", ".mysql_history", ".lesshst", ".viminfo",
     ".local/share/recently-used.xbel", ".config/keepassxc", ".electrum", ".bitcoin",
-    ".config/git/credentials",
+    # what the user's own session runs or loads, unconfined, when it next starts: the
+    # shells' start-up files, the desktop's autostart entries and user units, the session's
+    # environment, git's configuration (its hooks, pager and fsmonitor are commands) -- a
+    # learned glob's prefix is the program's choice and a fresh rule lets the next run make
+    # any new name of it: ".bashrcqwerty", learned as "~/.bash*", made ~/.bash_profile where
+    # there was none (red team 17)
+    ".profile", ".bash_profile", ".bash_login", ".bash_logout", ".bashrc", ".zshenv",
+    ".zprofile", ".zshrc", ".zlogin", ".zlogout", ".config/fish", ".pam_environment",
+    ".xprofile", ".xsession", ".xsessionrc", ".xinitrc", ".config/autostart",
+    ".config/systemd", ".config/environment.d", ".gitconfig", ".config/git",
 )
 #: Sensitive locations the environment moves, as (variable, what below its value; "" for
 #: the value itself): the programs that keep those secrets look there, not (only) in

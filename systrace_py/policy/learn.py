@@ -73,6 +73,7 @@ from systrace_py.policy.generalize import (
 )
 from systrace_py.policy.glob import GlobError, PathGlob, escape, expand_path, is_literal
 from systrace_py.policy.model import (
+    ADDRESS,
     Action,
     CallFacts,
     Decision,
@@ -185,7 +186,8 @@ class Observation:
         base = CallFacts(self.syscall, paths, self.open_flags,
                          self.sockaddrs[0] if self.sockaddrs else None, self.argv,
                          directories=frozenset(self.directories), selector=self.selector,
-                         made=frozenset(p.role for p in paths),  # (the run's own: fresh)
+                         # (fresh: the paths and socket files it used, the run's own)
+                         made=frozenset([*(p.role for p in paths), ADDRESS]),
                          tree=self.tree)
         if len(self.sockaddrs) <= 1:
             return [base]
@@ -701,14 +703,18 @@ def _listing_patterns(data: _TableData, uses_by_key: dict[str, list[tuple[_PathU
                 report.exact_sensitive.append(directory)
                 continue
             tail = "/**" if is_deep else "/*" if state.everything(directory) else "/[!.]*"
+            # a directory of a generated name: its entries only as the run makes them -- the
+            # glob of the name ("conf*") covers older directories too ("config": red team 17)
+            fresh = False
             if directory == "/":
                 text = tail
             else:
-                text = _generalize_path(directory, ctx).text.rstrip("/") + tail
+                named = _generalize_path(directory, ctx)
+                text, fresh = named.text.rstrip("/") + tail, named.fresh
             kind = "trees walked (every entry seen, all the way down)" if is_deep else \
                 "directory listings (every entry seen)" if tail == "/*" else \
                 "directory listings (every visible entry seen)"
-            out[key].append(_Pattern(text, False, kind))
+            out[key].append(_Pattern(text, False, kind, fresh))
     return out
 
 
@@ -1123,14 +1129,19 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     for (key, syscall), addrs in data.net_uses.items():
         ports: dict[str, set[int]] = defaultdict(set)
         by_name: dict[str, set[int]] = defaultdict(set)
-        unix: set[str] = set()
+        unix: dict[str, bool] = {}  # pattern -> fresh (a generated name's glob: its text
+        #                             says so, no literal or shape is spelled the same)
         for addr in addrs:
             if addr.family == "unix":
                 path = addr.path or ""
                 if path.startswith("@") or path == "":
-                    unix.add(path)
+                    unix[path] = False
                 else:
-                    unix.add(_generalize_path(path, ctx).text)
+                    # a generated name's glob covers the sockets the run makes only, as a
+                    # file rule's does: the program chose the name ("bus" + six: "bus*",
+                    # the session bus; red team 17)
+                    pattern = _generalize_path(path, ctx)
+                    unix[pattern.text] = pattern.fresh
             elif addr.names and syscall in aliases.ALIASES["net-connect"]:
                 for name in addr.names:
                     by_name[name].add(int(addr.port or 0))
@@ -1147,10 +1158,10 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                                else port_list)
             rules.append((_rank(key, f"{key} host {name}"),
                           FileRule((key,), Action.PERMIT, net=net)))
-        for text in sorted(unix):
+        for text, only_made in sorted(unix.items()):
             net = NetCondition(unix=text, env=options.env)
             rules.append((_rank(key, f"{key} unix {text}"), FileRule((key,), Action.PERMIT,
-                                                                   net=net)))
+                                                                   net=net, fresh=only_made)))
     _merge_same_conditions(rules)
 
     # calls without arguments: one rule, first (the prefilter answers them in the kernel)

@@ -44,6 +44,9 @@ class Action(enum.Enum):
 _SEVERITY = {Action.PERMIT: 0, Action.ASK: 1, Action.NEVER: 2, Action.INJECT: 0}
 #: What a rule may decide (a table's default too): every action but inject.
 DECIDING = (Action.PERMIT, Action.NEVER, Action.ASK)
+#: the role :meth:`Facts.fresh` is asked with for the unix socket file the call's address
+#: names (a ``fresh`` rule with a ``unix`` condition): no path argument has it
+ADDRESS = "address"
 
 
 class Reason(enum.StrEnum):
@@ -234,7 +237,9 @@ class Facts(Protocol):
     def fresh(self, role: str) -> bool:
         """Whether the path in that role is one the run makes: it names nothing yet (the
         call would make it), or a process of this run made it (asked only by ``fresh``
-        rules, :attr:`Rule.fresh`)."""
+        rules, :attr:`Rule.fresh`).  :data:`ADDRESS`: the unix socket file the call's
+        address names, likewise (bind's, one it would make; a connect's, one a bind of
+        this run made)."""
         ...
 
     def descriptor_paths(self) -> tuple[str, ...]:
@@ -397,7 +402,8 @@ class Rule:
     missing: Missing | None = None  # a refusal of a missing path; None: the table's
     inject: Injection | None = None  # what an inject rule does (action INJECT only)
     #: ``fresh = true``: the rule covers only paths the run makes (Facts.fresh) -- what
-    #: the learner writes for a glob made from a name the program chose
+    #: the learner writes for a glob made from a name the program chose; on a ``unix``
+    #: condition, only socket files the run makes (Facts.fresh(ADDRESS))
     fresh: bool = False
     #: ``target = "tree"``: a signal call is covered only when every task it names is one
     #: of the traced tree (Facts.in_tree) -- the program signalling itself, its children,
@@ -468,6 +474,10 @@ class Rule:
         if self.net is not None:
             addr = facts.sockaddr
             if addr is None or not self.net.matches(addr):
+                return False
+            # (a fresh unix glob: the program chose the name, the socket must be its own --
+            # a learned "bus*" is no grant of the session bus: red team 17)
+            if self.fresh and self.path is None and not facts.fresh(ADDRESS):
                 return False
         if self.target is not None and not facts.in_tree():
             return False

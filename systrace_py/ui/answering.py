@@ -185,7 +185,7 @@ def rule_text(rule: Rule) -> str:
             value = data[key]
             shown = shlex.join(map(str, value)) if isinstance(value, list) else value
             parts.append(f"{key} {shown}")
-        if key == "path" and rule.fresh:
+        if rule.fresh and key == ("path" if rule.path is not None else "unix"):
             parts.append("fresh")  # (only paths the run makes)
     parts.append(f"-> {rule.action.value}")
     if rule.action is Action.NEVER:

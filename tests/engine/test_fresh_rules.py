@@ -8,6 +8,7 @@ to Python (engine/cloop.py ``_action``, index.flat_check)."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from conftest import results
@@ -130,3 +131,21 @@ def test_a_name_made_only_anew_meets_the_kernels_eexist(traced, tmp_path, probe,
     answers = [line.rpartition(" -> ")[2] for line in r.stdout.splitlines() if " -> " in line]
     assert answers == ["EEXIST", "EEXIST", "EACCES"], r.stdout + r.stderr
     assert (d / "old").read_text() == "original\n"
+
+
+def test_an_o_path_open_with_o_excl_of_an_older_file_is_no_name_made_anew(
+        traced, tmp_path, probe, loop):
+    """Red team 17: an open with O_CREAT and O_EXCL makes its name only anew, so a fresh
+    rule lets it meet the kernel's EEXIST on an older file -- but with O_PATH the kernel drops
+    both flags and opens the file that is there (natively: a descriptor of it, no EEXIST),
+    and an O_PATH open is a read: of an older file, refused."""
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "old").write_text("original\n")
+    ops = [f"opathx:{d}/old", f"opathx:{d}/new", f"opathx:{tmp_path}/elsewhere"]
+    native = subprocess.run([str(probe), *ops], capture_output=True, text=True, timeout=30)
+    assert list(results(native.stdout).values()) == ["ok", "ENOENT", "ENOENT"], native.stdout
+    r = traced.run(fresh_policy(d, probe), str(probe), *ops, env=loop)
+    answers = [line.rpartition(" -> ")[2] for line in r.stdout.splitlines() if " -> " in line]
+    # (a refusal of a missing path is the kernel's ENOENT: no O_PATH open makes its name)
+    assert answers == ["EACCES", "ENOENT", "ENOENT"], r.stdout + r.stderr

@@ -106,6 +106,10 @@ static int run_one(char *spec) {
     if (!strcmp(op, "open")) { rc = open(a, O_RDONLY); if (rc >= 0) close(rc); }
     else if (!strcmp(op, "openw")) { rc = open(a, O_WRONLY | O_CREAT, 0644); if (rc >= 0) close(rc); }
     else if (!strcmp(op, "creat")) { rc = creat(a, 0644); if (rc >= 0) close(rc); }
+    else if (!strcmp(op, "opathx")) {  /* (O_PATH drops O_CREAT and O_EXCL: no EEXIST) */
+        rc = open(a, O_PATH | O_CREAT | O_EXCL, 0644);
+        if (rc >= 0) close(rc);
+    }
     else if (!strcmp(op, "stat")) { struct stat st; rc = stat(a, &st); }
     else if (!strcmp(op, "lstat")) { struct stat st; rc = lstat(a, &st); }
     else if (!strcmp(op, "access")) rc = access(a, R_OK);

@@ -14,7 +14,17 @@ from systrace_py.policy.files import PolicyError, dumps_policy, loads_policy
 from systrace_py.policy.glob import PathGlob
 from systrace_py.policy.index import FLAT_GLOB, flat_check
 from systrace_py.policy.learn import MAIN, LearnOptions, Observation, learn
-from systrace_py.policy.model import Action, CallFacts, PathArg, Reason, Rule, Table
+from systrace_py.policy.model import (
+    ADDRESS,
+    Action,
+    CallFacts,
+    PathArg,
+    Reason,
+    Rule,
+    SockAddr,
+    Table,
+)
+from systrace_py.policy.net import NetCondition
 from systrace_py.ui.answering import rule_text
 
 ENV = {"HOME": "/home/u", "CWD": "/work/proj", "TMPDIR": "/tmp", "USER": "u"}
@@ -131,7 +141,7 @@ def test_fresh_round_trips() -> None:
 @pytest.mark.parametrize(("change", "fragment"), [
     (("fresh = true", 'fresh = "yes"'), "expected true or false"),
     (('action = "permit"', 'action = "never"'), "only used by \"permit\" rules"),
-    (('path = "$CWD/.bash*"\n', ""), "needs a path"),
+    (('path = "$CWD/.bash*"\n', ""), "needs a path or a unix socket path"),
 ])
 def test_fresh_errors_name_file_line_and_key(change: tuple[str, str], fragment: str) -> None:
     with pytest.raises(PolicyError) as info:
@@ -179,3 +189,72 @@ def test_a_fresh_glob_swallows_no_literal_write_of_an_older_file() -> None:
     assert rules_on(policy, "$CWD/Makefile"), dumps_policy(policy)
     assert policy.main.decide(opened("/work/proj/Makefile", os.O_WRONLY | os.O_APPEND,
                                      made=False)).action is Action.PERMIT
+
+
+def test_a_generated_socket_name_is_learned_fresh_and_covers_no_older_socket() -> None:
+    """Red team 17: a unix socket bound at a generated name (taken as mkstemp takes one,
+    removed, bound there) was learned ``unix = "$CWD/bus*"`` without ``fresh`` -- the file
+    rule was fresh, the net rule not --, which covered ``bus``, a socket the run never
+    reached (a session bus).  Now the net rule is fresh: the run's own socket (bound by it)
+    only, the next run's bind of another random name too."""
+    name = "/work/proj/busx7Kq2p"
+    own = SockAddr("unix", path=name)
+    obs = [Observation(MAIN, "openat", (PathArg("path", name),),
+                       os.O_RDWR | os.O_CREAT | os.O_EXCL, created=("path",), exclusive=True,
+                       mkstemp=True),
+           Observation(MAIN, "unlink", (PathArg("path", name),)),
+           Observation(MAIN, "bind", sockaddrs=(own,)),
+           Observation(MAIN, "connect", sockaddrs=(own,)),
+           Observation(MAIN, "unlink", (PathArg("path", name),))]
+    policy, _ = learned(obs)
+    (rule,) = [r for r in policy.main.rules if r.net is not None and "unix" in r.net.describe()]
+    assert rule.fresh and rule.net is not None and rule.net.describe()["unix"] == "$CWD/bus*"
+    assert rule_text(rule) == "net-connect,net-bind unix $CWD/bus* fresh -> permit"
+    for o in obs:  # what the run did is permitted again (its own socket)
+        assert policy.main.decide(o.all_facts()[0]).action is Action.PERMIT, o
+    for syscall, made in (("connect", True), ("bind", True), ("connect", False)):
+        facts = CallFacts(syscall, sockaddr=SockAddr("unix", path="/work/proj/busQ2r8Zt"),
+                          made=frozenset({ADDRESS}) if made else frozenset())
+        assert (policy.main.decide(facts).action is Action.PERMIT) == made, (syscall, made)
+    older = CallFacts("connect", sockaddr=SockAddr("unix", path="/work/proj/bus"))
+    assert policy.main.decide(older).action is not Action.PERMIT
+
+
+def test_a_fresh_unix_rule_round_trips_and_matches_only_the_runs_sockets() -> None:
+    text = RULE.replace('path = "$CWD/.bash*"', 'unix = "$CWD/bus*"').replace(
+        '["fsread", "fswrite"]', '["net-connect"]')
+    rule = load(text).main.rules[0]
+    assert rule.fresh and "fresh = true" in dumps_policy(load(text))
+    assert rule.net is not None and rule.path is None
+    plain = Rule(("net-connect",), Action.PERMIT, net=NetCondition(unix="/w/bus*"))
+    fresh = Rule(("net-connect",), Action.PERMIT, net=NetCondition(unix="/w/bus*"), fresh=True)
+    for made in (frozenset(), frozenset({ADDRESS})):
+        facts = CallFacts("connect", sockaddr=SockAddr("unix", path="/w/bus"), made=made)
+        assert table(plain).decide(facts).action is Action.PERMIT
+        assert (table(fresh).decide(facts).action is Action.PERMIT) == bool(made)
+
+
+def test_a_listing_of_a_generated_directory_is_learned_fresh() -> None:
+    """Red team 17: a directory made as mkdtemp makes one (``confx7Kq2p``), listed, every
+    entry read, removed: its listing ``$CWD/conf*/*`` was not fresh and covered an older
+    ``config/credentials``.  Now it covers only files the run makes there."""
+    scratch = "/work/proj/confx7Kq2p"
+    entries = [f"{scratch}/a", f"{scratch}/b"]
+    obs = [Observation(MAIN, "mkdir", (PathArg("path", scratch),), created=("path",),
+                       exclusive=True, mkstemp=True),
+           *(Observation(MAIN, "openat", (PathArg("path", e),),
+                         os.O_WRONLY | os.O_CREAT | os.O_EXCL, created=("path",),
+                         exclusive=True) for e in entries),
+           Observation(MAIN, "getdents64", (PathArg("path", scratch),), listing=("a", "b")),
+           *(Observation(MAIN, "openat", (PathArg("path", e),), os.O_RDONLY) for e in entries),
+           *(Observation(MAIN, "unlink", (PathArg("path", e),)) for e in entries),
+           Observation(MAIN, "rmdir", (PathArg("path", scratch),))]
+    policy, _ = learned(obs)
+    (listing,) = rules_on(policy, "$CWD/conf*/*")
+    assert listing.fresh, dumps_policy(policy)
+    for o in obs:
+        assert policy.main.decide(o.all_facts()[0]).action is Action.PERMIT, o
+    assert policy.main.decide(opened("/work/proj/confQ2r8Zt/a", os.O_RDONLY, made=True)
+                              ).action is Action.PERMIT
+    assert policy.main.decide(opened("/work/proj/config/credentials", os.O_RDONLY,
+                                     made=False)).action is not Action.PERMIT

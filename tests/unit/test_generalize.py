@@ -473,6 +473,17 @@ def test_a_date_alone_or_a_version_is_no_shape(name):
     ("$CWD/*/*", "/home", ["/home/bob/.netrc", "/home/bob/.bash_history"],
      ["/home/bob/notes"]),
     ("$CWD/*/*/*", "/home", ["/home/bob/.ssh/id_rsa"], ["/home/bob/src/x.c"]),
+    # what the user's session runs when it next starts (red team 17: a fresh ~/.bash* made
+    # ~/.bash_profile where there was none)
+    ("$CWD/.bash*", "/home/u", ["/home/u/.bash_profile", "/home/u/.bashrc",
+                                "/home/u/.bash_login", "/home/u/.bash_logout"],
+     ["/home/u/.bashrcQ2r8Zt"]),
+    ("$CWD/.config/*/*", "/home/u", ["/home/u/.config/autostart/x.desktop",
+                                     "/home/u/.config/systemd/user", "/home/u/.config/git/config"],
+     ["/home/u/.config/app/settings"]),
+    ("$CWD/.*", "/home/u", ["/home/u/.profile", "/home/u/.zshenv", "/home/u/.gitconfig",
+                            "/home/u/.pam_environment", "/home/u/.xsessionrc"],
+     ["/home/u/.a1b2c3"]),
 ])
 def test_a_learned_glob_stays_out_of_sensitive_locations_where_it_is_used(
         pattern: str, cwd: str, kept_out: list[str], still: list[str]) -> None:

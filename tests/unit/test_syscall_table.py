@@ -817,6 +817,45 @@ def test_the_filter_stops_an_ioctl_only_for_a_request_that_changes_a_file(
     assert plan.calls["renameat2"].kind == "trace" and "renameat2" not in plan.selected
 
 
+@pytest.fixture(scope="module")
+def open_filter() -> tuple[filterplan.FilterPlan, _Filters]:
+    """The prefilter of a policy that refuses every read (EACCES, even of a missing path) and
+    lets the rest be: an open that reads is refused in the kernel, one that only writes stops
+    (every open that can write does: filterplan._engine_floor)."""
+    table = loads_policy('default = "permit"\n[[rule]]\ncalls = ["fsread"]\naction = "never"\n'
+                         'errno = "EACCES"\nmissing = "errno"\n', "p.toml", {}).main
+    plan = filterplan.plan([table])
+    return plan, _Filters(plan)
+
+
+_OPEN_BITS = [os.O_WRONLY, os.O_RDWR, 3, os.O_CREAT, os.O_TRUNC, kernel.O_TMPFILE_BIT,
+              os.O_PATH, os.O_APPEND, os.O_DIRECTORY, os.O_EXCL, os.O_NOFOLLOW]
+
+
+@settings(max_examples=400, deadline=None)
+@given(bits=st.lists(st.sampled_from(_OPEN_BITS), max_size=5),
+       high=st.integers(0, 2**64 - 1), name=st.sampled_from(["open", "openat"]))
+def test_the_filter_classes_an_open_by_its_flags_as_the_kernel_takes_them(
+        open_filter, bits, high, name):
+    """An open reads or writes by its access mode and O_CREAT/O_TRUNC/O_TMPFILE -- but with
+    O_PATH the kernel drops all of them: it only reveals the file, a read (red team 17:
+    O_PATH|O_WRONLY was a write-only open to the filter, let through under a read refusal,
+    and fstat told the refused file's metadata).  The filter and the plan's own answer agree
+    on every flags register (its high half ignored, as the kernel does)."""
+    plan, bpf = open_filter
+    flags = 0
+    for bit in bits:
+        flags |= bit
+    args = [0] * 6
+    args[1 if name == "open" else 2] = (high & ~0xFFFFFFFF) | flags
+    action = bpf.run(NUMBERS[name], tuple(args))
+    reads = bool(flags & os.O_PATH) or flags & 3 != os.O_WRONLY
+    expected = plan.verdict(name, tuple(args)).kind
+    assert expected == ("errno" if reads else "trace"), (hex(flags), expected)
+    assert action == (_RET_ERRNO | errno.EACCES if reads else _RET_TRACE), \
+        (hex(flags), hex(action))
+
+
 def test_ordinary_mappings_do_not_stop_but_shared_ones_do(guard_filter):
     """mmap stops only when it shares (MAP_SHARED, MAP_SHARED_VALIDATE): a program's libraries
     and heap cost no stop; io_setup, shmat and mremap always stop (rare calls).  The kernel's
