@@ -544,3 +544,33 @@ def test_a_premapped_command_starts_with_the_registers_its_exec_gave_it(
     native = loop.get("SYSTRACE_NO_CLOOP") != "1" and cloop.load() is not None
     kinds = _stats(traced.stderr)[4]
     assert kinds["scratch map"] == (1 if native and not at_area else 3), kinds
+
+
+def test_a_stub_not_seen_to_end_when_the_loop_hands_back_is_pythons(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """The native loop's exec-time stub (_cloop.c stub_map) is seen to end at the program's
+    first stop; a program that spins before its first call (late_open.c) is still in that
+    state when the loop hands the tree back -- here for its parent's open, a stop of a task no
+    longer alone (vfork_late.c).  The exec's note then says the stub is not seen to end: the
+    task is not armed, and Python serves its next stops (Tracer._stub_stop): its first open
+    is decided by its own table (the secret: refused) and the other held in the area the stub
+    mapped, as natively but for the refusal."""
+    late = build("progs/late_open.c", "-static", "-nostdlib", "-fno-stack-protector")
+    program = build("progs/vfork_late.c")
+    data, secret = tmp_path / "data.txt", tmp_path / "secret.txt"
+    data.write_text("checked data\n")
+    secret.write_text("the secret\n")
+    native_run = subprocess.run([str(program), str(late), str(data), str(secret)],
+                                capture_output=True, text=True, timeout=30)
+    assert native_run.stdout == ("parent: checked data\nlate: checked data\nlate: the secret\n"
+                                 "child 0\n"), native_run
+    policy = tmp_path / "policy.toml"
+    policy.write_text('default = "permit"\n\n[[rule]]\ncalls = ["exec", "fsread"]\n'
+                      'path = "/**"\naction = "permit"\n\n'  # (execs decided in C)
+                      f'[program."{late}"]\ndefault = "permit"\n\n'
+                      f'[[program."{late}".rule]]\ncalls = ["fsread"]\npath = "{secret}"\n'
+                      'action = "never"\n')
+    traced = run_systrace(["-p", str(policy), "--", str(program), str(late), str(data),
+                           str(secret)], env=loop)
+    assert traced.stdout == ("parent: checked data\nlate: checked data\nlate: unread\n"
+                             "child 0\n"), traced
