@@ -38,10 +38,12 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/auxv.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <stddef.h>
+#include <elf.h>
 
 #ifndef __WALL
 #define __WALL 0x40000000
@@ -68,8 +70,8 @@
 #define PATH1 32  /* enforce.py: the first path in a scratch slot, after the open_how */
 #define EMPTY1 24 /* scratch.EMPTY: an empty path "" (never an open's) */
 /* struct user_regs_struct, in words (x86_64) */
-enum { R_R10 = 7, R_R9 = 8, R_R8 = 9, R_RAX = 10, R_RDX = 12, R_RSI = 13, R_RDI = 14,
-       R_ORIG_RAX = 15, R_WORDS = 27 };
+enum { R_R11 = 6, R_R10 = 7, R_R9 = 8, R_R8 = 9, R_RAX = 10, R_RCX = 11, R_RDX = 12,
+       R_RSI = 13, R_RDI = 14, R_ORIG_RAX = 15, R_RIP = 16, R_RSP = 19, R_WORDS = 27 };
 static const int ARG_REG[6] = {R_RDI, R_RSI, R_RDX, R_R10, R_R8, R_R9};
 
 /* A seccomp stop's call, as its registers give it (decide_call): read with one
@@ -188,6 +190,9 @@ typedef struct {
                               * them (Task.clone3_flags); -1: not known */
     pid_t parent_held;  /* a vfork child armed here: its parent, kept in its vfork event's
                          * stop until this child execs or ends (let_parent_go); 0: none */
+    int stub;           /* its exec event ran the scratch mmap through a stub (stub_map) that
+                         * has not been seen to end yet: execs[stub_exec] */
+    int stub_exec;
 } Arm;
 static Arm arms[MAX_ARMS];
 static int narms;
@@ -281,6 +286,9 @@ typedef struct {
     int maps;      /* the stops that took */
     int failed;    /* it failed: its exit stop came (a vfork child's exec is let go to its
                     * exit, as Python's freeze does: Tracer._freeze, _resume) */
+    /* the stub that maps the area (stub_map), while not seen to end: the address after its
+     * syscall, after its trap, and the program's entry (0: none, or it ended) */
+    uint64_t stub_sys, stub_trap, stub_entry;
 } Exec;
 static Exec execs[MAX_EXECS];
 static int nexecs;
@@ -1205,6 +1213,181 @@ restore:
     return result;
 }
 
+/* The premap without its trap stop (stub_map): the scratch mmap run by a stub of code written
+ * into the new image's vDSO -- in the zeros past the end of everything the vDSO's ELF
+ * describes (its segments, its sections, its section headers), where nothing reads or runs
+ * -- which maps the area, puts back every register the mmap used as the exec left it
+ * (rax: execve's 0) and jumps to the program's entry, all without a stop: mov, lea and
+ * jrcxz change no flag, and the syscall returns with the flags it was made with.  Only when
+ * the mmap failed (something there already: an ELF segment; RLIMIT_AS) does the stub stop,
+ * at an int3 after the registers are put back; the tracer then sends the task to its entry
+ * without the area (stub_stop; Python maps it lazily, at the first call it holds, as after
+ * a premap that failed).  So an area is trusted only if its trap never came before the
+ * program's first stop -- and the program runs no instruction before the stub has ended.
+ * No signal is blocked meanwhile (gap #28's mask is the trap's): after an exec every handler
+ * is the default, so a signal that comes while the stub runs does what it does natively at
+ * the entry, delivered as any other (pass_signal).  The vDSO is the kernel's one image for
+ * every 64-bit process: the tracer's own, read once (vdso_init), and a task's is used only if
+ * it is byte for byte that image (a 32-bit program's, or none: premap's trap). */
+#define STUB_ROOM 256
+static unsigned char own_vdso[16384];
+static size_t vdso_size;  /* the tracer's vDSO, whose last STUB_ROOM bytes are unused; 0: no stub */
+
+static void vdso_init(void) {
+    vdso_size = 0;
+    uint64_t base = getauxval(AT_SYSINFO_EHDR);
+    FILE *maps = fopen("/proc/self/maps", "re");
+    if (!base || !maps) {
+        if (maps) fclose(maps);
+        return;
+    }
+    char line[512];
+    unsigned long long lo = 0, hi = 0;
+    while (fgets(line, sizeof line, maps))
+        if (strstr(line, "[vdso]") && sscanf(line, "%llx-%llx", &lo, &hi) == 2) break;
+    fclose(maps);
+    if (lo != base || hi <= lo || hi - lo > sizeof own_vdso) return;
+    size_t size = (size_t)(hi - lo);
+    memcpy(own_vdso, (const void *)base, size);
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)own_vdso;
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+        eh->e_machine != EM_X86_64 || eh->e_phentsize != sizeof(Elf64_Phdr) ||
+        eh->e_shentsize != sizeof(Elf64_Shdr))
+        return;
+    uint64_t end = eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr);
+    uint64_t sh_end = eh->e_shoff + (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr);
+    if (end > size || sh_end > size) return;
+    if (sh_end > end) end = sh_end;
+    const Elf64_Phdr *ph = (const Elf64_Phdr *)(own_vdso + eh->e_phoff);
+    for (int i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_offset + ph[i].p_filesz > end) end = ph[i].p_offset + ph[i].p_filesz;
+        if (ph[i].p_vaddr + ph[i].p_memsz > end) end = ph[i].p_vaddr + ph[i].p_memsz;
+    }
+    const Elf64_Shdr *sh = (const Elf64_Shdr *)(own_vdso + eh->e_shoff);
+    for (int i = 0; i < eh->e_shnum; i++) {
+        if (sh[i].sh_type != SHT_NOBITS && sh[i].sh_offset + sh[i].sh_size > end)
+            end = sh[i].sh_offset + sh[i].sh_size;
+        if (sh[i].sh_addr && sh[i].sh_addr + sh[i].sh_size > end)
+            end = sh[i].sh_addr + sh[i].sh_size;
+    }
+    if (end > size - STUB_ROOM) return;
+    for (size_t i = size - STUB_ROOM; i < size; i++)
+        if (own_vdso[i]) return;
+    vdso_size = size;
+}
+
+static size_t put_bytes(unsigned char *code, size_t at, const char *bytes, size_t n) {
+    memcpy(code + at, bytes, n);
+    return at + n;
+}
+
+static size_t put_word(unsigned char *code, size_t at, uint64_t value) {
+    memcpy(code + at, &value, 8);
+    return at + 8;
+}
+
+/* The stub in the task's vDSO, its registers set to run it (saved: the task's at its exec
+ * event).  1: the task will run it (e->stub_*), 0: not here (premap's trap instead: no
+ * vDSO, another one, the auxiliary vector beyond the first read), -1: an error. */
+static int stub_map(Arm *a, Exec *e, int mem) {
+    uint64_t saved[R_WORDS], regs[R_WORDS], stack[512];
+    static unsigned char theirs[sizeof own_vdso];
+    if (!vdso_size) return 0;
+    if (syscall(SYS_ptrace, PT_GETREGS, a->tid, 0, saved) < 0) return errno == ESRCH ? 0 : -1;
+    /* the vDSO's address: AT_SYSINFO_EHDR, in the auxiliary vector the exec put above argc,
+     * argv and envp on the new stack (which nothing but the kernel has written yet) */
+    struct iovec local = {stack, sizeof stack};
+    struct iovec remote = {(void *)(uintptr_t)saved[R_RSP], sizeof stack};
+    ssize_t got = process_vm_readv(a->tid, &local, 1, &remote, 1, 0);
+    if (got < 8) return 0;
+    size_t n = (size_t)got / 8, i = 1 + (size_t)stack[0];
+    if (stack[0] >= n || i >= n || stack[i] != 0) return 0;
+    for (i++; i < n && stack[i]; i++) {}
+    uint64_t base = 0;
+    for (i++; i + 1 < n && stack[i] != AT_NULL; i += 2)
+        if (stack[i] == AT_SYSINFO_EHDR) base = stack[i + 1];
+    if (!base) return 0;
+    if (pread(mem, theirs, vdso_size, (off_t)base) != (ssize_t)vdso_size ||
+        memcmp(theirs, own_vdso, vdso_size))
+        return 0;
+    uint64_t at = base + vdso_size - STUB_ROOM;
+    unsigned char code[STUB_ROOM];
+    size_t k = 0;
+    uint32_t nr = (uint32_t)mmap_args[0];
+    k = put_bytes(code, k, "\xb8", 1);                      /* mov eax, mmap */
+    memcpy(code + k, &nr, 4);
+    k += 4;
+    k = put_bytes(code, k, "\x0f\x05", 2);                  /* syscall */
+    uint64_t sys_end = at + k;
+    k = put_bytes(code, k, "\x48\xb9", 2);                  /* movabs rcx, -BASE */
+    k = put_word(code, k, (uint64_t)0 - mmap_args[1]);
+    k = put_bytes(code, k, "\x48\x8d\x0c\x08", 4);          /* lea rcx, [rax + rcx] */
+    static const struct { const char *op; int reg; } back[] = {
+        {"\x48\xb8", R_RAX}, {"\x48\xba", R_RDX}, {"\x48\xbe", R_RSI}, {"\x48\xbf", R_RDI},
+        {"\x49\xb8", R_R8}, {"\x49\xb9", R_R9}, {"\x49\xba", R_R10}, {"\x49\xbb", R_R11}};
+    for (size_t j = 0; j < sizeof back / sizeof back[0]; j++) {  /* movabs reg, its value */
+        k = put_bytes(code, k, back[j].op, 2);
+        k = put_word(code, k, back[j].reg == R_RAX ? 0 : saved[back[j].reg]);  /* (execve's 0) */
+    }
+    k = put_bytes(code, k, "\xe3\x0b", 2);                  /* jrcxz ok (rax was BASE) */
+    k = put_bytes(code, k, "\x48\xb9", 2);                  /* movabs rcx, its value */
+    k = put_word(code, k, saved[R_RCX]);
+    k = put_bytes(code, k, "\xcc", 1);                      /* int3: the mmap failed */
+    uint64_t trap_end = at + k;
+    k = put_bytes(code, k, "\x48\xb9", 2);                  /* ok: movabs rcx, its value */
+    k = put_word(code, k, saved[R_RCX]);
+    k = put_bytes(code, k, "\xff\x25\x00\x00\x00\x00", 6);  /* jmp [rip]: the entry */
+    k = put_word(code, k, saved[R_RIP]);
+    if (pwrite(mem, code, k, (off_t)at) != (ssize_t)k) return 0;
+    memcpy(regs, saved, sizeof regs);
+    for (int j = 0; j < 6; j++) regs[ARG_REG[j]] = mmap_args[j + 1];
+    regs[R_RIP] = at;
+    if (syscall(SYS_ptrace, PT_SETREGS, a->tid, 0, regs) < 0) {
+        if (errno != ESRCH) return -1;
+        pwrite(mem, theirs + (at - base), k, (off_t)at);  /* (it is gone: as it was) */
+        return 0;
+    }
+    e->stub_sys = sys_end;
+    e->stub_trap = trap_end;
+    e->stub_entry = saved[R_RIP];
+    a->stub = 1;
+    a->stub_exec = (int)(e - execs);
+    return 1;
+}
+
+/* The stub seen to end: the program ran. */
+static void stub_done(Arm *a) {
+    execs[a->stub_exec].stub_sys = execs[a->stub_exec].stub_trap = 0;
+    a->stub = 0;
+}
+
+/* A stop of a task whose stub was not seen to end.  1: the stub's own, served: its trap (the
+ * mmap failed: the task sent to its entry, with no area -- Python's from now on); 0: not
+ * the stub's (a stop that only the program can make -- any event -- ends it; a signal may
+ * come inside the stub: delivered as any); -1: an error.  (Its mmap's seccomp stop, when a
+ * filter traces mmap: decide_call.) */
+static int stub_stop(Arm *a, int status) {
+    Exec *e = &execs[a->stub_exec];
+    if (!WIFSTOPPED(status) || status == SECCOMP_STOP) return 0;
+    int event = status >> 16;
+    if (event == 0 && WSTOPSIG(status) == SIGTRAP) {
+        uint64_t regs[R_WORDS];
+        if (syscall(SYS_ptrace, PT_GETREGS, a->tid, 0, regs) < 0) return errno == ESRCH ? 0 : -1;
+        if (regs[R_RIP] != e->stub_trap) return 0;
+        regs[R_RIP] = e->stub_entry;
+        if (syscall(SYS_ptrace, PT_SETREGS, a->tid, 0, regs) < 0) return errno == ESRCH ? 0 : -1;
+        e->scratch = 0;
+        e->maps++;
+        stub_done(a);
+        a->slot = 0;
+        a->off = 1;  /* (Python maps it, at the first call it holds) */
+        if (syscall(SYS_ptrace, PT_CONT, a->tid, 0, 0) < 0 && errno != ESRCH) return -1;
+        return 1;
+    }
+    if (event != 0 && event != EVENT_STOP) stub_done(a);
+    return 0;
+}
+
 /* At the exec event of an armed task whose exec exec_entry let go: what Tracer._on_exec does
  * before its bookkeeping -- the task is the one that exec'd (not another thread of it), what
  * runs is what was checked (/proc/PID/exe), no protection keys -- then the scratch area
@@ -1234,7 +1417,12 @@ static int exec_event(Arm *a, int *status) {
         snprintf(name, sizeof name, "/proc/%d/mem", (int)a->tid);
         mem = open(name, O_RDWR | O_CLOEXEC);
         if (mem < 0) return 0;
-        int r = trap_held ? 0 : premap(a->tid, mem, blocked, &mapped, &e->maps, &died);
+        int r = 0;
+        if (!trap_held) {
+            int stubbed = stub_map(a, e, mem);
+            if (stubbed > 0) mapped = 1;  /* (unless its trap comes: stub_stop) */
+            else r = stubbed < 0 ? -1 : premap(a->tid, mem, blocked, &mapped, &e->maps, &died);
+        }
         if (r < 0) { close(mem); return -1; }
         if (died) {
             close(mem);
@@ -1276,6 +1464,18 @@ static int decide_call(Arm *a, int *why) {
     info.nr = info.regs[R_ORIG_RAX];  /* (all 64 bits: garbage above the int is Python's) */
     if (info.nr >= MAX_NR) return 0;
     for (int i = 0; i < 6; i++) info.args[i] = info.regs[ARG_REG[i]];
+    if (a->stub) {
+        /* the stub's own mmap, where a filter traces mmap: let go, as premap lets its go
+         * (the program cannot have run yet: its first call would have ended the stub) */
+        int own = info.regs[R_RIP] == execs[a->stub_exec].stub_sys && info.nr == mmap_args[0];
+        for (int i = 0; i < 6; i++) own = own && info.args[i] == mmap_args[i + 1];
+        if (own) {
+            execs[a->stub_exec].maps++;
+            if (syscall(SYS_ptrace, PT_CONT, tid, 0, 0) < 0 && errno != ESRCH) return -1;
+            return 1;
+        }
+        stub_done(a);  /* the program's first call */
+    }
     if (plan->whole[info.nr] == W_PERMIT) goto cont;
     if (plan->whole[info.nr] == W_NEVER) {
         if (!may_refuse) return 0;
@@ -1697,8 +1897,11 @@ static PyObject *cloop_execs(PyObject *module, PyObject *unused) {
     if (!out) return NULL;
     for (int i = 0; i < nexecs; i++) {
         Exec *e = &execs[i];
-        PyObject *item = Py_BuildValue("iKKyiiiiL", e->tid, e->dev, e->ino, e->path, e->served,
-                                       e->scratch, e->maps, e->failed, e->seq);
+        PyObject *item = Py_BuildValue("iKKyiiiiL(KKK)", e->tid, e->dev, e->ino, e->path,
+                                       e->served, e->scratch, e->maps, e->failed, e->seq,
+                                       (unsigned long long)e->stub_sys,
+                                       (unsigned long long)e->stub_trap,
+                                       (unsigned long long)e->stub_entry);
         if (!item) { Py_DECREF(out); return NULL; }
         PyList_SET_ITEM(out, i, item);
     }
@@ -1753,6 +1956,7 @@ static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
     max_strlen = (size_t)strlen_limit;
     bulk_at = (size_t)bulk;
     env_cap = (size_t)(slot_size - bulk);
+    vdso_init();
     Py_RETURN_NONE;
 }
 
@@ -1911,7 +2115,17 @@ static PyObject *serve_stops(void) {
                                     || status >> 8 == (SIGTRAP | 0x80))))
             for (int i = 0; i < narms; i++)
                 if (arms[i].tid == pid && !arms[i].off) { a = &arms[i]; break; }
+        if (!a && WIFSTOPPED(status) && event == 0 && WSTOPSIG(status) == SIGTRAP)
+            for (int i = 0; i < narms; i++)
+                if (arms[i].tid == pid && !arms[i].off && arms[i].stub) { a = &arms[i]; break; }
         if (!a) return Py_BuildValue("iii", pid, status, WHY_OTHER);
+        if (a->stub) {
+            int served = stub_stop(a, status);
+            if (served < 0) return PyErr_SetFromErrno(PyExc_OSError);
+            if (served) continue;
+            if (WIFSTOPPED(status) && event == 0 && WSTOPSIG(status) == SIGTRAP)
+                return Py_BuildValue("iii", pid, status, WHY_OTHER);  /* (not its trap) */
+        }
         if (event == EVENT_EXEC) {
             if (!a->pending) return Py_BuildValue("iii", pid, status, WHY_OTHER);
             int ended = 0;

@@ -346,7 +346,10 @@ ExecTarget = Callable[[int, str], "tuple[Table, bool] | None"]
 #: an exec the native loop let go: (tid, device, inode, program, its event served too,
 #: the scratch area mapped at that event, the stops that took, it failed and its exit stop
 #: was served)
-NativeExec = tuple[int, int, int, str, bool, bool, int, bool]
+#: an exec it let go: (tid, dev, ino, program, served, mapped, maps, failed, stub): stub is
+#: (after its syscall, after its trap, the entry) of the stub that maps the area when it was
+#: not seen to end (_cloop.c stub_map), else None
+NativeExec = tuple[int, int, int, str, bool, bool, int, bool, "tuple[int, int, int] | None"]
 
 
 class FastLoop:
@@ -430,8 +433,8 @@ class FastLoop:
             (seq, "birth", (parent, child, nr, bool(started)))
             for parent, child, nr, started, seq in self._module.births()]
         found += [(seq, "exec", (tid, dev, ino, os.fsdecode(path), bool(served), bool(mapped),
-                                 maps, bool(failed)))
-                  for tid, dev, ino, path, served, mapped, maps, failed, seq
+                                 maps, bool(failed), stub if stub[1] else None))
+                  for tid, dev, ino, path, served, mapped, maps, failed, seq, stub
                   in self._module.execs()]
         found += [(seq, "end", (tid, status, rearmed, spare))
                   for tid, status, rearmed, spare, seq in self._module.ends()]

@@ -127,6 +127,9 @@ class Task:
     pending_call: Any = None     # the decoded call whose exit the monitor wants
     detached: bool = False       # the monitor let it go: every call permitted from here on
     replay: Any = None           # (call, reply) for the call restarted after the scratch mmap
+    stub: tuple[int, int, int] | None = None  # the native loop's exec-time scratch mmap, run
+    #                              by a stub not seen to end yet: (the address after its syscall,
+    #                              after its trap, the program's entry) -- Tracer._stub_stop
     filters_suspended: bool = False  # its seccomp filters are suspended for a call skipped at
     #                              its entry stop, until its next stop (Tracer._suspend_for_skip)
     own_skip: bool = False       # without a prefilter: the call at its entry stop is number -1

@@ -1027,7 +1027,7 @@ class Tracer:
             # only a running task nothing is pending for: not parked, delayed, in group-stop;
             # not one whose call waited (it is held whatever the tree is: _must_hold)
             if (task.detached or task.state is not TaskState.RUNNING or task.waited
-                    or task.replay is not None or task.exit_delay
+                    or task.replay is not None or task.exit_delay or task.stub is not None
                     or task.expect is not Expect.NOTHING or task.after is not None
                     or task.vfork_child is not None or task.view is None
                     or not task.view.host or self._under_own_filter(task)):
@@ -1152,6 +1152,8 @@ class Tracer:
                 kinds["call"] += 1
                 task.to(TaskEvent.REPORTED)
                 try:
+                    if task.stub is not None and self._stub_stop(task, status):
+                        return
                     self._on_seccomp(task)
                 except pt.PtraceError as exc:
                     if exc.errno != errno.ESRCH:
@@ -1192,7 +1194,9 @@ class Tracer:
             # killed (c97ebbd: a clone event; gap28: a signal).
             task.to(TaskEvent.STARTED)
         try:
-            if event == pt.PTRACE_EVENT_SECCOMP:
+            if task.stub is not None and self._stub_stop(task, status):
+                pass
+            elif event == pt.PTRACE_EVENT_SECCOMP:
                 self._on_seccomp(task)
             elif sig == _SYSCALL_TRAP:
                 self._on_syscall_stop(task)
@@ -1210,6 +1214,42 @@ class Tracer:
             if exc.errno != errno.ESRCH:
                 raise
             # the task died under us (SIGKILL between two calls): its exit will be reported
+
+    def _stub_stop(self, task: Task, status: int) -> bool:
+        """A stop of a task whose exec event the native loop served with the stub that maps
+        the scratch area without a trap stop (_cloop.c stub_map), handed to Python before the
+        stub was seen to end: the stub's own stops are served as the loop serves them
+        (stub_stop), True.  Its mmap's seccomp stop (a filter traces mmap) is let go, as
+        _inject_call lets an injected call go; its trap says the mmap failed: the task goes to
+        its entry (the stub put every other register back) without the area, which is mapped
+        lazily (_map_scratch) as after a premap that failed.  Any other stop the program
+        makes (a call, an event) says the stub ended: the area is there; a signal may come
+        inside it, and is delivered as any (after an exec no handler runs code of its own)."""
+        stub = task.stub
+        assert stub is not None
+        event = status >> 16
+        if status == _SECCOMP_STOP:
+            regs = pt.getregs(task.tid)
+            args = tuple(getattr(regs, name) for name in pt.ARG_REGS)
+            if regs.rip == stub[0] and regs.orig_rax == NUMBERS["mmap"] \
+                    and args == enforce.MMAP_ARGS:
+                self._resume(task)
+                return True
+        elif event == 0 and os.WSTOPSIG(status) == signal.SIGTRAP:
+            regs = pt.getregs(task.tid)
+            if regs.rip != stub[1]:
+                return False
+            regs.rip = stub[2]
+            pt.setregs(task.tid, regs)
+            task.stub = None
+            task.space.scratch = False
+            task.space.slots.release(task.tid)
+            self._resume(task)
+            return True
+        elif event in (0, pt.PTRACE_EVENT_STOP):
+            return False
+        task.stub = None
+        return False
 
     # --- resuming -----------------------------------------------------------------------------
     def _resume(self, task: Task, sig: int = 0) -> None:
@@ -2929,7 +2969,7 @@ class Tracer:
                     parent.space.slots.hand_over(-parent_tid, child_tid)
                 self._gone_early(child_tid)
                 continue
-            tid, dev, ino, program, served, mapped, maps, failed = note  # type: ignore[misc]
+            tid, dev, ino, program, served, mapped, maps, failed, stub = note  # type: ignore[misc]
             task = self.tasks[tid]
             task.process.exec_check = (dev, ino, program)
             if failed:  # (its exit stop, which _freeze's PTRACE_SYSCALL makes in Python)
@@ -2949,6 +2989,7 @@ class Tracer:
             if mapped:
                 task.space.scratch = True
                 task.space.slots.slot_of(tid)  # (slot 0 of the new area: the loop's)
+            task.stub = stub  # (not armed until its next stop: _stub_stop)
 
     def _inherit_view(self, parent: Task, child: Task, flags: int) -> None:
         """A child sees what its parent sees -- unless it got a mount namespace of its own

@@ -23,6 +23,8 @@ from escape_lib import (
     require_real,
 )
 
+from systrace_py.engine import cloop
+
 
 def retime_scene(base: Path, name: str) -> Path:
     """A directory DIR whose name, with its slash, fills a multiple of 16 bytes (the retime
@@ -93,6 +95,39 @@ def test_an_entry_point_that_cannot_run_after_a_shells_vfork_dies_as_natively(bu
                      'path = "/**"\naction = "permit"\n')  # (execs decided in C)
     traced = run_systrace(["-p", str(rules), "--", "sh", "-c", script], timeout=30)
     assert traced.stdout == native.stdout, traced
+
+
+
+def test_a_call_made_at_the_exec_stubs_syscall_is_decided_as_any(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """The native loop maps a shell command's scratch area with a stub it writes into the new
+    image's vDSO (_cloop.c stub_map), and lets a call made at the stub's syscall go without a
+    decision while the stub has not been seen to end -- when it is the stub's own mmap
+    (where a filter traces mmap).  A program whose first call is an openat of the secret made
+    at that very syscall instruction (stub_reuse.c, static: no call before it) is refused as
+    any open, and the stub's trap that follows is the program's (its SIGTRAP handler), not
+    taken for the stub's.  Its control reads the secret natively, with a syscall of its own
+    (there is no stub there); the native loop serves the second and third commands' execs,
+    whose stub it finds -- let go as the stub's (the check of the call's number and
+    arguments taken out), the open read the secret."""
+    from conftest import run_systrace
+
+    program = build("escape/stub_reuse.c", "-static", "-nostdlib", "-fno-stack-protector")
+    secret = tmp_path / "secret.txt"
+    secret.write_text(f"{SECRET_MAGIC}\n")
+    require_real(attack(program, secret, policy_text=None, scene=None, timeout=30))
+    rules = tmp_path / "policy.toml"
+    rules.write_text(policy(permit(["exec", "fsread"], path="/**"))  # (execs decided in C)
+                     + f'\n[program."{program}"]\ndefault = "permit"\n\n'
+                     f'[[program."{program}".rule]]\n' + never("fsread", path=str(secret)))
+    command = f"{program} {secret}"
+    traced = run_systrace(["-p", str(rules), "--", "sh", "-c",
+                           f"{command}; {command}; {command}; echo done"], env=loop,
+                          timeout=30)
+    assert SECRET_MAGIC not in traced.stdout and "ESCAPED" not in traced.stdout, traced
+    assert traced.stdout.count("BLOCKED") == 3 and traced.stdout.endswith("done\n"), traced
+    if loop.get("SYSTRACE_NO_CLOOP") != "1" and cloop.load() is not None:
+        assert traced.stdout.count("stub: found") == 2, traced
 
 
 # --- a signal the kernel sends the tracer: a descriptor's owner (red team 5) ---------------------
