@@ -740,7 +740,8 @@ class DecodedCall:
             if exchange or old not in made:
                 if moving or exchange:
                     made.discard(old)
-                    made.discard(new)
+                made.discard(new)  # (an older file's new name -- a link too, over a name
+                #                    noted by a call that then failed: EISDIR of "x/")
                 return
             if not moving:  # (a link: the new name of a file the run made)
                 if self.absent("new") is Absent.LAST:

@@ -118,6 +118,25 @@ def test_a_rename_that_would_replace_nothing_forgets_nothing_the_run_made(traced
     assert answers == ["ok", "ok", "EEXIST", "ok", "ok"], r.stdout + r.stderr
 
 
+def test_an_older_file_linked_where_a_failed_call_was_noted_is_no_file_of_the_runs(
+        traced, tmp_path, probe, loop):
+    """A made name is noted when the call is let run, before its result: an O_CREAT open of
+    ``x/`` (a trailing slash: EISDIR, nothing made) noted ``x``.  A link of an older file to
+    ``x`` then kept the note (a link's new name was only ever added), and the fresh rule let
+    the older file be written through it.  A new name that is not of a file the run made is
+    forgotten, whatever the call."""
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "old").write_text("original\n")
+    link_rule = f'[[rule]]\ncalls = ["fslink"]\npath = "{d}/old"\naction = "permit"\n'
+    policy = fresh_policy(d, probe) + link_rule
+    ops = [f"openw:{d}/x/", f"link:{d}/old:{d}/x", f"openw:{d}/x"]
+    r = traced.run(policy, str(probe), *ops, env=loop)
+    answers = [line.rpartition(" -> ")[2] for line in r.stdout.splitlines() if " -> " in line]
+    assert answers == ["EISDIR", "ok", "EACCES"], r.stdout + r.stderr
+    assert (d / "old").read_text() == "original\n"
+
+
 def test_a_name_made_only_anew_meets_the_kernels_eexist(traced, tmp_path, probe, loop):
     """mkdir of a directory an earlier run made (npm's mkdir -p of its cache) fails with
     EEXIST natively and changes nothing: a fresh rule lets the kernel say so (it was EPERM
