@@ -71,6 +71,7 @@ from systrace_py.policy.model import (
     split_calls,
 )
 from systrace_py.policy.net import NetCondition, NetConditionError
+from systrace_py.startup import standing_in
 
 if TYPE_CHECKING:
     import tomllib
@@ -85,21 +86,19 @@ else:
     # class in Python and then replaces each with _datetime's (C): ~1 ms of each start
     # (issue 16).  While the parser is imported, `datetime` is _datetime: the same classes
     # (datetime.py's public names are _datetime's, `sys` aside); then the name is free again.
-    _stood_in = None
+    _stood_in = {}
     if "datetime" not in sys.modules:
         with contextlib.suppress(ImportError):  # (a Python without the C half)
-            import _datetime as _stood_in
+            import _datetime
 
-            sys.modules["datetime"] = _stood_in
-    try:
+            _stood_in["datetime"] = _datetime
+            del _datetime
+    with standing_in(_stood_in):
         try:  # tomllib's own code, compiled: a 400-rule policy parses in a third of the time
             import tomli as tomllib
         except ImportError:
             import tomllib
-    finally:
-        if _stood_in is not None and sys.modules.get("datetime") is _stood_in:
-            del sys.modules["datetime"]
-        del _stood_in
+    del _stood_in
 
 __all__ = [
     "BACKUPS_KEPT",
