@@ -59,6 +59,7 @@ from systrace_py.policy.inject import (
 )
 from systrace_py.policy.model import (
     DECIDING,
+    TREE,
     Action,
     DnsRefused,
     Location,
@@ -160,7 +161,7 @@ HOST_CALLS = aliases.ALIASES["net-connect"]
 #: The calls a ``target`` condition applies to: those that send a signal
 SIGNAL_CALLS = aliases.ALIASES["signal"]
 #: What a ``target`` may say: "tree", the tasks of the traced tree (model.Rule.target)
-TARGETS = ("tree",)
+TARGETS = (TREE,)
 #: The calls an inject rule's ``path`` may pick: a path's, or a descriptor's file (strace's -P)
 _PATH_OR_DESCRIPTOR_CALLS = aliases.PATH_CALLS | frozenset(syscalls.DESCRIPTOR_ARGS)
 
