@@ -95,6 +95,9 @@ def _real(name: str) -> types.ModuleType:
 
 
 def _later(module: str, name: str) -> Callable[..., Any]:
+    """A stand-in for the function ``module.name`` that imports the real module only when
+    it is called: python-ptrace takes getLogger and format_exception at import, and calls
+    them only when it logs or reports an error, which the engine's binding never does."""
     def call(*args: Any, **kwargs: Any) -> Any:
         return getattr(_real(module), name)(*args, **kwargs)
 
@@ -104,6 +107,9 @@ def _later(module: str, name: str) -> Callable[..., Any]:
 
 
 def _names_stand_in(module: str, names: dict[str, int | None]) -> types.ModuleType:
+    """A module holding ``names`` (a value, or None for a function imported on its call:
+    :func:`_later`); any other name imports the real module, so an import that wants more
+    than PTRACE_NAMES lists still gets it, only later."""
     stand_in = types.ModuleType(module, f"{module}'s names, imported on use (native.py)")
     for name, value in names.items():
         setattr(stand_in, name, _later(module, name) if value is None else value)

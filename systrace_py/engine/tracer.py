@@ -1983,6 +1983,8 @@ class Tracer:
         return self._unreaped_child(tid)
 
     def _traced_here(self, task: Task) -> bool:
+        """Whether the task is still this tracer's: not let go, and its TracerPid this
+        thread -- a number the tracer has reaped may be another process's already."""
         return not task.detached and procfs.tracer_of(task.tid) == threading.get_native_id()
 
     def _unreaped_child(self, tid: int) -> bool:
