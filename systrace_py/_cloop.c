@@ -1500,7 +1500,8 @@ static int decide_call(Arm *a, int *why) {
     for (int i = 0; i < 6; i++) info.args[i] = info.regs[ARG_REG[i]];
     if (a->stub) {
         /* the stub's own mmap, where a filter traces mmap: let go, as premap lets its go
-         * (the program cannot have run yet: its first call would have ended the stub) */
+         * (the program may have run -- calls the prefilter permits make no stop -- but the
+         * same mmap made there by it maps nothing but the area, or fails EEXIST on it) */
         int own = info.regs[R_RIP] == execs[a->stub_exec].stub_sys && info.nr == mmap_args[0];
         for (int i = 0; i < 6; i++) own = own && info.args[i] == mmap_args[i + 1];
         if (own) {
