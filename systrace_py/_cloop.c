@@ -1361,6 +1361,36 @@ static void stub_done(Arm *a) {
     a->stub = 0;
 }
 
+/* Whether the task's scratch area is there, as the stub's mmap makes it: one anonymous
+ * read-only private mapping of exactly the area.  At the stub's int3 it is not -- the mmap
+ * failed: an ELF segment (a file's mapping) or nothing at all (RLIMIT_AS) is there --, and
+ * the program cannot make it without a stop (the filter guards the area).  So an int3 there
+ * with the area mapped is the program's own: its calls the prefilter permits make no stop,
+ * the stub is still taken for running, and a program may find it in its vDSO and jump to the
+ * int3 -- natively a SIGTRAP; taken for the stub's, it was sent to its entry and the area
+ * disowned (stub_trap.c).  1 / 0, -1: maps unreadable (the task gone). */
+static int area_mapped(pid_t tid) {
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)tid);
+    FILE *maps = fopen(path, "re");
+    if (!maps) return -1;
+    int found = 0;
+    while (fgets(line, sizeof line, maps)) {
+        unsigned long long lo, hi, offset;
+        unsigned major, minor;
+        unsigned long inode;
+        char perms[8];
+        if (sscanf(line, "%llx-%llx %7s %llx %x:%x %lu", &lo, &hi, perms, &offset, &major,
+                   &minor, &inode) != 7 || lo != mmap_args[1])
+            continue;
+        found = hi - lo == mmap_args[2] && !strcmp(perms, "r--p") && !offset && !major &&
+                !minor && !inode;
+        break;
+    }
+    fclose(maps);
+    return found;
+}
+
 /* A stop of a task whose stub was not seen to end.  1: the stub's own, served: its trap (the
  * mmap failed: the task sent to its entry, with no area -- Python's from now on); 0: not
  * the stub's (a stop that only the program can make -- any event -- ends it; a signal may
@@ -1374,6 +1404,10 @@ static int stub_stop(Arm *a, int status) {
         uint64_t regs[R_WORDS];
         if (syscall(SYS_ptrace, PT_GETREGS, a->tid, 0, regs) < 0) return errno == ESRCH ? 0 : -1;
         if (regs[R_RIP] != e->stub_trap) return 0;
+        if (area_mapped(a->tid) != 0) {  /* (the program's own int3: the mmap did not fail) */
+            stub_done(a);
+            return 0;
+        }
         regs[R_RIP] = e->stub_entry;
         if (syscall(SYS_ptrace, PT_SETREGS, a->tid, 0, regs) < 0) return errno == ESRCH ? 0 : -1;
         e->scratch = 0;
@@ -1466,7 +1500,8 @@ static int decide_call(Arm *a, int *why) {
     for (int i = 0; i < 6; i++) info.args[i] = info.regs[ARG_REG[i]];
     if (a->stub) {
         /* the stub's own mmap, where a filter traces mmap: let go, as premap lets its go
-         * (the program cannot have run yet: its first call would have ended the stub) */
+         * (the program may have run -- calls the prefilter permits make no stop -- but the
+         * same mmap made there by it maps nothing but the area, or fails EEXIST on it) */
         int own = info.regs[R_RIP] == execs[a->stub_exec].stub_sys && info.nr == mmap_args[0];
         for (int i = 0; i < 6; i++) own = own && info.args[i] == mmap_args[i + 1];
         if (own) {

@@ -39,7 +39,7 @@ import marshal
 import os
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 #: The cache file: per interpreter (the bytecode's format), next to systrace's own .pyc files.
@@ -276,8 +276,18 @@ def deferred(modules: dict[str, str | None] = DEFERRED) -> Iterator[None]:
     the stand-in pays the detour once); afterwards ``import NAME`` is the real module again.
     A module is deferred only if its real import would succeed (its extension can be found),
     so ``try: import bz2`` still tells a Python built without it."""
-    stand_ins = {name: _stand_in(name) for name, extension in modules.items()
-                 if name not in sys.modules and _loadable(extension)}
+    with standing_in({name: _stand_in(name) for name, extension in modules.items()
+                      if name not in sys.modules and _loadable(extension)}):
+        yield
+
+
+@contextlib.contextmanager
+def standing_in(stand_ins: Mapping[str, types.ModuleType]) -> Iterator[None]:
+    """``stand_ins`` in sys.modules while the body imports (what imports a name then gets
+    its stand-in: :func:`deferred`, engine/native.py's ``lazy_names``, the TOML parser's
+    datetime in policy/files.py); afterwards each name is free again -- a stand-in is taken
+    out only if it is still there, for a real module that took its place meanwhile (the
+    stand-in's first use imports it) is everyone's from then on."""
     sys.modules.update(stand_ins)
     try:
         yield

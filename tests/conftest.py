@@ -6,13 +6,14 @@ Nothing in the engine is mocked.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,6 +136,18 @@ def world_tmp() -> Path:
     path.chmod(0o777)
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def outsider() -> Iterator[subprocess.Popen[bytes]]:
+    """A process outside the traced tree, in a session (and process group) of its own: what
+    a signal test's policy must keep signals from (its poll() tells whether one reached it)."""
+    proc = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(5)
 
 
 def results(stdout: str) -> dict[str, str]:

@@ -30,6 +30,8 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any, Final
 
+from systrace_py.startup import standing_in
+
 #: find_library's names -> the sonames tried first, in order (glibc's libc, libseccomp 2.x).
 SONAMES: Final[dict[str, tuple[str, ...]]] = {
     "c": ("libc.so.6",),
@@ -45,15 +47,7 @@ def find_library(name: str) -> str | None:
         except OSError:
             continue
         return soname
-    return _real_util().find_library(name)
-
-
-def _real_util() -> types.ModuleType:
-    """The real ctypes.util (imported now if the stand-in is in its place)."""
-    current = sys.modules.get("ctypes.util")
-    if current is not None and getattr(current, "_systrace_stand_in", False):
-        del sys.modules["ctypes.util"]
-    return importlib.import_module("ctypes.util")
+    return _real("ctypes.util").find_library(name)
 
 
 @contextlib.contextmanager
@@ -101,6 +95,9 @@ def _real(name: str) -> types.ModuleType:
 
 
 def _later(module: str, name: str) -> Callable[..., Any]:
+    """A stand-in for the function ``module.name`` that imports the real module only when
+    it is called: python-ptrace takes getLogger and format_exception at import, and calls
+    them only when it logs or reports an error, which the engine's binding never does."""
     def call(*args: Any, **kwargs: Any) -> Any:
         return getattr(_real(module), name)(*args, **kwargs)
 
@@ -110,6 +107,9 @@ def _later(module: str, name: str) -> Callable[..., Any]:
 
 
 def _names_stand_in(module: str, names: dict[str, int | None]) -> types.ModuleType:
+    """A module holding ``names`` (a value, or None for a function imported on its call:
+    :func:`_later`); any other name imports the real module, so an import that wants more
+    than PTRACE_NAMES lists still gets it, only later."""
     stand_in = types.ModuleType(module, f"{module}'s names, imported on use (native.py)")
     for name, value in names.items():
         setattr(stand_in, name, _later(module, name) if value is None else value)
@@ -129,12 +129,6 @@ def lazy_names(modules: dict[str, dict[str, int | None]] = PTRACE_NAMES) -> Iter
     """While importing python-ptrace: ``from logging import ERROR, getLogger`` (and the
     others of ``modules``) without importing logging; afterwards the names are the real
     modules' again for everyone else."""
-    stand_ins = {name: _names_stand_in(name, names) for name, names in modules.items()
-                 if name not in sys.modules}
-    sys.modules.update(stand_ins)
-    try:
+    with standing_in({name: _names_stand_in(name, names) for name, names in modules.items()
+                      if name not in sys.modules}):
         yield
-    finally:
-        for name, stand_in in stand_ins.items():
-            if sys.modules.get(name) is stand_in:
-                del sys.modules[name]

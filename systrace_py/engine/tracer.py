@@ -155,6 +155,21 @@ def _ignores_trap(tid: int) -> bool | None:
     return None if masks is None else bool(masks["SigIgn"] & _TRAP_BIT)
 
 
+def _area_mapped(tid: int) -> bool:
+    """Whether the task's scratch area is there as the exec-time stub's mmap makes it (one
+    anonymous read-only private mapping of exactly the area; _cloop.c area_mapped): at the
+    stub's own int3 it is not -- that mmap failed --, and the program cannot make it without
+    a stop (the filter guards the area), so an int3 there with the area mapped is the
+    program's (stub_trap.c).  True, too, when the maps cannot be read (the task gone)."""
+    area = [f"{scratch.BASE:x}-{scratch.BASE + scratch.SIZE:x}", "r--p", "00000000", "00:00",
+            "0"]
+    try:
+        maps = procfs.read(f"/proc/{tid}/maps").decode()
+    except OSError:
+        return True
+    return any(line.split() == area for line in maps.splitlines())
+
+
 def _held_signal(status: int) -> int:
     """The signal a stop holds for delivery -- a signal-delivery-stop's, which a detach hands
     on -- or 0 (an event, a call's stop, no stop)."""
@@ -1222,7 +1237,9 @@ class Tracer:
         (stub_stop), True.  Its mmap's seccomp stop (a filter traces mmap) is let go, as
         _inject_call lets an injected call go; its trap says the mmap failed: the task goes to
         its entry (the stub put every other register back) without the area, which is mapped
-        lazily (_map_scratch) as after a premap that failed.  Any other stop the program
+        lazily (_map_scratch) as after a premap that failed -- if the area is not there: a
+        trap there with the area mapped is the program's own int3 (:func:`_area_mapped`).
+        Any other stop the program
         makes (a call, an event) says the stub ended: the area is there; a signal may come
         inside it, and is delivered as any (after an exec no handler runs code of its own)."""
         stub = task.stub
@@ -1238,6 +1255,9 @@ class Tracer:
         elif event == 0 and os.WSTOPSIG(status) == signal.SIGTRAP:
             regs = pt.getregs(task.tid)
             if regs.rip != stub[1]:
+                return False
+            if _area_mapped(task.tid):  # (the program's own int3: the mmap did not fail)
+                task.stub = None
                 return False
             regs.rip = stub[2]
             pt.setregs(task.tid, regs)
@@ -1983,6 +2003,8 @@ class Tracer:
         return self._unreaped_child(tid)
 
     def _traced_here(self, task: Task) -> bool:
+        """Whether the task is still this tracer's: not let go, and its TracerPid this
+        thread -- a number the tracer has reaped may be another process's already."""
         return not task.detached and procfs.tracer_of(task.tid) == threading.get_native_id()
 
     def _unreaped_child(self, tid: int) -> bool:

@@ -59,6 +59,7 @@ from systrace_py.policy.inject import (
 )
 from systrace_py.policy.model import (
     DECIDING,
+    TREE,
     Action,
     DnsRefused,
     Location,
@@ -71,6 +72,7 @@ from systrace_py.policy.model import (
     split_calls,
 )
 from systrace_py.policy.net import NetCondition, NetConditionError
+from systrace_py.startup import standing_in
 
 if TYPE_CHECKING:
     import tomllib
@@ -85,21 +87,19 @@ else:
     # class in Python and then replaces each with _datetime's (C): ~1 ms of each start
     # (issue 16).  While the parser is imported, `datetime` is _datetime: the same classes
     # (datetime.py's public names are _datetime's, `sys` aside); then the name is free again.
-    _stood_in = None
+    _stood_in = {}
     if "datetime" not in sys.modules:
         with contextlib.suppress(ImportError):  # (a Python without the C half)
-            import _datetime as _stood_in
+            import _datetime
 
-            sys.modules["datetime"] = _stood_in
-    try:
+            _stood_in["datetime"] = _datetime
+            del _datetime
+    with standing_in(_stood_in):
         try:  # tomllib's own code, compiled: a 400-rule policy parses in a third of the time
             import tomli as tomllib
         except ImportError:
             import tomllib
-    finally:
-        if _stood_in is not None and sys.modules.get("datetime") is _stood_in:
-            del sys.modules["datetime"]
-        del _stood_in
+    del _stood_in
 
 __all__ = [
     "BACKUPS_KEPT",
@@ -161,7 +161,7 @@ HOST_CALLS = aliases.ALIASES["net-connect"]
 #: The calls a ``target`` condition applies to: those that send a signal
 SIGNAL_CALLS = aliases.ALIASES["signal"]
 #: What a ``target`` may say: "tree", the tasks of the traced tree (model.Rule.target)
-TARGETS = ("tree",)
+TARGETS = (TREE,)
 #: The calls an inject rule's ``path`` may pick: a path's, or a descriptor's file (strace's -P)
 _PATH_OR_DESCRIPTOR_CALLS = aliases.PATH_CALLS | frozenset(syscalls.DESCRIPTOR_ARGS)
 

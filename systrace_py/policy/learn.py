@@ -74,6 +74,7 @@ from systrace_py.policy.generalize import (
 from systrace_py.policy.glob import GlobError, PathGlob, escape, expand_path, is_literal
 from systrace_py.policy.model import (
     ADDRESS,
+    TREE,
     Action,
     CallFacts,
     Decision,
@@ -1187,7 +1188,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     out = [r for _, r in rules]
 
     signals = ("signal",) if not options.no_alias else tuple(sorted(aliases.ALIASES["signal"]))
-    out.append(FileRule(signals, Action.PERMIT, target="tree", comment=TREE_SIGNALS))
+    out.append(FileRule(signals, Action.PERMIT, target=TREE, comment=TREE_SIGNALS))
 
     # no address, or an address no condition can name: permitted after refusing every address
     if data.catch_all:

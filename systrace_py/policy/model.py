@@ -47,6 +47,9 @@ DECIDING = (Action.PERMIT, Action.NEVER, Action.ASK)
 #: the role :meth:`Facts.fresh` is asked with for the unix socket file the call's address
 #: names (a ``fresh`` rule with a ``unix`` condition): no path argument has it
 ADDRESS = "address"
+#: what a ``target`` condition may say (:attr:`Rule.target`): the tasks of the traced tree
+#: (Facts.in_tree) -- the one target there is, written by the learner and read by the loader
+TREE = "tree"
 
 
 class Reason(enum.StrEnum):

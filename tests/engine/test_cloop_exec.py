@@ -574,3 +574,54 @@ def test_a_stub_not_seen_to_end_when_the_loop_hands_back_is_pythons(
                            str(secret)], env=loop)
     assert traced.stdout == ("parent: checked data\nlate: checked data\nlate: unread\n"
                              "child 0\n"), traced
+
+
+#: the policy of the stub tests: execs and reads decided in C, nothing refused
+_STUB_POLICY = 'default = "permit"\n\n[[rule]]\ncalls = ["exec", "fsread"]\npath = "/**"\n' \
+               'action = "permit"\n'
+
+
+def _stub_trap(build) -> Path:
+    program = build("progs/stub_trap.c", "-static", "-nostdlib", "-fno-stack-protector")
+    native_run = subprocess.run([str(program)], capture_output=True, text=True, timeout=30)
+    assert native_run.stdout == "nostub\n" and native_run.returncode == 0, native_run
+    return program
+
+
+def test_a_programs_own_int3_at_the_stubs_trap_is_a_sigtrap(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """A program that makes no call is still, to the native loop, running its exec-time stub
+    (_cloop.c stub_map; its first stop ends it), and may find the stub in its vDSO and run its
+    int3 (stub_trap.c).  That trap was taken for the stub's failed mmap: the program was sent
+    to its entry again ("restarted", exit 3) and its area disowned, where natively an int3
+    is a SIGTRAP.  Now a trap there with the area mapped is the program's (area_mapped): it
+    dies of SIGTRAP, as natively.  The Python loop writes no stub (its premap traps at the
+    entry point): the program finds none."""
+    program = _stub_trap(build)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(_STUB_POLICY)
+    traced = run_systrace(["-p", str(policy), "--", "sh", "-c",
+                           f"{program}; echo rc=$?; {program}; echo rc=$?"], env=loop)
+    native = loop.get("SYSTRACE_NO_CLOOP") != "1" and cloop.load() is not None
+    # (the first command's exec is Python's: it maps the shell's own area)
+    after = "rc=133\n" if native else "nostub\nrc=0\n"
+    assert traced.stdout == "nostub\nrc=0\n" + after, traced
+
+
+def test_a_programs_own_int3_at_the_stubs_trap_is_a_sigtrap_when_python_serves_it(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """The same trap when the native loop handed the tree back before the stub was seen to
+    end (vfork_late.c: the parent's open while its child spins): Python's _stub_stop took it
+    for the stub's ("child 3") -- now the child dies of SIGTRAP (vfork_late prints -1 for a
+    child a signal ended)."""
+    program = _stub_trap(build)
+    parent = build("progs/vfork_late.c")
+    data = tmp_path / "data.txt"
+    data.write_text("checked data\n")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(_STUB_POLICY)
+    traced = run_systrace(["-p", str(policy), "--", str(parent), str(program), str(data),
+                           "x"], env=loop)
+    native = loop.get("SYSTRACE_NO_CLOOP") != "1" and cloop.load() is not None
+    child = "child -1\n" if native else "nostub\nchild 0\n"
+    assert traced.stdout == "parent: checked data\n" + child, traced

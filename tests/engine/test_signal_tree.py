@@ -6,12 +6,11 @@ rules after it decide those.  Both loops: the native one hands signal calls to P
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 
 import pytest
 
-from conftest import results
+from conftest import outsider, results
 
 #: signals inside the tree are permitted, every other one refused (EPERM)
 TREE_POLICY = """
@@ -28,20 +27,9 @@ TREE_POLICY = """
 INSIDE = ["child", "sigqueue", "pidfd", "thread", "tkill", "tgsigqueue", "self", "zombie"]
 
 
-@contextlib.contextmanager
-def sleeper() -> subprocess.Popen[bytes]:
-    """A process outside the traced tree, in a session (and process group) of its own."""
-    proc = subprocess.Popen(["sleep", "60"], start_new_session=True)
-    try:
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait(5)
-
-
 def test_signals_inside_the_tree_are_permitted_and_outside_refused(traced, build, loop):
     program = build("progs/sig_tree.c")
-    with sleeper() as outside:
+    with outsider() as outside:
         pid = outside.pid
         outward = [f"outside:{pid}", f"outtkill:{pid}", f"outpidfd:{pid}", "group",
                    f"pgid:{pid}", "all"]
@@ -77,7 +65,7 @@ def test_without_the_tree_scope_the_same_signals_reach_outside(traced, build, lo
         calls = ["signal"]
         action = "permit"
     """
-    with sleeper() as outside:
+    with outsider() as outside:
         r = traced.run(policy, str(program), "group", f"pgid:{outside.pid}", "child",
                        env=loop)
     got = results(r.stdout)

@@ -14,7 +14,6 @@ import os
 import shlex
 import signal
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 from escape_lib import (
@@ -30,26 +29,17 @@ from escape_lib import (
     scene_env,
 )
 
+from conftest import outsider
+
 SYSTRACE_TEXT = shlex.join(SYSTRACE)
 MODES = ["kill", "tkill", "tgkill", "sigqueue", "tgsigqueue", "pidfd", "pgrp", "pidfdswap"]
 #: every signal call permitted when all its targets are tasks of the tree, refused otherwise
 TREE_ONLY = policy(permit("signal", target="tree"), never("signal", errno="EPERM"))
 
 
-@contextlib.contextmanager
-def victim() -> Iterator[subprocess.Popen[bytes]]:
-    """A process outside the traced tree, in a session and process group of its own."""
-    proc = subprocess.Popen(["sleep", "60"], start_new_session=True)
-    try:
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait(5)
-
-
 def run(program, mode: str, *, traced: bool, loop: dict[str, str] | None = None,
         env: dict[str, str] | None = None):
-    with victim() as target:
+    with outsider() as target:
         outcome = attack(program, mode, target.pid, policy_text=TREE_ONLY if traced else None,
                          scene=None, env={**(loop or {}), **(env or {})})
         alive = target.poll() is None

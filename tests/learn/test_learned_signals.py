@@ -8,13 +8,12 @@ outside the tree is learned as seen."""
 
 from __future__ import annotations
 
-import subprocess
 import tomllib
 from pathlib import Path
 
 from test_next_run import PYTHON3, enforce, learn
 
-from conftest import LOOPS, results
+from conftest import LOOPS, outsider, results
 from systrace_py.policy.learn import TREE_SIGNALS
 
 INSIDE = ["child", "sigqueue", "thread", "tkill", "tgsigqueue", "self", "reap", "join"]
@@ -90,12 +89,8 @@ def test_signals_seen_inside_the_tree_grant_nothing_more_and_outside_are_learned
     inside = learn(tmp_path / "in", [program, "child", "thread", "reap", "join"])
     assert [calls for calls, _ in rule_calls(inside) if set(calls) & {
         "signal", "kill", "tgkill"}] == [["signal"]], inside.read_text()
-    outside = subprocess.Popen(["sleep", "60"], start_new_session=True)
-    try:
+    with outsider() as outside:
         (tmp_path / "out").mkdir()
         seen = learn(tmp_path / "out", [program, f"outside:{outside.pid}"])
-    finally:
-        outside.kill()
-        outside.wait(5)
     granted = [calls for calls, target in rule_calls(seen) if target is None]
     assert any("kill" in calls or "signal" in calls for calls in granted), seen.read_text()

@@ -1,0 +1,67 @@
+/* stub_trap: a program that makes no call at all, finds the native loop's exec-time stub in
+ * its own vDSO (_cloop.c stub_map: the last 256 bytes of the image, "mov eax, mmap;
+ * syscall"...) and runs the stub's int3 -- the trap the stub reaches only when its mmap
+ * failed.  Static, no libc: nothing runs before it but the stub itself.
+ *
+ * Natively (no stub) and under the Python loop (its premap writes no stub) it prints
+ * "nostub".  Where the stub is there, an int3 the program runs is a SIGTRAP, as anywhere: the
+ * program dies of it (no handler).  Had the tracer taken it for the stub's failed mmap, the
+ * program would be sent to its entry again: then it prints "restarted" and exits 3.
+ *
+ *   stub_trap               the above
+ *   stub_trap -             exit at once (vfork_late.c's first round)
+ *   stub_trap FILE OTHER    spin first (no call), as late_open.c does: vfork_late.c's parent
+ *                           then makes the native loop hand the tree back with the stub not
+ *                           seen to end, and the trap is Python's (Tracer._stub_stop) */
+#include <stdint.h>
+
+__asm__(".globl _start\n_start:\n mov %rsp, %rdi\n and $-16, %rsp\n call begin\n");
+
+#define AT_SYSINFO_EHDR 33
+#define STUB_ROOM 256
+#define STUB_TRAP 113 /* the int3's offset in the stub: mov, syscall, movabs, lea, 8 movabs,
+                       * jrcxz, movabs */
+
+static volatile int runs;
+
+static long call3(long nr, long a, long b, long c) {
+    long r;
+    __asm__ volatile("syscall" : "=a"(r), "+D"(a), "+S"(b), "+d"(c) : "a"(nr)
+                     : "rcx", "r8", "r9", "r10", "r11", "memory");
+    return r;
+}
+
+static void say(const char *text, long n) { call3(1, 1, (long)text, n); }
+
+__attribute__((used, noreturn)) void begin(uint64_t *sp) {
+    if (runs++) {
+        say("restarted\n", 10);
+        for (;;) call3(60, 3, 0, 0);
+    }
+    const char *first = sp[0] >= 2 ? (const char *)sp[2] : "";
+    if (first[0] == '-' && !first[1])
+        for (;;) call3(60, 0, 0, 0);
+    if (sp[0] >= 3)
+        for (volatile uint64_t i = 0; i < 300000000; i++) {}  /* ~0.3-1 s, no call */
+    uint64_t *p = sp + 1 + sp[0] + 1;  /* past argc, argv and its NULL */
+    while (*p) p++;                    /* past envp */
+    const unsigned char *base = 0;
+    for (p++; p[0]; p += 2)
+        if (p[0] == AT_SYSINFO_EHDR) base = (const unsigned char *)p[1];
+    const unsigned char *stub = 0;
+    if (base) {
+        /* the image's size: its section headers end it, rounded up to a page */
+        uint64_t shoff = *(const uint64_t *)(base + 0x28);
+        uint64_t end = shoff + (uint64_t)*(const uint16_t *)(base + 0x3a)
+                       * *(const uint16_t *)(base + 0x3c);
+        stub = base + ((end + 4095) & ~(uint64_t)4095) - STUB_ROOM;
+    }
+    if (!stub || stub[0] != 0xb8 || stub[5] != 0x0f || stub[6] != 0x05 ||
+        stub[STUB_TRAP] != 0xcc) {
+        say("nostub\n", 7);
+        for (;;) call3(60, 0, 0, 0);
+    }
+    ((void (*)(void))(stub + STUB_TRAP))();
+    say("returned\n", 9);
+    for (;;) call3(60, 4, 0, 0);
+}
