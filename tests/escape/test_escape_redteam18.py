@@ -9,9 +9,22 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from escape_lib import SYSTRACE, Scene, attack, require_real, scene_env
+from escape_lib import (
+    SYSTRACE,
+    Scene,
+    UnixListener,
+    attack,
+    listening,
+    never,
+    permit,
+    policy,
+    require_real,
+    scene_env,
+)
 from test_escape_attach_agents import waiting
 from test_escape_signals import TREE_ONLY
+
+from conftest import run_systrace
 
 
 def attach_under(target: subprocess.Popen[str], s: Scene, text: str
@@ -49,3 +62,48 @@ def test_a_live_process_with_a_zombie_leader_is_not_the_trees(build, tmp_path: P
     victim = "-" if mode == "pgrp" else ""
     assert f"BLOCKED: kill({victim}" in out and "SIGKILL): EPERM" in out, out + tracer.stderr
 
+
+
+def fresh_socket_policy(work: Path) -> str:
+    """A connect to a unix socket only as a ``fresh`` rule covers it (a socket a bind of
+    this run made); the directories are the program's to rename (default permit)."""
+    return policy(permit(["bind", "connect"], unix=f"{work}/sock/bus*", fresh=True),
+                  never(["bind", "connect"], errno="EPERM"))
+
+
+def test_an_older_directory_swapped_in_brings_no_older_socket_to_a_fresh_name(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """A fresh unix rule covers a socket file a bind of this run made, noted by its path.
+    fresh_swap.c binds ``sock/busX`` (its own), renames ``sock`` -- a directory older than
+    the run -- away, renames ``other`` (older, holding ``busX``: a socket another process
+    listens on) to ``sock`` and connects to ``sock/busX``: the name the tracer still took
+    for the run's own (the rename of an older directory forgot only the directory's name,
+    and a rename the prefilter lets through is not seen at all), the socket an older one --
+    connected.  Now a noted socket must also have been born during the run (statx's birth
+    time).  Control: natively the connect reaches the listener."""
+    program = build("escape/fresh_swap.c")
+
+    def scene(name: str) -> Path:
+        work = tmp_path / name
+        (work / "sock").mkdir(parents=True)
+        (work / "other").mkdir()
+        return work
+
+    def argv(work: Path) -> list[str]:
+        return [str(program), str(work / "sock"), str(work / "away"), str(work / "other"),
+                "busX"]
+
+    work = scene("control")
+    with listening(UnixListener(str(work / "other" / "busX"))) as listener:
+        control = subprocess.run(argv(work), capture_output=True, text=True, timeout=30)
+        assert control.stdout.startswith("ESCAPED"), control.stdout + control.stderr
+        listener.reset()  # type: ignore[attr-defined]
+    work = scene("traced")
+    with listening(UnixListener(str(work / "other" / "busX"))) as listener:
+        policy_file = tmp_path / "fresh.toml"
+        policy_file.write_text(fresh_socket_policy(work))
+        traced = run_systrace(["-p", str(policy_file), "--", *argv(work)], env=loop)
+        assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
+        assert traced.stdout.startswith(f"BLOCKED: connect to {work}/sock/busX: EPERM"), \
+            traced.stdout + traced.stderr
+        assert listener.accepted == 0  # type: ignore[attr-defined]
