@@ -14,6 +14,7 @@ from escape_lib import (
     Scene,
     UnixListener,
     attack,
+    controlled_and_blocked,
     listening,
     never,
     permit,
@@ -107,3 +108,17 @@ def test_an_older_directory_swapped_in_brings_no_older_socket_to_a_fresh_name(
         assert traced.stdout.startswith(f"BLOCKED: connect to {work}/sock/busX: EPERM"), \
             traced.stdout + traced.stderr
         assert listener.accepted == 0  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", ["chmod", "chown", "utime", "link", "reopen"])
+def test_an_o_path_descriptor_changes_no_refused_file(build, tmp_path: Path, mode: str,
+                                                      loop: dict[str, str]) -> None:
+    """Red team 17 made an O_PATH open a read; the descriptor still changes its file through
+    the calls that take it with AT_EMPTY_PATH (fchmodat2, fchownat, utimensat, linkat -- a
+    new name of the file, written through) and through its /proc magic link reopened for
+    writing.  Under ``never fswrite`` of the secret's directory (the O_PATH open permitted)
+    each is decided on the descriptor's file and refused (held: red team 18 found no way
+    through).  Control: natively each changes the file."""
+    controlled_and_blocked(tmp_path, build("escape/path_opath_change.c"),
+                           lambda s: [mode, s.secret, s.work / "linked"],
+                           lambda s: policy(never("fswrite", path=f"{s.secd}/**")), env=loop)
