@@ -24,6 +24,7 @@ import mmap
 import os
 import stat
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -126,6 +127,8 @@ CONTROL_MAX = 65536
 SOCKET_SCAN_LIMIT = 20000  # entries looked at for sockets inside a directory being moved
 PAGE_SIZE = 4096           # what mount(2) copies of its options (and fsopen of its type)
 FSCONFIG_STRING_MAX = 256  # fsconfig's key and string value (strndup_user(..., 256))
+#: a file's birth time is the kernel's coarse clock (a tick behind the realtime clock, at most)
+BIRTH_SLACK = 0.05
 
 _Args = tuple[int, ...]
 
@@ -671,7 +674,18 @@ class DecodedCall:
         if len(addrs) != 1 or addrs[0].family != "unix" or \
                 not (addrs[0].path or "").startswith("/"):
             return False
-        return self.policy_name == "bind" or addrs[0].path in self._decoder.made
+        if self.policy_name == "bind":
+            return True
+        path = addrs[0].path
+        if path not in self._decoder.made:
+            return False
+        # The note is of a name: what stands there now must be a file made during the run.
+        # A rename or removal the prefilter let through unstopped is not noted, nor is what
+        # was below an older directory renamed away: a socket older than the run could come
+        # to the name (its directory swapped for another: red team 18, fresh_swap.c).  A
+        # file system that keeps no birth time refuses (over-refusal, never a widening).
+        born = pt.birth_time(path)
+        return born is not None and born >= self._decoder.started - BIRTH_SLACK
 
     def _makes_only_anew(self, role: str) -> bool:
         """Whether the call makes the name in ``role`` or fails with EEXIST, touching no file
@@ -740,6 +754,12 @@ class DecodedCall:
             if exchange or old not in made:
                 if moving or exchange:
                     made.discard(old)
+                    # and what the run made below either: left at the old name, it would
+                    # be an older file's once another directory is moved there (red team
+                    # 18).  Forgotten, not moved: the rename may still fail (ENOTEMPTY)
+                    if self.directory("old") or (exchange and self.directory("new")):
+                        made.difference_update([p for p in made
+                                                if p.startswith((old + "/", new + "/"))])
                 made.discard(new)  # (an older file's new name -- a link too, over a name
                 #                    noted by a call that then failed: EISDIR of "x/")
                 return
@@ -1782,6 +1802,9 @@ class Decoder:
         #: the resolved paths calls of this run made (DecodedCall.note_made): what a
         #: ``fresh`` rule covers besides a path that names nothing yet (DecodedCall.fresh)
         self.made: set[str] = set()
+        #: when the run began (the realtime clock, as file birth times are kept): a socket
+        #: file born before it is none of the run's (DecodedCall._fresh_socket)
+        self.started = time.time()
         #: whether a tid (as the tracer's /proc numbers it) is a task of the traced tree now:
         #: the tracer's (Tracer._in_tree), None until it says -- no signal is then in the tree
         self.traced: Callable[[int], bool] | None = None

@@ -338,6 +338,26 @@ def mount_id(fd: int) -> int:
     return int.from_bytes(buf.raw[_STATX_MNT_ID_AT:_STATX_MNT_ID_AT + 8], "little")
 
 
+STATX_BTIME: Final = 0x800
+_STATX_BTIME_AT: Final = 0x50       # stx_btime: a __s64 tv_sec, a __u32 tv_nsec
+_AT_FDCWD: Final = -100
+
+
+def birth_time(path: str) -> float | None:
+    """When the file ``path`` leads to was made (statx's STATX_BTIME, symlinks followed as a
+    unix connect follows them), in the realtime clock's seconds; None when the file system
+    does not keep it or the file cannot be looked at."""
+    buf = ctypes.create_string_buffer(_STATX_SIZE)
+    if _libc.syscall(SYS_STATX, ctypes.c_int(_AT_FDCWD), os.fsencode(path), ctypes.c_int(0),
+                     ctypes.c_uint(STATX_BTIME), buf) < 0:
+        return None
+    if not int.from_bytes(buf.raw[_STATX_MASK_AT:_STATX_MASK_AT + 4], "little") & STATX_BTIME:
+        return None
+    seconds = int.from_bytes(buf.raw[_STATX_BTIME_AT:_STATX_BTIME_AT + 8], "little", signed=True)
+    nanoseconds = int.from_bytes(buf.raw[_STATX_BTIME_AT + 8:_STATX_BTIME_AT + 12], "little")
+    return seconds + nanoseconds / 1e9
+
+
 SYS_KCMP: Final = NUMBERS["kcmp"]
 
 

@@ -2012,9 +2012,13 @@ class Tracer:
         tree that ended, its end taken by the tracer, not yet reaped by its parent (a make
         or a pool killing a child that has just exited; natively the signal is sent, to no
         effect).  Its number is its own until that parent reaps it, which the parent cannot
-        do while the tree is frozen for the signal (or while it makes the call itself)."""
+        do while the tree is frozen for the signal (or while it makes the call itself).
+        A zombie whose process has other threads is none: /proc says Z for a thread-group
+        leader that ended while its threads run on (pthread_exit in main), and kill(pid)
+        reaches them -- a child made before ``--attach``, outside the tree, with the tree's
+        parent (red team 18: tests/escape/sig_zleader.c)."""
         fields = procfs.read_stat(tid)
-        if fields is None or fields[procfs.STATE] != b"Z":
+        if fields is None or fields[procfs.STATE] != b"Z" or fields[procfs.NUM_THREADS] != b"1":
             return False
         parent = self.tasks.get(int(fields[procfs.PPID]))
         return parent is not None and self._traced_here(parent)

@@ -107,6 +107,8 @@ def permit(calls: Sequence[str] | str, **conditions: object) -> str:
 def toml_value(value: object) -> str:
     if isinstance(value, (list, tuple)):
         return toml_list(list(value))
+    if isinstance(value, bool):  # (an int to isinstance: "True" is no TOML)
+        return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
