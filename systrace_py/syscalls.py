@@ -728,7 +728,7 @@ _c(15, "rt_sigreturn", (), "stdio")
 # USERFAULTFD_IOC_NEW (/dev/userfaultfd) makes what the userfaultfd call makes: it shares as
 # that call does (stopping for it), and is decided as that call (DEVICE_CALLS).
 # TIOCSTI/TIOCLINUX are refused (typing into the terminal); FIOSETOWN/SIOCSPGRP set a socket's
-# owner as F_SETOWN does, from an int in memory: they stop and the tracer checks it (fcntl).
+# owner as F_SETOWN does, from an int in memory: they stop and are checked as fcntl's.
 # TUNSETIFF makes a tun descriptor, whose writes are packets for any destination: refused
 # where a rule decides destinations, as the sockets that write their own headers are.
 _c(16, "ioctl", (_FILE, _a("cmd", _K.CMD), _a("arg")), _W, _WF,
@@ -838,7 +838,8 @@ _c(70, "msgrcv", (_a("msqid"), _ptr("msgp"), _a("msgsz"), _a("msgtyp"), _fl("msg
 _c(71, "msgctl", (_a("msqid"), _a("cmd", _K.CMD), _ptr("buf")))
 # a descriptor's owner gets the signals the kernel sends for it (SIGIO, or whatever F_SETSIG
 # names: SIGKILL and SIGSTOP too) -- the tracer must not be one: F_SETOWN's pid or -pgid (a
-# register), F_SETOWN_EX's struct (memory): the call stops and the tracer checks the target
+# register), F_SETOWN_EX's struct (memory): the call stops and the tracer checks the target;
+# an owner not the caller's own is decided as a kill too (DecodedCall.owner_as_signal)
 _c(72, "fcntl", (_FD, _a("cmd", _K.CMD), _a("arg")), "stdio",
    guard=Guard(((_eq32(1, F_SETOWN),), (_eq32(1, F_SETOWN_EX),)), check="owner_target", arg=2))
 _c(73, "flock", (_FD, _a("cmd", _K.CMD)), "stdio")

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from systrace_py import procfs
 from systrace_py.engine import destinations, signals
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.clone_args import CloneArgs
@@ -60,6 +61,7 @@ from systrace_py.kernel import (
     CSIGNAL,
     F_OWNER_PGRP,
     F_OWNER_PID,
+    F_OWNER_TID,
     F_SETOWN,
     F_SETOWN_EX,
     FIOSETOWN,
@@ -355,6 +357,8 @@ _FIRST_LOOKED_UP = _PARENT_FIRST | _WHOLE_FIRST
 #: the requests that set a descriptor's owner from memory: the size the kernel copies (an
 #: F_SETOWN_EX struct f_owner_ex, the socket ioctls' int)
 _OWNER_IN_MEMORY = {("fcntl", F_SETOWN_EX): 8, ("ioctl", FIOSETOWN): 4, ("ioctl", SIOCSPGRP): 4}
+#: the calls that set a descriptor's owner (DecodedCall.owner)
+_OWNER_CALLS = frozenset(name for name, _ in _OWNER_IN_MEMORY)
 
 
 class DecodedCall:
@@ -384,6 +388,8 @@ class DecodedCall:
     _envp: object = _UNSET
     _acts_as: object = _UNSET
     _open_flags: object = _UNSET
+    #: the descriptor owner read (owner): read once, the value checked is the value held
+    _owner: object = _UNSET
     open_mode: int | None = None
     open_resolve: int | None = None
     #: the dynamic path roles (DYNAMIC_ROLE_CALLS), in order, and how to resolve each:
@@ -422,6 +428,7 @@ class DecodedCall:
             args[index] = value & 0xFFFFFFFFFFFFFFFF
         self.args = tuple(args)
         self._open_flags = _UNSET
+        self._owner = _UNSET
         self.open_mode = self.open_resolve = None
         self.examined_targets = None
         changed = set(changes)
@@ -551,7 +558,7 @@ class DecodedCall:
         if self.examined_targets is not None:
             return True
         traced = self._decoder.traced if self._decoder is not None else None
-        targets = signals.signal_targets(self.name, self.args, self.tid)
+        targets = self.signal_targets()
         if traced is None or targets is None:
             return False
         if signals.own_process(self.name, targets, self.tid, self.tgid):
@@ -560,6 +567,39 @@ class DecodedCall:
             return False
         self.examined_targets = targets
         return True
+
+    def signal_targets(self) -> tuple[int, ...] | None:
+        """The tasks the call would signal (signals.signal_targets), or those a descriptor
+        owner it sets names (signals.owner_targets: the kernel signals them later, at I/O)."""
+        if self.name in _OWNER_CALLS:
+            owner = self.owner()
+            return None if owner is None else signals.owner_targets(*owner, self.tid)
+        return signals.signal_targets(self.name, self.args, self.tid)
+
+    def owner_as_signal(self) -> CallFacts | None:
+        """A descriptor owner the call sets, as the signal call it stands for: the kernel
+        will send the owner SIGIO, or any signal F_SETSIG names (SIGKILL too), whenever I/O
+        on the descriptor becomes possible -- a kill the program makes without a call
+        (tests/escape/sig_owner.c).  So the table decides it as that call (``tkill`` for a
+        thread, ``kill`` for a process or a group), a ``target = "tree"`` permit by the
+        owner's tasks (:meth:`in_tree`, checked again with the tree frozen).  None when it
+        needs no decision: no owner set (another request), the owner cleared, the caller's
+        own process or thread, or its own process group while every member is a task of the
+        tree (what programs that take SIGIO set: glibc, asyncio and openssh set none of their
+        own, Emacs sets getpid())."""
+        if self.name not in _OWNER_CALLS:
+            return None
+        owner = self.owner()
+        if owner is None or signals.own_owner(*owner, self.tid, self.tgid):
+            return None
+        kind, who = owner
+        if kind == F_OWNER_PGRP and self._own_group(who) and self.in_tree():
+            return None
+        return CallFacts("tkill" if kind == F_OWNER_TID else "kill", tree=self.in_tree())
+
+    def _own_group(self, pgid: int) -> bool:
+        fields = procfs.read_stat(self.tid)
+        return fields is not None and int(fields[procfs.PGRP]) == pgid
 
     def shown(self, path: str) -> str:
         own = f"/proc/{self.tgid}"
@@ -1013,7 +1053,15 @@ class DecodedCall:
         to read.  F_SETOWN's is a register (a pid, or -pgid); the others' is in memory (the
         F_SETOWN_EX struct, the ioctls' int), read as the kernel reads it (a DecodeError,
         EFAULT, when it cannot be) and kept in ``held_strings``: the kernel gets the value
-        checked.  The decoder's, so that a fresh decode compares it (Tracer._unchanged)."""
+        checked.  The decoder's, so that a fresh decode compares it (Tracer._unchanged).
+        Read once: every check of the call (the tracer's guard, the table's as a signal:
+        owner_as_signal) sees the value held -- read again, a struct another thread flips
+        would be checked as one owner and held as another."""
+        if self._owner is _UNSET:
+            self._owner = self._read_owner()
+        return self._owner  # type: ignore[return-value]
+
+    def _read_owner(self) -> tuple[int, int] | None:
         request = self.args[1] & 0xFFFFFFFF if len(self.args) > 2 else -1
         if self.name == "fcntl" and request == F_SETOWN:
             pid = _int32(self.args[2])

@@ -2004,8 +2004,8 @@ class Tracer:
         put another pidfd at the descriptor's number.)  From here on none can: the tree is
         stopped until the call returns."""
         targets = call.examined_targets
-        return targets is not None and signals.signal_targets(
-            call.name, call.args, task.tid) == targets and all(map(self._in_tree, targets))
+        return targets is not None and call.signal_targets() == targets \
+            and all(map(self._in_tree, targets))
 
     def _waits_for_vfork(self, tid: int) -> bool:
         """Whether an interrupted task is a vfork parent that waits for its child: it cannot
