@@ -18,6 +18,7 @@ import collections
 import contextlib
 import ctypes
 import errno
+import fcntl
 import functools
 import ipaddress
 import mmap
@@ -59,11 +60,15 @@ from systrace_py.kernel import (
     AT_FDCWD,
     CLONE_NEW_FLAGS,
     CSIGNAL,
+    DEV_TTY,
+    F_GETOWN_EX,
     F_OWNER_PGRP,
     F_OWNER_PID,
     F_OWNER_TID,
+    F_SETFL,
     F_SETOWN,
     F_SETOWN_EX,
+    FIOASYNC,
     FIOSETOWN,
     FSCONFIG_SET_FD,
     FSCONFIG_SET_PATH,
@@ -76,6 +81,7 @@ from systrace_py.kernel import (
     MOVE_MOUNT_MASK,
     MSG_FASTOPEN,
     O_ACCMODE,
+    O_ASYNC,
     O_CREAT,
     O_DSYNC,
     O_PATH,
@@ -1066,6 +1072,13 @@ class DecodedCall:
         if self.name == "fcntl" and request == F_SETOWN:
             pid = _int32(self.args[2])
             return (F_OWNER_PGRP, -pid) if pid < 0 else (F_OWNER_PID, pid)
+        if self.name == "fcntl" and request == F_SETFL:
+            return self._terminal_owner() if self.args[2] & O_ASYNC else None
+        if self.name == "ioctl" and request == FIOASYNC and self.memory is not None:
+            reader, at = self.memory, self.args[2]
+            raw_on: bytes = self._guard(lambda: reader.read_exact(at, 4))
+            self.held_strings = {2: raw_on}
+            return self._terminal_owner() if raw_on != bytes(4) else None
         size = _OWNER_IN_MEMORY.get((self.name, request))
         memory = self.memory
         if size is None or memory is None:
@@ -1078,6 +1091,29 @@ class DecodedCall:
             return kind, who
         (pid,) = struct.unpack("<i", raw)
         return (F_OWNER_PGRP, -pid) if pid < 0 else (F_OWNER_PID, pid)
+
+    def _terminal_owner(self) -> tuple[int, int] | None:
+        """O_ASYNC turned on (F_SETFL, FIOASYNC) for a terminal's file that has no owner: the
+        kernel makes the terminal's foreground process group its owner (tty_fasync), which it
+        signals at the next line typed -- another session's job, for a terminal of the
+        user's the program opened; systrace's job, with the tracer, for its own.  Else the
+        caller (or nothing changes): None.  The terminal is told by its device number, the
+        controlling terminal of the processes that have it (/dev/tty: the caller's)."""
+        fd = _int32(self.args[0])
+        try:
+            info = os.stat(f"/proc/{self.tid}/fd/{fd}")
+        except OSError:
+            return None  # no such descriptor: the kernel says EBADF
+        if not stat.S_ISCHR(info.st_mode) or self._decoder is None:
+            return None
+        device = info.st_rdev
+        if (os.major(device), os.minor(device)) == DEV_TTY:
+            fields = procfs.read_stat(self.tid)
+            device = int(fields[procfs.TTY_NR]) if fields is not None else 0
+        group = signals.foreground_group(device)
+        if group is None or self._decoder.owned(self.tid, self.tgid, fd):
+            return None
+        return F_OWNER_PGRP, group
 
     def held(self) -> dict[int, bytes] | None:
         """The strings and structs the decoders read that the kernel reads again (a mount's
@@ -1925,6 +1961,21 @@ class Decoder:
             os.close(copy)  # not a socket
             return None
         return TraceeSocket(sock, tid)
+
+    def owned(self, tid: int, tgid: int, fd: int) -> bool:
+        """Whether the file at the task's descriptor has an owner (F_GETOWN_EX of a copy):
+        one the kernel does not replace when O_ASYNC is turned on.  No: when it cannot be
+        told (the owner asked about is then decided)."""
+        copy = self._copy_descriptor(tid, tgid, fd)
+        if copy is None:
+            return False
+        try:
+            _, who = struct.unpack("<ii", fcntl.fcntl(copy, F_GETOWN_EX, bytes(8)))
+        except OSError:
+            return False
+        finally:
+            os.close(copy)
+        return who != 0
 
     def _copy_descriptor(self, tid: int, tgid: int, fd: int) -> int | None:
         """A copy of the task's descriptor in this process; None when it has none at that

@@ -219,6 +219,22 @@ def owner_targets(kind: int, who: int, caller_tid: int) -> tuple[int, ...] | Non
     return (who,) if kind in (F_OWNER_TID, F_OWNER_PID) else None
 
 
+def foreground_group(device: int) -> int | None:
+    """The foreground process group of the terminal with this device number, as a process
+    that has it as its controlling terminal tells (/proc/PID/stat's tty_nr and tpgid: every
+    process of its session sees the same); None when no process has it so (the kernel then
+    makes the caller a file's owner at O_ASYNC, tty_fasync) or it has no foreground group."""
+    if device == 0:
+        return None
+    for pid in _all_pids():
+        fields = procfs.read_stat(pid)
+        if fields is not None and int(fields[procfs.TTY_NR]) == device:
+            group = int(fields[procfs.TPGID])
+            if group > 0:
+                return group
+    return None
+
+
 def own_owner(kind: int, who: int, caller_tid: int, caller_tgid: int) -> bool:
     """Whether a descriptor owner is the caller's own process or thread (F_SETOWN getpid(),
     F_SETOWN_EX of its own tid: what programs that take SIGIO do), or none (0 clears the

@@ -14,9 +14,17 @@
  *   fiosetown   ioctl(FIOSETOWN, &victim) on a socket of a socketpair
  *   siocspgrp   ioctl(SIOCSPGRP, &-victim's pgid) on a socket
  *
+ *   tty TERMINAL, ttyioctl TERMINAL   no owner set at all: O_ASYNC turned on (F_SETFL;
+ *               ioctl FIOASYNC) for a terminal the program opened, the controlling terminal of
+ *               the victim's session -- the kernel makes its foreground group (the victim's)
+ *               the owner of a file that has none (tty_fasync); a line typed there (the test
+ *               types one every 50 ms) and the victim gets SIGKILL
+ *   ttyowned TERMINAL   the same after F_SETOWN getpid(): the file has an owner, which
+ *               O_ASYNC keeps (never escapes: the same traced as alone)
+ *
  * "self" (VICTIM ignored): what programs do -- the owner set to the program itself
- * (F_SETOWN getpid(), F_SETOWN_EX of its own thread), to a child of its own, and to its own
- * process group (one it makes: the one it starts in holds systrace), each with F_SETSIG
+ * (F_SETOWN getpid(), F_SETOWN_EX of its own thread; O_ASYNC on a pty of its own, which no
+ * session has), to a child of its own, and to its own process group (one it makes: the one it starts in holds systrace), each with F_SETSIG
  * SIGUSR1 and O_ASYNC; prints each result and whether the signal came.  The same traced as
  * alone: none of these reaches a process outside the tree.
  */
@@ -27,6 +35,8 @@
 
 static pid_t victim;
 static volatile sig_atomic_t got;
+
+static void own_terminal(void);
 
 static int victim_ended(void) {
     char path[64], buf[512];
@@ -123,6 +133,7 @@ static void self_owners(void) {
     own("self", "setown_ex", me, 0);
     own("self", "setown_tid", (pid_t)syscall(SYS_gettid), 0);
     own("self", "fiosetown", me, 0);
+    own_terminal();
     if (getpgrp() != me && setpgid(0, 0) < 0) /* (a session leader leads its group) */
         skipped("setpgid: %s", ename(errno));
     own("group", "setown_pgrp", 0, me);
@@ -150,15 +161,66 @@ static void self_owners(void) {
     exit(0);
 }
 
+/* O_ASYNC on the terminal, with F_SETSIG SIGKILL first: no owner named */
+static void terminal(const char *mode, const char *path) {
+    int fd = open(path, O_RDWR | O_NOCTTY);
+    if (fd < 0)
+        skipped("open %s: %s", path, ename(errno));
+    int owned = !strcmp(mode, "ttyowned"); /* (then the signal is ours: SIGUSR1) */
+    if (owned)
+        signal(SIGUSR1, on_usr1);
+    if (fcntl(fd, F_SETSIG, owned ? SIGUSR1 : SIGKILL) < 0)
+        skipped("F_SETSIG: %s", ename(errno));
+    if (owned && fcntl(fd, F_SETOWN, getpid()) < 0)
+        skipped("F_SETOWN: %s", ename(errno));
+    int on = 1;
+    int rc = strcmp(mode, "ttyioctl") ? fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC)
+                                      : ioctl(fd, FIOASYNC, &on);
+    int err = errno;
+    for (int i = 0; i < 5 && !victim_ended(); i++)
+        victim_ends_soon();
+    int owner = fcntl(fd, F_GETOWN);
+    if (victim_ended())
+        escaped("%s: the kernel sent SIGKILL to pid %d, owner %d", mode, victim, owner);
+    blocked("%s: %s, the victim lives (owner %s%s)", mode, rc < 0 ? ename(err) : "O_ASYNC set",
+            owner == getpid() ? "ourselves" : owner ? "another" : "none",
+            got ? ", SIGUSR1 came" : "");
+}
+
+/* a terminal of our own, which no session has: O_ASYNC makes us its owner */
+static void own_terminal(void) {
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
+        skipped("posix_openpt: %s", ename(errno));
+    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+    if (slave < 0)
+        skipped("open %s: %s", ptsname(master), ename(errno));
+    got = 0;
+    fcntl(slave, F_SETSIG, SIGUSR1);
+    int rc = fcntl(slave, F_SETFL, fcntl(slave, F_GETFL) | O_ASYNC);
+    int err = errno;
+    if (write(master, "x\n", 2) != 2)
+        skipped("write: %s", ename(errno));
+    for (int i = 0; i < 100 && !got && rc == 0; i++)
+        usleep(1000);
+    printf("terminal O_ASYNC: %s, owner %s, SIGUSR1 %s\n", rc < 0 ? ename(err) : "ok",
+           fcntl(slave, F_GETOWN) == getpid() ? "ourselves" : "another",
+           got ? "came" : "did not come");
+    close(slave);
+    close(master);
+}
+
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s MODE VICTIM\n", argv[0]);
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s MODE VICTIM [TERMINAL]\n", argv[0]);
         return 2;
     }
     const char *mode = argv[1];
     if (!strcmp(mode, "self"))
         self_owners();
     victim = (pid_t)atoi(argv[2]);
+    if (argc == 4)
+        terminal(mode, argv[3]);
     pid_t group = getpgid(victim);
     int fds[2];
     channel(mode, fds);

@@ -9,8 +9,14 @@ set -- themselves, their own group, a child -- work as natively."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import subprocess
 import sys
+import termios
+import threading
+from collections.abc import Iterator
 
 import pytest
 from escape_lib import (
@@ -63,7 +69,7 @@ def test_owners_of_its_own_work_as_natively(build, rules, loop):
     covers it, a table refusing every signal refuses it (EPERM)."""
     program = build("escape/sig_owner.c")
     native = attack(program, "self", 0, policy_text=None, scene=None)
-    assert "DONE" in native.stdout and native.stdout.count("SIGUSR1 came") == 7, native
+    assert "DONE" in native.stdout and native.stdout.count("SIGUSR1 came") == 8, native
     traced = attack(program, "self", 0, policy_text=rules, scene=None, env=loop)
     if rules is TREE_ONLY:
         assert traced.stdout == native.stdout, traced
@@ -92,4 +98,68 @@ def test_python_taking_sigio_on_its_own_pipe(loop, tmp_path):
     assert native.stdout == "owner True SIGIO True\n", native
     traced = attack(sys.executable, "-c", SIGIO_PROGRAM,
                     policy_text=policy(never("signal", errno="EPERM")), scene=None, env=loop)
+    assert traced.stdout == native.stdout, traced
+
+
+@contextlib.contextmanager
+def victim_at_a_terminal() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A process outside the tree leading a session whose controlling terminal is a pty (its
+    foreground group: the victim's), and a line typed there every 50 ms."""
+    master, slave = os.openpty()
+    name = os.ttyname(slave)
+
+    def take_terminal() -> None:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen(["sleep", "60"], stdin=slave, start_new_session=True,
+                            preexec_fn=take_terminal)
+    os.close(slave)
+    done = threading.Event()
+
+    def type_lines() -> None:
+        while not done.wait(0.05):
+            with contextlib.suppress(OSError):
+                os.write(master, b"x\n")
+
+    typist = threading.Thread(target=type_lines)
+    typist.start()
+    try:
+        yield proc, name
+    finally:
+        done.set()
+        typist.join()
+        proc.kill()
+        proc.wait(5)
+        os.close(master)
+
+
+@pytest.mark.parametrize("mode", ["tty", "ttyioctl"])
+def test_no_terminal_owner_outside_the_tree(build, mode, loop):
+    """No owner named at all: O_ASYNC on another session's terminal makes its foreground
+    group the owner (tty_fasync) -- decided as kill(-pgid) of that group."""
+    program = build("escape/sig_owner.c")
+    outcomes = []
+    for policy_text in (None, TREE_ONLY):
+        with victim_at_a_terminal() as (target, name):
+            outcome = attack(program, mode, target.pid, name, policy_text=policy_text,
+                             scene=None, env=loop)
+            outcomes.append((outcome, target.poll() is None))
+    (control, _), (traced, alive) = outcomes
+    require_real(control)
+    assert_blocked(traced)
+    assert "EPERM" in traced.stdout and alive, f"the victim got a signal:\n{traced}"
+
+
+def test_a_terminal_file_owned_already_keeps_its_owner(build, loop):
+    """F_SETOWN getpid() before O_ASYNC (what Emacs does on its terminal): the kernel keeps
+    that owner, whatever the terminal's foreground group -- permitted, as natively."""
+    program = build("escape/sig_owner.c")
+    outcomes = []
+    for policy_text in (None, TREE_ONLY):
+        with victim_at_a_terminal() as (target, name):
+            outcomes.append(attack(program, "ttyowned", target.pid, name,
+                                   policy_text=policy_text, scene=None, env=loop))
+    native, traced = outcomes
+    assert native.stdout == \
+        "BLOCKED: ttyowned: O_ASYNC set, the victim lives (owner ourselves, SIGUSR1 came)\n", native
     assert traced.stdout == native.stdout, traced

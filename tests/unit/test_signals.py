@@ -139,3 +139,16 @@ def test_setting_an_owner_is_decided_as_the_kill_it_stands_for():
         decision = table.decide(as_signal)
         assert decision.action is Action.NEVER and decision.errno == errno.EPERM
     assert table.decide(CallFacts("kill", tree=True)).action is Action.PERMIT
+
+
+def test_a_terminal_no_session_has_gives_no_foreground_group():
+    """O_ASYNC on a terminal makes its foreground group a file's owner only when a session
+    has it as its controlling terminal (tty_fasync): a fresh pty's has none, so the caller
+    becomes the owner -- nothing to decide."""
+    master, slave = os.openpty()
+    try:
+        assert signals.foreground_group(os.fstat(slave).st_rdev) is None
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert signals.foreground_group(0) is None
