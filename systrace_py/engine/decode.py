@@ -1092,6 +1092,15 @@ class DecodedCall:
         (pid,) = struct.unpack("<i", raw)
         return (F_OWNER_PGRP, -pid) if pid < 0 else (F_OWNER_PID, pid)
 
+    def owner_stayed(self) -> bool:
+        """With the tree frozen: is the owner a terminal would get (_terminal_owner) still the
+        one decided?  The foreground group is the terminal's, not the call's: a thread's
+        TIOCSPGRP may have changed it since (a register or struct owner is held: it stays)."""
+        request = self.args[1] & 0xFFFFFFFF if len(self.args) > 2 else -1
+        if (self.name, request) not in (("fcntl", F_SETFL), ("ioctl", FIOASYNC)):
+            return True
+        return self.owner() is None or self._terminal_owner() == self.owner()
+
     def _terminal_owner(self) -> tuple[int, int] | None:
         """O_ASYNC turned on (F_SETFL, FIOASYNC) for a terminal's file that has no owner: the
         kernel makes the terminal's foreground process group its owner (tty_fasync), which it

@@ -36,7 +36,7 @@
 static pid_t victim;
 static volatile sig_atomic_t got;
 
-static void own_terminal(void);
+static void own_terminal(int session);
 
 static int victim_ended(void) {
     char path[64], buf[512];
@@ -133,7 +133,8 @@ static void self_owners(void) {
     own("self", "setown_ex", me, 0);
     own("self", "setown_tid", (pid_t)syscall(SYS_gettid), 0);
     own("self", "fiosetown", me, 0);
-    own_terminal();
+    own_terminal(0);
+    own_terminal(1);
     if (getpgrp() != me && setpgid(0, 0) < 0) /* (a session leader leads its group) */
         skipped("setpgid: %s", ename(errno));
     own("group", "setown_pgrp", 0, me);
@@ -187,14 +188,28 @@ static void terminal(const char *mode, const char *path) {
             got ? ", SIGUSR1 came" : "");
 }
 
-/* a terminal of our own, which no session has: O_ASYNC makes us its owner */
-static void own_terminal(void) {
+/* a terminal of our own: no session has it (O_ASYNC makes us its owner), or, with
+ * `session`, a child's new session has it as its controlling terminal (O_ASYNC makes the
+ * child's group, its foreground group, the owner: a group of the tree) */
+static void own_terminal(int session) {
+    if (session) {
+        fflush(stdout);
+        pid_t child = fork();
+        if (child > 0) {
+            waitpid(child, NULL, 0);
+            return;
+        }
+        if (setsid() < 0)
+            skipped("setsid: %s", ename(errno));
+    }
     int master = posix_openpt(O_RDWR | O_NOCTTY);
     if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
         skipped("posix_openpt: %s", ename(errno));
     int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
     if (slave < 0)
         skipped("open %s: %s", ptsname(master), ename(errno));
+    if (session && ioctl(slave, TIOCSCTTY, 0) < 0)
+        skipped("TIOCSCTTY: %s", ename(errno));
     got = 0;
     fcntl(slave, F_SETSIG, SIGUSR1);
     int rc = fcntl(slave, F_SETFL, fcntl(slave, F_GETFL) | O_ASYNC);
@@ -203,9 +218,15 @@ static void own_terminal(void) {
         skipped("write: %s", ename(errno));
     for (int i = 0; i < 100 && !got && rc == 0; i++)
         usleep(1000);
-    printf("terminal O_ASYNC: %s, owner %s, SIGUSR1 %s\n", rc < 0 ? ename(err) : "ok",
-           fcntl(slave, F_GETOWN) == getpid() ? "ourselves" : "another",
+    int owner = fcntl(slave, F_GETOWN);
+    printf("terminal%s O_ASYNC: %s, owner %s, SIGUSR1 %s\n", session ? " of a session" : "",
+           rc < 0 ? ename(err) : "ok",
+           owner == getpid() ? "ourselves" : owner == -getpgrp() ? "our group" : "another",
            got ? "came" : "did not come");
+    if (session) {
+        fflush(stdout);
+        _exit(0);
+    }
     close(slave);
     close(master);
 }

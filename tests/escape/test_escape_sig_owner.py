@@ -63,13 +63,14 @@ def test_a_plain_signal_permit_grants_an_owner_outside(build, loop):
                          ids=["tree", "no-signal"])
 def test_owners_of_its_own_work_as_natively(build, rules, loop):
     """The program itself (F_SETOWN getpid(), F_SETOWN_EX of its pid and of its tid,
-    FIOSETOWN) and its own process group (one it made, all of it in the tree) need no permit
+    FIOSETOWN, O_ASYNC on a pty of its own) and its own process group (one it made, all of it
+    in the tree; a child's session's, whose terminal's foreground it is) need no permit
     of signals: the same results and SIGUSR1s traced as alone, under a table that refuses
     every signal call too.  A child of its own is a task of the tree: a tree-scoped permit
     covers it, a table refusing every signal refuses it (EPERM)."""
     program = build("escape/sig_owner.c")
     native = attack(program, "self", 0, policy_text=None, scene=None)
-    assert "DONE" in native.stdout and native.stdout.count("SIGUSR1 came") == 8, native
+    assert "DONE" in native.stdout and native.stdout.count("SIGUSR1 came") == 9, native
     traced = attack(program, "self", 0, policy_text=rules, scene=None, env=loop)
     if rules is TREE_ONLY:
         assert traced.stdout == native.stdout, traced
