@@ -20,12 +20,14 @@ from collections.abc import Iterator
 
 import pytest
 from escape_lib import (
+    SYSTRACE,
     assert_blocked,
     attack,
     never,
     permit,
     policy,
     require_real,
+    scene_env,
 )
 from test_escape_signals import TREE_ONLY, victim
 
@@ -164,3 +166,20 @@ def test_a_terminal_file_owned_already_keeps_its_owner(build, loop):
     assert native.stdout == \
         "BLOCKED: ttyowned: O_ASYNC set, the victim lives (owner ourselves, SIGUSR1 came)\n", native
     assert traced.stdout == native.stdout, traced
+
+
+def test_an_owner_outside_learned_is_a_kill_permit(build, tmp_path, loop):
+    """A learning run sees the owner set outside the tree and learns the kill it stands for
+    (a plain permit: learned tables permit signals only inside the tree otherwise), so the
+    program runs under its learned policy as it did while learning."""
+    program = build("escape/sig_owner.c")
+    learned = tmp_path / "learned.toml"
+    with victim() as target:
+        first = subprocess.run([*SYSTRACE, "-A", "-o", str(learned), "--", str(program),
+                                "setown", str(target.pid)], capture_output=True, text=True,
+                               timeout=60, start_new_session=True, env=scene_env(None, **loop))
+    assert "ESCAPED" in first.stdout, first.stdout + first.stderr
+    text = learned.read_text()
+    assert '"kill"' in text, text
+    traced, alive = run(program, "setown", text, loop)
+    assert traced.verdict == "ESCAPED" and not alive, str(traced)
