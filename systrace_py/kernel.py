@@ -71,6 +71,14 @@ AT_EMPTY_PATH: Final = 0x1000
 #: fcntl commands that set a descriptor's owner, whom the kernel signals (fcntl(2))
 F_SETOWN: Final = 8
 F_SETOWN_EX: Final = 15
+#: F_SETFL with O_ASYNC (or ioctl FIOASYNC) on a terminal whose file has no owner makes the
+#: terminal's foreground process group its owner (tty_fasync): the kernel signals it at input
+F_SETFL: Final = 4
+F_GETOWN_EX: Final = 16
+O_ASYNC: Final = 0o20000
+FIOASYNC: Final = 0x5452
+#: /dev/tty: the caller's controlling terminal, whatever it is
+DEV_TTY: Final = (5, 0)
 #: struct f_owner_ex's types
 F_OWNER_TID: Final = 0
 F_OWNER_PID: Final = 1

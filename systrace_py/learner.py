@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from systrace_py.audit import AuditLog
-from systrace_py.engine.decode import DecodedCall
+from systrace_py.engine.decode import DecodedCall, DecodeError
 from systrace_py.engine.events import Reply
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
@@ -185,6 +185,8 @@ class Learner:
         """Record the call (once per table) and let it run (unsafe calls aside)."""
         table: str = task.process.state
         name = call.name
+        if name in ("fcntl", "ioctl"):
+            self._owner(task, call, table)
         if name in _ARGUMENT_CALLS:
             name = call.policy_name  # a DecodeError here is the engine's refusal (EFAULT...)
             # (by its classes with this selector: an ioctl that changes no file is plain)
@@ -215,6 +217,22 @@ class Learner:
         self._plain.add(key)
         self._record(Observation(table, name, tree=tree), task, call)
         return _RUN
+
+    def _owner(self, task: Task, call: DecodedCall, table: str) -> None:
+        """A descriptor owner set outside the tree: the kill the next run decides it as
+        (DecodedCall.owner_as_signal), learned as that call -- the tree-scoped permit every
+        learned table has covers the others.  (Its owner is read at the stop by the guard:
+        a DecodeError is the engine's refusal, recorded as such.)"""
+        try:
+            as_signal = call.owner_as_signal()
+        except DecodeError:
+            return
+        if as_signal is None or as_signal.tree:
+            return
+        key = (table, as_signal.syscall, False)
+        if key not in self._plain:
+            self._plain.add(key)
+            self._record(Observation(table, as_signal.syscall), task, call)
 
     def _unsafe(self, task: Task, call: DecodedCall, obs: Observation) -> Reply:
         self.unsafe[obs.syscall] = self.unsafe.get(obs.syscall, 0) + 1

@@ -22,6 +22,7 @@ PPID: Final = 1        # field 4
 PGRP: Final = 2        # field 5
 SESSION: Final = 3     # field 6
 TTY_NR: Final = 4      # field 7: the controlling terminal's device number (0: none)
+TPGID: Final = 5       # field 8: the foreground process group of that terminal (-1: none)
 FLAGS: Final = 6       # field 9: the kernel's task flags (PF_*)
 NUM_THREADS: Final = 17  # field 20: the threads of the task's process (a zombie leader's too)
 STARTTIME: Final = 19  # field 22: clock ticks after boot (with the pid: the task's identity)

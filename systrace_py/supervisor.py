@@ -659,6 +659,9 @@ class Supervisor:
             if as_decided.reason == "unsafe":
                 as_decided = dataclasses.replace(as_decided, reason=Reason.DEVICE)
             decision = strictest([decision, as_decided])
+        if call.name in ("fcntl", "ioctl") and (as_signal := call.owner_as_signal()):
+            # a descriptor's owner is a process the kernel will signal: decided as a kill
+            decision = strictest([decision, table.decide(as_signal)])
         if call.name == "bind" and decision.action is Action.PERMIT:
             decision = self._socket_file(table, call) or decision
         if decision.action is Action.PERMIT:

@@ -45,10 +45,12 @@ from systrace_py.kernel import (
     CLONE_NEWUSER,
     CLONE_NEWUTS,
     CLONE_UNTRACED,
+    F_SETFL,
     F_SETOWN,
     F_SETOWN_EX,
     FAN_MARK_DONT_FOLLOW,
     FILE_CHANGING_IOCTLS,
+    FIOASYNC,
     FIOSETOWN,
     FSPICK_EMPTY_PATH,
     FSPICK_SYMLINK_NOFOLLOW,
@@ -68,6 +70,7 @@ from systrace_py.kernel import (
     MOVE_MOUNT_T_EMPTY_PATH,
     MOVE_MOUNT_T_SYMLINKS,
     MREMAP_FIXED,
+    O_ASYNC,
     O_CREAT,
     O_EXCL,
     O_NOFOLLOW,
@@ -728,12 +731,14 @@ _c(15, "rt_sigreturn", (), "stdio")
 # USERFAULTFD_IOC_NEW (/dev/userfaultfd) makes what the userfaultfd call makes: it shares as
 # that call does (stopping for it), and is decided as that call (DEVICE_CALLS).
 # TIOCSTI/TIOCLINUX are refused (typing into the terminal); FIOSETOWN/SIOCSPGRP set a socket's
-# owner as F_SETOWN does, from an int in memory: they stop and the tracer checks it (fcntl).
+# owner as F_SETOWN does, from an int in memory, and FIOASYNC may set a terminal's (as
+# F_SETFL's O_ASYNC): they stop and are checked as fcntl's.
 # TUNSETIFF makes a tun descriptor, whose writes are packets for any destination: refused
 # where a rule decides destinations, as the sockets that write their own headers are.
 _c(16, "ioctl", (_FILE, _a("cmd", _K.CMD), _a("arg")), _W, _WF,
    aliases_when=one_of(1, frozenset(request for request, _ in FILE_CHANGING_IOCTLS)),
-   guard=Guard(((_eq32(1, FIOSETOWN),), (_eq32(1, SIOCSPGRP),)), errno.EPERM,
+   guard=Guard(((_eq32(1, FIOSETOWN),), (_eq32(1, SIOCSPGRP),), (_eq32(1, FIOASYNC),)),
+               errno.EPERM,
                check="owner_target", arg=2,
                refused=((_eq32(1, TIOCSTI),), (_eq32(1, TIOCLINUX),)),
                routed=((_eq32(1, TUNSETIFF),),)),
@@ -838,9 +843,13 @@ _c(70, "msgrcv", (_a("msqid"), _ptr("msgp"), _a("msgsz"), _a("msgtyp"), _fl("msg
 _c(71, "msgctl", (_a("msqid"), _a("cmd", _K.CMD), _ptr("buf")))
 # a descriptor's owner gets the signals the kernel sends for it (SIGIO, or whatever F_SETSIG
 # names: SIGKILL and SIGSTOP too) -- the tracer must not be one: F_SETOWN's pid or -pgid (a
-# register), F_SETOWN_EX's struct (memory): the call stops and the tracer checks the target
+# register), F_SETOWN_EX's struct (memory): the call stops and the tracer checks the target;
+# an owner not the caller's own is decided as a kill too (DecodedCall.owner_as_signal).
+# F_SETFL turning O_ASYNC on makes a terminal's foreground group the owner of a file that has
+# none (tty_fasync): it stops too (DecodedCall._terminal_owner)
 _c(72, "fcntl", (_FD, _a("cmd", _K.CMD), _a("arg")), "stdio",
-   guard=Guard(((_eq32(1, F_SETOWN),), (_eq32(1, F_SETOWN_EX),)), check="owner_target", arg=2))
+   guard=Guard(((_eq32(1, F_SETOWN),), (_eq32(1, F_SETOWN_EX),),
+                (_eq32(1, F_SETFL), _bits(2, O_ASYNC))), check="owner_target", arg=2))
 _c(73, "flock", (_FD, _a("cmd", _K.CMD)), "stdio")
 _c(74, "fsync", (_FD,), "stdio")
 _c(75, "fdatasync", (_FD,), "stdio")

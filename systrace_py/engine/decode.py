@@ -18,6 +18,7 @@ import collections
 import contextlib
 import ctypes
 import errno
+import fcntl
 import functools
 import ipaddress
 import mmap
@@ -29,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from systrace_py import procfs
 from systrace_py.engine import destinations, signals
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.clone_args import CloneArgs
@@ -59,10 +61,15 @@ from systrace_py.kernel import (
     AT_FDCWD,
     CLONE_NEW_FLAGS,
     CSIGNAL,
+    DEV_TTY,
+    F_GETOWN_EX,
     F_OWNER_PGRP,
     F_OWNER_PID,
+    F_OWNER_TID,
+    F_SETFL,
     F_SETOWN,
     F_SETOWN_EX,
+    FIOASYNC,
     FIOSETOWN,
     FSCONFIG_SET_FD,
     FSCONFIG_SET_PATH,
@@ -75,6 +82,7 @@ from systrace_py.kernel import (
     MOVE_MOUNT_MASK,
     MSG_FASTOPEN,
     O_ACCMODE,
+    O_ASYNC,
     O_CREAT,
     O_DSYNC,
     O_PATH,
@@ -358,6 +366,8 @@ _FIRST_LOOKED_UP = _PARENT_FIRST | _WHOLE_FIRST
 #: the requests that set a descriptor's owner from memory: the size the kernel copies (an
 #: F_SETOWN_EX struct f_owner_ex, the socket ioctls' int)
 _OWNER_IN_MEMORY = {("fcntl", F_SETOWN_EX): 8, ("ioctl", FIOSETOWN): 4, ("ioctl", SIOCSPGRP): 4}
+#: the calls that set a descriptor's owner (DecodedCall.owner)
+_OWNER_CALLS = frozenset(name for name, _ in _OWNER_IN_MEMORY)
 
 
 class DecodedCall:
@@ -387,6 +397,8 @@ class DecodedCall:
     _envp: object = _UNSET
     _acts_as: object = _UNSET
     _open_flags: object = _UNSET
+    #: the descriptor owner read (owner): read once, the value checked is the value held
+    _owner: object = _UNSET
     open_mode: int | None = None
     open_resolve: int | None = None
     #: the dynamic path roles (DYNAMIC_ROLE_CALLS), in order, and how to resolve each:
@@ -425,6 +437,7 @@ class DecodedCall:
             args[index] = value & 0xFFFFFFFFFFFFFFFF
         self.args = tuple(args)
         self._open_flags = _UNSET
+        self._owner = _UNSET
         self.open_mode = self.open_resolve = None
         self.examined_targets = None
         changed = set(changes)
@@ -554,7 +567,7 @@ class DecodedCall:
         if self.examined_targets is not None:
             return True
         traced = self._decoder.traced if self._decoder is not None else None
-        targets = signals.signal_targets(self.name, self.args, self.tid)
+        targets = self.signal_targets()
         if traced is None or targets is None:
             return False
         if signals.own_process(self.name, targets, self.tid, self.tgid):
@@ -563,6 +576,39 @@ class DecodedCall:
             return False
         self.examined_targets = targets
         return True
+
+    def signal_targets(self) -> tuple[int, ...] | None:
+        """The tasks the call would signal (signals.signal_targets), or those a descriptor
+        owner it sets names (signals.owner_targets: the kernel signals them later, at I/O)."""
+        if self.name in _OWNER_CALLS:
+            owner = self.owner()
+            return None if owner is None else signals.owner_targets(*owner, self.tid)
+        return signals.signal_targets(self.name, self.args, self.tid)
+
+    def owner_as_signal(self) -> CallFacts | None:
+        """A descriptor owner the call sets, as the signal call it stands for: the kernel
+        will send the owner SIGIO, or any signal F_SETSIG names (SIGKILL too), whenever I/O
+        on the descriptor becomes possible -- a kill the program makes without a call
+        (tests/escape/sig_owner.c).  So the table decides it as that call (``tkill`` for a
+        thread, ``kill`` for a process or a group), a ``target = "tree"`` permit by the
+        owner's tasks (:meth:`in_tree`, checked again with the tree frozen).  None when it
+        needs no decision: no owner set (another request), the owner cleared, the caller's
+        own process or thread, or its own process group while every member is a task of the
+        tree (what programs that take SIGIO set: glibc, asyncio and openssh set none of their
+        own, Emacs sets getpid())."""
+        if self.name not in _OWNER_CALLS:
+            return None
+        owner = self.owner()
+        if owner is None or signals.own_owner(*owner, self.tid, self.tgid):
+            return None
+        kind, who = owner
+        if kind == F_OWNER_PGRP and self._own_group(who) and self.in_tree():
+            return None
+        return CallFacts("tkill" if kind == F_OWNER_TID else "kill", tree=self.in_tree())
+
+    def _own_group(self, pgid: int) -> bool:
+        fields = procfs.read_stat(self.tid)
+        return fields is not None and int(fields[procfs.PGRP]) == pgid
 
     def shown(self, path: str) -> str:
         own = f"/proc/{self.tgid}"
@@ -1034,11 +1080,26 @@ class DecodedCall:
         to read.  F_SETOWN's is a register (a pid, or -pgid); the others' is in memory (the
         F_SETOWN_EX struct, the ioctls' int), read as the kernel reads it (a DecodeError,
         EFAULT, when it cannot be) and kept in ``held_strings``: the kernel gets the value
-        checked.  The decoder's, so that a fresh decode compares it (Tracer._unchanged)."""
+        checked.  The decoder's, so that a fresh decode compares it (Tracer._unchanged).
+        Read once: every check of the call (the tracer's guard, the table's as a signal:
+        owner_as_signal) sees the value held -- read again, a struct another thread flips
+        would be checked as one owner and held as another."""
+        if self._owner is _UNSET:
+            self._owner = self._read_owner()
+        return self._owner  # type: ignore[return-value]
+
+    def _read_owner(self) -> tuple[int, int] | None:
         request = self.args[1] & 0xFFFFFFFF if len(self.args) > 2 else -1
         if self.name == "fcntl" and request == F_SETOWN:
             pid = _int32(self.args[2])
             return (F_OWNER_PGRP, -pid) if pid < 0 else (F_OWNER_PID, pid)
+        if self.name == "fcntl" and request == F_SETFL:
+            return self._terminal_owner() if self.args[2] & O_ASYNC else None
+        if self.name == "ioctl" and request == FIOASYNC and self.memory is not None:
+            reader, at = self.memory, self.args[2]
+            raw_on: bytes = self._guard(lambda: reader.read_exact(at, 4))
+            self.held_strings = {2: raw_on}
+            return self._terminal_owner() if raw_on != bytes(4) else None
         size = _OWNER_IN_MEMORY.get((self.name, request))
         memory = self.memory
         if size is None or memory is None:
@@ -1051,6 +1112,38 @@ class DecodedCall:
             return kind, who
         (pid,) = struct.unpack("<i", raw)
         return (F_OWNER_PGRP, -pid) if pid < 0 else (F_OWNER_PID, pid)
+
+    def owner_stayed(self) -> bool:
+        """With the tree frozen: is the owner a terminal would get (_terminal_owner) still the
+        one decided?  The foreground group is the terminal's, not the call's: a thread's
+        TIOCSPGRP may have changed it since (a register or struct owner is held: it stays)."""
+        request = self.args[1] & 0xFFFFFFFF if len(self.args) > 2 else -1
+        if (self.name, request) not in (("fcntl", F_SETFL), ("ioctl", FIOASYNC)):
+            return True
+        return self.owner() is None or self._terminal_owner() == self.owner()
+
+    def _terminal_owner(self) -> tuple[int, int] | None:
+        """O_ASYNC turned on (F_SETFL, FIOASYNC) for a terminal's file that has no owner: the
+        kernel makes the terminal's foreground process group its owner (tty_fasync), which it
+        signals at the next line typed -- another session's job, for a terminal of the
+        user's the program opened; systrace's job, with the tracer, for its own.  Else the
+        caller (or nothing changes): None.  The terminal is told by its device number, the
+        controlling terminal of the processes that have it (/dev/tty: the caller's)."""
+        fd = _int32(self.args[0])
+        try:
+            info = os.stat(f"/proc/{self.tid}/fd/{fd}")
+        except OSError:
+            return None  # no such descriptor: the kernel says EBADF
+        if not stat.S_ISCHR(info.st_mode) or self._decoder is None:
+            return None
+        device = info.st_rdev
+        if (os.major(device), os.minor(device)) == DEV_TTY:
+            fields = procfs.read_stat(self.tid)
+            device = int(fields[procfs.TTY_NR]) if fields is not None else 0
+        group = signals.foreground_group(device)
+        if group is None or self._decoder.owned(self.tid, self.tgid, fd):
+            return None
+        return F_OWNER_PGRP, group
 
     def held(self) -> dict[int, bytes] | None:
         """The strings and structs the decoders read that the kernel reads again (a mount's
@@ -1901,6 +1994,21 @@ class Decoder:
             os.close(copy)  # not a socket
             return None
         return TraceeSocket(sock, tid)
+
+    def owned(self, tid: int, tgid: int, fd: int) -> bool:
+        """Whether the file at the task's descriptor has an owner (F_GETOWN_EX of a copy):
+        one the kernel does not replace when O_ASYNC is turned on.  No: when it cannot be
+        told (the owner asked about is then decided)."""
+        copy = self._copy_descriptor(tid, tgid, fd)
+        if copy is None:
+            return False
+        try:
+            _, who = struct.unpack("<ii", fcntl.fcntl(copy, F_GETOWN_EX, bytes(8)))
+        except OSError:
+            return False
+        finally:
+            os.close(copy)
+        return who != 0
 
     def _copy_descriptor(self, tid: int, tgid: int, fd: int) -> int | None:
         """A copy of the task's descriptor in this process; None when it has none at that

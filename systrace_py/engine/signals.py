@@ -35,6 +35,15 @@ target is a task of the traced tree (:func:`signal_targets` names them, a proces
 members among them; the tracer tells which are its own: Tracer._in_tree).  What no list of
 tasks can say -- -1, pidfd_send_signal to a group, a /proc directory as a pidfd, a number
 given in a pid namespace of the caller's own -- is not covered: the rules after it decide.
+
+**Descriptor owners.**  A descriptor's owner (fcntl F_SETOWN, F_SETOWN_EX; ioctl FIOSETOWN,
+SIOCSPGRP on a socket) is sent SIGIO by the kernel -- or any signal F_SETSIG names, SIGKILL
+too -- whenever I/O on the descriptor becomes possible (O_ASYNC), a lease breaks or a dnotify
+event fires: a kill made without a signal call.  So setting one is decided as the kill it
+stands for (DecodedCall.owner_as_signal: :func:`owner_targets` are its targets), unless it
+is the caller's own process or thread (:func:`own_owner`) or its own process group with every
+member in the tree -- what programs set.  The tracer as an owner is refused whatever the
+table says (:func:`owner_aims_at_tracer`).
 """
 
 from __future__ import annotations
@@ -194,6 +203,48 @@ def own_process(name: str, targets: tuple[int, ...], caller_tid: int, caller_tgi
     if name in ("kill", "rt_sigqueueinfo"):
         return targets == (caller_tgid,)
     return name == "tkill" and targets == (caller_tid,)
+
+
+def owner_targets(kind: int, who: int, caller_tid: int) -> tuple[int, ...] | None:
+    """The tasks a descriptor owner set by the caller names (F_SETOWN_EX's ``kind``, ``who``
+    its id: DecodedCall.owner), as :func:`signal_targets` names a signal call's: the kernel
+    sends them SIGIO, or F_SETSIG's signal, whenever I/O on the descriptor becomes possible
+    -- the owner is a standing kill.  A thread or a process: itself; a process group: its
+    members now (:func:`group_members`).  None when no list of tasks says it (a number of a
+    pid namespace of the caller's own, an id the kernel refuses, a group with no member)."""
+    if who <= 0 or not same_pid_namespace(caller_tid):
+        return None
+    if kind == F_OWNER_PGRP:
+        return group_members(-who, caller_tid)
+    return (who,) if kind in (F_OWNER_TID, F_OWNER_PID) else None
+
+
+def foreground_group(device: int) -> int | None:
+    """The foreground process group of the terminal with this device number, as a process
+    that has it as its controlling terminal tells (/proc/PID/stat's tty_nr and tpgid: every
+    process of its session sees the same); None when no process has it so (the kernel then
+    makes the caller a file's owner at O_ASYNC, tty_fasync) or it has no foreground group."""
+    if device == 0:
+        return None
+    for pid in _all_pids():
+        fields = procfs.read_stat(pid)
+        if fields is not None and int(fields[procfs.TTY_NR]) == device:
+            group = int(fields[procfs.TPGID])
+            if group > 0:
+                return group
+    return None
+
+
+def own_owner(kind: int, who: int, caller_tid: int, caller_tgid: int) -> bool:
+    """Whether a descriptor owner is the caller's own process or thread (F_SETOWN getpid(),
+    F_SETOWN_EX of its own tid: what programs that take SIGIO do), or none (0 clears the
+    owner; the kernel refuses a negative id): no signal can reach another process, so the
+    owner needs no permit of signals and no frozen tree (:func:`own_process`).  A caller in
+    a pid namespace of its own gives its own numbers, not compared with the tracer's."""
+    if who <= 0:
+        return True
+    return ((kind == F_OWNER_PID and who == caller_tgid)
+            or (kind == F_OWNER_TID and who == caller_tid)) and same_pid_namespace(caller_tid)
 
 
 def group_members(target: int, caller_tid: int) -> tuple[int, ...] | None:

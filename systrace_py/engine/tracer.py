@@ -2027,11 +2027,12 @@ class Tracer:
         """With the others stopped: are the targets a tree-scoped permit was decided on the
         call's targets still, and tasks of the tree?  (Before the freeze stopped them, one
         may have ended -- its end reaped by the freeze itself -- or another thread may have
-        put another pidfd at the descriptor's number.)  From here on none can: the tree is
-        stopped until the call returns."""
+        put another pidfd at the descriptor's number, or made another group the foreground
+        of the terminal an O_ASYNC gives its owner: DecodedCall.owner_stayed.)  From here on
+        none can: the tree is stopped until the call returns."""
         targets = call.examined_targets
-        return targets is not None and signals.signal_targets(
-            call.name, call.args, task.tid) == targets and all(map(self._in_tree, targets))
+        return targets is not None and call.owner_stayed() \
+            and call.signal_targets() == targets and all(map(self._in_tree, targets))
 
     def _waits_for_vfork(self, tid: int) -> bool:
         """Whether an interrupted task is a vfork parent that waits for its child: it cannot

@@ -4,14 +4,22 @@ attacks the whole."""
 
 from __future__ import annotations
 
+import errno
+import fcntl as fcntl_module
 import os
 import signal
+import textwrap
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from systrace_py.engine import signals
+from systrace_py.engine.decode import DecodedCall
 from systrace_py.engine.signals import _Credentials
+from systrace_py.kernel import F_OWNER_PGRP, F_OWNER_PID, F_OWNER_TID, F_SETOWN
+from systrace_py.policy.files import loads_policy
+from systrace_py.policy.model import Action, CallFacts
+from systrace_py.syscalls import NUMBERS
 
 
 def creds(uid: str = "1000\t1000\t1000\t1000", cap_eff: str = "0000000000000000",
@@ -76,3 +84,71 @@ def test_the_tracers_threads_are_its_tasks():
     assert me in signals.tracer_tids()
     assert signals.aims_at_tracer(me, me)
     assert not signals.aims_at_tracer(0, me) and not signals.aims_at_tracer(-me, me)
+
+
+def test_an_owner_of_the_callers_own_needs_no_permit():
+    """A descriptor's owner the kernel will signal: the caller's own process or thread, or
+    none (0 clears it; a negative id the kernel refuses), reaches no other process."""
+    me = os.getpid()
+    thread = me + 1  # (a tid of the caller that is not its tgid)
+    assert signals.own_owner(F_OWNER_PID, me, me, me)
+    assert signals.own_owner(F_OWNER_TID, thread, thread, me)
+    assert signals.own_owner(F_OWNER_PID, 0, me, me) and signals.own_owner(F_OWNER_PGRP, 0, me, me)
+    assert not signals.own_owner(F_OWNER_TID, me, thread, me)  # another thread: a tree question
+    assert not signals.own_owner(F_OWNER_PID, me + 7, me, me)
+    assert not signals.own_owner(F_OWNER_PGRP, os.getpgrp(), me, me)  # a group: its members
+
+
+def test_an_owner_names_its_tasks_as_a_kill_would():
+    me = os.getpid()
+    assert signals.owner_targets(F_OWNER_PID, 4321, me) == (4321,)
+    assert signals.owner_targets(F_OWNER_TID, 4321, me) == (4321,)
+    members = signals.owner_targets(F_OWNER_PGRP, os.getpgrp(), me)
+    assert members is not None and me in members
+    assert members == signals.group_members(-os.getpgrp(), me)
+    assert signals.owner_targets(F_OWNER_PID, 0, me) is None
+    assert signals.owner_targets(7, 4321, me) is None  # a kind the kernel refuses (EINVAL)
+
+
+def test_setting_an_owner_is_decided_as_the_kill_it_stands_for():
+    """fcntl(F_SETOWN): the caller itself needs no decision; another process is decided as
+    kill, and a tree-scoped permit does not cover it unless its tasks are the tree's (no
+    tracer here: none is); its own group likewise."""
+    me = os.getpid()
+    table = loads_policy(textwrap.dedent("""
+        default = "permit"
+        [[rule]]
+        calls = ["signal"]
+        target = "tree"
+        action = "permit"
+        [[rule]]
+        calls = ["signal"]
+        action = "never"
+        errno = "EPERM"
+    """), "pol.toml").main
+
+    def fcntl(cmd: int, arg: int) -> DecodedCall:
+        return DecodedCall(me, me, NUMBERS["fcntl"], "fcntl", (3, cmd, arg))
+
+    assert fcntl(F_SETOWN, me).owner_as_signal() is None
+    assert fcntl(F_SETOWN, 0).owner_as_signal() is None
+    assert fcntl(fcntl_module.F_SETFL, 4321).owner_as_signal() is None  # (no owner set)
+    for arg in (4321, -os.getpgrp()):
+        as_signal = fcntl(F_SETOWN, arg).owner_as_signal()
+        assert as_signal == CallFacts("kill", tree=False), arg
+        decision = table.decide(as_signal)
+        assert decision.action is Action.NEVER and decision.errno == errno.EPERM
+    assert table.decide(CallFacts("kill", tree=True)).action is Action.PERMIT
+
+
+def test_a_terminal_no_session_has_gives_no_foreground_group():
+    """O_ASYNC on a terminal makes its foreground group a file's owner only when a session
+    has it as its controlling terminal (tty_fasync): a fresh pty's has none, so the caller
+    becomes the owner -- nothing to decide."""
+    master, slave = os.openpty()
+    try:
+        assert signals.foreground_group(os.fstat(slave).st_rdev) is None
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert signals.foreground_group(0) is None

@@ -926,10 +926,12 @@ def test_the_table_is_pure_data():
 
 def test_ioctl_stops_for_a_sockets_owner_only(guard_filter):
     """ioctl stops for FIOSETOWN and SIOCSPGRP alone (the tracer reads the owner they point
-    at), TIOCSTI and TIOCLINUX stay refused by the registers, and no other request stops for
-    the guard (gap #24)."""
+    at) and FIOASYNC (a terminal's foreground group may become the owner: sigown), TIOCSTI
+    and TIOCLINUX stay refused by the registers, and no other request stops for the guard
+    (gap #24)."""
     pointer, ioctl = 0x7FFF0000, NUMBERS["ioctl"]
-    for request in (kernel.FIOSETOWN, kernel.SIOCSPGRP, 1 << 32 | kernel.FIOSETOWN):
+    for request in (kernel.FIOSETOWN, kernel.SIOCSPGRP, 1 << 32 | kernel.FIOSETOWN,
+                    kernel.FIOASYNC):
         assert guard_filter.run(ioctl, (3, request, pointer, 0, 0, 0)) == _RET_TRACE
         guard = seccomp.stop_guard("ioctl", (3, request, pointer, 0, 0, 0), _TRACER)
         assert guard is not None and guard.check == "owner_target" and guard.arg == 2
@@ -944,6 +946,24 @@ def test_ioctl_stops_for_a_sockets_owner_only(guard_filter):
         assert guard_filter.run(ioctl, (3, request, pointer, 0, 0, 0)) == _RET_ALLOW
         assert seccomp.stop_guard("ioctl", (3, request, pointer, 0, 0, 0), _TRACER) is None
         assert seccomp.guard_refusal("ioctl", (3, request, pointer, 0, 0, 0), _TRACER) is None
+
+
+def test_fcntl_stops_for_an_owner_and_for_o_async_only(guard_filter):
+    """fcntl stops for F_SETOWN, F_SETOWN_EX, and F_SETFL with O_ASYNC (which makes a
+    terminal's foreground group the owner of a file that has none: sigown); F_SETFL without
+    it (O_NONBLOCK, every event loop's) and the other commands do not stop for the guard."""
+    fcntl_nr = NUMBERS["fcntl"]
+    for cmd, arg in ((kernel.F_SETOWN, 1234), (kernel.F_SETOWN_EX, 0x7FFF0000),
+                     (kernel.F_SETFL, kernel.O_ASYNC),
+                     (kernel.F_SETFL, kernel.O_ASYNC | os.O_NONBLOCK | 1 << 40)):
+        assert guard_filter.run(fcntl_nr, (3, cmd, arg, 0, 0, 0)) == _RET_TRACE, (cmd, arg)
+        guard = seccomp.stop_guard("fcntl", (3, cmd, arg, 0, 0, 0), _TRACER)
+        assert guard is not None and guard.check == "owner_target"
+    for cmd, arg in ((kernel.F_SETFL, os.O_NONBLOCK), (kernel.F_SETFL, 0),
+                     (1 << 32 | kernel.F_SETFL, os.O_NONBLOCK), (3, kernel.O_ASYNC),
+                     (kernel.F_SETFL + 0x100, kernel.O_ASYNC)):
+        assert guard_filter.run(fcntl_nr, (3, cmd, arg, 0, 0, 0)) == _RET_ALLOW, (cmd, arg)
+        assert seccomp.stop_guard("fcntl", (3, cmd, arg, 0, 0, 0), _TRACER) is None
 
 
 def test_the_rlimit_check_runs_only_for_core_dumps():

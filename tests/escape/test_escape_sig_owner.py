@@ -1,0 +1,185 @@
+"""A descriptor's owner is a process the kernel signals for the program: SIGIO, or whatever
+F_SETSIG names (SIGKILL too), whenever I/O on the descriptor becomes possible with O_ASYNC.
+So setting it is decided as the signal call it stands for: under a policy whose only permit
+of signals is tree-scoped (``target = "tree"``) no owner outside the tree may be set -- by
+fcntl F_SETOWN (a pid, -pgid), F_SETOWN_EX (a thread, a process, a group), ioctl FIOSETOWN
+or SIOCSPGRP (tests/escape/sig_owner.c).  Each control run, without systrace, kills the victim
+(a sleeper started in a session of its own) with no signal call at all.  The owners programs
+set -- themselves, their own group, a child -- work as natively."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import subprocess
+import sys
+import termios
+import threading
+from collections.abc import Iterator
+
+import pytest
+from escape_lib import (
+    SYSTRACE,
+    assert_blocked,
+    attack,
+    never,
+    permit,
+    policy,
+    require_real,
+    scene_env,
+)
+from test_escape_signals import TREE_ONLY, victim
+
+MODES = ["setown", "setown_pgrp", "setown_ex", "setown_tid", "setown_grp", "fiosetown",
+         "siocspgrp"]
+
+
+def run(program, mode: str, policy_text: str | None, loop: dict[str, str] | None = None):
+    with victim() as target:
+        outcome = attack(program, mode, target.pid, policy_text=policy_text, scene=None,
+                         env=loop)
+        alive = target.poll() is None
+    return outcome, alive
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_no_owner_outside_the_tree_under_a_tree_scoped_permit(build, mode, loop):
+    program = build("escape/sig_owner.c")
+    control, _ = run(program, mode, None)
+    require_real(control)
+    traced, alive = run(program, mode, TREE_ONLY, loop)
+    assert_blocked(traced)
+    assert "EPERM" in traced.stdout and alive, f"the victim got a signal:\n{traced}"
+
+
+def test_a_plain_signal_permit_grants_an_owner_outside(build, loop):
+    """The table decides, as it decides kill: a permit of every signal lets the owner be set
+    (and the victim dies, as natively) -- the refusal above is the table's, no blanket one."""
+    program = build("escape/sig_owner.c")
+    traced, alive = run(program, "setown", policy(permit("signal")), loop)
+    assert traced.verdict == "ESCAPED" and not alive, str(traced)
+
+
+@pytest.mark.parametrize("rules", [TREE_ONLY, policy(never("signal", errno="EPERM"))],
+                         ids=["tree", "no-signal"])
+def test_owners_of_its_own_work_as_natively(build, rules, loop):
+    """The program itself (F_SETOWN getpid(), F_SETOWN_EX of its pid and of its tid,
+    FIOSETOWN, O_ASYNC on a pty of its own) and its own process group (one it made, all of it
+    in the tree; a child's session's, whose terminal's foreground it is) need no permit
+    of signals: the same results and SIGUSR1s traced as alone, under a table that refuses
+    every signal call too.  A child of its own is a task of the tree: a tree-scoped permit
+    covers it, a table refusing every signal refuses it (EPERM)."""
+    program = build("escape/sig_owner.c")
+    native = attack(program, "self", 0, policy_text=None, scene=None)
+    assert "DONE" in native.stdout and native.stdout.count("SIGUSR1 came") == 9, native
+    traced = attack(program, "self", 0, policy_text=rules, scene=None, env=loop)
+    if rules is TREE_ONLY:
+        assert traced.stdout == native.stdout, traced
+    else:
+        assert traced.stdout == native.stdout.replace("child setown: ok",
+                                                      "child setown: EPERM"), traced
+
+
+#: a real program taking SIGIO on a pipe: Python's fcntl and signal modules, owner getpid()
+SIGIO_PROGRAM = """
+import fcntl, os, signal
+got = []
+signal.signal(signal.SIGIO, lambda *_: got.append(1))
+r, w = os.pipe()
+fcntl.fcntl(r, fcntl.F_SETOWN, os.getpid())
+fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_ASYNC)
+os.write(w, b"x")
+signal.sigtimedwait([], 0)  # (a call: the handler runs)
+print("owner", fcntl.fcntl(r, fcntl.F_GETOWN) == os.getpid(), "SIGIO", bool(got))
+"""
+
+
+def test_python_taking_sigio_on_its_own_pipe(loop, tmp_path):
+    native = subprocess.run([sys.executable, "-c", SIGIO_PROGRAM], capture_output=True,
+                            text=True, timeout=30)
+    assert native.stdout == "owner True SIGIO True\n", native
+    traced = attack(sys.executable, "-c", SIGIO_PROGRAM,
+                    policy_text=policy(never("signal", errno="EPERM")), scene=None, env=loop)
+    assert traced.stdout == native.stdout, traced
+
+
+@contextlib.contextmanager
+def victim_at_a_terminal() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A process outside the tree leading a session whose controlling terminal is a pty (its
+    foreground group: the victim's), and a line typed there every 50 ms."""
+    master, slave = os.openpty()
+    name = os.ttyname(slave)
+
+    def take_terminal() -> None:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen(["sleep", "60"], stdin=slave, start_new_session=True,
+                            preexec_fn=take_terminal)
+    os.close(slave)
+    done = threading.Event()
+
+    def type_lines() -> None:
+        while not done.wait(0.05):
+            with contextlib.suppress(OSError):
+                os.write(master, b"x\n")
+
+    typist = threading.Thread(target=type_lines)
+    typist.start()
+    try:
+        yield proc, name
+    finally:
+        done.set()
+        typist.join()
+        proc.kill()
+        proc.wait(5)
+        os.close(master)
+
+
+@pytest.mark.parametrize("mode", ["tty", "ttyioctl"])
+def test_no_terminal_owner_outside_the_tree(build, mode, loop):
+    """No owner named at all: O_ASYNC on another session's terminal makes its foreground
+    group the owner (tty_fasync) -- decided as kill(-pgid) of that group."""
+    program = build("escape/sig_owner.c")
+    outcomes = []
+    for policy_text in (None, TREE_ONLY):
+        with victim_at_a_terminal() as (target, name):
+            outcome = attack(program, mode, target.pid, name, policy_text=policy_text,
+                             scene=None, env=loop)
+            outcomes.append((outcome, target.poll() is None))
+    (control, _), (traced, alive) = outcomes
+    require_real(control)
+    assert_blocked(traced)
+    assert "EPERM" in traced.stdout and alive, f"the victim got a signal:\n{traced}"
+
+
+def test_a_terminal_file_owned_already_keeps_its_owner(build, loop):
+    """F_SETOWN getpid() before O_ASYNC (what Emacs does on its terminal): the kernel keeps
+    that owner, whatever the terminal's foreground group -- permitted, as natively."""
+    program = build("escape/sig_owner.c")
+    outcomes = []
+    for policy_text in (None, TREE_ONLY):
+        with victim_at_a_terminal() as (target, name):
+            outcomes.append(attack(program, "ttyowned", target.pid, name,
+                                   policy_text=policy_text, scene=None, env=loop))
+    native, traced = outcomes
+    assert native.stdout == \
+        "BLOCKED: ttyowned: O_ASYNC set, the victim lives (owner ourselves, SIGUSR1 came)\n", native
+    assert traced.stdout == native.stdout, traced
+
+
+def test_an_owner_outside_learned_is_a_kill_permit(build, tmp_path, loop):
+    """A learning run sees the owner set outside the tree and learns the kill it stands for
+    (a plain permit: learned tables permit signals only inside the tree otherwise), so the
+    program runs under its learned policy as it did while learning."""
+    program = build("escape/sig_owner.c")
+    learned = tmp_path / "learned.toml"
+    with victim() as target:
+        first = subprocess.run([*SYSTRACE, "-A", "-o", str(learned), "--", str(program),
+                                "setown", str(target.pid)], capture_output=True, text=True,
+                               timeout=60, start_new_session=True, env=scene_env(None, **loop))
+    assert "ESCAPED" in first.stdout, first.stdout + first.stderr
+    text = learned.read_text()
+    assert '"kill"' in text, text
+    traced, alive = run(program, "setown", text, loop)
+    assert traced.verdict == "ESCAPED" and not alive, str(traced)
