@@ -29,14 +29,16 @@ from escape_lib import (
     require_real,
     scene_env,
 )
-from test_escape_signals import TREE_ONLY, victim
+from test_escape_signals import TREE_ONLY
+
+from conftest import outsider
 
 MODES = ["setown", "setown_pgrp", "setown_ex", "setown_tid", "setown_grp", "fiosetown",
          "siocspgrp"]
 
 
 def run(program, mode: str, policy_text: str | None, loop: dict[str, str] | None = None):
-    with victim() as target:
+    with outsider() as target:
         outcome = attack(program, mode, target.pid, policy_text=policy_text, scene=None,
                          env=loop)
         alive = target.poll() is None
@@ -174,7 +176,7 @@ def test_an_owner_outside_learned_is_a_kill_permit(build, tmp_path, loop):
     program runs under its learned policy as it did while learning."""
     program = build("escape/sig_owner.c")
     learned = tmp_path / "learned.toml"
-    with victim() as target:
+    with outsider() as target:
         first = subprocess.run([*SYSTRACE, "-A", "-o", str(learned), "--", str(program),
                                 "setown", str(target.pid)], capture_output=True, text=True,
                                timeout=60, start_new_session=True, env=scene_env(None, **loop))
