@@ -557,8 +557,9 @@ def test_a_stub_not_seen_to_end_when_the_loop_hands_back_is_pythons(
     first stop; a program that spins before its first call (late_open.c) is still in that
     state when the loop hands the tree back -- here for its parent's open, a stop of a task no
     longer alone (vfork_late.c).  The exec's note then says the stub is not seen to end: the
-    task is not armed, and Python serves its next stops (Tracer._stub_stop): its first open
-    is decided by its own table (the secret: refused) and the other held in the area the stub
+    task is armed with it (perf13: the loop hands its trap to Python and tells its end, a
+    "stub" note) or Python serves its next stops (Tracer._stub_stop): its first open is
+    decided by its own table (the secret: refused) and the other held in the area the stub
     mapped, as natively but for the refusal."""
     late = build("progs/late_open.c", "-static", "-nostdlib", "-fno-stack-protector")
     program = build("progs/vfork_late.c")
