@@ -1217,11 +1217,12 @@ class Tracer:
             # the task died under us (SIGKILL between two calls): its exit will be reported
 
     def _stub_stop(self, task: Task, status: int) -> bool:
-        """A stop of a task whose exec event the native loop served with the stub that maps
-        the scratch area without a trap stop (_cloop.c stub_map), handed to Python before the
-        stub was seen to end: the stub's own stops are served as the loop serves them
-        (stub_stop), True.  Its mmap's seccomp stop (a filter traces mmap) is let go, as
-        _inject_call lets an injected call go; its trap says the mmap failed: the task goes to
+        """A stop of a task whose scratch area a stub maps without a trap stop, not seen to
+        end: the native loop's at an exec event it served (_cloop.c stub_map), or Python's
+        own premap's (_stub_premap) -- the loop, armed with it, hands its trap here: the
+        stub's own stops are served as the loop serves them (stub_stop), True.  Its mmap's
+        seccomp stop (a filter traces mmap) is let go, as _inject_call lets an injected call
+        go; its trap says the mmap failed: the task goes to
         its entry (the stub put every other register back) without the area, which is mapped
         lazily (_map_scratch) as after a premap that failed.  Any other stop the program
         makes (a call, an event) says the stub ended: the area is there; a signal may come
