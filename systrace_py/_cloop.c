@@ -190,9 +190,14 @@ typedef struct {
                               * them (Task.clone3_flags); -1: not known */
     pid_t parent_held;  /* a vfork child armed here: its parent, kept in its vfork event's
                          * stop until this child execs or ends (let_parent_go); 0: none */
-    int stub;           /* its exec event ran the scratch mmap through a stub (stub_map) that
-                         * has not been seen to end yet: execs[stub_exec] */
+    int stub;           /* its exec event ran the scratch mmap through a stub (stub_write) that
+                         * has not been seen to end yet: at stub_sys (after its syscall),
+                         * stub_trap (after its int3), to stub_entry; execs[stub_exec] when
+                         * this loop wrote it (stub_map), -1 when Python did (its premap:
+                         * Tracer._premap_scratch) -- its trap is then Python's too, and
+                         * its end told (stubs()) */
     int stub_exec;
+    uint64_t stub_sys, stub_trap, stub_entry;
 } Arm;
 static Arm arms[MAX_ARMS];
 static int narms;
@@ -1287,18 +1292,19 @@ static size_t put_word(unsigned char *code, size_t at, uint64_t value) {
 }
 
 /* The stub in the task's vDSO, its registers set to run it (saved: the task's at its exec
- * event).  1: the task will run it (e->stub_*), 0: not here (premap's trap instead: no
- * vDSO, another one, the auxiliary vector beyond the first read), -1: an error. */
-static int stub_map(Arm *a, Exec *e, int mem) {
+ * event; mem: its /proc/PID/mem).  1: the task will run it (at: the address after its
+ * syscall, after its int3, the entry), 0: not here (premap's trap instead: no vDSO, another
+ * one, the auxiliary vector beyond the first read), -1: an error. */
+static int stub_write(pid_t tid, int mem, uint64_t at_out[3]) {
     uint64_t saved[R_WORDS], regs[R_WORDS], stack[512];
     static unsigned char theirs[sizeof own_vdso];
     if (!vdso_size) return 0;
-    if (syscall(SYS_ptrace, PT_GETREGS, a->tid, 0, saved) < 0) return errno == ESRCH ? 0 : -1;
+    if (syscall(SYS_ptrace, PT_GETREGS, tid, 0, saved) < 0) return errno == ESRCH ? 0 : -1;
     /* the vDSO's address: AT_SYSINFO_EHDR, in the auxiliary vector the exec put above argc,
      * argv and envp on the new stack (which nothing but the kernel has written yet) */
     struct iovec local = {stack, sizeof stack};
     struct iovec remote = {(void *)(uintptr_t)saved[R_RSP], sizeof stack};
-    ssize_t got = process_vm_readv(a->tid, &local, 1, &remote, 1, 0);
+    ssize_t got = process_vm_readv(tid, &local, 1, &remote, 1, 0);
     if (got < 8) return 0;
     size_t n = (size_t)got / 8, i = 1 + (size_t)stack[0];
     if (stack[0] >= n || i >= n || stack[i] != 0) return 0;
@@ -1342,23 +1348,50 @@ static int stub_map(Arm *a, Exec *e, int mem) {
     memcpy(regs, saved, sizeof regs);
     for (int j = 0; j < 6; j++) regs[ARG_REG[j]] = mmap_args[j + 1];
     regs[R_RIP] = at;
-    if (syscall(SYS_ptrace, PT_SETREGS, a->tid, 0, regs) < 0) {
+    if (syscall(SYS_ptrace, PT_SETREGS, tid, 0, regs) < 0) {
         if (errno != ESRCH) return -1;
         pwrite(mem, theirs + (at - base), k, (off_t)at);  /* (it is gone: as it was) */
         return 0;
     }
-    e->stub_sys = sys_end;
-    e->stub_trap = trap_end;
-    e->stub_entry = saved[R_RIP];
+    at_out[0] = sys_end;
+    at_out[1] = trap_end;
+    at_out[2] = saved[R_RIP];
+    return 1;
+}
+
+/* stub_write at an exec event this loop serves: the stub noted in the arm and the exec's
+ * note (e->stub_*, for Python while it was not seen to end). */
+static int stub_map(Arm *a, Exec *e, int mem) {
+    uint64_t at[3];
+    int r = stub_write(a->tid, mem, at);
+    if (r <= 0) return r;
+    e->stub_sys = a->stub_sys = at[0];
+    e->stub_trap = a->stub_trap = at[1];
+    e->stub_entry = a->stub_entry = at[2];
     a->stub = 1;
     a->stub_exec = (int)(e - execs);
     return 1;
 }
 
-/* The stub seen to end: the program ran. */
-static void stub_done(Arm *a) {
-    execs[a->stub_exec].stub_sys = execs[a->stub_exec].stub_trap = 0;
+/* The ends of stubs Python wrote (an arm's stub_exec -1) that this loop saw, for Python
+ * (stubs(): Tracer._fast_notes clears Task.stub), in order with the births and execs. */
+#define MAX_STUBS 64
+static pid_t stubs_ended[MAX_STUBS];
+static long long stub_seq[MAX_STUBS];
+static int nstubs;
+
+/* The stub seen to end: the program ran.  0, or -1 when the end of Python's cannot be told
+ * (the list is full: the stop is then Python's, which ends it). */
+static int stub_done(Arm *a) {
+    if (a->stub_exec >= 0) {
+        execs[a->stub_exec].stub_sys = execs[a->stub_exec].stub_trap = 0;
+    } else {
+        if (nstubs == MAX_STUBS) return -1;
+        stubs_ended[nstubs] = a->tid;
+        stub_seq[nstubs++] = nseq++;
+    }
     a->stub = 0;
+    return 0;
 }
 
 /* Whether the task's scratch area is there, as the stub's mmap makes it: one anonymous
@@ -1397,18 +1430,19 @@ static int area_mapped(pid_t tid) {
  * come inside the stub: delivered as any); -1: an error.  (Its mmap's seccomp stop, when a
  * filter traces mmap: decide_call.) */
 static int stub_stop(Arm *a, int status) {
-    Exec *e = &execs[a->stub_exec];
     if (!WIFSTOPPED(status) || status == SECCOMP_STOP) return 0;
     int event = status >> 16;
     if (event == 0 && WSTOPSIG(status) == SIGTRAP) {
         uint64_t regs[R_WORDS];
         if (syscall(SYS_ptrace, PT_GETREGS, a->tid, 0, regs) < 0) return errno == ESRCH ? 0 : -1;
-        if (regs[R_RIP] != e->stub_trap) return 0;
+        if (regs[R_RIP] != a->stub_trap) return 0;
+        if (a->stub_exec < 0) return 0;  /* (Python's stub: its trap is Python's, _stub_stop) */
         if (area_mapped(a->tid) != 0) {  /* (the program's own int3: the mmap did not fail) */
             stub_done(a);
             return 0;
         }
-        regs[R_RIP] = e->stub_entry;
+        Exec *e = &execs[a->stub_exec];
+        regs[R_RIP] = a->stub_entry;
         if (syscall(SYS_ptrace, PT_SETREGS, a->tid, 0, regs) < 0) return errno == ESRCH ? 0 : -1;
         e->scratch = 0;
         e->maps++;
@@ -1418,7 +1452,7 @@ static int stub_stop(Arm *a, int status) {
         if (syscall(SYS_ptrace, PT_CONT, a->tid, 0, 0) < 0 && errno != ESRCH) return -1;
         return 1;
     }
-    if (event != 0 && event != EVENT_STOP) stub_done(a);
+    if (event != 0 && event != EVENT_STOP && stub_done(a) < 0) return 2;
     return 0;
 }
 
@@ -1502,14 +1536,14 @@ static int decide_call(Arm *a, int *why) {
         /* the stub's own mmap, where a filter traces mmap: let go, as premap lets its go
          * (the program may have run -- calls the prefilter permits make no stop -- but the
          * same mmap made there by it maps nothing but the area, or fails EEXIST on it) */
-        int own = info.regs[R_RIP] == execs[a->stub_exec].stub_sys && info.nr == mmap_args[0];
+        int own = info.regs[R_RIP] == a->stub_sys && info.nr == mmap_args[0];
         for (int i = 0; i < 6; i++) own = own && info.args[i] == mmap_args[i + 1];
         if (own) {
-            execs[a->stub_exec].maps++;
+            if (a->stub_exec >= 0) execs[a->stub_exec].maps++;
             if (syscall(SYS_ptrace, PT_CONT, tid, 0, 0) < 0 && errno != ESRCH) return -1;
             return 1;
         }
-        stub_done(a);  /* the program's first call */
+        if (stub_done(a) < 0) return 0;  /* the program's first call (Python's: see stub_done) */
     }
     if (plan->whole[info.nr] == W_PERMIT) goto cont;
     if (plan->whole[info.nr] == W_NEVER) {
@@ -1893,6 +1927,36 @@ static PyObject *cloop_ends(PyObject *module, PyObject *unused) {
     return out;
 }
 
+/* stubs() -> [(tid, order)]: the tasks whose stub, written by Python (stub()), this loop saw
+ * end -- their first stop that only the program can make (Tracer._fast_notes: Task.stub). */
+static PyObject *cloop_stubs(PyObject *module, PyObject *unused) {
+    PyObject *out = PyList_New(nstubs);
+    if (!out) return NULL;
+    for (int i = 0; i < nstubs; i++) {
+        PyObject *item = Py_BuildValue("iL", stubs_ended[i], stub_seq[i]);
+        if (!item) { Py_DECREF(out); return NULL; }
+        PyList_SET_ITEM(out, i, item);
+    }
+    nstubs = 0;
+    return out;
+}
+
+/* stub(tid, mem_fd) -> (after its syscall, after its int3, the entry) or None: Python's premap
+ * at an exec event (Tracer._premap_scratch) by the stub this loop writes at its own
+ * (stub_write): the task, stopped at its exec event, is set to run it when it goes on; None:
+ * not here (no vDSO, another one: the trap premap then).  Python serves its stops until the
+ * stub is seen to end (Tracer._stub_stop), or arms the task with it (run()). */
+static PyObject *cloop_stub(PyObject *module, PyObject *args) {
+    int tid, mem;
+    uint64_t at[3];
+    if (!PyArg_ParseTuple(args, "ii", &tid, &mem)) return NULL;
+    int r = stub_write((pid_t)tid, mem, at);
+    if (r < 0) return PyErr_SetFromErrno(PyExc_OSError);
+    if (r == 0) Py_RETURN_NONE;
+    return Py_BuildValue("(KKK)", (unsigned long long)at[0], (unsigned long long)at[1],
+                         (unsigned long long)at[2]);
+}
+
 /* early() -> [(tid, wait status, order)]: the first stops early_stop() kept that no birth
  * took, told to Python as the waitpid results they were (Tracer._fast_notes). */
 static PyObject *cloop_early(PyObject *module, PyObject *unused) {
@@ -1998,7 +2062,9 @@ static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
 /* run(arms[, exec_hook[, given[, known]]]) -> (pid, status, why): serve the armed tasks' stops until
  * one must go to Python; that stop's wait status is returned (it has been reaped).  arms: a list of
  * (tid, plan, may_refuse, mem_fd, slot, keep_start, shared, alone, own_search, spare[,
- * clone3 flags]) -- clone3 flags: those of the clone3 Python let it make (-1: none; birth);
+ * clone3 flags[, stub]]) -- clone3 flags: those of the clone3 Python let it make (-1: none;
+ * birth); stub: (after its syscall, after its int3, the entry) of a stub not seen to end,
+ * (0, 0, 0): none -- its trap is handed to Python, its end told (stubs());
  * spare: a scratch slot for the child of a vfork of an alone task, which is then armed at
  * its birth (0: none); exec_hook(tid, program): the plan after an exec and whether it
  * enters another table, or None (exec_entry; without a hook every exec is Python's); given:
@@ -2028,8 +2094,9 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "too many armed tasks");
         return NULL;
     }
-    if (nbirths || nexecs || nends || nearly) {
-        PyErr_SetString(PyExc_ValueError, "the births, execs, ends or early stops were not taken");
+    if (nbirths || nexecs || nends || nearly || nstubs) {
+        PyErr_SetString(PyExc_ValueError,
+                        "the births, execs, ends, early stops or stubs were not taken");
         return NULL;
     }
     Py_ssize_t ntids = tids ? PyTuple_GET_SIZE(tids) : 0;
@@ -2065,14 +2132,21 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
         Arm *a = &arms[i];
         PyObject *plan, *shared;
         int tid;
-        unsigned long long slot, spare;
+        unsigned long long slot, spare, stub[3] = {0, 0, 0};
         memset(a, 0, sizeof *a);
         a->clone3_flags = -1;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "iO!piKpO!ppK|L", &tid, &PlanType, &plan,
-                              &a->may_refuse, &a->mem_fd, &slot, &a->keep_start,
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "iO!piKpO!ppK|L(KKK)", &tid, &PlanType,
+                              &plan, &a->may_refuse, &a->mem_fd, &slot, &a->keep_start,
                               &PyTuple_Type, &shared, &a->alone, &a->own_search, &spare,
-                              &a->clone3_flags))
+                              &a->clone3_flags, &stub[0], &stub[1], &stub[2]))
             return NULL;
+        if (stub[1]) {  /* a stub not seen to end, Python's to serve (its trap) */
+            a->stub = 1;
+            a->stub_exec = -1;
+            a->stub_sys = stub[0];
+            a->stub_trap = stub[1];
+            a->stub_entry = stub[2];
+        }
         a->tid = a->state_of = tid;
         a->plan = (PlanObject *)plan;
         a->slot = slot;
@@ -2157,6 +2231,7 @@ static PyObject *serve_stops(void) {
         if (a->stub) {
             int served = stub_stop(a, status);
             if (served < 0) return PyErr_SetFromErrno(PyExc_OSError);
+            if (served > 1) return Py_BuildValue("iii", pid, status, WHY_OTHER);
             if (served) continue;
             if (WIFSTOPPED(status) && event == 0 && WSTOPSIG(status) == SIGTRAP)
                 return Py_BuildValue("iii", pid, status, WHY_OTHER);  /* (not its trap) */
@@ -2256,6 +2331,8 @@ static PyMethodDef cloop_methods[] = {
     {"execs", cloop_execs, METH_NOARGS, "The execs let go since the last call."},
     {"ends", cloop_ends, METH_NOARGS, "The children's ends noted since the last call."},
     {"early", cloop_early, METH_NOARGS, "The first stops kept that no birth took."},
+    {"stubs", cloop_stubs, METH_NOARGS, "The ends of Python's stubs seen since the last call."},
+    {"stub", cloop_stub, METH_VARARGS, "Set a task at its exec event to map the area by a stub."},
     {"set_exec_rules", cloop_set_exec_rules, METH_VARARGS, "What exec handling needs from Python."},
     {"set_no_new_privs", child_set_no_new_privs, METH_NOARGS, "prctl(PR_SET_NO_NEW_PRIVS, 1)."},
     {"set_dumpable", child_set_dumpable, METH_VARARGS, "prctl(PR_SET_DUMPABLE, value=1)."},

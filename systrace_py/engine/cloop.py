@@ -185,9 +185,10 @@ Entries = list[tuple[Any, ...]]
 #: scratch slot address for the child of a vfork of an alone task, armed by the loop at its
 #: birth (0: none), the flags of the clone3 it was let make as checked (Task.clone3_flags;
 #: -1: none): a clone3 that is a vfork by another name (glibc's posix_spawn) is served as
-#: a vfork)
+#: a vfork), the stub that maps its scratch area while not seen to end (Task.stub; (0, 0, 0):
+#: none): the loop lets its mmap go, hands its trap back and tells its end (a "stub" note)
 Arm = tuple[int, Table, bool, int, int, bool, tuple[tuple[int, int], ...], bool, bool, int,
-            int]
+            int, tuple[int, int, int]]
 #: a child the native loop saw made: (parent tid, child tid, the call's number (fork, vfork,
 #: or a clone or clone3 that is a vfork: CLONE_VM | CLONE_VFORK and nothing else, its child
 #: sharing the memory alone, by kcmp), whether its first stop came and it was let go).
@@ -202,6 +203,8 @@ End = tuple[int, int, int, int]
 #: the first stop of a task the loop was not told of (a child whose parent's event had not
 #: come), which it kept stopped and no birth took: (tid, wait status), as waitpid gave it
 EarlyStop = tuple[int, int]
+#: a task armed with a stub not seen to end (Arm's last) whose end the loop saw: (tid,)
+StubEnd = tuple[int]
 
 
 def walks_freely(table: Table) -> bool:
@@ -422,14 +425,22 @@ class FastLoop:
         plan.add_variant(nr, args[shape[2]] if shape[2] >= 0 else 0, follow, empty_fd, walks,
                          how_flags, checks)
 
-    def notes(self) -> list[tuple[str, Birth | NativeExec | End | EarlyStop]]:
+    def stub(self, tid: int, memory: int) -> tuple[int, int, int] | None:
+        """Set a task stopped at its exec event to map the scratch area by the loop's stub
+        (_cloop.c stub_write) when it goes on, with no stop: (after its syscall, after its
+        int3, the entry), or None where there is no stub (no vDSO the loop knows: the trap
+        premap then).  ``memory``: its /proc/PID/mem descriptor."""
+        found: tuple[int, int, int] | None = self._module.stub(tid, memory)
+        return found
+
+    def notes(self) -> list[tuple[str, Birth | NativeExec | End | EarlyStop | StubEnd]]:
         """What the loop did that Python must catch up on, in the order it happened: the
         children made by a fork or vfork of an armed task ("birth"), the execs it let go
         ("exec"), the ends of those children it was reported ("end": a shell's commands,
         while the loop follows the whole tree: it was one task when the loop began), the
         first stops it kept of tasks no birth told it of ("early": waitpid's reports, which
-        Python treats as such)."""
-        found: list[tuple[int, str, Birth | NativeExec | End | EarlyStop]] = [
+        Python treats as such), the ends of the stubs it was armed with ("stub")."""
+        found: list[tuple[int, str, Birth | NativeExec | End | EarlyStop | StubEnd]] = [
             (seq, "birth", (parent, child, nr, bool(started)))
             for parent, child, nr, started, seq in self._module.births()]
         found += [(seq, "exec", (tid, dev, ino, os.fsdecode(path), bool(served), bool(mapped),
@@ -439,6 +450,7 @@ class FastLoop:
         found += [(seq, "end", (tid, status, rearmed, spare))
                   for tid, status, rearmed, spare, seq in self._module.ends()]
         found += [(seq, "early", (tid, status)) for tid, status, seq in self._module.early()]
+        found += [(seq, "stub", (tid,)) for tid, seq in self._module.stubs()]
         return [(kind, note) for _, kind, note in sorted(found, key=lambda f: f[0])]
 
     def decided(self) -> tuple[int, int, int, int]:
@@ -463,5 +475,5 @@ def load() -> FastLoop | None:
 
 __all__ = ["CANDIDATES", "SHAPES", "WHOLE_CALLS", "Arm", "Birth", "EarlyStop", "End", "ExecTarget",
            "FastLoop",
-           "NativeExec", "by_name", "exec_variant", "given_entries", "load", "missing_errno",
-           "variant"]
+           "NativeExec", "StubEnd", "by_name", "exec_variant", "given_entries", "load",
+           "missing_errno", "variant"]

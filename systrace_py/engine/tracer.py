@@ -1042,7 +1042,7 @@ class Tracer:
             # only a running task nothing is pending for: not parked, delayed, in group-stop;
             # not one whose call waited (it is held whatever the tree is: _must_hold)
             if (task.detached or task.state is not TaskState.RUNNING or task.waited
-                    or task.replay is not None or task.exit_delay or task.stub is not None
+                    or task.replay is not None or task.exit_delay
                     or task.expect is not Expect.NOTHING or task.after is not None
                     or task.vfork_child is not None or task.view is None
                     or not task.view.host or self._under_own_filter(task)):
@@ -1099,7 +1099,8 @@ class Tracer:
                          task.fs.users == 1 and task.files.users == 1, shared,
                          solo and self.hold_arguments,
                          not resolver.searches_as_tracer(task.tid), spare,
-                         -1 if task.clone3_flags is None else task.clone3_flags))
+                         -1 if task.clone3_flags is None else task.clone3_flags,
+                         task.stub or (0, 0, 0)))
         return arms or None
 
     def _fast_wait(self, arms: list[cloop.Arm]) -> tuple[int, int]:
@@ -1231,11 +1232,12 @@ class Tracer:
             # the task died under us (SIGKILL between two calls): its exit will be reported
 
     def _stub_stop(self, task: Task, status: int) -> bool:
-        """A stop of a task whose exec event the native loop served with the stub that maps
-        the scratch area without a trap stop (_cloop.c stub_map), handed to Python before the
-        stub was seen to end: the stub's own stops are served as the loop serves them
-        (stub_stop), True.  Its mmap's seccomp stop (a filter traces mmap) is let go, as
-        _inject_call lets an injected call go; its trap says the mmap failed: the task goes to
+        """A stop of a task whose scratch area a stub maps without a trap stop, not seen to
+        end: the native loop's at an exec event it served (_cloop.c stub_map), or Python's
+        own premap's (_stub_premap) -- the loop, armed with it, hands its trap here: the
+        stub's own stops are served as the loop serves them (stub_stop), True.  Its mmap's
+        seccomp stop (a filter traces mmap) is let go, as _inject_call lets an injected call
+        go; its trap says the mmap failed: the task goes to
         its entry (the stub put every other register back) without the area, which is mapped
         lazily (_map_scratch) as after a premap that failed -- if the area is not there: a
         trap there with the area mapped is the program's own int3 (:func:`_area_mapped`).
@@ -1264,6 +1266,15 @@ class Tracer:
             task.stub = None
             task.space.scratch = False
             task.space.slots.release(task.tid)
+            # (the mapping's stop: by kind only, as _run_to_trap and the loop's stub_stop
+            # count it -- _dispatch counted a signal)
+            self.stops -= 1
+            self.stop_kinds["signal"] -= 1
+            self.stop_kinds["scratch map"] += 1
+            if self._fast is not None:
+                self.python_kinds["signal"] -= 1
+                if not self.python_kinds["signal"]:
+                    del self.python_kinds["signal"]
             self._resume(task)
             return True
         elif event in (0, pt.PTRACE_EVENT_STOP):
@@ -2249,11 +2260,18 @@ class Tracer:
         read (SigBlk: the thread's mask at this stop), which _inject_call then need not ask
         for (as _cloop.c's premap).  In a task under a seccomp filter of the program's own
         (filters survive exec), which would judge the mmap, only with its filters suspended
-        (_suspend_filters), or not at all (the lazy way decides then: _map_scratch)."""
+        (_suspend_filters), or not at all (the lazy way decides then: _map_scratch).
+
+        With the native loop's extension, where the task neither blocks SIGTRAP nor is under
+        a filter of its own, it is mapped with no stop at all, by the extension's stub
+        (_stub_premap) -- the trap is the pure-Python loop's, and the way left where the
+        stub cannot run."""
         masks = signals.signal_masks(task.tid)
         if masks is None or masks["SigIgn"] & _TRAP_BIT:
             return
         own = self._under_own_filter(task)
+        if not own and not masks["SigBlk"] & _TRAP_BIT and self._stub_premap(task):
+            return
         if own and not self._suspend_filters(task.tid):
             return
         try:
@@ -2267,6 +2285,31 @@ class Tracer:
         if mapped == scratch.BASE:
             task.process.space.scratch = True
         # (None: the lazy way will do it)
+
+    def _stub_premap(self, task: Task) -> bool:
+        """_premap_scratch by the stub the native loop maps the area with at the exec events
+        it serves (_cloop.c stub_write; docs/security.md, "The exec-time stub"): written into
+        the task's vDSO, it makes the scratch mmap, puts back every register the exec left
+        and jumps to the entry, with no stop; only a failed mmap stops, at its int3
+        (_stub_stop: the task sent to its entry without the area, mapped lazily then).  The
+        area is taken as there until then -- the program runs no instruction before the stub
+        ends.  False where there is no stub (no extension, a vDSO it does not know: a 32-bit
+        program's): the trap's way.  Not for a task that blocks SIGTRAP (the int3's forced
+        SIGTRAP would unblock it for good; the trap's way unblocks it for the call only) nor
+        one under a filter of its own (it would judge the mmap, which no stop lets the
+        tracer suspend it for)."""
+        if self._fast is None:
+            return False
+        try:
+            memory = self._reader(task).descriptor()
+            found = self._fast.stub(task.tid, memory)
+        except (TraceeMemoryError, OSError):
+            return False
+        if found is None:
+            return False
+        task.stub = found
+        task.process.space.scratch = True
+        return True
 
     def _inject_call(self, task: Task, number: int, args: Sequence[int], kind: str,
                      returned: int | None = None,
@@ -2971,6 +3014,11 @@ class Tracer:
         for kind, note in self._fast.notes():
             if kind == "early":
                 self._dispatch(*note)  # type: ignore[arg-type]
+                continue
+            if kind == "stub":  # (its first stop the program made, served there)
+                stubbed = self.tasks.get(note[0])
+                if stubbed is not None:
+                    stubbed.stub = None
                 continue
             if kind == "end":
                 tid, status, rearmed, spare = note  # type: ignore[misc]
