@@ -25,7 +25,6 @@ import mmap
 import os
 import stat
 import struct
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -135,8 +134,6 @@ CONTROL_MAX = 65536
 SOCKET_SCAN_LIMIT = 20000  # entries looked at for sockets inside a directory being moved
 PAGE_SIZE = 4096           # what mount(2) copies of its options (and fsopen of its type)
 FSCONFIG_STRING_MAX = 256  # fsconfig's key and string value (strndup_user(..., 256))
-#: a file's birth time is the kernel's coarse clock (a tick behind the realtime clock, at most)
-BIRTH_SLACK = 0.05
 
 _Args = tuple[int, ...]
 
@@ -725,13 +722,14 @@ class DecodedCall:
         path = addrs[0].path
         if path not in self._decoder.made:
             return False
-        # The note is of a name: what stands there now must be a file made during the run.
-        # A rename or removal the prefilter let through unstopped is not noted, nor is what
-        # was below an older directory renamed away: a socket older than the run could come
-        # to the name (its directory swapped for another: red team 18, fresh_swap.c).  A
-        # file system that keeps no birth time refuses (over-refusal, never a widening).
-        born = pt.birth_time(path)
-        return born is not None and born >= self._decoder.started - BIRTH_SLACK
+        # The note is of a name: what stands there now must be a socket a bind of the run
+        # bound.  A rename or removal the prefilter let through unstopped is not noted, nor
+        # is what was below an older directory renamed away: a socket older than the run
+        # (its directory swapped for another: red team 18, fresh_swap.c) -- or another
+        # process's, bound while the run goes on, as young as the run's own (red team 19,
+        # fresh_born.c: a birth time did not tell) -- could come to the name.  A socket the
+        # tracer cannot see (another network namespace's) refuses: over-refusal.
+        return pt.unix_socket_at(path) in self._decoder.bound_sockets
 
     def _makes_only_anew(self, role: str) -> bool:
         """Whether the call makes the name in ``role`` or fails with EEXIST, touching no file
@@ -830,6 +828,9 @@ class DecodedCall:
                             os.lstat(socket_file)
                         except FileNotFoundError:
                             made.add(socket_file)
+                            bound = pt.socket_inode(self.tid, _int32(self.args[0]))
+                            if bound is not None:
+                                decoder.bound_sockets.add(bound)
                         except OSError:
                             pass
             return
@@ -1895,9 +1896,10 @@ class Decoder:
         #: the resolved paths calls of this run made (DecodedCall.note_made): what a
         #: ``fresh`` rule covers besides a path that names nothing yet (DecodedCall.fresh)
         self.made: set[str] = set()
-        #: when the run began (the realtime clock, as file birth times are kept): a socket
-        #: file born before it is none of the run's (DecodedCall._fresh_socket)
-        self.started = time.time()
+        #: the sockets (their inodes, socket:[N]) a bind of this run was let bind to a file
+        #: it made: a fresh unix rule covers a connect only to the file one of them is bound
+        #: at (DecodedCall._fresh_socket)
+        self.bound_sockets: set[int] = set()
         #: whether a tid (as the tracer's /proc numbers it) is a task of the traced tree now:
         #: the tracer's (Tracer._in_tree), None until it says -- no signal is then in the tree
         self.traced: Callable[[int], bool] | None = None

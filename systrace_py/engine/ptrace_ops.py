@@ -15,6 +15,9 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import socket
+import stat
+import struct
 from typing import Final
 
 from systrace_py.engine.native import fixed_sonames, lazy_names
@@ -338,24 +341,80 @@ def mount_id(fd: int) -> int:
     return int.from_bytes(buf.raw[_STATX_MNT_ID_AT:_STATX_MNT_ID_AT + 8], "little")
 
 
-STATX_BTIME: Final = 0x800
-_STATX_BTIME_AT: Final = 0x50       # stx_btime: a __s64 tv_sec, a __u32 tv_nsec
-_AT_FDCWD: Final = -100
+_NETLINK_SOCK_DIAG: Final = 4
+_SOCK_DIAG_BY_FAMILY: Final = 20
+_NLM_F_DUMP_REQUEST: Final = 0x301  # NLM_F_REQUEST | NLM_F_DUMP
+_NLMSG_ERROR: Final = 2
+_NLMSG_DONE: Final = 3
+_UDIAG_SHOW_VFS: Final = 0x2
+_UNIX_DIAG_VFS: Final = 1
+_MINORBITS: Final = 20              # the kernel's own dev_t: MAJOR << 20 | MINOR
 
 
-def birth_time(path: str) -> float | None:
-    """When the file ``path`` leads to was made (statx's STATX_BTIME, symlinks followed as a
-    unix connect follows them), in the realtime clock's seconds; None when the file system
-    does not keep it or the file cannot be looked at."""
-    buf = ctypes.create_string_buffer(_STATX_SIZE)
-    if _libc.syscall(SYS_STATX, ctypes.c_int(_AT_FDCWD), os.fsencode(path), ctypes.c_int(0),
-                     ctypes.c_uint(STATX_BTIME), buf) < 0:
+def unix_socket_at(path: str) -> int | None:
+    """The unix socket bound at the file ``path`` leads to (symlinks followed, as a connect
+    follows them): its inode number, as /proc/PID/fd names it (``socket:[N]``), told by
+    sock_diag (UNIX_DIAG_VFS: the device and inode of each bound socket's file); None when
+    no socket of the tracer's network namespace is bound there, or none can be asked.  Who
+    bound a socket file is the socket's, not the file's: a name, or a birth time, another
+    process's socket can have too (red team 19)."""
+    try:
+        info = os.stat(path)
+    except OSError:
         return None
-    if not int.from_bytes(buf.raw[_STATX_MASK_AT:_STATX_MASK_AT + 4], "little") & STATX_BTIME:
+    if not stat.S_ISSOCK(info.st_mode):
         return None
-    seconds = int.from_bytes(buf.raw[_STATX_BTIME_AT:_STATX_BTIME_AT + 8], "little", signed=True)
-    nanoseconds = int.from_bytes(buf.raw[_STATX_BTIME_AT + 8:_STATX_BTIME_AT + 12], "little")
-    return seconds + nanoseconds / 1e9
+    device = os.major(info.st_dev) << _MINORBITS | os.minor(info.st_dev)
+    inode = info.st_ino & 0xFFFFFFFF  # (udiag_vfs_ino is a __u32)
+    request = struct.pack("=IHHII", 16 + 24, _SOCK_DIAG_BY_FAMILY, _NLM_F_DUMP_REQUEST, 1, 0) \
+        + struct.pack("=BBHIIIII", socket.AF_UNIX, 0, 0, 0xFFFFFFFF, 0, _UDIAG_SHOW_VFS, 0, 0)
+    try:
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
+                           _NETLINK_SOCK_DIAG) as diag:
+            diag.sendall(request)
+            while True:
+                data = diag.recv(65536)
+                at = 0
+                while at + 16 <= len(data):
+                    length, kind = struct.unpack_from("=IH", data, at)
+                    if kind in (_NLMSG_DONE, _NLMSG_ERROR) or length < 16:
+                        return None
+                    found = _vfs_match(data[at + 16:at + length], device, inode)
+                    if found is not None:
+                        return found
+                    at += (length + 3) & ~3
+                if not data:
+                    return None
+    except OSError:
+        return None
+
+
+def _vfs_match(message: bytes, device: int, inode: int) -> int | None:
+    """The socket of one unix_diag_msg whose UNIX_DIAG_VFS is (``device``, ``inode``)."""
+    if len(message) < 16:
+        return None
+    (socket_inode,) = struct.unpack_from("=I", message, 4)
+    at = 16
+    while at + 4 <= len(message):
+        length, kind = struct.unpack_from("=HH", message, at)
+        if length < 4:
+            return None
+        if kind == _UNIX_DIAG_VFS and length >= 12:
+            vfs_inode, vfs_device = struct.unpack_from("=II", message, at + 4)
+            return socket_inode if (vfs_device, vfs_inode) == (device, inode) else None
+        at += (length + 3) & ~3
+    return None
+
+
+def socket_inode(pid: int, fd: int) -> int | None:
+    """The inode of the socket descriptor ``fd`` of ``pid`` is (``socket:[N]``), or None."""
+    try:
+        link = os.readlink(f"/proc/{pid}/fd/{fd}")
+    except OSError:
+        return None
+    if not (link.startswith("socket:[") and link.endswith("]")):
+        return None
+    return int(link[8:-1])
 
 
 SYS_KCMP: Final = NUMBERS["kcmp"]
