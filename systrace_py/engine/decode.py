@@ -1141,7 +1141,7 @@ class DecodedCall:
         if (os.major(device), os.minor(device)) == DEV_TTY:
             fields = procfs.read_stat(self.tid)
             device = int(fields[procfs.TTY_NR]) if fields is not None else 0
-        group = signals.foreground_group(device)
+        group = signals.foreground_group(device, self._decoder.traced)
         if group is None or self._decoder.owned(self.tid, self.tgid, fd):
             return None
         return F_OWNER_PGRP, group

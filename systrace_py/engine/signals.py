@@ -51,6 +51,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from collections.abc import Callable
 
 from systrace_py import procfs
 from systrace_py.engine.paths import PROC_SUPER_MAGIC
@@ -219,20 +220,28 @@ def owner_targets(kind: int, who: int, caller_tid: int) -> tuple[int, ...] | Non
     return (who,) if kind in (F_OWNER_TID, F_OWNER_PID) else None
 
 
-def foreground_group(device: int) -> int | None:
+def foreground_group(device: int, inside: Callable[[int], bool] | None = None) -> int | None:
     """The foreground process group of the terminal with this device number, as a process
     that has it as its controlling terminal tells (/proc/PID/stat's tty_nr and tpgid: every
     process of its session sees the same); None when no process has it so (the kernel then
-    makes the caller a file's owner at O_ASYNC, tty_fasync) or it has no foreground group."""
+    makes the caller a file's owner at O_ASYNC, tty_fasync) or it has no foreground group.
+    A number can name several terminals: ptys are numbered per devpts instance, and a mount
+    namespace makes a new instance, from 0 again.  So when processes of several sessions have
+    it, a group told by a process ``inside`` (the tree) says not false is taken only if none
+    other does: a terminal of the tree's own instance is not taken for another session's
+    (red team 19, sig_devpts.c), at worst the reverse (a refusal)."""
     if device == 0:
         return None
+    found: int | None = None
     for pid in _all_pids():
         fields = procfs.read_stat(pid)
         if fields is not None and int(fields[procfs.TTY_NR]) == device:
             group = int(fields[procfs.TPGID])
             if group > 0:
-                return group
-    return None
+                if inside is None or not inside(pid):
+                    return group
+                found = group if found is None else found
+    return found
 
 
 def own_owner(kind: int, who: int, caller_tid: int, caller_tgid: int) -> bool:

@@ -6,13 +6,18 @@ systrace that must not escape (docs/security.md, "Red team 19")."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import subprocess
+import termios
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from escape_lib import UnixListener
+from escape_lib import SYSTRACE, UnixListener, scene_env
 from test_escape_redteam18 import fresh_socket_policy
+from test_escape_signals import TREE_ONLY
 
 from conftest import PYTHON, systrace_env
 
@@ -93,3 +98,85 @@ def test_a_socket_born_during_the_run_is_not_the_runs(build, tmp_path: Path,
             traced.stdout + traced.stderr
         listener = made.listener()
         assert listener is not None and listener.accepted == 0
+
+
+@contextlib.contextmanager
+def a_terminal_typed_at() -> Iterator[tuple[int, int, str]]:
+    """A pty (master, slave, its name) with a line typed at it every 50 ms."""
+    master, slave = os.openpty()
+    done = threading.Event()
+
+    def type_lines() -> None:
+        while not done.wait(0.05):
+            with contextlib.suppress(OSError):
+                os.write(master, b"x\n")
+
+    typist = threading.Thread(target=type_lines)
+    typist.start()
+    try:
+        yield master, slave, os.ttyname(slave)
+    finally:
+        done.set()
+        typist.join()
+        os.close(master)
+        with contextlib.suppress(OSError):
+            os.close(slave)
+
+
+def devpts_attack(program: Path, work: Path, policy_text: str | None,
+                  loop: dict[str, str]) -> tuple[str, bool]:
+    """sig_devpts.c's run (traced under ``policy_text``, or natively for None) against a
+    victim leading a session on a terminal it started only once the program said READY:
+    (its output, whether the victim lives)."""
+    work.mkdir()
+    (work / "devpts").mkdir()
+    with a_terminal_typed_at() as (_, slave, name):
+        argv = [str(program), name, str(work / "devpts"), str(work / "READY"),
+                str(work / "victim")]
+        if policy_text is not None:
+            (work / "policy.toml").write_text(policy_text)
+            argv = [*SYSTRACE, "-p", str(work / "policy.toml"), "--", *argv]
+        attacker = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, env=scene_env(None, **loop),
+                                    start_new_session=True)
+        try:
+            while not (work / "READY").exists() and attacker.poll() is None:
+                time.sleep(0.01)
+
+            def take_terminal() -> None:
+                fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+            victim = subprocess.Popen(["sleep", "60"], stdin=slave, start_new_session=True,
+                                      preexec_fn=take_terminal)
+            try:
+                (work / "victim.new").write_text(str(victim.pid))
+                (work / "victim.new").rename(work / "victim")
+                out, err = attacker.communicate(timeout=120)
+                return out + err, victim.poll() is None
+            finally:
+                victim.kill()
+                victim.wait(5)
+        finally:
+            if attacker.poll() is None:
+                attacker.kill()
+                attacker.wait(5)
+
+
+def test_a_terminal_of_another_devpts_instance_is_not_the_trees(build, tmp_path: Path,
+                                                                loop: dict[str, str]) -> None:
+    """O_ASYNC on a terminal's file with no owner makes its foreground group the owner
+    (tty_fasync); systrace decides that group as kill(-pgid), telling the terminal by its
+    device number -- the first process whose tty_nr is that number gives the group.  But
+    ptys are numbered per devpts instance: sig_devpts.c makes its own instance (a mount
+    namespace of its own), takes its pty of the number of the victim's terminal, has a
+    child lead a session on it, and only then is the victim's session started there (a
+    later pid).  O_ASYNC on the victim's terminal was taken for the child's group (the
+    tree's) and the kernel killed the victim at the next line typed.  Control: natively
+    the victim dies."""
+    program = build("escape/sig_devpts.c")
+    control, alive = devpts_attack(program, tmp_path / "control", None, {})
+    assert control.startswith("ESCAPED"), control
+    assert not alive
+    traced, alive = devpts_attack(program, tmp_path / "traced", TREE_ONLY, loop)
+    assert "ESCAPED" not in traced and alive, traced
+    assert traced.startswith("BLOCKED: O_ASYNC on /dev/pts/") and ": EPERM" in traced, traced
