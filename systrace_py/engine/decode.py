@@ -1114,14 +1114,26 @@ class DecodedCall:
         (pid,) = struct.unpack("<i", raw)
         return (F_OWNER_PGRP, -pid) if pid < 0 else (F_OWNER_PID, pid)
 
+    def turns_async_on(self) -> bool:
+        """Whether the call turns O_ASYNC on (fcntl F_SETFL with the bit, ioctl FIOASYNC of
+        a nonzero int, as held): for a terminal's file with no owner, the kernel makes the
+        foreground group the owner (_terminal_owner)."""
+        request = self.args[1] & 0xFFFFFFFF if len(self.args) > 2 else -1
+        if self.name == "fcntl" and request == F_SETFL:
+            return bool(self.args[2] & O_ASYNC)
+        if self.name == "ioctl" and request == FIOASYNC:
+            self.owner()  # (reads and holds the int)
+            return self.held_strings is not None and self.held_strings.get(2) != bytes(4)
+        return False
+
     def owner_stayed(self) -> bool:
         """With the tree frozen: is the owner a terminal would get (_terminal_owner) still the
-        one decided?  The foreground group is the terminal's, not the call's: a thread's
-        TIOCSPGRP may have changed it since (a register or struct owner is held: it stays)."""
-        request = self.args[1] & 0xFFFFFFFF if len(self.args) > 2 else -1
-        if (self.name, request) not in (("fcntl", F_SETFL), ("ioctl", FIOASYNC)):
-            return True
-        return self.owner() is None or self._terminal_owner() == self.owner()
+        one decided -- None included?  What the descriptor is, whether its file has an owner
+        and the terminal's foreground group are not the call's: another thread may have put
+        a terminal at the number (dup2) where a pipe was checked, cleared the owner, or made
+        another group the foreground (TIOCSPGRP) since (red team 19, sig_fdswap.c).  A
+        register or struct owner is held: it stays."""
+        return not self.turns_async_on() or self._terminal_owner() == self.owner()
 
     def _terminal_owner(self) -> tuple[int, int] | None:
         """O_ASYNC turned on (F_SETFL, FIOASYNC) for a terminal's file that has no owner: the

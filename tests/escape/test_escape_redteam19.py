@@ -15,8 +15,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from escape_lib import SYSTRACE, UnixListener, scene_env
+from escape_lib import SYSTRACE, UnixListener, assert_blocked, attack, require_real, scene_env
 from test_escape_redteam18 import fresh_socket_policy
+from test_escape_sig_owner import victim_at_a_terminal
 from test_escape_signals import TREE_ONLY
 
 from conftest import PYTHON, systrace_env
@@ -180,3 +181,24 @@ def test_a_terminal_of_another_devpts_instance_is_not_the_trees(build, tmp_path:
     traced, alive = devpts_attack(program, tmp_path / "traced", TREE_ONLY, loop)
     assert "ESCAPED" not in traced and alive, traced
     assert traced.startswith("BLOCKED: O_ASYNC on /dev/pts/") and ": EPERM" in traced, traced
+
+
+def test_a_terminal_put_at_a_checked_descriptor_gets_no_owner(build,
+                                                              loop: dict[str, str]) -> None:
+    """fcntl(F_SETFL, O_ASYNC) is decided on what its descriptor is when it stops: on a
+    terminal with no owner as kill(-pgid) of its foreground group, on a pipe as nothing.
+    sig_fdswap.c has a thread dup2 another session's terminal and a pipe to one number in
+    turn while it turns O_ASYNC on and off there: a call checked on the pipe ran on the
+    terminal, the victim's group became its owner, and the next line typed killed it.
+    Control: natively the victim dies (no race needed)."""
+    program = build("escape/sig_fdswap.c")
+    outcomes = []
+    for policy_text in (None, TREE_ONLY):
+        with victim_at_a_terminal() as (target, name):
+            outcome = attack(program, name, target.pid, policy_text=policy_text,
+                             scene=None, env=loop, timeout=120)
+            outcomes.append((outcome, target.poll() is None))
+    (control, _), (traced, alive) = outcomes
+    require_real(control)
+    assert_blocked(traced)
+    assert alive, f"the victim got a signal:\n{traced}"
