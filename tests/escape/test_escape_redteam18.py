@@ -80,8 +80,9 @@ def test_an_older_directory_swapped_in_brings_no_older_socket_to_a_fresh_name(
     listens on) to ``sock`` and connects to ``sock/busX``: the name the tracer still took
     for the run's own (the rename of an older directory forgot only the directory's name,
     and a rename the prefilter lets through is not seen at all), the socket an older one --
-    connected.  Now a noted socket must also have been born during the run (statx's birth
-    time).  Control: natively the connect reaches the listener."""
+    connected.  Now a noted socket must also be one a bind of the run bound (sock_diag: red
+    team 19 replaced red team 18's birth time).  Control: natively the connect reaches the
+    listener."""
     program = build("escape/fresh_swap.c")
 
     def scene(name: str) -> Path:
