@@ -12,10 +12,10 @@ Everything here is a direct kernel call: no policy, no state.
 
 from __future__ import annotations
 
+import _socket  # (``socket`` imports enum, selectors...: kept out of a plain run's start)
 import ctypes
 import errno
 import os
-import socket
 import stat
 import struct
 from typing import Final
@@ -367,10 +367,11 @@ def unix_socket_at(path: str) -> int | None:
     device = os.major(info.st_dev) << _MINORBITS | os.minor(info.st_dev)
     inode = info.st_ino & 0xFFFFFFFF  # (udiag_vfs_ino is a __u32)
     request = struct.pack("=IHHII", 16 + 24, _SOCK_DIAG_BY_FAMILY, _NLM_F_DUMP_REQUEST, 1, 0) \
-        + struct.pack("=BBHIIIII", socket.AF_UNIX, 0, 0, 0xFFFFFFFF, 0, _UDIAG_SHOW_VFS, 0, 0)
+        + struct.pack("=BBHIIIII", _socket.AF_UNIX, 0, 0, 0xFFFFFFFF, 0, _UDIAG_SHOW_VFS, 0, 0)
     try:
-        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
-                           _NETLINK_SOCK_DIAG) as diag:
+        diag = _socket.socket(_socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC,
+                              _NETLINK_SOCK_DIAG)
+        try:
             diag.sendall(request)
             while True:
                 data = diag.recv(65536)
@@ -385,6 +386,8 @@ def unix_socket_at(path: str) -> int | None:
                     at += (length + 3) & ~3
                 if not data:
                     return None
+        finally:
+            diag.close()
     except OSError:
         return None
 
