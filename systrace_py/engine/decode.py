@@ -1122,7 +1122,10 @@ class DecodedCall:
         if self.name == "fcntl" and request == F_SETFL:
             return bool(self.args[2] & O_ASYNC)
         if self.name == "ioctl" and request == FIOASYNC:
-            self.owner()  # (reads and holds the int)
+            try:
+                self.owner()  # (reads and holds the int)
+            except DecodeError:
+                return False  # (unreadable: refused when it was decided, as the kernel's EFAULT)
             return self.held_strings is not None and self.held_strings.get(2) != bytes(4)
         return False
 

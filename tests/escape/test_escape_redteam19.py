@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from escape_lib import SYSTRACE, UnixListener, assert_blocked, attack, require_real, scene_env
 from test_escape_redteam18 import fresh_socket_policy
 from test_escape_sig_owner import victim_at_a_terminal
@@ -183,19 +184,22 @@ def test_a_terminal_of_another_devpts_instance_is_not_the_trees(build, tmp_path:
     assert traced.startswith("BLOCKED: O_ASYNC on /dev/pts/") and ": EPERM" in traced, traced
 
 
-def test_a_terminal_put_at_a_checked_descriptor_gets_no_owner(build,
+@pytest.mark.parametrize("mode", ["fcntl", "ioctl"])
+def test_a_terminal_put_at_a_checked_descriptor_gets_no_owner(build, mode: str,
                                                               loop: dict[str, str]) -> None:
     """fcntl(F_SETFL, O_ASYNC) is decided on what its descriptor is when it stops: on a
     terminal with no owner as kill(-pgid) of its foreground group, on a pipe as nothing.
     sig_fdswap.c has a thread dup2 another session's terminal and a pipe to one number in
-    turn while it turns O_ASYNC on and off there: a call checked on the pipe ran on the
-    terminal, the victim's group became its owner, and the next line typed killed it.
-    Control: natively the victim dies (no race needed)."""
+    turn while it turns O_ASYNC on and off there (fcntl F_SETFL; ioctl FIOASYNC): a call
+    checked on the pipe ran on the terminal, the victim's group became its owner, and the
+    next line typed killed it.  Now every call turning O_ASYNC on runs with the tree frozen,
+    the owner a terminal would give checked again.  Control: natively the victim dies (no
+    race needed)."""
     program = build("escape/sig_fdswap.c")
     outcomes = []
     for policy_text in (None, TREE_ONLY):
         with victim_at_a_terminal() as (target, name):
-            outcome = attack(program, name, target.pid, policy_text=policy_text,
+            outcome = attack(program, mode, name, target.pid, policy_text=policy_text,
                              scene=None, env=loop, timeout=120)
             outcomes.append((outcome, target.poll() is None))
     (control, _), (traced, alive) = outcomes
