@@ -156,18 +156,28 @@ def _ignores_trap(tid: int) -> bool | None:
 
 
 def _area_mapped(tid: int) -> bool:
-    """Whether the task's scratch area is there as the exec-time stub's mmap makes it (one
-    anonymous read-only private mapping of exactly the area; _cloop.c area_mapped): at the
-    stub's own int3 it is not -- that mmap failed --, and the program cannot make it without
-    a stop (the filter guards the area), so an int3 there with the area mapped is the
-    program's (stub_trap.c).  True, too, when the maps cannot be read (the task gone)."""
-    area = [f"{scratch.BASE:x}-{scratch.BASE + scratch.SIZE:x}", "r--p", "00000000", "00:00",
-            "0"]
+    """Whether the task's scratch area is there as the exec-time stub's mmap makes it: private
+    anonymous read-only mappings covering the whole area (_cloop.c area_mapped, which says
+    why): at the stub's own int3 it is not -- that mmap failed --, and the program cannot make
+    it without a stop (the filter guards the area), so an int3 there with the area mapped is
+    the program's (stub_trap.c) -- its mapping perhaps split (mlock) or merged with one after
+    it by calls that make no stop.  True, too, when the maps cannot be read (the task gone)."""
     try:
         maps = procfs.read(f"/proc/{tid}/maps").decode()
     except OSError:
         return True
-    return any(line.split() == area for line in maps.splitlines())
+    covered, end = scratch.BASE, scratch.BASE + scratch.SIZE
+    for line in maps.splitlines():
+        fields = line.split()
+        low, high = (int(bound, 16) for bound in fields[0].split("-"))
+        if high <= covered:
+            continue
+        if low > covered or fields[1:5] != ["r--p", "00000000", "00:00", "0"]:
+            break
+        covered = high
+        if covered >= end:
+            break
+    return covered >= end
 
 
 def _held_signal(status: int) -> int:
