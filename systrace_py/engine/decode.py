@@ -1120,7 +1120,10 @@ class DecodedCall:
         request = self.args[1] & 0xFFFFFFFF if len(self.args) > 2 else -1
         if (self.name, request) not in (("fcntl", F_SETFL), ("ioctl", FIOASYNC)):
             return True
-        return self.owner() is None or self._terminal_owner() == self.owner()
+        try:
+            return self.owner() is None or self._terminal_owner() == self.owner()
+        except DecodeError:  # (which terminal it is can no longer be told: not the same)
+            return False
 
     def _terminal_owner(self) -> tuple[int, int] | None:
         """O_ASYNC turned on (F_SETFL, FIOASYNC) for a terminal's file that has no owner: the
@@ -1128,7 +1131,8 @@ class DecodedCall:
         signals at the next line typed -- another session's job, for a terminal of the
         user's the program opened; systrace's job, with the tracer, for its own.  Else the
         caller (or nothing changes): None.  The terminal is told by its device number, the
-        controlling terminal of the processes that have it (/dev/tty: the caller's)."""
+        controlling terminal of the processes that have it (/dev/tty: the caller's; /dev/console
+        and /dev/tty0: the terminal they stand for, signals.terminal_behind)."""
         fd = _int32(self.args[0])
         try:
             info = os.stat(f"/proc/{self.tid}/fd/{fd}")
@@ -1140,7 +1144,12 @@ class DecodedCall:
         if (os.major(device), os.minor(device)) == DEV_TTY:
             fields = procfs.read_stat(self.tid)
             device = int(fields[procfs.TTY_NR]) if fields is not None else 0
-        group = signals.foreground_group(device)
+        behind = signals.terminal_behind(device)  # (/dev/console, /dev/tty0: another's)
+        if behind is None:
+            raise DecodeError(errno.EPERM, f"which terminal {_int32(self.args[0])} is cannot "
+                                           "be told (sysfs): its owner is not known",
+                              unreadable=False)
+        group = signals.foreground_group(behind)
         if group is None or self._decoder.owned(self.tid, self.tgid, fd):
             return None
         return F_OWNER_PGRP, group

@@ -219,6 +219,33 @@ def owner_targets(kind: int, who: int, caller_tid: int) -> tuple[int, ...] | Non
     return (who,) if kind in (F_OWNER_TID, F_OWNER_PID) else None
 
 
+#: the terminals whose device stands for another's (tty_lookup_driver): /dev/console the
+#: console's -- the last of /sys/class/tty/console/active --, /dev/tty0 the foreground
+#: virtual console's (its active); no session shows their numbers as its tty_nr
+_TERMINAL_ALIASES = {(5, 1): "console", (4, 0): "tty0"}
+
+
+def terminal_behind(device: int) -> int | None:
+    """The terminal a file of this device number is (:func:`foreground_group` names it by
+    that): itself, or the one /dev/console or /dev/tty0 stands for now, as sysfs tells (the
+    console may be tty0, which stands for a console again).  None when sysfs cannot tell:
+    the owner cannot be named (DecodedCall refuses: fail closed).  (/dev/tty, the caller's
+    own terminal, is the caller's tty_nr: DecodedCall._terminal_owner.)"""
+    for _ in range(len(_TERMINAL_ALIASES) + 1):
+        alias = _TERMINAL_ALIASES.get((os.major(device), os.minor(device)))
+        if alias is None:
+            return device
+        try:
+            with open(f"/sys/class/tty/{alias}/active") as active:
+                name = active.read().split()[-1]
+            with open(f"/sys/class/tty/{name}/dev") as number:
+                major, minor = number.read().strip().split(":")
+            device = os.makedev(int(major), int(minor))
+        except (OSError, IndexError, ValueError):
+            return None
+    return None
+
+
 def foreground_group(device: int) -> int | None:
     """The foreground process group of the terminal with this device number, as a process
     that has it as its controlling terminal tells (/proc/PID/stat's tty_nr and tpgid: every

@@ -152,3 +152,23 @@ def test_a_terminal_no_session_has_gives_no_foreground_group():
         os.close(master)
         os.close(slave)
     assert signals.foreground_group(0) is None
+
+
+def test_a_terminal_is_itself_and_dev_tty0_the_virtual_console_it_stands_for():
+    """A pty is the terminal its device number says; /dev/tty0 (4,0) is the foreground
+    virtual console (sysfs), whose number its sessions show as their tty_nr -- looked up by
+    4,0 no session has it, and O_ASYNC there was taken for the caller's own."""
+    master, slave = os.openpty()
+    try:
+        device = os.fstat(slave).st_rdev
+        assert signals.terminal_behind(device) == device
+    finally:
+        os.close(master)
+        os.close(slave)
+    try:
+        with open("/sys/class/tty/tty0/active") as active:
+            name = active.read().split()[-1]
+        console = os.stat(f"/dev/{name}").st_rdev
+    except (OSError, IndexError):
+        return  # (no virtual console here: the escape test skips too)
+    assert signals.terminal_behind(os.makedev(4, 0)) == console != os.makedev(4, 0)
