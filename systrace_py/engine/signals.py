@@ -55,7 +55,14 @@ import signal
 from systrace_py import procfs
 from systrace_py.engine.paths import PROC_SUPER_MAGIC
 from systrace_py.engine.ptrace_ops import fs_type
-from systrace_py.kernel import CAP_KILL, F_OWNER_PGRP, F_OWNER_PID, F_OWNER_TID
+from systrace_py.kernel import (
+    CAP_KILL,
+    DEV_CONSOLE,
+    DEV_TTY0,
+    F_OWNER_PGRP,
+    F_OWNER_PID,
+    F_OWNER_TID,
+)
 from systrace_py.procfs import start_time
 
 _INT_MIN = -(2**31)
@@ -219,10 +226,9 @@ def owner_targets(kind: int, who: int, caller_tid: int) -> tuple[int, ...] | Non
     return (who,) if kind in (F_OWNER_TID, F_OWNER_PID) else None
 
 
-#: the terminals whose device stands for another's (tty_lookup_driver): /dev/console the
-#: console's -- the last of /sys/class/tty/console/active --, /dev/tty0 the foreground
-#: virtual console's (its active); no session shows their numbers as its tty_nr
-_TERMINAL_ALIASES = {(5, 1): "console", (4, 0): "tty0"}
+#: the terminals that stand for another, by their sysfs names: which one is the last of
+#: /sys/class/tty/NAME/active (no session shows their own numbers as its tty_nr)
+_TERMINAL_ALIASES = {DEV_CONSOLE: "console", DEV_TTY0: "tty0"}
 
 
 def terminal_behind(device: int) -> int | None:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from systrace_py.engine import signals
 from systrace_py.engine.decode import DecodedCall
 from systrace_py.engine.signals import _Credentials
-from systrace_py.kernel import F_OWNER_PGRP, F_OWNER_PID, F_OWNER_TID, F_SETOWN
+from systrace_py.kernel import DEV_TTY0, F_OWNER_PGRP, F_OWNER_PID, F_OWNER_TID, F_SETOWN
 from systrace_py.policy.files import loads_policy
 from systrace_py.policy.model import Action, CallFacts
 from systrace_py.syscalls import NUMBERS
@@ -171,4 +171,5 @@ def test_a_terminal_is_itself_and_dev_tty0_the_virtual_console_it_stands_for():
         console = os.stat(f"/dev/{name}").st_rdev
     except (OSError, IndexError):
         return  # (no virtual console here: the escape test skips too)
-    assert signals.terminal_behind(os.makedev(4, 0)) == console != os.makedev(4, 0)
+    tty0 = os.makedev(*DEV_TTY0)
+    assert signals.terminal_behind(tty0) == console != tty0
