@@ -153,9 +153,10 @@ def victim_at_a_terminal() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
 
 
 @contextlib.contextmanager
-def victim_at_the_foreground_console() -> Iterator[subprocess.Popen[bytes]]:
+def victim_at_the_foreground_console() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """The victim at the foreground virtual console (/sys/class/tty/tty0/active), lines
-    typed there by TIOCSTI (root: CAP_SYS_ADMIN); skipped where there is none or no root."""
+    typed there by TIOCSTI (root: CAP_SYS_ADMIN), and /dev/tty0, which stands for it;
+    skipped where there is none or no root."""
     try:
         name = "/dev/" + Path("/sys/class/tty/tty0/active").read_text().split()[-1]
         console = os.open(name, os.O_RDWR | os.O_NOCTTY)
@@ -168,40 +169,31 @@ def victim_at_the_foreground_console() -> Iterator[subprocess.Popen[bytes]]:
 
     try:
         with _victim_leading(console, type_line) as proc:
-            yield proc
+            yield proc, "/dev/tty0"
     finally:
         os.close(console)
 
 
+#: where the victim's terminal is: a pty, or the foreground virtual console, opened by the
+#: program as /dev/tty0
+VICTIM_TERMINALS = {"pty": victim_at_a_terminal, "tty0": victim_at_the_foreground_console}
+
+
+@pytest.mark.parametrize("terminal", list(VICTIM_TERMINALS))
 @pytest.mark.parametrize("mode", ["tty", "ttyioctl"])
-def test_no_terminal_owner_outside_the_tree(build, mode, loop):
+def test_no_terminal_owner_outside_the_tree(build, mode, terminal, loop):
     """No owner named at all: O_ASYNC on another session's terminal makes its foreground
-    group the owner (tty_fasync) -- decided as kill(-pgid) of that group."""
+    group the owner (tty_fasync) -- decided as kill(-pgid) of that group.  /dev/tty0 is the
+    foreground virtual console under a device number of its own (tty_lookup_driver: 4,0 for
+    tty1's 4,1), which no session's tty_nr shows: O_ASYNC there was taken for a terminal no
+    session has (the caller the owner, no decision) while the kernel made the victim's group
+    the owner -- now /dev/tty0 and /dev/console are the terminal they stand for
+    (signals.terminal_behind: sysfs; review11)."""
     program = build("escape/sig_owner.c")
     outcomes = []
     for policy_text in (None, TREE_ONLY):
-        with victim_at_a_terminal() as (target, name):
+        with VICTIM_TERMINALS[terminal]() as (target, name):
             outcome = attack(program, mode, target.pid, name, policy_text=policy_text,
-                             scene=None, env=loop)
-            outcomes.append((outcome, target.poll() is None))
-    (control, _), (traced, alive) = outcomes
-    require_real(control)
-    assert_blocked(traced)
-    assert "EPERM" in traced.stdout and alive, f"the victim got a signal:\n{traced}"
-
-
-@pytest.mark.parametrize("mode", ["tty", "ttyioctl"])
-def test_no_terminal_owner_outside_the_tree_through_dev_tty0(build, mode, loop):
-    """/dev/tty0 is the foreground virtual console under a device number of its own
-    (tty_lookup_driver: 4,0 for tty1's 4,1), which no session's tty_nr shows: O_ASYNC on it
-    was taken for a terminal no session has (the caller the owner, no decision) while the
-    kernel made the victim's group, tty1's foreground, the owner -- now /dev/tty0 and
-    /dev/console are the terminal they stand for (signals.terminal_behind: sysfs)."""
-    program = build("escape/sig_owner.c")
-    outcomes = []
-    for policy_text in (None, TREE_ONLY):
-        with victim_at_the_foreground_console() as target:
-            outcome = attack(program, mode, target.pid, "/dev/tty0", policy_text=policy_text,
                              scene=None, env=loop)
             outcomes.append((outcome, target.poll() is None))
     (control, _), (traced, alive) = outcomes
