@@ -1114,16 +1114,31 @@ class DecodedCall:
         return (F_OWNER_PGRP, -pid) if pid < 0 else (F_OWNER_PID, pid)
 
     def owner_stayed(self) -> bool:
-        """With the tree frozen: is the owner a terminal would get (_terminal_owner) still the
-        one decided?  The foreground group is the terminal's, not the call's: a thread's
-        TIOCSPGRP may have changed it since (a register or struct owner is held: it stays)."""
-        request = self.args[1] & 0xFFFFFFFF if len(self.args) > 2 else -1
-        if (self.name, request) not in (("fcntl", F_SETFL), ("ioctl", FIOASYNC)):
+        """With the tree frozen: is the owner O_ASYNC gives (_terminal_owner) still the one
+        decided?  It is not the call's to hold: another task sharing the descriptor table may
+        have put another file at the number since (dup2: a terminal where a pipe was
+        checked), cleared the file's owner, or a thread's TIOCSPGRP made another group the
+        terminal's foreground (a register or struct owner is held: it stays)."""
+        if not self.turns_async_on():
             return True
         try:
-            return self.owner() is None or self._terminal_owner() == self.owner()
+            return self._terminal_owner() == self.owner()
         except DecodeError:  # (which terminal it is can no longer be told: not the same)
             return False
+
+    def turns_async_on(self) -> bool:
+        """Whether the call turns O_ASYNC on for its descriptor (F_SETFL with O_ASYNC, a
+        FIOASYNC of non-zero: owner read it), which may make a terminal's foreground group
+        the owner of the file the descriptor is when it runs (Tracer._must_freeze)."""
+        request = self.args[1] & 0xFFFFFFFF if len(self.args) > 2 else -1
+        if self.name == "fcntl" and request == F_SETFL:
+            return bool(self.args[2] & O_ASYNC)
+        if self.name != "ioctl" or request != FIOASYNC:
+            return False
+        with contextlib.suppress(DecodeError):
+            self.owner()
+        on = (self.held_strings or {}).get(2)
+        return on is None or on != bytes(4)  # (unread: taken as on)
 
     def _terminal_owner(self) -> tuple[int, int] | None:
         """O_ASYNC turned on (F_SETFL, FIOASYNC) for a terminal's file that has no owner: the

@@ -1721,6 +1721,11 @@ class Tracer:
                 self._thaw()
                 task.freezer = False
                 refusal = (errno.EAGAIN, "its arguments changed while it was being checked")
+            if refusal is None and not call.owner_stayed():
+                self._thaw()
+                task.freezer = False
+                refusal = (errno.EAGAIN, "the owner O_ASYNC gives its descriptor changed while "
+                                         "it was being checked")
             if refusal is None and call.examined_targets is not None and \
                     not self._targets_stayed(task, call):
                 self._thaw()
@@ -1932,6 +1937,8 @@ class Tracer:
             return False
         if call.examined_targets is not None:
             return True  # (a signal permitted for staying in the tree: _targets_stayed)
+        if call.turns_async_on():
+            return True  # (its descriptor may be another file when it runs: owner_stayed)
         if call.name not in enforce.FREEZE_CALLS:
             return False
         if call.name in MANY_ADDRESS_CALLS:
@@ -2048,12 +2055,12 @@ class Tracer:
         """With the others stopped: are the targets a tree-scoped permit was decided on the
         call's targets still, and tasks of the tree?  (Before the freeze stopped them, one
         may have ended -- its end reaped by the freeze itself -- or another thread may have
-        put another pidfd at the descriptor's number, or made another group the foreground
-        of the terminal an O_ASYNC gives its owner: DecodedCall.owner_stayed.)  From here on
-        none can: the tree is stopped until the call returns."""
+        put another pidfd at the descriptor's number; the owner an O_ASYNC gives is checked
+        before, for every such call: DecodedCall.owner_stayed.)  From here on none can: the
+        tree is stopped until the call returns."""
         targets = call.examined_targets
-        return targets is not None and call.owner_stayed() \
-            and call.signal_targets() == targets and all(map(self._in_tree, targets))
+        return targets is not None and call.signal_targets() == targets \
+            and all(map(self._in_tree, targets))
 
     def _waits_for_vfork(self, tid: int) -> bool:
         """Whether an interrupted task is a vfork parent that waits for its child: it cannot

@@ -202,6 +202,25 @@ def test_no_terminal_owner_outside_the_tree(build, mode, terminal, loop):
     assert "EPERM" in traced.stdout and alive, f"the victim got a signal:\n{traced}"
 
 
+def test_no_terminal_owner_by_a_descriptor_swapped_after_the_check(build, loop):
+    """The descriptor O_ASYNC is turned on for is a number: another thread may put the
+    terminal there once the call was checked with a pipe there (no owner to decide) and
+    before the kernel makes it (sig_owner.c ttyswap) -- the call runs with the tree frozen
+    when another task shares the descriptor table, and is refused (EAGAIN) when what its
+    descriptor is gives another owner then (DecodedCall.owner_stayed; review11)."""
+    program = build("escape/sig_owner.c")
+    outcomes = []
+    for policy_text in (None, TREE_ONLY):
+        with victim_at_a_terminal() as (target, name):
+            outcome = attack(program, "ttyswap", target.pid, name, policy_text=policy_text,
+                             scene=None, env=loop)
+            outcomes.append((outcome, target.poll() is None))
+    (control, _), (traced, alive) = outcomes
+    require_real(control)
+    assert_blocked(traced)
+    assert alive, f"the victim got a signal:\n{traced}"
+
+
 def test_a_terminal_file_owned_already_keeps_its_owner(build, loop):
     """F_SETOWN getpid() before O_ASYNC (what Emacs does on its terminal): the kernel keeps
     that owner, whatever the terminal's foreground group -- permitted, as natively."""
