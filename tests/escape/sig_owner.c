@@ -43,27 +43,9 @@ static volatile sig_atomic_t got;
 
 static void own_terminal(int session);
 
-static int victim_ended(void) {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", victim);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *end = strrchr(buf, ')');
-    return end && end[1] == ' ' && end[2] == 'Z';
-}
+static int victim_ended(void) { return process_ended(victim); }
 
-static int victim_ends_soon(void) {
-    for (int i = 0; i < 50; i++) {
-        if (victim_ended())
-            return 1;
-        usleep(10000);
-    }
-    return 0;
-}
+static int victim_ends_soon(void) { return process_ends_soon(victim); }
 
 /* the owner of fds[0] set to `who` by MODE; -1 and errno when refused */
 static int set_owner(const char *mode, int fd, pid_t who, pid_t group) {
