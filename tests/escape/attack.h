@@ -198,19 +198,26 @@ static inline double now_s(void) {
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Whether process PID has ended: gone, or a zombie (/proc/PID/stat's state Z) -- a victim
- * outside the tree, which its own parent reaps (sig_outside.c, sig_owner.c). */
-static inline int process_ended(pid_t pid) {
+/* The state /proc/PID/stat gives process PID (its leader's: 'Z' for a zombie, whose threads
+ * may live on), 0 when it is gone. */
+static inline char process_state(pid_t pid) {
     char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
     FILE *f = fopen(path, "r");
     if (!f)
-        return 1;
+        return 0;
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = 0;
     const char *end = strrchr(buf, ')');
-    return end && end[1] == ' ' && end[2] == 'Z';
+    return end && end[1] == ' ' ? end[2] : 0;
+}
+
+/* Whether process PID has ended: gone, or a zombie -- a victim outside the tree, which its
+ * own parent reaps (sig_outside.c, sig_owner.c). */
+static inline int process_ended(pid_t pid) {
+    char state = process_state(pid);
+    return !state || state == 'Z';
 }
 
 /* process_ended within half a second: a signal sent is delivered by the time the call
