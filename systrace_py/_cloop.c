@@ -1394,34 +1394,39 @@ static int stub_done(Arm *a) {
     return 0;
 }
 
-/* Whether the task's scratch area is there, as the stub's mmap makes it: one anonymous
- * read-only private mapping of exactly the area.  At the stub's int3 it is not -- the mmap
- * failed: an ELF segment (a file's mapping) or nothing at all (RLIMIT_AS) is there --, and
- * the program cannot make it without a stop (the filter guards the area).  So an int3 there
- * with the area mapped is the program's own: its calls the prefilter permits make no stop,
- * the stub is still taken for running, and a program may find it in its vDSO and jump to the
- * int3 -- natively a SIGTRAP; taken for the stub's, it was sent to its entry and the area
- * disowned (stub_trap.c).  1 / 0, -1: maps unreadable (the task gone). */
+/* Whether the task's scratch area is there, as the stub's mmap makes it: private anonymous
+ * read-only mappings covering the whole area.  At the stub's int3 it is not -- the mmap
+ * failed: an ELF segment (a file's mapping, or its bss: writable) or nothing at all
+ * (RLIMIT_AS) is there --, and the program cannot make it without a stop (the filter guards
+ * the area).  So an int3 there with the area mapped is the program's own: its calls the
+ * prefilter permits make no stop, the stub is still taken for running, and a program may
+ * find it in its vDSO and jump to the int3 -- natively a SIGTRAP; taken for the stub's, it
+ * was sent to its entry and the area disowned (stub_trap.c).  Covering, not one line of
+ * exactly the area: those calls may split its mapping (mlock of a page) or have the kernel
+ * merge it with one mapped after it alike (stub_trap.c lock:, grow:).  1 / 0, -1: maps
+ * unreadable (the task gone).  (Tracer's _area_mapped reads them alike.) */
 static int area_mapped(pid_t tid) {
     char path[64], line[512];
     snprintf(path, sizeof path, "/proc/%d/maps", (int)tid);
     FILE *maps = fopen(path, "re");
     if (!maps) return -1;
-    int found = 0;
-    while (fgets(line, sizeof line, maps)) {
+    unsigned long long covered = mmap_args[1], end = mmap_args[1] + mmap_args[2];
+    while (covered < end && fgets(line, sizeof line, maps)) {
         unsigned long long lo, hi, offset;
         unsigned major, minor;
         unsigned long inode;
         char perms[8];
+        if (!strchr(line, '\n'))  /* (a long file name's rest is no line of its own) */
+            for (int c = 0; c != '\n' && c != EOF;) c = getc(maps);
         if (sscanf(line, "%llx-%llx %7s %llx %x:%x %lu", &lo, &hi, perms, &offset, &major,
-                   &minor, &inode) != 7 || lo != mmap_args[1])
+                   &minor, &inode) != 7 || hi <= covered)
             continue;
-        found = hi - lo == mmap_args[2] && !strcmp(perms, "r--p") && !offset && !major &&
-                !minor && !inode;
-        break;
+        if (lo > covered || strcmp(perms, "r--p") || offset || major || minor || inode)
+            break;
+        covered = hi;
     }
     fclose(maps);
-    return found;
+    return covered >= end;
 }
 
 /* A stop of a task whose stub was not seen to end.  1: the stub's own, served: its trap (the

@@ -79,6 +79,10 @@ O_ASYNC: Final = 0o20000
 FIOASYNC: Final = 0x5452
 #: /dev/tty: the caller's controlling terminal, whatever it is
 DEV_TTY: Final = (5, 0)
+#: /dev/console and /dev/tty0: the console's terminal, the foreground virtual console
+#: (tty_lookup_driver) -- another terminal, under a number of their own
+DEV_CONSOLE: Final = (5, 1)
+DEV_TTY0: Final = (4, 0)
 #: struct f_owner_ex's types
 F_OWNER_TID: Final = 0
 F_OWNER_PID: Final = 1

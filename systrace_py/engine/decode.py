@@ -1130,13 +1130,17 @@ class DecodedCall:
         return False
 
     def owner_stayed(self) -> bool:
-        """With the tree frozen: is the owner a terminal would get (_terminal_owner) still the
-        one decided -- None included?  What the descriptor is, whether its file has an owner
-        and the terminal's foreground group are not the call's: another thread may have put
-        a terminal at the number (dup2) where a pipe was checked, cleared the owner, or made
-        another group the foreground (TIOCSPGRP) since (red team 19, sig_fdswap.c).  A
-        register or struct owner is held: it stays."""
-        return not self.turns_async_on() or self._terminal_owner() == self.owner()
+        """With the tree frozen: is the owner O_ASYNC gives (_terminal_owner) still the one
+        decided?  It is not the call's to hold: another task sharing the descriptor table may
+        have put another file at the number since (dup2: a terminal where a pipe was
+        checked), cleared the file's owner, or a thread's TIOCSPGRP made another group the
+        terminal's foreground (a register or struct owner is held: it stays)."""
+        if not self.turns_async_on():
+            return True
+        try:
+            return self._terminal_owner() == self.owner()
+        except DecodeError:  # (which terminal it is can no longer be told: not the same)
+            return False
 
     def _terminal_owner(self) -> tuple[int, int] | None:
         """O_ASYNC turned on (F_SETFL, FIOASYNC) for a terminal's file that has no owner: the
@@ -1144,7 +1148,8 @@ class DecodedCall:
         signals at the next line typed -- another session's job, for a terminal of the
         user's the program opened; systrace's job, with the tracer, for its own.  Else the
         caller (or nothing changes): None.  The terminal is told by its device number, the
-        controlling terminal of the processes that have it (/dev/tty: the caller's)."""
+        controlling terminal of the processes that have it (/dev/tty: the caller's; /dev/console
+        and /dev/tty0: the terminal they stand for, signals.terminal_behind)."""
         fd = _int32(self.args[0])
         try:
             info = os.stat(f"/proc/{self.tid}/fd/{fd}")
@@ -1156,7 +1161,12 @@ class DecodedCall:
         if (os.major(device), os.minor(device)) == DEV_TTY:
             fields = procfs.read_stat(self.tid)
             device = int(fields[procfs.TTY_NR]) if fields is not None else 0
-        group = signals.foreground_group(device, self._decoder.traced)
+        behind = signals.terminal_behind(device)  # (/dev/console, /dev/tty0: another's)
+        if behind is None:
+            raise DecodeError(errno.EPERM, f"which terminal {_int32(self.args[0])} is cannot "
+                                           "be told (sysfs): its owner is not known",
+                              unreadable=False)
+        group = signals.foreground_group(behind, self._decoder.traced)
         if group is None or self._decoder.owned(self.tid, self.tgid, fd):
             return None
         return F_OWNER_PGRP, group

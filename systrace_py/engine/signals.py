@@ -56,7 +56,14 @@ from collections.abc import Callable
 from systrace_py import procfs
 from systrace_py.engine.paths import PROC_SUPER_MAGIC
 from systrace_py.engine.ptrace_ops import fs_type
-from systrace_py.kernel import CAP_KILL, F_OWNER_PGRP, F_OWNER_PID, F_OWNER_TID
+from systrace_py.kernel import (
+    CAP_KILL,
+    DEV_CONSOLE,
+    DEV_TTY0,
+    F_OWNER_PGRP,
+    F_OWNER_PID,
+    F_OWNER_TID,
+)
 from systrace_py.procfs import start_time
 
 _INT_MIN = -(2**31)
@@ -218,6 +225,32 @@ def owner_targets(kind: int, who: int, caller_tid: int) -> tuple[int, ...] | Non
     if kind == F_OWNER_PGRP:
         return group_members(-who, caller_tid)
     return (who,) if kind in (F_OWNER_TID, F_OWNER_PID) else None
+
+
+#: the terminals that stand for another, by their sysfs names: which one is the last of
+#: /sys/class/tty/NAME/active (no session shows their own numbers as its tty_nr)
+_TERMINAL_ALIASES = {DEV_CONSOLE: "console", DEV_TTY0: "tty0"}
+
+
+def terminal_behind(device: int) -> int | None:
+    """The terminal a file of this device number is (:func:`foreground_group` names it by
+    that): itself, or the one /dev/console or /dev/tty0 stands for now, as sysfs tells (the
+    console may be tty0, which stands for a console again).  None when sysfs cannot tell:
+    the owner cannot be named (DecodedCall refuses: fail closed).  (/dev/tty, the caller's
+    own terminal, is the caller's tty_nr: DecodedCall._terminal_owner.)"""
+    for _ in range(len(_TERMINAL_ALIASES) + 1):
+        alias = _TERMINAL_ALIASES.get((os.major(device), os.minor(device)))
+        if alias is None:
+            return device
+        try:
+            with open(f"/sys/class/tty/{alias}/active") as active:
+                name = active.read().split()[-1]
+            with open(f"/sys/class/tty/{name}/dev") as number:
+                major, minor = number.read().strip().split(":")
+            device = os.makedev(int(major), int(minor))
+        except (OSError, IndexError, ValueError):
+            return None
+    return None
 
 
 def foreground_group(device: int, inside: Callable[[int], bool] | None = None) -> int | None:

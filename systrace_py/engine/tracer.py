@@ -156,18 +156,28 @@ def _ignores_trap(tid: int) -> bool | None:
 
 
 def _area_mapped(tid: int) -> bool:
-    """Whether the task's scratch area is there as the exec-time stub's mmap makes it (one
-    anonymous read-only private mapping of exactly the area; _cloop.c area_mapped): at the
-    stub's own int3 it is not -- that mmap failed --, and the program cannot make it without
-    a stop (the filter guards the area), so an int3 there with the area mapped is the
-    program's (stub_trap.c).  True, too, when the maps cannot be read (the task gone)."""
-    area = [f"{scratch.BASE:x}-{scratch.BASE + scratch.SIZE:x}", "r--p", "00000000", "00:00",
-            "0"]
+    """Whether the task's scratch area is there as the exec-time stub's mmap makes it: private
+    anonymous read-only mappings covering the whole area (_cloop.c area_mapped, which says
+    why): at the stub's own int3 it is not -- that mmap failed --, and the program cannot make
+    it without a stop (the filter guards the area), so an int3 there with the area mapped is
+    the program's (stub_trap.c) -- its mapping perhaps split (mlock) or merged with one after
+    it by calls that make no stop.  True, too, when the maps cannot be read (the task gone)."""
     try:
         maps = procfs.read(f"/proc/{tid}/maps").decode()
     except OSError:
         return True
-    return any(line.split() == area for line in maps.splitlines())
+    covered, end = scratch.BASE, scratch.BASE + scratch.SIZE
+    for line in maps.splitlines():
+        fields = line.split()
+        low, high = (int(bound, 16) for bound in fields[0].split("-"))
+        if high <= covered:
+            continue
+        if low > covered or fields[1:5] != ["r--p", "00000000", "00:00", "0"]:
+            break
+        covered = high
+        if covered >= end:
+            break
+    return covered >= end
 
 
 def _held_signal(status: int) -> int:
@@ -1714,8 +1724,8 @@ class Tracer:
             if refusal is None and not call.owner_stayed():
                 self._thaw()
                 task.freezer = False
-                refusal = (errno.EAGAIN, "the owner its descriptor would get changed while it "
-                                         "was being checked")
+                refusal = (errno.EAGAIN, "the owner O_ASYNC gives its descriptor changed while "
+                                         "it was being checked")
             if refusal is None and call.examined_targets is not None and \
                     not self._targets_stayed(task, call):
                 self._thaw()
@@ -1928,7 +1938,7 @@ class Tracer:
         if call.examined_targets is not None:
             return True  # (a signal permitted for staying in the tree: _targets_stayed)
         if call.turns_async_on():
-            return True  # (the owner a terminal would give: DecodedCall.owner_stayed)
+            return True  # (its descriptor may be another file when it runs: owner_stayed)
         if call.name not in enforce.FREEZE_CALLS:
             return False
         if call.name in MANY_ADDRESS_CALLS:
@@ -2045,12 +2055,12 @@ class Tracer:
         """With the others stopped: are the targets a tree-scoped permit was decided on the
         call's targets still, and tasks of the tree?  (Before the freeze stopped them, one
         may have ended -- its end reaped by the freeze itself -- or another thread may have
-        put another pidfd at the descriptor's number; the owner an O_ASYNC gives a terminal
-        was checked again before: DecodedCall.owner_stayed.)  From here on none can: the
+        put another pidfd at the descriptor's number; the owner an O_ASYNC gives is checked
+        before, for every such call: DecodedCall.owner_stayed.)  From here on none can: the
         tree is stopped until the call returns."""
         targets = call.examined_targets
-        return targets is not None \
-            and call.signal_targets() == targets and all(map(self._in_tree, targets))
+        return targets is not None and call.signal_targets() == targets \
+            and all(map(self._in_tree, targets))
 
     def _waits_for_vfork(self, tid: int) -> bool:
         """Whether an interrupted task is a vfork parent that waits for its child: it cannot

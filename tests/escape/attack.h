@@ -198,6 +198,39 @@ static inline double now_s(void) {
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The state /proc/PID/stat gives process PID (its leader's: 'Z' for a zombie, whose threads
+ * may live on), 0 when it is gone. */
+static inline char process_state(pid_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *end = strrchr(buf, ')');
+    return end && end[1] == ' ' ? end[2] : 0;
+}
+
+/* Whether process PID has ended: gone, or a zombie -- a victim outside the tree, which its
+ * own parent reaps (sig_outside.c, sig_owner.c). */
+static inline int process_ended(pid_t pid) {
+    char state = process_state(pid);
+    return !state || state == 'Z';
+}
+
+/* process_ended within half a second: a signal sent is delivered by the time the call
+ * returns to a sleeping victim, but it takes the scheduler a moment to end it. */
+static inline int process_ends_soon(pid_t pid) {
+    for (int i = 0; i < 50; i++) {
+        if (process_ended(pid))
+            return 1;
+        usleep(10000);
+    }
+    return 0;
+}
+
 /* The TracerPid a /proc status file names (0 when none, -1 when unreadable). */
 static inline int tracer_in(const char *status) {
     FILE *f = fopen(status, "r");

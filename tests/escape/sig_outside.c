@@ -26,29 +26,9 @@
 
 static pid_t victim;
 
-static int victim_ended(void) {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", victim);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *end = strrchr(buf, ')');
-    return end && end[1] == ' ' && end[2] == 'Z';
-}
+static int victim_ended(void) { return process_ended(victim); }
 
-/* a signal sent is delivered by the time the call returns to a sleeping victim, but it takes
- * the scheduler a moment to end it */
-static int victim_ends_soon(void) {
-    for (int i = 0; i < 50; i++) {
-        if (victim_ended())
-            return 1;
-        usleep(10000);
-    }
-    return 0;
-}
+static int victim_ends_soon(void) { return process_ends_soon(victim); }
 
 static volatile int stop_swapping;
 static int pidfd_in, pidfd_out;

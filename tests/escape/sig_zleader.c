@@ -34,18 +34,7 @@ static void *victim_thread(void *arg) {
 }
 
 /* Whether /proc/PID/stat says the process's leader is a zombie. */
-static int leader_zombie(pid_t pid) {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *end = strrchr(buf, ')');
-    return end && end[1] == ' ' && end[2] == 'Z';
-}
+static int leader_zombie(pid_t pid) { return process_state(pid) == 'Z'; }
 
 int main(int argc, char **argv) {
     if (argc < 2 || (strcmp(argv[1], "kill") && strcmp(argv[1], "pgrp")))

@@ -16,7 +16,8 @@ import subprocess
 import sys
 import termios
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from escape_lib import (
@@ -107,45 +108,91 @@ def test_python_taking_sigio_on_its_own_pipe(loop, tmp_path):
 
 
 @contextlib.contextmanager
-def victim_at_a_terminal() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """A process outside the tree leading a session whose controlling terminal is a pty (its
-    foreground group: the victim's), and a line typed there every 50 ms."""
-    master, slave = os.openpty()
-    name = os.ttyname(slave)
+def _victim_leading(terminal: int, type_line: Callable[[], None]
+                    ) -> Iterator[subprocess.Popen[bytes]]:
+    """A process outside the tree leading a session whose controlling terminal is
+    ``terminal`` (its foreground group: the victim's), and a line typed there every 50 ms."""
 
     def take_terminal() -> None:
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-    proc = subprocess.Popen(["sleep", "60"], stdin=slave, start_new_session=True,
+    proc = subprocess.Popen(["sleep", "60"], stdin=terminal, start_new_session=True,
                             preexec_fn=take_terminal)
-    os.close(slave)
     done = threading.Event()
 
     def type_lines() -> None:
         while not done.wait(0.05):
             with contextlib.suppress(OSError):
-                os.write(master, b"x\n")
+                type_line()
 
     typist = threading.Thread(target=type_lines)
     typist.start()
     try:
-        yield proc, name
+        yield proc
     finally:
         done.set()
         typist.join()
         proc.kill()
         proc.wait(5)
+
+
+@contextlib.contextmanager
+def victim_at_a_terminal() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """The victim at a pty (lines written to its master)."""
+    master, slave = os.openpty()
+    name = os.ttyname(slave)
+    try:
+        with _victim_leading(slave, lambda: os.write(master, b"x\n") and None) as proc:
+            os.close(slave)
+            slave = -1
+            yield proc, name
+    finally:
+        if slave >= 0:
+            os.close(slave)
         os.close(master)
 
 
+@contextlib.contextmanager
+def victim_at_the_foreground_console() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """The victim at the foreground virtual console (/sys/class/tty/tty0/active), lines
+    typed there by TIOCSTI (root: CAP_SYS_ADMIN), and /dev/tty0, which stands for it;
+    skipped where there is none or no root."""
+    try:
+        name = "/dev/" + Path("/sys/class/tty/tty0/active").read_text().split()[-1]
+        console = os.open(name, os.O_RDWR | os.O_NOCTTY)
+    except (OSError, IndexError) as exc:
+        pytest.skip(f"no virtual console to lead: {exc}")
+
+    def type_line() -> None:
+        for char in b"x\n":
+            fcntl.ioctl(console, termios.TIOCSTI, bytes([char]))
+
+    try:
+        with _victim_leading(console, type_line) as proc:
+            yield proc, "/dev/tty0"
+    finally:
+        os.close(console)
+
+
+#: where the victim's terminal is: a pty, or the foreground virtual console, opened by the
+#: program as /dev/tty0
+VICTIM_TERMINALS = {"pty": victim_at_a_terminal, "tty0": victim_at_the_foreground_console}
+
+
+@pytest.mark.parametrize("terminal", list(VICTIM_TERMINALS))
 @pytest.mark.parametrize("mode", ["tty", "ttyioctl"])
-def test_no_terminal_owner_outside_the_tree(build, mode, loop):
+def test_no_terminal_owner_outside_the_tree(build, mode, terminal, loop):
     """No owner named at all: O_ASYNC on another session's terminal makes its foreground
-    group the owner (tty_fasync) -- decided as kill(-pgid) of that group."""
+    group the owner (tty_fasync) -- decided as kill(-pgid) of that group.  /dev/tty0 is the
+    foreground virtual console under a device number of its own (tty_lookup_driver: 4,0 for
+    tty1's 4,1), which no session's tty_nr shows: O_ASYNC there was taken for a terminal no
+    session has (the caller the owner, no decision) while the kernel made the victim's group
+    the owner -- now /dev/tty0 and /dev/console are the terminal they stand for
+    (signals.terminal_behind: sysfs; review11)."""
     program = build("escape/sig_owner.c")
     outcomes = []
     for policy_text in (None, TREE_ONLY):
-        with victim_at_a_terminal() as (target, name):
+        with VICTIM_TERMINALS[terminal]() as (target, name):
             outcome = attack(program, mode, target.pid, name, policy_text=policy_text,
                              scene=None, env=loop)
             outcomes.append((outcome, target.poll() is None))
@@ -153,6 +200,25 @@ def test_no_terminal_owner_outside_the_tree(build, mode, loop):
     require_real(control)
     assert_blocked(traced)
     assert "EPERM" in traced.stdout and alive, f"the victim got a signal:\n{traced}"
+
+
+def test_no_terminal_owner_by_a_descriptor_swapped_after_the_check(build, loop):
+    """The descriptor O_ASYNC is turned on for is a number: another thread may put the
+    terminal there once the call was checked with a pipe there (no owner to decide) and
+    before the kernel makes it (sig_owner.c ttyswap) -- the call runs with the tree frozen
+    when another task shares the descriptor table, and is refused (EAGAIN) when what its
+    descriptor is gives another owner then (DecodedCall.owner_stayed; review11)."""
+    program = build("escape/sig_owner.c")
+    outcomes = []
+    for policy_text in (None, TREE_ONLY):
+        with victim_at_a_terminal() as (target, name):
+            outcome = attack(program, "ttyswap", target.pid, name, policy_text=policy_text,
+                             scene=None, env=loop)
+            outcomes.append((outcome, target.poll() is None))
+    (control, _), (traced, alive) = outcomes
+    require_real(control)
+    assert_blocked(traced)
+    assert alive, f"the victim got a signal:\n{traced}"
 
 
 def test_a_terminal_file_owned_already_keeps_its_owner(build, loop):

@@ -12,7 +12,13 @@
  *   stub_trap -             exit at once (vfork_late.c's first round)
  *   stub_trap FILE OTHER    spin first (no call), as late_open.c does: vfork_late.c's parent
  *                           then makes the native loop hand the tree back with the stub not
- *                           seen to end, and the trap is Python's (Tracer._stub_stop) */
+ *                           seen to end, and the trap is Python's (Tracer._stub_stop)
+ *   stub_trap lock:ADDR     first mlock the page at ADDR (hex: the scratch area's base) --
+ *                           the area's mapping split in two in /proc/PID/maps
+ *   stub_trap grow:ADDR     first map a read-only page at ADDR (hex: the area's end) as the
+ *                           stub maps the area -- the kernel merges the two mappings
+ * The last two make calls the prefilter permits (no stop: the stub is still taken for
+ * running) that change how the area shows in the maps, not whether it is there. */
 #include <stdint.h>
 
 __asm__(".globl _start\n_start:\n mov %rsp, %rdi\n and $-16, %rsp\n call begin\n");
@@ -31,7 +37,27 @@ static long call3(long nr, long a, long b, long c) {
     return r;
 }
 
+static long call6(long nr, long a, long b, long c, long d, long e, long f) {
+    long r;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    __asm__ volatile("syscall" : "=a"(r), "+D"(a), "+S"(b), "+d"(c), "+r"(r10), "+r"(r8),
+                     "+r"(r9) : "a"(nr) : "rcx", "r11", "memory");
+    return r;
+}
+
 static void say(const char *text, long n) { call3(1, 1, (long)text, n); }
+
+/* The hex number after the prefix "lock:" or "grow:" of text, or 0. */
+static uint64_t address_after(const char *text, const char *prefix) {
+    for (; *prefix; prefix++, text++)
+        if (*text != *prefix) return 0;
+    uint64_t value = 0;
+    for (; *text; text++)
+        value = value * 16 + (uint64_t)(*text <= '9' ? *text - '0' : *text - 'a' + 10);
+    return value;
+}
 
 __attribute__((used, noreturn)) void begin(uint64_t *sp) {
     if (runs++) {
@@ -61,6 +87,12 @@ __attribute__((used, noreturn)) void begin(uint64_t *sp) {
         say("nostub\n", 7);
         for (;;) call3(60, 0, 0, 0);
     }
+    uint64_t lock = address_after(first, "lock:"), grow = address_after(first, "grow:");
+    if (lock && call3(149, (long)lock, 4096, 0))  /* mlock */
+        for (;;) call3(60, 5, 0, 0);
+    /* mmap PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE */
+    if (grow && call6(9, (long)grow, 4096, 1, 0x104022, -1, 0) != (long)grow)
+        for (;;) call3(60, 6, 0, 0);
     ((void (*)(void))(stub + STUB_TRAP))();
     say("returned\n", 9);
     for (;;) call3(60, 4, 0, 0);

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from systrace_py.engine import signals
 from systrace_py.engine.decode import DecodedCall
 from systrace_py.engine.signals import _Credentials
-from systrace_py.kernel import F_OWNER_PGRP, F_OWNER_PID, F_OWNER_TID, F_SETOWN
+from systrace_py.kernel import DEV_TTY0, F_OWNER_PGRP, F_OWNER_PID, F_OWNER_TID, F_SETOWN
 from systrace_py.policy.files import loads_policy
 from systrace_py.policy.model import Action, CallFacts
 from systrace_py.syscalls import NUMBERS
@@ -152,3 +152,24 @@ def test_a_terminal_no_session_has_gives_no_foreground_group():
         os.close(master)
         os.close(slave)
     assert signals.foreground_group(0) is None
+
+
+def test_a_terminal_is_itself_and_dev_tty0_the_virtual_console_it_stands_for():
+    """A pty is the terminal its device number says; /dev/tty0 (4,0) is the foreground
+    virtual console (sysfs), whose number its sessions show as their tty_nr -- looked up by
+    4,0 no session has it, and O_ASYNC there was taken for the caller's own."""
+    master, slave = os.openpty()
+    try:
+        device = os.fstat(slave).st_rdev
+        assert signals.terminal_behind(device) == device
+    finally:
+        os.close(master)
+        os.close(slave)
+    try:
+        with open("/sys/class/tty/tty0/active") as active:
+            name = active.read().split()[-1]
+        console = os.stat(f"/dev/{name}").st_rdev
+    except (OSError, IndexError):
+        return  # (no virtual console here: the escape test skips too)
+    tty0 = os.makedev(*DEV_TTY0)
+    assert signals.terminal_behind(tty0) == console != tty0
