@@ -588,7 +588,9 @@ def _collect(observations: list[Observation], options: LearnOptions,
                                        cls, facts.selector)
                 key = facts.syscall if options.no_alias or cls is None else part or cls
                 if arg is not None and cls in PATH_CLASSES:
-                    if not _representable(arg.path):
+                    if not _representable(arg.path) or not (
+                            is_text(arg.path) or (part == FSMETA and options.generalize
+                                                  in ("safe", "broad"))):
                         report.unrepresentable.append(obs)
                         continue
                     data.path_uses.append(_PathUse(key, cls, part, arg.path, facts.syscall,
@@ -610,6 +612,20 @@ def _representable(path: str) -> bool:
     """Whether a path rule can match this path at all (the engine reports "" for an empty
     path and "fd:N" when it could not read a descriptor)."""
     return path.startswith("/") or pseudo_pattern(path) is not None
+
+
+def is_text(value: str) -> bool:
+    """Whether a path or argument can be written in a policy: a policy is TOML, UTF-8 text,
+    and the engine reports a byte that is not UTF-8 as a lone surrogate (surrogateescape).
+    gpg asks access() about a name of such bytes in its working directory (a name the next
+    run does not ask about); no glob names them, so the learner writes no rule for them
+    (a rule of ``?`` for each would also match names the run never used) -- except where
+    the rule names no path (metadata of any path, in safe and broad)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class _Listings:
@@ -856,7 +872,8 @@ def _argv_conditions(uses: list[tuple[_PathUse, _Pattern]], level: str, ctx: _Co
                      ) -> dict[str, list[tuple[str, ...]]]:
     """exec path -> argv globs, where an argv condition is useful: every exec in ``none``;
     otherwise (but ``broad``), shells run with ``-c`` (the command they may run is then
-    written down, the run's generated names in it as globs: :class:`_ArgvWriter`)."""
+    written down, the run's generated names in it as globs: :class:`_ArgvWriter`).  An exec
+    path mapped to no argv glob at all gets no rule."""
     variants: dict[str, set[tuple[str, ...] | None]] = defaultdict(set)
     for use, pattern in uses:
         if use.cls == "exec" and pattern.literal and not use.initial:
@@ -867,7 +884,9 @@ def _argv_conditions(uses: list[tuple[_PathUse, _Pattern]], level: str, ctx: _Co
     for path, seen in variants.items():
         if None in seen or level == "broad":
             continue
-        argvs = sorted(a for a in seen if a is not None)
+        # (a command line with bytes that are not UTF-8 has no condition to match it: that
+        # exec is refused next time, as one not seen -- :func:`is_text`)
+        argvs = sorted(a for a in seen if a is not None and all(is_text(x) for x in a))
         if level != "none":
             shell = os.path.basename(path) in _SHELLS
             if not shell or not all("-c" in a[1:3] for a in argvs) or len(argvs) > 8:
@@ -924,7 +943,11 @@ def _glob_covers(wide: str, narrow: str) -> bool:
 
 
 def _provenance(kind: str, paths: Sequence[str]) -> Provenance:
-    return Provenance(kind, len(paths), tuple(paths[:MAX_PROVENANCE_PATHS]))
+    """The rule's note: how many paths made it and the first of them that a policy can
+    write (:func:`is_text`; one left out makes the note incomplete, as more than
+    MAX_PROVENANCE_PATHS do, so ``policy review`` never narrows the rule to the others)."""
+    return Provenance(kind, len(paths),
+                      tuple(p for p in paths if is_text(p))[:MAX_PROVENANCE_PATHS])
 
 
 def _category_rules(uses: list[_PathUse], ctx: _Context, table: str, report: LearnReport

@@ -299,3 +299,24 @@ def test_an_exec_carrying_a_loader_variable_runs_again_and_another_value_is_refu
         "sh", "-c", f"LD_LIBRARY_PATH={other} cat /etc/hostname"], env=env)
     assert changed.returncode != 0 and "Operation not permitted" in changed.stderr, changed
     assert refused and {r["syscall"] for r in refused} == {"execve"}, refused  # (/usr/bin, /bin)
+
+
+# --- names that are not UTF-8 -----------------------------------------------------------------
+
+def test_names_that_are_not_utf8_leave_a_policy_that_saves_and_runs_again(tmp_path):
+    """gpg asks access() about a name of random bytes: learning it crashed on saving (a
+    policy is UTF-8 text).  No rule names such a name: the next run's look and read of it
+    are answered as natively (it does not exist: ENOENT), and once it exists, the read is
+    refused -- the policy grants no name the run did not use."""
+    script = ('test -e "$(printf "\\340\\344U")"; cat "$(printf "\\340\\344V")" 2>/dev/null;'
+              ' echo ok > out.txt')
+    policy = learn(tmp_path, ["sh", "-c", script], cwd=tmp_path)
+    policy.read_bytes().decode("utf-8")
+    (tmp_path / "out.txt").unlink()
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", script], cwd=tmp_path)
+    assert r.returncode == 0 and refused == [], (r.stderr, refused[:3])
+    assert (tmp_path / "out.txt").read_text() == "ok\n"
+    (tmp_path / os.fsdecode(b"\xe0\xe4V")).write_text("secret\n")
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", script], cwd=tmp_path)
+    assert [x["syscall"] for x in refused] == ["openat"], refused
+    assert "secret" not in r.stdout

@@ -755,3 +755,30 @@ def test_a_sensitive_directory_moved_is_not_learned_as_a_tree():
 def test_an_observation_keeps_its_moved_directories_through_the_log():
     obs = _moved("/work/proj/a", "/work/proj/b")
     assert Observation.from_json(MAIN, obs.to_json()) == obs
+
+
+@pytest.mark.parametrize("level", ["none", "strict", "safe", "broad"])
+def test_bytes_that_are_not_utf8_are_never_written_into_a_policy(level):
+    """gpg asks access() about a name of random bytes in its working directory: the engine
+    reports a byte that is not UTF-8 as a lone surrogate, which TOML cannot hold (saving the
+    learned policy crashed).  No rule names such a path or command line (a ``?`` for each byte
+    would match names the run never used); metadata of any path (safe, broad) still covers
+    the look, its note keeping the count but not the name."""
+    odd = "/work/proj/\udce0\udce4\x0eU"
+    shell = ("sh", "-c", "cat caf\udce9.txt")
+    obs = [Observation(MAIN, "access", (PathArg("path", odd),)),
+           Observation(MAIN, "openat", (PathArg("path", odd + ".txt"),), R),
+           read("/work/proj/ok.txt"),
+           Observation(MAIN, "execve", (PathArg("path", "/usr/bin/dash"),), argv=shell)]
+    report, policy, text = learned(obs, generalize=level)
+    text.encode("utf-8")  # (raised UnicodeEncodeError)
+    assert "\\udc" not in text and "\\xe0" not in text, text
+    assert permitted(policy, read("/work/proj/ok.txt"))
+    assert not permitted(policy, obs[1])
+    assert not permitted(policy, read("/work/proj/Ux.txt"))
+    assert permitted(policy, obs[0]) is (level in ("safe", "broad"))
+    assert report.unrepresentable[0] is (obs[1] if level in ("safe", "broad") else obs[0])
+    # a shell's command line is a condition but in broad: that one cannot be written
+    other = Observation(MAIN, "execve", (PathArg("path", "/usr/bin/dash"),),
+                        argv=("sh", "-c", "rm -rf /"))
+    assert permitted(policy, other) is (level == "broad"), text
