@@ -320,3 +320,24 @@ def test_names_that_are_not_utf8_leave_a_policy_that_saves_and_runs_again(tmp_pa
     r, refused = enforce(tmp_path, policy, ["sh", "-c", script], cwd=tmp_path)
     assert [x["syscall"] for x in refused] == ["openat"], refused
     assert "secret" not in r.stdout
+
+
+# --- an address in a name -----------------------------------------------------------------
+
+def test_a_lock_named_by_its_handles_address_is_taken_again(tmp_path, build):
+    """gnupg's dotlock names its lock file by the address of a heap object
+    (``.#lk0x55e0d9d292a0.HOST.PID``): the learned rule kept the address literally and the
+    next run's lock was refused.  The address is ``0x*``, in a rule of the names the run
+    makes (fresh): a file of that shape the run did not make stays refused."""
+    dotlock = build("progs/dotlock.c")
+    home = tmp_path / "gh"
+    home.mkdir()
+    policy = learn(tmp_path, [str(dotlock), str(home / "pubring.kbx")])
+    text = policy.read_text()
+    assert ".#lk0x*." in text, text
+    for _ in range(2):
+        r, refused = enforce(tmp_path, policy, [str(dotlock), str(home / "pubring.kbx")])
+        assert (r.returncode, r.stdout) == (0, "locked\n"), (r.stderr, refused[:3])
+        assert refused == [], refused[:3]
+    rules = [r for r in tomllib.loads(text)["rule"] if ".#lk0x*." in r.get("path", "")]
+    assert rules and all(r.get("fresh") is True for r in rules), text
