@@ -555,7 +555,8 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
       (``0x*``: gnupg's ``.#lk0x0000555e81870410.HOST.PID``), a run of tempfile's or
       mkstemp's shape after a separator that mixes letters and digits, and a number of 3
       or more digits ending the name after a separator (a pid, a counter, Python's
-      ``id()``; before any shape inside the name), and a part of 8 or more hex digits between separators (a hash);
+      ``id()``; before any shape inside the name), and a part of 8 or more hex digits
+      between separators (a hash);
     * a temporary file's life (``Evidence.TEMPORARY``): a generator's prefix with any run,
       any run of such a shape after a separator or a change of alphabet
       (``RECORDxqzjkwpa.tmp``, pip's files), one of letters and digits after a prefix of up to
