@@ -60,6 +60,7 @@ __all__ = [
     "escape_argv",
     "exact_pattern",
     "generated_name",
+    "hash_glob",
     "in_category",
     "is_library",
     "is_sensitive",
@@ -864,13 +865,15 @@ def category_pattern(category: Category, roots: Sequence[str], writer: PathWrite
 
 _PSEUDO = re.compile(r"^(?P<kind>pipe|socket|anon_inode):")
 _MEMFD = re.compile(r"^/?memfd:(?P<name>.*?)(?: \(deleted\))?$", re.DOTALL)
-#: a content hash (git's objects, caches): 30 or more hex digits
-HASH_NAME = re.compile(r"[0-9a-f]{30,}")
+#: a content hash (git's objects, caches): 30 or more hex digits of one case (gpg-agent's
+#: keys are named by their keygrip, 40 uppercase: ``private-keys-v1.d/EF92...FB15.key``)
+HASH_NAME = re.compile(r"[0-9a-f]{30,}|[0-9A-F]{30,}")
 #: A digit of a shape in a learned glob (a hash's, its 2-hex directories', a UUID's, a
 #: date's): a class of the digits it may be, never ``?`` -- any character there let a
 #: name the program chose (32 hex digits) cover every older file of the directory whose
 #: name is as long (red team 16).
 HEX_DIGIT = "[0-9a-f]"
+_HEX_UPPER_DIGIT = "[0-9A-F]"
 _UUID_DIGIT = "[0-9a-fA-F]"
 _DATE_DIGIT = "[0-9]"
 _UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
@@ -882,6 +885,14 @@ SHAPED = re.compile(r"(?<![0-9A-Za-z])(?:[0-9]{4}-[0-9]{2}-[0-9]{2}[T_ -][0-9]{2
                     r"(?:[-_:.][0-9]{2})?(?:[._][0-9]{1,9})?Z?"
                     r"|[0-9]{8}[T_-][0-9]{6}"
                     r"|" + _UUID.pattern + r")(?![0-9A-Za-z])")
+
+
+def hash_glob(text: str) -> str:
+    """``text`` (a name, escaped) with each content hash in it (:data:`HASH_NAME`) as its
+    shape: each digit a class of its case, ``[0-9a-f]`` or ``[0-9A-F]`` (a keygrip's
+    uppercase digits are no lowercase hash's, and no name of mixed case is either)."""
+    return HASH_NAME.sub(lambda run: (HEX_DIGIT if run.group().lower() == run.group()
+                                      else _HEX_UPPER_DIGIT) * len(run.group()), text)
 
 
 def shaped_glob(name: str) -> str | None:

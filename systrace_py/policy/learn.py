@@ -63,6 +63,7 @@ from systrace_py.policy.generalize import (
     components,
     escape_argv,
     generated_name,
+    hash_glob,
     in_category,
     is_sensitive,
     join,
@@ -480,7 +481,7 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
             # chosen around it could aim at another file with (.bash<hash>rc is no
             # .bashrc: gap #30), nor a "?" (any older name as long: red team 16); reads of
             # older files stay covered (git's objects), writes only as _hash_writes grants
-            parts[i] = HASH_NAME.sub(lambda run: HEX_DIGIT * len(run.group()), escape(comp))
+            parts[i] = hash_glob(escape(comp))
             kinds.append(_HASHES)
         elif prefix in ctx.fanout:
             parts[i] = HEX_DIGIT * 2

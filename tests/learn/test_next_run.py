@@ -341,3 +341,21 @@ def test_a_lock_named_by_its_handles_address_is_taken_again(tmp_path, build):
         assert refused == [], refused[:3]
     rules = [r for r in tomllib.loads(text)["rule"] if ".#lk0x*." in r.get("path", "")]
     assert rules and all(r.get("fresh") is True for r in rules), text
+
+
+# --- a key named by its hash, uppercase --------------------------------------------------------
+
+KEYGRIP_SCRIPT = ('set -C; n=$(od -An -N20 -tx1 /dev/urandom | tr -d " \\n" | tr a-f A-F);'
+                  ' : > keys/$n.key && echo made')
+
+
+def test_a_new_key_named_by_an_uppercase_hash_is_made_again(tmp_path):
+    """gpg-agent writes a new key to ``private-keys-v1.d/KEYGRIP.key`` (40 uppercase hex
+    digits, O_EXCL): kept literally, the next run's key was refused.  The shell here names
+    its file by 20 random bytes in uppercase hex, made O_EXCL (``set -C``)."""
+    (tmp_path / "keys").mkdir()
+    policy = learn(tmp_path, ["sh", "-c", KEYGRIP_SCRIPT], cwd=tmp_path)
+    assert "[0-9A-F]" * 40 + ".key" in policy.read_text(), policy.read_text()
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", KEYGRIP_SCRIPT], cwd=tmp_path)
+    assert (r.returncode, r.stdout, refused) == (0, "made\n", []), (r.stderr, refused[:3])
+    assert len(list((tmp_path / "keys").iterdir())) == 2
