@@ -381,6 +381,10 @@ class _Context:
     #: name of a rename (a cache entry replaced) -- not mkdir, link, symlink, O_EXCL, which
     #: make a name only anew (an older one: EEXIST, covered by a fresh rule)
     rewritable: set[str] = field(default_factory=set)
+    #: paths the run made that a call used before it made them (``pytest-current``, the
+    #: symlink pytest removes and makes again): that call met an older file, as the next
+    #: run's will, which a fresh rule does not cover -- such a path keeps its own rule
+    older_first: set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, observations: list[Observation], options: LearnOptions) -> _Context:
@@ -395,6 +399,7 @@ class _Context:
         renamed: dict[str, str] = {}  # path -> the name it got in its own directory
         renamed_to: set[str] = set()  # the new names of renames
         passed: set[str] = set()  # names a file was renamed to and away from: a step only
+        used: set[str] = set()  # names used while the run had not made them (yet)
         for obs in observations:
             if obs.syscall.startswith("rename") and len(obs.paths) == 2:
                 old, new = obs.paths[0].path, obs.paths[1].path
@@ -404,6 +409,8 @@ class _Context:
                     passed.add(old)
                 renamed_to.add(new)
             for arg in obs.paths:
+                if arg.path not in created and arg.role not in obs.created:
+                    used.add(arg.path)
                 if obs.syscall in aliases.REMOVE_CALLS or (
                         arg.role == "old" and obs.syscall.startswith("rename")):
                     removed.add(arg.path)
@@ -424,6 +431,7 @@ class _Context:
                             ctx.fanout.add("/" + "/".join(comps[:j]))
                             j -= 1
         ctx.made = set(created)
+        ctx.older_first = used & ctx.made
         if options.generalize == "none":
             return ctx
         for path, exclusive in created.items():
@@ -1067,7 +1075,8 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             # a fresh glob covers a path of another pattern only if the run made it
             cover = pattern.text if pattern.text in kept else next(
                 (g for g in covering if globs[g].matches(use.path) and (
-                    not fresh(g) or (use.path in ctx.made and not pattern.exact)
+                    not fresh(g) or (use.path in ctx.made and not pattern.exact
+                                     and use.path not in ctx.older_first)
                     or pattern.fresh)), None)
             if cover is not None:
                 if use.path not in seen[cover]:

@@ -359,3 +359,21 @@ def test_a_new_key_named_by_an_uppercase_hash_is_made_again(tmp_path):
     r, refused = enforce(tmp_path, policy, ["sh", "-c", KEYGRIP_SCRIPT], cwd=tmp_path)
     assert (r.returncode, r.stdout, refused) == (0, "made\n", []), (r.stderr, refused[:3])
     assert len(list((tmp_path / "keys").iterdir())) == 2
+
+
+# --- a name removed and made again beside generated ones -------------------------------------
+
+def test_a_current_link_replaced_beside_numbered_directories_is_replaced_again(tmp_path):
+    """pytest makes ``pytest-N`` (a counter) and replaces the symlink ``pytest-current`` by
+    one to it: the fresh ``pytest-*`` covered the link (the run made it), but its removal met
+    the older link, and the next run's removal was refused.  The link keeps its own rule."""
+    script = ("import os\nnew = f'run-{len(os.listdir()) + 100}'\nos.mkdir(new)\n"
+              "os.unlink('run-current')\nos.symlink(new, 'run-current')\nprint('ok')\n")
+    (tmp_path / "run-current").symlink_to("nowhere")
+    command = [PYTHON3, "-I", "-S", "-c", script]  # (one process: one table)
+    policy = learn(tmp_path, command, cwd=tmp_path)
+    r, refused = enforce(tmp_path, policy, command, cwd=tmp_path)
+    assert (r.returncode, r.stdout, refused) == (0, "ok\n", []), (r.stderr, refused[:3])
+    assert (tmp_path / "run-current").resolve().parent == tmp_path
+    text = policy.read_text()
+    assert '"$CWD/run-current"' in text and '"$CWD/run-*"' in text, text

@@ -782,3 +782,29 @@ def test_bytes_that_are_not_utf8_are_never_written_into_a_policy(level):
     other = Observation(MAIN, "execve", (PathArg("path", "/usr/bin/dash"),),
                         argv=("sh", "-c", "rm -rf /"))
     assert permitted(policy, other) is (level == "broad"), text
+
+
+def test_a_name_the_run_removes_and_makes_again_keeps_its_own_rule() -> None:
+    """pytest removes the symlink ``pytest-current`` and makes it again beside its numbered
+    directory ``pytest-687`` (learned ``pytest-*``, fresh): the fresh glob covered the
+    symlink, as the run made it, but the removal met the older one -- the next run's removal
+    was refused.  A name used before the run made it keeps an exact rule; the glob covers
+    no other older name."""
+    base = "/tmp/pytest-of-u"
+    current, numbered = f"{base}/pytest-current", f"{base}/pytest-687"
+    _, policy, text = learned([
+        Observation(MAIN, "mkdir", (PathArg("path", numbered),), created=("path",),
+                    exclusive=True),
+        Observation(MAIN, "unlink", (PathArg("path", current),)),
+        Observation(MAIN, "symlinkat", (PathArg("path", current),), created=("path",),
+                    exclusive=True)])
+
+    def permits(policy, facts: CallFacts) -> bool:
+        return policy.main.decide(facts).action is Action.PERMIT
+
+    removal = CallFacts("unlink", (PathArg("path", current),))
+    assert permits(policy, removal), text
+    assert permits(policy, CallFacts("mkdir", (PathArg("path", f"{base}/pytest-688"),),
+                                     made=frozenset({"path"})))
+    for other in (f"{base}/pytest-older", f"{base}/pytest-686"):
+        assert not permits(policy, CallFacts("unlink", (PathArg("path", other),))), other
