@@ -385,6 +385,8 @@ class _Context:
     #: symlink pytest removes and makes again): that call met an older file, as the next
     #: run's will, which a fresh rule does not cover -- such a path keeps its own rule
     older_first: set[str] = field(default_factory=set)
+    #: older paths named as the run's counted ones (:meth:`_count_older`) -> their shape
+    older_counted: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, observations: list[Observation], options: LearnOptions) -> _Context:
@@ -451,7 +453,42 @@ class _Context:
                                   pids=options.pids)
             if glob is not None:
                 ctx.temp[path] = glob
+        ctx._count_older(observations)
         return ctx
+
+    def _count_older(self, observations: list[Observation]) -> None:
+        """Older names of a counter the run counts on (pytest's ``pytest-N``: it makes the
+        next, and renames away and removes the oldest, made by runs before): the run made
+        ``pytest-711`` (``pytest-*``, fresh) and removed ``pytest-706``, and the next run
+        removes ``pytest-710``, the learning run's own, which no fresh rule covers.  A name
+        the run did not make, in a directory where it made one of the same head and tail
+        around a number, is the number's shape (each digit ``[0-9]``, as many): older
+        runs' directories, as many digits long, and no other name."""
+        counted: set[tuple[str, str, str]] = set()  # (parent, head, tail) of made numbers
+        for path, glob in self.temp.items():
+            parent, _, name = path.rpartition("/")
+            found = _COUNTED.fullmatch(name)
+            if found is not None and glob == escape(found["head"]) + "*" + escape(
+                    found["tail"]):
+                counted.add((parent, found["head"], found["tail"]))
+        if not counted:
+            return
+        for obs in observations:
+            for arg in obs.paths:
+                comps = components(arg.path)
+                for depth in range(1, len(comps) + 1):
+                    prefix = "/" + "/".join(comps[:depth])
+                    if prefix in self.made or prefix in self.older_counted:
+                        continue
+                    found = _COUNTED.fullmatch(comps[depth - 1])
+                    if found is not None and (prefix.rpartition("/")[0], found["head"],
+                                              found["tail"]) in counted:
+                        self.older_counted[prefix] = escape(found["head"]) + \
+                            "[0-9]" * len(found["number"]) + escape(found["tail"])
+
+
+#: a name of a counter: a head ending in a separator, a number, a tail (pytest-711)
+_COUNTED = re.compile(r"(?P<head>.*[-._])(?P<number>[0-9]+)(?P<tail>[^0-9]*)", re.DOTALL)
 
 
 def _generalize_path(path: str, ctx: _Context) -> _Pattern:
@@ -484,6 +521,9 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
         elif temp is not None:
             parts[i] = temp
             kinds.append(_GENERATED)
+        elif prefix in ctx.older_counted:
+            parts[i] = ctx.older_counted[prefix]
+            kinds.append(_COUNTED_KIND)
         elif HASH_NAME.search(comp):
             # each hex digit a class (HEX_DIGIT): the shape of a hash, not a "*" a name
             # chosen around it could aim at another file with (.bash<hash>rc is no
@@ -499,6 +539,7 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
 
 
 _GENERATED = "generated names"
+_COUNTED_KIND = "older runs' numbered names"
 _HASHES = "content hashes"
 
 #: The most hash-shaped files one learned write rule may list as rewritten (_hash_writes);
@@ -751,7 +792,8 @@ def _moved_patterns(data: _TableData, ctx: _Context, report: LearnReport
     another name), so only a rule covering all below it permits the move again -- cargo's
     ``targetXXXXXX`` made, filled and renamed to ``target`` was refused on the next run.
     The directory's own name is generalized as any path is (a generated name stays one); a
-    directory that is or reaches a sensitive location stays refused (reported)."""
+    directory that is or reaches a sensitive location stays refused (reported).  The rule
+    is fresh but for an older run's numbered directory (:meth:`_Context._count_older`)."""
     out: dict[str, list[_Pattern]] = defaultdict(list)
     home = ctx.writer.home
     for key, directories in data.moved.items():
@@ -762,8 +804,13 @@ def _moved_patterns(data: _TableData, ctx: _Context, report: LearnReport
                 if directory not in report.exact_sensitive:
                     report.exact_sensitive.append(directory)
                 continue
-            text = _generalize_path(directory, ctx).text.rstrip("/") + "/**"
-            out[key].append(_Pattern(text, False, _MOVED, fresh=True))
+            # (fresh: what is inside the run made, or a name the program chose stands for
+            # it; an older directory it moved, as it is or of an older run's number
+            # (pytest's ``pytest-[0-9][0-9][0-9]``), moved what older runs left inside)
+            named = _generalize_path(directory, ctx)
+            text = named.text.rstrip("/") + "/**"
+            out[key].append(_Pattern(text, False, _MOVED, fresh=named.fresh or (
+                directory in ctx.made or named.literal)))
     return out
 
 

@@ -377,3 +377,36 @@ def test_a_current_link_replaced_beside_numbered_directories_is_replaced_again(t
     assert (tmp_path / "run-current").resolve().parent == tmp_path
     text = policy.read_text()
     assert '"$CWD/run-current"' in text and '"$CWD/run-*"' in text, text
+
+
+# --- a counter of runs: the next number made, the oldest removed -----------------------------
+
+ROTATE_SCRIPT = """
+import os, shutil, uuid
+numbers = sorted(int(n[4:]) for n in os.listdir() if n.startswith("run-") and n[4:].isdigit())
+new = f"run-{(numbers[-1] if numbers else 99) + 1}"
+os.mkdir(new)
+open(os.path.join(new, "data"), "w").write("x")
+for old in numbers[:-1]:  # (keep the newest two)
+    garbage = f"garbage-{uuid.uuid4()}"
+    os.rename(f"run-{old}", garbage)
+    shutil.rmtree(garbage)
+print(sorted(n for n in os.listdir() if n.startswith("run-")))
+"""
+
+
+def test_a_counter_of_runs_keeps_rotating(tmp_path):
+    """pytest makes ``pytest-N+1`` and renames away and removes the oldest, made by runs
+    before: the learning run's own directory is the oldest to a later run, which no fresh
+    rule covers -- the second run after learning was refused.  Older numbered names are
+    their shape (``run-[0-9][0-9][0-9]``, moved with what older runs left inside)."""
+    command = [PYTHON3, "-I", "-S", "-c", ROTATE_SCRIPT]
+    for _ in range(3):  # (runs before: run-100 .. run-102)
+        subprocess.run(command, cwd=tmp_path, check=True, capture_output=True)
+    policy = learn(tmp_path, command, cwd=tmp_path)  # makes run-103, removes run-101
+    for last in (104, 105, 106):
+        r, refused = enforce(tmp_path, policy, command, cwd=tmp_path)
+        assert (r.returncode, refused) == (0, []), (r.stderr, refused[:3])
+        assert r.stdout == f"['run-{last - 1}', 'run-{last}']\n"
+    text = policy.read_text()
+    assert "run-[0-9][0-9][0-9]/**" in text and "run-*" in text, text

@@ -808,3 +808,32 @@ def test_a_name_the_run_removes_and_makes_again_keeps_its_own_rule() -> None:
                                      made=frozenset({"path"})))
     for other in (f"{base}/pytest-older", f"{base}/pytest-686"):
         assert not permits(policy, CallFacts("unlink", (PathArg("path", other),))), other
+
+
+def test_older_names_of_a_counter_the_run_counts_on_are_its_shape():
+    """pytest makes ``pytest-711`` and renames away the oldest, ``pytest-706`` (made by a run
+    before): the next run renames ``pytest-710`` -- the learning run's own, no fresh rule's.
+    An older name of a number the run counts on is the number's shape (as many ``[0-9]``),
+    not fresh; another name, another length, a name the run made no sibling of are not."""
+    base = "/tmp/pytest-of-u"
+    garbage = f"{base}/garbage-d177238c-1227-4b0a-8165-19d779524d3a"
+    _, policy, text = learned([
+        Observation(MAIN, "mkdir", (PathArg("path", f"{base}/pytest-711"),), created=("path",),
+                    exclusive=True),
+        Observation(MAIN, "rename", (PathArg("old", f"{base}/pytest-706"),
+                                     PathArg("new", garbage)), created=("new",),
+                    directories=("old",)),
+        unlink(f"{garbage}/.lock")])
+    moved = [r for r in policy.main.rules if r.path is not None
+             and r.path.pattern == "$TMPDIR/pytest-of-u/pytest-[0-9][0-9][0-9]/**"]
+    assert moved and not any(r.fresh for r in moved), text  # (older runs' files inside)
+
+    def renamed(old: str) -> bool:
+        new = f"{base}/garbage-e35e2379-017d-494a-8342-4b7a7fd7093f"
+        facts = CallFacts("rename", (PathArg("old", old), PathArg("new", new)),
+                          made=frozenset({"new"}))
+        return policy.main.decide(facts).action is Action.PERMIT
+
+    assert renamed(f"{base}/pytest-710"), text
+    for other in ("pytest-current", "pytest-1000", "pytest-7x0", "other-710"):
+        assert not renamed(f"{base}/{other}"), other
