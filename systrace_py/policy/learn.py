@@ -453,8 +453,37 @@ class _Context:
                                   pids=options.pids)
             if glob is not None:
                 ctx.temp[path] = glob
+        ctx._count_on(observations, [p for p, exclusive in created.items() if exclusive])
         ctx._count_older(observations)
         return ctx
+
+    def _count_on(self, observations: list[Observation], made_new: list[str]) -> None:
+        """Names the run made new (``mkdir``, ``O_EXCL``) as the next of a counter: a head
+        ending in a separator, a number, a tail, beside an older name of the same head and
+        tail and another number the run saw (listed, looked at) -- pytest's ``pytest-2``
+        made next to ``pytest-1``.  A number of 3 digits or more is one by shape alone
+        (``generated_name``); a shorter one is a version as often (``lib64``), but not beside
+        older ones of the same head that the run did not make.  Its glob is ``head*tail``,
+        fresh (the next run's own number)."""
+        heads: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # -> paths made
+        for path in made_new:
+            parent, _, name = path.rpartition("/")
+            found = _COUNTED.fullmatch(name)
+            if path not in self.temp and found is not None and \
+                    not is_sensitive(path, self.writer.home):
+                heads[(parent, found["head"], found["tail"])].append(path)
+        if not heads:
+            return
+        for obs in observations:
+            names = [arg.path.rpartition("/") for arg in obs.paths]
+            if obs.listing is not None and obs.paths:
+                names += [(obs.paths[0].path, "/", e.rstrip("/")) for e in obs.listing]
+            for parent, _, name in names:
+                found = _COUNTED.fullmatch(name)
+                if found is None or f"{parent}/{name}" in self.made:
+                    continue
+                for path in heads.get((parent, found["head"], found["tail"]), ()):
+                    self.temp[path] = escape(found["head"]) + "*" + escape(found["tail"])
 
     def _count_older(self, observations: list[Observation]) -> None:
         """Older names of a counter the run counts on (pytest's ``pytest-N``: it makes the

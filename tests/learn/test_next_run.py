@@ -384,7 +384,7 @@ def test_a_current_link_replaced_beside_numbered_directories_is_replaced_again(t
 ROTATE_SCRIPT = """
 import os, shutil, uuid
 numbers = sorted(int(n[4:]) for n in os.listdir() if n.startswith("run-") and n[4:].isdigit())
-new = f"run-{(numbers[-1] if numbers else 99) + 1}"
+new = f"run-{(numbers[-1] if numbers else int(os.environ['START'])) + 1}"
 os.mkdir(new)
 open(os.path.join(new, "data"), "w").write("x")
 for old in numbers[:-1]:  # (keep the newest two)
@@ -395,18 +395,23 @@ print(sorted(n for n in os.listdir() if n.startswith("run-")))
 """
 
 
-def test_a_counter_of_runs_keeps_rotating(tmp_path):
+@pytest.mark.parametrize("start", [99, 0])
+def test_a_counter_of_runs_keeps_rotating(tmp_path, start):
     """pytest makes ``pytest-N+1`` and renames away and removes the oldest, made by runs
     before: the learning run's own directory is the oldest to a later run, which no fresh
     rule covers -- the second run after learning was refused.  Older numbered names are
-    their shape (``run-[0-9][0-9][0-9]``, moved with what older runs left inside)."""
+    their shape (``run-[0-9][0-9][0-9]``, moved with what older runs left inside).  From 1
+    (pytest's first runs), a number made beside older ones is a counter too."""
     command = [PYTHON3, "-I", "-S", "-c", ROTATE_SCRIPT]
-    for _ in range(3):  # (runs before: run-100 .. run-102)
-        subprocess.run(command, cwd=tmp_path, check=True, capture_output=True)
-    policy = learn(tmp_path, command, cwd=tmp_path)  # makes run-103, removes run-101
-    for last in (104, 105, 106):
-        r, refused = enforce(tmp_path, policy, command, cwd=tmp_path)
+    env = {"START": str(start)}
+    for _ in range(3):  # (runs before: run-100 .. run-102, or run-1 .. run-3)
+        subprocess.run(command, cwd=tmp_path, check=True, capture_output=True,
+                       env={**os.environ, **env})
+    policy = learn(tmp_path, command, cwd=tmp_path, env=env)  # makes 103, removes 101
+    for last in range(start + 5, start + 8):
+        r, refused = enforce(tmp_path, policy, command, cwd=tmp_path, env=env)
         assert (r.returncode, refused) == (0, []), (r.stderr, refused[:3])
         assert r.stdout == f"['run-{last - 1}', 'run-{last}']\n"
     text = policy.read_text()
-    assert "run-[0-9][0-9][0-9]/**" in text and "run-*" in text, text
+    shape = "[0-9]" * len(str(start + 1))
+    assert f"run-{shape}/**" in text and "run-*" in text, text

@@ -837,3 +837,21 @@ def test_older_names_of_a_counter_the_run_counts_on_are_its_shape():
     assert renamed(f"{base}/pytest-710"), text
     for other in ("pytest-current", "pytest-1000", "pytest-7x0", "other-710"):
         assert not renamed(f"{base}/{other}"), other
+
+
+def test_a_short_number_made_next_to_older_ones_is_a_counter():
+    """pytest's first runs make ``pytest-2`` beside ``pytest-1``: a number of fewer than 3
+    digits is a version as often (kept literally), and the next run's ``pytest-3`` was
+    refused.  Made new beside an older name of the same head it listed, it is a counter:
+    ``pytest-*``, fresh; alone, or with no older sibling, it stays."""
+    base = "/tmp/pytest-of-u"
+    made = Observation(MAIN, "mkdir", (PathArg("path", f"{base}/pytest-2"),),
+                       created=("path",), exclusive=True)
+    _, policy, text = learned([listing(base, "pytest-1/"), made])
+    assert '"$TMPDIR/pytest-of-u/pytest-*"' in text, text
+    nxt = CallFacts("mkdir", (PathArg("path", f"{base}/pytest-3"),), made=frozenset({"path"}))
+    assert policy.main.decide(nxt).action is Action.PERMIT
+    older = CallFacts("rmdir", (PathArg("path", f"{base}/pytest-1"),))
+    assert policy.main.decide(older).action is not Action.PERMIT  # (it only listed it)
+    _, _, alone = learned([listing(base, "lib64/"), made])
+    assert '"$TMPDIR/pytest-of-u/pytest-2"' in alone, alone
