@@ -60,6 +60,7 @@ __all__ = [
     "escape_argv",
     "exact_pattern",
     "generated_name",
+    "hash_glob",
     "in_category",
     "is_library",
     "is_sensitive",
@@ -453,6 +454,10 @@ _SUFFIX_TEMPLATES: tuple[tuple[re.Pattern[str], str], ...] = (
 #: Random runs of generators with a prefix of the caller's: tempfile's 8, mkstemp's 6,
 #: mktemp(1)'s 10
 _SHAPES = ((8, _TEMPFILE), (6, _MKSTEMP), (10, _MKSTEMP))
+#: an address (or a hash) written as C's ``%p`` or ``0x%lx`` writes it: "0x" and 8 to 16 hex
+#: digits of one case that no other letter or digit follows (gnupg's lock files,
+#: ``.#lk0x0000555e81870410.HOST.PID``: the address of a heap object, another on each run)
+_ADDRESS = re.compile(r"0x(?:[0-9a-f]{8,16}|[0-9A-F]{8,16})(?![0-9A-Za-z])")
 #: a capitalised word ending a run ("mvnDebug": "Debug") -- camel case, not mkstemp's letters
 _WORD_TAIL = re.compile(r"[A-Z][a-z]{4,}$")
 _NUMBER = re.compile(r"[0-9]{3,}")
@@ -518,10 +523,10 @@ def _is_pid(number: str, pids: Collection[int]) -> bool:
     return len(number) >= 3 and number[0] != "0" and int(number) in pids
 
 
-def _generated_piece(text: str, evidence: Evidence) -> str:
-    """A part of a name between the pids in it, as a name of its own (generated_name) or as
-    it is."""
-    return (generated_name(text, evidence) if text else None) or escape(text)
+def _generated_piece(text: str, evidence: Evidence, pids: Collection[int] = ()) -> str:
+    """A part of a name between the pids (or addresses) in it, as a name of its own
+    (generated_name) or as it is."""
+    return (generated_name(text, evidence, pids=pids) if text else None) or escape(text)
 
 
 def _ends(name: str) -> list[int]:
@@ -547,10 +552,12 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
       the names of generators whose random parts start or end a longer name (rustc's
       sessions and codegen units, cmake's try-compile targets: ``_PREFIX_TEMPLATES``,
       ``_SUFFIX_TEMPLATES``), what goes on after them generalized as a name of its own;
-    * a name the run created: a run of tempfile's or mkstemp's shape after a separator
-      that mixes letters and digits, and a number of 3 or more digits ending the name
-      after a separator (a pid, a counter, Python's ``id()``; before any shape inside the
-      name), and a part of 8 or more hex digits between separators (a hash);
+    * a name the run created: an address written as ``0x`` and 8 to 16 hex digits
+      (``0x*``: gnupg's ``.#lk0x0000555e81870410.HOST.PID``), a run of tempfile's or
+      mkstemp's shape after a separator that mixes letters and digits, and a number of 3
+      or more digits ending the name after a separator (a pid, a counter, Python's
+      ``id()``; before any shape inside the name), and a part of 8 or more hex digits
+      between separators (a hash);
     * a temporary file's life (``Evidence.TEMPORARY``): a generator's prefix with any run,
       any run of such a shape after a separator or a change of alphabet
       (``RECORDxqzjkwpa.tmp``, pip's files), one of letters and digits after a prefix of up to
@@ -577,6 +584,11 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
     if evidence is Evidence.TEMPORARY and in_tmpdir and len(name) == 8 and \
             set(name) <= _TEMPFILE:
         return "*"  # Python's probe (before the templates: it may begin with "cc")
+    address = _ADDRESS.search(name) if evidence is not Evidence.NONE else None
+    if address is not None:
+        # (before the pids: a run of the address's digits may spell one)
+        return (_generated_piece(name[:address.start()], evidence, pids) + "0x*"
+                + _generated_piece(name[address.end():], evidence, pids))
     if evidence is not Evidence.NONE and pids:
         pieces = _DIGITS.split(name)  # (the numbers at the odd places)
         chosen = [i % 2 == 1 and _is_pid(part, pids) for i, part in enumerate(pieces)]
@@ -853,13 +865,15 @@ def category_pattern(category: Category, roots: Sequence[str], writer: PathWrite
 
 _PSEUDO = re.compile(r"^(?P<kind>pipe|socket|anon_inode):")
 _MEMFD = re.compile(r"^/?memfd:(?P<name>.*?)(?: \(deleted\))?$", re.DOTALL)
-#: a content hash (git's objects, caches): 30 or more hex digits
-HASH_NAME = re.compile(r"[0-9a-f]{30,}")
+#: a content hash (git's objects, caches): 30 or more hex digits of one case (gpg-agent's
+#: keys are named by their keygrip, 40 uppercase: ``private-keys-v1.d/EF92...FB15.key``)
+HASH_NAME = re.compile(r"[0-9a-f]{30,}|[0-9A-F]{30,}")
 #: A digit of a shape in a learned glob (a hash's, its 2-hex directories', a UUID's, a
 #: date's): a class of the digits it may be, never ``?`` -- any character there let a
 #: name the program chose (32 hex digits) cover every older file of the directory whose
 #: name is as long (red team 16).
 HEX_DIGIT = "[0-9a-f]"
+_HEX_UPPER_DIGIT = "[0-9A-F]"
 _UUID_DIGIT = "[0-9a-fA-F]"
 _DATE_DIGIT = "[0-9]"
 _UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
@@ -871,6 +885,14 @@ SHAPED = re.compile(r"(?<![0-9A-Za-z])(?:[0-9]{4}-[0-9]{2}-[0-9]{2}[T_ -][0-9]{2
                     r"(?:[-_:.][0-9]{2})?(?:[._][0-9]{1,9})?Z?"
                     r"|[0-9]{8}[T_-][0-9]{6}"
                     r"|" + _UUID.pattern + r")(?![0-9A-Za-z])")
+
+
+def hash_glob(text: str) -> str:
+    """``text`` (a name, escaped) with each content hash in it (:data:`HASH_NAME`) as its
+    shape: each digit a class of its case, ``[0-9a-f]`` or ``[0-9A-F]`` (a keygrip's
+    uppercase digits are no lowercase hash's, and no name of mixed case is either)."""
+    return HASH_NAME.sub(lambda run: (HEX_DIGIT if run.group().lower() == run.group()
+                                      else _HEX_UPPER_DIGIT) * len(run.group()), text)
 
 
 def shaped_glob(name: str) -> str | None:

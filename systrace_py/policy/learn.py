@@ -63,6 +63,7 @@ from systrace_py.policy.generalize import (
     components,
     escape_argv,
     generated_name,
+    hash_glob,
     in_category,
     is_sensitive,
     join,
@@ -380,6 +381,12 @@ class _Context:
     #: name of a rename (a cache entry replaced) -- not mkdir, link, symlink, O_EXCL, which
     #: make a name only anew (an older one: EEXIST, covered by a fresh rule)
     rewritable: set[str] = field(default_factory=set)
+    #: paths the run made that a call used before it made them (``pytest-current``, the
+    #: symlink pytest removes and makes again): that call met an older file, as the next
+    #: run's will, which a fresh rule does not cover -- such a path keeps its own rule
+    older_first: set[str] = field(default_factory=set)
+    #: older paths named as the run's counted ones (:meth:`_count_older`) -> their shape
+    older_counted: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, observations: list[Observation], options: LearnOptions) -> _Context:
@@ -394,6 +401,7 @@ class _Context:
         renamed: dict[str, str] = {}  # path -> the name it got in its own directory
         renamed_to: set[str] = set()  # the new names of renames
         passed: set[str] = set()  # names a file was renamed to and away from: a step only
+        used: set[str] = set()  # names used while the run had not made them (yet)
         for obs in observations:
             if obs.syscall.startswith("rename") and len(obs.paths) == 2:
                 old, new = obs.paths[0].path, obs.paths[1].path
@@ -403,6 +411,8 @@ class _Context:
                     passed.add(old)
                 renamed_to.add(new)
             for arg in obs.paths:
+                if arg.path not in created and arg.role not in obs.created:
+                    used.add(arg.path)
                 if obs.syscall in aliases.REMOVE_CALLS or (
                         arg.role == "old" and obs.syscall.startswith("rename")):
                     removed.add(arg.path)
@@ -423,6 +433,7 @@ class _Context:
                             ctx.fanout.add("/" + "/".join(comps[:j]))
                             j -= 1
         ctx.made = set(created)
+        ctx.older_first = used & ctx.made
         if options.generalize == "none":
             return ctx
         for path, exclusive in created.items():
@@ -442,7 +453,71 @@ class _Context:
                                   pids=options.pids)
             if glob is not None:
                 ctx.temp[path] = glob
+        ctx._count_on(observations, [p for p, exclusive in created.items() if exclusive])
+        ctx._count_older(observations)
         return ctx
+
+    def _count_on(self, observations: list[Observation], made_new: list[str]) -> None:
+        """Names the run made new (``mkdir``, ``O_EXCL``) as the next of a counter: a head
+        ending in a separator, a number, a tail, beside an older name of the same head and
+        tail and another number the run saw (listed, looked at) -- pytest's ``pytest-2``
+        made next to ``pytest-1``.  A number of 3 digits or more is one by shape alone
+        (``generated_name``); a shorter one is a version as often (``lib64``), but not beside
+        older ones of the same head that the run did not make.  Its glob is ``head*tail``,
+        fresh (the next run's own number)."""
+        heads: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # -> paths made
+        for path in made_new:
+            parent, _, name = path.rpartition("/")
+            found = _COUNTED.fullmatch(name)
+            if path not in self.temp and found is not None and \
+                    not is_sensitive(path, self.writer.home):
+                heads[(parent, found["head"], found["tail"])].append(path)
+        if not heads:
+            return
+        for obs in observations:
+            names = [arg.path.rpartition("/") for arg in obs.paths]
+            if obs.listing is not None and obs.paths:
+                names += [(obs.paths[0].path, "/", e.rstrip("/")) for e in obs.listing]
+            for parent, _, name in names:
+                found = _COUNTED.fullmatch(name)
+                if found is None or f"{parent}/{name}" in self.made:
+                    continue
+                for path in heads.get((parent, found["head"], found["tail"]), ()):
+                    self.temp[path] = escape(found["head"]) + "*" + escape(found["tail"])
+
+    def _count_older(self, observations: list[Observation]) -> None:
+        """Older names of a counter the run counts on (pytest's ``pytest-N``: it makes the
+        next, and renames away and removes the oldest, made by runs before): the run made
+        ``pytest-711`` (``pytest-*``, fresh) and removed ``pytest-706``, and the next run
+        removes ``pytest-710``, the learning run's own, which no fresh rule covers.  A name
+        the run did not make, in a directory where it made one of the same head and tail
+        around a number, is the number's shape (each digit ``[0-9]``, as many): older
+        runs' directories, as many digits long, and no other name."""
+        counted: set[tuple[str, str, str]] = set()  # (parent, head, tail) of made numbers
+        for path, glob in self.temp.items():
+            parent, _, name = path.rpartition("/")
+            found = _COUNTED.fullmatch(name)
+            if found is not None and glob == escape(found["head"]) + "*" + escape(
+                    found["tail"]):
+                counted.add((parent, found["head"], found["tail"]))
+        if not counted:
+            return
+        for obs in observations:
+            for arg in obs.paths:
+                comps = components(arg.path)
+                for depth in range(1, len(comps) + 1):
+                    prefix = "/" + "/".join(comps[:depth])
+                    if prefix in self.made or prefix in self.older_counted:
+                        continue
+                    found = _COUNTED.fullmatch(comps[depth - 1])
+                    if found is not None and (prefix.rpartition("/")[0], found["head"],
+                                              found["tail"]) in counted:
+                        self.older_counted[prefix] = escape(found["head"]) + \
+                            "[0-9]" * len(found["number"]) + escape(found["tail"])
+
+
+#: a name of a counter: a head ending in a separator, a number, a tail (pytest-711)
+_COUNTED = re.compile(r"(?P<head>.*[-._])(?P<number>[0-9]+)(?P<tail>[^0-9]*)", re.DOTALL)
 
 
 def _generalize_path(path: str, ctx: _Context) -> _Pattern:
@@ -475,12 +550,15 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
         elif temp is not None:
             parts[i] = temp
             kinds.append(_GENERATED)
+        elif prefix in ctx.older_counted:
+            parts[i] = ctx.older_counted[prefix]
+            kinds.append(_COUNTED_KIND)
         elif HASH_NAME.search(comp):
             # each hex digit a class (HEX_DIGIT): the shape of a hash, not a "*" a name
             # chosen around it could aim at another file with (.bash<hash>rc is no
             # .bashrc: gap #30), nor a "?" (any older name as long: red team 16); reads of
             # older files stay covered (git's objects), writes only as _hash_writes grants
-            parts[i] = HASH_NAME.sub(lambda run: HEX_DIGIT * len(run.group()), escape(comp))
+            parts[i] = hash_glob(escape(comp))
             kinds.append(_HASHES)
         elif prefix in ctx.fanout:
             parts[i] = HEX_DIGIT * 2
@@ -490,6 +568,7 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
 
 
 _GENERATED = "generated names"
+_COUNTED_KIND = "older runs' numbered names"
 _HASHES = "content hashes"
 
 #: The most hash-shaped files one learned write rule may list as rewritten (_hash_writes);
@@ -588,7 +667,9 @@ def _collect(observations: list[Observation], options: LearnOptions,
                                        cls, facts.selector)
                 key = facts.syscall if options.no_alias or cls is None else part or cls
                 if arg is not None and cls in PATH_CLASSES:
-                    if not _representable(arg.path):
+                    if not _representable(arg.path) or not (
+                            is_text(arg.path) or (part == FSMETA and options.generalize
+                                                  in ("safe", "broad"))):
                         report.unrepresentable.append(obs)
                         continue
                     data.path_uses.append(_PathUse(key, cls, part, arg.path, facts.syscall,
@@ -610,6 +691,20 @@ def _representable(path: str) -> bool:
     """Whether a path rule can match this path at all (the engine reports "" for an empty
     path and "fd:N" when it could not read a descriptor)."""
     return path.startswith("/") or pseudo_pattern(path) is not None
+
+
+def is_text(value: str) -> bool:
+    """Whether a path or argument can be written in a policy: a policy is TOML, UTF-8 text,
+    and the engine reports a byte that is not UTF-8 as a lone surrogate (surrogateescape).
+    gpg asks access() about a name of such bytes in its working directory (a name the next
+    run does not ask about); no glob names them, so the learner writes no rule for them
+    (a rule of ``?`` for each would also match names the run never used) -- except where
+    the rule names no path (metadata of any path, in safe and broad)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class _Listings:
@@ -726,7 +821,8 @@ def _moved_patterns(data: _TableData, ctx: _Context, report: LearnReport
     another name), so only a rule covering all below it permits the move again -- cargo's
     ``targetXXXXXX`` made, filled and renamed to ``target`` was refused on the next run.
     The directory's own name is generalized as any path is (a generated name stays one); a
-    directory that is or reaches a sensitive location stays refused (reported)."""
+    directory that is or reaches a sensitive location stays refused (reported).  The rule
+    is fresh but for an older run's numbered directory (:meth:`_Context._count_older`)."""
     out: dict[str, list[_Pattern]] = defaultdict(list)
     home = ctx.writer.home
     for key, directories in data.moved.items():
@@ -737,8 +833,13 @@ def _moved_patterns(data: _TableData, ctx: _Context, report: LearnReport
                 if directory not in report.exact_sensitive:
                     report.exact_sensitive.append(directory)
                 continue
-            text = _generalize_path(directory, ctx).text.rstrip("/") + "/**"
-            out[key].append(_Pattern(text, False, _MOVED, fresh=True))
+            # (fresh: what is inside the run made, or a name the program chose stands for
+            # it; an older directory it moved, as it is or of an older run's number
+            # (pytest's ``pytest-[0-9][0-9][0-9]``), moved what older runs left inside)
+            named = _generalize_path(directory, ctx)
+            text = named.text.rstrip("/") + "/**"
+            out[key].append(_Pattern(text, False, _MOVED, fresh=named.fresh or (
+                directory in ctx.made or named.literal)))
     return out
 
 
@@ -856,7 +957,8 @@ def _argv_conditions(uses: list[tuple[_PathUse, _Pattern]], level: str, ctx: _Co
                      ) -> dict[str, list[tuple[str, ...]]]:
     """exec path -> argv globs, where an argv condition is useful: every exec in ``none``;
     otherwise (but ``broad``), shells run with ``-c`` (the command they may run is then
-    written down, the run's generated names in it as globs: :class:`_ArgvWriter`)."""
+    written down, the run's generated names in it as globs: :class:`_ArgvWriter`).  An exec
+    path mapped to no argv glob at all gets no rule."""
     variants: dict[str, set[tuple[str, ...] | None]] = defaultdict(set)
     for use, pattern in uses:
         if use.cls == "exec" and pattern.literal and not use.initial:
@@ -867,7 +969,9 @@ def _argv_conditions(uses: list[tuple[_PathUse, _Pattern]], level: str, ctx: _Co
     for path, seen in variants.items():
         if None in seen or level == "broad":
             continue
-        argvs = sorted(a for a in seen if a is not None)
+        # (a command line with bytes that are not UTF-8 has no condition to match it: that
+        # exec is refused next time, as one not seen -- :func:`is_text`)
+        argvs = sorted(a for a in seen if a is not None and all(is_text(x) for x in a))
         if level != "none":
             shell = os.path.basename(path) in _SHELLS
             if not shell or not all("-c" in a[1:3] for a in argvs) or len(argvs) > 8:
@@ -924,7 +1028,11 @@ def _glob_covers(wide: str, narrow: str) -> bool:
 
 
 def _provenance(kind: str, paths: Sequence[str]) -> Provenance:
-    return Provenance(kind, len(paths), tuple(paths[:MAX_PROVENANCE_PATHS]))
+    """The rule's note: how many paths made it and the first of them that a policy can
+    write (:func:`is_text`; one left out makes the note incomplete, as more than
+    MAX_PROVENANCE_PATHS do, so ``policy review`` never narrows the rule to the others)."""
+    return Provenance(kind, len(paths),
+                      tuple(p for p in paths if is_text(p))[:MAX_PROVENANCE_PATHS])
 
 
 def _category_rules(uses: list[_PathUse], ctx: _Context, table: str, report: LearnReport
@@ -1043,7 +1151,8 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             # a fresh glob covers a path of another pattern only if the run made it
             cover = pattern.text if pattern.text in kept else next(
                 (g for g in covering if globs[g].matches(use.path) and (
-                    not fresh(g) or (use.path in ctx.made and not pattern.exact)
+                    not fresh(g) or (use.path in ctx.made and not pattern.exact
+                                     and use.path not in ctx.older_first)
                     or pattern.fresh)), None)
             if cover is not None:
                 if use.path not in seen[cover]:

@@ -299,3 +299,119 @@ def test_an_exec_carrying_a_loader_variable_runs_again_and_another_value_is_refu
         "sh", "-c", f"LD_LIBRARY_PATH={other} cat /etc/hostname"], env=env)
     assert changed.returncode != 0 and "Operation not permitted" in changed.stderr, changed
     assert refused and {r["syscall"] for r in refused} == {"execve"}, refused  # (/usr/bin, /bin)
+
+
+# --- names that are not UTF-8 -----------------------------------------------------------------
+
+def test_names_that_are_not_utf8_leave_a_policy_that_saves_and_runs_again(tmp_path):
+    """gpg asks access() about a name of random bytes: learning it crashed on saving (a
+    policy is UTF-8 text).  No rule names such a name: the next run's look and read of it
+    are answered as natively (it does not exist: ENOENT), and once it exists, the read is
+    refused -- the policy grants no name the run did not use."""
+    script = ('test -e "$(printf "\\340\\344U")"; cat "$(printf "\\340\\344V")" 2>/dev/null;'
+              ' echo ok > out.txt')
+    policy = learn(tmp_path, ["sh", "-c", script], cwd=tmp_path)
+    policy.read_bytes().decode("utf-8")
+    (tmp_path / "out.txt").unlink()
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", script], cwd=tmp_path)
+    assert r.returncode == 0 and refused == [], (r.stderr, refused[:3])
+    assert (tmp_path / "out.txt").read_text() == "ok\n"
+    (tmp_path / os.fsdecode(b"\xe0\xe4V")).write_text("secret\n")
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", script], cwd=tmp_path)
+    assert [x["syscall"] for x in refused] == ["openat"], refused
+    assert "secret" not in r.stdout
+
+
+# --- an address in a name -----------------------------------------------------------------
+
+def test_a_lock_named_by_its_handles_address_is_taken_again(tmp_path, build):
+    """gnupg's dotlock names its lock file by the address of a heap object
+    (``.#lk0x55e0d9d292a0.HOST.PID``): the learned rule kept the address literally and the
+    next run's lock was refused.  The address is ``0x*``, in a rule of the names the run
+    makes (fresh): a file of that shape the run did not make stays refused."""
+    dotlock = build("progs/dotlock.c")
+    home = tmp_path / "gh"
+    home.mkdir()
+    policy = learn(tmp_path, [str(dotlock), str(home / "pubring.kbx")])
+    text = policy.read_text()
+    assert ".#lk0x*." in text, text
+    for _ in range(2):
+        r, refused = enforce(tmp_path, policy, [str(dotlock), str(home / "pubring.kbx")])
+        assert (r.returncode, r.stdout) == (0, "locked\n"), (r.stderr, refused[:3])
+        assert refused == [], refused[:3]
+    rules = [r for r in tomllib.loads(text)["rule"] if ".#lk0x*." in r.get("path", "")]
+    assert rules and all(r.get("fresh") is True for r in rules), text
+
+
+# --- a key named by its hash, uppercase --------------------------------------------------------
+
+KEYGRIP_SCRIPT = ('set -C; n=$(od -An -N20 -tx1 /dev/urandom | tr -d " \\n" | tr a-f A-F);'
+                  ' : > keys/$n.key && echo made')
+
+
+def test_a_new_key_named_by_an_uppercase_hash_is_made_again(tmp_path):
+    """gpg-agent writes a new key to ``private-keys-v1.d/KEYGRIP.key`` (40 uppercase hex
+    digits, O_EXCL): kept literally, the next run's key was refused.  The shell here names
+    its file by 20 random bytes in uppercase hex, made O_EXCL (``set -C``)."""
+    (tmp_path / "keys").mkdir()
+    policy = learn(tmp_path, ["sh", "-c", KEYGRIP_SCRIPT], cwd=tmp_path)
+    assert "[0-9A-F]" * 40 + ".key" in policy.read_text(), policy.read_text()
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", KEYGRIP_SCRIPT], cwd=tmp_path)
+    assert (r.returncode, r.stdout, refused) == (0, "made\n", []), (r.stderr, refused[:3])
+    assert len(list((tmp_path / "keys").iterdir())) == 2
+
+
+# --- a name removed and made again beside generated ones -------------------------------------
+
+def test_a_current_link_replaced_beside_numbered_directories_is_replaced_again(tmp_path):
+    """pytest makes ``pytest-N`` (a counter) and replaces the symlink ``pytest-current`` by
+    one to it: the fresh ``pytest-*`` covered the link (the run made it), but its removal met
+    the older link, and the next run's removal was refused.  The link keeps its own rule."""
+    script = ("import os\nnew = f'run-{len(os.listdir()) + 100}'\nos.mkdir(new)\n"
+              "os.unlink('run-current')\nos.symlink(new, 'run-current')\nprint('ok')\n")
+    (tmp_path / "run-current").symlink_to("nowhere")
+    command = [PYTHON3, "-I", "-S", "-c", script]  # (one process: one table)
+    policy = learn(tmp_path, command, cwd=tmp_path)
+    r, refused = enforce(tmp_path, policy, command, cwd=tmp_path)
+    assert (r.returncode, r.stdout, refused) == (0, "ok\n", []), (r.stderr, refused[:3])
+    assert (tmp_path / "run-current").resolve().parent == tmp_path
+    text = policy.read_text()
+    assert '"$CWD/run-current"' in text and '"$CWD/run-*"' in text, text
+
+
+# --- a counter of runs: the next number made, the oldest removed -----------------------------
+
+ROTATE_SCRIPT = """
+import os, shutil, uuid
+numbers = sorted(int(n[4:]) for n in os.listdir() if n.startswith("run-") and n[4:].isdigit())
+new = f"run-{(numbers[-1] if numbers else int(os.environ['START'])) + 1}"
+os.mkdir(new)
+open(os.path.join(new, "data"), "w").write("x")
+for old in numbers[:-1]:  # (keep the newest two)
+    garbage = f"garbage-{uuid.uuid4()}"
+    os.rename(f"run-{old}", garbage)
+    shutil.rmtree(garbage)
+print(sorted(n for n in os.listdir() if n.startswith("run-")))
+"""
+
+
+@pytest.mark.parametrize("start", [99, 0])
+def test_a_counter_of_runs_keeps_rotating(tmp_path, start):
+    """pytest makes ``pytest-N+1`` and renames away and removes the oldest, made by runs
+    before: the learning run's own directory is the oldest to a later run, which no fresh
+    rule covers -- the second run after learning was refused.  Older numbered names are
+    their shape (``run-[0-9][0-9][0-9]``, moved with what older runs left inside).  From 1
+    (pytest's first runs), a number made beside older ones is a counter too."""
+    command = [PYTHON3, "-I", "-S", "-c", ROTATE_SCRIPT]
+    env = {"START": str(start)}
+    for _ in range(3):  # (runs before: run-100 .. run-102, or run-1 .. run-3)
+        subprocess.run(command, cwd=tmp_path, check=True, capture_output=True,
+                       env={**os.environ, **env})
+    policy = learn(tmp_path, command, cwd=tmp_path, env=env)  # makes 103, removes 101
+    for last in range(start + 5, start + 8):
+        r, refused = enforce(tmp_path, policy, command, cwd=tmp_path, env=env)
+        assert (r.returncode, refused) == (0, []), (r.stderr, refused[:3])
+        assert r.stdout == f"['run-{last - 1}', 'run-{last}']\n"
+    text = policy.read_text()
+    shape = "[0-9]" * len(str(start + 1))
+    assert f"run-{shape}/**" in text and "run-*" in text, text

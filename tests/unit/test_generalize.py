@@ -550,3 +550,20 @@ def test_a_learned_rule_made_a_refusal_still_covers_sensitive_locations(action: 
     for path in ("/home/u/.ssh/id_rsa", "/home/u/notes"):
         facts = CallFacts("openat", (PathArg("path", path),), open_flags=os.O_RDONLY)
         assert policy.main.decide(facts).action is Action(action), path
+
+
+@pytest.mark.parametrize(("name", "glob"), [
+    (".#lk0x0000555e81870410.vm.8785", ".#lk0x*.vm.[1-9]*"),   # gnupg's dotlock, padded
+    (".#lk0x55e0d9d292a0.vm.8785x", ".#lk0x*.vm.[1-9]*x"),      # %p; a digit of it no pid
+    ("obj_0x7FFD12345678.dat", "obj_0x*.dat"),
+])
+def test_an_address_in_a_created_name_is_generated(name, glob):
+    """An address (%p) in a name the run made is another on the next run (the heap is placed
+    at random): gnupg's lock files were refused on the next run.  Seen only, or not an
+    address (7 digits, cases mixed, letters after it), the name stays."""
+    pids = {8785, 5555}
+    assert generated_name(name, Evidence.NONE, pids=pids) is None
+    assert generated_name(name, Evidence.CREATED, pids=pids) == glob
+    assert PathGlob("/d/" + glob).matches("/d/" + name)
+    for kept in ("foo0x1234567", "ab0x00000000deadBEEF", "v0x12345678xyz", "0x1234abcdz"):
+        assert generated_name(kept, Evidence.CREATED) is None, kept

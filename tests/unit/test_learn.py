@@ -755,3 +755,103 @@ def test_a_sensitive_directory_moved_is_not_learned_as_a_tree():
 def test_an_observation_keeps_its_moved_directories_through_the_log():
     obs = _moved("/work/proj/a", "/work/proj/b")
     assert Observation.from_json(MAIN, obs.to_json()) == obs
+
+
+@pytest.mark.parametrize("level", ["none", "strict", "safe", "broad"])
+def test_bytes_that_are_not_utf8_are_never_written_into_a_policy(level):
+    """gpg asks access() about a name of random bytes in its working directory: the engine
+    reports a byte that is not UTF-8 as a lone surrogate, which TOML cannot hold (saving the
+    learned policy crashed).  No rule names such a path or command line (a ``?`` for each byte
+    would match names the run never used); metadata of any path (safe, broad) still covers
+    the look, its note keeping the count but not the name."""
+    odd = "/work/proj/\udce0\udce4\x0eU"
+    shell = ("sh", "-c", "cat caf\udce9.txt")
+    obs = [Observation(MAIN, "access", (PathArg("path", odd),)),
+           Observation(MAIN, "openat", (PathArg("path", odd + ".txt"),), R),
+           read("/work/proj/ok.txt"),
+           Observation(MAIN, "execve", (PathArg("path", "/usr/bin/dash"),), argv=shell)]
+    report, policy, text = learned(obs, generalize=level)
+    text.encode("utf-8")  # (raised UnicodeEncodeError)
+    assert "\\udc" not in text and "\\xe0" not in text, text
+    assert permitted(policy, read("/work/proj/ok.txt"))
+    assert not permitted(policy, obs[1])
+    assert not permitted(policy, read("/work/proj/Ux.txt"))
+    assert permitted(policy, obs[0]) is (level in ("safe", "broad"))
+    assert report.unrepresentable[0] is (obs[1] if level in ("safe", "broad") else obs[0])
+    # a shell's command line is a condition but in broad: that one cannot be written
+    other = Observation(MAIN, "execve", (PathArg("path", "/usr/bin/dash"),),
+                        argv=("sh", "-c", "rm -rf /"))
+    assert permitted(policy, other) is (level == "broad"), text
+
+
+def test_a_name_the_run_removes_and_makes_again_keeps_its_own_rule() -> None:
+    """pytest removes the symlink ``pytest-current`` and makes it again beside its numbered
+    directory ``pytest-687`` (learned ``pytest-*``, fresh): the fresh glob covered the
+    symlink, as the run made it, but the removal met the older one -- the next run's removal
+    was refused.  A name used before the run made it keeps an exact rule; the glob covers
+    no other older name."""
+    base = "/tmp/pytest-of-u"
+    current, numbered = f"{base}/pytest-current", f"{base}/pytest-687"
+    _, policy, text = learned([
+        Observation(MAIN, "mkdir", (PathArg("path", numbered),), created=("path",),
+                    exclusive=True),
+        Observation(MAIN, "unlink", (PathArg("path", current),)),
+        Observation(MAIN, "symlinkat", (PathArg("path", current),), created=("path",),
+                    exclusive=True)])
+
+    def permits(policy, facts: CallFacts) -> bool:
+        return policy.main.decide(facts).action is Action.PERMIT
+
+    removal = CallFacts("unlink", (PathArg("path", current),))
+    assert permits(policy, removal), text
+    assert permits(policy, CallFacts("mkdir", (PathArg("path", f"{base}/pytest-688"),),
+                                     made=frozenset({"path"})))
+    for other in (f"{base}/pytest-older", f"{base}/pytest-686"):
+        assert not permits(policy, CallFacts("unlink", (PathArg("path", other),))), other
+
+
+def test_older_names_of_a_counter_the_run_counts_on_are_its_shape():
+    """pytest makes ``pytest-711`` and renames away the oldest, ``pytest-706`` (made by a run
+    before): the next run renames ``pytest-710`` -- the learning run's own, no fresh rule's.
+    An older name of a number the run counts on is the number's shape (as many ``[0-9]``),
+    not fresh; another name, another length, a name the run made no sibling of are not."""
+    base = "/tmp/pytest-of-u"
+    garbage = f"{base}/garbage-d177238c-1227-4b0a-8165-19d779524d3a"
+    _, policy, text = learned([
+        Observation(MAIN, "mkdir", (PathArg("path", f"{base}/pytest-711"),), created=("path",),
+                    exclusive=True),
+        Observation(MAIN, "rename", (PathArg("old", f"{base}/pytest-706"),
+                                     PathArg("new", garbage)), created=("new",),
+                    directories=("old",)),
+        unlink(f"{garbage}/.lock")])
+    moved = [r for r in policy.main.rules if r.path is not None
+             and r.path.pattern == "$TMPDIR/pytest-of-u/pytest-[0-9][0-9][0-9]/**"]
+    assert moved and not any(r.fresh for r in moved), text  # (older runs' files inside)
+
+    def renamed(old: str) -> bool:
+        new = f"{base}/garbage-e35e2379-017d-494a-8342-4b7a7fd7093f"
+        facts = CallFacts("rename", (PathArg("old", old), PathArg("new", new)),
+                          made=frozenset({"new"}))
+        return policy.main.decide(facts).action is Action.PERMIT
+
+    assert renamed(f"{base}/pytest-710"), text
+    for other in ("pytest-current", "pytest-1000", "pytest-7x0", "other-710"):
+        assert not renamed(f"{base}/{other}"), other
+
+
+def test_a_short_number_made_next_to_older_ones_is_a_counter():
+    """pytest's first runs make ``pytest-2`` beside ``pytest-1``: a number of fewer than 3
+    digits is a version as often (kept literally), and the next run's ``pytest-3`` was
+    refused.  Made new beside an older name of the same head it listed, it is a counter:
+    ``pytest-*``, fresh; alone, or with no older sibling, it stays."""
+    base = "/tmp/pytest-of-u"
+    made = Observation(MAIN, "mkdir", (PathArg("path", f"{base}/pytest-2"),),
+                       created=("path",), exclusive=True)
+    _, policy, text = learned([listing(base, "pytest-1/"), made])
+    assert '"$TMPDIR/pytest-of-u/pytest-*"' in text, text
+    nxt = CallFacts("mkdir", (PathArg("path", f"{base}/pytest-3"),), made=frozenset({"path"}))
+    assert policy.main.decide(nxt).action is Action.PERMIT
+    older = CallFacts("rmdir", (PathArg("path", f"{base}/pytest-1"),))
+    assert policy.main.decide(older).action is not Action.PERMIT  # (it only listed it)
+    _, _, alone = learned([listing(base, "lib64/"), made])
+    assert '"$TMPDIR/pytest-of-u/pytest-2"' in alone, alone

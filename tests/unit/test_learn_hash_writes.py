@@ -138,3 +138,21 @@ def test_a_call_key_that_reads_and_writes_keeps_the_shape() -> None:
     rules = [r for r in report.policy.main.rules if r.path is not None
              and r.path.pattern == SHAPE]
     assert rules and not any(r.fresh for r in rules), rules
+
+
+def test_an_uppercase_hash_is_a_hash_of_its_own_case() -> None:
+    """gpg-agent names a new key's file by its keygrip, 40 uppercase hex digits, made
+    O_EXCL: learned literally, the next run's key (another keygrip) was refused.  Its shape is
+    each digit ``[0-9A-F]``, the write fresh; a lowercase hash, a name of mixed case or
+    another alphabet are not covered, nor is an older key written."""
+    keys = "/work/proj/gh/private-keys-v1.d"
+    grip = "EF92192334F860D00438E46207AED15EFC58FB15"
+    policy, _ = learned([made_by(os.O_WRONLY | os.O_CREAT | os.O_EXCL, f"{keys}/{grip}.key")])
+    assert rules_on(policy, "$CWD/gh/private-keys-v1.d/" + "[0-9A-F]" * 40 + ".key"), \
+        dumps_policy(policy)
+    nxt = f"{keys}/{grip[::-1]}.key"
+    assert permits(policy, opened(nxt, os.O_WRONLY | os.O_CREAT | os.O_EXCL, made=True))
+    assert not permits(policy, opened(nxt, os.O_WRONLY | os.O_TRUNC, made=False))
+    for other in (grip.lower(), grip[:20] + grip[20:].lower(), "Z" + grip[1:]):
+        assert not permits(policy, opened(f"{keys}/{other}.key", os.O_WRONLY | os.O_CREAT,
+                                          made=True)), other
