@@ -26,9 +26,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -229,6 +231,15 @@ static inline int process_ends_soon(pid_t pid) {
         usleep(10000);
     }
     return 0;
+}
+
+/* A unix stream socket, and ``sa`` filled with ``path`` (cut to sun_path's size): to bind or
+ * connect there. */
+static inline int unix_socket_at(const char *path, struct sockaddr_un *sa) {
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    snprintf(sa->sun_path, sizeof sa->sun_path, "%s", path);
+    return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 }
 
 /* The TracerPid a /proc status file names (0 when none, -1 when unreadable). */

@@ -22,13 +22,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
-static int unix_socket_at(const char *path, struct sockaddr_un *sa) {
-    memset(sa, 0, sizeof *sa);
-    sa->sun_family = AF_UNIX;
-    snprintf(sa->sun_path, sizeof sa->sun_path, "%s", path);
-    return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-}
-
 int main(int argc, char **argv) {
     if (argc != 4)
         usage("fresh_born DIR OTHER NAME");

@@ -120,7 +120,7 @@ static void tmpfs(void) {
     step("umount", umount2(at("t"), MNT_DETACH));
 }
 
-static void bind(void) {
+static void bind_mount(void) {
     enter(0);
     mkdir(at("b"), 0755);
     step("bind", mount(at("src"), at("b"), NULL, MS_BIND, NULL));
@@ -275,7 +275,7 @@ int main(int argc, char **argv) {
     if (!strcmp(mode, "tmpfs"))
         tmpfs();
     else if (!strcmp(mode, "bind"))
-        bind();
+        bind_mount();
     else if (!strcmp(mode, "api"))
         api();
     else if (!strcmp(mode, "chroot"))

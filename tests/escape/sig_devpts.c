@@ -29,19 +29,6 @@
 
 static pid_t victim;
 
-static int victim_ended(void) {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", victim);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *end = strrchr(buf, ')');
-    return end && end[1] == ' ' && end[2] == 'Z';
-}
-
 int main(int argc, char **argv) {
     if (argc != 5)
         usage("sig_devpts TERMINAL DIR READY VICTIMFILE");
@@ -119,12 +106,12 @@ int main(int argc, char **argv) {
         skipped("F_SETSIG: %s", ename(errno));
     int rc = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC);
     int err = errno;
-    for (int i = 0; i < 300 && rc == 0 && !victim_ended(); i++)
+    for (int i = 0; i < 300 && rc == 0 && !process_ended(victim); i++)
         usleep(10000);
     int owner = fcntl(fd, F_GETOWN);
     close(hold[1]);
     waitpid(child, NULL, 0);
-    if (victim_ended())
+    if (process_ended(victim))
         escaped("the kernel sent SIGKILL to pid %d (owner %d; our terminal's group %d)",
                 victim, owner, child);
     blocked("O_ASYNC on %s: %s, the victim lives (owner %d)", argv[1],

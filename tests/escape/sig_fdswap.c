@@ -32,19 +32,6 @@ static int set_async(int fd, int on) {
     return by_ioctl ? ioctl(fd, FIOASYNC, &on) : fcntl(fd, F_SETFL, on ? O_ASYNC : 0);
 }
 
-static int victim_ended(void) {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", victim);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *end = strrchr(buf, ')');
-    return end && end[1] == ' ' && end[2] == 'Z';
-}
-
 static void *swapper(void *arg) {
     (void)arg;
     while (!stop) {
@@ -73,7 +60,7 @@ int main(int argc, char **argv) {
     if (pthread_create(&thread, NULL, swapper, NULL) != 0)
         skipped("pthread_create");
     int tries = 0, refused = 0, last = 0;
-    for (; tries < 3000 && !victim_ended(); tries++) {
+    for (; tries < 3000 && !process_ended(victim); tries++) {
         if (set_async(number, 1) < 0) {
             refused++;
             last = errno;
@@ -85,9 +72,9 @@ int main(int argc, char **argv) {
     /* the terminal at the number, O_ASYNC on once more: its owner, whoever that is now */
     dup2(terminal, number);
     int rc = set_async(number, 1);
-    for (int i = 0; i < 100 && rc == 0 && !victim_ended(); i++)
+    for (int i = 0; i < 100 && rc == 0 && !process_ended(victim); i++)
         usleep(10000);
-    if (victim_ended())
+    if (process_ended(victim))
         escaped("the kernel sent SIGKILL to %d (owner %d) after %d tries", victim,
                 fcntl(terminal, F_GETOWN), tries);
     blocked("O_ASYNC on %s at a swapped number: the victim lives after %d tries "
