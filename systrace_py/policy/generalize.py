@@ -461,7 +461,7 @@ _ADDRESS = re.compile(r"0x(?:[0-9a-f]{8,16}|[0-9A-F]{8,16})(?![0-9A-Za-z])")
 #: a capitalised word ending a run ("mvnDebug": "Debug") -- camel case, not mkstemp's letters
 _WORD_TAIL = re.compile(r"[A-Z][a-z]{4,}$")
 _NUMBER = re.compile(r"[0-9]{3,}")
-_DIGITS = re.compile(r"([0-9]+)")  # (a split at every number, kept)
+_NUMBER_RUN = re.compile(r"[0-9]+")  # (every number of a name, whole)
 _RENAMED_LEAD = re.compile(r"[._-][a-z]{0,3}")  # (what may stand between a name and a run)
 _SEPARATORS = frozenset("._-~#+,")
 #: a number of 3 or more digits ending a name after a separator (the separator is the head's)
@@ -529,6 +529,17 @@ def _generated_piece(text: str, evidence: Evidence, pids: Collection[int] = ()) 
     return (generated_name(text, evidence, pids=pids) if text else None) or escape(text)
 
 
+def _spans_as(name: str, spans: Sequence[tuple[int, int]], glob: str, evidence: Evidence,
+              pids: Collection[int] = ()) -> str:
+    """``name`` with each of ``spans`` (in order, apart) written ``glob`` -- a pid's or an
+    address's place -- and what stands between them generalized as a name of its own."""
+    out, at = [], 0
+    for start, end in spans:
+        out += [_generated_piece(name[at:start], evidence, pids), glob]
+        at = end
+    return "".join([*out, _generated_piece(name[at:], evidence, pids)])
+
+
 def _ends(name: str) -> list[int]:
     """Where a random run may end: at the end of the name, or where a suffix starting with
     a dot begins (``.s``, ``.cdtor.c``, ``.tar.gz``)."""
@@ -587,22 +598,13 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
     address = _ADDRESS.search(name) if evidence is not Evidence.NONE else None
     if address is not None:
         # (before the pids: a run of the address's digits may spell one)
-        return (_generated_piece(name[:address.start()], evidence, pids) + "0x*"
-                + _generated_piece(name[address.end():], evidence, pids))
+        return _spans_as(name, [address.span()], "0x*", evidence, pids)
     if evidence is not Evidence.NONE and pids:
-        pieces = _DIGITS.split(name)  # (the numbers at the odd places)
-        chosen = [i % 2 == 1 and _is_pid(part, pids) for i, part in enumerate(pieces)]
-        if any(chosen):
-            # each pid a [1-9]*, what stands between them a name of its own (git's
-            # .tmp-PID-pack-HASH.pack: its hash is generated too)
-            texts, literal = [], ""
-            for part, pid in zip(pieces, chosen, strict=True):
-                if not pid:
-                    literal += part
-                    continue
-                texts += [_generated_piece(literal, evidence), "[1-9]*"]
-                literal = ""
-            return "".join([*texts, _generated_piece(literal, evidence)])
+        # each pid a [1-9]*, what stands between them a name of its own (git's
+        # .tmp-PID-pack-HASH.pack: its hash is generated too)
+        spans = [run.span() for run in _NUMBER_RUN.finditer(name) if _is_pid(run.group(), pids)]
+        if spans:
+            return _spans_as(name, spans, "[1-9]*", evidence)
     if evidence is not Evidence.NONE and renamed_to and name.startswith(renamed_to) and \
             len(name) > len(renamed_to):
         rest = name[len(renamed_to):]
