@@ -599,9 +599,10 @@ class DecodedCall:
         if owner is None or signals.own_owner(*owner, self.tid, self.tgid):
             return None
         kind, who = owner
-        if kind == F_OWNER_PGRP and self._own_group(who) and self.in_tree():
+        tree = self.in_tree()  # (once: a no is not kept, and a group's is a scan of /proc)
+        if tree and kind == F_OWNER_PGRP and self._own_group(who):
             return None
-        return CallFacts("tkill" if kind == F_OWNER_TID else "kill", tree=self.in_tree())
+        return CallFacts("tkill" if kind == F_OWNER_TID else "kill", tree=tree)
 
     def _own_group(self, pgid: int) -> bool:
         fields = procfs.read_stat(self.tid)
