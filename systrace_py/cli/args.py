@@ -11,6 +11,7 @@ for ``--help``, the man page and docs/cli.md.
 from __future__ import annotations
 
 import argparse
+import gettext
 import os
 import pwd
 from collections.abc import Sequence
@@ -89,7 +90,25 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         return super().format_help()
 
 
+def _gettext(message: str) -> str:
+    """``gettext.gettext``, without its look-up when no catalogue can exist: argparse passes
+    its messages through it (three while the parser is built), and each look-up normalises
+    the language names with the ``locale`` module, imported for that (~1 ms of every start:
+    issue 16) -- even when the directory it would look in does not exist (a Python built
+    into its own prefix: no ``share/locale``).  Then the message is its own translation, as
+    gettext would have found; in every other case gettext looks as before."""
+    domain = getattr(gettext, "_current_domain", None)
+    default = getattr(gettext, "_default_localedir", None)
+    bound = getattr(gettext, "_localedirs", None)
+    if type(domain) is str and type(default) is str and type(bound) is dict:
+        localedir = bound.get(domain, default)
+        if localedir and not os.path.isdir(localedir):
+            return message
+    return gettext.gettext(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    argparse._ = _gettext  # type: ignore[attr-defined]  # (argparse's own name for gettext)
     p = argparse.ArgumentParser(
         prog="systrace", description=DESCRIPTION, epilog=EPILOG, allow_abbrev=False,
         formatter_class=_Formatter,

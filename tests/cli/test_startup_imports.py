@@ -703,3 +703,49 @@ def test_a_regex_cache_of_another_interpreter_or_damaged_is_ignored(tmp_path: Pa
         with startup.cached_regexes(str(cache)):
             compiled = re.compile("x+")
         assert compiled.fullmatch("xxx") and not compiled.fullmatch("y")
+
+
+def _mo_file(path: Path, translations: dict[str, str]) -> None:
+    """A GNU message catalogue (the .mo format gettext reads) holding ``translations``."""
+    import struct
+
+    keys = sorted(translations)
+    ids = [k.encode() for k in keys]
+    strs = [translations[k].encode() for k in keys]
+    start = 7 * 4 + 16 * len(keys)
+    offsets, blob = [], b""
+    for data in ids + strs:
+        offsets.append((len(data), start + len(blob)))
+        blob += data + b"\0"
+    header = struct.pack("<7I", 0x950412DE, 0, len(keys), 28, 28 + 8 * len(keys), 0, 0)
+    table = b"".join(struct.pack("<2I", *o) for o in offsets)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(header + table + blob)
+
+
+def test_argparses_messages_are_gettexts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                         ) -> None:
+    """cli/args.py's gettext skips the look-up only where it would find nothing: a catalogue
+    in the directory bound to the domain still translates argparse's messages."""
+    import gettext
+
+    from systrace_py.cli.args import _gettext, build_parser
+
+    monkeypatch.setenv("LANGUAGE", "xx")
+    _mo_file(tmp_path / "xx" / "LC_MESSAGES" / "messages.mo", {"options": "opciones"})
+    monkeypatch.setitem(gettext._localedirs, "messages", str(tmp_path))  # type: ignore[attr-defined]
+    assert _gettext("options") == gettext.gettext("options") == "opciones"
+    assert "opciones:" in build_parser().format_help()
+    monkeypatch.setitem(gettext._localedirs, "messages",  # type: ignore[attr-defined]
+                        str(tmp_path / "none"))
+    assert _gettext("options") == gettext.gettext("options") == "options"
+    monkeypatch.delitem(gettext._localedirs, "messages")  # type: ignore[attr-defined]
+    assert _gettext("usage: ") == gettext.gettext("usage: ")
+
+
+@pytest.mark.skipif(os.path.isdir(os.path.join(sys.base_prefix, "share", "locale")),
+                    reason="this Python has a message directory: gettext looks there")
+def test_argparses_messages_need_no_locale_module(tmp_path: Path) -> None:
+    """gettext normalises language names with ``locale`` at every look-up; where its
+    directory does not exist, a run makes none (~1 ms of a start)."""
+    assert "locale" not in imported(tmp_path, POLICIES["paths"], "/bin/true")
