@@ -48,12 +48,18 @@ from systrace_py.syscalls import (
 #: alias -> every call that can belong to it (from the table's ``aliases`` of each call).
 #: docs/policy.md lists them; a test keeps it in step.
 ALIASES: dict[str, frozenset[str]] = {}
-_members: dict[str, list[str]] = {alias: [] for alias in ALIAS_NAMES}
-for _call in TABLE.values():
-    for _alias in _call.aliases:
-        _members[_alias].append(_call.name)
-ALIASES.update((alias, frozenset(names)) for alias, names in _members.items())
-del _members, _call, _alias
+
+
+def _members() -> dict[str, list[str]]:
+    # (a function's locals: a loop at module level stores each name in the module's dict)
+    members: dict[str, list[str]] = {alias: [] for alias in ALIAS_NAMES}
+    for call in TABLE.values():
+        for alias in call.aliases:
+            members[alias].append(call.name)
+    return members
+
+
+ALIASES.update((alias, frozenset(names)) for alias, names in _members().items())
 
 OPEN_CALLS = treated(Treat.OPEN)
 EXEC_CALLS = treated(Treat.ARGV)
@@ -98,11 +104,19 @@ ADDRESS_CALLS = treated(Treat.ADDRESS)
 ONE_ADDRESS_CALLS = with_kind(Kind.SOCKADDR) | with_kind(Kind.MSGHDR)
 
 _ALIAS_OF_CALL: dict[str, frozenset[str]] = {c.name: c.aliases for c in TABLE.values()}
+
+
+def _any_alias_of_call() -> dict[str, frozenset[str]]:
+    parts = [(part, ALIASES[part]) for part in (FSMETA, FSLINK)]
+    found: dict[str, frozenset[str]] = {}
+    for name, classes in _ALIAS_OF_CALL.items():
+        in_parts = [part for part, members in parts if name in members]
+        found[name] = classes | frozenset(in_parts) if in_parts else classes
+    return found
+
+
 #: ... with the part aliases the call is in (what a rule naming any of them may apply to)
-_ANY_ALIAS_OF_CALL: dict[str, frozenset[str]] = {
-    name: classes | frozenset(part for part in (FSMETA, FSLINK) if name in ALIASES[part])
-    for name, classes in _ALIAS_OF_CALL.items()
-}
+_ANY_ALIAS_OF_CALL: dict[str, frozenset[str]] = _any_alias_of_call()
 #: (call, role) -> its path argument, where the classes of that path are not simply all the
 #: call's aliases (the new name of a rename is only written, unless exchanged)
 _ROLE_PATHS: dict[tuple[str, str], Path] = {
