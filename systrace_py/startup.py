@@ -135,15 +135,50 @@ def cached_generated_code(path: str = CACHE) -> Iterator[None]:
     dataclasses.exec = exec_  # type: ignore[attr-defined]
     collections.eval = eval_  # type: ignore[attr-defined]
     typing.compile = compile_  # type: ignore[attr-defined]
+    real_is_type = dataclasses._is_type  # type: ignore[attr-defined]
+    dataclasses._is_type = _annotation_is_type(  # type: ignore[attr-defined]
+        dataclasses._MODULE_IDENTIFIER_RE)  # type: ignore[attr-defined]
     try:
         yield
     finally:
+        dataclasses._is_type = real_is_type  # type: ignore[attr-defined]
         del dataclasses.exec  # type: ignore[attr-defined]
         del collections.eval  # type: ignore[attr-defined]
         del typing.compile  # type: ignore[attr-defined]
         if missed:  # earlier starts' entries too, unless too many (stale ones then drop out)
             merged = {**cache, **used}
             _save(path, merged if len(merged) <= MAX_ENTRIES else used)
+
+
+def _annotation_is_type(identifiers: Any) -> Any:
+    """``dataclasses._is_type`` (does a string annotation name ``a_type``: ClassVar, InitVar,
+    KW_ONLY?), with each annotation's two identifiers read once: dataclasses asks three
+    times for every field of every class (~850 questions, ~150 texts), each a regular
+    expression match and its groups -- 6 M instructions of a start (issue 16).  The answer
+    is the same function of the same names, looked up in the same namespaces at each
+    question (a module's names change while it runs)."""
+    parsed: dict[str, tuple[Any, ...]] = {}  # (the groups (module, name); () for no match)
+
+    def is_type(annotation: str, cls: type, a_module: Any, a_type: Any,
+                is_type_predicate: Any) -> bool:
+        names = parsed.get(annotation)
+        if names is None:
+            match = identifiers.match(annotation)
+            names = parsed[annotation] = match.groups() if match else ()
+        if not names:
+            return False
+        module_name, name = names
+        if not module_name:
+            # (the class's module did "from dataclasses import InitVar")
+            ns = sys.modules.get(cls.__module__).__dict__  # type: ignore[union-attr]
+        else:
+            module = sys.modules.get(cls.__module__)
+            if not (module and module.__dict__.get(module_name) is a_module):
+                return False
+            ns = sys.modules.get(a_type.__module__).__dict__  # type: ignore[union-attr]
+        return bool(ns and is_type_predicate(ns.get(name), a_module))
+
+    return is_type
 
 
 #: Compiled regular expressions, per interpreter build (the compiled program's format).

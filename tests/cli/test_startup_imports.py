@@ -749,3 +749,72 @@ def test_argparses_messages_need_no_locale_module(tmp_path: Path) -> None:
     """gettext normalises language names with ``locale`` at every look-up; where its
     directory does not exist, a run makes none (~1 ms of a start)."""
     assert "locale" not in imported(tmp_path, POLICIES["paths"], "/bin/true")
+
+
+#: string annotations dataclasses asks about: bare, qualified by a module name (the right
+#: one, an alias, another module, a missing one), subscripted, odd spacing, no identifier
+_ANNOTATIONS = ["int", "str | None", "ClassVar", "ClassVar[int]", "typing.ClassVar[int]",
+                "t.ClassVar", " typing . ClassVar [int]", "InitVar", "InitVar[int]",
+                "dataclasses.InitVar[str]", "dc.InitVar", "KW_ONLY", "dataclasses.KW_ONLY",
+                "os.ClassVar", "missing.ClassVar", "Unbound", "[int]", "", "list[ClassVar]"]
+
+
+def test_annotations_are_typed_as_dataclasses_types_them(tmp_path: Path) -> None:
+    """startup's _is_type (each annotation's identifiers read once) answers as dataclasses'
+    own for every module namespace, question and annotation -- asked twice, to use what it
+    read the first time."""
+    module = types.ModuleType("st14_annotations")
+    exec(textwrap.dedent("""\
+        import dataclasses, os, typing
+        import typing as t, dataclasses as dc
+        from typing import ClassVar
+        from dataclasses import InitVar, KW_ONLY
+        class Unbound: pass
+        """), module.__dict__)
+    bare = types.ModuleType("st14_bare")  # (none of those names)
+    shadow = types.ModuleType("st14_shadow")  # (the modules, and other things by their names)
+    exec("import dataclasses, typing\nClassVar = InitVar = KW_ONLY = int\n", shadow.__dict__)
+    questions = [(typing, typing.ClassVar, dataclasses._is_classvar),  # type: ignore[attr-defined]
+                 (dataclasses, dataclasses.InitVar, dataclasses._is_initvar),  # type: ignore[attr-defined]
+                 (dataclasses, dataclasses.KW_ONLY, dataclasses._is_kw_only)]  # type: ignore[attr-defined]
+    ours = startup._annotation_is_type(dataclasses._MODULE_IDENTIFIER_RE)  # type: ignore[attr-defined]
+    theirs = dataclasses._is_type  # type: ignore[attr-defined]
+    answers = []
+    for mod in (module, bare, shadow):
+        sys.modules[mod.__name__] = mod
+        try:
+            cls = type("C", (), {"__module__": mod.__name__})
+            for _ in range(2):
+                for annotation in _ANNOTATIONS:
+                    for question in questions:
+                        answer = theirs(annotation, cls, *question)
+                        assert ours(annotation, cls, *question) == answer, (annotation, question)
+                        answers.append(answer)
+        finally:
+            del sys.modules[mod.__name__]
+    assert True in answers and False in answers
+
+
+def test_a_string_classvar_is_no_field_under_the_quick_imports(tmp_path: Path) -> None:
+    real = dataclasses._is_type  # type: ignore[attr-defined]
+    with startup.cached_generated_code(str(tmp_path / "dc.marshal")):
+        assert dataclasses._is_type is not real  # type: ignore[attr-defined]
+        module = types.ModuleType("st14_classvar")
+        sys.modules[module.__name__] = module
+        try:
+            exec(textwrap.dedent("""\
+                from __future__ import annotations
+                import dataclasses
+                from typing import ClassVar
+                @dataclasses.dataclass
+                class D:
+                    '''A dataclass with a class variable.'''
+                    x: int
+                    CALLS: ClassVar[tuple[str, ...]] = ()
+                    y: dataclasses.InitVar[int] = 0
+                """), module.__dict__)
+        finally:
+            del sys.modules[module.__name__]
+    assert [f.name for f in dataclasses.fields(module.D)] == ["x"]
+    assert module.D(1, 2).x == 1  # (y: an InitVar, an argument and no field)
+    assert dataclasses._is_type is real  # type: ignore[attr-defined]
