@@ -1400,12 +1400,15 @@ def _one_pass() -> tuple[dict[str, tuple[tuple[int, Path], ...]], dict[Kind, dic
             paths[name] = tuple(call_paths)
         # the rule on one register its classes depend on (besides open flags): its
         # aliases_when, or a path's renamed, when that depends on the arguments
-        rules = {rule for rule in (call.aliases_when,
-                                   *(p.renamed for _, p in paths.get(name, ())))
-                 if rule not in (ALWAYS, NEVER)}
-        assert len(rules) <= 1, f"{name}: one register decides its classes"
-        if rules:
-            class_rules[name] = rules.pop()
+        class_rule = None
+        for rule in (call.aliases_when, *[p.renamed for _, p in call_paths]
+                     ) if names_a_path else (call.aliases_when,):
+            if rule not in (ALWAYS, NEVER):
+                assert class_rule is None or rule == class_rule, \
+                    f"{name}: one register decides its classes"
+                class_rule = class_rule or rule
+        if class_rule is not None:
+            class_rules[name] = class_rule
         if descriptors and name not in paths and name not in files:
             descriptor_args[name] = tuple(descriptors)
     return paths, first_of_kind, class_rules, descriptor_args
