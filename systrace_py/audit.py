@@ -11,7 +11,9 @@ The ``-e`` copy on stderr is only a view: what cannot be written there is droppe
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import threading
 import time
 from typing import IO, Any
@@ -36,13 +38,16 @@ def rule_ref(rule: Rule | None, table: str) -> dict[str, Any] | None:
     return {"table": table, **rule.describe()}
 
 
+_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC
+
+
 class _LogFile:
     """A log file written one whole record per write(2) (O_APPEND), never left with a part."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         try:
-            self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            self.fd = _open_log(path)
         except OSError as exc:
             raise LogError(path, exc) from None
 
@@ -64,6 +69,41 @@ class _LogFile:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self.fd)
+
+
+def _open_log(path: str) -> int:
+    """The log's descriptor, opened for appending -- never a regular file through a symlink
+    at the log's name.  The lines carry what the traced programs chose (the paths of their
+    calls), and the program may write the directory where the user keeps ``--log run.log``:
+    a symlink it put there, to ``~/.bashrc``, had the next run's tracer append its text to
+    a file its policy kept it from, which the user's next shell runs (bash expands ``$(...)``
+    in a line whose command is not found: red team 20).  A symlink to what is no regular file
+    -- a terminal, a pipe, ``/dev/null``, ``/dev/stderr`` -- is followed, and to a regular
+    file only when it is this process's own stdout or stderr (``--log /dev/stderr
+    2>FILE``); nothing is created through one (a dangling link, to ``~/.bashrc.d/x``)."""
+    try:
+        return os.open(path, _APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+    fd = os.open(path, _APPEND)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISREG(st.st_mode) and not any(_same_file(st, own) for own in (1, 2)):
+            raise OSError(errno.ELOOP, "a symbolic link to a regular file (a traced program "
+                          "may have put it there): name the file itself", path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _same_file(st: os.stat_result, fd: int) -> bool:
+    try:
+        own = os.fstat(fd)
+    except OSError:
+        return False
+    return (own.st_dev, own.st_ino) == (st.st_dev, st.st_ino)
 
 
 class AuditLog:
