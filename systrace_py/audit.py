@@ -187,14 +187,17 @@ class AuditLog:
         self.write(record)
 
     def resolution(self, name: str, qtype: int, server: str, addresses: list[str],
-                   rule: dict[str, Any] | None) -> None:
+                   rule: dict[str, Any] | None, why: str | None = None) -> None:
         """A DNS query a traced program sent, as systrace's resolver handled it: the name,
         the query type (1: A, 28: AAAA), the server it went to, the addresses the answer
-        gave for the name, or the rule that refused it (answered "no such name")."""
+        gave for the name, or the rule that refused it (answered "no such name") -- or,
+        with no rule, ``why`` it was refused (no traced process sent it)."""
         record: dict[str, Any] = {"event": Event.RESOLVE, "name": name, "type": qtype,
                                   "server": server}
-        if rule is not None:
+        if rule is not None or why is not None:
             record.update(result="refused", rule=rule)
+            if why is not None:
+                record["why"] = why
         else:
             record.update(result="resolved", addresses=addresses)
         self.write(record)

@@ -103,3 +103,40 @@ def test_a_log_through_a_symlink_to_no_regular_file_or_to_stderr_still_works(
         assert proc.returncode == 0 and "BLOCKED" in proc.stdout, (log, proc)
     assert '"event":"syscall"' in err.read_text()
     assert '"event":"syscall"' in plain.read_text()
+
+
+def test_a_table_that_refuses_a_name_does_not_resolve_it_at_another_tables_resolver(
+        build, tmp_path: Path) -> None:
+    """systrace's resolver has a loopback port per (table, name server) and decided each
+    query by that table alone.  dns_relay.c: the parent (main table: any name) looks
+    ``good.test`` up, and so opens a port; its child, another program whose table refuses
+    ``bad.test`` (its lookup at the name server: "no such name", the server never asked),
+    sends its own query for ``bad.test`` to that port (a connect to loopback, which its
+    table permits): it was answered, the name server asked (what a name carries leaves).
+    Control: natively the child resolves ``bad.test``.  Now a query is decided by the tables
+    of the traced processes holding the socket it came from too (the strictest wins), and
+    one no traced process holds is refused."""
+    from engine.dns_lib import dns_server, private_resolv_conf
+
+    program = build("escape/dns_relay.c")
+    child = tmp_path / "dns_child"
+    child.write_bytes(program.read_bytes())
+    child.chmod(0o755)
+    prefix = private_resolv_conf(tmp_path)
+    with dns_server({"good.test": "127.0.0.2", "bad.test": "127.0.0.3"}) as server:
+        argv = [str(program), "parent", "good.test", str(child), "bad.test"]
+        native = subprocess.run([*prefix, *argv], capture_output=True, text=True, timeout=60,
+                                check=False)
+        assert "ESCAPED: the name server answered bad.test" in native.stdout, native
+        server.queries.clear()
+        policy_file = tmp_path / "p.toml"
+        policy_file.write_text(policy() + f'\n[program."{child}"]\ndefault = "permit"\n'
+                               f'\n[[program."{child}".rule]]\ncalls = ["net-connect"]\n'
+                               'host = "bad.test"\naction = "never"\n')
+        traced = subprocess.run([*prefix, *SYSTRACE, "-p", str(policy_file), "--", *argv],
+                                capture_output=True, text=True, timeout=120, check=False,
+                                env=scene_env(None))
+        assert "parent: good.test is 127.0.0.2" in traced.stdout, traced
+        assert "ESCAPED" not in traced.stdout, traced
+        assert "BLOCKED" in traced.stdout, traced
+        assert "bad.test" not in server.queries
