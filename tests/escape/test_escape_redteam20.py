@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from escape_lib import (
     PAYLOAD_MAGIC,
     SYSTRACE,
@@ -34,6 +35,16 @@ def home_scene(tmp_path: Path, name: str) -> tuple[Scene, Path]:
     return scene, rc
 
 
+def planting_is_real(program: Path, tmp_path: Path, name: str) -> None:
+    """The native control of log_plant.c: the program writes the file through the link it
+    made at ``work/NAME``."""
+    scene, rc = home_scene(tmp_path, "control")
+    control = attack(program, "plant", scene.work / name, rc, policy_text=None, scene=scene,
+                     cwd=scene.work)
+    require_real(control)
+    assert PAYLOAD_MAGIC in rc.read_text()
+
+
 def home_never(scene: Scene) -> str:
     """Everything permitted but writing the home directory and reading the secret's."""
     return policy(never("fswrite", path=f"{scene.root / 'home'}/**"),
@@ -51,12 +62,7 @@ def test_a_symlink_at_the_logs_name_does_not_aim_the_next_runs_log(build,
     log's name is not followed to a regular file (unless it is systrace's own stdout or
     stderr): the run stops before it starts (exit 2) and the file is as it was."""
     program = build("escape/log_plant.c")
-    scene, rc = home_scene(tmp_path, "control")
-    control = attack(program, "plant", scene.work / "run.log", rc, policy_text=None,
-                     scene=scene, cwd=scene.work)
-    require_real(control)
-    assert PAYLOAD_MAGIC in rc.read_text()
-
+    planting_is_real(program, tmp_path, "run.log")
     scene, rc = home_scene(tmp_path, "traced")
     log = scene.work / "run.log"
     planted = attack(program, "plant", log, rc, policy_text=home_never(scene), scene=scene,
@@ -71,6 +77,34 @@ def test_a_symlink_at_the_logs_name_does_not_aim_the_next_runs_log(build,
         f"\nsourced by bash, it ran the payload: {_sourced_runs(rc, scene.marker)}")
     assert said.returncode == 2 and "symbolic link" in said.stderr, said
     assert "ESCAPED" not in said.stdout
+
+
+@pytest.mark.xfail(strict=True, reason="gap #33: -A -o follows a symlink an earlier run "
+                   "planted at its name (dotfiles links are followed on purpose)")
+def test_a_symlink_an_earlier_run_planted_at_o_does_not_aim_the_learned_policy(
+        build, tmp_path: Path) -> None:
+    """The log's class, at ``-A -o``: the destination is pinned before the run and a link
+    at its name then is followed on purpose (a dotfiles link, red team 13b) -- also one a
+    confined earlier run planted in its work directory.  log_plant.c makes ``p.toml`` a
+    symlink to ``home/.bashrc`` (refused its own write there), and the next ``systrace -A -o
+    p.toml`` replaced that file with the learned policy, whose paths are the program's text
+    (``$CWD/\\$(touch MARK)``: bash runs it).  Control: natively the program writes the
+    file through its link itself."""
+    program = build("escape/log_plant.c")
+    planting_is_real(program, tmp_path, "p.toml")
+    scene, rc = home_scene(tmp_path, "traced")
+    out = scene.work / "p.toml"
+    planted = attack(program, "plant", out, rc, policy_text=home_never(scene), scene=scene,
+                     cwd=scene.work)
+    assert_blocked(planted)
+    assert out.is_symlink() and rc.read_text() == RC
+    payload = f"{scene.work}/$(touch {scene.marker}){PAYLOAD_MAGIC}"
+    learned = subprocess.run([*SYSTRACE, "-A", "-o", str(out), "--", str(program), "say",
+                              payload], capture_output=True, text=True, cwd=scene.work,
+                             env=scene_env(scene), timeout=120, check=False)
+    assert rc.read_text() == RC, (
+        f"the learned policy was written over a file the program may not write ({learned.stderr})"
+        f"\nsourced by bash, it ran the payload: {_sourced_runs(rc, scene.marker)}")
 
 
 def _sourced_runs(rc: Path, marker: Path) -> bool:
