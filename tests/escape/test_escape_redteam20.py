@@ -5,6 +5,8 @@ systrace that must not escape (docs/security.md, "Red team 20")."""
 
 from __future__ import annotations
 
+import os
+import pwd
 import subprocess
 from pathlib import Path
 
@@ -20,6 +22,8 @@ from escape_lib import (
     require_real,
     scene_env,
 )
+
+from conftest import PYTHON, REPO, UNPRIVILEGED_USER, systrace_env
 
 RC = "# the user's shell start-up file\n"
 
@@ -174,3 +178,88 @@ def test_a_table_that_refuses_a_name_does_not_resolve_it_at_another_tables_resol
         assert "ESCAPED" not in traced.stdout, traced
         assert "BLOCKED" in traced.stdout, traced
         assert "bad.test" not in server.queries
+
+
+def _sandboxable_python(sandbox: list[str]) -> list[str] | None:
+    """An interpreter that runs this tree's systrace inside ``sandbox`` (another user, and
+    Landlock: a virtualenv under a home directory that user may not search will not do),
+    with the environment it needs; None when there is none."""
+    import sysconfig
+
+    for python, extra in ((PYTHON, []), ("/usr/bin/python3",
+                                         [f"PYTHONPATH={REPO}:{sysconfig.get_paths()['purelib']}"])):
+        cmd = ["env", *extra, python, "-m", "systrace_py", "--version"]
+        probe = subprocess.run([*sandbox, *cmd], capture_output=True, text=True, timeout=60,
+                               check=False, env=systrace_env())
+        if probe.returncode == 0:
+            return ["env", *extra, python, "-m", "systrace_py"]
+    return None
+
+
+@pytest.mark.xfail(strict=True, reason="gap #34: a client confined by Landlock is served by "
+                   "the resident server, whose worker acts outside the client's sandbox")
+def test_a_client_confined_by_landlock_gets_no_deputy_outside_its_sandbox(
+        build, tmp_path: Path) -> None:
+    """Red team 10's deputy, through a confinement /proc does not show.  The server serves
+    only clients confined as it is (namespaces, ids, capabilities, no_new_privs, seccomp,
+    LSM label: ``resident.like_us``); Landlock -- an unprivileged process's own sandbox --
+    is none of those.  In a session with no_new_privs (the server's too: a container, a
+    ``NoNewPrivileges=`` unit, ``setpriv``), a user's process that sandboxes itself with
+    landlock_run.c (writes only beneath the runtime directory and /dev) asked for ``--log
+    SEALED/log``: the worker, outside the sandbox, wrote it.  (A root client is turned away
+    by chance: its read of the server's /proc/PID/exe crosses the Landlock domain, EACCES.)
+    Control: in the sandbox ``touch SEALED/x`` fails (EACCES), and so does the same run in
+    process."""
+    import shutil
+    import tempfile
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to become another user")
+    landlock = build("escape/landlock_run.c")
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    become = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups",
+              "--no-new-privs"]
+    base = Path(tempfile.mkdtemp(prefix="systrace-rt20-"))  # (a socket's path is short)
+    base.chmod(0o755)
+    runtime, sealed = base / "rt", base / "sealed"
+    for directory in (runtime, sealed):
+        directory.mkdir(mode=0o700)
+        os.chown(directory, user.pw_uid, user.pw_gid)
+    sandbox = [*become, str(landlock), str(runtime), "/dev", "--"]
+    env = {"XDG_RUNTIME_DIR": str(runtime), "SYSTRACE_NO_RESIDENT": "0"}
+    systrace: list[str] = []
+
+    def run(prefix: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*prefix, *systrace, *args], capture_output=True, text=True,
+                              timeout=120, check=False, cwd=base, env=systrace_env(env))
+
+    try:
+        native = subprocess.run([*sandbox, "touch", str(sealed / "native")],
+                                capture_output=True, text=True, timeout=60, check=False)
+        if "SKIPPED" in native.stdout:
+            pytest.skip(native.stdout.strip())
+        assert native.returncode != 0 and not (sealed / "native").exists(), native
+        found = _sandboxable_python(sandbox)
+        if found is None:
+            pytest.skip(f"no interpreter {UNPRIVILEGED_USER} may run in a Landlock sandbox")
+        systrace += found
+        policy_file = base / "p.toml"
+        policy_file.write_text(policy())
+        policy_file.chmod(0o644)
+
+
+        in_process = run(sandbox, "--no-resident", "--log", str(sealed / "in-process"), "-p",
+                         str(policy_file), "--", "true")
+        assert in_process.returncode == 2 and not (sealed / "in-process").exists(), in_process
+        started = run(become, "--resident", "--resident-idle", "120")
+        assert started.returncode == 0, started
+        who = run(become, "-p", str(policy_file), "--", "sh", "-c",
+                  'grep -E "^(PPid|TracerPid):" /proc/$$/status')
+        fields = dict(line.split(":") for line in who.stdout.splitlines())
+        assert int(fields["TracerPid"]) != int(fields["PPid"]), who  # (served)
+        run(sandbox, "--log", str(sealed / "log"), "-p", str(policy_file), "--", "true")
+        assert not (sealed / "log").exists(), "the worker wrote --log for a sandboxed client"
+    finally:
+        if systrace:
+            run(become, "--resident", "stop")
+        shutil.rmtree(base, ignore_errors=True)
