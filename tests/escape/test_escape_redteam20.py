@@ -206,8 +206,9 @@ def test_a_client_confined_by_landlock_gets_no_deputy_outside_its_sandbox(
     is none of those.  In a session with no_new_privs (the server's too: a container, a
     ``NoNewPrivileges=`` unit, ``setpriv``), a user's process that sandboxes itself with
     landlock_run.c (writes only beneath the runtime directory and /dev) asked for ``--log
-    SEALED/log``: the worker, outside the sandbox, wrote it.  (A root client is turned away
-    by chance: its read of the server's /proc/PID/exe crosses the Landlock domain, EACCES.)
+    SEALED/log``: the worker, outside the sandbox, wrote it.  (systrace's own client as
+    root turns the server down by chance -- its read of the server's /proc/PID/exe crosses
+    the Landlock domain, EACCES -- but the sandboxed process may speak the protocol itself.)
     Control: in the sandbox ``touch SEALED/x`` fails (EACCES), and so does the same run in
     process."""
     import shutil
