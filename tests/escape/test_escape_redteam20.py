@@ -264,3 +264,32 @@ def test_a_client_confined_by_landlock_gets_no_deputy_outside_its_sandbox(
         if systrace:
             run(become, "--resident", "stop")
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.xfail(strict=True, reason="gap #35: a policy directory's file name (the path "
+                   "with / as _) is not one to one: DIR/tools_lint takes DIR/tools/lint's table")
+def test_a_program_does_not_take_another_programs_table_by_an_underscore(
+        build, tmp_path: Path) -> None:
+    """The policy directory names a program's file by its path with ``/`` as ``_``, and a
+    process that execs a program switches to that file's table -- whatever path the name
+    was read from: ``DIR/tools/lint`` and ``DIR/tools_lint`` have one file.  The run's
+    policy refuses reading the secret and writing ``work/tools/`` (the tools the user trusts,
+    whose table may read it); table_alias.c copies itself to ``work/tools_lint`` (it may
+    write ``work``) and execs it: the copy ran under the tool's table and read the secret.
+    (Red team 3 closed the base-name fallback, ``lint.toml``, to root-owned programs; the
+    full-path name was not.)  Control: natively the copy reads the secret."""
+    program = build("escape/table_alias.c")
+    control = attack(program, "plant", "work/tools_lint", "secd/secret.txt", policy_text=None,
+                     scene=Scene.make(tmp_path, "control"))
+    require_real(control)
+    scene = Scene.make(tmp_path, "traced")
+    (scene.work / "tools").mkdir()
+    directory = scene.root / "policies"
+    directory.mkdir()
+    tool = scene.work / "tools" / "lint"
+    (directory / (str(tool).replace("/", "_") + ".toml")).write_text(policy())
+    text = policy(never("fsread", path=f"{scene.secd}/**"),
+                  never("fswrite", path=f"{scene.work}/tools/**"))
+    traced = attack(program, "plant", "work/tools_lint", "secd/secret.txt", policy_text=text,
+                    scene=scene, options=["-d", str(directory)])
+    assert_blocked(traced)
