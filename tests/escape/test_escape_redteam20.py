@@ -269,7 +269,7 @@ def test_a_client_confined_by_landlock_gets_no_deputy_outside_its_sandbox(
 @pytest.mark.xfail(strict=True, reason="gap #35: a policy directory's file name (the path "
                    "with / as _) is not one to one: DIR/tools_lint takes DIR/tools/lint's table")
 def test_a_program_does_not_take_another_programs_table_by_an_underscore(
-        build, tmp_path: Path) -> None:
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
     """The policy directory names a program's file by its path with ``/`` as ``_``, and a
     process that execs a program switches to that file's table -- whatever path the name
     was read from: ``DIR/tools/lint`` and ``DIR/tools_lint`` have one file.  The run's
@@ -291,5 +291,5 @@ def test_a_program_does_not_take_another_programs_table_by_an_underscore(
     text = policy(never("fsread", path=f"{scene.secd}/**"),
                   never("fswrite", path=f"{scene.work}/tools/**"))
     traced = attack(program, "plant", "work/tools_lint", "secd/secret.txt", policy_text=text,
-                    scene=scene, options=["-d", str(directory)])
+                    scene=scene, options=["-d", str(directory)], env=loop)
     assert_blocked(traced)
