@@ -77,30 +77,35 @@ def _open_log(path: str) -> int:
     calls), and the program may write the directory where the user keeps ``--log run.log``:
     a symlink it put there, to ``~/.bashrc``, had the next run's tracer append its text to
     a file its policy kept it from, which the user's next shell runs (bash expands ``$(...)``
-    in a line whose command is not found: red team 20).  A symlink to what is no regular file
-    -- a terminal, a pipe, ``/dev/null``, ``/dev/stderr`` -- is followed, and to a regular
-    file only when it is this process's own stdout or stderr (``--log /dev/stderr
-    2>FILE``); nothing is created through one (a dangling link, to ``~/.bashrc.d/x``)."""
+    in a line whose command is not found: red team 20).  A symlink is followed only to this
+    process's own stdout or stderr (``--log /dev/stderr``, even ``2>FILE``), a pipe or socket
+    (``--log >(jq .)``), a terminal or ``/dev/null`` -- not to a regular file, nor to another
+    device (a disk, ``/dev/mem``: a root tracer would write there) -- and nothing is created
+    through one (a dangling link, to ``~/.bashrc.d/x``)."""
     try:
         return os.open(path, _APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
     except OSError as exc:
         if exc.errno != errno.ELOOP:
             raise
-    fd = os.open(path, _APPEND)
+    fd = os.open(path, _APPEND | os.O_NOCTTY)
     try:
         st = os.fstat(fd)
-        if stat.S_ISREG(st.st_mode) and not any(_same_file(st, own) for own in (1, 2)):
-            raise OSError(errno.ELOOP, "a symbolic link to a regular file (a traced program "
-                          "may have put it there): name the file itself", path)
+        if not (any(_same_file(st, own) for own in (1, 2))
+                or stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode) or os.isatty(fd)
+                or (stat.S_ISCHR(st.st_mode) and _same_file(st, os.devnull))):
+            raise OSError(errno.ELOOP, "a symbolic link to a file, not to a terminal, a pipe "
+                          "or stdout/stderr (a traced program may have put it there): name "
+                          "the file itself", path)
     except BaseException:
         os.close(fd)
         raise
     return fd
 
 
-def _same_file(st: os.stat_result, fd: int) -> bool:
+def _same_file(st: os.stat_result, other: int | str) -> bool:
+    """Whether ``st`` is the file of descriptor or path ``other``."""
     try:
-        own = os.fstat(fd)
+        own = os.fstat(other) if isinstance(other, int) else os.stat(other)
     except OSError:
         return False
     return (own.st_dev, own.st_ino) == (st.st_dev, st.st_ino)

@@ -79,7 +79,7 @@ def test_a_symlink_at_the_logs_name_does_not_aim_the_next_runs_log(build,
     assert rc.read_text() == RC, (
         f"the tracer wrote the program's text into a file it may not write:\n{rc.read_text()}"
         f"\nsourced by bash, it ran the payload: {_sourced_runs(rc, scene.marker)}")
-    assert said.returncode == 2 and "symbolic link" in said.stderr, said
+    assert said.returncode == 2 and "a symbolic link to a file" in said.stderr, said
     assert "ESCAPED" not in said.stdout
 
 
@@ -120,9 +120,9 @@ def _sourced_runs(rc: Path, marker: Path) -> bool:
 
 def test_a_log_through_a_symlink_to_no_regular_file_or_to_stderr_still_works(
         build, tmp_path: Path) -> None:
-    """What the fix keeps: ``--log`` through a symlink to what is no regular file
-    (``/dev/null``), or to the file that is systrace's own stderr (``--log /dev/stderr
-    2>FILE``: the records are there), and a plain file (created)."""
+    """What the fix keeps: ``--log`` through a symlink to ``/dev/null``, or to the file that
+    is systrace's own stderr (``--log /dev/stderr 2>FILE``: the records are there), and a
+    plain file (created); a symlink to another device (``/dev/zero``) is refused."""
     program = build("escape/log_plant.c")
     scene, _ = home_scene(tmp_path, "kept")
     text = home_never(scene)
@@ -141,6 +141,13 @@ def test_a_log_through_a_symlink_to_no_regular_file_or_to_stderr_still_works(
         assert proc.returncode == 0 and "BLOCKED" in proc.stdout, (log, proc)
     assert '"event":"syscall"' in err.read_text()
     assert '"event":"syscall"' in plain.read_text()
+    zero_link = scene.work / "zero.log"  # (another device: a disk's, /dev/mem, for root)
+    zero_link.symlink_to("/dev/zero")
+    refused = subprocess.run([*SYSTRACE, "--log", str(zero_link), "-p",
+                              str(scene.root / "p.toml"), "--", "true"], capture_output=True,
+                             text=True, cwd=scene.work, env=scene_env(scene), timeout=60,
+                             check=False)
+    assert refused.returncode == 2 and "a symbolic link to a file" in refused.stderr, refused
 
 
 def test_a_table_that_refuses_a_name_does_not_resolve_it_at_another_tables_resolver(
