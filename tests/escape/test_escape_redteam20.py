@@ -300,3 +300,29 @@ def test_a_program_does_not_take_another_programs_table_by_an_underscore(
     traced = attack(program, "plant", "work/tools_lint", "secd/secret.txt", policy_text=text,
                     scene=scene, options=["-d", str(directory)], env=loop)
     assert_blocked(traced)
+
+
+def test_a_redirected_call_does_not_follow_a_symlink_the_program_put_at_the_target(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """A rule redirects writes of ``pubd/app.conf`` to the program's own copy,
+    ``work/app.conf``.  redirect_link.c (refused writing ``home/.bashrc`` itself) made that
+    copy a symlink to ``home/.bashrc`` and called truncate(2) and chmod(2) on
+    ``pubd/app.conf``: redirected, the kernel followed the link -- the file was emptied and
+    made mode 0777 (escaped before; red team 18 held only the open, RESOLVE_NO_SYMLINKS).
+    Now a redirect's target reached through a symlink fails the call with ELOOP, as an
+    open's does, checked again with the tree frozen.  Control: natively the calls on the
+    link change the file."""
+    program = build("escape/redirect_link.c")
+    scene, rc = home_scene(tmp_path, "control")
+    control = attack(program, scene.work / "app.conf", rc, scene.work / "app.conf",
+                     policy_text=None, scene=scene)
+    require_real(control)
+    scene, rc = home_scene(tmp_path, "traced")
+    asked = scene.pubd / "app.conf"
+    asked.write_text("the system's\n")
+    text = home_never(scene) + (f'\n[[rule]]\ncalls = ["fswrite"]\npath = "{asked}"\n'
+                                f'action = "permit"\nredirect = "{scene.work / "app.conf"}"\n')
+    traced = attack(program, scene.work / "app.conf", rc, asked, policy_text=text,
+                    scene=scene, env=loop)
+    assert_blocked(traced)
+    assert rc.read_text() == RC and rc.stat().st_mode & 0o777 != 0o777
