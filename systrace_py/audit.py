@@ -11,7 +11,9 @@ The ``-e`` copy on stderr is only a view: what cannot be written there is droppe
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import threading
 import time
 from typing import IO, Any
@@ -36,13 +38,16 @@ def rule_ref(rule: Rule | None, table: str) -> dict[str, Any] | None:
     return {"table": table, **rule.describe()}
 
 
+_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC
+
+
 class _LogFile:
     """A log file written one whole record per write(2) (O_APPEND), never left with a part."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         try:
-            self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            self.fd = _open_log(path)
         except OSError as exc:
             raise LogError(path, exc) from None
 
@@ -64,6 +69,46 @@ class _LogFile:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self.fd)
+
+
+def _open_log(path: str) -> int:
+    """The log's descriptor, opened for appending -- never a regular file through a symlink
+    at the log's name.  The lines carry what the traced programs chose (the paths of their
+    calls), and the program may write the directory where the user keeps ``--log run.log``:
+    a symlink it put there, to ``~/.bashrc``, had the next run's tracer append its text to
+    a file its policy kept it from, which the user's next shell runs (bash expands ``$(...)``
+    in a line whose command is not found: red team 20).  A symlink is followed only to this
+    process's own stdout or stderr (``--log /dev/stderr``, even ``2>FILE``), a pipe or socket
+    (``--log >(jq .)``), a terminal or ``/dev/null`` -- not to a regular file, nor to another
+    device (a disk, ``/dev/mem``: a root tracer would write there) -- and nothing is created
+    through one (a dangling link, to ``~/.bashrc.d/x``)."""
+    try:
+        return os.open(path, _APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+    fd = os.open(path, _APPEND | os.O_NOCTTY)
+    try:
+        st = os.fstat(fd)
+        if not (any(_same_file(st, own) for own in (1, 2))
+                or stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode) or os.isatty(fd)
+                or (stat.S_ISCHR(st.st_mode) and _same_file(st, os.devnull))):
+            raise OSError(errno.ELOOP, "a symbolic link to a file, not to a terminal, a pipe "
+                          "or stdout/stderr (a traced program may have put it there): name "
+                          "the file itself", path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _same_file(st: os.stat_result, other: int | str) -> bool:
+    """Whether ``st`` is the file of descriptor or path ``other``."""
+    try:
+        own = os.fstat(other) if isinstance(other, int) else os.stat(other)
+    except OSError:
+        return False
+    return (own.st_dev, own.st_ino) == (st.st_dev, st.st_ino)
 
 
 class AuditLog:
@@ -147,14 +192,17 @@ class AuditLog:
         self.write(record)
 
     def resolution(self, name: str, qtype: int, server: str, addresses: list[str],
-                   rule: dict[str, Any] | None) -> None:
+                   rule: dict[str, Any] | None, why: str | None = None) -> None:
         """A DNS query a traced program sent, as systrace's resolver handled it: the name,
         the query type (1: A, 28: AAAA), the server it went to, the addresses the answer
-        gave for the name, or the rule that refused it (answered "no such name")."""
+        gave for the name, or the rule that refused it (answered "no such name") -- or,
+        with no rule, ``why`` it was refused (no traced process sent it)."""
         record: dict[str, Any] = {"event": Event.RESOLVE, "name": name, "type": qtype,
                                   "server": server}
-        if rule is not None:
+        if rule is not None or why is not None:
             record.update(result="refused", rule=rule)
+            if why is not None:
+                record["why"] = why
         else:
             record.update(result="resolved", addresses=addresses)
         self.write(record)

@@ -23,7 +23,9 @@ leaves addresses without names; docs/security.md says so.
 
 The resolver knows which table a query is decided by through the port it arrives on: one
 endpoint per (table, server) pair, made when a process under that table first sends to that
-server.
+server.  A port is anybody's to send to (a connect to loopback), so the tables of the traced
+processes holding the socket a query came from decide it too (:func:`socket_holders`; the
+supervisor's ``_refused_name``).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ if TYPE_CHECKING:
     from systrace_py.engine.decode import DecodedCall
 
 __all__ = ["DNS_PORT", "NAMED_CALLS", "DnsObserver", "NameTable", "Resolution", "Resolver",
-           "read_hosts", "read_nameservers", "socket_owner"]
+           "read_hosts", "read_nameservers", "socket_holders", "socket_owner"]
 
 DNS_PORT = 53
 #: The calls whose address a ``host`` condition looks at (net-connect: connect and sends)
@@ -129,9 +131,16 @@ def read_nameservers(path: str = "/etc/resolv.conf") -> frozenset[str]:
 
 
 def socket_owner(client: tuple[str, int], tcp: bool, pids: list[int]) -> int | None:
-    """Which of ``pids`` holds the socket a query came from (its local port is the client's
-    port), by /proc/net and the processes' descriptors; None when none does.  Only asks need
-    it (a person is told who wants to resolve a name): a few reads of /proc."""
+    """Which of ``pids`` holds the socket a query came from; None when none does (the first
+    of :func:`socket_holders`: a person is told who wants to resolve a name)."""
+    holders = socket_holders(client, tcp, pids)
+    return holders[0] if holders else None
+
+
+def socket_holders(client: tuple[str, int], tcp: bool, pids: list[int]) -> list[int]:
+    """Those of ``pids`` that hold the socket a query came from (its local port is the
+    client's port), by /proc/net and the processes' descriptors: a few reads of /proc per
+    process, once per query."""
     port = client[1]
     inodes: set[str] = set()
     for table in (("tcp", "tcp6") if tcp else ("udp", "udp6")):
@@ -144,17 +153,19 @@ def socket_owner(client: tuple[str, int], tcp: bool, pids: list[int]) -> int | N
             fields = line.split()
             if len(fields) > 9 and int(fields[1].rpartition(":")[2], 16) == port:
                 inodes.add(f"socket:[{fields[9]}]")
+    holders: list[int] = []
     if not inodes:
-        return None
+        return holders
     for pid in pids:
         try:
             for fd in os.listdir(f"/proc/{pid}/fd"):
                 with contextlib.suppress(OSError):
                     if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
-                        return pid
+                        holders.append(pid)
+                        break
         except OSError:
             continue
-    return None
+    return holders
 
 
 def read_hosts(path: str = "/etc/hosts") -> list[tuple[str, list[str]]]:

@@ -73,6 +73,20 @@ if TYPE_CHECKING:
 BURST_SECONDS = 2.0
 
 
+#: why a query no traced process sent is refused (a process outside the tree, or one that
+#: closed its socket before the resolver looked)
+NO_HOLDER = "no traced process holds the socket it came from"
+
+
+@dataclass(frozen=True)
+class NameRefusal:
+    """Why systrace's resolver answered a query "no such name": a table's rule, or (rule
+    None) no traced process holding the socket the query came from."""
+
+    table: Table
+    rule: Rule | None
+
+
 @dataclass
 class SupervisorOptions:
     """How the supervisor decides: the command line's choices."""
@@ -371,13 +385,40 @@ class Supervisor:
             self.dns.close()
 
     def _refused_name(self, table: Table, name: str, client: tuple[str, int],
-                      tcp: bool) -> Rule | None:
-        """The rule refusing a DNS query for ``name`` under ``table``, or None (resolver's
-        thread).  An ask rule asks the front end, and this waits for the answer: a lookup
-        is answered when the person answers (the program's resolver may time out first and
-        ask again: the same question is not put twice)."""
+                      tcp: bool) -> NameRefusal | None:
+        """Why a DNS query for ``name`` that came to the resolver's port for ``table`` is
+        refused, or None (resolver's thread).  A port is reachable by any process (a
+        connect to loopback): the query is decided by the table of every traced process
+        holding the socket it came from too, the strictest winning, and refused when no
+        traced process holds it -- else a process whose table refuses the name had it
+        resolved at the port another table's lookups made (red team 20, ``dns_relay.c``).
+        An ask rule asks the front end, and this waits for the answer: a lookup is answered
+        when the person answers (the program's resolver may time out first and ask again:
+        the same question is not put twice)."""
         if self.options.dry_run:
             return None
+        tables = [table]
+        tracer = self.tracer
+        if tracer is not None:
+            from systrace_py.names import socket_holders
+
+            holders = [tracer.processes.get(pid)
+                       for pid in socket_holders(client, tcp, list(tracer.processes))]
+            if not any(holders):
+                return NameRefusal(table, None)
+            for process in holders:
+                own: Table | None = process.state.deciding() if process is not None else None
+                if own is not None and all(own is not seen for seen in tables):
+                    tables.append(own)
+        for deciding in tables:
+            refused = self._refusing_rule(deciding, name, client, tcp)
+            if refused is not None:
+                return NameRefusal(deciding, refused)
+        return None
+
+    def _refusing_rule(self, table: Table, name: str, client: tuple[str, int],
+                       tcp: bool) -> Rule | None:
+        """The rule of ``table`` refusing a query for ``name`` (asked when it asks), or None."""
         rule = table.resolution(name)
         if rule is None or rule.action is Action.NEVER:
             return rule
@@ -465,18 +506,20 @@ class Supervisor:
 
     def _resolved(self, resolution: Resolution) -> None:
         """A query the resolver handled: logged; a refusal said with -v (resolver's thread)."""
-        table = resolution.key if isinstance(resolution.key, Table) else None
-        rule = resolution.refused_by if isinstance(resolution.refused_by, Rule) else None
+        refusal = resolution.refused_by if isinstance(resolution.refused_by,
+                                                      NameRefusal) else None
         if self.audit is not None:
-            self.audit.resolution(resolution.name, resolution.qtype, resolution.server,
-                                  list(resolution.addresses),
-                                  rule_ref(rule, table.name) if rule is not None and table
-                                  else None)
-        if rule is not None:
+            self.audit.resolution(
+                resolution.name, resolution.qtype, resolution.server,
+                list(resolution.addresses), None if refusal is None or refusal.rule is None
+                else rule_ref(refusal.rule, refusal.table.name),
+                why=None if refusal is None or refusal.rule is not None else NO_HOLDER)
+        if refusal is not None:
             self.refusals += 1
             if self.options.verbose:
-                say(f"refused resolving {resolution.name}: {rule.label()} -> "
-                    "no such name (NXDOMAIN)", self.stderr)
+                why = refusal.rule.label() if refusal.rule is not None else NO_HOLDER
+                say(f"refused resolving {resolution.name}: {why} -> no such name (NXDOMAIN)",
+                    self.stderr)
 
     # --- helpers ------------------------------------------------------------------------------
     @staticmethod

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import os
+import stat
 import struct
 from collections.abc import Callable, Sequence
 
@@ -137,6 +139,30 @@ def _below_start(p: DecodedPath, canonical: str) -> str | None:
         return None
     below = canonical[len(prefix):]
     return None if _climbs(below) else below
+
+
+def linked_redirect(call: DecodedCall, targets: dict[str, str] | None) -> str | None:
+    """The redirect target of a call that is no open nor exec reached through a symlink (on
+    the way or as its last name), or None.  The target is the policy's, but the file there
+    may be the program's to replace: truncate, chmod, utimes... would follow a link it put
+    there to a file the policy refuses (red team 20, ``redirect_link.c``); such a call fails
+    with ELOOP, as a redirected open does (RESOLVE_NO_SYMLINKS), checked with the tree
+    frozen (Tracer._apply).  A name missing on the way ends the walk: nothing follows it."""
+    if not targets or call.name in OPEN_CALLS or call.name in EXEC_CALLS:
+        return None
+    for target in targets.values():
+        at = ""
+        for name in target.split("/"):
+            if not name:
+                continue
+            at += "/" + name
+            try:
+                mode = os.lstat(at).st_mode
+            except OSError:
+                break
+            if stat.S_ISLNK(mode):
+                return target
+    return None
 
 
 def refuse(tid: int, err: int, retval: int | None = None) -> None:

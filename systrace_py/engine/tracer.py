@@ -209,6 +209,8 @@ _CONTROL_CALLS = treated(Treat.CONTROL)  # calls whose control messages are chec
 _TRACER_VIEW_ROLES = {"mount": ("new", "old"), "umount2": ("path",), "move_mount": ("new", "old")}
 #: calls whose examined memory is where their registers point, nothing reached through
 #: pointers in memory: whether it is in a shared page is a range test (_reached_from_outside)
+#: why a redirected call fails (enforce.linked_redirect)
+LINKED_REDIRECT = "a redirect's target is reached through a symbolic link"
 _FLAT_ARGUMENTS = (treated(Treat.PATH) | frozenset(SOCKADDR_ARGS) | {"clone3"}) - EXEC_CALLS
 FREEZE_TIMEOUT = 2.0  # seconds to wait for the other tasks to stop before refusing
 ORPHAN_NOTICE_AFTER = 1.0  # seconds after the command's exit before on_orphans is called
@@ -1676,6 +1678,9 @@ class Tracer:
             enforce.refuse(task.tid, errno.EPERM)
             self._resume(task)
             return
+        if enforce.linked_redirect(call, reply.paths) is not None:
+            self._refuse_linked_redirect(task, call)
+            return
         if reply.args:
             refusal = self._change_args(task, call, reply.args, info)
             if refusal is not None:
@@ -1732,6 +1737,10 @@ class Tracer:
                 task.freezer = False
                 refusal = (errno.ESRCH, "its target left the traced tree while it was being "
                                         "checked")
+            if refusal is None and enforce.linked_redirect(call, reply.paths) is not None:
+                self._thaw()  # (a link put at the target before the others stopped)
+                task.freezer = False
+                refusal = (errno.ELOOP, LINKED_REDIRECT)
             if refusal is not None:
                 self.monitor.on_engine_refusal(task, call, *refusal)
                 enforce.refuse(task.tid, refusal[0])
@@ -1918,6 +1927,13 @@ class Tracer:
             return True
         return call.clone_args_raw is not None and overlaps(ranges, args[0],
                                                             len(call.clone_args_raw))
+
+    def _refuse_linked_redirect(self, task: Task, call: DecodedCall) -> None:
+        """A redirected call whose target is reached through a symlink fails with ELOOP
+        (enforce.linked_redirect)."""
+        self.monitor.on_engine_refusal(task, call, errno.ELOOP, LINKED_REDIRECT)
+        enforce.refuse(task.tid, errno.ELOOP)
+        self._resume(task)
 
     def _must_freeze(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
         """Whether the call runs with every other task stopped.

@@ -1,0 +1,45 @@
+/* log_plant.c: a traced program aims the next run's --log at a file it may not write.
+ *
+ * systrace appends one JSON line per decision to --log FILE, and the lines carry what the
+ * program chose: the paths of its refused calls.  The log is opened before the program
+ * starts, so one run cannot aim its own log -- but the program may write its work
+ * directory, where the user keeps `systrace --log run.log ...` and runs it again.  Made a
+ * symlink to a start-up file (~/.bashrc), the next run's tracer appends the program's text
+ * there, and the user's next shell runs it: bash expands $(...) in every word of a line,
+ * even of one whose command is not found.
+ *
+ *   log_plant plant LOG VICTIM   LOG becomes a symlink to VICTIM; then the program writes
+ *                                VICTIM through LOG itself: ESCAPED when it may (natively),
+ *                                BLOCKED when the policy refuses it (under systrace)
+ *   log_plant say PATH           opens PATH (its name carries the payload), which the policy
+ *                                refuses: BLOCKED when it fails -- what the tracer then
+ *                                writes where is the test's to see
+ */
+#include "attack.h"
+
+int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[1], "plant") == 0) {
+        if (unlink(argv[2]) < 0 && errno != ENOENT)
+            blocked("unlink %s: %s", argv[2], ename(errno));
+        if (symlink(argv[3], argv[2]) < 0)
+            blocked("symlink %s: %s", argv[2], ename(errno));
+        note("planted");
+        int fd = open(argv[2], O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (fd < 0)
+            blocked("the program may not write %s itself: %s", argv[3], ename(errno));
+        const char line[] = "# " PAYLOAD_MAGIC " written by the program itself\n";
+        ssize_t n = write(fd, line, sizeof line - 1);
+        close(fd);
+        if (n < 0)
+            blocked("write %s: %s", argv[3], ename(errno));
+        escaped("the program appended to %s through %s", argv[3], argv[2]);
+    }
+    if (argc == 3 && strcmp(argv[1], "say") == 0) {
+        int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            blocked("open of the payload's path refused: %s", ename(errno));
+        close(fd);
+        escaped("opened %s", argv[2]);
+    }
+    usage("log_plant plant LOG VICTIM | say PATH");
+}
