@@ -1233,7 +1233,8 @@ restore:
  * is the default, so a signal that comes while the stub runs does what it does natively at
  * the entry, delivered as any other (pass_signal).  The vDSO is the kernel's one image for
  * every 64-bit process: the tracer's own, read once (vdso_init), and a task's is used only if
- * it is byte for byte that image (a 32-bit program's, or none: premap's trap). */
+ * it is that image -- told by its ELF header (stub_write) -- (a 32-bit program's, or none:
+ * premap's trap). */
 #define STUB_ROOM 256
 static unsigned char own_vdso[16384];
 static size_t vdso_size;  /* the tracer's vDSO, whose last STUB_ROOM bytes are unused; 0: no stub */
@@ -1297,7 +1298,7 @@ static size_t put_word(unsigned char *code, size_t at, uint64_t value) {
  * one, the auxiliary vector beyond the first read), -1: an error. */
 static int stub_write(pid_t tid, int mem, uint64_t at_out[3]) {
     uint64_t saved[R_WORDS], regs[R_WORDS], stack[512];
-    static unsigned char theirs[sizeof own_vdso];
+    unsigned char theirs[sizeof(Elf64_Ehdr)];
     if (!vdso_size) return 0;
     if (syscall(SYS_ptrace, PT_GETREGS, tid, 0, saved) < 0) return errno == ESRCH ? 0 : -1;
     /* the vDSO's address: AT_SYSINFO_EHDR, in the auxiliary vector the exec put above argc,
@@ -1313,8 +1314,19 @@ static int stub_write(pid_t tid, int mem, uint64_t at_out[3]) {
     for (i++; i + 1 < n && stack[i] != AT_NULL; i += 2)
         if (stack[i] == AT_SYSINFO_EHDR) base = stack[i + 1];
     if (!base) return 0;
-    if (pread(mem, theirs, vdso_size, (off_t)base) != (ssize_t)vdso_size ||
-        memcmp(theirs, own_vdso, vdso_size))
+    /* Which of the kernel's images it is, by its ELF header alone: at an exec event (the only
+     * place a stub is written: Tracer._on_exec, exec_event) the vDSO at AT_SYSINFO_EHDR was
+     * mapped by this exec from the kernel's image for the new program's ABI -- the 64-bit,
+     * x32 or 32-bit one (arch_setup_additional_pages, compat_arch_setup_additional_pages) --
+     * whose pages every process of that ABI shares, and no instruction of the task has run
+     * since.  The three differ in their headers (ELFCLASS64 / ELFCLASS32, EM_X86_64 /
+     * EM_386, their sizes and offsets), and the 64-bit one is the image the tracer's own vDSO
+     * is (vdso_init read it, and found its last STUB_ROOM bytes unused): so a header equal to
+     * the tracer's is that image, every byte of it.  (The 8 KiB compare this replaced told
+     * nothing more; a write by another task into the new image is what holding already
+     * supposes none makes: docs/security.md, class 2.) */
+    if (pread(mem, theirs, sizeof(Elf64_Ehdr), (off_t)base) != (ssize_t)sizeof(Elf64_Ehdr) ||
+        memcmp(theirs, own_vdso, sizeof(Elf64_Ehdr)))
         return 0;
     uint64_t at = base + vdso_size - STUB_ROOM;
     unsigned char code[STUB_ROOM];
@@ -1350,7 +1362,7 @@ static int stub_write(pid_t tid, int mem, uint64_t at_out[3]) {
     regs[R_RIP] = at;
     if (syscall(SYS_ptrace, PT_SETREGS, tid, 0, regs) < 0) {
         if (errno != ESRCH) return -1;
-        pwrite(mem, theirs + (at - base), k, (off_t)at);  /* (it is gone: as it was) */
+        pwrite(mem, own_vdso + (at - base), k, (off_t)at);  /* (it is gone: as it was) */
         return 0;
     }
     at_out[0] = sys_end;
