@@ -926,22 +926,62 @@ static ssize_t read_env(pid_t tid, uint64_t addr, uint64_t base, char *blob, siz
     return (ssize_t)at;
 }
 
+/* The files plain_image found no script, by what any change of their contents changes: a
+ * shell's loop runs the same few programs again and again. */
+#define PLAIN_MEMO 16
+static struct { dev_t dev; ino_t ino; off_t size; struct timespec mtime, ctime; } plain_memo[PLAIN_MEMO];
+static int plain_next;
+
+static int plain_known(const struct stat *st) {
+    for (int i = 0; i < PLAIN_MEMO; i++)
+        if (plain_memo[i].ino == st->st_ino && plain_memo[i].dev == st->st_dev &&
+            plain_memo[i].size == st->st_size &&
+            plain_memo[i].mtime.tv_sec == st->st_mtim.tv_sec &&
+            plain_memo[i].mtime.tv_nsec == st->st_mtim.tv_nsec &&
+            plain_memo[i].ctime.tv_sec == st->st_ctim.tv_sec &&
+            plain_memo[i].ctime.tv_nsec == st->st_ctim.tv_nsec)
+            return 1;
+    return 0;
+}
+
 /* What exec loads at path, a file the tracer may read (the exec's checks permit it): 1 with
  * its identity when it is a regular file that is no script (a "#!" file's interpreters are
  * Python's: exec_image.script_chain); 0: Python tells.  The file is the one decide's
- * resolution reached (resolved_fd), else path opened now. */
+ * resolution reached (resolved_fd), else path opened now.
+ *
+ * Its first two bytes are read once per contents (plain_memo: the same file, size, mtime and
+ * ctime -- ctime the tracee cannot set: every write, truncate or utimes sets it to the
+ * clock's now), not at every exec.  What the two bytes decide is who serves the exec, not
+ * whether it may run: they are read before the exec, which runs what the file holds then,
+ * so today's read could be stale as well -- a file made a script meanwhile runs its
+ * interpreter, and the exec event's identity check (/proc/PID/exe against this st's device
+ * and inode: exec_event, Tracer._checked_program) kills the process that ran it.  A memo
+ * gone stale (a change ctime missed: a write through a shared mapping's page already
+ * dirty, a recycled inode within one clock tick) ends the same way: fail closed. */
 static int plain_image(const char *path, struct stat *st) {
     int fd = resolved_fd >= 0 ? resolved_fd : open(path, O_PATH | O_CLOEXEC);
     if (fd < 0) return 0;
     int ok = 0;
     if (fstat(fd, st) == 0 && S_ISREG(st->st_mode)) {
-        char link[64];
-        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-        int rfd = open(link, O_RDONLY | O_CLOEXEC);  /* (exec_image._open_regular) */
-        if (rfd >= 0) {
-            char head[2];
-            ok = pread(rfd, head, 2, 0) >= 0 && !(head[0] == '#' && head[1] == '!');
-            close(rfd);
+        if (plain_known(st)) {
+            ok = 1;
+        } else {
+            char link[64];
+            snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+            int rfd = open(link, O_RDONLY | O_CLOEXEC);  /* (exec_image._open_regular) */
+            if (rfd >= 0) {
+                char head[2] = {0, 0};  /* (a file shorter than two bytes: no script) */
+                ok = pread(rfd, head, 2, 0) >= 0 && !(head[0] == '#' && head[1] == '!');
+                close(rfd);
+            }
+            if (ok) {
+                plain_memo[plain_next].dev = st->st_dev;
+                plain_memo[plain_next].ino = st->st_ino;
+                plain_memo[plain_next].size = st->st_size;
+                plain_memo[plain_next].mtime = st->st_mtim;
+                plain_memo[plain_next].ctime = st->st_ctim;
+                plain_next = (plain_next + 1) % PLAIN_MEMO;
+            }
         }
     }
     if (fd != resolved_fd) close(fd);
