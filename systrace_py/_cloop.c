@@ -312,7 +312,8 @@ static size_t bulk_at;          /* where a slot's argv and environment copies go
 static char env_copy[256 * 1024];  /* an environment as held, up to the slot's end */
 /* An environment's strings are read a window at a time (env_string): those of the
  * environment a program started with lie together at the top of its stack, those a shell
- * made in its heap -- one read for each, not one a string. */
+ * made in its heap -- one window for each, not one a string, and the windows read in one
+ * call (read_windows). */
 #define ENV_WINDOW 8192
 #define ENV_WINDOWS 4
 static char windows[ENV_WINDOWS][ENV_WINDOW];
@@ -832,7 +833,7 @@ static int runs_code(const char *entry, size_t len) {
  * sh ran in 6 reads instead of 1); one that runs past its window is read alone. */
 static ssize_t env_string(pid_t tid, uint64_t addr, uint64_t start, char *dst, size_t room) {
     for (int pass = 0; pass < 2; pass++) {
-        for (int w = 0; w < nwindows; w++) {
+        for (int w = nwindows - 1; w >= 0; w--) {  /* (the last begun: the most room past addr) */
             if (addr < window_at[w] || addr - window_at[w] >= window_got[w]) continue;
             size_t offset = (size_t)(addr - window_at[w]);
             size_t span = window_got[w] - offset < room - 1 ? window_got[w] - offset : room - 1;
@@ -860,6 +861,37 @@ static ssize_t env_string(pid_t tid, uint64_t addr, uint64_t start, char *dst, s
 static int by_address(const void *x, const void *y) {
     uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
     return (a > b) - (a < b);
+}
+
+/* The windows an environment's strings lie in (their addresses sorted), read at once: one
+ * process_vm_readv of up to ENV_WINDOWS ranges, not one a window as env_string came to each
+ * (a shell's command: the strings of its start at the top of the stack, those it made in its
+ * heap -- two reads before, one now).  A window begins at the lowest string not in the one
+ * before, or not more than ENV_TAIL bytes from its end (a string begun there would likely run
+ * past it: env_string reads such a one alone).  The kernel copies the ranges in order and
+ * stops at the first byte it cannot read, so what it copied is the windows' first bytes in
+ * order; a window it did not reach is empty, and env_string reads its strings as before (a
+ * window of their own, or alone). */
+#define ENV_TAIL 512
+static void read_windows(pid_t tid, const uint64_t *sorted, size_t count) {
+    struct iovec local[ENV_WINDOWS], remote[ENV_WINDOWS];
+    nwindows = 0;
+    for (size_t i = 0; i < count && nwindows < ENV_WINDOWS;) {
+        uint64_t start = sorted[i];
+        local[nwindows] = (struct iovec){windows[nwindows], ENV_WINDOW};
+        remote[nwindows] = (struct iovec){(void *)(uintptr_t)start, ENV_WINDOW};
+        window_at[nwindows] = start;
+        window_got[nwindows++] = 0;
+        while (i < count && sorted[i] - start < ENV_WINDOW - ENV_TAIL) i++;
+    }
+    if (!nwindows) return;
+    ssize_t got = process_vm_readv(tid, local, (unsigned long)nwindows, remote,
+                                   (unsigned long)nwindows, 0);
+    size_t left = got > 0 ? (size_t)got : 0;
+    for (int w = 0; w < nwindows; w++) {
+        window_got[w] = left < ENV_WINDOW ? left : ENV_WINDOW;
+        left -= window_got[w];
+    }
 }
 
 /* The environment of an exec (envp at addr) as enforce.Holder._vector copies it: the pointer
@@ -895,6 +927,7 @@ static ssize_t read_env(pid_t tid, uint64_t addr, uint64_t base, char *blob, siz
     static uint64_t sorted[4096];  /* (where a window starts: env_string) */
     memcpy(sorted, pointers, 8 * count);
     qsort(sorted, count, 8, by_address);
+    read_windows(tid, sorted, count);
     for (size_t i = 0; i < count; i++) {
         if (cap - at < 2) return -1;
         size_t room = cap - at < max_strlen ? cap - at : max_strlen;  /* (NUL within it) */
