@@ -1104,43 +1104,49 @@ static int exec_entry(Arm *a, const struct call *info, const char *raw, size_t r
     return 1;
 }
 
+/* The user namespace of the task whose /proc directory is dir (its inode), or 0. */
+static unsigned long long user_ns_of(const char *dir) {
+    char name[64];
+    struct stat st;
+    snprintf(name, sizeof name, "%s/ns/user", dir);
+    return stat(name, &st) < 0 ? 0 : (unsigned long long)st.st_ino;
+}
+
 /* A task's fsuid and fsgid, its Groups: text, whether CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH
  * is effective, and its user namespace (from /proc/TID/status and ns/user, as
  * paths.Credentials.of reads them), *trap_held: whether it ignores or blocks SIGTRAP
  * (SigIgn, SigBlk; 1 when they are not there) and *blocked: its SigBlk (the mask premap
  * blocks signals around, as PTRACE_GETSIGMASK would give it: the status of a stopped
- * thread is read at the same stop): 0, or -1 when they cannot be read.  The status is read
- * whole with read(2) (open, one read, the read at its end, close: stdio's fopen would stat
- * it and read it 1 KiB at a time); one longer than the buffer (thousands of groups) is
- * Python's. */
+ * thread is read at the same stop): 0, or -1 when they cannot be read.  userns NULL: not
+ * read (searches_otherwise's ns_later).  The status is read whole with one read(2) (open,
+ * read, close: stdio's fopen would stat it and read it 1 KiB at a time; the second read that
+ * said its end is not made): procfs makes the file at the read (seq_file, single_open) and
+ * gives all of it to a buffer it fits in.  Were a read ever short, it would lack an end: a
+ * line with no newline is not read, the lines needed come in the kernel's order Uid, Gid,
+ * Groups, SigBlk, SigIgn, CapEff, so any line cut short or missing takes CapEff with it (and
+ * the masks: trap_held), and the status is Python's -- never a wrong "searches as the
+ * tracer".  One that fills the buffer
+ * (thousands of groups) is Python's. */
 static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap, int *override,
                     unsigned long long *userns, int *trap_held, unsigned long long *blocked) {
     char name[64], text[8192];
-    struct stat st;
-    snprintf(name, sizeof name, "%s/ns/user", dir);
-    if (stat(name, &st) < 0) return -1;
-    *userns = st.st_ino;
+    if (userns && (*userns = user_ns_of(dir)) == 0) return -1;
     snprintf(name, sizeof name, "%s/status", dir);
     int fd = open(name, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
-    size_t len = 0;
-    for (;;) {
-        ssize_t n = read(fd, text + len, sizeof text - 1 - len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) { if (n < 0) len = sizeof text; break; }
-        len += (size_t)n;
-        if (len == sizeof text - 1) { len = sizeof text; break; }  /* (too long) */
-    }
+    ssize_t n;
+    while ((n = read(fd, text, sizeof text - 1)) < 0 && errno == EINTR) {}
     close(fd);
-    if (len >= sizeof text - 1) return -1;
+    if (n <= 0 || (size_t)n >= sizeof text - 1) return -1;  /* (unreadable, or too long) */
+    size_t len = (size_t)n;
     text[len] = 0;
     int seen = 0, masks = 0;
     *trap_held = 0;
     *blocked = 0;
     for (char *line = text, *end; *line; line = end) {
         end = strchr(line, '\n');
-        if (end) *end++ = 0;
-        else end = line + strlen(line);
+        if (!end) break;  /* (a line with no end is cut short: not read) */
+        *end++ = 0;
         long long v[4];
         if (strncmp(line, "SigIgn:", 7) == 0 || strncmp(line, "SigBlk:", 7) == 0) {
             unsigned long long mask = strtoull(line + 7, NULL, 16);
@@ -1172,15 +1178,20 @@ static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap,
 }
 
 /* Whether a task's search permission is not the tracer's: 1, 0, or -1 when it cannot be
- * read; *trap_held and *blocked as creds_of says.  This mirrors paths.Credentials.searches_as (which Python arms tasks by,
+ * read; *trap_held and *blocked as creds_of says.  With *ns_later (not NULL) the user
+ * namespace is not looked at here: 0 then means "unless its namespace is another", and
+ * *ns_later is set when the caller must still ask (same_user_ns) -- exec_event asks once
+ * the task runs again.  This mirrors paths.Credentials.searches_as (which Python arms tasks by,
  * Tracer._fast_arms), for the task of an exec this loop serves: change one, change the other
  * (tests/engine/test_resolve_parity.py, test_root_searches_as_its_capabilities_say). */
-static int searches_otherwise(pid_t tid, int *trap_held, unsigned long long *blocked) {
+static unsigned long long own_ns;
+
+static int searches_otherwise(pid_t tid, int *trap_held, unsigned long long *blocked,
+                              int *ns_later) {
     static int have_own;
     static long long own_ids[2];
     static char own_groups[1024];
     static int own_override;
-    static unsigned long long own_ns;
     if (!have_own) {
         int own_trap;
         unsigned long long own_blocked;
@@ -1194,13 +1205,28 @@ static int searches_otherwise(pid_t tid, int *trap_held, unsigned long long *blo
     int override;
     unsigned long long ns;
     snprintf(dir, sizeof dir, "/proc/%d", (int)tid);
-    if (creds_of(dir, ids, groups, sizeof groups, &override, &ns, trap_held, blocked) < 0)
+    if (creds_of(dir, ids, groups, sizeof groups, &override, ns_later ? NULL : &ns,
+                 trap_held, blocked) < 0)
         return -1;
-    if (ns != own_ns) return 1;  /* another user namespace: never the tracer's */
-    if (override || own_override) return !(override && own_override);
-    /* (the kernel lists the groups sorted: the same set, the same text -- or the task's
-     * lookups are Python's, which is never wrong) */
-    return !(ids[0] == own_ids[0] && ids[1] == own_ids[1] && strcmp(groups, own_groups) == 0);
+    if (!ns_later && ns != own_ns) return 1;  /* another user namespace: never the tracer's */
+    int other;
+    if (override || own_override)
+        other = !(override && own_override);
+    else  /* (the kernel lists the groups sorted: the same set, the same text -- or the
+           * task's lookups are Python's, which is never wrong) */
+        other = !(ids[0] == own_ids[0] && ids[1] == own_ids[1] &&
+                  strcmp(groups, own_groups) == 0);
+    if (ns_later) *ns_later = !other;
+    return other;
+}
+
+/* Whether the task is in the tracer's user namespace (searches_otherwise's own_ns, read
+ * there first): 1, or 0 (another one, or it cannot be read). */
+static int same_user_ns(pid_t tid) {
+    char dir[32];
+    snprintf(dir, sizeof dir, "/proc/%d", (int)tid);
+    unsigned long long ns = user_ns_of(dir);
+    return ns != 0 && ns == own_ns;
 }
 
 /* The parent of a vfork child armed here was kept in its vfork event's stop (birth): let go
@@ -1564,9 +1590,9 @@ static int exec_event(Arm *a, int *status) {
     if ((pid_t)former != a->tid) return 0;
     snprintf(name, sizeof name, "/proc/%d/exe", (int)a->tid);
     if (stat(name, &st) < 0 || st.st_dev != e->dev || st.st_ino != e->ino) return 0;
-    int trap_held;
+    int trap_held, ns_later = 0;
     unsigned long long blocked;
-    int other = searches_otherwise(a->tid, &trap_held, &blocked);
+    int other = searches_otherwise(a->tid, &trap_held, &blocked, &ns_later);
     if (other < 0) return 0;
     int mem = -1, mapped = 0, died = 0;
     /* (a task that ignores or blocks SIGTRAP is not premapped: the trap's forced SIGTRAP
@@ -1608,6 +1634,16 @@ static int exec_event(Arm *a, int *status) {
         else a->off = 1;  /* (Python maps it, at the first call it holds) */
     }
     if (syscall(SYS_ptrace, PT_CONT, a->tid, 0, 0) < 0 && errno != ESRCH) return -1;
+    /* Its user namespace is read once it runs (~10 us of /proc lookups a command, the
+     * namespace's magic link, off the path its next stop waits on).  This loop alone reads
+     * own_search, at the task's next stop, which it serves after this returns: the value
+     * is in place before anything uses it.  Meanwhile the task may change namespaces only
+     * by a call of its own (unshare, setns: the event's reading missed such a change just
+     * as it would a later one), and the value read then is the newer; a task another
+     * namespace's, gone or unreadable searches otherwise (its lookups Python's, never
+     * wrong).  Its ids, groups and capabilities stay read at the stop (searches_otherwise),
+     * where the stub's choice needs its signal masks. */
+    if (ns_later && !same_user_ns(a->tid)) a->own_search = 1;
     return let_parent_go(a) < 0 ? -1 : 1;
 }
 
