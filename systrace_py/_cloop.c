@@ -312,7 +312,8 @@ static size_t bulk_at;          /* where a slot's argv and environment copies go
 static char env_copy[256 * 1024];  /* an environment as held, up to the slot's end */
 /* An environment's strings are read a window at a time (env_string): those of the
  * environment a program started with lie together at the top of its stack, those a shell
- * made in its heap -- one read for each, not one a string. */
+ * made in its heap -- one window for each, not one a string, and the windows read in one
+ * call (read_windows). */
 #define ENV_WINDOW 8192
 #define ENV_WINDOWS 4
 static char windows[ENV_WINDOWS][ENV_WINDOW];
@@ -832,7 +833,7 @@ static int runs_code(const char *entry, size_t len) {
  * sh ran in 6 reads instead of 1); one that runs past its window is read alone. */
 static ssize_t env_string(pid_t tid, uint64_t addr, uint64_t start, char *dst, size_t room) {
     for (int pass = 0; pass < 2; pass++) {
-        for (int w = 0; w < nwindows; w++) {
+        for (int w = nwindows - 1; w >= 0; w--) {  /* (the last begun: the most room past addr) */
             if (addr < window_at[w] || addr - window_at[w] >= window_got[w]) continue;
             size_t offset = (size_t)(addr - window_at[w]);
             size_t span = window_got[w] - offset < room - 1 ? window_got[w] - offset : room - 1;
@@ -860,6 +861,37 @@ static ssize_t env_string(pid_t tid, uint64_t addr, uint64_t start, char *dst, s
 static int by_address(const void *x, const void *y) {
     uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
     return (a > b) - (a < b);
+}
+
+/* The windows an environment's strings lie in (their addresses sorted), read at once: one
+ * process_vm_readv of up to ENV_WINDOWS ranges, not one a window as env_string came to each
+ * (a shell's command: the strings of its start at the top of the stack, those it made in its
+ * heap -- two reads before, one now).  A window begins at the lowest string not in the one
+ * before, or not more than ENV_TAIL bytes from its end (a string begun there would likely run
+ * past it: env_string reads such a one alone).  The kernel copies the ranges in order and
+ * stops at the first byte it cannot read, so what it copied is the windows' first bytes in
+ * order; a window it did not reach is empty, and env_string reads its strings as before (a
+ * window of their own, or alone). */
+#define ENV_TAIL 512
+static void read_windows(pid_t tid, const uint64_t *sorted, size_t count) {
+    struct iovec local[ENV_WINDOWS], remote[ENV_WINDOWS];
+    nwindows = 0;
+    for (size_t i = 0; i < count && nwindows < ENV_WINDOWS;) {
+        uint64_t start = sorted[i];
+        local[nwindows] = (struct iovec){windows[nwindows], ENV_WINDOW};
+        remote[nwindows] = (struct iovec){(void *)(uintptr_t)start, ENV_WINDOW};
+        window_at[nwindows] = start;
+        window_got[nwindows++] = 0;
+        while (i < count && sorted[i] - start < ENV_WINDOW - ENV_TAIL) i++;
+    }
+    if (!nwindows) return;
+    ssize_t got = process_vm_readv(tid, local, (unsigned long)nwindows, remote,
+                                   (unsigned long)nwindows, 0);
+    size_t left = got > 0 ? (size_t)got : 0;
+    for (int w = 0; w < nwindows; w++) {
+        window_got[w] = left < ENV_WINDOW ? left : ENV_WINDOW;
+        left -= window_got[w];
+    }
 }
 
 /* The environment of an exec (envp at addr) as enforce.Holder._vector copies it: the pointer
@@ -895,6 +927,7 @@ static ssize_t read_env(pid_t tid, uint64_t addr, uint64_t base, char *blob, siz
     static uint64_t sorted[4096];  /* (where a window starts: env_string) */
     memcpy(sorted, pointers, 8 * count);
     qsort(sorted, count, 8, by_address);
+    read_windows(tid, sorted, count);
     for (size_t i = 0; i < count; i++) {
         if (cap - at < 2) return -1;
         size_t room = cap - at < max_strlen ? cap - at : max_strlen;  /* (NUL within it) */
@@ -926,22 +959,62 @@ static ssize_t read_env(pid_t tid, uint64_t addr, uint64_t base, char *blob, siz
     return (ssize_t)at;
 }
 
+/* The files plain_image found no script, by what any change of their contents changes: a
+ * shell's loop runs the same few programs again and again. */
+#define PLAIN_MEMO 16
+static struct { dev_t dev; ino_t ino; off_t size; struct timespec mtime, ctime; } plain_memo[PLAIN_MEMO];
+static int plain_next;
+
+static int plain_known(const struct stat *st) {
+    for (int i = 0; i < PLAIN_MEMO; i++)
+        if (plain_memo[i].ino == st->st_ino && plain_memo[i].dev == st->st_dev &&
+            plain_memo[i].size == st->st_size &&
+            plain_memo[i].mtime.tv_sec == st->st_mtim.tv_sec &&
+            plain_memo[i].mtime.tv_nsec == st->st_mtim.tv_nsec &&
+            plain_memo[i].ctime.tv_sec == st->st_ctim.tv_sec &&
+            plain_memo[i].ctime.tv_nsec == st->st_ctim.tv_nsec)
+            return 1;
+    return 0;
+}
+
 /* What exec loads at path, a file the tracer may read (the exec's checks permit it): 1 with
  * its identity when it is a regular file that is no script (a "#!" file's interpreters are
  * Python's: exec_image.script_chain); 0: Python tells.  The file is the one decide's
- * resolution reached (resolved_fd), else path opened now. */
+ * resolution reached (resolved_fd), else path opened now.
+ *
+ * Its first two bytes are read once per contents (plain_memo: the same file, size, mtime and
+ * ctime -- ctime the tracee cannot set: every write, truncate or utimes sets it to the
+ * clock's now), not at every exec.  What the two bytes decide is who serves the exec, not
+ * whether it may run: they are read before the exec, which runs what the file holds then,
+ * so today's read could be stale as well -- a file made a script meanwhile runs its
+ * interpreter, and the exec event's identity check (/proc/PID/exe against this st's device
+ * and inode: exec_event, Tracer._checked_program) kills the process that ran it.  A memo
+ * gone stale (a change ctime missed: a write through a shared mapping's page already
+ * dirty, a recycled inode within one clock tick) ends the same way: fail closed. */
 static int plain_image(const char *path, struct stat *st) {
     int fd = resolved_fd >= 0 ? resolved_fd : open(path, O_PATH | O_CLOEXEC);
     if (fd < 0) return 0;
     int ok = 0;
     if (fstat(fd, st) == 0 && S_ISREG(st->st_mode)) {
-        char link[64];
-        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-        int rfd = open(link, O_RDONLY | O_CLOEXEC);  /* (exec_image._open_regular) */
-        if (rfd >= 0) {
-            char head[2];
-            ok = pread(rfd, head, 2, 0) >= 0 && !(head[0] == '#' && head[1] == '!');
-            close(rfd);
+        if (plain_known(st)) {
+            ok = 1;
+        } else {
+            char link[64];
+            snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+            int rfd = open(link, O_RDONLY | O_CLOEXEC);  /* (exec_image._open_regular) */
+            if (rfd >= 0) {
+                char head[2] = {0, 0};  /* (a file shorter than two bytes: no script) */
+                ok = pread(rfd, head, 2, 0) >= 0 && !(head[0] == '#' && head[1] == '!');
+                close(rfd);
+            }
+            if (ok) {
+                plain_memo[plain_next].dev = st->st_dev;
+                plain_memo[plain_next].ino = st->st_ino;
+                plain_memo[plain_next].size = st->st_size;
+                plain_memo[plain_next].mtime = st->st_mtim;
+                plain_memo[plain_next].ctime = st->st_ctim;
+                plain_next = (plain_next + 1) % PLAIN_MEMO;
+            }
         }
     }
     if (fd != resolved_fd) close(fd);
@@ -1031,43 +1104,49 @@ static int exec_entry(Arm *a, const struct call *info, const char *raw, size_t r
     return 1;
 }
 
+/* The user namespace of the task whose /proc directory is dir (its inode), or 0. */
+static unsigned long long user_ns_of(const char *dir) {
+    char name[64];
+    struct stat st;
+    snprintf(name, sizeof name, "%s/ns/user", dir);
+    return stat(name, &st) < 0 ? 0 : (unsigned long long)st.st_ino;
+}
+
 /* A task's fsuid and fsgid, its Groups: text, whether CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH
  * is effective, and its user namespace (from /proc/TID/status and ns/user, as
  * paths.Credentials.of reads them), *trap_held: whether it ignores or blocks SIGTRAP
  * (SigIgn, SigBlk; 1 when they are not there) and *blocked: its SigBlk (the mask premap
  * blocks signals around, as PTRACE_GETSIGMASK would give it: the status of a stopped
- * thread is read at the same stop): 0, or -1 when they cannot be read.  The status is read
- * whole with read(2) (open, one read, the read at its end, close: stdio's fopen would stat
- * it and read it 1 KiB at a time); one longer than the buffer (thousands of groups) is
- * Python's. */
+ * thread is read at the same stop): 0, or -1 when they cannot be read.  userns NULL: not
+ * read (searches_otherwise's ns_later).  The status is read whole with one read(2) (open,
+ * read, close: stdio's fopen would stat it and read it 1 KiB at a time; the second read that
+ * said its end is not made): procfs makes the file at the read (seq_file, single_open) and
+ * gives all of it to a buffer it fits in.  Were a read ever short, it would lack an end: a
+ * line with no newline is not read, the lines needed come in the kernel's order Uid, Gid,
+ * Groups, SigBlk, SigIgn, CapEff, so any line cut short or missing takes CapEff with it (and
+ * the masks: trap_held), and the status is Python's -- never a wrong "searches as the
+ * tracer".  One that fills the buffer
+ * (thousands of groups) is Python's. */
 static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap, int *override,
                     unsigned long long *userns, int *trap_held, unsigned long long *blocked) {
     char name[64], text[8192];
-    struct stat st;
-    snprintf(name, sizeof name, "%s/ns/user", dir);
-    if (stat(name, &st) < 0) return -1;
-    *userns = st.st_ino;
+    if (userns && (*userns = user_ns_of(dir)) == 0) return -1;
     snprintf(name, sizeof name, "%s/status", dir);
     int fd = open(name, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
-    size_t len = 0;
-    for (;;) {
-        ssize_t n = read(fd, text + len, sizeof text - 1 - len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) { if (n < 0) len = sizeof text; break; }
-        len += (size_t)n;
-        if (len == sizeof text - 1) { len = sizeof text; break; }  /* (too long) */
-    }
+    ssize_t n;
+    while ((n = read(fd, text, sizeof text - 1)) < 0 && errno == EINTR) {}
     close(fd);
-    if (len >= sizeof text - 1) return -1;
+    if (n <= 0 || (size_t)n >= sizeof text - 1) return -1;  /* (unreadable, or too long) */
+    size_t len = (size_t)n;
     text[len] = 0;
     int seen = 0, masks = 0;
     *trap_held = 0;
     *blocked = 0;
     for (char *line = text, *end; *line; line = end) {
         end = strchr(line, '\n');
-        if (end) *end++ = 0;
-        else end = line + strlen(line);
+        if (!end) break;  /* (a line with no end is cut short: not read) */
+        *end++ = 0;
         long long v[4];
         if (strncmp(line, "SigIgn:", 7) == 0 || strncmp(line, "SigBlk:", 7) == 0) {
             unsigned long long mask = strtoull(line + 7, NULL, 16);
@@ -1099,15 +1178,20 @@ static int creds_of(const char *dir, long long ids[2], char *groups, size_t cap,
 }
 
 /* Whether a task's search permission is not the tracer's: 1, 0, or -1 when it cannot be
- * read; *trap_held and *blocked as creds_of says.  This mirrors paths.Credentials.searches_as (which Python arms tasks by,
+ * read; *trap_held and *blocked as creds_of says.  With *ns_later (not NULL) the user
+ * namespace is not looked at here: 0 then means "unless its namespace is another", and
+ * *ns_later is set when the caller must still ask (same_user_ns) -- exec_event asks once
+ * the task runs again.  This mirrors paths.Credentials.searches_as (which Python arms tasks by,
  * Tracer._fast_arms), for the task of an exec this loop serves: change one, change the other
  * (tests/engine/test_resolve_parity.py, test_root_searches_as_its_capabilities_say). */
-static int searches_otherwise(pid_t tid, int *trap_held, unsigned long long *blocked) {
+static unsigned long long own_ns;
+
+static int searches_otherwise(pid_t tid, int *trap_held, unsigned long long *blocked,
+                              int *ns_later) {
     static int have_own;
     static long long own_ids[2];
     static char own_groups[1024];
     static int own_override;
-    static unsigned long long own_ns;
     if (!have_own) {
         int own_trap;
         unsigned long long own_blocked;
@@ -1121,13 +1205,28 @@ static int searches_otherwise(pid_t tid, int *trap_held, unsigned long long *blo
     int override;
     unsigned long long ns;
     snprintf(dir, sizeof dir, "/proc/%d", (int)tid);
-    if (creds_of(dir, ids, groups, sizeof groups, &override, &ns, trap_held, blocked) < 0)
+    if (creds_of(dir, ids, groups, sizeof groups, &override, ns_later ? NULL : &ns,
+                 trap_held, blocked) < 0)
         return -1;
-    if (ns != own_ns) return 1;  /* another user namespace: never the tracer's */
-    if (override || own_override) return !(override && own_override);
-    /* (the kernel lists the groups sorted: the same set, the same text -- or the task's
-     * lookups are Python's, which is never wrong) */
-    return !(ids[0] == own_ids[0] && ids[1] == own_ids[1] && strcmp(groups, own_groups) == 0);
+    if (!ns_later && ns != own_ns) return 1;  /* another user namespace: never the tracer's */
+    int other;
+    if (override || own_override)
+        other = !(override && own_override);
+    else  /* (the kernel lists the groups sorted: the same set, the same text -- or the
+           * task's lookups are Python's, which is never wrong) */
+        other = !(ids[0] == own_ids[0] && ids[1] == own_ids[1] &&
+                  strcmp(groups, own_groups) == 0);
+    if (ns_later) *ns_later = !other;
+    return other;
+}
+
+/* Whether the task is in the tracer's user namespace (searches_otherwise's own_ns, read
+ * there first): 1, or 0 (another one, or it cannot be read). */
+static int same_user_ns(pid_t tid) {
+    char dir[32];
+    snprintf(dir, sizeof dir, "/proc/%d", (int)tid);
+    unsigned long long ns = user_ns_of(dir);
+    return ns != 0 && ns == own_ns;
 }
 
 /* The parent of a vfork child armed here was kept in its vfork event's stop (birth): let go
@@ -1233,7 +1332,8 @@ restore:
  * is the default, so a signal that comes while the stub runs does what it does natively at
  * the entry, delivered as any other (pass_signal).  The vDSO is the kernel's one image for
  * every 64-bit process: the tracer's own, read once (vdso_init), and a task's is used only if
- * it is byte for byte that image (a 32-bit program's, or none: premap's trap). */
+ * it is that image -- told by its ELF header (stub_write) -- (a 32-bit program's, or none:
+ * premap's trap). */
 #define STUB_ROOM 256
 static unsigned char own_vdso[16384];
 static size_t vdso_size;  /* the tracer's vDSO, whose last STUB_ROOM bytes are unused; 0: no stub */
@@ -1297,7 +1397,7 @@ static size_t put_word(unsigned char *code, size_t at, uint64_t value) {
  * one, the auxiliary vector beyond the first read), -1: an error. */
 static int stub_write(pid_t tid, int mem, uint64_t at_out[3]) {
     uint64_t saved[R_WORDS], regs[R_WORDS], stack[512];
-    static unsigned char theirs[sizeof own_vdso];
+    unsigned char theirs[sizeof(Elf64_Ehdr)];
     if (!vdso_size) return 0;
     if (syscall(SYS_ptrace, PT_GETREGS, tid, 0, saved) < 0) return errno == ESRCH ? 0 : -1;
     /* the vDSO's address: AT_SYSINFO_EHDR, in the auxiliary vector the exec put above argc,
@@ -1313,8 +1413,19 @@ static int stub_write(pid_t tid, int mem, uint64_t at_out[3]) {
     for (i++; i + 1 < n && stack[i] != AT_NULL; i += 2)
         if (stack[i] == AT_SYSINFO_EHDR) base = stack[i + 1];
     if (!base) return 0;
-    if (pread(mem, theirs, vdso_size, (off_t)base) != (ssize_t)vdso_size ||
-        memcmp(theirs, own_vdso, vdso_size))
+    /* Which of the kernel's images it is, by its ELF header alone: at an exec event (the only
+     * place a stub is written: Tracer._on_exec, exec_event) the vDSO at AT_SYSINFO_EHDR was
+     * mapped by this exec from the kernel's image for the new program's ABI -- the 64-bit,
+     * x32 or 32-bit one (arch_setup_additional_pages, compat_arch_setup_additional_pages) --
+     * whose pages every process of that ABI shares, and no instruction of the task has run
+     * since.  The three differ in their headers (ELFCLASS64 / ELFCLASS32, EM_X86_64 /
+     * EM_386, their sizes and offsets), and the 64-bit one is the image the tracer's own vDSO
+     * is (vdso_init read it, and found its last STUB_ROOM bytes unused): so a header equal to
+     * the tracer's is that image, every byte of it.  (The 8 KiB compare this replaced told
+     * nothing more; a write by another task into the new image is what holding already
+     * supposes none makes: docs/security.md, class 2.) */
+    if (pread(mem, theirs, sizeof(Elf64_Ehdr), (off_t)base) != (ssize_t)sizeof(Elf64_Ehdr) ||
+        memcmp(theirs, own_vdso, sizeof(Elf64_Ehdr)))
         return 0;
     uint64_t at = base + vdso_size - STUB_ROOM;
     unsigned char code[STUB_ROOM];
@@ -1350,7 +1461,7 @@ static int stub_write(pid_t tid, int mem, uint64_t at_out[3]) {
     regs[R_RIP] = at;
     if (syscall(SYS_ptrace, PT_SETREGS, tid, 0, regs) < 0) {
         if (errno != ESRCH) return -1;
-        pwrite(mem, theirs + (at - base), k, (off_t)at);  /* (it is gone: as it was) */
+        pwrite(mem, own_vdso + (at - base), k, (off_t)at);  /* (it is gone: as it was) */
         return 0;
     }
     at_out[0] = sys_end;
@@ -1479,9 +1590,9 @@ static int exec_event(Arm *a, int *status) {
     if ((pid_t)former != a->tid) return 0;
     snprintf(name, sizeof name, "/proc/%d/exe", (int)a->tid);
     if (stat(name, &st) < 0 || st.st_dev != e->dev || st.st_ino != e->ino) return 0;
-    int trap_held;
+    int trap_held, ns_later = 0;
     unsigned long long blocked;
-    int other = searches_otherwise(a->tid, &trap_held, &blocked);
+    int other = searches_otherwise(a->tid, &trap_held, &blocked, &ns_later);
     if (other < 0) return 0;
     int mem = -1, mapped = 0, died = 0;
     /* (a task that ignores or blocks SIGTRAP is not premapped: the trap's forced SIGTRAP
@@ -1523,6 +1634,16 @@ static int exec_event(Arm *a, int *status) {
         else a->off = 1;  /* (Python maps it, at the first call it holds) */
     }
     if (syscall(SYS_ptrace, PT_CONT, a->tid, 0, 0) < 0 && errno != ESRCH) return -1;
+    /* Its user namespace is read once it runs (~10 us of /proc lookups a command, the
+     * namespace's magic link, off the path its next stop waits on).  This loop alone reads
+     * own_search, at the task's next stop, which it serves after this returns: the value
+     * is in place before anything uses it.  Meanwhile the task may change namespaces only
+     * by a call of its own (unshare, setns: the event's reading missed such a change just
+     * as it would a later one), and the value read then is the newer; a task another
+     * namespace's, gone or unreadable searches otherwise (its lookups Python's, never
+     * wrong).  Its ids, groups and capabilities stay read at the stop (searches_otherwise),
+     * where the stub's choice needs its signal masks. */
+    if (ns_later && !same_user_ns(a->tid)) a->own_search = 1;
     return let_parent_go(a) < 0 ? -1 : 1;
 }
 

@@ -184,6 +184,41 @@ def test_shell_loop_leaves_python_no_stop_a_command(bindir: Path, tmp_path: Path
 
 
 @pytest.mark.both_loops
+def test_a_program_rewritten_into_a_script_runs_as_one(bindir: Path, tmp_path: Path) -> None:
+    """The native loop reads a file's first two bytes once per contents (_cloop.c
+    plain_image's memo: the same device, inode, size, mtime and ctime), not at every exec.
+    A program the shell ran three times (the loop served the last two, the file known to be
+    no script), then rewritten in place into a script -- the same inode -- and run twice
+    more: it runs as a script both times (the exec handed to Python, which checks its
+    interpreter), as under the Python loop.  A memo that knew the file by its device and
+    inode alone let the exec go as a program's, and the exec event, finding the
+    interpreter where the file was checked, killed the shell's command (exec raced)."""
+    true = os.path.realpath(shutil.which("true") or "/bin/true")
+    policy = _learned(tmp_path, bindir, true)
+    with policy.open("a") as out:
+        out.write(f'\n[[rule]]\ncalls = ["fswrite"]\npath = "{bindir}/**"\n'
+                  'action = "permit"\n')
+    shutil.copy(bindir / "hello", bindir / "changing")
+    changing = bindir / "changing"
+    inode = changing.stat().st_ino
+    script = (f"for i in 1 2 3; do {changing}; done; "
+              f"cat {bindir}/script.sh > {changing}; "
+              f"for i in 1 2; do {changing}; echo rc=$?; done")
+    for native in (True, False):
+        shutil.copy(bindir / "hello", changing)  # (in place: the same inode)
+        assert changing.stat().st_ino == inode
+        result = run_systrace(["-p", str(policy), "--", "sh", "-c", script],
+                              env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+        assert result.returncode == 0, result.stderr
+        assert changing.stat().st_ino == inode
+        assert result.stdout.count("note: hello ran") + result.stderr.count(
+            "note: hello ran") == 3, (result.stdout, result.stderr)
+        assert result.stdout.count("script ran") == 2, (result.stdout, result.stderr)
+        assert result.stdout.count("rc=0") == 2 and "not the file" not in result.stderr, (
+            result.stdout, result.stderr)
+
+
+@pytest.mark.both_loops
 def test_shell_sleeps_once_for_its_commands_exec(bindir: Path, tmp_path: Path) -> None:
     """The count that shows it (not a time): the native loop keeps the shell in its vfork
     event's stop until its armed child execs (or ends: _cloop.c let_parent_go), where the
