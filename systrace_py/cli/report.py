@@ -103,8 +103,11 @@ def write_summary(stream: IO[str], report: LearnReport, destination: Path | None
     lines = []
     if destination is not None:
         verb = "merged into" if merged else "wrote"
-        lines.append(f"{verb} {destination}" + (f" (previous version: {backup})"
-                                                 if backup else ""))
+        through = ""
+        if destination.is_symlink():  # (the file it leads to is what was replaced: gap #33)
+            through = f" (a link: the file written is {os.path.realpath(destination)})"
+        lines.append(f"{verb} {destination}{through}" + (f" (previous version: {backup})"
+                                                         if backup else ""))
     lines += format_summary(report, calls_seen, processes)
     if merged:
         tables = final.tables()

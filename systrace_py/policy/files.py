@@ -1369,6 +1369,30 @@ class FileChanged(Exception):
     the caller reads it again and merges again (compare-and-replace)."""
 
 
+def _check_link_target(name: str, real: str) -> None:
+    """A policy is written through a symlink only to a file that is a systrace policy already
+    (a dotfiles link): OSError (ELOOP) otherwise, saying where the link leads.  A link to a
+    missing file, to a start-up file or to any other text is refused, not followed: the
+    program under the policy may have made it (gap #33).  What stays (docs/security.md): a
+    link a program made to *another* policy file is followed, and the save's message names
+    the file it replaced."""
+    why = ""
+    try:
+        os.stat(real)
+        load_policy(real)
+        with open(real, "rb") as f:  # (a file of comments alone is TOML, an empty policy)
+            if not tomllib.loads(f.read(MAX_POLICY_BYTES).decode("utf-8")):
+                why = "which says nothing a policy says (comments or nothing)"
+    except FileNotFoundError:
+        why = "which does not exist"
+    except (OSError, PolicyError, ValueError):
+        why = "which is not a systrace policy"
+    if why:
+        raise OSError(errno_module.ELOOP, f"{name} is a symbolic link to {real}, {why}: a "
+                      "policy is written through a link only to a policy (a traced program "
+                      "may have left the link there); remove the link or name the file", name)
+
+
 class Destination:
     """Where a policy file is written: the directory its path led to when pinned, held by a
     descriptor opened once, and the file's name in it.
@@ -1383,9 +1407,14 @@ class Destination:
     (``-A -o``, the ``-p`` file, ``--save-answers``), else when saving.
 
     A symlink the path is when pinned is followed, on purpose (policies kept in a dotfiles
-    repository): the pin is its final target's directory and name.  A link put at that name
-    afterwards is not followed: it is refused, as anything else that is not a regular file
-    (a FIFO, a socket, a device, a directory), at the file's name, its lock's or a backup's.
+    repository): the pin is its final target's directory and name -- but only when that
+    target is a systrace policy already (:func:`_check_link_target`).  A traced program that
+    may write the directory where the user keeps ``p.toml`` may have left a link there in an
+    earlier run, to a file it was refused (``~/.bashrc``), and the learned policy, text the
+    program's paths shape, must not replace that file (red team 20, gap #33).  A link put at
+    that name afterwards is not followed: it is refused, as anything else that is not a
+    regular file (a FIFO, a socket, a device, a directory), at the file's name, its lock's
+    or a backup's.
     """
 
     def __init__(self, path: str, directory: str, name: str, dir_fd: int,
@@ -1401,9 +1430,12 @@ class Destination:
         """Pin where ``path`` leads now (OSError when its directory cannot be opened, or
         changed while it was being opened)."""
         name = os.fspath(path)
-        directory, base = os.path.split(os.path.realpath(name))
+        real = os.path.realpath(name)
+        directory, base = os.path.split(real)
         if not base or base in (".", ".."):
             raise IsADirectoryError(errno_module.EISDIR, "is a directory", name)
+        if os.path.islink(name):
+            _check_link_target(name, real)
         try:
             fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             syncable = True

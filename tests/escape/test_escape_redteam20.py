@@ -83,8 +83,6 @@ def test_a_symlink_at_the_logs_name_does_not_aim_the_next_runs_log(build,
     assert "ESCAPED" not in said.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="gap #33: -A -o follows a symlink an earlier run "
-                   "planted at its name (dotfiles links are followed on purpose)")
 def test_a_symlink_an_earlier_run_planted_at_o_does_not_aim_the_learned_policy(
         build, tmp_path: Path) -> None:
     """The log's class, at ``-A -o``: the destination is pinned before the run and a link

@@ -19,6 +19,7 @@ from systrace_py.policy.files import (
     BACKUPS_KEPT,
     FileRule,
     PolicyError,
+    PolicyNotWritten,
     Provenance,
     dumps_policy,
     find_policy,
@@ -658,12 +659,35 @@ def test_save_keeps_a_bounded_number_of_backups_newest_first(tmp_path: Path) -> 
 
 def test_save_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
     real = tmp_path / "real.toml"
-    real.write_text("")
+    real.write_text('default = "permit"\n')
     link = tmp_path / "link.toml"
     link.symlink_to(real)
     save_policy(load(GOOD), link)
     assert link.is_symlink()
     assert "a test policy" in real.read_text()
+
+
+@pytest.mark.parametrize("target", ["", "# a start-up file, comments alone\n",
+                                    "export PATH=$HOME/bin:$PATH\n", None])
+def test_a_policy_is_written_through_a_link_only_to_a_policy(tmp_path: Path,
+                                                              target: str | None) -> None:
+    """Gap #33: a link at the policy's name is followed only to a file that is a policy
+    already (a dotfiles link); to an empty file, a file of comments (TOML, an empty policy),
+    any other text or no file, the save is refused (ELOOP) and the file is untouched."""
+    real = tmp_path / ".bashrc"
+    if target is not None:
+        real.write_text(target)
+    link = tmp_path / "link.toml"
+    link.symlink_to(real)
+    with pytest.raises(PolicyNotWritten) as caught:
+        save_policy(load(GOOD), link)
+    assert caught.value.__cause__ is not None
+    assert "symbolic link" in str(caught.value.__cause__)
+    assert link.is_symlink()
+    if target is None:
+        assert not real.exists()
+    else:
+        assert real.read_text() == target
 
 
 # --- the policy directory -------------------------------------------------------------------
