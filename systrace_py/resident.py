@@ -195,6 +195,10 @@ def start(run: Run, idle: float = DEFAULT_IDLE) -> int:
         existing[0].close()
         say(f"a resident tracer already listens on {path}")
         return 0
+    unseen = unseen_sandbox(procfs.read("/proc/self/status"))
+    if unseen:
+        say(f"the resident tracer does not run here: {unseen} (each run traces in process)")
+        return EXIT_INTERNAL
     try:
         _make_private_dir(os.path.dirname(path))
     except OSError as exc:
@@ -345,6 +349,23 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run,
 #: --log file, the policy), capabilities, no_new_privs, seccomp (review 5, finding 7).
 SAME_STATUS = (b"Uid:", b"Gid:", b"Groups:", b"CapInh:", b"CapPrm:", b"CapEff:", b"CapBnd:",
                b"CapAmb:", b"NoNewPrivs:", b"Seccomp:", b"Seccomp_filters:")
+
+
+def unseen_sandbox(status: bytes) -> str:
+    """Why a client :func:`like_us` could still be confined in a way no ``/proc`` file shows
+    ("" when none can): a Landlock domain.  An unprivileged process may sandbox itself with
+    Landlock only under no_new_privs, and a client has the server's no_new_privs (like_us),
+    so a server with it set could be asked by a sandboxed process to act -- open ``--log``
+    and ``-o``, read the policy, start the command and an ``exec:`` approver -- with the
+    server's rights, outside the sandbox (red team 20, gap #34).  Such a server does not
+    start: every run traces in process, in its caller's sandbox.  (A process with
+    CAP_SYS_ADMIN may enter a Landlock domain without no_new_privs; root's server keeps
+    serving: docs/security.md says so.)"""
+    for line in status.splitlines():
+        if line.startswith(b"NoNewPrivs:") and line.split()[1:] != [b"0"]:
+            return ("no_new_privs is set, and a process under it may have sandboxed itself "
+                    "with Landlock, which the server could not see")
+    return ""
 
 
 def world(pid: int | str) -> tuple[object, ...] | None:

@@ -873,3 +873,14 @@ def test_a_worker_takes_its_clients_nice_value_and_limits(started: Server,
     assert _through_server(started, result)
     assert "nice 7\n" in result.stdout
     assert re.search(r"Max open files\s+99\s+99", result.stdout), result.stdout
+
+
+def test_a_server_under_no_new_privs_is_told_it_could_not_see_a_sandbox() -> None:
+    """Gap #34: no_new_privs set means a client like the server could be in a Landlock
+    domain no /proc file shows; with it clear, an unprivileged client cannot be."""
+    from systrace_py.resident import unseen_sandbox
+
+    status = b"Name:\tpython3\nNoNewPrivs:\t%s\nSeccomp:\t0\n"
+    assert "Landlock" in unseen_sandbox(status % b"1")
+    assert unseen_sandbox(status % b"0") == ""
+    assert unseen_sandbox(b"Name:\tpython3\n") == ""  # (a kernel without the line: none)

@@ -201,8 +201,6 @@ def _sandboxable_python(sandbox: list[str]) -> list[str] | None:
     return None
 
 
-@pytest.mark.xfail(strict=True, reason="gap #34: a client confined by Landlock is served by "
-                   "the resident server, whose worker acts outside the client's sandbox")
 def test_a_client_confined_by_landlock_gets_no_deputy_outside_its_sandbox(
         build, tmp_path: Path) -> None:
     """Red team 10's deputy, through a confinement /proc does not show.  The server serves
@@ -215,7 +213,8 @@ def test_a_client_confined_by_landlock_gets_no_deputy_outside_its_sandbox(
     root turns the server down by chance -- its read of the server's /proc/PID/exe crosses
     the Landlock domain, EACCES -- but the sandboxed process may speak the protocol itself.)
     Control: in the sandbox ``touch SEALED/x`` fails (EACCES), and so does the same run in
-    process."""
+    process.  Closed: a server under no_new_privs does not start (``resident.unseen_sandbox``)
+    -- every run of such a session traces in process, in its caller's sandbox."""
     import shutil
     import tempfile
 
@@ -258,12 +257,14 @@ def test_a_client_confined_by_landlock_gets_no_deputy_outside_its_sandbox(
                          str(policy_file), "--", "true")
         assert in_process.returncode == 2 and not (sealed / "in-process").exists(), in_process
         started = run(become, "--resident", "--resident-idle", "120")
-        assert started.returncode == 0, started
+        assert started.returncode == 125 and "no_new_privs" in started.stderr, started
         who = run(become, "-p", str(policy_file), "--", "sh", "-c",
                   'grep -E "^(PPid|TracerPid):" /proc/$$/status')
         fields = dict(line.split(":") for line in who.stdout.splitlines())
-        assert int(fields["TracerPid"]) != int(fields["PPid"]), who  # (served)
-        run(sandbox, "--log", str(sealed / "log"), "-p", str(policy_file), "--", "true")
+        assert int(fields["TracerPid"]) == int(fields["PPid"]), who  # (in process: no server)
+        sandboxed = run(sandbox, "--log", str(sealed / "log"), "-p", str(policy_file), "--",
+                        "true")
+        assert sandboxed.returncode == 2, sandboxed  # (in process: its own sandbox says no)
         assert not (sealed / "log").exists(), "the worker wrote --log for a sandboxed client"
     finally:
         if systrace:
