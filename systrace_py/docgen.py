@@ -96,7 +96,8 @@ well as "systrace -p make.toml -- make -j2".
 
 Without -p, the policy is looked up by the program's resolved path in the policy directory
 (-d DIR, default $XDG_CONFIG_HOME/systrace, else ~/.config/systrace): first the
-systrace-style name (/usr/bin/ls is _usr_bin_ls.toml), then the base name (ls.toml).
+systrace-style name (/usr/bin/ls is _usr_bin_ls.toml; a _ in the path is %5F:
+/opt/my_tool is _opt_my%5Ftool.toml), then the base name (ls.toml).
 Per-program tables apply at exec: a process switches to the table of the program it runs.
 Every policy file that could apply is loaded and checked before the command starts.
 

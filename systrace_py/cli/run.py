@@ -24,7 +24,13 @@ from systrace_py.cli.args import (
 from systrace_py.cli.report import calls, fail, orphans_notice, say, stats
 from systrace_py.engine.seccomp import compile_filters
 from systrace_py.engine.tracer import SpawnSpec
-from systrace_py.policy.files import find_policy, load_policy, policy_dir, policy_filename
+from systrace_py.policy.files import (
+    find_policy,
+    former_name_note,
+    load_policy,
+    policy_dir,
+    policy_filename,
+)
 from systrace_py.policy.filterplan import FilterPlan, PlanOptions, plan
 from systrace_py.policy.model import Policy, Table
 from systrace_py.policy.store import PolicyStore
@@ -67,9 +73,11 @@ def _policies(opts: argparse.Namespace, executable: str) -> tuple[PolicySet, str
         if opts.inject:  # strace's way: no policy, every call permitted, the injections made
             policy = Policy(Table("main"))
             return PolicySet(policy, {}, PolicyStore(policy)), "(none: --inject)"
+        former = former_name_note(program, directory)
         raise UsageError(
             f"no policy for {program} in {directory} (looked for {policy_filename(program)});"
-            f" give one with -p FILE, or learn one with: systrace -A {opts.command[0]}")
+            f" give one with -p FILE, or learn one with: systrace -A {opts.command[0]}"
+            + (f"\n{former}" if former else ""))
     store = PolicyStore.load(found, command=program)
     directory_policies = {name: policy for name, policy in _load_directory(directory).items()
                           if name != found.name}

@@ -119,6 +119,8 @@ __all__ = [
     "dumps_policy",
     "errno_number",
     "find_policy",
+    "former_name_note",
+    "former_policy_filename",
     "load_policy",
     "loads_policy",
     "policy_dir",
@@ -1783,8 +1785,36 @@ def policy_dir(env: Mapping[str, str] | None = None) -> Path:
 
 def policy_filename(program_path: str) -> str:
     """systrace's naming: the program's path with ``/`` as ``_`` (``/usr/bin/ls`` ->
-    ``_usr_bin_ls.toml``), so every program has its own file in one flat directory."""
-    return program_path.replace("/", "_") + ".toml"
+    ``_usr_bin_ls.toml``), so every program has its own file in one flat directory -- and
+    ``_`` and ``%`` of the path written ``%5F`` and ``%25`` (``/opt/my_tool`` ->
+    ``_opt_my%5Ftool.toml``), so that one name is one path.  With ``_`` kept as it was,
+    ``/work/tools/lint`` and ``/work/tools_lint`` had one file, and a program that may write
+    ``/work`` took the tool's table by a copy of itself at the other name (red team 20, gap
+    #35)."""
+    return program_path.replace("%", "%25").replace("_", "%5F").replace("/", "_") + ".toml"
+
+
+def former_policy_filename(program_path: str) -> str | None:
+    """The name :func:`policy_filename` gave before 2026-12-05 when it differs (a path with
+    ``_`` or ``%``): such a file is read for no program now -- any path with ``/`` and ``_``
+    swapped could claim it -- and the run says so (:func:`former_name_note`)."""
+    former = program_path.replace("/", "_") + ".toml"
+    return former if former != policy_filename(program_path) else None
+
+
+def former_name_note(program_path: str, directory: str | os.PathLike[str]) -> str | None:
+    """What to tell the user when the policy directory holds a file under the program's
+    former name and none under its name now (None: nothing to tell)."""
+    former = former_policy_filename(program_path)
+    if former is None:
+        return None
+    base = os.fspath(directory)
+    if not os.path.isfile(os.path.join(base, former)) or os.path.lexists(
+            os.path.join(base, policy_filename(program_path))):
+        return None
+    return (f"{os.path.join(base, former)} is named as before 2026-12-05 and is not read for "
+            f"{program_path} (another program could claim it by its name: docs/security.md "
+            f"gap #35): if it is that program's, rename it to {policy_filename(program_path)}")
 
 
 def find_policy(program_path: str, directory: str | os.PathLike[str]) -> Path | None:

@@ -24,6 +24,7 @@ from escape_lib import (
 )
 
 from conftest import PYTHON, REPO, UNPRIVILEGED_USER, systrace_env
+from systrace_py.policy.files import policy_filename
 
 RC = "# the user's shell start-up file\n"
 
@@ -272,8 +273,6 @@ def test_a_client_confined_by_landlock_gets_no_deputy_outside_its_sandbox(
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.mark.xfail(strict=True, reason="gap #35: a policy directory's file name (the path "
-                   "with / as _) is not one to one: DIR/tools_lint takes DIR/tools/lint's table")
 def test_a_program_does_not_take_another_programs_table_by_an_underscore(
         build, tmp_path: Path, loop: dict[str, str]) -> None:
     """The policy directory names a program's file by its path with ``/`` as ``_``, and a
@@ -283,7 +282,9 @@ def test_a_program_does_not_take_another_programs_table_by_an_underscore(
     whose table may read it); table_alias.c copies itself to ``work/tools_lint`` (it may
     write ``work``) and execs it: the copy ran under the tool's table and read the secret.
     (Red team 3 closed the base-name fallback, ``lint.toml``, to root-owned programs; the
-    full-path name was not.)  Control: natively the copy reads the secret."""
+    full-path name was not.)  Control: natively the copy reads the secret.  Closed: a path's
+    ``_`` is ``%5F`` in its file's name (``files.policy_filename``), so one name is one
+    path."""
     program = build("escape/table_alias.c")
     control = attack(program, "plant", "work/tools_lint", "secd/secret.txt", policy_text=None,
                      scene=Scene.make(tmp_path, "control"))
@@ -293,12 +294,21 @@ def test_a_program_does_not_take_another_programs_table_by_an_underscore(
     directory = scene.root / "policies"
     directory.mkdir()
     tool = scene.work / "tools" / "lint"
-    (directory / (str(tool).replace("/", "_") + ".toml")).write_text(policy())
+    (directory / policy_filename(str(tool))).write_text(policy())
     text = policy(never("fsread", path=f"{scene.secd}/**"),
                   never("fswrite", path=f"{scene.work}/tools/**"))
     traced = attack(program, "plant", "work/tools_lint", "secd/secret.txt", policy_text=text,
                     scene=scene, options=["-d", str(directory)], env=loop)
     assert_blocked(traced)
+    # what stays: the tool itself, at its own path (which has "_" in it here: pytest's
+    # directory names), takes its table -- the program may make it when work/tools is not
+    # protected, and its exec then reads the secret, as its table says
+    assert "_" in str(tool)
+    (scene.work / "tools_lint").unlink()
+    own = attack(program, "plant", "work/tools/lint", "secd/secret.txt", scene=scene,
+                 policy_text=policy(never("fsread", path=f"{scene.secd}/**")),
+                 options=["-d", str(directory)], env=loop)
+    assert own.verdict == "ESCAPED", own
 
 
 def test_a_redirected_call_does_not_follow_a_symlink_the_program_put_at_the_target(

@@ -23,6 +23,8 @@ from systrace_py.policy.files import (
     Provenance,
     dumps_policy,
     find_policy,
+    former_name_note,
+    former_policy_filename,
     load_policy,
     loads_policy,
     policy_dir,
@@ -696,6 +698,32 @@ def test_policy_dir() -> None:
     assert policy_dir({"XDG_CONFIG_HOME": "/cfg", "HOME": "/h"}) == Path("/cfg/systrace")
     assert policy_dir({"HOME": "/h"}) == Path("/h/.config/systrace")
     assert policy_dir({"XDG_CONFIG_HOME": "rel", "HOME": "/h"}) == Path("/h/.config/systrace")
+
+
+@given(st.lists(st.text(alphabet="/_%ab", max_size=8).map(lambda s: "/" + s), min_size=2,
+                max_size=2, unique=True))
+def test_one_policy_file_name_is_one_path(paths: list[str]) -> None:
+    """Gap #35: two paths never share a policy directory name (``_`` and ``%`` are
+    written ``%5F`` and ``%25``; before, ``/a/b_c`` and ``/a_b/c`` were one file)."""
+    one, other = paths
+    assert policy_filename(one) != policy_filename(other)
+
+
+def test_a_file_under_the_former_name_is_said_not_read(tmp_path: Path) -> None:
+    """A file named as before the change (a path with ``_``) is read for no program, and the
+    run that looked for it says how to rename it; a path without ``_`` keeps its name."""
+    assert policy_filename("/work/tools/lint") == "_work_tools_lint.toml"
+    assert policy_filename("/work/tools_lint") == "_work_tools%5Flint.toml"
+    assert policy_filename("/a/100%") == "_a_100%25.toml"
+    assert former_policy_filename("/usr/bin/ls") is None
+    assert former_policy_filename("/opt/my_tool") == "_opt_my_tool.toml"
+    (tmp_path / "_opt_my_tool.toml").write_text('default = "permit"\n')
+    assert find_policy("/opt/my_tool", tmp_path) is None
+    note = former_name_note("/opt/my_tool", tmp_path)
+    assert note is not None and "rename it to _opt_my%5Ftool.toml" in note
+    (tmp_path / "_opt_my%5Ftool.toml").write_text('default = "permit"\n')
+    assert former_name_note("/opt/my_tool", tmp_path) is None
+    assert find_policy("/opt/my_tool", tmp_path) == tmp_path / "_opt_my%5Ftool.toml"
 
 
 def test_policy_filename_and_find(tmp_path: Path) -> None:
