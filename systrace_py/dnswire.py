@@ -3,8 +3,10 @@
 Pure (no sockets).  The resolver of :mod:`systrace_py.names` sits between a traced program
 and its name server; it needs the name a query asks for (to refuse it), a "no such name"
 answer to that query, and the addresses an answer gives for the name asked (to know, later,
-which name a connect to an address stands for).  Anything it cannot read is not an error of
-the program's: :class:`DnsFormatError`, and the message is passed on unread.
+which name a connect to an address stands for).  A query it cannot read as one plain
+question (:func:`plain_query`) is answered "format error" (:func:`format_error`), never
+passed on: a name in it would reach the server undecided (an update's zone, a second
+question, a record beside the question).  An *answer* it cannot read is passed back unread.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ __all__ = [
     "DnsFormatError",
     "Query",
     "answer_of",
+    "format_error",
+    "plain_query",
     "query_of",
     "refusal",
 ]
@@ -29,6 +33,8 @@ TYPE_A = 1
 TYPE_CNAME = 5
 TYPE_AAAA = 28
 CLASS_IN = 1
+TYPE_OPT = 41
+RCODE_FORMERR = 1
 RCODE_SERVFAIL = 2
 RCODE_NXDOMAIN = 3
 _HEADER = struct.Struct(">HHHHHH")
@@ -114,6 +120,41 @@ def query_of(message: bytes) -> Query:
         raise DnsFormatError("truncated question")
     qtype, qclass = struct.unpack_from(">HH", message, offset)
     return Query(ident, name, qtype, qclass, offset + 4)
+
+
+def plain_query(message: bytes) -> Query:
+    """The question of a query that is one plain question and nothing else a name could be
+    in: a standard query (opcode 0) of exactly one question, no answer or authority records,
+    at most one additional record -- EDNS's OPT, whose owner is the root -- and no bytes
+    after them.  What resolvers send (glibc, musl, Go, c-ares: one question, an OPT when
+    EDNS is on).  Anything else is a :class:`DnsFormatError`: a second question, an update's
+    zone, a record beside the question or trailing bytes could carry a name the rules were
+    not asked about to the server (red team 20 saw such messages passed on unread)."""
+    query = query_of(message)
+    _, _, questions, answers, authority, additional = _HEADER.unpack_from(message)
+    if questions != 1 or answers or authority or additional > 1:
+        raise DnsFormatError(f"{questions} questions, {answers} answers, {authority} "
+                             f"authority and {additional} additional records")
+    end = query.end
+    if additional:
+        if message[end:end + 1] != b"\0" or end + 11 > len(message):
+            raise DnsFormatError("an additional record that is not EDNS's OPT")
+        rtype, _, _, size = struct.unpack_from(">HHIH", message, end + 1)
+        if rtype != TYPE_OPT:
+            raise DnsFormatError(f"an additional record of type {rtype}, not OPT")
+        end += 11 + size
+    if end != len(message):
+        raise DnsFormatError("bytes after the query's records")
+    return query
+
+
+def format_error(message: bytes) -> bytes | None:
+    """The answer "format error" to a message that is no plain query: its id, no question,
+    no records (None: too short to have an id)."""
+    if len(message) < 2:
+        return None
+    ident = struct.unpack_from(">H", message)[0]
+    return _HEADER.pack(ident, 0x8000 | RCODE_FORMERR, 0, 0, 0, 0)
 
 
 def refusal(message: bytes, rcode: int = RCODE_NXDOMAIN) -> bytes:

@@ -11,7 +11,9 @@ rule does -- to a small resolver inside systrace, bound on loopback.  The resolv
   asks about one an ``ask`` rule on the host alone names (the process that sent it is found
   by its socket, :func:`socket_owner`), holding the query until the answer;
 * forwards every other query, unchanged, to the server the program sent it to, and the answer
-  back unchanged;
+  back unchanged -- a query that is one plain question (:func:`dnswire.plain_query`); any
+  other message is answered "format error" and never reaches the server, since a name in it
+  would reach it undecided;
 * records, from the answer, the addresses (A, AAAA, at the end of any CNAME chain) of the
   *name asked*, in a :class:`NameTable` for the run; /etc/hosts is read into it too.
 
@@ -40,7 +42,14 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from systrace_py.dnswire import RCODE_SERVFAIL, DnsFormatError, answer_of, query_of, refusal
+from systrace_py.dnswire import (
+    RCODE_SERVFAIL,
+    DnsFormatError,
+    answer_of,
+    format_error,
+    plain_query,
+    refusal,
+)
 from systrace_py.policy import aliases
 from systrace_py.policy.model import SockAddr
 from systrace_py.policy.net import normal_name
@@ -345,24 +354,24 @@ class Resolver:
         """The reply to one message: a refusal, or the server's answer (recorded); None when
         the server gave none."""
         try:
-            query = query_of(message)
+            query = plain_query(message)
         except DnsFormatError:
-            query = None  # not a query systrace reads: passed on, nothing learned
+            # not one plain question: not passed on, a name in it would reach the server
+            # undecided (red team 20's "messages the resolver cannot parse")
+            return format_error(message)
         server = f"{endpoint.server[0]}:{endpoint.server[1]}"
-        if query is not None and query.name:
+        if query.name:
             rule = self.decide(endpoint.key, query.name, client, tcp)
             if rule is not None:
                 self._report(Resolution(endpoint.key, query.name, query.qtype,
                                         refused_by=rule, server=server))
                 return refusal(message)
         reply = self._forward(endpoint, message, tcp)
-        if reply is None and query is not None:
+        if reply is None:
             # the server did not answer: say so at once ("server failure"), as the
             # kernel's "connection refused" would have told the program natively, so that
             # it tries its next server rather than wait for an answer that will not come
             return refusal(message, RCODE_SERVFAIL)
-        if reply is None or query is None:
-            return reply
         try:
             answer = answer_of(reply)
         except DnsFormatError:

@@ -400,3 +400,63 @@ def test_an_inject_rule_on_a_host_decides_no_lookup() -> None:
     policy = loads_policy('default = "permit"\n[[rule]]\ncalls = ["connect"]\nhost = "slow.test"\n'
                           'action = "inject"\ndelay = "10ms"\n', "p.toml")
     assert policy.main.resolution("slow.test") is None
+
+
+def _with_opt(message: bytes, payload: bytes = b"") -> bytes:
+    """``message`` with EDNS's OPT record added (as glibc sends with ``options edns0``)."""
+    header = bytearray(message[:12])
+    struct.pack_into(">H", header, 10, 1)
+    return bytes(header) + message[12:] + b"\0" + struct.pack(">HHIH", 41, 1232, 0,
+                                                              len(payload)) + payload
+
+
+def _second_question(message: bytes, name: str) -> bytes:
+    header = bytearray(message[:12])
+    struct.pack_into(">H", header, 4, 2)
+    return bytes(header) + message[12:] + query(name)[12:]
+
+
+@pytest.mark.parametrize("shape", ["two questions", "an answer record", "an update",
+                                   "a record that is not OPT", "bytes after", "a response"])
+def test_a_query_that_is_no_plain_question_is_not_passed_on(shape: str) -> None:
+    """Red team 20 saw it: a message the resolver could not read was forwarded unread, so a
+    name in it -- a second question, an update's zone, a record beside the question, bytes
+    after it -- reached the name server with no rule asked.  Now only one plain question
+    (an OPT record allowed) is read and passed on; anything else is answered "format
+    error", and the server never sees it."""
+    from systrace_py.dnswire import format_error, plain_query
+    from systrace_py.names import Resolver
+
+    good = query("good.test")
+    message = {
+        "two questions": _second_question(good, "bad.test"),
+        "an answer record": response(good, [(12, 1, socket.inet_aton("1.2.3.4"))])[:2]
+        + struct.pack(">H", 0x0100) + response(good, [(12, 1, b"1234")])[4:],
+        "an update": good[:2] + struct.pack(">H", 0x2800) + good[4:],
+        "a record that is not OPT": _with_opt(good)[:-10] + struct.pack(">HHIH", 16, 1, 0, 0),
+        "bytes after": good + b"\x03bad\x04test\0",
+        "a response": response(good, []),
+    }[shape]
+    with pytest.raises(DnsFormatError):
+        plain_query(message)
+    assert plain_query(_with_opt(good)).name == "good.test"  # (what resolvers send)
+    assert plain_query(good).name == "good.test"
+    upstream = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    upstream.bind(("127.0.0.1", 0))
+    asked: list[str] = []
+    resolver = Resolver(NameTable(), lambda key, name, client, tcp: asked.append(name),
+                        timeout=2)
+    try:
+        endpoint = resolver.endpoint("key", SockAddr("inet", "127.0.0.1",
+                                                     upstream.getsockname()[1]))
+        reply = _ask_endpoint(endpoint, message)
+        assert reply == format_error(message)
+        ident, flags, *counts = struct.unpack(">HHHHHH", reply)
+        assert (ident, flags & 0x800F, counts) == (0x1234, 0x8001, [0, 0, 0, 0])
+        upstream.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            upstream.recv(512)  # the server was never sent it
+        assert asked == []
+    finally:
+        resolver.close()
+        upstream.close()
