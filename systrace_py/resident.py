@@ -460,7 +460,7 @@ def _serve_one(conn: socket.socket, client: int, run: Run) -> int:
         request = receive(conn, fds)
     except (OSError, ResidentError):
         return 1
-    if request["kind"] != "run" or len(fds) != 3 or not _well_formed(request):
+    if request["kind"] != "run" or len(fds) != 4 or not _well_formed(request):
         return 1
     try:
         _become_client(request, fds)
@@ -502,12 +502,16 @@ def _become_client(request: dict[str, Any], fds: list[int]) -> None:
     """Take the client's descriptors 0-2, working directory, environment, umask, resource
     limits and nice value (OSError, ValueError: it cannot; nothing was said yet): the run
     then opens, resolves and says everything where the in-process command would.  The
-    client's directory leaves sys.path, as the command's own does in process (a worker
-    imports nothing, RUN_IMPORTS; should it ever, not from there)."""
-    for target, fd in enumerate(fds):
+    working directory comes as a descriptor (the fourth), not by name: a name is resolved
+    again here, and a process of the user could move a directory of it meanwhile to start
+    the run elsewhere (red team 20).  The client's directory leaves sys.path, as the
+    command's own does in process (a worker imports nothing, RUN_IMPORTS; should it ever,
+    not from there)."""
+    for target, fd in enumerate(fds[:3]):
         os.dup2(fd, target)
         os.close(fd)
-    os.chdir(request["cwd"])
+    os.fchdir(fds[3])
+    os.close(fds[3])
     forget_directory(os.getcwd())
     for which, soft, hard in request["limits"]:
         if which in resident_client.LIMITS:

@@ -14,7 +14,7 @@ the peers are the same user's untraced processes, checked on both sides, see bel
 0. worker -> client: ``hello``, at once (the client waits HELLO_PATIENCE for it, then runs in
    process: a stopped server costs a run a second, not a hang);
 1. client -> worker: ``run`` (argv, cwd, environment, umask, nice value, resource limits)
-   with fds 0, 1 and 2 (SCM_RIGHTS);
+   with fds 0, 1 and 2 and its working directory (``O_PATH``), by SCM_RIGHTS;
 2. worker -> client: ``refuse`` (the run needs what a worker cannot do: the client runs it in
    process), ``exit`` (the run ended before a program started: bad usage, a policy error, a
    missing command -- said on the client's stderr already), or ``spawn`` (the filters and
@@ -170,7 +170,7 @@ def _read_exactly(sock: Any, size: int, fds: list[int] | None = None) -> bytes:
     data = b""
     while len(data) < size:
         if fds is not None and not data:
-            chunk, ancillary, _flags, _addr = sock.recvmsg(size, _socket.CMSG_SPACE(3 * 4))
+            chunk, ancillary, _flags, _addr = sock.recvmsg(size, _socket.CMSG_SPACE(4 * 4))
             for level, kind, rights in ancillary:
                 if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
                     fds += [int.from_bytes(rights[i:i + 4], sys.byteorder, signed=True)
@@ -308,10 +308,14 @@ def _converse(sock: Any, server: int, native: Any, argv: list[str], cwd: str) ->
     mask = os.umask(0o022)
     os.umask(mask)
     try:
-        send(sock, {"kind": "run", "argv": argv, "cwd": cwd, "env": dict(os.environ),
-                    "umask": mask, "nice": os.getpriority(os.PRIO_PROCESS, 0),
-                    "limits": [[which, *resource.getrlimit(which)] for which in LIMITS]},
-             (0, 1, 2))
+        here = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:  # (the directory itself, not its name: resident._become_client)
+            send(sock, {"kind": "run", "argv": argv, "cwd": cwd, "env": dict(os.environ),
+                        "umask": mask, "nice": os.getpriority(os.PRIO_PROCESS, 0),
+                        "limits": [[which, *resource.getrlimit(which)] for which in LIMITS]},
+                 (0, 1, 2, here))
+        finally:
+            os.close(here)
         reply = receive(sock)
     except (OSError, ResidentError):
         return None  # (before anything ran: in process)

@@ -449,7 +449,7 @@ ATTACK = textwrap.dedent("""\
         assert rc.receive(sock)["kind"] == "hello"
         rc.send(sock, {"kind": "run", "argv": ["-A", "-o", sys.argv[1], "--", "/bin/true"],
                        "cwd": os.getcwd(), "env": dict(os.environ), "umask": 0o22,
-                       "nice": 0, "limits": []}, (0, 1, 2))
+                       "nice": 0, "limits": []}, (0, 1, 2, os.open(".", os.O_PATH)))
         reply = rc.receive(sock)
     except (OSError, rc.ResidentError):
         print("BLOCKED: the server turned us away"); sys.exit(0)
@@ -884,3 +884,37 @@ def test_a_server_under_no_new_privs_is_told_it_could_not_see_a_sandbox() -> Non
     assert "Landlock" in unseen_sandbox(status % b"1")
     assert unseen_sandbox(status % b"0") == ""
     assert unseen_sandbox(b"Name:\tpython3\n") == ""  # (a kernel without the line: none)
+
+
+BY_DESCRIPTOR = textwrap.dedent("""\
+    import os, sys
+    from systrace_py import resident_client as rc
+    named, held = sys.argv[1], sys.argv[2]
+    sock = rc.connect()[0]
+    assert rc.receive(sock)["kind"] == "hello"
+    here = os.open(held, os.O_PATH | os.O_DIRECTORY)
+    rc.send(sock, {"kind": "run", "argv": ["-p", "p.toml", "--", "true"], "cwd": named,
+                   "env": dict(os.environ), "umask": 0o22, "nice": 0, "limits": []},
+            (0, 1, 2, here))
+    print(rc.receive(sock)["kind"])
+    """)
+
+
+def test_a_run_starts_in_the_clients_directory_itself_not_one_its_name_leads_to(
+        started: Server, tmp_path: Path) -> None:
+    """The worker takes the client's working directory as a descriptor (red team 20: by
+    name, a process of the user that moved a directory of the path meanwhile would start
+    the run elsewhere).  A request naming one directory and passing another: the run's
+    relative ``-p p.toml`` is the passed directory's -- a policy with an error there, so
+    the run ends before a program starts ("exit"), where the named one's would have run."""
+    named, held = tmp_path / "named", tmp_path / "held"
+    for directory in (named, held):
+        directory.mkdir()
+    (named / "p.toml").write_text(PERMIT)
+    (held / "p.toml").write_text("default = \"sometimes\"\n")
+    script = tmp_path / "by_descriptor.py"
+    script.write_text(BY_DESCRIPTOR)
+    out = subprocess.run([PYTHON, str(script), str(named), str(held)], capture_output=True,
+                         text=True, env=systrace_env(started.env), timeout=PATIENCE)
+    assert out.stdout.strip() == "exit", out
+    assert f"{held}/p.toml" in out.stderr or "p.toml" in out.stderr, out
