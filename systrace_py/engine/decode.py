@@ -706,6 +706,10 @@ class DecodedCall:
         return key in self._decoder.made or self.absent(role) is Absent.LAST or \
             self._makes_only_anew(role)
 
+    def made_by_run(self, path: str) -> bool:
+        """Whether a call of this run made ``path`` (``Decoder.made``, see :meth:`fresh`)."""
+        return self._decoder is not None and path in self._decoder.made
+
     def _fresh_socket(self) -> bool:
         """:meth:`fresh` of the unix socket file the call's address names (see there); no
         such file, or several addresses (a sendmmsg's), is none the run made."""
