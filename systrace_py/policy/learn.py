@@ -1250,7 +1250,13 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                 fresh=True)))
     for (text, argv), all_keys in by_text.items():
         made_only = fresh_keys[(text, argv)] & all_keys
-        for keys, is_fresh in ((all_keys - made_only, False), (made_only, True)):
+        # (a glob's reads apart from its writes: where it is used, a writing glob matches no
+        # name something runs later -- LearnedGlob -- and reading one plants nothing)
+        writing = {k for k in all_keys if writes((k,))} if any(
+            shape.kind in ("tree", "glob") for shape in ctx.writer.glob(text).shapes) else set()
+        for keys, is_fresh in ((all_keys - made_only - writing, False),
+                               (writing - made_only, False),
+                               (made_only - writing, True), (made_only & writing, True)):
             if not keys:
                 continue
             rule_calls = tuple(sorted(keys, key=_key_rank))
