@@ -581,6 +581,9 @@ _SUFFIX_TEMPLATES: tuple[tuple[re.Pattern[str], str], ...] = (
     # digits; by shape alone the one in 135 of letters only, "CMakeCache.txt.tmpbfacc",
     # was kept literally: a configure writes ~40, and its next run failed 1 time in 4)
     (re.compile(r"\.tmp[0-9a-f]{5}$"), ".tmp*"))
+#: Python's tempfile's own prefix, its random run and a suffix of the caller's -- taken for
+#: one only with a temporary's life in a temporary directory (generated_name)
+_TEMPFILE_SUFFIXED = re.compile(r"tmp[a-z0-9_]{8}(?P<tail>[^/]+)", re.DOTALL)
 #: Random runs of generators with a prefix of the caller's: tempfile's 8, mkstemp's 6,
 #: mktemp(1)'s 10
 _SHAPES = ((8, _TEMPFILE), (6, _MKSTEMP), (10, _MKSTEMP))
@@ -772,6 +775,13 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
                     and (evidence is Evidence.TEMPORARY or head[-1] in _SEPARATORS
                          or _mixed(run)):
                 return escape(head) + "*" + escape(tail)
+    suffixed = _TEMPFILE_SUFFIXED.fullmatch(name) if evidence is Evidence.TEMPORARY and \
+        in_tmpdir else None
+    if suffixed is not None:
+        # Python's tempfile with its own prefix and a caller's suffix that need not be
+        # dotted (wheel's editable build: tmpXXXXXXXXdemo-0.1-0.editable-py3-none-any.whl);
+        # after the generators' templates (git's tmp_obj_XXXXXX is one)
+        return "tmp*" + escape(suffixed["tail"])
     if evidence is Evidence.NONE:
         return None
     # a pid, a counter, Python's id() ending the name after a separator: what it is unless a

@@ -166,7 +166,9 @@ def test_pythons_probe_of_the_temporary_directory(run):
 def test_names_the_generators_really_make(tmp_path):
     made: dict[str, list[str]] = {}
     for prefix, suffix in (("tmp", ""), ("tmp", ".json"), ("", ""), ("RECORD", ".tmp"),
-                           ("pip-unpack-", ""), ("x.", "")):
+                           ("pip-unpack-", ""), ("x.", ""),
+                           # (wheel's editable build: an undotted suffix after the run)
+                           ("tmp", "demo-0.1-0.editable-py3-none-any.whl")):
         names = made.setdefault(f"py:{prefix}:{suffix}", [])
         for _ in range(60):
             fd, path = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=tmp_path)
