@@ -725,9 +725,13 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
     random run needs no other boundary; a separator and up to 3 letters may come first
     (GNU patch's ``a.txt.oS1w5Iv``, renamed onto ``a.txt``).
     """
-    if evidence is Evidence.TEMPORARY and in_tmpdir and len(name) == 8 and \
+    if evidence is Evidence.TEMPORARY and (in_tmpdir or mkstemp) and len(name) == 8 and \
             set(name) <= _TEMPFILE:
-        return "*"  # Python's probe (before the templates: it may begin with "cc")
+        # Python's probe (before the templates: it may begin with "cc"), made as mkstemp
+        # makes a file: in any directory -- a $TMPDIR the workload exports is none the
+        # learner knows, and its letters-only names (6 %) were taken for a prefix of 2 and
+        # mkstemp's 6 ("xn*"), which the next run's probe missed
+        return "*"
     address = _ADDRESS.search(name) if evidence is not Evidence.NONE else None
     if address is not None:
         # (before the pids: a run of the address's digits may spell one)

@@ -161,6 +161,9 @@ def test_pythons_probe_of_the_temporary_directory(run):
     assert generated_name(run, Evidence.TEMPORARY, in_tmpdir=True) == "*"
     # one that begins as a template would must still match the next run's probe
     assert generated_name("cc" + run[2:], Evidence.TEMPORARY, in_tmpdir=True) == "*"
+    # in a $TMPDIR the workload exported itself (not one the learner knows), made as mkstemp
+    # makes a file: "xnjsulek" was "xn*" (a prefix and mkstemp's 6), 6 % of next runs refused
+    assert generated_name(run, Evidence.TEMPORARY, mkstemp=True) == "*"
 
 
 def test_names_the_generators_really_make(tmp_path):
