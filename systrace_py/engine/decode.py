@@ -365,6 +365,8 @@ _FIRST_LOOKED_UP = _PARENT_FIRST | _WHOLE_FIRST
 _OWNER_IN_MEMORY = {("fcntl", F_SETOWN_EX): 8, ("ioctl", FIOSETOWN): 4, ("ioctl", SIOCSPGRP): 4}
 #: the calls that set a descriptor's owner (DecodedCall.owner)
 _OWNER_CALLS = frozenset(name for name, _ in _OWNER_IN_MEMORY)
+#: the calls that send a signal (a log record says whether it stayed in the tree)
+_SIGNAL_CALLS = aliases.ALIASES["signal"]
 
 
 class DecodedCall:
@@ -1835,14 +1837,17 @@ class DecodedCall:
         paths: list[PathArg] = []
         flags = argv = None
         addrs: tuple[SockAddr, ...] = ()
+        tree = False
         try:
             paths = [PathArg(p.role, self.shown(p.resolved.path)) for p in self.paths]
             flags = self.open_flags
             addrs = tuple(self.sockaddrs)
             argv = self.argv
+            # (a signal inside the tree: learned from the log, no grant of its own)
+            tree = self.name in _SIGNAL_CALLS and self.in_tree()
         except DecodeError:
             pass
-        return LoggedCall(tuple(paths), flags, addrs, argv)
+        return LoggedCall(tuple(paths), flags, addrs, argv, tree)
 
 
 def open_flags_text(flags: int) -> str:

@@ -288,7 +288,7 @@ def observation_from_record(record: Mapping[str, Any]) -> Observation | None:
     if call is None:
         return None
     return Observation(table, syscall, call.paths, normalize_flags(call.open_flags),
-                       call.sockaddrs, call.argv)
+                       call.sockaddrs, call.argv, tree=call.tree)
 
 
 # ---------------------------------------------------------------------------------------------
