@@ -1843,8 +1843,12 @@ class DecodedCall:
             flags = self.open_flags
             addrs = tuple(self.sockaddrs)
             argv = self.argv
-            # (a signal inside the tree: learned from the log, no grant of its own)
-            tree = self.name in _SIGNAL_CALLS and self.in_tree()
+            # (a signal inside the tree: learned from the log, no grant of its own; asked
+            # without keeping a yes -- the decision's own asking decides what is frozen)
+            if self.name in _SIGNAL_CALLS:
+                kept = self.examined_targets
+                tree = self.in_tree()
+                self.examined_targets = kept
         except DecodeError:
             pass
         return LoggedCall(tuple(paths), flags, addrs, argv, tree)
