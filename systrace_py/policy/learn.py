@@ -1179,7 +1179,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                 fresh_keys[(text, None)].add(key)
         for use, pattern in key_uses:
             # a fresh glob covers a path of another pattern only if the run made it; a
-            # writing glob no name something runs later, where it is used (_planted)
+            # writing glob no name something runs later, where it is used (_use_pattern)
             cover = pattern.text if pattern.text in kept else None if (
                 writes((use.cls,)) and pattern.literal and ctx._planted_outside(use.path)
             ) else next(
