@@ -96,6 +96,10 @@ class LoggedCall:
     open_flags: int | None = None
     sockaddrs: tuple[SockAddr, ...] = ()
     argv: tuple[str, ...] | None = None
+    #: a signal call whose every target was a task of the traced tree (Facts.in_tree): a
+    #: policy learned from the log covers it by the tree-scoped permit every learned table
+    #: has, as ``-A`` does, not by a grant of its own (learn.observation_from_record)
+    tree: bool = False
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -107,6 +111,8 @@ class LoggedCall:
             out["sockaddrs"] = [sockaddr_json(a) for a in self.sockaddrs]
         if self.argv is not None:
             out["argv"] = list(self.argv)
+        if self.tree:
+            out["tree"] = True
         return out
 
     @classmethod
@@ -117,7 +123,8 @@ class LoggedCall:
         return cls(tuple(PathArg(str(role), str(path)) for role, path in data.get("paths", ())),
                    int(flags) if flags is not None else None,
                    tuple(sockaddr_from_json(a) for a in data.get("sockaddrs", ())),
-                   tuple(str(a) for a in argv) if argv is not None else None)
+                   tuple(str(a) for a in argv) if argv is not None else None,
+                   bool(data.get("tree", False)))
 
 
 def logged_call(record: Mapping[str, Any]) -> LoggedCall | None:

@@ -365,6 +365,8 @@ _FIRST_LOOKED_UP = _PARENT_FIRST | _WHOLE_FIRST
 _OWNER_IN_MEMORY = {("fcntl", F_SETOWN_EX): 8, ("ioctl", FIOSETOWN): 4, ("ioctl", SIOCSPGRP): 4}
 #: the calls that set a descriptor's owner (DecodedCall.owner)
 _OWNER_CALLS = frozenset(name for name, _ in _OWNER_IN_MEMORY)
+#: the calls that send a signal (a log record says whether it stayed in the tree)
+_SIGNAL_CALLS = aliases.ALIASES["signal"]
 
 
 class DecodedCall:
@@ -705,6 +707,10 @@ class DecodedCall:
             return False
         return key in self._decoder.made or self.absent(role) is Absent.LAST or \
             self._makes_only_anew(role)
+
+    def made_by_run(self, path: str) -> bool:
+        """Whether a call of this run made ``path`` (``Decoder.made``, see :meth:`fresh`)."""
+        return self._decoder is not None and path in self._decoder.made
 
     def _fresh_socket(self) -> bool:
         """:meth:`fresh` of the unix socket file the call's address names (see there); no
@@ -1831,14 +1837,21 @@ class DecodedCall:
         paths: list[PathArg] = []
         flags = argv = None
         addrs: tuple[SockAddr, ...] = ()
+        tree = False
         try:
             paths = [PathArg(p.role, self.shown(p.resolved.path)) for p in self.paths]
             flags = self.open_flags
             addrs = tuple(self.sockaddrs)
             argv = self.argv
+            # (a signal inside the tree: learned from the log, no grant of its own; asked
+            # without keeping a yes -- the decision's own asking decides what is frozen)
+            if self.name in _SIGNAL_CALLS:
+                kept = self.examined_targets
+                tree = self.in_tree()
+                self.examined_targets = kept
         except DecodeError:
             pass
-        return LoggedCall(tuple(paths), flags, addrs, argv)
+        return LoggedCall(tuple(paths), flags, addrs, argv, tree)
 
 
 def open_flags_text(flags: int) -> str:

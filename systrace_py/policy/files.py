@@ -876,7 +876,7 @@ class _Loader:
             # a learned rule made a refusal or a question keeps its whole glob: narrowed, it
             # would let ~/.ssh fall through to the rules after it)
             from systrace_py.policy.generalize import learned_glob
-            path = learned_glob(path, self.expansions, self.env)
+            path = learned_glob(path, self.expansions, self.env, calls, fresh)
         named = tuple(calls)
         syscalls_named, classes = split_calls(named)
         return FileRule.made({  # (in the order the constructor sets them)

@@ -45,6 +45,7 @@ __all__ = [
     "HASH_NAME",
     "HEX_DIGIT",
     "HOME_SENSITIVE",
+    "RUNS_LATER",
     "SYSTEM_SENSITIVE",
     "Category",
     "Evidence",
@@ -67,12 +68,16 @@ __all__ = [
     "is_shared_library",
     "join",
     "learned_glob",
+    "planted_at",
     "pseudo_kind",
     "pseudo_pattern",
+    "reaches_runs_later",
     "reaches_sensitive",
+    "runs_later",
     "scopes",
     "shaped_glob",
     "split_ext",
+    "writes",
 ]
 
 
@@ -122,6 +127,43 @@ SYSTEM_SENSITIVE = (
     "/etc/security/opasswd", "/var/lib/sss", "/var/lib/polkit-1", "/proc/*/environ",
     "/proc/*/mem", "/proc/*/task/*/environ", "/proc/*/task/*/mem", "/proc/kcore",
     "/dev/mem", "/dev/kmem", "/boot",
+)
+
+
+#: Names something runs later, unconfined, wherever they are: a run that makes or changes one
+#: plants a command outside its sandbox, which runs when the user next works there.  Each is
+#: components of a path (fnmatch per name) that may start at any component -- not only below
+#: ``$HOME``: a learned glob's prefix is the program's choice, and a fresh rule lets the next
+#: run make any new name of it (gap #32: ``.git/hooks/a1b2c3``, learned as
+#: ``$CWD/.git/hooks/*``, made ``.git/hooks/pre-commit``).  Learning writes such a path
+#: exactly where the run writes it (:func:`writes`); a learned glob reaches none where it is
+#: used (:class:`LearnedGlob`); reading them stays as wide as learned (reading plants nothing).
+RUNS_LATER: tuple[tuple[str, str], ...] = (
+    # a repository's (``repo.git``: a bare one's) -- git runs ``hooks/<name>`` at commit,
+    # merge, checkout, push...; its ``config`` names commands (core.fsmonitor, core.pager,
+    # core.hooksPath, core.sshCommand, alias.*, filter and diff drivers); ``info/attributes``
+    # picks which configured driver runs on which file and ``info/exclude`` hides a planted
+    # file from ``git status`` (``info/refs`` and ``info/packs`` are data dumb HTTP serves,
+    # remade through mkstemp by every repack); a submodule's git directory has the same
+    ("*.git/hooks", "git runs a hook at commit, merge, checkout, push"),
+    ("*.git/config", "names commands git runs (core.fsmonitor, core.pager, alias.*...)"),
+    ("*.git/info/attributes", "picks the filter, diff and merge commands per file"),
+    ("*.git/info/exclude", "hides a planted file from git status"),
+    ("*.git/modules/*/hooks", "a submodule's hooks"),
+    ("*.git/modules/*/config", "a submodule's configuration"),
+    ("*.git/modules/*/info/attributes", "a submodule's attributes"),
+    (".husky", "husky's hook scripts (core.hooksPath=.husky), run by git"),
+    (".envrc", "direnv sources it in the user's shell on entering the directory"),
+    ("Makefile", "make runs its recipes where the user types make"),
+    ("makefile", "make reads it when there is no GNUmakefile"),
+    ("GNUmakefile", "GNU make reads it before makefile and Makefile"),
+    ("conftest.py", "pytest imports it from every directory it collects"),
+    ("sitecustomize.py", "Python's site imports it at every start, from sys.path"),
+    ("usercustomize.py", "Python's site imports it at every start, from sys.path"),
+    ("site-packages/*.pth", "site runs each of its `import` lines at every Python start"),
+    ("dist-packages/*.pth", "Debian's site-packages: the same"),
+    (".vscode/tasks.json", "VS Code runs its tasks (runOn: folderOpen when it opens)"),
+    (".vscode/settings.json", "names programs VS Code and its extensions run"),
 )
 
 
@@ -244,6 +286,64 @@ def reaches_sensitive(directory: str, deep: bool, home: str | None,
     return False
 
 
+@functools.lru_cache(maxsize=1)
+def _runs_later_regex() -> re.Pattern[str]:
+    """Every RUNS_LATER pattern as one regex searched in ``/``-joined components: a match
+    starts at a component and ends at one (what is below a match is inside it)."""
+    alternatives = ["/".join(fnmatch.translate(c)[4:-3].replace(".*", "[^/]*")
+                             for c in pattern.split("/")) for pattern, _ in RUNS_LATER]
+    return re.compile("/(?:" + "|".join(alternatives) + ")(?:/|$)", re.DOTALL)
+
+
+@functools.lru_cache(maxsize=1)
+def _runs_later_tests() -> tuple[tuple[_NameTest, ...], ...]:
+    return tuple(tuple(_name_test(c) for c in pattern.split("/")) for pattern, _ in RUNS_LATER)
+
+
+def runs_later(path: str) -> bool:
+    """Whether a path is, or is inside, a name something runs later (RUNS_LATER), at any
+    depth: ``/w/.git/hooks/pre-commit``, ``/w/sub/conftest.py``."""
+    return path.startswith("/") and \
+        _runs_later_regex().search("/" + "/".join(components(path))) is not None
+
+
+def planted_at(path: str) -> str | None:
+    """The directory a RUNS_LATER name of ``path`` begins in -- ``/w`` for
+    ``/w/.git/hooks/pre-commit``, the outermost when several --, or None: no such name.  A
+    run may make such a name by a learned glob only in a directory it made itself (a
+    scratch directory's ``Makefile``, cmake's try-compile): what nobody had before the run
+    holds nothing the user runs later (gap #32)."""
+    if not path.startswith("/"):
+        return None
+    found = _runs_later_regex().search("/" + "/".join(components(path)))
+    if found is None:
+        return None
+    return found.string[:found.start()] or "/"
+
+
+def reaches_runs_later(directory: str) -> bool:
+    """Whether a directory, moved, puts a path of its own or below it at a RUNS_LATER name
+    that no name made inside it was: the directory is at or inside one, or the last names of
+    its path begin one (``repo/.git``: its ``hooks`` is a repository's).  A name wholly
+    inside the moved directory (its ``conftest.py``) was decided when it was made there."""
+    if runs_later(directory):
+        return True
+    comps = components(directory)
+    return any(_prefix_matches(pattern[:k], comps[-k:])
+               for pattern in _runs_later_tests() for k in range(1, len(pattern))
+               if k <= len(comps))
+
+
+#: the classes whose calls only read or look at a path, or run it: they plant nothing
+_READ_ONLY = frozenset({"fsread", "fsmeta", "exec"})
+
+
+def writes(calls: Iterable[str]) -> bool:
+    """Whether a rule of these calls (classes or system calls) may make or change a file:
+    any call not of a read-only class (a system call named alone, ``openat``, may write)."""
+    return any(name not in _READ_ONLY for name in calls)
+
+
 class LearnedGlob:
     """A learned rule's glob that reaches a sensitive location *where it is used*: it matches
     what its glob matches, except below a sensitive location it does not name exactly.
@@ -259,15 +359,24 @@ class LearnedGlob:
     then proves only the exact alternatives (which :meth:`matches` keeps) and verifies every
     other match through :meth:`matches`, and the native loop asks it of a path under the
     tree's directory (index.flat_check's FLAT_GLOB) instead of handing Python every path
-    call the rule is in the way of (no shapes: a "maybe" entry for every path)."""
+    call the rule is in the way of (no shapes: a "maybe" entry for every path).
 
-    __slots__ = ("_exact", "glob", "home", "pattern", "relocated", "shapes")
+    ``writes``: the rule may make or change files (:func:`writes`), and its glob matches no
+    name something runs later (RUNS_LATER, gap #32) that it does not name exactly -- but for
+    a ``fresh`` rule's, which it matches for the rule to ask whether the run made the
+    directory the name begins in (:meth:`made_directory`, model.Rule.matches)."""
+
+    __slots__ = ("_exact", "fresh", "glob", "home", "pattern", "relocated", "shapes",
+                 "writes")
 
     def __init__(self, glob: PathGlob, home: str | None,
-                 relocated: tuple[str, ...] = ()) -> None:
+                 relocated: tuple[str, ...] = (), writes: bool = False,
+                 fresh: bool = False) -> None:
         self.glob = glob
         self.home = home
         self.relocated = relocated  # (relocated_sensitive where the policy was loaded)
+        self.writes = writes
+        self.fresh = fresh
         self.pattern = glob.pattern
         self._exact = frozenset("/" + "/".join(shape.prefix) for shape in glob.shapes
                                 if shape.kind == "exact")
@@ -275,38 +384,59 @@ class LearnedGlob:
                             else shape for shape in glob.shapes)
 
     def matches(self, path: str) -> bool:
-        return self.glob.matches(path) and (
-            path.rstrip("/") in self._exact or not is_sensitive(path, self.home,
-                                                                 self.relocated))
+        if not self.glob.matches(path):
+            return False
+        if path.rstrip("/") in self._exact:
+            return True
+        if is_sensitive(path, self.home, self.relocated):
+            return False
+        return self.fresh or not (self.writes and runs_later(path))
+
+    def made_directory(self, path: str) -> str | None:
+        """The directory the run must have made for the rule to cover ``path`` (a matched
+        one): where a RUNS_LATER name of it begins, when the glob does not name it
+        exactly; None: no such condition."""
+        if not self.writes or path.rstrip("/") in self._exact:
+            return None
+        return planted_at(path)
 
     def may_match_below(self, directory: str) -> bool:
         return self.glob.may_match_below(directory)
 
     def covers_all_below(self, directory: str) -> bool:
         return self.glob.covers_all_below(directory) and \
-            not reaches_sensitive(directory, True, self.home, self.relocated)
+            not reaches_sensitive(directory, True, self.home, self.relocated) and \
+            not (self.writes and reaches_runs_later(directory))
 
     def __repr__(self) -> str:
-        return f"LearnedGlob({self.pattern!r})"
+        flags = (", writes=True" if self.writes else "") + (", fresh=True" if self.fresh else "")
+        return f"LearnedGlob({self.pattern!r}{flags})"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LearnedGlob):
             return NotImplemented
         return self.glob == other.glob and self.home == other.home \
-            and self.relocated == other.relocated
+            and self.relocated == other.relocated and self.writes == other.writes \
+            and self.fresh == other.fresh
 
     def __hash__(self) -> int:
-        return hash((self.glob, self.home, self.relocated))
+        return hash((self.glob, self.home, self.relocated, self.writes, self.fresh))
 
 
 def learned_glob(glob: PathGlob, expansions: Expansions,
-                 env: Mapping[str, str] | None = None) -> PathGlob | LearnedGlob:
+                 env: Mapping[str, str] | None = None,
+                 calls: Iterable[str] = (), fresh: bool = False) -> PathGlob | LearnedGlob:
     """A learned rule's path as it may be used here: the glob itself, unless one of its
     wildcard alternatives, expanded for this run, reaches a sensitive location -- below the
-    home directory or where ``env`` moved one (:class:`LearnedGlob`).  Most learned globs
-    do not, and keep the index's fast paths."""
+    home directory or where ``env`` moved one -- or the rule's ``calls`` may make files
+    (:func:`writes`) and the glob has a wildcard: any new name of it may be one something
+    runs later (RUNS_LATER) -- :class:`LearnedGlob`; ``fresh``: the rule's (a fresh rule
+    may make one in a directory the run made).  Learned reads keep the index's fast paths,
+    and most of them reach nothing sensitive."""
     home = _absolute(expansions.home)
     relocated = relocated_sensitive(env)
+    if writes(calls) and any(shape.kind in ("tree", "glob") for shape in glob.shapes):
+        return LearnedGlob(glob, home, relocated, writes=True, fresh=fresh)
     for shape in glob.shapes:
         # (deep unless it names exactly one level below its literal prefix: ``$CWD/*/*``
         # run from /home reaches /home/bob/.netrc, two levels down)
@@ -451,6 +581,9 @@ _SUFFIX_TEMPLATES: tuple[tuple[re.Pattern[str], str], ...] = (
     # digits; by shape alone the one in 135 of letters only, "CMakeCache.txt.tmpbfacc",
     # was kept literally: a configure writes ~40, and its next run failed 1 time in 4)
     (re.compile(r"\.tmp[0-9a-f]{5}$"), ".tmp*"))
+#: Python's tempfile's own prefix, its random run and a suffix of the caller's -- taken for
+#: one only with a temporary's life in a temporary directory (generated_name)
+_TEMPFILE_SUFFIXED = re.compile(r"tmp[a-z0-9_]{8}(?P<tail>[^/]+)", re.DOTALL)
 #: Random runs of generators with a prefix of the caller's: tempfile's 8, mkstemp's 6,
 #: mktemp(1)'s 10
 _SHAPES = ((8, _TEMPFILE), (6, _MKSTEMP), (10, _MKSTEMP))
@@ -592,9 +725,13 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
     random run needs no other boundary; a separator and up to 3 letters may come first
     (GNU patch's ``a.txt.oS1w5Iv``, renamed onto ``a.txt``).
     """
-    if evidence is Evidence.TEMPORARY and in_tmpdir and len(name) == 8 and \
+    if evidence is Evidence.TEMPORARY and (in_tmpdir or mkstemp) and len(name) == 8 and \
             set(name) <= _TEMPFILE:
-        return "*"  # Python's probe (before the templates: it may begin with "cc")
+        # Python's probe (before the templates: it may begin with "cc"), made as mkstemp
+        # makes a file: in any directory -- a $TMPDIR the workload exports is none the
+        # learner knows, and its letters-only names (6 %) were taken for a prefix of 2 and
+        # mkstemp's 6 ("xn*"), which the next run's probe missed
+        return "*"
     address = _ADDRESS.search(name) if evidence is not Evidence.NONE else None
     if address is not None:
         # (before the pids: a run of the address's digits may spell one)
@@ -642,6 +779,13 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
                     and (evidence is Evidence.TEMPORARY or head[-1] in _SEPARATORS
                          or _mixed(run)):
                 return escape(head) + "*" + escape(tail)
+    suffixed = _TEMPFILE_SUFFIXED.fullmatch(name) if evidence is Evidence.TEMPORARY and \
+        in_tmpdir else None
+    if suffixed is not None:
+        # Python's tempfile with its own prefix and a caller's suffix that need not be
+        # dotted (wheel's editable build: tmpXXXXXXXXdemo-0.1-0.editable-py3-none-any.whl);
+        # after the generators' templates (git's tmp_obj_XXXXXX is one)
+        return "tmp*" + escape(suffixed["tail"])
     if evidence is Evidence.NONE:
         return None
     # a pid, a counter, Python's id() ending the name after a separator: what it is unless a

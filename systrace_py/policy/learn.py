@@ -67,10 +67,12 @@ from systrace_py.policy.generalize import (
     in_category,
     is_sensitive,
     join,
+    planted_at,
     pseudo_kind,
     pseudo_pattern,
     reaches_sensitive,
     shaped_glob,
+    writes,
 )
 from systrace_py.policy.glob import GlobError, PathGlob, escape, expand_path, is_literal
 from systrace_py.policy.model import (
@@ -286,7 +288,7 @@ def observation_from_record(record: Mapping[str, Any]) -> Observation | None:
     if call is None:
         return None
     return Observation(table, syscall, call.paths, normalize_flags(call.open_flags),
-                       call.sockaddrs, call.argv)
+                       call.sockaddrs, call.argv, tree=call.tree)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -438,8 +440,9 @@ class _Context:
             return ctx
         for path, exclusive in created.items():
             parent, _, name = path.rpartition("/")
-            if not name or is_sensitive(path, writer.home):
-                continue
+            if not name or is_sensitive(path, writer.home) or \
+                    ctx._planted_outside(path):
+                continue  # (written exactly: gap #32)
             in_tmpdir = (parent or "/") in writer.tmpdirs
             gone = path in removed
             if (exclusive or path in passed) and (gone or in_tmpdir):
@@ -457,6 +460,13 @@ class _Context:
         ctx._count_older(observations)
         return ctx
 
+    def _planted_outside(self, path: str) -> bool:
+        """Whether ``path`` names something that runs later (generalize.RUNS_LATER) in a
+        directory the run did not make: a glob of it would let the next run make such a
+        name where the user works (gap #32), so it is learned exactly."""
+        directory = planted_at(path)
+        return directory is not None and directory not in self.made
+
     def _count_on(self, observations: list[Observation], made_new: list[str]) -> None:
         """Names the run made new (``mkdir``, ``O_EXCL``) as the next of a counter: a head
         ending in a separator, a number, a tail, beside an older name of the same head and
@@ -470,7 +480,8 @@ class _Context:
             parent, _, name = path.rpartition("/")
             found = _COUNTED.fullmatch(name)
             if path not in self.temp and found is not None and \
-                    not is_sensitive(path, self.writer.home):
+                    not is_sensitive(path, self.writer.home) and \
+                    not self._planted_outside(path):
                 heads[(parent, found["head"], found["tail"])].append(path)
         if not heads:
             return
@@ -518,6 +529,24 @@ class _Context:
 
 #: a name of a counter: a head ending in a separator, a number, a tail (pytest-711)
 _COUNTED = re.compile(r"(?P<head>.*[-._])(?P<number>[0-9]+)(?P<tail>[^0-9]*)", re.DOTALL)
+
+
+def _use_pattern(use: _PathUse, ctx: _Context) -> _Pattern:
+    """A path use, generalized (:func:`_generalize_path`) -- but a use that makes or changes
+    a name something runs later (``generalize.RUNS_LATER``: ``.git/hooks/pre-commit``,
+    ``conftest.py``...) in a directory the run did not make is the one path, written with
+    the variables (a repository's hooks are its own wherever it is): a glob's new names
+    would be the program's choice (gap #32).  Where a learned policy is used its writing
+    globs reach no such name but by a ``fresh`` rule in a directory the run made
+    (``LearnedGlob``): in one the run made, a fresh glob stays (cmake's try-compile
+    directory's ``Makefile``).  Reads and looks generalize as any path (reading plants
+    nothing)."""
+    named = _generalize_path(use.path, ctx)
+    if named.literal or ctx.options.generalize == "none" or not writes((use.cls,)) or \
+            planted_at(use.path) is None or (named.fresh and not ctx._planted_outside(
+                use.path)):
+        return named
+    return _Pattern(ctx.writer.text(use.path), True)
 
 
 def _generalize_path(path: str, ctx: _Context) -> _Pattern:
@@ -858,7 +887,8 @@ def _broad_patterns(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]],
                                              "system trees (broad)"))
         by_dir: dict[tuple[str, str], list[int]] = defaultdict(list)
         for i, (use, pattern) in enumerate(uses):
-            if pattern.literal and use.cls in ("fsread", "fswrite") and use.part != FSLINK:
+            if pattern.literal and use.cls in ("fsread", "fswrite") and use.part != FSLINK \
+                    and not (writes((use.cls,)) and ctx._planted_outside(use.path)):
                 by_dir[(use.key, use.path.rpartition("/")[0] or "/")].append(i)
         for (_key, directory), indexes in by_dir.items():
             names = {uses[i][0].path for i in indexes}
@@ -1101,7 +1131,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
         rules += found
     uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]] = defaultdict(list)
     for use in uses:
-        uses_by_key[use.key].append((use, _generalize_path(use.path, ctx)))
+        uses_by_key[use.key].append((use, _use_pattern(use, ctx)))
     _hash_writes(uses_by_key, ctx, report)
     extra = _listing_patterns(data, uses_by_key, ctx, report)
     for key, patterns in _moved_patterns(data, ctx, report).items():
@@ -1148,8 +1178,11 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             if fresh(text):
                 fresh_keys[(text, None)].add(key)
         for use, pattern in key_uses:
-            # a fresh glob covers a path of another pattern only if the run made it
-            cover = pattern.text if pattern.text in kept else next(
+            # a fresh glob covers a path of another pattern only if the run made it; a
+            # writing glob no name something runs later, where it is used (_use_pattern)
+            cover = pattern.text if pattern.text in kept else None if (
+                writes((use.cls,)) and pattern.literal and ctx._planted_outside(use.path)
+            ) else next(
                 (g for g in covering if globs[g].matches(use.path) and (
                     not fresh(g) or (use.path in ctx.made and not pattern.exact
                                      and use.path not in ctx.older_first)
@@ -1217,7 +1250,13 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                 fresh=True)))
     for (text, argv), all_keys in by_text.items():
         made_only = fresh_keys[(text, argv)] & all_keys
-        for keys, is_fresh in ((all_keys - made_only, False), (made_only, True)):
+        # (a glob's reads apart from its writes: where it is used, a writing glob matches no
+        # name something runs later -- LearnedGlob -- and reading one plants nothing)
+        writing = {k for k in all_keys if writes((k,))} if any(
+            shape.kind in ("tree", "glob") for shape in ctx.writer.glob(text).shapes) else set()
+        for keys, is_fresh in ((all_keys - made_only - writing, False),
+                               (writing - made_only, False),
+                               (made_only - writing, True), (made_only & writing, True)):
             if not keys:
                 continue
             rule_calls = tuple(sorted(keys, key=_key_rank))

@@ -239,6 +239,12 @@ class Facts(Protocol):
         cannot be told (asked only of refusals: see :meth:`Table.refusal_errno`)."""
         ...
 
+    def made_by_run(self, path: str) -> bool:
+        """Whether a process of this run made ``path`` (a resolved name) and it is still
+        there under that name -- a learned rule's condition on the directory a name
+        something runs later begins in (generalize.LearnedGlob.made_directory)."""
+        ...
+
     def fresh(self, role: str) -> bool:
         """Whether the path in that role is one the run makes: it names nothing yet (the
         call would make it), or a process of this run made it (asked only by ``fresh``
@@ -304,6 +310,10 @@ class CallFacts:
 
     def fresh(self, role: str) -> bool:
         return role in self.made
+
+    def made_by_run(self, path: str) -> bool:
+        # (learning's check gives every role as made: the run made what it used)
+        return bool(self.made)
 
     def directory(self, role: str) -> bool:
         return role in self.directories
@@ -475,6 +485,12 @@ class Rule:
             if path is None or not self.path.matches(path):
                 return False
             if self.fresh and (role is None or not facts.fresh(role)):
+                return False
+            # (a learned glob makes a name something runs later only in a directory the
+            # run made: generalize.LearnedGlob, gap #32)
+            made_directory = getattr(self.path, "made_directory", None)
+            directory = made_directory(path) if made_directory is not None else None
+            if directory is not None and not facts.made_by_run(directory):
                 return False
         if self.net is not None:
             addr = facts.sockaddr

@@ -113,16 +113,16 @@ def test_a_learned_temporary_name_makes_no_start_up_file_of_the_users_session(
     assert not (home / ".bash_profile").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="docs/security.md gap #32 (red team 17): a fresh rule "
-                   "lets a run make any new name of its glob, whose prefix the program chose; "
-                   "only the user's session's start-up files are kept out")
 def test_a_learned_temporary_name_plants_no_hook_in_a_repository(
         build, tmp_path: Path, loop: dict[str, str]) -> None:
-    """Red team 17, left open: learned in a repository, the program makes ``a1b2c3`` in
+    """Red team 17 (gap #32): learned in a repository, the program makes ``a1b2c3`` in
     ``.git/hooks`` as mkstemp makes a file and removes it -- ``$CWD/.git/hooks/*``, fresh.
-    Under the learned policy it makes ``.git/hooks/pre-commit``, where there was none (a new
-    name: the rule covers it), which git runs, unconfined, at the user's next commit.
-    Control: natively the hook is made."""
+    Under the learned policy it made ``.git/hooks/pre-commit``, where there was none (a new
+    name: the rule covered it), which git runs, unconfined, at the user's next commit.  Now
+    names something runs later (generalize.RUNS_LATER: a repository's hooks, wherever it
+    is) are learned exactly, and no learned writing glob reaches them where it is used: the
+    next run's own temporary name there is refused too.  Control: natively the hook is
+    made."""
     program = build("escape/learn_plant.c")
     work = tmp_path / "work"
     (work / ".git" / "hooks").mkdir(parents=True)
@@ -134,10 +134,18 @@ def test_a_learned_temporary_name_plants_no_hook_in_a_repository(
     learned = tmp_path / "learned.toml"
     first = run_systrace(["-A", "-o", str(learned), "--", *argv], cwd=work)
     assert first.stdout.startswith("BLOCKED: probed"), first.stdout + first.stderr
+    text = learned.read_text()
+    assert 'path = "$CWD/.git/hooks/a1b2c3"' in text, text  # (exactly: no glob)
+    assert ".git/hooks/*" not in text, text
     traced = run_systrace(["-p", str(learned), "--", str(program), ".git/hooks/Q2r8Zt",
                            ".git/hooks/pre-commit"], cwd=work, env={"ATTACK": "1", **loop})
     assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
+    assert traced.stdout.startswith("BLOCKED: the temporary file .git/hooks/Q2r8Zt: EPERM"), \
+        traced.stdout + traced.stderr
     assert not (work / ".git" / "hooks" / "pre-commit").exists()
+    # the learned run again, as learned: its one temporary name there is made again
+    again = run_systrace(["-p", str(learned), "--", *argv], cwd=work, env=loop)
+    assert again.stdout.startswith("BLOCKED: probed"), again.stdout + again.stderr
 
 
 @pytest.mark.parametrize("mode", ["fstat", "fchdir"])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from test_next_run import PYTHON3, enforce, learn
 
-from conftest import LOOPS, outsider, results
+from conftest import LOOPS, outsider, results, run_systrace
 from systrace_py.policy.learn import TREE_SIGNALS
 
 INSIDE = ["child", "sigqueue", "thread", "tkill", "tgsigqueue", "self", "reap", "join"]
@@ -94,3 +94,30 @@ def test_signals_seen_inside_the_tree_grant_nothing_more_and_outside_are_learned
         seen = learn(tmp_path / "out", [program, f"outside:{outside.pid}"])
     granted = [calls for calls, target in rule_calls(seen) if target is None]
     assert any("kill" in calls or "signal" in calls for calls in granted), seen.read_text()
+
+
+def test_a_policy_learned_from_a_dry_run_log_grants_no_signal_inside_the_tree(tmp_path, build):
+    """``systrace policy learn`` from a ``--dry-run --log`` (or an enforce log) built its
+    observations from the records' ``call``, which said nothing of where a signal went: every
+    signal the run sent inside its own tree was learned as a plain grant of the call (kill,
+    tgkill, rt_sigqueueinfo...: to any process), where ``-A`` learns the tree-scoped permit
+    alone.  Now a record says so (``"tree": true``) and the policy is ``-A``'s: the next run
+    under it sends them all, and one to a process outside the tree is refused."""
+    program = str(build("progs/sig_tree.c"))
+    empty = tmp_path / "empty.toml"
+    empty.write_text('version = 1\ndefault = "never"\n')
+    log = tmp_path / "dry.jsonl"
+    r = run_systrace(["-p", str(empty), "--dry-run", "--log", str(log), "--", program,
+                      *INSIDE])
+    assert results(r.stdout) == dict.fromkeys(INSIDE, "ok"), r.stdout + r.stderr
+    policy = tmp_path / "policy.toml"
+    learned = run_systrace(["policy", "learn", str(log), "-o", str(policy)])
+    assert learned.returncode == 0, learned.stderr
+    calls = rule_calls(policy)
+    assert (["signal"], "tree") in calls
+    signal_names = {"kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+                    "signal", "pidfd_send_signal"}
+    assert not [c for c, target in calls if target is None and signal_names & set(c)], calls
+    r, refused = enforce(tmp_path, policy, [program, *INSIDE])
+    assert results(r.stdout) == dict.fromkeys(INSIDE, "ok") and refused == [], \
+        (r.stdout, r.stderr, refused)

@@ -715,3 +715,37 @@ def test_a_name_made_by_a_call_that_does_not_follow_it_is_learned_as_made(tmp_pa
     assert learned.first.stdout == "made\n", learned.first.stderr
     text = learned.policy.read_text()
     assert "$CWD/{TryCompile-*,out-*.part}" in text, text  # (one rule for the directory)
+
+
+def test_a_name_that_runs_later_is_learned_exactly_but_in_a_directory_the_run_made(tmp_path):
+    """Gap #32: a makefile written into a scratch directory the run made (mkdtemp's name:
+    cmake's try-compile does this) is learned as the directory's glob, fresh -- the next
+    run's scratch directory has another name, and its Makefile is made again (no refusal).
+    But a temporary file made in the repository's hook directory, which the run did not
+    make, is learned exactly: the next run's own name there is refused, and with it any
+    name of the program's choosing (``pre-commit``, which git would run)."""
+    work = tmp_path / "w"
+
+    def setup() -> None:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        subprocess.run(["git", "init", "-q", str(work)], check=True)
+
+    script = ("d=$(mktemp -d -p .) && printf 'all:\\n\\t@echo made\\n' > $d/Makefile"
+              " && make -s -C $d && rm -r $d")
+    learned = learn_and_enforce(tmp_path, ["sh", "-c", script], setup=setup, cwd=work)
+    assert learned.first.stdout == "made\n"
+    text = learned.policy.read_text()
+    assert re.search(r'path = "\$CWD/tmp\.\*/Makefile"\nfresh = true', text), text
+
+    hook = "t=$(mktemp .git/hooks/tmp.XXXXXXXXXX) && rm $t && echo probed"
+    policy = tmp_path / "hook.toml"
+    setup()
+    first = run_systrace(["-A", "-o", str(policy), "--", "sh", "-c", hook], cwd=work)
+    assert first.stdout == "probed\n", first.stderr
+    text = policy.read_text()
+    assert "$CWD/.git/hooks/tmp." in text and ".git/hooks/*" not in text and \
+        ".git/hooks/tmp.*" not in text, text
+    got = refused(tmp_path, policy, ["sh", "-c", hook], setup=setup, cwd=work)
+    assert [r["args"]["path"].rpartition("/")[0] for r in got] == \
+        [str(work / ".git" / "hooks")], got

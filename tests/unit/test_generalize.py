@@ -161,12 +161,17 @@ def test_pythons_probe_of_the_temporary_directory(run):
     assert generated_name(run, Evidence.TEMPORARY, in_tmpdir=True) == "*"
     # one that begins as a template would must still match the next run's probe
     assert generated_name("cc" + run[2:], Evidence.TEMPORARY, in_tmpdir=True) == "*"
+    # in a $TMPDIR the workload exported itself (not one the learner knows), made as mkstemp
+    # makes a file: "xnjsulek" was "xn*" (a prefix and mkstemp's 6), 6 % of next runs refused
+    assert generated_name(run, Evidence.TEMPORARY, mkstemp=True) == "*"
 
 
 def test_names_the_generators_really_make(tmp_path):
     made: dict[str, list[str]] = {}
     for prefix, suffix in (("tmp", ""), ("tmp", ".json"), ("", ""), ("RECORD", ".tmp"),
-                           ("pip-unpack-", ""), ("x.", "")):
+                           ("pip-unpack-", ""), ("x.", ""),
+                           # (wheel's editable build: an undotted suffix after the run)
+                           ("tmp", "demo-0.1-0.editable-py3-none-any.whl")):
         names = made.setdefault(f"py:{prefix}:{suffix}", [])
         for _ in range(60):
             fd, path = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=tmp_path)
@@ -567,3 +572,132 @@ def test_an_address_in_a_created_name_is_generated(name, glob):
     assert PathGlob("/d/" + glob).matches("/d/" + name)
     for kept in ("foo0x1234567", "ab0x00000000deadBEEF", "v0x12345678xyz", "0x1234abcdz"):
         assert generated_name(kept, Evidence.CREATED) is None, kept
+
+
+# --- names something runs later (gap #32) ----------------------------------------------------
+#: a path of each RUNS_LATER entry, below some directory (its "*" spelled)
+RUNS_LATER_SAMPLES = (
+    ".git/hooks/pre-commit", ".git/hooks", "r.git/hooks/post-checkout", ".git/config",
+    ".git/info/attributes", ".git/info/exclude", ".git/modules/sub/hooks/pre-push",
+    ".git/modules/sub/config", ".git/modules/sub/info/attributes", ".husky/pre-commit",
+    ".envrc", "Makefile", "makefile", "GNUmakefile", "conftest.py", "sitecustomize.py",
+    "usercustomize.py", "lib/python3.11/site-packages/evil.pth",
+    "lib/python3/dist-packages/evil.pth", ".vscode/tasks.json", ".vscode/settings.json")
+#: names beside them that run nothing later, at any depth
+NOT_RUNS_LATER = (
+    ".git/objects/info/packs", ".git/info/refs", ".git/info/refs_g1EtCA", ".git/config.lock",
+    ".git/index", ".git/objects/ab/cdef", "hooks/pre-commit", "Makefile.tmp96824",
+    "Makefile.am", "conftest.c", "conftest.pyc", "site-packages/pkg/data.pth",
+    "evil.pth", ".vscode/launch.json.bak", "tests/test_x.py", "envrc")
+
+
+def test_every_entry_that_runs_later_has_a_sample() -> None:
+    from systrace_py.policy.generalize import RUNS_LATER
+    for pattern, why in RUNS_LATER:
+        assert why, pattern
+        assert any(fnmatch.fnmatchcase(s, pattern) or fnmatch.fnmatchcase(s, pattern + "/*")
+                   or any(fnmatch.fnmatchcase("/".join(s.split("/")[i:]), pattern)
+                          for i in range(len(s.split("/"))))
+                   for s in RUNS_LATER_SAMPLES), pattern
+
+
+_NAME = st.text(alphabet=string.ascii_letters + string.digits + "._-", min_size=1,
+                max_size=12).filter(lambda n: n not in (".", ".."))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_NAME, max_size=5), st.sampled_from(RUNS_LATER_SAMPLES),
+       st.lists(_NAME, max_size=2))
+def test_a_name_that_runs_later_is_one_at_any_depth(above, sample, below):
+    """Wherever a repository, a project or a virtual environment is -- any directories
+    above -- its hooks, makefiles, conftest.py and .pth files are run later: the name is
+    one, and so is anything inside it; it begins in the directory above it (or higher,
+    where a name above is one too)."""
+    from systrace_py.policy.generalize import planted_at, runs_later
+    directory = "/" + "/".join(above)
+    path = (directory.rstrip("/") + "/" + sample).rstrip("/")
+    inside = "/".join([path, *below]) if sample.startswith((".git/hooks", ".husky")) or \
+        sample == ".git/hooks" else path
+    assert runs_later(path) and runs_later(inside)
+    begins = planted_at(path)
+    assert begins is not None
+    assert directory.rstrip("/") == begins.rstrip("/") or \
+        (directory.rstrip("/") + "/").startswith(begins.rstrip("/") + "/") or \
+        begins.startswith(directory.rstrip("/") + "/")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_NAME.filter(lambda n: not any(
+    fnmatch.fnmatchcase(n, p) for p in ("*.git", "site-packages", "dist-packages",
+                                        ".husky", ".vscode", ".envrc", "Makefile",
+                                        "makefile", "GNUmakefile", "conftest.py",
+                                        "sitecustomize.py", "usercustomize.py"))),
+    max_size=5), st.sampled_from(NOT_RUNS_LATER))
+def test_the_names_beside_them_are_not(above, sample):
+    from systrace_py.policy.generalize import planted_at, runs_later
+    path = "/" + "/".join([*above, sample])
+    assert not runs_later(path) and planted_at(path) is None, path
+
+
+@pytest.mark.parametrize(("directory", "reaches"), [
+    ("/w/r/.git", True), ("/w/bare.git", True), ("/w/r/.git/hooks", True),
+    ("/w/r/.git/modules", True), ("/v/lib/python3.11/site-packages", True),
+    ("/w/.vscode", True), ("/w/.husky", True), ("/w/src", False), ("/w/r/.git/objects", False),
+    ("/w/build", False), ("/v/lib/python3.11/site-packages/pkg", False),
+])
+def test_a_moved_directory_reaches_a_name_that_runs_later_across_its_own(directory, reaches):
+    """Moving a directory makes every name below it anew: ``x`` renamed to ``.git`` makes
+    ``.git/hooks/...`` of what was ``x/hooks/...``, which no rule saw made as a hook."""
+    from systrace_py.policy.generalize import reaches_runs_later
+    assert reaches_runs_later(directory) is reaches
+
+
+def test_a_learned_writing_glob_makes_no_hook_where_it_is_used() -> None:
+    """``$CWD/.git/hooks/*`` learned (gap #32): where it is used, a writing rule's glob
+    matches no name something runs later that it does not name exactly; a fresh rule's
+    does, for the rule to ask whether the run made the repository (model.Rule.matches); a
+    reading rule's glob is the glob itself (reading plants nothing)."""
+    from systrace_py.policy.generalize import LearnedGlob
+    ex = Expansions(home="/home/u", cwd="/w", tmpdir="/tmp", user="u")
+    glob = PathGlob("{$CWD/.git/hooks/*,$CWD/.git/hooks/post-merge,$CWD/**}", expansions=ex)
+    assert learned_glob(glob, ex, calls=("fsread",)) is glob
+    learned = learned_glob(glob, ex, calls=("fsread", "fswrite"))
+    assert isinstance(learned, LearnedGlob) and learned.writes
+    for path in ("/w/.git/hooks/pre-commit", "/w/sub/conftest.py", "/w/Makefile",
+                 "/w/.git/config", "/w/v/lib/python3.11/site-packages/x.pth"):
+        assert glob.matches(path) and not learned.matches(path), path
+    for path in ("/w/.git/hooks/post-merge", "/w/src/main.c", "/w/.git/index",
+                 "/w/.git/hooks"):
+        assert learned.matches(path) is (path != "/w/.git/hooks"), path
+    assert learned.made_directory("/w/.git/hooks/post-merge") is None  # (named exactly)
+    assert not learned.covers_all_below("/w/.git") and learned.covers_all_below("/w/src")
+    fresh = learned_glob(glob, ex, calls=("fswrite",), fresh=True)
+    assert isinstance(fresh, LearnedGlob)
+    assert fresh.matches("/w/.git/hooks/pre-commit")
+    assert fresh.made_directory("/w/.git/hooks/pre-commit") == "/w"
+    assert fresh.made_directory("/w/b/scratch1/Makefile") == "/w/b/scratch1"
+    assert fresh.made_directory("/w/src/main.c") is None
+
+
+def test_a_fresh_learned_rule_makes_a_hook_only_in_a_repository_the_run_made() -> None:
+    """The policy's decision: a fresh learned glob of writes covers a hook of a repository
+    only where the run made the repository's directory (Facts.made_by_run)."""
+    from systrace_py.policy.files import loads_policy
+    from systrace_py.policy.model import Action, CallFacts, PathArg
+
+    policy = loads_policy(
+        'default = "never"\n\n[[rule]]\ncalls = ["fswrite"]\npath = "$CWD/**"\n'
+        'fresh = true\naction = "permit"\nlearned = {kind = "generated names", seen = 1}\n',
+        "p.toml", {"HOME": "/home/u", "CWD": "/w", "TMPDIR": "/tmp", "USER": "u"})
+
+    class Made(CallFacts):
+        def made_by_run(self, path: str) -> bool:
+            return path == "/w/new"
+
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    for path, action in (("/w/old/.git/hooks/pre-commit", Action.NEVER),
+                         ("/w/new/.git/hooks/pre-commit", Action.PERMIT),
+                         ("/w/old/notes.txt", Action.PERMIT)):
+        facts = Made("openat", (PathArg("path", path),), open_flags=flags,
+                     made=frozenset({"path"}))
+        assert policy.main.decide(facts).action is action, path
