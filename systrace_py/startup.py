@@ -52,15 +52,18 @@ def cache_path(kind: str, what: str = "generated-code") -> str:
 
 def command_kind(args: Sequence[str]) -> str:
     """Which caches (generated code, regular expressions) a start reads: "policy"
-    (``systrace policy``), "learn" (``-A`` before the command) or "run".  Each imports other
-    modules, and one cache for all held every kind's entries: after a ``-A`` run an enforcing
-    start unmarshalled 343 kB of code where its own are 250 kB, and 32 kB of regular
-    expressions where its own are 13 kB (+2 M instructions, issue 16).  A guess from the
-    words, before the arguments are parsed: a wrong one costs compiles, never a wrong answer
-    (the entries are keyed by their source text)."""
+    (``systrace policy``), "resident" (the resident tracer's server), "learn" (``-A`` before
+    the command) or "run".  Each imports other modules, and one cache for all held every
+    kind's entries: after a ``-A`` run an enforcing start unmarshalled 343 kB of code where
+    its own are 250 kB, and 32 kB of regular expressions where its own are 13 kB (+2 M
+    instructions, issue 16).  A guess from the words, before the arguments are parsed: a
+    wrong one costs compiles, never a wrong answer (the entries are keyed by their source
+    text)."""
     if args[:1] == ["policy"]:
         return "policy"
     options = args[:args.index("--")] if "--" in args else args
+    if any(arg.startswith("--resident") for arg in options):
+        return "resident"  # (its warm-up imports what every kind of run imports)
     return "learn" if "-A" in options else "run"
 
 

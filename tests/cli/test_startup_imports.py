@@ -246,8 +246,11 @@ def test_each_kind_of_start_has_its_own_cache(tmp_path: Path) -> None:
     assert startup.command_kind(["-v", "-A", "true"]) == "learn"
     assert startup.command_kind(["policy", "check", "x.toml"]) == "policy"
     assert startup.command_kind([]) == "run"
-    paths = {startup.cache_path(kind) for kind in ("run", "learn", "policy")}
-    assert len(paths) == 3 and startup.cache_path("run") == startup.CACHE
+    assert startup.command_kind(["--resident"]) == "resident"
+    assert startup.command_kind(["--resident=stop"]) == "resident"
+    assert startup.command_kind(["-p", "x.toml", "--", "prog", "--resident"]) == "run"
+    paths = {startup.cache_path(kind) for kind in ("run", "learn", "policy", "resident")}
+    assert len(paths) == 4 and startup.cache_path("run") == startup.CACHE
     # a learning start fills its cache, not the enforcing one's
     run_cache, learn_cache = tmp_path / "generated-code.run", tmp_path / "generated-code.learn"
     code = textwrap.dedent(f"""\
