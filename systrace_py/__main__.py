@@ -37,13 +37,13 @@ def main() -> int:
     try:
         import contextlib
 
-        from systrace_py.startup import quick_imports
+        from systrace_py.startup import command_kind, quick_imports
     except BaseException:
         gc.enable()
         raise
 
     with contextlib.ExitStack() as imports:
-        imports.enter_context(quick_imports())
+        imports.enter_context(quick_imports(command_kind(sys.argv[1:])))
         from systrace_py.cli import main as cli_main
 
         return cli_main(imported=imports.close)

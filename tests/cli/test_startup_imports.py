@@ -236,6 +236,47 @@ def test_a_second_start_compiles_no_source(tmp_path: Path, kind: str) -> None:
     assert "compiled 0" in proc.stderr.splitlines(), proc.stderr[-2000:]
 
 
+def test_each_kind_of_start_has_its_own_cache(tmp_path: Path) -> None:
+    """An enforcing run, -A and `systrace policy` import different modules: each reads and
+    writes a cache of its own, so an enforcing start does not unmarshal learning's entries
+    (the guess is from the words; the entries are keyed by their text either way)."""
+    assert startup.command_kind(["-p", "x.toml", "--", "true"]) == "run"
+    assert startup.command_kind(["-p", "x.toml", "--", "make", "-A"]) == "run"
+    assert startup.command_kind(["-A", "-o", "x.toml", "--", "true"]) == "learn"
+    assert startup.command_kind(["-v", "-A", "true"]) == "learn"
+    assert startup.command_kind(["policy", "check", "x.toml"]) == "policy"
+    assert startup.command_kind([]) == "run"
+    assert startup.command_kind(["--resident"]) == "resident"
+    assert startup.command_kind(["--resident=stop"]) == "resident"
+    assert startup.command_kind(["-p", "x.toml", "--", "prog", "--resident"]) == "run"
+    paths = {startup.cache_path(kind) for kind in ("run", "learn", "policy", "resident")}
+    assert len(paths) == 4 and startup.cache_path("run") == startup.CACHE
+    # a learning start fills its cache, not the enforcing one's
+    run_cache, learn_cache = tmp_path / "generated-code.run", tmp_path / "generated-code.learn"
+    code = textwrap.dedent(f"""\
+        import sys
+        from systrace_py import startup
+        startup.cache_path = lambda kind, what="generated-code": f"{tmp_path}/{{what}}.{{kind}}"
+        sys.argv[0] = "systrace"
+        from systrace_py.__main__ import main
+        sys.exit(main())
+        """)
+    proc = subprocess.run([PYTHON, "-c", code, "-A", "-o", str(tmp_path / "l.toml"), "--",
+                           "true"], capture_output=True, text=True, timeout=120,
+                          env=systrace_env())
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert learn_cache.exists() and (tmp_path / "regexes.learn").exists()
+    assert not run_cache.exists() and not (tmp_path / "regexes.run").exists()
+    learned = marshal.loads(learn_cache.read_bytes())
+    proc = subprocess.run([PYTHON, "-c", code, "-p", str(tmp_path / "l.toml"), "--", "true"],
+                          capture_output=True, text=True, timeout=120, env=systrace_env())
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert run_cache.exists() and (tmp_path / "regexes.run").exists()
+    assert len(marshal.loads(run_cache.read_bytes())) < len(learned)
+    assert len(marshal.loads((tmp_path / "regexes.run").read_bytes())[1]) \
+        < len(marshal.loads((tmp_path / "regexes.learn").read_bytes())[1])
+
+
 def test_the_log_still_gets_its_json(tmp_path: Path) -> None:
     """json is imported where the log writes, so a run with --log still writes records."""
     policy = tmp_path / "p.toml"

@@ -409,6 +409,25 @@ def test_part_aliases_cover_their_part_of_a_class():
             assert not aliases.classes_of(call.name, path.role, 0o2) & set(PART_ALIAS_NAMES)
 
 
+def test_call_checks_as_checks_of_derives_them():
+    """The plan reads most calls' checks straight off the table (filterplan._PLAIN, issue 16's
+    start-up): the same checks, in the same order, as model.checks_of gives over each path
+    role, for every call and every selector the plan asks about (and a few more)."""
+    call_checks = filterplan._call_checks.__wrapped__  # (uncached)
+    selectors = (None, 0, kernel.RENAME_EXCHANGE, kernel.RENAME_NOREPLACE, kernel.FS_IOC_SETFLAGS)
+    for name in NUMBERS:
+        for selector in {*aliases.selector_cases(name), *selectors}:
+            assert call_checks(name, selector) == filterplan._checks_of_roles(name, selector), \
+                (name, selector)
+    # the calls whose checks vary with their arguments or roles take the long way
+    assert {"open", "openat", "openat2", "creat", "ioctl", "rename", "renameat", "renameat2",
+            "link", "linkat"}.isdisjoint(filterplan._PLAIN)
+    assert len(filterplan._PLAIN) > 300
+    assert call_checks("newfstatat") == (("fsread", "fsmeta"),)
+    assert call_checks("execve") == (("exec", None), ("fsread", None))
+    assert call_checks("shmget") == ((None, None),)  # (in no class)
+
+
 def test_which_calls_create_the_name_they_are_given():
     assert aliases.creates("mkdir", "path") and aliases.creates("link", "new")
     assert aliases.creates("openat", "path", os.O_CREAT | os.O_WRONLY)
