@@ -1040,8 +1040,8 @@ static int cleared(void) {
  * all of this holds, else 0 (Python's): the path exists and is a plain image (plain_image),
  * the task exec'd nothing in this run (the hook reads the monitor's state of it, which
  * Python brings up to date only when the run returns: stale), no other task must be stopped
- * for it (the task is alone, holds nothing, or is a vfork child
- * whose parent was alone), and the monitor's hook (Tracer._fast_exec_target) names the table
+ * for it (the task is alone, holds nothing, or is a vfork child whose parent was alone),
+ * and the monitor's hook (Tracer._fast_exec_target) names the table
  * after the exec -- when that is another table, no environment entry runs code (read_env).
  * The path (its own spelling, as enforce.Holder._exec) and an examined environment are held
  * in the slot; the exec is noted for Python (execs()) and awaited (exec_event).  1: let go,
