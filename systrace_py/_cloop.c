@@ -180,6 +180,10 @@ typedef struct {
                         * parent, waiting for it, so its exec needs nothing stopped */
     pid_t state_of;    /* the task whose monitor state it has (a child not yet told: its
                         * parent's), for the exec hook */
+    int stale;         /* that state is not the one it has: an exec of it (or of the task it
+                        * was born of) was served in this run, which Python catches up on only
+                        * when the run returns (on_exec: the table, its private rules) -- its
+                        * next exec is Python's (exec_entry) */
     int pending;       /* an exec permitted at entry whose event is awaited: execs[pending-1] */
     PlanObject *next;  /* the plan that decides it after that exec (kept alive in kept) */
     int own_fd;        /* a /proc/PID/mem opened here (after an exec), closed at run()'s end */
@@ -1034,15 +1038,19 @@ static int cleared(void) {
 /* At an armed task's execve entry whose path the table's checks permit (decide): the exec
  * as Python would let it go (Supervisor._decide for execve, Tracer._apply, _note_exec) when
  * all of this holds, else 0 (Python's): the path exists and is a plain image (plain_image),
- * no other task must be stopped for it (the task is alone, holds nothing, or is a vfork child
- * whose parent was alone), and the monitor's hook (Tracer._fast_exec_target) names the table
+ * the task exec'd nothing in this run (the hook reads the monitor's state of it, which
+ * Python brings up to date only when the run returns: stale), no other task must be stopped
+ * for it (the task is alone, holds nothing, or is a vfork child whose parent was alone),
+ * and the monitor's hook (Tracer._fast_exec_target) names the table
  * after the exec -- when that is another table, no environment entry runs code (read_env).
  * The path (its own spelling, as enforce.Holder._exec) and an examined environment are held
  * in the slot; the exec is noted for Python (execs()) and awaited (exec_event).  1: let go,
  * -1: an error. */
 static int exec_entry(Arm *a, const struct call *info, const char *raw, size_t rlen,
                       const char *path, size_t len, int missing) {
-    if (missing || nexecs == MAX_EXECS || !exec_hook || !kept) return 0;
+    /* (a task that exec'd in this run: the hook would be asked with the state before that
+     * exec -- the former table, which may permit what the new one refuses: review 12) */
+    if (missing || a->stale || nexecs == MAX_EXECS || !exec_hook || !kept) return 0;
     if (a->slot && !a->vfork_only) return 0;  /* the others must be stopped: Python's */
     struct stat st;
     if (!plain_image(path, &st)) return 0;
@@ -1624,6 +1632,7 @@ static int exec_event(Arm *a, int *status) {
     a->spare = 0;  /* (a slot of the former image's area) */
     if (solo_arm >= 0 && a == &arms[solo_arm]) solo_spare = 0;
     a->plan = a->next;
+    a->stale = 1;  /* (Python's state of it is the former image's until the run returns) */
     a->own_search = other;
     a->rn = 0;  /* (a new image shares no pages) */
     if (a->vfork_only) {
@@ -1930,6 +1939,7 @@ static int birth(Arm *a) {
         c->own_search = a->own_search;
         c->vfork_only = 1;
         c->state_of = a->state_of;
+        c->stale = a->stale;
         c->clone3_flags = -1;
         c->parent_held = a->tid;  /* (the parent goes on at the child's exec or end) */
         kept_stopped = 1;
