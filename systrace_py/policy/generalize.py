@@ -679,6 +679,40 @@ def _ends(name: str) -> list[int]:
     return [len(name), *(i for i, c in enumerate(name) if c == "." and i)]
 
 
+def _shaped_head(stem: str, length: int, alphabet: frozenset[str], evidence: Evidence, *,
+                 in_tmpdir: bool, mkstemp: bool) -> tuple[str, bool] | None:
+    """The head of ``stem`` before a random run of ``length`` characters of ``alphabet`` ending
+    it, when the evidence takes the run for generated (generated_name's rules for a run of a
+    shape), and whether the head plainly ends there (at a separator, or at a character the
+    run's alphabet lacks); None when the run is not taken."""
+    head, run = stem[:-length], stem[-length:]
+    if len(stem) < length or not set(run) <= alphabet:
+        return None
+    separated = bool(head) and head[-1] in _SEPARATORS
+    plain = separated or (bool(head) and head[-1] not in alphabet)
+    if separated and (_digits_and_letters(run) or mkstemp):
+        # (made as mkstemp or mkdtemp make theirs -- O_EXCL, 0600, or a mkdir 0700 --, kept:
+        # mktemp -d's scratch.XXXXXXXXXX is letters only 1 time in 6)
+        return head, plain
+    if mkstemp and head and evidence is Evidence.TEMPORARY:
+        return head, plain
+    if evidence is not Evidence.TEMPORARY:
+        return None
+    if separated or (len(head) >= 2 and head[-1] not in alphabet
+                     and not head[-2].islower()):  # "RECORD", not "Amsterdam"
+        return head, plain
+    if head and len(head) <= 3 and (_digits_and_letters(run) or (
+            length == 6 and head.islower() and any(c.isupper() for c in run[1:])
+            and any(c.islower() for c in run) and not _WORD_TAIL.search(run))):
+        # "t8e1Ujj"; and "tseoIkr" (git's symlink probe, mkstemp's "tXXXXXX"): cases
+        # mixed inside the run after a lowercase prefix, as words do not mix them
+        # ("tinypkg", "Makefile", "BajaNorte", "DWARFLinker" stay)
+        return head, plain
+    if not head and (_digits_and_letters(run) or in_tmpdir):
+        return "", False
+    return None
+
+
 def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
                    in_tmpdir: bool = False, renamed_to: str | None = None,
                    mkstemp: bool = False, pids: Collection[int] = ()) -> str | None:
@@ -797,28 +831,18 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
         if numbered is not None and end < len(name):
             return numbered
         stem, tail = name[:end], name[end:]
-        for length, alphabet in _SHAPES:
-            head, run = stem[:-length], stem[-length:]
-            if len(stem) < length or not set(run) <= alphabet:
-                continue
-            separated = bool(head) and head[-1] in _SEPARATORS
-            if (separated and _digits_and_letters(run)) or (
-                    mkstemp and head and evidence is Evidence.TEMPORARY):
-                return escape(head) + "*" + escape(tail)
-            if evidence is not Evidence.TEMPORARY:
-                continue
-            if separated or (len(head) >= 2 and head[-1] not in alphabet
-                             and not head[-2].islower()):  # "RECORD", not "Amsterdam"
-                return escape(head) + "*" + escape(tail)
-            if head and len(head) <= 3 and (_digits_and_letters(run) or (
-                    length == 6 and head.islower() and any(c.isupper() for c in run[1:])
-                    and any(c.islower() for c in run) and not _WORD_TAIL.search(run))):
-                # "t8e1Ujj"; and "tseoIkr" (git's symlink probe, mkstemp's "tXXXXXX"): cases
-                # mixed inside the run after a lowercase prefix, as words do not mix them
-                # ("tinypkg", "Makefile", "BajaNorte", "DWARFLinker" stay)
-                return escape(head) + "*" + escape(tail)
-            if not head and (_digits_and_letters(run) or in_tmpdir):
-                return "*" + escape(tail)
+        heads = [shaped for length, alphabet in _SHAPES
+                 if (shaped := _shaped_head(stem, length, alphabet, evidence,
+                                            in_tmpdir=in_tmpdir, mkstemp=mkstemp)) is not None]
+        if heads:
+            # of the runs whose head ends plainly (a separator, another alphabet) the longest:
+            # mktemp -d's scratch.XXXXXXXXXX is 10, not "scratch.YMEm" and 6, and a shorter
+            # run's separator may be one of the longer's characters (tempfile's "_": not
+            # "RECORD0_" and 6); where no end shows, the longest head -- the least granted
+            # (sed's sedXXXXXX in lowercase was "s" and 8 of Python's tempfile: s*)
+            plain = [h for h, rank in heads if rank]
+            head = min(plain, key=len) if plain else max((h for h, _ in heads), key=len)
+            return escape(head) + "*" + escape(tail)
     if numbered is not None:
         return numbered
     segmented = _random_segments(name, evidence)

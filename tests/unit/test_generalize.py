@@ -37,7 +37,7 @@ from systrace_py.policy.generalize import (
     scopes,
     shaped_glob,
 )
-from systrace_py.policy.glob import Expansions, PathGlob
+from systrace_py.policy.glob import Expansions, PathGlob, escape
 
 ENV = {"HOME": "/home/u", "CWD": "/work/proj", "TMPDIR": "/tmp", "USER": "u"}
 WRITER = PathWriter.from_env(ENV)
@@ -345,15 +345,26 @@ def test_a_mkstemp_made_temporary_name_is_generated_whatever_its_letters(run, pr
     """mkstemp's six characters spell a word-like run (``tgdavrb``, ``tNlwsek``) in about 3 %
     of git's ``tXXXXXX`` probes: shape alone keeps them literal and the next run's name is
     refused (the git learning test's flake).  Made as mkstemp makes a file (read-write,
-    O_EXCL, mode 0600) and removed, every run is generated; the prefix stays literal (but
-    for the two characters Python's 8-character run may also have taken: ``pre`` + 6
-    lowercase letters reads as ``p`` + 8)."""
+    O_EXCL, mode 0600) and removed, every run is generated; the prefix stays literal, all of
+    it (``sed`` + 6 lowercase letters was ``s`` + Python's 8: ``s*``, sed -i's temporary
+    files; where no end shows, the shorter run is taken)."""
     name = prefix + run + suffix
     glob = generated_name(name, Evidence.TEMPORARY, mkstemp=True)
     assert glob is not None and fnmatch.fnmatchcase(name, glob), (name, glob)
-    head, star, tail = glob.partition("*")
-    assert star and tail == suffix and head and prefix.startswith(head) and \
-        len(head) >= len(prefix) - 2, (name, glob)
+    assert glob == escape(prefix) + "*" + escape(suffix), (name, glob)
+
+
+@given(st.text(string.ascii_letters + string.digits, min_size=10, max_size=10),
+       st.sampled_from([Evidence.CREATED, Evidence.TEMPORARY]))
+def test_mktemp_d_scratch_directory_is_its_template(run, evidence):
+    """``mktemp -d scratch.XXXXXXXXXX`` (mkdir 0700: made as mkdtemp makes them), kept or
+    removed: the 10 after the dot are generated whatever their letters -- kept, a run of
+    letters only (1 time in 6) was learned literally, and removed, ``scratch.YMEm*`` (6 of
+    the 10, always): the next run's mkdir was refused.  Made otherwise, kept, a run of letters
+    only stays a word."""
+    assert generated_name("scratch." + run, evidence, mkstemp=True) == "scratch.*"
+    if run.isalpha():
+        assert generated_name("scratch." + run, Evidence.CREATED) is None
 
 
 @pytest.mark.parametrize("name", ["tinypkg", "Makefile", "tabcdef"])
