@@ -766,6 +766,8 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
         # learner knows, and its letters-only names (6 %) were taken for a prefix of 2 and
         # mkstemp's 6 ("xn*"), which the next run's probe missed
         return "*"
+    #: content hashes in the name: no digits of theirs are a pid or a generator's run
+    hashes = [found.span() for found in HASH_NAME.finditer(name)]
     address = _ADDRESS.search(name) if evidence is not Evidence.NONE else None
     if address is not None:
         # (before the pids: a run of the address's digits may spell one)
@@ -773,7 +775,8 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
     if evidence is not Evidence.NONE and pids:
         # each pid a [1-9]*, what stands between them a name of its own (git's
         # .tmp-PID-pack-HASH.pack: its hash is generated too)
-        spans = [run.span() for run in _NUMBER_RUN.finditer(name) if _is_pid(run.group(), pids)]
+        spans = [run.span() for run in _NUMBER_RUN.finditer(name) if _is_pid(run.group(), pids)
+                 and not any(start < run.end() and run.start() < stop for start, stop in hashes)]
         if spans:
             return _spans_as(name, spans, "[1-9]*", evidence)
     if evidence is not Evidence.NONE and renamed_to and name.startswith(renamed_to) and \
@@ -831,9 +834,13 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
         if numbered is not None and end < len(name):
             return numbered
         stem, tail = name[:end], name[end:]
+        # (no run of a content hash's digits: git's pack-HASH.keep, O_EXCL, 0600, removed,
+        # was "pack-8201...dcc3*.keep", mkstemp's 6 of its last digits, and the next run's
+        # hash refused)
         heads = [shaped for length, alphabet in _SHAPES
                  if (shaped := _shaped_head(stem, length, alphabet, evidence,
-                                            in_tmpdir=in_tmpdir, mkstemp=mkstemp)) is not None]
+                                            in_tmpdir=in_tmpdir, mkstemp=mkstemp)) is not None
+                 and not any(start < end and len(shaped[0]) < stop for start, stop in hashes)]
         if heads:
             # of the runs whose head ends plainly (a separator, another alphabet) the longest:
             # mktemp -d's scratch.XXXXXXXXXX is 10, not "scratch.YMEm" and 6, and a shorter

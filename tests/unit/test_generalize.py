@@ -712,3 +712,15 @@ def test_a_fresh_learned_rule_makes_a_hook_only_in_a_repository_the_run_made() -
         facts = Made("openat", (PathArg("path", path),), open_flags=flags,
                      made=frozenset({"path"}))
         assert policy.main.decide(facts).action is action, path
+
+
+@pytest.mark.parametrize("pids", [(), (3224,), (8201056,)])
+def test_no_digits_of_a_content_hash_are_a_generators_run_or_a_pid(pids):
+    """git clone --depth keeps its pack while fetching: ``pack-HASH.keep``, made as mkstemp
+    makes a file and removed.  The hash's last 6 digits were taken for mkstemp's run (the
+    first 34 kept literally, and the next run's hash refused), and a run of its digits that
+    spelt one of the run's pids, for the pid.  The hash is a random part of its own."""
+    name = "pack-8201056d68bcc7aa961c4e746b4965dcc3224d19.keep"
+    assert generated_name(name, Evidence.TEMPORARY, mkstemp=True, pids=pids) == "pack-*.keep"
+    assert generated_name(".tmp-12345-" + name, Evidence.TEMPORARY, mkstemp=True,
+                          pids=(12345, *pids)) == ".tmp-[1-9]*-pack-*.keep"
