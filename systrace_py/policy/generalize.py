@@ -845,10 +845,11 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
             # of the runs whose head ends plainly (a separator, another alphabet) the longest:
             # mktemp -d's scratch.XXXXXXXXXX is 10, not "scratch.YMEm" and 6, and a shorter
             # run's separator may be one of the longer's characters (tempfile's "_": not
-            # "RECORD0_" and 6); where no end shows, the longest head -- the least granted
-            # (sed's sedXXXXXX in lowercase was "s" and 8 of Python's tempfile: s*)
+            # "RECORD0_" and 6); where no end shows, the first shape's (tempfile's
+            # mkdtemp(prefix="work"): "work" and 8.  sed's sedXXXXXX in lowercase is "s" and 8
+            # by this too, 1 file in 25: shape cannot tell them apart)
             plain = [h for h, rank in heads if rank]
-            head = min(plain, key=len) if plain else max((h for h, _ in heads), key=len)
+            head = min(plain, key=len) if plain else heads[0][0]
             return escape(head) + "*" + escape(tail)
     if numbered is not None:
         return numbered

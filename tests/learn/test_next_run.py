@@ -417,44 +417,40 @@ def test_a_counter_of_runs_keeps_rotating(tmp_path, start):
     assert f"run-{shape}/**" in text and "run-*" in text, text
 
 
-# --- the caller's prefix and a generator's run: the whole prefix, the whole run ---------------
+# --- mktemp -d: the caller's prefix and mktemp's whole run ------------------------------------
 
-#: what ``mktemp -d scratch.XXXXXXXXXX`` and sed -i do, with the random runs given: a
-#: directory made 0700 (mkdtemp) and kept, a file made read-write, O_EXCL, 0600 (mkstemp)
-#: beside the edited one and renamed onto it; then a file the run did not make, if asked
+#: what ``mktemp -d scratch.XXXXXXXXXX`` does, with the random run given: a directory made
+#: 0700 (as mkdtemp makes one) and kept, a file written in it; then, if asked, a file of
+#: another such directory, older than the run
 SCRATCH_SCRIPT = """
 import os, sys
-scratch, temp, extra = sys.argv[1:4]
+scratch, extra = sys.argv[1:3]
 os.mkdir("scratch." + scratch, 0o700)
 open(os.path.join("scratch." + scratch, "f"), "w").write("x")
-fd = os.open(os.path.join("src", "sed" + temp), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-os.write(fd, b"bye"); os.close(fd)
-os.rename(os.path.join("src", "sed" + temp), os.path.join("src", "a.txt"))
 if extra != "-":
-    open(os.path.join("src", extra), "w").write("planted")
+    open(extra, "w").write("planted")
 print("ok")
 """
 
 
-def test_mktemp_d_and_sed_i_names_run_again_and_grant_no_other_name(tmp_path):
-    """A scratch directory of ``mktemp -d scratch.XXXXXXXXXX`` with a run of letters only
-    (1 time in 6) was learned literally and the next run's mkdir refused; sed's ``sedXXXXXX``
-    with 6 lowercase letters was taken for ``s`` and 8 of Python's tempfile: ``src/s*``, any
-    new name of ``s`` (``setup.py``) -- more than the run used.  Now ``scratch.*`` and
-    ``src/sed*``: the next run's names are made, another name of ``s`` is refused."""
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "a.txt").write_text("hello")
+def test_a_kept_mktemp_d_directory_is_made_again_and_grants_no_older_one(tmp_path):
+    """A scratch directory of ``mktemp -d scratch.XXXXXXXXXX`` whose 10 characters are
+    letters only (1 time in 6) was learned literally and the next run's mkdir was refused
+    (removed, it was ``scratch.`` and 4 of them, always).  Now ``scratch.*``, fresh: the next
+    run's directory is made, a file of an older one is not written."""
 
-    def command(scratch: str, temp: str, extra: str = "-") -> list[str]:
-        return [PYTHON3, "-I", "-S", "-c", SCRATCH_SCRIPT, scratch, temp, extra]
+    def command(scratch: str, extra: str = "-") -> list[str]:
+        return [PYTHON3, "-I", "-S", "-c", SCRATCH_SCRIPT, scratch, extra]
 
-    policy = learn(tmp_path, command("AbCdEfGhIj", "qwerty"), cwd=tmp_path)
+    policy = learn(tmp_path, command("AbCdEfGhIj"), cwd=tmp_path)
     text = policy.read_text()
-    assert '"$CWD/scratch.*"' in text and '"$CWD/src/sed*"' in text, text
-    r, refused = enforce(tmp_path, policy, command("XyZwVuTsRq", "asdfgh"), cwd=tmp_path)
+    assert '"$CWD/scratch.*"' in text, text
+    r, refused = enforce(tmp_path, policy, command("XyZwVuTsRq"), cwd=tmp_path)
     assert (r.returncode, r.stdout, refused) == (0, "ok\n", []), (r.stderr, refused[:3])
-    r, refused = enforce(tmp_path, policy, command("KlMnOpQrSt", "zxcvbn", "setup.py"),
-                         cwd=tmp_path)
-    assert r.returncode != 0 and [x["args"]["path"] for x in refused] == [
-        str(tmp_path / "src" / "setup.py")], (r.stderr, refused[:3])
-    assert not (tmp_path / "src" / "setup.py").exists()
+    older = tmp_path / "scratch.OlderOnes" / "f"
+    older.parent.mkdir()
+    older.write_text("older")
+    r, refused = enforce(tmp_path, policy, command("KlMnOpQrSt", str(older)), cwd=tmp_path)
+    assert r.returncode != 0 and [x["args"]["path"] for x in refused] == [str(older)], (
+        r.stderr, refused[:3])
+    assert older.read_text() == "older"
