@@ -715,7 +715,8 @@ def _shaped_head(stem: str, length: int, alphabet: frozenset[str], evidence: Evi
 
 def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
                    in_tmpdir: bool = False, renamed_to: str | None = None,
-                   mkstemp: bool = False, pids: Collection[int] = ()) -> str | None:
+                   mkstemp: bool = False, libc: bool = False,
+                   pids: Collection[int] = ()) -> str | None:
     """The glob (escaped text with one ``*``) for the names made from the template ``name``
     was made from, when it was generated; None for an ordinary name.
 
@@ -747,6 +748,12 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
       ``O_EXCL``, mode 0600): any run of the shapes after a non-empty prefix, words too --
       mkstemp's 6 characters spell a lowercase word-like run (``tgdavrb``) in about 3 % of
       git's ``tXXXXXX`` probes, which shape alone cannot tell from ``tinypkg``.
+
+    ``libc``: a file made as mkstemp makes one, opened without ``O_NOFOLLOW`` -- C's mkstemp
+    (glibc's and gnulib's: 6 random characters, or mktemp(1)'s count), not Python's
+    ``tempfile``, which adds it: its run is not tempfile's 8 (sed -i's ``sedXXXXXX`` of
+    lowercase letters and digits, 1 file in 25, was ``s`` and 8: ``s*``, any new name of
+    ``s`` beside the edited file).
 
     ``pids``: the run's process and thread ids.  A number of a name the run made that is
     one of them, wherever it stands (configure's ``conf$$.file``, ``conf$$subs.sh``), is the
@@ -837,8 +844,8 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
         # (no run of a content hash's digits: git's pack-HASH.keep, O_EXCL, 0600, removed,
         # was "pack-8201...dcc3*.keep", mkstemp's 6 of its last digits, and the next run's
         # hash refused)
-        heads = [shaped for length, alphabet in _SHAPES
-                 if (shaped := _shaped_head(stem, length, alphabet, evidence,
+        heads = [shaped for length, alphabet in _SHAPES if not (libc and alphabet is _TEMPFILE)
+                 and (shaped := _shaped_head(stem, length, alphabet, evidence,
                                             in_tmpdir=in_tmpdir, mkstemp=mkstemp)) is not None
                  and not any(start < end and len(shaped[0]) < stop for start, stop in hashes)]
         if heads:
@@ -846,8 +853,7 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
             # mktemp -d's scratch.XXXXXXXXXX is 10, not "scratch.YMEm" and 6, and a shorter
             # run's separator may be one of the longer's characters (tempfile's "_": not
             # "RECORD0_" and 6); where no end shows, the first shape's (tempfile's
-            # mkdtemp(prefix="work"): "work" and 8.  sed's sedXXXXXX in lowercase is "s" and 8
-            # by this too, 1 file in 25: shape cannot tell them apart)
+            # mkdtemp(prefix="work"): "work" and 8; C's mkstemp has no 8: ``libc``)
             plain = [h for h, rank in heads if rank]
             head = min(plain, key=len) if plain else heads[0][0]
             return escape(head) + "*" + escape(tail)

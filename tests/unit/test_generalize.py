@@ -728,3 +728,14 @@ def test_no_digits_of_a_content_hash_are_a_generators_run_or_a_pid(pids):
     assert generated_name(name, Evidence.TEMPORARY, mkstemp=True, pids=pids) == "pack-*.keep"
     assert generated_name(".tmp-12345-" + name, Evidence.TEMPORARY, mkstemp=True,
                           pids=(12345, *pids)) == ".tmp-[1-9]*-pack-*.keep"
+
+
+@given(st.text(string.ascii_lowercase + string.digits, min_size=6, max_size=6),
+       st.sampled_from(["sed", "t", "conf"]))
+def test_c_mkstemps_run_is_never_pythons_eight(run, prefix):
+    """sed -i's ``sedXXXXXX``, made as mkstemp makes a file and renamed onto the edited one:
+    of lowercase letters and digits (1 file in 25), it was ``s`` and Python's 8 -- ``s*``,
+    any new name of ``s`` beside the edited file.  Opened without O_NOFOLLOW, which Python's
+    tempfile adds (``libc``), its run is C's 6 and the whole prefix stays."""
+    name = prefix + run
+    assert generated_name(name, Evidence.TEMPORARY, mkstemp=True, libc=True) == prefix + "*"
