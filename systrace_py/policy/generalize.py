@@ -679,9 +679,44 @@ def _ends(name: str) -> list[int]:
     return [len(name), *(i for i, c in enumerate(name) if c == "." and i)]
 
 
+def _shaped_head(stem: str, length: int, alphabet: frozenset[str], evidence: Evidence, *,
+                 in_tmpdir: bool, mkstemp: bool) -> tuple[str, bool] | None:
+    """The head of ``stem`` before a random run of ``length`` characters of ``alphabet`` ending
+    it, when the evidence takes the run for generated (generated_name's rules for a run of a
+    shape), and whether the head plainly ends there (at a separator, or at a character the
+    run's alphabet lacks); None when the run is not taken."""
+    head, run = stem[:-length], stem[-length:]
+    if len(stem) < length or not set(run) <= alphabet:
+        return None
+    separated = bool(head) and head[-1] in _SEPARATORS
+    plain = separated or (bool(head) and head[-1] not in alphabet)
+    if separated and (_digits_and_letters(run) or mkstemp):
+        # (made as mkstemp or mkdtemp make theirs -- O_EXCL, 0600, or a mkdir 0700 --, kept:
+        # mktemp -d's scratch.XXXXXXXXXX is letters only 1 time in 6)
+        return head, plain
+    if mkstemp and head and evidence is Evidence.TEMPORARY:
+        return head, plain
+    if evidence is not Evidence.TEMPORARY:
+        return None
+    if separated or (len(head) >= 2 and head[-1] not in alphabet
+                     and not head[-2].islower()):  # "RECORD", not "Amsterdam"
+        return head, plain
+    if head and len(head) <= 3 and (_digits_and_letters(run) or (
+            length == 6 and head.islower() and any(c.isupper() for c in run[1:])
+            and any(c.islower() for c in run) and not _WORD_TAIL.search(run))):
+        # "t8e1Ujj"; and "tseoIkr" (git's symlink probe, mkstemp's "tXXXXXX"): cases
+        # mixed inside the run after a lowercase prefix, as words do not mix them
+        # ("tinypkg", "Makefile", "BajaNorte", "DWARFLinker" stay)
+        return head, plain
+    if not head and (_digits_and_letters(run) or in_tmpdir):
+        return "", False
+    return None
+
+
 def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
                    in_tmpdir: bool = False, renamed_to: str | None = None,
-                   mkstemp: bool = False, pids: Collection[int] = ()) -> str | None:
+                   mkstemp: bool = False, libc: bool = False,
+                   pids: Collection[int] = ()) -> str | None:
     """The glob (escaped text with one ``*``) for the names made from the template ``name``
     was made from, when it was generated; None for an ordinary name.
 
@@ -714,6 +749,12 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
       mkstemp's 6 characters spell a lowercase word-like run (``tgdavrb``) in about 3 % of
       git's ``tXXXXXX`` probes, which shape alone cannot tell from ``tinypkg``.
 
+    ``libc``: a file made as mkstemp makes one, opened without ``O_NOFOLLOW`` -- C's mkstemp
+    (glibc's and gnulib's: 6 random characters, or mktemp(1)'s count), not Python's
+    ``tempfile``, which adds it: its run is not tempfile's 8 (sed -i's ``sedXXXXXX`` of
+    lowercase letters and digits, 1 file in 25, was ``s`` and 8: ``s*``, any new name of
+    ``s`` beside the edited file).
+
     ``pids``: the run's process and thread ids.  A number of a name the run made that is
     one of them, wherever it stands (configure's ``conf$$.file``, ``conf$$subs.sh``), is the
     pid the program wrote into it: each such number is a ``[1-9]*`` (the next run's pids
@@ -732,6 +773,8 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
         # learner knows, and its letters-only names (6 %) were taken for a prefix of 2 and
         # mkstemp's 6 ("xn*"), which the next run's probe missed
         return "*"
+    #: content hashes in the name: no digits of theirs are a pid or a generator's run
+    hashes = [found.span() for found in HASH_NAME.finditer(name)]
     address = _ADDRESS.search(name) if evidence is not Evidence.NONE else None
     if address is not None:
         # (before the pids: a run of the address's digits may spell one)
@@ -739,7 +782,8 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
     if evidence is not Evidence.NONE and pids:
         # each pid a [1-9]*, what stands between them a name of its own (git's
         # .tmp-PID-pack-HASH.pack: its hash is generated too)
-        spans = [run.span() for run in _NUMBER_RUN.finditer(name) if _is_pid(run.group(), pids)]
+        spans = [run.span() for run in _NUMBER_RUN.finditer(name) if _is_pid(run.group(), pids)
+                 and not any(start < run.end() and run.start() < stop for start, stop in hashes)]
         if spans:
             return _spans_as(name, spans, "[1-9]*", evidence)
     if evidence is not Evidence.NONE and renamed_to and name.startswith(renamed_to) and \
@@ -797,28 +841,22 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
         if numbered is not None and end < len(name):
             return numbered
         stem, tail = name[:end], name[end:]
-        for length, alphabet in _SHAPES:
-            head, run = stem[:-length], stem[-length:]
-            if len(stem) < length or not set(run) <= alphabet:
-                continue
-            separated = bool(head) and head[-1] in _SEPARATORS
-            if (separated and _digits_and_letters(run)) or (
-                    mkstemp and head and evidence is Evidence.TEMPORARY):
-                return escape(head) + "*" + escape(tail)
-            if evidence is not Evidence.TEMPORARY:
-                continue
-            if separated or (len(head) >= 2 and head[-1] not in alphabet
-                             and not head[-2].islower()):  # "RECORD", not "Amsterdam"
-                return escape(head) + "*" + escape(tail)
-            if head and len(head) <= 3 and (_digits_and_letters(run) or (
-                    length == 6 and head.islower() and any(c.isupper() for c in run[1:])
-                    and any(c.islower() for c in run) and not _WORD_TAIL.search(run))):
-                # "t8e1Ujj"; and "tseoIkr" (git's symlink probe, mkstemp's "tXXXXXX"): cases
-                # mixed inside the run after a lowercase prefix, as words do not mix them
-                # ("tinypkg", "Makefile", "BajaNorte", "DWARFLinker" stay)
-                return escape(head) + "*" + escape(tail)
-            if not head and (_digits_and_letters(run) or in_tmpdir):
-                return "*" + escape(tail)
+        # (no run of a content hash's digits: git's pack-HASH.keep, O_EXCL, 0600, removed,
+        # was "pack-8201...dcc3*.keep", mkstemp's 6 of its last digits, and the next run's
+        # hash refused)
+        heads = [shaped for length, alphabet in _SHAPES if not (libc and alphabet is _TEMPFILE)
+                 and (shaped := _shaped_head(stem, length, alphabet, evidence,
+                                            in_tmpdir=in_tmpdir, mkstemp=mkstemp)) is not None
+                 and not any(start < end and len(shaped[0]) < stop for start, stop in hashes)]
+        if heads:
+            # of the runs whose head ends plainly (a separator, another alphabet) the longest:
+            # mktemp -d's scratch.XXXXXXXXXX is 10, not "scratch.YMEm" and 6, and a shorter
+            # run's separator may be one of the longer's characters (tempfile's "_": not
+            # "RECORD0_" and 6); where no end shows, the first shape's (tempfile's
+            # mkdtemp(prefix="work"): "work" and 8; C's mkstemp has no 8: ``libc``)
+            plain = [h for h, rank in heads if rank]
+            head = min(plain, key=len) if plain else heads[0][0]
+            return escape(head) + "*" + escape(tail)
     if numbered is not None:
         return numbered
     segmented = _random_segments(name, evidence)

@@ -108,9 +108,11 @@ __all__ = [
 MAIN = "main"
 
 #: Open flags that matter to learning: the access (fsread/fswrite), creation (temporary
-#: names) and O_DIRECTORY.  Other bits (O_CLOEXEC...) are dropped so observations dedupe.
+#: names), O_DIRECTORY, and O_NOFOLLOW (Python's tempfile adds it, C's mkstemp does not: which
+#: generator's run a name ends in).  Other bits (O_CLOEXEC...) are dropped so observations
+#: dedupe.
 _FLAG_MASK = (os.O_ACCMODE | os.O_CREAT | os.O_EXCL | os.O_TRUNC | O_TMPFILE_BIT
-              | os.O_DIRECTORY | os.O_PATH)
+              | os.O_DIRECTORY | os.O_PATH | os.O_NOFOLLOW)
 
 #: The classes whose checks are learned as path rules (keyed by the class, or by its part:
 #: fsmeta, fslink)
@@ -400,6 +402,7 @@ class _Context:
         removed: set[str] = set()
         created: dict[str, bool] = {}
         mkstemp_made: set[str] = set()
+        libc_made: set[str] = set()  # files of them opened without O_NOFOLLOW: C's mkstemp
         renamed: dict[str, str] = {}  # path -> the name it got in its own directory
         renamed_to: set[str] = set()  # the new names of renames
         passed: set[str] = set()  # names a file was renamed to and away from: a step only
@@ -425,6 +428,8 @@ class _Context:
                         ctx.rewritable.add(arg.path)
                     if obs.mkstemp:
                         mkstemp_made.add(arg.path)
+                        if obs.open_flags is not None and not obs.open_flags & os.O_NOFOLLOW:
+                            libc_made.add(arg.path)
                 comps = components(arg.path)
                 for i in range(1, len(comps)):
                     if HASH_NAME.fullmatch(comps[i]):
@@ -453,7 +458,7 @@ class _Context:
                 evidence = Evidence.NONE
             glob = generated_name(name, evidence, in_tmpdir=in_tmpdir,
                                   renamed_to=renamed.get(path), mkstemp=path in mkstemp_made,
-                                  pids=options.pids)
+                                  libc=path in libc_made, pids=options.pids)
             if glob is not None:
                 ctx.temp[path] = glob
         ctx._count_on(observations, [p for p, exclusive in created.items() if exclusive])

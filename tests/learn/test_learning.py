@@ -595,6 +595,33 @@ def test_git_repack_and_clone_run_again_under_their_learned_policy(tmp_path):
     assert ".tmp-[1-9]*-pack-*" in learned.policy.read_text()  # (the pid, the hash)
 
 
+def test_a_shallow_clone_keeps_its_pack_again_under_its_learned_policy(tmp_path):
+    """``git clone --depth 1`` keeps its pack while it is fetched: ``pack-HASH.keep``, made
+    read-write, O_EXCL, 0600 (mkstemp's way) and removed.  mkstemp's 6 were taken from the
+    hash's last digits (``pack-8201...dcc3*.keep``): the next run's pack, of other content,
+    had another hash, its keep file was refused and the clone failed (128)."""
+    work = tmp_path / "w"
+    env = {**os.environ, "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@b",
+           "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@b", "GIT_CONFIG_NOSYSTEM": "1",
+           "HOME": str(tmp_path)}
+    runs = iter(range(2))
+
+    def setup() -> None:
+        shutil.rmtree(work, ignore_errors=True)
+        (work / "src").mkdir(parents=True)
+        (work / "src" / "f").write_text(f"content {next(runs)}\n")  # (another pack each run)
+        for args in (["init", "-q"], ["add", "f"], ["commit", "-qm", "c"]):
+            subprocess.run(["git", *args], cwd=work / "src", env=env, check=True, timeout=60)
+        subprocess.run(["git", "clone", "-q", "--bare", "src", "src.git"], cwd=work, env=env,
+                       check=True, timeout=60)
+
+    learned = learn_and_enforce(tmp_path, ["sh", "-c", "git clone -q --depth 1 file://$PWD/"
+                                           "src.git c && cat c/f | wc -l"], setup=setup, cwd=work)
+    assert learned.first.stdout.strip() == "1"
+    text = learned.policy.read_text()
+    assert "/objects/pack/pack-*.keep" in text, text
+
+
 def test_git_writes_an_older_objects_content_again_under_its_learned_policy(tmp_path):
     """A learned object shape's write rule is fresh (gap #31): the next run writes its own
     objects and no older one.  git freshens an object it would write again by utimensat on

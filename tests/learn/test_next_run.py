@@ -415,3 +415,79 @@ def test_a_counter_of_runs_keeps_rotating(tmp_path, start):
     text = policy.read_text()
     shape = "[0-9]" * len(str(start + 1))
     assert f"run-{shape}/**" in text and "run-*" in text, text
+
+
+# --- mktemp -d: the caller's prefix and mktemp's whole run ------------------------------------
+
+#: what ``mktemp -d scratch.XXXXXXXXXX`` does, with the random run given: a directory made
+#: 0700 (as mkdtemp makes one) and kept, a file written in it; then, if asked, a file of
+#: another such directory, older than the run
+SCRATCH_SCRIPT = """
+import os, sys
+scratch, extra = sys.argv[1:3]
+os.mkdir("scratch." + scratch, 0o700)
+open(os.path.join("scratch." + scratch, "f"), "w").write("x")
+if extra != "-":
+    open(extra, "w").write("planted")
+print("ok")
+"""
+
+
+def test_a_kept_mktemp_d_directory_is_made_again_and_grants_no_older_one(tmp_path):
+    """A scratch directory of ``mktemp -d scratch.XXXXXXXXXX`` whose 10 characters are
+    letters only (1 time in 6) was learned literally and the next run's mkdir was refused
+    (removed, it was ``scratch.`` and 4 of them, always).  Now ``scratch.*``, fresh: the next
+    run's directory is made, a file of an older one is not written."""
+
+    def command(scratch: str, extra: str = "-") -> list[str]:
+        return [PYTHON3, "-I", "-S", "-c", SCRATCH_SCRIPT, scratch, extra]
+
+    policy = learn(tmp_path, command("AbCdEfGhIj"), cwd=tmp_path)
+    text = policy.read_text()
+    assert '"$CWD/scratch.*"' in text, text
+    r, refused = enforce(tmp_path, policy, command("XyZwVuTsRq"), cwd=tmp_path)
+    assert (r.returncode, r.stdout, refused) == (0, "ok\n", []), (r.stderr, refused[:3])
+    older = tmp_path / "scratch.OlderOnes" / "f"
+    older.parent.mkdir()
+    older.write_text("older")
+    r, refused = enforce(tmp_path, policy, command("KlMnOpQrSt", str(older)), cwd=tmp_path)
+    assert r.returncode != 0 and [x["args"]["path"] for x in refused] == [str(older)], (
+        r.stderr, refused[:3])
+    assert older.read_text() == "older"
+
+
+#: what sed -i does, with mkstemp's random run given: a file made read-write, O_EXCL, 0600
+#: and no O_NOFOLLOW (C's mkstemp) beside the edited file, renamed onto it; then, if asked, a
+#: new file of another name in that directory
+SED_SCRIPT = """
+import os, sys
+temp, extra = sys.argv[1:3]
+fd = os.open(os.path.join("src", "sed" + temp), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+os.write(fd, b"bye"); os.close(fd)
+os.rename(os.path.join("src", "sed" + temp), os.path.join("src", "a.txt"))
+if extra != "-":
+    open(os.path.join("src", extra), "w").write("planted")
+print("ok")
+"""
+
+
+def test_sed_i_temporary_names_grant_no_other_new_name(tmp_path):
+    """sed -i's ``sedXXXXXX`` of lowercase letters and digits (1 file in 25) was taken for
+    ``s`` and Python's 8: ``src/s*``, any new name of ``s`` (``setup.py``) -- more than the
+    run used.  Opened without O_NOFOLLOW it is C's mkstemp, 6: ``src/sed*``; the next run's
+    name is made, another new name of ``s`` is refused."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_text("hello")
+
+    def command(temp: str, extra: str = "-") -> list[str]:
+        return [PYTHON3, "-I", "-S", "-c", SED_SCRIPT, temp, extra]
+
+    policy = learn(tmp_path, command("qwerty"), cwd=tmp_path)
+    text = policy.read_text()
+    assert '"$CWD/src/sed*"' in text and '"$CWD/src/s*"' not in text, text
+    r, refused = enforce(tmp_path, policy, command("a8sdfg"), cwd=tmp_path)
+    assert (r.returncode, r.stdout, refused) == (0, "ok\n", []), (r.stderr, refused[:3])
+    r, refused = enforce(tmp_path, policy, command("zxcvbn", "setup.py"), cwd=tmp_path)
+    assert r.returncode != 0 and [x["args"]["path"] for x in refused] == [
+        str(tmp_path / "src" / "setup.py")], (r.stderr, refused[:3])
+    assert not (tmp_path / "src" / "setup.py").exists()

@@ -163,10 +163,10 @@ def rules_on(policy, pattern: str) -> list[Rule]:
 
 
 def test_a_generated_name_is_learned_fresh_and_replays() -> None:
-    name = "/work/proj/.bashrcqwerty"
+    name = "/work/proj/.bashrcqwerty"  # (made as Python's tempfile makes it: .bash and 8)
     obs = [Observation(MAIN, "openat", (PathArg("path", name),),
-                       os.O_RDWR | os.O_CREAT | os.O_EXCL, created=("path",), exclusive=True,
-                       mkstemp=True),
+                       os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, created=("path",),
+                       exclusive=True, mkstemp=True),
            Observation(MAIN, "unlink", (PathArg("path", name),))]
     policy, report = learned(obs)
     (rule,) = rules_on(policy, "$CWD/.bash*")

@@ -347,13 +347,28 @@ def test_a_mkstemp_made_temporary_name_is_generated_whatever_its_letters(run, pr
     refused (the git learning test's flake).  Made as mkstemp makes a file (read-write,
     O_EXCL, mode 0600) and removed, every run is generated; the prefix stays literal (but
     for the two characters Python's 8-character run may also have taken: ``pre`` + 6
-    lowercase letters reads as ``p`` + 8)."""
+    lowercase letters reads as ``p`` + 8; where the prefix ends in a separator, all of it)."""
     name = prefix + run + suffix
     glob = generated_name(name, Evidence.TEMPORARY, mkstemp=True)
     assert glob is not None and fnmatch.fnmatchcase(name, glob), (name, glob)
     head, star, tail = glob.partition("*")
     assert star and tail == suffix and head and prefix.startswith(head) and \
         len(head) >= len(prefix) - 2, (name, glob)
+    if prefix[-1] in "._-":
+        assert head == prefix, (name, glob)
+
+
+@given(st.text(string.ascii_letters + string.digits, min_size=10, max_size=10),
+       st.sampled_from([Evidence.CREATED, Evidence.TEMPORARY]))
+def test_mktemp_d_scratch_directory_is_its_template(run, evidence):
+    """``mktemp -d scratch.XXXXXXXXXX`` (mkdir 0700: made as mkdtemp makes them), kept or
+    removed: the 10 after the dot are generated whatever their letters -- kept, a run of
+    letters only (1 time in 6) was learned literally, and removed, ``scratch.YMEm*`` (6 of
+    the 10, always): the next run's mkdir was refused.  Made otherwise, kept, a run of letters
+    only stays a word."""
+    assert generated_name("scratch." + run, evidence, mkstemp=True) == "scratch.*"
+    if run.isalpha():
+        assert generated_name("scratch." + run, Evidence.CREATED) is None
 
 
 @pytest.mark.parametrize("name", ["tinypkg", "Makefile", "tabcdef"])
@@ -701,3 +716,26 @@ def test_a_fresh_learned_rule_makes_a_hook_only_in_a_repository_the_run_made() -
         facts = Made("openat", (PathArg("path", path),), open_flags=flags,
                      made=frozenset({"path"}))
         assert policy.main.decide(facts).action is action, path
+
+
+@pytest.mark.parametrize("pids", [(), (3224,), (8201056,)])
+def test_no_digits_of_a_content_hash_are_a_generators_run_or_a_pid(pids):
+    """git clone --depth keeps its pack while fetching: ``pack-HASH.keep``, made as mkstemp
+    makes a file and removed.  The hash's last 6 digits were taken for mkstemp's run (the
+    first 34 kept literally, and the next run's hash refused), and a run of its digits that
+    spelt one of the run's pids, for the pid.  The hash is a random part of its own."""
+    name = "pack-8201056d68bcc7aa961c4e746b4965dcc3224d19.keep"
+    assert generated_name(name, Evidence.TEMPORARY, mkstemp=True, pids=pids) == "pack-*.keep"
+    assert generated_name(".tmp-12345-" + name, Evidence.TEMPORARY, mkstemp=True,
+                          pids=(12345, *pids)) == ".tmp-[1-9]*-pack-*.keep"
+
+
+@given(st.text(string.ascii_lowercase + string.digits, min_size=6, max_size=6),
+       st.sampled_from(["sed", "t", "conf"]))
+def test_c_mkstemps_run_is_never_pythons_eight(run, prefix):
+    """sed -i's ``sedXXXXXX``, made as mkstemp makes a file and renamed onto the edited one:
+    of lowercase letters and digits (1 file in 25), it was ``s`` and Python's 8 -- ``s*``,
+    any new name of ``s`` beside the edited file.  Opened without O_NOFOLLOW, which Python's
+    tempfile adds (``libc``), its run is C's 6 and the whole prefix stays."""
+    name = prefix + run
+    assert generated_name(name, Evidence.TEMPORARY, mkstemp=True, libc=True) == prefix + "*"
