@@ -46,6 +46,7 @@ __all__ = [
     "HEX_DIGIT",
     "HOME_SENSITIVE",
     "RUNS_LATER",
+    "RUNS_LATER_NAMES",
     "SYSTEM_SENSITIVE",
     "Category",
     "Evidence",
@@ -164,6 +165,17 @@ RUNS_LATER: tuple[tuple[str, str], ...] = (
     ("dist-packages/*.pth", "Debian's site-packages: the same"),
     (".vscode/tasks.json", "VS Code runs its tasks (runOn: folderOpen when it opens)"),
     (".vscode/settings.json", "names programs VS Code and its extensions run"),
+)
+
+#: Names something runs later by what the name itself is, not by what is below it: a write
+#: *at* one is held as a RUNS_LATER name's, a write below it is not.  ``.git`` made or
+#: rewritten -- a gitfile, ``gitdir: DIR`` (a submodule's checkout, a linked worktree), or a
+#: new repository -- makes DIR, of any name, the repository of its directory: DIR's hooks and
+#: config are what git runs there, and git finds ``.git`` where it runs before the one above
+#: (red team 21).  Below an existing ``.git`` only RUNS_LATER's names are held (its objects
+#: and refs are git's own data, written at every commit).
+RUNS_LATER_NAMES: tuple[tuple[str, str], ...] = (
+    (".git", "a gitfile or a new repository: git runs the hooks and config it points at"),
 )
 
 
@@ -289,9 +301,11 @@ def reaches_sensitive(directory: str, deep: bool, home: str | None,
 @functools.lru_cache(maxsize=1)
 def _runs_later_regex() -> re.Pattern[str]:
     """Every RUNS_LATER pattern as one regex searched in ``/``-joined components: a match
-    starts at a component and ends at one (what is below a match is inside it)."""
+    starts at a component and ends at one (what is below a match is inside it) -- a
+    RUNS_LATER_NAMES one ends the path."""
     alternatives = ["/".join(fnmatch.translate(c)[4:-3].replace(".*", "[^/]*")
                              for c in pattern.split("/")) for pattern, _ in RUNS_LATER]
+    alternatives += [fnmatch.translate(name)[4:-3] + "$" for name, _ in RUNS_LATER_NAMES]
     return re.compile("/(?:" + "|".join(alternatives) + ")(?:/|$)", re.DOTALL)
 
 
