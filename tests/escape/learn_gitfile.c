@@ -11,7 +11,13 @@
  * whose core.fsmonitor is a shell command, and GITFILE (sub/.git) pointing at it: the
  * user's next "git status" in sub runs the command, unconfined.
  *
- *   learn_gitfile REPO GITFILE COMMAND   ESCAPED when GITFILE was written, BLOCKED otherwise
+ * The same by a repository's own file: ".git/commondir" names the directory git takes the
+ * repository's config and hooks from (a linked worktree's git directory has one); planted in
+ * an existing ".git", a name below no RUNS_LATER pattern, it moves them to REPO.
+ *
+ *   learn_gitfile REPO GITFILE COMMAND             writes GITFILE as "gitdir: REPO"
+ *   learn_gitfile REPO COMMONDIR COMMAND commondir writes COMMONDIR as "REPO"
+ * ESCAPED when the pointer was written, BLOCKED otherwise
  */
 #include "attack.h"
 #include <limits.h>
@@ -27,8 +33,8 @@ static void put(const char *path, const char *text) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4)
-        usage("learn_gitfile REPO GITFILE COMMAND");
+    if (argc != 4 && !(argc == 5 && strcmp(argv[4], "commondir") == 0))
+        usage("learn_gitfile REPO GITFILE COMMAND [commondir]");
     char path[PATH_MAX], text[2 * PATH_MAX];
     if (mkdir(argv[1], 0755) < 0)
         blocked("mkdir %s: %s", argv[1], ename(errno));
@@ -47,7 +53,7 @@ int main(int argc, char **argv) {
     char real[PATH_MAX];
     if (!realpath(argv[1], real))
         blocked("realpath %s: %s", argv[1], ename(errno));
-    snprintf(text, sizeof text, "gitdir: %s\n", real);
+    snprintf(text, sizeof text, "%s%s\n", argc == 5 ? "" : "gitdir: ", real);
     put(argv[2], text);
     escaped("%s points git at %s, whose config names a command", argv[2], argv[1]);
 }

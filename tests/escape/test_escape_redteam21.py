@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from escape_lib import (
     PAYLOAD_MAGIC,
     Scene,
@@ -30,41 +31,52 @@ def git_status_runs(directory: Path, marker: Path) -> bool:
     return marker.exists()
 
 
-def gitfile_scene(tmp_path: Path, name: str) -> tuple[Scene, Path]:
+def gitfile_scene(tmp_path: Path, name: str) -> Scene:
     """A scene whose ``work`` is the user's repository, with a directory ``sub`` of its own."""
     scene = Scene.make(tmp_path, name)
     subprocess.run(["git", "init", "-q", str(scene.work)], check=True, timeout=60,
                    env={"PATH": "/usr/bin:/bin", "HOME": str(scene.root)})
     (scene.work / "sub").mkdir()
-    return scene, scene.work / "sub"
+    return scene
 
 
-def test_a_learned_writing_glob_makes_no_gitfile(build, tmp_path: Path,
-                                                 loop: dict[str, str]) -> None:
+#: the pointers learn_gitfile.c writes: where, the mode argument, the directory git then runs in
+POINTERS = {"gitfile": ("sub/.git", (), "sub"), "commondir": (".git/commondir", ("commondir",), ".")}
+
+
+@pytest.mark.parametrize("pointer", sorted(POINTERS))
+def test_a_learned_writing_glob_points_git_at_no_repository_of_its_own(
+        build, tmp_path: Path, pointer: str, loop: dict[str, str]) -> None:
     """gap #32 keeps a learned writing glob (``$CWD/**``) out of the names git runs later --
     ``*.git/hooks``, ``*.git/config``... -- knowing a repository by its directory's name.
     Git does not: a *file* ``.git`` saying ``gitdir: DIR`` (a submodule's checkout, a linked
     worktree) makes DIR, of any name, the repository of its directory, and git looks for
-    ``.git`` where it runs before the directory above.  learn_gitfile.c made ``cache`` (a
-    repository whose config's core.fsmonitor is a command) and ``sub/.git`` pointing at it,
-    both under the learned glob; the user's next ``git status`` in ``sub`` ran the command,
-    unconfined.  Control: natively the same, and git runs it.  Closed: ``.git`` itself, a
-    file or a directory, is a RUNS_LATER name (``generalize.RUNS_LATER_NAMES``)."""
+    ``.git`` where it runs before the directory above; and a repository's ``commondir``
+    names the directory its config and hooks are read from.  learn_gitfile.c made ``cache``
+    (a repository whose config's core.fsmonitor is a command) and ``sub/.git`` -- or
+    ``.git/commondir`` of the user's repository -- pointing at it, all under the learned
+    glob; the user's next ``git status`` ran the command, unconfined.  Control: natively the
+    same, and git runs it.  Closed: ``.git`` itself, a file or a directory, is a name
+    something runs later (``generalize.RUNS_LATER_NAMES``), and so is a git directory's
+    ``commondir`` (RUNS_LATER)."""
+    where, mode, runs_in = POINTERS[pointer]
     program = build("escape/learn_gitfile.c")
-    scene, sub = gitfile_scene(tmp_path, "control")
+    scene = gitfile_scene(tmp_path, "control")
     command = f"touch {scene.marker}; echo {PAYLOAD_MAGIC}; false"
-    control = attack(program, "cache", "sub/.git", command, policy_text=None, scene=scene,
+    control = attack(program, "cache", where, command, *mode, policy_text=None, scene=scene,
                      cwd=scene.work)
     require_real(control)
-    assert git_status_runs(sub, scene.marker), "git did not run the planted command natively"
-    scene, sub = gitfile_scene(tmp_path, "traced")
+    assert git_status_runs(scene.work / runs_in, scene.marker), \
+        "git did not run the planted command natively"
+    scene = gitfile_scene(tmp_path, "traced")
     command = f"touch {scene.marker}; echo {PAYLOAD_MAGIC}; false"
     text = policy(f'calls = ["fswrite"]\npath = "$CWD/**"\naction = "permit"\n{LEARNED_TREE}',
                   never("fswrite", path="/**"))
-    traced = attack(program, "cache", "sub/.git", command, policy_text=text, scene=scene,
+    traced = attack(program, "cache", where, command, *mode, policy_text=text, scene=scene,
                     cwd=scene.work, env=loop)
-    assert not git_status_runs(sub, scene.marker), f"git ran the planted command:\n{traced}"
+    assert not git_status_runs(scene.work / runs_in, scene.marker), \
+        f"git ran the planted command:\n{traced}"
     assert_blocked(traced)
-    assert "sub/.git: EACCES" in traced.stdout, traced
+    assert f"{where}: EACCES" in traced.stdout, traced
     # what the learned glob still covers: the repository it made, under a name of its own
     assert (scene.work / "cache" / "config").is_file()
