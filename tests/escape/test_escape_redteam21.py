@@ -41,7 +41,8 @@ def gitfile_scene(tmp_path: Path, name: str) -> Scene:
 
 
 #: the pointers learn_gitfile.c writes: where, the mode argument, the directory git then runs in
-POINTERS = {"gitfile": ("sub/.git", (), "sub"), "commondir": (".git/commondir", ("commondir",), ".")}
+POINTERS = {"gitfile": ("sub/.git", (), "sub"),
+            "commondir": (".git/commondir", ("commondir",), ".")}
 
 
 @pytest.mark.parametrize("pointer", sorted(POINTERS))
@@ -80,3 +81,59 @@ def test_a_learned_writing_glob_points_git_at_no_repository_of_its_own(
     assert f"{where}: EACCES" in traced.stdout, traced
     # what the learned glob still covers: the repository it made, under a name of its own
     assert (scene.work / "cache" / "config").is_file()
+
+
+def git(*args: str, cwd: Path, home: Path) -> None:
+    """The user's git, with no configuration but the repository's."""
+    subprocess.run(["git", "-c", "user.email=u@example.org", "-c", "user.name=u",
+                    "-c", "protocol.file.allow=always", *args], cwd=cwd, check=True,
+                   capture_output=True, timeout=60,
+                   env={"PATH": "/usr/bin:/bin", "HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1"})
+
+
+def submodule_scene(tmp_path: Path, name: str) -> Scene:
+    """A scene whose ``work`` is the user's repository with a submodule at
+    ``third_party/lib`` (its git directory ``.git/modules/third_party/lib``)."""
+    scene = Scene.make(tmp_path, name)
+    other = scene.root / "other"
+    git("init", "-q", str(other), cwd=scene.root, home=scene.root)
+    git("commit", "-q", "--allow-empty", "-m", "first", cwd=other, home=scene.root)
+    git("init", "-q", ".", cwd=scene.work, home=scene.root)
+    git("submodule", "-q", "add", str(other), "third_party/lib", cwd=scene.work,
+        home=scene.root)
+    return scene
+
+
+def commit_runs(scene: Scene) -> bool:
+    """Whether the user's next commit in the submodule runs a planted hook."""
+    git("commit", "-q", "--allow-empty", "-m", "next", cwd=scene.work / "third_party" / "lib",
+        home=scene.root)
+    return scene.marker.exists()
+
+
+HOOK = ".git/modules/third_party/lib/hooks/pre-commit"
+
+
+def test_a_learned_writing_glob_plants_no_hook_in_a_submodule_named_by_its_path(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """gap #32 held a submodule's hooks as ``*.git/modules/*/hooks``: one name.  A
+    submodule's name is its path by default -- ``git submodule add URL third_party/lib``
+    keeps its repository in ``.git/modules/third_party/lib`` -- and a nested one's is below
+    its parent's (``modules/a/modules/b``).  learn_hook.c, under a learned ``$CWD/**``,
+    wrote ``.git/modules/third_party/lib/hooks/pre-commit``, and the user's next commit in
+    the submodule ran it, unconfined.  Control: natively the same.  Closed: the submodule
+    patterns are ``*.git/modules/**/...``, ``**`` one name or more."""
+    program = build("escape/learn_hook.c")
+    scene = submodule_scene(tmp_path, "control")
+    control = attack(program, HOOK, f"touch {scene.marker}", policy_text=None, scene=scene,
+                     cwd=scene.work)
+    require_real(control)
+    assert commit_runs(scene), "git did not run the planted hook natively"
+    scene = submodule_scene(tmp_path, "traced")
+    text = policy(f'calls = ["fswrite"]\npath = "$CWD/**"\naction = "permit"\n{LEARNED_TREE}',
+                  never("fswrite", path="/**"))
+    traced = attack(program, HOOK, f"touch {scene.marker}", policy_text=text, scene=scene,
+                    cwd=scene.work, env=loop)
+    assert not commit_runs(scene), f"git ran the planted hook:\n{traced}"
+    assert_blocked(traced)
+    assert f"{HOOK}: EACCES" in traced.stdout, traced
