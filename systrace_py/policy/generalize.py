@@ -150,12 +150,14 @@ RUNS_LATER: tuple[tuple[str, str], ...] = (
     ("*.git/config", "names commands git runs (core.fsmonitor, core.pager, alias.*...)"),
     ("*.git/info/attributes", "picks the filter, diff and merge commands per file"),
     ("*.git/info/exclude", "hides a planted file from git status"),
+    # (``**``: one name or more -- a submodule's name is its path, ``third_party/lib``, and
+    # a nested one's git directory is below its parent's, ``modules/a/modules/b``)
     ("*.git/commondir", "names the directory git reads the config and hooks from"),
     ("*.git/worktrees/*/commondir", "a linked worktree's: the same"),
-    ("*.git/modules/*/commondir", "a submodule's: the same"),
-    ("*.git/modules/*/hooks", "a submodule's hooks"),
-    ("*.git/modules/*/config", "a submodule's configuration"),
-    ("*.git/modules/*/info/attributes", "a submodule's attributes"),
+    ("*.git/modules/**/commondir", "a submodule's: the same"),
+    ("*.git/modules/**/hooks", "a submodule's hooks"),
+    ("*.git/modules/**/config", "a submodule's configuration"),
+    ("*.git/modules/**/info/attributes", "a submodule's attributes"),
     (".husky", "husky's hook scripts (core.hooksPath=.husky), run by git"),
     (".envrc", "direnv sources it in the user's shell on entering the directory"),
     ("Makefile", "make runs its recipes where the user types make"),
@@ -301,12 +303,17 @@ def reaches_sensitive(directory: str, deep: bool, home: str | None,
     return False
 
 
+#: a RUNS_LATER component ``**`` in the regex: one name or more
+_ANY_NAMES = "[^/]+(?:/[^/]+)*"
+
+
 @functools.lru_cache(maxsize=1)
 def _runs_later_regex() -> re.Pattern[str]:
     """Every RUNS_LATER pattern as one regex searched in ``/``-joined components: a match
     starts at a component and ends at one (what is below a match is inside it) -- a
     RUNS_LATER_NAMES one ends the path."""
-    alternatives = ["/".join(fnmatch.translate(c)[4:-3].replace(".*", "[^/]*")
+    alternatives = ["/".join(_ANY_NAMES if c == "**" else
+                             fnmatch.translate(c)[4:-3].replace(".*", "[^/]*")
                              for c in pattern.split("/")) for pattern, _ in RUNS_LATER]
     alternatives += [fnmatch.translate(name)[4:-3] + "$" for name, _ in RUNS_LATER_NAMES]
     return re.compile("/(?:" + "|".join(alternatives) + ")(?:/|$)", re.DOTALL)
@@ -314,7 +321,19 @@ def _runs_later_regex() -> re.Pattern[str]:
 
 @functools.lru_cache(maxsize=1)
 def _runs_later_tests() -> tuple[tuple[_NameTest, ...], ...]:
+    """Each RUNS_LATER pattern's names up to its first ``**`` (which stands for one name,
+    here: a directory below where ``**`` begins is caught by :func:`_runs_later_below`)."""
     return tuple(tuple(_name_test(c) for c in pattern.split("/")) for pattern, _ in RUNS_LATER)
+
+
+@functools.lru_cache(maxsize=1)
+def _runs_later_below() -> re.Pattern[str]:
+    """Where a RUNS_LATER pattern's ``**`` begins (``*.git/modules``): a directory at or
+    below it, moved, may hold one of the pattern's names at any depth."""
+    heads = ["/".join(fnmatch.translate(c)[4:-3].replace(".*", "[^/]*")
+                      for c in pattern.split("/**")[0].split("/"))
+             for pattern, _ in RUNS_LATER if "/**" in pattern]
+    return re.compile("/(?:" + "|".join(heads) + ")(?:/|$)", re.DOTALL)
 
 
 def runs_later(path: str) -> bool:
@@ -343,7 +362,8 @@ def reaches_runs_later(directory: str) -> bool:
     that no name made inside it was: the directory is at or inside one, or the last names of
     its path begin one (``repo/.git``: its ``hooks`` is a repository's).  A name wholly
     inside the moved directory (its ``conftest.py``) was decided when it was made there."""
-    if runs_later(directory):
+    if runs_later(directory) or \
+            _runs_later_below().search("/" + "/".join(components(directory))) is not None:
         return True
     comps = components(directory)
     return any(_prefix_matches(pattern[:k], comps[-k:])
