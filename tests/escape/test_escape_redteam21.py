@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from escape_lib import (
     PAYLOAD_MAGIC,
+    SYSTRACE,
     Scene,
     assert_blocked,
     attack,
@@ -18,6 +19,8 @@ from escape_lib import (
     policy,
     require_real,
 )
+
+from conftest import systrace_env
 
 LEARNED_TREE = 'learned = {kind = "trees walked", seen = 3}'
 
@@ -137,3 +140,34 @@ def test_a_learned_writing_glob_plants_no_hook_in_a_submodule_named_by_its_path(
     assert not commit_runs(scene), f"git ran the planted hook:\n{traced}"
     assert_blocked(traced)
     assert f"{HOOK}: EACCES" in traced.stdout, traced
+
+
+def test_a_program_whose_policy_name_is_too_long_is_told_so(tmp_path: Path) -> None:
+    """gap #35 writes a path's ``_`` as ``%5F``: three bytes.  A build directory of a few
+    words joined by ``_`` reaches 256 bytes of file name at a path of about 120: ``systrace
+    PROGRAM`` and ``systrace -A PROGRAM`` stopped with a Python traceback, OSError
+    ENAMETOOLONG from the look-up of its file in the policy directory (before the run: it
+    failed closed, but told nothing).  Now the look-up passes over a name no file can have
+    (the base-name file is still looked for) and learning says to use ``-o``."""
+    words = "_".join(["word"] * 60)
+    program = tmp_path / words[:200] / "the_tool"
+    program.parent.mkdir()
+    program.write_bytes(Path("/bin/true").read_bytes())
+    program.chmod(0o755)
+    directory = tmp_path / "policies"
+    directory.mkdir()
+    run = subprocess.run([*SYSTRACE, "-d", str(directory), "--", str(program)],
+                         capture_output=True, text=True, timeout=120, check=False,
+                         env=systrace_env())
+    assert run.returncode == 2 and "no policy for" in run.stderr, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    (directory / "the_tool.toml").write_text(policy())
+    by_base = subprocess.run([*SYSTRACE, "-d", str(directory), "--", str(program)],
+                             capture_output=True, text=True, timeout=120, check=False,
+                             env=systrace_env())
+    assert by_base.returncode == 0, by_base.stderr[-2000:]
+    learned = subprocess.run([*SYSTRACE, "-A", "-d", str(directory), "--", str(program)],
+                             capture_output=True, text=True, timeout=120, check=False,
+                             env=systrace_env())
+    assert learned.returncode == 2 and "-o FILE" in learned.stderr, learned.stderr[-2000:]
+    assert "Traceback" not in learned.stderr
