@@ -1,5 +1,6 @@
-/* learn_hook.c: a program under a learned writing glob plants a hook in a submodule whose
- * name has a "/" in it.
+/* learn_hook.c: a program under a learned writing glob plants a git hook where
+ * generalize.RUNS_LATER does not know one: in a submodule whose name has a "/" in it, or in a
+ * bare repository named without ".git" ("git init --bare project": project/hooks).
  *
  * generalize.RUNS_LATER keeps a learned writing glob out of a submodule's hooks as
  * "*.git/modules/(one name)/hooks" -- but a submodule's name is its path by default
@@ -7,6 +8,8 @@
  * submodule's git directory is below its parent's (.git/modules/a/modules/b).  Under a
  * learned "$CWD/..." tree glob the program writes HOOK there, and the user's next commit in
  * the submodule runs it, unconfined.
+ *
+ * The user's next commit in the submodule, or push into the repository, runs it.
  *
  *   learn_hook HOOK COMMAND   ESCAPED when HOOK was made (mode 0755), BLOCKED otherwise
  */
@@ -23,5 +26,5 @@ int main(int argc, char **argv) {
     if (n < 0 || (size_t)n >= sizeof text || write(fd, text, (size_t)n) != n)
         blocked("write %s: %s", argv[1], ename(errno));
     close(fd);
-    escaped("made %s, which git runs at the submodule's next commit", argv[1]);
+    escaped("made %s, which git runs later", argv[1]);
 }

@@ -171,3 +171,42 @@ def test_a_program_whose_policy_name_is_too_long_is_told_so(tmp_path: Path) -> N
                              env=systrace_env())
     assert learned.returncode == 2 and "-o FILE" in learned.stderr, learned.stderr[-2000:]
     assert "Traceback" not in learned.stderr
+
+
+def bare_scene(tmp_path: Path, name: str) -> tuple[Scene, Path]:
+    """A scene whose ``work/project`` is a bare repository named without ``.git`` (``git
+    init --bare project``), and the user's clone of it, with a commit to push."""
+    scene = Scene.make(tmp_path, name)
+    git("init", "-q", "--bare", "project", cwd=scene.work, home=scene.root)
+    clone = scene.root / "clone"
+    git("clone", "-q", str(scene.work / "project"), str(clone), cwd=scene.root,
+        home=scene.root)
+    git("commit", "-q", "--allow-empty", "-m", "first", cwd=clone, home=scene.root)
+    return scene, clone
+
+
+@pytest.mark.xfail(strict=True, reason="a bare repository named without .git is known by its "
+                   "contents, not its name: RUNS_LATER is names (red team 21, open)")
+def test_a_learned_writing_glob_plants_no_hook_in_a_bare_repository_named_without_git(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """RUNS_LATER holds a bare repository's hooks as ``*.git/hooks``; ``git init --bare
+    project`` makes one named ``project``, its hooks ``project/hooks``.  learn_hook.c, under
+    a learned ``$CWD/**``, wrote ``project/hooks/post-receive``, and the user's next push
+    into it ran the hook, unconfined.  Control: natively the same.  Open: knowing such a
+    directory needs its contents (HEAD, objects, refs), not its name."""
+    hook = "project/hooks/post-receive"
+    program = build("escape/learn_hook.c")
+    scene, clone = bare_scene(tmp_path, "control")
+    control = attack(program, hook, f"touch {scene.marker}", policy_text=None, scene=scene,
+                     cwd=scene.work)
+    require_real(control)
+    git("push", "-q", "origin", "HEAD", cwd=clone, home=scene.root)
+    assert scene.marker.exists(), "git did not run the planted hook natively"
+    scene, clone = bare_scene(tmp_path, "traced")
+    text = policy(f'calls = ["fswrite"]\npath = "$CWD/**"\naction = "permit"\n{LEARNED_TREE}',
+                  never("fswrite", path="/**"))
+    traced = attack(program, hook, f"touch {scene.marker}", policy_text=text, scene=scene,
+                    cwd=scene.work, env=loop)
+    git("push", "-q", "origin", "HEAD", cwd=clone, home=scene.root)
+    assert not scene.marker.exists(), f"git ran the planted hook:\n{traced}"
+    assert_blocked(traced)
