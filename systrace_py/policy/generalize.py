@@ -338,9 +338,32 @@ def _runs_later_below() -> re.Pattern[str]:
 
 def runs_later(path: str) -> bool:
     """Whether a path is, or is inside, a name something runs later (RUNS_LATER), at any
-    depth: ``/w/.git/hooks/pre-commit``, ``/w/sub/conftest.py``."""
-    return path.startswith("/") and \
+    depth: ``/w/.git/hooks/pre-commit``, ``/w/sub/conftest.py`` -- or the like name of a
+    git directory not named ``*.git`` (:func:`_git_directory_of`)."""
+    return path.startswith("/") and (
         _runs_later_regex().search("/" + "/".join(components(path))) is not None
+        or _git_directory_of(path) is not None)
+
+
+#: the names of a git directory RUNS_LATER holds in one named ``*.git``
+_GIT_RUNS_LATER = frozenset({"hooks", "config", "commondir", "info"})
+
+
+def _git_directory_of(path: str) -> str | None:
+    """The git directory whose hooks, config, commondir or info ``path`` is or is inside,
+    when that directory is not named ``*.git`` -- a bare repository made ``git init --bare
+    project`` (``project/hooks``, run at a push into it) -- known by what it holds, as git
+    knows one (a HEAD file, objects and refs), not by its name (red team 21); None: none.
+    A look at the file system only for a path with such a name in it."""
+    comps = components(path)
+    for i in range(1, len(comps)):
+        if comps[i] not in _GIT_RUNS_LATER or comps[i - 1].endswith(".git"):
+            continue
+        directory = "/" + "/".join(comps[:i])
+        if os.path.isfile(directory + "/HEAD") and os.path.isdir(directory + "/objects") \
+                and os.path.isdir(directory + "/refs"):
+            return directory
+    return None
 
 
 def planted_at(path: str) -> str | None:
@@ -353,7 +376,8 @@ def planted_at(path: str) -> str | None:
         return None
     found = _runs_later_regex().search("/" + "/".join(components(path)))
     if found is None:
-        return None
+        git_directory = _git_directory_of(path)
+        return None if git_directory is None else os.path.dirname(git_directory)
     return found.string[:found.start()] or "/"
 
 

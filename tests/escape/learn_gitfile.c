@@ -38,6 +38,12 @@ int main(int argc, char **argv) {
     char path[PATH_MAX], text[2 * PATH_MAX];
     if (mkdir(argv[1], 0755) < 0)
         blocked("mkdir %s: %s", argv[1], ename(errno));
+    /* (its config first: a directory that holds HEAD, objects and refs is a git directory
+     * whatever its name, whose config no learned glob writes -- red team 21) */
+    snprintf(path, sizeof path, "%s/config", argv[1]);
+    snprintf(text, sizeof text, "[core]\n\trepositoryformatversion = 0\n\tfsmonitor = \"%s\"\n",
+             argv[3]);
+    put(path, text);
     const char *below[] = {"objects", "refs"};
     for (size_t i = 0; i < 2; i++) {
         snprintf(path, sizeof path, "%s/%s", argv[1], below[i]);
@@ -46,10 +52,6 @@ int main(int argc, char **argv) {
     }
     snprintf(path, sizeof path, "%s/HEAD", argv[1]);
     put(path, "ref: refs/heads/main\n");
-    snprintf(path, sizeof path, "%s/config", argv[1]);
-    snprintf(text, sizeof text, "[core]\n\trepositoryformatversion = 0\n\tfsmonitor = \"%s\"\n",
-             argv[3]);
-    put(path, text);
     char real[PATH_MAX];
     if (!realpath(argv[1], real))
         blocked("realpath %s: %s", argv[1], ename(errno));

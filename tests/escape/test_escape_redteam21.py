@@ -185,15 +185,15 @@ def bare_scene(tmp_path: Path, name: str) -> tuple[Scene, Path]:
     return scene, clone
 
 
-@pytest.mark.xfail(strict=True, reason="a bare repository named without .git is known by its "
-                   "contents, not its name: RUNS_LATER is names (red team 21, open)")
 def test_a_learned_writing_glob_plants_no_hook_in_a_bare_repository_named_without_git(
         build, tmp_path: Path, loop: dict[str, str]) -> None:
     """RUNS_LATER holds a bare repository's hooks as ``*.git/hooks``; ``git init --bare
     project`` makes one named ``project``, its hooks ``project/hooks``.  learn_hook.c, under
     a learned ``$CWD/**``, wrote ``project/hooks/post-receive``, and the user's next push
-    into it ran the hook, unconfined.  Control: natively the same.  Open: knowing such a
-    directory needs its contents (HEAD, objects, refs), not its name."""
+    into it ran the hook, unconfined.  Control: natively the same.  Closed: a directory that
+    holds a HEAD file, objects and refs is a git directory whatever its name, as git knows
+    one (``generalize._git_directory_of``): its hooks, config, commondir and info are names
+    something runs later."""
     hook = "project/hooks/post-receive"
     program = build("escape/learn_hook.c")
     scene, clone = bare_scene(tmp_path, "control")
