@@ -6,10 +6,8 @@
  * "*.git/modules/(one name)/hooks" -- but a submodule's name is its path by default
  * ("third_party/lib": its git directory is .git/modules/third_party/lib), and a nested
  * submodule's git directory is below its parent's (.git/modules/a/modules/b).  Under a
- * learned "$CWD/..." tree glob the program writes HOOK there, and the user's next commit in
- * the submodule runs it, unconfined.
- *
- * The user's next commit in the submodule, or push into the repository, runs it.
+ * learned "$CWD/..." tree glob the program writes HOOK there (or in project/hooks), and
+ * the user's next commit in the submodule, or push into the repository, runs it, unconfined.
  *
  *   learn_hook HOOK COMMAND   ESCAPED when HOOK was made (mode 0755), BLOCKED otherwise
  */
