@@ -5,7 +5,11 @@ systrace that must not escape (docs/security.md, "Red team 21")."""
 
 from __future__ import annotations
 
+import importlib.util
+import marshal
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -210,3 +214,58 @@ def test_a_learned_writing_glob_plants_no_hook_in_a_bare_repository_named_withou
     git("push", "-q", "origin", "HEAD", cwd=clone, home=scene.root)
     assert not scene.marker.exists(), f"git ran the planted hook:\n{traced}"
     assert_blocked(traced)
+
+
+def python_env() -> dict[str, str]:
+    """The user's Python: it writes and reads bytecode caches beside the source."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
+
+
+def pyc_scene(tmp_path: Path, name: str) -> tuple[Scene, Path, Path]:
+    """A scene whose ``work/tool.py`` the user imported once (its cache is there), and the
+    attack's body: the magic and a code object that leaves the marker."""
+    scene = Scene.make(tmp_path, name)
+    (scene.work / "tool.py").write_text('print("the tool")\n')
+    subprocess.run([sys.executable, "-c", "import tool"], cwd=scene.work, check=True,
+                   timeout=60, capture_output=True, env=python_env())
+    cache = Path(importlib.util.cache_from_source(str(scene.work / "tool.py")))
+    assert cache.is_file()
+    body = scene.pubd / "body"
+    code = compile(f"open({str(scene.marker)!r}, 'w').write({PAYLOAD_MAGIC!r})", "tool.py",
+                   "exec")
+    body.write_bytes(importlib.util.MAGIC_NUMBER + marshal.dumps(code))
+    return scene, body, cache
+
+
+def import_runs(scene: Scene) -> bool:
+    """Whether the user's next ``import tool`` runs the planted body."""
+    subprocess.run([sys.executable, "-c", "import tool"], cwd=scene.work, timeout=60,
+                   capture_output=True, check=False, env=python_env())
+    return scene.marker.exists()
+
+
+def test_a_learned_writing_glob_rewrites_no_bytecode_cache(build, tmp_path: Path,
+                                                          loop: dict[str, str]) -> None:
+    """Python runs ``__pycache__/tool.cpython-XY.pyc`` in place of ``tool.py`` when the
+    cache's header holds the source's time and size; it never compares the source.
+    learn_pyc.c, under a learned ``$CWD/**`` (a build that runs Python writes caches there),
+    wrote the cache with a body of its own and the header of ``tool.py`` as it is (the
+    policy refuses writing ``tool.py``): the user's next ``import tool`` ran the body,
+    unconfined.  Control: natively the same.  Closed: ``__pycache__`` is a name something
+    runs later (RUNS_LATER; Python goes on without a cache it may not write)."""
+    program = build("escape/learn_pyc.c")
+    scene, body, cache = pyc_scene(tmp_path, "control")
+    control = attack(program, body, "tool.py", cache, policy_text=None, scene=scene,
+                     cwd=scene.work)
+    require_real(control)
+    assert import_runs(scene), "Python did not run the planted body natively"
+    scene, body, cache = pyc_scene(tmp_path, "traced")
+    text = policy(never("fswrite", path=str(scene.work / "tool.py")),
+                  f'calls = ["fswrite"]\npath = "$CWD/**"\naction = "permit"\n{LEARNED_TREE}',
+                  never("fswrite", path="/**"))
+    traced = attack(program, body, "tool.py", cache, policy_text=text, scene=scene,
+                    cwd=scene.work, env=loop)
+    assert not import_runs(scene), f"Python ran the planted body:\n{traced}"
+    assert_blocked(traced)
+    assert "EACCES" in traced.stdout, traced
