@@ -245,6 +245,8 @@ def import_runs(scene: Scene) -> bool:
     return scene.marker.exists()
 
 
+@pytest.mark.xfail(strict=True, reason="open: compileall, pip and venv write the caches of "
+                   "modules older than the run, as the attack does (red team 21)")
 def test_a_learned_writing_glob_rewrites_no_bytecode_cache(build, tmp_path: Path,
                                                           loop: dict[str, str]) -> None:
     """Python runs ``__pycache__/tool.cpython-XY.pyc`` in place of ``tool.py`` when the
@@ -252,8 +254,11 @@ def test_a_learned_writing_glob_rewrites_no_bytecode_cache(build, tmp_path: Path
     learn_pyc.c, under a learned ``$CWD/**`` (a build that runs Python writes caches there),
     wrote the cache with a body of its own and the header of ``tool.py`` as it is (the
     policy refuses writing ``tool.py``): the user's next ``import tool`` ran the body,
-    unconfined.  Control: natively the same.  Closed: ``__pycache__`` is a name something
-    runs later (RUNS_LATER; Python goes on without a cache it may not write)."""
+    unconfined.  Control: natively the same.  Open: ``__pycache__`` as a RUNS_LATER name
+    closes it, but ``python -m compileall``, pip and venv write the caches of modules older
+    than the run by name as this does, and their learned policies then fail
+    (tests/learn/test_learning.py::test_bytecode_written_beside_its_module_is_learned_for_the_next_run):
+    a choice for the lead."""
     program = build("escape/learn_pyc.c")
     scene, body, cache = pyc_scene(tmp_path, "control")
     control = attack(program, body, "tool.py", cache, policy_text=None, scene=scene,
