@@ -50,7 +50,16 @@ def _destination(opts: argparse.Namespace, program: str) -> tuple[Path, bool]:
     if opts.output:
         return Path(opts.output), False
     directory = Path(opts.policy_dir) if opts.policy_dir else policy_dir(os.environ)
-    return directory / policy_filename(program), True
+    name = policy_filename(program)
+    try:
+        longest = os.pathconf(directory if directory.is_dir() else "/", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    if len(os.fsencode(name)) > longest:  # (gap #35's %5F makes each "_" three bytes)
+        raise UsageError(f"{program}'s policy file name in {directory} would be "
+                         f"{len(os.fsencode(name))} bytes, longer than a file name may be "
+                         f"({longest}): write it elsewhere with -o FILE (and run with -p FILE)")
+    return directory / name, True
 
 
 def _check_writable(path: Path, in_policy_dir: bool) -> None:

@@ -1825,6 +1825,10 @@ def find_policy(program_path: str, directory: str | os.PathLike[str]) -> Path | 
     base = Path(directory)
     for name in (policy_filename(program_path), os.path.basename(program_path) + ".toml"):
         candidate = base / name
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError as exc:  # (a name longer than a file's may be: no file has it)
+            if exc.errno != errno_module.ENAMETOOLONG:
+                raise
     return None

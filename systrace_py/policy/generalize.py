@@ -46,6 +46,7 @@ __all__ = [
     "HEX_DIGIT",
     "HOME_SENSITIVE",
     "RUNS_LATER",
+    "RUNS_LATER_NAMES",
     "SYSTEM_SENSITIVE",
     "Category",
     "Evidence",
@@ -149,9 +150,14 @@ RUNS_LATER: tuple[tuple[str, str], ...] = (
     ("*.git/config", "names commands git runs (core.fsmonitor, core.pager, alias.*...)"),
     ("*.git/info/attributes", "picks the filter, diff and merge commands per file"),
     ("*.git/info/exclude", "hides a planted file from git status"),
-    ("*.git/modules/*/hooks", "a submodule's hooks"),
-    ("*.git/modules/*/config", "a submodule's configuration"),
-    ("*.git/modules/*/info/attributes", "a submodule's attributes"),
+    # (``**``: one name or more -- a submodule's name is its path, ``third_party/lib``, and
+    # a nested one's git directory is below its parent's, ``modules/a/modules/b``)
+    ("*.git/commondir", "names the directory git reads the config and hooks from"),
+    ("*.git/worktrees/*/commondir", "a linked worktree's: the same"),
+    ("*.git/modules/**/commondir", "a submodule's: the same"),
+    ("*.git/modules/**/hooks", "a submodule's hooks"),
+    ("*.git/modules/**/config", "a submodule's configuration"),
+    ("*.git/modules/**/info/attributes", "a submodule's attributes"),
     (".husky", "husky's hook scripts (core.hooksPath=.husky), run by git"),
     (".envrc", "direnv sources it in the user's shell on entering the directory"),
     ("Makefile", "make runs its recipes where the user types make"),
@@ -164,6 +170,17 @@ RUNS_LATER: tuple[tuple[str, str], ...] = (
     ("dist-packages/*.pth", "Debian's site-packages: the same"),
     (".vscode/tasks.json", "VS Code runs its tasks (runOn: folderOpen when it opens)"),
     (".vscode/settings.json", "names programs VS Code and its extensions run"),
+)
+
+#: Names something runs later by what the name itself is, not by what is below it: a write
+#: *at* one is held as a RUNS_LATER name's, a write below it is not.  ``.git`` made or
+#: rewritten -- a gitfile, ``gitdir: DIR`` (a submodule's checkout, a linked worktree), or a
+#: new repository -- makes DIR, of any name, the repository of its directory: DIR's hooks and
+#: config are what git runs there, and git finds ``.git`` where it runs before the one above
+#: (red team 21).  Below an existing ``.git`` only RUNS_LATER's names are held (its objects
+#: and refs are git's own data, written at every commit).
+RUNS_LATER_NAMES: tuple[tuple[str, str], ...] = (
+    (".git", "a gitfile or a new repository: git runs the hooks and config it points at"),
 )
 
 
@@ -286,25 +303,67 @@ def reaches_sensitive(directory: str, deep: bool, home: str | None,
     return False
 
 
+#: a RUNS_LATER component ``**`` in the regex: one name or more
+_ANY_NAMES = "[^/]+(?:/[^/]+)*"
+
+
 @functools.lru_cache(maxsize=1)
 def _runs_later_regex() -> re.Pattern[str]:
     """Every RUNS_LATER pattern as one regex searched in ``/``-joined components: a match
-    starts at a component and ends at one (what is below a match is inside it)."""
-    alternatives = ["/".join(fnmatch.translate(c)[4:-3].replace(".*", "[^/]*")
+    starts at a component and ends at one (what is below a match is inside it) -- a
+    RUNS_LATER_NAMES one ends the path."""
+    alternatives = ["/".join(_ANY_NAMES if c == "**" else
+                             fnmatch.translate(c)[4:-3].replace(".*", "[^/]*")
                              for c in pattern.split("/")) for pattern, _ in RUNS_LATER]
+    alternatives += [fnmatch.translate(name)[4:-3] + "$" for name, _ in RUNS_LATER_NAMES]
     return re.compile("/(?:" + "|".join(alternatives) + ")(?:/|$)", re.DOTALL)
 
 
 @functools.lru_cache(maxsize=1)
 def _runs_later_tests() -> tuple[tuple[_NameTest, ...], ...]:
+    """Each RUNS_LATER pattern's names up to its first ``**`` (which stands for one name,
+    here: a directory below where ``**`` begins is caught by :func:`_runs_later_below`)."""
     return tuple(tuple(_name_test(c) for c in pattern.split("/")) for pattern, _ in RUNS_LATER)
+
+
+@functools.lru_cache(maxsize=1)
+def _runs_later_below() -> re.Pattern[str]:
+    """Where a RUNS_LATER pattern's ``**`` begins (``*.git/modules``): a directory at or
+    below it, moved, may hold one of the pattern's names at any depth."""
+    heads = ["/".join(fnmatch.translate(c)[4:-3].replace(".*", "[^/]*")
+                      for c in pattern.split("/**")[0].split("/"))
+             for pattern, _ in RUNS_LATER if "/**" in pattern]
+    return re.compile("/(?:" + "|".join(heads) + ")(?:/|$)", re.DOTALL)
 
 
 def runs_later(path: str) -> bool:
     """Whether a path is, or is inside, a name something runs later (RUNS_LATER), at any
-    depth: ``/w/.git/hooks/pre-commit``, ``/w/sub/conftest.py``."""
-    return path.startswith("/") and \
+    depth: ``/w/.git/hooks/pre-commit``, ``/w/sub/conftest.py`` -- or the like name of a
+    git directory not named ``*.git`` (:func:`_git_directory_of`)."""
+    return path.startswith("/") and (
         _runs_later_regex().search("/" + "/".join(components(path))) is not None
+        or _git_directory_of(path) is not None)
+
+
+#: the names of a git directory RUNS_LATER holds in one named ``*.git``
+_GIT_RUNS_LATER = frozenset({"hooks", "config", "commondir", "info"})
+
+
+def _git_directory_of(path: str) -> str | None:
+    """The git directory whose hooks, config, commondir or info ``path`` is or is inside,
+    when that directory is not named ``*.git`` -- a bare repository made ``git init --bare
+    project`` (``project/hooks``, run at a push into it) -- known by what it holds, as git
+    knows one (a HEAD file, objects and refs), not by its name (red team 21); None: none.
+    A look at the file system only for a path with such a name in it."""
+    comps = components(path)
+    for i in range(1, len(comps)):
+        if comps[i] not in _GIT_RUNS_LATER or comps[i - 1].endswith(".git"):
+            continue
+        directory = "/" + "/".join(comps[:i])
+        if os.path.isfile(directory + "/HEAD") and os.path.isdir(directory + "/objects") \
+                and os.path.isdir(directory + "/refs"):
+            return directory
+    return None
 
 
 def planted_at(path: str) -> str | None:
@@ -317,7 +376,8 @@ def planted_at(path: str) -> str | None:
         return None
     found = _runs_later_regex().search("/" + "/".join(components(path)))
     if found is None:
-        return None
+        git_directory = _git_directory_of(path)
+        return None if git_directory is None else os.path.dirname(git_directory)
     return found.string[:found.start()] or "/"
 
 
@@ -326,7 +386,8 @@ def reaches_runs_later(directory: str) -> bool:
     that no name made inside it was: the directory is at or inside one, or the last names of
     its path begin one (``repo/.git``: its ``hooks`` is a repository's).  A name wholly
     inside the moved directory (its ``conftest.py``) was decided when it was made there."""
-    if runs_later(directory):
+    if runs_later(directory) or \
+            _runs_later_below().search("/" + "/".join(components(directory))) is not None:
         return True
     comps = components(directory)
     return any(_prefix_matches(pattern[:k], comps[-k:])

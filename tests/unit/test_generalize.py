@@ -595,6 +595,9 @@ RUNS_LATER_SAMPLES = (
     ".git/hooks/pre-commit", ".git/hooks", "r.git/hooks/post-checkout", ".git/config",
     ".git/info/attributes", ".git/info/exclude", ".git/modules/sub/hooks/pre-push",
     ".git/modules/sub/config", ".git/modules/sub/info/attributes", ".husky/pre-commit",
+    ".git/commondir", ".git/worktrees/wt/commondir", ".git/modules/sub/commondir",
+    ".git/modules/third_party/lib/hooks/pre-commit", ".git/modules/a/modules/b/config",
+    "sub/.git",
     ".envrc", "Makefile", "makefile", "GNUmakefile", "conftest.py", "sitecustomize.py",
     "usercustomize.py", "lib/python3.11/site-packages/evil.pth",
     "lib/python3/dist-packages/evil.pth", ".vscode/tasks.json", ".vscode/settings.json")
