@@ -170,6 +170,8 @@ RUNS_LATER: tuple[tuple[str, str], ...] = (
     ("dist-packages/*.pth", "Debian's site-packages: the same"),
     (".vscode/tasks.json", "VS Code runs its tasks (runOn: folderOpen when it opens)"),
     (".vscode/settings.json", "names programs VS Code and its extensions run"),
+    ("__pycache__/*.pyc", "Python runs it in place of its module when its header holds the "
+     "module's time and size, which a program that may read the module knows"),
 )
 
 #: Names something runs later by what the name itself is, not by what is below it: a write

@@ -245,8 +245,6 @@ def import_runs(scene: Scene) -> bool:
     return scene.marker.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="open: compileall, pip and venv write the caches of "
-                   "modules older than the run, as the attack does (red team 21)")
 def test_a_learned_writing_glob_rewrites_no_bytecode_cache(build, tmp_path: Path,
                                                           loop: dict[str, str]) -> None:
     """Python runs ``__pycache__/tool.cpython-XY.pyc`` in place of ``tool.py`` when the

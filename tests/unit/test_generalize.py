@@ -600,13 +600,15 @@ RUNS_LATER_SAMPLES = (
     "sub/.git",
     ".envrc", "Makefile", "makefile", "GNUmakefile", "conftest.py", "sitecustomize.py",
     "usercustomize.py", "lib/python3.11/site-packages/evil.pth",
-    "lib/python3/dist-packages/evil.pth", ".vscode/tasks.json", ".vscode/settings.json")
+    "lib/python3/dist-packages/evil.pth", ".vscode/tasks.json", ".vscode/settings.json",
+    "pkg/__pycache__/tool.cpython-311.pyc")
 #: names beside them that run nothing later, at any depth
 NOT_RUNS_LATER = (
     ".git/objects/info/packs", ".git/info/refs", ".git/info/refs_g1EtCA", ".git/config.lock",
     ".git/index", ".git/objects/ab/cdef", "hooks/pre-commit", "Makefile.tmp96824",
     "Makefile.am", "conftest.c", "conftest.pyc", "site-packages/pkg/data.pth",
-    "evil.pth", ".vscode/launch.json.bak", "tests/test_x.py", "envrc")
+    "evil.pth", ".vscode/launch.json.bak", "tests/test_x.py", "envrc",
+    "__pycache__/tool.cpython-311.pyc.140212345678")
 
 
 def test_every_entry_that_runs_later_has_a_sample() -> None:
