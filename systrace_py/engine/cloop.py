@@ -348,10 +348,8 @@ def _exec_rules(module: Any) -> None:
 ExecTarget = Callable[[int, str], "tuple[Table, bool] | None"]
 #: an exec the native loop let go: (tid, device, inode, program, its event served too,
 #: the scratch area mapped at that event, the stops that took, it failed and its exit stop
-#: was served)
-#: an exec it let go: (tid, dev, ino, program, served, mapped, maps, failed, stub): stub is
-#: (after its syscall, after its trap, the entry) of the stub that maps the area when it was
-#: not seen to end (_cloop.c stub_map), else None
+#: was served, stub): stub is (after its syscall, after its trap, the entry) of the stub
+#: that maps the area when it was not seen to end (_cloop.c stub_map), else None
 NativeExec = tuple[int, int, int, str, bool, bool, int, bool, "tuple[int, int, int] | None"]
 
 
