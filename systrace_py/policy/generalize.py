@@ -341,10 +341,9 @@ def _runs_later_below() -> re.Pattern[str]:
 def runs_later(path: str) -> bool:
     """Whether a path is, or is inside, a name something runs later (RUNS_LATER), at any
     depth: ``/w/.git/hooks/pre-commit``, ``/w/sub/conftest.py`` -- or the like name of a
-    git directory not named ``*.git`` (:func:`_git_directory_of`)."""
-    return path.startswith("/") and (
-        _runs_later_regex().search("/" + "/".join(components(path))) is not None
-        or _git_directory_of(path) is not None)
+    git directory not named ``*.git`` (:func:`_git_directory_of`): where such a name begins
+    is :func:`planted_at`'s to find."""
+    return planted_at(path) is not None
 
 
 #: the names of a git directory RUNS_LATER holds in one named ``*.git``
