@@ -1380,15 +1380,14 @@ def _check_link_target(name: str, real: str) -> None:
     the file it replaced."""
     why = ""
     try:
-        os.stat(real)
         load_policy(real)
-        with open(real, "rb") as f:  # (a file of comments alone is TOML, an empty policy)
+    except PolicyError:  # (it names the file: the file may also be missing)
+        why = ("which does not exist" if not os.path.lexists(real)
+               else "which is not a systrace policy")
+    else:  # (a file of comments alone is TOML, an empty policy: .bashrc of comments was one)
+        with open(real, "rb") as f:
             if not tomllib.loads(f.read(MAX_POLICY_BYTES).decode("utf-8")):
                 why = "which says nothing a policy says (comments or nothing)"
-    except FileNotFoundError:
-        why = "which does not exist"
-    except (OSError, PolicyError, ValueError):
-        why = "which is not a systrace policy"
     if why:
         raise OSError(errno_module.ELOOP, f"{name} is a symbolic link to {real}, {why}: a "
                       "policy is written through a link only to a policy (a traced program "
