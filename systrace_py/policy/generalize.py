@@ -457,8 +457,9 @@ class LearnedGlob:
     def made_directory(self, path: str) -> str | None:
         """The directory the run must have made for the rule to cover ``path`` (a matched
         one): where a RUNS_LATER name of it begins, when the glob does not name it
-        exactly; None: no such condition."""
-        if not self.writes or path.rstrip("/") in self._exact:
+        exactly; None: no such condition.  Only a fresh rule's can have one: a path another
+        writing glob matched is none (:meth:`matches` asked runs_later already)."""
+        if not (self.writes and self.fresh) or path.rstrip("/") in self._exact:
             return None
         return planted_at(path)
 
