@@ -37,16 +37,19 @@ def main() -> int:
     try:
         import contextlib
 
-        from systrace_py.startup import command_kind, quick_imports
+        from systrace_py.startup import caching_ends, command_kind, quick_imports
     except BaseException:
         gc.enable()
         raise
 
-    with contextlib.ExitStack() as imports:
-        imports.enter_context(quick_imports(command_kind(sys.argv[1:])))
-        from systrace_py.cli import main as cli_main
+    try:
+        with contextlib.ExitStack() as imports:
+            imports.enter_context(quick_imports(command_kind(sys.argv[1:])))
+            from systrace_py.cli import main as cli_main
 
-        return cli_main(imported=imports.close)
+            return cli_main(imported=imports.close)
+    finally:
+        caching_ends()  # (a start that ran no program: --help, a usage error...)
 
 
 def _forget_command_directory() -> None:

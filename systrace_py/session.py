@@ -42,6 +42,7 @@ from systrace_py.engine.events import Monitor
 from systrace_py.engine.tracer import DetachRequest, SpawnSpec, Tracer, TracerError
 from systrace_py.kernel import PR_GET_DUMPABLE, PR_SET_DUMPABLE
 from systrace_py.policy.filterplan import FilterPlan
+from systrace_py.startup import caching_ends
 
 #: Session._command_fd once the run is over: no signal is forwarded by pid any more
 _CLOSED = -2
@@ -139,7 +140,9 @@ class Session:
 
     # --- running -----------------------------------------------------------------------------
     def run(self, spec: SpawnSpec) -> Outcome:
-        """Spawn ``spec`` and trace it to its end."""
+        """Spawn ``spec`` and trace it to its end (the command's start-up caches closed
+        first: startup.caching_ends)."""
+        caching_ends()
         tracer = self.tracer
         with self._held_signals(self._forwarding()), self._protected():
             try:
@@ -167,6 +170,7 @@ class Session:
         """Trace a running process (and the children it makes from now on).  SIGINT or
         SIGTERM detaches and leaves it running: the outcome's code is 128+N and ``signum``
         is N.  Killing the tracer kills it (fail closed)."""
+        caching_ends()
         tracer = self.tracer
         detached_by: list[int] = []
 

@@ -371,17 +371,49 @@ def _stand_in(name: str) -> types.ModuleType:
     return stand_in
 
 
+#: The start-up caches of a command's start, open from its quick imports until the traced
+#: program starts (:func:`caching_ends`); None when none are open (a library's import)
+_caching: contextlib.ExitStack | None = None
+
+
 @contextlib.contextmanager
 def quick_imports(kind: str = "run") -> Iterator[None]:
     """Import with the collector off (nothing imported is garbage, and collecting the young
     objects of ~100 imports costs ~7 ms), then freeze what was imported (never scanned again:
     the stop loop's collections skip the modules) and turn the collector back on.  ``kind``:
-    the start's (:func:`command_kind`), whose cache of generated code it reads."""
+    the start's (:func:`command_kind`), whose caches of generated code and regular
+    expressions it reads.
+
+    The caches stay open past the imports, until the traced program starts
+    (:func:`caching_ends`, from the session runner): what the policy's load imports on
+    first use (the generalizer for a learned rule, the network rules' module) and the
+    patterns it compiles come from them too -- a learned policy's load imported and compiled
+    all of that afresh at every start, ~7 ms (issue 16)."""
+    global _caching
     gc.disable()
     try:
-        with deferred(), cached_generated_code(cache_path(kind)), \
-                cached_regexes(cache_path(kind, "regexes")):
+        with deferred():
+            caching = contextlib.ExitStack()
+            # (entered under deferred(): cached_generated_code imports dataclasses, which
+            # would import inspect)
+            caching.enter_context(cached_generated_code(cache_path(kind)))
+            caching.enter_context(cached_regexes(cache_path(kind, "regexes")))
+            _caching = caching
             yield
+    except BaseException:
+        caching_ends()
+        raise
     finally:
         gc.freeze()
         gc.enable()
+
+
+def caching_ends() -> None:
+    """The start-up caches closed (what was new saved) and the builtins they stood in for
+    given back, if a command's start opened them: before the traced program runs, so that
+    what the run later compiles (an answer's prompt, a log's records) neither waits for the
+    cache nor grows it.  Idempotent; nothing to do in a library's process."""
+    global _caching
+    caching, _caching = _caching, None
+    if caching is not None:
+        caching.close()

@@ -34,6 +34,7 @@ from systrace_py.cli.args import (
 from systrace_py.cli.report import fail, show_warning, standard_streams
 from systrace_py.policy.files import PolicyError
 from systrace_py.resident_client import NotServed
+from systrace_py.startup import caching_ends
 
 if TYPE_CHECKING:
     from systrace_py.engine.tracer import Starter
@@ -65,6 +66,7 @@ def main(argv: Sequence[str] | None = None,
         from systrace_py.cli.policy import policy_command
 
         imported()
+        caching_ends()  # (what the policy tools compile is the logs' and policies' own)
         return policy_command(args[1:])
     parser = build_parser()
     opts = parser.parse_args(args)
@@ -108,6 +110,7 @@ def _resident(opts: argparse.Namespace, imported: Callable[[], object]) -> int:
         return resident.stop()
     resident.warm_up()  # (with the command's quick imports, as a run imports them)
     imported()
+    caching_ends()  # (here, not in the workers it forks)
     return resident.start(lambda argv, starter: main(argv, starter=starter),
                           opts.resident_idle or resident.DEFAULT_IDLE)
 

@@ -222,13 +222,25 @@ sys.exit(main())
 """
 
 
-@pytest.mark.parametrize("kind", ["paths", "network"])
+#: A learned rule: its load imports the generalizer (learned_glob), after the quick imports
+LEARNED_POLICY = """\
+    default = "permit"
+    [[rule]]
+    calls = ["fsread"]
+    path = "/usr/**"
+    action = "permit"
+    learned = {kind = "a tree", seen = 2, paths = ["/usr/a", "/usr/b"]}
+    """
+
+
+@pytest.mark.parametrize("kind", ["paths", "network", "learned"])
 def test_a_second_start_compiles_no_source(tmp_path: Path, kind: str) -> None:
     """What the modules generate and compile at import (dataclass methods, namedtuple and
     annotation code) comes from the cache from the second start on: the subcommand's modules
-    included, and the argument parsing."""
+    included, the argument parsing, and what the policy's load imports (the generalizer for
+    a learned rule: the caches stay open until the program starts)."""
     policy = tmp_path / "p.toml"
-    policy.write_text(textwrap.dedent(POLICIES[kind]))
+    policy.write_text(textwrap.dedent(LEARNED_POLICY if kind == "learned" else POLICIES[kind]))
     for _ in range(2):  # the first fills the cache (where it is writable)
         proc = subprocess.run([PYTHON, "-c", _COUNTING, "-p", str(policy), "--", "true"],
                               capture_output=True, text=True, timeout=120, env=systrace_env())
@@ -275,6 +287,51 @@ def test_each_kind_of_start_has_its_own_cache(tmp_path: Path) -> None:
     assert len(marshal.loads(run_cache.read_bytes())) < len(learned)
     assert len(marshal.loads((tmp_path / "regexes.run").read_bytes())[1]) \
         < len(marshal.loads((tmp_path / "regexes.learn").read_bytes())[1])
+
+
+def test_the_caches_close_before_the_program_runs(tmp_path: Path) -> None:
+    """The start-up caches stay open past the imports (the policy's load imports what a
+    learned rule needs) but not into the run: when the program is spawned dataclasses and
+    re's compiler are their own again, and what the start compiled is saved."""
+    sizes = {}
+    for kind in ("paths", "learned"):
+        sizes[kind] = _saved_at_spawn(tmp_path / kind, LEARNED_POLICY if kind == "learned"
+                                      else POLICIES[kind])
+    # (the generalizer's dataclasses, made while the learned rule loaded, after the imports)
+    assert sizes["learned"] > sizes["paths"], sizes
+
+
+def _saved_at_spawn(tmp_path: Path, policy_text: str) -> int:
+    """Run ``systrace -p POLICY -- true`` with its caches in ``tmp_path``; check the caches
+    were closed at the spawn; the number of generated-code entries saved."""
+    tmp_path.mkdir()
+    policy = tmp_path / "p.toml"
+    policy.write_text(textwrap.dedent(policy_text))
+    code = textwrap.dedent(f"""\
+        import sys
+        from systrace_py import startup
+        startup.cache_path = lambda kind, what="generated-code": f"{tmp_path}/{{what}}.{{kind}}"
+        from systrace_py.session import Session
+        real_run = Session.run
+        def run(self, spec):
+            import dataclasses, re._compiler
+            real_spawn = self.tracer.spawn
+            def spawn(spec):
+                print("at spawn:", "exec" in vars(dataclasses), startup._caching is None,
+                      type(re._compiler._sre).__name__, file=sys.stderr)
+                return real_spawn(spec)
+            self.tracer.spawn = spawn
+            return real_run(self, spec)
+        Session.run = run
+        sys.argv[0] = "systrace"
+        from systrace_py.__main__ import main
+        sys.exit(main())
+        """)
+    proc = subprocess.run([PYTHON, "-c", code, "-p", str(policy), "--", "true"],
+                          capture_output=True, text=True, timeout=120, env=systrace_env())
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "at spawn: False True module" in proc.stderr.splitlines(), proc.stderr[-2000:]
+    return len(marshal.loads((tmp_path / "generated-code.run").read_bytes()))
 
 
 def test_the_log_still_gets_its_json(tmp_path: Path) -> None:
