@@ -384,35 +384,36 @@ def quick_imports(kind: str = "run") -> Iterator[None]:
     the start's (:func:`command_kind`), whose caches of generated code and regular
     expressions it reads.
 
-    The caches stay open past the imports, until the traced program starts
-    (:func:`caching_ends`, from the session runner): what the policy's load imports on
-    first use (the generalizer for a learned rule, the network rules' module) and the
+    The caches, and the collector's rest, last past the imports, until the traced program
+    starts (:func:`caching_ends`, from the session runner): what the policy's load imports
+    on first use (the generalizer for a learned rule, the network rules' module) and the
     patterns it compiles come from them too -- a learned policy's load imported and compiled
-    all of that afresh at every start, ~7 ms (issue 16)."""
+    all of that afresh at every start, ~5 ms (issue 16); and what the start made (the
+    policy, its index, the filters) lives as long as the run."""
     global _caching
     gc.disable()
+    caching = contextlib.ExitStack()
+    _caching = caching
+    caching.callback(gc.enable)
+    caching.callback(gc.freeze)
     try:
         with deferred():
-            caching = contextlib.ExitStack()
             # (entered under deferred(): cached_generated_code imports dataclasses, which
             # would import inspect)
             caching.enter_context(cached_generated_code(cache_path(kind)))
             caching.enter_context(cached_regexes(cache_path(kind, "regexes")))
-            _caching = caching
             yield
     except BaseException:
         caching_ends()
         raise
-    finally:
-        gc.freeze()
-        gc.enable()
 
 
 def caching_ends() -> None:
     """The start-up caches closed (what was new saved) and the builtins they stood in for
-    given back, if a command's start opened them: before the traced program runs, so that
-    what the run later compiles (an answer's prompt, a log's records) neither waits for the
-    cache nor grows it.  Idempotent; nothing to do in a library's process."""
+    given back, then what the start made frozen and the collector on again, if a command's
+    start opened them (:func:`quick_imports`): before the traced program runs, so that what
+    the run later compiles (an answer's prompt, a log's records) neither waits for the cache
+    nor grows it.  Idempotent; nothing to do in a library's process."""
     global _caching
     caching, _caching = _caching, None
     if caching is not None:
