@@ -71,7 +71,6 @@ from systrace_py.policy.model import (
     Table,
     split_calls,
 )
-from systrace_py.policy.net import NetCondition, NetConditionError
 from systrace_py.startup import standing_in
 
 if TYPE_CHECKING:
@@ -82,6 +81,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from systrace_py.policy.generalize import LearnedGlob
+    from systrace_py.policy.net import NetCondition
 else:
     # The parser imports datetime for TOML's dates and times.  datetime.py defines every
     # class in Python and then replaces each with _datetime's (C): ~1 ms of each start
@@ -1017,6 +1017,11 @@ class _Loader:
         self._applicable.add(checked)
 
     def _net(self, data: dict[str, object], where: _PathKey, calls: list[str]) -> NetCondition:
+        # (imported here, by the policies with an address rule only: a path policy's start
+        # does without it; the start-up caches are still open while the policy loads, so
+        # its dataclasses and patterns come from them -- startup.quick_imports)
+        from systrace_py.policy.net import NetCondition, NetConditionError
+
         given = {k: data[k] for k in NET_KEYS if k in data}
         try:
             net = NetCondition(env=self.env, **given)  # type: ignore[arg-type]
