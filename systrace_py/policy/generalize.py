@@ -271,6 +271,26 @@ def _sensitive_tests(home: str | None,
                  for pattern in _sensitive_patterns(home, relocated))
 
 
+@functools.lru_cache(maxsize=16)
+def _sensitive_index(home: str | None, relocated: tuple[str, ...] = ()
+                     ) -> tuple[dict[str, tuple[tuple[_NameTest, ...], ...]],
+                                tuple[tuple[_NameTest, ...], ...]]:
+    """:func:`_sensitive_tests` by the first name of each pattern: a literal one is tried
+    only on a directory whose first name it is (its test is equality); a wildcard one on
+    every directory.  reaches_sensitive tried all ~150 on each shape of a learned glob:
+    ~14 M instructions, ~3.5 ms of a learned policy's start (issue 16)."""
+    by_first: dict[str, list[tuple[_NameTest, ...]]] = {}
+    wild: list[tuple[_NameTest, ...]] = []
+    for pattern, names in zip(_sensitive_tests(home, relocated),
+                              _sensitive_patterns(home, relocated), strict=True):
+        first = names[0]
+        if any(ch in first for ch in "*?["):
+            wild.append(pattern)
+        else:
+            by_first.setdefault(first, []).append(pattern)
+    return {k: tuple(v) for k, v in by_first.items()}, tuple(wild)
+
+
 def _prefix_matches(pattern: Sequence[_NameTest], comps: Sequence[str]) -> bool:
     """Whether ``comps`` starts with components matching ``pattern`` (fnmatch per name)."""
     return len(comps) >= len(pattern) and all(
@@ -296,7 +316,9 @@ def reaches_sensitive(directory: str, deep: bool, home: str | None,
     comps = components(directory)
     if relocated is None:
         relocated = relocated_sensitive()
-    for pattern in _sensitive_tests(home, relocated):
+    by_first, wild = _sensitive_index(home, relocated)
+    for pattern in (by_first.get(comps[0], ()) + wild if comps else
+                    _sensitive_tests(home, relocated)):
         if _prefix_matches(pattern, comps):
             return True  # the directory itself is sensitive or inside a sensitive one
         if len(pattern) > len(comps) and _prefix_matches(pattern[:len(comps)], comps) and (
