@@ -1467,8 +1467,16 @@ class Tracer:
                 if mount_kind(call.args[3]) not in changes:
                     continue
             decoded = call.decoded_path(role)
-            if decoded is None or decoded.resolved.unnamed or call.symlink(role):
-                continue  # a detached mount; a symlink, on which the kernel mounts nothing
+            if decoded is None or decoded.resolved.unnamed:
+                continue  # a detached mount
+            if call.name != "move_mount" and call.symlink(role):
+                # mount(2) follows a last symlink: one left is a magic link's jump to an
+                # O_PATH descriptor of one, on which the kernel mounts nothing (ENOENT); an
+                # unmount there (UMOUNT_NOFOLLOW) takes away only what is on the link.
+                # move_mount does not follow it (without MOVE_MOUNT_T_SYMLINKS): it mounts a
+                # file on the link itself -- /proc/PID/cwd, root, exe, /proc/self, which the
+                # tracer reads (red team 22)
+                continue
             path = decoded.resolved.path
             if path in ("/", "/proc") or path.startswith("/proc/"):
                 return errno.EPERM, f"{path}: the tracer's own / and /proc"

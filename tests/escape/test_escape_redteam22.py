@@ -5,11 +5,23 @@ systrace whose output must not carry it (docs/security.md, "Red team 22")."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import tomllib
 from pathlib import Path
 
-from escape_lib import PYTHON, SYSTRACE, Scene, attack, policy, require_real
+import pytest
+from escape_lib import (
+    PYTHON,
+    SYSTRACE,
+    Scene,
+    assert_blocked,
+    attack,
+    policy,
+    read_never,
+    require_real,
+)
 
 from conftest import systrace_env
 
@@ -109,3 +121,33 @@ def test_policy_listings_of_a_learned_policy_spell_out_a_programs_controls(
     assert not raw_in(shown.stdout, lines=False), repr(shown.stdout)
     again = [rule.get("path", "") for rule in tomllib.loads(shown.stdout)["rule"]]
     assert again == paths  # (the escapes load back as the names learned)
+
+
+#: a mount namespace of the run's own, so that what the attack mounts ends with it: the
+#: tracer and its tree share it -- it is "the tracer's own namespace" of the engine
+PRIVATE = ["unshare", "-m", "--propagation", "private"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
+                    reason="mounts in the tracer's own namespace need root (and unshare)")
+@pytest.mark.parametrize("how", ["cwd", "root", "thread"])
+def test_a_file_mounted_over_a_proc_magic_link_of_the_tracers_view_is_refused(
+        build, tmp_path: Path, how: str, loop: dict[str, str]) -> None:
+    """The tracer reads /proc/TID/cwd, /proc/TID/root (and /proc/self) for every decision, and
+    refuses any mount on "/" or /proc in its own namespace -- but let one on a symlink pass,
+    "on which the kernel mounts nothing".  move_mount without MOVE_MOUNT_T_SYMLINKS does not
+    follow its target's last symlink and mounts a file on the link itself, a /proc magic link
+    included.  Natively (as root, in a namespace of its own) a copy of the decoy mounted over
+    /proc/self/cwd (root, thread-self/cwd) changes nothing of the program's own lookups: it
+    reads the secret.  Traced, the tracer read the decoy where the link was and failed the
+    program's later calls with EINVAL or ENOTDIR (closed, but by accident, and every relative
+    path broken); now the mount is refused (EPERM) as every mount on /proc there is."""
+    program = build("escape/ns_proclink.c")
+    native = Scene.make(tmp_path, "control")
+    require_real(attack("unshare", "-m", "--propagation", "private", program, how,
+                        native.secd, native.decoy, policy_text=None, scene=native))
+    scene = Scene.make(tmp_path)
+    traced = attack(program, how, scene.secd, scene.decoy, policy_text=read_never(scene.secret),
+                    scene=scene, env=loop, tracer=[*PRIVATE, *SYSTRACE])
+    assert_blocked(traced)
+    assert ": EPERM" in traced.detail and "move_mount over /proc/" in traced.detail, traced
