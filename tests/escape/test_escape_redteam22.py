@@ -151,3 +151,51 @@ def test_a_file_mounted_over_a_proc_magic_link_of_the_tracers_view_is_refused(
                     scene=scene, env=loop, tracer=[*PRIVATE, *SYSTRACE])
     assert_blocked(traced)
     assert ": EPERM" in traced.detail and "move_mount over /proc/" in traced.detail, traced
+
+
+#: ... with a procfs of its own at /proc: fspick's reconfiguration changes a superblock,
+#: which a copied namespace shares with the one it was copied from (the machine's /proc)
+PRIVATE_PROC = [*PRIVATE, "sh", "-c", 'mount -t proc proc /proc && exec "$@"', "sh"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
+                    reason="mounts in the tracer's own namespace need root (and unshare)")
+@pytest.mark.parametrize("how", ["remount", "setattr", "recursive", "fspick"])
+def test_the_flags_of_the_tracers_own_proc_stay_as_they_are(
+        build, tmp_path: Path, how: str, loop: dict[str, str]) -> None:
+    """A remount, mount_setattr and fspick "cover nothing", so the tracer let them change
+    its own /proc: nosymfollow there (by a remount, by mount_setattr on /proc, or on "/" with
+    AT_RECURSIVE -- mount_setattr did not even stop) fails every /proc magic link the tracer
+    opens, subset=pid takes /proc/sys and /proc/net from it.  Natively the program, having
+    changed /proc, opens the secret through a descriptor of its directory; traced, every
+    path call it made afterwards failed (ELOOP: closed, by accident).  Now the change is
+    refused (EPERM), as every mount on /proc in the tracer's namespace is."""
+    program = build("escape/ns_procflags.c")
+    native = Scene.make(tmp_path, "control")
+    require_real(attack(PRIVATE_PROC[0], *PRIVATE_PROC[1:], program, how, native.secd,
+                        policy_text=None, scene=native))
+    scene = Scene.make(tmp_path)
+    traced = attack(program, how, scene.secd, policy_text=read_never(scene.secret), scene=scene,
+                    env=loop, tracer=[*PRIVATE_PROC, *SYSTRACE])
+    assert_blocked(traced)
+    assert traced.detail == f"{how} of /proc: EPERM", traced
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
+                    reason="mounts in the tracer's own namespace need root (and unshare)")
+def test_mount_setattr_elsewhere_in_the_tracers_namespace_works(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Parity: mount_setattr (now a call that always stops) on a mount of the tracer's
+    namespace that is not /proc -- a bind of the work directory, AT_RECURSIVE, nosymfollow --
+    runs as natively; the secret is then refused by its rule, not the call by the guard."""
+    program = build("escape/ns_procflags.c")
+    native = Scene.make(tmp_path, "control")
+    require_real(attack(PRIVATE_PROC[0], *PRIVATE_PROC[1:], program, "elsewhere", native.secd,
+                        native.work, policy_text=None, scene=native))
+    scene = Scene.make(tmp_path)
+    traced = attack(program, "elsewhere", scene.secd, scene.work,
+                    policy_text=read_never(scene.secret), scene=scene, env=loop,
+                    tracer=[*PRIVATE_PROC, *SYSTRACE])
+    assert "note: elsewhere made" in traced.stdout, traced
+    assert_blocked(traced)
+    assert traced.detail == "openat(the secret's directory): EACCES", traced
