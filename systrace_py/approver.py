@@ -47,6 +47,7 @@ from typing import IO, Any
 from systrace_py import __version__, procfs
 from systrace_py.report import say
 from systrace_py.supervisor import Answer, AnswerKind, AskRequest
+from systrace_py.terminal import printable
 from systrace_py.ui.answering import BURST, Interpreter, call_text, describe_answer, rule_text
 from systrace_py.ui.answers import VERBS, AnswerError, Parsed, compose, errno_value
 from systrace_py.ui.offers import OfferError
@@ -792,7 +793,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     def log(text: str) -> None:
-        print(f"approver: {text}", file=sys.stderr, flush=True)
+        # an ask's call and program are the traced program's to choose, and this stderr is
+        # systrace's (the user's terminal): spelled printable as systrace's own lines are
+        print(f"approver: {printable(text)}", file=sys.stderr, flush=True)
 
     reader: IO[str]
     writer: IO[str]

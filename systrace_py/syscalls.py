@@ -1308,9 +1308,11 @@ _c(440, "process_madvise", (_fd("pidfd"), _ptr("vec"), _a("vlen"), _a("behavior"
    _T.PLAIN | _T.UNSAFE, shares=Shares(((_eq32(3, MADV_FREE),),), anywhere=True))
 _c(441, "epoll_pwait2", (_fd("epfd"), _ptr("events"), _a("maxevents"), _ptr("timeout"),
                          _ptr("sigmask"), _a("sigsetsize")), "stdio")
-# mount_setattr changes a mount's flags or propagation: nothing is shown or covered
+# mount_setattr changes a mount's flags or propagation: nothing is shown or covered -- but
+# nosymfollow changes what paths mean (the resolver reads it), and on the tracer's own /proc
+# it would fail every magic link the tracer opens: a view call, which always stops
 _c(442, "mount_setattr", (_DFD, _at("path", *_atf(2)), _FLAGS,
-                          _ptr("uattr"), _a("usize")), "namespace", _T.PATH | _T.FREEZE)
+                          _ptr("uattr"), _a("usize")), "namespace", _NS)
 _c(443, "quotactl_fd", (_FD, _a("cmd", _K.CMD), _a("id"), _ptr("addr")))
 _c(444, "landlock_create_ruleset", (_ptr("attr"), _a("size"), _FLAGS))
 _c(445, "landlock_add_rule", (_fd("ruleset_fd"), _a("rule_type"), _ptr("rule_attr"), _FLAGS))

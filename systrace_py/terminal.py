@@ -35,3 +35,17 @@ def _spelled(match: re.Match[str]) -> str:
 def printable(text: str) -> str:
     """``text`` with every character a terminal could take for a command spelled out."""
     return _UNPRINTABLE.sub(_spelled, text)
+
+
+#: the characters of _UNPRINTABLE that a TOML writer (tomli-w) leaves raw in a string: it
+#: escapes the other C0 controls, DEL, the quote and the backslash, not the tab, C1 controls
+#: (U+009B is CSI to a terminal), the bidirectional controls or the line separators
+_RAW_IN_TOML = re.compile("[\t\x80-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def toml_shown(text: str) -> str:
+    """TOML text with every character of its strings that a terminal could take for a command
+    escaped as ``\\uXXXX`` -- which loads back as the same string: a learned policy holds
+    names the traced program chose, and ``systrace policy learn`` prints it on stdout (red team
+    22).  Only strings hold such characters in a TOML document, so the whole text is taken."""
+    return _RAW_IN_TOML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -386,6 +386,8 @@ def _replayable(record: dict[str, Any]) -> Observation | None:
 
 
 def _rule_text(rule: Rule) -> str:
+    """A rule in a few words -- its glob may be a name a traced program chose (a learned
+    policy's), so the caller shows it :func:`printable` (red team 22)."""
     parts = [",".join(rule.calls)]
     if rule.path is not None:
         parts.append(rule.path.pattern)
@@ -419,13 +421,13 @@ def write_check(out: IO[str], report: CheckReport, policy_path: str, log_path: s
             out.write(f"table {current}:\n  {'rule':>5} {'line':>5} {'hits':>7}  calls, condition,"
                       " action\n")
         out.write(f"  {item.rule.index:>5} {_line(item.rule):>5} {item.hits:>7}  "
-                  f"{_rule_text(item.rule)}\n")
+                  f"{printable(_rule_text(item.rule))}\n")
     unused = report.unused()
     if unused:
         out.write(f"unused rules ({len(unused)}): nothing in the log used them\n")
         for item in unused:
             out.write(f"  table {item.table} rule {item.rule.index} (line {_line(item.rule)}):"
-                      f" {_rule_text(item.rule)}\n")
+                      f" {printable(_rule_text(item.rule))}\n")
     else:
         out.write("unused rules: none\n")
     for table, count in sorted(report.by_default.items()):

@@ -80,6 +80,7 @@ from systrace_py.engine.tracee import (
     shared_with,
 )
 from systrace_py.kernel import (
+    AT_RECURSIVE,
     AUDIT_ARCH_X86_64,
     CAP_SYS_RESOURCE,
     CLONE_NEWNS,
@@ -206,7 +207,11 @@ _U64 = 0xFFFFFFFFFFFFFFFF
 _CONTROL_CALLS = treated(Treat.CONTROL)  # calls whose control messages are checked
 #: calls whose targets, in the tracer's own mount namespace, must not be "/", /proc or below:
 #: the tracer reads /proc (and resolves from its root) for every decision
-_TRACER_VIEW_ROLES = {"mount": ("new", "old"), "umount2": ("path",), "move_mount": ("new", "old")}
+_TRACER_VIEW_ROLES = {"mount": ("new", "old"), "umount2": ("path",), "move_mount": ("new", "old"),
+                      "mount_setattr": ("path",), "fspick": ("path",)}
+#: what changes the flags or options of a mount (mount(2)'s kinds, views.mount_kind): refused
+#: on the tracer's own /proc, whose nosymfollow would fail every magic link it opens
+_FLAGS_CHANGE = ("remount", "reconfigure")
 #: calls whose examined memory is where their registers point, nothing reached through
 #: pointers in memory: whether it is in a shared page is a range test (_reached_from_outside)
 #: why a redirected call fails (enforce.linked_redirect)
@@ -1461,15 +1466,37 @@ class Tracer:
                 continue
             if not own and (role == "old" or not call.exposes(role)):
                 continue  # (a target is "exposed" elsewhere when others see it: shared)
+            flags_only = call.name in ("mount_setattr", "fspick")
             if call.name == "mount":
-                # a remount or a propagation change covers nothing; a bind's source stays
+                # a propagation change covers nothing; a bind's source stays; a remount
+                # changes only flags and options
                 changes = ("move",) if role == "old" else ("move", "new", "bind")
-                if mount_kind(call.args[3]) not in changes:
-                    continue
+                kind = mount_kind(call.args[3])
+                if kind not in changes:
+                    if role == "old" or kind not in _FLAGS_CHANGE:
+                        continue
+                    flags_only = True
             decoded = call.decoded_path(role)
-            if decoded is None or decoded.resolved.unnamed or call.symlink(role):
-                continue  # a detached mount; a symlink, on which the kernel mounts nothing
+            if decoded is None or decoded.resolved.unnamed:
+                continue  # a detached mount
+            if call.name != "move_mount" and call.symlink(role):
+                # mount(2) follows a last symlink: one left is a magic link's jump to an
+                # O_PATH descriptor of one, on which the kernel mounts nothing (ENOENT); an
+                # unmount there (UMOUNT_NOFOLLOW) takes away only what is on the link.
+                # move_mount does not follow it (without MOVE_MOUNT_T_SYMLINKS): it mounts a
+                # file on the link itself -- /proc/PID/cwd, root, exe, /proc/self, which the
+                # tracer reads (red team 22)
+                continue
             path = decoded.resolved.path
+            if flags_only:
+                # the flags or options of its own /proc (nosymfollow: every magic link the
+                # tracer opens is ELOOP; subset=pid...), or of every mount below a path
+                # (mount_setattr's AT_RECURSIVE), /proc among them (red team 22)
+                below = (call.name == "mount_setattr" and call.args[2] & AT_RECURSIVE
+                         and (path == "/" or "/proc".startswith(path.rstrip("/") + "/")))
+                if below or path == "/proc" or path.startswith("/proc/"):
+                    return errno.EPERM, f"{path}: the flags of the tracer's own /proc"
+                continue
             if path in ("/", "/proc") or path.startswith("/proc/"):
                 return errno.EPERM, f"{path}: the tracer's own / and /proc"
         return None

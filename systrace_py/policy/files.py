@@ -1206,7 +1206,10 @@ def table_options(policy: Policy) -> dict[str, dict[str, object]]:
 def _scalar(value: object) -> str:
     import tomli_w  # saving only: enforcing runs never load the writer (start-up, issue 16)
 
-    return tomli_w.dumps({"v": value})[4:].rstrip("\n")
+    from systrace_py.terminal import toml_shown
+
+    # (a basic string, which tomli-w always writes: its \\u escapes load back as written)
+    return toml_shown(tomli_w.dumps({"v": value})[4:].rstrip("\n"))
 
 
 def _format_key(key: str) -> str:

@@ -26,6 +26,7 @@ from systrace_py.policy.glob import Expansions
 from systrace_py.policy.model import Action, Policy, Rule, Table
 from systrace_py.report import say
 from systrace_py.supervisor import BURST_SECONDS, Answer, AnswerKind, Asker, AskRequest, PolicySet
+from systrace_py.terminal import printable
 from systrace_py.ui.answers import AnswerError, Parsed, parse_answer
 from systrace_py.ui.offers import (
     Offer,
@@ -211,9 +212,10 @@ class DefaultAsker:
             rule = request.decision.rule
             why = rule.label() if rule is not None else \
                 f"the default of table {request.decision.table}"
-            self.stderr.write(f"systrace: permitted {call_text(request)} for pid "
-                              f"{request.pid} ({request.program}): {why} says ask; no "
-                              "terminal to ask on, --ask-default permit\n")
+            # (the path and program are the traced program's: spelled printable, as say() does)
+            self.stderr.write("systrace: " + printable(
+                f"permitted {call_text(request)} for pid {request.pid} ({request.program}): "
+                f"{why} says ask; no terminal to ask on, --ask-default permit") + "\n")
             self.stderr.flush()
         respond(Answer(AnswerKind.PERMIT))
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 
+import tomli_w
 from hypothesis import given
 from hypothesis import strategies as st
 
-from systrace_py.terminal import printable
+from systrace_py.terminal import printable, toml_shown
 
 _COMMANDS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
@@ -36,3 +38,13 @@ def test_controls_are_spelled_so_that_a_name_spelling_one_differs() -> None:
     assert printable("a\\x1bb") == "a\\\\x1bb"
     assert printable(os.fsdecode(b"\x9b2J")) == "\\x9b2J"
     assert printable("\u202eevil") == "\\u202eevil"
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))))
+def test_a_policys_toml_holds_no_control_and_loads_back_the_same(text: str) -> None:
+    """A learned policy holds names the traced program chose and ``systrace policy learn``
+    prints it (red team 22): its strings carry no character a terminal obeys, and load back
+    as they were."""
+    shown = toml_shown(tomli_w.dumps({"path": text}))
+    assert not _COMMANDS.search(shown.rstrip("\n"))
+    assert tomllib.loads(shown) == {"path": text}
