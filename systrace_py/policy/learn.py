@@ -164,7 +164,13 @@ class Observation:
     decides such a move for everything inside it (``Table._subtree_decision``);
     ``tree`` marks a signal call whose every target was a task of the traced tree
     (``policy.model.Facts.in_tree``): the tree-scoped permit every learned table has covers
-    it (:data:`TREE_SIGNALS`), so it is learned as no grant of its own.
+    it (:data:`TREE_SIGNALS`), so it is learned as no grant of its own;
+    ``older`` names the roles whose path held, when the call was made, a file the run did
+    not make although the run had made that name, or one above it, before -- an older file
+    moved there (pip's uninstall stash, ``packaging`` renamed onto ``~ackaging``, made and
+    removed by the run just before) --, and the directories a move took that the run did
+    not make: the next run's call meets such a file again, which a ``fresh`` rule does not
+    cover (``DecodedCall.fresh``), so it is learned by name.
     """
 
     table: str
@@ -183,6 +189,7 @@ class Observation:
     mkstemp: bool = False
     directories: tuple[str, ...] = ()
     tree: bool = False
+    older: tuple[str, ...] = ()
 
     def all_facts(self) -> list[CallFacts]:
         """The facts a policy decides on (one per socket address)."""
@@ -224,6 +231,8 @@ class Observation:
             out["directories"] = list(self.directories)
         if self.tree:
             out["tree"] = True
+        if self.older:
+            out["older"] = list(self.older)
         return out
 
     @classmethod
@@ -247,6 +256,7 @@ class Observation:
             mkstemp=bool(data.get("mkstemp", False)),
             directories=tuple(str(r) for r in data.get("directories", ())),
             tree=bool(data.get("tree", False)),
+            older=tuple(str(r) for r in data.get("older", ())),
         )
 
 
@@ -545,8 +555,14 @@ def _use_pattern(use: _PathUse, ctx: _Context) -> _Pattern:
     globs reach no such name but by a ``fresh`` rule in a directory the run made
     (``LearnedGlob``): in one the run made, a fresh glob stays (cmake's try-compile
     directory's ``Makefile``).  Reads and looks generalize as any path (reading plants
-    nothing)."""
+    nothing).  A use of an older file where the run had made the name before
+    (``_PathUse.older``: pip removing its uninstall stash ``~ackaging``, the older
+    ``packaging`` renamed there) is the one path too: a fresh glob -- the generated name's
+    -- covers only what the next run makes, and its next run's call meets an older file
+    again."""
     named = _generalize_path(use.path, ctx)
+    if use.older and named.fresh:
+        return _Pattern(ctx.writer.text(use.path), True)
     if named.literal or ctx.options.generalize == "none" or not writes((use.cls,)) or \
             planted_at(use.path) is None or (named.fresh and not ctx._planted_outside(
                 use.path)):
@@ -664,6 +680,9 @@ class _PathUse:
     syscall: str
     argv: tuple[str, ...] | None
     initial: bool
+    #: the path held an older file the run had made the name of before (Observation.older):
+    #: no ``fresh`` rule covers this use on the next run
+    older: bool = False
 
 
 @dataclass
@@ -675,6 +694,8 @@ class _TableData:
     catch_all: set[str] = field(default_factory=set)
     listings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     moved: dict[str, set[str]] = field(default_factory=dict)  # key -> directories moved
+    #: directories moved while they held what the run did not make (Observation.older)
+    older_moved: set[str] = field(default_factory=set)
 
 
 def _collect(observations: list[Observation], options: LearnOptions,
@@ -707,9 +728,12 @@ def _collect(observations: list[Observation], options: LearnOptions,
                         report.unrepresentable.append(obs)
                         continue
                     data.path_uses.append(_PathUse(key, cls, part, arg.path, facts.syscall,
-                                                   facts.argv, obs.initial))
+                                                   facts.argv, obs.initial,
+                                                   arg.role in obs.older))
                     if arg.role in obs.directories:
                         data.moved.setdefault(key, set()).add(arg.path)
+                        if arg.role in obs.older:
+                            data.older_moved.add(arg.path)
                 elif facts.syscall in _CATCH_ALL_CALLS and cls in ("net-connect", "net-bind"):
                     addr = facts.sockaddr
                     if addr is None or addr.family not in ("inet", "inet6", "unix"):
@@ -856,7 +880,11 @@ def _moved_patterns(data: _TableData, ctx: _Context, report: LearnReport
     ``targetXXXXXX`` made, filled and renamed to ``target`` was refused on the next run.
     The directory's own name is generalized as any path is (a generated name stays one); a
     directory that is or reaches a sensitive location stays refused (reported).  The rule
-    is fresh but for an older run's numbered directory (:meth:`_Context._count_older`)."""
+    is fresh for a directory the run made, or one a generated name stands for; not for an
+    older directory the run moved (``_TableData.older_moved``), by its name or as an older
+    run's number (:meth:`_Context._count_older`): that move took what older runs left
+    inside, as the next run's will (pip's uninstall stash renames the installed
+    ``packaging`` away, and a fresh ``packaging/**`` refused its next run's move)."""
     out: dict[str, list[_Pattern]] = defaultdict(list)
     home = ctx.writer.home
     for key, directories in data.moved.items():
@@ -867,13 +895,14 @@ def _moved_patterns(data: _TableData, ctx: _Context, report: LearnReport
                 if directory not in report.exact_sensitive:
                     report.exact_sensitive.append(directory)
                 continue
-            # (fresh: what is inside the run made, or a name the program chose stands for
-            # it; an older directory it moved, as it is or of an older run's number
-            # (pytest's ``pytest-[0-9][0-9][0-9]``), moved what older runs left inside)
             named = _generalize_path(directory, ctx)
+            if directory in data.older_moved:  # (by its name: not a name of its shape)
+                text = (ctx.writer.text(directory) if named.fresh else named.text)
+                out[key].append(_Pattern(text.rstrip("/") + "/**", False, _MOVED))
+                continue
             text = named.text.rstrip("/") + "/**"
-            out[key].append(_Pattern(text, False, _MOVED, fresh=named.fresh or (
-                directory in ctx.made or named.literal)))
+            out[key].append(_Pattern(text, False, _MOVED,
+                                     fresh=named.fresh or directory in ctx.made))
     return out
 
 
@@ -1190,7 +1219,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             ) else next(
                 (g for g in covering if globs[g].matches(use.path) and (
                     not fresh(g) or (use.path in ctx.made and not pattern.exact
-                                     and use.path not in ctx.older_first)
+                                     and not use.older and use.path not in ctx.older_first)
                     or pattern.fresh)), None)
             if cover is not None:
                 if use.path not in seen[cover]:

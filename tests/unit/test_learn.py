@@ -757,6 +757,72 @@ def test_an_observation_keeps_its_moved_directories_through_the_log():
     assert Observation.from_json(MAIN, obs.to_json()) == obs
 
 
+def _stash(older: bool) -> list[Observation]:
+    """pip's uninstall stash: ``~ackaging`` probed (made, removed), the installed
+    ``packaging`` renamed there, the new one written, the stash removed with its files --
+    ``older``: as the learner sees it, the moved directory and what the stash held then
+    were none of the run's (Observation.older)."""
+    site = "/work/proj/v/site-packages"
+    flag = ("path",) if older else ()
+    return [Observation(MAIN, "mkdir", (PathArg("path", f"{site}/~ackaging"),),
+                        created=("path",), exclusive=True),
+            Observation(MAIN, "rmdir", (PathArg("path", f"{site}/~ackaging"),)),
+            Observation(MAIN, "rename", (PathArg("old", f"{site}/packaging"),
+                                         PathArg("new", f"{site}/~ackaging")),
+                        created=("new",), directories=("old",),
+                        older=("old",) if older else ()),
+            Observation(MAIN, "mkdir", (PathArg("path", f"{site}/packaging"),),
+                        created=("path",), exclusive=True),
+            write(f"{site}/packaging/tags.py"),
+            Observation(MAIN, "unlink", (PathArg("path", f"{site}/~ackaging/tags.py"),),
+                        older=flag),
+            Observation(MAIN, "rmdir", (PathArg("path", f"{site}/~ackaging"),), older=flag)]
+
+
+def test_an_older_file_at_a_name_the_run_made_is_learned_by_name():
+    """The stash's second removal met the older ``packaging`` the run renamed there: no
+    fresh rule covers it on the next run (7 refusals of pip install --force-reinstall), so
+    the removal is learned by name -- and the stash's generated name stays fresh: another
+    older directory of its shape stays refused.  Without the older flag (a log written
+    before it) the stash is a fresh glob, as before."""
+    site = "/work/proj/v/site-packages"
+    _, policy, text = learned(_stash(older=True))
+
+    def decides(syscall: str, path: str, made: bool = False) -> Action:
+        facts = CallFacts(syscall, (PathArg("path", path),),
+                          made=frozenset({"path"}) if made else frozenset())
+        return policy.main.decide(facts).action
+
+    assert decides("rmdir", f"{site}/~ackaging") is Action.PERMIT, text
+    assert decides("unlink", f"{site}/~ackaging/tags.py") is Action.PERMIT, text
+    assert decides("rmdir", f"{site}/~ootbeer") is not Action.PERMIT, text
+    assert decides("unlink", f"{site}/~ootbeer/tags.py") is not Action.PERMIT, text
+    assert decides("mkdir", f"{site}/~ootbeer", made=True) is Action.PERMIT, text
+    _, before, _ = learned(_stash(older=False))
+    assert before.main.decide(CallFacts("rmdir", (PathArg("path", f"{site}/~ackaging"),))
+                              ).action is not Action.PERMIT
+
+
+def test_an_older_directory_moved_is_learned_as_its_tree_not_fresh():
+    """The run moved the installed ``packaging`` with the files older runs left in it: its
+    next run moves them again, which a fresh ``packaging/**`` refused (a move is decided for
+    everything inside).  Only that directory: another older one stays refused."""
+    site = "/work/proj/v/site-packages"
+    _, policy, text = learned(_stash(older=True))
+    moved = [r for r in policy.main.rules if r.path is not None
+             and r.path.pattern == "$CWD/v/site-packages/packaging/**"]
+    assert moved and not any(r.fresh for r in moved), text
+
+    def renamed(old: str) -> bool:
+        facts = CallFacts("rename", (PathArg("old", old), PathArg("new", f"{site}/~ackaging")),
+                          directories=frozenset({"old"}), made=frozenset({"new"}))
+        return policy.main.decide(facts).action is Action.PERMIT
+
+    assert renamed(f"{site}/packaging")
+    assert not renamed(f"{site}/pkg_resources")
+    assert Observation.from_json(MAIN, _stash(True)[2].to_json()) == _stash(True)[2]
+
+
 @pytest.mark.parametrize("level", ["none", "strict", "safe", "broad"])
 def test_bytes_that_are_not_utf8_are_never_written_into_a_policy(level):
     """gpg asks access() about a name of random bytes in its working directory: the engine

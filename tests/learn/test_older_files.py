@@ -1,0 +1,45 @@
+"""Learned policies and older files moved onto names the run made (issue 11): a learned
+``fresh`` rule covers only what the next run makes, so a call that met an older file at a
+generated name -- pip's uninstall stash, ``packaging`` renamed onto ``~ackaging``, a name
+pip made and removed just before -- is learned by name, and the next run passes; another
+older file at a name of the same shape stays refused."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from test_next_run import enforce, learn
+
+#: pip's stash, as pip makes it (AdjacentTempDirectory: a "~" for the first letter, the
+#: name probed by mkdir and removed, the older package renamed there, the new one written,
+#: the stash removed with everything in it)
+STASH = ("mkdir '~ypackage' && rmdir '~ypackage' && mv mypackage '~ypackage' && "
+         "mkdir mypackage && echo new > mypackage/mod.py && rm -r '~ypackage' && "
+         "cat mypackage/mod.py")
+
+
+def _older_package(work: Path) -> None:
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "mypackage").mkdir(parents=True)
+    (work / "mypackage" / "mod.py").write_text("old\n")
+
+
+def test_an_uninstall_stash_of_an_older_package_is_removed_on_the_next_run(tmp_path):
+    work = tmp_path / "work"
+    _older_package(work)
+    policy = learn(tmp_path, ["sh", "-c", STASH], cwd=work)
+    text = policy.read_text()
+    assert "$CWD/~ypackage" in text and "~ypackage/mod.py" in text, text
+    _older_package(work)
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", STASH], cwd=work)
+    assert (r.returncode, r.stdout) == (0, "new\n"), r.stderr
+    assert refused == [], refused[:3]
+    # no more than that: an older directory of the stash's shape is none of the run's
+    _older_package(work)
+    (work / "~otherpkg").mkdir()
+    (work / "~otherpkg" / "mod.py").write_text("kept\n")
+    other = STASH + " && rm -r '~otherpkg'"
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", other], cwd=work)
+    assert r.returncode != 0 and (work / "~otherpkg" / "mod.py").exists()
+    assert refused and all("/~otherpkg" in x["args"]["path"] for x in refused), refused[:3]
