@@ -413,6 +413,7 @@ class _Context:
         created: dict[str, bool] = {}
         mkstemp_made: set[str] = set()
         libc_made: set[str] = set()  # files of them opened without O_NOFOLLOW: C's mkstemp
+        mkdtemp_made: dict[str, str] = {}  # directories of them (mode 0700) -> the table
         renamed: dict[str, str] = {}  # path -> the name it got in its own directory
         renamed_to: set[str] = set()  # the new names of renames
         passed: set[str] = set()  # names a file was renamed to and away from: a step only
@@ -438,7 +439,9 @@ class _Context:
                         ctx.rewritable.add(arg.path)
                     if obs.mkstemp:
                         mkstemp_made.add(arg.path)
-                        if obs.open_flags is not None and not obs.open_flags & os.O_NOFOLLOW:
+                        if obs.open_flags is None:
+                            mkdtemp_made[arg.path] = obs.table
+                        elif not obs.open_flags & os.O_NOFOLLOW:
                             libc_made.add(arg.path)
                 comps = components(arg.path)
                 for i in range(1, len(comps)):
@@ -451,6 +454,15 @@ class _Context:
                             j -= 1
         ctx.made = set(created)
         ctx.older_first = used & ctx.made
+        if mkdtemp_made:
+            # a directory made 0700 by a program that is no Python interpreter was made by
+            # C's mkdtemp (mktemp -d, a configure's "confXXXXXX"), or another library's --
+            # none draws Python's 8: its 6 lowercase letters and digits (1 in 26) were
+            # "conf" cut to "co" and Python's 8, a fresh "co*" wider than the run used
+            python = {obs.table for obs in observations
+                      if any(_PYTHON_STARTS.search(arg.path) for arg in obs.paths)}
+            libc_made.update(path for path, table in mkdtemp_made.items()
+                             if table not in python)
         if options.generalize == "none":
             return ctx
         for path, exclusive in created.items():
@@ -541,6 +553,11 @@ class _Context:
                         self.older_counted[prefix] = escape(found["head"]) + \
                             "[0-9]" * len(found["number"]) + escape(found["tail"])
 
+
+#: what every CPython start reads (its codecs): a table with such a read is a Python
+#: interpreter's, whatever its program's name (a script's, ``bin/pip``)
+_PYTHON_STARTS = re.compile(r"/python3[^/]*/encodings/__init__\.(?:py|pyc)$|"
+                            r"/encodings/__pycache__/__init__\.[^/]*\.pyc$")
 
 #: a name of a counter: a head ending in a separator, a number, a tail (pytest-711)
 _COUNTED = re.compile(r"(?P<head>.*[-._])(?P<number>[0-9]+)(?P<tail>[^0-9]*)", re.DOTALL)

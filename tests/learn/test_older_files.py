@@ -43,3 +43,20 @@ def test_an_uninstall_stash_of_an_older_package_is_removed_on_the_next_run(tmp_p
     r, refused = enforce(tmp_path, policy, ["sh", "-c", other], cwd=work)
     assert r.returncode != 0 and (work / "~otherpkg" / "mod.py").exists()
     assert refused and all("/~otherpkg" in x["args"]["path"] for x in refused), refused[:3]
+
+
+def test_a_configure_scratch_directory_is_learned_as_its_template(tmp_path):
+    """configure's ``mktemp -d ./confXXXXXX`` -- mkdir 0700, here with the 6 lowercase
+    letters and digits it draws 1 run in 26 (mkdir -m 700 makes it as mkdtemp does) --
+    was learned as "co" and Python's 8, ``$CWD/co*``: the next run could make any new name
+    of "co".  Now ``$CWD/conf*``: the next run's scratch passes, ``coffee`` does not."""
+    work = tmp_path / "work"
+    work.mkdir()
+    script = "mkdir -m 700 {0} && echo x > {0}/f && rm -r {0}"
+    policy = learn(tmp_path, ["sh", "-c", script.format("confab12cd")], cwd=work)
+    text = policy.read_text()
+    assert "$CWD/conf*" in text and "$CWD/co*" not in text, text
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", script.format("confQx7LmZ")], cwd=work)
+    assert (r.returncode, refused) == (0, []), (r.stderr, refused[:3])
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", script.format("coffee")], cwd=work)
+    assert r.returncode != 0 and refused and not (work / "coffee").exists(), r.stderr

@@ -921,3 +921,29 @@ def test_a_short_number_made_next_to_older_ones_is_a_counter():
     assert policy.main.decide(older).action is not Action.PERMIT  # (it only listed it)
     _, _, alone = learned([listing(base, "lib64/"), made])
     assert '"$TMPDIR/pytest-of-u/pytest-2"' in alone, alone
+
+
+# --- a directory made as mkdtemp makes one, by C or by Python -----------------------------
+
+def _mkdtemp(path: str, table: str = MAIN) -> list[Observation]:
+    return [Observation(table, "mkdir", (PathArg("path", path),), created=("path",),
+                        exclusive=True, mkstemp=True),
+            Observation(table, "rmdir", (PathArg("path", path),))]
+
+
+def test_mktemp_d_of_a_configure_is_its_template_not_pythons_eight():
+    """configure's ``mktemp -d ./confXXXXXX``: its 6 of lowercase letters and digits (1 run
+    in 26) were "co" and Python's 8 -- ``$CWD/co*``, any new name of "co" (``config.h``,
+    ``configure~``).  Made 0700 by a program that is no Python interpreter (C's mkdtemp,
+    which draws 6), it is ``conf*``; by Python (its codecs read), ``tempfile.mkdtemp``'s 8
+    after a prefix of the caller's are still taken."""
+    _, policy, text = learned(_mkdtemp("/work/proj/confab12cd", "/usr/bin/mktemp"))
+    assert "$CWD/conf*" in text and "$CWD/co*" not in text, text
+    made = CallFacts("mkdir", (PathArg("path", "/work/proj/coffee"),), made=frozenset({"path"}))
+    assert policy.programs["/usr/bin/mktemp"].decide(made).action is not Action.PERMIT
+    python = "/usr/bin/python3.11"
+    codecs = read("/usr/lib/python3.11/encodings/__init__.py", python)
+    _, _, text = learned([codecs, *_mkdtemp("/work/proj/workab12cdef", python)])
+    assert "$CWD/work*" in text, text
+    _, _, text = learned([codecs, *_mkdtemp("/work/proj/confab12cd", python)])
+    assert "$CWD/co*" in text, text  # (Python's mkdtemp(prefix="co") is as likely)
