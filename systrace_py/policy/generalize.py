@@ -159,6 +159,16 @@ RUNS_LATER: tuple[tuple[str, str], ...] = (
     ("*.git/modules/**/config", "a submodule's configuration"),
     ("*.git/modules/**/info/attributes", "a submodule's attributes"),
     (".husky", "husky's hook scripts (core.hooksPath=.husky), run by git"),
+    (".githooks", "the usual core.hooksPath of a project that keeps its hooks: git runs them"),
+    (".pre-commit-config.yaml", "pre-commit runs its hooks at every commit (a local hook "
+     "names any command)"),
+    ("package.json", "npm, yarn and pnpm run its scripts (install, test, prepare...), a "
+     "dependency's install scripts at npm install"),
+    ("tox.ini", "tox runs its commands"),
+    ("noxfile.py", "nox imports it and runs its sessions"),
+    ("justfile", "just runs its recipes where the user types just"),
+    ("Justfile", "just reads it as justfile"),
+    (".justfile", "just reads it as justfile"),
     (".envrc", "direnv sources it in the user's shell on entering the directory"),
     ("Makefile", "make runs its recipes where the user types make"),
     ("makefile", "make reads it when there is no GNUmakefile"),

@@ -2,13 +2,15 @@
 ``fresh`` rule covers only what the next run makes, so a call that met an older file at a
 generated name -- pip's uninstall stash, ``packaging`` renamed onto ``~ackaging``, a name
 pip made and removed just before -- is learned by name, and the next run passes; another
-older file at a name of the same shape stays refused."""
+older file at a name of the same shape stays refused -- and a generated name's glob, fresh,
+grants no project file a tool runs later (generalize.RUNS_LATER)."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
+import pytest
 from test_next_run import enforce, learn
 
 #: pip's stash, as pip makes it (AdjacentTempDirectory: a "~" for the first letter, the
@@ -60,3 +62,23 @@ def test_a_configure_scratch_directory_is_learned_as_its_template(tmp_path):
     assert (r.returncode, refused) == (0, []), (r.stderr, refused[:3])
     r, refused = enforce(tmp_path, policy, ["sh", "-c", script.format("coffee")], cwd=work)
     assert r.returncode != 0 and refused and not (work / "coffee").exists(), r.stderr
+
+
+@pytest.mark.parametrize(("template", "planted"), [
+    ("toxXXXXXX", "tox.ini"), ("noxXXXXXX", "noxfile.py"), ("packageXXXXXX", "package.json"),
+    ("justXXXXXX", "justfile")])
+def test_a_generated_name_grants_no_project_file_a_tool_runs(tmp_path, template, planted):
+    """A scratch file made beside a project's files (mktemp's ``toxXXXXXX``) is learned as
+    its template, fresh: ``$CWD/tox*`` -- which let the next run make ``tox.ini``, whose
+    commands tox runs when the user next types tox (npm a package.json's scripts, nox a
+    noxfile.py, just a justfile): generalize.RUNS_LATER.  The scratch file passes again."""
+    work = tmp_path / "work"
+    work.mkdir()
+    scratch = f"f=$(mktemp {template}) && echo x > $f && rm $f"
+    policy = learn(tmp_path, ["sh", "-c", scratch], cwd=work)
+    assert f"$CWD/{template[:-6]}*" in policy.read_text()
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", scratch], cwd=work)
+    assert (r.returncode, refused) == (0, []), (r.stderr, refused[:3])
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", f"{scratch}; echo evil > {planted}"],
+                         cwd=work)
+    assert not (work / planted).exists() and refused, r.stderr

@@ -601,14 +601,17 @@ RUNS_LATER_SAMPLES = (
     ".envrc", "Makefile", "makefile", "GNUmakefile", "conftest.py", "sitecustomize.py",
     "usercustomize.py", "lib/python3.11/site-packages/evil.pth",
     "lib/python3/dist-packages/evil.pth", ".vscode/tasks.json", ".vscode/settings.json",
-    "pkg/__pycache__/tool.cpython-311.pyc")
+    "pkg/__pycache__/tool.cpython-311.pyc", ".githooks/pre-commit", ".githooks",
+    ".pre-commit-config.yaml", "package.json", "node_modules/left-pad/package.json",
+    "tox.ini", "noxfile.py", "justfile", "Justfile", ".justfile")
 #: names beside them that run nothing later, at any depth
 NOT_RUNS_LATER = (
     ".git/objects/info/packs", ".git/info/refs", ".git/info/refs_g1EtCA", ".git/config.lock",
     ".git/index", ".git/objects/ab/cdef", "hooks/pre-commit", "Makefile.tmp96824",
     "Makefile.am", "conftest.c", "conftest.pyc", "site-packages/pkg/data.pth",
     "evil.pth", ".vscode/launch.json.bak", "tests/test_x.py", "envrc",
-    "__pycache__/tool.cpython-311.pyc.140212345678")
+    "__pycache__/tool.cpython-311.pyc.140212345678", "package-lock.json", "package.json.bak",
+    "tox.ini.orig", "noxfile.pyc", "githooks/pre-commit", ".pre-commit-hooks.yaml")
 
 
 def test_every_entry_that_runs_later_has_a_sample() -> None:
@@ -636,7 +639,8 @@ def test_a_name_that_runs_later_is_one_at_any_depth(above, sample, below):
     from systrace_py.policy.generalize import planted_at, runs_later
     directory = "/" + "/".join(above)
     path = (directory.rstrip("/") + "/" + sample).rstrip("/")
-    inside = "/".join([path, *below]) if sample.startswith((".git/hooks", ".husky")) or \
+    inside = "/".join([path, *below]) if sample.startswith((".git/hooks", ".husky",
+                                                            ".githooks")) or \
         sample == ".git/hooks" else path
     assert runs_later(path) and runs_later(inside)
     begins = planted_at(path)
@@ -651,7 +655,10 @@ def test_a_name_that_runs_later_is_one_at_any_depth(above, sample, below):
     fnmatch.fnmatchcase(n, p) for p in ("*.git", "site-packages", "dist-packages",
                                         ".husky", ".vscode", ".envrc", "Makefile",
                                         "makefile", "GNUmakefile", "conftest.py",
-                                        "sitecustomize.py", "usercustomize.py"))),
+                                        "sitecustomize.py", "usercustomize.py",
+                                        ".githooks", ".pre-commit-config.yaml",
+                                        "package.json", "tox.ini", "noxfile.py",
+                                        "justfile", "Justfile", ".justfile"))),
     max_size=5), st.sampled_from(NOT_RUNS_LATER))
 def test_the_names_beside_them_are_not(above, sample):
     from systrace_py.policy.generalize import planted_at, runs_later
