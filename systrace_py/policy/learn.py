@@ -399,6 +399,10 @@ class _Context:
     #: symlink pytest removes and makes again): that call met an older file, as the next
     #: run's will, which a fresh rule does not cover -- such a path keeps its own rule
     older_first: set[str] = field(default_factory=set)
+    #: paths the run made and left there (never removed nor renamed away): the next run
+    #: meets each as an older file -- pytest's ``$TMPDIR/pytest-of-USER``, made on the first
+    #: run --, which a fresh rule does not cover; such a path keeps its own rule
+    kept: set[str] = field(default_factory=set)
     #: older paths named as the run's counted ones (:meth:`_count_older`) -> their shape
     older_counted: dict[str, str] = field(default_factory=dict)
 
@@ -454,6 +458,7 @@ class _Context:
                             j -= 1
         ctx.made = set(created)
         ctx.older_first = used & ctx.made
+        ctx.kept = ctx.made - removed
         if mkdtemp_made:
             # a directory made 0700 by a program that is no Python interpreter was made by
             # C's mkdtemp (mktemp -d, a configure's "confXXXXXX"), or another library's --
@@ -500,9 +505,12 @@ class _Context:
         tail and another number the run saw (listed, looked at) -- pytest's ``pytest-2``
         made next to ``pytest-1``.  A number of 3 digits or more is one by shape alone
         (``generated_name``); a shorter one is a version as often (``lib64``), but not beside
-        older ones of the same head that the run did not make.  Its glob is ``head*tail``,
+        older ones of the same head that the run did not make -- or beside the one before it
+        that the run made too (``pytest-1`` after ``pytest-0``, two pytest runs from a
+        fresh ``$TMPDIR``: the next run makes ``pytest-2``).  Its glob is ``head*tail``,
         fresh (the next run's own number)."""
         heads: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # -> paths made
+        numbers: dict[tuple[str, str, str], set[int]] = defaultdict(set)
         for path in made_new:
             parent, _, name = path.rpartition("/")
             found = _COUNTED.fullmatch(name)
@@ -510,8 +518,13 @@ class _Context:
                     not is_sensitive(path, self.writer.home) and \
                     not self._planted_outside(path):
                 heads[(parent, found["head"], found["tail"])].append(path)
+                numbers[(parent, found["head"], found["tail"])].add(int(found["number"]))
         if not heads:
             return
+        for key, counted in numbers.items():
+            if any(n + 1 in counted for n in counted):
+                for path in heads[key]:
+                    self.temp[path] = escape(key[1]) + "*" + escape(key[2])
         for obs in observations:
             names = [arg.path.rpartition("/") for arg in obs.paths]
             if obs.listing is not None and obs.paths:
@@ -1229,14 +1242,17 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             if fresh(text):
                 fresh_keys[(text, None)].add(key)
         for use, pattern in key_uses:
-            # a fresh glob covers a path of another pattern only if the run made it; a
-            # writing glob no name something runs later, where it is used (_use_pattern)
+            # a fresh glob covers a path of another pattern only if the run made it, and
+            # a name of its own (literal) only if the run removed it too: left there, the
+            # next run meets it older; a writing glob no name something runs later, where
+            # it is used (_use_pattern)
             cover = pattern.text if pattern.text in kept else None if (
                 writes((use.cls,)) and pattern.literal and ctx._planted_outside(use.path)
             ) else next(
                 (g for g in covering if globs[g].matches(use.path) and (
                     not fresh(g) or (use.path in ctx.made and not pattern.exact
-                                     and not use.older and use.path not in ctx.older_first)
+                                     and not use.older and use.path not in ctx.older_first
+                                     and not (pattern.literal and use.path in ctx.kept))
                     or pattern.fresh)), None)
             if cover is not None:
                 if use.path not in seen[cover]:

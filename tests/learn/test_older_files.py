@@ -82,3 +82,39 @@ def test_a_generated_name_grants_no_project_file_a_tool_runs(tmp_path, template,
     r, refused = enforce(tmp_path, policy, ["sh", "-c", f"{scratch}; echo evil > {planted}"],
                          cwd=work)
     assert not (work / planted).exists() and refused, r.stderr
+
+
+#: what pytest does with its base temporary directory: a probe of $TMPDIR (Python's
+#: tempfile), ``$TMPDIR/tool-of-me`` made 0700 and left, listed, the next ``run-N`` made
+TOOL_SCRIPT = """
+import os, tempfile
+fd, probe = tempfile.mkstemp()
+os.close(fd)
+os.unlink(probe)
+base = os.path.join(tempfile.gettempdir(), "tool-of-me")
+try:
+    os.mkdir(base, 0o700)
+except FileExistsError:
+    pass
+n = len(os.listdir(base))
+os.mkdir(os.path.join(base, f"run-{n}"))
+print(n)
+"""
+
+
+def test_a_tools_base_directory_and_counter_made_from_scratch_work_the_next_time(tmp_path):
+    """Two runs of a tool from an empty ``$TMPDIR`` -- pytest's first, making
+    ``pytest-of-USER`` and ``pytest-0``, ``pytest-1``: the base directory, made and left,
+    was covered by the probes' fresh ``$TMPDIR/*`` and the next run, meeting it older, was
+    refused reading it; ``run-0`` then ``run-1``, kept literally, refused ``run-2``.  Now
+    the base keeps its own rule and the run's own count is a counter (``run-*``, fresh)."""
+    from test_next_run import PYTHON3
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = {"TMPDIR": str(tmpdir)}
+    once = f"{PYTHON3} -I -S -c '{TOOL_SCRIPT}'"
+    policy = learn(tmp_path, ["sh", "-c", f"{once} && {once}"], cwd=tmp_path, env=env)
+    assert "tool-of-me/run-*" in policy.read_text()
+    for n in (2, 3):
+        r, refused = enforce(tmp_path, policy, ["sh", "-c", once], cwd=tmp_path, env=env)
+        assert (r.returncode, r.stdout, refused) == (0, f"{n}\n", []), (r.stderr, refused[:3])

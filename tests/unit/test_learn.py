@@ -923,6 +923,50 @@ def test_a_short_number_made_next_to_older_ones_is_a_counter():
     assert '"$TMPDIR/pytest-of-u/pytest-2"' in alone, alone
 
 
+def test_two_numbers_the_run_made_one_after_the_other_are_a_counter():
+    """Two pytest runs from a fresh ``$TMPDIR`` make ``pytest-0`` then ``pytest-1``, no
+    older sibling: kept literally, the next run's ``pytest-2`` was refused 100 times (pytest
+    retries).  The run counted itself: ``pytest-*``, fresh.  Numbers apart (a version's
+    ``py-3`` and ``py-5``) stay."""
+    base = "/tmp/pytest-of-u"
+
+    def made(name: str) -> Observation:
+        return Observation(MAIN, "mkdir", (PathArg("path", f"{base}/{name}"),),
+                           created=("path",), exclusive=True)
+
+    _, policy, text = learned([made("pytest-0"), made("pytest-1")])
+    assert '"$TMPDIR/pytest-of-u/pytest-*"' in text, text
+    nxt = CallFacts("mkdir", (PathArg("path", f"{base}/pytest-2"),), made=frozenset({"path"}))
+    assert policy.main.decide(nxt).action is Action.PERMIT
+    older = CallFacts("rmdir", (PathArg("path", f"{base}/pytest-7"),))
+    assert policy.main.decide(older).action is not Action.PERMIT
+    _, _, apart = learned([made("py-3"), made("py-5")])
+    assert '"$TMPDIR/pytest-of-u/py-*"' not in apart, apart
+
+
+def test_a_name_the_run_made_and_left_keeps_its_own_rule():
+    """pytest's first run makes ``$TMPDIR/pytest-of-u`` (mode 0700) and leaves it; a fresh
+    glob of generated names in the same directory (Python's probes) covered it, and the next
+    run, meeting it older, was refused reading it 10 times.  Made and left, a name of its
+    own keeps its own rule (the calls it was used with); made and removed, the fresh glob
+    covers it still."""
+    probe = "/tmp/x1y2z3w4"
+    pytest_dir = "/tmp/pytest-of-u"
+    obs = [Observation(MAIN, "openat", (PathArg("path", probe),), EXCL, created=("path",),
+                       exclusive=True, mkstemp=True),
+           unlink(probe),
+           Observation(MAIN, "mkdir", (PathArg("path", pytest_dir),), created=("path",),
+                       exclusive=True, mkstemp=True),
+           read(pytest_dir)]
+    _, policy, text = learned(obs)
+    again = CallFacts("openat", (PathArg("path", pytest_dir),), os.O_RDONLY)
+    assert policy.main.decide(again).action is Action.PERMIT, text
+    other = CallFacts("openat", (PathArg("path", "/tmp/pytest-of-v"),), os.O_RDONLY)
+    assert policy.main.decide(other).action is not Action.PERMIT, text
+    _, gone, text = learned([*obs, Observation(MAIN, "rmdir", (PathArg("path", pytest_dir),))])
+    assert gone.main.decide(again).action is not Action.PERMIT, text
+
+
 # --- a directory made as mkdtemp makes one, by C or by Python -----------------------------
 
 def _mkdtemp(path: str, table: str = MAIN) -> list[Observation]:
