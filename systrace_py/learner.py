@@ -25,6 +25,7 @@ arguments is one set lookup.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno as errno_module
 import os
@@ -101,6 +102,9 @@ class Learner:
         #: execs whose result is not known yet, by the process making them
         self._execs: dict[int, tuple[Observation, Task, DecodedCall]] = {}
         self.dns: DnsObserver | None = None  # (made at attach)
+        #: every resolved name a call of the run made (Observation.created): a use of an
+        #: older file at one of them, or below, is told apart (Observation.older)
+        self._named: set[str] = set()
 
     def attach(self, tracer: Tracer) -> None:
         """Also starts observing DNS: the names the programs resolve become ``host`` rules
@@ -200,6 +204,7 @@ class Learner:
                     return _RUN_EXIT
                 if obs not in self._observations:
                     self._record(obs, task, call)
+                self._note_made(call, obs)
                 if self.dns is not None and name in NAMED_CALLS:
                     lookup = self.dns.redirect(MAIN, call)
                     if lookup is not None:  # a DNS query: to systrace's resolver
@@ -268,13 +273,41 @@ class Learner:
         initial = is_exec and task.pid == self._initial_pid and self.main_program is None
         moved = tuple(p.role for p in paths if call.directory(p.role)) if (
             name in aliases.MOVE_CALLS) else ()
+        older = self._older(call, created, moved) if self._named or moved else ()
         return Observation(
             table, name, tuple(PathArg(p.role, call.shown(p.resolved.path)) for p in paths),
             normalize_flags(flags), tuple(call.sockaddrs),
             call.argv if is_exec else None,
             tuple(created), exclusive, None, initial, call.selector,
             environment=self._chosen_variables(call) if is_exec else (), mkstemp=mkstemp,
-            directories=moved)
+            directories=moved, older=older)
+
+    def _older(self, call: DecodedCall, created: list[str], moved: tuple[str, ...]
+               ) -> tuple[str, ...]:
+        """The roles whose path is a directory the call moves, or is at or below a name a
+        call of the run made, and holds a file the run did not make (Observation.older):
+        what a ``fresh`` rule would not cover on the next run (``DecodedCall.fresh``, asked
+        as enforcement asks it)."""
+        out: list[str] = []
+        for p in call.paths:
+            if p.role in created or p.resolved.pseudo:
+                continue
+            path = p.resolved.path
+            while p.role not in moved and path and path not in self._named:
+                path = path.rpartition("/")[0]
+            if path and not call.fresh(p.role):
+                out.append(p.role)
+        return tuple(out)
+
+    def _note_made(self, call: DecodedCall, obs: Observation) -> None:
+        """The call runs: the names it makes noted -- the decoder's (what ``fresh`` asks, as
+        under enforcement: a name renamed away or removed is forgotten, an older file
+        renamed onto one is none of the run's) and :attr:`_named`."""
+        if obs.created:
+            self._named.update(p.resolved.path for p in call.paths
+                               if p.role in obs.created and not p.resolved.pseudo)
+        with contextlib.suppress(DecodeError):
+            call.note_made()
 
     def _chosen_variables(self, call: DecodedCall) -> tuple[str, ...]:
         """An exec's loader and interpreter variables the run did not start with: what the

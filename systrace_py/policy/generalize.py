@@ -58,6 +58,7 @@ __all__ = [
     "category_roots",
     "compact",
     "components",
+    "covers_runs_later",
     "covers_sensitive",
     "escape_argv",
     "exact_pattern",
@@ -159,6 +160,16 @@ RUNS_LATER: tuple[tuple[str, str], ...] = (
     ("*.git/modules/**/config", "a submodule's configuration"),
     ("*.git/modules/**/info/attributes", "a submodule's attributes"),
     (".husky", "husky's hook scripts (core.hooksPath=.husky), run by git"),
+    (".githooks", "the usual core.hooksPath of a project that keeps its hooks: git runs them"),
+    (".pre-commit-config.yaml", "pre-commit runs its hooks at every commit (a local hook "
+     "names any command)"),
+    ("package.json", "npm, yarn and pnpm run its scripts (install, test, prepare...), a "
+     "dependency's install scripts at npm install"),
+    ("tox.ini", "tox runs its commands"),
+    ("noxfile.py", "nox imports it and runs its sessions"),
+    ("justfile", "just runs its recipes where the user types just"),
+    ("Justfile", "just reads it as justfile"),
+    (".justfile", "just reads it as justfile"),
     (".envrc", "direnv sources it in the user's shell on entering the directory"),
     ("Makefile", "make runs its recipes where the user types make"),
     ("makefile", "make reads it when there is no GNUmakefile"),
@@ -1320,13 +1331,49 @@ class Scope:
     ``dir``, ``tree``, ``cwd``, ``home``), what it means in words, the glob, whether it
     reaches a sensitive location, and whether a permit of it is ``fresh`` (``temp``: a
     generated name's glob covers the older files the program chose to name so too --
-    docs/security.md gap #30 --, so it covers only the paths the run makes, as learned)."""
+    docs/security.md gap #30 --, so it covers only the paths the run makes, as learned).
+    ``runs_later``: the glob matches, where the paths are, a name something runs later
+    that is none of the paths (:func:`covers_runs_later`) -- a person's rule that writes
+    there lets the program plant a hook, a makefile, a package.json (gap #32): the prompt
+    and the review mark it."""
 
     key: str
     label: str
     pattern: str
     sensitive: bool = False
     fresh: bool = False
+    runs_later: bool = False
+
+
+@functools.lru_cache(maxsize=1)
+def _runs_later_samples() -> tuple[str, ...]:
+    """A relative path of each RUNS_LATER and RUNS_LATER_NAMES entry, and one inside it:
+    each ``*`` spelled as nothing and as a letter (``.git``, ``x.git``), each ``**`` one
+    name."""
+    out: list[str] = []
+    for pattern in [p for p, _ in RUNS_LATER] + [n for n, _ in RUNS_LATER_NAMES]:
+        for star in ("", "x"):
+            sample = "/".join("a" if c == "**" else c.replace("*", star)
+                              for c in pattern.split("/"))
+            out += [sample, sample + "/x"]
+    return tuple(dict.fromkeys(out))
+
+
+def covers_runs_later(pattern: str | None, expansions: Expansions, directory: str,
+                      paths: Collection[str] = ()) -> bool:
+    """Whether a path glob (None: any path) matches a name something runs later
+    (RUNS_LATER) in ``directory`` or a directory below it, other than ``paths``: a sample
+    of every entry, there and one level down, asked of the glob."""
+    if pattern is None:
+        return True
+    try:
+        glob = PathGlob(pattern, expansions=expansions)
+    except GlobError:
+        return False
+    base = directory.rstrip("/")
+    return any(glob.matches(path) for top in (base, base + "/sub")
+               for sample in _runs_later_samples()
+               if (path := f"{top}/{sample}") not in paths and runs_later(path))
 
 
 def _common_directory(paths: Sequence[str]) -> str:
@@ -1357,16 +1404,17 @@ def scopes(paths: Sequence[str], writer: PathWriter,
         return []
     home = writer.home
     sensitive_paths = any(is_sensitive(p, home) for p in paths)
+    directory = _common_directory(paths)
     out: list[Scope] = []
 
     def add(key: str, label: str, pattern: str, fresh: bool = False) -> None:
         if any(s.pattern == pattern for s in out):
             return
         reaches = sensitive_paths or covers_sensitive(pattern, writer.expansions)
-        out.append(Scope(key, label, pattern, reaches, fresh))
+        out.append(Scope(key, label, pattern, reaches, fresh, covers_runs_later(
+            pattern, writer.expansions, directory, paths)))
 
     add("file", "this file" if len(paths) == 1 else "these files", exact_pattern(paths, writer))
-    directory = _common_directory(paths)
     parents = {p.rpartition("/")[0] or "/" for p in paths}
     names = [p.rpartition("/")[2] for p in paths]
     if directory != "/" and len(parents) == 1:

@@ -164,7 +164,13 @@ class Observation:
     decides such a move for everything inside it (``Table._subtree_decision``);
     ``tree`` marks a signal call whose every target was a task of the traced tree
     (``policy.model.Facts.in_tree``): the tree-scoped permit every learned table has covers
-    it (:data:`TREE_SIGNALS`), so it is learned as no grant of its own.
+    it (:data:`TREE_SIGNALS`), so it is learned as no grant of its own;
+    ``older`` names the roles whose path held, when the call was made, a file the run did
+    not make although the run had made that name, or one above it, before -- an older file
+    moved there (pip's uninstall stash, ``packaging`` renamed onto ``~ackaging``, made and
+    removed by the run just before) --, and the directories a move took that the run did
+    not make: the next run's call meets such a file again, which a ``fresh`` rule does not
+    cover (``DecodedCall.fresh``), so it is learned by name.
     """
 
     table: str
@@ -183,6 +189,7 @@ class Observation:
     mkstemp: bool = False
     directories: tuple[str, ...] = ()
     tree: bool = False
+    older: tuple[str, ...] = ()
 
     def all_facts(self) -> list[CallFacts]:
         """The facts a policy decides on (one per socket address)."""
@@ -224,6 +231,8 @@ class Observation:
             out["directories"] = list(self.directories)
         if self.tree:
             out["tree"] = True
+        if self.older:
+            out["older"] = list(self.older)
         return out
 
     @classmethod
@@ -247,6 +256,7 @@ class Observation:
             mkstemp=bool(data.get("mkstemp", False)),
             directories=tuple(str(r) for r in data.get("directories", ())),
             tree=bool(data.get("tree", False)),
+            older=tuple(str(r) for r in data.get("older", ())),
         )
 
 
@@ -389,6 +399,10 @@ class _Context:
     #: symlink pytest removes and makes again): that call met an older file, as the next
     #: run's will, which a fresh rule does not cover -- such a path keeps its own rule
     older_first: set[str] = field(default_factory=set)
+    #: paths the run made and left there (never removed nor renamed away): the next run
+    #: meets each as an older file -- pytest's ``$TMPDIR/pytest-of-USER``, made on the first
+    #: run --, which a fresh rule does not cover; such a path keeps its own rule
+    kept: set[str] = field(default_factory=set)
     #: older paths named as the run's counted ones (:meth:`_count_older`) -> their shape
     older_counted: dict[str, str] = field(default_factory=dict)
 
@@ -403,6 +417,7 @@ class _Context:
         created: dict[str, bool] = {}
         mkstemp_made: set[str] = set()
         libc_made: set[str] = set()  # files of them opened without O_NOFOLLOW: C's mkstemp
+        mkdtemp_made: dict[str, str] = {}  # directories of them (mode 0700) -> the table
         renamed: dict[str, str] = {}  # path -> the name it got in its own directory
         renamed_to: set[str] = set()  # the new names of renames
         passed: set[str] = set()  # names a file was renamed to and away from: a step only
@@ -428,7 +443,9 @@ class _Context:
                         ctx.rewritable.add(arg.path)
                     if obs.mkstemp:
                         mkstemp_made.add(arg.path)
-                        if obs.open_flags is not None and not obs.open_flags & os.O_NOFOLLOW:
+                        if obs.open_flags is None:
+                            mkdtemp_made[arg.path] = obs.table
+                        elif not obs.open_flags & os.O_NOFOLLOW:
                             libc_made.add(arg.path)
                 comps = components(arg.path)
                 for i in range(1, len(comps)):
@@ -441,6 +458,16 @@ class _Context:
                             j -= 1
         ctx.made = set(created)
         ctx.older_first = used & ctx.made
+        ctx.kept = ctx.made - removed
+        if mkdtemp_made:
+            # a directory made 0700 by a program that is no Python interpreter was made by
+            # C's mkdtemp (mktemp -d, a configure's "confXXXXXX"), or another library's --
+            # none draws Python's 8: its 6 lowercase letters and digits (1 in 26) were
+            # "conf" cut to "co" and Python's 8, a fresh "co*" wider than the run used
+            python = {obs.table for obs in observations
+                      if any(_PYTHON_STARTS.search(arg.path) for arg in obs.paths)}
+            libc_made.update(path for path, table in mkdtemp_made.items()
+                             if table not in python)
         if options.generalize == "none":
             return ctx
         for path, exclusive in created.items():
@@ -478,9 +505,12 @@ class _Context:
         tail and another number the run saw (listed, looked at) -- pytest's ``pytest-2``
         made next to ``pytest-1``.  A number of 3 digits or more is one by shape alone
         (``generated_name``); a shorter one is a version as often (``lib64``), but not beside
-        older ones of the same head that the run did not make.  Its glob is ``head*tail``,
+        older ones of the same head that the run did not make -- or beside the one before it
+        that the run made too (``pytest-1`` after ``pytest-0``, two pytest runs from a
+        fresh ``$TMPDIR``: the next run makes ``pytest-2``).  Its glob is ``head*tail``,
         fresh (the next run's own number)."""
         heads: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # -> paths made
+        numbers: dict[tuple[str, str, str], set[int]] = defaultdict(set)
         for path in made_new:
             parent, _, name = path.rpartition("/")
             found = _COUNTED.fullmatch(name)
@@ -488,8 +518,13 @@ class _Context:
                     not is_sensitive(path, self.writer.home) and \
                     not self._planted_outside(path):
                 heads[(parent, found["head"], found["tail"])].append(path)
+                numbers[(parent, found["head"], found["tail"])].add(int(found["number"]))
         if not heads:
             return
+        for key, counted in numbers.items():
+            if any(n + 1 in counted for n in counted):
+                for path in heads[key]:
+                    self.temp[path] = escape(key[1]) + "*" + escape(key[2])
         for obs in observations:
             names = [arg.path.rpartition("/") for arg in obs.paths]
             if obs.listing is not None and obs.paths:
@@ -532,6 +567,11 @@ class _Context:
                             "[0-9]" * len(found["number"]) + escape(found["tail"])
 
 
+#: what every CPython start reads (its codecs): a table with such a read is a Python
+#: interpreter's, whatever its program's name (a script's, ``bin/pip``)
+_PYTHON_STARTS = re.compile(r"/python3[^/]*/encodings/__init__\.(?:py|pyc)$|"
+                            r"/encodings/__pycache__/__init__\.[^/]*\.pyc$")
+
 #: a name of a counter: a head ending in a separator, a number, a tail (pytest-711)
 _COUNTED = re.compile(r"(?P<head>.*[-._])(?P<number>[0-9]+)(?P<tail>[^0-9]*)", re.DOTALL)
 
@@ -545,8 +585,14 @@ def _use_pattern(use: _PathUse, ctx: _Context) -> _Pattern:
     globs reach no such name but by a ``fresh`` rule in a directory the run made
     (``LearnedGlob``): in one the run made, a fresh glob stays (cmake's try-compile
     directory's ``Makefile``).  Reads and looks generalize as any path (reading plants
-    nothing)."""
+    nothing).  A use of an older file where the run had made the name before
+    (``_PathUse.older``: pip removing its uninstall stash ``~ackaging``, the older
+    ``packaging`` renamed there) is the one path too: a fresh glob -- the generated name's
+    -- covers only what the next run makes, and its next run's call meets an older file
+    again."""
     named = _generalize_path(use.path, ctx)
+    if use.older and named.fresh:
+        return _Pattern(ctx.writer.text(use.path), True)
     if named.literal or ctx.options.generalize == "none" or not writes((use.cls,)) or \
             planted_at(use.path) is None or (named.fresh and not ctx._planted_outside(
                 use.path)):
@@ -664,6 +710,9 @@ class _PathUse:
     syscall: str
     argv: tuple[str, ...] | None
     initial: bool
+    #: the path held an older file the run had made the name of before (Observation.older):
+    #: no ``fresh`` rule covers this use on the next run
+    older: bool = False
 
 
 @dataclass
@@ -675,6 +724,8 @@ class _TableData:
     catch_all: set[str] = field(default_factory=set)
     listings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     moved: dict[str, set[str]] = field(default_factory=dict)  # key -> directories moved
+    #: directories moved while they held what the run did not make (Observation.older)
+    older_moved: set[str] = field(default_factory=set)
 
 
 def _collect(observations: list[Observation], options: LearnOptions,
@@ -707,9 +758,12 @@ def _collect(observations: list[Observation], options: LearnOptions,
                         report.unrepresentable.append(obs)
                         continue
                     data.path_uses.append(_PathUse(key, cls, part, arg.path, facts.syscall,
-                                                   facts.argv, obs.initial))
+                                                   facts.argv, obs.initial,
+                                                   arg.role in obs.older))
                     if arg.role in obs.directories:
                         data.moved.setdefault(key, set()).add(arg.path)
+                        if arg.role in obs.older:
+                            data.older_moved.add(arg.path)
                 elif facts.syscall in _CATCH_ALL_CALLS and cls in ("net-connect", "net-bind"):
                     addr = facts.sockaddr
                     if addr is None or addr.family not in ("inet", "inet6", "unix"):
@@ -856,7 +910,11 @@ def _moved_patterns(data: _TableData, ctx: _Context, report: LearnReport
     ``targetXXXXXX`` made, filled and renamed to ``target`` was refused on the next run.
     The directory's own name is generalized as any path is (a generated name stays one); a
     directory that is or reaches a sensitive location stays refused (reported).  The rule
-    is fresh but for an older run's numbered directory (:meth:`_Context._count_older`)."""
+    is fresh for a directory the run made, or one a generated name stands for; not for an
+    older directory the run moved (``_TableData.older_moved``), by its name or as an older
+    run's number (:meth:`_Context._count_older`): that move took what older runs left
+    inside, as the next run's will (pip's uninstall stash renames the installed
+    ``packaging`` away, and a fresh ``packaging/**`` refused its next run's move)."""
     out: dict[str, list[_Pattern]] = defaultdict(list)
     home = ctx.writer.home
     for key, directories in data.moved.items():
@@ -867,13 +925,14 @@ def _moved_patterns(data: _TableData, ctx: _Context, report: LearnReport
                 if directory not in report.exact_sensitive:
                     report.exact_sensitive.append(directory)
                 continue
-            # (fresh: what is inside the run made, or a name the program chose stands for
-            # it; an older directory it moved, as it is or of an older run's number
-            # (pytest's ``pytest-[0-9][0-9][0-9]``), moved what older runs left inside)
             named = _generalize_path(directory, ctx)
+            if directory in data.older_moved:  # (by its name: not a name of its shape)
+                text = (ctx.writer.text(directory) if named.fresh else named.text)
+                out[key].append(_Pattern(text.rstrip("/") + "/**", False, _MOVED))
+                continue
             text = named.text.rstrip("/") + "/**"
-            out[key].append(_Pattern(text, False, _MOVED, fresh=named.fresh or (
-                directory in ctx.made or named.literal)))
+            out[key].append(_Pattern(text, False, _MOVED,
+                                     fresh=named.fresh or directory in ctx.made))
     return out
 
 
@@ -1183,14 +1242,17 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
             if fresh(text):
                 fresh_keys[(text, None)].add(key)
         for use, pattern in key_uses:
-            # a fresh glob covers a path of another pattern only if the run made it; a
-            # writing glob no name something runs later, where it is used (_use_pattern)
+            # a fresh glob covers a path of another pattern only if the run made it, and
+            # a name of its own (literal) only if the run removed it too: left there, the
+            # next run meets it older; a writing glob no name something runs later, where
+            # it is used (_use_pattern)
             cover = pattern.text if pattern.text in kept else None if (
                 writes((use.cls,)) and pattern.literal and ctx._planted_outside(use.path)
             ) else next(
                 (g for g in covering if globs[g].matches(use.path) and (
                     not fresh(g) or (use.path in ctx.made and not pattern.exact
-                                     and use.path not in ctx.older_first)
+                                     and not use.older and use.path not in ctx.older_first
+                                     and not (pattern.literal and use.path in ctx.kept))
                     or pattern.fresh)), None)
             if cover is not None:
                 if use.path not in seen[cover]:

@@ -34,6 +34,7 @@ from systrace_py.policy.generalize import (
     escape_argv,
     pseudo_kind,
     scopes,
+    writes,
 )
 from systrace_py.policy.glob import Expansions, GlobError, PathGlob, escape
 from systrace_py.policy.model import Action, CallFacts, Location, Rule, Table, checks_of
@@ -70,7 +71,9 @@ class Offer:
     ``address``/``port`` or ``unix`` (a socket address), ``argv`` (with ``pattern``: an exec
     with exactly these arguments), or none at all (``any``: the call whatever its arguments).
     ``sensitive``: the scope covers a sensitive location.  ``fresh``: a permit of it covers
-    only the paths the run makes (generalize.Scope.fresh: generated names).
+    only the paths the run makes (generalize.Scope.fresh: generated names).  ``runs_later``:
+    the call writes, and the scope covers a name something runs later that the call's path
+    is not (generalize.Scope.runs_later: a hook, a makefile, a package.json).
     """
 
     key: str
@@ -83,6 +86,7 @@ class Offer:
     sensitive: bool = False
     host: str | None = None  # a host name or "*.domain" the program resolved
     fresh: bool = False
+    runs_later: bool = False
 
     @property
     def shown(self) -> str:
@@ -181,10 +185,13 @@ def _path_offers(path: str, facts: CallFacts, ex: Expansions) -> list[Offer]:
     evidence = Evidence.CREATED if aliases.creates(facts.syscall, role, facts.open_flags) \
         else Evidence.NONE
     ladder = scopes([path], PathWriter(ex), evidence)
+    writing = writes(part or cls for cls, part in checks_of(
+        facts.syscall, role, facts.open_flags, facts.selector) if cls is not None)
     out: list[Offer] = []
     for scope in ladder:
         out.append(Offer(scope.key, scope.label, pattern=scope.pattern,
-                         sensitive=scope.sensitive, fresh=scope.fresh))
+                         sensitive=scope.sensitive, fresh=scope.fresh,
+                         runs_later=writing and scope.runs_later))
         if scope.key == "file" and facts.argv is not None and \
                 facts.syscall in aliases.EXEC_CALLS:
             out.append(Offer("argv", "this program with exactly these arguments",

@@ -624,6 +624,8 @@ def question(request: AskRequest, interp: Interpreter, columns: int = 80,
         entry = [("bold", f"{n} {offer.key}"), ("", f" {shown}")]
         if offer.sensitive:
             entry.append(("ansired", " (!)"))
+        elif offer.runs_later:
+            entry.append(("ansiyellow", " (runs later)"))
         entries.append(entry)
     if interp.burst:
         entries.append([("bold", BURST), ("", f" ({interp.burst_label()})")])
@@ -733,7 +735,9 @@ def help_text(interp: Interpreter) -> str:
         "  SCOPE: a number or word from the list, or a glob of your own (/tmp/**, ~/src/*.c):",
     ]
     for n, offer in enumerate(interp.offers, 1):
-        warn = "  (covers sensitive files)" if offer.sensitive else ""
+        warn = "  (covers sensitive files)" if offer.sensitive else \
+            "  (covers names run later: hooks, makefiles, package.json...)" \
+            if offer.runs_later else ""
         shown = "" if offer.key == "any" else f"  {offer.shown}"
         lines.append(f"    {n} {offer.key:5} {offer.label}{shown}{warn}")
     if interp.burst:

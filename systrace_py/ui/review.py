@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from systrace_py.policy.files import FileRule, Provenance
-from systrace_py.policy.generalize import Evidence, PathWriter, scopes
+from systrace_py.policy.generalize import Evidence, PathWriter, scopes, writes
 from systrace_py.policy.glob import GlobError
 from systrace_py.policy.model import Action, Policy, Rule, Table
 
@@ -41,6 +41,8 @@ class Step:
     pattern: str | None
     label: str
     fresh: bool = False  # generated names: a permit of them covers only what the run makes
+    #: the pattern reaches a name something runs later (generalize.Scope.runs_later)
+    runs_later: bool = False
 
 
 @dataclass
@@ -108,7 +110,7 @@ def ladder_for(rule: FileRule, learned: Provenance, writer: PathWriter
     paths = tuple(p for p in learned.paths if p.startswith("/"))
     found = scopes(paths, writer, Evidence.TEMPORARY) if paths else []
     sensitive_now = any(s.sensitive for s in found if s.pattern == current)
-    steps = [Step(s.pattern, s.label, s.fresh) for s in found
+    steps = [Step(s.pattern, s.label, s.fresh, s.runs_later) for s in found
              if (learned.complete or s.key != "file") and (not s.sensitive or sensitive_now)]
     at = next((i for i, s in enumerate(steps) if s.pattern == current), None)
     if at is not None:
@@ -210,6 +212,10 @@ class Review:
         return f"{kept} accepted, {changed} changed, {dropped} dropped"
 
 
+#: what a widening that reaches a name something runs later is marked with
+RUNS_LATER_MARK = " -- reaches hooks, makefiles, package.json...: its writes kept off them"
+
+
 def describe(item: Item, number: int, total: int) -> list[str]:
     """The lines shown for one item: where it is, what was observed, what it would become."""
     rule = item.rule
@@ -222,13 +228,20 @@ def describe(item: Item, number: int, total: int) -> list[str]:
     lines = [f"[{number}/{total}] {where}, rule {rule.index}: {'/'.join(rule.calls)} {state}",
              f"  learned: {learned.kind}, {learned.seen} path"
              f"{'s' if learned.seen != 1 else ''} seen: {seen}"]
+    # (a learned writing glob reaches none of them where it is used -- LearnedGlob --: the
+    # mark says what the pattern would name, and that the rule is kept off them)
+    writing = writes(rule.calls)
+
+    def later(step: Step) -> str:
+        return RUNS_LATER_MARK if writing and step.runs_later else ""
+
     if item.at > 0:
         narrower = item.ladder[item.at - 1]
-        lines.append(f"  narrow -> {narrower.pattern} ({narrower.label})")
+        lines.append(f"  narrow -> {narrower.pattern} ({narrower.label}){later(narrower)}")
     if item.at + 1 < len(item.ladder):
         wider = item.ladder[item.at + 1]
         lines.append(f"  widen  -> {wider.pattern if wider.pattern is not None else '(any path)'}"
-                     f" ({wider.label})")
+                     f" ({wider.label}){later(wider)}")
     lines.append("  " + "  ".join(f"[{k}]{v[1:]}" for k, v in ANSWERS.items()))
     return lines
 

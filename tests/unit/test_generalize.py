@@ -38,6 +38,7 @@ from systrace_py.policy.generalize import (
     shaped_glob,
 )
 from systrace_py.policy.glob import Expansions, PathGlob
+from systrace_py.policy.model import CallFacts, PathArg
 
 ENV = {"HOME": "/home/u", "CWD": "/work/proj", "TMPDIR": "/tmp", "USER": "u"}
 WRITER = PathWriter.from_env(ENV)
@@ -294,6 +295,53 @@ def test_scopes_narrowest_first_and_marked_when_sensitive():
     assert all(s.sensitive for s in secret)
     notes = {s.key: s for s in scopes(["/home/u/notes"], WRITER)}
     assert notes["dir"].pattern == "~/*" and notes["dir"].sensitive  # ~/* reaches ~/.ssh
+
+
+def test_scopes_that_reach_a_name_something_runs_later_are_marked():
+    """The ASK prompt's scopes and the review's ladder: ``dir`` of a source file covers
+    ``Makefile``, ``*.json`` a package.json, ``dir`` of a hook the other hooks -- a person's
+    writing rule of any of them lets the program plant a command run later (gap #32).  The
+    path itself, its extension where no such name has it, and a generated name's glob are
+    not marked."""
+    cwd = PathWriter(Expansions.from_env({"HOME": "/home/u", "CWD": "/work/proj"}))
+    marks = {s.key: s.runs_later for s in scopes(["/work/proj/src/a.c"], cwd)}
+    assert marks == {"file": False, "ext": False, "dir": True, "tree": True, "cwd": True}
+    marks = {s.key: s.runs_later for s in scopes(["/work/proj/data.json"], cwd)}
+    assert marks["file"] is False and marks["ext"] is True  # (package.json)
+    marks = {s.key: s.runs_later for s in scopes(["/work/proj/b/tmpab12cd34.o"], cwd,
+                                                 Evidence.TEMPORARY)}
+    assert marks["temp"] is False and marks["ext"] is False and marks["dir"] is True
+    hooks = {s.key: s for s in scopes(["/work/proj/.git/hooks/pre-commit"], cwd)}
+    assert not hooks["file"].runs_later and hooks["dir"].runs_later
+
+
+def test_the_prompt_and_the_review_mark_a_writing_scope_that_runs_later():
+    """The offers say so for a call that writes (a read plants nothing: no mark), the
+    prompt shows it, the review's widening says it."""
+    from systrace_py.ui.offers import offers_for
+    env = {"HOME": "/home/u", "CWD": "/work/proj"}
+    path = (PathArg("path", "/work/proj/src/a.c"),)
+    wrote = offers_for(CallFacts("openat", path, os.O_WRONLY | os.O_CREAT), "path", env)
+    read = offers_for(CallFacts("openat", path, os.O_RDONLY), "path", env)
+    assert {o.key for o in wrote if o.runs_later} == {"dir", "tree", "cwd"}
+    assert not any(o.runs_later for o in read)
+    from systrace_py.policy.files import dumps_policy, loads_policy
+    from systrace_py.policy.learn import MAIN, LearnOptions, Observation, learn
+    from systrace_py.ui.review import RUNS_LATER_MARK, Review, describe
+    made = [Observation(MAIN, "openat", (PathArg("path", f"/work/proj/o/out-{n}.log"),),
+                        os.O_RDWR | os.O_CREAT | os.O_EXCL, created=("path",), exclusive=True)
+            for n in ("a1b2c3d4", "b7c8d9e0")]
+    text = dumps_policy(learn(made, LearnOptions(env=env)).policy)
+    review = Review(loads_policy(text, "learned.toml", env), env)
+    (item,) = review.items
+    shown = []
+    while True:
+        shown.append("\n".join(describe(item, 1, 1)))
+        if not review.widen(item):
+            break
+    widen = [line for screen in shown for line in screen.splitlines() if "widen" in line]
+    assert any("$CWD/o/*.log" in w and RUNS_LATER_MARK not in w for w in widen), widen
+    assert any("$CWD/o/*" in w and w.endswith(RUNS_LATER_MARK) for w in widen), widen
 
 
 def test_scopes_of_several_paths():
@@ -601,14 +649,17 @@ RUNS_LATER_SAMPLES = (
     ".envrc", "Makefile", "makefile", "GNUmakefile", "conftest.py", "sitecustomize.py",
     "usercustomize.py", "lib/python3.11/site-packages/evil.pth",
     "lib/python3/dist-packages/evil.pth", ".vscode/tasks.json", ".vscode/settings.json",
-    "pkg/__pycache__/tool.cpython-311.pyc")
+    "pkg/__pycache__/tool.cpython-311.pyc", ".githooks/pre-commit", ".githooks",
+    ".pre-commit-config.yaml", "package.json", "node_modules/left-pad/package.json",
+    "tox.ini", "noxfile.py", "justfile", "Justfile", ".justfile")
 #: names beside them that run nothing later, at any depth
 NOT_RUNS_LATER = (
     ".git/objects/info/packs", ".git/info/refs", ".git/info/refs_g1EtCA", ".git/config.lock",
     ".git/index", ".git/objects/ab/cdef", "hooks/pre-commit", "Makefile.tmp96824",
     "Makefile.am", "conftest.c", "conftest.pyc", "site-packages/pkg/data.pth",
     "evil.pth", ".vscode/launch.json.bak", "tests/test_x.py", "envrc",
-    "__pycache__/tool.cpython-311.pyc.140212345678")
+    "__pycache__/tool.cpython-311.pyc.140212345678", "package-lock.json", "package.json.bak",
+    "tox.ini.orig", "noxfile.pyc", "githooks/pre-commit", ".pre-commit-hooks.yaml")
 
 
 def test_every_entry_that_runs_later_has_a_sample() -> None:
@@ -636,7 +687,8 @@ def test_a_name_that_runs_later_is_one_at_any_depth(above, sample, below):
     from systrace_py.policy.generalize import planted_at, runs_later
     directory = "/" + "/".join(above)
     path = (directory.rstrip("/") + "/" + sample).rstrip("/")
-    inside = "/".join([path, *below]) if sample.startswith((".git/hooks", ".husky")) or \
+    inside = "/".join([path, *below]) if sample.startswith((".git/hooks", ".husky",
+                                                            ".githooks")) or \
         sample == ".git/hooks" else path
     assert runs_later(path) and runs_later(inside)
     begins = planted_at(path)
@@ -651,7 +703,10 @@ def test_a_name_that_runs_later_is_one_at_any_depth(above, sample, below):
     fnmatch.fnmatchcase(n, p) for p in ("*.git", "site-packages", "dist-packages",
                                         ".husky", ".vscode", ".envrc", "Makefile",
                                         "makefile", "GNUmakefile", "conftest.py",
-                                        "sitecustomize.py", "usercustomize.py"))),
+                                        "sitecustomize.py", "usercustomize.py",
+                                        ".githooks", ".pre-commit-config.yaml",
+                                        "package.json", "tox.ini", "noxfile.py",
+                                        "justfile", "Justfile", ".justfile"))),
     max_size=5), st.sampled_from(NOT_RUNS_LATER))
 def test_the_names_beside_them_are_not(above, sample):
     from systrace_py.policy.generalize import planted_at, runs_later

@@ -757,6 +757,72 @@ def test_an_observation_keeps_its_moved_directories_through_the_log():
     assert Observation.from_json(MAIN, obs.to_json()) == obs
 
 
+def _stash(older: bool) -> list[Observation]:
+    """pip's uninstall stash: ``~ackaging`` probed (made, removed), the installed
+    ``packaging`` renamed there, the new one written, the stash removed with its files --
+    ``older``: as the learner sees it, the moved directory and what the stash held then
+    were none of the run's (Observation.older)."""
+    site = "/work/proj/v/site-packages"
+    flag = ("path",) if older else ()
+    return [Observation(MAIN, "mkdir", (PathArg("path", f"{site}/~ackaging"),),
+                        created=("path",), exclusive=True),
+            Observation(MAIN, "rmdir", (PathArg("path", f"{site}/~ackaging"),)),
+            Observation(MAIN, "rename", (PathArg("old", f"{site}/packaging"),
+                                         PathArg("new", f"{site}/~ackaging")),
+                        created=("new",), directories=("old",),
+                        older=("old",) if older else ()),
+            Observation(MAIN, "mkdir", (PathArg("path", f"{site}/packaging"),),
+                        created=("path",), exclusive=True),
+            write(f"{site}/packaging/tags.py"),
+            Observation(MAIN, "unlink", (PathArg("path", f"{site}/~ackaging/tags.py"),),
+                        older=flag),
+            Observation(MAIN, "rmdir", (PathArg("path", f"{site}/~ackaging"),), older=flag)]
+
+
+def test_an_older_file_at_a_name_the_run_made_is_learned_by_name():
+    """The stash's second removal met the older ``packaging`` the run renamed there: no
+    fresh rule covers it on the next run (7 refusals of pip install --force-reinstall), so
+    the removal is learned by name -- and the stash's generated name stays fresh: another
+    older directory of its shape stays refused.  Without the older flag (a log written
+    before it) the stash is a fresh glob, as before."""
+    site = "/work/proj/v/site-packages"
+    _, policy, text = learned(_stash(older=True))
+
+    def decides(syscall: str, path: str, made: bool = False) -> Action:
+        facts = CallFacts(syscall, (PathArg("path", path),),
+                          made=frozenset({"path"}) if made else frozenset())
+        return policy.main.decide(facts).action
+
+    assert decides("rmdir", f"{site}/~ackaging") is Action.PERMIT, text
+    assert decides("unlink", f"{site}/~ackaging/tags.py") is Action.PERMIT, text
+    assert decides("rmdir", f"{site}/~ootbeer") is not Action.PERMIT, text
+    assert decides("unlink", f"{site}/~ootbeer/tags.py") is not Action.PERMIT, text
+    assert decides("mkdir", f"{site}/~ootbeer", made=True) is Action.PERMIT, text
+    _, before, _ = learned(_stash(older=False))
+    assert before.main.decide(CallFacts("rmdir", (PathArg("path", f"{site}/~ackaging"),))
+                              ).action is not Action.PERMIT
+
+
+def test_an_older_directory_moved_is_learned_as_its_tree_not_fresh():
+    """The run moved the installed ``packaging`` with the files older runs left in it: its
+    next run moves them again, which a fresh ``packaging/**`` refused (a move is decided for
+    everything inside).  Only that directory: another older one stays refused."""
+    site = "/work/proj/v/site-packages"
+    _, policy, text = learned(_stash(older=True))
+    moved = [r for r in policy.main.rules if r.path is not None
+             and r.path.pattern == "$CWD/v/site-packages/packaging/**"]
+    assert moved and not any(r.fresh for r in moved), text
+
+    def renamed(old: str) -> bool:
+        facts = CallFacts("rename", (PathArg("old", old), PathArg("new", f"{site}/~ackaging")),
+                          directories=frozenset({"old"}), made=frozenset({"new"}))
+        return policy.main.decide(facts).action is Action.PERMIT
+
+    assert renamed(f"{site}/packaging")
+    assert not renamed(f"{site}/pkg_resources")
+    assert Observation.from_json(MAIN, _stash(True)[2].to_json()) == _stash(True)[2]
+
+
 @pytest.mark.parametrize("level", ["none", "strict", "safe", "broad"])
 def test_bytes_that_are_not_utf8_are_never_written_into_a_policy(level):
     """gpg asks access() about a name of random bytes in its working directory: the engine
@@ -855,3 +921,73 @@ def test_a_short_number_made_next_to_older_ones_is_a_counter():
     assert policy.main.decide(older).action is not Action.PERMIT  # (it only listed it)
     _, _, alone = learned([listing(base, "lib64/"), made])
     assert '"$TMPDIR/pytest-of-u/pytest-2"' in alone, alone
+
+
+def test_two_numbers_the_run_made_one_after_the_other_are_a_counter():
+    """Two pytest runs from a fresh ``$TMPDIR`` make ``pytest-0`` then ``pytest-1``, no
+    older sibling: kept literally, the next run's ``pytest-2`` was refused 100 times (pytest
+    retries).  The run counted itself: ``pytest-*``, fresh.  Numbers apart (a version's
+    ``py-3`` and ``py-5``) stay."""
+    base = "/tmp/pytest-of-u"
+
+    def made(name: str) -> Observation:
+        return Observation(MAIN, "mkdir", (PathArg("path", f"{base}/{name}"),),
+                           created=("path",), exclusive=True)
+
+    _, policy, text = learned([made("pytest-0"), made("pytest-1")])
+    assert '"$TMPDIR/pytest-of-u/pytest-*"' in text, text
+    nxt = CallFacts("mkdir", (PathArg("path", f"{base}/pytest-2"),), made=frozenset({"path"}))
+    assert policy.main.decide(nxt).action is Action.PERMIT
+    older = CallFacts("rmdir", (PathArg("path", f"{base}/pytest-7"),))
+    assert policy.main.decide(older).action is not Action.PERMIT
+    _, _, apart = learned([made("py-3"), made("py-5")])
+    assert '"$TMPDIR/pytest-of-u/py-*"' not in apart, apart
+
+
+def test_a_name_the_run_made_and_left_keeps_its_own_rule():
+    """pytest's first run makes ``$TMPDIR/pytest-of-u`` (mode 0700) and leaves it; a fresh
+    glob of generated names in the same directory (Python's probes) covered it, and the next
+    run, meeting it older, was refused reading it 10 times.  Made and left, a name of its
+    own keeps its own rule (the calls it was used with); made and removed, the fresh glob
+    covers it still."""
+    probe = "/tmp/x1y2z3w4"
+    pytest_dir = "/tmp/pytest-of-u"
+    obs = [Observation(MAIN, "openat", (PathArg("path", probe),), EXCL, created=("path",),
+                       exclusive=True, mkstemp=True),
+           unlink(probe),
+           Observation(MAIN, "mkdir", (PathArg("path", pytest_dir),), created=("path",),
+                       exclusive=True, mkstemp=True),
+           read(pytest_dir)]
+    _, policy, text = learned(obs)
+    again = CallFacts("openat", (PathArg("path", pytest_dir),), os.O_RDONLY)
+    assert policy.main.decide(again).action is Action.PERMIT, text
+    other = CallFacts("openat", (PathArg("path", "/tmp/pytest-of-v"),), os.O_RDONLY)
+    assert policy.main.decide(other).action is not Action.PERMIT, text
+    _, gone, text = learned([*obs, Observation(MAIN, "rmdir", (PathArg("path", pytest_dir),))])
+    assert gone.main.decide(again).action is not Action.PERMIT, text
+
+
+# --- a directory made as mkdtemp makes one, by C or by Python -----------------------------
+
+def _mkdtemp(path: str, table: str = MAIN) -> list[Observation]:
+    return [Observation(table, "mkdir", (PathArg("path", path),), created=("path",),
+                        exclusive=True, mkstemp=True),
+            Observation(table, "rmdir", (PathArg("path", path),))]
+
+
+def test_mktemp_d_of_a_configure_is_its_template_not_pythons_eight():
+    """configure's ``mktemp -d ./confXXXXXX``: its 6 of lowercase letters and digits (1 run
+    in 26) were "co" and Python's 8 -- ``$CWD/co*``, any new name of "co" (``config.h``,
+    ``configure~``).  Made 0700 by a program that is no Python interpreter (C's mkdtemp,
+    which draws 6), it is ``conf*``; by Python (its codecs read), ``tempfile.mkdtemp``'s 8
+    after a prefix of the caller's are still taken."""
+    _, policy, text = learned(_mkdtemp("/work/proj/confab12cd", "/usr/bin/mktemp"))
+    assert "$CWD/conf*" in text and "$CWD/co*" not in text, text
+    made = CallFacts("mkdir", (PathArg("path", "/work/proj/coffee"),), made=frozenset({"path"}))
+    assert policy.programs["/usr/bin/mktemp"].decide(made).action is not Action.PERMIT
+    python = "/usr/bin/python3.11"
+    codecs = read("/usr/lib/python3.11/encodings/__init__.py", python)
+    _, _, text = learned([codecs, *_mkdtemp("/work/proj/workab12cdef", python)])
+    assert "$CWD/work*" in text, text
+    _, _, text = learned([codecs, *_mkdtemp("/work/proj/confab12cd", python)])
+    assert "$CWD/co*" in text, text  # (Python's mkdtemp(prefix="co") is as likely)

@@ -1,0 +1,120 @@
+"""Learned policies and older files moved onto names the run made (issue 11): a learned
+``fresh`` rule covers only what the next run makes, so a call that met an older file at a
+generated name -- pip's uninstall stash, ``packaging`` renamed onto ``~ackaging``, a name
+pip made and removed just before -- is learned by name, and the next run passes; another
+older file at a name of the same shape stays refused -- and a generated name's glob, fresh,
+grants no project file a tool runs later (generalize.RUNS_LATER)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from test_next_run import enforce, learn
+
+#: pip's stash, as pip makes it (AdjacentTempDirectory: a "~" for the first letter, the
+#: name probed by mkdir and removed, the older package renamed there, the new one written,
+#: the stash removed with everything in it)
+STASH = ("mkdir '~ypackage' && rmdir '~ypackage' && mv mypackage '~ypackage' && "
+         "mkdir mypackage && echo new > mypackage/mod.py && rm -r '~ypackage' && "
+         "cat mypackage/mod.py")
+
+
+def _older_package(work: Path) -> None:
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "mypackage").mkdir(parents=True)
+    (work / "mypackage" / "mod.py").write_text("old\n")
+
+
+def test_an_uninstall_stash_of_an_older_package_is_removed_on_the_next_run(tmp_path):
+    work = tmp_path / "work"
+    _older_package(work)
+    policy = learn(tmp_path, ["sh", "-c", STASH], cwd=work)
+    text = policy.read_text()
+    assert "$CWD/~ypackage" in text and "~ypackage/mod.py" in text, text
+    _older_package(work)
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", STASH], cwd=work)
+    assert (r.returncode, r.stdout) == (0, "new\n"), r.stderr
+    assert refused == [], refused[:3]
+    # no more than that: an older directory of the stash's shape is none of the run's
+    _older_package(work)
+    (work / "~otherpkg").mkdir()
+    (work / "~otherpkg" / "mod.py").write_text("kept\n")
+    other = STASH + " && rm -r '~otherpkg'"
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", other], cwd=work)
+    assert r.returncode != 0 and (work / "~otherpkg" / "mod.py").exists()
+    assert refused and all("/~otherpkg" in x["args"]["path"] for x in refused), refused[:3]
+
+
+def test_a_configure_scratch_directory_is_learned_as_its_template(tmp_path):
+    """configure's ``mktemp -d ./confXXXXXX`` -- mkdir 0700, here with the 6 lowercase
+    letters and digits it draws 1 run in 26 (mkdir -m 700 makes it as mkdtemp does) --
+    was learned as "co" and Python's 8, ``$CWD/co*``: the next run could make any new name
+    of "co".  Now ``$CWD/conf*``: the next run's scratch passes, ``coffee`` does not."""
+    work = tmp_path / "work"
+    work.mkdir()
+    script = "mkdir -m 700 {0} && echo x > {0}/f && rm -r {0}"
+    policy = learn(tmp_path, ["sh", "-c", script.format("confab12cd")], cwd=work)
+    text = policy.read_text()
+    assert "$CWD/conf*" in text and "$CWD/co*" not in text, text
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", script.format("confQx7LmZ")], cwd=work)
+    assert (r.returncode, refused) == (0, []), (r.stderr, refused[:3])
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", script.format("coffee")], cwd=work)
+    assert r.returncode != 0 and refused and not (work / "coffee").exists(), r.stderr
+
+
+@pytest.mark.parametrize(("template", "planted"), [
+    ("toxXXXXXX", "tox.ini"), ("noxXXXXXX", "noxfile.py"), ("packageXXXXXX", "package.json"),
+    ("justXXXXXX", "justfile")])
+def test_a_generated_name_grants_no_project_file_a_tool_runs(tmp_path, template, planted):
+    """A scratch file made beside a project's files (mktemp's ``toxXXXXXX``) is learned as
+    its template, fresh: ``$CWD/tox*`` -- which let the next run make ``tox.ini``, whose
+    commands tox runs when the user next types tox (npm a package.json's scripts, nox a
+    noxfile.py, just a justfile): generalize.RUNS_LATER.  The scratch file passes again."""
+    work = tmp_path / "work"
+    work.mkdir()
+    scratch = f"f=$(mktemp {template}) && echo x > $f && rm $f"
+    policy = learn(tmp_path, ["sh", "-c", scratch], cwd=work)
+    assert f"$CWD/{template[:-6]}*" in policy.read_text()
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", scratch], cwd=work)
+    assert (r.returncode, refused) == (0, []), (r.stderr, refused[:3])
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", f"{scratch}; echo evil > {planted}"],
+                         cwd=work)
+    assert not (work / planted).exists() and refused, r.stderr
+
+
+#: what pytest does with its base temporary directory: a probe of $TMPDIR (Python's
+#: tempfile), ``$TMPDIR/tool-of-me`` made 0700 and left, listed, the next ``run-N`` made
+TOOL_SCRIPT = """
+import os, tempfile
+fd, probe = tempfile.mkstemp()
+os.close(fd)
+os.unlink(probe)
+base = os.path.join(tempfile.gettempdir(), "tool-of-me")
+try:
+    os.mkdir(base, 0o700)
+except FileExistsError:
+    pass
+n = len(os.listdir(base))
+os.mkdir(os.path.join(base, f"run-{n}"))
+print(n)
+"""
+
+
+def test_a_tools_base_directory_and_counter_made_from_scratch_work_the_next_time(tmp_path):
+    """Two runs of a tool from an empty ``$TMPDIR`` -- pytest's first, making
+    ``pytest-of-USER`` and ``pytest-0``, ``pytest-1``: the base directory, made and left,
+    was covered by the probes' fresh ``$TMPDIR/*`` and the next run, meeting it older, was
+    refused reading it; ``run-0`` then ``run-1``, kept literally, refused ``run-2``.  Now
+    the base keeps its own rule and the run's own count is a counter (``run-*``, fresh)."""
+    from test_next_run import PYTHON3
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = {"TMPDIR": str(tmpdir)}
+    once = f"{PYTHON3} -I -S -c '{TOOL_SCRIPT}'"
+    policy = learn(tmp_path, ["sh", "-c", f"{once} && {once}"], cwd=tmp_path, env=env)
+    assert "tool-of-me/run-*" in policy.read_text()
+    for n in (2, 3):
+        r, refused = enforce(tmp_path, policy, ["sh", "-c", once], cwd=tmp_path, env=env)
+        assert (r.returncode, r.stdout, refused) == (0, f"{n}\n", []), (r.stderr, refused[:3])
