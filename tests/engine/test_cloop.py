@@ -433,7 +433,12 @@ def test_plain_requests_are_named_by_nothing() -> None:
     alias (a file-changing request is fswrite), no share, no call a device stands for, no
     owner set (decode's owner_as_signal) -- else Python does more at their stop than ask
     the table."""
-    from systrace_py.engine.seccomp import GUARDED_CALLS, guard_refusal, shares_memory
+    from systrace_py.engine.seccomp import (
+        GUARDED_CALLS,
+        guard_refusal,
+        shares_memory,
+        stop_guard,
+    )
     from systrace_py.kernel import FIOASYNC, FIOSETOWN, SIOCSPGRP, TIOCLINUX, TIOCSTI, TUNSETIFF
     from systrace_py.policy.model import checks_of
     from systrace_py.syscalls import BY_NAME, DEVICE_CALLS
@@ -445,10 +450,12 @@ def test_plain_requests_are_named_by_nothing() -> None:
         args = (0, request, 0, 0, 0, 0)
         assert request not in named
         assert guard_refusal("ioctl", args, os.getpid()) is None
+        assert stop_guard("ioctl", args, os.getpid()) is None
         assert shares_memory("ioctl", args) is None
         assert checks_of("ioctl", "fd", None, request) == ((None, None),)
     # (the guard's own requests are told apart by the same test)
     assert guard_refusal("ioctl", (0, TIOCSTI, 0, 0, 0, 0), os.getpid()) is not None
+    assert stop_guard("ioctl", (0, FIOSETOWN, 0, 0, 0, 0), os.getpid()) is not None
     assert checks_of("ioctl", "fd", None, 0x40086602) != ((None, None),)  # FS_IOC_SETFLAGS
 
 
