@@ -9,8 +9,9 @@
  * the kernel proves the path symlink-free, which is what the Python resolver does then)
  * -> first-match lookup -> PTRACE_CONT (in a tree of more than one task, held to what was
  * checked first, as enforce.Holder holds it), or refusal with the rule's errno at entry (of
- * a missing path: the errno Table.refusal_errno gives it); a call with no argument, by the
- * table's plain rules; the armed tasks' signals, passed on; and their fork and vfork events
+ * a missing path: the errno Table.refusal_errno gives it); a call with no argument, and an
+ * ioctl of a request that only asks a state (cloop.REQUESTS), by the table's plain rules;
+ * the armed tasks' signals, passed on; and their fork and vfork events
  * (and a clone's or clone3's that is a vfork by another name: posix_spawn's) with their
  * children's first stops, noted for Python (births()); a shell's commands: the vfork child
  * armed at its birth, its execve at entry and its exec event (exec_entry, exec_event), noted

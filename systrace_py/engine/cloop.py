@@ -4,10 +4,12 @@ On a busy machine Python glue, not the kernel, is most of a stop's cost (docs/pe
 The optional extension serves the common case without returning to Python: the seccomp stops
 of the armed tasks making a plain path call (stat, open, access, readlink...) that their table
 decides by literal paths, ``dir/**`` trees and globs (a glob by asking the rule's own pattern,
-from C), on a path the kernel proves symlink-free, or a call with no argument their table
-decides by name.  It permits (PTRACE_CONT; in a tree of more than one task, the call held to
-what was checked, as enforce.Holder holds it) or refuses with the rule's errno (a missing
-path with the errno the table gives a refusal of it: :func:`missing_errno`).  It also
+from C), on a path the kernel proves symlink-free, a call with no argument their table
+decides by name, or an ioctl of a request that only asks a state (:data:`REQUESTS`), which
+their table decides by its plain rules on ioctl.  It permits (PTRACE_CONT; in a tree of
+more than one task, the call held to what was checked, as enforce.Holder holds it) or
+refuses with the rule's errno (a missing path with the errno the table gives a refusal of
+it: :func:`missing_errno`).  It also
 serves what the tracer only passes on for an armed task: a signal's delivery (not after a
 call's own EINTR, which Python may restart), a fork or vfork event and the child's first stop
 (the children are told to Python, Tracer._fast_notes, before it treats any stop) -- and the
