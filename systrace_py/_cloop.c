@@ -9,8 +9,9 @@
  * the kernel proves the path symlink-free, which is what the Python resolver does then)
  * -> first-match lookup -> PTRACE_CONT (in a tree of more than one task, held to what was
  * checked first, as enforce.Holder holds it), or refusal with the rule's errno at entry (of
- * a missing path: the errno Table.refusal_errno gives it); a call with no argument, by the
- * table's plain rules; the armed tasks' signals, passed on; and their fork and vfork events
+ * a missing path: the errno Table.refusal_errno gives it); a call with no argument, and an
+ * ioctl of a request that only asks a state (cloop.REQUESTS), by the table's plain rules;
+ * the armed tasks' signals, passed on; and their fork and vfork events
  * (and a clone's or clone3's that is a vfork by another name: posix_spawn's) with their
  * children's first stops, noted for Python (births()); a shell's commands: the vfork child
  * armed at its birth, its execve at entry and its exec event (exec_entry, exec_event), noted
@@ -63,6 +64,7 @@
  * unknown flag bits) must not grow the plan -- memory, and a scan at each stop -- without
  * bound; past this, a call of an unknown variant is Python's, as in the pure-Python loop */
 #define MAX_VARIANTS 64
+#define MAX_REQUESTS 8   /* ioctl requests decided by the request alone (cloop.REQUESTS) */
 #define PT_GETREGS 12
 #define PT_SETREGS 13
 #define NR_OPENAT2 437
@@ -157,6 +159,12 @@ typedef struct {
      * or W_NEVER with whole_err; 0: not such a call */
     signed char whole[MAX_NR];
     int whole_err[MAX_NR];
+    /* requests of the call request_nr (ioctl) the table decides by the request alone
+     * (engine/cloop.py REQUESTS): W_PERMIT, or W_NEVER with request_err */
+    int request_nr, nrequests;
+    uint32_t requests[MAX_REQUESTS];
+    signed char request_action[MAX_REQUESTS];
+    int request_err[MAX_REQUESTS];
 } PlanObject;
 enum { W_PERMIT = 1, W_NEVER = 2 };
 
@@ -484,6 +492,26 @@ static PyObject *Plan_add_whole(PlanObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* add_request(nr, request, action, errno): an ioctl request (cloop.REQUESTS) the table
+ * permits (A_PERMIT) or refuses with errno (A_NEVER) whatever its descriptor and argument. */
+static PyObject *Plan_add_request(PlanObject *self, PyObject *args) {
+    int nr, action, err;
+    unsigned int request;
+    if (!PyArg_ParseTuple(args, "iIii", &nr, &request, &action, &err)) return NULL;
+    if (nr < 0 || nr >= MAX_NR || self->shapes[nr] || self->whole[nr]
+        || (self->nrequests && nr != self->request_nr) || self->nrequests >= MAX_REQUESTS
+        || (action != A_PERMIT && action != A_NEVER)
+        || (action == A_NEVER && (err <= 0 || err > 4095))) {
+        PyErr_SetString(PyExc_ValueError, "bad request");
+        return NULL;
+    }
+    self->request_nr = nr;
+    self->requests[self->nrequests] = request;
+    self->request_action[self->nrequests] = action == A_PERMIT ? W_PERMIT : W_NEVER;
+    self->request_err[self->nrequests++] = err;
+    Py_RETURN_NONE;
+}
+
 /* variants(nr): how many variants of the call the plan holds (tests: the bound) */
 static PyObject *Plan_variants(PlanObject *self, PyObject *args) {
     int nr;
@@ -496,6 +524,8 @@ static PyMethodDef Plan_methods[] = {
     {"add_call", (PyCFunction)Plan_add_call, METH_VARARGS, "Register a call the loop may decide."},
     {"add_variant", (PyCFunction)Plan_add_variant, METH_VARARGS, "Register one variant of a call."},
     {"add_whole", (PyCFunction)Plan_add_whole, METH_VARARGS, "Register a call decided by name."},
+    {"add_request", (PyCFunction)Plan_add_request, METH_VARARGS,
+     "Register an ioctl request decided by the request alone."},
     {"variants", (PyCFunction)Plan_variants, METH_VARARGS, "How many variants of a call are held."},
     {NULL, NULL, 0, NULL},
 };
@@ -1679,6 +1709,18 @@ static int decide_call(Arm *a, int *why) {
             return 1;
         }
         if (stub_done(a) < 0) return 0;  /* the program's first call (Python's: see stub_done) */
+    }
+    if (plan->nrequests && info.nr == (uint64_t)plan->request_nr) {
+        /* (the kernel reads the request as an unsigned int: the register's high half is
+         * not looked at, as Python's selector masks it) */
+        uint32_t request = (uint32_t)info.args[1];
+        for (int i = 0; i < plan->nrequests; i++) {
+            if (plan->requests[i] != request) continue;
+            if (plan->request_action[i] == W_PERMIT) goto cont;
+            if (!may_refuse) return 0;
+            return refuse(tid, plan->request_err[i], &refused_total);
+        }
+        return 0;
     }
     if (plan->whole[info.nr] == W_PERMIT) goto cont;
     if (plan->whole[info.nr] == W_NEVER) {

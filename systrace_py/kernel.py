@@ -238,6 +238,12 @@ SIOCSPGRP: Final = 0x8902
 TUNSETIFF: Final = 0x400454CA  # _IOW('T', 202, int)
 #: ioctl of /dev/userfaultfd (since 6.1) that makes a userfaultfd: the userfaultfd call's power
 USERFAULTFD_IOC_NEW: Final = 0xAA00  # _IO(0xAA, 0x00)
+#: ioctl requests that only ask a terminal's or a descriptor's state (isatty's TCGETS; the
+#: window size; the foreground group; the bytes ready to read), none a guard names
+TCGETS: Final = 0x5401
+TIOCGPGRP: Final = 0x540F
+TIOCGWINSZ: Final = 0x5413
+FIONREAD: Final = 0x541B
 RLIMIT_CORE: Final = 4
 MAP_SHARED: Final = 0x01     # (MAP_SHARED_VALIDATE, 0x03, has this bit too)
 #: a mapping whose pages the kernel's reclaim may drop at any time, written or not: read

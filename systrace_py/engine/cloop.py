@@ -4,10 +4,12 @@ On a busy machine Python glue, not the kernel, is most of a stop's cost (docs/pe
 The optional extension serves the common case without returning to Python: the seccomp stops
 of the armed tasks making a plain path call (stat, open, access, readlink...) that their table
 decides by literal paths, ``dir/**`` trees and globs (a glob by asking the rule's own pattern,
-from C), on a path the kernel proves symlink-free, or a call with no argument their table
-decides by name.  It permits (PTRACE_CONT; in a tree of more than one task, the call held to
-what was checked, as enforce.Holder holds it) or refuses with the rule's errno (a missing
-path with the errno the table gives a refusal of it: :func:`missing_errno`).  It also
+from C), on a path the kernel proves symlink-free, a call with no argument their table
+decides by name, or an ioctl of a request that only asks a state (:data:`REQUESTS`), which
+their table decides by its plain rules on ioctl.  It permits (PTRACE_CONT; in a tree of
+more than one task, the call held to what was checked, as enforce.Holder holds it) or
+refuses with the rule's errno (a missing path with the errno the table gives a refusal of
+it: :func:`missing_errno`).  It also
 serves what the tracer only passes on for an armed task: a signal's delivery (not after a
 call's own EINTR, which Python may restart), a fork or vfork event and the child's first stop
 (the children are told to Python, Tracer._fast_notes, before it treats any stop) -- and the
@@ -65,7 +67,7 @@ from systrace_py.engine.decode import (
     SELECTOR_ARG,
 )
 from systrace_py.engine.seccomp import GUARDED_CALLS, KEYS, SHARES, STOP_GUARDED
-from systrace_py.kernel import O_CREAT, O_TMPFILE_BIT
+from systrace_py.kernel import FIONREAD, O_CREAT, O_TMPFILE_BIT, TCGETS, TIOCGPGRP, TIOCGWINSZ
 from systrace_py.policy import aliases, environment
 from systrace_py.policy.index import FLAT_GLOB, flat_check
 from systrace_py.policy.model import (
@@ -149,6 +151,17 @@ WHOLE_CALLS: dict[int, str] = {
     and call.name not in SHARES and call.name not in KEYS}
 
 
+#: ioctl's requests the native loop may decide by the request alone: those that only ask a
+#: terminal's or a descriptor's state -- gcc's and cc1's isatty (TCGETS) of stdout and
+#: stderr, ~400 stops of a build that the tables disagree on ioctl for.  None is a request
+#: anything of ioctl's record names (syscalls.py: its guard's checked, refused and routed
+#: requests, the file-changing ones of its alias, its shares, DEVICE_CALLS): at such an
+#: ioctl's stop Python does nothing but ask the table, the request the call's selector
+#: (tests/engine/test_cloop.py::test_plain_requests_are_named_by_nothing).
+NR_IOCTL = NUMBERS["ioctl"]
+REQUESTS = (TCGETS, TIOCGPGRP, TIOCGWINSZ, FIONREAD)
+
+
 def _action(rule: Rule) -> tuple[int, int]:
     """A rule's answer for the loop: permit, refuse with its errno, or Python's (an ask, a
     redirect, a ``fresh`` rule: whether the run made the path is the tracer's to tell)."""
@@ -229,6 +242,25 @@ def by_name(table: Table, name: str) -> tuple[int, int] | None:
                 or rule.action not in (Action.PERMIT, Action.NEVER)):
             return None
     decision = table.decide(CallFacts(name))
+    if decision.action is Action.PERMIT:
+        return _PERMIT, 0
+    if decision.action is Action.NEVER:
+        return _NEVER, decision.errno
+    return None
+
+
+def by_request(table: Table, request: int) -> tuple[int, int] | None:
+    """:func:`by_name` for an ioctl of one of :data:`REQUESTS`: (action, errno) when every
+    rule that applies to it (model.checks_of: by the call's name alone, for these requests
+    are in no alias) is a plain permit or refusal with no condition, as its first match (or
+    the default) decides it.  None: Python decides."""
+    checks = checks_of("ioctl", "fd", None, request)
+    for rule in table.rules:
+        if any(rule.covers("ioctl", cls, part) for cls, part in checks) and (
+                rule.conditional or rule.redirect is not None
+                or rule.action not in (Action.PERMIT, Action.NEVER)):
+            return None
+    decision = table.decide(CallFacts("ioctl", selector=request))
     if decision.action is Action.PERMIT:
         return _PERMIT, 0
     if decision.action is Action.NEVER:
@@ -378,6 +410,10 @@ class FastLoop:
             decided = by_name(table, name)
             if decided is not None:
                 plan.add_whole(nr, *decided)
+        for request in REQUESTS:
+            decided = by_request(table, request)
+            if decided is not None:
+                plan.add_request(NR_IOCTL, request, *decided)
         self._plans[id(table)] = (table, index, plan)
         return plan
 
@@ -471,7 +507,7 @@ def load() -> FastLoop | None:
     return FastLoop(_cloop)
 
 
-__all__ = ["CANDIDATES", "SHAPES", "WHOLE_CALLS", "Arm", "Birth", "EarlyStop", "End", "ExecTarget",
-           "FastLoop",
-           "NativeExec", "StubEnd", "by_name", "exec_variant", "given_entries", "load",
-           "missing_errno", "variant"]
+__all__ = ["CANDIDATES", "NR_IOCTL", "REQUESTS", "SHAPES", "WHOLE_CALLS", "Arm", "Birth",
+           "EarlyStop", "End", "ExecTarget", "FastLoop",
+           "NativeExec", "StubEnd", "by_name", "by_request", "exec_variant", "given_entries",
+           "load", "missing_errno", "variant"]

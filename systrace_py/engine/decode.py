@@ -2223,8 +2223,11 @@ def read_argv(mem: TraceeMemory, pointer: int) -> tuple[str, ...]:
     pointers = mem.read_pointers(pointer, ARG_SPACE_MAX // 8)
     room = ARG_SPACE_MAX - 8 * len(pointers)
     strings: list[str] = []
+    read = mem.read_cstrings(pointers, MAX_ARG_STRLEN)  # (by windows; the rest one by one)
     for address in reversed(pointers):
-        text = mem.read_cstring(address, MAX_ARG_STRLEN, errno.E2BIG)
+        text = read.get(address)
+        if text is None:
+            text = mem.read_cstring(address, MAX_ARG_STRLEN, errno.E2BIG)
         room -= len(text) + 1
         if room < 0:
             raise TraceeMemoryError(errno.E2BIG, "argument list too long")

@@ -244,6 +244,42 @@ class TraceeMemory:
             want = min(limit - total, _BUFFER_SIZE)
             data = self._prefix(address + total, want)
 
+    def read_cstrings(self, addresses: list[int], limit: int) -> dict[int, bytes]:
+        """What :meth:`read_cstring` gives for each of ``addresses`` whose string a window's
+        read found whole (its NUL within ``limit`` bytes), by address.  An exec's argv and
+        environment lie together (on the stack, or in a shell's heap): read a window at a
+        time, tens of strings cost a few process_vm_readv, not one each (perf: an exec's
+        environment is read twice, at its decision and again with the tree frozen).  An
+        address not in the answer is the caller's to read alone with read_cstring, which
+        gives its string or its error: one a window did not reach or ended in the middle of
+        (an unreadable page, a string longer than the window), and every one under
+        protection keys, whose limits read_cstring applies."""
+        found: dict[int, bytes] = {}
+        if self.keys_of is not None or not addresses:
+            return found
+        ordered = sorted({address & _U64 for address in addresses})
+        reads = self._reads or self._new_reads()
+        data, view = reads.data, reads.view
+        k = 0
+        while k < len(ordered):
+            start = ordered[k]
+            got = self._into(reads, start, _BUFFER_SIZE) if start < _USER_LIMIT else 0
+            if got <= 0:
+                k += 1  # (read alone: its EFAULT, or what _past_unreadable reaches)
+                continue
+            cut = -1  # the first string the window ended in: the next window starts there
+            while k < len(ordered) and ordered[k] < start + got:
+                at = ordered[k] - start
+                end = data.find(0, at, got)
+                if end >= 0 and end - at < limit:
+                    found[ordered[k]] = bytes(view[at:end])
+                elif cut < 0 and at > 0:
+                    cut = k
+                k += 1
+            if cut >= 0:
+                k = cut
+        return found
+
     def read_pointers(self, address: int, limit: int) -> list[int]:
         """A NULL-terminated array of pointers (exec's argv), as the kernel counts it: EFAULT
         when it runs into unreadable memory before its NULL, E2BIG past ``limit`` entries."""

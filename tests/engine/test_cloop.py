@@ -355,14 +355,17 @@ def test_variants_are_keyed_on_the_int_and_bounded() -> None:
     assert plan.variants(nr) == _cloop.MAX_VARIANTS
 
 
+@pytest.mark.parametrize("ioctl", ["permit", "never"])
 @pytest.mark.both_loops
-def test_calls_decided_by_name(build, tmp_path: Path) -> None:
+def test_calls_decided_by_name(build, tmp_path: Path, ioctl: str) -> None:
     """A call with no argument to look at stops when the run's tables disagree on it (one
     prefilter for all): a shell's vfork under a learned policy whose program tables do not
     name "process".  The native loop answers it by the table (permit, or the rule's errno),
     as Python does.  It serves the fork and vfork events too, and the children's first
     stops; the children are then Python's, under their parent's table (one refuses them a
-    file), as ever."""
+    file), as ever.  So with an ioctl of a request that only asks a state (cloop.REQUESTS:
+    gcc's isatty), by the table's rule on ioctl (``ioctl``: permit or refuse); the near
+    misses (TCSETS, FIONBIO) are Python's, with the same answers."""
     probe = build("engine/cloop_whole.c")
     secret = tmp_path / "secret"
     secret.write_text("s\n")
@@ -379,6 +382,10 @@ action = "never"
 errno = "EACCES"
 
 [[program."{probe}".rule]]
+calls = ["ioctl"]
+{'action = "never"' + chr(10) + 'errno = "EACCES"' if ioctl == "never" else 'action = "permit"'}
+
+[[program."{probe}".rule]]
 calls = ["fsread"]
 path = "{secret}"
 action = "never"
@@ -388,7 +395,7 @@ errno = "EACCES"
 default = "permit"
 
 [[program."/nonexistent/other".rule]]
-calls = ["getppid", "fork", "vfork"]
+calls = ["getppid", "fork", "vfork", "ioctl"]
 action = "never"
 """)
 
@@ -404,14 +411,68 @@ action = "never"
     native, stops, decided = run(True)
     python, python_stops, python_decided = run(False)
     assert native == python
-    assert native == ["getpgrp EACCES", "getppid 0", "vfork 13", "fork 13"] * ROUNDS
+    ioctls = [f"ioctl-{name} {answer}" for name, answer in (
+        ("TCGETS", "ENOTTY"), ("TIOCGPGRP", "ENOTTY"), ("TIOCGWINSZ", "ENOTTY"),
+        ("FIONREAD", "0"), ("TCGETS-high", "ENOTTY"), ("TCSETS", "ENOTTY"), ("FIONBIO", "0"))]
+    if ioctl == "never":
+        ioctls = [line.split()[0] + " EACCES" for line in ioctls]
+    assert native == ["getpgrp EACCES", "getppid 0", "vfork 13", "fork 13", *ioctls] * ROUNDS
     assert stops == python_stops and python_decided == 0
     if _native_wanted() and cloop.load() is not None:
         # a round more: four calls, two fork events and two children's first stops, the
         # two children's SIGCHLD; a child's open is Python's (it is not armed), as is its
-        # parent's next stop (its calls are held from the birth on: Python arms it again)
+        # parent's next stop (its calls are held from the birth on: Python arms it again);
+        # five ioctls (the near misses are Python's)
         _, _, more = run(True, ROUNDS + 1)
-        assert more - decided == 10, (more, decided, stops)
+        assert more - decided == 15, (more, decided, stops)
+
+
+def test_plain_requests_are_named_by_nothing() -> None:
+    """The ioctl requests the native loop decides by the table alone (cloop.REQUESTS) are
+    none that anything of ioctl's record names: no guard case (checked, refused, routed), no
+    alias (a file-changing request is fswrite), no share, no call a device stands for, no
+    owner set (decode's owner_as_signal) -- else Python does more at their stop than ask
+    the table."""
+    from systrace_py.engine.seccomp import (
+        GUARDED_CALLS,
+        guard_refusal,
+        shares_memory,
+        stop_guard,
+    )
+    from systrace_py.kernel import FIOASYNC, FIOSETOWN, SIOCSPGRP, TIOCLINUX, TIOCSTI, TUNSETIFF
+    from systrace_py.policy.model import checks_of
+    from systrace_py.syscalls import BY_NAME, DEVICE_CALLS
+
+    guard = BY_NAME["ioctl"].guard
+    assert "ioctl" in GUARDED_CALLS and guard is not None
+    named = {FIOASYNC, FIOSETOWN, SIOCSPGRP, TIOCLINUX, TIOCSTI, TUNSETIFF, *DEVICE_CALLS}
+    for request in cloop.REQUESTS:
+        args = (0, request, 0, 0, 0, 0)
+        assert request not in named
+        assert guard_refusal("ioctl", args, os.getpid()) is None
+        assert stop_guard("ioctl", args, os.getpid()) is None
+        assert shares_memory("ioctl", args) is None
+        assert checks_of("ioctl", "fd", None, request) == ((None, None),)
+    # (the guard's own requests are told apart by the same test)
+    assert guard_refusal("ioctl", (0, TIOCSTI, 0, 0, 0, 0), os.getpid()) is not None
+    assert stop_guard("ioctl", (0, FIOSETOWN, 0, 0, 0, 0), os.getpid()) is not None
+    assert checks_of("ioctl", "fd", None, 0x40086602) != ((None, None),)  # FS_IOC_SETFLAGS
+
+
+def test_by_request_only_for_plain_rules() -> None:
+    """An ioctl request is decided natively only when every rule on ioctl is a plain permit
+    or refusal: a path condition (the descriptor's file) leaves it to Python."""
+    from systrace_py.policy.model import Table
+
+    tcgets = cloop.REQUESTS[0]
+    plain = Table("main", rules=[Rule(("ioctl",), Action.NEVER, errno=13)])
+    assert cloop.by_request(plain, tcgets) == (1, 13)
+    assert cloop.by_request(Table("main", rules=[]), tcgets) is not None
+    on_path = Table("main", rules=[Rule(("ioctl",), Action.NEVER, path=PathGlob("/dev/tty*"))])
+    assert cloop.by_request(on_path, tcgets) is None
+    # a rule on fswrite covers the file-changing requests only: these stay plain
+    writes = Table("main", rules=[Rule(("fswrite",), Action.NEVER, path=PathGlob("/x/**"))])
+    assert cloop.by_request(writes, tcgets) is not None
 
 
 def test_by_name_only_for_plain_rules() -> None:

@@ -165,6 +165,47 @@ def test_pointer_arrays_end_at_their_null_or_fail(server, mem):
     fault(lambda: mem.read_pointers(server.address("argv_runs_on"), 1 << 20))
 
 
+def _alone(mem: TraceeMemory, address: int, limit: int) -> bytes | int:
+    """read_cstring's answer as an exec reads a string: the bytes, or the errno."""
+    try:
+        return mem.read_cstring(address, limit, errno.E2BIG)
+    except TraceeMemoryError as exc:
+        return exc.errno or 0
+
+
+@pytest.mark.parametrize("limit", [131072, 100, 5])
+def test_strings_read_by_windows_are_those_read_alone(server, mem, limit):
+    """read_cstrings (an exec's argv and environment a window at a time) gives, for every
+    string it answers, what read_cstring gives alone -- never a string where read_cstring
+    fails: not one cut by a PROT_NONE page, an unmapped page or the end of what a window
+    read, nor one whose NUL lies past the limit (E2BIG) -- and it answers the strings that
+    lie together in readable memory (else it would save nothing).  Addresses every 37 bytes
+    through all eight pages, the page ends and the named objects, in one call."""
+    page = server.page
+    named = [server.address(name) for name in server.at]
+    ends = [server.region + p * page + d for p in range(8) for d in (-13, -12, -1, 0, 1)
+            if p * page + d >= 0]
+    addresses = [server.region + at for at in range(0, 8 * page, 37)] + named + ends
+    found = mem.read_cstrings(addresses, limit)
+    assert found, "no string read by a window"
+    answered_in_page_0 = 0
+    for address in addresses:
+        alone = _alone(mem, address, limit)
+        if address in found:
+            assert found[address] == alone, hex(address - server.region)
+            answered_in_page_0 += address < server.region + page
+    assert answered_in_page_0 >= 50
+    # a window cut short by page 7 (PROT_NONE) after one that read page 0's strings: what
+    # the buffer held past the short read is no part of the string
+    cut = server.region + 7 * page - 300
+    assert cut not in mem.read_cstrings([server.region + 16, cut], limit)
+    # the cases read_cstring fails, never answered by a window
+    for address in (server.address("no_nul_4096"), server.region + 7 * page - 300,
+                    server.region + page - 8 + 4 * page):
+        if not isinstance(_alone(mem, address, limit), bytes):
+            assert address not in found
+
+
 def test_a_process_that_is_gone_is_esrch_not_efault(build):
     with lone_server(build("progs/syscall_server.c")) as gone:
         memory_of = TraceeMemory(gone.pid)
