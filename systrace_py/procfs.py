@@ -46,7 +46,13 @@ def reopen(held: int, flags: int) -> int:
     (``/dev/watchdog`` arms), a write-open ends a lease and is reported (inotify's
     IN_CLOSE_WRITE, a watcher rebuilding), a FIFO's open waits for its other end -- so what
     a traced program may have named is opened only after its kind is checked (review 13)."""
-    return os.open(f"/proc/self/fd/{held}", flags | os.O_CLOEXEC)
+    return os.open(held_name(held), flags | os.O_CLOEXEC)
+
+
+def held_name(held: int) -> str:
+    """A name by which the file of descriptor ``held`` is opened again (:func:`reopen`), for
+    a caller that opens by name (the policy loader)."""
+    return f"/proc/self/fd/{held}"
 
 
 def read_stat(pid: int | str) -> list[bytes] | None:

@@ -84,3 +84,33 @@ def test_a_log_link_to_a_regular_file_is_refused_unopened(tmp_path: Path) -> Non
     finally:
         watch.close()
     assert rc.read_text() == "# rc\n"
+
+
+def test_a_policy_link_to_a_fifo_is_not_opened(tmp_path: Path) -> None:
+    """``--save-answers answers.toml`` where a traced program made ``answers.toml`` a link
+    to a FIFO: the destination's pin (before the run) read the link's target as a policy
+    first (gap #33's check), and the FIFO's open waited for a writer -- systrace hung before
+    the run.  Now a target that is no regular file is refused unopened (the pin is tried
+    again at a save, and refused there): the run runs.  (The timeout ends a hung run; what
+    is asserted is the run's answer and that the FIFO was not opened.)  ``-A -o`` refuses
+    a name that is no regular file before it pins."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    out = tmp_path / "answers.toml"
+    out.symlink_to(fifo)
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+    watch = Watch(fifo)
+    try:
+        try:
+            run = subprocess.run([PYTHON, "-m", "systrace_py", "-p", str(policy),
+                                  "--save-answers", str(out), "--", "true"],
+                                 capture_output=True, text=True, env=systrace_env(),
+                                 cwd=tmp_path, timeout=60, check=False)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("systrace waited at the link's FIFO before the run") from None
+        assert run.returncode == 0, run
+        assert watch.events() == [], "the link's target was opened"
+    finally:
+        watch.close()
+    assert out.is_symlink() and fifo.exists()
