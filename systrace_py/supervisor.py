@@ -250,6 +250,35 @@ def _only_root_changes(program: str) -> bool:
     return True
 
 
+def _former_claimants(name: str, program: str) -> list[str]:
+    """The files other than ``program`` whose policy file was ``name`` before 2026-12-05
+    (``/`` as ``_``, ``_`` kept: gap #35), found by walking the directories the name's
+    ``_``-separated words can make.  ``name`` is ``program``'s own now, but a file under a
+    former name is still in many policy directories: ``_work_build_tool.toml``, written for
+    the tool ``/work/build_tool``, is ``/work/build/tool``'s by today's naming -- a traced
+    program that may write ``/work`` makes that path, a copy of itself, and took the tool's
+    table at its exec (review 13).  A name another existing file may have had is taken by
+    neither: the exec keeps the table it had (fails closed; ``former_name_note`` tells the
+    user at the tool's own run to rename the file).  Cost: an lstat per existing directory
+    on the way and per word, at an exec into a program that has a file."""
+    words = name.removesuffix(".toml").split("_")[1:]
+    found: list[str] = []
+    if not words:
+        return found
+
+    def walk(prefix: str, at: int) -> None:
+        if at == len(words):
+            if prefix != program and os.path.lexists(prefix):
+                found.append(prefix)
+            return
+        if os.path.isdir(prefix):
+            walk(f"{prefix.rstrip('/')}/{words[at]}", at + 1)
+        walk(f"{prefix}_{words[at]}", at + 1)
+
+    walk(f"/{words[0]}", 1)
+    return found
+
+
 def _same_file(one: str, other: str) -> bool:
     """Whether two names reach the same file (here, in the tracer's view)."""
     try:
@@ -279,8 +308,9 @@ class PolicySet:
             return table
         from systrace_py.policy.files import policy_filename
 
-        found = self.directory.get(policy_filename(program))
-        if found is not None:
+        name = policy_filename(program)
+        found = self.directory.get(name)
+        if found is not None and not _former_claimants(name, program):
             return found.main
         found = self.directory.get(os.path.basename(program) + ".toml")
         if found is not None and _only_root_changes(program):
