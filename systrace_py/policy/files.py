@@ -1820,8 +1820,10 @@ def policy_filename(program_path: str) -> str:
 
 def former_policy_filename(program_path: str) -> str | None:
     """The name :func:`policy_filename` gave before 2026-12-05 when it differs (a path with
-    ``_`` or ``%``): such a file is read for no program now -- any path with ``/`` and ``_``
-    swapped could claim it -- and the run says so (:func:`former_name_note`)."""
+    ``_`` or ``%``): such a file is not read for that program now -- any path with ``/`` and
+    ``_`` swapped could claim it -- and the run says so (:func:`former_name_note`).  It is
+    today's name of the path with each ``_`` a ``/``, which takes its table at an exec only
+    where no other existing path could have had the name (supervisor._former_claimants)."""
     former = program_path.replace("/", "_") + ".toml"
     return former if former != policy_filename(program_path) else None
 
