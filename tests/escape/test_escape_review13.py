@@ -8,12 +8,21 @@ name, by today's naming, of the path with each ``_`` a ``/``.  Native control as
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from escape_lib import Scene, assert_blocked, attack, never, policy, require_real
+from escape_lib import (
+    PAYLOAD_MAGIC,
+    Scene,
+    assert_blocked,
+    attack,
+    never,
+    policy,
+    require_real,
+)
 
 from systrace_py.policy.files import former_policy_filename
 
@@ -84,3 +93,43 @@ def _scene(base: Path, name: str) -> Scene:
     scene = Scene.make(base, name)
     (scene.work / "tools").mkdir()
     return scene
+
+
+@pytest.mark.xfail(strict=True, reason="open (review 13): --log and -o follow a symlink on the "
+                   "way to their directory, which the program may have put there -- the "
+                   "lead's choice of rule (docs: review13.docs.md)")
+def test_a_directory_link_on_the_logs_way_does_not_aim_the_log(build,
+                                                               tmp_path: Path) -> None:
+    """Red team 20's log attack one name up: the user keeps ``--log logs/run.log`` in the
+    work directory, which the program may write.  log_plant.c (refused writing
+    ``home/.bashrc.d``) makes ``logs`` a symlink to ``home/.bashrc.d``, a directory whose
+    every file bash sources at start (Fedora's ``~/.bashrc``); the next run's tracer creates
+    ``home/.bashrc.d/run.log`` there -- O_NOFOLLOW holds the log's own name only -- with the
+    program's refused path, ``$(touch MARK)`` and all, which the user's next shell runs.
+    ``-A -o out/p.toml`` is the same (a new policy file: ``_check_link_target`` looks at a
+    link at the file's name only).  Control: natively the program makes a file there through
+    its link itself."""
+    program = build("escape/log_plant.c")
+    control = Scene.make(tmp_path, "control")
+    (control.root / "home" / ".bashrc.d").mkdir(parents=True)
+    require_real(attack(program, "plantdir", control.work / "logs",
+                        control.root / "home" / ".bashrc.d", policy_text=None,
+                        scene=control, cwd=control.work))
+    scene = Scene.make(tmp_path, "traced")
+    sourced = scene.root / "home" / ".bashrc.d"
+    sourced.mkdir(parents=True)
+    text = policy(never("fswrite", path=f"{scene.root / 'home'}/**"),
+                  never("fsread", path=f"{scene.secd}/**"))
+    planted = attack(program, "plantdir", scene.work / "logs", sourced, policy_text=text,
+                     scene=scene, cwd=scene.work)
+    assert_blocked(planted)
+    payload = f"{scene.secd}/$(touch {scene.marker}){PAYLOAD_MAGIC}"
+    attack(program, "say", payload, policy_text=text, scene=scene, cwd=scene.work,
+           options=["--log", str(scene.work / "logs" / "run.log")])
+    subprocess.run(["bash", "--norc", "--noprofile", "-c",
+                    f"for f in {sourced}/*; do [ -f \"$f\" ] && . \"$f\"; done"],
+                   capture_output=True, timeout=30, check=False)
+    made = sorted(p.name for p in sourced.iterdir())
+    assert made == [] and not scene.marker.exists(), (
+        f"the tracer made {made} in a directory bash sources, and sourcing it ran the "
+        f"payload: {scene.marker.exists()}")
