@@ -51,7 +51,9 @@ def test_a_former_policy_name_gives_no_table_to_the_path_it_names_today(
     the name of ``work/tools/lint``.  table_alias.c, which may write ``work/tools``, copies
     itself there and execs the copy: it took the tool's table and read the secret.  Control:
     natively the copy reads it.  Now a file another existing path may have been written for
-    under the former naming gives its table to neither (supervisor._former_claimants)."""
+    under the former naming gives its table to neither, and an exec of either is refused
+    (EPERM): keeping the caller's table would drop the program's own where that is the
+    stricter (supervisor.PolicySet.claimed)."""
     program = build("escape/table_alias.c")
     control = attack(program, "plant", "work/tools/lint", "secd/secret.txt", policy_text=None,
                      scene=_scene(plain_base, "control"))
@@ -69,6 +71,7 @@ def test_a_former_policy_name_gives_no_table_to_the_path_it_names_today(
     traced = attack(program, "plant", "work/tools/lint", "secd/secret.txt", policy_text=text,
                     scene=scene, options=["-d", str(directory)], env=loop)
     assert_blocked(traced)
+    assert "EPERM" in traced.detail, traced
 
 
 def test_a_full_path_file_no_other_path_could_have_had_still_gives_its_table(
