@@ -74,6 +74,27 @@ def test_a_former_policy_name_gives_no_table_to_the_path_it_names_today(
     assert "EPERM" in traced.detail, traced
 
 
+def test_a_claimed_policy_name_does_not_drop_the_programs_own_stricter_table(
+        build, plain_base: Path, loop: dict[str, str]) -> None:
+    """The other way round: ``work/tools/lint``'s own file confines it (it may not read the
+    secret) more than its caller's table (which may).  A file at ``work/tools_lint`` (which
+    the program, allowed to write ``work``, may have left in an earlier run) makes that file
+    a former name too: an exec that kept the caller's table would read the secret.  The exec
+    is refused (EPERM)."""
+    program = build("escape/table_alias.c")
+    scene = _scene(plain_base, "stricter")
+    (scene.work / "tools_lint").write_text("left by an earlier run\n")
+    directory = scene.root / "policies"
+    directory.mkdir()
+    (directory / f"{str(scene.work / 'tools' / 'lint').replace('/', '_')}.toml").write_text(
+        policy(never("fsread", path=f"{scene.secd}/**")))
+    traced = attack(program, "plant", "work/tools/lint", "secd/secret.txt",
+                    policy_text=policy(), scene=scene, options=["-d", str(directory)],
+                    env=loop)
+    assert_blocked(traced)
+    assert "EPERM" in traced.detail, traced
+
+
 def test_a_full_path_file_no_other_path_could_have_had_still_gives_its_table(
         build, plain_base: Path, loop: dict[str, str]) -> None:
     """What stays: with no ``work/tools_lint`` on disk, ``work/tools/lint``'s file (today's
