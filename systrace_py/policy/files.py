@@ -1823,7 +1823,8 @@ def former_policy_filename(program_path: str) -> str | None:
     ``_`` or ``%``): such a file is not read for that program now -- any path with ``/`` and
     ``_`` swapped could claim it -- and the run says so (:func:`former_name_note`).  It is
     today's name of the path with each ``_`` a ``/``, which takes its table at an exec only
-    where no other existing path could have had the name (supervisor._former_claimants)."""
+    where no other existing path could have had the name; else the exec is refused
+    (supervisor.PolicySet.claimed)."""
     former = program_path.replace("/", "_") + ".toml"
     return former if former != policy_filename(program_path) else None
 
