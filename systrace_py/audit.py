@@ -18,6 +18,7 @@ import threading
 import time
 from typing import IO, Any
 
+from systrace_py import procfs
 from systrace_py.logrecords import LOG_VERSION, Event, LoggedCall, Result
 from systrace_py.policy.model import Decision, Rule
 
@@ -81,25 +82,48 @@ def _open_log(path: str) -> int:
     process's own stdout or stderr (``--log /dev/stderr``, even ``2>FILE``), a pipe or socket
     (``--log >(jq .)``), a terminal or ``/dev/null`` -- not to a regular file, nor to another
     device (a disk, ``/dev/mem``: a root tracer would write there) -- and nothing is created
-    through one (a dangling link, to ``~/.bashrc.d/x``)."""
+    through one (a dangling link, to ``~/.bashrc.d/x``).  What a link leads to is looked at
+    before it is opened (:func:`procfs.reopen`): opening is already acting on it (a device's
+    driver runs, ``~/.bashrc`` was opened for writing and a watcher told so; review 13)."""
     try:
         return os.open(path, _APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
     except OSError as exc:
         if exc.errno != errno.ELOOP:
             raise
-    fd = os.open(path, _APPEND | os.O_NOCTTY)
+    held = os.open(path, os.O_PATH | os.O_CLOEXEC)
     try:
-        st = os.fstat(fd)
-        if not (any(_same_file(st, own) for own in (1, 2))
-                or stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode) or os.isatty(fd)
-                or (stat.S_ISCHR(st.st_mode) and _same_file(st, os.devnull))):
+        st = os.fstat(held)
+        if not _may_follow(st):
             raise OSError(errno.ELOOP, "a symbolic link to a file, not to a terminal, a pipe "
                           "or stdout/stderr (a traced program may have put it there): name "
                           "the file itself", path)
-    except BaseException:
-        os.close(fd)
-        raise
+        fd = procfs.reopen(held, _APPEND | os.O_NOCTTY)
+    finally:
+        os.close(held)
+    if stat.S_ISCHR(st.st_mode) and not (os.isatty(fd) or _same_file(st, os.devnull)
+                                         or _own(st)):
+        os.close(fd)  # (a terminal's number, no terminal: opened, then closed unwritten)
+        raise OSError(errno.ELOOP, "a symbolic link to a device that is no terminal", path)
     return fd
+
+
+#: the character devices' majors of terminals (devices.txt): virtual consoles and serial
+#: ports (4), /dev/tty and the console (5), pseudo-terminals' slaves (136-143)
+_TERMINAL_MAJORS = frozenset({4, 5, *range(136, 144)})
+
+
+def _may_follow(st: os.stat_result) -> bool:
+    """Whether the log is opened through a symlink to the file ``st`` describes (not yet
+    opened): this process's own stdout or stderr, a pipe, a socket, ``/dev/null``, a
+    terminal's device number (:func:`_open_log` checks it is one once open)."""
+    return (_own(st) or stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode)
+            or (stat.S_ISCHR(st.st_mode) and (os.major(st.st_rdev) in _TERMINAL_MAJORS
+                                              or _same_file(st, os.devnull))))
+
+
+def _own(st: os.stat_result) -> bool:
+    """Whether ``st`` is the file of this process's stdout or stderr."""
+    return any(_same_file(st, own) for own in (1, 2))
 
 
 def _same_file(st: os.stat_result, other: int | str) -> bool:

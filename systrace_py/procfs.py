@@ -39,6 +39,22 @@ def read(path: str) -> bytes:
         return f.read()
 
 
+def reopen(held: int, flags: int) -> int:
+    """The file an ``O_PATH`` descriptor ``held`` names, opened with ``flags`` (OSError): the
+    way to look at a file (fstat) before opening it, with no name resolved between.  An
+    open may act on a file before the caller could refuse it -- a device's driver runs
+    (``/dev/watchdog`` arms), a write-open ends a lease and is reported (inotify's
+    IN_CLOSE_WRITE, a watcher rebuilding), a FIFO's open waits for its other end -- so what
+    a traced program may have named is opened only after its kind is checked (review 13)."""
+    return os.open(held_name(held), flags | os.O_CLOEXEC)
+
+
+def held_name(held: int) -> str:
+    """A name by which the file of descriptor ``held`` is opened again (:func:`reopen`), for
+    a caller that opens by name (the policy loader)."""
+    return f"/proc/self/fd/{held}"
+
+
 def read_stat(pid: int | str) -> list[bytes] | None:
     """The fields of /proc/``pid``/stat after the name (``pid`` may be "self", "1/task/2"),
     None when there is no such task."""

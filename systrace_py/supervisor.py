@@ -250,6 +250,35 @@ def _only_root_changes(program: str) -> bool:
     return True
 
 
+def _former_claimants(name: str, program: str) -> list[str]:
+    """The files other than ``program`` whose policy file was ``name`` before 2026-12-05
+    (``/`` as ``_``, ``_`` kept: gap #35), found by walking the directories the name's
+    ``_``-separated words can make.  ``name`` is ``program``'s own now, but a file under a
+    former name is still in many policy directories: ``_work_build_tool.toml``, written for
+    the tool ``/work/build_tool``, is ``/work/build/tool``'s by today's naming -- a traced
+    program that may write ``/work`` makes that path, a copy of itself, and took the tool's
+    table at its exec (review 13).  A name another existing file may have had is taken by
+    neither: an exec of the program is refused (PolicySet.claimed; ``former_name_note``
+    tells the user at the tool's own run to rename the file).  Cost: an lstat per existing directory
+    on the way and per word, at an exec into a program that has a file."""
+    words = name.removesuffix(".toml").split("_")[1:]
+    found: list[str] = []
+    if not words:
+        return found
+
+    def walk(prefix: str, at: int) -> None:
+        if at == len(words):
+            if prefix != program and os.path.lexists(prefix):
+                found.append(prefix)
+            return
+        if os.path.isdir(prefix):
+            walk(f"{prefix.rstrip('/')}/{words[at]}", at + 1)
+        walk(f"{prefix}_{words[at]}", at + 1)
+
+    walk(f"/{words[0]}", 1)
+    return found
+
+
 def _same_file(one: str, other: str) -> bool:
     """Whether two names reach the same file (here, in the tracer's view)."""
     try:
@@ -279,13 +308,29 @@ class PolicySet:
             return table
         from systrace_py.policy.files import policy_filename
 
-        found = self.directory.get(policy_filename(program))
-        if found is not None:
+        name = policy_filename(program)
+        found = self.directory.get(name)
+        if found is not None and not _former_claimants(name, program):
             return found.main
+        if found is not None:
+            return None  # (an exec of it is refused: claimed)
         found = self.directory.get(os.path.basename(program) + ".toml")
         if found is not None and _only_root_changes(program):
             return found.main
         return None
+
+    def claimed(self, program: str) -> list[str]:
+        """The other existing paths that could have had ``program``'s policy-directory file
+        under the former naming (:func:`_former_claimants`): the file's table is not the
+        program's to take, nor is the caller's it keeps -- the program's own table may be
+        the stricter, and a sibling path the program made in an earlier run would have
+        dropped it -- so an exec of it is refused (Supervisor._entering_table)."""
+        if self.main.table_for(program) is not None:
+            return []
+        from systrace_py.policy.files import policy_filename
+
+        name = policy_filename(program)
+        return _former_claimants(name, program) if name in self.directory else []
 
     def tables(self) -> list[Table]:
         out = self.main.tables()
@@ -557,6 +602,8 @@ class Supervisor:
         state: ProcessState = task.process.state
         if self.options.inherit_across_exec:
             return state.deciding(), False
+        if self.policies.claimed(program):
+            return None  # (refused: _entering_table)
         new = self.policies.table_for(program)
         if new is None:
             return state.deciding(), False
@@ -804,6 +851,9 @@ class Supervisor:
             program = call.path("path")
         except DecodeError:
             return None  # the lookup fails: the exec too
+        if program is not None and self.policies.claimed(program):
+            return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
+                            Reason.FORMER_NAME)
         new = self.policies.table_for(program) if program is not None else None
         process = self.tracer.processes.get(call.tgid) if self.tracer is not None else None
         current = process.state.table if process is not None and isinstance(
@@ -880,6 +930,10 @@ class Supervisor:
             elif decision.reason == Reason.PROGRAM_NAME:
                 rule = ("an exec into another table by a name that names another file in"
                         " systrace's view (a mount of the tree's own)")
+            elif decision.reason == Reason.FORMER_NAME:
+                rule = ("an exec of a program whose policy-directory file another existing "
+                        "path had under the names before 2026-12-05: rename the file "
+                        "(docs/policy.md)")
             elif decision.reason == Reason.LOADER:
                 rule = ("an exec into another table with loader or interpreter variables"
                         " (LD_PRELOAD, BASH_ENV...) the run did not start with; the table's"

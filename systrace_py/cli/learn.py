@@ -52,7 +52,7 @@ def _destination(opts: argparse.Namespace, program: str) -> tuple[Path, bool]:
     directory = Path(opts.policy_dir) if opts.policy_dir else policy_dir(os.environ)
     name = policy_filename(program)
     try:
-        longest = os.pathconf(directory if directory.is_dir() else "/", "PC_NAME_MAX")
+        longest = os.pathconf(directory if os.path.isdir(directory) else "/", "PC_NAME_MAX")
     except (OSError, ValueError):
         longest = 255
     if len(os.fsencode(name)) > longest:  # (gap #35's %5F makes each "_" three bytes)
@@ -63,7 +63,17 @@ def _destination(opts: argparse.Namespace, program: str) -> tuple[Path, bool]:
 
 
 def _check_writable(path: Path, in_policy_dir: bool) -> None:
-    """Fail now, not after the run, when the policy cannot be written there."""
+    """Fail now, not after the run, when the policy cannot be written there -- a path that
+    cannot even be looked at (a name longer than a file name may be, a directory that may
+    not be searched) too: pathlib's tests raise those errors, which left a traceback."""
+    try:
+        _check_writable_at(path, in_policy_dir)
+    except OSError as exc:
+        raise UsageError(f"cannot write the policy to {path}: {exc.strerror or exc}") from None
+
+
+def _check_writable_at(path: Path, in_policy_dir: bool) -> None:
+    """:func:`_check_writable`'s tests (OSError where a path cannot be looked at)."""
     parent = path.parent if str(path.parent) else Path(".")
     if in_policy_dir and not parent.exists():
         try:

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from systrace_py import syscalls
+from systrace_py import procfs, syscalls
 from systrace_py.kernel import MAX_ERRNO
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import ArgvCondition
@@ -1383,23 +1383,43 @@ def _check_link_target(name: str, real: str) -> None:
     """A policy is written through a symlink only to a file that is a systrace policy already
     (a dotfiles link): OSError (ELOOP) otherwise, saying where the link leads.  A link to a
     missing file, to a start-up file or to any other text is refused, not followed: the
-    program under the policy may have made it (gap #33).  What stays (docs/security.md): a
-    link a program made to *another* policy file is followed, and the save's message names
-    the file it replaced."""
+    program under the policy may have made it (gap #33).  The target is looked at before it
+    is read (:func:`procfs.reopen`), and only a regular file is read: a FIFO's open waited
+    for a writer (systrace hung before the run), a device's open runs its driver (review
+    13).  What stays (docs/security.md): a link a program made to *another* policy file is
+    followed, and the save's message names the file it replaced."""
     why = ""
     try:
-        load_policy(real)
-    except PolicyError:  # (it names the file: the file may also be missing)
+        held = os.open(real, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        held = -1
         why = ("which does not exist" if not os.path.lexists(real)
-               else "which is not a systrace policy")
-    else:  # (a file of comments alone is TOML, an empty policy: .bashrc of comments was one)
-        with open(real, "rb") as f:
-            if not tomllib.loads(f.read(MAX_POLICY_BYTES).decode("utf-8")):
-                why = "which says nothing a policy says (comments or nothing)"
+               else "which cannot be looked at")
+    if held >= 0:
+        try:
+            if not stat.S_ISREG(os.fstat(held).st_mode):
+                why = "which is not a regular file"  # (nor a link: realpath went past them)
+            else:
+                why = _not_a_policy(procfs.held_name(held))
+        finally:
+            os.close(held)
     if why:
         raise OSError(errno_module.ELOOP, f"{name} is a symbolic link to {real}, {why}: a "
                       "policy is written through a link only to a policy (a traced program "
                       "may have left the link there); remove the link or name the file", name)
+
+
+def _not_a_policy(path: str) -> str:
+    """Why the regular file at ``path`` is no policy ("" when it is one)."""
+    try:
+        load_policy(path)
+    except PolicyError:
+        return "which is not a systrace policy"
+    # (a file of comments alone is TOML, an empty policy: .bashrc of comments was one)
+    with open(path, "rb") as f:
+        if not tomllib.loads(f.read(MAX_POLICY_BYTES).decode("utf-8")):
+            return "which says nothing a policy says (comments or nothing)"
+    return ""
 
 
 class Destination:
@@ -1803,8 +1823,11 @@ def policy_filename(program_path: str) -> str:
 
 def former_policy_filename(program_path: str) -> str | None:
     """The name :func:`policy_filename` gave before 2026-12-05 when it differs (a path with
-    ``_`` or ``%``): such a file is read for no program now -- any path with ``/`` and ``_``
-    swapped could claim it -- and the run says so (:func:`former_name_note`)."""
+    ``_`` or ``%``): such a file is not read for that program now -- any path with ``/`` and
+    ``_`` swapped could claim it -- and the run says so (:func:`former_name_note`).  It is
+    today's name of the path with each ``_`` a ``/``, which takes its table at an exec only
+    where no other existing path could have had the name; else the exec is refused
+    (supervisor.PolicySet.claimed)."""
     former = program_path.replace("/", "_") + ".toml"
     return former if former != policy_filename(program_path) else None
 

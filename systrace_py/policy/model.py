@@ -70,6 +70,7 @@ class Reason(enum.StrEnum):
     INTERPRETER = "interpreter"  # the script's interpreter was decided on
     LOADER = "loader environment"  # an exec into another table with code the caller chose
     PROGRAM_NAME = "program name"  # an exec into another table by a name of the tree's own
+    FORMER_NAME = "former policy name"  # an exec of a program whose file another path had
     LEARNING = "learning"        # -A: permitted to be learned
     ANSWER = "answer"            # a person's (or an approver's) answer
 

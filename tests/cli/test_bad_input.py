@@ -102,6 +102,18 @@ def test_policy_directory_defaults_to_xdg_config_home(tmp_path):
     assert marker.exists()
 
 
+@pytest.mark.parametrize("where", [["-o", "{long}/p.toml"], ["-d", "{long}"]])
+def test_a_learned_policys_path_that_cannot_be_looked_at_exits_2(tmp_path, where):
+    """``-A -o`` or ``-A -d`` naming a directory longer than a file name may be: pathlib's
+    tests of the path raise ENAMETOOLONG (as EACCES, for a directory that may not be
+    searched), which stopped systrace with a traceback (review 13); now exit 2, naming it."""
+    long = str(tmp_path / ("d" * 300))
+    r = run_systrace(["-A", *(arg.format(long=long) for arg in where), "--", "true"],
+                     cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "cannot write the policy to" in r.stderr and "File name too long" in r.stderr
+
+
 def test_no_command(tmp_path):
     policy = tmp_path / "p.toml"
     policy.write_text('default = "permit"\n')

@@ -11,6 +11,9 @@
  *   log_plant plant LOG VICTIM   LOG becomes a symlink to VICTIM; then the program writes
  *                                VICTIM through LOG itself: ESCAPED when it may (natively),
  *                                BLOCKED when the policy refuses it (under systrace)
+ *   log_plant plantdir LINK DIR  LINK becomes a symlink to the directory DIR; then the
+ *                                program makes a file in DIR through LINK itself: ESCAPED
+ *                                when it may (natively), BLOCKED when refused (under systrace)
  *   log_plant say PATH           opens PATH (its name carries the payload), which the policy
  *                                refuses: BLOCKED when it fails -- what the tracer then
  *                                writes where is the test's to see
@@ -34,6 +37,21 @@ int main(int argc, char **argv) {
             blocked("write %s: %s", argv[3], ename(errno));
         escaped("the program appended to %s through %s", argv[3], argv[2]);
     }
+    if (argc == 4 && strcmp(argv[1], "plantdir") == 0) {
+        if (unlink(argv[2]) < 0 && errno != ENOENT)
+            blocked("unlink %s: %s", argv[2], ename(errno));
+        if (symlink(argv[3], argv[2]) < 0)
+            blocked("symlink %s: %s", argv[2], ename(errno));
+        note("planted");
+        char made[4096];
+        snprintf(made, sizeof made, "%s/planted", argv[2]);
+        int fd = open(made, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0)
+            blocked("the program may not make a file in %s itself: %s", argv[3], ename(errno));
+        close(fd);
+        unlink(made);
+        escaped("the program made a file in %s through %s", argv[3], argv[2]);
+    }
     if (argc == 3 && strcmp(argv[1], "say") == 0) {
         int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -41,5 +59,5 @@ int main(int argc, char **argv) {
         close(fd);
         escaped("opened %s", argv[2]);
     }
-    usage("log_plant plant LOG VICTIM | say PATH");
+    usage("log_plant plant LOG VICTIM | plantdir LINK DIR | say PATH");
 }

@@ -1,0 +1,116 @@
+"""Review 13: what a symlink a traced program may have planted leads to is looked at before it
+is opened (``--log``, a policy written through a link).  Opening is acting: a write-open of
+``~/.bashrc`` is reported to whoever watches it (inotify's IN_CLOSE_WRITE: an editor, a
+build watcher), a device's driver runs at open (``/dev/watchdog`` arms, for a root tracer),
+and a FIFO's open waits for its other end (systrace hung before the run).
+
+Each test runs systrace itself (or its save) and watches the link's target with inotify."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import struct
+import subprocess
+from pathlib import Path
+
+from conftest import PYTHON, systrace_env
+
+IN_OPEN = 0x20
+IN_CLOSE_WRITE = 0x08
+IN_CLOSE_NOWRITE = 0x10
+_EVENT = struct.Struct("iIII")  # wd, mask, cookie, len (then len bytes of name)
+
+
+class Watch:
+    """inotify's open and close events of one file, as they happened."""
+
+    def __init__(self, path: Path) -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        assert self.fd >= 0, os.strerror(ctypes.get_errno())
+        wd = libc.inotify_add_watch(self.fd, os.fsencode(path),
+                                    IN_OPEN | IN_CLOSE_WRITE | IN_CLOSE_NOWRITE)
+        assert wd >= 0, os.strerror(ctypes.get_errno())
+
+    def events(self) -> list[int]:
+        """The masks reported since the last call."""
+        masks: list[int] = []
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return masks
+            offset = 0
+            while offset < len(data):
+                _, mask, _, size = _EVENT.unpack_from(data, offset)
+                masks.append(mask)
+                offset += _EVENT.size + size
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def test_the_watch_sees_a_write_open(tmp_path: Path) -> None:
+    """The control: the watch reports a file opened for appending (what the log's open of
+    ``~/.bashrc`` through a planted link did before it refused it)."""
+    rc = tmp_path / ".bashrc"
+    rc.write_text("# rc\n")
+    watch = Watch(rc)
+    try:
+        os.close(os.open(tmp_path / ".bashrc", os.O_WRONLY | os.O_APPEND))
+        assert watch.events() == [IN_OPEN, IN_CLOSE_WRITE]
+    finally:
+        watch.close()
+
+
+def test_a_log_link_to_a_regular_file_is_refused_unopened(tmp_path: Path) -> None:
+    """``--log run.log`` where a traced program made ``run.log`` a link to ``~/.bashrc``:
+    refused (exit 2, as before) and the file never opened -- the tracer opened it for
+    appending and closed it, which its watchers were told of as a write (IN_CLOSE_WRITE)."""
+    rc = tmp_path / ".bashrc"
+    rc.write_text("# rc\n")
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+    log = tmp_path / "run.log"
+    log.symlink_to(rc)
+    watch = Watch(rc)
+    try:
+        run = subprocess.run([PYTHON, "-m", "systrace_py", "--log", str(log), "-p",
+                              str(policy), "--", "true"], capture_output=True, text=True,
+                             env=systrace_env(), timeout=120, check=False)
+        assert run.returncode == 2 and "a symbolic link to a file" in run.stderr, run
+        assert watch.events() == [], "the tracer opened the link's target before refusing it"
+    finally:
+        watch.close()
+    assert rc.read_text() == "# rc\n"
+
+
+def test_a_policy_link_to_a_fifo_is_not_opened(tmp_path: Path) -> None:
+    """``--save-answers answers.toml`` where a traced program made ``answers.toml`` a link
+    to a FIFO: the destination's pin (before the run) read the link's target as a policy
+    first (gap #33's check), and the FIFO's open waited for a writer -- systrace hung before
+    the run.  Now a target that is no regular file is refused unopened (the pin is tried
+    again at a save, and refused there): the run runs.  (The timeout ends a hung run; what
+    is asserted is the run's answer and that the FIFO was not opened.)  ``-A -o`` refuses
+    a name that is no regular file before it pins."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    out = tmp_path / "answers.toml"
+    out.symlink_to(fifo)
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+    watch = Watch(fifo)
+    try:
+        try:
+            run = subprocess.run([PYTHON, "-m", "systrace_py", "-p", str(policy),
+                                  "--save-answers", str(out), "--", "true"],
+                                 capture_output=True, text=True, env=systrace_env(),
+                                 cwd=tmp_path, timeout=60, check=False)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("systrace waited at the link's FIFO before the run") from None
+        assert run.returncode == 0, run
+        assert watch.events() == [], "the link's target was opened"
+    finally:
+        watch.close()
+    assert out.is_symlink() and fifo.exists()
