@@ -18,7 +18,7 @@ import threading
 import time
 from typing import IO, Any
 
-from systrace_py import procfs
+from systrace_py import outputs, procfs
 from systrace_py.logrecords import LOG_VERSION, Event, LoggedCall, Result
 from systrace_py.policy.model import Decision, Rule
 
@@ -84,13 +84,63 @@ def _open_log(path: str) -> int:
     device (a disk, ``/dev/mem``: a root tracer would write there) -- and nothing is created
     through one (a dangling link, to ``~/.bashrc.d/x``).  What a link leads to is looked at
     before it is opened (:func:`procfs.reopen`): opening is already acting on it (a device's
-    driver runs, ``~/.bashrc`` was opened for writing and a watcher told so; review 13)."""
+    driver runs, ``~/.bashrc`` was opened for writing and a watcher told so; review 13).
+
+    One name up the same: a symlink on the way to the log's directory that the program may
+    have put there (:func:`outputs.planted_link`: ``logs -> ~/.bashrc.d``) is followed only
+    to a log that is there already, which is appended to; nothing is created through it.
+    The log is opened in the directory that walk reached (a descriptor)."""
+    base = os.path.basename(path)
+    held_dir, link = outputs.open_directory(path)
     try:
-        return os.open(path, _APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
-    except OSError as exc:
-        if exc.errno != errno.ELOOP:
-            raise
-    held = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        create = 0 if link is not None else os.O_CREAT
+        try:
+            fd = os.open(base, _APPEND | create | os.O_NOFOLLOW, 0o666, dir_fd=held_dir)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT and link is not None:
+                raise _through(link, "which is no log there already") from None
+            if exc.errno != errno.ELOOP:
+                raise
+            return _open_through_link(base, held_dir, path)
+        if link is not None and not _a_log(fd):
+            os.close(fd)
+            raise _through(link, "which is no systrace log")
+        return fd
+    finally:
+        os.close(held_dir)
+
+
+def _through(link: str, why: str) -> OSError:
+    """Why a log is not written through ``link``, a symlink on its way (outputs.planted_link)."""
+    return OSError(errno.ELOOP, f"on the way to the log, {link} is a symbolic link to "
+                   f"{os.path.realpath(link)} in a directory a traced program may write, to a "
+                   f"file {why}: a log is appended through such a link only to a log (the "
+                   "program may have put the link there); name the directory it leads to",
+                   link)
+
+
+def _a_log(fd: int) -> bool:
+    """Whether the regular file open at ``fd`` is a systrace log: empty (a log begun), or its
+    first line one JSON object (what the first record is)."""
+    import json
+
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        if st.st_size == 0:
+            return True
+        reader = procfs.reopen(fd, os.O_RDONLY | os.O_CLOEXEC)
+        with os.fdopen(reader, "rb") as f:
+            first = f.readline(1 << 16)
+        return isinstance(json.loads(first), dict)
+    except (OSError, ValueError):
+        return False
+
+
+def _open_through_link(base: str, held_dir: int, path: str) -> int:
+    """:func:`_open_log` for a symlink at the log's own name (in the pinned directory)."""
+    held = os.open(base, os.O_PATH | os.O_CLOEXEC, dir_fd=held_dir)
     try:
         st = os.fstat(held)
         if not _may_follow(st):

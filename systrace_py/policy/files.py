@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from systrace_py import procfs, syscalls
+from systrace_py import outputs, procfs, syscalls
 from systrace_py.kernel import MAX_ERRNO
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import ArgvCondition
@@ -1379,14 +1379,16 @@ class FileChanged(Exception):
     the caller reads it again and merges again (compare-and-replace)."""
 
 
-def _check_link_target(name: str, real: str) -> None:
+def _check_link_target(name: str, real: str, via: str | None = None) -> None:
     """A policy is written through a symlink only to a file that is a systrace policy already
     (a dotfiles link): OSError (ELOOP) otherwise, saying where the link leads.  A link to a
     missing file, to a start-up file or to any other text is refused, not followed: the
     program under the policy may have made it (gap #33).  The target is looked at before it
     is read (:func:`procfs.reopen`), and only a regular file is read: a FIFO's open waited
     for a writer (systrace hung before the run), a device's open runs its driver (review
-    13).  What stays (docs/security.md): a link a program made to *another* policy file is
+    13).  ``via``: a link on the way to the file's directory that the program may have put
+    there (outputs.open_directory), checked the same way: a new file is not made through it.
+    What stays (docs/security.md): a link a program made to *another* policy file is
     followed, and the save's message names the file it replaced."""
     why = ""
     try:
@@ -1403,6 +1405,12 @@ def _check_link_target(name: str, real: str) -> None:
                 why = _not_a_policy(procfs.held_name(held))
         finally:
             os.close(held)
+    if why and via is not None:
+        raise OSError(errno_module.ELOOP, f"on the way to {name}, {via} is a symbolic link "
+                      f"to {os.path.realpath(via)} in a directory a traced program may write, "
+                      f"and {real} is not a policy already ({why.removeprefix('which ')}): a "
+                      "policy is written through such a link only to a policy (the program may "
+                      "have put the link there); name the directory it leads to", name)
     if why:
         raise OSError(errno_module.ELOOP, f"{name} is a symbolic link to {real}, {why}: a "
                       "policy is written through a link only to a policy (a traced program "
@@ -1463,14 +1471,24 @@ class Destination:
         directory, base = os.path.split(real)
         if not base or base in (".", ".."):
             raise IsADirectoryError(errno_module.EISDIR, "is a directory", name)
-        if os.path.islink(name):
-            _check_link_target(name, real)
+        # the directory as the kernel walks to it, and a link on the way the program may
+        # have put there (outputs.open_directory): followed only to a policy already
+        walked, link = outputs.open_directory(name)
         try:
-            fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            syncable = True
-        except PermissionError:  # (a directory one may write and search but not list)
-            fd = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-            syncable = False
+            if link is not None or os.path.islink(name):
+                _check_link_target(name, real, link)
+            if os.path.islink(name):  # (a policy: the pin is its own directory)
+                os.close(walked)
+                walked = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                fd = procfs.reopen(walked, os.O_RDONLY | os.O_DIRECTORY)
+                syncable = True
+            except PermissionError:  # (a directory one may write and search but not list)
+                fd, walked = walked, -1
+                syncable = False
+        finally:
+            if walked >= 0:
+                os.close(walked)
         pinned = cls(name, directory, base, fd, syncable)
         now = pinned.now()
         if now is not None and now != directory:  # a link swapped in since realpath

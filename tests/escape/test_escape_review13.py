@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from escape_lib import (
     PAYLOAD_MAGIC,
+    SYSTRACE,
     Scene,
     assert_blocked,
     attack,
@@ -119,9 +120,6 @@ def _scene(base: Path, name: str) -> Scene:
     return scene
 
 
-@pytest.mark.xfail(strict=True, reason="open (review 13): --log and -o follow a symlink on the "
-                   "way to their directory, which the program may have put there -- the "
-                   "lead's choice of rule (docs: review13.docs.md)")
 def test_a_directory_link_on_the_logs_way_does_not_aim_the_log(build,
                                                                tmp_path: Path) -> None:
     """Red team 20's log attack one name up: the user keeps ``--log logs/run.log`` in the
@@ -157,3 +155,35 @@ def test_a_directory_link_on_the_logs_way_does_not_aim_the_log(build,
     assert made == [] and not scene.marker.exists(), (
         f"the tracer made {made} in a directory bash sources, and sourcing it ran the "
         f"payload: {scene.marker.exists()}")
+    learned = subprocess.run([*SYSTRACE, "-A", "-o", str(scene.work / "logs" / "p.toml"), "--",
+                              "true"], capture_output=True, text=True, timeout=60,
+                             cwd=scene.work, check=False)
+    assert learned.returncode == 2 and "in a directory a traced program may write" in \
+        learned.stderr, learned
+    assert sorted(p.name for p in sourced.iterdir()) == [], "-A -o made a policy there"
+
+
+def test_a_log_through_a_directory_link_is_appended_only_to_a_log(tmp_path: Path) -> None:
+    """What such a link is still followed to: a log that is there already (appended to), and
+    the run says which link when it refuses to make one (exit 2, nothing made)."""
+    real = tmp_path / "real"
+    real.mkdir()
+    permit = tmp_path / "permit.toml"
+    permit.write_text(policy())
+    (tmp_path / "logs").symlink_to(real)
+
+    def run(log: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*SYSTRACE, "-p", str(permit), "--log", str(log), "--", "true"],
+                              capture_output=True, text=True, timeout=60, check=False)
+
+    made = run(tmp_path / "logs" / "run.log")
+    assert made.returncode == 2 and str(tmp_path / "logs") in made.stderr, made
+    assert list(real.iterdir()) == []
+    first = run(real / "run.log")
+    assert first.returncode == 0, first
+    size = (real / "run.log").stat().st_size
+    again = run(tmp_path / "logs" / "run.log")
+    assert again.returncode == 0 and (real / "run.log").stat().st_size > size, again
+    (real / "notes.txt").write_text("not a log\n")
+    other = run(tmp_path / "logs" / "notes.txt")
+    assert other.returncode == 2 and (real / "notes.txt").read_text() == "not a log\n", other

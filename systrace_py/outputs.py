@@ -1,0 +1,69 @@
+"""Where systrace's own files -- its log, the policies it writes -- may be made: the one home of
+the rule about a symbolic link on the way to one (review 13).
+
+A traced program runs as the user, and a policy lets it write some directories -- often the
+work directory where the user keeps ``--log logs/run.log`` or ``-A -o out/p.toml``.  In an
+earlier run it may have made ``logs`` a symlink to ``~/.bashrc.d``, a directory whose every
+file bash sources: the next run's tracer would create ``run.log`` there, with text the
+program chose (its refused paths, ``$(...)`` and all).  So a link on the way that sits in a
+directory this user may write -- one the program may have put there -- is followed only to a
+file of systrace's own kind that is there already (a log to append to, a policy to replace:
+each caller checks its kind); nothing is created through it.  A link in a directory the user
+may not write (``/home -> var/home`` in ``/``, for a user) is the system's, and followed.  As
+root every directory is writable, so every link on the way counts: name the directory it
+leads to.
+
+The directory is walked with descriptors, a name at a time (``O_NOFOLLOW``), each link read
+and its target walked the same way: the descriptor returned is of the directory the checks
+were made on, whatever is renamed or swapped meanwhile (a program still running: a leftover
+of an earlier run, or ``--attach``'s)."""
+
+import errno
+import os
+
+#: the kernel's limit on the symbolic links one lookup follows (ELOOP past it)
+_MAX_LINKS = 40
+_DIR = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+def open_directory(path: str) -> tuple[int, str | None]:
+    """An ``O_PATH`` descriptor of the directory ``path``'s last name is in, walked as the
+    kernel walks it, and the first symbolic link on the way that sits in a directory this
+    process's user may write (None: none).  The last name itself is not looked at: the
+    callers treat a link there themselves.  OSError as the walk's lookups give it (ENOENT,
+    ENOTDIR, EACCES; ELOOP past the kernel's limit)."""
+    start = os.open("/" if path.startswith("/") else ".", _DIR)
+    names = [p for p in path.split("/") if p][:-1]
+    return _walk(start, names, [0], os.path.abspath(os.path.dirname(path) or "."))
+
+
+def _walk(fd: int, names: list[str], followed: list[int], shown: str) -> tuple[int, str | None]:
+    """Walk ``names`` from directory ``fd`` (taken over: closed, or returned); ``shown`` names
+    the walk for a message."""
+    first: str | None = None
+    for name in names:
+        try:
+            nxt = os.open(name, _DIR | os.O_NOFOLLOW, dir_fd=fd)
+        except OSError as exc:
+            if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+                os.close(fd)
+                raise
+            try:
+                target = os.readlink(name, dir_fd=fd)
+            except OSError:
+                os.close(fd)
+                raise exc from None  # (no link: a file that is no directory)
+            followed[0] += 1
+            if followed[0] > _MAX_LINKS:
+                os.close(fd)
+                raise OSError(errno.ELOOP, "too many levels of symbolic links", shown) from None
+            if first is None and os.access(".", os.W_OK, dir_fd=fd):
+                first = os.path.join(os.readlink(f"/proc/self/fd/{fd}"), name)
+            base = os.open("/", _DIR) if target.startswith("/") else os.dup(fd)
+            os.close(fd)
+            nxt, inner = _walk(base, [p for p in target.split("/") if p], followed, shown)
+            first = first or inner
+        else:
+            os.close(fd)  # (a "..": the parent of the directory reached, as the kernel's)
+        fd = nxt
+    return fd, first
