@@ -1648,6 +1648,54 @@ class DecodedCall:
 
         return exec_image(path, reach, elf, opened, admit)
 
+    def interpreters_as_host(self) -> bool:
+        """For an exec by a task that does not see the tracer's tree (a chroot, a mount
+        namespace of its own): whether the interpreters the kernel loads for it (its #!
+        chain, the ELF's PT_INTERP) are the very files those names reach in the tracer's
+        view.  The kernel looks them up in the task's root: a tree that chroots beside a
+        program (its cwd left outside) and execs it makes the program's loader one of its
+        own -- code of its choosing run at the program's start (red team 24).  True for a
+        task in the tracer's view; False when it cannot be told."""
+        if self.view.host:
+            return True
+        decoded = self.decoded_path("path")
+        if decoded is None or decoded.resolved.pseudo:
+            return False
+        opened = _access(self.tid, self.view, decoded.resolved)
+        decoder = self._decoder
+        if opened is None or decoder is None:
+            return False
+
+        def reach(name: str) -> tuple[str, str] | None:  # (where the tracer reaches it)
+            try:
+                found = decoder.resolve(self, name, AT_FDCWD, True)
+            except DecodeError:
+                return None
+            where = _access(self.tid, self.view, found)
+            return (where, where) if where is not None else None
+
+        def host(name: str) -> tuple[str, str] | None:  # (the same name, in the tracer's view)
+            if not name.startswith("/"):
+                return None
+            try:
+                real = os.path.realpath(name, strict=True)
+            except (OSError, ValueError, RecursionError):
+                return None
+            return real, real
+
+        loaded = exec_image(decoded.resolved.path, reach, True, opened)
+        named = exec_image(opened, host)
+        if loaded.unread or len(loaded.interpreters) != len(named.interpreters):
+            return False
+        for one, other in zip(loaded.interpreters, named.interpreters, strict=True):
+            try:
+                a, b = os.stat(one), os.stat(other)
+            except OSError:
+                return False
+            if (a.st_dev, a.st_ino) != (b.st_dev, b.st_ino):
+                return False
+        return True
+
     # --- views --------------------------------------------------------------------------------
     @property
     def paths(self) -> list[DecodedPath]:

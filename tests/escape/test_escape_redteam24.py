@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from escape_lib import attack, never, policy, require_real
+from escape_lib import Scene, assert_blocked, attack, never, policy, require_real
 
 from conftest import REPO, run_systrace
 from systrace_py import procfs, resident_client
@@ -146,3 +147,88 @@ def _next_run_is_ours(runtime: Path, tmp_path: Path) -> None:
     assert "not-for-the-program" not in nxt.stdout, nxt.stdout
     ppid, tracer = _who(nxt)
     assert tracer == ppid != 0, nxt.stdout  # (in process: its tracer is its parent)
+
+
+# --- a root of the tree's own ---------------------------------------------------------------
+#: where an x86-64 program's PT_INTERP names its loader (hello.c's, as gcc links it)
+LOADER = "lib64/ld-linux-x86-64.so.2"
+
+
+def _jail(scene: Scene, build: Callable[..., Path]) -> Path:
+    """The scene's root holds bin/x (an ordinary dynamic program, with a table of its own
+    that may read the secret) and jail/, the tree's, whose lib64 holds a loader of its own
+    (the program writes it: the policy lets it write there; placed here for brevity)."""
+    (scene.root / "bin").mkdir()
+    shutil.copy(build("escape/hello.c"), scene.root / "bin" / "x")
+    jail = scene.root / "jail"
+    (jail / "lib64").mkdir(parents=True)
+    shutil.copy(build("escape/root_loader.c", "-nostdlib", "-static", "-fno-stack-protector"),
+                jail / LOADER)
+    return jail
+
+
+def _tables(scene: Scene) -> str:
+    """The main table refuses reading the secret; bin/x's table is trusted with it."""
+    return (policy(never("fsread", path=str(scene.secd / "**")))
+            + f'\n[program."{scene.root / "bin" / "x"}"]\ndefault = "permit"\n')
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="root_loader.c is x86-64 code")
+@pytest.mark.parametrize("how", ["root", "user"])
+def test_a_chroot_beside_a_program_gives_it_no_loader_of_the_trees(
+        build, tmp_path: Path, how: str, loop: dict[str, str]) -> None:
+    """An exec into another table is a change of privilege, and the engine keeps the
+    caller's code out of it: LD_PRELOAD and the other loader variables (Reason.LOADER), a
+    bind over the program (Reason.PROGRAM_NAME).  But the kernel looks the program's ELF
+    interpreter (PT_INTERP, /lib64/ld-linux-x86-64.so.2) up in the *task's* root: a tree that
+    chroots into a directory of its own -- as root, or in a user namespace of its own (no
+    privilege) -- with its working directory left outside, and execs the program there by
+    a relative name, has the program's table given to a loader of its own.  Here that loader
+    read the secret, which the main table refuses and the program's table permits (escaped
+    before, both loops).  Now such an exec is refused (EPERM) unless the interpreters are the
+    files their names reach in the tracer's view.  Control: natively the tree's loader runs
+    and reads the secret; and with no table for the program the exec runs (the loader then
+    has the main table's rights: refused)."""
+    program = build("escape/root_views.c")
+    args = ["loader", how, "jail", "bin/x"]
+
+    native = Scene.make(tmp_path, "control")
+    _jail(native, build)
+    require_real(attack(program, *args, policy_text=None, scene=native))
+
+    scene = Scene.make(tmp_path, "traced")
+    _jail(scene, build)
+    traced = attack(program, *args, policy_text=_tables(scene), scene=scene, env=loop)
+    assert_blocked(traced)
+    assert "EPERM" in traced.detail, traced
+
+    plain = Scene.make(tmp_path, "plain")  # (no table for it: the exec is no change of table)
+    _jail(plain, build)
+    kept = attack(program, *args, policy_text=policy(never("fsread", path=str(plain.secd / "**"))),
+                  scene=plain, env=loop)
+    assert "the tree's loader runs" in kept.stdout, kept
+    assert_blocked(kept)
+
+
+def test_a_scripts_interpreter_in_a_chroot_is_named_by_its_host_name(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Held (tried, no change needed): after chroot(JAIL), a script's ``#!/secd/payload``
+    (also reached through a symlink, or ``../secd/payload``) is JAIL/secd/payload, which a
+    rule refuses to exec: the interpreter is resolved in the task's root and named by its
+    host name.  Control: natively the interpreter runs."""
+    program = build("escape/root_views.c", "-static")  # (it runs in the jail: no loader there)
+
+    def setup(scene: Scene) -> None:
+        shutil.copy(program, scene.secd / "payload")
+        script = scene.work / "s.sh"
+        script.write_text("#!/secd/payload\n")
+        script.chmod(0o755)
+
+    native = Scene.make(tmp_path, "control")
+    setup(native)
+    require_real(attack(program, "shebang", native.root, policy_text=None, scene=native))
+    scene = Scene.make(tmp_path, "traced")
+    setup(scene)
+    traced = attack(program, "shebang", scene.root, scene=scene, env=loop,
+                    policy_text=policy(never("exec", path=str(scene.secd / "**"))))
+    assert_blocked(traced)

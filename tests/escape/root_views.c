@@ -1,0 +1,61 @@
+/* root_views.c: a tracee whose root (chroot) is not the tracer's (red team 24).
+ *
+ *   root_views loader HOW JAIL PROGRAM
+ *        chroot(JAIL) -- as root (HOW "root"), or in a user namespace of its own (HOW
+ *        "user": no privilege needed) --, the working directory left outside it, and exec
+ *        PROGRAM (a path relative to that directory: a program outside the jail, which has a
+ *        table of its own).  The kernel looks PROGRAM's ELF interpreter up in the task's root:
+ *        JAIL/lib64/ld-linux-x86-64.so.2, the tree's (root_loader.c), runs first, with the
+ *        program's table.  ESCAPED (said by that loader) when it read the secret.
+ *   root_views shebang JAIL
+ *        chroot(JAIL), exec /work/s.sh, whose "#!" line names a program inside the jail that
+ *        a rule refuses to exec (JAIL/secd/payload: this program, static).
+ *   root_views payload     (as that interpreter) says it ran: ESCAPED.
+ */
+#include "attack.h"
+
+#include <sched.h>
+
+static void must_write(const char *path, const char *text) {
+    int err = write_file(path, text);
+    if (err < 0) skipped("%s: %s", path, ename(-err));
+}
+
+static void own_root(const char *how, const char *jail) {
+    if (strcmp(how, "user") == 0) {
+        uid_t uid = getuid();
+        gid_t gid = getgid();
+        if (unshare(CLONE_NEWUSER) < 0) skipped("unshare(CLONE_NEWUSER): %s", ename(errno));
+        char map[64];
+        must_write("/proc/self/setgroups", "deny");
+        snprintf(map, sizeof map, "0 %u 1", (unsigned)uid);
+        must_write("/proc/self/uid_map", map);
+        snprintf(map, sizeof map, "0 %u 1", (unsigned)gid);
+        must_write("/proc/self/gid_map", map);
+    }
+    if (chroot(jail) < 0) skipped("chroot: %s", ename(errno));
+}
+
+static void loader(const char *how, const char *jail, const char *program) {
+    own_root(how, jail);
+    char *argv[] = {(char *)program, NULL};
+    execv(program, argv);
+    blocked("exec of %s refused: %s", program, ename(errno));
+}
+
+static void shebang(const char *jail) {
+    own_root("root", jail);
+    if (chdir("/") < 0) blocked("chdir: %s", ename(errno));
+    char *argv[] = {"/work/s.sh", NULL};
+    execv("/work/s.sh", argv);
+    blocked("exec of the script refused: %s", ename(errno));
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "payload") == 0) escaped("the refused interpreter ran");
+    if (argc >= 2 && strstr(argv[1], "s.sh")) escaped("the refused interpreter ran for %s", argv[1]);
+    if (argc == 5 && strcmp(argv[1], "loader") == 0) loader(argv[2], argv[3], argv[4]);
+    if (argc == 3 && strcmp(argv[1], "shebang") == 0) shebang(argv[2]);
+    fprintf(stderr, "usage: root_views loader HOW JAIL PROGRAM | shebang JAIL\n");
+    return 2;
+}
