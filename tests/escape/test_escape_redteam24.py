@@ -175,8 +175,9 @@ def _tables(scene: Scene) -> str:
 
 @pytest.mark.skipif(platform.machine() != "x86_64", reason="root_loader.c is x86-64 code")
 @pytest.mark.parametrize("how", ["root", "user"])
-def test_a_chroot_beside_a_program_gives_it_no_loader_of_the_trees(
-        build, tmp_path: Path, how: str, loop: dict[str, str]) -> None:
+@pytest.mark.parametrize("door", ["chroot", "bind"])
+def test_a_root_of_the_trees_own_gives_a_program_no_loader_of_the_trees(
+        build, tmp_path: Path, door: str, how: str, loop: dict[str, str]) -> None:
     """An exec into another table is a change of privilege, and the engine keeps the
     caller's code out of it: LD_PRELOAD and the other loader variables (Reason.LOADER), a
     bind over the program (Reason.PROGRAM_NAME).  But the kernel looks the program's ELF
@@ -185,27 +186,31 @@ def test_a_chroot_beside_a_program_gives_it_no_loader_of_the_trees(
     privilege) -- with its working directory left outside, and execs the program there by
     a relative name, has the program's table given to a loader of its own.  Here that loader
     read the secret, which the main table refuses and the program's table permits (escaped
-    before, both loops).  Now such an exec is refused (EPERM) unless the interpreters are the
-    files their names reach in the tracer's view.  Control: natively the tree's loader runs
-    and reads the secret; and with no table for the program the exec runs (the loader then
-    has the main table's rights: refused)."""
+    before, both loops).  The same by another door (``bind``): in a mount namespace of its
+    own, the tree's loader bound over the system's, and the program exec'd by its own name
+    (which the program-name check lets through: it is the program).  Now such an exec is
+    refused (EPERM) unless the interpreters are the files their names reach in the tracer's
+    view.  Control: natively the tree's loader runs and reads the secret; and with no table
+    for the program the exec runs (the loader then has the main table's rights: refused)."""
     program = build("escape/root_views.c")
-    args = ["loader", how, "jail", "bin/x"]
+
+    def args(scene: Scene) -> list[str]:
+        jail = _jail(scene, build)
+        if door == "chroot":
+            return ["loader", how, "jail", "bin/x"]
+        return ["bind", how, str(jail / LOADER), str(scene.root / "bin" / "x")]
 
     native = Scene.make(tmp_path, "control")
-    _jail(native, build)
-    require_real(attack(program, *args, policy_text=None, scene=native))
+    require_real(attack(program, *args(native), policy_text=None, scene=native))
 
     scene = Scene.make(tmp_path, "traced")
-    _jail(scene, build)
-    traced = attack(program, *args, policy_text=_tables(scene), scene=scene, env=loop)
+    traced = attack(program, *args(scene), policy_text=_tables(scene), scene=scene, env=loop)
     assert_blocked(traced)
     assert "EPERM" in traced.detail, traced
 
     plain = Scene.make(tmp_path, "plain")  # (no table for it: the exec is no change of table)
-    _jail(plain, build)
-    kept = attack(program, *args, policy_text=policy(never("fsread", path=str(plain.secd / "**"))),
-                  scene=plain, env=loop)
+    kept = attack(program, *args(plain), scene=plain, env=loop,
+                  policy_text=policy(never("fsread", path=str(plain.secd / "**"))))
     assert "the tree's loader runs" in kept.stdout, kept
     assert_blocked(kept)
 
