@@ -801,8 +801,10 @@ class Supervisor:
         user's choice) and the new table does not grant (its ``environment``: what the
         learner saw such execs carry).  Nor may the loader be the tree's: a task whose root
         (or mount namespace) is its own has the kernel look the program's interpreters up
-        there -- its PT_INTERP, its #! chain --, so they must be the files those names reach
-        in the tracer's view (DecodedCall.interpreters_as_host), else EPERM (red team 24)."""
+        there -- its PT_INTERP, its #! chain --, and the loader its libraries and
+        /etc/ld.so.preload: such an exec is refused (EPERM) unless the program is static or
+        the task's root and mounts are the tracer's (DecodedCall.loads_in_own_view; red
+        team 24)."""
         if self.options.inherit_across_exec:
             return None
         try:
@@ -823,10 +825,11 @@ class Supervisor:
             # program), which would claim the program's table
             return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                             Reason.PROGRAM_NAME)
-        if not call.interpreters_as_host():
+        if call.loads_in_own_view():
             # a task with a root (or mount namespace) of its own: the kernel loads the
-            # program's interpreters -- its dynamic loader -- from there, and the tree's
-            # loader would run with the program's table (red team 24)
+            # program's interpreters -- its dynamic loader, which loads the libraries and
+            # reads /etc/ld.so.preload -- from there: the tree's code would run with the
+            # program's table (red team 24)
             return Decision(Action.NEVER, errno_module.EPERM, None, table.name, Reason.LOADER)
         started = self.tracer.start_environment if self.tracer is not None else None
         for entry in call.envp or ():

@@ -1648,53 +1648,22 @@ class DecodedCall:
 
         return exec_image(path, reach, elf, opened, admit)
 
-    def interpreters_as_host(self) -> bool:
-        """For an exec by a task that does not see the tracer's tree (a chroot, a mount
-        namespace of its own): whether the interpreters the kernel loads for it (its #!
-        chain, the ELF's PT_INTERP) are the very files those names reach in the tracer's
-        view.  The kernel looks them up in the task's root: a tree that chroots beside a
-        program (its cwd left outside) and execs it makes the program's loader one of its
-        own -- code of its choosing run at the program's start (red team 24).  True for a
-        task in the tracer's view; False when it cannot be told."""
+    def loads_in_own_view(self) -> bool:
+        """For an exec: whether the kernel, and the loader after it, would load files for it
+        by names that may mean other files than in the tracer's view.  The interpreters (a
+        #! chain, PT_INTERP) are looked up in the task's root and mount namespace, and the
+        dynamic loader reads its own files there (/etc/ld.so.preload, ld.so.cache, the
+        libraries): a tree that chroots beside a program, or binds its own /etc or loader
+        over the system's, has its code run at the program's start (red team 24).  False
+        for a task in the tracer's view, for a static program (no interpreter), and for a
+        task whose root is the tracer's in a namespace that shows the very mounts the
+        tracer's does (a copy nothing was mounted in since: :func:`_same_tree`)."""
         if self.view.host:
-            return True
-        decoded = self.decoded_path("path")
-        if decoded is None or decoded.resolved.pseudo:
             return False
-        opened = _access(self.tid, self.view, decoded.resolved)
-        decoder = self._decoder
-        if opened is None or decoder is None:
+        image = self.exec_image()
+        if image is not None and not image.unread and not image.interpreters:
             return False
-
-        def reach(name: str) -> tuple[str, str] | None:  # (where the tracer reaches it)
-            try:
-                found = decoder.resolve(self, name, AT_FDCWD, True)
-            except DecodeError:
-                return None
-            where = _access(self.tid, self.view, found)
-            return (where, where) if where is not None else None
-
-        def host(name: str) -> tuple[str, str] | None:  # (the same name, in the tracer's view)
-            if not name.startswith("/"):
-                return None
-            try:
-                real = os.path.realpath(name, strict=True)
-            except (OSError, ValueError, RecursionError):
-                return None
-            return real, real
-
-        loaded = exec_image(decoded.resolved.path, reach, True, opened)
-        named = exec_image(opened, host)
-        if loaded.unread or len(loaded.interpreters) != len(named.interpreters):
-            return False
-        for one, other in zip(loaded.interpreters, named.interpreters, strict=True):
-            try:
-                a, b = os.stat(one), os.stat(other)
-            except OSError:
-                return False
-            if (a.st_dev, a.st_ino) != (b.st_dev, b.st_ino):
-                return False
-        return True
+        return not _same_tree(self.tid)
 
     # --- views --------------------------------------------------------------------------------
     @property
@@ -1953,6 +1922,40 @@ def _device_name(numbers: tuple[int, int]) -> str:
     except OSError:
         pass
     return ""
+
+
+def _mounts(path: str) -> list[tuple[bytes, ...]] | None:
+    """A mountinfo file's mounts, without their ids and peer groups: (root, mount point,
+    options, type, source, super options) each, by mount point (a copied namespace lists
+    its mounts in another order; those stacked on one point keep theirs, lower first);
+    None when it cannot be read."""
+    try:
+        text = procfs.read(path)
+    except OSError:
+        return None
+    out: list[tuple[bytes, ...]] = []
+    for line in text.splitlines():
+        fields = line.split(b" ")
+        if b"-" not in fields[6:]:
+            return None
+        dash = fields.index(b"-", 6)
+        out.append((*fields[3:6], *fields[dash + 1:]))
+    return sorted(out, key=lambda mount: mount[1])
+
+
+def _same_tree(tid: int) -> bool:
+    """Whether a task outside the tracer's view still sees its tree: its root is the
+    tracer's, and its mount namespace shows the same mounts (a copy nothing was mounted in
+    or unmounted from since).  Else a name may reach another file
+    there (a chroot, a bind over a file)."""
+    try:
+        theirs, ours = os.stat(f"/proc/{tid}/root"), os.stat("/")
+    except OSError:
+        return False
+    if (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino):
+        return False
+    mounts = _mounts(f"/proc/{tid}/mountinfo")
+    return mounts is not None and mounts == _mounts("/proc/self/mountinfo")
 
 
 def _access(tid: int, view: View, resolved: Resolved) -> str | None:

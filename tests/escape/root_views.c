@@ -11,6 +11,11 @@
  *        the same loader by another door: in a mount namespace of its own (HOW "root", or
  *        "user": with a user namespace), bind LOADER (the tree's) over the system's
  *        /lib64/ld-linux-x86-64.so.2 and exec PROGRAM -- its name unchanged, its loader not.
+ *   root_views preload HOW JAIL PROGRAM
+ *        with the system's own loader, the very file the program names: in a mount
+ *        namespace of its own, bind JAIL/etc over /etc and exec PROGRAM by its own name; the
+ *        loader reads /etc/ld.so.preload there -- the tree's -- and loads the tree's
+ *        library (root_preload.c) first.
  *   root_views shebang JAIL
  *        chroot(JAIL), exec /work/s.sh, whose "#!" line names a program inside the jail that
  *        a rule refuses to exec (JAIL/secd/payload: this program, static).
@@ -64,6 +69,19 @@ static void loader(const char *how, const char *jail, const char *program) {
     blocked("exec of %s refused: %s", program, ename(errno));
 }
 
+static void preload(const char *how, const char *jail, const char *program) {
+    own_user(how);
+    if (unshare(CLONE_NEWNS) < 0) skipped("unshare(CLONE_NEWNS): %s", ename(errno));
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        skipped("private mounts: %s", ename(errno));
+    char etc[4200];
+    snprintf(etc, sizeof etc, "%s/etc", jail);
+    if (mount(etc, "/etc", NULL, MS_BIND, NULL) < 0) blocked("bind over /etc: %s", ename(errno));
+    char *argv[] = {(char *)program, NULL};
+    execv(program, argv);
+    blocked("exec of %s refused: %s", program, ename(errno));
+}
+
 static void shebang(const char *jail) {
     own_root("root", jail);
     if (chdir("/") < 0) blocked("chdir: %s", ename(errno));
@@ -77,7 +95,8 @@ int main(int argc, char **argv) {
     if (argc >= 2 && strstr(argv[1], "s.sh")) escaped("the refused interpreter ran for %s", argv[1]);
     if (argc == 5 && strcmp(argv[1], "loader") == 0) loader(argv[2], argv[3], argv[4]);
     if (argc == 5 && strcmp(argv[1], "bind") == 0) bind_loader(argv[2], argv[3], argv[4]);
+    if (argc == 5 && strcmp(argv[1], "preload") == 0) preload(argv[2], argv[3], argv[4]);
     if (argc == 3 && strcmp(argv[1], "shebang") == 0) shebang(argv[2]);
-    fprintf(stderr, "usage: root_views loader HOW JAIL PROGRAM | bind HOW LOADER PROGRAM | shebang JAIL\n");
+    fprintf(stderr, "usage: root_views loader HOW JAIL PROGRAM | bind HOW LOADER PROGRAM | preload HOW JAIL PROGRAM | shebang JAIL\n");
     return 2;
 }
