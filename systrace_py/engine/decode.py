@@ -1925,10 +1925,11 @@ def _device_name(numbers: tuple[int, int]) -> str:
 
 
 def _mounts(path: str) -> list[tuple[bytes, ...]] | None:
-    """A mountinfo file's mounts, without their ids and peer groups: (root, mount point,
-    options, type, source, super options) each, by mount point (a copied namespace lists
-    its mounts in another order; those stacked on one point keep theirs, lower first);
-    None when it cannot be read."""
+    """A mountinfo file's mounts, without their ids and peer groups: (device, root, mount
+    point, options, type, source, super options) each -- the device tells a new file
+    system from the one it copies (a tmpfs made again with the same options) --, by mount
+    point (a copied namespace lists its mounts in another order; those stacked on one point
+    keep theirs, lower first); None when it cannot be read."""
     try:
         text = procfs.read(path)
     except OSError:
@@ -1939,8 +1940,8 @@ def _mounts(path: str) -> list[tuple[bytes, ...]] | None:
         if b"-" not in fields[6:]:
             return None
         dash = fields.index(b"-", 6)
-        out.append((*fields[3:6], *fields[dash + 1:]))
-    return sorted(out, key=lambda mount: mount[1])
+        out.append((*fields[2:6], *fields[dash + 1:]))
+    return sorted(out, key=lambda mount: mount[2])
 
 
 def _same_tree(tid: int) -> bool:
