@@ -331,7 +331,7 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run,
                 for fd in (wake_r, wake_w):
                     os.close(fd)
                 listener.close()
-                _worker(conn, client, run)
+                _worker(conn, client, run, build)
             conn.close()
             _reap()
     except BaseException:  # (the daemon has nobody to tell; it exits)
@@ -436,14 +436,14 @@ def stop() -> int:
 
 
 # --- a worker -----------------------------------------------------------------------------------
-def _worker(conn: socket.socket, client: int, run: Run) -> NoReturn:
+def _worker(conn: socket.socket, client: int, run: Run, build: str) -> NoReturn:
     """Serve one connection and exit.  Every failure here ends in an exit: a worker never goes
-    back to the server's loop."""
+    back to the server's loop.  ``build``: the server's (its hello says it)."""
     code = 1
     try:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, signal.SIG_DFL)
-        code = _serve_one(conn, client, run)
+        code = _serve_one(conn, client, run, build)
     except BaseException:  # (fail closed: the tree dies with us, EXITKILL)
         code = 1
     finally:
@@ -453,10 +453,10 @@ def _worker(conn: socket.socket, client: int, run: Run) -> NoReturn:
         os._exit(code)
 
 
-def _serve_one(conn: socket.socket, client: int, run: Run) -> int:
+def _serve_one(conn: socket.socket, client: int, run: Run, build: str) -> int:
     fds: list[int] = []
-    try:
-        send(conn, {"kind": "hello"})
+    try:  # (the build: the socket's name is only a name -- resident_client.run)
+        send(conn, {"kind": "hello", "build": build})
         request = receive(conn, fds)
     except (OSError, ResidentError):
         return 1

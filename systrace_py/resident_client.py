@@ -11,8 +11,9 @@ interpreter's -- and a run no server takes goes on in process, unchanged.
 The exchange, one connection per run (messages: a 4-byte length, then a ``marshal``-ed dict;
 the peers are the same user's untraced processes, checked on both sides, see below):
 
-0. worker -> client: ``hello``, at once (the client waits HELLO_PATIENCE for it, then runs in
-   process: a stopped server costs a run a second, not a hang);
+0. worker -> client: ``hello`` with its server's build (build_id), at once (the client waits
+   HELLO_PATIENCE for it, then runs in process: a stopped server costs a run a second, not a
+   hang; and a server of another build serves no run, whatever name its socket has);
 1. client -> worker: ``run`` (argv, cwd, environment, umask, nice value, resource limits)
    with fds 0, 1 and 2 and its working directory (``O_PATH``), by SCM_RIGHTS;
 2. worker -> client: ``refuse`` (the run needs what a worker cannot do: the client runs it in
@@ -106,11 +107,13 @@ def socket_dir(env: Any = os.environ) -> str:
     return f"/tmp/systrace-py-{os.getuid()}"
 
 
-def socket_path(env: Any = os.environ) -> str:
-    """The server's socket; its name carries the version and the build (:func:`build_id`),
-    so a client never talks to a server of other code (an upgrade, an edit, a rebuilt
-    extension, another copy of the tree starts its own)."""
-    return os.path.join(socket_dir(env), f"resident-{__version__}-{build_id()}.sock")
+def socket_path(env: Any = os.environ, build: str | None = None) -> str:
+    """The server's socket; its name carries the version and the build (:func:`build_id`,
+    or ``build`` when the caller has it), so that a client of other code (an upgrade, an
+    edit, a rebuilt extension, another copy of the tree) looks elsewhere and starts its own.
+    A name proves nothing, though: the directory is the user's, and a traced program may
+    rename another copy's socket to it -- a worker's hello says its build (red team 24)."""
+    return os.path.join(socket_dir(env), f"resident-{__version__}-{build or build_id()}.sock")
 
 
 def build_id() -> str:
@@ -197,15 +200,16 @@ def receive(sock: Any, fds: list[int] | None = None) -> dict[str, Any]:
     return message
 
 
-def connect(env: Any = os.environ) -> tuple[Any, int] | None:
+def connect(env: Any = os.environ, build: str | None = None) -> tuple[Any, int] | None:
     """A connection to this user's server of this build, and the server's pid; None when
     there is none we trust.  The socket file is opened without following a symlink and must
     be a socket of ours (the connect goes through that very file: /proc/self/fd/N, so it is
     not swapped between the look and the connect); its peer -- the process that listened --
     must be this user's, untraced, and a resident server (:func:`resident_server`): a
     listening socket an untraced process of the user's made for something else (socket
-    activation, a launcher), renamed or linked here by a traced program, is no server."""
-    path = socket_path(env)
+    activation, a launcher), renamed or linked here by a traced program, is no server.
+    ``build``: this code's build_id, when the caller has it."""
+    path = socket_path(env, build)
     if not private_dir(os.path.dirname(path)):
         return None
     try:
@@ -287,14 +291,18 @@ def run(argv: Sequence[str]) -> int | None:
             os.fstat(fd)  # (a closed one: in process, which knows what to do)
     except OSError:
         return None
-    found = connect()
+    build = build_id()
+    found = connect(build=build)
     if found is None:
         return None
     sock, server = found
     try:
         sock.settimeout(HELLO_PATIENCE)
         try:
-            if receive(sock)["kind"] != "hello":
+            # (a server of another build -- another copy of the tree whose socket a traced
+            # program renamed to our name, red team 24 -- serves nothing of ours)
+            hello = receive(sock)
+            if hello["kind"] != "hello" or hello.get("build") != build:
                 return None
         except (OSError, ResidentError):  # (TimeoutError is an OSError)
             return None

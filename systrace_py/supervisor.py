@@ -607,6 +607,8 @@ class Supervisor:
         new = self.policies.table_for(program)
         if new is None:
             return state.deciding(), False
+        if new is not state.table and (task.view is None or not task.view.host):
+            return None  # (its interpreters are looked up in its own root: _entering_table)
         return new, new is not state.table
 
     def fast_decided(self, permitted: int, refused: int) -> None:
@@ -844,7 +846,12 @@ class Supervisor:
         table's rights.  Such an exec is refused (EPERM) when its environment holds one of
         them that the run did not start with (a variable the user gave the command is the
         user's choice) and the new table does not grant (its ``environment``: what the
-        learner saw such execs carry)."""
+        learner saw such execs carry).  Nor may the loader be the tree's: a task whose root
+        (or mount namespace) is its own has the kernel look the program's interpreters up
+        there -- its PT_INTERP, its #! chain --, and the loader its libraries and
+        /etc/ld.so.preload: such an exec is refused (EPERM) unless the program is static or
+        the task's root and mounts are the tracer's (DecodedCall.loads_in_own_view; red
+        team 24)."""
         if self.options.inherit_across_exec:
             return None
         try:
@@ -868,6 +875,12 @@ class Supervisor:
             # program), which would claim the program's table
             return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                             Reason.PROGRAM_NAME)
+        if call.loads_in_own_view():
+            # a task with a root (or mount namespace) of its own: the kernel loads the
+            # program's interpreters -- its dynamic loader, which loads the libraries and
+            # reads /etc/ld.so.preload -- from there: the tree's code would run with the
+            # program's table (red team 24)
+            return Decision(Action.NEVER, errno_module.EPERM, None, table.name, Reason.LOADER)
         started = self.tracer.start_environment if self.tracer is not None else None
         for entry in call.envp or ():
             name = entry.partition("=")[0]

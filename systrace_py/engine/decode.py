@@ -1648,6 +1648,23 @@ class DecodedCall:
 
         return exec_image(path, reach, elf, opened, admit)
 
+    def loads_in_own_view(self) -> bool:
+        """For an exec: whether the kernel, and the loader after it, would load files for it
+        by names that may mean other files than in the tracer's view.  The interpreters (a
+        #! chain, PT_INTERP) are looked up in the task's root and mount namespace, and the
+        dynamic loader reads its own files there (/etc/ld.so.preload, ld.so.cache, the
+        libraries): a tree that chroots beside a program, or binds its own /etc or loader
+        over the system's, has its code run at the program's start (red team 24).  False
+        for a task in the tracer's view, for a static program (no interpreter), and for a
+        task whose root is the tracer's in a namespace that shows the very mounts the
+        tracer's does (a copy nothing was mounted in since: :func:`_same_tree`)."""
+        if self.view.host:
+            return False
+        image = self.exec_image()
+        if image is not None and not image.unread and not image.interpreters:
+            return False
+        return not _same_tree(self.tid)
+
     # --- views --------------------------------------------------------------------------------
     @property
     def paths(self) -> list[DecodedPath]:
@@ -1905,6 +1922,41 @@ def _device_name(numbers: tuple[int, int]) -> str:
     except OSError:
         pass
     return ""
+
+
+def _mounts(path: str) -> list[tuple[bytes, ...]] | None:
+    """A mountinfo file's mounts, without their ids and peer groups: (device, root, mount
+    point, options, type, source, super options) each -- the device tells a new file
+    system from the one it copies (a tmpfs made again with the same options) --, by mount
+    point (a copied namespace lists its mounts in another order; those stacked on one point
+    keep theirs, lower first); None when it cannot be read."""
+    try:
+        text = procfs.read(path)
+    except OSError:
+        return None
+    out: list[tuple[bytes, ...]] = []
+    for line in text.splitlines():
+        fields = line.split(b" ")
+        if b"-" not in fields[6:]:
+            return None
+        dash = fields.index(b"-", 6)
+        out.append((*fields[2:6], *fields[dash + 1:]))
+    return sorted(out, key=lambda mount: mount[2])
+
+
+def _same_tree(tid: int) -> bool:
+    """Whether a task outside the tracer's view still sees its tree: its root is the
+    tracer's, and its mount namespace shows the same mounts (a copy nothing was mounted in
+    or unmounted from since).  Else a name may reach another file
+    there (a chroot, a bind over a file)."""
+    try:
+        theirs, ours = os.stat(f"/proc/{tid}/root"), os.stat("/")
+    except OSError:
+        return False
+    if (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino):
+        return False
+    mounts = _mounts(f"/proc/{tid}/mountinfo")
+    return mounts is not None and mounts == _mounts("/proc/self/mountinfo")
 
 
 def _access(tid: int, view: View, resolved: Resolved) -> str | None:

@@ -494,7 +494,7 @@ LIAR = textwrap.dedent("""\
     while True:  # (connections checked and closed unused: the next)
         conn, _ = listener.accept()
         try:
-            rc.send(conn, {"kind": "hello"})
+            rc.send(conn, {"kind": "hello", "build": rc.build_id()})
             request = rc.receive(conn, [])
             break
         except (OSError, rc.ResidentError):
