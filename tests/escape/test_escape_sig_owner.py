@@ -212,8 +212,9 @@ def test_no_terminal_owner_by_a_descriptor_swapped_after_the_check(build, loop):
     outcomes = []
     for policy_text in (None, TREE_ONLY):
         with victim_at_a_terminal() as (target, name):
+            # (every try of the traced run freezes the tree: ~30 s on a loaded 2-CPU VM)
             outcome = attack(program, "ttyswap", target.pid, name, policy_text=policy_text,
-                             scene=None, env=loop)
+                             scene=None, env=loop, timeout=180)
             outcomes.append((outcome, target.poll() is None))
     (control, _), (traced, alive) = outcomes
     require_real(control)
