@@ -493,7 +493,7 @@ def _well_formed(request: dict[str, Any]) -> bool:
             and type(request.get("nice")) is int and type(limits) is list
             and all(type(limit) is list and len(limit) == 3
                     and all(type(n) is int for n in limit) for limit in limits)
-            and type(request.get("cwd")) is str and type(request.get("umask")) is int
+            and type(request.get("umask")) is int
             and type(env) is dict and all(type(k) is str and type(v) is str
                                           for k, v in env.items()))
 

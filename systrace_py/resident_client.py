@@ -14,7 +14,7 @@ the peers are the same user's untraced processes, checked on both sides, see bel
 0. worker -> client: ``hello`` with its server's build (build_id), at once (the client waits
    HELLO_PATIENCE for it, then runs in process: a stopped server costs a run a second, not a
    hang; and a server of another build serves no run, whatever name its socket has);
-1. client -> worker: ``run`` (argv, cwd, environment, umask, nice value, resource limits)
+1. client -> worker: ``run`` (argv, environment, umask, nice value, resource limits)
    with fds 0, 1 and 2 and its working directory (``O_PATH``), by SCM_RIGHTS;
 2. worker -> client: ``refuse`` (the run needs what a worker cannot do: the client runs it in
    process), ``exit`` (the run ended before a program started: bad usage, a policy error, a
@@ -286,7 +286,7 @@ def run(argv: Sequence[str]) -> int | None:
     except ImportError:  # no native extension: the program's process would need ctypes
         return None
     try:
-        cwd = os.getcwd()
+        os.getcwd()  # (a removed working directory: in process, which says so)
         for fd in (0, 1, 2):
             os.fstat(fd)  # (a closed one: in process, which knows what to do)
     except OSError:
@@ -307,18 +307,18 @@ def run(argv: Sequence[str]) -> int | None:
         except (OSError, ResidentError):  # (TimeoutError is an OSError)
             return None
         sock.settimeout(None)
-        return _converse(sock, server, native, list(argv), cwd)
+        return _converse(sock, server, native, list(argv))
     finally:
         sock.close()
 
 
-def _converse(sock: Any, server: int, native: Any, argv: list[str], cwd: str) -> int | None:
+def _converse(sock: Any, server: int, native: Any, argv: list[str]) -> int | None:
     mask = os.umask(0o022)
     os.umask(mask)
     try:
         here = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         try:  # (the directory itself, not its name: resident._become_client)
-            send(sock, {"kind": "run", "argv": argv, "cwd": cwd, "env": dict(os.environ),
+            send(sock, {"kind": "run", "argv": argv, "env": dict(os.environ),
                         "umask": mask, "nice": os.getpriority(os.PRIO_PROCESS, 0),
                         "limits": [[which, *resource.getrlimit(which)] for which in LIMITS]},
                  (0, 1, 2, here))
