@@ -1017,12 +1017,27 @@ class DecodedCall:
             return exc
         if decoded is None or decoded.resolved.pseudo:
             return None
-        if not decoded.resolved.exists:
+        if not decoded.resolved.exists or not self._found(decoded.resolved):
             return DecodeError(errno.ENOENT, "no such file")
         if decoded.resolved.slash and not self.directory(first.role):
             # (the resolver leaves this to the kernel, which fails the lookup: do_linkat)
             return DecodeError(errno.ENOTDIR, "a trailing slash on a file that is no directory")
         return None
+
+    def _found(self, resolved: Resolved) -> bool:
+        """Whether a resolved file is there: the resolver does not look for a single name a
+        call does not follow (``exists`` is then True, paths.PathResolver._simple: no rule
+        depends on it), and the kernel's errno for a link's old name does."""
+        where = _access(self.tid, self.view, resolved)
+        if where is None:
+            return resolved.exists
+        try:
+            os.lstat(where)
+        except FileNotFoundError:
+            return False
+        except OSError:
+            pass  # (reached otherwise: the kernel's lookup tells, not this one)
+        return True
 
     def _parent_error(self, spec: PathSpec) -> DecodeError | None:
         """What the kernel's lookup of the parent of the path in ``spec`` fails with
@@ -1445,6 +1460,12 @@ class DecodedCall:
         except DecodeError:
             self.failed_lookups = (*self.failed_lookups, (raw, dirfd, follow))
             specs = PATH_ARGS[self.name]
+            if self.name in _FIRST_LOOKED_UP and spec is not specs[0]:
+                # the kernel fails on the first path's lookup before it looks this one up
+                # (rename's old parent, link's old name): that error is the call's
+                first_error = self._first_error()
+                if first_error is not None:
+                    raise first_error from None
             if self.name in _PARENT_FIRST and spec is specs[0]:
                 # the kernel reads the later string before it looks past the parent (and
                 # link, pivot_root, move_mount look the earlier path up whole first: its
