@@ -147,7 +147,7 @@ static int secret_name(char *out, size_t size) {
 
 struct lookup {
     int dirfd;
-    const char *path;
+    const char *path;   /* (a last name's: without its trailing slashes) */
     int follow;    /* the last name's symlink is followed */
     int moves;     /* the name is moved or removed: SECRET must not be below it */
     long resolve;  /* openat2's RESOLVE_ flags, -1: a plain openat */
@@ -213,6 +213,18 @@ static int run_line(int n, char **f, int nf) {
     } while (0)
 #define LOOK(d, p, fol, mv, res) \
     (looks[nlooks++] = (struct lookup){(d), (p), (fol), (mv), (res)})
+    /* a call on the last name itself (mkdir, unlink, rmdir, rename, symlink's and link's new
+     * name): the kernel looks up the parent, then that name, following no symlink there even
+     * with a trailing slash */
+    char last[2][8192];
+#define LAST(i, d, p, mv)                                                           \
+    do {                                                                        \
+        snprintf(last[i], sizeof last[i], "%s", (p));                           \
+        size_t len_ = strlen(last[i]);                                          \
+        while (len_ > 1 && last[i][len_ - 1] == '/')                            \
+            last[i][--len_] = 0;                                                \
+        LOOK((d), last[i], 0, (mv), -1);                                        \
+    } while (0)
 
     /* which lookups each operation makes, for the probe */
     if (!strcmp(op, "open")) {
@@ -234,45 +246,55 @@ static int run_line(int n, char **f, int nf) {
                !strcmp(op, "execve") || !strcmp(op, "access") || !strcmp(op, "chmod")) {
         NEED(1);
         LOOK(AT_FDCWD, f[1], 1, 0, -1);
-    } else if (!strcmp(op, "lstat") || !strcmp(op, "readlink") || !strcmp(op, "mkdir")) {
+    } else if (!strcmp(op, "lstat") || !strcmp(op, "readlink")) {
         NEED(1);
         LOOK(AT_FDCWD, f[1], 0, 0, -1);
+    } else if (!strcmp(op, "mkdir")) {
+        NEED(1);
+        LAST(0, AT_FDCWD, f[1], 0);
     } else if (!strcmp(op, "unlink") || !strcmp(op, "rmdir")) {
         NEED(1);
-        LOOK(AT_FDCWD, f[1], 0, 1, -1);
+        LAST(0, AT_FDCWD, f[1], 1);
     } else if (!strcmp(op, "fstatat") || !strcmp(op, "statx")) {
         NEED(3);
         LOOK(dirfd_of(f[1]), f[2], !(atoi(f[3]) & AT_SYMLINK_NOFOLLOW), 0, -1);
     } else if (!strcmp(op, "faccessat2")) {
         NEED(4);
         LOOK(dirfd_of(f[1]), f[2], !(atoi(f[4]) & AT_SYMLINK_NOFOLLOW), 0, -1);
-    } else if (!strcmp(op, "readlinkat") || !strcmp(op, "mkdirat")) {
+    } else if (!strcmp(op, "readlinkat")) {
         NEED(2);
         LOOK(dirfd_of(f[1]), f[2], 0, 0, -1);
+    } else if (!strcmp(op, "mkdirat")) {
+        NEED(2);
+        LAST(0, dirfd_of(f[1]), f[2], 0);
     } else if (!strcmp(op, "fchmodat")) {
         NEED(3);
         LOOK(dirfd_of(f[1]), f[2], 1, 0, -1);
     } else if (!strcmp(op, "unlinkat")) {
         NEED(3);
-        LOOK(dirfd_of(f[1]), f[2], 0, 1, -1);
+        LAST(0, dirfd_of(f[1]), f[2], 1);
     } else if (!strcmp(op, "symlink")) {
         NEED(2);
-        LOOK(AT_FDCWD, f[2], 0, 0, -1);
+        LAST(0, AT_FDCWD, f[2], 0);
     } else if (!strcmp(op, "symlinkat")) {
         NEED(3);
-        LOOK(dirfd_of(f[2]), f[3], 0, 0, -1);
-    } else if (!strcmp(op, "rename") || !strcmp(op, "link")) {
+        LAST(0, dirfd_of(f[2]), f[3], 0);
+    } else if (!strcmp(op, "rename")) {
+        NEED(2);
+        LAST(0, AT_FDCWD, f[1], 1);
+        LAST(1, AT_FDCWD, f[2], 1);
+    } else if (!strcmp(op, "link")) {
         NEED(2);
         LOOK(AT_FDCWD, f[1], 0, 1, -1);
-        LOOK(AT_FDCWD, f[2], 0, 1, -1);
+        LAST(1, AT_FDCWD, f[2], 1);
     } else if (!strcmp(op, "renameat2")) {
         NEED(5);
-        LOOK(dirfd_of(f[1]), f[2], 0, 1, -1);
-        LOOK(dirfd_of(f[3]), f[4], 0, 1, -1);
+        LAST(0, dirfd_of(f[1]), f[2], 1);
+        LAST(1, dirfd_of(f[3]), f[4], 1);
     } else if (!strcmp(op, "linkat")) {
         NEED(5);
         LOOK(dirfd_of(f[1]), f[2], (atoi(f[5]) & AT_SYMLINK_FOLLOW) != 0, 1, -1);
-        LOOK(dirfd_of(f[3]), f[4], 0, 1, -1);
+        LAST(1, dirfd_of(f[3]), f[4], 1);
     }
     if (probing)
         for (int i = 0; i < nlooks; i++)
@@ -406,7 +428,7 @@ static int run_script(void) {
         perror(script_path);
         return 2;
     }
-    char line[8192];
+    static char line[65536];
     int n = 0;
     while (fgets(line, sizeof line, in) != NULL) {
         n++;
