@@ -360,6 +360,13 @@ _PARENT_FIRST = frozenset({"rename", "renameat", "renameat2"})
 #: name is only an error once the old one was found)
 _WHOLE_FIRST = frozenset({"link", "linkat"})
 _FIRST_LOOKED_UP = _PARENT_FIRST | _WHOLE_FIRST
+#: calls that act on the last name of a path itself: the kernel looks up its parent, then
+#: treats a last ".", ".." or a trailing slash its own way (EINVAL, EBUSY, ENOTDIR, EEXIST...)
+#: -- link's and linkat's new name only: the old one is looked up whole (do_linkat)
+LAST_NAME_CALLS = frozenset({
+    "unlink", "unlinkat", "rmdir", "mkdir", "mkdirat", "mknod", "mknodat", "symlink",
+    "symlinkat", "link", "linkat", "rename", "renameat", "renameat2",
+})
 #: the requests that set a descriptor's owner from memory: the size the kernel copies (an
 #: F_SETOWN_EX struct f_owner_ex, the socket ioctls' int)
 _OWNER_IN_MEMORY = {("fcntl", F_SETOWN_EX): 8, ("ioctl", FIOSETOWN): 4, ("ioctl", SIOCSPGRP): 4}
@@ -1455,10 +1462,18 @@ class DecodedCall:
             raise DecodeError(errno.ENOENT, "empty path")
         # openat2's rule reads the flags of its struct open_how (decoded from memory)
         follow = spec.follows(args, self.open_flags if spec.follow == OPEN_HOW else None)
+        lookup = raw.rstrip("/")
+        literal = lookup != raw and lookup != "" and not follow and self.name in LAST_NAME_CALLS \
+            and not (self.name in _WHOLE_FIRST and spec is PATH_ARGS[self.name][0])
+        if not literal:
+            lookup = raw
+        # (literal: the kernel looks the parent up, then the last name itself -- filename_
+        # parentat, lookup_one --, and a trailing slash makes it follow no symlink there:
+        # mkdir("link/") is EEXIST, unlink ENOTDIR, whatever the link points at or fails on)
         try:
-            resolved = decoder.resolve(self, raw, dirfd, follow)
+            resolved = decoder.resolve(self, lookup, dirfd, follow)
         except DecodeError:
-            self.failed_lookups = (*self.failed_lookups, (raw, dirfd, follow))
+            self.failed_lookups = (*self.failed_lookups, (lookup, dirfd, follow))
             specs = PATH_ARGS[self.name]
             if self.name in _FIRST_LOOKED_UP and spec is not specs[0]:
                 # the kernel fails on the first path's lookup before it looks this one up
@@ -1476,6 +1491,8 @@ class DecodedCall:
                             and self._parent_error(spec) is None:
                         raise DecodeError(errno.ENOENT, "empty path") from None
             raise
+        if literal:
+            resolved.slash = resolved.literal_last = True  # (the call's own spelling runs)
         return DecodedPath(spec, raw, resolved, rewritable=not resolved.pseudo)
 
     @property

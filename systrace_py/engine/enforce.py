@@ -44,6 +44,7 @@ from systrace_py.engine import scratch
 from systrace_py.engine.decode import (
     ARGV_ARG,
     ENVP_ARG,
+    LAST_NAME_CALLS,
     SOCKADDR_ARGS,
     DecodedCall,
     DecodedPath,
@@ -88,14 +89,6 @@ SOCKET_PATH_CALLS = ONE_ADDRESS_CALLS
 #: calls after which a task may see another tree than before (a new root, another mount
 #: namespace, a mount): every task's view is read again (Tracer._views_changed)
 VIEW_CALLS = aliases.VIEW_CALLS
-
-
-#: calls that act on the last name of a path itself: the kernel looks up its parent, then
-#: treats a last ".", ".." or a trailing slash its own way (EINVAL, EBUSY, ENOTDIR, EEXIST...)
-LAST_NAME_CALLS = frozenset({
-    "unlink", "unlinkat", "rmdir", "mkdir", "mkdirat", "mknod", "mknodat", "symlink",
-    "symlinkat", "link", "linkat", "rename", "renameat", "renameat2",
-})
 
 
 def canonical_spelling(p: DecodedPath, last_name: bool) -> str | None:

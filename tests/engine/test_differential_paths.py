@@ -342,6 +342,13 @@ FOUND = [
      "plain", "link/rename: the old name's lookup fails (ENOENT) before the new one is looked "
      "up (ELOOP); the engine answered the new name's error -- and took a missing single "
      "name it does not follow for one that exists"),
+    ([_j("mkdir", "zc/0/"), _j("mkdirat", "0", "/proc/self/cwd/zc/0//"), _j("unlink", "l0/"),
+      _j("rmdir", "l0/"), _j("rename", "l0/", "x"), _j("mkdir", "l1/"),
+      _j("symlink", "c", "l1/"), _j("rename", "c", "l1/")],
+     [("l0", "sec"), ("l1", "sec/new")], "plain",
+     "a trailing slash on the last name of mkdir, unlink, rmdir, rename, symlink: the kernel "
+     "looks up the parent and that name, following no symlink (EEXIST, ENOTDIR); the engine "
+     "followed it -- ELOOP for a chain past 40, and a refusal of the target in sec"),
 ]
 
 
