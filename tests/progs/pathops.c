@@ -199,6 +199,20 @@ static int reaches_secret(const struct lookup *l) {
 
 /* --- the operations ------------------------------------------------------------------ */
 
+static int creates_dir(const char *path, int flags) {
+    size_t len = strlen(path);
+    if (!(flags & O_CREAT) || (flags & O_PATH) || len < 2 || path[len - 1] != '/')
+        return 0;
+    while (len > 0 && path[len - 1] == '/')
+        len--;
+    size_t start = len;
+    while (start > 0 && path[start - 1] != '/')
+        start--;
+    size_t name = len - start;
+    return len > 0 && !(name == 1 && path[start] == '.') &&
+           !(name == 2 && path[start] == '.' && path[start + 1] == '.');
+}
+
 static int run_line(int n, char **f, int nf) {
     const char *op = f[0];
     struct stat st;
@@ -217,31 +231,39 @@ static int run_line(int n, char **f, int nf) {
      * name): the kernel looks up the parent, then that name, following no symlink there even
      * with a trailing slash */
     char last[2][8192];
-#define LAST(i, d, p, mv)                                                           \
+#define LAST_R(i, d, p, mv, res)                                                    \
     do {                                                                        \
         snprintf(last[i], sizeof last[i], "%s", (p));                           \
         size_t len_ = strlen(last[i]);                                          \
         while (len_ > 1 && last[i][len_ - 1] == '/')                            \
             last[i][--len_] = 0;                                                \
-        LOOK((d), last[i], 0, (mv), -1);                                        \
+        LOOK((d), last[i], 0, (mv), (res));                                     \
+    } while (0)
+#define LAST(i, d, p, mv) LAST_R(i, d, p, mv, -1)
+    /* an open that creates, of a name with a trailing slash: EISDIR once the parent is found
+     * (open_last_lookups), the last name not looked at */
+#define OPEN_LOOK(d, p, fl, res)                                                    \
+    do {                                                                        \
+        if (creates_dir((p), (fl)))                                             \
+            LAST_R(0, (d), (p), 0, (res));                                      \
+        else                                                                    \
+            LOOK((d), (p), !((fl) & O_NOFOLLOW) &&                              \
+                 ((fl) & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL), 0, (res));  \
     } while (0)
 
     /* which lookups each operation makes, for the probe */
     if (!strcmp(op, "open")) {
         NEED(3);
-        int fl = atoi(f[2]);
-        LOOK(AT_FDCWD, f[1], !(fl & O_NOFOLLOW) && (fl & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL), 0, -1);
+        OPEN_LOOK(AT_FDCWD, f[1], atoi(f[2]), -1);
     } else if (!strcmp(op, "creat")) {
         NEED(2);
-        LOOK(AT_FDCWD, f[1], 1, 0, -1);
+        OPEN_LOOK(AT_FDCWD, f[1], O_CREAT | O_WRONLY, -1);
     } else if (!strcmp(op, "openat")) {
         NEED(4);
-        int fl = atoi(f[3]);
-        LOOK(dirfd_of(f[1]), f[2], !(fl & O_NOFOLLOW) && (fl & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL), 0, -1);
+        OPEN_LOOK(dirfd_of(f[1]), f[2], atoi(f[3]), -1);
     } else if (!strcmp(op, "openat2")) {
         NEED(5);
-        int fl = atoi(f[3]);
-        LOOK(dirfd_of(f[1]), f[2], !(fl & O_NOFOLLOW) && (fl & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL), 0, atol(f[4]));
+        OPEN_LOOK(dirfd_of(f[1]), f[2], atoi(f[3]), atol(f[4]));
     } else if (!strcmp(op, "stat") || !strcmp(op, "chdir") || !strcmp(op, "truncate") ||
                !strcmp(op, "execve") || !strcmp(op, "access") || !strcmp(op, "chmod")) {
         NEED(1);
