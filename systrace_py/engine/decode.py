@@ -1463,13 +1463,21 @@ class DecodedCall:
         # openat2's rule reads the flags of its struct open_how (decoded from memory)
         follow = spec.follows(args, self.open_flags if spec.follow == OPEN_HOW else None)
         lookup = raw.rstrip("/")
-        literal = lookup != raw and lookup != "" and not follow and self.name in LAST_NAME_CALLS \
+        trailing = lookup != raw and lookup != ""
+        literal = trailing and not follow and self.name in LAST_NAME_CALLS \
             and not (self.name in _WHOLE_FIRST and spec is PATH_ARGS[self.name][0])
-        if not literal:
-            lookup = raw
         # (literal: the kernel looks the parent up, then the last name itself -- filename_
         # parentat, lookup_one --, and a trailing slash makes it follow no symlink there:
         # mkdir("link/") is EEXIST, unlink ENOTDIR, whatever the link points at or fails on)
+        flags = self.open_flags if self.name in OPEN_CALLS else None
+        creates_dir = trailing and flags is not None and flags & O_CREAT != 0 \
+            and not flags & os.O_PATH and lookup.rsplit("/", 1)[-1] not in (".", "..")
+        # (creates_dir: an open that creates, of a name with a trailing slash, is EISDIR once
+        # the parent is found -- open_last_lookups --, the last name not looked at)
+        if creates_dir:
+            follow = False
+        elif not literal:
+            lookup = raw
         try:
             resolved = decoder.resolve(self, lookup, dirfd, follow)
         except DecodeError:
@@ -1491,6 +1499,11 @@ class DecodedCall:
                             and self._parent_error(spec) is None:
                         raise DecodeError(errno.ENOENT, "empty path") from None
             raise
+        if creates_dir:  # (a failed lookup: a rule refusing what the walk passed answers)
+            self.failed_lookups = (*self.failed_lookups, (lookup, dirfd, follow))
+            if resolved.unreachable:
+                raise DecodeError(errno.ENOENT, "no parent directory")
+            raise DecodeError(errno.EISDIR, "O_CREAT of a name with a trailing slash")
         if literal:
             resolved.slash = resolved.literal_last = True  # (the call's own spelling runs)
         return DecodedPath(spec, raw, resolved, rewritable=not resolved.pseudo)

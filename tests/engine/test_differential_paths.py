@@ -349,6 +349,13 @@ FOUND = [
      "a trailing slash on the last name of mkdir, unlink, rmdir, rename, symlink: the kernel "
      "looks up the parent and that name, following no symlink (EEXIST, ENOTDIR); the engine "
      "followed it -- ELOOP for a chain past 40, and a refusal of the target in sec"),
+    ([_j("creat", "zc/0/", "0"), _j("open", "zc/0/", os.O_WRONLY | os.O_CREAT, "0"),
+      _j("openat2", "-", "zs/1//", os.O_WRONLY | os.O_CREAT, 0, "0"),
+      _j("open", "l0/", os.O_RDWR | os.O_CREAT, "0"), _j("open", "missing/x/", os.O_CREAT, "0"),
+      _j("open", "c/x/", os.O_CREAT, "0"), _j("open", "sec/nope/x/", os.O_CREAT, "0")],
+     [("l0", "sec/new")], "plain",
+     "an open with O_CREAT of a name with a trailing slash is EISDIR once the parent is "
+     "found, the last name not looked at; the engine followed it (ELOOP, a refusal in sec)"),
 ]
 
 
