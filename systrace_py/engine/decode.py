@@ -1024,27 +1024,31 @@ class DecodedCall:
             return exc
         if decoded is None or decoded.resolved.pseudo:
             return None
-        if not decoded.resolved.exists or not self._found(decoded.resolved):
+        if not decoded.resolved.exists:
             return DecodeError(errno.ENOENT, "no such file")
+        missing = self._missing_error(decoded.resolved)
+        if missing is not None:
+            return missing
         if decoded.resolved.slash and not self.directory(first.role):
             # (the resolver leaves this to the kernel, which fails the lookup: do_linkat)
             return DecodeError(errno.ENOTDIR, "a trailing slash on a file that is no directory")
         return None
 
-    def _found(self, resolved: Resolved) -> bool:
-        """Whether a resolved file is there: the resolver does not look for a single name a
-        call does not follow (``exists`` is then True, paths.PathResolver._simple: no rule
-        depends on it), and the kernel's errno for a link's old name does."""
+    def _missing_error(self, resolved: Resolved) -> DecodeError | None:
+        """What the kernel's lookup of a resolved file that may not be there fails with: the
+        resolver does not look for a single name a call does not follow (``exists`` is then
+        True, paths.PathResolver._simple: no rule depends on it -- nor on whether a dirfd it
+        is relative to is a directory), and the errno of a link's old name does."""
         where = _access(self.tid, self.view, resolved)
         if where is None:
-            return resolved.exists
+            return None
         try:
             os.lstat(where)
-        except FileNotFoundError:
-            return False
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            return DecodeError(exc.errno or errno.ENOENT, "no such file")
         except OSError:
             pass  # (reached otherwise: the kernel's lookup tells, not this one)
-        return True
+        return None
 
     def _parent_error(self, spec: PathSpec) -> DecodeError | None:
         """What the kernel's lookup of the parent of the path in ``spec`` fails with
@@ -1454,8 +1458,9 @@ class DecodedCall:
         if raw == "":
             if self._empty_means_fd(spec):
                 return decoder.fd_path(self.tid, dirfd, spec, self.view)
-            if self.name in _WHOLE_FIRST and spec is not PATH_ARGS[self.name][0]:
-                first_error = self._first_error()  # (link's old name is looked up first)
+            if self.name in _FIRST_LOOKED_UP and spec is not PATH_ARGS[self.name][0]:
+                # (link's old name is looked up first, rename's old parent)
+                first_error = self._first_error()
                 if first_error is not None:
                     raise first_error
             # names nothing: the kernel answers ENOENT, and so do we, whatever the policy

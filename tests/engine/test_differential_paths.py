@@ -356,6 +356,11 @@ FOUND = [
      [("l0", "sec/new")], "plain",
      "an open with O_CREAT of a name with a trailing slash is EISDIR once the parent is "
      "found, the last name not looked at; the engine followed it (ELOOP, a refusal in sec)"),
+    ([_j("renameat2", "2", "ln", "0", "", 0), _j("linkat", "2", "sec", "0", "", AT_EMPTY_PATH)],
+     [], "plain",
+     "rename's old name relative to a descriptor of a file is ENOTDIR before an empty new "
+     "name's ENOENT, and so is link's old name (the resolver takes one name it does not "
+     "follow as there without looking, whatever its dirfd is)"),
 ]
 
 
