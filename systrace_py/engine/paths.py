@@ -885,6 +885,7 @@ class PathResolver:
         pending = [c for c in reversed(raw.split("/")) if c]
         seen: list[tuple[str, str]] = []
         links = 0
+        rooted = raw.startswith("/") or bool(scoped)  # (see _walk_from)
         # a task whose search permission is not the tracer's: its lookup fails in the first
         # directory it may not search (may_lookup), and looks at nothing beyond
         creds = None if self.searches_as_tracer(tid) else self.credentials(tid)
@@ -897,6 +898,7 @@ class PathResolver:
             if comp == ".":
                 continue
             if comp == "..":
+                rooted = True
                 if parts == top and restrict & RESOLVE_BENEATH:
                     return seen  # EXDEV
                 if parts != top:
@@ -920,8 +922,10 @@ class PathResolver:
                     return seen
                 seen.append((path, "link"))
                 if body.startswith("/"):
-                    if restrict & RESOLVE_BENEATH:
+                    if restrict & RESOLVE_BENEATH or (restrict & RESOLVE_NO_XDEV
+                                                      and not rooted):
                         return seen  # EXDEV
+                    rooted = True
                     parts = list(top)
                 pending.extend(c for c in reversed(body.split("/")) if c)
                 continue
@@ -1127,6 +1131,9 @@ class PathResolver:
         pending = [c for c in reversed(raw.split("/")) if c]
         links = 0
         literal = False
+        # whether the kernel's lookup has its root yet (nd->root): an absolute or scoped one
+        # from the start, a relative one from its first ".." or absolute symlink on
+        rooted = raw.startswith("/") or bool(scoped)
         while pending:
             comp = pending.pop()
             last = not pending
@@ -1139,6 +1146,7 @@ class PathResolver:
                     os.stat(".", dir_fd=cur)
                 continue
             if comp == "..":
+                rooted = True  # (handle_dots: set_root)
                 cur_stat = os.fstat(cur)
                 if _same_place(cur, cur_stat, top, top_stat):
                     if creds is None:
@@ -1194,11 +1202,14 @@ class PathResolver:
                     slash = True
                 if body.startswith("/"):
                     # nd_jump_root: refused beneath a directory, and from another mount
-                    # than the root's with RESOLVE_NO_XDEV
+                    # than the root's with RESOLVE_NO_XDEV -- a root not yet set (a relative
+                    # lookup before any "..") is no mount of the symlink's: EXDEV on any
                     if restrict & RESOLVE_BENEATH:
                         raise Unresolvable(errno.EXDEV, "an absolute symlink beneath a directory")
-                    if restrict & RESOLVE_NO_XDEV and mount_id(cur) != mount_id(top):
+                    if restrict & RESOLVE_NO_XDEV and (not rooted
+                                                       or mount_id(cur) != mount_id(top)):
                         raise Unresolvable(errno.EXDEV, "an absolute symlink crosses a mount")
+                    rooted = True
                     if cur not in (root, top):
                         walk.release(cur)
                     cur = top

@@ -361,6 +361,16 @@ FOUND = [
      "rename's old name relative to a descriptor of a file is ENOTDIR before an empty new "
      "name's ENOENT, and so is link's old name (the resolver takes one name it does not "
      "follow as there without looking, whatever its dirfd is)"),
+    ([_j("openat2", "1", "l0", os.O_PATH, RESOLVE_NO_XDEV, "3"),
+      _j("openat2", "1", "l0/nope", os.O_PATH, RESOLVE_NO_XDEV, "3"),
+      _j("openat2", "-", "l0/sec/l0/..", os.O_PATH, RESOLVE_NO_XDEV, "3"),
+      _j("openat2", "-", "a/../l0", os.O_PATH, RESOLVE_NO_XDEV, "3"),
+      _j("openat2", "-", "l2", os.O_PATH, RESOLVE_NO_XDEV, "3"),
+      _j("openat2", "-", "b/../l2", os.O_PATH, RESOLVE_NO_XDEV, "3")],
+     [("l0", "@/sec"), ("l2", "@/a")], "plain",
+     "RESOLVE_NO_XDEV: an absolute symlink met by a relative lookup before any '..' is "
+     "EXDEV on the very mount it is on (nd_jump_root: the lookup has no root yet); the engine "
+     "followed it into sec and refused"),
 ]
 
 
