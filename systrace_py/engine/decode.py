@@ -1034,6 +1034,28 @@ class DecodedCall:
             return DecodeError(errno.ENOTDIR, "a trailing slash on a file that is no directory")
         return None
 
+    def _start_error(self, raw: str, dirfd: int) -> DecodeError | None:
+        """What the kernel's path_init fails an openat2 with before it walks a name: a dirfd
+        that is not open or not a directory, an absolute path with RESOLVE_BENEATH.  (A
+        RESOLVE_CACHED lookup that fails further on fails, for all the engine can tell, at a
+        name not in the dcache, a magic link, a deep symlink: EAGAIN -- what the kernel
+        may always answer there; its own lookup's errno would be a guess.)"""
+        if raw.startswith("/"):
+            if self.lookup_restrictions & RESOLVE_BENEATH:
+                return DecodeError(errno.EXDEV, "an absolute path beneath a directory")
+            return None
+        if dirfd == AT_FDCWD:
+            return None
+        try:
+            info = os.stat(f"/proc/{self.tid}/fd/{dirfd}")
+        except FileNotFoundError:
+            return DecodeError(errno.EBADF, f"dirfd {dirfd} is not open")
+        except OSError:
+            return None
+        if not stat.S_ISDIR(info.st_mode):
+            return DecodeError(errno.ENOTDIR, f"dirfd {dirfd} is not a directory")
+        return None
+
     def _missing_error(self, resolved: Resolved) -> DecodeError | None:
         """What the kernel's lookup of a resolved file that may not be there fails with: the
         resolver does not look for a single name a call does not follow (``exists`` is then
@@ -1483,10 +1505,18 @@ class DecodedCall:
             follow = False
         elif not literal:
             lookup = raw
+        cached = self.lookup_restrictions & RESOLVE_CACHED
+        if cached:
+            start = self._start_error(raw, dirfd)
+            if start is not None:
+                raise start
         try:
             resolved = decoder.resolve(self, lookup, dirfd, follow)
         except DecodeError:
             self.failed_lookups = (*self.failed_lookups, (lookup, dirfd, follow))
+            if cached:
+                raise DecodeError(errno.EAGAIN, "RESOLVE_CACHED: the lookup needs more than "
+                                  "the cache") from None
             specs = PATH_ARGS[self.name]
             if self.name in _FIRST_LOOKED_UP and spec is not specs[0]:
                 # the kernel fails on the first path's lookup before it looks this one up
@@ -1504,6 +1534,11 @@ class DecodedCall:
                             and self._parent_error(spec) is None:
                         raise DecodeError(errno.ENOENT, "empty path") from None
             raise
+        if cached and not resolved.exists:
+            # (a missing name: the kernel's cached lookup ENOENT or, uncached, EAGAIN)
+            self.failed_lookups = (*self.failed_lookups, (lookup, dirfd, follow))
+            raise DecodeError(errno.EAGAIN, "RESOLVE_CACHED: the lookup needs more than the "
+                              "cache")
         if creates_dir:  # (a failed lookup: a rule refusing what the walk passed answers)
             self.failed_lookups = (*self.failed_lookups, (lookup, dirfd, follow))
             if resolved.unreachable:

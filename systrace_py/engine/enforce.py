@@ -58,6 +58,7 @@ from systrace_py.kernel import (
     O_PATH,
     PATH_MAX,
     PROT_READ,
+    RESOLVE_CACHED,
 )
 from systrace_py.policy import aliases
 from systrace_py.policy.aliases import EXEC_CALLS, ONE_ADDRESS_CALLS, OPEN_CALLS
@@ -327,6 +328,12 @@ class Holder:
         if self.own_call and call.name != "openat2":
             self._own_open(path, target, own_spelling)
             return
+        if not own_spelling and not path.resolved.direct \
+                and call.lookup_restrictions & RESOLVE_CACHED:
+            # the call's own lookup follows a symlink or a magic link, which the kernel's
+            # cached walk may fail on (EAGAIN, as it does natively); the canonical spelling
+            # follows none, and would open what the call could not
+            raise HoldError(errno.EAGAIN, "RESOLVE_CACHED through a symlink")
         flags, mode = open_how_for(call)
         resolve = 0 if self.respelled else pt.RESOLVE_NO_SYMLINKS
         if call.name == "openat2" and call.open_resolve:

@@ -160,6 +160,16 @@ def _run_native(program: Path, script: Path, scene: Scene, mode: str) -> str:
     return done.stdout
 
 
+def _cache_bound(line: str, want: str, have: str) -> bool:
+    """An openat2 with RESOLVE_CACHED may answer EAGAIN whenever its walk needs more than
+    the dcache holds -- a name not cached, a symlink whose atime is due, a magic link, a deep
+    chain -- which the runs do not control (the tracer's own lookup warms it): EAGAIN on
+    either side is no difference."""
+    fields = line.split("\t")
+    return (fields[0] == "openat2" and int(fields[4]) & RESOLVE_CACHED != 0
+            and (want.endswith(" ERR 11") or have.endswith(" ERR 11")))
+
+
 def differences(program: Path, ops: list[str], links: list[tuple[str, str]], mode: str,
                 loops: tuple[str, ...] = tuple(LOOPS)) -> list[str]:
     """Run the script natively (the probe) and traced; return every difference the property
@@ -195,7 +205,7 @@ def differences(program: Path, ops: list[str], links: list[tuple[str, str]], mod
                 if want.endswith(" SKIP"):
                     if " ERR " not in have:
                         found.append(f"{loop}: {line!r}: reaches sec, yet {have!r}")
-                elif want != have:
+                elif want != have and not _cache_bound(line, want, have):
                     found.append(f"{loop}: {line!r}: native {want!r}, traced {have!r}")
             after = scene.snapshot()
             if after != before:
@@ -409,3 +419,33 @@ def test_the_oracle_skips_what_reaches_the_secret(pathops: Path) -> None:
         shutil.rmtree(base, ignore_errors=True)
     assert [(op, got) for (op, want), got in zip(cases, out, strict=True)
             if not got.startswith(want)] == []
+
+
+@pytest.mark.both_loops
+@pytest.mark.parametrize("mode", ["plain", "child"])
+def test_resolve_cached_gives_up_where_the_engine_cannot_tell(pathops: Path, mode: str) -> None:
+    """RESOLVE_CACHED (which the property cannot compare: _cache_bound): a lookup the engine
+    cannot finish (a missing name, a chain past 40 links) and one through a magic link held
+    to the canonical spelling answer EAGAIN, as the kernel's cached walk may -- not the
+    engine's ENOENT or ELOOP, not the file; a dirfd that is a file is ENOTDIR first."""
+    ops = [*_PRELUDE, _j("openat2", "-", "/proc/self/cwd/b", os.O_NOFOLLOW, RESOLVE_CACHED, "3"),
+           _j("openat2", "-", "s/y/b/zc/1//", os.O_RDONLY, RESOLVE_CACHED, "3"),
+           _j("openat2", "2", "b", os.O_RDONLY, RESOLVE_CACHED, "3"),
+           _j("openat2", "-", "zc/0", os.O_RDONLY, RESOLVE_CACHED, "3")]
+    base = Path(tempfile.mkdtemp(prefix="systrace-diff-"))
+    base.chmod(0o755)
+    scene = Scene(base)
+    try:
+        script = base / "script"
+        script.write_text("".join(op.replace("@", str(scene.tree)) + "\n" for op in ops))
+        script.chmod(0o644)
+        policy = base / "policy.toml"
+        policy.write_text(_policy(scene))
+        for loop in LOOPS:
+            scene.make([])
+            got = run_systrace(["-p", str(policy), "--", *_unprivileged(), str(pathops),
+                                str(script), mode], cwd=scene.tree, env=LOOPS[loop])
+            answers = [line.split(" ", 1)[1] for line in got.stdout.splitlines()[3:]]
+            assert answers == ["ERR 11", "ERR 11", "ERR 20", "ERR 11"], (loop, got.stderr)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
