@@ -905,9 +905,21 @@ class PathResolver:
                     parts.pop()
                 continue
             path = "/" + "/".join([*parts, comp])
-            if path == "/proc" or path.startswith("/proc/"):
-                return seen  # magic links: what they reach is the resolver's to name
             last = not pending
+            if path == "/proc" or path.startswith("/proc/"):
+                # the task's own /proc: "self" is the task, and a magic link (cwd, root,
+                # fd/N) jumps to the directory it names -- a walk on from there looks at
+                # what it passes there too ("/proc/self/cwd/x/link/.."); any other /proc
+                # name ends the list (what it reaches is the resolver's to name)
+                step = self._proc_step(tid, parts, comp, follow or not last, restrict)
+                if step is None:
+                    return seen
+                parts, more, jumped = step
+                links += jumped
+                if links > MAX_SYMLINKS:
+                    return seen
+                pending.extend(reversed(more))
+                continue
             try:
                 info = os.lstat(path)
             except OSError:
@@ -934,6 +946,42 @@ class PathResolver:
             parts.append(comp)
             seen.append(("/" + "/".join(parts), "dir"))
         return seen
+
+    @staticmethod
+    def _proc_step(tid: int, parts: list[str], comp: str, follow: bool,
+                   restrict: int) -> tuple[list[str], list[str], int] | None:
+        """One step of passed_through under /proc, for task ``tid``: the directory the walk
+        is in next, names to walk before the rest, and the links followed (0 or 1); None
+        where the walk stops looking (not the task's own entries, a link to no directory
+        path, a restricted lookup)."""
+        if parts == [] or (parts == ["proc"] and comp not in ("self", "thread-self")):
+            return [*parts, comp], [], 0  # /proc itself, /proc/PID: directories
+        if parts == ["proc"]:
+            group = procfs.status_numbers(tid, b"Tgid")
+            if not group:
+                return None
+            own = [str(group[0])] if comp == "self" else [str(group[0]), "task", str(tid)]
+            return ["proc"], own, 1
+        path = "/" + "/".join([*parts, comp])
+        group = procfs.status_numbers(tid, b"Tgid")
+        if restrict or len(parts) < 2 or not group or parts[1] != str(group[0]):
+            return None
+        try:
+            info = os.lstat(path)
+        except OSError:
+            return None
+        if not stat.S_ISLNK(info.st_mode):
+            return ([*parts, comp], [], 0) if stat.S_ISDIR(info.st_mode) else None
+        if not follow:
+            return None
+        try:
+            body = os.readlink(path)
+        except OSError:
+            return None
+        if not body.startswith("/") or body.endswith(" (deleted)") \
+                or not os.path.isdir(body):
+            return None
+        return [c for c in body.split("/") if c], [], 1
 
     def _start_name(self, tid: int, dirfd: int) -> str | None:
         """The name of a relative path's start directory, or None when only the directory

@@ -381,6 +381,16 @@ FOUND = [
      "RESOLVE_NO_XDEV: an absolute symlink met by a relative lookup before any '..' is "
      "EXDEV on the very mount it is on (nd_jump_root: the lookup has no root yet); the engine "
      "followed it into sec and refused"),
+    ([_j("stat", "/proc/self/cwd/sec/ln/.."), _j("stat", "/proc/self/cwd/sec/ln/f"),
+      _j("fchmodat", "2", "/proc/self/cwd/l1/.", 0o755),
+      _j("readlinkat", "-", "/proc/self/cwd/l1/zs/0"),
+      _j("stat", "/proc/thread-self/cwd/sec/ln/.."), _j("stat", "/proc/self/fd/101/sec/ln/f"),
+      _j("stat", "/proc/self/cwd/a/.."), _j("stat", "/proc/self/fd/100/../c")],
+     [("l1", "sec/ln/..")], "plain",
+     "SECURITY: a lookup spelled through the task's /proc/self/cwd (or fd/N) that passes "
+     "through sec -- a symlink in it followed out, '..' after it -- was not refused: the "
+     "walk of what a lookup passes stopped at /proc; it told which links sec holds and where "
+     "they lead"),
 ]
 
 
