@@ -61,6 +61,7 @@ SECRET_TEXT = "S3CR3T-differential\n"
 #: how many generated scripts a run tries; set for a long run (random seeds, shrinking)
 LONG_RUN = int(os.environ.get("SYSTRACE_DIFF_EXAMPLES", "0"))
 MODES = ("plain", "thread", "child")
+DEPTH, DEPTH_NAME = 16, "r"  # (Scene.tree)
 CHAIN = 41  # links in a chain: zc/1 follows 40 (MAXSYMLINKS), zc/0 one too many (ELOOP)
 
 AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_EACCESS = 0x100, 0x200, 0x200
@@ -93,7 +94,10 @@ class Scene:
 
     @property
     def tree(self) -> Path:
-        return self.base / "t"
+        """Deep below ``base`` in directories only root may write: a script's ".." chains
+        (and chdirs) that climb out of the tree reach no directory the user may write in
+        (/tmp) before they give up."""
+        return self.base.joinpath(*[DEPTH_NAME] * DEPTH, "t")
 
     @property
     def secret(self) -> Path:
@@ -106,6 +110,11 @@ class Scene:
         tree = self.tree
         if tree.exists() or tree.is_symlink():
             shutil.rmtree(tree)
+        tree.parent.mkdir(parents=True, exist_ok=True)
+        for up in tree.parents:
+            if up == self.base:
+                break
+            up.chmod(0o755)
         for d in ("a", "b", "sec/d", "zs", "zc"):
             (tree / d).mkdir(parents=True)
         (tree / "a" / "f").write_text("fa")
@@ -391,6 +400,12 @@ FOUND = [
      "through sec -- a symlink in it followed out, '..' after it -- was not refused: the "
      "walk of what a lookup passes stopped at /proc; it told which links sec holds and where "
      "they lead"),
+    ([_j("openat", "2", "f/", os.O_WRONLY | os.O_CREAT | os.O_EXCL, "3"),
+      _j("linkat", "3", "", "1", "zc/0/d", AT_EMPTY_PATH)],
+     [], "plain",
+     "an O_CREAT open of 'name/' relative to a descriptor of a file is ENOTDIR (the parent), "
+     "not EISDIR; link's old name that is a closed descriptor (AT_EMPTY_PATH) is EBADF before "
+     "the new name's ELOOP"),
 ]
 
 
