@@ -1022,6 +1022,9 @@ class DecodedCall:
             decoded = self.decoded_path(first.role)
         except DecodeError as exc:
             return exc
+        if decoded is not None and decoded.raw == "" and decoded.resolved.pseudo \
+                and decoded.resolved.path.startswith("fd:"):
+            return DecodeError(errno.EBADF, "no such descriptor")  # (AT_EMPTY_PATH)
         if decoded is None or decoded.resolved.pseudo:
             return None
         if not decoded.resolved.exists:
@@ -1543,7 +1546,9 @@ class DecodedCall:
             self.failed_lookups = (*self.failed_lookups, (lookup, dirfd, follow))
             if resolved.unreachable:
                 raise DecodeError(errno.ENOENT, "no parent directory")
-            raise DecodeError(errno.EISDIR, "O_CREAT of a name with a trailing slash")
+            # (the resolver takes one unfollowed name as found whatever its dirfd is)
+            raise self._parent_error(spec) or DecodeError(
+                errno.EISDIR, "O_CREAT of a name with a trailing slash")
         if literal:
             resolved.slash = resolved.literal_last = True  # (the call's own spelling runs)
         return DecodedPath(spec, raw, resolved, rewritable=not resolved.pseudo)
