@@ -285,6 +285,14 @@ class Holder:
             # elsewhere by that task -- its own, run with the tree frozen and re-checked
             self.respelled = True
             return p.raw, True
+        if not self.keep_start and self.reaches is not None and p.rewritable and p.raw \
+                and not p.resolved.direct and p.resolved.path.startswith("/") \
+                and not self.reaches(p.resolved.path):
+            # a lookup through a magic link (/proc/self/fd/N/x, /proc/self/cwd/x) jumps to a
+            # directory the task may not reach from "/": the canonical spelling would fail
+            # with EACCES where its own succeeds -- its own, as above
+            self.respelled = True
+            return p.raw, True
         canonical = canonical_spelling(p, last_name)
         if canonical is not None:
             below = _below_start(p, canonical) if self.keep_start else None

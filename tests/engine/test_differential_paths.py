@@ -406,6 +406,13 @@ FOUND = [
      "an O_CREAT open of 'name/' relative to a descriptor of a file is ENOTDIR (the parent), "
      "not EISDIR; link's old name that is a closed descriptor (AT_EMPTY_PATH) is EBADF before "
      "the new name's ELOOP"),
+    ([_j("fchmodat", "1", "/proc/self/fd/100/..", 0o600), _j("access", "/proc/self/fd/102", 2),
+      _j("openat", "-", "/proc/self/fd/100", os.O_DIRECTORY, "3"),
+      _j("open", "/proc/self/fd/100/f", os.O_RDONLY, "3")],
+     [], "thread",
+     "a tree of two tasks holds a call to its canonical spelling, whose lookup searches every "
+     "directory from '/'; one through a magic link (/proc/self/fd/N) jumps past a directory "
+     "the task may not search (its cwd, chmod 0600): EACCES where natively the call succeeds"),
 ]
 
 
