@@ -1037,6 +1037,13 @@ class DecodedCall:
             return DecodeError(errno.ENOTDIR, "a trailing slash on a file that is no directory")
         return None
 
+    def _on_last_name(self, spec: PathSpec) -> bool:
+        """Whether the kernel looks this path's parent up, then its last name itself (a
+        trailing slash makes it follow no symlink there): LAST_NAME_CALLS, but link's old
+        name, which is looked up whole."""
+        return self.name in LAST_NAME_CALLS and not (self.name in _WHOLE_FIRST
+                                                     and spec is PATH_ARGS[self.name][0])
+
     def _start_error(self, raw: str, dirfd: int) -> DecodeError | None:
         """What the kernel's path_init fails an openat2 with before it walks a name: a dirfd
         that is not open or not a directory, an absolute path with RESOLVE_BENEATH.  (A
@@ -1494,8 +1501,7 @@ class DecodedCall:
         follow = spec.follows(args, self.open_flags if spec.follow == OPEN_HOW else None)
         lookup = raw.rstrip("/")
         trailing = lookup != raw and lookup != ""
-        literal = trailing and not follow and self.name in LAST_NAME_CALLS \
-            and not (self.name in _WHOLE_FIRST and spec is PATH_ARGS[self.name][0])
+        literal = trailing and not follow and self._on_last_name(spec)
         # (literal: the kernel looks the parent up, then the last name itself -- filename_
         # parentat, lookup_one --, and a trailing slash makes it follow no symlink there:
         # mkdir("link/") is EEXIST, unlink ENOTDIR, whatever the link points at or fails on)
@@ -1780,9 +1786,17 @@ class DecodedCall:
         spec = p.spec
         dirfd = AT_FDCWD if spec.dirfd_arg is None else _int32(self.args[spec.dirfd_arg])
         follow = spec.follows(self.args, self.open_flags if spec.follow == OPEN_HOW else None)
+        raw = p.raw
+        if raw.endswith("/") and raw.rstrip("/"):
+            # a trailing slash: the kernel follows the last name (lstat("link/"), O_NOFOLLOW
+            # "link/"), but for a call on the last name itself, which looks no further
+            if p.resolved.literal_last and self._on_last_name(spec):
+                raw = raw.rstrip("/")
+            else:
+                follow = True
         end = p.resolved.path
         return [(name, kind) for name, kind in decoder.resolver.passed_through(
-                    self.tid, p.raw, dirfd, follow, self.view, self.lookup_restrictions)
+                    self.tid, raw, dirfd, follow, self.view, self.lookup_restrictions)
                 if end != name and not end.startswith(name.rstrip("/") + "/")]
 
     def examined_paths(self) -> list[DecodedPath]:

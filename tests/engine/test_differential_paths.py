@@ -413,6 +413,13 @@ FOUND = [
      "a tree of two tasks holds a call to its canonical spelling, whose lookup searches every "
      "directory from '/'; one through a magic link (/proc/self/fd/N) jumps past a directory "
      "the task may not search (its cwd, chmod 0600): EACCES where natively the call succeeds"),
+    ([_j("open", "@/l1//", os.O_NOFOLLOW, "2"), _j("lstat", "l1/"),
+      _j("fstatat", "-", "l1/", AT_SYMLINK_NOFOLLOW), _j("readlink", "l1/"), _j("lstat", "l1"),
+      _j("mkdir", "l1/"), _j("unlink", "l1/")],
+     [("l1", "sec/ln/..")], "plain",
+     "SECURITY: a trailing slash makes the kernel follow a last symlink the call does not "
+     "(O_NOFOLLOW, lstat): a link to 'sec/ln/..' passes through sec, and was not refused "
+     "(the walk of what a lookup passes did not follow it)"),
 ]
 
 
