@@ -343,6 +343,11 @@ class Holder:
             # follows none, and would open what the call could not
             raise HoldError(errno.EAGAIN, "RESOLVE_CACHED through a symlink")
         flags, mode = open_how_for(call)
+        if not own_spelling and flags & os.O_CREAT and target.endswith("/") and target != "/" \
+                and path.raw.rstrip("/").rsplit("/", 1)[-1] in (".", ".."):
+            # "dir/.." made is EEXIST (O_EXCL) or EISDIR by the kernel's handling of "..";
+            # the canonical name with a slash would be EISDIR at once (open_last_lookups)
+            target = target.rstrip("/")
         resolve = 0 if self.respelled else pt.RESOLVE_NO_SYMLINKS
         if call.name == "openat2" and call.open_resolve:
             resolve |= call.open_resolve if own_spelling and target == path.raw else \

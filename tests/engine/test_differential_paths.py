@@ -420,6 +420,12 @@ FOUND = [
      "SECURITY: a trailing slash makes the kernel follow a last symlink the call does not "
      "(O_NOFOLLOW, lstat): a link to 'sec/ln/..' passes through sec, and was not refused "
      "(the walk of what a lookup passes did not follow it)"),
+    ([_j("open", "@/../", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, "1"),
+      _j("open", "a/./", os.O_WRONLY | os.O_CREAT, "1"),
+      _j("open", "@/a/../", os.O_RDWR | os.O_CREAT, "1")],
+     [], "child",
+     "an O_CREAT open of 'dir/../' held to its canonical name: that name kept the slash and "
+     "the kernel answered EISDIR at once, where the call's own '..' is EEXIST (O_EXCL)"),
 ]
 
 
