@@ -285,7 +285,7 @@ class Holder:
             # elsewhere by that task -- its own, run with the tree frozen and re-checked
             self.respelled = True
             return p.raw, True
-        if not self.keep_start and self.reaches is not None and p.rewritable and p.raw \
+        if self.reaches is not None and p.rewritable and p.raw \
                 and not p.resolved.direct and p.resolved.path.startswith("/") \
                 and not self.reaches(p.resolved.path):
             # a lookup through a magic link (/proc/self/fd/N/x, /proc/self/cwd/x) jumps to a

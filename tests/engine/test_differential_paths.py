@@ -414,6 +414,10 @@ FOUND = [
      "a tree of two tasks holds a call to its canonical spelling, whose lookup searches every "
      "directory from '/'; one through a magic link (/proc/self/fd/N) jumps past a directory "
      "the task may not search (its cwd, chmod 0600): EACCES where natively the call succeeds"),
+    ([_j("chmod", ".//", 0), _j("fchdir", "0"), _j("openat", "1", "/proc/self/cwd/.", 0, "2")],
+     [], "child",
+     "the same with a child that shares nothing (the call keeps its start): its canonical "
+     "spelling searched the tree made mode 0 above the cwd the magic link jumps to"),
     ([_j("open", "@/l1//", os.O_NOFOLLOW, "2"), _j("lstat", "l1/"),
       _j("fstatat", "-", "l1/", AT_SYMLINK_NOFOLLOW), _j("readlink", "l1/"), _j("lstat", "l1"),
       _j("mkdir", "l1/"), _j("unlink", "l1/")],
