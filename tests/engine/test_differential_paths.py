@@ -305,6 +305,10 @@ _OPS = st.one_of(
     st.builds(lambda d, p, m: _j("fchmodat", d, p, m), _FD, _path(),
               st.sampled_from((0o755, 0o600))),
     st.builds(lambda p, n: _j("truncate", p, n), _path(), st.sampled_from((0, 3))),
+    st.builds(lambda p: _j("statfs", p), _path()),
+    st.builds(lambda op, d, p, f: _j(op, d, p, f), st.sampled_from(("utimensat", "fchownat")),
+              _FD, _path(), st.sampled_from((0, AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH))),
+    st.builds(lambda d, p: _j("mknodat", d, p), _FD, _path()),
     st.builds(lambda s: _j("read", s), _SLOT),
     st.builds(lambda s: _j("write", s), _SLOT),
 )

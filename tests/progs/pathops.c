@@ -26,7 +26,8 @@
  *   link P Q   linkat DIRFD P DIRFD Q ATFLAGS
  *   unlink P   rmdir P   unlinkat DIRFD P ATFLAGS
  *   access P MODE   faccessat2 DIRFD P MODE ATFLAGS   chmod P MODE   fchmodat DIRFD P MODE
- *   truncate P LEN   execve P   read SLOT   write SLOT
+ *   truncate P LEN   execve P   read SLOT   write SLOT   statfs P
+ *   utimensat DIRFD P ATFLAGS   fchownat DIRFD P ATFLAGS (to -1, -1)   mknodat DIRFD P (a FIFO)
  * An opened file is told by its type and the name /proc/self/fd gives it (this process's
  * /proc entries spelled /proc/SELF, an O_TMPFILE's inode number dropped): the runs use
  * fresh trees at the same place, whose inode numbers differ.
@@ -42,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -277,6 +279,15 @@ static int run_line(int n, char **f, int nf) {
     } else if (!strcmp(op, "unlink") || !strcmp(op, "rmdir")) {
         NEED(1);
         LAST(0, AT_FDCWD, f[1], 1);
+    } else if (!strcmp(op, "statfs")) {
+        NEED(1);
+        LOOK(AT_FDCWD, f[1], 1, 0, -1);
+    } else if (!strcmp(op, "utimensat") || !strcmp(op, "fchownat")) {
+        NEED(3);
+        LOOK(dirfd_of(f[1]), f[2], !(atoi(f[3]) & AT_SYMLINK_NOFOLLOW), 0, -1);
+    } else if (!strcmp(op, "mknodat")) {
+        NEED(2);
+        LAST(0, dirfd_of(f[1]), f[2], 0);
     } else if (!strcmp(op, "fstatat") || !strcmp(op, "statx")) {
         NEED(3);
         LOOK(dirfd_of(f[1]), f[2], !(atoi(f[3]) & AT_SYMLINK_NOFOLLOW), 0, -1);
@@ -421,6 +432,21 @@ static int run_line(int n, char **f, int nf) {
         char *argv[] = {(char *)"x", NULL}, *envp[] = {NULL};
         fflush(stdout);
         say(n, syscall(SYS_execve, f[1], argv, envp));
+    } else if (!strcmp(op, "statfs")) {
+        struct statfs sfs;
+        long ret = syscall(SYS_statfs, f[1], &sfs);
+        if (ret < 0)
+            printf("%d ERR %d\n", n, errno);
+        else
+            printf("%d OK %lx\n", n, (unsigned long)sfs.f_type);
+    } else if (!strcmp(op, "utimensat")) {
+        /* a NULL times with AT_EMPTY_PATH is EINVAL: "now" given explicitly */
+        struct timespec now[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+        say(n, syscall(SYS_utimensat, dirfd_of(f[1]), f[2], now, atoi(f[3])));
+    } else if (!strcmp(op, "fchownat")) {
+        say(n, syscall(SYS_fchownat, dirfd_of(f[1]), f[2], -1, -1, atoi(f[3])));
+    } else if (!strcmp(op, "mknodat")) {
+        say(n, syscall(SYS_mknodat, dirfd_of(f[1]), f[2], S_IFIFO | 0644, 0));
     } else if (!strcmp(op, "read")) {
         NEED(1);
         char buf[64];
