@@ -360,6 +360,13 @@ _PARENT_FIRST = frozenset({"rename", "renameat", "renameat2"})
 #: name is only an error once the old one was found)
 _WHOLE_FIRST = frozenset({"link", "linkat"})
 _FIRST_LOOKED_UP = _PARENT_FIRST | _WHOLE_FIRST
+#: calls that act on the last name of a path itself: the kernel looks up its parent, then
+#: treats a last ".", ".." or a trailing slash its own way (EINVAL, EBUSY, ENOTDIR, EEXIST...)
+#: -- link's and linkat's new name only: the old one is looked up whole (do_linkat)
+LAST_NAME_CALLS = frozenset({
+    "unlink", "unlinkat", "rmdir", "mkdir", "mkdirat", "mknod", "mknodat", "symlink",
+    "symlinkat", "link", "linkat", "rename", "renameat", "renameat2",
+})
 #: the requests that set a descriptor's owner from memory: the size the kernel copies (an
 #: F_SETOWN_EX struct f_owner_ex, the socket ioctls' int)
 _OWNER_IN_MEMORY = {("fcntl", F_SETOWN_EX): 8, ("ioctl", FIOSETOWN): 4, ("ioctl", SIOCSPGRP): 4}
@@ -1015,13 +1022,64 @@ class DecodedCall:
             decoded = self.decoded_path(first.role)
         except DecodeError as exc:
             return exc
+        if decoded is not None and decoded.raw == "" and decoded.resolved.pseudo \
+                and decoded.resolved.path.startswith("fd:"):
+            return DecodeError(errno.EBADF, "no such descriptor")  # (AT_EMPTY_PATH)
         if decoded is None or decoded.resolved.pseudo:
             return None
         if not decoded.resolved.exists:
             return DecodeError(errno.ENOENT, "no such file")
+        missing = self._missing_error(decoded.resolved)
+        if missing is not None:
+            return missing
         if decoded.resolved.slash and not self.directory(first.role):
             # (the resolver leaves this to the kernel, which fails the lookup: do_linkat)
             return DecodeError(errno.ENOTDIR, "a trailing slash on a file that is no directory")
+        return None
+
+    def _on_last_name(self, spec: PathSpec) -> bool:
+        """Whether the kernel looks this path's parent up, then its last name itself (a
+        trailing slash makes it follow no symlink there): LAST_NAME_CALLS, but link's old
+        name, which is looked up whole."""
+        return self.name in LAST_NAME_CALLS and not (self.name in _WHOLE_FIRST
+                                                     and spec is PATH_ARGS[self.name][0])
+
+    def _start_error(self, raw: str, dirfd: int) -> DecodeError | None:
+        """What the kernel's path_init fails an openat2 with before it walks a name: a dirfd
+        that is not open or not a directory, an absolute path with RESOLVE_BENEATH.  (A
+        RESOLVE_CACHED lookup that fails further on fails, for all the engine can tell, at a
+        name not in the dcache, a magic link, a deep symlink: EAGAIN -- what the kernel
+        may always answer there; its own lookup's errno would be a guess.)"""
+        if raw.startswith("/"):
+            if self.lookup_restrictions & RESOLVE_BENEATH:
+                return DecodeError(errno.EXDEV, "an absolute path beneath a directory")
+            return None
+        if dirfd == AT_FDCWD:
+            return None
+        try:
+            info = os.stat(f"/proc/{self.tid}/fd/{dirfd}")
+        except FileNotFoundError:
+            return DecodeError(errno.EBADF, f"dirfd {dirfd} is not open")
+        except OSError:
+            return None
+        if not stat.S_ISDIR(info.st_mode):
+            return DecodeError(errno.ENOTDIR, f"dirfd {dirfd} is not a directory")
+        return None
+
+    def _missing_error(self, resolved: Resolved) -> DecodeError | None:
+        """What the kernel's lookup of a resolved file that may not be there fails with: the
+        resolver does not look for a single name a call does not follow (``exists`` is then
+        True, paths.PathResolver._simple: no rule depends on it -- nor on whether a dirfd it
+        is relative to is a directory), and the errno of a link's old name does."""
+        where = _access(self.tid, self.view, resolved)
+        if where is None:
+            return None
+        try:
+            os.lstat(where)
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            return DecodeError(exc.errno or errno.ENOENT, "no such file")
+        except OSError:
+            pass  # (reached otherwise: the kernel's lookup tells, not this one)
         return None
 
     def _parent_error(self, spec: PathSpec) -> DecodeError | None:
@@ -1432,19 +1490,49 @@ class DecodedCall:
         if raw == "":
             if self._empty_means_fd(spec):
                 return decoder.fd_path(self.tid, dirfd, spec, self.view)
-            if self.name in _WHOLE_FIRST and spec is not PATH_ARGS[self.name][0]:
-                first_error = self._first_error()  # (link's old name is looked up first)
+            if self.name in _FIRST_LOOKED_UP and spec is not PATH_ARGS[self.name][0]:
+                # (link's old name is looked up first, rename's old parent)
+                first_error = self._first_error()
                 if first_error is not None:
                     raise first_error
             # names nothing: the kernel answers ENOENT, and so do we, whatever the policy
             raise DecodeError(errno.ENOENT, "empty path")
         # openat2's rule reads the flags of its struct open_how (decoded from memory)
         follow = spec.follows(args, self.open_flags if spec.follow == OPEN_HOW else None)
+        lookup = raw.rstrip("/")
+        trailing = lookup != raw and lookup != ""
+        literal = trailing and not follow and self._on_last_name(spec)
+        # (literal: the kernel looks the parent up, then the last name itself -- filename_
+        # parentat, lookup_one --, and a trailing slash makes it follow no symlink there:
+        # mkdir("link/") is EEXIST, unlink ENOTDIR, whatever the link points at or fails on)
+        flags = self.open_flags if self.name in OPEN_CALLS else None
+        creates_dir = trailing and flags is not None and flags & O_CREAT != 0 \
+            and not flags & os.O_PATH and lookup.rsplit("/", 1)[-1] not in (".", "..")
+        # (creates_dir: an open that creates, of a name with a trailing slash, is EISDIR once
+        # the parent is found -- open_last_lookups --, the last name not looked at)
+        if creates_dir:
+            follow = False
+        elif not literal:
+            lookup = raw
+        cached = self.lookup_restrictions & RESOLVE_CACHED
+        if cached:
+            start = self._start_error(raw, dirfd)
+            if start is not None:
+                raise start
         try:
-            resolved = decoder.resolve(self, raw, dirfd, follow)
+            resolved = decoder.resolve(self, lookup, dirfd, follow)
         except DecodeError:
-            self.failed_lookups = (*self.failed_lookups, (raw, dirfd, follow))
+            self.failed_lookups = (*self.failed_lookups, (lookup, dirfd, follow))
+            if cached:
+                raise DecodeError(errno.EAGAIN, "RESOLVE_CACHED: the lookup needs more than "
+                                  "the cache") from None
             specs = PATH_ARGS[self.name]
+            if self.name in _FIRST_LOOKED_UP and spec is not specs[0]:
+                # the kernel fails on the first path's lookup before it looks this one up
+                # (rename's old parent, link's old name): that error is the call's
+                first_error = self._first_error()
+                if first_error is not None:
+                    raise first_error from None
             if self.name in _PARENT_FIRST and spec is specs[0]:
                 # the kernel reads the later string before it looks past the parent (and
                 # link, pivot_root, move_mount look the earlier path up whole first: its
@@ -1455,6 +1543,20 @@ class DecodedCall:
                             and self._parent_error(spec) is None:
                         raise DecodeError(errno.ENOENT, "empty path") from None
             raise
+        if cached and not resolved.exists:
+            # (a missing name: the kernel's cached lookup ENOENT or, uncached, EAGAIN)
+            self.failed_lookups = (*self.failed_lookups, (lookup, dirfd, follow))
+            raise DecodeError(errno.EAGAIN, "RESOLVE_CACHED: the lookup needs more than the "
+                              "cache")
+        if creates_dir:  # (a failed lookup: a rule refusing what the walk passed answers)
+            self.failed_lookups = (*self.failed_lookups, (lookup, dirfd, follow))
+            if resolved.unreachable:
+                raise DecodeError(errno.ENOENT, "no parent directory")
+            # (the resolver takes one unfollowed name as found whatever its dirfd is)
+            raise self._parent_error(spec) or DecodeError(
+                errno.EISDIR, "O_CREAT of a name with a trailing slash")
+        if literal:
+            resolved.slash = resolved.literal_last = True  # (the call's own spelling runs)
         return DecodedPath(spec, raw, resolved, rewritable=not resolved.pseudo)
 
     @property
@@ -1701,9 +1803,17 @@ class DecodedCall:
         spec = p.spec
         dirfd = AT_FDCWD if spec.dirfd_arg is None else _int32(self.args[spec.dirfd_arg])
         follow = spec.follows(self.args, self.open_flags if spec.follow == OPEN_HOW else None)
+        raw = p.raw
+        if raw.endswith("/") and raw.rstrip("/"):
+            # a trailing slash: the kernel follows the last name (lstat("link/"), O_NOFOLLOW
+            # "link/"), but for a call on the last name itself, which looks no further
+            if p.resolved.literal_last and self._on_last_name(spec):
+                raw = raw.rstrip("/")
+            else:
+                follow = True
         end = p.resolved.path
         return [(name, kind) for name, kind in decoder.resolver.passed_through(
-                    self.tid, p.raw, dirfd, follow, self.view, self.lookup_restrictions)
+                    self.tid, raw, dirfd, follow, self.view, self.lookup_restrictions)
                 if end != name and not end.startswith(name.rstrip("/") + "/")]
 
     def examined_paths(self) -> list[DecodedPath]:

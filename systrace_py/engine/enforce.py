@@ -44,6 +44,7 @@ from systrace_py.engine import scratch
 from systrace_py.engine.decode import (
     ARGV_ARG,
     ENVP_ARG,
+    LAST_NAME_CALLS,
     SOCKADDR_ARGS,
     DecodedCall,
     DecodedPath,
@@ -57,6 +58,7 @@ from systrace_py.kernel import (
     O_PATH,
     PATH_MAX,
     PROT_READ,
+    RESOLVE_CACHED,
 )
 from systrace_py.policy import aliases
 from systrace_py.policy.aliases import EXEC_CALLS, ONE_ADDRESS_CALLS, OPEN_CALLS
@@ -88,14 +90,6 @@ SOCKET_PATH_CALLS = ONE_ADDRESS_CALLS
 #: calls after which a task may see another tree than before (a new root, another mount
 #: namespace, a mount): every task's view is read again (Tracer._views_changed)
 VIEW_CALLS = aliases.VIEW_CALLS
-
-
-#: calls that act on the last name of a path itself: the kernel looks up its parent, then
-#: treats a last ".", ".." or a trailing slash its own way (EINVAL, EBUSY, ENOTDIR, EEXIST...)
-LAST_NAME_CALLS = frozenset({
-    "unlink", "unlinkat", "rmdir", "mkdir", "mkdirat", "mknod", "mknodat", "symlink",
-    "symlinkat", "link", "linkat", "rename", "renameat", "renameat2",
-})
 
 
 def canonical_spelling(p: DecodedPath, last_name: bool) -> str | None:
@@ -291,6 +285,14 @@ class Holder:
             # elsewhere by that task -- its own, run with the tree frozen and re-checked
             self.respelled = True
             return p.raw, True
+        if self.reaches is not None and p.rewritable and p.raw \
+                and not p.resolved.direct and p.resolved.path.startswith("/") \
+                and not self.reaches(p.resolved.path):
+            # a lookup through a magic link (/proc/self/fd/N/x, /proc/self/cwd/x) jumps to a
+            # directory the task may not reach from "/": the canonical spelling would fail
+            # with EACCES where its own succeeds -- its own, as above
+            self.respelled = True
+            return p.raw, True
         canonical = canonical_spelling(p, last_name)
         if canonical is not None:
             below = _below_start(p, canonical) if self.keep_start else None
@@ -334,7 +336,18 @@ class Holder:
         if self.own_call and call.name != "openat2":
             self._own_open(path, target, own_spelling)
             return
+        if not own_spelling and not path.resolved.direct \
+                and call.lookup_restrictions & RESOLVE_CACHED:
+            # the call's own lookup follows a symlink or a magic link, which the kernel's
+            # cached walk may fail on (EAGAIN, as it does natively); the canonical spelling
+            # follows none, and would open what the call could not
+            raise HoldError(errno.EAGAIN, "RESOLVE_CACHED through a symlink")
         flags, mode = open_how_for(call)
+        if not own_spelling and flags & os.O_CREAT and target.endswith("/") and target != "/" \
+                and path.raw.rstrip("/").rsplit("/", 1)[-1] in (".", ".."):
+            # "dir/.." made is EEXIST (O_EXCL) or EISDIR by the kernel's handling of "..";
+            # the canonical name with a slash would be EISDIR at once (open_last_lookups)
+            target = target.rstrip("/")
         resolve = 0 if self.respelled else pt.RESOLVE_NO_SYMLINKS
         if call.name == "openat2" and call.open_resolve:
             resolve |= call.open_resolve if own_spelling and target == path.raw else \

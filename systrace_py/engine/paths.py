@@ -885,6 +885,7 @@ class PathResolver:
         pending = [c for c in reversed(raw.split("/")) if c]
         seen: list[tuple[str, str]] = []
         links = 0
+        rooted = raw.startswith("/") or bool(scoped)  # (see _walk_from)
         # a task whose search permission is not the tracer's: its lookup fails in the first
         # directory it may not search (may_lookup), and looks at nothing beyond
         creds = None if self.searches_as_tracer(tid) else self.credentials(tid)
@@ -897,15 +898,28 @@ class PathResolver:
             if comp == ".":
                 continue
             if comp == "..":
+                rooted = True
                 if parts == top and restrict & RESOLVE_BENEATH:
                     return seen  # EXDEV
                 if parts != top:
                     parts.pop()
                 continue
             path = "/" + "/".join([*parts, comp])
-            if path == "/proc" or path.startswith("/proc/"):
-                return seen  # magic links: what they reach is the resolver's to name
             last = not pending
+            if path == "/proc" or path.startswith("/proc/"):
+                # the task's own /proc: "self" is the task, and a magic link (cwd, root,
+                # fd/N) jumps to the directory it names -- a walk on from there looks at
+                # what it passes there too ("/proc/self/cwd/x/link/.."); any other /proc
+                # name ends the list (what it reaches is the resolver's to name)
+                step = self._proc_step(tid, parts, comp, follow or not last, restrict)
+                if step is None:
+                    return seen
+                parts, more, jumped = step
+                links += jumped
+                if links > MAX_SYMLINKS:
+                    return seen
+                pending.extend(reversed(more))
+                continue
             try:
                 info = os.lstat(path)
             except OSError:
@@ -920,8 +934,10 @@ class PathResolver:
                     return seen
                 seen.append((path, "link"))
                 if body.startswith("/"):
-                    if restrict & RESOLVE_BENEATH:
+                    if restrict & RESOLVE_BENEATH or (restrict & RESOLVE_NO_XDEV
+                                                      and not rooted):
                         return seen  # EXDEV
+                    rooted = True
                     parts = list(top)
                 pending.extend(c for c in reversed(body.split("/")) if c)
                 continue
@@ -930,6 +946,42 @@ class PathResolver:
             parts.append(comp)
             seen.append(("/" + "/".join(parts), "dir"))
         return seen
+
+    @staticmethod
+    def _proc_step(tid: int, parts: list[str], comp: str, follow: bool,
+                   restrict: int) -> tuple[list[str], list[str], int] | None:
+        """One step of passed_through under /proc, for task ``tid``: the directory the walk
+        is in next, names to walk before the rest, and the links followed (0 or 1); None
+        where the walk stops looking (not the task's own entries, a link to no directory
+        path, a restricted lookup)."""
+        if parts == [] or (parts == ["proc"] and comp not in ("self", "thread-self")):
+            return [*parts, comp], [], 0  # /proc itself, /proc/PID: directories
+        if parts == ["proc"]:
+            group = procfs.status_numbers(tid, b"Tgid")
+            if not group:
+                return None
+            own = [str(group[0])] if comp == "self" else [str(group[0]), "task", str(tid)]
+            return ["proc"], own, 1
+        path = "/" + "/".join([*parts, comp])
+        group = procfs.status_numbers(tid, b"Tgid")
+        if restrict or len(parts) < 2 or not group or parts[1] != str(group[0]):
+            return None
+        try:
+            info = os.lstat(path)
+        except OSError:
+            return None
+        if not stat.S_ISLNK(info.st_mode):
+            return ([*parts, comp], [], 0) if stat.S_ISDIR(info.st_mode) else None
+        if not follow:
+            return None
+        try:
+            body = os.readlink(path)
+        except OSError:
+            return None
+        if not body.startswith("/") or body.endswith(" (deleted)") \
+                or not os.path.isdir(body):
+            return None
+        return [c for c in body.split("/") if c], [], 1
 
     def _start_name(self, tid: int, dirfd: int) -> str | None:
         """The name of a relative path's start directory, or None when only the directory
@@ -1127,6 +1179,9 @@ class PathResolver:
         pending = [c for c in reversed(raw.split("/")) if c]
         links = 0
         literal = False
+        # whether the kernel's lookup has its root yet (nd->root): an absolute or scoped one
+        # from the start, a relative one from its first ".." or absolute symlink on
+        rooted = raw.startswith("/") or bool(scoped)
         while pending:
             comp = pending.pop()
             last = not pending
@@ -1139,6 +1194,7 @@ class PathResolver:
                     os.stat(".", dir_fd=cur)
                 continue
             if comp == "..":
+                rooted = True  # (handle_dots: set_root)
                 cur_stat = os.fstat(cur)
                 if _same_place(cur, cur_stat, top, top_stat):
                     if creds is None:
@@ -1194,11 +1250,14 @@ class PathResolver:
                     slash = True
                 if body.startswith("/"):
                     # nd_jump_root: refused beneath a directory, and from another mount
-                    # than the root's with RESOLVE_NO_XDEV
+                    # than the root's with RESOLVE_NO_XDEV -- a root not yet set (a relative
+                    # lookup before any "..") is no mount of the symlink's: EXDEV on any
                     if restrict & RESOLVE_BENEATH:
                         raise Unresolvable(errno.EXDEV, "an absolute symlink beneath a directory")
-                    if restrict & RESOLVE_NO_XDEV and mount_id(cur) != mount_id(top):
+                    if restrict & RESOLVE_NO_XDEV and (not rooted
+                                                       or mount_id(cur) != mount_id(top)):
                         raise Unresolvable(errno.EXDEV, "an absolute symlink crosses a mount")
+                    rooted = True
                     if cur not in (root, top):
                         walk.release(cur)
                     cur = top
