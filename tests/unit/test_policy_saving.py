@@ -320,7 +320,7 @@ def test_answers_into_a_directory_the_run_made_are_saved_unless_a_link_leads_els
     store.pin(linked)
     (tmp_path / "elsewhere").mkdir()
     linked.parent.symlink_to(tmp_path / "elsewhere")
-    with pytest.raises(OSError, match="a link made during the run|in a directory a traced "
-                       "program may write"):
+    with pytest.raises(OSError, match=r"a link made during the run|in a directory a traced "
+                       r"program may write"):
         store.save(linked)
     assert list((tmp_path / "elsewhere").iterdir()) == []
