@@ -218,8 +218,6 @@ _FLAGS_CHANGE = ("remount", "reconfigure")
 LINKED_REDIRECT = "a redirect's target is reached through a symbolic link"
 _FLAT_ARGUMENTS = (treated(Treat.PATH) | frozenset(SOCKADDR_ARGS) | {"clone3"}) - EXEC_CALLS
 FREEZE_TIMEOUT = 2.0  # seconds to wait for the other tasks to stop before refusing
-#: the signal a tracee's stop sends its tracer: the freeze waits on it (Tracer._freeze)
-_CHLD = frozenset({signal.SIGCHLD})
 ORPHAN_NOTICE_AFTER = 1.0  # seconds after the command's exit before on_orphans is called
 
 
@@ -2010,17 +2008,6 @@ class Tracer:
         thread's mkdir) came before its stop was reaped: its clone3 never ran while the
         others' frozen calls took turns, for ever (LTP mkdir09; tests/progs/freeze_starve.c)."""
         pending: set[int] = set()
-        # SIGCHLD blocked from before the interrupts: each stop they make leaves it pending,
-        # for the wait below to wake on (a stop's own wake-up, not a nap's end)
-        was_blocked = signal.SIGCHLD in signal.pthread_sigmask(signal.SIG_BLOCK, _CHLD)
-        try:
-            return self._stop_the_others(caller, pending)
-        finally:
-            if not was_blocked:
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, _CHLD)
-
-    def _stop_the_others(self, caller: Task | None, pending: set[int]) -> tuple[int, str] | None:
-        """:meth:`_freeze`'s work, with SIGCHLD blocked."""
 
         def collect(pid: int, status: int) -> None:
             pending.discard(pid)
@@ -2063,11 +2050,7 @@ class Tracer:
                     # only with its group's end: it runs nothing, and its stop never comes
                     pending = {tid for tid in pending
                                if procfs.alive(tid) and not self._waits_for_vfork(tid)}
-                    # woken by the next stop's SIGCHLD, at the latest after 0.5 ms (one
-                    # sent to another thread of the tracer's process wakes nothing here);
-                    # a nap of 0.5 ms slept ~0.75 ms whenever the stop came sooner, with
-                    # the tree half stopped (build16: 0.12-0.44 s of naps a build)
-                    signal.sigtimedwait(_CHLD, 0.0005)
+                    time.sleep(0.0005)
                 continue
             collect(pid, status)
         if caller is not None:
