@@ -435,8 +435,18 @@ _READ_ONLY = frozenset({"fsread", "fsmeta", "exec"})
 
 def writes(calls: Iterable[str]) -> bool:
     """Whether a rule of these calls (classes or system calls) may make or change a file:
-    any call not of a read-only class (a system call named alone, ``openat``, may write)."""
-    return any(name not in _READ_ONLY for name in calls)
+    any call not of a read-only class, but a system call named alone that only reads or
+    looks (``lstat``, a learned listing's call without aliases; ``openat`` may write)."""
+    return any(name not in _READ_ONLY and name not in _read_only_calls() for name in calls)
+
+
+@functools.cache
+def _read_only_calls() -> frozenset[str]:
+    """The system calls of the read-only classes' aliases that no writing class has."""
+    from systrace_py.policy.aliases import ALIASES
+
+    reading = frozenset().union(*(ALIASES[name] for name in ("fsread", "fsmeta")))
+    return reading - ALIASES["fswrite"]
 
 
 class LearnedGlob:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from systrace_py.policy import aliases
@@ -213,6 +213,11 @@ LEVEL_OPTIONS = st.builds(
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(observation_lists(25), LEVEL_OPTIONS)
+# a listing of .git, without aliases: its rule names lstat alone, which writes nothing -- it
+# was taken for a writing rule, whose glob reaches no name that runs later (.git/config)
+@example([Observation("main", "getdents64", (PathArg("path", "/work/proj/.git"),),
+                      listing=("0", "config"))],
+         LearnOptions(generalize="strict", default=Action.NEVER, no_alias=True, env=ENV))
 def test_a_learned_policy_permits_every_observation_it_was_learned_from(obs, options):
     obs = obs + _listing_touches(obs)
     report = learn(obs, options)
