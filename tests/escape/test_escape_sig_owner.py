@@ -211,11 +211,17 @@ def test_no_terminal_owner_by_a_descriptor_swapped_after_the_check(build, loop):
     program = build("escape/sig_owner.c")
     outcomes = []
     for policy_text in (None, TREE_ONLY):
-        with victim_at_a_terminal() as (target, name):
-            # (every try of the traced run freezes the tree: ~30 s on a loaded 2-CPU VM)
-            outcome = attack(program, "ttyswap", target.pid, name, policy_text=policy_text,
-                             scene=None, env=loop, timeout=180)
-            outcomes.append((outcome, target.poll() is None))
+        # (the native control is a race of two threads: 3,000 tries did not always win it on
+        # an idle VM -- it is run again, up to five times, until it does)
+        for _ in range(5 if policy_text is None else 1):
+            with victim_at_a_terminal() as (target, name):
+                # (every try of the traced run freezes the tree: ~30 s on a loaded 2-CPU VM)
+                outcome = attack(program, "ttyswap", target.pid, name,
+                                 policy_text=policy_text, scene=None, env=loop, timeout=180)
+                alive = target.poll() is None
+            if outcome.verdict == "ESCAPED":
+                break
+        outcomes.append((outcome, alive))
     (control, _), (traced, alive) = outcomes
     require_real(control)
     assert_blocked(traced)
