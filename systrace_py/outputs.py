@@ -21,6 +21,8 @@ of an earlier run, or ``--attach``'s)."""
 import errno
 import os
 
+from systrace_py import procfs
+
 #: the kernel's limit on the symbolic links one lookup follows (ELOOP past it)
 _MAX_LINKS = 40
 _DIR = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
@@ -58,7 +60,7 @@ def _walk(fd: int, names: list[str], followed: list[int], shown: str) -> tuple[i
                 os.close(fd)
                 raise OSError(errno.ELOOP, "too many levels of symbolic links", shown) from None
             if first is None and os.access(".", os.W_OK, dir_fd=fd):
-                first = os.path.join(os.readlink(f"/proc/self/fd/{fd}"), name)
+                first = os.path.join(os.readlink(procfs.held_name(fd)), name)
             base = os.open("/", _DIR) if target.startswith("/") else os.dup(fd)
             os.close(fd)
             nxt, inner = _walk(base, [p for p in target.split("/") if p], followed, shown)

@@ -1475,9 +1475,10 @@ class Destination:
         # have put there (outputs.open_directory): followed only to a policy already
         walked, link = outputs.open_directory(name)
         try:
-            if link is not None or os.path.islink(name):
+            final_link = os.path.islink(name)
+            if link is not None or final_link:
                 _check_link_target(name, real, link)
-            if os.path.islink(name):  # (a policy: the pin is its own directory)
+            if final_link:  # (a policy: the pin is its own directory)
                 os.close(walked)
                 walked = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
             try:
