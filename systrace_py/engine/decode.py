@@ -661,6 +661,37 @@ class DecodedCall:
             return None
         return _access(self.tid, self.view, decoded.resolved)
 
+    def device_of(self, role: str) -> int | None:
+        """The device of the file system the path of that role is on (its superblock): by the
+        resolver's name of it, or -- a detached mount has none -- walked from the task's own
+        start (its root, cwd or dirfd), a name at a time, following no symlink.  None when
+        it cannot be told (a symlink on that walk, a task or descriptor gone)."""
+        decoded = self.decoded_path(role)
+        if decoded is None or decoded.spec is None:
+            return None
+        where = self.access_path(role)
+        try:
+            if where is not None and not decoded.resolved.unnamed:
+                return os.lstat(where).st_dev
+            raw, spec = decoded.raw, decoded.spec
+            dirfd = AT_FDCWD if spec.dirfd_arg is None else _int32(self.args[spec.dirfd_arg])
+            base = f"/proc/{self.tid}"
+            start = f"{base}/root" if raw.startswith("/") else \
+                f"{base}/cwd" if dirfd == AT_FDCWD else f"{base}/fd/{dirfd}"
+            fd = os.open(start, os.O_PATH | os.O_CLOEXEC)
+            try:
+                for name in (p for p in raw.split("/") if p):
+                    nxt = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+                    os.close(fd)
+                    fd = nxt
+                    if stat.S_ISLNK(os.fstat(fd).st_mode):
+                        return None
+                return os.fstat(fd).st_dev
+            finally:
+                os.close(fd)
+        except OSError:
+            return None
+
     def _mode(self, role: str) -> int:
         decoded = self.decoded_path(role)
         if decoded is None or decoded.resolved.pseudo or not decoded.resolved.exists:

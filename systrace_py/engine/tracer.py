@@ -1467,6 +1467,7 @@ class Tracer:
             if not own and (role == "old" or not call.exposes(role)):
                 continue  # (a target is "exposed" elsewhere when others see it: shared)
             flags_only = call.name in ("mount_setattr", "fspick")
+            kind = ""
             if call.name == "mount":
                 # a propagation change covers nothing; a bind's source stays; a remount
                 # changes only flags and options
@@ -1477,6 +1478,16 @@ class Tracer:
                         continue
                     flags_only = True
             decoded = call.decoded_path(role)
+            if decoded is not None and (call.name == "fspick" or (
+                    call.name == "mount" and kind == "remount")):
+                # a superblock's options (subset=pid, hidepid; a remount's read-only...): every
+                # mount of it shares them -- a bind of /proc elsewhere, a detached copy
+                # (OPEN_TREE_CLONE) -- so the target's file system is what counts, not its
+                # name; one the tracer cannot look at is taken for /proc (review 14)
+                device = call.device_of(role)
+                if device is None or device == os.stat("/proc").st_dev:
+                    return errno.EPERM, (f"{decoded.resolved.path or decoded.raw}: the options "
+                                         "of the tracer's own /proc")
             if decoded is None or decoded.resolved.unnamed:
                 continue  # a detached mount
             if call.name != "move_mount" and call.symlink(role):
