@@ -6,11 +6,21 @@ systrace that must not carry it (docs/security.md, "Review 14")."""
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 from pathlib import Path
 
 import pytest
-from escape_lib import SYSTRACE, Scene, assert_blocked, attack, read_never, require_real
+from escape_lib import (
+    SYSTRACE,
+    Scene,
+    assert_blocked,
+    attack,
+    never,
+    policy,
+    read_never,
+    require_real,
+)
 
 #: a mount namespace of the run's own with a procfs of its own at /proc (as red team 22's
 #: tests): the tracer and its tree share it, and what the attack changes ends with it
@@ -43,3 +53,44 @@ def test_the_options_of_the_tracers_proc_by_another_name_are_refused(
     assert "made" not in traced.stdout, traced
     assert_blocked(traced)
     assert traced.detail == f"{how} of /proc: EPERM", traced
+
+
+def _binfmt_tables(scene: Scene) -> str:
+    """The main table refuses reading the secret; bin/x.tbl's table is trusted with it."""
+    return (policy(never("fsread", path=str(scene.secd / "**")))
+            + f'\n[program."{scene.root / "bin" / "x.tbl"}"]\ndefault = "permit"\n')
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="root_loader.c is x86-64 code")
+@pytest.mark.parametrize("how", ["host", "own"])
+def test_a_binfmt_misc_handler_of_a_user_namespace_runs_no_program_with_a_table(
+        build, tmp_path: Path, how: str, loop: dict[str, str]) -> None:
+    """Held (tried, no change needed): red team 24 kept the tree's loader out of an exec
+    into another table (a root or mounts of the tree's own: refused), and binfmt_misc is
+    another door -- its handlers come before ELF and #!, and since Linux 6.7 a user
+    namespace has its own, which a mount namespace it owns may mount: no privilege needed,
+    and the exec may then be made from the tracer's very mount namespace (``host``: a child
+    registered it in a namespace of its own) or from one whose mounts, binfmt_misc unmounted
+    again, list the tracer's (``own``), which loads_in_own_view lets through.  The tree
+    registered ``:r14:E::tbl::INTERP:F`` and exec'd bin/x.tbl, a program with a table: the
+    kernel runs INTERP, and the check at the exec event (/proc/PID/exe is not the file
+    checked) kills the process before INTERP's first instruction, as red team 3 found for
+    root's handlers.  Control: natively INTERP, the tree's code, reads the secret."""
+    program = build("escape/root_binfmt.c")
+    interp = build("escape/root_loader.c", "-nostdlib", "-static", "-fno-stack-protector")
+
+    def args(scene: Scene) -> list[object]:
+        (scene.root / "bin").mkdir()
+        shutil.copy(build("escape/hello.c"), scene.root / "bin" / "x.tbl")
+        (scene.work / "bm").mkdir()
+        return [how, interp, scene.work / "bm", "bin/x.tbl"]
+
+    native = Scene.make(tmp_path, "control")
+    require_real(attack(program, *args(native), policy_text=None, scene=native,
+                        cwd=native.root))
+    scene = Scene.make(tmp_path, "traced")
+    traced = attack(program, *args(scene), policy_text=_binfmt_tables(scene), scene=scene,
+                    env=loop, cwd=scene.root)
+    assert "the tree's loader runs" not in traced.stdout, traced
+    assert_blocked(traced, may_be_killed=True)
+    assert "not the file that was checked: killed" in traced.stderr, traced
