@@ -209,9 +209,6 @@ _CONTROL_CALLS = treated(Treat.CONTROL)  # calls whose control messages are chec
 #: the tracer reads /proc (and resolves from its root) for every decision
 _TRACER_VIEW_ROLES = {"mount": ("new", "old"), "umount2": ("path",), "move_mount": ("new", "old"),
                       "mount_setattr": ("path",), "fspick": ("path",)}
-#: what changes the flags or options of a mount (mount(2)'s kinds, views.mount_kind): refused
-#: on the tracer's own /proc, whose nosymfollow would fail every magic link it opens
-_FLAGS_CHANGE = ("remount", "reconfigure")
 #: calls whose examined memory is where their registers point, nothing reached through
 #: pointers in memory: whether it is in a shared page is a range test (_reached_from_outside)
 #: why a redirected call fails (enforce.linked_redirect)
@@ -1464,30 +1461,32 @@ class Tracer:
         for role in _TRACER_VIEW_ROLES[call.name]:
             if role not in call.roles():
                 continue
-            if not own and (role == "old" or not call.exposes(role)):
-                continue  # (a target is "exposed" elsewhere when others see it: shared)
-            flags_only = call.name in ("mount_setattr", "fspick")
-            kind = ""
-            if call.name == "mount":
-                # a propagation change covers nothing; a bind's source stays; a remount
-                # changes only flags and options
-                changes = ("move",) if role == "old" else ("move", "new", "bind")
-                kind = mount_kind(call.args[3])
-                if kind not in changes:
-                    if role == "old" or kind not in _FLAGS_CHANGE:
-                        continue
-                    flags_only = True
+            kind = mount_kind(call.args[3]) if call.name == "mount" else ""
             decoded = call.decoded_path(role)
-            if decoded is not None and (call.name == "fspick" or (
-                    call.name == "mount" and kind == "remount")):
+            if decoded is not None and role != "old" and (
+                    call.name == "fspick" or kind == "remount"):
                 # a superblock's options (subset=pid, hidepid; a remount's read-only...): every
-                # mount of it shares them -- a bind of /proc elsewhere, a detached copy
-                # (OPEN_TREE_CLONE) -- so the target's file system is what counts, not its
-                # name; one the tracer cannot look at is taken for /proc (review 14)
+                # mount of it shares them, in every namespace -- a bind of /proc elsewhere, a
+                # detached copy (OPEN_TREE_CLONE), the /proc of a namespace copied from the
+                # tracer's -- so the target's file system is what counts, not its name or
+                # namespace; one the tracer cannot look at is taken for /proc (review 14)
                 device = call.device_of(role)
                 if device is None or device == os.stat("/proc").st_dev:
                     return errno.EPERM, (f"{decoded.resolved.path or decoded.raw}: the options "
                                          "of the tracer's own /proc")
+                continue
+            if not own and (role == "old" or not call.exposes(role)):
+                continue  # (a target is "exposed" elsewhere when others see it: shared)
+            flags_only = call.name == "mount_setattr"
+            if call.name == "mount":
+                # a propagation change covers nothing; a bind's source stays; a reconfigure
+                # changes only a mount's flags
+                changes = ("move",) if role == "old" else ("move", "new", "bind")
+                if kind not in changes:
+                    if role == "old" or kind != "reconfigure":
+                        continue
+                    flags_only = True  # (on the tracer's own /proc, nosymfollow would fail
+                    #                    every magic link it opens)
             if decoded is None or decoded.resolved.unnamed:
                 continue  # a detached mount
             if call.name != "move_mount" and call.symlink(role):

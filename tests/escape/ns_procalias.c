@@ -14,6 +14,11 @@
  *                                  descriptor (FSPICK_EMPTY_PATH), the same
  *   ns_procalias remount SECD WORK WORK/p a bind of /proc; mount(WORK/p, MS_REMOUNT,
  *                                  "subset=pid"): the superblock's remount
+ *   ns_procalias unshared SECD     in a mount namespace of the program's own (a copy: its
+ *                                  /proc is the tracer's superblock), fspick("/proc"), the same
+ *   ns_procalias tmpfs SECD WORK   parity: in a mount namespace of its own, a tmpfs on WORK
+ *                                  reconfigured (fspick, size=2m; a remount, size=3m): not
+ *                                  the tracer's /proc, which keeps /proc/sys (BLOCKED, saying so)
  *
  * Then /proc/sys must be gone from /proc (else the technique did nothing: BLOCKED), and the
  * program opens the secret through a descriptor of its directory (natively: the secret).
@@ -21,6 +26,7 @@
  */
 #include "attack.h"
 
+#include <sched.h>
 #include <sys/mount.h>
 
 #ifndef FSCONFIG_SET_STRING
@@ -45,11 +51,27 @@ static int pick(int dirfd, const char *path, unsigned int flags) {
 
 static int change(const char *how, const char *work) {
     static char alias[4096];
+    if (strcmp(how, "unshared") == 0) {
+        if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+            skipped("a mount namespace of its own: %s", ename(errno));
+        return pick(AT_FDCWD, "/proc", 0);
+    }
     if (strcmp(how, "clone") == 0) {
         int tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/proc", OPEN_TREE_CLONE | O_CLOEXEC);
         if (tree < 0)
             return -1;
         return pick(tree, "", FSPICK_EMPTY_PATH);
+    }
+    if (strcmp(how, "tmpfs") == 0) {
+        if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+            skipped("a mount namespace of its own: %s", ename(errno));
+        if (mount("r14", work, "tmpfs", 0, "size=1m") != 0)
+            return -1;
+        int fs = (int)syscall(SYS_fspick, AT_FDCWD, work, 0);
+        if (fs < 0 || syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", "2m", 0) != 0
+            || syscall(SYS_fsconfig, fs, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) != 0)
+            return -1;
+        return mount(NULL, work, NULL, MS_REMOUNT, "size=3m");
     }
     snprintf(alias, sizeof alias, "%s/p", work);
     if (mkdir(alias, 0755) != 0 && errno != EEXIST)
@@ -63,7 +85,7 @@ static int change(const char *how, const char *work) {
 
 int main(int argc, char **argv) {
     if (argc != 3 && argc != 4)
-        usage("ns_procalias bind|remount SECD WORK | clone SECD");
+        usage("ns_procalias bind|remount|tmpfs SECD WORK | clone|unshared SECD");
     int dir = open(argv[2], O_RDONLY | O_DIRECTORY);
     if (dir < 0)
         blocked("open of the secret's directory: %s", ename(errno));

@@ -30,24 +30,26 @@ PRIVATE_PROC = ["unshare", "-m", "--propagation", "private", "sh", "-c",
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
                     reason="mounts in the tracer's own namespace need root (and unshare)")
-@pytest.mark.parametrize("how", ["bind", "clone", "remount"])
+@pytest.mark.parametrize("how", ["bind", "clone", "remount", "unshared"])
 def test_the_options_of_the_tracers_proc_by_another_name_are_refused(
         build, tmp_path: Path, how: str, loop: dict[str, str]) -> None:
     """Red team 22's guard refused a reconfiguration of the tracer's own /proc by the
     target's path ("/proc" or below).  A procfs's options (subset=pid, hidepid) are its
     superblock's, which every mount of it shares: fspick of a bind of /proc (or of a
-    detached copy, open_tree's OPEN_TREE_CLONE, which has no name at all), or a remount of
-    the superblock through the bind, passed -- and the tracer's /proc lost /proc/sys and
+    detached copy, open_tree's OPEN_TREE_CLONE, which has no name at all), a remount of the
+    superblock through the bind, and fspick("/proc") in a mount namespace of the program's
+    own (``unshared``: a copy, whose /proc is the tracer's superblock; the guard looked only
+    at the tracer's namespace) passed -- and the tracer's /proc lost /proc/sys and
     /proc/net.  Natively the change takes /proc/sys from /proc and the program reads the
     secret; traced, the change is refused (EPERM): the target is judged by its file system
     (the tracer's /proc's device), not by its name."""
     program = build("escape/ns_procalias.c")
     native = Scene.make(tmp_path, "control")
-    extra = [] if how == "clone" else [native.work]
+    extra = [] if how in ("clone", "unshared") else [native.work]
     require_real(attack(PRIVATE_PROC[0], *PRIVATE_PROC[1:], program, how, native.secd, *extra,
                         policy_text=None, scene=native))
     scene = Scene.make(tmp_path)
-    extra = [] if how == "clone" else [scene.work]
+    extra = [] if how in ("clone", "unshared") else [scene.work]
     traced = attack(program, how, scene.secd, *extra, policy_text=read_never(scene.secret),
                     scene=scene, env=loop, tracer=[*PRIVATE_PROC, *SYSTRACE])
     assert "made" not in traced.stdout, traced
@@ -94,3 +96,21 @@ def test_a_binfmt_misc_handler_of_a_user_namespace_runs_no_program_with_a_table(
     assert "the tree's loader runs" not in traced.stdout, traced
     assert_blocked(traced, may_be_killed=True)
     assert "not the file that was checked: killed" in traced.stderr, traced
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
+                    reason="mounts in the tracer's own namespace need root (and unshare)")
+def test_the_options_of_another_file_system_change_as_natively(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Parity: a superblock's reconfiguration judged by its file system refuses nothing
+    else -- a tmpfs of the program's own, in a namespace of its own, reconfigured by fspick
+    and by a remount, as natively (the tracer's /proc keeps /proc/sys)."""
+    program = build("escape/ns_procalias.c")
+    native = Scene.make(tmp_path, "control")
+    control = attack(PRIVATE_PROC[0], *PRIVATE_PROC[1:], program, "tmpfs", native.secd,
+                     native.work, policy_text=None, scene=native)
+    assert control.detail == "tmpfs made, but /proc/sys is still there", control
+    scene = Scene.make(tmp_path)
+    traced = attack(program, "tmpfs", scene.secd, scene.work, policy_text=read_never(scene.secret),
+                    scene=scene, env=loop, tracer=[*PRIVATE_PROC, *SYSTRACE])
+    assert traced.detail == "tmpfs made, but /proc/sys is still there", traced
