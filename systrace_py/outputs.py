@@ -8,8 +8,11 @@ file bash sources: the next run's tracer would create ``run.log`` there, with te
 program chose (its refused paths, ``$(...)`` and all).  So a link on the way that sits in a
 directory this user may write -- one the program may have put there -- is followed only to a
 file of systrace's own kind that is there already (a log to append to, a policy to replace:
-each caller checks its kind); nothing is created through it.  A link in a directory the user
-may not write (``/home -> var/home`` in ``/``, for a user) is the system's, and followed.  As
+each caller checks its kind); nothing is created through it.  So is one in a directory the
+user owns but may not write: the program may have made it read-only after planting the link
+(its owner may make it writable again; review 14).  A link in a directory the user neither
+may write nor owns (``/home -> var/home`` in ``/``, for a user) is the system's, and
+followed.  As
 root every directory is writable, so every link on the way counts: name the directory it
 leads to.
 
@@ -31,8 +34,8 @@ _DIR = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 def open_directory(path: str) -> tuple[int, str | None]:
     """An ``O_PATH`` descriptor of the directory ``path``'s last name is in, walked as the
     kernel walks it, and the first symbolic link on the way that sits in a directory this
-    process's user may write (None: none).  The last name itself is not looked at: the
-    callers treat a link there themselves.  OSError as the walk's lookups give it (ENOENT,
+    process's user may write or owns (None: none).  The last name itself is not looked at:
+    the callers treat a link there themselves.  OSError as the walk's lookups give it (ENOENT,
     ENOTDIR, EACCES; ELOOP past the kernel's limit)."""
     start = os.open("/" if path.startswith("/") else ".", _DIR)
     names = [p for p in path.split("/") if p][:-1]
@@ -59,7 +62,7 @@ def _walk(fd: int, names: list[str], followed: list[int], shown: str) -> tuple[i
             if followed[0] > _MAX_LINKS:
                 os.close(fd)
                 raise OSError(errno.ELOOP, "too many levels of symbolic links", shown) from None
-            if first is None and os.access(".", os.W_OK, dir_fd=fd):
+            if first is None and _users(fd):
                 first = os.path.join(os.readlink(procfs.held_name(fd)), name)
             base = os.open("/", _DIR) if target.startswith("/") else os.dup(fd)
             os.close(fd)
@@ -69,3 +72,10 @@ def _walk(fd: int, names: list[str], followed: list[int], shown: str) -> tuple[i
             os.close(fd)  # (a "..": the parent of the directory reached, as the kernel's)
         fd = nxt
     return fd, first
+
+
+def _users(fd: int) -> bool:
+    """Whether the directory ``fd`` is one a traced program of this user's may have put a
+    link in: one the user may write, or owns -- a directory the program made and then made
+    read-only (0555) is still its to make writable again (review 14)."""
+    return os.access(".", os.W_OK, dir_fd=fd) or os.fstat(fd).st_uid == os.geteuid()

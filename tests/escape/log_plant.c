@@ -14,6 +14,11 @@
  *   log_plant plantdir LINK DIR  LINK becomes a symlink to the directory DIR; then the
  *                                program makes a file in DIR through LINK itself: ESCAPED
  *                                when it may (natively), BLOCKED when refused (under systrace)
+ *   log_plant plantro DIR LINK TARGET   DIR (made, the program's) gets LINK, a symlink to the
+ *                                directory TARGET, and is then made read-only (0555) -- its
+ *                                owner may make it writable again at any time; then the
+ *                                program makes a file in TARGET through DIR/LINK: ESCAPED
+ *                                when it may (natively), BLOCKED when refused (under systrace)
  *   log_plant say PATH           opens PATH (its name carries the payload), which the policy
  *                                refuses: BLOCKED when it fails -- what the tracer then
  *                                writes where is the test's to see
@@ -52,6 +57,24 @@ int main(int argc, char **argv) {
         unlink(made);
         escaped("the program made a file in %s through %s", argv[3], argv[2]);
     }
+    if (argc == 5 && strcmp(argv[1], "plantro") == 0) {
+        char link[4096], made[4200];
+        snprintf(link, sizeof link, "%s/%s", argv[2], argv[3]);
+        if (mkdir(argv[2], 0755) < 0 && errno != EEXIST)
+            blocked("mkdir %s: %s", argv[2], ename(errno));
+        if (symlink(argv[4], link) < 0)
+            blocked("symlink %s: %s", link, ename(errno));
+        if (chmod(argv[2], 0555) < 0)
+            blocked("chmod %s: %s", argv[2], ename(errno));
+        note("planted in a directory made read-only");
+        snprintf(made, sizeof made, "%s/planted", link);
+        int fd = open(made, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0)
+            blocked("the program may not make a file in %s itself: %s", argv[4], ename(errno));
+        close(fd);
+        unlink(made);
+        escaped("the program made a file in %s through %s", argv[4], link);
+    }
     if (argc == 3 && strcmp(argv[1], "say") == 0) {
         int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -59,5 +82,5 @@ int main(int argc, char **argv) {
         close(fd);
         escaped("opened %s", argv[2]);
     }
-    usage("log_plant plant LOG VICTIM | plantdir LINK DIR | say PATH");
+    usage("log_plant plant LOG VICTIM | plantdir LINK DIR | plantro DIR LINK TARGET | say PATH");
 }

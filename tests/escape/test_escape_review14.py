@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import os
 import platform
+import pwd
 import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from escape_lib import (
+    PAYLOAD_MAGIC,
     SYSTRACE,
     Scene,
     assert_blocked,
@@ -21,6 +26,8 @@ from escape_lib import (
     read_never,
     require_real,
 )
+
+from conftest import UNPRIVILEGED_USER, systrace_env
 
 #: a mount namespace of the run's own with a procfs of its own at /proc (as red team 22's
 #: tests): the tracer and its tree share it, and what the attack changes ends with it
@@ -114,3 +121,76 @@ def test_the_options_of_another_file_system_change_as_natively(
     traced = attack(program, "tmpfs", scene.secd, scene.work, policy_text=read_never(scene.secret),
                     scene=scene, env=loop, tracer=[*PRIVATE_PROC, *SYSTRACE])
     assert traced.detail == "tmpfs made, but /proc/sys is still there", traced
+
+
+def _as_user() -> list[str]:
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    return ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups"]
+
+
+@pytest.fixture
+def user_base() -> Iterator[Path]:
+    """A directory of the unprivileged user's (pytest's own are root's, 0700)."""
+    base = Path(tempfile.mkdtemp(prefix="rv14-"))
+    base.chmod(0o755)
+    try:
+        yield base
+    finally:
+        for d, _dirs, _files in os.walk(base):
+            os.chmod(d, 0o755)  # (the program's read-only directory, removable again)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _users_scene(base: Path, name: str) -> Scene:
+    scene = Scene.make(base, name)
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    sourced = scene.root / "home" / ".bashrc.d"
+    sourced.mkdir(parents=True)
+    for d, dirs, files in os.walk(scene.root):
+        for name_ in [d, *(os.path.join(d, n) for n in [*dirs, *files])]:
+            os.chown(name_, user.pw_uid, user.pw_gid)
+    return scene
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="runs systrace as an unprivileged user (root makes every link count)")
+def test_a_link_in_a_read_only_directory_of_the_users_does_not_aim_the_log(
+        build, user_base: Path) -> None:
+    """Review 13's rule: a symlink on the way to the log is followed only to a log already
+    there when it sits in a directory the user may write -- one the program may have put
+    there; a link in a directory the user may not write is the system's.  But the program
+    runs as the user, and a directory it made is the user's: it makes ``d``, puts ``d/logs``
+    -> ``home/.bashrc.d`` in it and makes ``d`` read-only (0555).  os.access says "not
+    writable", so the next run's ``--log d/logs/run.log`` (a user's, not root's) created
+    ``run.log`` in the directory bash sources, with the program's ``$(touch MARK)``.  Now a
+    directory the user owns counts as one the user may write (its owner may chmod it): the
+    log is made through such a link only when it is a log there already (and ``-A -o
+    d/logs/p.toml`` makes no policy there).  Control: natively the program makes a file
+    there through its link itself."""
+    program = user_base / "log_plant"  # (pytest's directories: root's, 0700)
+    shutil.copy(build("escape/log_plant.c"), program)
+    control = _users_scene(user_base, "control")
+    require_real(attack(_as_user()[0], *_as_user()[1:], program, "plantro", control.work / "d",
+                        "logs", control.root / "home" / ".bashrc.d", policy_text=None,
+                        scene=control, cwd=control.work))
+    scene = _users_scene(user_base, "traced")
+    sourced = scene.root / "home" / ".bashrc.d"
+    text = policy(never("fswrite", path=f"{scene.root / 'home'}/**"),
+                  never("fsread", path=f"{scene.secd}/**"))
+    planted = attack(program, "plantro", scene.work / "d", "logs", sourced, policy_text=text,
+                     scene=scene, cwd=scene.work, tracer=[*_as_user(), *SYSTRACE])
+    assert_blocked(planted)
+    assert (scene.work / "d" / "logs").is_symlink(), planted
+    payload = f"{scene.secd}/$(touch {scene.marker}){PAYLOAD_MAGIC}"
+    logged = attack(program, "say", payload, policy_text=text, scene=scene, cwd=scene.work,
+                    options=["--log", str(scene.work / "d" / "logs" / "run.log")],
+                    tracer=[*_as_user(), *SYSTRACE])
+    assert sorted(p.name for p in sourced.iterdir()) == [], logged
+    assert "in a directory a traced program may write" in logged.stderr, logged
+    learned = subprocess.run([*_as_user(), *SYSTRACE, "-A", "-o",
+                              str(scene.work / "d" / "logs" / "p.toml"), "--", "true"],
+                             capture_output=True, text=True, timeout=60, cwd=scene.work,
+                             env=systrace_env(), check=False)
+    assert learned.returncode == 2 and "in a directory a traced program may write" in \
+        learned.stderr, learned
+    assert sorted(p.name for p in sourced.iterdir()) == [], "-A -o made a policy there"
