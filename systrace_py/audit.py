@@ -39,7 +39,10 @@ def rule_ref(rule: Rule | None, table: str) -> dict[str, Any] | None:
     return {"table": table, **rule.describe()}
 
 
-_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC
+#: how a log is opened: O_NONBLOCK so that a FIFO at its name with no reader is an error
+#: (ENXIO, :func:`_blocking`), not a tracer waiting for ever before the run -- a traced
+#: program may have made one there (review 14)
+_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC | os.O_NONBLOCK
 
 
 class _LogFile:
@@ -95,8 +98,11 @@ def _open_log(path: str) -> int:
     try:
         create = 0 if link is not None else os.O_CREAT
         try:
-            fd = os.open(base, _APPEND | create | os.O_NOFOLLOW, 0o666, dir_fd=held_dir)
+            fd = _blocking(os.open(base, _APPEND | create | os.O_NOFOLLOW, 0o666,
+                                   dir_fd=held_dir))
         except OSError as exc:
+            if exc.errno == errno.ENXIO and _a_fifo(base, held_dir):
+                raise _no_reader(path) from None
             if exc.errno == errno.ENOENT and link is not None:
                 raise _through(link, "which is no log there already") from None
             if exc.errno != errno.ELOOP:
@@ -108,6 +114,27 @@ def _open_log(path: str) -> int:
         return fd
     finally:
         os.close(held_dir)
+
+
+def _blocking(fd: int) -> int:
+    """``fd``, opened with O_NONBLOCK (:data:`_APPEND`), made blocking again: a record is
+    written whole even to a pipe whose reader is slow."""
+    os.set_blocking(fd, True)
+    return fd
+
+
+def _a_fifo(base: str, held_dir: int) -> bool:
+    """Whether ``base`` in ``held_dir`` is a FIFO (ENXIO also says a socket file)."""
+    try:
+        return stat.S_ISFIFO(os.stat(base, dir_fd=held_dir, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _no_reader(path: str) -> OSError:
+    """Why a log that is a FIFO is not written: nothing reads it (yet)."""
+    return OSError(errno.ENXIO, "a FIFO that no process has open for reading: start its "
+                   "reader first (systrace does not wait for one)", path)
 
 
 def _through(link: str, why: str) -> OSError:
@@ -147,7 +174,12 @@ def _open_through_link(base: str, held_dir: int, path: str) -> int:
             raise OSError(errno.ELOOP, "a symbolic link to a file, not to a terminal, a pipe "
                           "or stdout/stderr (a traced program may have put it there): name "
                           "the file itself", path)
-        fd = procfs.reopen(held, _APPEND | os.O_NOCTTY)
+        try:
+            fd = _blocking(procfs.reopen(held, _APPEND | os.O_NOCTTY))
+        except OSError as exc:
+            if exc.errno == errno.ENXIO and stat.S_ISFIFO(st.st_mode):
+                raise _no_reader(path) from None
+            raise
     finally:
         os.close(held)
     if stat.S_ISCHR(st.st_mode) and not (os.isatty(fd) or _same_file(st, os.devnull)

@@ -114,3 +114,40 @@ def test_a_policy_link_to_a_fifo_is_not_opened(tmp_path: Path) -> None:
     finally:
         watch.close()
     assert out.is_symlink() and fifo.exists()
+
+
+def _log_run(tmp_path: Path, log: str, *, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+    try:
+        return subprocess.run([PYTHON, "-m", "systrace_py", "-p", str(policy), "--log", log,
+                               "--", "true"], capture_output=True, text=True,
+                              env=systrace_env(), cwd=tmp_path, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("systrace waited for a reader of the log's FIFO") from None
+
+
+def test_a_fifo_at_the_logs_name_with_no_reader_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    """A traced program may make ``run.log`` a FIFO in the directory the user keeps it in (or
+    a link to one): the next run's ``--log run.log`` waited for ever for a reader before the
+    run (review 14).  Now it exits 2 saying why -- at the name itself and through a link."""
+    os.mkfifo(tmp_path / "run.log")
+    (tmp_path / "link.log").symlink_to("run.log")
+    for name in ("run.log", "link.log"):
+        run = _log_run(tmp_path, name)
+        assert run.returncode == 2 and "no process has open for reading" in run.stderr, run
+
+
+def test_a_fifo_log_with_its_reader_gets_the_records(tmp_path: Path) -> None:
+    """A FIFO the user reads (``mkfifo p; jq . < p &``) is still a log: its records arrive,
+    each whole (the descriptor is blocking again once opened)."""
+    fifo = tmp_path / "run.log"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        run = _log_run(tmp_path, "run.log")
+        assert run.returncode == 0, run
+        data = os.read(reader, 1 << 20)
+    finally:
+        os.close(reader)
+    assert data.startswith(b"{") and data.endswith(b"\n"), data[:200]
