@@ -1,0 +1,141 @@
+"""Red team 25: an outsider at the walk to systrace's own files (outputs.open_directory) and at
+what an exec into a program's own table trusts (issue 11).
+
+Each attack has a native control (the technique works without systrace) and a run under
+systrace that must not get what its policy, or the docs, refuse (docs/security.md, "Red team
+25").
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from escape_lib import (
+    PAYLOAD_MAGIC,
+    SYSTRACE,
+    Scene,
+    assert_blocked,
+    attack,
+    never,
+    policy,
+    require_real,
+    scene_env,
+)
+
+NOBODY = (65534, 65534)
+AS_NOBODY = ["setpriv", f"--reuid={NOBODY[0]}", f"--regid={NOBODY[1]}", "--clear-groups", "--"]
+
+
+def _nobody_runs_systrace() -> str | None:
+    """Why systrace cannot be run as nobody here (None: it can) -- its interpreter may lie
+    below a directory only root may search (a pyenv in /root)."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        return "needs root and setpriv to run the tracer as nobody"
+    probe = subprocess.run([*AS_NOBODY, *SYSTRACE, "--version"], capture_output=True,
+                           text=True, timeout=60, env=scene_env(None), cwd="/", check=False)
+    if probe.returncode != 0:
+        return f"nobody cannot run systrace here: {probe.stderr.strip()[-200:]}"
+    return None
+
+
+def _nobodys_scene(base: Path, name: str) -> Scene:
+    """A scene whose directories are nobody's (the user the tracer and the program run as);
+    ``home/.bashrc.d`` is a directory of the user's whose every file bash sources."""
+    scene = Scene.make(base, name)
+    (scene.root / "home" / ".bashrc.d").mkdir(parents=True)
+    for path in [scene.root, *scene.root.rglob("*")]:
+        os.chown(path, *NOBODY)
+    return scene
+
+
+def test_a_link_in_a_directory_the_program_made_read_only_does_not_aim_the_log(
+        build: Callable[..., Path], world_tmp: Path) -> None:
+    """outputs.open_directory follows a symlink on the way to ``--log``'s directory (or to a
+    policy systrace writes) only to a file of its kind there already -- when the link sits in
+    a directory the user may write, where a traced program may have put it; a link in a
+    directory the user may not write was taken for the system's and followed, the file
+    created through it.  But the program runs as the user, who owns the work directory:
+    out_lockdir.c made ``work/logs`` a symlink to ``home/.bashrc.d`` (its own file there
+    refused) and then took the work directory's write bits away (chmod 0555: its owner may
+    always give them back).  The next run's tracer, the same user, created ``run.log`` in
+    ``.bashrc.d``, the program's refused path (``$(touch MARK)``) in it; ``-A -o
+    work/logs/p.toml`` wrote a policy there the same way (both before the fix).  Now a
+    directory the user owns counts as one it may write (outputs._program_may_write): exit 2,
+    nothing made.  Control: natively the program makes a file in ``.bashrc.d`` through its
+    link.  (As root every link counted already: the tracer runs as nobody here.)"""
+    why = _nobody_runs_systrace()
+    if why is not None:
+        pytest.skip(why)
+    program = world_tmp / "out_lockdir"
+    shutil.copy(build("escape/out_lockdir.c"), program)
+    program.chmod(0o755)
+
+    control = _nobodys_scene(world_tmp, "control")
+    sourced = control.root / "home" / ".bashrc.d"
+    require_real(attack("setpriv", *AS_NOBODY[1:], program, "plant", control.work / "logs",
+                        sourced, policy_text=None, scene=control, cwd=control.work))
+
+    scene = _nobodys_scene(world_tmp, "traced")
+    sourced = scene.root / "home" / ".bashrc.d"
+    text = policy(never("fswrite", path=f"{scene.root / 'home'}/**"),
+                  never("fsread", path=f"{scene.secd}/**"))
+    planted = attack(program, "plant", scene.work / "logs", sourced, policy_text=text,
+                     scene=scene, cwd=scene.work, tracer=[*AS_NOBODY, *SYSTRACE])
+    assert_blocked(planted)
+    assert (scene.work / "logs").is_symlink() and scene.work.stat().st_mode & 0o777 == 0o555
+
+    payload = f"{scene.secd}/$(touch {scene.marker}){PAYLOAD_MAGIC}"
+    logged = attack(program, "say", payload, policy_text=text, scene=scene, cwd=scene.work,
+                    tracer=[*AS_NOBODY, *SYSTRACE],
+                    options=["--log", str(scene.work / "logs" / "run.log")])
+    assert sorted(p.name for p in sourced.iterdir()) == [], (
+        f"the tracer made a log in a directory bash sources:\n{logged}")
+    assert logged.returncode == 2 and "in a directory a traced program may write" in \
+        logged.stderr, logged
+    learned = subprocess.run([*AS_NOBODY, *SYSTRACE, "-A", "-o",
+                              str(scene.work / "logs" / "p.toml"), "--", "true"],
+                             capture_output=True, text=True, timeout=60, cwd=scene.work,
+                             env=scene_env(scene), check=False)
+    assert sorted(p.name for p in sourced.iterdir()) == [], f"-A -o made a policy there:\n" \
+        f"{learned.stderr}"
+    assert learned.returncode == 2 and "in a directory a traced program may write" in \
+        learned.stderr, learned.stderr
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the format registered is x86-64's")
+def test_a_binary_format_of_the_trees_own_runs_no_code_with_a_programs_table(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """Held (tried, no change needed).  Since Linux 6.7 any user namespace may mount
+    binfmt_misc and register formats, and the kernel picks an exec's handler by the
+    *calling task's* user namespace -- not its root or mount namespace, which
+    DecodedCall.loads_in_own_view compares with the tracer's.  exec_binfmt.c makes a user
+    namespace (its root and mounts stay the tracer's), has a child mount binfmt_misc in a
+    mount namespace of its own and register a static program of the tree's as the
+    interpreter of every x86-64 PIE image, then execs ``bin/x`` (a table of its own that may
+    read the secret) by its own name: the kernel runs the tree's program, with ``bin/x``'s
+    table.  Held: after the exec the tracer finds the task's image is not the file it
+    checked, and kills it.  Control: natively the tree's interpreter runs and reads the
+    secret."""
+    program = build("escape/exec_binfmt.c", "-static", "-no-pie")
+
+    def setup(scene: Scene) -> list[str]:
+        (scene.root / "bin").mkdir()
+        shutil.copy(build("escape/hello.c"), scene.root / "bin" / "x")
+        interp = Path(shutil.copy(program, scene.work / "interp"))
+        (scene.work / "bm").mkdir()
+        return ["run", str(interp), str(scene.root / "bin" / "x"), str(scene.work / "bm")]
+
+    native = Scene.make(tmp_path, "control")
+    require_real(attack(program, *setup(native), policy_text=None, scene=native))
+    scene = Scene.make(tmp_path, "traced")
+    rules = (policy(never("fsread", path=str(scene.secd / "**")))
+             + f'\n[program."{scene.root / "bin" / "x"}"]\ndefault = "permit"\n')
+    traced = attack(program, *setup(scene), policy_text=rules, scene=scene, env=loop)
+    assert_blocked(traced, may_be_killed=True)
+    assert "not the file that was checked" in traced.stderr, traced
