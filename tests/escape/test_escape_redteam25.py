@@ -139,3 +139,33 @@ def test_a_binary_format_of_the_trees_own_runs_no_code_with_a_programs_table(
     traced = attack(program, *setup(scene), policy_text=rules, scene=scene, env=loop)
     assert_blocked(traced, may_be_killed=True)
     assert "not the file that was checked" in traced.stderr, traced
+
+
+def test_a_descriptor_named_in_another_mount_namespace_execs_no_code_with_a_programs_table(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """Held (tried, no change needed).  An exec into another table is refused when the task's
+    root or mounts are not the tracer's (red team 24) -- but a descriptor carries its name
+    from the namespace it was opened in.  exec_fdview.c's child, in a user and mount
+    namespace of its own, binds the tree's image over ``bin/x`` (a table of its own that may
+    read the secret), opens ``bin/x`` there and passes the descriptor to its parent, in the
+    tracer's view, where ``/proc/PID/fd/N`` names it ``.../bin/x``; the parent execs it
+    (execveat, AT_EMPTY_PATH).  Held: the table is chosen by that name, but the tracer
+    checked the file the name reaches in its view, and kills the task whose image is not
+    that file.  Control: natively the tree's image runs and reads the secret."""
+    program = build("escape/exec_fdview.c")
+
+    def setup(scene: Scene) -> list[str]:
+        (scene.root / "bin").mkdir()
+        shutil.copy(build("escape/hello.c"), scene.root / "bin" / "x")
+        image = Path(shutil.copy(program, scene.work / "image"))
+        return ["run", str(image), str(scene.root / "bin" / "x")]
+
+    native = Scene.make(tmp_path, "control")
+    require_real(attack(program, *setup(native), policy_text=None, scene=native))
+    scene = Scene.make(tmp_path, "traced")
+    rules = (policy(never("fsread", path=str(scene.secd / "**")))
+             + f'\n[program."{scene.root / "bin" / "x"}"]\ndefault = "permit"\n')
+    traced = attack(program, *setup(scene), policy_text=rules, scene=scene, env=loop)
+    assert f"name here: {scene.root / 'bin' / 'x'}" in traced.stdout, traced
+    assert_blocked(traced, may_be_killed=True)
+    assert "not the file that was checked" in traced.stderr, traced
