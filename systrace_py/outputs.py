@@ -6,12 +6,13 @@ work directory where the user keeps ``--log logs/run.log`` or ``-A -o out/p.toml
 earlier run it may have made ``logs`` a symlink to ``~/.bashrc.d``, a directory whose every
 file bash sources: the next run's tracer would create ``run.log`` there, with text the
 program chose (its refused paths, ``$(...)`` and all).  So a link on the way that sits in a
-directory this user may write, or owns (:func:`_program_may_write`) -- one the program may
-have put there -- is followed only to a file of systrace's own kind that is there already (a
-log to append to, a policy to replace: each caller checks its kind); nothing is created
-through it.  A link in a directory the user neither may write nor owns (``/home ->
-var/home`` in ``/``, for a user) is the system's, and followed.  As root every directory is
-writable, so every link on the way counts: name the directory it leads to.
+directory this user may write, or that is not root's (:func:`_program_may_write`) -- one the
+program, or another user, may have put there -- is followed only to a file of systrace's own
+kind that is there already (a log to append to, a policy to replace: each caller checks its
+kind); nothing is created through it.  A link in a directory of root's that the user may not
+write (``/home -> var/home`` in ``/``, for a user) is the system's, and followed.  As root
+every directory is writable, so every link on the way counts: name the directory it leads
+to.
 
 The directory is walked with descriptors, a name at a time (``O_NOFOLLOW``), each link read
 and its target walked the same way: the descriptor returned is of the directory the checks
@@ -30,10 +31,11 @@ _DIR = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 
 def open_directory(path: str) -> tuple[int, str | None]:
     """An ``O_PATH`` descriptor of the directory ``path``'s last name is in, walked as the
-    kernel walks it, and the first symbolic link on the way that sits in a directory this
-    process's user may write or owns (None: none).  The last name itself is not looked at: the
-    callers treat a link there themselves.  OSError as the walk's lookups give it (ENOENT,
-    ENOTDIR, EACCES; ELOOP past the kernel's limit)."""
+    kernel walks it, and the first symbolic link on the way that sits in a directory where a
+    traced program or another user may have put it (:func:`_program_may_write`; None:
+    none).  The last name itself is not looked at: the callers treat a link there
+    themselves.  OSError as the walk's lookups give it (ENOENT, ENOTDIR, EACCES; ELOOP past
+    the kernel's limit)."""
     start = os.open("/" if path.startswith("/") else ".", _DIR)
     names = [p for p in path.split("/") if p][:-1]
     return _walk(start, names, [0], os.path.abspath(os.path.dirname(path) or "."))
@@ -72,16 +74,17 @@ def _walk(fd: int, names: list[str], followed: list[int], shown: str) -> tuple[i
 
 
 def _program_may_write(fd: int) -> bool:
-    """Whether a traced program of this user may have put a link in directory ``fd``: one
-    the user may write -- or could: a directory of the user's own, whose write bits its
-    owner may always give back (a program that planted a link took them away after, and
-    the next run's walk took the link for the system's and created the log through it: red
-    team 25), and a directory on a read-only mount that has a write bit (the same directory
-    may be writable at another mount: the user's home bound read-only into a container).
-    As root every directory is (root writes any, and owns most)."""
+    """Whether a link in directory ``fd`` may have been put there by a traced program of this
+    user -- or by another user: unless the directory is root's and this user may not write
+    it, it counts.  The user's own directory, even one it may not write now: its owner may
+    always give the write bits back (a program that planted a link took them away after, and
+    the next run's walk took the link for the system's and created the log through it); another
+    user's, who may plant there a link into this user's ``~/.bashrc.d`` (red team 25); and a
+    root's directory on a read-only mount that has a write bit (the same directory may be
+    writable at another mount).  As root every directory is (root writes any)."""
     if os.geteuid() == 0:
         return True
     st = os.fstat(fd)
-    if st.st_uid in (os.getuid(), os.geteuid()) or os.access(".", os.W_OK, dir_fd=fd):
+    if st.st_uid != 0 or os.access(".", os.W_OK, dir_fd=fd):
         return True
     return bool(os.fstatvfs(fd).f_flag & os.ST_RDONLY and st.st_mode & 0o022)

@@ -169,3 +169,44 @@ def test_a_descriptor_named_in_another_mount_namespace_execs_no_code_with_a_prog
     assert f"name here: {scene.root / 'bin' / 'x'}" in traced.stdout, traced
     assert_blocked(traced, may_be_killed=True)
     assert "not the file that was checked" in traced.stderr, traced
+
+
+def test_a_link_another_user_put_on_the_way_does_not_aim_the_log(
+        build: Callable[..., Path], world_tmp: Path) -> None:
+    """The same walk, a link of another user's: a directory the user may not write was taken
+    for the system's, whoever owned it.  The user (nobody) keeps ``--log`` in a directory of
+    another user's (a shared project tree), who made ``logs`` there a symlink to the user's
+    ``home/.bashrc.d``: the user's tracer created ``run.log`` in it, its traced program's
+    refused paths (names the other user may have chosen: files the program met) in it.  Now
+    a link counts unless its directory is root's (outputs._program_may_write): exit 2,
+    nothing made.  Control: natively the user's own append to ``logs/run.log`` lands in
+    ``.bashrc.d``."""
+    why = _nobody_runs_systrace()
+    if why is not None:
+        pytest.skip(why)
+    program = world_tmp / "out_lockdir"
+    shutil.copy(build("escape/out_lockdir.c"), program)
+    program.chmod(0o755)
+    scene = _nobodys_scene(world_tmp, "traced")
+    sourced = scene.root / "home" / ".bashrc.d"
+    theirs = world_tmp / "theirs"
+    theirs.mkdir(mode=0o755)
+    (theirs / "logs").symlink_to(sourced)
+    other = 12345  # (another user's uid: no name needed)
+    os.lchown(theirs / "logs", other, other)
+    os.chown(theirs, other, other)
+
+    control = subprocess.run([*AS_NOBODY, "sh", "-c", f": >> {theirs}/logs/probe"],
+                             capture_output=True, text=True, timeout=30, check=False)
+    assert control.returncode == 0 and (sourced / "probe").exists(), control.stderr
+    (sourced / "probe").unlink()
+
+    text = policy(never("fswrite", path=f"{scene.root / 'home'}/**"),
+                  never("fsread", path=f"{scene.secd}/**"))
+    logged = attack(program, "say", f"{scene.secd}/$(touch {scene.marker}){PAYLOAD_MAGIC}",
+                    policy_text=text, scene=scene, cwd=scene.work,
+                    tracer=[*AS_NOBODY, *SYSTRACE], options=["--log", f"{theirs}/logs/run.log"])
+    assert sorted(p.name for p in sourced.iterdir()) == [], (
+        f"the tracer made a log in a directory bash sources:\n{logged}")
+    assert logged.returncode == 2 and f"{theirs}/logs is a symbolic link" in logged.stderr, \
+        logged
