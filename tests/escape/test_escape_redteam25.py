@@ -210,3 +210,24 @@ def test_a_link_another_user_put_on_the_way_does_not_aim_the_log(
         f"the tracer made a log in a directory bash sources:\n{logged}")
     assert logged.returncode == 2 and f"{theirs}/logs is a symbolic link" in logged.stderr, \
         logged
+
+
+def test_a_link_in_a_directory_of_roots_the_user_may_not_write_is_still_followed(
+        build: Callable[..., Path], world_tmp: Path) -> None:
+    """What stays followed for a user: a link the system put in a directory of root's that the
+    user may not write (``/home -> var/home`` in ``/``) -- the log is made through it."""
+    why = _nobody_runs_systrace()
+    if why is not None:
+        pytest.skip(why)
+    scene = _nobodys_scene(world_tmp, "traced")
+    system = world_tmp / "system"
+    system.mkdir(mode=0o755)
+    (system / "logs").symlink_to(scene.work)
+    rules = scene.root / "p.toml"
+    rules.write_text(policy())
+    logged = subprocess.run([*AS_NOBODY, *SYSTRACE, "-p", str(rules), "--log",
+                             f"{system}/logs/run.log", "--", "true"],
+                            capture_output=True, text=True, timeout=60,
+                            cwd=scene.work, env=scene_env(scene), check=False)
+    assert logged.returncode == 0, logged.stderr
+    assert (scene.work / "run.log").stat().st_size > 0
