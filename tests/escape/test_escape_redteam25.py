@@ -213,7 +213,7 @@ def test_a_link_another_user_put_on_the_way_does_not_aim_the_log(
 
 
 def test_a_link_in_a_directory_of_roots_the_user_may_not_write_is_still_followed(
-        build: Callable[..., Path], world_tmp: Path) -> None:
+        world_tmp: Path) -> None:
     """What stays followed for a user: a link the system put in a directory of root's that the
     user may not write (``/home -> var/home`` in ``/``) -- the log is made through it."""
     why = _nobody_runs_systrace()
@@ -231,3 +231,45 @@ def test_a_link_in_a_directory_of_roots_the_user_may_not_write_is_still_followed
                             cwd=scene.work, env=scene_env(scene), check=False)
     assert logged.returncode == 0, logged.stderr
     assert (scene.work / "run.log").stat().st_size > 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
+                    reason="needs root and unshare for a mount namespace of the test's own")
+def test_a_link_seen_through_a_read_only_mount_does_not_aim_roots_log(
+        build: Callable[..., Path], tmp_path: Path) -> None:
+    """As root every link on the way counted -- by access(W_OK), which a read-only mount
+    answers EROFS even for root.  The user's work directory is bound read-only elsewhere (a
+    container's view of a home); a program that may write it planted ``logs`` there, a
+    symlink to ``home/.bashrc.d`` (log_plant.c plantdir), and root's next run with ``--log``
+    through the read-only view followed the link and created ``run.log`` in ``.bashrc.d``.
+    Now as root every link counts, whatever the mount: exit 2, nothing made.  Control:
+    natively the program makes a file in ``.bashrc.d`` through its link.  (In a mount
+    namespace of the test's own: the machine's mounts are not touched.)"""
+    program = build("escape/log_plant.c")
+    control = Scene.make(tmp_path, "control")
+    (control.root / "home" / ".bashrc.d").mkdir(parents=True)
+    require_real(attack(program, "plantdir", control.work / "logs",
+                        control.root / "home" / ".bashrc.d", policy_text=None, scene=control,
+                        cwd=control.work))
+    scene = Scene.make(tmp_path, "traced")
+    sourced = scene.root / "home" / ".bashrc.d"
+    sourced.mkdir(parents=True)
+    rules = scene.root / "p.toml"
+    rules.write_text(policy(never("fswrite", path=f"{scene.root / 'home'}/**"),
+                            never("fsread", path=f"{scene.secd}/**")))
+    planted = attack(program, "plantdir", scene.work / "logs", sourced,
+                     policy_text=rules.read_text(), scene=scene, cwd=scene.work)
+    assert_blocked(planted)
+    view = scene.root / "ro"
+    view.mkdir()
+    bind = (f"mount --make-rprivate / && mount --bind {scene.work} {view} && "
+            f"mount -o remount,bind,ro {view} && exec \"$@\"")
+    payload = f"{scene.secd}/$(touch {scene.marker}){PAYLOAD_MAGIC}"
+    logged = subprocess.run(["unshare", "-m", "sh", "-c", bind, "sh", *SYSTRACE, "-p",
+                             str(rules), "--log", f"{view}/logs/run.log", "--", str(program),
+                             "say", payload], capture_output=True, text=True, timeout=60,
+                            cwd=scene.work, env=scene_env(scene), check=False)
+    assert sorted(p.name for p in sourced.iterdir()) == [], (
+        f"root's tracer made a log in a directory bash sources: {logged.stderr}")
+    assert logged.returncode == 2 and "in a directory a traced program may write" in \
+        logged.stderr, logged.stderr
