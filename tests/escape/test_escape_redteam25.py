@@ -273,3 +273,94 @@ def test_a_link_seen_through_a_read_only_mount_does_not_aim_roots_log(
         f"root's tracer made a log in a directory bash sources: {logged.stderr}")
     assert logged.returncode == 2 and "in a directory a traced program may write" in \
         logged.stderr, logged.stderr
+
+
+#: a Python whose user site is on (a venv's is off): the scripts' interpreter
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def _tool(scene: Scene) -> Path:
+    """``bin/tool.py``, a Python script with a table of its own (``_script_tables``)."""
+    (scene.root / "bin").mkdir()
+    tool = scene.root / "bin" / "tool.py"
+    tool.write_text(f"#!{SYSTEM_PYTHON}\nprint('the tool ran')\n")
+    tool.chmod(0o755)
+    return tool
+
+
+def _script_tables(scene: Scene, tool: Path | None) -> str:
+    """The main table refuses reading the secret; the tool's table is trusted with it."""
+    text = policy(never("fsread", path=str(scene.secd / "**")))
+    return text + (f'\n[program."{tool}"]\ndefault = "permit"\n' if tool is not None else "")
+
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason=f"no {SYSTEM_PYTHON}")
+def test_pythoninspect_gives_the_callers_commands_no_scripts_table(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """An exec into another table with a variable that makes the script's interpreter run
+    code the caller chose is refused (Reason.LOADER: PYTHONPATH, PYTHONSTARTUP...) -- but
+    not PYTHONINSPECT, Python's ``-i``: after the script, a prompt on stdin when it is a
+    terminal.  exec_inspect.c makes a pty of its own, execs ``bin/tool.py`` (a table that may
+    read the secret) on it with PYTHONINSPECT=1, and types a line that prints the secret: it
+    ran in the script's process, with the script's table (escaped before, both loops).  Now
+    PYTHONINSPECT is in environment.INTERPRETER_VARIABLES: the exec is refused (EPERM).
+    Control: natively the line prints the secret; and with no table for the tool the exec
+    runs, the line under the caller's table (refused: the gain was the table)."""
+    program = build("escape/exec_inspect.c")
+    native = Scene.make(tmp_path, "control")
+    require_real(attack(program, "run", _tool(native), policy_text=None, scene=native))
+
+    scene = Scene.make(tmp_path, "traced")
+    tool = _tool(scene)
+    traced = attack(program, "run", tool, policy_text=_script_tables(scene, tool),
+                    scene=scene, env=loop)
+    assert_blocked(traced)
+    assert "exec of the script failed: EPERM" in traced.detail, traced
+
+    plain = Scene.make(tmp_path, "plain")
+    kept = attack(program, "run", _tool(plain), policy_text=_script_tables(plain, None),
+                  scene=plain, env=loop)
+    assert "the tool ran" in kept.detail and "PermissionError" in kept.detail, kept
+    assert_blocked(kept)
+
+
+def _user_site(home: Path) -> Path:
+    """Where SYSTEM_PYTHON looks for the user's site-packages under HOME ``home``."""
+    found = subprocess.run([SYSTEM_PYTHON, "-c", "import site; print(site.getusersitepackages())"],
+                           capture_output=True, text=True, timeout=30, check=True,
+                           env={"HOME": str(home), "PATH": os.environ.get("PATH", "")})
+    return Path(found.stdout.strip())
+
+
+@pytest.mark.xfail(strict=True, reason="gap #38: HOME moves Python's user site, whose .pth "
+                   "files run, and HOME is not in environment.runs_code")
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason=f"no {SYSTEM_PYTHON}")
+def test_a_home_of_the_callers_gives_its_code_no_scripts_table(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """Open (gap #38).  PYTHONUSERBASE is in the list -- it moves Python's user site, whose
+    ``.pth`` files' ``import`` lines run at start -- but HOME moves it the same way when
+    PYTHONUSERBASE is not set (``~/.local/lib/pythonX.Y/site-packages``).  exec_inspect.c
+    execs ``bin/tool.py`` (a table that may read the secret) with HOME a directory of its
+    own whose user site holds a ``.pth`` of its own (planted here for brevity: the policy
+    lets the program write there): the line read the secret with the script's table, both
+    loops.  Control: natively the same."""
+    program = build("escape/exec_inspect.c")
+    line = ("import sys; exec(\"try:\\n s = open('secd/secret.txt').read()\\n"
+            " print('ESCAPED: the .pth read the secret' if 'S3CR3T' in s else 'BLOCKED: other')"
+            "\\nexcept OSError as e:\\n print('BLOCKED: the .pth ran;', e)\")\n")
+
+    def home(scene: Scene) -> Path:
+        where = scene.work / "h"
+        site = _user_site(where)
+        site.mkdir(parents=True)
+        (site / "zz_caller.pth").write_text(line)
+        return where
+
+    native = Scene.make(tmp_path, "control")
+    require_real(attack(program, "home", _tool(native), home(native), policy_text=None,
+                        scene=native))
+    scene = Scene.make(tmp_path, "traced")
+    tool = _tool(scene)
+    traced = attack(program, "home", tool, home(scene), policy_text=_script_tables(scene, tool),
+                    scene=scene, env=loop)
+    assert_blocked(traced)
