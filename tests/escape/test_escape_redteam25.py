@@ -8,6 +8,7 @@ systrace that must not get what its policy, or the docs, refuse (docs/security.m
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import shutil
@@ -364,3 +365,57 @@ def test_a_home_of_the_callers_gives_its_code_no_scripts_table(
     traced = attack(program, "home", tool, home(scene), policy_text=_script_tables(scene, tool),
                     scene=scene, env=loop)
     assert_blocked(traced)
+
+
+def _drain(master: int) -> bytes:
+    """What a pty's master holds to read now (nothing waits: non-blocking)."""
+    os.set_blocking(master, False)
+    out = b""
+    with contextlib.suppress(BlockingIOError, OSError):
+        while chunk := os.read(master, 4096):
+            out += chunk
+    return out
+
+
+def test_a_link_at_the_logs_name_to_another_terminal_is_not_written(
+        build: Callable[..., Path], tmp_path: Path) -> None:
+    """Red team 20 left ``--log`` following a symlink at its name to a terminal (``--log
+    /dev/tty`` through a link): any device of a terminal's major -- another session's
+    pseudo-terminal, a virtual console, a serial port, the system console.  log_plant.c
+    made ``run.log`` a symlink to a terminal that is not the run's (another session's pty:
+    its own write there refused), and the next run's tracer wrote its records -- the
+    program's text -- on that terminal (read at its master; before the fix).  Now a link is
+    followed to a terminal only when it is the run's own: its controlling terminal
+    (``/dev/tty``) or the file of its stdin, stdout or stderr; any other, exit 2, nothing
+    written (a link to the run's own terminal, its stderr here, is still written).  Control:
+    natively the program writes that terminal through its link."""
+    program = build("escape/log_plant.c")
+    master, slave = os.openpty()
+    try:
+        victim = os.ttyname(slave)
+        control = Scene.make(tmp_path, "control")
+        require_real(attack(program, "plant", control.work / "run.log", victim,
+                            policy_text=None, scene=control, cwd=control.work))
+        _drain(master)
+        scene = Scene.make(tmp_path, "traced")
+        text = policy(never("fswrite", path=victim))
+        planted = attack(program, "plant", scene.work / "run.log", victim, policy_text=text,
+                         scene=scene, cwd=scene.work)
+        assert_blocked(planted)
+        assert _drain(master) == b""
+        logged = attack(program, "say", f"{scene.secd}/{PAYLOAD_MAGIC}", policy_text=text,
+                        scene=scene, cwd=scene.work, options=["--log", "run.log"])
+        written = _drain(master)
+        assert PAYLOAD_MAGIC.encode() not in written and b'"event"' not in written, (
+            f"the tracer wrote the program's text on another terminal: {written[:300]!r}")
+        assert logged.returncode == 2 and "a symbolic link to" in logged.stderr, logged
+        # what stays: a link to the run's own terminal (here its stderr) is written
+        rules = scene.root / "p.toml"
+        rules.write_text(text)
+        kept = subprocess.run([*SYSTRACE, "--log", "run.log", "-p", str(rules), "--", "true"],
+                              stdout=subprocess.DEVNULL, stderr=slave, cwd=scene.work,
+                              env=scene_env(scene), timeout=60, check=False)
+        assert kept.returncode == 0 and b'"event":"start"' in _drain(master)
+    finally:
+        os.close(master)
+        os.close(slave)
