@@ -82,10 +82,10 @@ def _open_log(path: str) -> int:
     process's own stdout or stderr (``--log /dev/stderr``, even ``2>FILE``), a pipe or socket
     (``--log >(jq .)``), the run's own terminal or ``/dev/null`` -- not to a regular file, nor
     to another device (a disk, ``/dev/mem``, another session's terminal, the console: a root
-    tracer would write there) -- and nothing is created
-    through one (a dangling link, to ``~/.bashrc.d/x``).  What a link leads to is looked at
-    before it is opened (:func:`procfs.reopen`): opening is already acting on it (a device's
-    driver runs, ``~/.bashrc`` was opened for writing and a watcher told so; review 13).
+    tracer would write there) -- and nothing is created through one (a dangling link, to
+    ``~/.bashrc.d/x``).  What a link leads to is looked at before it is opened
+    (:func:`procfs.reopen`): opening is already acting on it (a device's driver runs,
+    ``~/.bashrc`` was opened for writing and a watcher told so; review 13).
 
     One name up the same: a symlink on the way to the log's directory that the program may
     have put there (:func:`outputs.planted_link`: ``logs -> ~/.bashrc.d``) is followed only
