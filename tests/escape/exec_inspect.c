@@ -63,7 +63,7 @@ static int run(const char *script) {
     if (strstr(out, SECRET_MAGIC)) escaped("the caller's line ran in the script, with its table");
     for (char *c = out; *c; c++)
         if (*c == '\r' || *c == '\n') *c = ' ';
-    blocked("no secret on the terminal: %.600s", out);
+    blocked("no secret on the terminal: %.2000s", out);
     return 0;
 }
 
