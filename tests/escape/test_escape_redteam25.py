@@ -419,3 +419,43 @@ def test_a_link_at_the_logs_name_to_another_terminal_is_not_written(
     finally:
         os.close(master)
         os.close(slave)
+
+
+@pytest.mark.xfail(strict=True, reason="gap #39: a script exec'd into its table through the "
+                   "caller's symlink is given the caller's spelling ($0)")
+def test_a_scripts_dollar0_through_the_callers_link_sources_nothing_of_the_callers(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """Open (gap #39).  A script's interpreter is given the script's path as the exec spelled
+    it; the table is that of the file the path resolves to.  ``bin/tool.sh`` (a table that
+    may read the secret) sources ``"$(dirname "$0")/common.sh"``, a common idiom;
+    exec_dollar0.c makes ``work/tool.sh`` a symlink to it and execs the link: ``$0`` is
+    ``work/tool.sh``, and the shell sources the caller's ``work/common.sh`` (planted here
+    for brevity: the policy lets the program write there) -- which read the secret with the
+    tool's table, both loops.  Control: natively the same; and with no table for the tool
+    the caller's file runs under the caller's table (refused: the gain is the table)."""
+    program = build("escape/exec_dollar0.c")
+
+    def setup(scene: Scene) -> Path:
+        (scene.root / "bin").mkdir()
+        tool = scene.root / "bin" / "tool.sh"
+        tool.write_text('#!/bin/sh\n. "$(dirname "$0")/common.sh"\necho "the tool ran"\n')
+        tool.chmod(0o755)
+        (scene.root / "bin" / "common.sh").write_text(": the tool's own\n")
+        (scene.work / "common.sh").write_text(
+            "if grep -q S3CR3T secd/secret.txt 2>/dev/null; then echo 'ESCAPED: the "
+            "callers common.sh read the secret'; else echo 'BLOCKED: the callers "
+            "common.sh ran; no secret'; fi\n")
+        return tool
+
+    native = Scene.make(tmp_path, "control")
+    require_real(attack(program, "run", native.work / "tool.sh", setup(native),
+                        policy_text=None, scene=native))
+    plain = Scene.make(tmp_path, "plain")
+    kept = attack(program, "run", plain.work / "tool.sh", setup(plain), scene=plain, env=loop,
+                  policy_text=_script_tables(plain, None))
+    assert "the callers common.sh ran" in kept.stdout, kept
+    scene = Scene.make(tmp_path, "traced")
+    tool = setup(scene)
+    traced = attack(program, "run", scene.work / "tool.sh", tool, scene=scene, env=loop,
+                    policy_text=_script_tables(scene, tool))
+    assert_blocked(traced)
