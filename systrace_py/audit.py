@@ -83,11 +83,12 @@ def _open_log(path: str) -> int:
     a file its policy kept it from, which the user's next shell runs (bash expands ``$(...)``
     in a line whose command is not found: red team 20).  A symlink is followed only to this
     process's own stdout or stderr (``--log /dev/stderr``, even ``2>FILE``), a pipe or socket
-    (``--log >(jq .)``), a terminal or ``/dev/null`` -- not to a regular file, nor to another
-    device (a disk, ``/dev/mem``: a root tracer would write there) -- and nothing is created
-    through one (a dangling link, to ``~/.bashrc.d/x``).  What a link leads to is looked at
-    before it is opened (:func:`procfs.reopen`): opening is already acting on it (a device's
-    driver runs, ``~/.bashrc`` was opened for writing and a watcher told so; review 13).
+    (``--log >(jq .)``), the run's own terminal or ``/dev/null`` -- not to a regular file, nor
+    to another device (a disk, ``/dev/mem``, another session's terminal, the console: a root
+    tracer would write there) -- and nothing is created through one (a dangling link, to
+    ``~/.bashrc.d/x``).  What a link leads to is looked at before it is opened
+    (:func:`procfs.reopen`): opening is already acting on it (a device's driver runs,
+    ``~/.bashrc`` was opened for writing and a watcher told so; review 13).
 
     One name up the same: a symlink on the way to the log's directory that the program may
     have put there (:func:`outputs.planted_link`: ``logs -> ~/.bashrc.d``) is followed only
@@ -171,9 +172,9 @@ def _open_through_link(base: str, held_dir: int, path: str) -> int:
     try:
         st = os.fstat(held)
         if not _may_follow(st):
-            raise OSError(errno.ELOOP, "a symbolic link to a file, not to a terminal, a pipe "
-                          "or stdout/stderr (a traced program may have put it there): name "
-                          "the file itself", path)
+            raise OSError(errno.ELOOP, "a symbolic link to a file, not to this run's terminal, "
+                          "a pipe or stdout/stderr (a traced program may have put it there): "
+                          "name the file itself", path)
         try:
             fd = _blocking(procfs.reopen(held, _APPEND | os.O_NOCTTY))
         except OSError as exc:
@@ -189,18 +190,34 @@ def _open_through_link(base: str, held_dir: int, path: str) -> int:
     return fd
 
 
-#: the character devices' majors of terminals (devices.txt): virtual consoles and serial
-#: ports (4), /dev/tty and the console (5), pseudo-terminals' slaves (136-143)
-_TERMINAL_MAJORS = frozenset({4, 5, *range(136, 144)})
+#: /dev/tty's device number: the opener's controlling terminal, whichever it is
+_DEV_TTY = os.makedev(5, 0)
 
 
 def _may_follow(st: os.stat_result) -> bool:
     """Whether the log is opened through a symlink to the file ``st`` describes (not yet
-    opened): this process's own stdout or stderr, a pipe, a socket, ``/dev/null``, a
-    terminal's device number (:func:`_open_log` checks it is one once open)."""
+    opened): this process's own stdout or stderr, a pipe, a socket, ``/dev/null``, or a
+    terminal of the run's own (:func:`_our_terminal`; :func:`_open_log` checks it is one
+    once open)."""
     return (_own(st) or stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode)
-            or (stat.S_ISCHR(st.st_mode) and (os.major(st.st_rdev) in _TERMINAL_MAJORS
+            or (stat.S_ISCHR(st.st_mode) and (_our_terminal(st)
                                               or _same_file(st, os.devnull))))
+
+
+def _our_terminal(st: os.stat_result) -> bool:
+    """Whether the character device ``st`` is a terminal of this run's: ``/dev/tty`` (the
+    controlling terminal), the controlling terminal by its own name, or the file of stdin,
+    stdout or stderr.  Not any device of a terminal's major: another session's
+    pseudo-terminal, a virtual console, a serial port or the system console is not the
+    user's screen, and a root tracer would write the program's text there (red team 25)."""
+    if st.st_rdev == _DEV_TTY or any(_same_file(st, fd) for fd in (0, 1, 2)):
+        return True
+    fields = procfs.read_stat("self")
+    try:
+        controlling = int(fields[procfs.TTY_NR]) if fields is not None else 0
+    except (ValueError, IndexError):
+        return False
+    return controlling != 0 and st.st_rdev == controlling
 
 
 def _own(st: os.stat_result) -> bool:

@@ -6,15 +6,14 @@ work directory where the user keeps ``--log logs/run.log`` or ``-A -o out/p.toml
 earlier run it may have made ``logs`` a symlink to ``~/.bashrc.d``, a directory whose every
 file bash sources: the next run's tracer would create ``run.log`` there, with text the
 program chose (its refused paths, ``$(...)`` and all).  So a link on the way that sits in a
-directory this user may write -- one the program may have put there -- is followed only to a
-file of systrace's own kind that is there already (a log to append to, a policy to replace:
-each caller checks its kind); nothing is created through it.  So is one in a directory the
-user owns but may not write: the program may have made it read-only after planting the link
-(its owner may make it writable again; review 14).  A link in a directory the user neither
-may write nor owns (``/home -> var/home`` in ``/``, for a user) is the system's, and
-followed.  As
-root every directory is writable, so every link on the way counts: name the directory it
-leads to.
+directory this user may write, or that is not root's (:func:`_program_may_write`) -- one the
+program, or another user, may have put there (a directory the program made read-only after
+planting the link is still the user's: review 14, red team 25) -- is followed only to a file
+of systrace's own kind that is there already (a log to append to, a policy to replace: each
+caller checks its kind); nothing is created through it.  A link in a directory of root's
+that the user may not write (``/home -> var/home`` in ``/``, for a user) is the system's, and
+followed.  As root every directory is writable, so every link on the way counts: name the
+directory it leads to.
 
 The directory is walked with descriptors, a name at a time (``O_NOFOLLOW``), each link read
 and its target walked the same way: the descriptor returned is of the directory the checks
@@ -33,10 +32,11 @@ _DIR = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 
 def open_directory(path: str) -> tuple[int, str | None]:
     """An ``O_PATH`` descriptor of the directory ``path``'s last name is in, walked as the
-    kernel walks it, and the first symbolic link on the way that sits in a directory this
-    process's user may write or owns (None: none).  The last name itself is not looked at:
-    the callers treat a link there themselves.  OSError as the walk's lookups give it (ENOENT,
-    ENOTDIR, EACCES; ELOOP past the kernel's limit)."""
+    kernel walks it, and the first symbolic link on the way that sits in a directory where a
+    traced program or another user may have put it (:func:`_program_may_write`; None:
+    none).  The last name itself is not looked at: the callers treat a link there
+    themselves.  OSError as the walk's lookups give it (ENOENT, ENOTDIR, EACCES; ELOOP past
+    the kernel's limit)."""
     start = os.open("/" if path.startswith("/") else ".", _DIR)
     names = [p for p in path.split("/") if p][:-1]
     return _walk(start, names, [0], os.path.abspath(os.path.dirname(path) or "."))
@@ -62,7 +62,7 @@ def _walk(fd: int, names: list[str], followed: list[int], shown: str) -> tuple[i
             if followed[0] > _MAX_LINKS:
                 os.close(fd)
                 raise OSError(errno.ELOOP, "too many levels of symbolic links", shown) from None
-            if first is None and _users(fd):
+            if first is None and _program_may_write(fd):
                 first = os.path.join(os.readlink(procfs.held_name(fd)), name)
             base = os.open("/", _DIR) if target.startswith("/") else os.dup(fd)
             os.close(fd)
@@ -74,8 +74,18 @@ def _walk(fd: int, names: list[str], followed: list[int], shown: str) -> tuple[i
     return fd, first
 
 
-def _users(fd: int) -> bool:
-    """Whether the directory ``fd`` is one a traced program of this user's may have put a
-    link in: one the user may write, or owns -- a directory the program made and then made
-    read-only (0555) is still its to make writable again (review 14)."""
-    return os.access(".", os.W_OK, dir_fd=fd) or os.fstat(fd).st_uid == os.geteuid()
+def _program_may_write(fd: int) -> bool:
+    """Whether a link in directory ``fd`` may have been put there by a traced program of this
+    user -- or by another user: unless the directory is root's and this user may not write
+    it, it counts.  The user's own directory, even one it may not write now: its owner may
+    always give the write bits back (a program that planted a link took them away after, and
+    the next run's walk took the link for the system's and created the log through it); another
+    user's, who may plant there a link into this user's ``~/.bashrc.d`` (red team 25); and a
+    root's directory on a read-only mount that has a write bit (the same directory may be
+    writable at another mount).  As root every directory is (root writes any)."""
+    if os.geteuid() == 0:
+        return True
+    st = os.fstat(fd)
+    if st.st_uid != 0 or os.access(".", os.W_OK, dir_fd=fd):
+        return True
+    return bool(os.fstatvfs(fd).f_flag & os.ST_RDONLY and st.st_mode & 0o022)

@@ -38,12 +38,14 @@ LOADER_VARIABLES: frozenset[str] = frozenset((
 #: and an imported xtrace with its prompt (PS4 is expanded, command substitutions and all);
 #: Python's, Perl's, Ruby's and Node's module paths and options (Python's compiled-module
 #: tree, whose "unchecked-hash" .pyc files replace the standard library's, and the standard
-#: library's own directory among them).  A list, not a proof: a
-#: program's own variables (GIT_SSH, EDITOR, PAGER...) are its input, as its argv is.
+#: library's own directory among them), and Python's PYTHONINSPECT, its ``-i``: after the
+#: script, a prompt on a terminal stdin -- one the caller made, typing the commands (red
+#: team 25).  A list, not a proof: a program's own variables (GIT_SSH, EDITOR, PAGER...) are
+#: its input, as its argv is.
 INTERPRETER_VARIABLES: frozenset[str] = frozenset((
     "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "PYTHONPATH", "PYTHONHOME",
     "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHONWARNINGS", "PYTHONBREAKPOINT",
-    "PYTHONPYCACHEPREFIX", "PYTHONPLATLIBDIR", "PERL5LIB",
+    "PYTHONPYCACHEPREFIX", "PYTHONPLATLIBDIR", "PYTHONINSPECT", "PERL5LIB",
     "PERLLIB", "PERL5OPT", "PERL5DB", "RUBYLIB", "RUBYOPT", "NODE_OPTIONS", "NODE_PATH"))
 #: the prefix of bash's exported functions' variables (BASH_FUNC_name%%)
 EXPORTED_FUNCTION = "BASH_FUNC_"
