@@ -1,0 +1,285 @@
+"""The command's modules from one file (issue 16: start-up): the code of every module a kind of
+start imports (:func:`command_kind`), kept in one marshalled file beside the start-up caches
+and served by a finder placed just before importlib's path finder.
+
+A start imports ~100 source modules, and importlib pays for each: the path finder asks every
+``sys.path`` entry (a ``FileFinder``, its directory listing, the candidate suffixes), makes
+a spec and a loader, stats the source, opens, reads and validates the ``.pyc`` -- ~25 % of
+importing the command's modules, beside unmarshalling and running the modules' bodies.
+Here a start reads one file, stats each source and each directory the path finder would
+have searched, and unmarshals each module's code from the file's bytes.
+
+An entry can never be stale: it is served only if ``sys.path`` (or the package's
+``__path__``) is the one it was found on, and every file and directory that decided what
+importlib found then -- the module's source, every directory searched up to the one that
+held it, a directory of the module's name in any of them (a namespace portion that an
+``__init__.py`` would turn into a package) -- has the same inode, size, mtime and ctime
+(ctime: a write, an ``os.utime`` or a rename over it changes it, and no call sets it back).
+Then importlib's own search would find the same file with the same contents, and what the
+entry holds is what importlib gave for that file (``get_code``: the ``.pyc`` or a compile).
+Otherwise the module is importlib's, as without this, and the file is written again with it
+when the start's caches close (startup.caching_ends).  Builtin and frozen modules, extension
+modules and anything a finder before the path finder serves are untouched.  The file is
+trusted as the ``.pyc`` files beside it: whoever can write there can already replace any
+``.pyc``.
+
+This module imports nothing but what a bare interpreter has already imported: it runs before
+everything it serves (``__main__``, before ``contextlib``, ``typing``, ``startup``...).
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+
+# (importlib's own, frozen into the interpreter and imported at its start: ``importlib.util``
+# would import contextlib, functools, collections, warnings...)
+from _frozen_importlib_external import (
+    MAGIC_NUMBER,
+    PathFinder,
+    SourceFileLoader,
+    spec_from_file_location,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from importlib.machinery import ModuleSpec
+    from types import CodeType, ModuleType
+    from typing import Any, TypeAlias
+
+    #: (inode, device, size, mtime ns, ctime ns) of a file or directory; None: none there
+    Stamp: TypeAlias = tuple[int, int, int, int, int] | None
+    #: One module: (the search path it was found on, its file, a package?, the stamps that
+    #: decide it (path, stamp)..., where its code is in the file (offset, length))
+    Entry: TypeAlias = tuple[tuple[str, ...], str, bool, tuple[tuple[str, Stamp], ...],
+                             tuple[int, int]]
+
+
+def cache_path(kind: str, what: str = "generated-code") -> str:
+    """The cache file of one kind of start (:func:`command_kind`): per interpreter (the
+    bytecode's format), next to systrace's own .pyc files."""
+    return os.path.join(os.path.dirname(__file__), "__pycache__",
+                        f"{what}.{kind}.{sys.implementation.cache_tag}.marshal")
+
+
+def command_kind(args: Sequence[str]) -> str:
+    """Which caches (modules, generated code, regular expressions) a start reads: "policy"
+    (``systrace policy``), "resident" (the resident tracer's server), "learn" (``-A`` before
+    the command) or "run".  Each imports other modules, and one cache for all held every
+    kind's entries: after a ``-A`` run an enforcing start unmarshalled 343 kB of code where
+    its own are 250 kB, and 32 kB of regular expressions where its own are 13 kB (+2 M
+    instructions, issue 16).  A guess from the words, before the arguments are parsed: a
+    wrong one costs a slower start, never a wrong answer (every entry is keyed by what it
+    was made from)."""
+    if args[:1] == ["policy"]:
+        return "policy"
+    options = args[:args.index("--")] if "--" in args else args
+    if any(arg.startswith("--resident") for arg in options):
+        return "resident"  # (its warm-up imports what every kind of run imports)
+    return "learn" if "-A" in options else "run"
+
+
+def _stamp(path: str) -> Stamp:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _header() -> tuple[object, ...]:
+    """What else decides what importlib finds and loads: the bytecode's format and
+    optimisation level, and the path hooks (which finder each ``sys.path`` entry gets)."""
+    return (MAGIC_NUMBER, sys.flags.optimize, sys.implementation.cache_tag,
+            tuple(f"{getattr(hook, '__module__', '')}.{getattr(hook, '__qualname__', '')}"
+                  for hook in sys.path_hooks))
+
+
+class ModuleFile:
+    """The finder: on ``sys.meta_path`` just before importlib's path finder from
+    :func:`start` to :func:`end`.
+
+    The file: the index's length (8 bytes), the index marshalled (:func:`_header`, then
+    each module's entry), then the modules' code, each read alone (``os.pread``) when the
+    module is imported.  Reading the whole file into memory (2.8 MB for an enforcing run)
+    cost more than it saved: ~3.7 ms of fresh pages, where importlib's reads of one
+    ``.pyc`` at a time reuse the same few."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.entries: dict[str, Entry] = {}
+        self.fd = -1
+        self.base = 0  # (where the code starts)
+        try:
+            self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            size = int.from_bytes(os.pread(self.fd, 8, 0), "little")
+            header, entries = marshal.loads(os.pread(self.fd, size, 8))
+            self.base = 8 + size
+            if header == _header() and type(entries) is dict:
+                self.entries = entries
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+        self.stamps: dict[str, Stamp | bool] = {}
+        #: modules importlib found (not served from here): name -> the search path then
+        self.missed: dict[str, tuple[str, ...]] = {}
+
+    def _current(self, stamps: tuple[tuple[str, Stamp], ...]) -> bool:
+        for path, stamp in stamps:
+            now: Stamp | bool = self.stamps.get(path, False)
+            if now is False:
+                now = self.stamps[path] = _stamp(path)
+            if now != stamp:
+                return False
+        return True
+
+    def _code(self, entry: Entry) -> bytes | None:
+        """The entry's code as the file holds it (None: the file is shorter)."""
+        offset, length = entry[4]
+        try:
+            code = os.pread(self.fd, length, self.base + offset)
+        except OSError:
+            return None
+        return code if len(code) == length else None
+
+    def find_spec(self, name: str, path: Sequence[str] | None = None,
+                  target: ModuleType | None = None) -> ModuleSpec | None:
+        search = tuple(sys.path if path is None else path)
+        entry = self.entries.get(name)
+        code = None
+        if entry is not None and entry[0] == search and self._current(entry[3]):
+            code = self._code(entry)
+        if entry is None or code is None:
+            self.missed[name] = search
+            return None
+        served: bytes = code
+        origin, package = entry[1], entry[2]
+        loader = SourceFileLoader(name, origin)
+
+        def get_code(fullname: str) -> CodeType:
+            # (once: then the loader is importlib's own again, without the bytes)
+            del loader.get_code  # type: ignore[method-assign]
+            try:
+                return marshal.loads(served)  # type: ignore[no-any-return]
+            except (EOFError, ValueError, TypeError):  # (a damaged file: importlib's)
+                return loader.get_code(fullname)  # type: ignore[return-value]
+
+        loader.get_code = get_code  # type: ignore[method-assign]
+        locations = [os.path.dirname(origin)] if package else None
+        return spec_from_file_location(name, origin, loader=loader,
+                                       submodule_search_locations=locations)
+
+    def save(self) -> None:
+        """Write the file again with the modules importlib found meanwhile, if any can be
+        served next time; under a temporary name renamed into place (a reader sees the old
+        file or the new one); any failure leaves it as it was."""
+        new: dict[str, tuple[Entry, bytes]] = {}
+        for name, search in self.missed.items():
+            made = _entry(name, search, sys.modules.get(name))
+            if made is not None:
+                new[name] = made
+        if not new:
+            return
+        kept = {}
+        for name, entry in self.entries.items():
+            code = self._code(entry) if name not in new else None
+            if code is not None:
+                kept[name] = (entry, code)
+        index: dict[str, Entry] = {}
+        codes: list[bytes] = []
+        offset = 0
+        shared: dict[Any, Any] = {}  # (equal search paths and names written once)
+        for name, (entry, code) in {**kept, **new}.items():
+            search = shared.setdefault(entry[0], entry[0])
+            stamps = tuple((shared.setdefault(p, p), stamp) for p, stamp in entry[3])
+            index[name] = (search, entry[1], entry[2], stamps,
+                           (offset, len(code)))  # (from the code's start, after the index)
+            codes.append(code)
+            offset += len(code)
+        head = marshal.dumps((_header(), index))  # type: ignore[arg-type]
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(len(head).to_bytes(8, "little"))
+                f.write(head)
+                f.writelines(codes)
+            os.replace(tmp, self.path)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:  # (no contextlib: not imported yet when this module is)
+                return
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def _entry(name: str, search: tuple[str, ...], module: ModuleType | None
+           ) -> tuple[Entry, bytes] | None:
+    """The entry of a module importlib found on ``search`` and its code marshalled, or None
+    if it cannot be one (not a source module from a file, a relative search path, found
+    elsewhere since)."""
+    spec = getattr(module, "__spec__", None)
+    if spec is None or type(spec.loader) is not SourceFileLoader or not spec.has_location:
+        return None
+    origin = spec.origin
+    package = spec.submodule_search_locations is not None
+    if type(origin) is not str:
+        return None
+    held_in = os.path.dirname(os.path.dirname(origin) if package else origin)
+    if held_in not in search:
+        return None
+    searched = search[:search.index(held_in) + 1]
+    if not all(type(d) is str and os.path.isabs(d) for d in searched):
+        return None  # (a relative entry is another directory in another cwd)
+    tail = name.rpartition(".")[2]
+    stamps: list[tuple[str, Stamp]] = []
+    for directory in searched:
+        stamps.append((directory, _stamp(directory)))
+        portion = os.path.join(directory, tail)
+        if os.path.isdir(portion) and not (package and directory == held_in):
+            stamps.append((portion, _stamp(portion)))
+    stamps.append((origin, _stamp(origin)))  # (before its code is read)
+    found = PathFinder.find_spec(name, list(search))
+    if stamps[-1][1] is None or found is None or found.origin != origin:
+        return None
+    try:
+        code = spec.loader.get_code(name)
+    except (ImportError, OSError, SyntaxError, ValueError):
+        return None
+    return (search, origin, package, tuple(stamps), (0, 0)), marshal.dumps(code)
+
+
+#: The finder of the command's start, from :func:`start` to :func:`end`
+_finder: ModuleFile | None = None
+
+
+def start(kind: str) -> None:
+    """Serve this kind of start's modules from its file, until :func:`end`."""
+    global _finder
+    if _finder is not None:
+        return
+    _finder = ModuleFile(cache_path(kind, "modules"))
+    meta_path = sys.meta_path
+    at = meta_path.index(PathFinder) if PathFinder in meta_path else len(meta_path)
+    meta_path.insert(at, _finder)  # type: ignore[arg-type]
+
+
+def end() -> None:
+    """The finder off ``sys.meta_path`` and the file written again if the start imported
+    modules it did not hold.  Idempotent."""
+    global _finder
+    finder, _finder = _finder, None
+    if finder is None:
+        return
+    if finder in sys.meta_path:  # type: ignore[comparison-overlap]
+        sys.meta_path.remove(finder)  # type: ignore[arg-type]
+    finder.save()
+    finder.close()
