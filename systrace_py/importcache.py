@@ -112,8 +112,18 @@ class ModuleFile:
         self.entries: dict[str, Entry] = {}
         self.fd = -1
         self.base = 0  # (where the code starts)
+        self.stamps: dict[str, Stamp | bool] = {}
+        #: modules importlib found (not served from here): name -> the search path then
+        self.missed: dict[str, tuple[str, ...]] = {}
+        #: False: a standard descriptor is closed (this file would have taken its number,
+        #: and the command's own check of them, cli.standard_streams, would miss it)
+        self.usable = True
         try:
             self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            if self.fd < 3:
+                self.close()
+                self.usable = False
+                return
             size = int.from_bytes(os.pread(self.fd, 8, 0), "little")
             header, entries = marshal.loads(os.pread(self.fd, size, 8))
             self.base = 8 + size
@@ -121,9 +131,6 @@ class ModuleFile:
                 self.entries = entries
         except (OSError, EOFError, ValueError, TypeError):
             pass
-        self.stamps: dict[str, Stamp | bool] = {}
-        #: modules importlib found (not served from here): name -> the search path then
-        self.missed: dict[str, tuple[str, ...]] = {}
 
     def _current(self, stamps: tuple[tuple[str, Stamp], ...]) -> bool:
         for path, stamp in stamps:
@@ -266,10 +273,13 @@ def start(kind: str) -> None:
     global _finder
     if _finder is not None:
         return
-    _finder = ModuleFile(cache_path(kind, "modules"))
+    finder = ModuleFile(cache_path(kind, "modules"))
+    if not finder.usable:
+        return
+    _finder = finder
     meta_path = sys.meta_path
     at = meta_path.index(PathFinder) if PathFinder in meta_path else len(meta_path)
-    meta_path.insert(at, _finder)  # type: ignore[arg-type]
+    meta_path.insert(at, finder)  # type: ignore[arg-type]
 
 
 def end() -> None:
