@@ -51,10 +51,11 @@ if TYPE_CHECKING:
 
     #: (inode, device, size, mtime ns, ctime ns) of a file or directory; None: none there
     Stamp: TypeAlias = tuple[int, int, int, int, int] | None
-    #: One module: (the search path it was found on, its file, a package?, the stamps that
-    #: decide it (path, stamp)..., where its code is in the file (offset, length))
-    Entry: TypeAlias = tuple[tuple[str, ...], str, bool, tuple[tuple[str, Stamp], ...],
-                             tuple[int, int]]
+    #: A module as found on a search path: (its name, the search path)
+    Key: TypeAlias = tuple[str, tuple[str, ...]]
+    #: What was found: (its file, a package?, the stamps that decide it (path, stamp)...,
+    #: where its code is in the file (offset, length))
+    Entry: TypeAlias = tuple[str, bool, tuple[tuple[str, Stamp], ...], tuple[int, int]]
 
 
 def cache_path(kind: str, what: str = "generated-code") -> str:
@@ -89,12 +90,21 @@ def _stamp(path: str) -> Stamp:
     return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
+#: The file's layout (another layout's file is not read)
+FORMAT = 2
+
+
 def _header() -> tuple[object, ...]:
     """What else decides what importlib finds and loads: the bytecode's format and
     optimisation level, and the path hooks (which finder each ``sys.path`` entry gets)."""
-    return (MAGIC_NUMBER, sys.flags.optimize, sys.implementation.cache_tag,
+    return (FORMAT, MAGIC_NUMBER, sys.flags.optimize, sys.implementation.cache_tag,
             tuple(f"{getattr(hook, '__module__', '')}.{getattr(hook, '__qualname__', '')}"
                   for hook in sys.path_hooks))
+
+
+#: Entries kept from earlier starts when a start writes the file; past this many, only the
+#: start's own
+MAX_ENTRIES = 1024
 
 
 class ModuleFile:
@@ -109,12 +119,15 @@ class ModuleFile:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.entries: dict[str, Entry] = {}
+        self.entries: dict[Key, Entry] = {}
         self.fd = -1
         self.base = 0  # (where the code starts)
+        self.size = 0  # (the file's)
         self.stamps: dict[str, Stamp | bool] = {}
         #: modules importlib found (not served from here): name -> the search path then
         self.missed: dict[str, tuple[str, ...]] = {}
+        #: the entries served
+        self.served: set[Key] = set()
         #: False: a standard descriptor is closed (this file would have taken its number,
         #: and the command's own check of them, cli.standard_streams, would miss it)
         self.usable = True
@@ -124,12 +137,15 @@ class ModuleFile:
                 self.close()
                 self.usable = False
                 return
+            self.size = os.fstat(self.fd).st_size
             size = int.from_bytes(os.pread(self.fd, 8, 0), "little")
+            if size > self.size - 8:
+                raise ValueError("not this file's index")
             header, entries = marshal.loads(os.pread(self.fd, size, 8))
             self.base = 8 + size
             if header == _header() and type(entries) is dict:
                 self.entries = entries
-        except (OSError, EOFError, ValueError, TypeError):
+        except (OSError, EOFError, ValueError, TypeError, MemoryError):
             pass
 
     def _current(self, stamps: tuple[tuple[str, Stamp], ...]) -> bool:
@@ -142,26 +158,36 @@ class ModuleFile:
         return True
 
     def _code(self, entry: Entry) -> bytes | None:
-        """The entry's code as the file holds it (None: the file is shorter)."""
-        offset, length = entry[4]
+        """The entry's code as the file holds it (None: the file is shorter, or the entry
+        is not one: a damaged file is importlib's to serve, never an error)."""
         try:
+            origin, package, stamps, (offset, length) = entry
+            if type(origin) is not str or type(package) is not bool \
+                    or type(stamps) is not tuple or type(offset) is not int \
+                    or type(length) is not int or not 0 <= offset <= offset + length \
+                    or self.base + offset + length > self.size:
+                return None
             code = os.pread(self.fd, length, self.base + offset)
-        except OSError:
+        except (OSError, TypeError, ValueError, OverflowError):
             return None
         return code if len(code) == length else None
 
     def find_spec(self, name: str, path: Sequence[str] | None = None,
                   target: ModuleType | None = None) -> ModuleSpec | None:
         search = tuple(sys.path if path is None else path)
-        entry = self.entries.get(name)
-        code = None
-        if entry is not None and entry[0] == search and self._current(entry[3]):
-            code = self._code(entry)
+        entry = self.entries.get((name, search))
+        code = None if entry is None else self._code(entry)
+        try:
+            if code is not None and not self._current(entry[2]):  # type: ignore[index]
+                code = None
+        except (TypeError, ValueError):  # (stamps that are not (path, stamp) pairs)
+            code = None
         if entry is None or code is None:
             self.missed[name] = search
             return None
+        self.served.add((name, search))
         served: bytes = code
-        origin, package = entry[1], entry[2]
+        origin, package = entry[0], entry[1]
         loader = SourceFileLoader(name, origin)
 
         def get_code(fullname: str) -> CodeType:
@@ -169,7 +195,7 @@ class ModuleFile:
             del loader.get_code  # type: ignore[method-assign]
             try:
                 return marshal.loads(served)  # type: ignore[no-any-return]
-            except (EOFError, ValueError, TypeError):  # (a damaged file: importlib's)
+            except (EOFError, ValueError, TypeError, MemoryError):  # (damaged: importlib's)
                 return loader.get_code(fullname)  # type: ignore[return-value]
 
         loader.get_code = get_code  # type: ignore[method-assign]
@@ -181,27 +207,33 @@ class ModuleFile:
         """Write the file again with the modules importlib found meanwhile, if any can be
         served next time; under a temporary name renamed into place (a reader sees the old
         file or the new one); any failure leaves it as it was."""
-        new: dict[str, tuple[Entry, bytes]] = {}
+        new: dict[Key, tuple[Entry, bytes]] = {}
         for name, search in self.missed.items():
             made = _entry(name, search, sys.modules.get(name))
             if made is not None:
-                new[name] = made
+                new[name, search] = made
         if not new:
             return
+        # earlier starts' entries too (another search path's: the console script's and
+        # ``python -m``'s differ), unless too many: then this start's only
+        keep = self.entries.keys() - new.keys()
+        if len(keep) + len(new) > MAX_ENTRIES:
+            keep &= self.served
         kept = {}
-        for name, entry in self.entries.items():
-            code = self._code(entry) if name not in new else None
-            if code is not None:
-                kept[name] = (entry, code)
-        index: dict[str, Entry] = {}
+        for key in keep:
+            entry = self.entries[key]
+            code = self._code(entry)
+            if code is not None and _well_formed(key, entry):
+                kept[key] = (entry, code)
+        index: dict[Key, Entry] = {}
         codes: list[bytes] = []
         offset = 0
         shared: dict[Any, Any] = {}  # (equal search paths and names written once)
-        for name, (entry, code) in {**kept, **new}.items():
-            search = shared.setdefault(entry[0], entry[0])
-            stamps = tuple((shared.setdefault(p, p), stamp) for p, stamp in entry[3])
-            index[name] = (search, entry[1], entry[2], stamps,
-                           (offset, len(code)))  # (from the code's start, after the index)
+        for (name, search), (entry, code) in {**kept, **new}.items():
+            stamps = tuple((shared.setdefault(p, p), stamp) for p, stamp in entry[2])
+            index[name, shared.setdefault(search, search)] = (
+                entry[0], entry[1], stamps,
+                (offset, len(code)))  # (from the code's start, after the index)
             codes.append(code)
             offset += len(code)
         head = marshal.dumps((_header(), index))  # type: ignore[arg-type]
@@ -226,6 +258,14 @@ class ModuleFile:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+def _well_formed(key: Any, entry: Any) -> bool:
+    """Whether an entry read from the file can be written again (its code was read)."""
+    return (type(key) is tuple and len(key) == 2 and type(key[0]) is str
+            and type(key[1]) is tuple and all(type(d) is str for d in key[1])
+            and all(type(pair) is tuple and len(pair) == 2 and type(pair[0]) is str
+                    for pair in entry[2]))
 
 
 def _entry(name: str, search: tuple[str, ...], module: ModuleType | None
@@ -261,7 +301,7 @@ def _entry(name: str, search: tuple[str, ...], module: ModuleType | None
         code = spec.loader.get_code(name)
     except (ImportError, OSError, SyntaxError, ValueError):
         return None
-    return (search, origin, package, tuple(stamps), (0, 0)), marshal.dumps(code)
+    return (origin, package, tuple(stamps), (0, 0)), marshal.dumps(code)
 
 
 #: The finder of the command's start, from :func:`start` to :func:`end`

@@ -5,6 +5,7 @@ second start of the command imports none of its source modules the long way."""
 
 from __future__ import annotations
 
+import marshal
 import os
 import subprocess
 import textwrap
@@ -87,9 +88,10 @@ def test_what_importlib_would_find_first_is_what_runs(tmp_path: Path) -> None:
     (early / "nsp" / "__init__.py").write_text("VALUE = 'early package'\n")
     assert _import("mod", cache, early, late)[0] == "importlib early"
     assert _import("nsp", cache, early, late)[0] == "importlib early package"
-    # another search path (the same file found): not served either
+    # another search path (the same file found): not served either; then each is kept
     assert _import("mod", cache, early)[0] == "importlib early"
     assert _import("mod", cache, early)[0] == "served early"
+    assert _import("mod", cache, early, late)[0] == "served early"
 
 
 #: systrace's command with its modules' file in sys.argv[1]; prints on stderr how many
@@ -132,3 +134,26 @@ def test_a_second_start_finds_no_module_the_long_way(tmp_path: Path) -> None:
         assert len(found) == 1, proc.stderr[-2000:]
         counts.append(int(found[0].rpartition(" ")[2]))
     assert counts[0] > 50 and counts[1] == 0, counts
+
+
+def test_a_damaged_file_is_importlibs_to_serve(tmp_path: Path) -> None:
+    """Garbage, another layout, entries of the wrong shape: the module is importlib's, the
+    import works, and the file is written again (the next start serves it)."""
+    from systrace_py import importcache
+
+    cache, lib = tmp_path / "cache", tmp_path / "lib"
+    cache.mkdir()
+    lib.mkdir()
+    (lib / "mod.py").write_text("VALUE = 1\n")
+    search = (str(lib), str(REPO))  # (what _IMPORT's sys.path starts with)
+    assert _import("mod", cache, lib)[0] == "importlib 1"
+    real = (cache / "modules.run").read_bytes()
+    index = marshal.dumps((importcache._header(), {
+        ("mod", search): (str(lib / "mod.py"), False, ("not", "pairs"), (0, 4)),
+        ("other", search): (1, 2, 3),
+        "mod": ("mod.py", False, (), (0, 4))}))
+    for damaged in (b"", b"garbage" * 10, real[:len(real) // 2],
+                    len(index).to_bytes(8, "little") + index + b"code"):
+        (cache / "modules.run").write_bytes(damaged)
+        assert _import("mod", cache, lib)[0] == "importlib 1"
+        assert _import("mod", cache, lib)[0] == "served 1"
