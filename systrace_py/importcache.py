@@ -37,6 +37,7 @@ import sys
 # would import contextlib, functools, collections, warnings...)
 from _frozen_importlib_external import (
     MAGIC_NUMBER,
+    ExtensionFileLoader,
     PathFinder,
     SourceFileLoader,
     spec_from_file_location,
@@ -188,6 +189,11 @@ class ModuleFile:
         self.served.add((name, search))
         served: bytes = code
         origin, package = entry[0], entry[1]
+        locations = [os.path.dirname(origin)] if package else None
+        if _loader(origin) is ExtensionFileLoader:
+            return spec_from_file_location(name, origin,
+                                           loader=ExtensionFileLoader(name, origin),
+                                           submodule_search_locations=locations)
         loader = SourceFileLoader(name, origin)
 
         def get_code(fullname: str) -> CodeType:
@@ -199,7 +205,6 @@ class ModuleFile:
                 return loader.get_code(fullname)  # type: ignore[return-value]
 
         loader.get_code = get_code  # type: ignore[method-assign]
-        locations = [os.path.dirname(origin)] if package else None
         return spec_from_file_location(name, origin, loader=loader,
                                        submodule_search_locations=locations)
 
@@ -209,7 +214,7 @@ class ModuleFile:
         file or the new one); any failure leaves it as it was."""
         new: dict[Key, tuple[Entry, bytes]] = {}
         for name, search in self.missed.items():
-            made = _entry(name, search, sys.modules.get(name))
+            made = _entry(name, search)
             if made is not None:
                 new[name, search] = made
         if not new:
@@ -268,18 +273,16 @@ def _well_formed(key: Any, entry: Any) -> bool:
                     for pair in entry[2]))
 
 
-def _entry(name: str, search: tuple[str, ...], module: ModuleType | None
-           ) -> tuple[Entry, bytes] | None:
-    """The entry of a module importlib found on ``search`` and its code marshalled, or None
-    if it cannot be one (not a source module from a file, a relative search path, found
-    elsewhere since)."""
-    spec = getattr(module, "__spec__", None)
-    if spec is None or type(spec.loader) is not SourceFileLoader or not spec.has_location:
+def _entry(name: str, search: tuple[str, ...]) -> tuple[Entry, bytes] | None:
+    """The entry of what importlib's path finder finds for ``name`` on ``search`` now, and
+    its code marshalled (an extension module's: none), or None if it cannot be one (nothing
+    found, not a source or extension module's file, a relative search path before it)."""
+    spec = PathFinder.find_spec(name, list(search))
+    if spec is None or type(spec.loader) not in (SourceFileLoader, ExtensionFileLoader) \
+            or not spec.has_location or type(spec.origin) is not str:
         return None
     origin = spec.origin
     package = spec.submodule_search_locations is not None
-    if type(origin) is not str:
-        return None
     held_in = os.path.dirname(os.path.dirname(origin) if package else origin)
     if held_in not in search:
         return None
@@ -293,19 +296,40 @@ def _entry(name: str, search: tuple[str, ...], module: ModuleType | None
         portion = os.path.join(directory, tail)
         if os.path.isdir(portion) and not (package and directory == held_in):
             stamps.append((portion, _stamp(portion)))
-    stamps.append((origin, _stamp(origin)))  # (before its code is read)
-    found = PathFinder.find_spec(name, list(search))
-    if stamps[-1][1] is None or found is None or found.origin != origin:
+    stamps.append((origin, _stamp(origin)))
+    # found again after the stamps, with the finders' listings read afresh: what the entry
+    # holds is no older than its stamps (a change since makes them differ next time)
+    PathFinder.invalidate_caches()
+    spec = PathFinder.find_spec(name, list(search))
+    if stamps[-1][1] is None or spec is None or spec.origin != origin \
+            or type(spec.loader) is not _loader(origin):
         return None
+    if type(spec.loader) is ExtensionFileLoader:
+        return (origin, package, tuple(stamps), (0, 0)), b""
     try:
-        code = spec.loader.get_code(name)
+        code = spec.loader.get_code(name)  # type: ignore[union-attr]
     except (ImportError, OSError, SyntaxError, ValueError):
         return None
     return (origin, package, tuple(stamps), (0, 0)), marshal.dumps(code)
 
 
+def _loader(origin: str) -> type:
+    """The loader importlib's file finder gives a file of this name (by its suffix)."""
+    return SourceFileLoader if origin.endswith(".py") else ExtensionFileLoader
+
+
 #: The finder of the command's start, from :func:`start` to :func:`end`
 _finder: ModuleFile | None = None
+
+
+def findable(name: str) -> bool:
+    """Whether importlib's path finder would find the top-level module ``name`` (asked of
+    the start's finder first, which knows what it found before: startup.deferred asks this
+    of extension modules it never imports, each a search of every ``sys.path`` entry)."""
+    finder = _finder
+    if finder is not None and finder.find_spec(name) is not None:
+        return True
+    return PathFinder.find_spec(name) is not None
 
 
 def start(kind: str) -> None:

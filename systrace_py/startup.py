@@ -34,7 +34,6 @@ import builtins
 import contextlib
 import gc
 import importlib
-import importlib.machinery
 import marshal
 import os
 import sys
@@ -303,7 +302,7 @@ DEFERRED: dict[str, str | None] = {
 
 def _loadable(extension: str | None) -> bool:
     return (extension is None or extension in sys.builtin_module_names
-            or importlib.machinery.PathFinder.find_spec(extension) is not None)
+            or importcache.findable(extension))
 
 
 @contextlib.contextmanager
