@@ -299,7 +299,10 @@ def _entry(name: str, search: tuple[str, ...]) -> tuple[Entry, bytes] | None:
     stamps.append((origin, _stamp(origin)))
     # found again after the stamps, with the finders' listings read afresh: what the entry
     # holds is no older than its stamps (a change since makes them differ next time)
-    PathFinder.invalidate_caches()
+    for directory in searched:  # (not PathFinder.invalidate_caches: 3.12's imports metadata)
+        invalidate = getattr(sys.path_importer_cache.get(directory), "invalidate_caches", None)
+        if invalidate is not None:
+            invalidate()
     spec = PathFinder.find_spec(name, list(search))
     if stamps[-1][1] is None or spec is None or spec.origin != origin \
             or type(spec.loader) is not _loader(origin):
