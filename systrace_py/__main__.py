@@ -34,22 +34,27 @@ def main() -> int:
     if code is not None:
         return code
     gc.disable()
+    from systrace_py import importcache
+
+    importcache.start(importcache.command_kind(sys.argv[1:]))
     try:
         import contextlib
 
-        from systrace_py.startup import caching_ends, command_kind, quick_imports
+        from systrace_py.startup import caching_ends, quick_imports
     except BaseException:
+        importcache.end()
         gc.enable()
         raise
 
     try:
         with contextlib.ExitStack() as imports:
-            imports.enter_context(quick_imports(command_kind(sys.argv[1:])))
+            imports.enter_context(quick_imports(importcache.command_kind(sys.argv[1:])))
             from systrace_py.cli import main as cli_main
 
             return cli_main(imported=imports.close)
     finally:
         caching_ends()  # (a start that ran no program: --help, a usage error...)
+        importcache.end()  # (idempotent: caching_ends ends it if quick_imports began)
 
 
 def _forget_command_directory() -> None:

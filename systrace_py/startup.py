@@ -34,41 +34,17 @@ import builtins
 import contextlib
 import gc
 import importlib
-import importlib.machinery
 import marshal
 import os
 import sys
 import types
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-
-def cache_path(kind: str, what: str = "generated-code") -> str:
-    """The cache file of one kind of start (:func:`command_kind`): per interpreter (the
-    bytecode's format), next to systrace's own .pyc files."""
-    return os.path.join(os.path.dirname(__file__), "__pycache__",
-                        f"{what}.{kind}.{sys.implementation.cache_tag}.marshal")
-
-
-def command_kind(args: Sequence[str]) -> str:
-    """Which caches (generated code, regular expressions) a start reads: "policy"
-    (``systrace policy``), "resident" (the resident tracer's server), "learn" (``-A`` before
-    the command) or "run".  Each imports other modules, and one cache for all held every
-    kind's entries: after a ``-A`` run an enforcing start unmarshalled 343 kB of code where
-    its own are 250 kB, and 32 kB of regular expressions where its own are 13 kB (+2 M
-    instructions, issue 16).  A guess from the words, before the arguments are parsed: a
-    wrong one costs compiles, never a wrong answer (the entries are keyed by their source
-    text)."""
-    if args[:1] == ["policy"]:
-        return "policy"
-    options = args[:args.index("--")] if "--" in args else args
-    if any(arg.startswith("--resident") for arg in options):
-        return "resident"  # (its warm-up imports what every kind of run imports)
-    return "learn" if "-A" in options else "run"
-
+from systrace_py import importcache
 
 #: The cache file of an enforcing run
-CACHE = cache_path("run")
+CACHE = importcache.cache_path("run")
 
 
 def _load(path: str) -> dict[str, types.CodeType]:
@@ -207,8 +183,8 @@ def _annotation_is_type(identifiers: Any) -> Any:
 
 
 #: Compiled regular expressions of an enforcing run, per interpreter build (the compiled
-#: program's format); each kind of start has its own (:func:`command_kind`).
-RE_CACHE = cache_path("run", "regexes")
+#: program's format); each kind of start has its own (:func:`importcache.command_kind`).
+RE_CACHE = importcache.cache_path("run", "regexes")
 
 
 def _load_regexes(path: str, stamp: tuple[str, int]) -> dict[Any, tuple[Any, ...]]:
@@ -326,7 +302,7 @@ DEFERRED: dict[str, str | None] = {
 
 def _loadable(extension: str | None) -> bool:
     return (extension is None or extension in sys.builtin_module_names
-            or importlib.machinery.PathFinder.find_spec(extension) is not None)
+            or importcache.findable(extension))
 
 
 @contextlib.contextmanager
@@ -381,7 +357,7 @@ def quick_imports(kind: str = "run") -> Iterator[None]:
     """Import with the collector off (nothing imported is garbage, and collecting the young
     objects of ~100 imports costs ~7 ms), then freeze what was imported (never scanned again:
     the stop loop's collections skip the modules) and turn the collector back on.  ``kind``:
-    the start's (:func:`command_kind`), whose caches of generated code and regular
+    the start's (:func:`importcache.command_kind`), whose caches of generated code and regular
     expressions it reads.
 
     The caches, and the collector's rest, last past the imports, until the traced program
@@ -396,12 +372,13 @@ def quick_imports(kind: str = "run") -> Iterator[None]:
     _caching = caching
     caching.callback(gc.enable)
     caching.callback(gc.freeze)
+    caching.callback(importcache.end)  # (__main__ started it: the modules' file)
     try:
         with deferred():
             # (entered under deferred(): cached_generated_code imports dataclasses, which
             # would import inspect)
-            caching.enter_context(cached_generated_code(cache_path(kind)))
-            caching.enter_context(cached_regexes(cache_path(kind, "regexes")))
+            caching.enter_context(cached_generated_code(importcache.cache_path(kind)))
+            caching.enter_context(cached_regexes(importcache.cache_path(kind, "regexes")))
             yield
     except BaseException:
         caching_ends()

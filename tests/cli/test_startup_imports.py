@@ -31,7 +31,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import PYTHON, REPO, systrace_env
-from systrace_py import startup
+from systrace_py import importcache, startup
 from systrace_py.engine import native
 from systrace_py.policy import files
 
@@ -253,23 +253,23 @@ def test_each_kind_of_start_has_its_own_cache(tmp_path: Path) -> None:
     """An enforcing run, -A and `systrace policy` import different modules: each reads and
     writes a cache of its own, so an enforcing start does not unmarshal learning's entries
     (the guess is from the words; the entries are keyed by their text either way)."""
-    assert startup.command_kind(["-p", "x.toml", "--", "true"]) == "run"
-    assert startup.command_kind(["-p", "x.toml", "--", "make", "-A"]) == "run"
-    assert startup.command_kind(["-A", "-o", "x.toml", "--", "true"]) == "learn"
-    assert startup.command_kind(["-v", "-A", "true"]) == "learn"
-    assert startup.command_kind(["policy", "check", "x.toml"]) == "policy"
-    assert startup.command_kind([]) == "run"
-    assert startup.command_kind(["--resident"]) == "resident"
-    assert startup.command_kind(["--resident=stop"]) == "resident"
-    assert startup.command_kind(["-p", "x.toml", "--", "prog", "--resident"]) == "run"
-    paths = {startup.cache_path(kind) for kind in ("run", "learn", "policy", "resident")}
-    assert len(paths) == 4 and startup.cache_path("run") == startup.CACHE
+    assert importcache.command_kind(["-p", "x.toml", "--", "true"]) == "run"
+    assert importcache.command_kind(["-p", "x.toml", "--", "make", "-A"]) == "run"
+    assert importcache.command_kind(["-A", "-o", "x.toml", "--", "true"]) == "learn"
+    assert importcache.command_kind(["-v", "-A", "true"]) == "learn"
+    assert importcache.command_kind(["policy", "check", "x.toml"]) == "policy"
+    assert importcache.command_kind([]) == "run"
+    assert importcache.command_kind(["--resident"]) == "resident"
+    assert importcache.command_kind(["--resident=stop"]) == "resident"
+    assert importcache.command_kind(["-p", "x.toml", "--", "prog", "--resident"]) == "run"
+    paths = {importcache.cache_path(kind) for kind in ("run", "learn", "policy", "resident")}
+    assert len(paths) == 4 and importcache.cache_path("run") == startup.CACHE
     # a learning start fills its cache, not the enforcing one's
     run_cache, learn_cache = tmp_path / "generated-code.run", tmp_path / "generated-code.learn"
     code = textwrap.dedent(f"""\
         import sys
-        from systrace_py import startup
-        startup.cache_path = lambda kind, what="generated-code": f"{tmp_path}/{{what}}.{{kind}}"
+        from systrace_py import importcache, startup
+        importcache.cache_path = lambda kind, what="generated-code": f"{tmp_path}/{{what}}.{{kind}}"
         sys.argv[0] = "systrace"
         from systrace_py.__main__ import main
         sys.exit(main())
@@ -310,8 +310,8 @@ def _saved_at_spawn(tmp_path: Path, policy_text: str) -> int:
     policy.write_text(textwrap.dedent(policy_text))
     code = textwrap.dedent(f"""\
         import sys
-        from systrace_py import startup
-        startup.cache_path = lambda kind, what="generated-code": f"{tmp_path}/{{what}}.{{kind}}"
+        from systrace_py import importcache, startup
+        importcache.cache_path = lambda kind, what="generated-code": f"{tmp_path}/{{what}}.{{kind}}"
         from systrace_py.session import Session
         real_run = Session.run
         def run(self, spec):
