@@ -140,6 +140,11 @@ SYSTEM_SENSITIVE = (
 #: ``$CWD/.git/hooks/*``, made ``.git/hooks/pre-commit``).  Learning writes such a path
 #: exactly where the run writes it (:func:`writes`); a learned glob reaches none where it is
 #: used (:class:`LearnedGlob`); reading them stays as wide as learned (reading plants nothing).
+#: Matched without regard to case: on a case-insensitive directory (vfat, exfat, an ext4 or
+#: f2fs one made ``chattr +F``) ``.GIT/HOOKS/PRE-COMMIT`` is the repository's hook, and which
+#: directories fold case is not known where a policy is written, nor fixed while it is used
+#: (an empty directory's owner may turn folding on): a name of another case is held as well,
+#: which costs a program only that such a name is learned exactly.
 RUNS_LATER: tuple[tuple[str, str], ...] = (
     # a repository's (``repo.git``: a bare one's) -- git runs ``hooks/<name>`` at commit,
     # merge, checkout, push...; its ``config`` names commands (core.fsmonitor, core.pager,
@@ -179,6 +184,13 @@ RUNS_LATER: tuple[tuple[str, str], ...] = (
     ("usercustomize.py", "Python's site imports it at every start, from sys.path"),
     ("site-packages/*.pth", "site runs each of its `import` lines at every Python start"),
     ("dist-packages/*.pth", "Debian's site-packages: the same"),
+    # (a Python project's build: pip, build and uv run setup.py, and a setup.cfg's or a
+    # pyproject.toml's build backend -- an in-tree one, ``backend-path``, is a module of the
+    # project -- at every install and build of it)
+    ("setup.py", "pip and build run it at every install of the project"),
+    ("setup.cfg", "names the setuptools commands and plugins an install runs (cmdclass...)"),
+    ("pyproject.toml", "names the build backend pip runs, an in-tree one by backend-path"),
+    (".gitattributes", "picks the filter, diff and merge commands git runs per file"),
     (".vscode/tasks.json", "VS Code runs its tasks (runOn: folderOpen when it opens)"),
     (".vscode/settings.json", "names programs VS Code and its extensions run"),
     ("__pycache__/*.pyc", "Python runs it in place of its module when its header holds the "
@@ -351,14 +363,15 @@ def _runs_later_regex() -> re.Pattern[str]:
                              fnmatch.translate(c)[4:-3].replace(".*", "[^/]*")
                              for c in pattern.split("/")) for pattern, _ in RUNS_LATER]
     alternatives += [fnmatch.translate(name)[4:-3] + "$" for name, _ in RUNS_LATER_NAMES]
-    return re.compile("/(?:" + "|".join(alternatives) + ")(?:/|$)", re.DOTALL)
+    return re.compile("/(?:" + "|".join(alternatives) + ")(?:/|$)", re.DOTALL | re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=1)
 def _runs_later_tests() -> tuple[tuple[_NameTest, ...], ...]:
     """Each RUNS_LATER pattern's names up to its first ``**`` (which stands for one name,
     here: a directory below where ``**`` begins is caught by :func:`_runs_later_below`)."""
-    return tuple(tuple(_name_test(c) for c in pattern.split("/")) for pattern, _ in RUNS_LATER)
+    return tuple(tuple(re.compile(fnmatch.translate(c), re.DOTALL | re.IGNORECASE).match
+                       for c in pattern.split("/")) for pattern, _ in RUNS_LATER)
 
 
 @functools.lru_cache(maxsize=1)
@@ -368,7 +381,7 @@ def _runs_later_below() -> re.Pattern[str]:
     heads = ["/".join(fnmatch.translate(c)[4:-3].replace(".*", "[^/]*")
                       for c in pattern.split("/**")[0].split("/"))
              for pattern, _ in RUNS_LATER if "/**" in pattern]
-    return re.compile("/(?:" + "|".join(heads) + ")(?:/|$)", re.DOTALL)
+    return re.compile("/(?:" + "|".join(heads) + ")(?:/|$)", re.DOTALL | re.IGNORECASE)
 
 
 def runs_later(path: str) -> bool:
@@ -391,7 +404,7 @@ def _git_directory_of(path: str) -> str | None:
     A look at the file system only for a path with such a name in it."""
     comps = components(path)
     for i in range(1, len(comps)):
-        if comps[i] not in _GIT_RUNS_LATER or comps[i - 1].endswith(".git"):
+        if comps[i].lower() not in _GIT_RUNS_LATER or comps[i - 1].lower().endswith(".git"):
             continue
         directory = "/" + "/".join(comps[:i])
         if os.path.isfile(directory + "/HEAD") and os.path.isdir(directory + "/objects") \

@@ -66,12 +66,16 @@ def test_a_configure_scratch_directory_is_learned_as_its_template(tmp_path):
 
 @pytest.mark.parametrize(("template", "planted"), [
     ("toxXXXXXX", "tox.ini"), ("noxXXXXXX", "noxfile.py"), ("packageXXXXXX", "package.json"),
-    ("justXXXXXX", "justfile")])
+    ("justXXXXXX", "justfile"), ("setupXXXXXX", "setup.py"), ("setupXXXXXX", "setup.cfg"),
+    ("pyprojectXXXXXX", "pyproject.toml"), (".gitattrXXXXXX", ".gitattributes"),
+    ("MAKEXXXXXX", "MAKEFILE")])
 def test_a_generated_name_grants_no_project_file_a_tool_runs(tmp_path, template, planted):
     """A scratch file made beside a project's files (mktemp's ``toxXXXXXX``) is learned as
     its template, fresh: ``$CWD/tox*`` -- which let the next run make ``tox.ini``, whose
     commands tox runs when the user next types tox (npm a package.json's scripts, nox a
-    noxfile.py, just a justfile): generalize.RUNS_LATER.  The scratch file passes again."""
+    noxfile.py, just a justfile, pip a setup.py, a setup.cfg's or a pyproject.toml's build
+    backend, git a .gitattributes' filter and diff drivers; ``MAKEFILE`` is the Makefile of
+    a directory that folds case): generalize.RUNS_LATER.  The scratch file passes again."""
     work = tmp_path / "work"
     work.mkdir()
     scratch = f"f=$(mktemp {template}) && echo x > $f && rm $f"

@@ -651,7 +651,11 @@ RUNS_LATER_SAMPLES = (
     "lib/python3/dist-packages/evil.pth", ".vscode/tasks.json", ".vscode/settings.json",
     "pkg/__pycache__/tool.cpython-311.pyc", ".githooks/pre-commit", ".githooks",
     ".pre-commit-config.yaml", "package.json", "node_modules/left-pad/package.json",
-    "tox.ini", "noxfile.py", "justfile", "Justfile", ".justfile")
+    "tox.ini", "noxfile.py", "justfile", "Justfile", ".justfile", "setup.py", "setup.cfg",
+    "pkg/pyproject.toml", ".gitattributes", "src/.gitattributes",
+    # (of another case: a case-insensitive directory's, which is the same name)
+    ".GIT/HOOKS/pre-commit", "r.Git/Config", "MAKEFILE", "Package.JSON", "Setup.PY",
+    "p/__PYCACHE__/m.cpython-311.PYC")
 #: names beside them that run nothing later, at any depth
 NOT_RUNS_LATER = (
     ".git/objects/info/packs", ".git/info/refs", ".git/info/refs_g1EtCA", ".git/config.lock",
@@ -659,7 +663,8 @@ NOT_RUNS_LATER = (
     "Makefile.am", "conftest.c", "conftest.pyc", "site-packages/pkg/data.pth",
     "evil.pth", ".vscode/launch.json.bak", "tests/test_x.py", "envrc",
     "__pycache__/tool.cpython-311.pyc.140212345678", "package-lock.json", "package.json.bak",
-    "tox.ini.orig", "noxfile.pyc", "githooks/pre-commit", ".pre-commit-hooks.yaml")
+    "tox.ini.orig", "noxfile.pyc", "githooks/pre-commit", ".pre-commit-hooks.yaml",
+    "setup.pyc", "setup.py.orig", "pyproject.toml.bak", "gitattributes", ".gitattributes~")
 
 
 def test_every_entry_that_runs_later_has_a_sample() -> None:
@@ -700,13 +705,12 @@ def test_a_name_that_runs_later_is_one_at_any_depth(above, sample, below):
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_NAME.filter(lambda n: not any(
-    fnmatch.fnmatchcase(n, p) for p in ("*.git", "site-packages", "dist-packages",
-                                        ".husky", ".vscode", ".envrc", "Makefile",
-                                        "makefile", "GNUmakefile", "conftest.py",
-                                        "sitecustomize.py", "usercustomize.py",
-                                        ".githooks", ".pre-commit-config.yaml",
-                                        "package.json", "tox.ini", "noxfile.py",
-                                        "justfile", "Justfile", ".justfile"))),
+    fnmatch.fnmatchcase(n.lower(), p.lower()) for p in (
+        "*.git", "site-packages", "dist-packages", "setup.py", "setup.cfg", "pyproject.toml",
+        ".gitattributes", ".husky", ".vscode", ".envrc", "Makefile", "makefile",
+        "GNUmakefile", "conftest.py", "sitecustomize.py", "usercustomize.py", ".githooks",
+        ".pre-commit-config.yaml", "package.json", "tox.ini", "noxfile.py", "justfile",
+        ".justfile", "__pycache__"))),
     max_size=5), st.sampled_from(NOT_RUNS_LATER))
 def test_the_names_beside_them_are_not(above, sample):
     from systrace_py.policy.generalize import planted_at, runs_later
@@ -719,6 +723,7 @@ def test_the_names_beside_them_are_not(above, sample):
     ("/w/r/.git/modules", True), ("/v/lib/python3.11/site-packages", True),
     ("/w/.vscode", True), ("/w/.husky", True), ("/w/src", False), ("/w/r/.git/objects", False),
     ("/w/build", False), ("/v/lib/python3.11/site-packages/pkg", False),
+    ("/w/r/.GIT", True), ("/w/BARE.GIT/Hooks", True),
 ])
 def test_a_moved_directory_reaches_a_name_that_runs_later_across_its_own(directory, reaches):
     """Moving a directory makes every name below it anew: ``x`` renamed to ``.git`` makes
