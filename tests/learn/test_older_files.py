@@ -111,14 +111,64 @@ def test_a_tools_base_directory_and_counter_made_from_scratch_work_the_next_time
     ``pytest-of-USER`` and ``pytest-0``, ``pytest-1``: the base directory, made and left,
     was covered by the probes' fresh ``$TMPDIR/*`` and the next run, meeting it older, was
     refused reading it; ``run-0`` then ``run-1``, kept literally, refused ``run-2``.  Now
-    the base keeps its own rule and the run's own count is a counter (``run-*``, fresh)."""
+    the base keeps its own rule and the run's own count is a counter: the base holds only
+    its names and what the run made, the counter's own directory (``tool-of-me/**``)."""
     from test_next_run import PYTHON3
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     env = {"TMPDIR": str(tmpdir)}
     once = f"{PYTHON3} -I -S -c '{TOOL_SCRIPT}'"
     policy = learn(tmp_path, ["sh", "-c", f"{once} && {once}"], cwd=tmp_path, env=env)
-    assert "tool-of-me/run-*" in policy.read_text()
+    # (the counter's own directory: learn._Context.counter_dirs)
+    assert "tool-of-me/**" in policy.read_text()
     for n in (2, 3):
         r, refused = enforce(tmp_path, policy, ["sh", "-c", once], cwd=tmp_path, env=env)
         assert (r.returncode, r.stdout, refused) == (0, f"{n}\n", []), (r.stderr, refused[:3])
+
+
+#: pytest's own numbered base directories (its tmp_path's): ``pytest-N`` made in
+#: ``$TMPDIR/pytest-of-USER`` with ``pytest-current`` pointing at it, 3 kept -- from the
+#: fourth run on the oldest is renamed to ``garbage-UUID`` and removed; then, if asked, an
+#: older file written
+BASETEMP_SCRIPT = """
+import atexit, os, pathlib, sys, tempfile
+from _pytest.pathlib import make_numbered_dir_with_cleanup
+root = pathlib.Path(tempfile.gettempdir(), "pytest-of-me")
+root.mkdir(mode=0o700, exist_ok=True)
+made = make_numbered_dir_with_cleanup(prefix="pytest-", root=root, keep=3,
+                                      lock_timeout=10800, mode=0o700,
+                                      register=atexit.register)
+(made / "test_a0").mkdir()
+(made / "test_a0" / "f").write_text("x")
+if sys.argv[1] != "-":
+    open(sys.argv[1], "w").write("planted")
+print(made.name)
+"""
+
+
+def test_pytests_base_directories_rotate_after_a_first_run_learned(tmp_path):
+    """Learned on pytest's first run in a ``$TMPDIR`` -- or its second or third --, the
+    policy named ``pytest-0`` (one made beside no older one was no counter) and the fourth
+    run's rotation, never seen (the oldest renamed to ``garbage-UUID``, then removed), was
+    refused.  ``pytest-of-USER`` holds the counter's names and what the run made, nothing
+    else: it is the counter's own directory, learned as its tree (``pytest-of-me/**``) --
+    no more: an older file beside it is refused."""
+    import sys
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = {"TMPDIR": str(tmpdir)}
+    command = [sys.executable, "-I", "-c", BASETEMP_SCRIPT]
+    policy = learn(tmp_path, [*command, "-"], cwd=tmp_path, env=env)
+    assert '"$TMPDIR/pytest-of-me/**"' in policy.read_text(), policy.read_text()
+    for n in range(1, 5):  # (the 4th removes pytest-0)
+        r, refused = enforce(tmp_path, policy, [*command, "-"], cwd=tmp_path, env=env)
+        assert (r.returncode, r.stdout, refused) == (0, f"pytest-{n}\n", []), (
+            r.stderr, refused[:3])
+    left = {p.name for p in (tmpdir / "pytest-of-me").iterdir()}
+    assert "pytest-0" not in left and {"pytest-4", "pytest-current"} <= left, left
+    older = tmpdir / "older.txt"
+    older.write_text("older")
+    r, refused = enforce(tmp_path, policy, [*command, str(older)], cwd=tmp_path, env=env)
+    assert r.returncode != 0 and [x["args"]["path"] for x in refused] == [str(older)], (
+        r.stderr, refused[:3])
+    assert older.read_text() == "older"
