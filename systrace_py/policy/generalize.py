@@ -413,6 +413,171 @@ def _git_directory_of(path: str) -> str | None:
     return None
 
 
+#: how many levels of ``[include]`` / ``[includeIf]`` :func:`_hooks_paths_in` follows
+_INCLUDE_DEPTH = 5
+_SECTION = re.compile(r'\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]\s*(.*)$')
+_ENTRY = re.compile(r"\s*([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*))?$")
+
+
+def _config_value(raw: str) -> str:
+    """A git config value as git reads it: quotes taken away, a comment (``#``, ``;``
+    outside quotes) dropped, the escapes ``\\"``, ``\\\\`` read."""
+    out, quoted, i = [], False, 0
+    while i < len(raw):
+        ch = raw[i]
+        if ch == "\\" and i + 1 < len(raw):
+            out.append({"n": "\n", "t": "\t", "b": "\b"}.get(raw[i + 1], raw[i + 1]))
+            i += 2
+            continue
+        if ch == '"':
+            quoted = not quoted
+        elif ch in "#;" and not quoted:
+            break
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out).strip()
+
+
+#: config file -> (its stat's identity, its hooksPath values): read again when it changed
+_HOOKS_READ: dict[str, tuple[tuple[int, ...], list[str]]] = {}
+
+
+def _hooks_paths_in(config: str, depth: int = 0) -> list[str]:
+    """The ``core.hooksPath`` values a git config file (and the files it includes, whatever
+    their condition: one git may include is one to read) sets, as written (``~/`` not
+    expanded, relative ones relative to where git runs the hooks).  Read again when its
+    inode, size, change or modification time differ (and always when it includes one)."""
+    try:
+        st = os.stat(config)
+    except OSError:
+        return []
+    identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    known = _HOOKS_READ.get(config)
+    if known is not None and known[0] == identity:
+        return known[1]
+    try:
+        with open(config, encoding="utf-8", errors="surrogateescape") as f:
+            text = f.read(1 << 20)
+    except OSError:
+        return []
+    if "[include" not in text.lower():
+        found = _hooks_paths_of(text, config, depth)
+        if len(_HOOKS_READ) > 256:
+            _HOOKS_READ.clear()
+        _HOOKS_READ[config] = (identity, found)
+        return found
+    return _hooks_paths_of(text, config, depth)
+
+
+def _hooks_paths_of(text: str, config: str, depth: int) -> list[str]:
+    found: list[str] = []
+    section = ""
+    for line in text.splitlines():
+        header = _SECTION.match(line)
+        if header is not None:
+            section = header[1].lower() + ("" if header[2] is None else "." + header[2])
+            line = header[3]
+            if not line.strip():
+                continue
+        entry = _ENTRY.match(line)
+        if entry is None or entry[2] is None:
+            continue
+        key = entry[1].lower()
+        value = _config_value(entry[2])
+        if section == "core" and key == "hookspath" and value:
+            found.append(value)
+        elif key == "path" and section.split(".")[0] in ("include", "includeif") and value \
+                and depth < _INCLUDE_DEPTH:
+            included = os.path.expanduser(value)
+            if not included.startswith("/"):
+                included = os.path.join(os.path.dirname(config), included)
+            found += _hooks_paths_in(included, depth + 1)
+    return found
+
+
+def _global_git_configs() -> tuple[str, ...]:
+    """The configuration files every git of this user reads besides a repository's."""
+    get = os.environ.get
+    return _global_configs(get("HOME"), get("XDG_CONFIG_HOME"), get("GIT_CONFIG_SYSTEM"),
+                           get("GIT_CONFIG_GLOBAL"))
+
+
+@functools.lru_cache(maxsize=8)
+def _global_configs(home: str | None, xdg: str | None, system: str | None,
+                    user: str | None) -> tuple[str, ...]:
+    home = home or os.path.expanduser("~")
+    xdg = xdg or os.path.join(home, ".config")
+    return (system or "/etc/gitconfig", user or os.path.join(home, ".gitconfig"),
+            os.path.join(xdg, "git", "config"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _repository_of(directory: str) -> tuple[str, list[str]] | None:
+    """The work tree ``directory`` is in (the nearest directory above with a ``.git``) and
+    its repository's config files (a gitfile's ``gitdir:`` and a ``commondir`` followed)."""
+    comps = components(directory)
+    for i in range(len(comps), -1, -1):
+        top = "/" + "/".join(comps[:i])
+        dot_git = os.path.join(top, ".git")
+        if os.path.isdir(dot_git):
+            git_dir = dot_git
+        elif os.path.isfile(dot_git):
+            try:
+                with open(dot_git, encoding="utf-8", errors="surrogateescape") as f:
+                    first = f.readline(4096)
+            except OSError:
+                continue
+            if not first.startswith("gitdir:"):
+                continue
+            git_dir = os.path.join(top, first[len("gitdir:"):].strip())
+        else:
+            continue
+        configs = [os.path.join(git_dir, "config"), os.path.join(git_dir, "config.worktree")]
+        try:
+            with open(os.path.join(git_dir, "commondir"), encoding="utf-8",
+                      errors="surrogateescape") as f:
+                configs.append(os.path.join(git_dir, f.readline(4096).strip(), "config"))
+        except OSError:
+            pass
+        return top, configs
+    return None
+
+
+def _hooks_directory_of(path: str) -> str | None:
+    """The ``core.hooksPath`` directory ``path`` is or is inside, named by the config of the
+    repository whose work tree holds it or by the user's or the system's (git runs its
+    hooks from there, of any name: ``tools/hooks``), resolved as git resolves it -- ``~/``
+    from the home directory, a relative one from the work tree's top --; None: none.
+    Read where it is asked, as git reads it where it runs: a config changed by a learned
+    exact rule is read anew at the next call."""
+    parent = os.path.dirname(path.rstrip("/")) or "/"
+    repository = _repository_of(parent)
+    top = repository[0] if repository else None
+    values: list[str] = []
+    for config in (*_global_git_configs(), *(repository[1] if repository else ())):
+        values += _hooks_paths_in(config)
+    target = path.rstrip("/")  # (resolved: paths are matched resolved)
+    for value in values:
+        hooks = _resolved_hooks(value, top)
+        if hooks is not None and (target == hooks or target.startswith(hooks + "/")):
+            return hooks
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved_hooks(value: str, top: str | None) -> str | None:
+    """A hooksPath value resolved: ``~/`` from the home directory, a relative one from the
+    work tree's top (None: no top), links followed; never ``/``."""
+    value = os.path.expanduser(value)
+    if not value.startswith("/"):
+        if top is None:
+            return None
+        value = os.path.join(top, value)
+    hooks = os.path.realpath(value)
+    return None if hooks == "/" else hooks
+
+
 def planted_at(path: str) -> str | None:
     """The directory a RUNS_LATER name of ``path`` begins in -- ``/w`` for
     ``/w/.git/hooks/pre-commit``, the outermost when several --, or None: no such name.  A
@@ -424,7 +589,9 @@ def planted_at(path: str) -> str | None:
     found = _runs_later_regex().search("/" + "/".join(components(path)))
     if found is None:
         git_directory = _git_directory_of(path)
-        return None if git_directory is None else os.path.dirname(git_directory)
+        if git_directory is None:
+            git_directory = _hooks_directory_of(path)
+        return None if git_directory is None else os.path.dirname(git_directory) or "/"
     return found.string[:found.start()] or "/"
 
 

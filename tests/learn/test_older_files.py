@@ -7,7 +7,9 @@ grants no project file a tool runs later (generalize.RUNS_LATER)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -172,3 +174,23 @@ def test_pytests_base_directories_rotate_after_a_first_run_learned(tmp_path):
     assert r.returncode != 0 and [x["args"]["path"] for x in refused] == [str(older)], (
         r.stderr, refused[:3])
     assert older.read_text() == "older"
+
+
+def test_a_hooks_directory_of_another_name_gets_no_hook(tmp_path):
+    """A repository whose ``core.hooksPath`` is ``tools/hooks`` runs its hooks from there:
+    a scratch file made in it (mktemp's ``preXXXXXX``) was learned as ``pre*``, fresh, and
+    the next run made ``tools/hooks/pre-commit``, which git runs at the next commit.  The
+    directory a git config names is held as ``.git/hooks`` is: learned exactly, no glob
+    reaches a new name there (generalize._hooks_directory_of)."""
+    work = tmp_path / "work"
+    (work / "tools" / "hooks").mkdir(parents=True)
+    env = {"HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1"}
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True, env={**os.environ, **env})
+    subprocess.run(["git", "config", "core.hooksPath", "tools/hooks"], cwd=work, check=True,
+                   env={**os.environ, **env})
+    scratch = "f=$(mktemp tools/hooks/preXXXXXX) && echo x > $f && rm $f"
+    policy = learn(tmp_path, ["sh", "-c", scratch], cwd=work, env=env)
+    assert "$CWD/tools/hooks/pre*" not in policy.read_text(), policy.read_text()
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", "echo evil > tools/hooks/pre-commit"],
+                         cwd=work, env=env)
+    assert not (work / "tools" / "hooks" / "pre-commit").exists() and refused, r.stderr

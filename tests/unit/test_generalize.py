@@ -804,3 +804,34 @@ def test_c_mkstemps_run_is_never_pythons_eight(run, prefix):
     tempfile adds (``libc``), its run is C's 6 and the whole prefix stays."""
     name = prefix + run
     assert generated_name(name, Evidence.TEMPORARY, mkstemp=True, libc=True) == prefix + "*"
+
+
+def test_a_hooks_directory_a_git_config_names_runs_later(tmp_path, monkeypatch) -> None:
+    """git runs its hooks from ``core.hooksPath``, of any name -- set by the repository's
+    config (relative: from the work tree's top), by a file it includes, or by the user's
+    (``~/``) --: a name there is planted where the hooks directory begins, as a
+    ``.git/hooks`` one is; beside it nothing is."""
+    from systrace_py.policy.generalize import planted_at
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_SYSTEM", str(tmp_path / "none"))
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "src").mkdir()
+    config = repo / ".git" / "config"
+    config.write_text('[core]\n\tbare = false\n[Core]\n\tHooksPath = "tools/hooks" ; ours\n')
+    hook = repo / "tools" / "hooks" / "pre-commit"
+    assert planted_at(str(hook)) == str(repo / "tools")
+    assert planted_at(str(repo / "tools" / "hooks")) == str(repo / "tools")
+    assert planted_at(str(repo / "src" / "a.c")) is None
+    assert planted_at(str(repo / "tools" / "other")) is None
+    # (changed: read again -- a hooks directory of another name, through an include)
+    (repo / "extra.inc").write_text("[core]\nhooksPath = ci/h\n")
+    config.write_text("[include]\n\tpath = ../extra.inc\n")
+    assert planted_at(str(hook)) is None
+    assert planted_at(str(repo / "ci" / "h" / "post-merge")) == str(repo / "ci")
+    (home / ".gitconfig").write_text("[core]\n  hookspath = ~/my-hooks\n")
+    assert planted_at(str(home / "my-hooks" / "pre-push")) == str(home)
