@@ -408,6 +408,8 @@ class _Context:
     #: directories that hold a counter's names and nothing else but what the run made
     #: (:meth:`_counters_own`): pytest's ``$TMPDIR/pytest-of-USER``
     counter_dirs: set[str] = field(default_factory=set)
+    #: the names :meth:`_count_on` found to be a counter's (``pytest-N``)
+    counted: set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, observations: list[Observation], options: LearnOptions) -> _Context:
@@ -536,6 +538,7 @@ class _Context:
                     parent in listed and not others and min(counted) <= 1):
                 for path in heads[key]:
                     self.temp[path] = escape(head) + "*" + escape(tail)
+                    self.counted.add(path)
         for obs in observations:
             names = [arg.path.rpartition("/") for arg in obs.paths]
             if obs.listing is not None and obs.paths:
@@ -546,6 +549,7 @@ class _Context:
                     continue
                 for path in heads.get((parent, found["head"], found["tail"]), ()):
                     self.temp[path] = escape(found["head"]) + "*" + escape(found["tail"])
+                    self.counted.add(path)
 
     def _counters_own(self, observations: list[Observation]) -> None:
         """The directories that are a counter's own (:attr:`counter_dirs`): the run made a
@@ -561,12 +565,14 @@ class _Context:
         name something runs later (LearnedGlob)."""
         listed = _listed(observations)
         roots = {directory for directory, _ in self.writer.prefixes} | {"/"}
-        for path, glob in self.temp.items():
+        # (only a counter _count_on found: a generated name that ends in a number --
+        # Python's ``NAME.pyc.140598365737840``, renamed onto NAME.pyc -- is none)
+        for path in sorted(self.counted):
             parent, _, name = path.rpartition("/")
             found = _COUNTED.fullmatch(name)
-            if found is None or glob != escape(found["head"]) + "*" + escape(found["tail"]) \
-                    or parent in self.counter_dirs or parent not in listed or parent in roots \
-                    or len(components(parent)) < 2 or is_sensitive(parent, self.writer.home):
+            if found is None or parent in self.counter_dirs or parent not in listed \
+                    or parent in roots or len(components(parent)) < 2 \
+                    or is_sensitive(parent, self.writer.home) or planted_at(path) is not None:
                 continue
             if all(_counts_as(e, found["head"], found["tail"]) or f"{parent}/{e}" in self.made
                    for e in listed[parent]):

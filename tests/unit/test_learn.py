@@ -1046,3 +1046,21 @@ def test_a_counter_in_a_variables_directory_grants_no_tree():
     assert '"$TMPDIR/**"' not in text, text
     older = CallFacts("unlink", (PathArg("path", "/tmp/older.txt"),))
     assert policy.main.decide(older).action is not Action.PERMIT
+
+
+def test_a_generated_name_ending_in_a_number_makes_no_counters_own_directory():
+    """Python writes a module's cache as ``NAME.pyc.<id()>`` and renames it onto
+    ``NAME.pyc``: a generated name that ends in a number, in a directory holding only what
+    the run made -- no counter (the workload's pip install learned ``__pycache__/**``,
+    not fresh, and the next run's renames onto a cache were refused)."""
+    cache = "/work/proj/v/lib/python3.11/site-packages/pkg/__pycache__"
+    temp = f"{cache}/mod.cpython-311.pyc.140598365737840"
+    obs = [Observation(MAIN, "mkdir", (PathArg("path", cache),), created=("path",),
+                       exclusive=True),
+           listing(cache),
+           write(temp, EXCL),
+           Observation(MAIN, "rename", (PathArg("old", temp),
+                                        PathArg("new", f"{cache}/mod.cpython-311.pyc")),
+                       created=("new",))]
+    _, _, text = learned(obs)
+    assert "__pycache__/**" not in text, text
