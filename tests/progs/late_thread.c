@@ -1,6 +1,7 @@
 /* A thread started just before its process ends: the main thread waits only until the
  * thread runs, then returns (exit_group) while the thread makes N getppid calls and then
  * names itself with prctl(PR_SET_NAME), as a Rust thread does at its start (rustc's).
+ * With a program after N, the main thread execs it instead (rustup's proxy execs cargo).
  * Natively the thread often gets to its prctl before the exit ends it; learning stopped
  * at every one of its calls and ended it first -- the learned policy then refused the
  * prctl its next run made (learner.EXIT_GRACE). */
@@ -26,5 +27,6 @@ int main(int argc, char **argv) {
     pthread_t thread;
     if (pthread_create(&thread, NULL, run, NULL) != 0) return 2;
     while (!atomic_load(&started)) {}
+    if (argc > 2) execv(argv[2], argv + 2);  /* (an exec ends the thread as the exit does) */
     return 0;
 }
