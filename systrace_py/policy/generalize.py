@@ -439,35 +439,20 @@ def _config_value(raw: str) -> str:
     return "".join(out).strip()
 
 
-#: config file -> (its stat's identity, its hooksPath values): read again when it changed
-_HOOKS_READ: dict[str, tuple[tuple[int, ...], list[str]]] = {}
-
-
-def _hooks_paths_in(config: str, depth: int = 0) -> list[str]:
+@functools.lru_cache(maxsize=256)
+def _hooks_paths_in(config: str, depth: int = 0) -> tuple[str, ...]:
     """The ``core.hooksPath`` values a git config file (and the files it includes, whatever
     their condition: one git may include is one to read) sets, as written (``~/`` not
-    expanded, relative ones relative to where git runs the hooks).  Read again when its
-    inode, size, change or modification time differ (and always when it includes one)."""
-    try:
-        st = os.stat(config)
-    except OSError:
-        return []
-    identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    known = _HOOKS_READ.get(config)
-    if known is not None and known[0] == identity:
-        return known[1]
+    expanded, relative ones relative to where git runs the hooks).  Read once in a process
+    (a look per write a learned glob grants cost 5 stats, ~50 us here): a traced run may
+    change a repository's config only by a learned exact rule, which lets it name any
+    command there anyway (core.fsmonitor; docs/learning.md), and the user's is sensitive."""
     try:
         with open(config, encoding="utf-8", errors="surrogateescape") as f:
             text = f.read(1 << 20)
     except OSError:
-        return []
-    if "[include" not in text.lower():
-        found = _hooks_paths_of(text, config, depth)
-        if len(_HOOKS_READ) > 256:
-            _HOOKS_READ.clear()
-        _HOOKS_READ[config] = (identity, found)
-        return found
-    return _hooks_paths_of(text, config, depth)
+        return ()
+    return tuple(_hooks_paths_of(text, config, depth))
 
 
 def _hooks_paths_of(text: str, config: str, depth: int) -> list[str]:
@@ -549,33 +534,31 @@ def _hooks_directory_of(path: str) -> str | None:
     repository whose work tree holds it or by the user's or the system's (git runs its
     hooks from there, of any name: ``tools/hooks``), resolved as git resolves it -- ``~/``
     from the home directory, a relative one from the work tree's top --; None: none.
-    Read where it is asked, as git reads it where it runs: a config changed by a learned
-    exact rule is read anew at the next call."""
-    parent = os.path.dirname(path.rstrip("/")) or "/"
-    repository = _repository_of(parent)
-    top = repository[0] if repository else None
-    values: list[str] = []
-    for config in (*_global_git_configs(), *(repository[1] if repository else ())):
-        values += _hooks_paths_in(config)
+    (Configs read once in a process: :func:`_hooks_paths_in`.)"""
     target = path.rstrip("/")  # (resolved: paths are matched resolved)
-    for value in values:
-        hooks = _resolved_hooks(value, top)
-        if hooks is not None and (target == hooks or target.startswith(hooks + "/")):
+    for hooks in _hooks_directories(os.path.dirname(target) or "/", _global_git_configs()):
+        if target == hooks or target.startswith(hooks + "/"):
             return hooks
     return None
 
 
-@functools.lru_cache(maxsize=256)
-def _resolved_hooks(value: str, top: str | None) -> str | None:
-    """A hooksPath value resolved: ``~/`` from the home directory, a relative one from the
-    work tree's top (None: no top), links followed; never ``/``."""
-    value = os.path.expanduser(value)
-    if not value.startswith("/"):
-        if top is None:
-            return None
-        value = os.path.join(top, value)
-    hooks = os.path.realpath(value)
-    return None if hooks == "/" else hooks
+@functools.lru_cache(maxsize=4096)
+def _hooks_directories(directory: str, global_configs: tuple[str, ...]) -> tuple[str, ...]:
+    """The hooks directories git running in ``directory`` knows, resolved (never ``/``)."""
+    repository = _repository_of(directory)
+    top = repository[0] if repository else None
+    out: list[str] = []
+    for config in (*global_configs, *(repository[1] if repository else ())):
+        for value in _hooks_paths_in(config):
+            value = os.path.expanduser(value)
+            if not value.startswith("/"):
+                if top is None:
+                    continue
+                value = os.path.join(top, value)
+            hooks = os.path.realpath(value)
+            if hooks != "/":
+                out.append(hooks)
+    return tuple(out)
 
 
 def planted_at(path: str) -> str | None:

@@ -818,6 +818,7 @@ def test_a_hooks_directory_a_git_config_names_runs_later(tmp_path, monkeypatch) 
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
     monkeypatch.setenv("GIT_CONFIG_SYSTEM", str(tmp_path / "none"))
+    (home / ".gitconfig").write_text("[core]\n  hookspath = ~/my-hooks\n")
     repo = tmp_path / "repo"
     (repo / ".git").mkdir(parents=True)
     (repo / "src").mkdir()
@@ -828,10 +829,12 @@ def test_a_hooks_directory_a_git_config_names_runs_later(tmp_path, monkeypatch) 
     assert planted_at(str(repo / "tools" / "hooks")) == str(repo / "tools")
     assert planted_at(str(repo / "src" / "a.c")) is None
     assert planted_at(str(repo / "tools" / "other")) is None
-    # (changed: read again -- a hooks directory of another name, through an include)
+    # (another repository's: a hooks directory of another name, through an include)
+    repo = tmp_path / "other"
+    (repo / ".git").mkdir(parents=True)
+    hook = repo / "tools" / "hooks" / "pre-commit"
     (repo / "extra.inc").write_text("[core]\nhooksPath = ci/h\n")
-    config.write_text("[include]\n\tpath = ../extra.inc\n")
+    (repo / ".git" / "config").write_text("[include]\n\tpath = ../extra.inc\n")
     assert planted_at(str(hook)) is None
     assert planted_at(str(repo / "ci" / "h" / "post-merge")) == str(repo / "ci")
-    (home / ".gitconfig").write_text("[core]\n  hookspath = ~/my-hooks\n")
     assert planted_at(str(home / "my-hooks" / "pre-push")) == str(home)
