@@ -69,6 +69,17 @@ _ARGUMENT_CALLS = treated(Treat.PATH) | treated(Treat.FILE) | treated(Treat.ADDR
     | treated(Treat.ARGV)
 _RUN = Reply.run()
 _RUN_EXIT = Reply.run(want_exit=True)
+#: How long a process that has other threads is held at its exit_group -- or at an exec,
+#: which ends them too (rustup's proxy execs cargo) -- before the call runs: learning stops
+#: at every call of every thread, enforcement only at the calls its prefilter traces, so a
+#: thread started just before its process ends got through fewer of its calls while
+#: learning than it does under the learned policy -- rustc's and rustup's threads'
+#: prctl(PR_SET_NAME), made by the next run, was refused (issue 11).  Held, the other
+#: threads run on as they would if this one were slower (a schedule the kernel may choose
+#: anyway): what they do then is what they do, and is learned as seen.
+EXIT_GRACE = 0.05
+_RUN_LATE = dataclasses.replace(_RUN, delay=EXIT_GRACE)
+_RUN_EXIT_LATE = dataclasses.replace(_RUN_EXIT, delay=EXIT_GRACE)
 #: Aliases whose rules look at arguments: a call in none of them (fstat on a descriptor,
 #: fchdir...) is recorded by name, whatever its arguments were.
 _DECIDED_BY_ARGUMENTS = frozenset({"fsread", "fswrite", "exec", "net-connect", "net-bind"})
@@ -201,7 +212,8 @@ class Learner:
                 if name in aliases.EXEC_CALLS:
                     # recorded once its result is known: a failed exec is no exec to learn
                     self._execs[task.process.pid] = (obs, task, call)
-                    return _RUN_EXIT
+                    # (an exec ends the other threads as exit_group does: EXIT_GRACE)
+                    return _RUN_EXIT_LATE if len(task.process.tids) > 1 else _RUN_EXIT
                 if obs not in self._observations:
                     self._record(obs, task, call)
                 self._note_made(call, obs)
@@ -212,6 +224,11 @@ class Learner:
                 return _RUN
         elif name in _LISTING:
             return self._listing(task, call, table, name)
+        if name == "exit_group" and len(task.process.tids) > 1:
+            if (table, name, False) not in self._plain:
+                self._plain.add((table, name, False))
+                self._record(Observation(table, name), task, call)
+            return _RUN_LATE  # (the other threads' last calls: see EXIT_GRACE)
         # a signal inside the tree: what every learned table permits (learn.TREE_SIGNALS)
         tree = name in _SIGNAL_CALLS and call.in_tree()
         key = (table, name, tree)

@@ -140,6 +140,11 @@ SYSTEM_SENSITIVE = (
 #: ``$CWD/.git/hooks/*``, made ``.git/hooks/pre-commit``).  Learning writes such a path
 #: exactly where the run writes it (:func:`writes`); a learned glob reaches none where it is
 #: used (:class:`LearnedGlob`); reading them stays as wide as learned (reading plants nothing).
+#: Matched without regard to case: on a case-insensitive directory (vfat, exfat, an ext4 or
+#: f2fs one made ``chattr +F``) ``.GIT/HOOKS/PRE-COMMIT`` is the repository's hook, and which
+#: directories fold case is not known where a policy is written, nor fixed while it is used
+#: (an empty directory's owner may turn folding on): a name of another case is held as well,
+#: which costs a program only that such a name is learned exactly.
 RUNS_LATER: tuple[tuple[str, str], ...] = (
     # a repository's (``repo.git``: a bare one's) -- git runs ``hooks/<name>`` at commit,
     # merge, checkout, push...; its ``config`` names commands (core.fsmonitor, core.pager,
@@ -179,6 +184,13 @@ RUNS_LATER: tuple[tuple[str, str], ...] = (
     ("usercustomize.py", "Python's site imports it at every start, from sys.path"),
     ("site-packages/*.pth", "site runs each of its `import` lines at every Python start"),
     ("dist-packages/*.pth", "Debian's site-packages: the same"),
+    # (a Python project's build: pip, build and uv run setup.py, and a setup.cfg's or a
+    # pyproject.toml's build backend -- an in-tree one, ``backend-path``, is a module of the
+    # project -- at every install and build of it)
+    ("setup.py", "pip and build run it at every install of the project"),
+    ("setup.cfg", "names the setuptools commands and plugins an install runs (cmdclass...)"),
+    ("pyproject.toml", "names the build backend pip runs, an in-tree one by backend-path"),
+    (".gitattributes", "picks the filter, diff and merge commands git runs per file"),
     (".vscode/tasks.json", "VS Code runs its tasks (runOn: folderOpen when it opens)"),
     (".vscode/settings.json", "names programs VS Code and its extensions run"),
     ("__pycache__/*.pyc", "Python runs it in place of its module when its header holds the "
@@ -351,14 +363,15 @@ def _runs_later_regex() -> re.Pattern[str]:
                              fnmatch.translate(c)[4:-3].replace(".*", "[^/]*")
                              for c in pattern.split("/")) for pattern, _ in RUNS_LATER]
     alternatives += [fnmatch.translate(name)[4:-3] + "$" for name, _ in RUNS_LATER_NAMES]
-    return re.compile("/(?:" + "|".join(alternatives) + ")(?:/|$)", re.DOTALL)
+    return re.compile("/(?:" + "|".join(alternatives) + ")(?:/|$)", re.DOTALL | re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=1)
 def _runs_later_tests() -> tuple[tuple[_NameTest, ...], ...]:
     """Each RUNS_LATER pattern's names up to its first ``**`` (which stands for one name,
     here: a directory below where ``**`` begins is caught by :func:`_runs_later_below`)."""
-    return tuple(tuple(_name_test(c) for c in pattern.split("/")) for pattern, _ in RUNS_LATER)
+    return tuple(tuple(re.compile(fnmatch.translate(c), re.DOTALL | re.IGNORECASE).match
+                       for c in pattern.split("/")) for pattern, _ in RUNS_LATER)
 
 
 @functools.lru_cache(maxsize=1)
@@ -368,7 +381,7 @@ def _runs_later_below() -> re.Pattern[str]:
     heads = ["/".join(fnmatch.translate(c)[4:-3].replace(".*", "[^/]*")
                       for c in pattern.split("/**")[0].split("/"))
              for pattern, _ in RUNS_LATER if "/**" in pattern]
-    return re.compile("/(?:" + "|".join(heads) + ")(?:/|$)", re.DOTALL)
+    return re.compile("/(?:" + "|".join(heads) + ")(?:/|$)", re.DOTALL | re.IGNORECASE)
 
 
 def runs_later(path: str) -> bool:
@@ -391,13 +404,161 @@ def _git_directory_of(path: str) -> str | None:
     A look at the file system only for a path with such a name in it."""
     comps = components(path)
     for i in range(1, len(comps)):
-        if comps[i] not in _GIT_RUNS_LATER or comps[i - 1].endswith(".git"):
+        if comps[i].lower() not in _GIT_RUNS_LATER or comps[i - 1].lower().endswith(".git"):
             continue
         directory = "/" + "/".join(comps[:i])
         if os.path.isfile(directory + "/HEAD") and os.path.isdir(directory + "/objects") \
                 and os.path.isdir(directory + "/refs"):
             return directory
     return None
+
+
+#: how many levels of ``[include]`` / ``[includeIf]`` :func:`_hooks_paths_in` follows
+_INCLUDE_DEPTH = 5
+_SECTION = re.compile(r'\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]\s*(.*)$')
+_ENTRY = re.compile(r"\s*([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*))?$")
+
+
+def _config_value(raw: str) -> str:
+    """A git config value as git reads it: quotes taken away, a comment (``#``, ``;``
+    outside quotes) dropped, the escapes ``\\"``, ``\\\\`` read."""
+    out, quoted, i = [], False, 0
+    while i < len(raw):
+        ch = raw[i]
+        if ch == "\\" and i + 1 < len(raw):
+            out.append({"n": "\n", "t": "\t", "b": "\b"}.get(raw[i + 1], raw[i + 1]))
+            i += 2
+            continue
+        if ch == '"':
+            quoted = not quoted
+        elif ch in "#;" and not quoted:
+            break
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out).strip()
+
+
+@functools.lru_cache(maxsize=256)
+def _hooks_paths_in(config: str, depth: int = 0) -> tuple[str, ...]:
+    """The ``core.hooksPath`` values a git config file (and the files it includes, whatever
+    their condition: one git may include is one to read) sets, as written (``~/`` not
+    expanded, relative ones relative to where git runs the hooks).  Read once in a process
+    (a look per write a learned glob grants cost 5 stats, ~50 us here): a traced run may
+    change a repository's config only by a learned exact rule, which lets it name any
+    command there anyway (core.fsmonitor; docs/learning.md), and the user's is sensitive."""
+    try:
+        with open(config, encoding="utf-8", errors="surrogateescape") as f:
+            text = f.read(1 << 20)
+    except OSError:
+        return ()
+    return tuple(_hooks_paths_of(text, config, depth))
+
+
+def _hooks_paths_of(text: str, config: str, depth: int) -> list[str]:
+    found: list[str] = []
+    section = ""
+    for line in text.splitlines():
+        header = _SECTION.match(line)
+        if header is not None:
+            section = header[1].lower() + ("" if header[2] is None else "." + header[2])
+            line = header[3]
+            if not line.strip():
+                continue
+        entry = _ENTRY.match(line)
+        if entry is None or entry[2] is None:
+            continue
+        key = entry[1].lower()
+        value = _config_value(entry[2])
+        if section == "core" and key == "hookspath" and value:
+            found.append(value)
+        elif key == "path" and section.split(".")[0] in ("include", "includeif") and value \
+                and depth < _INCLUDE_DEPTH:
+            included = os.path.expanduser(value)
+            if not included.startswith("/"):
+                included = os.path.join(os.path.dirname(config), included)
+            found += _hooks_paths_in(included, depth + 1)
+    return found
+
+
+def _global_git_configs() -> tuple[str, ...]:
+    """The configuration files every git of this user reads besides a repository's."""
+    get = os.environ.get
+    return _global_configs(get("HOME"), get("XDG_CONFIG_HOME"), get("GIT_CONFIG_SYSTEM"),
+                           get("GIT_CONFIG_GLOBAL"))
+
+
+@functools.lru_cache(maxsize=8)
+def _global_configs(home: str | None, xdg: str | None, system: str | None,
+                    user: str | None) -> tuple[str, ...]:
+    home = home or os.path.expanduser("~")
+    xdg = xdg or os.path.join(home, ".config")
+    return (system or "/etc/gitconfig", user or os.path.join(home, ".gitconfig"),
+            os.path.join(xdg, "git", "config"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _repository_of(directory: str) -> tuple[str, list[str]] | None:
+    """The work tree ``directory`` is in (the nearest directory above with a ``.git``) and
+    its repository's config files (a gitfile's ``gitdir:`` and a ``commondir`` followed)."""
+    comps = components(directory)
+    for i in range(len(comps), -1, -1):
+        top = "/" + "/".join(comps[:i])
+        dot_git = os.path.join(top, ".git")
+        if os.path.isdir(dot_git):
+            git_dir = dot_git
+        elif os.path.isfile(dot_git):
+            try:
+                with open(dot_git, encoding="utf-8", errors="surrogateescape") as f:
+                    first = f.readline(4096)
+            except OSError:
+                continue
+            if not first.startswith("gitdir:"):
+                continue
+            git_dir = os.path.join(top, first[len("gitdir:"):].strip())
+        else:
+            continue
+        configs = [os.path.join(git_dir, "config"), os.path.join(git_dir, "config.worktree")]
+        try:
+            with open(os.path.join(git_dir, "commondir"), encoding="utf-8",
+                      errors="surrogateescape") as f:
+                configs.append(os.path.join(git_dir, f.readline(4096).strip(), "config"))
+        except OSError:
+            pass
+        return top, configs
+    return None
+
+
+def _hooks_directory_of(path: str) -> str | None:
+    """The ``core.hooksPath`` directory ``path`` is or is inside, named by the config of the
+    repository whose work tree holds it or by the user's or the system's (git runs its
+    hooks from there, of any name: ``tools/hooks``), resolved as git resolves it -- ``~/``
+    from the home directory, a relative one from the work tree's top --; None: none.
+    (Configs read once in a process: :func:`_hooks_paths_in`.)"""
+    target = path.rstrip("/")  # (resolved: paths are matched resolved)
+    for hooks in _hooks_directories(os.path.dirname(target) or "/", _global_git_configs()):
+        if target == hooks or target.startswith(hooks + "/"):
+            return hooks
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _hooks_directories(directory: str, global_configs: tuple[str, ...]) -> tuple[str, ...]:
+    """The hooks directories git running in ``directory`` knows, resolved (never ``/``)."""
+    repository = _repository_of(directory)
+    top = repository[0] if repository else None
+    out: list[str] = []
+    for config in (*global_configs, *(repository[1] if repository else ())):
+        for value in _hooks_paths_in(config):
+            value = os.path.expanduser(value)
+            if not value.startswith("/"):
+                if top is None:
+                    continue
+                value = os.path.join(top, value)
+            hooks = os.path.realpath(value)
+            if hooks != "/":
+                out.append(hooks)
+    return tuple(out)
 
 
 def planted_at(path: str) -> str | None:
@@ -411,7 +572,9 @@ def planted_at(path: str) -> str | None:
     found = _runs_later_regex().search("/" + "/".join(components(path)))
     if found is None:
         git_directory = _git_directory_of(path)
-        return None if git_directory is None else os.path.dirname(git_directory)
+        if git_directory is None:
+            git_directory = _hooks_directory_of(path)
+        return None if git_directory is None else os.path.dirname(git_directory) or "/"
     return found.string[:found.start()] or "/"
 
 

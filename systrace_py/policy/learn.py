@@ -405,6 +405,11 @@ class _Context:
     kept: set[str] = field(default_factory=set)
     #: older paths named as the run's counted ones (:meth:`_count_older`) -> their shape
     older_counted: dict[str, str] = field(default_factory=dict)
+    #: directories that hold a counter's names and nothing else but what the run made
+    #: (:meth:`_counters_own`): pytest's ``$TMPDIR/pytest-of-USER``
+    counter_dirs: set[str] = field(default_factory=set)
+    #: the names :meth:`_count_on` found to be a counter's (``pytest-N``)
+    counted: set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, observations: list[Observation], options: LearnOptions) -> _Context:
@@ -490,6 +495,7 @@ class _Context:
                 ctx.temp[path] = glob
         ctx._count_on(observations, [p for p, exclusive in created.items() if exclusive])
         ctx._count_older(observations)
+        ctx._counters_own(observations)
         return ctx
 
     def _planted_outside(self, path: str) -> bool:
@@ -521,10 +527,18 @@ class _Context:
                 numbers[(parent, found["head"], found["tail"])].add(int(found["number"]))
         if not heads:
             return
+        listed = _listed(observations)
         for key, counted in numbers.items():
-            if any(n + 1 in counted for n in counted):
+            parent, head, tail = key
+            others = [e for e in listed.get(parent, ())
+                      if _counts_as(e, head, tail) and f"{parent}/{e}" not in self.made]
+            if any(n + 1 in counted for n in counted) or (
+                    # (the first of a counter: 0 or 1 made after listing a directory that held
+                    # no older name of it -- pytest's first run in a $TMPDIR, ``pytest-0``)
+                    parent in listed and not others and min(counted) <= 1):
                 for path in heads[key]:
-                    self.temp[path] = escape(key[1]) + "*" + escape(key[2])
+                    self.temp[path] = escape(head) + "*" + escape(tail)
+                    self.counted.add(path)
         for obs in observations:
             names = [arg.path.rpartition("/") for arg in obs.paths]
             if obs.listing is not None and obs.paths:
@@ -535,6 +549,34 @@ class _Context:
                     continue
                 for path in heads.get((parent, found["head"], found["tail"]), ()):
                     self.temp[path] = escape(found["head"]) + "*" + escape(found["tail"])
+                    self.counted.add(path)
+
+    def _counters_own(self, observations: list[Observation]) -> None:
+        """The directories that are a counter's own (:attr:`counter_dirs`): the run made a
+        counted name there (``pytest-N``, ``head*tail`` in :attr:`temp`), listed the directory,
+        and every name it held was one of the counter's or one the run made (pytest's
+        ``pytest-current``).  The tool keeps its older runs there, and a later run removes
+        them -- pytest from its fourth on renames the oldest ``pytest-K`` to
+        ``garbage-UUID`` and removes that tree, which a run learned before its fourth never
+        did: the next runs were refused.  A use below such a directory is learned as the
+        directory's tree (``DIR/**``, not fresh): no more than the tool's own directory,
+        which no variable names (``$TMPDIR``, ``$CWD``, ``~`` themselves are never one), and
+        where a learned policy is used a writing glob still reaches no sensitive name and no
+        name something runs later (LearnedGlob)."""
+        listed = _listed(observations)
+        roots = {directory for directory, _ in self.writer.prefixes} | {"/"}
+        # (only a counter _count_on found: a generated name that ends in a number --
+        # Python's ``NAME.pyc.140598365737840``, renamed onto NAME.pyc -- is none)
+        for path in sorted(self.counted):
+            parent, _, name = path.rpartition("/")
+            found = _COUNTED.fullmatch(name)
+            if found is None or parent in self.counter_dirs or parent not in listed \
+                    or parent in roots or len(components(parent)) < 2 \
+                    or is_sensitive(parent, self.writer.home) or planted_at(path) is not None:
+                continue
+            if all(_counts_as(e, found["head"], found["tail"]) or f"{parent}/{e}" in self.made
+                   for e in listed[parent]):
+                self.counter_dirs.add(parent)
 
     def _count_older(self, observations: list[Observation]) -> None:
         """Older names of a counter the run counts on (pytest's ``pytest-N``: it makes the
@@ -574,6 +616,21 @@ _PYTHON_STARTS = re.compile(r"/python3[^/]*/encodings/__init__\.(?:py|pyc)$|"
 
 #: a name of a counter: a head ending in a separator, a number, a tail (pytest-711)
 _COUNTED = re.compile(r"(?P<head>.*[-._])(?P<number>[0-9]+)(?P<tail>[^0-9]*)", re.DOTALL)
+
+
+def _counts_as(name: str, head: str, tail: str) -> bool:
+    """Whether ``name`` is a name of the counter ``head``N``tail``."""
+    found = _COUNTED.fullmatch(name)
+    return found is not None and (found["head"], found["tail"]) == (head, tail)
+
+
+def _listed(observations: list[Observation]) -> dict[str, set[str]]:
+    """The names each directory the run listed held (every listing of it)."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for obs in observations:
+        if obs.listing is not None and obs.paths:
+            out[obs.paths[0].path].update(e.rstrip("/") for e in obs.listing)
+    return dict(out)
 
 
 def _use_pattern(use: _PathUse, ctx: _Context) -> _Pattern:
@@ -619,6 +676,9 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
     if len(comps) == 3 and comps[:2] == ["dev", "pts"] and comps[2].isdigit():
         parts[2] = "*"
         kinds.append("terminals")
+    for directory in ctx.counter_dirs:
+        if path.startswith(directory + "/"):
+            return _Pattern(writer.text(directory, tail="/**"), False, _COUNTERS_OWN)
     prefix = ""
     for i, comp in enumerate(comps):
         prefix += "/" + comp
@@ -649,6 +709,7 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
 
 _GENERATED = "generated names"
 _COUNTED_KIND = "older runs' numbered names"
+_COUNTERS_OWN = "a counter's own directory (older runs' kept there, removed by later runs)"
 _HASHES = "content hashes"
 
 #: The most hash-shaped files one learned write rule may list as rewritten (_hash_writes);
@@ -660,6 +721,22 @@ def _writes(use: _PathUse) -> bool:
     """Whether the check writes its path: fswrite, or either check of a file a link or
     rename gives a new name (``fslink``)."""
     return use.cls == "fswrite" or use.part == FSLINK
+
+
+def _counters_own_reads(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]],
+                        ctx: _Context) -> None:
+    """A counter's own directory the run wrote in is read there too (``DIR/**``): a later
+    run renames an older run's directory away (pytest's ``garbage-UUID``), and a rename's
+    old name is checked as read and written (``fslink``) -- a run that only made and wrote
+    its own there learned no read, and the next run's rename was refused."""
+    if ctx.options.no_alias:
+        return
+    done: set[str] = set()
+    for use, pattern in list(uses_by_key.get("fswrite", ())):
+        if pattern.kind == _COUNTERS_OWN and pattern.text not in done:
+            done.add(pattern.text)
+            uses_by_key["fsread"].append((dataclasses.replace(
+                use, key="fsread", cls="fsread", part=None), pattern))
 
 
 def _hash_writes(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _Context,
@@ -1197,6 +1274,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     for use in uses:
         uses_by_key[use.key].append((use, _use_pattern(use, ctx)))
     _hash_writes(uses_by_key, ctx, report)
+    _counters_own_reads(uses_by_key, ctx)
     extra = _listing_patterns(data, uses_by_key, ctx, report)
     for key, patterns in _moved_patterns(data, ctx, report).items():
         extra.setdefault(key, []).extend(patterns)

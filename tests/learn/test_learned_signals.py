@@ -11,6 +11,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pytest
 from test_next_run import PYTHON3, enforce, learn
 
 from conftest import LOOPS, outsider, results, run_systrace
@@ -121,3 +122,20 @@ def test_a_policy_learned_from_a_dry_run_log_grants_no_signal_inside_the_tree(tm
     r, refused = enforce(tmp_path, policy, [program, *INSIDE])
     assert results(r.stdout) == dict.fromkeys(INSIDE, "ok") and refused == [], \
         (r.stdout, r.stderr, refused)
+
+
+@pytest.mark.parametrize("then", [[], ["/bin/true"]], ids=["exit", "exec"])
+def test_a_thread_started_as_its_process_ends_keeps_its_last_calls(tmp_path, build, then):
+    """Learning stops at every call of every thread, enforcement only at the calls its
+    prefilter traces: a thread started just before its process's exit_group got through
+    fewer of its calls while learning than under the policy -- rustc's thread naming
+    itself (prctl PR_SET_NAME) was missing from the learned policy and refused on a next
+    run (rustup's threads, which its exec of cargo ends).  The learner holds an exit_group
+    or an exec of a process with other threads a moment (learner.EXIT_GRACE): their calls
+    are made, and learned, as on a slower schedule."""
+    program = build("progs/late_thread.c")
+    policy = learn(tmp_path, [str(program), "100", *then], cwd=tmp_path)
+    tables = tomllib.loads(policy.read_text())
+    assert any("prctl" in rule["calls"] for rule in tables["rule"]), policy.read_text()
+    r, refused = enforce(tmp_path, policy, [str(program), "100", *then], cwd=tmp_path)
+    assert (r.returncode, refused) == (0, []), (r.stderr, refused[:3])

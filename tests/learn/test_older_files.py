@@ -7,7 +7,9 @@ grants no project file a tool runs later (generalize.RUNS_LATER)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -66,12 +68,16 @@ def test_a_configure_scratch_directory_is_learned_as_its_template(tmp_path):
 
 @pytest.mark.parametrize(("template", "planted"), [
     ("toxXXXXXX", "tox.ini"), ("noxXXXXXX", "noxfile.py"), ("packageXXXXXX", "package.json"),
-    ("justXXXXXX", "justfile")])
+    ("justXXXXXX", "justfile"), ("setupXXXXXX", "setup.py"), ("setupXXXXXX", "setup.cfg"),
+    ("pyprojectXXXXXX", "pyproject.toml"), (".gitattrXXXXXX", ".gitattributes"),
+    ("MAKEXXXXXX", "MAKEFILE")])
 def test_a_generated_name_grants_no_project_file_a_tool_runs(tmp_path, template, planted):
     """A scratch file made beside a project's files (mktemp's ``toxXXXXXX``) is learned as
     its template, fresh: ``$CWD/tox*`` -- which let the next run make ``tox.ini``, whose
     commands tox runs when the user next types tox (npm a package.json's scripts, nox a
-    noxfile.py, just a justfile): generalize.RUNS_LATER.  The scratch file passes again."""
+    noxfile.py, just a justfile, pip a setup.py, a setup.cfg's or a pyproject.toml's build
+    backend, git a .gitattributes' filter and diff drivers; ``MAKEFILE`` is the Makefile of
+    a directory that folds case): generalize.RUNS_LATER.  The scratch file passes again."""
     work = tmp_path / "work"
     work.mkdir()
     scratch = f"f=$(mktemp {template}) && echo x > $f && rm $f"
@@ -107,14 +113,84 @@ def test_a_tools_base_directory_and_counter_made_from_scratch_work_the_next_time
     ``pytest-of-USER`` and ``pytest-0``, ``pytest-1``: the base directory, made and left,
     was covered by the probes' fresh ``$TMPDIR/*`` and the next run, meeting it older, was
     refused reading it; ``run-0`` then ``run-1``, kept literally, refused ``run-2``.  Now
-    the base keeps its own rule and the run's own count is a counter (``run-*``, fresh)."""
+    the base keeps its own rule and the run's own count is a counter: the base holds only
+    its names and what the run made, the counter's own directory (``tool-of-me/**``)."""
     from test_next_run import PYTHON3
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     env = {"TMPDIR": str(tmpdir)}
     once = f"{PYTHON3} -I -S -c '{TOOL_SCRIPT}'"
     policy = learn(tmp_path, ["sh", "-c", f"{once} && {once}"], cwd=tmp_path, env=env)
-    assert "tool-of-me/run-*" in policy.read_text()
+    # (the counter's own directory: learn._Context.counter_dirs)
+    assert "tool-of-me/**" in policy.read_text()
     for n in (2, 3):
         r, refused = enforce(tmp_path, policy, ["sh", "-c", once], cwd=tmp_path, env=env)
         assert (r.returncode, r.stdout, refused) == (0, f"{n}\n", []), (r.stderr, refused[:3])
+
+
+#: pytest's own numbered base directories (its tmp_path's): ``pytest-N`` made in
+#: ``$TMPDIR/pytest-of-USER`` with ``pytest-current`` pointing at it, 3 kept -- from the
+#: fourth run on the oldest is renamed to ``garbage-UUID`` and removed; then, if asked, an
+#: older file written
+BASETEMP_SCRIPT = """
+import atexit, os, pathlib, sys, tempfile
+from _pytest.pathlib import make_numbered_dir_with_cleanup
+root = pathlib.Path(tempfile.gettempdir(), "pytest-of-me")
+root.mkdir(mode=0o700, exist_ok=True)
+made = make_numbered_dir_with_cleanup(prefix="pytest-", root=root, keep=3,
+                                      lock_timeout=10800, mode=0o700,
+                                      register=atexit.register)
+(made / "test_a0").mkdir()
+(made / "test_a0" / "f").write_text("x")
+if sys.argv[1] != "-":
+    open(sys.argv[1], "w").write("planted")
+print(made.name)
+"""
+
+
+def test_pytests_base_directories_rotate_after_a_first_run_learned(tmp_path):
+    """Learned on pytest's first run in a ``$TMPDIR`` -- or its second or third --, the
+    policy named ``pytest-0`` (one made beside no older one was no counter) and the fourth
+    run's rotation, never seen (the oldest renamed to ``garbage-UUID``, then removed), was
+    refused.  ``pytest-of-USER`` holds the counter's names and what the run made, nothing
+    else: it is the counter's own directory, learned as its tree (``pytest-of-me/**``) --
+    no more: an older file beside it is refused."""
+    import sys
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = {"TMPDIR": str(tmpdir)}
+    command = [sys.executable, "-I", "-c", BASETEMP_SCRIPT]
+    policy = learn(tmp_path, [*command, "-"], cwd=tmp_path, env=env)
+    assert '"$TMPDIR/pytest-of-me/**"' in policy.read_text(), policy.read_text()
+    for n in range(1, 5):  # (the 4th removes pytest-0)
+        r, refused = enforce(tmp_path, policy, [*command, "-"], cwd=tmp_path, env=env)
+        assert (r.returncode, r.stdout, refused) == (0, f"pytest-{n}\n", []), (
+            r.stderr, refused[:3])
+    left = {p.name for p in (tmpdir / "pytest-of-me").iterdir()}
+    assert "pytest-0" not in left and {"pytest-4", "pytest-current"} <= left, left
+    older = tmpdir / "older.txt"
+    older.write_text("older")
+    r, refused = enforce(tmp_path, policy, [*command, str(older)], cwd=tmp_path, env=env)
+    assert r.returncode != 0 and [x["args"]["path"] for x in refused] == [str(older)], (
+        r.stderr, refused[:3])
+    assert older.read_text() == "older"
+
+
+def test_a_hooks_directory_of_another_name_gets_no_hook(tmp_path):
+    """A repository whose ``core.hooksPath`` is ``tools/hooks`` runs its hooks from there:
+    a scratch file made in it (mktemp's ``preXXXXXX``) was learned as ``pre*``, fresh, and
+    the next run made ``tools/hooks/pre-commit``, which git runs at the next commit.  The
+    directory a git config names is held as ``.git/hooks`` is: learned exactly, no glob
+    reaches a new name there (generalize._hooks_directory_of)."""
+    work = tmp_path / "work"
+    (work / "tools" / "hooks").mkdir(parents=True)
+    env = {"HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1"}
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True, env={**os.environ, **env})
+    subprocess.run(["git", "config", "core.hooksPath", "tools/hooks"], cwd=work, check=True,
+                   env={**os.environ, **env})
+    scratch = "f=$(mktemp tools/hooks/preXXXXXX) && echo x > $f && rm $f"
+    policy = learn(tmp_path, ["sh", "-c", scratch], cwd=work, env=env)
+    assert "$CWD/tools/hooks/pre*" not in policy.read_text(), policy.read_text()
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", "echo evil > tools/hooks/pre-commit"],
+                         cwd=work, env=env)
+    assert not (work / "tools" / "hooks" / "pre-commit").exists() and refused, r.stderr

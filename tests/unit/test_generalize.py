@@ -651,7 +651,11 @@ RUNS_LATER_SAMPLES = (
     "lib/python3/dist-packages/evil.pth", ".vscode/tasks.json", ".vscode/settings.json",
     "pkg/__pycache__/tool.cpython-311.pyc", ".githooks/pre-commit", ".githooks",
     ".pre-commit-config.yaml", "package.json", "node_modules/left-pad/package.json",
-    "tox.ini", "noxfile.py", "justfile", "Justfile", ".justfile")
+    "tox.ini", "noxfile.py", "justfile", "Justfile", ".justfile", "setup.py", "setup.cfg",
+    "pkg/pyproject.toml", ".gitattributes", "src/.gitattributes",
+    # (of another case: a case-insensitive directory's, which is the same name)
+    ".GIT/HOOKS/pre-commit", "r.Git/Config", "MAKEFILE", "Package.JSON", "Setup.PY",
+    "p/__PYCACHE__/m.cpython-311.PYC")
 #: names beside them that run nothing later, at any depth
 NOT_RUNS_LATER = (
     ".git/objects/info/packs", ".git/info/refs", ".git/info/refs_g1EtCA", ".git/config.lock",
@@ -659,7 +663,8 @@ NOT_RUNS_LATER = (
     "Makefile.am", "conftest.c", "conftest.pyc", "site-packages/pkg/data.pth",
     "evil.pth", ".vscode/launch.json.bak", "tests/test_x.py", "envrc",
     "__pycache__/tool.cpython-311.pyc.140212345678", "package-lock.json", "package.json.bak",
-    "tox.ini.orig", "noxfile.pyc", "githooks/pre-commit", ".pre-commit-hooks.yaml")
+    "tox.ini.orig", "noxfile.pyc", "githooks/pre-commit", ".pre-commit-hooks.yaml",
+    "setup.pyc", "setup.py.orig", "pyproject.toml.bak", "gitattributes", ".gitattributes~")
 
 
 def test_every_entry_that_runs_later_has_a_sample() -> None:
@@ -700,13 +705,12 @@ def test_a_name_that_runs_later_is_one_at_any_depth(above, sample, below):
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_NAME.filter(lambda n: not any(
-    fnmatch.fnmatchcase(n, p) for p in ("*.git", "site-packages", "dist-packages",
-                                        ".husky", ".vscode", ".envrc", "Makefile",
-                                        "makefile", "GNUmakefile", "conftest.py",
-                                        "sitecustomize.py", "usercustomize.py",
-                                        ".githooks", ".pre-commit-config.yaml",
-                                        "package.json", "tox.ini", "noxfile.py",
-                                        "justfile", "Justfile", ".justfile"))),
+    fnmatch.fnmatchcase(n.lower(), p.lower()) for p in (
+        "*.git", "site-packages", "dist-packages", "setup.py", "setup.cfg", "pyproject.toml",
+        ".gitattributes", ".husky", ".vscode", ".envrc", "Makefile", "makefile",
+        "GNUmakefile", "conftest.py", "sitecustomize.py", "usercustomize.py", ".githooks",
+        ".pre-commit-config.yaml", "package.json", "tox.ini", "noxfile.py", "justfile",
+        ".justfile", "__pycache__"))),
     max_size=5), st.sampled_from(NOT_RUNS_LATER))
 def test_the_names_beside_them_are_not(above, sample):
     from systrace_py.policy.generalize import planted_at, runs_later
@@ -719,6 +723,7 @@ def test_the_names_beside_them_are_not(above, sample):
     ("/w/r/.git/modules", True), ("/v/lib/python3.11/site-packages", True),
     ("/w/.vscode", True), ("/w/.husky", True), ("/w/src", False), ("/w/r/.git/objects", False),
     ("/w/build", False), ("/v/lib/python3.11/site-packages/pkg", False),
+    ("/w/r/.GIT", True), ("/w/BARE.GIT/Hooks", True),
 ])
 def test_a_moved_directory_reaches_a_name_that_runs_later_across_its_own(directory, reaches):
     """Moving a directory makes every name below it anew: ``x`` renamed to ``.git`` makes
@@ -799,3 +804,37 @@ def test_c_mkstemps_run_is_never_pythons_eight(run, prefix):
     tempfile adds (``libc``), its run is C's 6 and the whole prefix stays."""
     name = prefix + run
     assert generated_name(name, Evidence.TEMPORARY, mkstemp=True, libc=True) == prefix + "*"
+
+
+def test_a_hooks_directory_a_git_config_names_runs_later(tmp_path, monkeypatch) -> None:
+    """git runs its hooks from ``core.hooksPath``, of any name -- set by the repository's
+    config (relative: from the work tree's top), by a file it includes, or by the user's
+    (``~/``) --: a name there is planted where the hooks directory begins, as a
+    ``.git/hooks`` one is; beside it nothing is."""
+    from systrace_py.policy.generalize import planted_at
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_SYSTEM", str(tmp_path / "none"))
+    (home / ".gitconfig").write_text("[core]\n  hookspath = ~/my-hooks\n")
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "src").mkdir()
+    config = repo / ".git" / "config"
+    config.write_text('[core]\n\tbare = false\n[Core]\n\tHooksPath = "tools/hooks" ; ours\n')
+    hook = repo / "tools" / "hooks" / "pre-commit"
+    assert planted_at(str(hook)) == str(repo / "tools")
+    assert planted_at(str(repo / "tools" / "hooks")) == str(repo / "tools")
+    assert planted_at(str(repo / "src" / "a.c")) is None
+    assert planted_at(str(repo / "tools" / "other")) is None
+    # (another repository's: a hooks directory of another name, through an include)
+    repo = tmp_path / "other"
+    (repo / ".git").mkdir(parents=True)
+    hook = repo / "tools" / "hooks" / "pre-commit"
+    (repo / "extra.inc").write_text("[core]\nhooksPath = ci/h\n")
+    (repo / ".git" / "config").write_text("[include]\n\tpath = ../extra.inc\n")
+    assert planted_at(str(hook)) is None
+    assert planted_at(str(repo / "ci" / "h" / "post-merge")) == str(repo / "ci")
+    assert planted_at(str(home / "my-hooks" / "pre-push")) == str(home)

@@ -914,8 +914,13 @@ def test_a_short_number_made_next_to_older_ones_is_a_counter():
     made = Observation(MAIN, "mkdir", (PathArg("path", f"{base}/pytest-2"),),
                        created=("path",), exclusive=True)
     _, policy, text = learned([listing(base, "pytest-1/"), made])
-    assert '"$TMPDIR/pytest-of-u/pytest-*"' in text, text
+    # (the base holds the counter's names alone: its own directory, where a later run
+    # removes the older ones -- test_a_counters_own_directory_is_learned_as_its_tree)
+    assert '"$TMPDIR/pytest-of-u/**"' in text, text
     nxt = CallFacts("mkdir", (PathArg("path", f"{base}/pytest-3"),), made=frozenset({"path"}))
+    assert policy.main.decide(nxt).action is Action.PERMIT
+    _, policy, text = learned([listing(base, "pytest-1/", "notes.txt"), made])
+    assert '"$TMPDIR/pytest-of-u/pytest-*"' in text, text
     assert policy.main.decide(nxt).action is Action.PERMIT
     older = CallFacts("rmdir", (PathArg("path", f"{base}/pytest-1"),))
     assert policy.main.decide(older).action is not Action.PERMIT  # (it only listed it)
@@ -991,3 +996,71 @@ def test_mktemp_d_of_a_configure_is_its_template_not_pythons_eight():
     assert "$CWD/work*" in text, text
     _, _, text = learned([codecs, *_mkdtemp("/work/proj/confab12cd", python)])
     assert "$CWD/co*" in text, text  # (Python's mkdtemp(prefix="co") is as likely)
+
+
+def _first_counter_run(base: str, *others: str) -> list[Observation]:
+    """pytest's first run in a $TMPDIR: its base made, listed (empty, or holding
+    ``others``), ``pytest-0`` made new, a file written in it."""
+    return [Observation(MAIN, "mkdir", (PathArg("path", base),), created=("path",),
+                        exclusive=True),
+            listing(base, *others),
+            Observation(MAIN, "mkdir", (PathArg("path", f"{base}/pytest-0"),),
+                        created=("path",), exclusive=True),
+            write(f"{base}/pytest-0/f")]
+
+
+def test_a_counters_own_directory_is_learned_as_its_tree():
+    """The first of a counter (``pytest-0`` made in a directory that held no older one) is a
+    counter, and a directory holding only its names and what the run made is the counter's
+    own: later runs rename its older runs away and remove them (pytest's ``garbage-UUID``),
+    which the tree covers -- and nothing beside it."""
+    _, policy, text = learned(_first_counter_run("/tmp/pytest-of-u"))
+    assert '"$TMPDIR/pytest-of-u/**"' in text, text
+    garbage = CallFacts("rename", (PathArg("old", "/tmp/pytest-of-u/pytest-0"),
+                                   PathArg("new", "/tmp/pytest-of-u/garbage-1b4e")))
+    assert policy.main.decide(garbage).action is Action.PERMIT
+    for path in ("/tmp/pytest-of-u/pytest-7/f", "/tmp/pytest-of-u/garbage-1b4e/f"):
+        assert policy.main.decide(CallFacts("unlink", (PathArg("path", path),))).action \
+            is Action.PERMIT, path
+    for path in ("/tmp/older.txt", "/tmp/pytest-of-v/pytest-0/f"):
+        assert policy.main.decide(CallFacts("unlink", (PathArg("path", path),))).action \
+            is not Action.PERMIT, path
+
+
+def test_a_directory_holding_other_names_is_no_counters_own():
+    """A name the run did not make, and no name of the counter, beside it: the directory
+    is not the counter's alone, and its older files are not granted."""
+    _, policy, text = learned(_first_counter_run("/tmp/pytest-of-u", "notes.txt"))
+    assert "pytest-of-u/**" not in text, text
+    notes = CallFacts("unlink", (PathArg("path", "/tmp/pytest-of-u/notes.txt"),))
+    assert policy.main.decide(notes).action is not Action.PERMIT
+
+
+def test_a_counter_in_a_variables_directory_grants_no_tree():
+    """``$TMPDIR`` itself (or ``$CWD``, ``~``) holding only a counter's names is never taken
+    for the counter's own directory: a learned tree there would be all of it."""
+    obs = [listing("/tmp"), Observation(MAIN, "mkdir", (PathArg("path", "/tmp/run-0"),),
+                                        created=("path",), exclusive=True),
+           write("/tmp/run-0/f")]
+    _, policy, text = learned(obs)
+    assert '"$TMPDIR/**"' not in text, text
+    older = CallFacts("unlink", (PathArg("path", "/tmp/older.txt"),))
+    assert policy.main.decide(older).action is not Action.PERMIT
+
+
+def test_a_generated_name_ending_in_a_number_makes_no_counters_own_directory():
+    """Python writes a module's cache as ``NAME.pyc.<id()>`` and renames it onto
+    ``NAME.pyc``: a generated name that ends in a number, in a directory holding only what
+    the run made -- no counter (the workload's pip install learned ``__pycache__/**``,
+    not fresh, and the next run's renames onto a cache were refused)."""
+    cache = "/work/proj/v/lib/python3.11/site-packages/pkg/__pycache__"
+    temp = f"{cache}/mod.cpython-311.pyc.140598365737840"
+    obs = [Observation(MAIN, "mkdir", (PathArg("path", cache),), created=("path",),
+                       exclusive=True),
+           listing(cache),
+           write(temp, EXCL),
+           Observation(MAIN, "rename", (PathArg("old", temp),
+                                        PathArg("new", f"{cache}/mod.cpython-311.pyc")),
+                       created=("new",))]
+    _, _, text = learned(obs)
+    assert "__pycache__/**" not in text, text
