@@ -195,6 +195,8 @@ RUNS_LATER: tuple[tuple[str, str], ...] = (
     (".vscode/settings.json", "names programs VS Code and its extensions run"),
     ("__pycache__/*.pyc", "Python runs it in place of its module when its header holds the "
      "module's time and size, which a program that may read the module knows"),
+    ("systrace_py/__pycache__/*.marshal", "systrace's own start-up caches: code and modules "
+     "the tracer runs at its next start, before any policy holds"),
 )
 
 #: Names something runs later by what the name itself is, not by what is below it: a write

@@ -655,7 +655,8 @@ RUNS_LATER_SAMPLES = (
     "pkg/pyproject.toml", ".gitattributes", "src/.gitattributes",
     # (of another case: a case-insensitive directory's, which is the same name)
     ".GIT/HOOKS/pre-commit", "r.Git/Config", "MAKEFILE", "Package.JSON", "Setup.PY",
-    "p/__PYCACHE__/m.cpython-311.PYC")
+    "p/__PYCACHE__/m.cpython-311.PYC",
+    "lib/python3.11/site-packages/systrace_py/__pycache__/modules.run.cpython-311.marshal")
 #: names beside them that run nothing later, at any depth
 NOT_RUNS_LATER = (
     ".git/objects/info/packs", ".git/info/refs", ".git/info/refs_g1EtCA", ".git/config.lock",
@@ -664,7 +665,8 @@ NOT_RUNS_LATER = (
     "evil.pth", ".vscode/launch.json.bak", "tests/test_x.py", "envrc",
     "__pycache__/tool.cpython-311.pyc.140212345678", "package-lock.json", "package.json.bak",
     "tox.ini.orig", "noxfile.pyc", "githooks/pre-commit", ".pre-commit-hooks.yaml",
-    "setup.pyc", "setup.py.orig", "pyproject.toml.bak", "gitattributes", ".gitattributes~")
+    "setup.pyc", "setup.py.orig", "pyproject.toml.bak", "gitattributes", ".gitattributes~",
+    "pkg/__pycache__/data.marshal")
 
 
 def test_every_entry_that_runs_later_has_a_sample() -> None:
