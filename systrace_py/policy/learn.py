@@ -534,8 +534,11 @@ class _Context:
                       if _counts_as(e, head, tail) and f"{parent}/{e}" not in self.made]
             if any(n + 1 in counted for n in counted) or (
                     # (the first of a counter: 0 or 1 made after listing a directory that held
-                    # no older name of it -- pytest's first run in a $TMPDIR, ``pytest-0``)
-                    parent in listed and not others and min(counted) <= 1):
+                    # no older name of it -- pytest's first run in a $TMPDIR, ``pytest-0`` --
+                    # after a word and a dash or underscore: not a version's last part, as
+                    # pip's ``tinypkg-0.1.dist-info``)
+                    parent in listed and not others and min(counted) <= 1
+                    and _FIRST_COUNTED.search(head) is not None):
                 for path in heads[key]:
                     self.temp[path] = escape(head) + "*" + escape(tail)
                     self.counted.add(path)
@@ -616,6 +619,9 @@ _PYTHON_STARTS = re.compile(r"/python3[^/]*/encodings/__init__\.(?:py|pyc)$|"
 
 #: a name of a counter: a head ending in a separator, a number, a tail (pytest-711)
 _COUNTED = re.compile(r"(?P<head>.*[-._])(?P<number>[0-9]+)(?P<tail>[^0-9]*)", re.DOTALL)
+#: the end of a head whose number alone, beside no older one, is the first of a counter
+#: (``pytest-``), not a version's (``tinypkg-0.``, ``lib-2.``)
+_FIRST_COUNTED = re.compile(r"[^0-9.\-_][-_]$")
 
 
 def _counts_as(name: str, head: str, tail: str) -> bool:

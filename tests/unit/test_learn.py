@@ -1064,3 +1064,17 @@ def test_a_generated_name_ending_in_a_number_makes_no_counters_own_directory():
                        created=("new",))]
     _, _, text = learned(obs)
     assert "__pycache__/**" not in text, text
+
+
+def test_a_versions_last_part_is_no_first_counter():
+    """pip makes ``tinypkg-0.1.dist-info`` after listing a site-packages with no older one:
+    its ``1`` is a version's last part, not the first of a counter -- it stays literal (the
+    counter's shape would grant every ``tinypkg-0.N.dist-info``; found by the CI's
+    tests/learn run of pip)."""
+    site = "/w/venv/lib/python3.11/site-packages"
+    obs = [listing(site, "pip/"),
+           Observation(MAIN, "mkdir", (PathArg("path", f"{site}/tinypkg-0.1.dist-info"),),
+                       created=("path",), exclusive=True),
+           write(f"{site}/tinypkg-0.1.dist-info/METADATA")]
+    _, _, text = learned(obs)
+    assert "tinypkg-0.1.dist-info" in text and "tinypkg-0.*" not in text, text
