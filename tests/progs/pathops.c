@@ -28,6 +28,8 @@
  *   access P MODE   faccessat2 DIRFD P MODE ATFLAGS   chmod P MODE   fchmodat DIRFD P MODE
  *   truncate P LEN   execve P   read SLOT   write SLOT   statfs P
  *   utimensat DIRFD P ATFLAGS   fchownat DIRFD P ATFLAGS (to -1, -1)   mknodat DIRFD P (a FIFO)
+ *   ioctl SLOT REQUEST (its third argument a zeroed buffer: "OK" and its first int)
+ *   sys NR (system call NR with no arguments but zeros: a call decided by its name alone)
  * An opened file is told by its type and the name /proc/self/fd gives it (this process's
  * /proc entries spelled /proc/SELF, an O_TMPFILE's inode number dropped): the runs use
  * fresh trees at the same place, whose inode numbers differ.
@@ -463,6 +465,17 @@ static int run_line(int n, char **f, int nf) {
     } else if (!strcmp(op, "write")) {
         NEED(1);
         say(n, write(SLOT_BASE + atoi(f[1]), "w", 1));
+    } else if (!strcmp(op, "ioctl")) {
+        NEED(2);
+        int arg[64] = {0}; /* room for any state the asking requests write (a termios) */
+        long got = syscall(SYS_ioctl, SLOT_BASE + atoi(f[1]), strtoul(f[2], NULL, 0), arg);
+        if (got < 0)
+            printf("%d ERR %d\n", n, errno);
+        else
+            printf("%d OK %d\n", n, arg[0]);
+    } else if (!strcmp(op, "sys")) {
+        NEED(1);
+        say(n, syscall(atol(f[1]), 0, 0, 0) < 0 ? -1 : 0);
     } else {
         fprintf(stderr, "pathops: line %d: unknown operation %s\n", n, op);
         return -1;
