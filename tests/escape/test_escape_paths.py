@@ -200,7 +200,7 @@ def test_walking_through_a_refused_directory_with_calls_that_do_not_read(build, 
     filter stopped only the calls the rules named, so these ran unseen and told where
     DIR/lnk leads and that DIR/sub is a directory.  Now a table that may refuse what a lookup
     passes through stops every call that looks a path up (filterplan.plan; red team 26,
-    found by the loops' differential fuzzer).  Escaped before."""
+    found by hand beside the loops' differential fuzzer).  Escaped before."""
     def setup(s: Scene) -> None:
         (s.secd / "lnk").symlink_to(s.work)
         (s.secd / "sub").mkdir()
