@@ -69,6 +69,9 @@ AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_EACCESS = 0x100, 0x200, 0x200
 AT_SYMLINK_FOLLOW, AT_EMPTY_PATH = 0x400, 0x1000
 RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
 RESOLVE_CACHED = 0x20
+IN_MODIFY, IN_ONLYDIR, IN_DONT_FOLLOW, IN_MASK_CREATE = 0x2, 0x01000000, 0x02000000, 0x10000000
+INOTIFY_MASKS = (IN_MODIFY, IN_MODIFY | IN_DONT_FOLLOW, IN_MODIFY | IN_ONLYDIR,
+                 IN_MODIFY | IN_ONLYDIR | IN_DONT_FOLLOW, IN_MODIFY | IN_MASK_CREATE, 0)
 
 OPEN_FLAGS = (os.O_RDONLY, os.O_WRONLY, os.O_RDWR, os.O_PATH, os.O_PATH | os.O_NOFOLLOW,
               os.O_RDONLY | os.O_NOFOLLOW, os.O_RDONLY | os.O_DIRECTORY,
@@ -311,6 +314,14 @@ _OPS = st.one_of(
     st.builds(lambda d, p: _j("mknodat", d, p), _FD, _path()),
     st.builds(lambda s: _j("read", s), _SLOT),
     st.builds(lambda s: _j("write", s), _SLOT),
+    # red team 26: calls beyond plain paths
+    st.builds(lambda op, p: _j(op, p), st.sampled_from((
+        "getxattr", "lgetxattr", "listxattr", "llistxattr", "setxattr", "lsetxattr",
+        "removexattr")), _path()),
+    st.builds(lambda op, d, p, f: _j(op, d, p, f), st.sampled_from((
+        "getxattrat", "setxattrat", "execveat")), _FD, _path(), st.sampled_from(STAT_FLAGS)),
+    st.builds(lambda p, m: _j("inotify", p, m), _path(), st.sampled_from(INOTIFY_MASKS)),
+    st.builds(lambda s: _j("sendfd", s), _SLOT),
 )
 
 #: slots opened first on directories of the tree, so the *at calls have dirfds
