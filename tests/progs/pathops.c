@@ -494,7 +494,7 @@ static int run_line(int n, char **f, int nf) {
         say(n, got < 0 ? -1 : got);
     } else if (!strcmp(op, "listxattr") || !strcmp(op, "llistxattr")) {
         char names[256];
-        ssize_t got = (op[0] == 'l' ? llistxattr : listxattr)(f[1], names, sizeof names);
+        ssize_t got = (op[1] == 'l' ? llistxattr : listxattr)(f[1], names, sizeof names);
         say(n, got < 0 ? -1 : got);
     } else if (!strcmp(op, "setxattr") || !strcmp(op, "lsetxattr")) {
         say(n, (op[0] == 'l' ? lsetxattr : setxattr)(f[1], "user.t", "v", 1, 0));
