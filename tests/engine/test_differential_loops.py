@@ -6,7 +6,8 @@ call.  They are two implementations of one decision, so under the same policy th
 give the same answer to every call, leave the same files and write the same report.
 hypothesis writes random small policies -- path rules with literal names, trees and globs,
 ``never`` and ``permit``, errnos, ``missing``, ``fresh``, aliases (fsread, fswrite, fsmeta,
-fslink) beside call names, rules on ioctl (whose asking requests the C loop decides) and on
+fslink) beside call names, learned globs (which keep out of ``~/.ssh``: the run's HOME is
+the tree), rules on ioctl (whose asking requests the C loop decides) and on
 calls decided by name alone, in the main table or in the table of the program run (an exec
 the C loop may serve), with a default ``permit`` or ``never`` -- and random scripts of
 tests/progs/pathops.c (test_differential_paths.py's operations, and ioctl and argument-less
@@ -81,7 +82,7 @@ PLAIN_CALLS = ("ioctl", "fchdir", "getcwd", "close", "read", *BY_NAME)
 GLOBS = ("@/**", "@/sec/**", "@/sec/s", "@/sec", "@/a/**", "@/a/*", "@/a/f", "@/a", "@/c",
          "@/*", "@/[ab]/**", "@/{a,c}", "@/{a,b}/**", "@/l?", "@/zc/**", "@/zs/*",
          "@/sec/d/**", "@/*/f", "@/**/f", "@/b", "@/b/*", "@/nope/**", "@/x", "@/?",
-         "/proc/self/**", "/proc/**", "@/*/**")
+         "/proc/self/**", "/proc/**", "@/*/**", "~/**", "~/*", "~/.ssh/**", "$CWD/**")
 ERRNOS = ("EACCES", "EPERM", "ENOENT", "EROFS", "ENOTDIR", "EIO", "EEXIST")
 
 
@@ -112,6 +113,9 @@ def _rule(draw: st.DrawFn) -> str:
             lines.append(f'missing = "{draw(st.sampled_from(("errno", "ENOENT")))}"')
     elif has_path and draw(st.integers(0, 4)) == 0:
         lines.append("fresh = true")
+    if action == "permit" and has_path and draw(st.integers(0, 2)) == 0:
+        # a learned glob: it keeps out of the sensitive names where it is used (~/.ssh)
+        lines.append('learned = {kind = "tree", seen = 2}')
     return "\n".join(lines) + "\n"
 
 
@@ -147,6 +151,11 @@ def _policies(draw: st.DrawFn) -> str:
 
 
 _EXTRA_OPS = st.one_of(
+    # the run's HOME is the tree, which holds ~/.ssh/k (a sensitive name: generalize)
+    st.builds(lambda op, p: _j(op, p), st.sampled_from(("stat", "lstat", "getxattr", "access")),
+              st.sampled_from((".ssh/k", "@/.ssh", "/proc/self/cwd/.ssh/k", "a/../.ssh/k"))),
+    st.builds(lambda p, f: _j("open", p, f, "3"), st.sampled_from((".ssh/k", "@/.ssh/k")),
+              st.sampled_from((os.O_RDONLY, os.O_WRONLY | os.O_APPEND))),
     st.builds(lambda s, r: _j("ioctl", s, r), st.sampled_from(("0", "1", "2", "3")),
               st.sampled_from(IOCTLS)),
     st.builds(lambda n: _j("sys", n), st.sampled_from(tuple(BY_NAME.values()))),
@@ -235,13 +244,15 @@ def loop_differences(program: Path, policy_text: str, ops: list[str],
         runs: dict[str, tuple[object, ...]] = {}
         for loop in LOOPS:
             scene.make(links)
+            (scene.tree / ".ssh").mkdir()
+            (scene.tree / ".ssh" / "k").write_text("key\n")
             if before_run is not None:
                 before_run(loop, scene)
             log = base / f"{loop}.log"
             flags = {"quiet": [], "verbose": ["-v"], "log": ["--log", str(log)]}[output]
             got = run_systrace([*flags, "--stats", "-p", str(policy), "--", *prefix,
                                 str(program), str(script), mode], cwd=scene.tree,
-                               env=LOOPS[loop])
+                               env={**LOOPS[loop], "HOME": str(scene.tree)})
             report = _no_ids(got.stderr).splitlines()
             native = [int(m[1]) for line in report if (m := _NATIVE.search(line))]
             NATIVE[loop] = NATIVE.get(loop, 0) + sum(native)
