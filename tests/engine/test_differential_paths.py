@@ -446,6 +446,13 @@ FOUND = [
      [], "child",
      "an O_CREAT open of 'dir/../' held to its canonical name: that name kept the slash and "
      "the kernel answered EISDIR at once, where the call's own '..' is EEXIST (O_EXCL)"),
+    ([_j("inotify", "zc/0", 0), _j("inotify", "nope/x", 0x1000),
+      _j("inotify", "zc/0", IN_MODIFY | IN_MASK_CREATE | 0x20000000), _j("inotify", "sec/s", 0),
+      _j("inotify", "c", 0), _j("inotify", "c", IN_MODIFY)],
+     [], "plain",
+     "red team 26: inotify_add_watch checks its mask (no valid bit, or IN_MASK_ADD with "
+     "IN_MASK_CREATE: EINVAL) and its descriptor before the lookup; the engine answered the "
+     "lookup's ELOOP or ENOENT"),
 ]
 
 
