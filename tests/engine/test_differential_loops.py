@@ -46,7 +46,9 @@ from test_differential_paths import (  # the operations, the tree and the interp
     _OPS,
     _PRELUDE,
     _TARGETS,
+    LONG_RUN,
     MODES,
+    SHRINK,
     Scene,
     _j,
     _unprivileged,
@@ -59,9 +61,6 @@ from systrace_py.policy.files import PolicyError, loads_policy
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
                                 reason="needs root (a tree for another user) and setpriv")
 
-LONG_RUN = int(os.environ.get("SYSTRACE_DIFF_EXAMPLES", "0"))
-#: SYSTRACE_DIFF_SHRINK=0: a long run reports its first failure as found, unshrunk (faster)
-SHRINK = os.environ.get("SYSTRACE_DIFF_SHRINK", "1") != "0"
 
 TCGETS, TIOCGPGRP, TIOCGWINSZ, FIONREAD = 0x5401, 0x540F, 0x5413, 0x541B
 FS_IOC_GETFLAGS, FS_IOC_SETFLAGS = 0x80086601, 0x40086602
