@@ -536,3 +536,27 @@ def test_creating_through_a_link_whose_text_ends_in_a_slash(pathops: Path) -> No
                                   _j("open", "l0", os.O_WRONLY | os.O_CREAT, "1")],
                         [("l0", "./zs/1//")], "plain")
     assert not found, "\n".join(found)
+
+
+@pytest.mark.both_loops
+@pytest.mark.parametrize("mode", ["plain", "child"])
+def test_calls_beyond_paths_through_moved_and_sent_descriptors(pathops: Path, mode: str) -> None:
+    """Red team 26: descriptor-relative calls beyond plain paths -- openat, getxattrat,
+    execveat, inotify through /proc/self/fd/N, xattrs of the cwd's files -- through a
+    directory moved after it was opened (by its name, and as the cwd), through a descriptor
+    sent over a unix socket, and with AT_EMPTY_PATH on a file's descriptor (statx, execveat,
+    linkat, getxattrat); a move of that directory into sec (which reaches sec: refused, and
+    the calls after it still find it where it was).  Each answers as natively."""
+    ops = [_j("rename", "a", "b/a2"), _j("openat", "0", "f", 0, "3"),
+           _j("getxattrat", "0", "f", 0), _j("execveat", "0", "f", 0),
+           _j("inotify", "/proc/self/fd/100/f", IN_MODIFY), _j("sendfd", "0"),
+           _j("openat", "0", "f", 0, "3"), _j("fchdir", "0"), _j("stat", "f"),
+           _j("listxattr", "../a2/f"), _j("setxattr", "f"), _j("getxattr", "/proc/self/fd/100/f"),
+           _j("lgetxattr", "/proc/self/fd/100"), _j("rename", "/proc/self/cwd", "@/b/a3"),
+           _j("stat", "f"), _j("statx", "0", "", AT_EMPTY_PATH),
+           _j("execveat", "2", "", AT_EMPTY_PATH), _j("linkat", "2", "", "0", "cc", AT_EMPTY_PATH),
+           _j("sendfd", "2"), _j("getxattrat", "2", "", AT_EMPTY_PATH),
+           _j("rename", "@/b/a3", "@/sec/a4"), _j("stat", "f"), _j("openat", "0", "f", 0, "3"),
+           _j("getxattrat", "0", "f", 0), _j("getcwd")]
+    found = differences(pathops, [*_PRELUDE, *ops], [("l0", "sec")], mode)
+    assert not found, "\n".join(found)
