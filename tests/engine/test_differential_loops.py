@@ -188,12 +188,15 @@ def _tree_state(scene: Scene) -> list[tuple[object, ...]]:
     return out
 
 
-#: what a run's report and log give that differs from run to run: ids, addresses
-_IDS = re.compile(r"\b(pid|tid|process|task) \d+|(/proc|/task)/\d+|\b0x[0-9a-f]{6,}\b")
+#: what a run's report and log give that differs from run to run: ids, addresses, the
+#: inode numbers of pipes and sockets
+_IDS = re.compile(r"\b(pid|tid|process|task) \d+|(/proc|/task)/\d+|\b0x[0-9a-f]{6,}\b"
+                  r"|\b(pipe|socket):\[\d+\]")
 
 
 def _no_ids(text: str) -> str:
-    return _IDS.sub(lambda m: f"{m[1]} N" if m[1] else f"{m[2]}/N" if m[2] else "0xA", text)
+    return _IDS.sub(lambda m: f"{m[1]} N" if m[1] else f"{m[2]}/N" if m[2]
+                    else f"{m[3]}:[N]" if m[3] else "0xA", text)
 
 
 #: --stats's lines, which tell the loops apart (how many stops each took, where); the count
