@@ -14,11 +14,12 @@ tests/progs/pathops.c (test_differential_paths.py's operations, and ioctl and ar
 calls), run as root (the C loop resolves everything itself) or as an unprivileged user (its
 lookups through links are Python's: ``own_search``), as one task, from a thread or beside a
 child.  Each script runs under both loops, quiet (the C loop refuses on its own), with ``-v``
-(it permits, Python refuses and says so) or with ``--log`` (Python decides, the C loop serves
-signals and forks), and the runs must agree on: every line the script prints (result,
-errno, the file opened), the exit status, what systrace reports (pids aside), the log's
-records (times and pids aside) and the tree the script leaves (names, types, modes, link
-texts, contents).
+(it permits, Python refuses and says so) or with ``--log`` (Python decides every call: the
+log's records are compared), and the runs must agree on: every line the script prints
+(result, errno, the file opened), the exit status, what systrace reports (``--stats``'s
+lines, which tell the loops apart, and ids aside), the log's records (times, ids, addresses
+and pipe inodes aside) and the tree the script leaves (names, types, modes, link texts,
+contents).
 
 A difference is a bug of one of the loops; the Python loop is the reference unless the
 kernel disagrees with it.  Each one found is kept, minimised, in FOUND.
