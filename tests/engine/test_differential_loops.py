@@ -208,17 +208,20 @@ _NATIVE = re.compile(r"^systrace: \d+ stops \((\d+) decided natively\)")
 NATIVE: dict[str, int] = {}
 
 
-def _records(log: Path) -> list[dict[str, object]]:
-    """The log's records, times and ids aside."""
+def _records(log: Path) -> list[tuple[int, list[dict[str, object]]]]:
+    """The log's records, times and ids aside, task by task (a task numbered by its first
+    record): the tasks of a "child" or "thread" script run at once, and their records
+    interleave as they happen to."""
     if not log.exists():
         return []
-    out = []
+    tasks: dict[object, list[dict[str, object]]] = {}
     for line in log.read_text().splitlines():
         record = json.loads(_no_ids(line))
+        task = (record.get("pid"), record.get("tid"))
         for key in ("time", "pid", "tid", "ppid", "tracer", "parent", "child"):
             record.pop(key, None)
-        out.append(record)
-    return out
+        tasks.setdefault(task, []).append(record)
+    return list(enumerate(tasks.values()))
 
 
 def loop_differences(program: Path, policy_text: str, ops: list[str],
