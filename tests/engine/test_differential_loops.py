@@ -263,8 +263,10 @@ def loop_differences(program: Path, policy_text: str, ops: list[str],
             report = _no_ids(got.stderr).splitlines()
             native = [int(m[1]) for line in report if (m := _NATIVE.search(line))]
             NATIVE[loop] = NATIVE.get(loop, 0) + sum(native)
+            # (the report's lines sorted: two tasks' refusals interleave as they happen to;
+            # each task's order is the output's)
             runs[loop] = (got.stdout.splitlines(), got.returncode,
-                          [line for line in report if not _STATS.match(line)],
+                          sorted(line for line in report if not _STATS.match(line)),
                           _records(log), _tree_state(scene))
         found: list[str] = []
         (_, c), (_, p) = runs.items()
