@@ -211,12 +211,16 @@ NATIVE: dict[str, int] = {}
 def _records(log: Path) -> list[tuple[int, list[dict[str, object]]]]:
     """The log's records, times and ids aside, task by task (a task numbered by its first
     record): the tasks of a "child" or "thread" script run at once, and their records
-    interleave as they happen to."""
+    interleave as they happen to.  A permitted call with no path (futex, mmap, brk...) is
+    left out: how many a thread makes depends on timing (a lock found taken, a join that
+    waits)."""
     if not log.exists():
         return []
     tasks: dict[object, list[dict[str, object]]] = {}
     for line in log.read_text().splitlines():
         record = json.loads(_no_ids(line))
+        if record.get("result") == "permitted" and not record.get("call", {}).get("paths"):
+            continue
         task = (record.get("pid"), record.get("tid"))
         for key in ("time", "pid", "tid", "ppid", "tracer", "parent", "child"):
             record.pop(key, None)
