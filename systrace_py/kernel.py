@@ -98,6 +98,13 @@ RENAME_WHITEOUT: Final = 0x4
 
 # --- the follow / empty-path flags of other path calls -------------------------------------------
 IN_DONT_FOLLOW: Final = 0x02000000          # inotify_add_watch mask
+IN_MASK_CREATE: Final = 0x10000000
+IN_MASK_ADD: Final = 0x20000000
+#: the mask bits inotify_add_watch takes (ALL_INOTIFY_BITS): the events (0xfff),
+#: IN_UNMOUNT/Q_OVERFLOW/IGNORED, IN_ONLYDIR, IN_DONT_FOLLOW, IN_EXCL_UNLINK,
+#: IN_MASK_CREATE/ADD, IN_ISDIR, IN_ONESHOT; a mask with none is EINVAL before the lookup
+INOTIFY_VALID_BITS: Final = 0xFFF | 0xE000 | 0x01000000 | IN_DONT_FOLLOW | 0x04000000 | \
+    IN_MASK_CREATE | IN_MASK_ADD | 0x40000000 | 0x80000000
 FAN_MARK_DONT_FOLLOW: Final = 0x00000004    # fanotify_mark flags
 UMOUNT_NOFOLLOW: Final = 0x00000008         # umount2 flags
 MOVE_MOUNT_F_SYMLINKS: Final = 0x00000001   # move_mount: follow the "from" path's last link

@@ -56,14 +56,10 @@ from systrace_py.policy.model import (
     Rule,
     SockAddr,
     Table,
-    checks_of,
 )
 from systrace_py.policy.store import PolicyStore
 from systrace_py.report import say
 from systrace_py.syscalls import BY_NAME, DEVICE_CALLS, makes_unseen
-
-#: what a lookup does to what it passes through: reads a symlink, looks at a directory
-_TRAVERSAL_CALLS = ("readlink", "stat")
 
 if TYPE_CHECKING:
     from systrace_py.names import DnsObserver, Resolution
@@ -771,8 +767,7 @@ class Supervisor:
         for the lookups that failed (their errno would tell the same).  A table no rule of
         which refuses a stat or a readlink by path refuses no traversal: nothing is walked
         (a walk is an lstat per component; /bin is a symlink on a merged-/usr system)."""
-        if not any(table.may_refuse(as_call, cls, part) for as_call in _TRAVERSAL_CALLS
-                   for cls, part in checks_of(as_call, "path", None, None)):
+        if not table.may_refuse_traversal():
             return None
         for p in [None] if failed else call.examined_paths():
             for name, kind in call.passed_through(p):

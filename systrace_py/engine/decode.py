@@ -74,6 +74,9 @@ from systrace_py.kernel import (
     FSCONFIG_SET_PATH,
     FSCONFIG_SET_PATH_EMPTY,
     FSCONFIG_SET_STRING,
+    IN_MASK_ADD,
+    IN_MASK_CREATE,
+    INOTIFY_VALID_BITS,
     IPPROTO_IPV6,
     IPV6_V6ONLY,
     KCMP_FILES,
@@ -347,7 +350,7 @@ _UNSET: object = object()
 #: failed on that first: see DecodedCall._read_first.  (Not mount: it copies its strings --
 #: a source that is a path only for a bind or a move, NULL for most -- and looks its target
 #: up before its source: DecodedCall._read_mount_family.)
-_READ_FIRST = frozenset({*OPEN_FLAGS_ARG, "openat2", "symlink", "symlinkat",
+_READ_FIRST = frozenset({*OPEN_FLAGS_ARG, "openat2", "symlink", "symlinkat", "inotify_add_watch",
                          *(name for name, specs in PATH_ARGS.items()
                            if len(specs) > 1 and name != "mount")})
 #: calls whose first path the kernel looks up only as far as its parent before it reads the
@@ -1028,6 +1031,8 @@ class DecodedCall:
         an empty one is ENOENT)."""
         if self.name in OPEN_FLAGS_ARG or self.name == "openat2":
             _ = self.open_flags
+        elif self.name == "inotify_add_watch":
+            self._inotify_first()
         elif self.name in ("symlink", "symlinkat") and not self._guard(
                 lambda: memory.read_cstring(self.args[0])):
             raise DecodeError(errno.ENOENT, "empty symlink target")
@@ -1041,6 +1046,22 @@ class DecodedCall:
                 raise DecodeError(errno.EFAULT, "NULL path")
             if self._raw(earlier) == "" and not self._empty_means_fd(earlier):
                 raise DecodeError(errno.ENOENT, "empty path")
+
+    def _inotify_first(self) -> None:
+        """inotify_add_watch's checks before its lookup (inotify_user.c): a mask with no
+        valid bit, or with IN_MASK_ADD and IN_MASK_CREATE, is EINVAL; then a descriptor
+        that is not open is EBADF, one that is no inotify instance EINVAL (the engine
+        answered the lookup's error: ELOOP, ENOENT; red team 26)."""
+        mask = self.args[2] & 0xFFFFFFFF
+        if not mask & INOTIFY_VALID_BITS or (
+                mask & IN_MASK_ADD and mask & IN_MASK_CREATE):
+            raise DecodeError(errno.EINVAL, "inotify mask")
+        try:
+            held = os.readlink(f"/proc/{self.tid}/fd/{_int32(self.args[0])}")
+        except OSError:
+            raise DecodeError(errno.EBADF, "no such descriptor") from None
+        if held != "anon_inode:inotify":
+            raise DecodeError(errno.EINVAL, "no inotify descriptor")
 
     def _first_error(self) -> DecodeError | None:
         """What the kernel fails on when it looks the first path up, before a later path's

@@ -404,6 +404,25 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
             if result.calls[syscall].kind == VerdictKind.ALLOW or syscall in result.selected:
                 result.calls[syscall] = TRACE
                 result.selected.pop(syscall, None)
+    if any(table.may_refuse_traversal() for table in planner.tables):
+        # a lookup that passes through what such a rule names is refused, whatever the call
+        # (Supervisor._traversal): a mkdir, unlink or write-only open through "DIR/link/"
+        # or "DIR/sub/../.." under never fsread DIR/** must stop as a read does
+        for syscall in _LOOKUP_CALLS:
+            opens = result.opens.get(syscall)
+            if opens is not None:
+                opens = OpenPlan(*(TRACE if v.kind == VerdictKind.ALLOW else v
+                                   for v in (opens.read_only, opens.write_only,
+                                             opens.read_write)))
+                if opens.uniform() is None:
+                    result.opens[syscall] = opens
+                else:
+                    result.calls[syscall] = TRACE
+                    del result.opens[syscall]
+            elif result.calls[syscall].kind == VerdictKind.ALLOW or \
+                    syscall in result.selected:
+                result.calls[syscall] = TRACE
+                result.selected.pop(syscall, None)
     if result.calls["bind"].kind is VerdictKind.ALLOW and any(
             table.may_refuse("mknod", "fswrite") for table in planner.tables):
         # a unix socket bound to a path is a new file there (Supervisor._socket_file)

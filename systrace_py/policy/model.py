@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from systrace_py.policy.index import TableIndex
 
 
+#: what a lookup does to what it passes through: reads a symlink, looks at a directory
+TRAVERSAL_CALLS = ("readlink", "stat")
+
+
 class Action(enum.Enum):
     """What happens to a call: systrace's permit, never (deny) and ask -- and inject, which
     decides nothing: an inject rule tampers with the calls it picks (policy/inject.py), and
@@ -767,6 +771,14 @@ class Table:
     def may_refuse(self, syscall: str, cls: str | None, part: str | None = None) -> bool:
         """Whether any rule for this call and class refuses or asks (under some condition)."""
         return self.compiled().check(syscall, cls, part).refuses
+
+    def may_refuse_traversal(self) -> bool:
+        """Whether a rule may refuse (or ask about) what a lookup passes through: a stat of a
+        directory it enters and leaves, a readlink of a symlink it follows
+        (Supervisor._traversal).  Then any call that looks a path up may be refused, whatever
+        the rules say of the call itself (the filter stops them all: filterplan.plan)."""
+        return any(self.may_refuse(as_call, cls, part) for as_call in TRAVERSAL_CALLS
+                   for cls, part in checks_of(as_call, "path", None, None))
 
     def refusing_rule(self, facts: Facts) -> Decision | None:
         """The strictest decision a *rule* makes that is not a permit, the default aside; None

@@ -61,6 +61,8 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is 
 SECRET_TEXT = "S3CR3T-differential\n"
 #: how many generated scripts a run tries; set for a long run (random seeds, shrinking)
 LONG_RUN = int(os.environ.get("SYSTRACE_DIFF_EXAMPLES", "0"))
+#: SYSTRACE_DIFF_SHRINK=0: a long run reports its first failure as found, unshrunk (faster)
+SHRINK = os.environ.get("SYSTRACE_DIFF_SHRINK", "1") != "0"
 MODES = ("plain", "thread", "child")
 DEPTH, DEPTH_NAME = 16, "r"  # (Scene.tree)
 CHAIN = 41  # links in a chain: zc/1 follows 40 (MAXSYMLINKS), zc/0 one too many (ELOOP)
@@ -69,6 +71,9 @@ AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_EACCESS = 0x100, 0x200, 0x200
 AT_SYMLINK_FOLLOW, AT_EMPTY_PATH = 0x400, 0x1000
 RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
 RESOLVE_CACHED = 0x20
+IN_MODIFY, IN_ONLYDIR, IN_DONT_FOLLOW, IN_MASK_CREATE = 0x2, 0x01000000, 0x02000000, 0x10000000
+INOTIFY_MASKS = (IN_MODIFY, IN_MODIFY | IN_DONT_FOLLOW, IN_MODIFY | IN_ONLYDIR,
+                 IN_MODIFY | IN_ONLYDIR | IN_DONT_FOLLOW, IN_MODIFY | IN_MASK_CREATE, 0)
 
 OPEN_FLAGS = (os.O_RDONLY, os.O_WRONLY, os.O_RDWR, os.O_PATH, os.O_PATH | os.O_NOFOLLOW,
               os.O_RDONLY | os.O_NOFOLLOW, os.O_RDONLY | os.O_DIRECTORY,
@@ -311,6 +316,14 @@ _OPS = st.one_of(
     st.builds(lambda d, p: _j("mknodat", d, p), _FD, _path()),
     st.builds(lambda s: _j("read", s), _SLOT),
     st.builds(lambda s: _j("write", s), _SLOT),
+    # red team 26: calls beyond plain paths
+    st.builds(lambda op, p: _j(op, p), st.sampled_from((
+        "getxattr", "lgetxattr", "listxattr", "llistxattr", "setxattr", "lsetxattr",
+        "removexattr")), _path()),
+    st.builds(lambda op, d, p, f: _j(op, d, p, f), st.sampled_from((
+        "getxattrat", "setxattrat", "execveat")), _FD, _path(), st.sampled_from(STAT_FLAGS)),
+    st.builds(lambda p, m: _j("inotify", p, m), _path(), st.sampled_from(INOTIFY_MASKS)),
+    st.builds(lambda s: _j("sendfd", s), _SLOT),
 )
 
 #: slots opened first on directories of the tree, so the *at calls have dirfds
@@ -341,7 +354,7 @@ def pathops(build: Callable[..., Path]) -> Path:
 
 _SETTINGS = settings(
     max_examples=LONG_RUN or 16, deadline=None, derandomize=not LONG_RUN,
-    phases=(Phase.explicit, Phase.generate, Phase.shrink) if LONG_RUN
+    phases=(Phase.explicit, Phase.generate, Phase.shrink) if LONG_RUN and SHRINK
     else (Phase.explicit, Phase.generate),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                            HealthCheck.data_too_large, HealthCheck.large_base_example])
@@ -435,6 +448,13 @@ FOUND = [
      [], "child",
      "an O_CREAT open of 'dir/../' held to its canonical name: that name kept the slash and "
      "the kernel answered EISDIR at once, where the call's own '..' is EEXIST (O_EXCL)"),
+    ([_j("inotify", "zc/0", 0), _j("inotify", "nope/x", 0x1000),
+      _j("inotify", "zc/0", IN_MODIFY | IN_MASK_CREATE | 0x20000000), _j("inotify", "sec/s", 0),
+      _j("inotify", "c", 0), _j("inotify", "c", IN_MODIFY)],
+     [], "plain",
+     "red team 26: inotify_add_watch checks its mask (no valid bit, or IN_MASK_ADD with "
+     "IN_MASK_CREATE: EINVAL) and its descriptor before the lookup; the engine answered the "
+     "lookup's ELOOP or ENOENT"),
 ]
 
 
@@ -515,4 +535,28 @@ def test_creating_through_a_link_whose_text_ends_in_a_slash(pathops: Path) -> No
     found = differences(pathops, [*_PRELUDE, _j("creat", "/proc/self/cwd/l0", "1"),
                                   _j("open", "l0", os.O_WRONLY | os.O_CREAT, "1")],
                         [("l0", "./zs/1//")], "plain")
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.both_loops
+@pytest.mark.parametrize("mode", ["plain", "child"])
+def test_calls_beyond_paths_through_moved_and_sent_descriptors(pathops: Path, mode: str) -> None:
+    """Red team 26: descriptor-relative calls beyond plain paths -- openat, getxattrat,
+    execveat, inotify through /proc/self/fd/N, xattrs of the cwd's files -- through a
+    directory moved after it was opened (by its name, and as the cwd), through a descriptor
+    sent over a unix socket, and with AT_EMPTY_PATH on a file's descriptor (statx, execveat,
+    linkat, getxattrat); a move of that directory into sec (which reaches sec: refused, and
+    the calls after it still find it where it was).  Each answers as natively."""
+    ops = [_j("rename", "a", "b/a2"), _j("openat", "0", "f", 0, "3"),
+           _j("getxattrat", "0", "f", 0), _j("execveat", "0", "f", 0),
+           _j("inotify", "/proc/self/fd/100/f", IN_MODIFY), _j("sendfd", "0"),
+           _j("openat", "0", "f", 0, "3"), _j("fchdir", "0"), _j("stat", "f"),
+           _j("listxattr", "../a2/f"), _j("setxattr", "f"), _j("getxattr", "/proc/self/fd/100/f"),
+           _j("lgetxattr", "/proc/self/fd/100"), _j("rename", "/proc/self/cwd", "@/b/a3"),
+           _j("stat", "f"), _j("statx", "0", "", AT_EMPTY_PATH),
+           _j("execveat", "2", "", AT_EMPTY_PATH), _j("linkat", "2", "", "0", "cc", AT_EMPTY_PATH),
+           _j("sendfd", "2"), _j("getxattrat", "2", "", AT_EMPTY_PATH),
+           _j("rename", "@/b/a3", "@/sec/a4"), _j("stat", "f"), _j("openat", "0", "f", 0, "3"),
+           _j("getxattrat", "0", "f", 0), _j("getcwd")]
+    found = differences(pathops, [*_PRELUDE, *ops], [("l0", "sec")], mode)
     assert not found, "\n".join(found)

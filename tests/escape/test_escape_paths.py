@@ -194,6 +194,25 @@ def test_walking_through_a_refused_directory_reveals_nothing(build, tmp_path):
     assert "readlink" in traced.stdout and "EACCES" in traced.stdout, traced
 
 
+def test_walking_through_a_refused_directory_with_calls_that_do_not_read(build, tmp_path):
+    """The same walks by calls no fsread rule names -- chmod, a write-only open, mkdir,
+    rmdir, utimensat through DIR/lnk and DIR/sub/../.. -- under a default of permit: the
+    filter stopped only the calls the rules named, so these ran unseen and told where
+    DIR/lnk leads and that DIR/sub is a directory.  Now a table that may refuse what a lookup
+    passes through stops every call that looks a path up (filterplan.plan; red team 26,
+    found by hand beside the loops' differential fuzzer).  Escaped before."""
+    def setup(s: Scene) -> None:
+        (s.secd / "lnk").symlink_to(s.work)
+        (s.secd / "sub").mkdir()
+        (s.work / "f").write_text("permitted\n")
+
+    traced, s = controlled_and_blocked(
+        tmp_path, build("escape/path_traverse_unstopped.c"), lambda s: [s.secd, s.work],
+        lambda s: policy(never("fsread", path=f"{s.secd}/**")), setup=setup)
+    assert "readlink" in traced.stdout and "EACCES" in traced.stdout, traced
+    assert not (s.work / "made").exists() and not (s.work / "made2").exists(), traced
+
+
 def test_walks_through_permitted_directories_work_as_natively(build, tmp_path):
     """The same walks through a directory no rule names: every one as natively."""
     def setup(s: Scene) -> None:

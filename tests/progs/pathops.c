@@ -28,6 +28,12 @@
  *   access P MODE   faccessat2 DIRFD P MODE ATFLAGS   chmod P MODE   fchmodat DIRFD P MODE
  *   truncate P LEN   execve P   read SLOT   write SLOT   statfs P
  *   utimensat DIRFD P ATFLAGS   fchownat DIRFD P ATFLAGS (to -1, -1)   mknodat DIRFD P (a FIFO)
+ *   getxattr P   lgetxattr P   listxattr P   llistxattr P   setxattr P   lsetxattr P
+ *   removexattr P  (of "user.t")   getxattrat DIRFD P ATFLAGS   setxattrat DIRFD P ATFLAGS
+ *   execveat DIRFD P ATFLAGS   inotify P MASK (on one inotify descriptor)
+ *   sendfd SLOT (the slot's descriptor sent over a unix socket, received into the slot)
+ *   ioctl SLOT REQUEST (its third argument a zeroed buffer: "OK" and its first int)
+ *   sys NR (system call NR with no arguments but zeros: a call decided by its name alone)
  * An opened file is told by its type and the name /proc/self/fd gives it (this process's
  * /proc entries spelled /proc/SELF, an O_TMPFILE's inode number dropped): the runs use
  * fresh trees at the same place, whose inode numbers differ.
@@ -43,9 +49,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define SLOT_BASE 100
@@ -328,6 +337,21 @@ static int run_line(int n, char **f, int nf) {
         NEED(5);
         LOOK(dirfd_of(f[1]), f[2], (atoi(f[5]) & AT_SYMLINK_FOLLOW) != 0, 1, -1);
         LAST(1, dirfd_of(f[3]), f[4], 1);
+    } else if (!strcmp(op, "getxattr") || !strcmp(op, "listxattr") ||
+               !strcmp(op, "setxattr") || !strcmp(op, "removexattr")) {
+        NEED(1);
+        LOOK(AT_FDCWD, f[1], 1, 0, -1);
+    } else if (!strcmp(op, "lgetxattr") || !strcmp(op, "llistxattr") ||
+               !strcmp(op, "lsetxattr")) {
+        NEED(1);
+        LOOK(AT_FDCWD, f[1], 0, 0, -1);
+    } else if (!strcmp(op, "getxattrat") || !strcmp(op, "setxattrat") ||
+               !strcmp(op, "execveat")) {
+        NEED(3);
+        LOOK(dirfd_of(f[1]), f[2], !(atoi(f[3]) & AT_SYMLINK_NOFOLLOW), 0, -1);
+    } else if (!strcmp(op, "inotify")) {
+        NEED(2);
+        LOOK(AT_FDCWD, f[1], !(strtoul(f[2], NULL, 0) & IN_DONT_FOLLOW), 0, -1);
     }
     if (probing)
         for (int i = 0; i < nlooks; i++)
@@ -463,6 +487,73 @@ static int run_line(int n, char **f, int nf) {
     } else if (!strcmp(op, "write")) {
         NEED(1);
         say(n, write(SLOT_BASE + atoi(f[1]), "w", 1));
+    } else if (!strcmp(op, "getxattr") || !strcmp(op, "lgetxattr")) {
+        char value[64];
+        ssize_t got = (op[0] == 'l' ? lgetxattr : getxattr)(f[1], "user.t", value,
+                                                                sizeof value);
+        say(n, got < 0 ? -1 : got);
+    } else if (!strcmp(op, "listxattr") || !strcmp(op, "llistxattr")) {
+        char names[256];
+        ssize_t got = (op[1] == 'l' ? llistxattr : listxattr)(f[1], names, sizeof names);
+        say(n, got < 0 ? -1 : got);
+    } else if (!strcmp(op, "setxattr") || !strcmp(op, "lsetxattr")) {
+        say(n, (op[0] == 'l' ? lsetxattr : setxattr)(f[1], "user.t", "v", 1, 0));
+    } else if (!strcmp(op, "removexattr")) {
+        say(n, removexattr(f[1], "user.t"));
+    } else if (!strcmp(op, "getxattrat") || !strcmp(op, "setxattrat")) {
+        /* (6.13: struct xattr_args {value, size, flags}) */
+        char value[64] = "v";
+        struct { unsigned long long value; unsigned size, flags; } args = {
+            (unsigned long long)(unsigned long)value, op[0] == 'g' ? sizeof value : 1, 0};
+        long got = syscall(op[0] == 'g' ? 464 : 463, dirfd_of(f[1]), f[2], atoi(f[3]),
+                           "user.t", &args, sizeof args);
+        say(n, got < 0 ? -1 : got);
+    } else if (!strcmp(op, "execveat")) {
+        /* a tree's file is never a program: ENOEXEC, EACCES... -- the process goes on */
+        char *argv[] = {(char *)"x", NULL};
+        say(n, syscall(SYS_execveat, dirfd_of(f[1]), f[2], argv, environ, atoi(f[3])));
+    } else if (!strcmp(op, "inotify")) {
+        static int watcher = -1;
+        if (watcher < 0)
+            watcher = inotify_init1(IN_CLOEXEC);
+        int wd = inotify_add_watch(watcher, f[1], (uint32_t)strtoul(f[2], NULL, 0));
+        say(n, wd < 0 ? -1 : 0);
+    } else if (!strcmp(op, "sendfd")) {
+        /* the slot's descriptor passed over a unix socket and received into the slot again
+         * (a descriptor another process could have sent) */
+        NEED(1);
+        int pair[2], slot = SLOT_BASE + atoi(f[1]);
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+            say(n, -1);
+            return 0;
+        }
+        char byte = 'x', space[CMSG_SPACE(sizeof(int))];
+        struct iovec io = {&byte, 1};
+        struct msghdr msg = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = space,
+                             .msg_controllen = sizeof space};
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &slot, sizeof(int));
+        int fd = -1;
+        if (sendmsg(pair[0], &msg, 0) == 1 && recvmsg(pair[1], &msg, 0) == 1 &&
+            (c = CMSG_FIRSTHDR(&msg)) != NULL)
+            memcpy(&fd, CMSG_DATA(c), sizeof(int));
+        close(pair[0]);
+        close(pair[1]);
+        keep(n, fd, atoi(f[1]));
+    } else if (!strcmp(op, "ioctl")) {
+        NEED(2);
+        int arg[64] = {0}; /* room for any state the asking requests write (a termios) */
+        long got = syscall(SYS_ioctl, SLOT_BASE + atoi(f[1]), strtoul(f[2], NULL, 0), arg);
+        if (got < 0)
+            printf("%d ERR %d\n", n, errno);
+        else
+            printf("%d OK %d\n", n, arg[0]);
+    } else if (!strcmp(op, "sys")) {
+        NEED(1);
+        say(n, syscall(atol(f[1]), 0, 0, 0) < 0 ? -1 : 0);
     } else {
         fprintf(stderr, "pathops: line %d: unknown operation %s\n", n, op);
         return -1;

@@ -836,6 +836,26 @@ def test_the_filter_stops_an_ioctl_only_for_a_request_that_changes_a_file(
     assert plan.calls["renameat2"].kind == "trace" and "renameat2" not in plan.selected
 
 
+def test_a_table_that_may_refuse_a_walk_stops_every_lookup():
+    """Under a rule that refuses a stat or readlink by path (never fsread DIR/**, never
+    fsmeta...) a lookup passing through DIR is refused whatever the call
+    (Supervisor._traversal): so every call that looks a path up stops -- a mkdir, unlink,
+    chmod, utimensat or write-only open ran unseen under a default of permit (red team 26:
+    tests/escape/path_traverse_unstopped.c).  A table no rule of which refuses a look (only
+    fswrite rules) stops none of them for it."""
+    walks = ["mkdir", "unlink", "chmod", "utimensat", "truncate", "rmdir", "symlink"]
+    for calls in ('"fsread"', '"fsmeta"', '"stat"', '"readlink"'):
+        plan = filterplan.plan([loads_policy(
+            f'[[rule]]\ncalls = [{calls}]\npath = "/p/**"\naction = "never"\n', "p.toml",
+            {}).main])
+        assert {c: plan.calls[c].kind for c in walks} == dict.fromkeys(walks, "trace"), calls
+        assert plan.verdict("openat", (0, 0, os.O_WRONLY, 0, 0, 0)).kind == "trace", calls
+        assert plan.calls["getpid"].kind == "allow"
+    plan = filterplan.plan([loads_policy('[[rule]]\ncalls = ["fswrite"]\npath = "/p/**"\n'
+                                         'action = "never"\n', "p.toml", {}).main])
+    assert plan.calls["stat"].kind == plan.calls["access"].kind == "allow"
+
+
 @pytest.fixture(scope="module")
 def open_filter() -> tuple[filterplan.FilterPlan, _Filters]:
     """The prefilter of a policy that refuses every read (EACCES, even of a missing path) and
