@@ -181,12 +181,9 @@ def _cache_bound(line: str, want: str, have: str) -> bool:
 
 
 def differences(program: Path, ops: list[str], links: list[tuple[str, str]], mode: str,
-                loops: tuple[str, ...] = tuple(LOOPS), probe: bool = True) -> list[str]:
+                loops: tuple[str, ...] = tuple(LOOPS)) -> list[str]:
     """Run the script natively (the probe) and traced; return every difference the property
-    forbids, each with its script line (empty: the engine matched the kernel).  Without
-    ``probe`` the native run is a plain one, for a script known not to reach ``sec`` where
-    the probe cannot tell (it looks a path up whole, as no creating open does): every line
-    must then answer exactly as natively."""
+    forbids, each with its script line (empty: the engine matched the kernel)."""
     base = Path(tempfile.mkdtemp(prefix="systrace-diff-"))
     base.chmod(0o755)
     scene = Scene(base)
@@ -200,7 +197,7 @@ def differences(program: Path, ops: list[str], links: list[tuple[str, str]], mod
         policy.chmod(0o644)
         scene.make(links)
         before = scene.snapshot()
-        native = _run_native(program, script, scene, "probe" if probe else mode).splitlines()
+        native = _run_native(program, script, scene, "probe").splitlines()
         assert len(native) == len(lines), native
         # the oracle's own check: what it ran left the secret alone
         assert scene.snapshot() == before, "the probe let an operation touch sec"
@@ -559,12 +556,12 @@ def test_creating_through_a_link_whose_text_ends_in_a_slash(pathops: Path, mode:
 @pytest.mark.parametrize("mode", ["plain", "child"])
 def test_creating_through_a_slash_text_looks_nothing_up_in_sec(pathops: Path,
                                                                 mode: str) -> None:
-    """Where the text's last name is a link into sec (or one that names sec), the kernel does
-    not read it: EISDIR as natively, no refusal -- the probe, which looks the path up whole,
-    would skip these, so the native run here is a plain one (none of them reaches sec)."""
+    """Where the text's last name is a link into sec, the kernel does not read it: EISDIR as
+    natively, no refusal (the probe follows the chain as the kernel does: pathops.c
+    creating_chain; it skipped these when it looked the path up whole)."""
     ops = [*_PRELUDE, _j("creat", "l0", "1"), _j("open", "b/x", os.O_WRONLY | os.O_CREAT, "1"),
            _j("openat", "1", "a/l2", os.O_RDWR | os.O_CREAT, "1"),
            _j("symlink", "sec/s", "y"), _j("symlink", "y//", "z"), _j("creat", "z", "1")]
     links = [("l0", "l1/"), ("l1", "sec/s"), ("b/x", "../l0"), ("a/l2", "../sec/")]
-    found = differences(pathops, ops, links, mode, probe=False)
+    found = differences(pathops, ops, links, mode)
     assert not found, "\n".join(found)
