@@ -458,7 +458,11 @@ def test_the_oracle_skips_what_reaches_the_secret(pathops: Path) -> None:
              (_j("stat", "zc/0"), "ERR 40"), (_j("stat", "zc/1"), "OK f "),
              (_j("rmdir", "sec"), "SKIP"), (_j("open", "sec/nope/x", os.O_RDONLY, "0"), "SKIP"),
              (_j("stat", "sec/ln/f"), "SKIP"), (_j("rename", "..", "x"), "SKIP"),
-             (_j("stat", "a/f"), "OK f ")]
+             (_j("stat", "a/f"), "OK f "),
+             # a creating open follows its chain as the kernel does: to sec, or not past a
+             # text that ends in "/" (l1 -> "l0/": EISDIR, l0 not looked at)
+             (_j("creat", "l0", "1"), "SKIP"), (_j("creat", "l1", "1"), "ERR 21"),
+             (_j("open", "l1", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, "1"), "ERR 21")]
     base = Path(tempfile.mkdtemp(prefix="systrace-diff-"))
     base.chmod(0o755)
     scene = Scene(base)
@@ -466,7 +470,7 @@ def test_the_oracle_skips_what_reaches_the_secret(pathops: Path) -> None:
         script = base / "script"
         script.write_text("".join(op + "\n" for op, _ in cases))
         script.chmod(0o644)
-        scene.make([("l0", "sec")])
+        scene.make([("l0", "sec"), ("l1", "l0/")])
         out = [line.split(" ", 1)[1] for line in _run_native(pathops, script, scene,
                                                              "probe").splitlines()]
     finally:
