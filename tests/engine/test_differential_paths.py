@@ -535,6 +535,8 @@ _SLASH_OPS = [
     # made by the script: a chain whose first text ends in "/", texts "//", "/.", dangling,
     # a file, a magic link, a way that fails first
     _j("symlink", "zc/0", "y"), _j("symlink", "y/", "d"), _j("creat", "d", "1"),
+    _j("symlink", "d/", "k"), _j("creat", "k", "1"), _j("symlink", "k//", "k2"),
+    _j("open", "k2", os.O_RDWR | os.O_CREAT, "1"),
     _j("symlink", "nope/", "n1"), _j("creat", "n1", "1"), _j("symlink", "c//", "n2"),
     _j("creat", "n2", "1"), _j("symlink", "a/f/", "n3"), _j("creat", "n3", "1"),
     _j("symlink", "a/.", "n4"), _j("creat", "n4", "1"), _j("symlink", "c/.", "n5"),
