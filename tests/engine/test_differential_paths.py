@@ -435,6 +435,11 @@ FOUND = [
      [], "child",
      "an O_CREAT open of 'dir/../' held to its canonical name: that name kept the slash and "
      "the kernel answered EISDIR at once, where the call's own '..' is EEXIST (O_EXCL)"),
+    ([_j("mknodat", "-", "./y"), _j("open", "y", os.O_RDONLY, "0"), _j("creat", "y", "1"),
+      _j("read", "0"), _j("write", "1")],
+     [], "plain",
+     "the fuzzer's own (gap37's long run): mknodat made a FIFO, and a later open of it "
+     "blocked natively (the probe's run hung past its 120 s); it now makes a regular file"),
 ]
 
 
