@@ -418,9 +418,10 @@ class DecodedCall:
     #: argument registers whose strings the decision read and the kernel reads again (a
     #: mount's type and options, an fsconfig key and value): held as copies (enforce)
     held_strings: dict[int, bytes] | None = None
-    #: (raw, dirfd, follow) of path arguments whose lookup fails (an errno, not a name):
-    #: what it passed through on the way is still looked at (passed_through)
-    failed_lookups: tuple[tuple[str, int, bool], ...] = ()
+    #: (raw, dirfd, follow, creates) of path arguments whose lookup fails (an errno, not a
+    #: name): what it passed through on the way is still looked at (passed_through);
+    #: creates: PathResolver.resolve's
+    failed_lookups: tuple[tuple[str, int, bool, bool], ...] = ()
     #: the targets of a signal call found to be tasks of the traced tree (in_tree): what a
     #: tree-scoped permit was decided on, which must stay so until the call has run
     #: (Tracer._must_freeze); None when no such answer was given
@@ -1566,15 +1567,19 @@ class DecodedCall:
             follow = False
         elif not literal:
             lookup = raw
+        # an open that creates its last name and follows it: a link there whose text ends in
+        # "/" ends the lookup at that text's last name, not looked up (PathResolver.resolve)
+        creates = follow and flags is not None and flags & O_CREAT != 0 \
+            and not flags & os.O_PATH
         cached = self.lookup_restrictions & RESOLVE_CACHED
         if cached:
             start = self._start_error(raw, dirfd)
             if start is not None:
                 raise start
         try:
-            resolved = decoder.resolve(self, lookup, dirfd, follow)
+            resolved = decoder.resolve(self, lookup, dirfd, follow, creates)
         except DecodeError:
-            self.failed_lookups = (*self.failed_lookups, (lookup, dirfd, follow))
+            self.failed_lookups = (*self.failed_lookups, (lookup, dirfd, follow, creates))
             if cached:
                 raise DecodeError(errno.EAGAIN, "RESOLVE_CACHED: the lookup needs more than "
                                   "the cache") from None
@@ -1597,11 +1602,11 @@ class DecodedCall:
             raise
         if cached and not resolved.exists:
             # (a missing name: the kernel's cached lookup ENOENT or, uncached, EAGAIN)
-            self.failed_lookups = (*self.failed_lookups, (lookup, dirfd, follow))
+            self.failed_lookups = (*self.failed_lookups, (lookup, dirfd, follow, creates))
             raise DecodeError(errno.EAGAIN, "RESOLVE_CACHED: the lookup needs more than the "
                               "cache")
         if creates_dir:  # (a failed lookup: a rule refusing what the walk passed answers)
-            self.failed_lookups = (*self.failed_lookups, (lookup, dirfd, follow))
+            self.failed_lookups = (*self.failed_lookups, (lookup, dirfd, follow, creates))
             if resolved.unreachable:
                 raise DecodeError(errno.ENOENT, "no parent directory")
             # (the resolver takes one unfollowed name as found whatever its dirfd is)
@@ -1845,10 +1850,11 @@ class DecodedCall:
         if decoder is None:
             return []
         if p is None:
-            return [seen for raw, dirfd, follow in self.failed_lookups
+            return [seen for raw, dirfd, follow, creates in self.failed_lookups
                     for seen in decoder.resolver.passed_through(self.tid, raw, dirfd, follow,
                                                                 self.view,
-                                                                self.lookup_restrictions)]
+                                                                self.lookup_restrictions,
+                                                                creates)]
         if p.spec is None or not p.raw or p.resolved.pseudo or (
                 p.resolved.direct and ".." not in p.raw.split("/")):
             return []
@@ -2162,14 +2168,15 @@ class Decoder:
                memory: TraceeMemory, view: View) -> DecodedCall:
         return DecodedCall(tid, tgid, nr, name, args, memory, self, view)
 
-    def resolve(self, call: DecodedCall, raw: str, dirfd: int, follow: bool) -> Resolved:
-        """A path of the call, resolved in its task's view.  What the resolver cannot resolve
-        (a path inside a removed directory; a file or descriptor that another task of the tree
-        changes while it looks) refuses the call with that errno: decoding never fails the
-        tracer."""
+    def resolve(self, call: DecodedCall, raw: str, dirfd: int, follow: bool,
+                creates: bool = False) -> Resolved:
+        """A path of the call, resolved in its task's view (``creates``: PathResolver.resolve's).
+        What the resolver cannot resolve (a path inside a removed directory; a file or
+        descriptor that another task of the tree changes while it looks) refuses the call with
+        that errno: decoding never fails the tracer."""
         try:
             return self.resolver.resolve(call.tid, call.tgid, raw, dirfd, follow, call.view,
-                                         call.lookup_restrictions)
+                                         call.lookup_restrictions, creates)
         except Unresolvable as exc:
             raise DecodeError(exc.errno, str(exc)) from exc
         except OSError as exc:

@@ -783,10 +783,15 @@ class PathResolver:
             os.close(fd)
 
     def resolve(self, tid: int, tgid: int, raw: str, dirfd: int = AT_FDCWD, follow: bool = True,
-                view: View = HOST, restrict: int = 0) -> Resolved:
+                view: View = HOST, restrict: int = 0, creates: bool = False) -> Resolved:
         """Resolve ``raw`` as task ``tid`` (of process ``tgid``, in ``view``) would, from
         ``dirfd``; ``restrict``: openat2's RESOLVE_* flags (those of WALK_RESOLVE are the
-        walk's to apply, component by component)."""
+        walk's to apply, component by component).  ``creates``: the call is an open that
+        creates its last name and follows it (O_CREAT without O_EXCL, O_NOFOLLOW, O_PATH):
+        a symlink it follows there whose text ends in "/" ends the lookup at that text's last
+        name, which the kernel does not look up -- EISDIR (fs/namei.c open_last_lookups: a
+        trailing slash on the name to create), raised once the walk has found its
+        directory."""
         restrict &= WALK_RESOLVE
         if raw == "":
             return Resolved("", exists=False, pseudo=True)
@@ -816,7 +821,7 @@ class PathResolver:
                     found.direct = False
             if found is None:
                 found = self._fast(raw if raw[0] == "/" else _join(base, raw),
-                                   follow or slash, plain_only=walk_slash)
+                                   follow or slash, plain_only=walk_slash, creates=creates)
         # (every spelling: a refusal by a rule answers the rule's errno, a missing path's
         # ENOENT -- where the task's own lookup fails first in a directory it may not
         # search, with EACCES whatever is there)
@@ -824,7 +829,8 @@ class PathResolver:
         if found is None:
             # a task whose search permission is not the tracer's: one walk that checks it
             # (a restricted lookup's walk always does)
-            found = self._walk(tid, tgid, raw, dirfd, follow, view, restrict, own_search)
+            found = self._walk(tid, tgid, raw, dirfd, follow, view, restrict, own_search,
+                               creates)
         elif own_search:
             self._search_as_task(tid, tgid, raw, dirfd, follow, view)
         if base is not None and raw[0] != "/":
@@ -860,7 +866,8 @@ class PathResolver:
                 raise
 
     def passed_through(self, tid: int, raw: str, dirfd: int, follow: bool,
-                       view: View, restrict: int = 0) -> list[tuple[str, str]]:
+                       view: View, restrict: int = 0,
+                       creates: bool = False) -> list[tuple[str, str]]:
         """What the kernel's lookup of ``raw`` looks at on its way, by name, besides where it
         ends: each directory it enters ("dir") and each symlink it reads ("link"), in the
         task's view (a task that sees the tracer's tree; [] for the others, and for the
@@ -870,7 +877,8 @@ class PathResolver:
         entries exist and what they are, where links point): the caller decides these too
         (Supervisor._traversal).  A name the lookup cannot pass ends the list: the lookup
         fails there (the caller's errno comes from the resolution).  ``restrict``: openat2's
-        RESOLVE_* flags (a scoped lookup's root is its start directory)."""
+        RESOLVE_* flags (a scoped lookup's root is its start directory); ``creates``: as for
+        :meth:`resolve` (the last name of a link's text that ends in "/" is not looked at)."""
         if not view.host:
             return []
         scoped = restrict & SCOPED
@@ -886,6 +894,7 @@ class PathResolver:
         seen: list[tuple[str, str]] = []
         links = 0
         rooted = raw.startswith("/") or bool(scoped)  # (see _walk_from)
+        unlooked = False  # the last name is one to create with a slash (see _walk_from)
         # a task whose search permission is not the tracer's: its lookup fails in the first
         # directory it may not search (may_lookup), and looks at nothing beyond
         creds = None if self.searches_as_tracer(tid) else self.credentials(tid)
@@ -906,6 +915,8 @@ class PathResolver:
                 continue
             path = "/" + "/".join([*parts, comp])
             last = not pending
+            if last and unlooked:
+                return seen
             if path == "/proc" or path.startswith("/proc/"):
                 # the task's own /proc: "self" is the task, and a magic link (cwd, root,
                 # fd/N) jumps to the directory it names -- a walk on from there looks at
@@ -939,6 +950,7 @@ class PathResolver:
                         return seen  # EXDEV
                     rooted = True
                     parts = list(top)
+                unlooked = unlooked or (last and creates and body.endswith("/"))
                 pending.extend(c for c in reversed(body.split("/")) if c)
                 continue
             if last or not stat.S_ISDIR(info.st_mode):
@@ -1026,10 +1038,12 @@ class PathResolver:
 
     # --- the kernel does the work -------------------------------------------------------------
     def _fast(self, candidate: str, follow: bool, plain_only: bool = False,
-              missing: int = 0) -> Resolved | None:
+              missing: int = 0, creates: bool = False) -> Resolved | None:
         """Resolved by one openat2 in the tracer's view (the task's, for a host-root task), or
         None when only the walk can tell.  ``plain_only``: succeed only for a path without
-        symlinks.  ``missing``: how many missing names below this one are being looked up."""
+        symlinks.  ``missing``: how many missing names below this one are being looked up.
+        ``creates``: as for :meth:`resolve` -- a last name that is a symlink is the walk's
+        (the kernel may stop in its text, at a name it does not look up)."""
         encoded = candidate.encode("utf-8", "surrogateescape")
         if len(encoded) >= PATH_MAX:
             return None  # the walk starts from the directory objects
@@ -1055,6 +1069,14 @@ class PathResolver:
             if exc.errno == errno.ENOENT:
                 return self._fast_missing(candidate, follow, missing)
             return None  # ELOOP (magic link, loop, too many links), EACCES, ENOTDIR...: walk
+        if creates:
+            try:
+                last_is_link = stat.S_ISLNK(os.lstat(encoded).st_mode)
+            except OSError:
+                last_is_link = True  # (changed meanwhile: the walk tells)
+            if last_is_link:
+                os.close(fd)
+                return None
         try:
             if self._proc_elsewhere(fd):
                 return None
@@ -1111,7 +1133,8 @@ class PathResolver:
 
     # --- component by component, in the task's view ----------------------------------------
     def _walk(self, tid: int, tgid: int, raw: str, dirfd: int, follow: bool,
-              view: View, restrict: int = 0, own_search: bool = False) -> Resolved:
+              view: View, restrict: int = 0, own_search: bool = False,
+              creates: bool = False) -> Resolved:
         """The kernel's walk (fs/namei.c link_path_walk), on descriptors.  A walk that fails
         is walked again checking the task's search permission on every directory it looks
         in (may_lookup, which the kernel checks before each component): one the task may
@@ -1125,9 +1148,10 @@ class PathResolver:
             # the kernel may look in fewer directories than the call's own lookup)
             creds = self.credentials(tid)
             return self._walk_once(tid, tgid, raw, dirfd, follow, view, restrict,
-                                   creds if creds is not None and not creds.override else None)
+                                   creds if creds is not None and not creds.override else None,
+                                   creates)
         try:
-            return self._walk_once(tid, tgid, raw, dirfd, follow, view, restrict, None)
+            return self._walk_once(tid, tgid, raw, dirfd, follow, view, restrict, None, creates)
         except Unresolvable as exc:
             if exc.errno == errno.EACCES:
                 raise
@@ -1135,17 +1159,19 @@ class PathResolver:
             if creds is None or creds.override:
                 raise
             try:
-                self._walk_once(tid, tgid, raw, dirfd, follow, view, restrict, creds)
+                self._walk_once(tid, tgid, raw, dirfd, follow, view, restrict, creds, creates)
             except Unresolvable as checked:
                 if checked.errno == errno.EACCES:
                     raise checked from exc
             raise
 
     def _walk_once(self, tid: int, tgid: int, raw: str, dirfd: int, follow: bool,
-                   view: View, restrict: int, creds: Credentials | None) -> Resolved:
+                   view: View, restrict: int, creds: Credentials | None,
+                   creates: bool = False) -> Resolved:
         walk = _Walk()
         try:
-            return self._walk_from(walk, tid, tgid, raw, dirfd, follow, view, restrict, creds)
+            return self._walk_from(walk, tid, tgid, raw, dirfd, follow, view, restrict, creds,
+                                   creates)
         except OSError as exc:
             # a lookup of the tracer's that failed where the task's would too (EACCES:
             # the tracer may not look where the task may; then refused, fail closed)
@@ -1154,9 +1180,11 @@ class PathResolver:
             walk.close()
 
     def _walk_from(self, walk: _Walk, tid: int, tgid: int, raw: str, dirfd: int, follow: bool,
-                   view: View, restrict: int = 0, creds: Credentials | None = None) -> Resolved:
+                   view: View, restrict: int = 0, creds: Credentials | None = None,
+                   creates: bool = False) -> Resolved:
         """The walk; ``restrict``: openat2's lookup restrictions (WALK_RESOLVE); ``creds``:
-        the task's, to check its search permission with (else not checked)."""
+        the task's, to check its search permission with (else not checked); ``creates``: as
+        for :meth:`resolve`."""
         root = walk.keep(os.open(f"/proc/{tid}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
         scoped = restrict & SCOPED
         if raw.startswith("/") and restrict & RESOLVE_BENEATH:
@@ -1179,6 +1207,9 @@ class PathResolver:
         pending = [c for c in reversed(raw.split("/")) if c]
         links = 0
         literal = False
+        # the last name is one to create, with a trailing slash in the text of the link that
+        # named it: the kernel stops there, once its directory is found (creates)
+        unlooked = False
         # whether the kernel's lookup has its root yet (nd->root): an absolute or scoped one
         # from the start, a relative one from its first ".." or absolute symlink on
         rooted = raw.startswith("/") or bool(scoped)
@@ -1207,6 +1238,8 @@ class PathResolver:
                 if before and mount_id(cur) != before:
                     raise Unresolvable(errno.EXDEV, "'..' crosses a mount")
                 continue
+            if last and unlooked:
+                raise Unresolvable(errno.EISDIR, "O_CREAT of a link whose text ends in '/'")
             try:
                 info = os.stat(comp, dir_fd=cur, follow_symlinks=False)
                 if restrict & RESOLVE_NO_XDEV:
@@ -1248,6 +1281,7 @@ class PathResolver:
                     raise Unresolvable(errno.ENOENT, "an empty symlink")
                 if last and body.endswith("/"):
                     slash = True
+                    unlooked = creates
                 if body.startswith("/"):
                     # nd_jump_root: refused beneath a directory, and from another mount
                     # than the root's with RESOLVE_NO_XDEV -- a root not yet set (a relative

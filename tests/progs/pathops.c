@@ -27,7 +27,9 @@
  *   unlink P   rmdir P   unlinkat DIRFD P ATFLAGS
  *   access P MODE   faccessat2 DIRFD P MODE ATFLAGS   chmod P MODE   fchmodat DIRFD P MODE
  *   truncate P LEN   execve P   read SLOT   write SLOT   statfs P
- *   utimensat DIRFD P ATFLAGS   fchownat DIRFD P ATFLAGS (to -1, -1)   mknodat DIRFD P (a FIFO)
+ *   utimensat DIRFD P ATFLAGS   fchownat DIRFD P ATFLAGS (to -1, -1)
+ *   mknodat DIRFD P (a regular file: a FIFO would block a later open or creat of it, natively
+ *   as traced, and hang the run -- the name's lookup is the same whatever the node is)
  *   getxattr P   lgetxattr P   listxattr P   llistxattr P   setxattr P   lsetxattr P
  *   removexattr P  (of "user.t")   getxattrat DIRFD P ATFLAGS   setxattrat DIRFD P ATFLAGS
  *   execveat DIRFD P ATFLAGS   inotify P MASK (on one inotify descriptor)
@@ -224,11 +226,70 @@ static int creates_dir(const char *path, int flags) {
            !(name == 2 && path[start] == '.' && path[start + 1] == '.');
 }
 
+/* An open that creates its last name and follows it (O_CREAT without O_EXCL, O_NOFOLLOW,
+ * O_PATH; not openat2's restricted lookups): the kernel follows a link there, and a link's
+ * text that ends in "/" ends the lookup at that text's last name, which it does not look up
+ * (open_last_lookups: EISDIR).  Looking the path up whole would walk past it; the lookups it
+ * makes are instead the way to each link of the chain (its last name not followed) and, for
+ * a text that ends in "/", that text as far as its parent and that name (as a call on the
+ * last name itself is probed), each from the link's own directory -- opened into dirs
+ * (closed by the caller); the chain's end, not a link, is looked up whole.  Returns how many
+ * lookups it wrote (0: the plain lookup will do). */
+#define CHAIN_LOOKS (40 + 2)
+static char chain_text[CHAIN_LOOKS][4096];
+
+static int creating_chain(int dirfd, const char *path, struct lookup *out, int *dirs,
+                          int *ndirs) {
+    int n = 0, cur = dirfd;
+    const char *way = path;
+    for (int hop = 0; hop <= 40 && n + 2 <= CHAIN_LOOKS; hop++) {
+        int fd = openat(cur, way, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) != 0 || !S_ISLNK(st.st_mode)) {
+            if (fd >= 0)
+                close(fd);
+            break;
+        }
+        out[n++] = (struct lookup){cur, way, 0, 0, -1};
+        char link[64], name[4096];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        ssize_t len = readlink(link, name, sizeof name - 1);
+        char *text = chain_text[n];
+        ssize_t tlen = readlinkat(fd, "", text, sizeof chain_text[n] - 1);
+        close(fd);
+        if (len <= 0 || tlen <= 0)
+            return 0;
+        name[len] = 0;
+        text[tlen] = 0;
+        char *cut = strrchr(name, '/');
+        if (cut == NULL)
+            return 0;
+        if (cut == name)
+            cut++;
+        *cut = 0;
+        int dir = open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
+            return 0;
+        dirs[(*ndirs)++] = dir;
+        cur = dir;
+        way = text;
+        if (text[tlen - 1] == '/' && creates_dir(text, O_CREAT)) {
+            while (tlen > 1 && text[tlen - 1] == '/')
+                text[--tlen] = 0;
+            out[n++] = (struct lookup){cur, way, 0, 0, -1};
+            return n;
+        }
+    }
+    out[n++] = (struct lookup){cur, way, 1, 0, -1};
+    return n;
+}
+
 static int run_line(int n, char **f, int nf) {
     const char *op = f[0];
     struct stat st;
-    struct lookup looks[2];
+    struct lookup looks[2 + CHAIN_LOOKS];
     int nlooks = 0;
+    int dirs[CHAIN_LOOKS], ndirs = 0;  /* (creating_chain's) */
 #define NEED(k)                                                                   \
     do {                                                                          \
         if (nf < (k) + 1) {                                                       \
@@ -255,8 +316,16 @@ static int run_line(int n, char **f, int nf) {
      * (open_last_lookups), the last name not looked at */
 #define OPEN_LOOK(d, p, fl, res)                                                    \
     do {                                                                        \
-        if (creates_dir((p), (fl)))                                             \
+        int chain_ = 0;                                                         \
+        if (creates_dir((p), (fl))) {                                           \
             LAST_R(0, (d), (p), 0, (res));                                      \
+            break;                                                              \
+        }                                                                       \
+        if (probing && (res) <= 0 && ((fl) & O_CREAT) &&                        \
+            !((fl) & (O_EXCL | O_NOFOLLOW | O_PATH | O_DIRECTORY | __O_TMPFILE)))  \
+            chain_ = creating_chain((d), (p), looks, dirs, &ndirs);             \
+        if (chain_ > 0)                                                         \
+            nlooks = chain_;                                                    \
         else                                                                    \
             LOOK((d), (p), !((fl) & O_NOFOLLOW) &&                              \
                  ((fl) & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL), 0, (res));  \
@@ -353,12 +422,16 @@ static int run_line(int n, char **f, int nf) {
         NEED(2);
         LOOK(AT_FDCWD, f[1], !(strtoul(f[2], NULL, 0) & IN_DONT_FOLLOW), 0, -1);
     }
+    int skip = 0;
     if (probing)
-        for (int i = 0; i < nlooks; i++)
-            if (reaches_secret(&looks[i])) {
-                printf("%d SKIP\n", n);
-                return 0;
-            }
+        for (int i = 0; i < nlooks && !skip; i++)
+            skip = reaches_secret(&looks[i]);
+    for (int i = 0; i < ndirs; i++)
+        close(dirs[i]);
+    if (skip) {
+        printf("%d SKIP\n", n);
+        return 0;
+    }
 
     errno = 0;
     if (!strcmp(op, "open")) {
@@ -470,7 +543,7 @@ static int run_line(int n, char **f, int nf) {
     } else if (!strcmp(op, "fchownat")) {
         say(n, syscall(SYS_fchownat, dirfd_of(f[1]), f[2], -1, -1, atoi(f[3])));
     } else if (!strcmp(op, "mknodat")) {
-        say(n, syscall(SYS_mknodat, dirfd_of(f[1]), f[2], S_IFIFO | 0644, 0));
+        say(n, syscall(SYS_mknodat, dirfd_of(f[1]), f[2], S_IFREG | 0644, 0));
     } else if (!strcmp(op, "read")) {
         NEED(1);
         char buf[64];

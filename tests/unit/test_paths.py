@@ -551,3 +551,78 @@ def test_a_task_that_searches_otherwise_is_walked_once(tmp_path: Path) -> None:
     finally:
         task.kill()
         task.wait()
+
+
+def create(raw: str, dirfd: int) -> tuple[str, object] | int:
+    """The kernel's open(O_CREAT) of ``raw`` (following its last name): ("made", its name),
+    removed again (the tree as it was), ("opened", the file's identity), or its errno."""
+    try:
+        fd = os.open(raw, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600, dir_fd=dirfd)
+    except OSError as exc:
+        return exc.errno or 0
+    try:
+        info = os.fstat(fd)
+        if info.st_size == 0 and info.st_mode & 0o7777 == 0o600:  # (the tree has none)
+            made = os.readlink(f"/proc/self/fd/{fd}")
+            os.unlink(made)
+            return "made", made
+        return "opened", identity(info)
+    finally:
+        os.close(fd)
+
+
+def resolve_creating(raw: str, dirfd: int) -> Resolved | int:
+    try:
+        return PathResolver().resolve(ME, ME, raw, dirfd, True, creates=True)
+    except Unresolvable as exc:
+        return exc.errno
+
+
+_TEXTS = st.builds(lambda head, name, tail: head + name + tail,
+                   st.sampled_from(["", "./", "d/../", "@/", "/proc/self/cwd/"]),
+                   st.sampled_from(["d", "f0", "d/f", "missing", "missing/x", "f0/x", "c0",
+                                    "c1", "t1", "t0", ".", "..", "ld", "/proc/self/fd/@fd"]),
+                   st.sampled_from(["", "/", "//", "/.", "/./", "/.."]))
+
+
+@settings(max_examples=400, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.tuples(_TEXTS, _TEXTS), raw=st.sampled_from(
+    ["t0", "t1", "./t0", "d/../t1", "/proc/self/cwd/t0", "ld/../t0", "t0/", "t1//"]))
+def test_creating_through_a_link_stops_where_the_kernel_does(tmp_path_factory, texts, raw):
+    """Gap #37: an open that creates and follows its last name, through links whose texts end
+    in "/" (or "//", "/.", chains of them, dangling, to a file, past 40 links, a magic
+    link): the resolver (``creates``) answers the kernel's errno -- EISDIR where the kernel
+    stops at a text's last name without looking it up -- or a name whose spelling, handed to
+    the kernel, opens (or makes) the same file or fails the same way."""
+    top = tmp_path_factory.mktemp("create")
+    (top / "d").mkdir()
+    (top / "d" / "f").write_text("f")
+    (top / "f0").write_text("f0")
+    (top / "ld").symlink_to("d")
+    for i in range(MAX_SYMLINKS + 1):  # c0: one link too many; c1: 40
+        (top / f"c{i}").symlink_to(f"c{i + 1}" if i < MAX_SYMLINKS else "d")
+    dirfd = os.open(top, os.O_PATH | os.O_DIRECTORY)
+    old = os.getcwd()
+    os.chdir(top)
+    try:
+        for i, text in enumerate(texts):
+            (top / f"t{i}").symlink_to(text.replace("@fd", str(dirfd)).replace("@", str(top)))
+        native = create(raw, dirfd)
+        found = resolve_creating(raw, dirfd)
+        where = f"{raw!r} {texts}: kernel {native}, resolver {found}"
+        if raw.endswith("/"):
+            return  # (the decoder's: an O_CREAT of "name/" looks the name up not at all)
+        if isinstance(found, int):
+            assert found == native, where
+            return
+        if found.unreachable:  # (a directory on the way is missing: ENOENT, any spelling)
+            assert native == errno.ENOENT and not found.exists, where
+        if found.literal_last or found.keep_spelling:
+            return  # (no spelling stands in for the call's own: Resolved)
+        again = create(spelling(found), -100)
+        assert again == native, f"{where}; spelling {spelling(found)!r} gives {again}"
+    finally:
+        os.chdir(old)
+        os.close(dirfd)
+        shutil.rmtree(top, ignore_errors=True)
