@@ -67,6 +67,27 @@ def cache_path(kind: str, what: str = "generated-code") -> str:
                         f"{what}.{kind}.{sys.implementation.cache_tag}.marshal")
 
 
+def save_whole(path: str, chunks: Sequence[bytes]) -> None:
+    """Write a start-up cache whole under a temporary name (``O_EXCL``: no link followed),
+    then rename it into place: a reader sees the old file or the new one.  Any failure
+    leaves things as they were (no cache).  The one writer of every start-up cache (this
+    module's and :mod:`startup`'s)."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.writelines(chunks)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:  # (no contextlib: not imported yet when this module is)
+            return
+
+
 def command_kind(args: Sequence[str]) -> str:
     """Which caches (modules, generated code, regular expressions) a start reads: "policy"
     (``systrace policy``), "resident" (the resident tracer's server), "learn" (``-A`` before
@@ -243,22 +264,7 @@ class ModuleFile:
             codes.append(code)
             offset += len(code)
         head = marshal.dumps((_header(), index))  # type: ignore[arg-type]
-        tmp = f"{self.path}.{os.getpid()}.tmp"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-        except OSError:
-            return
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(len(head).to_bytes(8, "little"))
-                f.write(head)
-                f.writelines(codes)
-            os.replace(tmp, self.path)
-        except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:  # (no contextlib: not imported yet when this module is)
-                return
+        save_whole(self.path, [len(head).to_bytes(8, "little"), head, *codes])
 
     def close(self) -> None:
         if self.fd >= 0:

@@ -35,7 +35,6 @@ import contextlib
 import gc
 import importlib
 import marshal
-import os
 import sys
 import types
 from collections.abc import Iterator, Mapping
@@ -63,20 +62,12 @@ def _load(path: str) -> dict[str, types.CodeType]:
 
 
 def _save(path: str, cache: Any) -> None:
-    """Write the cache whole under a temporary name, then rename it into place: a reader sees
-    the old file or the new one.  Any failure leaves things as they were (no cache)."""
-    tmp = f"{path}.{os.getpid()}.tmp"
+    """Write the cache whole, atomically (:func:`importcache.save_whole`)."""
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-    except OSError:
+        data = marshal.dumps(cache)
+    except ValueError:  # (an object marshal cannot write: no cache, as for any failure)
         return
-    try:
-        with os.fdopen(fd, "wb") as f:
-            marshal.dump(cache, f)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    importcache.save_whole(path, [data])
 
 
 #: Entries kept from earlier starts when a start saves (it used only some: ``systrace policy``,
