@@ -149,7 +149,9 @@ def _through(link: str, why: str) -> OSError:
 
 def _a_log(fd: int) -> bool:
     """Whether the regular file open at ``fd`` is a systrace log: empty (a log begun), or its
-    first line one JSON object (what the first record is)."""
+    first line a run's start record (``{"event": "start", ...}``, what every log begins
+    with) -- not any file whose first line is a JSON object (a tool's one-line config,
+    reached through a link a program planted on the way: review 14)."""
     import json
 
     try:
@@ -161,7 +163,8 @@ def _a_log(fd: int) -> bool:
         reader = procfs.reopen(fd, os.O_RDONLY | os.O_CLOEXEC)
         with os.fdopen(reader, "rb") as f:
             first = f.readline(1 << 16)
-        return isinstance(json.loads(first), dict)
+        record = json.loads(first)
+        return isinstance(record, dict) and record.get("event") == Event.START
     except (OSError, ValueError):
         return False
 

@@ -187,3 +187,8 @@ def test_a_log_through_a_directory_link_is_appended_only_to_a_log(tmp_path: Path
     (real / "notes.txt").write_text("not a log\n")
     other = run(tmp_path / "logs" / "notes.txt")
     assert other.returncode == 2 and (real / "notes.txt").read_text() == "not a log\n", other
+    # (a tool's one-line JSON config is no log either: only a run's start record begins one)
+    (real / "settings.json").write_text('{"editor.formatOnSave": true}\n')
+    config = run(tmp_path / "logs" / "settings.json")
+    assert config.returncode == 2, config
+    assert (real / "settings.json").read_text() == '{"editor.formatOnSave": true}\n', config
