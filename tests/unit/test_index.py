@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass, field
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from systrace_py.kernel import FS_IOC_FSSETXATTR, FS_IOC_SETFLAGS, RENAME_EXCHANGE, TIOCSTI
@@ -39,6 +39,7 @@ from systrace_py.policy.filterplan import (
 from systrace_py.policy.glob import GlobError, PathGlob
 from systrace_py.policy.model import (
     DECIDING,
+    TRAVERSAL_CALLS,
     Absent,
     Action,
     CallFacts,
@@ -50,10 +51,11 @@ from systrace_py.policy.model import (
     Rule,
     SockAddr,
     Table,
+    checks_of,
     path_patterns,
 )
 from systrace_py.policy.net import NetCondition
-from systrace_py.syscalls import CLASS_RULES, NUMBERS, TABLE, Reveals, Treat
+from systrace_py.syscalls import CLASS_RULES, NUMBERS, TABLE, Reveals, Treat, treated
 
 ENV = {"HOME": "/home/alice", "USER": "alice", "CWD": "/w", "TMPDIR": "/tmp"}
 
@@ -369,6 +371,25 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
             if result.calls[syscall].kind == "allow" or syscall in result.selected:
                 result.calls[syscall] = TRACE
                 result.selected.pop(syscall, None)
+    if any(rule.refuses and rule.covers(call, cls, part_)
+           for t in tables for rule in t.rules for call in TRAVERSAL_CALLS
+           for cls, part_ in checks_of(call, "path", None, None)):
+        # a rule refusing what a lookup passes through (a stat or readlink by path): every
+        # call that looks a path up stops (red team 26)
+        for syscall in treated(Treat.PATH):
+            if syscall in result.opens:
+                opens = OpenPlan(*(TRACE if v.kind == "allow" else v
+                                   for v in (result.opens[syscall].read_only,
+                                             result.opens[syscall].write_only,
+                                             result.opens[syscall].read_write)))
+                if opens.uniform() is None:
+                    result.opens[syscall] = opens
+                else:
+                    result.calls[syscall] = TRACE
+                    del result.opens[syscall]
+            elif result.calls[syscall].kind == "allow" or syscall in result.selected:
+                result.calls[syscall] = TRACE
+                result.selected.pop(syscall, None)
     if refuses_by_name or any(t.default is not Action.PERMIT for t in tables):
         for syscall in aliases.EXPOSING_CALLS:
             if result.calls[syscall].kind == "allow":
@@ -658,6 +679,10 @@ def test_rules_for_and_may_refuse_as_the_linear_scan(table: Table) -> None:
        st.builds(PlanOptions, dry_run=st.booleans(), see_refusals=st.booleans(),
                  see_rule_permits=st.booleans(),
                  extra=st.sampled_from([frozenset(), frozenset({"read", "openat"})])))
+# (a rule refusing what a walk passes through: every lookup call stops -- red team 26's plan
+# change, which this reference lacked until a CI's hypothesis run drew it)
+@example([Table("main", Action.PERMIT, [Rule(("fsread",), Action.NEVER, index=1)])],
+         PlanOptions())
 def test_prefilter_plan_as_the_linear_scan(tables_: list[Table], options: PlanOptions) -> None:
     assert filterplan.plan(tables_, options) == linear_plan(tables_, options)
 
