@@ -391,7 +391,9 @@ EINTR_ON_STOP: dict[str, tuple[int, bool] | None] = {
 #: in every event loop: the stop costs ~30-40 us a wait (docs/security.md); with none (-1)
 #: or none to wait (0) they do not stop.  The calls the kernel restarts itself after a stop
 #: (poll, ppoll, select, pselect6, nanosleep, clock_nanosleep, futex: ERESTARTNOHAND or a
-#: restart block with the time left) are not here.
+#: restart block with the time left) are not here.  In a process of several threads such a wait
+#: stops at its exit too (Tracer._wait_exit): an ignored signal another thread took may have
+#: ended it with EINTR that no stop of its shows.
 TIMED_RESTARTS: frozenset[str] = frozenset({"rt_sigtimedwait", "semtimedop", "epoll_wait",
                                             "epoll_pwait", "epoll_pwait2"})
 

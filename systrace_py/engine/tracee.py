@@ -101,6 +101,7 @@ class Expect(enum.Enum):
     NOTHING = 0
     INJECTED_MMAP = 1   # the scratch mapping was injected in place of the call
     EXIT_HANDLER = 2    # the monitor wants the call's result
+    WAIT_EXIT = 3       # a timed wait of a process of threads: its EINTR (Tracer._wait_exit)
 
 
 @dataclass(eq=False)

@@ -1333,6 +1333,8 @@ class Tracer:
             self._note_sharing(task.space, name, args)
         if nr in _TIMED_RESTARTS:
             self._note_wait(task, nr, args)
+            if task.timed_wait is not None and len(process.tids) > 1:
+                task.expect = Expect.WAIT_EXIT  # (a decision's own expectation replaces it)
             if self._only_timed(name, args):
                 self._resume(task)  # stopped only for its deadline: the filter allows it
                 return
@@ -2803,6 +2805,8 @@ class Tracer:
         elif expect is Expect.EXIT_HANDLER:
             call, task.pending_call = task.pending_call, None
             self.monitor.on_syscall_exit(task, call, info.rval)
+        elif expect is Expect.WAIT_EXIT:
+            self._wait_exit(task)
         if task.exit_delay:  # an injected delay_exit: the call has run, it returns later
             seconds, task.exit_delay = task.exit_delay, 0.0
             self._later(task, seconds, "exit", lambda: self._resume(task))
@@ -3234,6 +3238,25 @@ class Tracer:
         regs.rax = regs.orig_rax
         regs.rip -= _SYSCALL_INSN_LEN
         pt.setregs(task.tid, regs)
+
+    def _wait_exit(self, task: Task) -> None:
+        """The exit stop of a timed wait (TIMED_RESTARTS) of a process of more than one
+        thread: a failure with EINTR that no signal the task would take explains is
+        restarted with the time left, as at the stop of an interrupt (_restart_interrupted).
+
+        Under ptrace the kernel queues a signal the process ignores (sig_ignored: for the
+        tracer to see), and wakes a thread that does not block it -- this one, in its wait,
+        when the thread the signal was meant for is in a stop of the tracer's (a forking
+        thread's SIGCHLD).  Its wait fails with EINTR on its way to take the signal; when
+        another thread takes it first (any thread resumed from a stop looks for one), it
+        finds none, no stop of its shows the EINTR, and it returns to the program -- where
+        natively nothing was queued and the wait went on (tests/progs/wait_eintr.c).
+        A process of one thread takes the signal itself: its signal-delivery-stop restarts
+        the wait (_on_signal).  Waits with no timeout do not stop at all, so theirs is not
+        seen (docs/security.md, "Limits and what is out of scope")."""
+        regs = self._eintr_call(task)
+        if regs is not None:
+            self._restart_interrupted(task, regs)
 
     def _only_timed(self, name: str, args: tuple[int, ...]) -> bool:
         """Whether a timed wait stopped at its entry only for its deadline: the plan lets the

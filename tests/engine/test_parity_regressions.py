@@ -74,6 +74,24 @@ def test_a_timed_wait_runs_out_its_time_through_our_stops(traced, tmp_path, buil
     assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
 
 
+def test_a_timed_wait_of_a_thread_is_not_ended_by_a_signal_another_thread_took(
+        traced, build, loop):
+    # wait_eintr.c: one thread waits (epoll_wait, 20 ms, 150 times), one forks, one opens
+    # files (stops of the tracer's).  The forking thread's SIGCHLD -- ignored, natively
+    # never queued -- is queued under ptrace and woke the waiting thread when the forking
+    # one was in a stop; the opening thread, resumed from its stop, took it first, and the
+    # wait failed with EINTR with no stop of its own to show it: 5 runs of 6 had 1-9 such
+    # failures.  Now a timed wait of a process of threads stops at its exit too
+    # (Tracer._wait_exit), both loops
+    program = build("progs/wait_eintr.c")
+    native = subprocess.run([str(program), "150", "20"], capture_output=True, text=True,
+                            timeout=120, check=True)
+    assert native.stdout == "eintr=0 ok=150\n", native.stdout
+    r = traced.run(PARITY_POLICY, str(program), "150", "20", env=loop)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == native.stdout, r.stderr
+
+
 def test_a_lease_holder_in_the_tree_gives_its_lease_up_to_a_frozen_truncate(traced, tmp_path,
                                                                           build):
     # LTP fcntl33: a truncate runs with the tree frozen, so the lease holder, another process
