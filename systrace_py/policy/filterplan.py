@@ -135,6 +135,14 @@ class FilterPlan:
     def traced(self) -> set[str]:
         return {name for name, v in self.calls.items() if v.kind == VerdictKind.TRACE}
 
+    def stop(self, syscall: str) -> None:
+        """Make a call the filter lets run (allowed, or allowed but in the cases its class
+        rule selects) stop: the tracer must see it, whatever the rules say of it.  A call the
+        filter refuses stays refused."""
+        if self.calls[syscall].kind == VerdictKind.ALLOW or syscall in self.selected:
+            self.calls[syscall] = TRACE
+            self.selected.pop(syscall, None)
+
     def verdict(self, name: str, args: tuple[int, ...] | list[int]) -> Verdict:
         """What the filter does with this call (for a tracer running without one)."""
         unseen = self.unseen.get(name)
@@ -151,6 +159,11 @@ class FilterPlan:
         if reads and writes:
             return open_plan.read_write
         return open_plan.write_only if writes else open_plan.read_only
+
+
+def _stopping(verdict: Verdict) -> Verdict:
+    """The verdict for cases the tracer must see: an allowed one stops (FilterPlan.stop)."""
+    return TRACE if verdict.kind == VerdictKind.ALLOW else verdict
 
 
 # An outcome: (action, errno, made_by_rule); None when only the arguments can tell.
@@ -401,9 +414,7 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
     if any(table.compiled().refuses_by_name for table in planner.tables):
         # a link or rename could give what such a rule names a new name (Table.decide)
         for syscall in aliases.TWO_PATH_CALLS:
-            if result.calls[syscall].kind == VerdictKind.ALLOW or syscall in result.selected:
-                result.calls[syscall] = TRACE
-                result.selected.pop(syscall, None)
+            result.stop(syscall)
     if any(table.may_refuse_traversal() for table in planner.tables):
         # a lookup that passes through what such a rule names is refused, whatever the call
         # (Supervisor._traversal): a mkdir, unlink or write-only open through "DIR/link/"
@@ -411,28 +422,23 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
         for syscall in _LOOKUP_CALLS:
             opens = result.opens.get(syscall)
             if opens is not None:
-                opens = OpenPlan(*(TRACE if v.kind == VerdictKind.ALLOW else v
-                                   for v in (opens.read_only, opens.write_only,
-                                             opens.read_write)))
+                opens = OpenPlan(*map(_stopping, (opens.read_only, opens.write_only,
+                                                  opens.read_write)))
                 if opens.uniform() is None:
                     result.opens[syscall] = opens
                 else:
                     result.calls[syscall] = TRACE
                     del result.opens[syscall]
-            elif result.calls[syscall].kind == VerdictKind.ALLOW or \
-                    syscall in result.selected:
-                result.calls[syscall] = TRACE
-                result.selected.pop(syscall, None)
-    if result.calls["bind"].kind is VerdictKind.ALLOW and any(
-            table.may_refuse("mknod", "fswrite") for table in planner.tables):
+            else:
+                result.stop(syscall)
+    if any(table.may_refuse("mknod", "fswrite") for table in planner.tables):
         # a unix socket bound to a path is a new file there (Supervisor._socket_file)
-        result.calls["bind"] = TRACE
+        result.stop("bind")
     if any(table.compiled().refuses_by_name or table.default is not Action.PERMIT
            for table in planner.tables):
         # ... and a mount could show it under one, or cover where it is (Table.decide)
         for syscall in aliases.EXPOSING_CALLS:
-            if result.calls[syscall].kind == VerdictKind.ALLOW:
-                result.calls[syscall] = TRACE
+            result.stop(syscall)
     return result
 
 
@@ -475,16 +481,11 @@ def _engine_floor(result: FilterPlan) -> None:
                 continue
             current = OpenPlan(verdict, verdict, verdict)
         result.opens[syscall] = OpenPlan(
-            current.read_only,
-            TRACE if current.write_only.kind == VerdictKind.ALLOW else current.write_only,
-            TRACE if current.read_write.kind == VerdictKind.ALLOW else current.read_write,
-        )
+            current.read_only, _stopping(current.write_only), _stopping(current.read_write))
         result.calls[syscall] = TRACE
     for syscall in aliases.OPEN_CALLS - _FLAGS_ARG.keys():
-        if result.calls[syscall].kind == VerdictKind.ALLOW:
-            result.calls[syscall] = TRACE
+        result.stop(syscall)
     # The engine follows every change of what paths mean (docs/security.md, "New views of the
     # file system"): those calls stop unless every table refuses them outright.
     for syscall in aliases.VIEW_CALLS:
-        if result.calls[syscall].kind == VerdictKind.ALLOW:
-            result.calls[syscall] = TRACE
+        result.stop(syscall)
