@@ -592,8 +592,11 @@ class Supervisor:
         permits by path: the table that decides the process after it -- what :meth:`on_exec`
         will choose -- and whether the exec enters another table (then the loop checks its
         environment as :meth:`_entering_table` does, and hands it here when a variable runs
-        code).  None: this monitor decides the exec (as :meth:`fast_table`)."""
-        if self.audit is not None or self._injecting or self.dns is not None:
+        code).  None: this monitor decides the exec (as :meth:`fast_table`) -- every exec
+        of a run that may ask: the question shows the argv the tracer saw at the exec
+        (Tracer._on_exec), never the program's own /proc/PID/cmdline (red team 27)."""
+        if self.audit is not None or self._injecting or self.dns is not None \
+                or self.asker is not None:
             return None
         state: ProcessState = task.process.state
         if self.options.inherit_across_exec:
