@@ -74,3 +74,24 @@ def test_the_argv_a_question_shows_is_the_execs_not_the_programs(
     execs = [r for r in map(json.loads, log.read_text().splitlines())
              if r.get("event") == "exec"]
     assert execs and all(r.get("argv") not in (["git", "status"], None) for r in execs), execs
+
+
+def test_an_exec_that_only_checks_gives_the_caller_no_table(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """Held (tried, no change needed).  ``exec_checkonly.c``: ``execveat`` with
+    ``AT_EXECVE_CHECK`` of a program whose table permits reading the secret (the main table
+    refuses it) returns 0 and runs nothing; the caller then reads the secret in its own
+    image.  Tables switch at the exec event (Supervisor.on_exec), which a check never
+    makes: the read is refused.  Control: natively the check returns 0 and the read works."""
+    echo = shutil.which("echo")
+    assert echo is not None
+    echo = os.path.realpath(echo)
+    program = build("escape/exec_checkonly.c")
+    control = Scene.make(tmp_path, "control")
+    require_real(attack(program, echo, control.secret, policy_text=None, scene=control))
+    s = Scene.make(tmp_path, "traced")
+    text = policy(never("fsread", path=f"{s.secd}/**")) + (
+        f'\n[program."{echo}"]\ndefault = "permit"\n')
+    traced = attack(program, echo, s.secret, policy_text=text, scene=s, env=loop)
+    assert_blocked(traced)
+    assert "EACCES" in traced.detail and "returned 0" in traced.stdout, traced
