@@ -2774,10 +2774,11 @@ class Tracer:
             self._on_seccomp(task)
             return
         if task.own_args is not None:
+            # an exec that returns to the program: failed, or only checked (AT_EXECVE_CHECK
+            # returns 0 with the caller's image) -- a replaced image's exec event forgot them
             own, task.own_args = task.own_args, None
-            if info.rval < 0:  # (a successful exec's registers are its new image's)
-                for index, value in own.items():
-                    pt.poke_reg(task.tid, pt.ARG_REGS[index], value)
+            for index, value in own.items():
+                pt.poke_reg(task.tid, pt.ARG_REGS[index], value)
         expect, task.expect = task.expect, Expect.NOTHING
         if task.after is not None and expect is not Expect.INJECTED_MMAP:
             self._noted(task, info.rval)
