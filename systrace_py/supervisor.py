@@ -501,7 +501,7 @@ class Supervisor:
             request = AskRequest(process.pid, process.pid, process.ppid, process.program,
                                  "resolve", {"host": name}, facts, decision,
                                  table=state.deciding(), id=next(self._ask_ids),
-                                 argv=state.argv or procfs.cmdline(process.pid),
+                                 argv=self._argv_of(process),
                                  parent_program=self._parent_program(process))
 
             def respond(answer: Answer) -> None:
@@ -965,7 +965,7 @@ class Supervisor:
         request = AskRequest(process.pid, task.tid, process.ppid, process.program,
                              call.policy_name, call.describe(), call.facts(), decision,
                              table=state.deciding(), id=next(self._ask_ids),
-                             argv=state.argv or procfs.cmdline(process.pid),
+                             argv=self._argv_of(process),
                              parent_program=self._parent_program(process))
         assert self.asker is not None
         tracer = self.tracer
@@ -984,6 +984,15 @@ class Supervisor:
 
         self.asker.ask(request, respond)
         return PARK
+
+    @staticmethod
+    def _argv_of(process: Process) -> tuple[str, ...] | None:
+        """The argv a question shows: the one its exec passed, as the tracer read it
+        (Tracer._on_exec) -- an empty one too (``()``: not "unread") --, or for a process
+        whose exec it never saw (``--attach``) /proc/PID/cmdline now, the process's own to
+        write (red team 27)."""
+        state: ProcessState = process.state
+        return state.argv if state.argv is not None else procfs.cmdline(process.pid)
 
     def _parent_program(self, process: Process) -> str | None:
         parent = self.tracer.processes.get(process.ppid) if self.tracer is not None else None
@@ -1143,8 +1152,8 @@ class Supervisor:
             if table is not None:
                 state.table = table
                 state.private.clear()
-        self._event("exec", process, argv=list(argv) if argv else None, previous=old_program,
-                    table=state.table.name)
+        self._event("exec", process, argv=list(argv) if argv is not None else None,
+                    previous=old_program, table=state.table.name)
         if self.options.verbose:
             say(f"pid {process.pid}: exec {process.program}, table {state.table.name}", self.stderr)
 

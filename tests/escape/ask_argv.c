@@ -16,6 +16,14 @@
  *                                 from its memory), then reads SECRET; a question about a
  *                                 process whose exec argv the tracer had not read showed
  *                                 /proc/PID/cmdline as it was at the question
+ *   ask_argv empty SECRET         an exec of itself with an empty argv (the kernel passes one
+ *                                 empty string), SECRET in $ASK_ARGV_SECRET, where a rule
+ *                                 decides the program by its argv (so the tracer read it:
+ *                                 none) -- then the new image writes "git status" over its
+ *                                 argument string and on into its environment (the kernel's
+ *                                 cmdline then reads on, as after setproctitle) and reads
+ *                                 SECRET: an argv read as empty was taken for one not read,
+ *                                 and the question showed /proc/PID/cmdline
  *   ask_argv read SECRET          (the image the check mode execs) read SECRET
  *
  * Natively nothing asks: the check returns 0 without running ECHO (SKIPPED where the
@@ -39,6 +47,25 @@ static void read_secret(const char *secret) {
 }
 
 int main(int argc, char **argv) {
+    const char *planted = getenv("ASK_ARGV_SECRET");
+    if (planted != NULL && argc == 0) skipped("an empty argv stays empty (Linux < 5.18)");
+    if (planted != NULL && argc == 1 && argv[0][0] == '\0') {
+        char secret[4096];
+        snprintf(secret, sizeof secret, "%s", planted);
+        /* argv[0]'s one NUL, then the environment strings: overwritten past the NUL, the
+         * kernel's cmdline reads on to the next NUL (setproctitle) */
+        static const char shown[] = "git status";
+        memcpy(argv[0], shown, sizeof shown);
+        read_secret(secret);
+    }
+    if (argc == 3 && !strcmp(argv[1], "empty")) {
+        char *none[] = {NULL};
+        char variable[4200];
+        snprintf(variable, sizeof variable, "ASK_ARGV_SECRET=%s", argv[2]);
+        char *env[] = {variable, "FILLER=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", NULL};
+        execve("/proc/self/exe", none, env);
+        blocked("exec of itself: %s", ename(errno));
+    }
     if (argc == 3 && !strcmp(argv[1], "read")) read_secret(argv[2]);
     if (argc == 4 && !strcmp(argv[1], "check")) {
         char *shown[] = {"git", "status", NULL};
@@ -61,6 +88,7 @@ int main(int argc, char **argv) {
         memcpy(start, shown, sizeof shown);
         read_secret(secret);
     }
-    fprintf(stderr, "usage: ask_argv check ECHO SECRET | rewrite SECRET | read SECRET\n");
+    fprintf(stderr, "usage: ask_argv check ECHO SECRET | rewrite SECRET | empty SECRET"
+                    " | read SECRET\n");
     return 2;
 }

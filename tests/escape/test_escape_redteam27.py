@@ -26,20 +26,20 @@ ARGV_READER = textwrap.dedent("""\
         message = json.loads(line)
         if message.get("type") != "ask":
             continue
-        shown = [word for word in message.get("argv") or [] if word]
-        answer = "permit-now" if shown == ["git", "status"] else "deny-now"
+        shown = " ".join(word for word in message.get("argv") or [] if word)
+        answer = "permit-now" if shown == "git status" else "deny-now"
         print(json.dumps({"id": message["id"], "answer": answer}), flush=True)
     """)
 
 
-def _asked_by_argv(s: Scene, echo: str) -> str:
-    """Everything permitted; reading the secret's directory is asked; and one rule decides
-    ``echo`` by its argv (so the tracer reads the argv of an exec of it)."""
-    return policy(never("exec", path=echo, argv=["echo", "--never", "**"]),
+def _asked_by_argv(s: Scene, *decided: str) -> str:
+    """Everything permitted; reading the secret's directory is asked; and a rule decides
+    each of ``decided`` by its argv (so the tracer reads the argv of an exec of it)."""
+    return policy(*(never("exec", path=path, argv=["--never", "**"]) for path in decided),
                   f'calls = ["fsread"]\npath = "{s.secd}/**"\naction = "ask"')
 
 
-@pytest.mark.parametrize("how", ["check", "rewrite"])
+@pytest.mark.parametrize("how", ["check", "rewrite", "empty"])
 def test_the_argv_a_question_shows_is_the_execs_not_the_programs(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str], how: str) -> None:
     """``ask_argv.c``.  A question shows the asking process's argv, and a person judges the
@@ -49,25 +49,32 @@ def test_the_argv_a_question_shows_is_the_execs_not_the_programs(
     the new image's question (and its exec record) showed ``git status``.  ``rewrite``: the
     program wrote ``git\\0status`` over its own argument strings, and a question about a
     process whose exec argv the tracer had not read showed /proc/PID/cmdline -- the
-    program's to write.  The approver permits ``git status`` only: before the fix it
-    permitted the read of the secret in both.  Now every exec the tracer sees records its
-    argv (read at the exec event when no rule read it at the call: the kernel's copy, before
-    the new image ran), a noted exec replaces the last one's, and a run that can ask has
-    Python see every exec (Supervisor.fast_exec)."""
+    program's to write.  ``empty``: the program exec'd itself with an empty argv where a
+    rule reads its argv -- read as none, ``()``, which the question took for "not read"
+    (``state.argv or cmdline``) -- and the new image wrote ``git status`` over its argument
+    and on into its environment (the kernel's cmdline reads on, as after setproctitle).
+    The approver permits ``git status`` only: before the fix it permitted the read of the
+    secret in each.  Now every exec the tracer sees records its argv (read at the exec event
+    when no rule read it at the call: the kernel's copy, before the new image ran), a noted
+    exec replaces the last one's, an empty argv is one, and a run that can ask has Python
+    see every exec (Supervisor.fast_exec)."""
     echo = shutil.which("echo")
     assert echo is not None
     echo = os.path.realpath(echo)
     program = build("escape/ask_argv.c")
+
+    def args(s: Scene) -> list[object]:
+        return ["check", echo, s.secret] if how == "check" else [how, s.secret]
+
     control = Scene.make(tmp_path, "control")
-    args = ["check", echo, control.secret] if how == "check" else ["rewrite", control.secret]
-    require_real(attack(program, *args, policy_text=None, scene=control))
+    require_real(attack(program, *args(control), policy_text=None, scene=control))
 
     s = Scene.make(tmp_path, "traced")
     approver = s.root / "approver.py"
     approver.write_text(ARGV_READER)
     log = s.root / "run.log"
-    args = ["check", echo, s.secret] if how == "check" else ["rewrite", s.secret]
-    traced = attack(program, *args, policy_text=_asked_by_argv(s, echo), scene=s, env=loop,
+    traced = attack(program, *args(s), policy_text=_asked_by_argv(s, echo, str(program)),
+                    scene=s, env=loop,
                     options=["--ask-via", f"exec:{PYTHON} {approver}", "--log", str(log)])
     assert_blocked(traced)
     assert "EPERM" in traced.detail or "EACCES" in traced.detail, traced
