@@ -501,7 +501,7 @@ class Supervisor:
             request = AskRequest(process.pid, process.pid, process.ppid, process.program,
                                  "resolve", {"host": name}, facts, decision,
                                  table=state.deciding(), id=next(self._ask_ids),
-                                 argv=state.argv or procfs.cmdline(process.pid),
+                                 argv=self._argv_of(process),
                                  parent_program=self._parent_program(process))
 
             def respond(answer: Answer) -> None:
@@ -592,8 +592,11 @@ class Supervisor:
         permits by path: the table that decides the process after it -- what :meth:`on_exec`
         will choose -- and whether the exec enters another table (then the loop checks its
         environment as :meth:`_entering_table` does, and hands it here when a variable runs
-        code).  None: this monitor decides the exec (as :meth:`fast_table`)."""
-        if self.audit is not None or self._injecting or self.dns is not None:
+        code).  None: this monitor decides the exec (as :meth:`fast_table`) -- every exec
+        of a run that may ask: the question shows the argv the tracer saw at the exec
+        (Tracer._on_exec), never the program's own /proc/PID/cmdline (red team 27)."""
+        if self.audit is not None or self._injecting or self.dns is not None \
+                or self.asker is not None:
             return None
         state: ProcessState = task.process.state
         if self.options.inherit_across_exec:
@@ -962,7 +965,7 @@ class Supervisor:
         request = AskRequest(process.pid, task.tid, process.ppid, process.program,
                              call.policy_name, call.describe(), call.facts(), decision,
                              table=state.deciding(), id=next(self._ask_ids),
-                             argv=state.argv or procfs.cmdline(process.pid),
+                             argv=self._argv_of(process),
                              parent_program=self._parent_program(process))
         assert self.asker is not None
         tracer = self.tracer
@@ -981,6 +984,15 @@ class Supervisor:
 
         self.asker.ask(request, respond)
         return PARK
+
+    @staticmethod
+    def _argv_of(process: Process) -> tuple[str, ...] | None:
+        """The argv a question shows: the one its exec passed, as the tracer read it
+        (Tracer._on_exec) -- an empty one too (``()``: not "unread") --, or for a process
+        whose exec it never saw (``--attach``) /proc/PID/cmdline now, the process's own to
+        write (red team 27)."""
+        state: ProcessState = process.state
+        return state.argv if state.argv is not None else procfs.cmdline(process.pid)
 
     def _parent_program(self, process: Process) -> str | None:
         parent = self.tracer.processes.get(process.ppid) if self.tracer is not None else None
@@ -1140,8 +1152,8 @@ class Supervisor:
             if table is not None:
                 state.table = table
                 state.private.clear()
-        self._event("exec", process, argv=list(argv) if argv else None, previous=old_program,
-                    table=state.table.name)
+        self._event("exec", process, argv=list(argv) if argv is not None else None,
+                    previous=old_program, table=state.table.name)
         if self.options.verbose:
             say(f"pid {process.pid}: exec {process.program}, table {state.table.name}", self.stderr)
 

@@ -1649,7 +1649,10 @@ class Tracer:
 
     def _note_exec(self, task: Task, call: DecodedCall, redirect: str | None = None) -> None:
         """Remember what an exec was checked against (or redirected to), for the check at the
-        exec event."""
+        exec event, and the argv a rule read (None: none did -- read at the event).  Every
+        exec noted replaces the last one's argv: one that failed, or only checked
+        (``AT_EXECVE_CHECK``), named the next image's questions (red team 27)."""
+        self._exec_argv[task.process.pid] = call.examined_argv
         try:
             decoded = call.decoded_path("path")
             image = call.exec_image(elf=False)  # (the ELF interpreter is not /proc/PID/exe)
@@ -1675,8 +1678,6 @@ class Tracer:
             task.process.exec_check = None
             return
         task.process.exec_check = (info.st_dev, info.st_ino, target.path)
-        if call.examined_argv is not None:
-            self._exec_argv[task.process.pid] = call.examined_argv
 
     def _apply(self, task: Task, call: DecodedCall, reply: Reply,
                info: pt.SyscallInfo | None = None) -> None:
@@ -2775,10 +2776,11 @@ class Tracer:
             self._on_seccomp(task)
             return
         if task.own_args is not None:
+            # an exec that returns to the program: failed, or only checked (AT_EXECVE_CHECK
+            # returns 0 with the caller's image) -- a replaced image's exec event forgot them
             own, task.own_args = task.own_args, None
-            if info.rval < 0:  # (a successful exec's registers are its new image's)
-                for index, value in own.items():
-                    pt.poke_reg(task.tid, pt.ARG_REGS[index], value)
+            for index, value in own.items():
+                pt.poke_reg(task.tid, pt.ARG_REGS[index], value)
         expect, task.expect = task.expect, Expect.NOTHING
         if task.after is not None and expect is not Expect.INJECTED_MMAP:
             self._noted(task, info.rval)
@@ -3121,6 +3123,7 @@ class Tracer:
             tid, dev, ino, program, served, mapped, maps, failed, stub = note  # type: ignore[misc]
             task = self.tasks[tid]
             task.process.exec_check = (dev, ino, program)
+            self._exec_argv.pop(task.process.pid, None)  # (an earlier exec's: not this one's)
             if failed:  # (its exit stop, which _freeze's PTRACE_SYSCALL makes in Python)
                 self.stops += 1
                 self.fast_stops += 1
@@ -3134,7 +3137,7 @@ class Tracer:
             task.process.exec_check = None
             self._release_vfork_parent(tid)
             self.decoder.resolver.forget_credentials(tid)  # (the loop served no thread's exec)
-            self._exec_done(task, program, task.process.program)
+            self._exec_done(task, program, task.process.program, None)
             if mapped:
                 task.space.scratch = True
                 task.space.slots.slot_of(tid)  # (slot 0 of the new area: the loop's)
@@ -3356,10 +3359,13 @@ class Tracer:
             program = old_program
         checked = process.exec_check
         process.exec_check = None
+        argv = self._exec_argv.pop(process.pid, None)
+        if argv is None:  # (the kernel's copy: the new image has run no instruction yet)
+            argv = procfs.cmdline(task.tid)
         checked_program = self._checked_program(task, program, checked)
         if checked_program is None:
             return
-        held_before = self._exec_done(task, checked_program, old_program)
+        held_before = self._exec_done(task, checked_program, old_program, argv)
         if (held_before and self.hold_arguments and self.filtered and not self._solo()
                 and task.expect is Expect.NOTHING):  # (an awaited exit value: the lazy way)
             self._premap_scratch(task)
@@ -3395,11 +3401,13 @@ class Tracer:
         self._take_leaders_tid(moved, pid)
         return moved
 
-    def _exec_done(self, task: Task, program: str, old_program: str) -> bool:
+    def _exec_done(self, task: Task, program: str, old_program: str,
+                   argv: tuple[str, ...] | None) -> bool:
         """What an exec of ``program`` (checked: what ran is what was) changes for the task:
-        a new address space and descriptor table, the monitor told (a new table).  At the
-        exec event (_on_exec), or after the native loop served it (_fast_notes).  Whether
-        the former address space had the scratch area (it will likely be needed again)."""
+        a new address space and descriptor table, the monitor told (a new table, the argv
+        the exec passed: None when the native loop served it).  At the exec event
+        (_on_exec), or after the native loop served it (_fast_notes).  Whether the former
+        address space had the scratch area (it will likely be needed again)."""
         process = task.process
         if process.pid == self._loading_prefilter:
             # (the program runs: a filter now is its own -- here, where an exec the native
@@ -3414,7 +3422,7 @@ class Tracer:
         task.space.keyed = pkeys.enabled() and pkeys.exec_only_mapped(task.tid)
         task.files.users -= 1
         task.files = Shared()  # exec gives the process a descriptor table of its own
-        self.monitor.on_exec(process, old_program, self._exec_argv.pop(process.pid, None))
+        self.monitor.on_exec(process, old_program, argv)
         return held_before
 
     def _checked_program(self, task: Task, exe: str,

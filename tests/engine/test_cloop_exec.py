@@ -689,3 +689,26 @@ def test_a_programs_own_int3_at_the_stubs_trap_is_a_sigtrap_when_python_serves_i
     native = loop.get("SYSTRACE_NO_CLOOP") != "1" and cloop.load() is not None
     child = "child -1\n" if native else "nostub\nchild 0\n"
     assert traced.stdout == "parent: checked data\n" + child, traced
+
+
+def test_an_exec_that_only_checks_returns_with_its_own_registers(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """``execveat`` with ``AT_EXECVE_CHECK`` (Linux 6.14) checks an exec and returns 0 with
+    the caller's image: its held arguments' registers were left pointing at the copies in
+    the scratch slot -- only a failed exec (a negative return) got its own values back, as
+    if 0 meant the image was replaced (a replaced image never reaches that exit stop: its
+    exec event forgets them).  Now every exit stop of a held exec puts them back
+    (Tracer._on_syscall_stop; execveat is always Python's).  Red team 27."""
+    program = build("progs/exec_check_regs.c")
+    target = shutil.which("true")
+    assert target is not None
+    native_run = subprocess.run([str(program), target], capture_output=True, text=True,
+                                timeout=30)
+    if native_run.stdout.startswith("check: EINVAL"):
+        pytest.skip("the kernel has no AT_EXECVE_CHECK")
+    assert native_run.stdout == "check: 0; rdi own, rsi own, rdx own, r10 own\n", native_run
+    policy = tmp_path / "policy.toml"
+    policy.write_text('default = "permit"\n\n[[rule]]\ncalls = ["fsread"]\n'
+                      f'path = "{tmp_path}/secret/**"\naction = "never"\n')
+    traced = run_systrace(["-p", str(policy), "--", str(program), target], env=loop)
+    assert traced.stdout == native_run.stdout, traced
