@@ -210,6 +210,8 @@ typedef struct {
                          * its end told (stubs()) */
     int stub_exec;
     uint64_t stub_sys, stub_trap, stub_entry;
+    int tracers_ns;     /* a vfork child armed here whose parent searched as the tracer: its
+                         * user namespace is the tracer's until its exec event (exec_event) */
 } Arm;
 static Arm arms[MAX_ARMS];
 static int narms;
@@ -313,6 +315,18 @@ static PyObject *exec_hook;     /* (tid, program) -> (plan after the exec, enter
 static PyObject *env_given;     /* the environment entries that run code the run started with
                                  * (a set of bytes: the user's choice, Supervisor._entering_table) */
 static PyObject *kept;          /* plans the arms switch to, alive until the next run() */
+/* The exec hook's answers in this run (exec_entry): (the tid whose monitor state was asked,
+ * the program) -> the plan after the exec (a reference in kept) and whether it enters
+ * another table, or no plan when the hook said None.  Emptied at each run(). */
+#define HOOK_MEMO 8
+static struct {
+    pid_t tid;
+    PyObject *plan;  /* (NULL: the hook said None -- the exec is Python's) */
+    int enters;
+    size_t len;
+    char path[MAX_RAW + 1];
+} hook_memo[HOOK_MEMO];
+static int nhook_memo;
 static char env_names[2048];    /* the runs_code names, NUL-separated, an empty one last */
 static char env_prefix[64];     /* ... and the prefix (environment.EXPORTED_FUNCTION) */
 static unsigned char trap_code[16];  /* enforce.MMAP_TRAP_CODE */
@@ -1084,18 +1098,46 @@ static int exec_entry(Arm *a, const struct call *info, const char *raw, size_t r
     if (a->slot && !a->vfork_only) return 0;  /* the others must be stopped: Python's */
     struct stat st;
     if (!plain_image(path, &st)) return 0;
-    PyObject *found = PyObject_CallFunction(exec_hook, "is#", (int)a->state_of, path,
-                                            (Py_ssize_t)len);
-    if (!found) return cleared() ? 0 : -1;
-    PyObject *next;
-    int enters;
-    if (found == Py_None || !PyArg_ParseTuple(found, "O!p", &PlanType, &next, &enters)) {
-        PyErr_Clear();
-        Py_DECREF(found);
-        return 0;
+    PyObject *next = NULL;
+    int enters = 0, m;
+    /* The hook (Tracer._fast_exec_target -> Supervisor.fast_exec) reads the monitor's state
+     * of state_of, its policies and options, and the plans cloop.FastLoop compiled -- none
+     * of which changes while this run lasts: Python runs nothing meanwhile but this hook and
+     * the globs' matches (glob_matches), which change no state; Python brings the state of
+     * the tasks this run served up to date only when it returns (execs(), births(),
+     * ends()).  So its answer for the same (state_of, program) is the same all run long,
+     * and asked once (~6 us of Python an exec: a shell's loop asks it at every command
+     * with sh's tid).  A task whose own exec this run served is stale (asked nothing, above);
+     * an entry of a task that ends here is dropped (end_of). */
+    for (m = 0; m < nhook_memo; m++)
+        if (hook_memo[m].tid == a->state_of && hook_memo[m].len == len
+            && memcmp(hook_memo[m].path, path, len) == 0)
+            break;
+    if (m < nhook_memo) {
+        if (!hook_memo[m].plan) return 0;
+        next = hook_memo[m].plan;
+        enters = hook_memo[m].enters;
+    } else {
+        PyObject *found = PyObject_CallFunction(exec_hook, "is#", (int)a->state_of, path,
+                                                (Py_ssize_t)len);
+        if (!found) return cleared() ? 0 : -1;
+        if (found != Py_None && !PyArg_ParseTuple(found, "O!p", &PlanType, &next, &enters)) {
+            PyErr_Clear();
+            Py_DECREF(found);
+            return 0;  /* (a bad answer: not kept) */
+        }
+        if (next && PyList_Append(kept, next) < 0) { PyErr_Clear(); Py_DECREF(found); return 0; }
+        Py_DECREF(found);  /* (kept holds the plan) */
+        if (nhook_memo < HOOK_MEMO) {
+            hook_memo[nhook_memo].tid = a->state_of;
+            hook_memo[nhook_memo].plan = next;
+            hook_memo[nhook_memo].enters = enters;
+            hook_memo[nhook_memo].len = len;
+            memcpy(hook_memo[nhook_memo].path, path, len + 1);
+            nhook_memo++;
+        }
+        if (!next) return 0;
     }
-    if (PyList_Append(kept, next) < 0) { PyErr_Clear(); Py_DECREF(found); return 0; }
-    Py_DECREF(found);  /* (kept holds it) */
     ssize_t envlen = 0;
     if (enters) {
         /* shared pages hold no path here (decide), but the environment is anywhere */
@@ -1681,8 +1723,19 @@ static int exec_event(Arm *a, int *status) {
      * as it would a later one), and the value read then is the newer; a task another
      * namespace's, gone or unreadable searches otherwise (its lookups Python's, never
      * wrong).  Its ids, groups and capabilities stay read at the stop (searches_otherwise),
-     * where the stub's choice needs its signal masks. */
-    if (ns_later && !same_user_ns(a->tid)) a->own_search = 1;
+     * where the stub's choice needs its signal masks.
+     * Not read at all for a vfork child armed at its birth in this run whose parent searched
+     * as the tracer (tracers_ns): a task in another user namespace never does
+     * (searches_otherwise; paths.Credentials.searches_as, by which Python arms), a vfork
+     * makes no namespace (the child is in its parent's), an exec changes none, and the
+     * calls that enter another -- unshare, setns (syscalls.CHANGES_CREDENTIALS) -- always
+     * stop and are never this loop's (cloop.WHOLE_CALLS leaves them out), so the child made
+     * none: its first stop served by Python would have ended this run, and an arm built by
+     * Python anew is no vfork child of this run.  A command of a shell's loop: one stat of
+     * /proc/PID/ns/user less (~10 us of the tracer, /proc making that entry for the new
+     * task). */
+    if (ns_later && !a->tracers_ns && !same_user_ns(a->tid)) a->own_search = 1;
+    a->tracers_ns = 0;
     return let_parent_go(a) < 0 ? -1 : 1;
 }
 
@@ -1979,6 +2032,7 @@ static int birth(Arm *a) {
         c->slot = a->spare;
         c->keep_start = 1;  /* (a vfork shares no cwd, no descriptor table) */
         c->own_search = a->own_search;
+        c->tracers_ns = !a->own_search;  /* (searching as the tracer: in its namespace) */
         c->vfork_only = 1;
         c->state_of = a->state_of;
         c->stale = a->stale;
@@ -2071,6 +2125,9 @@ static int end_of(pid_t pid, int status) {
             arms[j].tid = 0;
             arms[j].off = 1;
         }
+    for (int m = 0; m < nhook_memo;)  /* (its answers: not for a task given its tid next) */
+        if (hook_memo[m].tid == pid) hook_memo[m] = hook_memo[--nhook_memo];
+        else m++;
     End *e = &ends[nends++];
     e->seq = nseq++;
     e->tid = pid;
@@ -2292,6 +2349,7 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
     Py_XDECREF(kept);
     kept = PyList_New(0);
     if (!kept) return NULL;
+    nhook_memo = 0;  /* (its plans were kept's) */
     Py_XDECREF(exec_hook);
     exec_hook = NULL;
     if (hook != Py_None) {

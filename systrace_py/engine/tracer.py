@@ -339,6 +339,7 @@ class Tracer:
         #: with --attach): what the user chose, not the program (Supervisor._loader_environment)
         self.start_environment: frozenset[str] | None = None
         self._info = pt.SyscallInfo()
+        self._entry_nr = -1  # the number of the call at the seccomp stop _dispatch handles
         #: answers for parked tasks, and holds of the whole tree and their releases, in the
         #: order they came (from a front end's thread: answer, hold_tree, release_tree)
         self._answers: queue.SimpleQueue[tuple[Task, Reply | Callable[[], Reply]] | TreeHold] \
@@ -1181,6 +1182,7 @@ class Tracer:
             if task is not None:
                 kinds["call"] += 1
                 task.to(TaskEvent.REPORTED)
+                self._entry_nr = -1
                 try:
                     if task.stub is not None and self._stub_stop(task, status):
                         return
@@ -1188,8 +1190,8 @@ class Tracer:
                 except pt.PtraceError as exc:
                     if exc.errno != errno.ESRCH:
                         raise
-                if self._fast is not None:  # (_on_seccomp read the call into self._info)
-                    self.python_kinds["call " + NAMES.get(self._info.nr, "?")] += 1
+                if self._fast is not None:  # (the call as the task made it: _on_seccomp)
+                    self.python_kinds["call " + NAMES.get(self._entry_nr, "?")] += 1
                 return
         if self._fast is not None:
             self._count_python_stop(pid, status)
@@ -1314,6 +1316,10 @@ class Tracer:
     # --- seccomp stops: the decisions --------------------------------------------------------
     def _on_seccomp(self, task: Task) -> None:
         info = pt.get_syscall_info(task.tid, self._info)
+        # (what --stats counts the stop as: self._info is read again while the call is
+        # handled -- a creating open run with the tree frozen has its exit stop read, which
+        # shows the openat2 it was held as: "call openat2" for what were openat stops)
+        self._entry_nr = info.nr
         if info.op != pt.SYSCALL_INFO_SECCOMP or info.arch != AUDIT_ARCH_X86_64:
             enforce.refuse(task.tid, errno.ENOSYS)  # the filter lets no other ABI through
             self._resume(task)

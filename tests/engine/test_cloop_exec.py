@@ -26,6 +26,7 @@ from systrace_py.engine import cloop, scratch
 from systrace_py.policy.argv import ArgvCondition
 from systrace_py.policy.glob import PathGlob
 from systrace_py.policy.model import Action, Rule, Table
+from systrace_py.syscalls import CHANGES_CREDENTIALS, NAMES
 
 STATS = re.compile(r"(\d+) stops \((\d+) decided natively\), (\d+) decisions, (\d+) refusals")
 KINDS = re.compile(r"stops by kind: (.*)")
@@ -296,6 +297,63 @@ def test_exec_heavy_run_is_the_same_under_both_loops(bindir: Path, tmp_path: Pat
     assert text.count("loader or interpreter variables") == 4, text
     assert "open: EPERMsame-table rc=N" in text, text
     assert "script ran" in text and text.count("note: hello ran") == 3, text
+
+
+def test_no_call_that_changes_credentials_is_the_loops() -> None:
+    """What lets the native loop skip a vfork child's user namespace at its exec event
+    (_cloop.c exec_event, tracers_ns): the child made no call that enters another one.
+    unshare and setns (and every call that changes credentials) stop under every filter
+    (tests/unit/test_syscall_table.py) and the loop decides none of them -- neither by name
+    (WHOLE_CALLS) nor by path (SHAPES) -- so such a call ends the run, and the child's next
+    exec is Python's (its arm, built anew, is no vfork child of the run)."""
+    assert {"unshare", "setns"} <= CHANGES_CREDENTIALS
+    loops = {NAMES[nr] for nr in cloop.WHOLE_CALLS} | {NAMES[nr] for nr in cloop.SHAPES}
+    assert not loops & CHANGES_CREDENTIALS, loops & CHANGES_CREDENTIALS
+
+
+def test_the_exec_hook_is_asked_once_a_run_per_program(bindir: Path, tmp_path: Path) -> None:
+    """The native loop asks which table follows an exec (Supervisor.fast_exec, through
+    Tracer._fast_exec_target) once per (task whose state it reads, program) in a run
+    (_cloop.c hook_memo): a shell's 40 x (true, hello) -- two programs, each with a table of
+    its own -- asked it once a command before (80 times), now once a run() for each program.
+    Each program still gets its own table (the answer is keyed by the program): hello,
+    default permit in its table, reads the secret the shell's table refuses; true's runs."""
+    if not _native():
+        pytest.skip("the native loop is not built or is turned off")
+    true = os.path.realpath(shutil.which("true") or "/bin/true")
+    policy = _learned(tmp_path, bindir, true)
+    rounds = 40
+    loop = (f"i=0; while [ $i -lt {rounds} ]; do /bin/true && echo t; {bindir}/hello;"
+            " i=$((i+1)); done")
+    driver = tmp_path / "driver.py"
+    driver.write_text(f"""
+import sys
+from systrace_py import supervisor
+real = supervisor.Supervisor.fast_exec
+asked = []
+def fast_exec(self, task, program):
+    asked.append(program)
+    return real(self, task, program)
+supervisor.Supervisor.fast_exec = fast_exec
+from systrace_py.cli import main
+try:
+    code = main(["--stats", "-p", {str(policy)!r}, "--", "sh", "-c", {loop!r}])
+finally:
+    print("asked", len(asked), len(set(asked)), file=sys.stderr)
+sys.exit(code)
+""")
+    result = subprocess.run([sys.executable, str(driver)], capture_output=True, text=True,
+                            timeout=120, env=systrace_env(None))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("note: hello ran") == rounds, result.stdout
+    assert result.stdout.count("t\n") == rounds, result.stdout
+    found = re.search(r"asked (\d+) (\d+)", result.stderr)
+    assert found is not None, result.stderr
+    asked, programs = int(found.group(1)), int(found.group(2))
+    assert programs == 2, result.stderr  # (both asked: an answer per program)
+    # each run() of the loop asks at most once per program; the loop returns to Python a
+    # few times (the first command's exec is Python's, its stops a run's start)
+    assert asked <= rounds // 2, result.stderr
 
 
 @pytest.mark.both_loops
