@@ -67,7 +67,7 @@ def test_a_link_in_a_directory_the_program_made_read_only_does_not_aim_the_log(
     always give them back).  The next run's tracer, the same user, created ``run.log`` in
     ``.bashrc.d``, the program's refused path (``$(touch MARK)``) in it; ``-A -o
     work/logs/p.toml`` wrote a policy there the same way (both before the fix).  Now a
-    directory the user owns counts as one it may write (outputs._program_may_write): exit 2,
+    directory the user owns counts as one it may write (outputs.program_may_write): exit 2,
     nothing made.  Control: natively the program makes a file in ``.bashrc.d`` through its
     link.  (As root every link counted already: the tracer runs as nobody here.)"""
     why = _nobody_runs_systrace()
@@ -179,7 +179,7 @@ def test_a_link_another_user_put_on_the_way_does_not_aim_the_log(
     another user's (a shared project tree), who made ``logs`` there a symlink to the user's
     ``home/.bashrc.d``: the user's tracer created ``run.log`` in it, its traced program's
     refused paths (names the other user may have chosen: files the program met) in it.  Now
-    a link counts unless its directory is root's (outputs._program_may_write): exit 2,
+    a link counts unless its directory is root's (outputs.program_may_write): exit 2,
     nothing made.  Control: natively the user's own append to ``logs/run.log`` lands in
     ``.bashrc.d``."""
     why = _nobody_runs_systrace()
@@ -333,8 +333,6 @@ def _user_site(home: Path) -> Path:
     return Path(found.stdout.strip())
 
 
-@pytest.mark.xfail(strict=True, reason="gap #38: HOME moves Python's user site, whose .pth "
-                   "files run, and HOME is not in environment.runs_code")
 @pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason=f"no {SYSTEM_PYTHON}")
 def test_a_home_of_the_callers_gives_its_code_no_scripts_table(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
@@ -421,8 +419,6 @@ def test_a_link_at_the_logs_name_to_another_terminal_is_not_written(
         os.close(slave)
 
 
-@pytest.mark.xfail(strict=True, reason="gap #39: a script exec'd into its table through the "
-                   "caller's symlink is given the caller's spelling ($0)")
 def test_a_scripts_dollar0_through_the_callers_link_sources_nothing_of_the_callers(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
     """Open (gap #39).  A script's interpreter is given the script's path as the exec spelled
