@@ -280,11 +280,12 @@ def test_a_link_seen_through_a_read_only_mount_does_not_aim_roots_log(
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
-def _tool(scene: Scene) -> Path:
-    """``bin/tool.py``, a Python script with a table of its own (``_script_tables``)."""
+def _tool(scene: Scene, options: str = "") -> Path:
+    """``bin/tool.py``, a Python script with a table of its own (``_script_tables``), run
+    with ``options`` (its #! line's argument)."""
     (scene.root / "bin").mkdir()
     tool = scene.root / "bin" / "tool.py"
-    tool.write_text(f"#!{SYSTEM_PYTHON}\nprint('the tool ran')\n")
+    tool.write_text(f"#!{SYSTEM_PYTHON} {options}\nprint('the tool ran')\n")
     tool.chmod(0o755)
     return tool
 
@@ -333,36 +334,123 @@ def _user_site(home: Path) -> Path:
     return Path(found.stdout.strip())
 
 
+#: a .pth line that reads the secret (relative to the run's cwd, the scene's root)
+_PTH_LINE = ("import sys; exec(\"try:\\n s = open('secd/secret.txt').read()\\n"
+             " print('ESCAPED: the .pth read the secret' if 'S3CR3T' in s else 'BLOCKED: other')"
+             "\\nexcept OSError as e:\\n print('BLOCKED: the .pth ran;', e)\")\n")
+
+
+def _callers_home(scene: Scene) -> Path:
+    """``work/h``: a HOME of the caller's whose user site holds a ``.pth`` of its own
+    (planted here for brevity: the policy lets the program write there)."""
+    where = scene.work / "h"
+    site = _user_site(where)
+    site.mkdir(parents=True)
+    (site / "zz_caller.pth").write_text(_PTH_LINE)
+    return where
+
+
 @pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason=f"no {SYSTEM_PYTHON}")
 def test_a_home_of_the_callers_gives_its_code_no_scripts_table(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
-    """Open (gap #38).  PYTHONUSERBASE is in the list -- it moves Python's user site, whose
+    """Closed (gap #38).  PYTHONUSERBASE is in the list -- it moves Python's user site, whose
     ``.pth`` files' ``import`` lines run at start -- but HOME moves it the same way when
     PYTHONUSERBASE is not set (``~/.local/lib/pythonX.Y/site-packages``).  exec_inspect.c
     execs ``bin/tool.py`` (a table that may read the secret) with HOME a directory of its
-    own whose user site holds a ``.pth`` of its own (planted here for brevity: the policy
-    lets the program write there): the line read the secret with the script's table, both
-    loops.  Control: natively the same."""
+    own whose user site holds a ``.pth`` of its own: the line read the secret with the
+    script's table, both loops (before the fix).  Now an exec into another table whose image
+    ends in a Python that loads a user site, with a HOME the run did not start with -- or
+    none, when it had one -- is refused (EPERM, Reason.USER_SITE).  Control: natively the
+    same."""
     program = build("escape/exec_inspect.c")
-    line = ("import sys; exec(\"try:\\n s = open('secd/secret.txt').read()\\n"
-            " print('ESCAPED: the .pth read the secret' if 'S3CR3T' in s else 'BLOCKED: other')"
-            "\\nexcept OSError as e:\\n print('BLOCKED: the .pth ran;', e)\")\n")
-
-    def home(scene: Scene) -> Path:
-        where = scene.work / "h"
-        site = _user_site(where)
-        site.mkdir(parents=True)
-        (site / "zz_caller.pth").write_text(line)
-        return where
-
     native = Scene.make(tmp_path, "control")
-    require_real(attack(program, "home", _tool(native), home(native), policy_text=None,
-                        scene=native))
+    require_real(attack(program, "home", _callers_home(native), _tool(native),
+                        policy_text=None, scene=native))
+    for name, unset in (("traced", ()), ("unset", ("-HOME",))):
+        scene = Scene.make(tmp_path, name)
+        tool = _tool(scene)
+        traced = attack(program, "home", _callers_home(scene), *unset, tool, scene=scene,
+                        policy_text=_script_tables(scene, tool), env=loop,
+                        options=["-v"])
+        assert_blocked(traced)
+        assert "exec of the script: EPERM" in traced.detail, traced
+        assert f"a HOME the run did not start with ({'HOME unset' if unset else 'HOME='}" \
+            in traced.stderr and f"table {tool}" in traced.stderr, traced.stderr
+
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason=f"no {SYSTEM_PYTHON}")
+@pytest.mark.parametrize(("options", "env"), [
+    ("-s", ()), ("-I", ()), ("-sE", ()), ("-Is", ()), ("", ("PYTHONNOUSERSITE=1",))])
+def test_a_python_that_loads_no_user_site_runs_in_its_table_with_any_home(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str], options: str,
+        env: tuple[str, ...]) -> None:
+    """What still runs (gap #38): a Python that loads no user site -- ``-s``, ``-I`` (alone
+    or in a cluster) on its #! line, or PYTHONNOUSERSITE set -- execs into its table with the
+    caller's HOME; the caller's ``.pth`` does not run."""
+    program = build("escape/exec_inspect.c")
     scene = Scene.make(tmp_path, "traced")
-    tool = _tool(scene)
-    traced = attack(program, "home", tool, home(scene), policy_text=_script_tables(scene, tool),
-                    scene=scene, env=loop)
-    assert_blocked(traced)
+    tool = _tool(scene, options)
+    ran = attack(program, "home", _callers_home(scene), *env, tool, scene=scene,
+                 policy_text=_script_tables(scene, tool), env=loop)
+    assert "the tool ran" in ran.stdout and ".pth" not in ran.stdout, ran
+
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason=f"no {SYSTEM_PYTHON}")
+def test_a_home_of_the_callers_is_refused_where_python_ignores_pythonnousersite(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """``-E`` makes Python ignore PYTHONNOUSERSITE: the user site is loaded, the exec
+    refused (EPERM) -- and with no table of its own the script runs (the same table), its
+    ``.pth`` under the caller's table (refused the secret); a shell script with a table of
+    its own runs with the caller's HOME (no Python)."""
+    program = build("escape/exec_inspect.c")
+    scene = Scene.make(tmp_path, "traced")
+    tool = _tool(scene, "-E")
+    refused = attack(program, "home", _callers_home(scene), "PYTHONNOUSERSITE=1", tool,
+                     scene=scene, policy_text=_script_tables(scene, tool), env=loop)
+    assert "exec of the script: EPERM" in refused.detail, refused
+
+    same = Scene.make(tmp_path, "same")
+    kept = attack(program, "home", _callers_home(same), _tool(same), scene=same,
+                  policy_text=_script_tables(same, None), env=loop)
+    assert "the tool ran" in kept.stdout and "BLOCKED: the .pth ran" in kept.stdout, kept
+
+    shell = Scene.make(tmp_path, "shell")
+    (shell.root / "bin").mkdir()
+    script = shell.root / "bin" / "tool.sh"
+    script.write_text("#!/bin/sh\necho 'the tool ran'\n")
+    script.chmod(0o755)
+    ran = attack(program, "home", _callers_home(shell), script, scene=shell,
+                 policy_text=_script_tables(shell, script), env=loop)
+    assert "the tool ran" in ran.stdout, ran
+
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason=f"no {SYSTEM_PYTHON}")
+def test_a_home_of_the_callers_is_refused_to_a_python_binary_of_its_own_table(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """A Python binary with a table of its own, exec'd directly: its options are its argv.
+    With the caller's HOME it is refused (EPERM) -- by the native loop too, which lets other
+    binaries' execs into their tables go itself (it hands Python a Python's:
+    Supervisor.fast_exec) --, with ``-s`` it runs, and a grant of that HOME in its table's
+    ``environment`` lets it run with it."""
+    program = build("escape/exec_inspect.c")
+    python = os.path.realpath(SYSTEM_PYTHON)
+    code = "print('the python ran')"
+
+    def tables(scene: Scene, grant: str = "") -> str:
+        text = policy(never("fswrite", path=str(scene.secd / "**")))
+        return text + f'\n[program."{python}"]\ndefault = "permit"\n{grant}'
+
+    scene = Scene.make(tmp_path, "traced")
+    home = _callers_home(scene)
+    refused = attack(program, "home", home, SYSTEM_PYTHON, "-c", code, scene=scene,
+                     policy_text=tables(scene), env=loop)
+    assert "exec of the script: EPERM" in refused.detail, refused
+    ran = attack(program, "home", home, SYSTEM_PYTHON, "-s", "-c", code, scene=scene,
+                 policy_text=tables(scene), env=loop)
+    assert "the python ran" in ran.stdout and ".pth" not in ran.stdout, ran
+    granted = attack(program, "home", home, SYSTEM_PYTHON, "-c", code, scene=scene,
+                     policy_text=tables(scene, f'environment = ["HOME={home}"]\n'), env=loop)
+    assert "the python ran" in granted.stdout and "the .pth" in granted.stdout, granted
 
 
 def _drain(master: int) -> bytes:
