@@ -13,6 +13,7 @@ import os
 import platform
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -507,29 +508,36 @@ def test_a_link_at_the_logs_name_to_another_terminal_is_not_written(
         os.close(slave)
 
 
+def _linked_tool(scene: Scene) -> Path:
+    """``bin/tool.sh``, which sources ``"$(dirname "$0")/common.sh"``; the caller's
+    ``work/common.sh`` (planted here for brevity) says whether it read the secret."""
+    (scene.root / "bin").mkdir()
+    tool = scene.root / "bin" / "tool.sh"
+    tool.write_text('#!/bin/sh\n. "$(dirname "$0")/common.sh"\necho "the tool ran"\n')
+    tool.chmod(0o755)
+    (scene.root / "bin" / "common.sh").write_text("echo 'the tools own common.sh ran'\n")
+    (scene.work / "common.sh").write_text(
+        "if grep -q S3CR3T secd/secret.txt 2>/dev/null; then echo 'ESCAPED: the "
+        "callers common.sh read the secret'; else echo 'BLOCKED: the callers "
+        "common.sh ran; no secret'; fi\n")
+    return tool
+
+
 def test_a_scripts_dollar0_through_the_callers_link_sources_nothing_of_the_callers(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
-    """Open (gap #39).  A script's interpreter is given the script's path as the exec spelled
+    """Closed (gap #39).  A script's interpreter is given the script's path as the exec spelled
     it; the table is that of the file the path resolves to.  ``bin/tool.sh`` (a table that
     may read the secret) sources ``"$(dirname "$0")/common.sh"``, a common idiom;
     exec_dollar0.c makes ``work/tool.sh`` a symlink to it and execs the link: ``$0`` is
     ``work/tool.sh``, and the shell sources the caller's ``work/common.sh`` (planted here
     for brevity: the policy lets the program write there) -- which read the secret with the
-    tool's table, both loops.  Control: natively the same; and with no table for the tool
-    the caller's file runs under the caller's table (refused: the gain is the table)."""
+    tool's table, both loops (before the fix).  Now an exec into another table of a script
+    whose spelling passes a link a program may change is refused (EPERM, Reason.SCRIPT_LINK;
+    as root every directory is one it may write).  Control: natively the same; and with no
+    table for the tool the caller's file runs under the caller's table (refused: the gain
+    is the table)."""
     program = build("escape/exec_dollar0.c")
-
-    def setup(scene: Scene) -> Path:
-        (scene.root / "bin").mkdir()
-        tool = scene.root / "bin" / "tool.sh"
-        tool.write_text('#!/bin/sh\n. "$(dirname "$0")/common.sh"\necho "the tool ran"\n')
-        tool.chmod(0o755)
-        (scene.root / "bin" / "common.sh").write_text(": the tool's own\n")
-        (scene.work / "common.sh").write_text(
-            "if grep -q S3CR3T secd/secret.txt 2>/dev/null; then echo 'ESCAPED: the "
-            "callers common.sh read the secret'; else echo 'BLOCKED: the callers "
-            "common.sh ran; no secret'; fi\n")
-        return tool
+    setup = _linked_tool
 
     native = Scene.make(tmp_path, "control")
     require_real(attack(program, "run", native.work / "tool.sh", setup(native),
@@ -543,3 +551,70 @@ def test_a_scripts_dollar0_through_the_callers_link_sources_nothing_of_the_calle
     traced = attack(program, "run", scene.work / "tool.sh", tool, scene=scene, env=loop,
                     policy_text=_script_tables(scene, tool))
     assert_blocked(traced)
+    assert f"exec {scene.work / 'tool.sh'}: EPERM" in traced.detail, traced
+
+
+def test_a_script_spelled_by_dotdot_out_of_the_callers_directory_gets_no_table(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """The same door without a link: ``work/sub/../../bin/tool.sh`` reaches the script, and
+    ``$0``'s directory ``work/sub/../../bin`` is the caller's to re-aim (``work/sub``
+    replaced by a link, after the exec).  Refused (EPERM) -- as a relative spelling that
+    climbs out of the caller's directory is; ``bin/tool.sh`` by its own path runs."""
+    program = build("escape/exec_dollar0.c")
+    scene = Scene.make(tmp_path, "traced")
+    tool = _linked_tool(scene)
+    (scene.work / "sub").mkdir()
+    text = _script_tables(scene, tool)
+    spelled = scene.work / "sub" / ".." / ".." / "bin" / "tool.sh"
+    refused = attack(program, "spell", spelled, scene=scene, env=loop, policy_text=text)
+    assert f"exec {spelled}: EPERM" in refused.detail, refused
+    relative = attack(program, "spell", "../../bin/tool.sh", scene=scene, env=loop,
+                      policy_text=text, cwd=scene.work / "sub")
+    assert "exec ../../bin/tool.sh: EPERM" in relative.detail, relative
+    ran = attack(program, "spell", tool, scene=scene, env=loop, policy_text=text)
+    assert "the tool ran" in ran.stdout and "callers" not in ran.stdout, ran
+
+
+def test_a_binary_through_the_callers_link_still_runs_in_its_table(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """What still runs (gap #39): a binary -- no script, no ``$0`` to follow -- exec'd into
+    its table through a link of the caller's."""
+    program = build("escape/exec_dollar0.c")
+    scene = Scene.make(tmp_path, "traced")
+    (scene.root / "bin").mkdir()
+    binary = Path(shutil.copy(build("escape/hello.c"), scene.root / "bin" / "x"))
+    ran = attack(program, "run", scene.work / "x", binary, scene=scene, env=loop,
+                 policy_text=_script_tables(scene, binary))
+    assert "hello ran" in ran.stdout, ran
+
+
+def test_a_script_through_a_link_of_roots_the_user_may_not_change_still_runs(
+        build: Callable[..., Path], world_tmp: Path, loop: dict[str, str]) -> None:
+    """What still runs (gap #39): a user's program (the tracer as ``nobody``) execs a script
+    into its table through a link of root's in a directory of root's it may not write,
+    below directories it may not change (``/tmp`` is sticky: root's entries there are not
+    its to rename) -- ``/usr/bin/foo -> ../lib/foo/foo.sh``.  The script's ``$0`` is the
+    link; it sources root's ``common.sh`` beside it.  As root (every directory is one root
+    may write) the same exec is refused."""
+    why = _nobody_runs_systrace()
+    if why is not None:
+        pytest.skip(why)
+    program = world_tmp / "exec_dollar0"
+    shutil.copy(build("escape/exec_dollar0.c"), program)
+    program.chmod(0o755)
+    scene = _nobodys_scene(world_tmp, "traced")
+    tool = _linked_tool(scene)
+    system = Path(tempfile.mkdtemp(prefix="systrace-sys-", dir="/tmp"))
+    try:
+        system.chmod(0o755)
+        (system / "tool.sh").symlink_to(tool)
+        (system / "common.sh").write_text("echo 'the system common.sh ran'\n")
+        text = _script_tables(scene, tool)
+        ran = attack(program, "spell", system / "tool.sh", scene=scene, env=loop,
+                     policy_text=text, tracer=[*AS_NOBODY, *SYSTRACE])
+        assert "the system common.sh ran" in ran.stdout and "the tool ran" in ran.stdout, ran
+        as_root = attack(program, "spell", system / "tool.sh", scene=scene, env=loop,
+                         policy_text=text)
+        assert f"exec {system / 'tool.sh'}: EPERM" in as_root.detail, as_root
+    finally:
+        shutil.rmtree(system, ignore_errors=True)
