@@ -938,9 +938,9 @@ class Supervisor:
         relative spelling climbs by ".." out of a start directory it may change.  What is
         checked is what the kernel resolves: no task of the tree can change a name in those
         directories before the exec runs (which runs with the rest of the tree stopped, its
-        path re-resolved: Tracer._unchanged).  A link in a directory of root's a user's program may not write
-        (``/usr/bin/foo -> ../lib/foo/foo.sh``), a binary by any link, and ``$0`` itself are
-        as natively."""
+        path re-resolved: Tracer._unchanged).  A link in a directory of root's a user's
+        program may not write (``/usr/bin/foo -> ../lib/foo/foo.sh``), a binary by any link,
+        and ``$0`` itself are as natively."""
         decoded = call.decoded_path("path")
         if decoded is None or decoded.spec is None or not decoded.raw:
             return None

@@ -131,7 +131,8 @@ def _shebang(head: bytes) -> tuple[str, str | None] | None:
     space, tab or NUL within the buffer (else it may be cut, and the kernel refuses).  The
     name starts after the spaces and tabs that follow ``#!`` and ends at the next space,
     tab or NUL; the argument is the rest of the line, its leading and trailing spaces and
-    tabs left out (None: nothing), given to the interpreter as one string."""
+    tabs left out (None: none; "" when the line runs into the buffer's NUL padding), given
+    to the interpreter as one string."""
     if not head.startswith(b"#!"):
         return None
     buf = head.ljust(_HEADER, b"\0")  # the kernel's buffer is NUL-padded
@@ -153,10 +154,13 @@ def _shebang(head: bytes) -> tuple[str, str | None] | None:
     name = buf[start:min(stop if stop is not None else end, end)]
     if not name:
         return None
-    rest = buf[stop:end].lstrip(b" \t") if stop is not None else b""
-    # (binfmt_script: the argument ends at a NUL too -- it is a C string)
-    rest = rest.split(b"\0", 1)[0]
-    argument = rest.decode("utf-8", "surrogateescape") if rest else None
+    argument = None
+    if stop is not None and buf[stop] != 0:
+        # binfmt_script: the first byte after the blanks, up to the line's end (which it
+        # makes a NUL: at the end itself the argument is "") -- a C string, cut at a NUL
+        at = _next(buf, stop, end, lambda c: c not in _SPACE_TAB)
+        if at is not None:
+            argument = buf[at:end].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
     return name.decode("utf-8", "surrogateescape"), argument
 
 

@@ -145,11 +145,15 @@ def python_options(binary: str, argument: str | None, script: bool,
     if binary.rpartition("/")[2] == "env" and script and argument is not None:
         words = (argument[2:].split() if argument.startswith("-S")
                  else [argument])  # (without -S the argument is one name)
-        for at, word in enumerate(words):
-            if word.startswith("-") or "=" in word:
-                continue  # env's options, assignments (-u NAME: NAME is no Python either)
-            return _flags(words[at + 1:]) if is_python(word) else None
-        return None
+        at = 0
+        while at < len(words):
+            word = words[at]
+            at += 1
+            if word in ("-u", "-C"):
+                at += 1  # (its value: a name to unset, a directory)
+            elif not word.startswith("-") and "=" not in word:
+                return _flags(words[at:]) if is_python(word) else None
+        return None  # (env's options and assignments only)
     if not is_python(binary):
         return None
     return _flags([argument] if argument is not None else []) if script \
