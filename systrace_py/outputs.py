@@ -23,6 +23,7 @@ of an earlier run, or ``--attach``'s)."""
 import errno
 import os
 import stat
+from collections.abc import Callable
 
 from systrace_py import procfs
 
@@ -92,15 +93,16 @@ def program_may_write(fd: int) -> bool:
     return bool(os.fstatvfs(fd).f_flag & os.ST_RDONLY and st.st_mode & 0o022)
 
 
-def program_may_change(name: str) -> bool:
+def program_may_change(name: str, kept: Callable[[str], bool] = lambda entry: False) -> bool:
     """Whether a traced program (or another user) may change what ``name`` (absolute, its
     directories no symlinks) leads to: it, or a directory on the way to it, sits in a
     directory it may write (:func:`program_may_write`) -- the name replaced, or a directory
     on the way renamed and another put in its place -- unless that directory is sticky and
     neither it nor the entry is this user's (the kernel lets no other user rename or remove
-    it: ``/tmp/x`` of root's).  True when one cannot be looked at (fail closed).  An exec
-    into another table of a script spelled through a link asks it of the link
-    (Supervisor._script_link)."""
+    it: ``/tmp/x`` of root's) or ``kept`` says no program may change that entry (the
+    policy's word: every table refuses the calls that would; as root, the only one).  True
+    when one cannot be looked at (fail closed).  An exec into another table of a script
+    spelled through a link asks it of the link (Supervisor._script_link)."""
     here = name
     while here != "/":
         parent, _, last = here.rpartition("/")
@@ -110,7 +112,7 @@ def program_may_change(name: str) -> bool:
         except OSError:
             return True
         try:
-            if program_may_write(fd) and not _sticky_keeps(fd, last):
+            if program_may_write(fd) and not _sticky_keeps(fd, last) and not kept(here):
                 return True
         except OSError:
             return True

@@ -69,6 +69,16 @@ from systrace_py.policy.store import PolicyStore
 from systrace_py.report import say
 from systrace_py.syscalls import BY_NAME, DEVICE_CALLS, makes_unseen
 
+#: The calls that change what an existing name leads to, as (call, the roles the name is
+#: given, selector): removed, renamed, replaced by a rename over it or an exchange
+#: (RENAME_EXCHANGE), a mount put over it (Supervisor._kept)
+_CHANGES_A_NAME: tuple[tuple[str, tuple[str, ...], int | None], ...] = (
+    ("unlink", ("path",), None), ("unlinkat", ("path",), None), ("rmdir", ("path",), None),
+    ("rename", ("old", "new"), None), ("renameat", ("old", "new"), None),
+    ("renameat2", ("old", "new"), None), ("renameat2", ("old", "new"), 2),
+    ("mount", ("old", "new"), None), ("move_mount", ("old", "new"), None),
+    ("umount2", ("path",), None))
+
 if TYPE_CHECKING:
     from systrace_py.names import DnsObserver, Resolution
 
@@ -953,7 +963,8 @@ class Supervisor:
             image = call.exec_image(elf=False, admit=self._admitted(table))
         if image is None or not (image.script or image.unread):
             return None
-        if any(not place.startswith("/") or program_may_change(place) for place in places):
+        if any(not place.startswith("/") or program_may_change(place, self._kept)
+               for place in places):
             return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                             Reason.SCRIPT_LINK)
         return None
@@ -1038,6 +1049,19 @@ class Supervisor:
             why = f"{rule} says ask and no one can be asked" if asked else rule
             say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
                 f"({process.program}): {why} -> {decision.errno_name}", self.stderr)
+
+    def _kept(self, name: str) -> bool:
+        """Whether every table of the run refuses each call that would change what ``name``
+        leads to -- remove it, rename it or over it, exchange it, mount over or under it
+        (_CHANGES_A_NAME) --: no traced program may, whatever the kernel would let it do
+        (outputs.program_may_change's ``kept``; as root, the only word that keeps a name)."""
+        for table in self.policies.tables():
+            for syscall, roles, selector in _CHANGES_A_NAME:
+                facts = CallFacts(syscall, tuple(PathArg(role, name) for role in roles),
+                                  selector=selector)
+                if table.decide(facts).action is not Action.NEVER:
+                    return False
+        return True
 
     def _entered(self, call: DecodedCall) -> str:
         """The name of the table an exec enters (for a message)."""

@@ -618,3 +618,32 @@ def test_a_script_through_a_link_of_roots_the_user_may_not_change_still_runs(
         assert f"exec {system / 'tool.sh'}: EPERM" in as_root.detail, as_root
     finally:
         shutil.rmtree(system, ignore_errors=True)
+
+
+def test_a_script_through_a_link_every_table_keeps_from_change_runs_as_root(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """What still runs as root (gap #39), to whom every directory is one it may write: a
+    link -- and the directories above it -- that every table of the run refuses to change
+    (remove, rename, rename over, mount over: Supervisor._kept), as a learned policy's
+    default refuses them for ``/usr/bin/npm -> ../lib/node_modules/npm/bin/npm-cli.js``.
+    Without the mount rules (a table that may mount over the link) it is refused."""
+    program = build("escape/exec_dollar0.c")
+    scene = Scene.make(tmp_path, "traced")
+    tool = _linked_tool(scene)
+    system = scene.root / "sys"
+    system.mkdir()
+    (system / "tool.sh").symlink_to(tool)
+    (system / "common.sh").write_text("echo 'the system common.sh ran'\n")
+    keep = [never("fswrite", path="/**"), never(["mount", "move_mount", "umount2"])]
+
+    def tables(*rules: str) -> str:
+        text = policy(never("fsread", path=str(scene.secd / "**")), *rules)
+        body = "".join(f"\n[[program.\"{tool}\".rule]]\n{rule}\n" for rule in rules)
+        return text + f'\n[program."{tool}"]\ndefault = "permit"\n{body}'
+
+    ran = attack(program, "spell", system / "tool.sh", scene=scene, env=loop,
+                 policy_text=tables(*keep))
+    assert "the system common.sh ran" in ran.stdout and "the tool ran" in ran.stdout, ran
+    refused = attack(program, "spell", system / "tool.sh", scene=scene, env=loop,
+                     policy_text=tables(keep[0]))
+    assert f"exec {system / 'tool.sh'}: EPERM" in refused.detail, refused
