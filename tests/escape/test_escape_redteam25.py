@@ -549,9 +549,11 @@ def test_a_scripts_dollar0_through_the_callers_link_sources_nothing_of_the_calle
     scene = Scene.make(tmp_path, "traced")
     tool = setup(scene)
     traced = attack(program, "run", scene.work / "tool.sh", tool, scene=scene, env=loop,
-                    policy_text=_script_tables(scene, tool))
+                    policy_text=_script_tables(scene, tool), options=["-v"])
     assert_blocked(traced)
     assert f"exec {scene.work / 'tool.sh'}: EPERM" in traced.detail, traced
+    assert f"an exec into table {tool} of a script spelled through a symbolic link" in \
+        traced.stderr, traced.stderr
 
 
 def test_a_script_spelled_by_dotdot_out_of_the_callers_directory_gets_no_table(
