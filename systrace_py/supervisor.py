@@ -610,7 +610,9 @@ class Supervisor:
         permits by path: the table that decides the process after it -- what :meth:`on_exec`
         will choose -- and whether the exec enters another table (then the loop checks its
         environment as :meth:`_entering_table` does, and hands it here when a variable runs
-        code).  None: this monitor decides the exec (as :meth:`fast_table`)."""
+        code).  None: this monitor decides the exec (as :meth:`fast_table`) -- as it does
+        every exec of a Python binary into another table, whose HOME may place its user site
+        (_entering_table; the loop hands every script's exec here already)."""
         if self.audit is not None or self._injecting or self.dns is not None:
             return None
         state: ProcessState = task.process.state
