@@ -454,6 +454,48 @@ def test_a_home_of_the_callers_is_refused_to_a_python_binary_of_its_own_table(
     assert "the python ran" in granted.stdout and "the .pth" in granted.stdout, granted
 
 
+@pytest.mark.xfail(strict=True, reason="open (found by gap3839): PATH picks the program a "
+                   "'#!/usr/bin/env NAME' script runs, with the script's table")
+def test_a_path_of_the_callers_picks_no_program_for_an_env_scripts_table(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """Open (found by gap3839, class 4).  ``#!/usr/bin/env python3`` has env look
+    ``python3`` up in the caller's PATH -- after the exec into the script's table: a
+    ``python3`` of the caller's (``work/python3``, a shell script here) runs with the
+    script's table, which may read the secret.  PATH is not in environment.runs_code.
+    Control: natively the caller's program runs and reads the secret; with no table for the
+    tool it runs under the caller's table (refused: the gain is the table)."""
+    program = build("escape/exec_inspect.c")
+
+    def setup(scene: Scene) -> tuple[Path, str]:
+        (scene.root / "bin").mkdir()
+        tool = scene.root / "bin" / "tool.py"
+        tool.write_text("#!/usr/bin/env python3\nprint('the tool ran')\n")
+        tool.chmod(0o755)
+        fake = scene.work / "python3"
+        fake.write_text("#!/bin/sh\nif grep -q S3CR3T secd/secret.txt 2>/dev/null; then echo "
+                        "'ESCAPED: the callers python3 read the secret'; else echo 'BLOCKED: "
+                        "the callers python3 ran; no secret'; fi\n")
+        fake.chmod(0o755)
+        return tool, f"PATH={scene.work}:{os.environ.get('PATH', '/usr/bin:/bin')}"
+
+    # the run's own HOME (a caller's would be refused: gap #38's check, env naming a Python)
+    home = [os.environ["HOME"]] if "HOME" in os.environ else ["/", "-HOME"]
+
+    native = Scene.make(tmp_path, "control")
+    tool, path = setup(native)
+    require_real(attack(program, "home", *home, path, tool, policy_text=None, scene=native))
+    plain = Scene.make(tmp_path, "plain")
+    tool, path = setup(plain)
+    kept = attack(program, "home", *home, path, tool, scene=plain, env=loop,
+                  policy_text=_script_tables(plain, None))
+    assert "the callers python3 ran" in kept.stdout, kept
+    scene = Scene.make(tmp_path, "traced")
+    tool, path = setup(scene)
+    traced = attack(program, "home", *home, path, tool, scene=scene, env=loop,
+                    policy_text=_script_tables(scene, tool))
+    assert_blocked(traced)
+
+
 def _drain(master: int) -> bytes:
     """What a pty's master holds to read now (nothing waits: non-blocking)."""
     os.set_blocking(master, False)
