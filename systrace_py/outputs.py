@@ -6,7 +6,7 @@ work directory where the user keeps ``--log logs/run.log`` or ``-A -o out/p.toml
 earlier run it may have made ``logs`` a symlink to ``~/.bashrc.d``, a directory whose every
 file bash sources: the next run's tracer would create ``run.log`` there, with text the
 program chose (its refused paths, ``$(...)`` and all).  So a link on the way that sits in a
-directory this user may write, or that is not root's (:func:`_program_may_write`) -- one the
+directory this user may write, or that is not root's (:func:`program_may_write`) -- one the
 program, or another user, may have put there (a directory the program made read-only after
 planting the link is still the user's: review 14, red team 25) -- is followed only to a file
 of systrace's own kind that is there already (a log to append to, a policy to replace: each
@@ -22,6 +22,8 @@ of an earlier run, or ``--attach``'s)."""
 
 import errno
 import os
+import stat
+from collections.abc import Callable
 
 from systrace_py import procfs
 
@@ -33,7 +35,7 @@ _DIR = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 def open_directory(path: str) -> tuple[int, str | None]:
     """An ``O_PATH`` descriptor of the directory ``path``'s last name is in, walked as the
     kernel walks it, and the first symbolic link on the way that sits in a directory where a
-    traced program or another user may have put it (:func:`_program_may_write`; None:
+    traced program or another user may have put it (:func:`program_may_write`; None:
     none).  The last name itself is not looked at: the callers treat a link there
     themselves.  OSError as the walk's lookups give it (ENOENT, ENOTDIR, EACCES; ELOOP past
     the kernel's limit)."""
@@ -62,7 +64,7 @@ def _walk(fd: int, names: list[str], followed: list[int], shown: str) -> tuple[i
             if followed[0] > _MAX_LINKS:
                 os.close(fd)
                 raise OSError(errno.ELOOP, "too many levels of symbolic links", shown) from None
-            if first is None and _program_may_write(fd):
+            if first is None and program_may_write(fd):
                 first = os.path.join(os.readlink(procfs.held_name(fd)), name)
             base = os.open("/", _DIR) if target.startswith("/") else os.dup(fd)
             os.close(fd)
@@ -74,7 +76,7 @@ def _walk(fd: int, names: list[str], followed: list[int], shown: str) -> tuple[i
     return fd, first
 
 
-def _program_may_write(fd: int) -> bool:
+def program_may_write(fd: int) -> bool:
     """Whether a link in directory ``fd`` may have been put there by a traced program of this
     user -- or by another user: unless the directory is root's and this user may not write
     it, it counts.  The user's own directory, even one it may not write now: its owner may
@@ -89,3 +91,42 @@ def _program_may_write(fd: int) -> bool:
     if st.st_uid != 0 or os.access(".", os.W_OK, dir_fd=fd):
         return True
     return bool(os.fstatvfs(fd).f_flag & os.ST_RDONLY and st.st_mode & 0o022)
+
+
+def program_may_change(name: str, kept: Callable[[str], bool] = lambda entry: False) -> bool:
+    """Whether a traced program (or another user) may change what ``name`` (absolute, its
+    directories no symlinks) leads to: it, or a directory on the way to it, sits in a
+    directory it may write (:func:`program_may_write`) -- the name replaced, or a directory
+    on the way renamed and another put in its place -- unless that directory is sticky and
+    neither it nor the entry is this user's (the kernel lets no other user rename or remove
+    it: ``/tmp/x`` of root's) or ``kept`` says no program may change that entry (the
+    policy's word: every table refuses the calls that would; as root, the only one).  True
+    when one cannot be looked at (fail closed).  An exec into another table of a script
+    spelled through a link asks it of the link (Supervisor._script_link)."""
+    here = name
+    while here != "/":
+        parent, _, last = here.rpartition("/")
+        parent = parent or "/"
+        try:
+            fd = os.open(parent, _DIR | os.O_NOFOLLOW)
+        except OSError:
+            return True
+        try:
+            if program_may_write(fd) and not _sticky_keeps(fd, last) and not kept(here):
+                return True
+        except OSError:
+            return True
+        finally:
+            os.close(fd)
+        here = parent
+    return False
+
+
+def _sticky_keeps(fd: int, name: str) -> bool:
+    """Whether directory ``fd`` is sticky and keeps its entry ``name`` from this user, who
+    owns neither (root, CAP_FOWNER, is kept from nothing)."""
+    uid = os.geteuid()
+    st = os.fstat(fd)
+    if not st.st_mode & stat.S_ISVTX or uid == 0 or st.st_uid == uid:
+        return False
+    return os.stat(name, dir_fd=fd, follow_symlinks=False).st_uid != uid

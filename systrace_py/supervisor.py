@@ -33,12 +33,20 @@ from systrace_py import procfs
 from systrace_py.audit import AuditLog, rule_ref
 from systrace_py.engine.decode import DecodedCall, DecodeError
 from systrace_py.engine.events import DETACH, KILL, PARK, Reply, ReplyKind
+from systrace_py.engine.exec_image import Admit, ExecImage
 from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
 from systrace_py.injector import Injector
 from systrace_py.logrecords import Result
-from systrace_py.policy.environment import runs_code
+from systrace_py.outputs import program_may_change
+from systrace_py.policy.environment import (
+    is_python,
+    loads_user_site,
+    moved_home,
+    python_options,
+    runs_code,
+)
 from systrace_py.policy.filterplan import (
     KILLED_WHEN_REFUSED,
     SOCKET_MAKERS,
@@ -60,6 +68,16 @@ from systrace_py.policy.model import (
 from systrace_py.policy.store import PolicyStore
 from systrace_py.report import say
 from systrace_py.syscalls import BY_NAME, DEVICE_CALLS, makes_unseen
+
+#: The calls that change what an existing name leads to, as (call, the roles the name is
+#: given, selector): removed, renamed, replaced by a rename over it or an exchange
+#: (RENAME_EXCHANGE), a mount put over it (Supervisor._kept)
+_CHANGES_A_NAME: tuple[tuple[str, tuple[str, ...], int | None], ...] = (
+    ("unlink", ("path",), None), ("unlinkat", ("path",), None), ("rmdir", ("path",), None),
+    ("rename", ("old", "new"), None), ("renameat", ("old", "new"), None),
+    ("renameat2", ("old", "new"), None), ("renameat2", ("old", "new"), 2),
+    ("mount", ("old", "new"), None), ("move_mount", ("old", "new"), None),
+    ("umount2", ("path",), None))
 
 if TYPE_CHECKING:
     from systrace_py.names import DnsObserver, Resolution
@@ -594,7 +612,9 @@ class Supervisor:
         environment as :meth:`_entering_table` does, and hands it here when a variable runs
         code).  None: this monitor decides the exec (as :meth:`fast_table`) -- every exec
         of a run that may ask: the question shows the argv the tracer saw at the exec
-        (Tracer._on_exec), never the program's own /proc/PID/cmdline (red team 27)."""
+        (Tracer._on_exec), never the program's own /proc/PID/cmdline (red team 27); and
+        every exec of a Python binary into another table, whose HOME may place its user
+        site (_entering_table; the loop hands every script's exec here already)."""
         if self.audit is not None or self._injecting or self.dns is not None \
                 or self.asker is not None:
             return None
@@ -608,6 +628,8 @@ class Supervisor:
             return state.deciding(), False
         if new is not state.table and (task.view is None or not task.view.host):
             return None  # (its interpreters are looked up in its own root: _entering_table)
+        if new is not state.table and is_python(program):
+            return None  # (its HOME may place its user site: _entering_table)
         return new, new is not state.table
 
     def fast_decided(self, permitted: int, refused: int) -> None:
@@ -807,24 +829,34 @@ class Supervisor:
         return decision if err == decision.errno else dataclasses.replace(decision, errno=err)
 
     @staticmethod
-    def _interpreters(table: Table, call: DecodedCall) -> Decision | None:
+    def _interpreter_refusal(table: Table, interpreter: str) -> Decision | None:
+        """The rule of ``table`` that refuses (or asks about) an exec of ``interpreter``."""
+        return table.refusing_rule(CallFacts("execve", (PathArg("path", interpreter),)))
+
+    @classmethod
+    def _admitted(cls, table: Table) -> Admit | None:
+        """Which interpreters the tracer may read to find the next (exec_image's ``admit``):
+        never one a rule of ``table`` refuses to exec -- what it read would stay in the
+        tracer's memory (docs/security.md class 6).  None: no rule could refuse one."""
+        if not (table.may_refuse("execve", "exec") or table.may_refuse("execve", "fsread")):
+            return None
+        return lambda interpreter: cls._interpreter_refusal(table, interpreter) is None
+
+    @classmethod
+    def _interpreters(cls, table: Table, call: DecodedCall) -> Decision | None:
         """An exec runs its interpreters too (a script's #! program, the ELF's PT_INTERP):
         none may be a program a rule of the table refuses (or asks about) to exec."""
-        if not (table.may_refuse("execve", "exec") or table.may_refuse("execve", "fsread")):
+        admit = cls._admitted(table)
+        if admit is None:
             return None  # no rule could refuse one: no need to read the file
-        def refusal(interpreter: str) -> Decision | None:
-            return table.refusing_rule(CallFacts("execve", (PathArg("path", interpreter),)))
-
-        # the tracer reads each interpreter to find the next: never one a rule refuses (what
-        # it read would stay in the tracer's memory, docs/security.md class 6)
-        image = call.exec_image(admit=lambda interpreter: refusal(interpreter) is None)
+        image = call.exec_image(admit=admit)
         if image is not None and image.unread:
             # a file the kernel reads for the exec and the tracer may not (execute-only, the
             # tracer not root): an interpreter it names would go unchecked (red team 6)
             return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                             Reason.INTERPRETER)
         for interpreter in image.interpreters if image is not None else ():
-            found = refusal(interpreter)
+            found = cls._interpreter_refusal(table, interpreter)
             if found is not None:
                 return dataclasses.replace(found, reason=Reason.INTERPRETER)
         return None
@@ -886,6 +918,60 @@ class Supervisor:
                     and not new.admits_variable(entry):
                 return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                                 Reason.LOADER)
+        image: ExecImage | None = None
+        moved = moved_home(call.envp or (), started)
+        if moved is not None and not new.admits_variable(moved):
+            image = call.exec_image(elf=False, admit=self._admitted(table))
+            if image is not None and self._user_site(image, call):
+                return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
+                                Reason.USER_SITE)
+        return self._script_link(table, call, image)
+
+    @staticmethod
+    def _user_site(image: ExecImage, call: DecodedCall) -> bool:
+        """Whether an exec of ``image`` runs a Python that loads a user site from HOME -- its
+        ``.pth`` files' ``import`` lines run at start (gap #38): the binary is a Python
+        (environment.python_options: for a script, its last #! interpreter -- or the Python
+        ``/usr/bin/env`` names there) whose options (the #! line's argument; a binary's argv)
+        and environment leave the user site on (environment.loads_user_site).  An image the
+        tracer could not read counts (what it runs is unknown)."""
+        if image.unread:
+            return True
+        options = python_options(image.binary, image.argument, image.script,
+                                 None if image.script else call.argv)
+        return options is not None and loads_user_site(options, call.envp or ())
+
+    def _script_link(self, table: Table, call: DecodedCall,
+                     image: ExecImage | None) -> Decision | None:
+        """An exec into another table of a script whose spelling reaches it through a name a
+        traced program may change (gap #39): the kernel gives the interpreter the script's
+        path as spelled (its ``$0``), and a script that finds its files by ``dirname "$0"``
+        would read the caller's.  Such an exec is refused (EPERM) when the lookup passes
+        through a symlink -- or a directory it leaves by ".." -- that a program may change
+        (outputs.program_may_change: it, or a directory on the way to it, sits in a directory
+        the program may write -- a directory renamed re-aims every name below it), or when a
+        relative spelling climbs by ".." out of a start directory it may change.  What is
+        checked is what the kernel resolves: no task of the tree can change a name in those
+        directories before the exec runs (which runs with the rest of the tree stopped, its
+        path re-resolved: Tracer._unchanged).  A link in a directory of root's a user's
+        program may not write (``/usr/bin/foo -> ../lib/foo/foo.sh``), a binary by any link,
+        and ``$0`` itself are as natively."""
+        decoded = call.decoded_path("path")
+        if decoded is None or decoded.spec is None or not decoded.raw:
+            return None
+        places = [name for name, _ in call.passed_through(decoded)]
+        if not decoded.raw.startswith("/") and ".." in decoded.raw.split("/"):
+            places.append(decoded.resolved.start or "")
+        if not places:
+            return None
+        if image is None:
+            image = call.exec_image(elf=False, admit=self._admitted(table))
+        if image is None or not (image.script or image.unread):
+            return None
+        if any(not place.startswith("/") or program_may_change(place, self._kept)
+               for place in places):
+            return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
+                            Reason.SCRIPT_LINK)
         return None
 
     def _unseen_socket(self, table: Table, call: DecodedCall) -> Decision | None:
@@ -949,6 +1035,16 @@ class Supervisor:
                 rule = ("an exec into another table with loader or interpreter variables"
                         " (LD_PRELOAD, BASH_ENV...) the run did not start with; the table's"
                         " environment key grants them")
+            elif decision.reason == Reason.USER_SITE:
+                rule = (f"an exec into table {self._entered(call)} of a Python whose user site"
+                        " (its .pth files run) HOME places, with a HOME the run did not start"
+                        f" with ({self._home(call)}); that table's environment key grants it"
+                        " (\"HOME=...\"), or the script runs Python with -s or -I")
+            elif decision.reason == Reason.SCRIPT_LINK:
+                rule = (f"an exec into table {self._entered(call)} of a script spelled through"
+                        " a symbolic link (or \"..\") in a directory a traced program may"
+                        " write: the script's $0 would be the caller's; exec it by its own"
+                        " path")
             elif decision.reason == Reason.UNSEEN:
                 rule = ("a socket whose destinations address rules cannot see (raw, packet,"
                         " SCTP...); a rule naming socket lifts this")
@@ -958,6 +1054,37 @@ class Supervisor:
             why = f"{rule} says ask and no one can be asked" if asked else rule
             say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
                 f"({process.program}): {why} -> {decision.errno_name}", self.stderr)
+
+    def _kept(self, name: str) -> bool:
+        """Whether every table of the run refuses each call that would change what ``name``
+        leads to -- remove it, rename it or over it, exchange it, mount over or under it
+        (_CHANGES_A_NAME) --: no traced program may, whatever the kernel would let it do
+        (outputs.program_may_change's ``kept``; as root, the only word that keeps a name)."""
+        for table in self.policies.tables():
+            for syscall, roles, selector in _CHANGES_A_NAME:
+                facts = CallFacts(syscall, tuple(PathArg(role, name) for role in roles),
+                                  selector=selector)
+                if table.decide(facts).action is not Action.NEVER:
+                    return False
+        return True
+
+    def _entered(self, call: DecodedCall) -> str:
+        """The name of the table an exec enters (for a message)."""
+        try:
+            program = call.path("path")
+        except DecodeError:
+            return "?"
+        new = self.policies.table_for(program) if program is not None else None
+        return new.name if new is not None else "?"
+
+    @staticmethod
+    def _home(call: DecodedCall) -> str:
+        """The exec's HOME, for a message ("HOME unset" when it has none)."""
+        try:
+            home = next((e for e in call.envp or () if e.startswith("HOME=")), None)
+        except DecodeError:
+            return "HOME unreadable"
+        return home or "HOME unset"
 
     def _ask(self, task: Task, call: DecodedCall, decision: Decision) -> Reply:
         process = task.process

@@ -57,6 +57,12 @@ class ExecImage:
     #: execute-only file under a tracer that is not root: the kernel reads it, the tracer
     #: may not): the interpreters it names, if any, are unknown
     unread: bool = False
+    #: whether the file is a script (a #! chain: its interpreter is given the exec's spelling
+    #: of it, its $0)
+    script: bool = False
+    #: the argument of the last #! line (the one naming ``binary``), which the kernel gives
+    #: ``binary`` before the script's path: its options (``#!/usr/bin/python3 -s``)
+    argument: str | None = None
 
 
 #: how a name the exec'ing task gives (a #! interpreter, PT_INTERP) is found, as the task
@@ -94,35 +100,39 @@ def _open_regular(path: str) -> int | None:
         os.close(handle)
 
 
-def _header(path: str) -> tuple[str, str | None]:
-    """What the kernel finds at the file's start: ("#!", interpreter), ("elf", its PT_INTERP
-    or None), ("", None) -- or (UNREAD, None) for a regular file the tracer could not read,
-    which the kernel (exec needs no read permission) reads all the same."""
+def _header(path: str) -> tuple[str, str | None, str | None]:
+    """What the kernel finds at the file's start: ("#!", interpreter, its argument or None),
+    ("elf", its PT_INTERP or None, None), ("", None, None) -- or (UNREAD, None, None) for a
+    regular file the tracer could not read, which the kernel (exec needs no read permission)
+    reads all the same."""
     try:
         fd = _open_regular(path)
     except OSError:
-        return UNREAD, None
+        return UNREAD, None, None
     if fd is None:
-        return "", None
+        return "", None, None
     try:
         head = os.pread(fd, _HEADER, 0)
-        name = _shebang(head)
-        if name is not None:
-            return "#!", name
+        line = _shebang(head)
+        if line is not None:
+            return "#!", *line
         if head.startswith(b"\x7fELF"):
-            return "elf", _elf_interpreter(fd, head)
-        return "", None
+            return "elf", _elf_interpreter(fd, head), None
+        return "", None, None
     except OSError:
-        return UNREAD, None
+        return UNREAD, None, None
     finally:
         os.close(fd)
 
 
-def _shebang(head: bytes) -> str | None:
-    """The interpreter a ``#!`` line names, as binfmt_script parses it: the line ends at a
-    newline before any NUL; without one the name must be followed by a space, tab or NUL
-    within the buffer (else it may be cut, and the kernel refuses).  The name starts after
-    the spaces and tabs that follow ``#!`` and ends at the next space, tab or NUL."""
+def _shebang(head: bytes) -> tuple[str, str | None] | None:
+    """The interpreter a ``#!`` line names and its argument, as binfmt_script parses them:
+    the line ends at a newline before any NUL; without one the name must be followed by a
+    space, tab or NUL within the buffer (else it may be cut, and the kernel refuses).  The
+    name starts after the spaces and tabs that follow ``#!`` and ends at the next space,
+    tab or NUL; the argument is the rest of the line, its leading and trailing spaces and
+    tabs left out (None: none; "" when the line runs into the buffer's NUL padding), given
+    to the interpreter as one string."""
     if not head.startswith(b"#!"):
         return None
     buf = head.ljust(_HEADER, b"\0")  # the kernel's buffer is NUL-padded
@@ -142,7 +152,16 @@ def _shebang(head: bytes) -> str | None:
         return None
     stop = _next(buf, start, end, _terminates)
     name = buf[start:min(stop if stop is not None else end, end)]
-    return name.decode("utf-8", "surrogateescape") if name else None
+    if not name:
+        return None
+    argument = None
+    if stop is not None and buf[stop] != 0:
+        # binfmt_script: the first byte after the blanks, up to the line's end (which it
+        # makes a NUL: at the end itself the argument is "") -- a C string, cut at a NUL
+        at = _next(buf, stop, end, lambda c: c not in _SPACE_TAB)
+        if at is not None:
+            argument = buf[at:end].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+    return name.decode("utf-8", "surrogateescape"), argument
 
 
 def _terminates(c: int) -> bool:
@@ -190,30 +209,33 @@ def _elf_interpreter(fd: int, head: bytes) -> str | None:
 Admit = Callable[[str], bool]
 
 
-def script_chain(path: str, reach: Reach, opened: str = "",
-                 admit: Admit | None = None) -> tuple[list[tuple[str, str]], bool, bool]:
+def script_chain(path: str, reach: Reach, opened: str = "", admit: Admit | None = None
+                 ) -> tuple[list[tuple[str, str]], bool, bool, str | None]:
     """The #! interpreters the kernel runs for ``path`` (opened at ``opened`` when it is
     not there in the tracer's view), in order, as (name, where the tracer opens it): empty
-    for a binary; whether every one was admitted; and whether one of the files could not
-    be read (the chain may go on there).  An interpreter ``admit`` refuses ends the chain
-    unread.  Each is put to ``admit`` once (it matches the name against the policy's
-    rules)."""
+    for a binary; whether every one was admitted; whether one of the files could not be
+    read (the chain may go on there); and the last #! line's argument (ExecImage.argument).
+    An interpreter ``admit`` refuses ends the chain unread.  Each is put to ``admit`` once
+    (it matches the name against the policy's rules)."""
     found: list[tuple[str, str]] = []
     current = opened or path
+    argument: str | None = None
     for _ in range(MAX_SCRIPT_DEPTH + 1):
-        kind, name = _header(current)
+        kind, name, given = _header(current)
         if kind == UNREAD:
-            return found, True, True
+            return found, True, True, argument
         if kind != "#!" or name is None:
             break
         where = reach(name)
         if where is None:
             break  # the kernel's lookup fails too: the exec fails
         found.append(where)
+        argument = given
         if admit is not None and not admit(where[0]):
-            return found, False, False  # refused: what it holds is not the tracer's to read
+            # refused: what it holds is not the tracer's to read
+            return found, False, False, argument
         current = where[1]
-    return found, True, False
+    return found, True, False, argument
 
 
 def exec_image(path: str, reach: Reach, elf: bool = True, opened: str = "",
@@ -229,13 +251,14 @@ def exec_image(path: str, reach: Reach, elf: bool = True, opened: str = "",
     memory, which a root tracee may read (/proc/PID/mem): a permitted script whose #! line
     named a file a rule protects made the tracer read that file for it (docs/security.md,
     class 6, "what the tracer reads for a decision")."""
-    chain, admitted, unread = script_chain(path, reach, opened, admit)
+    chain, admitted, unread, argument = script_chain(path, reach, opened, admit)
     found = [name for name, _ in chain]
     binary, where = chain[-1] if chain else (path, opened or path)
     if elf and admitted and not unread:
-        kind, interp = _header(where)
+        kind, interp, _ = _header(where)
         unread = kind == UNREAD
         interpreter = reach(interp) if kind == "elf" and interp is not None else None
         if interpreter is not None:
             found.append(interpreter[0])
-    return ExecImage(tuple(found), binary, "" if where == binary else where, unread)
+    return ExecImage(tuple(found), binary, "" if where == binary else where, unread,
+                     bool(chain), argument)

@@ -10,13 +10,21 @@ a learning log's reader reads no other: variable_error) -- and for what a grant 
 (grant_error: the policy loader's) and what it admits (Grants: Table.admits_variable, the
 one predicate of both stop loops -- the native loop hands Python any exec that carries such a
 variable the run did not start with).
+
+And one variable every program has: ``HOME``, from which Python derives its user site
+(``~/.local/lib/pythonX.Y/site-packages``), whose ``.pth`` files' ``import`` lines run at
+start.  A caller's ``HOME`` is refused at an exec into another table only where it moves a
+Python's user site (:func:`moved_home`, :func:`loads_user_site`; gap #38): a Python -- the
+binary the exec runs, the last of its #! chain -- that loads one.  The native loop hands
+Python every exec of a Python into another table (Supervisor.fast_exec; a script's exec is
+Python's already).  A table grants ``HOME`` as it grants the others (``environment``).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from systrace_py.policy.glob import Expansions, GlobError, PathGlob, escape
@@ -49,6 +57,27 @@ INTERPRETER_VARIABLES: frozenset[str] = frozenset((
     "PERLLIB", "PERL5OPT", "PERL5DB", "RUBYLIB", "RUBYOPT", "NODE_OPTIONS", "NODE_PATH"))
 #: the prefix of bash's exported functions' variables (BASH_FUNC_name%%)
 EXPORTED_FUNCTION = "BASH_FUNC_"
+
+#: What Python's user site is derived from when PYTHONUSERBASE is not set: site.py
+#: (3.11, _getuserbase) ``joinuser("~", ".local")``, os.path.expanduser reading ``HOME`` --
+#: or, when it is unset, ``pwd.getpwuid(os.getuid()).pw_dir``, which the caller cannot
+#: change.  Nothing else on Linux: ``APPDATA`` is read only ``if os.name == "nt"`` and the
+#: framework path only on darwin; no ``XDG_*`` variable is read.  Not in runs_code: every
+#: program reads it (its input), and only a Python's exec into another table checks it.
+HOME = "HOME"
+#: Python's variable that turns the user site off when set non-empty (ignored under -E, -I)
+NO_USER_SITE = "PYTHONNOUSERSITE"
+#: Python's options that turn the user site off: -s, -I (isolated: -s and -E), -S (no site
+#: at all) -- in a cluster too (``-Is``, ``-sE``)
+_NO_USER_SITE_FLAGS = frozenset("sIS")
+#: Python's short options that take a value (the rest of the argument, or the next one);
+#: -c and -m end the options (CPython Python/getopt.c, SHORT_OPTS)
+_VALUED_FLAGS = frozenset("cmWX")
+#: Python's long option that takes the next argument (the others print and exit)
+_VALUED_LONG = "--check-hash-based-pycs"
+#: a Python binary's file name: python, python3, python3.12, python3.12d, pypy3... (the
+#: binary an exec runs, by its resolved name)
+_PYTHON_NAME = re.compile(r"(?:python|pypy)[0-9.]*[a-z]?(?:-dbg)?")
 
 
 class PathList(NamedTuple):
@@ -97,8 +126,105 @@ PATH_VARIABLES: Mapping[str, PathList] = {
     **{name: PathList("", skips_empty=False) for name in (
         "LD_ORIGIN_PATH", "LD_DEBUG_OUTPUT", "LD_PROFILE_OUTPUT", "GETCONF_DIR", "HOSTALIASES",
         "MALLOC_TRACE", "RESOLV_HOST_CONF", "TZDIR", "PYTHONSTARTUP", "PYTHONUSERBASE",
-        "PYTHONPYCACHEPREFIX")},
+        "PYTHONPYCACHEPREFIX", HOME)},
 }
+
+
+def is_python(path: str) -> bool:
+    """Whether the binary at ``path`` (its resolved name) is a Python, by its file name."""
+    return _PYTHON_NAME.fullmatch(path.rpartition("/")[2]) is not None
+
+
+def python_options(binary: str, argument: str | None, script: bool,
+                   argv: Sequence[str] | None) -> frozenset[str] | None:
+    """The one-letter options a Python runs with (None: ``binary`` runs no Python) when an
+    exec runs ``binary``: for a script, its last #! line's ``argument`` (one string, as the
+    kernel gives it); else the exec's ``argv`` after argv[0].  ``/usr/bin/env`` as a
+    script's interpreter runs the Python its argument names (``#!/usr/bin/env python3``,
+    ``-S python3 -s``): that Python's, with the argument's words after its name."""
+    if binary.rpartition("/")[2] == "env" and script and argument is not None:
+        words = (argument[2:].split() if argument.startswith("-S")
+                 else [argument])  # (without -S the argument is one name)
+        at = 0
+        while at < len(words):
+            word = words[at]
+            at += 1
+            if word in ("-u", "-C"):
+                at += 1  # (its value: a name to unset, a directory)
+            elif not word.startswith("-") and "=" not in word:
+                return _flags(words[at:]) if is_python(word) else None
+        return None  # (env's options and assignments only)
+    if not is_python(binary):
+        return None
+    return _flags([argument] if argument is not None else []) if script \
+        else _flags(list(argv or ())[1:])
+
+
+def _flags(args: list[str]) -> frozenset[str]:
+    """The one-letter options a Python's command line ``args`` sets before the first that is
+    no option (the script, "-", or what follows "--", -c's or -m's value)."""
+    found: set[str] = set()
+    at = 0
+    while at < len(args):
+        arg = args[at]
+        at += 1
+        if arg == "--" or not arg.startswith("-") or arg == "-":
+            break
+        if arg.startswith("--"):
+            at += arg == _VALUED_LONG
+            continue
+        for i, flag in enumerate(arg[1:], 1):
+            if flag in _VALUED_FLAGS:
+                if flag in "cm":
+                    return frozenset(found)
+                at += i == len(arg) - 1  # (its value: the rest, or the next argument)
+                break
+            found.add(flag)
+    return frozenset(found)
+
+
+def loads_user_site(options: frozenset[str], envp: Sequence[str]) -> bool:
+    """Whether a Python run with ``options`` (python_options) and environment ``envp`` loads
+    a user site that ``HOME`` places: not with -s, -I or -S, nor with PYTHONNOUSERSITE set
+    non-empty (unless -E or -I ignores it), nor with PYTHONUSERBASE set non-empty (site.py
+    reads it from os.environ, -E or not, and then not HOME)."""
+    if options & _NO_USER_SITE_FLAGS:
+        return False
+    values = _first_values(envp)
+    if values.get(NO_USER_SITE) and "E" not in options:
+        return False
+    return not values.get("PYTHONUSERBASE")
+
+
+def moved_home(envp: Sequence[str], started: frozenset[str] | None) -> str | None:
+    """``HOME`` in an exec's environment when it is not the run's start's (None: it is): its
+    entry, or ``"HOME"`` when it is unset and the run had one -- which Python then reads from
+    the password database, elsewhere.  Every one for an attached run (``started`` None):
+    nothing says what the user gave."""
+    now = _first_values(envp).get(HOME)
+    if started is None:
+        return HOME if now is None else f"{HOME}={now}"
+    before = _first_values(started).get(HOME)
+    if now == before:
+        return None
+    return HOME if now is None else f"{HOME}={now}"
+
+
+def _first_values(entries: Iterable[str]) -> dict[str, str]:
+    """NAME -> VALUE of an environment's entries, the first of a name winning (getenv's, and
+    CPython's os.environ's)."""
+    values: dict[str, str] = {}
+    for entry in entries:
+        name, equals, value = entry.partition("=")
+        if equals:
+            values.setdefault(name, value)
+    return values
+
+
+def grantable(name: str) -> bool:
+    """Whether a table's ``environment`` may grant variable ``name``: one that runs code
+    (:func:`runs_code`), or ``HOME`` (:func:`moved_home`)."""
+    return name == HOME or runs_code(name)
 
 
 def runs_code(name: str) -> bool:
@@ -241,7 +367,7 @@ class Grants:
 
 def variable_error(entry: str) -> str | None:
     """What is wrong with ``entry`` as a variable an exec may carry into another table --
-    ``NAME=VALUE`` of a variable :func:`runs_code` names -- or None when it is one.  Other
+    ``NAME=VALUE`` of a variable :func:`grantable` names -- or None when it is one.  Other
     names are an error: an exec carries the caller's other variables unchecked (they are the
     program's input, never refused), so naming one would grant nothing.  A learned record's
     reader checks this (learn.Observation.from_json: it holds values, which the learner
@@ -250,10 +376,10 @@ def variable_error(entry: str) -> str | None:
     if not equals or not name:
         anything = "/**\" for any plain paths" if entry in PATH_VARIABLES else "*\" for any value"
         return f"{entry!r} is not NAME=VALUE (write \"{entry or 'NAME'}={anything})"
-    if not runs_code(name):
+    if not grantable(name):
         return (f"{name} is not a loader or interpreter variable (LD_PRELOAD, LD_LIBRARY_PATH,"
-                " PYTHONPATH, BASH_ENV... see docs/policy.md): an exec carries the others"
-                " unchecked")
+                " PYTHONPATH, BASH_ENV... see docs/policy.md) nor HOME: an exec carries the"
+                " others unchecked")
     return None
 
 

@@ -58,6 +58,34 @@ SHEBANG_BYTES = st.lists(st.sampled_from([b"a", b"b", b" ", b"\t", b"\v", b"\r",
                                           b"\n", b"-"]), max_size=300).map(b"".join)
 
 
+@given(rest=SHEBANG_BYTES)
+@KERNEL
+def test_the_shebang_argument_is_the_one_the_kernel_gives(tmp_path, build, rest):
+    """ExecImage.argument is what the kernel gives the interpreter before the script's path
+    (show_args prints what it got): the rest of the #! line, trimmed, as one string -- or
+    nothing.  (Environment.python_options reads a Python's options from it.)"""
+    shower = build("progs/show_args.c")
+    work = tmp_path / "argument"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    script = work / "script"
+    script.write_bytes(b"#!" + str(shower).encode() + b" " + rest)
+    script.chmod(0o755)
+    image = exec_image(str(script), resolver_in(work), elf=False)
+    try:
+        done = subprocess.run([str(script)], capture_output=True, timeout=30)
+    except OSError:
+        assert not image.interpreters, rest  # (the kernel refused the line)
+        return
+    if image.interpreters != (str(shower),):
+        return  # (another name: the interpreter test's)
+    lines = done.stdout.decode().splitlines()
+    assert lines[-1] == bytes(str(script), "utf-8").hex(), (rest, lines)
+    given = [bytes.fromhex(line).decode("utf-8", "surrogateescape") for line in lines[:-1]]
+    assert given == ([] if image.argument is None else [image.argument]), (rest, given)
+    assert image.script
+
+
 @given(line=SHEBANG_BYTES)
 @KERNEL
 def test_the_shebang_interpreter_is_the_one_the_kernel_runs(tmp_path, line):

@@ -9,6 +9,7 @@
  *   exec_dollar0 run LINK SCRIPT   LINK becomes a symlink to SCRIPT, and is exec'd; what the
  *                                  sourced file says (ESCAPED when it read the secret) is the
  *                                  verdict
+ *   exec_dollar0 spell PATH        exec PATH as spelled (a script by "..", a binary...)
  */
 #include "attack.h"
 
@@ -21,6 +22,11 @@ int main(int argc, char **argv) {
         execv(argv[2], args);
         blocked("exec %s: %s", argv[2], ename(errno));
     }
-    fprintf(stderr, "usage: exec_dollar0 run LINK SCRIPT\n");
+    if (argc == 3 && strcmp(argv[1], "spell") == 0) {
+        char *args[] = {argv[2], NULL};
+        execv(argv[2], args);
+        blocked("exec %s: %s", argv[2], ename(errno));
+    }
+    fprintf(stderr, "usage: exec_dollar0 run LINK SCRIPT | spell PATH\n");
     return 2;
 }

@@ -15,8 +15,10 @@
  * The same door by HOME: Python adds ~/.local/lib/pythonX.Y/site-packages (the user site,
  * which PYTHONUSERBASE, in the list, moves) and runs the "import" lines of its .pth files.
  *
- *   exec_inspect home SCRIPT DIR   exec SCRIPT with HOME=DIR, whose user site holds a .pth
- *                                  of the caller's (it says ESCAPED when it read the secret)
+ *   exec_inspect home DIR [NAME=VALUE | -NAME]... PROGRAM [ARG...]
+ *       exec PROGRAM ARG... with HOME=DIR, whose user site holds a .pth of the caller's (it
+ *       says ESCAPED when it read the secret), each NAME=VALUE set and each -NAME unset
+ *       first (-HOME: no HOME at all)
  */
 #include "attack.h"
 
@@ -70,12 +72,18 @@ static int run(const char *script) {
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc == 3 && strcmp(argv[1], "run") == 0) return run(argv[2]);
-    if (argc == 4 && strcmp(argv[1], "home") == 0) {
-        setenv("HOME", argv[3], 1);
-        char *args[] = {argv[2], NULL};
-        execv(argv[2], args);
+    if (argc >= 4 && strcmp(argv[1], "home") == 0) {
+        setenv("HOME", argv[2], 1);
+        int at = 3;
+        for (; at < argc && (argv[at][0] == '-' || strchr(argv[at], '=')); at++) {
+            if (argv[at][0] == '-') unsetenv(argv[at] + 1);
+            else putenv(argv[at]);
+        }
+        if (at == argc) blocked("no program given");
+        execv(argv[at], argv + at);
         blocked("exec of the script: %s", ename(errno));
     }
-    fprintf(stderr, "usage: exec_inspect run SCRIPT | home SCRIPT DIR\n");
+    fprintf(stderr, "usage: exec_inspect run SCRIPT | home DIR [NAME=VALUE|-NAME]... PROGRAM"
+                    " [ARG...]\n");
     return 2;
 }

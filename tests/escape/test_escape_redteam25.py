@@ -13,6 +13,7 @@ import os
 import platform
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def test_a_link_in_a_directory_the_program_made_read_only_does_not_aim_the_log(
     always give them back).  The next run's tracer, the same user, created ``run.log`` in
     ``.bashrc.d``, the program's refused path (``$(touch MARK)``) in it; ``-A -o
     work/logs/p.toml`` wrote a policy there the same way (both before the fix).  Now a
-    directory the user owns counts as one it may write (outputs._program_may_write): exit 2,
+    directory the user owns counts as one it may write (outputs.program_may_write): exit 2,
     nothing made.  Control: natively the program makes a file in ``.bashrc.d`` through its
     link.  (As root every link counted already: the tracer runs as nobody here.)"""
     why = _nobody_runs_systrace()
@@ -179,7 +180,7 @@ def test_a_link_another_user_put_on_the_way_does_not_aim_the_log(
     another user's (a shared project tree), who made ``logs`` there a symlink to the user's
     ``home/.bashrc.d``: the user's tracer created ``run.log`` in it, its traced program's
     refused paths (names the other user may have chosen: files the program met) in it.  Now
-    a link counts unless its directory is root's (outputs._program_may_write): exit 2,
+    a link counts unless its directory is root's (outputs.program_may_write): exit 2,
     nothing made.  Control: natively the user's own append to ``logs/run.log`` lands in
     ``.bashrc.d``."""
     why = _nobody_runs_systrace()
@@ -280,11 +281,12 @@ def test_a_link_seen_through_a_read_only_mount_does_not_aim_roots_log(
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
-def _tool(scene: Scene) -> Path:
-    """``bin/tool.py``, a Python script with a table of its own (``_script_tables``)."""
+def _tool(scene: Scene, options: str = "") -> Path:
+    """``bin/tool.py``, a Python script with a table of its own (``_script_tables``), run
+    with ``options`` (its #! line's argument)."""
     (scene.root / "bin").mkdir()
     tool = scene.root / "bin" / "tool.py"
-    tool.write_text(f"#!{SYSTEM_PYTHON}\nprint('the tool ran')\n")
+    tool.write_text(f"#!{SYSTEM_PYTHON} {options}\nprint('the tool ran')\n")
     tool.chmod(0o755)
     return tool
 
@@ -333,37 +335,164 @@ def _user_site(home: Path) -> Path:
     return Path(found.stdout.strip())
 
 
-@pytest.mark.xfail(strict=True, reason="gap #38: HOME moves Python's user site, whose .pth "
-                   "files run, and HOME is not in environment.runs_code")
+#: a .pth line that reads the secret (relative to the run's cwd, the scene's root)
+_PTH_LINE = ("import sys; exec(\"try:\\n s = open('secd/secret.txt').read()\\n"
+             " print('ESCAPED: the .pth read the secret' if 'S3CR3T' in s else 'BLOCKED: other')"
+             "\\nexcept OSError as e:\\n print('BLOCKED: the .pth ran;', e)\")\n")
+
+
+def _callers_home(scene: Scene) -> Path:
+    """``work/h``: a HOME of the caller's whose user site holds a ``.pth`` of its own
+    (planted here for brevity: the policy lets the program write there)."""
+    where = scene.work / "h"
+    site = _user_site(where)
+    site.mkdir(parents=True)
+    (site / "zz_caller.pth").write_text(_PTH_LINE)
+    return where
+
+
 @pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason=f"no {SYSTEM_PYTHON}")
 def test_a_home_of_the_callers_gives_its_code_no_scripts_table(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
-    """Open (gap #38).  PYTHONUSERBASE is in the list -- it moves Python's user site, whose
+    """Closed (gap #38).  PYTHONUSERBASE is in the list -- it moves Python's user site, whose
     ``.pth`` files' ``import`` lines run at start -- but HOME moves it the same way when
     PYTHONUSERBASE is not set (``~/.local/lib/pythonX.Y/site-packages``).  exec_inspect.c
     execs ``bin/tool.py`` (a table that may read the secret) with HOME a directory of its
-    own whose user site holds a ``.pth`` of its own (planted here for brevity: the policy
-    lets the program write there): the line read the secret with the script's table, both
-    loops.  Control: natively the same."""
+    own whose user site holds a ``.pth`` of its own: the line read the secret with the
+    script's table, both loops (before the fix).  Now an exec into another table whose image
+    ends in a Python that loads a user site, with a HOME the run did not start with -- or
+    none, when it had one -- is refused (EPERM, Reason.USER_SITE).  Control: natively the
+    same."""
     program = build("escape/exec_inspect.c")
-    line = ("import sys; exec(\"try:\\n s = open('secd/secret.txt').read()\\n"
-            " print('ESCAPED: the .pth read the secret' if 'S3CR3T' in s else 'BLOCKED: other')"
-            "\\nexcept OSError as e:\\n print('BLOCKED: the .pth ran;', e)\")\n")
+    native = Scene.make(tmp_path, "control")
+    require_real(attack(program, "home", _callers_home(native), _tool(native),
+                        policy_text=None, scene=native))
+    for name, unset in (("traced", ()), ("unset", ("-HOME",))):
+        scene = Scene.make(tmp_path, name)
+        tool = _tool(scene)
+        traced = attack(program, "home", _callers_home(scene), *unset, tool, scene=scene,
+                        policy_text=_script_tables(scene, tool), env=loop,
+                        options=["-v"])
+        assert_blocked(traced)
+        assert "exec of the script: EPERM" in traced.detail, traced
+        assert f"a HOME the run did not start with ({'HOME unset' if unset else 'HOME='}" \
+            in traced.stderr and f"table {tool}" in traced.stderr, traced.stderr
 
-    def home(scene: Scene) -> Path:
-        where = scene.work / "h"
-        site = _user_site(where)
-        site.mkdir(parents=True)
-        (site / "zz_caller.pth").write_text(line)
-        return where
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason=f"no {SYSTEM_PYTHON}")
+@pytest.mark.parametrize(("options", "env"), [
+    ("-s", ()), ("-I", ()), ("-sE", ()), ("-Is", ()), ("", ("PYTHONNOUSERSITE=1",))])
+def test_a_python_that_loads_no_user_site_runs_in_its_table_with_any_home(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str], options: str,
+        env: tuple[str, ...]) -> None:
+    """What still runs (gap #38): a Python that loads no user site -- ``-s``, ``-I`` (alone
+    or in a cluster) on its #! line, or PYTHONNOUSERSITE set -- execs into its table with the
+    caller's HOME; the caller's ``.pth`` does not run."""
+    program = build("escape/exec_inspect.c")
+    scene = Scene.make(tmp_path, "traced")
+    tool = _tool(scene, options)
+    ran = attack(program, "home", _callers_home(scene), *env, tool, scene=scene,
+                 policy_text=_script_tables(scene, tool), env=loop)
+    assert "the tool ran" in ran.stdout and ".pth" not in ran.stdout, ran
+
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason=f"no {SYSTEM_PYTHON}")
+def test_a_home_of_the_callers_is_refused_where_python_ignores_pythonnousersite(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """``-E`` makes Python ignore PYTHONNOUSERSITE: the user site is loaded, the exec
+    refused (EPERM) -- and with no table of its own the script runs (the same table), its
+    ``.pth`` under the caller's table (refused the secret); a shell script with a table of
+    its own runs with the caller's HOME (no Python)."""
+    program = build("escape/exec_inspect.c")
+    scene = Scene.make(tmp_path, "traced")
+    tool = _tool(scene, "-E")
+    refused = attack(program, "home", _callers_home(scene), "PYTHONNOUSERSITE=1", tool,
+                     scene=scene, policy_text=_script_tables(scene, tool), env=loop)
+    assert "exec of the script: EPERM" in refused.detail, refused
+
+    same = Scene.make(tmp_path, "same")
+    kept = attack(program, "home", _callers_home(same), _tool(same), scene=same,
+                  policy_text=_script_tables(same, None), env=loop)
+    assert "the tool ran" in kept.stdout and "BLOCKED: the .pth ran" in kept.stdout, kept
+
+    shell = Scene.make(tmp_path, "shell")
+    (shell.root / "bin").mkdir()
+    script = shell.root / "bin" / "tool.sh"
+    script.write_text("#!/bin/sh\necho 'the tool ran'\n")
+    script.chmod(0o755)
+    ran = attack(program, "home", _callers_home(shell), script, scene=shell,
+                 policy_text=_script_tables(shell, script), env=loop)
+    assert "the tool ran" in ran.stdout, ran
+
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason=f"no {SYSTEM_PYTHON}")
+def test_a_home_of_the_callers_is_refused_to_a_python_binary_of_its_own_table(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """A Python binary with a table of its own, exec'd directly: its options are its argv.
+    With the caller's HOME it is refused (EPERM) -- by the native loop too, which lets other
+    binaries' execs into their tables go itself (it hands Python a Python's:
+    Supervisor.fast_exec) --, with ``-s`` it runs, and a grant of that HOME in its table's
+    ``environment`` lets it run with it."""
+    program = build("escape/exec_inspect.c")
+    python = os.path.realpath(SYSTEM_PYTHON)
+    code = "print('the python ran')"
+
+    def tables(scene: Scene, grant: str = "") -> str:
+        text = policy(never("fswrite", path=str(scene.secd / "**")))
+        return text + f'\n[program."{python}"]\ndefault = "permit"\n{grant}'
+
+    scene = Scene.make(tmp_path, "traced")
+    home = _callers_home(scene)
+    refused = attack(program, "home", home, SYSTEM_PYTHON, "-c", code, scene=scene,
+                     policy_text=tables(scene), env=loop)
+    assert "exec of the script: EPERM" in refused.detail, refused
+    ran = attack(program, "home", home, SYSTEM_PYTHON, "-s", "-c", code, scene=scene,
+                 policy_text=tables(scene), env=loop)
+    assert "the python ran" in ran.stdout and ".pth" not in ran.stdout, ran
+    granted = attack(program, "home", home, SYSTEM_PYTHON, "-c", code, scene=scene,
+                     policy_text=tables(scene, f'environment = ["HOME={home}"]\n'), env=loop)
+    assert "the python ran" in granted.stdout and "the .pth" in granted.stdout, granted
+
+
+@pytest.mark.xfail(strict=True, reason="open (found by gap3839): PATH picks the program a "
+                   "'#!/usr/bin/env NAME' script runs, with the script's table")
+def test_a_path_of_the_callers_picks_no_program_for_an_env_scripts_table(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """Open (found by gap3839, class 4).  ``#!/usr/bin/env python3`` has env look
+    ``python3`` up in the caller's PATH -- after the exec into the script's table: a
+    ``python3`` of the caller's (``work/python3``, a shell script here) runs with the
+    script's table, which may read the secret.  PATH is not in environment.runs_code.
+    Control: natively the caller's program runs and reads the secret; with no table for the
+    tool it runs under the caller's table (refused: the gain is the table)."""
+    program = build("escape/exec_inspect.c")
+
+    def setup(scene: Scene) -> tuple[Path, str]:
+        (scene.root / "bin").mkdir()
+        tool = scene.root / "bin" / "tool.py"
+        tool.write_text("#!/usr/bin/env python3\nprint('the tool ran')\n")
+        tool.chmod(0o755)
+        fake = scene.work / "python3"
+        fake.write_text("#!/bin/sh\nif grep -q S3CR3T secd/secret.txt 2>/dev/null; then echo "
+                        "'ESCAPED: the callers python3 read the secret'; else echo 'BLOCKED: "
+                        "the callers python3 ran; no secret'; fi\n")
+        fake.chmod(0o755)
+        return tool, f"PATH={scene.work}:{os.environ.get('PATH', '/usr/bin:/bin')}"
+
+    # the run's own HOME (a caller's would be refused: gap #38's check, env naming a Python)
+    home = [os.environ["HOME"]] if "HOME" in os.environ else ["/", "-HOME"]
 
     native = Scene.make(tmp_path, "control")
-    require_real(attack(program, "home", _tool(native), home(native), policy_text=None,
-                        scene=native))
+    tool, path = setup(native)
+    require_real(attack(program, "home", *home, path, tool, policy_text=None, scene=native))
+    plain = Scene.make(tmp_path, "plain")
+    tool, path = setup(plain)
+    kept = attack(program, "home", *home, path, tool, scene=plain, env=loop,
+                  policy_text=_script_tables(plain, None))
+    assert "the callers python3 ran" in kept.stdout, kept
     scene = Scene.make(tmp_path, "traced")
-    tool = _tool(scene)
-    traced = attack(program, "home", tool, home(scene), policy_text=_script_tables(scene, tool),
-                    scene=scene, env=loop)
+    tool, path = setup(scene)
+    traced = attack(program, "home", *home, path, tool, scene=scene, env=loop,
+                    policy_text=_script_tables(scene, tool))
     assert_blocked(traced)
 
 
@@ -421,31 +550,36 @@ def test_a_link_at_the_logs_name_to_another_terminal_is_not_written(
         os.close(slave)
 
 
-@pytest.mark.xfail(strict=True, reason="gap #39: a script exec'd into its table through the "
-                   "caller's symlink is given the caller's spelling ($0)")
+def _linked_tool(scene: Scene) -> Path:
+    """``bin/tool.sh``, which sources ``"$(dirname "$0")/common.sh"``; the caller's
+    ``work/common.sh`` (planted here for brevity) says whether it read the secret."""
+    (scene.root / "bin").mkdir()
+    tool = scene.root / "bin" / "tool.sh"
+    tool.write_text('#!/bin/sh\n. "$(dirname "$0")/common.sh"\necho "the tool ran"\n')
+    tool.chmod(0o755)
+    (scene.root / "bin" / "common.sh").write_text("echo 'the tools own common.sh ran'\n")
+    (scene.work / "common.sh").write_text(
+        "if grep -q S3CR3T secd/secret.txt 2>/dev/null; then echo 'ESCAPED: the "
+        "callers common.sh read the secret'; else echo 'BLOCKED: the callers "
+        "common.sh ran; no secret'; fi\n")
+    return tool
+
+
 def test_a_scripts_dollar0_through_the_callers_link_sources_nothing_of_the_callers(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
-    """Open (gap #39).  A script's interpreter is given the script's path as the exec spelled
+    """Closed (gap #39).  A script's interpreter is given the script's path as the exec spelled
     it; the table is that of the file the path resolves to.  ``bin/tool.sh`` (a table that
     may read the secret) sources ``"$(dirname "$0")/common.sh"``, a common idiom;
     exec_dollar0.c makes ``work/tool.sh`` a symlink to it and execs the link: ``$0`` is
     ``work/tool.sh``, and the shell sources the caller's ``work/common.sh`` (planted here
     for brevity: the policy lets the program write there) -- which read the secret with the
-    tool's table, both loops.  Control: natively the same; and with no table for the tool
-    the caller's file runs under the caller's table (refused: the gain is the table)."""
+    tool's table, both loops (before the fix).  Now an exec into another table of a script
+    whose spelling passes a link a program may change is refused (EPERM, Reason.SCRIPT_LINK;
+    as root every directory is one it may write).  Control: natively the same; and with no
+    table for the tool the caller's file runs under the caller's table (refused: the gain
+    is the table)."""
     program = build("escape/exec_dollar0.c")
-
-    def setup(scene: Scene) -> Path:
-        (scene.root / "bin").mkdir()
-        tool = scene.root / "bin" / "tool.sh"
-        tool.write_text('#!/bin/sh\n. "$(dirname "$0")/common.sh"\necho "the tool ran"\n')
-        tool.chmod(0o755)
-        (scene.root / "bin" / "common.sh").write_text(": the tool's own\n")
-        (scene.work / "common.sh").write_text(
-            "if grep -q S3CR3T secd/secret.txt 2>/dev/null; then echo 'ESCAPED: the "
-            "callers common.sh read the secret'; else echo 'BLOCKED: the callers "
-            "common.sh ran; no secret'; fi\n")
-        return tool
+    setup = _linked_tool
 
     native = Scene.make(tmp_path, "control")
     require_real(attack(program, "run", native.work / "tool.sh", setup(native),
@@ -457,5 +591,103 @@ def test_a_scripts_dollar0_through_the_callers_link_sources_nothing_of_the_calle
     scene = Scene.make(tmp_path, "traced")
     tool = setup(scene)
     traced = attack(program, "run", scene.work / "tool.sh", tool, scene=scene, env=loop,
-                    policy_text=_script_tables(scene, tool))
+                    policy_text=_script_tables(scene, tool), options=["-v"])
     assert_blocked(traced)
+    assert f"exec {scene.work / 'tool.sh'}: EPERM" in traced.detail, traced
+    assert f"an exec into table {tool} of a script spelled through a symbolic link" in \
+        traced.stderr, traced.stderr
+
+
+def test_a_script_spelled_by_dotdot_out_of_the_callers_directory_gets_no_table(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """The same door without a link: ``work/sub/../../bin/tool.sh`` reaches the script, and
+    ``$0``'s directory ``work/sub/../../bin`` is the caller's to re-aim (``work/sub``
+    replaced by a link, after the exec).  Refused (EPERM) -- as a relative spelling that
+    climbs out of the caller's directory is; ``bin/tool.sh`` by its own path runs."""
+    program = build("escape/exec_dollar0.c")
+    scene = Scene.make(tmp_path, "traced")
+    tool = _linked_tool(scene)
+    (scene.work / "sub").mkdir()
+    text = _script_tables(scene, tool)
+    spelled = scene.work / "sub" / ".." / ".." / "bin" / "tool.sh"
+    refused = attack(program, "spell", spelled, scene=scene, env=loop, policy_text=text)
+    assert f"exec {spelled}: EPERM" in refused.detail, refused
+    relative = attack(program, "spell", "../../bin/tool.sh", scene=scene, env=loop,
+                      policy_text=text, cwd=scene.work / "sub")
+    assert "exec ../../bin/tool.sh: EPERM" in relative.detail, relative
+    ran = attack(program, "spell", tool, scene=scene, env=loop, policy_text=text)
+    assert "the tool ran" in ran.stdout and "callers" not in ran.stdout, ran
+
+
+def test_a_binary_through_the_callers_link_still_runs_in_its_table(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """What still runs (gap #39): a binary -- no script, no ``$0`` to follow -- exec'd into
+    its table through a link of the caller's."""
+    program = build("escape/exec_dollar0.c")
+    scene = Scene.make(tmp_path, "traced")
+    (scene.root / "bin").mkdir()
+    binary = Path(shutil.copy(build("escape/hello.c"), scene.root / "bin" / "x"))
+    ran = attack(program, "run", scene.work / "x", binary, scene=scene, env=loop,
+                 policy_text=_script_tables(scene, binary))
+    assert "hello ran" in ran.stdout, ran
+
+
+def test_a_script_through_a_link_of_roots_the_user_may_not_change_still_runs(
+        build: Callable[..., Path], world_tmp: Path, loop: dict[str, str]) -> None:
+    """What still runs (gap #39): a user's program (the tracer as ``nobody``) execs a script
+    into its table through a link of root's in a directory of root's it may not write,
+    below directories it may not change (``/tmp`` is sticky: root's entries there are not
+    its to rename) -- ``/usr/bin/foo -> ../lib/foo/foo.sh``.  The script's ``$0`` is the
+    link; it sources root's ``common.sh`` beside it.  As root (every directory is one root
+    may write) the same exec is refused."""
+    why = _nobody_runs_systrace()
+    if why is not None:
+        pytest.skip(why)
+    program = world_tmp / "exec_dollar0"
+    shutil.copy(build("escape/exec_dollar0.c"), program)
+    program.chmod(0o755)
+    scene = _nobodys_scene(world_tmp, "traced")
+    tool = _linked_tool(scene)
+    system = Path(tempfile.mkdtemp(prefix="systrace-sys-", dir="/tmp"))
+    try:
+        system.chmod(0o755)
+        (system / "tool.sh").symlink_to(tool)
+        (system / "common.sh").write_text("echo 'the system common.sh ran'\n")
+        text = _script_tables(scene, tool)
+        ran = attack(program, "spell", system / "tool.sh", scene=scene, env=loop,
+                     policy_text=text, tracer=[*AS_NOBODY, *SYSTRACE])
+        assert "the system common.sh ran" in ran.stdout and "the tool ran" in ran.stdout, ran
+        as_root = attack(program, "spell", system / "tool.sh", scene=scene, env=loop,
+                         policy_text=text)
+        assert f"exec {system / 'tool.sh'}: EPERM" in as_root.detail, as_root
+    finally:
+        shutil.rmtree(system, ignore_errors=True)
+
+
+def test_a_script_through_a_link_every_table_keeps_from_change_runs_as_root(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """What still runs as root (gap #39), to whom every directory is one it may write: a
+    link -- and the directories above it -- that every table of the run refuses to change
+    (remove, rename, rename over, mount over: Supervisor._kept), as a learned policy's
+    default refuses them for ``/usr/bin/npm -> ../lib/node_modules/npm/bin/npm-cli.js``.
+    Without the mount rules (a table that may mount over the link) it is refused."""
+    program = build("escape/exec_dollar0.c")
+    scene = Scene.make(tmp_path, "traced")
+    tool = _linked_tool(scene)
+    system = scene.root / "sys"
+    system.mkdir()
+    (system / "tool.sh").symlink_to(tool)
+    (system / "common.sh").write_text("echo 'the system common.sh ran'\n")
+    keep = [never("fswrite", path="/**"), never(["mount", "move_mount", "umount2"])]
+
+    def tables(*rules: str) -> str:
+        text = policy(never("fsread", path=str(scene.secd / "**")), *rules)
+        body = "".join(f"\n[[program.\"{tool}\".rule]]\n{rule}\n" for rule in rules)
+        return text + f'\n[program."{tool}"]\ndefault = "permit"\n{body}'
+
+    ran = attack(program, "spell", system / "tool.sh", scene=scene, env=loop,
+                 policy_text=tables(*keep))
+    assert "the system common.sh ran" in ran.stdout and "the tool ran" in ran.stdout, ran
+    refused = attack(program, "spell", system / "tool.sh", scene=scene, env=loop,
+                     policy_text=tables(keep[0]))
+    assert f"exec {system / 'tool.sh'}: EPERM" in refused.detail, refused

@@ -19,6 +19,7 @@ from systrace_py.policy.environment import (
     Grants,
     elements,
     grant_error,
+    grantable,
     literal_grant,
     runs_code,
 )
@@ -34,9 +35,11 @@ def admits(grants: list[str], entry: str) -> bool:
 
 
 def test_every_variable_read_as_paths_is_one_an_exec_checks() -> None:
-    """A grant names only variables that run code (variable_error): a path variable that
-    runs_code did not name could be granted by no policy, and would cross execs unchecked."""
-    assert [name for name in PATH_VARIABLES if not runs_code(name)] == []
+    """A grant names only variables an exec into another table checks (variable_error):
+    those that run code, and HOME (a Python's user site); a path variable grantable did not
+    name could be granted by no policy, and would cross execs unchecked."""
+    assert [name for name in PATH_VARIABLES if not grantable(name)] == []
+    assert [name for name in PATH_VARIABLES if not runs_code(name)] == ["HOME"]
 
 
 @pytest.mark.parametrize("entry", ["LD_PRELOAD", "PYTHONPATH", "BASH_ENV"])
