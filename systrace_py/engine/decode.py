@@ -1056,16 +1056,23 @@ class DecodedCall:
     def _inotify_first(self) -> None:
         """inotify_add_watch's checks before its lookup (inotify_user.c): a mask with no
         valid bit, or with IN_MASK_ADD and IN_MASK_CREATE, is EINVAL; then a descriptor
-        that is not open is EBADF, one that is no inotify instance EINVAL (the engine
-        answered the lookup's error: ELOOP, ENOENT; red team 26)."""
+        that is not open -- or is an O_PATH one, which fdget does not take -- is EBADF, one
+        that is no inotify instance EINVAL (the engine answered the lookup's error: ELOOP,
+        ENOENT; red team 26; O_PATH: review 15)."""
         mask = self.args[2] & 0xFFFFFFFF
         if not mask & INOTIFY_VALID_BITS or (
                 mask & IN_MASK_ADD and mask & IN_MASK_CREATE):
             raise DecodeError(errno.EINVAL, "inotify mask")
+        fd = _int32(self.args[0])
         try:
-            held = os.readlink(f"/proc/{self.tid}/fd/{_int32(self.args[0])}")
-        except OSError:
+            held = os.readlink(f"/proc/{self.tid}/fd/{fd}")
+            with open(f"/proc/{self.tid}/fdinfo/{fd}", "rb") as info:
+                flags = next((int(line.split()[1], 8) for line in info
+                              if line.startswith(b"flags:")), 0)
+        except (OSError, ValueError, IndexError):
             raise DecodeError(errno.EBADF, "no such descriptor") from None
+        if flags & os.O_PATH:
+            raise DecodeError(errno.EBADF, "an O_PATH descriptor")
         if held != "anon_inode:inotify":
             raise DecodeError(errno.EINVAL, "no inotify descriptor")
 
