@@ -14,10 +14,12 @@ An entry can never be stale: it is served only if ``sys.path`` (or the package's
 ``__path__``) is the one it was found on, and every file and directory that decided what
 importlib found then -- the module's source, every directory searched up to the one that
 held it, a directory of the module's name in any of them (a namespace portion that an
-``__init__.py`` would turn into a package) -- has the same inode, size, mtime and ctime
-(ctime: a write, an ``os.utime`` or a rename over it changes it, and no call sets it back).
-Then importlib's own search would find the same file with the same contents, and what the
-entry holds is what importlib gave for that file (``get_code``: the ``.pyc`` or a compile).
+``__init__.py`` would turn into a package; a package's own, where an ``__init__`` of an
+extension suffix would come before its ``__init__.py``) -- has the same inode, size, mtime
+and ctime (ctime: a write, an ``os.utime`` or a rename over it changes it, and no call
+sets it back).  Then importlib's own search would find the same file with the same
+contents, and what the entry holds is what importlib gave for that file (``get_code``: the
+``.pyc`` or a compile).
 Otherwise the module is importlib's, as without this, and the file is written again with it
 when the start's caches close (startup.caching_ends).  Builtin and frozen modules, and
 anything a finder before the path finder serves, are untouched.  The file is
@@ -113,8 +115,9 @@ def _stamp(path: str) -> Stamp:
     return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-#: The file's layout (another layout's file is not read)
-FORMAT = 2
+#: The file's layout (another layout's file is not read); 3: a package's entry stamps its
+#: own directory (an older file's entries, kept from start to start, did not)
+FORMAT = 3
 
 
 def _header() -> tuple[object, ...]:
@@ -301,7 +304,7 @@ def _entry(name: str, search: tuple[str, ...]) -> tuple[Entry, bytes] | None:
     for directory in searched:
         stamps.append((directory, _stamp(directory)))
         portion = os.path.join(directory, tail)
-        if os.path.isdir(portion) and not (package and directory == held_in):
+        if os.path.isdir(portion):  # (a package's own too: review 15)
             stamps.append((portion, _stamp(portion)))
     stamps.append((origin, _stamp(origin)))
     # found again after the stamps, with the finders' listings read afresh: what the entry

@@ -30,7 +30,6 @@ import dataclasses
 import errno as errno_module
 import os
 import sys
-from collections.abc import Iterator
 from typing import IO, Any
 
 from systrace_py.audit import AuditLog
@@ -337,10 +336,7 @@ class Learner:
     def _listing(self, task: Task, call: DecodedCall, table: str, name: str) -> Reply:
         """getdents: remember which directory was listed and what was in it."""
         fd = call.args[0] & 0xFFFFFFFF if call.args else -1
-        try:
-            directory = os.readlink(f"/proc/{task.tid}/fd/{fd}")
-        except OSError:
-            directory = ""
+        directory, entries = _directory_listed(task, fd)
         if not directory.startswith("/"):
             if (table, name, False) not in self._plain:
                 self._plain.add((table, name, False))
@@ -349,8 +345,7 @@ class Learner:
         if (table, directory) in self._listed:
             return _RUN
         self._listed.add((table, directory))
-        entries = list(_entries(task, directory))
-        listing = tuple(entries) if len(entries) <= MAX_LISTING else None
+        listing = tuple(entries) if entries is not None else None
         obs = Observation(table, name, (PathArg("path", directory),), listing=listing)
         self._record(obs, task, call)
         return _RUN
@@ -418,18 +413,42 @@ class Learner:
 
 
 
-def _entries(task: Task, directory: str) -> Iterator[str]:
-    """The names in a directory as the task sees it ("/" appended to directories)."""
-    view = f"/proc/{task.tid}/root{directory}"
+def _directory_listed(task: Task, fd: int) -> tuple[str, list[str] | None]:
+    """The directory open at the task's descriptor ``fd`` (its name in the tracer's view,
+    "" when it has none: a socket, a closed descriptor) and the names in it ("/" appended
+    to directories); the names None when they are not known: more than MAX_LISTING, or the
+    directory cannot be opened or listed.  Listed through the descriptor itself, opened once
+    (``/proc/TID/fd/N``): the directory the task lists, whatever its name now and wherever
+    the task's root is.  Listed by its name from ``/proc/TID/root``, a task that opened a
+    directory and then chrooted elsewhere had another directory, or none, listed in its
+    place -- and a failed listing was an empty one: a directory that held only a counter's
+    names and the run's is learned as its tree (learn._counters_own), which granted the
+    user's files beside the run's (review 15)."""
     try:
-        with os.scandir(view) as it:
-            for count, entry in enumerate(it):
-                if count > MAX_LISTING:
-                    return
+        held = os.open(f"/proc/{task.tid}/fd/{fd}", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        try:
+            return os.readlink(f"/proc/{task.tid}/fd/{fd}"), None
+        except OSError:
+            return "", None
+    try:
+        directory = os.readlink(f"/proc/self/fd/{held}")
+    except OSError:
+        os.close(held)
+        return "", None
+    try:
+        names: list[str] = []
+        with os.scandir(held) as it:
+            for entry in it:
+                if len(names) == MAX_LISTING:
+                    return directory, None
                 try:
                     is_dir = entry.is_dir(follow_symlinks=False)
                 except OSError:
                     is_dir = False
-                yield entry.name + ("/" if is_dir else "")
+                names.append(entry.name + ("/" if is_dir else ""))
+        return directory, names
     except OSError:
-        return
+        return directory, None
+    finally:
+        os.close(held)

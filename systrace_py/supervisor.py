@@ -794,12 +794,14 @@ class Supervisor:
         (a walk is an lstat per component; /bin is a symlink on a merged-/usr system)."""
         if not table.may_refuse_traversal():
             return None
-        for p in [None] if failed else call.examined_paths():
-            for name, kind in call.passed_through(p):
-                as_call = "readlink" if kind == "link" else "stat"
-                found = table.refusing_rule(CallFacts(as_call, (PathArg("path", name),)))
-                if found is not None:
-                    return dataclasses.replace(found, reason=Reason.TRAVERSAL)
+        seen = [*(call.passed_through(None) if failed else
+                  (seen for p in call.examined_paths() for seen in call.passed_through(p))),
+                *call.address_passed_through()]  # (a unix socket's path: review 15)
+        for name, kind in seen:
+            as_call = "readlink" if kind == "link" else "stat"
+            found = table.refusing_rule(CallFacts(as_call, (PathArg("path", name),)))
+            if found is not None:
+                return dataclasses.replace(found, reason=Reason.TRAVERSAL)
         return None
 
     @staticmethod

@@ -422,6 +422,11 @@ class DecodedCall:
     #: name): what it passed through on the way is still looked at (passed_through);
     #: creates: PathResolver.resolve's
     failed_lookups: tuple[tuple[str, int, bool, bool], ...] = ()
+    #: (raw, where it ends; "" where its lookup fails) of the unix socket paths the call's
+    #: addresses name: looked up as a path argument is (from the cwd; bind's last name not
+    #: followed), so what that lookup passes through is looked at too
+    #: (address_passed_through; review 15)
+    address_lookups: tuple[tuple[str, str], ...] = ()
     #: the targets of a signal call found to be tasks of the traced tree (in_tree): what a
     #: tree-scoped permit was decided on, which must stay so until the call has run
     #: (Tracer._must_freeze); None when no such answer was given
@@ -1051,16 +1056,23 @@ class DecodedCall:
     def _inotify_first(self) -> None:
         """inotify_add_watch's checks before its lookup (inotify_user.c): a mask with no
         valid bit, or with IN_MASK_ADD and IN_MASK_CREATE, is EINVAL; then a descriptor
-        that is not open is EBADF, one that is no inotify instance EINVAL (the engine
-        answered the lookup's error: ELOOP, ENOENT; red team 26)."""
+        that is not open -- or is an O_PATH one, which fdget does not take -- is EBADF, one
+        that is no inotify instance EINVAL (the engine answered the lookup's error: ELOOP,
+        ENOENT; red team 26; O_PATH: review 15)."""
         mask = self.args[2] & 0xFFFFFFFF
         if not mask & INOTIFY_VALID_BITS or (
                 mask & IN_MASK_ADD and mask & IN_MASK_CREATE):
             raise DecodeError(errno.EINVAL, "inotify mask")
+        fd = _int32(self.args[0])
         try:
-            held = os.readlink(f"/proc/{self.tid}/fd/{_int32(self.args[0])}")
-        except OSError:
+            held = os.readlink(f"/proc/{self.tid}/fd/{fd}")
+            with open(f"/proc/{self.tid}/fdinfo/{fd}", "rb") as info:
+                flags = next((int(line.split()[1], 8) for line in info
+                              if line.startswith(b"flags:")), 0)
+        except (OSError, ValueError, IndexError):
             raise DecodeError(errno.EBADF, "no such descriptor") from None
+        if flags & os.O_PATH:
+            raise DecodeError(errno.EBADF, "an O_PATH descriptor")
         if held != "anon_inode:inotify":
             raise DecodeError(errno.EINVAL, "no inotify descriptor")
 
@@ -1689,8 +1701,13 @@ class DecodedCall:
                 continue
             if where.unix_path:
                 assert address.path is not None
-                address = SockAddr("unix", path=decoder.resolve(self, address.path, AT_FDCWD,
-                                                                True).path)
+                raw_path, end = address.path, ""
+                try:
+                    end = decoder.resolve(self, raw_path, AT_FDCWD, True).path
+                finally:
+                    if (raw_path, end) not in self.address_lookups:
+                        self.address_lookups = (*self.address_lookups, (raw_path, end))
+                address = SockAddr("unix", path=end)
             elif decoder.names is not None:
                 address = decoder.names(address)  # the names the run resolved to it
             out.append(address)
@@ -1873,6 +1890,23 @@ class DecodedCall:
         return [(name, kind) for name, kind in decoder.resolver.passed_through(
                     self.tid, raw, dirfd, follow, self.view, self.lookup_restrictions)
                 if end != name and not end.startswith(name.rstrip("/") + "/")]
+
+    def address_passed_through(self) -> list[tuple[str, str]]:
+        """What the lookups of the call's unix socket paths look at on their way and do not
+        end on (:meth:`passed_through`'s, for an address; every step of one that fails):
+        the kernel looks such a path up as a path argument's -- connect, sendto and sendmsg
+        follow its last name, bind makes it.  The addresses are read here if no rule needed
+        them; what the kernel would refuse in them is its to answer."""
+        decoder = self._decoder
+        if decoder is None or self.name not in SOCKET_ARG:
+            return []
+        with contextlib.suppress(DecodeError):  # (a failed unix path's lookup is in
+            _ = self.sockaddrs                    # address_lookups, ending nowhere)
+        follow = self.name != "bind"
+        return [(name, kind) for raw, end in self.address_lookups
+                for name, kind in decoder.resolver.passed_through(self.tid, raw, AT_FDCWD,
+                                                                  follow, self.view)
+                if not end or (end != name and not end.startswith(name.rstrip("/") + "/"))]
 
     def examined_paths(self) -> list[DecodedPath]:
         """The path arguments something looked at: the ones the call must be held to."""

@@ -333,7 +333,8 @@ def unseen_refused(table: Table, name: str) -> bool:
     return all(index.first_rule(name, cls, part) is None for cls, part in _call_checks(name))
 
 
-#: calls that take a destination address (a source route would send their packets elsewhere)
+#: calls that take a destination address (a source route would send their packets elsewhere);
+#: a unix socket's path among them is looked up as a path argument is (Supervisor._traversal)
 _ADDRESS_CALLS = treated(Treat.ADDRESS)
 #: the calls whose guard keeps core dumps off (Lift.CORE)
 CORE_CALLS = frozenset(c.name for c in TABLE.values()
@@ -419,7 +420,8 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
         # a lookup that passes through what such a rule names is refused, whatever the call
         # (Supervisor._traversal): a mkdir, unlink or write-only open through "DIR/link/"
         # or "DIR/sub/../.." under never fsread DIR/** must stop as a read does
-        for syscall in _LOOKUP_CALLS:
+        # (and a bind, connect or send to a unix socket through them: review 15)
+        for syscall in sorted(_LOOKUP_CALLS | _ADDRESS_CALLS):
             opens = result.opens.get(syscall)
             if opens is not None:
                 opens = OpenPlan(*map(_stopping, (opens.read_only, opens.write_only,

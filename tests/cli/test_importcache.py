@@ -29,7 +29,7 @@ _IMPORT = textwrap.dedent(f"""\
     served = name not in finder.missed
     importcache.end()
     print("served" if served else "importlib", module.VALUE)
-    print(module.__file__, module.__cached__, getattr(module, "__path__", None),
+    print(module.__file__, getattr(module, "__cached__", None), getattr(module, "__path__", None),
           type(module.__loader__).__name__, module.__loader__.name, module.__spec__.parent,
           module.__spec__.origin, module.__spec__.submodule_search_locations)
     """)
@@ -158,3 +158,41 @@ def test_a_damaged_file_is_importlibs_to_serve(tmp_path: Path) -> None:
         (cache / "modules.run").write_bytes(damaged)
         assert _import("mod", cache, lib)[0] == "importlib 1"
         assert _import("mod", cache, lib)[0] == "served 1"
+
+
+#: A package's ``__init__`` as an extension module: importlib's file finder tries the
+#: extension suffixes before ``.py`` in a package's directory
+_EXTENSION_INIT = textwrap.dedent("""\
+    #include <Python.h>
+    static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "pkg", NULL, -1, NULL};
+    PyMODINIT_FUNC PyInit_pkg(void) {
+        PyObject *m = PyModule_Create(&def);
+        if (m != NULL && PyModule_AddStringConstant(m, "VALUE", "extension") < 0) {
+            Py_DECREF(m);
+            return NULL;
+        }
+        return m;
+    }
+    """)
+
+
+def test_an_extension_init_put_in_a_packages_directory_is_what_runs(tmp_path: Path) -> None:
+    """A package's own directory decides what importlib finds for it: an
+    ``__init__`` of an extension suffix put beside ``__init__.py`` comes first (review 15).
+    The entry stamped the directory the package is in and ``__init__.py``, not the
+    package's directory, and went on serving ``__init__.py``'s code."""
+    import sysconfig
+
+    cache, lib = tmp_path / "cache", tmp_path / "lib"
+    cache.mkdir()
+    (lib / "pkg").mkdir(parents=True)
+    (lib / "pkg" / "__init__.py").write_text("VALUE = 'source'\n")
+    assert _import("pkg", cache, lib)[0] == "importlib source"
+    assert _import("pkg", cache, lib)[0] == "served source"
+    source = tmp_path / "init.c"
+    source.write_text(_EXTENSION_INIT)
+    built = lib / "pkg" / f"__init__{sysconfig.get_config_var('EXT_SUFFIX')}"
+    subprocess.run(["cc", "-shared", "-fPIC", f"-I{sysconfig.get_paths()['include']}",
+                    "-o", str(built), str(source)], check=True, timeout=120)
+    assert _import("pkg", cache, lib)[0] == "importlib extension"
+    assert _import("pkg", cache, lib)[0] == "served extension"

@@ -455,6 +455,12 @@ FOUND = [
      "red team 26: inotify_add_watch checks its mask (no valid bit, or IN_MASK_ADD with "
      "IN_MASK_CREATE: EINVAL) and its descriptor before the lookup; the engine answered the "
      "lookup's ELOOP or ENOENT"),
+    ([_j("open", "c", os.O_PATH, "0"), _j("inotifyat", "0", "c", IN_MODIFY),
+      _j("inotifyat", "0", "nope/x", IN_MODIFY), _j("open", "c", os.O_RDONLY, "1"),
+      _j("inotifyat", "1", "c", IN_MODIFY), _j("inotifyat", "7", "c", IN_MODIFY)],
+     [], "plain",
+     "review 15: an O_PATH descriptor is no descriptor to inotify_add_watch (fdget takes no "
+     "O_PATH file: EBADF), where the engine answered EINVAL (not an inotify instance)"),
     ([_j("mknodat", "-", "./y"), _j("open", "y", os.O_RDONLY, "0"), _j("creat", "y", "1"),
       _j("read", "0"), _j("write", "1")],
      [], "plain",

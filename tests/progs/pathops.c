@@ -33,6 +33,7 @@
  *   getxattr P   lgetxattr P   listxattr P   llistxattr P   setxattr P   lsetxattr P
  *   removexattr P  (of "user.t")   getxattrat DIRFD P ATFLAGS   setxattrat DIRFD P ATFLAGS
  *   execveat DIRFD P ATFLAGS   inotify P MASK (on one inotify descriptor)
+ *   inotifyat SLOT P MASK      (the slot's descriptor as the inotify instance)
  *   sendfd SLOT (the slot's descriptor sent over a unix socket, received into the slot)
  *   ioctl SLOT REQUEST (its third argument a zeroed buffer: "OK" and its first int)
  *   sys NR (system call NR with no arguments but zeros: a call decided by its name alone)
@@ -421,6 +422,9 @@ static int run_line(int n, char **f, int nf) {
     } else if (!strcmp(op, "inotify")) {
         NEED(2);
         LOOK(AT_FDCWD, f[1], !(strtoul(f[2], NULL, 0) & IN_DONT_FOLLOW), 0, -1);
+    } else if (!strcmp(op, "inotifyat")) {
+        NEED(3);
+        LOOK(AT_FDCWD, f[2], !(strtoul(f[3], NULL, 0) & IN_DONT_FOLLOW), 0, -1);
     }
     int skip = 0;
     if (probing)
@@ -590,6 +594,12 @@ static int run_line(int n, char **f, int nf) {
         if (watcher < 0)
             watcher = inotify_init1(IN_CLOEXEC);
         int wd = inotify_add_watch(watcher, f[1], (uint32_t)strtoul(f[2], NULL, 0));
+        say(n, wd < 0 ? -1 : 0);
+    } else if (!strcmp(op, "inotifyat")) {
+        /* a slot's descriptor as the inotify instance (one that is none, an O_PATH one) */
+        NEED(3);
+        int wd = inotify_add_watch(SLOT_BASE + atoi(f[1]), f[2],
+                                   (uint32_t)strtoul(f[3], NULL, 0));
         say(n, wd < 0 ? -1 : 0);
     } else if (!strcmp(op, "sendfd")) {
         /* the slot's descriptor passed over a unix socket and received into the slot again

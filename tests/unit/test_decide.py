@@ -507,6 +507,9 @@ class _Walked:
         self.walks += 1
         return self.walked
 
+    def address_passed_through(self) -> list[tuple[str, str]]:
+        return []  # (no socket address)
+
 
 def test_traversal_walked_only_where_a_rule_refuses_it() -> None:
     """What a lookup passes through is decided where a rule refuses a stat or a readlink by

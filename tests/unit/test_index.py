@@ -375,8 +375,10 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
            for t in tables for rule in t.rules for call in TRAVERSAL_CALLS
            for cls, part_ in checks_of(call, "path", None, None)):
         # a rule refusing what a lookup passes through (a stat or readlink by path): every
-        # call that looks a path up stops (red team 26)
-        for syscall in treated(Treat.PATH):
+        # call that looks a path up stops (red team 26), and every call with a socket
+        # address: a unix socket's path is looked up too (review 15)
+        for syscall in treated(Treat.PATH) | {"bind", "connect", "sendto", "sendmsg",
+                                               "sendmmsg"}:
             if syscall in result.opens:
                 opens = OpenPlan(*(TRACE if v.kind == "allow" else v
                                    for v in (result.opens[syscall].read_only,
