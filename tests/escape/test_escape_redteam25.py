@@ -454,7 +454,7 @@ def test_a_home_of_the_callers_is_refused_to_a_python_binary_of_its_own_table(
     assert "the python ran" in granted.stdout and "the .pth" in granted.stdout, granted
 
 
-@pytest.mark.xfail(strict=True, reason="open (found by gap3839): PATH picks the program a "
+@pytest.mark.xfail(strict=True, reason="gap #40: PATH picks the program a "
                    "'#!/usr/bin/env NAME' script runs, with the script's table")
 def test_a_path_of_the_callers_picks_no_program_for_an_env_scripts_table(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:

@@ -220,7 +220,7 @@ def test_a_directory_the_tracer_could_not_list_is_no_counters_own(tmp_path, buil
     assert [x["args"]["path"] for x in refused] == [str(data / "notes.txt")], refused[:3]
 
 
-@pytest.mark.xfail(strict=True, reason="gap (review 15): a config file git includes is no "
+@pytest.mark.xfail(strict=True, reason="gap #41: a config file git includes is no "
                    "RUNS_LATER name; only core.hooksPath is read from it")
 def test_a_config_file_git_includes_gets_no_command(tmp_path):
     """A repository whose ``.git/config`` includes ``../.gitlocal`` (the work tree's
