@@ -41,9 +41,12 @@ from systrace_py.injector import Injector
 from systrace_py.logrecords import Result
 from systrace_py.outputs import program_may_change
 from systrace_py.policy.environment import (
+    HOME,
+    PATH,
+    env_searches,
     is_python,
     loads_user_site,
-    moved_home,
+    moved,
     python_options,
     runs_code,
 )
@@ -921,12 +924,21 @@ class Supervisor:
                 return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                                 Reason.LOADER)
         image: ExecImage | None = None
-        moved = moved_home(call.envp or (), started)
-        if moved is not None and not new.admits_variable(moved):
+        home = moved(HOME, call.envp or (), started)
+        if home is not None and not new.admits_variable(home):
             image = call.exec_image(elf=False, admit=self._admitted(table))
             if image is not None and self._user_site(image, call):
                 return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                                 Reason.USER_SITE)
+        path = moved(PATH, call.envp or (), started)
+        if path is not None and not new.admits_variable(path):
+            # "#!/usr/bin/env NAME": env looks NAME up in the caller's PATH, after the exec
+            # into the script's table -- the caller would pick what runs with it (gap #40)
+            image = image or call.exec_image(elf=False, admit=self._admitted(table))
+            if image is not None and (image.unread or env_searches(
+                    image.binary, image.argument, image.script)):
+                return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
+                                Reason.ENV_PATH)
         return self._script_link(table, call, image)
 
     @staticmethod
@@ -1042,6 +1054,12 @@ class Supervisor:
                         " (its .pth files run) HOME places, with a HOME the run did not start"
                         f" with ({self._home(call)}); that table's environment key grants it"
                         " (\"HOME=...\"), or the script runs Python with -s or -I")
+            elif decision.reason == Reason.ENV_PATH:
+                rule = (f"an exec into table {self._entered(call)} of a script whose #! line"
+                        " runs /usr/bin/env NAME, which looks NAME up in a PATH the run did not"
+                        " start with: the caller would pick the program that runs with that"
+                        " table; that table's environment key grants it (\"PATH=...\"), or"
+                        " the #! line names the program by its path")
             elif decision.reason == Reason.SCRIPT_LINK:
                 rule = (f"an exec into table {self._entered(call)} of a script spelled through"
                         " a symbolic link (or \"..\") in a directory a traced program may"

@@ -14,10 +14,15 @@ variable the run did not start with).
 And one variable every program has: ``HOME``, from which Python derives its user site
 (``~/.local/lib/pythonX.Y/site-packages``), whose ``.pth`` files' ``import`` lines run at
 start.  A caller's ``HOME`` is refused at an exec into another table only where it moves a
-Python's user site (:func:`moved_home`, :func:`loads_user_site`; gap #38): a Python -- the
+Python's user site (:func:`moved`, :func:`loads_user_site`; gap #38): a Python -- the
 binary the exec runs, the last of its #! chain -- that loads one.  The native loop hands
 Python every exec of a Python into another table (Supervisor.fast_exec; a script's exec is
 Python's already).  A table grants ``HOME`` as it grants the others (``environment``).
+
+And ``PATH``, where ``/usr/bin/env NAME`` is a script's interpreter: env looks NAME up in
+it (execvp) after the exec into the script's table, so a caller's ``PATH`` picks the program
+that runs with that table (:func:`env_searches`; gap #40).  Refused there when it is not the
+run's start's, unless the table grants it.
 """
 
 from __future__ import annotations
@@ -65,6 +70,8 @@ EXPORTED_FUNCTION = "BASH_FUNC_"
 #: framework path only on darwin; no ``XDG_*`` variable is read.  Not in runs_code: every
 #: program reads it (its input), and only a Python's exec into another table checks it.
 HOME = "HOME"
+#: what ``/usr/bin/env NAME`` searches for NAME (execvp) -- env's assignments and ``-i`` aside
+PATH = "PATH"
 #: Python's variable that turns the user site off when set non-empty (ignored under -E, -I)
 NO_USER_SITE = "PYTHONNOUSERSITE"
 #: Python's options that turn the user site off: -s, -I (isolated: -s and -E), -S (no site
@@ -142,22 +149,48 @@ def python_options(binary: str, argument: str | None, script: bool,
     kernel gives it); else the exec's ``argv`` after argv[0].  ``/usr/bin/env`` as a
     script's interpreter runs the Python its argument names (``#!/usr/bin/env python3``,
     ``-S python3 -s``): that Python's, with the argument's words after its name."""
-    if binary.rpartition("/")[2] == "env" and script and argument is not None:
-        words = (argument[2:].split() if argument.startswith("-S")
-                 else [argument])  # (without -S the argument is one name)
-        at = 0
-        while at < len(words):
-            word = words[at]
-            at += 1
-            if word in ("-u", "-C"):
-                at += 1  # (its value: a name to unset, a directory)
-            elif not word.startswith("-") and "=" not in word:
-                return _flags(words[at:]) if is_python(word) else None
-        return None  # (env's options and assignments only)
+    if _runs_env(binary, script, argument):
+        _, command, rest = _env_command(argument or "")
+        return _flags(rest) if command is not None and is_python(command) else None
     if not is_python(binary):
         return None
     return _flags([argument] if argument is not None else []) if script \
         else _flags(list(argv or ())[1:])
+
+
+def env_searches(binary: str, argument: str | None, script: bool) -> bool:
+    """Whether an exec of a script whose last #! interpreter is ``binary``, with that line's
+    ``argument``, has ``/usr/bin/env`` look its command up in the exec's ``PATH`` (execvp: a
+    name with no slash) -- not when the line sets ``PATH`` itself or clears the environment
+    (``-i``, ``-``): then the script's author chose the search, not the caller (gap #40)."""
+    if not _runs_env(binary, script, argument):
+        return False
+    before, command, _ = _env_command(argument or "")
+    if command is None or "/" in command:
+        return False
+    return not any(word in ("-i", "-", "--ignore-environment") or word.startswith(PATH + "=")
+                   for word in before)
+
+
+def _runs_env(binary: str, script: bool, argument: str | None) -> bool:
+    """Whether ``binary`` is ``env`` as a script's interpreter, given a command to run."""
+    return binary.rpartition("/")[2] == "env" and script and argument is not None
+
+
+def _env_command(argument: str) -> tuple[list[str], str | None, list[str]]:
+    """``env``'s #! argument as (its options and assignments, the command, the command's
+    arguments); the command None when there is none.  Without ``-S`` the kernel's one
+    argument is one word (the command's name, or an option)."""
+    words = argument[2:].split() if argument.startswith("-S") else [argument]
+    at = 0
+    while at < len(words):
+        word = words[at]
+        at += 1
+        if word in ("-u", "-C"):
+            at += 1  # (its value: a name to unset, a directory)
+        elif not word.startswith("-") and "=" not in word:
+            return words[:at - 1], word, words[at:]
+    return words, None, []
 
 
 def _flags(args: list[str]) -> frozenset[str]:
@@ -196,18 +229,15 @@ def loads_user_site(options: frozenset[str], envp: Sequence[str]) -> bool:
     return not values.get("PYTHONUSERBASE")
 
 
-def moved_home(envp: Sequence[str], started: frozenset[str] | None) -> str | None:
-    """``HOME`` in an exec's environment when it is not the run's start's (None: it is): its
-    entry, or ``"HOME"`` when it is unset and the run had one -- which Python then reads from
-    the password database, elsewhere.  Every one for an attached run (``started`` None):
-    nothing says what the user gave."""
-    now = _first_values(envp).get(HOME)
-    if started is None:
-        return HOME if now is None else f"{HOME}={now}"
-    before = _first_values(started).get(HOME)
-    if now == before:
+def moved(name: str, envp: Sequence[str], started: frozenset[str] | None) -> str | None:
+    """Variable ``name`` (HOME, PATH) in an exec's environment when it is not the run's
+    start's (None: it is): its entry, or ``name`` alone when it is unset and the run had it
+    -- Python then reads HOME from the password database, execvp searches a default PATH.
+    Every one for an attached run (``started`` None): nothing says what the user gave."""
+    now = _first_values(envp).get(name)
+    if started is not None and now == _first_values(started).get(name):
         return None
-    return HOME if now is None else f"{HOME}={now}"
+    return name if now is None else f"{name}={now}"
 
 
 def _first_values(entries: Iterable[str]) -> dict[str, str]:
@@ -223,8 +253,8 @@ def _first_values(entries: Iterable[str]) -> dict[str, str]:
 
 def grantable(name: str) -> bool:
     """Whether a table's ``environment`` may grant variable ``name``: one that runs code
-    (:func:`runs_code`), or ``HOME`` (:func:`moved_home`)."""
-    return name == HOME or runs_code(name)
+    (:func:`runs_code`), ``HOME`` or ``PATH`` (:func:`moved`)."""
+    return name in (HOME, PATH) or runs_code(name)
 
 
 def runs_code(name: str) -> bool:
@@ -378,7 +408,7 @@ def variable_error(entry: str) -> str | None:
         return f"{entry!r} is not NAME=VALUE (write \"{entry or 'NAME'}={anything})"
     if not grantable(name):
         return (f"{name} is not a loader or interpreter variable (LD_PRELOAD, LD_LIBRARY_PATH,"
-                " PYTHONPATH, BASH_ENV... see docs/policy.md) nor HOME: an exec carries the"
+                " PYTHONPATH, BASH_ENV... see docs/policy.md) nor HOME or PATH: an exec carries the"
                 " others unchecked")
     return None
 

@@ -75,6 +75,7 @@ class Reason(enum.StrEnum):
     LOADER = "loader environment"  # an exec into another table with code the caller chose
     USER_SITE = "user site HOME"   # ... of a Python whose user site a caller's HOME places
     SCRIPT_LINK = "script link"    # ... of a script spelled through a link the caller may change
+    ENV_PATH = "env PATH"          # ... of a script whose #!/usr/bin/env searches a caller's PATH
     PROGRAM_NAME = "program name"  # an exec into another table by a name of the tree's own
     FORMER_NAME = "former policy name"  # an exec of a program whose file another path had
     LEARNING = "learning"        # -A: permitted to be learned

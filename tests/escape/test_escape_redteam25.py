@@ -454,16 +454,16 @@ def test_a_home_of_the_callers_is_refused_to_a_python_binary_of_its_own_table(
     assert "the python ran" in granted.stdout and "the .pth" in granted.stdout, granted
 
 
-@pytest.mark.xfail(strict=True, reason="gap #40: PATH picks the program a "
-                   "'#!/usr/bin/env NAME' script runs, with the script's table")
 def test_a_path_of_the_callers_picks_no_program_for_an_env_scripts_table(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
-    """Open (found by gap3839, class 4).  ``#!/usr/bin/env python3`` has env look
+    """Gap #40 (found by gap3839, class 4; closed).  ``#!/usr/bin/env python3`` has env look
     ``python3`` up in the caller's PATH -- after the exec into the script's table: a
     ``python3`` of the caller's (``work/python3``, a shell script here) runs with the
-    script's table, which may read the secret.  PATH is not in environment.runs_code.
-    Control: natively the caller's program runs and reads the secret; with no table for the
-    tool it runs under the caller's table (refused: the gain is the table)."""
+    script's table, which may read the secret (escaped before, both loops).  Now such an
+    exec is refused (EPERM, reason "env PATH") when PATH is not the run's start's and the
+    script's table does not grant it (environment.env_searches).  Control: natively the
+    caller's program runs and reads the secret; with no table for the tool it runs under the
+    caller's table (refused: the gain is the table)."""
     program = build("escape/exec_inspect.c")
 
     def setup(scene: Scene) -> tuple[Path, str]:
@@ -494,6 +494,36 @@ def test_a_path_of_the_callers_picks_no_program_for_an_env_scripts_table(
     traced = attack(program, "home", *home, path, tool, scene=scene, env=loop,
                     policy_text=_script_tables(scene, tool))
     assert_blocked(traced)
+
+
+def test_an_env_script_runs_with_the_runs_path_or_a_granted_one(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """Gap #40's neighbours: the same ``#!/usr/bin/env python3`` script exec'd into its table
+    with the run's own PATH runs (the user's PATH is the user's choice), and so does one
+    with a PATH the table grants (``environment = ["PATH=..."]``); a script whose #! line
+    names its interpreter by path runs with any PATH."""
+    program = build("escape/exec_inspect.c")
+    home = [os.environ["HOME"]] if "HOME" in os.environ else ["/", "-HOME"]
+    scene = Scene.make(tmp_path, "traced")
+    (scene.root / "bin").mkdir()
+    tool = scene.root / "bin" / "tool.py"
+    tool.write_text("#!/usr/bin/env python3\nprint('the tool ran')\n")
+    tool.chmod(0o755)
+    own = f"PATH={os.environ.get('PATH', '/usr/bin:/bin')}"
+    ran = attack(program, "home", *home, own, tool, scene=scene, env=loop,
+                 policy_text=_script_tables(scene, tool))
+    assert "the tool ran" in ran.stdout, ran
+    moved = f"PATH={scene.work}:/usr/bin:/bin"
+    refused = attack(program, "home", *home, moved, tool, scene=scene, env=loop,
+                     policy_text=_script_tables(scene, tool))
+    assert "EPERM" in refused.detail and "the tool ran" not in refused.stdout, refused
+    granted = attack(program, "home", *home, moved, tool, scene=scene, env=loop,
+                     policy_text=_script_tables(scene, tool) + f'environment = ["{moved}"]\n')
+    assert "the tool ran" in granted.stdout, granted
+    tool.write_text(f"#!{os.path.realpath(SYSTEM_PYTHON)}\nprint('the tool ran')\n")
+    by_path = attack(program, "home", *home, moved, tool, scene=scene, env=loop,
+                     policy_text=_script_tables(scene, tool))
+    assert "the tool ran" in by_path.stdout, by_path
 
 
 def _drain(master: int) -> bytes:

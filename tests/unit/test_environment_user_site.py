@@ -1,5 +1,5 @@
 """When a caller's HOME places a Python's user site at an exec into another table (gap #38):
-environment.moved_home, python_options and loads_user_site -- what Supervisor._entering_table
+environment.moved, python_options and loads_user_site -- what Supervisor._entering_table
 asks (the runs, both loops: tests/escape/test_escape_redteam25.py)."""
 
 from __future__ import annotations
@@ -8,17 +8,19 @@ import pytest
 
 from systrace_py.policy.environment import (
     Grants,
+    env_searches,
     grant_error,
     is_python,
     loads_user_site,
-    moved_home,
+    moved,
     python_options,
+    variable_error,
 )
 
 STARTED = frozenset({"HOME=/home/alice", "PATH=/usr/bin"})
 
 
-@pytest.mark.parametrize(("envp", "started", "moved"), [
+@pytest.mark.parametrize(("envp", "started", "expected"), [
     (["HOME=/home/alice"], STARTED, None),
     (["HOME=/home/alice", "HOME=/tmp/x"], STARTED, None),  # (the first one counts: getenv)
     (["HOME=/tmp/x"], STARTED, "HOME=/tmp/x"),
@@ -31,8 +33,8 @@ STARTED = frozenset({"HOME=/home/alice", "PATH=/usr/bin"})
 ])
 def test_a_home_is_moved_when_it_is_not_the_runs(envp: list[str],
                                                  started: frozenset[str] | None,
-                                                 moved: str | None) -> None:
-    assert moved_home(envp, started) == moved
+                                                 expected: str | None) -> None:
+    assert moved("HOME", envp, started) == expected
 
 
 @pytest.mark.parametrize(("path", "python"), [
@@ -105,3 +107,35 @@ def test_a_table_grants_home_as_one_path() -> None:
     assert not grants.admits("HOME")  # (unset: no grant admits it)
     assert Grants(("HOME=/homeless-shelter",)).admits("HOME=/homeless-shelter")
     assert grant_error("HOME=/tmp/**") is None and grant_error("HOME=rel/*") is not None
+
+
+def test_a_path_is_moved_as_a_home_is() -> None:
+    assert moved("PATH", ["PATH=/usr/bin"], STARTED) is None
+    assert moved("PATH", ["PATH=/tmp/w:/usr/bin"], STARTED) == "PATH=/tmp/w:/usr/bin"
+    assert moved("PATH", [], STARTED) == "PATH"
+
+
+@pytest.mark.parametrize(("binary", "argument", "script", "searches"), [
+    ("/usr/bin/env", "python3", True, True),               # execvp("python3"): PATH
+    ("/usr/bin/env", "-S python3 -s", True, True),
+    ("/usr/bin/env", "-S -u X python3", True, True),
+    ("/usr/bin/env", "/usr/bin/python3", True, False),     # a path: no search
+    ("/usr/bin/env", "-S PATH=/usr/bin python3", True, False),  # the line sets PATH
+    ("/usr/bin/env", "-S -i python3", True, False),        # no environment: a default PATH
+    ("/usr/bin/env", "-S -", True, False),
+    ("/usr/bin/env", "-S FOO=1", True, False),             # no command
+    ("/usr/bin/env", None, True, False),                   # "#!/usr/bin/env": no argument
+    ("/usr/bin/env", "python3", False, False),             # env run as itself, no script
+    ("/usr/bin/python3", "-s", True, False),
+    ("/bin/sh", None, True, False),
+])
+def test_env_searches_the_path_for_a_name_with_no_slash(
+        binary: str, argument: str | None, script: bool, searches: bool) -> None:
+    """Gap #40: what ``#!/usr/bin/env NAME`` runs is NAME as the exec's PATH finds it."""
+    assert env_searches(binary, argument, script) is searches
+
+
+def test_a_table_grants_path_as_home() -> None:
+    assert variable_error("PATH=/usr/bin") is None
+    assert Grants(("PATH=/usr/bin:/bin",)).admits("PATH=/usr/bin:/bin")
+    assert not Grants(("PATH=/usr/bin:/bin",)).admits("PATH=/tmp/w:/usr/bin:/bin")

@@ -763,7 +763,7 @@ def test_environment_grants_by_name_and_value_glob_and_round_trips() -> None:
     ("[1]", 'expected "NAME=VALUE" strings'),
     ('["LD_PRELOAD"]', "is not NAME=VALUE"),
     ('["=x"]', "is not NAME=VALUE"),
-    ('["PATH=/tmp"]', "PATH is not a loader or interpreter variable (LD_PRELOAD"),
+    ('["TERM=xterm"]', "TERM is not a loader or interpreter variable (LD_PRELOAD"),
     ('["LD_PRELOAD=lib/*.so"]', "not an absolute path"),
     ('["LD_PRELOAD=/usr/lib/*:/opt/*"]', "never holds ':'"),
     ('["PYTHONPATH=/a/**x"]', "'**' must be a whole path component"),
