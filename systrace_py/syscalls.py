@@ -197,7 +197,8 @@ class Rule(NamedTuple):
     * "open_how": the same on the flags of openat2's struct open_how (read from memory: the
       decoded open flags);
     * "one_of": the C int (or unsigned int) in argument ``arg`` -- its low 32 bits, as the
-      kernel reads it -- is one of ``values`` (an ioctl request).
+      kernel reads it -- is one of ``values`` (an ioctl request);
+    * "nonzero": argument ``arg`` is not 0 (a pointer given: sendto's address).
     """
 
     when: str
@@ -219,6 +220,8 @@ class Rule(NamedTuple):
             return _open_follows(args[self.arg])
         if when == "one_of":
             return args[self.arg] & _LOW32 in self.values
+        if when == "nonzero":
+            return args[self.arg] != 0
         assert when == "open_how", when
         return _open_follows(open_flags or 0)
 
@@ -235,6 +238,8 @@ class Rule(NamedTuple):
             return self.bit, 0
         if when == "unless_flag":
             return 0, self.bit
+        if when == "nonzero":
+            return 1, 0
         assert when == "one_of" and self.values, when
         return min(self.values), next(v for v in range(len(self.values) + 1)
                                       if v not in self.values)

@@ -358,13 +358,16 @@ def _add_open(b: _Builder, name: str, plan: FilterPlan) -> None:
 
 
 def _add_selected(b: _Builder, name: str, selected: SelectorPlan) -> None:
-    """A call whose class rule reads one register (an ioctl's request): the values for which
+    """A call whose class rule reads one register (an ioctl's request), or a send whose
+    address only a given pointer names (filterplan.ADDRESSED_SEND): the values for which
     the rule holds get their verdict; every other value is allowed (the plan's promise)."""
     rule, action = selected.rule, _action(selected.selected)
     assert selected.otherwise.kind == VerdictKind.ALLOW, name
     if rule.when == "one_of":
         for value in sorted(rule.values):
             b.add(action, name, sc.Arg(rule.arg, sc.MASKED_EQ, 0xFFFFFFFF, value))
+    elif rule.when == "nonzero":
+        b.add(action, name, sc.Arg(rule.arg, sc.NE, 0))
     else:
         assert rule.when in ("if_flag", "unless_flag"), rule
         b.add(action, name, sc.Arg(rule.arg, sc.MASKED_EQ, rule.bit,

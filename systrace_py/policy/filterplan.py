@@ -336,6 +336,10 @@ def unseen_refused(table: Table, name: str) -> bool:
 #: calls that take a destination address (a source route would send their packets elsewhere);
 #: a unix socket's path among them is looked up as a path argument is (Supervisor._traversal)
 _ADDRESS_CALLS = treated(Treat.ADDRESS)
+#: sendto's address argument given: a send with none (send(2) on a connected socket, the
+#: common case) names no unix path, so a rule refusing what a lookup passes through need not
+#: stop it (review 15's cost: every send of a TCP stream stopped)
+ADDRESSED_SEND = Rule("nonzero", 4)
 #: the calls whose guard keeps core dumps off (Lift.CORE)
 CORE_CALLS = frozenset(c.name for c in TABLE.values()
                        if c.guard is not None and c.guard.lift is Lift.CORE)
@@ -422,6 +426,11 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
         # or "DIR/sub/../.." under never fsread DIR/** must stop as a read does
         # (and a bind, connect or send to a unix socket through them: review 15)
         for syscall in sorted(_LOOKUP_CALLS | _ADDRESS_CALLS):
+            if syscall == "sendto" and result.calls[syscall] == ALLOW \
+                    and syscall not in result.selected:
+                result.calls[syscall] = TRACE
+                result.selected[syscall] = SelectorPlan(ADDRESSED_SEND, TRACE, ALLOW)
+                continue
             opens = result.opens.get(syscall)
             if opens is not None:
                 opens = OpenPlan(*map(_stopping, (opens.read_only, opens.write_only,

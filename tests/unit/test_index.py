@@ -18,14 +18,17 @@ import dataclasses
 import errno as errno_module
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from systrace_py import syscalls
 from systrace_py.kernel import FS_IOC_FSSETXATTR, FS_IOC_SETFLAGS, RENAME_EXCHANGE, TIOCSTI
 from systrace_py.policy import aliases, filterplan
 from systrace_py.policy.argv import ArgvCondition
+from systrace_py.policy.files import load_policy
 from systrace_py.policy.filterplan import (
     ALLOW,
     KILLED_WHEN_REFUSED,
@@ -379,6 +382,13 @@ def linear_plan(tables: list[Table], options: PlanOptions) -> FilterPlan:
         # address: a unix socket's path is looked up too (review 15)
         for syscall in treated(Treat.PATH) | {"bind", "connect", "sendto", "sendmsg",
                                                "sendmmsg"}:
+            if syscall == "sendto" and result.calls[syscall].kind == "allow" \
+                    and syscall not in result.selected:
+                # (a send with no address names no path: only one with an address stops)
+                result.calls[syscall] = TRACE
+                result.selected[syscall] = SelectorPlan(syscalls.Rule("nonzero", 4), TRACE,
+                                                        ALLOW)
+                continue
             if syscall in result.opens:
                 opens = OpenPlan(*(TRACE if v.kind == "allow" else v
                                    for v in (result.opens[syscall].read_only,
@@ -801,3 +811,19 @@ def test_the_index_follows_rules_added_at_run_time() -> None:
     table.rules = [refusing]
     assert table.decide(_open("/a/x")).rule is refusing
     assert table.decide(_open("/b")).reason == "default"
+
+
+def test_a_send_with_no_address_runs_under_a_rule_refusing_a_walk(tmp_path: Path) -> None:
+    """Review 15 made every call with a socket address stop under a rule that refuses what a
+    lookup passes through (a unix socket's path is looked up): a sendto with no address --
+    send(2) on a connected socket, every write of a TCP stream -- names no path, and the
+    filter lets it run; one with an address stops, as connect, bind and sendmsg do."""
+    source = tmp_path / "p.toml"
+    source.write_text('default = "permit"\n[[rule]]\ncalls = ["fsread"]\n'
+                      'path = "/secret/**"\naction = "never"\n')
+    tables = list(load_policy(source).tables())
+    assert all(table.may_refuse_traversal() for table in tables)
+    result = filterplan.plan(tables, PlanOptions())
+    assert result.verdict("sendto", (3, 0x1000, 10, 0, 0, 0)) == ALLOW
+    assert result.verdict("sendto", (3, 0x1000, 10, 0, 0x2000, 16)) == TRACE
+    assert result.verdict("sendmsg", (3, 0x1000, 0)) == TRACE
