@@ -50,7 +50,11 @@ def start(program: Path, modes: list[str]) -> subprocess.Popen[str]:
 
 
 def finish(target: subprocess.Popen[str], modes: list[str]) -> list[str]:
-    """Its lines once it ended (given its line when it reads one), sorted."""
+    """Its lines once it ended (given its line when it reads one; a lone spinner told to
+    stop by SIGUSR1 -- a time bound of its own was a flake on a loaded machine: it ended
+    before a slow attach and left a zombie, whose program /proc no longer names), sorted."""
+    if modes == ["spin"]:
+        target.send_signal(signal.SIGUSR1)
     out, _ = target.communicate("go\n" if "read" in modes else None, timeout=60)
     assert target.returncode == 0, out
     return sorted(out.splitlines())

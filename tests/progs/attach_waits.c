@@ -14,7 +14,8 @@
  *        "sleep: 0 whole" when it returned 0 no earlier than 2 s after it began
  * futex: FUTEX_WAIT on a word until the reader sets it (ERESTARTSYS): "futex: ok" when every
  *        wait returned 0 or EAGAIN (the word changed first)
- * spin:  user code (the vDSO's clock) until the reader or the sleeper is done, or for 2 s:
+ * spin:  user code (the vDSO's clock) until the reader or the sleeper is done, or SIGUSR1
+ *        comes (the test sends it when spin is alone: no other thread ends it), or for 60 s:
  *        "spin: done"
  * spawn: makes and joins a thread, again and again, until the reader or the sleeper is done
  *        (the attach may find it at a clone event): "spawn: ok" when every one was made
@@ -29,6 +30,7 @@
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,10 +108,16 @@ static void *do_futex(void *unused) {
     return NULL;
 }
 
+/* SIGUSR1: the test's word that a lone spinner may stop (a handler sets a flag: no call) */
+static void on_usr1(int sig) {
+    (void)sig;
+    released = 1;
+}
+
 static void *do_spin(void *unused) {
     (void)unused;
     double start = now_s();  /* (the vDSO's clock: no call) */
-    while (!released && now_s() - start < 2.0)
+    while (!released && now_s() - start < 60.0)
         ;
     printf("spin: done\n");
     fflush(stdout);
@@ -188,6 +196,8 @@ int main(int argc, char **argv) {
     }
     if (!first)
         return 2;
+    struct sigaction stop = {.sa_handler = on_usr1, .sa_flags = SA_RESTART};
+    sigaction(SIGUSR1, &stop, NULL);
     printf("ready %d\n", (int)getpid());
     fflush(stdout);
     first(NULL);
