@@ -106,7 +106,7 @@ def enforce_command(opts: argparse.Namespace) -> int:
     if audit is not None:
         audit.start(list(opts.command), source, "dry-run" if opts.dry_run else "enforce")
     try:
-        outcome = trace(spec, supervisor, audit, quiet=opts.quiet)
+        outcome = trace(spec, supervisor, audit, filter_plan, quiet=opts.quiet)
         if opts.stats:
             stats(outcome.tracer.stops, outcome.tracer.fast_stops,
                   f"{supervisor.decisions} decisions, {supervisor.refusals} refusals",
@@ -257,15 +257,17 @@ def attach_command(opts: argparse.Namespace) -> int:
             audit.close()
 
 
-def trace(spec: SpawnSpec, supervisor: Supervisor, audit: AuditLog | None, *,
-          quiet: bool = False) -> Outcome:
+def trace(spec: SpawnSpec, supervisor: Supervisor, audit: AuditLog | None,
+          filter_plan: FilterPlan, *, quiet: bool = False) -> Outcome:
     """Run the command under the supervisor, in a session; a failure is said in one line
-    (the tree was killed: exit 125, or 128+N for an ask ended by signal N).
+    (the tree was killed: exit 125, or 128+N for an ask ended by signal N).  The tracer is
+    given the plan its filters were compiled from: a timed wait the filter stops only for its
+    deadline is then resumed at once (Tracer._only_timed), not decided as a call.
 
     SYSTRACE_NO_HOLD=1 turns argument holding off: for bench/run_bench.py --defences only,
     to measure what the TOCTOU defences cost; it opens the races they close."""
     session = Session(supervisor, hold_arguments=os.environ.get("SYSTRACE_NO_HOLD") != "1",
-                      notify=say, on_orphans=None if quiet else orphans_notice)
+                      plan=filter_plan, notify=say, on_orphans=None if quiet else orphans_notice)
     # The policy, its index and the filters live as long as the run: frozen, no collection of
     # the stop loop's scans them again (~6 % of a stop's samples were the collector).
     gc.freeze()
