@@ -133,3 +133,89 @@ def test_a_built_wheel_installs_the_man_page_and_the_completions(tmp_path):
                              ("share/zsh/site-functions/_systrace", docgen.OUTPUTS["zsh"])):
             assert data + target in names, sorted(names)
             assert archive.read(data + target).decode() == (REPO / path).read_text()
+
+
+def _section(doc: str, title: str) -> str:
+    """The text of one ``## title`` section of a markdown file (up to the next ``## ``)."""
+    found = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", doc, re.S | re.M)
+    assert found is not None, title
+    return found.group(1)
+
+
+def test_the_usage_lines_name_every_policy_subcommand():
+    """--help's usage and the man page's synopsis list ``systrace policy``'s subcommands as
+    the parser has them (``review`` was missing from both)."""
+    names = ",".join(docgen.subcommands(policy_cli.build_parser()))
+    assert f"systrace policy {{{names}}} ..." in cli.build_parser().format_usage()
+    synopsis = " ".join(man_text().split("SYNOPSIS", 1)[1].split("DESCRIPTION", 1)[0].split())
+    assert f"systrace policy {{{names}}} ..." in synopsis
+
+
+def test_every_policy_subcommand_option_is_in_the_docs():
+    """docs/cli.md's Subcommands section names every option (and every choice) of each
+    ``systrace policy`` subcommand, in the bullet of that subcommand."""
+    section = _section((REPO / "docs" / "cli.md").read_text(), "Subcommands")
+    bullets = {m.group(1): m.group(0) for m in
+               re.finditer(r"^- `systrace policy (\w+).*?(?=^- |\Z)", section, re.S | re.M)}
+    for name, parser in docgen.subcommands(policy_cli.build_parser()).items():
+        assert name in bullets, name
+        for action in docgen.options(parser):
+            for option in action.option_strings:
+                if option not in ("-h", "--help"):
+                    assert re.search(rf"`{re.escape(option)}[ `\]]", bullets[name]), \
+                        (name, option)
+            for choice in action.choices or ():
+                assert choice in bullets[name], (name, choice)
+
+
+def _environment_variables() -> set[str]:
+    """Every SYSTRACE_* variable the package's source names, and the others it reads."""
+    names = {"XDG_CONFIG_HOME", "XDG_RUNTIME_DIR", "HOME", "USER", "TMPDIR"}
+    for path in (REPO / "systrace_py").rglob("*"):
+        if path.suffix in (".py", ".c"):
+            names |= set(re.findall(r"\bSYSTRACE_[A-Z_]+\b", path.read_text()))
+    return names
+
+
+def test_every_environment_variable_is_in_the_man_page_and_the_docs():
+    man = man_text()
+    environment = man.split("\nENVIRONMENT", 1)[1].split("\nFILES", 1)[0]
+    doc = _section((REPO / "docs" / "cli.md").read_text(), "Environment and files")
+    for name in _environment_variables():
+        assert re.search(rf"^ *{name}\b|, {name}\b", environment, re.M), name
+        assert f"`{name}" in doc, name
+
+
+def test_the_man_page_and_the_docs_name_the_start_up_caches():
+    """The files a start writes into the installed package (importcache.cache_path) are in
+    the man page's FILES and in docs/cli.md: a user who finds them must learn what they are."""
+    from systrace_py import importcache
+
+    cache = importcache.cache_path("run")
+    relative = "systrace_py/__pycache__/*" + cache[cache.rindex("."):]
+    assert relative in man_text().split("\nFILES", 1)[1]
+    assert f"`{relative}`" in _section((REPO / "docs" / "cli.md").read_text(),
+                                       "Environment and files")
+
+
+def test_the_defaults_the_help_states_are_the_defaults():
+    """Each "(default: X)" of a help text that names a value is what the option is when it
+    is not given (after check_flags, which fills in the learning ones)."""
+    from systrace_py import resident
+
+    opts = cli.build_parser().parse_args(["-A", "true"])
+    cli.check_flags(opts)
+    effective = {"generalize": opts.generalize, "learn_default": opts.learn_default,
+                 "resident_idle": f"{resident.DEFAULT_IDLE:g}"}
+    policy_parsers = docgen.subcommands(policy_cli.build_parser())
+    checked = 0
+    for parser, values in [(cli.build_parser(), effective),
+                           *((p, {a.dest: a.default for a in p._actions})
+                             for p in policy_parsers.values())]:
+        for action in docgen.options(parser):
+            stated = re.search(r"\(default: ([\w.]+)\)", action.help or "")
+            if stated is None or action.dest not in values:
+                continue
+            assert str(values[action.dest]) == stated.group(1), action.option_strings
+            checked += 1
+    assert checked >= 5
