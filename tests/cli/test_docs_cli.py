@@ -193,9 +193,18 @@ def test_the_man_page_and_the_docs_name_the_start_up_caches():
 
     cache = importcache.cache_path("run")
     relative = "systrace_py/__pycache__/*" + cache[cache.rindex("."):]
-    assert relative in man_text().split("\nFILES", 1)[1]
-    assert f"`{relative}`" in _section((REPO / "docs" / "cli.md").read_text(),
-                                       "Environment and files")
+    files = man_text().split("\nFILES", 1)[1]
+    doc = _section((REPO / "docs" / "cli.md").read_text(), "Environment and files")
+    assert relative in files and f"`{relative}`" in doc
+    # each kind of cache the sources name (cache_path(kind, WHAT)) is named too
+    called = set()
+    for path in (REPO / "systrace_py").rglob("*.py"):
+        for args in re.findall(r"\bcache_path\(([^)]*)\)", path.read_text()):
+            what = re.findall(r"\"([\w-]+)\"", args.split(",", 1)[1]) if "," in args else []
+            called.add(what[0] if what else "generated-code")
+    assert called >= {"modules", "generated-code", "regexes"}, called
+    for what in called:
+        assert f"{what}." in " ".join(files.split()) and f"`{what}." in doc, what
 
 
 def test_the_defaults_the_help_states_are_the_defaults():
