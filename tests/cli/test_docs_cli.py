@@ -228,3 +228,25 @@ def test_the_defaults_the_help_states_are_the_defaults():
             assert str(values[action.dest]) == stated.group(1), action.option_strings
             checked += 1
     assert checked >= 5
+
+
+#: Long options the docs name that belong to other programs: (file, option, whose).
+_OTHER_PROGRAMS = {("docs/cli.md", "--defences"): "bench/run_bench.py",
+                   ("docs/cli.md", "--no-new-privs"): "setpriv(1)"}
+
+
+def test_every_long_option_the_docs_name_exists():
+    """A --option written in README.md, docs/cli.md, docs/asking.md or docs/api.md is one of
+    systrace's (or its policy subcommands', or the approver's: docs/asking.md), so a renamed
+    or removed option cannot live on in the docs."""
+    known = {name for action in [*all_options(), *cli.build_parser()._actions]
+             for name in action.option_strings}
+    approver = subprocess.run([sys.executable, "-m", "systrace_py.approver", "--help"],
+                              capture_output=True, text=True, cwd=REPO)
+    assert approver.returncode == 0, approver.stderr
+    known |= set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", approver.stdout))
+    assert {"--rules", "--unix"} <= known
+    for name in ("README.md", "docs/cli.md", "docs/asking.md", "docs/api.md"):
+        for option in set(re.findall(r"(?<![\w/-])(--[a-z][a-z-]+)",
+                                     (REPO / name).read_text())):
+            assert option in known or (name, option) in _OTHER_PROGRAMS, (name, option)
