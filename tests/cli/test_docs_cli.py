@@ -250,3 +250,29 @@ def test_every_long_option_the_docs_name_exists():
         for option in set(re.findall(r"(?<![\w/-])(--[a-z][a-z-]+)",
                                      (REPO / name).read_text())):
             assert option in known or (name, option) in _OTHER_PROGRAMS, (name, option)
+
+
+def test_the_stats_lines_are_documented(tmp_path):
+    """--stats's lines, as a run prints them, and every kind of stop the tracer counts are in
+    docs/cli.md's --stats paragraph."""
+    from systrace_py.engine import tracer
+
+    doc = " ".join((REPO / "docs" / "cli.md").read_text().split())
+    paragraph = doc[doc.index("- `--stats` says"):]
+    paragraph = paragraph[:paragraph.index(" - ")]
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+    r = run_systrace(["--stats", "-p", str(policy), "--", "sh", "-c", "/bin/true; true"])
+    assert r.returncode == 0, r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.startswith("systrace: ")]
+    assert re.fullmatch(r"systrace: \d+ stops \(\d+ decided natively\), \d+ decisions, "
+                        r"\d+ refusals, tracer CPU [\d.]+s, tracer RSS [\d.]+ MiB", lines[0])
+    assert "systrace: 3518 stops (3484 decided natively), 3513 decisions, 0 refusals, tracer " \
+           "CPU 0.112s, tracer RSS 19.4 MiB" in paragraph
+    for line in lines[1:]:
+        label = line.split(":")[1].strip()
+        assert f"`systrace: {label}:" in paragraph, line
+    counted = tracer.Tracer(None).stop_kinds  # type: ignore[arg-type]
+    events = {name for _, name in tracer._EVENTS.values() if name != "call"}
+    for kind in [*counted, *events]:
+        assert f"`{kind}`" in paragraph, kind
