@@ -276,3 +276,20 @@ def test_the_stats_lines_are_documented(tmp_path):
     events = {name for _, name in tracer._EVENTS.values() if name != "call"}
     for kind in [*counted, *events]:
         assert f"`{kind}`" in paragraph, kind
+
+
+def test_the_man_page_and_the_docs_give_each_option_its_argument():
+    """Each option that takes a value is written with it (``-p FILE``, ``--generalize
+    {none,strict,safe,broad}``) in the man page, and in docs/cli.md's copy of --help for the
+    command's own options."""
+    text = " ".join(man_text().split())
+    documented_help = (REPO / "docs" / "cli.md").read_text()
+    command_options = set(docgen.options(cli.build_parser()))
+    for action in all_options():
+        value = docgen.value_name(action)
+        if value is None:
+            continue
+        for name in action.option_strings:
+            assert f"{name} {value}" in text, (name, value)
+            if action in command_options:
+                assert f"{name} {value}" in documented_help, (name, value)
