@@ -126,6 +126,15 @@ last whole record.  With stderr closed (2>&-), systrace's messages are dropped a
 command runs as it would natively.  Under another tracer (strace -f, gdb following forks,
 another systrace) the command cannot be traced: systrace says by whom and exits 125."""
 
+#: What a reader of the FILES section needs to know of importcache's and startup's caches.
+_START_CACHES = """\
+start-up caches beside systrace's own .pyc files, in the installed package (one per kind of
+start and interpreter: modules.run.cpython-311.marshal, generated-code.learn...,
+regexes.policy...): the modules, generated code and regular expressions a start would
+otherwise import and compile again.  Written whole by any start that may write that
+directory (where it may not, every start takes the long way, a few ms slower); an entry whose
+source changed is never used.  Delete them at any time; the next start writes them again."""
+
 _SEE_ALSO = ("strace(1), ptrace(2), seccomp(2); docs/cli.md, docs/policy.md and "
              "docs/security.md in the systrace-py sources")
 
@@ -144,7 +153,7 @@ def man_page() -> str:
         "[\\fIoptions\\fR] [\\fB\\-\\-\\fR] \\fIcommand\\fR [\\fIargs\\fR ...]",
         ".br",
         ".B systrace policy",
-        "{\\fBlearn\\fR,\\fBcheck\\fR} ...",
+        "{" + ",".join(f"\\fB{name}\\fR" for name in subcommands(policy)) + "} ...",
         ".SH DESCRIPTION",
     ]
     for paragraph in [*_paragraphs(DESCRIPTION), *_paragraphs(_MORE_DESCRIPTION)]:
@@ -176,6 +185,27 @@ def man_page() -> str:
              "HOME/.config/systrace)"),
         ".TP", "\\fBHOME\\fR, \\fBUSER\\fR, \\fBTMPDIR\\fR",
         roff("what ~, $HOME, $USER and $TMPDIR mean in the path globs of a policy"),
+        ".TP", "\\fBXDG_RUNTIME_DIR\\fR",
+        roff("where the resident tracer's socket is (XDG_RUNTIME_DIR/systrace-py, else "
+             "/tmp/systrace-py-UID)"),
+        ".TP", "\\fBSYSTRACE_NO_RESIDENT=1\\fR",
+        roff("trace in this process even when a resident tracer runs (as --no-resident)"),
+        ".TP", "\\fBSYSTRACE_NO_CLOOP=1\\fR",
+        roff("use the pure-Python stop loop even where the native one (_cloop) is built; "
+             "both decide every call the same way, the native one is faster"),
+        ".TP", "\\fBSYSTRACE_NO_HOLD=1\\fR",
+        roff("for measuring only (bench/run_bench.py --defences): paths and addresses are "
+             "checked but not copied where the program cannot change them, which reopens "
+             "the races that copy closes; never set it to protect anything"),
+        ".SH FILES",
+        ".TP", "\\fI$XDG_CONFIG_HOME/systrace/\\fR (else \\fI~/.config/systrace/\\fR)",
+        roff("the policy directory: _usr_bin_ls.toml, ls.toml ... (created, mode 0700, by "
+             "the first -A that writes into it)"),
+        ".TP", "\\fI$XDG_RUNTIME_DIR/systrace\\-py/resident\\-VERSION\\-BUILD.sock\\fR",
+        roff("the resident tracer's socket (--resident; else in /tmp/systrace-py-UID/, "
+             "mode 0700)"),
+        ".TP", "\\fIsystrace_py/__pycache__/*.marshal\\fR",
+        roff(" ".join(_START_CACHES.split())),
         ".SH NOTES",
     ]
     for paragraph in _paragraphs(_NOTES):

@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="systrace", description=DESCRIPTION, epilog=EPILOG, allow_abbrev=False,
         formatter_class=_Formatter,
         usage="systrace [options] [--] command [args...]\n"
-              "       systrace policy {learn,check} ...",
+              "       systrace policy {learn,check,review} ...",
     )
     g = p.add_argument_group("policy")
     g.add_argument("-p", "--policy", metavar="FILE",

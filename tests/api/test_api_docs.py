@@ -43,3 +43,13 @@ def test_every_record_type_and_call_is_documented() -> None:
                     and f"`{record.__name__}`" in line.split("|")[1]), None)
         assert row is not None, record.__name__
         assert f"`{call}`" in row, (call, record.__name__)
+
+
+def test_every_public_name_of_the_api_module_is_documented() -> None:
+    """Every name of systrace_py.api.__all__ is in docs/api.md, in backticks or called: the
+    module is the library's, and a name a user finds in it must be explained."""
+    from systrace_py import api
+
+    text = DOC.read_text()
+    for name in api.__all__:
+        assert re.search(rf"`(?:systrace_py\.)?(?:api\.)?{name}\b", text), name

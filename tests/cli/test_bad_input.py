@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,110 @@ def test_not_x86_64_is_a_clear_error(monkeypatch, capsys):
     assert cli.main(["true"]) == 2
     err = capsys.readouterr().err
     assert "x86_64" in err and "aarch64" in err
+
+
+# --- every entry point, as a new user meets it: one line, the right status, no traceback ----
+
+
+def one_message(r) -> str:
+    """systrace's one line on stderr (never a traceback, never argparse's usage twice)."""
+    assert "Traceback" not in r.stderr, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", ["no-such-command-xyz", "./no/such/program", ""])
+def test_a_command_that_does_not_exist_exits_127(tmp_path, command):
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+    r = run_systrace(["-p", str(policy), "--", command], cwd=tmp_path)
+    assert r.returncode == 127, r.stderr
+    assert one_message(r).startswith(f"systrace: {command}: ")
+
+
+@pytest.mark.parametrize("kind", ["directory", "not executable"])
+def test_a_command_that_cannot_be_executed_exits_126(tmp_path, kind):
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+    target = tmp_path / "prog"
+    if kind == "directory":
+        target.mkdir()
+    else:
+        target.write_text("#!/bin/sh\ntouch ran\n")
+        target.chmod(0o644)
+    r = run_systrace(["-p", str(policy), "--", str(target)], cwd=tmp_path)
+    assert r.returncode == 126, r.stderr
+    assert str(target) in one_message(r)
+    assert not (tmp_path / "ran").exists()
+
+
+def test_a_policy_the_user_may_not_read_exits_2(world_tmp):
+    """As root every file is readable: the case needs another user (nobody)."""
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run as nobody")
+    policy = world_tmp / "secret.toml"
+    policy.write_text('default = "permit"\n')
+    policy.chmod(0o600)
+    r = run_systrace(["-p", str(policy), "--", "touch", str(world_tmp / "ran")],
+                     prefix=["setpriv", "--reuid=nobody", "--regid=nogroup",
+                             "--clear-groups"], cwd=world_tmp, env={"HOME": str(world_tmp)})
+    assert r.returncode == 2, r.stderr
+    assert one_message(r) == f"systrace: {policy}: cannot read the policy: Permission denied"
+    assert not (world_tmp / "ran").exists()
+
+
+def test_learning_into_a_missing_directory_exits_2(tmp_path):
+    target = tmp_path / "no" / "such" / "p.toml"
+    command, marker = start_marker(tmp_path)
+    r = run_systrace(["-A", "-o", str(target), "--", *command])
+    assert r.returncode == 2, r.stderr
+    assert f"-o {target}: " in one_message(r)
+    assert not marker.exists() and not target.parent.exists()
+
+
+@pytest.mark.parametrize("args", [["-p"], ["--log"], ["-A", "-o"], ["--generalize", "x"],
+                                  ["--attach", "x"], ["-p", "p.toml", "--bogus", "true"]])
+def test_an_option_without_its_argument_or_unknown_exits_2_with_the_usage(tmp_path, args):
+    r = run_systrace(args, cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith("usage: systrace ") and "systrace: error: " in r.stderr
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["policy", "learn", "{tmp}/none.jsonl"], "none.jsonl: cannot read the log"),
+    (["policy", "learn", "{tmp}"], "cannot read the log: Is a directory"),
+    (["policy", "check", "{tmp}", "{tmp}/none.jsonl"], "cannot read the policy: Is a directory"),
+    (["policy", "check", "{tmp}/p.toml", "{tmp}"], "cannot read the log: Is a directory"),
+    (["policy", "check", "{tmp}/bad.toml", "{tmp}/none.jsonl"], "bad.toml:1: default"),
+    (["policy", "review", "{tmp}/p.toml"], "asks on a terminal, and there is none"),
+    (["policy", "bogus"], "invalid choice: 'bogus'"),
+])
+def test_bad_input_to_a_policy_subcommand_exits_2(tmp_path, args, words):
+    (tmp_path / "p.toml").write_text('default = "permit"\n')
+    (tmp_path / "bad.toml").write_text('default = "perhaps"\n')
+    r = run_systrace([a.format(tmp=tmp_path) for a in args], cwd=tmp_path)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr and words in r.stderr, r.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="start18's cli code: an empty value ('-E \"$LOG\"' with "
+                   "LOG unset) is taken as the option not given; reported by frontdoor18")
+@pytest.mark.parametrize("args", [["-E", ""], ["-d", ""], ["-c", ""],
+                                  ["--save-answers", ""], ["-A", "-o", ""],
+                                  ["--inject", "openat:error=EPERM", "-P", ""]])
+def test_an_option_given_an_empty_value_exits_2(tmp_path, args):
+    """An option given is meant to take effect: an empty value (a shell variable that was
+    not set) must not silently mean "not given" -- ``-c ""`` as root runs the command as
+    root, ``-E ""`` writes no log, ``-A -o ""`` writes into the policy directory, ``-P ""``
+    is the working directory."""
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+    command, marker = start_marker(tmp_path)
+    given_p = "-A" in args
+    r = run_systrace([*args, *([] if given_p else ["-p", str(policy)]), "--", *command],
+                     cwd=tmp_path, env={"XDG_CONFIG_HOME": str(tmp_path / "config")})
+    assert r.returncode == 2, r.stderr
+    assert not marker.exists()

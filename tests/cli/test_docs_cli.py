@@ -133,3 +133,163 @@ def test_a_built_wheel_installs_the_man_page_and_the_completions(tmp_path):
                              ("share/zsh/site-functions/_systrace", docgen.OUTPUTS["zsh"])):
             assert data + target in names, sorted(names)
             assert archive.read(data + target).decode() == (REPO / path).read_text()
+
+
+def _section(doc: str, title: str) -> str:
+    """The text of one ``## title`` section of a markdown file (up to the next ``## ``)."""
+    found = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", doc, re.S | re.M)
+    assert found is not None, title
+    return found.group(1)
+
+
+def test_the_usage_lines_name_every_policy_subcommand():
+    """--help's usage and the man page's synopsis list ``systrace policy``'s subcommands as
+    the parser has them (``review`` was missing from both)."""
+    names = ",".join(docgen.subcommands(policy_cli.build_parser()))
+    assert f"systrace policy {{{names}}} ..." in cli.build_parser().format_usage()
+    synopsis = " ".join(man_text().split("SYNOPSIS", 1)[1].split("DESCRIPTION", 1)[0].split())
+    assert f"systrace policy {{{names}}} ..." in synopsis
+
+
+def test_every_policy_subcommand_option_is_in_the_docs():
+    """docs/cli.md's Subcommands section names every option (and every choice) of each
+    ``systrace policy`` subcommand, in the bullet of that subcommand."""
+    section = _section((REPO / "docs" / "cli.md").read_text(), "Subcommands")
+    bullets = {m.group(1): m.group(0) for m in
+               re.finditer(r"^- `systrace policy (\w+).*?(?=^- |\Z)", section, re.S | re.M)}
+    for name, parser in docgen.subcommands(policy_cli.build_parser()).items():
+        assert name in bullets, name
+        for action in docgen.options(parser):
+            for option in action.option_strings:
+                if option not in ("-h", "--help"):
+                    assert re.search(rf"`{re.escape(option)}[ `\]]", bullets[name]), \
+                        (name, option)
+            for choice in action.choices or ():
+                assert choice in bullets[name], (name, choice)
+
+
+def _environment_variables() -> set[str]:
+    """Every SYSTRACE_* variable the package's source names, and the others it reads."""
+    names = {"XDG_CONFIG_HOME", "XDG_RUNTIME_DIR", "HOME", "USER", "TMPDIR"}
+    for path in (REPO / "systrace_py").rglob("*"):
+        if path.suffix in (".py", ".c"):
+            names |= set(re.findall(r"\bSYSTRACE_[A-Z_]+\b", path.read_text()))
+    return names
+
+
+def test_every_environment_variable_is_in_the_man_page_and_the_docs():
+    man = man_text()
+    environment = man.split("\nENVIRONMENT", 1)[1].split("\nFILES", 1)[0]
+    doc = _section((REPO / "docs" / "cli.md").read_text(), "Environment and files")
+    for name in _environment_variables():
+        assert re.search(rf"^ *{name}\b|, {name}\b", environment, re.M), name
+        assert f"`{name}" in doc, name
+
+
+def test_the_man_page_and_the_docs_name_the_start_up_caches():
+    """The files a start writes into the installed package (importcache.cache_path) are in
+    the man page's FILES and in docs/cli.md: a user who finds them must learn what they are."""
+    from systrace_py import importcache
+
+    cache = importcache.cache_path("run")
+    relative = "systrace_py/__pycache__/*" + cache[cache.rindex("."):]
+    files = man_text().split("\nFILES", 1)[1]
+    doc = _section((REPO / "docs" / "cli.md").read_text(), "Environment and files")
+    assert relative in files and f"`{relative}`" in doc
+    # each kind of cache the sources name (cache_path(kind, WHAT)) is named too
+    called = set()
+    for path in (REPO / "systrace_py").rglob("*.py"):
+        for args in re.findall(r"\bcache_path\(([^)]*)\)", path.read_text()):
+            what = re.findall(r"\"([\w-]+)\"", args.split(",", 1)[1]) if "," in args else []
+            called.add(what[0] if what else "generated-code")
+    assert called >= {"modules", "generated-code", "regexes"}, called
+    for what in called:
+        assert f"{what}." in " ".join(files.split()) and f"`{what}." in doc, what
+
+
+def test_the_defaults_the_help_states_are_the_defaults():
+    """Each "(default: X)" of a help text that names a value is what the option is when it
+    is not given (after check_flags, which fills in the learning ones)."""
+    from systrace_py import resident
+
+    opts = cli.build_parser().parse_args(["-A", "true"])
+    cli.check_flags(opts)
+    effective = {"generalize": opts.generalize, "learn_default": opts.learn_default,
+                 "resident_idle": f"{resident.DEFAULT_IDLE:g}"}
+    policy_parsers = docgen.subcommands(policy_cli.build_parser())
+    checked = 0
+    for parser, values in [(cli.build_parser(), effective),
+                           *((p, {a.dest: a.default for a in p._actions})
+                             for p in policy_parsers.values())]:
+        for action in docgen.options(parser):
+            stated = re.search(r"\(default: ([\w.]+)\)", action.help or "")
+            if stated is None or action.dest not in values:
+                continue
+            assert str(values[action.dest]) == stated.group(1), action.option_strings
+            checked += 1
+    assert checked >= 5
+
+
+#: Long options the docs name that belong to other programs: (file, option, whose).
+_OTHER_PROGRAMS = {("docs/cli.md", "--defences"): "bench/run_bench.py",
+                   ("docs/cli.md", "--no-new-privs"): "setpriv(1)"}
+
+
+def test_every_long_option_the_docs_name_exists():
+    """A --option written in README.md, docs/cli.md, docs/asking.md or docs/api.md is one of
+    systrace's (or its policy subcommands', or the approver's: docs/asking.md), so a renamed
+    or removed option cannot live on in the docs."""
+    known = {name for action in [*all_options(), *cli.build_parser()._actions]
+             for name in action.option_strings}
+    approver = subprocess.run([sys.executable, "-m", "systrace_py.approver", "--help"],
+                              capture_output=True, text=True, cwd=REPO)
+    assert approver.returncode == 0, approver.stderr
+    known |= set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", approver.stdout))
+    assert {"--rules", "--unix"} <= known
+    for name in ("README.md", "docs/cli.md", "docs/asking.md", "docs/api.md"):
+        for option in set(re.findall(r"(?<![\w/-])(--[a-z][a-z-]+)",
+                                     (REPO / name).read_text())):
+            assert option in known or (name, option) in _OTHER_PROGRAMS, (name, option)
+
+
+def test_the_stats_lines_are_documented(tmp_path):
+    """--stats's lines, as a run prints them, and every kind of stop the tracer counts are in
+    docs/cli.md's --stats paragraph."""
+    from systrace_py.engine import tracer
+
+    doc = " ".join((REPO / "docs" / "cli.md").read_text().split())
+    paragraph = doc[doc.index("- `--stats` says"):]
+    paragraph = paragraph[:paragraph.index(" - ")]
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+    r = run_systrace(["--stats", "-p", str(policy), "--", "sh", "-c", "/bin/true; true"])
+    assert r.returncode == 0, r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.startswith("systrace: ")]
+    assert re.fullmatch(r"systrace: \d+ stops \(\d+ decided natively\), \d+ decisions, "
+                        r"\d+ refusals, tracer CPU [\d.]+s, tracer RSS [\d.]+ MiB", lines[0])
+    assert "systrace: 3518 stops (3484 decided natively), 3513 decisions, 0 refusals, tracer " \
+           "CPU 0.112s, tracer RSS 19.4 MiB" in paragraph
+    for line in lines[1:]:
+        label = line.split(":")[1].strip()
+        assert f"`systrace: {label}:" in paragraph, line
+    counted = tracer.Tracer(None).stop_kinds  # type: ignore[arg-type]
+    events = {name for _, name in tracer._EVENTS.values() if name != "call"}
+    for kind in [*counted, *events]:
+        assert f"`{kind}`" in paragraph, kind
+
+
+def test_the_man_page_and_the_docs_give_each_option_its_argument():
+    """Each option that takes a value is written with it (``-p FILE``, ``--generalize
+    {none,strict,safe,broad}``) in the man page, and in docs/cli.md's copy of --help for the
+    command's own options."""
+    text = " ".join(man_text().split())
+    documented_help = (REPO / "docs" / "cli.md").read_text()
+    command_options = set(docgen.options(cli.build_parser()))
+    for action in all_options():
+        value = docgen.value_name(action)
+        if value is None:
+            continue
+        for name in action.option_strings:
+            assert f"{name} {value}" in text, (name, value)
+            if action in command_options:
+                assert f"{name} {value}" in documented_help, (name, value)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from systrace_py.policy import aliases
+from systrace_py.policy import aliases, files
 from systrace_py.policy.files import PolicyError, dumps_policy, loads_policy
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "policy.md"
@@ -73,3 +73,41 @@ def test_alias_list_matches_the_table() -> None:
 
 def test_unsafe_list_matches() -> None:
     assert _listed("- unsafe:") == {"unsafe": set(aliases.UNSAFE_CALLS)}
+
+
+def _keys_used() -> dict[str, set[str]]:
+    """The keys the loading examples use, by where they stand: top level, program table,
+    rule (of either), a rule's ``learned`` table."""
+    import tomllib
+
+    used: dict[str, set[str]] = {"top": set(), "table": set(), "rule": set(), "learned": set()}
+
+    def rules(table: dict) -> None:
+        for rule in table.get("rule", []):
+            used["rule"] |= set(rule)
+            used["learned"] |= set(rule.get("learned", {}))
+
+    for text, expected in EXAMPLES:
+        if expected is not None:
+            continue
+        data = tomllib.loads(text)
+        used["top"] |= set(data)
+        rules(data)
+        for table in data.get("program", {}).values():
+            used["table"] |= set(table)
+            rules(table)
+    return used
+
+
+@pytest.mark.parametrize(("where", "keys"), [
+    ("top", files.TOP_KEYS), ("table", files.TABLE_KEYS), ("rule", files.RULE_KEYS),
+    ("rule", files.INJECT_KEYS), ("learned", files.LEARNED_KEYS)])
+def test_every_key_the_loader_accepts_is_documented_with_an_example(where: str,
+                                                                    keys: tuple[str, ...]):
+    """Each key of files.TOP_KEYS, TABLE_KEYS, RULE_KEYS, INJECT_KEYS and LEARNED_KEYS is
+    named in the doc (in backticks) and used where it belongs by an example that loads."""
+    text = DOC.read_text()
+    used = _keys_used()[where]
+    for key in keys:
+        assert f"`{key}`" in text, key
+        assert key in used, f"no example uses {where} key {key!r}"
