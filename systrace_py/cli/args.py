@@ -107,6 +107,15 @@ def _gettext(message: str) -> str:
     return gettext.gettext(message)
 
 
+def given(text: str) -> str:
+    """An option's value, which must say something: an empty one -- ``-c "$RUNAS"`` with the
+    variable unset -- is an error, never the option not given (``-c ""`` as root ran the
+    command as root; ``-E ""`` wrote no log; ``-A -o ""`` wrote into the policy directory)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty value (an unset variable?)")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     argparse._ = _gettext  # type: ignore[attr-defined]  # (argparse's own name for gettext)
     p = argparse.ArgumentParser(
@@ -116,9 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
               "       systrace policy {learn,check,review} ...",
     )
     g = p.add_argument_group("policy")
-    g.add_argument("-p", "--policy", metavar="FILE",
+    g.add_argument("-p", "--policy", type=given, metavar="FILE",
                    help="the policy file (default: the command's file in the policy directory)")
-    g.add_argument("-d", "--policy-dir", metavar="DIR",
+    g.add_argument("-d", "--policy-dir", type=given, metavar="DIR",
                    help="directory of per-program policy files "
                         "(default: $XDG_CONFIG_HOME/systrace)")
     g.add_argument("-i", dest="inherit", action="store_true",
@@ -128,16 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("-a", dest="automatic", action="store_true",
                    help="automatic enforcement: ask is refused and logged, never prompted")
     g = p.add_argument_group("fault injection (strace's syntax)")
-    g.add_argument("--inject", action="append", metavar="SET:error=E|retval=N[:signal=S]...",
+    g.add_argument("--inject", action="append", type=given,
+                   metavar="SET:error=E|retval=N[:signal=S]...",
                    help="tamper with the calls in SET: error=E or retval=N (they do not run),"
                         " signal=S, delay_enter=D, delay_exit=D, when=FIRST[..LAST][+[STEP]];"
                         " repeatable")
-    g.add_argument("-P", dest="inject_paths", action="append", metavar="PATH",
+    g.add_argument("-P", dest="inject_paths", action="append", type=given, metavar="PATH",
                    help="--inject only calls on PATH (resolved; repeatable)")
     g = p.add_argument_group("learning")
     g.add_argument("-A", dest="learn", action="store_true",
                    help="learn a policy: permit everything, write what was used")
-    g.add_argument("-o", "--output", metavar="FILE",
+    g.add_argument("-o", "--output", type=given, metavar="FILE",
                    help="where -A writes the policy (default: the policy directory)")
     g.add_argument("--merge", action="store_true",
                    help="with -A: add to an existing policy file instead of replacing it")
@@ -154,13 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="answer for ask when there is no terminal (default: never)")
     g.add_argument("--ask-timeout", type=float, metavar="SECONDS",
                    help="refuse an ask nobody answered within SECONDS")
-    g.add_argument("--save-answers", metavar="FILE",
+    g.add_argument("--save-answers", type=given, metavar="FILE",
                    help="write rules from remembered answers here, not into the policy file")
-    g.add_argument("--ask-via", metavar="exec:CMD|unix:PATH",
+    g.add_argument("--ask-via", type=given, metavar="exec:CMD|unix:PATH",
                    help="ask an approver program instead of the terminal: JSON lines on "
                         "CMD's stdin and stdout, or on a unix socket it connects to")
     g = p.add_argument_group("logging")
-    g.add_argument("-E", "--log", metavar="FILE",
+    g.add_argument("-E", "--log", type=given, metavar="FILE",
                    help="append one JSON object per decision and process event to FILE")
     g.add_argument("-e", dest="log_stderr", action="store_true",
                    help="write the log to stderr")
@@ -172,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--stats", action="store_true",
                    help="at the end, say how many stops and decisions the run took")
     g = p.add_argument_group("process")
-    g.add_argument("-c", dest="credentials", metavar="UID:GID",
+    g.add_argument("-c", dest="credentials", type=given, metavar="UID:GID",
                    help="run the command as this user and group (when started as root)")
     g.add_argument("--attach", type=int, metavar="PID",
                    help="trace a running process (and its new children) instead")

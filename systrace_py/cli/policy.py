@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-from systrace_py.cli.args import EXIT_USAGE
+from systrace_py.cli.args import EXIT_USAGE, given
 from systrace_py.cli.report import not_written, say, write_summary
 from systrace_py.logrecords import Event, Result
 from systrace_py.policy.files import (
@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "generalization settings, without running the program again.")
     learn_p.add_argument("log", metavar="LOG.jsonl",
                          help="a log recorded with systrace -A --log (or --dry-run --log)")
-    learn_p.add_argument("-o", "--output", metavar="FILE",
+    learn_p.add_argument("-o", "--output", type=given, metavar="FILE",
                          help="write the policy here (default: standard output)")
     learn_p.add_argument("--merge", action="store_true",
                          help="add to an existing FILE instead of replacing it")

@@ -241,11 +241,10 @@ def test_bad_input_to_a_policy_subcommand_exits_2(tmp_path, args, words):
     assert "Traceback" not in r.stderr and words in r.stderr, r.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="start18's cli code: an empty value ('-E \"$LOG\"' with "
-                   "LOG unset) is taken as the option not given; reported by frontdoor18")
 @pytest.mark.parametrize("args", [["-E", ""], ["-d", ""], ["-c", ""],
                                   ["--save-answers", ""], ["-A", "-o", ""],
-                                  ["--inject", "openat:error=EPERM", "-P", ""]])
+                                  ["--inject", "openat:error=EPERM", "-P", ""],
+                                  ["--inject", ""], ["--ask-via", ""], ["-p", ""]])
 def test_an_option_given_an_empty_value_exits_2(tmp_path, args):
     """An option given is meant to take effect: an empty value (a shell variable that was
     not set) must not silently mean "not given" -- ``-c ""`` as root runs the command as
@@ -254,8 +253,13 @@ def test_an_option_given_an_empty_value_exits_2(tmp_path, args):
     policy = tmp_path / "p.toml"
     policy.write_text('default = "permit"\n')
     command, marker = start_marker(tmp_path)
-    given_p = "-A" in args
+    given_p = "-A" in args or "-p" in args
     r = run_systrace([*args, *([] if given_p else ["-p", str(policy)]), "--", *command],
                      cwd=tmp_path, env={"XDG_CONFIG_HOME": str(tmp_path / "config")})
     assert r.returncode == 2, r.stderr
     assert not marker.exists()
+
+
+def test_policy_learn_given_an_empty_output_exits_2(tmp_path):
+    r = run_systrace(["policy", "learn", "-o", "", str(tmp_path / "none.jsonl")], cwd=tmp_path)
+    assert r.returncode == 2 and "empty value" in r.stderr, (r.stdout, r.stderr)
