@@ -446,8 +446,13 @@ class _Context:
             for arg in obs.paths:
                 if arg.path not in created and arg.role not in obs.created:
                     used.add(arg.path)
-                if obs.syscall in aliases.REMOVE_CALLS or (
-                        arg.role == "old" and obs.syscall.startswith("rename")):
+                if arg.path in created and (obs.syscall in aliases.REMOVE_CALLS or (
+                        arg.role == "old" and obs.syscall.startswith("rename"))):
+                    # (a name removed before the run made it was an older file's: no
+                    # temporary's life -- `rm -rf clone && git clone ... clone` removed the
+                    # last clone's hooks, and the new ``pre-commit.sample`` was taken for
+                    # mkstemp's 6 after a separator, ``pre-commit.*``; and the name is left
+                    # there for the next run to meet: kept)
                     removed.add(arg.path)
                 if arg.role in obs.created:
                     created[arg.path] = created.get(arg.path, False) or obs.exclusive
@@ -808,7 +813,9 @@ def _hash_writes(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _
     write again is granted by name (``_Pattern.exact``): every older file it wrote (an
     index appended to, an object freshened), and every file it made by a call the next run
     repeats as a write of the file then there (``_Context.rewritable``: npm's index
-    files, made ``O_WRONLY|O_APPEND|O_CREAT``).  Reads keep the shape (git reads older
+    files, made ``O_WRONLY|O_APPEND|O_CREAT``), and every file it removed before it made
+    it (``_Context.older_first``: the older file of that name, which the next run removes
+    again).  Reads keep the shape (git reads older
     objects), and so does a key that reads too (``-u``'s ``openat``: one rule decides both).
     Past HASH_REWRITE_CAP such files of one shape, the shape's write rule is not fresh (as
     before) and the summary says so."""
@@ -820,9 +827,15 @@ def _hash_writes(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _
         for text, at in texts.items():
             if not all(_writes(key_uses[i][0]) for i in at):
                 continue
+            # (and a name the run removed before it made it: that call met an older file
+            # of the name -- ``rm -rf clone && git clone ... clone`` of one repository
+            # removes the last clone's objects, which the next run's rm meets again)
+            removed = {key_uses[i][0].path for i in at
+                       if key_uses[i][0].syscall in aliases.REMOVE_CALLS}
             again = {key_uses[i][0].path for i in at
                      if key_uses[i][0].path not in ctx.made
-                     or key_uses[i][0].path in ctx.rewritable}
+                     or key_uses[i][0].path in ctx.rewritable
+                     or key_uses[i][0].path in removed & ctx.older_first}
             if len(again) > HASH_REWRITE_CAP:
                 report.rewritten_hashes.append((text, len(again)))
                 continue
