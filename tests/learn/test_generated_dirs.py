@@ -8,6 +8,7 @@ grant no neighbouring name the run never touched."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -18,8 +19,10 @@ import subprocess
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_next_run import PYTHON3, SYSTEM_PATH, enforce, learn
+from test_next_run import PYTHON3, SYSTEM_PATH, enforce
+from test_next_run import learn as learn_run
 
+from systrace_py.policy.files import dumps_policy
 from systrace_py.policy.generalize import (
     RANDOM_CHAR,
     Evidence,
@@ -27,6 +30,8 @@ from systrace_py.policy.generalize import (
     generated_shape,
 )
 from systrace_py.policy.glob import PathGlob, escape
+from systrace_py.policy.learn import LearnOptions, Observation, learn
+from systrace_py.policy.model import Action, PathArg, Policy
 
 _TEMPFILE = string.ascii_lowercase + string.digits + "_"
 
@@ -115,7 +120,7 @@ def test_an_editable_install_with_build_isolation_installs_again(tmp_path):
     native = subprocess.run(install, cwd=project, env=env, capture_output=True, text=True)
     if native.returncode:
         pytest.skip(f"pip cannot build here (no index with setuptools?): {native.stderr[-300:]}")
-    policy = learn(tmp_path, install, cwd=project, env=env)
+    policy = learn_run(tmp_path, install, cwd=project, env=env)
     text = policy.read_text()
     assert "PYTHONPATH=$TMPDIR/pip-build-env-*/site" in text
     paths = [line for line in text.splitlines() if line.startswith("path = ")]
@@ -174,7 +179,7 @@ def test_a_clone_made_again_over_the_last_one_runs_again_and_removes_no_other_fi
                        env=git_env)
 
     fresh_clone()
-    policy = learn(tmp_path, command, cwd=work, env=git_env)
+    policy = learn_run(tmp_path, command, cwd=work, env=git_env)
     text = policy.read_text()
     assert not re.search(r"hooks/[^\"]*pre-commit\.\*", text), text
     for _ in range(2):
@@ -190,3 +195,83 @@ def test_a_clone_made_again_over_the_last_one_runs_again_and_removes_no_other_fi
     assert r.returncode != 0
     assert str(planted) in [x["args"]["path"] for x in refused], json.dumps(refused[:3])
     assert planted.read_text() == "older"
+
+
+# --- learn() on pip's records, without pip (runs where no index serves setuptools) ----------
+
+ENV = {"HOME": "/home/u", "CWD": "/work/proj", "TMPDIR": "/tmp", "USER": "u"}
+PIP = "/work/venv/bin/pip"
+PY = "/usr/bin/python3.11"
+BUILD = "/tmp/pip-build-env-ab1cd2ef"
+STASH = "/tmp/pip-uninstall-x9y8z7w6"
+SITE = "/work/venv/lib/python3.11/site-packages"
+FINDER = "__editable___demo_0_1_finder.py"
+
+
+def _pip_records() -> list[Observation]:
+    """What pip did, as the learner records it: its build environment made by mkdtemp,
+    setuptools read from it, the backend started with PYTHONPATH naming it; the last
+    install's finder moved into the stash (an older file: ``older``), removed there, and
+    a new one written."""
+    lib = f"{BUILD}/overlay/lib/python3.11/site-packages/setuptools"
+    made = [Observation(PIP, "mkdir", (PathArg("path", d),), created=("path",),
+                        exclusive=True, mkstemp=True) for d in (BUILD, STASH)]
+    return [
+        *made,
+        Observation(PIP, "mkdir", (PathArg("path", f"{BUILD}/overlay"),), created=("path",),
+                    exclusive=True),
+        Observation(PIP, "openat", (PathArg("path", f"{lib}/__init__.py"),),
+                    os.O_WRONLY | os.O_CREAT | os.O_TRUNC, created=("path",)),
+        Observation(PY, "openat", (PathArg("path", f"{lib}/__init__.py"),), os.O_RDONLY),
+        Observation(PY, "openat", (PathArg("path", f"{lib}/dist.py"),), os.O_RDONLY),
+        Observation(PIP, "execve", (PathArg("path", PY),), argv=(PY, "_in_process.py"),
+                    environment=(f"PYTHONPATH={BUILD}/site",)),
+        Observation(PIP, "execve", (PathArg("path", PY),), argv=(PY, "other.py"),
+                    environment=("PYTHONPATH=/work/proj/src",)),
+        Observation(PIP, "rename", (PathArg("old", f"{SITE}/{FINDER}"),
+                                    PathArg("new", f"{STASH}/{FINDER}")), created=("new",)),
+        Observation(PIP, "unlink", (PathArg("path", f"{STASH}/{FINDER}"),), older=("path",)),
+        Observation(PIP, "rmdir", (PathArg("path", STASH),)),
+        Observation(PIP, "openat", (PathArg("path", f"{SITE}/{FINDER}"),),
+                    os.O_WRONLY | os.O_CREAT | os.O_TRUNC, created=("path",)),
+    ]
+
+
+def _decides(policy: Policy, table: str, syscall: str, path: str) -> bool:
+    """Whether a rule of the table permits the call on an older file at ``path`` -- one the
+    next run did not make: a ``fresh`` rule does not cover it (learning's own check takes
+    every path as the run's, so the rules are asked here)."""
+    obs = Observation(table, syscall, (PathArg("path", path),))
+    (facts,) = obs.all_facts()
+    older = dataclasses.replace(facts, made=frozenset())
+    return any(rule.action is Action.PERMIT and not rule.fresh and rule.path is not None
+               and rule.may_cover(syscall) and rule.matches(older, "path")
+               for rule in policy.programs[table].rules)
+
+
+def test_pips_build_environment_and_stash_are_learned_for_the_next_runs_names():
+    policy = learn(_pip_records(), LearnOptions(env=ENV)).policy
+    python = policy.programs[PY]
+    # the backend's PYTHONPATH: the next run's build environment, not another directory
+    assert "PYTHONPATH=$TMPDIR/pip-build-env-*/site" in python.environment
+    assert python.admits_variable("PYTHONPATH=/tmp/pip-build-env-zz9yy8xx/site")
+    assert not python.admits_variable("PYTHONPATH=/tmp/pip-build-env-zz9yy8xx/other")
+    assert not python.admits_variable("PYTHONPATH=/home/u/evil")
+    assert "PYTHONPATH=/work/proj/src" in python.environment  # (no generated name: literal)
+    assert not python.admits_variable("PYTHONPATH=/work/proj/other")
+    # the build environment's library is no category root written with this run's name
+    text = dumps_policy(policy)
+    rules = [line for line in text.splitlines() if line.startswith("path = ")]
+    assert not [r for r in rules if "ab1cd2ef" in r or "x9y8z7w6" in r], rules
+    # the stash's older file: the next run's stash directory, and no other name
+    pip = policy.programs[PIP]
+    stash = "$TMPDIR/pip-uninstall-" + RANDOM_CHAR * 8 + "/" + FINDER
+    assert any(getattr(r, "path", None) is not None and r.path.pattern == stash
+               and not r.fresh for r in pip.rules), text
+    assert _decides(policy, PIP, "unlink", f"/tmp/pip-uninstall-q1w2e3r4/{FINDER}")
+    assert not _decides(policy, PIP, "unlink", "/tmp/pip-uninstall-q1w2e3r4/setup.py")
+    assert not _decides(policy, PIP, "unlink", f"/tmp/pip-uninstall-q1w2e3/{FINDER}")
+    assert not _decides(policy, PIP, "unlink", f"/tmp/notes-q1w2e3r4/{FINDER}")
+    assert not _decides(policy, PIP, "unlink", f"/home/u/pip-uninstall-q1w2e3r4/{FINDER}")
+    # the finder is no generated name: its own rule (the next run moves the older one)
+    assert "__editable___demo_0_*" not in text
