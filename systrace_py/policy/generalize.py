@@ -877,6 +877,16 @@ def _digits_and_letters(run: str) -> bool:
     return any(c.isdigit() for c in run) and any(c.isalpha() for c in run)
 
 
+def _mixed_within(run: str) -> bool:
+    """Whether a part of ``run`` between underscores mixes letters and digits: a random run
+    of tempfile's alphabet draws ``_`` as one more character (``ab_12cd3``), but a run
+    whose digits and letters stand only on either side of one is a counter and a word
+    joined (setuptools' ``__editable___demo_0_1_finder.py``: ``1_finder`` was taken for
+    tempfile's 8, ``__editable___demo_0_*.py`` fresh, and pip's next uninstall, meeting the
+    learning run's file there, was refused)."""
+    return any(_digits_and_letters(part) for part in run.split("_"))
+
+
 def _mixed(run: str) -> bool:
     """Whether a run looks drawn at random: letters and digits, or upper- and lowercase
     letters mixed inside it (``aBcDeF``; a word is neither)."""
@@ -961,7 +971,7 @@ def _shaped_head(stem: str, length: int, alphabet: frozenset[str], evidence: Evi
         return None
     separated = bool(head) and head[-1] in _SEPARATORS
     plain = separated or (bool(head) and head[-1] not in alphabet)
-    if separated and (_digits_and_letters(run) or mkstemp):
+    if separated and (_mixed_within(run) or mkstemp):
         # (made as mkstemp or mkdtemp make theirs -- O_EXCL, 0600, or a mkdir 0700 --, kept:
         # mktemp -d's scratch.XXXXXXXXXX is letters only 1 time in 6)
         return head, plain
@@ -1340,6 +1350,47 @@ SHAPED = re.compile(r"(?<![0-9A-Za-z])(?:[0-9]{4}-[0-9]{2}-[0-9]{2}[T_ -][0-9]{2
                     r"(?:[-_:.][0-9]{2})?(?:[._][0-9]{1,9})?Z?"
                     r"|[0-9]{8}[T_-][0-9]{6}"
                     r"|" + _UUID.pattern + r")(?![0-9A-Za-z])")
+
+
+#: A character of a generator's random run kept as a shape (:func:`generated_shape`): the
+#: union of tempfile's and mkstemp's alphabets, never ``?`` (red team 16)
+RANDOM_CHAR = "[0-9A-Za-z_]"
+#: a random run a shape is kept of: 6 or more of those characters, not all digits (a pid's
+#: or a counter's number changes length from run to run)
+_SHAPED_RUN = re.compile(r"(?![0-9]+$)[0-9A-Za-z_]{6,}")
+
+
+def generated_shape(name: str, glob: str) -> str | None:
+    """``name``'s generated glob (:func:`generated_name`: escaped text with one ``*``) with
+    its random run as a *shape* -- one :data:`RANDOM_CHAR` a character, as many as it has
+    -- in place of the ``*``: pip's ``pip-uninstall-9wenw62d`` is ``pip-uninstall-`` and 8
+    of them.  It matches the next run's name of the template and no name of another length
+    or of other characters, where a ``*`` covers any name of the prefix (whose text was the
+    program's choice).  None when the glob is not one ``*`` between literal texts, or the
+    run is not :data:`_SHAPED_RUN`'s (a number: a pid's length changes)."""
+    stars: list[int] = []
+    i = 0
+    while i < len(glob):
+        c = glob[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "*":
+            stars.append(i)
+        elif c in "?[]{}":
+            return None
+        i += 1
+    if len(stars) != 1:
+        return None
+    head = re.sub(r"\\(.)", r"\1", glob[:stars[0]], flags=re.DOTALL)
+    tail = re.sub(r"\\(.)", r"\1", glob[stars[0] + 1:], flags=re.DOTALL)
+    if len(head) + len(tail) >= len(name) or not name.startswith(head) or \
+            not name.endswith(tail):
+        return None
+    run = name[len(head):len(name) - len(tail)]
+    if not _SHAPED_RUN.fullmatch(run):
+        return None
+    return escape(head) + RANDOM_CHAR * len(run) + escape(tail)
 
 
 def hash_glob(text: str) -> str:

@@ -45,7 +45,14 @@ from systrace_py.kernel import O_TMPFILE_BIT
 from systrace_py.logrecords import LoggedCall, Result, logged_call
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import ArgvCondition
-from systrace_py.policy.environment import literal_grant, variable_error
+from systrace_py.policy.environment import (
+    PATH_VARIABLES,
+    grant_error,
+    is_plain,
+    literal_grant,
+    split,
+    variable_error,
+)
 from systrace_py.policy.files import MAX_PROVENANCE_PATHS, FileRule, Provenance
 from systrace_py.policy.generalize import (
     CATEGORIES,
@@ -63,6 +70,7 @@ from systrace_py.policy.generalize import (
     components,
     escape_argv,
     generated_name,
+    generated_shape,
     hash_glob,
     in_category,
     is_sensitive,
@@ -438,8 +446,13 @@ class _Context:
             for arg in obs.paths:
                 if arg.path not in created and arg.role not in obs.created:
                     used.add(arg.path)
-                if obs.syscall in aliases.REMOVE_CALLS or (
-                        arg.role == "old" and obs.syscall.startswith("rename")):
+                if arg.path in created and (obs.syscall in aliases.REMOVE_CALLS or (
+                        arg.role == "old" and obs.syscall.startswith("rename"))):
+                    # (a name removed before the run made it was an older file's: no
+                    # temporary's life -- `rm -rf clone && git clone ... clone` removed the
+                    # last clone's hooks, and the new ``pre-commit.sample`` was taken for
+                    # mkstemp's 6 after a separator, ``pre-commit.*``; and the name is left
+                    # there for the next run to meet: kept)
                     removed.add(arg.path)
                 if arg.role in obs.created:
                     created[arg.path] = created.get(arg.path, False) or obs.exclusive
@@ -497,6 +510,16 @@ class _Context:
         ctx._count_older(observations)
         ctx._counters_own(observations)
         return ctx
+
+    def below_generated(self, path: str) -> bool:
+        """Whether ``path`` is, or lies below, a name the run made whose glob is a
+        generator's (``temp``): a path another run spells otherwise."""
+        prefix = ""
+        for comp in components(path):
+            prefix += "/" + comp
+            if prefix in self.temp:
+                return True
+        return False
 
     def _planted_outside(self, path: str) -> bool:
         """Whether ``path`` names something that runs later (generalize.RUNS_LATER) in a
@@ -652,15 +675,50 @@ def _use_pattern(use: _PathUse, ctx: _Context) -> _Pattern:
     (``_PathUse.older``: pip removing its uninstall stash ``~ackaging``, the older
     ``packaging`` renamed there) is the one path too: a fresh glob -- the generated name's
     -- covers only what the next run makes, and its next run's call meets an older file
-    again."""
+    again -- unless the older file met is below a directory the run made under a generated
+    name in a temporary directory (:func:`_moved_into_temporary`)."""
     named = _generalize_path(use.path, ctx)
     if use.older and named.fresh:
-        return _Pattern(ctx.writer.text(use.path), True)
+        return _moved_into_temporary(use.path, ctx) or \
+            _Pattern(ctx.writer.text(use.path), True)
     if named.literal or ctx.options.generalize == "none" or not writes((use.cls,)) or \
             planted_at(use.path) is None or (named.fresh and not ctx._planted_outside(
                 use.path)):
         return named
     return _Pattern(ctx.writer.text(use.path), True)
+
+
+def _moved_into_temporary(path: str, ctx: _Context) -> _Pattern | None:
+    """The pattern of a call that met an older file below a directory the run made under a
+    generated name directly in a temporary directory -- pip's uninstall stash, which moves
+    each file it removes into ``$TMPDIR/pip-uninstall-XXXXXXXX/`` and removes them there at
+    the end: the directory's name as its shape (``generated_shape``: the prefix and 8
+    characters of ``[0-9A-Za-z_]``), the rest exact, not fresh.  Learned exactly, the next
+    run's stash (another name) was refused its files (``pip install -e .`` run again: the
+    move of the older ``__editable___demo_0_1_finder.py``).  A ``*`` there would be fresh's
+    to take (the prefix was the program's choice); the shape, not fresh, reaches the next
+    run's directory of the template and no other name -- not the stash's other files, not
+    another directory of the prefix.  None: the path keeps its exact rule (the name it met is
+    itself generated, as pip's ``~ackaging`` next to its package, which is the same name on
+    the next run; or the directory is none of those)."""
+    comps = components(path)
+    parts = [escape(c) for c in comps]
+    prefix = ""
+    shaped = 0
+    for i, comp in enumerate(comps):
+        parent = prefix or "/"
+        prefix += "/" + comp
+        glob = ctx.temp.get(prefix)
+        if glob is None:
+            continue
+        shape = generated_shape(comp, glob)
+        if i == len(comps) - 1 or parent not in ctx.writer.tmpdirs or shape is None:
+            return None
+        parts[i] = shape
+        shaped += 1
+    if shaped != 1:
+        return None
+    return _Pattern(ctx.writer.text(path, parts), False, _MOVED_IN)
 
 
 def _generalize_path(path: str, ctx: _Context) -> _Pattern:
@@ -714,6 +772,7 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
 
 
 _GENERATED = "generated names"
+_MOVED_IN = "older files moved into a temporary directory the run made (its name's shape)"
 _COUNTED_KIND = "older runs' numbered names"
 _COUNTERS_OWN = "a counter's own directory (older runs' kept there, removed by later runs)"
 _HASHES = "content hashes"
@@ -754,7 +813,9 @@ def _hash_writes(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _
     write again is granted by name (``_Pattern.exact``): every older file it wrote (an
     index appended to, an object freshened), and every file it made by a call the next run
     repeats as a write of the file then there (``_Context.rewritable``: npm's index
-    files, made ``O_WRONLY|O_APPEND|O_CREAT``).  Reads keep the shape (git reads older
+    files, made ``O_WRONLY|O_APPEND|O_CREAT``), and every file it removed before it made
+    it (``_Context.older_first``: the older file of that name, which the next run removes
+    again).  Reads keep the shape (git reads older
     objects), and so does a key that reads too (``-u``'s ``openat``: one rule decides both).
     Past HASH_REWRITE_CAP such files of one shape, the shape's write rule is not fresh (as
     before) and the summary says so."""
@@ -766,9 +827,15 @@ def _hash_writes(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _
         for text, at in texts.items():
             if not all(_writes(key_uses[i][0]) for i in at):
                 continue
+            # (and a name the run removed before it made it: that call met an older file
+            # of the name -- ``rm -rf clone && git clone ... clone`` of one repository
+            # removes the last clone's objects, which the next run's rm meets again)
+            removed = {key_uses[i][0].path for i in at
+                       if key_uses[i][0].syscall in aliases.REMOVE_CALLS}
             again = {key_uses[i][0].path for i in at
                      if key_uses[i][0].path not in ctx.made
-                     or key_uses[i][0].path in ctx.rewritable}
+                     or key_uses[i][0].path in ctx.rewritable
+                     or key_uses[i][0].path in removed & ctx.older_first}
             if len(again) > HASH_REWRITE_CAP:
                 report.rewritten_hashes.append((text, len(again)))
                 continue
@@ -1216,11 +1283,19 @@ def _category_rules(uses: list[_PathUse], ctx: _Context, table: str, report: Lea
                     ) -> tuple[list[tuple[_Rank, Rule]], list[_PathUse]]:
     """Reads (and looks) inside a well-known read-only category, as one rule for every
     category the table used (``generalize.CATEGORIES``): the reads of today are a sample of
-    tomorrow's.  Returns the rule and the uses it does not cover."""
+    tomorrow's.  Returns the rule and the uses it does not cover.
+
+    A root at or below a generated name the run made (pip's build environment
+    ``$TMPDIR/pip-build-env-XXXXXXXX/overlay/lib/python3.11``, a Python library by its
+    shape) is none: the next run's root has another name, so the root written literally
+    refused every read below it (237 calls: pip's build backend could not import
+    setuptools).  Its uses are left to the paths' rules, where the generated name is its
+    glob and the rule fresh -- the next run's own files there, no older directory's."""
     writer = ctx.writer
     roots = {c.key: tuple(r for r in category_roots(c, ctx.options.facts,
                                                     (u.path for u in uses))
-                          if not reaches_sensitive(r, True, writer.home))
+                          if not reaches_sensitive(r, True, writer.home)
+                          and not ctx.below_generated(r))
              for c in CATEGORIES}
     found: dict[str, tuple[Category, set[str], list[str]]] = {}
     rest: list[_PathUse] = []
@@ -1573,16 +1648,18 @@ def learn(observations: Iterable[Observation], options: LearnOptions | None = No
         policy.programs[key] = table
         if not is_literal(key):
             policy.program_patterns[key] = PathGlob(key, expansions=ctx.writer.expansions)
-    _grant_environments(policy, unique)
+    _grant_environments(policy, unique, ctx)
     report.policy = policy
     return report
 
 
-def _grant_environments(policy: Policy, observations: Iterable[Observation]) -> None:
+def _grant_environments(policy: Policy, observations: Iterable[Observation], ctx: _Context
+                        ) -> None:
     """Each program table grants the loader and interpreter variables the execs into it
     carried (Observation.environment), found as the supervisor finds the table an exec
-    enters: by the exec's path (Policy.table_for).  Values are kept exactly: a caller's
-    other values stay refused (docs/policy.md, ``environment``)."""
+    enters: by the exec's path (Policy.table_for).  Values are kept exactly
+    (:func:`_environment_grant`): a caller's other values stay refused (docs/policy.md,
+    ``environment``)."""
     granted: dict[str, dict[str, None]] = {}
     for obs in observations:
         if not obs.environment or obs.failed or obs.syscall not in aliases.EXEC_CALLS:
@@ -1591,10 +1668,38 @@ def _grant_environments(policy: Policy, observations: Iterable[Observation]) -> 
         table = policy.table_for(path) if path is not None else None
         if table is not None:
             granted.setdefault(table.name, {}).update(
-                dict.fromkeys(literal_grant(entry) for entry in obs.environment))
+                dict.fromkeys(_environment_grant(entry, ctx) for entry in obs.environment))
     for name, entries in granted.items():
         table = policy.programs[name]
         table.environment = tuple(sorted({*table.environment, *entries}))
+
+
+def _environment_grant(entry: str, ctx: _Context) -> str:
+    """The grant of one variable an exec carried: its value exactly (``literal_grant``) --
+    but a value of paths (``environment.PATH_VARIABLES``) that names a directory the run
+    made under a generated name, or a path below one, is a glob of paths, each element the
+    path's learned glob: pip starts its build backend with
+    ``PYTHONPATH=$TMPDIR/pip-build-env-XXXXXXXX/site``, another name each run, and the
+    literal value refused the next run's exec (``pip install`` of a project with a
+    ``pyproject.toml`` failed).  The glob admits that shape's older directories too (a grant
+    has no ``fresh``); the caller could make such a directory itself under its fresh rules
+    anyway.  Every element must be plain (absolute, no ``..``, no empty element: only a
+    literal admits those), else the value stays literal."""
+    literal = literal_grant(entry)
+    name, _, value = entry.partition("=")
+    form = PATH_VARIABLES.get(name)
+    if form is None or ctx.options.generalize == "none":
+        return literal
+    parts = split(form, value)
+    if not any(ctx.below_generated(p) for p in parts if p.startswith("/")) or \
+            not all(is_plain(p, form) for p in parts):
+        return literal
+    globs = list(dict.fromkeys(_generalize_path(p, ctx).text if ctx.below_generated(p)
+                               else ctx.writer.text(p) for p in parts))
+    if len(globs) > 1 and any("," in g for g in globs):
+        return literal
+    grant = f"{name}={globs[0] if len(globs) == 1 else '{' + ','.join(globs) + '}'}"
+    return literal if grant_error(grant, ctx.writer.expansions) is not None else grant
 
 
 def decide_observation(policy: Policy, obs: Observation) -> Decision:
