@@ -415,7 +415,7 @@ def _git_directory_of(path: str) -> str | None:
     return None
 
 
-#: how many levels of ``[include]`` / ``[includeIf]`` :func:`_hooks_paths_in` follows
+#: how many levels of ``[include]`` / ``[includeIf]`` :func:`_config_names_in` follows
 _INCLUDE_DEPTH = 5
 _SECTION = re.compile(r'\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]\s*(.*)$')
 _ENTRY = re.compile(r"\s*([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*))?$")
@@ -441,24 +441,36 @@ def _config_value(raw: str) -> str:
     return "".join(out).strip()
 
 
+@dataclass(frozen=True)
+class ConfigNames:
+    """What a git config file (and the files it includes) names that git runs or reads
+    commands from: its ``core.hooksPath`` values, as written (``~/`` not expanded, relative
+    ones relative to where git runs the hooks), and the files it includes, absolute --
+    whether they exist or not: a file git would include is a config git reads commands
+    from (``core.fsmonitor``, ``core.pager``, an alias ``!cmd``), at its next run (gap #41)."""
+
+    hooks: tuple[str, ...] = ()
+    includes: tuple[str, ...] = ()
+
+
 @functools.lru_cache(maxsize=256)
-def _hooks_paths_in(config: str, depth: int = 0) -> tuple[str, ...]:
-    """The ``core.hooksPath`` values a git config file (and the files it includes, whatever
-    their condition: one git may include is one to read) sets, as written (``~/`` not
-    expanded, relative ones relative to where git runs the hooks).  Read once in a process
-    (a look per write a learned glob grants cost 5 stats, ~50 us here): a traced run may
-    change a repository's config only by a learned exact rule, which lets it name any
-    command there anyway (core.fsmonitor; docs/learning.md), and the user's is sensitive."""
+def _config_names_in(config: str, depth: int = 0) -> ConfigNames:
+    """The :class:`ConfigNames` of a git config file and of the files it includes, whatever
+    their condition (one git may include is one to read).  Read once in a process (a look
+    per write a learned glob grants cost 5 stats, ~50 us here): a traced run may change a
+    repository's config only by a learned exact rule, which lets it name any command there
+    anyway (core.fsmonitor; docs/learning.md), and the user's is sensitive."""
     try:
         with open(config, encoding="utf-8", errors="surrogateescape") as f:
             text = f.read(1 << 20)
     except OSError:
-        return ()
-    return tuple(_hooks_paths_of(text, config, depth))
+        return ConfigNames()
+    return _config_names_of(text, config, depth)
 
 
-def _hooks_paths_of(text: str, config: str, depth: int) -> list[str]:
-    found: list[str] = []
+def _config_names_of(text: str, config: str, depth: int) -> ConfigNames:
+    hooks: list[str] = []
+    includes: list[str] = []
     section = ""
     for line in text.splitlines():
         header = _SECTION.match(line)
@@ -473,14 +485,17 @@ def _hooks_paths_of(text: str, config: str, depth: int) -> list[str]:
         key = entry[1].lower()
         value = _config_value(entry[2])
         if section == "core" and key == "hookspath" and value:
-            found.append(value)
+            hooks.append(value)
         elif key == "path" and section.split(".")[0] in ("include", "includeif") and value \
                 and depth < _INCLUDE_DEPTH:
             included = os.path.expanduser(value)
             if not included.startswith("/"):
                 included = os.path.join(os.path.dirname(config), included)
-            found += _hooks_paths_in(included, depth + 1)
-    return found
+            includes.append(os.path.normpath(included))
+            more = _config_names_in(included, depth + 1)
+            hooks += more.hooks
+            includes += more.includes
+    return ConfigNames(tuple(hooks), tuple(includes))
 
 
 def _global_git_configs() -> tuple[str, ...]:
@@ -536,12 +551,30 @@ def _hooks_directory_of(path: str) -> str | None:
     repository whose work tree holds it or by the user's or the system's (git runs its
     hooks from there, of any name: ``tools/hooks``), resolved as git resolves it -- ``~/``
     from the home directory, a relative one from the work tree's top --; None: none.
-    (Configs read once in a process: :func:`_hooks_paths_in`.)"""
+    (Configs read once in a process: :func:`_config_names_in`.)"""
     target = path.rstrip("/")  # (resolved: paths are matched resolved)
     for hooks in _hooks_directories(os.path.dirname(target) or "/", _global_git_configs()):
         if target == hooks or target.startswith(hooks + "/"):
             return hooks
     return None
+
+
+def _included_config(path: str) -> bool:
+    """Whether ``path`` is a file a git config includes (``[include] path``) -- of the
+    repository whose work tree holds it, or the user's or the system's -- resolved as git
+    resolves it (gap #41: ``.git/config`` including ``../.gitlocal``)."""
+    target = path.rstrip("/")
+    directory = os.path.dirname(target) or "/"
+    return target in _included_configs(directory, _global_git_configs())
+
+
+@functools.lru_cache(maxsize=4096)
+def _included_configs(directory: str, global_configs: tuple[str, ...]) -> frozenset[str]:
+    """The files the configs git running in ``directory`` reads include, resolved."""
+    repository = _repository_of(directory)
+    return frozenset(os.path.realpath(included)
+                     for config in (*global_configs, *(repository[1] if repository else ()))
+                     for included in _config_names_in(config).includes)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -551,7 +584,7 @@ def _hooks_directories(directory: str, global_configs: tuple[str, ...]) -> tuple
     top = repository[0] if repository else None
     out: list[str] = []
     for config in (*global_configs, *(repository[1] if repository else ())):
-        for value in _hooks_paths_in(config):
+        for value in _config_names_in(config).hooks:
             value = os.path.expanduser(value)
             if not value.startswith("/"):
                 if top is None:
@@ -576,6 +609,8 @@ def planted_at(path: str) -> str | None:
         git_directory = _git_directory_of(path)
         if git_directory is None:
             git_directory = _hooks_directory_of(path)
+        if git_directory is None and _included_config(path):
+            return os.path.dirname(path.rstrip("/")) or "/"
         return None if git_directory is None else os.path.dirname(git_directory) or "/"
     return found.string[:found.start()] or "/"
 

@@ -220,15 +220,14 @@ def test_a_directory_the_tracer_could_not_list_is_no_counters_own(tmp_path, buil
     assert [x["args"]["path"] for x in refused] == [str(data / "notes.txt")], refused[:3]
 
 
-@pytest.mark.xfail(strict=True, reason="gap #41: a config file git includes is no "
-                   "RUNS_LATER name; only core.hooksPath is read from it")
 def test_a_config_file_git_includes_gets_no_command(tmp_path):
     """A repository whose ``.git/config`` includes ``../.gitlocal`` (the work tree's
     ``.gitlocal``: ``[include] path``) reads commands from it as from its own config
     (``core.fsmonitor``, ``core.pager``, an alias ``!cmd``).  A scratch file made beside the
     project (mktemp's ``.gXXXXXX``) is learned as ``$CWD/.g*``, fresh, and the next run may
     make ``.gitlocal``: git runs its ``core.fsmonitor`` at the next ``git status``.
-    ``generalize._hooks_paths_in`` follows includes only for ``core.hooksPath``."""
+    Gap #41, closed: a file a repository's config includes is a RUNS_LATER name of it
+    (generalize._included_config), learned exactly or not at all."""
     work = tmp_path / "work"
     work.mkdir()
     env = {"HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1"}
@@ -241,3 +240,32 @@ def test_a_config_file_git_includes_gets_no_command(tmp_path):
     planted = "printf '[core]\\n\\tfsmonitor = touch MARK\\n' > .gitlocal"
     r, refused = enforce(tmp_path, policy, ["sh", "-c", planted], cwd=work, env=env)
     assert not (work / ".gitlocal").exists() and refused, r.stderr
+
+
+def test_a_file_a_git_config_includes_is_held_and_no_neighbour(tmp_path, monkeypatch):
+    """Gap #41's predicate: the files a repository's config includes inside its work tree
+    (relative to the including file, through an include of an include, a conditional one),
+    and those the user's config includes anywhere, existing or not, are names something
+    runs later; a neighbour of them is not."""
+    from systrace_py.policy import generalize
+
+    work = tmp_path / "work"
+    (work / ".git").mkdir(parents=True)
+    (work / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (work / ".git" / "config").write_text(
+        '[core]\n\tbare = false\n[include]\n\tpath = ../.gitlocal\n'
+        '[includeIf "gitdir:~/"]\n\tpath = ../cond.inc\n')
+    (work / "cond.inc").write_text("[include]\n\tpath = nested.inc\n")
+    (tmp_path / ".gitconfig").write_text("[include]\n\tpath = ~/global.inc\n")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("GIT_CONFIG_SYSTEM", str(tmp_path / "none"))
+    monkeypatch.delenv("GIT_CONFIG_GLOBAL", raising=False)
+    for cached in (generalize._config_names_in, generalize._included_configs,
+                   generalize._global_configs, generalize._repository_of):
+        cached.cache_clear()
+    for held in (work / ".gitlocal", work / "cond.inc", work / "nested.inc",
+                 tmp_path / "global.inc"):
+        assert generalize.runs_later(str(held)), held
+    for other in (work / ".gitlocal2", work / "notes.txt", tmp_path / "global.inc2"):
+        assert not generalize.runs_later(str(other)), other
