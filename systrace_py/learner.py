@@ -41,10 +41,11 @@ from systrace_py.injector import Injector
 from systrace_py.logrecords import Event, Result
 from systrace_py.names import NAMED_CALLS, DnsObserver
 from systrace_py.policy import aliases
-from systrace_py.policy.environment import runs_code
+from systrace_py.policy.environment import HOME, PATH, moved, runs_code
 from systrace_py.policy.learn import MAIN, Observation, normalize_flags
 from systrace_py.policy.model import Absent, PathArg, Reason, Rule
 from systrace_py.report import say
+from systrace_py.supervisor import exec_reads_from
 from systrace_py.syscalls import PATHS, Treat, treated
 
 #: At most this many names of one directory are kept for the listing rule; a bigger
@@ -326,12 +327,23 @@ class Learner:
             call.note_made()
 
     def _chosen_variables(self, call: DecodedCall) -> tuple[str, ...]:
-        """An exec's loader and interpreter variables the run did not start with: what the
-        table it enters must grant (Supervisor._entering_table), learned as seen."""
+        """An exec's loader and interpreter variables the run did not start with -- and its
+        HOME and PATH where they decide what the exec runs (a Python's user site, the command
+        of "#!/usr/bin/env NAME": supervisor.exec_reads_from) and are not the start's: what
+        the table it enters must grant (Supervisor._entering_table), learned as seen.  (pyenv's
+        shims exec their scripts with a PATH of their own: without it the learned policy
+        refused them on its next run.)"""
         started = self.tracer.start_environment if self.tracer is not None else None
-        return tuple(sorted({entry for entry in call.envp or ()
-                             if runs_code(entry.partition("=")[0])
-                             and (started is None or entry not in started)}))
+        envp = call.envp or ()
+        chosen = {entry for entry in envp if runs_code(entry.partition("=")[0])
+                  and (started is None or entry not in started)}
+        moved_now = [entry for name in (HOME, PATH)
+                     if (entry := moved(name, envp, started)) is not None and "=" in entry]
+        if moved_now:
+            image = call.exec_image(elf=False)
+            reads = exec_reads_from(image, call) if image is not None else frozenset()
+            chosen.update(entry for entry in moved_now if entry.partition("=")[0] in reads)
+        return tuple(sorted(chosen))
 
     def _listing(self, task: Task, call: DecodedCall, table: str, name: str) -> Reply:
         """getdents: remember which directory was listed and what was in it."""

@@ -43,11 +43,9 @@ from systrace_py.outputs import program_may_change
 from systrace_py.policy.environment import (
     HOME,
     PATH,
-    env_searches,
     is_python,
-    loads_user_site,
     moved,
-    python_options,
+    reads_from,
     runs_code,
 )
 from systrace_py.policy.filterplan import (
@@ -385,6 +383,13 @@ def strictest(decisions: list[Decision]) -> Decision:
         if d.action.severity > worst.action.severity:
             worst = d
     return worst
+
+
+def exec_reads_from(image: ExecImage, call: DecodedCall) -> frozenset[str]:
+    """Which of HOME and PATH decide what an exec of ``image`` runs
+    (environment.reads_from): an image the tracer could not read, both."""
+    return reads_from(None if image.unread else image.binary, image.argument, image.script,
+                      call.argv, call.envp or ())
 
 
 class Supervisor:
@@ -924,36 +929,23 @@ class Supervisor:
                 return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                                 Reason.LOADER)
         image: ExecImage | None = None
-        home = moved(HOME, call.envp or (), started)
-        if home is not None and not new.admits_variable(home):
+        unadmitted = {name for name in (HOME, PATH)
+                      if (value := moved(name, call.envp or (), started)) is not None
+                      and not new.admits_variable(value)}
+        if unadmitted:
+            # a caller's HOME placing a Python's user site (gap #38); a caller's PATH picking
+            # the program "#!/usr/bin/env NAME" runs, after the exec into the script's table
+            # (gap #40)
             image = call.exec_image(elf=False, admit=self._admitted(table))
-            if image is not None and self._user_site(image, call):
-                return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
-                                Reason.USER_SITE)
-        path = moved(PATH, call.envp or (), started)
-        if path is not None and not new.admits_variable(path):
-            # "#!/usr/bin/env NAME": env looks NAME up in the caller's PATH, after the exec
-            # into the script's table -- the caller would pick what runs with it (gap #40)
-            image = image or call.exec_image(elf=False, admit=self._admitted(table))
-            if image is not None and (image.unread or env_searches(
-                    image.binary, image.argument, image.script)):
-                return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
-                                Reason.ENV_PATH)
+            if image is not None:
+                reads = exec_reads_from(image, call)
+                if HOME in unadmitted and HOME in reads:
+                    return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
+                                    Reason.USER_SITE)
+                if PATH in unadmitted and PATH in reads:
+                    return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
+                                    Reason.ENV_PATH)
         return self._script_link(table, call, image)
-
-    @staticmethod
-    def _user_site(image: ExecImage, call: DecodedCall) -> bool:
-        """Whether an exec of ``image`` runs a Python that loads a user site from HOME -- its
-        ``.pth`` files' ``import`` lines run at start (gap #38): the binary is a Python
-        (environment.python_options: for a script, its last #! interpreter -- or the Python
-        ``/usr/bin/env`` names there) whose options (the #! line's argument; a binary's argv)
-        and environment leave the user site on (environment.loads_user_site).  An image the
-        tracer could not read counts (what it runs is unknown)."""
-        if image.unread:
-            return True
-        options = python_options(image.binary, image.argument, image.script,
-                                 None if image.script else call.argv)
-        return options is not None and loads_user_site(options, call.envp or ())
 
     def _script_link(self, table: Table, call: DecodedCall,
                      image: ExecImage | None) -> Decision | None:

@@ -229,6 +229,24 @@ def loads_user_site(options: frozenset[str], envp: Sequence[str]) -> bool:
     return not values.get("PYTHONUSERBASE")
 
 
+def reads_from(binary: str | None, argument: str | None, script: bool,
+               argv: Sequence[str] | None, envp: Sequence[str]) -> frozenset[str]:
+    """Which of ``HOME`` and ``PATH`` decide what an exec's program runs: ``HOME`` for a
+    Python that loads a user site (:func:`python_options`, :func:`loads_user_site`; gap #38),
+    ``PATH`` for ``/usr/bin/env NAME`` looking its command up (:func:`env_searches`; gap
+    #40).  ``binary`` None: an image the tracer could not read -- both.  The one predicate of
+    the supervisor's refusal (Supervisor._entering_table) and of what the learner grants."""
+    if binary is None:
+        return frozenset({HOME, PATH})
+    found: set[str] = set()
+    options = python_options(binary, argument, script, None if script else argv)
+    if options is not None and loads_user_site(options, envp):
+        found.add(HOME)
+    if env_searches(binary, argument, script):
+        found.add(PATH)
+    return frozenset(found)
+
+
 def moved(name: str, envp: Sequence[str], started: frozenset[str] | None) -> str | None:
     """Variable ``name`` (HOME, PATH) in an exec's environment when it is not the run's
     start's (None: it is): its entry, or ``name`` alone when it is unset and the run had it

@@ -491,3 +491,31 @@ def test_sed_i_temporary_names_grant_no_other_new_name(tmp_path):
     assert r.returncode != 0 and [x["args"]["path"] for x in refused] == [
         str(tmp_path / "src" / "setup.py")], (r.stderr, refused[:3])
     assert not (tmp_path / "src" / "setup.py").exists()
+
+
+def test_a_wrapper_that_moves_path_for_an_env_script_runs_again(tmp_path):
+    """pyenv's shims, npm's scripts: a wrapper sets PATH and execs a ``#!/usr/bin/env``
+    script.  An exec into a program's table whose env looks its command up in a PATH the run
+    did not start with is refused unless the table grants it (gap #40) -- so the learner
+    grants the PATH that exec carried (learner._chosen_variables): the learned policy runs
+    the same command again with no refusal (refused 1 call before, the script's exec), and
+    still refuses the script another PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tool = bin_dir / "tool"
+    tool.write_text("#!/usr/bin/env sh\necho tool ran\n")
+    tool.chmod(0o755)
+    wrapper = tmp_path / "wrapper"
+    wrapper.write_text(f'#!/bin/sh\nPATH="${{FIRST:-{bin_dir}}}:$PATH" exec {tool}\n')
+    wrapper.chmod(0o755)
+    policy = learn(tmp_path, [str(wrapper)], cwd=tmp_path)
+    text = policy.read_text()
+    assert f'"PATH={bin_dir}:' in text, text
+    for _ in range(2):
+        r, refused = enforce(tmp_path, policy, [str(wrapper)], cwd=tmp_path)
+        assert r.returncode == 0 and r.stdout == "tool ran\n", (r.stdout, r.stderr)
+        assert refused == []
+    r, refused = enforce(tmp_path, policy, [str(wrapper)], cwd=tmp_path,
+                         env={"FIRST": str(tmp_path)})
+    assert "tool ran" not in r.stdout, (r.stdout, r.stderr)
+    assert [x["reason"] for x in refused] == ["env PATH"], refused
