@@ -350,7 +350,12 @@ class Learner:
             return _RUN
         self._listed.add((table, directory))
         entries = list(_entries(task, directory))
-        listing = tuple(entries) if len(entries) <= MAX_LISTING else None
+        # A task that does not see the tracer's tree (its own mount namespace or root) lists
+        # what its view holds at that name -- a tmpfs of its own over the user's directory --
+        # which says nothing of the directory the rules name: no listing, so no walk or
+        # listing is generalized from it (red team 28, learn_view.c).
+        seen_here = task.view is not None and task.view.host
+        listing = tuple(entries) if seen_here and len(entries) <= MAX_LISTING else None
         obs = Observation(table, name, (PathArg("path", directory),), listing=listing)
         self._record(obs, task, call)
         return _RUN

@@ -1,0 +1,73 @@
+"""Red team 28: learning as the attack surface -- what the learner reads of the file system is
+the program's view of it (learning granted more than was used).
+
+A walk is generalized from what the directory held when the program listed it: every entry
+read, all the way down, is the directory's tree (docs/learning.md, "Generalization").  The
+learner read the listing at ``/proc/TID/root`` -- the program's own view.  A program that
+makes a mount namespace (no privilege needed: a user namespace with it) mounts an empty
+tmpfs over the user's directory, writes two files and a subdirectory there and walks them;
+the learned policy granted reading the real directory's whole tree, of which the run read
+no file.  Now a listing made where the task does not see the tracer's tree is not
+generalized."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from escape_lib import SECRET_MAGIC
+
+from conftest import run_systrace
+
+
+def _victim(tmp_path: Path) -> Path:
+    """The user's directory: a readme and, below it, a secret the run never reads."""
+    victim = tmp_path / "victim"
+    (victim / "docs").mkdir(parents=True)
+    (victim / "readme").write_text("hello\n")
+    (victim / "docs" / "secret.txt").write_text(SECRET_MAGIC + "\n")
+    return victim
+
+
+def test_a_walk_of_a_view_the_program_made_grants_no_tree(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Learned: ``learn_view.c`` walks a tmpfs it mounted over ``victim`` in a mount
+    namespace of its own (4 files of its own).  Enforced: it walks ``victim`` as it is, and
+    must not read ``docs/secret.txt``.  Control: natively the walk reads it.  Before the fix
+    the policy held ``fsread .../victim/**`` and the enforced walk ESCAPED (both loops)."""
+    program = build("escape/learn_view.c")
+    victim = _victim(tmp_path)
+    control = subprocess.run([str(program), str(victim)], capture_output=True, text=True,
+                             timeout=30, env={"ATTACK": "1"})
+    assert control.stdout.startswith("ESCAPED"), control.stdout
+    view = subprocess.run([str(program), str(victim)], capture_output=True, text=True,
+                          timeout=30)
+    assert view.stdout.startswith("BLOCKED: read 4 files"), view.stdout  # the view: natively
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", str(program), str(victim)],
+                         cwd=tmp_path, env=loop)
+    assert first.stdout.startswith("BLOCKED: read 4 files, 0 refused"), \
+        first.stdout + first.stderr
+    text = learned.read_text()
+    assert "victim/**" not in text and "victim/*" not in text, text
+    traced = run_systrace(["-p", str(learned), "--", str(program), str(victim)],
+                          cwd=tmp_path, env={"ATTACK": "1", **loop})
+    assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
+    assert traced.stdout.startswith("BLOCKED: read 0 files"), traced.stdout + traced.stderr
+
+
+def test_a_walk_in_the_tracers_view_is_still_a_tree(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """The same walk of a directory the program made, in the tracer's own view: learned as
+    its tree, as before (the fix above takes nothing from an ordinary walk)."""
+    program = build("escape/learn_view.c")
+    mine = tmp_path / "mine"
+    (mine / "sub").mkdir(parents=True)
+    for name in ("a", ".b", "sub/c", "sub/d"):
+        (mine / name).write_text(name + "\n")
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", str(program), str(mine)],
+                         cwd=tmp_path, env={"ATTACK": "1", **loop})
+    assert first.stdout.startswith("BLOCKED: read 4 files, 0 refused"), \
+        first.stdout + first.stderr
+    assert "mine/**" in learned.read_text(), learned.read_text()
