@@ -30,7 +30,6 @@ import dataclasses
 import errno as errno_module
 import os
 import sys
-from collections.abc import Iterator
 from typing import IO, Any
 
 from systrace_py.audit import AuditLog
@@ -100,6 +99,8 @@ class Learner:
         #: (table, call, a signal inside the tree) of the plain calls recorded
         self._plain: set[tuple[str, str, bool]] = set()
         self._listed: set[tuple[str, str]] = set()
+        #: the mounts of the tracer's view when the run started (_listed)
+        self._mounts = _mount_ids()
         self.calls_seen = 0
         self.processes = 0
         #: every process and thread id of the run (learn.LearnOptions.pids: a name with
@@ -337,10 +338,7 @@ class Learner:
     def _listing(self, task: Task, call: DecodedCall, table: str, name: str) -> Reply:
         """getdents: remember which directory was listed and what was in it."""
         fd = call.args[0] & 0xFFFFFFFF if call.args else -1
-        try:
-            directory = os.readlink(f"/proc/{task.tid}/fd/{fd}")
-        except OSError:
-            directory = ""
+        directory, entries = _listed(task.tid, fd, self._mounts)
         if not directory.startswith("/"):
             if (table, name, False) not in self._plain:
                 self._plain.add((table, name, False))
@@ -349,13 +347,8 @@ class Learner:
         if (table, directory) in self._listed:
             return _RUN
         self._listed.add((table, directory))
-        entries = list(_entries(task, directory))
-        # A task that does not see the tracer's tree (its own mount namespace or root) lists
-        # what its view holds at that name -- a tmpfs of its own over the user's directory --
-        # which says nothing of the directory the rules name: no listing, so no walk or
-        # listing is generalized from it (red team 28, learn_view.c).
-        seen_here = task.view is not None and task.view.host
-        listing = tuple(entries) if seen_here and len(entries) <= MAX_LISTING else None
+        listing = tuple(entries) if entries is not None and len(entries) <= MAX_LISTING \
+            else None
         obs = Observation(table, name, (PathArg("path", directory),), listing=listing)
         self._record(obs, task, call)
         return _RUN
@@ -423,18 +416,53 @@ class Learner:
 
 
 
-def _entries(task: Task, directory: str) -> Iterator[str]:
-    """The names in a directory as the task sees it ("/" appended to directories)."""
-    view = f"/proc/{task.tid}/root{directory}"
+def _mount_ids() -> frozenset[int]:
+    """The mounts of the tracer's view (mountinfo's first field), read when the run starts."""
     try:
-        with os.scandir(view) as it:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as info:
+            return frozenset(int(line.split(None, 1)[0]) for line in info if line.strip())
+    except (OSError, ValueError):
+        return frozenset()
+
+
+def _listed(tid: int, fd: int, mounts: frozenset[int]) -> tuple[str, list[str] | None]:
+    """The directory a task lists -- its name in the tracer's view, and its names ("/"
+    appended to directories) -- read through one descriptor of the tracer's, so the name and
+    the names are of the same directory whatever the task does meanwhile.  The names are
+    None (nothing to generalize from) for a directory on a mount made since the run started:
+    a tmpfs the program mounted over the user's directory, in its own mount namespace (every
+    mount there is a copy) or in the tracer's, holds what the program chose, not what the
+    rules' name holds (red team 28, ``learn_view.c``)."""
+    try:
+        mine = os.open(f"/proc/{tid}/fd/{fd}", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:  # (not a directory the tracer may open: named, nothing listed)
+        try:
+            return os.readlink(f"/proc/{tid}/fd/{fd}"), None
+        except OSError:
+            return "", None
+    try:
+        directory = os.readlink(f"/proc/self/fd/{mine}")
+    except OSError:
+        os.close(mine)
+        return "", None
+    try:
+        with open(f"/proc/self/fdinfo/{mine}", encoding="ascii", errors="replace") as info:
+            mount = next((int(line.split()[1]) for line in info
+                          if line.startswith("mnt_id:")), -1)
+        if mount not in mounts:
+            return directory, None
+        entries: list[str] = []
+        with os.scandir(mine) as it:
             for count, entry in enumerate(it):
                 if count > MAX_LISTING:
-                    return
+                    break
                 try:
                     is_dir = entry.is_dir(follow_symlinks=False)
                 except OSError:
                     is_dir = False
-                yield entry.name + ("/" if is_dir else "")
-    except OSError:
-        return
+                entries.append(entry.name + ("/" if is_dir else ""))
+        return directory, entries
+    except (OSError, ValueError):
+        return directory, None
+    finally:
+        os.close(mine)

@@ -7,14 +7,17 @@ learner read the listing at ``/proc/TID/root`` -- the program's own view.  A pro
 makes a mount namespace (no privilege needed: a user namespace with it) mounts an empty
 tmpfs over the user's directory, writes two files and a subdirectory there and walks them;
 the learned policy granted reading the real directory's whole tree, of which the run read
-no file.  Now a listing made where the task does not see the tracer's tree is not
-generalized."""
+no file.  Root may do the same in the tracer's own mount namespace.  Now a listing of a
+directory on a mount made since the run started is not generalized (``learner._listed``)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 from escape_lib import SECRET_MAGIC
 
 from conftest import run_systrace
@@ -54,6 +57,32 @@ def test_a_walk_of_a_view_the_program_made_grants_no_tree(
                           cwd=tmp_path, env={"ATTACK": "1", **loop})
     assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
     assert traced.stdout.startswith("BLOCKED: read 0 files"), traced.stdout + traced.stderr
+
+
+def test_a_walk_of_a_mount_made_in_the_tracers_view_grants_no_tree(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """As root, the program mounts its tmpfs over ``victim`` in the tracer's own mount
+    namespace (``HERE``; systrace runs in a private copy of the machine's, made by
+    ``unshare -m`` for the test) and unmounts it after its walk.  Before the fix the policy
+    held ``fsread .../victim/**``, and the enforced walk read the secret (both loops)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare(1): a mount in the tracer's own namespace")
+    program = build("escape/learn_view.c")
+    victim = _victim(tmp_path)
+    control = subprocess.run([str(program), str(victim)], capture_output=True, text=True,
+                             timeout=30, env={"ATTACK": "1"})
+    assert control.stdout.startswith("ESCAPED"), control.stdout
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", str(program), str(victim)],
+                         cwd=tmp_path, env={"HERE": "1", **loop},
+                         prefix=["unshare", "-m", "--propagation", "private"])
+    assert first.stdout.startswith("BLOCKED: read 4 files, 0 refused"), \
+        first.stdout + first.stderr
+    text = learned.read_text()
+    assert "victim/**" not in text and "victim/*" not in text, text
+    traced = run_systrace(["-p", str(learned), "--", str(program), str(victim)],
+                          cwd=tmp_path, env={"ATTACK": "1", **loop})
+    assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
 
 
 def test_a_walk_in_the_tracers_view_is_still_a_tree(
