@@ -100,3 +100,55 @@ def test_a_walk_in_the_tracers_view_is_still_a_tree(
     assert first.stdout.startswith("BLOCKED: read 4 files, 0 refused"), \
         first.stdout + first.stderr
     assert "mine/**" in learned.read_text(), learned.read_text()
+
+
+# --- what systrace asks after the run: the interpreters that ran ---------------------------------
+
+def _python_version() -> str | None:
+    """The system interpreter's "3.N" (None: no /usr/bin/python3)."""
+    if not os.path.exists("/usr/bin/python3"):
+        return None
+    done = subprocess.run(["/usr/bin/python3", "-c",
+                           "import sys; print('%d.%d' % sys.version_info[:2])"],
+                          capture_output=True, text=True, timeout=30, check=True)
+    return done.stdout.strip()
+
+
+@pytest.mark.parametrize("as_user", ["self", "nobody"])
+def test_the_interpreters_asked_after_learning_run_no_code_of_the_program(
+        build, world_tmp: Path, as_user: str) -> None:
+    """After learning, systrace asks the interpreters that ran (un-traced, ``-I``) where their
+    libraries are, if the system installed them; a script through its ``#!`` line.
+    ``learn_asked.c`` writes a script whose ``#!`` is ``DIR/link/python3``, ``link`` its own
+    link to ``/usr/bin``, and a ``DIR/pyvenv.cfg`` and ``DIR/lib/python3.N/site-packages/evil.pth``:
+    Python, started by that spelling, took DIR for its virtual environment and ran the
+    ``.pth`` -- as systrace's user (root, while the program ran as nobody under ``-c``),
+    traced by nobody.  Control: natively, ``DIR/link/python3 -I`` runs the ``.pth``.  Now the
+    interpreter is asked by its real path."""
+    version = _python_version()
+    if version is None:
+        pytest.skip("no /usr/bin/python3")
+    if as_user == "nobody" and os.geteuid() != 0:
+        pytest.skip("-c needs root")
+    program = Path(shutil.copy(build("escape/learn_asked.c"), world_tmp / "learn_asked"))
+    scene = world_tmp / "control"
+    scene.mkdir(mode=0o777)
+    subprocess.run([str(program), str(scene), version], capture_output=True, text=True,
+                   timeout=60, check=True)
+    subprocess.run([str(scene / "link" / "python3"), "-I", "-c", "pass"], capture_output=True,
+                   timeout=60, check=True)
+    control = subprocess.run([str(program), str(scene), "check"], capture_output=True,
+                             text=True, timeout=30)
+    assert control.stdout.startswith("ESCAPED"), control.stdout
+    work = world_tmp / "learned"
+    work.mkdir()
+    work.chmod(0o777)
+    credentials = ["-c", "65534:65534"] if as_user == "nobody" else []
+    learned = world_tmp / "learned.toml"
+    first = run_systrace([*credentials, "-A", "-o", str(learned), "--", str(program),
+                          str(work), version], cwd=world_tmp)
+    assert "the script ran" in first.stdout, first.stdout + first.stderr
+    check = subprocess.run([str(program), str(work), "check"], capture_output=True,
+                           text=True, timeout=30)
+    assert "ESCAPED" not in check.stdout, check.stdout
+    assert check.stdout.startswith("BLOCKED"), check.stdout
