@@ -11,6 +11,9 @@
  *
  *   learn_asked DIR VERSION     set the scene (VERSION: "3.11"), run the script
  *   learn_asked DIR check       ESCAPED when an isolated interpreter ran the .pth
+ *   learn_asked DIR VERSION fifo   ... then a FIFO at the script's name: systrace read the
+ *                                  #! line of what was there at the end, and waited for
+ *                                  a writer for ever (no policy written)
  */
 #include "attack.h"
 
@@ -68,5 +71,9 @@ int main(int argc, char **argv) {
     }
     int status = 0;
     waitpid(pid, &status, 0);
+    if (argc > 3 && !strcmp(argv[3], "fifo")) {  /* the script's name a FIFO by the end */
+        if (unlink(path) < 0 || mkfifo(path, 0644) < 0)
+            blocked("mkfifo %s: %s", path, ename(errno));
+    }
     blocked("the scene is set, the script exited %d", WEXITSTATUS(status));
 }

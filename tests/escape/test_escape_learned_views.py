@@ -152,3 +152,23 @@ def test_the_interpreters_asked_after_learning_run_no_code_of_the_program(
                            text=True, timeout=30)
     assert "ESCAPED" not in check.stdout, check.stdout
     assert check.stdout.startswith("BLOCKED"), check.stdout
+
+
+def test_a_fifo_at_the_scripts_name_does_not_stop_the_policy_being_written(
+        build, tmp_path: Path) -> None:
+    """The same program ends by putting a FIFO at its script's name: systrace opened it to
+    read the ``#!`` line and waited for a writer for ever -- the learning run never ended,
+    no policy was written (and a link to a device there was opened as systrace's user).
+    Now only a regular file is read (the run must end: ``run_systrace``'s time limit)."""
+    version = _python_version()
+    if version is None:
+        pytest.skip("no /usr/bin/python3")
+    program = build("escape/learn_asked.c")
+    work = tmp_path / "work"
+    work.mkdir()
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", str(program), str(work), version,
+                          "fifo"], cwd=tmp_path, timeout=60)
+    assert "the script ran" in first.stdout, first.stdout + first.stderr
+    assert learned.exists() and first.returncode == 0, first.stderr
+    assert (work / "s.py").is_fifo()
