@@ -11,12 +11,12 @@ import glob
 import json
 import os
 import re
-import stat
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
 from systrace_py.policy.generalize import CATEGORIES, SystemFacts
+from systrace_py.procfs import read_regular
 
 #: Compiler drivers asked where their headers and own files are (gcc, cc, g++, clang...,
 #: x86_64-linux-gnu-gcc-12)
@@ -83,31 +83,11 @@ def _library_dirs() -> list[str]:
     return _existing([*found, *defaults])
 
 
-def _first_line(path: str) -> bytes:
-    """The first line of a regular file (b"" for anything else).  The program may have put a
-    FIFO or a link to a device at its script's name by the end of the run: an open of a FIFO
-    waited for a writer for ever (the policy never written), and an open of a device as
-    systrace's user is that device's side effect (red team 28).  So the file is found by
-    O_PATH, checked to be regular, and only that very file opened."""
-    try:
-        found = os.open(path, os.O_PATH | os.O_CLOEXEC)
-    except OSError:
-        return b""
-    try:
-        if not stat.S_ISREG(os.fstat(found).st_mode):
-            return b""
-        with open(f"/proc/self/fd/{found}", "rb") as f:
-            return f.read(256).split(b"\n", 1)[0]
-    except OSError:
-        return b""
-    finally:
-        os.close(found)
-
-
 def _interpreter(program: str) -> str:
     """The program a script names on its ``#!`` line (the program itself otherwise): the
-    tracer knows a script by its own path, and pip is a script."""
-    first = _first_line(program)
+    tracer knows a script by its own path, and pip is a script.  Read only from a regular
+    file: the program may have left a FIFO or a link to a device at the name."""
+    first = (read_regular(program, 256) or b"").split(b"\n", 1)[0]
     if not first.startswith(b"#!"):
         return program
     words = first[2:].decode(errors="replace").split()

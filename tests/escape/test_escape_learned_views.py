@@ -172,3 +172,50 @@ def test_a_fifo_at_the_scripts_name_does_not_stop_the_policy_being_written(
     assert "the script ran" in first.stdout, first.stdout + first.stderr
     assert learned.exists() and first.returncode == 0, first.stderr
     assert (work / "s.py").is_fifo()
+
+
+# --- what systrace reads at names the program (or anyone) may have made: a repository's config ----
+
+def test_a_fifo_at_a_git_config_does_not_hold_the_learning_run(build, tmp_path: Path) -> None:
+    """``learn_gitfifo.c plant`` makes ``.git/config`` a FIFO in its directory, then a
+    temporary file: the learned glob's check for hooks read that config, and systrace waited
+    for a writer for ever -- no policy written.  (Natively the program ends: the control.)"""
+    program = build("escape/learn_gitfifo.c")
+    native, work = tmp_path / "native", tmp_path / "work"
+    native.mkdir()
+    work.mkdir()
+    control = subprocess.run([str(program), "plant"], cwd=native, capture_output=True,
+                             text=True, timeout=30)
+    assert control.stdout.startswith("BLOCKED: made and removed"), control.stdout
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", str(program), "plant"], cwd=work,
+                         timeout=60)
+    assert first.stdout.startswith("BLOCKED: made and removed"), first.stdout + first.stderr
+    assert '"$CWD/tmp.*"' in learned.read_text(), learned.read_text()
+    assert (work / ".git" / "config").is_fifo()
+
+
+def test_a_fifo_at_a_git_config_above_does_not_hold_an_enforcing_run(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Learned in ``top/work``: a temporary file (``$CWD/tmp.*``, fresh).  Then someone
+    else -- anyone who may make ``.git`` in a directory above, another user in /tmp --
+    makes ``top/.git/config`` a FIFO.  Enforcing, the write's check for hooks read it, and
+    the tracer waited for ever (SIGTERM did not end it: open() is retried), the program
+    stopped with it.  Now the run ends as learned (both loops; the time limit of
+    ``run_systrace`` is the witness)."""
+    program = build("escape/learn_gitfifo.c")
+    work = tmp_path / "top" / "work"
+    work.mkdir(parents=True)
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", str(program)], cwd=work, timeout=60)
+    assert first.stdout.startswith("BLOCKED: made and removed"), first.stdout + first.stderr
+    (tmp_path / "top" / ".git").mkdir()
+    os.mkfifo(tmp_path / "top" / ".git" / "config")
+    control = subprocess.run([str(program)], cwd=work, capture_output=True, text=True,
+                             timeout=30)
+    assert control.stdout.startswith("BLOCKED: made and removed"), control.stdout
+    traced = run_systrace(["-p", str(learned), "--", str(program)], cwd=work,
+                          env=loop, timeout=60)
+    assert traced.stdout.startswith("BLOCKED: made and removed"), \
+        traced.stdout + traced.stderr
+    assert traced.returncode == 0, traced.stderr
