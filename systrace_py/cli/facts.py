@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 from collections.abc import Iterable
-from pathlib import Path
 
 from systrace_py.policy.generalize import CATEGORIES, SystemFacts
 from systrace_py.procfs import read_regular
@@ -66,10 +65,10 @@ def _library_dirs() -> list[str]:
     found: list[str] = []
 
     def read(conf: str, depth: int = 0) -> None:
-        try:
-            lines = Path(conf).read_text(errors="replace").splitlines()
-        except OSError:
+        data = read_regular(conf, 1 << 20)  # (a regular file only: read_regular)
+        if data is None:
             return
+        lines = data.decode(errors="replace").splitlines()
         for line in lines:
             line = line.split("#", 1)[0].strip()
             if line.startswith("include ") and depth < 4:
