@@ -219,3 +219,31 @@ def test_a_fifo_at_a_git_config_above_does_not_hold_an_enforcing_run(
     assert traced.stdout.startswith("BLOCKED: made and removed"), \
         traced.stdout + traced.stderr
     assert traced.returncode == 0, traced.stderr
+
+
+# --- held: what a learned policy's socket and send grants let through ----------------------------
+
+def test_a_learned_socket_and_send_let_no_packet_or_raw_send_through(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Held (red team 28, tried): learned from a send on a connected UDP socket, the policy
+    names ``socket`` and ends its ``sendto`` rules with a permit of no condition.  As root,
+    the next run sends on an AF_PACKET socket (sendto with a sockaddr_ll; bound, then send and
+    write) and on a raw socket (sendto; connected, send): each is refused (the bind and the
+    sockaddr_ll send EPERM, an unbound packet socket's send ENXIO, the raw connect EPERM and
+    its send EDESTADDRREQ).  Control: natively all five go out on ``lo``."""
+    program = build("escape/learn_packet.c")
+    control = subprocess.run([str(program)], capture_output=True, text=True, timeout=30,
+                             env={"ATTACK": "1"})
+    if "SKIPPED" in control.stdout:
+        pytest.skip(control.stdout.strip())
+    assert "ESCAPED: 5 sends" in control.stdout, control.stdout
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", str(program)], cwd=tmp_path)
+    assert first.stdout.startswith("BLOCKED: sent on a connected"), first.stdout + first.stderr
+    text = learned.read_text()
+    assert '"socket"' in text and 'calls = ["sendto"]\naction = "permit"' in text, text
+    traced = run_systrace(["-p", str(learned), "--", str(program)], cwd=tmp_path,
+                          env={"ATTACK": "1", "TRACED": "1", **loop})
+    assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
+    assert "BLOCKED: no packet or raw send went out" in traced.stdout, \
+        traced.stdout + traced.stderr
