@@ -87,7 +87,7 @@ from systrace_py.policy.model import (
     SockAddr,
     Table,
 )
-from systrace_py.policy.net import NetCondition
+from systrace_py.policy.net import NetCondition, abstract_spelled
 from systrace_py.syscalls import FSLINK, FSMETA
 
 __all__ = [
@@ -851,6 +851,9 @@ def _collect(observations: list[Observation], options: LearnOptions,
                     addr = facts.sockaddr
                     if addr is None or addr.family not in ("inet", "inet6", "unix"):
                         data.catch_all.add(facts.syscall)
+                    elif addr.family == "unix" and not (is_text(addr.path or "")
+                                                        and abstract_spelled(addr.path or "")):
+                        report.unrepresentable.append(obs)  # (red team 28: "@*" was all)
                     else:
                         data.net_uses.setdefault((key, facts.syscall), set()).add(addr)
                 elif not obs.tree:  # (a signal inside the tree: TREE_SIGNALS covers it)

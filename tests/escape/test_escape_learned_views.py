@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -247,3 +248,47 @@ def test_a_learned_socket_and_send_let_no_packet_or_raw_send_through(
     assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
     assert "BLOCKED: no packet or raw send went out" in traced.stdout, \
         traced.stdout + traced.stderr
+
+
+# --- an address the program named: an abstract unix socket whose name is a pattern ---------------
+
+@pytest.mark.parametrize("name", ["*", "rt28-own?*"])
+def test_a_learned_abstract_name_is_no_pattern_for_every_abstract_socket(
+        build, tmp_path: Path, name: str, loop: dict[str, str]) -> None:
+    """``learn_abstract.c`` listens on its own abstract socket named ``*`` and connects to it
+    while learning: learned as ``unix = "@*"``, and in a ``unix`` condition an abstract
+    name's ``*`` and ``?`` are wildcards -- the enforced program connected to another
+    process's abstract socket (both loops).  Control: natively it does.  Now such a name is
+    not learned (the summary counts it); an ordinary one still is."""
+    program = build("escape/learn_abstract.c")
+    victim = f"rt28-victim-{os.getpid()}-{tmp_path.name}"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind("\0" + victim)
+    listener.listen(8)
+    try:
+        control = subprocess.run([str(program), name, victim], capture_output=True,
+                                 text=True, timeout=30, env={"ATTACK": "1"})
+        assert control.stdout.startswith("ESCAPED"), control.stdout
+        learned = tmp_path / "learned.toml"
+        first = run_systrace(["-A", "-o", str(learned), "--", str(program), name],
+                             cwd=tmp_path, env=loop)
+        assert first.stdout.startswith("BLOCKED: connected to its own"), \
+            first.stdout + first.stderr
+        assert "not representable" in first.stderr, first.stderr
+        text = learned.read_text()
+        assert f'"@{name}"' not in text, text
+        traced = run_systrace(["-p", str(learned), "--", str(program), name, victim],
+                              cwd=tmp_path, env={"ATTACK": "1", **loop})
+        assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
+    finally:
+        listener.close()
+
+
+def test_an_ordinary_abstract_name_is_still_learned(build, tmp_path: Path) -> None:
+    """The same learning with a name of no wildcard: ``unix = "@rt28-plain-..."``, exactly."""
+    program = build("escape/learn_abstract.c")
+    name = f"rt28-plain-{os.getpid()}"
+    learned = tmp_path / "learned.toml"
+    first = run_systrace(["-A", "-o", str(learned), "--", str(program), name], cwd=tmp_path)
+    assert first.stdout.startswith("BLOCKED: connected to its own"), first.stdout + first.stderr
+    assert f'unix = "@{name}"' in learned.read_text(), learned.read_text()
