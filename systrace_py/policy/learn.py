@@ -867,6 +867,14 @@ def _representable(path: str) -> bool:
     return path.startswith("/") or pseudo_pattern(path) is not None
 
 
+def spelled_names(names: Iterable[str]) -> list[str]:
+    """The names a ``host`` condition can name as themselves: not one holding ``*``, a host
+    pattern's wildcard (``*.domain``, ``*``).  A zone with a wildcard record answers the
+    literal ``*.domain`` too: looked up while learning, ``host = "*.domain"`` let the next
+    run reach every name below (red team 28); such a connect is learned by its address."""
+    return [name for name in names if "*" not in name]
+
+
 def is_text(value: str) -> bool:
     """Whether a path or argument can be written in a policy: a policy is TOML, UTF-8 text,
     and the engine reports a byte that is not UTF-8 as a lone surrogate (surrogateescape).
@@ -1445,8 +1453,8 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                     # the session bus; red team 17)
                     pattern = _generalize_path(path, ctx)
                     unix[pattern.text] = pattern.fresh
-            elif addr.names and syscall in aliases.ALIASES["net-connect"]:
-                for name in addr.names:
+            elif spelled_names(addr.names) and syscall in aliases.ALIASES["net-connect"]:
+                for name in spelled_names(addr.names):
                     by_name[name].add(int(addr.port or 0))
             else:
                 ports[str(addr.host)].add(int(addr.port or 0))

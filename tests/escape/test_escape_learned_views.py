@@ -292,3 +292,35 @@ def test_an_ordinary_abstract_name_is_still_learned(build, tmp_path: Path) -> No
     first = run_systrace(["-A", "-o", str(learned), "--", str(program), name], cwd=tmp_path)
     assert first.stdout.startswith("BLOCKED: connected to its own"), first.stdout + first.stderr
     assert f'unix = "@{name}"' in learned.read_text(), learned.read_text()
+
+
+# --- a name the program looked up: a host name that is a host pattern ----------------------------
+
+def test_a_learned_host_name_is_no_pattern_for_the_names_below(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """The name server (of /etc/resolv.conf) answers the literal name ``*.wild.test``, as a
+    zone with a wildcard record does.  Learned: ``learn_wildhost.c`` looks it up and
+    connects: ``host = "*.wild.test"``, which in a ``host`` condition is every name below
+    ``wild.test`` -- the enforced program reached ``other.wild.test`` (another address).
+    Control: natively it does.  Now a name holding ``*`` is learned by its address."""
+    from engine.dns_lib import SERVER, dns_server, listeners, private_resolv_conf
+
+    program = build("escape/learn_wildhost.c")
+    prefix = private_resolv_conf(tmp_path)
+    names = {"*.wild.test": "127.0.0.2", "other.wild.test": "127.0.0.3"}
+    with dns_server(names), listeners(("127.0.0.2", "127.0.0.3")) as port:
+        argv = [str(program), SERVER, str(port), "*.wild.test"]
+        native = subprocess.run([*prefix, *argv, "other.wild.test"], capture_output=True,
+                                text=True, timeout=60)
+        assert "*.wild.test: connected" in native.stdout and "ESCAPED: reached 1" in \
+            native.stdout, native.stdout + native.stderr
+        learned = tmp_path / "learned.toml"
+        first = run_systrace(["-A", "-o", str(learned), "--", *argv], prefix=prefix,
+                             env=loop)
+        assert "*.wild.test: connected" in first.stdout, first.stdout + first.stderr
+        traced = run_systrace(["-p", str(learned), "--", *argv, "other.wild.test"],
+                              prefix=prefix, env=loop)
+        assert "ESCAPED" not in traced.stdout, traced.stdout + traced.stderr
+        assert "*.wild.test: connected" in traced.stdout, traced.stdout + traced.stderr
+        text = learned.read_text()
+        assert 'host = "*.wild.test"' not in text, text
