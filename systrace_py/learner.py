@@ -100,6 +100,8 @@ class Learner:
         #: (table, call, a signal inside the tree) of the plain calls recorded
         self._plain: set[tuple[str, str, bool]] = set()
         self._listed: set[tuple[str, str]] = set()
+        #: the mounts of the tracer's view when the run started (_listed)
+        self._mounts = _mount_ids()
         self.calls_seen = 0
         self.processes = 0
         #: every process and thread id of the run (learn.LearnOptions.pids: a name with
@@ -348,7 +350,7 @@ class Learner:
     def _listing(self, task: Task, call: DecodedCall, table: str, name: str) -> Reply:
         """getdents: remember which directory was listed and what was in it."""
         fd = call.args[0] & 0xFFFFFFFF if call.args else -1
-        directory, entries = _directory_listed(task, fd)
+        directory, entries = _listed(task.tid, fd, self._mounts)
         if not directory.startswith("/"):
             if (table, name, False) not in self._plain:
                 self._plain.add((table, name, False))
@@ -357,7 +359,8 @@ class Learner:
         if (table, directory) in self._listed:
             return _RUN
         self._listed.add((table, directory))
-        listing = tuple(entries) if entries is not None else None
+        listing = tuple(entries) if entries is not None and len(entries) <= MAX_LISTING \
+            else None
         obs = Observation(table, name, (PathArg("path", directory),), listing=listing)
         self._record(obs, task, call)
         return _RUN
@@ -425,42 +428,53 @@ class Learner:
 
 
 
-def _directory_listed(task: Task, fd: int) -> tuple[str, list[str] | None]:
-    """The directory open at the task's descriptor ``fd`` (its name in the tracer's view,
-    "" when it has none: a socket, a closed descriptor) and the names in it ("/" appended
-    to directories); the names None when they are not known: more than MAX_LISTING, or the
-    directory cannot be opened or listed.  Listed through the descriptor itself, opened once
-    (``/proc/TID/fd/N``): the directory the task lists, whatever its name now and wherever
-    the task's root is.  Listed by its name from ``/proc/TID/root``, a task that opened a
-    directory and then chrooted elsewhere had another directory, or none, listed in its
-    place -- and a failed listing was an empty one: a directory that held only a counter's
-    names and the run's is learned as its tree (learn._counters_own), which granted the
-    user's files beside the run's (review 15)."""
+def _mount_ids() -> frozenset[int]:
+    """The mounts of the tracer's view (mountinfo's first field), read when the run starts."""
     try:
-        held = os.open(f"/proc/{task.tid}/fd/{fd}", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as info:
+            return frozenset(int(line.split(None, 1)[0]) for line in info if line.strip())
+    except (OSError, ValueError):
+        return frozenset()
+
+
+def _listed(tid: int, fd: int, mounts: frozenset[int]) -> tuple[str, list[str] | None]:
+    """The directory a task lists -- its name in the tracer's view, and its names ("/"
+    appended to directories) -- read through one descriptor of the tracer's, so the name and
+    the names are of the same directory whatever the task does meanwhile.  The names are
+    None (nothing to generalize from) for a directory on a mount made since the run started:
+    a tmpfs the program mounted over the user's directory, in its own mount namespace (every
+    mount there is a copy) or in the tracer's, holds what the program chose, not what the
+    rules' name holds (red team 28, ``learn_view.c``)."""
+    try:
+        mine = os.open(f"/proc/{tid}/fd/{fd}", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:  # (not a directory the tracer may open: named, nothing listed)
         try:
-            return os.readlink(f"/proc/{task.tid}/fd/{fd}"), None
+            return os.readlink(f"/proc/{tid}/fd/{fd}"), None
         except OSError:
             return "", None
     try:
-        directory = os.readlink(f"/proc/self/fd/{held}")
+        directory = os.readlink(f"/proc/self/fd/{mine}")
     except OSError:
-        os.close(held)
+        os.close(mine)
         return "", None
     try:
-        names: list[str] = []
-        with os.scandir(held) as it:
-            for entry in it:
-                if len(names) == MAX_LISTING:
-                    return directory, None
+        with open(f"/proc/self/fdinfo/{mine}", encoding="ascii", errors="replace") as info:
+            mount = next((int(line.split()[1]) for line in info
+                          if line.startswith("mnt_id:")), -1)
+        if mount not in mounts:
+            return directory, None
+        entries: list[str] = []
+        with os.scandir(mine) as it:
+            for count, entry in enumerate(it):
+                if count > MAX_LISTING:
+                    break
                 try:
                     is_dir = entry.is_dir(follow_symlinks=False)
                 except OSError:
                     is_dir = False
-                names.append(entry.name + ("/" if is_dir else ""))
-        return directory, names
-    except OSError:
+                entries.append(entry.name + ("/" if is_dir else ""))
+        return directory, entries
+    except (OSError, ValueError):
         return directory, None
     finally:
-        os.close(held)
+        os.close(mine)

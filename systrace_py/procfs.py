@@ -49,6 +49,30 @@ def reopen(held: int, flags: int) -> int:
     return os.open(held_name(held), flags | os.O_CLOEXEC)
 
 
+def read_regular(path: str, limit: int) -> bytes | None:
+    """At most ``limit`` bytes of ``path`` when it is a regular file, else None (not there,
+    not regular, not readable).  For the files systrace reads at names a traced program may
+    have made (a script's ``#!`` line, a repository's git config): found by ``O_PATH``,
+    checked, and only that very file opened (:func:`reopen`) -- a FIFO there waited for a
+    writer for ever, a link to a device was that device's open (red team 28)."""
+    try:
+        held = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except (OSError, ValueError):
+        return None
+    try:
+        if os.fstat(held).st_mode & 0o170000 != 0o100000:  # (S_ISREG)
+            return None
+        fd = reopen(held, os.O_RDONLY)
+        try:
+            return os.read(fd, limit)
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+    finally:
+        os.close(held)
+
+
 def held_name(held: int) -> str:
     """A name by which the file of descriptor ``held`` is opened again (:func:`reopen`), for
     a caller that opens by name (the policy loader)."""

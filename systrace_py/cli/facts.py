@@ -13,9 +13,9 @@ import os
 import re
 import subprocess
 from collections.abc import Iterable
-from pathlib import Path
 
 from systrace_py.policy.generalize import CATEGORIES, SystemFacts
+from systrace_py.procfs import read_regular
 
 #: Compiler drivers asked where their headers and own files are (gcc, cc, g++, clang...,
 #: x86_64-linux-gnu-gcc-12)
@@ -30,7 +30,7 @@ def _output(argv: list[str]) -> str:
     """What a program prints (stdout and stderr), or "" when it cannot be asked."""
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=_ASK_TIMEOUT,
-                              stdin=subprocess.DEVNULL, check=False)
+                              stdin=subprocess.DEVNULL, check=False, cwd="/")
     except (OSError, subprocess.SubprocessError, ValueError):
         return ""
     return done.stdout + done.stderr
@@ -65,10 +65,10 @@ def _library_dirs() -> list[str]:
     found: list[str] = []
 
     def read(conf: str, depth: int = 0) -> None:
-        try:
-            lines = Path(conf).read_text(errors="replace").splitlines()
-        except OSError:
+        data = read_regular(conf, 1 << 20)  # (a regular file only: read_regular)
+        if data is None:
             return
+        lines = data.decode(errors="replace").splitlines()
         for line in lines:
             line = line.split("#", 1)[0].strip()
             if line.startswith("include ") and depth < 4:
@@ -84,12 +84,9 @@ def _library_dirs() -> list[str]:
 
 def _interpreter(program: str) -> str:
     """The program a script names on its ``#!`` line (the program itself otherwise): the
-    tracer knows a script by its own path, and pip is a script."""
-    try:
-        with open(program, "rb") as f:
-            first = f.read(256).split(b"\n", 1)[0]
-    except OSError:
-        return program
+    tracer knows a script by its own path, and pip is a script.  Read only from a regular
+    file: the program may have left a FIFO or a link to a device at the name."""
+    first = (read_regular(program, 256) or b"").split(b"\n", 1)[0]
     if not first.startswith(b"#!"):
         return program
     words = first[2:].decode(errors="replace").split()
@@ -98,10 +95,13 @@ def _interpreter(program: str) -> str:
 
 def _installed(program: str) -> bool:
     """Whether a program is one the system installed -- owned by root, writable by nobody
-    else, in a directory likewise: asking it runs it outside the tracer, so never a program
-    the traced command could have written."""
+    else, in a directory likewise, and the directory above that too: asking it runs it
+    outside the tracer, so never a program the traced command could have written, nor one
+    that reads what it wrote (Python looks for a pyvenv.cfg one directory up, and runs that
+    environment's .pth files even with -I).  ``program`` is a real path (gather_facts)."""
     try:
-        for path in (program, os.path.dirname(program)):
+        directory = os.path.dirname(program)
+        for path in (program, directory, os.path.dirname(directory)):
             info = os.stat(path)
             if info.st_uid != 0 or info.st_mode & 0o022:
                 return False
@@ -115,7 +115,12 @@ def gather_facts(programs: Iterable[str]) -> SystemFacts:
     docstring); a program that cannot be asked, or that the system did not install, adds
     nothing (the categories then take their roots from the paths read)."""
     roots: dict[str, list[str]] = {"headers": [], "compiler": [], "python": []}
-    for program in dict.fromkeys(_interpreter(p) for p in programs):
+    # A program is asked by its real path: a #! line may name the system's interpreter
+    # through a link of the program's to /usr/bin (DIR/link/python3), and Python then took
+    # DIR for its virtual environment -- DIR/pyvenv.cfg, DIR/lib/python3.N/site-packages/*.pth
+    # -- and ran the program's code, un-traced, as systrace's user (red team 28,
+    # learn_asked.c).  By its real path a virtual environment's interpreter is the system's.
+    for program in dict.fromkeys(os.path.realpath(_interpreter(p)) for p in programs):
         name = os.path.basename(program)
         if not _installed(program):
             continue

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 from systrace_py.policy.glob import Expansions, GlobError, GlobShape, PathGlob, escape
 from systrace_py.policy.levels import GENERALIZE_LEVELS
+from systrace_py.procfs import read_regular
 
 __all__ = [
     "CATEGORIES",
@@ -460,12 +461,10 @@ def _config_names_in(config: str, depth: int = 0) -> ConfigNames:
     per write a learned glob grants cost 5 stats, ~50 us here): a traced run may change a
     repository's config only by a learned exact rule, which lets it name any command there
     anyway (core.fsmonitor; docs/learning.md), and the user's is sensitive."""
-    try:
-        with open(config, encoding="utf-8", errors="surrogateescape") as f:
-            text = f.read(1 << 20)
-    except OSError:
+    data = read_regular(config, 1 << 20)  # (a FIFO at a config's name held the tracer)
+    if data is None:
         return ConfigNames()
-    return _config_names_of(text, config, depth)
+    return _config_names_of(data.decode("utf-8", "surrogateescape"), config, depth)
 
 
 def _config_names_of(text: str, config: str, depth: int) -> ConfigNames:
@@ -514,6 +513,12 @@ def _global_configs(home: str | None, xdg: str | None, system: str | None,
             os.path.join(xdg, "git", "config"))
 
 
+def _first_line(path: str) -> str | None:
+    """The first line of a regular file (``procfs.read_regular``), None: none."""
+    data = read_regular(path, 4096)
+    return None if data is None else data.decode("utf-8", "surrogateescape").split("\n")[0]
+
+
 @functools.lru_cache(maxsize=4096)
 def _repository_of(directory: str) -> tuple[str, list[str]] | None:
     """The work tree ``directory`` is in (the nearest directory above with a ``.git``) and
@@ -525,23 +530,16 @@ def _repository_of(directory: str) -> tuple[str, list[str]] | None:
         if os.path.isdir(dot_git):
             git_dir = dot_git
         elif os.path.isfile(dot_git):
-            try:
-                with open(dot_git, encoding="utf-8", errors="surrogateescape") as f:
-                    first = f.readline(4096)
-            except OSError:
-                continue
-            if not first.startswith("gitdir:"):
+            first = _first_line(dot_git)
+            if first is None or not first.startswith("gitdir:"):
                 continue
             git_dir = os.path.join(top, first[len("gitdir:"):].strip())
         else:
             continue
         configs = [os.path.join(git_dir, "config"), os.path.join(git_dir, "config.worktree")]
-        try:
-            with open(os.path.join(git_dir, "commondir"), encoding="utf-8",
-                      errors="surrogateescape") as f:
-                configs.append(os.path.join(git_dir, f.readline(4096).strip(), "config"))
-        except OSError:
-            pass
+        common = _first_line(os.path.join(git_dir, "commondir"))
+        if common is not None:
+            configs.append(os.path.join(git_dir, common.strip(), "config"))
         return top, configs
     return None
 

@@ -95,7 +95,7 @@ from systrace_py.policy.model import (
     SockAddr,
     Table,
 )
-from systrace_py.policy.net import NetCondition
+from systrace_py.policy.net import NetCondition, abstract_spelled
 from systrace_py.syscalls import FSLINK, FSMETA
 
 __all__ = [
@@ -918,6 +918,9 @@ def _collect(observations: list[Observation], options: LearnOptions,
                     addr = facts.sockaddr
                     if addr is None or addr.family not in ("inet", "inet6", "unix"):
                         data.catch_all.add(facts.syscall)
+                    elif addr.family == "unix" and not (is_text(addr.path or "")
+                                                        and abstract_spelled(addr.path or "")):
+                        report.unrepresentable.append(obs)  # (red team 28: "@*" was all)
                     else:
                         data.net_uses.setdefault((key, facts.syscall), set()).add(addr)
                 elif not obs.tree:  # (a signal inside the tree: TREE_SIGNALS covers it)
@@ -929,6 +932,14 @@ def _representable(path: str) -> bool:
     """Whether a path rule can match this path at all (the engine reports "" for an empty
     path and "fd:N" when it could not read a descriptor)."""
     return path.startswith("/") or pseudo_pattern(path) is not None
+
+
+def spelled_names(names: Iterable[str]) -> list[str]:
+    """The names a ``host`` condition can name as themselves: not one holding ``*``, a host
+    pattern's wildcard (``*.domain``, ``*``).  A zone with a wildcard record answers the
+    literal ``*.domain`` too: looked up while learning, ``host = "*.domain"`` let the next
+    run reach every name below (red team 28); such a connect is learned by its address."""
+    return [name for name in names if "*" not in name]
 
 
 def is_text(value: str) -> bool:
@@ -1517,8 +1528,8 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                     # the session bus; red team 17)
                     pattern = _generalize_path(path, ctx)
                     unix[pattern.text] = pattern.fresh
-            elif addr.names and syscall in aliases.ALIASES["net-connect"]:
-                for name in addr.names:
+            elif spelled_names(addr.names) and syscall in aliases.ALIASES["net-connect"]:
+                for name in spelled_names(addr.names):
                     by_name[name].add(int(addr.port or 0))
             else:
                 ports[str(addr.host)].add(int(addr.port or 0))

@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
     _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-__all__ = ["HostPattern", "NetCondition", "NetConditionError", "host_address", "normal_name",
-           "parse_address", "parse_port_range"]
+__all__ = ["HostPattern", "NetCondition", "NetConditionError", "abstract_spelled",
+           "host_address", "normal_name", "parse_address", "parse_port_range"]
 
 _PORT_RANGE = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
 #: (a string: ipaddress is imported where it is first used, startup.DEFERRED)
@@ -191,6 +191,14 @@ class _UnixPattern:
             return self.abstract.fullmatch(path) is not None
         assert self.glob is not None
         return self.glob.matches(path)
+
+
+def abstract_spelled(path: str) -> bool:
+    """Whether a ``unix`` condition can name this socket and no other as its own text: not an
+    abstract name ("@...") holding ``*`` or ``?``, which are wildcards there (no escape).  A
+    connect to its own abstract ``@*`` was learned as ``unix = "@*"``, every abstract socket
+    -- an X server's, a bus (red team 28): such a name is neither learned nor offered."""
+    return not (path.startswith("@") and ("*" in path or "?" in path))
 
 
 def _abstract_regex(text: str) -> re.Pattern[str]:

@@ -38,7 +38,7 @@ from systrace_py.policy.generalize import (
 )
 from systrace_py.policy.glob import Expansions, GlobError, PathGlob, escape
 from systrace_py.policy.model import Action, CallFacts, Location, Rule, Table, checks_of
-from systrace_py.policy.net import NetCondition, NetConditionError
+from systrace_py.policy.net import NetCondition, NetConditionError, abstract_spelled
 
 __all__ = [
     "ANSWER_LOCATION",
@@ -225,7 +225,7 @@ def _unix_offers(path: str, ex: Expansions) -> list[Offer]:
     if path == "":
         return [Offer("file", "unnamed unix sockets", unix="")]
     if path.startswith("@"):
-        if "*" in path or "?" in path:
+        if not abstract_spelled(path):
             return []
         return [Offer("file", f"the abstract socket {path}", unix=path)]
     writer = PathWriter(ex)
