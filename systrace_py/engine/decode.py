@@ -1778,28 +1778,41 @@ class DecodedCall:
     def exec_image(self, elf: bool = True, admit: Admit | None = None) -> ExecImage | None:
         """For an exec: the interpreters the kernel will run for the file, and the binary that
         ends up running (None when the file could not be resolved).  Without ``elf``, only the
-        #! chain is read (what /proc/PID/exe will name).  ``admit``: which interpreters the
-        tracer may read in turn (exec_image.exec_image); an image read with it is not kept."""
+        #! chain (what /proc/PID/exe will name).  ``admit``: which interpreters the tracer may
+        read in turn (exec_image.exec_image).
+
+        The files are read once a stop: the image is kept, and the one without ``elf`` is
+        the kept one's chain (ExecImage.scripts_only) -- so the exec noted for the check at
+        its event (Tracer._note_exec) is the very reading its decision looked at.  An image
+        ``admit`` cut short is not kept (another caller may read on); one it admitted whole
+        is the image read without it."""
         if self.name not in ARGV_ARG:
             return None
-        if admit is not None:
-            decoded = self.decoded_path("path")
-            if decoded is None or decoded.resolved.pseudo:
-                return None
-            opened = _access(self.tid, self.view, decoded.resolved)
-            return None if opened is None else \
-                self.image_of(decoded.resolved.path, elf, opened, admit)
-        key = "_image" if elf else "_script_image"
-        image = getattr(self, key, _UNSET)
-        if image is _UNSET:
-            decoded = self.decoded_path("path")
-            image = None
-            if decoded is not None and not decoded.resolved.pseudo:
-                opened = _access(self.tid, self.view, decoded.resolved)
-                if opened is not None:
-                    image = self.image_of(decoded.resolved.path, elf, opened)
-            setattr(self, key, image)
-        return image  # type: ignore[return-value]
+        kept: object = getattr(self, "_image", _UNSET)
+        if kept is _UNSET and not elf:
+            kept = getattr(self, "_script_image", _UNSET)
+        if kept is None or isinstance(kept, ExecImage):
+            return kept.scripts_only() if kept is not None and not elf else kept
+        decoded = self.decoded_path("path")
+        opened = None if decoded is None else _access(self.tid, self.view, decoded.resolved)
+        image: ExecImage | None = None
+        if decoded is not None and opened is not None:  # (None for a pseudo file too)
+            if admit is None:
+                image = self.image_of(decoded.resolved.path, elf, opened)
+            else:
+                refused: list[str] = []
+
+                def admitting(name: str) -> bool:
+                    if admit(name):
+                        return True
+                    refused.append(name)
+                    return False
+
+                image = self.image_of(decoded.resolved.path, elf, opened, admitting)
+                if refused:
+                    return image  # (cut short: not kept)
+        setattr(self, "_image" if elf else "_script_image", image)
+        return image
 
     def image_of(self, path: str, elf: bool = True, opened: str = "",
                  admit: Admit | None = None) -> ExecImage | None:

@@ -19,12 +19,14 @@ thousand failed the tracer).
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import stat
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from systrace_py.kernel import PATH_MAX
 
@@ -63,6 +65,19 @@ class ExecImage:
     #: the argument of the last #! line (the one naming ``binary``), which the kernel gives
     #: ``binary`` before the script's path: its options (``#!/usr/bin/python3 -s``)
     argument: str | None = None
+    #: whether the last of ``interpreters`` is the binary's ELF interpreter (PT_INTERP),
+    #: and whether ``unread`` is the binary's alone, read for it (read with ``elf``)
+    loader: bool = False
+    loader_unread: bool = False
+
+    def scripts_only(self) -> ExecImage:
+        """This image as read without ``elf`` (:func:`exec_image`): its #! chain alone, what
+        /proc/PID/exe will name -- from the same reading, not another."""
+        if not (self.loader or self.loader_unread):
+            return self
+        return dataclasses.replace(
+            self, interpreters=self.interpreters[:-1] if self.loader else self.interpreters,
+            unread=self.unread and not self.loader_unread, loader=False, loader_unread=False)
 
 
 #: how a name the exec'ing task gives (a #! interpreter, PT_INTERP) is found, as the task
@@ -209,21 +224,38 @@ def _elf_interpreter(fd: int, head: bytes) -> str | None:
 Admit = Callable[[str], bool]
 
 
+class _Chain(NamedTuple):
+    """What :func:`script_chain` found: the #! interpreters (name, where the tracer opens
+    it), in order; whether every one was admitted; whether a file could not be read; the
+    last #! line's argument (ExecImage.argument); and the last file read, with what its
+    header said (kind, name: :func:`_header`) -- the binary's, when the chain ended there."""
+
+    found: list[tuple[str, str]]
+    admitted: bool
+    unread: bool
+    argument: str | None
+    last: tuple[str, str, str | None] | None
+
+
 def script_chain(path: str, reach: Reach, opened: str = "", admit: Admit | None = None
-                 ) -> tuple[list[tuple[str, str]], bool, bool, str | None]:
+                 ) -> _Chain:
     """The #! interpreters the kernel runs for ``path`` (opened at ``opened`` when it is
     not there in the tracer's view), in order, as (name, where the tracer opens it): empty
     for a binary; whether every one was admitted; whether one of the files could not be
-    read (the chain may go on there); and the last #! line's argument (ExecImage.argument).
+    read (the chain may go on there); the last #! line's argument (ExecImage.argument);
+    and the last header read (its file, kind and name), which :func:`exec_image` takes the
+    ELF interpreter from rather than open the binary again.
     An interpreter ``admit`` refuses ends the chain unread.  Each is put to ``admit`` once
     (it matches the name against the policy's rules)."""
     found: list[tuple[str, str]] = []
     current = opened or path
     argument: str | None = None
+    last: tuple[str, str, str | None] | None = None
     for _ in range(MAX_SCRIPT_DEPTH + 1):
         kind, name, given = _header(current)
+        last = (current, kind, name)
         if kind == UNREAD:
-            return found, True, True, argument
+            return _Chain(found, True, True, argument, last)
         if kind != "#!" or name is None:
             break
         where = reach(name)
@@ -233,9 +265,9 @@ def script_chain(path: str, reach: Reach, opened: str = "", admit: Admit | None 
         argument = given
         if admit is not None and not admit(where[0]):
             # refused: what it holds is not the tracer's to read
-            return found, False, False, argument
+            return _Chain(found, False, False, argument, last)
         current = where[1]
-    return found, True, False, argument
+    return _Chain(found, True, False, argument, last)
 
 
 def exec_image(path: str, reach: Reach, elf: bool = True, opened: str = "",
@@ -251,14 +283,19 @@ def exec_image(path: str, reach: Reach, elf: bool = True, opened: str = "",
     memory, which a root tracee may read (/proc/PID/mem): a permitted script whose #! line
     named a file a rule protects made the tracer read that file for it (docs/security.md,
     class 6, "what the tracer reads for a decision")."""
-    chain, admitted, unread, argument = script_chain(path, reach, opened, admit)
+    chain, admitted, unread, argument, last = script_chain(path, reach, opened, admit)
     found = [name for name, _ in chain]
     binary, where = chain[-1] if chain else (path, opened or path)
+    loader = loader_unread = False
     if elf and admitted and not unread:
-        kind, interp, _ = _header(where)
-        unread = kind == UNREAD
+        # the binary's header as the chain read it (one open: what was checked is what was
+        # read); read here only when the chain stopped before it (the kernel's depth)
+        kind, interp = (last[1], last[2]) if last is not None and last[0] == where else \
+            _header(where)[:2]
+        unread = loader_unread = kind == UNREAD
         interpreter = reach(interp) if kind == "elf" and interp is not None else None
         if interpreter is not None:
             found.append(interpreter[0])
+            loader = True
     return ExecImage(tuple(found), binary, "" if where == binary else where, unread,
-                     bool(chain), argument)
+                     bool(chain), argument, loader, loader_unread)
