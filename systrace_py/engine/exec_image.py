@@ -26,7 +26,6 @@ import stat
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from systrace_py.kernel import PATH_MAX
 
@@ -224,17 +223,12 @@ def _elf_interpreter(fd: int, head: bytes) -> str | None:
 Admit = Callable[[str], bool]
 
 
-class _Chain(NamedTuple):
-    """What :func:`script_chain` found: the #! interpreters (name, where the tracer opens
-    it), in order; whether every one was admitted; whether a file could not be read; the
-    last #! line's argument (ExecImage.argument); and the last file read, with what its
-    header said (kind, name: :func:`_header`) -- the binary's, when the chain ended there."""
-
-    found: list[tuple[str, str]]
-    admitted: bool
-    unread: bool
-    argument: str | None
-    last: tuple[str, str, str | None] | None
+#: what :func:`script_chain` found (see there): the #! interpreters, whether every one was
+#: admitted, whether a file could not be read, the last #! line's argument, and the last file
+#: read with what its header said (its path, kind, name) -- a plain tuple: a NamedTuple
+#: class is made at import, on every start's way
+_Chain = tuple[list[tuple[str, str]], bool, bool, "str | None",
+               "tuple[str, str, str | None] | None"]
 
 
 def script_chain(path: str, reach: Reach, opened: str = "", admit: Admit | None = None
@@ -255,7 +249,7 @@ def script_chain(path: str, reach: Reach, opened: str = "", admit: Admit | None 
         kind, name, given = _header(current)
         last = (current, kind, name)
         if kind == UNREAD:
-            return _Chain(found, True, True, argument, last)
+            return found, True, True, argument, last
         if kind != "#!" or name is None:
             break
         where = reach(name)
@@ -265,9 +259,9 @@ def script_chain(path: str, reach: Reach, opened: str = "", admit: Admit | None 
         argument = given
         if admit is not None and not admit(where[0]):
             # refused: what it holds is not the tracer's to read
-            return _Chain(found, False, False, argument, last)
+            return found, False, False, argument, last
         current = where[1]
-    return _Chain(found, True, False, argument, last)
+    return found, True, False, argument, last
 
 
 def exec_image(path: str, reach: Reach, elf: bool = True, opened: str = "",
