@@ -34,7 +34,7 @@ from systrace_py.engine import destinations, signals
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.clone_args import CloneArgs
 from systrace_py.engine.destinations import Destination
-from systrace_py.engine.exec_image import Admit, ExecImage, exec_image
+from systrace_py.engine.exec_image import Admit, ExecImage, exec_images
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import (
     HOST,
@@ -1781,24 +1781,22 @@ class DecodedCall:
         #! chain (what /proc/PID/exe will name).  ``admit``: which interpreters the tracer may
         read in turn (exec_image.exec_image).
 
-        The files are read once a stop: the image is kept, and the one without ``elf`` is
-        the kept one's chain (ExecImage.scripts_only) -- so the exec noted for the check at
-        its event (Tracer._note_exec) is the very reading its decision looked at.  An image
-        ``admit`` cut short is not kept (another caller may read on); one it admitted whole
-        is the image read without it."""
+        The files are read once a stop: a reading with ``elf`` keeps its image and its chain
+        alone (exec_image.exec_images) -- so the exec noted for the check at its event
+        (Tracer._note_exec) is the very reading its decision looked at.  An image ``admit``
+        cut short is not kept (another caller may read on); one it admitted whole is the
+        image read without it."""
         if self.name not in ARGV_ARG:
             return None
-        kept: object = getattr(self, "_image", _UNSET)
-        if kept is _UNSET and not elf:
-            kept = getattr(self, "_script_image", _UNSET)
+        kept: object = getattr(self, "_image" if elf else "_script_image", _UNSET)
         if kept is None or isinstance(kept, ExecImage):
-            return kept.scripts_only() if kept is not None and not elf else kept
+            return kept
         decoded = self.decoded_path("path")
         opened = None if decoded is None else _access(self.tid, self.view, decoded.resolved)
-        image: ExecImage | None = None
+        image = alone = None
         if decoded is not None and opened is not None:  # (None for a pseudo file too)
             if admit is None:
-                image = self.image_of(decoded.resolved.path, elf, opened)
+                image, alone = self._images_of(decoded.resolved.path, elf, opened)
             else:
                 refused: list[str] = []
 
@@ -1808,10 +1806,12 @@ class DecodedCall:
                     refused.append(name)
                     return False
 
-                image = self.image_of(decoded.resolved.path, elf, opened, admitting)
+                image, alone = self._images_of(decoded.resolved.path, elf, opened, admitting)
                 if refused:
                     return image  # (cut short: not kept)
-        setattr(self, "_image" if elf else "_script_image", image)
+        if elf:
+            self._image = image
+        self._script_image = alone
         return image
 
     def image_of(self, path: str, elf: bool = True, opened: str = "",
@@ -1820,9 +1820,14 @@ class DecodedCall:
         ``opened``: where the tracer opens it, when not at ``path``), its interpreters' names
         resolved as the task would open them.  An interpreter no rule could name (outside
         every name the tracer's view has) refuses the exec."""
+        return self._images_of(path, elf, opened, admit)[0]
+
+    def _images_of(self, path: str, elf: bool = True, opened: str = "",
+                   admit: Admit | None = None) -> tuple[ExecImage | None, ExecImage | None]:
+        """:meth:`image_of`, and the same reading's #! chain alone (exec_image.exec_images)."""
         decoder = self._decoder
         if decoder is None:
-            return None
+            return None, None
 
         def reach(name: str) -> tuple[str, str] | None:
             try:
@@ -1835,7 +1840,7 @@ class DecodedCall:
             where = _access(self.tid, self.view, found)
             return (found.path, where) if where is not None else None
 
-        return exec_image(path, reach, elf, opened, admit)
+        return exec_images(path, reach, elf, opened, admit)
 
     def loads_in_own_view(self) -> bool:
         """For an exec: whether the kernel, and the loader after it, would load files for it

@@ -19,7 +19,6 @@ thousand failed the tracer).
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import os
 import stat
@@ -64,19 +63,6 @@ class ExecImage:
     #: the argument of the last #! line (the one naming ``binary``), which the kernel gives
     #: ``binary`` before the script's path: its options (``#!/usr/bin/python3 -s``)
     argument: str | None = None
-    #: whether the last of ``interpreters`` is the binary's ELF interpreter (PT_INTERP),
-    #: and whether ``unread`` is the binary's alone, read for it (read with ``elf``)
-    loader: bool = False
-    loader_unread: bool = False
-
-    def scripts_only(self) -> ExecImage:
-        """This image as read without ``elf`` (:func:`exec_image`): its #! chain alone, what
-        /proc/PID/exe will name -- from the same reading, not another."""
-        if not (self.loader or self.loader_unread):
-            return self
-        return dataclasses.replace(
-            self, interpreters=self.interpreters[:-1] if self.loader else self.interpreters,
-            unread=self.unread and not self.loader_unread, loader=False, loader_unread=False)
 
 
 #: how a name the exec'ing task gives (a #! interpreter, PT_INTERP) is found, as the task
@@ -277,19 +263,29 @@ def exec_image(path: str, reach: Reach, elf: bool = True, opened: str = "",
     memory, which a root tracee may read (/proc/PID/mem): a permitted script whose #! line
     named a file a rule protects made the tracer read that file for it (docs/security.md,
     class 6, "what the tracer reads for a decision")."""
+    return exec_images(path, reach, elf, opened, admit)[0]
+
+
+def exec_images(path: str, reach: Reach, elf: bool = True, opened: str = "",
+                admit: Admit | None = None) -> tuple[ExecImage, ExecImage]:
+    """:func:`exec_image`'s image, and the same reading's #! chain alone (the image without
+    ``elf``: what /proc/PID/exe will name) -- each file opened and read once: the binary's
+    ELF interpreter is taken from the header the chain read to find it was no script (it was
+    opened and read a second time), and a caller that needs both images has one reading."""
     chain, admitted, unread, argument, last = script_chain(path, reach, opened, admit)
-    found = [name for name, _ in chain]
+    found = tuple(name for name, _ in chain)
     binary, where = chain[-1] if chain else (path, opened or path)
-    loader = loader_unread = False
-    if elf and admitted and not unread:
-        # the binary's header as the chain read it (one open: what was checked is what was
-        # read); read here only when the chain stopped before it (the kernel's depth)
-        kind, interp = (last[1], last[2]) if last is not None and last[0] == where else \
-            _header(where)[:2]
-        unread = loader_unread = kind == UNREAD
-        interpreter = reach(interp) if kind == "elf" and interp is not None else None
-        if interpreter is not None:
-            found.append(interpreter[0])
-            loader = True
-    return ExecImage(tuple(found), binary, "" if where == binary else where, unread,
-                     bool(chain), argument, loader, loader_unread)
+    alone = ExecImage(found, binary, "" if where == binary else where, unread, bool(chain),
+                      argument)
+    if not elf or not admitted or unread:
+        return alone, alone
+    # (read here only when the chain stopped before the binary: the kernel's depth)
+    kind, interp = (last[1], last[2]) if last is not None and last[0] == where else \
+        _header(where)[:2]
+    if kind == UNREAD:
+        return ExecImage(found, alone.binary, alone.reach, True, alone.script, argument), alone
+    interpreter = reach(interp) if kind == "elf" and interp is not None else None
+    if interpreter is None:
+        return alone, alone
+    return ExecImage((*found, interpreter[0]), alone.binary, alone.reach, False, alone.script,
+                     argument), alone

@@ -185,7 +185,7 @@ def test_each_file_is_read_once_and_the_chain_alone_is_the_same_reading(tmp_path
     """The binary's ELF interpreter comes from the header the chain read (the binary was
     opened and read twice: once to see it is no script, once for its PT_INTERP), and the
     image without ``elf`` -- what /proc/PID/exe will name, noted for the check at the exec
-    event -- is that reading's chain (ExecImage.scripts_only), not another reading."""
+    event -- comes with it from that reading (exec_images), not from another reading."""
     from systrace_py.engine import exec_image as module
 
     middle = tmp_path / "middle"
@@ -200,14 +200,14 @@ def test_each_file_is_read_once_and_the_chain_alone_is_the_same_reading(tmp_path
 
     for path, chain in ((str(script), (str(middle), binary)), (TRUE, ())):
         read.clear()
-        image = exec_image(path, reach)
-        assert read == [str(script), str(middle), binary] if chain else read == [TRUE]
-        assert image.interpreters[:len(chain)] == chain
-        alone = exec_image(path, reach, elf=False)
-        assert image.scripts_only() == alone and alone.scripts_only() == alone
-        if LOADER in image.interpreters:
-            assert image.loader and image.interpreters[-1] == LOADER
-            assert image.scripts_only().interpreters == chain
+        image, alone = module.exec_images(path, reach)
+        assert read == ([str(script), str(middle), binary] if chain else [TRUE])
+        assert image.interpreters[:len(chain)] == chain and alone.interpreters == chain
+        assert alone == exec_image(path, reach, elf=False)
+        assert image == exec_image(path, reach)
+        loader = image.interpreters[len(chain):]
+        assert loader in ((), (LOADER,)) and (image.binary, image.script, image.argument) == (
+            alone.binary, alone.script, alone.argument)
 
 
 @pytest.mark.parametrize(("name", "runs"), [
