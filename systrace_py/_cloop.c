@@ -1418,10 +1418,17 @@ restore:
 static unsigned char own_vdso[16384];
 static size_t vdso_size;  /* the tracer's vDSO, whose last STUB_ROOM bytes are unused; 0: no stub */
 
+/* vdso_init's stdio buffer: stdio reads a /proc file 1 KiB at a time (its st_blksize), and
+ * the tracer's own maps (~15 KiB, [vdso] near their end) took 15 reads at every start; with
+ * this, as many as the kernel's pages of it (4-5: seq_file gives a page a read) -- the
+ * native loop's load is on the start's way (Tracer()) */
+static char maps_buffer[65536];
+
 static void vdso_init(void) {
     vdso_size = 0;
     uint64_t base = getauxval(AT_SYSINFO_EHDR);
     FILE *maps = fopen("/proc/self/maps", "re");
+    if (maps) setvbuf(maps, maps_buffer, _IOFBF, sizeof maps_buffer);
     if (!base || !maps) {
         if (maps) fclose(maps);
         return;

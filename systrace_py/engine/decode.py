@@ -34,7 +34,7 @@ from systrace_py.engine import destinations, signals
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.clone_args import CloneArgs
 from systrace_py.engine.destinations import Destination
-from systrace_py.engine.exec_image import Admit, ExecImage, exec_image
+from systrace_py.engine.exec_image import Admit, ExecImage, exec_images
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import (
     HOST,
@@ -1778,28 +1778,41 @@ class DecodedCall:
     def exec_image(self, elf: bool = True, admit: Admit | None = None) -> ExecImage | None:
         """For an exec: the interpreters the kernel will run for the file, and the binary that
         ends up running (None when the file could not be resolved).  Without ``elf``, only the
-        #! chain is read (what /proc/PID/exe will name).  ``admit``: which interpreters the
-        tracer may read in turn (exec_image.exec_image); an image read with it is not kept."""
+        #! chain (what /proc/PID/exe will name).  ``admit``: which interpreters the tracer may
+        read in turn (exec_image.exec_image).
+
+        The files are read once a stop: a reading with ``elf`` keeps its image and its chain
+        alone (exec_image.exec_images) -- so the exec noted for the check at its event
+        (Tracer._note_exec) is the very reading its decision looked at.  An image ``admit``
+        cut short is not kept (another caller may read on); one it admitted whole is the
+        image read without it."""
         if self.name not in ARGV_ARG:
             return None
-        if admit is not None:
-            decoded = self.decoded_path("path")
-            if decoded is None or decoded.resolved.pseudo:
-                return None
-            opened = _access(self.tid, self.view, decoded.resolved)
-            return None if opened is None else \
-                self.image_of(decoded.resolved.path, elf, opened, admit)
-        key = "_image" if elf else "_script_image"
-        image = getattr(self, key, _UNSET)
-        if image is _UNSET:
-            decoded = self.decoded_path("path")
-            image = None
-            if decoded is not None and not decoded.resolved.pseudo:
-                opened = _access(self.tid, self.view, decoded.resolved)
-                if opened is not None:
-                    image = self.image_of(decoded.resolved.path, elf, opened)
-            setattr(self, key, image)
-        return image  # type: ignore[return-value]
+        kept: object = getattr(self, "_image" if elf else "_script_image", _UNSET)
+        if kept is None or isinstance(kept, ExecImage):
+            return kept
+        decoded = self.decoded_path("path")
+        opened = None if decoded is None else _access(self.tid, self.view, decoded.resolved)
+        image = alone = None
+        if decoded is not None and opened is not None:  # (None for a pseudo file too)
+            if admit is None:
+                image, alone = self._images_of(decoded.resolved.path, elf, opened)
+            else:
+                refused: list[str] = []
+
+                def admitting(name: str) -> bool:
+                    if admit(name):
+                        return True
+                    refused.append(name)
+                    return False
+
+                image, alone = self._images_of(decoded.resolved.path, elf, opened, admitting)
+                if refused:
+                    return image  # (cut short: not kept)
+        if elf:
+            self._image = image
+        self._script_image = alone
+        return image
 
     def image_of(self, path: str, elf: bool = True, opened: str = "",
                  admit: Admit | None = None) -> ExecImage | None:
@@ -1807,9 +1820,14 @@ class DecodedCall:
         ``opened``: where the tracer opens it, when not at ``path``), its interpreters' names
         resolved as the task would open them.  An interpreter no rule could name (outside
         every name the tracer's view has) refuses the exec."""
+        return self._images_of(path, elf, opened, admit)[0]
+
+    def _images_of(self, path: str, elf: bool = True, opened: str = "",
+                   admit: Admit | None = None) -> tuple[ExecImage | None, ExecImage | None]:
+        """:meth:`image_of`, and the same reading's #! chain alone (exec_image.exec_images)."""
         decoder = self._decoder
         if decoder is None:
-            return None
+            return None, None
 
         def reach(name: str) -> tuple[str, str] | None:
             try:
@@ -1822,7 +1840,7 @@ class DecodedCall:
             where = _access(self.tid, self.view, found)
             return (found.path, where) if where is not None else None
 
-        return exec_image(path, reach, elf, opened, admit)
+        return exec_images(path, reach, elf, opened, admit)
 
     def loads_in_own_view(self) -> bool:
         """For an exec: whether the kernel, and the loader after it, would load files for it

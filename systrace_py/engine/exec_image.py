@@ -209,21 +209,33 @@ def _elf_interpreter(fd: int, head: bytes) -> str | None:
 Admit = Callable[[str], bool]
 
 
+#: what :func:`script_chain` found (see there): the #! interpreters, whether every one was
+#: admitted, whether a file could not be read, the last #! line's argument, and the last file
+#: read with what its header said (its path, kind, name) -- a plain tuple: a NamedTuple
+#: class is made at import, on every start's way
+_Chain = tuple[list[tuple[str, str]], bool, bool, "str | None",
+               "tuple[str, str, str | None] | None"]
+
+
 def script_chain(path: str, reach: Reach, opened: str = "", admit: Admit | None = None
-                 ) -> tuple[list[tuple[str, str]], bool, bool, str | None]:
+                 ) -> _Chain:
     """The #! interpreters the kernel runs for ``path`` (opened at ``opened`` when it is
     not there in the tracer's view), in order, as (name, where the tracer opens it): empty
     for a binary; whether every one was admitted; whether one of the files could not be
-    read (the chain may go on there); and the last #! line's argument (ExecImage.argument).
+    read (the chain may go on there); the last #! line's argument (ExecImage.argument);
+    and the last header read (its file, kind and name), which :func:`exec_image` takes the
+    ELF interpreter from rather than open the binary again.
     An interpreter ``admit`` refuses ends the chain unread.  Each is put to ``admit`` once
     (it matches the name against the policy's rules)."""
     found: list[tuple[str, str]] = []
     current = opened or path
     argument: str | None = None
+    last: tuple[str, str, str | None] | None = None
     for _ in range(MAX_SCRIPT_DEPTH + 1):
         kind, name, given = _header(current)
+        last = (current, kind, name)
         if kind == UNREAD:
-            return found, True, True, argument
+            return found, True, True, argument, last
         if kind != "#!" or name is None:
             break
         where = reach(name)
@@ -233,9 +245,9 @@ def script_chain(path: str, reach: Reach, opened: str = "", admit: Admit | None 
         argument = given
         if admit is not None and not admit(where[0]):
             # refused: what it holds is not the tracer's to read
-            return found, False, False, argument
+            return found, False, False, argument, last
         current = where[1]
-    return found, True, False, argument
+    return found, True, False, argument, last
 
 
 def exec_image(path: str, reach: Reach, elf: bool = True, opened: str = "",
@@ -251,14 +263,29 @@ def exec_image(path: str, reach: Reach, elf: bool = True, opened: str = "",
     memory, which a root tracee may read (/proc/PID/mem): a permitted script whose #! line
     named a file a rule protects made the tracer read that file for it (docs/security.md,
     class 6, "what the tracer reads for a decision")."""
-    chain, admitted, unread, argument = script_chain(path, reach, opened, admit)
-    found = [name for name, _ in chain]
+    return exec_images(path, reach, elf, opened, admit)[0]
+
+
+def exec_images(path: str, reach: Reach, elf: bool = True, opened: str = "",
+                admit: Admit | None = None) -> tuple[ExecImage, ExecImage]:
+    """:func:`exec_image`'s image, and the same reading's #! chain alone (the image without
+    ``elf``: what /proc/PID/exe will name) -- each file opened and read once: the binary's
+    ELF interpreter is taken from the header the chain read to find it was no script (it was
+    opened and read a second time), and a caller that needs both images has one reading."""
+    chain, admitted, unread, argument, last = script_chain(path, reach, opened, admit)
+    found = tuple(name for name, _ in chain)
     binary, where = chain[-1] if chain else (path, opened or path)
-    if elf and admitted and not unread:
-        kind, interp, _ = _header(where)
-        unread = kind == UNREAD
-        interpreter = reach(interp) if kind == "elf" and interp is not None else None
-        if interpreter is not None:
-            found.append(interpreter[0])
-    return ExecImage(tuple(found), binary, "" if where == binary else where, unread,
-                     bool(chain), argument)
+    alone = ExecImage(found, binary, "" if where == binary else where, unread, bool(chain),
+                      argument)
+    if not elf or not admitted or unread:
+        return alone, alone
+    # (read here only when the chain stopped before the binary: the kernel's depth)
+    kind, interp = (last[1], last[2]) if last is not None and last[0] == where else \
+        _header(where)[:2]
+    if kind == UNREAD:
+        return ExecImage(found, alone.binary, alone.reach, True, alone.script, argument), alone
+    interpreter = reach(interp) if kind == "elf" and interp is not None else None
+    if interpreter is None:
+        return alone, alone
+    return ExecImage((*found, interpreter[0]), alone.binary, alone.reach, False, alone.script,
+                     argument), alone

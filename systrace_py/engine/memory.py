@@ -94,7 +94,9 @@ class _ReadBuffer:
     def __init__(self, size: int) -> None:
         self.data = bytearray(size)
         self.view = memoryview(self.data)
-        target = (ctypes.c_char * size).from_buffer(self.data)
+        # (its first byte as a c_char: the buffer's address, held exported -- no array type
+        # of this size made: a ctypes type is made at its first use, ~50 us of the first read)
+        target = ctypes.c_char.from_buffer(self.data)
         self.iov = (ctypes.c_uint64 * 4)(ctypes.addressof(target), 0, 0, 0)
         base = ctypes.addressof(self.iov)
         self.local = ctypes.c_void_p(base)

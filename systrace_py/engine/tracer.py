@@ -421,6 +421,13 @@ class Tracer:
                 with contextlib.suppress(OSError):  # (not the process named: let it go)
                     pt.detach(pid)
                 raise
+        # (stopped before it loads the prefilter: what it has now it inherited)
+        inherited = procfs.status_numbers(pid, b"Seccomp_filters")
+        # Let it go now: its filters' load and its exec's entry run while its records are
+        # made here -- nothing of it is looked at before run() waits for its next stop, and
+        # nothing made below reads it (its memory is opened at the first read), so they are
+        # made for the exec it is about to enter, not for the process it is now.
+        os.kill(pid, signal.SIGCONT)
         process = Process(pid, parent, spec.executable, AddressSpace(), TraceeMemory(pid))
         process.tids.add(pid)
         self.processes[pid] = process
@@ -428,11 +435,8 @@ class Tracer:
         self.tasks[pid] = task
         self.main_pid = pid
         self._loading_prefilter = pid
-        # (stopped before it loads the prefilter: what it has now it inherited)
-        inherited = procfs.status_numbers(pid, b"Seccomp_filters")
         self._foreign_filters = inherited[0] + len(spec.filters) if inherited else None
         self.monitor.on_start(process)
-        os.kill(pid, signal.SIGCONT)
         return pid
 
     def _fork(self, spec: SpawnSpec, nnp: bool) -> int:

@@ -181,6 +181,35 @@ def test_an_interpreter_not_admitted_is_named_but_never_read(tmp_path, monkeypat
     assert str(secret) in read
 
 
+def test_each_file_is_read_once_and_the_chain_alone_is_the_same_reading(tmp_path, monkeypatch):
+    """The binary's ELF interpreter comes from the header the chain read (the binary was
+    opened and read twice: once to see it is no script, once for its PT_INTERP), and the
+    image without ``elf`` -- what /proc/PID/exe will name, noted for the check at the exec
+    event -- comes with it from that reading (exec_images), not from another reading."""
+    from systrace_py.engine import exec_image as module
+
+    middle = tmp_path / "middle"
+    middle.write_text(f"#!{TRUE} -x\n")
+    script = tmp_path / "script"
+    script.write_text(f"#!{middle}\n")
+    read: list[str] = []
+    header = module._header
+    monkeypatch.setattr(module, "_header", lambda path: (read.append(path), header(path))[1])
+    reach = resolver_in(tmp_path)
+    binary = os.path.realpath(TRUE)
+
+    for path, chain in ((str(script), (str(middle), binary)), (TRUE, ())):
+        read.clear()
+        image, alone = module.exec_images(path, reach)
+        assert read == ([str(script), str(middle), binary] if chain else [TRUE])
+        assert image.interpreters[:len(chain)] == chain and alone.interpreters == chain
+        assert alone == exec_image(path, reach, elf=False)
+        assert image == exec_image(path, reach)
+        loader = image.interpreters[len(chain):]
+        assert loader in ((), (LOADER,)) and (image.binary, image.script, image.argument) == (
+            alone.binary, alone.script, alone.argument)
+
+
 @pytest.mark.parametrize(("name", "runs"), [
     ("LD_PRELOAD", True), ("LD_AUDIT", True), ("LD_LIBRARY_PATH", True), ("GCONV_PATH", True),
     ("BASH_ENV", True), ("BASH_FUNC_echo%%", True), ("PYTHONPATH", True),

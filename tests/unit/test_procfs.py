@@ -122,3 +122,15 @@ def test_a_capability_is_read_from_the_effective_mask_alone(mask: int, capabilit
     assert procfs.has_capability(status, capability) is bool(mask >> capability & 1)
     assert procfs.has_capability(b"Name:\tx\nCapPrm:\t1\n", 0) is None
 
+
+
+def test_a_file_longer_than_a_read_is_read_whole(tmp_path: Path) -> None:
+    """procfs.read reads with the descriptor's calls, 8 kB at a time, to the end: a file of
+    several reads (a big /proc/PID/maps) comes whole, an empty one empty."""
+    data = bytes(range(256)) * 97  # 24832 bytes: four reads, the last a short one
+    (tmp_path / "long").write_bytes(data)
+    (tmp_path / "empty").write_bytes(b"")
+    assert procfs.read(str(tmp_path / "long")) == data
+    assert procfs.read(str(tmp_path / "empty")) == b""
+    maps = procfs.read("/proc/self/maps")
+    assert maps.endswith(b"\n") and b"[stack]" in maps
