@@ -840,3 +840,16 @@ def test_a_hooks_directory_a_git_config_names_runs_later(tmp_path, monkeypatch) 
     assert planted_at(str(hook)) is None
     assert planted_at(str(repo / "ci" / "h" / "post-merge")) == str(repo / "ci")
     assert planted_at(str(home / "my-hooks" / "pre-push")) == str(home)
+
+
+@pytest.mark.parametrize(("name", "glob"), [
+    ("works_7teik4", "work*"),      # tempfile's 8 with a "_" inside: not "works_" and 6
+    ("workxjc7wwf_", "work*"),
+    ("build_a1b2c3d4", "build_*"),  # the prefix's own "_" before the 8: kept
+    ("workAb3Cd9", "work*"),        # mkdtemp(3)'s 6 (cases): unchanged
+])
+def test_a_name_made_as_mkdtemp_with_an_underscore_in_its_run_keeps_its_prefix(name, glob):
+    """tempfile's 8 characters draw ``_`` too: a head ending at an ``_`` inside them is no end
+    (the CI's test_a_directory_made_as_mkdtemp_makes_one_is_learned_as_generated: "works_"
+    learned from ``works_7teik4``, the next run's ``workdiky3an9`` refused)."""
+    assert generated_name(name, Evidence.TEMPORARY, mkstemp=True) == glob
