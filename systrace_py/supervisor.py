@@ -1091,12 +1091,13 @@ class Supervisor:
 
     @staticmethod
     def _home(call: DecodedCall) -> str:
-        """The exec's HOME, for a message ("HOME unset" when it has none)."""
+        """The exec's HOME, for a message ("HOME unset" when it has none): the first entry,
+        as getenv reads it (environment.moved, which names every one when told no start)."""
         try:
-            home = next((e for e in call.envp or () if e.startswith("HOME=")), None)
+            home = moved(HOME, call.envp or (), None)
         except DecodeError:
             return "HOME unreadable"
-        return home or "HOME unset"
+        return home if home is not None and "=" in home else "HOME unset"
 
     def _ask(self, task: Task, call: DecodedCall, decision: Decision) -> Reply:
         process = task.process

@@ -239,7 +239,7 @@ def reads_from(binary: str | None, argument: str | None, script: bool,
     if binary is None:
         return frozenset({HOME, PATH})
     found: set[str] = set()
-    options = python_options(binary, argument, script, None if script else argv)
+    options = python_options(binary, argument, script, argv)  # (a script's: its #! line)
     if options is not None and loads_user_site(options, envp):
         found.add(HOME)
     if env_searches(binary, argument, script):
