@@ -74,6 +74,19 @@ static void *in_thread(void *file) {
     return (void *)(long)run_cases(file);
 }
 
+/* A scoped lookup (RESOLVE_BENEATH, RESOLVE_IN_ROOT) that meets ".." fails EAGAIN when any
+ * rename or mount ran anywhere on the machine during its walk; openat2(2) says to try again,
+ * and a parallel test suite renames all the time.  (RESOLVE_CACHED's EAGAIN is for good.) */
+static long openat2_retrying(int dirfd, const char *path, struct open_how *how) {
+    long ret;
+    int tries = 0;
+    do
+        ret = syscall(SYS_openat2, dirfd, path, how, sizeof *how);
+    while (ret < 0 && errno == EAGAIN && !(how->resolve & RESOLVE_CACHED) &&
+           (how->resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) && ++tries < 1000);
+    return ret;
+}
+
 int main(int argc, char **argv) {
     if (argc != 2 && !(argc == 3 && strcmp(argv[2], "thread") == 0)) {
         fprintf(stderr, "usage: lookups CASES [thread]\n");
@@ -119,7 +132,7 @@ static int run_cases(const char *file) {
         if (strcmp(op, "openat2") == 0) {
             struct open_how how = {.flags = (unsigned)(flags ? flags : O_PATH) | O_CLOEXEC,
                                    .resolve = strtoull(res, NULL, 10)};
-            ret = fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+            ret = fd = (int)openat2_retrying(dirfd, path, &how);
         } else if (strcmp(op, "open") == 0) {
             ret = fd = openat(dirfd, path, (flags ? flags : O_PATH) | O_CLOEXEC);
         } else if (strcmp(op, "statfs") == 0) {

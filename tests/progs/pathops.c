@@ -159,6 +159,19 @@ static int secret_name(char *out, size_t size) {
     return 0;
 }
 
+/* A scoped lookup (RESOLVE_BENEATH, RESOLVE_IN_ROOT) that meets ".." fails EAGAIN when any
+ * rename or mount ran anywhere on the machine during its walk; openat2(2) says to try again,
+ * and a parallel test suite renames all the time.  (RESOLVE_CACHED's EAGAIN is for good.) */
+static long openat2_retrying(int dirfd, const char *path, struct open_how *how) {
+    long ret;
+    int tries = 0;
+    do
+        ret = syscall(SYS_openat2, dirfd, path, how, sizeof *how);
+    while (ret < 0 && errno == EAGAIN && !(how->resolve & RESOLVE_CACHED) &&
+           (how->resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) && ++tries < 1000);
+    return ret;
+}
+
 struct lookup {
     int dirfd;
     const char *path;   /* (a last name's: without its trailing slashes) */
@@ -172,7 +185,7 @@ static int probe_open(const struct lookup *l) {
     if (l->resolve >= 0) {
         struct open_how how = {.flags = (unsigned long long)flags,
                                .resolve = (unsigned long long)l->resolve};
-        return (int)syscall(SYS_openat2, l->dirfd, l->path, &how, sizeof how);
+        return (int)openat2_retrying(l->dirfd, l->path, &how);
     }
     return openat(l->dirfd, l->path, flags);
 }
@@ -450,7 +463,7 @@ static int run_line(int n, char **f, int nf) {
         struct open_how how = {.flags = (unsigned long long)fl,
                                .mode = (fl & (O_CREAT | __O_TMPFILE)) ? 0644 : 0,
                                .resolve = (unsigned long long)atol(f[4])};
-        keep(n, (int)syscall(SYS_openat2, dirfd_of(f[1]), f[2], &how, sizeof how), atoi(f[5]));
+        keep(n, (int)openat2_retrying(dirfd_of(f[1]), f[2], &how), atoi(f[5]));
     } else if (!strcmp(op, "close")) {
         NEED(1);
         say(n, close(SLOT_BASE + atoi(f[1])));
