@@ -44,6 +44,11 @@ def rule_ref(rule: Rule | None, table: str) -> dict[str, Any] | None:
 #: program may have made one there (review 14)
 _APPEND = os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC | os.O_NONBLOCK
 
+#: A new log is the user's alone, whatever the umask: it records the traced programs' argv
+#: (passwords and tokens given on command lines), the files they opened and the hosts they
+#: looked up -- as private as a shell's history.  A log that is there already keeps its mode.
+LOG_MODE = 0o600
+
 
 class _LogFile:
     """A log file written one whole record per write(2) (O_APPEND), never left with a part."""
@@ -99,7 +104,7 @@ def _open_log(path: str) -> int:
     try:
         create = 0 if link is not None else os.O_CREAT
         try:
-            fd = _blocking(os.open(base, _APPEND | create | os.O_NOFOLLOW, 0o666,
+            fd = _blocking(os.open(base, _APPEND | create | os.O_NOFOLLOW, LOG_MODE,
                                    dir_fd=held_dir))
         except OSError as exc:
             if exc.errno == errno.ENXIO and _a_fifo(base, held_dir):

@@ -171,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "CMD's stdin and stdout, or on a unix socket it connects to")
     g = p.add_argument_group("logging")
     g.add_argument("-E", "--log", type=given, metavar="FILE",
-                   help="append one JSON object per decision and process event to FILE")
+                   help="append one JSON object per decision and process event to FILE (a new "
+                        "one is made 0600)")
     g.add_argument("-e", dest="log_stderr", action="store_true",
                    help="write the log to stderr")
     g.add_argument("-v", "--verbose", action="store_true",

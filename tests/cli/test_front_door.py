@@ -395,3 +395,23 @@ def test_every_guard_says_what_it_protects():
 
     for name in seccomp.GUARDED_CALLS:
         assert seccomp.guard_purpose(name) != seccomp.guard_purpose("no such call"), name
+
+
+@pytest.mark.parametrize("mode", ["enforce", "learn"])
+def test_a_new_log_is_the_users_alone_and_an_old_one_keeps_its_mode(tmp_path, mode):
+    """A log records argv (a password on a command line), paths and host names: a new one is
+    made 0600 under the common umask 022, as private as a shell's history; one that is there
+    already is appended to and keeps the mode its owner gave it."""
+    how = (["-p", str(write_policy(tmp_path))] if mode == "enforce"
+           else ["-A", "-o", str(tmp_path / "learned.toml")])
+    umask_022 = ["sh", "-c", 'umask 022 && exec "$@"', "sh"]
+    new, old = tmp_path / "new.jsonl", tmp_path / "old.jsonl"
+    old.write_text("")
+    old.chmod(0o644)
+    for log in (new, old):
+        r = run_systrace(["--log", str(log), *how, "--", "true", "--password=hunter2"],
+                         prefix=umask_022)
+        assert r.returncode == 0, r.stderr
+        assert "hunter2" in log.read_text()
+    assert new.stat().st_mode & 0o777 == 0o600
+    assert old.stat().st_mode & 0o777 == 0o644
