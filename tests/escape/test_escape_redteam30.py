@@ -1,0 +1,124 @@
+"""Red team 30: an outsider at the engine's model of this kernel -- its newest calls, and
+descriptors of processes outside the traced tree (issue 11).
+
+Each attack has a native control (the technique works without systrace) and a run under
+systrace that must not get what its policy refuses (docs/security.md, "Red team 30").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from escape_lib import (
+    Scene,
+    assert_blocked,
+    attack,
+    controlled_and_blocked,
+    never,
+    policy,
+    require_real,
+)
+
+NOBODY = "65534"
+
+
+def _fs_never(s: Scene) -> str:
+    """Everything permitted but reading or writing the secret's directory."""
+    return policy(never(["fsread", "fswrite"], path=f"{s.secd}/**"))
+
+
+def _with_xattr(s: Scene) -> None:
+    """The value getxattrat would read (a user xattr: the scene's file system must take it)."""
+    try:
+        os.setxattr(s.secret, "user.rt30", b"hidden-value")
+    except OSError as exc:
+        pytest.skip(f"no user xattr on the scene's file system: {exc}")
+
+
+@pytest.mark.parametrize("mode", ["getattr", "getattr_fd", "setattr", "getxattrat",
+                                  "setxattrat", "tree_attr", "tree_clone"])
+def test_the_newest_calls_reach_no_refused_file(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str], mode: str) -> None:
+    """The calls of 6.13 to 6.17 that take a path -- file_getattr and file_setattr (their
+    AT_ flags in the fifth register), getxattrat and setxattrat, open_tree_attr with and
+    without OPEN_TREE_CLONE -- aimed at a file of a refused directory: each reached it
+    natively; under systrace each is refused as the older call it stands for (stat, chattr,
+    getxattr, setxattr, an O_PATH open, a bind mount of the directory).  Held when first
+    run: a witness that the table's entries are the kernel's."""
+    if mode == "tree_clone" and os.geteuid() != 0:
+        pytest.skip("a detached copy of a mount needs CAP_SYS_ADMIN")
+    controlled_and_blocked(tmp_path, build("escape/new_calls.c"),
+                           lambda s: [mode, s.secret], _fs_never,
+                           setup=_with_xattr if mode == "getxattrat" else None, env=loop)
+
+
+@contextlib.contextmanager
+def _namespaced_holder(s: Scene, as_nobody: bool) -> Iterator[int]:
+    """A process outside the tree, in a mount namespace of its own where the refused
+    directory is bound over the decoy's: it holds the secret open (as descriptor 3, by its
+    name there, the decoy's) and sits in that directory.  As nobody, in a user namespace of
+    its own (no privilege of the machine's).  Yields its pid once its descriptor is open."""
+    script = (f'mount --bind "{s.secd}" "{s.pubd}" && exec 3<"{s.pubd}/secret.txt" && '
+              f'cd "{s.pubd}" && exec sleep 60')
+    command = ["unshare", "-m", "--propagation", "private", "sh", "-c", script]
+    if as_nobody:
+        command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                   "unshare", "-Ur", *command[1:]]
+    proc = subprocess.Popen(command, start_new_session=True, stderr=subprocess.PIPE)
+    try:
+        link = f"/proc/{proc.pid}/fd/3"
+        while proc.poll() is None and not os.path.exists(link):
+            os.sched_yield()
+        if proc.poll() is not None:
+            assert proc.stderr is not None
+            pytest.skip(f"no mount namespace of its own here: {proc.stderr.read().decode()}")
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait(5)
+
+
+@pytest.mark.parametrize("as_user", ["root", "nobody"])
+def test_a_descriptor_of_a_process_in_another_mount_namespace(
+        build: Callable[..., Path], world_tmp: Path, loop: dict[str, str], as_user: str) -> None:
+    """A process outside the tree (a container, a service with private mounts) holds the
+    secret, which a bind mount of its own namespace shows at the decoy's name: its /proc
+    links' texts (fd/3, cwd, root/...) name the decoy here, and the kernel's jump reaches the
+    secret.  Natively, root -- and nobody, for a holder that is nobody's in a user namespace
+    of its own -- reads it; under systrace every such spelling is refused (the resolver
+    jumps through the magic link and names what it reached: an object of a namespace the
+    tracer did not follow has no name here, EACCES)."""
+    if os.geteuid() != 0:
+        pytest.skip("the test starts the holder and drops to nobody as root")
+    if shutil.which("unshare") is None or shutil.which("setpriv") is None:
+        pytest.skip("util-linux's unshare and setpriv are needed")
+    program = Path(shutil.copy(build("escape/outside_fd.c"), world_tmp / "outside_fd"))
+    nobody = as_user == "nobody"
+
+    def run(name: str, traced: bool) -> str:
+        s = Scene.make(world_tmp, name)
+        with _namespaced_holder(s, nobody) as pid:
+            spellings = [f"/proc/{pid}/fd/3", f"/proc/{pid}/cwd/secret.txt",
+                         f"/proc/{pid}/root{s.pubd}/secret.txt"]
+            if not traced:
+                argv: list[object] = [program, *spellings]
+                if nobody:
+                    argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
+                            "--clear-groups", *argv]
+                control = attack(argv[0], *argv[1:], policy_text=None, scene=s)
+                require_real(control)
+                return control.detail
+            outcome = attack(program, *spellings, policy_text=_fs_never(s), scene=s,
+                             env=loop, options=["-c", f"{NOBODY}:{NOBODY}"] if nobody else ())
+            assert_blocked(outcome)
+            assert outcome.detail.count("EACCES") == len(spellings), outcome
+            return outcome.detail
+
+    run("control", False)
+    run("traced", True)
