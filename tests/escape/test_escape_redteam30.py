@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -122,3 +123,61 @@ def test_a_descriptor_of_a_process_in_another_mount_namespace(
 
     run("control", False)
     run("traced", True)
+
+
+#: a service outside the tree: listens on a unix socket (argv[1]), says a byte to each
+#: client, and keeps it
+LISTENER = """
+import os, socket, sys
+server = socket.socket(socket.AF_UNIX)
+server.bind(sys.argv[1] + ".new")
+server.listen(8)
+os.rename(sys.argv[1] + ".new", sys.argv[1])  # (there once it listens)
+clients = []
+while True:
+    client, _ = server.accept()
+    try:
+        client.sendall(b"x")
+    except OSError:  # (a client gone already: the peer mode reads nothing)
+        continue
+    clients.append(client)
+"""
+#: every signal call permitted when all its targets are tasks of the tree, refused otherwise
+#: (test_escape_signals.TREE_ONLY)
+TREE_ONLY = policy('calls = ["signal"]\ntarget = "tree"\naction = "permit"',
+                   never("signal", errno="EPERM"))
+
+
+@pytest.mark.parametrize("mode", ["peer", "scm"])
+def test_a_pidfd_a_socket_hands_out_sends_no_signal_out_of_the_tree(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str], mode: str) -> None:
+    """A pidfd the program never asked pidfd_open for: a unix socket's peer's, from
+    getsockopt(SO_PEERPIDFD), or installed by the kernel with a message (SCM_PIDFD) -- of a
+    service outside the tree.  Natively pidfd_send_signal through it ends the service; under
+    a tree-scoped permit of signals it is refused (EPERM): the target is read from the
+    descriptor at the stop, wherever the descriptor came from."""
+    program = build("escape/sig_peerpidfd.c")
+    script = tmp_path / "listener.py"
+    script.write_text(LISTENER)
+
+    def run(name: str, traced: bool) -> tuple[str, str, bool]:
+        path = tmp_path / f"{name}.sock"
+        proc = subprocess.Popen([sys.executable, str(script), str(path)],
+                                start_new_session=True)
+        try:
+            while proc.poll() is None and not path.exists():
+                os.sched_yield()
+            outcome = attack(program, mode, path, policy_text=TREE_ONLY if traced else None,
+                             scene=None, env=loop)
+            return outcome.verdict, str(outcome), proc.poll() is None
+        finally:
+            proc.kill()
+            proc.wait(5)
+
+    verdict, text, _ = run("control", False)
+    if verdict == "SKIPPED":
+        pytest.skip(text)
+    assert verdict == "ESCAPED", text
+    verdict, text, alive = run("traced", True)
+    assert verdict == "BLOCKED" and "EPERM" in text, text
+    assert alive, text
