@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from escape_lib import (
+    SYSTRACE,
     Scene,
     assert_blocked,
     attack,
@@ -24,6 +25,7 @@ from escape_lib import (
     never,
     policy,
     require_real,
+    scene_env,
 )
 
 NOBODY = "65534"
@@ -181,3 +183,48 @@ def test_a_pidfd_a_socket_hands_out_sends_no_signal_out_of_the_tree(
     verdict, text, alive = run("traced", True)
     assert verdict == "BLOCKED" and "EPERM" in text, text
     assert alive, text
+
+
+def _write_never(s: Scene) -> str:
+    return policy(never("fswrite", path=f"{s.secd}/**"))
+
+
+@pytest.mark.parametrize("mode", ["syscall", "sysenter", "int80"])
+def test_a_far_call_into_a_32_bit_code_segment(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str], mode: str) -> None:
+    """A 64-bit process far-returns into __USER32_CS and enters the kernel from 32-bit code:
+    `syscall` (AMD's compat entry), `sysenter` (Intel's) or `int $0x80`, i386's mkdir (39;
+    getpid on x86_64) in a directory fswrite refuses.  Natively the directory is made (the CPU
+    that raises #UD for one of the first two skips it); under systrace the filters' bad-arch
+    action answers ENOSYS, whatever the entry: the kernel gives each the i386 audit arch."""
+    controlled_and_blocked(tmp_path, build("escape/abi_compat.c"),
+                           lambda s: [mode, s.secd], _write_never, env=loop)
+
+
+def test_a_far_call_into_a_32_bit_code_segment_under_attach(
+        build: Callable[..., Path], tmp_path: Path) -> None:
+    """--attach loads no filter: the compat entries stop at their syscall-entry stop, where
+    the tracer's own arch check refuses them (Python's loop: the native one never serves an
+    attached process)."""
+    program = build("escape/abi_compat.c")
+    control = Scene.make(tmp_path, "control")
+    require_real(attack(program, "int80", control.secd, policy_text=None, scene=control))
+    for mode in ("int80", "syscall"):
+        s = Scene.make(tmp_path, f"attach-{mode}")
+        policy_file = s.root / "attach.toml"
+        policy_file.write_text(_write_never(s))
+        env = scene_env(s, ESC_WAIT_TRACER="1")
+        target = subprocess.Popen([str(program), mode, str(s.secd)], stdout=subprocess.PIPE,
+                                  text=True, env=env, start_new_session=True, cwd=s.root)
+        try:
+            assert target.stdout is not None
+            assert target.stdout.readline().startswith("ready")
+            tracer = subprocess.run([*SYSTRACE, "--attach", str(target.pid), "-p",
+                                     str(policy_file)], capture_output=True, text=True,
+                                    timeout=30, env=env, start_new_session=True, cwd=s.root)
+            out, _ = target.communicate(timeout=30)
+        finally:
+            if target.poll() is None:
+                target.kill()
+        assert "ESCAPED" not in out and "BLOCKED" in out, out + tracer.stderr
+        assert not (s.secd / "rt30-compat").exists()
