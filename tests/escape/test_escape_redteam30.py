@@ -61,12 +61,22 @@ def test_the_newest_calls_reach_no_refused_file(
                            setup=_with_xattr if mode == "getxattrat" else None, env=loop)
 
 
+def _sleeps(pid: int) -> bool:
+    """Whether the process runs sleep (setpriv, unshare and sh exec'd it last)."""
+    try:
+        with open(f"/proc/{pid}/comm") as comm:
+            return comm.read().strip() == "sleep"
+    except OSError:
+        return False
+
+
 @contextlib.contextmanager
 def _namespaced_holder(s: Scene, as_nobody: bool) -> Iterator[int]:
     """A process outside the tree, in a mount namespace of its own where the refused
     directory is bound over the decoy's: it holds the secret open (as descriptor 3, by its
     name there, the decoy's) and sits in that directory.  As nobody, in a user namespace of
-    its own (no privilege of the machine's).  Yields its pid once its descriptor is open."""
+    its own (no privilege of the machine's).  Yields its pid once it sleeps (its last exec:
+    its namespace, descriptor and cwd are made)."""
     script = (f'mount --bind "{s.secd}" "{s.pubd}" && exec 3<"{s.pubd}/secret.txt" && '
               f'cd "{s.pubd}" && exec sleep 60')
     command = ["unshare", "-m", "--propagation", "private", "sh", "-c", script]
@@ -75,8 +85,7 @@ def _namespaced_holder(s: Scene, as_nobody: bool) -> Iterator[int]:
                    "unshare", "-Ur", *command[1:]]
     proc = subprocess.Popen(command, start_new_session=True, stderr=subprocess.PIPE)
     try:
-        link = f"/proc/{proc.pid}/fd/3"
-        while proc.poll() is None and not os.path.exists(link):
+        while proc.poll() is None and not _sleeps(proc.pid):
             os.sched_yield()
         if proc.poll() is not None:
             assert proc.stderr is not None
