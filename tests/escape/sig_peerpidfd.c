@@ -7,8 +7,12 @@
  *   peer   connect to SOCKET, getsockopt(SO_PEERPIDFD) (Linux 6.5): the listener's pidfd
  *   scm    connect with SO_PASSPIDFD set, read the listener's first message: its SCM_PIDFD
  *          control message installs a pidfd of the sender (Linux 6.5)
- * Then pidfd_send_signal(pidfd, SIGTERM).  Red team 30 (docs/security.md): class 6 -- a
- * descriptor from outside the tree naming a process outside it.
+ * Then pidfd_send_signal(pidfd, SIGTERM).
+ *   getfd  the pidfd as peer's, then pidfd_getfd(pidfd, 50): the listener holds the secret at
+ *          descriptor 50 -- ESCAPED when the copy is the secret (the listener is the same
+ *          user's, or the program is root: ptrace's access check)
+ * Red team 30 (docs/security.md): class 6 -- a descriptor from outside the tree naming a
+ * process outside it.
  */
 #include "attack.h"
 
@@ -24,7 +28,7 @@
 
 int main(int argc, char **argv) {
     if (argc < 3)
-        usage("sig_peerpidfd peer|scm SOCKET");
+        usage("sig_peerpidfd peer|scm|getfd SOCKET");
     const char *mode = argv[1];
     struct sockaddr_un sa;
     int sock = unix_socket_at(argv[2], &sa);
@@ -40,7 +44,7 @@ int main(int argc, char **argv) {
     if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len))
         blocked("SO_PEERCRED: %s", ename(errno));
     int pidfd = -1;
-    if (!strcmp(mode, "peer")) {
+    if (strcmp(mode, "scm")) {
         len = sizeof pidfd;
         if (getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len)) {
             if (errno == ENOPROTOOPT)
@@ -61,6 +65,15 @@ int main(int argc, char **argv) {
             skipped("no SCM_PIDFD came with the message");
     }
     note("a pidfd (%d) of the listener, pid %d", pidfd, (int)cred.pid);
+    if (!strcmp(mode, "getfd")) {
+        int copy = (int)syscall(SYS_pidfd_getfd, pidfd, 50, 0);
+        if (copy < 0)
+            blocked("pidfd_getfd: %s", ename(errno));
+        if (is_secret_fd(copy))
+            escaped("pidfd_getfd gave the listener's descriptor of the secret (%s)",
+                    fd_name(copy));
+        blocked("pidfd_getfd gave another file: %s", fd_name(copy));
+    }
     if (syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0))
         blocked("pidfd_send_signal: %s", ename(errno));
     if (process_ends_soon(cred.pid))

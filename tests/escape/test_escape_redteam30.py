@@ -137,9 +137,11 @@ def test_a_descriptor_of_a_process_in_another_mount_namespace(
 
 
 #: a service outside the tree: listens on a unix socket (argv[1]), says a byte to each
-#: client, and keeps it
+#: client, and keeps it; holds the file argv[2] (if given) at descriptor 50
 LISTENER = """
 import os, socket, sys
+if len(sys.argv) > 2:  # (a file it holds at descriptor 50)
+    os.dup2(os.open(sys.argv[2], os.O_RDONLY), 50, inheritable=False)
 server = socket.socket(socket.AF_UNIX)
 server.bind(sys.argv[1] + ".new")
 server.listen(8)
@@ -237,3 +239,37 @@ def test_a_far_call_into_a_32_bit_code_segment_under_attach(
                 target.kill()
         assert "ESCAPED" not in out and "BLOCKED" in out, out + tracer.stderr
         assert not (s.secd / "rt30-compat").exists()
+
+
+def test_pidfd_getfd_through_a_pidfd_a_socket_hands_out(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """pidfd_getfd against a process outside the tree, through the pidfd its socket hands
+    out (SO_PEERPIDFD): natively the copy of the service's descriptor is the secret (root, or
+    the service's user); under systrace pidfd_getfd is an unsafe call, refused (EPERM) unless
+    a rule names it -- here under `never fsread` of the secret's directory alone."""
+    program = build("escape/sig_peerpidfd.c")
+    script = tmp_path / "listener.py"
+    script.write_text(LISTENER)
+
+    def run(name: str, traced: bool) -> str:
+        s = Scene.make(tmp_path, name)
+        path = tmp_path / f"{name}.sock"
+        proc = subprocess.Popen([sys.executable, str(script), str(path), str(s.secret)],
+                                start_new_session=True)
+        try:
+            while proc.poll() is None and not path.exists():
+                os.sched_yield()
+            outcome = attack(program, "getfd", path,
+                             policy_text=_fs_never(s) if traced else None, scene=s, env=loop)
+        finally:
+            proc.kill()
+            proc.wait(5)
+        if not traced:
+            require_real(outcome)
+        else:
+            assert_blocked(outcome)
+            assert "pidfd_getfd: EPERM" in outcome.stdout, outcome
+        return outcome.verdict
+
+    run("control", False)
+    run("traced", True)
