@@ -148,7 +148,7 @@ def devpts_attack(program: Path, work: Path, policy_text: str | None,
             def take_terminal() -> None:
                 fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-            victim = subprocess.Popen(["sleep", "60"], stdin=slave, start_new_session=True,
+            victim = subprocess.Popen(["sleep", "3600"], stdin=slave, start_new_session=True,
                                       preexec_fn=take_terminal)
             try:
                 (work / "victim.new").write_text(str(victim.pid))

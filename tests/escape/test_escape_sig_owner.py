@@ -116,7 +116,9 @@ def _victim_leading(terminal: int, type_line: Callable[[], None]
     def take_terminal() -> None:
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-    proc = subprocess.Popen(["sleep", "60"], stdin=terminal, start_new_session=True,
+    # (it outlives any attack: killed below.  A `sleep 60` ended by itself under a traced
+    # attack of 3000 tries that took 60 s on a loaded machine, which read as an escape)
+    proc = subprocess.Popen(["sleep", "3600"], stdin=terminal, start_new_session=True,
                             preexec_fn=take_terminal)
     done = threading.Event()
 
