@@ -1,0 +1,101 @@
+"""Red team 29: an outsider at the surfaces around the engine -- the resident tracer, the
+approver and the question, the tracer's writes, host names (issue 11).
+
+Each attack has a native control (the technique works without systrace) and a run under
+systrace that must not escape (docs/security.md, "Red team 29")."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from escape_lib import SYSTRACE, scene_env
+
+#: The address the forged answers give for the permitted name: a listener of the test's,
+#: which the policy lets the program reach only as that name
+EVIL = "127.0.0.66"
+
+
+@contextmanager
+def listener(address: str) -> Iterator[int]:
+    """A TCP listener on ``address`` that accepts and closes; its port."""
+    sock = socket.socket()
+    sock.bind((address, 0))
+    sock.listen(64)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+        thread.join()
+
+
+@pytest.mark.parametrize("loop", ["python", "native"])
+def test_a_forged_answer_raced_at_the_resolver_names_no_address(build, tmp_path: Path,
+                                                                loop: str) -> None:
+    """Under ``host`` rules systrace's resolver forwarded a program's query -- its own id --
+    on a UDP socket connected to the name server, and recorded the first answer that socket
+    got.  Any local process may send such a socket a datagram "from" the server: bound to
+    port 53 of another loopback address, with IP_PKTINFO naming the server's address as the
+    source; and the socket is in /proc/net/udp.  dns_forge.c looks ``good.test`` up and races
+    "good.test is 127.0.0.66" at every socket connected to the server: the resolver took it
+    (1 to 13 lookups), and the policy's permit on ``good.test`` let the program connect to
+    127.0.0.66, which every other rule refuses.  Control: natively a socket connected to the
+    name server takes the forged datagram.  Now the resolver asks the server over TCP only
+    (an answer too long for the program's UDP query goes back truncated, and its resolver
+    asks again over TCP): 60 lookups, each answered with the server's address, none forged."""
+    from engine.dns_lib import SERVER, dns_server, private_resolv_conf
+
+    program = build("escape/dns_forge.c")
+    prefix = private_resolv_conf(tmp_path)
+    policy_file = tmp_path / "p.toml"
+    policy_file.write_text(f'''default = "permit"
+
+[[rule]]
+calls = ["net-connect"]
+address = ["127.0.0.1", "{SERVER}"]
+action = "permit"
+
+[[rule]]
+calls = ["net-connect"]
+host = "good.test"
+action = "permit"
+
+[[rule]]
+calls = ["net-connect"]
+action = "never"
+errno = "EACCES"
+''')
+    env = scene_env(None, **({"SYSTRACE_NO_CLOOP": "1"} if loop == "python" else {}))
+    with dns_server({"good.test": "127.0.0.2"}) as server, listener(EVIL) as port:
+        control = subprocess.run([*prefix, str(program), "control"], capture_output=True,
+                                 text=True, timeout=60, check=False)
+        if control.stdout.startswith("SKIPPED"):
+            pytest.skip(control.stdout)
+        assert control.stdout.startswith("ESCAPED: a socket connected to the name server "
+                                         "took the forged answer"), control
+        traced = subprocess.run([*prefix, *SYSTRACE, "-p", str(policy_file), "--",
+                                 str(program), "attack", "good.test", EVIL, str(port), "60"],
+                                capture_output=True, text=True, timeout=300, check=False,
+                                env=env)
+        assert "before: connect to 127.0.0.66" in traced.stdout and "EACCES" in traced.stdout
+        assert "ESCAPED" not in traced.stdout, traced
+        assert "BLOCKED: 60 lookups of good.test, 60 answered, 0 with the forged address" \
+            in traced.stdout, traced
+        assert server.tcp_queries.count("good.test") == 60
