@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from escape_lib import SYSTRACE, scene_env
+from escape_lib import SYSTRACE, Scene, attack, require_real, scene_env
 
 #: The address the forged answers give for the permitted name: a listener of the test's,
 #: which the policy lets the program reach only as that name
@@ -99,3 +99,44 @@ errno = "EACCES"
         assert "BLOCKED: 60 lookups of good.test, 60 answered, 0 with the forged address" \
             in traced.stdout, traced
         assert server.tcp_queries.count("good.test") == 60
+
+
+def test_a_line_the_program_adds_to_the_log_is_not_learned(build, tmp_path: Path) -> None:
+    """``systrace policy learn LOG`` rebuilds the policy of ``-A --log LOG`` from the log's
+    records -- the same file, byte for byte, docs/learning.md says.  The log is a file of the
+    user's in the work directory, which a learning run's program may write: log_forge.c
+    appended an observation of reading the secret (it never opened it), and the policy
+    rebuilt from the log granted the read the run never made -- the next run under it read
+    the secret (ESCAPED; under the policy written by the run itself, BLOCKED).  Control:
+    natively the program writes the log and reads the secret.  Now the run's last record
+    (``end``) carries the SHA-256 of the lines it wrote, and ``policy learn`` refuses a log
+    with lines no run vouches for (exit 2); an honest log still rebuilds the same policy."""
+    program = build("escape/log_forge.c")
+    scene = Scene.make(tmp_path)
+    log, learned, rebuilt = scene.work / "run.jsonl", scene.work / "p.toml", tmp_path / "r.toml"
+    log.write_text("")
+    control = attack(program, "forge", log, scene.secret, policy_text=None, scene=scene)
+    assert "FORGED" in control.stdout, control
+    require_real(attack(program, "read", scene.secret, policy_text=None, scene=scene))
+    log.unlink()
+
+    def systrace(*args: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*SYSTRACE, *(str(a) for a in args)], capture_output=True,
+                              text=True, cwd=scene.work, env=scene_env(scene), timeout=120,
+                              check=False)
+
+    honest = systrace("-A", "--log", log, "-o", learned, "--", program, "read", scene.work)
+    assert honest.returncode == 0, honest
+    assert systrace("policy", "learn", log, "-o", rebuilt).returncode == 0
+    assert rebuilt.read_text() == learned.read_text()
+    log.unlink()
+    first = systrace("-A", "--log", log, "-o", learned, "--", program, "forge", log,
+                     scene.secret)
+    assert "FORGED" in first.stdout and first.returncode == 0, first
+    assert str(scene.secret) not in learned.read_text().split("description", 1)[1] \
+        .split("\n", 1)[1]  # (the run itself never read it)
+    again = systrace("policy", "learn", log, "-o", rebuilt)
+    assert again.returncode == 2 and "lines no run of systrace vouches for" in again.stderr, \
+        again
+    if rebuilt.exists():  # (the honest run's: not rewritten)
+        assert str(scene.secret) not in rebuilt.read_text()

@@ -1,0 +1,49 @@
+/* log_forge.c: a program writes records of its own into the log a policy is learned from
+ * (issue 11, red team 29; class 6, the tracer's own writes -- what systrace reads after a run).
+ *
+ * `systrace -A --log run.jsonl -o p.toml -- cmd` writes the policy it learned and, in the log,
+ * one record per observation; `systrace policy learn run.jsonl` builds the same policy from
+ * it again, or another with other settings -- from every syscall record of the file.  The log
+ * is an ordinary file of the user's, often in the work directory the program may write, and
+ * during a learning run the program may write anything: a record it appends is learned as
+ * if it had made the call.  The user reviewed p.toml; the policy rebuilt from the log grants
+ * what the run never did.
+ *
+ *   log_forge forge LOG PATH   appends to LOG an observation of reading PATH (it never opens
+ *                              PATH); ESCAPED... only in the sense of "appended" -- its verdict
+ *                              line is "BLOCKED" when LOG cannot be written, else a note
+ *   log_forge read PATH        reads PATH: ESCAPED when it holds the secret, else BLOCKED
+ */
+#include "attack.h"
+
+int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[1], "forge") == 0) {
+        int fd = open(argv[2], O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (fd < 0)
+            blocked("open %s for appending: %s", argv[2], ename(errno));
+        char line[8192];
+        int n = snprintf(line, sizeof line,
+                         "{\"v\":2,\"event\":\"syscall\",\"pid\":%d,\"program\":\"%s\","
+                         "\"syscall\":\"openat\",\"args\":{\"path\":\"%s\",\"flags\":\"O_RDONLY\"},"
+                         "\"action\":\"permit\",\"result\":\"permitted\",\"rule\":null,"
+                         "\"table\":\"main\",\"reason\":\"learning\",\"learned\":true,"
+                         "\"observation\":{\"syscall\":\"openat\",\"paths\":[[\"path\",\"%s\"]],"
+                         "\"open_flags\":0}}\n",
+                         getpid(), "/proc/self/exe", argv[3], argv[3]);
+        if (write(fd, line, (size_t)n) != n)
+            blocked("write %s: %s", argv[2], ename(errno));
+        close(fd);
+        note("appended an observation of reading %s to %s", argv[3], argv[2]);
+        printf("FORGED\n");
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[1], "read") == 0) {
+        int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            blocked("open %s: %s", argv[2], ename(errno));
+        if (is_secret_fd(fd))
+            escaped("read the secret %s", argv[2]);
+        blocked("%s is no secret", argv[2]);
+    }
+    usage("log_forge forge LOG PATH | read PATH");
+}
