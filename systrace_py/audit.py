@@ -113,6 +113,14 @@ class _LogFile:
             with contextlib.suppress(OSError):
                 os.ftruncate(self.fd, os.fstat(self.fd).st_size - written)
 
+    def still_named(self) -> bool:
+        """Whether the log's name still leads to this file (a traced program that may write
+        its directory may have put another file there: AuditLog.close)."""
+        try:
+            return _same_file(os.stat(self.path), self.fd)
+        except OSError:
+            return False
+
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self.fd)
@@ -315,6 +323,15 @@ class AuditLog:
             if self.failed is None:
                 with contextlib.suppress(LogError):  # (said already, or nothing to say)
                     self.write({"event": Event.END, "digest": self._digest.hexdigest()})
+            if not self.file.still_named():
+                # (nothing is secret in the digest: a whole log made up elsewhere and renamed
+                # to the log's name vouches for itself -- only now can that be told)
+                from systrace_py.report import say
+
+                say(f"--log {self.file.path}: that name no longer leads to the file this run "
+                    "logged to (replaced or removed while it ran: a traced program may have "
+                    "done it) -- what is there now is not this run's log; do not learn "
+                    "from it")
             self.file.close()
 
     def write(self, record: dict[str, Any]) -> None:

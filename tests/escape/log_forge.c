@@ -12,24 +12,57 @@
  *   log_forge forge LOG PATH   appends to LOG an observation of reading PATH (it never opens
  *                              PATH); ESCAPED... only in the sense of "appended" -- its verdict
  *                              line is "BLOCKED" when LOG cannot be written, else a note
+ *   log_forge replace LOG PATH makes a whole log of its own -- a start record, the same
+ *                              observation, an end record with the digest of its lines (no
+ *                              secret is in it: sha256sum computes it) -- and renames it to
+ *                              LOG; the run's own records go on to the file it replaced
  *   log_forge read PATH        reads PATH: ESCAPED when it holds the secret, else BLOCKED
  */
 #include "attack.h"
 
+static int observation(char *line, size_t size, const char *path) {
+    return snprintf(line, size,
+                    "{\"v\":2,\"event\":\"syscall\",\"pid\":%d,\"program\":\"%s\","
+                    "\"syscall\":\"openat\",\"args\":{\"path\":\"%s\",\"flags\":\"O_RDONLY\"},"
+                    "\"action\":\"permit\",\"result\":\"permitted\",\"rule\":null,"
+                    "\"table\":\"main\",\"reason\":\"learning\",\"learned\":true,"
+                    "\"observation\":{\"syscall\":\"openat\",\"paths\":[[\"path\",\"%s\"]],"
+                    "\"open_flags\":0}}\n",
+                    getpid(), "/proc/self/exe", path, path);
+}
+
 int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[1], "replace") == 0) {
+        char made[4096], line[8192], command[8400], digest[80] = "";
+        snprintf(made, sizeof made, "%s.made", argv[2]);
+        FILE *f = fopen(made, "w");
+        if (!f)
+            blocked("create %s: %s", made, ename(errno));
+        fprintf(f, "{\"v\":2,\"event\":\"start\",\"argv\":[\"true\"],\"policy\":null,"
+                   "\"mode\":\"learn\",\"tracer\":1}\n");
+        observation(line, sizeof line, argv[3]);
+        fputs(line, f);
+        fclose(f);
+        snprintf(command, sizeof command, "sha256sum '%s'", made);
+        FILE *sum = popen(command, "r");
+        if (!sum || fscanf(sum, "%64s", digest) != 1)
+            blocked("sha256sum %s failed", made);
+        pclose(sum);
+        f = fopen(made, "a");
+        fprintf(f, "{\"v\":2,\"event\":\"end\",\"digest\":\"%s\"}\n", digest);
+        fclose(f);
+        if (rename(made, argv[2]) < 0)
+            blocked("rename %s to %s: %s", made, argv[2], ename(errno));
+        note("replaced %s with a log of its own, vouched by its own digest", argv[2]);
+        printf("FORGED\n");
+        return 0;
+    }
     if (argc == 4 && strcmp(argv[1], "forge") == 0) {
         int fd = open(argv[2], O_WRONLY | O_APPEND | O_CLOEXEC);
         if (fd < 0)
             blocked("open %s for appending: %s", argv[2], ename(errno));
         char line[8192];
-        int n = snprintf(line, sizeof line,
-                         "{\"v\":2,\"event\":\"syscall\",\"pid\":%d,\"program\":\"%s\","
-                         "\"syscall\":\"openat\",\"args\":{\"path\":\"%s\",\"flags\":\"O_RDONLY\"},"
-                         "\"action\":\"permit\",\"result\":\"permitted\",\"rule\":null,"
-                         "\"table\":\"main\",\"reason\":\"learning\",\"learned\":true,"
-                         "\"observation\":{\"syscall\":\"openat\",\"paths\":[[\"path\",\"%s\"]],"
-                         "\"open_flags\":0}}\n",
-                         getpid(), "/proc/self/exe", argv[3], argv[3]);
+        int n = observation(line, sizeof line, argv[3]);
         if (write(fd, line, (size_t)n) != n)
             blocked("write %s: %s", argv[2], ename(errno));
         close(fd);
@@ -45,5 +78,5 @@ int main(int argc, char **argv) {
             escaped("read the secret %s", argv[2]);
         blocked("%s is no secret", argv[2]);
     }
-    usage("log_forge forge LOG PATH | read PATH");
+    usage("log_forge forge LOG PATH | replace LOG PATH | read PATH");
 }

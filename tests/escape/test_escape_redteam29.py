@@ -101,21 +101,26 @@ errno = "EACCES"
         assert server.tcp_queries.count("good.test") == 60
 
 
-def test_a_line_the_program_adds_to_the_log_is_not_learned(build, tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["forge", "replace"])
+def test_a_line_the_program_adds_to_the_log_is_not_learned(build, tmp_path: Path,
+                                                           how: str) -> None:
     """``systrace policy learn LOG`` rebuilds the policy of ``-A --log LOG`` from the log's
     records -- the same file, byte for byte, docs/learning.md says.  The log is a file of the
     user's in the work directory, which a learning run's program may write: log_forge.c
-    appended an observation of reading the secret (it never opened it), and the policy
-    rebuilt from the log granted the read the run never made -- the next run under it read
-    the secret (ESCAPED; under the policy written by the run itself, BLOCKED).  Control:
-    natively the program writes the log and reads the secret.  Now the run's last record
-    (``end``) carries the SHA-256 of the lines it wrote, and ``policy learn`` refuses a log
-    with lines no run vouches for (exit 2); an honest log still rebuilds the same policy."""
+    ``forge`` appended an observation of reading the secret (it never opened it), and the
+    policy rebuilt from the log granted the read the run never made -- the next run under
+    it read the secret (ESCAPED; under the policy written by the run itself, BLOCKED).
+    Control: natively the program writes the log and reads the secret.  Now the run's last
+    record (``end``) carries the SHA-256 of the lines it wrote, and ``policy learn`` refuses
+    a log with lines no run vouches for (exit 2); an honest log still rebuilds the same
+    policy.  ``replace``: a whole log of the program's own, with its own digest (nothing in
+    it is secret), renamed to the log's name -- what the digest cannot tell; the run says at
+    its end that its log's name no longer leads to its log (before: nothing)."""
     program = build("escape/log_forge.c")
     scene = Scene.make(tmp_path)
     log, learned, rebuilt = scene.work / "run.jsonl", scene.work / "p.toml", tmp_path / "r.toml"
     log.write_text("")
-    control = attack(program, "forge", log, scene.secret, policy_text=None, scene=scene)
+    control = attack(program, how, log, scene.secret, policy_text=None, scene=scene)
     assert "FORGED" in control.stdout, control
     require_real(attack(program, "read", scene.secret, policy_text=None, scene=scene))
     log.unlink()
@@ -126,17 +131,19 @@ def test_a_line_the_program_adds_to_the_log_is_not_learned(build, tmp_path: Path
                               check=False)
 
     honest = systrace("-A", "--log", log, "-o", learned, "--", program, "read", scene.work)
-    assert honest.returncode == 0, honest
+    assert honest.returncode == 0 and "no longer leads" not in honest.stderr, honest
     assert systrace("policy", "learn", log, "-o", rebuilt).returncode == 0
     assert rebuilt.read_text() == learned.read_text()
     log.unlink()
-    first = systrace("-A", "--log", log, "-o", learned, "--", program, "forge", log,
-                     scene.secret)
+    first = systrace("-A", "--log", log, "-o", learned, "--", program, how, log, scene.secret)
     assert "FORGED" in first.stdout and first.returncode == 0, first
     assert str(scene.secret) not in learned.read_text().split("description", 1)[1] \
         .split("\n", 1)[1]  # (the run itself never read it)
+    if how == "replace":
+        assert f"--log {log}: that name no longer leads to the file this run logged to" \
+            in first.stderr, first
+        return
     again = systrace("policy", "learn", log, "-o", rebuilt)
     assert again.returncode == 2 and "lines no run of systrace vouches for" in again.stderr, \
         again
-    if rebuilt.exists():  # (the honest run's: not rewritten)
-        assert str(scene.secret) not in rebuilt.read_text()
+    assert str(scene.secret) not in rebuilt.read_text()  # (the honest run's, not rewritten)
