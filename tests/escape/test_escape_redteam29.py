@@ -147,3 +147,46 @@ def test_a_line_the_program_adds_to_the_log_is_not_learned(build, tmp_path: Path
     assert again.returncode == 2 and "lines no run of systrace vouches for" in again.stderr, \
         again
     assert str(scene.secret) not in rebuilt.read_text()  # (the honest run's, not rewritten)
+
+
+@pytest.mark.parametrize("loop", ["python", "native"])
+def test_a_program_of_another_run_cannot_answer_this_runs_asks(build, tmp_path: Path,
+                                                               loop: str) -> None:
+    """``--ask-via unix:PATH`` took the first peer of the user's that this systrace did not
+    trace as its approver (red team 8 turned away the run's own program).  ask_relay.c under
+    *another* systrace (a policy that permits everything) connected to PATH -- on the run's
+    command line, which any process of the user reads --, read the ask about the secret and
+    answered permit-now: the run's program read the secret (ESCAPED before, both loops).
+    Control: natively the program reads the secret (nothing asks).  Now a peer traced by any
+    tracer is turned away; the ask waits for an approver and, none coming, is refused at
+    ``--ask-timeout``."""
+    program = build("escape/ask_relay.c")
+    scene = Scene.make(tmp_path)
+    require_real(attack(program, "read", scene.secret, policy_text=None, scene=scene))
+    sock = scene.root / "approver.sock"
+    asking = scene.root / "b.toml"
+    asking.write_text(f'default = "permit"\n\n[[rule]]\ncalls = ["fsread"]\n'
+                      f'path = "{scene.secd}/**"\naction = "ask"\n')
+    loose = scene.root / "a.toml"
+    loose.write_text('default = "permit"\n')
+    env = scene_env(scene, **({"SYSTRACE_NO_CLOOP": "1"} if loop == "python" else {}))
+    run = subprocess.Popen([*SYSTRACE, "-p", asking, "--ask-via", f"unix:{sock}",
+                            "--ask-timeout", "10", "--", program, "read", scene.secret],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           cwd=scene.work, env=env)
+    try:
+        import time
+
+        deadline = time.monotonic() + 60
+        while not sock.exists() and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        other = subprocess.run([*SYSTRACE, "-p", loose, "--", program, "answer", sock,
+                                scene.secret], capture_output=True, text=True, cwd=scene.work,
+                               env=env, timeout=60, check=False)
+        out, err = run.communicate(timeout=90)
+    finally:
+        run.kill()
+        run.wait()
+    assert "ANSWERED" not in other.stdout and "turned away" in other.stdout, other
+    assert "ESCAPED" not in out, (out, err)
+    assert "BLOCKED: open" in out and "EPERM" in out, (out, err)
