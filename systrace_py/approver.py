@@ -314,7 +314,8 @@ def _start_detached(argv: list[str]) -> tuple[int, int, int]:
 
 
 class _Socket(_Channel):
-    """``unix:PATH``: the first approver that connects (as our user, or root)."""
+    """``unix:PATH``: the first approver that connects (as our user, or root), traced by
+    nobody (:func:`_traced`)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
