@@ -101,6 +101,13 @@ errno = "EACCES"
         assert server.tcp_queries.count("good.test") == 60
 
 
+def grants_secret(policy_file: Path) -> bool:
+    """Whether a learned policy has a rule naming the scene's secret (its description, the
+    learning run's command line, names it anyway; paths may be written under $TMPDIR)."""
+    rules = policy_file.read_text().split("\n[[rule]]", 1)
+    return len(rules) == 2 and "secd/secret.txt" in rules[1]
+
+
 @pytest.mark.parametrize("how", ["forge", "replace"])
 def test_a_line_the_program_adds_to_the_log_is_not_learned(build, tmp_path: Path,
                                                            how: str) -> None:
@@ -137,8 +144,7 @@ def test_a_line_the_program_adds_to_the_log_is_not_learned(build, tmp_path: Path
     log.unlink()
     first = systrace("-A", "--log", log, "-o", learned, "--", program, how, log, scene.secret)
     assert "FORGED" in first.stdout and first.returncode == 0, first
-    assert str(scene.secret) not in learned.read_text().split("description", 1)[1] \
-        .split("\n", 1)[1]  # (the run itself never read it)
+    assert not grants_secret(learned)  # (the run itself never read it)
     if how == "replace":
         assert f"--log {log}: that name no longer leads to the file this run logged to" \
             in first.stderr, first
@@ -146,7 +152,30 @@ def test_a_line_the_program_adds_to_the_log_is_not_learned(build, tmp_path: Path
     again = systrace("policy", "learn", log, "-o", rebuilt)
     assert again.returncode == 2 and "lines no run of systrace vouches for" in again.stderr, \
         again
-    assert str(scene.secret) not in rebuilt.read_text()  # (the honest run's, not rewritten)
+    assert not grants_secret(rebuilt)  # (the honest run's, not rewritten)
+
+
+@pytest.mark.xfail(strict=True, reason="open gap (red team 29): a whole log the program "
+                   "made and renamed to the log's name vouches for itself; the run says so at "
+                   "its end, policy learn cannot tell")
+def test_a_log_the_program_put_at_the_logs_name_is_not_learned(build, tmp_path: Path) -> None:
+    """log_forge.c ``replace`` during ``-A --log LOG``: LOG is now a log of the program's
+    own, a start, an observation of reading the secret and an end with the digest of its
+    lines.  ``policy learn LOG`` should not grant the read; it does (nothing in the digest is
+    secret).  The run itself says its log's name no longer leads to its log
+    (test_a_line_the_program_adds_to_the_log_is_not_learned[replace])."""
+    program = build("escape/log_forge.c")
+    scene = Scene.make(tmp_path)
+    log, learned, rebuilt = scene.work / "run.jsonl", scene.work / "p.toml", tmp_path / "r.toml"
+    run = [*SYSTRACE, "-A", "--log", str(log), "-o", str(learned), "--", str(program),
+           "replace", str(log), str(scene.secret)]
+    first = subprocess.run(run, capture_output=True, text=True, cwd=scene.work,
+                           env=scene_env(scene), timeout=120, check=False)
+    assert "FORGED" in first.stdout, first
+    again = subprocess.run([*SYSTRACE, "policy", "learn", str(log), "-o", str(rebuilt)],
+                           capture_output=True, text=True, cwd=scene.work,
+                           env=scene_env(scene), timeout=120, check=False)
+    assert again.returncode == 2 or not grants_secret(rebuilt), again
 
 
 @pytest.mark.parametrize("loop", ["python", "native"])
