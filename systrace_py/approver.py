@@ -314,7 +314,8 @@ def _start_detached(argv: list[str]) -> tuple[int, int, int]:
 
 
 class _Socket(_Channel):
-    """``unix:PATH``: the first approver that connects (as our user, or root)."""
+    """``unix:PATH``: the first approver that connects (as our user, or root), traced by
+    nobody (:func:`_traced`)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -337,7 +338,7 @@ class _Socket(_Channel):
             except OSError:
                 return False
             creds = _peer_credentials(conn)
-            if creds is None or creds[1] not in (os.geteuid(), 0) or _traced_here(conn):
+            if creds is None or creds[1] not in (os.geteuid(), 0) or _traced(conn):
                 conn.close()
                 continue
             self._conn = conn
@@ -451,18 +452,21 @@ def _peer_credentials(conn: socket.socket) -> tuple[int, int] | None:
     return int(pid), int(uid)
 
 
-def _traced_here(conn: socket.socket) -> bool:
-    """Whether the peer is a process this systrace traces -- or may be: one that cannot be
-    told (gone already).  The traced program runs as the user, so the uid check lets it in:
-    connected first, it was the run's approver and answered its own asks (red team 8,
-    tests/escape/ask_forge.c).  The peer as :func:`procfs.peer` tells it (by a pidfd where
-    the kernel gives one); a peer in a pid namespace we do not see (pid 0: an approver
-    outside a container systrace runs in) is none of the tree, which is in ours."""
+def _traced(conn: socket.socket) -> bool:
+    """Whether the peer is traced -- by this systrace or any other tracer -- or may be: one
+    that cannot be told (gone already).  The traced program runs as the user, so the uid
+    check lets it in: connected first, it was the run's approver and answered its own asks
+    (red team 8, tests/escape/ask_forge.c).  And a program another run traces -- the same
+    untrusted tool under another systrace, any policy -- answered this run's asks as well
+    (red team 29, tests/escape/ask_relay.c): an approver is the user's, and nothing the user
+    runs as an approver is anybody's program.  The peer as :func:`procfs.peer` tells it (by a
+    pidfd where the kernel gives one); a peer in a pid namespace we do not see (pid 0: an
+    approver outside a container systrace runs in) is none of the tree, which is in ours.
+    *Limit*: an approver run under a debugger (strace, gdb) is turned away too."""
     found = procfs.peer(conn)
     if found is None:
         return True
-    return any(tracer != 0 and os.path.exists(f"/proc/self/task/{tracer}")
-               for tracer in found[2])
+    return any(tracer != 0 for tracer in found[2])
 
 
 def _line(message: Mapping[str, Any]) -> bytes:

@@ -32,6 +32,49 @@ class LogError(Exception):
         super().__init__(f"--log {path}: {error.strerror or error}")
 
 
+def run_segments(lines: list[bytes]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Which lines of a log (its lines, without their newlines) no run vouches for: the
+    ranges of line numbers (first, last; from 1) that are *forged* -- outside any run, or in a
+    run whose ``end`` digest they do not match (a line a traced program wrote, or another
+    run's interleaved) -- and those merely *unended*: a run with no ``end`` record (killed,
+    still running, or logged before runs ended so).  :meth:`AuditLog.close` writes the
+    digest."""
+    import hashlib
+    import json
+
+    forged: list[tuple[int, int]] = []
+    unended: list[tuple[int, int]] = []
+    first: int | None = None  # the open run's first line
+    digest = hashlib.sha256()
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            if first is not None and number < len(lines):
+                digest.update(raw + b"\n")
+            continue
+        try:
+            record = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            record = None
+        event = record.get("event") if isinstance(record, dict) else None
+        if event == Event.START:
+            if first is not None:
+                unended.append((first, number - 1))
+            first, digest = number, hashlib.sha256()
+        elif first is None:
+            if number < len(lines) or record is not None:  # (a last line cut short: skipped)
+                forged.append((number, number))
+            continue
+        if event == Event.END:
+            if record.get("digest") != digest.hexdigest():
+                forged.append((first, number))
+            first = None
+            continue
+        digest.update(raw + b"\n")
+    if first is not None:
+        unended.append((first, len(lines)))
+    return forged, unended
+
+
 def rule_ref(rule: Rule | None, table: str) -> dict[str, Any] | None:
     """How the log names a rule: its table, number and text."""
     if rule is None:
@@ -74,6 +117,14 @@ class _LogFile:
         if written:
             with contextlib.suppress(OSError):
                 os.ftruncate(self.fd, os.fstat(self.fd).st_size - written)
+
+    def still_named(self) -> bool:
+        """Whether the log's name still leads to this file (a traced program that may write
+        its directory may have put another file there: AuditLog.close)."""
+        try:
+            return _same_file(os.stat(self.path), self.fd)
+        except OSError:
+            return False
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -243,14 +294,25 @@ def _same_file(st: os.stat_result, other: int | str) -> bool:
 
 
 class AuditLog:
-    """Writes log records to a file and/or a text stream (stderr, ``-e``)."""
+    """Writes log records to a file and/or a text stream (stderr, ``-e``).
+
+    The file is the user's, and often in a directory the traced program may write: a line
+    the program appends during the run would be read back by ``policy learn`` as a call it
+    made (red team 29, tests/escape/log_forge.c: the policy rebuilt from the log granted a
+    read the run never made).  So the run's last record (``end``, written on :meth:`close`)
+    carries the SHA-256 of every line the run wrote to the file, from its ``start`` on, and
+    :func:`run_segments` tells a reader which lines no run vouches for."""
 
     def __init__(self, sinks: list[IO[str]], file: _LogFile | None = None) -> None:
+        import hashlib
+
         self.sinks = sinks
         self.file = file
         #: The first write error of the file: once set, nothing more is written.
         self.failed: LogError | None = None
         self._lock = threading.Lock()  # (systrace's resolver logs from its own threads)
+        self._digest = hashlib.sha256()  # (of the lines written to the file)
+        self._ended = False
 
     @classmethod
     def open(cls, path: str | None, to_stderr: bool, stderr: IO[str]) -> AuditLog | None:
@@ -260,7 +322,21 @@ class AuditLog:
         return cls(sinks, file) if file is not None or sinks else None
 
     def close(self) -> None:
-        if self.file is not None:
+        """End the run's log: its ``end`` record (the digest of what it wrote), once."""
+        if self.file is not None and not self._ended:
+            self._ended = True
+            if self.failed is None:
+                with contextlib.suppress(LogError):  # (said already, or nothing to say)
+                    self.write({"event": Event.END, "digest": self._digest.hexdigest()})
+            if not self.file.still_named():
+                # (nothing is secret in the digest: a whole log made up elsewhere and renamed
+                # to the log's name vouches for itself -- only now can that be told)
+                from systrace_py.report import say
+
+                say(f"--log {self.file.path}: that name no longer leads to the file this run "
+                    "logged to (replaced or removed while it ran: a traced program may have "
+                    "done it) -- what is there now is not this run's log; do not learn "
+                    "from it")
             self.file.close()
 
     def write(self, record: dict[str, Any]) -> None:
@@ -274,11 +350,13 @@ class AuditLog:
         line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
         with self._lock:
             if self.file is not None:
+                data = line.encode()
                 try:
-                    self.file.write(line.encode())
+                    self.file.write(data)
                 except LogError as exc:
                     self.failed = exc
                     raise
+                self._digest.update(data)
             for sink in self.sinks:
                 with contextlib.suppress(OSError, ValueError):
                     sink.write(line)

@@ -27,6 +27,8 @@ __all__ = [
     "plain_query",
     "query_of",
     "refusal",
+    "truncated",
+    "udp_limit",
 ]
 
 TYPE_A = 1
@@ -37,6 +39,8 @@ TYPE_OPT = 41
 RCODE_FORMERR = 1
 RCODE_SERVFAIL = 2
 RCODE_NXDOMAIN = 3
+#: the largest answer a client may take over UDP unless its OPT record says more (RFC 1035)
+UDP_CLASSIC = 512
 _HEADER = struct.Struct(">HHHHHH")
 _MAX_POINTERS = 64  # a name longer than this many jumps is a loop
 
@@ -146,6 +150,23 @@ def plain_query(message: bytes) -> Query:
     if end != len(message):
         raise DnsFormatError("bytes after the query's records")
     return query
+
+
+def udp_limit(message: bytes, query: Query) -> int:
+    """The largest answer the sender of ``message`` (a :func:`plain_query`) takes over UDP:
+    its OPT record's payload size (its class field, never below 512), else 512."""
+    _, _, _, _, _, additional = _HEADER.unpack_from(message)
+    if not additional or len(message) < query.end + 5:
+        return UDP_CLASSIC
+    return max(UDP_CLASSIC, struct.unpack_from(">H", message, query.end + 3)[0])
+
+
+def truncated(message: bytes, reply: bytes) -> bytes:
+    """``reply`` (to the plain query ``message``) cut to its header and question with TC set:
+    the answer did not fit the sender's UDP limit, and a resolver asks again over TCP."""
+    query = query_of(message)
+    ident, flags, _, _, _, _ = _HEADER.unpack_from(reply)
+    return _HEADER.pack(ident, flags | 0x0200, 1, 0, 0, 0) + message[_HEADER.size:query.end]
 
 
 def format_error(message: bytes) -> bytes | None:

@@ -54,6 +54,7 @@ class Event(enum.StrEnum):
     LEARN_CONTEXT = "learn-context"    # -A: what ~, $CWD and $TMPDIR were
     LEARN_FACTS = "learn-facts"        # -A: the category roots of this system
     LEARN_END = "learn-end"            # -A: the counts
+    END = "end"                        # the run's last record: the digest of its lines
 
 
 class Result(enum.StrEnum):

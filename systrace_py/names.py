@@ -13,7 +13,14 @@ rule does -- to a small resolver inside systrace, bound on loopback.  The resolv
 * forwards every other query, unchanged, to the server the program sent it to, and the answer
   back unchanged -- a query that is one plain question (:func:`dnswire.plain_query`); any
   other message is answered "format error" and never reaches the server, since a name in it
-  would reach it undecided;
+  would reach it undecided.  It forwards over **TCP**, whichever way the query came: a UDP
+  socket connected to the server takes a datagram from any local process that says it comes
+  from the server (a socket bound to port 53 of any local address, IP_PKTINFO naming the
+  server's as its source), the socket is in /proc/net/udp and the id is the program's own --
+  a program raced "good.example is my address" at it and a ``host`` permit let it connect
+  there (red team 29, tests/escape/dns_forge.c).  A TCP answer cannot be forged so.  An
+  answer longer than a UDP query's sender takes is sent back truncated (TC set), and its
+  resolver asks again over TCP, as a name server would make it;
 * records, from the answer, the addresses (A, AAAA, at the end of any CNAME chain) of the
   *name asked*, in a :class:`NameTable` for the run; /etc/hosts is read into it too.
 
@@ -49,6 +56,8 @@ from systrace_py.dnswire import (
     format_error,
     plain_query,
     refusal,
+    truncated,
+    udp_limit,
 )
 from systrace_py.policy import aliases
 from systrace_py.policy.model import SockAddr
@@ -366,7 +375,7 @@ class Resolver:
                 self._report(Resolution(endpoint.key, query.name, query.qtype,
                                         refused_by=rule, server=server))
                 return refusal(message)
-        reply = self._forward(endpoint, message, tcp)
+        reply = self._forward(endpoint, message)
         if reply is None:
             # the server did not answer: say so at once ("server failure"), as the
             # kernel's "connection refused" would have told the program natively, so that
@@ -381,6 +390,8 @@ class Resolver:
                 self.names.add(query.name, answer.addresses)
             self._report(Resolution(endpoint.key, query.name, query.qtype, answer.addresses,
                                     server=server))
+        if not tcp and len(reply) > udp_limit(message, query):
+            return truncated(message, reply)
         return reply
 
     def _report(self, resolution: Resolution) -> None:
@@ -388,18 +399,15 @@ class Resolver:
             with contextlib.suppress(Exception):  # a report must not stop an answer
                 self.report(resolution)
 
-    def _forward(self, endpoint: _Endpoint, message: bytes, tcp: bool) -> bytes | None:
-        """The server's reply to ``message`` over the same transport (None: no reply)."""
-        kind = socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM
+    def _forward(self, endpoint: _Endpoint, message: bytes) -> bytes | None:
+        """The server's reply to ``message``, asked over TCP -- never over UDP, whose answers
+        a traced program can forge (see the module's docstring); None: no reply."""
         try:
-            with socket.socket(endpoint.family, kind) as upstream:
+            with socket.socket(endpoint.family, socket.SOCK_STREAM) as upstream:
                 upstream.settimeout(self.timeout)
                 upstream.connect(endpoint.server)
-                if tcp:
-                    upstream.sendall(struct.pack(">H", len(message)) + message)
-                    return _read_framed(upstream)
-                upstream.send(message)
-                return upstream.recv(65535)
+                upstream.sendall(struct.pack(">H", len(message)) + message)
+                return _read_framed(upstream)
         except OSError:
             return None
 

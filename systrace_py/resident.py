@@ -140,7 +140,7 @@ class HeldStream:
 #: (prompt_toolkit, ui.prompt, ui.review): a run that asks at the terminal, or reviews, is
 #: never served.
 RUN_IMPORTS = (
-    "bisect", "difflib", "grp", "json", "math", "pathlib", "random", "select", "shlex",
+    "bisect", "difflib", "grp", "hashlib", "json", "math", "pathlib", "random", "select", "shlex",
     "tempfile", "tomli_w", "tomlkit",
     "systrace_py.approver", "systrace_py.audit", "systrace_py.dnswire", "systrace_py.learner",
     "systrace_py.names", "systrace_py.policy.generalize", "systrace_py.policy.learn",

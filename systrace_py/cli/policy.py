@@ -130,14 +130,34 @@ def policy_command(args: Sequence[str]) -> int:
 # Reading logs
 
 
-def read_log(path: str) -> Iterator[dict[str, Any]]:
+def read_log(path: str, vouched: bool = False) -> Iterator[dict[str, Any]]:
     """The records of a JSON-lines log.  A last line cut short (the run was killed while
-    writing it) is skipped; any other bad line is a :class:`LogError` naming the line."""
+    writing it) is skipped; any other bad line is a :class:`LogError` naming the line.
+
+    ``vouched`` (what a policy is learned from): every line must be of a run that vouched for
+    it (``audit.run_segments``: its ``end`` record's digest) -- a traced program may write
+    the log, and a line it added would be learned as a call it made (red team 29).  Lines no
+    run vouches for are a :class:`LogError`; a run that never ended its log (killed, or
+    logged before runs did) is read, with a warning."""
+    from systrace_py.audit import run_segments
+
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise LogError(f"{path}: cannot read the log: {exc.strerror or exc}") from None
     lines = data.split(b"\n")
+    if vouched:
+        forged, unended = run_segments(lines)
+        if forged:
+            first, last = forged[0]
+            where = f"{first}" if first == last else f"{first}-{last}"
+            raise LogError(f"{path}:{where}: lines no run of systrace vouches for (a traced "
+                           "program may write its log, or two runs wrote it at once): "
+                           "nothing is learned from this log")
+        for first, last in unended:
+            say(f"{path}:{first}-{last}: a run that did not end its log (killed, or logged "
+                "by an older systrace): nothing vouches that a traced program did not write "
+                "lines of it -- review what is learned")
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
             continue
@@ -170,7 +190,7 @@ def read_run(path: str) -> LoggedRun:
     run = LoggedRun()
     calls = processes = 0
     ended = False
-    for record in read_log(path):
+    for record in read_log(path, vouched=True):
         event = record.get("event")
         if event == Event.START and run.argv is None and isinstance(record.get("argv"), list):
             run.argv = [str(a) for a in record["argv"]]

@@ -49,6 +49,10 @@ def answer(query: bytes, table: dict[str, str]) -> bytes:
 
 @dataclass
 class DnsServer:
+    """The server's table and the names it was asked: ``queries`` over either transport
+    (systrace's resolver asks over TCP whatever the program used), ``tcp_queries`` over
+    TCP only."""
+
     table: dict[str, str]
     queries: list[str] = field(default_factory=list)
     sock: socket.socket | None = None
@@ -81,6 +85,7 @@ class DnsServer:
                                 break
                             data += chunk
                         self.tcp_queries.append(_name(data, 12)[0])
+                        self.queries.append(self.tcp_queries[-1])
                         reply = answer(data, self.table)
                         conn.sendall(struct.pack(">H", len(reply)) + reply)
                 except (OSError, IndexError, struct.error):

@@ -315,32 +315,44 @@ def test_a_lookup_asked_about_offers_names_and_remembers_a_host_rule() -> None:
 # --- the resolver, on loopback (no tracing) ------------------------------------------------
 
 def _upstream(table: dict[str, str]) -> tuple[socket.socket, int]:
-    """A tiny name server on a free loopback port, answering A queries from ``table``."""
+    """A tiny name server on a free loopback port, answering A queries from ``table`` over
+    TCP (systrace's resolver asks over TCP only); the listening socket and its port."""
     import threading
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
 
     def serve() -> None:
         while True:
             try:
-                data, client = sock.recvfrom(512)
+                conn, _ = sock.accept()
             except (OSError, ValueError):
                 return
-            q = query_of(data)
-            body = response(data, [(12, 1, socket.inet_aton(table[q.name]))]) \
-                if q.name in table else refusal(data)
-            sock.sendto(body, client)
+            with conn:
+                size = struct.unpack(">H", conn.recv(2, socket.MSG_WAITALL))[0]
+                data = conn.recv(size, socket.MSG_WAITALL)
+                q = query_of(data)
+                data = data[:4] + struct.pack(">HHHH", 1, 0, 0, 0) + data[12:q.end]  # (no OPT)
+                body = response(data, [(12, 1, socket.inet_aton(address))
+                                       for address in table[q.name].split()]) \
+                    if q.name in table else refusal(data)
+                conn.sendall(struct.pack(">H", len(body)) + body)
 
     threading.Thread(target=serve, daemon=True).start()
     return sock, sock.getsockname()[1]
 
 
-def _ask_endpoint(endpoint: SockAddr, message: bytes) -> bytes:
+def _ask_endpoint(endpoint: SockAddr, message: bytes, tcp: bool = False) -> bytes:
+    if tcp:
+        with socket.create_connection((endpoint.host, endpoint.port), timeout=10) as client:
+            client.sendall(struct.pack(">H", len(message)) + message)
+            size = struct.unpack(">H", client.recv(2, socket.MSG_WAITALL))[0]
+            return client.recv(size, socket.MSG_WAITALL)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
         client.settimeout(10)
         client.sendto(message, (endpoint.host, endpoint.port))
-        return client.recv(512)
+        return client.recv(65535)
 
 
 def test_resolver_forwards_records_and_refuses() -> None:
@@ -360,6 +372,38 @@ def test_resolver_forwards_records_and_refuses() -> None:
         assert (bad.rcode, bad.addresses) == (3, ())
         assert names.names_for("127.0.0.3") == ()
         assert seen == [("good.test", None), ("bad.test", "rule")]
+    finally:
+        resolver.close()
+        upstream.close()
+
+
+def test_resolver_asks_over_tcp_and_truncates_what_a_udp_sender_cannot_take() -> None:
+    """Red team 29: the resolver's UDP socket to the server took a forged answer from any
+    local process that sent it as the server (tests/escape/dns_forge.c), so it asks over
+    TCP only (the upstream here listens on TCP alone).  An answer longer than a UDP sender
+    takes -- 512 bytes, or its OPT record's size -- goes back truncated (TC, the question,
+    no records: its resolver asks again over TCP), yet the addresses are recorded; over TCP,
+    or under a larger OPT size, it goes back whole."""
+    from systrace_py.dnswire import UDP_CLASSIC
+    from systrace_py.names import Resolver
+
+    many = " ".join(f"127.0.1.{n}" for n in range(1, 41))  # (40 records: 667 bytes)
+    upstream, port = _upstream({"small.test": "127.0.0.2", "big.test": many})
+    names = NameTable()
+    resolver = Resolver(names, lambda key, name, client, tcp: None, timeout=5)
+    try:
+        endpoint = resolver.endpoint("key", SockAddr("inet", "127.0.0.1", port))
+        small = answer_of(_ask_endpoint(endpoint, query("small.test")))
+        assert small.addresses == ("127.0.0.2",)
+        big = query("big.test")
+        cut = _ask_endpoint(endpoint, big)
+        ident, flags, *counts = struct.unpack_from(">HHHHHH", cut)
+        assert (ident, flags & 0x8200, counts) == (0x1234, 0x8200, [1, 0, 0, 0])
+        assert cut[12:] == big[12:]
+        assert names.names_for("127.0.1.40") == ("big.test",)
+        whole = _ask_endpoint(endpoint, big, tcp=True)
+        assert len(whole) > UDP_CLASSIC and len(answer_of(whole).addresses) == 40
+        assert len(answer_of(_ask_endpoint(endpoint, _with_opt(big))).addresses) == 40
     finally:
         resolver.close()
         upstream.close()
@@ -441,8 +485,9 @@ def test_a_query_that_is_no_plain_question_is_not_passed_on(shape: str) -> None:
         plain_query(message)
     assert plain_query(_with_opt(good)).name == "good.test"  # (what resolvers send)
     assert plain_query(good).name == "good.test"
-    upstream = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    upstream = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # (the resolver asks over TCP)
     upstream.bind(("127.0.0.1", 0))
+    upstream.listen(1)
     asked: list[str] = []
     resolver = Resolver(NameTable(), lambda key, name, client, tcp: asked.append(name),
                         timeout=2)
@@ -455,7 +500,7 @@ def test_a_query_that_is_no_plain_question_is_not_passed_on(shape: str) -> None:
         assert (ident, flags & 0x800F, counts) == (0x1234, 0x8001, [0, 0, 0, 0])
         upstream.setblocking(False)
         with pytest.raises(BlockingIOError):
-            upstream.recv(512)  # the server was never sent it
+            upstream.accept()  # the server was never sent it
         assert asked == []
     finally:
         resolver.close()

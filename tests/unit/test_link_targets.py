@@ -151,3 +151,32 @@ def test_a_fifo_log_with_its_reader_gets_the_records(tmp_path: Path) -> None:
     finally:
         os.close(reader)
     assert data.startswith(b"{") and data.endswith(b"\n"), data[:200]
+
+
+def test_a_logs_lines_are_vouched_for_by_their_runs_end_record(tmp_path: Path) -> None:
+    """Red team 29 (tests/escape/log_forge.c): the traced program may write its log, so
+    ``policy learn`` reads only lines a run vouches for -- its ``end`` record's digest of
+    the lines it wrote.  A line added inside a run, one outside any run, another run's
+    interleaved, and a forged ``end`` are told; a run with no ``end`` (killed, an older
+    log) is only unended."""
+    from systrace_py.audit import AuditLog, _LogFile, run_segments
+
+    path = tmp_path / "run.jsonl"
+    for _ in range(2):  # (two runs, one after the other: each vouches for its own)
+        log = AuditLog([], _LogFile(str(path)))
+        log.start(["true"], None, "enforce")
+        log.write({"event": "exit", "pid": 1})
+        log.close()
+        log.close()  # (once: one end record)
+    honest = path.read_bytes().split(b"\n")
+    assert len(honest) == 7 and run_segments(honest) == ([], [])
+    added = b'{"event":"syscall","result":"permitted"}'
+    assert run_segments([*honest[:1], added, *honest[1:]]) == ([(1, 4)], [])
+    assert run_segments([added, *honest]) == ([(1, 1)], [])
+    assert run_segments([*honest[:-1], added, b""]) == ([(7, 7)], [])
+    interleaved = [honest[0], honest[3], honest[1], honest[4], honest[2], honest[5], b""]
+    assert run_segments(interleaved)[0]
+    forged_end = [*honest[:2], added, b'{"event":"end","digest":"00"}', *honest[3:]]
+    assert run_segments(forged_end)[0][0] == (1, 4)
+    assert run_segments([*honest[:2], b""]) == ([], [(1, 3)])  # (killed: no end)
+    assert run_segments([*honest[:2], b'{"event":"exi']) == ([], [(1, 3)])  # (cut short)

@@ -37,7 +37,7 @@ def test_a_vfork_parent_sleeps_in_clone_until_its_child_lets_it_run(
 
 
 def test_every_threads_tracer_is_read(build: Callable[..., Path]) -> None:
-    """procfs.tracers_of reads each thread's TracerPid (approver._traced_here: a process
+    """procfs.tracers_of reads each thread's TracerPid (approver._traced: a process
     attached after its leader exited has traced threads and an untraced zombie leader);
     None when there is no such process."""
     import os

@@ -1,0 +1,82 @@
+/* log_forge.c: a program writes records of its own into the log a policy is learned from
+ * (issue 11, red team 29; class 6, the tracer's own writes -- what systrace reads after a run).
+ *
+ * `systrace -A --log run.jsonl -o p.toml -- cmd` writes the policy it learned and, in the log,
+ * one record per observation; `systrace policy learn run.jsonl` builds the same policy from
+ * it again, or another with other settings -- from every syscall record of the file.  The log
+ * is an ordinary file of the user's, often in the work directory the program may write, and
+ * during a learning run the program may write anything: a record it appends is learned as
+ * if it had made the call.  The user reviewed p.toml; the policy rebuilt from the log grants
+ * what the run never did.
+ *
+ *   log_forge forge LOG PATH   appends to LOG an observation of reading PATH (it never opens
+ *                              PATH); ESCAPED... only in the sense of "appended" -- its verdict
+ *                              line is "BLOCKED" when LOG cannot be written, else a note
+ *   log_forge replace LOG PATH makes a whole log of its own -- a start record, the same
+ *                              observation, an end record with the digest of its lines (no
+ *                              secret is in it: sha256sum computes it) -- and renames it to
+ *                              LOG; the run's own records go on to the file it replaced
+ *   log_forge read PATH        reads PATH: ESCAPED when it holds the secret, else BLOCKED
+ */
+#include "attack.h"
+
+static int observation(char *line, size_t size, const char *path) {
+    return snprintf(line, size,
+                    "{\"v\":2,\"event\":\"syscall\",\"pid\":%d,\"program\":\"%s\","
+                    "\"syscall\":\"openat\",\"args\":{\"path\":\"%s\",\"flags\":\"O_RDONLY\"},"
+                    "\"action\":\"permit\",\"result\":\"permitted\",\"rule\":null,"
+                    "\"table\":\"main\",\"reason\":\"learning\",\"learned\":true,"
+                    "\"observation\":{\"syscall\":\"openat\",\"paths\":[[\"path\",\"%s\"]],"
+                    "\"open_flags\":0}}\n",
+                    getpid(), "/proc/self/exe", path, path);
+}
+
+int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[1], "replace") == 0) {
+        char made[4096], line[8192], command[8400], digest[80] = "";
+        snprintf(made, sizeof made, "%s.made", argv[2]);
+        FILE *f = fopen(made, "w");
+        if (!f)
+            blocked("create %s: %s", made, ename(errno));
+        fprintf(f, "{\"v\":2,\"event\":\"start\",\"argv\":[\"true\"],\"policy\":null,"
+                   "\"mode\":\"learn\",\"tracer\":1}\n");
+        observation(line, sizeof line, argv[3]);
+        fputs(line, f);
+        fclose(f);
+        snprintf(command, sizeof command, "sha256sum '%s'", made);
+        FILE *sum = popen(command, "r");
+        if (!sum || fscanf(sum, "%64s", digest) != 1)
+            blocked("sha256sum %s failed", made);
+        pclose(sum);
+        f = fopen(made, "a");
+        fprintf(f, "{\"v\":2,\"event\":\"end\",\"digest\":\"%s\"}\n", digest);
+        fclose(f);
+        if (rename(made, argv[2]) < 0)
+            blocked("rename %s to %s: %s", made, argv[2], ename(errno));
+        note("replaced %s with a log of its own, vouched by its own digest", argv[2]);
+        printf("FORGED\n");
+        return 0;
+    }
+    if (argc == 4 && strcmp(argv[1], "forge") == 0) {
+        int fd = open(argv[2], O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (fd < 0)
+            blocked("open %s for appending: %s", argv[2], ename(errno));
+        char line[8192];
+        int n = observation(line, sizeof line, argv[3]);
+        if (write(fd, line, (size_t)n) != n)
+            blocked("write %s: %s", argv[2], ename(errno));
+        close(fd);
+        note("appended an observation of reading %s to %s", argv[3], argv[2]);
+        printf("FORGED\n");
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[1], "read") == 0) {
+        int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            blocked("open %s: %s", argv[2], ename(errno));
+        if (is_secret_fd(fd))
+            escaped("read the secret %s", argv[2]);
+        blocked("%s is no secret", argv[2]);
+    }
+    usage("log_forge forge LOG PATH | replace LOG PATH | read PATH");
+}
