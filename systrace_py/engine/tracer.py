@@ -2060,6 +2060,7 @@ class Tracer:
                 pt.interrupt(tid)
             except pt.PtraceError:
                 continue  # gone: its exit will come
+            other.interrupted = True  # (a wait it is in fails with EINTR: ours, _wait_exit)
             if not self._waits_for_vfork(tid):
                 pending.add(tid)
         start = time.monotonic()
@@ -3279,9 +3280,19 @@ class Tracer:
         natively nothing was queued and the wait went on (tests/progs/wait_eintr.c).
         A process of one thread takes the signal itself: its signal-delivery-stop restarts
         the wait (_on_signal).  Waits with no timeout do not stop at all, so theirs is not
-        seen (docs/security.md, "Limits and what is out of scope")."""
+        seen (docs/security.md, "Limits and what is out of scope").
+
+        A process that catches a signal the task does not block keeps the EINTR: such a
+        signal sent to the process wakes this thread natively too, and its wait fails with
+        EINTR even when another thread takes the signal first (nothing is pending by the
+        exit stop) -- a restart there lost a wakeup natively seen (review 16,
+        tests/progs/wait_taken.c).  The ignored signal's EINTR stays in such a process: one
+        its handlers' calls must expect, where a lost one may never come again.  A wait a
+        freeze interrupted (Task.interrupted: its exit stop is the interrupt's report) is
+        restarted all the same: that EINTR is the tracer's."""
+        interrupted, task.interrupted = task.interrupted, False
         regs = self._eintr_call(task)
-        if regs is not None:
+        if regs is not None and (interrupted or not signals.catches_unblocked(task.tid)):
             self._restart_interrupted(task, regs)
 
     def _only_timed(self, name: str, args: tuple[int, ...]) -> bool:
@@ -3299,6 +3310,7 @@ class Tracer:
         after the program made the call, so a restart never ends the wait before the time it
         asked for has passed since.  The entry of the wait restarted by _retime (its timeout
         argument the one _retime gave it) keeps the deadline."""
+        task.interrupted = False  # (a freeze before this wait: none of its EINTRs)
         timeout = _EINTR_ON_STOP[nr]
         assert timeout is not None
         index, pointer = timeout
