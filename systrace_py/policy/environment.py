@@ -177,11 +177,34 @@ def _runs_env(binary: str, script: bool, argument: str | None) -> bool:
     return binary.rpartition("/")[2] == "env" and script and argument is not None
 
 
+#: GNU env's short options that take no value (coreutils' shortopts "+C:iS:u:v0"): ``-S``
+#: may end a cluster of them
+_ENV_FLAGS = frozenset("iv0")
+_SPLIT_STRING = "--split-string="
+
+
+def _env_words(argument: str) -> list[str]:
+    """``env``'s arguments from a #! line's one argument, as GNU env's getopt reads it:
+    ``-S`` -- alone, or ending a cluster of options that take no value (``-vS``, ``-iS``:
+    each its own word here) -- or ``--split-string=`` splits the rest into words; any other
+    argument is one word (the command's name, or an option).  A cluster read as one word
+    named no command, and the Python env ran was checked for neither HOME nor PATH
+    (review 16)."""
+    if argument.startswith(_SPLIT_STRING):
+        return argument[len(_SPLIT_STRING):].split()
+    if argument.startswith("-") and not argument.startswith("--"):
+        for at, letter in enumerate(argument[1:], 1):
+            if letter == "S":
+                return [f"-{flag}" for flag in argument[1:at]] + argument[at + 1:].split()
+            if letter not in _ENV_FLAGS:
+                break  # (a value follows: -u NAME, -C DIR -- or an option env refuses)
+    return [argument]
+
+
 def _env_command(argument: str) -> tuple[list[str], str | None, list[str]]:
     """``env``'s #! argument as (its options and assignments, the command, the command's
-    arguments); the command None when there is none.  Without ``-S`` the kernel's one
-    argument is one word (the command's name, or an option)."""
-    words = argument[2:].split() if argument.startswith("-S") else [argument]
+    arguments); the command None when there is none (:func:`_env_words`)."""
+    words = _env_words(argument)
     at = 0
     while at < len(words):
         word = words[at]
