@@ -201,6 +201,24 @@ def _env_words(argument: str) -> list[str]:
     return [argument]
 
 
+#: GNU env's long options whose value may be the next word (``--chdir DIR``)
+_ENV_VALUED_LONG = frozenset({"--unset", "--chdir", "--argv0"})
+
+
+def _env_takes_next(word: str) -> bool:
+    """Whether env's option ``word`` takes the next word as its value: ``-u``, ``-C``,
+    ``-a`` -- or a cluster they end, ``-vu`` --, and their long spellings without ``=``
+    (``--chdir DIR``: the directory was taken for the command, review 16)."""
+    if word in _ENV_VALUED_LONG:
+        return True
+    if not word.startswith("-") or word.startswith("--"):
+        return False
+    for at, letter in enumerate(word[1:], 1):
+        if letter not in _ENV_FLAGS:
+            return letter in "uCa" and at == len(word) - 1
+    return False
+
+
 def _env_command(argument: str) -> tuple[list[str], str | None, list[str]]:
     """``env``'s #! argument as (its options and assignments, the command, the command's
     arguments); the command None when there is none (:func:`_env_words`)."""
@@ -209,7 +227,7 @@ def _env_command(argument: str) -> tuple[list[str], str | None, list[str]]:
     while at < len(words):
         word = words[at]
         at += 1
-        if word in ("-u", "-C"):
+        if _env_takes_next(word):
             at += 1  # (its value: a name to unset, a directory)
         elif not word.startswith("-") and "=" not in word:
             return words[:at - 1], word, words[at:]
