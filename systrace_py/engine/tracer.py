@@ -1673,21 +1673,28 @@ class Tracer:
             decoded = image = None
         target = decoded.resolved if decoded is not None else None
         binary = (image.reach or image.binary) if image is not None else None
+        # the file the decision read (its interpreters checked), not the one the name leads
+        # to now: another task may have renamed a file of another PT_INTERP over it since
+        # (review 16, tests/escape/exec_interp_swap.c) -- then what runs is not what was read
+        identity = image.identity if image is not None else None
         if redirect is not None:
             if not redirect.startswith("/"):
                 redirect = os.path.join(self.decoder.resolver.cwd_of(task.tid), redirect)
             target = Resolved(redirect)
             redirected = call.image_of(redirect, elf=False)
             binary = redirected.binary if redirected is not None else None
-        try:
-            # the binary that will run: the file, or for a script its (last) interpreter
-            info = os.stat(binary) if binary is not None else None
-        except OSError:
-            info = None
-        if info is None or target is None:
+            identity = redirected.identity if redirected is not None else None
+        if identity is None:
+            try:
+                # the binary that will run: the file, or for a script its (last) interpreter
+                info = os.stat(binary) if binary is not None else None
+            except OSError:
+                info = None
+            identity = (info.st_dev, info.st_ino) if info is not None else None
+        if identity is None or target is None:
             task.process.exec_check = None
             return
-        task.process.exec_check = (info.st_dev, info.st_ino, target.path)
+        task.process.exec_check = (*identity, target.path)
 
     def _apply(self, task: Task, call: DecodedCall, reply: Reply,
                info: pt.SyscallInfo | None = None) -> None:
