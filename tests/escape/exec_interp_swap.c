@@ -1,18 +1,23 @@
 /* exec_interp_swap.c: a program's ELF interpreter swapped between the check and the exec
  * (review 16; class 4, the exec's interpreters).
  *
- *   exec_interp_swap GOOD BAD NAME TRIES
+ *   exec_interp_swap file GOOD BAD NAME TRIES
+ *   exec_interp_swap link GOOD BAD NAME PROGRAM TRIES
  *
- * GOOD and BAD are two builds of one program: GOOD's PT_INTERP is the system's dynamic
+ * "file": GOOD and BAD are two builds of one program, GOOD's PT_INTERP the system's dynamic
  * loader, BAD's a payload a rule refuses to exec (tests/escape/interp.c).  A child process
  * puts GOOD and BAD at NAME in turn (a hard link renamed over it: each a file of its own);
  * the main process execs NAME in a child, TRIES times.  The tracer reads the file to check
- * its interpreters (Supervisor._interpreters) and notes for its check at the exec event the
- * file NAME names when it notes it (Tracer._note_exec: a stat by name) -- GOOD read and
- * checked, BAD noted and run passed both.  ESCAPED when the payload's marker appears. */
+ * its interpreters (Supervisor._interpreters) and noted for its check at the exec event the
+ * file NAME named when it noted it (Tracer._note_exec: a stat by name) -- GOOD read and
+ * checked, BAD noted and run passed both.
+ * "link": PROGRAM's PT_INTERP is NAME, a symlink the child process points at GOOD (the
+ * loader) and BAD (the payload) in turn (a new link renamed over it); the main process execs
+ * PROGRAM.  The decision resolves NAME; the kernel resolves it again when it loads it.
+ * ESCAPED when the payload's marker appears. */
 #include "attack.h"
 
-static void swap_for_ever(const char *good, const char *bad, const char *name)
+static void swap_for_ever(int links, const char *good, const char *bad, const char *name)
 {
     char spare[4096];
     snprintf(spare, sizeof spare, "%s.next", name);
@@ -20,7 +25,7 @@ static void swap_for_ever(const char *good, const char *bad, const char *name)
         const char *files[2] = {bad, good};
         for (int i = 0; i < 2; i++) {
             unlink(spare);
-            if (link(files[i], spare) == 0)
+            if ((links ? symlink(files[i], spare) : link(files[i], spare)) == 0)
                 rename(spare, name);
         }
     }
@@ -28,24 +33,27 @@ static void swap_for_ever(const char *good, const char *bad, const char *name)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5)
-        usage("exec_interp_swap GOOD BAD NAME TRIES");
+    int links = argc == 7 && strcmp(argv[1], "link") == 0;
+    if (!links && !(argc == 6 && strcmp(argv[1], "file") == 0))
+        usage("exec_interp_swap file GOOD BAD NAME TRIES | link GOOD BAD NAME PROGRAM TRIES");
     const char *marker = getenv("ESC_MARKER");
-    int tries = atoi(argv[4]);
-    unlink(argv[3]);
-    if (link(argv[1], argv[3]) != 0)
+    const char *good = argv[2], *bad = argv[3], *name = argv[4];
+    const char *program = links ? argv[5] : name;
+    int tries = atoi(argv[links ? 6 : 5]);
+    unlink(name);
+    if ((links ? symlink(good, name) : link(good, name)) != 0)
         blocked("link: %s", ename(errno));
     pid_t swapper = fork();
     if (swapper == 0) {
-        swap_for_ever(argv[1], argv[2], argv[3]);
+        swap_for_ever(links, good, bad, name);
         _exit(0);
     }
     int ran = 0, failed = 0, killed = 0;
     for (int i = 0; i < tries && !(marker && exists(marker)); i++) {
         pid_t pid = fork();
         if (pid == 0) {
-            char *args[] = {argv[3], NULL};
-            execve(argv[3], args, environ);
+            char *args[] = {(char *)program, NULL};
+            execve(program, args, environ);
             _exit(127);
         }
         int status;
