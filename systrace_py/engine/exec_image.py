@@ -63,6 +63,10 @@ class ExecImage:
     #: the argument of the last #! line (the one naming ``binary``), which the kernel gives
     #: ``binary`` before the script's path: its options (``#!/usr/bin/python3 -s``)
     argument: str | None = None
+    #: (device, inode) of the very file read as ``binary`` (None: not read so): what an exec
+    #: checked on this reading must run (Tracer._note_exec) -- not the file the name leads to
+    #: later, which another task may have renamed over it since (review 16)
+    identity: tuple[int, int] | None = None
 
 
 #: how a name the exec'ing task gives (a #! interpreter, PT_INTERP) is found, as the task
@@ -100,27 +104,34 @@ def _open_regular(path: str) -> int | None:
         os.close(handle)
 
 
-def _header(path: str) -> tuple[str, str | None, str | None]:
+#: what :func:`_header` found: kind, name, #! argument, and the (device, inode) of the file
+#: read (None: none was)
+_Header = tuple[str, "str | None", "str | None", "tuple[int, int] | None"]
+
+
+def _header(path: str) -> _Header:
     """What the kernel finds at the file's start: ("#!", interpreter, its argument or None),
     ("elf", its PT_INTERP or None, None), ("", None, None) -- or (UNREAD, None, None) for a
     regular file the tracer could not read, which the kernel (exec needs no read permission)
-    reads all the same."""
+    reads all the same -- and the identity of the file read."""
     try:
         fd = _open_regular(path)
     except OSError:
-        return UNREAD, None, None
+        return UNREAD, None, None, None
     if fd is None:
-        return "", None, None
+        return "", None, None, None
     try:
+        info = os.fstat(fd)
+        identity = (info.st_dev, info.st_ino)
         head = os.pread(fd, _HEADER, 0)
         line = _shebang(head)
         if line is not None:
-            return "#!", *line
+            return "#!", *line, identity
         if head.startswith(b"\x7fELF"):
-            return "elf", _elf_interpreter(fd, head), None
-        return "", None, None
+            return "elf", _elf_interpreter(fd, head), None, identity
+        return "", None, None, identity
     except OSError:
-        return UNREAD, None, None
+        return UNREAD, None, None, None
     finally:
         os.close(fd)
 
@@ -214,7 +225,7 @@ Admit = Callable[[str], bool]
 #: read with what its header said (its path, kind, name) -- a plain tuple: a NamedTuple
 #: class is made at import, on every start's way
 _Chain = tuple[list[tuple[str, str]], bool, bool, "str | None",
-               "tuple[str, str, str | None] | None"]
+               "tuple[str, str, str | None, tuple[int, int] | None] | None"]
 
 
 def script_chain(path: str, reach: Reach, opened: str = "", admit: Admit | None = None
@@ -223,17 +234,17 @@ def script_chain(path: str, reach: Reach, opened: str = "", admit: Admit | None 
     not there in the tracer's view), in order, as (name, where the tracer opens it): empty
     for a binary; whether every one was admitted; whether one of the files could not be
     read (the chain may go on there); the last #! line's argument (ExecImage.argument);
-    and the last header read (its file, kind and name), which :func:`exec_image` takes the
+    and the last header read (its file, kind, name and identity), which :func:`exec_image` takes the
     ELF interpreter from rather than open the binary again.
     An interpreter ``admit`` refuses ends the chain unread.  Each is put to ``admit`` once
     (it matches the name against the policy's rules)."""
     found: list[tuple[str, str]] = []
     current = opened or path
     argument: str | None = None
-    last: tuple[str, str, str | None] | None = None
+    last: tuple[str, str, str | None, tuple[int, int] | None] | None = None
     for _ in range(MAX_SCRIPT_DEPTH + 1):
-        kind, name, given = _header(current)
-        last = (current, kind, name)
+        kind, name, given, identity = _header(current)
+        last = (current, kind, name, identity)
         if kind == UNREAD:
             return found, True, True, argument, last
         if kind != "#!" or name is None:
@@ -275,17 +286,19 @@ def exec_images(path: str, reach: Reach, elf: bool = True, opened: str = "",
     chain, admitted, unread, argument, last = script_chain(path, reach, opened, admit)
     found = tuple(name for name, _ in chain)
     binary, where = chain[-1] if chain else (path, opened or path)
+    read = last is not None and last[0] == where  # (the binary's header: read last)
+    identity = last[3] if read and last is not None else None
     alone = ExecImage(found, binary, "" if where == binary else where, unread, bool(chain),
-                      argument)
+                      argument, identity)
     if not elf or not admitted or unread:
         return alone, alone
     # (read here only when the chain stopped before the binary: the kernel's depth)
-    kind, interp = (last[1], last[2]) if last is not None and last[0] == where else \
-        _header(where)[:2]
+    kind, interp = (last[1], last[2]) if read and last is not None else _header(where)[:2]
     if kind == UNREAD:
-        return ExecImage(found, alone.binary, alone.reach, True, alone.script, argument), alone
+        return ExecImage(found, alone.binary, alone.reach, True, alone.script, argument,
+                         identity), alone
     interpreter = reach(interp) if kind == "elf" and interp is not None else None
     if interpreter is None:
         return alone, alone
     return ExecImage((*found, interpreter[0]), alone.binary, alone.reach, False, alone.script,
-                     argument), alone
+                     argument, identity), alone

@@ -439,6 +439,20 @@ def unblocked_pending(tid: int) -> bool:
     return bool((masks["SigPnd"] | masks["ShdPnd"]) & ~masks["SigBlk"] & ~ignored)
 
 
+#: glibc's own signals (SIGCANCEL, SIGSETXID: the kernel's 32 and 33), which it catches in
+#: every program of threads and sends to one thread alone (tgkill): never to the process
+_LIBC_INTERNAL = (1 << 31) | (1 << 32)
+
+
+def catches_unblocked(tid: int) -> bool:
+    """Whether the task's process catches a signal the task does not block, glibc's own
+    left out (True when that cannot be read): such a signal, sent to the process, may wake
+    the task's wait natively -- the wait fails with EINTR even when another thread takes
+    the signal first, and no trace of it is left pending (Tracer._wait_exit)."""
+    masks = signal_masks(tid)
+    return masks is None or bool(masks["SigCgt"] & ~masks["SigBlk"] & ~_LIBC_INTERNAL)
+
+
 def ignored_by(tid: int, sig: int) -> bool:
     """Whether the task's process ignores ``sig`` (SIG_IGN, or the default disposition of a
     signal ignored by default) and does not block it: natively such a signal is dropped

@@ -146,6 +146,9 @@ class Task:
     #                              (call number, deadline in monotonic ns, the timeout argument
     #                              the tracer gave it when it restarted it -- the address of
     #                              the time left, or milliseconds -- or 0)
+    #: a freeze interrupted it (PTRACE_INTERRUPT) since the entry of its last timed wait: an
+    #: EINTR of that wait is the tracer's (Tracer._wait_exit)
+    interrupted: bool = False
     clone3_flags: int | None = None  # the flags of the last clone3 it was let make, as checked
     #                                  (the kernel gets the struct checked): its child's view
 

@@ -1673,21 +1673,28 @@ class Tracer:
             decoded = image = None
         target = decoded.resolved if decoded is not None else None
         binary = (image.reach or image.binary) if image is not None else None
+        # the file the decision read (its interpreters checked), not the one the name leads
+        # to now: another task may have renamed a file of another PT_INTERP over it since
+        # (review 16, tests/escape/exec_interp_swap.c) -- then what runs is not what was read
+        identity = image.identity if image is not None else None
         if redirect is not None:
             if not redirect.startswith("/"):
                 redirect = os.path.join(self.decoder.resolver.cwd_of(task.tid), redirect)
             target = Resolved(redirect)
             redirected = call.image_of(redirect, elf=False)
             binary = redirected.binary if redirected is not None else None
-        try:
-            # the binary that will run: the file, or for a script its (last) interpreter
-            info = os.stat(binary) if binary is not None else None
-        except OSError:
-            info = None
-        if info is None or target is None:
+            identity = redirected.identity if redirected is not None else None
+        if identity is None:
+            try:
+                # the binary that will run: the file, or for a script its (last) interpreter
+                info = os.stat(binary) if binary is not None else None
+            except OSError:
+                info = None
+            identity = (info.st_dev, info.st_ino) if info is not None else None
+        if identity is None or target is None:
             task.process.exec_check = None
             return
-        task.process.exec_check = (info.st_dev, info.st_ino, target.path)
+        task.process.exec_check = (*identity, target.path)
 
     def _apply(self, task: Task, call: DecodedCall, reply: Reply,
                info: pt.SyscallInfo | None = None) -> None:
@@ -2060,6 +2067,7 @@ class Tracer:
                 pt.interrupt(tid)
             except pt.PtraceError:
                 continue  # gone: its exit will come
+            other.interrupted = True  # (a wait it is in fails with EINTR: ours, _wait_exit)
             if not self._waits_for_vfork(tid):
                 pending.add(tid)
         start = time.monotonic()
@@ -3279,9 +3287,19 @@ class Tracer:
         natively nothing was queued and the wait went on (tests/progs/wait_eintr.c).
         A process of one thread takes the signal itself: its signal-delivery-stop restarts
         the wait (_on_signal).  Waits with no timeout do not stop at all, so theirs is not
-        seen (docs/security.md, "Limits and what is out of scope")."""
+        seen (docs/security.md, "Limits and what is out of scope").
+
+        A process that catches a signal the task does not block keeps the EINTR: such a
+        signal sent to the process wakes this thread natively too, and its wait fails with
+        EINTR even when another thread takes the signal first (nothing is pending by the
+        exit stop) -- a restart there lost a wakeup natively seen (review 16,
+        tests/progs/wait_taken.c).  The ignored signal's EINTR stays in such a process: one
+        its handlers' calls must expect, where a lost one may never come again.  A wait a
+        freeze interrupted (Task.interrupted: its exit stop is the interrupt's report) is
+        restarted all the same: that EINTR is the tracer's."""
+        interrupted, task.interrupted = task.interrupted, False
         regs = self._eintr_call(task)
-        if regs is not None:
+        if regs is not None and (interrupted or not signals.catches_unblocked(task.tid)):
             self._restart_interrupted(task, regs)
 
     def _only_timed(self, name: str, args: tuple[int, ...]) -> bool:
@@ -3299,6 +3317,7 @@ class Tracer:
         after the program made the call, so a restart never ends the wait before the time it
         asked for has passed since.  The entry of the wait restarted by _retime (its timeout
         argument the one _retime gave it) keeps the deadline."""
+        task.interrupted = False  # (a freeze before this wait: none of its EINTRs)
         timeout = _EINTR_ON_STOP[nr]
         assert timeout is not None
         index, pointer = timeout

@@ -177,16 +177,57 @@ def _runs_env(binary: str, script: bool, argument: str | None) -> bool:
     return binary.rpartition("/")[2] == "env" and script and argument is not None
 
 
+#: GNU env's short options that take no value (coreutils' shortopts "+C:iS:u:v0"): ``-S``
+#: may end a cluster of them
+_ENV_FLAGS = frozenset("iv0")
+_SPLIT_STRING = "--split-string="
+
+
+def _env_words(argument: str) -> list[str]:
+    """``env``'s arguments from a #! line's one argument, as GNU env's getopt reads it:
+    ``-S`` -- alone, or ending a cluster of options that take no value (``-vS``, ``-iS``:
+    each its own word here) -- or ``--split-string=`` splits the rest into words; any other
+    argument is one word (the command's name, or an option).  A cluster read as one word
+    named no command, and the Python env ran was checked for neither HOME nor PATH
+    (review 16)."""
+    if argument.startswith(_SPLIT_STRING):
+        return argument[len(_SPLIT_STRING):].split()
+    if argument.startswith("-") and not argument.startswith("--"):
+        for at, letter in enumerate(argument[1:], 1):
+            if letter == "S":
+                return [f"-{flag}" for flag in argument[1:at]] + argument[at + 1:].split()
+            if letter not in _ENV_FLAGS:
+                break  # (a value follows: -u NAME, -C DIR -- or an option env refuses)
+    return [argument]
+
+
+#: GNU env's long options whose value may be the next word (``--chdir DIR``)
+_ENV_VALUED_LONG = frozenset({"--unset", "--chdir", "--argv0"})
+
+
+def _env_takes_next(word: str) -> bool:
+    """Whether env's option ``word`` takes the next word as its value: ``-u``, ``-C``,
+    ``-a`` -- or a cluster they end, ``-vu`` --, and their long spellings without ``=``
+    (``--chdir DIR``: the directory was taken for the command, review 16)."""
+    if word in _ENV_VALUED_LONG:
+        return True
+    if not word.startswith("-") or word.startswith("--"):
+        return False
+    for at, letter in enumerate(word[1:], 1):
+        if letter not in _ENV_FLAGS:
+            return letter in "uCa" and at == len(word) - 1
+    return False
+
+
 def _env_command(argument: str) -> tuple[list[str], str | None, list[str]]:
     """``env``'s #! argument as (its options and assignments, the command, the command's
-    arguments); the command None when there is none.  Without ``-S`` the kernel's one
-    argument is one word (the command's name, or an option)."""
-    words = argument[2:].split() if argument.startswith("-S") else [argument]
+    arguments); the command None when there is none (:func:`_env_words`)."""
+    words = _env_words(argument)
     at = 0
     while at < len(words):
         word = words[at]
         at += 1
-        if word in ("-u", "-C"):
+        if _env_takes_next(word):
             at += 1  # (its value: a name to unset, a directory)
         elif not word.startswith("-") and "=" not in word:
             return words[:at - 1], word, words[at:]

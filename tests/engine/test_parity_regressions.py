@@ -56,13 +56,15 @@ _TIMED_WAITS = ("epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll", "s
                 "semtimedop")
 
 
-@pytest.mark.parametrize("mode", ["freeze", "sigchld"])
+@pytest.mark.parametrize("mode", ["freeze", "sigchld", "caught"])
 def test_a_timed_wait_runs_out_its_time_through_our_stops(traced, tmp_path, build, mode):
     # a thread's epoll_wait with a timeout, woken by the tracer's freeze for another thread's
     # truncate (PTRACE_INTERRUPT) or by its child's SIGCHLD (ignored by default, queued
     # because traced), failed with EINTR where natively it returned 0 when its time ran
     # out; now restarted with the time left, noted at its entry.  The other waits the kernel
-    # restarts itself; "early" would say a restart lost the time already waited
+    # restarts itself; "early" would say a restart lost the time already waited.  "caught":
+    # the freeze in a process that catches a signal, whose EINTR _wait_exit otherwise keeps
+    # (review 16) -- the tracer's own interrupt is restarted all the same
     program = build("progs/timed_waits.c")
     (tmp_path / "native").mkdir()
     (tmp_path / "traced").mkdir()
@@ -88,6 +90,22 @@ def test_a_timed_wait_of_a_thread_is_not_ended_by_a_signal_another_thread_took(
                             timeout=120, check=True)
     assert native.stdout == "eintr=0 ok=150\n", native.stdout
     r = traced.run(PARITY_POLICY, str(program), "150", "20", env=loop)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == native.stdout, r.stderr
+
+
+def test_a_timed_wait_a_caught_signal_woke_fails_with_eintr_as_natively(traced, build, loop):
+    # wait_taken.c (review 16): one thread waits (epoll_wait, 3 s), the only one that does
+    # not block SIGUSR1, which the process catches; the main thread sends it to the process
+    # (waking the waiting thread) and unblocks it at once, taking it itself.  Natively the
+    # woken wait fails with EINTR every time; _wait_exit found no signal pending at its exit
+    # stop and restarted it -- the wait ran its 3 s out, a wakeup the program never saw.
+    # A process that catches a signal the thread does not block keeps its EINTR now
+    program = build("progs/wait_taken.c")
+    native = subprocess.run([str(program), "3", "3000"], capture_output=True, text=True,
+                            timeout=120, check=True)
+    assert native.stdout == "eintr=3 timeout=0 handled=3\n", native.stdout
+    r = traced.run(PARITY_POLICY, str(program), "3", "3000", env=loop)
     assert r.returncode == 0, r.stderr
     assert r.stdout == native.stdout, r.stderr
 

@@ -454,8 +454,9 @@ def test_a_home_of_the_callers_is_refused_to_a_python_binary_of_its_own_table(
     assert "the python ran" in granted.stdout and "the .pth" in granted.stdout, granted
 
 
+@pytest.mark.parametrize("line", ["python3", "-vS python3"])
 def test_a_path_of_the_callers_picks_no_program_for_an_env_scripts_table(
-        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str], line: str) -> None:
     """Gap #40 (found by gap3839, class 4; closed).  ``#!/usr/bin/env python3`` has env look
     ``python3`` up in the caller's PATH -- after the exec into the script's table: a
     ``python3`` of the caller's (``work/python3``, a shell script here) runs with the
@@ -463,13 +464,15 @@ def test_a_path_of_the_callers_picks_no_program_for_an_env_scripts_table(
     exec is refused (EPERM, reason "env PATH") when PATH is not the run's start's and the
     script's table does not grant it (environment.env_searches).  Control: natively the
     caller's program runs and reads the secret; with no table for the tool it runs under the
-    caller's table (refused: the gain is the table)."""
+    caller's table (refused: the gain is the table).  ``-vS python3`` (review 16): env's
+    ``-S`` in a cluster of its short options (GNU getopt: ``-v``, then ``-S`` with the rest
+    of the argument) was read as no command at all -- no search, no Python: it escaped."""
     program = build("escape/exec_inspect.c")
 
     def setup(scene: Scene) -> tuple[Path, str]:
         (scene.root / "bin").mkdir()
         tool = scene.root / "bin" / "tool.py"
-        tool.write_text("#!/usr/bin/env python3\nprint('the tool ran')\n")
+        tool.write_text(f"#!/usr/bin/env {line}\nprint('the tool ran')\n")
         tool.chmod(0o755)
         fake = scene.work / "python3"
         fake.write_text("#!/bin/sh\nif grep -q S3CR3T secd/secret.txt 2>/dev/null; then echo "

@@ -8,7 +8,9 @@
  * truncates DIR/file (under a path rule, a call the tracer runs with the other tasks of the
  * tree stopped: a PTRACE_INTERRUPT of the waiter).  MODE "sigchld": the waiter's child exits
  * while it waits (SIGCHLD, ignored by default: natively dropped, traced queued, which wakes
- * the waiter).  Natively every wait runs out its time: "KIND -> ok" when it ended as its
+ * the waiter).  MODE "caught": "freeze" in a process that catches SIGUSR2, which nothing
+ * sends (the freeze's EINTR is the tracer's all the same: review 16).  Natively every wait
+ * runs out its time: "KIND -> ok" when it ended as its
  * timeout says and not before the time; otherwise "early" or the errno name it failed with.
  *
  * The epoll waits (and sigtimedwait, semtimedop) fail with EINTR after any stop and are
@@ -172,11 +174,21 @@ static void *waiter(void *arg)
     return NULL;
 }
 
+static void on_usr2(int sig)
+{
+    (void)sig;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3)
         return 2;
     sigchld_mode = strcmp(argv[2], "sigchld") == 0;
+    if (strcmp(argv[2], "caught") == 0) {
+        struct sigaction sa = {.sa_handler = on_usr2};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGUSR2, &sa, NULL);
+    }
     snprintf(file, sizeof file, "%s/file", argv[1]);
     int fd = open(file, O_CREAT | O_WRONLY, 0644);
     if (fd < 0 || write(fd, "data", 4) != 4)

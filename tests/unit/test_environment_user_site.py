@@ -71,6 +71,13 @@ def test_a_python_is_known_by_its_binarys_name(path: str, python: bool) -> None:
     ("/usr/bin/env", "-S python3 -s", True, None, {"s"}),
     ("/usr/bin/env", "-S -u X PYTHONX=1 python3 -I", True, None, {"I"}),
     ("/usr/bin/env", "bash", True, None, None),
+    # -S ending a cluster of env's short options, and its long spelling (review 16)
+    ("/usr/bin/env", "-vS python3 -s", True, None, {"s"}),
+    ("/usr/bin/env", "-v0S python3", True, None, frozenset()),
+    ("/usr/bin/env", "--split-string=python3 -I", True, None, {"I"}),
+    ("/usr/bin/env", "-uS python3", True, None, None),  # (-u's value: "S python3")
+    ("/usr/bin/env", "-S --chdir /tmp python3", True, None, frozenset()),  # (its value next)
+    ("/usr/bin/env", "-S --unset X -vu Y python3 -s", True, None, {"s"}),
     ("/usr/bin/bash", "-e", True, None, None),
     ("/usr/bin/env", None, False, ["env", "python3"], None),  # (a binary exec'd: env's own)
 ])
@@ -122,6 +129,10 @@ def test_a_path_is_moved_as_a_home_is() -> None:
     ("/usr/bin/env", "/usr/bin/python3", True, False),     # a path: no search
     ("/usr/bin/env", "-S PATH=/usr/bin python3", True, False),  # the line sets PATH
     ("/usr/bin/env", "-S -i python3", True, False),        # no environment: a default PATH
+    ("/usr/bin/env", "-vS python3", True, True),           # (review 16: -S ends a cluster)
+    ("/usr/bin/env", "-iS python3", True, False),
+    ("/usr/bin/env", "--split-string=python3", True, True),
+    ("/usr/bin/env", "-S --chdir /tmp python3", True, True),
     ("/usr/bin/env", "-S -", True, False),
     ("/usr/bin/env", "-S FOO=1", True, False),             # no command
     ("/usr/bin/env", None, True, False),                   # "#!/usr/bin/env": no argument
