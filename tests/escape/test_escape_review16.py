@@ -19,7 +19,7 @@ _LOADER = "/lib64/ld-linux-x86-64.so.2"
 @pytest.mark.parametrize("mode", [
     "file",
     pytest.param("link", marks=pytest.mark.xfail(strict=True, reason=(
-        "gap #42: the name PT_INTERP gives is resolved by the decision and again by the "
+        "gap #43: the name PT_INTERP gives is resolved by the decision and again by the "
         "kernel; what the kernel loaded is not checked at the exec event"))),
 ])
 def test_an_elf_interpreter_swapped_between_the_check_and_the_exec(build, tmp_path, loop,
@@ -30,7 +30,7 @@ def test_an_elf_interpreter_swapped_between_the_check_and_the_exec(build, tmp_pa
     tree while the main one execs that name.  The decision reads the file's interpreters;
     the check at the exec event compared what ran with the file the name led to when the
     exec was noted -- looked up by name again, after the decision (escaped; now the file the
-    decision read).  ``link`` (gap #42, open): a program whose PT_INTERP is a symlink the
+    decision read).  ``link`` (gap #43, open): a program whose PT_INTERP is a symlink the
     other process points at the loader and at the payload in turn -- the decision resolves
     the name, the kernel resolves it again when it loads the interpreter, and the exec
     event checks only the binary (/proc/PID/exe): the payload ran within ~10 tries, both
