@@ -126,6 +126,36 @@ class _LogFile:
         except OSError:
             return False
 
+    def disown(self, data: bytes) -> bool:
+        """Append ``data`` (a :data:`Event.DISOWNED` record) to the systrace log that is at
+        the log's name now, which is not this run's (:meth:`still_named`): a log the traced
+        program made whole -- its own start, observations and end digest (nothing in a digest
+        is secret) -- and renamed there, or linked there, vouches for itself, and ``policy
+        learn`` would grant what it says (red team 29, gap #42).  At the run's end no process
+        of the tree is left to change the name again, and the record makes every reader
+        refuse the file (``cli.policy.read_log``).  Only a systrace log is written to, through
+        a link too (:func:`_a_log`, looked at before it is opened for writing): a link to
+        another file of the user's is no log a policy is learned from.  Whether it was
+        written."""
+        try:
+            held = os.open(self.path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            return False  # (nothing there: nothing to learn from)
+        try:
+            if not _a_log(held):
+                return False
+            fd = procfs.reopen(held, _APPEND | os.O_NOCTTY)
+        except OSError:
+            return False
+        finally:
+            os.close(held)
+        try:
+            return os.write(fd, data) == len(data)
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self.fd)
@@ -329,15 +359,26 @@ class AuditLog:
                 with contextlib.suppress(LogError):  # (said already, or nothing to say)
                     self.write({"event": Event.END, "digest": self._digest.hexdigest()})
             if not self.file.still_named():
-                # (nothing is secret in the digest: a whole log made up elsewhere and renamed
-                # to the log's name vouches for itself -- only now can that be told)
-                from systrace_py.report import say
-
-                say(f"--log {self.file.path}: that name no longer leads to the file this run "
-                    "logged to (replaced or removed while it ran: a traced program may have "
-                    "done it) -- what is there now is not this run's log; do not learn "
-                    "from it")
+                self._disown()
             self.file.close()
+
+    def _disown(self) -> None:
+        """The log's name no longer leads to the file this run wrote (:meth:`close`): say so,
+        and mark the log that is there, if any, as none of this run's (_LogFile.disown)."""
+        import json
+
+        from systrace_py.report import say
+
+        assert self.file is not None
+        record = {"time": round(time.time(), 6), "v": LOG_VERSION, "event": Event.DISOWNED,
+                  "tracer": os.getpid()}
+        marked = self.file.disown(
+            (json.dumps(record, separators=(",", ":")) + "\n").encode())
+        say(f"--log {self.file.path}: that name no longer leads to the file this run logged "
+            "to (replaced or removed while it ran: a traced program may have done it) -- what "
+            "is there now is not this run's log" + (
+                ", and says so at its end: policy learn refuses it" if marked else
+                "; do not learn from it"))
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one record; :class:`LogError` (now and for every later record) when the

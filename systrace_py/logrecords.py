@@ -55,6 +55,8 @@ class Event(enum.StrEnum):
     LEARN_FACTS = "learn-facts"        # -A: the category roots of this system
     LEARN_END = "learn-end"            # -A: the counts
     END = "end"                        # the run's last record: the digest of its lines
+    DISOWNED = "disowned"              # a run's word, at its end, on the log that is at its
+                                       # log's name and is not the one it wrote
 
 
 class Result(enum.StrEnum):

@@ -16,6 +16,10 @@
  *                              observation, an end record with the digest of its lines (no
  *                              secret is in it: sha256sum computes it) -- and renames it to
  *                              LOG; the run's own records go on to the file it replaced
+ *   log_forge unended LOG PATH   the same with no end record (a run that was killed: read
+ *                              with a warning)
+ *   log_forge link LOG PATH    the same log, with its end, left at LOG.made and a symlink to
+ *                              it renamed to LOG
  *   log_forge read PATH        reads PATH: ESCAPED when it holds the secret, else BLOCKED
  */
 #include "attack.h"
@@ -32,7 +36,10 @@ static int observation(char *line, size_t size, const char *path) {
 }
 
 int main(int argc, char **argv) {
-    if (argc == 4 && strcmp(argv[1], "replace") == 0) {
+    int replace = argc == 4 && strcmp(argv[1], "replace") == 0;
+    int unended = argc == 4 && strcmp(argv[1], "unended") == 0;
+    int linked = argc == 4 && strcmp(argv[1], "link") == 0;
+    if (replace || unended || linked) {
         char made[4096], line[8192], command[8400], digest[80] = "";
         snprintf(made, sizeof made, "%s.made", argv[2]);
         FILE *f = fopen(made, "w");
@@ -43,15 +50,22 @@ int main(int argc, char **argv) {
         observation(line, sizeof line, argv[3]);
         fputs(line, f);
         fclose(f);
-        snprintf(command, sizeof command, "sha256sum '%s'", made);
-        FILE *sum = popen(command, "r");
-        if (!sum || fscanf(sum, "%64s", digest) != 1)
-            blocked("sha256sum %s failed", made);
-        pclose(sum);
-        f = fopen(made, "a");
-        fprintf(f, "{\"v\":2,\"event\":\"end\",\"digest\":\"%s\"}\n", digest);
-        fclose(f);
-        if (rename(made, argv[2]) < 0)
+        if (!unended) {
+            snprintf(command, sizeof command, "sha256sum '%s'", made);
+            FILE *sum = popen(command, "r");
+            if (!sum || fscanf(sum, "%64s", digest) != 1)
+                blocked("sha256sum %s failed", made);
+            pclose(sum);
+            f = fopen(made, "a");
+            fprintf(f, "{\"v\":2,\"event\":\"end\",\"digest\":\"%s\"}\n", digest);
+            fclose(f);
+        }
+        if (linked) {
+            char staged[4200];
+            snprintf(staged, sizeof staged, "%s.link", argv[2]);
+            if (symlink(made, staged) < 0 || rename(staged, argv[2]) < 0)
+                blocked("link %s to %s: %s", argv[2], made, ename(errno));
+        } else if (rename(made, argv[2]) < 0)
             blocked("rename %s to %s: %s", made, argv[2], ename(errno));
         note("replaced %s with a log of its own, vouched by its own digest", argv[2]);
         printf("FORGED\n");
@@ -78,5 +92,5 @@ int main(int argc, char **argv) {
             escaped("read the secret %s", argv[2]);
         blocked("%s is no secret", argv[2]);
     }
-    usage("log_forge forge LOG PATH | replace LOG PATH | read PATH");
+    usage("log_forge forge|replace|unended|link LOG PATH | read PATH");
 }

@@ -155,27 +155,31 @@ def test_a_line_the_program_adds_to_the_log_is_not_learned(build, tmp_path: Path
     assert not grants_secret(rebuilt)  # (the honest run's, not rewritten)
 
 
-@pytest.mark.xfail(strict=True, reason="open gap (red team 29): a whole log the program "
-                   "made and renamed to the log's name vouches for itself; the run says so at "
-                   "its end, policy learn cannot tell")
-def test_a_log_the_program_put_at_the_logs_name_is_not_learned(build, tmp_path: Path) -> None:
-    """log_forge.c ``replace`` during ``-A --log LOG``: LOG is now a log of the program's
-    own, a start, an observation of reading the secret and an end with the digest of its
-    lines.  ``policy learn LOG`` should not grant the read; it does (nothing in the digest is
-    secret).  The run itself says its log's name no longer leads to its log
-    (test_a_line_the_program_adds_to_the_log_is_not_learned[replace])."""
+@pytest.mark.parametrize("how", ["replace", "unended", "link"])
+def test_a_log_the_program_put_at_the_logs_name_is_not_learned(build, tmp_path: Path,
+                                                               how: str) -> None:
+    """log_forge.c during ``-A --log LOG``: LOG is now a log of the program's own, a start,
+    an observation of reading the secret and (``replace``, ``link``) an end with the digest of
+    its lines -- nothing in a digest is secret -- renamed over LOG (``replace``,
+    ``unended``: no end, as a killed run's) or left beside it with a symlink to it renamed
+    over LOG (``link``).  ``policy learn LOG`` granted the read (gap #42).  Now the run, at
+    its end (no process of the tree left to change the name), finds that LOG no longer leads
+    to its file, says so, and appends a ``disowned`` record to the log there; policy learn
+    refuses a log with one (exit 2)."""
     program = build("escape/log_forge.c")
     scene = Scene.make(tmp_path)
     log, learned, rebuilt = scene.work / "run.jsonl", scene.work / "p.toml", tmp_path / "r.toml"
     run = [*SYSTRACE, "-A", "--log", str(log), "-o", str(learned), "--", str(program),
-           "replace", str(log), str(scene.secret)]
+           how, str(log), str(scene.secret)]
     first = subprocess.run(run, capture_output=True, text=True, cwd=scene.work,
                            env=scene_env(scene), timeout=120, check=False)
     assert "FORGED" in first.stdout, first
+    assert "policy learn refuses it" in first.stderr, first
     again = subprocess.run([*SYSTRACE, "policy", "learn", str(log), "-o", str(rebuilt)],
                            capture_output=True, text=True, cwd=scene.work,
                            env=scene_env(scene), timeout=120, check=False)
-    assert again.returncode == 2 or not grants_secret(rebuilt), again
+    assert again.returncode == 2 and "nothing is learned from this log" in again.stderr, again
+    assert not rebuilt.exists()
 
 
 @pytest.mark.parametrize("loop", ["python", "native"])
