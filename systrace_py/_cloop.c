@@ -2448,10 +2448,11 @@ static PyObject *serve(void) {
 
 /* Whether the notes Python catches up on (births, execs, ends, stubs: each a fixed table)
  * have room for one more command of a shell's loop -- a vfork child's birth, its exec, its
- * end.  When they have not, the loop hands Python the call the task that is the whole tree
- * (solo_arm) stops at next, before it makes that child: a call Python decides as it always
- * does (the shell's vfork at entry: by its name), after which it catches up and runs the
- * loop again with empty tables.  Otherwise the tables filled in the middle of a command,
+ * end.  When they have not, the loop hands Python the next stop of the task that is the
+ * whole tree (solo_arm), before it makes that child: a call Python decides as it always
+ * does (the shell's vfork at entry: by its name) or a signal it passes on as it always does
+ * (the shell's SIGCHLD, where its tables let vfork go unstopped), after which it catches up
+ * and runs the loop again with empty tables.  Otherwise the tables filled in the middle of a command,
  * whose birth, exec or end then went to Python -- the exec served by Python, ~1.2 ms more
  * of the tracer's CPU, one command in ~60.  Only a hand-back earlier than needed: safe. */
 static int room_for_a_command(void) {
@@ -2537,14 +2538,16 @@ static PyObject *serve_stops(void) {
             if (!made) return Py_BuildValue("iii", pid, status, WHY_OTHER);
             continue;
         }
+        /* (a signal-delivery or seccomp stop of the whole tree's one task: between commands) */
+        if (tree_size == 1 && a == &arms[solo_arm] && !room_for_a_command())
+            return Py_BuildValue("iii", pid, status,
+                                 status == SECCOMP_STOP ? WHY_PYTHON : WHY_OTHER);
         if (status != SECCOMP_STOP) {
             int passed = pass_signal(pid, WSTOPSIG(status));
             if (passed < 0) return PyErr_SetFromErrno(PyExc_OSError);
             if (!passed) return Py_BuildValue("iii", pid, status, WHY_OTHER);
             continue;
         }
-        if (tree_size == 1 && a == &arms[solo_arm] && !room_for_a_command())
-            return Py_BuildValue("iii", pid, status, WHY_PYTHON);
         int why = WHY_PYTHON;
         int done = decide(a, &why);
         if (done < 0) return PyErr_Occurred() ? NULL : PyErr_SetFromErrno(PyExc_OSError);

@@ -188,9 +188,9 @@ def test_shell_loop_leaves_python_no_stop_a_command(bindir: Path, tmp_path: Path
 def test_a_long_shell_loop_leaves_python_no_exec(bindir: Path, tmp_path: Path) -> None:
     """200 x /bin/true in sh, true with a table of its own: the loop's notes (births, execs,
     ends: 64 each a run()) fill every ~60 commands, and the loop then returns to Python at
-    the shell's next call before a command (_cloop.c room_for_a_command: its vfork at entry,
-    which Python decides by name), not in the middle of one -- whose exec, exec event and
-    end Python then served, ~1.2 ms of the tracer each.  And a command's arm is the arm of
+    the shell's next stop between two commands (_cloop.c room_for_a_command: its SIGCHLD,
+    which Python passes on), not in the middle of one -- whose exec, exec event and end
+    Python then served, ~1.2 ms of the tracer each.  And a command's arm is the arm of
     the one before, which ended (free_arm): the 64 arms filled at the 63rd command before.
     Python serves the first command's exec only (the start: scratch area, stub); before,
     three more of each.  Both loops stop and decide alike."""
@@ -218,8 +218,8 @@ def test_a_long_shell_loop_leaves_python_no_exec(bindir: Path, tmp_path: Path) -
         # (the start's: sh's own execve, the first command's, each of any length)
         start = {"call execve": 3, "exec event": 2, "exit": 2}
         assert all(served.get(kind, 0) <= n for kind, n in start.items()), served
-        # the hand-backs before a command, one a run() of ~60 commands
-        assert 1 <= served.get("call vfork", 0) <= rounds // 30, served
+        # the hand-backs between commands, one a run() of ~60 commands
+        assert 1 <= served.get("signal", 0) <= rounds // 30, served
 
 
 @pytest.mark.both_loops
