@@ -2002,7 +2002,7 @@ static int vfork_like(const Arm *a, const uint64_t *regs, pid_t child) {
 /* An arm for a child born in this run: the arm of one that ended in it (end_of: its tid 0,
  * its parent let go, its descriptor closed), or a new one -- a shell's loop of commands, each
  * a vfork child that ends, needs two arms however long the run, not one a command (the run
- * returned to Python at the 64th, which then served that command's exec itself). */
+ * returned to Python at the 63rd, which then served that command's exec itself). */
 static Arm *free_arm(void) {
     for (int i = 0; i < narms; i++)
         if (!arms[i].tid && !arms[i].parent_held && arms[i].own_fd < 0) return &arms[i];
@@ -2452,9 +2452,10 @@ static PyObject *serve(void) {
  * whole tree (solo_arm), before it makes that child: a call Python decides as it always
  * does (the shell's vfork at entry: by its name) or a signal it passes on as it always does
  * (the shell's SIGCHLD, where its tables let vfork go unstopped), after which it catches up
- * and runs the loop again with empty tables.  Otherwise the tables filled in the middle of a command,
- * whose birth, exec or end then went to Python -- the exec served by Python, ~1.2 ms more
- * of the tracer's CPU, one command in ~60.  Only a hand-back earlier than needed: safe. */
+ * and runs the loop again with empty tables.  Otherwise the tables filled in the middle of
+ * a command, whose birth, exec or end then went to Python -- the exec served by Python,
+ * ~1.2 ms more of the tracer's CPU, one command in ~60.  Only a hand-back earlier than
+ * needed: safe (Python's handling of any stop is the reference). */
 static int room_for_a_command(void) {
     const int margin = 2;  /* (a command: one birth, one exec, one end; a stub to spare) */
     return nbirths < MAX_BIRTHS - margin && nexecs < MAX_EXECS - margin &&
