@@ -185,6 +185,44 @@ def test_shell_loop_leaves_python_no_stop_a_command(bindir: Path, tmp_path: Path
 
 
 @pytest.mark.both_loops
+def test_a_long_shell_loop_leaves_python_no_exec(bindir: Path, tmp_path: Path) -> None:
+    """200 x /bin/true in sh, true with a table of its own: the loop's notes (births, execs,
+    ends: 64 each a run()) fill every ~60 commands, and the loop then returns to Python at
+    the shell's next stop between two commands (_cloop.c room_for_a_command: its SIGCHLD,
+    which Python passes on), not in the middle of one -- whose exec, exec event and end
+    Python then served, ~1.2 ms of the tracer each.  And a command's arm is the arm of
+    the one before, which ended (free_arm): the 64 arms filled at the 63rd command before.
+    Python serves the first command's exec only (the start: scratch area, stub); before,
+    three more of each.  Both loops stop and decide alike."""
+    true = os.path.realpath(shutil.which("true") or "/bin/true")
+    policy = _learned(tmp_path, bindir, true)
+    rounds = 200
+    loop = f"i=0; while [ $i -lt {rounds} ]; do /bin/true; i=$((i+1)); done"
+
+    def run(native: bool) -> tuple[dict[str, int], tuple[int, int, int, dict[str, int]]]:
+        result = run_systrace(["--stats", "-p", str(policy), "--", "sh", "-c", loop],
+                              env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
+        assert result.returncode == 0, result.stderr
+        found = re.search(r"stops served by Python: (.*)", result.stderr)
+        served = {} if found is None else {
+            kind: int(n) for kind, n in (part.rsplit(" ", 1)
+                                         for part in found.group(1).split(", ")
+                                         if part != "...")}
+        return served, _decided(_stats(result.stderr))
+
+    served, stats = run(True)
+    _, python_stats = run(False)
+    assert stats == python_stats, (stats, python_stats)
+    assert stats[3]["exec"] == rounds + 1, stats
+    if _native():
+        # (the start's: sh's own execve, the first command's, each of any length)
+        start = {"call execve": 3, "exec event": 2, "exit": 2}
+        assert all(served.get(kind, 0) <= n for kind, n in start.items()), served
+        # the hand-backs between commands, one a run() of ~60 commands
+        assert 1 <= served.get("signal", 0) <= rounds // 30, served
+
+
+@pytest.mark.both_loops
 def test_a_program_rewritten_into_a_script_runs_as_one(bindir: Path, tmp_path: Path) -> None:
     """The native loop reads a file's first two bytes once per contents (_cloop.c
     plain_image's memo: the same device, inode, size, mtime and ctime), not at every exec.
