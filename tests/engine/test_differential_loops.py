@@ -222,7 +222,8 @@ def _records(log: Path) -> list[tuple[int, list[dict[str, object]]]]:
         if record.get("result") == "permitted" and not record.get("call", {}).get("paths"):
             continue
         task = (record.get("pid"), record.get("tid"))
-        for key in ("time", "pid", "tid", "ppid", "tracer", "parent", "child"):
+        # (the end record's digest is of the lines, times and pids included)
+        for key in ("time", "pid", "tid", "ppid", "tracer", "parent", "child", "digest"):
             record.pop(key, None)
         tasks.setdefault(task, []).append(record)
     return list(enumerate(tasks.values()))
