@@ -451,21 +451,17 @@ class Tracer:
         """The program's process, made here and stopped before its exec: by the native
         extension's spawn where it can (a child sharing the tracer's memory, running C code,
         instead of a fork of this ~30-50 MB process: its page-table copy and the copy-on-write
-        faults after it, ~1 ms of a start -- issue 16), else forked to run
+        faults after it -- docs/performance.md, start-up twelfth pass), else forked to run
         child.become_program (``-c``'s credentials, no extension, SYSTRACE_NO_CLOOP=1)."""
         native = cloop.extension() if spec.uid is None and spec.gid is None else None
         request = None if native is None else native_request(
             spec.filters, argv=spec.argv, executable=spec.executable, env=spec.env,
             cwd=spec.cwd, restore_signals=spec.restore_signals,
             no_core=Lift.CORE not in spec.lifted, nnp=nnp)
-        pid = 0
         if native is not None and request is not None:
-            try:
-                # (what the child reads lives as long as this: freed once it has exec'd)
-                pid, self._spawned = native.spawn(*request)
-            except OSError:  # (no such clone here -- valgrind refuses it: EINVAL -- no child)
-                pid = 0
-        if not pid:
+            # (what the child reads lives as long as this: freed once it has exec'd)
+            pid, self._spawned = native.spawn(*request)
+        else:
             programs = [pt.prepare_filter(bpf) for bpf in spec.filters]
             pid = os.fork()
             if pid == 0:
