@@ -2576,11 +2576,18 @@ static PyObject *child_load_filter(PyObject *module, PyObject *args) {
  * stack of its own, not CLONE_VFORK: it stops itself before its exec, and a vfork parent
  * would wait for that exec) and does, in raw system calls, what child.become_program does
  * for a run without -c's credentials: signals as the command found them, the mask, the
- * working directory, no core files, no_new_privs, dumpable; SIGSTOP (the tracer seizes it
+ * working directory, no core files, no_new_privs; SIGSTOP (the tracer seizes it
  * there and sends SIGCONT); each filter; the exec.  Nothing of the C library runs in it --
  * its errno, locks and caches are the tracer's own memory -- and every signal is blocked from
  * the clone until its handlers are the defaults (a handler would run the tracer's code on
  * the tracer's data); its failure's message is made of strerrordesc_np's static strings.
+ *
+ * Dumpable is a property of the memory, so the child cannot make itself dumpable as
+ * become_program does (that would make the tracer dumpable: Session._protected made it not,
+ * so the traced program cannot reach into it); it needs not be where the memory is dumpable
+ * already, or where the tracer has CAP_SYS_PTRACE (the kernel lets it seize and read a
+ * process that is not).  Elsewhere -- an unprivileged tracer, protected -- spawn() returns
+ * None, and the tracer forks.
  *
  * What it reads (argv, envp, the filters, its stack) is one private mapping made here and
  * owned by the Spawned capsule returned with the pid: freed when that is dropped, unless the
@@ -2693,7 +2700,8 @@ static int spawn_child(void *arg) {
         spawn_fail(a, -rc);
     if (a->nnp && (rc = raw_syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) != 0)
         spawn_fail(a, -rc);
-    raw_syscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0);
+    /* (no PR_SET_DUMPABLE: dumpable is the memory's, the tracer's own -- child_spawn runs
+     * only where the tracer may seize and read its child as it is) */
     /* the tracer seizes us here */
     raw_syscall(SYS_kill, raw_syscall(SYS_getpid, 0, 0, 0, 0, 0), SIGSTOP, 0, 0, 0);
     for (int i = 0; i < a->nfilters; i++) {
@@ -2705,6 +2713,14 @@ static int spawn_child(void *arg) {
     rc = raw_syscall(SYS_execve, (long)a->path, (long)a->argv, (long)a->envp, 0, 0);
     spawn_fail(a, -rc);
     return 126;
+}
+
+/* Whether this thread has CAP_SYS_PTRACE in its effective set (capget). */
+static int spawn_may_ptrace(void) {
+    struct { uint32_t version; int pid; } header = {0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0};
+    struct { uint32_t effective, permitted, inheritable; } data[2];
+    if (syscall(SYS_capget, &header, data) != 0) return 0;
+    return (data[0].effective >> 19 /* CAP_SYS_PTRACE */) & 1;
 }
 
 static void spawned_free(PyObject *capsule) {
@@ -2745,7 +2761,8 @@ static size_t spawn_vector_size(PyObject *list) {
     return size;
 }
 
-/* spawn(path, argv, envp, cwd, ignored, defaults, mask, core, nnp, filters) -> (pid, Spawned):
+/* spawn(path, argv, envp, cwd, ignored, defaults, mask, core, nnp, filters) -> (pid, Spawned)
+ * or None (the tracer is not dumpable and may not trace a child that is not: fork instead):
  * the program's process, stopped by its own SIGSTOP before its filters and its exec
  * (waitpid(WUNTRACED) sees it).  path, cwd: bytes (cwd may be None); argv, envp: lists of
  * bytes without NULs; ignored, defaults: the signals set to SIG_IGN / SIG_DFL; mask: the
@@ -2757,6 +2774,8 @@ static PyObject *child_spawn(PyObject *module, PyObject *args) {
                           &envp, &cwd, &PyList_Type, &ign, &PyList_Type, &dfl, &PyList_Type,
                           &mask, &core, &nnp, &PyList_Type, &filters))
         return NULL;
+    if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1 && !spawn_may_ptrace())
+        Py_RETURN_NONE;  /* (the child would have to be made dumpable, and the tracer with it) */
     if (PyList_GET_SIZE(argv) < 1 || PyList_GET_SIZE(ign) > SPAWN_MAX_SIGNALS ||
         PyList_GET_SIZE(dfl) > SPAWN_MAX_SIGNALS || PyList_GET_SIZE(filters) > SPAWN_MAX_FILTERS ||
         (cwd != Py_None && !PyBytes_Check(cwd))) {

@@ -452,15 +452,19 @@ class Tracer:
         extension's spawn where it can (a child sharing the tracer's memory, running C code,
         instead of a fork of this ~30-50 MB process: its page-table copy and the copy-on-write
         faults after it -- docs/performance.md, start-up twelfth pass), else forked to run
-        child.become_program (``-c``'s credentials, no extension, SYSTRACE_NO_CLOOP=1)."""
+        child.become_program (``-c``'s credentials, no extension, SYSTRACE_NO_CLOOP=1, an
+        unprivileged tracer already not dumpable: the child shares its memory, whose
+        dumpable state it cannot change for itself alone)."""
         native = cloop.extension() if spec.uid is None and spec.gid is None else None
         request = None if native is None else native_request(
             spec.filters, argv=spec.argv, executable=spec.executable, env=spec.env,
             cwd=spec.cwd, restore_signals=spec.restore_signals,
             no_core=Lift.CORE not in spec.lifted, nnp=nnp)
-        if native is not None and request is not None:
+        # (None: the tracer is not dumpable and may not trace a child that is not -- _cloop.c)
+        spawned = None if native is None or request is None else native.spawn(*request)
+        if spawned is not None:
             # (what the child reads lives as long as this: freed once it has exec'd)
-            pid, self._spawned = native.spawn(*request)
+            pid, self._spawned = spawned
         else:
             programs = [pt.prepare_filter(bpf) for bpf in spec.filters]
             pid = os.fork()

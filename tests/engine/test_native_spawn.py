@@ -14,6 +14,8 @@ them), and looks at real processes through /proc.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,8 +25,9 @@ import pytest
 pytest.importorskip("systrace_py._cloop")
 
 #: The starter: SIGHUP ignored (nohup), SIGUSR1 blocked, a Python handler for SIGUSR2 and
-#: SIGTERM; then the program's process spawned with an allow-all filter (no_new_privs: no
-#: privilege needed), observed while stopped, continued, and its exit status reported.
+#: SIGTERM, not dumpable (DUMPABLE=1: dumpable); then the program's process spawned with an
+#: allow-all filter (no_new_privs: no privilege needed), observed while stopped, continued,
+#: and its exit status reported (None: spawn() said to fork).
 DRIVER = r"""
 import ctypes, json, os, signal, struct, sys
 signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -38,27 +41,35 @@ executable, cwd, *argv = sys.argv[1:]
 allow = struct.pack("HBBI", 0x06, 0, 0, 0x7FFF0000)  # BPF_RET|BPF_K SECCOMP_RET_ALLOW
 request = native_request([allow], argv=argv, executable=executable, env={"ONLY": "this"},
                          cwd=cwd, restore_signals=RESTORED_SIGNALS, no_core=True, nnp=True)
-pid, memory = _cloop.spawn(*request)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl(4, int(os.environ.get("DUMPABLE", "0")), 0, 0, 0)  # PR_SET_DUMPABLE, as Session does
+spawned = _cloop.spawn(*request)
+if spawned is None:
+    print(json.dumps({"spawned": None}))
+    sys.exit()
+pid, memory = spawned
 _, status = os.waitpid(pid, os.WUNTRACED)
 seen = {"stopped by": os.WSTOPSIG(status) if os.WIFSTOPPED(status) else None,
         "core limits": [str(limit) for limit in no_core_limits()]}
 with open(f"/proc/{pid}/status") as f:
     fields = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
 seen["stopped"] = {name: fields[name] for name in ("SigCgt", "Seccomp_filters", "NoNewPrivs")}
-libc = ctypes.CDLL(None, use_errno=True)
 seen["shares memory"] = libc.syscall(312, os.getpid(), pid, 1, 0, 0) == 0  # kcmp KCMP_VM
 sys.stdout.flush()
 os.kill(pid, signal.SIGCONT)
 _, status = os.waitpid(pid, 0)
 seen["exit"] = os.waitstatus_to_exitcode(status)
+seen["starter dumpable"] = libc.prctl(3, 0, 0, 0, 0)  # PR_GET_DUMPABLE
 del memory
 print(json.dumps(seen))
 """
 
 
-def _drive(tmp_path: Path, executable: str, *argv: str) -> tuple[dict[str, object], str, str]:
-    run = subprocess.run([sys.executable, "-c", DRIVER, executable, str(tmp_path), *argv],
-                         capture_output=True, text=True, timeout=60)
+def _drive(tmp_path: Path, executable: str, *argv: str, starter: tuple[str, ...] = (),
+           dumpable: int = 0) -> tuple[dict[str, object], str, str]:
+    run = subprocess.run([*starter, sys.executable, "-c", DRIVER, executable, str(tmp_path),
+                          *argv], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "DUMPABLE": str(dumpable)})
     *output, last = run.stdout.splitlines()
     return json.loads(last), "\n".join(output), run.stderr
 
@@ -77,6 +88,9 @@ def test_the_child_stops_itself_before_its_filter_with_no_handler_of_the_starter
     assert seen["stopped"] == {"SigCgt": "0000000000000000", "Seccomp_filters": "0",
                                "NoNewPrivs": "1"}, seen
     assert seen["exit"] == 0, seen
+    # the starter (a tracer protected by Session._protected) is still not dumpable: the
+    # child, in its memory, did not make itself -- and so the starter -- dumpable
+    assert seen["starter dumpable"] == 0, seen
     status = _status(output)
     assert "handler ran" not in output
     # SIGHUP (1) ignored as the starter had it, SIGUSR1 (10) blocked, nothing caught: the
@@ -120,3 +134,17 @@ def test_what_the_native_child_cannot_do_exactly_is_left_to_the_fork():
     assert request(["true"], {"A=B": "c"}) is None
     assert request([""], {}) is None
     assert request([], {}) is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="drops CAP_SYS_PTRACE from a root starter with setpriv")
+def test_a_starter_that_is_not_dumpable_and_may_not_trace_such_a_child_is_told_to_fork(
+        tmp_path):
+    # without CAP_SYS_PTRACE a tracer may not seize nor read a child that is not dumpable,
+    # and the child shares its memory -- making itself dumpable would make the tracer so
+    without = ("setpriv", "--bounding-set", "-sys_ptrace", "--inh-caps", "-sys_ptrace")
+    seen, _, stderr = _drive(tmp_path, "/bin/true", "true", starter=without)
+    assert seen == {"spawned": None}, stderr
+    # where the starter is dumpable already, nothing has to change: spawned
+    seen, _, stderr = _drive(tmp_path, "/bin/true", "true", starter=without, dumpable=1)
+    assert seen["exit"] == 0 and seen["starter dumpable"] == 1, (seen, stderr)
