@@ -211,13 +211,15 @@ def native_request(filters: Sequence[bytes], *, argv: Sequence[str], executable:
     signal or filter count the native child has no room for -- then the fork runs, as before."""
     path = os.fsencode(executable)
     args = [os.fsencode(arg) for arg in argv]
-    given = os.environ if env is None else env
+    # (os.environb: os.environ's own bytes, as os.execve would encode them, without a
+    # decode and an encode of each)
+    given = os.environb.items() if env is None else (
+        (os.fsencode(name), os.fsencode(value)) for name, value in env.items())
     variables = []
-    for name, value in given.items():
-        key = os.fsencode(name)
+    for key, value in given:
         if not key or b"=" in key:
             return None
-        variables.append(key + b"=" + os.fsencode(value))
+        variables.append(key + b"=" + value)
     where = os.fsencode(cwd) if cwd else None
     texts = [path, *args, *variables, *([where] if where is not None else [])]
     if not args or not args[0] or any(b"\0" in text for text in texts):
