@@ -2580,7 +2580,8 @@ static PyObject *child_load_filter(PyObject *module, PyObject *args) {
  * there and sends SIGCONT); each filter; the exec.  Nothing of the C library runs in it --
  * its errno, locks and caches are the tracer's own memory -- and every signal is blocked from
  * the clone until its handlers are the defaults (a handler would run the tracer's code on
- * the tracer's data); its failure's message is made of strerrordesc_np's static strings.
+ * the tracer's data), and it calls no function of a library through this module's PLT; its
+ * failure's message is made of strerrordesc_np's static strings.
  *
  * Dumpable is a property of the memory, so the child cannot make itself dumpable as
  * become_program does (that would make the tracer dumpable: Session._protected made it not,
@@ -2634,6 +2635,11 @@ struct spawn_args {
     int sig_ign[SPAWN_MAX_SIGNALS], sig_dfl[SPAWN_MAX_SIGNALS];
     int nfilters;
     struct sock_fprog filters[SPAWN_MAX_FILTERS];
+    /* strerrordesc_np and strlen, by the addresses the parent took: a call through this
+     * module's PLT would have the child bind the symbol first (lazy binding: the dynamic
+     * linker's code, on the tracer's data) */
+    const char *(*describe)(int);
+    size_t (*measure)(const char *);
 };
 
 static void spawn_write(const char *text, size_t len) {
@@ -2650,7 +2656,7 @@ static void spawn_write(const char *text, size_t len) {
  * else 126. */
 static void spawn_fail(struct spawn_args *a, long err) {
     char number[32];
-    const char *desc = err > 0 && err < 4096 ? strerrordesc_np((int)err) : NULL;
+    const char *desc = err > 0 && err < 4096 ? a->describe((int)err) : NULL;
     size_t len;
     spawn_write("systrace: ", 10);
     spawn_write(a->name, a->name_len);
@@ -2663,7 +2669,7 @@ static void spawn_fail(struct spawn_args *a, long err) {
         desc = number + i;
         len = sizeof number - (size_t)i;
     } else {
-        len = strlen(desc);  /* (a loop over a static string: no state of the C library) */
+        len = a->measure(desc);  /* (over a static string: no state of the C library) */
     }
     spawn_write(desc, len);
     spawn_write("\n", 1);
@@ -2839,6 +2845,8 @@ static PyObject *child_spawn(PyObject *module, PyObject *args) {
         a->core = 1;
     }
     a->nnp = nnp;
+    a->describe = strerrordesc_np;
+    a->measure = strlen;
     if ((char *)a + data < cursor) {
         PyErr_SetString(PyExc_SystemError, "spawn: arguments overran their mapping");
         goto fail;
