@@ -2851,12 +2851,13 @@ static PyObject *child_spawn(PyObject *module, PyObject *args) {
         PyErr_SetString(PyExc_SystemError, "spawn: arguments overran their mapping");
         goto fail;
     }
-    sigset_t all, saved;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &saved);
+    /* every signal blocked over the clone, glibc's own two too (pthread_sigmask leaves them):
+     * the child unblocks its mask once no handler of ours is left */
+    uint64_t all = ~(uint64_t)0, saved = 0;
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, (long)&saved, 8, 0);
     pid_t pid = clone(spawn_child, (char *)a + size, CLONE_VM | SIGCHLD, a);
     int err = errno;
-    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&saved, 0, 8, 0);
     if (pid < 0) {
         munmap(a, size);
         errno = err;
