@@ -2600,6 +2600,312 @@ static PyObject *child_load_filter(PyObject *module, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* ---- spawn: the program's process without a copy of the tracer (issue 16) ----------------
+ *
+ * Tracer._fork's child is a fork of a ~30-50 MB Python process: its page tables copied, every
+ * page of the tracer's then write-protected, so each page the tracer writes afterwards faults
+ * once (copy-on-write).  This child shares the tracer's memory instead (clone(CLONE_VM) on a
+ * stack of its own, not CLONE_VFORK: it stops itself before its exec, and a vfork parent
+ * would wait for that exec) and does, in raw system calls, what child.become_program does
+ * for a run without -c's credentials: signals as the command found them, the mask, the
+ * working directory, no core files, no_new_privs; SIGSTOP (the tracer seizes it
+ * there and sends SIGCONT); each filter; the exec.  Nothing of the C library runs in it --
+ * its errno, locks and caches are the tracer's own memory -- and every signal is blocked from
+ * the clone until its handlers are the defaults (a handler would run the tracer's code on
+ * the tracer's data), and it calls no function of a library through this module's PLT; its
+ * failure's message is made of strerrordesc_np's static strings.
+ *
+ * Dumpable is a property of the memory, so the child cannot make itself dumpable as
+ * become_program does (that would make the tracer dumpable: Session._protected made it not,
+ * so the traced program cannot reach into it); it needs not be where the memory is dumpable
+ * already, or where the tracer has CAP_SYS_PTRACE (the kernel lets it seize and read a
+ * process that is not).  Elsewhere -- an unprivileged tracer, protected -- spawn() returns
+ * None, and the tracer forks.
+ *
+ * What it reads (argv, envp, the filters, its stack) is one private mapping made here and
+ * owned by the Spawned capsule returned with the pid: freed when that is dropped, unless the
+ * child still shares this memory then (kcmp KCMP_VM: not yet exec'd), when it is left
+ * mapped -- never pulled from under a child still running on it. */
+#include <sys/mman.h>
+#include <sched.h>
+#include <sys/resource.h>
+
+#define SPAWN_STACK (64 * 1024)
+#define SPAWN_MAX_FILTERS 8
+#define SPAWN_MAX_SIGNALS 64
+
+static inline long raw_syscall(long n, long a, long b, long c, long d, long e) {
+    long ret;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+
+struct kernel_sigaction_ {
+    void *handler;
+    unsigned long flags;
+    void *restorer;
+    uint64_t mask;
+};
+
+struct spawn_args {
+    size_t size;                 /* of the whole mapping */
+    pid_t pid;
+    const char *path;
+    char **argv;
+    char **envp;
+    const char *cwd;             /* NULL: none */
+    const char *name;            /* argv[0], for the failure's message */
+    size_t name_len;
+    int core;                    /* 1: set RLIMIT_CORE to core_limits */
+    unsigned long core_limits[2];
+    int nnp;
+    uint64_t mask;               /* the program's blocked signals */
+    int nsig_ign, nsig_dfl;
+    int sig_ign[SPAWN_MAX_SIGNALS], sig_dfl[SPAWN_MAX_SIGNALS];
+    int nfilters;
+    struct sock_fprog filters[SPAWN_MAX_FILTERS];
+    /* strerrordesc_np and strlen, by the addresses the parent took: a call through this
+     * module's PLT would have the child bind the symbol first (lazy binding: the dynamic
+     * linker's code, on the tracer's data) */
+    const char *(*describe)(int);
+    size_t (*measure)(const char *);
+};
+
+static void spawn_write(const char *text, size_t len) {
+    while (len > 0) {
+        long n = raw_syscall(SYS_write, 2, (long)text, (long)len, 0, 0);
+        if (n == -EINTR) continue;
+        if (n <= 0) return;
+        text += n;
+        len -= (size_t)n;
+    }
+}
+
+/* "systrace: NAME: DESCRIPTION\n", as become_program writes it, then _exit: 127 for ENOENT,
+ * else 126. */
+static void spawn_fail(struct spawn_args *a, long err) {
+    char number[32];
+    const char *desc = err > 0 && err < 4096 ? a->describe((int)err) : NULL;
+    size_t len;
+    spawn_write("systrace: ", 10);
+    spawn_write(a->name, a->name_len);
+    spawn_write(": ", 2);
+    if (desc == NULL) {  /* (Python's os.strerror: "Unknown error N") */
+        int i = (int)sizeof number;
+        long v = err < 0 ? -err : err;
+        do { number[--i] = (char)('0' + v % 10); v /= 10; } while (v && i > 0);
+        spawn_write("Unknown error ", 14);
+        desc = number + i;
+        len = sizeof number - (size_t)i;
+    } else {
+        len = a->measure(desc);  /* (over a static string: no state of the C library) */
+    }
+    spawn_write(desc, len);
+    spawn_write("\n", 1);
+    raw_syscall(SYS_exit_group, err == ENOENT ? 127 : 126, 0, 0, 0, 0);
+    for (;;) raw_syscall(SYS_exit, 126, 0, 0, 0, 0);
+}
+
+static int spawn_child(void *arg) {
+    struct spawn_args *a = arg;
+    struct kernel_sigaction_ act, old;
+    long rc;
+    /* handlers of the tracer's become the defaults (an exec would do it; a signal before it
+     * must not run one here), and the restored signals are as the command found them */
+    for (int sig = 1; sig < 65; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        if (raw_syscall(SYS_rt_sigaction, sig, 0, (long)&old, 8, 0) != 0) continue;
+        if (old.handler != SIG_DFL && old.handler != SIG_IGN) {
+            memset(&act, 0, sizeof act);
+            act.handler = SIG_DFL;
+            raw_syscall(SYS_rt_sigaction, sig, (long)&act, 0, 8, 0);
+        }
+    }
+    for (int i = 0; i < a->nsig_ign + a->nsig_dfl; i++) {
+        memset(&act, 0, sizeof act);
+        act.handler = i < a->nsig_ign ? SIG_IGN : SIG_DFL;
+        raw_syscall(SYS_rt_sigaction,
+                    i < a->nsig_ign ? a->sig_ign[i] : a->sig_dfl[i - a->nsig_ign],
+                    (long)&act, 0, 8, 0);
+    }
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&a->mask, 0, 8, 0);
+    if (a->cwd != NULL && (rc = raw_syscall(SYS_chdir, (long)a->cwd, 0, 0, 0, 0)) != 0)
+        spawn_fail(a, -rc);
+    if (a->core && (rc = raw_syscall(SYS_setrlimit, RLIMIT_CORE, (long)a->core_limits, 0, 0, 0)))
+        spawn_fail(a, -rc);
+    if (a->nnp && (rc = raw_syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) != 0)
+        spawn_fail(a, -rc);
+    /* (no PR_SET_DUMPABLE: dumpable is the memory's, the tracer's own -- child_spawn runs
+     * only where the tracer may seize and read its child as it is) */
+    /* the tracer seizes us here */
+    raw_syscall(SYS_kill, raw_syscall(SYS_getpid, 0, 0, 0, 0, 0), SIGSTOP, 0, 0, 0);
+    for (int i = 0; i < a->nfilters; i++) {
+        rc = raw_syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, (long)&a->filters[i], 0, 0);
+        if (rc == -ENOSYS)
+            rc = raw_syscall(SYS_prctl, PR_SET_SECCOMP, 2, (long)&a->filters[i], 0, 0);
+        if (rc != 0) spawn_fail(a, -rc);
+    }
+    rc = raw_syscall(SYS_execve, (long)a->path, (long)a->argv, (long)a->envp, 0, 0);
+    spawn_fail(a, -rc);
+    return 126;
+}
+
+/* Whether this thread has CAP_SYS_PTRACE in its effective set (capget). */
+static int spawn_may_ptrace(void) {
+    struct { uint32_t version; int pid; } header = {0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0};
+    struct { uint32_t effective, permitted, inheritable; } data[2];
+    if (syscall(SYS_capget, &header, data) != 0) return 0;
+    return (data[0].effective >> 19 /* CAP_SYS_PTRACE */) & 1;
+}
+
+static void spawned_free(PyObject *capsule) {
+    struct spawn_args *a = PyCapsule_GetPointer(capsule, "systrace_py._cloop.Spawned");
+    if (a == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    /* 0: the child still runs in this memory (it has not exec'd): leave it mapped */
+    if (a->pid > 0 && syscall(SYS_kcmp, getpid(), a->pid, KCMP_VM_, 0, 0) == 0) return;
+    munmap(a, a->size);
+}
+
+/* Copy a list of bytes into the mapping as a NULL-ended vector; 0, or -1 (an error set). */
+static int spawn_vector(PyObject *list, char ***vector, char **cursor) {
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    char **v = (char **)*cursor;
+    *cursor += sizeof(char *) * (size_t)(n + 1);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        char *text;
+        Py_ssize_t len;
+        if (PyBytes_AsStringAndSize(PyList_GET_ITEM(list, i), &text, &len) < 0) return -1;
+        memcpy(*cursor, text, (size_t)len + 1);
+        v[i] = *cursor;
+        *cursor += len + 1;
+    }
+    v[n] = NULL;
+    *vector = v;
+    return 0;
+}
+
+static size_t spawn_vector_size(PyObject *list) {
+    size_t size = sizeof(char *) * (size_t)(PyList_GET_SIZE(list) + 1);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
+        PyObject *item = PyList_GET_ITEM(list, i);
+        size += PyBytes_Check(item) ? (size_t)PyBytes_GET_SIZE(item) + 1 : 0;
+    }
+    return size;
+}
+
+/* spawn(path, argv, envp, cwd, ignored, defaults, mask, core, nnp, filters) -> (pid, Spawned)
+ * or None (the tracer is not dumpable and may not trace a child that is not: fork instead):
+ * the program's process, stopped by its own SIGSTOP before its filters and its exec
+ * (waitpid(WUNTRACED) sees it).  path, cwd: bytes (cwd may be None); argv, envp: lists of
+ * bytes without NULs; ignored, defaults: the signals set to SIG_IGN / SIG_DFL; mask: the
+ * blocked signals; core: (soft, hard) RLIMIT_CORE or None; filters: BPF programs (bytes). */
+static PyObject *child_spawn(PyObject *module, PyObject *args) {
+    PyObject *path, *argv, *envp, *cwd, *ign, *dfl, *mask, *core, *filters;
+    int nnp;
+    if (!PyArg_ParseTuple(args, "SO!O!OO!O!O!OpO!", &path, &PyList_Type, &argv, &PyList_Type,
+                          &envp, &cwd, &PyList_Type, &ign, &PyList_Type, &dfl, &PyList_Type,
+                          &mask, &core, &nnp, &PyList_Type, &filters))
+        return NULL;
+    if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1 && !spawn_may_ptrace())
+        Py_RETURN_NONE;  /* (the child would have to be made dumpable, and the tracer with it) */
+    if (PyList_GET_SIZE(argv) < 1 || PyList_GET_SIZE(ign) > SPAWN_MAX_SIGNALS ||
+        PyList_GET_SIZE(dfl) > SPAWN_MAX_SIGNALS || PyList_GET_SIZE(filters) > SPAWN_MAX_FILTERS ||
+        (cwd != Py_None && !PyBytes_Check(cwd))) {
+        PyErr_SetString(PyExc_ValueError, "spawn: bad arguments");
+        return NULL;
+    }
+    size_t size = sizeof(struct spawn_args) + (size_t)PyBytes_GET_SIZE(path) + 1 +
+                  spawn_vector_size(argv) + spawn_vector_size(envp) +
+                  (cwd != Py_None ? (size_t)PyBytes_GET_SIZE(cwd) + 1 : 0) + 64;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(filters); i++) {
+        PyObject *item = PyList_GET_ITEM(filters, i);
+        if (!PyBytes_Check(item) || PyBytes_GET_SIZE(item) % 8 || PyBytes_GET_SIZE(item) == 0) {
+            PyErr_SetString(PyExc_ValueError, "spawn: a filter is 8-byte instructions");
+            return NULL;
+        }
+        size += (size_t)PyBytes_GET_SIZE(item) + 8;
+    }
+    size_t data = (size + 15) & ~(size_t)15;
+    size = (data + SPAWN_STACK + 4095) & ~(size_t)4095;
+    struct spawn_args *a = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (a == MAP_FAILED) return PyErr_SetFromErrno(PyExc_OSError);
+    memset(a, 0, sizeof *a);
+    a->size = size;
+    char *cursor = (char *)(a + 1);
+    cursor = (char *)(((uintptr_t)cursor + 15) & ~(uintptr_t)15);
+    if (spawn_vector(argv, &a->argv, &cursor) < 0 || spawn_vector(envp, &a->envp, &cursor) < 0)
+        goto fail;
+    memcpy(cursor, PyBytes_AS_STRING(path), (size_t)PyBytes_GET_SIZE(path) + 1);
+    a->path = cursor;
+    cursor += PyBytes_GET_SIZE(path) + 1;
+    if (cwd != Py_None) {
+        memcpy(cursor, PyBytes_AS_STRING(cwd), (size_t)PyBytes_GET_SIZE(cwd) + 1);
+        a->cwd = cursor;
+        cursor += PyBytes_GET_SIZE(cwd) + 1;
+    }
+    a->name = a->argv[0];
+    a->name_len = strlen(a->argv[0]);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(filters); i++) {
+        PyObject *item = PyList_GET_ITEM(filters, i);
+        cursor = (char *)(((uintptr_t)cursor + 7) & ~(uintptr_t)7);
+        memcpy(cursor, PyBytes_AS_STRING(item), (size_t)PyBytes_GET_SIZE(item));
+        a->filters[i].len = (unsigned short)(PyBytes_GET_SIZE(item) / 8);
+        a->filters[i].filter = (struct sock_filter *)cursor;
+        cursor += PyBytes_GET_SIZE(item);
+    }
+    a->nfilters = (int)PyList_GET_SIZE(filters);
+    a->nsig_ign = (int)PyList_GET_SIZE(ign);
+    a->nsig_dfl = (int)PyList_GET_SIZE(dfl);
+    for (int i = 0; i < a->nsig_ign; i++)
+        if ((a->sig_ign[i] = (int)PyLong_AsLong(PyList_GET_ITEM(ign, i))) <= 0) goto bad;
+    for (int i = 0; i < a->nsig_dfl; i++)
+        if ((a->sig_dfl[i] = (int)PyLong_AsLong(PyList_GET_ITEM(dfl, i))) <= 0) goto bad;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(mask); i++) {
+        long sig = PyLong_AsLong(PyList_GET_ITEM(mask, i));
+        if (sig <= 0 || sig > 64) goto bad;
+        a->mask |= (uint64_t)1 << (sig - 1);
+    }
+    if (core != Py_None) {
+        if (!PyArg_ParseTuple(core, "kk", &a->core_limits[0], &a->core_limits[1])) goto fail;
+        a->core = 1;
+    }
+    a->nnp = nnp;
+    a->describe = strerrordesc_np;
+    a->measure = strlen;
+    if ((char *)a + data < cursor) {
+        PyErr_SetString(PyExc_SystemError, "spawn: arguments overran their mapping");
+        goto fail;
+    }
+    /* every signal blocked over the clone, glibc's own two too (pthread_sigmask leaves them):
+     * the child unblocks its mask once no handler of ours is left */
+    uint64_t all = ~(uint64_t)0, saved = 0;
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, (long)&saved, 8, 0);
+    pid_t pid = clone(spawn_child, (char *)a + size, CLONE_VM | SIGCHLD, a);
+    int err = errno;
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&saved, 0, 8, 0);
+    if (pid < 0) {
+        munmap(a, size);
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    a->pid = pid;
+    PyObject *capsule = PyCapsule_New(a, "systrace_py._cloop.Spawned", spawned_free);
+    if (capsule == NULL) return NULL;  /* (left mapped: the child runs on it) */
+    return Py_BuildValue("(iN)", (int)pid, capsule);
+bad:
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "spawn: bad signal number");
+fail:
+    munmap(a, size);
+    return NULL;
+}
+
 static PyMethodDef cloop_methods[] = {
     {"run", cloop_run, METH_VARARGS, "Serve an armed task's stops; the first one for Python."},
     {"births", cloop_births, METH_NOARGS, "The children noted since the last call."},
@@ -2613,6 +2919,7 @@ static PyMethodDef cloop_methods[] = {
     {"set_dumpable", child_set_dumpable, METH_VARARGS, "prctl(PR_SET_DUMPABLE, value=1)."},
     {"set_ptracer", child_set_ptracer, METH_VARARGS, "prctl(PR_SET_PTRACER, pid): its result."},
     {"load_filter", child_load_filter, METH_VARARGS, "Load a seccomp BPF program (bytes)."},
+    {"spawn", child_spawn, METH_VARARGS, "The program's process, sharing no copy of ours, stopped before its exec."},
     {"counts", cloop_counts, METH_NOARGS, "(permitted, refused, signals passed on, missing paths answered) by the native loop so far."},
     {NULL, NULL, 0, NULL},
 };

@@ -199,5 +199,38 @@ def become_program(native: Any, filters: Sequence[object], *, argv: Sequence[str
         os._exit(code)
 
 
+def native_request(filters: Sequence[bytes], *, argv: Sequence[str], executable: str,
+                   env: dict[str, str] | None, cwd: str | None,
+                   restore_signals: Sequence[int], no_core: bool,
+                   nnp: bool) -> tuple[object, ...] | None:
+    """The arguments of ``_cloop.spawn`` for what :func:`become_program` would do without
+    ``-c``'s credentials (the caller's condition): the same settings, as bytes and numbers
+    made here, before the child exists.  None where the native child could not do exactly
+    what this module would: a name, argument or variable with a NUL, a variable's name with
+    ``=``, an empty argv or argv[0] (``os.execve`` refuses them: the child exits 126), a
+    signal or filter count the native child has no room for -- then the fork runs, as before."""
+    path = os.fsencode(executable)
+    args = [os.fsencode(arg) for arg in argv]
+    # (os.environb: os.environ's own bytes, as os.execve would encode them, without a
+    # decode and an encode of each)
+    given = os.environb.items() if env is None else (
+        (os.fsencode(name), os.fsencode(value)) for name, value in env.items())
+    variables = []
+    for key, value in given:
+        if not key or b"=" in key:
+            return None
+        variables.append(key + b"=" + value)
+    where = os.fsencode(cwd) if cwd else None
+    texts = [path, *args, *variables, *([where] if where is not None else [])]
+    if not args or not args[0] or any(b"\0" in text for text in texts):
+        return None
+    if len(restore_signals) > 64 or len(filters) > 8:
+        return None
+    ignored = [signum for signum in restore_signals if signum in INHERITED_IGNORED]
+    defaults = [signum for signum in restore_signals if signum not in INHERITED_IGNORED]
+    return (path, args, variables, where, ignored, defaults, sorted(INHERITED_MASK),
+            no_core_limits() if no_core else None, nnp, list(filters))
+
+
 __all__ = ["EXIT_INTERNAL", "INHERITED_IGNORED", "INHERITED_MASK", "NO_CORE_LIMIT",
-           "RESTORED_SIGNALS", "become_program", "no_core_limits"]
+           "RESTORED_SIGNALS", "become_program", "native_request", "no_core_limits"]

@@ -495,18 +495,25 @@ class FastLoop:
         return delta  # type: ignore[return-value]
 
 
-def load() -> FastLoop | None:
-    """The native loop, or None: not built, or SYSTRACE_NO_CLOOP=1."""
+def extension() -> Any | None:
+    """The native extension, or None: not built, or SYSTRACE_NO_CLOOP=1 (the pure-Python loop,
+    and the pure-Python spawn: Tracer._fork)."""
     if os.environ.get("SYSTRACE_NO_CLOOP") == "1":
         return None
     try:
         from systrace_py import _cloop  # type: ignore[attr-defined]
     except ImportError:
         return None
-    return FastLoop(_cloop)
+    return _cloop
+
+
+def load() -> FastLoop | None:
+    """The native loop, or None: not built, or SYSTRACE_NO_CLOOP=1."""
+    module = extension()
+    return None if module is None else FastLoop(module)
 
 
 __all__ = ["CANDIDATES", "NR_IOCTL", "REQUESTS", "SHAPES", "WHOLE_CALLS", "Arm", "Birth",
            "EarlyStop", "End", "ExecTarget", "FastLoop",
-           "NativeExec", "StubEnd", "by_name", "by_request", "exec_variant", "given_entries",
-           "load", "missing_errno", "variant"]
+           "NativeExec", "StubEnd", "by_name", "by_request", "exec_variant", "extension",
+           "given_entries", "load", "missing_errno", "variant"]

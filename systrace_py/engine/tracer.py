@@ -41,7 +41,12 @@ from typing import Any, NoReturn, Protocol
 from systrace_py import procfs
 from systrace_py.engine import clone_args, cloop, enforce, pkeys, scratch, signals
 from systrace_py.engine import ptrace_ops as pt
-from systrace_py.engine.child import NO_CORE_LIMIT, RESTORED_SIGNALS, become_program
+from systrace_py.engine.child import (
+    NO_CORE_LIMIT,
+    RESTORED_SIGNALS,
+    become_program,
+    native_request,
+)
 from systrace_py.engine.decode import (
     MANY_ADDRESS_CALLS,
     SOCKADDR_ARGS,
@@ -308,6 +313,9 @@ class Tracer:
         #: should a load stop: compile_filters orders the two programs so that the second
         #: load meets no guard of the first's (see _own_filter)
         self._loading_prefilter: int | None = None
+        #: what the native spawn's child reads (its argv, environment, filters, stack): kept
+        #: until its exec (_exec_done); freed then, or never while the child runs in it
+        self._spawned: object = None
         #: how many seccomp filters a task of the tree has that are not the program's own:
         #: those the spawned root inherited and the prefilter's (none for an attached tree);
         #: None when the kernel does not tell (Seccomp_filters, Linux 5.9) -- see
@@ -440,15 +448,32 @@ class Tracer:
         return pid
 
     def _fork(self, spec: SpawnSpec, nnp: bool) -> int:
-        """The program's process, forked here and stopped before its exec."""
-        programs = [pt.prepare_filter(bpf) for bpf in spec.filters]
-        pid = os.fork()
-        if pid == 0:
-            become_program(pt, [program for program, _buffer in programs], argv=spec.argv,
-                           executable=spec.executable, env=spec.env, cwd=spec.cwd,
-                           restore_signals=spec.restore_signals,
-                           no_core=Lift.CORE not in spec.lifted, uid=spec.uid, gid=spec.gid,
-                           groups=spec.groups, nnp=nnp)
+        """The program's process, made here and stopped before its exec: by the native
+        extension's spawn where it can (a child sharing the tracer's memory, running C code,
+        instead of a fork of this ~30-50 MB process: its page-table copy and the copy-on-write
+        faults after it -- docs/performance.md, start-up twelfth pass), else forked to run
+        child.become_program (``-c``'s credentials, no extension, SYSTRACE_NO_CLOOP=1, an
+        unprivileged tracer already not dumpable: the child shares its memory, whose
+        dumpable state it cannot change for itself alone)."""
+        native = cloop.extension() if spec.uid is None and spec.gid is None else None
+        request = None if native is None else native_request(
+            spec.filters, argv=spec.argv, executable=spec.executable, env=spec.env,
+            cwd=spec.cwd, restore_signals=spec.restore_signals,
+            no_core=Lift.CORE not in spec.lifted, nnp=nnp)
+        # (None: the tracer is not dumpable and may not trace a child that is not -- _cloop.c)
+        spawned = None if native is None or request is None else native.spawn(*request)
+        if spawned is not None:
+            # (what the child reads lives as long as this: freed once it has exec'd)
+            pid, self._spawned = spawned
+        else:
+            programs = [pt.prepare_filter(bpf) for bpf in spec.filters]
+            pid = os.fork()
+            if pid == 0:
+                become_program(pt, [program for program, _buffer in programs], argv=spec.argv,
+                               executable=spec.executable, env=spec.env, cwd=spec.cwd,
+                               restore_signals=spec.restore_signals,
+                               no_core=Lift.CORE not in spec.lifted, uid=spec.uid,
+                               gid=spec.gid, groups=spec.groups, nnp=nnp)
         _, status = os.waitpid(pid, os.WUNTRACED)
         if not os.WIFSTOPPED(status):
             raise TracerError(f"child {pid} did not stop before exec (status {status:#x})")
@@ -3455,6 +3480,7 @@ class Tracer:
             # (the program runs: a filter now is its own -- here, where an exec the native
             # loop served is caught up on too, not in _on_exec alone)
             self._loading_prefilter = None
+            self._spawned = None  # (its memory: the child runs its own now)
         held_before = task.space.scratch  # this process (or its parent) has held arguments
         task.space.users -= 1
         task.space.slots.release(task.tid)
