@@ -140,41 +140,26 @@ def program(pid: int) -> str:
         raise leaders from None
 
 
-#: auxv's key for where the kernel loaded the ELF interpreter (0: it loaded none)
-_AT_BASE: Final = 7
-
-
-def mapped_interpreter(tid: int) -> tuple[int, int] | None:
-    """The (device, inode) of the ELF interpreter the kernel loaded for the task's image, as
-    its memory map says -- read at the exec event, before the image has run an instruction
-    and could map anything: the first file mapping at or above ``AT_BASE`` (auxv), where the
-    kernel mapped the interpreter's first segment.  None when it loaded none (``AT_BASE`` 0:
-    also an ET_EXEC interpreter's, which the kernel loads at its own addresses) or when no
-    file is mapped there.  OSError when either file cannot be read (the task gone).
+def mapped_file(tid: int, address: int) -> tuple[int, int] | None:
+    """The (device, inode) of the file the task has mapped at ``address``, as its memory map
+    says (None: none, or an anonymous mapping; OSError: unreadable, the task gone).  At the
+    exec event of an image with an ELF interpreter, the task's instruction pointer is the
+    interpreter's entry: the file found there is the interpreter the kernel loaded --
+    whether it put it at an address of its choice (ET_DYN, AT_BASE) or at the file's own
+    (ET_EXEC: AT_BASE is 0).
 
     The map gives the device as the kernel's ``major:minor`` in hex and the inode as
     ``stat`` does -- on overlayfs too, on this kernel (6.18: the overlay's device and inode,
-    which a ``stat`` of the file by its overlay name gives; kernels before file_user_inode
-    showed the layer's file, which differs)."""
-    auxv = read(f"/proc/{tid}/auxv")
-    base = 0
-    for at in range(0, len(auxv) - 15, 16):
-        key, value = int.from_bytes(auxv[at:at + 8], "little"), \
-            int.from_bytes(auxv[at + 8:at + 16], "little")
-        if key == _AT_BASE:
-            base = value
-            break
-        if key == 0:  # AT_NULL
-            break
-    if base == 0:
-        return None
+    as a ``stat`` of the file by its overlay name gives them; kernels before
+    file_user_inode showed the layer's file, which differs)."""
     for line in read(f"/proc/{tid}/maps").splitlines():
         fields = line.split(None, 5)
-        if len(fields) < 5 or int(fields[0].partition(b"-")[0], 16) < base:
+        start, _, end = fields[0].partition(b"-")
+        if not int(start, 16) <= address < int(end, 16):
             continue
         inode = int(fields[4])
         if inode == 0:
-            continue  # (anonymous: a segment's bss, which the kernel maps after its file)
+            return None
         major, _, minor = fields[3].partition(b":")
         return os.makedev(int(major, 16), int(minor, 16)), inode
     return None

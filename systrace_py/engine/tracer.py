@@ -3501,12 +3501,13 @@ class Tracer:
         (ExecImage.loader): the kernel resolves PT_INTERP's name again at the load, and a
         symlink on it another task re-pointed between (exec_interp_swap.c ``link``) had a
         program the rules refuse run as the interpreter (gap #43).  Read at the exec event,
-        where the new image has run no instruction: /proc/PID/auxv and maps (~30 us), only
-        for an exec whose decision checked its interpreters.  Unreadable: not what was
-        checked (a task gone is killed for nothing)."""
+        where the new image has run no instruction: the file mapped where it will start
+        (its instruction pointer: the interpreter's entry) -- one PTRACE_GETREGS and a read
+        of /proc/PID/maps, only for an exec whose decision checked its interpreters.
+        Unreadable: not what was checked (a task gone is killed for nothing)."""
         try:
-            return procfs.mapped_interpreter(task.tid) == loader
-        except OSError:
+            return procfs.mapped_file(task.tid, pt.getregs(task.tid).rip) == loader
+        except (OSError, pt.PtraceError):
             return False
 
     def _exec_raced(self, task: Task, said: str, reported: str) -> None:

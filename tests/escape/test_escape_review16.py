@@ -33,7 +33,7 @@ def test_an_elf_interpreter_swapped_between_the_check_and_the_exec(build, tmp_pa
     process points at the loader and at the payload in turn -- the decision resolves the
     name, the kernel resolves it again when it loads the interpreter, and the exec event
     checked only the binary (/proc/PID/exe): the payload ran within ~10 tries, both loops
-    (escaped; now the exec event checks the interpreter the kernel mapped, at AT_BASE,
+    (escaped; now the exec event checks the interpreter the kernel mapped, at its entry,
     against the file the decision checked: Tracer._checked_loader).  (Refusing the
     payload's fsread too held both modes in 800 tries: not why understood, not relied on.)
     Control: natively the payload runs."""
