@@ -8,13 +8,14 @@ from __future__ import annotations
 import os
 import pwd
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from escape_lib import Scene, controlled_and_blocked, never, policy
 
-from conftest import UNPRIVILEGED_USER, run_systrace
+from conftest import PYTHON, UNPRIVILEGED_USER, run_systrace, systrace_env
 
 #: the dynamic loader the good build names
 _LOADER = "/lib64/ld-linux-x86-64.so.2"
@@ -87,4 +88,45 @@ def test_an_exec_through_a_symlinked_elf_interpreter_still_runs(world_tmp, loop,
                        prefix=prefix, cwd=world_tmp)
     assert run.returncode == 0, run
     assert run.stdout.count("note: hello ran") == 3, run
+    assert "not the file that was checked" not in run.stderr, run
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts an overlay (root)")
+def test_an_elf_interpreter_on_overlayfs_is_checked_as_the_kernel_maps_it(tmp_path, loop):
+    """Gap #43's check compares the interpreter's ``stat`` at the decision with what the
+    task's memory map says at the exec event; on overlayfs the two could differ (kernels
+    before file_user_inode gave a mapping the layer's file).  In a mount namespace of its
+    own an overlay holds a copy of the loader in its lower layer, another in its upper
+    one, and programs whose PT_INTERP names each by a symlink on the overlay: under a
+    table whose exec rules check interpreters, both run, as natively (a mismatch on this
+    kernel would kill them: "not the file that was checked")."""
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare")
+    lower, upper, work, merged = (tmp_path / name for name in ("lower", "upper", "work",
+                                                                "merged"))
+    for path in (lower, upper, work, merged):
+        path.mkdir()
+    hello = Path(__file__).with_name("hello.c")
+    shutil.copy(_LOADER, lower / "ld.so")
+    shutil.copy(_LOADER, upper / "ld-up.so")
+    for name, target in (("low", "ld.so"), ("up", "ld-up.so")):
+        (lower / f"link-{name}").symlink_to(merged / target)
+        subprocess.run(["gcc", "-O1", "-o", str(lower / f"hello-{name}"), str(hello),
+                        f"-Wl,--dynamic-linker={merged / f'link-{name}'}"], check=True,
+                       capture_output=True)
+    rules = tmp_path / "policy.toml"
+    rules.write_text(policy(never("exec", path=str(tmp_path / "refused"))))
+    mount = (f"mount -t overlay overlay -o lowerdir={lower},upperdir={upper},workdir={work}"
+             f" {merged} || exit 99")
+    native = subprocess.run(["unshare", "-m", "sh", "-c", f"{mount}; {merged}/hello-low && "
+                             f"{merged}/hello-up"], capture_output=True, text=True)
+    if native.returncode == 99:
+        pytest.skip(f"no overlay mount here: {native.stderr.strip()}")
+    assert native.stdout.count("note: hello ran") == 2, native
+    command = " ".join([PYTHON, "-m", "systrace_py", "-p", str(rules), "--", "/bin/sh", "-c",
+                        f"'{merged}/hello-low && {merged}/hello-up'"])
+    run = subprocess.run(["unshare", "-m", "sh", "-c", f"{mount}; exec {command}"],
+                         capture_output=True, text=True, env=systrace_env(loop), timeout=120)
+    assert run.returncode == 0, run
+    assert run.stdout.count("note: hello ran") == 2, run
     assert "not the file that was checked" not in run.stderr, run
