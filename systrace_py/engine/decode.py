@@ -1814,6 +1814,14 @@ class DecodedCall:
         self._script_image = alone
         return image
 
+    def checked_loader(self) -> tuple[int, int] | None:
+        """For an exec whose image was read with its ELF interpreter (its decision checked
+        the interpreters: Supervisor._interpreters): the identity of the interpreter's file
+        it checked (ExecImage.loader), which the kernel must load; None when none was read --
+        nothing read here, an exec whose decision read no image costs nothing more."""
+        kept = getattr(self, "_image", None)
+        return kept.loader if isinstance(kept, ExecImage) else None
+
     def image_of(self, path: str, elf: bool = True, opened: str = "",
                  admit: Admit | None = None) -> ExecImage | None:
         """What the kernel runs to exec ``path`` for this call's task (see :meth:`exec_image`;

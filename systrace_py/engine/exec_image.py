@@ -67,6 +67,17 @@ class ExecImage:
     #: checked on this reading must run (Tracer._note_exec) -- not the file the name leads to
     #: later, which another task may have renamed over it since (review 16)
     identity: tuple[int, int] | None = None
+    #: (device, inode) of the ELF interpreter's file where its name led when the image was
+    #: read (None: no ELF interpreter; GONE: one whose file was not there to stat): what
+    #: the kernel must map as the interpreter (Tracer._checked_loader) -- the kernel resolves
+    #: PT_INTERP's name again when it loads it, and a symlink on the way another task
+    #: re-points since leads elsewhere (gap #43)
+    loader: tuple[int, int] | None = None
+
+
+#: the identity of no file (st_dev and st_ino are unsigned): an interpreter found that was
+#: gone when stat'ed -- whatever the kernel maps as one is not what was checked
+GONE = (-1, -1)
 
 
 #: how a name the exec'ing task gives (a #! interpreter, PT_INTERP) is found, as the task
@@ -300,5 +311,12 @@ def exec_images(path: str, reach: Reach, elf: bool = True, opened: str = "",
     interpreter = reach(interp) if kind == "elf" and interp is not None else None
     if interpreter is None:
         return alone, alone
+    try:
+        # (at once: the name was resolved to a file a moment ago, and stat follows no
+        # symlink of the name the task gave -- one may have been re-pointed since)
+        info = os.stat(interpreter[1])
+        loader = (info.st_dev, info.st_ino)
+    except (OSError, ValueError):
+        loader = GONE
     return ExecImage((*found, interpreter[0]), alone.binary, alone.reach, False, alone.script,
-                     argument, identity), alone
+                     argument, identity, loader), alone

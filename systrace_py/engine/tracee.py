@@ -82,7 +82,9 @@ class Process:
     memory: TraceeMemory
     state: Any = None
     tids: set[int] = field(default_factory=set)
-    exec_check: tuple[int, int, str] | None = None  # (dev, ino, path) of the checked exec
+    #: (dev, ino, path) of the checked exec, and the (dev, ino) of the ELF interpreter it
+    #: checked (None: its decision checked none -- Tracer._checked_loader)
+    exec_check: tuple[int, int, str, tuple[int, int] | None] | None = None
     exit_status: int | None = None
     #: whether it runs under a seccomp filter of the program's own (Tracer._under_own_filter):
     #: None until asked; True from its own install on (filters survive exec, and only grow)

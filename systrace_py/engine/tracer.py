@@ -1719,7 +1719,10 @@ class Tracer:
         if identity is None or target is None:
             task.process.exec_check = None
             return
-        task.process.exec_check = (*identity, target.path)
+        # (a redirect runs a file of the tracer's choice: its interpreter was not the
+        # decision's to check)
+        loader = call.checked_loader() if redirect is None else None
+        task.process.exec_check = (*identity, target.path, loader)
 
     def _apply(self, task: Task, call: DecodedCall, reply: Reply,
                info: pt.SyscallInfo | None = None) -> None:
@@ -3178,7 +3181,7 @@ class Tracer:
                 continue
             tid, dev, ino, program, served, mapped, maps, failed, stub = note  # type: ignore[misc]
             task = self.tasks[tid]
-            task.process.exec_check = (dev, ino, program)
+            task.process.exec_check = (dev, ino, program, None)  # (no interpreter checked)
             self._exec_argv.pop(task.process.pid, None)  # (an earlier exec's: not this one's)
             if failed:  # (its exit stop, which _freeze's PTRACE_SYSCALL makes in Python)
                 self.stops += 1
@@ -3494,26 +3497,52 @@ class Tracer:
         return held_before
 
     def _checked_program(self, task: Task, exe: str,
-                         checked: tuple[int, int, str] | None) -> str | None:
+                         checked: tuple[int, int, str, tuple[int, int] | None] | None
+                         ) -> str | None:
         """What ran must be what was checked; a mismatch (a race) kills the process.
 
         The program is named by the path that was exec'd (a script by its own path, not its
         interpreter's), or by /proc/PID/exe when the exec did not stop."""
         if checked is None:
             return exe
-        dev, ino, path = checked
+        dev, ino, path, loader = checked
         try:
             info = os.stat(f"/proc/{task.tid}/exe")
         except OSError:
             return path
-        if (info.st_dev, info.st_ino) == (dev, ino):
-            return path
-        say(f"pid {task.pid} executed {exe}, not the file that was checked: killed")
+        if (info.st_dev, info.st_ino) != (dev, ino):
+            self._exec_raced(task, f"executed {exe}, not the file that was checked",
+                             f"{exe} is not what was checked")
+            return None
+        if loader is not None and not self._checked_loader(task, loader):
+            self._exec_raced(
+                task, f"executed {exe} with an ELF interpreter not the file that was checked",
+                f"{exe}'s ELF interpreter is not what was checked")
+            return None
+        return path
+
+    @staticmethod
+    def _checked_loader(task: Task, loader: tuple[int, int]) -> bool:
+        """Whether the ELF interpreter the kernel loaded is the file the decision checked
+        (ExecImage.loader): the kernel resolves PT_INTERP's name again at the load, and a
+        symlink on it another task re-pointed between (exec_interp_swap.c ``link``) had a
+        program the rules refuse run as the interpreter (gap #43).  Read at the exec event,
+        where the new image has run no instruction: the file mapped where it will start
+        (its instruction pointer: the interpreter's entry) -- one PTRACE_GETREGS and a read
+        of /proc/PID/maps, only for an exec whose decision checked its interpreters.
+        Unreadable: not what was checked (a task gone is killed for nothing)."""
+        try:
+            return procfs.mapped_file(task.tid, pt.getregs(task.tid).rip) == loader
+        except (OSError, pt.PtraceError):
+            return False
+
+    def _exec_raced(self, task: Task, said: str, reported: str) -> None:
+        """What ran is not what was checked (a race): the process is killed, fail closed."""
+        say(f"pid {task.pid} {said}: killed")
         self.monitor.on_engine_refusal(task, DecodedCall(task.tid, task.pid, 59, "execve", ()),
-                                       errno.EACCES, f"exec raced: {exe} is not what was checked")
+                                       errno.EACCES, f"exec raced: {reported}")
         _signal_task(task.tid, signal.SIGKILL)  # (the whole process: SIGKILL)
         self._resume(task)
-        return None
 
     # --- exits ----------------------------------------------------------------------------------
     def _gone(self, tid: int, status: int) -> None:

@@ -210,6 +210,37 @@ def test_each_file_is_read_once_and_the_chain_alone_is_the_same_reading(tmp_path
             alone.binary, alone.script, alone.argument)
 
 
+def test_the_image_holds_the_identity_of_the_elf_interpreter_its_name_led_to(tmp_path):
+    """ExecImage.loader (gap #43): the (device, inode) of the file PT_INTERP's name led to
+    when the image was read -- through a symlink, the file it pointed at then, not the
+    link's (what the exec event compares with the file the kernel mapped); GONE when the
+    name led to a file no longer there to stat; None with no ELF interpreter (a script
+    alone, a static program)."""
+    from systrace_py.engine import exec_image as module
+
+    hello = Path(__file__).parents[1] / "escape" / "hello.c"
+    link = tmp_path / "ld"
+    link.symlink_to(LOADER)
+    program = tmp_path / "hello"
+    subprocess.run(["gcc", "-O1", "-o", str(program), str(hello),
+                    f"-Wl,--dynamic-linker={link}"], check=True, capture_output=True)
+    reach = resolver_in(tmp_path)
+    image = exec_image(str(program), reach)
+    info = os.stat(LOADER)
+    assert image.interpreters == (LOADER,) and image.loader == (info.st_dev, info.st_ino)
+    assert exec_image(str(program), reach, elf=False).loader is None
+
+    def vanishing(name: str) -> tuple[str, str]:
+        found = reach(name)
+        return found[0], str(tmp_path / "gone")  # (where the tracer reaches it: gone)
+
+    assert exec_image(str(program), vanishing).loader == module.GONE
+    static = tmp_path / "static"
+    subprocess.run(["gcc", "-O1", "-static", "-o", str(static), str(hello)], check=True,
+                   capture_output=True)
+    assert exec_image(str(static), reach).loader is None
+
+
 @pytest.mark.parametrize(("name", "runs"), [
     ("LD_PRELOAD", True), ("LD_AUDIT", True), ("LD_LIBRARY_PATH", True), ("GCONV_PATH", True),
     ("BASH_ENV", True), ("BASH_FUNC_echo%%", True), ("PYTHONPATH", True),

@@ -5,23 +5,23 @@ systrace that must not carry it (docs/security.md, "Review 16")."""
 
 from __future__ import annotations
 
+import os
+import pwd
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from escape_lib import Scene, controlled_and_blocked, never, policy
 
+from conftest import PYTHON, UNPRIVILEGED_USER, run_systrace, systrace_env
+
 #: the dynamic loader the good build names
 _LOADER = "/lib64/ld-linux-x86-64.so.2"
 
 
-@pytest.mark.parametrize("mode", [
-    "file",
-    pytest.param("link", marks=pytest.mark.xfail(strict=True, reason=(
-        "gap #43: the name PT_INTERP gives is resolved by the decision and again by the "
-        "kernel; what the kernel loaded is not checked at the exec event"))),
-])
+@pytest.mark.parametrize("mode", ["file", "link"])
 def test_an_elf_interpreter_swapped_between_the_check_and_the_exec(build, tmp_path, loop,
                                                                   mode):
     """``exec_interp_swap.c``.  ``file``: two builds of one program, one whose PT_INTERP is
@@ -30,12 +30,14 @@ def test_an_elf_interpreter_swapped_between_the_check_and_the_exec(build, tmp_pa
     tree while the main one execs that name.  The decision reads the file's interpreters;
     the check at the exec event compared what ran with the file the name led to when the
     exec was noted -- looked up by name again, after the decision (escaped; now the file the
-    decision read).  ``link`` (gap #43, open): a program whose PT_INTERP is a symlink the
-    other process points at the loader and at the payload in turn -- the decision resolves
-    the name, the kernel resolves it again when it loads the interpreter, and the exec
-    event checks only the binary (/proc/PID/exe): the payload ran within ~10 tries, both
-    loops.  (Refusing the payload's fsread too held both modes in 800 tries: not why
-    understood, not relied on.)  Control: natively the payload runs."""
+    decision read).  ``link`` (gap #43): a program whose PT_INTERP is a symlink the other
+    process points at the loader and at the payload in turn -- the decision resolves the
+    name, the kernel resolves it again when it loads the interpreter, and the exec event
+    checked only the binary (/proc/PID/exe): the payload ran within ~10 tries, both loops
+    (escaped; now the exec event checks the interpreter the kernel mapped, at its entry,
+    against the file the decision checked: Tracer._checked_loader).  (Refusing the
+    payload's fsread too held both modes in 800 tries: not why understood, not relied on.)
+    Control: natively the payload runs."""
     interp = build("escape/interp.c", "-nostdlib", "-static-pie", "-fno-stack-protector",
                    "-ffreestanding")
     hello = Path(__file__).with_name("hello.c")
@@ -57,3 +59,74 @@ def test_an_elf_interpreter_swapped_between_the_check_and_the_exec(build, tmp_pa
         may_be_killed=True, env=loop, timeout=120)
     counts = re.search(r"note: (\d+) ran, (\d+) failed, (\d+) killed", traced.stdout)
     assert counts is not None and sum(map(int, counts.groups())) == 300, traced
+
+
+@pytest.mark.parametrize("user", ["root", "unprivileged"])
+def test_an_exec_through_a_symlinked_elf_interpreter_still_runs(world_tmp, loop, user):
+    """Gap #43's check, where nothing races: under a table that may refuse an exec (its
+    interpreters checked: Supervisor._interpreters), programs whose PT_INTERP is a symlink
+    -- the system's own /lib64/ld-linux-x86-64.so.2 is one, and ``linked`` names a symlink
+    to it, two links to the loader -- run, each exec's interpreter checked at its event
+    against the file the decision resolved (Tracer._checked_loader: a mismatch kills), by
+    a tracer that is root and by one that is not (what /proc/PID/auxv and maps it may
+    read)."""
+    hello = Path(__file__).with_name("hello.c")
+    (world_tmp / "ld").symlink_to(_LOADER)
+    for name, loader in (("hello", _LOADER), ("linked", str(world_tmp / "ld"))):
+        subprocess.run(["gcc", "-O1", "-o", str(world_tmp / name), str(hello),
+                        f"-Wl,--dynamic-linker={loader}"], check=True, capture_output=True)
+    assert os.path.islink(_LOADER)
+    rules = world_tmp / "policy.toml"
+    rules.write_text(policy(never("exec", path=str(world_tmp / "refused"))))
+    prefix = None
+    if user != "root":
+        account = pwd.getpwnam(UNPRIVILEGED_USER)
+        prefix = ["setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}",
+                  "--clear-groups"]
+    script = f"{world_tmp}/hello && {world_tmp}/linked && {world_tmp}/hello"
+    run = run_systrace(["-p", str(rules), "--", "/bin/sh", "-c", script], env=loop,
+                       prefix=prefix, cwd=world_tmp)
+    assert run.returncode == 0, run
+    assert run.stdout.count("note: hello ran") == 3, run
+    assert "not the file that was checked" not in run.stderr, run
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts an overlay (root)")
+def test_an_elf_interpreter_on_overlayfs_is_checked_as_the_kernel_maps_it(tmp_path, loop):
+    """Gap #43's check compares the interpreter's ``stat`` at the decision with what the
+    task's memory map says at the exec event; on overlayfs the two could differ (kernels
+    before file_user_inode gave a mapping the layer's file).  In a mount namespace of its
+    own an overlay holds a copy of the loader in its lower layer, another in its upper
+    one, and programs whose PT_INTERP names each by a symlink on the overlay: under a
+    table whose exec rules check interpreters, both run, as natively (a mismatch on this
+    kernel would kill them: "not the file that was checked")."""
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare")
+    lower, upper, work, merged = (tmp_path / name for name in ("lower", "upper", "work",
+                                                                "merged"))
+    for path in (lower, upper, work, merged):
+        path.mkdir()
+    hello = Path(__file__).with_name("hello.c")
+    shutil.copy(_LOADER, lower / "ld.so")
+    shutil.copy(_LOADER, upper / "ld-up.so")
+    for name, target in (("low", "ld.so"), ("up", "ld-up.so")):
+        (lower / f"link-{name}").symlink_to(merged / target)
+        subprocess.run(["gcc", "-O1", "-o", str(lower / f"hello-{name}"), str(hello),
+                        f"-Wl,--dynamic-linker={merged / f'link-{name}'}"], check=True,
+                       capture_output=True)
+    rules = tmp_path / "policy.toml"
+    rules.write_text(policy(never("exec", path=str(tmp_path / "refused"))))
+    mount = (f"mount -t overlay overlay -o lowerdir={lower},upperdir={upper},workdir={work}"
+             f" {merged} || exit 99")
+    native = subprocess.run(["unshare", "-m", "sh", "-c", f"{mount}; {merged}/hello-low && "
+                             f"{merged}/hello-up"], capture_output=True, text=True)
+    if native.returncode == 99:
+        pytest.skip(f"no overlay mount here: {native.stderr.strip()}")
+    assert native.stdout.count("note: hello ran") == 2, native
+    command = " ".join([PYTHON, "-m", "systrace_py", "-p", str(rules), "--", "/bin/sh", "-c",
+                        f"'{merged}/hello-low && {merged}/hello-up'"])
+    run = subprocess.run(["unshare", "-m", "sh", "-c", f"{mount}; exec {command}"],
+                         capture_output=True, text=True, env=systrace_env(loop), timeout=120)
+    assert run.returncode == 0, run
+    assert run.stdout.count("note: hello ran") == 2, run
+    assert "not the file that was checked" not in run.stderr, run
