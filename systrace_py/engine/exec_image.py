@@ -26,7 +26,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from systrace_py.kernel import PATH_MAX
+from systrace_py.kernel import AT_FDCWD, PATH_MAX
 
 MAX_SCRIPT_DEPTH = 4   # the kernel's BINPRM_MAX_RECURSION
 _HEADER = 256          # BINPRM_BUF_SIZE: what the kernel reads of a file's start
@@ -113,6 +113,41 @@ def _open_regular(path: str) -> int | None:
         return os.open(f"/proc/self/fd/{handle}", os.O_RDONLY | os.O_CLOEXEC)
     finally:
         os.close(handle)
+
+
+def _resolved_identity(where: str) -> tuple[int, int]:
+    """(device, inode) of the file at ``where``, where the resolver found the interpreter a
+    moment ago -- a name with no symlink left on it (the resolver followed them), looked up
+    so again (openat2's RESOLVE_NO_SYMLINKS): a task of the tree that re-points a link of the
+    name the task gave, or swaps a directory of the resolved name for a link, since, makes
+    it GONE -- whatever the kernel then maps is not what was checked, and the exec is killed
+    at its event (Tracer._checked_loader; gap #43) -- never the identity of where the new
+    link leads.  In another view (/proc/TID/root/NAME) the name is looked up from that root."""
+    from systrace_py.engine.ptrace_ops import RESOLVE_IN_ROOT, RESOLVE_NO_SYMLINKS, openat2
+
+    dirfd, name, resolve = AT_FDCWD, where, RESOLVE_NO_SYMLINKS
+    parts = where.split("/", 4)
+    try:
+        if len(parts) == 5 and parts[1] == "proc" and parts[3] == "root":
+            dirfd = os.open("/".join(parts[:4]), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            name, resolve = parts[4] or ".", RESOLVE_NO_SYMLINKS | RESOLVE_IN_ROOT
+        try:
+            fd = openat2(dirfd, os.fsencode(name), os.O_PATH | os.O_CLOEXEC, resolve)
+        except OSError as exc:
+            if exc.errno != errno.ENOSYS:
+                raise
+            info = os.stat(name, dir_fd=None if dirfd == AT_FDCWD else dirfd)  # (before 5.6)
+        else:
+            try:
+                info = os.fstat(fd)
+            finally:
+                os.close(fd)
+        return info.st_dev, info.st_ino
+    except (OSError, ValueError):
+        return GONE
+    finally:
+        if dirfd != AT_FDCWD:
+            os.close(dirfd)
 
 
 #: what :func:`_header` found: kind, name, #! argument, and the (device, inode) of the file
@@ -311,12 +346,6 @@ def exec_images(path: str, reach: Reach, elf: bool = True, opened: str = "",
     interpreter = reach(interp) if kind == "elf" and interp is not None else None
     if interpreter is None:
         return alone, alone
-    try:
-        # (at once: the name was resolved to a file a moment ago, and stat follows no
-        # symlink of the name the task gave -- one may have been re-pointed since)
-        info = os.stat(interpreter[1])
-        loader = (info.st_dev, info.st_ino)
-    except (OSError, ValueError):
-        loader = GONE
+    loader = _resolved_identity(interpreter[1])
     return ExecImage((*found, interpreter[0]), alone.binary, alone.reach, False, alone.script,
                      argument, identity, loader), alone
