@@ -72,6 +72,7 @@ __all__ = [
     "join",
     "learned_glob",
     "planted_at",
+    "plants",
     "pseudo_kind",
     "pseudo_pattern",
     "reaches_runs_later",
@@ -638,6 +639,21 @@ def writes(calls: Iterable[str]) -> bool:
     return any(name not in _READ_ONLY and name not in _read_only_calls() for name in calls)
 
 
+def plants(calls: Iterable[str]) -> bool:
+    """Whether a rule of these calls may put something at a name (:func:`writes`, but for
+    a system call named alone that only removes a name: ``unlink``, ``unlinkat``, ``rmdir``
+    -- a removal leaves no content behind, so nothing of it runs later).  Only a planting
+    rule's glob is kept from the names something runs later (RUNS_LATER, :class:`LearnedGlob`):
+    pip's uninstall stash removes the older ``__pycache__/*.pyc`` it moved into its
+    ``$TMPDIR/pip-uninstall-XXXXXXXX``, and the learned removal (the directory's shape, not
+    fresh: the file is older) matched no such name -- the next run's install failed, its
+    ``unlink`` refused 7 times (learn18).  Sensitive locations stay out of every glob: a
+    removal there destroys what is not the run's (:func:`learned_glob`)."""
+    from systrace_py.policy.aliases import REMOVE_CALLS  # (late: aliases imports us)
+
+    return any(writes((name,)) and name not in REMOVE_CALLS for name in calls)
+
+
 @functools.cache
 def _read_only_calls() -> frozenset[str]:
     """The system calls of the read-only classes' aliases that no writing class has."""
@@ -739,7 +755,7 @@ def learned_glob(glob: PathGlob, expansions: Expansions,
     and most of them reach nothing sensitive."""
     home = _absolute(expansions.home)
     relocated = relocated_sensitive(env)
-    if writes(calls) and any(shape.kind in ("tree", "glob") for shape in glob.shapes):
+    if plants(calls) and any(shape.kind in ("tree", "glob") for shape in glob.shapes):
         return LearnedGlob(glob, home, relocated, writes=True, fresh=fresh)
     for shape in glob.shapes:
         # (deep unless it names exactly one level below its literal prefix: ``$CWD/*/*``

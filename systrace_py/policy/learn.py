@@ -688,6 +688,21 @@ def _use_pattern(use: _PathUse, ctx: _Context) -> _Pattern:
     return _Pattern(ctx.writer.text(use.path), True)
 
 
+def _removal_key(use: _PathUse, pattern: _Pattern) -> str:
+    """The rule key of a use: its own (class or call), but a removal of an older file moved
+    into a temporary directory the run made (``_MOVED_IN``) is its system call's, a rule
+    that removes only (``generalize.plants``).  pip's uninstall stash removes there the
+    ``__pycache__/*.pyc`` of the last install, a name something runs later, which a glob
+    that may write (``fswrite``) never matches where it is used: learned so, the next run's
+    ``unlink`` was refused 7 times and the install failed.  A removal plants nothing, and
+    the rule's shape (the stash's template, the file's own name) reaches no other file;
+    the move into the stash is the generated name's fresh rule's (the run made the
+    directory)."""
+    if pattern.kind == _MOVED_IN and use.syscall in aliases.REMOVE_CALLS:
+        return use.syscall
+    return use.key
+
+
 def _moved_into_temporary(path: str, ctx: _Context) -> _Pattern | None:
     """The pattern of a call that met an older file below a directory the run made under a
     generated name directly in a temporary directory -- pip's uninstall stash, which moves
@@ -1364,7 +1379,8 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
         rules += found
     uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]] = defaultdict(list)
     for use in uses:
-        uses_by_key[use.key].append((use, _use_pattern(use, ctx)))
+        pattern = _use_pattern(use, ctx)
+        uses_by_key[_removal_key(use, pattern)].append((use, pattern))
     _hash_writes(uses_by_key, ctx, report)
     _counters_own_reads(uses_by_key, ctx)
     extra = _listing_patterns(data, uses_by_key, ctx, report)
