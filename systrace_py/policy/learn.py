@@ -411,6 +411,8 @@ class _Context:
     #: meets each as an older file -- pytest's ``$TMPDIR/pytest-of-USER``, made on the first
     #: run --, which a fresh rule does not cover; such a path keeps its own rule
     kept: set[str] = field(default_factory=set)
+    #: directories the run made (mkdir, mkdirat)
+    made_dirs: set[str] = field(default_factory=set)
     #: older paths named as the run's counted ones (:meth:`_count_older`) -> their shape
     older_counted: dict[str, str] = field(default_factory=dict)
     #: directories that hold a counter's names and nothing else but what the run made
@@ -456,6 +458,8 @@ class _Context:
                     removed.add(arg.path)
                 if arg.role in obs.created:
                     created[arg.path] = created.get(arg.path, False) or obs.exclusive
+                    if obs.syscall in ("mkdir", "mkdirat"):
+                        ctx.made_dirs.add(arg.path)
                     if obs.syscall in aliases.MOVE_CALLS or (
                             obs.syscall in aliases.OPEN_CALLS and not obs.exclusive):
                         ctx.rewritable.add(arg.path)
@@ -701,6 +705,43 @@ def _removal_key(use: _PathUse, pattern: _Pattern) -> str:
     if pattern.kind == _MOVED_IN and use.syscall in aliases.REMOVE_CALLS:
         return use.syscall
     return use.key
+
+
+def _removed_again(uses: list[_PathUse], ctx: _Context) -> list[_PathUse]:
+    """What a program's removal of a name the run then made, and left there, meets on the
+    next run: the run's own tree of that name.  ``rm -rf x && mkdir x && tar xzf a.tgz -C
+    x`` learned with no ``x`` removes nothing (``unlinkat`` meets ENOENT); the next run's
+    ``rm`` lists ``x`` and removes what the last run made in it, and was refused its open of
+    ``x`` (2 refusals a run, the script stopped).  The program is granted, by name, the
+    removal (the system calls it removed the name with: a rule that only removes,
+    ``generalize.plants``) of each path the run made below it and left there, and the
+    reading (a listing) of each directory the run made there, the name's own too, and the
+    ``fstatfs`` a walk asks of each (the caller's) -- no other name below it, nothing
+    written.  A name the run removed after it made it was
+    its own already (a fresh rule's); a name the run did not make is no tree of its."""
+    removals: dict[str, set[str]] = defaultdict(set)
+    for use in uses:
+        if use.syscall in aliases.REMOVE_CALLS and use.path in ctx.older_first and \
+                use.path in ctx.kept:
+            removals[use.path].add(use.syscall)
+    if not removals:
+        return []
+    template = next(u for u in uses if u.path in removals)
+    read_key = "openat" if ctx.options.no_alias else "fsread"
+    out: list[_PathUse] = []
+    for top, calls in removals.items():
+        below = sorted(p for p in ctx.kept if p.startswith(top + "/"))
+        for path in below:
+            out += [dataclasses.replace(template, key=call, cls="fswrite", part=None,
+                                        path=path, syscall=call, argv=None, initial=False,
+                                        older=False)
+                    for call in sorted(calls)]
+        for directory in [top, *below]:
+            if directory in ctx.made_dirs:
+                out.append(dataclasses.replace(template, key=read_key, cls="fsread",
+                                               part=None, path=directory, syscall="openat",
+                                               argv=None, initial=False, older=False))
+    return out
 
 
 def _moved_into_temporary(path: str, ctx: _Context) -> _Pattern | None:
@@ -1374,6 +1415,10 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
         report.generalizations.append(Generalization(
             data.name, _ANY_METADATA, "(any path)", looked_calls, len(looked_paths),
             tuple(looked_paths[:3])))
+    again = _removed_again(uses, ctx)
+    if any(use.cls == "fsread" for use in again):
+        data.plain.add("fstatfs")  # (a walk asks it of each directory: rm's fts, find's)
+    uses = uses + again
     if level != "none" and not options.no_alias:
         found, uses = _category_rules(uses, ctx, data.name, report)
         rules += found

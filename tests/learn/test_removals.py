@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -194,3 +195,38 @@ def test_an_editable_install_whose_last_pyc_pip_stashes_installs_again(tmp_path)
                            cwd=tmp_path)
     assert check.stdout == "42\n", check.stderr
     assert list((site / "__pycache__").glob("other.*.pyc"))  # the neighbour's: untouched
+
+
+# --- the real rm: a tree removed that did not exist while learning -------------------------
+
+@pytest.mark.skipif(any(shutil.which(t) is None for t in ("tar", "gzip", "rm", "diff")),
+                    reason="tar, gzip, rm and diff are needed")
+def test_a_tree_removed_and_extracted_again_is_removed_on_the_next_runs_and_no_other_file(
+        tmp_path):
+    """``rm -rf x && mkdir x && tar xzf a.tgz -C x`` learned with no ``x`` (the first run):
+    rm's ``unlinkat`` met ENOENT, and the next run's rm, meeting the tree the last run
+    extracted, was refused its open of ``x`` (the script stopped: 2 refusals a run).  The
+    removal is granted what the run made below the name, by name, and no file the run
+    did not make there."""
+    tree = tmp_path / "tree"
+    (tree / "sub" / "deep").mkdir(parents=True)
+    for i in range(3):
+        (tree / f"f{i}.txt").write_text(f"file {i}\n")
+        (tree / "sub" / "deep" / f"d{i}.dat").write_text(f"deep {i}\n")
+    (tree / "link").symlink_to("f0.txt")
+    script = ("tar czf out.tgz tree && rm -rf x && mkdir x && tar xzf out.tgz -C x "
+              "&& diff -r tree x/tree")
+    policy = learn_run(tmp_path, ["sh", "-c", script], cwd=tmp_path)
+    text = policy.read_text()
+    assert "x/tree/**" not in text and "$CWD/x/*" not in text, text  # (by name only)
+    for _ in range(2):
+        r, refused = enforce(tmp_path, policy, ["sh", "-c", script], cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert refused == [], json.dumps(refused[:3])
+    # a file the run did not make there: its removal is refused, and the file stays
+    planted = tmp_path / "x" / "tree" / "sub" / "notes.txt"
+    planted.write_text("the user's\n")
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", script], cwd=tmp_path)
+    assert r.returncode != 0
+    assert planted.read_text() == "the user's\n"
+    assert any(x.get("args", {}).get("path") == str(planted) for x in refused), refused
