@@ -727,6 +727,7 @@ def _removed_again(uses: list[_PathUse], ctx: _Context) -> list[_PathUse]:
     if not removals:
         return []
     template = next(u for u in uses if u.path in removals)
+    had = {(u.cls, u.path) for u in uses}  # (what the program did itself keeps its rule)
     read_key = "openat" if ctx.options.no_alias else "fsread"
     out: list[_PathUse] = []
     for top, calls in removals.items():
@@ -735,9 +736,9 @@ def _removed_again(uses: list[_PathUse], ctx: _Context) -> list[_PathUse]:
             out += [dataclasses.replace(template, key=call, cls="fswrite", part=None,
                                         path=path, syscall=call, argv=None, initial=False,
                                         older=False)
-                    for call in sorted(calls)]
+                    for call in sorted(calls) if ("fswrite", path) not in had]
         for directory in [top, *below]:
-            if directory in ctx.made_dirs:
+            if directory in ctx.made_dirs and ("fsread", directory) not in had:
                 out.append(dataclasses.replace(template, key=read_key, cls="fsread",
                                                part=None, path=directory, syscall="openat",
                                                argv=None, initial=False, older=False))
