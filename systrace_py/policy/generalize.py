@@ -1417,36 +1417,43 @@ _SHAPED_RUN = re.compile(r"(?![0-9]+$)[0-9A-Za-z_]{6,}")
 
 
 def generated_shape(name: str, glob: str) -> str | None:
-    """``name``'s generated glob (:func:`generated_name`: escaped text with one ``*``) with
-    its random run as a *shape* -- one :data:`RANDOM_CHAR` a character, as many as it has
-    -- in place of the ``*``: pip's ``pip-uninstall-9wenw62d`` is ``pip-uninstall-`` and 8
-    of them.  It matches the next run's name of the template and no name of another length
-    or of other characters, where a ``*`` covers any name of the prefix (whose text was the
-    program's choice).  None when the glob is not one ``*`` between literal texts, or the
-    run is not :data:`_SHAPED_RUN`'s (a number: a pid's length changes)."""
-    stars: list[int] = []
+    """``name``'s generated glob (:func:`generated_name`: escaped text and ``*``) with each
+    random run as a *shape* -- one :data:`RANDOM_CHAR` a character, as many as it has -- in
+    place of its ``*``: pip's ``pip-uninstall-9wenw62d`` is ``pip-uninstall-`` and 8 of
+    them; rustc's incremental session ``s-hosp0j1cki-17rjilg-working`` (``s-*-*-working``)
+    is ``s-``, 10, ``-``, 7, ``-working``.  It matches the next run's name of the template
+    and no name of another length or of other characters, where a ``*`` covers any name of
+    the prefix (whose text was the program's choice).  None when the glob has no ``*`` or
+    another wildcard, when the runs are not one way to read the name (a ``*`` beside a
+    literal of their own characters), or a run is not :data:`_SHAPED_RUN`'s (a number: a
+    pid's length changes)."""
+    parts: list[str] = [""]
     i = 0
     while i < len(glob):
         c = glob[i]
         if c == "\\":
+            parts[-1] += glob[i + 1:i + 2]
             i += 2
             continue
         if c == "*":
-            stars.append(i)
+            parts.append("")
         elif c in "?[]{}":
             return None
+        else:
+            parts[-1] += c
         i += 1
-    if len(stars) != 1:
+    if len(parts) < 2:
         return None
-    head = re.sub(r"\\(.)", r"\1", glob[:stars[0]], flags=re.DOTALL)
-    tail = re.sub(r"\\(.)", r"\1", glob[stars[0] + 1:], flags=re.DOTALL)
-    if len(head) + len(tail) >= len(name) or not name.startswith(head) or \
-            not name.endswith(tail):
+    runs = [f"([0-9A-Za-z_]+{lazy})" for lazy in ("", "?")]
+    found = [re.fullmatch(run.join(re.escape(part) for part in parts), name, re.DOTALL)
+             for run in runs]
+    if found[0] is None or found[1] is None or found[0].groups() != found[1].groups():
         return None
-    run = name[len(head):len(name) - len(tail)]
-    if not _SHAPED_RUN.fullmatch(run):
+    if not all(_SHAPED_RUN.fullmatch(run) for run in found[0].groups()):
         return None
-    return escape(head) + RANDOM_CHAR * len(run) + escape(tail)
+    runs_found = [*found[0].groups(), ""]  # (the last literal text has no run after it)
+    return "".join(escape(part) + RANDOM_CHAR * len(run)
+                   for part, run in zip(parts, runs_found, strict=True))
 
 
 def hash_glob(text: str) -> str:
