@@ -883,12 +883,15 @@ _TEMPLATES: tuple[tuple[re.Pattern[str], int, frozenset[str]], ...] = tuple(
         (r"\.tmp", 6, _MKSTEMP), ("rmeta", 6, _MKSTEMP), ("rustc", 6, _MKSTEMP)))
 #: Generators whose random parts start a name that goes on after them: (the start, its
 #: glob).  rustc's incremental session directories and their locks ("s-", the session's time
-#: in base 36 -- its digits and letters mixed -- and a random number; then "-working",
+#: in base 36 and a random number; then "-working",
 #: ".lock" or "-" and the crate's hash), cmake's try-compile files ("cmTC_" and 5 hex digits,
 #: then "_loc", ".dir"...).  What follows is generalized as a name of its own.
 _PREFIX_TEMPLATES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"s-(?=[a-z]*[0-9])(?=[0-9]*[a-z])[0-9a-z]{8,14}-[0-9a-z]{5,9}(?=$|[-.])"),
-     "s-*-*"),
+    # (a letter in the time, a digit in the time or the random number: the time is letters
+    # only 1 time in 7 this decade -- "s-hospgejhbg-1t59foy", learned literally, and the
+    # next build was refused its lock: learn18)
+    (re.compile(r"s-(?=[0-9]*[a-z])(?=[a-z]*[0-9]|[0-9a-z]+-[a-z]*[0-9])"
+                r"[0-9a-z]{8,14}-[0-9a-z]{5,9}(?=$|[-.])"), "s-*-*"),
     (re.compile(r"cmTC_[0-9a-f]{5}(?=$|[._])"), "cmTC_*"))
 #: a finished rustc session's crate hash ("-" and base 36)
 _CRATE_HASH = re.compile(r"-[0-9a-z]{10,}")
@@ -914,6 +917,9 @@ _ADDRESS = re.compile(r"0x(?:[0-9a-f]{8,16}|[0-9A-F]{8,16})(?![0-9A-Za-z])")
 #: a capitalised word ending a run ("mvnDebug": "Debug") -- camel case, not mkstemp's letters
 _WORD_TAIL = re.compile(r"[A-Z][a-z]{4,}$")
 _NUMBER = re.compile(r"[0-9]{3,}")
+#: a part of a name of 16 hex digits or more (64 bits: a hash) of one case, whole between
+#: separators (a shorter one may spell a name and a pid: ``a12443b12443``)
+_HEX_PART = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-f]{16,}|[0-9A-F]{16,})(?![0-9A-Za-z])")
 _NUMBER_RUN = re.compile(r"[0-9]+")  # (every number of a name, whole)
 _RENAMED_LEAD = re.compile(r"[._-][a-z]{0,3}")  # (what may stand between a name and a run)
 _SEPARATORS = frozenset("._-~#+,")
@@ -1103,8 +1109,13 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
         # learner knows, and its letters-only names (6 %) were taken for a prefix of 2 and
         # mkstemp's 6 ("xn*"), which the next run's probe missed
         return "*"
-    #: content hashes in the name: no digits of theirs are a pid or a generator's run
-    hashes = [found.span() for found in HASH_NAME.finditer(name)]
+    #: content hashes in the name, and hex numbers of 16 digits or more between separators
+    #: (a crate's hash, rustc's ``hello-b0a626c48b003309``): no digits of theirs are a pid
+    #: or a generator's run (a pid 626 of the run made it ``hello-b0a[1-9]*c48b003309``,
+    #: and the next build was refused its objects: learn18)
+    hashes = [found.span() for found in HASH_NAME.finditer(name)] + \
+        [found.span() for found in _HEX_PART.finditer(name)
+         if _digits_and_letters(found.group())]
     address = _ADDRESS.search(name) if evidence is not Evidence.NONE else None
     if address is not None:
         # (before the pids: a run of the address's digits may spell one)
@@ -1412,8 +1423,10 @@ SHAPED = re.compile(r"(?<![0-9A-Za-z])(?:[0-9]{4}-[0-9]{2}-[0-9]{2}[T_ -][0-9]{2
 #: union of tempfile's and mkstemp's alphabets, never ``?`` (red team 16)
 RANDOM_CHAR = "[0-9A-Za-z_]"
 #: a random run a shape is kept of: 6 or more of those characters, not all digits (a pid's
-#: or a counter's number changes length from run to run)
-_SHAPED_RUN = re.compile(r"(?![0-9]+$)[0-9A-Za-z_]{6,}")
+#: or a counter's number changes length from run to run) unless the first is a 0 -- a
+#: padded run, whose length is fixed (rustc's object suffix ``.0023490.rcgu.o``, base 36
+#: padded to 7: learned exactly, the next build was refused its objects: learn18)
+_SHAPED_RUN = re.compile(r"(?![1-9][0-9]*$)[0-9A-Za-z_]{6,}")
 
 
 def generated_shape(name: str, glob: str) -> str | None:

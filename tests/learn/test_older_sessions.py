@@ -22,7 +22,7 @@ from test_next_run import enforce
 from test_next_run import learn as learn_run
 
 from systrace_py.policy.files import dumps_policy, loads_policy
-from systrace_py.policy.generalize import RANDOM_CHAR, generated_shape
+from systrace_py.policy.generalize import RANDOM_CHAR, Evidence, generated_name, generated_shape
 from systrace_py.policy.glob import PathGlob, escape
 from systrace_py.policy.learn import LearnOptions, Observation, learn
 from systrace_py.policy.model import Action, PathArg, Policy
@@ -62,6 +62,27 @@ def test_a_sessions_shape_matches_the_next_sessions_name_and_no_other_length(
 ])
 def test_no_shape_for_runs_that_are_no_generators(name, glob):
     assert generated_shape(name, glob) is None
+
+
+@pytest.mark.parametrize(("name", "pids", "glob"), [
+    # the time letters only (1 session in 7 this decade), a digit in the random number
+    ("s-hospgejhbg-1t59foy.lock", (), "s-*-*.lock"),
+    ("s-hospgejhbg-1t59foy-working", (), "s-*-*-working"),
+    # no digit in either: no session of the template (fails closed, 1 in ~70)
+    ("s-hospgejhbg-abcdefg.lock", (), None),
+    # a pid of the run inside the crate's hash is none
+    ("hello-b0a626c48b003309.1bpip7sd3b2voqrcq1lwhndz8.0mfk0gt.rcgu.o", (626,),
+     "hello-*.1bpip7sd3b2voqrcq1lwhndz8.*.rcgu.o"),
+])
+def test_rustcs_session_and_object_names_are_generated(name, pids, glob):
+    assert generated_name(name, Evidence.CREATED, pids=pids) == glob
+
+
+def test_a_padded_number_has_a_shape_and_a_number_does_not():
+    """rustc's object suffix is base 36 padded to 7 (``0023490``): its length is fixed."""
+    assert generated_shape("a.0023490.rcgu.o", "a.*.rcgu.o") == \
+        "a." + RANDOM_CHAR * 7 + ".rcgu.o"
+    assert generated_shape("a.1023490.rcgu.o", "a.*.rcgu.o") is None  # (a pid's, a count's)
 
 
 # --- learn() on rustc's records, without rustc ---------------------------------------------
