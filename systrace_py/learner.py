@@ -308,8 +308,12 @@ class Learner:
         what a ``fresh`` rule would not cover on the next run (``DecodedCall.fresh``, asked
         as enforcement asks it)."""
         out: list[str] = []
+        # (a move's new name is made, but it replaces the file there if there is one: an
+        # older file, the next run's rename over it is no fresh rule's -- rustc renames its
+        # session's dep-graph.part.bin over the dep-graph.bin linked in from the last one)
+        replacing = "new" if call.policy_name in aliases.MOVE_CALLS else None
         for p in call.paths:
-            if p.role in created or p.resolved.pseudo:
+            if (p.role in created and p.role != replacing) or p.resolved.pseudo:
                 continue
             path = p.resolved.path
             while p.role not in moved and path and path not in self._named:

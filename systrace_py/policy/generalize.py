@@ -72,6 +72,7 @@ __all__ = [
     "join",
     "learned_glob",
     "planted_at",
+    "plants",
     "pseudo_kind",
     "pseudo_pattern",
     "reaches_runs_later",
@@ -638,6 +639,21 @@ def writes(calls: Iterable[str]) -> bool:
     return any(name not in _READ_ONLY and name not in _read_only_calls() for name in calls)
 
 
+def plants(calls: Iterable[str]) -> bool:
+    """Whether a rule of these calls may put something at a name (:func:`writes`, but for
+    a system call named alone that only removes a name: ``unlink``, ``unlinkat``, ``rmdir``
+    -- a removal leaves no content behind, so nothing of it runs later).  Only a planting
+    rule's glob is kept from the names something runs later (RUNS_LATER, :class:`LearnedGlob`):
+    pip's uninstall stash removes the older ``__pycache__/*.pyc`` it moved into its
+    ``$TMPDIR/pip-uninstall-XXXXXXXX``, and the learned removal (the directory's shape, not
+    fresh: the file is older) matched no such name -- the next run's install failed, its
+    ``unlink`` refused 7 times (learn18).  Sensitive locations stay out of every glob: a
+    removal there destroys what is not the run's (:func:`learned_glob`)."""
+    from systrace_py.policy.aliases import REMOVE_CALLS  # (late: aliases imports us)
+
+    return any(writes((name,)) and name not in REMOVE_CALLS for name in calls)
+
+
 @functools.cache
 def _read_only_calls() -> frozenset[str]:
     """The system calls of the read-only classes' aliases that no writing class has."""
@@ -739,7 +755,7 @@ def learned_glob(glob: PathGlob, expansions: Expansions,
     and most of them reach nothing sensitive."""
     home = _absolute(expansions.home)
     relocated = relocated_sensitive(env)
-    if writes(calls) and any(shape.kind in ("tree", "glob") for shape in glob.shapes):
+    if plants(calls) and any(shape.kind in ("tree", "glob") for shape in glob.shapes):
         return LearnedGlob(glob, home, relocated, writes=True, fresh=fresh)
     for shape in glob.shapes:
         # (deep unless it names exactly one level below its literal prefix: ``$CWD/*/*``
@@ -867,12 +883,15 @@ _TEMPLATES: tuple[tuple[re.Pattern[str], int, frozenset[str]], ...] = tuple(
         (r"\.tmp", 6, _MKSTEMP), ("rmeta", 6, _MKSTEMP), ("rustc", 6, _MKSTEMP)))
 #: Generators whose random parts start a name that goes on after them: (the start, its
 #: glob).  rustc's incremental session directories and their locks ("s-", the session's time
-#: in base 36 -- its digits and letters mixed -- and a random number; then "-working",
+#: in base 36 and a random number; then "-working",
 #: ".lock" or "-" and the crate's hash), cmake's try-compile files ("cmTC_" and 5 hex digits,
 #: then "_loc", ".dir"...).  What follows is generalized as a name of its own.
 _PREFIX_TEMPLATES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"s-(?=[a-z]*[0-9])(?=[0-9]*[a-z])[0-9a-z]{8,14}-[0-9a-z]{5,9}(?=$|[-.])"),
-     "s-*-*"),
+    # (a letter in the time, a digit in the time or the random number: the time is letters
+    # only 1 time in 7 this decade -- "s-hospgejhbg-1t59foy", learned literally, and the
+    # next build was refused its lock: learn18)
+    (re.compile(r"s-(?=[0-9]*[a-z])(?=[a-z]*[0-9]|[0-9a-z]+-[a-z]*[0-9])"
+                r"[0-9a-z]{8,14}-[0-9a-z]{5,9}(?=$|[-.])"), "s-*-*"),
     (re.compile(r"cmTC_[0-9a-f]{5}(?=$|[._])"), "cmTC_*"))
 #: a finished rustc session's crate hash ("-" and base 36)
 _CRATE_HASH = re.compile(r"-[0-9a-z]{10,}")
@@ -898,6 +917,9 @@ _ADDRESS = re.compile(r"0x(?:[0-9a-f]{8,16}|[0-9A-F]{8,16})(?![0-9A-Za-z])")
 #: a capitalised word ending a run ("mvnDebug": "Debug") -- camel case, not mkstemp's letters
 _WORD_TAIL = re.compile(r"[A-Z][a-z]{4,}$")
 _NUMBER = re.compile(r"[0-9]{3,}")
+#: a part of a name of 16 hex digits or more (64 bits: a hash) of one case, whole between
+#: separators (a shorter one may spell a name and a pid: ``a12443b12443``)
+_HEX_PART = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-f]{16,}|[0-9A-F]{16,})(?![0-9A-Za-z])")
 _NUMBER_RUN = re.compile(r"[0-9]+")  # (every number of a name, whole)
 _RENAMED_LEAD = re.compile(r"[._-][a-z]{0,3}")  # (what may stand between a name and a run)
 _SEPARATORS = frozenset("._-~#+,")
@@ -1087,8 +1109,13 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
         # learner knows, and its letters-only names (6 %) were taken for a prefix of 2 and
         # mkstemp's 6 ("xn*"), which the next run's probe missed
         return "*"
-    #: content hashes in the name: no digits of theirs are a pid or a generator's run
-    hashes = [found.span() for found in HASH_NAME.finditer(name)]
+    #: content hashes in the name, and hex numbers of 16 digits or more between separators
+    #: (a crate's hash, rustc's ``hello-b0a626c48b003309``): no digits of theirs are a pid
+    #: or a generator's run (a pid 626 of the run made it ``hello-b0a[1-9]*c48b003309``,
+    #: and the next build was refused its objects: learn18)
+    hashes = [found.span() for found in HASH_NAME.finditer(name)] + \
+        [found.span() for found in _HEX_PART.finditer(name)
+         if _digits_and_letters(found.group())]
     address = _ADDRESS.search(name) if evidence is not Evidence.NONE else None
     if address is not None:
         # (before the pids: a run of the address's digits may spell one)
@@ -1396,41 +1423,50 @@ SHAPED = re.compile(r"(?<![0-9A-Za-z])(?:[0-9]{4}-[0-9]{2}-[0-9]{2}[T_ -][0-9]{2
 #: union of tempfile's and mkstemp's alphabets, never ``?`` (red team 16)
 RANDOM_CHAR = "[0-9A-Za-z_]"
 #: a random run a shape is kept of: 6 or more of those characters, not all digits (a pid's
-#: or a counter's number changes length from run to run)
-_SHAPED_RUN = re.compile(r"(?![0-9]+$)[0-9A-Za-z_]{6,}")
+#: or a counter's number changes length from run to run) unless the first is a 0 -- a
+#: padded run, whose length is fixed (rustc's object suffix ``.0023490.rcgu.o``, base 36
+#: padded to 7: learned exactly, the next build was refused its objects: learn18)
+_SHAPED_RUN = re.compile(r"(?![1-9][0-9]*$)[0-9A-Za-z_]{6,}")
 
 
 def generated_shape(name: str, glob: str) -> str | None:
-    """``name``'s generated glob (:func:`generated_name`: escaped text with one ``*``) with
-    its random run as a *shape* -- one :data:`RANDOM_CHAR` a character, as many as it has
-    -- in place of the ``*``: pip's ``pip-uninstall-9wenw62d`` is ``pip-uninstall-`` and 8
-    of them.  It matches the next run's name of the template and no name of another length
-    or of other characters, where a ``*`` covers any name of the prefix (whose text was the
-    program's choice).  None when the glob is not one ``*`` between literal texts, or the
-    run is not :data:`_SHAPED_RUN`'s (a number: a pid's length changes)."""
-    stars: list[int] = []
+    """``name``'s generated glob (:func:`generated_name`: escaped text and ``*``) with each
+    random run as a *shape* -- one :data:`RANDOM_CHAR` a character, as many as it has -- in
+    place of its ``*``: pip's ``pip-uninstall-9wenw62d`` is ``pip-uninstall-`` and 8 of
+    them; rustc's incremental session ``s-hosp0j1cki-17rjilg-working`` (``s-*-*-working``)
+    is ``s-``, 10, ``-``, 7, ``-working``.  It matches the next run's name of the template
+    and no name of another length or of other characters, where a ``*`` covers any name of
+    the prefix (whose text was the program's choice).  None when the glob has no ``*`` or
+    another wildcard, when the runs are not one way to read the name (a ``*`` beside a
+    literal of their own characters), or a run is not :data:`_SHAPED_RUN`'s (a number: a
+    pid's length changes)."""
+    parts: list[str] = [""]
     i = 0
     while i < len(glob):
         c = glob[i]
         if c == "\\":
+            parts[-1] += glob[i + 1:i + 2]
             i += 2
             continue
         if c == "*":
-            stars.append(i)
+            parts.append("")
         elif c in "?[]{}":
             return None
+        else:
+            parts[-1] += c
         i += 1
-    if len(stars) != 1:
+    if len(parts) < 2:
         return None
-    head = re.sub(r"\\(.)", r"\1", glob[:stars[0]], flags=re.DOTALL)
-    tail = re.sub(r"\\(.)", r"\1", glob[stars[0] + 1:], flags=re.DOTALL)
-    if len(head) + len(tail) >= len(name) or not name.startswith(head) or \
-            not name.endswith(tail):
+    runs = [f"([0-9A-Za-z_]+{lazy})" for lazy in ("", "?")]
+    found = [re.fullmatch(run.join(re.escape(part) for part in parts), name, re.DOTALL)
+             for run in runs]
+    if found[0] is None or found[1] is None or found[0].groups() != found[1].groups():
         return None
-    run = name[len(head):len(name) - len(tail)]
-    if not _SHAPED_RUN.fullmatch(run):
+    if not all(_SHAPED_RUN.fullmatch(run) for run in found[0].groups()):
         return None
-    return escape(head) + RANDOM_CHAR * len(run) + escape(tail)
+    runs_found = [*found[0].groups(), ""]  # (the last literal text has no run after it)
+    return "".join(escape(part) + RANDOM_CHAR * len(run)
+                   for part, run in zip(parts, runs_found, strict=True))
 
 
 def hash_glob(text: str) -> str:

@@ -411,8 +411,13 @@ class _Context:
     #: meets each as an older file -- pytest's ``$TMPDIR/pytest-of-USER``, made on the first
     #: run --, which a fresh rule does not cover; such a path keeps its own rule
     kept: set[str] = field(default_factory=set)
+    #: directories the run made (mkdir, mkdirat)
+    made_dirs: set[str] = field(default_factory=set)
     #: older paths named as the run's counted ones (:meth:`_count_older`) -> their shape
     older_counted: dict[str, str] = field(default_factory=dict)
+    #: older paths named as one of a template the run made a name of beside them
+    #: (:meth:`_older_generated`) -> their name's shape
+    older_generated: dict[str, str] = field(default_factory=dict)
     #: directories that hold a counter's names and nothing else but what the run made
     #: (:meth:`_counters_own`): pytest's ``$TMPDIR/pytest-of-USER``
     counter_dirs: set[str] = field(default_factory=set)
@@ -456,6 +461,8 @@ class _Context:
                     removed.add(arg.path)
                 if arg.role in obs.created:
                     created[arg.path] = created.get(arg.path, False) or obs.exclusive
+                    if obs.syscall in ("mkdir", "mkdirat"):
+                        ctx.made_dirs.add(arg.path)
                     if obs.syscall in aliases.MOVE_CALLS or (
                             obs.syscall in aliases.OPEN_CALLS and not obs.exclusive):
                         ctx.rewritable.add(arg.path)
@@ -508,6 +515,7 @@ class _Context:
                 ctx.temp[path] = glob
         ctx._count_on(observations, [p for p, exclusive in created.items() if exclusive])
         ctx._count_older(observations)
+        ctx._older_generated(observations)
         ctx._counters_own(observations)
         return ctx
 
@@ -635,6 +643,42 @@ class _Context:
                             "[0-9]" * len(found["number"]) + escape(found["tail"])
 
 
+    def _older_generated(self, observations: list[Observation]) -> None:
+        """Older names of a template the run made a name of (rustc's incremental sessions:
+        the run makes ``s-TIME-RANDOM.lock`` and ``s-TIME-RANDOM-working``, renamed
+        ``s-TIME-RANDOM-SVH`` when done, and opens, links from and removes the last
+        runs' -- the next run's last is the learning run's own, which no fresh rule
+        covers: 11 refusals a run, the build failed).  A name the run did not make, in a
+        directory where it made one of a generated glob whose shape
+        (``generalize.generated_shape``: the literal text, each random run as as many
+        ``[0-9A-Za-z_]``) matches it, is that shape, not fresh: older runs' names of the
+        template, as long, and no other name (``s-abc``, a session of another length, the
+        directory's other files)."""
+        shapes: dict[str, set[str]] = defaultdict(set)  # parent -> shapes of names made
+        for path, glob in self.temp.items():
+            parent, _, name = path.rpartition("/")
+            shape = generated_shape(name, glob)
+            if shape is not None and not is_sensitive(path, self.writer.home):
+                shapes[parent].add(shape)
+        if not shapes:
+            return
+        compiled = {parent: [(shape, PathGlob("/" + shape)) for shape in sorted(found)]
+                    for parent, found in shapes.items()}
+        for obs in observations:
+            for arg in obs.paths:
+                comps = components(arg.path)
+                for depth in range(1, len(comps) + 1):
+                    prefix = "/" + "/".join(comps[:depth])
+                    parent = prefix.rpartition("/")[0]
+                    if parent not in compiled or prefix in self.made or \
+                            prefix in self.older_generated:
+                        continue
+                    shape = next((text for text, glob in compiled[parent]
+                                  if glob.matches("/" + comps[depth - 1])), None)
+                    if shape is not None:
+                        self.older_generated[prefix] = shape
+
+
 #: what every CPython start reads (its codecs): a table with such a read is a Python
 #: interpreter's, whatever its program's name (a script's, ``bin/pip``)
 _PYTHON_STARTS = re.compile(r"/python3[^/]*/encodings/__init__\.(?:py|pyc)$|"
@@ -676,10 +720,11 @@ def _use_pattern(use: _PathUse, ctx: _Context) -> _Pattern:
     ``packaging`` renamed there) is the one path too: a fresh glob -- the generated name's
     -- covers only what the next run makes, and its next run's call meets an older file
     again -- unless the older file met is below a directory the run made under a generated
-    name in a temporary directory (:func:`_moved_into_temporary`)."""
+    name (:func:`_moved_into_generated`)."""
     named = _generalize_path(use.path, ctx)
     if use.older and named.fresh:
-        return _moved_into_temporary(use.path, ctx) or \
+        return _moved_into_generated(use.path, ctx, use.cls == "fsread" or (
+            use.syscall in aliases.REMOVE_CALLS)) or \
             _Pattern(ctx.writer.text(use.path), True)
     if named.literal or ctx.options.generalize == "none" or not writes((use.cls,)) or \
             planted_at(use.path) is None or (named.fresh and not ctx._planted_outside(
@@ -688,19 +733,83 @@ def _use_pattern(use: _PathUse, ctx: _Context) -> _Pattern:
     return _Pattern(ctx.writer.text(use.path), True)
 
 
-def _moved_into_temporary(path: str, ctx: _Context) -> _Pattern | None:
+def _removal_key(use: _PathUse, pattern: _Pattern) -> str:
+    """The rule key of a use: its own (class or call), but a removal of an older file moved
+    into a temporary directory the run made (``_MOVED_IN``) is its system call's, a rule
+    that removes only (``generalize.plants``).  pip's uninstall stash removes there the
+    ``__pycache__/*.pyc`` of the last install, a name something runs later, which a glob
+    that may write (``fswrite``) never matches where it is used: learned so, the next run's
+    ``unlink`` was refused 7 times and the install failed.  A removal plants nothing, and
+    the rule's shape (the stash's template, the file's own name) reaches no other file;
+    the move into the stash is the generated name's fresh rule's (the run made the
+    directory)."""
+    if pattern.kind == _MOVED_IN and use.syscall in aliases.REMOVE_CALLS:
+        return use.syscall
+    return use.key
+
+
+def _removed_again(uses: list[_PathUse], ctx: _Context) -> list[_PathUse]:
+    """What a program's removal of a name the run then made, and left there, meets on the
+    next run: the run's own tree of that name.  ``rm -rf x && mkdir x && tar xzf a.tgz -C
+    x`` learned with no ``x`` removes nothing (``unlinkat`` meets ENOENT); the next run's
+    ``rm`` lists ``x`` and removes what the last run made in it, and was refused its open of
+    ``x`` (2 refusals a run, the script stopped).  The program is granted, by name, the
+    removal (the system calls it removed the name with: a rule that only removes,
+    ``generalize.plants``) of each path the run made below it and left there, and the
+    reading (a listing) of each directory the run made there, the name's own too, and the
+    ``fstatfs`` a walk asks of each (the caller's) -- no other name below it, nothing
+    written.  A name the run removed after it made it was
+    its own already (a fresh rule's); a name the run did not make is no tree of its."""
+    removals: dict[str, set[str]] = defaultdict(set)
+    for use in uses:
+        if use.syscall in aliases.REMOVE_CALLS and use.path in ctx.older_first and \
+                use.path in ctx.kept:
+            removals[use.path].add(use.syscall)
+    if not removals:
+        return []
+    template = next(u for u in uses if u.path in removals)
+    had = {(u.cls, u.path) for u in uses}  # (what the program did itself keeps its rule)
+    read_key = "openat" if ctx.options.no_alias else "fsread"
+    out: list[_PathUse] = []
+    for top, calls in removals.items():
+        below = sorted(p for p in ctx.kept if p.startswith(top + "/"))
+        for path in below:
+            out += [dataclasses.replace(template, key=call, cls="fswrite", part=None,
+                                        path=path, syscall=call, argv=None, initial=False,
+                                        older=False)
+                    for call in sorted(calls) if ("fswrite", path) not in had]
+        for directory in [top, *below]:
+            if directory in ctx.made_dirs and ("fsread", directory) not in had:
+                out.append(dataclasses.replace(template, key=read_key, cls="fsread",
+                                               part=None, path=directory, syscall="openat",
+                                               argv=None, initial=False, older=False))
+    return out
+
+
+def _moved_into_generated(path: str, ctx: _Context, plants_nothing: bool = False
+                          ) -> _Pattern | None:
     """The pattern of a call that met an older file below a directory the run made under a
-    generated name directly in a temporary directory -- pip's uninstall stash, which moves
-    each file it removes into ``$TMPDIR/pip-uninstall-XXXXXXXX/`` and removes them there at
-    the end: the directory's name as its shape (``generated_shape``: the prefix and 8
-    characters of ``[0-9A-Za-z_]``), the rest exact, not fresh.  Learned exactly, the next
+    generated name -- pip's uninstall stash, which moves each file it removes into
+    ``$TMPDIR/pip-uninstall-XXXXXXXX/`` and removes them there at the end; rustc's
+    incremental session, which links every file of the last one into its new
+    ``s-TIME-RANDOM-working/`` and reads, replaces and removes them there (learned exactly,
+    11 refusals a run and the build failed: learn18) -- the directory's name as its shape
+    (``generated_shape``: the literal text and each random run as as many characters of
+    ``[0-9A-Za-z_]``), the rest exact, not fresh.  Learned exactly, the next
     run's stash (another name) was refused its files (``pip install -e .`` run again: the
     move of the older ``__editable___demo_0_1_finder.py``).  A ``*`` there would be fresh's
     to take (the prefix was the program's choice); the shape, not fresh, reaches the next
     run's directory of the template and no other name -- not the stash's other files, not
-    another directory of the prefix.  None: the path keeps its exact rule (the name it met is
-    itself generated, as pip's ``~ackaging`` next to its package, which is the same name on
-    the next run; or the directory is none of those)."""
+    another directory of the prefix.  ``plants_nothing``: the call only reads or removes,
+    and the name it met may itself be generated -- an older file the run linked or moved
+    to a name of its own: rustc links its session's object files to
+    ``deps/NAME-HASH.CGU.RANDOM.rcgu.o``, reads them to link the program and removes them
+    (the build failed on the next run: learn18); the shape reaches only names of the
+    template.  Outside a temporary directory a template is one with literal text of its
+    own (2 characters or more): ``~*`` -- pip's ``~ackaging``, its stash of ``packaging``
+    made beside it, the same name on the next run -- is no generator's.  None: the path
+    keeps its exact rule (the name it met is itself generated and the call writes it; or
+    the directory is none of those)."""
     comps = components(path)
     parts = [escape(c) for c in comps]
     prefix = ""
@@ -712,7 +821,10 @@ def _moved_into_temporary(path: str, ctx: _Context) -> _Pattern | None:
         if glob is None:
             continue
         shape = generated_shape(comp, glob)
-        if i == len(comps) - 1 or parent not in ctx.writer.tmpdirs or shape is None:
+        literal = len(re.sub(r"\\(.)|\*", r"\1", glob))
+        if (i == len(comps) - 1 and not plants_nothing) or shape is None or \
+                (parent not in ctx.writer.tmpdirs and literal < 2) or \
+                is_sensitive(path, ctx.writer.home):
             return None
         parts[i] = shape
         shaped += 1
@@ -757,6 +869,9 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
         elif prefix in ctx.older_counted:
             parts[i] = ctx.older_counted[prefix]
             kinds.append(_COUNTED_KIND)
+        elif prefix in ctx.older_generated:
+            parts[i] = ctx.older_generated[prefix]
+            kinds.append(_OLDER_GENERATED)
         elif HASH_NAME.search(comp):
             # each hex digit a class (HEX_DIGIT): the shape of a hash, not a "*" a name
             # chosen around it could aim at another file with (.bash<hash>rc is no
@@ -772,8 +887,9 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
 
 
 _GENERATED = "generated names"
-_MOVED_IN = "older files moved into a temporary directory the run made (its name's shape)"
+_MOVED_IN = "older files moved or linked into a directory the run made (its name's shape)"
 _COUNTED_KIND = "older runs' numbered names"
+_OLDER_GENERATED = "older runs' generated names (the template's shape)"
 _COUNTERS_OWN = "a counter's own directory (older runs' kept there, removed by later runs)"
 _HASHES = "content hashes"
 
@@ -1359,12 +1475,17 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
         report.generalizations.append(Generalization(
             data.name, _ANY_METADATA, "(any path)", looked_calls, len(looked_paths),
             tuple(looked_paths[:3])))
+    again = _removed_again(uses, ctx)
+    if any(use.cls == "fsread" for use in again):
+        data.plain.add("fstatfs")  # (a walk asks it of each directory: rm's fts, find's)
+    uses = uses + again
     if level != "none" and not options.no_alias:
         found, uses = _category_rules(uses, ctx, data.name, report)
         rules += found
     uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]] = defaultdict(list)
     for use in uses:
-        uses_by_key[use.key].append((use, _use_pattern(use, ctx)))
+        pattern = _use_pattern(use, ctx)
+        uses_by_key[_removal_key(use, pattern)].append((use, pattern))
     _hash_writes(uses_by_key, ctx, report)
     _counters_own_reads(uses_by_key, ctx)
     extra = _listing_patterns(data, uses_by_key, ctx, report)

@@ -61,7 +61,7 @@ def test_a_generated_names_shape_matches_the_next_runs_name_and_no_other_length(
 @pytest.mark.parametrize(("name", "glob"), [
     ("x.4242", "x.*"),            # a number: a pid's length changes from run to run
     ("ab", "a*b"),                # too short a run for a generator's
-    ("a.b-1", "a.*-*"),           # two stars: not one run
+    ("a.b-1", "a.*-*"),           # runs of one character: no generator's
     ("pytest-12", "pytest-*"),
 ])
 def test_no_shape_for_what_is_no_random_run(name, glob):
