@@ -31,7 +31,9 @@ UNPRIVILEGED_USER = "cloudsdk" if "cloudsdk" in {p.pw_name for p in pwd.getpwall
 
 def systrace_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    # (no empty entry: it puts the working directory on the traced Python's path -- a pip run
+    # in a project directory then found the project's egg-info there and uninstalled nothing)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO), env.get("PYTHONPATH"))))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     # in process, whatever resident tracer the user runs (tests/cli/test_resident.py starts
     # its own, and says "0")
