@@ -55,7 +55,7 @@ def learn_and_enforce(tmp: Path, command: list[str], *, setup: Callable[[], None
     second = run_systrace(["-p", str(policy), "--log", str(enforce_log), "--", *command],
                           cwd=cwd)
     assert (second.stdout, second.returncode) == (first.stdout, first.returncode), (
-        first.stderr, second.stderr)
+        second.stderr, refusals(enforce_log)[:3])
     assert refusals(enforce_log) == [], refusals(enforce_log)[:3]
     rebuilt = run_systrace(["policy", "learn", str(learn_log), "-o", str(tmp / "again.toml"),
                             *extra])

@@ -198,7 +198,7 @@ def test_the_scripted_approver_with_a_broken_rules_file_refuses(tmp_path, probe)
 
 @pytest.mark.parametrize(("command", "says"), [
     ("true", "the approver exec:true "),       # dies at once (closed, or cannot be written to)
-    ("sh -c 'read hello; echo garbage'", "not a protocol message"),   # garbage
+    ("sh -c 'read hello; echo garbage; sleep 30'", "not a protocol message"),  # garbage
     ("sh -c 'read hello; read ask; echo \"{\\\"id\\\": 999, \\\"answer\\\": "
      "\\\"permit-now\\\"}\"; sleep 30'", "never asked"),            # an unknown id
     ("sh -c 'read hello; read ask; echo \"[1, 2]\"; sleep 30'", "not a JSON object"),
