@@ -30,6 +30,8 @@ pytest.importorskip("systrace_py._cloop")
 #: and its exit status reported (None: spawn() said to fork).
 DRIVER = r"""
 import ctypes, json, os, signal, struct, sys
+for inherited in (signal.SIGINT, signal.SIGQUIT):  # (ignored when run in the background)
+    signal.signal(inherited, signal.SIG_DFL)
 signal.signal(signal.SIGHUP, signal.SIG_IGN)
 signal.pthread_sigmask(signal.SIG_SETMASK, [signal.SIGUSR1])
 signal.signal(signal.SIGUSR2, lambda *_: os.write(1, b"handler ran\n"))
