@@ -14,19 +14,7 @@
 
 #include <libgen.h>
 #include <linux/openat2.h>
-
-/* A scoped lookup (RESOLVE_BENEATH, RESOLVE_IN_ROOT) that meets ".." fails EAGAIN when any
- * rename or mount ran anywhere on the machine during its walk; openat2(2) says to try again,
- * and a parallel test suite renames all the time.  (RESOLVE_CACHED's EAGAIN is for good.) */
-static long openat2_retrying(int dirfd, const char *path, struct open_how *how) {
-    long ret;
-    int tries = 0;
-    do
-        ret = syscall(SYS_openat2, dirfd, path, how, sizeof *how);
-    while (ret < 0 && errno == EAGAIN && !(how->resolve & RESOLVE_CACHED) &&
-           (how->resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) && ++tries < 1000);
-    return ret;
-}
+#include "../progs/openat2_retry.h"
 
 static void try_how(int dirfd, const char *label, const char *path, unsigned long long resolve) {
     struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = resolve};

@@ -26,6 +26,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "openat2_retry.h"
 
 /* A file of /proc is told by its name, the program's own pid and tid spelled SELF: the
  * native and the traced run are other processes, whose /proc entries are other inodes. */
@@ -72,19 +73,6 @@ static int run_cases(const char *file);
 
 static void *in_thread(void *file) {
     return (void *)(long)run_cases(file);
-}
-
-/* A scoped lookup (RESOLVE_BENEATH, RESOLVE_IN_ROOT) that meets ".." fails EAGAIN when any
- * rename or mount ran anywhere on the machine during its walk; openat2(2) says to try again,
- * and a parallel test suite renames all the time.  (RESOLVE_CACHED's EAGAIN is for good.) */
-static long openat2_retrying(int dirfd, const char *path, struct open_how *how) {
-    long ret;
-    int tries = 0;
-    do
-        ret = syscall(SYS_openat2, dirfd, path, how, sizeof *how);
-    while (ret < 0 && errno == EAGAIN && !(how->resolve & RESOLVE_CACHED) &&
-           (how->resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) && ++tries < 1000);
-    return ret;
 }
 
 int main(int argc, char **argv) {

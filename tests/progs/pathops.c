@@ -59,6 +59,7 @@
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include "openat2_retry.h"
 
 #define SLOT_BASE 100
 #define SECRET_FD 200
@@ -157,19 +158,6 @@ static int secret_name(char *out, size_t size) {
         return -1;
     out[len] = 0;
     return 0;
-}
-
-/* A scoped lookup (RESOLVE_BENEATH, RESOLVE_IN_ROOT) that meets ".." fails EAGAIN when any
- * rename or mount ran anywhere on the machine during its walk; openat2(2) says to try again,
- * and a parallel test suite renames all the time.  (RESOLVE_CACHED's EAGAIN is for good.) */
-static long openat2_retrying(int dirfd, const char *path, struct open_how *how) {
-    long ret;
-    int tries = 0;
-    do
-        ret = syscall(SYS_openat2, dirfd, path, how, sizeof *how);
-    while (ret < 0 && errno == EAGAIN && !(how->resolve & RESOLVE_CACHED) &&
-           (how->resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) && ++tries < 1000);
-    return ret;
 }
 
 struct lookup {
