@@ -144,7 +144,7 @@ class _LogFile:
         try:
             if not _a_log(held):
                 return False
-            fd = procfs.reopen(held, _APPEND | os.O_NOCTTY)
+            fd = _reopen_owned(held, _APPEND | os.O_NOCTTY)
         except OSError:
             return False
         finally:
@@ -159,6 +159,26 @@ class _LogFile:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self.fd)
+
+
+def _reopen_owned(held: int, flags: int) -> int:
+    """:func:`procfs.reopen` of the file at ``held`` for writing -- of a file of this user's
+    that its mode keeps from it too: a program that made a log of its own made it 0444 as
+    well, and an unprivileged tracer's disowning record could not be appended (root's can).
+    Its owner may give itself write permission, and does, for the one open; the mode is
+    then put back (_LogFile.disown)."""
+    try:
+        return procfs.reopen(held, flags)
+    except PermissionError:
+        mode = os.fstat(held)
+        if mode.st_uid != os.geteuid():
+            raise
+        where = f"/proc/self/fd/{held}"
+        os.chmod(where, stat.S_IMODE(mode.st_mode) | stat.S_IWUSR)
+        try:
+            return procfs.reopen(held, flags)
+        finally:
+            os.chmod(where, stat.S_IMODE(mode.st_mode))
 
 
 def _open_log(path: str) -> int:

@@ -18,6 +18,8 @@
  *                              LOG; the run's own records go on to the file it replaced
  *   log_forge unended LOG PATH   the same with no end record (a run that was killed: read
  *                              with a warning)
+ *   log_forge readonly LOG PATH  as replace, the made-up log mode 0444 (its owner's write
+ *                              permission taken away: an unprivileged tracer cannot append)
  *   log_forge link LOG PATH    the same log, with its end, left at LOG.made and a symlink to
  *                              it renamed to LOG
  *   log_forge read PATH        reads PATH: ESCAPED when it holds the secret, else BLOCKED
@@ -39,6 +41,8 @@ int main(int argc, char **argv) {
     int replace = argc == 4 && strcmp(argv[1], "replace") == 0;
     int unended = argc == 4 && strcmp(argv[1], "unended") == 0;
     int linked = argc == 4 && strcmp(argv[1], "link") == 0;
+    int readonly = argc == 4 && strcmp(argv[1], "readonly") == 0;
+    replace |= readonly;
     if (replace || unended || linked) {
         char made[4096], line[8192], command[8400], digest[80] = "";
         snprintf(made, sizeof made, "%s.made", argv[2]);
@@ -60,6 +64,8 @@ int main(int argc, char **argv) {
             fprintf(f, "{\"v\":2,\"event\":\"end\",\"digest\":\"%s\"}\n", digest);
             fclose(f);
         }
+        if (readonly && chmod(made, 0444) < 0)
+            blocked("chmod %s: %s", made, ename(errno));
         if (linked) {
             char staged[4200];
             snprintf(staged, sizeof staged, "%s.link", argv[2]);
@@ -92,5 +98,5 @@ int main(int argc, char **argv) {
             escaped("read the secret %s", argv[2]);
         blocked("%s is no secret", argv[2]);
     }
-    usage("log_forge forge|replace|unended|link LOG PATH | read PATH");
+    usage("log_forge forge|replace|unended|readonly|link LOG PATH | read PATH");
 }

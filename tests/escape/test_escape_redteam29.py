@@ -6,8 +6,12 @@ systrace that must not escape (docs/security.md, "Red team 29")."""
 
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +19,8 @@ from pathlib import Path
 
 import pytest
 from escape_lib import SYSTRACE, Scene, attack, require_real, scene_env
+
+from conftest import UNPRIVILEGED_USER
 
 #: The address the forged answers give for the permitted name: a listener of the test's,
 #: which the policy lets the program reach only as that name
@@ -180,6 +186,43 @@ def test_a_log_the_program_put_at_the_logs_name_is_not_learned(build, tmp_path: 
                            env=scene_env(scene), timeout=120, check=False)
     assert again.returncode == 2 and "nothing is learned from this log" in again.stderr, again
     assert not rebuilt.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="dropping to an unprivileged user needs root and setpriv")
+def test_a_read_only_log_the_program_put_at_the_logs_name_is_not_learned(build) -> None:
+    """log_forge.c ``readonly`` as an unprivileged user: the made-up log is 0444, so the
+    tracer -- of the same user, no CAP_DAC_OVERRIDE -- could not append its ``disowned``
+    record, and said only "do not learn from it": ``policy learn`` learned the made-up log.
+    Its owner may give itself write permission: the tracer does, for that one append, and
+    puts the mode back."""
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    work = Path(tempfile.mkdtemp(prefix="rt29-readonly-", dir="/tmp"))
+    try:
+        os.chmod(work, 0o755)
+        program = work / "log_forge"
+        shutil.copy(build("escape/log_forge.c"), program)
+        os.chown(work, user.pw_uid, user.pw_gid)
+        drop = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}",
+                "--clear-groups", "--"]
+        env = {**scene_env(None), "HOME": str(work), "TMPDIR": str(work)}
+        log = work / "run.jsonl"
+
+        def systrace(*args: object) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([*drop, *SYSTRACE, *(str(a) for a in args)],
+                                  capture_output=True, text=True, cwd=work, env=env,
+                                  timeout=120, check=False)
+
+        first = systrace("-A", "--log", log, "-o", work / "p.toml", "--", program, "readonly",
+                         log, "/etc/hostname")
+        assert "FORGED" in first.stdout, first
+        assert "policy learn refuses it" in first.stderr, first
+        assert log.stat().st_mode & 0o777 == 0o444  # (its mode put back)
+        again = systrace("policy", "learn", log, "-o", work / "r.toml")
+        assert again.returncode == 2 and "nothing is learned from this log" in again.stderr, \
+            again
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.mark.parametrize("loop", ["python", "native"])
