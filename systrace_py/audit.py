@@ -32,18 +32,21 @@ class LogError(Exception):
         super().__init__(f"--log {path}: {error.strerror or error}")
 
 
-def run_segments(lines: list[bytes]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+def run_segments(lines: list[bytes]
+                 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[int]]:
     """Which lines of a log (its lines, without their newlines) no run vouches for: the
     ranges of line numbers (first, last; from 1) that are *forged* -- outside any run, or in a
     run whose ``end`` digest they do not match (a line a traced program wrote, or another
     run's interleaved) -- and those merely *unended*: a run with no ``end`` record (killed,
-    still running, or logged before runs ended so).  :meth:`AuditLog.close` writes the
-    digest."""
+    still running, or logged before runs ended so); and the line numbers of ``disowned``
+    records, by which a run said the file is not the log it wrote (_LogFile.disown).
+    :meth:`AuditLog.close` writes the digest."""
     import hashlib
     import json
 
     forged: list[tuple[int, int]] = []
     unended: list[tuple[int, int]] = []
+    disowned: list[int] = []
     first: int | None = None  # the open run's first line
     digest = hashlib.sha256()
     for number, raw in enumerate(lines, 1):
@@ -56,6 +59,8 @@ def run_segments(lines: list[bytes]) -> tuple[list[tuple[int, int]], list[tuple[
         except (json.JSONDecodeError, UnicodeDecodeError):
             record = None
         event = record.get("event") if isinstance(record, dict) else None
+        if event == Event.DISOWNED:
+            disowned.append(number)
         if event == Event.START:
             if first is not None:
                 unended.append((first, number - 1))
@@ -72,7 +77,7 @@ def run_segments(lines: list[bytes]) -> tuple[list[tuple[int, int]], list[tuple[
         digest.update(raw + b"\n")
     if first is not None:
         unended.append((first, len(lines)))
-    return forged, unended
+    return forged, unended, disowned
 
 
 def rule_ref(rule: Rule | None, table: str) -> dict[str, Any] | None:

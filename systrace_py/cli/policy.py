@@ -130,18 +130,6 @@ def policy_command(args: Sequence[str]) -> int:
 # Reading logs
 
 
-def _disowned(raw: bytes) -> bool:
-    """Whether a log's line is a run's :data:`Event.DISOWNED` record (audit._LogFile.disown):
-    a quick look first, most lines are not."""
-    if b"disowned" not in raw:
-        return False
-    try:
-        record = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return False
-    return isinstance(record, dict) and record.get("event") == Event.DISOWNED
-
-
 def read_log(path: str, vouched: bool = False) -> Iterator[dict[str, Any]]:
     """The records of a JSON-lines log.  A last line cut short (the run was killed while
     writing it) is skipped; any other bad line is a :class:`LogError` naming the line.
@@ -159,14 +147,12 @@ def read_log(path: str, vouched: bool = False) -> Iterator[dict[str, Any]]:
         raise LogError(f"{path}: cannot read the log: {exc.strerror or exc}") from None
     lines = data.split(b"\n")
     if vouched:
-        disowned = next((number for number, raw in enumerate(lines, 1)
-                         if _disowned(raw)), None)
-        if disowned is not None:
-            raise LogError(f"{path}:{disowned}: a run of systrace found at its end that this "
+        forged, unended, disowned = run_segments(lines)
+        if disowned:
+            raise LogError(f"{path}:{disowned[0]}: a run of systrace found at its end that this "
                            "file had been put at its log's name while it ran (it is not that "
                            "run's log: a traced program may have made it): nothing is learned "
                            "from this log")
-        forged, unended = run_segments(lines)
         if forged:
             first, last = forged[0]
             where = f"{first}" if first == last else f"{first}-{last}"

@@ -169,14 +169,16 @@ def test_a_logs_lines_are_vouched_for_by_their_runs_end_record(tmp_path: Path) -
         log.close()
         log.close()  # (once: one end record)
     honest = path.read_bytes().split(b"\n")
-    assert len(honest) == 7 and run_segments(honest) == ([], [])
+    assert len(honest) == 7 and run_segments(honest) == ([], [], [])
     added = b'{"event":"syscall","result":"permitted"}'
-    assert run_segments([*honest[:1], added, *honest[1:]]) == ([(1, 4)], [])
-    assert run_segments([added, *honest]) == ([(1, 1)], [])
-    assert run_segments([*honest[:-1], added, b""]) == ([(7, 7)], [])
+    assert run_segments([*honest[:1], added, *honest[1:]]) == ([(1, 4)], [], [])
+    assert run_segments([added, *honest]) == ([(1, 1)], [], [])
+    assert run_segments([*honest[:-1], added, b""]) == ([(7, 7)], [], [])
     interleaved = [honest[0], honest[3], honest[1], honest[4], honest[2], honest[5], b""]
     assert run_segments(interleaved)[0]
     forged_end = [*honest[:2], added, b'{"event":"end","digest":"00"}', *honest[3:]]
     assert run_segments(forged_end)[0][0] == (1, 4)
-    assert run_segments([*honest[:2], b""]) == ([], [(1, 3)])  # (killed: no end)
-    assert run_segments([*honest[:2], b'{"event":"exi']) == ([], [(1, 3)])  # (cut short)
+    assert run_segments([*honest[:2], b""]) == ([], [(1, 3)], [])  # (killed: no end)
+    assert run_segments([*honest[:2], b'{"event":"exi']) == ([], [(1, 3)], [])  # (cut short)
+    disowned = b'{"event":"disowned","tracer":1}'  # (a later run's word on this file)
+    assert run_segments([*honest[:-1], disowned, b""]) == ([(7, 7)], [], [7])
