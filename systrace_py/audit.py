@@ -175,15 +175,15 @@ def _reopen_owned(held: int, flags: int) -> int:
     try:
         return procfs.reopen(held, flags)
     except PermissionError:
-        mode = os.fstat(held)
-        if mode.st_uid != os.geteuid():
+        info = os.fstat(held)
+        if info.st_uid != os.geteuid():
             raise
-        where = f"/proc/self/fd/{held}"
-        os.chmod(where, stat.S_IMODE(mode.st_mode) | stat.S_IWUSR)
+        where, mode = f"/proc/self/fd/{held}", stat.S_IMODE(info.st_mode)
+        os.chmod(where, mode | stat.S_IWUSR)
         try:
             return procfs.reopen(held, flags)
         finally:
-            os.chmod(where, stat.S_IMODE(mode.st_mode))
+            os.chmod(where, mode)
 
 
 def _open_log(path: str) -> int:
