@@ -332,7 +332,7 @@ static char env_prefix[64];     /* ... and the prefix (environment.EXPORTED_FUNC
 static unsigned char trap_code[16];  /* enforce.MMAP_TRAP_CODE */
 static size_t trap_len;
 static uint64_t mmap_args[7];   /* the scratch mmap: number, then its six arguments */
-static int keyed_images;        /* protection keys are on: the exec event is Python's */
+static int keyed_images;        /* protection keys are on: an exec event looks for keyed maps */
 static size_t max_strlen = 1;   /* an exec string's limit (decode.MAX_ARG_STRLEN: E2BIG) */
 static size_t bulk_at;          /* where a slot's argv and environment copies go (scratch.BULK) */
 static char env_copy[256 * 1024];  /* an environment as held, up to the slot's end */
@@ -1666,17 +1666,49 @@ static int stub_stop(Arm *a, int status) {
  * arm switched to its table after the exec and its new image, and the task let go; Python
  * catches up from execs().  1: done, 0: Python's (nothing changed), -1: an error; >1: the
  * task ended while the area was mapped (*status). */
+/* Whether the task has an execute-only mapping ("--x" in /proc/PID/maps), as
+ * pkeys.exec_only_mapped: after an exec, the image's (or its interpreter's) execute-only
+ * segments, which the kernel mapped with its execute-only protection key and no call the
+ * filter sees.  Reads through /proc/PID/mem ignore keys, so such a space is Python's (its
+ * reads obey the keys); every later call that may key a mapping stops and is Python's
+ * (cloop.WHOLE_CALLS leaves seccomp.KEYS out).  1 also when the maps cannot be read (the
+ * exec event is then Python's, which looks again): fail closed.  (The vsyscall page, "--x"
+ * too, lies above user memory: no mapping of the process.) */
+static int exec_only_mapped(pid_t tid) {
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)tid);
+    FILE *maps = fopen(path, "re");
+    if (!maps) return 1;
+    int found = 0, whole = 1;
+    while (!found && fgets(line, sizeof line, maps)) {
+        if (!whole) {  /* (the rest of a line longer than the buffer: a long path) */
+            whole = strchr(line, '\n') != NULL;
+            continue;
+        }
+        whole = strchr(line, '\n') != NULL;
+        char *end;
+        unsigned long long start = strtoull(line, &end, 16);
+        if (*end != '-') { found = 1; break; }  /* (not the format known: fail closed) */
+        char *perms = strchr(end, ' ');
+        if (!perms) { found = 1; break; }
+        if (strncmp(perms + 1, "--x", 3) == 0 && start < 1ULL << 63) found = 1;
+    }
+    if (ferror(maps)) found = 1;
+    fclose(maps);
+    return found;
+}
+
 static int exec_event(Arm *a, int *status) {
     Exec *e = &execs[a->pending - 1];
     unsigned long former = 0;
     struct stat st;
     char name[64];
-    if (keyed_images) return 0;
     if (syscall(SYS_ptrace, PT_GETEVENTMSG, a->tid, 0, &former) < 0)
         return errno == ESRCH ? 0 : -1;
     if ((pid_t)former != a->tid) return 0;
     snprintf(name, sizeof name, "/proc/%d/exe", (int)a->tid);
     if (stat(name, &st) < 0 || st.st_dev != e->dev || st.st_ino != e->ino) return 0;
+    if (keyed_images && exec_only_mapped(a->tid)) return 0;  /* (a keyed space: Python's) */
     int trap_held, ns_later = 0;
     unsigned long long blocked;
     int other = searches_otherwise(a->tid, &trap_held, &blocked, &ns_later);

@@ -12,13 +12,16 @@ DONE (tr_input.c)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from escape_lib import (
+    SYSTRACE,
     Outcome,
     Scene,
     attack,
@@ -26,6 +29,7 @@ from escape_lib import (
     never,
     permit,
     policy,
+    scene_env,
 )
 
 
@@ -169,6 +173,40 @@ def test_paths_in_the_images_execute_only_segment_are_efault(build, tmp_path, th
         pytest.skip("no execute-only pages here (no protection keys)")
     assert control == {"text/open": "EFAULT", "text/stat": "EFAULT", "text/execve": "EFAULT"}
     assert traced == control
+
+
+def test_a_shells_command_with_an_execute_only_segment_is_pythons(build, tmp_path):
+    """As above, the image exec'd by a shell's command under the policy learned from the run
+    (default never: the exec events of such a loop are the native loop's), alternating with
+    /bin/true.  Reads through /proc/PID/mem ignore keys, so the native loop's exec event
+    looks at the new image's maps as Python does (pkeys.exec_only_mapped) and leaves a space
+    with an execute-only mapping to Python: every exec event of the execute-only image is
+    Python's, /bin/true's stay native (on a CPU with protection keys, before _cloop.c's
+    exec_only_mapped, every exec event was Python's; without the look, none of them)."""
+    program = tmp_path / "pkey_image_x"
+    _execute_only_text(build("escape/pkey_image.c"), program)
+    runs = 6
+    command = ["/bin/sh", "-c", f"for i in $(seq {runs}); do /bin/true; {program} 0; done"]
+    s = Scene.make(tmp_path, "run")
+    control = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=s.work,
+                             env=scene_env(s))
+    if "text/open: ok" in control.stdout:
+        pytest.skip("no execute-only pages here (no protection keys)")
+    learned = s.root / "learned.toml"
+    subprocess.run([*SYSTRACE, "-A", "-o", learned, "--", *command], capture_output=True,
+                   timeout=60, cwd=s.work, env=scene_env(s), check=True)
+    traced = subprocess.run([*SYSTRACE, "--stats", "-p", learned, "--", *command],
+                            capture_output=True, text=True, timeout=60, cwd=s.work,
+                            env=scene_env(s))
+    assert "internal error" not in traced.stderr, traced.stderr
+    assert control.returncode == 0 and control.stdout.count("DONE") == runs, control
+    for label in ("text/open", "text/stat"):
+        assert traced.stdout.count(f"{label}: EFAULT") == runs, (traced.stdout, traced.stderr)
+    served = re.search(r"stops served by Python: (.*)", traced.stderr)
+    if served is None:
+        pytest.skip("the native stop loop is not built here")
+    exec_events = int(re.search(r"exec event (\d+)", served.group(1) + " exec event 0").group(1))
+    assert runs <= exec_events <= runs + 3, traced.stderr
 
 
 # --- the files an exec reads ----------------------------------------------------------------------
