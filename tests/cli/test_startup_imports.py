@@ -625,6 +625,27 @@ def test_stats_name_the_tracer_rss(tmp_path: Path) -> None:
     assert match and 4 < float(match.group(1)) < 1024, proc.stderr
 
 
+def test_the_tracer_rss_is_its_own_not_its_starters(tmp_path: Path) -> None:
+    """systrace started by a process of 256 MiB resident says its own peak (VmHWM), not the
+    starter's: ru_maxrss keeps the peak of the image a process exec'd from (an xdist worker's
+    ~300 MiB was once reported as the tracer's)."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(textwrap.dedent(POLICIES["paths"]))
+    starter = textwrap.dedent(f"""\
+        import subprocess, sys
+        ballast = bytearray(256 << 20)
+        for i in range(0, len(ballast), 4096):
+            ballast[i] = 1
+        proc = subprocess.run([sys.executable, "-m", "systrace_py", "--stats", "-p",
+                               {str(policy)!r}, "--", "true"], capture_output=True, text=True)
+        sys.stderr.write(proc.stderr)
+        """)
+    proc = subprocess.run([PYTHON, "-c", starter], capture_output=True, text=True,
+                          timeout=120, env=systrace_env())
+    match = re.search(r"tracer CPU [\d.]+s, tracer RSS ([\d.]+) MiB", proc.stderr)
+    assert match and 4 < float(match.group(1)) < 128, proc.stderr
+
+
 def test_inspect_is_deferred_and_then_real() -> None:
     """A fresh interpreter: dataclasses imported under the stand-ins works (a class with no
     docstring gets its signature as __doc__, through the real inspect; asdict copies through
