@@ -40,12 +40,19 @@ static void emit32(const char *mode) {
         *(uint32_t *)p = 0755; p += 4;
         *p++ = 0xcd; *p++ = 0x80; /* int $0x80 */
     } else {
-        /* the fast entries are the 32-bit vDSO's: they take arg 2 from [esp] (where
-         * __kernel_vsyscall stashed ebp) and return to its landing pad, which a 64-bit
-         * process has not -- the child dies there, after the call */
+        /* the fast entries are the 32-bit vDSO's (__kernel_vsyscall: push ecx, edx, ebp;
+         * mov ebp, esp): `syscall` clobbers ecx, so the kernel takes arg 2 from ebp; `sysenter`
+         * saves no stack pointer, so the kernel takes it from ebp; both read arg 6 from the
+         * user stack ([esp], [ebp]: a fault there is SIGSEGV before the call).  Both return
+         * to its landing pad, which a 64-bit process has not -- the child dies there, after
+         * the call */
         *(uint32_t *)(low + STACK) = 0755;
         *p++ = 0xbc; /* mov esp, STACK */
         *(uint32_t *)p = (uint32_t)(uintptr_t)(low + STACK); p += 4;
+        *p++ = 0xbd; /* mov ebp, STACK */
+        *(uint32_t *)p = (uint32_t)(uintptr_t)(low + STACK); p += 4;
+        *p++ = 0xb9; /* mov ecx, 0755 */
+        *(uint32_t *)p = 0755; p += 4;
         *p++ = 0x0f; *p++ = !strcmp(mode, "syscall") ? 0x05 : 0x34; /* syscall, sysenter */
     }
     /* (a 64-bit process's DS is the null selector, which compat mode may not use: SS's) */
