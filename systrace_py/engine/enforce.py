@@ -320,9 +320,11 @@ class Holder:
         # (already pointed at a copy; a NULL pointer the kernel reads nothing for is no
         # string: utimensat(fd, NULL) -- any other NULL's "" was read at address 0, where a
         # sibling may write a path after the check, and is held as any other: red team 31)
-        nulls = {p.spec.arg for p in call.examined_paths()
-                 if p.spec is not None and p.spec.null.holds(args)}
-        empty = {arg for arg in empty - self.args.keys() if args[arg] or arg not in nulls}
+        empty -= self.args.keys()
+        if not all(args[arg] for arg in empty):
+            nulls = {p.spec.arg for p in call.examined_paths()
+                     if p.spec is not None and p.spec.null.holds(args)}
+            empty = {arg for arg in empty if args[arg] or arg not in nulls}
         if not empty:
             return
         self.memory.write(self.base + scratch.EMPTY, b"\0")

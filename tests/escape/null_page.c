@@ -14,6 +14,11 @@
  *   mkdir DIR       mkdir(NULL), page zero holding DIR/made-by-null -- ESCAPED when made
  *   exec PROG       a child execve(NULL, argv, envp), page zero holding PROG (the payload:
  *                   it leaves its mark in $ESC_MARKER) -- ESCAPED when the mark is there
+ *   race SECRET     faccessat2(fd, NULL, X_OK, AT_EMPTY_PATH) on a descriptor of a file of
+ *                   ours (no execute bit) while a thread flips page zero between "" (the
+ *                   descriptor) and SECRET (executable) -- ESCAPED when it succeeds: the
+ *                   kernel looked at the secret (a "" read at address 0 must be held as any
+ *                   other; a metadata read is not frozen)
  *   core DIR        a child in DIR: setrlimit(RLIMIT_CORE, NULL), page zero holding
  *                   {RLIM_INFINITY, RLIM_INFINITY}, then abort() -- ESCAPED when the kernel
  *                   wrote DIR/core (needs core_pattern "core")
@@ -43,6 +48,18 @@ static void set_zero(char *zero, const char *text) {
         z[i] = text[i];
 }
 
+static volatile int flipping = 1;
+
+static void *flip(void *arg) {
+    volatile char *z = arg;
+    char first = z[0];
+    while (flipping) {
+        z[0] = 0;
+        z[0] = first;
+    }
+    return NULL;
+}
+
 static void *idle(void *arg) {
     (void)arg;
     for (;;)
@@ -52,7 +69,7 @@ static void *idle(void *arg) {
 
 int main(int argc, char **argv) {
     if (argc < 3)
-        usage("null_page open|open2|mkdir|exec|core ARG");
+        usage("null_page open|open2|race|mkdir|exec|core ARG");
     const char *mode = argv[1], *arg = argv[2];
     char *zero = page_zero();
     if (!strcmp(mode, "open") || !strcmp(mode, "open2")) {
@@ -67,6 +84,31 @@ int main(int argc, char **argv) {
         if (is_secret_fd((int)fd))
             escaped("openat(AT_FDCWD, NULL) opened the secret (fd -> %s)", fd_name((int)fd));
         blocked("openat(AT_FDCWD, NULL) opened %s, not the secret", fd_name((int)fd));
+    }
+    if (!strcmp(mode, "race")) {
+        /* (the test makes SECRET executable; our own file is not) */
+        char mine[4096];
+        snprintf(mine, sizeof mine, "%s.mine", getenv("ESC_MARKER") ? getenv("ESC_MARKER")
+                                                                     : "/tmp/null_page");
+        int fd = open(mine, O_RDWR | O_CREAT, 0644);
+        if (fd < 0 || fchmod(fd, 0644) < 0)
+            blocked("setup: %s", ename(errno));
+        set_zero(zero, arg);
+        pthread_t t;
+        pthread_create(&t, NULL, flip, zero);
+        int counts[3] = {0, 0, 0}; /* EACCES (ours: no x bit), refused, other */
+        for (int i = 0; i < 20000; i++) {
+            long r = syscall(SYS_faccessat2, fd, (char *)zero, X_OK, AT_EMPTY_PATH);
+            if (r == 0) {
+                flipping = 0;
+                escaped("faccessat2(fd, NULL, X_OK, AT_EMPTY_PATH) answered for the secret "
+                        "(its execute bit) after %d calls", i + 1);
+            }
+            counts[errno == EACCES ? 0 : errno == EDOM ? 1 : 2]++;
+        }
+        flipping = 0;
+        blocked("never the secret's answer (EACCES %d, refused EDOM %d, other %d)", counts[0],
+                counts[1], counts[2]);
     }
     if (!strcmp(mode, "mkdir")) {
         char target[4096];
@@ -130,5 +172,5 @@ int main(int argc, char **argv) {
                     (long)st.st_size, arg, status);
         blocked("no core in %s (child status %#x)", arg, status);
     }
-    usage("null_page open|open2|mkdir|exec|core ARG");
+    usage("null_page open|open2|race|mkdir|exec|core ARG");
 }

@@ -37,7 +37,7 @@ def _root_only() -> None:
         pytest.skip("page zero is mapped only with CAP_SYS_RAWIO (vm.mmap_min_addr)")
 
 
-@pytest.mark.parametrize("mode", ["open", "open2", "mkdir", "exec"])
+@pytest.mark.parametrize("mode", ["open", "open2", "race", "mkdir", "exec"])
 def test_a_null_path_is_read_where_the_kernel_reads_it(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str], mode: str) -> None:
     """A program that maps page zero (root) and writes a path there: open(NULL), mkdir(NULL)
@@ -46,16 +46,21 @@ def test_a_null_path_is_read_where_the_kernel_reads_it(
     (the dirfd: here the cwd) and permitted the call, which the kernel then ran on the path
     at address 0: the secret read, a directory made in the refused one.  The exec was caught
     after it ran (the exec event checks what the kernel ran: the child killed); now it is
-    refused at the call.  Failed before the fix on both loops (all four modes)."""
+    refused at the call.  ``race``: a "" read at address 0 with AT_EMPTY_PATH (the
+    descriptor's own file) is held like any other "" -- faccessat2, a metadata read, is not
+    frozen, and a thread writing the secret's path at address 0 after the check had the
+    kernel look at the secret (it escaped with the decoding fixed and the hold not yet).
+    Failed before the fix on both loops (all five modes)."""
     _root_only()
     program = build("escape/null_page.c")
     payload = build("escape/payload.c")
 
     def setup(s: Scene) -> None:
         shutil.copy(payload, s.secd / "payload")
+        s.secret.chmod(0o755)  # (race: the program's own file is not executable)
 
     def args(s: Scene) -> list[object]:
-        return [mode, {"open": s.secret, "open2": s.secret, "mkdir": s.secd,
+        return [mode, {"open": s.secret, "open2": s.secret, "race": s.secret, "mkdir": s.secd,
                        "exec": s.secd / "payload"}[mode]]
 
     traced, scene = controlled_and_blocked(tmp_path, program, args, _fs_never, setup=setup,
