@@ -1834,6 +1834,9 @@ static int decide_call(Arm *a, int *why) {
     if (v->python) return 0;
 
     char raw[MAX_RAW + 1];
+    /* a NULL path is Python's: some calls take it for their dirfd (Path.null), the others
+     * read address 0 as any other (red team 31) */
+    if (info.args[s->path_arg] == 0) return 0;
     ssize_t rlen = read_string(tid, info.args[s->path_arg], raw, sizeof raw);
     if (rlen < 0) return 0;  /* unreadable or too long: Python's errors */
     uint64_t addr = info.args[s->path_arg], end = addr + (uint64_t)rlen + 1;

@@ -34,6 +34,7 @@ from systrace_py.kernel import (
     AF_NETLINK,
     AF_UNIX,
     AT_EMPTY_PATH,
+    AT_FDCWD,
     AT_SYMLINK_FOLLOW,
     AT_SYMLINK_NOFOLLOW,
     CLONE_NEWCGROUP,
@@ -198,7 +199,9 @@ class Rule(NamedTuple):
       decoded open flags);
     * "one_of": the C int (or unsigned int) in argument ``arg`` -- its low 32 bits, as the
       kernel reads it -- is one of ``values`` (an ioctl request);
-    * "nonzero": argument ``arg`` is not 0 (a pointer given: sendto's address).
+    * "nonzero": argument ``arg`` is not 0 (a pointer given: sendto's address);
+    * "none_of": the C int in argument ``arg`` is none of ``values`` (a dirfd that is not
+      AT_FDCWD).
     """
 
     when: str
@@ -222,6 +225,8 @@ class Rule(NamedTuple):
             return args[self.arg] & _LOW32 in self.values
         if when == "nonzero":
             return args[self.arg] != 0
+        if when == "none_of":
+            return args[self.arg] & _LOW32 not in self.values
         assert when == "open_how", when
         return _open_follows(open_flags or 0)
 
@@ -240,6 +245,9 @@ class Rule(NamedTuple):
             return 0, self.bit
         if when == "nonzero":
             return 1, 0
+        if when == "none_of":
+            held, not_held = Rule("one_of", self.arg, 0, self.values).witnesses()
+            return not_held, held
         assert when == "one_of" and self.values, when
         return min(self.values), next(v for v in range(len(self.values) + 1)
                                       if v not in self.values)
@@ -264,6 +272,10 @@ def open_flags(arg: int) -> Rule:
 
 def one_of(arg: int, values: frozenset[int]) -> Rule:
     return Rule("one_of", arg, 0, values)
+
+
+def none_of(arg: int, values: frozenset[int]) -> Rule:
+    return Rule("none_of", arg, 0, values)
 
 
 # --- arguments ---------------------------------------------------------------------------------
@@ -301,6 +313,7 @@ class Path(NamedTuple):
     exposes: Rule = NEVER
     kind: Kind = Kind.PATH  # (a field, not a property: reading it is as cheap as for an Arg)
     renamed: Rule = NEVER
+    null: Rule = NEVER
 
 
 # --- guards: cases the engine refuses whatever the policy says ---------------------------------
@@ -671,20 +684,20 @@ _FD, _FLAGS = _fd("fd"), _fl("flags")
 
 def _at(name: str = "filename", follow: Rule = ALWAYS, empty: Rule = NEVER, *, dirfd: int = 0,
         role: str = "path", creates: bool = False, classes: str | None = None,
-        exposes: Rule = NEVER, renamed: Rule = NEVER) -> Path:
+        exposes: Rule = NEVER, renamed: Rule = NEVER, null: Rule = NEVER) -> Path:
     """A path relative to the dirfd in argument ``dirfd``."""
     return _new(Path, (name, role, dirfd, follow, empty, creates,
                        frozenset(classes.split()) if classes is not None else None, exposes,
-                       Kind.PATH, renamed))
+                       Kind.PATH, renamed, null))
 
 
 def _p(name: str = "filename", follow: Rule = ALWAYS, *, role: str = "path",
        creates: bool = False, classes: str | None = None, exposes: Rule = NEVER,
-       renamed: Rule = NEVER) -> Path:
+       renamed: Rule = NEVER, null: Rule = NEVER) -> Path:
     """A path relative to the cwd."""
     return _new(Path, (name, role, None, follow, NEVER, creates,
                        frozenset(classes.split()) if classes is not None else None, exposes,
-                       Kind.PATH, renamed))
+                       Kind.PATH, renamed, null))
 
 
 _DFD = Arg("dfd", Kind.DIRFD)
@@ -698,6 +711,19 @@ _START, _LEN = Arg("start", Kind.ADDR), Arg("len", Kind.INT)
 def _atf(arg: int) -> tuple[Rule, Rule]:
     """The usual *at flags in argument ``arg``: AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH."""
     return unless_flag(arg, AT_SYMLINK_NOFOLLOW), if_flag(arg, AT_EMPTY_PATH)
+
+
+def _at_maybe_null(name: str, arg: int) -> Path:
+    """A path that getname_maybe_null reads (the stat and *xattrat calls, file_getattr and
+    file_setattr): with AT_EMPTY_PATH in argument ``arg`` a NULL pointer, like "", is the
+    dirfd itself; without it a NULL is read as any pointer (Path.null)."""
+    follow, empty = _atf(arg)
+    return _at(name, follow, empty, null=empty)
+
+
+#: utimensat's and futimesat's NULL path with a descriptor: that descriptor (do_utimes); with
+#: AT_FDCWD the NULL is read as a path
+_NULL_UNLESS_CWD = none_of(0, frozenset({AT_FDCWD & _LOW32}))
 
 
 # Aliases and treatments of the path calls, named once.
@@ -971,14 +997,14 @@ _c(160, "setrlimit", (_a("resource"), _ptr("rlim")),
    guard=Guard(((_eq32(0, RLIMIT_CORE),),), check="rlimit_core", arg=1, lift=Lift.CORE))
 _c(161, "chroot", (_p(),), "namespace", _NS)
 _c(162, "sync", ())
-# acct(name): the kernel appends accounting records to the file
-_c(163, "acct", (_p("name"),), _W, _WP)
+# acct(name): the kernel appends accounting records to the file (NULL: accounting off)
+_c(163, "acct", (_p("name", null=ALWAYS),), _W, _WP)
 _c(164, "settimeofday", (_ptr("tv"), _ptr("tz")))
 # mount: its source ("old") is a path for a bind or a move (views.mount_kind: the decoder
 # names it only then), and a new file system's source and options may name files
 # (views.new_mount_layers); the target ("new") is covered, with all below it -- which
 # matters where others see it (the decoder: the tracer's namespace, or a shared mount)
-_c(165, "mount", (_p("dev_name", role="old", exposes=ALWAYS),
+_c(165, "mount", (_p("dev_name", role="old", exposes=ALWAYS, null=ALWAYS),
                   _p("dir_name", role="new", exposes=ALWAYS), _a("type", _K.STRING), _FLAGS,
                   _a("data", _K.OPTIONS)), "namespace", _NSX)
 _c(166, "umount2", (_p("name", unless_flag(1, UMOUNT_NOFOLLOW), exposes=ALWAYS), _FLAGS),
@@ -1107,8 +1133,8 @@ _c(259, "mknodat", (_DFD, _at("filename", NEVER, creates=True), _a("mode"), _a("
    _WP)
 _c(260, "fchownat", (_DFD, _at("filename", *_atf(4)), _a("user"),
                      _a("group"), _fl("flag")), _W, _WP, on_descriptor="fchown")
-_c(261, "futimesat", (_DFD, _at(), _ptr("utimes")), _W, _WP)
-_c(262, "newfstatat", (_DFD, _at("filename", *_atf(3)),
+_c(261, "futimesat", (_DFD, _at(null=_NULL_UNLESS_CWD), _ptr("utimes")), _W, _WP)
+_c(262, "newfstatat", (_DFD, _at_maybe_null("filename", 3),
                        _ptr("statbuf"), _fl("flag")), _R, _RP, reveals=METADATA,
    on_descriptor="fstat")
 _c(263, "unlinkat", (_DFD, _at("pathname", NEVER), _fl("flag")), _W, _WP)
@@ -1147,7 +1173,7 @@ _c(278, "vmsplice", (_FD, _ptr("uiov"), _a("nr_segs"), _FLAGS), "stdio")
 _c(279, "move_pages", (_PID, _a("nr_pages"), _ptr("pages"), _ptr("nodes"), _ptr("status"),
                        _FLAGS))
 # utimensat(fd, NULL, ...) acts on the descriptor (the decoder reads a NULL path so)
-_c(280, "utimensat", (_DFD, _at("filename", *_atf(3)),
+_c(280, "utimensat", (_DFD, _at("filename", *_atf(3), null=_NULL_UNLESS_CWD),
                       _ptr("utimes"), _FLAGS), _W, _WP)
 _c(281, "epoll_pwait", (_fd("epfd"), _ptr("events"), _a("maxevents"), _a("timeout"),
                         _ptr("sigmask"), _a("sigsetsize")), "stdio")
@@ -1177,7 +1203,8 @@ _c(299, "recvmmsg", (_FD, _ptr("mmsg"), _a("vlen"), _FLAGS, _ptr("timeout")), "s
 _c(300, "fanotify_init", (_FLAGS, _fl("event_f_flags")), "", _T.PLAIN | _T.UNSAFE)
 # fanotify_mark(fd, flags, mask, dfd, NULL) marks the dfd's file
 _c(301, "fanotify_mark", (_fd("fanotify_fd"), _FLAGS, _a("mask"), _a("dfd", _K.DIRFD),
-                          _at("pathname", unless_flag(1, FAN_MARK_DONT_FOLLOW), dirfd=3)), _R, _RP,
+                          _at("pathname", unless_flag(1, FAN_MARK_DONT_FOLLOW), dirfd=3,
+                              null=ALWAYS)), _R, _RP,
    reveals=METADATA)
 _c(302, "prlimit64", (_PID, _a("resource"), _ptr("new_rlim"), _ptr("old_rlim")), "stdio",
    guard=Guard(((_eq32(1, RLIMIT_CORE), Test(2, "ne", 0)),), check="rlimit_core", arg=2,
@@ -1246,7 +1273,7 @@ _c(329, "pkey_mprotect", (_START, _LEN, _a("prot"), _a("pkey")), "stdio",
    guard=Guard((_AREA,), errno.EPERM), keys=((),))
 _c(330, "pkey_alloc", (_FLAGS, _a("init_val")), "stdio")
 _c(331, "pkey_free", (_a("pkey"),), "stdio")
-_c(332, "statx", (_DFD, _at("filename", *_atf(2)), _FLAGS,
+_c(332, "statx", (_DFD, _at_maybe_null("filename", 2), _FLAGS,
                   _a("mask"), _ptr("buffer")), _R, _RP, reveals=METADATA,
    on_descriptor="fstat")
 _c(333, "io_pgetevents", (_a("ctx_id"), _a("min_nr"), _a("nr"), _ptr("events"),
@@ -1277,11 +1304,12 @@ _c(428, "open_tree", (_DFD, _at("filename", *_atf(2), exposes=if_flag(2, OPEN_TR
 _c(429, "move_mount", (_a("from_dfd", _K.DIRFD),
                        _at("from_pathname", if_flag(4, MOVE_MOUNT_F_SYMLINKS),
                            if_flag(4, MOVE_MOUNT_F_EMPTY_PATH), role="old",
-                           exposes=unless_flag(4, MOVE_MOUNT_SET_GROUP)),
+                           exposes=unless_flag(4, MOVE_MOUNT_SET_GROUP),
+                           null=if_flag(4, MOVE_MOUNT_F_EMPTY_PATH)),
                        _a("to_dfd", _K.DIRFD),
                        _at("to_pathname", if_flag(4, MOVE_MOUNT_T_SYMLINKS),
                            if_flag(4, MOVE_MOUNT_T_EMPTY_PATH), dirfd=2, role="new",
-                           exposes=ALWAYS),
+                           exposes=ALWAYS, null=if_flag(4, MOVE_MOUNT_T_EMPTY_PATH)),
                        _FLAGS), "namespace", _NSX)
 # fsopen makes a file system context: of a type whose options the engine does not read, it
 # is refused where a rule could care (an exposure of files it cannot name)
@@ -1343,26 +1371,26 @@ _c(459, "lsm_get_self_attr", (_a("attr"), _ptr("ctx"), _ptr("size"), _FLAGS))
 _c(460, "lsm_set_self_attr", (_a("attr"), _ptr("ctx"), _a("size"), _FLAGS))
 _c(461, "lsm_list_modules", (_ptr("ids"), _ptr("size"), _FLAGS))
 _c(462, "mseal", (_START, _LEN, _FLAGS), "stdio")
-_c(463, "setxattrat", (_DFD, _at("pathname", *_atf(2)),
+_c(463, "setxattrat", (_DFD, _at_maybe_null("pathname", 2),
                        _fl("at_flags"), _a("name", _K.STRING), _ptr("uargs"), _a("usize")),
    _W, _WP, on_descriptor="fsetxattr")
-_c(464, "getxattrat", (_DFD, _at("pathname", *_atf(2)),
+_c(464, "getxattrat", (_DFD, _at_maybe_null("pathname", 2),
                        _fl("at_flags"), _a("name", _K.STRING), _ptr("uargs"), _a("usize")),
    _R, _RP, reveals=METADATA, on_descriptor="fgetxattr")
-_c(465, "listxattrat", (_DFD, _at("pathname", *_atf(2)),
+_c(465, "listxattrat", (_DFD, _at_maybe_null("pathname", 2),
                         _fl("at_flags"), _ptr("list"), _a("size")), _R, _RP,
    reveals=METADATA, on_descriptor="flistxattr")
-_c(466, "removexattrat", (_DFD, _at("pathname", *_atf(2)),
+_c(466, "removexattrat", (_DFD, _at_maybe_null("pathname", 2),
                           _fl("at_flags"), _a("name", _K.STRING)), _W, _WP,
    on_descriptor="fremovexattr")
 _c(467, "open_tree_attr", (_DFD, _at("filename", *_atf(2),
                                        exposes=if_flag(2, OPEN_TREE_CLONE)), _FLAGS,
                            _ptr("uattr"), _a("usize")), "namespace fsread", _NSX,
    reveals=METADATA)
-_c(468, "file_getattr", (_DFD, _at("filename", *_atf(4)),
+_c(468, "file_getattr", (_DFD, _at_maybe_null("filename", 4),
                          _ptr("ufattr"), _a("usize"), _fl("at_flags")), _R, _RP,
    reveals=METADATA)
-_c(469, "file_setattr", (_DFD, _at("filename", *_atf(4)),
+_c(469, "file_setattr", (_DFD, _at_maybe_null("filename", 4),
                          _ptr("ufattr"), _a("usize"), _fl("at_flags")), _W, _WP)
 # fmt: on
 

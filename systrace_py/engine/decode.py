@@ -152,7 +152,8 @@ class PathSpec:
     """Where one path argument lives (derived from the table's :class:`syscalls.Path`):
     ``arg`` holds the string, ``dirfd_arg`` the descriptor a relative path starts from;
     ``follow`` and ``empty`` are the table's rules for following the last symlink and for an
-    empty path meaning the dirfd itself (AT_EMPTY_PATH)."""
+    empty path meaning the dirfd itself (AT_EMPTY_PATH); ``null`` for a NULL pointer being no
+    path, which the kernel reads nothing for (else it reads address 0: syscalls.Path)."""
 
     role: str
     arg: int
@@ -160,6 +161,7 @@ class PathSpec:
     follow: Rule
     empty: Rule
     exposes: Rule = NEVER
+    null: Rule = NEVER
 
     def follows(self, args: _Args, open_flags: int | None = None) -> bool:
         return self.follow.holds(args, open_flags)
@@ -171,7 +173,8 @@ class PathSpec:
 # The decoders' tables, derived from the syscall table (systrace_py.syscalls).
 #: call -> its path arguments.  Calls deciding on a descriptor's file are in FD_ARGS.
 PATH_ARGS: dict[str, tuple[PathSpec, ...]] = {
-    name: tuple(PathSpec(p.role, i, p.dirfd, p.follow, p.empty, p.exposes) for i, p in paths)
+    name: tuple(PathSpec(p.role, i, p.dirfd, p.follow, p.empty, p.exposes, p.null)
+                for i, p in paths)
     for name, paths in PATHS.items()
 }
 
@@ -1004,7 +1007,12 @@ class DecodedCall:
         return flags, mode, resolve
 
     def _raw(self, spec: PathSpec) -> str | None:
-        """The path string as the tracee passed it (None for a NULL pointer)."""
+        """The path string as the tracee passed it; None for a NULL pointer the kernel reads
+        nothing for (``spec.null``: the dirfd itself, as utimensat's).  Any other NULL is an
+        address like another to the kernel -- getname() copies from 0, EFAULT or the string
+        a program with CAP_SYS_RAWIO wrote in a page it mapped there -- and is read so (red
+        team 31: taken for its dirfd, the call was decided on the cwd and ran on page zero's
+        path)."""
         raws = self._raws
         if raws is None:
             raws = self._raws = {}
@@ -1013,14 +1021,12 @@ class DecodedCall:
         pointer = self.args[spec.arg]
         memory = self.memory
         later = self.name in _FIRST_LOOKED_UP and spec is not PATH_ARGS[self.name][0]
-        if memory is None or (pointer == 0 and not later):
+        if memory is None or (pointer == 0 and spec.null.holds(self.args)):
             text = None
         else:
             if self.name in _READ_FIRST:
                 self._read_first(spec, memory)
             try:
-                if pointer == 0:
-                    raise TraceeMemoryError(errno.EFAULT, "NULL path")
                 text = memory.read_cstring(pointer).decode("utf-8", "surrogateescape")
             except TraceeMemoryError as exc:
                 if later:  # the first path is looked up before this string's error counts
@@ -1045,11 +1051,8 @@ class DecodedCall:
         for earlier in PATH_ARGS[self.name]:
             if earlier is spec:
                 break
-            # (no call with several paths takes a NULL one -- but move_mount, whose
-            # *_EMPTY_PATH flags make a NULL path an empty one: getname_maybe_null)
-            if not self.args[earlier.arg] and not (self.name == "move_mount"
-                                                   and self._empty_means_fd(earlier)):
-                raise DecodeError(errno.EFAULT, "NULL path")
+            # (a NULL one is read as the kernel reads it: EFAULT, or page zero's string --
+            # but move_mount's *_EMPTY_PATH flags make a NULL path an empty one: Path.null)
             if self._raw(earlier) == "" and not self._empty_means_fd(earlier):
                 raise DecodeError(errno.ENOENT, "empty path")
 
@@ -1331,11 +1334,13 @@ class DecodedCall:
                 self._guard(self._read_mount_family)
         return (*self._static_roles(), *self._dynamic, *(self._named or ()))
 
-    def _string(self, index: int, limit: int) -> str | None:
+    def _string(self, index: int, limit: int, null: bool = True) -> str | None:
         """A C string argument the kernel copies (at most ``limit`` bytes with its NUL),
-        kept to be held; None for a NULL pointer."""
+        kept to be held; None for a NULL pointer where ``null`` says the kernel takes one for
+        none (mount's copy_mount_string) -- else it is read at address 0, as the kernel's
+        strndup_user reads it (fsopen's type: red team 31)."""
         pointer = self.args[index]
-        if not pointer:
+        if not pointer and null:
             return None
         assert self.memory is not None and self.held_strings is not None
         raw = self.memory.read_cstring(pointer, limit - 1)
@@ -1373,7 +1378,7 @@ class DecodedCall:
             if fs_kind(fstype) is FsKind.BLOCK:
                 self._mounted_devices([layer.role for layer in layers])
         elif name == "fsopen":
-            fstype = self._string(0, PAGE_SIZE)
+            fstype = self._string(0, PAGE_SIZE, null=False)
             if fs_kind(fstype) is FsKind.UNKNOWN and _kernel_may_know(fstype):
                 self._dynamic["type"] = None  # a context whose options the engine cannot read
         elif name == "fspick":

@@ -313,11 +313,18 @@ class Holder:
         """An empty path that means the call's descriptor (AT_EMPTY_PATH: glibc's fstat, a
         readlinkat of an O_PATH link) gets a copy of that "" too: a sibling writing a path
         there after the check would have the kernel look that path up (race_empty.c)."""
+        args = self.info.args
         empty = {p.spec.arg for p in call.examined_paths() if p.spec is not None and not p.raw}
         if call.empty_path_arg is not None:
             empty.add(call.empty_path_arg)
-        # (already pointed at a copy; a NULL pointer is no string: utimensat(fd, NULL))
-        empty = {arg for arg in empty - self.args.keys() if self.info.args[arg]}
+        # (already pointed at a copy; a NULL pointer the kernel reads nothing for is no
+        # string: utimensat(fd, NULL) -- any other NULL's "" was read at address 0, where a
+        # sibling may write a path after the check, and is held as any other: red team 31)
+        empty -= self.args.keys()
+        if not all(args[arg] for arg in empty):
+            nulls = {p.spec.arg for p in call.examined_paths()
+                     if p.spec is not None and p.spec.null.holds(args)}
+            empty = {arg for arg in empty if args[arg] or arg not in nulls}
         if not empty:
             return
         self.memory.write(self.base + scratch.EMPTY, b"\0")
