@@ -358,10 +358,16 @@ class Lift(enum.Enum):
       every table has a rule that names ``setrlimit`` or ``prlimit64`` and permits it (as an
       unsafe call's refusal is lifted; a rule refusing them grants nothing); the program
       then starts with its limits as they were, and may raise them.
+    * ``CALLOUT``: a ``request_key`` with callout data has the kernel construct the key by
+      running its helper (/sbin/request-key, as root, outside the traced tree) with the
+      program's type, description and callout -- a DNS lookup of a name the program chose
+      for ``dns_resolver``, whatever request-key.conf runs for other types; granted when every
+      table has a rule that names ``request_key`` and permits it (as CORE).
     """
 
     ROUTES = "routes"
     CORE = "core"
+    CALLOUT = "callout"
 
 
 class Guard(NamedTuple):
@@ -1116,8 +1122,11 @@ _c(246, "kexec_load", (_a("entry"), _a("nr_segments"), _ptr("segments"), _FLAGS)
 _c(247, "waitid", (_a("which"), _PID, _ptr("infop"), _a("options"), _ptr("ru")), "stdio")
 _c(248, "add_key", (_a("_type", _K.STRING), _a("_description", _K.STRING), _ptr("_payload"),
                     _a("plen"), _a("ringid")))
+# with callout data the kernel may run its key helper outside the tree (Lift.CALLOUT); without,
+# it only looks the key up (ENOKEY when there is none)
 _c(249, "request_key", (_a("_type", _K.STRING), _a("_description", _K.STRING),
-                        _a("_callout_info", _K.STRING), _a("destringid")))
+                        _a("_callout_info", _K.STRING), _a("destringid")),
+   guard=Guard(((Test(2, "ne", 0),),), errno.EPERM, lift=Lift.CALLOUT))
 _c(250, "keyctl", (_a("option", _K.CMD), _a("arg2"), _a("arg3"), _a("arg4"), _a("arg5")))
 _c(251, "ioprio_set", (_a("which"), _a("who"), _a("ioprio")))
 _c(252, "ioprio_get", (_a("which"), _a("who")))

@@ -340,9 +340,11 @@ _ADDRESS_CALLS = treated(Treat.ADDRESS)
 #: common case) names no unix path, so a rule refusing what a lookup passes through need not
 #: stop it (review 15's cost: every send of a TCP stream stopped)
 ADDRESSED_SEND = Rule("nonzero", 4)
-#: the calls whose guard keeps core dumps off (Lift.CORE)
+#: the calls whose guard keeps core dumps off (Lift.CORE), the kernel's key helper (CALLOUT)
 CORE_CALLS = frozenset(c.name for c in TABLE.values()
                        if c.guard is not None and c.guard.lift is Lift.CORE)
+CALLOUT_CALLS = frozenset(c.name for c in TABLE.values()
+                          if c.guard is not None and c.guard.lift is Lift.CALLOUT)
 
 
 def _decides_destinations(table: Table) -> bool:
@@ -362,13 +364,12 @@ def _decides_destinations(table: Table) -> bool:
     return False
 
 
-def _grants_core(table: Table) -> bool:
-    """Whether a rule of the table names setrlimit or prlimit64 (not through an alias) and
-    permits it: a rule that refuses them grants nothing -- lifted, the run would keep the
-    core limit it was started with, and the kernel write a crash's core file where the
-    policy refuses writes."""
-    return any(rule.action is Action.PERMIT and rule.syscalls & CORE_CALLS
-               for rule in table.rules)
+def _grants(table: Table, calls: frozenset[str]) -> bool:
+    """Whether a rule of the table names one of ``calls`` (not through an alias) and permits
+    it: a rule that refuses them grants nothing.  CORE_CALLS: lifted, the run keeps the core
+    limit it was started with, and the kernel writes a crash's core file where the policy
+    may refuse writes; CALLOUT_CALLS: the kernel's key helper runs for the program."""
+    return any(rule.action is Action.PERMIT and rule.syscalls & calls for rule in table.rules)
 
 
 def lifted(tables: list[Table], options: PlanOptions = PlanOptions()) -> frozenset[Lift]:
@@ -381,8 +382,10 @@ def lifted(tables: list[Table], options: PlanOptions = PlanOptions()) -> frozens
     others_decide = options.trace_all or bool(options.extra & _ADDRESS_CALLS)
     if not others_decide and not any(_decides_destinations(t) for t in tables):
         found.add(Lift.ROUTES)
-    if tables and all(_grants_core(t) for t in tables):
+    if tables and all(_grants(t, CORE_CALLS) for t in tables):
         found.add(Lift.CORE)
+    if tables and all(_grants(t, CALLOUT_CALLS) for t in tables):
+        found.add(Lift.CALLOUT)
     return frozenset(found)
 
 
