@@ -24,7 +24,7 @@ import os
 import stat
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from systrace_py.kernel import AT_FDCWD, PATH_MAX
 
@@ -67,11 +67,14 @@ class ExecImage:
     #: checked on this reading must run (Tracer._note_exec) -- not the file the name leads to
     #: later, which another task may have renamed over it since (review 16)
     identity: tuple[int, int] | None = None
-    #: (device, inode) of the ELF interpreter's file where its name led when the image was
-    #: read (None: no ELF interpreter; GONE: one whose file was not there to stat): what
-    #: the kernel must map as the interpreter (Tracer._checked_loader) -- the kernel resolves
-    #: PT_INTERP's name again when it loads it, and a symlink on the way another task
-    #: re-points since leads elsewhere (gap #43)
+    #: (device, inode) of the file the new image starts in, as read: the ELF interpreter's
+    #: file where its name led when the image was read (GONE: one whose file was not there
+    #: to stat, or not found), or ``identity`` when the file read names none (None: not read
+    #: with its ELF interpreter) -- what the kernel must map at the new image's entry
+    #: (Tracer._checked_loader).  The kernel resolves PT_INTERP's name again when it loads
+    #: it, and a symlink on the way another task re-points since leads elsewhere (gap #43);
+    #: and it reads the file again: one rewritten in place since (the same file) may name
+    #: an interpreter the reading did not see (review 17)
     loader: tuple[int, int] | None = None
 
 
@@ -345,7 +348,11 @@ def exec_images(path: str, reach: Reach, elf: bool = True, opened: str = "",
                          identity), alone
     interpreter = reach(interp) if kind == "elf" and interp is not None else None
     if interpreter is None:
-        return alone, alone
+        # (no interpreter read: the new image must start in the binary itself -- a file
+        # rewritten in place to name one since is not what was read, exec_interp_swap.c
+        # flip; a PT_INTERP whose name reached no file: nothing may be loaded as it)
+        found_none = kind != "elf" or interp is None
+        return replace(alone, loader=identity if found_none else GONE), alone
     loader = _resolved_identity(interpreter[1])
     return ExecImage((*found, interpreter[0]), alone.binary, alone.reach, False, alone.script,
                      argument, identity, loader), alone

@@ -3524,12 +3524,15 @@ class Tracer:
     @staticmethod
     def _checked_loader(task: Task, loader: tuple[int, int]) -> bool:
         """Whether the ELF interpreter the kernel loaded is the file the decision checked
-        (ExecImage.loader): the kernel resolves PT_INTERP's name again at the load, and a
-        symlink on it another task re-pointed between (exec_interp_swap.c ``link``) had a
-        program the rules refuse run as the interpreter (gap #43).  Read at the exec event,
-        where the new image has run no instruction: the file mapped where it will start
-        (its instruction pointer: the interpreter's entry) -- one PTRACE_GETREGS and a read
-        of /proc/PID/maps, only for an exec whose decision checked its interpreters.
+        (ExecImage.loader; the binary itself when the decision read no interpreter): the
+        kernel resolves PT_INTERP's name again at the load, and a symlink on it another task
+        re-pointed between (exec_interp_swap.c ``link``) had a program the rules refuse run
+        as the interpreter (gap #43); and it reads the binary again, which another task may
+        have rewritten in place since to name one (``flip``: review 17).  Read at the exec
+        event, where the new image has run no instruction: the file mapped where it will
+        start (its instruction pointer: the interpreter's entry, or the binary's) -- one
+        PTRACE_GETREGS and one PROCMAP_QUERY (procfs.mapped_file), only for an exec whose
+        decision checked its interpreters.
         Unreadable: not what was checked (a task gone is killed for nothing)."""
         try:
             return procfs.mapped_file(task.tid, pt.getregs(task.tid).rip) == loader
