@@ -35,12 +35,14 @@ class LogError(Exception):
 def run_segments(lines: list[bytes]
                  ) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[int]]:
     """Which lines of a log (its lines, without their newlines) no run vouches for: the
-    ranges of line numbers (first, last; from 1) that are *forged* -- outside any run, or in a
+    ranges of line numbers (first, last; from 1) that are *forged* -- outside any run, in a
     run whose ``end`` digest they do not match (a line a traced program wrote, or another
-    run's interleaved) -- and those merely *unended*: a run with no ``end`` record (killed,
-    still running, or logged before runs ended so); and the line numbers of ``disowned``
-    records, by which a run said the file is not the log it wrote (_LogFile.disown).
-    :meth:`AuditLog.close` writes the digest."""
+    run's interleaved), or in a run whose ``start`` said it would end so (``ends``) and that
+    has no ``end`` (it failed -- its log could not be written: a traced program may fill the
+    disk after adding its lines (review 17) -- or was killed, or still runs) -- and those
+    merely *unended*: a run logged before runs ended so (no ``ends``, no ``end``); and the
+    line numbers of ``disowned`` records, by which a run said the file is not the log it
+    wrote (_LogFile.disown).  :meth:`AuditLog.start` and :meth:`AuditLog.close` write them."""
     import hashlib
     import json
 
@@ -48,6 +50,7 @@ def run_segments(lines: list[bytes]
     unended: list[tuple[int, int]] = []
     disowned: list[int] = []
     first: int | None = None  # the open run's first line
+    promised = False  # (whether it said it would end with a digest)
     digest = hashlib.sha256()
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
@@ -63,8 +66,9 @@ def run_segments(lines: list[bytes]
             disowned.append(number)
         if event == Event.START:
             if first is not None:
-                unended.append((first, number - 1))
+                (forged if promised else unended).append((first, number - 1))
             first, digest = number, hashlib.sha256()
+            promised = isinstance(record, dict) and record.get("ends") == _ENDS
         elif first is None:
             if number < len(lines) or record is not None:  # (a last line cut short: skipped)
                 forged.append((number, number))
@@ -76,7 +80,7 @@ def run_segments(lines: list[bytes]
             continue
         digest.update(raw + b"\n")
     if first is not None:
-        unended.append((first, len(lines)))
+        (forged if promised else unended).append((first, len(lines)))
     return forged, unended, disowned
 
 
@@ -91,6 +95,11 @@ def rule_ref(rule: Rule | None, table: str) -> dict[str, Any] | None:
 #: (ENXIO, :func:`_blocking`), not a tracer waiting for ever before the run -- a traced
 #: program may have made one there (review 14)
 _APPEND = os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC | os.O_NONBLOCK
+
+#: What a run's start record says its end will carry (``ends``): the SHA-256 of its lines.
+#: A run that says so and has no end failed or was killed -- a traced program can make a
+#: log write fail (a full disk) after adding lines of its own: no line of it is vouched for
+_ENDS = "sha256"
 
 #: A new log is the user's alone, whatever the umask: it records the traced programs' argv
 #: (passwords and tokens given on command lines), the files they opened and the hosts they
@@ -429,8 +438,10 @@ class AuditLog:
                     sink.flush()
 
     def start(self, argv: list[str], policy: str | None, mode: str) -> None:
+        """The run's first record; ``ends``: its log ends with the digest of its lines (a
+        run that says so and has no ``end`` vouches for none of them: run_segments)."""
         self.write({"event": Event.START, "argv": argv, "policy": policy,
-                    "mode": mode, "tracer": os.getpid()})
+                    "mode": mode, "tracer": os.getpid(), "ends": _ENDS})
 
     def decision(self, who: dict[str, Any], syscall: str, args: dict[str, Any],
                  decision: Decision, result: Result, call: LoggedCall | None = None) -> None:

@@ -22,6 +22,11 @@
  *                              permission taken away: an unprivileged tracer cannot append)
  *   log_forge link LOG PATH    the same log, with its end, left at LOG.made and a symlink to
  *                              it renamed to LOG
+ *   log_forge fill LOG PATH FILLER  appends the observation as forge does, then fills the
+ *                              file system LOG is on (FILLER, a file on it, written until
+ *                              ENOSPC) and makes calls until the run's next record cannot be
+ *                              written: the run fails (its tree killed) and never writes its
+ *                              end -- a run with no end was read with a warning (review 17)
  *   log_forge read PATH        reads PATH: ESCAPED when it holds the secret, else BLOCKED
  */
 #include "attack.h"
@@ -90,6 +95,35 @@ int main(int argc, char **argv) {
         printf("FORGED\n");
         return 0;
     }
+    if (argc == 5 && strcmp(argv[1], "fill") == 0) {
+        int fd = open(argv[2], O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (fd < 0)
+            blocked("open %s for appending: %s", argv[2], ename(errno));
+        char line[8192];
+        int n = observation(line, sizeof line, argv[3]);
+        if (write(fd, line, (size_t)n) != n)
+            blocked("write %s: %s", argv[2], ename(errno));
+        close(fd);
+        int filler = open(argv[4], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (filler < 0)
+            blocked("create %s: %s", argv[4], ename(errno));
+        static char block[65536];
+        for (size_t size = sizeof block; size > 0; size /= 2)
+            while (write(filler, block, size) == (ssize_t)size) {}
+        if (errno != ENOSPC)
+            blocked("fill %s: %s, not ENOSPC", argv[4], ename(errno));
+        close(filler);
+        note("appended an observation of reading %s to %s and filled its file system",
+             argv[3], argv[2]);
+        printf("FORGED\n");
+        fflush(stdout);
+        for (int i = 0; i < 10000; i++) {  /* (each one logged, until a record fails) */
+            int probe = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (probe >= 0)
+                close(probe);
+        }
+        return 0;
+    }
     if (argc == 3 && strcmp(argv[1], "read") == 0) {
         int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -98,5 +132,6 @@ int main(int argc, char **argv) {
             escaped("read the secret %s", argv[2]);
         blocked("%s is no secret", argv[2]);
     }
-    usage("log_forge forge|replace|unended|readonly|link LOG PATH | read PATH");
+    usage("log_forge forge|replace|unended|readonly|link LOG PATH | fill LOG PATH FILLER"
+          " | read PATH");
 }

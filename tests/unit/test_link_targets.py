@@ -157,8 +157,10 @@ def test_a_logs_lines_are_vouched_for_by_their_runs_end_record(tmp_path: Path) -
     """Red team 29 (tests/escape/log_forge.c): the traced program may write its log, so
     ``policy learn`` reads only lines a run vouches for -- its ``end`` record's digest of
     the lines it wrote.  A line added inside a run, one outside any run, another run's
-    interleaved, and a forged ``end`` are told; a run with no ``end`` (killed, an older
-    log) is only unended."""
+    interleaved, and a forged ``end`` are told; so is a run whose ``start`` says it ends so
+    (``ends``) with no ``end`` -- it failed or was killed: a traced program may add its lines
+    and then make the run's next write fail (review 17: it was only unended, learned with a
+    warning); a run of an older log (no ``ends``) is only unended."""
     from systrace_py.audit import AuditLog, _LogFile, run_segments
 
     path = tmp_path / "run.jsonl"
@@ -178,7 +180,13 @@ def test_a_logs_lines_are_vouched_for_by_their_runs_end_record(tmp_path: Path) -
     assert run_segments(interleaved)[0]
     forged_end = [*honest[:2], added, b'{"event":"end","digest":"00"}', *honest[3:]]
     assert run_segments(forged_end)[0][0] == (1, 4)
-    assert run_segments([*honest[:2], b""]) == ([], [(1, 3)], [])  # (killed: no end)
-    assert run_segments([*honest[:2], b'{"event":"exi']) == ([], [(1, 3)], [])  # (cut short)
+    assert b'"ends":"sha256"' in honest[0]
+    assert run_segments([*honest[:2], b""]) == ([(1, 3)], [], [])  # (killed: no end)
+    assert run_segments([*honest[:2], b'{"event":"exi']) == ([(1, 3)], [], [])  # (cut short)
+    assert run_segments([*honest[:2], added, *honest[3:]])[0][0] == (1, 3)  # (failed, added)
+    older = [honest[0].replace(b',"ends":"sha256"', b""), honest[1]]
+    assert run_segments([*older, b""]) == ([], [(1, 3)], [])  # (an older log: no end)
+    assert run_segments([*older, b'{"event":"exi']) == ([], [(1, 3)], [])  # (cut short)
+    assert run_segments([*older, *honest]) == ([], [(1, 2)], [])
     disowned = b'{"event":"disowned","tracer":1}'  # (a later run's word on this file)
     assert run_segments([*honest[:-1], disowned, b""]) == ([(7, 7)], [], [7])
