@@ -117,8 +117,10 @@ int main(int argc, char **argv) {
              argv[3], argv[2]);
         printf("FORGED\n");
         fflush(stdout);
-        for (int i = 0; i < 10000; i++) {  /* (each one logged, until a record fails) */
-            int probe = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        for (int i = 0; i < 10000; i++) {  /* (each a record of its own, until one fails) */
+            char name[64];
+            snprintf(name, sizeof name, "/log-forge-fill-%d", i);
+            int probe = open(name, O_RDONLY | O_CLOEXEC);
             if (probe >= 0)
                 close(probe);
         }
