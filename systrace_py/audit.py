@@ -81,6 +81,12 @@ def run_segments(lines: list[bytes]
         digest.update(raw + b"\n")
     if first is not None:
         (forged if promised else unended).append((first, len(lines)))
+    if (any(line.strip() for line in lines) and not begins_a_log(lines[0])
+            and not (forged and forged[0][0] == 1)):
+        # (what a run that finds another file at its log's name asks before it marks it --
+        # an empty first line, a start record too long -- is asked here too: a file it
+        # would not mark is no log to learn from; _LogFile.disown, review 17)
+        forged.insert(0, (1, 1))
     return forged, unended, disowned
 
 
@@ -267,13 +273,36 @@ def _through(link: str, why: str) -> OSError:
                    link)
 
 
-def _a_log(fd: int) -> bool:
-    """Whether the regular file open at ``fd`` is a systrace log: empty (a log begun), or its
-    first line a run's start record (``{"event": "start", ...}``, what every log begins
-    with) -- not any file whose first line is a JSON object (a tool's one-line config,
-    reached through a link a program planted on the way: review 14)."""
+#: the longest first line of a log that is looked at (a start record's argv may be long:
+#: ARG_MAX, its JSON escapes): a longer one begins no log -- neither for a run that finds
+#: it at its log's name (_a_log) nor for a reader (run_segments)
+_FIRST_LINE_MAX = 1 << 24
+
+
+def begins_a_log(line: bytes) -> bool:
+    """Whether ``line`` (a file's first, without its newline) begins a systrace log: a
+    run's start record (``{"event": "start", ...}``, what every log begins with) no longer
+    than :data:`_FIRST_LINE_MAX`.  The one question a run asks before it writes to a file it
+    did not make (_a_log) and a reader asks of a log (run_segments): a file the run would
+    not mark as disowned must be no log a policy is learned from (review 17: an empty first
+    line, or a start record past the 64 KiB the run read, and the run left a made-up log
+    unmarked that ``policy learn`` read)."""
     import json
 
+    if len(line) > _FIRST_LINE_MAX:
+        return False
+    try:
+        record = json.loads(line)
+    except ValueError:  # (UnicodeDecodeError too)
+        return False
+    return isinstance(record, dict) and record.get("event") == Event.START
+
+
+def _a_log(fd: int) -> bool:
+    """Whether the regular file open at ``fd`` is a systrace log: empty (a log begun), or its
+    first line a run's start record (:func:`begins_a_log`) -- not any file whose first line
+    is a JSON object (a tool's one-line config, reached through a link a program planted on
+    the way: review 14)."""
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -282,11 +311,10 @@ def _a_log(fd: int) -> bool:
             return True
         reader = procfs.reopen(fd, os.O_RDONLY | os.O_CLOEXEC)
         with os.fdopen(reader, "rb") as f:
-            first = f.readline(1 << 16)
-        record = json.loads(first)
-        return isinstance(record, dict) and record.get("event") == Event.START
-    except (OSError, ValueError):
+            first = f.readline(_FIRST_LINE_MAX + 2)
+    except OSError:
         return False
+    return begins_a_log(first.removesuffix(b"\n"))
 
 
 def _open_through_link(base: str, held_dir: int, path: str) -> int:

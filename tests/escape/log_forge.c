@@ -22,6 +22,11 @@
  *                              permission taken away: an unprivileged tracer cannot append)
  *   log_forge link LOG PATH    the same log, with its end, left at LOG.made and a symlink to
  *                              it renamed to LOG
+ *   log_forge blank LOG PATH   as replace, the made-up log's first line empty (review 17: the
+ *                              run looked only at a first line for a start record before it
+ *                              appended its disowned record; a reader skips empty lines)
+ *   log_forge long LOG PATH    as replace, the start record longer than 64 KiB (its argv: the
+ *                              run read 64 KiB of the first line; a reader reads it whole)
  *   log_forge fill LOG PATH FILLER  appends the observation as forge does, then fills the
  *                              file system LOG is on (FILLER, a file on it, written until
  *                              ENOSPC) and makes calls until the run's next record cannot be
@@ -47,20 +52,32 @@ int main(int argc, char **argv) {
     int unended = argc == 4 && strcmp(argv[1], "unended") == 0;
     int linked = argc == 4 && strcmp(argv[1], "link") == 0;
     int readonly = argc == 4 && strcmp(argv[1], "readonly") == 0;
-    replace |= readonly;
+    int blank = argc == 4 && strcmp(argv[1], "blank") == 0;
+    int longer = argc == 4 && strcmp(argv[1], "long") == 0;
+    replace |= readonly | blank | longer;
     if (replace || unended || linked) {
         char made[4096], line[8192], command[8400], digest[80] = "";
         snprintf(made, sizeof made, "%s.made", argv[2]);
         FILE *f = fopen(made, "w");
         if (!f)
             blocked("create %s: %s", made, ename(errno));
-        fprintf(f, "{\"v\":2,\"event\":\"start\",\"argv\":[\"true\"],\"policy\":null,"
-                   "\"mode\":\"learn\",\"tracer\":1}\n");
+        if (blank)
+            fputs("\n", f);
+        fprintf(f, "{\"v\":2,\"event\":\"start\",\"argv\":[\"true\"");
+        if (longer) {
+            fputs(",\"", f);
+            for (int i = 0; i < 70000; i++)
+                fputc('x', f);
+            fputs("\"", f);
+        }
+        fprintf(f, "],\"policy\":null,\"mode\":\"learn\",\"tracer\":1}\n");
         observation(line, sizeof line, argv[3]);
         fputs(line, f);
         fclose(f);
         if (!unended) {
-            snprintf(command, sizeof command, "sha256sum '%s'", made);
+            /* (the lines from the start record on: an empty first line is no run's) */
+            snprintf(command, sizeof command, "tail -n +%d '%s' | sha256sum", blank ? 2 : 1,
+                     made);
             FILE *sum = popen(command, "r");
             if (!sum || fscanf(sum, "%64s", digest) != 1)
                 blocked("sha256sum %s failed", made);
@@ -134,6 +151,7 @@ int main(int argc, char **argv) {
             escaped("read the secret %s", argv[2]);
         blocked("%s is no secret", argv[2]);
     }
-    usage("log_forge forge|replace|unended|readonly|link LOG PATH | fill LOG PATH FILLER"
+    usage("log_forge forge|replace|unended|readonly|link|blank|long LOG PATH"
+          " | fill LOG PATH FILLER"
           " | read PATH");
 }

@@ -14,6 +14,8 @@ import struct
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from conftest import PYTHON, systrace_env
 
 IN_OPEN = 0x20
@@ -153,7 +155,8 @@ def test_a_fifo_log_with_its_reader_gets_the_records(tmp_path: Path) -> None:
     assert data.startswith(b"{") and data.endswith(b"\n"), data[:200]
 
 
-def test_a_logs_lines_are_vouched_for_by_their_runs_end_record(tmp_path: Path) -> None:
+def test_a_logs_lines_are_vouched_for_by_their_runs_end_record(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Red team 29 (tests/escape/log_forge.c): the traced program may write its log, so
     ``policy learn`` reads only lines a run vouches for -- its ``end`` record's digest of
     the lines it wrote.  A line added inside a run, one outside any run, another run's
@@ -188,5 +191,13 @@ def test_a_logs_lines_are_vouched_for_by_their_runs_end_record(tmp_path: Path) -
     assert run_segments([*older, b""]) == ([], [(1, 3)], [])  # (an older log: no end)
     assert run_segments([*older, b'{"event":"exi']) == ([], [(1, 3)], [])  # (cut short)
     assert run_segments([*older, *honest]) == ([], [(1, 2)], [])
+    # (a first line that begins no log, as a run asks before it marks a file -- review 17)
+    assert run_segments([b"", *honest]) == ([(1, 1)], [], [])
+    assert run_segments([b" ", *honest[:2], b""]) == ([(1, 1), (2, 4)], [], [])
+    from systrace_py import audit
+
+    monkeypatch.setattr(audit, "_FIRST_LINE_MAX", len(honest[0]) - 1)
+    assert run_segments(honest) == ([(1, 1)], [], [])
+    monkeypatch.undo()
     disowned = b'{"event":"disowned","tracer":1}'  # (a later run's word on this file)
     assert run_segments([*honest[:-1], disowned, b""]) == ([(7, 7)], [], [7])
