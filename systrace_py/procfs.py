@@ -196,6 +196,30 @@ def mapped_file(tid: int, address: int) -> tuple[int, int] | None:
     return None
 
 
+def mapped_identity(fd: int) -> tuple[int, int] | None:
+    """The (device, inode) the memory map gives the file open for reading at ``fd`` -- what
+    :func:`mapped_file` says of a task that has it mapped --, found by mapping a page of it
+    here and asking our own map.  Not always what ``fstat`` gives: on btrfs the map names
+    the file system's device and ``stat`` the subvolume's (an anonymous device of its own:
+    review 17), on overlayfs with layers on several file systems a layer's device.  None:
+    it cannot be mapped (the kernel could not map it either)."""
+    import ctypes
+    import mmap
+
+    try:
+        mapping = mmap.mmap(fd, 1, flags=mmap.MAP_PRIVATE,
+                            prot=mmap.PROT_READ | mmap.PROT_WRITE)  # (writable: an address)
+    except (OSError, ValueError):
+        return None
+    try:
+        cell = ctypes.c_char.from_buffer(mapping)
+        address = ctypes.addressof(cell)
+        del cell  # (an export of the mapping: it could not be closed)
+        return mapped_file(os.getpid(), address)
+    finally:
+        mapping.close()
+
+
 def _argv(path: str) -> tuple[str, ...] | None:
     """The words of a cmdline file (None: unreadable or empty)."""
     try:

@@ -56,6 +56,7 @@ from systrace_py.engine.decode import (
     read_argv,
 )
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
+from systrace_py.engine.exec_image import GONE, ITSELF
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import PROC_SUPER_MAGIC, Resolved, names_elsewhere
 from systrace_py.engine.seccomp import (
@@ -3533,9 +3534,18 @@ class Tracer:
         start (its instruction pointer: the interpreter's entry, or the binary's) -- one
         PTRACE_GETREGS and one PROCMAP_QUERY (procfs.mapped_file), only for an exec whose
         decision checked its interpreters.
-        Unreadable: not what was checked (a task gone is killed for nothing)."""
+        Unreadable: not what was checked (a task gone is killed for nothing).  Both sides are
+        the memory map's identities (procfs.mapped_identity): the binary's, for ITSELF, by
+        mapping /proc/PID/exe (the file the exec event checked first)."""
         try:
-            return procfs.mapped_file(task.tid, pt.getregs(task.tid).rip) == loader
+            found = procfs.mapped_file(task.tid, pt.getregs(task.tid).rip)
+            if loader == ITSELF:
+                exe = os.open(f"/proc/{task.tid}/exe", os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    loader = procfs.mapped_identity(exe) or GONE
+                finally:
+                    os.close(exe)
+            return found is not None and found == loader
         except (OSError, pt.PtraceError):
             return False
 

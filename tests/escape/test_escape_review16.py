@@ -142,3 +142,42 @@ def test_an_elf_interpreter_on_overlayfs_is_checked_as_the_kernel_maps_it(tmp_pa
     assert run.returncode == 0, run
     assert run.stdout.count("note: hello ran") == 2, run
     assert "not the file that was checked" not in run.stderr, run
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("mkfs.btrfs") is None
+                    or shutil.which("unshare") is None,
+                    reason="mounts a btrfs image (root, mkfs.btrfs, unshare)")
+def test_an_elf_interpreter_on_btrfs_is_checked_as_the_kernel_maps_it(tmp_path, loop):
+    """Review 17: on btrfs ``stat`` gives a file the subvolume's device (an anonymous one of
+    its own) and the memory map the file system's: gap #43's check compared the one with the
+    other, and every exec whose ELF interpreter was on btrfs -- the system's loader, on a
+    btrfs root (Fedora's default) -- was killed ("not the file that was checked": killed on
+    3e95030, both loops).  Now both sides are the map's (procfs.mapped_identity).  In a
+    mount namespace of its own a btrfs image holds a copy of the loader, a program whose
+    PT_INTERP names it and a static program (its own entry: ITSELF); under a table whose
+    exec rules check interpreters, both run, as natively."""
+    image, mounted = tmp_path / "btrfs.img", tmp_path / "m"
+    mounted.mkdir()
+    with image.open("wb") as f:
+        f.truncate(200 << 20)
+    subprocess.run(["mkfs.btrfs", "-q", str(image)], check=True, capture_output=True)
+    hello = Path(__file__).with_name("hello.c")
+    rules = tmp_path / "policy.toml"
+    rules.write_text(policy(never("exec", path=str(tmp_path / "refused"))))
+    mount = f"mount -o loop {image} {mounted} || exit 99"
+    build = (f"cp {_LOADER} {mounted}/ld.so && gcc -O1 -o {mounted}/hello {hello} "
+             f"-Wl,--dynamic-linker={mounted}/ld.so && gcc -O1 -static -o {mounted}/static "
+             f"{hello} || exit 98")
+    native = subprocess.run(["unshare", "-m", "sh", "-c", f"{mount}; {build}; "
+                             f"{mounted}/hello && {mounted}/static"],
+                            capture_output=True, text=True)
+    if native.returncode == 99:
+        pytest.skip(f"no btrfs mount here: {native.stderr.strip()}")
+    assert native.stdout.count("note: hello ran") == 2, native
+    command = " ".join([PYTHON, "-m", "systrace_py", "-p", str(rules), "--", "/bin/sh", "-c",
+                        f"'{mounted}/hello && {mounted}/static'"])
+    run = subprocess.run(["unshare", "-m", "sh", "-c", f"{mount}; exec {command}"],
+                         capture_output=True, text=True, env=systrace_env(loop), timeout=120)
+    assert run.returncode == 0, run
+    assert run.stdout.count("note: hello ran") == 2, run
+    assert "not the file that was checked" not in run.stderr, run
