@@ -32,6 +32,10 @@
  *                              ENOSPC) and makes calls until the run's next record cannot be
  *                              written: the run fails (its tree killed) and never writes its
  *                              end -- a run with no end was read with a warning (review 17)
+ *   log_forge prepend LOG PATH  a whole run of its own (start, the observation, an end with
+ *                              its digest) written in place before the run's lines: the log
+ *                              read, cut to nothing and written again, the made-up run first
+ *                              (the same file: its name still leads to it) (review 17)
  *   log_forge read PATH        reads PATH: ESCAPED when it holds the secret, else BLOCKED
  */
 #include "attack.h"
@@ -143,6 +147,49 @@ int main(int argc, char **argv) {
         }
         return 0;
     }
+    if (argc == 4 && strcmp(argv[1], "prepend") == 0) {
+        char made[4096], line[8192], command[8400], digest[80] = "";
+        snprintf(made, sizeof made, "%s.made", argv[2]);
+        FILE *f = fopen(made, "w");
+        if (!f)
+            blocked("create %s: %s", made, ename(errno));
+        fprintf(f, "{\"v\":2,\"event\":\"start\",\"argv\":[\"true\"],\"policy\":null,"
+                   "\"mode\":\"learn\",\"tracer\":1,\"ends\":\"sha256\"}\n");
+        observation(line, sizeof line, argv[3]);
+        fputs(line, f);
+        fclose(f);
+        snprintf(command, sizeof command, "sha256sum '%s'", made);
+        FILE *sum = popen(command, "r");
+        if (!sum || fscanf(sum, "%64s", digest) != 1)
+            blocked("sha256sum %s failed", made);
+        pclose(sum);
+        f = fopen(made, "a");
+        fprintf(f, "{\"v\":2,\"event\":\"end\",\"digest\":\"%s\"}\n", digest);
+        fclose(f);
+        static char fake[16384], real[1 << 20];
+        int mfd = open(made, O_RDONLY | O_CLOEXEC);
+        ssize_t nfake = mfd < 0 ? -1 : read(mfd, fake, sizeof fake);
+        /* each call of the rewrite made once before it (a learning run logs a call the
+         * first time it is seen) */
+        if (mfd < 0 || pread(mfd, real, 1, 0) < 0)
+            blocked("read %s: %s", made, ename(errno));
+        int warm = open(made, O_RDWR | O_CLOEXEC);
+        if (warm < 0 || ftruncate(warm, nfake) < 0 || pwrite(warm, fake, 1, 0) != 1)
+            blocked("rewrite %s: %s", made, ename(errno));
+        close(warm);
+        int fd = open(argv[2], O_RDWR | O_CLOEXEC);
+        if (nfake <= 0 || fd < 0)
+            blocked("open %s: %s", argv[2], ename(errno));
+        /* (no call the tracer logs from here to the write: its lines stay as they are) */
+        ssize_t nreal = pread(fd, real, sizeof real, 0);
+        if (nreal < 0 || ftruncate(fd, 0) < 0 || pwrite(fd, fake, (size_t)nfake, 0) != nfake ||
+            pwrite(fd, real, (size_t)nreal, nfake) != nreal)
+            blocked("rewrite %s: %s", argv[2], ename(errno));
+        close(fd);
+        note("wrote a run of its own before the run's lines in %s", argv[2]);
+        printf("FORGED\n");
+        return 0;
+    }
     if (argc == 3 && strcmp(argv[1], "read") == 0) {
         int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -151,7 +198,7 @@ int main(int argc, char **argv) {
             escaped("read the secret %s", argv[2]);
         blocked("%s is no secret", argv[2]);
     }
-    usage("log_forge forge|replace|unended|readonly|link|blank|long LOG PATH"
+    usage("log_forge forge|replace|unended|readonly|link|blank|long|prepend LOG PATH"
           " | fill LOG PATH FILLER"
           " | read PATH");
 }

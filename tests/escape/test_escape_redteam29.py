@@ -114,7 +114,7 @@ def grants_secret(policy_file: Path) -> bool:
     return len(rules) == 2 and "secd/secret.txt" in rules[1]
 
 
-@pytest.mark.parametrize("how", ["forge", "replace"])
+@pytest.mark.parametrize("how", ["forge", "replace", "prepend"])
 def test_a_line_the_program_adds_to_the_log_is_not_learned(build, tmp_path: Path,
                                                            how: str) -> None:
     """``systrace policy learn LOG`` rebuilds the policy of ``-A --log LOG`` from the log's
@@ -128,7 +128,12 @@ def test_a_line_the_program_adds_to_the_log_is_not_learned(build, tmp_path: Path
     a log with lines no run vouches for (exit 2); an honest log still rebuilds the same
     policy.  ``replace``: a whole log of the program's own, with its own digest (nothing in
     it is secret), renamed to the log's name -- what the digest cannot tell; the run says at
-    its end that its log's name no longer leads to its log (before: nothing)."""
+    its end that its log's name no longer leads to its log (before: nothing).  ``prepend``
+    (review 17): the same made-up run written in place before the run's own lines (the log
+    read, cut and written again: the same file at the same name) -- every run vouched for
+    its lines and policy learn granted the read (exit 0 on 3e95030); now a run's start says
+    where it was written and after which line (``at``, ``after``), and the moved run is
+    refused."""
     program = build("escape/log_forge.c")
     scene = Scene.make(tmp_path)
     log, learned, rebuilt = scene.work / "run.jsonl", scene.work / "p.toml", tmp_path / "r.toml"

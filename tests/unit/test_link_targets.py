@@ -9,6 +9,8 @@ Each test runs systrace itself (or its save) and watches the link's target with 
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import json
 import os
 import struct
 import subprocess
@@ -163,7 +165,9 @@ def test_a_logs_lines_are_vouched_for_by_their_runs_end_record(
     interleaved, and a forged ``end`` are told; so is a run whose ``start`` says it ends so
     (``ends``) with no ``end`` -- it failed or was killed: a traced program may add its lines
     and then make the run's next write fail (review 17: it was only unended, learned with a
-    warning); a run of an older log (no ``ends``) is only unended."""
+    warning); a run of an older log (no ``ends``) is only unended.  And a run's start says
+    where it was written and after which line (``at``, ``after``): a whole run made up and
+    written before it, vouched by its own digest, moves it (review 17)."""
     from systrace_py.audit import AuditLog, _LogFile, run_segments
 
     path = tmp_path / "run.jsonl"
@@ -176,8 +180,9 @@ def test_a_logs_lines_are_vouched_for_by_their_runs_end_record(
     honest = path.read_bytes().split(b"\n")
     assert len(honest) == 7 and run_segments(honest) == ([], [], [])
     added = b'{"event":"syscall","result":"permitted"}'
-    assert run_segments([*honest[:1], added, *honest[1:]]) == ([(1, 4)], [], [])
-    assert run_segments([added, *honest]) == ([(1, 1)], [], [])
+    # (a line put in moves every later run's start: each says where it was written)
+    assert run_segments([*honest[:1], added, *honest[1:]]) == ([(1, 4), (5, 7)], [], [])
+    assert run_segments([added, *honest]) == ([(1, 1), (2, 4), (5, 7)], [], [])
     assert run_segments([*honest[:-1], added, b""]) == ([(7, 7)], [], [])
     interleaved = [honest[0], honest[3], honest[1], honest[4], honest[2], honest[5], b""]
     assert run_segments(interleaved)[0]
@@ -187,12 +192,22 @@ def test_a_logs_lines_are_vouched_for_by_their_runs_end_record(
     assert run_segments([*honest[:2], b""]) == ([(1, 3)], [], [])  # (killed: no end)
     assert run_segments([*honest[:2], b'{"event":"exi']) == ([(1, 3)], [], [])  # (cut short)
     assert run_segments([*honest[:2], added, *honest[3:]])[0][0] == (1, 3)  # (failed, added)
-    older = [honest[0].replace(b',"ends":"sha256"', b""), honest[1]]
+    start = json.loads(honest[0])
+    for key in ("ends", "at", "after"):
+        del start[key]
+    older = [json.dumps(start, separators=(",", ":")).encode(), honest[1]]
     assert run_segments([*older, b""]) == ([], [(1, 3)], [])  # (an older log: no end)
     assert run_segments([*older, b'{"event":"exi']) == ([], [(1, 3)], [])  # (cut short)
-    assert run_segments([*older, *honest]) == ([], [(1, 2)], [])
+    assert run_segments([*older, *honest]) == ([(3, 5), (6, 8)], [(1, 2)], [])  # (moved)
+    # a whole run made up, its own digest, written in place before the run's lines (review
+    # 17, log_forge.c prepend): it vouches for itself, but the run's start is moved
+    made = [b'{"event":"start"}', added]
+    made.append(b'{"event":"end","digest":"%s"}'
+                % hashlib.sha256(b"".join(line + b"\n" for line in made)).hexdigest().encode())
+    assert run_segments([*made, *honest]) == ([(4, 6), (7, 9)], [], [])
+    assert run_segments([*made[:2], *honest]) == ([(3, 5), (6, 8)], [(1, 2)], [])
     # (a first line that begins no log, as a run asks before it marks a file -- review 17)
-    assert run_segments([b"", *honest]) == ([(1, 1)], [], [])
+    assert run_segments([b"", *honest])[0][0] == (1, 1)
     assert run_segments([b" ", *honest[:2], b""]) == ([(1, 1), (2, 4)], [], [])
     from systrace_py import audit
 
