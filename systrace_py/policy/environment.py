@@ -254,6 +254,8 @@ def _env_command(argument: str) -> tuple[list[str], str | None, list[str]]:
                 words[at:at + 1] = split  # (read again from here: options, then a command)
                 continue
         at += 1
+        if word == "--" and at < len(words):  # (options end: the next word is the command)
+            return words[:at], words[at], words[at + 1:]
         if _env_takes_next(word):
             at += 1  # (its value: a name to unset, a directory)
         elif not word.startswith("-") and "=" not in word:

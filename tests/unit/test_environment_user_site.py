@@ -144,6 +144,7 @@ def test_a_path_is_moved_as_a_home_is() -> None:
     ("/usr/bin/env", "--spli=python3", True, True),        # (review 17: a prefix of it)
     ("/usr/bin/env", "-S -Spython3", True, True),
     ("/usr/bin/env", "-S --ch /tmp python3", True, True),
+    ("/usr/bin/env", "-S -- -x", True, True),              # (after --: the command)
     ("/usr/bin/env", "-S -", True, False),
     ("/usr/bin/env", "-S FOO=1", True, False),             # no command
     ("/usr/bin/env", None, True, False),                   # "#!/usr/bin/env": no argument
