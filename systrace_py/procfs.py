@@ -196,6 +196,11 @@ def mapped_file(tid: int, address: int) -> tuple[int, int] | None:
     return None
 
 
+#: libc's mmap and munmap, by ctypes (the tracer has it loaded; the ``mmap`` module would be
+#: one more extension to import: tests/cli/test_startup_imports.py), set up at first use
+_LIBC: Any = None
+
+
 def mapped_identity(fd: int) -> tuple[int, int] | None:
     """The (device, inode) the memory map gives the file open for reading at ``fd`` -- what
     :func:`mapped_file` says of a task that has it mapped --, found by mapping a page of it
@@ -203,21 +208,23 @@ def mapped_identity(fd: int) -> tuple[int, int] | None:
     the file system's device and ``stat`` the subvolume's (an anonymous device of its own:
     review 17), on overlayfs with layers on several file systems a layer's device.  None:
     it cannot be mapped (the kernel could not map it either)."""
+    global _LIBC
     import ctypes
-    import mmap
 
+    if _LIBC is None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mmap.restype = ctypes.c_void_p
+        libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                              ctypes.c_int, ctypes.c_long)
+        libc.munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
+        _LIBC = libc
+    address = _LIBC.mmap(None, 1, 1, 2, fd, 0)  # (PROT_READ, MAP_PRIVATE)
+    if address is None or address == ctypes.c_void_p(-1).value:
+        return None  # (MAP_FAILED)
     try:
-        mapping = mmap.mmap(fd, 1, flags=mmap.MAP_PRIVATE,
-                            prot=mmap.PROT_READ | mmap.PROT_WRITE)  # (writable: an address)
-    except (OSError, ValueError):
-        return None
-    try:
-        cell = ctypes.c_char.from_buffer(mapping)
-        address = ctypes.addressof(cell)
-        del cell  # (an export of the mapping: it could not be closed)
         return mapped_file(os.getpid(), address)
     finally:
-        mapping.close()
+        _LIBC.munmap(address, 1)
 
 
 def _argv(path: str) -> tuple[str, ...] | None:
