@@ -159,9 +159,12 @@ def mapped_file(tid: int, address: int) -> tuple[int, int] | None:
 
     Asked with PROCMAP_QUERY (one ioctl, ~10 us with the open), or on a kernel without it
     found in the map's text (~50-150 us: the kernel writes every mapping's line, its path
-    too).  Either gives the device and inode as ``stat`` does -- on overlayfs too, on this
-    kernel (6.18: the overlay's, as a ``stat`` of the file by its overlay name gives them;
-    kernels before file_user_inode gave the layer's file, which differs)."""
+    too).  Either gives the file system's device (``i_sb->s_dev``) and the inode's number,
+    which is not always what ``stat`` gives: on btrfs ``stat`` gives the subvolume's device
+    (review 17), and on overlayfs the two agree on this kernel (6.18: the overlay's file, as
+    a ``stat`` by its overlay name gives it; kernels before file_user_inode gave the layer's
+    file) with its layers on one file system, as tested -- not known on several.  Compare
+    it with :func:`mapped_identity`, not with a ``stat``."""
     import fcntl  # (not on the resident client's start: procfs is)
     import struct
 
@@ -206,8 +209,8 @@ def mapped_identity(fd: int) -> tuple[int, int] | None:
     :func:`mapped_file` says of a task that has it mapped --, found by mapping a page of it
     here and asking our own map.  Not always what ``fstat`` gives: on btrfs the map names
     the file system's device and ``stat`` the subvolume's (an anonymous device of its own:
-    review 17), on overlayfs with layers on several file systems a layer's device.  None:
-    it cannot be mapped (the kernel could not map it either)."""
+    review 17), and on overlayfs with layers on several file systems it may be a layer's.
+    None: it cannot be mapped (the kernel could not map it either)."""
     global _LIBC
     import ctypes
 
