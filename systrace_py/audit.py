@@ -35,12 +35,24 @@ class LogError(Exception):
 def run_segments(lines: list[bytes]
                  ) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[int]]:
     """Which lines of a log (its lines, without their newlines) no run vouches for: the
-    ranges of line numbers (first, last; from 1) that are *forged* -- outside any run, or in a
+    ranges of line numbers (first, last; from 1) that are *forged* -- outside any run, in a
     run whose ``end`` digest they do not match (a line a traced program wrote, or another
-    run's interleaved) -- and those merely *unended*: a run with no ``end`` record (killed,
-    still running, or logged before runs ended so); and the line numbers of ``disowned``
-    records, by which a run said the file is not the log it wrote (_LogFile.disown).
-    :meth:`AuditLog.close` writes the digest."""
+    run's interleaved), or in a run whose ``start`` said it would end so (``ends``) and that
+    has no ``end`` (it failed -- its log could not be written: a traced program may fill the
+    disk after adding its lines (review 17) -- or was killed, or still runs) -- and those
+    merely *unended*: a run logged before runs ended so (no ``ends``, no ``end``); and the
+    line numbers of ``disowned`` records, by which a run said the file is not the log it
+    wrote (_LogFile.disown).  :meth:`AuditLog.start` and :meth:`AuditLog.close` write them.
+
+    A digest holds no secret: a whole run a program made up (its start, its lines, the end
+    with their digest) vouches for itself.  Written in place before the run's own lines --
+    the log read, cut and written again, the same file at the same name --, it was learned
+    (review 17, log_forge.c prepend).  So a run's start also says where it was written
+    (``at``: its byte offset) and what came before it (``after``: the SHA-256 of the line
+    before it, null at the file's start), and a run whose start is not where it says, or
+    not after what it says, is forged: nothing can be put before a run without moving it or
+    changing the line before it -- the last run's end, whose digest cannot be made to fit
+    lines of the program's."""
     import hashlib
     import json
 
@@ -48,8 +60,12 @@ def run_segments(lines: list[bytes]
     unended: list[tuple[int, int]] = []
     disowned: list[int] = []
     first: int | None = None  # the open run's first line
+    promised = False  # (whether it said it would end with a digest)
+    placed = True  # (whether its start is where and after what it says)
     digest = hashlib.sha256()
+    offset = 0  # (of the line, in the file)
     for number, raw in enumerate(lines, 1):
+        at, offset = offset, offset + len(raw) + 1
         if not raw.strip():
             if first is not None and number < len(lines):
                 digest.update(raw + b"\n")
@@ -63,21 +79,46 @@ def run_segments(lines: list[bytes]
             disowned.append(number)
         if event == Event.START:
             if first is not None:
-                unended.append((first, number - 1))
+                (forged if promised or not placed else unended).append((first, number - 1))
             first, digest = number, hashlib.sha256()
+            promised = isinstance(record, dict) and record.get("ends") == _ENDS
+            placed = _in_place(record, at, lines[number - 2] if number > 1 else None)
         elif first is None:
             if number < len(lines) or record is not None:  # (a last line cut short: skipped)
                 forged.append((number, number))
             continue
         if event == Event.END:
-            if record.get("digest") != digest.hexdigest():
+            if record.get("digest") != digest.hexdigest() or not placed:
                 forged.append((first, number))
             first = None
             continue
         digest.update(raw + b"\n")
     if first is not None:
-        unended.append((first, len(lines)))
+        (forged if promised or not placed else unended).append((first, len(lines)))
+    if (any(line.strip() for line in lines) and not begins_a_log(lines[0])
+            and not (forged and forged[0][0] == 1)):
+        # (what a run that finds another file at its log's name asks before it marks it --
+        # an empty first line, a start record too long -- is asked here too: a file it
+        # would not mark is no log to learn from; _LogFile.disown, review 17)
+        forged.insert(0, (1, 1))
     return forged, unended, disowned
+
+
+def _in_place(record: Any, offset: int, previous: bytes | None) -> bool:
+    """Whether a start record (at byte ``offset``, after the line ``previous``: None at the
+    file's start) is where it says it was written and after what (run_segments); a start
+    that says neither (an older systrace's) is taken as it is."""
+    import hashlib
+
+    at, after = record.get("at"), record.get("after")
+    if at is None and after is None and "at" not in record:
+        return True
+    if type(at) is not int or at != offset:
+        return False
+    if at == 0:
+        return after is None and previous is None
+    return (previous is not None and isinstance(after, str)
+            and hashlib.sha256(previous).hexdigest() == after)
 
 
 def rule_ref(rule: Rule | None, table: str) -> dict[str, Any] | None:
@@ -91,6 +132,11 @@ def rule_ref(rule: Rule | None, table: str) -> dict[str, Any] | None:
 #: (ENXIO, :func:`_blocking`), not a tracer waiting for ever before the run -- a traced
 #: program may have made one there (review 14)
 _APPEND = os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC | os.O_NONBLOCK
+
+#: What a run's start record says its end will carry (``ends``): the SHA-256 of its lines.
+#: A run that says so and has no end failed or was killed -- a traced program can make a
+#: log write fail (a full disk) after adding lines of its own: no line of it is vouched for
+_ENDS = "sha256"
 
 #: A new log is the user's alone, whatever the umask: it records the traced programs' argv
 #: (passwords and tokens given on command lines), the files they opened and the hosts they
@@ -122,6 +168,30 @@ class _LogFile:
         if written:
             with contextlib.suppress(OSError):
                 os.ftruncate(self.fd, os.fstat(self.fd).st_size - written)
+
+    def place(self) -> tuple[int, str | None]:
+        """Where a record written now goes (the file's size: O_APPEND) and the SHA-256 of the
+        line before it there (None: at the file's start -- or the line cannot be read,
+        which a reader takes as a run out of place: run_segments)."""
+        import hashlib
+
+        try:
+            size = os.fstat(self.fd).st_size
+            if size == 0:
+                return 0, None
+            reader = procfs.reopen(self.fd, os.O_RDONLY)
+            try:
+                tail = os.pread(reader, min(size, 1 << 20), max(0, size - (1 << 20)))
+            finally:
+                os.close(reader)
+        except OSError:
+            return 0, None
+        if not tail.endswith(b"\n"):
+            return size, None
+        _, newline, line = tail[:-1].rpartition(b"\n")
+        if not newline and size > len(tail):
+            return size, None  # (a line longer than what was read)
+        return size, hashlib.sha256(line).hexdigest()
 
     def still_named(self) -> bool:
         """Whether the log's name still leads to this file (a traced program that may write
@@ -258,13 +328,36 @@ def _through(link: str, why: str) -> OSError:
                    link)
 
 
-def _a_log(fd: int) -> bool:
-    """Whether the regular file open at ``fd`` is a systrace log: empty (a log begun), or its
-    first line a run's start record (``{"event": "start", ...}``, what every log begins
-    with) -- not any file whose first line is a JSON object (a tool's one-line config,
-    reached through a link a program planted on the way: review 14)."""
+#: the longest first line of a log that is looked at (a start record's argv may be long:
+#: ARG_MAX, its JSON escapes): a longer one begins no log -- neither for a run that finds
+#: it at its log's name (_a_log) nor for a reader (run_segments)
+_FIRST_LINE_MAX = 1 << 24
+
+
+def begins_a_log(line: bytes) -> bool:
+    """Whether ``line`` (a file's first, without its newline) begins a systrace log: a
+    run's start record (``{"event": "start", ...}``, what every log begins with) no longer
+    than :data:`_FIRST_LINE_MAX`.  The one question a run asks before it writes to a file it
+    did not make (_a_log) and a reader asks of a log (run_segments): a file the run would
+    not mark as disowned must be no log a policy is learned from (review 17: an empty first
+    line, or a start record past the 64 KiB the run read, and the run left a made-up log
+    unmarked that ``policy learn`` read)."""
     import json
 
+    if len(line) > _FIRST_LINE_MAX:
+        return False
+    try:
+        record = json.loads(line)
+    except ValueError:  # (UnicodeDecodeError too)
+        return False
+    return isinstance(record, dict) and record.get("event") == Event.START
+
+
+def _a_log(fd: int) -> bool:
+    """Whether the regular file open at ``fd`` is a systrace log: empty (a log begun), or its
+    first line a run's start record (:func:`begins_a_log`) -- not any file whose first line
+    is a JSON object (a tool's one-line config, reached through a link a program planted on
+    the way: review 14)."""
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -273,11 +366,10 @@ def _a_log(fd: int) -> bool:
             return True
         reader = procfs.reopen(fd, os.O_RDONLY | os.O_CLOEXEC)
         with os.fdopen(reader, "rb") as f:
-            first = f.readline(1 << 16)
-        record = json.loads(first)
-        return isinstance(record, dict) and record.get("event") == Event.START
-    except (OSError, ValueError):
+            first = f.readline(_FIRST_LINE_MAX + 2)
+    except OSError:
         return False
+    return begins_a_log(first.removesuffix(b"\n"))
 
 
 def _open_through_link(base: str, held_dir: int, path: str) -> int:
@@ -429,8 +521,15 @@ class AuditLog:
                     sink.flush()
 
     def start(self, argv: list[str], policy: str | None, mode: str) -> None:
-        self.write({"event": Event.START, "argv": argv, "policy": policy,
-                    "mode": mode, "tracer": os.getpid()})
+        """The run's first record; ``ends``: its log ends with the digest of its lines (a
+        run that says so and has no ``end`` vouches for none of them), ``at`` and ``after``:
+        its byte offset in the file and the SHA-256 of the line before it (run_segments)."""
+        record: dict[str, Any] = {"event": Event.START, "argv": argv, "policy": policy,
+                                  "mode": mode, "tracer": os.getpid(), "ends": _ENDS}
+        if self.file is not None:
+            # (where it goes and after what: nothing is put before it unseen, run_segments)
+            record["at"], record["after"] = self.file.place()
+        self.write(record)
 
     def decision(self, who: dict[str, Any], syscall: str, args: dict[str, Any],
                  decision: Decision, result: Result, call: LoggedCall | None = None) -> None:

@@ -159,9 +159,12 @@ def mapped_file(tid: int, address: int) -> tuple[int, int] | None:
 
     Asked with PROCMAP_QUERY (one ioctl, ~10 us with the open), or on a kernel without it
     found in the map's text (~50-150 us: the kernel writes every mapping's line, its path
-    too).  Either gives the device and inode as ``stat`` does -- on overlayfs too, on this
-    kernel (6.18: the overlay's, as a ``stat`` of the file by its overlay name gives them;
-    kernels before file_user_inode gave the layer's file, which differs)."""
+    too).  Either gives the file system's device (``i_sb->s_dev``) and the inode's number,
+    which is not always what ``stat`` gives: on btrfs ``stat`` gives the subvolume's device
+    (review 17), and on overlayfs the two agree on this kernel (6.18: the overlay's file, as
+    a ``stat`` by its overlay name gives it; kernels before file_user_inode gave the layer's
+    file) with its layers on one file system, as tested -- not known on several.  Compare
+    it with :func:`mapped_identity`, not with a ``stat``."""
     import fcntl  # (not on the resident client's start: procfs is)
     import struct
 
@@ -194,6 +197,37 @@ def mapped_file(tid: int, address: int) -> tuple[int, int] | None:
         major, _, minor = fields[3].partition(b":")
         return os.makedev(int(major, 16), int(minor, 16)), inode
     return None
+
+
+#: libc's mmap and munmap, by ctypes (the tracer has it loaded; the ``mmap`` module would be
+#: one more extension to import: tests/cli/test_startup_imports.py), set up at first use
+_LIBC: Any = None
+
+
+def mapped_identity(fd: int) -> tuple[int, int] | None:
+    """The (device, inode) the memory map gives the file open for reading at ``fd`` -- what
+    :func:`mapped_file` says of a task that has it mapped --, found by mapping a page of it
+    here and asking our own map.  Not always what ``fstat`` gives: on btrfs the map names
+    the file system's device and ``stat`` the subvolume's (an anonymous device of its own:
+    review 17), and on overlayfs with layers on several file systems it may be a layer's.
+    None: it cannot be mapped (the kernel could not map it either)."""
+    global _LIBC
+    import ctypes
+
+    if _LIBC is None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mmap.restype = ctypes.c_void_p
+        libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                              ctypes.c_int, ctypes.c_long)
+        libc.munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
+        _LIBC = libc
+    address = _LIBC.mmap(None, 1, 1, 2, fd, 0)  # (PROT_READ, MAP_PRIVATE)
+    if address is None or address == ctypes.c_void_p(-1).value:
+        return None  # (MAP_FAILED)
+    try:
+        return mapped_file(os.getpid(), address)
+    finally:
+        _LIBC.munmap(address, 1)
 
 
 def _argv(path: str) -> tuple[str, ...] | None:

@@ -137,8 +137,9 @@ def read_log(path: str, vouched: bool = False) -> Iterator[dict[str, Any]]:
     ``vouched`` (what a policy is learned from): every line must be of a run that vouched for
     it (``audit.run_segments``: its ``end`` record's digest) -- a traced program may write
     the log, and a line it added would be learned as a call it made (red team 29).  Lines no
-    run vouches for are a :class:`LogError`; a run that never ended its log (killed, or
-    logged before runs did) is read, with a warning."""
+    run vouches for are a :class:`LogError` -- those of a run that failed or was killed
+    before its end too (a traced program may add lines, then make the run's next write fail:
+    review 17); a run logged before runs ended their logs is read, with a warning."""
     from systrace_py.audit import run_segments
 
     try:
@@ -157,12 +158,13 @@ def read_log(path: str, vouched: bool = False) -> Iterator[dict[str, Any]]:
             first, last = forged[0]
             where = f"{first}" if first == last else f"{first}-{last}"
             raise LogError(f"{path}:{where}: lines no run of systrace vouches for (a traced "
-                           "program may write its log, or two runs wrote it at once): "
+                           "program may write its log; two runs wrote it at once; or the "
+                           "run failed, was killed or still runs, and never ended its log): "
                            "nothing is learned from this log")
         for first, last in unended:
-            say(f"{path}:{first}-{last}: a run that did not end its log (killed, or logged "
-                "by an older systrace): nothing vouches that a traced program did not write "
-                "lines of it -- review what is learned")
+            say(f"{path}:{first}-{last}: a run logged by an older systrace, which did not end "
+                "its log: nothing vouches that a traced program did not write lines of it -- "
+                "review what is learned")
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
             continue

@@ -1821,9 +1821,10 @@ class DecodedCall:
 
     def checked_loader(self) -> tuple[int, int] | None:
         """For an exec whose image was read with its ELF interpreter (its decision checked
-        the interpreters: Supervisor._interpreters): the identity of the interpreter's file
-        it checked (ExecImage.loader), which the kernel must load; None when none was read --
-        nothing read here, an exec whose decision read no image costs nothing more."""
+        the interpreters: Supervisor._interpreters): the identity of the file the new image
+        must start in (ExecImage.loader: the interpreter's file it checked, or the binary
+        itself when it read none); None when nothing was read -- nothing read here, an exec
+        whose decision read no image costs nothing more."""
         kept = getattr(self, "_image", None)
         return kept.loader if isinstance(kept, ExecImage) else None
 

@@ -24,7 +24,7 @@ import os
 import stat
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from systrace_py.kernel import AT_FDCWD, PATH_MAX
 
@@ -67,17 +67,24 @@ class ExecImage:
     #: checked on this reading must run (Tracer._note_exec) -- not the file the name leads to
     #: later, which another task may have renamed over it since (review 16)
     identity: tuple[int, int] | None = None
-    #: (device, inode) of the ELF interpreter's file where its name led when the image was
-    #: read (None: no ELF interpreter; GONE: one whose file was not there to stat): what
-    #: the kernel must map as the interpreter (Tracer._checked_loader) -- the kernel resolves
-    #: PT_INTERP's name again when it loads it, and a symlink on the way another task
-    #: re-points since leads elsewhere (gap #43)
+    #: (device, inode) of the file the new image starts in, as read: the ELF interpreter's
+    #: file where its name led when the image was read, as the memory map names it
+    #: (procfs.mapped_identity; GONE: one not there, or not a regular file it could map),
+    #: or ITSELF when the file read names none (None: not read with its ELF interpreter)
+    #: -- what the kernel must map at the new image's entry (Tracer._checked_loader).  The
+    #: kernel resolves PT_INTERP's name again when it loads it, and a symlink on the way
+    #: another task re-points since leads elsewhere (gap #43); and it reads the file again:
+    #: one rewritten in place since (the same file) may name an interpreter the reading did
+    #: not see (review 17)
     loader: tuple[int, int] | None = None
 
 
 #: the identity of no file (st_dev and st_ino are unsigned): an interpreter found that was
 #: gone when stat'ed -- whatever the kernel maps as one is not what was checked
 GONE = (-1, -1)
+#: the loader of an image read with no ELF interpreter: the binary itself (/proc/PID/exe,
+#: the file the exec event checks first) holds the new image's entry
+ITSELF = (-2, -2)
 
 
 #: how a name the exec'ing task gives (a #! interpreter, PT_INTERP) is found, as the task
@@ -122,7 +129,12 @@ def _resolved_identity(where: str) -> tuple[int, int]:
     name the task gave, or swaps a directory of the resolved name for a link, since, makes
     it GONE -- whatever the kernel then maps is not what was checked, and the exec is killed
     at its event (Tracer._checked_loader; gap #43) -- never the identity of where the new
-    link leads.  In another view (/proc/TID/root/NAME) the name is looked up from that root."""
+    link leads.  In another view (/proc/TID/root/NAME) the name is looked up from that root.
+    The identity is the memory map's (procfs.mapped_identity), what the event compares it
+    with: ``stat``'s differs on btrfs (the subvolume's device: every exec whose interpreter
+    was on btrfs was killed, review 17).  A file that is not regular, or that the tracer
+    may not read (an execute-only loader under an unprivileged tracer), is GONE."""
+    from systrace_py import procfs
     from systrace_py.engine.ptrace_ops import RESOLVE_IN_ROOT, RESOLVE_NO_SYMLINKS, openat2
 
     dirfd, name, resolve = AT_FDCWD, where, RESOLVE_NO_SYMLINKS
@@ -136,13 +148,19 @@ def _resolved_identity(where: str) -> tuple[int, int]:
         except OSError as exc:
             if exc.errno != errno.ENOSYS:
                 raise
-            info = os.stat(name, dir_fd=None if dirfd == AT_FDCWD else dirfd)  # (before 5.6)
-        else:
-            try:
-                info = os.fstat(fd)
-            finally:
-                os.close(fd)
-        return info.st_dev, info.st_ino
+            fd = os.open(name, os.O_PATH | os.O_CLOEXEC,  # (before 5.6)
+                         dir_fd=None if dirfd == AT_FDCWD else dirfd)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return GONE  # (the kernel loads none but a regular file; a FIFO: no open)
+            reader = procfs.reopen(fd, os.O_RDONLY)
+        finally:
+            os.close(fd)
+        try:
+            found = procfs.mapped_identity(reader)
+        finally:
+            os.close(reader)
+        return GONE if found is None else found
     except (OSError, ValueError):
         return GONE
     finally:
@@ -345,7 +363,12 @@ def exec_images(path: str, reach: Reach, elf: bool = True, opened: str = "",
                          identity), alone
     interpreter = reach(interp) if kind == "elf" and interp is not None else None
     if interpreter is None:
-        return alone, alone
+        # (no interpreter read: the new image must start in the binary itself -- a file
+        # rewritten in place to name one since is not what was read, exec_interp_swap.c
+        # flip; a PT_INTERP whose name reached no file: nothing may be loaded as it)
+        found_none = kind != "elf" or interp is None
+        loader = (ITSELF if identity is not None else None) if found_none else GONE
+        return replace(alone, loader=loader), alone
     loader = _resolved_identity(interpreter[1])
     return ExecImage((*found, interpreter[0]), alone.binary, alone.reach, False, alone.script,
                      argument, identity, loader), alone

@@ -82,8 +82,9 @@ class Process:
     memory: TraceeMemory
     state: Any = None
     tids: set[int] = field(default_factory=set)
-    #: (dev, ino, path) of the checked exec, and the (dev, ino) of the ELF interpreter it
-    #: checked (None: its decision checked none -- Tracer._checked_loader)
+    #: (dev, ino, path) of the checked exec, and the (dev, ino) of the file its new image
+    #: must start in: the ELF interpreter it checked, or the binary when it read none (None:
+    #: its decision read no image -- Tracer._checked_loader)
     exec_check: tuple[int, int, str, tuple[int, int] | None] | None = None
     exit_status: int | None = None
     #: whether it runs under a seccomp filter of the program's own (Tracer._under_own_filter):

@@ -56,6 +56,7 @@ from systrace_py.engine.decode import (
     read_argv,
 )
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
+from systrace_py.engine.exec_image import GONE, ITSELF
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import PROC_SUPER_MAGIC, Resolved, names_elsewhere
 from systrace_py.engine.seccomp import (
@@ -3527,15 +3528,27 @@ class Tracer:
     @staticmethod
     def _checked_loader(task: Task, loader: tuple[int, int]) -> bool:
         """Whether the ELF interpreter the kernel loaded is the file the decision checked
-        (ExecImage.loader): the kernel resolves PT_INTERP's name again at the load, and a
-        symlink on it another task re-pointed between (exec_interp_swap.c ``link``) had a
-        program the rules refuse run as the interpreter (gap #43).  Read at the exec event,
-        where the new image has run no instruction: the file mapped where it will start
-        (its instruction pointer: the interpreter's entry) -- one PTRACE_GETREGS and a read
-        of /proc/PID/maps, only for an exec whose decision checked its interpreters.
-        Unreadable: not what was checked (a task gone is killed for nothing)."""
+        (ExecImage.loader; the binary itself when the decision read no interpreter): the
+        kernel resolves PT_INTERP's name again at the load, and a symlink on it another task
+        re-pointed between (exec_interp_swap.c ``link``) had a program the rules refuse run
+        as the interpreter (gap #43); and it reads the binary again, which another task may
+        have rewritten in place since to name one (``flip``: review 17).  Read at the exec
+        event, where the new image has run no instruction: the file mapped where it will
+        start (its instruction pointer: the interpreter's entry, or the binary's) -- one
+        PTRACE_GETREGS and one PROCMAP_QUERY (procfs.mapped_file), only for an exec whose
+        decision checked its interpreters.
+        Unreadable: not what was checked (a task gone is killed for nothing).  Both sides are
+        the memory map's identities (procfs.mapped_identity): the binary's, for ITSELF, by
+        mapping /proc/PID/exe (the file the exec event checked first)."""
         try:
-            return procfs.mapped_file(task.tid, pt.getregs(task.tid).rip) == loader
+            found = procfs.mapped_file(task.tid, pt.getregs(task.tid).rip)
+            if loader == ITSELF:
+                exe = os.open(f"/proc/{task.tid}/exe", os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    loader = procfs.mapped_identity(exe) or GONE
+                finally:
+                    os.close(exe)
+            return found is not None and found == loader
         except (OSError, pt.PtraceError):
             return False
 

@@ -180,19 +180,41 @@ def _runs_env(binary: str, script: bool, argument: str | None) -> bool:
 #: GNU env's short options that take no value (coreutils' shortopts "+C:iS:u:v0"): ``-S``
 #: may end a cluster of them
 _ENV_FLAGS = frozenset("iv0")
-_SPLIT_STRING = "--split-string="
+
+#: GNU env's long options (coreutils 9.1, and ``argv0`` of newer ones), each with the short
+#: option it is, or "" -- getopt_long takes any unambiguous prefix of one (``--spli=``)
+_ENV_LONG = {"argv0": "a", "ignore-environment": "i", "null": "0", "unset": "u",
+             "chdir": "C", "default-signal": "", "ignore-signal": "", "block-signal": "",
+             "list-signal-handling": "", "debug": "v", "split-string": "S", "help": "",
+             "version": ""}
+
+
+def _env_long(word: str) -> tuple[str, str | None] | None:
+    """``word`` (``--NAME`` or ``--NAME=VALUE``) as getopt_long reads it: the short option it
+    is ("" for one with none) and its value (None: not given in the word); None when it
+    names no option, or more than one (env then refuses to run)."""
+    name, equals, value = word[2:].partition("=")
+    if name in _ENV_LONG:
+        return _ENV_LONG[name], value if equals else None
+    found = [option for option in _ENV_LONG if option.startswith(name)]
+    if len(found) != 1 or not name:
+        return None
+    return _ENV_LONG[found[0]], value if equals else None
 
 
 def _env_words(argument: str) -> list[str]:
-    """``env``'s arguments from a #! line's one argument, as GNU env's getopt reads it:
-    ``-S`` -- alone, or ending a cluster of options that take no value (``-vS``, ``-iS``:
-    each its own word here) -- or ``--split-string=`` splits the rest into words; any other
-    argument is one word (the command's name, or an option).  A cluster read as one word
+    """``env``'s arguments from one word (a #! line's one argument, or a word of a split
+    string), as GNU env's getopt reads it: ``-S`` -- alone, or ending a cluster of options
+    that take no value (``-vS``, ``-iS``: each its own word here) -- or ``--split-string=``,
+    or an unambiguous prefix of it (``--spli=``: review 17), splits the rest into words; any
+    other word is one word (the command's name, or an option).  A cluster read as one word
     named no command, and the Python env ran was checked for neither HOME nor PATH
     (review 16)."""
-    if argument.startswith(_SPLIT_STRING):
-        return argument[len(_SPLIT_STRING):].split()
-    if argument.startswith("-") and not argument.startswith("--"):
+    if argument.startswith("--"):
+        found = _env_long(argument)
+        if found is not None and found[0] == "S" and found[1] is not None:
+            return found[1].split()
+    elif argument.startswith("-"):
         for at, letter in enumerate(argument[1:], 1):
             if letter == "S":
                 return [f"-{flag}" for flag in argument[1:at]] + argument[at + 1:].split()
@@ -201,17 +223,15 @@ def _env_words(argument: str) -> list[str]:
     return [argument]
 
 
-#: GNU env's long options whose value may be the next word (``--chdir DIR``)
-_ENV_VALUED_LONG = frozenset({"--unset", "--chdir", "--argv0"})
-
-
 def _env_takes_next(word: str) -> bool:
     """Whether env's option ``word`` takes the next word as its value: ``-u``, ``-C``,
-    ``-a`` -- or a cluster they end, ``-vu`` --, and their long spellings without ``=``
-    (``--chdir DIR``: the directory was taken for the command, review 16)."""
-    if word in _ENV_VALUED_LONG:
-        return True
-    if not word.startswith("-") or word.startswith("--"):
+    ``-a`` -- or a cluster they end, ``-vu`` --, and their long spellings (or a prefix of
+    one: ``--ch``) without ``=`` (``--chdir DIR``: the directory was taken for the command,
+    review 16)."""
+    if word.startswith("--"):
+        found = _env_long(word)
+        return found is not None and found[0] in ("u", "C", "a") and found[1] is None
+    if not word.startswith("-"):
         return False
     for at, letter in enumerate(word[1:], 1):
         if letter not in _ENV_FLAGS:
@@ -221,12 +241,21 @@ def _env_takes_next(word: str) -> bool:
 
 def _env_command(argument: str) -> tuple[list[str], str | None, list[str]]:
     """``env``'s #! argument as (its options and assignments, the command, the command's
-    arguments); the command None when there is none (:func:`_env_words`)."""
+    arguments); the command None when there is none (:func:`_env_words`).  A ``-S`` among
+    the words a ``-S`` split splits its own value in place, as env's getopt goes on to read
+    it (``-S -Spython3``: review 17)."""
     words = _env_words(argument)
     at = 0
     while at < len(words):
         word = words[at]
+        if word != "-S" and word.startswith("-"):
+            split = _env_words(word)
+            if split != [word]:
+                words[at:at + 1] = split  # (read again from here: options, then a command)
+                continue
         at += 1
+        if word == "--" and at < len(words):  # (options end: the next word is the command)
+            return words[:at], words[at], words[at + 1:]
         if _env_takes_next(word):
             at += 1  # (its value: a name to unset, a directory)
         elif not word.startswith("-") and "=" not in word:

@@ -214,8 +214,11 @@ def test_the_image_holds_the_identity_of_the_elf_interpreter_its_name_led_to(tmp
     """ExecImage.loader (gap #43): the (device, inode) of the file PT_INTERP's name led to
     when the image was read -- through a symlink, the file it pointed at then, not the
     link's (what the exec event compares with the file the kernel mapped); GONE when the
-    name led to a file no longer there to stat; None with no ELF interpreter (a script
-    alone, a static program)."""
+    name led to a file no longer there to stat, or to none; ITSELF with no ELF interpreter
+    (a static program, a script run by one: the new image starts in the binary, and a file
+    rewritten in place to name an interpreter is not what was read -- review 17); None when
+    read without it (a script alone).  The identity is the memory map's (here, where the
+    file system is not btrfs, ``stat``'s too)."""
     from systrace_py.engine import exec_image as module
 
     hello = Path(__file__).parents[1] / "escape" / "hello.c"
@@ -238,7 +241,11 @@ def test_the_image_holds_the_identity_of_the_elf_interpreter_its_name_led_to(tmp
     static = tmp_path / "static"
     subprocess.run(["gcc", "-O1", "-static", "-o", str(static), str(hello)], check=True,
                    capture_output=True)
-    assert exec_image(str(static), reach).loader is None
+    assert exec_image(str(static), reach).loader == module.ITSELF
+    script = tmp_path / "script"
+    script.write_text(f"#!{static}\n")
+    assert exec_image(str(script), reach).loader == module.ITSELF
+    assert exec_image(str(program), lambda name: None).loader == module.GONE
 
 
 @pytest.mark.parametrize(("name", "runs"), [

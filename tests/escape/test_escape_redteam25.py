@@ -454,7 +454,8 @@ def test_a_home_of_the_callers_is_refused_to_a_python_binary_of_its_own_table(
     assert "the python ran" in granted.stdout and "the .pth" in granted.stdout, granted
 
 
-@pytest.mark.parametrize("line", ["python3", "-vS python3"])
+@pytest.mark.parametrize("line", ["python3", "-vS python3", "--spli=python3",
+                                  "-S -Spython3", "-S --ch ./ python3"])
 def test_a_path_of_the_callers_picks_no_program_for_an_env_scripts_table(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str], line: str) -> None:
     """Gap #40 (found by gap3839, class 4; closed).  ``#!/usr/bin/env python3`` has env look
@@ -466,7 +467,11 @@ def test_a_path_of_the_callers_picks_no_program_for_an_env_scripts_table(
     caller's program runs and reads the secret; with no table for the tool it runs under the
     caller's table (refused: the gain is the table).  ``-vS python3`` (review 16): env's
     ``-S`` in a cluster of its short options (GNU getopt: ``-v``, then ``-S`` with the rest
-    of the argument) was read as no command at all -- no search, no Python: it escaped."""
+    of the argument) was read as no command at all -- no search, no Python: it escaped.
+    Review 17: ``--spli=python3`` (getopt_long takes an unambiguous prefix of a long option:
+    ``--split-string``), ``-S -Spython3`` (a ``-S`` among the words another ``-S`` split)
+    and ``-S --ch ./ python3`` (``--chdir``'s prefix takes the next word) named no command or
+    another one (escaped on 3e95030: ``./`` taken for the command)."""
     program = build("escape/exec_inspect.c")
 
     def setup(scene: Scene) -> tuple[Path, str]:

@@ -114,7 +114,7 @@ def grants_secret(policy_file: Path) -> bool:
     return len(rules) == 2 and "secd/secret.txt" in rules[1]
 
 
-@pytest.mark.parametrize("how", ["forge", "replace"])
+@pytest.mark.parametrize("how", ["forge", "replace", "prepend"])
 def test_a_line_the_program_adds_to_the_log_is_not_learned(build, tmp_path: Path,
                                                            how: str) -> None:
     """``systrace policy learn LOG`` rebuilds the policy of ``-A --log LOG`` from the log's
@@ -128,7 +128,12 @@ def test_a_line_the_program_adds_to_the_log_is_not_learned(build, tmp_path: Path
     a log with lines no run vouches for (exit 2); an honest log still rebuilds the same
     policy.  ``replace``: a whole log of the program's own, with its own digest (nothing in
     it is secret), renamed to the log's name -- what the digest cannot tell; the run says at
-    its end that its log's name no longer leads to its log (before: nothing)."""
+    its end that its log's name no longer leads to its log (before: nothing).  ``prepend``
+    (review 17): the same made-up run written in place before the run's own lines (the log
+    read, cut and written again: the same file at the same name) -- every run vouched for
+    its lines and policy learn granted the read (exit 0 on 3e95030); now a run's start says
+    where it was written and after which line (``at``, ``after``), and the moved run is
+    refused."""
     program = build("escape/log_forge.c")
     scene = Scene.make(tmp_path)
     log, learned, rebuilt = scene.work / "run.jsonl", scene.work / "p.toml", tmp_path / "r.toml"
@@ -161,7 +166,7 @@ def test_a_line_the_program_adds_to_the_log_is_not_learned(build, tmp_path: Path
     assert not grants_secret(rebuilt)  # (the honest run's, not rewritten)
 
 
-@pytest.mark.parametrize("how", ["replace", "unended", "link"])
+@pytest.mark.parametrize("how", ["replace", "unended", "link", "blank", "long"])
 def test_a_log_the_program_put_at_the_logs_name_is_not_learned(build, tmp_path: Path,
                                                                how: str) -> None:
     """log_forge.c during ``-A --log LOG``: LOG is now a log of the program's own, a start,
@@ -171,7 +176,14 @@ def test_a_log_the_program_put_at_the_logs_name_is_not_learned(build, tmp_path: 
     over LOG (``link``).  ``policy learn LOG`` granted the read (gap #42).  Now the run, at
     its end (no process of the tree left to change the name), finds that LOG no longer leads
     to its file, says so, and appends a ``disowned`` record to the log there; policy learn
-    refuses a log with one (exit 2)."""
+    refuses a log with one (exit 2).  Review 17: ``blank``, the made-up log's first line
+    empty, and ``long``, its start record longer than 64 KiB -- the run looked for a start
+    record in the first 64 KiB of the first line (audit._a_log), found none, wrote no
+    ``disowned`` record and said only "do not learn from it", while policy learn skips empty
+    lines and reads a line whole: it learned the read (exit 0 on 3e95030).  Now both ask one
+    question of the first line (audit.begins_a_log, up to 16 MiB): the long one is marked,
+    and a file the run does not mark begins no log -- policy learn refuses it as such
+    (exit 2)."""
     program = build("escape/log_forge.c")
     scene = Scene.make(tmp_path)
     log, learned, rebuilt = scene.work / "run.jsonl", scene.work / "p.toml", tmp_path / "r.toml"
@@ -180,7 +192,9 @@ def test_a_log_the_program_put_at_the_logs_name_is_not_learned(build, tmp_path: 
     first = subprocess.run(run, capture_output=True, text=True, cwd=scene.work,
                            env=scene_env(scene), timeout=120, check=False)
     assert "FORGED" in first.stdout, first
-    assert "policy learn refuses it" in first.stderr, first
+    # (a file that begins no log is not written to: the run says only what it knows)
+    said = "do not learn from it" if how == "blank" else "policy learn refuses it"
+    assert said in first.stderr, first
     again = subprocess.run([*SYSTRACE, "policy", "learn", str(log), "-o", str(rebuilt)],
                            capture_output=True, text=True, cwd=scene.work,
                            env=scene_env(scene), timeout=120, check=False)

@@ -78,6 +78,14 @@ def test_a_python_is_known_by_its_binarys_name(path: str, python: bool) -> None:
     ("/usr/bin/env", "-uS python3", True, None, None),  # (-u's value: "S python3")
     ("/usr/bin/env", "-S --chdir /tmp python3", True, None, frozenset()),  # (its value next)
     ("/usr/bin/env", "-S --unset X -vu Y python3 -s", True, None, {"s"}),
+    # a long option's unambiguous prefix, and a -S among the words a -S split (review 17)
+    ("/usr/bin/env", "--spli=python3 -s", True, None, {"s"}),
+    ("/usr/bin/env", "--s=python3", True, None, frozenset()),
+    ("/usr/bin/env", "-S -Spython3 -I", True, None, {"I"}),
+    ("/usr/bin/env", "-S -vSpython3 -s", True, None, {"s"}),
+    ("/usr/bin/env", "-S --ch /tmp python3 -s", True, None, {"s"}),  # (--chdir's value)
+    ("/usr/bin/env", "-S --un=X --a N python3", True, None, frozenset()),
+    ("/usr/bin/env", "-S -u -Spython3 bash", True, None, None),  # (-u's value: no split)
     ("/usr/bin/bash", "-e", True, None, None),
     ("/usr/bin/env", None, False, ["env", "python3"], None),  # (a binary exec'd: env's own)
 ])
@@ -133,6 +141,10 @@ def test_a_path_is_moved_as_a_home_is() -> None:
     ("/usr/bin/env", "-iS python3", True, False),
     ("/usr/bin/env", "--split-string=python3", True, True),
     ("/usr/bin/env", "-S --chdir /tmp python3", True, True),
+    ("/usr/bin/env", "--spli=python3", True, True),        # (review 17: a prefix of it)
+    ("/usr/bin/env", "-S -Spython3", True, True),
+    ("/usr/bin/env", "-S --ch /tmp python3", True, True),
+    ("/usr/bin/env", "-S -- -x", True, True),              # (after --: the command)
     ("/usr/bin/env", "-S -", True, False),
     ("/usr/bin/env", "-S FOO=1", True, False),             # no command
     ("/usr/bin/env", None, True, False),                   # "#!/usr/bin/env": no argument

@@ -9,10 +9,14 @@ Each test runs systrace itself (or its save) and watches the link's target with 
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import json
 import os
 import struct
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from conftest import PYTHON, systrace_env
 
@@ -153,12 +157,17 @@ def test_a_fifo_log_with_its_reader_gets_the_records(tmp_path: Path) -> None:
     assert data.startswith(b"{") and data.endswith(b"\n"), data[:200]
 
 
-def test_a_logs_lines_are_vouched_for_by_their_runs_end_record(tmp_path: Path) -> None:
+def test_a_logs_lines_are_vouched_for_by_their_runs_end_record(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Red team 29 (tests/escape/log_forge.c): the traced program may write its log, so
     ``policy learn`` reads only lines a run vouches for -- its ``end`` record's digest of
     the lines it wrote.  A line added inside a run, one outside any run, another run's
-    interleaved, and a forged ``end`` are told; a run with no ``end`` (killed, an older
-    log) is only unended."""
+    interleaved, and a forged ``end`` are told; so is a run whose ``start`` says it ends so
+    (``ends``) with no ``end`` -- it failed or was killed: a traced program may add its lines
+    and then make the run's next write fail (review 17: it was only unended, learned with a
+    warning); a run of an older log (no ``ends``) is only unended.  And a run's start says
+    where it was written and after which line (``at``, ``after``): a whole run made up and
+    written before it, vouched by its own digest, moves it (review 17)."""
     from systrace_py.audit import AuditLog, _LogFile, run_segments
 
     path = tmp_path / "run.jsonl"
@@ -171,14 +180,39 @@ def test_a_logs_lines_are_vouched_for_by_their_runs_end_record(tmp_path: Path) -
     honest = path.read_bytes().split(b"\n")
     assert len(honest) == 7 and run_segments(honest) == ([], [], [])
     added = b'{"event":"syscall","result":"permitted"}'
-    assert run_segments([*honest[:1], added, *honest[1:]]) == ([(1, 4)], [], [])
-    assert run_segments([added, *honest]) == ([(1, 1)], [], [])
+    # (a line put in moves every later run's start: each says where it was written)
+    assert run_segments([*honest[:1], added, *honest[1:]]) == ([(1, 4), (5, 7)], [], [])
+    assert run_segments([added, *honest]) == ([(1, 1), (2, 4), (5, 7)], [], [])
     assert run_segments([*honest[:-1], added, b""]) == ([(7, 7)], [], [])
     interleaved = [honest[0], honest[3], honest[1], honest[4], honest[2], honest[5], b""]
     assert run_segments(interleaved)[0]
     forged_end = [*honest[:2], added, b'{"event":"end","digest":"00"}', *honest[3:]]
     assert run_segments(forged_end)[0][0] == (1, 4)
-    assert run_segments([*honest[:2], b""]) == ([], [(1, 3)], [])  # (killed: no end)
-    assert run_segments([*honest[:2], b'{"event":"exi']) == ([], [(1, 3)], [])  # (cut short)
+    assert b'"ends":"sha256"' in honest[0]
+    assert run_segments([*honest[:2], b""]) == ([(1, 3)], [], [])  # (killed: no end)
+    assert run_segments([*honest[:2], b'{"event":"exi']) == ([(1, 3)], [], [])  # (cut short)
+    assert run_segments([*honest[:2], added, *honest[3:]])[0][0] == (1, 3)  # (failed, added)
+    start = json.loads(honest[0])
+    for key in ("ends", "at", "after"):
+        del start[key]
+    older = [json.dumps(start, separators=(",", ":")).encode(), honest[1]]
+    assert run_segments([*older, b""]) == ([], [(1, 3)], [])  # (an older log: no end)
+    assert run_segments([*older, b'{"event":"exi']) == ([], [(1, 3)], [])  # (cut short)
+    assert run_segments([*older, *honest]) == ([(3, 5), (6, 8)], [(1, 2)], [])  # (moved)
+    # a whole run made up, its own digest, written in place before the run's lines (review
+    # 17, log_forge.c prepend): it vouches for itself, but the run's start is moved
+    made = [b'{"event":"start"}', added]
+    made.append(b'{"event":"end","digest":"%s"}'
+                % hashlib.sha256(b"".join(line + b"\n" for line in made)).hexdigest().encode())
+    assert run_segments([*made, *honest]) == ([(4, 6), (7, 9)], [], [])
+    assert run_segments([*made[:2], *honest]) == ([(3, 5), (6, 8)], [(1, 2)], [])
+    # (a first line that begins no log, as a run asks before it marks a file -- review 17)
+    assert run_segments([b"", *honest])[0][0] == (1, 1)
+    assert run_segments([b" ", *honest[:2], b""]) == ([(1, 1), (2, 4)], [], [])
+    from systrace_py import audit
+
+    monkeypatch.setattr(audit, "_FIRST_LINE_MAX", len(honest[0]) - 1)
+    assert run_segments(honest) == ([(1, 1)], [], [])
+    monkeypatch.undo()
     disowned = b'{"event":"disowned","tracer":1}'  # (a later run's word on this file)
     assert run_segments([*honest[:-1], disowned, b""]) == ([(7, 7)], [], [7])
