@@ -432,6 +432,8 @@ _PURPOSES = {
              "FIOSETOWN/SIOCSPGRP make the tracer a socket's owner (a signal to systrace)",
     "setsockopt": "a source route would send packets to an address no rule looked at",
     "prctl": "PR_SET_MM and undumpable processes would hide memory from the tracer",
+    "request_key": "callout data would have the kernel run its key helper, as root and "
+                   "outside the trace, with the program's arguments",
 }
 _SCRATCH = "the tracer's scratch area, where checked arguments are held"
 _TRACER = "the tracer itself (a signal to systrace)"
