@@ -1,0 +1,73 @@
+"""Red team 32: an outsider where two mechanisms meet -- here the run's log, which the program
+may write, and what ``policy learn`` trusts in it (issue 11).
+
+Each attack has a native control (the technique works without systrace) and a run under
+systrace that must not escape (docs/security.md, "Red team 32")."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from escape_lib import SYSTRACE, Scene, attack, require_real, scene_env
+
+
+def grants_secret(policy_file: Path) -> bool:
+    """Whether a learned policy has a rule naming the scene's secret (its description, the
+    learning run's command line, names it anyway)."""
+    rules = policy_file.read_text().split("\n[[rule]]", 1)
+    return len(rules) == 2 and "secd/secret.txt" in rules[1]
+
+
+@pytest.mark.parametrize("how", ["prepend", "earlier"])
+def test_a_run_made_up_inside_the_logs_own_file_is_not_learned(build, tmp_path: Path,
+                                                                how: str) -> None:
+    """log_shift.c during ``-A --log LOG``: a made-up run -- a start, an observation of
+    reading the secret, an end with the digest of its lines (nothing in a digest is secret)
+    -- written into LOG itself, the same file under the same name: ``prepend`` in front of
+    every byte the tracer had written (which then follow it, so the tracer's end still
+    vouches for its lines), ``earlier`` in place of a run LOG held before this one began, at
+    the same length.  ``policy learn LOG`` learned the made-up run (red team 29's end digest
+    vouches for a run's lines, not for where they are nor what precedes them; gap #42's close
+    looks at the name only) and granted the read: the next run under the rebuilt policy read
+    the secret (ESCAPED before, with no warning).  Control: natively the program rewrites a
+    log so and reads the secret.  Now the run, at its end, checks that its file is what it
+    was when opened plus exactly what the run wrote; else it says so and appends a
+    ``disowned`` record, and policy learn refuses the file (exit 2)."""
+    program = build("escape/log_shift.c")
+    scene = Scene.make(tmp_path)
+    log, learned, rebuilt = scene.work / "run.jsonl", scene.work / "p.toml", tmp_path / "r.toml"
+
+    def systrace(*args: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*SYSTRACE, *(str(a) for a in args)], capture_output=True,
+                              text=True, cwd=scene.work, env=scene_env(scene), timeout=120,
+                              check=False)
+
+    # an honest log: one run of the program, which policy learn takes as it is
+    honest = systrace("-A", "--log", log, "-o", learned, "--", program, "read", scene.work)
+    assert honest.returncode == 0 and "changed" not in honest.stderr, honest
+    assert systrace("policy", "learn", log, "-o", rebuilt).returncode == 0
+    assert rebuilt.read_text() == learned.read_text()
+    # control: natively the program rewrites such a log so, and reads the secret
+    control = attack(program, how, log, scene.secret, policy_text=None, scene=scene)
+    assert "FORGED" in control.stdout, control
+    require_real(attack(program, "read", scene.secret, policy_text=None, scene=scene))
+    log.unlink()
+    if how == "earlier":  # (a log that holds an earlier run when this one begins)
+        assert systrace("-A", "--log", log, "-o", learned, "--", program, "read",
+                        scene.work).returncode == 0
+    first = systrace("-A", "--log", log, "-o", learned, "--", program, how, log, scene.secret)
+    assert "FORGED" in first.stdout and first.returncode == 0, first
+    assert not grants_secret(learned)  # (the run itself never read it)
+    again = systrace("policy", "learn", log, "-o", rebuilt)
+    assert again.returncode == 2 and "nothing is learned from this log" in again.stderr, again
+    assert f"--log {log}: the file was changed" in first.stderr, first
+    assert not rebuilt.exists() or not grants_secret(rebuilt)
+    rebuilt.unlink(missing_ok=True)
+    # the same run after a log that was left alone is still learned from (no false alarm)
+    log.unlink()
+    for _ in range(2):
+        plain = systrace("-A", "--log", log, "-o", learned, "--", program, "read", scene.work)
+        assert plain.returncode == 0 and "changed" not in plain.stderr, plain
+    assert systrace("policy", "learn", log, "-o", rebuilt).returncode == 0
