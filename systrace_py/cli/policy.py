@@ -148,17 +148,17 @@ def read_log(path: str, vouched: bool = False) -> Iterator[dict[str, Any]]:
     lines = data.split(b"\n")
     if vouched:
         forged, unended, disowned = run_segments(lines)
-        if disowned:
-            raise LogError(f"{path}:{disowned[0]}: a run of systrace found at its end that this "
-                           "file had been put at its log's name while it ran (it is not that "
-                           "run's log: a traced program may have made it): nothing is learned "
-                           "from this log")
         if forged:
             first, last = forged[0]
             where = f"{first}" if first == last else f"{first}-{last}"
             raise LogError(f"{path}:{where}: lines no run of systrace vouches for (a traced "
                            "program may write its log, or two runs wrote it at once): "
                            "nothing is learned from this log")
+        if disowned:
+            raise LogError(f"{path}:{disowned[0]}: a run of systrace found at its end that this "
+                           "file had been put at its log's name, or changed where the run did "
+                           "not write, while it ran (a traced program may have made up what "
+                           "it says): nothing is learned from this log")
         for first, last in unended:
             say(f"{path}:{first}-{last}: a run that did not end its log (killed, or logged "
                 "by an older systrace): nothing vouches that a traced program did not write "

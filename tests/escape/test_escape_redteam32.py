@@ -6,11 +6,17 @@ systrace that must not escape (docs/security.md, "Red team 32")."""
 
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 from escape_lib import SYSTRACE, Scene, attack, require_real, scene_env
+
+from conftest import UNPRIVILEGED_USER
 
 
 def grants_secret(policy_file: Path) -> bool:
@@ -71,3 +77,49 @@ def test_a_run_made_up_inside_the_logs_own_file_is_not_learned(build, tmp_path: 
         plain = systrace("-A", "--log", log, "-o", learned, "--", program, "read", scene.work)
         assert plain.returncode == 0 and "changed" not in plain.stderr, plain
     assert systrace("policy", "learn", log, "-o", rebuilt).returncode == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="dropping to an unprivileged user needs root and setpriv")
+@pytest.mark.parametrize("how", ["prepend", "earlier"])
+def test_an_unprivileged_users_log_rewritten_in_place_is_not_learned(build, how: str) -> None:
+    """The same as an unprivileged user (the tracer without CAP_DAC_OVERRIDE), the earlier
+    log left unreadable to its owner (0200) by a program of an earlier run (the program
+    makes it 0600 again to rewrite it): the tracer reads what it held when it opens it (its
+    owner gives itself read permission for that one open, the mode put back), and refuses
+    the rewritten file at the end."""
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    work = Path(tempfile.mkdtemp(prefix="rt32-shift-", dir="/tmp"))
+    try:
+        os.chmod(work, 0o755)
+        program = work / "log_shift"
+        shutil.copy(build("escape/log_shift.c"), program)
+        secret = work / "secd" / "secret.txt"
+        secret.parent.mkdir()
+        secret.write_text("S3CR3T-7f1d9a42-do-not-leak\n")
+        for path in (work, secret.parent, secret):
+            os.chown(path, user.pw_uid, user.pw_gid)
+        drop = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}",
+                "--clear-groups", "--"]
+        env = {**scene_env(None), "HOME": str(work), "TMPDIR": str(work)}
+        log, rebuilt = work / "run.jsonl", work / "r.toml"
+
+        def systrace(*args: object) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([*drop, *SYSTRACE, *(str(a) for a in args)],
+                                  capture_output=True, text=True, cwd=work, env=env,
+                                  timeout=120, check=False)
+
+        if how == "earlier":
+            assert systrace("-A", "--log", log, "-o", work / "p.toml", "--", program, "read",
+                            work).returncode == 0
+            log.chmod(0o200)
+        first = systrace("-A", "--log", log, "-o", work / "p.toml", "--", program, how, log,
+                         secret)
+        assert "FORGED" in first.stdout, first
+        assert f"--log {log}: the file was changed" in first.stderr, first
+        again = systrace("policy", "learn", log, "-o", rebuilt)
+        assert again.returncode == 2 and "nothing is learned from this log" in again.stderr, \
+            again
+        assert not rebuilt.exists()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
