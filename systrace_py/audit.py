@@ -472,7 +472,8 @@ class AuditLog:
         if changed:
             marked = self.file.mark(data)
             say(f"--log {self.file.path}: the file was changed while this run logged to it, "
-                "where the run did not write (a traced program may have made up a run in it)"
+                "where the run did not write (a traced program may have made up a run in it, "
+                "or another run logged to it at the same time)"
                 + (": policy learn refuses it" if marked else " -- do not learn from it"))
             return
         marked = self.file.disown(data)
