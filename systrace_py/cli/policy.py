@@ -162,7 +162,8 @@ def read_log(path: str, vouched: bool = False) -> Iterator[dict[str, Any]]:
         for first, last in unended:
             say(f"{path}:{first}-{last}: a run that did not end its log (killed, or logged "
                 "by an older systrace): nothing vouches that a traced program did not write "
-                "lines of it -- review what is learned")
+                "lines of it, nor rewrite the lines before it (its run could not check the "
+                "file at its end) -- review what is learned")
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
             continue
