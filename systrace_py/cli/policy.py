@@ -148,6 +148,9 @@ def read_log(path: str, vouched: bool = False) -> Iterator[dict[str, Any]]:
     lines = data.split(b"\n")
     if vouched:
         forged, unended, disowned = run_segments(lines)
+        # (a disowning record follows its run's end: outside any run, and no forgery)
+        forged = [(first, last) for first, last in forged
+                  if not (first == last and first in disowned)]
         if forged:
             first, last = forged[0]
             where = f"{first}" if first == last else f"{first}-{last}"

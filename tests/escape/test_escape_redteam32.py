@@ -68,6 +68,7 @@ def test_a_run_made_up_inside_the_logs_own_file_is_not_learned(build, tmp_path: 
     assert not grants_secret(learned)  # (the run itself never read it)
     again = systrace("policy", "learn", log, "-o", rebuilt)
     assert again.returncode == 2 and "nothing is learned from this log" in again.stderr, again
+    assert "a run of systrace found at its end" in again.stderr, again  # (its record named)
     assert f"--log {log}: the file was changed" in first.stderr, first
     assert not rebuilt.exists() or not grants_secret(rebuilt)
     rebuilt.unlink(missing_ok=True)
