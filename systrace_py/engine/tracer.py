@@ -1476,8 +1476,10 @@ class Tracer:
                 continue
             try:
                 fd = os.open(where, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
-            except OSError:
+            except (FileNotFoundError, NotADirectoryError):
                 continue
+            except OSError:  # (cannot tell -- the tracer out of descriptors: red team 32)
+                return errno.EPERM, "a file that may be of a /proc, shown under another name"
             try:
                 if pt.fs_type(fd) == PROC_SUPER_MAGIC:
                     return errno.EPERM, "a /proc file shown under another name"
@@ -2291,12 +2293,14 @@ class Tracer:
             return False
         try:
             fd = os.open(resolved.path, os.O_PATH | os.O_CLOEXEC | os.O_NOFOLLOW)
-        except OSError:
+        except (FileNotFoundError, NotADirectoryError):
             return False
+        except OSError:
+            return True  # cannot tell (the tracer out of descriptors: red team 32): frozen
         try:
             return pt.fs_type(fd) in _LOCAL_FS
         except OSError:
-            return False
+            return True
         finally:
             os.close(fd)
 
