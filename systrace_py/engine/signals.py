@@ -18,10 +18,11 @@ routes lead there:
   the kernel would have returned.
 * ``kill(-1, sig)``: every process the caller may signal -- handled in the same way.
 
-Only signals that would end the tracer are taken over: those whose disposition in the tracer is
-the default and whose default is to terminate (SIGKILL always).  The others reach it as they
-would reach any member of the group: SIGTSTP stops it with its job, SIGTERM and SIGHUP are
-passed on to the command, SIGINT is ignored (see cli._hold_signals).
+Signals that would end the tracer are taken over -- those whose disposition in the tracer is
+the default and whose default is to terminate (SIGKILL always) --, and so are those it handles
+itself (:func:`handled_by_tracer`: SIGINT, SIGTERM, SIGHUP -- under ``--attach`` SIGINT and
+SIGTERM detach the tree, which would then run untraced: red team 32).  The others reach it as
+they would reach any member of the group: SIGTSTP stops it with its job.
 
 **Pid namespaces.**  A caller in a pid namespace of its own (CLONE_NEWPID) names processes by
 that namespace's numbers, in which the tracer has none: no pid it gives, no -pgid, and not
@@ -355,6 +356,21 @@ def would_end_tracer(sig: int) -> bool:
     return handler in (signal.SIG_DFL, None)
 
 
+def handled_by_tracer(sig: int) -> bool:
+    """Whether the tracer runs a handler of its own for ``sig`` (a Python one), a signal
+    whose default would end it: what then happens is the tracer's doing, and under
+    ``--attach`` SIGINT and SIGTERM detach the tree (Session.attach), which then runs
+    untraced -- ``kill(-1, SIGINT)`` from an attached program let it go (red team 32,
+    tests/escape/sig_limit.c ``group``).  Natively there is no tracer for such a signal to reach."""
+    if sig in _NOT_FATAL_BY_DEFAULT or sig == signal.SIGKILL:
+        return False
+    try:
+        handler = signal.getsignal(sig)
+    except (ValueError, OSError):
+        return False
+    return callable(handler)
+
+
 def signal_group(caller_tid: int, caller_pid: int, target: int, sig: int) -> int | None:
     """Do kill(target, sig) for the caller when ``target`` (0, -pgid or -1) reaches the tracer
     and the signal would end it: every other process it would reach gets the signal.  The
@@ -368,7 +384,7 @@ def signal_group(caller_tid: int, caller_pid: int, target: int, sig: int) -> int
         return None  # -pgid or -1 of its own pid namespace, which the tracer is not in
     caller = _Credentials.of(caller_tid)
     me = os.getpid()
-    if caller is None or not would_end_tracer(sig) or \
+    if caller is None or not (would_end_tracer(sig) or handled_by_tracer(sig)) or \
             not caller.may_signal(_Credentials.of(me), sig):
         return None  # gone; harmless to us; or the kernel would not signal the tracer anyway
     group = None if target == -1 else caller.pgrp if target == 0 else -target

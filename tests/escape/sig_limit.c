@@ -18,6 +18,16 @@
  *   sig_limit attach SECRET  prints "ready PID", waits to be traced, then as probe, and where
  *                            it gets through sends SIGINT: ESCAPED when SECRET is then read
  *   sig_limit read SECRET    reads SECRET: ESCAPED when it holds the secret
+ *
+ * The same class without the limit: the tracer took over a signal to a group that holds it
+ * (kill(0), kill(-pgid), kill(-1): signals.signal_group) only when the signal would end it;
+ * SIGINT, which under --attach the tracer handles by detaching, went to it through
+ * kill(-1, SIGINT).  (Run as a uid of its own: kill(-1) reaches every process of the uid.)
+ *
+ *   sig_limit group-control  natively: kill(-1, SIGINT) ends a child of the same uid that
+ *                            waits: ESCAPED
+ *   sig_limit group SECRET   prints "ready PID", waits to be traced, kill(-1, SIGINT):
+ *                            ESCAPED when SECRET is then read
  */
 #include "attack.h"
 #include <sys/resource.h>
@@ -115,6 +125,44 @@ int main(int argc, char **argv) {
             escaped("read the secret %s, untraced (TracerPid %d)", argv[2], tracer_pid());
         blocked("%s is no secret", argv[2]);
     }
+    if (argc == 2 && strcmp(argv[1], "group-control") == 0) {
+        pid_t child = fork();
+        if (child == 0) {
+            for (;;)
+                pause();
+        }
+        usleep(100000);
+        signal(SIGINT, SIG_IGN);  /* (kill(-1) spares the caller anyway) */
+        if (kill(-1, SIGINT) < 0)
+            blocked("kill(-1): %s", ename(errno));
+        int status;
+        waitpid(child, &status, 0);
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT)
+            escaped("kill(-1, SIGINT) reached another process of the uid's");
+        blocked("the child ended otherwise (status %#x)", status);
+    }
+    if (argc == 3 && strcmp(argv[1], "group") == 0) {
+        printf("ready %d\n", (int)getpid());
+        fflush(stdout);
+        pid_t tracer = 0;
+        for (int i = 0; i < 3000 && (tracer = tracer_pid()) == 0; i++)
+            usleep(10000);
+        if (tracer <= 0)
+            blocked("never traced");
+        usleep(200000);  /* (the attach settled) */
+        signal(SIGINT, SIG_IGN);
+        if (kill(-1, SIGINT) < 0)
+            blocked("kill(-1, SIGINT): %s", ename(errno));
+        note("kill(-1, SIGINT) sent, traced by %d", tracer);
+        for (int i = 0; i < 300 && tracer_pid() != 0; i++)
+            usleep(10000);
+        int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            blocked("open %s: %s (traced by %d)", argv[2], ename(errno), tracer_pid());
+        if (is_secret_fd(fd))
+            escaped("read the secret %s, untraced (TracerPid %d)", argv[2], tracer_pid());
+        blocked("%s is no secret", argv[2]);
+    }
     if (argc == 3 && strcmp(argv[1], "read") == 0) {
         int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -123,5 +171,5 @@ int main(int argc, char **argv) {
             escaped("read the secret %s", argv[2]);
         blocked("%s is no secret", argv[2]);
     }
-    usage("sig_limit control | probe | attach SECRET | read SECRET");
+    usage("sig_limit control | probe | attach SECRET | group-control | group SECRET | read SECRET");
 }

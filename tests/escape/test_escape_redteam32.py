@@ -195,3 +195,65 @@ def test_an_attached_program_does_not_detach_itself_through_its_tracers_limit(
                 process.wait()
     assert "ESCAPED" not in out, (out, err)
     assert "BLOCKED" in out or target.returncode == -9, (out, target.returncode, err)
+
+
+#: a uid of its own for kill(-1): it reaches every process of the caller's uid, and no other
+#: process (another test's, the user's) may run as this one
+GROUP_UID = 61032
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="a uid of its own needs root and setpriv")
+def test_an_attached_program_does_not_detach_itself_by_signalling_every_process(build) -> None:
+    """sig_limit.c ``group`` under ``systrace --attach``: the tracer took over a signal to a
+    group that holds it (kill(0), kill(-pgid), kill(-1): signals.signal_group) only when the
+    signal would end it, and SIGINT -- which the attaching tracer handles, by detaching --
+    went to it: ``kill(-1, SIGINT)`` let the program go, and it read the secret its policy
+    refused (ESCAPED before).  Control: natively kill(-1, SIGINT) ends another process of the
+    uid, and the program reads the secret.  Now a signal the tracer handles itself is taken
+    over too: every other process the call reaches gets it, the tracer does not (as natively,
+    where there is no tracer).  Run as a uid of its own: kill(-1) reaches all its processes."""
+    if subprocess.run(["pgrep", "-u", str(GROUP_UID)], capture_output=True).returncode == 0:
+        pytest.skip(f"uid {GROUP_UID} has processes: kill(-1) would reach them")
+    work = Path(tempfile.mkdtemp(prefix="rt32-group-", dir="/tmp"))
+    try:
+        os.chmod(work, 0o755)
+        program = work / "sig_limit"
+        shutil.copy(build("escape/sig_limit.c"), program)
+        secret = work / "secd" / "secret.txt"
+        secret.parent.mkdir()
+        secret.write_text("S3CR3T-7f1d9a42-do-not-leak\n")
+        policy_file = work / "attach.toml"
+        policy_file.write_text(policy(never("fsread", path=f"{secret.parent}/**")))
+        for path in (work, secret.parent, secret, policy_file, program):
+            os.chown(path, GROUP_UID, GROUP_UID)
+        drop = ["setpriv", f"--reuid={GROUP_UID}", f"--regid={GROUP_UID}", "--clear-groups",
+                "--"]
+        env = {**scene_env(None), "HOME": str(work), "TMPDIR": str(work)}
+        for args in (["group-control"], ["read", str(secret)]):
+            control = subprocess.run([*drop, str(program), *args], capture_output=True,
+                                     text=True, env=env, cwd=work, timeout=HANG, check=False)
+            assert "ESCAPED" in control.stdout, control
+        target = subprocess.Popen([*drop, str(program), "group", str(secret)],
+                                  stdout=subprocess.PIPE, text=True, env=env,
+                                  start_new_session=True, cwd=work)
+        tracer = None
+        try:
+            assert target.stdout is not None
+            ready = target.stdout.readline()
+            assert ready.startswith("ready"), ready
+            tracer = subprocess.Popen([*drop, *SYSTRACE, "--attach", ready.split()[1], "-p",
+                                       str(policy_file)], stderr=subprocess.PIPE, text=True,
+                                      env=env, start_new_session=True, cwd=work)
+            out, _ = target.communicate(timeout=HANG)
+            _, err = tracer.communicate(timeout=HANG)
+        finally:
+            for process in (target, tracer):
+                if process is not None and process.poll() is None:
+                    process.kill()
+                    process.wait()
+        assert "ESCAPED" not in out, (out, err)
+        assert "BLOCKED" in out, (out, target.returncode, err)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
