@@ -140,6 +140,35 @@ def pidfd_aims_at_tracer(caller_tid: int, fd: int) -> bool:
     return _proc_directory_of_tracer(f"/proc/{caller_tid}/fd/{fd}", tids)
 
 
+#: pidfd_send_signal's flag that sends to the process group whose id is the pidfd's pid
+PIDFD_SIGNAL_PROCESS_GROUP = 0x4
+
+
+def pidfd_group_holds_tracer(caller_tid: int, fd: int, flags: int, sig: int) -> bool:
+    """Whether pidfd_send_signal with PIDFD_SIGNAL_PROCESS_GROUP -- the process group whose
+    id is the pidfd's pid, not that process -- may reach the tracer's group with a signal
+    that would end it or that it handles (:func:`handled_by_tracer`): a pidfd of the group's
+    leader (the shell that started ``systrace --attach``) sent SIGINT to the attaching
+    tracer, which detached the tree (red team 32, sig_limit.c ``pgroup``).  What cannot be
+    told (a /proc directory as the pidfd, a process gone or outside our pid namespace, its
+    fdinfo unreadable) may."""
+    if not flags & PIDFD_SIGNAL_PROCESS_GROUP or not 0 < sig < signal.NSIG:
+        return False
+    if not (would_end_tracer(sig) or handled_by_tracer(sig)):
+        return False
+    try:
+        info = procfs.read(f"/proc/{caller_tid}/fdinfo/{fd}")
+    except FileNotFoundError:
+        return False  # no such descriptor: the kernel says EBADF
+    except OSError:
+        return True
+    for line in info.splitlines():
+        if line.startswith(b"Pid:"):
+            pid = _int_or_none(line[4:].strip())
+            return pid is None or pid <= 0 or pid == os.getpgrp()
+    return True
+
+
 def _proc_directory_of_tracer(link: str, tids: set[int]) -> bool:
     """Whether the descriptor behind ``link`` is a /proc/PID directory (of any procfs) of one
     of the tracer's tasks -- told by that task's start time, which every pid namespace's

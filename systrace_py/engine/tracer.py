@@ -1616,6 +1616,10 @@ class Tracer:
         if guard.check == "pidfd_target":
             if signals.pidfd_aims_at_tracer(call.tid, target & 0xFFFFFFFF):
                 return errno.EPERM, "a signal to the tracer"
+            if signals.pidfd_group_holds_tracer(call.tid, signals.int32(target),
+                                                call.args[3] & 0xFFFFFFFF,
+                                                signals.int32(call.args[1])):
+                return errno.EPERM, "a signal to the tracer's process group"
             return None
         if guard.check == "task_target":
             if signals.aims_at_tracer(signals.int32(target), call.tid):

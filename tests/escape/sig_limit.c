@@ -28,6 +28,15 @@
  *                            waits: ESCAPED
  *   sig_limit group SECRET   prints "ready PID", waits to be traced, kill(-1, SIGINT):
  *                            ESCAPED when SECRET is then read
+ *
+ * And pidfd_send_signal with PIDFD_SIGNAL_PROCESS_GROUP: it signals the process group whose
+ * id is the pidfd's pid.  The guard asked only whether the pidfd was the tracer's; a pidfd of
+ * the leader of the tracer's group (a shell that started systrace --attach) sent the group --
+ * the tracer in it -- SIGINT.
+ *
+ *   sig_limit pgroup SECRET  prints "ready PID", waits to be traced, sends SIGINT to the
+ *                            tracer's process group through a pidfd of its leader: ESCAPED
+ *                            when SECRET is then read
  */
 #include "attack.h"
 #include <sys/resource.h>
@@ -163,6 +172,31 @@ int main(int argc, char **argv) {
             escaped("read the secret %s, untraced (TracerPid %d)", argv[2], tracer_pid());
         blocked("%s is no secret", argv[2]);
     }
+    if (argc == 3 && strcmp(argv[1], "pgroup") == 0) {
+        printf("ready %d\n", (int)getpid());
+        fflush(stdout);
+        pid_t tracer = 0;
+        for (int i = 0; i < 3000 && (tracer = tracer_pid()) == 0; i++)
+            usleep(10000);
+        if (tracer <= 0)
+            blocked("never traced");
+        usleep(200000);  /* (the attach settled) */
+        pid_t group = getpgid(tracer);
+        int leader = (int)syscall(SYS_pidfd_open, group, 0);
+        if (leader < 0)
+            blocked("pidfd_open of the group's leader %d: %s", group, ename(errno));
+        if (syscall(SYS_pidfd_send_signal, leader, SIGINT, NULL, 0x4 /* PROCESS_GROUP */) < 0)
+            blocked("SIGINT to the group %d: %s", group, ename(errno));
+        note("SIGINT sent to the tracer's process group %d, traced by %d", group, tracer);
+        for (int i = 0; i < 300 && tracer_pid() != 0; i++)
+            usleep(10000);
+        int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            blocked("open %s: %s (traced by %d)", argv[2], ename(errno), tracer_pid());
+        if (is_secret_fd(fd))
+            escaped("read the secret %s, untraced (TracerPid %d)", argv[2], tracer_pid());
+        blocked("%s is no secret", argv[2]);
+    }
     if (argc == 3 && strcmp(argv[1], "read") == 0) {
         int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -171,5 +205,5 @@ int main(int argc, char **argv) {
             escaped("read the secret %s", argv[2]);
         blocked("%s is no secret", argv[2]);
     }
-    usage("sig_limit control | probe | attach SECRET | group-control | group SECRET | read SECRET");
+    usage("sig_limit control | probe | attach SECRET | group-control | group SECRET | pgroup SECRET | read SECRET");
 }

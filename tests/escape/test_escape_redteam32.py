@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pwd
 import select
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -257,3 +258,42 @@ def test_an_attached_program_does_not_detach_itself_by_signalling_every_process(
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
+
+
+def test_an_attached_program_does_not_detach_itself_through_its_tracers_group_leader(
+        build, tmp_path: Path) -> None:
+    """sig_limit.c ``pgroup`` under ``systrace --attach`` started by a shell (the leader of
+    the process group systrace is in): pidfd_send_signal with PIDFD_SIGNAL_PROCESS_GROUP
+    signals the group whose id is the pidfd's pid; the guard asked only whether the pidfd
+    was the tracer's, and a pidfd of the group's leader sent SIGINT to the group, the tracer
+    detached, and the program read the secret (ESCAPED before).  Control: natively it reads
+    the secret (the route is the kernel's own: the group leader is no process of the tree).
+    Now a group signal that may reach the tracer's group is refused (EPERM) when it would
+    end the tracer or the tracer handles it."""
+    program = build("escape/sig_limit.c")
+    scene = Scene.make(tmp_path)
+    require_real(attack(program, "read", scene.secret, policy_text=None, scene=scene))
+    policy_file = scene.root / "attach.toml"
+    policy_file.write_text(policy(never("fsread", path=f"{scene.secd}/**")))
+    target = subprocess.Popen([str(program), "pgroup", str(scene.secret)],
+                              stdout=subprocess.PIPE, text=True, env=scene_env(scene),
+                              start_new_session=True, cwd=scene.root)
+    shell = None
+    try:
+        assert target.stdout is not None
+        ready = target.stdout.readline()
+        assert ready.startswith("ready"), ready
+        # (a shell leads the group: "; exit" keeps it from exec'ing systrace in its place)
+        command = shlex.join([*SYSTRACE, "--attach", ready.split()[1], "-p", str(policy_file)])
+        shell = subprocess.Popen(["sh", "-c", f"{command}; exit $?"], stderr=subprocess.PIPE,
+                                 text=True, env=scene_env(scene), start_new_session=True,
+                                 cwd=scene.root)
+        out, _ = target.communicate(timeout=HANG)
+        _, err = shell.communicate(timeout=HANG)
+    finally:
+        for process in (target, shell):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    assert "ESCAPED" not in out, (out, err)
+    assert "BLOCKED" in out, (out, target.returncode, err)
