@@ -153,6 +153,19 @@ class _LogFile:
             self.fd = _open_log(path)
         except OSError as exc:
             raise LogError(path, exc) from None
+        #: What the file held when opened (a regular file that is not our stdout or stderr,
+        #: where systrace says its words too): its size and the SHA-256 of those bytes --
+        #: read only when there are some (a log appended to); None: not looked at (intact)
+        self._before: tuple[int, bytes] | None = None
+        #: the bytes this run wrote to it since, whole records only (a part cut back off)
+        self._written = 0
+        try:
+            info = os.fstat(self.fd)
+            if stat.S_ISREG(info.st_mode) and not _own(info):
+                self._before = (info.st_size, _digest_of(self.fd, info.st_size))
+        except OSError as exc:
+            os.close(self.fd)
+            raise LogError(path, exc) from None
 
     def write(self, data: bytes) -> None:
         written = 0
@@ -162,6 +175,36 @@ class _LogFile:
         except OSError as exc:
             self._cut(written)
             raise LogError(self.path, exc) from None
+        self._written += written
+
+    def intact(self) -> bool:
+        """Whether the file holds what it held when it was opened, unchanged, followed by
+        exactly as many bytes as this run wrote (:meth:`AuditLog.close`, once no process of
+        the tree is left).  The ``end`` digest vouches for the run's lines wherever they are,
+        and nothing in a digest is secret: a program that may write the file rewrote it in
+        place -- a made-up run of its own, with its own digest, put in front of every byte
+        the tracer had written (which the tracer's appends then followed), or written over
+        an earlier run at the same length -- and ``policy learn`` learned the made-up run
+        (red team 32, tests/escape/log_shift.c).  Any other change to the run's own lines
+        breaks its digest (a reader finds it), so the size and the bytes before the run
+        tell the rest.  True where the file was not looked at (not a regular file)."""
+        if self._before is None:
+            return True
+        size, digest = self._before
+        try:
+            if os.fstat(self.fd).st_size != size + self._written:
+                return False
+            return size == 0 or _digest_of(self.fd, size) == digest
+        except OSError:
+            return False
+
+    def mark(self, data: bytes) -> bool:
+        """Append ``data`` (a :data:`Event.DISOWNED` record) to this run's own file, which a
+        traced program changed (:meth:`intact`); whether it was written."""
+        try:
+            return os.write(self.fd, data) == len(data)
+        except OSError:
+            return False
 
     def _cut(self, written: int) -> None:
         """Take back the part of a record that did get written (not possible on a device)."""
@@ -237,11 +280,12 @@ class _LogFile:
 
 
 def _reopen_owned(held: int, flags: int) -> int:
-    """:func:`procfs.reopen` of the file at ``held`` for writing -- of a file of this user's
-    that its mode keeps from it too: a program that made a log of its own made it 0444 as
-    well, and an unprivileged tracer's disowning record could not be appended (root's can).
-    Its owner may give itself write permission, and does, for the one open; the mode is
-    then put back (_LogFile.disown)."""
+    """:func:`procfs.reopen` of the file at ``held`` for writing (or reading) -- of a file of
+    this user's that its mode keeps from it too: a program that made a log of its own made
+    it 0444 as well, and an unprivileged tracer's disowning record could not be appended
+    (root's can); one that made a log 0200 kept its bytes from :func:`_digest_of`.  Its
+    owner may give itself the permission, and does, for the one open; the mode is then put
+    back (_LogFile.disown)."""
     try:
         return procfs.reopen(held, flags)
     except PermissionError:
@@ -249,11 +293,34 @@ def _reopen_owned(held: int, flags: int) -> int:
         if info.st_uid != os.geteuid():
             raise
         where, mode = f"/proc/self/fd/{held}", stat.S_IMODE(info.st_mode)
-        os.chmod(where, mode | stat.S_IWUSR)
+        os.chmod(where, mode | (stat.S_IWUSR if flags & (os.O_WRONLY | os.O_RDWR)
+                                else stat.S_IRUSR))
         try:
             return procfs.reopen(held, flags)
         finally:
             os.chmod(where, mode)
+
+
+def _digest_of(fd: int, size: int) -> bytes:
+    """The SHA-256 of the first ``size`` bytes of the regular file open at ``fd`` (for
+    writing: it is opened again to be read), or of what it has of them (_LogFile.intact)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    if size == 0:
+        return digest.digest()
+    reader = _reopen_owned(fd, os.O_RDONLY)
+    try:
+        at = 0
+        while at < size:
+            chunk = os.pread(reader, min(size - at, 1 << 20), at)
+            if not chunk:
+                break
+            digest.update(chunk)
+            at += len(chunk)
+    finally:
+        os.close(reader)
+    return digest.digest()
 
 
 def _open_log(path: str) -> int:
@@ -477,11 +544,15 @@ class AuditLog:
                     self.write({"event": Event.END, "digest": self._digest.hexdigest()})
             if not self.file.still_named():
                 self._disown()
+            elif not self.file.intact():
+                self._disown(changed=True)
             self.file.close()
 
-    def _disown(self) -> None:
-        """The log's name no longer leads to the file this run wrote (:meth:`close`): say so,
-        and mark the log that is there, if any, as none of this run's (_LogFile.disown)."""
+    def _disown(self, changed: bool = False) -> None:
+        """The log's name no longer leads to the file this run wrote (:meth:`close`), or
+        (``changed``) it does, but the file was changed where this run did not write
+        (_LogFile.intact): say so, and mark the log that is there, if any, as none of this
+        run's (_LogFile.disown, _LogFile.mark)."""
         import json
 
         from systrace_py.report import say
@@ -489,8 +560,15 @@ class AuditLog:
         assert self.file is not None
         record = {"time": round(time.time(), 6), "v": LOG_VERSION, "event": Event.DISOWNED,
                   "tracer": os.getpid()}
-        marked = self.file.disown(
-            (json.dumps(record, separators=(",", ":")) + "\n").encode())
+        data = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        if changed:
+            marked = self.file.mark(data)
+            say(f"--log {self.file.path}: the file was changed while this run logged to it, "
+                "where the run did not write (a traced program may have made up a run in it, "
+                "or another run logged to it at the same time)"
+                + (": policy learn refuses it" if marked else " -- do not learn from it"))
+            return
+        marked = self.file.disown(data)
         say(f"--log {self.file.path}: that name no longer leads to the file this run logged "
             "to (replaced or removed while it ran: a traced program may have done it) -- what "
             "is there now is not this run's log" + (

@@ -149,11 +149,9 @@ def read_log(path: str, vouched: bool = False) -> Iterator[dict[str, Any]]:
     lines = data.split(b"\n")
     if vouched:
         forged, unended, disowned = run_segments(lines)
-        if disowned:
-            raise LogError(f"{path}:{disowned[0]}: a run of systrace found at its end that this "
-                           "file had been put at its log's name while it ran (it is not that "
-                           "run's log: a traced program may have made it): nothing is learned "
-                           "from this log")
+        # (a disowning record follows its run's end: outside any run, and no forgery)
+        forged = [(first, last) for first, last in forged
+                  if not (first == last and first in disowned)]
         if forged:
             first, last = forged[0]
             where = f"{first}" if first == last else f"{first}-{last}"
@@ -161,10 +159,15 @@ def read_log(path: str, vouched: bool = False) -> Iterator[dict[str, Any]]:
                            "program may write its log; two runs wrote it at once; or the "
                            "run failed, was killed or still runs, and never ended its log): "
                            "nothing is learned from this log")
+        if disowned:
+            raise LogError(f"{path}:{disowned[0]}: a run of systrace found at its end that this "
+                           "file had been put at its log's name, or changed where the run did "
+                           "not write, while it ran (a traced program may have made up what "
+                           "it says): nothing is learned from this log")
         for first, last in unended:
             say(f"{path}:{first}-{last}: a run logged by an older systrace, which did not end "
-                "its log: nothing vouches that a traced program did not write lines of it -- "
-                "review what is learned")
+                "its log: nothing vouches that a traced program did not write lines of it, "
+                "nor rewrite the lines before it -- review what is learned")
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
             continue

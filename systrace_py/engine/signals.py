@@ -18,10 +18,11 @@ routes lead there:
   the kernel would have returned.
 * ``kill(-1, sig)``: every process the caller may signal -- handled in the same way.
 
-Only signals that would end the tracer are taken over: those whose disposition in the tracer is
-the default and whose default is to terminate (SIGKILL always).  The others reach it as they
-would reach any member of the group: SIGTSTP stops it with its job, SIGTERM and SIGHUP are
-passed on to the command, SIGINT is ignored (see cli._hold_signals).
+Signals that would end the tracer are taken over -- those whose disposition in the tracer is
+the default and whose default is to terminate (SIGKILL always) --, and so are those it handles
+itself (:func:`handled_by_tracer`: SIGINT, SIGTERM, SIGHUP -- under ``--attach`` SIGINT and
+SIGTERM detach the tree, which would then run untraced: red team 32).  The others reach it as
+they would reach any member of the group: SIGTSTP stops it with its job.
 
 **Pid namespaces.**  A caller in a pid namespace of its own (CLONE_NEWPID) names processes by
 that namespace's numbers, in which the tracer has none: no pid it gives, no -pgid, and not
@@ -100,8 +101,13 @@ def same_pid_namespace(tid: int) -> bool:
 
 
 def aims_at_tracer(target: int, caller_tid: int) -> bool:
-    """Whether a positive pid/tid argument of the caller names one of the tracer's tasks."""
-    return target > 0 and target in tracer_tids() and same_pid_namespace(caller_tid)
+    """Whether a positive pid/tid argument of the caller names one of the tracer's tasks (or
+    may: the tracer cannot list them -- out of descriptors, _proc_directory_of_tracer)."""
+    try:
+        tids = tracer_tids()
+    except OSError:
+        return target > 0
+    return target > 0 and target in tids and same_pid_namespace(caller_tid)
 
 
 def owner_aims_at_tracer(kind: int, target: int, caller_tid: int) -> bool:
@@ -117,47 +123,98 @@ def owner_aims_at_tracer(kind: int, target: int, caller_tid: int) -> bool:
 def pidfd_aims_at_tracer(caller_tid: int, fd: int) -> bool:
     """Whether a descriptor of the caller is a pidfd (or a /proc/PID directory, which the
     kernel accepts as one) of one of the tracer's tasks."""
-    tids = tracer_tids()
+    try:
+        tids = tracer_tids()
+    except OSError:
+        return True  # cannot tell (the tracer out of descriptors...): as the tracer's
     try:
         # bytes: what a descriptor's fdinfo shows may be named by the caller
         info = procfs.read(f"/proc/{caller_tid}/fdinfo/{fd}")
-    except OSError:
+    except FileNotFoundError:
         return False  # no such descriptor: the kernel says EBADF
+    except OSError:
+        return True  # cannot tell (the tracer out of descriptors...): as the tracer's
     for line in info.splitlines():
         if line.startswith(b"Pid:"):  # a pidfd: its pid as the tracer's /proc numbers it
             return _int_or_none(line[4:].strip()) in tids
     return _proc_directory_of_tracer(f"/proc/{caller_tid}/fd/{fd}", tids)
 
 
+#: pidfd_send_signal's flag that sends to the process group whose id is the pidfd's pid
+PIDFD_SIGNAL_PROCESS_GROUP = 0x4
+
+
+def pidfd_group_holds_tracer(caller_tid: int, fd: int, flags: int, sig: int) -> bool:
+    """Whether pidfd_send_signal with PIDFD_SIGNAL_PROCESS_GROUP -- the process group whose
+    id is the pidfd's pid, not that process -- may reach the tracer's group with a signal
+    that would end it or that it handles (:func:`handled_by_tracer`): a pidfd of the group's
+    leader (the shell that started ``systrace --attach``) sent SIGINT to the attaching
+    tracer, which detached the tree (red team 32, sig_limit.c ``pgroup``).  What cannot be
+    told (a /proc directory as the pidfd, a process gone or outside our pid namespace, its
+    fdinfo unreadable) may."""
+    if not flags & PIDFD_SIGNAL_PROCESS_GROUP or not 0 < sig < signal.NSIG:
+        return False
+    if not (would_end_tracer(sig) or handled_by_tracer(sig)):
+        return False
+    try:
+        info = procfs.read(f"/proc/{caller_tid}/fdinfo/{fd}")
+    except FileNotFoundError:
+        return False  # no such descriptor: the kernel says EBADF
+    except OSError:
+        return True
+    for line in info.splitlines():
+        if line.startswith(b"Pid:"):
+            pid = _int_or_none(line[4:].strip())
+            return pid is None or pid <= 0 or pid == os.getpgrp()
+    return True
+
+
 def _proc_directory_of_tracer(link: str, tids: set[int]) -> bool:
     """Whether the descriptor behind ``link`` is a /proc/PID directory (of any procfs) of one
     of the tracer's tasks -- told by that task's start time, which every pid namespace's
-    view of it shows alike (a coincidence refuses a harmless signal, never the reverse)."""
+    view of it shows alike (a coincidence refuses a harmless signal, never the reverse).
+
+    What cannot be told is the tracer's: only a descriptor that is no
+    directory, a directory with no ``stat`` (no process's), or a file gone is another's.
+    Each look opens a descriptor, and a traced program may lower the tracer's RLIMIT_NOFILE
+    (prlimit64 of the tracer's pid) to one above what it holds: the second open here failed
+    EMFILE, and the /proc directory of the tracer was taken for another's -- pidfd_send_signal
+    through it sent SIGINT to a tracer that had attached (--attach), which let the program go
+    (red team 32, tests/escape/sig_limit.c)."""
     try:
         fd = os.open(link, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except (NotADirectoryError, FileNotFoundError):
+        return False  # not a directory: not a pidfd the kernel takes (or gone: EBADF)
     except OSError:
-        return False  # not a directory: not a pidfd the kernel takes
+        return True
     try:
         if fs_type(fd) != PROC_SUPER_MAGIC:
             return False
         stat_fd = os.open("stat", os.O_RDONLY | os.O_CLOEXEC, dir_fd=fd)
+    except FileNotFoundError:
+        return False  # a directory of a procfs, but no process's
     except OSError:
-        return False
+        return True
     finally:
         os.close(fd)
     try:
         started = start_time(os.read(stat_fd, 4096))
     except (OSError, IndexError, ValueError):
-        return False
+        return True
     finally:
         os.close(stat_fd)
     for tid in tids:
         try:
             stat_text = procfs.read(f"/proc/self/task/{tid}/stat")
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # (a thread of the tracer's that ended)
+        except OSError:
+            return True
+        try:
             if start_time(stat_text) == started:
                 return True
-        except (OSError, IndexError, ValueError):
-            continue
+        except (IndexError, ValueError):
+            return True
     return False
 
 
@@ -328,6 +385,21 @@ def would_end_tracer(sig: int) -> bool:
     return handler in (signal.SIG_DFL, None)
 
 
+def handled_by_tracer(sig: int) -> bool:
+    """Whether the tracer runs a handler of its own for ``sig`` (a Python one), a signal
+    whose default would end it: what then happens is the tracer's doing, and under
+    ``--attach`` SIGINT and SIGTERM detach the tree (Session.attach), which then runs
+    untraced -- ``kill(-1, SIGINT)`` from an attached program let it go (red team 32,
+    tests/escape/sig_limit.c ``group``).  Natively there is no tracer for such a signal to reach."""
+    if sig in _NOT_FATAL_BY_DEFAULT or sig == signal.SIGKILL:
+        return False
+    try:
+        handler = signal.getsignal(sig)
+    except (ValueError, OSError):
+        return False
+    return callable(handler)
+
+
 def signal_group(caller_tid: int, caller_pid: int, target: int, sig: int) -> int | None:
     """Do kill(target, sig) for the caller when ``target`` (0, -pgid or -1) reaches the tracer
     and the signal would end it: every other process it would reach gets the signal.  The
@@ -341,7 +413,7 @@ def signal_group(caller_tid: int, caller_pid: int, target: int, sig: int) -> int
         return None  # -pgid or -1 of its own pid namespace, which the tracer is not in
     caller = _Credentials.of(caller_tid)
     me = os.getpid()
-    if caller is None or not would_end_tracer(sig) or \
+    if caller is None or not (would_end_tracer(sig) or handled_by_tracer(sig)) or \
             not caller.may_signal(_Credentials.of(me), sig):
         return None  # gone; harmless to us; or the kernel would not signal the tracer anyway
     group = None if target == -1 else caller.pgrp if target == 0 else -target

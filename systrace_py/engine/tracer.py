@@ -1477,8 +1477,10 @@ class Tracer:
                 continue
             try:
                 fd = os.open(where, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
-            except OSError:
+            except (FileNotFoundError, NotADirectoryError):
                 continue
+            except OSError:  # (cannot tell -- the tracer out of descriptors: red team 32)
+                return errno.EPERM, "a file that may be of a /proc, shown under another name"
             try:
                 if pt.fs_type(fd) == PROC_SUPER_MAGIC:
                     return errno.EPERM, "a /proc file shown under another name"
@@ -1615,6 +1617,10 @@ class Tracer:
         if guard.check == "pidfd_target":
             if signals.pidfd_aims_at_tracer(call.tid, target & 0xFFFFFFFF):
                 return errno.EPERM, "a signal to the tracer"
+            if signals.pidfd_group_holds_tracer(call.tid, signals.int32(target),
+                                                call.args[3] & 0xFFFFFFFF,
+                                                signals.int32(call.args[1])):
+                return errno.EPERM, "a signal to the tracer's process group"
             return None
         if guard.check == "task_target":
             if signals.aims_at_tracer(signals.int32(target), call.tid):
@@ -2295,12 +2301,14 @@ class Tracer:
             return False
         try:
             fd = os.open(resolved.path, os.O_PATH | os.O_CLOEXEC | os.O_NOFOLLOW)
-        except OSError:
+        except (FileNotFoundError, NotADirectoryError):
             return False
+        except OSError:
+            return True  # cannot tell (the tracer out of descriptors: red team 32): frozen
         try:
             return pt.fs_type(fd) in _LOCAL_FS
         except OSError:
-            return False
+            return True
         finally:
             os.close(fd)
 

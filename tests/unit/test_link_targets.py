@@ -14,6 +14,7 @@ import json
 import os
 import struct
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,55 @@ def test_a_logs_lines_are_vouched_for_by_their_runs_end_record(
     monkeypatch.undo()
     disowned = b'{"event":"disowned","tracer":1}'  # (a later run's word on this file)
     assert run_segments([*honest[:-1], disowned, b""]) == ([(7, 7)], [], [7])
+
+
+def test_a_run_tells_its_log_file_changed_where_it_did_not_write(tmp_path: Path) -> None:
+    """Red team 32 (tests/escape/log_shift.c): a program that may write the log rewrote it in
+    place -- a made-up run in front of the run's lines, or over an earlier run at the same
+    length -- and each run's digest vouched for its own lines.  A run's file must hold what
+    it held at the open, then exactly what the run wrote (``_LogFile.intact``); else its end
+    appends a disowning record to its own file.  A log appended to by runs one after the
+    other is intact for each; a pipe is not looked at."""
+    from systrace_py.audit import AuditLog, _LogFile, run_segments
+
+    path = tmp_path / "run.jsonl"
+
+    def one_run(meddle: Callable[[], object] = lambda: None) -> bool:
+        log = AuditLog([], _LogFile(str(path)))
+        log.start(["true"], None, "enforce")
+        meddle()
+        log.write({"event": "exit", "pid": 1})
+        assert log.file is not None
+        intact = log.file.intact()
+        log.close()
+        return intact
+
+    assert one_run() and one_run()  # (two runs, one after the other)
+    honest = path.read_bytes()
+    assert run_segments(honest.split(b"\n")) == ([], [], [])
+
+    def prepend() -> None:
+        path.write_bytes(b'{"event":"start"}\n' + path.read_bytes())
+
+    def same_length() -> None:  # (the first run's first byte, a space: JSON ignores it)
+        data = path.read_bytes()
+        path.write_bytes(b" " + data[1:])
+
+    def appended() -> None:
+        with path.open("ab") as f:
+            f.write(b"\n")
+
+    for meddle in (prepend, same_length, appended):
+        path.write_bytes(honest)
+        assert not one_run(meddle)
+        assert run_segments(path.read_bytes().split(b"\n"))[2], meddle  # (disowned)
+    # systrace's own stderr as the log, or a pipe: not looked at
+    read_end, write_end = os.pipe()
+    try:
+        log_file = _LogFile(f"/proc/self/fd/{write_end}")
+        log_file.write(b"{}\n")
+        assert log_file.intact()
+        log_file.close()
+    finally:
+        os.close(read_end)
+        os.close(write_end)

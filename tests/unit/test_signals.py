@@ -50,6 +50,22 @@ def test_default_fatal_signals_would_end_the_tracer_and_the_others_not():
         signal.signal(signal.SIGUSR2, previous)
 
 
+def test_signals_the_tracer_handles_itself_are_taken_over_too():
+    """Red team 32: under --attach SIGINT and SIGTERM have handlers that detach the tree; a
+    signal the tracer handles in Python is kept from it, as one that would end it is."""
+    previous = signal.signal(signal.SIGUSR1, lambda _signum, _frame: None)
+    try:
+        assert signals.handled_by_tracer(signal.SIGUSR1)
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+        assert not signals.handled_by_tracer(signal.SIGUSR1)
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+        assert not signals.handled_by_tracer(signal.SIGUSR1)  # (would_end_tracer's)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert not signals.handled_by_tracer(signal.SIGKILL)
+    assert not signals.handled_by_tracer(signal.SIGCHLD)  # (not fatal: the kernel's)
+
+
 def test_a_name_with_parentheses_newlines_and_no_utf8_gives_group_and_session():
     c = creds(pgrp=77, session=66)
     assert (c.pgrp, c.session) == (77, 66)
