@@ -67,7 +67,17 @@ from systrace_py.engine.decode import (
     SELECTOR_ARG,
 )
 from systrace_py.engine.seccomp import GUARDED_CALLS, KEYS, SHARES, STOP_GUARDED
-from systrace_py.kernel import FIONREAD, O_CREAT, O_TMPFILE_BIT, TCGETS, TIOCGPGRP, TIOCGWINSZ
+from systrace_py.kernel import (
+    AT_EMPTY_PATH,
+    FIONREAD,
+    O_CLOEXEC,
+    O_CREAT,
+    O_RDONLY,
+    O_TMPFILE_BIT,
+    TCGETS,
+    TIOCGPGRP,
+    TIOCGWINSZ,
+)
 from systrace_py.policy import aliases, environment
 from systrace_py.policy.index import FLAT_GLOB, flat_check
 from systrace_py.policy.model import (
@@ -130,6 +140,21 @@ def _shape(name: str) -> tuple[int, int, int, bool, bool] | None:
 
 SHAPES: dict[int, tuple[int, int, int, bool, bool]] = {
     NUMBERS[name]: shape for name in CANDIDATES if (shape := _shape(name)) is not None}
+
+#: The variants of the path calls every dynamically linked program's loader makes before its
+#: main() (glibc's ld.so: access("/etc/ld.so.preload", R_OK), openat(AT_FDCWD, NAME,
+#: O_RDONLY | O_CLOEXEC) of its cache and each library, fstat as newfstatat(fd, "",
+#: AT_EMPTY_PATH)), as (number, the registers): compiled with each table's plan
+#: (FastLoop.plan_for, while the kernel runs the exec that first asks for it), so that the
+#: loader's first stops are the loop's.  Learned at their first stop instead (FastLoop._learn),
+#: each was a stop handed to Python before the program's main(): ~0.25 ms apiece of every
+#: start under a path policy (issue 16).  A variant depends on the one register of its
+#: shape alone (_shape), so the others are 0; what it compiles is what _learn would.
+LOADER_VARIANTS: tuple[tuple[int, tuple[int, ...]], ...] = tuple(
+    (NUMBERS[name], tuple(value if i == SHAPES[NUMBERS[name]][2] else 0 for i in range(6)))
+    for name, value in (("access", 0), ("openat", O_RDONLY | O_CLOEXEC),
+                        ("newfstatat", AT_EMPTY_PATH))
+    if NUMBERS[name] in SHAPES)
 
 #: execve: its path decided as a path call's, its permit then _cloop.c exec_entry's (the
 #: image, the table after it, the environment); execveat (a descriptor, flags) is Python's
@@ -405,6 +430,8 @@ class FastLoop:
         plan.add_call(NR_EXECVE, *EXEC_SHAPE, True)
         follow, empty_fd, walks, how_flags, checks = exec_variant(table)
         plan.add_variant(NR_EXECVE, 0, follow, empty_fd, walks, how_flags, checks)
+        for nr, args in LOADER_VARIANTS:
+            self._add_variant(plan, table, nr, args)
         for nr, name in WHOLE_CALLS.items():
             decided = by_name(table, name)
             if decided is not None:
@@ -453,8 +480,13 @@ class FastLoop:
         shape = SHAPES.get(nr)
         if name is None or shape is None:
             return
-        args = tuple(info.args)
-        follow, empty_fd, walks, how_flags, checks = variant(table, name, args)
+        self._add_variant(plan, table, nr, tuple(info.args))
+
+    @staticmethod
+    def _add_variant(plan: Any, table: Table, nr: int, args: tuple[int, ...]) -> None:
+        """Compile the variant of call ``nr`` with registers ``args`` into ``plan``."""
+        shape = SHAPES[nr]
+        follow, empty_fd, walks, how_flags, checks = variant(table, NAMES[nr], args)
         plan.add_variant(nr, args[shape[2]] if shape[2] >= 0 else 0, follow, empty_fd, walks,
                          how_flags, checks)
 

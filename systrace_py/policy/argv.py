@@ -14,7 +14,7 @@ import functools
 import re
 from collections.abc import Sequence
 
-__all__ = ["REST", "ArgvCondition"]
+__all__ = ["REST", "ArgvCondition", "escape_argv"]
 
 #: The last element that matches any remaining arguments.
 REST = "**"
@@ -64,3 +64,9 @@ class ArgvCondition:
 
     def __hash__(self) -> int:
         return hash(self.patterns)
+
+
+def escape_argv(text: str) -> str:
+    """A literal argument as an argv glob -- any text as an fnmatch pattern matching only
+    itself (fnmatch has no backslash escapes: use classes)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)

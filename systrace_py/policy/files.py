@@ -80,8 +80,8 @@ if TYPE_CHECKING:
     # the policy directory (pathlib and urllib.parse: 11 M instructions of a start-up)
     from pathlib import Path
 
-    from systrace_py.policy.generalize import LearnedGlob
     from systrace_py.policy.net import NetCondition
+    from systrace_py.policy.sensitive import LearnedGlob
 else:
     # The parser imports datetime for TOML's dates and times.  datetime.py defines every
     # class in Python and then replaces each with _datetime's (C): ~1 ms of each start
@@ -875,7 +875,7 @@ class _Loader:
             # (the generalizer's grant stays out of sensitive locations where it is used too;
             # a learned rule made a refusal or a question keeps its whole glob: narrowed, it
             # would let ~/.ssh fall through to the rules after it)
-            from systrace_py.policy.generalize import learned_glob
+            from systrace_py.policy.sensitive import learned_glob
             path = learned_glob(path, self.expansions, self.env, calls, fresh)
         named = tuple(calls)
         syscalls_named, classes = split_calls(named)

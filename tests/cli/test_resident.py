@@ -9,6 +9,7 @@ tracer (TracerPid) is not its parent: in process, systrace is both.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import re
 import shutil
@@ -918,3 +919,24 @@ def test_a_run_starts_in_the_clients_directory_itself_not_one_its_name_leads_to(
                          text=True, env=systrace_env(started.env), timeout=PATIENCE)
     assert out.stdout.strip() == "exit", out
     assert f"{held}/p.toml" in out.stderr or "p.toml" in out.stderr, out
+
+
+def test_no_server_directory_no_build_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user who never ran ``--resident`` has no server directory, so no server to ask: the
+    client says so before it computes the build's name (~90 stats, ~0.2 ms of every
+    in-process start).  With the directory there it is computed, as connect needs it."""
+    if importlib.util.find_spec("systrace_py._cloop") is None:
+        pytest.skip("no native extension: the client runs nothing through a server")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.delenv(resident_client.NO_RESIDENT_ENV, raising=False)
+    named: list[bool] = []
+
+    def build_id() -> str:
+        named.append(True)
+        return "0" * 12
+
+    monkeypatch.setattr(resident_client, "build_id", build_id)
+    argv = ["-p", str(tmp_path / "p.toml"), "--", "true"]
+    assert resident_client.run(argv) is None and named == []
+    (tmp_path / "systrace-py").mkdir(mode=0o700)
+    assert resident_client.run(argv) is None and named == [True]  # (no server listens)

@@ -346,10 +346,12 @@ def test_variants_are_keyed_on_the_int_and_bounded() -> None:
     table = Table("main", rules=[Rule(("fsread",), Action.NEVER, path=PathGlob("/secret/**"))])
     plan = cloop.FastLoop(_cloop).plan_for(table)
     nr = NUMBERS["openat"]
+    seeded = plan.variants(nr)  # (the loader's: cloop.LOADER_VARIANTS)
+    assert seeded == sum(n == nr for n, _ in cloop.LOADER_VARIANTS)
     follow, empty_fd, walks, how, checks = cloop.variant(table, "openat", (0, 0, os.O_RDONLY))
     for high in range(1, 10):
         plan.add_variant(nr, (high << 32) | os.O_RDONLY, follow, empty_fd, walks, how, checks)
-    assert plan.variants(nr) == 1
+    assert plan.variants(nr) == seeded + 1
     for low in range(1, 4 * _cloop.MAX_VARIANTS):
         plan.add_variant(nr, low << 24, follow, empty_fd, walks, how, checks)
     assert plan.variants(nr) == _cloop.MAX_VARIANTS
@@ -740,3 +742,58 @@ def test_a_sandboxed_helper_leaves_the_rest_of_the_run_to_the_native_loop(build,
         counts[name] = int(found.group(2))
     if _native_wanted() and cloop.load() is not None:
         assert counts["after"] >= counts["alone"] * 0.8, counts
+
+
+def test_the_loaders_first_calls_are_the_native_loops(tmp_path: Path) -> None:
+    """A dynamically linked program's loader makes the same path calls before its main()
+    (access of /etc/ld.so.preload, opens O_RDONLY | O_CLOEXEC, fstat as newfstatat(fd, "",
+    AT_EMPTY_PATH)): their variants are compiled with each table's plan
+    (cloop.LOADER_VARIANTS), so none is handed to Python to be learned first -- each was a
+    Python stop (~0.25 ms) between the exec and main() under a path policy (issue 16)."""
+    if cloop.load() is None or not _native_wanted():
+        pytest.skip("the native loop is not built or is turned off")
+    policy = tmp_path / "policy.toml"
+    policy.write_text('default = "permit"\n\n[[rule]]\ncalls = ["fsread", "fswrite"]\n'
+                      f'path = "{tmp_path}/refused/**"\naction = "never"\n')
+    traced = run_systrace(["--stats", "-p", str(policy), "--", "/bin/true"])
+    assert traced.returncode == 0, traced.stderr
+    served = re.search(r"stops served by Python: (.*)", traced.stderr)
+    assert served is not None, traced.stderr
+    kinds = {kind for kind, _ in (part.rsplit(" ", 1) for part in served.group(1).split(", ")
+                                  if part != "...")}
+    assert not kinds & {"call access", "call newfstatat"}, kinds
+    stops = NATIVE.search(traced.stderr)
+    assert stops is not None and int(stops.group(2)) >= 3, traced.stderr
+
+
+def test_a_loader_variant_is_the_variant_of_the_loaders_own_registers(tmp_path: Path) -> None:
+    """What plan_for compiles for each of LOADER_VARIANTS is what FastLoop._learn compiles at
+    the loader's real call (its other registers: a descriptor, a path's and a buffer's
+    addresses, a mode) -- a variant depends on its shape's one register alone."""
+    from systrace_py.kernel import AT_FDCWD, O_CLOEXEC
+    from systrace_py.policy.files import loads_policy
+    from systrace_py.syscalls import NAMES
+
+    table = loads_policy(f"""
+default = "never"
+
+[[rule]]
+calls = ["fsread"]
+path = "/usr/lib/**"
+action = "permit"
+
+[[rule]]
+calls = ["fsmeta"]
+path = "{tmp_path}/**"
+action = "never"
+errno = "EACCES"
+""").main
+    real = {"access": (0x7F0000001000, 4, 0, 0, 0, 0),  # (R_OK)
+            "openat": (AT_FDCWD & 0xFFFFFFFFFFFFFFFF, 0x7F0000002000, O_CLOEXEC, 0, 0, 0),
+            "newfstatat": (3, 0x7F0000003000, 0x7FFC00000000, 0x1000, 0, 0)}
+    assert sorted(NAMES[nr] for nr, _ in cloop.LOADER_VARIANTS) == sorted(real)
+    for nr, seeded in cloop.LOADER_VARIANTS:
+        name = NAMES[nr]
+        key = cloop.SHAPES[nr][2]
+        assert key < 0 or seeded[key] == real[name][key]
+        assert cloop.variant(table, name, seeded) == cloop.variant(table, name, real[name])

@@ -196,7 +196,7 @@ def test_a_learned_writing_glob_plants_no_hook_in_a_bare_repository_named_withou
     a learned ``$CWD/**``, wrote ``project/hooks/post-receive``, and the user's next push
     into it ran the hook, unconfined.  Control: natively the same.  Closed: a directory that
     holds a HEAD file, objects and refs is a git directory whatever its name, as git knows
-    one (``generalize._git_directory_of``): its hooks, config, commondir and info are names
+    one (``sensitive._git_directory_of``): its hooks, config, commondir and info are names
     something runs later."""
     hook = "project/hooks/post-receive"
     program = build("escape/learn_hook.c")

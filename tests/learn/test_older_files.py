@@ -181,7 +181,7 @@ def test_a_hooks_directory_of_another_name_gets_no_hook(tmp_path):
     a scratch file made in it (mktemp's ``preXXXXXX``) was learned as ``pre*``, fresh, and
     the next run made ``tools/hooks/pre-commit``, which git runs at the next commit.  The
     directory a git config names is held as ``.git/hooks`` is: learned exactly, no glob
-    reaches a new name there (generalize._hooks_directory_of)."""
+    reaches a new name there (sensitive._hooks_directory_of)."""
     work = tmp_path / "work"
     (work / "tools" / "hooks").mkdir(parents=True)
     env = {"HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1"}
@@ -227,7 +227,7 @@ def test_a_config_file_git_includes_gets_no_command(tmp_path):
     project (mktemp's ``.gXXXXXX``) is learned as ``$CWD/.g*``, fresh, and the next run may
     make ``.gitlocal``: git runs its ``core.fsmonitor`` at the next ``git status``.
     Gap #41, closed: a file a repository's config includes is a RUNS_LATER name of it
-    (generalize._included_config), learned exactly or not at all."""
+    (sensitive._included_config), learned exactly or not at all."""
     work = tmp_path / "work"
     work.mkdir()
     env = {"HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1"}
@@ -247,7 +247,7 @@ def test_a_file_a_git_config_includes_is_held_and_no_neighbour(tmp_path, monkeyp
     (relative to the including file, through an include of an include, a conditional one),
     and those the user's config includes anywhere, existing or not, are names something
     runs later; a neighbour of them is not."""
-    from systrace_py.policy import generalize
+    from systrace_py.policy import sensitive
 
     work = tmp_path / "work"
     (work / ".git").mkdir(parents=True)
@@ -261,11 +261,11 @@ def test_a_file_a_git_config_includes_is_held_and_no_neighbour(tmp_path, monkeyp
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("GIT_CONFIG_SYSTEM", str(tmp_path / "none"))
     monkeypatch.delenv("GIT_CONFIG_GLOBAL", raising=False)
-    for cached in (generalize._config_names_in, generalize._included_configs,
-                   generalize._global_configs, generalize._repository_of):
+    for cached in (sensitive._config_names_in, sensitive._included_configs,
+                   sensitive._global_configs, sensitive._repository_of):
         cached.cache_clear()
     for held in (work / ".gitlocal", work / "cond.inc", work / "nested.inc",
                  tmp_path / "global.inc"):
-        assert generalize.runs_later(str(held)), held
+        assert sensitive.runs_later(str(held)), held
     for other in (work / ".gitlocal2", work / "notes.txt", tmp_path / "global.inc2"):
-        assert not generalize.runs_later(str(other)), other
+        assert not sensitive.runs_later(str(other)), other

@@ -573,13 +573,15 @@ def test_homes_below_a_linked_home_root_stay_sensitive(monkeypatch: pytest.Monke
     """Paths are matched resolved: where ``/home`` is a link to ``var/home`` (Silverblue,
     CoreOS), every user's ``.ssh`` is ``/var/home/*/.ssh`` -- which ``/home/*/.ssh`` never
     matches (red team 14).  The home roots are taken where they really are too."""
-    from systrace_py.policy import generalize
+    from systrace_py.policy import sensitive
     from systrace_py.policy.generalize import is_sensitive
 
     real = os.path.realpath
-    monkeypatch.setattr(generalize.os.path, "realpath",
+    monkeypatch.setattr(sensitive.os.path, "realpath",
                         lambda p: "/var/home" if p == "/home" else real(p))
-    for cache in (generalize._sensitive_patterns, generalize._sensitive_regex):
+    caches = (sensitive._sensitive_patterns, sensitive._sensitive_regex,
+              sensitive._sensitive_index, sensitive._reachable_tests)
+    for cache in caches:
         cache.cache_clear()
     try:
         assert is_sensitive("/var/home/bob/.ssh/id_rsa", "/var/home/u")
@@ -590,7 +592,7 @@ def test_homes_below_a_linked_home_root_stay_sensitive(monkeypatch: pytest.Monke
         assert not learned.matches("/var/home/bob/.aws/credentials")
         assert learned.matches("/var/home/bob/notes.txt")
     finally:
-        for cache in (generalize._sensitive_patterns, generalize._sensitive_regex):
+        for cache in caches:
             cache.cache_clear()
 
 

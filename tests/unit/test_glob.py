@@ -221,3 +221,71 @@ def test_escape_matches_exactly_that_path(components: list[str]) -> None:
     assert glob.matches(path)
     assert not glob.matches(path + "x")
     assert escape("/a*b") == "/a\\*b"
+
+
+# --- matching by groups (issue 16: a learned libraries rule's first question) ----------------
+
+_LIBRARIES = ("{{/usr/lib,/usr/lib/x86_64-linux-gnu,/usr/lib64,/usr/local/lib}/"
+              "{*.so*,*.a,*crt*.o,glibc-hwcaps/*/*.so*},/etc/ld.so.cache}")
+
+
+def test_a_question_compiles_only_the_alternatives_that_can_match() -> None:
+    """The first question about a many-alternative pattern compiles the group of the one
+    directory the path is in, not the whole regex (~1 ms at a learned policy's first library
+    open); after GROUPED_ASKS questions the whole regex answers, the same."""
+    from systrace_py.policy import glob as glob_module
+
+    glob = PathGlob(_LIBRARIES, ENV)
+    assert glob.matches("/usr/lib/x86_64-linux-gnu/libc.so.6")
+    compiled = glob._compiled
+    assert compiled._regex is None  # the whole regex: never compiled
+    groups = [group for groups in compiled._grouped()[1].values() for group in groups]
+    assert [group[1] for group in groups if group[2] is not None] == [
+        r"(?:[^/]*\.so[^/]*/|[^/]*\.a/|[^/]*crt[^/]*\.o/)"]  # that directory's, by depth
+    assert compiled.matches("/etc/ld.so.cache/")  # (an exact alternative: no regex at all)
+    assert not compiled.matches("/etc/ld.so.cache.x/")
+    assert sum(group[2] is not None for group in groups) == 1
+    questions = ["/usr/lib/libm.so/", "/usr/lib/x/libm.so/", "/usr/lib64/glibc-hwcaps/v3/a.so/",
+                 "/usr/lib64/glibc-hwcaps/a.so/", "/usr/local/lib/crt1.o/", "/usr/lib//a.so/",
+                 "/usr/lib/a.so//", "pipe:[1]/"]
+    answers = [compiled.matches(q) for q in questions]
+    assert answers == [True, False, True, False, True, False, False, False]
+    for _ in range(glob_module.GROUPED_ASKS):
+        compiled.matches("/usr/lib/libm.so/")
+    assert [compiled.matches(q) for q in questions] == answers
+    assert compiled._regex is not None
+
+
+_group_token = st.sampled_from(["a", "b", ".", "*", "?", "[ab]", "[!a]", "{a,b}", "{a,*}",
+                                "{a/b,c}", "\\*"])
+_group_component = st.lists(_group_token, min_size=1, max_size=3).map("".join).filter(
+    lambda c: "**" not in c)
+_group_pattern = st.one_of(
+    st.lists(st.one_of(_group_component, st.just("**")), min_size=0, max_size=4).map(
+        lambda cs: "/" + "/".join(cs)),
+    st.sampled_from(["pipe:*", "memfd:a*", "socket:[*]"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_group_pattern, min_size=1, max_size=4),
+       st.text(alphabet="ab./*[]:", max_size=12),
+       st.sampled_from(["", "/", "//", "memfd:", "pipe:", "/memfd:"]))
+def test_groups_answer_as_the_whole_regex(patterns: list[str], tail: str, head: str) -> None:
+    """Asking a pattern's alternatives by groups (its literal start, its slashes) answers
+    every text -- empty names ("//"), pseudo names, no trailing slash -- as its whole regex."""
+    import re
+
+    from systrace_py.policy.glob import _Compiled
+
+    text = "{" + ",".join(patterns) + "}" if len(patterns) > 1 else patterns[0]
+    if not text.startswith(("/", "pipe:", "memfd:", "socket:")):
+        text = "/" + text
+    try:
+        glob = PathGlob(text, ENV)
+    except GlobError:
+        return
+    path = head + tail
+    for candidate in (path, path + "/"):
+        compiled = _Compiled(glob._compiled.alternatives)  # (fresh: asked by its groups)
+        expected = re.fullmatch(compiled.source, candidate, re.DOTALL) is not None
+        assert compiled.matches(candidate) == expected, (text, candidate)
