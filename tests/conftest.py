@@ -18,6 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No hypothesis deadline: the suite runs two workers on 2 CPUs beside other work, where one
+# example of a pure function took 266 ms once (CI, test_environment_grants) -- a time is never
+# what a test asserts (the brief).  A test that sets its own settings keeps this default.
+settings.register_profile("systrace", deadline=None)
+settings.load_profile("systrace")
 
 #: Every systrace a test starts runs in process unless the test says otherwise (a server of
 #: its own: tests/cli/test_resident.py): the tmux tests (tests/ui) start systrace with this
