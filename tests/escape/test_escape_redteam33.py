@@ -1,0 +1,114 @@
+"""Red team 33: an outsider at rules that rewrite a call, and at what the policy language
+means against what the kernel does (issue 11).
+
+Each attack has a native control (the technique works without systrace) and a run under
+systrace that must not escape (docs/security.md, "Red team 33")."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from escape_lib import (
+    PAYLOAD_MAGIC,
+    SYSTRACE,
+    Scene,
+    assert_blocked,
+    attack,
+    require_real,
+)
+
+from conftest import UNPRIVILEGED_USER, systrace_env
+
+TEMPLATE = "the author's template\n"
+
+
+def read_redirect_policy(asked: Path, target: Path, protected: Path,
+                         write_target: str = "never") -> str:
+    """Everything permitted, reads of ``asked`` sent to ``target``; writing below
+    ``protected`` is ``write_target`` (refused, or permitted for the positive case)."""
+    return (f'default = "permit"\n\n[[rule]]\ncalls = ["fsread"]\npath = "{asked}"\n'
+            f'action = "permit"\nredirect = "{target}"\n\n'
+            f'[[rule]]\ncalls = ["fswrite"]\npath = "{protected}/**"\n'
+            f'action = "{write_target}"\n' + ('errno = "EACCES"\n' if write_target == "never"
+                                               else ""))
+
+
+def template_scene(tmp_path: Path, name: str) -> tuple[Scene, Path, Path]:
+    """A scene with ``pubd/template.conf`` (the redirect's target, which the program may not
+    write) and ``work/app.conf`` (the program's own file, the path it asks for)."""
+    scene = Scene.make(tmp_path, name)
+    target = scene.pubd / "template.conf"
+    target.write_text(TEMPLATE)
+    asked = scene.work / "app.conf"
+    asked.write_text("the program's own\n")
+    return scene, target, asked
+
+
+def test_a_redirect_of_reads_does_not_carry_an_open_s_writes_to_its_target(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """A rule sends the reads of ``work/app.conf`` to ``pubd/template.conf``, a file the
+    policy refuses writing.  redirect_class.c (refused opening the template for writing
+    itself) opened ``work/app.conf`` O_RDWR: its write side was permitted for that path (the
+    default), and the redirect replaced the path of the whole call -- the program wrote the
+    template (escaped before, both loops).  Now every check of a redirected path that no rule
+    redirected to the same target is decided again on the target: the write there is
+    refused (EACCES, the refusing rule's).  Reads alone are still redirected.  Control:
+    natively an O_RDWR open of the file writes it."""
+    program = build("escape/redirect_class.c")
+    scene, target, _ = template_scene(tmp_path, "control")
+    control = attack(program, target, target, policy_text=None, scene=scene)
+    require_real(control)
+    scene, target, asked = template_scene(tmp_path, "traced")
+    text = read_redirect_policy(asked, target, scene.pubd)
+    traced = attack(program, asked, target, policy_text=text, scene=scene, env=loop)
+    assert_blocked(traced)
+    assert "itself: EACCES" in traced.stdout, traced
+    assert f"gives: {TEMPLATE.strip()}" in traced.stdout, traced  # reads still redirected
+    assert "O_RDWR: EACCES" in traced.stdout, traced
+    assert target.read_text() == TEMPLATE
+    # where the policy permits writing the target, the open is redirected as a whole (the
+    # author's file, written through the name asked: as before)
+    scene, target, asked = template_scene(tmp_path, "permitted")
+    text = read_redirect_policy(asked, target, scene.pubd, write_target="permit")
+    permitted = attack(program, asked, target, policy_text=text, scene=scene, env=loop)
+    assert permitted.verdict == "ESCAPED" and PAYLOAD_MAGIC in target.read_text(), permitted
+    assert asked.read_text() == "the program's own\n"
+
+
+def test_a_redirect_of_reads_holds_its_target_for_an_unprivileged_program(build) -> None:
+    """The same attack as a normal user (the target the user's own file, refused by the
+    policy only): the O_RDWR open is refused, the template unchanged."""
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    work = Path(tempfile.mkdtemp(prefix="rt33-class-", dir="/tmp"))
+    try:
+        os.chmod(work, 0o755)
+        program = work / "redirect_class"
+        shutil.copy(build("escape/redirect_class.c"), program)
+        ro, own = work / "ro", work / "own"
+        ro.mkdir()
+        own.mkdir()
+        target, asked = ro / "template.conf", own / "app.conf"
+        target.write_text(TEMPLATE)
+        asked.write_text("the program's own\n")
+        for path in (ro, own, target, asked):
+            os.chown(path, user.pw_uid, user.pw_gid)
+        policy_file = work / "policy.toml"
+        policy_file.write_text(read_redirect_policy(asked, target, ro))
+        drop = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}",
+                "--clear-groups", "--"]
+        native = subprocess.run([*drop, str(program), str(target), str(target)],
+                                capture_output=True, text=True, timeout=60, cwd=work)
+        assert native.stdout.startswith("note") and "ESCAPED" in native.stdout, native
+        target.write_text(TEMPLATE)
+        traced = subprocess.run([*drop, *SYSTRACE, "-p", str(policy_file), "--", str(program),
+                                 str(asked), str(target)], capture_output=True, text=True,
+                                timeout=60, cwd=work, env=systrace_env())
+        assert "ESCAPED" not in traced.stdout and "BLOCKED" in traced.stdout, traced
+        assert target.read_text() == TEMPLATE
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
