@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
+import pytest
 from escape_lib import (
     PAYLOAD_MAGIC,
     SYSTRACE,
@@ -112,3 +114,41 @@ def test_a_redirect_of_reads_holds_its_target_for_an_unprivileged_program(build)
         assert target.read_text() == TEMPLATE
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports of 127.0.0.1 no UDP socket holds now (the kernel's choice, released)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+@pytest.mark.parametrize("batch", ["one", "two"])
+def test_a_sendmmsg_does_not_pass_a_rule_that_redirects_its_address(
+        build, tmp_path: Path, loop: dict[str, str], batch: str) -> None:
+    """A rule redirects the datagrams sent to 127.0.0.1:GUARDED to another port.  Its alias,
+    net-connect, covers sendmmsg, whose messages each name an address, and the engine
+    rewrites one address only: redirect_mmsg.c's batch of one crashed the tracer (an
+    AssertionError in enforce; the run killed), its batch of two -- first to a port the
+    policy permits, then to GUARDED -- sent the second datagram to GUARDED, unredirected
+    (both loops).  Now a sendmmsg a rule would redirect is refused (EPERM); the batch of
+    to ports no rule redirects still goes.  Control: natively the datagram reaches
+    GUARDED."""
+    program = build("escape/redirect_mmsg.c")
+    free, guarded, sink, other = free_ports(4)
+    control = attack(program, batch, free, guarded, policy_text=None, scene=None)
+    require_real(control)
+    text = (f'default = "permit"\n\n[[rule]]\ncalls = ["net-connect"]\naddress = "127.0.0.1"\n'
+            f'port = {guarded}\naction = "permit"\nredirect = "127.0.0.1:{sink}"\n')
+    scene = Scene.make(tmp_path, "traced")
+    traced = attack(program, batch, free, guarded, policy_text=text, scene=scene, env=loop)
+    assert_blocked(traced)
+    assert "internal error" not in traced.stderr, traced
+    assert "EPERM" in traced.stdout, traced
+    alone = attack(program, batch, free, other, policy_text=text, scene=scene, env=loop)
+    assert alone.verdict == "ESCAPED", alone  # (no rule names OTHER: nothing redirected)
