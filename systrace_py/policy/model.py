@@ -695,6 +695,11 @@ class Table:
                 if worst.action is Action.NEVER:
                     return worst
         assert worst is not None
+        if redirects and worst.action is Action.ASK:
+            # an answer runs the call as it was asked -- its redirect lost, the redirected
+            # path written or read as the program named it (red team 33): refused instead
+            return Decision(Action.NEVER, worst.errno, worst.rule, self.name, Reason.REDIRECT,
+                            None, worst.arg, worst.role)
         if redirects and worst.action is Action.PERMIT:
             refused = self._target_refusal(compiled, facts, redirects, checked)
             if refused is not None:

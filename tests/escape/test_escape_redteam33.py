@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import subprocess
@@ -24,7 +25,7 @@ from escape_lib import (
     require_real,
 )
 
-from conftest import UNPRIVILEGED_USER, systrace_env
+from conftest import PYTHON, UNPRIVILEGED_USER, systrace_env
 
 TEMPLATE = "the author's template\n"
 
@@ -152,3 +153,42 @@ def test_a_sendmmsg_does_not_pass_a_rule_that_redirects_its_address(
     assert "EPERM" in traced.stdout, traced
     alone = attack(program, batch, free, other, policy_text=text, scene=scene, env=loop)
     assert alone.verdict == "ESCAPED", alone  # (no rule names OTHER: nothing redirected)
+
+
+def test_an_answer_does_not_run_a_call_without_its_redirect(build, tmp_path: Path,
+                                                            loop: dict[str, str]) -> None:
+    """A rule confines the program's writes of ``pubd/app.conf`` to its own copy,
+    ``work/app.conf`` (a redirect); writes below ``work/drafts`` are asked (an approver
+    permits them).  redirect_ask.c (refused opening ``pubd/app.conf`` for writing itself)
+    renamed a draft onto ``pubd/app.conf``: the old path asked, and the permit ran the
+    rename as asked, its new path's redirect lost -- the system's file was replaced (both
+    loops).  Now a call that a rule redirects and another check asks about is refused (the
+    asking rule's errno): an answer would run it as asked.  Control: natively the rename
+    replaces the file."""
+    program = build("escape/redirect_ask.c")
+    scene = Scene.make(tmp_path, "control")
+    (scene.work / "drafts").mkdir()
+    (scene.pubd / "app.conf").write_text("the system's\n")
+    control = attack(program, scene.work / "drafts" / "new", scene.pubd / "app.conf",
+                     policy_text=None, scene=scene)
+    require_real(control)
+    scene = Scene.make(tmp_path, "traced")
+    (scene.work / "drafts").mkdir()
+    asked = scene.pubd / "app.conf"
+    asked.write_text("the system's\n")
+    answers = scene.root / "answers.toml"
+    answers.write_text('[[answer]]\npath = "*drafts*"\nanswer = "permit-now"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = (f'default = "permit"\n\n[[rule]]\ncalls = ["fswrite"]\npath = "{asked}"\n'
+            f'action = "permit"\nredirect = "{scene.work / "app.conf"}"\n\n'
+            f'[[rule]]\ncalls = ["fswrite"]\npath = "{scene.pubd}/**"\naction = "never"\n'
+            f'errno = "EACCES"\n\n'
+            f'[[rule]]\ncalls = ["fswrite"]\npath = "{scene.work}/drafts/**"\n'
+            f'action = "ask"\nerrno = "EACCES"\n')
+    traced = attack(program, scene.work / "drafts" / "new", asked, policy_text=text,
+                    scene=scene, env=loop,
+                    options=["--ask-via", "exec:" + shlex.join(approver)])
+    assert_blocked(traced)
+    assert "rename" in traced.stdout and "EACCES" in traced.stdout, traced
+    assert asked.read_text() == "the system's\n"
+    assert (scene.work / "drafts" / "new").exists()  # the asked write was permitted

@@ -594,3 +594,31 @@ def test_a_redirect_s_target_is_held_to_the_checks_no_redirect_covered() -> None
     assert main.decide(opening("/w/app.conf", os.O_WRONLY)).redirects is None
     ran = main.decide(CallFacts("execve", (PathArg("path", "/usr/bin/false"),)))
     assert ran.action is Action.NEVER and ran.arg == PathArg("path", "/opt/secret/tool")
+
+
+def test_a_call_redirected_in_one_check_and_asked_in_another_is_refused() -> None:
+    """An answer runs the call as it was asked, its redirect lost (red team 33): a rename
+    whose new path a rule redirects and whose old path asks is refused, with the asking
+    rule's errno; the rename from a path that does not ask is redirected."""
+    policy = load("""
+        default = "permit"
+        [[rule]]
+        calls = ["fswrite"]
+        path = "/etc/app.conf"
+        action = "permit"
+        redirect = "/w/app.conf"
+        [[rule]]
+        calls = ["fswrite"]
+        path = "/w/drafts/**"
+        action = "ask"
+        errno = "EACCES"
+    """)
+
+    def renaming(old: str) -> CallFacts:
+        return CallFacts("rename", (PathArg("old", old), PathArg("new", "/etc/app.conf")))
+
+    asked = policy.main.decide(renaming("/w/drafts/new"))
+    assert asked.action is Action.NEVER and asked.errno == errno.EACCES
+    plain = policy.main.decide(renaming("/w/new"))
+    assert plain.action is Action.PERMIT and plain.redirects is not None
+    assert plain.redirects["new"].path == "/w/app.conf"
