@@ -725,11 +725,12 @@ class Table:
         addresses, or none the engine replaces (sendmmsg: the rule's alias covers it, the
         engine rewrites one address only)."""
         if facts.syscall not in aliases.ONE_ADDRESS_CALLS:
-            for decision in (d for _, _, _, d in checked):
+            for _, _, _, decision in checked:
                 if decision.redirect is not None and decision.redirect.address is not None:
                     return Decision(Action.NEVER, errno_module.EPERM, decision.rule, self.name,
                                     Reason.REDIRECT, None, None, decision.role)
-        for role, cls, part, own in checked:
+        order = {role: i for i, role in enumerate(dict.fromkeys(c[0] for c in checked))}
+        for role, cls, part, own in sorted(checked, key=lambda c: (order[c[0]], c[1] or "")):
             target = redirects.get(role)
             if target is None or own.redirect == target:
                 continue
