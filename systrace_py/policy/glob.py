@@ -708,6 +708,35 @@ class PathGlob:
         self.pattern = pattern
         self._compiled = _compile(pattern, expansions or Expansions.from_env(env))
 
+    def unmatchable_steps(self) -> str | None:
+        """A literal ``.`` or ``..`` component of some alternative, or None.  Paths are
+        matched as the kernel resolves them, which have neither: such an alternative matches
+        no path (red team 33: a ``never`` rule on ``$CWD/../shared/secret`` refused nothing)."""
+        for alternative in self._compiled.alternatives:
+            if isinstance(alternative, str):
+                continue  # a pseudo-file pattern
+            for component in alternative:
+                if component in (".", ".."):
+                    return component
+        return None
+
+    def literal_directories(self) -> tuple[str, ...]:
+        """Each alternative's leading literal directories, as a path ("/a/b" for /a/b/c*):
+        where a symlink would make the alternative match nothing (the paths below it are
+        matched by their resolved names)."""
+        found = []
+        for alternative in self._compiled.alternatives:
+            if isinstance(alternative, str):
+                continue
+            names: list[str] = []
+            for component in alternative[:-1]:
+                if not isinstance(component, str):
+                    break
+                names.append(component)
+            if names:
+                found.append("/" + "/".join(names))
+        return tuple(found)
+
     @property
     def regex(self) -> re.Pattern[str]:
         """The regex over ``path + "/"`` (compiled when first needed, once per pattern)."""

@@ -192,3 +192,39 @@ def test_an_answer_does_not_run_a_call_without_its_redirect(build, tmp_path: Pat
     assert "rename" in traced.stdout and "EACCES" in traced.stdout, traced
     assert asked.read_text() == "the system's\n"
     assert (scene.work / "drafts" / "new").exists()  # the asked write was permitted
+
+
+@pytest.mark.parametrize("spelling", ["{work}/../secd/**", "{root}/./secd/secret.txt",
+                                      "{root}/{{pubd,work/..}}/secd/**"])
+def test_a_rule_spelled_with_dots_does_not_load_as_a_rule_that_refuses_nothing(
+        build, tmp_path: Path, spelling: str) -> None:
+    """A ``never`` rule on the secret spelled with ``..`` or ``.`` (``$CWD/../secd/**``, or
+    one alternative of a brace) matched no path: paths are matched as the kernel resolves
+    them, which have neither -- rule_spelling.c read the secret under it, the policy loaded
+    without a word.  Now such a pattern is an error at load (exit 2, nothing run).  Control:
+    natively the program reads the secret."""
+    program = build("escape/rule_spelling.c")
+    scene = Scene.make(tmp_path, "control")
+    require_real(attack(program, scene.secret, policy_text=None, scene=scene))
+    scene = Scene.make(tmp_path, "traced")
+    pattern = spelling.format(work=scene.work, root=scene.root)
+    text = f'default = "permit"\n\n[[rule]]\ncalls = ["fsread"]\npath = "{pattern}"\n' \
+           'action = "never"\n'
+    traced = attack(program, scene.secret, policy_text=text, scene=scene)
+    assert "ESCAPED" not in traced.stdout, traced
+    assert traced.returncode == 2 and "would match nothing" in traced.stderr, traced
+
+
+def test_a_rule_spelled_through_a_symlink_is_said_to_match_nothing(build,
+                                                                  tmp_path: Path) -> None:
+    """A rule whose directories pass a symlink matches nothing below it (the paths there are
+    matched by their resolved names): the run says so when the policy loads, naming the
+    directory to write.  (A warning, not a refusal: what the link leads to is the
+    author's to confirm.)"""
+    program = build("escape/rule_spelling.c")
+    scene = Scene.make(tmp_path, "traced")
+    (scene.root / "link").symlink_to("secd")
+    text = (f'default = "permit"\n\n[[rule]]\ncalls = ["fsread"]\n'
+            f'path = "{scene.root}/link/**"\naction = "never"\n')
+    traced = attack(program, scene.secret, policy_text=text, scene=scene)
+    assert f"{scene.root}/link resolves to {scene.secd}" in traced.stderr, traced
