@@ -228,3 +228,29 @@ def test_a_rule_spelled_through_a_symlink_is_said_to_match_nothing(build,
             f'path = "{scene.root}/link/**"\naction = "never"\n')
     traced = attack(program, scene.secret, policy_text=text, scene=scene)
     assert f"{scene.root}/link resolves to {scene.secd}" in traced.stderr, traced
+
+
+def test_a_redirect_of_a_binary_s_reads_does_not_run_a_program_exec_rules_refuse(
+        tmp_path: Path, loop: dict[str, str]) -> None:
+    """The same class at an exec: a rule redirects the reads of ``/usr/bin/false`` to a
+    program in ``work/`` whose exec the policy refuses.  An exec has two checks, exec and
+    fsread; the fsread rule's redirect carried the exec along: ``/usr/bin/false`` ran the
+    refused program (its ``uid=`` line printed; both loops), while its exec by its own name
+    was refused.  Now the exec check is decided on the target too: refused (EACCES).
+    Control: natively the program runs."""
+    scene = Scene.make(tmp_path, "traced")
+    program = scene.work / "tool"
+    shutil.copy("/usr/bin/id", program)
+    native = subprocess.run([str(program)], capture_output=True, text=True, timeout=30)
+    assert native.stdout.startswith("uid="), native
+    false = os.path.realpath("/usr/bin/false")
+    text = (f'default = "permit"\n\n[[rule]]\ncalls = ["fsread"]\npath = "{false}"\n'
+            f'action = "permit"\nredirect = "{program}"\n\n[[rule]]\ncalls = ["exec"]\n'
+            f'path = "{scene.work}/**"\naction = "never"\nerrno = "EACCES"\n')
+    policy_file = scene.root / "policy.toml"
+    policy_file.write_text(text)
+    traced = subprocess.run([*SYSTRACE, "-p", str(policy_file), "--", "sh", "-c",
+                             f"{program}; {false}; echo rc=$?"], capture_output=True,
+                            text=True, timeout=60, env=systrace_env(loop), cwd=scene.root)
+    assert "uid=" not in traced.stdout, traced
+    assert "rc=126" in traced.stdout, traced  # (sh: permission denied)
