@@ -629,27 +629,35 @@ class _Loader:
         """A rule's path is matched against paths as the kernel resolves them (red team 33):
         a ``.`` or ``..`` in it matches nothing, an error; a symlink among its leading
         directories (now) makes the rule match nothing below it, a warning naming the
-        resolved directory to write instead."""
+        resolved directory to write instead (for a pattern without braces:
+        PathGlob.linked_directories)."""
         step = path.unmatchable_steps()
         if step is not None:
             raise self.error(where, "path", f"{path.pattern!r} has a {step!r} component, and "
                              "paths are matched as the kernel resolves them (no . or ..): it"
                              " would match nothing; write the path it leads to")
-        for directory in path.literal_directories():
-            if directory == "/proc" or directory.startswith("/proc/"):
-                continue  # (a process's own entries are matched as /proc/self: docs/policy.md)
-            resolved = self._resolved_directories.get(directory)
-            if resolved is None:
-                try:
-                    resolved = os.path.realpath(directory, strict=True)
-                except (OSError, RuntimeError):
-                    resolved = directory  # (missing, or a loop: nothing to say)
-                self._resolved_directories[directory] = resolved
-            if resolved != directory:
-                warnings.warn(PolicyWarning(str(self.error(
-                    where, "path", f"{directory} resolves to {resolved}, and paths are matched"
-                    " as the kernel resolves them: this rule matches nothing below"
-                    f" {directory}; write {resolved}"))), stacklevel=2)
+        linked = path.linked_directories(self._resolved_directory)
+        if linked is not None:
+            directory, resolved = linked
+            warnings.warn(PolicyWarning(str(self.error(
+                where, "path", f"{directory} resolves to {resolved}, and paths are matched"
+                " as the kernel resolves them: this rule matches nothing below"
+                f" {directory}; write {resolved}"))), stacklevel=2)
+
+    def _resolved_directory(self, directory: str) -> str:
+        """Where a rule path's literal directory leads now, its existing part resolved
+        (itself under /proc, whose own entries are matched as /proc/self): one look each per
+        load."""
+        if directory == "/proc" or directory.startswith("/proc/"):
+            return directory
+        resolved = self._resolved_directories.get(directory)
+        if resolved is None:
+            try:
+                resolved = os.path.realpath(directory)
+            except (OSError, RuntimeError):
+                resolved = directory  # (not to be looked at: nothing to say)
+            self._resolved_directories[directory] = resolved
+        return resolved
 
     def _program_key(self, policy: Policy, key: str, where: _PathKey, label: str) -> str:
         """The program path a table applies to.  Processes are known by their resolved path

@@ -44,9 +44,9 @@ import functools
 import os
 import pwd
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 __all__ = [
     "PSEUDO_PREFIXES",
@@ -720,22 +720,26 @@ class PathGlob:
                     return component
         return None
 
-    def literal_directories(self) -> tuple[str, ...]:
-        """Each alternative's leading literal directories, as a path ("/a/b" for /a/b/c*):
-        where a symlink would make the alternative match nothing (the paths below it are
-        matched by their resolved names)."""
-        found = []
-        for alternative in self._compiled.alternatives:
-            if isinstance(alternative, str):
-                continue
-            names: list[str] = []
-            for component in alternative[:-1]:
-                if not isinstance(component, str):
-                    break
-                names.append(component)
-            if names:
-                found.append("/" + "/".join(names))
-        return tuple(found)
+    def linked_directories(self, resolve: Callable[[str], str]) -> tuple[str, str] | None:
+        """(directory, what ``resolve`` makes of it) when the pattern's leading literal
+        directories resolve elsewhere -- it matches nothing below them (paths are matched by
+        their resolved names) -- or None.  Only for a pattern of one alternative: braces
+        name several spellings on purpose (``{/usr/**,/lib/**}``, a learned policy's
+        ``{/lib,/usr/lib}/**``: whichever is real on the system)."""
+        alternatives = self._compiled.alternatives
+        if len(alternatives) != 1 or isinstance(alternatives[0], str):
+            return None
+        alternative = alternatives[0]
+        count = 0
+        for component in alternative[:-1]:
+            if not isinstance(component, str):
+                break
+            count += 1
+        if not count:
+            return None
+        directory = "/" + "/".join(cast("list[str]", list(alternative[:count])))
+        resolved = resolve(directory)
+        return (directory, resolved) if resolved != directory else None
 
     @property
     def regex(self) -> re.Pattern[str]:
