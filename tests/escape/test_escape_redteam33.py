@@ -20,6 +20,7 @@ from escape_lib import (
     PAYLOAD_MAGIC,
     SYSTRACE,
     Scene,
+    UnixListener,
     assert_blocked,
     attack,
     require_real,
@@ -254,3 +255,28 @@ def test_a_redirect_of_a_binary_s_reads_does_not_run_a_program_exec_rules_refuse
                             text=True, timeout=60, env=systrace_env(loop), cwd=scene.root)
     assert "uid=" not in traced.stdout, traced
     assert "rc=126" in traced.stdout, traced  # (sh: permission denied)
+
+
+def test_a_unix_condition_spelled_with_dots_does_not_load(tmp_path: Path) -> None:
+    """The same for a ``unix`` condition: ``never connect`` to ``WORK/../sock`` matched no
+    socket path (they are matched resolved), and the program connected to the socket.  Now
+    an error at load (exit 2), nothing run.  Control: the connect works natively."""
+    scene = Scene.make(tmp_path, "traced")
+    sock = scene.root / "app.sock"
+    client = ("import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]);"
+              " print('ESCAPED: connected')")
+    listener = UnixListener(str(sock))
+    try:
+        native = subprocess.run([PYTHON, "-c", client, str(sock)], capture_output=True,
+                                text=True, timeout=30)
+        assert "ESCAPED" in native.stdout, native
+        policy_file = scene.root / "policy.toml"
+        policy_file.write_text(f'default = "permit"\n\n[[rule]]\ncalls = ["connect"]\n'
+                               f'unix = "{scene.work}/../app.sock"\naction = "never"\n')
+        traced = subprocess.run([*SYSTRACE, "-p", str(policy_file), "--", PYTHON, "-c",
+                                 client, str(sock)], capture_output=True, text=True,
+                                timeout=60, env=systrace_env(), cwd=scene.root)
+    finally:
+        listener.close()
+    assert "ESCAPED" not in traced.stdout, traced
+    assert traced.returncode == 2 and "would match nothing" in traced.stderr, traced
