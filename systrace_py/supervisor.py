@@ -385,6 +385,28 @@ def strictest(decisions: list[Decision]) -> Decision:
     return worst
 
 
+def strictest_held(decisions: list[Decision], table: str) -> Decision:
+    """The strictest of one call's decisions (per address of a sendmmsg, per name of an
+    address); when all permit but do not agree on a redirect, a refusal (EPERM): the call
+    stands for each, and runs with one set of arguments -- the first decision's redirect
+    would send a connect to good.test where a rule sends api.example.test's, or let one to
+    api.example.test through as it is (red team 33)."""
+    worst = strictest(decisions)
+    if worst.action is Action.PERMIT:
+        first = _redirect_key(decisions[0])
+        for d in decisions[1:]:
+            if _redirect_key(d) != first:
+                rule = next((x.rule for x in decisions if _redirect_key(x)), None)
+                return Decision(Action.NEVER, errno_module.EPERM, rule, table, Reason.REDIRECT)
+    return worst
+
+
+def _redirect_key(decision: Decision) -> tuple[object, ...]:
+    if decision.redirects:
+        return tuple(sorted(decision.redirects.items(), key=lambda item: item[0]))
+    return (decision.redirect,) if decision.redirect is not None else ()
+
+
 def exec_reads_from(image: ExecImage, call: DecodedCall) -> frozenset[str]:
     """Which of HOME and PATH decide what an exec of ``image`` runs
     (environment.reads_from): an image the tracer could not read, both."""
@@ -751,7 +773,7 @@ class Supervisor:
             if call.name in self._named_calls and table.has_host_rules():
                 facts = by_name(facts, call)
             decision = (table.decide(facts[0]) if len(facts) == 1
-                        else strictest([table.decide(f) for f in facts]))
+                        else strictest_held([table.decide(f) for f in facts], table.name))
         except DecodeError:
             # a lookup that fails gets its errno -- unless it failed inside a directory a
             # rule refuses looks at: its errno would tell what is there

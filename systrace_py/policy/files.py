@@ -545,6 +545,7 @@ class _Loader:
         self._positions: _Positions | None = None
         #: (calls, what a condition needs) pairs :meth:`_applies` has let through
         self._applicable: set[tuple[tuple[str, ...], frozenset[str]]] = set()
+        self._resolved_directories: dict[str, str] = {}  # (_resolvable: one look each)
 
     @property
     def positions(self) -> _Positions:
@@ -623,6 +624,40 @@ class _Loader:
         policy.programs[key] = table
         if not is_literal(key):
             policy.program_patterns[key] = glob
+
+    def _resolvable(self, path: PathGlob, where: _PathKey) -> None:
+        """A rule's path is matched against paths as the kernel resolves them (red team 33):
+        a ``.`` or ``..`` in it matches nothing, an error; a symlink among its leading
+        directories (now) makes the rule match nothing below it, a warning naming the
+        resolved directory to write instead (for a pattern without braces:
+        PathGlob.linked_directories)."""
+        step = path.unmatchable_steps()
+        if step is not None:
+            raise self.error(where, "path", f"{path.pattern!r} has a {step!r} component, and "
+                             "paths are matched as the kernel resolves them (no . or ..): it"
+                             " would match nothing; write the path it leads to")
+        linked = path.linked_directories(self._resolved_directory)
+        if linked is not None:
+            directory, resolved = linked
+            warnings.warn(PolicyWarning(str(self.error(
+                where, "path", f"{directory} resolves to {resolved}, and paths are matched"
+                " as the kernel resolves them: this rule matches nothing below"
+                f" {directory}; write {resolved}"))), stacklevel=2)
+
+    def _resolved_directory(self, directory: str) -> str:
+        """Where a rule path's literal directory leads now, its existing part resolved
+        (itself under /proc, whose own entries are matched as /proc/self): one look each per
+        load."""
+        if directory == "/proc" or directory.startswith("/proc/"):
+            return directory
+        resolved = self._resolved_directories.get(directory)
+        if resolved is None:
+            try:
+                resolved = os.path.realpath(directory)
+            except (OSError, RuntimeError):
+                resolved = directory  # (not to be looked at: nothing to say)
+            self._resolved_directories[directory] = resolved
+        return resolved
 
     def _program_key(self, policy: Policy, key: str, where: _PathKey, label: str) -> str:
         """The program path a table applies to.  Processes are known by their resolved path
@@ -843,6 +878,7 @@ class _Loader:
                 raise self.error(where, "path", str(exc)) from None
             except RecursionError:
                 raise self.error(where, "path", _TOO_DEEP) from None
+            self._resolvable(path, where)
             if action is Action.INJECT:  # a write's descriptor's file, too (strace's -P)
                 self._applies(calls, _PATH_OR_DESCRIPTOR_CALLS, where, "path",
                               "takes no path and no descriptor")

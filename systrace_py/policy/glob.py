@@ -44,9 +44,9 @@ import functools
 import os
 import pwd
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 __all__ = [
     "PSEUDO_PREFIXES",
@@ -707,6 +707,39 @@ class PathGlob:
             raise GlobError("empty pattern (to match every path write /**)")
         self.pattern = pattern
         self._compiled = _compile(pattern, expansions or Expansions.from_env(env))
+
+    def unmatchable_steps(self) -> str | None:
+        """A literal ``.`` or ``..`` component of some alternative, or None.  Paths are
+        matched as the kernel resolves them, which have neither: such an alternative matches
+        no path (red team 33: a ``never`` rule on ``$CWD/../shared/secret`` refused nothing)."""
+        for alternative in self._compiled.alternatives:
+            if isinstance(alternative, str):
+                continue  # a pseudo-file pattern
+            for component in alternative:
+                if component in (".", ".."):
+                    return component
+        return None
+
+    def linked_directories(self, resolve: Callable[[str], str]) -> tuple[str, str] | None:
+        """(directory, what ``resolve`` makes of it) when the pattern's leading literal
+        directories resolve elsewhere -- it matches nothing below them (paths are matched by
+        their resolved names) -- or None.  Only for a pattern of one alternative: braces
+        name several spellings on purpose (``{/usr/**,/lib/**}``, a learned policy's
+        ``{/lib,/usr/lib}/**``: whichever is real on the system)."""
+        alternatives = self._compiled.alternatives
+        if len(alternatives) != 1 or isinstance(alternatives[0], str):
+            return None
+        alternative = alternatives[0]
+        count = 0
+        for component in alternative[:-1]:
+            if not isinstance(component, str):
+                break
+            count += 1
+        if not count:
+            return None
+        directory = "/" + "/".join(cast("list[str]", list(alternative[:count])))
+        resolved = resolve(directory)
+        return (directory, resolved) if resolved != directory else None
 
     @property
     def regex(self) -> re.Pattern[str]:

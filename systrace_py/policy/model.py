@@ -14,7 +14,7 @@ import errno as errno_module
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self, cast
 
 from systrace_py.policy import aliases
 from systrace_py.policy.environment import Grants
@@ -75,6 +75,7 @@ class Reason(enum.StrEnum):
     LOADER = "loader environment"  # an exec into another table with code the caller chose
     USER_SITE = "user site HOME"   # ... of a Python whose user site a caller's HOME places
     SCRIPT_LINK = "script link"    # ... of a script spelled through a link the caller may change
+    REDIRECT = "redirect"        # a redirect the call cannot run with as written (red team 33)
     ENV_PATH = "env PATH"          # ... of a script whose #!/usr/bin/env searches a caller's PATH
     PROGRAM_NAME = "program name"  # an exec into another table by a name of the tree's own
     FORMER_NAME = "former policy name"  # an exec of a program whose file another path had
@@ -570,6 +571,29 @@ class Decision:
         return errno_module.errorcode.get(self.errno, str(self.errno))
 
 
+class _AtTarget:
+    """The facts of a call with the path in one role replaced by a redirect's target (as
+    written: a target reached through a symlink fails the call, enforce.linked_redirect).
+    Not fresh: a ``fresh`` permit does not stand before a refusing rule for it."""
+
+    __slots__ = ("_facts", "_role", "_target")
+
+    def __init__(self, facts: Facts, role: str, target: str) -> None:
+        self._facts, self._role, self._target = facts, role, target
+
+    def path(self, role: str) -> str | None:
+        return self._target if role == self._role else self._facts.path(role)
+
+    def fresh(self, role: str) -> bool:
+        return False if role == self._role else self._facts.fresh(role)
+
+    def absent(self, role: str) -> Absent | None:
+        return None if role == self._role else self._facts.absent(role)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._facts, name)
+
+
 @dataclass
 class Table:
     """One per-program table: ordered rules, first match wins, then the default."""
@@ -642,9 +666,11 @@ class Table:
         worst: Decision | None = None
         redirects: dict[str, Redirect] | None = None
         redirecting: Decision | None = None  # the first check whose rule redirected
+        checked: list[tuple[str, str | None, str | None, Decision]] = []
         for role in facts.roles() or ("path",):
             for cls, part in checks_of(syscall, role, flags, selector):
                 decision = self._decide_check(compiled, facts, syscall, cls, part, role)
+                checked.append((role, cls, part, decision))
                 if decision.redirect is not None:
                     redirects = redirects or {}
                     redirects.setdefault(role, decision.redirect)
@@ -669,12 +695,54 @@ class Table:
                 if worst.action is Action.NEVER:
                     return worst
         assert worst is not None
+        if redirects and worst.action is Action.ASK:
+            # an answer runs the call as it was asked -- its redirect lost, the redirected
+            # path written or read as the program named it (red team 33): refused instead
+            return Decision(Action.NEVER, worst.errno, worst.rule, self.name, Reason.REDIRECT,
+                            None, worst.arg, worst.role)
         if redirects and worst.action is Action.PERMIT:
+            refused = self._target_refusal(compiled, facts, redirects, checked)
+            if refused is not None:
+                return refused
             # every permitting check's redirect applies (a rename's old and new path, an
             # O_RDWR open's read and write side), whichever check came first
             # ... and the decision names the rule that redirected, so the log shows it
             worst = dataclasses.replace(redirecting or worst, redirects=redirects)
         return worst
+
+    def _target_refusal(self, compiled: TableIndex, facts: Facts,
+                        redirects: dict[str, Redirect],
+                        checked: list[tuple[str, str | None, str | None, Decision]]
+                        ) -> Decision | None:
+        """A redirect runs the whole call on its target -- every check of the role, not only
+        the one whose rule redirected: an ``O_RDWR`` open whose reads a rule sends to a file
+        also writes that file (red team 33).  So every check of a redirected role that no
+        rule redirected is decided again on the target: what the policy refuses there is
+        refused (the refusing rule's errno), as is an ask (an answer would run the call as
+        asked, the redirect lost); an exec rule's redirect is thus held to reading its
+        target.  Two rules redirecting one path to two targets refuse the call (EPERM): it
+        cannot run on both; so does an address redirect of a call that names several
+        addresses, or none the engine replaces (sendmmsg: the rule's alias covers it, the
+        engine rewrites one address only)."""
+        if facts.syscall not in aliases.ONE_ADDRESS_CALLS:
+            for _, _, _, decision in checked:
+                if decision.redirect is not None and decision.redirect.address is not None:
+                    return Decision(Action.NEVER, errno_module.EPERM, decision.rule, self.name,
+                                    Reason.REDIRECT, None, None, decision.role)
+        order = {role: i for i, role in enumerate(dict.fromkeys(c[0] for c in checked))}
+        for role, cls, part, own in sorted(checked, key=lambda c: (order[c[0]], c[1] or "")):
+            target = redirects.get(role)
+            if target is None or own.redirect == target:
+                continue
+            if own.redirect is not None or target.path is None:
+                return Decision(Action.NEVER, errno_module.EPERM, own.rule, self.name,
+                                Reason.REDIRECT, None, own.arg, role)
+            at_target = cast("Facts", _AtTarget(facts, role, target.path))
+            decision = self._decide_check(compiled, at_target, facts.syscall, cls, part, role)
+            if decision.action is not Action.PERMIT or decision.redirect is not None:
+                return Decision(Action.NEVER, decision.errno, decision.rule, self.name,
+                                Reason.REDIRECT, None, PathArg(role, target.path), role)
+        return None
 
     def _renaming_decision(self, path: str, role: str, socket: bool) -> Decision | None:
         """A link or rename gives a file a new name: not a file a refusing rule names, by its

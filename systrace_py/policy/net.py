@@ -337,4 +337,9 @@ def _unix_pattern(item: object, expansions: Expansions) -> _UnixPattern:
         glob = PathGlob(item, expansions=expansions)
     except GlobError as exc:
         raise NetConditionError("unix", str(exc)) from None
+    step = glob.unmatchable_steps()
+    if step is not None:  # (as a rule's path: files._resolvable, red team 33)
+        raise NetConditionError("unix", f"{item!r} has a {step!r} component, and socket paths"
+                                " are matched as the kernel resolves them (no . or ..): it"
+                                " would match nothing; write the path it leads to")
     return _UnixPattern(item, glob, None)

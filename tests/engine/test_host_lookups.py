@@ -386,3 +386,26 @@ def test_ask_at_resolution_with_nobody_to_ask_refuses(world: World) -> None:
     assert lines["good.test"][0] == "connected"
     assert lines["bad.test"] == ["resolve-error", "EAI_NONAME"]
     assert "refused resolving bad.test" in stderr and "no one can be asked" in stderr
+
+
+def test_two_names_on_one_address_one_redirected_decide_together(world: World) -> None:
+    """good.test and api.example.test are one address; a rule sends the connects to
+    api.example.test elsewhere (a redirect to an address where nothing listens).  Once both
+    names were looked up, a connect to the address is decided once per name: one permits as
+    it is, one permits redirected -- and the first decision won, whichever it was: the
+    connect to good.test went where api.example.test's rule sends it (ECONNREFUSED), or, the
+    names the other way round, one to api.example.test reached the address itself (red team
+    33).  Decisions that disagree on their redirect refuse the call now (EPERM); before both
+    names are known, api.example.test is redirected."""
+    _, _, port, _ = world
+    lines, _, _ = run(world, DNS_ALLOWED + f"""
+        [[rule]]
+        calls = ["net-connect"]
+        host = "api.example.test"
+        port = "1-65535"
+        action = "permit"
+        redirect = "127.0.0.9:{port}"
+        """, "api.example.test", "good.test", f"@{GOOD}")
+    assert lines["api.example.test"] == ["refused", "ECONNREFUSED"], lines  # redirected
+    assert lines["good.test"] == ["refused", "EPERM"], lines
+    assert lines[f"@{GOOD}"] == ["refused", "EPERM"], lines

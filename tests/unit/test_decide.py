@@ -536,3 +536,89 @@ action = "never"
     found = Supervisor._traversal(guarded, call)  # type: ignore[arg-type]
     assert call.walks == 1 and found is not None and found.action is Action.NEVER
     assert Supervisor._traversal(guarded, _Walked([("/usr", "dir")])) is None  # type: ignore[arg-type]
+
+
+def test_a_redirect_s_target_is_held_to_the_checks_no_redirect_covered() -> None:
+    """A redirect runs the whole call on its target (red team 33): an O_RDWR open whose
+    reads a rule redirects also writes the target, so its write check is decided there too;
+    an exec redirected by an ``exec`` rule reads its target."""
+    policy = load("""
+        default = "permit"
+        [[rule]]
+        calls = ["fsread"]
+        path = "/w/app.conf"
+        action = "permit"
+        redirect = "/etc/app.conf"
+        [[rule]]
+        calls = ["fsread", "fswrite"]
+        path = "/w/both.conf"
+        action = "permit"
+        redirect = "/etc/app.conf"
+        [[rule]]
+        calls = ["fsread"]
+        path = "/w/split.conf"
+        action = "permit"
+        redirect = "/w/read.conf"
+        [[rule]]
+        calls = ["fswrite"]
+        path = "/w/split.conf"
+        action = "permit"
+        redirect = "/w/written.conf"
+        [[rule]]
+        calls = ["exec"]
+        path = "/usr/bin/false"
+        action = "permit"
+        redirect = "/opt/secret/tool"
+        [[rule]]
+        calls = ["fswrite"]
+        path = "/etc/**"
+        action = "never"
+        errno = "EACCES"
+        [[rule]]
+        calls = ["fsread"]
+        path = "/opt/secret/**"
+        action = "never"
+    """)
+    main = policy.main
+    read = main.decide(opening("/w/app.conf"))
+    assert read.action is Action.PERMIT and read.redirects is not None
+    assert read.redirects["path"].path == "/etc/app.conf"
+    both = main.decide(opening("/w/app.conf", os.O_RDWR))
+    assert both.action is Action.NEVER and both.errno == errno.EACCES
+    assert both.arg == PathArg("path", "/etc/app.conf")
+    # every check redirected to the same target: the author said so for each
+    assert main.decide(opening("/w/both.conf", os.O_RDWR)).action is Action.PERMIT
+    # two targets for one path: the call cannot run on both
+    assert main.decide(opening("/w/split.conf", os.O_RDWR)).action is Action.NEVER
+    # a write alone is not redirected by a read's rule and is not held to its target
+    assert main.decide(opening("/w/app.conf", os.O_WRONLY)).redirects is None
+    ran = main.decide(CallFacts("execve", (PathArg("path", "/usr/bin/false"),)))
+    assert ran.action is Action.NEVER and ran.arg == PathArg("path", "/opt/secret/tool")
+
+
+def test_a_call_redirected_in_one_check_and_asked_in_another_is_refused() -> None:
+    """An answer runs the call as it was asked, its redirect lost (red team 33): a rename
+    whose new path a rule redirects and whose old path asks is refused, with the asking
+    rule's errno; the rename from a path that does not ask is redirected."""
+    policy = load("""
+        default = "permit"
+        [[rule]]
+        calls = ["fswrite"]
+        path = "/etc/app.conf"
+        action = "permit"
+        redirect = "/w/app.conf"
+        [[rule]]
+        calls = ["fswrite"]
+        path = "/w/drafts/**"
+        action = "ask"
+        errno = "EACCES"
+    """)
+
+    def renaming(old: str) -> CallFacts:
+        return CallFacts("rename", (PathArg("old", old), PathArg("new", "/etc/app.conf")))
+
+    asked = policy.main.decide(renaming("/w/drafts/new"))
+    assert asked.action is Action.NEVER and asked.errno == errno.EACCES
+    plain = policy.main.decide(renaming("/w/new"))
+    assert plain.action is Action.PERMIT and plain.redirects is not None
+    assert plain.redirects["new"].path == "/w/app.conf"

@@ -201,9 +201,43 @@ class LinearTable:
                 if worst.action is Action.NEVER:
                     return worst
         assert worst is not None
+        if redirects and worst.action is Action.ASK:
+            return Decision(Action.NEVER, worst.errno, worst.rule, self.table.name, "redirect",
+                            None, worst.arg, worst.role)
         if redirects and worst.action is Action.PERMIT:
+            refused = self.target_refusal(facts, redirects)
+            if refused is not None:
+                return refused
             worst = dataclasses.replace(redirecting or worst, redirects=redirects)
         return worst
+
+    def target_refusal(self, facts: Facts, redirects: dict[str, Redirect]) -> Decision | None:
+        """Every check of a redirected role that no rule redirected there, decided again on
+        the target; an address redirect of a call that names no one address refused."""
+        syscall = facts.syscall
+        checks = [(role, cls) for role in facts.roles() or ("path",)
+                  for cls in sorted(aliases.classes_of(syscall, role, facts.open_flags,
+                                                       facts.selector)) or [None]]
+        if syscall not in aliases.ONE_ADDRESS_CALLS:
+            for role, cls in checks:
+                d = self.decide_check(facts, cls, role)
+                if d.redirect is not None and d.redirect.address is not None:
+                    return Decision(Action.NEVER, errno_module.EPERM, d.rule, self.table.name,
+                                    "redirect", None, None, role)
+        for role, cls in checks:
+            target = redirects.get(role)
+            own = self.decide_check(facts, cls, role)
+            if target is None or own.redirect == target:
+                continue
+            if own.redirect is not None or target.path is None:
+                return Decision(Action.NEVER, errno_module.EPERM, own.rule, self.table.name,
+                                "redirect", None, own.arg, role)
+            there = self.decide_check(_Retargeted(facts, role, target.path), cls, role)
+            if there.action is not Action.PERMIT or there.redirect is not None:
+                return Decision(Action.NEVER, there.errno, there.rule, self.table.name,
+                                "redirect", None, PathArg(role, target.path), role)
+        return None
+
 
     def refusing_rule(self, facts: Facts) -> Decision | None:
         found: Decision | None = None
@@ -230,7 +264,7 @@ class LinearTable:
         """ENOENT for a refusal (by a rule or the default) of a call whose path does not
         exist -- a directory on the way, or its last name where the call does not create it
         -- unless the rule (or the table, for its default) keeps its errno."""
-        if decision.reason in ("unsafe", "interpreter"):
+        if decision.reason in ("unsafe", "interpreter", "redirect"):
             return decision.errno
         setting = decision.rule.missing if decision.rule is not None else None
         if (setting or self.table.missing) is Missing.ERRNO:
@@ -827,3 +861,22 @@ def test_a_send_with_no_address_runs_under_a_rule_refusing_a_walk(tmp_path: Path
     assert result.verdict("sendto", (3, 0x1000, 10, 0, 0, 0)) == ALLOW
     assert result.verdict("sendto", (3, 0x1000, 10, 0, 0x2000, 16)) == TRACE
     assert result.verdict("sendmsg", (3, 0x1000, 0)) == TRACE
+
+
+class _Retargeted:
+    """Facts with one role's path replaced by a redirect's target (not fresh, not absent)."""
+
+    def __init__(self, facts: Facts, role: str, target: str) -> None:
+        self.facts, self.role, self.target = facts, role, target
+
+    def path(self, role: str) -> str | None:
+        return self.target if role == self.role else self.facts.path(role)
+
+    def fresh(self, role: str) -> bool:
+        return role != self.role and self.facts.fresh(role)
+
+    def absent(self, role: str) -> object:
+        return None if role == self.role else self.facts.absent(role)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.facts, name)
