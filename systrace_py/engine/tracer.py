@@ -1681,7 +1681,10 @@ class Tracer:
         length of 1 to 4096 -- else the call goes on and the kernel gives its own errno, as
         natively.  Not where the answer cannot be told (the task's capabilities unreadable):
         the call goes on (and installs, as before).  A TSYNC install by a task with the flag
-        of its own gives it to every thread of its process (seccomp_sync_threads): noted so.
+        of its own gives it to every thread of its process (seccomp_sync_threads): noted so,
+        at its entry -- one that then fails (a thread under a filter not its ancestor's) gave
+        nothing natively, and its threads' installs go on as before this check (never an
+        EACCES the kernel would not give: every error here leans to letting the call go).
         PR_GET_NO_NEW_PRIVS and /proc's NoNewPrivs still say 1 (docs/security.md)."""
         task = self.tasks.get(call.tid)
         if call.tid == self._loading_prefilter or task is None:
