@@ -227,11 +227,18 @@ PR_SET_NO_NEW_PRIVS: Final = 38
 CAP_DAC_OVERRIDE: Final = 1
 CAP_DAC_READ_SEARCH: Final = 2
 CAP_KILL: Final = 5
+CAP_SYS_ADMIN: Final = 21
 CAP_SYS_RESOURCE: Final = 24
 
 # --- what the engine's guards test (see systrace_py.syscalls, GUARDS) ----------------------------
 SECCOMP_SET_MODE_FILTER: Final = 1
 SECCOMP_FILTER_FLAG_NEW_LISTENER: Final = 8
+SECCOMP_FILTER_FLAG_TSYNC: Final = 1
+SECCOMP_FILTER_FLAG_TSYNC_ESRCH: Final = 16
+SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: Final = 32
+#: every flag seccomp(SECCOMP_SET_MODE_FILTER) knows (SECCOMP_FILTER_FLAG_MASK, Linux 5.19 on)
+SECCOMP_FILTER_FLAG_MASK: Final = 0x3F
+SECCOMP_MODE_FILTER: Final = 2  # (prctl(PR_SET_SECCOMP)'s mode for a filter)
 PR_SET_SECCOMP: Final = 22  # (its mode 2: a filter, as seccomp(SECCOMP_SET_MODE_FILTER))
 PR_SET_MM: Final = 35
 TIOCSTI: Final = 0x5412      # push bytes into the terminal's input: commands for the user's shell

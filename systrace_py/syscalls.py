@@ -78,6 +78,7 @@ from systrace_py.kernel import (
     OPEN_TREE_CLONE,
     PR_SET_DUMPABLE,
     PR_SET_MM,
+    PR_SET_NO_NEW_PRIVS,
     PR_SET_SECCOMP,
     PROT_EXEC,
     PROT_READ,
@@ -993,9 +994,14 @@ _c(155, "pivot_root", (_p("new_root", role="new"), _p("put_old", role="old")), "
 _c(156, "_sysctl", (_ptr("args"),), ni=True)
 # prctl(PR_SET_SECCOMP) installs a filter of the program's own (mode 2; mode 1, strict, the
 # kernel refuses a process holding the prefilter): it stops, for the tracer to note it
-# (Tracer._own_filter), as seccomp(SECCOMP_SET_MODE_FILTER) does
+# (Tracer._own_filter), as seccomp(SECCOMP_SET_MODE_FILTER) does.  So does the one form of
+# prctl(PR_SET_NO_NEW_PRIVS) that sets the flag (any other is EINVAL): where systrace gave the
+# program's process no_new_privs for the prefilter, the tracer notes which tasks have it of
+# their own (Tracer._own_filter: natively, without it, a filter is EACCES -- LTP prctl02)
 _c(157, "prctl", (_a("option", _K.CMD), _a("arg2"), _a("arg3"), _a("arg4"), _a("arg5")),
-   guard=Guard(((_eq32(0, PR_SET_SECCOMP),),), errno.EPERM, check="own_filter",
+   guard=Guard(((_eq32(0, PR_SET_SECCOMP),),
+                (_eq32(0, PR_SET_NO_NEW_PRIVS), Test(1, "eq", 1), Test(2, "eq", 0),
+                 Test(3, "eq", 0), Test(4, "eq", 0))), errno.EPERM, check="own_filter",
                refused=((_eq32(0, PR_SET_MM),), (_eq32(0, PR_SET_DUMPABLE), Test(1, "eq", 0)))))
 _c(158, "arch_prctl", (_a("option", _K.CMD), _a("arg2")), "stdio")
 _c(159, "adjtimex", (_ptr("txc_p"),))

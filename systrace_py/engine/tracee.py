@@ -154,6 +154,10 @@ class Task:
     interrupted: bool = False
     clone3_flags: int | None = None  # the flags of the last clone3 it was let make, as checked
     #                                  (the kernel gets the struct checked): its child's view
+    #: it set no_new_privs itself (prctl), or was made by a task that had (the flag is a task's,
+    #: inherited at clone): what the kernel would see natively where systrace gave the
+    #: program's process the flag for the prefilter (Tracer.imposed_nnp, _filter_refusal)
+    no_new_privs: bool = False
 
     def __post_init__(self) -> None:
         if self.space is None:

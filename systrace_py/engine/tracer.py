@@ -88,6 +88,7 @@ from systrace_py.engine.tracee import (
 from systrace_py.kernel import (
     AT_RECURSIVE,
     AUDIT_ARCH_X86_64,
+    CAP_SYS_ADMIN,
     CAP_SYS_RESOURCE,
     CLONE_NEWNS,
     CLONE_NEWUSER,
@@ -97,7 +98,14 @@ from systrace_py.kernel import (
     KCMP_VM,
     MAP_DROPPABLE,
     OPEN_TREE_CLONE,
+    PR_SET_NO_NEW_PRIVS,
     REFUSED_CONTROL,
+    SECCOMP_FILTER_FLAG_MASK,
+    SECCOMP_FILTER_FLAG_NEW_LISTENER,
+    SECCOMP_FILTER_FLAG_TSYNC,
+    SECCOMP_FILTER_FLAG_TSYNC_ESRCH,
+    SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+    SECCOMP_MODE_FILTER,
 )
 from systrace_py.policy.aliases import ADDRESS_CALLS, EXEC_CALLS, OPEN_CALLS
 from systrace_py.policy.filterplan import TRACE, FilterPlan, Verdict, VerdictKind
@@ -137,6 +145,8 @@ _LOCAL_FS = frozenset({0xEF53, 0x58465342, 0x9123683E, 0x01021994})
 #: loop then wakes up at most this late after the call returned (no SIGCHLD wakes it)
 _LEASE_POLL = 0.002
 _MS = 1_000_000  # ns
+#: the longest seccomp filter the kernel takes (BPF_MAXINSNS): a longer one is EINVAL
+_BPF_MAXINSNS = 4096
 _EINTR_RETURN = -errno.EINTR & 0xFFFFFFFFFFFFFFFF
 _SYSCALL_INSN_LEN = 2  # syscall (0f 05), as the kernel rewinds for -ERESTARTNOINTR
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
@@ -309,6 +319,11 @@ class Tracer:
         #: when --attach found it): the kernel runs it again on a call the tracer changed at
         #: its stop, so held opens keep their own call (see _own_filter)
         self.own_filters = False
+        #: the program's process was given no_new_privs for the prefilter (a filter loaded
+        #: without CAP_SYS_ADMIN needs it: a tracer that is not root, or -c) where systrace
+        #: itself has none -- natively the program would not have it, and a filter of its
+        #: own is EACCES for a task without CAP_SYS_ADMIN that did not set it (_filter_refusal)
+        self.imposed_nnp = False
         #: the spawned root while it runs systrace's own code, before its first exec: the
         #: filters it loads then are the tracer's (the prefilter's), not the program's --
         #: should a load stop: compile_filters orders the two programs so that the second
@@ -411,6 +426,7 @@ class Tracer:
         self.lifted = spec.lifted
         self.decoder.ip_destinations_decided = Lift.ROUTES not in spec.lifted
         need_nnp = self.filtered and (spec.uid not in (None, 0) or os.geteuid() != 0)
+        self.imposed_nnp = need_nnp and procfs.status_numbers("self", b"NoNewPrivs") != [1]
         if spec.starter is None:
             pid, parent = self._fork(spec, need_nnp), os.getpid()
         else:
@@ -1629,8 +1645,13 @@ class Tracer:
         if guard.check == "owner_target":
             return self._owner_refusal(call)
         if guard.check == "own_filter":
-            self._own_filter(call.tid)
-            return None
+            if call.name == "prctl" and call.args[0] & 0xFFFFFFFF == PR_SET_NO_NEW_PRIVS:
+                self._note_no_new_privs(call.tid)
+                return None
+            refusal = self._filter_refusal(call)
+            if refusal is None:
+                self._own_filter(call.tid)
+            return refusal
         # setrlimit / prlimit64 of RLIMIT_CORE: only to limits that dump nothing (at most 1,
         # see child.no_core_limits); the kernel writes core files outside every policy
         assert guard.check == "rlimit_core", guard.check
@@ -1651,6 +1672,63 @@ class Tracer:
             return errno.EPERM, ("core dumps are off for traced programs (a rule naming "
                                  "prlimit64 or setrlimit grants them)")
         return None
+
+    def _note_no_new_privs(self, tid: int) -> None:
+        """prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) (the guard's case: the one form that cannot
+        fail): the task has the flag of its own from now on, and so will the tasks it makes
+        (Task.no_new_privs, inherited in _adopt)."""
+        task = self.tasks.get(tid)
+        if task is not None:
+            task.no_new_privs = True
+
+    def _filter_refusal(self, call: DecodedCall) -> tuple[int, str] | None:
+        """A filter of the program's own that the kernel would refuse natively: EACCES, its
+        answer to a task with neither no_new_privs nor CAP_SYS_ADMIN in its user namespace
+        (seccomp_prepare_filter), where the flag the task has is only the one systrace gave
+        the program's process for the prefilter (imposed_nnp; LTP prctl02 as a user: the
+        install succeeded).  Only where every check the kernel makes before that one passes
+        -- the flags (seccomp), the mode (prctl: 2), the struct sock_fprog readable and a
+        length of 1 to 4096 -- else the call goes on and the kernel gives its own errno, as
+        natively.  Not where the answer cannot be told (the task's capabilities unreadable):
+        the call goes on (and installs, as before).  A TSYNC install by a task with the flag
+        of its own gives it to every thread of its process (seccomp_sync_threads): noted so,
+        at its entry -- one that then fails (a thread under a filter not its ancestor's) gave
+        nothing natively, and its threads' installs go on as before this check (never an
+        EACCES the kernel would not give: every error here leans to letting the call go).
+        PR_GET_NO_NEW_PRIVS and /proc's NoNewPrivs still say 1 (docs/security.md)."""
+        task = self.tasks.get(call.tid)
+        if call.tid == self._loading_prefilter or task is None:
+            return None
+        if call.name == "prctl":
+            if call.args[1] != SECCOMP_MODE_FILTER:
+                return None  # (strict mode, or EINVAL: the kernel's)
+            flags, pointer = 0, call.args[2]
+        else:
+            flags, pointer = call.args[1] & 0xFFFFFFFF, call.args[2]  # (unsigned int)
+            bad = (flags & ~SECCOMP_FILTER_FLAG_MASK
+                   or (flags & SECCOMP_FILTER_FLAG_TSYNC
+                       and flags & SECCOMP_FILTER_FLAG_NEW_LISTENER
+                       and not flags & SECCOMP_FILTER_FLAG_TSYNC_ESRCH)
+                   or (flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+                       and not flags & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+            if bad:
+                return None  # (EINVAL: the kernel's)
+        if task.no_new_privs:
+            if flags & SECCOMP_FILTER_FLAG_TSYNC:
+                for tid in task.process.tids:
+                    if tid in self.tasks:
+                        self.tasks[tid].no_new_privs = True
+            return None
+        if not self.imposed_nnp or call.memory is None:
+            return None
+        try:
+            length = struct.unpack("<H", call.memory.read_exact(pointer, 16)[:2])[0]
+        except TraceeMemoryError:
+            return None  # (EFAULT: the kernel's)
+        if not 1 <= length <= _BPF_MAXINSNS or _has_capability(call.tid, CAP_SYS_ADMIN):
+            return None
+        return errno.EACCES, ("a seccomp filter without no_new_privs or CAP_SYS_ADMIN (the "
+                              "kernel's EACCES: systrace set no_new_privs for its own filter)")
 
     def _own_filter(self, tid: int) -> None:
         """seccomp(SECCOMP_SET_MODE_FILTER) or prctl(PR_SET_SECCOMP): the program installs a
@@ -1931,7 +2009,9 @@ class Tracer:
         if space.scratch or space.scratch_failed:
             return False
         guard = stop_guard(call.name, call.args, self.pid, self.lifted)
-        return guard is not None and guard.check == "own_filter"
+        return (guard is not None and guard.check == "own_filter"
+                and not (call.name == "prctl"
+                         and call.args[0] & 0xFFFFFFFF == PR_SET_NO_NEW_PRIVS))
 
     def _must_hold(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
         """Whether the call must be pointed at copies of what was checked.
@@ -3099,7 +3179,7 @@ class Tracer:
         if thread:  # (a thread always shares memory)
             process = parent.process
             child = Task(child_tid, process, fs=fs, files=files, detached=parent.detached,
-                         state=state)
+                         state=state, no_new_privs=parent.no_new_privs)
             self._inherit_view(parent, child, flags)
             process.space.users += 1
             process.tids.add(child_tid)
@@ -3125,7 +3205,7 @@ class Tracer:
         process.tids.add(child_tid)
         self.processes[child_tid] = process
         child = Task(child_tid, process, fs=fs, files=files, detached=parent.detached,
-                     state=state)
+                     state=state, no_new_privs=parent.no_new_privs)
         self._inherit_view(parent, child, flags)
         self.tasks[child_tid] = child
         self.monitor.on_new_process(parent.process, process, how)

@@ -4,13 +4,16 @@ under a permit-default policy with one path rule."""
 
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
 import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import PYTHON, results, systrace_env
+from conftest import PYTHON, UNPRIVILEGED_USER, results, run_systrace, systrace_env
 
 #: the parity policy: everything permitted, one path rule on fswrite (so a truncate stops, and
 #: in a tree of several processes runs with the others frozen)
@@ -359,3 +362,42 @@ def test_a_sendmsg_with_control_data_at_a_bad_pointer_fails_efault_as_natively(
     r = traced.run(PARITY_POLICY, str(program), str(tmp_path / "traced.sock"), env=loop)
     assert r.returncode == 0, r.stderr
     assert r.stdout == native.stdout, r.stderr
+
+
+#: seccomp_nnp.c as the kernel answers a user's program: a filter needs no_new_privs (or
+#: CAP_SYS_ADMIN), and the flag is a task's, inherited by what it makes after
+_SECCOMP_NNP_NATIVE = {
+    "prctl bad pointer": "EFAULT", "prctl empty": "EINVAL", "prctl": "EACCES",
+    "seccomp": "EACCES", "set nnp": "ok", "thread before nnp": "EACCES",
+    "child before nnp": "EACCES", "child after nnp": "ok", "main after nnp": "ok"}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="runs the program as another user")
+@pytest.mark.parametrize("tracer", ["as-user", "unprivileged"])
+def test_a_users_seccomp_filter_without_no_new_privs_fails_eacces_as_natively(
+        build, world_tmp, loop, tracer):
+    # LTP prctl02 run as a user ("prctl() succeeded unexpectedly"): a filter loaded without
+    # CAP_SYS_ADMIN needs no_new_privs, which systrace gives the program's process for the
+    # prefilter (a tracer that is not root, or -c); so the program's own install, EACCES
+    # natively, succeeded.  Now it is EACCES unless the task set the flag itself (or was
+    # made by one that had): both loops, by root with -c and by the user's own tracer
+    program = world_tmp / "seccomp_nnp"
+    shutil.copy(build("progs/seccomp_nnp.c"), program)
+    program.chmod(0o755)
+    account = pwd.getpwnam(UNPRIVILEGED_USER)
+    drop = ["setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}",
+            "--clear-groups"]
+    native = subprocess.run([*drop, str(program)], capture_output=True, text=True,
+                            timeout=60, cwd=world_tmp)
+    assert results(native.stdout) == _SECCOMP_NNP_NATIVE, native.stdout + native.stderr
+    rules = world_tmp / "policy.toml"
+    rules.write_text(PARITY_POLICY)
+    rules.chmod(0o644)
+    if tracer == "as-user":
+        r = run_systrace(["-c", f"{account.pw_uid}:{account.pw_gid}", "-p", str(rules), "--",
+                          str(program)], env=loop, cwd=world_tmp)
+    else:
+        r = run_systrace(["-p", str(rules), "--", str(program)], env=loop, prefix=drop,
+                         cwd=world_tmp)
+    assert r.returncode == 0, r.stderr
+    assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
