@@ -72,6 +72,7 @@ from systrace_py.policy.generalize import (
     generated_name,
     generated_shape,
     hash_glob,
+    holds_pid,
     in_category,
     is_sensitive,
     join,
@@ -504,7 +505,7 @@ class _Context:
             gone = path in removed
             if (exclusive or path in passed) and (gone or in_tmpdir):
                 evidence = Evidence.TEMPORARY  # (git's .tmp-PID-pack-HASH.pack: a step)
-            elif exclusive or gone or in_tmpdir:
+            elif exclusive or gone or in_tmpdir or holds_pid(name, options.pids):
                 evidence = Evidence.CREATED
             else:
                 evidence = Evidence.NONE
@@ -1775,7 +1776,10 @@ def learn(observations: Iterable[Observation], options: LearnOptions | None = No
                     description=options.description)
     for name in sorted(tables):
         rules = _table_rules(tables[name], ctx, report)
-        key = name if is_literal(name) else escape(name)
+        # (a program below $CWD, ~ or $TMPDIR is keyed as its exec rule names it: the
+        # project's ./configure learned in one checkout is $CWD/configure in the next one,
+        # where an absolute key left it without its table; learn22)
+        key = ctx.writer.text(name, expand=not is_sensitive(name, ctx.writer.home))
         table = Table(key, options.default, rules=_numbered(rules))
         policy.programs[key] = table
         if not is_literal(key):

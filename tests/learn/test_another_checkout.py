@@ -1,0 +1,76 @@
+"""A policy learned in one checkout runs in another (learn22): the project's own programs keep
+their tables there, and the names a program makes from its pid are the next run's -- and the
+policy grants no more than the run used (no table for a program elsewhere, no write of an
+older file of a pid-named shape)."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from pathlib import Path
+
+from test_next_run import enforce, learn, refusals
+
+#: a project script the command runs (its table: the writes it makes)
+RUN_SH = """#!/bin/sh
+echo built > out.txt
+cat out.txt
+"""
+
+#: configure's idiom (autoconf's _AS_LN_S_PREPARE): the pid-named file is removed "in case"
+#: before it is made and again after it -- the first removal is the one a learning run
+#: records (a call is recorded once)
+CONF_SH = """rm -f conf$$.file
+echo > conf$$.file
+ls conf$$.file >/dev/null
+rm -f conf$$.file
+echo done
+"""
+
+
+def _checkout(tmp: Path, name: str) -> Path:
+    d = tmp / name
+    d.mkdir()
+    (d / "run.sh").write_text(RUN_SH)
+    (d / "run.sh").chmod(0o755)
+    return d
+
+
+def test_a_project_script_keeps_its_table_in_another_checkout(tmp_path):
+    first = _checkout(tmp_path, "first")
+    policy = learn(tmp_path, ["sh", "-c", "./run.sh"], cwd=first)
+    data = tomllib.loads(policy.read_text())
+    assert "$CWD/run.sh" in data["program"], sorted(data["program"])
+    assert not any(key.startswith(str(first)) for key in data["program"])
+
+    second = _checkout(tmp_path, "second")
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", "./run.sh"], cwd=second)
+    assert refused == [], refused
+    assert r.returncode == 0, r.stderr
+    assert (second / "out.txt").read_text() == "built\n"
+
+    # no more than used: the table is the checkout's own script's -- the first checkout's,
+    # run from the second, is no $CWD/run.sh and runs under no table of the policy
+    (first / "out.txt").unlink()
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", f"{first}/run.sh"], cwd=second)
+    assert refused and r.returncode != 0
+    assert not (first / "out.txt").exists()
+
+
+def test_a_name_made_from_the_pid_is_made_again_and_no_older_one_is_written(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    policy = learn(tmp_path, ["bash", "-c", CONF_SH], cwd=work)
+    for _ in range(2):  # another pid each run
+        r, refused = enforce(tmp_path, policy, ["bash", "-c", CONF_SH], cwd=work)
+        assert refused == [], refused
+        assert r.returncode == 0 and r.stdout == "done\n", r.stderr
+    assert not list(work.glob("conf*"))
+
+    # no more than used: an older file of the shape (not the run's own) is not written
+    older = work / "conf4242.file"
+    older.write_text("keep\n")
+    r, _ = enforce(tmp_path, policy, ["bash", "-c", f"echo x > {older.name}"], cwd=work)
+    assert refusals(tmp_path / "enforce.jsonl")
+    assert older.read_text() == "keep\n"
+    shutil.rmtree(work)
