@@ -1817,7 +1817,8 @@ def _environment_grant(entry: str, ctx: _Context) -> str:
     path's learned glob: pip starts its build backend with
     ``PYTHONPATH=$TMPDIR/pip-build-env-XXXXXXXX/site``, another name each run, and the
     literal value refused the next run's exec (``pip install`` of a project with a
-    ``pyproject.toml`` failed).  The glob admits that shape's older directories too (a grant
+    ``pyproject.toml`` failed); so is one naming a path below ``$CWD``, ``~`` or ``$TMPDIR``,
+    written with the variable.  The glob admits that shape's older directories too (a grant
     has no ``fresh``); the caller could make such a directory itself under its fresh rules
     anyway.  Every element must be plain (absolute, no ``..``, no empty element: only a
     literal admits those), else the value stays literal."""
@@ -1827,7 +1828,11 @@ def _environment_grant(entry: str, ctx: _Context) -> str:
     if form is None or ctx.options.generalize == "none":
         return literal
     parts = split(form, value)
-    if not any(ctx.below_generated(p) for p in parts if p.startswith("/")) or \
+    # (or a path below $CWD, ~ or $TMPDIR, written with the variable as its path rules are:
+    # cargo starts rustc with LD_LIBRARY_PATH=$CWD/target/debug/deps:..., and the literal
+    # value of the learning checkout refused the exec in the next one -- learn22)
+    if not any(ctx.below_generated(p) or ctx.writer.text(p) != ctx.writer.text(p, expand=False)
+               for p in parts if p.startswith("/")) or \
             not all(is_plain(p, form) for p in parts):
         return literal
     globs = list(dict.fromkeys(_generalize_path(p, ctx).text if ctx.below_generated(p)

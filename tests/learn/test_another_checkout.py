@@ -5,6 +5,7 @@ older file of a pid-named shape)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tomllib
 from pathlib import Path
@@ -74,3 +75,29 @@ def test_a_name_made_from_the_pid_is_made_again_and_no_older_one_is_written(tmp_
     assert refusals(tmp_path / "enforce.jsonl")
     assert older.read_text() == "keep\n"
     shutil.rmtree(work)
+
+
+def test_a_loader_path_into_the_checkout_is_granted_in_the_next_one(tmp_path):
+    """cargo runs rustc with ``LD_LIBRARY_PATH=$CWD/target/debug/deps:...``: an exec into
+    another table carrying a loader variable the run did not start with needs a grant, and
+    the learning checkout's value was the grant."""
+    command = ["sh", "-c", 'LD_LIBRARY_PATH="$PWD/target/deps" cat in.txt']
+    first, second = tmp_path / "first", tmp_path / "second"
+    for d in (first, second):
+        d.mkdir()
+        (d / "in.txt").write_text("data\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LD_")}
+    policy = learn(tmp_path, command, cwd=first, env=env)
+    grants = tomllib.loads(policy.read_text())["program"]["/usr/bin/cat"]["environment"]
+    assert grants == ["LD_LIBRARY_PATH=$CWD/target/deps"], grants
+
+    r, refused = enforce(tmp_path, policy, command, cwd=second, env=env)
+    assert refused == [], refused
+    assert r.returncode == 0 and r.stdout == "data\n", r.stderr
+
+    # no more than used: the first checkout's directory, or any other, is refused there
+    for value in (f"{first}/target/deps", "/tmp/lib"):
+        r, refused = enforce(tmp_path, policy,
+                             ["sh", "-c", f'LD_LIBRARY_PATH="{value}" cat in.txt'],
+                             cwd=second, env=env)
+        assert refused and r.returncode != 0, value
