@@ -34,6 +34,8 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from systrace_py.policy.argv import CWD as ARGV_CWD
+from systrace_py.policy.argv import literal as argv_literal
 from systrace_py.policy.glob import Expansions, GlobError, GlobShape, PathGlob, escape
 from systrace_py.policy.levels import GENERALIZE_LEVELS
 from systrace_py.procfs import read_regular
@@ -1545,8 +1547,9 @@ def pseudo_pattern(path: str) -> str | None:
 
 def escape_argv(text: str) -> str:
     """A literal argument as an argv glob -- any text as an fnmatch pattern matching only
-    itself (fnmatch has no backslash escapes: use classes)."""
-    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+    itself (fnmatch has no backslash escapes: use classes; and ``$CWD``, the variable of
+    argv conditions, as ``[$]CWD``)."""
+    return argv_literal(text).replace(ARGV_CWD, "[$]" + ARGV_CWD[1:])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from typing import Any
 from systrace_py.kernel import O_TMPFILE_BIT
 from systrace_py.logrecords import LoggedCall, Result, logged_call
 from systrace_py.policy import aliases
+from systrace_py.policy.argv import CWD as ARGV_CWD
 from systrace_py.policy.argv import ArgvCondition
 from systrace_py.policy.environment import (
     PATH_VARIABLES,
@@ -1266,7 +1267,12 @@ class _ArgvWriter:
     _RANDOM = frozenset(string.ascii_letters + string.digits + "_")
     _NAME_CHARS = _RANDOM | {"-"}
 
-    def __init__(self, temp: Mapping[str, str]) -> None:
+    def __init__(self, temp: Mapping[str, str], cwd: str | None = None) -> None:
+        # the working directory, where it stands as a whole path (nothing of a path right
+        # before it, nothing of a name right after): ``$CWD`` (argv.CWD), the next
+        # checkout's -- cmake hands make's shell ``cd /abs/checkout/build && ...`` (learn22)
+        self._cwd = re.compile(r"(?<![\w./-])" + re.escape(cwd) + r"(?![\w.-])") \
+            if cwd and cwd != "/" else None
         self._globs: dict[str, str] = {}
         for path, glob in temp.items():
             name = path.rpartition("/")[2]
@@ -1309,9 +1315,14 @@ class _ArgvWriter:
                 out.append(escape_argv(run))
         return "".join(out)
 
+    def _literal(self, text: str) -> str:
+        if self._cwd is None:
+            return escape_argv(text)
+        return ARGV_CWD.join(escape_argv(part) for part in self._cwd.split(text))
+
     def __call__(self, text: str) -> str:
         if self._names is None:
-            return escape_argv(text)
+            return self._literal(text)
         out: list[str] = []
         done = 0
         for found in self._names.finditer(text):
@@ -1319,9 +1330,9 @@ class _ArgvWriter:
             if (start and text[start - 1] in self._NAME_CHARS) or (
                     end < len(text) and text[end] in self._NAME_CHARS):
                 continue
-            out += [escape_argv(text[done:start]), self._globs[found.group()]]
+            out += [self._literal(text[done:start]), self._globs[found.group()]]
             done = end
-        out.append(escape_argv(text[done:]))
+        out.append(self._literal(text[done:]))
         return "".join(out)
 
 
@@ -1348,7 +1359,8 @@ def _argv_conditions(uses: list[tuple[_PathUse, _Pattern]], level: str, ctx: _Co
             shell = os.path.basename(path) in _SHELLS
             if not shell or not all("-c" in a[1:3] for a in argvs) or len(argvs) > 8:
                 continue
-        writer = _ArgvWriter(ctx.temp if level != "none" else {})
+        writer = _ArgvWriter(ctx.temp if level != "none" else {},
+                             dict((v, d) for d, v in ctx.writer.prefixes).get("$CWD"))
         out[path] = sorted(set(tuple(writer(x) for x in a) for a in argvs))
     return out
 
@@ -1627,7 +1639,8 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                     data.name, why, text, rule_calls, len(seen[text]), tuple(seen[text][:3]),
                     is_fresh))
             rule = FileRule(rule_calls, Action.PERMIT, path=ctx.writer.glob(text),
-                            argv=ArgvCondition(argv) if argv is not None else None,
+                            argv=ArgvCondition(argv, ctx.writer.cwd) if argv is not None
+                            else None,
                             learned=learned, fresh=is_fresh)
             rules.append((_rank(rule_calls[0], text, argv), rule))
 

@@ -101,3 +101,41 @@ def test_a_loader_path_into_the_checkout_is_granted_in_the_next_one(tmp_path):
                              ["sh", "-c", f'LD_LIBRARY_PATH="{value}" cat in.txt'],
                              cwd=second, env=env)
         assert refused and r.returncode != 0, value
+
+
+MAKEFILE = """all:
+\t@cd $(CURDIR) && echo built > out.txt && echo '$$CWD' > text.txt
+"""
+
+
+def _make_checkout(tmp: Path, name: str, makefile: str = MAKEFILE) -> Path:
+    d = tmp / name
+    d.mkdir()
+    (d / "Makefile").write_text(makefile)
+    return d
+
+
+def test_a_shell_command_naming_the_checkout_runs_in_the_next_one(tmp_path):
+    """make hands its shell ``cd /abs/checkout && ...`` (cmake's generated Makefiles do:
+    ``cd /abs/checkout/build && cmake -E cmake_depends ...``, git clone its upload-pack
+    ``'/abs/checkout/repo/.git'``): the argv condition names the checkout as ``$CWD``."""
+    first = _make_checkout(tmp_path, "first")
+    policy = learn(tmp_path, ["make", "-s"], cwd=first)
+    text = policy.read_text()
+    assert "cd $CWD && echo built" in text and "[$]CWD" in text, text
+    assert str(first) + " &&" not in text
+
+    second = _make_checkout(tmp_path, "second")
+    r, refused = enforce(tmp_path, policy, ["make", "-s"], cwd=second)
+    assert refused == [], refused
+    assert r.returncode == 0, r.stderr
+    assert (second / "out.txt").read_text() == "built\n"
+    assert (second / "text.txt").read_text() == "$CWD\n"
+
+    # no more than used: the command naming another directory (the first checkout) is
+    # refused in the second one
+    third = _make_checkout(tmp_path, "third", MAKEFILE.replace("$(CURDIR)", str(first)))
+    (first / "out.txt").unlink()
+    r, refused = enforce(tmp_path, policy, ["make", "-s"], cwd=third)
+    assert refused and r.returncode != 0
+    assert not (first / "out.txt").exists()
