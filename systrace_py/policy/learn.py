@@ -965,6 +965,28 @@ def _hash_writes(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _
                                                    exact=True)))
 
 
+def _existing_directories(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]],
+                          ctx: _Context) -> None:
+    """A ``mkdir`` of a directory that was there (``mkdir -p``'s walk, cmake's ``-B build``
+    making each of its parents: the kernel answered ``EEXIST``) changed nothing: its rule is
+    ``fresh`` -- it covers that ``mkdir`` on the next run (an older name meets ``EEXIST``,
+    docs/policy.md ``fresh``) and no change of the older directory: a plain write rule let
+    the next run ``chmod``, ``rmdir`` or ``rename`` the parents of the working directory
+    (learn22).  Only where every write of the path in the key is such a ``mkdir``."""
+    for key_uses in uses_by_key.values():
+        other = {use.path for use, _ in key_uses
+                 if use.cls == "fswrite" and use.syscall not in _MKDIR_CALLS}
+        for i, (use, pattern) in enumerate(key_uses):
+            if use.syscall in _MKDIR_CALLS and use.cls == "fswrite" and pattern.literal \
+                    and not pattern.fresh and use.path not in ctx.made \
+                    and use.path not in other:
+                key_uses[i] = (use, dataclasses.replace(pattern, fresh=True))
+
+
+_MKDIR_CALLS = frozenset({"mkdir", "mkdirat"})
+_THERE = "directories that were there (mkdir met EEXIST)"
+
+
 # ---------------------------------------------------------------------------------------------
 # One table
 
@@ -1500,6 +1522,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
         pattern = _use_pattern(use, ctx)
         uses_by_key[_removal_key(use, pattern)].append((use, pattern))
     _hash_writes(uses_by_key, ctx, report)
+    _existing_directories(uses_by_key, ctx)
     _counters_own_reads(uses_by_key, ctx)
     extra = _listing_patterns(data, uses_by_key, ctx, report)
     for key, patterns in _moved_patterns(data, ctx, report).items():
@@ -1581,6 +1604,11 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                 conditions = list(exec_argv[use.path])
             for argv in conditions:
                 by_text[(pattern.text, argv)].add(key)
+                if pattern.fresh and argv is None:  # (_existing_directories)
+                    fresh_keys[(pattern.text, argv)].add(key)
+                    kinds.setdefault(pattern.text, _THERE)
+                    if use.path not in seen[pattern.text]:
+                        seen[pattern.text].append(use.path)
     for at, keys in by_text.items():
         if FSMETA in keys and "fsread" in keys and (
                 FSMETA in fresh_keys[at] or "fsread" not in fresh_keys[at]):
@@ -1793,7 +1821,8 @@ def learn(observations: Iterable[Observation], options: LearnOptions | None = No
         # project's ./configure learned in one checkout is $CWD/configure in the next one,
         # where an absolute key left it without its table; learn22)
         key = ctx.writer.text(name, expand=not is_sensitive(name, ctx.writer.home))
-        table = Table(key, options.default, rules=_numbered(rules))
+        table = Table(key, options.default, rules=_numbered(rules),
+                      expansions=ctx.writer.expansions)
         policy.programs[key] = table
         if not is_literal(key):
             policy.program_patterns[key] = PathGlob(key, expansions=ctx.writer.expansions)

@@ -10,7 +10,7 @@ import shutil
 import tomllib
 from pathlib import Path
 
-from test_next_run import enforce, learn, refusals
+from test_next_run import PYTHON3, enforce, learn, refusals
 
 #: a project script the command runs (its table: the writes it makes)
 RUN_SH = """#!/bin/sh
@@ -139,3 +139,40 @@ def test_a_shell_command_naming_the_checkout_runs_in_the_next_one(tmp_path):
     r, refused = enforce(tmp_path, policy, ["make", "-s"], cwd=third)
     assert refused and r.returncode != 0
     assert not (first / "out.txt").exists()
+
+
+MKDIR_P = """
+import os
+for d in ("src", "src/gen", "src/gen/out"):  # mkdir -p's walk (cmake's -B build does it too)
+    try:
+        os.mkdir(d)
+    except FileExistsError:
+        pass
+os.rmdir("src/gen/out"); os.rmdir("src/gen")
+"""
+
+
+def test_a_mkdir_p_through_directories_that_were_there_grants_no_change_of_them(tmp_path):
+    """A ``mkdir`` of each parent again meets ``EEXIST``: learned as a ``fresh`` write, the
+    next run's walk works, and the older directory it only met cannot be changed by the
+    program (on main: a plain write rule, so the next run could ``chmod`` or ``rmdir`` it)."""
+    work = tmp_path / "work"
+    (work / "src").mkdir(parents=True)
+    command = [PYTHON3, "-c", MKDIR_P]
+    policy = learn(tmp_path, command, cwd=work)
+    for _ in range(2):
+        r, refused = enforce(tmp_path, policy, command, cwd=work)
+        assert refused == [], refused
+        assert r.returncode == 0, r.stderr
+    assert [p.name for p in work.iterdir()] == ["src"]
+
+    # the directory that was there: met again, not changed (the same program, the policy's
+    # main table: the command's arguments are the user's)
+    (work / "src").chmod(0o755)
+    r, refused = enforce(tmp_path, policy, [PYTHON3, "-c", "import os; os.chmod('src', 0o700)"],
+                         cwd=work)
+    assert refused and r.returncode != 0
+    assert (work / "src").stat().st_mode & 0o777 == 0o755
+    r, refused = enforce(tmp_path, policy, [PYTHON3, "-c", "import os; os.rmdir('src')"],
+                         cwd=work)
+    assert refused and (work / "src").is_dir()
