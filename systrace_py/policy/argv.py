@@ -5,6 +5,11 @@ included; ``?``; ``[...]`` classes, an unclosed ``[`` being a literal bracket --
 command must stay writable).  Matching is case-sensitive and element-wise, argv[0] included;
 a last element ``"**"`` matches any number (zero or more) of remaining arguments, otherwise
 the lengths must be equal, so ``["rm", "*"]`` never permits ``rm -rf /`` by accident.
+
+``$CWD`` in an element is the working directory the policy is loaded in (as in a path rule),
+matched literally: a build tool hands a shell commands naming its checkout
+(``cd $CWD/build && ...``), and a policy learned in one checkout runs in the next (learn22).
+``[$]CWD`` is the text ``$CWD``.
 """
 
 from __future__ import annotations
@@ -14,14 +19,30 @@ import functools
 import re
 from collections.abc import Sequence
 
-__all__ = ["REST", "ArgvCondition", "escape_argv"]
+__all__ = ["CWD", "REST", "ArgvCondition", "escape_argv", "literal"]
 
 #: The last element that matches any remaining arguments.
 REST = "**"
 
 
+#: The variable an element may hold (the working directory the policy is loaded in).
+CWD = "$CWD"
+
+
+def literal(text: str) -> str:
+    """Any text as an fnmatch pattern matching only itself (fnmatch has no backslash
+    escapes: classes)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
 @functools.lru_cache(maxsize=1024)
-def _compile(pattern: str) -> re.Pattern[str]:
+def _compile(pattern: str, cwd: str | None = None) -> re.Pattern[str]:
+    if CWD in pattern:
+        if cwd is None:
+            # (no working directory known: the element matches nothing -- refused, never
+            # the text "$CWD", which a shell would expand from the caller's environment)
+            return re.compile(r"(?!)")
+        pattern = pattern.replace(CWD, literal(cwd))
     return re.compile(fnmatch.translate(pattern), re.DOTALL)
 
 
@@ -30,7 +51,7 @@ class ArgvCondition:
 
     __slots__ = ("_fixed", "_regexes", "patterns")
 
-    def __init__(self, patterns: Sequence[str]) -> None:
+    def __init__(self, patterns: Sequence[str], cwd: str | None = None) -> None:
         if isinstance(patterns, str) or not isinstance(patterns, Sequence):
             raise ValueError("argv is a list of strings, one glob per argument"
                              " (end it with \"**\" to allow more arguments)")
@@ -43,7 +64,7 @@ class ArgvCondition:
         self.patterns: tuple[str, ...] = tuple(patterns)
         self._fixed = len(self.patterns) - 1 if self.patterns[-1:] == (REST,) else None
         heads = self.patterns if self._fixed is None else self.patterns[:self._fixed]
-        self._regexes = tuple(_compile(p) for p in heads)
+        self._regexes = tuple(_compile(p, cwd) for p in heads)
 
     def matches(self, argv: tuple[str, ...]) -> bool:
         """Whether every argument matches its glob (and the count is right)."""
@@ -68,5 +89,6 @@ class ArgvCondition:
 
 def escape_argv(text: str) -> str:
     """A literal argument as an argv glob -- any text as an fnmatch pattern matching only
-    itself (fnmatch has no backslash escapes: use classes)."""
-    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+    itself (fnmatch has no backslash escapes: use classes; and ``$CWD``, the variable of
+    argv conditions, as ``[$]CWD``)."""
+    return literal(text).replace(CWD, "[$]" + CWD[1:])

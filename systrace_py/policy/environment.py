@@ -428,6 +428,11 @@ def path_glob(name: str, pattern: str, expansions: Expansions | None = None) -> 
     return glob
 
 
+#: How a grant of paths that names its paths by a variable starts (Grants): ``$CWD/``,
+#: ``~/``... or a brace of such paths.  No plain element starts so; the path glob reads them.
+_VARIABLE_STARTS = ("$CWD/", "$TMPDIR/", "$HOME/", "~/", "{")
+
+
 class Grants:
     """A table's ``environment`` grants, read once: what an exec into the table may carry.
 
@@ -435,6 +440,8 @@ class Grants:
     writes.  For a variable whose reader takes paths (PATH_VARIABLES) a glob is a path rule's
     glob: a value is admitted when every element (:func:`elements`) is plain (:func:`is_plain`)
     and a grant's glob matches it -- a literal grant of one plain path matching that path.
+    A grant naming its paths by a variable without a wildcard (``$CWD/target/deps``, what
+    ``-A`` writes for a directory of the checkout) is such a glob too, not a literal only.
     Symlinks are not resolved: the reader resolves them when it loads, later, and a grant
     trusts what its tree holds, links included, as it trusts the files there (who may put a
     link there may put the library).  For another variable a glob is fnmatch's over the whole
@@ -456,10 +463,15 @@ class Grants:
             form = PATH_VARIABLES.get(name)
             if literal is not None:
                 self._literal.add(f"{name}={literal}")
-                if form is None or not is_plain(literal, form) \
-                        or set(form.separators) & set(literal):
+                if form is None or set(form.separators) & set(literal):
                     continue
-                pattern = escape(literal)
+                if is_plain(literal, form):
+                    pattern = escape(literal)
+                elif not literal.startswith(_VARIABLE_STARTS):
+                    continue
+                # (else a path glob without wildcards: ``$CWD/target/deps``, ``{$CWD/a,~/b}``
+                # -- what -A writes for a value below the working or home directory; no
+                # element is spelled so, and the expanded paths are what it names: learn22)
             elif form is None:
                 self._whole.setdefault(name, []).append(pattern)
                 continue

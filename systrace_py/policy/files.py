@@ -893,7 +893,7 @@ class _Loader:
                 raise self.error(where, "argv", "expected an array of strings, one glob per"
                                  f" argument, got {_kind(value)}")
             try:
-                argv = ArgvCondition(value)
+                argv = ArgvCondition(value, self.expansions.cwd)
             except ValueError as exc:
                 raise self.error(where, "argv", str(exc)) from None
             except RecursionError:

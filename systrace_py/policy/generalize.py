@@ -81,6 +81,7 @@ __all__ = [
     "exact_pattern",
     "generated_name",
     "hash_glob",
+    "holds_pid",
     "in_category",
     "is_library",
     "is_sensitive",
@@ -302,6 +303,33 @@ def _is_pid(number: str, pids: Collection[int]) -> bool:
     return len(number) >= 3 and number[0] != "0" and int(number) in pids
 
 
+def _hash_spans(name: str) -> list[tuple[int, int]]:
+    """Where ``name`` holds content hashes, and hex numbers of 16 digits or more between
+    separators: no digits of theirs are a pid or a generator's run."""
+    return [found.span() for found in HASH_NAME.finditer(name)] + \
+        [found.span() for found in _HEX_PART.finditer(name)
+         if _digits_and_letters(found.group())]
+
+
+def _pid_spans(name: str, pids: Collection[int],
+               hashes: Sequence[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+    """Where ``name`` holds one of the run's pids (whole numbers, none inside a hash)."""
+    if hashes is None:
+        hashes = _hash_spans(name)
+    return [run.span() for run in _NUMBER_RUN.finditer(name) if _is_pid(run.group(), pids)
+            and not any(start < run.end() and run.start() < stop for start, stop in hashes)]
+
+
+def holds_pid(name: str, pids: Collection[int]) -> bool:
+    """Whether a name the run made holds one of the run's pids where :func:`generated_name`
+    takes it for one (configure's ``conf$$.file``): its own evidence that the name is the
+    run's, whatever else the run did with it -- configure removes ``conf$$.file`` before it
+    makes it (``rm -f``, in case) and after, and a learning run records a call once, the
+    first time: the removal after it is the one before, and the name looked like an older
+    file kept, not a temporary's (learn22)."""
+    return bool(pids) and bool(_pid_spans(name, pids))
+
+
 def _generated_piece(text: str, evidence: Evidence, pids: Collection[int] = ()) -> str:
     """A part of a name between the pids (or addresses) in it, as a name of its own
     (generated_name) or as it is."""
@@ -423,9 +451,7 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
     #: (a crate's hash, rustc's ``hello-b0a626c48b003309``): no digits of theirs are a pid
     #: or a generator's run (a pid 626 of the run made it ``hello-b0a[1-9]*c48b003309``,
     #: and the next build was refused its objects: learn18)
-    hashes = [found.span() for found in HASH_NAME.finditer(name)] + \
-        [found.span() for found in _HEX_PART.finditer(name)
-         if _digits_and_letters(found.group())]
+    hashes = _hash_spans(name)
     address = _ADDRESS.search(name) if evidence is not Evidence.NONE else None
     if address is not None:
         # (before the pids: a run of the address's digits may spell one)
@@ -433,8 +459,7 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
     if evidence is not Evidence.NONE and pids:
         # each pid a [1-9]*, what stands between them a name of its own (git's
         # .tmp-PID-pack-HASH.pack: its hash is generated too)
-        spans = [run.span() for run in _NUMBER_RUN.finditer(name) if _is_pid(run.group(), pids)
-                 and not any(start < run.end() and run.start() < stop for start, stop in hashes)]
+        spans = _pid_spans(name, pids, hashes)
         if spans:
             return _spans_as(name, spans, "[1-9]*", evidence)
     if evidence is not Evidence.NONE and renamed_to and name.startswith(renamed_to) and \

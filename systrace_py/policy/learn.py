@@ -44,6 +44,7 @@ from typing import Any
 from systrace_py.kernel import O_TMPFILE_BIT
 from systrace_py.logrecords import LoggedCall, Result, logged_call
 from systrace_py.policy import aliases
+from systrace_py.policy.argv import CWD as ARGV_CWD
 from systrace_py.policy.argv import ArgvCondition
 from systrace_py.policy.environment import (
     PATH_VARIABLES,
@@ -72,6 +73,7 @@ from systrace_py.policy.generalize import (
     generated_name,
     generated_shape,
     hash_glob,
+    holds_pid,
     in_category,
     is_sensitive,
     join,
@@ -504,7 +506,7 @@ class _Context:
             gone = path in removed
             if (exclusive or path in passed) and (gone or in_tmpdir):
                 evidence = Evidence.TEMPORARY  # (git's .tmp-PID-pack-HASH.pack: a step)
-            elif exclusive or gone or in_tmpdir:
+            elif exclusive or gone or in_tmpdir or holds_pid(name, options.pids):
                 evidence = Evidence.CREATED
             else:
                 evidence = Evidence.NONE
@@ -963,6 +965,28 @@ def _hash_writes(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _
                                                    exact=True)))
 
 
+def _existing_directories(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]],
+                          ctx: _Context) -> None:
+    """A ``mkdir`` of a directory that was there (``mkdir -p``'s walk, cmake's ``-B build``
+    making each of its parents: the kernel answered ``EEXIST``) changed nothing: its rule is
+    ``fresh`` -- it covers that ``mkdir`` on the next run (an older name meets ``EEXIST``,
+    docs/policy.md ``fresh``) and no change of the older directory: a plain write rule let
+    the next run ``chmod``, ``rmdir`` or ``rename`` the parents of the working directory
+    (learn22).  Only where every write of the path in the key is such a ``mkdir``."""
+    for key_uses in uses_by_key.values():
+        other = {use.path for use, _ in key_uses
+                 if use.cls == "fswrite" and use.syscall not in _MKDIR_CALLS}
+        for i, (use, pattern) in enumerate(key_uses):
+            if use.syscall in _MKDIR_CALLS and use.cls == "fswrite" and pattern.literal \
+                    and not pattern.fresh and use.path not in ctx.made \
+                    and use.path not in other:
+                key_uses[i] = (use, dataclasses.replace(pattern, fresh=True))
+
+
+_MKDIR_CALLS = frozenset({"mkdir", "mkdirat"})
+_THERE = "directories that were there (mkdir met EEXIST)"
+
+
 # ---------------------------------------------------------------------------------------------
 # One table
 
@@ -1265,7 +1289,12 @@ class _ArgvWriter:
     _RANDOM = frozenset(string.ascii_letters + string.digits + "_")
     _NAME_CHARS = _RANDOM | {"-"}
 
-    def __init__(self, temp: Mapping[str, str]) -> None:
+    def __init__(self, temp: Mapping[str, str], cwd: str | None = None) -> None:
+        # the working directory, where it stands as a whole path (nothing of a path right
+        # before it, nothing of a name right after): ``$CWD`` (argv.CWD), the next
+        # checkout's -- cmake hands make's shell ``cd /abs/checkout/build && ...`` (learn22)
+        self._cwd = re.compile(r"(?<![\w./-])" + re.escape(cwd) + r"(?![\w.-])") \
+            if cwd and cwd != "/" else None
         self._globs: dict[str, str] = {}
         for path, glob in temp.items():
             name = path.rpartition("/")[2]
@@ -1308,9 +1337,14 @@ class _ArgvWriter:
                 out.append(escape_argv(run))
         return "".join(out)
 
+    def _literal(self, text: str) -> str:
+        if self._cwd is None:
+            return escape_argv(text)
+        return ARGV_CWD.join(escape_argv(part) for part in self._cwd.split(text))
+
     def __call__(self, text: str) -> str:
         if self._names is None:
-            return escape_argv(text)
+            return self._literal(text)
         out: list[str] = []
         done = 0
         for found in self._names.finditer(text):
@@ -1318,9 +1352,9 @@ class _ArgvWriter:
             if (start and text[start - 1] in self._NAME_CHARS) or (
                     end < len(text) and text[end] in self._NAME_CHARS):
                 continue
-            out += [escape_argv(text[done:start]), self._globs[found.group()]]
+            out += [self._literal(text[done:start]), self._globs[found.group()]]
             done = end
-        out.append(escape_argv(text[done:]))
+        out.append(self._literal(text[done:]))
         return "".join(out)
 
 
@@ -1347,7 +1381,8 @@ def _argv_conditions(uses: list[tuple[_PathUse, _Pattern]], level: str, ctx: _Co
             shell = os.path.basename(path) in _SHELLS
             if not shell or not all("-c" in a[1:3] for a in argvs) or len(argvs) > 8:
                 continue
-        writer = _ArgvWriter(ctx.temp if level != "none" else {})
+        writer = _ArgvWriter(ctx.temp if level != "none" else {},
+                             dict((v, d) for d, v in ctx.writer.prefixes).get("$CWD"))
         out[path] = sorted(set(tuple(writer(x) for x in a) for a in argvs))
     return out
 
@@ -1487,6 +1522,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
         pattern = _use_pattern(use, ctx)
         uses_by_key[_removal_key(use, pattern)].append((use, pattern))
     _hash_writes(uses_by_key, ctx, report)
+    _existing_directories(uses_by_key, ctx)
     _counters_own_reads(uses_by_key, ctx)
     extra = _listing_patterns(data, uses_by_key, ctx, report)
     for key, patterns in _moved_patterns(data, ctx, report).items():
@@ -1568,6 +1604,11 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                 conditions = list(exec_argv[use.path])
             for argv in conditions:
                 by_text[(pattern.text, argv)].add(key)
+                if pattern.fresh and argv is None:  # (_existing_directories)
+                    fresh_keys[(pattern.text, argv)].add(key)
+                    kinds.setdefault(pattern.text, _THERE)
+                    if use.path not in seen[pattern.text]:
+                        seen[pattern.text].append(use.path)
     for at, keys in by_text.items():
         if FSMETA in keys and "fsread" in keys and (
                 FSMETA in fresh_keys[at] or "fsread" not in fresh_keys[at]):
@@ -1626,7 +1667,8 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                     data.name, why, text, rule_calls, len(seen[text]), tuple(seen[text][:3]),
                     is_fresh))
             rule = FileRule(rule_calls, Action.PERMIT, path=ctx.writer.glob(text),
-                            argv=ArgvCondition(argv) if argv is not None else None,
+                            argv=ArgvCondition(argv, ctx.writer.cwd) if argv is not None
+                            else None,
                             learned=learned, fresh=is_fresh)
             rules.append((_rank(rule_calls[0], text, argv), rule))
 
@@ -1775,8 +1817,12 @@ def learn(observations: Iterable[Observation], options: LearnOptions | None = No
                     description=options.description)
     for name in sorted(tables):
         rules = _table_rules(tables[name], ctx, report)
-        key = name if is_literal(name) else escape(name)
-        table = Table(key, options.default, rules=_numbered(rules))
+        # (a program below $CWD, ~ or $TMPDIR is keyed as its exec rule names it: the
+        # project's ./configure learned in one checkout is $CWD/configure in the next one,
+        # where an absolute key left it without its table; learn22)
+        key = ctx.writer.text(name, expand=not is_sensitive(name, ctx.writer.home))
+        table = Table(key, options.default, rules=_numbered(rules),
+                      expansions=ctx.writer.expansions)
         policy.programs[key] = table
         if not is_literal(key):
             policy.program_patterns[key] = PathGlob(key, expansions=ctx.writer.expansions)
@@ -1813,7 +1859,8 @@ def _environment_grant(entry: str, ctx: _Context) -> str:
     path's learned glob: pip starts its build backend with
     ``PYTHONPATH=$TMPDIR/pip-build-env-XXXXXXXX/site``, another name each run, and the
     literal value refused the next run's exec (``pip install`` of a project with a
-    ``pyproject.toml`` failed).  The glob admits that shape's older directories too (a grant
+    ``pyproject.toml`` failed); so is one naming a path below ``$CWD``, ``~`` or ``$TMPDIR``,
+    written with the variable.  The glob admits that shape's older directories too (a grant
     has no ``fresh``); the caller could make such a directory itself under its fresh rules
     anyway.  Every element must be plain (absolute, no ``..``, no empty element: only a
     literal admits those), else the value stays literal."""
@@ -1823,7 +1870,11 @@ def _environment_grant(entry: str, ctx: _Context) -> str:
     if form is None or ctx.options.generalize == "none":
         return literal
     parts = split(form, value)
-    if not any(ctx.below_generated(p) for p in parts if p.startswith("/")) or \
+    # (or a path below $CWD, ~ or $TMPDIR, written with the variable as its path rules are:
+    # cargo starts rustc with LD_LIBRARY_PATH=$CWD/target/debug/deps:..., and the literal
+    # value of the learning checkout refused the exec in the next one -- learn22)
+    if not any(ctx.below_generated(p) or ctx.writer.text(p) != ctx.writer.text(p, expand=False)
+               for p in parts if p.startswith("/")) or \
             not all(is_plain(p, form) for p in parts):
         return literal
     globs = list(dict.fromkeys(_generalize_path(p, ctx).text if ctx.below_generated(p)

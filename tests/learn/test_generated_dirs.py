@@ -257,7 +257,10 @@ def test_pips_build_environment_and_stash_are_learned_for_the_next_runs_names():
     assert python.admits_variable("PYTHONPATH=/tmp/pip-build-env-zz9yy8xx/site")
     assert not python.admits_variable("PYTHONPATH=/tmp/pip-build-env-zz9yy8xx/other")
     assert not python.admits_variable("PYTHONPATH=/home/u/evil")
-    assert "PYTHONPATH=/work/proj/src" in python.environment  # (no generated name: literal)
+    # (no generated name: the path itself, below the working directory written as $CWD --
+    # learn22 -- and admitting only that directory)
+    assert "PYTHONPATH=$CWD/src" in python.environment
+    assert python.admits_variable("PYTHONPATH=/work/proj/src")
     assert not python.admits_variable("PYTHONPATH=/work/proj/other")
     # the build environment's library is no category root written with this run's name
     text = dumps_policy(policy)

@@ -71,3 +71,17 @@ def test_against_fnmatch(patterns: list[str], rest: bool, argv: list[str]) -> No
     expected = expected and all(fnmatch.fnmatchcase(a, p) for p, a in zip(patterns, argv,
                                                                            strict=False))
     assert ArgvCondition(full).matches(tuple(argv)) is expected
+
+
+def test_cwd_is_the_working_directory_matched_literally():
+    """``$CWD`` in an element is the directory the policy is loaded in (learn22), its glob
+    characters literal; ``[$]CWD`` is the text; with no directory known, nothing matches."""
+    cond = ArgvCondition(["sh", "-c", "cd $CWD/build && make"], cwd="/w[1]*")
+    assert cond.matches(("sh", "-c", "cd /w[1]*/build && make"))
+    assert not cond.matches(("sh", "-c", "cd /w1x/build && make"))
+    assert not cond.matches(("sh", "-c", "cd $CWD/build && make"))
+    assert not cond.matches(("sh", "-c", "cd /other/build && make"))
+    text = ArgvCondition(["sh", "-c", "echo [$]CWD"], cwd="/w")
+    assert text.matches(("sh", "-c", "echo $CWD")) and not text.matches(("sh", "-c", "echo /w"))
+    unknown = ArgvCondition(["sh", "-c", "cd $CWD && make"])
+    assert not unknown.matches(("sh", "-c", "cd $CWD && make"))

@@ -219,3 +219,19 @@ def test_a_grant_that_cannot_be_read_admits_nothing() -> None:
     """A table made without the policy loader (which refuses it: grant_error) fails closed."""
     assert grant_error("LD_PRELOAD=lib/*") is not None
     assert not admits(["LD_PRELOAD=lib/*"], "LD_PRELOAD=lib/x.so")
+
+
+def test_a_grant_naming_its_paths_by_a_variable_admits_them_and_no_other():
+    """-A writes a loader path below the checkout as ``$CWD/...`` (learn22): a path glob
+    without wildcards, expanded as path rules are -- not the literal text only."""
+    grant = "LD_LIBRARY_PATH=$CWD/target/deps"
+    assert admits([grant], "LD_LIBRARY_PATH=/work/target/deps")
+    assert admits([grant], "LD_LIBRARY_PATH=$CWD/target/deps")  # (the literal, as before)
+    assert not admits([grant], "LD_LIBRARY_PATH=/other/target/deps")
+    assert not admits([grant], "LD_LIBRARY_PATH=/work/target/deps/x")
+    assert not admits([grant], "LD_LIBRARY_PATH=/work/target/deps:/tmp/evil")
+    two = "LD_LIBRARY_PATH={$CWD/target/deps,~/.rustup/lib}"
+    assert admits([two], "LD_LIBRARY_PATH=/work/target/deps:/home/alice/.rustup/lib")
+    assert not admits([two], "LD_LIBRARY_PATH=/work/target/deps:/home/bob/.rustup/lib")
+    # a value the reader would take otherwise stays literal: $ORIGIN is ld.so's own
+    assert not admits(["LD_LIBRARY_PATH=$ORIGIN/lib"], "LD_LIBRARY_PATH=/work/lib")
