@@ -13,7 +13,70 @@ import gc
 import os
 import sys
 
-from systrace_py.syspath import forget_directory
+
+def _whole_package() -> None:
+    """Make ``systrace_py`` this package again when a directory left by an uninstalled copy
+    shadows it.
+
+    The README's two commands in one venv do that: ``pip install .``, a run (which writes its
+    start-up caches, ``systrace_py/__pycache__/*.marshal``, docs/cli.md), then ``pip install
+    -e '.[test]'``.  pip removes the files it installed, not the caches, so
+    ``site-packages/systrace_py`` stays, holding only them; Python finds it on sys.path before
+    it asks the editable install's finder, and makes ``systrace_py`` a namespace package of
+    it: the package's ``__init__`` never ran, and every command died in an ImportError.  The
+    caches may be deleted at any time: a leftover holding nothing else is removed (then
+    ``import systrace_py`` finds the installed package again); one holding more is named in a
+    warning, for its owner to remove."""
+    package = sys.modules.get("systrace_py")
+    if package is None or getattr(package, "__file__", None) is not None:
+        return
+    import importlib.util
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location(
+        "systrace_py", os.path.join(here, "__init__.py"), submodule_search_locations=[here])
+    if spec is None or spec.loader is None:
+        return
+    whole = importlib.util.module_from_spec(spec)
+    sys.modules["systrace_py"] = whole
+    spec.loader.exec_module(whole)
+    for name, module in list(sys.modules.items()):
+        parent, _, child = name.rpartition(".")
+        if parent == "systrace_py":
+            setattr(whole, child, module)
+    for leftover in list(getattr(package, "__path__", ())):
+        if os.path.realpath(leftover) != os.path.realpath(here) and not _remove_caches(leftover):
+            import contextlib
+
+            with contextlib.suppress(OSError, ValueError, AttributeError):  # (2>&-)
+                sys.stderr.write(
+                    f"systrace: warning: {leftover}, left by an uninstalled copy of systrace, "
+                    "hides the installed one from Python (import systrace_py): remove it\n")
+
+
+def _remove_caches(leftover: str) -> bool:
+    """Remove LEFTOVER when it holds nothing but systrace's start-up caches (and their
+    temporary files); False when it holds more or cannot be removed."""
+    cache = os.path.join(leftover, "__pycache__")
+    try:
+        if os.listdir(leftover) != ["__pycache__"] or os.path.islink(cache):
+            return False
+        names = os.listdir(cache)
+        if not all(name.endswith((".marshal", ".tmp")) and ".marshal" in name
+                   for name in names):
+            return False
+        for name in names:
+            os.unlink(os.path.join(cache, name))
+        os.rmdir(cache)
+        os.rmdir(leftover)
+    except OSError:
+        return False
+    return True
+
+
+_whole_package()
+
+from systrace_py.syspath import forget_directory  # noqa: E402
 
 
 def main() -> int:

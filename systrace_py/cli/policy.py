@@ -154,6 +154,10 @@ def read_log(path: str, vouched: bool = False) -> Iterator[dict[str, Any]]:
                   if not (first == last and first in disowned)]
         if forged:
             first, last = forged[0]
+            if not any(_json_object(line) for line in lines):
+                # no log at all (a policy given for the log: policy check takes FILE then LOG)
+                raise LogError(f"{path}: not a JSON-lines log of systrace (--log FILE): "
+                               "nothing is learned from it")
             where = f"{first}" if first == last else f"{first}-{last}"
             raise LogError(f"{path}:{where}: lines no run of systrace vouches for (a traced "
                            "program may write its log; two runs wrote it at once; or the "
@@ -181,6 +185,13 @@ def read_log(path: str, vouched: bool = False) -> Iterator[dict[str, Any]]:
             raise LogError(f"{path}:{number}: not a JSON object")
         record["_line"] = number
         yield record
+
+
+def _json_object(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
 
 
 @dataclass

@@ -443,8 +443,8 @@ class TerminalAsker:
                 return refuse
             try:
                 if parse_answer(result).verb == "help":
-                    self._write_tty("\n".join(printable(line)
-                                               for line in help_text(interp).split("\n")))
+                    text = help_text(interp, self._columns() - 1)
+                    self._write_tty("\n".join(printable(line) for line in text.split("\n")))
                     continue
                 answer = interp.answer(result)
             except (AnswerError, OfferError) as exc:  # the validator let it through: rare
@@ -713,8 +713,10 @@ def asked_by(request: AskRequest) -> str:
     return f"{decision.rule.label()}: {rule_text(decision.rule)}  [table {decision.table}]"
 
 
-def help_text(interp: Interpreter) -> str:
-    """The vocabulary, and the scopes for this request in words."""
+def help_text(interp: Interpreter, width: int | None = None) -> str:
+    """The vocabulary, and the scopes for this request in words; wrapped at spaces to
+    ``width`` columns when given (as the question is: the terminal would cut words), a
+    continuation indented under the line's description."""
     lines = [
         "answers (type one, then Enter; Tab completes, Up recalls):",
         "  permit [SCOPE] [for REACH]        permit, and add a rule (remembered)",
@@ -743,7 +745,20 @@ def help_text(interp: Interpreter) -> str:
     if interp.burst:
         lines.append(f"    {BURST}   {interp.burst_label()}: the calls one action makes on a "
                      "file (stat, access, open...) ask once; not remembered")
+    if width is not None:
+        lines = [_wrap_help_line(line, max(width, 20)) for line in lines]
     return "\n".join(lines) + "\n"
+
+
+def _wrap_help_line(line: str, width: int) -> str:
+    """One help line wrapped to ``width``: continuations start under its description (the
+    text after the first gap of two spaces), or two columns in when that is too far right."""
+    if len(line) <= width:
+        return line
+    lead = len(line) - len(line.lstrip(" "))
+    gap = re.match(r" *\S.*?  +", line)
+    indent = gap.end() if gap is not None and gap.end() <= width // 2 else lead + 2
+    return "".join(text for _, text in wrap_segments([("", line)], width, indent))
 
 
 class AnswerCompleterBase:

@@ -263,3 +263,18 @@ def test_an_option_given_an_empty_value_exits_2(tmp_path, args):
 def test_policy_learn_given_an_empty_output_exits_2(tmp_path):
     r = run_systrace(["policy", "learn", "-o", "", str(tmp_path / "none.jsonl")], cwd=tmp_path)
     assert r.returncode == 2 and "empty value" in r.stderr, (r.stdout, r.stderr)
+
+
+def test_policy_learn_given_a_policy_for_the_log_says_it_is_no_log(tmp_path):
+    """``policy check`` takes FILE then LOG, ``policy learn`` takes LOG: a policy given to
+    ``policy learn`` was answered "lines no run of systrace vouches for (a traced program may
+    write its log ...)", a warning of tampering, for a file that is no log at all."""
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+    done = run_systrace(["policy", "learn", str(policy)])
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0] == (f"systrace: {policy}: not a JSON-lines log of systrace (--log FILE): "
+                        "nothing is learned from it"), done.stderr

@@ -55,7 +55,8 @@ class Run:
             action = "ask"
             """))
 
-    def start(self, *command: str, options: tuple[str, ...] = (), extra: str = "") -> Tmux:
+    def start(self, *command: str, options: tuple[str, ...] = (), extra: str = "",
+              width: int = 220) -> Tmux:
         if not self.policy.exists():
             self.write_policy(extra)
         systrace = shlex.join([PYTHON, "-m", "systrace_py", *options, "-p", str(self.policy),
@@ -64,7 +65,7 @@ class Run:
         line = (f"cd {REPO} && stty -g > {t}/stty.before; env PYTHONPATH={REPO} {systrace}; "
                 f"echo EXIT=$? > {t}/exit; stty -g > {t}/stty.after; "
                 f"echo EXIT=$(cat {t}/exit); sleep 60")
-        self.tmux = Tmux(line, width=220)  # (argv lines hold pytest's temporary paths whole)
+        self.tmux = Tmux(line, width=width)  # (220: argv lines hold pytest's temporary paths whole)
         return self.tmux
 
     def exit_status(self) -> int:
@@ -204,6 +205,26 @@ def test_bad_answers_are_explained_and_the_prompt_stays(run, probe):
     t.wait_for(f"open {re.escape(str(a))} -> ok")
     assert run.exit_status() == 0
     assert not (run.tmp / "p.toml.bak").exists()  # for one process: not saved
+
+
+def test_help_on_a_narrow_terminal_is_wrapped_at_spaces_and_indented(run, probe):
+    """``?`` on an 80-column terminal: the help's lines were written unwrapped and the terminal
+    cut them mid-word at column 80 ("... a" / "dd a rule" at column 0); the question above the
+    prompt was wrapped, the help was not."""
+    a = run.data / "a.txt"
+    t = run.start(str(probe), f"open:{a}", width=80)
+    t.wait_for(PROMPT)
+    t.type("?")
+    t.wait_for(PROMPT, count=2)  # (the help, then the question again)
+    rows = t._tmux("capture-pane", "-p", "-S", "-200", "-t", "0").stdout.splitlines()
+    first = next(i for i, row in enumerate(rows) if row.startswith("answers (type one"))
+    end = next(i for i in range(first + 1, len(rows)) if rows[i].startswith("systrace: "))
+    shown = rows[first + 1:end]
+    assert shown and all(row.startswith("  ") for row in shown), "\n".join(rows[first:end])
+    assert any("add a rule" in row for row in shown), "\n".join(shown)
+    t.type("p 1 for process")
+    t.wait_for(f"open {re.escape(str(a))} -> ok")
+    assert run.exit_status() == 0
 
 
 def test_ctrl_c_refuses_this_call(run, probe):
