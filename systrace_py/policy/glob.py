@@ -262,9 +262,14 @@ def _class_regex(body: str, whole: str) -> str:
         i += 1
     regex = "[" + ("^/" if negate else "") + "".join(out) + "]"
     try:
-        re.compile(regex)
+        compiled = re.compile(regex)
     except re.error as exc:
         raise GlobError(f"bad character class [{body}] in {whole!r}: {exc.msg}") from None
+    if compiled.fullmatch("/"):
+        # a range naming no '/' but holding one ([.-0], [ -~]): as written it matched '/',
+        # so a component crossed directories (review 18)
+        raise GlobError(f"a [...] class cannot match '/' (the range in [{body}] holds it;"
+                        f" in {whole!r})")
     return regex
 
 
