@@ -386,18 +386,24 @@ def literal_grant(entry: str) -> str:
     ``?`` and ``[`` bracketed (a learned bash function holding ``[ -n "$1" ]`` or ``echo *``
     would otherwise match other values, or not its own).  literal_value reads it back."""
     name, _, value = entry.partition("=")
-    return name + "=" + "".join(f"[{c}]" if c in "*?[" else c for c in value)
+    head = f"[{value[0]}]" if value[:1] in ("$", "~", "{") else ""
+    return name + "=" + head + "".join(f"[{c}]" if c in "*?[" else c
+                                       for c in value[len(head) and 1:])
 
 
 def literal_value(pattern: str) -> str | None:
     """The one value a grant's VALUE admits when it is literal -- no ``*``, ``?`` or ``[``
-    but those literal_grant brackets (``[*]``, ``[?]``, ``[[]``) -- or
+    but those literal_grant brackets (``[*]``, ``[?]``, ``[[]``, and a first ``[$]``, ``[~]``,
+    ``[{]``: a value spelled as a grant of paths named by a variable is bracketed so, review
+    18) -- or
     None when it is a glob."""
     out: list[str] = []
     i = 0
     while i < len(pattern):
         c = pattern[i]
-        if c == "[" and pattern[i + 2:i + 3] == "]" and pattern[i + 1:i + 2] in ("*", "?", "["):
+        if c == "[" and pattern[i + 2:i + 3] == "]" and (
+                pattern[i + 1:i + 2] in ("*", "?", "[")
+                or (i == 0 and pattern[1:2] in ("$", "~", "{"))):
             out.append(pattern[i + 1])
             i += 3
             continue
@@ -462,12 +468,20 @@ class Grants:
             literal = literal_value(pattern)
             form = PATH_VARIABLES.get(name)
             if literal is not None:
-                self._literal.add(f"{name}={literal}")
+                # a grant of paths named by a variable (``$CWD/target/deps``: the raw text) is
+                # a path glob alone, never its text too: the reader takes ``$CWD/lib.so``,
+                # ``~/lib``, ``{/a,/b}`` as a path relative to the working directory, which
+                # the caller chooses and fills -- its library ran under the table (review 18).
+                # A value the learner saw spelled so is written bracketed (literal_grant).
+                variable = form is not None and pattern.startswith(_VARIABLE_STARTS) \
+                    and not set(form.separators) & set(literal)
+                if not variable:
+                    self._literal.add(f"{name}={literal}")
                 if form is None or set(form.separators) & set(literal):
                     continue
                 if is_plain(literal, form):
                     pattern = escape(literal)
-                elif not literal.startswith(_VARIABLE_STARTS):
+                elif not variable:
                     continue
                 # (else a path glob without wildcards: ``$CWD/target/deps``, ``{$CWD/a,~/b}``
                 # -- what -A writes for a value below the working or home directory; no

@@ -226,7 +226,14 @@ def test_a_grant_naming_its_paths_by_a_variable_admits_them_and_no_other():
     without wildcards, expanded as path rules are -- not the literal text only."""
     grant = "LD_LIBRARY_PATH=$CWD/target/deps"
     assert admits([grant], "LD_LIBRARY_PATH=/work/target/deps")
-    assert admits([grant], "LD_LIBRARY_PATH=$CWD/target/deps")  # (the literal, as before)
+    # not the text itself: the loader reads it as a directory relative to the working
+    # directory, which the caller chooses (review 18: failed on main -- admitted)
+    assert not admits([grant], "LD_LIBRARY_PATH=$CWD/target/deps")
+    assert not admits(["PYTHONPATH=~/lib"], "PYTHONPATH=~/lib")
+    assert not admits(["LD_PRELOAD={/a/x.so,/b/x.so}"], "LD_PRELOAD={/a/x.so,/b/x.so}")
+    assert admits(["LD_PRELOAD={/a/x.so,/b/x.so}"], "LD_PRELOAD=/b/x.so")
+    assert admits(["HOME=$CWD/h"], "HOME=/work/h")
+    assert not admits(["HOME=$CWD/h"], "HOME=$CWD/h")  # (a Python's user site: ./$CWD/h/...)
     assert not admits([grant], "LD_LIBRARY_PATH=/other/target/deps")
     assert not admits([grant], "LD_LIBRARY_PATH=/work/target/deps/x")
     assert not admits([grant], "LD_LIBRARY_PATH=/work/target/deps:/tmp/evil")
@@ -235,3 +242,17 @@ def test_a_grant_naming_its_paths_by_a_variable_admits_them_and_no_other():
     assert not admits([two], "LD_LIBRARY_PATH=/work/target/deps:/home/bob/.rustup/lib")
     # a value the reader would take otherwise stays literal: $ORIGIN is ld.so's own
     assert not admits(["LD_LIBRARY_PATH=$ORIGIN/lib"], "LD_LIBRARY_PATH=/work/lib")
+
+
+def test_a_learned_value_spelled_as_a_variable_grant_is_its_text_alone() -> None:
+    """Review 18: a value the learner saw spelled ``$CWD/x`` (a relative directory named so)
+    is written bracketed, admits that text and no expanded path; the unbracketed spelling is
+    the path glob (and admits the expanded path alone)."""
+    grant = literal_grant("LD_LIBRARY_PATH=$CWD/x")
+    assert grant == "LD_LIBRARY_PATH=[$]CWD/x"
+    assert grant_error(grant, EXPANSIONS) is None
+    assert admits([grant], "LD_LIBRARY_PATH=$CWD/x")
+    assert not admits([grant], "LD_LIBRARY_PATH=/work/x")
+    assert literal_grant("PYTHONPATH=~/a*") == "PYTHONPATH=[~]/a[*]"
+    assert literal_grant("LD_PRELOAD={x") == "LD_PRELOAD=[{]x"
+    assert literal_grant("LD_PRELOAD=/a/$CWD") == "LD_PRELOAD=/a/$CWD"
