@@ -56,21 +56,42 @@ def _whole_package() -> None:
 
 def _remove_caches(leftover: str) -> bool:
     """Remove LEFTOVER when it holds nothing but systrace's start-up caches (and their
-    temporary files); False when it holds more or cannot be removed."""
-    cache = os.path.join(leftover, "__pycache__")
+    temporary files); False when it holds more or cannot be removed.  Only a directory of
+    this user's, reached by no symlink -- LEFTOVER itself or its ``__pycache__`` -- and held
+    open meanwhile: a link (or one swapped in between the looks) had the caches of the
+    directory it names removed, another user's too (review 18)."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    top = cache = -1
     try:
-        if os.listdir(leftover) != ["__pycache__"] or os.path.islink(cache):
+        top = os.open(leftover, flags)
+        if os.fstat(top).st_uid != os.geteuid() or os.listdir(top) != ["__pycache__"]:
+            return False
+        cache = os.open("__pycache__", flags, dir_fd=top)
+        if os.fstat(cache).st_uid != os.geteuid():
             return False
         names = os.listdir(cache)
         if not all(name.endswith((".marshal", ".tmp")) and ".marshal" in name
                    for name in names):
             return False
         for name in names:
-            os.unlink(os.path.join(cache, name))
-        os.rmdir(cache)
-        os.rmdir(leftover)
+            os.unlink(name, dir_fd=cache)
+        os.rmdir("__pycache__", dir_fd=top)
+        parent, slash, base = leftover.rstrip("/").rpartition("/")
+        where = os.open(parent or ("/" if slash else "."), flags)
+        try:
+            if os.path.samestat(os.fstat(top), os.stat(base, dir_fd=where,
+                                                        follow_symlinks=False)):
+                os.rmdir(base, dir_fd=where)
+            else:
+                return False
+        finally:
+            os.close(where)
     except OSError:
         return False
+    finally:
+        for fd in (cache, top):
+            if fd >= 0:
+                os.close(fd)
     return True
 
 

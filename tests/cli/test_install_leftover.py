@@ -88,3 +88,30 @@ def test_a_leftover_holding_more_than_caches_is_kept_and_named(tmp_path: Path) -
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("systrace: warning: "), done.stderr
     assert str(site / "systrace_py") in lines[0]
+
+
+def test_a_leftover_that_is_a_symlink_removes_nothing_where_it_points(tmp_path: Path) -> None:
+    """Review 18: the leftover on sys.path a symlink to another directory of caches alone
+    (another copy's, another user's): the caches there were removed (os.listdir and unlink
+    followed the link; only the rmdir of the link failed).  Now nothing is removed through a
+    link, and the leftover is named.  (Failed on main: the target's caches were gone.)"""
+    elsewhere = leftover_site(tmp_path / "other") / "systrace_py"
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    (site / "systrace_py").symlink_to(elsewhere)
+    before = sorted(p.name for p in (elsewhere / "__pycache__").iterdir())
+    done = launch(site, "--version")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (elsewhere / "__pycache__").iterdir()) == before
+    assert "systrace: warning: " in done.stderr, done.stderr
+
+
+def test_a_cache_directory_that_is_a_symlink_is_not_followed(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    (site / "systrace_py").mkdir(parents=True)
+    elsewhere = leftover_site(tmp_path / "other") / "systrace_py" / "__pycache__"
+    (site / "systrace_py" / "__pycache__").symlink_to(elsewhere)
+    before = sorted(p.name for p in elsewhere.iterdir())
+    done = launch(site, "--version")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in elsewhere.iterdir()) == before
