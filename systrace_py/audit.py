@@ -157,8 +157,12 @@ class _LogFile:
         #: where systrace says its words too): its size and the SHA-256 of those bytes --
         #: read only when there are some (a log appended to); None: not looked at (intact)
         self._before: tuple[int, bytes] | None = None
-        #: the bytes this run wrote to it since, whole records only (a part cut back off)
+        #: the bytes this run wrote to it since, whole records only (a part cut back off),
+        #: and their SHA-256 (intact)
+        import hashlib
+
         self._written = 0
+        self._own = hashlib.sha256()
         try:
             info = os.fstat(self.fd)
             if stat.S_ISREG(info.st_mode) and not _own(info):
@@ -176,6 +180,7 @@ class _LogFile:
             self._cut(written)
             raise LogError(self.path, exc) from None
         self._written += written
+        self._own.update(data)
 
     def intact(self) -> bool:
         """Whether the file holds what it held when it was opened, unchanged, followed by
@@ -187,14 +192,18 @@ class _LogFile:
         an earlier run at the same length -- and ``policy learn`` learned the made-up run
         (red team 32, tests/escape/log_shift.c).  Any other change to the run's own lines
         breaks its digest (a reader finds it), so the size and the bytes before the run
-        tell the rest.  True where the file was not looked at (not a regular file)."""
+        tell the rest -- and the run's own bytes, which must be what it wrote: a run whose
+        log write failed (a full disk) writes no ``end``, and a run of the program's own
+        written over its lines at their length, with its own end, read as vouched for
+        (review 18).  True where the file was not looked at (not a regular file)."""
         if self._before is None:
             return True
         size, digest = self._before
         try:
             if os.fstat(self.fd).st_size != size + self._written:
                 return False
-            return size == 0 or _digest_of(self.fd, size) == digest
+            return (size == 0 or _digest_of(self.fd, size) == digest) and \
+                _digest_of(self.fd, self._written, size) == self._own.digest()
         except OSError:
             return False
 
@@ -301,8 +310,8 @@ def _reopen_owned(held: int, flags: int) -> int:
             os.chmod(where, mode)
 
 
-def _digest_of(fd: int, size: int) -> bytes:
-    """The SHA-256 of the first ``size`` bytes of the regular file open at ``fd`` (for
+def _digest_of(fd: int, size: int, start: int = 0) -> bytes:
+    """The SHA-256 of ``size`` bytes from ``start`` of the regular file open at ``fd`` (for
     writing: it is opened again to be read), or of what it has of them (_LogFile.intact)."""
     import hashlib
 
@@ -313,7 +322,7 @@ def _digest_of(fd: int, size: int) -> bytes:
     try:
         at = 0
         while at < size:
-            chunk = os.pread(reader, min(size - at, 1 << 20), at)
+            chunk = os.pread(reader, min(size - at, 1 << 20), start + at)
             if not chunk:
                 break
             digest.update(chunk)

@@ -255,7 +255,14 @@ def test_a_run_tells_its_log_file_changed_where_it_did_not_write(tmp_path: Path)
         with path.open("ab") as f:
             f.write(b"\n")
 
-    for meddle in (prepend, same_length, appended):
+    def own_lines() -> None:  # (review 18: the run's own start, rewritten at its length --
+        # a run whose log write then fails writes no end, and a made-up run with its own
+        # end in their place read as vouched; failed on main: intact)
+        data = path.read_bytes()
+        at = data.rindex(b'{"time"')
+        path.write_bytes(data[:at] + b" " + data[at + 1:])
+
+    for meddle in (prepend, same_length, appended, own_lines):
         path.write_bytes(honest)
         assert not one_run(meddle)
         assert run_segments(path.read_bytes().split(b"\n"))[2], meddle  # (disowned)
