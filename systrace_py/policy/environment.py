@@ -473,8 +473,9 @@ class Grants:
                 # ``~/lib``, ``{/a,/b}`` as a path relative to the working directory, which
                 # the caller chooses and fills -- its library ran under the table (review 18).
                 # A value the learner saw spelled so is written bracketed (literal_grant).
-                variable = form is not None and pattern.startswith(_VARIABLE_STARTS) \
-                    and not set(form.separators) & set(literal)
+                # (one holding a separator too -- ``$CWD/a:$CWD/b``, written by hand: it
+                # admits nothing, the learner writes {a,b})
+                variable = form is not None and pattern.startswith(_VARIABLE_STARTS)
                 if not variable:
                     self._literal.add(f"{name}={literal}")
                 if form is None or set(form.separators) & set(literal):

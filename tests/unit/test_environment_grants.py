@@ -256,3 +256,5 @@ def test_a_learned_value_spelled_as_a_variable_grant_is_its_text_alone() -> None
     assert literal_grant("PYTHONPATH=~/a*") == "PYTHONPATH=[~]/a[*]"
     assert literal_grant("LD_PRELOAD={x") == "LD_PRELOAD=[{]x"
     assert literal_grant("LD_PRELOAD=/a/$CWD") == "LD_PRELOAD=/a/$CWD"
+    # a list spelled so (by hand): not its text either
+    assert not admits(["LD_LIBRARY_PATH=$CWD/a:$CWD/b"], "LD_LIBRARY_PATH=$CWD/a:$CWD/b")
