@@ -521,9 +521,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if opts.lift:
         sys.path.insert(0, str(REPO))
         from systrace_py.policy.aliases import UNSAFE_CALLS
-        from systrace_py.policy.filterplan import CORE_CALLS  # (naming them grants core dumps)
+        # (naming them grants core dumps, the kernel's key helper)
+        from systrace_py.policy.filterplan import CALLOUT_CALLS, CORE_CALLS
         lift = workroot / "lift.toml"
-        lift.write_text(lifting_policy(sorted(UNSAFE_CALLS | CORE_CALLS)))
+        lift.write_text(lifting_policy(sorted(UNSAFE_CALLS | CORE_CALLS | CALLOUT_CALLS)))
     systrace = shlex.split(opts.systrace)
     env_pp = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = str(REPO) + (os.pathsep + env_pp if env_pp else "")

@@ -1129,10 +1129,12 @@ _c(247, "waitid", (_a("which"), _PID, _ptr("infop"), _a("options"), _ptr("ru")),
 _c(248, "add_key", (_a("_type", _K.STRING), _a("_description", _K.STRING), _ptr("_payload"),
                     _a("plen"), _a("ringid")))
 # with callout data the kernel may run its key helper outside the tree (Lift.CALLOUT); without,
-# it only looks the key up (ENOKEY when there is none)
+# it only looks the key up (ENOKEY when there is none).  A stop guard: the strings are read as
+# the kernel reads them first (its EFAULT, EINVAL), and the refusal is the engine's, logged
 _c(249, "request_key", (_a("_type", _K.STRING), _a("_description", _K.STRING),
                         _a("_callout_info", _K.STRING), _a("destringid")),
-   guard=Guard(((Test(2, "ne", 0),),), errno.EPERM, lift=Lift.CALLOUT))
+   guard=Guard(((Test(2, "ne", 0),),), errno.EPERM, check="key_callout", arg=2,
+               lift=Lift.CALLOUT))
 _c(250, "keyctl", (_a("option", _K.CMD), _a("arg2"), _a("arg3"), _a("arg4"), _a("arg5")))
 _c(251, "ioprio_set", (_a("which"), _a("who"), _a("ioprio")))
 _c(252, "ioprio_get", (_a("which"), _a("who")))

@@ -1618,6 +1618,30 @@ class Tracer:
         as_clone.clone_args = decoded  # (its check reads the flags whole: see _stop_guard)
         return self._guard_refusal(as_clone)
 
+    @staticmethod
+    def _key_callout_refusal(call: DecodedCall) -> tuple[int, str]:
+        """request_key with callout data: the kernel would run its key helper (as root,
+        outside the tree) when it holds no such key -- refused, unless every table grants
+        it (Lift.CALLOUT).  First its strings as the kernel copies them, in its order
+        (key_get_type_from_user, strndup_user): what it would fail on gets its errno, and
+        the call is not made (a thread could map the memory between a let-go and the
+        kernel's copy) -- a type of 32 bytes or more or empty, a description or callout of
+        4096 or more: EINVAL; unreadable: EFAULT; a type starting with ".": EPERM."""
+        memory = call.memory
+        if memory is not None:
+            try:
+                kind = memory.read_cstring(call.args[0], 32, errno.EINVAL)
+                if not kind:
+                    return errno.EINVAL, "an empty key type"
+                if kind.startswith(b"."):
+                    return errno.EPERM, "a key type of the kernel's own"
+                memory.read_cstring(call.args[1], 4096, errno.EINVAL)
+                memory.read_cstring(call.args[2], 4096, errno.EINVAL)
+            except TraceeMemoryError as exc:
+                return exc.errno or errno.EFAULT, f"arguments unreadable: {exc}"
+        return errno.EPERM, ("callout data would have the kernel run its key helper outside "
+                             "the trace (a rule naming request_key grants it)")
+
     def _stop_guard(self, call: DecodedCall, guard: Guard) -> tuple[int, str] | None:
         """The check of a stop guard whose case holds: it needs more than registers (see the
         guards of the syscall table); ``guard.arg`` is the argument it looks at."""
@@ -1644,6 +1668,8 @@ class Tracer:
             return None
         if guard.check == "owner_target":
             return self._owner_refusal(call)
+        if guard.check == "key_callout":
+            return self._key_callout_refusal(call)
         if guard.check == "own_filter":
             if call.name == "prctl" and call.args[0] & 0xFFFFFFFF == PR_SET_NO_NEW_PRIVS:
                 self._note_no_new_privs(call.tid)

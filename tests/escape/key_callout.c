@@ -1,4 +1,4 @@
-/* key_callout.c NAME: have the kernel run its key helper for us.
+/* key_callout.c NAME [efault]: have the kernel run its key helper for us.
  *
  * request_key(2) with callout data asks the kernel to construct a key it does not hold: it
  * runs its helper, /sbin/request-key, as root and outside the calling process's tree, with
@@ -23,7 +23,10 @@ int main(int argc, char **argv) {
     if (argc < 2)
         usage("key_callout NAME");
     wait_for_tracer();
-    long id = syscall(SYS_request_key, "user", argv[1], "callout data", KEY_SPEC_PROCESS_KEYRING);
+    /* key_callout NAME efault: the callout data at an unmapped address -- the kernel copies
+     * it before it looks for the key: EFAULT, natively and traced (no helper either way) */
+    const char *callout = argc > 2 && !strcmp(argv[2], "efault") ? (const char *)8 : "callout data";
+    long id = syscall(SYS_request_key, "user", argv[1], callout, KEY_SPEC_PROCESS_KEYRING);
     note("request_key: %s", id < 0 ? ename(errno) : "a key");
     if (id < 0 && errno == ENOSYS)
         skipped("no request_key here");

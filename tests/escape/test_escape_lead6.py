@@ -36,3 +36,19 @@ def test_a_rule_naming_request_key_lifts_the_guard(build: Callable[..., Path],
     outcome = attack(build("escape/key_callout.c"), _name(), scene=s,
                      policy_text=policy(permit("request_key")))
     assert outcome.verdict == "ESCAPED", outcome
+
+
+def test_unreadable_callout_data_is_efault_as_natively(build: Callable[..., Path],
+                                                       tmp_path: Path,
+                                                       loop: dict[str, str]) -> None:
+    """The guard reads the strings as the kernel copies them, before anything else: callout
+    data at an unmapped address is EFAULT under systrace as natively (LTP request_key06),
+    not the guard's EPERM -- and the call is not let go (a thread could map the page before
+    the kernel's copy)."""
+    program = build("escape/key_callout.c")
+    outcomes = []
+    for name, text in (("control", None), ("traced", policy(permit("fsread")))):
+        s = Scene.make(tmp_path, name)
+        outcomes.append(attack(program, _name(), "efault", scene=s, policy_text=text, env=loop))
+    for outcome in outcomes:
+        assert "request_key: EFAULT" in outcome.stdout, outcome
