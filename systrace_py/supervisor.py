@@ -43,7 +43,6 @@ from systrace_py.outputs import program_may_change
 from systrace_py.policy.environment import (
     HOME,
     PATH,
-    is_python,
     moved,
     reads_from,
     runs_code,
@@ -638,13 +637,14 @@ class Supervisor:
     def fast_exec(self, task: Task, program: str) -> tuple[Table, bool] | None:
         """For the native loop, at an exec of ``program`` (its resolved name) that its table
         permits by path: the table that decides the process after it -- what :meth:`on_exec`
-        will choose -- and whether the exec enters another table (then the loop checks its
-        environment as :meth:`_entering_table` does, and hands it here when a variable runs
-        code).  None: this monitor decides the exec (as :meth:`fast_table`) -- every exec
-        of a run that may ask: the question shows the argv the tracer saw at the exec
+        will choose -- and whether the exec enters another table (never now: see below).
+        None: this monitor decides the exec (as :meth:`fast_table`) -- every exec of a run
+        that may ask: the question shows the argv the tracer saw at the exec
         (Tracer._on_exec), never the program's own /proc/PID/cmdline (red team 27); and
-        every exec of a Python binary into another table, whose HOME may place its user
-        site (_entering_table; the loop hands every script's exec here already)."""
+        every exec into another table: besides its environment (which the loop could
+        check) a Python's HOME may place its user site, and the task's descriptors 0-2,
+        which the loop's memo of this hook's answers cannot hold, must be open
+        (_entering_table; red team 34)."""
         if self.audit is not None or self._injecting or self.dns is not None \
                 or self.asker is not None:
             return None
@@ -658,9 +658,10 @@ class Supervisor:
             return state.deciding(), False
         if new is not state.table and (task.view is None or not task.view.host):
             return None  # (its interpreters are looked up in its own root: _entering_table)
-        if new is not state.table and is_python(program):
-            return None  # (its HOME may place its user site: _entering_table)
-        return new, new is not state.table
+        if new is not state.table:
+            # (its descriptors 0-2, which the hook's memo cannot hold: _entering_table)
+            return None
+        return new, False
 
     def fast_decided(self, permitted: int, refused: int) -> None:
         """Calls the native loop decided with the table :meth:`fast_table` gave."""
@@ -937,6 +938,17 @@ class Supervisor:
             # program), which would claim the program's table
             return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                             Reason.PROGRAM_NAME)
+        closing = procfs.standard_fds_closing(call.tid)
+        call.examined_std_fds = closing
+        started_closing = self.tracer.start_closing_fds if self.tracer is not None else None
+        if closing - (started_closing or frozenset()):
+            # descriptor 0, 1 or 2 closed (or close-on-exec): the program's first opens take
+            # those numbers, and what it writes to "stderr" -- the caller's text, its argv --
+            # lands in a file its table may write and the caller's may not.  The C library
+            # opens /dev/null there only in secure mode (a set-user-ID exec), which no table
+            # switch sets (red team 34)
+            return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
+                            Reason.STANDARD_FDS)
         if call.loads_in_own_view():
             # a task with a root (or mount namespace) of its own: the kernel loads the
             # program's interpreters -- its dynamic loader, which loads the libraries and
@@ -1079,6 +1091,11 @@ class Supervisor:
                         " a symbolic link (or \"..\") in a directory a traced program may"
                         " write: the script's $0 would be the caller's; exec it by its own"
                         " path")
+            elif decision.reason == Reason.STANDARD_FDS:
+                rule = (f"an exec into table {self._entered(call)} with descriptor 0, 1 or 2"
+                        " closed (or close-on-exec), which the run did not start without: the"
+                        " program's own files would take those numbers, and what it writes"
+                        " to stdout or stderr would land in them; give it /dev/null there")
             elif decision.reason == Reason.UNSEEN:
                 rule = ("a socket whose destinations address rules cannot see (raw, packet,"
                         " SCTP...); a rule naming socket lifts this")
