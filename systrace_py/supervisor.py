@@ -43,6 +43,7 @@ from systrace_py.outputs import program_may_change
 from systrace_py.policy.environment import (
     HOME,
     PATH,
+    is_python,
     moved,
     reads_from,
     runs_code,
@@ -637,14 +638,15 @@ class Supervisor:
     def fast_exec(self, task: Task, program: str) -> tuple[Table, bool] | None:
         """For the native loop, at an exec of ``program`` (its resolved name) that its table
         permits by path: the table that decides the process after it -- what :meth:`on_exec`
-        will choose -- and whether the exec enters another table (never now: see below).
-        None: this monitor decides the exec (as :meth:`fast_table`) -- every exec of a run
-        that may ask: the question shows the argv the tracer saw at the exec
+        will choose -- and whether the exec enters another table (then the loop checks its
+        environment as :meth:`_entering_table` does, and hands it here when a variable runs
+        code, or when one of the task's descriptors 0-2 would be closed in the program:
+        std_fds_open, red team 34).  None: this monitor decides the exec (as
+        :meth:`fast_table`) -- every exec
+        of a run that may ask: the question shows the argv the tracer saw at the exec
         (Tracer._on_exec), never the program's own /proc/PID/cmdline (red team 27); and
-        every exec into another table: besides its environment (which the loop could
-        check) a Python's HOME may place its user site, and the task's descriptors 0-2,
-        which the loop's memo of this hook's answers cannot hold, must be open
-        (_entering_table; red team 34)."""
+        every exec of a Python binary into another table, whose HOME may place its user
+        site (_entering_table; the loop hands every script's exec here already)."""
         if self.audit is not None or self._injecting or self.dns is not None \
                 or self.asker is not None:
             return None
@@ -658,10 +660,9 @@ class Supervisor:
             return state.deciding(), False
         if new is not state.table and (task.view is None or not task.view.host):
             return None  # (its interpreters are looked up in its own root: _entering_table)
-        if new is not state.table:
-            # (its descriptors 0-2, which the hook's memo cannot hold: _entering_table)
-            return None
-        return new, False
+        if new is not state.table and is_python(program):
+            return None  # (its HOME may place its user site: _entering_table)
+        return new, new is not state.table
 
     def fast_decided(self, permitted: int, refused: int) -> None:
         """Calls the native loop decided with the table :meth:`fast_table` gave."""

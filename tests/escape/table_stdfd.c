@@ -11,6 +11,9 @@
  *       fork; the child closes descriptor 2 (or marks it close-on-exec; or closes 1) and
  *       execs VICTIM (this program, copied where a table names it) with a payload in its
  *       argv; ESCAPED when LOG then holds the payload.
+ *   table_stdfd check LOG
+ *       ESCAPED when LOG holds the payload (after a shell ran "VICTIM victim LOG TEXT 2>&-":
+ *       its exec is a vfork child's, which the native loop may let go by itself).
  *   table_stdfd victim LOG TEXT
  *       the program with a table of its own: appends a line to LOG, then says on stderr
  *       (and stdout) what it ignored -- TEXT.
@@ -31,8 +34,21 @@ static int victim(const char *log, const char *text) {
     return 0;
 }
 
+static void check(const char *log) {
+    char buf[4096] = {0};
+    int fd = open(log, O_RDONLY);
+    if (fd < 0) blocked("log unreadable: %s", ename(errno));
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n > 0 && strstr(buf, PAYLOAD_MAGIC)) {
+        escaped("the program's table wrote the caller's text into %s", log);
+    }
+    blocked("the log holds no payload");
+}
+
 int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "victim") == 0) return victim(argv[2], argv[3]);
+    if (argc == 3 && strcmp(argv[1], "check") == 0) check(argv[2]);
     if (argc != 5 || strcmp(argv[1], "attack") != 0) {
         blocked("usage: table_stdfd attack VICTIM LOG closed|cloexec|stdout");
     }

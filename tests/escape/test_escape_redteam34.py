@@ -26,6 +26,7 @@ from escape_lib import PAYLOAD_MAGIC, SYSTRACE, Scene, assert_blocked, attack, r
 from conftest import UNPRIVILEGED_USER, systrace_env
 
 LOG = "the program's own log\n"
+ROUNDS = 20
 
 
 def table_policy(victim: Path, protected: Path) -> str:
@@ -68,6 +69,30 @@ def test_an_exec_into_a_table_with_a_standard_descriptor_closed_is_refused(
     plain = attack(victim, "victim", log, "harmless", policy_text=text, scene=scene, env=loop)
     assert plain.returncode == 0, plain
     assert log.read_text() == LOG + "stamp\n"
+
+
+def test_a_shell_s_exec_into_a_table_with_stderr_closed_is_refused(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """The same through a shell's ``2>&-`` (its vfork child's exec, which the native loop
+    lets go by itself: its check of the descriptors, std_fds_open, hands it to Python)."""
+    program = build("escape/table_stdfd.c")
+
+    def script(victim: Path, log: Path) -> str:
+        payload = f"\n{PAYLOAD_MAGIC}\n"
+        # (a loop: the native loop lets an exec go by itself once its run is under way)
+        return (f"i=0; while [ $i -lt {ROUNDS} ]; do {shlex.quote(str(victim))} victim "
+                f"{shlex.quote(str(log))} \"$(printf '{payload}')\" 2>&-; echo rc=$?; "
+                f"i=$((i+1)); done; {shlex.quote(str(program))} check {shlex.quote(str(log))}")
+
+    scene, victim, log = stdfd_scene(tmp_path, "control", program)
+    control = attack("sh", "-c", script(victim, log), policy_text=None, scene=scene)
+    require_real(control)
+    scene, victim, log = stdfd_scene(tmp_path, "traced", program)
+    traced = attack("sh", "-c", script(victim, log), policy_text=table_policy(victim, scene.secd),
+                    scene=scene, env=loop)
+    assert_blocked(traced)
+    assert traced.stdout.count("rc=126") == ROUNDS, traced
+    assert log.read_text() == LOG
 
 
 def test_a_run_started_without_stderr_keeps_that_choice(
