@@ -1039,6 +1039,29 @@ static int plain_known(const struct stat *st) {
  * and inode: exec_event, Tracer._checked_program) kills the process that ran it.  A memo
  * gone stale (a change ctime missed: a write through a shared mapping's page already
  * dirty, a recycled inode within one clock tick) ends the same way: fail closed. */
+/* Whether each of the task's descriptors 0, 1 and 2 is open and not close-on-exec (its
+ * fdinfo's flags): an exec into another table with one closed is Python's to decide
+ * (Supervisor._entering_table, red team 34: the program's own files would take the number).
+ * 0 too when it cannot be told. */
+static int std_fds_open(pid_t tid) {
+    char name[64], buf[256];
+    for (int fd = 0; fd < 3; fd++) {
+        snprintf(name, sizeof name, "/proc/%d/fdinfo/%d", (int)tid, fd);
+        int f = open(name, O_RDONLY | O_CLOEXEC);
+        if (f < 0) return 0;
+        ssize_t n = read(f, buf, sizeof buf - 1);
+        close(f);
+        if (n <= 0) return 0;
+        buf[n] = 0;
+        char *flags = strstr(buf, "flags:");
+        if (!flags) return 0;
+        char *end;
+        unsigned long value = strtoul(flags + 6, &end, 8);
+        if (end == flags + 6 || value & O_CLOEXEC) return 0;
+    }
+    return 1;
+}
+
 static int plain_image(const char *path, struct stat *st) {
     int fd = resolved_fd >= 0 ? resolved_fd : open(path, O_PATH | O_CLOEXEC);
     if (fd < 0) return 0;
@@ -1142,6 +1165,7 @@ static int exec_entry(Arm *a, const struct call *info, const char *raw, size_t r
     if (enters) {
         /* shared pages hold no path here (decide), but the environment is anywhere */
         if (!a->slot && a->rn > 0) return 0;
+        if (!std_fds_open(a->tid)) return 0;  /* (Python's: _entering_table) */
         envlen = read_env(a->tid, info->args[2], a->slot + bulk_at, env_copy, env_cap);
         if (envlen <= 0) return 0;
     }

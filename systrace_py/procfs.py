@@ -365,6 +365,40 @@ def has_capability(status: bytes, capability: int) -> bool | None:
     return None if mask is None else bool(int(mask, 16) >> capability & 1)
 
 
+STANDARD_FDS: tuple[int, ...] = (0, 1, 2)
+
+
+def standard_fds_closing(tid: int | str) -> frozenset[int]:
+    """Which of the descriptors 0, 1 and 2 of task ``tid`` a program it execs starts
+    without: closed now, or open close-on-exec.  A descriptor whose fdinfo cannot be read
+    (the task gone, no permission) counts as closing: the caller refuses (fail closed)."""
+    closing: set[int] = set()
+    for fd in STANDARD_FDS:
+        try:
+            with open(f"/proc/{tid}/fdinfo/{fd}", "rb") as info:
+                flags = next((int(line.split()[1], 8) for line in info
+                              if line.startswith(b"flags:")), None)
+        except (OSError, ValueError, IndexError):
+            closing.add(fd)
+            continue
+        if flags is None or flags & os.O_CLOEXEC:
+            closing.add(fd)
+    return frozenset(closing)
+
+
+def own_standard_fds_closing() -> frozenset[int]:
+    """Which of this process's descriptors 0-2 a command it starts begins without (closed,
+    or held close-on-exec: cli.report.standard_streams holds a closed one so)."""
+    closing: set[int] = set()
+    for fd in STANDARD_FDS:
+        try:
+            if not os.get_inheritable(fd):
+                closing.add(fd)
+        except OSError:
+            closing.add(fd)
+    return frozenset(closing)
+
+
 def pidfd_pid(pidfd: int) -> int:
     """The pid a pidfd names (-1: it has exited, 0: not in our pid namespace)."""
     with open(f"/proc/self/fdinfo/{pidfd}", "rb") as info:

@@ -640,7 +640,9 @@ class Supervisor:
         permits by path: the table that decides the process after it -- what :meth:`on_exec`
         will choose -- and whether the exec enters another table (then the loop checks its
         environment as :meth:`_entering_table` does, and hands it here when a variable runs
-        code).  None: this monitor decides the exec (as :meth:`fast_table`) -- every exec
+        code, or when one of the task's descriptors 0-2 would be closed in the program:
+        std_fds_open, red team 34).  None: this monitor decides the exec (as
+        :meth:`fast_table`) -- every exec
         of a run that may ask: the question shows the argv the tracer saw at the exec
         (Tracer._on_exec), never the program's own /proc/PID/cmdline (red team 27); and
         every exec of a Python binary into another table, whose HOME may place its user
@@ -937,6 +939,17 @@ class Supervisor:
             # program), which would claim the program's table
             return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                             Reason.PROGRAM_NAME)
+        closing = procfs.standard_fds_closing(call.tid)
+        call.examined_std_fds = closing
+        started_closing = self.tracer.start_closing_fds if self.tracer is not None else None
+        if closing - (started_closing or frozenset()):
+            # descriptor 0, 1 or 2 closed (or close-on-exec): the program's first opens take
+            # those numbers, and what it writes to "stderr" -- the caller's text, its argv --
+            # lands in a file its table may write and the caller's may not.  The C library
+            # opens /dev/null there only in secure mode (a set-user-ID exec), which no table
+            # switch sets (red team 34)
+            return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
+                            Reason.STANDARD_FDS)
         if call.loads_in_own_view():
             # a task with a root (or mount namespace) of its own: the kernel loads the
             # program's interpreters -- its dynamic loader, which loads the libraries and
@@ -1079,6 +1092,11 @@ class Supervisor:
                         " a symbolic link (or \"..\") in a directory a traced program may"
                         " write: the script's $0 would be the caller's; exec it by its own"
                         " path")
+            elif decision.reason == Reason.STANDARD_FDS:
+                rule = (f"an exec into table {self._entered(call)} with descriptor 0, 1 or 2"
+                        " closed (or close-on-exec), which the run did not start without: the"
+                        " program's own files would take those numbers, and what it writes"
+                        " to stdout or stderr would land in them; give it /dev/null there")
             elif decision.reason == Reason.UNSEEN:
                 rule = ("a socket whose destinations address rules cannot see (raw, packet,"
                         " SCTP...); a rule naming socket lifts this")

@@ -434,6 +434,10 @@ class DecodedCall:
     #: tree-scoped permit was decided on, which must stay so until the call has run
     #: (Tracer._must_freeze); None when no such answer was given
     examined_targets: tuple[int, ...] | None = None
+    #: an exec into another table: which of the descriptors 0-2 the program would start
+    #: without (procfs.standard_fds_closing), as decided on -- still so when it runs
+    #: (Tracer._unchanged; red team 34); None when not asked
+    examined_std_fds: frozenset[int] | None = None
 
     def __init__(self, tid: int, tgid: int, nr: int, name: str, args: _Args,
                  memory: TraceeMemory | None = None, decoder: Decoder | None = None,

@@ -362,6 +362,9 @@ class Tracer:
         #: the environment the traced command was started with ("NAME=value" entries; None
         #: with --attach): what the user chose, not the program (Supervisor._loader_environment)
         self.start_environment: frozenset[str] | None = None
+        #: which of the descriptors 0-2 the command started without (the user's choice, as
+        #: its environment is); None: not known (attached)
+        self.start_closing_fds: frozenset[int] | None = None
         self._info = pt.SyscallInfo()
         self._entry_nr = -1  # the number of the call at the seccomp stop _dispatch handles
         #: answers for parked tasks, and holds of the whole tree and their releases, in the
@@ -433,6 +436,7 @@ class Tracer:
             pid, parent = spec.starter.stopped(spec, need_nnp), spec.starter.parent
         started = spec.env if spec.env is not None else os.environ
         self.start_environment = frozenset(f"{name}={value}" for name, value in started.items())
+        self.start_closing_fds = procfs.own_standard_fds_closing()
         try:
             pt.seize(pid)
         except pt.PtraceError as exc:
@@ -2367,6 +2371,9 @@ class Tracer:
                     return False
             if call.held_strings and fresh.held() != call.held_strings:
                 return False
+            if call.examined_std_fds is not None and \
+                    procfs.standard_fds_closing(task.tid) != call.examined_std_fds:
+                return False  # (a task sharing its descriptors closed one meanwhile)
             argv, envp = call.examined_argv, call.examined_envp
             return (argv is None or fresh.argv == argv) and (envp is None or fresh.envp == envp)
         except DecodeError:

@@ -79,6 +79,7 @@ class Reason(enum.StrEnum):
     ENV_PATH = "env PATH"          # ... of a script whose #!/usr/bin/env searches a caller's PATH
     PROGRAM_NAME = "program name"  # an exec into another table by a name of the tree's own
     FORMER_NAME = "former policy name"  # an exec of a program whose file another path had
+    STANDARD_FDS = "standard descriptors"  # ... into another table with 0, 1 or 2 closed
     LEARNING = "learning"        # -A: permitted to be learned
     ANSWER = "answer"            # a person's (or an approver's) answer
 
