@@ -521,8 +521,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if opts.lift:
         sys.path.insert(0, str(REPO))
         from systrace_py.policy.aliases import UNSAFE_CALLS
-        # (naming them grants core dumps, the kernel's key helper)
         from systrace_py.policy.filterplan import CALLOUT_CALLS, CORE_CALLS
+        # (naming CORE_CALLS grants core dumps, CALLOUT_CALLS the kernel's key helper)
         lift = workroot / "lift.toml"
         lift.write_text(lifting_policy(sorted(UNSAFE_CALLS | CORE_CALLS | CALLOUT_CALLS)))
     systrace = shlex.split(opts.systrace)
