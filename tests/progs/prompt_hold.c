@@ -163,6 +163,8 @@ int main(int argc, char **argv)
         return 3;
     pthread_t count, threads[WAITS];
     pthread_create(&count, NULL, counter, NULL);
+    while (!written)  /* (the file is there before the question: a loaded CI asked first) */
+        usleep(1000);
     for (long i = 0; i < WAITS; i++) {
         pthread_create(&threads[i], NULL, blocked, (void *)i);
         while (!tids[i])
