@@ -410,16 +410,19 @@ class Credentials:
     def in_group(self, gid: int) -> bool:
         return gid == self.fsgid or gid in self.groups
 
-    def may_search(self, fd: int) -> bool:
-        """Whether the kernel lets the task look up names in the directory ``fd`` holds
-        (generic_permission with MAY_EXEC: owner, POSIX ACL, group, other bits; a directory's
-        DAC is overridden by either capability)."""
+    def may_search(self, fd: int, tgid: int | None = None) -> bool:
+        """Whether the kernel lets the task (of thread group ``tgid``) look up names in the
+        directory ``fd`` holds (generic_permission with MAY_EXEC: owner, POSIX ACL, group,
+        other bits; a directory's DAC is overridden by either capability; and a /proc fd
+        directory of the task's own thread group is searchable whatever its mode:
+        :func:`_own_fd_directory`)."""
         if self.override:
             return True
         info = os.fstat(fd)
         return self._dac_allows(fd, info) or (
             self.capable and self.maps is not None
-            and _in_ranges(self.maps[0], info.st_uid) and _in_ranges(self.maps[1], info.st_gid))
+            and _in_ranges(self.maps[0], info.st_uid) and _in_ranges(self.maps[1], info.st_gid)
+        ) or (tgid is not None and _own_fd_directory(fd, tgid))
 
     def _dac_allows(self, fd: int, info: os.stat_result) -> bool:
         """acl_permission_check for MAY_EXEC: owner, POSIX ACL, group, other bits."""
@@ -466,6 +469,38 @@ def _id_ranges(path: str) -> Ranges:
     with open(path, encoding="ascii") as found:
         return tuple((int(fields[1]), int(fields[2]))
                      for fields in (line.split() for line in found) if len(fields) == 3)
+
+
+def _own_fd_directory(fd: int, tgid: int) -> bool:
+    """Whether ``fd`` holds the /proc fd directory of a task of thread group ``tgid``
+    (/proc/PID/fd or /proc/PID/task/TID/fd): the kernel lets such a task search it whatever
+    its mode (proc_fd_permission, after generic_permission failed) -- a process that is not
+    dumpable (it changed its effective uid) has root's 0500 there and still looks its own
+    descriptors up (LTP openat04's linkat of /proc/self/fd/N).  Told by the tracer's name of
+    the directory, in its own /proc: a /proc of another pid namespace matches nothing (the
+    mode bits decide, fail closed)."""
+    try:
+        if fs_type(fd) != PROC_SUPER_MAGIC:
+            return False
+        where = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return False
+    parts = where.split("/")
+    if len(parts) not in (4, 6) or parts[:2] != ["", "proc"] or parts[-1] != "fd" \
+            or not parts[2].isdigit() or (len(parts) == 6 and (parts[3] != "task"
+                                                               or not parts[4].isdigit())):
+        return False
+    pid = int(parts[2])
+    if pid == tgid:
+        return True
+    try:  # (a thread's own /proc/TID, not listed but there: its thread group's)
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Tgid:"):
+                    return int(line.split()[1]) == tgid
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
 
 
 def _searchable(directory: str, creds: Credentials) -> bool:
@@ -1216,7 +1251,7 @@ class PathResolver:
         while pending:
             comp = pending.pop()
             last = not pending
-            if creds is not None and not creds.may_search(cur):
+            if creds is not None and not creds.may_search(cur, tgid):
                 raise Unresolvable(errno.EACCES, "no search permission on a directory")
             if comp == ".":
                 if creds is None:

@@ -401,3 +401,26 @@ def test_a_users_seccomp_filter_without_no_new_privs_fails_eacces_as_natively(
                          cwd=world_tmp)
     assert r.returncode == 0, r.stderr
     assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changes its effective uid")
+def test_a_task_searches_its_own_fd_directory_whatever_its_mode(build, world_tmp, loop):
+    # LTP openat04 (TBROK: linkat(/proc/self/fd/4, ..., AT_SYMLINK_FOLLOW) EACCES): after
+    # setreuid(-1, nobody) the process is not dumpable and /proc/self/fd is root's, mode
+    # 0500 -- the kernel lets a task of the same thread group search it anyway
+    # (proc_fd_permission); the resolver checked the mode bits alone and answered EACCES
+    account = pwd.getpwnam(UNPRIVILEGED_USER)
+    work = world_tmp / "fdsearch"
+    work.mkdir()
+    work.chmod(0o777)
+    program = build("progs/proc_fd_search.c")
+    native = subprocess.run([str(program), str(work), str(account.pw_uid)], capture_output=True,
+                            text=True, timeout=60)
+    assert results(native.stdout) == {"stat fd": "ok", "linkat": "ok"}, native
+    (work / "linked").unlink()
+    (work / "file").unlink()
+    rules = world_tmp / "policy.toml"
+    rules.write_text(PARITY_POLICY)
+    r = run_systrace(["-p", str(rules), "--", str(program), str(work), str(account.pw_uid)],
+                     env=loop)
+    assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
