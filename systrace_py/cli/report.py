@@ -10,6 +10,7 @@ import resource
 import sys
 from typing import IO, TYPE_CHECKING
 
+from systrace_py import procfs
 from systrace_py.report import say
 
 if TYPE_CHECKING:  # (learning's modules are loaded by the runs that learn, not by every run)
@@ -67,10 +68,9 @@ def peak_rss() -> int:
     (getrusage's ru_maxrss keeps the peak of the image the process exec'd from: systrace
     started by a 300 MiB Python process said 300 MiB.)  ru_maxrss where /proc is not there."""
     try:
-        with open("/proc/self/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1])
+        peak = procfs.status_value(procfs.read("/proc/self/status"), b"VmHWM")  # "N kB"
+        if peak is not None:
+            return int(peak.split()[0])
     except (OSError, ValueError, IndexError):
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -491,16 +491,8 @@ def _own_fd_directory(fd: int, tgid: int) -> bool:
                                                                or not parts[4].isdigit())):
         return False
     pid = int(parts[2])
-    if pid == tgid:
-        return True
-    try:  # (a thread's own /proc/TID, not listed but there: its thread group's)
-        with open(f"/proc/{pid}/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"Tgid:"):
-                    return int(line.split()[1]) == tgid
-    except (OSError, ValueError, IndexError):
-        pass
-    return False
+    # (a thread's own /proc/TID, not listed but there: its thread group's)
+    return pid == tgid or procfs.status_numbers(pid, b"Tgid") == [tgid]
 
 
 def _searchable(directory: str, creds: Credentials) -> bool:
