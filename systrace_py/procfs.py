@@ -374,14 +374,11 @@ def standard_fds_closing(tid: int | str) -> frozenset[int]:
     (the task gone, no permission) counts as closing: the caller refuses (fail closed)."""
     closing: set[int] = set()
     for fd in STANDARD_FDS:
-        try:
-            with open(f"/proc/{tid}/fdinfo/{fd}", "rb") as info:
-                flags = next((int(line.split()[1], 8) for line in info
-                              if line.startswith(b"flags:")), None)
-        except (OSError, ValueError, IndexError):
-            closing.add(fd)
-            continue
-        if flags is None or flags & os.O_CLOEXEC:
+        try:  # (an fdinfo text has status's "key:\tvalue" lines)
+            flags = status_value(read(f"/proc/{tid}/fdinfo/{fd}"), b"flags")
+            if flags is None or int(flags, 8) & os.O_CLOEXEC:
+                closing.add(fd)
+        except (OSError, ValueError):
             closing.add(fd)
     return frozenset(closing)
 
