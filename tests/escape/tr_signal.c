@@ -94,9 +94,16 @@ int main(int argc, char **argv) {
     }
     note("target pid %d (%s)", target, traced ? "our tracer" : "a stand-in");
 
+    /* the survivor tells us once it is in its own session: a group kill must not reach it
+     * (a fixed sleep here lost that race under load) */
+    int ready[2];
+    if (pipe(ready) < 0)
+        blocked("pipe: %s", ename(errno));
     pid_t survivor = fork();
     if (survivor == 0) {
         setsid();
+        close(ready[0]);
+        close(ready[1]);
         double until = now_s() + 4;
         while (!gone(target) && now_s() < until)
             usleep(20000);
@@ -114,7 +121,11 @@ int main(int argc, char **argv) {
         fflush(stdout);
         _exit(0);
     }
-    usleep(100000); /* the survivor is in its own session now */
+    close(ready[1]);
+    char byte;
+    while (read(ready[0], &byte, 1) < 0 && errno == EINTR)
+        ;
+    close(ready[0]); /* EOF: the survivor is in its own session now */
 
     long rc;
     siginfo_t info;
