@@ -19,7 +19,7 @@ import time
 from typing import IO, Any
 
 from systrace_py import outputs, procfs
-from systrace_py.logrecords import LOG_VERSION, Event, LoggedCall, Result
+from systrace_py.logrecords import LOG_VERSION, BadLine, Event, LoggedCall, Result, parse_line
 from systrace_py.policy.model import Decision, Rule
 
 
@@ -54,7 +54,6 @@ def run_segments(lines: list[bytes]
     changing the line before it -- the last run's end, whose digest cannot be made to fit
     lines of the program's."""
     import hashlib
-    import json
 
     forged: list[tuple[int, int]] = []
     unended: list[tuple[int, int]] = []
@@ -71,8 +70,8 @@ def run_segments(lines: list[bytes]
                 digest.update(raw + b"\n")
             continue
         try:
-            record = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            record = parse_line(raw)
+        except BadLine:
             record = None
         event = record.get("event") if isinstance(record, dict) else None
         if event == Event.DISOWNED:
@@ -418,13 +417,11 @@ def begins_a_log(line: bytes) -> bool:
     not mark as disowned must be no log a policy is learned from (review 17: an empty first
     line, or a start record past the 64 KiB the run read, and the run left a made-up log
     unmarked that ``policy learn`` read)."""
-    import json
-
     if len(line) > _FIRST_LINE_MAX:
         return False
     try:
-        record = json.loads(line)
-    except ValueError:  # (UnicodeDecodeError too)
+        record = parse_line(line)
+    except BadLine:
         return False
     return isinstance(record, dict) and record.get("event") == Event.START
 

@@ -73,6 +73,27 @@ class Result(enum.StrEnum):
     WOULD_INJECT = "would-inject"  # a dry run: an inject rule would have
 
 
+class BadLine(ValueError):
+    """A log line that is no JSON value (:func:`parse_line`)."""
+
+
+def parse_line(raw: bytes | str) -> Any:
+    """One line of a log as the JSON value it holds; :class:`BadLine` when it holds none --
+    not JSON, not UTF-8, or nested deeper than the decoder goes (``[[[...``: json raises
+    RecursionError, which no reader caught -- a line a traced program wrote into its log
+    made ``policy learn`` and ``policy check`` end in a traceback, review 19).  The one
+    parser of a log's lines: every reader (audit.run_segments, audit.begins_a_log,
+    cli.policy.read_log) asks it."""
+    import json  # (not on a run's start: issue 16)
+
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise BadLine("nested too deeply") from None
+    except ValueError as exc:  # (json.JSONDecodeError, UnicodeDecodeError)
+        raise BadLine(str(exc)) from None
+
+
 def sockaddr_json(addr: SockAddr) -> dict[str, Any]:
     """An address, with the host names the program looked up for it (``names``)."""
     out: dict[str, Any] = {k: v for k, v in (("family", addr.family), ("host", addr.host),

@@ -28,7 +28,7 @@ from typing import IO, Any, NoReturn
 
 from systrace_py.cli.args import EXIT_USAGE, given
 from systrace_py.cli.report import not_written, say, write_summary
-from systrace_py.logrecords import Event, Result
+from systrace_py.logrecords import BadLine, Event, Result, parse_line
 from systrace_py.policy.files import (
     PolicyError,
     PolicyNotWritten,
@@ -176,8 +176,8 @@ def read_log(path: str, vouched: bool = False) -> Iterator[dict[str, Any]]:
         if not raw.strip():
             continue
         try:
-            record = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            record = parse_line(raw)
+        except BadLine as exc:
             if number == len(lines):  # no newline after it: a truncated last record
                 continue
             raise LogError(f"{path}:{number}: not a JSON log record ({exc})") from None
@@ -189,8 +189,8 @@ def read_log(path: str, vouched: bool = False) -> Iterator[dict[str, Any]]:
 
 def _json_object(line: bytes) -> bool:
     try:
-        return isinstance(json.loads(line), dict)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return isinstance(parse_line(line), dict)
+    except BadLine:
         return False
 
 

@@ -36,6 +36,10 @@
  *                              its digest) written in place before the run's lines: the log
  *                              read, cut to nothing and written again, the made-up run first
  *                              (the same file: its name still leads to it) (review 17)
+ *   log_forge deep LOG PATH    appends to LOG a line of 100000 '[' (JSON nested deeper than
+ *                              Python's decoder goes: RecursionError, which no reader of a
+ *                              log caught -- policy learn and policy check ended in a
+ *                              traceback, review 19); PATH unused
  *   log_forge read PATH        reads PATH: ESCAPED when it holds the secret, else BLOCKED
  */
 #include "attack.h"
@@ -113,6 +117,20 @@ int main(int argc, char **argv) {
             blocked("write %s: %s", argv[2], ename(errno));
         close(fd);
         note("appended an observation of reading %s to %s", argv[3], argv[2]);
+        printf("FORGED\n");
+        return 0;
+    }
+    if (argc == 4 && strcmp(argv[1], "deep") == 0) {
+        int fd = open(argv[2], O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (fd < 0)
+            blocked("open %s for appending: %s", argv[2], ename(errno));
+        static char line[100001];
+        memset(line, '[', sizeof line - 1);
+        line[sizeof line - 1] = '\n';
+        if (write(fd, line, sizeof line) != (ssize_t)sizeof line)
+            blocked("write %s: %s", argv[2], ename(errno));
+        close(fd);
+        note("appended a line of nested '[' to %s", argv[2]);
         printf("FORGED\n");
         return 0;
     }
