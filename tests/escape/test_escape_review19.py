@@ -15,7 +15,16 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from escape_lib import SYSTRACE, Scene, attack, scene_env
+from escape_lib import (
+    PAYLOAD_MAGIC,
+    SYSTRACE,
+    Scene,
+    assert_blocked,
+    attack,
+    require_real,
+    scene_env,
+)
+from test_escape_redteam34 import stdfd_scene, table_policy
 
 
 def test_a_line_nested_too_deeply_is_refused_not_a_crash(build, tmp_path: Path) -> None:
@@ -47,3 +56,21 @@ def test_a_line_nested_too_deeply_is_refused_not_a_crash(build, tmp_path: Path) 
     checked = systrace("policy", "check", policy, log)
     assert "Traceback" not in checked.stderr, checked
     assert checked.returncode == 2 and "not a JSON log record" in checked.stderr, checked
+
+
+def test_a_thread_racing_stderr_close_on_exec_cannot_undo_the_check(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Red team 34's check of descriptors 0-2 at an exec into another table, raced: a second
+    thread toggles FD_CLOEXEC on descriptor 2 (stdfd_race.c).  Natively the payload lands in
+    the victim's log (the technique works).  Traced, the exec is Python's on both loops (the
+    C loop hands an exec with other tasks back) and runs frozen, its descriptors read again
+    (Tracer._unchanged): no round escapes.  Blocked on main too -- kept as the attack that
+    checks the claim (docs/security.md, review 19)."""
+    program = build("escape/stdfd_race.c")
+    scene, victim, log = stdfd_scene(tmp_path, "control", program)
+    require_real(attack(program, victim, log, 100, policy_text=None, scene=scene))
+    scene, victim, log = stdfd_scene(tmp_path, "traced", program)
+    traced = attack(program, victim, log, 100, policy_text=table_policy(victim, scene.secd),
+                    scene=scene, env=loop)
+    assert_blocked(traced)
+    assert PAYLOAD_MAGIC not in log.read_text()
