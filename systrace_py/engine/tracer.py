@@ -428,7 +428,11 @@ class Tracer:
         self.filtered = bool(spec.filters)
         self.lifted = spec.lifted
         self.decoder.ip_destinations_decided = Lift.ROUTES not in spec.lifted
-        need_nnp = self.filtered and (spec.uid not in (None, 0) or os.geteuid() != 0)
+        # (the kernel loads a filter for a task with no_new_privs or CAP_SYS_ADMIN: not for
+        # root without capabilities -- a container's root, which has no CAP_SYS_ADMIN: every
+        # command failed EACCES before it ran while euid 0 stood for the capability, review 19)
+        need_nnp = self.filtered and (spec.uid not in (None, 0)
+                                      or not _has_capability(os.getpid(), CAP_SYS_ADMIN))
         self.imposed_nnp = need_nnp and procfs.status_numbers("self", b"NoNewPrivs") != [1]
         if spec.starter is None:
             pid, parent = self._fork(spec, need_nnp), os.getpid()
