@@ -223,20 +223,26 @@ class _LogFile:
     def place(self) -> tuple[int, str | None]:
         """Where a record written now goes (the file's size: O_APPEND) and the SHA-256 of the
         line before it there (None: at the file's start -- or the line cannot be read,
-        which a reader takes as a run out of place: run_segments)."""
+        which a reader takes as a run out of place: run_segments).  Read as
+        :func:`_digest_of` reads the file (:func:`_reopen_owned`: a log of the user's own
+        mode 0200 too -- read with procfs.reopen, an unprivileged run said ``at: 0`` there,
+        and every run appended to it was refused as out of place, review 19)."""
         import hashlib
 
         try:
             size = os.fstat(self.fd).st_size
-            if size == 0:
-                return 0, None
-            reader = procfs.reopen(self.fd, os.O_RDONLY)
+        except OSError:
+            return 0, None
+        if size == 0:
+            return 0, None
+        try:
+            reader = _reopen_owned(self.fd, os.O_RDONLY)
             try:
                 tail = os.pread(reader, min(size, 1 << 20), max(0, size - (1 << 20)))
             finally:
                 os.close(reader)
         except OSError:
-            return 0, None
+            return size, None
         if not tail.endswith(b"\n"):
             return size, None
         _, newline, line = tail[:-1].rpartition(b"\n")

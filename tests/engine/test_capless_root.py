@@ -55,3 +55,24 @@ def test_root_without_capabilities_runs_its_command_under_a_policy(
     assert "ran" in traced.stdout, traced
     assert "the secret" not in traced.stdout and "Permission denied" in traced.stderr, traced
 
+
+def test_a_log_of_the_users_own_mode_0200_is_learned(tmp_path: Path) -> None:
+    """A run appended to a log of the user's own whose mode keeps it from reading it (0200)
+    read the line before its start with procfs.reopen -- EACCES for a tracer without
+    CAP_DAC_OVERRIDE -- and said ``at: 0``, where :func:`audit._digest_of` lends the owner the
+    permission (_reopen_owned): ``policy learn`` refused the log as moved (exit 2, lines no
+    run vouches for).  Now the start says where it is, after which line, and the log is
+    learned."""
+    log = tmp_path / "run.jsonl"
+    first = systrace("-A", "-o", tmp_path / "a.toml", "--log", log, "--", "/bin/true",
+                     cwd=tmp_path)
+    assert first.returncode == 0, first
+    log.chmod(0o200)
+    second = systrace("-A", "-o", tmp_path / "b.toml", "--log", log, "--", "/bin/true",
+                      cwd=tmp_path)
+    assert second.returncode == 0, second
+    assert log.stat().st_mode & 0o777 == 0o200  # (its mode put back)
+    log.chmod(0o600)
+    learned = systrace("policy", "learn", log, "-o", tmp_path / "r.toml", cwd=tmp_path)
+    assert learned.returncode == 0, learned
+    assert "vouches" not in learned.stderr, learned
