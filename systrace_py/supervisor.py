@@ -390,8 +390,15 @@ def strictest_held(decisions: list[Decision], table: str) -> Decision:
     address); when all permit but do not agree on a redirect, a refusal (EPERM): the call
     stands for each, and runs with one set of arguments -- the first decision's redirect
     would send a connect to good.test where a rule sends api.example.test's, or let one to
-    api.example.test through as it is (red team 33)."""
+    api.example.test through as it is (red team 33).  When the strictest asks and another
+    redirects, a refusal too (the asking rule's errno), as within one table's decision
+    (Table.decide): an answer runs the call as it was written, the redirect lost -- a connect
+    to an address that is good.test (asked) and api.example.test (redirected) reached the
+    address api.example.test's rule sends elsewhere once it was answered (review 19)."""
     worst = strictest(decisions)
+    if worst.action is Action.ASK and any(_redirect_key(d) for d in decisions):
+        return Decision(Action.NEVER, worst.errno, worst.rule, table, Reason.REDIRECT,
+                        None, worst.arg, worst.role)
     if worst.action is Action.PERMIT:
         first = _redirect_key(decisions[0])
         for d in decisions[1:]:

@@ -409,3 +409,36 @@ def test_two_names_on_one_address_one_redirected_decide_together(world: World) -
     assert lines["api.example.test"] == ["refused", "ECONNREFUSED"], lines  # redirected
     assert lines["good.test"] == ["refused", "EPERM"], lines
     assert lines[f"@{GOOD}"] == ["refused", "EPERM"], lines
+
+
+def test_two_names_on_one_address_one_redirected_one_asked_refuse(world: World) -> None:
+    """good.test and api.example.test are one address; a rule sends the connects to
+    api.example.test elsewhere, and connects to good.test are asked (an approver permits
+    them).  Once both names were looked up, a connect to the address is decided once per
+    name: one permits redirected, one asks -- the strictest, an ask, was asked, and the
+    answer ran the call as it was written, the redirect lost: the connect reached the
+    address api.example.test's rule sends elsewhere (review 19; within one table's decision
+    an ask and a redirect refuse the call since red team 33).  Now such decisions refuse it
+    (EPERM) without asking; before both names are known, api.example.test is redirected."""
+    tmp, _, port, _ = world
+    script = tmp / "answers.toml"
+    script.write_text('[[answer]]\nanswer = "permit"\n')
+    approver = f"{PYTHON} -m systrace_py.approver --rules {script}"
+    lines, _, _ = run(world, DNS_ALLOWED + f"""
+        [[rule]]
+        calls = ["net-connect"]
+        host = "api.example.test"
+        port = "1-65535"
+        action = "permit"
+        redirect = "127.0.0.9:{port}"
+
+        [[rule]]
+        calls = ["net-connect"]
+        host = "good.test"
+        port = "1-65535"
+        action = "ask"
+        """, "api.example.test", "good.test", f"@{GOOD}",
+        options=("--ask-via", f"exec:{approver}"))
+    assert lines["api.example.test"] == ["refused", "ECONNREFUSED"], lines  # redirected
+    assert lines["good.test"] == ["refused", "EPERM"], lines
+    assert lines[f"@{GOOD}"] == ["refused", "EPERM"], lines
