@@ -1914,6 +1914,7 @@ def find_policy(program_path: str, directory: str | os.PathLike[str]) -> Path | 
             if candidate.is_file():
                 return candidate
         except OSError as exc:  # (a name longer than a file's may be: no file has it)
-            if exc.errno != errno_module.ENAMETOOLONG:
-                raise
+            if exc.errno != errno_module.ENAMETOOLONG:  # (EACCES...: whether it has one is unknown)
+                raise PolicyError(str(base), 0, "",
+                                  f"cannot look for {name} here: {exc.strerror}") from None
     return None

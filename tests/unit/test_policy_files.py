@@ -737,6 +737,30 @@ def test_policy_filename_and_find(tmp_path: Path) -> None:
     assert find_policy("/bin/cat", tmp_path) is None
 
 
+def test_find_policy_in_a_directory_that_cannot_be_searched_says_so(tmp_path: Path) -> None:
+    """Whether an unsearchable directory holds a policy is unknown: a PolicyError naming it
+    (exit 2), not a PermissionError traceback.  Checked as nobody in a child (root searches
+    anything)."""
+    directory = tmp_path / "policies"
+    directory.mkdir(mode=0o700)
+    tmp_path.chmod(0o755)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        code = 3
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            find_policy("/usr/bin/ls", directory)
+            code = 1
+        except PolicyError as exc:
+            code = 0 if str(directory) in str(exc) and "Permission denied" in str(exc) else 4
+        except BaseException:
+            code = 5
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 # --- a program table's environment ------------------------------------------------------------
 
 def test_environment_grants_by_name_and_value_glob_and_round_trips() -> None:
