@@ -6,9 +6,11 @@ image exec'd under it is mapped at its first held call by sending the task back 
 (``Tracer._map_scratch_suspended``).  The two bytes were read and checked, but they are the
 program's: a sibling thread flipped them to ``int $0x80`` after the read, and the mmap's
 number 9 ran as i386 ``link(ebx, ecx)`` -- no filter, no decision -- linking the secret into
-the work directory.  Now the entry stop of that call must be the mmap the tracer asked for
-(its ABI, number, arguments and address); anything else kills the process there, before the
-call runs.
+the work directory.  Flipped to a jump instead, it reached code of the program's that made
+the mmap itself, writable: taken for the tracer's area, it held every later copy where the
+program could rewrite it (the ``writable`` variant).  Now the entry stop of that call must be
+the mmap the tracer asked for (its ABI, number, arguments and address); anything else kills
+the process there, before the call runs.
 
 ``restart_regs.c``: a held call interrupted by a signal whose handler rewrites, in its
 ucontext, the registers the kernel restarts the call with: the restart stops again and is
@@ -28,17 +30,24 @@ LINK = os.fsdecode(b"\xeb\x1elnk")
 
 @pytest.mark.skipif(os.geteuid() != 0,
                     reason="the tracer suspends a task's filters only with CAP_SYS_ADMIN")
+@pytest.mark.parametrize("control_mode,mode", [("native", "attack"),
+                                               ("native-writable", "writable")])
 def test_an_instruction_rewritten_while_the_filters_are_suspended_runs_no_call(
-        build, tmp_path: Path, loop: dict[str, str]) -> None:
-    """Escaped before (both loops: such a task is always Python's), in 3 to 20 attempts;
-    now the diverted attempt is killed at its entry stop and no link is made."""
+        build, tmp_path: Path, loop: dict[str, str], control_mode: str, mode: str) -> None:
+    """``attack``: the instruction flipped to ``int $0x80`` -- the i386 link of the secret.
+    ``writable``: flipped to a jump to the program's own mmap of a writable area at the
+    scratch address, taken for the tracer's -- then a held open's checked path, copied
+    there, rewritten into the secret's by a racer.  Both escaped before (both loops: such a
+    task is always Python's), in 1 to 20 attempts; now the diverted attempt is killed at its
+    entry stop (no link, no area)."""
     program = build("escape/suspended_insn.c")
     control_scene = Scene.make(tmp_path, "control")
-    control = attack(program, "native", control_scene.secret, policy_text=None,
-                     scene=control_scene, cwd=control_scene.work)
+    control = attack(program, control_mode, control_scene.secret, policy_text=None,
+                     scene=control_scene, cwd=control_scene.work,
+                     env={"DECOY": str(control_scene.decoy)})
     require_real(control)
     s = Scene.make(tmp_path, "traced")
-    out = attack(program, "attack", s.secret, policy_text=read_never(f"{s.secd}/**"), scene=s,
+    out = attack(program, mode, s.secret, policy_text=read_never(f"{s.secd}/**"), scene=s,
                  cwd=s.work, env={**loop, "DECOY": str(s.decoy)}, timeout=240)
     assert_blocked(out, may_be_killed=True)
     assert not os.path.lexists(s.work / LINK), out
