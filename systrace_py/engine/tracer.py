@@ -2828,7 +2828,8 @@ class Tracer:
         its process may be running.  Every signal but the forced ones is blocked meanwhile
         (PTRACE_SETSIGMASK), as _inject_call does, and one that comes to a delivery stop
         regardless is sent again afterwards.  A task that runs code of its own instead (an rseq
-        abort) is killed at its first stop."""
+        abort, or the instruction rewritten by another thread after it was read here) is
+        killed at its first stop that is not exactly the mmap (_run_to_exit)."""
         tid = task.tid
         number = NUMBERS["mmap"]
         try:
