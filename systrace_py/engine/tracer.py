@@ -2832,7 +2832,8 @@ class Tracer:
         its process may be running.  Every signal but the forced ones is blocked meanwhile
         (PTRACE_SETSIGMASK), as _inject_call does, and one that comes to a delivery stop
         regardless is sent again afterwards.  A task that runs code of its own instead (an rseq
-        abort) is killed at its first stop."""
+        abort, or the instruction rewritten by another thread after it was read here) is
+        killed at its first stop that is not exactly the mmap (_run_to_exit)."""
         tid = task.tid
         number = NUMBERS["mmap"]
         try:
@@ -2853,7 +2854,7 @@ class Tracer:
                 setattr(regs, name, value)
             regs.orig_rax, regs.rax, regs.rip = _U64, number, saved.rip - 2
             pt.setregs(tid, regs)
-            result = self._run_to_exit(task, number, pending)
+            result = self._run_to_exit(task, regs, pending)
         except pt.PtraceError as exc:
             raise _Diverted(tid) from exc  # (gone meanwhile)
         finally:
@@ -2871,14 +2872,25 @@ class Tracer:
             raise _Diverted(tid)
         return result == scratch.BASE
 
-    def _run_to_exit(self, task: Task, number: int, pending: list[int]) -> int | None:
-        """Let the task run to the exit of call ``number``, which it makes anew
-        (_map_scratch_suspended), through syscall stops (PTRACE_SYSCALL): its result, or
-        None when the task ended (its end kept in _deferred).  A signal that comes to a
-        delivery stop is kept in ``pending``; any sign of code of its own (another call, an
-        event, a fault) kills its process (_Diverted)."""
+    def _run_to_exit(self, task: Task, call: pt.user_regs_struct,
+                     pending: list[int]) -> int | None:
+        """Let the task run to the exit of the call the registers ``call`` make at their
+        instruction pointer, which it makes anew (_map_scratch_suspended), through syscall
+        stops (PTRACE_SYSCALL): its result, or None when the task ended (its end kept in
+        _deferred).  A signal that comes to a delivery stop is kept in ``pending``; any sign
+        of code of its own (another call, an event, a fault) kills its process (_Diverted).
+
+        The instruction there is the program's, which another of its threads may rewrite
+        after the caller read it -- into ``int $0x80``, whose i386 call of the same number
+        (9: link) would run with every filter suspended, or into a jump to code making a
+        call of its own (red team 36, suspended_insn.c).  So the entry stop, which comes
+        before the call runs, must be exactly the call asked for: the 64-bit ABI, its number
+        and arguments, made by the two bytes at the instruction pointer -- else the process is
+        killed there, and the call never runs (a fatal signal at an entry stop skips it)."""
         entered = False
         sig = 0
+        asked = (call.rax, *(getattr(call, name) for name in pt.ARG_REGS))
+        after = call.rip + len(enforce.SYSCALL_INSTRUCTION)  # (where its entry stop shows it)
         while True:
             pt.syscall(task.tid, sig)
             _, status = os.waitpid(task.tid, pt.WALL)
@@ -2889,7 +2901,10 @@ class Tracer:
             sig, event = os.WSTOPSIG(status), status >> 16
             if sig == _SYSCALL_TRAP and event == 0:
                 info = pt.get_syscall_info(task.tid, pt.SyscallInfo())
-                if info.op == pt.SYSCALL_INFO_ENTRY and info.nr == number and not entered:
+                if info.op == pt.SYSCALL_INFO_ENTRY and not entered \
+                        and info.arch == AUDIT_ARCH_X86_64 \
+                        and info.instruction_pointer == after \
+                        and (info.nr, *info.args) == asked:
                     entered = True
                 elif info.op == pt.SYSCALL_INFO_EXIT and entered:
                     return info.rval
