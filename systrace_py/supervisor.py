@@ -43,10 +43,10 @@ from systrace_py.outputs import program_may_change
 from systrace_py.policy.environment import (
     HOME,
     PATH,
+    chooses_code,
     is_python,
     moved,
     reads_from,
-    runs_code,
 )
 from systrace_py.policy.filterplan import (
     KILLED_WHEN_REFUSED,
@@ -906,7 +906,9 @@ class Supervisor:
         GCONV_PATH...), which they ignore only in the kernel's secure mode -- which no table
         switch sets --, and a
         script's interpreter runs what its own variables name (BASH_ENV, exported functions,
-        PYTHONPATH...: environment.runs_code): code the caller chose would run with the new
+        PYTHONPATH...: environment.runs_code; gettext's catalogs by a LANGUAGE holding a '/',
+        whose translations are the program's printf formats: environment.chooses_code): code
+        the caller chose would run with the new
         table's rights.  Such an exec is refused (EPERM) when its environment holds one of
         them that the run did not start with (a variable the user gave the command is the
         user's choice) and the new table does not grant (its ``environment``: what the
@@ -958,8 +960,7 @@ class Supervisor:
             return Decision(Action.NEVER, errno_module.EPERM, None, table.name, Reason.LOADER)
         started = self.tracer.start_environment if self.tracer is not None else None
         for entry in call.envp or ():
-            name = entry.partition("=")[0]
-            if runs_code(name) and (started is None or entry not in started) \
+            if chooses_code(entry) and (started is None or entry not in started) \
                     and not new.admits_variable(entry):
                 return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                                 Reason.LOADER)
@@ -1074,7 +1075,8 @@ class Supervisor:
                         "(docs/policy.md)")
             elif decision.reason == Reason.LOADER:
                 rule = ("an exec into another table with loader or interpreter variables"
-                        " (LD_PRELOAD, BASH_ENV...) the run did not start with; the table's"
+                        " (LD_PRELOAD, BASH_ENV, a LANGUAGE naming a catalog by its path...)"
+                        " the run did not start with; the table's"
                         " environment key grants them")
             elif decision.reason == Reason.USER_SITE:
                 rule = (f"an exec into table {self._entered(call)} of a Python whose user site"

@@ -1,0 +1,181 @@
+"""Red team 35: an outsider at what an exec carries into another table.
+
+An exec into another table is a change of privilege, as a set-user-ID exec is; the C
+library's secure mode, which a set-user-ID exec sets and no table switch does, also makes
+gettext skip a LANGUAGE element that holds a '/' (a path to a catalog: glibc intl/dcigettext.c,
+IS_PATH_WITH_DIR under ENABLE_SECURE).  exec_catalog.c gave a program with a table of its own
+``LANGUAGE=../../../../../../CALLER/cat``: its message, translated by the caller's catalog (a
+printf format), wrote the caller's line into a log its table may write and the caller's may
+not.  Now such an exec is refused (EPERM, reason "loader environment") unless the run started
+with that LANGUAGE or the table grants it; a LANGUAGE of the system's catalogs ("de:en") runs.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shlex
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from escape_lib import PAYLOAD_MAGIC, Scene, assert_blocked, attack, require_real
+
+from conftest import UNPRIVILEGED_USER, systrace_env
+
+LOG = "the program's own log\n"
+PLAIN_LINE = "stamp: checked harmless\n"
+ROUNDS = 20
+
+
+def table_policy(victim: Path, protected: Path, *, table: bool = True,
+                 environment: str | None = None) -> str:
+    """Everything permitted but writing below ``protected``; ``victim`` has a table of its
+    own that may write there (and grants ``environment``), unless ``table`` is False."""
+    text = (f'default = "permit"\n\n[[rule]]\ncalls = ["fswrite"]\npath = "{protected}/**"\n'
+            f'action = "never"\nerrno = "EACCES"\n')
+    if table:
+        text += f'\n[program."{victim}"]\ndefault = "permit"\n'
+        if environment is not None:
+            text += f"environment = [{environment!r}]\n".replace("'", '"')
+    return text
+
+
+def catalog_scene(tmp_path: Path, name: str, program: Path) -> tuple[Scene, Path, Path]:
+    """A scene with ``secd/app.log`` (the victim's log, which the main table may not write)
+    and the victim, a copy of the attack program, at ``pubd/stamp``; the caller writes its
+    catalog below ``work``."""
+    scene = Scene.make(tmp_path, name)
+    log = scene.secd / "app.log"
+    log.write_text(LOG)
+    victim = scene.pubd / "stamp"
+    shutil.copy(program, victim)
+    return scene, victim, log
+
+
+def test_a_callers_catalog_writes_no_line_of_its_own_with_a_programs_table(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Natively (no privilege change) the caller's line lands in the log: the technique
+    works.  Under systrace the exec into the victim's table is refused (it escaped on main,
+    both loops); with no table for the victim the exec runs and its write, under the caller's
+    table, is refused -- the gain was the table."""
+    program = build("escape/exec_catalog.c")
+    scene, victim, log = catalog_scene(tmp_path, "control", program)
+    control = attack(program, "attack", victim, log, scene.work, "slash", policy_text=None,
+                     scene=scene)
+    require_real(control)
+    scene, victim, log = catalog_scene(tmp_path, "traced", program)
+    traced = attack(program, "attack", victim, log, scene.work, "slash",
+                    policy_text=table_policy(victim, scene.secd), scene=scene, env=loop)
+    assert_blocked(traced)
+    assert "exec: EPERM" in traced.stdout, traced
+    assert log.read_text() == LOG
+    scene, victim, log = catalog_scene(tmp_path, "untabled", program)
+    untabled = attack(program, "attack", victim, log, scene.work, "slash",
+                      policy_text=table_policy(victim, scene.secd, table=False), scene=scene,
+                      env=loop)
+    assert_blocked(untabled)
+    assert "exec: ran" in untabled.stdout, untabled
+    assert log.read_text() == LOG
+
+
+def test_a_shells_exec_into_a_table_with_the_callers_catalog_is_refused(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """The same through a shell's ``LANGUAGE=... VICTIM`` commands, in a loop (the native
+    loop lets a shell's exec go by itself once its run is under way: its environment check,
+    read_env, hands this one to Python).  The catalog is the control run's, written by it."""
+    program = build("escape/exec_catalog.c")
+
+    def script(victim: Path, log: Path, work: Path) -> str:
+        language = shlex.quote(f"../../../../../..{work}/cat")
+        return (f"i=0; while [ $i -lt {ROUNDS} ]; do LANGUAGE={language} LC_ALL=C.UTF-8 "
+                f"{shlex.quote(str(victim))} victim {shlex.quote(str(log))} harmless; "
+                f"echo rc=$?; i=$((i+1)); done")
+
+    scene, victim, log = catalog_scene(tmp_path, "control", program)
+    attack(program, "attack", victim, scene.root / "scratch.log", scene.work, "plain",
+           policy_text=None, scene=scene)  # (writes the catalog)
+    control = attack("sh", "-c", script(victim, log, scene.work), policy_text=None,
+                     scene=scene)
+    assert control.stdout.count("rc=0") == ROUNDS, control
+    assert log.read_text().count(PAYLOAD_MAGIC) == ROUNDS
+    traced = attack("sh", "-c", script(victim, log, scene.work),
+                    policy_text=table_policy(victim, scene.secd), scene=scene, env=loop,
+                    options=["-v"])
+    assert traced.stdout.count("rc=126") == ROUNDS, traced
+    assert log.read_text().count(PAYLOAD_MAGIC) == ROUNDS  # (the control's lines only)
+
+
+def test_a_language_of_the_systems_catalogs_or_a_granted_one_runs(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """``LANGUAGE=en`` names no file of the caller's: the exec into the table runs and the
+    program writes its own line.  A table that grants the caller's LANGUAGE takes that
+    catalog knowingly: the exec runs."""
+    program = build("escape/exec_catalog.c")
+    scene, victim, log = catalog_scene(tmp_path, "plain", program)
+    plain = attack(program, "attack", victim, log, scene.work, "plain",
+                   policy_text=table_policy(victim, scene.secd), scene=scene, env=loop)
+    assert_blocked(plain)
+    assert "exec: ran" in plain.stdout, plain
+    assert log.read_text() == LOG + PLAIN_LINE
+    scene, victim, log = catalog_scene(tmp_path, "granted", program)
+    grant = f"LANGUAGE=../../../../../..{scene.work}/cat"
+    granted = attack(program, "attack", victim, log, scene.work, "slash",
+                     policy_text=table_policy(victim, scene.secd, environment=grant),
+                     scene=scene, env=loop)
+    assert "ESCAPED" in granted.stdout, granted  # (the table's own choice)
+
+
+def test_a_catalog_the_run_started_with_is_the_users_choice(
+        build, tmp_path: Path) -> None:
+    """A LANGUAGE the user gave the command passes, as a loader variable the run started
+    with does."""
+    program = build("escape/exec_catalog.c")
+    scene, victim, log = catalog_scene(tmp_path, "started", program)
+    language = f"LANGUAGE=../../../../../..{scene.work}/cat"
+    traced = attack(program, "attack", victim, log, scene.work, "slash",
+                    policy_text=table_policy(victim, scene.secd), scene=scene,
+                    env={"LANGUAGE": language.partition("=")[2], "LC_ALL": "C.UTF-8"})
+    assert "ESCAPED" in traced.stdout, traced
+
+
+def test_a_set_user_id_program_ignores_the_callers_catalog_natively(build) -> None:
+    """What a table switch is measured against: a set-user-ID root copy of the victim, run
+    by an unprivileged caller with the same LANGUAGE, writes its own line into its root-only
+    log (glibc's secure mode skips the element with a '/')."""
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    work = Path(tempfile.mkdtemp(prefix="rt35-catalog-", dir="/tmp"))
+    try:
+        os.chmod(work, 0o755)
+        program = work / "exec_catalog"
+        shutil.copy(build("escape/exec_catalog.c"), program)
+        caller_dir = work / "caller"
+        caller_dir.mkdir()
+        os.chown(caller_dir, user.pw_uid, user.pw_gid)
+        prot = work / "prot"
+        prot.mkdir()
+        setuid = work / "stamp-setuid"
+        shutil.copy(program, setuid)
+        os.chmod(setuid, 0o4755)
+        root_log = prot / "root.log"
+        root_log.write_text(LOG)
+        root_log.chmod(0o600)
+        drop = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}",
+                "--clear-groups", "--"]
+        native = subprocess.run([*drop, str(program), "attack", str(setuid), str(root_log),
+                                 str(caller_dir), "slash"], capture_output=True, text=True,
+                                timeout=60, cwd=work)
+        if root_log.read_text() == LOG:
+            pytest.skip(f"no set-user-ID exec here (nosuid?): {native}")
+        assert root_log.read_text() == LOG + PLAIN_LINE, native
+        # the same caller and catalog, no privilege change: the caller's line
+        own_log = caller_dir / "own.log"
+        plain = subprocess.run([*drop, str(program), "attack", str(program), str(own_log),
+                                str(caller_dir), "slash"], capture_output=True, text=True,
+                               timeout=60, cwd=work, env=systrace_env())
+        assert "ESCAPED" in plain.stdout, plain
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
