@@ -952,6 +952,18 @@ class Supervisor:
             # switch sets (red team 34)
             return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                             Reason.STANDARD_FDS)
+        if self.tracer is not None:
+            filters = procfs.status_numbers(call.tid, b"Seccomp_filters")
+            call.examined_filters = filters
+            if self.tracer.own_filter_in(filters):
+                # a seccomp filter of the tree's own outlives the exec and answers the
+                # program's calls -- SECCOMP_RET_ERRNO outranks the tracer's TRACE, unseen: an
+                # open "succeeds" with 0 and the program writes what its table let it read to
+                # the caller's descriptor.  The kernel lets an unprivileged task install one
+                # only under no_new_privs, which keeps a set-user-ID exec from raising
+                # privilege; no table switch did (red team 35)
+                return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
+                                Reason.OWN_FILTER)
         if call.loads_in_own_view():
             # a task with a root (or mount namespace) of its own: the kernel loads the
             # program's interpreters -- its dynamic loader, which loads the libraries and
@@ -1094,6 +1106,11 @@ class Supervisor:
                         " a symbolic link (or \"..\") in a directory a traced program may"
                         " write: the script's $0 would be the caller's; exec it by its own"
                         " path")
+            elif decision.reason == Reason.OWN_FILTER:
+                rule = (f"an exec into table {self._entered(call)} by a task under a seccomp"
+                        " filter a traced program installed: the filter would answer the"
+                        " program's calls (as no_new_privs keeps a set-user-ID exec from"
+                        " raising privilege under one)")
             elif decision.reason == Reason.STANDARD_FDS:
                 rule = (f"an exec into table {self._entered(call)} with descriptor 0, 1 or 2"
                         " closed (or close-on-exec), which the run did not start without: the"

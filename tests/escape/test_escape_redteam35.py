@@ -21,7 +21,15 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from escape_lib import PAYLOAD_MAGIC, Scene, assert_blocked, attack, require_real
+from escape_lib import (
+    PAYLOAD_MAGIC,
+    SECRET_MAGIC,
+    Outcome,
+    Scene,
+    assert_blocked,
+    attack,
+    require_real,
+)
 
 from conftest import UNPRIVILEGED_USER, systrace_env
 
@@ -179,3 +187,53 @@ def test_a_set_user_id_program_ignores_the_callers_catalog_natively(build) -> No
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
+
+
+def filter_policy(victim: Path, protected: Path, *, table: bool = True) -> str:
+    """Nothing below ``protected`` may be read or written but by ``victim``'s table (unless
+    ``table`` is False)."""
+    text = (f'default = "permit"\n\n[[rule]]\ncalls = ["fsread", "fswrite"]\n'
+            f'path = "{protected}/**"\naction = "never"\nerrno = "EACCES"\n')
+    if table:
+        text += f'\n[program."{victim}"]\ndefault = "permit"\n'
+    return text
+
+
+@pytest.mark.parametrize("how", ["self", "inherit"])
+def test_a_callers_seccomp_filter_answers_no_call_of_a_programs_table(
+        build, tmp_path: Path, loop: dict[str, str], how: str) -> None:
+    """exec_filter.c: the caller's filter answers the victim's open of its vault with 0 (an
+    errno of 0, which outranks the tracer's SECCOMP_RET_TRACE): the secret the victim's table
+    lets it read goes to descriptor 0, the caller's file.  Natively (no privilege change) the
+    technique works; under systrace the exec into the victim's table from under a filter of
+    the program's own is refused (it escaped on main, both loops), as the kernel's
+    no_new_privs keeps a set-user-ID exec from raising privilege under a filter; with no table
+    for the victim the exec runs and its read of the secret is refused -- the gain was the
+    table.  The victim run without the filter still keeps its vault."""
+    program = build("escape/exec_filter.c")
+
+    def scene_of(name: str) -> tuple[Scene, Path]:
+        scene = Scene.make(tmp_path, name)
+        victim = scene.pubd / "vault"
+        shutil.copy(program, victim)
+        return scene, victim
+
+    def run(scene: Scene, victim: Path, text: str | None) -> Outcome:
+        return attack(program, "attack", victim, scene.work / "stolen", scene.secret,
+                      scene.secd / "vault.log", how, policy_text=text, scene=scene, env=loop)
+
+    scene, victim = scene_of("control")
+    require_real(run(scene, victim, None))
+    scene, victim = scene_of("traced")
+    traced = run(scene, victim, filter_policy(victim, scene.secd))
+    assert_blocked(traced)
+    assert "exec: EPERM" in traced.stdout, traced
+    scene, victim = scene_of("untabled")
+    untabled = run(scene, victim, filter_policy(victim, scene.secd, table=False))
+    assert_blocked(untabled)
+    assert "exec: ran" in untabled.stdout, untabled
+    scene, victim = scene_of("plain")
+    plain = attack(victim, "victim", scene.secret, scene.secd / "vault.log",
+                   policy_text=filter_policy(victim, scene.secd), scene=scene, env=loop)
+    assert plain.returncode == 0, plain
+    assert SECRET_MAGIC in (scene.secd / "vault.log").read_text()
