@@ -38,6 +38,7 @@ from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
 from systrace_py.injector import Injector
+from systrace_py.kernel import PER_CLEAR_ON_SETID
 from systrace_py.logrecords import Result
 from systrace_py.outputs import program_may_change
 from systrace_py.policy.environment import (
@@ -952,6 +953,15 @@ class Supervisor:
             # switch sets (red team 34)
             return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                             Reason.STANDARD_FDS)
+        flags = procfs.personality(call.tid)
+        started_flags = self.tracer.start_personality if self.tracer is not None else None
+        if flags is None or flags & PER_CLEAR_ON_SETID & ~(started_flags or 0):
+            # ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ADDR_COMPAT_LAYOUT, MMAP_PAGE_ZERO: a
+            # fixed layout, executable data -- what an exploit of the program needs; the
+            # kernel clears them at a set-user-ID exec (PER_CLEAR_ON_SETID), and cannot be
+            # asked to here; only the task itself changes them (red team 35)
+            return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
+                            Reason.PERSONALITY)
         if self.tracer is not None:
             filters = procfs.status_numbers(call.tid, b"Seccomp_filters")
             call.examined_filters = filters
@@ -1111,6 +1121,11 @@ class Supervisor:
                         " filter a traced program installed: the filter would answer the"
                         " program's calls (as no_new_privs keeps a set-user-ID exec from"
                         " raising privilege under one)")
+            elif decision.reason == Reason.PERSONALITY:
+                rule = (f"an exec into table {self._entered(call)} with personality flags"
+                        " (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ADDR_COMPAT_LAYOUT,"
+                        " MMAP_PAGE_ZERO) the run did not start with, which a set-user-ID"
+                        " exec clears")
             elif decision.reason == Reason.STANDARD_FDS:
                 rule = (f"an exec into table {self._entered(call)} with descriptor 0, 1 or 2"
                         " closed (or close-on-exec), which the run did not start without: the"

@@ -365,6 +365,9 @@ class Tracer:
         #: which of the descriptors 0-2 the command started without (the user's choice, as
         #: its environment is); None: not known (attached)
         self.start_closing_fds: frozenset[int] | None = None
+        #: the personality flags the command started with (the user's choice: `setarch -R`);
+        #: None: not known (attached, or unreadable) -- see Supervisor._entering_table
+        self.start_personality: int | None = None
         self._info = pt.SyscallInfo()
         self._entry_nr = -1  # the number of the call at the seccomp stop _dispatch handles
         #: answers for parked tasks, and holds of the whole tree and their releases, in the
@@ -443,6 +446,7 @@ class Tracer:
             why = _seize_failure(pid, exc)
             os.kill(pid, signal.SIGKILL)  # it must not run untraced, nor stay stopped
             raise TracerError(why) from exc
+        self.start_personality = procfs.personality(pid)
         if spec.starter is not None:
             try:
                 spec.starter.check(pid)

@@ -24,6 +24,7 @@ import pytest
 from escape_lib import (
     PAYLOAD_MAGIC,
     SECRET_MAGIC,
+    SYSTRACE,
     Outcome,
     Scene,
     assert_blocked,
@@ -237,3 +238,56 @@ def test_a_callers_seccomp_filter_answers_no_call_of_a_programs_table(
                    policy_text=filter_policy(victim, scene.secd), scene=scene, env=loop)
     assert plain.returncode == 0, plain
     assert SECRET_MAGIC in (scene.secd / "vault.log").read_text()
+
+
+@pytest.mark.parametrize("how", ["norandom", "compat"])
+def test_personality_flags_a_setuid_exec_clears_do_not_enter_a_programs_table(
+        build, tmp_path: Path, loop: dict[str, str], how: str) -> None:
+    """exec_persona.c: ADDR_NO_RANDOMIZE (or ADDR_COMPAT_LAYOUT) set by the caller reached
+    the program with a table of its own (on main, both loops): a layout the caller chose,
+    for an exploit of the program.  Now the exec is refused (EPERM, reason "personality");
+    with no table for the program it runs, as natively; a run started with the flag
+    (`setarch -R` or `-L`, the user's choice) keeps it."""
+    program = build("escape/exec_persona.c")
+    scene = Scene.make(tmp_path, "persona")
+    victim = scene.pubd / "persona"
+    shutil.copy(program, victim)
+    require_real(attack(program, "attack", victim, how, policy_text=None, scene=scene))
+    text = f'default = "permit"\n\n[program."{victim}"]\ndefault = "permit"\n'
+    traced = attack(program, "attack", victim, how, policy_text=text, scene=scene, env=loop)
+    assert_blocked(traced)
+    assert "exec: EPERM" in traced.stdout, traced
+    untabled = attack(program, "attack", victim, how, policy_text='default = "permit"\n',
+                      scene=scene, env=loop)
+    assert "ESCAPED" in untabled.stdout, untabled  # (no privilege change: as natively)
+    (scene.root / "started.toml").write_text(text)
+    option = "-R" if how == "norandom" else "-L"
+    started = attack("setarch", option, *SYSTRACE, "-p", scene.root / "started.toml", "--",
+                     program, "attack", victim, how, policy_text=None, scene=scene, env=loop)
+    assert "ESCAPED" in started.stdout, started  # (the user's flag, as the run started)
+
+
+def test_a_set_user_id_exec_clears_the_callers_personality_natively(build) -> None:
+    """The measure: a set-user-ID root copy run by an unprivileged caller with
+    ADDR_NO_RANDOMIZE starts without it (PER_CLEAR_ON_SETID)."""
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    work = Path(tempfile.mkdtemp(prefix="rt35-persona-", dir="/tmp"))
+    try:
+        os.chmod(work, 0o755)
+        program = work / "exec_persona"
+        shutil.copy(build("escape/exec_persona.c"), program)
+        setuid = work / "persona-setuid"
+        shutil.copy(program, setuid)
+        os.chmod(setuid, 0o4755)
+        drop = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}",
+                "--clear-groups", "--"]
+        plain = subprocess.run([*drop, str(program), "attack", str(program), "norandom"],
+                               capture_output=True, text=True, timeout=60, cwd=work)
+        assert "ESCAPED" in plain.stdout, plain
+        native = subprocess.run([*drop, str(program), "attack", str(setuid), "norandom"],
+                                capture_output=True, text=True, timeout=60, cwd=work)
+        if os.stat(setuid).st_mode & 0o4000 == 0 or "status 0" not in native.stdout:
+            pytest.skip(f"no set-user-ID exec here (nosuid?): {native}")
+        assert "BLOCKED" in native.stdout, native
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
