@@ -1062,6 +1062,25 @@ static int std_fds_open(pid_t tid) {
     return 1;
 }
 
+/* Whether the task's personality has none of the flags a set-user-ID exec clears
+ * (PER_CLEAR_ON_SETID: READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE, ADDR_COMPAT_LAYOUT,
+ * MMAP_PAGE_ZERO): 0 when it has one, or cannot be read -- an exec into another table is then
+ * Python's (Supervisor._entering_table: red team 35). */
+static int personality_plain(pid_t tid) {
+    char name[64], buf[32];
+    snprintf(name, sizeof name, "/proc/%d/personality", (int)tid);
+    int f = open(name, O_RDONLY | O_CLOEXEC);
+    if (f < 0) return 0;
+    ssize_t n = read(f, buf, sizeof buf - 1);
+    close(f);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    char *end;
+    unsigned long value = strtoul(buf, &end, 16);
+    if (end == buf) return 0;
+    return (value & (0x0400000UL | 0x0040000UL | 0x0200000UL | 0x0100000UL)) == 0;
+}
+
 static int plain_image(const char *path, struct stat *st) {
     int fd = resolved_fd >= 0 ? resolved_fd : open(path, O_PATH | O_CLOEXEC);
     if (fd < 0) return 0;
@@ -1166,6 +1185,7 @@ static int exec_entry(Arm *a, const struct call *info, const char *raw, size_t r
         /* shared pages hold no path here (decide), but the environment is anywhere */
         if (!a->slot && a->rn > 0) return 0;
         if (!std_fds_open(a->tid)) return 0;  /* (Python's: _entering_table) */
+        if (!personality_plain(a->tid)) return 0;  /* (the same) */
         envlen = read_env(a->tid, info->args[2], a->slot + bulk_at, env_copy, env_cap);
         if (envlen <= 0) return 0;
     }

@@ -370,3 +370,11 @@ ACL_GROUP_OBJ: Final = 0x04
 ACL_GROUP: Final = 0x08
 ACL_MASK: Final = 0x10
 ACL_OTHER: Final = 0x20
+
+# include/uapi/linux/personality.h: the flags a set-user-ID exec clears (PER_CLEAR_ON_SETID)
+ADDR_NO_RANDOMIZE: Final = 0x0040000
+MMAP_PAGE_ZERO: Final = 0x0100000
+ADDR_COMPAT_LAYOUT: Final = 0x0200000
+READ_IMPLIES_EXEC: Final = 0x0400000
+PER_CLEAR_ON_SETID: Final = (READ_IMPLIES_EXEC | ADDR_NO_RANDOMIZE | ADDR_COMPAT_LAYOUT
+                              | MMAP_PAGE_ZERO)

@@ -41,7 +41,7 @@ from systrace_py.injector import Injector
 from systrace_py.logrecords import Event, Result
 from systrace_py.names import NAMED_CALLS, DnsObserver
 from systrace_py.policy import aliases
-from systrace_py.policy.environment import HOME, PATH, moved, runs_code
+from systrace_py.policy.environment import HOME, PATH, chooses_code, moved
 from systrace_py.policy.learn import MAIN, Observation, normalize_flags
 from systrace_py.policy.model import Absent, PathArg, Reason, Rule
 from systrace_py.report import say
@@ -341,7 +341,7 @@ class Learner:
         refused them on its next run.)"""
         started = self.tracer.start_environment if self.tracer is not None else None
         envp = call.envp or ()
-        chosen = {entry for entry in envp if runs_code(entry.partition("=")[0])
+        chosen = {entry for entry in envp if chooses_code(entry)
                   and (started is None or entry not in started)}
         moved_now = [entry for name in (HOME, PATH)
                      if (entry := moved(name, envp, started)) is not None and "=" in entry]

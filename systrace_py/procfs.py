@@ -383,6 +383,15 @@ def standard_fds_closing(tid: int | str) -> frozenset[int]:
     return frozenset(closing)
 
 
+def personality(tid: int | str) -> int | None:
+    """Task ``tid``'s execution domain and flags (/proc/TID/personality, hexadecimal), None
+    when it cannot be read."""
+    try:
+        return int(read(f"/proc/{tid}/personality"), 16)
+    except (OSError, ValueError):
+        return None
+
+
 def own_standard_fds_closing() -> frozenset[int]:
     """Which of this process's descriptors 0-2 a command it starts begins without (closed,
     or held close-on-exec: cli.report.standard_streams holds a closed one so)."""

@@ -38,15 +38,16 @@ from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer
 from systrace_py.injector import Injector
+from systrace_py.kernel import PER_CLEAR_ON_SETID
 from systrace_py.logrecords import Result
 from systrace_py.outputs import program_may_change
 from systrace_py.policy.environment import (
     HOME,
     PATH,
+    chooses_code,
     is_python,
     moved,
     reads_from,
-    runs_code,
 )
 from systrace_py.policy.filterplan import (
     KILLED_WHEN_REFUSED,
@@ -913,7 +914,9 @@ class Supervisor:
         GCONV_PATH...), which they ignore only in the kernel's secure mode -- which no table
         switch sets --, and a
         script's interpreter runs what its own variables name (BASH_ENV, exported functions,
-        PYTHONPATH...: environment.runs_code): code the caller chose would run with the new
+        PYTHONPATH...: environment.runs_code; gettext's catalogs by a LANGUAGE holding a '/',
+        whose translations are the program's printf formats: environment.chooses_code): code
+        the caller chose would run with the new
         table's rights.  Such an exec is refused (EPERM) when its environment holds one of
         them that the run did not start with (a variable the user gave the command is the
         user's choice) and the new table does not grant (its ``environment``: what the
@@ -957,6 +960,27 @@ class Supervisor:
             # switch sets (red team 34)
             return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                             Reason.STANDARD_FDS)
+        flags = procfs.personality(call.tid)
+        started_flags = self.tracer.start_personality if self.tracer is not None else None
+        if flags is None or flags & PER_CLEAR_ON_SETID & ~(started_flags or 0):
+            # ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ADDR_COMPAT_LAYOUT, MMAP_PAGE_ZERO: a
+            # fixed layout, executable data -- what an exploit of the program needs; the
+            # kernel clears them at a set-user-ID exec (PER_CLEAR_ON_SETID), and cannot be
+            # asked to here; only the task itself changes them (red team 35)
+            return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
+                            Reason.PERSONALITY)
+        if self.tracer is not None:
+            filters = procfs.status_numbers(call.tid, b"Seccomp_filters")
+            call.examined_filters = filters
+            if self.tracer.own_filter_in(filters):
+                # a seccomp filter of the tree's own outlives the exec and answers the
+                # program's calls -- SECCOMP_RET_ERRNO outranks the tracer's TRACE, unseen: an
+                # open "succeeds" with 0 and the program writes what its table let it read to
+                # the caller's descriptor.  The kernel lets an unprivileged task install one
+                # only under no_new_privs, which keeps a set-user-ID exec from raising
+                # privilege; no table switch did (red team 35)
+                return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
+                                Reason.OWN_FILTER)
         if call.loads_in_own_view():
             # a task with a root (or mount namespace) of its own: the kernel loads the
             # program's interpreters -- its dynamic loader, which loads the libraries and
@@ -965,8 +989,7 @@ class Supervisor:
             return Decision(Action.NEVER, errno_module.EPERM, None, table.name, Reason.LOADER)
         started = self.tracer.start_environment if self.tracer is not None else None
         for entry in call.envp or ():
-            name = entry.partition("=")[0]
-            if runs_code(name) and (started is None or entry not in started) \
+            if chooses_code(entry) and (started is None or entry not in started) \
                     and not new.admits_variable(entry):
                 return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                                 Reason.LOADER)
@@ -1081,7 +1104,8 @@ class Supervisor:
                         "(docs/policy.md)")
             elif decision.reason == Reason.LOADER:
                 rule = ("an exec into another table with loader or interpreter variables"
-                        " (LD_PRELOAD, BASH_ENV...) the run did not start with; the table's"
+                        " (LD_PRELOAD, BASH_ENV, a LANGUAGE naming a catalog by its path...)"
+                        " the run did not start with; the table's"
                         " environment key grants them")
             elif decision.reason == Reason.USER_SITE:
                 rule = (f"an exec into table {self._entered(call)} of a Python whose user site"
@@ -1099,6 +1123,16 @@ class Supervisor:
                         " a symbolic link (or \"..\") in a directory a traced program may"
                         " write: the script's $0 would be the caller's; exec it by its own"
                         " path")
+            elif decision.reason == Reason.OWN_FILTER:
+                rule = (f"an exec into table {self._entered(call)} by a task under a seccomp"
+                        " filter a traced program installed: the filter would answer the"
+                        " program's calls (as no_new_privs keeps a set-user-ID exec from"
+                        " raising privilege under one)")
+            elif decision.reason == Reason.PERSONALITY:
+                rule = (f"an exec into table {self._entered(call)} with personality flags"
+                        " (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ADDR_COMPAT_LAYOUT,"
+                        " MMAP_PAGE_ZERO) the run did not start with, which a set-user-ID"
+                        " exec clears")
             elif decision.reason == Reason.STANDARD_FDS:
                 rule = (f"an exec into table {self._entered(call)} with descriptor 0, 1 or 2"
                         " closed (or close-on-exec), which the run did not start without: the"

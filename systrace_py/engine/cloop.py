@@ -388,7 +388,8 @@ def _exec_rules(module: Any) -> None:
     event (enforce.MMAP_TRAP_CODE and its registers), whether protection keys are on, an
     exec string's limit, where a slot holds an environment."""
     names = tuple(sorted(n.encode() for n in environment.LOADER_VARIABLES
-                         | environment.INTERPRETER_VARIABLES))
+                         | environment.INTERPRETER_VARIABLES
+                         | environment.CATALOG_VARIABLES))
     assert all(environment.runs_code(n.decode()) for n in names)
     regs = pt.user_regs_struct()
     enforce.mmap_registers(regs)  # (its one home: the scratch mmap)

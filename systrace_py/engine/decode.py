@@ -438,6 +438,10 @@ class DecodedCall:
     #: without (procfs.standard_fds_closing), as decided on -- still so when it runs
     #: (Tracer._unchanged; red team 34); None when not asked
     examined_std_fds: frozenset[int] | None = None
+    #: an exec into another table: the task's seccomp filters (/proc/TID/status
+    #: Seccomp_filters) as decided on -- still so when it runs (Tracer._unchanged; red team
+    #: 35); None when not asked
+    examined_filters: list[int] | None = None
 
     def __init__(self, tid: int, tgid: int, nr: int, name: str, args: _Args,
                  memory: TraceeMemory | None = None, decoder: Decoder | None = None,

@@ -365,6 +365,9 @@ class Tracer:
         #: which of the descriptors 0-2 the command started without (the user's choice, as
         #: its environment is); None: not known (attached)
         self.start_closing_fds: frozenset[int] | None = None
+        #: the personality flags the command started with (the user's choice: `setarch -R`);
+        #: None: not known (attached, or unreadable) -- see Supervisor._entering_table
+        self.start_personality: int | None = None
         self._info = pt.SyscallInfo()
         self._entry_nr = -1  # the number of the call at the seccomp stop _dispatch handles
         #: answers for parked tasks, and holds of the whole tree and their releases, in the
@@ -447,6 +450,7 @@ class Tracer:
             why = _seize_failure(pid, exc)
             os.kill(pid, signal.SIGKILL)  # it must not run untraced, nor stay stopped
             raise TracerError(why) from exc
+        self.start_personality = procfs.personality(pid)
         if spec.starter is not None:
             try:
                 spec.starter.check(pid)
@@ -2378,6 +2382,9 @@ class Tracer:
             if call.examined_std_fds is not None and \
                     procfs.standard_fds_closing(task.tid) != call.examined_std_fds:
                 return False  # (a task sharing its descriptors closed one meanwhile)
+            if call.examined_filters is not None and \
+                    procfs.status_numbers(task.tid, b"Seccomp_filters") != call.examined_filters:
+                return False  # (a thread put a filter on it meanwhile: TSYNC)
             argv, envp = call.examined_argv, call.examined_envp
             return (argv is None or fresh.argv == argv) and (envp is None or fresh.envp == envp)
         except DecodeError:
@@ -2781,10 +2788,17 @@ class Tracer:
             return False
         process = task.process
         if process.own_filter is None:  # (asked once a process: only its own install adds)
-            count = procfs.status_numbers(task.tid, b"Seccomp_filters")
-            process.own_filter = not count or self._foreign_filters is None \
-                or count[0] > self._foreign_filters
+            process.own_filter = self.own_filter_in(
+                procfs.status_numbers(task.tid, b"Seccomp_filters"))
         return process.own_filter
+
+    def own_filter_in(self, count: list[int] | None) -> bool:
+        """Whether a task with ``count`` (its /proc/TID/status Seccomp_filters, None when
+        unreadable) runs under a filter of the program's own: in a run where a task installed
+        one (own_filters), more filters than the foreign ones -- or a count not known (fail
+        closed).  (_under_own_filter; an exec into another table, Supervisor._entering_table.)"""
+        return self.own_filters and (not count or self._foreign_filters is None
+                                     or count[0] > self._foreign_filters)
 
     def _suspend_filters(self, tid: int) -> bool:
         """Suspend the stopped task's seccomp filters (PTRACE_O_SUSPEND_SECCOMP) for a call

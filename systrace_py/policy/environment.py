@@ -63,6 +63,18 @@ INTERPRETER_VARIABLES: frozenset[str] = frozenset((
 #: the prefix of bash's exported functions' variables (BASH_FUNC_name%%)
 EXPORTED_FUNCTION = "BASH_FUNC_"
 
+#: What gettext reads its message catalogs by (glibc intl/dcigettext.c): LANGUAGE, a list
+#: split at ':', each element read from DIR/ELEMENT/LC_MESSAGES/DOMAIN.mo, DIR the domain's
+#: directory (bindtextdomain's, /usr/share/locale).  An element holding a '/' is a path there:
+#: "../../../../home/u/cat" reaches a catalog of the caller's, whose translations are the
+#: program's messages -- and its printf formats (%s and %p of what the stack holds, %n).  glibc
+#: skips such an element only in secure mode (IS_PATH_WITH_DIR under ENABLE_SECURE), which a
+#: set-user-ID exec sets and no table switch does (red team 35, exec_catalog.c).  An element with
+#: no '/' names a catalog of the system's directories: no file of the caller's
+#: (:func:`chooses_code`).  (LC_ALL, LC_MESSAGES, LANG: a locale name with a '/' must be absolute
+#: and is looked up below the locale directory, /usr/lib/locale, or LOCPATH's, which is listed.)
+CATALOG_VARIABLES: frozenset[str] = frozenset(("LANGUAGE",))
+
 #: What Python's user site is derived from when PYTHONUSERBASE is not set: site.py
 #: (3.11, _getuserbase) ``joinuser("~", ".local")``, os.path.expanduser reading ``HOME`` --
 #: or, when it is unset, ``pwd.getpwuid(os.getuid()).pw_dir``, which the caller cannot
@@ -350,7 +362,19 @@ def runs_code(name: str) -> bool:
     interpreter run code, or open a file, that the variable names (LOADER_VARIABLES,
     INTERPRETER_VARIABLES, bash's exported functions)."""
     return (name in LOADER_VARIABLES or name in INTERPRETER_VARIABLES
-            or name.startswith(EXPORTED_FUNCTION))
+            or name in CATALOG_VARIABLES or name.startswith(EXPORTED_FUNCTION))
+
+
+def chooses_code(entry: str) -> bool:
+    """Whether an exec's environment entry ``NAME=VALUE`` has the loader, libc or the
+    program's interpreter run code, or read a file, that the value names (:func:`runs_code`)
+    -- for gettext's ``LANGUAGE`` only when an element holds a '/' (CATALOG_VARIABLES: the
+    others name the system's catalogs).  The one predicate of the refusal of an exec into
+    another table (Supervisor._entering_table) and of what the learner grants."""
+    name, _, value = entry.partition("=")
+    if name in CATALOG_VARIABLES:
+        return "/" in value
+    return runs_code(name)
 
 
 def elements(name: str, value: str) -> list[str] | None:

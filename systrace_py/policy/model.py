@@ -80,6 +80,8 @@ class Reason(enum.StrEnum):
     PROGRAM_NAME = "program name"  # an exec into another table by a name of the tree's own
     FORMER_NAME = "former policy name"  # an exec of a program whose file another path had
     STANDARD_FDS = "standard descriptors"  # ... into another table with 0, 1 or 2 closed
+    OWN_FILTER = "own seccomp filter"  # ... into another table under a filter of the tree's
+    PERSONALITY = "personality"  # ... into another table with flags a setuid exec clears
     LEARNING = "learning"        # -A: permitted to be learned
     ANSWER = "answer"            # a person's (or an approver's) answer
 

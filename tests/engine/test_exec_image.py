@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from systrace_py.engine.exec_image import exec_image
 from systrace_py.engine.paths import PathResolver
-from systrace_py.policy.environment import runs_code
+from systrace_py.policy.environment import chooses_code, runs_code
 
 # (KERNEL_EXAMPLES=3000 for a longer search)
 KERNEL = settings(max_examples=int(os.environ.get("KERNEL_EXAMPLES", "150")), deadline=None,
@@ -252,10 +252,21 @@ def test_the_image_holds_the_identity_of_the_elf_interpreter_its_name_led_to(tmp
     ("LD_PRELOAD", True), ("LD_AUDIT", True), ("LD_LIBRARY_PATH", True), ("GCONV_PATH", True),
     ("BASH_ENV", True), ("BASH_FUNC_echo%%", True), ("PYTHONPATH", True),
     ("NODE_OPTIONS", True), ("TMPDIR", False), ("LD_BIND_NOW", False), ("PATH", False),
-    ("HOME", False), ("LD_PRELOADX", False), ("XBASH_ENV", False), ("", False)])
+    ("HOME", False), ("LD_PRELOADX", False), ("XBASH_ENV", False), ("", False),
+    ("LANGUAGE", True), ("LANG", False), ("LC_ALL", False)])
 def test_the_variables_that_make_an_exec_run_code_the_caller_chose(name, runs):
     """Supervisor._loader_environment refuses an exec into another table with these."""
     assert runs_code(name) is runs
+
+
+@pytest.mark.parametrize(("entry", "chooses"), [
+    ("LANGUAGE=../../../../home/u/cat", True), ("LANGUAGE=de:/tmp/x", True),
+    ("LANGUAGE=de_DE:de:en", False), ("LANGUAGE=", False), ("LD_PRELOAD=x.so", True),
+    ("LD_PRELOAD=", True), ("LANG=/tmp/x", False), ("TMPDIR=/tmp/x", False)])
+def test_a_language_chooses_code_only_by_a_path(entry, chooses):
+    """gettext reads a LANGUAGE element holding a '/' as a path to a catalog (skipped only in
+    glibc's secure mode); one without names the system's catalogs (red team 35)."""
+    assert chooses_code(entry) is chooses
 
 
 def test_each_interpreter_is_admitted_once(tmp_path):
