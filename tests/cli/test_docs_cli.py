@@ -293,3 +293,17 @@ def test_the_man_page_and_the_docs_give_each_option_its_argument():
             assert f"{name} {value}" in text, (name, value)
             if action in command_options:
                 assert f"{name} {value}" in documented_help, (name, value)
+
+
+def test_the_log_reasons_in_the_docs_are_the_reasons():
+    """docs/cli.md's `syscall` record lists every `reason` the log can hold (policy.model.Reason)
+    and no other: a reason added for a new refusal is documented where a log reader looks."""
+    from systrace_py.policy.model import Reason
+
+    doc = (REPO / "docs" / "cli.md").read_text()
+    row = re.search(r"^\| `syscall` \|.*$", doc, re.M)
+    assert row is not None
+    listed = re.search(r"`reason` \((.*?)\), `errno`", row.group(0))
+    assert listed is not None, "the `syscall` row has no `reason` (...) list"
+    named = set(re.findall(r"(?:^|, )`([^`]+)`", listed.group(1)))
+    assert named == {reason.value for reason in Reason}
