@@ -453,6 +453,47 @@ sys.exit(code)
     assert int(found.group(1)) <= exec_events, result.stderr
 
 
+def test_an_exec_environment_is_scanned_once_per_table_and_value(bindir: Path,
+                                                                  tmp_path: Path) -> None:
+    """An exec into another table has its environment scanned for variables that run code
+    and for a moved HOME or PATH (Supervisor._entering_table); the answer is remembered by
+    the table and the environment (Supervisor._environment_verdict): 12 execs of hello in
+    its own table with one environment scan it once (before: each exec, 2 x 12 looks at
+    HOME and PATH), and the memo never answers for another environment -- LD_PRELOAD given
+    after ten clean execs is still refused (EPERM), a clean exec after it still runs.  The
+    Python loop, which decides every exec."""
+    true = os.path.realpath(shutil.which("true") or "/bin/true")
+    policy = _learned(tmp_path, bindir, true)
+    hello = bindir / "hello"
+    loop = (f"for i in 1 2 3 4 5 6 7 8 9 10; do {hello}; done; "
+            f"LD_PRELOAD={bindir}/libloader.so {hello}; echo preloaded $?; {hello}")
+    driver = tmp_path / "driver.py"
+    driver.write_text(f"""
+import sys
+from systrace_py import supervisor
+real = supervisor.moved
+looked = []
+def moved(name, envp, started):
+    looked.append(name)
+    return real(name, envp, started)
+supervisor.moved = moved
+from systrace_py.cli import main
+try:
+    code = main(["-p", {str(policy)!r}, "--", "sh", "-c", {loop!r}])
+finally:
+    print("looked", len(looked), file=sys.stderr)
+sys.exit(code)
+""")
+    result = subprocess.run([sys.executable, str(driver)], capture_output=True, text=True,
+                            timeout=120, env=systrace_env({"SYSTRACE_NO_CLOOP": "1"}))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("note: hello ran") == 11, result.stdout
+    assert "preloaded 126" in result.stdout, (result.stdout, result.stderr)
+    found = re.search(r"looked (\d+)", result.stderr)
+    assert found is not None, result.stderr
+    assert int(found.group(1)) <= 4, result.stderr  # (two environments, HOME and PATH each)
+
+
 @pytest.mark.both_loops
 def test_command_ends_are_the_same_under_both_loops(bindir: Path, tmp_path: Path) -> None:
     """The ends the native loop takes from waitpid (a shell's commands: exit statuses, a
