@@ -88,8 +88,11 @@ if TYPE_CHECKING:
 BURST_SECONDS = 2.0
 
 #: how many exec environments Supervisor._environment_verdict remembers (then it forgets
-#: them all: a run whose environments all differ pays the scan it paid before)
-_ENVIRONMENT_VERDICTS = 256
+#: them all: a run whose environments all differ pays the scan it paid before), and the
+#: largest it remembers (characters in all): a tree's environments are its own to make, up
+#: to ARG_MAX each -- what the memo keeps stays under ~2 MiB whatever they are
+_ENVIRONMENT_VERDICTS = 64
+_ENVIRONMENT_REMEMBERED = 32 * 1024
 
 
 #: why a query no traced process sent is refused (a process outside the tree, or one that
@@ -994,7 +997,9 @@ class Supervisor:
         and which of HOME and PATH it moves from the start's (environment.moved) where
         ``new`` does not grant the value.  Remembered by (the table, its grants, the start's
         environment, ``envp``): all it depends on -- a make's execs of one compiler carry one
-        environment (the scan and the start's dict cost ~70 us an exec, perf23)."""
+        environment (the scan and the start's dict cost ~70 us an exec, perf23).  At most
+        _ENVIRONMENT_VERDICTS environments of at most _ENVIRONMENT_REMEMBERED characters: a
+        larger one is scanned every time (the tree chooses them: its memory must not)."""
         started = self.tracer.start_environment if self.tracer is not None else None
         key = (id(new), id(new.environment), id(new.expansions), id(started), envp)
         found = self._environment_verdicts.get(key)
@@ -1008,6 +1013,8 @@ class Supervisor:
             name for name in (HOME, PATH)
             if (value := moved(name, envp, started)) is not None
             and not new.admits_variable(value))
+        if sum(map(len, envp)) > _ENVIRONMENT_REMEMBERED:
+            return runs, unadmitted
         if len(self._environment_verdicts) >= _ENVIRONMENT_VERDICTS:
             self._environment_verdicts.clear()
         self._environment_verdicts[key] = (new, new.environment, new.expansions, started, runs,

@@ -465,10 +465,10 @@ def test_an_exec_environment_is_scanned_once_per_table_and_value(bindir: Path,
     true = os.path.realpath(shutil.which("true") or "/bin/true")
     policy = _learned(tmp_path, bindir, true)
     hello = bindir / "hello"
-    loop = (f"for i in 1 2 3 4 5 6 7 8 9 10; do {hello}; done; "
-            f"LD_PRELOAD={bindir}/libloader.so {hello}; echo preloaded $?; {hello}")
-    driver = tmp_path / "driver.py"
-    driver.write_text(f"""
+
+    def run(loop: str) -> tuple[str, int]:
+        driver = tmp_path / "driver.py"
+        driver.write_text(f"""
 import sys
 from systrace_py import supervisor
 real = supervisor.moved
@@ -484,14 +484,24 @@ finally:
     print("looked", len(looked), file=sys.stderr)
 sys.exit(code)
 """)
-    result = subprocess.run([sys.executable, str(driver)], capture_output=True, text=True,
-                            timeout=120, env=systrace_env({"SYSTRACE_NO_CLOOP": "1"}))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.count("note: hello ran") == 11, result.stdout
-    assert "preloaded 126" in result.stdout, (result.stdout, result.stderr)
-    found = re.search(r"looked (\d+)", result.stderr)
-    assert found is not None, result.stderr
-    assert int(found.group(1)) <= 4, result.stderr  # (two environments, HOME and PATH each)
+        result = subprocess.run([sys.executable, str(driver)], capture_output=True,
+                                text=True, timeout=120,
+                                env=systrace_env({"SYSTRACE_NO_CLOOP": "1"}))
+        assert result.returncode == 0, result.stderr
+        found = re.search(r"looked (\d+)", result.stderr)
+        assert found is not None, result.stderr
+        return result.stdout, int(found.group(1))
+
+    out, looked = run(f"for i in 1 2 3 4 5 6 7 8 9 10; do {hello}; done; "
+                      f"LD_PRELOAD={bindir}/libloader.so {hello}; echo preloaded $?; {hello}")
+    assert out.count("note: hello ran") == 11, out
+    assert "preloaded 126" in out, out
+    assert looked <= 4, out  # (two environments, HOME and PATH each)
+    # an environment over _ENVIRONMENT_REMEMBERED (the tree's to make) is not kept: scanned
+    # at each exec
+    out, looked = run(f"BIG=$(printf %40000s x); export BIG; {hello}; {hello}; {hello}")
+    assert out.count("note: hello ran") == 3, out
+    assert looked == 6, out
 
 
 @pytest.mark.both_loops
