@@ -3354,7 +3354,11 @@ class Tracer:
             task.process.exec_check = None
             self._release_vfork_parent(tid)
             self.decoder.resolver.forget_credentials(tid)  # (the loop served no thread's exec)
-            self._exec_done(task, program, task.process.program, None)
+            # (not keyed: the loop serves an exec event only where /proc/PID/maps shows no
+            # execute-only mapping, _cloop.c exec_only_mapped -- and every call that may key
+            # a mapping since stops at its entry and is Python's, seccomp.KEYS: the maps
+            # read again here would say the same)
+            self._exec_done(task, program, task.process.program, None, keyed=False)
             if mapped:
                 task.space.scratch = True
                 task.space.slots.slot_of(tid)  # (slot 0 of the new area: the loop's)
@@ -3630,11 +3634,13 @@ class Tracer:
         return moved
 
     def _exec_done(self, task: Task, program: str, old_program: str,
-                   argv: tuple[str, ...] | None) -> bool:
+                   argv: tuple[str, ...] | None, keyed: bool | None = None) -> bool:
         """What an exec of ``program`` (checked: what ran is what was) changes for the task:
         a new address space and descriptor table, the monitor told (a new table, the argv
         the exec passed: None when the native loop served it).  At the exec event
-        (_on_exec), or after the native loop served it (_fast_notes).  Whether the former
+        (_on_exec), or after the native loop served it (_fast_notes).  ``keyed``: whether
+        the new image has an execute-only mapping, when the caller looked already (None:
+        /proc/PID/maps is read here, where protection keys are on).  Whether the former
         address space had the scratch area (it will likely be needed again)."""
         process = task.process
         if process.pid == self._loading_prefilter:
@@ -3648,7 +3654,8 @@ class Tracer:
         process.reset_for_exec(program)
         task.space = process.space
         # the kernel mapped the image's execute-only segments (if any) with their key itself
-        task.space.keyed = pkeys.enabled() and pkeys.exec_only_mapped(task.tid)
+        task.space.keyed = pkeys.enabled() and (
+            pkeys.exec_only_mapped(task.tid) if keyed is None else keyed)
         task.files.users -= 1
         task.files = Shared()  # exec gives the process a descriptor table of its own
         self.monitor.on_exec(process, old_program, argv)
