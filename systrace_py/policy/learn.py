@@ -1002,6 +1002,24 @@ def _existing_directories(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]
                 key_uses[i] = (use, dataclasses.replace(pattern, fresh=True))
 
 
+def _random_name(path: str, ctx: _Context) -> bool:
+    """Whether a path the run made is met by no next run by its name: its own name is
+    generated (``$TMPDIR/tmpXXXXXXXX``, rustc's session lock ``s-TIME-RANDOM.lock``: the
+    next run makes its own), or it is below a generated name in a temporary directory
+    (``$TMPDIR/pip-build-env-XXXXXXXX/...``).  A name below a generated directory
+    elsewhere is (cargo's ``.fingerprint/hello-HASH/bin-hello``: the hash of what it
+    builds, the same on the next run)."""
+    if path in ctx.temp:
+        return True
+    prefix = ""
+    for comp in components(path)[:-1]:
+        parent = prefix or "/"
+        prefix += "/" + comp
+        if prefix in ctx.temp and parent in ctx.writer.tmpdirs:
+            return True
+    return False
+
+
 def _own_again(all_uses: list[_PathUse],
                uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _Context) -> None:
     """What the next run does with the files this run made and left there
@@ -1013,11 +1031,12 @@ def _own_again(all_uses: list[_PathUse],
     ``dist/out.js`` the last ``npm run build`` wrote: 13, 3 and 1 refusals a run).
 
     * A table that used such a path at all (made it, wrote, read or looked at it: cmake
-      asked ``access`` of ``main.c.o.d`` before the compiler made it) may read and remove
-      it by name (the learning run's name, written with the variables; the removal by a
-      rule that only removes, ``generalize.plants``: cargo removes the program its last
-      build linked, which it only read and linked while learning) -- not the directory's
-      other files, not another name of a generated glob;
+      asked ``access`` of ``main.c.o.d`` before the compiler made it) may read it by name
+      (the learning run's name, written with the variables), and one that gave it another
+      name (link, rename: ``fslink``) may remove it (a rule that only removes,
+      ``generalize.plants``: cargo removes the program its last build linked to
+      ``target/debug/``) -- not the directory's other files, not another name of a
+      generated glob;
     * a table that wrote it under a ``fresh`` generated glob (which covers only the files
       the next run makes: cargo's ``hello-*/bin-hello``) writes it by name too, as any
       file of an ordinary name it made is written (replaced, removed) by its exact rule;
@@ -1037,13 +1056,13 @@ def _own_again(all_uses: list[_PathUse],
     if ctx.options.generalize == "none" or ctx.options.no_alias:
         return
     read_key = "fsread"
-    had = {(u.cls, u.path) for u in all_uses if u.part != FSMETA}
+    # (what the table did with the path in full: the part of a link's or rename's old name,
+    # fslink, is no read or write of it)
+    had = {(u.cls, u.path) for u in all_uses if u.part is None}
+    linked = {u.path for u in all_uses if u.part == FSLINK}
     templates: dict[str, _PathUse] = {}
     for use in all_uses:
-        # (a generated name of its own -- ``$TMPDIR/tmpXXXXXXXX`` left there -- is met by no
-        # next run: a random name; one below a generated directory -- cargo's
-        # ``hello-HASH/bin-hello``, the hash of what it builds -- is)
-        if use.path in ctx.kept and use.path in ctx.own and use.path not in ctx.temp:
+        if use.path in ctx.kept and use.path in ctx.own and not _random_name(use.path, ctx):
             templates.setdefault(use.path, use)
     read_globs: dict[str, _PathUse] = {}
     for key_uses in list(uses_by_key.values()):
@@ -1070,7 +1089,7 @@ def _own_again(all_uses: list[_PathUse],
             uses_by_key[read_key].append((dataclasses.replace(
                 use, key=read_key, cls="fsread", part=None, syscall="openat", argv=None,
                 initial=False, older=False), pattern))
-        if ("fswrite", path) not in had:
+        if ("fswrite", path) not in had and path in linked:
             # (removed: cargo removes the program the last build linked, which it read and
             # linked to target/debug/ while learning -- a rule that only removes)
             for call in sorted(aliases.REMOVE_CALLS):
