@@ -169,3 +169,35 @@ def test_the_last_runs_repository_is_removed_again_and_no_other_file(tmp_path):
     r, refused = enforce(tmp_path, policy, ["sh", "-c", "rm -rf other"], cwd=proj, env=env)
     assert refused and (other / ("c" * 38)).exists()
     assert refusals(tmp_path / "enforce.jsonl")
+
+
+CMAKELISTS = ("cmake_minimum_required(VERSION 3.10)\nproject(hello C)\n"
+              "add_executable(hello main.c)\n")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("cc") is None,
+                    reason="no cmake or cc")
+def test_cmake_builds_again_after_an_edit_reading_what_it_wrote(tmp_path):
+    """The real cmake, learned from a clean tree, then configured and built again after a
+    source edit: before learn23, 13 refusals (the reads of ``build.make``, ``flags.make``,
+    ``cmake_install.cmake``, their ``*.tmpXXXXX``, the compiler's ``*.o.d``).  Left: the
+    write of ``compiler_depend.internal.tmpXXXXX``, a file the learning run never made
+    (cmake writes it only once the ``*.o.d`` are there): a code path learning did not see."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "CMakeLists.txt").write_text(CMAKELISTS)
+    (proj / "main.c").write_text('#include <stdio.h>\nint main(void){puts("v1");return 0;}\n')
+    command = ["sh", "-c", "cmake -S . -B build >/dev/null && cmake --build build >/dev/null"
+               " && ./build/hello"]
+    policy = learn(tmp_path, command, cwd=proj)
+    (proj / "main.c").write_text('#include <stdio.h>\nint main(void){puts("v2");return 0;}\n')
+    r, refused = enforce(tmp_path, policy, command, cwd=proj, timeout=300)
+    left = [(x["syscall"], x["args"].get("path", "")) for x in refused]
+    assert all(path.rsplit("/", 1)[-1].startswith("compiler_depend.internal.tmp")
+               for _, path in left), left
+    # and no more than it made: another file of its build directory is not read
+    (proj / "build" / "notes.txt").write_text("mine\n")
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", "cmake -E cat build/notes.txt"],
+                         cwd=proj)
+    assert refused and "mine" not in r.stdout
