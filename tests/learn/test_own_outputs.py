@@ -9,6 +9,7 @@ only linked there, no other name of a generated directory."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tomllib
@@ -201,3 +202,34 @@ def test_cmake_builds_again_after_an_edit_reading_what_it_wrote(tmp_path):
     r, refused = enforce(tmp_path, policy, ["sh", "-c", "cmake -E cat build/notes.txt"],
                          cwd=proj)
     assert refused and "mine" not in r.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("npm") is None, reason="no npm")
+def test_npm_packs_the_build_output_the_last_run_left(tmp_path):
+    """The real npm: ``npm pack`` packs the ``dist/out.js`` the last ``npm run build``
+    wrote.  Learned from a clean tree, the next run after an edit was refused the read of
+    it (exit 255): 1 refusal a run before learn23."""
+    proj = tmp_path / "pkg"
+    proj.mkdir()
+    (proj / "package.json").write_text(
+        '{"name": "tinypkg", "version": "1.0.0", "main": "index.js",'
+        ' "scripts": {"build": "node build.js"}}')
+    (proj / "index.js").write_text("console.log('tiny');\n")
+    (proj / "build.js").write_text(
+        "const fs=require('fs');fs.mkdirSync('dist',{recursive:true});"
+        "fs.writeFileSync('dist/out.js', fs.readFileSync('index.js'));\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "npm_config_update_notifier": "false"}
+    command = ["sh", "-c", "npm pack --silent >/dev/null && npm run --silent build"]
+    policy = learn(tmp_path, command, cwd=proj, env=env)
+    (proj / "index.js").write_text("console.log('tiny', 2);\n")
+    r, refused = enforce(tmp_path, policy, command, cwd=proj, env=env, timeout=300)
+    assert refused == [], [(x["syscall"], x["args"].get("path")) for x in refused]
+    assert r.returncode == 0, r.stderr
+    # no more than it made: the grant is of dist/out.js by name, no glob of dist (the exec
+    # of node is held to npm's own arguments: no other program to read with here)
+    text = policy.read_text()
+    assert "$CWD/dist/out.js" in text
+    assert not re.search(r"\$CWD/dist/[^,}\"]*[*?\[]", text), text
