@@ -2415,8 +2415,20 @@ def pidfd_getfd(pidfd: int, fd: int) -> int:
     return int(copy)
 
 
-#: /proc/TID/net/fib_trie: the routes of the task's network namespace, the local table's last
-_FIB_TRIE = "/proc/{tid}/net/fib_trie"
+#: the routes of the tracer's network namespace, the local table's last
+_FIB_TRIE = "/proc/thread-self/net/fib_trie"
+SO_NETNS_COOKIE = 71  # getsockopt: the cookie of the socket's network namespace (u64)
+
+
+@functools.cache
+def _own_netns_cookie() -> bytes:
+    """The cookie of the tracer's network namespace (it never changes namespace)."""
+    probe = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
+    try:
+        cookie: bytes = probe.getsockopt(_socket.SOL_SOCKET, SO_NETNS_COOKIE, 8)
+    finally:
+        probe.close()
+    return cookie
 
 
 class TraceeSocket:
@@ -2444,11 +2456,17 @@ class TraceeSocket:
         return host.split("%", 1)[0]
 
     def broadcast(self, host: str) -> bool:
-        """Whether the task's local routing table has ``host`` as a broadcast route (what
-        inet_addr_type_table answers), read from /proc/TID/net/fib_trie."""
+        """Whether the local routing table of the socket's network namespace has ``host`` as
+        a broadcast route (what inet_addr_type_table answers), read from the tracer's
+        fib_trie when the socket is of the tracer's namespace (SO_NETNS_COOKIE).  A socket of
+        another namespace -- a task's that unshared one, or a socket made before an unshare
+        or inherited by a child made in a new one, whose namespace is not its task's -- has
+        routes the tracer does not read: as a broadcast address (red team 37)."""
         try:
-            with open(_FIB_TRIE.format(tid=self._tid), encoding="ascii",
-                      errors="replace") as trie:
+            if self._sock.getsockopt(_socket.SOL_SOCKET, SO_NETNS_COOKIE, 8) != \
+                    _own_netns_cookie():
+                return True  # cannot tell: as a broadcast address (refused, not guessed)
+            with open(_FIB_TRIE, encoding="ascii", errors="replace") as trie:
                 lines = trie.read().split("\n")
         except OSError:
             return True  # cannot tell: as a broadcast address (refused, not guessed)
