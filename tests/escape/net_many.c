@@ -2,13 +2,16 @@
  * broadcast of the link, the limited broadcast, an IPv6 multicast group -- reaches a host whose
  * own address a rule refuses (red team 37).
  *
- *   net_many PORT ADDRESS [IFNAME]
+ *   net_many PORT ADDRESS [IFNAME | unshare]
  *
  * Refused: the other host of a link (net-connect to its address).  It runs a UDP listener on
  * [::]:PORT (IPv4 too) that answers every datagram to its sender: the answer is the witness
  * that the datagram reached it.  ADDRESS: that host's own address (the rule at work), the
  * link's directed broadcast (x.y.z.255), 255.255.255.255, or ff02::1 (all nodes of the link
- * IFNAME).  A send that fails is BLOCKED at once; one that goes out waits for the answer.
+ * IFNAME).  With "unshare", the socket is made first and the program then moves to a new
+ * network namespace of its own (no routes but lo's): the socket still sends on the link, whose
+ * routes are not the task's.  A send that fails is BLOCKED at once; one that goes out waits
+ * for the answer.
  * Class 7 (network).  Needs two network namespaces joined by a veth pair (the test makes them).
  */
 #include "attack.h"
@@ -17,6 +20,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 #define MAGIC "MANY-HOSTS-3c9e"
@@ -41,7 +45,7 @@ int main(int argc, char **argv) {
     } else if (inet_pton(AF_INET6, address, &sin6->sin6_addr) == 1) {
         family = sin6->sin6_family = AF_INET6;
         sin6->sin6_port = htons(port);
-        if (argc > 3)
+        if (argc > 3 && strcmp(argv[3], "unshare") != 0)
             sin6->sin6_scope_id = if_nametoindex(argv[3]);
         length = sizeof *sin6;
     } else {
@@ -56,6 +60,8 @@ int main(int argc, char **argv) {
     if (family == AF_INET && setsockopt(s, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) < 0) {
         blocked("SO_BROADCAST: %s", ename(errno));
     }
+    if (argc > 3 && strcmp(argv[3], "unshare") == 0 && unshare(CLONE_NEWNET) < 0)
+        skipped("unshare(CLONE_NEWNET): %s", ename(errno));
     if (sendto(s, MAGIC, strlen(MAGIC), 0, (struct sockaddr *)&ss, length) < 0) {
         blocked("sendto %s: %s", address, ename(errno));
     }

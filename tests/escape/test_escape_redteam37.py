@@ -127,16 +127,18 @@ def test_the_witness_answers_a_send_to_the_refused_host_and_the_rule_stops_it(bu
 
 
 @pytest.mark.parametrize("loop", ["cloop", "pyloop"])
-@pytest.mark.parametrize("where", ["directed", "limited", "multicast6"])
+@pytest.mark.parametrize("where", ["directed", "limited", "multicast6", "unshared"])
 def test_a_datagram_to_several_hosts_does_not_reach_a_refused_one(build, link, where, loop,
                                                                   monkeypatch):
     """Each of these escaped before: the send was decided on the broadcast or group address,
-    which the rule on the host's own address did not match."""
+    which the rule on the host's own address did not match.  ``unshared``: the task left for
+    a network namespace of its own after making the socket, whose routes (/proc/TID/net)
+    know no broadcast address of the link the socket still sends on."""
     if loop == "pyloop":
         monkeypatch.setenv("SYSTRACE_NO_CLOOP", "1")
     program = build("escape/net_many.c")
     args = {"directed": (link.broadcast,), "limited": ("255.255.255.255",),
-            "multicast6": ("ff02::1", "va")}[where]
+            "multicast6": ("ff02::1", "va"), "unshared": (link.broadcast, "unshare")}[where]
     require_real(link.run_near(program, PORT, *args, policy_text=None))
     assert_blocked(link.run_near(program, PORT, *args, policy_text=refuse_host(link)))
 
