@@ -151,3 +151,42 @@ def test_a_rule_naming_the_group_before_the_refusal_lets_it_through(build, link)
                   never("net-connect", "EACCES", address=link.refused))
     for args in ((link.broadcast,), ("ff02::1", "va")):
         require_real(link.run_near(program, PORT, *args, policy_text=text))
+
+
+#: in a network namespace of its own (lo only): a datagram to itself at 127.0.0.1, then one
+#: to lo's broadcast address, each told as it went
+OWN_NAMESPACE = """
+import socket
+r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+r.bind(("0.0.0.0", 9738))
+r.settimeout(30)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+for host in ("127.0.0.1", "127.255.255.255"):
+    try:
+        s.sendto(host.encode(), (host, 9738))
+        print("sent", host, "got", r.recv(64).decode(), flush=True)
+    except OSError as exc:
+        print("refused", host, exc.errno, flush=True)
+"""
+
+
+def test_a_task_in_a_namespace_of_its_own_is_judged_by_its_own_routes(tmp_path):
+    """A socket of the task's own (new) network namespace is judged by that namespace's
+    routes, not taken for a broadcast because it is not systrace's: 127.0.0.1 is sent to as
+    natively, and lo's broadcast there (which reaches every socket of the namespace on the
+    port) is refused like any other under a refusing address rule."""
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare(1)")
+    argv = ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$0" -c "$1"',
+            sys.executable, OWN_NAMESPACE]
+    native = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert native.stdout.splitlines() == ["sent 127.0.0.1 got 127.0.0.1",
+                                          "sent 127.255.255.255 got 127.255.255.255"], native
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(policy(never("net-connect", "EACCES", address="10.37.0.2")))
+    traced = subprocess.run([*SYSTRACE, "-p", str(policy_file), "--", *argv],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "SYSTRACE_NO_RESIDENT": "1"})
+    assert traced.stdout.splitlines() == ["sent 127.0.0.1 got 127.0.0.1",
+                                          "refused 127.255.255.255 13"], traced
