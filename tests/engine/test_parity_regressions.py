@@ -424,3 +424,28 @@ def test_a_task_searches_its_own_fd_directory_whatever_its_mode(build, world_tmp
     r = run_systrace(["-p", str(rules), "--", str(program), str(work), str(account.pw_uid)],
                      env=loop)
     assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="fspick and a remount need CAP_SYS_ADMIN")
+def test_a_superblock_reconfiguration_of_a_missing_name_fails_enoent_as_natively(
+        build, tmp_path, loop):
+    # LTP fspick02 ("invalid-path": "fspick() should fail with ENOENT: EPERM"): the guard on
+    # the options of the tracer's own /proc judges fspick and a superblock remount by the
+    # target's device, and took a target it could not stat for /proc -- a name that does not
+    # exist too, which reaches no superblock: the kernel's lookup fails with ENOENT.  A child
+    # waits meanwhile, so the calls run frozen (the tree is not one task)
+    program = build("progs/fspick_missing.c")
+    (tmp_path / "native").mkdir()
+    (tmp_path / "traced").mkdir()
+    native = subprocess.run([str(program), str(tmp_path / "native")], capture_output=True,
+                            text=True, timeout=60)
+    assert results(native.stdout) == {
+        "fspick missing": "ENOENT", "fspick deeper": "ENOENT", "fspick dangling": "ENOENT",
+        "remount missing": "ENOENT", "remount deeper": "ENOENT", "fspick dir": "EINVAL"}, \
+        native.stdout + native.stderr
+    rules = tmp_path / "policy.toml"
+    rules.write_text(PARITY_POLICY)
+    r = run_systrace(["-p", str(rules), "--", str(program), str(tmp_path / "traced")],
+                     env=loop)
+    assert r.returncode == 0, r.stderr
+    assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
