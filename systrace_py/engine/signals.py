@@ -142,6 +142,17 @@ def pidfd_aims_at_tracer(caller_tid: int, fd: int) -> bool:
 
 #: pidfd_send_signal's flag that sends to the process group whose id is the pidfd's pid
 PIDFD_SIGNAL_PROCESS_GROUP = 0x4
+#: every flag pidfd_send_signal knows (PIDFD_SEND_SIGNAL_FLAGS, Linux 6.9)
+_PIDFD_FLAGS = _PIDFD_ONE_TARGET | PIDFD_SIGNAL_PROCESS_GROUP
+
+
+def pidfd_flags_invalid(flags: int) -> bool:
+    """Whether the kernel fails pidfd_send_signal with EINVAL for its flags alone, before it
+    looks at the descriptor, the signal or the siginfo: a flag it does not know, or more
+    than one scope (``hweight32(flags) > 1``).  Such a call signals nothing.  (Before 6.9
+    every flag is unknown: a flag it takes from 6.9 on is still checked, which fails
+    closed.)"""
+    return bool(flags & ~_PIDFD_FLAGS) or (flags & (flags - 1)) != 0
 
 
 def pidfd_group_holds_tracer(caller_tid: int, fd: int, flags: int, sig: int) -> bool:

@@ -1665,6 +1665,8 @@ class Tracer:
         if guard.check == "clone3":
             return self._clone3_check(call)
         if guard.check == "pidfd_target":
+            if signals.pidfd_flags_invalid(call.args[3] & 0xFFFFFFFF):
+                return None  # (the kernel's EINVAL comes first: LTP pidfd_send_signal02)
             if signals.pidfd_aims_at_tracer(call.tid, target & 0xFFFFFFFF):
                 return errno.EPERM, "a signal to the tracer"
             if signals.pidfd_group_holds_tracer(call.tid, signals.int32(target),
