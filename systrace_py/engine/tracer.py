@@ -1537,7 +1537,13 @@ class Tracer:
                 # mount of it shares them, in every namespace -- a bind of /proc elsewhere, a
                 # detached copy (OPEN_TREE_CLONE), the /proc of a namespace copied from the
                 # tracer's -- so the target's file system is what counts, not its name or
-                # namespace; one the tracer cannot look at is taken for /proc (review 14)
+                # namespace; one the tracer cannot look at is taken for /proc (review 14).
+                # A named target that does not exist reaches no superblock: the kernel's
+                # lookup fails (ENOENT, after its own checks: LTP fspick02), and the path
+                # was examined, so the call runs frozen (or alone): nothing of the tree's
+                # makes it exist meanwhile
+                if not decoded.resolved.exists and not decoded.resolved.unnamed:
+                    continue
                 device = call.device_of(role)
                 if device is None or device == os.stat("/proc").st_dev:
                     return errno.EPERM, (f"{decoded.resolved.path or decoded.raw}: the options "
@@ -1667,6 +1673,8 @@ class Tracer:
         if guard.check == "clone3":
             return self._clone3_check(call)
         if guard.check == "pidfd_target":
+            if signals.pidfd_flags_invalid(call.args[3] & 0xFFFFFFFF):
+                return None  # (the kernel's EINVAL comes first: LTP pidfd_send_signal02)
             if signals.pidfd_aims_at_tracer(call.tid, target & 0xFFFFFFFF):
                 return errno.EPERM, "a signal to the tracer"
             if signals.pidfd_group_holds_tracer(call.tid, signals.int32(target),
