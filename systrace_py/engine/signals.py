@@ -419,6 +419,8 @@ def signal_group(caller_tid: int, caller_pid: int, target: int, sig: int) -> int
         group = None if target == -1 else os.getpgid(caller_tid) if target == 0 else -target
     except ProcessLookupError:
         return None  # (the caller gone: its call never runs)
+    except OSError:
+        return -errno.EPERM  # (cannot tell whose group: refused, as below)
     if group is not None and group != os.getpgrp():
         return None
     # From here the call may reach the tracer.  What the tracer cannot read -- the caller's
