@@ -216,6 +216,10 @@ FSCONFIG_CMD_CREATE_EXCL: Final = 8
 # --- limits and errors (include/uapi/linux/limits.h, include/linux/err.h) -----------------------
 PATH_MAX: Final = 4096       # counting the NUL: the kernel refuses a longer path (ENAMETOOLONG)
 MAX_ERRNO: Final = 4095      # a call's result in -MAX_ERRNO..-1 is -errno
+#: errors of the tracer's own opens that say nothing of the file opened: out of descriptors
+#: (EMFILE, ENFILE -- a program may lower the tracer's RLIMIT_NOFILE with prlimit64:
+#: docs/security.md, "Denial of service") or of memory (ENOMEM)
+TRACER_LIMITS: Final = frozenset({24, 23, 12})
 
 # --- socket options Python's socket module may lack (include/uapi/asm-generic/socket.h) ---------
 SO_PEERPIDFD: Final = 77  # a pidfd of the peer as it connected (Linux 6.5; else ENOPROTOOPT)

@@ -2261,7 +2261,10 @@ class Decoder:
 
     def fd_path(self, tid: int, fd: int, spec: PathSpec | None = None,
                 view: View = HOST) -> DecodedPath:
-        return DecodedPath(spec, "", self.resolver.descriptor(tid, fd, view), False)
+        try:
+            return DecodedPath(spec, "", self.resolver.descriptor(tid, fd, view), False)
+        except Unresolvable as exc:
+            raise DecodeError(exc.errno, str(exc)) from exc
 
     def mount_points(self, devices: set[tuple[int, int]]) -> list[str]:
         """Where, in the tracer's view, file systems on these block devices are mounted (by

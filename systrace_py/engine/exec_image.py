@@ -26,7 +26,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from systrace_py.kernel import AT_FDCWD, PATH_MAX
+from systrace_py.kernel import AT_FDCWD, PATH_MAX, TRACER_LIMITS
 
 MAX_SCRIPT_DEPTH = 4   # the kernel's BINPRM_MAX_RECURSION
 _HEADER = 256          # BINPRM_BUF_SIZE: what the kernel reads of a file's start
@@ -96,9 +96,6 @@ Reach = Callable[[str], "tuple[str, str] | None"]
 
 #: the kind of a regular file the tracer could not read (ExecImage.unread)
 UNREAD = "?"
-#: failures of the tracer's own opens that say nothing of the file (its descriptor limit,
-#: which a root tree may lower with prlimit64; memory)
-_TRACER_LIMITS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM})
 
 
 def _open_regular(path: str) -> int | None:
@@ -111,7 +108,7 @@ def _open_regular(path: str) -> int | None:
     except ValueError:
         return None
     except OSError as exc:
-        if exc.errno in _TRACER_LIMITS:
+        if exc.errno in TRACER_LIMITS:
             raise  # (the tracer's own limit: says nothing of the file)
         return None  # the kernel's lookup fails too
     try:

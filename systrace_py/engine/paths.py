@@ -93,6 +93,7 @@ from systrace_py.kernel import (
     CAP_DAC_OVERRIDE,
     CAP_DAC_READ_SEARCH,
     PATH_MAX,
+    TRACER_LIMITS,
     XATTR_POSIX_ACL_ACCESS,
 )
 from systrace_py.procfs import start_time
@@ -170,6 +171,18 @@ class Unresolvable(Exception):
     def __init__(self, err: int, why: str) -> None:
         super().__init__(why)
         self.errno = err
+
+
+def _unread_descriptor(fd: int, exc: OSError) -> Resolved:
+    """What a descriptor the tracer could not look at is named: "fd:N" (a pseudo name no path
+    rule matches) when the task has no such descriptor (ENOENT: the kernel answers EBADF)
+    or is gone -- never when the tracer's own limit failed the look, which says nothing of
+    the file: then the call is refused (red team 38: at a lowered RLIMIT_NOFILE a
+    descriptor of a refused file was "fd:N", and a call on it ran)."""
+    if exc.errno in TRACER_LIMITS:
+        raise Unresolvable(exc.errno, f"descriptor {fd} cannot be looked at: the tracer's "
+                                      f"{exc.strerror}")
+    return Resolved(f"fd:{fd}", pseudo=True)
 
 
 class Pivot:
@@ -689,8 +702,8 @@ class PathResolver:
         if view.host and not self.strict:
             try:
                 text = self._link_text(tid, link)
-            except OSError:
-                return Resolved(f"fd:{fd}", pseudo=True)
+            except OSError as exc:
+                return _unread_descriptor(fd, exc)
             pseudo = not text.startswith("/") or text.endswith(_DELETED)
             return Resolved(text, pseudo=pseudo)
         walk = _Walk()
@@ -699,8 +712,8 @@ class PathResolver:
                                      | os.O_CLOEXEC))
             held = walk.keep(os.open(link, os.O_PATH | os.O_CLOEXEC))
             return self._object(held, root, tid, view, False, False)
-        except OSError:
-            return Resolved(f"fd:{fd}", pseudo=True)
+        except OSError as exc:
+            return _unread_descriptor(fd, exc)
         finally:
             walk.close()
 

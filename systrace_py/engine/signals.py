@@ -50,6 +50,7 @@ table says (:func:`owner_aims_at_tracer`).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 from collections.abc import Callable
@@ -419,7 +420,8 @@ def handled_by_tracer(sig: int) -> bool:
 def signal_group(caller_tid: int, caller_pid: int, target: int, sig: int) -> int | None:
     """Do kill(target, sig) for the caller when ``target`` (0, -pgid or -1) reaches the tracer
     and the signal would end it: every other process it would reach gets the signal.  The
-    value the call returns, or None when the kernel can do the call itself.
+    value the call returns (-EPERM when the tracer cannot read what it must know), or None
+    when the kernel can do the call itself.
 
     The tracer counts as reached (the kernel would have signalled it), so the call returns 0,
     as it would have."""
@@ -427,16 +429,33 @@ def signal_group(caller_tid: int, caller_pid: int, target: int, sig: int) -> int
         return None  # a probe, an invalid signal, one process: the kernel answers
     if target != 0 and not same_pid_namespace(caller_tid):
         return None  # -pgid or -1 of its own pid namespace, which the tracer is not in
-    caller = _Credentials.of(caller_tid)
-    me = os.getpid()
-    if caller is None or not (would_end_tracer(sig) or handled_by_tracer(sig)) or \
-            not caller.may_signal(_Credentials.of(me), sig):
-        return None  # gone; harmless to us; or the kernel would not signal the tracer anyway
-    group = None if target == -1 else caller.pgrp if target == 0 else -target
+    if not (would_end_tracer(sig) or handled_by_tracer(sig)):
+        return None  # harmless to us
+    try:
+        group = None if target == -1 else os.getpgid(caller_tid) if target == 0 else -target
+    except ProcessLookupError:
+        return None  # (the caller gone: its call never runs)
+    except OSError:
+        return -errno.EPERM  # (cannot tell whose group: refused, as below)
     if group is not None and group != os.getpgrp():
         return None
+    # From here the call may reach the tracer.  What the tracer cannot read -- the caller's
+    # credentials or its own, the list of processes: the tracer out of descriptors, which a
+    # program may bring about with prlimit64 (docs/security.md, "Denial of service") --
+    # refuses it (EPERM): let to the kernel, the signal reached the tracer, and under
+    # --attach SIGINT detached the tree (red team 38, tests/escape/sig_limit.c "glimit").
+    me = os.getpid()
+    caller, tracer = _Credentials.of(caller_tid), _Credentials.of(me)
+    if caller is None or tracer is None:
+        return -errno.EPERM
+    if not caller.may_signal(tracer, sig):
+        return None  # the kernel would not signal the tracer anyway
     others = (1, me, caller_pid) if group is None else (me,)
-    members = [(pid, creds) for pid in _all_pids() if pid not in others
+    try:
+        pids = _all_pids()
+    except OSError:
+        return -errno.EPERM
+    members = [(pid, creds) for pid in pids if pid not in others
                and (creds := _Credentials.of(pid)) is not None
                and (group is None or creds.pgrp == group)]
     # the caller last: a signal that ends it must not keep the others from getting theirs

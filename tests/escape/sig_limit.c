@@ -37,6 +37,17 @@
  *   sig_limit pgroup SECRET  prints "ready PID", waits to be traced, sends SIGINT to the
  *                            tracer's process group through a pidfd of its leader: ESCAPED
  *                            when SECRET is then read
+ *
+ * And kill(-pgid) once more, the tracer out of descriptors (red team 38): signal_group read
+ * the caller's and the tracer's credentials from /proc, and took a caller it could not read
+ * for one gone -- the call went to the kernel, and SIGINT to the tracer's group.
+ *
+ *   sig_limit glimit-control natively: a child leading a group of its own, its descriptor
+ *                            limit lowered to 0, is ended by kill(-pgid, SIGINT): ESCAPED
+ *   sig_limit glimit SECRET  prints "ready PID", waits to be traced, then lowers the tracer's
+ *                            RLIMIT_NOFILE from 64 down, sending kill(-its group, SIGINT) at
+ *                            each (the limit put back after each): ESCAPED when SECRET is
+ *                            then read
  */
 #include "attack.h"
 #include <sys/resource.h>
@@ -199,6 +210,64 @@ int main(int argc, char **argv) {
             escaped("read the secret %s, untraced (TracerPid %d)", argv[2], tracer_pid());
         blocked("%s is no secret", argv[2]);
     }
+    if (argc == 2 && strcmp(argv[1], "glimit-control") == 0) {
+        pid_t child = fork();
+        if (child == 0) {
+            signal(SIGINT, SIG_DFL);
+            setpgid(0, 0);
+            for (;;)
+                pause();
+        }
+        setpgid(child, child);
+        usleep(100000);
+        struct rlimit none = {0, 0};
+        if (prlimit(child, RLIMIT_NOFILE, &none, NULL) < 0)
+            blocked("prlimit of %d: %s", child, ename(errno));
+        if (kill(-child, SIGINT) < 0)
+            blocked("kill(-%d, SIGINT): %s", child, ename(errno));
+        int status;
+        waitpid(child, &status, 0);
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT)
+            escaped("kill(-pgid, SIGINT) ended a process of that group, its descriptor limit "
+                    "lowered to 0");
+        blocked("the child ended otherwise (status %#x)", status);
+    }
+    if (argc == 3 && strcmp(argv[1], "glimit") == 0) {
+        printf("ready %d\n", (int)getpid());
+        fflush(stdout);
+        pid_t tracer = 0;
+        for (int i = 0; i < 3000 && (tracer = tracer_pid()) == 0; i++)
+            usleep(10000);
+        if (tracer <= 0)
+            blocked("never traced");
+        usleep(200000);  /* (the attach settled) */
+        pid_t group = getpgid(tracer);
+        struct rlimit old;
+        if (prlimit(tracer, RLIMIT_NOFILE, NULL, &old) < 0)
+            blocked("prlimit of the tracer %d: %s", tracer, ename(errno));
+        int refused = 0;
+        for (int limit = 64; limit >= 0 && tracer_pid() != 0; limit--) {
+            struct rlimit lowered = {(rlim_t)limit, old.rlim_max};
+            if (prlimit(tracer, RLIMIT_NOFILE, &lowered, NULL) < 0)
+                blocked("prlimit of the tracer %d: %s", tracer, ename(errno));
+            long rc = kill(-group, SIGINT);
+            int err = errno;
+            prlimit(tracer, RLIMIT_NOFILE, &old, NULL);
+            refused += rc < 0;
+            for (int i = 0; i < 20 && tracer_pid() != 0; i++)
+                usleep(10000);
+            if (rc < 0 && limit % 16 == 0)
+                note("limit %d: kill(-%d, SIGINT): %s", limit, group, ename(err));
+        }
+        note("kill(-%d, SIGINT) at every limit from 64 down, %d refused; traced by %d", group,
+             refused, tracer_pid());
+        int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            blocked("open %s: %s (traced by %d)", argv[2], ename(errno), tracer_pid());
+        if (is_secret_fd(fd))
+            escaped("read the secret %s, untraced (TracerPid %d)", argv[2], tracer_pid());
+        blocked("%s is no secret", argv[2]);
+    }
     if (argc == 3 && strcmp(argv[1], "read") == 0) {
         int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -207,5 +276,6 @@ int main(int argc, char **argv) {
             escaped("read the secret %s", argv[2]);
         blocked("%s is no secret", argv[2]);
     }
-    usage("sig_limit control | probe | attach SECRET | group-control | group SECRET | pgroup SECRET | read SECRET");
+    usage("sig_limit control | probe | attach SECRET | group-control | group SECRET | "
+          "pgroup SECRET | glimit-control | glimit SECRET | read SECRET");
 }

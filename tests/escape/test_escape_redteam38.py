@@ -1,0 +1,85 @@
+"""Red team 38: an outsider at the tracer's error paths (issue 11) -- what the engine does
+when its own look at a call fails, and whether any such failure lets the call run.
+
+Each attack has a native control (the technique works without systrace) and a run under
+systrace that must not escape (docs/security.md, "Red team 38")."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from escape_lib import (
+    SYSTRACE,
+    Scene,
+    attack,
+    controlled_and_blocked,
+    never,
+    policy,
+    require_real,
+    scene_env,
+)
+
+#: how long a run of an attached program may take (a bound on a hang, not a timing claim)
+HANG = 60
+
+
+def test_a_descriptor_the_tracer_cannot_look_at_is_not_an_unnamed_file(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """fd_limit.c: under ``never fswrite`` of the secret's directory (reading it permitted),
+    the program opens the secret for reading, makes the resolver strict (unshare(0)), and
+    lowers the tracer's RLIMIT_NOFILE with prlimit64 (permitted: a denial of service) step
+    by step, fchmodding the descriptor at each limit.  The resolver named a descriptor it
+    could not open /proc/TID/fd/N for "fd:N" -- whatever the reason -- and no path rule
+    matches that name: at a limit the tracer's opens failed EMFILE, the fchmod was permitted
+    and changed the secret's mode (ESCAPED on main, both loops).  Now a look that fails for
+    the tracer's own limit (EMFILE, ENFILE, ENOMEM) refuses the call; only a descriptor the
+    task does not have is "fd:N" (the kernel answers EBADF).  Control: natively the fchmod
+    changes the mode."""
+    traced, _scene = controlled_and_blocked(
+        tmp_path, build("escape/fd_limit.c"), lambda s: ["fchmod", s.secret],
+        lambda s: policy(never("fswrite", path=f"{s.secd}/**")), env=loop)
+    assert "limit 0" in traced.stdout  # (it went all the way down: every limit was tried)
+
+
+def test_an_attached_program_does_not_detach_itself_by_a_group_signal_at_its_tracers_limit(
+        build, tmp_path: Path) -> None:
+    """sig_limit.c ``glimit`` under ``systrace --attach`` (SIGINT to the tracer detaches the
+    tree, which then runs untraced): the program lowers the tracer's RLIMIT_NOFILE from 64
+    down (prlimit64, permitted) and at each limit sends SIGINT to the tracer's process group
+    with kill(-pgid).  signal_group, which takes over a group signal that would reach the
+    tracer, read the caller's credentials from /proc and took a caller it could not read
+    for one gone: the call went to the kernel, SIGINT reached the tracer, the tree was let
+    go and the program read the secret its policy refused (ESCAPED on main, at limit 7).
+    Now a group signal that may reach the tracer is refused (EPERM) when the tracer cannot
+    read what it needs.  Controls: natively a process of a group, its limit lowered to 0,
+    is ended by kill(-pgid, SIGINT), and the program reads the secret.  (An attached
+    process has no filter: the native loop never serves it, one run covers both loops.)"""
+    program = build("escape/sig_limit.c")
+    scene = Scene.make(tmp_path)
+    require_real(attack(program, "glimit-control", policy_text=None, scene=scene))
+    require_real(attack(program, "read", scene.secret, policy_text=None, scene=scene))
+    policy_file = scene.root / "attach.toml"
+    policy_file.write_text(policy(never("fsread", path=f"{scene.secd}/**")))
+    target = subprocess.Popen([str(program), "glimit", str(scene.secret)],
+                              stdout=subprocess.PIPE, text=True, env=scene_env(scene),
+                              start_new_session=True, cwd=scene.root)
+    tracer = None
+    try:
+        assert target.stdout is not None
+        ready = target.stdout.readline()
+        assert ready.startswith("ready"), ready
+        # (a session of its own: the tracer leads its group, which nothing else is in)
+        tracer = subprocess.Popen([*SYSTRACE, "--attach", ready.split()[1], "-p",
+                                   str(policy_file)], stderr=subprocess.PIPE, text=True,
+                                  env=scene_env(scene), start_new_session=True,
+                                  cwd=scene.root)
+        out, _ = target.communicate(timeout=HANG)
+        _, err = tracer.communicate(timeout=HANG)
+    finally:
+        for process in (target, tracer):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    assert "ESCAPED" not in out, (out, err)
+    assert "BLOCKED" in out, (out, target.returncode, err)
