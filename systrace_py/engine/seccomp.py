@@ -123,7 +123,9 @@ def _params(tracer_pid: int) -> dict[Param, int]:
 def active_guard(name: str, lifted: frozenset[Lift]) -> Guard | None:
     """The guard of this call in a run that lifts ``lifted`` (FilterPlan.lifted), or None."""
     guard = GUARDS.get(name)
-    return None if guard is None or guard.lift in lifted else guard
+    if guard is None or guard.lift not in lifted:
+        return guard
+    return guard._replace(cases=guard.kept, lift=None, kept=()) if guard.kept else None
 
 
 def _value(value: int | Param, params: dict[Param, int]) -> int:
@@ -449,7 +451,7 @@ def guard_purpose(name: str) -> str:
         return _PURPOSES[name]
     if guard.check in ("task_target", "pidfd_target", "owner_target"):
         return _TRACER
-    if guard.check == "rlimit_core":
+    if guard.check == "rlimit":
         return _CORE
     params = {test.value for case in guard.cases for test in case} | {
         test.mask for case in guard.cases for test in case}

@@ -100,6 +100,7 @@ from systrace_py.kernel import (
     OPEN_TREE_CLONE,
     PR_SET_NO_NEW_PRIVS,
     REFUSED_CONTROL,
+    RLIMIT_CORE,
     SECCOMP_FILTER_FLAG_MASK,
     SECCOMP_FILTER_FLAG_NEW_LISTENER,
     SECCOMP_FILTER_FLAG_TSYNC,
@@ -1698,10 +1699,24 @@ class Tracer:
             if refusal is None:
                 self._own_filter(call.tid)
             return refusal
-        # setrlimit / prlimit64 of RLIMIT_CORE: only to limits that dump nothing (at most 1,
-        # see child.no_core_limits); the kernel writes core files outside every policy
-        assert guard.check == "rlimit_core", guard.check
-        pointer = target
+        assert guard.check == "rlimit", guard.check
+        return self._rlimit_refusal(call, target)
+
+    def _rlimit_refusal(self, call: DecodedCall, pointer: int) -> tuple[int, str] | None:
+        """setrlimit / prlimit64 setting a limit (``pointer``: the new one).  prlimit64 of
+        another pid than 0: never the tracer's (EPERM, as a signal to it; natively there is
+        no tracer) -- a tree lowering its RLIMIT_NOFILE made its own checks fail (red teams
+        9, 32, 38); fail closed where its tasks cannot be listed.  RLIMIT_CORE: only to
+        limits that dump nothing (at most 1, see child.no_core_limits) unless the run grants
+        core dumps (Lift.CORE); the kernel writes core files outside every policy."""
+        if call.name == "prlimit64":
+            pid = signals.int32(call.args[0])
+            if pid != 0 and signals.aims_at_tracer(pid, call.tid):
+                return errno.EPERM, "the tracer's resource limits"
+            if signals.int32(call.args[1]) != RLIMIT_CORE:
+                return None
+        if Lift.CORE in self.lifted:
+            return None
         # (a NULL is read as any pointer: setrlimit copies its struct from address 0, where a
         # program with CAP_SYS_RAWIO may have mapped a page -- red team 31; prlimit64's NULL,
         # no new limit, does not stop: the guard's case wants it given)

@@ -6,6 +6,7 @@ systrace that must not escape (docs/security.md, "Red team 38")."""
 
 from __future__ import annotations
 
+import resource
 import subprocess
 from pathlib import Path
 
@@ -36,10 +37,43 @@ def test_a_descriptor_the_tracer_cannot_look_at_is_not_an_unnamed_file(
     the tracer's own limit (EMFILE, ENFILE, ENOMEM) refuses the call; only a descriptor the
     task does not have is "fd:N" (the kernel answers EBADF).  Control: natively the fchmod
     changes the mode."""
-    traced, _scene = controlled_and_blocked(
+    traced, scene = controlled_and_blocked(
         tmp_path, build("escape/fd_limit.c"), lambda s: ["fchmod", s.secret],
         lambda s: policy(never("fswrite", path=f"{s.secd}/**")), env=loop)
-    assert "limit 0" in traced.stdout  # (it went all the way down: every limit was tried)
+    # the door itself is shut now: the tree may not set its tracer's limits
+    # (test_escape_tracer_limits.py) ...
+    assert "prlimit of the tracer" in traced.detail and "EPERM" in traced.detail, traced
+    # ... so a process outside the tree lowers them, step by step, as the program asks: the
+    # tracer's look at the descriptor meets its limit as before, and refuses
+    policy_file = scene.root / "outside.toml"
+    policy_file.write_text(policy(never("fswrite", path=f"{scene.secd}/**")))
+    run = subprocess.Popen([*SYSTRACE, "-p", str(policy_file), "--",
+                            str(build("escape/fd_limit.c")), "fchmod", str(scene.secret)],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                           env=scene_env(scene, FD_LIMIT_OUTSIDE="1", **loop),
+                           start_new_session=True, cwd=scene.root)
+    assert run.stdin is not None and run.stdout is not None
+    old = resource.prlimit(run.pid, resource.RLIMIT_NOFILE)
+    out = []
+    try:
+        for line in run.stdout:
+            out.append(line)
+            if line.startswith("lower "):
+                resource.prlimit(run.pid, resource.RLIMIT_NOFILE, (int(line.split()[1]), old[1]))
+            elif line.startswith("restore"):
+                resource.prlimit(run.pid, resource.RLIMIT_NOFILE, old)
+            else:
+                continue
+            run.stdin.write("go\n")
+            run.stdin.flush()
+        run.wait(HANG)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    text = "".join(out)
+    assert "BLOCKED: no fchmod changed the secret" in text, text
+    assert "limit 0" in text  # (it went all the way down: every limit was tried)
 
 
 def test_an_attached_program_does_not_detach_itself_by_a_group_signal_at_its_tracers_limit(

@@ -1006,18 +1006,28 @@ def test_fcntl_stops_for_an_owner_and_for_o_async_only(guard_filter):
 
 
 def test_the_rlimit_check_runs_only_for_core_dumps():
-    """setrlimit and prlimit64 stop for RLIMIT_CORE only, and only then does the tracer read
-    the new limit.  (The check once ran at any stop of these calls: under a policy or in
-    learning, where they stop for other reasons, a privileged program raising another limit
-    got EPERM.)"""
+    """setrlimit and prlimit64 of the caller's own limits stop for RLIMIT_CORE only, and
+    only then does the tracer read the new limit.  (The check once ran at any stop of these
+    calls: under a policy or in learning, where they stop for other reasons, a privileged
+    program raising another limit got EPERM.)"""
     nofile, core, pointer = 7, 4, 0x7FFF0000
     assert seccomp.stop_guard("setrlimit", (nofile, pointer, 0, 0, 0, 0), _TRACER) is None
     guard = seccomp.stop_guard("setrlimit", (core, pointer, 0, 0, 0, 0), _TRACER)
-    assert guard is not None and guard.check == "rlimit_core" and guard.arg == 1
+    assert guard is not None and guard.check == "rlimit" and guard.arg == 1
     assert seccomp.stop_guard("prlimit64", (0, nofile, pointer, 0, 0, 0), _TRACER) is None
     assert seccomp.stop_guard("prlimit64", (0, core, 0, pointer, 0, 0), _TRACER) is None
     guard = seccomp.stop_guard("prlimit64", (0, core, pointer, 0, 0, 0), _TRACER)
     assert guard is not None and guard.arg == 2
+    # another pid's new limit stops whatever the resource (the tracer's are refused), also
+    # where core dumps are granted; reading one does not
+    core_lifted = frozenset({syscalls.Lift.CORE})
+    for lifted in (frozenset(), core_lifted):
+        assert seccomp.stop_guard("prlimit64", (4321, nofile, pointer, 0, 0, 0), _TRACER,
+                                  lifted) is not None
+        assert seccomp.stop_guard("prlimit64", (4321, nofile, 0, pointer, 0, 0), _TRACER,
+                                  lifted) is None
+    assert seccomp.stop_guard("prlimit64", (0, core, pointer, 0, 0, 0), _TRACER,
+                              core_lifted) is None
 
 
 _PARITY = '[[rule]]\ncalls = ["fswrite"]\npath = "/p/**"\naction = "never"\n'
@@ -1059,18 +1069,25 @@ def test_a_run_lifts_a_guard_only_when_no_table_needs_it(text, lifted):
                                         if g.lift is not None))
 def test_a_lifted_guard_is_gone_from_the_filter_and_the_stop(name):
     """A lifted guard's cases run without a stop, as any case of an allowed call, and the
-    tracer's stop-time checks (for a call that stops anyway) do not apply it either."""
-    lift = seccomp.GUARDS[name].lift
+    tracer's stop-time checks (for a call that stops anyway) do not apply it either -- but for
+    the cases the guard keeps (Guard.kept: prlimit64 of another pid, whatever grants core
+    dumps), which still stop."""
+    guard = seccomp.GUARDS[name]
+    lift = guard.lift
     assert lift is not None
     plan = filterplan.FilterPlan(calls={n: filterplan.ALLOW for n in NUMBERS},
                                  lifted=frozenset({lift}))
     bpf = _Filters(plan)
     kept = _Filters(dataclasses.replace(plan, lifted=frozenset()))
-    for case in seccomp.GUARDS[name].cases:
+    for case in guard.cases:
         args = [0] * 6
         for test in case:
             args[test.arg] = _resolved(test.value) if test.op == "eq" else 1
         assert kept.run(NUMBERS[name], tuple(args)) != _RET_ALLOW, (name, args)
+        if case in guard.kept:
+            assert bpf.run(NUMBERS[name], tuple(args)) != _RET_ALLOW, (name, args)
+            assert seccomp.stop_guard(name, args, _TRACER, plan.lifted) is not None
+            continue
         assert bpf.run(NUMBERS[name], tuple(args)) == _RET_ALLOW, (name, args)
         assert seccomp.guard_refusal(name, args, _TRACER, plan.lifted) is None
         assert seccomp.stop_guard(name, args, _TRACER, plan.lifted) is None
