@@ -196,12 +196,12 @@ typedef struct {
     PlanObject *next;  /* the plan that decides it after that exec (kept alive in kept) */
     int own_fd;        /* a /proc/PID/mem opened here (after an exec), closed at run()'s end */
     int own_held;      /* the call it was let go with had argument registers pointed at held
-                        * copies (bit i: argument i), and their own values (own), and its
-                        * number changed (own_nr, else -1): put back at its exit stop
+                        * copies (bit i: argument i), their own values in own; and its number
+                        * changed (OWN_NR), its own in own_nr: put back at its exit stop
                         * (put_back; an exec's: if it fails) -- the x86-64 ABI keeps every
-                        * register but rax, rcx and r11 (Tracer._put_back) */
+                        * register but rax, rcx and r11 (Tracer._put_back).  0: nothing */
     uint64_t own[6];
-    int64_t own_nr;
+    uint64_t own_nr;
     long long clone3_flags;  /* the flags of the clone3 it was let make, as Python checked
                               * them (Task.clone3_flags); -1: not known */
     pid_t parent_held;  /* a vfork child armed here: its parent, kept in its vfork event's
@@ -217,6 +217,7 @@ typedef struct {
     int tracers_ns;     /* a vfork child armed here whose parent searched as the tracer: its
                          * user namespace is the tracer's until its exec event (exec_event) */
 } Arm;
+#define OWN_NR (1 << 6)  /* own_held: the call's number was changed */
 static Arm arms[MAX_ARMS];
 static int narms;
 static Arm held_left[MAX_ARMS];  /* the arms a run left with a call held in flight (held()) */
@@ -226,7 +227,7 @@ static uint64_t shared_start[MAX_RANGES], shared_end[MAX_RANGES];
 /* answered_total: refusals of a missing path with ENOENT, which Python counts as decisions,
  * not refusals (Supervisor._reply: no refusal a person needs to hear of) */
 static unsigned long long permitted_total, refused_total, signals_total, answered_total;
-/* exit stops served: a held call's (its registers put back), a failed exec's */
+/* exit stops served of held calls (their registers put back) */
 static unsigned long long exits_total;
 
 /* Children an armed task made by fork or vfork (run() serves those events), for Python
@@ -800,12 +801,16 @@ static int climbs(const char *raw) {
 }
 
 /* Note the registers of the stopped call (info) that a hold rewrites, as the program made
- * them (the arguments of bits, the number when nr >= 0), to be put back at its exit stop. */
-static void keep_own(Arm *a, const struct call *info, int bits, int64_t nr) {
+ * them (the arguments of bits, the number too when number), to be put back at its exit
+ * stop. */
+static void keep_own(Arm *a, const struct call *info, int bits, int number) {
     for (int i = 0; i < 6; i++)
         if (bits & 1 << i && !(a->own_held & 1 << i)) a->own[i] = info->args[i];
     a->own_held |= bits;
-    if (nr >= 0) a->own_nr = nr;
+    if (number && !(a->own_held & OWN_NR)) {
+        a->own_nr = info->nr;
+        a->own_held |= OWN_NR;
+    }
 }
 
 /* At the exit stop of a call let go with rewritten registers (own_held): the program's own
@@ -814,18 +819,17 @@ static void keep_own(Arm *a, const struct call *info, int bits, int64_t nr) {
  * anew.  One POKEUSER, or GETREGS and SETREGS for more.  0, or -1 (errno; ESRCH: gone). */
 static int put_back(Arm *a) {
     int held = a->own_held, one = -1, count = 0;
-    int64_t nr = a->own_nr;
     a->own_held = 0;
-    a->own_nr = -1;
     for (int i = 0; i < 6; i++)
         if (held & 1 << i) { one = i; count++; }
-    if (nr < 0 && count == 0) return 0;
-    if (nr < 0 && count == 1) return poke(a->tid, ARG_REG[one] * 8, (long)a->own[one]);
+    if (!(held & OWN_NR) && count == 0) return 0;
+    if (!(held & OWN_NR) && count == 1)
+        return poke(a->tid, ARG_REG[one] * 8, (long)a->own[one]);
     uint64_t regs[R_WORDS];
     if (syscall(SYS_ptrace, PT_GETREGS, a->tid, 0, regs) < 0) return -1;
     for (int i = 0; i < 6; i++)
         if (held & 1 << i) regs[ARG_REG[i]] = a->own[i];
-    if (nr >= 0) regs[R_ORIG_RAX] = (uint64_t)nr;
+    if (held & OWN_NR) regs[R_ORIG_RAX] = a->own_nr;
     return (int)syscall(SYS_ptrace, PT_SETREGS, a->tid, 0, regs);
 }
 
@@ -866,16 +870,16 @@ static int hold(Arm *a, const Shape *s, const Variant *v, const struct call *inf
         regs[R_RDX] = a->slot;
         regs[R_R10] = OPEN_HOW_SIZE;
         if (syscall(SYS_ptrace, PT_SETREGS, a->tid, 0, regs) < 0) return -1;
-        keep_own(a, info, 0xf, (int64_t)info->nr);  /* (rdi, rsi, rdx, r10 and the number) */
+        keep_own(a, info, 0xf, 1);  /* (rdi, rsi, rdx, r10 and the number) */
         return 1;
     }
     ssize_t n = pwrite(a->mem_fd, target, tlen + 1, (off_t)(a->slot + PATH1));
     if (n != (ssize_t)(tlen + 1)) return 0;
     if (poke(a->tid, ARG_REG[s->path_arg] * 8, (long)(a->slot + PATH1)) < 0) return -1;
-    keep_own(a, info, 1 << s->path_arg, -1);
+    keep_own(a, info, 1 << s->path_arg, 0);
     if (!own && s->dirfd_arg >= 0 && poke(a->tid, ARG_REG[s->dirfd_arg] * 8, (long)at_fdcwd) < 0)
         return -1;
-    if (!own && s->dirfd_arg >= 0) keep_own(a, info, 1 << s->dirfd_arg, -1);
+    if (!own && s->dirfd_arg >= 0) keep_own(a, info, 1 << s->dirfd_arg, 0);
     return 1;
 }
 
@@ -884,7 +888,7 @@ static int hold(Arm *a, const Shape *s, const Variant *v, const struct call *inf
 static int hold_empty(Arm *a, const Shape *s, const struct call *info) {
     if (pwrite(a->mem_fd, "", 1, (off_t)(a->slot + EMPTY1)) != 1) return 0;
     if (poke(a->tid, ARG_REG[s->path_arg] * 8, (long)(a->slot + EMPTY1)) < 0) return -1;
-    keep_own(a, info, 1 << s->path_arg, -1);
+    keep_own(a, info, 1 << s->path_arg, 0);
     return 1;
 }
 
@@ -1249,7 +1253,7 @@ static int exec_entry(Arm *a, const struct call *info, const char *raw, size_t r
             pointed = poke(a->tid, ARG_REG[0] * 8, (long)(a->slot + PATH1));
         }
         if (pointed < 0) return errno == ESRCH ? 1 : -1;
-        keep_own(a, info, enters ? 5 : 1, -1);  /* (Tracer._hold's own_regs) */
+        keep_own(a, info, enters ? 5 : 1, 0);  /* (Tracer._hold's own_regs) */
     }
     Exec *e = &execs[nexecs++];
     memset(e, 0, sizeof *e);
@@ -1826,7 +1830,6 @@ static int exec_event(Arm *a, int *status) {
     e->scratch = mapped;
     a->pending = 0;
     a->own_held = 0;  /* (its registers are the new image's) */
-    a->own_nr = -1;
     a->spare = 0;  /* (a slot of the former image's area) */
     if (solo_arm >= 0 && a == &arms[solo_arm]) solo_spare = 0;
     a->plan = a->next;
@@ -2516,7 +2519,6 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
         unsigned long long slot, spare, stub[3] = {0, 0, 0};
         memset(a, 0, sizeof *a);
         a->clone3_flags = -1;
-        a->own_nr = -1;
         if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "iO!piKpO!ppK|L(KKK)", &tid, &PlanType,
                               &plan, &a->may_refuse, &a->mem_fd, &slot, &a->keep_start,
                               &PyTuple_Type, &shared, &a->alone, &a->own_search, &spare,
@@ -2557,7 +2559,7 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
     for (int i = 0; i < narms; i++) {
         if (arms[i].own_fd >= 0) close(arms[i].own_fd);
         /* (a call let go held whose exit stop has not come: Python puts them back) */
-        if (arms[i].tid && (arms[i].own_held || arms[i].own_nr >= 0)) held_left[nheld++] = arms[i];
+        if (arms[i].tid && arms[i].own_held) held_left[nheld++] = arms[i];
     }
     narms = 0;
     return out;
@@ -2581,7 +2583,8 @@ static PyObject *cloop_held(PyObject *module, PyObject *unused) {
             if (!pair) { Py_DECREF(regs); Py_DECREF(out); return NULL; }
             PyTuple_SET_ITEM(regs, k++, pair);
         }
-        PyObject *item = Py_BuildValue("iLN", (int)a->tid, (long long)a->own_nr, regs);
+        PyObject *item = Py_BuildValue("iLN", (int)a->tid,
+                                       a->own_held & OWN_NR ? (long long)a->own_nr : -1LL, regs);
         if (!item) { Py_DECREF(out); return NULL; }
         PyList_SET_ITEM(out, i, item);
     }
@@ -2680,11 +2683,12 @@ static PyObject *serve_stops(void) {
              * its loop */
             if (!a->pending && !a->own_held)
                 return Py_BuildValue("iii", pid, status, WHY_OTHER);
+            /* (a failed exec's stop is counted with its exec, as Python's loop counts it) */
             if (a->pending) execs[a->pending - 1].failed = 1;
+            else exits_total++;
             a->pending = 0;
             /* it returns to the program: with its own registers, as natively */
             if (put_back(a) < 0 && errno != ESRCH) return PyErr_SetFromErrno(PyExc_OSError);
-            exits_total++;
             if (syscall(SYS_ptrace, PT_CONT, pid, 0, 0) < 0 && errno != ESRCH)
                 return PyErr_SetFromErrno(PyExc_OSError);
             continue;

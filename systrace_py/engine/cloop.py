@@ -533,8 +533,8 @@ class FastLoop:
 
     def decided(self) -> tuple[int, int, int, int, int]:
         """(permitted, refused, signals passed on, missing paths answered: refusals Python
-        counts as decisions only, exit stops served: a held call's registers put back, a
-        failed exec's) natively since the last call."""
+        counts as decisions only, exit stops of held calls served: their registers put back)
+        natively since the last call."""
         counts = self._module.counts()
         delta = tuple(now - before for now, before in zip(counts, self._last, strict=True))
         self._last = counts
