@@ -3032,7 +3032,7 @@ class Tracer:
         if info.op == pt.SYSCALL_INFO_SECCOMP:
             self._on_seccomp(task)
             return
-        if task.own_regs is not None:
+        if task.own_regs is not None and task.expect is not Expect.INJECTED_MMAP:
             # a held call returns to the program with its own registers (an exec: failed, or
             # only checked -- AT_EXECVE_CHECK returns 0 with the caller's image; a replaced
             # image's exec event forgot them)
@@ -3045,6 +3045,9 @@ class Tracer:
             self._thaw_after(task)
         if expect is Expect.INJECTED_MMAP:
             saved, task.saved_regs = task.saved_regs, None
+            # (registers a monitor's change rewrote before the mmap: the program's, kept for
+            # the call restarted after it, whose replay changes them again)
+            kept, task.own_regs = task.own_regs, None
             space = task.process.space
             if info.rval == scratch.BASE:
                 space.scratch = True
@@ -3056,8 +3059,11 @@ class Tracer:
                 self.monitor.on_engine_refusal(task, task.pending_call, errno.EPERM,
                                                f"scratch area could not be mapped ({err})")
                 enforce.fail_call(task.tid, saved, errno.EPERM)
+                task.own_regs, kept = kept, None
+                self._put_back(task)  # (refused: its own registers but rax)
             task.pending_call = None
-            self._resume(task)
+            self._resume(task)  # (to the restarted call's entry stop: no exit stop wanted)
+            task.own_regs = kept
             self._scratch_settled(space)
             return
         elif expect is Expect.EXIT_HANDLER:
