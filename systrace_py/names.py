@@ -127,7 +127,7 @@ class NameTable:
         names = self.names_for(addr.host)
         if not names or names == addr.names:
             return addr
-        return SockAddr(addr.family, addr.host, addr.port, addr.path, names)
+        return SockAddr(addr.family, addr.host, addr.port, addr.path, names, addr.many)
 
 
 def read_nameservers(path: str = "/etc/resolv.conf") -> frozenset[str]:

@@ -88,6 +88,13 @@ if TYPE_CHECKING:
 #: stat, access, open... one action makes): seconds after the answer.
 BURST_SECONDS = 2.0
 
+#: how many exec environments Supervisor._environment_verdict remembers (then it forgets
+#: them all: a run whose environments all differ pays the scan it paid before), and the
+#: largest it remembers (characters in all): a tree's environments are its own to make, up
+#: to ARG_MAX each -- what the memo keeps stays under ~2 MiB whatever they are
+_ENVIRONMENT_VERDICTS = 64
+_ENVIRONMENT_REMEMBERED = 32 * 1024
+
 
 #: why a query no traced process sent is refused (a process outside the tree, or one that
 #: closed its socket before the resolver looked)
@@ -463,6 +470,13 @@ class Supervisor:
             (audit is not None or asker is not None or options.verbose) and any(
                 rule.net is not None and rule.may_cover("connect")
                 for t in policies.tables() for rule in t.rules))
+
+        #: _environment_verdict's answers, by the ids of what they depend on (each kept
+        #: in the entry, and compared: an id is not reused while its object lives)
+        self._environment_verdicts: dict[tuple[int, int, int, int, tuple[str, ...]],
+                                         tuple[Table, tuple[str, ...], object,
+                                               frozenset[str] | None, bool,
+                                               frozenset[str]]] = {}
 
     def attach(self, tracer: Tracer) -> None:
         self.tracer = tracer
@@ -987,16 +1001,10 @@ class Supervisor:
             # reads /etc/ld.so.preload -- from there: the tree's code would run with the
             # program's table (red team 24)
             return Decision(Action.NEVER, errno_module.EPERM, None, table.name, Reason.LOADER)
-        started = self.tracer.start_environment if self.tracer is not None else None
-        for entry in call.envp or ():
-            if chooses_code(entry) and (started is None or entry not in started) \
-                    and not new.admits_variable(entry):
-                return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
-                                Reason.LOADER)
+        runs, unadmitted = self._environment_verdict(new, tuple(call.envp or ()))
+        if runs:
+            return Decision(Action.NEVER, errno_module.EPERM, None, table.name, Reason.LOADER)
         image: ExecImage | None = None
-        unadmitted = {name for name in (HOME, PATH)
-                      if (value := moved(name, call.envp or (), started)) is not None
-                      and not new.admits_variable(value)}
         if unadmitted:
             # a caller's HOME placing a Python's user site (gap #38); a caller's PATH picking
             # the program "#!/usr/bin/env NAME" runs, after the exec into the script's table
@@ -1011,6 +1019,38 @@ class Supervisor:
                     return Decision(Action.NEVER, errno_module.EPERM, None, table.name,
                                     Reason.ENV_PATH)
         return self._script_link(table, call, image)
+
+    def _environment_verdict(self, new: Table, envp: tuple[str, ...]
+                             ) -> tuple[bool, frozenset[str]]:
+        """What an exec's environment ``envp`` means for an exec into table ``new``
+        (:meth:`_entering_table`): whether it holds a variable that runs code
+        (environment.chooses_code) that the run did not start with and ``new`` does not grant,
+        and which of HOME and PATH it moves from the start's (environment.moved) where
+        ``new`` does not grant the value.  Remembered by (the table, its grants, the start's
+        environment, ``envp``): all it depends on -- a make's execs of one compiler carry one
+        environment (the scan and the start's dict cost ~70 us an exec, perf23).  At most
+        _ENVIRONMENT_VERDICTS environments of at most _ENVIRONMENT_REMEMBERED characters: a
+        larger one is scanned every time (the tree chooses them: its memory must not)."""
+        started = self.tracer.start_environment if self.tracer is not None else None
+        key = (id(new), id(new.environment), id(new.expansions), id(started), envp)
+        found = self._environment_verdicts.get(key)
+        if found is not None and found[0] is new and found[1] is new.environment \
+                and found[2] is new.expansions and found[3] is started:
+            return found[4], found[5]
+        runs = any(chooses_code(entry)
+                   and (started is None or entry not in started)
+                   and not new.admits_variable(entry) for entry in envp)
+        unadmitted = frozenset(
+            name for name in (HOME, PATH)
+            if (value := moved(name, envp, started)) is not None
+            and not new.admits_variable(value))
+        if sum(map(len, envp)) > _ENVIRONMENT_REMEMBERED:
+            return runs, unadmitted
+        if len(self._environment_verdicts) >= _ENVIRONMENT_VERDICTS:
+            self._environment_verdicts.clear()
+        self._environment_verdicts[key] = (new, new.environment, new.expansions, started, runs,
+                                           unadmitted)
+        return runs, unadmitted
 
     def _script_link(self, table: Table, call: DecodedCall,
                      image: ExecImage | None) -> Decision | None:

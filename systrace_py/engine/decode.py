@@ -2419,8 +2419,22 @@ def pidfd_getfd(pidfd: int, fd: int) -> int:
     return int(copy)
 
 
-#: /proc/TID/net/fib_trie: the routes of the task's network namespace, the local table's last
-_FIB_TRIE = "/proc/{tid}/net/fib_trie"
+#: the routes of a network namespace, the local table's last: the tracer's, a task's
+_FIB_TRIE = "/proc/thread-self/net/fib_trie"
+_TASK_FIB_TRIE = "/proc/{tid}/net/fib_trie"
+SO_NETNS_COOKIE = 71  # getsockopt: the cookie of the socket's network namespace (u64)
+SIOCGSKNS = 0x894C     # ioctl: a descriptor of the socket's network namespace
+
+
+@functools.cache
+def _own_netns_cookie() -> bytes:
+    """The cookie of the tracer's network namespace (it never changes namespace)."""
+    probe = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
+    try:
+        cookie: bytes = probe.getsockopt(_socket.SOL_SOCKET, SO_NETNS_COOKIE, 8)
+    finally:
+        probe.close()
+    return cookie
 
 
 class TraceeSocket:
@@ -2448,11 +2462,23 @@ class TraceeSocket:
         return host.split("%", 1)[0]
 
     def broadcast(self, host: str) -> bool:
-        """Whether the task's local routing table has ``host`` as a broadcast route (what
-        inet_addr_type_table answers), read from /proc/TID/net/fib_trie."""
+        """Whether the local routing table of the socket's network namespace has ``host`` as
+        a broadcast route (what inet_addr_type_table answers): the tracer's fib_trie when
+        the socket is of the tracer's namespace (SO_NETNS_COOKIE), else the task's when the
+        socket is of the task's namespace (SIOCGSKNS, which needs CAP_NET_ADMIN there: the
+        tracer has it in a namespace its tree made).  A socket of neither -- made before an
+        unshare, or inherited by a child made in a new namespace: its task's routes are not
+        its own --, or one the tracer may not ask, is taken for a broadcast address (red team
+        37)."""
         try:
-            with open(_FIB_TRIE.format(tid=self._tid), encoding="ascii",
-                      errors="replace") as trie:
+            if self._sock.getsockopt(_socket.SOL_SOCKET, SO_NETNS_COOKIE, 8) == \
+                    _own_netns_cookie():
+                trie_path = _FIB_TRIE
+            elif self._in_task_namespace():
+                trie_path = _TASK_FIB_TRIE.format(tid=self._tid)
+            else:
+                return True  # cannot tell: as a broadcast address (refused, not guessed)
+            with open(trie_path, encoding="ascii", errors="replace") as trie:
                 lines = trie.read().split("\n")
         except OSError:
             return True  # cannot tell: as a broadcast address (refused, not guessed)
@@ -2465,6 +2491,14 @@ class TraceeSocket:
             elif leaf == host and text.startswith("/32 ") and text.endswith(" BROADCAST"):
                 return True
         return False
+
+    def _in_task_namespace(self) -> bool:
+        """Whether the socket is of its task's network namespace (OSError: cannot tell)."""
+        namespace = fcntl.ioctl(self._sock.fileno(), SIOCGSKNS)
+        try:
+            return os.fstat(namespace).st_ino == os.stat(f"/proc/{self._tid}/ns/net").st_ino
+        finally:
+            os.close(namespace)
 
 
 def _over_msg_len(array: int, index: int, header: bytes) -> bool:

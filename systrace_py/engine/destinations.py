@@ -22,6 +22,7 @@ UDP-Lite and ping over IPv4 and IPv6, unix, netlink) are decoded; any other sock
 from __future__ import annotations
 
 import _socket
+import dataclasses
 import functools
 import ipaddress
 import struct
@@ -183,16 +184,28 @@ def _mapped(host: str) -> str | None:
 
 # --- IPv4 destinations ------------------------------------------------------------------------
 def _v4(sock: SocketView, packed: bytes, port: int, source: str | None = None,
-        state: bool = False) -> Destination:
+        state: bool = False, datagram: bool = False) -> Destination:
     """An IPv4 destination.  The unspecified address is routed to the flow's source address
     (ip_route_output_key_hash_rcu: "daddr = saddr", loopback when there is none): ``source``
-    when a control message chose it, else the socket's own."""
+    when a control message chose it, else the socket's own.  A datagram's destination may
+    stand for several hosts (:func:`_many_hosts`)."""
     if packed != _ANY4_PACKED:
-        return Destination(SockAddr("inet", _v4_text(packed), port), state=state)
+        host = _v4_text(packed)
+        return Destination(SockAddr("inet", host, port,
+                                    many=datagram and _many_hosts(sock, host)), state=state)
     if source is None:
         source, state = _own_source(sock), True
     return Destination(SockAddr("inet", source if source != _ANY4 else _LOOPBACK4, port),
                        state=state)
+
+
+def _many_hosts(sock: SocketView, host: str) -> bool:
+    """Whether a datagram to this IPv4 address goes to every host of a link or group that
+    listens (ip_route_output_key_hash_rcu: RTN_MULTICAST, RTN_BROADCAST): a multicast group,
+    the limited broadcast, or a broadcast address of the caller's routes (a link's directed
+    broadcast).  TCP never connects to one (ENETUNREACH)."""
+    return ipaddress.IPv4Address(host).is_multicast or host == _LIMITED_BROADCAST or \
+        sock.broadcast(host)
 
 
 def _own_source(sock: SocketView) -> str:
@@ -264,14 +277,14 @@ def _v4_send(sock: SocketView, raw: bytes, control: bytes, state: bool = False,
             source = _pktinfo_source(control, sock.family == AF_INET6)
         except ValueError:
             return Destination(state=state)                          # EINVAL
-    return _v4(sock, raw[4:8], port, source, state)
+    return _v4(sock, raw[4:8], port, source, state, datagram=True)
 
 
 def _v4_connect(sock: SocketView, raw: bytes, state: bool = False) -> Destination:
     """__ip4_datagram_connect and tcp_v4_connect: an AF_INET address of its full size."""
     if len(raw) < _SIN_SIZE or _family(raw) != AF_INET:
         return Destination(state=state)                              # EINVAL, EAFNOSUPPORT
-    return _v4(sock, raw[4:8], _port(raw), state=state)
+    return _v4(sock, raw[4:8], _port(raw), state=state, datagram=sock.type != SOCK_STREAM)
 
 
 def _sockaddr_in(packed: bytes, port: int) -> bytes:
@@ -299,10 +312,12 @@ def _v6_connect(sock: SocketView, raw: bytes) -> Destination:
     if mapped is not None:
         if sock.v6only():
             return Destination(state=True)                           # ENETUNREACH
-        return _v4(sock, mapped.packed, _port(raw), state=state)
+        return _v4(sock, mapped.packed, _port(raw), state=state,
+                   datagram=sock.type != SOCK_STREAM)
     if address.is_multicast and sock.type == SOCK_STREAM:
         return Destination(state=state)                              # ENETUNREACH
-    return Destination(SockAddr("inet6", str(address), _port(raw)), state=state)
+    return Destination(SockAddr("inet6", str(address), _port(raw), many=address.is_multicast),
+                       state=state)
 
 
 # --- TCP ----------------------------------------------------------------------------------------
@@ -360,7 +375,8 @@ def _udp6_send(sock: SocketView, raw: bytes, control: bytes) -> Destination:
         return Destination(state=state)                  # EINVAL
     if address.is_unspecified:
         address, state = ipaddress.IPv6Address("::1"), True  # "::" means loopback
-    return Destination(SockAddr("inet6", str(address), _port(raw)), state=state)
+    return Destination(SockAddr("inet6", str(address), _port(raw), many=address.is_multicast),
+                       state=state)
 
 
 def _datagram_connect(sock: SocketView, raw: bytes, v6_only_api: bool = False) -> Destination:
@@ -400,7 +416,7 @@ def _ping(sock: SocketView, call: str, raw: bytes | None, control: bytes) -> Des
         return NOTHING                                   # EINVAL
     if address.is_unspecified:
         address = ipaddress.IPv6Address("::1")           # (the kernel finds no route for it)
-    return Destination(SockAddr("inet6", str(address), _port(raw)))
+    return Destination(SockAddr("inet6", str(address), _port(raw), many=address.is_multicast))
 
 
 # --- bind -----------------------------------------------------------------------------------------
@@ -508,8 +524,14 @@ def _others(call: str, raw: bytes | None, fastopen: bool, control: bytes) -> fro
     for model in _MODELS:
         result = destination(model, call, raw, flags=flags, control=control)
         if result.address is not None:
-            found.add((result.address, result.unix_path))
+            found.add((_where(result.address), result.unix_path))
     return frozenset(found)
+
+
+def _where(address: SockAddr) -> SockAddr:
+    """The address without ``many``: whether it stands for several hosts is the routes' to
+    say (a stream socket cannot send to one: ENETUNREACH), not the socket's."""
+    return dataclasses.replace(address, many=False) if address.many else address
 
 
 def socket_dependent(found: Destination, call: str, raw: bytes | None, flags: int = 0,
@@ -524,4 +546,4 @@ def socket_dependent(found: Destination, call: str, raw: bytes | None, flags: in
     others = _others(call, raw, bool(flags & MSG_FASTOPEN), control)
     if found.address is None:
         return bool(others)
-    return not others <= {(found.address, found.unix_path)}
+    return not others <= {(_where(found.address), found.unix_path)}

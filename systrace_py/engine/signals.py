@@ -142,6 +142,17 @@ def pidfd_aims_at_tracer(caller_tid: int, fd: int) -> bool:
 
 #: pidfd_send_signal's flag that sends to the process group whose id is the pidfd's pid
 PIDFD_SIGNAL_PROCESS_GROUP = 0x4
+#: every flag pidfd_send_signal knows (PIDFD_SEND_SIGNAL_FLAGS, Linux 6.9)
+_PIDFD_FLAGS = _PIDFD_ONE_TARGET | PIDFD_SIGNAL_PROCESS_GROUP
+
+
+def pidfd_flags_invalid(flags: int) -> bool:
+    """Whether the kernel fails pidfd_send_signal with EINVAL for its flags alone, before it
+    looks at the descriptor, the signal or the siginfo: a flag it does not know, or more
+    than one scope (``hweight32(flags) > 1``).  Such a call signals nothing.  (Before 6.9
+    every flag is unknown: a flag it takes from 6.9 on is still checked, which fails
+    closed.)"""
+    return bool(flags & ~_PIDFD_FLAGS) or (flags & (flags - 1)) != 0
 
 
 def pidfd_group_holds_tracer(caller_tid: int, fd: int, flags: int, sig: int) -> bool:
@@ -175,7 +186,9 @@ def _proc_directory_of_tracer(link: str, tids: set[int]) -> bool:
     view of it shows alike (a coincidence refuses a harmless signal, never the reverse).
 
     What cannot be told is the tracer's: only a descriptor that is no
-    directory, a directory with no ``stat`` (no process's), or a file gone is another's.
+    directory, a directory with no ``stat`` (no process's), a file gone, or the directory of
+    a process that has ended (ESRCH: a struct pid is never given to another process, so a
+    signal through it finds none -- the kernel's ESRCH, LTP pidfd_send_signal03) is another's.
     Each look opens a descriptor, and a traced program may lower the tracer's RLIMIT_NOFILE
     (prlimit64 of the tracer's pid) to one above what it holds: the second open here failed
     EMFILE, and the /proc directory of the tracer was taken for another's -- pidfd_send_signal
@@ -183,22 +196,25 @@ def _proc_directory_of_tracer(link: str, tids: set[int]) -> bool:
     (red team 32, tests/escape/sig_limit.c)."""
     try:
         fd = os.open(link, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except (NotADirectoryError, FileNotFoundError):
-        return False  # not a directory: not a pidfd the kernel takes (or gone: EBADF)
+    except (NotADirectoryError, FileNotFoundError, ProcessLookupError):
+        return False  # not a directory: not a pidfd the kernel takes (or gone: EBADF; or
+        #               its process ended: ESRCH)
     except OSError:
         return True
     try:
         if fs_type(fd) != PROC_SUPER_MAGIC:
             return False
         stat_fd = os.open("stat", os.O_RDONLY | os.O_CLOEXEC, dir_fd=fd)
-    except FileNotFoundError:
-        return False  # a directory of a procfs, but no process's
+    except (FileNotFoundError, ProcessLookupError):
+        return False  # a directory of a procfs, but no process's (or no longer)
     except OSError:
         return True
     finally:
         os.close(fd)
     try:
         started = start_time(os.read(stat_fd, 4096))
+    except ProcessLookupError:
+        return False  # (its process ended meanwhile)
     except (OSError, IndexError, ValueError):
         return True
     finally:

@@ -1539,7 +1539,13 @@ class Tracer:
                 # mount of it shares them, in every namespace -- a bind of /proc elsewhere, a
                 # detached copy (OPEN_TREE_CLONE), the /proc of a namespace copied from the
                 # tracer's -- so the target's file system is what counts, not its name or
-                # namespace; one the tracer cannot look at is taken for /proc (review 14)
+                # namespace; one the tracer cannot look at is taken for /proc (review 14).
+                # A named target that does not exist reaches no superblock: the kernel's
+                # lookup fails (ENOENT, after its own checks: LTP fspick02), and the path
+                # was examined, so the call runs frozen (or alone): nothing of the tree's
+                # makes it exist meanwhile
+                if not decoded.resolved.exists and not decoded.resolved.unnamed:
+                    continue
                 device = call.device_of(role)
                 if device is None or device == os.stat("/proc").st_dev:
                     return errno.EPERM, (f"{decoded.resolved.path or decoded.raw}: the options "
@@ -1671,6 +1677,8 @@ class Tracer:
         if guard.check == "clone3":
             return self._clone3_check(call)
         if guard.check == "pidfd_target":
+            if signals.pidfd_flags_invalid(call.args[3] & 0xFFFFFFFF):
+                return None  # (the kernel's EINVAL comes first: LTP pidfd_send_signal02)
             if signals.pidfd_aims_at_tracer(call.tid, target & 0xFFFFFFFF):
                 return errno.EPERM, "a signal to the tracer"
             if signals.pidfd_group_holds_tracer(call.tid, signals.int32(target),
@@ -3402,7 +3410,11 @@ class Tracer:
             task.process.exec_check = None
             self._release_vfork_parent(tid)
             self.decoder.resolver.forget_credentials(tid)  # (the loop served no thread's exec)
-            self._exec_done(task, program, task.process.program, None)
+            # (not keyed: the loop serves an exec event only where /proc/PID/maps shows no
+            # execute-only mapping, _cloop.c exec_only_mapped -- and every call that may key
+            # a mapping since stops at its entry and is Python's, seccomp.KEYS: the maps
+            # read again here would say the same)
+            self._exec_done(task, program, task.process.program, None, keyed=False)
             if mapped:
                 task.space.scratch = True
                 task.space.slots.slot_of(tid)  # (slot 0 of the new area: the loop's)
@@ -3684,11 +3696,13 @@ class Tracer:
         return moved
 
     def _exec_done(self, task: Task, program: str, old_program: str,
-                   argv: tuple[str, ...] | None) -> bool:
+                   argv: tuple[str, ...] | None, keyed: bool | None = None) -> bool:
         """What an exec of ``program`` (checked: what ran is what was) changes for the task:
         a new address space and descriptor table, the monitor told (a new table, the argv
         the exec passed: None when the native loop served it).  At the exec event
-        (_on_exec), or after the native loop served it (_fast_notes).  Whether the former
+        (_on_exec), or after the native loop served it (_fast_notes).  ``keyed``: whether
+        the new image has an execute-only mapping, when the caller looked already (None:
+        /proc/PID/maps is read here, where protection keys are on).  Whether the former
         address space had the scratch area (it will likely be needed again)."""
         process = task.process
         if process.pid == self._loading_prefilter:
@@ -3702,7 +3716,8 @@ class Tracer:
         process.reset_for_exec(program)
         task.space = process.space
         # the kernel mapped the image's execute-only segments (if any) with their key itself
-        task.space.keyed = pkeys.enabled() and pkeys.exec_only_mapped(task.tid)
+        task.space.keyed = pkeys.enabled() and (
+            pkeys.exec_only_mapped(task.tid) if keyed is None else keyed)
         task.files.users -= 1
         task.files = Shared()  # exec gives the process a descriptor table of its own
         self.monitor.on_exec(process, old_program, argv)

@@ -334,10 +334,21 @@ def moved(name: str, envp: Sequence[str], started: frozenset[str] | None) -> str
     start's (None: it is): its entry, or ``name`` alone when it is unset and the run had it
     -- Python then reads HOME from the password database, execvp searches a default PATH.
     Every one for an attached run (``started`` None): nothing says what the user gave."""
-    now = _first_values(envp).get(name)
-    if started is not None and now == _first_values(started).get(name):
+    prefix = f"{name}="
+    now = _first_value(prefix, envp)
+    if started is not None and now == _first_value(prefix, started):
         return None
     return name if now is None else f"{name}={now}"
+
+
+def _first_value(prefix: str, entries: Iterable[str]) -> str | None:
+    """The value of the first of ``entries`` that is ``prefix`` (``NAME=``) and a value, as
+    :func:`_first_values` would give NAME's (a name holds no "=": an entry starts with
+    ``NAME=`` exactly when its name is NAME) -- without the dict of every name (perf23)."""
+    for entry in entries:
+        if entry.startswith(prefix):
+            return entry[len(prefix):]
+    return None
 
 
 def _first_values(entries: Iterable[str]) -> dict[str, str]:

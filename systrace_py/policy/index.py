@@ -144,9 +144,11 @@ class NetIndex:
     several keys), so the index only has to leave nothing out.
     """
 
-    __slots__ = ("_any_unix", "_host_address", "_hostless", "_networks", "_unix", "_unknown")
+    __slots__ = ("_any_unix", "_host_address", "_hostless", "_many", "_networks", "_unix",
+                 "_unknown")
 
-    def __init__(self, entries: Iterable[tuple[int, NetPattern]]) -> None:
+    def __init__(self, entries: Iterable[tuple[int, NetPattern]],
+                 refusing: frozenset[int] = frozenset()) -> None:
         # net (and ipaddress) are loaded only by a table with address rules
         from systrace_py.policy.net import NetCondition, host_address
 
@@ -156,6 +158,8 @@ class NetIndex:
         self._hostless: list[int] = []   # IP conditions without an address (ports only)
         self._any_unix: list[int] = []   # abstract and unnamed unix sockets
         self._unknown: list[int] = []
+        #: refusing IP conditions: a broadcast or multicast destination may reach their hosts
+        self._many: list[int] = []
         unix_paths: list[tuple[int, PathPattern]] = []
         for position, net in entries:
             if not isinstance(net, NetCondition):
@@ -173,6 +177,8 @@ class NetIndex:
                     bits = network.max_prefixlen - network.prefixlen
                     by_prefix = self._networks.setdefault((network.version, network.prefixlen), {})
                     by_prefix.setdefault(int(network.network_address) >> bits, []).append(position)
+            if isinstance(net, NetCondition) and net.unix is None and position in refusing:
+                self._many.append(position)
         self._unix = PathIndex(unix_paths) if unix_paths else None
 
     def candidates(self, addr: SockAddr) -> list[int]:
@@ -185,6 +191,8 @@ class NetIndex:
                     found.update(position for position, _ in self._unix.candidates(addr.path))
         elif addr.family in ("inet", "inet6"):
             found.update(self._hostless)
+            if addr.many:
+                found.update(self._many)
             host = self._host_address(addr.host) if self._networks else None
             if host is not None:
                 value = int(host)
@@ -222,7 +230,8 @@ class CheckIndex:
         self._plain = frozenset(i for i, rule in paths if rule.net is None and rule.argv is None
                                 and not rule.fresh)
         self._net_first = nets[0][0] if nets else _END
-        self._nets = NetIndex((i, rule.net) for i, rule in nets if rule.net is not None) \
+        self._nets = NetIndex(((i, rule.net) for i, rule in nets if rule.net is not None),
+                              frozenset(i for i, rule in nets if rule.refuses)) \
             if nets else None
         self._simple = not nets and not self._listed
 

@@ -413,6 +413,11 @@ class _Context:
     #: meets each as an older file -- pytest's ``$TMPDIR/pytest-of-USER``, made on the first
     #: run --, which a fresh rule does not cover; such a path keeps its own rule
     kept: set[str] = field(default_factory=set)
+    #: paths the run made with contents of its own: opened with ``O_CREAT``, made by
+    #: ``mkdir``, or given a new name (``rename``, ``link``) while they were such a path --
+    #: not a link or move of an older file (its contents are not the run's), not a symlink
+    #: or a device node (what it reads is another file's)
+    own: set[str] = field(default_factory=set)
     #: directories the run made (mkdir, mkdirat)
     made_dirs: set[str] = field(default_factory=set)
     #: older paths named as the run's counted ones (:meth:`_count_older`) -> their shape
@@ -463,6 +468,10 @@ class _Context:
                     removed.add(arg.path)
                 if arg.role in obs.created:
                     created[arg.path] = created.get(arg.path, False) or obs.exclusive
+                    if obs.syscall in aliases.OPEN_CALLS or obs.syscall in _MKDIR_CALLS or (
+                            obs.syscall in aliases.TWO_PATH_CALLS and len(obs.paths) == 2
+                            and obs.paths[0].path in ctx.own):
+                        ctx.own.add(arg.path)
                     if obs.syscall in ("mkdir", "mkdirat"):
                         ctx.made_dirs.add(arg.path)
                     if obs.syscall in aliases.MOVE_CALLS or (
@@ -761,7 +770,12 @@ def _removed_again(uses: list[_PathUse], ctx: _Context) -> list[_PathUse]:
     reading (a listing) of each directory the run made there, the name's own too, and the
     ``fstatfs`` a walk asks of each (the caller's) -- no other name below it, nothing
     written.  A name the run removed after it made it was
-    its own already (a fresh rule's); a name the run did not make is no tree of its."""
+    its own already (a fresh rule's); a name the run did not make is no tree of its.  A
+    content hash there (git's objects and their 2-hex directories) is removed by its shape,
+    not fresh (:func:`_hash_writes`): the next run's tree holds the last run's objects,
+    other hashes than the learning run's (``rm -rf repo clone && ... git commit``: 10
+    refusals a run after a source edit, learn23) -- a rule that only removes, below the
+    tree the run made."""
     removals: dict[str, set[str]] = defaultdict(set)
     for use in uses:
         if use.syscall in aliases.REMOVE_CALLS and use.path in ctx.older_first and \
@@ -778,7 +792,7 @@ def _removed_again(uses: list[_PathUse], ctx: _Context) -> list[_PathUse]:
         for path in below:
             out += [dataclasses.replace(template, key=call, cls="fswrite", part=None,
                                         path=path, syscall=call, argv=None, initial=False,
-                                        older=False)
+                                        older=False, again=True)
                     for call in sorted(calls) if ("fswrite", path) not in had]
         for directory in [top, *below]:
             if directory in ctx.made_dirs and ("fsread", directory) not in had:
@@ -943,7 +957,12 @@ def _hash_writes(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _
             if pattern.hashed and not pattern.fresh:
                 texts[pattern.text].append(i)
         for text, at in texts.items():
-            if not all(_writes(key_uses[i][0]) for i in at):
+            if not all(_writes(key_uses[i][0]) for i in at) or \
+                    any(key_uses[i][0].again for i in at):
+                # (a removal the next run repeats in a tree the run made and left, of its
+                # content hashes -- ``rm -rf repo`` of the last run's repository -- keeps
+                # the shape, not fresh: the next run meets the last run's objects, other
+                # hashes; a rule that only removes, in that tree: _removed_again)
                 continue
             # (and a name the run removed before it made it: that call met an older file
             # of the name -- ``rm -rf clone && git clone ... clone`` of one repository
@@ -983,6 +1002,102 @@ def _existing_directories(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]
                 key_uses[i] = (use, dataclasses.replace(pattern, fresh=True))
 
 
+def _random_name(path: str, ctx: _Context) -> bool:
+    """Whether a path the run made is met by no next run by its name: its own name is
+    generated (``$TMPDIR/tmpXXXXXXXX``, rustc's session lock ``s-TIME-RANDOM.lock``: the
+    next run makes its own), or it is below a generated name in a temporary directory
+    (``$TMPDIR/pip-build-env-XXXXXXXX/...``).  A name below a generated directory
+    elsewhere is (cargo's ``.fingerprint/hello-HASH/bin-hello``: the hash of what it
+    builds, the same on the next run)."""
+    if path in ctx.temp:
+        return True
+    prefix = ""
+    for comp in components(path)[:-1]:
+        parent = prefix or "/"
+        prefix += "/" + comp
+        if prefix in ctx.temp and parent in ctx.writer.tmpdirs:
+            return True
+    return False
+
+
+def _own_again(all_uses: list[_PathUse],
+               uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _Context) -> None:
+    """What the next run does with the files this run made and left there
+    (``_Context.kept``, of contents of the run's own: ``_Context.own``) -- the same workload:
+    a file the run created is the program's own, and reading it back, replacing it or
+    removing it on the next run is what an incremental build does (learn23: cmake re-reads
+    its ``build.make``, ``flags.make`` and the compiler's ``*.o.d``; cargo reads and
+    rewrites its ``.fingerprint/hello-HASH/bin-hello``; ``npm pack`` packs the
+    ``dist/out.js`` the last ``npm run build`` wrote: 13, 3 and 1 refusals a run).
+
+    * A table that used such a path at all (made it, wrote, read or looked at it: cmake
+      asked ``access`` of ``main.c.o.d`` before the compiler made it) may read it by name
+      (the learning run's name, written with the variables), and one that gave it another
+      name (link, rename: ``fslink``) may remove it (a rule that only removes,
+      ``generalize.plants``: cargo removes the program its last build linked to
+      ``target/debug/``) -- not the directory's other files, not another name of a
+      generated glob;
+    * a table that wrote it under a ``fresh`` generated glob (which covers only the files
+      the next run makes: cargo's ``hello-*/bin-hello``) writes it by name too, as any
+      file of an ordinary name it made is written (replaced, removed) by its exact rule;
+    * a table that wrote files under a fresh generated glob reads that glob, fresh: the
+      files the run itself makes there and no older one (cmake writes
+      ``build.make.tmpXXXXX`` and, where a ``build.make`` is there already, reads both to
+      compare them).
+
+    Not: a sensitive location, a name something runs later (a write of it), a content
+    hash's shape (its reads cover older files already; ``_hash_writes`` grants its
+    writes), a file whose own name is generated (``$TMPDIR/tmpXXXXXXXX`` left there: no
+    next run meets that name), a link or move of a file the run did not make (its
+    contents are not the run's: a hard link to a secret left in the tree would be a read
+    of the secret), a symlink; nothing with ``--generalize none``, nor with ``-u`` (an
+    ``openat`` rule there decides reads and writes alike: a read of a file only looked at
+    would be its write)."""
+    if ctx.options.generalize == "none" or ctx.options.no_alias:
+        return
+    read_key = "fsread"
+    # (what the table did with the path in full: the part of a link's or rename's old name,
+    # fslink, is no read or write of it)
+    had = {(u.cls, u.path) for u in all_uses if u.part is None}
+    linked = {u.path for u in all_uses if u.part == FSLINK}
+    templates: dict[str, _PathUse] = {}
+    for use in all_uses:
+        if use.path in ctx.kept and use.path in ctx.own and not _random_name(use.path, ctx):
+            templates.setdefault(use.path, use)
+    read_globs: dict[str, _PathUse] = {}
+    for key_uses in list(uses_by_key.values()):
+        for use, pattern in list(key_uses):
+            if not (use.cls == "fswrite" and use.part is None and pattern.fresh
+                    and not pattern.literal and pattern.kind == _GENERATED):
+                continue
+            if use.path in ctx.own:
+                read_globs.setdefault(pattern.text, use)
+            if use.path in templates and planted_at(use.path) is None and \
+                    not is_sensitive(use.path, ctx.writer.home):
+                key_uses.append((use, _Pattern(ctx.writer.text(use.path), True, exact=True)))
+    for text, use in read_globs.items():
+        uses_by_key[read_key].append((dataclasses.replace(
+            use, key=read_key, cls="fsread", part=None, syscall="openat", argv=None,
+            initial=False, older=False), _Pattern(text, False, _GENERATED, True)))
+    for path, use in templates.items():
+        named = _generalize_path(path, ctx)
+        if named.hashed or is_sensitive(path, ctx.writer.home):
+            continue
+        covered = named.literal or not named.fresh  # (its rules cover an older file)
+        pattern = named if covered else _Pattern(ctx.writer.text(path), True, exact=True)
+        if not (covered and ("fsread", path) in had):
+            uses_by_key[read_key].append((dataclasses.replace(
+                use, key=read_key, cls="fsread", part=None, syscall="openat", argv=None,
+                initial=False, older=False), pattern))
+        if ("fswrite", path) not in had and path in linked:
+            # (removed: cargo removes the program the last build linked, which it read and
+            # linked to target/debug/ while learning -- a rule that only removes)
+            for call in sorted(aliases.REMOVE_CALLS):
+                uses_by_key[call].append((dataclasses.replace(
+                    use, key=call, cls="fswrite", part=None, syscall=call, argv=None,
+                    initial=False, older=False), pattern))
+
+
 _MKDIR_CALLS = frozenset({"mkdir", "mkdirat"})
 _THERE = "directories that were there (mkdir met EEXIST)"
 
@@ -1003,6 +1118,8 @@ class _PathUse:
     #: the path held an older file the run had made the name of before (Observation.older):
     #: no ``fresh`` rule covers this use on the next run
     older: bool = False
+    #: a removal the next run repeats in a tree of the run's own (:func:`_removed_again`)
+    again: bool = False
 
 
 @dataclass
@@ -1523,6 +1640,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
         uses_by_key[_removal_key(use, pattern)].append((use, pattern))
     _hash_writes(uses_by_key, ctx, report)
     _existing_directories(uses_by_key, ctx)
+    _own_again(data.path_uses, uses_by_key, ctx)
     _counters_own_reads(uses_by_key, ctx)
     extra = _listing_patterns(data, uses_by_key, ctx, report)
     for key, patterns in _moved_patterns(data, ctx, report).items():

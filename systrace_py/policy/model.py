@@ -171,7 +171,10 @@ class SockAddr:
     ``path`` is the socket path resolved in the caller's view, "@name" for an abstract socket,
     or "" for an unnamed one.  ``names``: for "inet"/"inet6", the DNS names (normal form,
     :func:`systrace_py.policy.net.normal_name`) the traced programs resolved to this address
-    during the run, which ``host`` conditions match; () when none was observed.
+    during the run, which ``host`` conditions match; () when none was observed.  ``many``:
+    a datagram destination that stands for several hosts -- a broadcast address of the
+    caller's routes, 255.255.255.255, a multicast group --, which reaches every host of its
+    link or group that listens: a refusing rule with any IP condition matches it (red team 37).
     """
 
     family: str
@@ -179,6 +182,7 @@ class SockAddr:
     port: int | None = None
     path: str | None = None
     names: tuple[str, ...] = ()
+    many: bool = False
 
     def __str__(self) -> str:
         if self.family == "unix":
@@ -375,6 +379,8 @@ class NetPattern(Protocol):
 
     def matches(self, addr: SockAddr) -> bool: ...
 
+    def may_reach(self, addr: SockAddr) -> bool: ...
+
     def name_decides(self, name: str) -> bool | None: ...
 
     def describe(self) -> dict[str, object]: ...
@@ -506,7 +512,12 @@ class Rule:
                 return False
         if self.net is not None:
             addr = facts.sockaddr
-            if addr is None or not self.net.matches(addr):
+            if addr is None:
+                return False
+            # (a broadcast or multicast destination reaches the hosts a refusing rule names
+            # too, whatever it says: decided as the strictest of them, red team 37)
+            if not self.net.matches(addr) and not (
+                    addr.many and self.refuses and self.net.may_reach(addr)):
                 return False
             # (a fresh unix glob: the program chose the name, the socket must be its own --
             # a learned "bus*" is no grant of the session bus: red team 17)

@@ -292,6 +292,16 @@ class NetCondition:
         return self.ports is None or (
             addr.port is not None and any(lo <= addr.port <= hi for lo, hi in self.ports))
 
+    def may_reach(self, addr: SockAddr) -> bool:
+        """Whether a destination standing for several hosts (``addr.many``: a broadcast or
+        multicast address) may reach a host this condition names: an IP condition whose
+        ports hold, whatever its addresses and host names (the hosts of a link or group are
+        not known; any of them may be one of these)."""
+        if self.unix is not None or addr.family not in ("inet", "inet6"):
+            return False
+        return self.ports is None or (
+            addr.port is not None and any(lo <= addr.port <= hi for lo, hi in self.ports))
+
     def describe(self) -> dict[str, object]:
         """The keys as written: ``{"address": ..., "port": ..., "host": ..., "unix": ...}``."""
         return {key: _copy(value) for key, value in self._described.items()}

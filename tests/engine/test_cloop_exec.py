@@ -404,6 +404,106 @@ sys.exit(code)
     assert asked <= rounds // 2, result.stderr
 
 
+def test_an_exec_the_loop_served_has_its_maps_read_once(tmp_path: Path) -> None:
+    """Where protection keys are on, an exec event is looked at for an execute-only mapping
+    (the new image's keyed segments): by the native loop where it serves the event
+    (_cloop.c exec_only_mapped), by Python where Python does (pkeys.exec_only_mapped).  An
+    exec the loop served is not looked at again when Python catches up on it
+    (Tracer._fast_notes): the loop served it because it found none, and every call that may
+    key a mapping since stops at its entry and is Python's.  40 x true in a shell: Python
+    reads the maps of the start's few execs, not once a command (before: 41)."""
+    from systrace_py.engine import pkeys
+    if not _native():
+        pytest.skip("the native loop is not built or is turned off")
+    if not pkeys.enabled():
+        pytest.skip("no protection keys here: no exec looks at the maps")
+    rounds = 40
+    policy = tmp_path / "loop.toml"
+    learned = subprocess.run(
+        [sys.executable, "-m", "systrace_py", "-A", "-o", str(policy), "--", "sh", "-c",
+         f"i=0; while [ $i -lt {rounds} ]; do /bin/true; i=$((i+1)); done"],
+        capture_output=True, text=True, timeout=120, env=systrace_env(None))
+    assert learned.returncode == 0, learned.stderr
+    driver = tmp_path / "driver.py"
+    driver.write_text(f"""
+import sys
+from systrace_py.engine import pkeys
+real = pkeys.exec_only_mapped
+looked = []
+def exec_only_mapped(pid):
+    looked.append(pid)
+    return real(pid)
+pkeys.exec_only_mapped = exec_only_mapped
+from systrace_py.cli import main
+try:
+    code = main(["--stats", "-p", {str(policy)!r}, "--", "sh", "-c",
+                 "i=0; while [ $i -lt {rounds} ]; do /bin/true; i=$((i+1)); done"])
+finally:
+    print("looked", len(looked), file=sys.stderr)
+sys.exit(code)
+""")
+    result = subprocess.run([sys.executable, str(driver)], capture_output=True, text=True,
+                            timeout=120, env=systrace_env(None))
+    assert result.returncode == 0, result.stderr
+    found = re.search(r"looked (\d+)", result.stderr)
+    served = re.search(r"stops served by Python: (.*)", result.stderr)
+    assert found is not None and served is not None, result.stderr
+    exec_events = int(re.search(r"exec event (\d+)", served.group(1) + " exec event 0").group(1))
+    assert exec_events <= 3, result.stderr  # (the loop served the commands' exec events)
+    assert int(found.group(1)) <= exec_events, result.stderr
+
+
+def test_an_exec_environment_is_scanned_once_per_table_and_value(bindir: Path,
+                                                                  tmp_path: Path) -> None:
+    """An exec into another table has its environment scanned for variables that run code
+    and for a moved HOME or PATH (Supervisor._entering_table); the answer is remembered by
+    the table and the environment (Supervisor._environment_verdict): 12 execs of hello in
+    its own table with one environment scan it once (before: each exec, 2 x 12 looks at
+    HOME and PATH), and the memo never answers for another environment -- LD_PRELOAD given
+    after ten clean execs is still refused (EPERM), a clean exec after it still runs.  The
+    Python loop, which decides every exec."""
+    true = os.path.realpath(shutil.which("true") or "/bin/true")
+    policy = _learned(tmp_path, bindir, true)
+    hello = bindir / "hello"
+
+    def run(loop: str) -> tuple[str, int]:
+        driver = tmp_path / "driver.py"
+        driver.write_text(f"""
+import sys
+from systrace_py import supervisor
+real = supervisor.moved
+looked = []
+def moved(name, envp, started):
+    looked.append(name)
+    return real(name, envp, started)
+supervisor.moved = moved
+from systrace_py.cli import main
+try:
+    code = main(["-p", {str(policy)!r}, "--", "sh", "-c", {loop!r}])
+finally:
+    print("looked", len(looked), file=sys.stderr)
+sys.exit(code)
+""")
+        result = subprocess.run([sys.executable, str(driver)], capture_output=True,
+                                text=True, timeout=120,
+                                env=systrace_env({"SYSTRACE_NO_CLOOP": "1"}))
+        assert result.returncode == 0, result.stderr
+        found = re.search(r"looked (\d+)", result.stderr)
+        assert found is not None, result.stderr
+        return result.stdout, int(found.group(1))
+
+    out, looked = run(f"for i in 1 2 3 4 5 6 7 8 9 10; do {hello}; done; "
+                      f"LD_PRELOAD={bindir}/libloader.so {hello}; echo preloaded $?; {hello}")
+    assert out.count("note: hello ran") == 11, out
+    assert "preloaded 126" in out, out
+    assert looked <= 4, out  # (two environments, HOME and PATH each)
+    # an environment over _ENVIRONMENT_REMEMBERED (the tree's to make) is not kept: scanned
+    # at each exec
+    out, looked = run(f"BIG=$(printf %40000s x); export BIG; {hello}; {hello}; {hello}")
+    assert out.count("note: hello ran") == 3, out
+    assert looked == 6, out
+
+
 @pytest.mark.both_loops
 def test_command_ends_are_the_same_under_both_loops(bindir: Path, tmp_path: Path) -> None:
     """The ends the native loop takes from waitpid (a shell's commands: exit statuses, a

@@ -424,3 +424,53 @@ def test_a_task_searches_its_own_fd_directory_whatever_its_mode(build, world_tmp
     r = run_systrace(["-p", str(rules), "--", str(program), str(work), str(account.pw_uid)],
                      env=loop)
     assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="fspick and a remount need CAP_SYS_ADMIN")
+def test_a_superblock_reconfiguration_of_a_missing_name_fails_enoent_as_natively(
+        build, tmp_path, loop):
+    # LTP fspick02 ("invalid-path": "fspick() should fail with ENOENT: EPERM"): the guard on
+    # the options of the tracer's own /proc judges fspick and a superblock remount by the
+    # target's device, and took a target it could not stat for /proc -- a name that does not
+    # exist too, which reaches no superblock: the kernel's lookup fails with ENOENT.  A child
+    # waits meanwhile, so the calls run frozen (the tree is not one task)
+    program = build("progs/fspick_missing.c")
+    (tmp_path / "native").mkdir()
+    (tmp_path / "traced").mkdir()
+    native = subprocess.run([str(program), str(tmp_path / "native")], capture_output=True,
+                            text=True, timeout=60)
+    assert results(native.stdout) == {
+        "fspick missing": "ENOENT", "fspick deeper": "ENOENT", "fspick dangling": "ENOENT",
+        "remount missing": "ENOENT", "remount deeper": "ENOENT", "fspick dir": "EINVAL"}, \
+        native.stdout + native.stderr
+    rules = tmp_path / "policy.toml"
+    rules.write_text(PARITY_POLICY)
+    r = run_systrace(["-p", str(rules), "--", str(program), str(tmp_path / "traced")],
+                     env=loop)
+    assert r.returncode == 0, r.stderr
+    assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr
+
+
+def test_pidfd_send_signal_fails_as_natively_where_the_tracer_guard_looks_first(
+        build, tmp_path, loop):
+    # LTP pidfd_send_signal02 ("did not fail with EINVAL but: EPERM"): flags 99999 on a
+    # /proc/self directory.  The kernel refuses an unknown flag, or more than one scope, with
+    # EINVAL before it looks at the descriptor; the guard on signals to the tracer's process
+    # group saw PIDFD_SIGNAL_PROCESS_GROUP among them, could not tell a /proc directory's
+    # group, and answered EPERM for a call that signals nothing.  LTP pidfd_send_signal03
+    # ("ended unexpectedly ... EPERM"): a /proc/PID directory of a child that has ended is
+    # ESRCH natively; the guard could not open it (ESRCH), took it for the tracer's and
+    # answered EPERM
+    program = build("progs/pidfd_errors.c")
+    native = subprocess.run([str(program)], capture_output=True, text=True, timeout=60)
+    assert results(native.stdout) == {
+        **dict.fromkeys(("pidfd unknown flag", "pidfd two scopes", "pidfd 99999",
+                         "proc dir unknown flag", "proc dir two scopes", "proc dir 99999"),
+                        "EINVAL"),
+        "pidfd signal 0": "ok", "ended child's proc dir": "ESRCH",
+        "ended child's pidfd": "ESRCH"}, native.stdout + native.stderr
+    rules = tmp_path / "policy.toml"
+    rules.write_text(PARITY_POLICY)
+    r = run_systrace(["-p", str(rules), "--", str(program)], env=loop)
+    assert r.returncode == 0, r.stderr
+    assert results(r.stdout) == results(native.stdout), r.stdout + r.stderr

@@ -162,9 +162,12 @@ def test_a_make_build_still_builds_after_a_header_is_added(tmp_path):
     policy = learn(tmp_path, ["make", "-j2"], cwd=project)
     text = policy.read_text()
     # (152 since fresh16: a rule of generated names says ``fresh = true``, one line more;
-    # each table's signals inside the tree, sigtree, are a rule of 6 lines not counted)
+    # each table's signals inside the tree, sigtree, are a rule of 6 lines not counted;
+    # 157 since learn23: make and the compiler driver, which looked at the objects and the
+    # program the run made, and the assembler, which wrote them, read them by name -- the
+    # next run in the built tree does)
     lines = text.count("\n") - 6 * text.count('target = "tree"')
-    assert lines <= 155, f"{lines} lines:\n{text}"
+    assert lines <= 160, f"{lines} lines:\n{text}"
     for built in project.glob("*.o"):
         built.unlink()
     (project / "prog").unlink()

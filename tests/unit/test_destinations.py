@@ -5,6 +5,7 @@ itself."""
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import socket
 import struct
@@ -265,8 +266,13 @@ def test_a_plain_address_does_not_depend_on_the_socket(host, port, kind):
     or not at all, so another task changing the socket cannot send it elsewhere (no freeze)."""
     raw = v4(str(host), port)
     call = CONNECT if kind == "tcp4" else SEND
-    found = destination(FakeSocket(*SOCKETS[kind]), call, raw)
-    assert found.address == inet(str(host), port)
+    sock = FakeSocket(*SOCKETS[kind])
+    found = destination(sock, call, raw)
+    assert found.address is not None
+    assert dataclasses.replace(found.address, many=False) == inet(str(host), port)
+    # a datagram to a multicast group or a broadcast address stands for several hosts
+    assert found.address.many == (kind != "tcp4" and (
+        host.is_multicast or str(host) == "255.255.255.255" or sock.broadcast(str(host))))
     assert not socket_dependent(found, call, raw)
 
 

@@ -619,6 +619,10 @@ ADDRESSES = [
     SockAddr("unix", path="/run/a"), SockAddr("unix", path="@abc"), SockAddr("unix", path=""),
     SockAddr("unix", path=None), SockAddr("netlink"), SockAddr("unix", path="/home/alice/x/y"),
     SockAddr("unix", path="/a/b"),
+    # destinations standing for several hosts (red team 37): any refusing IP rule matches
+    SockAddr("inet", "10.255.255.255", 80, many=True), SockAddr("inet", "224.0.0.1", 22,
+                                                                many=True),
+    SockAddr("inet6", "ff02::1", 443, many=True),
 ]
 FLAGS = [os.O_RDONLY, os.O_WRONLY, os.O_RDWR, os.O_RDONLY | os.O_CREAT, None]
 

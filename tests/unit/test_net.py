@@ -150,3 +150,18 @@ def test_port_range_like_arithmetic(a: int, b: int, port: int) -> None:
     low, high = min(a, b), max(a, b)
     cond = NetCondition(port=f"{low}-{high}")
     assert cond.matches(inet("1.1.1.1", port)) is (low <= port <= high)
+
+
+@pytest.mark.parametrize(("kwargs", "expected"), [
+    ({"address": "10.0.0.5"}, True), ({"address": "::1"}, True),   # any host, any family
+    ({"address": "10.0.0.5", "port": 53}, True), ({"port": 54}, False),  # the port holds
+    ({"host": "example.org"}, True), ({"unix": "/run/s"}, False),
+])
+def test_a_destination_standing_for_several_hosts_may_reach_any_host(
+        kwargs: dict[str, object], expected: bool) -> None:
+    """A broadcast or multicast destination (red team 37) may reach the hosts an IP
+    condition names, whatever its addresses or names: only its port must hold."""
+    many = SockAddr("inet", "192.0.2.255", 53, many=True)
+    condition = NetCondition(**kwargs, env=ENV)  # type: ignore[arg-type]
+    assert condition.may_reach(many) is expected
+    assert not condition.may_reach(SockAddr("unix", path="/run/s"))

@@ -1,0 +1,235 @@
+"""The next run after a source edit meets what the learning run made and left (learn23): an
+incremental build reads back, replaces and removes the last run's outputs -- cmake's
+``build.make`` and the compiler's ``*.o.d``, cargo's fingerprints under ``NAME-HASH/``, the
+``dist/out.js`` ``npm pack`` packs, the objects ``rm -rf repo`` meets.  A file the run
+created is the program's own: the policy grants those, by name (a content hash's removal
+by its shape, in the run's own tree) -- and no other file of the tree, no file the run
+only linked there, no other name of a generated directory."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+from test_next_run import PYTHON3, enforce, learn, refusals
+
+#: an incremental build's state file: looked at (absent while learning), read back when it
+#: is there, written again; cmake's cmGeneratedFileStream for its build.make: written to
+#: ``NAME.tmpXXXXX``, then -- where NAME is there already -- both read and compared, the
+#: temporary removed; else renamed onto NAME; and cargo's fingerprint below a directory
+#: named by the hash of what it builds (the same hash every run), read and rewritten
+BUILD_PY = r"""
+import os, sys
+os.makedirs("build", exist_ok=True)
+if os.path.exists("build/state"):
+    print("state", open("build/state").read())
+open("build/state", "w").write(open("src.txt").read())
+
+def generated(name, text):
+    tmp = "%s.tmp%05x" % (name, (os.getpid() * 7919) & 0xfffff)
+    with open(tmp, "w") as f:
+        f.write(text)
+    if os.path.exists(name):
+        same = open(tmp).read() == open(name).read()
+        if same:
+            os.unlink(tmp)
+            return
+    os.rename(tmp, name)
+
+generated("build/build.make", "all: hello\n")
+fp = "target/.fingerprint/hello-b0a626c48b003309"
+os.makedirs(fp, exist_ok=True)
+if os.path.exists(fp + "/bin-hello"):
+    print("fingerprint", open(fp + "/bin-hello").read())
+open(fp + "/bin-hello", "w").write(open("src.txt").read())
+print("built")
+"""
+
+
+def _project(root: Path) -> Path:
+    root.mkdir()
+    (root / "src.txt").write_text("v1\n")
+    (root / "build.py").write_text(BUILD_PY)
+    return root
+
+
+def test_what_the_run_made_is_read_and_replaced_on_the_next_run_and_no_other_file(tmp_path):
+    """Learned from a clean tree; before learn23 the next run in the built tree was refused
+    the read of ``build/state``, of ``build/build.make`` and its own ``build.make.tmpXXXXX``,
+    and the read and rewrite of ``hello-HASH/bin-hello``: 5 refusals, the script failed."""
+    proj = _project(tmp_path / "proj")
+    command = [PYTHON3, "build.py"]
+    policy = learn(tmp_path, command, cwd=proj)
+    for text in ("v2\n", "v3\n"):
+        (proj / "src.txt").write_text(text)  # the source edit
+        r, refused = enforce(tmp_path, policy, command, cwd=proj)
+        assert refused == [], [(x["syscall"], x["args"]) for x in refused]
+        assert r.returncode == 0 and r.stdout.endswith("built\n"), r.stderr
+    assert (proj / "build" / "state").read_text() == "v3\n"
+    assert not list((proj / "build").glob("build.make.tmp*"))
+
+    # no other file: not the tree's others, not another directory of the generated name,
+    # not an older file at the generated temporary's name
+    rules = tomllib.loads(policy.read_text())["rule"]
+    assert not any(str(proj) in str(rule.get("path", "")) for rule in rules)
+    (proj / "build" / "notes.txt").write_text("mine\n")
+    other = proj / "target" / ".fingerprint" / "hello-ffffffff00000000"
+    other.mkdir()
+    (other / "bin-hello").write_text("mine\n")
+    (proj / "build" / "build.make.tmp12345").write_text("mine\n")
+    for path in ("build/notes.txt", f"{other}/bin-hello", "build/build.make.tmp12345",
+                 "src.txt.bak"):
+        script = f"print(open({path!r}).read())"
+        (proj / "src.txt.bak").write_text("mine\n")
+        r, refused = enforce(tmp_path, policy, [PYTHON3, "-c", script], cwd=proj)
+        assert refused and r.returncode != 0, (path, r.stdout)
+        assert "mine" not in r.stdout
+    r, refused = enforce(tmp_path, policy, [PYTHON3, "-c",
+                                            f"open('{other}/bin-hello', 'w').write('x')"],
+                         cwd=proj)
+    assert refused and (other / "bin-hello").read_text() == "mine\n"
+
+
+#: a file the run did not make, linked into the tree it builds: its contents are not the
+#: run's, and a read of the link on the next run would be a read of the file
+LINK_PY = r"""
+import os, sys
+os.makedirs("build", exist_ok=True)
+if os.path.exists("build/copy"):
+    print(open("build/copy").read())
+    os.unlink("build/copy")
+os.link(sys.argv[1], "build/copy")
+open("build/own", "w").write("own\n")
+"""
+
+
+def test_a_file_linked_into_the_tree_is_not_read_as_the_runs_own(tmp_path):
+    """The read-back grant is of files of the run's own contents: a hard link it made to an
+    older file (a secret it may link, not read: ``fslink``) is no such file."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "link.py").write_text(LINK_PY)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the secret\n")
+    command = [PYTHON3, "link.py", str(secret)]
+    policy = learn(tmp_path, command, cwd=proj)
+    r, refused = enforce(tmp_path, policy, command, cwd=proj)
+    assert "the secret" not in r.stdout
+    assert any(x["args"].get("path") == f"{proj}/build/copy" and x["syscall"] == "openat"
+               for x in refused), refused
+    # (the program reads its own file back)
+    r, refused = enforce(tmp_path, policy, [PYTHON3, "-c", "print(open('build/own').read())"],
+                         cwd=proj)
+    assert refused == [] and r.stdout == "own\n\n", (refused, r.stderr)
+
+
+GIT_SCRIPT = ("rm -rf repo && mkdir repo && cp -r src/. repo/ && cd repo && git init -q && "
+              "git add -A && git -c user.name=u -c user.email=u@x commit -qm init && "
+              "git log --oneline >/dev/null")
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="no git")
+def test_the_last_runs_repository_is_removed_again_and_no_other_file(tmp_path):
+    """``rm -rf repo && ... git commit`` learned with no ``repo``: the next run after a
+    source edit removes the last run's objects, other hashes than the learning run's (a
+    fresh rule of the shape covers only the run's own new ones): 10 refusals a run in
+    learn22's measurement, ``rm`` failed.  Now the removal of the shape, below the
+    repository the run made -- and no other file there, no object of another tree."""
+    proj = tmp_path / "proj"
+    (proj / "src" / "b").mkdir(parents=True)
+    (proj / "src" / "a.txt").write_text("hello\n")
+    (proj / "src" / "b" / "c.txt").write_text("world\n")
+    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path / "home")}
+    (tmp_path / "home").mkdir()
+    command = ["sh", "-c", GIT_SCRIPT]
+    policy = learn(tmp_path, command, cwd=proj, env=env)
+    for i in range(2):
+        with open(proj / "src" / "a.txt", "a") as f:
+            f.write(f"edit {i}\n")
+        r, refused = enforce(tmp_path, policy, command, cwd=proj, env=env)
+        assert refused == [], [(x["syscall"], x["args"].get("path")) for x in refused]
+        assert r.returncode == 0, r.stderr
+    log = subprocess.run(["git", "-C", str(proj / "repo"), "log", "--oneline"],
+                         capture_output=True, text=True, env=env)
+    assert log.returncode == 0 and len(log.stdout.splitlines()) == 1
+
+    # no other file: one put in the repository by someone else stays, and so does an
+    # object of another repository of the checkout
+    (proj / "repo" / "notes.txt").write_text("mine\n")
+    other = proj / "other" / ".git" / "objects" / "ab"
+    other.mkdir(parents=True)
+    (other / ("c" * 38)).write_text("mine\n")
+    r, refused = enforce(tmp_path, policy, command, cwd=proj, env=env)
+    assert refused and r.returncode != 0
+    assert (proj / "repo" / "notes.txt").exists()
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", "rm -rf other"], cwd=proj, env=env)
+    assert refused and (other / ("c" * 38)).exists()
+    assert refusals(tmp_path / "enforce.jsonl")
+
+
+CMAKELISTS = ("cmake_minimum_required(VERSION 3.10)\nproject(hello C)\n"
+              "add_executable(hello main.c)\n")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("cc") is None,
+                    reason="no cmake or cc")
+def test_cmake_builds_again_after_an_edit_reading_what_it_wrote(tmp_path):
+    """The real cmake, learned from a clean tree, then configured and built again after a
+    source edit: before learn23, 13 refusals (the reads of ``build.make``, ``flags.make``,
+    ``cmake_install.cmake``, their ``*.tmpXXXXX``, the compiler's ``*.o.d``).  Left: the
+    write of ``compiler_depend.internal.tmpXXXXX``, a file the learning run never made
+    (cmake writes it only once the ``*.o.d`` are there): a code path learning did not see."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "CMakeLists.txt").write_text(CMAKELISTS)
+    (proj / "main.c").write_text('#include <stdio.h>\nint main(void){puts("v1");return 0;}\n')
+    command = ["sh", "-c", "cmake -S . -B build >/dev/null && cmake --build build >/dev/null"
+               " && ./build/hello"]
+    policy = learn(tmp_path, command, cwd=proj)
+    (proj / "main.c").write_text('#include <stdio.h>\nint main(void){puts("v2");return 0;}\n')
+    r, refused = enforce(tmp_path, policy, command, cwd=proj, timeout=300)
+    left = [(x["syscall"], x["args"].get("path", "")) for x in refused]
+    assert all(path.rsplit("/", 1)[-1].startswith("compiler_depend.internal.tmp")
+               for _, path in left), left
+    # and no more than it made: another file of its build directory is not read
+    (proj / "build" / "notes.txt").write_text("mine\n")
+    r, refused = enforce(tmp_path, policy, ["sh", "-c", "cmake -E cat build/notes.txt"],
+                         cwd=proj)
+    assert refused and "mine" not in r.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("npm") is None, reason="no npm")
+def test_npm_packs_the_build_output_the_last_run_left(tmp_path):
+    """The real npm: ``npm pack`` packs the ``dist/out.js`` the last ``npm run build``
+    wrote.  Learned from a clean tree, the next run after an edit was refused the read of
+    it (exit 255): 1 refusal a run before learn23."""
+    proj = tmp_path / "pkg"
+    proj.mkdir()
+    (proj / "package.json").write_text(
+        '{"name": "tinypkg", "version": "1.0.0", "main": "index.js",'
+        ' "scripts": {"build": "node build.js"}}')
+    (proj / "index.js").write_text("console.log('tiny');\n")
+    (proj / "build.js").write_text(
+        "const fs=require('fs');fs.mkdirSync('dist',{recursive:true});"
+        "fs.writeFileSync('dist/out.js', fs.readFileSync('index.js'));\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "npm_config_update_notifier": "false"}
+    command = ["sh", "-c", "npm pack --silent >/dev/null && npm run --silent build"]
+    policy = learn(tmp_path, command, cwd=proj, env=env)
+    (proj / "index.js").write_text("console.log('tiny', 2);\n")
+    r, refused = enforce(tmp_path, policy, command, cwd=proj, env=env, timeout=300)
+    assert refused == [], [(x["syscall"], x["args"].get("path")) for x in refused]
+    assert r.returncode == 0, r.stderr
+    # no more than it made: the grant is of dist/out.js by name, no glob of dist (the exec
+    # of node is held to npm's own arguments: no other program to read with here)
+    text = policy.read_text()
+    assert "$CWD/dist/out.js" in text
+    assert not re.search(r"\$CWD/dist/[^,}\"]*[*?\[]", text), text
