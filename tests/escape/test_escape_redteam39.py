@@ -1,0 +1,72 @@
+"""Red team 39: an outsider at host names and approvers (issue 11).
+
+Each attack has a native control (the technique works without systrace) and a run under
+systrace that must not escape (docs/security.md, "Red team 39").  The host-name attacks use
+the test name server of tests/engine/dns_lib.py (a private /etc/resolv.conf in a mount
+namespace: root)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from escape_lib import SYSTRACE, scene_env
+
+from conftest import PYTHON
+
+GOOD, EVIL = "127.0.0.2", "127.0.0.4"
+#: OWN is a name of the program's own zone: its answer is GOOD's address and EVIL; it sorts
+#: before good.test, so it is the first of the address's names
+NAMES = {"good.test": GOOD, "a.own.test": f"{GOOD},{EVIL}"}
+
+ASK_CONNECTS = """\
+[[rule]]
+calls = ["net-connect"]
+port = 53
+action = "permit"
+
+[[rule]]
+calls = ["connect"]
+address = "127.0.0.0/8"
+port = "1024-65535"
+action = "ask"
+"""
+
+
+@pytest.mark.parametrize("loop", ["python", "native"])
+def test_an_answer_of_scope_name_is_not_saved_for_a_name_the_approver_did_not_mean(
+        build, tmp_path: Path, loop: str) -> None:
+    """An address two names were looked up for is asked about with both (``host``: a list);
+    an approver that permits ``good.test`` by name (``scope = "name"``) got a rule on the
+    *first* name of the address -- ``a.own.test``, a name of the program's own zone that it
+    pointed at good.test's address and at EVIL.  host_scope.c looks both up, connects to
+    good.test's address (the scripted approver's rule on host good.test matches, one of the
+    names), then to EVIL, which only a.own.test names: on main it connected unasked (the
+    remembered rule ``host = "a.own.test"``, saved with the policy), in both loops.
+    Control: natively the program connects to EVIL.  Now a scope on a name is offered only
+    for an address one name was looked up for: with several, whichever name it named, an
+    answer could mean another (the approver's answer gets an ``error``, the call refused),
+    and the connect to EVIL is asked about (refused by the approver)."""
+    from engine.dns_lib import dns_server, listeners, private_resolv_conf
+
+    program = build("escape/host_scope.c")
+    prefix = private_resolv_conf(tmp_path)
+    policy_file = tmp_path / "p.toml"
+    policy_file.write_text(ASK_CONNECTS)
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[[answer]]\nhost = "good.test"\nanswer = "permit"\nscope = "name"\n\n'
+                       '[[answer]]\nanswer = "deny-now"\nerrno = "EACCES"\n')
+    approver = f"{PYTHON} -m systrace_py.approver --rules {answers}"
+    env = scene_env(None, **({"SYSTRACE_NO_CLOOP": "1"} if loop == "python" else {}))
+    with dns_server(NAMES), listeners((GOOD, EVIL)) as port:
+        args = [str(program), "good.test", "a.own.test", EVIL, str(port)]
+        control = subprocess.run([*prefix, *args], capture_output=True, text=True,
+                                 timeout=60, check=False)
+        assert control.stdout.splitlines()[-1].startswith("ESCAPED: connected to"), control
+        traced = subprocess.run([*prefix, *SYSTRACE, "-p", str(policy_file), "--ask-via",
+                                 f"exec:{approver}", "--", *args], capture_output=True,
+                                text=True, timeout=300, check=False, env=env)
+    assert f"a.own.test is {EVIL}" in traced.stdout, traced
+    assert "ESCAPED" not in traced.stdout, traced
+    assert f"BLOCKED: the connect to {EVIL} was refused (EACCES)" in traced.stdout, traced
