@@ -207,7 +207,12 @@ def _net_offers(facts: CallFacts) -> list[Offer]:
     out = []
     if host is not None and addr.port is not None:
         out.append(Offer("addr", "this address and port", address=host, port=addr.port))
-    for name in addr.names[:1]:  # the name the program resolved to the address
+    # the name the program resolved to the address -- only when it is the one: an address
+    # several names were looked up for is asked about with them all, and a rule on one of
+    # them (the first, say) could be one the person or approver never meant -- a name of
+    # the program's own zone pointed at a permitted host's address and at its own (red
+    # team 39).  They answer by address, port or any instead.
+    for name in addr.names if len(addr.names) == 1 else ():
         out.append(Offer("name", f"{name}, any port", host=name))
         parent = name.partition(".")[2]
         if parent.count(".") >= 1:
