@@ -70,3 +70,57 @@ def test_an_answer_of_scope_name_is_not_saved_for_a_name_the_approver_did_not_me
     assert f"a.own.test is {EVIL}" in traced.stdout, traced
     assert "ESCAPED" not in traced.stdout, traced
     assert f"BLOCKED: the connect to {EVIL} was refused (EACCES)" in traced.stdout, traced
+
+
+#: a name with the secret in it: what a lookup the program makes unasked carries out
+SECRET_NAME = "s3cr3t-7f1d9a42.own.test"
+
+ASK_LOOKUPS = """\
+[[rule]]
+calls = ["net-connect"]
+port = 53
+action = "permit"
+
+[[rule]]
+calls = ["net-connect"]
+host = "*"
+action = "ask"
+"""
+
+
+@pytest.mark.parametrize("loop", ["python", "native"])
+def test_an_answer_of_scope_name_to_a_lookup_of_a_wildcard_is_no_rule_on_a_domain(
+        build, tmp_path: Path, loop: str) -> None:
+    """An ``ask`` on every host asks at each lookup, so no name leaves unasked.  host_wild.c
+    looks up the literal name ``*.own.test`` (a zone with a wildcard record answers it), and
+    the approver permits that name (``scope = "name"``): the rule remembered was ``host =
+    "*.own.test"`` -- every name below own.test -- and the program's next lookup,
+    ``s3cr3t-....own.test``, reached the name server unasked (ESCAPED on main, both loops;
+    the approver's fallback refuses every other name).  Control: natively both names are
+    answered.  Now a name holding ``*`` is not offered as itself (as learning does not write
+    it, red team 28): the answer gets an ``error``, and the second lookup is asked about
+    and refused."""
+    from engine.dns_lib import dns_server, private_resolv_conf
+
+    program = build("escape/host_wild.c")
+    prefix = private_resolv_conf(tmp_path)
+    policy_file = tmp_path / "p.toml"
+    policy_file.write_text(ASK_LOOKUPS)
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[[answer]]\nhost = "[*].own.test"\nanswer = "permit"\n'
+                       'scope = "name"\n\n[[answer]]\nanswer = "deny-now"\n')
+    approver = f"{PYTHON} -m systrace_py.approver --rules {answers}"
+    env = scene_env(None, **({"SYSTRACE_NO_CLOOP": "1"} if loop == "python" else {}))
+    with dns_server({"*.own.test": EVIL, SECRET_NAME: EVIL}) as server:
+        args = [str(program), "*.own.test", SECRET_NAME]
+        control = subprocess.run([*prefix, *args], capture_output=True, text=True,
+                                 timeout=60, check=False)
+        assert control.stdout.splitlines()[-1].startswith(f"ESCAPED: {SECRET_NAME}"), control
+        server.queries.clear()
+        traced = subprocess.run([*prefix, *SYSTRACE, "-p", str(policy_file), "--ask-via",
+                                 f"exec:{approver}", "--", *args], capture_output=True,
+                                text=True, timeout=300, check=False, env=env)
+        asked = list(server.queries)
+    assert "ESCAPED" not in traced.stdout, traced
+    assert f"BLOCKED: {SECRET_NAME} was not answered" in traced.stdout, traced
+    assert SECRET_NAME not in asked, (asked, traced)
