@@ -124,3 +124,44 @@ def test_an_answer_of_scope_name_to_a_lookup_of_a_wildcard_is_no_rule_on_a_domai
     assert "ESCAPED" not in traced.stdout, traced
     assert f"BLOCKED: {SECRET_NAME} was not answered" in traced.stdout, traced
     assert SECRET_NAME not in asked, (asked, traced)
+
+
+def test_a_query_from_a_socket_like_another_tables_is_decided_by_its_senders_table(
+        build, tmp_path: Path) -> None:
+    """systrace's resolver decides a query by the tables of the traced processes holding
+    the socket it came from (red team 20), found by its local *port* in /proc/net/udp and
+    each process's /proc/PID/fd -- the leader's descriptor table.  dns_hidden.c: the parent
+    (main table, any name) looks ``good.test`` up and keeps its socket (127.0.0.1:P); its
+    child, a program whose table refuses ``bad.test``, asks for ``bad.test`` at the
+    parent's resolver port from a thread that unshared its descriptors, on a socket bound to
+    127.0.0.2:P: the only process found "holding" port P was the parent, and the name
+    server was asked and answered (ESCAPED on main).  Control: natively the child resolves
+    ``bad.test``.  Now a holder's socket must have the query's source address (or a
+    wildcard) as well as its port, and every thread's descriptor table is read: the query is
+    refused (the child's table, or no holder)."""
+    from engine.dns_lib import dns_server, private_resolv_conf
+
+    program = build("escape/dns_hidden.c")
+    child = tmp_path / "dns_child"
+    child.write_bytes(program.read_bytes())
+    child.chmod(0o755)
+    prefix = private_resolv_conf(tmp_path)
+    with dns_server({"good.test": GOOD, "bad.test": EVIL}) as server:
+        argv = [str(program), "parent", "good.test", str(child), "bad.test"]
+        native = subprocess.run([*prefix, *argv], capture_output=True, text=True, timeout=60,
+                                check=False)
+        assert "ESCAPED: the name server answered bad.test" in native.stdout, native
+        server.queries.clear()
+        policy_file = tmp_path / "p.toml"
+        policy_file.write_text(f'default = "permit"\n\n[program."{child}"]\n'
+                               f'default = "permit"\n\n[[program."{child}".rule]]\n'
+                               'calls = ["net-connect"]\nhost = "bad.test"\n'
+                               'action = "never"\n')
+        traced = subprocess.run([*prefix, *SYSTRACE, "-p", str(policy_file), "--", *argv],
+                                capture_output=True, text=True, timeout=120, check=False,
+                                env=scene_env(None))
+        asked = list(server.queries)
+    assert f"parent: good.test is {GOOD}" in traced.stdout, traced
+    assert "ESCAPED" not in traced.stdout, traced
+    assert "BLOCKED: bad.test not resolved from the thread's socket" in traced.stdout, traced
+    assert "bad.test" not in asked, (asked, traced)
