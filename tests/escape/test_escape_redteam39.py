@@ -165,3 +165,44 @@ def test_a_query_from_a_socket_like_another_tables_is_decided_by_its_senders_tab
     assert "ESCAPED" not in traced.stdout, traced
     assert "BLOCKED: bad.test not resolved from the thread's socket" in traced.stdout, traced
     assert "bad.test" not in asked, (asked, traced)
+
+
+def test_a_lookup_is_asked_about_under_the_table_that_asks(build, tmp_path: Path) -> None:
+    """An ``ask`` on a host asks at the lookup about the process that sent the query (the
+    first traced process holding its socket) -- and took *that process's* table's rule on
+    the name.  dns_owner.c connects a UDP socket to the name server (redirected to the
+    resolver, under the main table, which asks about every name), forks, and execs into
+    sleep (a table of its own, nothing about names) keeping the socket; its child sends its
+    query for ``bad.test`` on the shared socket: the older holder was the sleep, its table
+    has no rule on the name, and the query was answered, nobody asked (ESCAPED on main; the
+    approver refuses every ask).  Control: natively the child's query is answered.  Now the
+    question is put for a holder decided by the table that asks (and with that table's
+    rule), and refused."""
+    import shutil
+
+    from engine.dns_lib import dns_server, private_resolv_conf
+
+    sleep = shutil.which("sleep")
+    assert sleep is not None
+    sleep = str(Path(sleep).resolve())
+    program = build("escape/dns_owner.c")
+    prefix = private_resolv_conf(tmp_path)
+    policy_file = tmp_path / "p.toml"
+    policy_file.write_text(ASK_LOOKUPS + f'\n[program."{sleep}"]\ndefault = "permit"\n')
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[[answer]]\nanswer = "deny-now"\n')
+    approver = f"{PYTHON} -m systrace_py.approver --rules {answers}"
+    with dns_server({"bad.test": EVIL}) as server:
+        argv = [str(program), "bad.test", sleep]
+        native = subprocess.run([*prefix, *argv], capture_output=True, text=True, timeout=60,
+                                check=False)
+        assert "ESCAPED: bad.test was answered" in native.stdout, native
+        server.queries.clear()
+        traced = subprocess.run([*prefix, *SYSTRACE, "-p", str(policy_file), "--ask-via",
+                                 f"exec:{approver}", "--", *argv], capture_output=True,
+                                text=True, timeout=120, check=False, env=scene_env(None))
+        asked = list(server.queries)
+    assert f"the parent runs {sleep}" in traced.stdout, traced
+    assert "ESCAPED" not in traced.stdout, traced
+    assert "BLOCKED: bad.test: rcode 3" in traced.stdout, traced
+    assert "bad.test" not in asked, (asked, traced)
