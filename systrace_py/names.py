@@ -9,7 +9,8 @@ rule does -- to a small resolver inside systrace, bound on loopback.  The resolv
 * refuses a query for a name a ``never`` rule on the host alone refuses ("no such name",
   ``dns_refused = "nxdomain"``, the default) -- the program never learns an address -- and
   asks about one an ``ask`` rule on the host alone names (the process that sent it is found
-  by its socket, :func:`socket_owner`), holding the query until the answer;
+  by its socket, :func:`socket_holders`: one the asking table decides), holding the query
+  until the answer;
 * forwards every other query, unchanged, to the server the program sent it to, and the answer
   back unchanged -- a query that is one plain question (:func:`dnswire.plain_query`); any
   other message is answered "format error" and never reaches the server, since a name in it
@@ -67,7 +68,7 @@ if TYPE_CHECKING:
     from systrace_py.engine.decode import DecodedCall
 
 __all__ = ["DNS_PORT", "NAMED_CALLS", "DnsObserver", "NameTable", "Resolution", "Resolver",
-           "read_hosts", "read_nameservers", "socket_holders", "socket_owner"]
+           "read_hosts", "read_nameservers", "socket_holders"]
 
 DNS_PORT = 53
 #: The calls whose address a ``host`` condition looks at (net-connect: connect and sends)
@@ -146,13 +147,6 @@ def read_nameservers(path: str = "/etc/resolv.conf") -> frozenset[str]:
             if key is not None:
                 found.add(key)
     return frozenset(found) if found else frozenset({"127.0.0.1", "::1"})
-
-
-def socket_owner(client: tuple[str, int], tcp: bool, pids: list[int]) -> int | None:
-    """Which of ``pids`` holds the socket a query came from; None when none does (the first
-    of :func:`socket_holders`: a person is told who wants to resolve a name)."""
-    holders = socket_holders(client, tcp, pids)
-    return holders[0] if holders else None
 
 
 def _proc_net_address(text: str) -> str | None:
@@ -256,7 +250,7 @@ class Resolution:
 
 
 #: decide(key, name, client, tcp): the rule that refuses the name under that key, or None
-#: (``client``: where the query came from, for :func:`socket_owner`); may block (an ask)
+#: (``client``: where the query came from, for :func:`socket_holders`); may block (an ask)
 Decider = Callable[[Hashable, str, tuple[str, int], bool], object]
 
 
