@@ -196,18 +196,23 @@ def socket_holders(client: tuple[str, int], tcp: bool, pids: list[int]) -> list[
     holders: list[int] = []
     if not inodes:
         return holders
+    from systrace_py.engine.tracee import distinct
+    from systrace_py.kernel import KCMP_FILES
+
     for pid in pids:
         try:
-            tids = os.listdir(f"/proc/{pid}/task")
-        except OSError:
+            tids = sorted((int(tid) for tid in os.listdir(f"/proc/{pid}/task")),
+                          key=lambda tid: tid != pid)  # the leader first
+        except (OSError, ValueError):
             continue
-        if _holds(pid, tids, inodes):
+        # each descriptor table once: threads mostly share one (kcmp says which)
+        if _holds(pid, distinct(tids, KCMP_FILES) if len(tids) > 1 else tids, inodes):
             holders.append(pid)
     return holders
 
 
-def _holds(pid: int, tids: list[str], inodes: set[str]) -> bool:
-    """Whether a descriptor table of one of the threads ``tids`` of ``pid`` holds one of
+def _holds(pid: int, tids: list[int], inodes: set[str]) -> bool:
+    """Whether the descriptor table of one of the threads ``tids`` of ``pid`` holds one of
     ``inodes``."""
     for tid in tids:
         try:
