@@ -9,7 +9,8 @@ rule does -- to a small resolver inside systrace, bound on loopback.  The resolv
 * refuses a query for a name a ``never`` rule on the host alone refuses ("no such name",
   ``dns_refused = "nxdomain"``, the default) -- the program never learns an address -- and
   asks about one an ``ask`` rule on the host alone names (the process that sent it is found
-  by its socket, :func:`socket_owner`), holding the query until the answer;
+  by its socket, :func:`socket_holders`: one the asking table decides), holding the query
+  until the answer;
 * forwards every other query, unchanged, to the server the program sent it to, and the answer
   back unchanged -- a query that is one plain question (:func:`dnswire.plain_query`); any
   other message is answered "format error" and never reaches the server, since a name in it
@@ -67,7 +68,7 @@ if TYPE_CHECKING:
     from systrace_py.engine.decode import DecodedCall
 
 __all__ = ["DNS_PORT", "NAMED_CALLS", "DnsObserver", "NameTable", "Resolution", "Resolver",
-           "read_hosts", "read_nameservers", "socket_holders", "socket_owner"]
+           "read_hosts", "read_nameservers", "socket_holders"]
 
 DNS_PORT = 53
 #: The calls whose address a ``host`` condition looks at (net-connect: connect and sends)
@@ -148,18 +149,33 @@ def read_nameservers(path: str = "/etc/resolv.conf") -> frozenset[str]:
     return frozenset(found) if found else frozenset({"127.0.0.1", "::1"})
 
 
-def socket_owner(client: tuple[str, int], tcp: bool, pids: list[int]) -> int | None:
-    """Which of ``pids`` holds the socket a query came from; None when none does (the first
-    of :func:`socket_holders`: a person is told who wants to resolve a name)."""
-    holders = socket_holders(client, tcp, pids)
-    return holders[0] if holders else None
+def _proc_net_address(text: str) -> str | None:
+    """A /proc/net/{udp,tcp}[6] local address (hex, 32-bit words in host byte order) as
+    :func:`_address_key` files it; None when unreadable."""
+    if len(text) not in (8, 32):
+        return None
+    try:
+        raw = b"".join(int(text[i:i + 8], 16).to_bytes(4, "little")
+                       for i in range(0, len(text), 8))
+    except ValueError:
+        return None
+    host = socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
+    return _address_key(host)
+
+
+_WILDCARDS = frozenset({"0.0.0.0", "::"})
 
 
 def socket_holders(client: tuple[str, int], tcp: bool, pids: list[int]) -> list[int]:
-    """Those of ``pids`` that hold the socket a query came from (its local port is the
-    client's port), by /proc/net and the processes' descriptors: a few reads of /proc per
-    process, once per query."""
+    """Those of ``pids`` that hold the socket a query came from -- a socket whose local
+    address is the client's (or a wildcard) and whose local port is the client's -- by
+    /proc/net and the descriptors of every thread of each process: a few reads of /proc per
+    process, once per query.  The port alone is not the socket: 127.0.0.2:P is another
+    socket than the 127.0.0.1:P a process of another table holds; and /proc/PID/fd is the
+    leader's table only: a thread that unshared its descriptors holds sockets it does not
+    show (red team 39, tests/escape/dns_hidden.c)."""
     port = client[1]
+    source = _address_key(client[0])
     inodes: set[str] = set()
     for table in (("tcp", "tcp6") if tcp else ("udp", "udp6")):
         try:
@@ -169,21 +185,45 @@ def socket_holders(client: tuple[str, int], tcp: bool, pids: list[int]) -> list[
             continue
         for line in lines:
             fields = line.split()
-            if len(fields) > 9 and int(fields[1].rpartition(":")[2], 16) == port:
+            if len(fields) <= 9:
+                continue
+            address, _, local_port = fields[1].rpartition(":")
+            if int(local_port, 16) != port:
+                continue
+            local = _proc_net_address(address)
+            if local == source or local in _WILDCARDS:
                 inodes.add(f"socket:[{fields[9]}]")
     holders: list[int] = []
     if not inodes:
         return holders
+    from systrace_py.engine.tracee import distinct
+    from systrace_py.kernel import KCMP_FILES
+
     for pid in pids:
         try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                with contextlib.suppress(OSError):
-                    if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
-                        holders.append(pid)
-                        break
+            tids = sorted((int(tid) for tid in os.listdir(f"/proc/{pid}/task")),
+                          key=lambda tid: tid != pid)  # the leader first
+        except (OSError, ValueError):
+            continue
+        # each descriptor table once: threads mostly share one (kcmp says which)
+        if _holds(pid, distinct(tids, KCMP_FILES) if len(tids) > 1 else tids, inodes):
+            holders.append(pid)
+    return holders
+
+
+def _holds(pid: int, tids: list[int], inodes: set[str]) -> bool:
+    """Whether the descriptor table of one of the threads ``tids`` of ``pid`` holds one of
+    ``inodes``."""
+    for tid in tids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/task/{tid}/fd")
         except OSError:
             continue
-    return holders
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{pid}/task/{tid}/fd/{fd}") in inodes:
+                    return True
+    return False
 
 
 def read_hosts(path: str = "/etc/hosts") -> list[tuple[str, list[str]]]:
@@ -215,7 +255,7 @@ class Resolution:
 
 
 #: decide(key, name, client, tcp): the rule that refuses the name under that key, or None
-#: (``client``: where the query came from, for :func:`socket_owner`); may block (an ask)
+#: (``client``: where the query came from, for :func:`socket_holders`); may block (an ask)
 Decider = Callable[[Hashable, str, tuple[str, int], bool], object]
 
 

@@ -545,16 +545,26 @@ class Supervisor:
         reach it); None: permitted, else the refusing rule.  Runs on a resolver thread;
         rules remembered from the answer are added on the tracer's
         (:meth:`_remember_answered_lookups`)."""
-        from systrace_py.names import socket_owner
+        from systrace_py.names import socket_holders
 
         tracer = self.tracer
         assert tracer is not None and self.asker is not None
-        pid = socket_owner(client, tcp, list(tracer.processes))
-        process = tracer.processes.get(pid) if pid is not None else None
-        if process is None:
+        holders = [found for found in (tracer.processes.get(pid) for pid in socket_holders(
+            client, tcp, list(tracer.processes))) if found is not None]
+        if not holders:
             return rule  # no traced process holds the socket: nobody to ask about
+        # the question is ``table``'s: put it for a holder that table decides, with its own
+        # rules first (answers "for process") -- not for the first holder, whose table (an
+        # older process of another program, the socket inherited) may say nothing of the
+        # name and let it through unasked (red team 39, dns_owner.c)
+        process = next((p for p in holders if p.state.table is table
+                        or p.state.deciding() is table), None)
+        if process is None:  # no holder is decided by it now (its processes exec'd)
+            process = holders[0]
+            again = table.resolution(name)
+        else:
+            again = process.state.deciding().resolution(name)
         state: ProcessState = process.state
-        again = state.deciding().resolution(name)  # (its own rules: answers "for process")
         if again is None or again.action is Action.NEVER:
             return again
         key = (process.pid, name)
@@ -593,7 +603,7 @@ class Supervisor:
             waiting.request = request
             self.asker.ask(request, respond)
         while not waiting.done.wait(0.5):
-            if self.dns is None or self.dns.resolver.closed or pid not in tracer.processes:
+            if self.dns is None or self.dns.resolver.closed or process.pid not in tracer.processes:
                 with self._pending_lock:
                     gone = self._resolving.pop(key, None) is waiting
                 if gone and waiting.request is not None:

@@ -97,7 +97,7 @@ from systrace_py.policy.model import (
     SockAddr,
     Table,
 )
-from systrace_py.policy.net import NetCondition, abstract_spelled
+from systrace_py.policy.net import NetCondition, abstract_spelled, host_spelled
 from systrace_py.syscalls import FSLINK, FSMETA
 
 __all__ = [
@@ -1192,11 +1192,10 @@ def _representable(path: str) -> bool:
 
 
 def spelled_names(names: Iterable[str]) -> list[str]:
-    """The names a ``host`` condition can name as themselves: not one holding ``*``, a host
-    pattern's wildcard (``*.domain``, ``*``).  A zone with a wildcard record answers the
-    literal ``*.domain`` too: looked up while learning, ``host = "*.domain"`` let the next
-    run reach every name below (red team 28); such a connect is learned by its address."""
-    return [name for name in names if "*" not in name]
+    """The names a ``host`` condition can name as themselves (:func:`net.host_spelled`):
+    looked up while learning, ``host = "*.domain"`` let the next run reach every name below
+    (red team 28); such a connect is learned by its address."""
+    return [name for name in names if host_spelled(name)]
 
 
 def is_text(value: str) -> bool:

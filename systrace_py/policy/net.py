@@ -193,6 +193,15 @@ class _UnixPattern:
         return self.glob.matches(path)
 
 
+def host_spelled(name: str) -> bool:
+    """Whether a ``host`` condition can name this looked-up name and no other as its own
+    text: not one holding ``*``, a host pattern's wildcard (``*.domain``, ``*``).  A zone with
+    a wildcard record answers the literal ``*.domain`` (and a lookup is asked about before any
+    answer): written as itself it would cover every name below the domain -- learned (red
+    team 28) or remembered from an answer of scope ``name`` (red team 39)."""
+    return "*" not in name
+
+
 def abstract_spelled(path: str) -> bool:
     """Whether a ``unix`` condition can name this socket and no other as its own text: not an
     abstract name ("@...") holding ``*`` or ``?``, which are wildcards there (no escape).  A

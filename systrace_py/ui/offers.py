@@ -38,7 +38,12 @@ from systrace_py.policy.generalize import (
 )
 from systrace_py.policy.glob import Expansions, GlobError, PathGlob, escape
 from systrace_py.policy.model import Action, CallFacts, Location, Rule, Table, checks_of
-from systrace_py.policy.net import NetCondition, NetConditionError, abstract_spelled
+from systrace_py.policy.net import (
+    NetCondition,
+    NetConditionError,
+    abstract_spelled,
+    host_spelled,
+)
 
 __all__ = [
     "ANSWER_LOCATION",
@@ -207,7 +212,13 @@ def _net_offers(facts: CallFacts) -> list[Offer]:
     out = []
     if host is not None and addr.port is not None:
         out.append(Offer("addr", "this address and port", address=host, port=addr.port))
-    for name in addr.names[:1]:  # the name the program resolved to the address
+    # the name the program resolved to the address -- only when it is the one: an address
+    # several names were looked up for is asked about with them all, and a rule on one of
+    # them (the first, say) could be one the person or approver never meant -- a name of
+    # the program's own zone pointed at a permitted host's address and at its own (red
+    # team 39).  They answer by address, port or any instead.  Nor a name holding "*"
+    # (host_spelled): as a rule it would be every name below a domain.
+    for name in addr.names if len(addr.names) == 1 and host_spelled(addr.names[0]) else ():
         out.append(Offer("name", f"{name}, any port", host=name))
         parent = name.partition(".")[2]
         if parent.count(".") >= 1:
@@ -264,6 +275,13 @@ def resolve_scope(scope: str | None, offers: Sequence[Offer], facts: CallFacts,
     """The offer a typed scope names: None (the first, narrowest), a number from 1, a key,
     or a glob of the person's own."""
     if scope is None:
+        addr = facts.sockaddr
+        if offers[0].key == "any" and subject_of(facts, role)[0] == "net" and \
+                addr is not None and addr.host is None:
+            # a lookup of a name no rule can spell (it holds "*"): the narrowest scope left
+            # would be every connect -- a plain answer must not remember that (red team 39)
+            raise OfferError(f"{', '.join(addr.names)} cannot be remembered as a name: "
+                             "answer permit-now or deny-now, or name the scope any")
         return offers[0]
     if scope.isdigit():
         number = int(scope)

@@ -31,7 +31,8 @@ def _name(data: bytes, offset: int) -> tuple[str, int]:
 
 
 def answer(query: bytes, table: dict[str, str]) -> bytes:
-    """The reply to ``query`` from ``table`` (name -> IPv4 address)."""
+    """The reply to ``query`` from ``table`` (name -> IPv4 address, or several joined by
+    commas: one A record each)."""
     ident, flags = struct.unpack_from(">HH", query)
     name, end = _name(query, 12)
     qtype = struct.unpack_from(">H", query, end)[0]
@@ -40,8 +41,9 @@ def answer(query: bytes, table: dict[str, str]) -> bytes:
     records = b""
     count = 0
     if address is not None and qtype == 1:
-        records = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton(address)
-        count = 1
+        for one in address.split(","):
+            records += b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton(one)
+            count += 1
     rcode = 0 if address is not None else 3
     return struct.pack(">HHHHHH", ident, 0x8180 | (flags & 0x0100) | rcode, 1, count, 0, 0) + \
         question + records

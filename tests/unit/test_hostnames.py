@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from systrace_py.dnswire import DnsFormatError, answer_of, query_of, refusal
-from systrace_py.names import NameTable, read_hosts
+from systrace_py.names import NameTable, read_hosts, socket_holders
 from systrace_py.policy.files import PolicyError, loads_policy
 from systrace_py.policy.model import CallFacts, DnsRefused, SockAddr
 from systrace_py.policy.net import HostPattern, NetCondition, NetConditionError
@@ -505,3 +505,46 @@ def test_a_query_that_is_no_plain_question_is_not_passed_on(shape: str) -> None:
     finally:
         resolver.close()
         upstream.close()
+
+
+def test_the_holder_of_a_query_s_socket_is_found_by_address_and_port_in_every_thread():
+    """Red team 39: a socket on another address with the same port is not the query's, and
+    a socket a thread holds in a descriptor table of its own is found (the leader's
+    /proc/PID/fd does not show it)."""
+    import ctypes
+    import os
+    import socket
+    import threading
+
+    mine = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    mine.bind(("127.0.0.1", 0))
+    port = mine.getsockname()[1]
+    try:
+        assert socket_holders(("127.0.0.1", port), False, [os.getpid()]) == [os.getpid()]
+        assert socket_holders(("127.0.0.2", port), False, [os.getpid()]) == []
+    finally:
+        mine.close()
+    found: list[list[int]] = []
+    ready, done = threading.Event(), threading.Event()
+
+    def hidden() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            assert libc.unshare(0x400) == 0  # CLONE_FILES: a descriptor table of its own
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind(("127.0.0.3", 0))
+            found.append([sock.getsockname()[1]])
+        finally:
+            ready.set()
+        done.wait(30)
+        sock.close()
+
+    thread = threading.Thread(target=hidden)
+    thread.start()
+    try:
+        assert ready.wait(30) and found
+        assert socket_holders(("127.0.0.3", found[0][0]), False, [os.getpid()]) == \
+            [os.getpid()]
+    finally:
+        done.set()
+        thread.join()

@@ -164,6 +164,31 @@ def test_inet_offers():
                         ).action is Action.ASK
 
 
+def test_a_name_is_offered_only_for_an_address_one_name_was_looked_up_for():
+    """Red team 39: with several names, a rule on one of them (the first) could be one the
+    answer never meant -- a name of the program's own zone pointed at the same address."""
+    one = SockAddr("inet", "10.1.2.3", 443, names=("api.good.test",))
+    keys = [o.key for o in offers_for(CallFacts("connect", sockaddr=one), None, expansions=EX)]
+    assert keys == ["addr", "name", "domain", "host", "port", "any"]
+    two = dataclasses.replace(one, names=("a.own.test", "api.good.test"))
+    keys = [o.key for o in offers_for(CallFacts("connect", sockaddr=two), None, expansions=EX)]
+    assert keys == ["addr", "host", "port", "any"]
+
+
+def test_a_lookup_of_a_name_holding_a_wildcard_is_not_offered_as_a_name():
+    """Red team 39: ``*.own.test`` as a host rule is every name below own.test; the lookup
+    of that literal name offers no name, and a plain answer (no scope) must not fall back on
+    ``any`` (every connect): it is an error, naming ``any`` stays possible."""
+    plain = CallFacts("connect", sockaddr=SockAddr("inet", names=("api.good.test",)))
+    assert [o.key for o in offers_for(plain, None, expansions=EX)] == ["name", "domain", "any"]
+    wild = CallFacts("connect", sockaddr=SockAddr("inet", names=("*.own.test",)))
+    offers = offers_for(wild, None, expansions=EX)
+    assert [o.key for o in offers] == ["any"]
+    with pytest.raises(OfferError):
+        resolve_scope(None, offers, wild, None, expansions=EX)
+    assert resolve_scope("any", offers, wild, None, expansions=EX).key == "any"
+
+
 def test_inet6_and_unix_offers():
     six = offers_for(CallFacts("connect", sockaddr=SockAddr("inet6", "::1", 22)), None,
                      expansions=EX)
