@@ -3,7 +3,8 @@
 The filter is two BPF programs the child loads (see :mod:`systrace_py.engine.child`): the calls
 whose registers decide, built with libseccomp (through pyseccomp) in the tracer and exported as
 raw BPF, and the hand-built :func:`number_filter` of the calls one action decides whatever their
-arguments (most calls), the numbers no call has and epoll's timed waits.  Besides the plan it holds
+arguments (most calls), the numbers no call has, epoll's timed waits and socket()'s unseen cases
+(:func:`cases_leaf`).  Besides the plan it holds
 guards that keep the tracer in control whatever the policy says:
 
 * any other architecture or ABI (``int $0x80``, the x32 bit) and any call number the table does
