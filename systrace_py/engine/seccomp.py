@@ -3,7 +3,8 @@
 The filter is two BPF programs the child loads (see :mod:`systrace_py.engine.child`): the calls
 whose registers decide, built with libseccomp (through pyseccomp) in the tracer and exported as
 raw BPF, and the hand-built :func:`number_filter` of the calls one action decides whatever their
-arguments (most calls), the numbers no call has and epoll's timed waits.  Besides the plan it holds
+arguments (most calls), the numbers no call has, epoll's timed waits and socket()'s unseen cases
+(:func:`cases_leaf`).  Besides the plan it holds
 guards that keep the tracer in control whatever the policy says:
 
 * any other architecture or ABI (``int $0x80``, the x32 bit) and any call number the table does
@@ -260,6 +261,62 @@ def number_filter(actions: Mapping[int, Leaf]) -> bytes:
     return struct.pack("<" + "HBBI" * len(program), *itertools.chain.from_iterable(program))
 
 
+_ALU_AND_K = 0x54                            # BPF_ALU | BPF_AND | BPF_K
+_FAIL = -1                                   # (a jump to the next case, resolved below)
+
+
+def _test_insns(test: Test) -> list[_Insn]:
+    """One test on a register, as instructions that fall through when it holds and jump to
+    :data:`_FAIL` when it does not.  "eq" compares the masked register half by half (a half
+    the mask leaves out is not read); "ge" is unsigned over the whole 64 bits: the high half
+    above the value's passes, equal to it goes on to the low half."""
+    value, mask = test.value, test.mask
+    assert isinstance(value, int) and isinstance(mask, int), test  # (no Param: no pid here)
+    low, high = _ARGS + 8 * test.arg, _ARGS + 8 * test.arg + 4
+    if test.op == "eq":
+        if value & ~mask & _U64:
+            return [(_JA, 0, 0, _FAIL)]  # (bits the mask clears never compare equal)
+        insns: list[_Insn] = []
+        for offset, shift in ((high, 32), (low, 0)):
+            half_mask, half_value = mask >> shift & 0xFFFFFFFF, value >> shift & 0xFFFFFFFF
+            if half_mask == 0:
+                continue
+            insns.append((_LD_W_ABS, 0, 0, offset))
+            if half_mask != 0xFFFFFFFF:
+                insns.append((_ALU_AND_K, 0, 0, half_mask))
+            insns.append((_JEQ_K, 0, _FAIL, half_value))
+        return insns
+    assert test.op == "ge", test  # (the unseen cases' two kinds of test)
+    return [(_LD_W_ABS, 0, 0, high),
+            (_JGT_K, 3, 0, value >> 32),         # high half above: holds (over the next 3)
+            (_JEQ_K, 0, _FAIL, value >> 32),     # below: fails
+            (_LD_W_ABS, 0, 0, low),
+            (_JGE_K, 0, _FAIL, value & 0xFFFFFFFF)]
+
+
+def cases_leaf(cases: Sequence[Case], action: int) -> tuple[_Insn, ...]:
+    """A number filter leaf returning ``action`` when one of ``cases`` holds (every test of
+    it), else ALLOW: what libseccomp compiles from one rule per case with that action and an
+    ALLOW default, as a list of cases tried in turn.  Used for the ``unseen`` cases of
+    socket(), whose ~80 rules were most of a network policy's libseccomp compile (issue 16,
+    start-up); tests/unit/test_syscall_table.py runs the filters against the stop's check."""
+    program: list[_Insn] = []
+    for case in cases:
+        block = [insn for test in case for insn in _test_insns(test)]
+        block.append((_RET_K, 0, 0, action))
+        end = len(block)  # (the next case)
+        for at, (code, jt, jf, k) in enumerate(block):
+            skip = end - at - 1
+            if code == _JA and k == _FAIL:
+                block[at] = (code, 0, 0, skip)
+            elif jt == _FAIL or jf == _FAIL:
+                assert skip <= _MAX_JUMP
+                block[at] = (code, skip if jt == _FAIL else jt, skip if jf == _FAIL else jf, k)
+        program += block
+    program.append((_RET_K, 0, 0, _RET_ALLOW))
+    return tuple(program)
+
+
 def _search(runs: list[tuple[int, Leaf]]) -> list[_Insn]:
     """The instructions that end in the leaf of the run holding the number in A (runs
     sorted, the first starting at or below it): a binary search over the runs' first
@@ -306,6 +363,11 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> tuple[dict[int, Leaf], by
         elif name in _INT_TIMED_WAITS and guard is None and not shares \
                 and name not in plan.unseen:
             numbers[NUMBERS[name]] = _int_timeout(name)
+        elif name in plan.unseen and guard is None and not shares \
+                and name not in TIMED_RESTARTS:
+            # (socket under address rules: its only rules are the unseen cases, ~80 of them,
+            # which libseccomp took ~3 ms of every such start to compile)
+            numbers[NUMBERS[name]] = cases_leaf(unseen_cases(name), _action(plan.unseen[name]))
         else:
             if guard is not None:
                 _add_guard(b, name, guard, params, plan.lifted)

@@ -692,6 +692,21 @@ def test_the_unseen_sockets_compile_to_bpf_that_agrees_with_the_stop_check(unsee
         assert action == _RET_ALLOW, (args, hex(action))
 
 
+def test_the_unseen_cases_are_a_leaf_of_the_number_filter():
+    """socket()'s unseen cases are compiled by hand into the number filter (cases_leaf), not
+    by libseccomp: its ~80 rules were most of a network policy's filter compile at every
+    start (issue 16).  The policy's conditional filter is then the one of the same plan
+    without them; what both filters answer is the stop's check (the test above)."""
+    calls = {name: filterplan.ALLOW for name in NUMBERS}
+    unseen = filterplan.Verdict("errno", errno.EPERM)
+    numbers, conditional = seccomp.compile_plan(
+        filterplan.FilterPlan(calls=calls, unseen={"socket": unseen}), _TRACER)
+    _, without = seccomp.compile_plan(filterplan.FilterPlan(calls=calls), _TRACER)
+    assert conditional == without
+    assert numbers[NUMBERS["socket"]] == seccomp.cases_leaf(
+        syscalls.unseen_cases("socket"), _RET_ERRNO | errno.EPERM)
+
+
 def test_every_unguarded_call_is_allowed_by_an_allowing_plan(guard_filter):
     for call in TABLE.values():
         if call.guard is None and not call.ni and call.shares is None and call.keys is None:
