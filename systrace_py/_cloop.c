@@ -1108,10 +1108,14 @@ static int std_fds_open(pid_t tid) {
     return 1;
 }
 
+/* the personality flags a set-user-ID exec clears (kernel.PER_CLEAR_ON_SETID:
+ * set_exec_rules) */
+static unsigned long clear_on_setid = ~0UL;
+
 /* Whether the task's personality has none of the flags a set-user-ID exec clears
- * (PER_CLEAR_ON_SETID: READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE, ADDR_COMPAT_LAYOUT,
- * MMAP_PAGE_ZERO): 0 when it has one, or cannot be read -- an exec into another table is then
- * Python's (Supervisor._entering_table: red team 35). */
+ * (clear_on_setid: READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE, ADDR_COMPAT_LAYOUT, MMAP_PAGE_ZERO):
+ * 0 when it has one, or cannot be read -- an exec into another table is then Python's
+ * (Supervisor._entering_table: red team 35). */
 static int personality_plain(pid_t tid) {
     char name[64], buf[32];
     snprintf(name, sizeof name, "/proc/%d/personality", (int)tid);
@@ -1124,7 +1128,7 @@ static int personality_plain(pid_t tid) {
     char *end;
     unsigned long value = strtoul(buf, &end, 16);
     if (end == buf) return 0;
-    return (value & (0x0400000UL | 0x0040000UL | 0x0200000UL | 0x0100000UL)) == 0;
+    return (value & clear_on_setid) == 0;
 }
 
 static int plain_image(const char *path, struct stat *st) {
@@ -2392,12 +2396,13 @@ static PyObject *cloop_execs(PyObject *module, PyObject *unused) {
 }
 
 /* set_exec_rules(names, prefix, trap code, mmap (number and arguments), keyed, strlen,
- * (bulk, slot size)): what
+ * (bulk, slot size), personality flags): what
  * the exec handling needs from Python, once: the environment names that run code
  * (environment.runs_code), enforce.MMAP_TRAP_CODE and the scratch mmap, whether protection
  * keys are on (then every exec event is Python's), an exec string's limit
  * (decode.MAX_ARG_STRLEN: a longer one is Python's, which refuses it E2BIG), and where a
- * slot holds an environment (scratch.BULK, scratch.SLOT_SIZE). */
+ * slot holds an environment (scratch.BULK, scratch.SLOT_SIZE), the personality flags a
+ * set-user-ID exec clears (kernel.PER_CLEAR_ON_SETID: personality_plain). */
 static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
     PyObject *names;
     const char *prefix, *code;
@@ -2405,11 +2410,12 @@ static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
     unsigned long long m[7];
     int keyed;
     Py_ssize_t strlen_limit, bulk, slot_size;
-    if (!PyArg_ParseTuple(args, "O!y#y#(KKKKKKK)pn(nn)", &PyTuple_Type, &names, &prefix, &plen,
+    unsigned long clear_flags;
+    if (!PyArg_ParseTuple(args, "O!y#y#(KKKKKKK)pn(nn)k", &PyTuple_Type, &names, &prefix, &plen,
                           &code, &clen, &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &m[6], &keyed,
-                          &strlen_limit, &bulk, &slot_size))
+                          &strlen_limit, &bulk, &slot_size, &clear_flags))
         return NULL;
-    if ((size_t)plen >= sizeof env_prefix || clen <= 0 || (size_t)clen > sizeof trap_code
+    if (clear_flags == 0 || (size_t)plen >= sizeof env_prefix || clen <= 0 || (size_t)clen > sizeof trap_code
         || strlen_limit < 2 || bulk < PATH1 + MAX_RAW + 1 || slot_size <= bulk
         || (size_t)(slot_size - bulk) > sizeof env_copy) {
         PyErr_SetString(PyExc_ValueError, "bad exec rules");
@@ -2438,6 +2444,7 @@ static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
     max_strlen = (size_t)strlen_limit;
     bulk_at = (size_t)bulk;
     env_cap = (size_t)(slot_size - bulk);
+    clear_on_setid = clear_flags;
     vdso_init();
     Py_RETURN_NONE;
 }

@@ -154,8 +154,13 @@ def read_message(line: bytes) -> dict[str, Any]:
         raise ProtocolError(f"a line of more than {MAX_LINE} bytes")
     try:
         value = json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # (json.JSONDecodeError, UnicodeDecodeError, a long number)
         raise ProtocolError(f"not JSON: {exc}") from None
+    except RecursionError:
+        # (``[[[...``: nested deeper than json decodes -- uncaught, it ended the thread that
+        # reads the approver and left every ask waiting for good: review 20, as the log's
+        # reader, logrecords.parse_line, review 19)
+        raise ProtocolError("not JSON: nested too deeply") from None
     if not isinstance(value, dict):
         raise ProtocolError(f"not a JSON object: {line[:80]!r}")
     kind = value.get("type", "answer" if "answer" in value else None)

@@ -95,12 +95,17 @@ def parse_line(raw: bytes | str) -> Any:
 
 
 def sockaddr_json(addr: SockAddr) -> dict[str, Any]:
-    """An address, with the host names the program looked up for it (``names``)."""
+    """An address, with the host names the program looked up for it (``names``), and
+    ``"many": true`` when it stands for several hosts (SockAddr.many: a refusing rule on any
+    host matched it -- the record says why, and a log's call decided again is decided so,
+    review 20)."""
     out: dict[str, Any] = {k: v for k, v in (("family", addr.family), ("host", addr.host),
                                              ("port", addr.port), ("path", addr.path))
                            if v is not None}
     if addr.names:
         out["names"] = list(addr.names)
+    if addr.many:
+        out["many"] = True
     return out
 
 
@@ -109,7 +114,8 @@ def sockaddr_from_json(data: Mapping[str, Any]) -> SockAddr:
     names = data.get("names")
     return SockAddr(str(data["family"]), data.get("host"),
                     int(port) if port is not None else None, data.get("path"),
-                    tuple(str(n) for n in names) if isinstance(names, list) else ())
+                    tuple(str(n) for n in names) if isinstance(names, list) else (),
+                    data.get("many") is True)
 
 
 @dataclass(frozen=True, slots=True)

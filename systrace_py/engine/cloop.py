@@ -74,6 +74,7 @@ from systrace_py.kernel import (
     O_CREAT,
     O_RDONLY,
     O_TMPFILE_BIT,
+    PER_CLEAR_ON_SETID,
     TCGETS,
     TIOCGPGRP,
     TIOCGWINSZ,
@@ -386,7 +387,9 @@ def _exec_rules(module: Any) -> None:
     """What the extension's exec handling takes from Python, from each fact's one home: the
     environment names that run code (environment.runs_code), the scratch mmap run at an exec
     event (enforce.MMAP_TRAP_CODE and its registers), whether protection keys are on, an
-    exec string's limit, where a slot holds an environment."""
+    exec string's limit, where a slot holds an environment, the personality flags a
+    set-user-ID exec clears (kernel.PER_CLEAR_ON_SETID: an exec into another table with one
+    is Python's, Supervisor._entering_table)."""
     names = tuple(sorted(n.encode() for n in environment.LOADER_VARIABLES
                          | environment.INTERPRETER_VARIABLES
                          | environment.CATALOG_VARIABLES))
@@ -397,7 +400,7 @@ def _exec_rules(module: Any) -> None:
     assert mmap[1] == scratch.BASE
     module.set_exec_rules(names, environment.EXPORTED_FUNCTION.encode(), enforce.MMAP_TRAP_CODE,
                           mmap, pkeys.enabled(), MAX_ARG_STRLEN,
-                          (scratch.BULK, scratch.SLOT_SIZE))
+                          (scratch.BULK, scratch.SLOT_SIZE), PER_CLEAR_ON_SETID)
 
 
 #: (tid, program) -> the table that decides the task after it execs ``program`` and whether

@@ -455,6 +455,22 @@ class _Context:
                 if old in renamed_to:
                     passed.add(old)
                 renamed_to.add(new)
+            # (RENAME_EXCHANGE: each name holds the other's file now, of the run's own
+            # contents as that one was)
+            exchange = len(obs.paths) == 2 and obs.syscall in aliases.TWO_PATH_CALLS and \
+                aliases.renames(obs.syscall, obs.paths[1].role, obs.selector)
+            if exchange:
+                owned = [arg.path in ctx.own for arg in obs.paths]
+                for arg, was_own in zip(obs.paths, owned[::-1], strict=True):
+                    if was_own:
+                        ctx.own.add(arg.path)
+                    else:
+                        ctx.own.discard(arg.path)
+            if obs.directories and ctx.own:
+                # (a directory moved: the names below it hold nothing now -- another tree
+                # renamed there later is no tree of the run's own)
+                below = tuple(arg.path.rstrip("/") + "/" for arg in obs.paths)
+                ctx.own.difference_update([p for p in ctx.own if p.startswith(below)])
             for arg in obs.paths:
                 if arg.path not in created and arg.role not in obs.created:
                     used.add(arg.path)
@@ -466,12 +482,20 @@ class _Context:
                     # mkstemp's 6 after a separator, ``pre-commit.*``; and the name is left
                     # there for the next run to meet: kept)
                     removed.add(arg.path)
-                if arg.role in obs.created:
-                    created[arg.path] = created.get(arg.path, False) or obs.exclusive
+                if arg.role in obs.created and not exchange:
+                    # (what the name holds now: a file of the run's own contents, or another
+                    # -- a link or move of an older file, a symlink, a device node -- which
+                    # it no longer is, whatever the name held before: a hard link to a secret
+                    # renamed onto the run's own output was read by name on the next run,
+                    # review 20)
                     if obs.syscall in aliases.OPEN_CALLS or obs.syscall in _MKDIR_CALLS or (
                             obs.syscall in aliases.TWO_PATH_CALLS and len(obs.paths) == 2
                             and obs.paths[0].path in ctx.own):
                         ctx.own.add(arg.path)
+                    else:
+                        ctx.own.discard(arg.path)
+                if arg.role in obs.created:
+                    created[arg.path] = created.get(arg.path, False) or obs.exclusive
                     if obs.syscall in ("mkdir", "mkdirat"):
                         ctx.made_dirs.add(arg.path)
                     if obs.syscall in aliases.MOVE_CALLS or (

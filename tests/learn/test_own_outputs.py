@@ -233,3 +233,42 @@ def test_npm_packs_the_build_output_the_last_run_left(tmp_path):
     text = policy.read_text()
     assert "$CWD/dist/out.js" in text
     assert not re.search(r"\$CWD/dist/[^,}\"]*[*?\[]", text), text
+
+
+#: a file the run made, then replaced by a file it did not make: a hard link to a secret
+#: made under another name and renamed onto the run's own, or into a directory renamed onto
+#: the name of one the run made and moved away (review 20)
+REPLACE_PY = r"""
+import os, sys
+os.makedirs("build", exist_ok=True)
+open("build/out", "w").write("own\n")
+os.link(sys.argv[1], "build/tmp")
+os.rename("build/tmp", "build/out")
+os.makedirs("dist/pkg")
+open("dist/pkg/out", "w").write("own\n")
+os.rename("dist/pkg", "dist/pkg.old")
+os.makedirs("other")
+os.link(sys.argv[1], "other/out")
+os.rename("other", "dist/pkg")
+"""
+
+
+def test_a_file_of_the_runs_own_replaced_by_a_link_is_not_read_as_its_own(tmp_path):
+    """The run made ``build/out`` with contents of its own, then renamed a hard link of a
+    file it may only link (``fslink``) onto it: what the name holds at the run's end is the
+    secret's inode, no file of the run's.  Before review 20 the name stayed in
+    ``_Context.own`` from its first making, and the next run was granted its read: the
+    secret, which no run read.  So too for a name below a directory the run made and moved
+    away (``dist/pkg``), where it then renamed a tree holding such a link."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "replace.py").write_text(REPLACE_PY)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the secret\n")
+    policy = learn(tmp_path, [PYTHON3, "replace.py", str(secret)], cwd=proj)
+    assert (proj / "build" / "out").stat().st_ino == secret.stat().st_ino
+    for path in ("build/out", "dist/pkg/out"):
+        r, refused = enforce(tmp_path, policy, [PYTHON3, "-c", f"print(open({path!r}).read())"],
+                             cwd=proj)
+        assert "the secret" not in r.stdout, path
+        assert any(x["args"].get("path") == f"{proj}/{path}" for x in refused), refused

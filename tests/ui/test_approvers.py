@@ -202,6 +202,14 @@ def test_the_scripted_approver_with_a_broken_rules_file_refuses(tmp_path, probe)
     ("sh -c 'read hello; read ask; echo \"{\\\"id\\\": 999, \\\"answer\\\": "
      "\\\"permit-now\\\"}\"; sleep 30'", "never asked"),            # an unknown id
     ("sh -c 'read hello; read ask; echo \"[1, 2]\"; sleep 30'", "not a JSON object"),
+    # nested deeper than json decodes: RecursionError, which killed the reading thread and
+    # left the ask waiting for good (review 20)
+    ("python3 -c 'import sys; sys.stdin.readline(); sys.stdin.readline(); "
+     "print(\"[\" * 100000, flush=True); import time; time.sleep(30)'", "not JSON"),
+    # a number longer than Python converts (ValueError, no JSONDecodeError: the same)
+    ("python3 -c 'import sys; sys.stdin.readline(); sys.stdin.readline(); "
+     "print(\"[\" + \"1\" * 5000 + \"]\", flush=True); import time; time.sleep(30)'",
+     "not JSON"),
 ])
 def test_a_failing_approver_neither_hangs_nor_permits(tmp_path, probe, command, says):
     policy, data = write_policy(tmp_path)

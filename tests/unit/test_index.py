@@ -543,6 +543,7 @@ NETS = [
     NetCondition(address="0.0.0.0/0"),
     NetCondition(address="::/0", port=[22, 443]),
     NetCondition(address="::ffff:10.0.0.0/104"),
+    NetCondition(host="example.test"), NetCondition(host="*.test", port=[22, 80]),
     NetCondition(unix="/run/*", env=ENV),
     NetCondition(unix=["@ab*", ""], env=ENV),
     NetCondition(unix="$HOME/**", env=ENV),
@@ -661,7 +662,14 @@ def facts_for(draw: st.DrawFn, table: Table) -> CallFacts:
         return CallFacts(call, (PathArg("path", draw(paths(table))),), selector=draw(
             st.sampled_from([*FILE_CHANGING, TIOCSTI, 0x5401, FS_IOC_SETFLAGS | 1 << 32])))
     if call in ("connect", "sendto"):
-        return CallFacts(call, sockaddr=draw(st.sampled_from([*ADDRESSES, None])))
+        address = draw(st.sampled_from([*ADDRESSES, None]))
+        if address is not None and address.family in ("inet", "inet6") and \
+                not draw(st.integers(0, 3)):
+            # (any IP destination may stand for several hosts, one with names too: a
+            # directed broadcast is an address of the caller's routes, review 20)
+            address = dataclasses.replace(address, many=True, names=draw(
+                st.sampled_from([(), ("example.test",), ("a.test", "b.test")])))
+        return CallFacts(call, sockaddr=address)
     if call in ("read", "ptrace"):
         return CallFacts(call)
     path_args = (PathArg("path", draw(paths(table))),)
