@@ -291,6 +291,7 @@ _DIRS = st.sampled_from(["/tmp", "/home/alice", "/home/alice/proj", "/srv", "/"]
        st.sampled_from([os.O_RDONLY, os.O_WRONLY | os.O_CREAT, os.O_RDWR]),
        st.sampled_from([Action.PERMIT, Action.NEVER]))
 @example("/tmp", [".000"], os.O_WRONLY | os.O_CREAT, Action.PERMIT)  # (a fresh offer: CI)
+@example("/tmp", ["_000"], os.O_WRONLY | os.O_CREAT, Action.NEVER)  # (refused: not fresh, CI)
 def test_every_offer_covers_the_call(base, names, flags, action):
     """A ``fresh`` offer (the run's own generated names) covers the call where the run makes
     the path -- the question the offer is made for; asked of a path the run did not make it
@@ -303,7 +304,9 @@ def test_every_offer_covers_the_call(base, names, flags, action):
         asked = dataclasses.replace(facts, made=frozenset({"path"})) if offer.fresh else facts
         decision = Table("main", Action.ASK, rules=[rule]).decide(asked)
         assert decision.action is action, (offer, path)
-        if offer.fresh:
+        # (a fresh offer makes a fresh rule only to permit: refused, every such name is)
+        assert rule.fresh == (offer.fresh and action is Action.PERMIT), (offer, rule)
+        if rule.fresh:
             assert Table("main", Action.ASK, rules=[rule]).decide(facts).action is Action.ASK
 
 
