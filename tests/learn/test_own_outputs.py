@@ -272,3 +272,55 @@ def test_a_file_of_the_runs_own_replaced_by_a_link_is_not_read_as_its_own(tmp_pa
                              cwd=proj)
         assert "the secret" not in r.stdout, path
         assert any(x["args"].get("path") == f"{proj}/{path}" for x in refused), refused
+
+
+#: the learning run sees each distinct call once (``Learner._observations``): the second
+#: link and rename below are the first's again and are not recorded -- the run ends with the
+#: secret's inode at ``build/out``, while the observations, in the order first seen, end
+#: with the run's own file renamed onto it (red team 40)
+REPEAT_PY = r"""
+import os, sys
+os.makedirs("build", exist_ok=True)
+for step in range(2):
+    os.link(sys.argv[1], "build/s")
+    os.rename("build/s", "build/out")
+    if step == 0:
+        open("build/s2", "w").write("own\n")
+        os.rename("build/s2", "build/out")
+"""
+
+#: a descriptor of a file whose name was removed is named by the kernel ``NAME (deleted)``
+#: -- a name the run can make a file of its own at: the link through ``/proc/self/fd`` then
+#: names that file as its source, and it was the secret's inode (red team 40)
+DELETED_PY = r"""
+import os, sys
+os.makedirs("build", exist_ok=True)
+os.link(sys.argv[1], "build/x")
+fd = os.open("build/x", os.O_PATH)
+os.unlink("build/x")
+open("build/x (deleted)", "w").write("own\n")
+here = os.open(".", os.O_PATH)  # (a dirfd: linkat with AT_SYMLINK_FOLLOW, not link)
+os.link(f"/proc/self/fd/{fd}", "build/out", src_dir_fd=here, follow_symlinks=True)
+"""
+
+
+@pytest.mark.parametrize("script", [REPEAT_PY, DELETED_PY], ids=["repeated", "deleted"])
+def test_a_link_to_a_secret_left_at_a_name_is_not_read_as_the_runs_own(tmp_path, script):
+    """The run leaves a hard link to a file it may only link (``fslink``) at ``build/out``,
+    by calls the learner cannot tell from a move of its own file: a replacement repeated
+    (the learner keeps each distinct call once, in the order first seen, and the first
+    replacement was followed by one of the run's own file) or a link of a descriptor whose
+    kernel name, ``build/x (deleted)``, is the name of a file the run made.  Before red team
+    40 the name was in ``_Context.own`` and the next run was granted its read: the secret,
+    which no run read."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "attack.py").write_text(script)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the secret\n")
+    policy = learn(tmp_path, [PYTHON3, "attack.py", str(secret)], cwd=proj)
+    assert (proj / "build" / "out").stat().st_ino == secret.stat().st_ino
+    read = [PYTHON3, "-c", "print(open('build/out').read())"]
+    r, refused = enforce(tmp_path, policy, read, cwd=proj)
+    assert "the secret" not in r.stdout
+    assert any(x["args"].get("path") == f"{proj}/build/out" for x in refused), refused
