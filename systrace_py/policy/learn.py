@@ -1159,7 +1159,11 @@ def _own_again(all_uses: list[_PathUse],
         if named.hashed or is_sensitive(path, ctx.writer.home):
             continue
         covered = named.literal or not named.fresh  # (its rules cover an older file)
-        pattern = named if covered else _Pattern(ctx.writer.text(path), True, exact=True)
+        # (by its name, not its shape's glob: a date's, a UUID's, written by a rule of that
+        # shape, covers every name of it -- a hard link to a secret the run made beside its
+        # own log, which it only linked, was read through that rule: red team 40)
+        pattern = named if named.literal else \
+            _Pattern(ctx.writer.text(path), True, exact=True)
         if not (covered and ("fsread", path) in had):
             uses_by_key[read_key].append((dataclasses.replace(
                 use, key=read_key, cls="fsread", part=None, syscall="openat", argv=None,

@@ -324,3 +324,43 @@ def test_a_link_to_a_secret_left_at_a_name_is_not_read_as_the_runs_own(tmp_path,
     r, refused = enforce(tmp_path, policy, read, cwd=proj)
     assert "the secret" not in r.stdout
     assert any(x["args"].get("path") == f"{proj}/build/out" for x in refused), refused
+
+
+#: the run's own files at names of a date's and a UUID's shape, and a hard link to a secret
+#: beside each at another name of the same shape (red team 40)
+SHAPED_PY = r"""
+import os, sys
+os.makedirs("logs", exist_ok=True)
+open("logs/run-2026-12-06_20-05-29.log", "w").write("own\n")
+os.link(sys.argv[1], "logs/run-2000-01-01_00-00-00.log")
+os.makedirs("cache/26d8a713-0c3f-4d15-801c-b6c8bf0abeb4")
+open("cache/26d8a713-0c3f-4d15-801c-b6c8bf0abeb4/out", "w").write("own\n")
+os.makedirs("cache/00000000-0000-0000-0000-000000000000")
+os.link(sys.argv[1], "cache/00000000-0000-0000-0000-000000000000/out")
+"""
+
+
+def test_the_read_of_a_file_of_the_runs_own_is_of_its_name_not_its_shape(tmp_path):
+    """The read-back grant of a file of the run's own is of its name: a name of a date's or a
+    UUID's shape is written by a rule of that shape (the next run's log has another date),
+    and before red team 40 its read was granted by that rule too -- every name of the shape,
+    here the hard links to a secret the run made beside its own files, which it only linked
+    (``fslink``): the next run read the secret through them."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "shaped.py").write_text(SHAPED_PY)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the secret\n")
+    policy = learn(tmp_path, [PYTHON3, "shaped.py", str(secret)], cwd=proj)
+    for path in ("logs/run-2000-01-01_00-00-00.log",
+                 "cache/00000000-0000-0000-0000-000000000000/out"):
+        r, refused = enforce(tmp_path, policy, [PYTHON3, "-c", f"print(open({path!r}).read())"],
+                             cwd=proj)
+        assert "the secret" not in r.stdout, path
+        assert any(x["args"].get("path") == f"{proj}/{path}" for x in refused), refused
+    # (the run's own files are read back, by name)
+    for path in ("logs/run-2026-12-06_20-05-29.log",
+                 "cache/26d8a713-0c3f-4d15-801c-b6c8bf0abeb4/out"):
+        r, refused = enforce(tmp_path, policy, [PYTHON3, "-c", f"print(open({path!r}).read())"],
+                             cwd=proj)
+        assert refused == [] and r.stdout == "own\n\n", (path, refused, r.stderr)
