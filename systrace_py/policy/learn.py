@@ -447,6 +447,9 @@ class _Context:
         renamed_to: set[str] = set()  # the new names of renames
         passed: set[str] = set()  # names a file was renamed to and away from: a step only
         used: set[str] = set()  # names used while the run had not made them (yet)
+        #: every way a call of the run made each name hold a file (:meth:`_own_contents`)
+        makers: dict[str, set[str]] = {}
+        moved_below: set[str] = set()  # "DIR/" of every directory a move took or made
         for obs in observations:
             if obs.syscall.startswith("rename") and len(obs.paths) == 2:
                 old, new = obs.paths[0].path, obs.paths[1].path
@@ -460,17 +463,12 @@ class _Context:
             exchange = len(obs.paths) == 2 and obs.syscall in aliases.TWO_PATH_CALLS and \
                 aliases.renames(obs.syscall, obs.paths[1].role, obs.selector)
             if exchange:
-                owned = [arg.path in ctx.own for arg in obs.paths]
-                for arg, was_own in zip(obs.paths, owned[::-1], strict=True):
-                    if was_own:
-                        ctx.own.add(arg.path)
-                    else:
-                        ctx.own.discard(arg.path)
-            if obs.directories and ctx.own:
-                # (a directory moved: the names below it hold nothing now -- another tree
-                # renamed there later is no tree of the run's own)
-                below = tuple(arg.path.rstrip("/") + "/" for arg in obs.paths)
-                ctx.own.difference_update([p for p in ctx.own if p.startswith(below)])
+                for arg, other in zip(obs.paths, obs.paths[::-1], strict=True):
+                    makers.setdefault(arg.path, set()).add(other.path)
+            if obs.directories:
+                # (a directory moved: the names below it hold nothing of the run's own --
+                # another tree renamed there is none)
+                moved_below.update(arg.path.rstrip("/") + "/" for arg in obs.paths)
             for arg in obs.paths:
                 if arg.path not in created and arg.role not in obs.created:
                     used.add(arg.path)
@@ -483,17 +481,18 @@ class _Context:
                     # there for the next run to meet: kept)
                     removed.add(arg.path)
                 if arg.role in obs.created and not exchange:
-                    # (what the name holds now: a file of the run's own contents, or another
-                    # -- a link or move of an older file, a symlink, a device node -- which
-                    # it no longer is, whatever the name held before: a hard link to a secret
-                    # renamed onto the run's own output was read by name on the next run,
-                    # review 20)
-                    if obs.syscall in aliases.OPEN_CALLS or obs.syscall in _MKDIR_CALLS or (
-                            obs.syscall in aliases.TWO_PATH_CALLS and len(obs.paths) == 2
-                            and obs.paths[0].path in ctx.own):
-                        ctx.own.add(arg.path)
+                    # (what the call made the name hold: a file of the run's own contents,
+                    # or another's -- a link or move of an older file, a symlink, a device
+                    # node: a hard link to a secret renamed onto the run's own output was
+                    # read by name on the next run, review 20 --; every call's, in no order:
+                    # _own_contents)
+                    if obs.syscall in aliases.OPEN_CALLS or obs.syscall in _MKDIR_CALLS:
+                        source = _OWN_CONTENTS
+                    elif obs.syscall in aliases.TWO_PATH_CALLS and len(obs.paths) == 2:
+                        source = obs.paths[0].path
                     else:
-                        ctx.own.discard(arg.path)
+                        source = _FOREIGN
+                    makers.setdefault(arg.path, set()).add(source)
                 if arg.role in obs.created:
                     created[arg.path] = created.get(arg.path, False) or obs.exclusive
                     if obs.syscall in ("mkdir", "mkdirat"):
@@ -517,6 +516,7 @@ class _Context:
                             ctx.fanout.add("/" + "/".join(comps[:j]))
                             j -= 1
         ctx.made = set(created)
+        ctx.own = _own_contents(makers, tuple(moved_below))
         ctx.older_first = used & ctx.made
         ctx.kept = ctx.made - removed
         if mkdtemp_made:
@@ -1026,6 +1026,57 @@ def _existing_directories(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]
                 key_uses[i] = (use, dataclasses.replace(pattern, fresh=True))
 
 
+#: what a call that makes a name with contents of the run's own writes into it (open with
+#: O_CREAT, mkdir), and what one that makes it hold another file does (symlink, mknod):
+#: :func:`_own_contents`'s sources besides the old names of links and moves
+_OWN_CONTENTS = ""
+_FOREIGN = "\0"
+
+
+def _own_contents(makers: dict[str, set[str]], moved_below: tuple[str, ...]) -> set[str]:
+    """The names that hold a file of the run's own contents however the calls that made
+    them ran (``_Context.own``): each call that made the name made it with contents of its
+    own (``_OWN_CONTENTS``) or gave it such a name's file (a link, a move, an exchange:
+    the old name, itself such a name), and it is no ``NAME (deleted)`` nor below a
+    directory a move took or made.
+
+    Not the state at the end of a replay of the calls: the learner keeps each distinct call
+    once, in the order first seen (``Learner._observations``) -- a link of a secret renamed
+    onto ``build/out``, then the run's own file renamed onto it, then the first link and
+    rename again (not recorded) left the secret there, and the replay the run's own file
+    (red team 40).  A call of any order is every order's: the names are the least set closed
+    under "every maker's source is in it" (a cycle of moves alone makes nothing own).  And
+    a descriptor of a file whose name was removed is named ``NAME (deleted)`` by the kernel
+    -- a name the run can make a file of its own at, and link the descriptor's (a secret's)
+    file by through ``/proc/self/fd`` (red team 40)."""
+    # (a worklist, not rounds over every name: a chain of moves as long as the run likes
+    # costs one look at each link of it)
+    waiting: dict[str, int] = {}        # name -> its sources not known to be own yet
+    needed_by: dict[str, list[str]] = defaultdict(list)
+    ready: list[str] = []
+    for path, sources in makers.items():
+        if _FOREIGN in sources or path.endswith(_DELETED) or path.startswith(moved_below):
+            continue
+        others = sources - {_OWN_CONTENTS}
+        waiting[path] = len(others)
+        for source in others:
+            needed_by[source].append(path)
+        if not others:
+            ready.append(path)
+    own: set[str] = set()
+    while ready:
+        path = ready.pop()
+        own.add(path)
+        for user in needed_by.pop(path, ()):
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                ready.append(user)
+    return own
+
+
+_DELETED = " (deleted)"
+
+
 def _random_name(path: str, ctx: _Context) -> bool:
     """Whether a path the run made is met by no next run by its name: its own name is
     generated (``$TMPDIR/tmpXXXXXXXX``, rustc's session lock ``s-TIME-RANDOM.lock``: the
@@ -1108,7 +1159,11 @@ def _own_again(all_uses: list[_PathUse],
         if named.hashed or is_sensitive(path, ctx.writer.home):
             continue
         covered = named.literal or not named.fresh  # (its rules cover an older file)
-        pattern = named if covered else _Pattern(ctx.writer.text(path), True, exact=True)
+        # (by its name, not its shape's glob: a date's, a UUID's, written by a rule of that
+        # shape, covers every name of it -- a hard link to a secret the run made beside its
+        # own log, which it only linked, was read through that rule: red team 40)
+        pattern = named if named.literal else \
+            _Pattern(ctx.writer.text(path), True, exact=True)
         if not (covered and ("fsread", path) in had):
             uses_by_key[read_key].append((dataclasses.replace(
                 use, key=read_key, cls="fsread", part=None, syscall="openat", argv=None,

@@ -272,3 +272,95 @@ def test_a_file_of_the_runs_own_replaced_by_a_link_is_not_read_as_its_own(tmp_pa
                              cwd=proj)
         assert "the secret" not in r.stdout, path
         assert any(x["args"].get("path") == f"{proj}/{path}" for x in refused), refused
+
+
+#: the learning run sees each distinct call once (``Learner._observations``): the second
+#: link and rename below are the first's again and are not recorded -- the run ends with the
+#: secret's inode at ``build/out``, while the observations, in the order first seen, end
+#: with the run's own file renamed onto it (red team 40)
+REPEAT_PY = r"""
+import os, sys
+os.makedirs("build", exist_ok=True)
+for step in range(2):
+    os.link(sys.argv[1], "build/s")
+    os.rename("build/s", "build/out")
+    if step == 0:
+        open("build/s2", "w").write("own\n")
+        os.rename("build/s2", "build/out")
+"""
+
+#: a descriptor of a file whose name was removed is named by the kernel ``NAME (deleted)``
+#: -- a name the run can make a file of its own at: the link through ``/proc/self/fd`` then
+#: names that file as its source, and it was the secret's inode (red team 40)
+DELETED_PY = r"""
+import os, sys
+os.makedirs("build", exist_ok=True)
+os.link(sys.argv[1], "build/x")
+fd = os.open("build/x", os.O_PATH)
+os.unlink("build/x")
+open("build/x (deleted)", "w").write("own\n")
+here = os.open(".", os.O_PATH)  # (a dirfd: linkat with AT_SYMLINK_FOLLOW, not link)
+os.link(f"/proc/self/fd/{fd}", "build/out", src_dir_fd=here, follow_symlinks=True)
+"""
+
+
+@pytest.mark.parametrize("script", [REPEAT_PY, DELETED_PY], ids=["repeated", "deleted"])
+def test_a_link_to_a_secret_left_at_a_name_is_not_read_as_the_runs_own(tmp_path, script):
+    """The run leaves a hard link to a file it may only link (``fslink``) at ``build/out``,
+    by calls the learner cannot tell from a move of its own file: a replacement repeated
+    (the learner keeps each distinct call once, in the order first seen, and the first
+    replacement was followed by one of the run's own file) or a link of a descriptor whose
+    kernel name, ``build/x (deleted)``, is the name of a file the run made.  Before red team
+    40 the name was in ``_Context.own`` and the next run was granted its read: the secret,
+    which no run read."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "attack.py").write_text(script)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the secret\n")
+    policy = learn(tmp_path, [PYTHON3, "attack.py", str(secret)], cwd=proj)
+    assert (proj / "build" / "out").stat().st_ino == secret.stat().st_ino
+    read = [PYTHON3, "-c", "print(open('build/out').read())"]
+    r, refused = enforce(tmp_path, policy, read, cwd=proj)
+    assert "the secret" not in r.stdout
+    assert any(x["args"].get("path") == f"{proj}/build/out" for x in refused), refused
+
+
+#: the run's own files at names of a date's and a UUID's shape, and a hard link to a secret
+#: beside each at another name of the same shape (red team 40)
+SHAPED_PY = r"""
+import os, sys
+os.makedirs("logs", exist_ok=True)
+open("logs/run-2026-12-06_20-05-29.log", "w").write("own\n")
+os.link(sys.argv[1], "logs/run-2000-01-01_00-00-00.log")
+os.makedirs("cache/26d8a713-0c3f-4d15-801c-b6c8bf0abeb4")
+open("cache/26d8a713-0c3f-4d15-801c-b6c8bf0abeb4/out", "w").write("own\n")
+os.makedirs("cache/00000000-0000-0000-0000-000000000000")
+os.link(sys.argv[1], "cache/00000000-0000-0000-0000-000000000000/out")
+"""
+
+
+def test_the_read_of_a_file_of_the_runs_own_is_of_its_name_not_its_shape(tmp_path):
+    """The read-back grant of a file of the run's own is of its name: a name of a date's or a
+    UUID's shape is written by a rule of that shape (the next run's log has another date),
+    and before red team 40 its read was granted by that rule too -- every name of the shape,
+    here the hard links to a secret the run made beside its own files, which it only linked
+    (``fslink``): the next run read the secret through them."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "shaped.py").write_text(SHAPED_PY)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the secret\n")
+    policy = learn(tmp_path, [PYTHON3, "shaped.py", str(secret)], cwd=proj)
+    for path in ("logs/run-2000-01-01_00-00-00.log",
+                 "cache/00000000-0000-0000-0000-000000000000/out"):
+        r, refused = enforce(tmp_path, policy, [PYTHON3, "-c", f"print(open({path!r}).read())"],
+                             cwd=proj)
+        assert "the secret" not in r.stdout, path
+        assert any(x["args"].get("path") == f"{proj}/{path}" for x in refused), refused
+    # (the run's own files are read back, by name)
+    for path in ("logs/run-2026-12-06_20-05-29.log",
+                 "cache/26d8a713-0c3f-4d15-801c-b6c8bf0abeb4/out"):
+        r, refused = enforce(tmp_path, policy, [PYTHON3, "-c", f"print(open({path!r}).read())"],
+                             cwd=proj)
+        assert refused == [] and r.stdout == "own\n\n", (path, refused, r.stderr)
