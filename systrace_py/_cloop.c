@@ -202,8 +202,6 @@ typedef struct {
                         * register but rax, rcx and r11 (Tracer._put_back).  0: nothing */
     uint64_t own[6];
     uint64_t own_nr;
-    uint64_t own_call;  /* the number the held call runs as (NR_OPENAT2 when OWN_NR): put_back
-                         * writes only at that call's exit stop */
     long long clone3_flags;  /* the flags of the clone3 it was let make, as Python checked
                               * them (Task.clone3_flags); -1: not known */
     pid_t parent_held;  /* a vfork child armed here: its parent, kept in its vfork event's
@@ -806,8 +804,6 @@ static int climbs(const char *raw) {
  * them (the arguments of bits, the number too when number), to be put back at its exit
  * stop. */
 static void keep_own(Arm *a, const struct call *info, int bits, int number) {
-    if (!a->own_held) a->own_call = info->nr;
-    if (number) a->own_call = NR_OPENAT2;  /* (the one number a hold changes: an open's) */
     for (int i = 0; i < 6; i++)
         if (bits & 1 << i && !(a->own_held & 1 << i)) a->own[i] = info->args[i];
     a->own_held |= bits;
@@ -827,13 +823,10 @@ static int put_back(Arm *a) {
     for (int i = 0; i < 6; i++)
         if (held & 1 << i) { one = i; count++; }
     if (!(held & OWN_NR) && count == 0) return 0;
+    if (!(held & OWN_NR) && count == 1)
+        return poke(a->tid, ARG_REG[one] * 8, (long)a->own[one]);
     uint64_t regs[R_WORDS];
     if (syscall(SYS_ptrace, PT_GETREGS, a->tid, 0, regs) < 0) return -1;
-    /* only at the exit of the call that was held: a stop of another call (its exit stop
-     * missed -- the bookkeeping of another path) keeps its registers (review of regs24:
-     * make's restarted wait4 got a held stat's rdi) */
-    if (regs[R_ORIG_RAX] != a->own_call) return 0;
-    (void)one;
     for (int i = 0; i < 6; i++)
         if (held & 1 << i) regs[ARG_REG[i]] = a->own[i];
     if (held & OWN_NR) regs[R_ORIG_RAX] = a->own_nr;
@@ -2579,7 +2572,7 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
     return out;
 }
 
-/* held() -> [(tid, number or -1, ((argument index, value), ...), the number it runs as)]: the calls the last run
+/* held() -> [(tid, number or -1, ((argument index, value), ...))]: the calls the last run
  * let go with rewritten registers whose exit stops it did not see (it returned first): their
  * own registers, which Python puts back there (Task.own_regs, Tracer._put_back). */
 static PyObject *cloop_held(PyObject *module, PyObject *unused) {
@@ -2597,9 +2590,8 @@ static PyObject *cloop_held(PyObject *module, PyObject *unused) {
             if (!pair) { Py_DECREF(regs); Py_DECREF(out); return NULL; }
             PyTuple_SET_ITEM(regs, k++, pair);
         }
-        PyObject *item = Py_BuildValue("iLNL", (int)a->tid,
-                                       a->own_held & OWN_NR ? (long long)a->own_nr : -1LL, regs,
-                                       (long long)a->own_call);
+        PyObject *item = Py_BuildValue("iLN", (int)a->tid,
+                                       a->own_held & OWN_NR ? (long long)a->own_nr : -1LL, regs);
         if (!item) { Py_DECREF(out); return NULL; }
         PyList_SET_ITEM(out, i, item);
     }

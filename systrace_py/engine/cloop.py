@@ -522,17 +522,16 @@ class FastLoop:
         found += [(seq, "stub", (tid,)) for tid, seq in self._module.stubs()]
         return [(kind, note) for _, kind, note in sorted(found, key=lambda f: f[0])]
 
-    def held(self) -> list[tuple[int, dict[str, int], int]]:
+    def held(self) -> list[tuple[int, dict[str, int]]]:
         """The calls the last wait let go with rewritten registers whose exit stops it did
         not see (it returned first): (tid, the registers as the program made them, by name
-        -- Task.own_regs, put back at that exit stop by Tracer._put_back --, the number the
-        call runs as: Task.own_call)."""
+        -- Task.own_regs, put back at that exit stop by Tracer._put_back)."""
         found = []
-        for tid, nr, args, runs_as in self._module.held():
+        for tid, nr, args in self._module.held():
             regs = {pt.ARG_REGS[index]: value for index, value in args}
             if nr >= 0:
                 regs["orig_rax"] = nr
-            found.append((tid, regs, runs_as))
+            found.append((tid, regs))
         return found
 
     def decided(self) -> tuple[int, int, int, int, int]:

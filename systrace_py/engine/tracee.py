@@ -127,7 +127,6 @@ class Task:
     expect: Expect = Expect.NOTHING
     saved_regs: Any = None       # registers of the call an injection replaced
     own_regs: dict[str, int] | None = None  # the registers of a call as the program made it
-    own_call: int | None = None  # the number that call runs as: its exit stop is where they go back
     #                              (argument registers, orig_rax) that a hold or a monitor's
     #                              change rewrote: put back at its exit stop (the x86-64 ABI
     #                              keeps every register but rax, rcx and r11: Tracer._put_back)

@@ -1617,8 +1617,6 @@ class Tracer:
         """Apply a monitor's register changes; the engine's guards hold for the new values."""
         for index in changes:
             self._keep_own(task, pt.ARG_REGS[index], call.args[index])
-        if changes and task.own_call is None:
-            task.own_call = info.nr if info is not None else NUMBERS.get(call.name)
         call.set_args(changes)
         for index, value in changes.items():
             pt.poke_reg(task.tid, pt.ARG_REGS[index], value)
@@ -2573,8 +2571,6 @@ class Tracer:
             self._keep_own(task, pt.ARG_REGS[index], own[index])
         if holder.nr is not None and holder.nr != nr:
             self._keep_own(task, "orig_rax", nr)
-        if task.own_regs:
-            task.own_call = holder.nr if holder.nr is not None else nr
         return holder.respelled
 
     @staticmethod
@@ -2586,7 +2582,7 @@ class Tracer:
             task.own_regs = {}
         task.own_regs.setdefault(name, value & _U64)
 
-    def _put_back(self, task: Task, at_exit: bool = False) -> None:
+    def _put_back(self, task: Task) -> None:
         """The registers a hold or a monitor's change rewrote, as the program made them: at
         the call's exit stop (the kernel has used the copies; a restart the kernel makes of
         an interrupted call -- rax from orig_rax, the instruction again -- is then the
@@ -2594,14 +2590,7 @@ class Tracer:
         refused after all (only rax then differs, as for any refusal).  One POKEUSER, or
         GETREGS and SETREGS for more."""
         own, task.own_regs = task.own_regs, None
-        runs_as, task.own_call = task.own_call, None
         if not own:
-            return
-        if at_exit and runs_as is not None and pt.getregs(task.tid).orig_rax != runs_as:
-            # an exit stop of another call: the held call's was missed (a path that let the
-            # task go without one) -- writing there would change that call's registers, a
-            # restart of it (make's wait4 with a held stat's rdi); the held call's registers
-            # stay the tracer's, as before the put-back existed
             return
         if len(own) == 1:
             ((name, value),) = own.items()
@@ -3110,7 +3099,7 @@ class Tracer:
             # a held call returns to the program with its own registers (an exec: failed, or
             # only checked -- AT_EXECVE_CHECK returns 0 with the caller's image; a replaced
             # image's exec event forgot them)
-            self._put_back(task, at_exit=True)
+            self._put_back(task)
         expect, task.expect = task.expect, Expect.NOTHING
         if task.after is not None and expect is not Expect.INJECTED_MMAP:
             self._noted(task, info.rval)
@@ -3485,10 +3474,10 @@ class Tracer:
             task.stub = stub  # (not armed until its next stop: _stub_stop)
         # the calls it let go held whose exit stops it left to this loop: their own
         # registers, put back there (_put_back); a task that ended meanwhile has none to come
-        for tid, own, runs_as in self._fast.held():
+        for tid, own in self._fast.held():
             held = self.tasks.get(tid)
             if held is not None:
-                held.own_regs, held.own_call = own, runs_as
+                held.own_regs = own
 
     def _inherit_view(self, parent: Task, child: Task, flags: int) -> None:
         """A child sees what its parent sees -- unless it got a mount namespace of its own
@@ -3703,7 +3692,7 @@ class Tracer:
             task = moved
             task.to(TaskEvent.REPORTED)  # (this stop is the exec'ing thread's, not the leader's)
         self._release_vfork_parent(task.tid)
-        task.own_regs = task.own_call = None  # (the new image's registers)
+        task.own_regs = None  # (its registers are the new image's: no exit stop needed)
         self.decoder.resolver.forget_credentials(former)  # (a set-id file, file capabilities)
         self.decoder.resolver.forget_credentials(task.tid)
         if task.freezer:
