@@ -962,23 +962,12 @@ class Tracer:
                 pt.detach(tid, handed.get(tid, 0))
         running: set[int] = set()
         for tid, task in list(self.tasks.items()):
-            own = task.own_regs
             try:
-                if own:
-                    # stopped at its held call's exit, or at its entry: the program's
-                    # registers, as the loop puts them back there (_put_back) -- not at an
-                    # exec's event, whose registers are the new image's (_on_exec_event)
-                    stop = pt.get_syscall_info(tid, pt.SyscallInfo()).op
-                    if stop == pt.SYSCALL_INFO_NONE:
-                        task.own_regs = None
-                    else:
-                        self._put_back(task)
                 if task.parked or task.delayed_at == "entry" or \
                         task.expect is Expect.INJECTED_MMAP:
                     enforce.refuse(tid, errno.EINTR)
                 pt.detach(tid, handed.get(tid, 0))
             except pt.PtraceError:
-                task.own_regs = own  # (running: put back at the stop the interrupt brings)
                 running.add(tid)
         for tid in list(running):
             try:
@@ -996,13 +985,6 @@ class Tracer:
             if not os.WIFSTOPPED(status):
                 continue
             with contextlib.suppress(pt.PtraceError):
-                held = self.tasks.get(pid)
-                if held is not None and held.own_regs and \
-                        os.WSTOPSIG(status) == _SYSCALL_TRAP and status >> 16 == 0:
-                    # a held call the interrupt ended (a blocking one: -ERESTARTSYS), at its
-                    # exit stop: the kernel makes it again, untraced, from the registers it
-                    # finds -- the program's, not the copies' (review 21, detach_regs.c)
-                    self._put_back(held)
                 pt.detach(pid, _held_signal(status))
         self.tasks.clear()
 
