@@ -133,9 +133,6 @@ class Task:
     pending_call: Any = None     # the decoded call whose exit the monitor wants
     detached: bool = False       # the monitor let it go: every call permitted from here on
     replay: Any = None           # (call, reply) for the call restarted after the scratch mmap
-    replay_own: dict[str, int] | None = None  # that call's registers a monitor's change
-    #                              rewrote, as the program made them (own_regs): back in them
-    #                              for the restart, noted again only when its replay applies
     stub: tuple[int, int, int] | None = None  # the native loop's exec-time scratch mmap, run
     #                              by a stub not seen to end yet: (the address after its syscall,
     #                              after its trap, the program's entry) -- Tracer._stub_stop

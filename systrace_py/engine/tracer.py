@@ -1416,15 +1416,9 @@ class Tracer:
             # no rule names (dup2 over the dirfd, fchdir) do not stop, so a start directory,
             # a descriptor or a buffer may have changed since the decision.  Anything changed:
             # decided anew, as any call (docs/security.md, class 2, "replayed decisions").
-            # (the call restarts with the program's own registers, not those a monitor's
-            # change made -- a handler that runs first must not have them put back at its
-            # calls' exits: _restart_own)
             call, reply = task.replay
-            own, task.replay, task.replay_own = task.replay_own or {}, None, None
-            made = tuple(own.get(reg, value) for reg, value in zip(pt.ARG_REGS, call.args,
-                                                                   strict=True))
-            if call.nr == nr and made == args and self._unchanged(task, call):
-                task.own_regs = dict(own) or None
+            task.replay = None
+            if call.nr == nr and call.args == args and self._unchanged(task, call):
                 self._apply(task, call, reply, info)
                 return
         if task.detached:
@@ -2583,21 +2577,6 @@ class Tracer:
             setattr(regs, name, value)
         pt.setregs(task.tid, regs)
 
-    @staticmethod
-    def _restart_own(task: Task, regs: Any) -> None:
-        """A call stopped at its entry is made again after the scratch mmap (its decision
-        replayed at its new stop: _on_entry): ``regs``, the registers it restarts with, get
-        the program's own values back for those a monitor's change rewrote (own_regs), which
-        wait in ``replay_own`` for that replay.  Between the mmap and the restart the task
-        is back in its own code -- a signal's handler may run there, and its calls stop: left
-        in own_regs, they were put back at the exit of the handler's first call that stopped
-        (review 21, tests/progs/replay_regs.c), and the restart made the monitor's values
-        the program's."""
-        own, task.own_regs = task.own_regs, None
-        task.replay_own = own
-        for name, value in (own or {}).items():
-            setattr(regs, name, value)
-
     def _premap_scratch(self, task: Task) -> None:
         """Map the scratch area in a freshly exec'd process whose former image needed it (it
         will likely need it again), at its exec event, in one stop (_inject_call) -- instead
@@ -2959,7 +2938,6 @@ class Tracer:
             if procfs.alive(tid):
                 saved.rip -= 2
                 saved.rax = saved.orig_rax
-                self._restart_own(task, saved)
                 with contextlib.suppress(pt.PtraceError):
                     pt.setsigmask(tid, mask)
                     pt.setregs(tid, saved)
@@ -3090,10 +3068,12 @@ class Tracer:
             self._thaw_after(task)
         if expect is Expect.INJECTED_MMAP:
             saved, task.saved_regs = task.saved_regs, None
+            # (registers a monitor's change rewrote before the mmap: the program's, kept for
+            # the call restarted after it, whose replay changes them again)
+            kept, task.own_regs = task.own_regs, None
             space = task.process.space
             if info.rval == scratch.BASE:
                 space.scratch = True
-                self._restart_own(task, saved)
                 enforce.restart_call(task.tid, saved)
             else:
                 space.scratch_failed = True
@@ -3102,11 +3082,11 @@ class Tracer:
                 self.monitor.on_engine_refusal(task, task.pending_call, errno.EPERM,
                                                f"scratch area could not be mapped ({err})")
                 enforce.fail_call(task.tid, saved, errno.EPERM)
-                # (registers a monitor's change rewrote before the mmap: refused, its own
-                # registers but rax)
-                self._put_back(task)
+                task.own_regs, kept = kept, None
+                self._put_back(task)  # (refused: its own registers but rax)
             task.pending_call = None
             self._resume(task)  # (to the restarted call's entry stop: no exit stop wanted)
+            task.own_regs = kept
             self._scratch_settled(space)
             return
         elif expect is Expect.EXIT_HANDLER:
