@@ -195,13 +195,9 @@ typedef struct {
     int pending;       /* an exec permitted at entry whose event is awaited: execs[pending-1] */
     PlanObject *next;  /* the plan that decides it after that exec (kept alive in kept) */
     int own_fd;        /* a /proc/PID/mem opened here (after an exec), closed at run()'s end */
-    int own_held;      /* the call it was let go with had argument registers pointed at held
-                        * copies (bit i: argument i), their own values in own; and its number
-                        * changed (OWN_NR), its own in own_nr: put back at its exit stop
-                        * (put_back; an exec's: if it fails) -- the x86-64 ABI keeps every
-                        * register but rax, rcx and r11 (Tracer._put_back).  0: nothing */
-    uint64_t own[6];
-    uint64_t own_nr;
+    int own_held;      /* that exec's argument registers pointed at held copies (bit i:
+                        * argument i), and their own values: put back if it fails */
+    uint64_t own[3];
     long long clone3_flags;  /* the flags of the clone3 it was let make, as Python checked
                               * them (Task.clone3_flags); -1: not known */
     pid_t parent_held;  /* a vfork child armed here: its parent, kept in its vfork event's
@@ -217,18 +213,13 @@ typedef struct {
     int tracers_ns;     /* a vfork child armed here whose parent searched as the tracer: its
                          * user namespace is the tracer's until its exec event (exec_event) */
 } Arm;
-#define OWN_NR (1 << 6)  /* own_held: the call's number was changed */
 static Arm arms[MAX_ARMS];
 static int narms;
-static Arm held_left[MAX_ARMS];  /* the arms a run left with a call held in flight (held()) */
-static int nheld;
 static uint64_t shared_start[MAX_RANGES], shared_end[MAX_RANGES];
 
 /* answered_total: refusals of a missing path with ENOENT, which Python counts as decisions,
  * not refusals (Supervisor._reply: no refusal a person needs to hear of) */
 static unsigned long long permitted_total, refused_total, signals_total, answered_total;
-/* exit stops served of held calls (their registers put back) */
-static unsigned long long exits_total;
 
 /* Children an armed task made by fork or vfork (run() serves those events), for Python
  * (births(): Tracer._fast_notes) before it treats any stop. */
@@ -800,46 +791,13 @@ static int climbs(const char *raw) {
     return 0;
 }
 
-/* Note the registers of the stopped call (info) that a hold rewrites, as the program made
- * them (the arguments of bits, the number too when number), to be put back at its exit
- * stop. */
-static void keep_own(Arm *a, const struct call *info, int bits, int number) {
-    for (int i = 0; i < 6; i++)
-        if (bits & 1 << i && !(a->own_held & 1 << i)) a->own[i] = info->args[i];
-    a->own_held |= bits;
-    if (number && !(a->own_held & OWN_NR)) {
-        a->own_nr = info->nr;
-        a->own_held |= OWN_NR;
-    }
-}
-
-/* At the exit stop of a call let go with rewritten registers (own_held): the program's own
- * back -- the kernel has used the copies; a restart it makes of an interrupted call (rax from
- * orig_rax, the instruction again) is then the program's own call, which stops and is decided
- * anew.  One POKEUSER, or GETREGS and SETREGS for more.  0, or -1 (errno; ESRCH: gone). */
-static int put_back(Arm *a) {
-    int held = a->own_held, one = -1, count = 0;
-    a->own_held = 0;
-    for (int i = 0; i < 6; i++)
-        if (held & 1 << i) { one = i; count++; }
-    if (!(held & OWN_NR) && count == 0) return 0;
-    if (!(held & OWN_NR) && count == 1)
-        return poke(a->tid, ARG_REG[one] * 8, (long)a->own[one]);
-    uint64_t regs[R_WORDS];
-    if (syscall(SYS_ptrace, PT_GETREGS, a->tid, 0, regs) < 0) return -1;
-    for (int i = 0; i < 6; i++)
-        if (held & 1 << i) regs[ARG_REG[i]] = a->own[i];
-    if (held & OWN_NR) regs[R_ORIG_RAX] = a->own_nr;
-    return (int)syscall(SYS_ptrace, PT_SETREGS, a->tid, 0, regs);
-}
-
 /* Point a permitted call at a copy of what was checked, in the task's scratch slot, as
  * enforce.Holder does for one path (its _target, _open, _paths, _commit): the call's own
  * spelling and start when no other task shares them, it reached the file through no symlink
  * and it climbs no "..", else the
  * canonical path from the root; an open becomes openat2 with RESOLVE_NO_SYMLINKS.  1: held,
  * 0: nothing changed (Python does it), -1: an error (errno; ESRCH: the task is gone). */
-static int hold(Arm *a, const Shape *s, const Variant *v, const struct call *info,
+static int hold(const Arm *a, const Shape *s, const Variant *v, const struct call *info,
                 const char *raw, size_t rlen, const char *path, size_t len, int direct,
                 const char *start, size_t slen) {
     int own = a->keep_start && direct && !climbs(raw);
@@ -870,25 +828,21 @@ static int hold(Arm *a, const Shape *s, const Variant *v, const struct call *inf
         regs[R_RDX] = a->slot;
         regs[R_R10] = OPEN_HOW_SIZE;
         if (syscall(SYS_ptrace, PT_SETREGS, a->tid, 0, regs) < 0) return -1;
-        keep_own(a, info, 0xf, 1);  /* (rdi, rsi, rdx, r10 and the number) */
         return 1;
     }
     ssize_t n = pwrite(a->mem_fd, target, tlen + 1, (off_t)(a->slot + PATH1));
     if (n != (ssize_t)(tlen + 1)) return 0;
     if (poke(a->tid, ARG_REG[s->path_arg] * 8, (long)(a->slot + PATH1)) < 0) return -1;
-    keep_own(a, info, 1 << s->path_arg, 0);
     if (!own && s->dirfd_arg >= 0 && poke(a->tid, ARG_REG[s->dirfd_arg] * 8, (long)at_fdcwd) < 0)
         return -1;
-    if (!own && s->dirfd_arg >= 0) keep_own(a, info, 1 << s->dirfd_arg, 0);
     return 1;
 }
 
 /* An empty path "" pointed at a copy in the task's scratch slot (Holder._empty_path): 1 held,
  * 0 nothing changed (Python does it), -1 an error. */
-static int hold_empty(Arm *a, const Shape *s, const struct call *info) {
+static int hold_empty(const Arm *a, const Shape *s) {
     if (pwrite(a->mem_fd, "", 1, (off_t)(a->slot + EMPTY1)) != 1) return 0;
     if (poke(a->tid, ARG_REG[s->path_arg] * 8, (long)(a->slot + EMPTY1)) < 0) return -1;
-    keep_own(a, info, 1 << s->path_arg, 0);
     return 1;
 }
 
@@ -1257,7 +1211,8 @@ static int exec_entry(Arm *a, const struct call *info, const char *raw, size_t r
             pointed = poke(a->tid, ARG_REG[0] * 8, (long)(a->slot + PATH1));
         }
         if (pointed < 0) return errno == ESRCH ? 1 : -1;
-        keep_own(a, info, enters ? 5 : 1, 0);  /* (Tracer._hold's own_regs) */
+        a->own_held = enters ? 5 : 1;  /* (Tracer._hold's own_args) */
+        memcpy(a->own, info->args, sizeof a->own);
     }
     Exec *e = &execs[nexecs++];
     memset(e, 0, sizeof *e);
@@ -1833,7 +1788,6 @@ static int exec_event(Arm *a, int *status) {
     e->served = 1;
     e->scratch = mapped;
     a->pending = 0;
-    a->own_held = 0;  /* (its registers are the new image's) */
     a->spare = 0;  /* (a slot of the former image's area) */
     if (solo_arm >= 0 && a == &arms[solo_arm]) solo_spare = 0;
     a->plan = a->next;
@@ -2055,15 +2009,12 @@ permit:
          * into it after the check would have the kernel look that path up */
         int held = rlen > 0 ? hold(a, s, v, &info, raw, (size_t)rlen, path, len, direct,
                                    has_start ? start : NULL, slen)
-                            : hold_empty(a, s, &info);
+                            : hold_empty(a, s);
         if (held == 0) return 0;
         if (held < 0) return errno == ESRCH ? 1 : -1;
     }
 cont:
-    /* (held: its exit stop puts the program's registers back) */
-    if (syscall(SYS_ptrace, a->own_held ? PT_SYSCALL : PT_CONT, tid, 0, 0) < 0
-        && errno != ESRCH)
-        return -1;
+    if (syscall(SYS_ptrace, PT_CONT, tid, 0, 0) < 0 && errno != ESRCH) return -1;
     permitted_total++;
     return 1;
 }
@@ -2273,7 +2224,6 @@ static int end_of(pid_t pid, int status) {
             if (let_parent_go(&arms[j]) < 0) return -1;
             arms[j].tid = 0;
             arms[j].off = 1;
-            arms[j].own_held = 0;  /* (no exit stop comes) */
             if (arms[j].own_fd >= 0) close(arms[j].own_fd);  /* (its /proc/PID/mem: gone) */
             arms[j].own_fd = arms[j].mem_fd = -1;  /* (free_arm may give it anew) */
         }
@@ -2562,40 +2512,9 @@ static PyObject *cloop_run(PyObject *module, PyObject *args) {
     solo_spare = count == 1 ? arms[0].spare : 0;
     tree_size = solo_arm == 0 ? 1 : 0;
     PyObject *out = serve();
-    nheld = 0;
-    for (int i = 0; i < narms; i++) {
+    for (int i = 0; i < narms; i++)
         if (arms[i].own_fd >= 0) close(arms[i].own_fd);
-        /* (a call let go held whose exit stop has not come: Python puts them back) */
-        if (arms[i].tid && arms[i].own_held) held_left[nheld++] = arms[i];
-    }
     narms = 0;
-    return out;
-}
-
-/* held() -> [(tid, number or -1, ((argument index, value), ...))]: the calls the last run
- * let go with rewritten registers whose exit stops it did not see (it returned first): their
- * own registers, which Python puts back there (Task.own_regs, Tracer._put_back). */
-static PyObject *cloop_held(PyObject *module, PyObject *unused) {
-    PyObject *out = PyList_New(nheld);
-    if (!out) return NULL;
-    for (int i = 0; i < nheld; i++) {
-        const Arm *a = &held_left[i];
-        int count = 0;
-        for (int j = 0; j < 6; j++) count += (a->own_held >> j) & 1;
-        PyObject *regs = PyTuple_New(count);
-        if (!regs) { Py_DECREF(out); return NULL; }
-        for (int j = 0, k = 0; j < 6; j++) {
-            if (!(a->own_held & 1 << j)) continue;
-            PyObject *pair = Py_BuildValue("iK", j, (unsigned long long)a->own[j]);
-            if (!pair) { Py_DECREF(regs); Py_DECREF(out); return NULL; }
-            PyTuple_SET_ITEM(regs, k++, pair);
-        }
-        PyObject *item = Py_BuildValue("iLN", (int)a->tid,
-                                       a->own_held & OWN_NR ? (long long)a->own_nr : -1LL, regs);
-        if (!item) { Py_DECREF(out); return NULL; }
-        PyList_SET_ITEM(out, i, item);
-    }
-    nheld = 0;
     return out;
 }
 
@@ -2684,18 +2603,17 @@ static PyObject *serve_stops(void) {
             continue;
         }
         if (WIFSTOPPED(status) && status >> 8 == (SIGTRAP | 0x80)) {
-            /* the exit stop of a call held here (its registers put back), or of an exec
-             * let go to it (exec_entry) that failed: let go on; another's (a call let go
-             * in an earlier run, whose registers Python was told: held()): Python's, as in
-             * its loop */
-            if (!a->pending && !a->own_held)
-                return Py_BuildValue("iii", pid, status, WHY_OTHER);
-            /* (a failed exec's stop is counted with its exec, as Python's loop counts it) */
-            if (a->pending) execs[a->pending - 1].failed = 1;
-            else exits_total++;
+            /* the exit stop of an exec let go to it (exec_entry) that failed: let go on;
+             * another's (an exec let go in an earlier run): Python's, as in its loop */
+            if (!a->pending) return Py_BuildValue("iii", pid, status, WHY_OTHER);
+            execs[a->pending - 1].failed = 1;
             a->pending = 0;
-            /* it returns to the program: with its own registers, as natively */
-            if (put_back(a) < 0 && errno != ESRCH) return PyErr_SetFromErrno(PyExc_OSError);
+            /* it returns to the program: with its own pointers, as natively */
+            for (int i = 0; i < 3; i++)
+                if (a->own_held & 1 << i && poke(pid, ARG_REG[i] * 8, (long)a->own[i]) < 0
+                    && errno != ESRCH)
+                    return PyErr_SetFromErrno(PyExc_OSError);
+            a->own_held = 0;
             if (syscall(SYS_ptrace, PT_CONT, pid, 0, 0) < 0 && errno != ESRCH)
                 return PyErr_SetFromErrno(PyExc_OSError);
             continue;
@@ -2725,8 +2643,7 @@ static PyObject *serve_stops(void) {
 }
 
 static PyObject *cloop_counts(PyObject *module, PyObject *unused) {
-    return Py_BuildValue("KKKKK", permitted_total, refused_total, signals_total, answered_total,
-                         exits_total);
+    return Py_BuildValue("KKKK", permitted_total, refused_total, signals_total, answered_total);
 }
 
 /* --- the resident tracer's client (systrace_py/resident_client.py) ---------------------------
@@ -3080,7 +2997,6 @@ static PyMethodDef cloop_methods[] = {
     {"births", cloop_births, METH_NOARGS, "The children noted since the last call."},
     {"execs", cloop_execs, METH_NOARGS, "The execs let go since the last call."},
     {"ends", cloop_ends, METH_NOARGS, "The children's ends noted since the last call."},
-    {"held", cloop_held, METH_NOARGS, "The calls let go held whose exit stop the last run left."},
     {"early", cloop_early, METH_NOARGS, "The first stops kept that no birth took."},
     {"stubs", cloop_stubs, METH_NOARGS, "The ends of Python's stubs seen since the last call."},
     {"stub", cloop_stub, METH_VARARGS, "Set a task at its exec event to map the area by a stub."},
@@ -3090,7 +3006,7 @@ static PyMethodDef cloop_methods[] = {
     {"set_ptracer", child_set_ptracer, METH_VARARGS, "prctl(PR_SET_PTRACER, pid): its result."},
     {"load_filter", child_load_filter, METH_VARARGS, "Load a seccomp BPF program (bytes)."},
     {"spawn", child_spawn, METH_VARARGS, "The program's process, sharing no copy of ours, stopped before its exec."},
-    {"counts", cloop_counts, METH_NOARGS, "(permitted, refused, signals passed on, missing paths answered, exit stops) by the native loop so far."},
+    {"counts", cloop_counts, METH_NOARGS, "(permitted, refused, signals passed on, missing paths answered) by the native loop so far."},
     {NULL, NULL, 0, NULL},
 };
 

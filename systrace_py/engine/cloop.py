@@ -522,22 +522,9 @@ class FastLoop:
         found += [(seq, "stub", (tid,)) for tid, seq in self._module.stubs()]
         return [(kind, note) for _, kind, note in sorted(found, key=lambda f: f[0])]
 
-    def held(self) -> list[tuple[int, dict[str, int]]]:
-        """The calls the last wait let go with rewritten registers whose exit stops it did
-        not see (it returned first): (tid, the registers as the program made them, by name
-        -- Task.own_regs, put back at that exit stop by Tracer._put_back)."""
-        found = []
-        for tid, nr, args in self._module.held():
-            regs = {pt.ARG_REGS[index]: value for index, value in args}
-            if nr >= 0:
-                regs["orig_rax"] = nr
-            found.append((tid, regs))
-        return found
-
-    def decided(self) -> tuple[int, int, int, int, int]:
+    def decided(self) -> tuple[int, int, int, int]:
         """(permitted, refused, signals passed on, missing paths answered: refusals Python
-        counts as decisions only, exit stops of held calls served: their registers put back)
-        natively since the last call."""
+        counts as decisions only) natively since the last call."""
         counts = self._module.counts()
         delta = tuple(now - before for now, before in zip(counts, self._last, strict=True))
         self._last = counts

@@ -126,10 +126,8 @@ class Task:
     vfork_child: int | None = None  # waiting in vfork for this child (it cannot run meanwhile)
     expect: Expect = Expect.NOTHING
     saved_regs: Any = None       # registers of the call an injection replaced
-    own_regs: dict[str, int] | None = None  # the registers of a call as the program made it
-    #                              (argument registers, orig_rax) that a hold or a monitor's
-    #                              change rewrote: put back at its exit stop (the x86-64 ABI
-    #                              keeps every register but rax, rcx and r11: Tracer._put_back)
+    own_args: dict[int, int] | None = None  # an exec's argument registers before they were
+    #                              pointed at held copies: put back at its exit stop if it fails
     pending_call: Any = None     # the decoded call whose exit the monitor wants
     detached: bool = False       # the monitor let it go: every call permitted from here on
     replay: Any = None           # (call, reply) for the call restarted after the scratch mmap

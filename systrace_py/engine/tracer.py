@@ -1189,13 +1189,11 @@ class Tracer:
             else:
                 event = self._fast.wait(arms, known=tuple(self.tasks))
         finally:
-            permitted, refused, signals, answered, exits = self._fast.decided()
-            self.stops += permitted + refused + signals + answered + exits
-            self.fast_stops += permitted + refused + signals + answered + exits
+            permitted, refused, signals, answered = self._fast.decided()
+            self.stops += permitted + refused + signals + answered
+            self.fast_stops += permitted + refused + signals + answered
             self.stop_kinds["call"] += permitted + refused + answered
             self.stop_kinds["signal"] += signals
-            if exits:  # (a held call's registers put back: _cloop.c put_back)
-                self.stop_kinds["call exit"] += exits
             if permitted or refused or answered:
                 # (a missing path's ENOENT is a decision, not a refusal: Supervisor._reply)
                 self.monitor.fast_decided(  # type: ignore[attr-defined]
@@ -1367,7 +1365,7 @@ class Tracer:
         if task.replay is None:  # (restarted after the scratch mmap: the same call still)
             task.waited = False
         if task.expect is not Expect.NOTHING or task.freezer or not self.filtered \
-                or task.after is not None or task.exit_delay or task.own_regs:
+                or task.after is not None or task.exit_delay or task.own_args:
             if not self.filtered and self.own_filters:
                 self._suspend_for_skip(task)
             pt.syscall(task.tid, sig)
@@ -1591,8 +1589,6 @@ class Tracer:
     def _change_args(self, task: Task, call: DecodedCall, changes: dict[int, int],
                      info: pt.SyscallInfo | None) -> tuple[int, str] | None:
         """Apply a monitor's register changes; the engine's guards hold for the new values."""
-        for index in changes:
-            self._keep_own(task, pt.ARG_REGS[index], call.args[index])
         call.set_args(changes)
         for index, value in changes.items():
             pt.poke_reg(task.tid, pt.ARG_REGS[index], value)
@@ -1924,7 +1920,6 @@ class Tracer:
             if refusal is not None:
                 err, why = refusal
                 self.monitor.on_engine_refusal(task, call, err, why)
-                self._put_back(task)
                 enforce.refuse(task.tid, err)
                 self._resume(task)
                 return
@@ -1947,7 +1942,6 @@ class Tracer:
                 refusal = self._unheld_refusal(task, call, reply) if must_hold else None
                 if refusal is not None:
                     self.monitor.on_engine_refusal(task, call, *refusal)
-                    self._put_back(task)
                     enforce.refuse(task.tid, refusal[0])
                     self._resume(task)
                     return
@@ -1956,7 +1950,6 @@ class Tracer:
                     respelled = self._hold(task, call, reply, info)
                 except (enforce.HoldError, DecodeError) as exc:
                     self.monitor.on_engine_refusal(task, call, exc.errno, str(exc))
-                    self._put_back(task)
                     enforce.refuse(task.tid, exc.errno)
                     self._resume(task)
                     return
@@ -1984,7 +1977,6 @@ class Tracer:
                 refusal = (errno.ELOOP, LINKED_REDIRECT)
             if refusal is not None:
                 self.monitor.on_engine_refusal(task, call, *refusal)
-                self._put_back(task)  # (the call's own registers: only rax is the refusal's)
                 enforce.refuse(task.tid, refusal[0])
                 self._resume(task)
                 return
@@ -2536,46 +2528,14 @@ class Tracer:
                                     reaches=lambda start: resolver.reaches(task.tid, start),
                                     own_call=self._under_own_filter(task))
             own = tuple(info.args)  # (apply points info's arguments at the copies)
-            nr = info.nr
             holder.apply(task.tid, call, reply)
         except TraceeMemoryError as exc:
             raise enforce.HoldError(errno.EFAULT, f"cannot hold arguments: {exc}") from exc
-        # the call returns to the program with its own registers, as natively (an exec only
-        # when it fails, or only checked: a vfork child may exec again with them); the exit
-        # stop puts them back, once the kernel has used the copies (_put_back)
-        for index in holder.args:
-            self._keep_own(task, pt.ARG_REGS[index], own[index])
-        if holder.nr is not None and holder.nr != nr:
-            self._keep_own(task, "orig_rax", nr)
+        if call.name in EXEC_CALLS and holder.args:
+            # a failed exec returns to the program: with its own pointers, as natively (a
+            # vfork child may exec again with them); _on_syscall_stop puts them back
+            task.own_args = {index: own[index] for index in holder.args}
         return holder.respelled
-
-    @staticmethod
-    def _keep_own(task: Task, name: str, value: int) -> None:
-        """Note a register of the stopped call as the program made it, before the tracer
-        rewrites it (the first value noted is the program's: a monitor's change, then a
-        hold)."""
-        if task.own_regs is None:
-            task.own_regs = {}
-        task.own_regs.setdefault(name, value & _U64)
-
-    def _put_back(self, task: Task) -> None:
-        """The registers a hold or a monitor's change rewrote, as the program made them: at
-        the call's exit stop (the kernel has used the copies; a restart the kernel makes of
-        an interrupted call -- rax from orig_rax, the instruction again -- is then the
-        program's own call, which stops and is decided anew), or at its entry when it is
-        refused after all (only rax then differs, as for any refusal).  One POKEUSER, or
-        GETREGS and SETREGS for more."""
-        own, task.own_regs = task.own_regs, None
-        if not own:
-            return
-        if len(own) == 1:
-            ((name, value),) = own.items()
-            pt.poke_reg(task.tid, name, value)
-            return
-        regs = pt.getregs(task.tid)
-        for name, value in own.items():
-            setattr(regs, name, value)
-        pt.setregs(task.tid, regs)
 
     def _premap_scratch(self, task: Task) -> None:
         """Map the scratch area in a freshly exec'd process whose former image needed it (it
@@ -3055,11 +3015,12 @@ class Tracer:
         if info.op == pt.SYSCALL_INFO_SECCOMP:
             self._on_seccomp(task)
             return
-        if task.own_regs is not None and task.expect is not Expect.INJECTED_MMAP:
-            # a held call returns to the program with its own registers (an exec: failed, or
-            # only checked -- AT_EXECVE_CHECK returns 0 with the caller's image; a replaced
-            # image's exec event forgot them)
-            self._put_back(task)
+        if task.own_args is not None:
+            # an exec that returns to the program: failed, or only checked (AT_EXECVE_CHECK
+            # returns 0 with the caller's image) -- a replaced image's exec event forgot them
+            own, task.own_args = task.own_args, None
+            for index, value in own.items():
+                pt.poke_reg(task.tid, pt.ARG_REGS[index], value)
         expect, task.expect = task.expect, Expect.NOTHING
         if task.after is not None and expect is not Expect.INJECTED_MMAP:
             self._noted(task, info.rval)
@@ -3068,9 +3029,6 @@ class Tracer:
             self._thaw_after(task)
         if expect is Expect.INJECTED_MMAP:
             saved, task.saved_regs = task.saved_regs, None
-            # (registers a monitor's change rewrote before the mmap: the program's, kept for
-            # the call restarted after it, whose replay changes them again)
-            kept, task.own_regs = task.own_regs, None
             space = task.process.space
             if info.rval == scratch.BASE:
                 space.scratch = True
@@ -3082,11 +3040,8 @@ class Tracer:
                 self.monitor.on_engine_refusal(task, task.pending_call, errno.EPERM,
                                                f"scratch area could not be mapped ({err})")
                 enforce.fail_call(task.tid, saved, errno.EPERM)
-                task.own_regs, kept = kept, None
-                self._put_back(task)  # (refused: its own registers but rax)
             task.pending_call = None
-            self._resume(task)  # (to the restarted call's entry stop: no exit stop wanted)
-            task.own_regs = kept
+            self._resume(task)
             self._scratch_settled(space)
             return
         elif expect is Expect.EXIT_HANDLER:
@@ -3370,10 +3325,7 @@ class Tracer:
 
         The first stops it kept of children whose parent's event had not come (the loop lets
         such a child go when it notes its birth): one no birth took is dispatched as the
-        waitpid report it was -- filed in _early, for the parent's event.
-
-        The calls it let go held (their registers pointed at copies) whose exit stops it did
-        not see: the program's own registers, which that stop puts back (Task.own_regs)."""
+        waitpid report it was -- filed in _early, for the parent's event."""
         assert self._fast is not None
         for kind, note in self._fast.notes():
             if kind == "early":
@@ -3434,12 +3386,6 @@ class Tracer:
                 task.space.scratch = True
                 task.space.slots.slot_of(tid)  # (slot 0 of the new area: the loop's)
             task.stub = stub  # (not armed until its next stop: _stub_stop)
-        # the calls it let go held whose exit stops it left to this loop: their own
-        # registers, put back there (_put_back); a task that ended meanwhile has none to come
-        for tid, own in self._fast.held():
-            held = self.tasks.get(tid)
-            if held is not None:
-                held.own_regs = own
 
     def _inherit_view(self, parent: Task, child: Task, flags: int) -> None:
         """A child sees what its parent sees -- unless it got a mount namespace of its own
@@ -3654,7 +3600,7 @@ class Tracer:
             task = moved
             task.to(TaskEvent.REPORTED)  # (this stop is the exec'ing thread's, not the leader's)
         self._release_vfork_parent(task.tid)
-        task.own_regs = None  # (its registers are the new image's: no exit stop needed)
+        task.own_args = None  # (its registers are the new image's: no exit stop needed)
         self.decoder.resolver.forget_credentials(former)  # (a set-id file, file capabilities)
         self.decoder.resolver.forget_credentials(task.tid)
         if task.freezer:
