@@ -1039,20 +1039,29 @@ static int plain_known(const struct stat *st) {
  * and inode: exec_event, Tracer._checked_program) kills the process that ran it.  A memo
  * gone stale (a change ctime missed: a write through a shared mapping's page already
  * dirty, a recycled inode within one clock tick) ends the same way: fail closed. */
+/* The text of /proc/TID/LEAF, NUL-terminated in buf (cap bytes with the NUL): its length, or
+ * 0 when it cannot be read (the task gone, no such file) or is empty. */
+static ssize_t proc_text(pid_t tid, const char *leaf, char *buf, size_t cap) {
+    char name[64];
+    snprintf(name, sizeof name, "/proc/%d/%s", (int)tid, leaf);
+    int f = open(name, O_RDONLY | O_CLOEXEC);
+    if (f < 0) return 0;
+    ssize_t n = read(f, buf, cap - 1);
+    close(f);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    return n;
+}
+
 /* Whether each of the task's descriptors 0, 1 and 2 is open and not close-on-exec (its
  * fdinfo's flags): an exec into another table with one closed is Python's to decide
  * (Supervisor._entering_table, red team 34: the program's own files would take the number).
  * 0 too when it cannot be told. */
 static int std_fds_open(pid_t tid) {
-    char name[64], buf[256];
+    char leaf[16], buf[256];
     for (int fd = 0; fd < 3; fd++) {
-        snprintf(name, sizeof name, "/proc/%d/fdinfo/%d", (int)tid, fd);
-        int f = open(name, O_RDONLY | O_CLOEXEC);
-        if (f < 0) return 0;
-        ssize_t n = read(f, buf, sizeof buf - 1);
-        close(f);
-        if (n <= 0) return 0;
-        buf[n] = 0;
+        snprintf(leaf, sizeof leaf, "fdinfo/%d", fd);
+        if (!proc_text(tid, leaf, buf, sizeof buf)) return 0;
         char *flags = strstr(buf, "flags:");
         if (!flags) return 0;
         char *end;
@@ -1071,14 +1080,8 @@ static unsigned long clear_on_setid = ~0UL;
  * 0 when it has one, or cannot be read -- an exec into another table is then Python's
  * (Supervisor._entering_table: red team 35). */
 static int personality_plain(pid_t tid) {
-    char name[64], buf[32];
-    snprintf(name, sizeof name, "/proc/%d/personality", (int)tid);
-    int f = open(name, O_RDONLY | O_CLOEXEC);
-    if (f < 0) return 0;
-    ssize_t n = read(f, buf, sizeof buf - 1);
-    close(f);
-    if (n <= 0) return 0;
-    buf[n] = 0;
+    char buf[32];
+    if (!proc_text(tid, "personality", buf, sizeof buf)) return 0;
     char *end;
     unsigned long value = strtoul(buf, &end, 16);
     if (end == buf) return 0;
@@ -2168,14 +2171,8 @@ static int first_stop(pid_t pid) {
 
 /* The parent the kernel names for a task (/proc/PID/stat's ppid); 0 when it cannot be read. */
 static pid_t parent_of(pid_t pid) {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return 0;
-    buf[n] = 0;
+    char buf[512];
+    if (!proc_text(pid, "stat", buf, sizeof buf)) return 0;
     char *name_end = strrchr(buf, ')');
     int ppid;
     if (!name_end || sscanf(name_end + 1, " %*c %d", &ppid) != 1) return 0;
