@@ -58,7 +58,7 @@ from systrace_py.engine.decode import (
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
 from systrace_py.engine.exec_image import GONE, ITSELF
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
-from systrace_py.engine.paths import PROC_SUPER_MAGIC, Resolved, names_elsewhere
+from systrace_py.engine.paths import PROC_SUPER_MAGIC, Resolved, View, names_elsewhere
 from systrace_py.engine.seccomp import (
     GUARDED_CALLS,
     GUARDS,
@@ -1429,11 +1429,8 @@ class Tracer:
                     enforce.refuse(task.tid, verdict.errno)
                 self._resume(task)
                 return
-        if task.view is None:
-            task.view = task.seen = self.decoder.resolver.view_of(task.tid, task.seen,
-                                                                  task.joined)
         call = self.decoder.decode(task.tid, process.pid, nr, name, args, self._reader(task),
-                                   task.view)
+                                   self._current_view(task))
         kernel = False  # the refusal is the kernel's own answer to these arguments
         try:
             refusal = self._engine_refusal(call)
@@ -1902,6 +1899,14 @@ class Tracer:
             for tid in task.process.tids:
                 if tid in self.tasks:
                     self.tasks[tid].detached = True
+            self._resume(task)
+            return
+        if task.waited and task.view is not call.view and not self._unchanged(task, call):
+            # it waited (an answer, a delay, the scratch area) while a call that may change
+            # views ran: its paths no longer mean what was decided (red team 41)
+            self.monitor.on_engine_refusal(task, call, errno.EAGAIN,
+                                           "its view changed while it was being checked")
+            enforce.refuse(task.tid, errno.EAGAIN)
             self._resume(task)
             return
         if reply.paths and not call.view.host:
@@ -2376,12 +2381,31 @@ class Tracer:
             self._frozen[child_tid] = self._early.pop(child_tid)
         self._early_started.pop(child_tid, None)
 
+    def _current_view(self, task: Task) -> View:
+        """The task's view now: read again when a call that may change views ran since it
+        was last read (_views_changed forgets every task's)."""
+        if task.view is None:
+            task.view = task.seen = self.decoder.resolver.view_of(task.tid, task.seen,
+                                                                  task.joined)
+        return task.view
+
     def _unchanged(self, task: Task, call: DecodedCall) -> bool:
         """With the others stopped: is everything the decision examined still what it was?
-        (Between the check and the freeze another task may have changed it.)"""
+        (Between the check and the freeze another task may have changed it.)  Its view too:
+        a thread of its process (they share one root) or a child sharing its fs context may
+        have chrooted meanwhile, or a task of its namespace pivoted its root -- the paths are
+        then read again in the view the task has now, and a view of another kind (the tracer's
+        tree, or not; another namespace) is a change: the decision's names were the tracer's,
+        and the spelling held for the kernel would be looked up in another tree (red team
+        41: a decision replayed after the scratch area's mmap ran under a sibling's new
+        root)."""
         process = task.process
+        view = self._current_view(task)
+        if view is not call.view and (view.host, view.namespace) != (call.view.host,
+                                                                      call.view.namespace):
+            return False
         fresh = self.decoder.decode(task.tid, process.pid, call.nr, call.name, call.args,
-                                    self._reader(task), call.view)
+                                    self._reader(task), view)
         try:
             for before in call.examined_paths():
                 now = fresh.decoded_path(before.role)
