@@ -2398,7 +2398,8 @@ class Tracer:
         tree, or not; another namespace) is a change: the decision's names were the tracer's,
         and the spelling held for the kernel would be looked up in another tree (red team
         41: a decision replayed after the scratch area's mmap ran under a sibling's new
-        root)."""
+        root); so is the same name reached but spelled otherwise for the task (its root
+        moved, its cwd kept: its own absolute spelling of the object changed)."""
         process = task.process
         view = self._current_view(task)
         if view is not call.view and (view.host, view.namespace) != (call.view.host,
@@ -2410,7 +2411,10 @@ class Tracer:
             for before in call.examined_paths():
                 now = fresh.decoded_path(before.role)
                 if (now is None or now.raw != before.raw
-                        or now.resolved.path != before.resolved.path):
+                        or now.resolved.path != before.resolved.path
+                        or now.resolved.spelling != before.resolved.spelling):
+                    # (the spelling: what the kernel is handed -- a task that does not see
+                    # the tracer's tree gets its own, which another root reads elsewhere)
                     return False
             if call.asked_addresses and (
                     [str(a) for a in fresh.sockaddrs] != [str(a) for a in call.sockaddrs]

@@ -18,6 +18,15 @@
  * sibling chroots 200 ms after it began): a decision applied after the delay, in a view
  * that is not the one it was made in.
  *
+ * "local": the same delay, the root changed for another that is no more the tracer's than
+ * the first: the process chroots into WORK/r1 (SECD's parent's work directory, where
+ * secd/secret.txt is a harmless file and secd/d/l a link to ../secret.txt), its cwd
+ * /secd/d; the open of "l" -- the harmless file, by a relative link -- is delayed while the
+ * sibling moves the root to SECD's parent, the cwd kept (fchdir, chroot("."), fchdir back).
+ * "l" still reaches the harmless file, but the spelling the tracer held for the kernel is the
+ * task's own absolute one, "/secd/secret.txt" -- under the new root, the secret.  (The
+ * control opens that spelling after the same move: what the kernel gives for it.)
+ *
  * Each attempt is a fresh image (exec of ourselves: its scratch area not mapped yet, SIGTRAP
  * ignored so it is not mapped at the exec), alone until it starts the chrooting thread; the
  * main thread then opens "/secret.txt" by a raw syscall at a known address, while the other
@@ -36,7 +45,7 @@
 #define ATTEMPTS 12
 
 static const char *how, *secd;
-static int delayed;
+static int delayed, local_mode, fd_top = -1, fd_cwd = -1;
 static volatile int in_open, window, chrooted, open_done;
 static volatile pid_t main_tid;
 extern char rt41_sys[];
@@ -107,8 +116,12 @@ static void *sibling(void *arg) {
         if (!window)
             return NULL;  /* the open ran before any window came */
     }
-    if (chroot(secd) < 0)
+    if (local_mode) {
+        if (fchdir(fd_top) < 0 || chroot(".") < 0 || fchdir(fd_cwd) < 0)
+            note("moving the root: %s", ename(errno));
+    } else if (chroot(secd) < 0) {
         note("chroot(%s): %s", secd, ename(errno));
+    }
     chrooted = 1;
     return NULL;
 }
@@ -126,12 +139,13 @@ static void one_attempt(int sequential) {
         while (!chrooted)
             ;
     in_open = 1;
-    long fd = raw_open("/secret.txt");
+    long fd = raw_open(!local_mode ? "/secret.txt" : sequential ? "/secd/secret.txt" : "l");
     open_done = 1;
     int err = fd < 0 ? (int)-fd : 0;
     pthread_join(t, NULL);
     if (fd >= 0 && is_secret_fd((int)fd))
-        escaped("open(\"/secret.txt\") gave the secret after a sibling's chroot(%s)%s", secd,
+        escaped("open(\"%s\") gave the secret after a sibling's chroot(%s)%s",
+                !local_mode ? "/secret.txt" : sequential ? "/secd/secret.txt" : "l", secd,
                 window ? ", while the open waited to run" : "");
     if (fd >= 0)
         note("open(/secret.txt) gave another file");
@@ -141,20 +155,52 @@ static void one_attempt(int sequential) {
         blocked("the sibling's chroot came in the window, and the open was decided in it");
 }
 
+/* WORK/r1 (next to SECD): secd/secret.txt harmless, secd/d/l -> ../secret.txt; chroot there
+ * with the cwd /secd/d, SECD's parent and the cwd kept as descriptors */
+static void set_up_local(void) {
+    char top[4096], r1[4096], path[4200];
+    snprintf(top, sizeof top, "%s/..", secd);
+    snprintf(r1, sizeof r1, "%s/work/r1", top);
+    mkdir(r1, 0755);
+    snprintf(path, sizeof path, "%s/secd", r1);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/secd/d", r1);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/secd/secret.txt", r1);
+    if (write_file(path, "harmless\n") < 0)
+        blocked("%s: %s", path, ename(errno));
+    snprintf(path, sizeof path, "%s/secd/d/l", r1);
+    if (symlink("../secret.txt", path) < 0 && errno != EEXIST)
+        blocked("symlink: %s", ename(errno));
+    fd_top = open(top, O_PATH | O_DIRECTORY);
+    if (fd_top < 0 || chroot(r1) < 0 || chdir("/secd/d") < 0)
+        blocked("chroot(%s): %s", r1, ename(errno));
+    fd_cwd = open(".", O_PATH | O_DIRECTORY);
+}
+
 int main(int argc, char **argv) {
-    if (argc < 3 || argc > 5 || (argc >= 4 && strcmp(argv[3], "race") && strcmp(argv[3], "delay"))) {
-        fprintf(stderr, "usage: ns_stale_view user|root SECD [race|delay]\n");
+    if (argc < 3 || argc > 5 || (argc >= 4 && strcmp(argv[3], "race") && strcmp(argv[3], "delay")
+                                    && strcmp(argv[3], "local"))) {
+        fprintf(stderr, "usage: ns_stale_view user|root SECD [race|delay|local]\n");
         return 2;
     }
     how = argv[1];
     secd = argv[2];
-    delayed = argc >= 4 && !strcmp(argv[3], "delay");
+    local_mode = argc >= 4 && !strcmp(argv[3], "local");
+    delayed = local_mode || (argc >= 4 && !strcmp(argv[3], "delay"));
     int attempt = argc == 5 ? atoi(argv[4]) : 0;
     int last = delayed ? 1 : ATTEMPTS;
     if (attempt == 0) {
         if (!strcmp(how, "user"))
             become_root_in_userns();  /* (the images exec'd after stay in it, as its root) */
         signal(SIGTRAP, SIG_IGN);  /* (kept across exec: no scratch area mapped at an exec) */
+    }
+    if (local_mode) {
+        set_up_local();
+        one_attempt(0);
+        in_open = window = chrooted = open_done = 0;
+        one_attempt(1);
+        blocked("the open of l was refused or missed the secret");
     }
     one_attempt(attempt == last);
     if (attempt == last)

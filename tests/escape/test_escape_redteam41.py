@@ -11,6 +11,9 @@ the tracer's ``/secret.txt`` (a name that does not exist: permitted), ran under 
 as nobody through a user namespace of its own, both loops.  Now a decision carried out after
 a view change is checked again in the view the task has then: a replay is decided anew, a
 call that waited is refused (EAGAIN, as a call whose arguments changed while checked).
+And with the views of one kind on both sides (a chrooted process moving its root again, its
+cwd kept), the name checked again was the same while the spelling held for the kernel -- the
+task's own absolute one -- named the secret under the new root: the spelling is compared too.
 """
 
 from __future__ import annotations
@@ -32,10 +35,12 @@ HOWS = [("root", ()), ("user", ("-c", NOBODY))]
 
 
 def _world_scene(base: Path, name: str) -> Scene:
-    """A scene nobody may read too (but for the rule): the attack runs as nobody in one case."""
+    """A scene nobody may read too (but for the rule), and write in ``work``: the attack
+    runs as nobody in one case."""
     s = Scene.make(base, name)
-    for path in (s.root, s.secd, s.pubd, s.work):
+    for path in (s.root, s.secd, s.pubd):
         path.chmod(0o755)
+    s.work.chmod(0o777)
     s.secret.chmod(0o644)
     return s
 
@@ -77,6 +82,34 @@ def test_a_siblings_chroot_while_a_call_is_delayed_changes_what_is_checked(
                      'calls = ["fsread"]\npath = "/secret.txt"\naction = "inject"\n'
                      'delay = "2s"')
     out = attack(program, how, s.secd, "delay", policy_text=delayed, scene=s, env=loop,
+                 options=options, timeout=240)
+    assert_blocked(out)
+    assert "EAGAIN" in out.stdout, out
+
+
+@pytest.mark.parametrize(("how", "options"), HOWS, ids=[h for h, _ in HOWS])
+def test_a_root_moved_with_the_cwd_kept_changes_the_spelling_a_delayed_call_was_held_to(
+        build, world_tmp: Path, loop: dict[str, str], how: str,
+        options: tuple[str, ...]) -> None:
+    """A view of the same kind (not the tracer's tree, before and after): the process is
+    chrooted in WORK/r1, its cwd /secd/d; ``open("l")`` (``l`` -> ``../secret.txt``, a
+    harmless file) is delayed while the sibling moves the root to SECD's parent and keeps
+    the cwd.  "l" reaches the same file, so its name checked again was unchanged -- but the
+    spelling held for the kernel, the task's own absolute "/secd/secret.txt", names the
+    secret under the new root.  Escaped with the first fix of this red team (names
+    compared, not spellings), both loops; now the spelling is compared too (EAGAIN)."""
+    program = Path(shutil.copy(build("escape/ns_stale_view.c"), world_tmp / "ns_stale_view"))
+    control_scene = _world_scene(world_tmp, "control")
+    control = attack(program, how, control_scene.secd, "local", policy_text=None,
+                     scene=control_scene)
+    require_real(control)
+    s = _world_scene(world_tmp, "traced")
+    harmless = s.work / "r1" / "secd" / "secret.txt"
+    delayed = policy(f'calls = ["fsread"]\npath = "{s.secret}"\naction = "never"\n'
+                     'errno = "EACCES"',
+                     f'calls = ["fsread"]\npath = "{harmless}"\naction = "inject"\n'
+                     'delay = "2s"')
+    out = attack(program, how, s.secd, "local", policy_text=delayed, scene=s, env=loop,
                  options=options, timeout=240)
     assert_blocked(out)
     assert "EAGAIN" in out.stdout, out
