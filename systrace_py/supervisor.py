@@ -160,7 +160,7 @@ REFUSAL_TEXTS: dict[Reason, str] = {
 }
 
 #: How each blank of a refusal's text (REFUSAL_TEXTS) is filled, from the refused call and its
-#: decision: only when the text names it (_Blanks)
+#: decision: only when the text names it (Supervisor._report)
 _REFUSAL_BLANKS: dict[str, Callable[[Supervisor, DecodedCall, Decision], str]] = {
     "table": lambda supervisor, call, decision: decision.table,
     "entered": lambda supervisor, call, decision: supervisor._entered(call),
@@ -168,17 +168,6 @@ _REFUSAL_BLANKS: dict[str, Callable[[Supervisor, DecodedCall, Decision], str]] =
     "as_call": lambda supervisor, call, decision: DEVICE_CALLS.get(
         call.args[1] & 0xFFFFFFFF, "?"),
 }
-
-
-class _Blanks(dict[str, str]):
-    """The blanks of one refusal's text (REFUSAL_TEXTS), each filled when the text names it."""
-
-    def __init__(self, supervisor: Supervisor, call: DecodedCall, decision: Decision) -> None:
-        super().__init__()
-        self._of = (supervisor, call, decision)
-
-    def __missing__(self, blank: str) -> str:
-        return _REFUSAL_BLANKS[blank](*self._of)
 
 
 @dataclass(frozen=True)
@@ -1214,8 +1203,13 @@ class Supervisor:
                                 decision, result, call.logged())
         asked = decision.action is Action.ASK
         if self.options.verbose or asked:
-            rule = decision.rule.label() if decision.rule is not None else \
-                REFUSAL_TEXTS[decision.reason].format_map(_Blanks(self, call, decision))
+            if decision.rule is not None:
+                rule = decision.rule.label()
+            else:
+                text = REFUSAL_TEXTS[decision.reason]
+                rule = text.format(**{blank: fill(self, call, decision)
+                                      for blank, fill in _REFUSAL_BLANKS.items()
+                                      if f"{{{blank}}}" in text})
             verb = "would refuse" if result == Result.WOULD_REFUSE else "refused"
             why = f"{rule} says ask and no one can be asked" if asked else rule
             say(f"{verb} {self.describe_call(call)} for pid {process.pid} "
