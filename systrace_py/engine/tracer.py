@@ -1960,7 +1960,7 @@ class Tracer:
                     return
         if respelled or self._must_freeze(task, call, reply):
             refusal = self._freeze(task)
-            if refusal is None and not (self._unchanged(task, call) and (
+            if refusal is None and not (self._unchanged(task, call, ran=False) and (
                     not unheld or self._unchanged_in_memory(task, call))):
                 self._thaw()
                 task.freezer = False
@@ -2389,7 +2389,7 @@ class Tracer:
                                                                   task.joined)
         return task.view
 
-    def _unchanged(self, task: Task, call: DecodedCall) -> bool:
+    def _unchanged(self, task: Task, call: DecodedCall, *, ran: bool = True) -> bool:
         """With the others stopped: is everything the decision examined still what it was?
         (Between the check and the freeze another task may have changed it.)  Its view too:
         a thread of its process (they share one root) or a child sharing its fs context may
@@ -2399,7 +2399,15 @@ class Tracer:
         and the spelling held for the kernel would be looked up in another tree (red team
         41: a decision replayed after the scratch area's mmap ran under a sibling's new
         root); so is the same name reached but spelled otherwise for the task (its root
-        moved, its cwd kept: its own absolute spelling of the object changed)."""
+        moved, its cwd kept: its own absolute spelling of the object changed).  ``ran``:
+        whether the task itself may have run since what it examined was read (a replayed
+        call: a signal handler may have run).  When it has not, what only it and its peers
+        can change is read again only when it has a peer -- as its personality, which only
+        it changes, never is (Supervisor._entering_table): the flags of its descriptors 0-2
+        when another task shares its descriptor table (a clone with CLONE_FILES, counted at
+        the clone's event, which its maker meets before it goes on), its seccomp filters
+        when its process has another thread (TSYNC).  So an exec into another table reads
+        each of those files once, at its check, in a tree of single-threaded processes."""
         process = task.process
         view = self._current_view(task)
         if view is not call.view and (view.host, view.namespace) != (call.view.host,
@@ -2430,10 +2438,10 @@ class Tracer:
                     return False
             if call.held_strings and fresh.held() != call.held_strings:
                 return False
-            if call.examined_std_fds is not None and \
+            if call.examined_std_fds is not None and (ran or task.files.users > 1) and \
                     procfs.standard_fds_closing(task.tid) != call.examined_std_fds:
                 return False  # (a task sharing its descriptors closed one meanwhile)
-            if call.examined_filters is not None and \
+            if call.examined_filters is not None and (ran or len(task.process.tids) > 1) and \
                     procfs.status_numbers(task.tid, b"Seccomp_filters") != call.examined_filters:
                 return False  # (a thread put a filter on it meanwhile: TSYNC)
             argv, envp = call.examined_argv, call.examined_envp
