@@ -432,12 +432,12 @@ def libseccomp_program(rules: Sequence[_Rule], tracer_pid: int) -> bytes:
     found = None if cache is None else cache.get(key)
     if found is not None:
         return _with_pid(*found, tracer_pid)
-    program = _compile(_pid_in(key, tracer_pid))
+    program = compile_program(_pid_in(key, tracer_pid))
     if cache is not None:
         if not any(_PID_MARK in test for _, _, tests in key for test in tests):
             cache.put(key, (program, ()))
         else:
-            least, most = (_compile(_pid_in(key, pid)) for pid in _PID_RANGE)
+            least, most = (compile_program(_pid_in(key, pid)) for pid in _PID_RANGE)
             at = _pid_positions(least, most)
             if at and _with_pid(least, at, tracer_pid) == program:
                 cache.put(key, (least, at))
@@ -488,7 +488,10 @@ def pyseccomp_module() -> Any:
     return pyseccomp
 
 
-def _compile(rules: Sequence[_Rule]) -> bytes:
+def compile_program(rules: Sequence[_Rule]) -> bytes:
+    """libseccomp's program of ``rules`` (their pid already put in), compiled: never from
+    the cache.  (The resident tracer's warm-up compiles one, so that its workers import
+    nothing when they compile: pyseccomp, and weakref.finalize's atexit.)"""
     sc = pyseccomp_module()
     flt = sc.SyscallFilter(sc.ALLOW)
     flt.set_attr(sc.Attr.ACT_BADARCH, sc.ERRNO(errno.ENOSYS))
