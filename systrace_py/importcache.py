@@ -116,8 +116,9 @@ def _stamp(path: str) -> Stamp:
 
 
 #: The file's layout (another layout's file is not read); 3: a package's entry stamps its
-#: own directory (an older file's entries, kept from start to start, did not)
-FORMAT = 3
+#: own directory (an older file's entries, kept from start to start, did not); 4: the index
+#: in one section per search path, each unmarshalled when a start first searches that path
+FORMAT = 4
 
 
 def _header() -> tuple[object, ...]:
@@ -138,14 +139,20 @@ class ModuleFile:
     :func:`start` to :func:`end`.
 
     The file: the index's length (8 bytes), the index marshalled (:func:`_header`, then
-    each module's entry), then the modules' code, each read alone (``os.pread``) when the
-    module is imported.  Reading the whole file into memory (2.8 MB for an enforcing run)
-    cost more than it saved: ~3.7 ms of fresh pages, where importlib's reads of one
-    ``.pyc`` at a time reuse the same few."""
+    for each search path its section: that path's entries, by module name, marshalled on
+    their own), then the modules' code, each read alone (``os.pread``) when the module is
+    imported.  A start unmarshals only the sections of the paths it searches: the file keeps
+    the entries of other search paths' starts (``python -m``, the console script, the test
+    suite's), and a start that read them all paid for every one of them (an index of 412
+    entries on 22 search paths after a run of the tests, where a start uses ~100 on ~10:
+    +4 M instructions, ~1 ms, at every start; start25).  Reading the whole file into
+    memory (2.8 MB for an enforcing run) cost more than it saved: ~3.7 ms of fresh pages,
+    where importlib's reads of one ``.pyc`` at a time reuse the same few."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.entries: dict[Key, Entry] = {}
+        #: search path -> its section, marshalled (unread), or its entries by name (read)
+        self.sections: dict[tuple[str, ...], bytes | dict[str, Entry]] = {}
         self.fd = -1
         self.base = 0  # (where the code starts)
         self.size = 0  # (the file's)
@@ -167,12 +174,30 @@ class ModuleFile:
             size = int.from_bytes(os.pread(self.fd, 8, 0), "little")
             if size > self.size - 8:
                 raise ValueError("not this file's index")
-            header, entries = marshal.loads(os.pread(self.fd, size, 8))
+            header, sections = marshal.loads(os.pread(self.fd, size, 8))
             self.base = 8 + size
-            if header == _header() and type(entries) is dict:
-                self.entries = entries
+            if header == _header() and type(sections) is dict:
+                self.sections = sections
         except (OSError, EOFError, ValueError, TypeError, MemoryError):
             pass
+
+    def _section(self, search: tuple[str, ...]) -> dict[str, Entry]:
+        """The entries found on ``search``, by module name: its section of the index,
+        unmarshalled at the first search of that path ({}: none, or not one)."""
+        section = self.sections.get(search)
+        if type(section) is dict:
+            return section
+        entries: Any = {}
+        if type(section) is bytes:
+            try:
+                entries = marshal.loads(section)
+            except (EOFError, ValueError, TypeError):
+                entries = {}
+            if type(entries) is not dict:
+                entries = {}
+        if section is not None:
+            self.sections[search] = entries
+        return entries  # type: ignore[no-any-return]
 
     def _current(self, stamps: tuple[tuple[str, Stamp], ...]) -> bool:
         for path, stamp in stamps:
@@ -201,7 +226,7 @@ class ModuleFile:
     def find_spec(self, name: str, path: Sequence[str] | None = None,
                   target: ModuleType | None = None) -> ModuleSpec | None:
         search = tuple(sys.path if path is None else path)
-        entry = self.entries.get((name, search))
+        entry = self._section(search).get(name)
         code = None if entry is None else self._code(entry)
         try:
             if code is not None and not self._current(entry[2]):  # type: ignore[index]
@@ -246,27 +271,30 @@ class ModuleFile:
             return
         # earlier starts' entries too (another search path's: the console script's and
         # ``python -m``'s differ), unless too many: then this start's only
-        keep = self.entries.keys() - new.keys()
+        entries = {(name, search): entry for search in list(self.sections)
+                   for name, entry in self._section(search).items()}
+        keep = entries.keys() - new.keys()
         if len(keep) + len(new) > MAX_ENTRIES:
             keep &= self.served
         kept = {}
         for key in keep:
-            entry = self.entries[key]
+            entry = entries[key]
             code = self._code(entry)
             if code is not None and _well_formed(key, entry):
                 kept[key] = (entry, code)
-        index: dict[Key, Entry] = {}
+        sections: dict[tuple[str, ...], dict[str, Entry]] = {}
         codes: list[bytes] = []
         offset = 0
-        shared: dict[Any, Any] = {}  # (equal search paths and names written once)
+        shared: dict[Any, Any] = {}  # (equal paths written once in a section)
         for (name, search), (entry, code) in {**kept, **new}.items():
             stamps = tuple((shared.setdefault(p, p), stamp) for p, stamp in entry[2])
-            index[name, shared.setdefault(search, search)] = (
+            sections.setdefault(search, {})[name] = (
                 entry[0], entry[1], stamps,
                 (offset, len(code)))  # (from the code's start, after the index)
             codes.append(code)
             offset += len(code)
-        head = marshal.dumps((_header(), index))  # type: ignore[arg-type]
+        head = marshal.dumps((_header(), {search: marshal.dumps(section)  # type: ignore[arg-type]
+                                          for search, section in sections.items()}))
         save_whole(self.path, [len(head).to_bytes(8, "little"), head, *codes])
 
     def close(self) -> None:

@@ -160,7 +160,7 @@ def warm_up() -> None:
     from systrace_py.cli import run as enforce  # noqa: F401
     from systrace_py.cli.args import build_parser, check_flags
     from systrace_py.engine import cloop
-    from systrace_py.engine.seccomp import compile_filters
+    from systrace_py.engine.seccomp import compile_filters, compile_program
     from systrace_py.policy.filterplan import PlanOptions, plan
     from systrace_py.policy.model import Action, Table
 
@@ -170,6 +170,9 @@ def warm_up() -> None:
     shutil.which("true")
     cloop.load()
     compile_filters(plan([Table("warm", Action.PERMIT)], PlanOptions()), os.getpid())
+    # (the compile above may have come from the start's cache; a worker's compiles import
+    # pyseccomp and what libseccomp's filters import: imported here, by a compile)
+    compile_program(())
 
 
 def _make_private_dir(path: str) -> None:

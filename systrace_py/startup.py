@@ -376,6 +376,13 @@ def quick_imports(kind: str = "run") -> Iterator[None]:
         raise
 
 
+def caching() -> contextlib.ExitStack | None:
+    """The command's start's open caches (None: none open -- a library's process, or the
+    program has started), for a cache of another module to close with them (its save as a
+    callback: engine/seccomp.py's programs)."""
+    return _caching
+
+
 def caching_ends() -> None:
     """The start-up caches closed (what was new saved) and the builtins they stood in for
     given back, then what the start made frozen and the collector on again, if a command's

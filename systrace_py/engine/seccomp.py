@@ -46,18 +46,19 @@ every traced call: if the tracer is gone, nothing it was meant to check can happ
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import functools
 import itertools
+import marshal
 import os
 import struct
 from collections.abc import Mapping, Sequence
+from typing import Any
 
+from systrace_py import importcache, startup
 from systrace_py.engine import scratch
-from systrace_py.engine.native import fixed_sonames
-
-with fixed_sonames():  # pyseccomp finds libc and libseccomp at import: not by ldconfig
-    import pyseccomp as sc
+from systrace_py.engine.native import SONAMES, fixed_sonames
 from systrace_py.kernel import (
     AUDIT_ARCH_X86_64,
     O_ACCMODE,
@@ -135,25 +136,46 @@ def _value(value: int | Param, params: dict[Param, int]) -> int:
 
 def _action(verdict: Verdict) -> int:
     if verdict.kind == VerdictKind.ALLOW:
-        return sc.ALLOW
+        return _RET_ALLOW
     if verdict.kind == VerdictKind.ERRNO:
-        return sc.ERRNO(verdict.errno)
-    return sc.TRACE(0)
+        return _errno(verdict.errno)
+    return _RET_TRACE
+
+
+def _errno(number: int) -> int:
+    """SECCOMP_RET_ERRNO with ``number`` (pyseccomp's ERRNO)."""
+    return _RET_ERRNO | (number & 0xFFFF)
+
+
+#: libseccomp's comparison operators (enum scmp_compare; pyseccomp's NE, LT, EQ, GE,
+#: MASKED_EQ)
+_NE, _LT, _EQ, _GE, _MASKED_EQ = 1, 2, 4, 5, 7
+#: One comparison of a rule: (argument, operator, datum_a, datum_b), libseccomp's
+#: struct scmp_arg_cmp (pyseccomp's Arg); a datum may be :data:`_PID_MARK`
+_ArgTest = tuple[int, int, int | str, int | str]
+#: The tracer's pid in a rule's comparison, until libseccomp_program compiles it
+_PID_MARK = "tracer_pid"
+#: The least and the greatest pid a tracer may have (the kernel's PID_MAX_LIMIT, 2**22)
+_PID_RANGE = (1, 1 << 22)
+#: One libseccomp rule: (action, call number, its comparisons)
+_Rule = tuple[int, int, tuple[_ArgTest, ...]]
+
+
+def _arg(arg: int, op: int, datum_a: int | str, datum_b: int | str = 0) -> _ArgTest:
+    return (arg, op, datum_a, datum_b)
 
 
 class _Builder:
-    """A libseccomp filter whose default is ALLOW; rules that equal it are skipped."""
+    """The rules of libseccomp's filter, whose default is ALLOW (rules that equal it are
+    skipped), as data: compiled by :func:`libseccomp_program`."""
 
     def __init__(self) -> None:
-        self.filter = sc.SyscallFilter(sc.ALLOW)
-        self.filter.set_attr(sc.Attr.ACT_BADARCH, sc.ERRNO(errno.ENOSYS))
-        with contextlib.suppress(OSError):  # older libseccomp: a linear filter, still correct
-            self.filter.set_attr(_ATTR_OPTIMIZE, 2)
+        self.rules: list[_Rule] = []
 
-    def add(self, action: int, nr: int | str, *args: sc.Arg) -> None:
-        if action == sc.ALLOW:
+    def add(self, action: int, nr: int | str, *args: _ArgTest) -> None:
+        if action == _RET_ALLOW:
             return
-        self.filter.add_rule(action, NUMBERS[nr] if isinstance(nr, str) else nr, *args)
+        self.rules.append((action, NUMBERS[nr] if isinstance(nr, str) else nr, args))
 
 
 def compile_filters(plan: FilterPlan, tracer_pid: int) -> tuple[bytes, ...]:
@@ -182,7 +204,8 @@ _LD_W_ABS, _JA, _JEQ_K, _JGE_K, _JGT_K, _JSET_K, _RET_K = \
     0x20, 0x05, 0x15, 0x35, 0x25, 0x45, 0x06
 _RET_ALLOW = 0x7FFF0000                      # SECCOMP_RET_ALLOW (pyseccomp's ALLOW)
 _RET_TRACE = 0x7FF00000                      # SECCOMP_RET_TRACE, data 0 (pyseccomp's TRACE(0))
-_RET_ENOSYS = 0x00050000 | errno.ENOSYS      # SECCOMP_RET_ERRNO | ENOSYS
+_RET_ERRNO = 0x00050000                      # SECCOMP_RET_ERRNO (data: the errno)
+_RET_ENOSYS = _RET_ERRNO | errno.ENOSYS
 _MAX_JUMP = 255                              # a conditional jump's offset is 8 bits
 _ARGS = 16                                   # offsetof(struct seccomp_data, args)
 
@@ -340,7 +363,9 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> tuple[dict[int, Leaf], by
     seccomp(SECCOMP_SET_MODE_FILTER)) of the calls whose registers decide."""
     b = _Builder()
     numbers: dict[int, Leaf] = {}
-    params = _params(tracer_pid)
+    # (the tracer's pid in a rule is a mark, put in by libseccomp_program: a program of the
+    # same rules serves every tracer)
+    params: dict[Param, Any] = {**_params(0), Param.TRACER_PID: _PID_MARK}
     special = plan.opens.keys() | plan.selected.keys() | plan.unseen.keys()
     for name, verdict in plan.calls.items():
         if verdict.kind == VerdictKind.ALLOW and name in _UNNOTED and name not in special:
@@ -354,12 +379,12 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> tuple[dict[int, Leaf], by
             if guard is not None:
                 _add_guard(b, name, guard, params, plan.lifted)  # the unselected rest is allowed
         elif guard is not None and guard.always:
-            numbers[NUMBERS[name]] = sc.ERRNO(guard.errno)  # whatever the plan says
+            numbers[NUMBERS[name]] = _errno(guard.errno)  # whatever the plan says
         elif verdict.kind != "allow" or () in shares or name in CHANGES_CREDENTIALS:
             # (a call that always shares always stops: its guard is applied at the stop; so
             # does one that may change credentials, for the tracer to read them again)
             numbers[NUMBERS[name]] = _action(verdict) if verdict.kind != "allow" \
-                else sc.TRACE(0)
+                else _RET_TRACE
         elif name in _INT_TIMED_WAITS and guard is None and not shares \
                 and name not in plan.unseen:
             numbers[NUMBERS[name]] = _int_timeout(name)
@@ -374,19 +399,220 @@ def compile_plan(plan: FilterPlan, tracer_pid: int) -> tuple[dict[int, Leaf], by
             for case in shares:
                 # A case overlapping a guard's refusing case gets one of the two actions, and
                 # either is right: the stop applies the guard too.
-                b.add(sc.TRACE(0), name, *(_bpf_arg(t, params) for t in case))
+                b.add(_RET_TRACE, name, *(_bpf_arg(t, params) for t in case))
             if name in TIMED_RESTARTS:
                 for case in timed_wait_cases(name):
-                    b.add(sc.TRACE(0), name, *(_bpf_arg(t, params) for t in case))
+                    b.add(_RET_TRACE, name, *(_bpf_arg(t, params) for t in case))
             unseen = plan.unseen.get(name)
             if unseen is not None:
                 assert guard is None and not shares, f"{name}: one set of cases"
                 for case in unseen_cases(name):
                     b.add(_action(unseen), name, *(_bpf_arg(t, params) for t in case))
-    return numbers, _export(b.filter)
+    return numbers, libseccomp_program(b.rules, tracer_pid)
 
 
-def _export(flt: sc.SyscallFilter) -> bytes:
+def libseccomp_program(rules: Sequence[_Rule], tracer_pid: int) -> bytes:
+    """libseccomp's BPF program of ``rules`` (default ALLOW, another architecture ENOSYS, a
+    binary tree of the call numbers), with ``tracer_pid`` for :data:`_PID_MARK`: in a
+    command's start, the program an earlier start compiled from the same rules with the same
+    libseccomp (:class:`ProgramCache`), else compiled -- pyseccomp is imported only then.
+
+    A start of a policy compiled before thus spares libseccomp's compile and pyseccomp's
+    import (~2 ms of the bench's ~65 ms start: issue 16, start25).  The program is a function
+    of the rules and libseccomp's version, which are the key, but for the tracer's pid (the
+    guards of tgkill and rt_tgsigqueueinfo compare with it): what is kept is the program of
+    the least possible pid, and where the pid goes -- the instructions whose constant alone
+    differs between the programs of the least and the greatest possible pids
+    (:data:`_PID_RANGE`).  An entry is kept only if the least pid's program with this
+    tracer's pid put there is byte for byte what libseccomp compiled for this tracer; a
+    program whose shape depended on the pid is never kept."""
+    key = tuple(rules)
+    least_pid, most_pid = _PID_RANGE
+    cache = _program_cache() if least_pid <= tracer_pid <= most_pid else None
+    found = None if cache is None else cache.get(key)
+    if found is not None:
+        return _with_pid(*found, tracer_pid)
+    program = compile_program(_pid_in(key, tracer_pid))
+    if cache is not None:
+        if not any(_PID_MARK in test for _, _, tests in key for test in tests):
+            cache.put(key, (program, ()))
+        else:
+            least, most = (compile_program(_pid_in(key, pid)) for pid in _PID_RANGE)
+            at = _pid_positions(least, most)
+            if at and _with_pid(least, at, tracer_pid) == program:
+                cache.put(key, (least, at))
+    return program
+
+
+def _pid_in(rules: Sequence[_Rule], pid: int) -> tuple[_Rule, ...]:
+    """``rules`` with ``pid`` for :data:`_PID_MARK`."""
+    return tuple((action, nr, tuple((arg, op, pid if a == _PID_MARK else a,
+                                     pid if b == _PID_MARK else b)
+                                    for arg, op, a, b in tests))
+                 for action, nr, tests in rules)
+
+
+def _pid_positions(least: bytes, most: bytes) -> tuple[int, ...]:
+    """The instructions of two programs of the same rules, compiled for the least and the
+    greatest pid, that differ: () unless they differ in their constant alone, the one
+    holding each pid."""
+    if len(least) != len(most) or len(least) % 8:
+        return ()
+    at = []
+    for i in range(0, len(least), 8):
+        if least[i:i + 8] != most[i:i + 8]:
+            if least[i:i + 4] != most[i:i + 4] \
+                    or struct.unpack_from("<I", least, i + 4)[0] != _PID_RANGE[0] \
+                    or struct.unpack_from("<I", most, i + 4)[0] != _PID_RANGE[1]:
+                return ()
+            at.append(i // 8)
+    return tuple(at)
+
+
+def _with_pid(program: bytes, at: tuple[int, ...], pid: int) -> bytes:
+    """``program`` with ``pid`` as the constant of the instructions ``at``."""
+    if not at:
+        return program
+    patched = bytearray(program)
+    for index in at:
+        struct.pack_into("<I", patched, 8 * index + 4, pid)
+    return bytes(patched)
+
+
+def pyseccomp_module() -> Any:
+    """pyseccomp, imported on the first compile (it finds libc and libseccomp at import:
+    by soname, not by ldconfig)."""
+    with fixed_sonames():
+        import pyseccomp
+
+    return pyseccomp
+
+
+def compile_program(rules: Sequence[_Rule]) -> bytes:
+    """libseccomp's program of ``rules`` (their pid already put in), compiled: never from
+    the cache.  (The resident tracer's warm-up compiles one, so that its workers import
+    nothing when they compile: pyseccomp, and weakref.finalize's atexit.)"""
+    sc = pyseccomp_module()
+    flt = sc.SyscallFilter(sc.ALLOW)
+    flt.set_attr(sc.Attr.ACT_BADARCH, sc.ERRNO(errno.ENOSYS))
+    with contextlib.suppress(OSError):  # older libseccomp: a linear filter, still correct
+        flt.set_attr(_ATTR_OPTIMIZE, 2)
+    for action, nr, tests in rules:
+        flt.add_rule(action, nr, *(sc.Arg(*test) for test in tests))
+    return _export(flt)
+
+
+#: The cache file's layout (another layout's file is not read)
+_PROGRAMS_FORMAT = 1
+#: Programs kept from earlier starts when a start saves (a policy each, and its variants:
+#: -q, --log...); past this many, only the start's own
+MAX_PROGRAMS = 32
+
+
+class ProgramCache:
+    """libseccomp's programs compiled by earlier starts, by their rules: one marshalled file
+    beside the other start-up caches (:func:`importcache.cache_path`), trusted as they and
+    the ``.pyc`` files there are; read for one libseccomp version (a file of another is
+    ignored, and replaced when this start saves).  Open in a command's start only, from the
+    first compile to the end of its caches (startup.caching_ends); a damaged or unwritable
+    file costs a compile, never a wrong program -- a program is served only for the exact
+    rules it was compiled from.  Each program is kept with where the tracer's pid goes in it
+    (:func:`libseccomp_program`)."""
+
+    def __init__(self, path: str, version: tuple[int, ...]) -> None:
+        self.path = path
+        self.stamp = (_PROGRAMS_FORMAT, version)
+        self.programs: dict[tuple[_Rule, ...], _Kept] = {}
+        self.used: dict[tuple[_Rule, ...], _Kept] = {}
+        self.new = False
+        try:
+            with open(path, "rb") as f:
+                loaded = marshal.loads(f.read())
+        except (OSError, EOFError, ValueError, TypeError):
+            return
+        if type(loaded) is tuple and len(loaded) == 2 and loaded[0] == self.stamp \
+                and type(loaded[1]) is dict:
+            self.programs = {key: kept for key, kept in loaded[1].items()
+                             if type(key) is tuple and _well_formed(kept)}
+
+    def get(self, rules: tuple[_Rule, ...]) -> _Kept | None:
+        kept = self.programs.get(rules)
+        if kept is not None:
+            self.used[rules] = kept
+        return kept
+
+    def put(self, rules: tuple[_Rule, ...], kept: _Kept) -> None:
+        self.used[rules] = kept
+        self.new = True
+
+    def save(self) -> None:
+        """Write the file again if this start compiled a program it did not hold."""
+        if not self.new:
+            return
+        merged = {**self.programs, **self.used}
+        programs = merged if len(merged) <= MAX_PROGRAMS else self.used
+        try:
+            data = marshal.dumps((self.stamp, programs))
+        except ValueError:  # (nothing marshal cannot write is put here: no cache then)
+            return
+        importcache.save_whole(self.path, [data])
+
+
+#: A kept program: its bytes (for the least pid) and the instructions that hold the pid
+_Kept = tuple[bytes, tuple[int, ...]]
+
+
+def _well_formed(kept: Any) -> bool:
+    """Whether an entry read from the file is a program and instructions in it."""
+    if type(kept) is not tuple or len(kept) != 2:
+        return False
+    program, at = kept
+    return (type(program) is bytes and len(program) > 0 and len(program) % 8 == 0
+            and type(at) is tuple
+            and all(type(i) is int and 0 <= i < len(program) // 8 for i in at))
+
+
+#: The start's program cache, from its first compile to the end of its caches
+_programs: ProgramCache | None = None
+
+
+def _program_cache() -> ProgramCache | None:
+    """The command's start's :class:`ProgramCache` (None in a library's process, after the
+    start's caches closed, or when libseccomp's version cannot be read)."""
+    global _programs
+    caching = startup.caching()
+    if caching is None:
+        return None
+    if _programs is None:
+        version = _libseccomp_version()
+        if version is None:
+            return None
+        _programs = ProgramCache(importcache.cache_path("seccomp", "programs"), version)
+        caching.callback(_close_program_cache)
+    return _programs
+
+
+def _close_program_cache() -> None:
+    global _programs
+    cache, _programs = _programs, None
+    if cache is not None:
+        cache.save()
+
+
+def _libseccomp_version() -> tuple[int, ...] | None:
+    """(major, minor, micro) of the libseccomp pyseccomp loads (by its soname: engine/
+    native.py), from the library itself; None if it cannot be loaded or asked."""
+    try:
+        library = ctypes.CDLL(SONAMES["seccomp"][0])
+        version = library.seccomp_version
+    except (OSError, AttributeError):
+        return None
+    version.restype = ctypes.POINTER(ctypes.c_uint * 3)
+    found = version()
+    return tuple(found.contents) if found else None
+
+
+def _export(flt: Any) -> bytes:
     read, write = os.pipe()
     try:
         with os.fdopen(write, "wb", closefd=True) as sink:
@@ -412,13 +638,13 @@ def _add_open(b: _Builder, name: str, plan: FilterPlan) -> None:
     read_write = _action(open_plan.read_write)
     write_mask = O_PATH | O_ACCMODE | sum(_WRITE_BITS)
     mode = O_PATH | O_ACCMODE
-    b.add(read_only, name, sc.Arg(flags_arg, sc.MASKED_EQ, O_PATH, O_PATH))
-    b.add(read_only, name, sc.Arg(flags_arg, sc.MASKED_EQ, write_mask, 0))
-    b.add(write_only, name, sc.Arg(flags_arg, sc.MASKED_EQ, mode, 1))
-    b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, mode, 2))
-    b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, mode, 3))
+    b.add(read_only, name, _arg(flags_arg, _MASKED_EQ, O_PATH, O_PATH))
+    b.add(read_only, name, _arg(flags_arg, _MASKED_EQ, write_mask, 0))
+    b.add(write_only, name, _arg(flags_arg, _MASKED_EQ, mode, 1))
+    b.add(read_write, name, _arg(flags_arg, _MASKED_EQ, mode, 2))
+    b.add(read_write, name, _arg(flags_arg, _MASKED_EQ, mode, 3))
     for bit in _WRITE_BITS:
-        b.add(read_write, name, sc.Arg(flags_arg, sc.MASKED_EQ, mode | bit, bit))
+        b.add(read_write, name, _arg(flags_arg, _MASKED_EQ, mode | bit, bit))
 
 
 def _add_selected(b: _Builder, name: str, selected: SelectorPlan) -> None:
@@ -429,12 +655,12 @@ def _add_selected(b: _Builder, name: str, selected: SelectorPlan) -> None:
     assert selected.otherwise.kind == VerdictKind.ALLOW, name
     if rule.when == "one_of":
         for value in sorted(rule.values):
-            b.add(action, name, sc.Arg(rule.arg, sc.MASKED_EQ, 0xFFFFFFFF, value))
+            b.add(action, name, _arg(rule.arg, _MASKED_EQ, 0xFFFFFFFF, value))
     elif rule.when == "nonzero":
-        b.add(action, name, sc.Arg(rule.arg, sc.NE, 0))
+        b.add(action, name, _arg(rule.arg, _NE, 0))
     else:
         assert rule.when in ("if_flag", "unless_flag"), rule
-        b.add(action, name, sc.Arg(rule.arg, sc.MASKED_EQ, rule.bit,
+        b.add(action, name, _arg(rule.arg, _MASKED_EQ, rule.bit,
                                    rule.bit if rule.when == "if_flag" else 0))
 
 
@@ -448,9 +674,9 @@ def _add_guard(b: _Builder, name: str, guard: Guard, params: dict[Param, int],
     """The BPF rules of a guard, for a call the plan lets through: only the guarded cases are
     caught.  A case the registers decide exactly gets its errno here; a stop guard's case, or
     one that asks whether a range touches the scratch area, stops (the tracer decides)."""
-    refuse = sc.TRACE(0) if guard.check is not None else sc.ERRNO(guard.errno)
+    refuse = _RET_TRACE if guard.check is not None else _errno(guard.errno)
     for case in refused_cases(guard, lifted):  # (a stop guard's cases the registers decide)
-        b.add(sc.ERRNO(guard.errno), name, *(_bpf_arg(t, params) for t in case))
+        b.add(_errno(guard.errno), name, *(_bpf_arg(t, params) for t in case))
     for case in guard.cases:
         area = [t for t in case if t.op == "touches"]
         exact = [_bpf_arg(t, params) for t in case if t.op != "touches"]
@@ -459,28 +685,28 @@ def _add_guard(b: _Builder, name: str, guard: Guard, params: dict[Param, int],
             continue
         assert len(area) == 1, f"{name}: one range per case"
         for approximation in _touching(area[0]):
-            b.add(sc.TRACE(0), name, *approximation, *exact)
+            b.add(_RET_TRACE, name, *approximation, *exact)
 
 
-def _bpf_arg(test: Test, params: dict[Param, int]) -> sc.Arg:
+def _bpf_arg(test: Test, params: dict[Param, int]) -> _ArgTest:
     value = _value(test.value, params)
     if test.op == "eq":
         mask = _value(test.mask, params)
-        return sc.Arg(test.arg, sc.EQ, value) if mask == _U64 else \
-            sc.Arg(test.arg, sc.MASKED_EQ, mask, value)
-    op = {"ne": sc.NE, "lt": sc.LT, "ge": sc.GE}[test.op]
-    return sc.Arg(test.arg, op, value)
+        return _arg(test.arg, _EQ, value) if mask == _U64 else \
+            _arg(test.arg, _MASKED_EQ, mask, value)
+    op = {"ne": _NE, "lt": _LT, "ge": _GE}[test.op]
+    return _arg(test.arg, op, value)
 
 
-def _touching(test: Test) -> list[tuple[sc.Arg, ...]]:
+def _touching(test: Test) -> list[tuple[_ArgTest, ...]]:
     """Rules that together catch every [addr, addr+len) touching the scratch area (and a little
     more: a cheap over-approximation, the tracer decides exactly)."""
     base, size, reach = scratch.BASE, scratch.SIZE, scratch.GUARD_REACH
     addr, length = test.arg, test.value
     assert isinstance(length, int)
-    return [(sc.Arg(addr, sc.MASKED_EQ, ~(size - 1) & _U64, base),),
-            (sc.Arg(addr, sc.MASKED_EQ, ~(reach - 1) & _U64, base - reach),),
-            (sc.Arg(addr, sc.LT, base - reach), sc.Arg(length, sc.GE, reach))]
+    return [(_arg(addr, _MASKED_EQ, ~(size - 1) & _U64, base),),
+            (_arg(addr, _MASKED_EQ, ~(reach - 1) & _U64, base - reach),),
+            (_arg(addr, _LT, base - reach), _arg(length, _GE, reach))]
 
 
 #: What a guard protects, in words (systrace -v says it with the refusal): the guards on

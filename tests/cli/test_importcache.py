@@ -196,3 +196,38 @@ def test_an_extension_init_put_in_a_packages_directory_is_what_runs(tmp_path: Pa
                     "-o", str(built), str(source)], check=True, timeout=120)
     assert _import("pkg", cache, lib)[0] == "importlib extension"
     assert _import("pkg", cache, lib)[0] == "served extension"
+
+
+#: Imports ``sys.argv[1]`` on the search path ``sys.argv[3:]`` with the finder on (its file
+#: in ``sys.argv[2]``); prints the search paths whose section of the index it unmarshalled
+_SECTIONS = _IMPORT.replace("served = name not in finder.missed\n", textwrap.dedent("""\
+    served = name not in finder.missed
+    read = sorted(len(search) for search, section in finder.sections.items()
+                  if type(section) is dict)
+    print("read", read, "of", len(finder.sections), file=sys.stderr)
+    """))
+assert _SECTIONS != _IMPORT
+
+
+def test_a_start_reads_only_the_index_of_the_paths_it_searches(tmp_path: Path) -> None:
+    """The file keeps the entries of starts on other search paths (``python -m``, the
+    console script, the test suite's runs), each path's section unmarshalled only by a start
+    that searches it: a start read them all, +4 M instructions at every start once the tests
+    had run (start25).  Fails on main's code (no sections: the whole index was read)."""
+    cache, libs = tmp_path / "cache", [tmp_path / f"lib{i}" for i in range(4)]
+    cache.mkdir()
+    for i, lib in enumerate(libs):
+        lib.mkdir()
+        (lib / "mod.py").write_text(f"VALUE = {i}\n")
+    for lib in libs:  # four search paths' entries, each kept in the file
+        assert _import("mod", cache, lib)[0] == f"importlib {libs.index(lib)}"
+    for i, lib in enumerate(libs):
+        proc = subprocess.run([PYTHON, "-B", "-S", "-c", _SECTIONS, "mod", str(cache),
+                               str(lib)], capture_output=True, text=True, timeout=60,
+                              env=systrace_env())
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert proc.stdout.splitlines()[0] == f"served {i}"
+        # one section read (this start's search path) of the four the file holds
+        read = proc.stderr.splitlines()[-1]
+        assert read.startswith("read [") and read.endswith("] of 4") and "," not in read, \
+            proc.stderr[-2000:]

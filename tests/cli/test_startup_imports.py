@@ -417,7 +417,8 @@ def test_the_bindings_loaded_the_libraries_by_soname() -> None:
     """What the patch is for: python-ptrace and pyseccomp hold the libraries by soname."""
     from systrace_py.engine import ptrace_ops, seccomp  # noqa: F401  (imports the bindings)
 
-    pyseccomp = sys.modules["pyseccomp"]
+    pyseccomp = seccomp.pyseccomp_module()  # (imported at the first compile, not with seccomp)
+    assert pyseccomp is sys.modules["pyseccomp"]
     assert pyseccomp._libseccomp._name == "libseccomp.so.2"
     assert pyseccomp._libc._name == "libc.so.6"
     assert isinstance(pyseccomp._libc, ctypes.CDLL)
@@ -951,3 +952,139 @@ def test_a_string_classvar_is_no_field_under_the_quick_imports(tmp_path: Path) -
     assert [f.name for f in dataclasses.fields(module.D)] == ["x"]
     assert module.D(1, 2).x == 1  # (y: an InitVar, an argument and no field)
     assert dataclasses._is_type is real  # type: ignore[attr-defined]
+
+
+# --- libseccomp's programs, kept from start to start (engine/seccomp.py: ProgramCache) --------
+
+def _run_with_caches_in(tmp_path: Path, policy: Path, *, importtime: bool = False
+                        ) -> subprocess.CompletedProcess[str]:
+    """``systrace -p POLICY -- true`` with its start-up caches in ``tmp_path``."""
+    code = textwrap.dedent(f"""\
+        import sys
+        from systrace_py import importcache
+        importcache.cache_path = lambda kind, what="generated-code": f"{tmp_path}/{{what}}.{{kind}}"
+        sys.argv[0] = "systrace"
+        from systrace_py.__main__ import main
+        sys.exit(main())
+        """)
+    proc = subprocess.run([PYTHON, *(["-X", "importtime"] if importtime else []), "-c", code,
+                           "-p", str(policy), "--", "true"],
+                          capture_output=True, text=True, timeout=120, env=systrace_env())
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
+@pytest.mark.parametrize("kind", ["paths", "network"])
+def test_a_second_start_of_a_policy_imports_no_pyseccomp(tmp_path: Path, kind: str) -> None:
+    """The first start compiles the policy's filter with libseccomp and keeps the program; the
+    next start of the same policy takes it from there and never imports pyseccomp (nor pays
+    libseccomp's compile).  On main's code every start imported it (fails there)."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(textwrap.dedent(POLICIES[kind]))
+
+    def imports_pyseccomp() -> bool:
+        stderr = _run_with_caches_in(tmp_path, policy, importtime=True).stderr
+        return any(line.rsplit("|", 1)[1].strip() == "pyseccomp"
+                   for line in stderr.splitlines()
+                   if line.startswith("import time:") and line.count("|") == 2)
+
+    assert imports_pyseccomp()
+    assert not imports_pyseccomp()
+    assert (tmp_path / "programs.seccomp").exists()
+
+
+@pytest.fixture
+def program_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A command's start's caches, open (startup.caching), with the programs kept in
+    ``tmp_path``: yields a function that closes them (and saves the programs)."""
+    import contextlib
+
+    from systrace_py.engine import seccomp
+
+    monkeypatch.setattr(importcache, "cache_path",
+                        lambda kind, what="generated-code": f"{tmp_path}/{what}.{kind}")
+    stacks: list[contextlib.ExitStack] = []
+
+    def open_caches() -> None:
+        stacks.append(contextlib.ExitStack())
+        monkeypatch.setattr(startup, "_caching", stacks[-1])
+
+    def close_caches() -> None:
+        stacks[-1].close()
+        monkeypatch.setattr(startup, "_caching", None)
+
+    open_caches()
+    yield open_caches, close_caches
+    for stack in stacks:
+        stack.close()
+    monkeypatch.setattr(seccomp, "_programs", None)
+
+
+def _plans() -> list:
+    from systrace_py.policy.filterplan import PlanOptions, plan
+
+    return [plan(files.loads_policy(textwrap.dedent(text)).tables(), PlanOptions(
+                see_refusals=True, extra=frozenset({"execve", "execveat"})))
+            for text in POLICIES.values()]
+
+
+@pytest.mark.parametrize("pid", [1, 2, 4242, 65535, 65536, 1 << 22])
+def test_a_kept_program_is_libseccomps_for_this_tracer(program_cache, pid: int) -> None:
+    """What a start takes from the cache, with its own pid put in, is byte for byte what
+    libseccomp compiles for it: the program kept by a start of another pid, for each policy."""
+    from systrace_py.engine import seccomp
+
+    open_caches, close_caches = program_cache
+    plans = _plans()
+    kept = [seccomp.compile_filters(p, 31337) for p in plans]  # (compiled, and kept)
+    close_caches()
+    open_caches()
+    served = [seccomp.compile_filters(p, pid) for p in plans]
+    close_caches()
+    fresh = [seccomp.compile_filters(p, pid) for p in plans]  # (no start: compiled)
+    assert served == fresh
+    assert served != kept or pid == 31337
+    programs = marshal.loads((Path(importcache.cache_path("seccomp", "programs"))).read_bytes())
+    assert len(programs[1]) == len(plans)
+    # the pid is somewhere in each: the guards of tgkill and rt_tgsigqueueinfo compare with it
+    assert all(at for _program, at in programs[1].values())
+
+
+def test_a_damaged_or_foreign_program_cache_is_ignored(program_cache) -> None:
+    from systrace_py.engine import seccomp
+
+    open_caches, close_caches = program_cache
+    plan = _plans()[0]
+    fresh = seccomp.compile_filters(plan, 4242)
+    close_caches()
+    path = Path(importcache.cache_path("seccomp", "programs"))
+    stamp, programs = marshal.loads(path.read_bytes())
+    (rules, (program, at)), = programs.items()
+    for damaged in (b"\0garbage", marshal.dumps(((stamp[0], (0, 0, 0)), programs)),
+                    marshal.dumps((stamp, {rules: (program[:-3], at)})),
+                    marshal.dumps((stamp, {rules: (program, (len(program),))})),
+                    marshal.dumps((stamp, {rules: b"not a pair"}))):
+        path.write_bytes(damaged)
+        open_caches()
+        assert seccomp.compile_filters(plan, 4242) == fresh
+        close_caches()
+        assert marshal.loads(path.read_bytes()) == (stamp, programs)  # (written again)
+
+
+def test_pid_positions_refuse_programs_of_another_shape() -> None:
+    from systrace_py.engine import seccomp
+
+    least = struct_insn(0x15, 0, 1, 1) + struct_insn(0x06, 0, 0, 0x7FFF0000)
+    most = struct_insn(0x15, 0, 1, 1 << 22) + struct_insn(0x06, 0, 0, 0x7FFF0000)
+    assert seccomp._pid_positions(least, most) == (0,)
+    assert seccomp._with_pid(least, (0,), 4242) == struct_insn(0x15, 0, 1, 4242) + least[8:]
+    # a jump that moved, a constant that is not the pid, a program of another length
+    assert seccomp._pid_positions(least, struct_insn(0x15, 1, 0, 1 << 22) + most[8:]) == ()
+    assert seccomp._pid_positions(least, struct_insn(0x15, 0, 1, 7) + most[8:]) == ()
+    assert seccomp._pid_positions(least, most + most[8:]) == ()
+
+
+def struct_insn(code: int, jt: int, jf: int, k: int) -> bytes:
+    import struct
+
+    return struct.pack("<HBBI", code, jt, jf, k)
