@@ -536,10 +536,18 @@ class ApproverAsker:
                 self._waiting[request.id] = waiting
                 self._asked.add(request.id)
                 if self.timeout is not None:
-                    waiting.timer = threading.Timer(self.timeout, self._expire, [request.id])
-                    waiting.timer.daemon = True
-                    waiting.timer.start()
-                message = ask_message(request, interp)
+                    timer = threading.Timer(self.timeout, self._expire, [request.id])
+                    timer.daemon = True
+                    try:
+                        timer.start()
+                        waiting.timer = timer
+                    except RuntimeError:  # (can't start new thread: the tracer's pids limit
+                        #                    is the tree's too; red team 43) no timeout kept:
+                        #                    not asked
+                        del self._waiting[request.id]
+                        refused = "no thread to time the ask with (--ask-timeout)"
+                if refused is None:
+                    message = ask_message(request, interp)
         if refused is not None:
             say(f"refused {call_text(request)} for pid {request.pid} "
                 f"({request.program}): {refused}", self.stderr)

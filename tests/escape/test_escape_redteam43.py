@@ -4,10 +4,14 @@ record, hangs or grows without bound (docs/security.md, "Red team 43")."""
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 import shlex
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -65,3 +69,125 @@ def test_an_approver_that_does_not_read_does_not_grow_systrace_without_bound(
     assert "does not read what it is sent" in run.stderr, run.stderr
     assert float(rss.group(1)) < RSS_BOUND_MIB, run.stderr
     assert "Traceback" not in run.stderr
+
+
+DNS_FLOOD = r"""
+import socket, struct, sys, time
+n = int(sys.argv[1])
+servers = [l.split()[1] for l in open("/etc/resolv.conf") if l.startswith("nameserver")]
+inet = [a for a in servers if ":" not in a]
+if not inet:
+    print("SKIPPED: no IPv4 name server in /etc/resolv.conf"); sys.exit(0)
+tracer = [l.split()[1] for l in open("/proc/self/status") if l.startswith("TracerPid:")][0]
+def threads():
+    try:
+        return int([l.split()[1] for l in open(f"/proc/{tracer}/status")
+                    if l.startswith("Threads:")][0])
+    except OSError:
+        return 0
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(n):   # n names under an ask rule: each query waits for its answer
+    wire = b"".join(bytes([len(l)]) + l.encode() for l in f"x{i}.flood.test".split(".")) + b"\0"
+    s.sendto(struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) + wire + struct.pack(">HH", 1, 1),
+             (inet[0], 53))
+most, last, quiet = 0, -1, 0
+while quiet < 20:     # until the tracer's thread count has stopped changing for 2 s
+    now = threads()
+    most = max(most, now)
+    quiet = quiet + 1 if now == last else 0
+    last = now
+    time.sleep(0.1)
+print("threads", most)
+"""
+#: datagrams the program sends, each a lookup that waits for an ask nobody answers
+DNS_FLOOD_QUERIES = 300
+
+
+def test_lookups_that_wait_for_an_ask_do_not_give_systrace_a_thread_each(
+        tmp_path: Path) -> None:
+    """Under an ``ask`` rule on a host (a lookup waits for its answer) and an approver that
+    never answers, the program sends 300 DNS queries for 300 names to the name server of
+    /etc/resolv.conf, which systrace redirects to its resolver.  Each datagram got a thread
+    of the tracer's, kept as long as its ask: 3000 datagrams were 2993 threads and 116 MiB;
+    at the tracer's pids limit (a cgroup the tree shares) the endpoint's own thread died
+    with a traceback ("can't start new thread") and the resolver answered nothing more.
+    Now at most QUERIES_AT_ONCE (64) are served at once; a query past them gets no answer,
+    as from a busy server, and stderr says so once.  (The resolver is the same in both
+    loops: one run.)"""
+    flood = tmp_path / "dns_flood.py"
+    flood.write_text(DNS_FLOOD)
+    approver = tmp_path / "never.py"
+    approver.write_text("import time\ntime.sleep(600)\n")
+    pol = tmp_path / "p.toml"
+    pol.write_text(policy('calls = ["net-connect"]\nhost = "*.flood.test"\naction = "ask"'))
+    run = subprocess.run(
+        [*SYSTRACE, "-p", str(pol),
+         "--ask-via", "exec:" + shlex.join([sys.executable, str(approver)]),
+         "--", sys.executable, str(flood), str(DNS_FLOOD_QUERIES)],
+        capture_output=True, text=True, timeout=HANG, env=systrace_env(),
+        stdin=subprocess.DEVNULL, start_new_session=True)
+    if run.stdout.startswith("SKIPPED"):
+        pytest.skip(run.stdout.strip())
+    assert run.returncode == 0, run.stderr
+    threads = int(run.stdout.split()[-1])
+    assert "Traceback" not in run.stderr, run.stderr
+    assert "the resolver is serving 64 lookups" in run.stderr, run.stderr
+    assert threads < 64 + 16, (threads, run.stderr)
+
+
+PIDS_V1 = Path("/sys/fs/cgroup/pids")
+
+
+@pytest.fixture
+def pids_cgroup(tmp_path: Path) -> Iterator[Path]:
+    """A cgroup (v1 pids controller) of its own with a pids limit of 80, removed after."""
+    if not os.access(PIDS_V1, os.W_OK) or not (PIDS_V1 / "cgroup.procs").exists():
+        pytest.skip("no writable cgroup v1 pids controller (root, /sys/fs/cgroup/pids)")
+    group = PIDS_V1 / f"systrace-rt43-{os.getpid()}-{tmp_path.name}"
+    group.mkdir()
+    try:
+        (group / "pids.max").write_text("80\n")
+        yield group
+    finally:
+        for _ in range(100):
+            try:
+                group.rmdir()
+                break
+            except OSError:
+                time.sleep(0.1)   # (its last processes are being reaped)
+
+
+def test_an_ask_at_the_pids_limit_is_refused_not_an_internal_error(
+        build, tmp_path: Path, loop: dict[str, str], pids_cgroup: Path) -> None:
+    """pids_fill.c, in a cgroup with a pids limit systrace shares with the tree (started
+    inside it, as a user's run in a container or a systemd unit is): the program forks until
+    the limit, then opens a file an ``ask`` rule covers, answered by an approver with
+    ``--ask-timeout``.  The timer of the ask is a thread, which could not be started: the
+    RuntimeError ended the run as an internal error, the tree killed (a denial of service
+    the tree chose, and no answer).  Now that ask is refused (the rule's errno, said on
+    stderr) and the run goes on.  Control: natively the open succeeds and the program ends."""
+    fill = build("escape/pids_fill.c")
+    secd = tmp_path / "secd"
+    secd.mkdir()
+    target = secd / "asked.txt"
+    target.write_text("asked\n")
+    native = subprocess.run([str(fill), str(target)], capture_output=True, text=True,
+                            timeout=HANG)
+    assert native.stdout.startswith("open: 3 errno 0"), native.stdout
+    approver = tmp_path / "never.py"
+    approver.write_text("import time\ntime.sleep(600)\n")
+    pol = tmp_path / "p.toml"
+    pol.write_text(policy(f'calls = ["fsread"]\npath = "{secd}/**"\naction = "ask"\n'
+                          'errno = "EACCES"'))
+    command = shlex.join([*SYSTRACE, "-p", str(pol), "--ask-timeout", "30",
+                          "--ask-via", "exec:" + shlex.join([sys.executable, str(approver)]),
+                          "--", str(fill), str(target)])
+    run = subprocess.run(
+        ["sh", "-c", f'echo $$ > {shlex.quote(str(pids_cgroup / "cgroup.procs"))} && '
+                     f"exec {command}"],
+        capture_output=True, text=True, timeout=HANG, env=systrace_env(loop),
+        stdin=subprocess.DEVNULL, start_new_session=True)
+    assert "internal error" not in run.stderr and "Traceback" not in run.stderr, run.stderr
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(f"open: -1 errno {errno.EACCES}"), (run.stdout, run.stderr)
+    assert run.stdout.rstrip().endswith("done"), run.stdout
