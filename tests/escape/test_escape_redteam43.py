@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from escape_lib import SYSTRACE, policy
+from ui.tmux import TMUX, Tmux, wait_file
 
 from conftest import systrace_env
 
@@ -191,3 +192,36 @@ def test_an_ask_at_the_pids_limit_is_refused_not_an_internal_error(
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith(f"open: -1 errno {errno.EACCES}"), (run.stdout, run.stderr)
     assert run.stdout.rstrip().endswith("done"), run.stdout
+
+
+def test_a_terminal_ask_at_the_pids_limit_is_refused_not_an_internal_error(
+        build, tmp_path: Path, loop: dict[str, str], pids_cgroup: Path) -> None:
+    """pids_fill.c as above, asked at the terminal (tmux): the prompt's thread is started at
+    the first ask, and at the pids limit it could not be: an internal error ended the run.
+    Now the ask is refused with the rule's errno, said on the terminal, and the run goes on.
+    """
+    if TMUX is None:
+        pytest.skip("tmux is not installed")
+    fill = build("escape/pids_fill.c")
+    secd = tmp_path / "secd"
+    secd.mkdir()
+    target = secd / "asked.txt"
+    target.write_text("asked\n")
+    pol = tmp_path / "p.toml"
+    pol.write_text(policy(f'calls = ["fsread"]\npath = "{secd}/**"\naction = "ask"\n'
+                          'errno = "EACCES"'))
+    systrace = shlex.join([*SYSTRACE, "-p", str(pol), "--", str(fill), str(target)])
+    env = " ".join(f"{name}={value}" for name, value in systrace_env(loop).items()
+                   if name.startswith(("SYSTRACE_", "PYTHONPATH")))
+    procs = shlex.quote(str(pids_cgroup / "cgroup.procs"))
+    status = tmp_path / "exit"
+    t = Tmux(f"sh -c {shlex.quote(f'echo $$ > {procs} && exec env {env} {systrace}')}; "
+             f"echo EXIT=$? > {shlex.quote(str(status))}; sleep 60")
+    try:
+        assert wait_file(status, timeout=HANG) == "EXIT=0\n", t.screen()
+        screen = t.screen()
+    finally:
+        t.close()
+    assert "internal error" not in screen and "Traceback" not in screen, screen
+    assert "no thread to ask on" in screen, screen
+    assert f"open: -1 errno {errno.EACCES}" in screen, screen
