@@ -41,6 +41,7 @@ supervisor's ``_refused_name``).
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import os
 import socket
@@ -273,8 +274,13 @@ class _Endpoint:
         self.resolver, self.key, self.server, self.family = resolver, key, server, family
         self.udp, self.tcp = _pair()
         self.port = self.udp.getsockname()[1]
-        for target in (self._serve_udp, self._serve_tcp):
-            threading.Thread(target=target, daemon=True, name="systrace-resolver").start()
+        try:
+            for target in (self._serve_udp, self._serve_tcp):
+                threading.Thread(target=target, daemon=True, name="systrace-resolver").start()
+        except RuntimeError:  # (can't start new thread: the tracer's pids limit is the
+            #                    tree's too; red team 43) a started one ends with its socket
+            self.close()
+            raise OSError(errno.EAGAIN, "systrace's resolver can start no thread") from None
 
     def close(self) -> None:
         for sock in (self.udp, self.tcp):

@@ -225,3 +225,61 @@ def test_a_terminal_ask_at_the_pids_limit_is_refused_not_an_internal_error(
     assert "internal error" not in screen and "Traceback" not in screen, screen
     assert "no thread to ask on" in screen, screen
     assert f"open: -1 errno {errno.EACCES}" in screen, screen
+
+
+PIDS_DNS = r"""
+import os, signal, socket, struct, sys
+servers = [l.split()[1] for l in open("/etc/resolv.conf") if l.startswith("nameserver")]
+inet = [a for a in servers if ":" not in a]
+if not inet:
+    print("SKIPPED: no IPv4 name server in /etc/resolv.conf"); sys.exit(0)
+kids = []
+while len(kids) < 4096:     # every pid the cgroup allows (the tracer's threads too)
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        signal.pause()
+        os._exit(0)
+    kids.append(pid)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+query = struct.pack(">HHHHHH", 1, 0x0100, 1, 0, 0, 0) + b"\x03bad\x04test\x00" + \
+    struct.pack(">HH", 1, 1)
+try:
+    s.sendto(query, (inet[0], 53))
+    print("sent")
+except OSError as exc:
+    print("sendto", exc.errno)
+for pid in kids:
+    os.kill(pid, signal.SIGKILL)
+for pid in kids:
+    os.waitpid(pid, 0)
+print("done")
+"""
+
+
+def test_a_lookup_at_the_pids_limit_is_refused_not_an_internal_error(
+        tmp_path: Path, loop: dict[str, str], pids_cgroup: Path) -> None:
+    """Under a ``host`` rule (systrace redirects DNS queries to its resolver, whose endpoint
+    for a server is made at the first query: two threads), the program takes every pid of a
+    cgroup it shares with systrace, then sends a query to the name server of
+    /etc/resolv.conf.  The endpoint's threads could not be started: an internal error ended
+    the run.  Now the query is refused (EAGAIN, logged and counted as a refusal) -- never
+    sent on unredirected, where the lookup would go unobserved -- and the run goes on."""
+    program = tmp_path / "pids_dns.py"
+    program.write_text(PIDS_DNS)
+    pol = tmp_path / "p.toml"
+    pol.write_text(policy('calls = ["net-connect"]\nhost = "bad.test"\naction = "never"\n'
+                          'errno = "ECONNREFUSED"'))
+    command = shlex.join([*SYSTRACE, "-p", str(pol), "--", sys.executable, str(program)])
+    run = subprocess.run(
+        ["sh", "-c", f'echo $$ > {shlex.quote(str(pids_cgroup / "cgroup.procs"))} && '
+                     f"exec {command}"],
+        capture_output=True, text=True, timeout=HANG, env=systrace_env(loop),
+        stdin=subprocess.DEVNULL, start_new_session=True)
+    if run.stdout.startswith("SKIPPED"):
+        pytest.skip(run.stdout.strip())
+    assert "internal error" not in run.stderr and "Traceback" not in run.stderr, run.stderr
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == [f"sendto {errno.EAGAIN}", "done"], run.stdout
