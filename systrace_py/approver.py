@@ -76,6 +76,11 @@ Respond = Callable[[Answer], None]
 
 #: How long the end of a run waits for the messages still queued to reach the approver.
 FLUSH_SECONDS = 5.0
+#: The most bytes of messages queued for an approver and not yet written to it: one further
+#: behind does not read what it is sent (or reads more slowly than the traced tree makes
+#: process events -- an exec's argv is up to 2 MiB each) and is lost, rather than the queue
+#: growing in systrace's memory for as long as the tree likes (red team 43).
+UNREAD_LIMIT = 32 << 20
 
 class ApproverError(Exception):
     """``--ask-via`` cannot be used as given (a bad form, a command that does not start, a
@@ -509,7 +514,8 @@ class ApproverAsker:
         self._said_waiting = False
         self._answers = 0
         self._out: queue.Queue[bytes | None] = queue.Queue()
-        self._out.put(_line(hello))
+        self._unread = 0   # bytes in _out (under _lock): at most UNREAD_LIMIT
+        self._put(_line(hello))
         self._writer = threading.Thread(target=self._write, name="systrace-approver-out",
                                         daemon=True)
         self._writer.start()
@@ -530,10 +536,18 @@ class ApproverAsker:
                 self._waiting[request.id] = waiting
                 self._asked.add(request.id)
                 if self.timeout is not None:
-                    waiting.timer = threading.Timer(self.timeout, self._expire, [request.id])
-                    waiting.timer.daemon = True
-                    waiting.timer.start()
-                message = ask_message(request, interp)
+                    timer = threading.Timer(self.timeout, self._expire, [request.id])
+                    timer.daemon = True
+                    try:
+                        timer.start()
+                        waiting.timer = timer
+                    except RuntimeError:  # (can't start new thread: the tracer's pids limit
+                        #                    is the tree's too; red team 43) no timeout kept:
+                        #                    not asked
+                        del self._waiting[request.id]
+                        refused = "no thread to time the ask with (--ask-timeout)"
+                if refused is None:
+                    message = ask_message(request, interp)
         if refused is not None:
             say(f"refused {call_text(request)} for pid {request.pid} "
                 f"({request.program}): {refused}", self.stderr)
@@ -543,16 +557,16 @@ class ApproverAsker:
                 and not self._said_waiting:
             self._said_waiting = True
             say(f"waiting for an approver to connect to unix:{self.channel.path}", self.stderr)
-        self._out.put(_line(message))
+        self._put(_line(message))
 
     def settled(self, request: AskRequest, why: str) -> None:
         waiting = self._take(request.id)
         if waiting is not None:
-            self._out.put(_line({"type": "settled", "id": request.id, "why": why}))
+            self._put(_line({"type": "settled", "id": request.id, "why": why}))
 
     def process_event(self, record: dict[str, Any]) -> None:
         if self.wants_events:
-            self._out.put(_line({"type": "process", **record}))
+            self._put(_line({"type": "process", **record}))
 
     def finish(self) -> None:
         """End of the run: the asks still waiting are refused; the approver sees its input
@@ -589,8 +603,8 @@ class ApproverAsker:
         request = waiting.request
         say(f"no answer within {self.timeout:g}s: refused {call_text(request)} for pid "
             f"{request.pid}", self.stderr)
-        self._out.put(_line({"type": "settled", "id": ask_id, "why": "no answer in time: "
-                             "refused"}))
+        self._put(_line({"type": "settled", "id": ask_id, "why": "no answer in time: "
+                          "refused"}))
         self._refuse(waiting)
 
     def _handle(self, line: bytes) -> None:
@@ -634,8 +648,8 @@ class ApproverAsker:
         request = waiting.request
         say(f"the approver's answer for {call_text(request)} (pid {request.pid}) "
             f"cannot be used: {why}; refused", self.stderr)
-        self._out.put(_line({"type": "error", "id": ask_id,
-                             "message": f"{why}; the call was refused"}))
+        self._put(_line({"type": "error", "id": ask_id,
+                          "message": f"{why}; the call was refused"}))
         self._refuse(waiting)
 
     def _lose(self, why: str) -> None:
@@ -654,6 +668,19 @@ class ApproverAsker:
         self._out.put(None)
 
     # --- threads ------------------------------------------------------------------------------
+    def _put(self, data: bytes) -> None:
+        """Queue a line for the approver; one that would put it more than UNREAD_LIMIT bytes
+        behind loses it (every waiting ask refused; fail closed, memory bounded)."""
+        with self._lock:
+            behind = self._unread + len(data) > UNREAD_LIMIT and self._lost is None
+            if not behind and self._lost is None:
+                self._unread += len(data)
+                self._out.put(data)
+                return
+        if behind:
+            self._lose(f"does not read what it is sent ({UNREAD_LIMIT >> 20} MiB of messages "
+                       "unread)")
+
     def _write(self) -> None:
         while True:
             data = self._out.get()
@@ -664,6 +691,8 @@ class ApproverAsker:
             except (OSError, ValueError) as exc:  # (ValueError: closed at the end)
                 self._lose(f"cannot be written to ({getattr(exc, 'strerror', None) or exc})")
                 return
+            with self._lock:
+                self._unread -= len(data)
 
     def _read(self) -> None:
         if isinstance(self.channel, _Socket) and not self.channel.wait_connected():

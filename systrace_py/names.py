@@ -41,6 +41,7 @@ supervisor's ``_refused_name``).
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import os
 import socket
@@ -78,6 +79,12 @@ _REDIRECTED_CALLS = NAMED_CALLS & aliases.ONE_ADDRESS_CALLS
 _AF_INET6 = struct.pack("<H", socket.AF_INET6)
 #: How long the resolver waits for a server's answer (the program's own resolver retries)
 UPSTREAM_TIMEOUT = 5.0
+#: Queries the resolver serves at once (a thread each; one waits as long as its ask): a query
+#: past them gets no answer -- as from a busy server: the program's resolver asks again --,
+#: rather than the tree giving systrace a thread per datagram for as long as it likes (3000
+#: datagrams under a pending ask were 3000 threads; at the tracer's pids limit the endpoint's
+#: thread died with a traceback and answered nothing more: red team 43).
+QUERIES_AT_ONCE = 64
 _POLL = 0.5  # how often a blocked endpoint thread looks whether the run ended
 
 
@@ -267,8 +274,13 @@ class _Endpoint:
         self.resolver, self.key, self.server, self.family = resolver, key, server, family
         self.udp, self.tcp = _pair()
         self.port = self.udp.getsockname()[1]
-        for target in (self._serve_udp, self._serve_tcp):
-            threading.Thread(target=target, daemon=True, name="systrace-resolver").start()
+        try:
+            for target in (self._serve_udp, self._serve_tcp):
+                threading.Thread(target=target, daemon=True, name="systrace-resolver").start()
+        except RuntimeError:  # (can't start new thread: the tracer's pids limit is the
+            #                    tree's too; red team 43) a started one ends with its socket
+            self.close()
+            raise OSError(errno.EAGAIN, "systrace's resolver can start no thread") from None
 
     def close(self) -> None:
         for sock in (self.udp, self.tcp):
@@ -282,8 +294,7 @@ class _Endpoint:
                 continue
             except OSError:
                 return
-            threading.Thread(target=self._udp_query, args=(message, client), daemon=True,
-                             name="systrace-resolver").start()
+            self.resolver.serve(self._udp_query, message, client)
 
     def _udp_query(self, message: bytes, client: tuple[str, int]) -> None:
         reply = self.resolver.handle(self, message, client, tcp=False)
@@ -299,8 +310,8 @@ class _Endpoint:
                 continue
             except OSError:
                 return
-            threading.Thread(target=self._tcp_client, args=(conn,), daemon=True,
-                             name="systrace-resolver").start()
+            if not self.resolver.serve(self._tcp_client, conn):
+                conn.close()
 
     def _tcp_client(self, conn: socket.socket) -> None:
         """DNS over TCP: messages with a two-byte length, each answered in turn."""
@@ -376,6 +387,33 @@ class Resolver:
         self.closed = False
         self._endpoints: dict[tuple[Hashable, tuple[str, int]], _Endpoint] = {}
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(QUERIES_AT_ONCE)
+        self._said_busy = False
+
+    def serve(self, target: Callable[..., None], *args: object) -> bool:
+        """Run ``target(*args)`` (one query, or one TCP client) on a thread of its own, if
+        fewer than QUERIES_AT_ONCE are being served and a thread can be started (the
+        tracer's pids limit is the tree's too); whether it runs.  One that does not gets no
+        answer: said once."""
+        if self._slots.acquire(blocking=False):
+            def run() -> None:
+                try:
+                    target(*args)
+                finally:
+                    self._slots.release()
+
+            try:
+                threading.Thread(target=run, daemon=True, name="systrace-resolver").start()
+                return True
+            except RuntimeError:  # (can't start new thread)
+                self._slots.release()
+        if not self._said_busy:
+            self._said_busy = True
+            from systrace_py.report import say
+
+            say(f"the resolver is serving {QUERIES_AT_ONCE} lookups (or can start no thread): "
+                "later lookups of the traced programs get no answer until one ends")
+        return False
 
     def endpoint(self, key: Hashable, server: SockAddr) -> SockAddr:
         """Where a query to ``server`` (an inet/inet6 address on port 53) from a process

@@ -842,7 +842,13 @@ class Supervisor:
                                     call.describe(), decision, Result.PERMITTED, call.logged())
             reply = self._permit(decision)
             if self.dns is not None and reply.sockaddr is None and reply.paths is None:
-                lookup = self.dns.redirect(state.table, call)
+                try:
+                    lookup = self.dns.redirect(state.table, call)
+                except OSError as exc:  # no resolver to send it to (no thread, no port):
+                    # refused -- sent on unredirected, the lookup would go unobserved
+                    err = exc.errno or errno_module.EAGAIN
+                    self.on_engine_refusal(task, call, err, f"a DNS query: {exc.strerror or exc}")
+                    return Reply.refuse(err)
                 if lookup is not None:  # a DNS query: to systrace's resolver
                     return Reply(sockaddr=lookup)
             return reply

@@ -263,9 +263,17 @@ class TerminalAsker:
                 respond(Answer(AnswerKind.DENY, errno=request.decision.errno))
                 return
             if self._thread is None:
-                self._thread = threading.Thread(target=self._serve, name="systrace-ask",
-                                                daemon=True)
-                self._thread.start()
+                thread = threading.Thread(target=self._serve, name="systrace-ask", daemon=True)
+                try:
+                    thread.start()
+                except RuntimeError:  # (can't start new thread: the tracer's pids limit is
+                    #                    the tree's too; red team 43) nobody to ask: refused,
+                    #                    the next ask tries again
+                    say(f"refused {call_text(request)} for pid {request.pid}: no thread to "
+                        "ask on (can't start new thread)", self.stderr)
+                    respond(Answer(AnswerKind.DENY, errno=request.decision.errno))
+                    return
+                self._thread = thread
         self._queue.put((request, respond))
         active = self._active
         if active is not None:  # show the new count of waiting asks
