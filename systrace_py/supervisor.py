@@ -1188,6 +1188,11 @@ class Supervisor:
                         " closed (or close-on-exec), which the run did not start without: the"
                         " program's own files would take those numbers, and what it writes"
                         " to stdout or stderr would land in them; give it /dev/null there")
+            elif decision.reason == Reason.LINKED:
+                held = decision.arg.path if decision.arg is not None else "the file"
+                rule = (f"a link or rename would give {held}, by its new name, an access its"
+                        f" own name lacks in table {decision.table} (read, write, run...):"
+                        " the file would gain it")
             elif decision.reason == Reason.UNSEEN:
                 rule = ("a socket whose destinations address rules cannot see (raw, packet,"
                         " SCTP...); a rule naming socket lifts this")

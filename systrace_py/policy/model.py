@@ -16,10 +16,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, Self, cast
 
+from systrace_py.kernel import O_RDONLY, O_WRONLY
 from systrace_py.policy import aliases
 from systrace_py.policy.environment import Grants
 from systrace_py.policy.glob import Expansions
 from systrace_py.policy.inject import Injection
+from systrace_py.syscalls import PATHS
 
 if TYPE_CHECKING:
     from systrace_py.policy.index import TableIndex
@@ -76,6 +78,7 @@ class Reason(enum.StrEnum):
     USER_SITE = "user site HOME"   # ... of a Python whose user site a caller's HOME places
     SCRIPT_LINK = "script link"    # ... of a script spelled through a link the caller may change
     REDIRECT = "redirect"        # a redirect the call cannot run with as written (red team 33)
+    LINKED = "linked access"     # a new name would grant the file more than its own (issue 11)
     ENV_PATH = "env PATH"          # ... of a script whose #!/usr/bin/env searches a caller's PATH
     PROGRAM_NAME = "program name"  # an exec into another table by a name of the tree's own
     FORMER_NAME = "former policy name"  # an exec of a program whose file another path had
@@ -261,6 +264,12 @@ class Facts(Protocol):
         something runs later begins in (generalize.LearnedGlob.made_directory)."""
         ...
 
+    def own_tree(self, role: str) -> bool:
+        """Whether everything below the directory in that role is a name a process of this
+        run made (asked only of a directory the run made that a rename moves: what lies in
+        it then is the run's own, :meth:`Table._linked_decision`)."""
+        ...
+
     def fresh(self, role: str) -> bool:
         """Whether the path in that role is one the run makes: it names nothing yet (the
         call would make it), or a process of this run made it (asked only by ``fresh``
@@ -330,6 +339,9 @@ class CallFacts:
     def made_by_run(self, path: str) -> bool:
         # (learning's check gives every role as made: the run made what it used)
         return bool(self.made)
+
+    def own_tree(self, role: str) -> bool:
+        return role in self.made
 
     def directory(self, role: str) -> bool:
         return role in self.directories
@@ -708,6 +720,13 @@ class Table:
                 worst = naming
                 if worst.action is Action.NEVER:
                     return worst
+            if aliases.renames(syscall, role, selector) and not facts.exposes(role):
+                linked = self._linked_decision(facts, role)
+                if linked is not None and (worst is None or
+                                           linked.action.severity > worst.action.severity):
+                    worst = linked
+                    if worst.action is Action.NEVER:
+                        return worst
         assert worst is not None
         if redirects and worst.action is Action.ASK:
             # an answer runs the call as it was asked -- its redirect lost, the redirected
@@ -768,6 +787,57 @@ class Table:
                 rule = self.rules[position]
                 return Decision(rule.action, rule.errno, rule, self.name, Reason.RENAMING, None,
                                 PathArg(role, path), role)
+        return None
+
+    def _linked_decision(self, facts: Facts, role: str) -> Decision | None:
+        """A link or rename gives the file at ``role`` another name (the call's other path):
+        refused (EPERM) when the table's rules would grant that file, by its new name, an
+        access (:func:`file_accesses`) its own name lacks -- "the old file gains no access
+        by its new name" (issue 11: ``fsread,fswrite build/out`` and ``fslink secret``
+        let ``link(secret, build/out)`` read the secret).  Per access: the new name grants
+        nothing (``never`` for every file it could name), or the old name grants it
+        outright (``permit``), or both only ask (a later question names the new name);
+        where the old name refuses it, the call is refused; where the new name permits
+        what the old one only asks about, the link itself is asked (its question names
+        both paths and this reason).  Only the non-``fresh`` rules count: the file at the new name is not
+        one the run made (DecodedCall.note_made).  A rule whose other conditions (argv,
+        target, a learned glob's made directory) cannot be told now counts both ways,
+        the way that grants the new name more and the old one less.  A directory moved
+        brings every path below it under the new name's rules: decided over its tree
+        (:func:`_access_bound` with ``tree``), failing closed where a glob may match only
+        some paths below.  Exempt: a file the run made (``Facts.fresh``; a directory also
+        only when everything below is the run's, ``Facts.own_tree``) -- its contents are
+        the run's own; no file at the old name (the call fails)."""
+        source = facts.path(role)
+        target_role = next((r for r in facts.roles() if r != role), None)
+        target = facts.path(target_role) if target_role is not None else None
+        if not source or not target or source == target:
+            return None
+        if facts.absent(role) is not None:
+            return None  # (nothing to move: the kernel's ENOENT)
+        tree = facts.directory(role)
+        if facts.fresh(role) and (not tree or facts.own_tree(role)):
+            return None
+        compiled = self.compiled()
+        default = _GRANT[self.default]
+        asked = False
+        for call, path_role, flags in file_accesses(compiled.named_calls):
+            checks = checks_of(call, path_role, flags, None)
+            gains = min(_access_bound(compiled.check(call, cls, part).rules, target, tree,
+                                      True, default) for cls, part in checks)
+            if gains == _GRANT[Action.NEVER]:
+                continue
+            has = min(_access_bound(compiled.check(call, cls, part).rules, source, tree,
+                                    False, default) for cls, part in checks)
+            if has == _GRANT[Action.NEVER]:
+                return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
+                                Reason.LINKED, None, PathArg(role, source), role)
+            asked = asked or has < gains
+        if asked:
+            # (what the old name only asks about, the new one permits: the link is asked,
+            # the question naming both paths and the reason)
+            return Decision(Action.ASK, errno_module.EPERM, None, self.name, Reason.LINKED,
+                            None, PathArg(role, source), role)
         return None
 
     def _subtree_decision(self, facts: Facts, directory: str, role: str) -> Decision:
@@ -956,6 +1026,80 @@ class Table:
 #: Decisions a missing path turns into ENOENT: by a rule or a default, on the call's own
 #: paths (not the engine's refusal of an unsafe call, nor an exec's interpreter)
 _MISSING_REASONS = frozenset({Reason.RULE, Reason.DEFAULT, Reason.RENAMING, Reason.SUBTREE})
+
+
+#: how much an action grants (the reverse of its severity): never < ask < permit
+_GRANT = {Action.NEVER: 0, Action.ASK: 1, Action.PERMIT: 2, Action.INJECT: 2}
+
+
+@functools.lru_cache(maxsize=64)
+def file_accesses(named: frozenset[str]) -> tuple[tuple[str, str, int | None], ...]:
+    """The accesses a name grants to the file it names, which a link or rename would carry
+    to another file (:meth:`Table._linked_decision`): (call, its path role, open flags).
+    An open for reading and one for writing, a truncate, an exec, a stat, a chmod, a
+    chown, a utime, a setxattr and a getxattr -- each class and part a rule naming an
+    alias can grant --, and every call of those classes that acts on the file at its one
+    path which a rule of the table names itself (``named``: ``permit open`` is no
+    ``openat``).  Not the calls that act on a name (unlink, rmdir, mkdir, mknod,
+    symlink, a link or rename: that name is checked on its own), nor the unsafe ones."""
+    found = list(_FILE_ACCESSES)
+    for call in sorted(named & _FILE_ACCESS_CALLS):
+        roles = PATHS.get(call, ())
+        role = roles[0][1].role if roles else "path"
+        if call in aliases.OPEN_CALLS and call != "creat":
+            found += [(call, role, O_RDONLY), (call, role, O_WRONLY)]
+        else:
+            found.append((call, role, None))
+    return tuple(dict.fromkeys(found))
+
+
+_FILE_ACCESSES: tuple[tuple[str, str, int | None], ...] = (
+    ("openat", "path", O_RDONLY), ("openat", "path", O_WRONLY), ("truncate", "path", None),
+    ("execve", "path", None), ("newfstatat", "path", None), ("fchmodat", "path", None),
+    ("fchownat", "path", None), ("utimensat", "path", None), ("setxattr", "path", None),
+    ("getxattr", "path", None))
+_FILE_ACCESS_CALLS = frozenset(
+    call for call in aliases.ALIASES["fsread"] | aliases.ALIASES["fswrite"]
+    | aliases.ALIASES["exec"]
+    if len(PATHS.get(call, ())) == 1 and call not in aliases.UNSAFE_CALLS
+    and call not in aliases.REMOVE_CALLS and call not in aliases.TWO_PATH_CALLS
+    and (call in aliases.OPEN_CALLS or not aliases.creates(call, PATHS[call][0][1].role)))
+
+
+def _access_bound(rules: tuple[Rule, ...], path: str, tree: bool, most: bool,
+                  default: int) -> int:
+    """What the first matching rule of ``rules`` (one check's, in order) grants a file at
+    ``path`` (with ``tree``: at any path at or below the directory ``path``), the default
+    after them: with ``most`` the most it may grant, else the least.  Only non-``fresh``
+    rules count.  A rule that may or may not match (a glob matching only some paths below,
+    an argv or target condition, a learned glob's made directory, a redirect) bounds the
+    answer and the rules after it are looked at too; one that surely matches ends it."""
+    bound: int | None = None
+    pick = max if most else min
+    for rule in rules:
+        if rule.injects or rule.net is not None or (rule.fresh and rule.path is not None):
+            continue  # (no net rule matches a path call; a fresh one covers no older file)
+        certain = rule.argv is None and rule.target is None
+        if rule.path is not None:
+            pattern = rule.path
+            if tree:
+                here = pattern.matches(path)
+                every = here and _covers_all_below(pattern, path)
+                if not every and not here and not _may_match_below(pattern, path):
+                    continue
+                certain = certain and every
+            elif not pattern.matches(path):
+                continue
+            made_directory = getattr(pattern, "made_directory", None)
+            if made_directory is not None and (tree or made_directory(path) is not None):
+                certain = False
+        grant = _GRANT[rule.action]
+        if rule.redirect is not None and not most:
+            grant = _GRANT[Action.NEVER]  # (the access reaches another file: none of this one)
+        if certain:
+            return grant if bound is None else pick(bound, grant)
+        bound = grant if bound is None else pick(bound, grant)
+    return default if bound is None else pick(bound, default)
 
 
 def path_patterns(rule: Rule, sockets: bool = True) -> list[PathPattern]:
