@@ -799,15 +799,15 @@ class Table:
         outright (``permit``), or both only ask (a later question names the new name);
         where the old name refuses it, the call is refused; where the new name permits
         what the old one only asks about, the link itself is asked (its question names
-        both paths and this reason).  Only the non-``fresh`` rules count: the file at the new name is not
-        one the run made (DecodedCall.note_made).  A rule whose other conditions (argv,
-        target, a learned glob's made directory) cannot be told now counts both ways,
-        the way that grants the new name more and the old one less.  A directory moved
-        brings every path below it under the new name's rules: decided over its tree
-        (:func:`_access_bound` with ``tree``), failing closed where a glob may match only
-        some paths below.  Exempt: a file the run made (``Facts.fresh``; a directory also
-        only when everything below is the run's, ``Facts.own_tree``) -- its contents are
-        the run's own; no file at the old name (the call fails)."""
+        both paths and this reason).  Only the non-``fresh`` rules count: the file at the
+        new name is not one the run made (DecodedCall.note_made).  A rule whose other
+        conditions (argv, target, a learned glob's made directory) cannot be told now
+        counts both ways, the way that grants the new name more and the old one less.  A
+        directory moved brings every path below it under the new name's rules: decided
+        over its tree (:func:`_access_bound` with ``tree``), failing closed where a glob
+        may match only some paths below.  Exempt: a file the run made (``Facts.fresh``; a
+        directory also only when everything below is the run's, ``Facts.own_tree``) --
+        its contents are the run's own; no file at the old name (the call fails)."""
         source = facts.path(role)
         target_role = next((r for r in facts.roles() if r != role), None)
         target = facts.path(target_role) if target_role is not None else None
@@ -818,10 +818,32 @@ class Table:
         tree = facts.directory(role)
         if facts.fresh(role) and (not tree or facts.own_tree(role)):
             return None
+        asked = False
+        for _, has, _ in self.linked_shortfall(source, target, tree):
+            if has is Action.NEVER:
+                return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
+                                Reason.LINKED, None, PathArg(role, source), role)
+            asked = True
+        if asked:
+            # (what the old name only asks about, the new one permits: the link is asked,
+            # the question naming both paths and the reason)
+            return Decision(Action.ASK, errno_module.EPERM, None, self.name, Reason.LINKED,
+                            None, PathArg(role, source), role)
+        return None
+
+    def linked_shortfall(self, source: str, target: str, tree: bool
+                         ) -> list[tuple[tuple[str, str, int | None], Action, Action]]:
+        """The accesses (:func:`file_accesses`) the non-``fresh`` rules grant a file at
+        ``target`` (``tree``: anywhere below the directory) more of than the file at
+        ``source`` has by its own name: (access, what ``source`` has at least, what
+        ``target`` may grant at most), where the source has no ``permit`` and the target
+        grants it, or the source refuses and the target asks (:meth:`_linked_decision`;
+        the learner grants the source these, learn._linked_grants)."""
         compiled = self.compiled()
         default = _GRANT[self.default]
-        asked = False
-        for call, path_role, flags in file_accesses(compiled.named_calls):
+        found: list[tuple[tuple[str, str, int | None], Action, Action]] = []
+        for access in file_accesses(compiled.named_calls):
+            call, path_role, flags = access
             checks = checks_of(call, path_role, flags, None)
             gains = min(_access_bound(compiled.check(call, cls, part).rules, target, tree,
                                       True, default) for cls, part in checks)
@@ -829,16 +851,9 @@ class Table:
                 continue
             has = min(_access_bound(compiled.check(call, cls, part).rules, source, tree,
                                     False, default) for cls, part in checks)
-            if has == _GRANT[Action.NEVER]:
-                return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
-                                Reason.LINKED, None, PathArg(role, source), role)
-            asked = asked or has < gains
-        if asked:
-            # (what the old name only asks about, the new one permits: the link is asked,
-            # the question naming both paths and the reason)
-            return Decision(Action.ASK, errno_module.EPERM, None, self.name, Reason.LINKED,
-                            None, PathArg(role, source), role)
-        return None
+            if has < gains:
+                found.append((access, _ACTION_OF[has], _ACTION_OF[gains]))
+        return found
 
     def _subtree_decision(self, facts: Facts, directory: str, role: str) -> Decision:
         """Moving a directory moves every path below it: decide as for "any path inside".
@@ -1025,11 +1040,13 @@ class Table:
 
 #: Decisions a missing path turns into ENOENT: by a rule or a default, on the call's own
 #: paths (not the engine's refusal of an unsafe call, nor an exec's interpreter)
-_MISSING_REASONS = frozenset({Reason.RULE, Reason.DEFAULT, Reason.RENAMING, Reason.SUBTREE})
+_MISSING_REASONS = frozenset({Reason.RULE, Reason.DEFAULT, Reason.RENAMING, Reason.SUBTREE,
+                              Reason.LINKED})
 
 
 #: how much an action grants (the reverse of its severity): never < ask < permit
 _GRANT = {Action.NEVER: 0, Action.ASK: 1, Action.PERMIT: 2, Action.INJECT: 2}
+_ACTION_OF = {0: Action.NEVER, 1: Action.ASK, 2: Action.PERMIT}
 
 
 @functools.lru_cache(maxsize=64)
@@ -1072,8 +1089,9 @@ def _access_bound(rules: tuple[Rule, ...], path: str, tree: bool, most: bool,
     ``path`` (with ``tree``: at any path at or below the directory ``path``), the default
     after them: with ``most`` the most it may grant, else the least.  Only non-``fresh``
     rules count.  A rule that may or may not match (a glob matching only some paths below,
-    an argv or target condition, a learned glob's made directory, a redirect) bounds the
-    answer and the rules after it are looked at too; one that surely matches ends it."""
+    an argv or target condition, a learned glob's made directory) bounds the answer and
+    the rules after it are looked at too; one that surely matches ends it.  A redirecting
+    rule grants nothing of this file: its access reaches the redirect's target."""
     bound: int | None = None
     pick = max if most else min
     for rule in rules:
@@ -1093,9 +1111,8 @@ def _access_bound(rules: tuple[Rule, ...], path: str, tree: bool, most: bool,
             made_directory = getattr(pattern, "made_directory", None)
             if made_directory is not None and (tree or made_directory(path) is not None):
                 certain = False
-        grant = _GRANT[rule.action]
-        if rule.redirect is not None and not most:
-            grant = _GRANT[Action.NEVER]  # (the access reaches another file: none of this one)
+        # (a redirect's access reaches another file, by either name: none of this one)
+        grant = _GRANT[Action.NEVER] if rule.redirect is not None else _GRANT[rule.action]
         if certain:
             return grant if bound is None else pick(bound, grant)
         bound = grant if bound is None else pick(bound, grant)
