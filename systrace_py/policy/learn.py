@@ -2093,6 +2093,8 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context
     target = obs.paths[1] if role == "old" else obs.paths[0]
     if source.path in ctx.made and role not in obs.older:
         return None  # (the run's own: exempt, Facts.fresh on the next run)
+    if is_sensitive(source.path, ctx.writer.home):
+        return None  # (never widened: the next run's move is refused, as it may be)
     tree = role in obs.directories
     shortfall = table.linked_shortfall(source.path, target.path, tree)
     if not shortfall:

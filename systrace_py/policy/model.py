@@ -12,7 +12,7 @@ import dataclasses
 import enum
 import errno as errno_module
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, Self, cast
 
@@ -24,7 +24,7 @@ from systrace_py.policy.inject import Injection
 from systrace_py.syscalls import PATHS
 
 if TYPE_CHECKING:
-    from systrace_py.policy.index import TableIndex
+    from systrace_py.policy.index import CheckIndex, TableIndex
 
 
 #: what a lookup does to what it passes through: reads a symlink, looks at a directory
@@ -644,6 +644,10 @@ class Table:
     _defaults: dict[tuple[bool, str, Action, int], Decision] = field(
         default_factory=dict, init=False, repr=False, compare=False)
     _grants: Grants | None = field(default=None, init=False, repr=False, compare=False)
+    #: (index, each access a link compares with its checks): :meth:`_access_checks`
+    _linked: tuple[TableIndex, tuple[tuple[tuple[str, str, int | None],
+                                           tuple[CheckIndex, ...]], ...]] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     def admits_variable(self, entry: str) -> bool:
         """Whether an exec into this table may carry ``entry`` (``NAME=VALUE``) from the
@@ -842,18 +846,41 @@ class Table:
         compiled = self.compiled()
         default = _GRANT[self.default]
         found: list[tuple[tuple[str, str, int | None], Action, Action]] = []
-        for access in file_accesses(compiled.named_calls):
-            call, path_role, flags = access
-            checks = checks_of(call, path_role, flags, None)
-            gains = min(_access_bound(compiled.check(call, cls, part).rules, target, tree,
-                                      True, default) for cls, part in checks)
+        bounds: dict[tuple[int, bool], int] = {}  # (a check's index shared by calls: once)
+
+        def bound(check: CheckIndex, most: bool) -> int:
+            found = bounds.get((id(check), most))
+            if found is None:
+                path = target if most else source
+                # (a file: only the rules that may match its path; a tree: every rule)
+                found = bounds[id(check), most] = _access_bound(
+                    check.rules if tree else check.rules_at(path), path, tree, most, default)
+            return found
+
+        for access, checks in self._access_checks(compiled):
+            gains = min(bound(check, True) for check in checks)
             if gains == _GRANT[Action.NEVER]:
                 continue
-            has = min(_access_bound(compiled.check(call, cls, part).rules, source, tree,
-                                    False, default) for cls, part in checks)
+            has = min(bound(check, False) for check in checks)
             if has < gains:
                 found.append((access, _ACTION_OF[has], _ACTION_OF[gains]))
         return found
+
+    def _access_checks(self, compiled: TableIndex
+                       ) -> tuple[tuple[tuple[str, str, int | None], tuple[CheckIndex, ...]], ...]:
+        """Each access of :func:`file_accesses` with the indexed checks that decide it, one
+        access per distinct set of checks (most share theirs), made once per index."""
+        found = self._linked
+        if found is None or found[0] is not compiled:
+            seen: dict[tuple[int, ...], tuple[tuple[str, str, int | None],
+                                             tuple[CheckIndex, ...]]] = {}
+            for access in file_accesses(compiled.named_calls):
+                call, path_role, flags = access
+                checks = tuple(compiled.check(call, cls, part)
+                               for cls, part in checks_of(call, path_role, flags, None))
+                seen.setdefault(tuple(sorted(id(c) for c in checks)), (access, checks))
+            found = self._linked = (compiled, tuple(seen.values()))
+        return found[1]
 
     def _subtree_decision(self, facts: Facts, directory: str, role: str) -> Decision:
         """Moving a directory moves every path below it: decide as for "any path inside".
@@ -1083,15 +1110,24 @@ _FILE_ACCESS_CALLS = frozenset(
     and (call in aliases.OPEN_CALLS or not aliases.creates(call, PATHS[call][0][1].role)))
 
 
-def _access_bound(rules: tuple[Rule, ...], path: str, tree: bool, most: bool,
+def _access_bound(rules: Sequence[Rule], path: str, tree: bool, most: bool,
                   default: int) -> int:
     """What the first matching rule of ``rules`` (one check's, in order) grants a file at
-    ``path`` (with ``tree``: at any path at or below the directory ``path``), the default
+    ``path`` (with ``tree``: the directory ``path`` and any path below it), the default
     after them: with ``most`` the most it may grant, else the least.  Only non-``fresh``
     rules count.  A rule that may or may not match (a glob matching only some paths below,
     an argv or target condition, a learned glob's made directory) bounds the answer and
     the rules after it are looked at too; one that surely matches ends it.  A redirecting
     rule grants nothing of this file: its access reaches the redirect's target."""
+    here = _bound(rules, path, False, most, default)
+    if not tree:
+        return here
+    return (max if most else min)(here, _bound(rules, path, True, most, default))
+
+
+def _bound(rules: Sequence[Rule], path: str, below: bool, most: bool, default: int) -> int:
+    """:func:`_access_bound` of the file at ``path``, or (``below``) of every path strictly
+    inside the directory ``path``."""
     bound: int | None = None
     pick = max if most else min
     for rule in rules:
@@ -1100,16 +1136,20 @@ def _access_bound(rules: tuple[Rule, ...], path: str, tree: bool, most: bool,
         certain = rule.argv is None and rule.target is None
         if rule.path is not None:
             pattern = rule.path
-            if tree:
-                here = pattern.matches(path)
-                every = here and _covers_all_below(pattern, path)
-                if not every and not here and not _may_match_below(pattern, path):
+            if below:
+                every = _covers_all_below(pattern, path)
+                if not every and not _may_match_below(pattern, path):
                     continue
-                certain = certain and every
+                # (a learned glob leaves out the sensitive names and the names something
+                # runs later below it, by their shape: the same below either name -- taken
+                # as covering the tree for the old name, as maybe for the new one)
+                certain = certain and every and (
+                    not most or getattr(pattern, "glob", None) is None)
             elif not pattern.matches(path):
                 continue
             made_directory = getattr(pattern, "made_directory", None)
-            if made_directory is not None and (tree or made_directory(path) is not None):
+            if made_directory is not None and \
+                    made_directory(f"{path}/x" if below else path) is not None:
                 certain = False
         # (a redirect's access reaches another file, by either name: none of this one)
         grant = _GRANT[Action.NEVER] if rule.redirect is not None else _GRANT[rule.action]
