@@ -141,11 +141,6 @@ FSCONFIG_STRING_MAX = 256  # fsconfig's key and string value (strndup_user(..., 
 _Args = tuple[int, ...]
 
 
-def _raise(error: OSError) -> None:
-    """os.walk's onerror: a directory that cannot be listed ends the walk with its error."""
-    raise error
-
-
 def _int32(value: int) -> int:
     """A C int argument from a 64-bit register (the kernel reads only the low 32 bits)."""
     value &= 0xFFFFFFFF
@@ -776,29 +771,6 @@ class DecodedCall:
     def made_by_run(self, path: str) -> bool:
         """Whether a call of this run made ``path`` (``Decoder.made``, see :meth:`fresh`)."""
         return self._decoder is not None and path in self._decoder.made
-
-    def own_tree(self, role: str) -> bool:
-        """Whether every name below the directory in ``role`` is one a call of this run made
-        (``Decoder.made``): a hard link to an older file made inside a directory of the
-        run's own is not (Table._linked_decision).  More than SOCKET_SCAN_LIMIT entries, or
-        one that cannot be named: not (fail closed)."""
-        decoded = self.decoded_path(role)
-        where = self.access_path(role)
-        if self._decoder is None or decoded is None or where is None:
-            return False
-        made = self._decoder.made
-        name = decoded.resolved.path
-        seen = 0
-        try:
-            for top, dirs, files in os.walk(where, onerror=_raise):
-                for entry in (*dirs, *files):
-                    seen += 1
-                    if seen > SOCKET_SCAN_LIMIT or \
-                            name + f"{top}/{entry}"[len(where):] not in made:
-                        return False
-        except OSError:
-            return False
-        return True
 
     def _fresh_socket(self) -> bool:
         """:meth:`fresh` of the unix socket file the call's address names (see there); no

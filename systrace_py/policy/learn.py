@@ -945,6 +945,28 @@ def _writes(use: _PathUse) -> bool:
     return use.cls == "fswrite" or use.part == FSLINK
 
 
+_LINKED_NAMES = "names a link or rename made (the file there is the old name's)"
+
+
+def _linked_names(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _Context
+                  ) -> None:
+    """A name the run only made by a link or rename -- no other write of it under that key
+    -- is written by a ``fresh`` rule: it lets the next run make that name again, and
+    grants nothing of the file it then holds, which is the old name's (a link's new name
+    written by name would let the next run write the linked file through it: the old name
+    would have to be granted that too, model.Table._linked_decision; issue 11).  A file of
+    the run's own at the old name is noted made at the new one too (DecodedCall.note_made):
+    the fresh rule covers it."""
+    if ctx.options.generalize == "none":
+        return
+    for key_uses in uses_by_key.values():
+        others = {use.path for use, _ in key_uses if not use.linked}
+        for i, (use, pattern) in enumerate(key_uses):
+            if use.linked and use.cls == "fswrite" and pattern.literal and \
+                    use.path not in others and not use.older:
+                key_uses[i] = (use, _Pattern(pattern.text, False, _LINKED_NAMES, fresh=True))
+
+
 def _counters_own_reads(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]],
                         ctx: _Context) -> None:
     """A counter's own directory the run wrote in is read there too (``DIR/**``): a later
@@ -1200,6 +1222,9 @@ class _PathUse:
     older: bool = False
     #: a removal the next run repeats in a tree of the run's own (:func:`_removed_again`)
     again: bool = False
+    #: the new name of a link or rename (not an exchange): the name is made, the file at
+    #: it is the old name's (:func:`_linked_names`)
+    linked: bool = False
 
 
 @dataclass
@@ -1244,9 +1269,11 @@ def _collect(observations: list[Observation], options: LearnOptions,
                                                   in ("safe", "broad"))):
                         report.unrepresentable.append(obs)
                         continue
-                    data.path_uses.append(_PathUse(key, cls, part, arg.path, facts.syscall,
-                                                   facts.argv, obs.initial,
-                                                   arg.role in obs.older))
+                    data.path_uses.append(_PathUse(
+                        key, cls, part, arg.path, facts.syscall, facts.argv, obs.initial,
+                        arg.role in obs.older, linked=arg.role == "new"
+                        and facts.syscall in aliases.TWO_PATH_CALLS
+                        and not aliases.renames(facts.syscall, "new", facts.selector)))
                     if arg.role in obs.directories:
                         data.moved.setdefault(key, set()).add(arg.path)
                         if arg.role in obs.older:
@@ -1717,6 +1744,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     for use in uses:
         pattern = _use_pattern(use, ctx)
         uses_by_key[_removal_key(use, pattern)].append((use, pattern))
+    _linked_names(uses_by_key, ctx)
     _hash_writes(uses_by_key, ctx, report)
     _existing_directories(uses_by_key, ctx)
     _own_again(data.path_uses, uses_by_key, ctx)

@@ -264,12 +264,6 @@ class Facts(Protocol):
         something runs later begins in (generalize.LearnedGlob.made_directory)."""
         ...
 
-    def own_tree(self, role: str) -> bool:
-        """Whether everything below the directory in that role is a name a process of this
-        run made (asked only of a directory the run made that a rename moves: what lies in
-        it then is the run's own, :meth:`Table._linked_decision`)."""
-        ...
-
     def fresh(self, role: str) -> bool:
         """Whether the path in that role is one the run makes: it names nothing yet (the
         call would make it), or a process of this run made it (asked only by ``fresh``
@@ -339,9 +333,6 @@ class CallFacts:
     def made_by_run(self, path: str) -> bool:
         # (learning's check gives every role as made: the run made what it used)
         return bool(self.made)
-
-    def own_tree(self, role: str) -> bool:
-        return role in self.made
 
     def directory(self, role: str) -> bool:
         return role in self.directories
@@ -809,9 +800,11 @@ class Table:
         counts both ways, the way that grants the new name more and the old one less.  A
         directory moved brings every path below it under the new name's rules: decided
         over its tree (:func:`_access_bound` with ``tree``), failing closed where a glob
-        may match only some paths below.  Exempt: a file the run made (``Facts.fresh``; a
-        directory also only when everything below is the run's, ``Facts.own_tree``) --
-        its contents are the run's own; no file at the old name (the call fails)."""
+        may match only some paths below.  Exempt: a file or directory the run made
+        (``Facts.fresh``) -- its contents are the run's own (an older file linked into a
+        directory of the run's own moves with it: cargo hard-links its last session's
+        files into the new one before renaming it); no file at the old name (the call
+        fails)."""
         source = facts.path(role)
         target_role = next((r for r in facts.roles() if r != role), None)
         target = facts.path(target_role) if target_role is not None else None
@@ -819,9 +812,9 @@ class Table:
             return None
         if facts.absent(role) is not None:
             return None  # (nothing to move: the kernel's ENOENT)
-        tree = facts.directory(role)
-        if facts.fresh(role) and (not tree or facts.own_tree(role)):
+        if facts.fresh(role):
             return None
+        tree = facts.directory(role)
         asked = False
         for _, has, _ in self.linked_shortfall(source, target, tree):
             if has is Action.NEVER:

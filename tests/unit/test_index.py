@@ -226,9 +226,9 @@ class LinearTable:
         target = facts.path(other[0]) if other else None
         if not source or not target or source == target or facts.absent(role) is not None:
             return None
-        tree = facts.directory(role)
-        if facts.fresh(role) and (not tree or facts.own_tree(role)):
+        if facts.fresh(role):
             return None
+        tree = facts.directory(role)
         default = model._GRANT[self.table.default]
         named = frozenset(c for r in self.table.rules if not r.injects for c in r.syscalls)
         asked = False
@@ -525,10 +525,6 @@ class Recorder:
     def fresh(self, role: str) -> bool:
         self.asked.append(("fresh", role))
         return self.facts.fresh(role)
-
-    def own_tree(self, role: str) -> bool:
-        self.asked.append(("own_tree", role))
-        return self.facts.own_tree(role)
 
     def socket(self, role: str) -> bool:
         self.asked.append(("socket", role))

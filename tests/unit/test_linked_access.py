@@ -181,7 +181,7 @@ action = "permit"
     # a glob matching some paths of both trees: not decided exactly, refused (fail closed)
     some = moving("rename", "/w/src/a", "/w/src/b", directories=("old",))
     assert table.decide(some).reason == "linked access"
-    # ... unless the directory and everything in it is the run's own
+    # ... unless the run made the directory (its contents are its own)
     own = moving("rename", "/w/src/a", "/w/src/b", directories=("old",), made=("old",))
     assert table.decide(own).action is Action.PERMIT
 
