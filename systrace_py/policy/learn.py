@@ -950,19 +950,20 @@ _LINKED_NAMES = "names a link or rename made (the file there is the old name's)"
 
 def _linked_names(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _Context
                   ) -> None:
-    """A name the run only made by a link or rename -- no other write of it under that key
-    -- is written by a ``fresh`` rule: it lets the next run make that name again, and
-    grants nothing of the file it then holds, which is the old name's (a link's new name
-    written by name would let the next run write the linked file through it: the old name
-    would have to be granted that too, model.Table._linked_decision; issue 11).  A file of
-    the run's own at the old name is noted made at the new one too (DecodedCall.note_made):
-    the fresh rule covers it."""
+    """A name the run only made by a link or rename of an older file (one it did not make)
+    -- no other write of it under that key -- is written by a ``fresh`` rule: it lets the
+    next run make that name again, and grants nothing of the file it then holds, which is
+    the old name's (a link's new name written by name would let the next run write the
+    linked file through it: the old name would have to be granted that too,
+    model.Table._linked_decision; issue 11).  Not a name a file of the run's own is moved
+    to (an atomic write's rename: the next run meets the last run's file there)."""
     if ctx.options.generalize == "none":
         return
     for key_uses in uses_by_key.values():
-        others = {use.path for use, _ in key_uses if not use.linked}
+        others = {use.path for use, _ in key_uses if use.linked is None}
         for i, (use, pattern) in enumerate(key_uses):
-            if use.linked and use.cls == "fswrite" and pattern.literal and \
+            if use.linked is not None and use.linked not in ctx.made and \
+                    use.cls == "fswrite" and pattern.literal and \
                     use.path not in others and not use.older:
                 key_uses[i] = (use, _Pattern(pattern.text, False, _LINKED_NAMES, fresh=True))
 
@@ -1222,9 +1223,9 @@ class _PathUse:
     older: bool = False
     #: a removal the next run repeats in a tree of the run's own (:func:`_removed_again`)
     again: bool = False
-    #: the new name of a link or rename (not an exchange): the name is made, the file at
-    #: it is the old name's (:func:`_linked_names`)
-    linked: bool = False
+    #: the new name of a link or rename (not an exchange) that made the name: the old
+    #: name, whose file it is (:func:`_linked_names`)
+    linked: str | None = None
 
 
 @dataclass
@@ -1271,9 +1272,11 @@ def _collect(observations: list[Observation], options: LearnOptions,
                         continue
                     data.path_uses.append(_PathUse(
                         key, cls, part, arg.path, facts.syscall, facts.argv, obs.initial,
-                        arg.role in obs.older, linked=arg.role == "new"
-                        and facts.syscall in aliases.TWO_PATH_CALLS
-                        and not aliases.renames(facts.syscall, "new", facts.selector)))
+                        arg.role in obs.older, linked=facts.path("old") if (
+                            arg.role == "new" and "new" in obs.created
+                            and facts.syscall in aliases.TWO_PATH_CALLS
+                            and not aliases.renames(facts.syscall, "new", facts.selector))
+                        else None))
                     if arg.role in obs.directories:
                         data.moved.setdefault(key, set()).add(arg.path)
                         if arg.role in obs.older:
