@@ -242,3 +242,17 @@ def test_the_old_file_gains_no_access_by_its_new_name(text: str, old: str, new: 
             assert gained is Action.NEVER or own is Action.PERMIT or (
                 gained is Action.ASK and own is Action.ASK), \
                 (text, source, target, access, flags, gained, own)
+
+
+def test_the_question_about_a_link_names_the_file_and_why() -> None:
+    """An asked link (the new name permits what the old one only asks about): the prompt's
+    "asked by" line names the linked file and the composed effect, not a rule."""
+    from systrace_py.supervisor import AskRequest
+    from systrace_py.ui.prompt import asked_by
+
+    link = moving("link", "/s/secret.txt", "/w/asked")
+    decision = asking("permit", "ask").decide(link)
+    request = AskRequest(1, 1, 0, "/usr/bin/ln", "link",
+                         {"old": "/s/secret.txt", "new": "/w/asked"}, link, decision)
+    text = asked_by(request)
+    assert "/s/secret.txt" in text and "new name would permit" in text, text
