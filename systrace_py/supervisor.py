@@ -100,6 +100,80 @@ _ENVIRONMENT_REMEMBERED = 32 * 1024
 #: closed its socket before the resolver looked)
 NO_HOLDER = "no traced process holds the socket it came from"
 
+#: What -v (and an ASK no one can answer) says of a refusal no rule made, by its reason: one
+#: text for each Reason (tests/unit/test_refusal_texts.py).  The reasons a rule or a table's
+#: default decides say the default's (a rule says its own label: Supervisor._report).  A
+#: text's blanks are _REFUSAL_BLANKS'.
+_BY_DEFAULT = "default of table {table}"
+REFUSAL_TEXTS: dict[Reason, str] = {
+    Reason.RULE: _BY_DEFAULT,
+    Reason.DEFAULT: _BY_DEFAULT,
+    Reason.RENAMING: _BY_DEFAULT,
+    Reason.SUBTREE: _BY_DEFAULT,
+    Reason.TRAVERSAL: _BY_DEFAULT,
+    Reason.SOCKET_FILE: _BY_DEFAULT,
+    Reason.INTERPRETER: _BY_DEFAULT,
+    Reason.REDIRECT: _BY_DEFAULT,
+    Reason.LEARNING: _BY_DEFAULT,
+    Reason.ANSWER: _BY_DEFAULT,
+    Reason.UNSAFE: "unsafe under this policy; a rule naming it lifts this",
+    Reason.DEVICE: ("a device request that does what {as_call} does (unsafe); a rule naming"
+                    " {as_call} lifts this"),
+    Reason.MEMORY: ("another process's memory, as process_vm_readv reads it (unsafe); a rule"
+                    " naming process_vm_readv or debug lifts this"),
+    Reason.PROGRAM_NAME: ("an exec into another table by a name that names another file in"
+                          " systrace's view (a mount of the tree's own)"),
+    Reason.FORMER_NAME: ("an exec of a program whose policy-directory file another existing "
+                         "path had under the names before 2026-12-05: rename the file "
+                         "(docs/policy.md)"),
+    Reason.LOADER: ("an exec into another table with loader or interpreter variables"
+                    " (LD_PRELOAD, BASH_ENV, a LANGUAGE naming a catalog by its path...)"
+                    " the run did not start with; the table's"
+                    " environment key grants them"),
+    Reason.USER_SITE: ("an exec into table {entered} of a Python whose user site"
+                       " (its .pth files run) HOME places, with a HOME the run did not start"
+                       " with ({home}); that table's environment key grants it"
+                       " (\"HOME=...\"), or the script runs Python with -s or -I"),
+    Reason.ENV_PATH: ("an exec into table {entered} of a script whose #! line"
+                      " runs /usr/bin/env NAME, which looks NAME up in a PATH the run did not"
+                      " start with: the caller would pick the program that runs with that"
+                      " table; that table's environment key grants it (\"PATH=...\"), or"
+                      " the #! line names the program by its path"),
+    Reason.SCRIPT_LINK: ("an exec into table {entered} of a script spelled through"
+                         " a symbolic link (or \"..\") in a directory a traced program may"
+                         " write: the script's $0 would be the caller's; exec it by its own"
+                         " path"),
+    Reason.OWN_FILTER: ("an exec into table {entered} by a task under a seccomp"
+                        " filter a traced program installed: the filter would answer the"
+                        " program's calls (as no_new_privs keeps a set-user-ID exec from"
+                        " raising privilege under one)"),
+    Reason.PERSONALITY: ("an exec into table {entered} with personality flags"
+                         " (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ADDR_COMPAT_LAYOUT,"
+                         " MMAP_PAGE_ZERO) the run did not start with, which a set-user-ID"
+                         " exec clears"),
+    Reason.STANDARD_FDS: ("an exec into table {entered} with descriptor 0, 1 or 2"
+                          " closed (or close-on-exec), which the run did not start without: the"
+                          " program's own files would take those numbers, and what it writes"
+                          " to stdout or stderr would land in them; give it /dev/null there"),
+    Reason.UNSEEN: ("a socket whose destinations address rules cannot see (raw, packet,"
+                    " SCTP...); a rule naming socket lifts this"),
+    Reason.LINKED: ("a link or rename would give {held}, by its new name, an access its own"
+                    " name lacks in table {table} (read, write, run...): the file would gain"
+                    " it"),
+}
+
+#: How each blank of a refusal's text (REFUSAL_TEXTS) is filled, from the refused call and its
+#: decision: only when the text names it (Supervisor._report)
+_REFUSAL_BLANKS: dict[str, Callable[[Supervisor, DecodedCall, Decision], str]] = {
+    "table": lambda supervisor, call, decision: decision.table,
+    "entered": lambda supervisor, call, decision: supervisor._entered(call),
+    "home": lambda supervisor, call, decision: supervisor._home(call),
+    "as_call": lambda supervisor, call, decision: DEVICE_CALLS.get(
+        call.args[1] & 0xFFFFFFFF, "?"),
+    "held": lambda supervisor, call, decision: decision.arg.path
+    if decision.arg is not None else "the file",
+}
+
 
 @dataclass(frozen=True)
 class NameRefusal:
@@ -1136,68 +1210,11 @@ class Supervisor:
         if self.options.verbose or asked:
             if decision.rule is not None:
                 rule = decision.rule.label()
-            elif decision.reason == Reason.UNSAFE:
-                rule = "unsafe under this policy; a rule naming it lifts this"
-            elif decision.reason == Reason.DEVICE:
-                as_call = DEVICE_CALLS.get(call.args[1] & 0xFFFFFFFF, "?")
-                rule = (f"a device request that does what {as_call} does (unsafe); a rule naming"
-                        f" {as_call} lifts this")
-            elif decision.reason == Reason.MEMORY:
-                rule = ("another process's memory, as process_vm_readv reads it (unsafe); a rule"
-                        " naming process_vm_readv or debug lifts this")
-            elif decision.reason == Reason.PROGRAM_NAME:
-                rule = ("an exec into another table by a name that names another file in"
-                        " systrace's view (a mount of the tree's own)")
-            elif decision.reason == Reason.FORMER_NAME:
-                rule = ("an exec of a program whose policy-directory file another existing "
-                        "path had under the names before 2026-12-05: rename the file "
-                        "(docs/policy.md)")
-            elif decision.reason == Reason.LOADER:
-                rule = ("an exec into another table with loader or interpreter variables"
-                        " (LD_PRELOAD, BASH_ENV, a LANGUAGE naming a catalog by its path...)"
-                        " the run did not start with; the table's"
-                        " environment key grants them")
-            elif decision.reason == Reason.USER_SITE:
-                rule = (f"an exec into table {self._entered(call)} of a Python whose user site"
-                        " (its .pth files run) HOME places, with a HOME the run did not start"
-                        f" with ({self._home(call)}); that table's environment key grants it"
-                        " (\"HOME=...\"), or the script runs Python with -s or -I")
-            elif decision.reason == Reason.ENV_PATH:
-                rule = (f"an exec into table {self._entered(call)} of a script whose #! line"
-                        " runs /usr/bin/env NAME, which looks NAME up in a PATH the run did not"
-                        " start with: the caller would pick the program that runs with that"
-                        " table; that table's environment key grants it (\"PATH=...\"), or"
-                        " the #! line names the program by its path")
-            elif decision.reason == Reason.SCRIPT_LINK:
-                rule = (f"an exec into table {self._entered(call)} of a script spelled through"
-                        " a symbolic link (or \"..\") in a directory a traced program may"
-                        " write: the script's $0 would be the caller's; exec it by its own"
-                        " path")
-            elif decision.reason == Reason.OWN_FILTER:
-                rule = (f"an exec into table {self._entered(call)} by a task under a seccomp"
-                        " filter a traced program installed: the filter would answer the"
-                        " program's calls (as no_new_privs keeps a set-user-ID exec from"
-                        " raising privilege under one)")
-            elif decision.reason == Reason.PERSONALITY:
-                rule = (f"an exec into table {self._entered(call)} with personality flags"
-                        " (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ADDR_COMPAT_LAYOUT,"
-                        " MMAP_PAGE_ZERO) the run did not start with, which a set-user-ID"
-                        " exec clears")
-            elif decision.reason == Reason.STANDARD_FDS:
-                rule = (f"an exec into table {self._entered(call)} with descriptor 0, 1 or 2"
-                        " closed (or close-on-exec), which the run did not start without: the"
-                        " program's own files would take those numbers, and what it writes"
-                        " to stdout or stderr would land in them; give it /dev/null there")
-            elif decision.reason == Reason.LINKED:
-                held = decision.arg.path if decision.arg is not None else "the file"
-                rule = (f"a link or rename would give {held}, by its new name, an access its"
-                        f" own name lacks in table {decision.table} (read, write, run...):"
-                        " the file would gain it")
-            elif decision.reason == Reason.UNSEEN:
-                rule = ("a socket whose destinations address rules cannot see (raw, packet,"
-                        " SCTP...); a rule naming socket lifts this")
             else:
-                rule = f"default of table {decision.table}"
+                text = REFUSAL_TEXTS[decision.reason]
+                rule = text.format(**{blank: fill(self, call, decision)
+                                      for blank, fill in _REFUSAL_BLANKS.items()
+                                      if f"{{{blank}}}" in text})
             verb = "would refuse" if result == Result.WOULD_REFUSE else "refused"
             why = f"{rule} says ask and no one can be asked" if asked else rule
             say(f"{verb} {self.describe_call(call)} for pid {process.pid} "

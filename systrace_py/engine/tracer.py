@@ -58,7 +58,7 @@ from systrace_py.engine.decode import (
 from systrace_py.engine.events import Monitor, Reply, ReplyKind
 from systrace_py.engine.exec_image import GONE, ITSELF
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
-from systrace_py.engine.paths import PROC_SUPER_MAGIC, Resolved, names_elsewhere
+from systrace_py.engine.paths import PROC_SUPER_MAGIC, Resolved, View, names_elsewhere
 from systrace_py.engine.seccomp import (
     GUARDED_CALLS,
     GUARDS,
@@ -1429,11 +1429,8 @@ class Tracer:
                     enforce.refuse(task.tid, verdict.errno)
                 self._resume(task)
                 return
-        if task.view is None:
-            task.view = task.seen = self.decoder.resolver.view_of(task.tid, task.seen,
-                                                                  task.joined)
         call = self.decoder.decode(task.tid, process.pid, nr, name, args, self._reader(task),
-                                   task.view)
+                                   self._current_view(task))
         kernel = False  # the refusal is the kernel's own answer to these arguments
         try:
             refusal = self._engine_refusal(call)
@@ -1904,6 +1901,14 @@ class Tracer:
                     self.tasks[tid].detached = True
             self._resume(task)
             return
+        if task.waited and task.view is not call.view and not self._unchanged(task, call):
+            # it waited (an answer, a delay, the scratch area) while a call that may change
+            # views ran: its paths no longer mean what was decided (red team 41)
+            self.monitor.on_engine_refusal(task, call, errno.EAGAIN,
+                                           "its view changed while it was being checked")
+            enforce.refuse(task.tid, errno.EAGAIN)
+            self._resume(task)
+            return
         if reply.paths and not call.view.host:
             # a redirect names a file in the tracer's view; this task would read it in its own
             self.monitor.on_engine_refusal(task, call, errno.EPERM,
@@ -1955,7 +1960,7 @@ class Tracer:
                     return
         if respelled or self._must_freeze(task, call, reply):
             refusal = self._freeze(task)
-            if refusal is None and not (self._unchanged(task, call) and (
+            if refusal is None and not (self._unchanged(task, call, ran=False) and (
                     not unheld or self._unchanged_in_memory(task, call))):
                 self._thaw()
                 task.freezer = False
@@ -2376,17 +2381,48 @@ class Tracer:
             self._frozen[child_tid] = self._early.pop(child_tid)
         self._early_started.pop(child_tid, None)
 
-    def _unchanged(self, task: Task, call: DecodedCall) -> bool:
+    def _current_view(self, task: Task) -> View:
+        """The task's view now: read again when a call that may change views ran since it
+        was last read (_views_changed forgets every task's)."""
+        if task.view is None:
+            task.view = task.seen = self.decoder.resolver.view_of(task.tid, task.seen,
+                                                                  task.joined)
+        return task.view
+
+    def _unchanged(self, task: Task, call: DecodedCall, *, ran: bool = True) -> bool:
         """With the others stopped: is everything the decision examined still what it was?
-        (Between the check and the freeze another task may have changed it.)"""
+        (Between the check and the freeze another task may have changed it.)  Its view too:
+        a thread of its process (they share one root) or a child sharing its fs context may
+        have chrooted meanwhile, or a task of its namespace pivoted its root -- the paths are
+        then read again in the view the task has now, and a view of another kind (the tracer's
+        tree, or not; another namespace) is a change: the decision's names were the tracer's,
+        and the spelling held for the kernel would be looked up in another tree (red team
+        41: a decision replayed after the scratch area's mmap ran under a sibling's new
+        root); so is the same name reached but spelled otherwise for the task (its root
+        moved, its cwd kept: its own absolute spelling of the object changed).  ``ran``:
+        whether the task itself may have run since what it examined was read (a replayed
+        call: a signal handler may have run).  When it has not, what only it and its peers
+        can change is read again only when it has a peer -- as its personality, which only
+        it changes, never is (Supervisor._entering_table): the flags of its descriptors 0-2
+        when another task shares its descriptor table (a clone with CLONE_FILES, counted at
+        the clone's event, which its maker meets before it goes on), its seccomp filters
+        when its process has another thread (TSYNC).  So an exec into another table reads
+        each of those files once, at its check, in a tree of single-threaded processes."""
         process = task.process
+        view = self._current_view(task)
+        if view is not call.view and (view.host, view.namespace) != (call.view.host,
+                                                                      call.view.namespace):
+            return False
         fresh = self.decoder.decode(task.tid, process.pid, call.nr, call.name, call.args,
-                                    self._reader(task), call.view)
+                                    self._reader(task), view)
         try:
             for before in call.examined_paths():
                 now = fresh.decoded_path(before.role)
                 if (now is None or now.raw != before.raw
-                        or now.resolved.path != before.resolved.path):
+                        or now.resolved.path != before.resolved.path
+                        or now.resolved.spelling != before.resolved.spelling):
+                    # (the spelling: what the kernel is handed -- a task that does not see
+                    # the tracer's tree gets its own, which another root reads elsewhere)
                     return False
             if call.asked_addresses and (
                     [str(a) for a in fresh.sockaddrs] != [str(a) for a in call.sockaddrs]
@@ -2402,10 +2438,10 @@ class Tracer:
                     return False
             if call.held_strings and fresh.held() != call.held_strings:
                 return False
-            if call.examined_std_fds is not None and \
+            if call.examined_std_fds is not None and (ran or task.files.users > 1) and \
                     procfs.standard_fds_closing(task.tid) != call.examined_std_fds:
                 return False  # (a task sharing its descriptors closed one meanwhile)
-            if call.examined_filters is not None and \
+            if call.examined_filters is not None and (ran or len(task.process.tids) > 1) and \
                     procfs.status_numbers(task.tid, b"Seccomp_filters") != call.examined_filters:
                 return False  # (a thread put a filter on it meanwhile: TSYNC)
             argv, envp = call.examined_argv, call.examined_envp

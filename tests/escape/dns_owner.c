@@ -15,26 +15,7 @@
  *                          ESCAPED when it is answered, BLOCKED when not
  */
 #include "attack.h"
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
-static int nameserver(struct sockaddr_in *sa) {
-    FILE *f = fopen("/etc/resolv.conf", "r");
-    char line[256], addr[64];
-    int found = -1;
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "nameserver %63s", addr) == 1) {
-            memset(sa, 0, sizeof *sa);
-            sa->sin_family = AF_INET;
-            sa->sin_port = htons(53);
-            found = inet_pton(AF_INET, addr, &sa->sin_addr) == 1 ? 0 : -1;
-            break;
-        }
-    fclose(f);
-    return found;
-}
+#include "dns_query.h"
 
 int main(int argc, char **argv) {
     struct sockaddr_in server;
@@ -65,19 +46,7 @@ int main(int argc, char **argv) {
     }
     note("the parent runs %s", exe);
     unsigned char q[512], r[512];
-    unsigned char head[12] = {0x39, 0x39, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0};
-    size_t n = sizeof head;
-    memcpy(q, head, n);
-    for (const char *p = argv[1]; *p;) {
-        const char *dot = strchr(p, '.');
-        size_t len = dot ? (size_t)(dot - p) : strlen(p);
-        q[n++] = (unsigned char)len;
-        memcpy(q + n, p, len);
-        n += len;
-        p += len + (dot ? 1 : 0);
-    }
-    memcpy(q + n, "\0\0\1\0\1", 5);
-    n += 5;
+    size_t n = question(q, 0x3939, 0x0100, 0, argv[1]);
     struct timeval tv = {10, 0};
     setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ssize_t got = send(s, q, n, 0) == (ssize_t)n ? recv(s, r, sizeof r, 0) : -1;

@@ -20,47 +20,14 @@
  * test's server answers one A record), or "no such name" (its rcode).
  */
 #include "attack.h"
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
-static int nameserver(struct sockaddr_in *sa) {
-    FILE *f = fopen("/etc/resolv.conf", "r");
-    char line[256], addr[64];
-    if (!f)
-        return -1;
-    int found = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "nameserver %63s", addr) == 1) {
-            memset(sa, 0, sizeof *sa);
-            sa->sin_family = AF_INET;
-            sa->sin_port = htons(53);
-            found = inet_pton(AF_INET, addr, &sa->sin_addr) == 1 ? 0 : -1;
-            break;
-        }
-    fclose(f);
-    return found;
-}
+#include "dns_query.h"
 
 /* One A query for name to sa on a socket of our own; the address answered, or why not in
  * why.  Returns 0 on an address.  port_out: the port the socket is really connected to. */
 static int lookup(const struct sockaddr_in *sa, const char *name, char *out, size_t size,
                   int *port_out) {
     unsigned char q[512], r[512];
-    size_t n = 0;
-    const unsigned char head[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
-    memcpy(q, head, sizeof head);
-    n = sizeof head;
-    for (const char *p = name; *p;) {
-        const char *dot = strchr(p, '.');
-        size_t len = dot ? (size_t)(dot - p) : strlen(p);
-        q[n++] = (unsigned char)len;
-        memcpy(q + n, p, len);
-        n += len;
-        p += len + (dot ? 1 : 0);
-    }
-    const unsigned char tail[] = {0, 0, 1, 0, 1};
-    memcpy(q + n, tail, sizeof tail);
-    n += sizeof tail;
+    size_t n = question(q, 0x1234, 0x0100, 0, name);
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     struct timeval tv = {3, 0};
     setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);

@@ -15,45 +15,13 @@
  *                           the server), BLOCKED when it is not
  */
 #include "attack.h"
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include "dns_query.h"
 #include <poll.h>
-
-static int nameserver(struct sockaddr_in *sa) {
-    FILE *f = fopen("/etc/resolv.conf", "r");
-    char line[256], addr[64];
-    int found = -1;
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "nameserver %63s", addr) == 1) {
-            memset(sa, 0, sizeof *sa);
-            sa->sin_family = AF_INET;
-            sa->sin_port = htons(53);
-            found = inet_pton(AF_INET, addr, &sa->sin_addr) == 1 ? 0 : -1;
-            break;
-        }
-    fclose(f);
-    return found;
-}
 
 /* Asks for name (type A); 1 when the answer has a record, 0 when not, -1 on no answer. */
 static int lookup(const struct sockaddr_in *server, const char *name, uint16_t id) {
     unsigned char q[512], r[1500];
-    unsigned char head[12] = {id >> 8, id & 0xff, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0};
-    size_t n = sizeof head;
-    memcpy(q, head, n);
-    for (const char *p = name; *p;) {
-        const char *dot = strchr(p, '.');
-        size_t len = dot ? (size_t)(dot - p) : strlen(p);
-        q[n++] = (unsigned char)len;
-        memcpy(q + n, p, len);
-        n += len;
-        p += len + (dot ? 1 : 0);
-    }
-    q[n++] = 0;
-    memcpy(q + n, "\0\1\0\1", 4);
-    n += 4;
+    size_t n = question(q, id, 0x0100, 0, name);
     int s = socket(AF_INET, SOCK_DGRAM, 0);
     if (s < 0 || connect(s, (const struct sockaddr *)server, sizeof *server) != 0 ||
         send(s, q, n, 0) != (ssize_t)n) {

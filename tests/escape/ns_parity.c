@@ -14,6 +14,9 @@
  *       chroot   chroot(DIR) and exec PROGRAM (a static binary inside DIR)
  *       pivot    a tmpfs as new root, pivot_root, the old root detached, a file made in
  *                the new root
+ *       pivotdot a tmpfs as new root, pivot_root(".", ".") from inside it and the old root,
+ *                stacked on "/", unmounted by umount2(".", MNT_DETACH) (runc's and crun's
+ *                way), a file made in the new root
  *       flags    unshare with each namespace flag, and clone(2) and clone3(2) with them in a
  *                child
  *       children children made in new user and mount namespaces by clone (fork-like and
@@ -180,6 +183,17 @@ static void pivot(void) {
     files_in("");
 }
 
+static void pivot_dot(void) {
+    enter(0);
+    mkdir(at("newroot"), 0755);
+    step("mount the new root", mount("none", at("newroot"), "tmpfs", 0, NULL));
+    step("chdir into it", chdir(at("newroot")));
+    step("pivot_root . .", syscall(SYS_pivot_root, ".", "."));
+    step("umount the old root", umount2(".", MNT_DETACH));
+    step("chdir", chdir("/"));
+    files_in("");
+}
+
 static void flags(void) {
     static const struct {
         int flag;
@@ -282,6 +296,8 @@ int main(int argc, char **argv) {
         chroots(argc > 4 ? argv[4] : "/hello");
     else if (!strcmp(mode, "pivot"))
         pivot();
+    else if (!strcmp(mode, "pivotdot"))
+        pivot_dot();
     else if (!strcmp(mode, "flags"))
         flags();
     else if (!strcmp(mode, "children"))

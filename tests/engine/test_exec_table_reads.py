@@ -1,0 +1,56 @@
+"""An exec into another table reads what Supervisor._entering_table examines -- the flags of
+descriptors 0-2 (/proc/TID/fdinfo/N), the personality, the seccomp filters (/proc/TID/status)
+-- once, at its check, where only the task could change them: with the tree frozen for the
+exec, Tracer._unchanged reads them again only when the task ran since (a call restarted after
+the scratch mmap) or has a peer that could (a task sharing its descriptor table, a thread).
+The tracer's /proc reads are counted by wrapping procfs.read in a real run (a shell, which
+stays, execs a program with a table of its own twice: the tree is not one task, so the
+exec runs frozen)."""
+
+from __future__ import annotations
+
+import collections
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import systrace_env
+
+HARNESS = """
+import sys
+from systrace_py import procfs
+log = open(sys.argv[1], "a")
+plain = procfs.read
+def read(path):
+    log.write(path + "\\n")
+    log.flush()
+    return plain(path)
+procfs.read = read
+from systrace_py.__main__ import main
+sys.argv = ["systrace", *sys.argv[2:]]
+sys.exit(main())
+"""
+
+
+def test_an_exec_into_another_table_reads_each_descriptors_flags_once_unless_replayed(
+        tmp_path: Path, loop: dict[str, str]) -> None:
+    """Per exec'ing task, fdinfo/0 is read at most twice: at the check, and again if the call
+    was replayed after the scratch mmap (the task ran its own code meanwhile).  On main it was
+    read a third time with the tree frozen (nothing else shared the table: no one could
+    have changed it)."""
+    victim = tmp_path / "victim"
+    shutil.copy("/bin/true", victim)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'default = "permit"\n\n[program."{victim}"]\ndefault = "permit"\n')
+    log = tmp_path / "reads"
+    done = subprocess.run(
+        [sys.executable, "-c", HARNESS, str(log), "-p", str(policy), "--",
+         "/bin/sh", "-c", f"{victim}; {victim}; :"],
+        env=systrace_env(loop), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    reads = collections.Counter(
+        m.group(1) for m in re.finditer(r"^/proc/(\d+)/fdinfo/0$", log.read_text(), re.M))
+    assert reads, "no exec into another table was checked"
+    assert max(reads.values()) <= 2, reads
