@@ -157,6 +157,9 @@ REFUSAL_TEXTS: dict[Reason, str] = {
                           " to stdout or stderr would land in them; give it /dev/null there"),
     Reason.UNSEEN: ("a socket whose destinations address rules cannot see (raw, packet,"
                     " SCTP...); a rule naming socket lifts this"),
+    Reason.LINKED: ("a link or rename would give {held}, by its new name, an access its own"
+                    " name lacks in table {table} (read, write, run...): the file would gain"
+                    " it"),
 }
 
 #: How each blank of a refusal's text (REFUSAL_TEXTS) is filled, from the refused call and its
@@ -167,6 +170,8 @@ _REFUSAL_BLANKS: dict[str, Callable[[Supervisor, DecodedCall, Decision], str]] =
     "home": lambda supervisor, call, decision: supervisor._home(call),
     "as_call": lambda supervisor, call, decision: DEVICE_CALLS.get(
         call.args[1] & 0xFFFFFFFF, "?"),
+    "held": lambda supervisor, call, decision: decision.arg.path
+    if decision.arg is not None else "the file",
 }
 
 

@@ -419,8 +419,10 @@ def plan(tables: list[Table], options: PlanOptions = PlanOptions()) -> FilterPla
         for syscall in SOCKET_MAKERS:
             if syscall not in extra:
                 _plan_unseen(planner, tables, syscall, result)
-    if any(table.compiled().refuses_by_name for table in planner.tables):
-        # a link or rename could give what such a rule names a new name (Table.decide)
+    if any(table.compiled().refuses_by_name or table.default is not Action.PERMIT
+           or any(rule.refuses for rule in table.rules) for table in planner.tables):
+        # a link or rename could give what such a rule names a new name, or give a file a
+        # name that grants it more than its own (Table.decide)
         for syscall in aliases.TWO_PATH_CALLS:
             result.stop(syscall)
     if any(table.may_refuse_traversal() for table in planner.tables):

@@ -252,6 +252,20 @@ class CheckIndex:
                         return rule
         return self._unconditional
 
+    def rules_at(self, path: str) -> list[Rule]:
+        """The rules that may apply to a check of ``path``, in order: up to the first
+        unconditional one (which ends the list), those whose path pattern may match it
+        and those with no path (model._access_bound reads these, for a link's names)."""
+        found = set(self._listed)
+        if self._paths is not None:
+            found.update(position for position, _ in self._paths.candidates(path))
+        if self._nets is not None:
+            found.update(range(self._net_first, self._limit))
+        rules = [self.rules[position] for position in sorted(found)]
+        if self._unconditional is not None:
+            rules.append(self._unconditional)
+        return rules
+
     def _merged(self, facts: Facts, role: str) -> Rule | None:
         """Path, address and listed candidates merged by position.  A kind's fact is read
         when its first rule is the earliest that could still match, as the linear scan

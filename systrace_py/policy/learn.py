@@ -96,6 +96,7 @@ from systrace_py.policy.model import (
     Rule,
     SockAddr,
     Table,
+    checks_of,
 )
 from systrace_py.policy.net import NetCondition, abstract_spelled, host_spelled
 from systrace_py.syscalls import FSLINK, FSMETA
@@ -944,6 +945,29 @@ def _writes(use: _PathUse) -> bool:
     return use.cls == "fswrite" or use.part == FSLINK
 
 
+_LINKED_NAMES = "names a link or rename made (the file there is the old name's)"
+
+
+def _linked_names(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _Context
+                  ) -> None:
+    """A name the run only made by a link or rename of an older file (one it did not make)
+    -- no other write of it under that key -- is written by a ``fresh`` rule: it lets the
+    next run make that name again, and grants nothing of the file it then holds, which is
+    the old name's (a link's new name written by name would let the next run write the
+    linked file through it: the old name would have to be granted that too,
+    model.Table._linked_decision; issue 11).  Not a name a file of the run's own is moved
+    to (an atomic write's rename: the next run meets the last run's file there)."""
+    if ctx.options.generalize == "none":
+        return
+    for key_uses in uses_by_key.values():
+        others = {use.path for use, _ in key_uses if use.linked is None}
+        for i, (use, pattern) in enumerate(key_uses):
+            if use.linked is not None and use.linked not in ctx.made and \
+                    use.cls == "fswrite" and pattern.literal and \
+                    use.path not in others and not use.older:
+                key_uses[i] = (use, _Pattern(pattern.text, False, _LINKED_NAMES, fresh=True))
+
+
 def _counters_own_reads(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]],
                         ctx: _Context) -> None:
     """A counter's own directory the run wrote in is read there too (``DIR/**``): a later
@@ -1199,6 +1223,9 @@ class _PathUse:
     older: bool = False
     #: a removal the next run repeats in a tree of the run's own (:func:`_removed_again`)
     again: bool = False
+    #: the new name of a link or rename (not an exchange) that made the name: the old
+    #: name, whose file it is (:func:`_linked_names`)
+    linked: str | None = None
 
 
 @dataclass
@@ -1243,9 +1270,13 @@ def _collect(observations: list[Observation], options: LearnOptions,
                                                   in ("safe", "broad"))):
                         report.unrepresentable.append(obs)
                         continue
-                    data.path_uses.append(_PathUse(key, cls, part, arg.path, facts.syscall,
-                                                   facts.argv, obs.initial,
-                                                   arg.role in obs.older))
+                    data.path_uses.append(_PathUse(
+                        key, cls, part, arg.path, facts.syscall, facts.argv, obs.initial,
+                        arg.role in obs.older, linked=facts.path("old") if (
+                            arg.role == "new" and "new" in obs.created
+                            and facts.syscall in aliases.TWO_PATH_CALLS
+                            and not aliases.renames(facts.syscall, "new", facts.selector))
+                        else None))
                     if arg.role in obs.directories:
                         data.moved.setdefault(key, set()).add(arg.path)
                         if arg.role in obs.older:
@@ -1716,6 +1747,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     for use in uses:
         pattern = _use_pattern(use, ctx)
         uses_by_key[_removal_key(use, pattern)].append((use, pattern))
+    _linked_names(uses_by_key, ctx)
     _hash_writes(uses_by_key, ctx, report)
     _existing_directories(uses_by_key, ctx)
     _own_again(data.path_uses, uses_by_key, ctx)
@@ -2022,9 +2054,99 @@ def learn(observations: Iterable[Observation], options: LearnOptions | None = No
         policy.programs[key] = table
         if not is_literal(key):
             policy.program_patterns[key] = PathGlob(key, expansions=ctx.writer.expansions)
+    _linked_grants(policy, unique, ctx, report)
     _grant_environments(policy, unique, ctx)
     report.policy = policy
     return report
+
+
+_LINKED = "files linked or moved to a name granting more (issue 11)"
+#: passes of :func:`_linked_grants` (a grant may widen another link's source's new name)
+_LINKED_PASSES = 3
+
+
+def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Context,
+                   report: LearnReport) -> None:
+    """A link or rename may not give a file more access than its own name has
+    (model.Table._linked_decision, issue 11): where the learned table grants an observed
+    link's or move's new name an access its old name lacks, the old name gets it too --
+    by the pattern of the rule that lets the old name be linked or moved (git's
+    ``clone --local`` links the source's objects, which the clone's rules read: the
+    source's object pattern is read too), and for a directory moved by that pattern and
+    everything below it.  A file the run made (its name in ``_Context.made``, not older)
+    is its own: exempt, as on the next run.  The learning run could use the file through
+    its new name: the grant says so under the file's own name, and no other name's
+    file gains anything by it."""
+    if ctx.options.no_alias:
+        return
+    moves = [o for o in observations if o.syscall in aliases.TWO_PATH_CALLS
+             and len(o.paths) == 2 and not o.failed]
+    for _ in range(_LINKED_PASSES):
+        grants: dict[tuple[int, str, bool], tuple[Table, Rule, set[str], list[str]]] = {}
+        for obs in moves:
+            table = policy.main if obs.table == MAIN else policy.programs.get(obs.table) or (
+                policy.table_for(obs.table) or policy.main)
+            for role in ("old", "new"):
+                if not aliases.renames(obs.syscall, role, obs.selector):
+                    continue
+                found = _linked_grant(table, obs, role, ctx)
+                if found is None:
+                    continue
+                rule, keys, tree = found
+                key = (id(table), rule.path.pattern if rule.path is not None else "", tree)
+                entry = grants.setdefault(key, (table, rule, set(), []))
+                entry[2].update(keys)
+                path = obs.paths[0].path if role == "old" else obs.paths[1].path
+                if path not in entry[3]:
+                    entry[3].append(path)
+        if not grants:
+            return
+        for (_, _, tree), (table, rule, keys, paths) in grants.items():
+            calls = tuple(sorted(keys, key=_key_rank))
+            assert rule.path is not None
+            texts = [rule.path.pattern]
+            if tree:
+                texts.append(rule.path.pattern.rstrip("/") + "/**")
+            for text in texts:
+                table.rules.append(FileRule(calls, Action.PERMIT, path=ctx.writer.glob(text),
+                                            learned=_provenance(_LINKED, paths)))
+                report.generalizations.append(Generalization(
+                    table.name, _LINKED, text, calls, len(paths), tuple(paths[:3])))
+            table.rules[:] = _numbered(table.rules)
+
+
+def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context
+                  ) -> tuple[Rule, set[str], bool] | None:
+    """What the old name (``role``) of a link or move lacks of its new name's grants on
+    the next run: the rule that lets it be linked (whose pattern the grant takes), the
+    class keys to grant, and whether the file is a directory; None when nothing."""
+    source = obs.paths[0] if role == "old" else obs.paths[1]
+    target = obs.paths[1] if role == "old" else obs.paths[0]
+    if source.path in ctx.made and role not in obs.older:
+        return None  # (the run's own: exempt, Facts.fresh on the next run)
+    if is_sensitive(source.path, ctx.writer.home):
+        return None  # (never widened: the next run's move is refused, as it may be)
+    tree = role in obs.directories
+    shortfall = table.linked_shortfall(source.path, target.path, tree)
+    if not shortfall:
+        return None
+    facts = CallFacts(obs.syscall, obs.paths, selector=obs.selector,
+                      directories=frozenset(obs.directories))
+    compiled = table.compiled()
+    rule = None
+    for cls, part in checks_of(obs.syscall, role, None, obs.selector):
+        rule = compiled.check(obs.syscall, cls, part).first_match(facts, role)
+        if rule is not None:
+            break
+    if rule is None or rule.path is None or rule.fresh or rule.action is not Action.PERMIT:
+        return None  # (a default or a pathless rule decides the name: nothing to widen)
+    keys: set[str] = set()
+    for (call, path_role, flags), _, _ in shortfall:
+        for cls, part in checks_of(call, path_role, flags, None):
+            keys.add(part if part == FSMETA else cls or call)
+    if "fsread" in keys:
+        keys.discard(FSMETA)  # (fsread covers looking)
+    return rule, keys, tree
 
 
 def _grant_environments(policy: Policy, observations: Iterable[Observation], ctx: _Context

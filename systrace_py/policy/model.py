@@ -12,17 +12,19 @@ import dataclasses
 import enum
 import errno as errno_module
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, Self, cast
 
+from systrace_py.kernel import O_RDONLY, O_WRONLY
 from systrace_py.policy import aliases
 from systrace_py.policy.environment import Grants
 from systrace_py.policy.glob import Expansions
 from systrace_py.policy.inject import Injection
+from systrace_py.syscalls import PATHS
 
 if TYPE_CHECKING:
-    from systrace_py.policy.index import TableIndex
+    from systrace_py.policy.index import CheckIndex, TableIndex
 
 
 #: what a lookup does to what it passes through: reads a symlink, looks at a directory
@@ -76,6 +78,7 @@ class Reason(enum.StrEnum):
     USER_SITE = "user site HOME"   # ... of a Python whose user site a caller's HOME places
     SCRIPT_LINK = "script link"    # ... of a script spelled through a link the caller may change
     REDIRECT = "redirect"        # a redirect the call cannot run with as written (red team 33)
+    LINKED = "linked access"     # a new name would grant the file more than its own (issue 11)
     ENV_PATH = "env PATH"          # ... of a script whose #!/usr/bin/env searches a caller's PATH
     PROGRAM_NAME = "program name"  # an exec into another table by a name of the tree's own
     FORMER_NAME = "former policy name"  # an exec of a program whose file another path had
@@ -632,6 +635,10 @@ class Table:
     _defaults: dict[tuple[bool, str, Action, int], Decision] = field(
         default_factory=dict, init=False, repr=False, compare=False)
     _grants: Grants | None = field(default=None, init=False, repr=False, compare=False)
+    #: (index, each access a link compares with its checks): :meth:`_access_checks`
+    _linked: tuple[TableIndex, tuple[tuple[tuple[str, str, int | None],
+                                           tuple[CheckIndex, ...]], ...]] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     def admits_variable(self, entry: str) -> bool:
         """Whether an exec into this table may carry ``entry`` (``NAME=VALUE``) from the
@@ -708,6 +715,13 @@ class Table:
                 worst = naming
                 if worst.action is Action.NEVER:
                     return worst
+            if aliases.renames(syscall, role, selector) and not facts.exposes(role):
+                linked = self._linked_decision(facts, role)
+                if linked is not None and (worst is None or
+                                           linked.action.severity > worst.action.severity):
+                    worst = linked
+                    if worst.action is Action.NEVER:
+                        return worst
         assert worst is not None
         if redirects and worst.action is Action.ASK:
             # an answer runs the call as it was asked -- its redirect lost, the redirected
@@ -769,6 +783,97 @@ class Table:
                 return Decision(rule.action, rule.errno, rule, self.name, Reason.RENAMING, None,
                                 PathArg(role, path), role)
         return None
+
+    def _linked_decision(self, facts: Facts, role: str) -> Decision | None:
+        """A link or rename gives the file at ``role`` another name (the call's other path):
+        refused (EPERM) when the table's rules would grant that file, by its new name, an
+        access (:func:`file_accesses`) its own name lacks -- "the old file gains no access
+        by its new name" (issue 11: ``fsread,fswrite build/out`` and ``fslink secret``
+        let ``link(secret, build/out)`` read the secret).  Per access: the new name grants
+        nothing (``never`` for every file it could name), or the old name grants it
+        outright (``permit``), or both only ask (a later question names the new name);
+        where the old name refuses it, the call is refused; where the new name permits
+        what the old one only asks about, the link itself is asked (its question names
+        both paths and this reason).  Only the non-``fresh`` rules count: the file at the
+        new name is not one the run made (DecodedCall.note_made).  A rule whose other
+        conditions (argv, target, a learned glob's made directory) cannot be told now
+        counts both ways, the way that grants the new name more and the old one less.  A
+        directory moved brings every path below it under the new name's rules: decided
+        over its tree (:func:`_access_bound` with ``tree``), failing closed where a glob
+        may match only some paths below.  Exempt: a file or directory the run made
+        (``Facts.fresh``) -- its contents are the run's own (an older file linked into a
+        directory of the run's own moves with it: cargo hard-links its last session's
+        files into the new one before renaming it); no file at the old name (the call
+        fails)."""
+        source = facts.path(role)
+        target_role = next((r for r in facts.roles() if r != role), None)
+        target = facts.path(target_role) if target_role is not None else None
+        if not source or not target or source == target:
+            return None
+        if facts.absent(role) is not None:
+            return None  # (nothing to move: the kernel's ENOENT)
+        if facts.fresh(role):
+            return None
+        tree = facts.directory(role)
+        asked = False
+        for _, has, _ in self.linked_shortfall(source, target, tree):
+            if has is Action.NEVER:
+                return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
+                                Reason.LINKED, None, PathArg(role, source), role)
+            asked = True
+        if asked:
+            # (what the old name only asks about, the new one permits: the link is asked,
+            # the question naming both paths and the reason)
+            return Decision(Action.ASK, errno_module.EPERM, None, self.name, Reason.LINKED,
+                            None, PathArg(role, source), role)
+        return None
+
+    def linked_shortfall(self, source: str, target: str, tree: bool
+                         ) -> list[tuple[tuple[str, str, int | None], Action, Action]]:
+        """The accesses (:func:`file_accesses`) the non-``fresh`` rules grant a file at
+        ``target`` (``tree``: anywhere below the directory) more of than the file at
+        ``source`` has by its own name: (access, what ``source`` has at least, what
+        ``target`` may grant at most), where the source has no ``permit`` and the target
+        grants it, or the source refuses and the target asks (:meth:`_linked_decision`;
+        the learner grants the source these, learn._linked_grants)."""
+        compiled = self.compiled()
+        default = _GRANT[self.default]
+        found: list[tuple[tuple[str, str, int | None], Action, Action]] = []
+        bounds: dict[tuple[int, bool], int] = {}  # (a check's index shared by calls: once)
+
+        def bound(check: CheckIndex, most: bool) -> int:
+            found = bounds.get((id(check), most))
+            if found is None:
+                path = target if most else source
+                # (a file: only the rules that may match its path; a tree: every rule)
+                found = bounds[id(check), most] = _access_bound(
+                    check.rules if tree else check.rules_at(path), path, tree, most, default)
+            return found
+
+        for access, checks in self._access_checks(compiled):
+            gains = min(bound(check, True) for check in checks)
+            if gains == _GRANT[Action.NEVER]:
+                continue
+            has = min(bound(check, False) for check in checks)
+            if has < gains:
+                found.append((access, _ACTION_OF[has], _ACTION_OF[gains]))
+        return found
+
+    def _access_checks(self, compiled: TableIndex
+                       ) -> tuple[tuple[tuple[str, str, int | None], tuple[CheckIndex, ...]], ...]:
+        """Each access of :func:`file_accesses` with the indexed checks that decide it, one
+        access per distinct set of checks (most share theirs), made once per index."""
+        found = self._linked
+        if found is None or found[0] is not compiled:
+            seen: dict[tuple[int, ...], tuple[tuple[str, str, int | None],
+                                             tuple[CheckIndex, ...]]] = {}
+            for access in file_accesses(compiled.named_calls):
+                call, path_role, flags = access
+                checks = tuple(compiled.check(call, cls, part)
+                               for cls, part in checks_of(call, path_role, flags, None))
+                seen.setdefault(tuple(sorted(id(c) for c in checks)), (access, checks))
+            found = self._linked = (compiled, tuple(seen.values()))
+        return found[1]
 
     def _subtree_decision(self, facts: Facts, directory: str, role: str) -> Decision:
         """Moving a directory moves every path below it: decide as for "any path inside".
@@ -955,7 +1060,96 @@ class Table:
 
 #: Decisions a missing path turns into ENOENT: by a rule or a default, on the call's own
 #: paths (not the engine's refusal of an unsafe call, nor an exec's interpreter)
-_MISSING_REASONS = frozenset({Reason.RULE, Reason.DEFAULT, Reason.RENAMING, Reason.SUBTREE})
+_MISSING_REASONS = frozenset({Reason.RULE, Reason.DEFAULT, Reason.RENAMING, Reason.SUBTREE,
+                              Reason.LINKED})
+
+
+#: how much an action grants (the reverse of its severity): never < ask < permit
+_GRANT = {Action.NEVER: 0, Action.ASK: 1, Action.PERMIT: 2, Action.INJECT: 2}
+_ACTION_OF = {0: Action.NEVER, 1: Action.ASK, 2: Action.PERMIT}
+
+
+@functools.lru_cache(maxsize=64)
+def file_accesses(named: frozenset[str]) -> tuple[tuple[str, str, int | None], ...]:
+    """The accesses a name grants to the file it names, which a link or rename would carry
+    to another file (:meth:`Table._linked_decision`): (call, its path role, open flags).
+    An open for reading and one for writing, a truncate, an exec, a stat, a chmod, a
+    chown, a utime, a setxattr and a getxattr -- each class and part a rule naming an
+    alias can grant --, and every call of those classes that acts on the file at its one
+    path which a rule of the table names itself (``named``: ``permit open`` is no
+    ``openat``).  Not the calls that act on a name (unlink, rmdir, mkdir, mknod,
+    symlink, a link or rename: that name is checked on its own), nor the unsafe ones."""
+    found = list(_FILE_ACCESSES)
+    for call in sorted(named & _FILE_ACCESS_CALLS):
+        roles = PATHS.get(call, ())
+        role = roles[0][1].role if roles else "path"
+        if call in aliases.OPEN_CALLS and call != "creat":
+            found += [(call, role, O_RDONLY), (call, role, O_WRONLY)]
+        else:
+            found.append((call, role, None))
+    return tuple(dict.fromkeys(found))
+
+
+_FILE_ACCESSES: tuple[tuple[str, str, int | None], ...] = (
+    ("openat", "path", O_RDONLY), ("openat", "path", O_WRONLY), ("truncate", "path", None),
+    ("execve", "path", None), ("newfstatat", "path", None), ("fchmodat", "path", None),
+    ("fchownat", "path", None), ("utimensat", "path", None), ("setxattr", "path", None),
+    ("getxattr", "path", None))
+_FILE_ACCESS_CALLS = frozenset(
+    call for call in aliases.ALIASES["fsread"] | aliases.ALIASES["fswrite"]
+    | aliases.ALIASES["exec"]
+    if len(PATHS.get(call, ())) == 1 and call not in aliases.UNSAFE_CALLS
+    and call not in aliases.REMOVE_CALLS and call not in aliases.TWO_PATH_CALLS
+    and (call in aliases.OPEN_CALLS or not aliases.creates(call, PATHS[call][0][1].role)))
+
+
+def _access_bound(rules: Sequence[Rule], path: str, tree: bool, most: bool,
+                  default: int) -> int:
+    """What the first matching rule of ``rules`` (one check's, in order) grants a file at
+    ``path`` (with ``tree``: the directory ``path`` and any path below it), the default
+    after them: with ``most`` the most it may grant, else the least.  Only non-``fresh``
+    rules count.  A rule that may or may not match (a glob matching only some paths below,
+    an argv or target condition, a learned glob's made directory) bounds the answer and
+    the rules after it are looked at too; one that surely matches ends it.  A redirecting
+    rule grants nothing of this file: its access reaches the redirect's target."""
+    here = _bound(rules, path, False, most, default)
+    if not tree:
+        return here
+    return (max if most else min)(here, _bound(rules, path, True, most, default))
+
+
+def _bound(rules: Sequence[Rule], path: str, below: bool, most: bool, default: int) -> int:
+    """:func:`_access_bound` of the file at ``path``, or (``below``) of every path strictly
+    inside the directory ``path``."""
+    bound: int | None = None
+    pick = max if most else min
+    for rule in rules:
+        if rule.injects or rule.net is not None or (rule.fresh and rule.path is not None):
+            continue  # (no net rule matches a path call; a fresh one covers no older file)
+        certain = rule.argv is None and rule.target is None
+        if rule.path is not None:
+            pattern = rule.path
+            if below:
+                every = _covers_all_below(pattern, path)
+                if not every and not _may_match_below(pattern, path):
+                    continue
+                # (a learned glob leaves out the sensitive names and the names something
+                # runs later below it, by their shape: the same below either name -- taken
+                # as covering the tree for the old name, as maybe for the new one)
+                certain = certain and every and (
+                    not most or getattr(pattern, "glob", None) is None)
+            elif not pattern.matches(path):
+                continue
+            made_directory = getattr(pattern, "made_directory", None)
+            if made_directory is not None and \
+                    made_directory(f"{path}/x" if below else path) is not None:
+                certain = False
+        # (a redirect's access reaches another file, by either name: none of this one)
+        grant = _GRANT[Action.NEVER] if rule.redirect is not None else _GRANT[rule.action]
+        if certain:
+            return grant if bound is None else pick(bound, grant)
+        bound = grant if bound is None else pick(bound, grant)
+    return default if bound is None else pick(bound, default)
 
 
 def path_patterns(rule: Rule, sockets: bool = True) -> list[PathPattern]:

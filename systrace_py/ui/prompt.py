@@ -43,6 +43,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from systrace_py import procfs
 from systrace_py.policy.glob import Expansions
+from systrace_py.policy.model import Reason
 from systrace_py.report import say
 from systrace_py.supervisor import Answer, AnswerKind, AskRequest
 from systrace_py.terminal import printable
@@ -716,6 +717,10 @@ def format_args(args: Mapping[str, object]) -> str:
 def asked_by(request: AskRequest) -> str:
     """Which rule asked (or the table's default)."""
     decision = request.decision
+    if decision.reason == Reason.LINKED:
+        held = decision.arg.path if decision.arg is not None else "the file"
+        return (f"table {decision.table}: the new name would permit {held} what its own name"
+                " only asks about (a link or rename gives the file its new name's access)")
     if decision.rule is None:
         return f"the default of table {decision.table} (ask)"
     return f"{decision.rule.label()}: {rule_text(decision.rule)}  [table {decision.table}]"

@@ -344,7 +344,9 @@ def stating(path: str, call: str = "newfstatat") -> CallFacts:
 
 
 def linking(old: str, new: str, call: str = "link", selector: int | None = None) -> CallFacts:
-    return CallFacts(call, (PathArg("old", old), PathArg("new", new)), selector=selector)
+    # (the new name is one the call makes: Facts.fresh of an absent name)
+    return CallFacts(call, (PathArg("old", old), PathArg("new", new)), selector=selector,
+                     made=frozenset({"new"}))
 
 
 def test_fsmeta_covers_looking_at_a_file_never_reading_it() -> None:
@@ -400,7 +402,10 @@ def test_fslink_lets_a_file_be_linked_but_not_written() -> None:
         calls = ["fswrite"]
         path = "/clone/**"
         action = "permit"
+        fresh = true
     """)
+    # (the new name is one the run makes; a fresh write rule grants the linked file
+    # nothing: a non-fresh one would let it be written by its new name, issue 11)
     assert policy.main.decide(linking("/repo/objects/ab", "/clone/ab")).action is Action.PERMIT
     assert policy.main.decide(linking("/repo/objects/ab", "/clone/ab", "renameat2", 0)).action \
         is Action.PERMIT

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from systrace_py import syscalls
 from systrace_py.kernel import FS_IOC_FSSETXATTR, FS_IOC_SETFLAGS, RENAME_EXCHANGE, TIOCSTI
-from systrace_py.policy import aliases, filterplan
+from systrace_py.policy import aliases, filterplan, model
 from systrace_py.policy.argv import ArgvCondition
 from systrace_py.policy.files import load_policy
 from systrace_py.policy.filterplan import (
@@ -200,6 +200,13 @@ class LinearTable:
                 worst = naming
                 if worst.action is Action.NEVER:
                     return worst
+            if gets_a_new_name(syscall, role, facts.selector) and not facts.exposes(role):
+                linked = self.linked(facts, role)
+                if linked is not None and (worst is None
+                                           or linked.action.severity > worst.action.severity):
+                    worst = linked
+                    if worst.action is Action.NEVER:
+                        return worst
         assert worst is not None
         if redirects and worst.action is Action.ASK:
             return Decision(Action.NEVER, worst.errno, worst.rule, self.table.name, "redirect",
@@ -210,6 +217,37 @@ class LinearTable:
                 return refused
             worst = dataclasses.replace(redirecting or worst, redirects=redirects)
         return worst
+
+    def linked(self, facts: Facts, role: str) -> Decision | None:
+        """The file at ``role`` under its new name gains no access its own name lacks: per
+        access, the rules of its checks scanned linearly (model._access_bound's bounds)."""
+        source = facts.path(role)
+        other = [r for r in facts.roles() if r != role]
+        target = facts.path(other[0]) if other else None
+        if not source or not target or source == target or facts.absent(role) is not None:
+            return None
+        if facts.fresh(role):
+            return None
+        tree = facts.directory(role)
+        default = model._GRANT[self.table.default]
+        named = frozenset(c for r in self.table.rules if not r.injects for c in r.syscalls)
+        asked = False
+        for call, path_role, flags in model.file_accesses(named):
+            checks = checks_of(call, path_role, flags, None)
+            gains = min(model._access_bound(self.rules_for(call, cls, part_), target, tree,
+                                            True, default) for cls, part_ in checks)
+            if gains == 0:
+                continue
+            has = min(model._access_bound(self.rules_for(call, cls, part_), source, tree,
+                                          False, default) for cls, part_ in checks)
+            if has == 0:
+                return Decision(Action.NEVER, errno_module.EPERM, None, self.table.name,
+                                "linked access", None, PathArg(role, source), role)
+            asked = asked or has < gains
+        if asked:
+            return Decision(Action.ASK, errno_module.EPERM, None, self.table.name,
+                            "linked access", None, PathArg(role, source), role)
+        return None
 
     def target_refusal(self, facts: Facts, redirects: dict[str, Redirect]) -> Decision | None:
         """Every check of a redirected role that no rule redirected there, decided again on

@@ -1,0 +1,90 @@
+"""A link or rename may not give a file more access than its own name has (issue 11): the
+learner keeps a run that links or moves files consistent with it -- its learned policy
+lets the same run pass, granting a linked source what its new name is granted
+(learn._linked_grants) --, and red team 40's composition (``fsread,fswrite build/out`` and
+``fslink secret``) no longer reads the secret on the next run."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from test_next_run import PYTHON3, enforce, learn
+
+#: git clone --local's shape: a source tree's files linked into the clone and read back
+#: through their new names; one moved into place, one directory moved
+CLONE_PY = r"""
+import os, sys
+src = sys.argv[1]
+os.makedirs("clone/objects", exist_ok=True)
+for name in sorted(os.listdir(f"{src}/objects")):
+    os.link(f"{src}/objects/{name}", f"clone/objects/{name}")
+for name in sorted(os.listdir("clone/objects")):
+    print(open(f"clone/objects/{name}").read().strip())
+os.rename(f"{src}/moved.txt", "clone/moved.txt")
+print(open("clone/moved.txt").read().strip())
+"""
+
+
+def _source(root: Path) -> Path:
+    src = root / "src"
+    if src.exists():
+        shutil.rmtree(src)
+    (src / "objects").mkdir(parents=True)
+    for i in range(3):
+        (src / "objects" / f"obj{i}").write_text(f"object {i}\n")
+    (src / "moved.txt").write_text("moved\n")
+    return src
+
+
+def test_a_run_that_links_older_files_and_reads_them_back_runs_again(tmp_path: Path) -> None:
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "clone.py").write_text(CLONE_PY)
+    src = _source(tmp_path)
+    policy = learn(tmp_path, [PYTHON3, "clone.py", str(src)], cwd=proj)
+    shutil.rmtree(proj / "clone")
+    src = _source(tmp_path)
+    r, refused = enforce(tmp_path, policy, [PYTHON3, "clone.py", str(src)], cwd=proj)
+    assert r.returncode == 0, r.stderr
+    assert not refused, refused
+    assert "object 2" in r.stdout and "moved" in r.stdout
+
+
+#: red team 40's learning run: a read-back of its own build/out, and a link of the secret
+#: made and removed; with "next", its next run: the secret linked onto build/out and read
+LEARN_PY = r"""
+import os, sys
+if sys.argv[2:] == ["next"]:
+    os.unlink("build/out")
+    try:
+        os.link(sys.argv[1], "build/out")
+    except OSError as e:
+        print("link refused:", e.errno)
+        raise SystemExit(0)
+    print(open("build/out").read())
+    raise SystemExit(0)
+os.makedirs("build", exist_ok=True)
+open("build/out", "w").write("own\n")
+print(open("build/out").read().strip())
+os.link(sys.argv[1], "build/s")
+os.unlink("build/s")
+"""
+
+
+def test_the_secret_linked_onto_a_name_the_table_reads_is_not_read(tmp_path: Path) -> None:
+    """Red team 40's "found, not closed": the learned ``fslink`` of the secret and
+    ``fsread,fswrite $CWD/build/out`` let the next run link the secret there and read it
+    (failed on main 2a86e2f: the secret printed).  The same learning run still passes."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "learn.py").write_text(LEARN_PY)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the secret\n")
+    policy = learn(tmp_path, [PYTHON3, "learn.py", str(secret)], cwd=proj)
+    r, refused = enforce(tmp_path, policy, [PYTHON3, "learn.py", str(secret)], cwd=proj)
+    assert r.returncode == 0 and not refused, (r.stderr, refused)
+    r, refused = enforce(tmp_path, policy, [PYTHON3, "learn.py", str(secret), "next"], cwd=proj)
+    assert "the secret" not in r.stdout, r.stdout
+    assert "link refused: 1" in r.stdout, (r.stdout, r.stderr)
+    assert any(x.get("reason") == "linked access" for x in refused), refused

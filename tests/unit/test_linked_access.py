@@ -1,0 +1,258 @@
+"""A link or rename may not give a file more access than its own name has (issue 11, red
+team 40's "fslink composes with any name the table may write and read"): Table.decide
+decides the old name also under the new name's rules (Table._linked_decision)."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from systrace_py.kernel import RENAME_EXCHANGE
+from systrace_py.policy.files import loads_policy
+from systrace_py.policy.model import (
+    Action,
+    CallFacts,
+    PathArg,
+    Policy,
+    Table,
+    checks_of,
+    file_accesses,
+)
+
+ENV = {"HOME": "/home/alice", "USER": "alice", "CWD": "/w"}
+
+#: red team 40's learned table: the read-back of build/out, and a link of the secret
+LEARNED = """
+default = "never"
+[[rule]]
+calls = ["fsread", "fswrite"]
+path = "/w/build/out"
+action = "permit"
+[[rule]]
+calls = ["fslink"]
+path = "/s/secret.txt"
+action = "permit"
+[[rule]]
+calls = ["fsread", "fswrite"]
+path = "/w/tmp/**"
+action = "permit"
+fresh = true
+[[rule]]
+calls = ["fswrite"]
+path = "/w/drop/*"
+action = "permit"
+"""
+
+
+def load(text: str) -> Policy:
+    return loads_policy(text, "p.toml", ENV)
+
+
+def moving(call: str, old: str, new: str, *, made: tuple[str, ...] = (),
+           directories: tuple[str, ...] = (), selector: int | None = None) -> CallFacts:
+    return CallFacts(call, (PathArg("old", old), PathArg("new", new)),
+                     made=frozenset(made), directories=frozenset(directories),
+                     selector=selector)
+
+
+def test_a_link_of_a_secret_onto_a_name_the_table_reads_is_refused() -> None:
+    table = load(LEARNED).main
+    for call in ("link", "linkat", "rename", "renameat", "renameat2"):
+        decision = table.decide(moving(call, "/s/secret.txt", "/w/build/out"))
+        assert (decision.action, decision.errno, decision.reason) == \
+            (Action.NEVER, errno.EPERM, "linked access"), call
+        assert decision.arg == PathArg("old", "/s/secret.txt")
+
+
+def test_a_link_onto_a_name_that_grants_no_more_is_permitted() -> None:
+    # /w/drop/* is written, never read: the secret's name grants no write either -- refused;
+    # a name no rule grants anything (the fresh rule covers only the run's own files)
+    table = load(LEARNED).main
+    assert table.decide(moving("link", "/s/secret.txt", "/w/drop/x")).action is Action.NEVER
+    new_name = moving("link", "/s/secret.txt", "/w/tmp/x", made=("new",))  # (nothing there)
+    assert table.decide(new_name).action is Action.PERMIT
+
+
+def test_a_file_the_run_made_is_its_own() -> None:
+    table = load(LEARNED.replace('"/s/secret.txt"', '"/w/made"')).main
+    # (the fresh rule covers the old name only as the run's own file: granted a read there)
+    own = moving("rename", "/w/made", "/w/build/out", made=("old", "new"))
+    assert table.decide(own).action is Action.PERMIT
+    assert table.decide(moving("rename", "/w/made", "/w/build/out")).reason == "linked access"
+
+
+def test_an_exchange_is_decided_both_ways() -> None:
+    text = LEARNED + """
+[[rule]]
+calls = ["fsread", "fswrite"]
+path = "/w/other"
+action = "permit"
+"""
+    table = load(text).main
+    both = moving("renameat2", "/w/other", "/w/build/out", selector=RENAME_EXCHANGE)
+    assert table.decide(both).action is Action.PERMIT  # (the same grants both ways)
+    # /w/other may also be run: build/out's file may not come there
+    table = load(text + '[[rule]]\ncalls = ["exec"]\npath = "/w/other"\naction = "permit"\n').main
+    refused = table.decide(both)
+    assert (refused.action, refused.reason) == (Action.NEVER, "linked access")
+    assert refused.arg == PathArg("new", "/w/build/out")  # (build/out's file to /w/other)
+    one_way = moving("rename", "/w/build/out", "/w/other")
+    assert table.decide(one_way).reason == "linked access"
+    assert table.decide(moving("rename", "/w/other", "/w/build/out")).action is Action.PERMIT
+
+
+def asking(new: str, old: str) -> Table:
+    """A table whose reads of /w/asked are ``new`` and everything else ``old`` (its
+    default: a refusing rule naming the secret would refuse its link, red team 16's
+    renaming rule); links of /s/** and every write permitted."""
+    return load(f"""
+default = "{old}"
+[[rule]]
+calls = ["fslink"]
+path = "/s/**"
+action = "permit"
+[[rule]]
+calls = ["fsread"]
+path = "/w/asked"
+action = "{new}"
+[[rule]]
+calls = ["fswrite"]
+path = "/**"
+action = "permit"
+""").main
+
+
+def test_an_ask_of_the_new_name_needs_a_permit_of_the_old() -> None:
+    link = moving("link", "/s/secret.txt", "/w/asked")
+    # (both ask: a later read of /w/asked is asked, as one of the secret's own name is)
+    assert asking("ask", "ask").decide(link).action is Action.PERMIT
+    # what the old name only asks about, the new one permits: the link is asked
+    decision = asking("permit", "ask").decide(link)
+    assert (decision.action, decision.reason) == (Action.ASK, "linked access")
+    # asked by the new name, refused by the old: refused
+    decision = asking("ask", "never").decide(link)
+    assert (decision.action, decision.errno, decision.reason) == \
+        (Action.NEVER, errno.EPERM, "linked access")
+    assert asking("never", "never").decide(link).action is Action.PERMIT
+
+
+def test_a_rule_naming_a_call_is_compared_too() -> None:
+    text = """
+default = "never"
+[[rule]]
+calls = ["open"]
+path = "/w/out"
+action = "permit"
+[[rule]]
+calls = ["fslink", "fswrite"]
+path = "/**"
+action = "permit"
+"""
+    table = load(text).main
+    assert ("open", "path", os.O_RDONLY) in file_accesses(table.compiled().named_calls)
+    assert table.decide(moving("link", "/s/secret.txt", "/w/out")).reason == "linked access"
+
+
+def test_a_directory_moved_brings_its_tree_under_the_new_names_rules() -> None:
+    text = """
+default = "never"
+[[rule]]
+calls = ["fsread", "fswrite"]
+path = "/w/build/**"
+action = "permit"
+[[rule]]
+calls = ["fsread", "fswrite"]
+path = "/w/src/**/*.c"
+action = "permit"
+[[rule]]
+calls = ["fslink", "fswrite"]
+path = "/**"
+action = "permit"
+"""
+    table = load(text).main
+    old_tree = moving("rename", "/s/dir", "/w/build/dir", directories=("old",))
+    assert table.decide(old_tree).reason == "linked access"
+    # the same rules both ways (one glob covering both trees): permitted
+    within = moving("rename", "/w/build/a", "/w/build/b", directories=("old",))
+    assert table.decide(within).action is Action.PERMIT
+    # a glob matching some paths of both trees: not decided exactly, refused (fail closed)
+    some = moving("rename", "/w/src/a", "/w/src/b", directories=("old",))
+    assert table.decide(some).reason == "linked access"
+    # ... unless the run made the directory (its contents are its own)
+    own = moving("rename", "/w/src/a", "/w/src/b", directories=("old",), made=("old",))
+    assert table.decide(own).action is Action.PERMIT
+
+
+# ---------------------------------------------------------------------------------------------
+# Property: the composed decision never grants the old file an access its own name lacks
+
+NAMES = ["/w/a", "/w/b", "/w/d/x", "/s/f"]
+GLOBS = ["/w/a", "/w/*", "/w/**", "/s/**", "/**", "/w/d/*", "/s/f"]
+CALLS = [["fsread"], ["fswrite"], ["fsread", "fswrite"], ["fslink"], ["fsmeta"], ["openat"],
+         ["open"], ["exec"], ["fsread", "fslink"], ["truncate"]]
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> str:
+    text = f'default = "{draw(st.sampled_from(["permit", "never", "ask"]))}"\n'
+    for _ in range(draw(st.integers(0, 5))):
+        action = draw(st.sampled_from(["permit", "never", "ask"]))
+        text += "[[rule]]\n"
+        text += "calls = [" + ", ".join(f'"{c}"' for c in draw(st.sampled_from(CALLS))) + "]\n"
+        text += f'path = "{draw(st.sampled_from(GLOBS))}"\naction = "{action}"\n'
+        if action == "permit" and draw(st.booleans()):
+            text += "fresh = true\n"
+    return text
+
+
+def _grant(table: Table, call: str, role: str, flags: int | None, path: str) -> Action:
+    facts = CallFacts(call, (PathArg(role, path),), open_flags=flags)
+    return table.decide(facts).action
+
+
+_RANK = {Action.NEVER: 0, Action.ASK: 1, Action.PERMIT: 2}
+
+
+@settings(max_examples=300, deadline=None)
+@given(tables(), st.sampled_from(NAMES), st.sampled_from(NAMES),
+       st.sampled_from(["link", "rename", "renameat2-exchange"]))
+def test_the_old_file_gains_no_access_by_its_new_name(text: str, old: str, new: str,
+                                                      call: str) -> None:
+    table = load(text).main
+    selector = RENAME_EXCHANGE if call.endswith("exchange") else None
+    name = call.split("-")[0]
+    decision = table.decide(moving(name, old, new, selector=selector))
+    if decision.action is not Action.PERMIT:
+        return
+    moves = [(old, new)] + ([(new, old)] if selector else [])
+    accesses = file_accesses(table.compiled().named_calls)
+    for source, target in moves:
+        if source == target:
+            continue
+        for access, role, flags in accesses:
+            if not any(cls is not None for cls, _ in checks_of(access, role, flags, None)):
+                continue
+            gained = _grant(table, access, role, flags, target)
+            own = _grant(table, access, role, flags, source)
+            # (the file at the new name is no file the run made: facts without ``made``):
+            # no grant it lacks, no question about what its own name refuses
+            assert gained is Action.NEVER or own is Action.PERMIT or (
+                gained is Action.ASK and own is Action.ASK), \
+                (text, source, target, access, flags, gained, own)
+
+
+def test_the_question_about_a_link_names_the_file_and_why() -> None:
+    """An asked link (the new name permits what the old one only asks about): the prompt's
+    "asked by" line names the linked file and the composed effect, not a rule."""
+    from systrace_py.supervisor import AskRequest
+    from systrace_py.ui.prompt import asked_by
+
+    link = moving("link", "/s/secret.txt", "/w/asked")
+    decision = asking("permit", "ask").decide(link)
+    request = AskRequest(1, 1, 0, "/usr/bin/ln", "link",
+                         {"old": "/s/secret.txt", "new": "/w/asked"}, link, decision)
+    text = asked_by(request)
+    assert "/s/secret.txt" in text and "new name would permit" in text, text
