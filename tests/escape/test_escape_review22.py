@@ -11,6 +11,8 @@ took it: what it wrote to "stderr", the caller's text, landed in a file only its
 write -- red team 34's leak).  And when the exec'ing process was then alone in the tree, the
 exec ran unfrozen: nothing was read again, before house 25 too.  Now a call that waited is
 checked again whatever the tree is when it runs: what it examined in /proc is read again.
+The same held for the seccomp filter count (red team 37's own-filter check): a thread put a
+filter on every thread (TSYNC) during the wait, and ended.
 """
 
 from __future__ import annotations
@@ -56,4 +58,22 @@ def test_a_peer_gone_during_a_delayed_exec_of_a_lone_process_cannot_undo_the_che
     traced = attack(program, victim, log, "solo", scene=scene, env=loop, timeout=120,
                     policy_text=delayed_policy(victim, scene.secd))
     assert PAYLOAD_MAGIC not in log.read_text(), traced
+    assert "exec: EAGAIN" in traced.stdout + traced.stderr, traced
+
+
+def test_a_thread_gone_during_a_delayed_exec_cannot_undo_the_own_filter_check(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """The same with a thread for the peer: it puts a filter on every thread (TSYNC) while
+    the exec waits, and ends; the exec's own-filter check (red team 37) was not read again
+    (the process had one thread at the freeze).  The victim says when it runs under more
+    filters than its caller had: natively the ordered round does (the technique).  Escaped
+    on main, both loops; now refused (EAGAIN)."""
+    program = build("escape/stdfd_waited.c")
+    scene, victim, log = stdfd_scene(tmp_path, "control", program)
+    require_real(attack(program, victim, log, "filter", policy_text=None, scene=scene))
+    scene, victim, log = stdfd_scene(tmp_path, "traced", program)
+    traced = attack(program, victim, log, "filter", scene=scene, env=loop, timeout=120,
+                    policy_text=delayed_policy(victim, scene.secd))
+    assert_blocked(traced)
+    assert PAYLOAD_MAGIC not in log.read_text()
     assert "exec: EAGAIN" in traced.stdout + traced.stderr, traced
