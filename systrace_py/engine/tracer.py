@@ -1417,7 +1417,7 @@ class Tracer:
             call, reply = task.replay
             task.replay = None
             if call.nr == nr and call.args == args and self._unchanged(task, call):
-                self._apply(task, call, reply, info)
+                self._apply(task, call, reply, info, checked=True)
                 return
         if task.detached:
             self._resume(task)
@@ -1871,7 +1871,9 @@ class Tracer:
         task.process.exec_check = (*identity, target.path, loader)
 
     def _apply(self, task: Task, call: DecodedCall, reply: Reply,
-               info: pt.SyscallInfo | None = None) -> None:
+               info: pt.SyscallInfo | None = None, *, checked: bool = False) -> None:
+        """Carry out a decision.  ``checked``: what the call examined was just read again at
+        this stop (a replay: Tracer._unchanged), so its wait is over as far as that goes."""
         if reply.delay > 0:  # an injected delay: the rest of the reply once it is over
             later = dataclasses.replace(reply, delay=0.0)
             self._later(task, reply.delay, "entry", lambda: self._apply(task, call, later))
@@ -1901,11 +1903,19 @@ class Tracer:
                     self.tasks[tid].detached = True
             self._resume(task)
             return
-        if task.waited and task.view is not call.view and not self._unchanged(task, call):
+        waited = task.waited and not checked
+        if waited and (task.view is not call.view or call.examined_std_fds is not None
+                            or call.examined_filters is not None) \
+                and not self._unchanged(task, call):
             # it waited (an answer, a delay, the scratch area) while a call that may change
-            # views ran: its paths no longer mean what was decided (red team 41)
-            self.monitor.on_engine_refusal(task, call, errno.EAGAIN,
-                                           "its view changed while it was being checked")
+            # views ran: its paths no longer mean what was decided (red team 41) -- or while
+            # a peer that has gone since (a CLONE_FILES process, a thread: TSYNC) changed its
+            # descriptors 0-2 or its filters, which an exec into another table examined:
+            # read again whatever the tree is now, one task or more (review 22)
+            self.monitor.on_engine_refusal(
+                task, call, errno.EAGAIN,
+                "its view changed while it was being checked" if task.view is not call.view
+                else "what it examined changed while it waited")
             enforce.refuse(task.tid, errno.EAGAIN)
             self._resume(task)
             return
@@ -1960,7 +1970,7 @@ class Tracer:
                     return
         if respelled or self._must_freeze(task, call, reply):
             refusal = self._freeze(task)
-            if refusal is None and not (self._unchanged(task, call, ran=False) and (
+            if refusal is None and not (self._unchanged(task, call, ran=waited) and (
                     not unheld or self._unchanged_in_memory(task, call))):
                 self._thaw()
                 task.freezer = False
@@ -2401,7 +2411,9 @@ class Tracer:
         root); so is the same name reached but spelled otherwise for the task (its root
         moved, its cwd kept: its own absolute spelling of the object changed).  ``ran``:
         whether the task itself may have run since what it examined was read (a replayed
-        call: a signal handler may have run).  When it has not, what only it and its peers
+        call: a signal handler may have run), or waited (a delay, an answer: the tracer went
+        on meanwhile, and a peer may have changed something and gone -- its exit handled,
+        the counts below are one again; review 22).  When neither, what only it and its peers
         can change is read again only when it has a peer -- as its personality, which only
         it changes, never is (Supervisor._entering_table): the flags of its descriptors 0-2
         when another task shares its descriptor table (a clone with CLONE_FILES, counted at
