@@ -1177,6 +1177,81 @@ def _own_again(all_uses: list[_PathUse],
                     initial=False, older=False), pattern))
 
 
+_WRITERS_TEMPLATE = "temporaries of a name the program removed, by its template"
+#: what separates a writer's temporary from the name it replaces (``build.make.tmpcf91a``)
+_TEMPLATE_SEPARATORS = frozenset(".-_~#")
+
+
+def _writers_template(all_uses: list[_PathUse],
+                      uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]],
+                      ctx: _Context) -> None:
+    """The temporaries of a name the program removed, in a directory it made, where it
+    writes its other names through one template (learn24): cmake writes each file of
+    ``CMakeFiles/hello.dir/`` as ``NAME.tmpXXXXX`` and renames it onto ``NAME``
+    (``build.make.*``, ``flags.make.*``, ... fresh), and removes ``compiler_depend.internal``
+    "in case" while it configures -- a file it writes (``compiler_depend.internal.tmpXXXXX``)
+    only once the compiler's ``*.o.d`` are there, so the learning run (a clean tree) never
+    did, and the next build after an edit was refused it and failed (learn23's last cmake
+    refusal).
+
+    Where a table wrote, in a directory the run made (``_Context.made_dirs``, its own), two
+    or more temporaries (made, then gone: renamed away or removed) of a generated glob that
+    is a name it wrote and left there (``NAME``) and one suffix (``.*``), each other name of
+    that directory the table wrote (removed) and the run never made is granted that glob's
+    calls on ``M`` and the suffix -- ``fresh``: only the files the next run makes, no older
+    file at such a name.  Not another name of the directory (``notes.txt``), not a name the
+    table did not write, not a directory the run did not make, not a sensitive location nor
+    a name something runs later; nothing with ``--generalize none`` nor ``-u``."""
+    if ctx.options.generalize == "none" or ctx.options.no_alias:
+        return
+    written = {u.path for u in all_uses if u.cls == "fswrite" and u.part is None}
+    # (directory, suffix glob) -> the names it stands after; -> the keys and a use of it
+    targets: dict[tuple[str, str], set[str]] = defaultdict(set)
+    template_uses: dict[tuple[str, str], dict[str, _PathUse]] = defaultdict(dict)
+    for key, key_uses in uses_by_key.items():
+        for use, pattern in key_uses:
+            if not (pattern.fresh and not pattern.literal and pattern.kind == _GENERATED):
+                continue
+            path = use.path
+            if path not in ctx.made or path in ctx.kept:
+                continue  # (a temporary: made, and gone by the end)
+            parent, _, name = path.rpartition("/")
+            if parent not in ctx.made_dirs or parent not in ctx.own or \
+                    parent not in ctx.kept:
+                continue
+            head = ctx.writer.text(parent) + "/"
+            if not pattern.text.startswith(head):
+                continue
+            glob_name = pattern.text[len(head):]
+            for cut in range(1, len(name)):
+                target, rest = name[:cut], name[cut:]
+                if rest[0] not in _TEMPLATE_SEPARATORS or \
+                        parent + "/" + target not in written:
+                    continue
+                suffix = glob_name[len(escape(target)):]
+                if not glob_name.startswith(escape(target)) or "*" not in suffix or \
+                        not suffix.startswith(rest[0]) or "/" in suffix:
+                    continue
+                full = parent + "/" + target
+                if full in ctx.kept and full in ctx.own:
+                    targets[(parent, suffix)].add(target)
+                    template_uses[(parent, suffix)].setdefault(key, use)
+    for (parent, suffix), names in targets.items():
+        if len(names) < 2:
+            continue  # (one name is no template of the program's)
+        head = ctx.writer.text(parent) + "/"
+        for path in sorted(written):
+            directory, _, name = path.rpartition("/")
+            if directory != parent or name in names or path in ctx.made or \
+                    is_sensitive(path, ctx.writer.home) or planted_at(path) is not None or \
+                    is_sensitive(path + suffix.replace("*", "x"), ctx.writer.home):
+                continue
+            text = head + escape(name) + suffix
+            for key, use in template_uses[(parent, suffix)].items():
+                uses_by_key[key].append((dataclasses.replace(use, path=path, older=False),
+                                         _Pattern(text, False, _WRITERS_TEMPLATE, True)))
+
+
 _MKDIR_CALLS = frozenset({"mkdir", "mkdirat"})
 _THERE = "directories that were there (mkdir met EEXIST)"
 
@@ -1719,6 +1794,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     _hash_writes(uses_by_key, ctx, report)
     _existing_directories(uses_by_key, ctx)
     _own_again(data.path_uses, uses_by_key, ctx)
+    _writers_template(data.path_uses, uses_by_key, ctx)
     _counters_own_reads(uses_by_key, ctx)
     extra = _listing_patterns(data, uses_by_key, ctx, report)
     for key, patterns in _moved_patterns(data, ctx, report).items():
@@ -1820,10 +1896,11 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
         elif argv is None and text not in kinds and pseudo_kind(text) is None:
             literal.append((calls, text))
             del by_text[(text, argv)]
-        elif argv is None and kinds.get(text) == "generated names" and "/" in text:
+        elif argv is None and kinds.get(text) in (_GENERATED, _WRITERS_TEMPLATE) and \
+                "/" in text:
             # names of one directory made by generators: one rule (cc*.s, cc*.res...)
             parent, _, name = text.rpartition("/")
-            generated[(calls, parent, "generated names")].append(name)
+            generated[(calls, parent, kinds[text] or _GENERATED)].append(name)
             del by_text[(text, argv)]
     # exact paths of the same calls: compacted, then as few rules as stay readable
     by_calls: dict[tuple[str, ...], list[str]] = defaultdict(list)
@@ -1837,7 +1914,9 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
         for names in join(sorted(name_globs)):
             text = f"{parent}/{names}"
             glob = ctx.writer.glob(text)
-            paths = [p for n in name_globs for p in seen[f"{parent}/{n}"] if glob.matches(p)]
+            # (a writer's template stands for temporaries of the names it removed: those)
+            paths = [p for n in name_globs for p in seen[f"{parent}/{n}"]
+                     if glob.matches(p) or label == _WRITERS_TEMPLATE]
             report.generalizations.append(Generalization(data.name, label, text, made_by,
                                                          len(paths), tuple(paths[:3]), True))
             rules.append((_rank(made_by[0], text), FileRule(
