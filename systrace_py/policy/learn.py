@@ -332,6 +332,10 @@ class LearnOptions:
     #: the run's process and thread ids: a number in a name the run made that is one of them
     #: is the pid the program wrote into it (configure's ``conf$$.file``), another next run
     pids: frozenset[int] = frozenset()
+    #: the run's first and last record (epoch seconds): a number in a name that is the run's
+    #: own time (``generalize.epoch_stamps``: ``build-$(date +%s%N).log``) is a timestamp,
+    #: another next run
+    times: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.generalize not in GENERALIZE_LEVELS:
@@ -899,7 +903,7 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
     for i, comp in enumerate(comps):
         prefix += "/" + comp
         temp = ctx.temp.get(prefix)
-        shaped = shaped_glob(comp)
+        shaped = shaped_glob(comp, ctx.options.times, ctx.options.pids)
         if shaped is not None:
             parts[i] = shaped
             kinds.append("dates and UUIDs")
