@@ -1163,16 +1163,17 @@ def _own_again(all_uses: list[_PathUse],
         if is_sensitive(path, ctx.writer.home):
             continue
         if named.hashed:
-            # (a file below a content hash's name, only written: pip's wheel cache
-            # ``wheels/7b/ab/a4/HASH/origin.json``, which the next install of the same sdist
-            # reads -- refused, and pip failed (learn24).  A hash's shape is read as reads of
-            # it are, older files too: the cache's other entries of that one name; a file
-            # the table read is covered so already; a directory the run made there is
+            # (a file of a content hash's name, or below one, only written: pip's wheel
+            # cache ``wheels/7b/ab/a4/HASH/origin.json``, which the next install of the same
+            # sdist reads -- refused, and pip failed (learn24).  By its name: the same key
+            # next time; not the shape, whose reads would cover every entry of the cache; a
+            # file the table read is covered already; a directory the run made there is
             # not listed by it)
             if ("fsread", path) not in had and path not in ctx.made_dirs:
                 uses_by_key[read_key].append((dataclasses.replace(
                     use, key=read_key, cls="fsread", part=None, syscall="openat",
-                    argv=None, initial=False, older=False), named))
+                    argv=None, initial=False, older=False),
+                    _Pattern(ctx.writer.text(path), True, exact=True)))
             continue
         covered = named.literal or not named.fresh  # (its rules cover an older file)
         # (by its name, not its shape's glob: a date's, a UUID's, written by a rule of that
