@@ -534,6 +534,8 @@ class _Context:
                              if table not in python)
         if options.generalize == "none":
             return ctx
+        #: names whose glob took a number for one of the run's pids -> their glob without
+        pid_read: dict[str, str] = {}
         for path, exclusive in created.items():
             parent, _, name = path.rpartition("/")
             if not name or is_sensitive(path, writer.home) or \
@@ -552,11 +554,51 @@ class _Context:
                                   libc=path in libc_made, pids=options.pids)
             if glob is not None:
                 ctx.temp[path] = glob
+                if holds_pid(name, options.pids):
+                    without = generated_name(name, evidence, in_tmpdir=in_tmpdir,
+                                             renamed_to=renamed.get(path),
+                                             mkstemp=path in mkstemp_made,
+                                             libc=path in libc_made)
+                    if without is not None and without != glob:
+                        pid_read[path] = without
+        if pid_read:
+            ctx._template_over_pid(pid_read)
         ctx._count_on(observations, [p for p, exclusive in created.items() if exclusive])
         ctx._count_older(observations)
         ctx._older_generated(observations)
         ctx._counters_own(observations)
         return ctx
+
+    def _template_over_pid(self, pid_read: dict[str, str]) -> None:
+        """A number a name's glob took for one of the run's pids, where the name is one of a
+        template its directory's other generated names follow without a pid (learn24):
+        cmake's ``link.txt.tmp9573f`` -- 5 random hex digits, ``9573`` a pid of the run --
+        was ``link.txt.tmp[1-9]*f`` beside ``build.make.*``, ``flags.make.*``..., and every
+        next run's ``link.txt.tmpXXXXX`` was refused (cmake's generate step failed).  Where
+        two or more names of the directory, no pid in them, have a glob that is the name's
+        own text up to a ``*`` standing for as many characters as this one's does, the
+        name takes that reading.  Names whose siblings hold pids too (configure's
+        ``conf$$.file``, ``conf$$subs.sh``) keep theirs."""
+        def reading(path: str, glob: str) -> tuple[str, int] | None:
+            name = path.rpartition("/")[2]
+            if not glob.endswith("*") or any(c in glob[:-1] for c in "*?[]{}\\"):
+                return None
+            head = glob[:-1]
+            if not name.startswith(head) or len(name) == len(head):
+                return None
+            return (head[len(head.rstrip(".-_~#")):] or "", len(name) - len(head))
+        siblings: dict[tuple[str, tuple[str, int]], int] = defaultdict(int)
+        for path, glob in self.temp.items():
+            if path in pid_read:
+                continue
+            found = reading(path, glob)
+            if found is not None and found[0]:
+                siblings[(path.rpartition("/")[0], found)] += 1
+        for path, without in pid_read.items():
+            found = reading(path, without)
+            if found is not None and found[0] and \
+                    siblings.get((path.rpartition("/")[0], found), 0) >= 2:
+                self.temp[path] = without
 
     def below_generated(self, path: str) -> bool:
         """Whether ``path`` is, or lies below, a name the run made whose glob is a

@@ -142,3 +142,25 @@ def test_the_granted_names_hold_every_observed_one_and_no_control(case, tmp) -> 
             for made in (False, True):
                 assert not permits(policy, opened(path, WRITE, made=made)), path
                 assert not permits(policy, opened(path, os.O_RDONLY, made=made)), path
+
+
+def test_a_pid_in_a_temporarys_hex_digits_is_read_as_its_siblings_template() -> None:
+    """cmake's ``link.txt.tmp9573f``: ``9573`` a pid of the run.  Learned ``link.txt.tmp
+    [1-9]*f`` beside ``build.make.*``, the next runs' ``link.txt.tmpXXXXX`` were refused
+    (cmake's generate step failed; once in four learnings measured).  It follows its
+    directory's template now; names whose siblings hold pids too keep the pid's place."""
+    obs = run([*TARGETS, ("link.txt", "9573f")], [])
+    report = learn(obs, LearnOptions(env=ENV, pids=frozenset({9573, 4242})))
+    policy = loads_policy(dumps_policy(report.policy), "pol.toml", ENV)
+    text = dumps_policy(report.policy)
+    assert "link.txt.*" in text and "[1-9]" not in text, text
+    assert permits(policy, opened(f"{DIR}/link.txt.tmpab12c", WRITE, made=True))
+    assert not permits(policy, opened(f"{DIR}/link.txt.tmpab12c", WRITE, made=False))
+    # configure's conf$$.file, conf$$.dir: the pid stays the pid's shape
+    conf = "/work/proj"
+    obs = [Observation(MAIN, "openat", (PathArg("path", f"{conf}/conf4242{suffix}"),),
+                       WRITE, created=("path",)) for suffix in (".file", ".dir", "subs.sh")]
+    obs += [Observation(MAIN, "unlink", (PathArg("path", f"{conf}/conf4242{suffix}"),))
+            for suffix in (".file", ".dir", "subs.sh")]
+    text = dumps_policy(learn(obs, LearnOptions(env=ENV, pids=frozenset({4242}))).policy)
+    assert "conf[1-9]*" in text, text
