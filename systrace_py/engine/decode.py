@@ -110,6 +110,7 @@ from systrace_py.kernel import (
     RESOLVE_CACHED,
     S_IALLUGO,
     SIOCSPGRP,
+    UMOUNT_MASK,
     VALID_OPEN_FLAGS,
 )
 from systrace_py.logrecords import LoggedCall
@@ -377,6 +378,7 @@ _MOUNT_API_FIRST: dict[str, tuple[int, int, bool | None]] = {
                   | OPEN_TREE_CLONE | os.O_CLOEXEC, False),
     "mount_setattr": (2, AT_EMPTY_PATH | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
                       None),
+    "umount2": (1, UMOUNT_MASK, None),
 }
 _EXECVEAT_FLAGS = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH
 _READ_FIRST = frozenset({*OPEN_FLAGS_ARG, "openat2", "symlink", "symlinkat", "inotify_add_watch",
@@ -2144,13 +2146,21 @@ class DecodedCall:
             iov, count = struct.unpack_from("<QQ", header, 16)
             if count > UIO_MAXIOV:
                 return DecodeError(errno.EMSGSIZE, f"{count} iovecs")
-            vectors = list(struct.iter_unpack("<QQ", memory.read_exact(iov, 16 * count)))
+            if iov + 16 * count > user_space_end():
+                return DecodeError(errno.EFAULT, "the iovec array lies beyond user memory")
+            # iovec_from_user reads the array in order and stops at the first negative
+            # length (EINVAL) -- before an unreadable entry further on (EFAULT; red team 42)
+            data = memory.read(iov, 16 * count) if count else b""
         except DecodeError as exc:
             return exc
         except TraceeMemoryError as exc:
             return DecodeError(exc.errno or errno.EFAULT, str(exc))
-        if any(length >= 1 << 63 for _, length in vectors):
-            return DecodeError(errno.EINVAL, "negative iovec length")
+        vectors = list(struct.iter_unpack("<QQ", data[:len(data) // 16 * 16]))
+        for _, length in vectors:
+            if length >= 1 << 63:
+                return DecodeError(errno.EINVAL, "negative iovec length")
+        if len(vectors) < count:
+            return DecodeError(errno.EFAULT, "the iovec array runs into unreadable memory")
         total = 0
         for base, length in vectors:
             length = min(length, MAX_RW_COUNT - total)

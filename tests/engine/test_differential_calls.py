@@ -70,6 +70,19 @@ IPPROTO_IP, IPPROTO_IPV6, IP_OPTIONS = 0, 41, 4
 IPV6_ROUTING = {5, 6, 57}  # IPV6_2292RTHDR, IPV6_2292PKTOPTIONS, IPV6_RTHDR
 TIOCSTI, TIOCLINUX, PR_SET_DUMPABLE, PR_SET_MM = 0x5412, 0x541C, 4, 35
 SECCOMP_FILTER_FLAG_NEW_LISTENER = 8
+MS_BIND = 0x1000
+
+
+def kernel_order_left(call: Call, alone: int, under: int, as_root: bool) -> bool:
+    """Differences found and left (docs/security.md, red team 42): both runs fail, with
+    another errno, in mount API calls of a task that may mount (root): move_mount, which
+    this kernel (6.18) looks up the "to" path of before the "from" path (older kernels: the
+    other way round; the engine follows them), mount_setattr, which checks the struct
+    mount_attr's contents (build_mount_kattr) before its lookup, and a bind mount(2) with an
+    empty source (do_loopback: EINVAL, the engine's lookup: ENOENT)."""
+    return as_root and alone < 0 and under < 0 and (
+        call.name in ("move_mount", "mount_setattr")
+        or (call.name == "mount" and bool(call.args[3] & MS_BIND)))
 
 
 def guarded(call: Call) -> bool:
@@ -479,10 +492,11 @@ class Draw:
         length = self.small(4096, 8192, 0, 1 << 30, 1)
         if name == "madvise":
             advice = self.small(0, 3, 4, 8, 9, 14, 15, 20, 21, 22, 23, 25, 5)
-            if advice in (100, 101):
-                advice = 4
             if not (self.region + 4 * self.page <= start < self.region + 7 * self.page):
                 advice = self.r.choice([0, 4, 8, 9, 14, 15])
+            if length > 3 * self.page or advice in (100, 101):
+                # (a range over the server's own heap and stack: only what harms nothing)
+                advice = self.r.choice([0, 14, 15])
             return Call(name, (start, length, advice), {})
         if self.region <= start < self.region + 8 * self.page:
             start = scratch.BASE  # (the server's own pages: it would break itself)
@@ -553,7 +567,8 @@ class Differences:
         self.refused: list[str] = []
 
 
-def run_sequence(pair: tuple[Server, Server], calls: list[Call]) -> Differences:
+def run_sequence(pair: tuple[Server, Server], calls: list[Call],
+                 as_root: bool = False) -> Differences:
     native, traced = pair
     out = Differences()
     seen = 0
@@ -571,7 +586,8 @@ def run_sequence(pair: tuple[Server, Server], calls: list[Call]) -> Differences:
             if under.rcx != "rip" or under.saved != "ok":
                 out.found.append(f"FOUND #{index} {call.line()}: registers of a refusal {under}")
             continue
-        if normalized(call, alone) != normalized(call, under):
+        if normalized(call, alone) != normalized(call, under) and not kernel_order_left(
+                call, alone.result, under.result, as_root):
             out.found.append(f"FOUND #{index} {call.line()}:\n    alone  {alone}\n"
                              f"    traced {under}")
         if alone.args != under.args:
@@ -615,14 +631,62 @@ def test_whole_calls_answer_as_the_kernel(pair, loop, as_root, tasks):
     rnd = random.Random(f"{SEED}-{sorted(loop.items())}-{as_root}-{tasks}")
     draw = Draw(rnd, pair)
     calls = [draw.call() for _ in range(CALLS)]
-    found = run_sequence(pair, calls)
+    found = run_sequence(pair, calls, as_root)
     base = pair[0].stderr_path.parent
     trees = {name: tree_state(base / name / "w") for name in ("native", "traced")}
     if trees["native"] != trees["traced"]:
         found.found.append(f"FOUND the trees differ: {trees}")
-    report = (f"seed {SEED}, {len(calls)} calls; {len(found.refused)} refused "
+    report = (f"seed {SEED}, {len(calls)} calls, {loop} {as_root=} {tasks}; "
+              f"{len(found.refused)} refused "
               f"(allowed), {len(found.registers)} argument registers apart (red team 36)")
     sequence = "\n".join(f"  #{i} {c.line()}" for i, c in enumerate(calls))
     print(report)
     assert not found.found, (report + "\n" + "\n".join(found.found) + "\nsequence:\n" +
                              sequence)
+
+
+# --- what the fuzzer found, kept: each runs on every run (failed on main before the fix) ------
+
+def _found(draw: Draw) -> list[Call]:
+    """The differences found, minimised: the kernel's checks before a socket call's address
+    (a pipe, a directory, a closed descriptor; MSG_CMSG_COMPAT; sendto's data range), before
+    the mount API's lookups (may_mount, flags), mount(2)'s strings before its target,
+    execveat's flags before its lookup, an iovec array with a negative length before an
+    unreadable entry."""
+    a, region, page = draw.addr, draw.region, draw.page
+    msghdr = struct.pack("<QI4xQQQQI4x", a("inet_peer"), U64 >> 32, a("iovec"), 1, 0, 0, 0)
+    wide = struct.pack("<QI4xQQQQI4x", a("inet_peer"), 16, a("buffer"), 300,
+                       region + page, 16, 0)
+    vectors = struct.pack("<QQQQ", a("byte"), 1, a("byte"), 1 << 63)
+    unreadable = region + page
+    return [
+        Call("sendto", (999, a("byte"), 1, MSG_DONTWAIT, unreadable, 16), {}),
+        Call("sendto", (SUBDIR, a("byte"), 1, MSG_DONTWAIT, a("inet_peer"), 129), {}),
+        Call("bind", (1, a("inet_peer"), 129), {}),
+        Call("sendmsg", (999, a("msghdr"), MSG_DONTWAIT), {a("msghdr") - region: msghdr}),
+        Call("sendmsg", (1, unreadable, MSG_DONTWAIT), {}),
+        Call("sendmsg", (FRESH_SOCKET, unreadable, 0x80000040), {}),
+        Call("sendmmsg", (SUBDIR, unreadable, 1, MSG_DONTWAIT), {}),
+        Call("sendto", (FRESH_SOCKET, 1 << 62, 0x1001, MSG_DONTWAIT, a("inet_peer"), 2**31),
+             {}),
+        Call("sendmsg", (FRESH_SOCKET, a("msghdr"), MSG_DONTWAIT),
+             {a("msghdr") - region: wide, a("buffer") - region: vectors}),
+        Call("fspick", (999, a("sub"), 1), {}),
+        Call("fspick", (AT_FDCWD, a("file") + 100, 1), {}),
+        Call("move_mount", (SUBDIR, 1 << 63, AT_FDCWD, 1 << 63, 0x200), {}),
+        Call("mount_setattr", (SUBDIR, unreadable, 0x8000, a("buffer"), 40), {}),
+        Call("mount_setattr", (SUBDIR, unreadable, 0, a("buffer"), 0), {}),
+        Call("open_tree", (999, a("sub"), 0x9F1C559F2DE2D1A7), {}),
+        Call("fsopen", (U64 - 7, 0), {}),
+        Call("umount2", (a("open_how"), 0x2EA54EE88901A68D), {}),  # ("": ENOENT)
+        Call("mount", (0, a("sub") + 2, region + 3 * page, 0x207EF3C5DF6B806, 0), {}),
+        Call("execveat", (999, a("file"), 0, 0, 0x8000), {}),
+    ]
+
+
+def test_found_differences_stay_fixed(build, loop):
+    with servers(build("progs/syscall_server.c"), POLICY, options=("-E", os.devnull, "-v"),
+                 args=("whole",), env=loop) as pair:
+        calls = _found(Draw(random.Random(0), pair))
+        found = run_sequence(pair, calls)
+    assert not found.found, "\n".join(found.found)
