@@ -1199,7 +1199,7 @@ class DecodedCall:
             raise DecodeError(errno.EINVAL, "MSG_CMSG_COMPAT")  # (its first check)
         if self.name == "sendto":
             length = min(self.args[2], MAX_RW_COUNT)
-            if self.args[1] + length >= user_space_end():
+            if self.args[1] + length > user_space_end():
                 raise DecodeError(errno.EFAULT, "the data lies beyond user memory")
         held = self._fdget(_int32(self.args[SOCKET_ARG[self.name]]))
         if self.name != "connect" and not held.startswith("socket:"):
