@@ -1490,6 +1490,8 @@ class DecodedCall:
         assert self._dynamic is not None and self._named is not None
         name, args = self.name, self.args
         if name == "mount":
+            assert self.memory is not None
+            self._mount_strings_first(self.memory)  # (the kernel's errors of the three)
             if mount_kind(args[3]) != "new":
                 return
             fstype = self._string(2, PATH_MAX)

@@ -234,6 +234,8 @@ class Draw:
         if self.r.random() < 0.5:
             patches[self.at("control")] = self._cmsgs()
         if name in ("connect", "bind"):
+            if fd == UDP:  # (it stays: a connect refused by a rule would part the runs)
+                fd = FRESH_SOCKET
             return Call(name, (fd, self._address(), self._addrlen()), patches)
         if name == "sendto":
             return Call(name, (fd, self.where("byte"), self.small(1, 0, 4097), MSG_DONTWAIT,
@@ -483,14 +485,20 @@ class Draw:
                                self.r.choice([0, self.addr("buffer") + 64, self.pointer()])),
                         {self.at("buffer"): ss})
         if name == "rt_sigtimedwait":
-            return Call(name, (self.where("buffer"), self.r.choice([0, self.addr("buffer") + 64,
+            # (no SIGCHLD: one the kernel discards for an untraced task, at its default
+            # disposition, is queued for a traced one -- sig_ignored's ptrace exemption -- and
+            # sigtimedwait may take it there: left, docs/security.md)
+            return Call(name, (self.r.choice([self.addr("buffer"), self.addr("buffer"),
+                                              self.region + self.page]),
+                               self.r.choice([0, self.addr("buffer") + 64,
                                                                    self.pointer()]),
                                # (a timeout read from any bytes may be years long)
                                self.r.choice([self.addr("times"), self.addr("buffer") + 256,
                                               self.region + self.page, 0xFFFF888000000000,
                                               self.region + 3 * self.page + 8]),
                                self.small(8, 0, 16)),
-                        {self.at("buffer"): struct.pack("<Q", self.small(1 << 9, 0, 1 << 4)),
+                        {self.at("buffer"): struct.pack("<Q", self.small(1 << 9, 0, 1 << 4)
+                                                        & ~(1 << 16)),
                          self.at("buffer") + 256: bytes(16)})
         if name == "signalfd4":
             return Call(name, (self.r.choice([U64, UDP, 999]), self.where("buffer"),
@@ -542,11 +550,9 @@ class Answer:
 
 
 def _places(memory: str) -> str:
-    """Where the call wrote, not what."""
-    if memory == "-":
-        return memory
-    return ",".join(f"{at}+{len(data) // 2}" for at, _, data in
-                    (part.partition(":") for part in memory.split(",")))
+    """That the call wrote, not what (a tid, an address: the bytes that changed depend on
+    the value too)."""
+    return memory if memory == "-" else "written"
 
 
 def _clone_thread(call: Call) -> bool:
@@ -571,8 +577,12 @@ def normalized(call: Call, answer: Answer) -> tuple[object, ...]:
         memory = "(an aio context's address)"
     elif call.name == "prctl" and call.args[0] == 40:
         memory = _places(memory)  # a tid address's address
-    elif call.name == "rt_sigaction" and call.args[0] in (32, 33):
-        memory = _places(memory)  # glibc's handler (nptl)
+    elif call.name == "rt_sigaction":
+        # glibc's handler (nptl's 32 and 33), or one set from bytes that hold the peer's
+        # port (an address drawn as a struct sigaction)
+        memory = _places(memory)
+    elif call.name == "rt_sigtimedwait":
+        memory = _places(memory)  # a siginfo: a child's pid, its times
     return result, answer.rcx, answer.r11, answer.saved, memory
 
 
