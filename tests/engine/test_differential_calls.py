@@ -555,15 +555,6 @@ def _places(memory: str) -> str:
     return memory if memory == "-" else "written"
 
 
-def _clone_thread(call: Call) -> bool:
-    if call.name == "clone":
-        return bool(call.args[0] & CLONE_THREAD)
-    if call.name == "clone3":
-        raw = next(iter(call.patches.values()))
-        return bool(struct.unpack_from("<Q", raw)[0] & CLONE_THREAD)
-    return False
-
-
 def normalized(call: Call, answer: Answer) -> tuple[object, ...]:
     """What must be equal: values that differ between any two processes by nature are
     replaced by what must still agree about them."""
@@ -572,7 +563,7 @@ def normalized(call: Call, answer: Answer) -> tuple[object, ...]:
     if call.name in ("clone", "clone3", "fork", "vfork"):
         if answer.result > 0:
             result = "child"
-        memory = "(a thread's tids)" if _clone_thread(call) else _places(memory)
+        memory = _places(memory)
     elif call.name == "io_setup":
         memory = "(an aio context's address)"
     elif call.name == "prctl" and call.args[0] == 40:

@@ -15,7 +15,8 @@
  * hex), SAVED "ok" when rbx, rbp, r12, r13, r15 and r14 still hold what they held before,
  * MEMORY "-" or OFFSET:HEX,... -- the bytes of the readable pages (0, 2, 4-6) the call
  * changed.  A child that a clone, clone3, fork or vfork made leaves at once (SYS_exit, from
- * the instruction after the call: no stack touched); the caller waits for it.  Descriptors
+ * the instruction after the call: no stack touched); the caller waits for it (a thread:
+ * until /proc/self/task no longer lists it).  Descriptors
  * but 0-2 and 100-104 are closed after every call (so that a call's numbers do not depend on
  * what earlier calls left open).
  * Its working directory must hold w/file, w/sub/ (writable by it), w/script (a script whose
@@ -45,7 +46,9 @@
  * that what one call did to it -- connected, bound -- does not change the next one's answer).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
@@ -189,6 +192,7 @@ __asm__(".text\n.globl raw_call\n.type raw_call,@function\nraw_call:\n"
         "movabs $0x1111111111111111, %rbx\nmovabs $0x2222222222222222, %rbp\n"
         "movabs $0x3333333333333333, %r12\nmovabs $0x4444444444444444, %r13\n"
         "movabs $0x5555555555555555, %r15\n"
+        "xor %ecx, %ecx\n" /* the same flags in every run (r11 takes them) */
         "syscall\n"
         ".globl raw_call_ret\nraw_call_ret:\n"
         "test %rax, %rax\njnz 1f\ntest %r14, %r14\njz 1f\n"
@@ -202,6 +206,17 @@ __asm__(".text\n.globl raw_call\n.type raw_call,@function\nraw_call:\n"
         "pop %r15\npop %r14\npop %r13\npop %r12\npop %rbp\npop %rbx\nret\n"
         ".size raw_call, .-raw_call\n");
 
+static int tasks(void) {
+    DIR *dir = opendir("/proc/self/task");
+    int n = 0;
+    if (!dir)
+        return -1;
+    while (readdir(dir))
+        n++;
+    closedir(dir);
+    return n;
+}
+
 static const int readable_pages[] = {0, 2, 4, 5, 6};
 static char before[PAGES * PAGE];
 
@@ -212,10 +227,14 @@ static void whole_call(char *r, const unsigned long long *v) {
     uint64_t out[15];
     for (size_t i = 0; i < sizeof readable_pages / sizeof *readable_pages; i++)
         memcpy(before + readable_pages[i] * PAGE, r + readable_pages[i] * PAGE, PAGE);
+    int before_tasks = forklike ? tasks() : 0;
     raw_call(in, out);
     long rc = (long)out[0];
-    if (forklike && rc > 0)
-        waitpid((pid_t)rc, NULL, __WALL);
+    /* a child process is waited for; a thread (which no wait sees) until it is gone: what
+     * it writes (CLONE_CHILD_SETTID, CLONE_CHILD_CLEARTID) is then written */
+    if (forklike && rc > 0 && waitpid((pid_t)rc, NULL, __WALL) < 0)
+        for (int i = 0; i < 1000000 && tasks() > before_tasks; i++)
+            sched_yield();
     syscall(SYS_close_range, 3U, 99U, 0U);
     syscall(SYS_close_range, 105U, ~0U, 0U);
     printf("%ld ", rc);
