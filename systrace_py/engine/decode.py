@@ -1469,7 +1469,9 @@ class DecodedCall:
         if not pointer and null:
             return None
         assert self.memory is not None and self.held_strings is not None
-        raw = self.memory.read_cstring(pointer, limit - 1)
+        # (strndup_user: EFAULT where it cannot read before the NUL, EINVAL with no NUL in
+        # ``limit`` bytes -- not ENAMETOOLONG at ``limit - 1``: red team 42)
+        raw = self.memory.read_cstring(pointer, limit, errno.EINVAL)
         self.held_strings[index] = raw + b"\0"
         return raw.decode("utf-8", "surrogateescape")
 
@@ -2148,7 +2150,7 @@ class DecodedCall:
             iov, count = struct.unpack_from("<QQ", header, 16)
             if count > UIO_MAXIOV:
                 return DecodeError(errno.EMSGSIZE, f"{count} iovecs")
-            if iov + 16 * count > user_space_end():
+            if count and iov + 16 * count > user_space_end():  # (none: nothing read)
                 return DecodeError(errno.EFAULT, "the iovec array lies beyond user memory")
             # iovec_from_user reads the array in order and stops at the first negative
             # length (EINVAL) -- before an unreadable entry further on (EFAULT; red team 42)
