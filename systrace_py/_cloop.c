@@ -1730,7 +1730,8 @@ static int stub_done(Arm *a) {
 }
 
 /* Whether the task's scratch area is there, as the stub's mmap makes it: private anonymous
- * read-only mappings covering the whole area.  At the stub's int3 it is not -- the mmap
+ * read-only (and executable: the trampolines) mappings covering the whole area.  At the
+ * stub's int3 it is not -- the mmap
  * failed: an ELF segment (a file's mapping, or its bss: writable) or nothing at all
  * (RLIMIT_AS) is there --, and the program cannot make it without a stop (the filter guards
  * the area).  So an int3 there with the area mapped is the program's own: its calls the
@@ -1756,7 +1757,7 @@ static int area_mapped(pid_t tid) {
         if (sscanf(line, "%llx-%llx %7s %llx %x:%x %lu", &lo, &hi, perms, &offset, &major,
                    &minor, &inode) != 7 || hi <= covered)
             continue;
-        if (lo > covered || strcmp(perms, "r--p") || offset || major || minor || inode)
+        if (lo > covered || strcmp(perms, "r-xp") || offset || major || minor || inode)
             break;
         covered = hi;
     }

@@ -191,7 +191,7 @@ def _area_mapped(tid: int) -> bool:
         low, high = (int(bound, 16) for bound in fields[0].split("-"))
         if high <= covered:
             continue
-        if low > covered or fields[1:5] != ["r--p", "00000000", "00:00", "0"]:
+        if low > covered or fields[1:5] != ["r-xp", "00000000", "00:00", "0"]:
             break
         covered = high
         if covered >= end:
