@@ -90,3 +90,23 @@ def test_held_calls_leave_the_programs_registers_as_natively(
     expected[expected.index("openat-secret: ok; registers own")] = \
         "openat-secret: EPERM; registers own"
     assert traced.stdout.splitlines() == expected, traced
+
+
+def test_a_call_made_again_from_the_trampolines_syscall_is_the_programs_own(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """A restart the kernel makes of a held call with no signal-delivery-stop (a cgroup
+    freeze's) rewinds to the `syscall` before the trampoline and makes the call again from
+    the area, with the copies.  The tracer takes that entry for the program's own call:
+    skipped, made again from the program's own instruction with its own registers
+    (scratch.put_back, entry), and decided there.  restart_area.c makes that entry itself,
+    with getpid's number and zeroed registers; the openat is made again, its registers its
+    own.  (On main there is no trampoline: "no area".)"""
+    program = build("progs/restart_area.c")
+    native = subprocess.run([str(program), "/etc/hostname"], capture_output=True, text=True,
+                            timeout=60)
+    assert native.stdout == "no area\n", native
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(POLICIES["default"].format(secd=tmp_path / "secd"))
+    traced = run_systrace(["-p", str(policy_file), "--", str(program), "/etc/hostname"],
+                          env=loop, timeout=120)
+    assert traced.stdout == "remade: ok; passes 2; registers own\n", traced
