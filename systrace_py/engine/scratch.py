@@ -57,6 +57,7 @@ _MOVABS: Final = (b"\x48\xbf", b"\x48\xbe", b"\x48\xba", b"\x49\xba", b"\x49\xb8
 _JMP_RCX: Final = b"\xff\xe1"
 CODE_LEN: Final = 10 * len(_MOVABS) + len(_JMP_RCX)
 RECORD: Final = RETURN + CODE_LEN     # the program's own call: number, six arguments, rip
+_TRAMPOLINE: Final = struct.Struct("<2s" + "2sQ" * len(_MOVABS) + "2s" + "8Q")
 RECORD_LEN: Final = 8 * 8
 TRAMPOLINE_LEN: Final = RECORD + RECORD_LEN - RESTART
 
@@ -75,9 +76,11 @@ def trampoline(nr: int, args: Sequence[int], rip: int) -> bytes:
     stack and rax untouched, no call in it.  Then the record of the program's own call
     (number, arguments, return address), which the tracer reads where the task is stopped
     on its way through (:func:`put_back`)."""
-    values = [a & _U64 for a in args] + [rip & _U64]
-    code = b"".join(op + v.to_bytes(8, "little") for op, v in zip(_MOVABS, values, strict=True))
-    return b"\x0f\x05" + code + _JMP_RCX + record(nr, args, rip)
+    a0, a1, a2, a3, a4, a5 = (a & _U64 for a in args)
+    rip &= _U64
+    return _TRAMPOLINE.pack(b"\x0f\x05", *_MOVABS[:1], a0, _MOVABS[1], a1, _MOVABS[2], a2,
+                            _MOVABS[3], a3, _MOVABS[4], a4, _MOVABS[5], a5, _MOVABS[6], rip,
+                            _JMP_RCX, nr & _U64, a0, a1, a2, a3, a4, a5, rip)
 
 
 def record(nr: int, args: Sequence[int], rip: int) -> bytes:
