@@ -18,13 +18,16 @@ table's default and by a path rule.
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import run_systrace
+from conftest import run_systrace, systrace_env
 
 POLICIES = {
     "default": """default = "permit"
@@ -110,3 +113,81 @@ def test_a_call_made_again_from_the_trampolines_syscall_is_the_programs_own(
     traced = run_systrace(["-p", str(policy_file), "--", str(program), "/etc/hostname"],
                           env=loop, timeout=120)
     assert traced.stdout == "remade: ok; passes 2; registers own\n", traced
+
+
+def _blocked_in_fifo_open(pid: int) -> bool:
+    try:
+        wchan = Path(f"/proc/{pid}/task/{pid}/wchan").read_text()
+    except OSError:
+        return False
+    return "fifo" in wchan or "partner" in wchan
+
+
+def test_a_signal_from_outside_at_a_blocked_held_call_finds_the_programs_registers(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """A held open blocked in a FIFO (a second thread sleeps: nothing else stops, so the
+    native loop serves the signal's delivery stop itself) is interrupted by SIGUSR1 sent from
+    outside: the task stops on its way to its trampoline, where the registers are put back
+    (_cloop.c pass_signal, Tracer._eintr_call) -- its handler sees its own frame and makes a
+    held call of its own, which writes the slot again, and the open, retried on EINTR with
+    the registers it finds, opens the FIFO.  Without the put-back at that stop (a mutant of
+    the native loop's) the handler's call overwrote the trampoline still to run and the
+    program hung; on main the registers were the tracer's."""
+    import ctypes
+    import time
+
+    program = build("progs/held_signal.c")
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(POLICIES["default"].format(secd=tmp_path / "secd"))
+    outputs = []
+    for traced in (False, True):
+        fifo = tmp_path / f"fifo{int(traced)}"
+        os.mkfifo(fifo)
+        command = [str(program), str(fifo), "/etc/hostname"]
+        if traced:
+            command = [sys.executable, "-m", "systrace_py", "-p", str(policy_file), "--",
+                       *command]
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True,
+                                env={**systrace_env(), **loop})
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline() == "blocking\n"
+            pid = proc.pid
+            for _ in range(400):
+                if not traced:
+                    break
+                children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text()
+                if children.split():
+                    pid = int(children.split()[0])
+                    break
+                time.sleep(0.05)
+            for _ in range(400):
+                if _blocked_in_fifo_open(pid):
+                    break
+                time.sleep(0.05)
+            else:
+                raise AssertionError("the open never blocked")
+            libc = ctypes.CDLL(None, use_errno=True)
+            assert libc.syscall(234, pid, pid, signal.SIGUSR1) == 0  # tgkill
+            assert proc.stdout.readline() == "handled\n"
+            for _ in range(400):  # (the open made again)
+                if _blocked_in_fifo_open(pid):
+                    break
+                time.sleep(0.05)
+            for _ in range(600):  # (the writer, once the open is made again: its reader)
+                try:
+                    os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+                    break
+                except OSError as exc:
+                    if exc.errno != errno.ENXIO:
+                        raise
+                    time.sleep(0.05)
+            outputs.append(proc.communicate(timeout=60)[0])
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    native, traced_out = outputs
+    assert native == ("open: ok; tries 2; registers own\n"
+                      "handler: frame own; in-handler open ok, registers own\n"), native
+    assert traced_out == native
