@@ -926,8 +926,12 @@ class DecodedCall:
                 key = self._made_key(role)
                 if key is not None:
                     made.add(key)
-                    if older:  # (nothing is there: what was noted there went unseen)
-                        _take_older(older, key)
+                    if older:  # (nothing is there: what was noted there went unseen --
+                        #        below it only if a directory, the name one made anew)
+                        if name in _MKDIR_CALLS:
+                            _take_older(older, key)
+                        else:
+                            older.pop(key, None)
 
     def _note_older(self, old: str, new: str, moving: bool, exchange: bool) -> None:
         """``Decoder.older`` after a link or rename (``exchange``: RENAME_EXCHANGE) of
@@ -2622,6 +2626,10 @@ def read_argv(mem: TraceeMemory, pointer: int) -> tuple[str, ...]:
         strings.append(text.decode("utf-8", "surrogateescape"))
     strings.reverse()
     return tuple(strings)
+
+
+#: the calls that make a directory (what Decoder.older noted below its name went unseen)
+_MKDIR_CALLS = frozenset({"mkdir", "mkdirat"})
 
 
 def _take_older(older: dict[str, tuple[str, bool]], path: str) -> dict[str, tuple[str, bool]]:
