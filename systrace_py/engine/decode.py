@@ -864,7 +864,8 @@ class DecodedCall:
             key = self._made_key("path")
             if key is not None:
                 made.discard(key)
-                _take_older(older, key)
+                # (a directory removed is empty: nothing of the run's below it)
+                older.pop(key, None)
             return
         if name in aliases.TWO_PATH_CALLS:
             old = self._made_key("old")
@@ -926,12 +927,9 @@ class DecodedCall:
                 key = self._made_key(role)
                 if key is not None:
                     made.add(key)
-                    if older:  # (nothing is there: what was noted there went unseen --
-                        #        below it only if a directory, the name one made anew)
-                        if name in _MKDIR_CALLS:
-                            _take_older(older, key)
-                        else:
-                            older.pop(key, None)
+                    # (nothing was there: a note of it went unseen -- one below a name made
+                    # anew stays, refusing more, not less: no walk of the notes per mkdir)
+                    older.pop(key, None)
 
     def _note_older(self, old: str, new: str, moving: bool, exchange: bool) -> None:
         """``Decoder.older`` after a link or rename (``exchange``: RENAME_EXCHANGE) of
@@ -945,20 +943,31 @@ class DecodedCall:
         decoder = self._decoder
         assert decoder is not None
         made, older = decoder.made, decoder.older
-        at_old = _take_older(older, old) if moving or exchange else {}
-        at_new = _take_older(older, new)
-        if not moving and not exchange:  # (a link: the old name keeps its notes)
-            at_old = {name: noted for name, noted in older.items()
-                      if name == old or name.startswith(old + "/")}
-        for name, noted in at_old.items():
-            older[new + name[len(old):]] = noted
-        if exchange:
-            for name, noted in at_new.items():
-                older[old + name[len(new):]] = noted
+        renames = moving or exchange
+        # (only a directory has notes below it: a file's are one lookup, not a walk --
+        # git clone --local links thousands of objects)
+        trees: dict[str, bool] = {}
+
+        def tree(role: str) -> bool:
+            if role not in trees:
+                trees[role] = renames and self.directory(role)
+            return trees[role]
+
+        if older:
+            if renames:
+                at_old = _take_older(older, old, tree("old"))
+            else:  # (a link: the old name keeps its note, the new one gets it too)
+                at_old = {old: older[old]} if old in older else {}
+            at_new = _take_older(older, new, tree("new"))
+            for name, noted in at_old.items():
+                older[new + name[len(old):]] = noted
+            if exchange:
+                for name, noted in at_new.items():
+                    older[old + name[len(new):]] = noted
         sides = [(old, new, "old")] + ([(new, old, "new")] if exchange else [])
         for source, target, role in sides:
             if source not in made and target not in older and _below_own(made, target):
-                older[target] = (source, self.directory(role))
+                older[target] = (source, tree(role))
 
     def sockets_below(self, role: str) -> tuple[str, ...] | None:
         decoded = self.decoded_path(role)
@@ -2628,12 +2637,13 @@ def read_argv(mem: TraceeMemory, pointer: int) -> tuple[str, ...]:
     return tuple(strings)
 
 
-#: the calls that make a directory (what Decoder.older noted below its name went unseen)
-_MKDIR_CALLS = frozenset({"mkdir", "mkdirat"})
-
-
-def _take_older(older: dict[str, tuple[str, bool]], path: str) -> dict[str, tuple[str, bool]]:
-    """Remove and return ``Decoder.older``'s notes at ``path`` and below it."""
+def _take_older(older: dict[str, tuple[str, bool]], path: str, tree: bool = True
+                ) -> dict[str, tuple[str, bool]]:
+    """Remove and return ``Decoder.older``'s notes at ``path`` and (``tree``: a directory)
+    below it."""
+    if not tree:
+        noted = older.pop(path, None)
+        return {} if noted is None else {path: noted}
     below = path + "/"
     taken = {name: noted for name, noted in older.items()
              if name == path or name.startswith(below)}
