@@ -71,6 +71,18 @@
 #define OPEN_HOW_SIZE 24
 #define PATH1 32  /* enforce.py: the first path in a scratch slot, after the open_how */
 #define EMPTY1 24 /* scratch.EMPTY: an empty path "" (never an open's) */
+/* A held call's return trampoline in its slot (scratch.trampoline; the offsets are
+ * scratch.py's, told to Python as constants and tested): `syscall` at RESTART_OFF (where a
+ * restart the kernel makes rewinds to), at RETURN_OFF (where the held call returns) code
+ * that puts the program's own argument registers and rcx back and jumps to its return
+ * address, then at RECORD_OFF the program's own call: number, six arguments, rip. */
+#define RESTART_OFF 16128
+#define RETURN_OFF (RESTART_OFF + 2)
+#define CODE_LEN 72
+#define RECORD_OFF (RETURN_OFF + CODE_LEN)
+#define TRAMPOLINE_LEN (RECORD_OFF + 64 - RESTART_OFF)
+#define CLONE_ARGS_OFF 8192  /* scratch.CLONE_ARGS: clone3's struct, held */
+#define NR_RESTART_SYSCALL 219
 /* struct user_regs_struct, in words (x86_64) */
 enum { R_R11 = 6, R_R10 = 7, R_R9 = 8, R_R8 = 9, R_RAX = 10, R_RCX = 11, R_RDX = 12,
        R_RSI = 13, R_RDI = 14, R_ORIG_RAX = 15, R_RIP = 16, R_RSP = 19, R_WORDS = 27 };
@@ -244,6 +256,9 @@ typedef struct {
     int nr;       /* the call: fork, vfork, or a clone or clone3 that is a vfork (vfork_like) */
     int started;  /* the child's first stop was seen, and it was let go */
     int gone;     /* its end was reported (ends()) */
+    int own_rdi_set;   /* a held clone3: the parent's own rdi (own_rdi) is given to the child
+                        * at its first stop, not the held copy's (Tracer._own_birth) */
+    uint64_t own_rdi;
 } Birth;
 static Birth births[MAX_BIRTHS];
 static int nbirths;
@@ -791,6 +806,66 @@ static int climbs(const char *raw) {
     return 0;
 }
 
+static uint64_t area_base, area_size, area_slot;  /* the scratch area's (set_exec_rules) */
+
+/* scratch.trampoline: `syscall`; movabs rdi, rsi, rdx, r10, r8, r9, rcx; jmp rcx; the
+ * record (the program's number, arguments, rip), for the program's own call in info,
+ * written at the slot's RESTART_OFF (after the copies: a write of them never covers it). */
+static int write_trampoline(const Arm *a, const struct call *info) {
+    static const unsigned char ops[7][2] = {{0x48, 0xbf}, {0x48, 0xbe}, {0x48, 0xba},
+                                            {0x49, 0xba}, {0x49, 0xb8}, {0x49, 0xb9},
+                                            {0x48, 0xb9}};
+    unsigned char code[TRAMPOLINE_LEN];
+    uint64_t values[7];
+    for (int i = 0; i < 6; i++) values[i] = info->args[i];
+    values[6] = info->regs[R_RIP];
+    size_t k = 0;
+    code[k++] = 0x0f;
+    code[k++] = 0x05;
+    for (int i = 0; i < 7; i++) {
+        code[k++] = ops[i][0];
+        code[k++] = ops[i][1];
+        memcpy(code + k, &values[i], 8);
+        k += 8;
+    }
+    code[k++] = 0xff;
+    code[k++] = 0xe1;
+    memcpy(code + k, &info->nr, 8);
+    k += 8;
+    memcpy(code + k, values, sizeof values);
+    k += sizeof values;
+    return pwrite(a->mem_fd, code, k, (off_t)(a->slot + RESTART_OFF)) == (ssize_t)k;
+}
+
+/* The start of the slot whose trampoline (its `syscall` or its code) holds rip, or 0
+ * (scratch.returning). */
+static uint64_t returning(uint64_t rip) {
+    if (!area_slot || rip < area_base || rip >= area_base + area_size) return 0;
+    uint64_t offset = (rip - area_base) % area_slot;
+    return offset >= RESTART_OFF && offset < RECORD_OFF ? rip - offset : 0;
+}
+
+/* scratch.put_back, on a stopped task's registers (read by the caller) whose rip is in the
+ * trampoline of the slot at slot, through the memory mem reads: 1 put back (SETREGS), 0 not
+ * (the record unreadable), -1 an error (errno). */
+static int put_back(pid_t tid, int mem, uint64_t *regs, uint64_t slot, int entry) {
+    uint64_t rec[8];
+    if (pread(mem, rec, sizeof rec, (off_t)(slot + RECORD_OFF)) != (ssize_t)sizeof rec)
+        return 0;
+    for (int i = 0; i < 6; i++) regs[ARG_REG[i]] = rec[1 + i];
+    regs[R_RCX] = rec[7];
+    if (regs[R_RIP] - slot == RESTART_OFF || entry) {
+        regs[R_RIP] = rec[7] - 2;
+        regs[R_RAX] = rec[0];
+        regs[R_ORIG_RAX] = entry ? (uint64_t)-1 : rec[0];
+    } else {
+        regs[R_RIP] = rec[7];
+        if (regs[R_ORIG_RAX] != (uint64_t)-1) regs[R_ORIG_RAX] = rec[0];
+    }
+    if (syscall(SYS_ptrace, PT_SETREGS, tid, 0, regs) < 0) return errno == ESRCH ? 0 : -1;
+    return 1;
+}
+
 /* Point a permitted call at a copy of what was checked, in the task's scratch slot, as
  * enforce.Holder does for one path (its _target, _open, _paths, _commit): the call's own
  * spelling and start when no other task shares them, it reached the file through no symlink
@@ -820,6 +895,7 @@ static int hold(const Arm *a, const Shape *s, const Variant *v, const struct cal
         memcpy(blob + PATH1, target, tlen + 1);
         ssize_t n = pwrite(a->mem_fd, blob, PATH1 + tlen + 1, (off_t)a->slot);
         if (n != (ssize_t)(PATH1 + tlen + 1)) return 0;
+        if (!write_trampoline(a, info)) return 0;
         uint64_t regs[R_WORDS];  /* (the stop's own, read by decide_call) */
         memcpy(regs, info->regs, sizeof regs);
         regs[R_ORIG_RAX] = NR_OPENAT2;
@@ -827,22 +903,32 @@ static int hold(const Arm *a, const Shape *s, const Variant *v, const struct cal
         regs[R_RSI] = a->slot + PATH1;
         regs[R_RDX] = a->slot;
         regs[R_R10] = OPEN_HOW_SIZE;
+        regs[R_RIP] = a->slot + RETURN_OFF;
         if (syscall(SYS_ptrace, PT_SETREGS, a->tid, 0, regs) < 0) return -1;
         return 1;
     }
     ssize_t n = pwrite(a->mem_fd, target, tlen + 1, (off_t)(a->slot + PATH1));
     if (n != (ssize_t)(tlen + 1)) return 0;
-    if (poke(a->tid, ARG_REG[s->path_arg] * 8, (long)(a->slot + PATH1)) < 0) return -1;
-    if (!own && s->dirfd_arg >= 0 && poke(a->tid, ARG_REG[s->dirfd_arg] * 8, (long)at_fdcwd) < 0)
-        return -1;
+    if (!write_trampoline(a, info)) return 0;
+    uint64_t regs[R_WORDS];
+    memcpy(regs, info->regs, sizeof regs);
+    regs[ARG_REG[s->path_arg]] = a->slot + PATH1;
+    if (!own && s->dirfd_arg >= 0) regs[ARG_REG[s->dirfd_arg]] = at_fdcwd;
+    regs[R_RIP] = a->slot + RETURN_OFF;
+    if (syscall(SYS_ptrace, PT_SETREGS, a->tid, 0, regs) < 0) return -1;
     return 1;
 }
 
 /* An empty path "" pointed at a copy in the task's scratch slot (Holder._empty_path): 1 held,
  * 0 nothing changed (Python does it), -1 an error. */
-static int hold_empty(const Arm *a, const Shape *s) {
+static int hold_empty(const Arm *a, const Shape *s, const struct call *info) {
     if (pwrite(a->mem_fd, "", 1, (off_t)(a->slot + EMPTY1)) != 1) return 0;
-    if (poke(a->tid, ARG_REG[s->path_arg] * 8, (long)(a->slot + EMPTY1)) < 0) return -1;
+    if (!write_trampoline(a, info)) return 0;
+    uint64_t regs[R_WORDS];
+    memcpy(regs, info->regs, sizeof regs);
+    regs[ARG_REG[s->path_arg]] = a->slot + EMPTY1;
+    regs[R_RIP] = a->slot + RETURN_OFF;
+    if (syscall(SYS_ptrace, PT_SETREGS, a->tid, 0, regs) < 0) return -1;
     return 1;
 }
 
@@ -1644,7 +1730,8 @@ static int stub_done(Arm *a) {
 }
 
 /* Whether the task's scratch area is there, as the stub's mmap makes it: private anonymous
- * read-only mappings covering the whole area.  At the stub's int3 it is not -- the mmap
+ * read-only (and executable: the trampolines) mappings covering the whole area.  At the
+ * stub's int3 it is not -- the mmap
  * failed: an ELF segment (a file's mapping, or its bss: writable) or nothing at all
  * (RLIMIT_AS) is there --, and the program cannot make it without a stop (the filter guards
  * the area).  So an int3 there with the area mapped is the program's own: its calls the
@@ -1670,7 +1757,7 @@ static int area_mapped(pid_t tid) {
         if (sscanf(line, "%llx-%llx %7s %llx %x:%x %lu", &lo, &hi, perms, &offset, &major,
                    &minor, &inode) != 7 || hi <= covered)
             continue;
-        if (lo > covered || strcmp(perms, "r--p") || offset || major || minor || inode)
+        if (lo > covered || strcmp(perms, "r-xp") || offset || major || minor || inode)
             break;
         covered = hi;
     }
@@ -1840,6 +1927,17 @@ static int decide_call(Arm *a, int *why) {
     info.nr = info.regs[R_ORIG_RAX];  /* (all 64 bits: garbage above the int is Python's) */
     if (info.nr >= MAX_NR) return 0;
     for (int i = 0; i < 6; i++) info.args[i] = info.regs[ARG_REG[i]];
+    uint64_t slot = returning(info.regs[R_RIP]);
+    if (slot && info.nr != NR_RESTART_SYSCALL) {
+        /* a held call the kernel restarted from its trampoline's `syscall` (with the copies):
+         * skipped, the program's own call made again from its own instruction, decided anew
+         * (Tracer._own_back) */
+        int back = put_back(tid, a->mem_fd, info.regs, slot, 1);
+        if (back < 0) return -1;
+        if (back == 0) return 0;
+        if (syscall(SYS_ptrace, PT_CONT, tid, 0, 0) < 0 && errno != ESRCH) return -1;
+        return 1;
+    }
     if (a->stub) {
         /* the stub's own mmap, where a filter traces mmap: let go, as premap lets its go
          * (the program may have run -- calls the prefilter permits make no stop -- but the
@@ -2012,7 +2110,7 @@ permit:
          * into it after the check would have the kernel look that path up */
         int held = rlen > 0 ? hold(a, s, v, &info, raw, (size_t)rlen, path, len, direct,
                                    has_start ? start : NULL, slen)
-                            : hold_empty(a, s);
+                            : hold_empty(a, s, &info);
         if (held == 0) return 0;
         if (held < 0) return errno == ESRCH ? 1 : -1;
     }
@@ -2046,9 +2144,17 @@ static int is_signal_stop(int status) {
  * it), as Tracer._on_signal does -- unless the task stopped on its way out of a call that
  * failed with EINTR, which Python may restart (Tracer._eintr_call): then 0, Python's.  1:
  * passed on, -1: an error. */
-static int pass_signal(pid_t tid, int sig) {
+static int pass_signal(pid_t tid, int mem, int sig) {
     uint64_t regs[R_WORDS];
     if (syscall(SYS_ptrace, PT_GETREGS, tid, 0, regs) < 0) return errno == ESRCH ? 1 : -1;
+    /* on its way through a held call's trampoline: its own registers first (a handler sees
+     * its own frame; a call the handler holds cannot write over a trampoline to run) */
+    uint64_t slot = returning(regs[R_RIP]);
+    if (slot) {
+        int back = put_back(tid, mem, regs, slot, 0);
+        if (back < 0) return -1;
+        if (back == 0) return 0;  /* (Python's) */
+    }
     if (regs[R_RAX] == (uint64_t)(int64_t)-EINTR) return 0;
     if (syscall(SYS_ptrace, PT_CONT, tid, 0, (long)sig) < 0 && errno != ESRCH) return -1;
     signals_total++;
@@ -2117,7 +2223,21 @@ static int birth(Arm *a) {
     int vfork = nr != NR_FORK, kept_stopped = 0;
     birth_seq[nbirths] = nseq++;
     Birth *b = &births[nbirths++];
-    *b = (Birth){a->tid, (pid_t)child, (int)nr, 0, 0};
+    *b = (Birth){a->tid, (pid_t)child, (int)nr, 0, 0, 0, 0};
+    uint64_t at = regs[R_RDI] - CLONE_ARGS_OFF;
+    if (nr == NR_CLONE3 && area_slot && at >= area_base && at < area_base + area_size
+        && (at - area_base) % area_slot == 0) {
+        /* held (Python's): the parent's own rdi, from the record its hold left, back in the
+         * parent, and for the child at its first stop (Tracer._own_birth) */
+        uint64_t rec[8];
+        if (pread(a->mem_fd, rec, sizeof rec, (off_t)(at + RECORD_OFF)) == (ssize_t)sizeof rec
+            && rec[0] == NR_CLONE3 && rec[7] == regs[R_RIP]) {
+            if (poke(a->tid, R_RDI * 8, (long)rec[1]) == 0) {  /* (else gone: its end comes) */
+                b->own_rdi_set = 1;
+                b->own_rdi = rec[1];
+            }
+        }
+    }
     if (tree_size) tree_size++;
     if (a->alone) a->off = 1;
     a->vfork_only = 0;  /* (its child runs beside it: its exec must stop it, in Python) */
@@ -2147,6 +2267,8 @@ static int birth(Arm *a) {
     for (int i = 0; i < nearly; i++) {
         if (earlies[i].tid != b->child) continue;
         /* its first stop came before this event (early_stop): let go now, as first_stop */
+        if (b->own_rdi_set && poke(b->child, R_RDI * 8, (long)b->own_rdi) < 0 && errno != ESRCH)
+            return -1;
         if (syscall(SYS_ptrace, PT_CONT, b->child, 0, 0) < 0 && errno != ESRCH) return -1;
         b->started = 1;
         earlies[i] = earlies[--nearly];  /* (the others keep their seq: notes() sorts) */
@@ -2162,6 +2284,9 @@ static int birth(Arm *a) {
 static int first_stop(pid_t pid) {
     for (int i = 0; i < nbirths; i++) {
         if (births[i].child != pid || births[i].started) continue;
+        if (births[i].own_rdi_set && poke(pid, R_RDI * 8, (long)births[i].own_rdi) < 0
+            && errno != ESRCH)
+            return -1;
         if (syscall(SYS_ptrace, PT_CONT, pid, 0, 0) < 0 && errno != ESRCH) return -1;
         births[i].started = 1;
         return 1;
@@ -2364,6 +2489,7 @@ static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
         return NULL;
     if (clear_flags == 0 || (size_t)plen >= sizeof env_prefix || clen <= 0 || (size_t)clen > sizeof trap_code
         || strlen_limit < 2 || bulk < PATH1 + MAX_RAW + 1 || slot_size <= bulk
+        || bulk < RESTART_OFF + TRAMPOLINE_LEN || CLONE_ARGS_OFF >= RESTART_OFF
         || (size_t)(slot_size - bulk) > sizeof env_copy) {
         PyErr_SetString(PyExc_ValueError, "bad exec rules");
         return NULL;
@@ -2391,6 +2517,9 @@ static PyObject *cloop_set_exec_rules(PyObject *module, PyObject *args) {
     max_strlen = (size_t)strlen_limit;
     bulk_at = (size_t)bulk;
     env_cap = (size_t)(slot_size - bulk);
+    area_base = mmap_args[1];
+    area_size = mmap_args[2];
+    area_slot = (uint64_t)slot_size;
     clear_on_setid = clear_flags;
     vdso_init();
     Py_RETURN_NONE;
@@ -2627,7 +2756,7 @@ static PyObject *serve_stops(void) {
             return Py_BuildValue("iii", pid, status,
                                  status == SECCOMP_STOP ? WHY_PYTHON : WHY_OTHER);
         if (status != SECCOMP_STOP) {
-            int passed = pass_signal(pid, WSTOPSIG(status));
+            int passed = pass_signal(pid, a->mem_fd, WSTOPSIG(status));
             if (passed < 0) return PyErr_SetFromErrno(PyExc_OSError);
             if (!passed) return Py_BuildValue("iii", pid, status, WHY_OTHER);
             continue;
@@ -3026,5 +3155,8 @@ PyMODINIT_FUNC PyInit__cloop(void) {
     PyModule_AddIntConstant(m, "WHY_PYTHON", WHY_PYTHON);
     PyModule_AddIntConstant(m, "WHY_VARIANT", WHY_VARIANT);
     PyModule_AddIntConstant(m, "MAX_VARIANTS", MAX_VARIANTS);
+    PyModule_AddIntConstant(m, "RESTART", RESTART_OFF);
+    PyModule_AddIntConstant(m, "RECORD", RECORD_OFF);
+    PyModule_AddIntConstant(m, "CLONE_ARGS", CLONE_ARGS_OFF);
     return m;
 }

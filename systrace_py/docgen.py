@@ -131,9 +131,10 @@ _START_CACHES = """\
 start-up caches beside systrace's own .pyc files, in the installed package (one per kind of
 start and interpreter: modules.run.cpython-311.marshal, generated-code.learn...,
 regexes.policy..., programs.seccomp...): the modules, generated code, regular expressions
-and libseccomp programs a start would otherwise import and compile again.  Written whole by any start that may write that
-directory (where it may not, every start takes the long way, a few ms slower); an entry whose
-source changed is never used.  Delete them at any time; the next start writes them again."""
+and libseccomp programs a start would otherwise import and compile again.  Written whole by
+any start that may write that directory (where it may not, every start takes the long way, a
+few ms slower); an entry whose source changed is never used.  Delete them at any time; the
+next start writes them again."""
 
 _SEE_ALSO = ("strace(1), ptrace(2), seccomp(2); docs/cli.md, docs/policy.md and "
              "docs/security.md in the systrace-py sources")

@@ -203,6 +203,12 @@ OPEN_TREE_CLONE: Final = 0x1
 MOVE_MOUNT_SET_GROUP: Final = 0x100
 #: every move_mount flag this kernel knows (MOVE_MOUNT__MASK): any other is EINVAL
 MOVE_MOUNT_MASK: Final = 0x377
+MOVE_MOUNT_BENEATH: Final = 0x200
+FSOPEN_CLOEXEC: Final = 0x1  # fsopen's one flag
+MSG_CMSG_COMPAT: Final = 0x80000000  # sendmsg/sendmmsg refuse it from 64-bit code (EINVAL)
+UMOUNT_MASK: Final = 0xF  # MNT_FORCE, MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW: umount2's flags
+FSPICK_MASK: Final = 0xF  # every fspick flag (CLOEXEC, SYMLINK_NOFOLLOW, NO_AUTOMOUNT, EMPTY_PATH)
+MOUNT_ATTR_SIZE_VER0: Final = 32  # mount_setattr's first struct mount_attr
 FSCONFIG_SET_FLAG: Final = 0
 FSCONFIG_SET_STRING: Final = 1
 FSCONFIG_SET_BINARY: Final = 2

@@ -20,6 +20,7 @@ import argparse
 import os
 import shlex
 import sys
+import time
 from pathlib import Path
 
 from systrace_py.audit import AuditLog, LogError
@@ -151,6 +152,7 @@ def learn_command(opts: argparse.Namespace) -> int:
     session = Session(learner, hold_arguments=False, notify=say,
                       on_orphans=None if opts.quiet else orphans_notice)
     facts: SystemFacts | None = None
+    began = time.time()
     try:
         outcome = session.run(spec)
         if outcome.completed:
@@ -166,7 +168,7 @@ def learn_command(opts: argparse.Namespace) -> int:
                            no_alias=opts.no_alias, env=env,
                            description=f"learned by systrace -A from: "
                                        f"{shlex.join(opts.command)}", facts=facts,
-                           pids=frozenset(learner.pids))
+                           pids=frozenset(learner.pids), times=(began, time.time()))
     report = learn(learner.observations(), options)
     policy = report.policy
     if opts.review:

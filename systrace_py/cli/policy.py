@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 from collections import defaultdict
@@ -205,6 +206,8 @@ class LoggedRun:
     processes: int | None = None
     facts: SystemFacts | None = None
     pids: set[int] = field(default_factory=set)  # every pid and tid a record names
+    #: the first and last time a syscall record carries (LearnOptions.times)
+    times: tuple[float, float] | None = None
 
 
 def read_run(path: str) -> LoggedRun:
@@ -229,6 +232,11 @@ def read_run(path: str) -> LoggedRun:
         for key in ("pid", "tid"):
             if isinstance(record.get(key), int):
                 run.pids.add(record[key])
+        stamp = record.get("time")
+        if event == Event.SYSCALL and isinstance(stamp, (int, float)) and \
+                not isinstance(stamp, bool) and math.isfinite(stamp):
+            run.times = (min(run.times[0], stamp), max(run.times[1], stamp)) \
+                if run.times is not None else (float(stamp), float(stamp))
         try:
             obs = observation_from_record(record)
         except (KeyError, TypeError, ValueError) as exc:
@@ -270,7 +278,7 @@ def learn_from_log(opts: argparse.Namespace) -> int:
                    else f"learned from {os.path.basename(opts.log)}")
     options = LearnOptions(generalize=opts.generalize, default=Action(opts.learn_default),
                            no_alias=opts.no_alias, env=env, description=description,
-                           facts=run.facts, pids=frozenset(run.pids))
+                           facts=run.facts, pids=frozenset(run.pids), times=run.times)
     report = learn(run.observations, options)
     policy = report.policy
     base: Policy | None = None

@@ -57,7 +57,12 @@ from systrace_py.kernel import (
     AF_INET6,
     AF_NETLINK,
     AF_UNIX,
+    AT_EMPTY_PATH,
     AT_FDCWD,
+    AT_NO_AUTOMOUNT,
+    AT_RECURSIVE,
+    AT_SYMLINK_NOFOLLOW,
+    CAP_SYS_ADMIN,
     CLONE_NEW_FLAGS,
     CSIGNAL,
     DEV_TTY,
@@ -74,14 +79,20 @@ from systrace_py.kernel import (
     FSCONFIG_SET_PATH,
     FSCONFIG_SET_PATH_EMPTY,
     FSCONFIG_SET_STRING,
+    FSOPEN_CLOEXEC,
+    FSPICK_MASK,
     IN_MASK_ADD,
     IN_MASK_CREATE,
     INOTIFY_VALID_BITS,
     IPPROTO_IPV6,
     IPV6_V6ONLY,
     KCMP_FILES,
+    MOUNT_ATTR_SIZE_VER0,
+    MOVE_MOUNT_BENEATH,
     MOVE_MOUNT_F_EMPTY_PATH,
     MOVE_MOUNT_MASK,
+    MOVE_MOUNT_SET_GROUP,
+    MSG_CMSG_COMPAT,
     MSG_FASTOPEN,
     O_ACCMODE,
     O_ASYNC,
@@ -92,12 +103,14 @@ from systrace_py.kernel import (
     O_SYNC_BIT,
     O_TMPFILE_BIT,
     OPEN_FLAG_NAMES,
+    OPEN_TREE_CLONE,
     PATH_MAX,
     RENAME_EXCHANGE,
     RENAME_NOREPLACE,
     RESOLVE_CACHED,
     S_IALLUGO,
     SIOCSPGRP,
+    UMOUNT_MASK,
     VALID_OPEN_FLAGS,
 )
 from systrace_py.logrecords import LoggedCall
@@ -353,7 +366,23 @@ _UNSET: object = object()
 #: failed on that first: see DecodedCall._read_first.  (Not mount: it copies its strings --
 #: a source that is a path only for a bind or a move, NULL for most -- and looks its target
 #: up before its source: DecodedCall._read_mount_family.)
+#: the mount API's checks before it reads a path (fs/namespace.c, fs/fsopen.c; red team 42):
+#: name -> (the flags argument, the flags it knows, whether it needs may_mount() first --
+#: CAP_SYS_ADMIN over the mount namespace -- or only after the flags (open_tree: only
+#: with OPEN_TREE_CLONE), never (None)).  The engine answered the lookup's error (EBADF of
+#: a dirfd, ENOENT, EFAULT) where the kernel says EPERM or EINVAL.
+_MOUNT_API_FIRST: dict[str, tuple[int, int, bool | None]] = {
+    "fspick": (2, FSPICK_MASK, True),
+    "move_mount": (4, MOVE_MOUNT_MASK, True),
+    "open_tree": (2, AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW
+                  | OPEN_TREE_CLONE | os.O_CLOEXEC, False),
+    "mount_setattr": (2, AT_EMPTY_PATH | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
+                      None),
+    "umount2": (1, UMOUNT_MASK, None),
+}
+_EXECVEAT_FLAGS = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH
 _READ_FIRST = frozenset({*OPEN_FLAGS_ARG, "openat2", "symlink", "symlinkat", "inotify_add_watch",
+                         *_MOUNT_API_FIRST,
                          *(name for name, specs in PATH_ARGS.items()
                            if len(specs) > 1 and name != "mount")})
 #: calls whose first path the kernel looks up only as far as its parent before it reads the
@@ -1097,6 +1126,8 @@ class DecodedCall:
         else:
             if self.name in _READ_FIRST:
                 self._read_first(spec, memory)
+            elif self.name == "mount":
+                self._mount_strings_first(memory)
             try:
                 text = memory.read_cstring(pointer).decode("utf-8", "surrogateescape")
             except TraceeMemoryError as exc:
@@ -1105,8 +1136,67 @@ class DecodedCall:
                     if first_error is not None:
                         raise first_error from None
                 raise DecodeError(exc.errno or errno.EFAULT, str(exc)) from exc
+        if self.name == "execveat" and text is not None:
+            # do_open_execat's flags check comes after getname (EFAULT, an empty name's
+            # ENOENT) and before the lookup (a dirfd's EBADF) (red team 42)
+            flags = self.args[4] & 0xFFFFFFFF
+            if text == "" and not flags & AT_EMPTY_PATH:
+                raise DecodeError(errno.ENOENT, "empty path")
+            if flags & ~_EXECVEAT_FLAGS:
+                raise DecodeError(errno.EINVAL, f"execveat flags {flags:#x}")
         raws[spec.role] = text
         return text
+
+    def _mount_strings_first(self, memory: TraceeMemory) -> None:
+        """mount(2) copies its type, its source (copy_mount_string: EFAULT, EINVAL past
+        PATH_MAX) and its options' page (EFAULT when none of it is readable) before it looks
+        the target up: the engine answered the lookup's ENOENT (red team 42)."""
+        for index in (2, 0):
+            pointer = self.args[index]
+            if pointer:
+                self._guard(functools.partial(memory.read_cstring, pointer, PATH_MAX,
+                                              errno.EINVAL))
+        if self.args[4] and not self._guard(lambda: memory.read(self.args[4], 1)):
+            raise DecodeError(errno.EFAULT, "mount options unreadable")
+
+    def _mount_api_first(self) -> None:
+        """The mount API's checks before its lookups (_MOUNT_API_FIRST): unknown flags
+        (EINVAL), and where the kernel asks first, may_mount() (EPERM) -- answered only for
+        a task without CAP_SYS_ADMIN at all (with it, the mount namespace's owner decides:
+        the call goes on to the kernel's own answer)."""
+        arg, known, mount_first = _MOUNT_API_FIRST[self.name]
+        flags = self.args[arg] & 0xFFFFFFFF
+        if mount_first and not self._may_mount():
+            raise DecodeError(errno.EPERM, "no CAP_SYS_ADMIN for the mount namespace")
+        if flags & ~known:
+            raise DecodeError(errno.EINVAL, f"{self.name} flags {flags:#x}")
+        if self.name == "move_mount" and flags & MOVE_MOUNT_SET_GROUP and \
+                flags & MOVE_MOUNT_BENEATH:
+            raise DecodeError(errno.EINVAL, "MOVE_MOUNT_SET_GROUP with MOVE_MOUNT_BENEATH")
+        if self.name == "open_tree":
+            if flags & (AT_RECURSIVE | OPEN_TREE_CLONE) == AT_RECURSIVE:
+                raise DecodeError(errno.EINVAL, "AT_RECURSIVE without OPEN_TREE_CLONE")
+            if flags & OPEN_TREE_CLONE and not self._may_mount():
+                raise DecodeError(errno.EPERM, "no CAP_SYS_ADMIN for the mount namespace")
+        if self.name == "mount_setattr":
+            size = self.args[4]
+            if size > PAGE_SIZE:
+                raise DecodeError(errno.E2BIG, "struct mount_attr larger than a page")
+            if size < MOUNT_ATTR_SIZE_VER0:
+                raise DecodeError(errno.EINVAL, "struct mount_attr too small")
+            if not self._may_mount():
+                raise DecodeError(errno.EPERM, "no CAP_SYS_ADMIN for the mount namespace")
+
+    def _may_mount(self) -> bool:
+        """False when the task surely fails may_mount(): no CAP_SYS_ADMIN in its effective
+        set (in no user namespace can it hold one then over its mount namespace); True when
+        that cannot be told."""
+        try:
+            held = procfs.has_capability(procfs.read(f"/proc/{self.tid}/status"),
+                                         CAP_SYS_ADMIN)
+        except (OSError, ValueError):
+            return True
+        return held is not False
 
     def _read_first(self, spec: PathSpec, memory: TraceeMemory) -> None:
         """What the kernel looks at before this path, and fails on first: open flags (EINVAL),
@@ -1116,6 +1206,8 @@ class DecodedCall:
             _ = self.open_flags
         elif self.name == "inotify_add_watch":
             self._inotify_first()
+        elif self.name in _MOUNT_API_FIRST:
+            self._mount_api_first()
         elif self.name in ("symlink", "symlinkat") and not self._guard(
                 lambda: memory.read_cstring(self.args[0])):
             raise DecodeError(errno.ENOENT, "empty symlink target")
@@ -1137,7 +1229,13 @@ class DecodedCall:
         if not mask & INOTIFY_VALID_BITS or (
                 mask & IN_MASK_ADD and mask & IN_MASK_CREATE):
             raise DecodeError(errno.EINVAL, "inotify mask")
-        fd = _int32(self.args[0])
+        if self._fdget(_int32(self.args[0])) != "anon_inode:inotify":
+            raise DecodeError(errno.EINVAL, "no inotify descriptor")
+
+    def _fdget(self, fd: int) -> str:
+        """What the task's descriptor ``fd`` holds (its /proc link), as the kernel's fdget
+        takes it: one that is not open -- or is an O_PATH one, which fdget does not take --
+        is EBADF."""
         try:
             held = os.readlink(f"/proc/{self.tid}/fd/{fd}")
             with open(f"/proc/{self.tid}/fdinfo/{fd}", "rb") as info:
@@ -1147,8 +1245,26 @@ class DecodedCall:
             raise DecodeError(errno.EBADF, "no such descriptor") from None
         if flags & os.O_PATH:
             raise DecodeError(errno.EBADF, "an O_PATH descriptor")
-        if held != "anon_inode:inotify":
-            raise DecodeError(errno.EINVAL, "no inotify descriptor")
+        return held
+
+    def _socket_first(self) -> None:
+        """The kernel's checks of a socket call before it reads the address (net/socket.c;
+        the engine read the address first and answered EINVAL or EFAULT where the kernel
+        says EBADF or ENOTSOCK: red team 42): sendmsg and sendmmsg first refuse
+        MSG_CMSG_COMPAT (EINVAL), sendto first checks its data buffer
+        (import_ubuf: EFAULT past user memory); then connect takes the file (EBADF) and
+        finds out it is no socket only after the address (ENOTSOCK, left to the reading of
+        the socket), the others take the socket (EBADF, ENOTSOCK) before anything else."""
+        if self.name in ("sendmsg", "sendmmsg") and \
+                self.args[_SEND_FLAGS_ARG[self.name]] & MSG_CMSG_COMPAT:
+            raise DecodeError(errno.EINVAL, "MSG_CMSG_COMPAT")  # (its first check)
+        if self.name == "sendto":
+            length = min(self.args[2], MAX_RW_COUNT)
+            if self.args[1] + length > user_space_end():
+                raise DecodeError(errno.EFAULT, "the data lies beyond user memory")
+        held = self._fdget(_int32(self.args[SOCKET_ARG[self.name]]))
+        if self.name != "connect" and not held.startswith("socket:"):
+            raise DecodeError(errno.ENOTSOCK, "no socket")
 
     def _first_error(self) -> DecodeError | None:
         """What the kernel fails on when it looks the first path up, before a later path's
@@ -1414,7 +1530,9 @@ class DecodedCall:
         if not pointer and null:
             return None
         assert self.memory is not None and self.held_strings is not None
-        raw = self.memory.read_cstring(pointer, limit - 1)
+        # (strndup_user: EFAULT where it cannot read before the NUL, EINVAL with no NUL in
+        # ``limit`` bytes -- not ENAMETOOLONG at ``limit - 1``: red team 42)
+        raw = self.memory.read_cstring(pointer, limit, errno.EINVAL)
         self.held_strings[index] = raw + b"\0"
         return raw.decode("utf-8", "surrogateescape")
 
@@ -1435,6 +1553,8 @@ class DecodedCall:
         assert self._dynamic is not None and self._named is not None
         name, args = self.name, self.args
         if name == "mount":
+            assert self.memory is not None
+            self._mount_strings_first(self.memory)  # (the kernel's errors of the three)
             if mount_kind(args[3]) != "new":
                 return
             fstype = self._string(2, PATH_MAX)
@@ -1449,6 +1569,11 @@ class DecodedCall:
             if fs_kind(fstype) is FsKind.BLOCK:
                 self._mounted_devices([layer.role for layer in layers])
         elif name == "fsopen":
+            # before it reads the type: may_mount() (EPERM), the flags (EINVAL; red team 42)
+            if not self._may_mount():
+                raise DecodeError(errno.EPERM, "no CAP_SYS_ADMIN for the mount namespace")
+            if args[1] & 0xFFFFFFFF & ~FSOPEN_CLOEXEC:
+                raise DecodeError(errno.EINVAL, f"fsopen flags {args[1] & 0xFFFFFFFF:#x}")
             fstype = self._string(0, PAGE_SIZE, null=False)
             if fs_kind(fstype) is FsKind.UNKNOWN and _kernel_may_know(fstype):
                 self._dynamic["type"] = None  # a context whose options the engine cannot read
@@ -1719,6 +1844,8 @@ class DecodedCall:
         the socket at the call's descriptor."""
         memory, args, name = self.memory, self.args, self.name
         assert memory is not None
+        if name in SOCKADDR_ARGS or name in ("sendmsg", "sendmmsg"):
+            self._socket_first()
         flags = args[_SEND_FLAGS_ARG[name]] if name in _SEND_FLAGS_ARG else 0
         named: list[tuple[bytes | None, int, bytes]] = []  # (address, flags, control)
         if name in SOCKADDR_ARGS:
@@ -2039,6 +2166,8 @@ class DecodedCall:
         memory = self.memory
         if memory is None:
             return []
+        if self.name in ("sendmsg", "sendmmsg"):
+            self._socket_first()
         if self.name == "sendmmsg":
             return [kind for _, control in self._messages(memory)
                     for kind in _control_kinds(control)]
@@ -2082,13 +2211,21 @@ class DecodedCall:
             iov, count = struct.unpack_from("<QQ", header, 16)
             if count > UIO_MAXIOV:
                 return DecodeError(errno.EMSGSIZE, f"{count} iovecs")
-            vectors = list(struct.iter_unpack("<QQ", memory.read_exact(iov, 16 * count)))
+            if count and iov + 16 * count > user_space_end():  # (none: nothing read)
+                return DecodeError(errno.EFAULT, "the iovec array lies beyond user memory")
+            # iovec_from_user reads the array in order and stops at the first negative
+            # length (EINVAL) -- before an unreadable entry further on (EFAULT; red team 42)
+            data = memory.read(iov, 16 * count) if count else b""
         except DecodeError as exc:
             return exc
         except TraceeMemoryError as exc:
             return DecodeError(exc.errno or errno.EFAULT, str(exc))
-        if any(length >= 1 << 63 for _, length in vectors):
-            return DecodeError(errno.EINVAL, "negative iovec length")
+        vectors = list(struct.iter_unpack("<QQ", data[:len(data) // 16 * 16]))
+        for _, length in vectors:
+            if length >= 1 << 63:
+                return DecodeError(errno.EINVAL, "negative iovec length")
+        if len(vectors) < count:
+            return DecodeError(errno.EFAULT, "the iovec array runs into unreadable memory")
         total = 0
         for base, length in vectors:
             length = min(length, MAX_RW_COUNT - total)

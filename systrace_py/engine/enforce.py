@@ -57,6 +57,7 @@ from systrace_py.kernel import (
     O_LARGEFILE,
     O_PATH,
     PATH_MAX,
+    PROT_EXEC,
     PROT_READ,
     RESOLVE_CACHED,
 )
@@ -193,7 +194,7 @@ class Holder:
     def __init__(self, memory: TraceeMemory, slot: int, info: pt.SyscallInfo,
                  keep_start: bool = False,
                  reaches: Callable[[str], bool] | None = None,
-                 own_call: bool = False) -> None:
+                 own_call: bool = False, returns: bool = False) -> None:
         self.memory = memory
         self.base = scratch.slot_address(slot)
         # No other task shares the caller's cwd or descriptor table: a path that reached its
@@ -215,6 +216,10 @@ class Holder:
         # it would natively, instead of becoming openat2 -- run with the tree frozen, since
         # without RESOLVE_NO_SYMLINKS only that holds the lookup to what was checked
         self.own_call = own_call
+        # the call returns through a trampoline in the slot that gives the program its own
+        # registers back (scratch.trampoline): its rip is set there
+        self.returns = returns
+        self.own = (info.nr, tuple(info.args), info.instruction_pointer)
 
     def apply(self, tid: int, call: DecodedCall, reply: Reply) -> None:
         name = call.name
@@ -249,19 +254,28 @@ class Holder:
         else POKEUSER per register (or GETREGS/SETREGS when the call number changes)."""
         if self.nr is None and not self.args:
             return
+        returns = self.returns
+        if returns:
+            nr, args, rip = self.own
+            self.memory.write(self.base + scratch.RESTART, scratch.trampoline(nr, args, rip))
         info = self.info
         if self.nr is not None:
             info.nr = self.nr
         for index, value in self.args.items():
             info.args[index] = value & _U64
         if pt.set_syscall_info(tid, info):
+            if returns:
+                pt.poke_reg(tid, "rip", self.base + scratch.RETURN)
             return
-        if self.nr is None:
+        if self.nr is None and not returns:
             for index, value in self.args.items():
                 pt.poke_reg(tid, pt.ARG_REGS[index], value)
             return
         regs = pt.getregs(tid)
-        regs.orig_rax = self.nr
+        if returns:
+            regs.rip = self.base + scratch.RETURN
+        if self.nr is not None:
+            regs.orig_rax = self.nr
         for index, value in self.args.items():
             setattr(regs, pt.ARG_REGS[index], value & _U64)
         pt.setregs(tid, regs)
@@ -504,7 +518,7 @@ def trap_code(number: int) -> bytes:
 #: the scratch mmap run at an exec event (Tracer._premap_scratch, and the C loop's)
 MMAP_TRAP_CODE = trap_code(NUMBERS["mmap"])
 #: the scratch mmap's arguments, in order (fd -1)
-MMAP_ARGS = (scratch.BASE, scratch.SIZE, PROT_READ, scratch.MAP_FLAGS, _U64, 0)
+MMAP_ARGS = (scratch.BASE, scratch.SIZE, PROT_READ | PROT_EXEC, scratch.MAP_FLAGS, _U64, 0)
 
 
 def mmap_registers(regs: ctypes.Structure) -> None:

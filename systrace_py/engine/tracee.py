@@ -128,6 +128,8 @@ class Task:
     saved_regs: Any = None       # registers of the call an injection replaced
     own_args: dict[int, int] | None = None  # an exec's argument registers before they were
     #                              pointed at held copies: put back at its exit stop if it fails
+    birth_rdi: int | None = None  # a child of a held clone3 sharing its parent's memory:
+    #                              the parent's own rdi, given at its first stop (_own_birth)
     pending_call: Any = None     # the decoded call whose exit the monitor wants
     detached: bool = False       # the monitor let it go: every call permitted from here on
     replay: Any = None           # (call, reply) for the call restarted after the scratch mmap

@@ -92,6 +92,7 @@ from systrace_py.kernel import (
     CAP_SYS_RESOURCE,
     CLONE_NEWNS,
     CLONE_NEWUSER,
+    CLONE_VM,
     IORING_ENTER_REGISTERED_RING,
     KCMP_FILES,
     KCMP_FS,
@@ -190,7 +191,7 @@ def _area_mapped(tid: int) -> bool:
         low, high = (int(bound, 16) for bound in fields[0].split("-"))
         if high <= covered:
             continue
-        if low > covered or fields[1:5] != ["r--p", "00000000", "00:00", "0"]:
+        if low > covered or fields[1:5] != ["r-xp", "00000000", "00:00", "0"]:
             break
         covered = high
         if covered >= end:
@@ -963,6 +964,7 @@ class Tracer:
         running: set[int] = set()
         for tid, task in list(self.tasks.items()):
             try:
+                self._own_back(task, pt.getregs(tid))  # (a trampoline's: run untraced)
                 if task.parked or task.delayed_at == "entry" or \
                         task.expect is Expect.INJECTED_MMAP:
                     enforce.refuse(tid, errno.EINTR)
@@ -985,6 +987,8 @@ class Tracer:
             if not os.WIFSTOPPED(status):
                 continue
             with contextlib.suppress(pt.PtraceError):
+                if pid in self.tasks:
+                    self._own_back(self.tasks[pid], pt.getregs(pid))
                 pt.detach(pid, _held_signal(status))
         self.tasks.clear()
 
@@ -1389,6 +1393,13 @@ class Tracer:
         """A call at its entry: decide it (from a seccomp stop, or a syscall-entry stop when
         there is no filter)."""
         nr = info.nr
+        if scratch.returning(info.instruction_pointer) is not None \
+                and nr != NUMBERS["restart_syscall"] \
+                and self._own_back(task, pt.getregs(task.tid), entry=True):
+            # a held call the kernel restarted from its trampoline's `syscall`, with the
+            # copies: the program's own call instead, from its own instruction (scratch.put_back)
+            self._resume(task)
+            return
         # (number -1 as the program made it, not as the tracer's skip: _suspend_for_skip)
         task.own_skip = not self.filtered and nr & _U64 == _U64
         args = tuple(info.args)
@@ -1417,7 +1428,7 @@ class Tracer:
             call, reply = task.replay
             task.replay = None
             if call.nr == nr and call.args == args and self._unchanged(task, call):
-                self._apply(task, call, reply, info)
+                self._apply(task, call, reply, info, checked=True)
                 return
         if task.detached:
             self._resume(task)
@@ -1871,7 +1882,9 @@ class Tracer:
         task.process.exec_check = (*identity, target.path, loader)
 
     def _apply(self, task: Task, call: DecodedCall, reply: Reply,
-               info: pt.SyscallInfo | None = None) -> None:
+               info: pt.SyscallInfo | None = None, *, checked: bool = False) -> None:
+        """Carry out a decision.  ``checked``: what the call examined was just read again at
+        this stop (a replay: Tracer._unchanged), so its wait is over as far as that goes."""
         if reply.delay > 0:  # an injected delay: the rest of the reply once it is over
             later = dataclasses.replace(reply, delay=0.0)
             self._later(task, reply.delay, "entry", lambda: self._apply(task, call, later))
@@ -1901,11 +1914,19 @@ class Tracer:
                     self.tasks[tid].detached = True
             self._resume(task)
             return
-        if task.waited and task.view is not call.view and not self._unchanged(task, call):
+        waited = task.waited and not checked
+        if waited and (task.view is not call.view or call.examined_std_fds is not None
+                            or call.examined_filters is not None) \
+                and not self._unchanged(task, call):
             # it waited (an answer, a delay, the scratch area) while a call that may change
-            # views ran: its paths no longer mean what was decided (red team 41)
-            self.monitor.on_engine_refusal(task, call, errno.EAGAIN,
-                                           "its view changed while it was being checked")
+            # views ran: its paths no longer mean what was decided (red team 41) -- or while
+            # a peer that has gone since (a CLONE_FILES process, a thread: TSYNC) changed its
+            # descriptors 0-2 or its filters, which an exec into another table examined:
+            # read again whatever the tree is now, one task or more (review 22)
+            self.monitor.on_engine_refusal(
+                task, call, errno.EAGAIN,
+                "its view changed while it was being checked" if task.view is not call.view
+                else "what it examined changed while it waited")
             enforce.refuse(task.tid, errno.EAGAIN)
             self._resume(task)
             return
@@ -1960,7 +1981,7 @@ class Tracer:
                     return
         if respelled or self._must_freeze(task, call, reply):
             refusal = self._freeze(task)
-            if refusal is None and not (self._unchanged(task, call, ran=False) and (
+            if refusal is None and not (self._unchanged(task, call, ran=waited) and (
                     not unheld or self._unchanged_in_memory(task, call))):
                 self._thaw()
                 task.freezer = False
@@ -2401,7 +2422,9 @@ class Tracer:
         root); so is the same name reached but spelled otherwise for the task (its root
         moved, its cwd kept: its own absolute spelling of the object changed).  ``ran``:
         whether the task itself may have run since what it examined was read (a replayed
-        call: a signal handler may have run).  When it has not, what only it and its peers
+        call: a signal handler may have run), or waited (a delay, an answer: the tracer went
+        on meanwhile, and a peer may have changed something and gone -- its exit handled,
+        the counts below are one again; review 22).  When neither, what only it and its peers
         can change is read again only when it has a peer -- as its personality, which only
         it changes, never is (Supervisor._entering_table): the flags of its descriptors 0-2
         when another task shares its descriptor table (a clone with CLONE_FILES, counted at
@@ -2557,14 +2580,21 @@ class Tracer:
             raise enforce.HoldError(errno.EAGAIN, "no scratch slot free")
         if info is None or info.op not in (pt.SYSCALL_INFO_SECCOMP, pt.SYSCALL_INFO_ENTRY):
             info = pt.get_syscall_info(task.tid, pt.SyscallInfo())  # an answer came later
+        own_call = self._under_own_filter(task)
+        shares_memory = self._makes_memory_sharer(call)
         try:
             resolver = self.decoder.resolver
             holder = enforce.Holder(self._reader(task), slot, info,
                                     keep_start=task.fs.users == 1 and task.files.users == 1,
                                     reaches=lambda start: resolver.reaches(task.tid, start),
-                                    own_call=self._under_own_filter(task))
+                                    own_call=own_call,
+                                    returns=not (own_call or shares_memory
+                                                 or call.name in EXEC_CALLS))
             own = tuple(info.args)  # (apply points info's arguments at the copies)
             holder.apply(task.tid, call, reply)
+            if shares_memory and holder.args:
+                holder.memory.write(holder.base + scratch.RECORD,
+                                    scratch.record(holder.own[0], own, holder.own[2]))
         except TraceeMemoryError as exc:
             raise enforce.HoldError(errno.EFAULT, f"cannot hold arguments: {exc}") from exc
         if call.name in EXEC_CALLS and holder.args:
@@ -2572,6 +2602,63 @@ class Tracer:
             # vfork child may exec again with them); _on_syscall_stop puts them back
             task.own_args = {index: own[index] for index in holder.args}
         return holder.respelled
+
+    @staticmethod
+    def _makes_memory_sharer(call: DecodedCall) -> bool:
+        """Whether the call makes a task that shares the caller's memory (a thread, a vfork
+        child): that child starts at the caller's rip, with its registers -- no return
+        trampoline for it (the caller's slot may be written again before the child runs it),
+        but the record of the caller's own registers, for both (_own_birth)."""
+        if call.name == "clone3":
+            return call.clone_args is None or bool(call.clone_args.flags & CLONE_VM)
+        return call.name in ("clone", "vfork") and (call.name == "vfork"
+                                                    or bool(call.args[0] & CLONE_VM))
+
+    def _own_back(self, task: Task, regs: pt.user_regs_struct, entry: bool = False) -> bool:
+        """Where a task stopped on its way through a held call's return trampoline (its rip
+        in it: scratch.returning) -- a signal's delivery, a detach, an interrupt --, its
+        registers made those the trampoline gives (scratch.put_back): a handler sees the
+        program's own frame, and a call its handler holds cannot write over a trampoline
+        still to run.  ``entry``: the stop is the entry of a call the kernel restarted from
+        the trampoline's ``syscall`` (the held call, with the copies): skipped, and the
+        program's own call made again from its own instruction, decided anew.  True when
+        the registers were put back."""
+        slot = scratch.returning(regs.rip)
+        if slot is None:
+            return False
+        try:
+            data = task.process.memory.of_task(task.tid).read_exact(slot + scratch.RECORD,
+                                                                    scratch.RECORD_LEN)
+        except TraceeMemoryError:
+            return False  # (its area gone: the program unmapped it -- refused -- or died)
+        scratch.put_back(regs, data, slot, entry)
+        pt.setregs(task.tid, regs)
+        return True
+
+    def _own_birth(self, parent: Task, child: Task | None) -> None:
+        """At the clone event of a held call that made a task sharing the memory: the
+        caller's own argument registers (the record _hold left) put back in the caller and
+        given to the child at its first stop (Task.birth_regs), instead of the pointer to
+        the copy of clone3's struct both were left with (review 21)."""
+        regs = pt.getregs(parent.tid)
+        at = regs.rdi - scratch.CLONE_ARGS
+        if regs.orig_rax != NUMBERS["clone3"]:
+            return
+        try:
+            scratch.slot_at(at)
+        except ValueError:
+            return  # (not held: its own struct)
+        try:
+            data = parent.process.memory.of_task(parent.tid).read_exact(
+                at + scratch.RECORD, scratch.RECORD_LEN)
+        except TraceeMemoryError:
+            return
+        nr, args, rip = scratch.own_call(data)
+        if nr != regs.orig_rax or rip != regs.rip:
+            return
+        pt.poke_reg(parent.tid, "rdi", args[0])
+        if child is not None:
+            child.birth_rdi = args[0]
 
     def _premap_scratch(self, task: Task) -> None:
         """Map the scratch area in a freshly exec'd process whose former image needed it (it
@@ -3242,6 +3329,7 @@ class Tracer:
             self._resume(parent)
             return
         child_tid = self._adopt_birth(parent, event)
+        self._own_birth(parent, self.tasks.get(child_tid))
         if not self._gone_early(child_tid) and child_tid in self._early:
             self._dispatch(child_tid, self._early.pop(child_tid))
         self._early_started.pop(child_tid, None)
@@ -3456,6 +3544,9 @@ class Tracer:
         before it, so this stop is the group-stop's end, not an interrupt of ours."""
         if task.state is TaskState.ATTACHING:
             task.to(TaskEvent.STARTED)  # the attach stop of an auto-attached child
+            if task.birth_rdi is not None:  # (its parent's own, not the held copy's: _own_birth)
+                pt.poke_reg(task.tid, "rdi", task.birth_rdi)
+                task.birth_rdi = None
             self._resume(task)
             return
         if sig in _STOP_SIGNALS:
@@ -3483,6 +3574,7 @@ class Tracer:
         EINTR from a stop or an ignored signal alone (_EINTR_ON_STOP), and that can be
         restarted: with no timeout, or a timed wait whose deadline the tracer learnt."""
         regs = pt.getregs(task.tid)
+        self._own_back(task, regs)  # (on its way through a held call's trampoline)
         if regs.rax != _EINTR_RETURN or regs.orig_rax not in _EINTR_ON_STOP:
             return None
         if self._timed(regs) and not self._noted_wait(task, regs):

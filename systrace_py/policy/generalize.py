@@ -77,6 +77,7 @@ __all__ = [
     "components",
     "covers_runs_later",
     "covers_sensitive",
+    "epoch_stamps",
     "escape_argv",
     "exact_pattern",
     "generated_name",
@@ -812,23 +813,71 @@ def hash_glob(text: str) -> str:
                                       else _HEX_UPPER_DIGIT) * len(run.group()), text)
 
 
-def shaped_glob(name: str) -> str | None:
-    """The glob of a name holding dates and times or UUIDs (:data:`SHAPED`): each digit of
-    them a class (``[0-9]``, a UUID's ``[0-9a-fA-F]``), the rest literal -- the shape stays,
-    so the glob matches the next run's and no other name (``*`` would let a name chosen
-    around it cover ``.bashrc``: docs/security.md gap #30; ``?`` an older name as long).
-    None when the name holds none."""
+#: a count of seconds, milliseconds, microseconds or nanoseconds since the epoch (``date
+#: +%s``, ``%s%N``, Java's and JavaScript's milliseconds), a number standing alone in a name:
+#: one only where its value is the learning run's own time (:func:`epoch_stamps`)
+_EPOCH = re.compile(r"(?<![0-9A-Za-z])[1-9][0-9]{9}(?:[0-9]{3}){0,3}(?![0-9A-Za-z])")
+#: how far (seconds) before the run's first record and after its last a stamp may be: ``date
+#: +%s`` truncates the time it was asked
+EPOCH_SLACK = 2.0
+
+
+def epoch_stamps(name: str, times: tuple[float, float] | None) -> list[re.Match[str]]:
+    """The numbers in ``name`` that are the time of the run that made it (learn24): 10, 13,
+    16 or 19 digits -- seconds since the epoch and their milli-, micro- and nanoseconds --
+    whose value falls within the run's first and last record (``times``, epoch seconds),
+    give or take :data:`EPOCH_SLACK`.  A script names its log ``build-$(date +%s%N).log``:
+    learned as the name, the next run's was refused and the script stopped.  The value is
+    the evidence: a number of that length that is not the run's time (an id, a size, an
+    older run's stamp) is not taken."""
+    if times is None:
+        return []
+    first, last = times
+    found = []
+    for match in _EPOCH.finditer(name):
+        digits = match.group()
+        seconds = int(digits) / 10 ** (len(digits) - 10)
+        if first - EPOCH_SLACK <= seconds <= last + EPOCH_SLACK:
+            found.append(match)
+    return found
+
+
+def shaped_glob(name: str, times: tuple[float, float] | None = None,
+                pids: Collection[int] = ()) -> str | None:
+    """The glob of a name holding dates and times or UUIDs (:data:`SHAPED`), or a count of
+    seconds since the epoch that is the run's own time (:func:`epoch_stamps`, with the
+    run's ``times``): each digit of them a class (``[0-9]``, a UUID's ``[0-9a-fA-F]``), the
+    rest literal -- the shape stays, so the glob matches the next run's and no other name
+    (``*`` would let a name chosen around it cover ``.bashrc``: docs/security.md gap #30;
+    ``?`` an older name as long).  In such a name, a number that is one of the run's
+    ``pids`` (``backup-$(date +%Y%m%d-%H%M%S)-$$.tgz``) is a pid's shape: 3 to 7 digits, no
+    leading zero (:data:`PID_SHAPE`) -- learned as the number, the next run's backup was
+    refused (learn24).  None when the name holds none."""
+    spans: list[tuple[int, int, str]] = []
+    for found in SHAPED.finditer(name):
+        digit = _UUID_DIGIT if _UUID.fullmatch(found.group()) else _DATE_DIGIT
+        spans.append((found.start(), found.end(), "".join(
+            digit if c in _HEX_ANY else escape(c) for c in found.group())))
+    for found in epoch_stamps(name, times):
+        if not any(start < found.end() and found.start() < end for start, end, _ in spans):
+            spans.append((found.start(), found.end(), _DATE_DIGIT * len(found.group())))
+    if not spans:
+        return None
+    for start, end in _pid_spans(name, pids):
+        if not any(s < end and start < e for s, e, _ in spans):
+            spans.append((start, end, PID_SHAPE))
     out: list[str] = []
     done = 0
-    for found in SHAPED.finditer(name):
-        out.append(escape(name[done:found.start()]))
-        digit = _UUID_DIGIT if _UUID.fullmatch(found.group()) else _DATE_DIGIT
-        out.append("".join(digit if c in _HEX_ANY else escape(c) for c in found.group()))
-        done = found.end()
-    if not out:
-        return None
+    for start, end, glob in sorted(spans):
+        out.append(escape(name[done:start]) + glob)
+        done = end
     out.append(escape(name[done:]))
     return "".join(out)
+
+
+#: a pid's shape (:func:`shaped_glob`): 3 digits (a shorter number is no pid the learner
+#: takes) to 7 (``pid_max`` is at most 2**22), the first not 0
+PID_SHAPE = "{" + ",".join("[1-9]" + _DATE_DIGIT * n for n in range(2, 7)) + "}"
 
 
 #: the directory of 2 hex digits a hash is filed under (git's objects/45/)

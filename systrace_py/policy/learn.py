@@ -342,6 +342,10 @@ class LearnOptions:
     #: the run's process and thread ids: a number in a name the run made that is one of them
     #: is the pid the program wrote into it (configure's ``conf$$.file``), another next run
     pids: frozenset[int] = frozenset()
+    #: the run's first and last record (epoch seconds): a number in a name that is the run's
+    #: own time (``generalize.epoch_stamps``: ``build-$(date +%s%N).log``) is a timestamp,
+    #: another next run
+    times: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.generalize not in GENERALIZE_LEVELS:
@@ -540,6 +544,8 @@ class _Context:
                              if table not in python)
         if options.generalize == "none":
             return ctx
+        #: names whose glob took a number for one of the run's pids -> their glob without
+        pid_read: dict[str, str] = {}
         for path, exclusive in created.items():
             parent, _, name = path.rpartition("/")
             if not name or is_sensitive(path, writer.home) or \
@@ -558,11 +564,51 @@ class _Context:
                                   libc=path in libc_made, pids=options.pids)
             if glob is not None:
                 ctx.temp[path] = glob
+                if holds_pid(name, options.pids):
+                    without = generated_name(name, evidence, in_tmpdir=in_tmpdir,
+                                             renamed_to=renamed.get(path),
+                                             mkstemp=path in mkstemp_made,
+                                             libc=path in libc_made)
+                    if without is not None and without != glob:
+                        pid_read[path] = without
+        if pid_read:
+            ctx._template_over_pid(pid_read)
         ctx._count_on(observations, [p for p, exclusive in created.items() if exclusive])
         ctx._count_older(observations)
         ctx._older_generated(observations)
         ctx._counters_own(observations)
         return ctx
+
+    def _template_over_pid(self, pid_read: dict[str, str]) -> None:
+        """A number a name's glob took for one of the run's pids, where the name is one of a
+        template its directory's other generated names follow without a pid (learn24):
+        cmake's ``link.txt.tmp9573f`` -- 5 random hex digits, ``9573`` a pid of the run --
+        was ``link.txt.tmp[1-9]*f`` beside ``build.make.*``, ``flags.make.*``..., and every
+        next run's ``link.txt.tmpXXXXX`` was refused (cmake's generate step failed).  Where
+        two or more names of the directory, no pid in them, have a glob that is the name's
+        own text up to a ``*`` standing for as many characters as this one's does, the
+        name takes that reading.  Names whose siblings hold pids too (configure's
+        ``conf$$.file``, ``conf$$subs.sh``) keep theirs."""
+        def reading(path: str, glob: str) -> tuple[str, int] | None:
+            name = path.rpartition("/")[2]
+            if not glob.endswith("*") or any(c in glob[:-1] for c in "*?[]{}\\"):
+                return None
+            head = glob[:-1]
+            if not name.startswith(head) or len(name) == len(head):
+                return None
+            return (head[len(head.rstrip(".-_~#")):] or "", len(name) - len(head))
+        siblings: dict[tuple[str, tuple[str, int]], int] = defaultdict(int)
+        for path, glob in self.temp.items():
+            if path in pid_read:
+                continue
+            found = reading(path, glob)
+            if found is not None and found[0]:
+                siblings[(path.rpartition("/")[0], found)] += 1
+        for path, without in pid_read.items():
+            found = reading(path, without)
+            if found is not None and found[0] and \
+                    siblings.get((path.rpartition("/")[0], found), 0) >= 2:
+                self.temp[path] = without
 
     def below_generated(self, path: str) -> bool:
         """Whether ``path`` is, or lies below, a name the run made whose glob is a
@@ -909,7 +955,7 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
     for i, comp in enumerate(comps):
         prefix += "/" + comp
         temp = ctx.temp.get(prefix)
-        shaped = shaped_glob(comp)
+        shaped = shaped_glob(comp, ctx.options.times, ctx.options.pids)
         if shaped is not None:
             parts[i] = shaped
             kinds.append("dates and UUIDs")
@@ -1189,7 +1235,20 @@ def _own_again(all_uses: list[_PathUse],
             initial=False, older=False), _Pattern(text, False, _GENERATED, True)))
     for path, use in templates.items():
         named = _generalize_path(path, ctx)
-        if named.hashed or is_sensitive(path, ctx.writer.home):
+        if is_sensitive(path, ctx.writer.home):
+            continue
+        if named.hashed:
+            # (a file of a content hash's name, or below one, only written: pip's wheel
+            # cache ``wheels/7b/ab/a4/HASH/origin.json``, which the next install of the same
+            # sdist reads -- refused, and pip failed (learn24).  By its name: the same key
+            # next time; not the shape, whose reads would cover every entry of the cache; a
+            # file the table read is covered already; a directory the run made there is
+            # not listed by it)
+            if ("fsread", path) not in had and path not in ctx.made_dirs:
+                uses_by_key[read_key].append((dataclasses.replace(
+                    use, key=read_key, cls="fsread", part=None, syscall="openat",
+                    argv=None, initial=False, older=False),
+                    _Pattern(ctx.writer.text(path), True, exact=True)))
             continue
         covered = named.literal or not named.fresh  # (its rules cover an older file)
         # (by its name, not its shape's glob: a date's, a UUID's, written by a rule of that
@@ -1208,6 +1267,81 @@ def _own_again(all_uses: list[_PathUse],
                 uses_by_key[call].append((dataclasses.replace(
                     use, key=call, cls="fswrite", part=None, syscall=call, argv=None,
                     initial=False, older=False), pattern))
+
+
+_WRITERS_TEMPLATE = "temporaries of a name the program removed, by its template"
+#: what separates a writer's temporary from the name it replaces (``build.make.tmpcf91a``)
+_TEMPLATE_SEPARATORS = frozenset(".-_~#")
+
+
+def _writers_template(all_uses: list[_PathUse],
+                      uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]],
+                      ctx: _Context) -> None:
+    """The temporaries of a name the program removed, in a directory it made, where it
+    writes its other names through one template (learn24): cmake writes each file of
+    ``CMakeFiles/hello.dir/`` as ``NAME.tmpXXXXX`` and renames it onto ``NAME``
+    (``build.make.*``, ``flags.make.*``, ... fresh), and removes ``compiler_depend.internal``
+    "in case" while it configures -- a file it writes (``compiler_depend.internal.tmpXXXXX``)
+    only once the compiler's ``*.o.d`` are there, so the learning run (a clean tree) never
+    did, and the next build after an edit was refused it and failed (learn23's last cmake
+    refusal).
+
+    Where a table wrote, in a directory the run made (``_Context.made_dirs``, its own), two
+    or more temporaries (made, then gone: renamed away or removed) of a generated glob that
+    is a name it wrote and left there (``NAME``) and one suffix (``.*``), each other name of
+    that directory the table wrote (removed) and the run never made is granted that glob's
+    calls on ``M`` and the suffix -- ``fresh``: only the files the next run makes, no older
+    file at such a name.  Not another name of the directory (``notes.txt``), not a name the
+    table did not write, not a directory the run did not make, not a sensitive location nor
+    a name something runs later; nothing with ``--generalize none`` nor ``-u``."""
+    if ctx.options.generalize == "none" or ctx.options.no_alias:
+        return
+    written = {u.path for u in all_uses if u.cls == "fswrite" and u.part is None}
+    # (directory, suffix glob) -> the names it stands after; -> the keys and a use of it
+    targets: dict[tuple[str, str], set[str]] = defaultdict(set)
+    template_uses: dict[tuple[str, str], dict[str, _PathUse]] = defaultdict(dict)
+    for key, key_uses in uses_by_key.items():
+        for use, pattern in key_uses:
+            if not (pattern.fresh and not pattern.literal and pattern.kind == _GENERATED):
+                continue
+            path = use.path
+            if path not in ctx.made or path in ctx.kept:
+                continue  # (a temporary: made, and gone by the end)
+            parent, _, name = path.rpartition("/")
+            if parent not in ctx.made_dirs or parent not in ctx.own or \
+                    parent not in ctx.kept:
+                continue
+            head = ctx.writer.text(parent) + "/"
+            if not pattern.text.startswith(head):
+                continue
+            glob_name = pattern.text[len(head):]
+            for cut in range(1, len(name)):
+                target, rest = name[:cut], name[cut:]
+                if rest[0] not in _TEMPLATE_SEPARATORS or \
+                        parent + "/" + target not in written:
+                    continue
+                suffix = glob_name[len(escape(target)):]
+                if not glob_name.startswith(escape(target)) or "*" not in suffix or \
+                        not suffix.startswith(rest[0]) or "/" in suffix:
+                    continue
+                full = parent + "/" + target
+                if full in ctx.kept and full in ctx.own:
+                    targets[(parent, suffix)].add(target)
+                    template_uses[(parent, suffix)].setdefault(key, use)
+    for (parent, suffix), names in targets.items():
+        if len(names) < 2:
+            continue  # (one name is no template of the program's)
+        head = ctx.writer.text(parent) + "/"
+        for path in sorted(written):
+            directory, _, name = path.rpartition("/")
+            if directory != parent or name in names or path in ctx.made or \
+                    is_sensitive(path, ctx.writer.home) or planted_at(path) is not None or \
+                    is_sensitive(path + suffix.replace("*", "x"), ctx.writer.home):
+                continue
+            text = head + escape(name) + suffix
+            for key, use in template_uses[(parent, suffix)].items():
+                uses_by_key[key].append((dataclasses.replace(use, path=path, older=False),
+                                         _Pattern(text, False, _WRITERS_TEMPLATE, True)))
 
 
 _MKDIR_CALLS = frozenset({"mkdir", "mkdirat"})
@@ -1760,6 +1894,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     _hash_writes(uses_by_key, ctx, report)
     _existing_directories(uses_by_key, ctx)
     _own_again(data.path_uses, uses_by_key, ctx)
+    _writers_template(data.path_uses, uses_by_key, ctx)
     _counters_own_reads(uses_by_key, ctx)
     extra = _listing_patterns(data, uses_by_key, ctx, report)
     for key, patterns in _moved_patterns(data, ctx, report).items():
@@ -1861,10 +1996,11 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
         elif argv is None and text not in kinds and pseudo_kind(text) is None:
             literal.append((calls, text))
             del by_text[(text, argv)]
-        elif argv is None and kinds.get(text) == "generated names" and "/" in text:
+        elif argv is None and kinds.get(text) in (_GENERATED, _WRITERS_TEMPLATE) and \
+                "/" in text:
             # names of one directory made by generators: one rule (cc*.s, cc*.res...)
             parent, _, name = text.rpartition("/")
-            generated[(calls, parent, "generated names")].append(name)
+            generated[(calls, parent, kinds[text] or _GENERATED)].append(name)
             del by_text[(text, argv)]
     # exact paths of the same calls: compacted, then as few rules as stay readable
     by_calls: dict[tuple[str, ...], list[str]] = defaultdict(list)
@@ -1878,7 +2014,9 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
         for names in join(sorted(name_globs)):
             text = f"{parent}/{names}"
             glob = ctx.writer.glob(text)
-            paths = [p for n in name_globs for p in seen[f"{parent}/{n}"] if glob.matches(p)]
+            # (a writer's template stands for temporaries of the names it removed: those)
+            paths = [p for n in name_globs for p in seen[f"{parent}/{n}"]
+                     if glob.matches(p) or label == _WRITERS_TEMPLATE]
             report.generalizations.append(Generalization(data.name, label, text, made_by,
                                                          len(paths), tuple(paths[:3]), True))
             rules.append((_rank(made_by[0], text), FileRule(

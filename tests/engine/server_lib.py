@@ -56,6 +56,24 @@ class Server:
             f"no answer to {line!r}: {answer!r} {self.tail()}"
         return int(answer)
 
+    def whole(self, nr: int, *args: int, patches: dict[int, bytes] | None = None) -> str:
+        """``syscall(nr, *args)`` in a server started with "whole": its whole answer line
+        (tests/progs/syscall_server.c)."""
+        values = [nr, *args, *([0] * (6 - len(args)))]
+        line = " ".join(str(v & U64) for v in values)
+        for offset, data in (patches or {}).items():
+            line += f" {offset}:{data.hex()}"
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(line + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError as exc:
+            raise AssertionError(f"the server is gone: {self.tail()}") from exc
+        ready, _, _ = select.select([self.proc.stdout], [], [], ANSWER_TIMEOUT)
+        answer = self.proc.stdout.readline() if ready else ""
+        assert len(answer.split()) == 6, f"no answer to {line!r}: {answer!r} {self.tail()}"
+        return answer.strip()
+
     def address(self, name: str) -> int:
         return self.region + self.at[name]
 
@@ -95,12 +113,15 @@ def make_tree(root: Path, owner: int, group: int) -> None:
 
 @contextmanager
 def servers(binary: Path, policy: str, options: tuple[str, ...] = (),
-            args: tuple[str, ...] = ()) -> Iterator[tuple[Server, Server]]:
+            args: tuple[str, ...] = (), env: dict[str, str] | None = None,
+            as_root: bool = False) -> Iterator[tuple[Server, Server]]:
     """A server (with ``args``) run alone and one run under systrace with ``policy`` (``{root}``
     in it is the traced server's directory), each as an unprivileged user in a tree of its
     own: the same calls change both trees alike.  At the end the traced one must have ended as
-    it began."""
-    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    it began.  ``env``: more environment for systrace (the stop loop); ``as_root``: both run
+    as root (the caller), each in a mount namespace of its own (unshare)."""
+    user = pwd.getpwnam("root" if as_root else UNPRIVILEGED_USER)
+    unshare = ["unshare", "--mount", "--propagation", "private"] if as_root else []
     base = Path(tempfile.mkdtemp(prefix="systrace-server-", dir="/tmp"))
     base.chmod(0o755)
     started: list[Server] = []
@@ -114,18 +135,19 @@ def servers(binary: Path, policy: str, options: tuple[str, ...] = (),
             stderr_path = base / f"{name}.stderr"
             with open(stderr_path, "w") as stderr:
                 if name == "native":
-                    cmd = [str(program), *args]
+                    cmd = [*unshare, str(program), *args]
                     extra = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": [],
                              "preexec_fn": _no_core}  # as systrace starts it: no core dumps
                 else:
                     policy_file = base / "policy.toml"
                     policy_file.write_text(policy.format(root=root))
-                    cmd = [PYTHON, "-m", "systrace_py", "-c", f"{user.pw_uid}:{user.pw_gid}",
+                    credentials = [] if as_root else ["-c", f"{user.pw_uid}:{user.pw_gid}"]
+                    cmd = [*unshare, PYTHON, "-m", "systrace_py", *credentials,
                            "-p", str(policy_file), *options, "--", str(program), *args]
                     extra = {}
                 proc = subprocess.Popen(cmd, cwd=root, stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=stderr, text=True,
-                                        env=systrace_env(), start_new_session=True,
+                                        env=systrace_env(env), start_new_session=True,
                                         **extra)  # type: ignore[call-overload]
             started.append(_ready(proc, stderr_path))
         yield started[0], started[1]

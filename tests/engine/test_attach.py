@@ -3,6 +3,7 @@ leaves it running; its exit status becomes systrace's."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -260,3 +261,59 @@ def test_each_distinct_table_is_looked_at_once_by_the_kernels_answer() -> None:
         os.waitpid(child, 0)
         done.set()
         worker.join()
+
+
+def _blocked_in_fifo_open(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        wchan = Path(f"/proc/{pid}/task/{pid}/wchan").read_text()
+        return "fifo" in wchan or "partner" in wchan
+    return False
+
+
+def test_a_detach_gives_a_blocked_held_call_its_own_registers(
+        tmp_path: Path, build: Callable[..., Path]) -> None:
+    """A held call blocked when the tracer detaches (an open of a FIFO no reader has opened:
+    its path a copy in the scratch area, the open an openat2) is interrupted, and the kernel
+    makes it again, untraced, from the registers it finds.  Failed before review 21: the
+    detach let it go at that exit stop with the tracer's registers (rsi the copy's address;
+    rdx the open_how's, r10 24 and openat2's number made again), where the tracer puts the
+    program's back (Tracer._own_back: it was on its way through its trampoline)."""
+    program = build("progs/detach_regs.c")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    target = subprocess.Popen([str(program), str(fifo)], stdout=subprocess.PIPE, text=True)
+    policy = tmp_path / "p.toml"
+    policy.write_text('default = "permit"\n')
+    tracer = None
+    try:
+        # (attached before the open: wait_for_line reads the line the program writes before
+        # it, and the attach takes it in any call -- every call stops, without a filter)
+        tracer = subprocess.Popen([PYTHON, "-m", "systrace_py", "--attach", str(target.pid),
+                                   "-p", str(policy)], env=systrace_env(),
+                                  stderr=subprocess.PIPE, text=True)
+        for _ in range(400):
+            if f"TracerPid:\t{tracer.pid}" in Path(f"/proc/{target.pid}/status").read_text():
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("never attached")
+        wait_for_line(target.stdout, "opening")
+        for _ in range(400):
+            if _blocked_in_fifo_open(target.pid):
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the open never blocked")
+        tracer.send_signal(signal.SIGINT)          # detach
+        tracer.wait(timeout=20)
+        assert "TracerPid:\t0" in Path(f"/proc/{target.pid}/status").read_text()
+        with open(fifo, "rb"):                       # the reader: the open goes on
+            line = target.stdout.readline().strip()
+        assert line == "open: ok; registers own", line
+        assert target.wait(timeout=20) == 0
+    finally:
+        target.kill()
+        target.wait()
+        if tracer is not None and tracer.poll() is None:
+            tracer.kill()
+            tracer.wait()

@@ -36,10 +36,11 @@ def refusals(log: Path) -> list[dict]:
 
 
 def learn(tmp: Path, command: list[str], *, cwd: Path | None = None,
-          env: dict[str, str] | None = None, extra: tuple[str, ...] = ()) -> Path:
+          env: dict[str, str] | None = None, extra: tuple[str, ...] = (),
+          timeout: float = 120) -> Path:
     policy = tmp / "policy.toml"
     r = run_systrace(["-A", "-o", str(policy), "--log", str(tmp / "learn.jsonl"), *extra,
-                      "--", *command], cwd=cwd, env=env)
+                      "--", *command], cwd=cwd, env=env, timeout=timeout)
     assert policy.exists(), r.stderr
     assert r.returncode == 0, r.stderr
     return policy

@@ -181,10 +181,14 @@ CMAKELISTS = ("cmake_minimum_required(VERSION 3.10)\nproject(hello C)\n"
                     reason="no cmake or cc")
 def test_cmake_builds_again_after_an_edit_reading_what_it_wrote(tmp_path):
     """The real cmake, learned from a clean tree, then configured and built again after a
-    source edit: before learn23, 13 refusals (the reads of ``build.make``, ``flags.make``,
-    ``cmake_install.cmake``, their ``*.tmpXXXXX``, the compiler's ``*.o.d``).  Left: the
-    write of ``compiler_depend.internal.tmpXXXXX``, a file the learning run never made
-    (cmake writes it only once the ``*.o.d`` are there): a code path learning did not see."""
+    source edit, twice: before learn23, 13 refusals (the reads of ``build.make``,
+    ``flags.make``, ``cmake_install.cmake``, their ``*.tmpXXXXX``, the compiler's
+    ``*.o.d``); before learn24, 1 and the build failed: the write of
+    ``compiler_depend.internal.tmpXXXXX``, a file cmake writes only once the ``*.o.d`` are
+    there -- through the template it wrote its other files with, of a name it removed while
+    learning (``_writers_template``).  The second edit's run meets the
+    ``compiler_depend.internal`` the first one made.  And no more than it made: another file
+    of the build directory, an older file at a temporary's name are not read."""
     proj = tmp_path / "proj"
     proj.mkdir()
     (proj / "CMakeLists.txt").write_text(CMAKELISTS)
@@ -192,16 +196,24 @@ def test_cmake_builds_again_after_an_edit_reading_what_it_wrote(tmp_path):
     command = ["sh", "-c", "cmake -S . -B build >/dev/null && cmake --build build >/dev/null"
                " && ./build/hello"]
     policy = learn(tmp_path, command, cwd=proj)
-    (proj / "main.c").write_text('#include <stdio.h>\nint main(void){puts("v2");return 0;}\n')
-    r, refused = enforce(tmp_path, policy, command, cwd=proj, timeout=300)
-    left = [(x["syscall"], x["args"].get("path", "")) for x in refused]
-    assert all(path.rsplit("/", 1)[-1].startswith("compiler_depend.internal.tmp")
-               for _, path in left), left
-    # and no more than it made: another file of its build directory is not read
+    assert "compiler_depend.internal.*" in policy.read_text()
+    for version in ("v2", "v3"):
+        (proj / "main.c").write_text(
+            '#include <stdio.h>\nint main(void){puts("' + version + '");return 0;}\n')
+        r, refused = enforce(tmp_path, policy, command, cwd=proj, timeout=300)
+        assert refused == [], [(x["syscall"], x["args"].get("path", "")) for x in refused]
+        assert r.returncode == 0 and r.stdout.strip() == version, r.stderr
+    # and no more than it made: another file of its build directory is not read, nor an
+    # older file at the name of a temporary of the template
+    target = proj / "build" / "CMakeFiles" / "hello.dir"
     (proj / "build" / "notes.txt").write_text("mine\n")
-    r, refused = enforce(tmp_path, policy, ["sh", "-c", "cmake -E cat build/notes.txt"],
-                         cwd=proj)
-    assert refused and "mine" not in r.stdout
+    (target / "notes.txt").write_text("mine\n")
+    (target / "compiler_depend.internal.tmp00000").write_text("mine\n")
+    for planted in ("build/notes.txt", "build/CMakeFiles/hello.dir/notes.txt",
+                    "build/CMakeFiles/hello.dir/compiler_depend.internal.tmp00000"):
+        r, refused = enforce(tmp_path, policy, ["sh", "-c", f"cmake -E cat {planted}"],
+                             cwd=proj)
+        assert refused and "mine" not in r.stdout, planted
 
 
 @pytest.mark.slow

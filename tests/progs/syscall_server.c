@@ -1,10 +1,24 @@
 /* syscall_server: runs the system calls it is told, with raw register values, and says what
  * each returned -- for tests that feed a traced process arguments no sane program passes.
  *
- *   syscall_server [threads]
+ *   syscall_server [threads] [whole]
  *
  * With "threads", a second thread stays alive all along (under a tracer, the calls of a tree
- * of more than one task have their checked arguments held).
+ * of more than one task have their checked arguments held).  With "whole", every answer says
+ * the whole outcome of the call, for a differential test against the kernel
+ * (tests/engine/test_differential_calls.py):
+ *
+ *   RESULT RCX R11 ARGS SAVED MEMORY
+ *
+ * RCX is "rip" when rcx holds the address after the syscall instruction (else its value),
+ * R11 the flags, ARGS the six argument registers after the call (rdi,rsi,rdx,r10,r8,r9 in
+ * hex), SAVED "ok" when rbx, rbp, r12, r13, r15 and r14 still hold what they held before,
+ * MEMORY "-" or OFFSET:HEX,... -- the bytes of the readable pages (0, 2, 4-6) the call
+ * changed.  A child that a clone, clone3, fork or vfork made leaves at once (SYS_exit, from
+ * the instruction after the call: no stack touched); the caller waits for it (a thread:
+ * until /proc/self/task no longer lists it).  Descriptors
+ * but 0-2 and 100-104 are closed after every call (so that a call's numbers do not depend on
+ * what earlier calls left open).
  * Its working directory must hold w/file, w/sub/ (writable by it), w/script (a script whose
  * interpreter does not exist) and secd/secret.  At the start it maps REGION (fixed: the same
  * addresses in every run) and prints one line
@@ -32,7 +46,9 @@
  * that what one call did to it -- connected, bound -- does not change the next one's answer).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
@@ -45,6 +61,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -161,6 +178,94 @@ static void layout(char *r, in_port_t peer_port) {
     memset(r + at_no_nul_4096, 'a', 4096);
 }
 
+/* raw_call(in, out): in = {nr, a0..a5, forklike}; out = {rax, rcx, r11, rdi, rsi, rdx, r10,
+ * r8, r9, rbx, rbp, r12, r13, r15, r14}.  The callee-saved registers hold sentinels across
+ * the syscall instruction; a child of a fork-like call (rax 0) leaves by SYS_exit at once. */
+void raw_call(const uint64_t *in, uint64_t *out);
+extern const char raw_call_ret[];
+__asm__(".text\n.globl raw_call\n.type raw_call,@function\nraw_call:\n"
+        "push %rbx\npush %rbp\npush %r12\npush %r13\npush %r14\npush %r15\n"
+        "push %rsi\n"
+        "mov 56(%rdi), %r14\n"
+        "mov 0(%rdi), %rax\nmov 16(%rdi), %rsi\nmov 24(%rdi), %rdx\nmov 32(%rdi), %r10\n"
+        "mov 40(%rdi), %r8\nmov 48(%rdi), %r9\nmov 8(%rdi), %rdi\n"
+        "movabs $0x1111111111111111, %rbx\nmovabs $0x2222222222222222, %rbp\n"
+        "movabs $0x3333333333333333, %r12\nmovabs $0x4444444444444444, %r13\n"
+        "movabs $0x5555555555555555, %r15\n"
+        "xor %ecx, %ecx\n" /* the same flags in every run (r11 takes them) */
+        "syscall\n"
+        ".globl raw_call_ret\nraw_call_ret:\n"
+        "test %rax, %rax\njnz 1f\ntest %r14, %r14\njz 1f\n"
+        "mov $60, %eax\nxor %edi, %edi\nsyscall\nud2\n"
+        "1:\n"
+        "xchg %r14, (%rsp)\n"
+        "mov %rax, 0(%r14)\nmov %rcx, 8(%r14)\nmov %r11, 16(%r14)\nmov %rdi, 24(%r14)\n"
+        "mov %rsi, 32(%r14)\nmov %rdx, 40(%r14)\nmov %r10, 48(%r14)\nmov %r8, 56(%r14)\n"
+        "mov %r9, 64(%r14)\nmov %rbx, 72(%r14)\nmov %rbp, 80(%r14)\nmov %r12, 88(%r14)\n"
+        "mov %r13, 96(%r14)\nmov %r15, 104(%r14)\npop %rax\nmov %rax, 112(%r14)\n"
+        "pop %r15\npop %r14\npop %r13\npop %r12\npop %rbp\npop %rbx\nret\n"
+        ".size raw_call, .-raw_call\n");
+
+static int tasks(void) {
+    DIR *dir = opendir("/proc/self/task");
+    int n = 0;
+    if (!dir)
+        return -1;
+    while (readdir(dir))
+        n++;
+    closedir(dir);
+    return n;
+}
+
+static const int readable_pages[] = {0, 2, 4, 5, 6};
+static char before[PAGES * PAGE];
+
+static void whole_call(char *r, const unsigned long long *v) {
+    long nr = (long)v[0];
+    int forklike = nr == SYS_clone || nr == SYS_clone3 || nr == SYS_fork || nr == SYS_vfork;
+    uint64_t in[8] = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], (uint64_t)forklike};
+    uint64_t out[15];
+    for (size_t i = 0; i < sizeof readable_pages / sizeof *readable_pages; i++)
+        memcpy(before + readable_pages[i] * PAGE, r + readable_pages[i] * PAGE, PAGE);
+    int before_tasks = forklike ? tasks() : 0;
+    raw_call(in, out);
+    long rc = (long)out[0];
+    /* a child process is waited for; a thread (which no wait sees) until it is gone: what
+     * it writes (CLONE_CHILD_SETTID, CLONE_CHILD_CLEARTID) is then written */
+    if (forklike && rc > 0 && waitpid((pid_t)rc, NULL, __WALL) < 0)
+        for (int i = 0; i < 1000000 && tasks() > before_tasks; i++)
+            sched_yield();
+    syscall(SYS_close_range, 3U, 99U, 0U);
+    syscall(SYS_close_range, 105U, ~0U, 0U);
+    printf("%ld ", rc);
+    if (out[1] == (uint64_t)raw_call_ret)
+        printf("rip");
+    else
+        printf("%lx", (unsigned long)out[1]);
+    printf(" %lx %lx,%lx,%lx,%lx,%lx,%lx %s ", (unsigned long)out[2], (unsigned long)out[3],
+           (unsigned long)out[4], (unsigned long)out[5], (unsigned long)out[6],
+           (unsigned long)out[7], (unsigned long)out[8],
+           out[9] == 0x1111111111111111UL && out[10] == 0x2222222222222222UL &&
+                   out[11] == 0x3333333333333333UL && out[12] == 0x4444444444444444UL &&
+                   out[13] == 0x5555555555555555UL && out[14] == (uint64_t)forklike
+               ? "ok"
+               : "bad");
+    int any = 0;
+    for (size_t i = 0; i < sizeof readable_pages / sizeof *readable_pages; i++) {
+        size_t start = readable_pages[i] * PAGE;
+        for (size_t at = start; at < start + PAGE;) {
+            if (r[at] == before[at]) {
+                at++;
+                continue;
+            }
+            printf("%s%zu:", any++ ? "," : "", at);
+            for (; at < start + PAGE && r[at] != before[at]; at++)
+                printf("%02x", (unsigned char)r[at]);
+        }
+    }
+    printf("%s\n", any ? "" : "-");
+}
+
 static void *idle(void *arg) {
     (void)arg;
     for (;;)
@@ -171,8 +276,12 @@ static void *idle(void *arg) {
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     pthread_t thread;
-    if (argc > 1 && !strcmp(argv[1], "threads") && pthread_create(&thread, NULL, idle, NULL))
-        die("thread");
+    int whole = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "threads") && pthread_create(&thread, NULL, idle, NULL))
+            die("thread");
+        whole |= !strcmp(argv[i], "whole");
+    }
     int peer = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in self = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof self;
@@ -222,6 +331,10 @@ int main(int argc, char **argv) {
             continue;
         }
         fixed_fd(socket(AF_INET, SOCK_DGRAM, 0), 104);
+        if (whole) {
+            whole_call(r, v);
+            continue;
+        }
         long rc = syscall((long)v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
         int err = errno;
         if (rc >= 0 && (v[0] == SYS_open || v[0] == SYS_openat || v[0] == SYS_openat2 ||

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import os
 
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
 from systrace_py.policy.files import dumps_policy, loads_policy
 from systrace_py.policy.generalize import HEX_DIGIT
 from systrace_py.policy.learn import (
@@ -156,3 +159,51 @@ def test_an_uppercase_hash_is_a_hash_of_its_own_case() -> None:
     for other in (grip.lower(), grip[:20] + grip[20:].lower(), "Z" + grip[1:]):
         assert not permits(policy, opened(f"{keys}/{other}.key", os.O_WRONLY | os.O_CREAT,
                                           made=True)), other
+
+
+# --- a file below a hash's name the run only wrote: read back next run (learn24) -------------
+
+WHEELS = "/home/u/.cache/pip/wheels"
+
+
+def _cache_entry(digest: str) -> list[Observation]:
+    """pip caches the wheel it built from an sdist under the hash of the sdist's link:
+    ``wheels/7b/ab/a4/HASH/``, made by mkdir, and writes ``origin.json`` there (never
+    reads it: the next install of the same sdist does)."""
+    parts = [digest[:2], digest[2:4], digest[4:6], digest[6:]]
+    obs, at = [], WHEELS
+    for part in parts:
+        at += "/" + part
+        obs.append(Observation(MAIN, "mkdir", (PathArg("path", at),), created=("path",),
+                               exclusive=True))
+    obs.append(made_by(os.O_WRONLY | os.O_CREAT | os.O_TRUNC, f"{at}/origin.json"))
+    return obs
+
+
+def _entry(digest: str, name: str = "origin.json") -> str:
+    return f"{WHEELS}/{digest[:2]}/{digest[2:4]}/{digest[4:6]}/{digest[6:]}/{name}"
+
+
+HEX = "0123456789abcdef"
+
+
+@given(st.text(alphabet=HEX, min_size=56, max_size=56),
+       st.text(alphabet=HEX, min_size=56, max_size=56),
+       st.sampled_from(["secret.json", "origin.json.bak", "notes.txt", "origin.jso"]))
+@settings(max_examples=40, deadline=None)
+def test_a_file_below_a_hash_the_run_only_wrote_is_read_by_its_name(seen, other, control
+                                                                    ) -> None:
+    """``origin.json`` the learning run wrote is read back by the next install (refused
+    before learn24, pip failed): granted by its name -- the same key, the same hash next
+    time.  Not: another entry's ``origin.json`` (the shape: every entry of the cache),
+    another name in an entry, a listing of the entries, a write of an older one."""
+    assume(other != seen)  # (the run's own is written again by name: above)
+    policy, _ = learned(_cache_entry(seen))
+    assert permits(policy, opened(_entry(seen), os.O_RDONLY, made=False))
+    assert not permits(policy, opened(_entry(other), os.O_RDONLY, made=False))
+    assert not permits(policy, opened(_entry(other), os.O_WRONLY | os.O_TRUNC, made=False))
+    for path in (_entry(seen, control), _entry(other, control), f"{WHEELS}/{control}",
+                 _entry(seen).rpartition("/")[0], f"{WHEELS}/{seen[:2]}",
+                 f"{WHEELS}/{seen[:2]}/{seen[2:4]}/{seen[4:6]}/{seen[6:]}x/origin.json",
+                 "/home/u/.cache/origin.json", "/home/u/.ssh/id_rsa"):
+        assert not permits(policy, opened(path, os.O_RDONLY, made=False)), path

@@ -1,0 +1,65 @@
+"""What a run left in a user's cache, read back by the next run (learn24): pip caches the
+wheel it built from a local sdist under the hash of the sdist's link
+(``~/.cache/pip/wheels/7b/ab/a4/HASH/``) and writes ``origin.json`` there, which the next
+install of the same sdist reads -- refused before, and pip failed ("Could not install
+packages due to an OSError").  The grant is the read of that file by its name: no other entry of the
+cache, no listing of it, no other name in it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_next_run import PYTHON3, enforce, learn
+
+FIND_LINKS = "/opt/pypi/files"
+
+
+def _sdist(root: Path) -> Path:
+    pkg = root / "pkg"
+    (pkg / "demo").mkdir(parents=True)
+    (pkg / "setup.py").write_text(
+        "from setuptools import setup\nsetup(name='demo', version='0.1', packages=['demo'])\n")
+    (pkg / "pyproject.toml").write_text(
+        '[build-system]\nrequires=["setuptools"]\nbuild-backend="setuptools.build_meta"\n')
+    (pkg / "demo" / "__init__.py").write_text("X = 1\n")
+    r = subprocess.run([PYTHON3, "setup.py", "-q", "sdist", "-d", str(root / "dist")],
+                       cwd=pkg, capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip(f"cannot make an sdist here: {r.stderr[-200:]}")
+    return root / "dist" / "demo-0.1.tar.gz"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not any(n.startswith("setuptools-") for n in (
+    os.listdir(FIND_LINKS) if os.path.isdir(FIND_LINKS) else ())),
+    reason="no local setuptools wheel to build with")
+def test_pip_installs_a_local_sdist_again_from_the_wheel_it_cached(tmp_path):
+    if subprocess.run([PYTHON3, "-c", "import ensurepip, setuptools"],
+                      capture_output=True).returncode:
+        pytest.skip("this python cannot make a venv with pip, or has no setuptools")
+    sdist = _sdist(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+           "PIP_NO_INPUT": "1"}
+    env.pop("PIP_NO_CACHE_DIR", None)
+    command = ["sh", "-c", f"rm -rf venv && {PYTHON3} -m venv venv && venv/bin/pip install -q"
+               f" --no-index --find-links {FIND_LINKS} {sdist} && venv/bin/python -c"
+               " 'import demo; print(demo.X)'"]
+    policy = learn(tmp_path, command, cwd=tmp_path, env=env, timeout=600)
+    r, refused = enforce(tmp_path, policy, command, cwd=tmp_path, env=env, timeout=600)
+    assert refused == [], [(x["syscall"], x["args"].get("path")) for x in refused]
+    assert r.returncode == 0 and r.stdout.strip() == "1", r.stderr
+    # the grant: that origin.json by its name; no read of the hash's shape (every entry of
+    # the cache), no listing of the cache's hash directories
+    text = policy.read_text()
+    assert re.search(r'~/\.cache/pip/wheels/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]+'
+                     r'/origin\.json', text), text
+    reads = [m.group(1) for m in re.finditer(r'calls = \[[^\]]*"fsread"[^\]]*\]\npath = "([^"]*)"',
+                                             text) if ".cache/pip" in m.group(1)]
+    assert not any(r.endswith("/origin.json") and "[0-9a-f]" in r for r in reads), reads
+    assert not any(re.fullmatch(r"~/\.cache/pip/wheels(/\[0-9a-f\]+)+", r) for r in reads), reads
