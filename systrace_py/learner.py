@@ -293,13 +293,18 @@ class Learner:
         moved = tuple(p.role for p in paths if call.directory(p.role)) if (
             name in aliases.MOVE_CALLS) else ()
         older = self._older(call, created, moved) if self._named or moved else ()
+        # (a directory of the run's own moved: the older files linked or moved below it,
+        # compared on the next run by their own names, model.Table._linked_decision)
+        inside = tuple((role, tail, call.shown(own), tree) for role in moved
+                       if aliases.renames(name, role, call.selector) and call.fresh(role)
+                       for tail, own, tree in call.older_below(role))
         return Observation(
             table, name, tuple(PathArg(p.role, call.shown(p.resolved.path)) for p in paths),
             normalize_flags(flags), tuple(call.sockaddrs),
             call.argv if is_exec else None,
             tuple(created), exclusive, None, initial, call.selector,
             environment=self._chosen_variables(call) if is_exec else (), mkstemp=mkstemp,
-            directories=moved, older=older)
+            directories=moved, older=older, older_inside=inside)
 
     def _older(self, call: DecodedCall, created: list[str], moved: tuple[str, ...]
                ) -> tuple[str, ...]:

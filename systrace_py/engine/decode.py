@@ -797,6 +797,21 @@ class DecodedCall:
         return key in self._decoder.made or self.absent(role) is Absent.LAST or \
             self._makes_only_anew(role)
 
+    def older_below(self, role: str) -> tuple[tuple[str, str, bool], ...]:
+        """The files below the directory in ``role`` a call of this run linked or moved
+        there although the run did not make them (``Decoder.older``): (the name's tail
+        below the directory, "/x/y"; the file's own name when it came; whether a
+        directory)."""
+        if self._decoder is None or not self._decoder.older:
+            return ()
+        key = self._made_key(role)
+        if key is None:
+            return ()
+        below = key + "/"
+        return tuple((name[len(key):], own, tree)
+                     for name, (own, tree) in self._decoder.older.items()
+                     if name.startswith(below))
+
     def made_by_run(self, path: str) -> bool:
         """Whether a call of this run made ``path`` (``Decoder.made``, see :meth:`fresh`)."""
         return self._decoder is not None and path in self._decoder.made
@@ -868,14 +883,18 @@ class DecodedCall:
         if decoder is None:
             return
         made = decoder.made
+        older = decoder.older
         name = self.policy_name
         roles = self.roles()
-        if not made and (name in aliases.REMOVE_CALLS or name in aliases.TWO_PATH_CALLS):
+        if not made and not older and (name in aliases.REMOVE_CALLS
+                                       or name in aliases.TWO_PATH_CALLS):
             return  # (nothing to forget, and a new name only of a file the run made)
         if name in aliases.REMOVE_CALLS:
             key = self._made_key("path")
             if key is not None:
                 made.discard(key)
+                # (a directory removed is empty: nothing of the run's below it)
+                older.pop(key, None)
             return
         if name in aliases.TWO_PATH_CALLS:
             old = self._made_key("old")
@@ -891,6 +910,7 @@ class DecodedCall:
                 #          the rename after it was taken for an older file's and forgot
                 #          the run's own -- configure's conftest.err, unlink refused)
             exchange = flags & RENAME_EXCHANGE
+            self._note_older(old, new, moving, bool(exchange))
             if exchange or old not in made:
                 if moving or exchange:
                     made.discard(old)
@@ -936,6 +956,47 @@ class DecodedCall:
                 key = self._made_key(role)
                 if key is not None:
                     made.add(key)
+                    # (nothing was there: a note of it went unseen -- one below a name made
+                    # anew stays, refusing more, not less: no walk of the notes per mkdir)
+                    older.pop(key, None)
+
+    def _note_older(self, old: str, new: str, moving: bool, exchange: bool) -> None:
+        """``Decoder.older`` after a link or rename (``exchange``: RENAME_EXCHANGE) of
+        ``old`` to ``new`` that the kernel will carry out (``Decoder.made`` not yet
+        changed): a file or directory the run did not make, given a name below a directory
+        the run made, is noted there with its own name; what was noted at or below a name
+        moved goes with it (an exchange swaps them); what was noted at or below a name
+        replaced is gone.  Exact as far as the tracer sees the calls; a name it could not
+        follow is none of the run's own (``made`` forgets it), and the comparison then
+        decides it in full."""
+        decoder = self._decoder
+        assert decoder is not None
+        made, older = decoder.made, decoder.older
+        renames = moving or exchange
+        # (only a directory has notes below it: a file's are one lookup, not a walk --
+        # git clone --local links thousands of objects)
+        trees: dict[str, bool] = {}
+
+        def tree(role: str) -> bool:
+            if role not in trees:
+                trees[role] = renames and self.directory(role)
+            return trees[role]
+
+        if older:
+            if renames:
+                at_old = _take_older(older, old, tree("old"))
+            else:  # (a link: the old name keeps its note, the new one gets it too)
+                at_old = {old: older[old]} if old in older else {}
+            at_new = _take_older(older, new, tree("new"))
+            for name, noted in at_old.items():
+                older[new + name[len(old):]] = noted
+            if exchange:
+                for name, noted in at_new.items():
+                    older[old + name[len(new):]] = noted
+        sides = [(old, new, "old")] + ([(new, old, "new")] if exchange else [])
+        for source, target, role in sides:
+            if source not in made and target not in older and _below_own(made, target):
+                older[target] = (source, tree(role))
 
     def sockets_below(self, role: str) -> tuple[str, ...] | None:
         decoded = self.decoded_path(role)
@@ -2368,6 +2429,12 @@ class Decoder:
         #: the resolved paths calls of this run made (DecodedCall.note_made): what a
         #: ``fresh`` rule covers besides a path that names nothing yet (DecodedCall.fresh)
         self.made: set[str] = set()
+        #: names below a directory of this run's own where a call of the run linked or moved
+        #: a file or directory it did not make (DecodedCall.note_made) -> (that file's own
+        #: name when it came, whether a directory): such a directory is exempt from the
+        #: linked-access comparison only as far as these files are (DecodedCall.older_below,
+        #: model.Table._linked_decision; issue 11)
+        self.older: dict[str, tuple[str, bool]] = {}
         #: the sockets (their inodes, socket:[N]) a bind of this run was let bind to a file
         #: it made: a fresh unix rule covers a connect only to the file one of them is bound
         #: at (DecodedCall._fresh_socket)
@@ -2705,3 +2772,28 @@ def read_argv(mem: TraceeMemory, pointer: int) -> tuple[str, ...]:
         strings.append(text.decode("utf-8", "surrogateescape"))
     strings.reverse()
     return tuple(strings)
+
+
+def _take_older(older: dict[str, tuple[str, bool]], path: str, tree: bool = True
+                ) -> dict[str, tuple[str, bool]]:
+    """Remove and return ``Decoder.older``'s notes at ``path`` and (``tree``: a directory)
+    below it."""
+    if not tree:
+        noted = older.pop(path, None)
+        return {} if noted is None else {path: noted}
+    below = path + "/"
+    taken = {name: noted for name, noted in older.items()
+             if name == path or name.startswith(below)}
+    for name in taken:
+        del older[name]
+    return taken
+
+
+def _below_own(made: set[str], path: str) -> bool:
+    """Whether a directory above ``path`` is one the run made (``Decoder.made``)."""
+    head = path.rpartition("/")[0]
+    while head:
+        if head in made:
+            return True
+        head = head.rpartition("/")[0]
+    return False

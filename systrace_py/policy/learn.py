@@ -181,7 +181,11 @@ class Observation:
     moved there (pip's uninstall stash, ``packaging`` renamed onto ``~ackaging``, made and
     removed by the run just before) --, and the directories a move took that the run did
     not make: the next run's call meets such a file again, which a ``fresh`` rule does not
-    cover (``DecodedCall.fresh``), so it is learned by name.
+    cover (``DecodedCall.fresh``), so it is learned by name;
+    ``older_inside`` holds, for a move of a directory the run made, the files below it the
+    run linked or moved there although it did not make them (``Facts.older_below``): (the
+    role, the name's tail below the directory, the file's own name, whether a directory)
+    -- the next run's move compares each by its own name (learn._linked_grants).
     """
 
     table: str
@@ -201,6 +205,7 @@ class Observation:
     directories: tuple[str, ...] = ()
     tree: bool = False
     older: tuple[str, ...] = ()
+    older_inside: tuple[tuple[str, str, str, bool], ...] = ()
 
     def all_facts(self) -> list[CallFacts]:
         """The facts a policy decides on (one per socket address)."""
@@ -244,6 +249,8 @@ class Observation:
             out["tree"] = True
         if self.older:
             out["older"] = list(self.older)
+        if self.older_inside:
+            out["older_inside"] = [list(entry) for entry in self.older_inside]
         return out
 
     @classmethod
@@ -268,6 +275,8 @@ class Observation:
             directories=tuple(str(r) for r in data.get("directories", ())),
             tree=bool(data.get("tree", False)),
             older=tuple(str(r) for r in data.get("older", ())),
+            older_inside=tuple((str(role), str(tail), str(own), bool(tree))
+                               for role, tail, own, tree in data.get("older_inside", ())),
         )
 
 
@@ -2227,16 +2236,13 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
             for role in ("old", "new"):
                 if not aliases.renames(obs.syscall, role, obs.selector):
                     continue
-                found = _linked_grant(table, obs, role, ctx)
-                if found is None:
-                    continue
-                rule, keys, tree = found
-                key = (id(table), rule.path.pattern if rule.path is not None else "", tree)
-                entry = grants.setdefault(key, (table, rule, set(), []))
-                entry[2].update(keys)
-                path = obs.paths[0].path if role == "old" else obs.paths[1].path
-                if path not in entry[3]:
-                    entry[3].append(path)
+                for rule, keys, tree, path in _linked_grant(table, obs, role, ctx):
+                    key = (id(table), rule.path.pattern if rule.path is not None else "",
+                           tree)
+                    entry = grants.setdefault(key, (table, rule, set(), []))
+                    entry[2].update(keys)
+                    if path not in entry[3]:
+                        entry[3].append(path)
         if not grants:
             return
         for (_, _, tree), (table, rule, keys, paths) in grants.items():
@@ -2254,37 +2260,53 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
 
 
 def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context
-                  ) -> tuple[Rule, set[str], bool] | None:
+                  ) -> list[tuple[Rule, set[str], bool, str]]:
     """What the old name (``role``) of a link or move lacks of its new name's grants on
     the next run: the rule that lets it be linked (whose pattern the grant takes), the
-    class keys to grant, and whether the file is a directory; None when nothing."""
+    class keys to grant, whether the file is a directory, and its name.  A directory the
+    run made is its own but for the older files linked or moved below it
+    (``Observation.older_inside``): each of those, by its own name, at its name below the
+    new one (cargo's session directory: the last session's files linked in)."""
     source = obs.paths[0] if role == "old" else obs.paths[1]
     target = obs.paths[1] if role == "old" else obs.paths[0]
     if source.path in ctx.made and role not in obs.older:
-        return None  # (the run's own: exempt, Facts.fresh on the next run)
-    if is_sensitive(source.path, ctx.writer.home):
-        return None  # (never widened: the next run's move is refused, as it may be)
-    tree = role in obs.directories
-    shortfall = table.linked_shortfall(source.path, target.path, tree)
-    if not shortfall:
-        return None
-    facts = CallFacts(obs.syscall, obs.paths, selector=obs.selector,
-                      directories=frozenset(obs.directories))
+        # (the run's own: exempt, Facts.fresh on the next run -- but its older files)
+        compared = [(own, target.path + tail, tree, "link")
+                    for r, tail, own, tree in obs.older_inside if r == role]
+    else:
+        compared = [(source.path, target.path, role in obs.directories, obs.syscall)]
+    found: list[tuple[Rule, set[str], bool, str]] = []
     compiled = table.compiled()
-    rule = None
-    for cls, part in checks_of(obs.syscall, role, None, obs.selector):
-        rule = compiled.check(obs.syscall, cls, part).first_match(facts, role)
-        if rule is not None:
-            break
-    if rule is None or rule.path is None or rule.fresh or rule.action is not Action.PERMIT:
-        return None  # (a default or a pathless rule decides the name: nothing to widen)
-    keys: set[str] = set()
-    for (call, path_role, flags), _, _ in shortfall:
-        for cls, part in checks_of(call, path_role, flags, None):
-            keys.add(part if part == FSMETA else cls or call)
-    if "fsread" in keys:
-        keys.discard(FSMETA)  # (fsread covers looking)
-    return rule, keys, tree
+    for own, new, tree, syscall in compared:
+        if is_sensitive(own, ctx.writer.home):
+            continue  # (never widened: the next run's move is refused, as it may be)
+        shortfall = table.linked_shortfall(own, new, tree)
+        if not shortfall:
+            continue
+        if syscall == obs.syscall:
+            facts = CallFacts(obs.syscall, obs.paths, selector=obs.selector,
+                              directories=frozenset(obs.directories))
+            selector, at = obs.selector, role
+        else:  # (the link that brought an older file in: the rule letting its name be linked)
+            facts = CallFacts(syscall, (PathArg("old", own), PathArg("new", new)),
+                              directories=frozenset(["old"] if tree else []))
+            selector, at = None, "old"
+        rule = None
+        for cls, part in checks_of(syscall, at, None, selector):
+            rule = compiled.check(syscall, cls, part).first_match(facts, at)
+            if rule is not None:
+                break
+        if rule is None or rule.path is None or rule.fresh or \
+                rule.action is not Action.PERMIT:
+            continue  # (a default or a pathless rule decides the name: nothing to widen)
+        keys: set[str] = set()
+        for (call, path_role, flags), _, _ in shortfall:
+            for cls, part in checks_of(call, path_role, flags, None):
+                keys.add(part if part == FSMETA else cls or call)
+        if "fsread" in keys:
+            keys.discard(FSMETA)  # (fsread covers looking)
+        found.append((rule, keys, tree, own))
+    return found
 
 
 def _grant_environments(policy: Policy, observations: Iterable[Observation], ctx: _Context

@@ -272,6 +272,14 @@ class Facts(Protocol):
         this run made)."""
         ...
 
+    def older_below(self, role: str) -> tuple[tuple[str, str, bool], ...]:
+        """The files below the directory in that role, one the run made, that a call of
+        the run linked or moved there although the run did not make them: (the name's tail
+        below the directory, "/x/y"; the file's own name when it came; whether a
+        directory) -- asked only of a link or rename of a ``fresh`` path
+        (:meth:`Table._linked_decision`)."""
+        ...
+
     def descriptor_paths(self) -> tuple[str, ...]:
         """The files behind the descriptors of a call that names no path (a write's): only
         inject rules' path conditions look at them (``syscalls.DESCRIPTOR_ARGS``)."""
@@ -311,9 +319,14 @@ class CallFacts:
     #: False by default: a question about a call seen apart from the run must not find a
     #: tree-scoped permit standing before a refusing rule.
     tree: bool = False
+    #: the older files below a directory the run made (Facts.older_below), for any role
+    older_inside: tuple[tuple[str, str, bool], ...] = ()
 
     def roles(self) -> tuple[str, ...]:
         return tuple(p.role for p in self.paths)
+
+    def older_below(self, role: str) -> tuple[tuple[str, str, bool], ...]:
+        return self.older_inside if role in self.made else ()
 
     def in_tree(self) -> bool:
         return self.tree
@@ -801,10 +814,13 @@ class Table:
         directory moved brings every path below it under the new name's rules: decided
         over its tree (:func:`_access_bound` with ``tree``), failing closed where a glob
         may match only some paths below.  Exempt: a file or directory the run made
-        (``Facts.fresh``) -- its contents are the run's own (an older file linked into a
-        directory of the run's own moves with it: cargo hard-links its last session's
-        files into the new one before renaming it); no file at the old name (the call
-        fails)."""
+        (``Facts.fresh``) -- its contents are the run's own --, but for the files below
+        such a directory that the run linked or moved there although it did not make them
+        (``Facts.older_below``): each is compared by its own name then with its name below
+        the new one (``link(secret, own/x)`` then ``rename(own, build/sub)`` is refused
+        where ``build/**`` reads and the secret's name does not; cargo hard-links its last
+        session's files into the new one before renaming it, and those files' names are
+        read as the new session's are); no file at the old name (the call fails)."""
         source = facts.path(role)
         target_role = next((r for r in facts.roles() if r != role), None)
         target = facts.path(target_role) if target_role is not None else None
@@ -813,14 +829,19 @@ class Table:
         if facts.absent(role) is not None:
             return None  # (nothing to move: the kernel's ENOENT)
         if facts.fresh(role):
-            return None
-        tree = facts.directory(role)
+            # (a directory the run made: its own files are exempt, each older file linked
+            # or moved below it is decided by its own name, at its name below the target)
+            compared = [(own, target + tail, tree)
+                        for tail, own, tree in facts.older_below(role)]
+        else:
+            compared = [(source, target, facts.directory(role))]
         asked = False
-        for _, has, _ in self.linked_shortfall(source, target, tree):
-            if has is Action.NEVER:
-                return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
-                                Reason.LINKED, None, PathArg(role, source), role)
-            asked = True
+        for own, new, tree in compared:
+            for _, has, _ in self.linked_shortfall(own, new, tree):
+                if has is Action.NEVER:
+                    return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
+                                    Reason.LINKED, None, PathArg(role, source), role)
+                asked = True
         if asked:
             # (what the old name only asks about, the new one permits: the link is asked,
             # the question naming both paths and the reason)

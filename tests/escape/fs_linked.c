@@ -15,6 +15,19 @@
  *   dir        rename(SECRET, WORK/outdir) of the secret's directory; read
  *              WORK/outdir/secret.txt
  *   payload    (what exchange runs) write the marker $ESC_MARKER
+ * An older file given a name below a directory the run made (WORK/own), which then moves
+ * under WORK/outdir (whose rules read everything below; nothing but fresh rules grants
+ * anything below WORK/own -- issue 11's "an older file linked into a directory of the
+ * run's own travels with it", fslink42):
+ *   ownlink    mkdir own; link(SECRET, own/x); rename(own, outdir); read outdir/x
+ *   ownmove    mkdir own; rename(SECRET, own/x); rename(own, outdir); read outdir/x
+ *   ownnest    mkdir own, own/a; link(SECRET, own/a/x); rename(own/a, own/b) (the run's
+ *              own directory moved within its own); rename(own, outdir); read outdir/b/x
+ *   ownswap    (SECRET a program the table may read and write, never run; outdir/x may
+ *              be run) mkdir own; make own/x; renameat2(SECRET, own/x, RENAME_EXCHANGE);
+ *              rename(own, outdir); exec outdir/x "payload"
+ *   owntree    (SECRET a directory holding secret.txt) mkdir own; rename(SECRET, own/d);
+ *              rename(own, outdir); read outdir/d/secret.txt
  *
  * ESCAPED when the secret was read, written or run through its new name; BLOCKED with the
  * failing step's errno otherwise.
@@ -30,6 +43,23 @@ static void read_through(const char *path) {
     if (is_secret_fd(fd))
         escaped("read the secret through %s", path);
     blocked("%s is not the secret", path);
+}
+
+static void run_through(const char *path) {
+    pid_t pid = fork();
+    if (pid < 0)
+        blocked("fork: %s", ename(errno));
+    if (pid == 0) {
+        execl(path, path, "payload", (char *)NULL);
+        printf("note: exec %s: %s\n", path, ename(errno));
+        _exit(1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    const char *marker = getenv("ESC_MARKER");
+    if (marker && exists(marker))
+        escaped("ran a program its own name may not run, through %s", path);
+    blocked("the exchanged program did not run");
 }
 
 static int renameat2_(const char *old, const char *new, unsigned flags) {
@@ -83,20 +113,55 @@ int main(int argc, char **argv) {
                 skipped("renameat2 RENAME_EXCHANGE: %s", ename(errno));
             blocked("exchange %s and %s: %s", secret, out, ename(errno));
         }
-        pid_t pid = fork();
-        if (pid < 0)
-            blocked("fork: %s", ename(errno));
-        if (pid == 0) {
-            execl(out, out, "payload", (char *)NULL);
-            printf("note: exec %s: %s\n", out, ename(errno));
-            _exit(1);
+        run_through(out);
+    }
+    if (!strncmp(mode, "own", 3)) {
+        char own[4096], dir[4096], here[4200], inside[4200];
+        snprintf(own, sizeof own, "%s/own", argv[3]);
+        snprintf(dir, sizeof dir, "%s/outdir", argv[3]);
+        if (mkdir(own, 0755) < 0)
+            blocked("mkdir %s: %s", own, ename(errno));
+        const char *tail = "/x";
+        int rc;
+        if (!strcmp(mode, "ownlink")) {
+            snprintf(here, sizeof here, "%s/x", own);
+            rc = link(secret, here);
+        } else if (!strcmp(mode, "ownmove")) {
+            snprintf(here, sizeof here, "%s/x", own);
+            rc = rename(secret, here);
+        } else if (!strcmp(mode, "ownnest")) {
+            char a[4200], b[4200];
+            snprintf(a, sizeof a, "%s/a", own);
+            snprintf(b, sizeof b, "%s/b", own);
+            if (mkdir(a, 0755) < 0)
+                blocked("mkdir %s: %s", a, ename(errno));
+            snprintf(here, sizeof here, "%s/x", a);
+            if (link(secret, here) < 0)
+                blocked("link %s to %s: %s", secret, here, ename(errno));
+            rc = rename(a, b);
+            tail = "/b/x";
+        } else if (!strcmp(mode, "ownswap")) {
+            snprintf(here, sizeof here, "%s/x", own);
+            if (write_file(here, "the run's own\n") < 0)
+                blocked("make %s: %s", here, ename(errno));
+            rc = renameat2_(secret, here, RENAME_EXCHANGE);
+            if (rc < 0 && (errno == EINVAL || errno == ENOSYS))
+                skipped("renameat2 RENAME_EXCHANGE: %s", ename(errno));
+        } else if (!strcmp(mode, "owntree")) {
+            snprintf(here, sizeof here, "%s/d", own);
+            rc = rename(secret, here);
+            tail = "/d/secret.txt";
+        } else {
+            usage("fs_linked MODE SECRET WORK");
         }
-        int status;
-        waitpid(pid, &status, 0);
-        const char *marker = getenv("ESC_MARKER");
-        if (marker && exists(marker))
-            escaped("ran a program its own name may not run, through %s", out);
-        blocked("the exchanged program did not run");
+        if (rc < 0)
+            blocked("give %s a name below %s: %s", secret, own, ename(errno));
+        if (rename(own, dir) < 0)
+            blocked("rename %s to %s: %s", own, dir, ename(errno));
+        snprintf(inside, sizeof inside, "%s%s", dir, tail);
+        if (!strcmp(mode, "ownswap"))
+            run_through(inside);
+        read_through(inside);
     }
     if (!strcmp(mode, "dir")) {
         char dir[4096], inside[4200];

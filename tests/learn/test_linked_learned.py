@@ -88,3 +88,39 @@ def test_the_secret_linked_onto_a_name_the_table_reads_is_not_read(tmp_path: Pat
     assert "the secret" not in r.stdout, r.stdout
     assert "link refused: 1" in r.stdout, (r.stdout, r.stderr)
     assert any(x.get("reason") == "linked access" for x in refused), refused
+
+
+#: an older file linked into a staging directory the run makes, which then moves into
+#: place and is read back there (cargo's session directory, a package's staging tree)
+STAGE_PY = r"""
+import os, sys
+src = sys.argv[1]
+os.makedirs("out", exist_ok=True)
+os.mkdir("stage")
+for name in sorted(os.listdir(f"{src}/objects")):
+    os.link(f"{src}/objects/{name}", f"stage/{name}")
+open("stage/own.txt", "w").write("own\n")
+os.rename("stage", "out/pkg")
+for name in sorted(os.listdir("out/pkg")):
+    print(open(f"out/pkg/{name}").read().strip())
+"""
+
+
+def test_a_run_that_moves_its_own_directory_holding_older_files_runs_again(
+        tmp_path: Path) -> None:
+    """The move of a directory the run made is compared for the older files linked below
+    it (model.Table._linked_decision, fslink42): the learned policy lets the same run pass
+    again -- the older files' names get what their names below the new one are granted
+    (learn._linked_grants), never more."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "stage.py").write_text(STAGE_PY)
+    src = _source(tmp_path)
+    policy = learn(tmp_path, [PYTHON3, "stage.py", str(src)], cwd=proj)
+    for _ in range(2):
+        shutil.rmtree(proj / "out")
+        src = _source(tmp_path)
+        r, refused = enforce(tmp_path, policy, [PYTHON3, "stage.py", str(src)], cwd=proj)
+        assert r.returncode == 0, r.stderr
+        assert not refused, refused
+        assert "object 2" in r.stdout and "own" in r.stdout

@@ -226,24 +226,27 @@ class LinearTable:
         target = facts.path(other[0]) if other else None
         if not source or not target or source == target or facts.absent(role) is not None:
             return None
-        if facts.fresh(role):
-            return None
-        tree = facts.directory(role)
+        if facts.fresh(role):  # (its own files exempt; each older one below by its name)
+            compared = [(own, target + tail, tree)
+                        for tail, own, tree in facts.older_below(role)]
+        else:
+            compared = [(source, target, facts.directory(role))]
         default = model._GRANT[self.table.default]
         named = frozenset(c for r in self.table.rules if not r.injects for c in r.syscalls)
         asked = False
-        for call, path_role, flags in model.file_accesses(named):
-            checks = checks_of(call, path_role, flags, None)
-            gains = min(model._access_bound(self.rules_for(call, cls, part_), target, tree,
-                                            True, default) for cls, part_ in checks)
-            if gains == 0:
-                continue
-            has = min(model._access_bound(self.rules_for(call, cls, part_), source, tree,
-                                          False, default) for cls, part_ in checks)
-            if has == 0:
-                return Decision(Action.NEVER, errno_module.EPERM, None, self.table.name,
-                                "linked access", None, PathArg(role, source), role)
-            asked = asked or has < gains
+        for own, new, tree in compared:
+            for call, path_role, flags in model.file_accesses(named):
+                checks = checks_of(call, path_role, flags, None)
+                gains = min(model._access_bound(self.rules_for(call, cls, part_), new, tree,
+                                                True, default) for cls, part_ in checks)
+                if gains == 0:
+                    continue
+                has = min(model._access_bound(self.rules_for(call, cls, part_), own, tree,
+                                              False, default) for cls, part_ in checks)
+                if has == 0:
+                    return Decision(Action.NEVER, errno_module.EPERM, None, self.table.name,
+                                    "linked access", None, PathArg(role, source), role)
+                asked = asked or has < gains
         if asked:
             return Decision(Action.ASK, errno_module.EPERM, None, self.table.name,
                             "linked access", None, PathArg(role, source), role)
@@ -530,6 +533,10 @@ class Recorder:
         self.asked.append(("socket", role))
         return self.facts.socket(role)
 
+    def older_below(self, role: str) -> tuple[tuple[str, str, bool], ...]:
+        self.asked.append(("older_below", role))
+        return self.facts.older_below(role)
+
     def sockets_below(self, role: str) -> tuple[str, ...] | None:
         self.asked.append(("sockets_below", role))
         return self.facts.sockets_below(role)
@@ -695,7 +702,10 @@ def facts_for(draw: st.DrawFn, table: Table) -> CallFacts:
             sockets_inside=tuple(draw(st.sampled_from([(), ("/run/s",), ("/a/b/s",)]))),
             selector=draw(st.sampled_from([0, RENAME_EXCHANGE, 1, RENAME_EXCHANGE | 4]))
             if call == "renameat2" else None,
-            made=frozenset(draw(st.sampled_from([(), ("old",), ("new",), ("old", "new")]))))
+            made=frozenset(draw(st.sampled_from([(), ("old",), ("new",), ("old", "new")]))),
+            older_inside=tuple((draw(st.sampled_from(["/x", "/a/b"])), draw(paths(table)),
+                                draw(st.booleans()))
+                               for _ in range(draw(st.integers(0, 2)))))
     if call == "ioctl":  # on a descriptor's file: a path, or a pseudo name
         return CallFacts(call, (PathArg("path", draw(paths(table))),), selector=draw(
             st.sampled_from([*FILE_CHANGING, TIOCSTI, 0x5401, FS_IOC_SETFLAGS | 1 << 32])))

@@ -1078,3 +1078,34 @@ def test_a_versions_last_part_is_no_first_counter():
            write(f"{site}/tinypkg-0.1.dist-info/METADATA")]
     _, _, text = learned(obs)
     assert "tinypkg-0.1.dist-info" in text and "tinypkg-0.*" not in text, text
+
+
+def _staged(inside: tuple[tuple[str, str, str, bool], ...]) -> list[Observation]:
+    """mkdir stage; link(/data/src/obj, stage/obj); rename(stage, out/pkg); read it there
+    (``inside``: what the move records of the older files below stage)."""
+    return [
+        Observation(MAIN, "mkdir", (PathArg("path", "/work/proj/stage"),), created=("path",)),
+        Observation(MAIN, "link", (PathArg("old", "/data/src/obj"),
+                                   PathArg("new", "/work/proj/stage/obj")), created=("new",)),
+        Observation(MAIN, "rename", (PathArg("old", "/work/proj/stage"),
+                                     PathArg("new", "/work/proj/out/pkg")),
+                    created=("new",), directories=("old",), older_inside=inside),
+        Observation(MAIN, "openat", (PathArg("path", "/work/proj/out/pkg/obj"),),
+                    open_flags=os.O_RDONLY),
+    ]
+
+
+def test_an_older_file_moved_with_a_directory_of_the_runs_own_is_granted_its_new_reads():
+    """fslink42: the next run's move of stage compares /data/src/obj by its own name with
+    out/pkg/obj (model.Table._linked_decision): the learner grants the old name's pattern
+    the read its name below out/pkg has (learn._linked_grants); without the record, not."""
+    inside = (("old", "/obj", "/data/src/obj", False),)
+    assert Observation.from_json(MAIN, _staged(inside)[2].to_json()) == _staged(inside)[2]
+    _, policy, _ = learned(_staged(inside))
+    move = CallFacts("rename", (PathArg("old", "/work/proj/stage"),
+                                PathArg("new", "/work/proj/out/pkg")),
+                     directories=frozenset(["old"]), made=frozenset(["old"]),
+                     older_inside=(("/obj", "/data/src/obj", False),))
+    assert policy.main.decide(move).action is Action.PERMIT
+    _, policy, _ = learned(_staged(()))
+    assert policy.main.decide(move).reason == "linked access"

@@ -84,6 +84,39 @@ def test_a_file_the_run_made_is_its_own() -> None:
     assert table.decide(moving("rename", "/w/made", "/w/build/out")).reason == "linked access"
 
 
+def test_a_directory_the_run_made_is_its_own_but_for_the_older_files_below_it() -> None:
+    """fslink42: the secret linked into /w/tmp/own (the run's) before the directory moves
+    under /w/build/** (read): compared by its own name at /w/build/d/x -- refused; a file
+    whose own name is read too passes; with nothing older below, exempt."""
+    text = LEARNED + """
+[[rule]]
+calls = ["fsread", "fswrite"]
+path = "/w/build/**"
+action = "permit"
+[[rule]]
+calls = ["fsread", "fswrite", "fslink"]
+path = "/w/src/**"
+action = "permit"
+"""
+    table = load(text).main
+
+    def own_move(*older: tuple[str, str, bool]) -> CallFacts:
+        return CallFacts("rename", (PathArg("old", "/w/tmp/own"), PathArg("new", "/w/build/d")),
+                         made=frozenset(["old"]), directories=frozenset(["old"]),
+                         older_inside=older)
+
+    assert table.decide(own_move()).action is Action.PERMIT
+    refused = table.decide(own_move(("/x", "/s/secret.txt", False)))
+    assert (refused.action, refused.errno, refused.reason) == \
+        (Action.NEVER, errno.EPERM, "linked access")
+    assert refused.arg == PathArg("old", "/w/tmp/own")
+    assert table.decide(own_move(("/a/x", "/w/src/x", False))).action is Action.PERMIT
+    # (an older directory moved below: by its tree)
+    assert table.decide(own_move(("/a", "/w/src/a", True))).action is Action.PERMIT
+    assert table.decide(own_move(("/a", "/w/src/a", True), ("/b", "/s", True))).reason == \
+        "linked access"
+
+
 def test_an_exchange_is_decided_both_ways() -> None:
     text = LEARNED + """
 [[rule]]
