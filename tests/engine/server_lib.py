@@ -40,25 +40,21 @@ class Server:
     def call(self, nr: int, *args: int, patches: dict[int, bytes] | None = None) -> int:
         """``syscall(nr, *args)`` in the server, with ``patches`` (offset in the region ->
         bytes) written into the region first."""
-        values = [nr, *args, *([0] * (6 - len(args)))]
-        line = " ".join(str(v & U64) for v in values)
-        for offset, data in (patches or {}).items():
-            line += f" {offset}:{data.hex()}"
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        try:
-            self.proc.stdin.write(line + "\n")
-            self.proc.stdin.flush()
-        except BrokenPipeError as exc:
-            raise AssertionError(f"the server is gone: {self.tail()}") from exc
-        ready, _, _ = select.select([self.proc.stdout], [], [], ANSWER_TIMEOUT)
-        answer = self.proc.stdout.readline() if ready else ""
-        assert answer.strip().lstrip("-").isdigit(), \
-            f"no answer to {line!r}: {answer!r} {self.tail()}"
+        answer = self._exchange(nr, args, patches)
+        assert answer.strip().lstrip("-").isdigit(), f"no answer: {answer!r} {self.tail()}"
         return int(answer)
 
     def whole(self, nr: int, *args: int, patches: dict[int, bytes] | None = None) -> str:
         """``syscall(nr, *args)`` in a server started with "whole": its whole answer line
         (tests/progs/syscall_server.c)."""
+        answer = self._exchange(nr, args, patches)
+        assert len(answer.split()) == 6, f"no answer: {answer!r} {self.tail()}"
+        return answer.strip()
+
+    def _exchange(self, nr: int, args: tuple[int, ...],
+                  patches: dict[int, bytes] | None) -> str:
+        """Send one request line (the call, then the patches) and read the answer line ("" if
+        none came within ANSWER_TIMEOUT)."""
         values = [nr, *args, *([0] * (6 - len(args)))]
         line = " ".join(str(v & U64) for v in values)
         for offset, data in (patches or {}).items():
@@ -68,11 +64,12 @@ class Server:
             self.proc.stdin.write(line + "\n")
             self.proc.stdin.flush()
         except BrokenPipeError as exc:
-            raise AssertionError(f"the server is gone: {self.tail()}") from exc
+            raise AssertionError(f"the server is gone before {line!r}: {self.tail()}") from exc
         ready, _, _ = select.select([self.proc.stdout], [], [], ANSWER_TIMEOUT)
         answer = self.proc.stdout.readline() if ready else ""
-        assert len(answer.split()) == 6, f"no answer to {line!r}: {answer!r} {self.tail()}"
-        return answer.strip()
+        if not answer:
+            raise AssertionError(f"no answer to {line!r} {self.tail()}")
+        return answer
 
     def address(self, name: str) -> int:
         return self.region + self.at[name]
