@@ -68,6 +68,8 @@ AT_REMOVEDIR: Final = 0x200
 AT_SYMLINK_FOLLOW: Final = 0x400
 AT_NO_AUTOMOUNT: Final = 0x800
 AT_EMPTY_PATH: Final = 0x1000
+#: execveat only checks that the file could be run, and returns (Linux 6.14+)
+AT_EXECVE_CHECK: Final = 0x10000
 #: fcntl commands that set a descriptor's owner, whom the kernel signals (fcntl(2))
 F_SETOWN: Final = 8
 F_SETOWN_EX: Final = 15

@@ -58,6 +58,7 @@ from systrace_py.kernel import (
     AF_NETLINK,
     AF_UNIX,
     AT_EMPTY_PATH,
+    AT_EXECVE_CHECK,
     AT_FDCWD,
     AT_NO_AUTOMOUNT,
     AT_RECURSIVE,
@@ -380,7 +381,7 @@ _MOUNT_API_FIRST: dict[str, tuple[int, int, bool | None]] = {
                       None),
     "umount2": (1, UMOUNT_MASK, None),
 }
-_EXECVEAT_FLAGS = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH
+_EXECVEAT_FLAGS = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_EXECVE_CHECK
 _READ_FIRST = frozenset({*OPEN_FLAGS_ARG, "openat2", "symlink", "symlinkat", "inotify_add_watch",
                          *_MOUNT_API_FIRST,
                          *(name for name, specs in PATH_ARGS.items()

@@ -330,7 +330,8 @@ class Draw:
         path = self.r.choice([self.addr("script"), self.addr("script"), self.addr("file"),
                               self.addr("sub"), self.addr("secret"), self.pointer()])
         if self.r.random() < 0.3:
-            flags = self.small(0, 0x1000, 0x100, 0x1100, 0x8000)
+            # (0x10000: AT_EXECVE_CHECK)
+            flags = self.small(0, 0x1000, 0x100, 0x1100, 0x8000, 0x10000, 0x11000)
             return Call("execveat", (self.r.choice([AT_FDCWD, SUBDIR, 999]), path, argv, envp,
                                      flags), patches)
         return Call("execve", (path, argv, envp), patches)
@@ -714,6 +715,7 @@ def _found(draw: Draw) -> list[Call]:
         Call("umount2", (a("open_how"), 0x2EA54EE88901A68D), {}),  # ("": ENOENT)
         Call("mount", (0, a("sub") + 2, region + 3 * page, 0x207EF3C5DF6B806, 0), {}),
         Call("execveat", (999, a("file"), 0, 0, 0x8000), {}),
+        Call("execveat", (AT_FDCWD, a("file"), 0, 0, 0x10000), {}),  # (AT_EXECVE_CHECK: 6.14+)
     ]
 
 
