@@ -39,11 +39,15 @@ def own_policy(s: Scene, program: Path, mode: str, extra: tuple[str, ...] = ()) 
         rules += [permit(["fsread", "fswrite"], path=f"{s.secd}/tool"),
                   permit("exec", path=f"{s.work}/outdir/x"),
                   permit(["fsread", "fswrite"], path=str(s.marker))]
+    if mode in ("ownfd", "ownproc"):
+        # (the secret read -- an O_PATH open is a read --, never written)
+        rules += [permit("fsread", path=str(s.secret))]
     rules += [permit("fslink", path=str(s.secd)), permit("fslink", path=f"{s.secd}/**")]
     return policy(*rules, *extra, default="never")
 
 
-@pytest.mark.parametrize("mode", ["ownlink", "ownmove", "ownnest", "ownswap", "owntree"])
+@pytest.mark.parametrize("mode", ["ownlink", "ownmove", "ownnest", "ownswap", "owntree",
+                                  "ownfd", "ownproc"])
 def test_an_older_file_does_not_travel_with_a_directory_of_the_runs_own(
         build, tmp_path: Path, mode: str, loop: dict[str, str]) -> None:
     """Control: natively each mode reads the secret (runs the tool) at its name below
