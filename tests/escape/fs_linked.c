@@ -28,6 +28,10 @@
  *              rename(own, outdir); exec outdir/x "payload"
  *   owntree    (SECRET a directory holding secret.txt) mkdir own; rename(SECRET, own/d);
  *              rename(own, outdir); read outdir/d/secret.txt
+ *   ownrmdir   (SECRET a directory holding secret.txt) mkdir own; rename(SECRET, own/d);
+ *              rmdir(own/d) -- ENOTEMPTY, it stays --; rename(own, outdir); read
+ *              outdir/d/secret.txt (review 23: a removal that fails forgot the note)
+ *   ownunlink  the same with unlink(own/d): EISDIR
  *   ownfd      (SECRET the table may read, never write) mkdir own; fd = open(SECRET,
  *              O_PATH); linkat(fd, "", own/x, AT_EMPTY_PATH); rename(own, outdir); append
  *              to outdir/x (review 23: the old name a descriptor's)
@@ -174,6 +178,14 @@ int main(int argc, char **argv) {
                 char magic[64];
                 snprintf(magic, sizeof magic, "/proc/self/fd/%d", fd);
                 rc = linkat(AT_FDCWD, magic, AT_FDCWD, here, AT_SYMLINK_FOLLOW);
+            }
+        } else if (!strcmp(mode, "ownrmdir") || !strcmp(mode, "ownunlink")) {
+            snprintf(here, sizeof here, "%s/d", own);
+            rc = rename(secret, here);
+            tail = "/d/secret.txt";
+            if (rc == 0) {
+                int gone = !strcmp(mode, "ownrmdir") ? rmdir(here) : unlink(here);
+                printf("note: remove %s: %s\n", here, gone < 0 ? ename(errno) : "removed");
             }
         } else if (!strcmp(mode, "owntree")) {
             snprintf(here, sizeof here, "%s/d", own);
