@@ -62,6 +62,7 @@ from systrace_py.kernel import (
     AT_FDCWD,
     AT_NO_AUTOMOUNT,
     AT_RECURSIVE,
+    AT_REMOVEDIR,
     AT_SYMLINK_NOFOLLOW,
     CAP_SYS_ADMIN,
     CLONE_NEW_FLAGS,
@@ -892,7 +893,7 @@ class DecodedCall:
             return  # (nothing to forget, and a new name only of a file the run made)
         if name in aliases.REMOVE_CALLS:
             key = self._made_key("path")
-            if key is not None:
+            if key is not None and self._removes():
                 made.discard(key)
                 # (a directory removed is empty: nothing of the run's below it)
                 older.pop(key, None)
@@ -960,6 +961,33 @@ class DecodedCall:
                     # (nothing was there: a note of it went unseen -- one below a name made
                     # anew stays, refusing more, not less: no walk of the notes per mkdir)
                     older.pop(key, None)
+
+    def _removes(self) -> bool:
+        """Whether a removal (unlink, unlinkat, rmdir) removes what its path names as the
+        tree stands: a directory only by rmdir or AT_REMOVEDIR, and only empty; anything
+        else only by unlink.  One that fails (EISDIR, ENOTDIR, ENOTEMPTY, ENOENT) removes
+        nothing, and the notes of that name stay: an older tree noted below a directory of
+        the run's own, its rmdir refused by the kernel (ENOTEMPTY), was forgotten, and the
+        directory then moved with it under a name that reads it (review 23,
+        tests/escape/fs_linked.c ownrmdir).  A note kept where a race with another task
+        empties the directory before the call refuses more, not less."""
+        mode = self._mode("path")
+        if not mode:
+            return False
+        as_directory = self.policy_name == "rmdir" or (
+            self.policy_name == "unlinkat" and bool(_int32(self.args[2]) & AT_REMOVEDIR))
+        if not stat.S_ISDIR(mode):
+            return not as_directory
+        if not as_directory:
+            return False
+        where = self.access_path("path")
+        if not where:
+            return False
+        try:
+            with os.scandir(where) as entries:
+                return next(entries, None) is None
+        except OSError:
+            return False
 
     def _note_older(self, old: str, new: str, moving: bool, exchange: bool) -> None:
         """``Decoder.older`` after a link or rename (``exchange``: RENAME_EXCHANGE) of

@@ -28,6 +28,14 @@
  *              rename(own, outdir); exec outdir/x "payload"
  *   owntree    (SECRET a directory holding secret.txt) mkdir own; rename(SECRET, own/d);
  *              rename(own, outdir); read outdir/d/secret.txt
+ *   ownrmdir   (SECRET a directory holding secret.txt) mkdir own; rename(SECRET, own/d);
+ *              rmdir(own/d) -- ENOTEMPTY, it stays --; rename(own, outdir); read
+ *              outdir/d/secret.txt (review 23: a removal that fails forgot the note)
+ *   ownunlink  the same with unlink(own/d): EISDIR
+ *   ownfd      (SECRET the table may read, never write) mkdir own; fd = open(SECRET,
+ *              O_PATH); linkat(fd, "", own/x, AT_EMPTY_PATH); rename(own, outdir); append
+ *              to outdir/x (review 23: the old name a descriptor's)
+ *   ownproc    the same through linkat("/proc/self/fd/N", own/x, AT_SYMLINK_FOLLOW)
  *
  * ESCAPED when the secret was read, written or run through its new name; BLOCKED with the
  * failing step's errno otherwise.
@@ -42,6 +50,18 @@ static void read_through(const char *path) {
         blocked("open %s: %s", path, ename(errno));
     if (is_secret_fd(fd))
         escaped("read the secret through %s", path);
+    blocked("%s is not the secret", path);
+}
+
+static void write_through(const char *path) {
+    int fd = open(path, O_WRONLY | O_APPEND);
+    if (fd < 0)
+        blocked("open %s for writing: %s", path, ename(errno));
+    if (write(fd, "PWNED\n", 6) != 6)
+        blocked("write %s: %s", path, ename(errno));
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_ino == env_ull("ESC_SECRET_INO"))
+        escaped("wrote the secret through %s", path);
     blocked("%s is not the secret", path);
 }
 
@@ -147,6 +167,26 @@ int main(int argc, char **argv) {
             rc = renameat2_(secret, here, RENAME_EXCHANGE);
             if (rc < 0 && (errno == EINVAL || errno == ENOSYS))
                 skipped("renameat2 RENAME_EXCHANGE: %s", ename(errno));
+        } else if (!strcmp(mode, "ownfd") || !strcmp(mode, "ownproc")) {
+            snprintf(here, sizeof here, "%s/x", own);
+            int fd = open(secret, O_PATH);
+            if (fd < 0)
+                blocked("open %s O_PATH: %s", secret, ename(errno));
+            if (!strcmp(mode, "ownfd")) {
+                rc = linkat(fd, "", AT_FDCWD, here, AT_EMPTY_PATH);
+            } else {
+                char magic[64];
+                snprintf(magic, sizeof magic, "/proc/self/fd/%d", fd);
+                rc = linkat(AT_FDCWD, magic, AT_FDCWD, here, AT_SYMLINK_FOLLOW);
+            }
+        } else if (!strcmp(mode, "ownrmdir") || !strcmp(mode, "ownunlink")) {
+            snprintf(here, sizeof here, "%s/d", own);
+            rc = rename(secret, here);
+            tail = "/d/secret.txt";
+            if (rc == 0) {
+                int gone = !strcmp(mode, "ownrmdir") ? rmdir(here) : unlink(here);
+                printf("note: remove %s: %s\n", here, gone < 0 ? ename(errno) : "removed");
+            }
         } else if (!strcmp(mode, "owntree")) {
             snprintf(here, sizeof here, "%s/d", own);
             rc = rename(secret, here);
@@ -161,6 +201,8 @@ int main(int argc, char **argv) {
         snprintf(inside, sizeof inside, "%s%s", dir, tail);
         if (!strcmp(mode, "ownswap"))
             run_through(inside);
+        if (!strcmp(mode, "ownfd") || !strcmp(mode, "ownproc"))
+            write_through(inside);
         read_through(inside);
     }
     if (!strcmp(mode, "dir")) {

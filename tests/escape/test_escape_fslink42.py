@@ -39,15 +39,24 @@ def own_policy(s: Scene, program: Path, mode: str, extra: tuple[str, ...] = ()) 
         rules += [permit(["fsread", "fswrite"], path=f"{s.secd}/tool"),
                   permit("exec", path=f"{s.work}/outdir/x"),
                   permit(["fsread", "fswrite"], path=str(s.marker))]
+    if mode in ("ownrmdir", "ownunlink"):
+        # (a removal below own: a rule of no access a file keeps, as NOTED's below)
+        rules += [permit(["rmdir", "unlink"], path=f"{s.work}/own/**")]
+    if mode in ("ownfd", "ownproc"):
+        # (the secret read -- an O_PATH open is a read --, never written)
+        rules += [permit("fsread", path=str(s.secret))]
     rules += [permit("fslink", path=str(s.secd)), permit("fslink", path=f"{s.secd}/**")]
     return policy(*rules, *extra, default="never")
 
 
-@pytest.mark.parametrize("mode", ["ownlink", "ownmove", "ownnest", "ownswap", "owntree"])
+@pytest.mark.parametrize("mode", ["ownlink", "ownmove", "ownnest", "ownswap", "owntree",
+                                  "ownfd", "ownproc", "ownrmdir", "ownunlink"])
 def test_an_older_file_does_not_travel_with_a_directory_of_the_runs_own(
         build, tmp_path: Path, mode: str, loop: dict[str, str]) -> None:
-    """Control: natively each mode reads the secret (runs the tool) at its name below
-    ``work/outdir``.
+    """Control: natively each mode reads the secret (runs the tool, writes the secret) at its
+    name below ``work/outdir``.  ownrmdir/ownunlink (review 23): a removal of the older tree
+    the kernel fails (ENOTEMPTY, EISDIR) no longer forgets its note -- ESCAPED on main
+    56b2042, both loops.
     Under the table: the move of ``work/own`` is refused, EPERM -- it failed on main
     bdda352 (ESCAPED: the secret read through ``work/outdir``), both loops."""
     program = build("escape/fs_linked.c")
@@ -57,8 +66,9 @@ def test_an_older_file_does_not_travel_with_a_directory_of_the_runs_own(
             shutil.copy(program, s.secd / "tool")
 
     def secret(s: Scene) -> Path:
-        return s.secd if mode == "owntree" else s.secd / "tool" if mode == "ownswap" \
-            else s.secret
+        if mode in ("owntree", "ownrmdir", "ownunlink"):
+            return s.secd
+        return s.secd / "tool" if mode == "ownswap" else s.secret
 
     traced, _ = controlled_and_blocked(
         tmp_path, program, lambda s: [mode, secret(s), s.work],
@@ -77,6 +87,10 @@ NOTED = [
     ("mkdir own own/a && ln SECRET own/a/x && mv own/a own/b", True),
     ("mkdir own own/a && ln SECRET own/a/x && mv own/a own/b && rm own/b/x", False),
     ("mkdir own && echo mine > own/x", False),
+    # (review 23: a removal the kernel fails keeps the note -- rmdir of an older directory
+    # still holding its file, ENOTEMPTY; once emptied it goes)
+    ("mkdir own && mv SECD own/d && (rmdir own/d || true)", True),
+    ("mkdir own && mv SECD own/d && rm own/d/secret.txt && rmdir own/d", False),
 ]
 
 
@@ -90,9 +104,11 @@ def test_the_older_files_below_a_directory_of_the_runs_own_are_noted_exactly(
     table = tmp_path / "policy.toml"
     # (and what coreutils need besides: a look at any path, the terminal's ioctl, the
     # removal of an older file below own -- a rule of no access a file keeps)
-    extra = (permit("fsmeta"), permit("ioctl"), permit("unlinkat", path=f"{s.work}/own/**"))
+    extra = (permit("fsmeta"), permit("ioctl"),
+             permit(["unlinkat", "rmdir"], path=f"{s.work}/own/**"))
     table.write_text(own_policy(s, program, "ownlink", extra))
-    command = script.replace("SECRET", str(s.secret)) + " && mv own outdir"
+    command = script.replace("SECRET", str(s.secret)).replace("SECD", str(s.secd)) \
+        + " && mv own outdir"
     r = subprocess.run([*SYSTRACE, "-v", "-p", str(table), "--", "sh", "-c", command],
                        cwd=s.work, capture_output=True, text=True, timeout=60,
                        env=systrace_env(loop))
