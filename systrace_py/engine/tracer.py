@@ -2640,7 +2640,12 @@ class Tracer:
         caller's own argument registers (the record _hold left) put back in the caller and
         given to the child at its first stop (Task.birth_regs), instead of the pointer to
         the copy of clone3's struct both were left with (review 21)."""
-        regs = pt.getregs(parent.tid)
+        try:
+            regs = pt.getregs(parent.tid)
+        except pt.PtraceError as exc:
+            if exc.errno != errno.ESRCH:
+                raise
+            return  # (the caller died at its event -- a thread's exit_group: its end comes)
         at = regs.rdi - scratch.CLONE_ARGS
         if regs.orig_rax != NUMBERS["clone3"]:
             return
@@ -2656,7 +2661,11 @@ class Tracer:
         nr, args, rip = scratch.own_call(data)
         if nr != regs.orig_rax or rip != regs.rip:
             return
-        pt.poke_reg(parent.tid, "rdi", args[0])
+        try:
+            pt.poke_reg(parent.tid, "rdi", args[0])
+        except pt.PtraceError as exc:
+            if exc.errno != errno.ESRCH:
+                raise
         if child is not None:
             child.birth_rdi = args[0]
 
