@@ -27,7 +27,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from server_lib import Server, servers
+from server_lib import PATH_POLICY, RULE_FS, RULE_NET, Server, servers
 
 from systrace_py.engine import scratch
 from systrace_py.engine.decode import _over_msg_len
@@ -36,20 +36,6 @@ from systrace_py.syscalls import NUMBERS
 #: the answers that come from reading arguments: where one run gets one, both must
 MEMORY_ERRNOS = {-errno.EFAULT, -errno.EINVAL, -errno.ENAMETOOLONG, -errno.E2BIG, -errno.ENOBUFS}
 LOOKUP_FIRST = {"link", "linkat", "rename", "renameat", "renameat2"}
-RULE_FS, RULE_NET = "EDOM", "EHOSTDOWN"  # errnos no call gives by itself
-#: a path rule alone: no address rule reads the socket calls' addresses, which are still read
-#: -- a unix socket's path is looked up (review 15) -- and, in a tree of two tasks, decide
-#: whether the call runs frozen (where a sendmsg's bad control pointer killed the tree: LTP
-#: sendmsg01)
-PATH_POLICY = f"""
-default = "permit"
-
-[[rule]]
-calls = ["fsread", "fswrite"]
-path = "{{root}}/secd/**"
-action = "never"
-errno = "{RULE_FS}"
-"""
 POLICY = PATH_POLICY + f"""
 [[rule]]
 calls = ["net-connect", "net-bind"]

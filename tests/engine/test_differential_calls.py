@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from server_lib import Server, servers
+from server_lib import PATH_POLICY, RULE_FS, RULE_NET, Server, servers
 
 from systrace_py.engine import scratch
 from systrace_py.syscalls import NUMBERS
@@ -50,16 +50,7 @@ from systrace_py.syscalls import NUMBERS
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the servers run as another user "
                                 "(so that they cannot change what a rule protects): root")
 
-RULE_FS, RULE_NET = "EDOM", "EHOSTDOWN"  # errnos no call gives by itself
-POLICY = f"""
-default = "permit"
-
-[[rule]]
-calls = ["fsread", "fswrite"]
-path = "{{root}}/secd/**"
-action = "never"
-errno = "{RULE_FS}"
-
+POLICY = PATH_POLICY + f"""
 [[rule]]
 calls = ["net-connect", "net-bind", "sendto", "sendmsg", "sendmmsg"]
 address = "192.0.2.1"
