@@ -1176,8 +1176,11 @@ def _outcomes(rules: Sequence[Rule], source: str, target: str, below: bool,
     met again is the same; past _WAYS_KEPT states they are forgotten: each meeting then
     taken apart, more ways, never fewer)."""
     States = set[tuple[int | None, int | None, frozenset[tuple[object, bool]]]]
+    done: set[tuple[int, int]] = set()  # (both names decided: nothing after changes them)
     states: States = {(None, None, frozenset())}
     for rule in rules:
+        if not states:
+            break
         if rule.injects or rule.net is not None or (rule.fresh and rule.path is not None):
             continue  # (no net rule matches a path call; a fresh one covers no older file)
         old = _path_match(rule, source, below, False)
@@ -1191,9 +1194,6 @@ def _outcomes(rules: Sequence[Rule], source: str, target: str, below: bool,
         news = _ways(new, grant)
         reached: States = set()
         for has, gains, taken in states:
-            if has is not None and gains is not None:
-                reached.add((has, gains, taken))
-                continue
             holds: tuple[bool, ...] = (True,)
             if condition is not None:
                 holds = (True, False)
@@ -1209,12 +1209,16 @@ def _outcomes(rules: Sequence[Rule], source: str, target: str, below: bool,
                     continue
                 for one_has in (has,) if has is not None else olds:
                     for one_gains in (gains,) if gains is not None else news:
-                        reached.add((one_has, one_gains, now))
+                        if one_has is not None and one_gains is not None:
+                            done.add((one_has, one_gains))
+                        else:
+                            reached.add((one_has, one_gains, now))
         if len(reached) > _WAYS_KEPT:
             reached = {(has, gains, frozenset()) for has, gains, _ in reached}
         states = reached
-    return frozenset((default if has is None else has, default if gains is None else gains)
-                     for has, gains, _ in states)
+    return frozenset(done | {(default if has is None else has,
+                              default if gains is None else gains)
+                             for has, gains, _ in states})
 
 
 _WAYS_KEPT = 256
