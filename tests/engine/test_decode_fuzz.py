@@ -101,6 +101,11 @@ def compare(pair: tuple[Server, Server], name: str, *args: int,
     if alone in MEMORY_ERRNOS or (under in MEMORY_ERRNOS and name not in LOOKUP_FIRST):
         assert under == alone, (f"{name}{tuple(hex(a) for a in args)} {patches}: "
                                 f"alone {alone}, traced {under}")
+    # and no call the kernel carries out is refused, nor one it refuses carried out: the
+    # servers' trees would differ from there on (a refusal of the engine's own left one
+    # server's file in place: test_a_link_or_rename_under_a_rule_of_exec_argv_alone...)
+    assert (under >= 0) == (alone >= 0), (f"{name}{tuple(hex(a) for a in args)} {patches}: "
+                                          f"alone {alone}, traced {under}")
 
 
 # --- what is drawn -------------------------------------------------------------------------------
