@@ -174,6 +174,19 @@ OVERLAY_LAYERS: dict[str, str] = {
 }
 
 
+#: File systems whose lookups a process answers, seeing which task asks (FUSE gives its server
+#: the pid of every request; virtiofs is FUSE's protocol with the server on the host): the
+#: tracer's own lookup of a name there may get another answer than the program's a moment
+#: later -- a directory to one, a symlink elsewhere to the other -- with nothing renamed
+#: (docs/security.md, "Red team 44").  A subtype ("fuse.sshfs") is fuse's.
+ANSWERED_FILESYSTEMS = frozenset({"fuse", "fuseblk", "virtiofs"})
+
+
+def answered_by_a_process(fstype: str) -> bool:
+    """Whether a process answers each lookup of a file system of this type (FUSE)."""
+    return fstype.split(".", 1)[0] in ANSWERED_FILESYSTEMS
+
+
 def fs_kind(fstype: str | None) -> FsKind:
     """How the engine reads a file system type (a FUSE subtype, "fuse.sshfs", is fuse's)."""
     if fstype is None:
