@@ -2158,10 +2158,16 @@ class Tracer:
         secret made from a missing name below the mount (red team 44).  Such a call is
         refused (EACCES) where the task's table decides anything by name (a rule that refuses
         or asks with a path, or a default that is no permit: ``Table.decides_by_name``); a
-        table that permits every name has nothing to be taken round.  An exec is not refused:
-        the inode the kernel loads is checked at its exec event (_checked_program)."""
-        if not self.hold_arguments or call.name not in enforce.FREEZE_CALLS \
-                or call.name in EXEC_CALLS or not self._on_answered_fs(call):
+        table that permits every name has nothing to be taken round.  So is any call there
+        of a task under a seccomp filter of its own, whose held calls keep their own number
+        (an open is no openat2 with RESOLVE_NO_SYMLINKS then: red team 13) or run unheld.  An
+        exec is not refused: the inode the kernel loads is checked at its exec event
+        (_checked_program)."""
+        if not self.hold_arguments or call.name in EXEC_CALLS:
+            return None
+        if call.name not in enforce.FREEZE_CALLS and not self._under_own_filter(task):
+            return None
+        if not self._on_answered_fs(call):
             return None
         decides = getattr(self.monitor, "decides_by_name", None)
         if decides is not None and not decides(task):

@@ -14,8 +14,22 @@
  *   tlink   the same with a second thread alive (link is frozen and re-checked)
  *   rename  a second thread alive: rename MNT/d/secret.txt to WORK/stolen, read it
  *   chmod   a second thread alive: chmod MNT/d/secret.txt 0604 (a change of the secret)
+ *   fopen   one task under a seccomp filter of its own (allowing everything): open
+ *   ftopen  the same with a second thread alive (a held open keeps its own call then)
  */
 #include "attack.h"
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+
+static void own_filter(void) {
+    struct sock_filter insns[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+    struct sock_fprog prog = {1, insns};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
+        skipped("seccomp: %s", ename(errno));
+}
 
 static void *idle(void *arg) {
     (void)arg;
@@ -41,11 +55,15 @@ static void read_stolen(const char *stolen, const char *how) {
 
 int main(int argc, char **argv) {
     if (argc != 4)
-        usage("fs_fuse open|topen|link|tlink|rename|chmod MNT WORK");
+        usage("fs_fuse [f]open|[f]topen|link|tlink|rename|chmod MNT WORK");
     const char *mode = argv[1], *mnt = argv[2], *work = argv[3];
     char path[4096], stolen[4096];
     snprintf(path, sizeof path, "%s/d/secret.txt", mnt);
     snprintf(stolen, sizeof stolen, "%s/stolen", work);
+    if (mode[0] == 'f') {
+        own_filter();
+        mode++;
+    }
     int threaded = mode[0] == 't' || !strcmp(mode, "rename") || !strcmp(mode, "chmod");
     if (threaded)
         second_thread();

@@ -9,10 +9,11 @@ secret's directory.  Nothing is renamed and nothing races, so neither the tree o
 resolves again (the server is no task of the tree: it answers the re-check as the check)
 held: on main the program read the secret by ``open`` in a tree of one task, and made a hard
 link of it (``link``, ``rename``) or changed its mode (``chmod``) in a tree of one task and
-of two, in both loops.  A held open (a tree of two tasks) already failed ELOOP.  Now a path
-below a file system a process answers is held whatever the tree (an open follows no symlink:
-ELOOP), and a call the kernel resolves again there is refused (EACCES) where a rule decides by
-name (engine/answered.py, Tracer._answered_refusal)."""
+of two, in both loops, and so did an open of a program under a seccomp filter of its own.  A
+held open (a tree of two tasks) already failed ELOOP.  Now a path below a file system a
+process answers is held whatever the tree (an open follows no symlink: ELOOP), and a call the
+kernel resolves again there -- any call, under a filter of the program's own -- is refused
+(EACCES) where a rule decides by name (engine/answered.py, Tracer._answered_refusal)."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def secret_policy(scene: Scene) -> str:
     return policy(never(["fsread", "fswrite"], path=f"{scene.secd}/**"))
 
 
-MODES = ["open", "topen", "link", "tlink", "rename", "chmod"]
+MODES = ["open", "topen", "link", "tlink", "rename", "chmod", "fopen", "ftopen"]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -67,8 +68,10 @@ def test_a_fuse_server_answering_the_program_otherwise_than_the_tracer(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str], mode: str) -> None:
     """fs_fuse.c: MNT/d/secret.txt is a missing file below the mount to the tracer and the
     secret to the kernel's lookup for the program.  open (one task), link, rename and chmod
-    (one task and two) escaped on main in both loops; topen (held: openat2 with
-    RESOLVE_NO_SYMLINKS) was ELOOP already.  Control: natively each reaches the secret."""
+    (one task and two), and fopen and ftopen (a program under a seccomp filter of its own,
+    whose held opens keep their own call) escaped on main in both loops; topen (held:
+    openat2 with RESOLVE_NO_SYMLINKS) was ELOOP already.  Control: natively each reaches the
+    secret."""
     server, program = build("escape/fs_fuse_server.c"), build("escape/fs_fuse.c")
     for traced in (False, True):
         scene = Scene.make(tmp_path, "traced" if traced else "control")
