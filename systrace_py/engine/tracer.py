@@ -2143,8 +2143,15 @@ class Tracer:
         (FUSE: engine/answered.py): its server sees which task looks a name up and may answer
         the kernel's lookup for the program otherwise than the tracer's, with nothing
         renamed -- so the call is held whatever the tree is (an open then follows no
-        symlink: ELOOP where the server now says "symlink")."""
+        symlink: ELOOP where the server now says "symlink").  A unix socket's path in a
+        connect's, bind's or send's address counts too."""
         examined = [p.resolved.path for p in call.examined_paths() if p.spec is not None]
+        if call.sockaddr_raw is not None and call.name in enforce.SOCKET_PATH_CALLS:
+            with contextlib.suppress(DecodeError):  # (unreadable: refused elsewhere)
+                addr = call.sockaddr
+                if addr is not None and addr.family == "unix" and addr.path \
+                        and addr.path.startswith("/"):
+                    examined.append(addr.path)  # (the socket file the kernel looks up)
         if not examined:
             return False
         found = answered.mounts()

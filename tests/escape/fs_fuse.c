@@ -14,6 +14,8 @@
  *   tlink   the same with a second thread alive (link is frozen and re-checked)
  *   rename  a second thread alive: rename MNT/d/secret.txt to WORK/stolen, read it
  *   chmod   a second thread alive: chmod MNT/d/secret.txt 0604 (a change of the secret)
+ *   connect one task: connect to the unix socket MNT/d/sock (a listener in the secret's
+ *           directory, which a unix rule refuses)
  *   fopen   one task under a seccomp filter of its own (allowing everything): open
  *   ftopen  the same with a second thread alive (a held open keeps its own call then)
  */
@@ -55,7 +57,7 @@ static void read_stolen(const char *stolen, const char *how) {
 
 int main(int argc, char **argv) {
     if (argc != 4)
-        usage("fs_fuse [f]open|[f]topen|link|tlink|rename|chmod MNT WORK");
+        usage("fs_fuse [f]open|[f]topen|link|tlink|rename|chmod|connect MNT WORK");
     const char *mode = argv[1], *mnt = argv[2], *work = argv[3];
     char path[4096], stolen[4096];
     snprintf(path, sizeof path, "%s/d/secret.txt", mnt);
@@ -79,6 +81,16 @@ int main(int argc, char **argv) {
         if (link(path, stolen) != 0)
             blocked("link %s: %s", path, ename(errno));
         read_stolen(stolen, "link");
+    }
+    if (!strcmp(mode, "connect")) {
+        struct sockaddr_un sun = {.sun_family = AF_UNIX};
+        snprintf(sun.sun_path, sizeof sun.sun_path, "%s/d/sock", mnt);
+        int s = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (s < 0)
+            skipped("socket: %s", ename(errno));
+        if (connect(s, (struct sockaddr *)&sun, sizeof sun) != 0)
+            blocked("connect %s: %s", sun.sun_path, ename(errno));
+        escaped("connected to %s, the refused socket", sun.sun_path);
     }
     if (!strcmp(mode, "rename")) {
         if (rename(path, stolen) != 0)

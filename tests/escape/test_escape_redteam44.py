@@ -9,7 +9,8 @@ secret's directory.  Nothing is renamed and nothing races, so neither the tree o
 resolves again (the server is no task of the tree: it answers the re-check as the check)
 held: on main the program read the secret by ``open`` in a tree of one task, and made a hard
 link of it (``link``, ``rename``) or changed its mode (``chmod``) in a tree of one task and
-of two, in both loops, and so did an open of a program under a seccomp filter of its own.  A
+of two, in both loops, and so did an open of a program under a seccomp filter of its own,
+and a connect to a unix socket a rule refuses.  A
 held open (a tree of two tasks) already failed ELOOP.  Now a path below a file system a
 process answers is held whatever the tree (an open follows no symlink: ELOOP), and a call the
 kernel resolves again there -- any call, under a filter of the program's own -- is refused
@@ -26,8 +27,10 @@ from pathlib import Path
 import pytest
 from escape_lib import (
     Scene,
+    UnixListener,
     assert_blocked,
     attack,
+    listening,
     never,
     outsider,
     policy,
@@ -85,6 +88,28 @@ def test_a_fuse_server_answering_the_program_otherwise_than_the_tracer(
             assert_blocked(outcome)
             assert (scene.secret.stat().st_mode & 0o7777) != 0o604
             assert not (scene.work / "stolen").exists()
+
+
+def test_a_unix_socket_reached_through_a_fuse_servers_second_answer(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+    """fs_fuse.c connect: MNT/d/sock is a missing name to the tracer and, to the kernel's
+    lookup for the program, the socket a listener outside the tree has in the secret's
+    directory, which a ``unix`` rule refuses.  On main the program connected, both loops;
+    now the socket path of an address counts as a path on the FUSE mount (refused EACCES).
+    Control: natively it connects."""
+    server, program = build("escape/fs_fuse_server.c"), build("escape/fs_fuse.c")
+    for traced in (False, True):
+        scene = Scene.make(tmp_path, "traced" if traced else "control")
+        text = policy(never(["fsread", "fswrite"], path=f"{scene.secd}/**"),
+                      never("net-connect", unix=f"{scene.secd}/**")) if traced else None
+        with fuse_mount(server, scene, program.name) as mnt, \
+                listening(UnixListener(str(scene.secd / "sock"))):
+            outcome = attack(program, "connect", mnt, scene.work, scene=scene, env=loop,
+                             policy_text=text)
+        if not traced:
+            require_real(outcome)
+        else:
+            assert_blocked(outcome)
 
 
 def test_a_fuse_file_system_that_answers_alike_is_used_as_natively(
