@@ -175,11 +175,12 @@ OVERLAY_LAYERS: dict[str, str] = {
 
 
 #: File systems whose lookups a process answers, seeing which task asks (FUSE gives its server
-#: the pid of every request; virtiofs is FUSE's protocol with the server on the host): the
-#: tracer's own lookup of a name there may get another answer than the program's a moment
-#: later -- a directory to one, a symlink elsewhere to the other -- with nothing renamed
-#: (docs/security.md, "Red team 44").  A subtype ("fuse.sshfs") is fuse's.
-ANSWERED_FILESYSTEMS = frozenset({"fuse", "fuseblk", "virtiofs"})
+#: the pid of every request): the tracer's own lookup of a name there may get another answer
+#: than the program's a moment later -- a directory to one, a symlink elsewhere to the other
+#: -- with nothing renamed (docs/security.md, "Red team 44").  A subtype ("fuse.sshfs") is
+#: fuse's.  virtiofs speaks FUSE's protocol too, but its server is the VM's host, which no
+#: policy inside the VM holds anyway; a home shared into a VM by it stays writable.
+ANSWERED_FILESYSTEMS = frozenset({"fuse", "fuseblk"})
 
 
 def answered_by_a_process(fstype: str) -> bool:
