@@ -960,8 +960,7 @@ class Table:
         directory, as a move of it (:meth:`_subtree_decision`).  A path the engine could not
         name (the options of a file system it does not read: "") is refused as unsafe
         wherever a rule could care, unless a rule names the call itself."""
-        if self.default is Action.PERMIT and not any(
-                rule.refuses and path_patterns(rule) for rule in self.rules):
+        if not self.decides_by_name():
             return None  # nothing is refused by a name here: no name needs deciding
         path = facts.path(role)
         if not path:
@@ -996,6 +995,14 @@ class Table:
     def has_host_rules(self) -> bool:
         """Whether a rule has a ``host`` condition (then the run observes DNS)."""
         return self.compiled().host_rules
+
+    def decides_by_name(self) -> bool:
+        """Whether a file's name may change what this table decides: a rule that refuses or
+        asks names paths, or the default is no permit.  When not, a call that reaches a file
+        by another name than the one decided on (a mount's exposure, a lookup a FUSE server
+        answers otherwise for the kernel: red team 44) is decided the same."""
+        return self.default is not Action.PERMIT or any(
+            rule.refuses and path_patterns(rule) for rule in self.rules)
 
     def may_refuse(self, syscall: str, cls: str | None, part: str | None = None) -> bool:
         """Whether any rule for this call and class refuses or asks (under some condition)."""
