@@ -21,11 +21,15 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from escape_lib import (
+    SYSTRACE,
+    Outcome,
     Scene,
     UnixListener,
     assert_blocked,
@@ -41,13 +45,46 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/fu
                                 reason="mounting a FUSE file system needs root and /dev/fuse")
 
 
+@pytest.fixture
+def enter() -> Iterator[list[str]]:
+    """A command prefix that runs in a mount namespace of the test's own: the FUSE mount, its
+    server, the control and systrace all live there.  (Mounted where the other tests run, a
+    change of the mount table reaches every tracer of theirs: the native loop hands a call to
+    Python once after each, and test_cloop's counts of native decisions came out short.)"""
+    holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sleep",
+                               "3600"], start_new_session=True)
+    try:
+        mine = os.readlink("/proc/self/ns/mnt")
+        for _ in range(500):  # (until unshare has made it and exec'd sleep)
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{holder.pid}/ns/mnt") != mine and \
+                        os.readlink(f"/proc/{holder.pid}/exe").endswith("sleep"):
+                    break
+            time.sleep(0.01)
+        else:
+            pytest.fail("unshare made no mount namespace")
+        yield ["nsenter", f"--mount=/proc/{holder.pid}/ns/mnt", "--"]
+    finally:
+        holder.kill()
+        holder.wait(5)
+
+
+def attack_in(enter: list[str], binary: Path | str, *args: object, policy_text: str | None,
+              **kw: Any) -> Outcome:
+    """escape_lib.attack, the control or systrace started in ``enter``'s namespace."""
+    if policy_text is None:
+        return attack(enter[0], *enter[1:], binary, *args, policy_text=None, **kw)
+    return attack(binary, *args, policy_text=policy_text, tracer=[*enter, *SYSTRACE], **kw)
+
+
 @contextlib.contextmanager
-def fuse_mount(server: Path, scene: Scene, comm: str) -> Iterator[Path]:
-    """fs_fuse_server mounted at scene/mnt, outside the traced tree: "d" is a symlink to the
-    secret's directory for a task named ``comm``, an empty directory for anyone else."""
+def fuse_mount(enter: list[str], server: Path, scene: Scene, comm: str) -> Iterator[Path]:
+    """fs_fuse_server mounted at scene/mnt in ``enter``'s namespace, outside the traced tree:
+    "d" is a symlink to the secret's directory for a task named ``comm``, an empty directory
+    for anyone else."""
     mnt = scene.root / "mnt"
     mnt.mkdir()
-    with outsider([server, mnt, scene.secd, comm]) as proc:
+    with outsider([*enter, server, mnt, scene.secd, comm]) as proc:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         if line.startswith("SKIPPED"):
@@ -56,7 +93,8 @@ def fuse_mount(server: Path, scene: Scene, comm: str) -> Iterator[Path]:
         try:
             yield mnt
         finally:
-            subprocess.run(["umount", "-l", str(mnt)], capture_output=True, check=False)
+            subprocess.run([*enter, "umount", "-l", str(mnt)], capture_output=True,
+                           check=False)
 
 
 def secret_policy(scene: Scene) -> str:
@@ -68,7 +106,8 @@ MODES = ["open", "topen", "link", "tlink", "rename", "chmod", "fopen", "ftopen"]
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_fuse_server_answering_the_program_otherwise_than_the_tracer(
-        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str], mode: str) -> None:
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        enter: list[str], mode: str) -> None:
     """fs_fuse.c: MNT/d/secret.txt is a missing file below the mount to the tracer and the
     secret to the kernel's lookup for the program.  open (one task), link, rename and chmod
     (one task and two), and fopen and ftopen (a program under a seccomp filter of its own,
@@ -78,9 +117,9 @@ def test_a_fuse_server_answering_the_program_otherwise_than_the_tracer(
     server, program = build("escape/fs_fuse_server.c"), build("escape/fs_fuse.c")
     for traced in (False, True):
         scene = Scene.make(tmp_path, "traced" if traced else "control")
-        with fuse_mount(server, scene, program.name) as mnt:
+        with fuse_mount(enter, server, scene, program.name) as mnt:
             env = {**loop, "ESC_SECD": str(scene.secd)}
-            outcome = attack(program, mode, mnt, scene.work, scene=scene, env=env,
+            outcome = attack_in(enter, program, mode, mnt, scene.work, scene=scene, env=env,
                              policy_text=secret_policy(scene) if traced else None)
         if not traced:
             require_real(outcome)
@@ -91,7 +130,8 @@ def test_a_fuse_server_answering_the_program_otherwise_than_the_tracer(
 
 
 def test_a_unix_socket_reached_through_a_fuse_servers_second_answer(
-        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        enter: list[str]) -> None:
     """fs_fuse.c connect: MNT/d/sock is a missing name to the tracer and, to the kernel's
     lookup for the program, the socket a listener outside the tree has in the secret's
     directory, which a ``unix`` rule refuses.  On main the program connected, both loops;
@@ -102,9 +142,9 @@ def test_a_unix_socket_reached_through_a_fuse_servers_second_answer(
         scene = Scene.make(tmp_path, "traced" if traced else "control")
         text = policy(never(["fsread", "fswrite"], path=f"{scene.secd}/**"),
                       never("net-connect", unix=f"{scene.secd}/**")) if traced else None
-        with fuse_mount(server, scene, program.name) as mnt, \
+        with fuse_mount(enter, server, scene, program.name) as mnt, \
                 listening(UnixListener(str(scene.secd / "sock"))):
-            outcome = attack(program, "connect", mnt, scene.work, scene=scene, env=loop,
+            outcome = attack_in(enter, program, "connect", mnt, scene.work, scene=scene, env=loop,
                              policy_text=text)
         if not traced:
             require_real(outcome)
@@ -113,7 +153,8 @@ def test_a_unix_socket_reached_through_a_fuse_servers_second_answer(
 
 
 def test_a_fuse_file_system_that_answers_alike_is_used_as_natively(
-        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str]) -> None:
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        enter: list[str]) -> None:
     """The same server answering every reader alike ("d" an empty directory for all): a held
     open of a missing name below it gets the kernel's ENOENT, and a listing of the mount is
     the native one, in a tree of one task and of two."""
@@ -121,13 +162,13 @@ def test_a_fuse_file_system_that_answers_alike_is_used_as_natively(
     results = []
     for traced in (False, True):
         scene = Scene.make(tmp_path, "traced" if traced else "control")
-        with fuse_mount(server, scene, "no-such-comm") as mnt:
+        with fuse_mount(enter, server, scene, "no-such-comm") as mnt:
             text = secret_policy(scene) if traced else None
             for mode in ("open", "topen"):
-                out = attack(program, mode, mnt, scene.work, scene=scene, env=loop,
+                out = attack_in(enter, program, mode, mnt, scene.work, scene=scene, env=loop,
                              policy_text=text).stdout
                 results.append((traced, out.replace(str(scene.root), "ROOT")))
-            ls = attack("/bin/ls", "-1a", mnt, mnt / "d", scene=scene, env=loop,
+            ls = attack_in(enter, "/bin/ls", "-1a", mnt, mnt / "d", scene=scene, env=loop,
                         policy_text=text)
             results.append((traced, ls.stdout.replace(str(scene.root), "ROOT")))
     native = [out for traced, out in results if not traced]
