@@ -29,6 +29,7 @@
 #include <Python.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -685,6 +686,34 @@ static int through_symlinks(const char *candidate, uint64_t flags, char *path, i
     if (has_suffix(path, (size_t)n, " (deleted)") || strstr(path, "/proc")) return -1;
     for (ssize_t i = 0; i < n; i++)
         if ((unsigned char)path[i] >= 0x80) return -1;
+    return 0;
+}
+
+/* File systems a process answers (FUSE: engine/answered.py): their mount points in the
+ * tracer's view, and a descriptor of /proc/self/mountinfo of the loop's own, polled for a
+ * change of the mount table (set_answered).  A path call below one of them, or made after a
+ * change Python has not told the loop of, is Python's: its server may answer the kernel's
+ * lookup for the program otherwise than the tracer's (red team 44). */
+#define MAX_ANSWERED 32
+static int answered_fd = -1;
+static int answered_n;
+static int answered_all;  /* more mounts than the loop keeps: every path is Python's */
+static char *answered_at[MAX_ANSWERED];
+static size_t answered_len[MAX_ANSWERED];
+
+static int answered_path(const char *path, size_t len) {
+    if (answered_all) return 1;
+    if (answered_fd >= 0) {
+        struct pollfd p = {answered_fd, POLLPRI, 0};
+        if (poll(&p, 1, 0) != 0) return 1;  /* the mount table changed (or poll failed) */
+    }
+    for (int i = 0; i < answered_n; i++) {
+        size_t n = answered_len[i];
+        if (n == 0) return 1;  /* mounted on "/" */
+        if (len >= n && memcmp(path, answered_at[i], n) == 0 &&
+            (path[n] == 0 || path[n] == '/'))
+            return 1;
+    }
     return 0;
 }
 
@@ -2075,6 +2104,7 @@ static int decide_call(Arm *a, int *why) {
     if (a->own_search && (!direct || dotted(raw))) return 0;
 
 decide:
+    if (answered_path(path, len)) return 0;  /* (a FUSE server's: Python holds it) */
     for (Py_ssize_t i = 0; i < v->n; i++) {
         int err = 0, missing_err = 0;
         int action = decide_check(&v->checks[i], path, len, &err, &missing_err);
@@ -2768,6 +2798,36 @@ static PyObject *serve_stops(void) {
     }
 }
 
+/* set_answered(fd, points): the mount points of the file systems a process answers ("/"
+ * given as ""), and the loop's descriptor of /proc/self/mountinfo (-1: none). */
+static PyObject *cloop_set_answered(PyObject *module, PyObject *args) {
+    int fd;
+    PyObject *points;
+    if (!PyArg_ParseTuple(args, "iO!", &fd, &PyTuple_Type, &points)) return NULL;
+    for (int i = 0; i < answered_n; i++) PyMem_Free(answered_at[i]);
+    answered_n = 0;
+    answered_fd = fd;
+    Py_ssize_t n = PyTuple_GET_SIZE(points);
+    answered_all = n > MAX_ANSWERED;
+    for (Py_ssize_t i = 0; i < n && i < MAX_ANSWERED; i++) {
+        char *text;
+        Py_ssize_t len;
+        if (PyBytes_AsStringAndSize(PyTuple_GET_ITEM(points, i), &text, &len) < 0) {
+            answered_all = 1;
+            return NULL;
+        }
+        answered_at[i] = PyMem_Malloc((size_t)len + 1);
+        if (!answered_at[i]) {
+            answered_all = 1;
+            return PyErr_NoMemory();
+        }
+        memcpy(answered_at[i], text, (size_t)len + 1);
+        answered_len[i] = (size_t)len;
+        answered_n = (int)i + 1;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *cloop_counts(PyObject *module, PyObject *unused) {
     return Py_BuildValue("KKKK", permitted_total, refused_total, signals_total, answered_total);
 }
@@ -3132,6 +3192,8 @@ static PyMethodDef cloop_methods[] = {
     {"set_ptracer", child_set_ptracer, METH_VARARGS, "prctl(PR_SET_PTRACER, pid): its result."},
     {"load_filter", child_load_filter, METH_VARARGS, "Load a seccomp BPF program (bytes)."},
     {"spawn", child_spawn, METH_VARARGS, "The program's process, sharing no copy of ours, stopped before its exec."},
+    {"set_answered", cloop_set_answered, METH_VARARGS,
+     "The mount points of file systems a process answers, and a mountinfo descriptor."},
     {"counts", cloop_counts, METH_NOARGS, "(permitted, refused, signals passed on, missing paths answered) by the native loop so far."},
     {NULL, NULL, 0, NULL},
 };

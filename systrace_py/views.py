@@ -174,6 +174,20 @@ OVERLAY_LAYERS: dict[str, str] = {
 }
 
 
+#: File systems whose lookups a process answers, seeing which task asks (FUSE gives its server
+#: the pid of every request): the tracer's own lookup of a name there may get another answer
+#: than the program's a moment later -- a directory to one, a symlink elsewhere to the other
+#: -- with nothing renamed (docs/security.md, "Red team 44").  A subtype ("fuse.sshfs") is
+#: fuse's.  virtiofs speaks FUSE's protocol too, but its server is the VM's host, which no
+#: policy inside the VM holds anyway; a home shared into a VM by it stays writable.
+ANSWERED_FILESYSTEMS = frozenset({"fuse", "fuseblk"})
+
+
+def answered_by_a_process(fstype: str) -> bool:
+    """Whether a process answers each lookup of a file system of this type (FUSE)."""
+    return fstype.split(".", 1)[0] in ANSWERED_FILESYSTEMS
+
+
 def fs_kind(fstype: str | None) -> FsKind:
     """How the engine reads a file system type (a FUSE subtype, "fuse.sshfs", is fuse's)."""
     if fstype is None:

@@ -56,7 +56,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from systrace_py.engine import enforce, pkeys, scratch
+from systrace_py.engine import answered, enforce, pkeys, scratch
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.decode import (
     DYNAMIC_ROLE_CALLS,
@@ -422,6 +422,21 @@ class FastLoop:
         self._plans: dict[int, tuple[Table, Any, Any]] = {}  # id(table) -> (table, index, plan)
         self._last = module.counts()  # the extension's counts when last asked
         _exec_rules(module)
+        # (a descriptor of its own: a change of the mount table is told to each reader)
+        try:
+            self._mountinfo = os.open(answered.MOUNTINFO, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            self._mountinfo = -1  # (then answered.mounts() says "/": every path is Python's)
+        self._answered: tuple[str, ...] | None = None  # the mount points the loop was given
+
+    def _tell_answered(self) -> None:
+        """Give the loop the mount points of the file systems a process answers
+        (engine/answered.py) when they changed since it was last given them."""
+        points = answered.mounts().current()
+        if points != self._answered:
+            self._module.set_answered(self._mountinfo, tuple(
+                ("" if p == "/" else p).encode("utf-8", "surrogateescape") for p in points))
+            self._answered = points
 
     def plan_for(self, table: Table) -> Any:
         index = table.compiled()
@@ -459,6 +474,7 @@ class FastLoop:
         stopped until the loop notes its birth (and lets it go) or told as an "early" note
         (None: such stops are Python's at once)."""
         plans = [(tid, self.plan_for(table), *rest) for tid, table, *rest in arms]
+        self._tell_answered()
         hook = None
         if exec_target is not None:
             def hook(tid: int, program: str) -> tuple[Any, bool] | None:

@@ -150,6 +150,7 @@ MAX_ARG_STRLEN = 131072
 SOCKADDR_MAX = 128
 CONTROL_MAX = 65536
 SOCKET_SCAN_LIMIT = 20000  # entries looked at for sockets inside a directory being moved
+BOUND_SOCKETS_KEPT = 1024  # Decoder.bound_sockets' size before the sockets gone are dropped
 PAGE_SIZE = 4096           # what mount(2) copies of its options (and fsopen of its type)
 FSCONFIG_STRING_MAX = 256  # fsconfig's key and string value (strndup_user(..., 256))
 
@@ -948,7 +949,7 @@ class DecodedCall:
                             made.add(socket_file)
                             bound = pt.socket_inode(self.tid, _int32(self.args[0]))
                             if bound is not None:
-                                decoder.bound_sockets.add(bound)
+                                decoder.note_bound(bound)
                         except OSError:
                             pass
             return
@@ -2468,10 +2469,29 @@ class Decoder:
         #: it made: a fresh unix rule covers a connect only to the file one of them is bound
         #: at (DecodedCall._fresh_socket)
         self.bound_sockets: set[int] = set()
+        #: the size past which note_bound drops the sockets no longer there (doubling: a
+        #: dump of the namespace's sockets per that many binds)
+        self._bound_limit = BOUND_SOCKETS_KEPT
         #: whether a tid (as the tracer's /proc numbers it) is a task of the traced tree now:
         #: the tracer's (Tracer._in_tree), None until it says -- no signal is then in the tree
         self.traced: Callable[[int], bool] | None = None
         self._pidfds: collections.OrderedDict[int, int] = collections.OrderedDict()
+
+    def note_bound(self, socket_inode: int) -> None:
+        """A bind of the run bound this socket to a file it made.  A server binding socket
+        after socket would grow the set without end (red team 43): past a limit, the sockets
+        no longer there are dropped (a socket gone binds nothing again, and its number may
+        come back as another process's socket's); the limit then doubles over what is left,
+        so the dump is made once per that many binds.  When sock_diag cannot be asked,
+        nothing is dropped."""
+        self.bound_sockets.add(socket_inode)
+        if len(self.bound_sockets) <= self._bound_limit:
+            return
+        live = pt.live_unix_sockets()
+        if live is not None:
+            self.bound_sockets &= live
+            self.bound_sockets.add(socket_inode)
+        self._bound_limit = max(BOUND_SOCKETS_KEPT, 2 * len(self.bound_sockets))
 
     def decode(self, tid: int, tgid: int, nr: int, name: str, args: _Args,
                memory: TraceeMemory, view: View) -> DecodedCall:

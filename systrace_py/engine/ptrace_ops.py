@@ -18,11 +18,14 @@ import errno
 import os
 import stat
 import struct
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from systrace_py.engine.native import fixed_sonames, lazy_names
 from systrace_py.kernel import AT_EMPTY_PATH, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS
 from systrace_py.syscalls import NUMBERS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 # python-ptrace finds libc at import: not by ldconfig; and imports logging for its debugger
 with fixed_sonames(), lazy_names():
@@ -366,30 +369,51 @@ def unix_socket_at(path: str) -> int | None:
         return None
     device = os.major(info.st_dev) << _MINORBITS | os.minor(info.st_dev)
     inode = info.st_ino & 0xFFFFFFFF  # (udiag_vfs_ino is a __u32)
-    request = struct.pack("=IHHII", 16 + 24, _SOCK_DIAG_BY_FAMILY, _NLM_F_DUMP_REQUEST, 1, 0) \
-        + struct.pack("=BBHIIIII", _socket.AF_UNIX, 0, 0, 0xFFFFFFFF, 0, _UDIAG_SHOW_VFS, 0, 0)
     try:
-        diag = _socket.socket(_socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC,
-                              _NETLINK_SOCK_DIAG)
-        try:
-            diag.sendall(request)
-            while True:
-                data = diag.recv(65536)
-                at = 0
-                while at + 16 <= len(data):
-                    length, kind = struct.unpack_from("=IH", data, at)
-                    if kind in (_NLMSG_DONE, _NLMSG_ERROR) or length < 16:
-                        return None
-                    found = _vfs_match(data[at + 16:at + length], device, inode)
-                    if found is not None:
-                        return found
-                    at += (length + 3) & ~3
-                if not data:
-                    return None
-        finally:
-            diag.close()
+        for message in _unix_sockets(_UDIAG_SHOW_VFS):
+            found = _vfs_match(message, device, inode)
+            if found is not None:
+                return found
+    except OSError:
+        pass
+    return None
+
+
+def live_unix_sockets() -> set[int] | None:
+    """The inode numbers of every unix socket of the tracer's network namespace now (as
+    /proc/PID/fd names them), or None when sock_diag cannot be asked."""
+    try:
+        return {struct.unpack_from("=I", message, 4)[0]
+                for message in _unix_sockets(0) if len(message) >= 16}
     except OSError:
         return None
+
+
+def _unix_sockets(show: int) -> Iterator[bytes]:
+    """Each unix_diag_msg (with the attributes ``show`` asks for) of a sock_diag dump of the
+    unix sockets of the tracer's network namespace; OSError when it cannot be asked, or the
+    dump fails part way (a partial list must not pass for the whole)."""
+    request = struct.pack("=IHHII", 16 + 24, _SOCK_DIAG_BY_FAMILY, _NLM_F_DUMP_REQUEST, 1, 0) \
+        + struct.pack("=BBHIIIII", _socket.AF_UNIX, 0, 0, 0xFFFFFFFF, 0, show, 0, 0)
+    diag = _socket.socket(_socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC,
+                          _NETLINK_SOCK_DIAG)
+    try:
+        diag.sendall(request)
+        while True:
+            data = diag.recv(65536)
+            if not data:
+                raise OSError(errno.EIO, "sock_diag's dump ended without NLMSG_DONE")
+            at = 0
+            while at + 16 <= len(data):
+                length, kind = struct.unpack_from("=IH", data, at)
+                if kind == _NLMSG_DONE:
+                    return
+                if kind == _NLMSG_ERROR or length < 16:
+                    raise OSError(errno.EIO, "sock_diag's dump failed")
+                yield data[at + 16:at + length]
+                at += (length + 3) & ~3
+    finally:
+        diag.close()
 
 
 def _vfs_match(message: bytes, device: int, inode: int) -> int | None:

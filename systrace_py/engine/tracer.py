@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
 
 from systrace_py import procfs
-from systrace_py.engine import clone_args, cloop, enforce, pkeys, scratch, signals
+from systrace_py.engine import answered, clone_args, cloop, enforce, pkeys, scratch, signals
 from systrace_py.engine import ptrace_ops as pt
 from systrace_py.engine.child import (
     NO_CORE_LIMIT,
@@ -1965,6 +1965,12 @@ class Tracer:
                 enforce.refuse(task.tid, err)
                 self._resume(task)
                 return
+        answered_refusal = self._answered_refusal(task, call, reply)
+        if answered_refusal is not None:
+            self.monitor.on_engine_refusal(task, call, errno.EACCES, answered_refusal)
+            enforce.refuse(task.tid, errno.EACCES)
+            self._resume(task)
+            return
         if call.name in EXEC_CALLS:
             self._note_exec(task, call, reply.paths.get("path") if reply.paths else None)
         respelled = unheld = False
@@ -2131,6 +2137,8 @@ class Tracer:
             return True
         if not self.hold_arguments:
             return False
+        if self._on_answered_fs(call):
+            return True  # (a FUSE server may answer the kernel otherwise than the tracer)
         space = task.space
         # a call that waited between its check and now (an answer, an injected delay) is
         # held whatever the tree is now: a thread may have rewritten it meanwhile, and gone
@@ -2146,6 +2154,52 @@ class Tracer:
                     or call.empty_path_arg is not None  # the "" of a descriptor call
                     or any(p.spec is not None for p in call.examined_paths()))
         return examined and (not solo or self._reached_from_outside(task, call))
+
+    @staticmethod
+    def _on_answered_fs(call: DecodedCall) -> bool:
+        """Whether a path the call was decided on lies on a file system a process answers
+        (FUSE: engine/answered.py): its server sees which task looks a name up and may answer
+        the kernel's lookup for the program otherwise than the tracer's, with nothing
+        renamed -- so the call is held whatever the tree is (an open then follows no
+        symlink: ELOOP where the server now says "symlink").  A unix socket's path in a
+        connect's, bind's or send's address counts too."""
+        examined = [p.resolved.path for p in call.examined_paths() if p.spec is not None]
+        if call.sockaddr_raw is not None and call.name in enforce.SOCKET_PATH_CALLS:
+            with contextlib.suppress(DecodeError):  # (unreadable: refused elsewhere)
+                addr = call.sockaddr
+                if addr is not None and addr.family == "unix" and addr.path \
+                        and addr.path.startswith("/"):
+                    examined.append(addr.path)  # (the socket file the kernel looks up)
+        if not examined:
+            return False
+        found = answered.mounts()
+        return any(path and found.below(path) for path in examined)
+
+    def _answered_refusal(self, task: Task, call: DecodedCall, reply: Reply) -> str | None:
+        """Why a call through a file system a process answers is refused, or None.  Holding
+        cannot keep the kernel from resolving again the path of a call that changes the file
+        system (link, rename, chmod, unlink, mkdir...): the server would answer that lookup,
+        made for the program, with a symlink out of the tracer's answer -- a link of the
+        secret made from a missing name below the mount (red team 44).  Such a call is
+        refused (EACCES) where the task's table decides anything by name (a rule that refuses
+        or asks with a path, or a default that is no permit: ``Table.decides_by_name``); a
+        table that permits every name has nothing to be taken round.  So is any call there
+        of a task under a seccomp filter of its own, whose held calls keep their own number
+        (an open is no openat2 with RESOLVE_NO_SYMLINKS then: red team 13) or run unheld.  An
+        exec is not refused: the inode the kernel loads is checked at its exec event
+        (_checked_program)."""
+        if not self.hold_arguments or call.name in EXEC_CALLS:
+            return None
+        if call.name not in enforce.FREEZE_CALLS and not self._under_own_filter(task):
+            return None
+        if not self._on_answered_fs(call):
+            return None
+        decides = getattr(self.monitor, "decides_by_name", None)
+        if decides is not None and not decides(task):
+            return None
+        return ("its path lies on a file system a process answers (FUSE), which the kernel "
+                "would look up again for it: the server may answer it otherwise than the "
+                "tracer")
 
     @staticmethod
     def _note_sharing(space: AddressSpace, name: str, args: tuple[int, ...]) -> None:

@@ -255,7 +255,7 @@ class CheckIndex:
     def rules_at(self, path: str) -> list[Rule]:
         """The rules that may apply to a check of ``path``, in order: up to the first
         unconditional one (which ends the list), those whose path pattern may match it
-        and those with no path (model._access_bound reads these, for a link's names)."""
+        and those with no path (model._linked_outcomes reads these, for a link's names)."""
         found = set(self._listed)
         if self._paths is not None:
             found.update(position for position, _ in self._paths.candidates(path))

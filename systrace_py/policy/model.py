@@ -648,9 +648,11 @@ class Table:
     _defaults: dict[tuple[bool, str, Action, int], Decision] = field(
         default_factory=dict, init=False, repr=False, compare=False)
     _grants: Grants | None = field(default=None, init=False, repr=False, compare=False)
-    #: (index, each access a link compares with its checks): :meth:`_access_checks`
+    #: (index, each access a link compares with its checks, each of those checks' rules'
+    #: positions by id): :meth:`_access_checks`
     _linked: tuple[TableIndex, tuple[tuple[tuple[str, str, int | None],
-                                           tuple[CheckIndex, ...]], ...]] | None = field(
+                                           tuple[CheckIndex, ...]], ...],
+                   dict[int, dict[int, int]]] | None = field(
         default=None, init=False, repr=False, compare=False)
 
     def admits_variable(self, entry: str) -> bool:
@@ -812,7 +814,7 @@ class Table:
         conditions (argv, target, a learned glob's made directory) cannot be told now
         counts both ways, the way that grants the new name more and the old one less.  A
         directory moved brings every path below it under the new name's rules: decided
-        over its tree (:func:`_access_bound` with ``tree``), failing closed where a glob
+        over its tree (:func:`_linked_outcomes` with ``tree``), failing closed where a glob
         may match only some paths below.  Exempt: a file or directory the run made
         (``Facts.fresh``) -- its contents are the run's own --, but for the files below
         such a directory that the run linked or moved there although it did not make them
@@ -860,24 +862,35 @@ class Table:
         compiled = self.compiled()
         default = _GRANT[self.default]
         found: list[tuple[tuple[str, str, int | None], Action, Action]] = []
-        bounds: dict[tuple[int, bool], int] = {}  # (a check's index shared by calls: once)
+        outcomes: dict[int, frozenset[tuple[int, int]]] = {}  # (a check shared by calls: once)
 
-        def bound(check: CheckIndex, most: bool) -> int:
-            found = bounds.get((id(check), most))
-            if found is None:
-                path = target if most else source
-                # (a file: only the rules that may match its path; a tree: every rule)
-                found = bounds[id(check), most] = _access_bound(
-                    check.rules if tree else check.rules_at(path), path, tree, most, default)
-            return found
+        def outcome(check: CheckIndex) -> frozenset[tuple[int, int]]:
+            known = outcomes.get(id(check))
+            if known is None:
+                # (a file: only the rules that may match either name; a tree: every rule)
+                if tree:
+                    rules: Sequence[Rule] = check.rules
+                else:
+                    old, new = check.rules_at(source), check.rules_at(target)
+                    rules = old if list(map(id, old)) == list(map(id, new)) else \
+                        _merged(positions[id(check)], old, new)
+                known = outcomes[id(check)] = _linked_outcomes(rules, source, target, tree,
+                                                               default)
+            return known
 
-        for access, checks in self._access_checks(compiled):
-            gains = min(bound(check, True) for check in checks)
-            if gains == _GRANT[Action.NEVER]:
-                continue
-            has = min(bound(check, False) for check in checks)
-            if has < gains:
-                found.append((access, _ACTION_OF[has], _ACTION_OF[gains]))
+        accesses = self._access_checks(compiled)
+        positions = self._linked[2] if self._linked is not None else {}
+        for access, checks in accesses:
+            # (an access several checks decide is granted as far as each grants it: in one
+            # world, the least of theirs on each side)
+            pairs: set[tuple[int, int]] = {(_GRANT[Action.PERMIT], _GRANT[Action.PERMIT])}
+            for check in checks:
+                pairs = {(min(has, one_has), min(gains, one_gains))
+                         for has, gains in pairs for one_has, one_gains in outcome(check)}
+            short = [(has, gains) for has, gains in pairs if has < gains]
+            if short:
+                found.append((access, _ACTION_OF[min(has for has, _ in short)],
+                              _ACTION_OF[max(gains for _, gains in short)]))
         return found
 
     def _access_checks(self, compiled: TableIndex
@@ -888,12 +901,17 @@ class Table:
         if found is None or found[0] is not compiled:
             seen: dict[tuple[int, ...], tuple[tuple[str, str, int | None],
                                              tuple[CheckIndex, ...]]] = {}
+            positions: dict[int, dict[int, int]] = {}
             for access in file_accesses(compiled.named_calls):
                 call, path_role, flags = access
                 checks = tuple(compiled.check(call, cls, part)
                                for cls, part in checks_of(call, path_role, flags, None))
                 seen.setdefault(tuple(sorted(id(c) for c in checks)), (access, checks))
-            found = self._linked = (compiled, tuple(seen.values()))
+                for check in checks:
+                    if id(check) not in positions:
+                        positions[id(check)] = {id(rule): at
+                                                for at, rule in enumerate(check.rules)}
+            found = self._linked = (compiled, tuple(seen.values()), positions)
         return found[1]
 
     def _subtree_decision(self, facts: Facts, directory: str, role: str) -> Decision:
@@ -942,8 +960,7 @@ class Table:
         directory, as a move of it (:meth:`_subtree_decision`).  A path the engine could not
         name (the options of a file system it does not read: "") is refused as unsafe
         wherever a rule could care, unless a rule names the call itself."""
-        if self.default is Action.PERMIT and not any(
-                rule.refuses and path_patterns(rule) for rule in self.rules):
+        if not self.decides_by_name():
             return None  # nothing is refused by a name here: no name needs deciding
         path = facts.path(role)
         if not path:
@@ -978,6 +995,14 @@ class Table:
     def has_host_rules(self) -> bool:
         """Whether a rule has a ``host`` condition (then the run observes DNS)."""
         return self.compiled().host_rules
+
+    def decides_by_name(self) -> bool:
+        """Whether a file's name may change what this table decides: a rule that refuses or
+        asks names paths, or the default is no permit.  When not, a call that reaches a file
+        by another name than the one decided on (a mount's exposure, a lookup a FUSE server
+        answers otherwise for the kernel: red team 44) is decided the same."""
+        return self.default is not Action.PERMIT or any(
+            rule.refuses and path_patterns(rule) for rule in self.rules)
 
     def may_refuse(self, syscall: str, cls: str | None, part: str | None = None) -> bool:
         """Whether any rule for this call and class refuses or asks (under some condition)."""
@@ -1124,53 +1149,128 @@ _FILE_ACCESS_CALLS = frozenset(
     and (call in aliases.OPEN_CALLS or not aliases.creates(call, PATHS[call][0][1].role)))
 
 
-def _access_bound(rules: Sequence[Rule], path: str, tree: bool, most: bool,
-                  default: int) -> int:
-    """What the first matching rule of ``rules`` (one check's, in order) grants a file at
-    ``path`` (with ``tree``: the directory ``path`` and any path below it), the default
-    after them: with ``most`` the most it may grant, else the least.  Only non-``fresh``
-    rules count.  A rule that may or may not match (a glob matching only some paths below,
-    an argv or target condition, a learned glob's made directory) bounds the answer and
-    the rules after it are looked at too; one that surely matches ends it.  A redirecting
-    rule grants nothing of this file: its access reaches the redirect's target."""
-    here = _bound(rules, path, False, most, default)
+_NO, _YES, _MAYBE = 0, 1, 2  # whether a rule's path matches a name (_linked_outcomes)
+
+
+def _linked_outcomes(rules: Sequence[Rule], source: str, target: str, tree: bool,
+                     default: int) -> frozenset[tuple[int, int]]:
+    """What the first matching rule of ``rules`` (one check's, in order; the default after
+    them) may grant the file at ``source`` by that name and by ``target``, as pairs (by the
+    old name, by the new) one per way the rules may come out (``tree``: the directories
+    themselves, and any path below them, at the same place below each).  Only non-``fresh``
+    rules count.  A rule that may or may not match a name (a glob matching only some paths
+    below, a learned glob's made directory) is followed both ways for that name alone; an
+    argv or target condition is the call's, not the name's: it holds for both names or for
+    neither (``exec`` of one file by either name with the same argv -- a rule with no path
+    and such a condition gives both names the same, and refuses no rename: found by
+    test_decode_fuzz, a rename under ``argv = ["never-this", "**"]`` was refused).  A
+    learned glob leaves out the sensitive names and the names something runs later below
+    it, by their shape, the same below either name: taken as covering the tree for the old
+    name, as maybe for the new one.  A redirecting rule grants nothing of this file: its
+    access reaches the redirect's target."""
+    here = _outcomes(rules, source, target, False, default)
     if not tree:
         return here
-    return (max if most else min)(here, _bound(rules, path, True, most, default))
+    return here | _outcomes(rules, source, target, True, default)
 
 
-def _bound(rules: Sequence[Rule], path: str, below: bool, most: bool, default: int) -> int:
-    """:func:`_access_bound` of the file at ``path``, or (``below``) of every path strictly
-    inside the directory ``path``."""
-    bound: int | None = None
-    pick = max if most else min
+def _outcomes(rules: Sequence[Rule], source: str, target: str, below: bool,
+              default: int) -> frozenset[tuple[int, int]]:
+    """:func:`_linked_outcomes` of the files at the two names, or (``below``) of the paths
+    strictly inside the two directories.  A walk of the rules in order keeping every
+    (old name's, new name's) state a way through them may reach: a grant, or None while
+    undecided, and what the call's conditions met so far were taken to be (a condition
+    met again is the same; past _WAYS_KEPT states they are forgotten: each meeting then
+    taken apart, more ways, never fewer)."""
+    States = set[tuple[int | None, int | None, frozenset[tuple[object, bool]]]]
+    done: set[tuple[int, int]] = set()  # (both names decided: nothing after changes them)
+    states: States = {(None, None, frozenset())}
     for rule in rules:
+        if not states:
+            break
         if rule.injects or rule.net is not None or (rule.fresh and rule.path is not None):
             continue  # (no net rule matches a path call; a fresh one covers no older file)
-        certain = rule.argv is None and rule.target is None
-        if rule.path is not None:
-            pattern = rule.path
-            if below:
-                every = _covers_all_below(pattern, path)
-                if not every and not _may_match_below(pattern, path):
-                    continue
-                # (a learned glob leaves out the sensitive names and the names something
-                # runs later below it, by their shape: the same below either name -- taken
-                # as covering the tree for the old name, as maybe for the new one)
-                certain = certain and every and (
-                    not most or getattr(pattern, "glob", None) is None)
-            elif not pattern.matches(path):
-                continue
-            made_directory = getattr(pattern, "made_directory", None)
-            if made_directory is not None and \
-                    made_directory(f"{path}/x" if below else path) is not None:
-                certain = False
-        # (a redirect's access reaches another file, by either name: none of this one)
+        old = _path_match(rule, source, below, False)
+        new = _path_match(rule, target, below, True)
+        if old == _NO and new == _NO:
+            continue
         grant = _GRANT[Action.NEVER] if rule.redirect is not None else _GRANT[rule.action]
-        if certain:
-            return grant if bound is None else pick(bound, grant)
-        bound = grant if bound is None else pick(bound, grant)
-    return default if bound is None else pick(bound, default)
+        condition = None if rule.argv is None and rule.target is None else \
+            (rule.argv.patterns if rule.argv is not None else None, rule.target)
+        olds = _ways(old, grant)
+        news = _ways(new, grant)
+        reached: States = set()
+        for has, gains, taken in states:
+            holds: tuple[bool, ...] = (True,)
+            if condition is not None:
+                holds = (True, False)
+                for known, value in taken:
+                    if known == condition:
+                        holds = (value,)
+                        break
+            for held in holds:
+                now = taken if condition is None or len(holds) == 1 else \
+                    taken | {(condition, held)}
+                if not held:  # (the call's argv or target: the rule matches neither name)
+                    reached.add((has, gains, now))
+                    continue
+                for one_has in (has,) if has is not None else olds:
+                    for one_gains in (gains,) if gains is not None else news:
+                        if one_has is not None and one_gains is not None:
+                            done.add((one_has, one_gains))
+                        else:
+                            reached.add((one_has, one_gains, now))
+        if len(reached) > _WAYS_KEPT:
+            reached = {(has, gains, frozenset()) for has, gains, _ in reached}
+        states = reached
+    return frozenset(done | {(default if has is None else has,
+                              default if gains is None else gains)
+                             for has, gains, _ in states})
+
+
+_WAYS_KEPT = 256
+
+
+def _ways(match: int, grant: int) -> tuple[int | None, ...]:
+    """A name's state after a rule whose path matches it ``match`` (_YES, _NO, _MAYBE)."""
+    if match == _YES:
+        return (grant,)
+    if match == _NO:
+        return (None,)
+    return (grant, None)
+
+
+def _path_match(rule: Rule, path: str, below: bool, most: bool) -> int:
+    """Whether ``rule``'s path matches the file at ``path`` (``below``: every path strictly
+    inside the directory ``path``): _YES, _NO or _MAYBE.  ``most``: the name whose grants
+    are taken at their most (the new one), for which a learned glob covering the directory
+    still leaves names out."""
+    if rule.path is None:
+        return _YES
+    pattern = rule.path
+    match = _YES
+    if below:
+        every = _covers_all_below(pattern, path)
+        if not every and not _may_match_below(pattern, path):
+            return _NO
+        if not every or (most and getattr(pattern, "glob", None) is not None):
+            match = _MAYBE
+    elif not pattern.matches(path):
+        return _NO
+    made_directory = getattr(pattern, "made_directory", None)
+    if made_directory is not None and \
+            made_directory(f"{path}/x" if below else path) is not None:
+        match = _MAYBE
+    return match
+
+
+def _merged(positions: dict[int, int], *parts: list[Rule]) -> list[Rule]:
+    """The rules of ``parts`` (each a part of a check's rules in their order, as
+    CheckIndex.rules_at gives them), once each, in that order (``positions``: each rule's
+    place by id; rules_at's last, the index's unconditional rule, may stand past them)."""
+    unique = {id(rule): rule for part in parts for rule in part}
+    end = len(positions)
+    return sorted(unique.values(), key=lambda rule: positions.get(id(rule), end))
 
 
 def path_patterns(rule: Rule, sockets: bool = True) -> list[PathPattern]:

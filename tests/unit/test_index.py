@@ -220,7 +220,7 @@ class LinearTable:
 
     def linked(self, facts: Facts, role: str) -> Decision | None:
         """The file at ``role`` under its new name gains no access its own name lacks: per
-        access, the rules of its checks scanned linearly (model._access_bound's bounds)."""
+        access, the rules of its checks scanned linearly (model._linked_outcomes)."""
         source = facts.path(role)
         other = [r for r in facts.roles() if r != role]
         target = facts.path(other[0]) if other else None
@@ -236,17 +236,17 @@ class LinearTable:
         asked = False
         for own, new, tree in compared:
             for call, path_role, flags in model.file_accesses(named):
-                checks = checks_of(call, path_role, flags, None)
-                gains = min(model._access_bound(self.rules_for(call, cls, part_), new, tree,
-                                                True, default) for cls, part_ in checks)
-                if gains == 0:
-                    continue
-                has = min(model._access_bound(self.rules_for(call, cls, part_), own, tree,
-                                              False, default) for cls, part_ in checks)
-                if has == 0:
+                # (each way the rules may come out, per check; an access's least over them)
+                pairs = {(2, 2)}
+                for cls, part_ in checks_of(call, path_role, flags, None):
+                    ways = model._linked_outcomes(self.rules_for(call, cls, part_), own, new,
+                                                  tree, default)
+                    pairs = {(min(a, c), min(b, d)) for a, b in pairs for c, d in ways}
+                short = [(has, gains) for has, gains in pairs if has < gains]
+                if any(has == 0 for has, _ in short):
                     return Decision(Action.NEVER, errno_module.EPERM, None, self.table.name,
                                     "linked access", None, PathArg(role, source), role)
-                asked = asked or has < gains
+                asked = asked or bool(short)
         if asked:
             return Decision(Action.ASK, errno_module.EPERM, None, self.table.name,
                             "linked access", None, PathArg(role, source), role)

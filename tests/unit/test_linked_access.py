@@ -238,12 +238,29 @@ def tables(draw: st.DrawFn) -> str:
         text += f'path = "{draw(st.sampled_from(GLOBS))}"\naction = "{action}"\n'
         if action == "permit" and draw(st.booleans()):
             text += "fresh = true\n"
+    for _ in range(draw(st.integers(0, 2))):  # exec rules with an argv condition
+        text += '[[rule]]\ncalls = ["exec"]\n'
+        if draw(st.booleans()):
+            text += f'path = "{draw(st.sampled_from(GLOBS))}"\n'
+        text += f'argv = {draw(st.sampled_from(ARGV_RULES))}\n'
+        text += f'action = "{draw(st.sampled_from(["permit", "never", "ask"]))}"\n'
     return text
 
 
-def _grant(table: Table, call: str, role: str, flags: int | None, path: str) -> Action:
-    facts = CallFacts(call, (PathArg(role, path),), open_flags=flags)
+#: argv conditions, and the argv of an exec in each way they may come out
+ARGV_RULES = ['["never-this", "**"]', '["run", "**"]']
+ARGVS = [("never-this", "x"), ("run", "x"), ("other",)]
+
+
+def _grant(table: Table, call: str, role: str, flags: int | None, path: str,
+           argv: tuple[str, ...] | None = None) -> Action:
+    facts = CallFacts(call, (PathArg(role, path),), open_flags=flags, argv=argv)
     return table.decide(facts).action
+
+
+def _worlds(access: str) -> list[tuple[str, ...] | None]:
+    """The argv an access may come with: an exec's, each way the tables' conditions go."""
+    return list(ARGVS) if access in ("execve", "execveat", "uselib") else [None]
 
 
 _RANK = {Action.NEVER: 0, Action.ASK: 1, Action.PERMIT: 2}
@@ -268,13 +285,69 @@ def test_the_old_file_gains_no_access_by_its_new_name(text: str, old: str, new: 
         for access, role, flags in accesses:
             if not any(cls is not None for cls, _ in checks_of(access, role, flags, None)):
                 continue
-            gained = _grant(table, access, role, flags, target)
-            own = _grant(table, access, role, flags, source)
-            # (the file at the new name is no file the run made: facts without ``made``):
-            # no grant it lacks, no question about what its own name refuses
-            assert gained is Action.NEVER or own is Action.PERMIT or (
-                gained is Action.ASK and own is Action.ASK), \
-                (text, source, target, access, flags, gained, own)
+            for argv in _worlds(access):
+                gained = _grant(table, access, role, flags, target, argv)
+                own = _grant(table, access, role, flags, source, argv)
+                # (the file at the new name is no file the run made: facts without
+                # ``made``): no grant it lacks, no question about what its own name refuses
+                assert gained is Action.NEVER or own is Action.PERMIT or (
+                    gained is Action.ASK and own is Action.ASK), \
+                    (text, source, target, access, flags, argv, gained, own)
+
+
+@settings(max_examples=300, deadline=None)
+@given(tables(), st.sampled_from(NAMES), st.sampled_from(NAMES))
+def test_a_link_refused_gives_some_access_its_own_name_lacks(text: str, old: str,
+                                                              new: str) -> None:
+    # the other way: a file link or rename refused as linked access has an access (and an
+    # exec's argv) its new name grants more of -- no refusal from a rule that gives both
+    # names the same (an argv condition is the exec's, the same by either name: found by
+    # test_decode_fuzz, `argv = ["never-this", "**"]` with no path refused every rename)
+    table = load(text).main
+    decision = table.decide(moving("rename", old, new))
+    if decision.reason != "linked access":
+        return
+    accesses = file_accesses(table.compiled().named_calls)
+    assert any(_RANK[_grant(table, access, role, flags, old, argv)]
+               < _RANK[_grant(table, access, role, flags, new, argv)]
+               for access, role, flags in accesses
+               if any(cls is not None for cls, _ in checks_of(access, role, flags, None))
+               for argv in _worlds(access)), (text, old, new, decision)
+
+
+def test_a_rule_of_the_exec_s_argv_alone_refuses_no_rename() -> None:
+    # test_decode_fuzz's server policy: default permit, a never on one directory, and
+    # exec refused by argv wherever the file is -- rename(w/file, w/link) was EPERM
+    table = load("""
+default = "permit"
+[[rule]]
+calls = ["fsread", "fswrite"]
+path = "/s/**"
+action = "never"
+[[rule]]
+calls = ["exec"]
+argv = ["never-this", "**"]
+action = "never"
+""").main
+    for call in ("rename", "link"):
+        assert table.decide(moving(call, "/w/a", "/w/b")).action is Action.PERMIT
+        assert table.decide(moving(call, "/w/d", "/w/b", directories=("old",))).action \
+            is Action.PERMIT
+    # but one naming a path still compares: exec by argv is granted at /w/d/x, not /w/a
+    table = load("""
+default = "never"
+[[rule]]
+calls = ["exec"]
+path = "/w/d/*"
+argv = ["run", "**"]
+action = "permit"
+[[rule]]
+calls = ["fsread", "fswrite", "fslink"]
+path = "/w/**"
+action = "permit"
+""").main
+    assert table.decide(moving("link", "/w/a", "/w/d/x")).reason == "linked access"
+    assert table.decide(moving("link", "/w/d/x", "/w/a")).action is Action.PERMIT
 
 
 def test_the_question_about_a_link_names_the_file_and_why() -> None:

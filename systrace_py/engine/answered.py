@@ -1,0 +1,81 @@
+"""Where file systems a process answers (FUSE) are mounted, in the tracer's view.
+
+A FUSE server answers every lookup of its file system itself, and each request carries the
+pid of the task that asks: it can tell the tracer's resolver that a name is an empty
+directory and, a moment later, the kernel looking the same name up for the program that it
+is a symlink to the secret's directory -- nothing renamed, no race, no task of the tree
+involved (red team 44, ``tests/escape/fs_fuse.c``).  So a path below such a mount is never
+taken on the tracer's word: the call is held (an open becomes ``openat2`` with
+``RESOLVE_NO_SYMLINKS``, which fails ELOOP where the kernel would leave the tracer's
+answer), even in a tree of one task, and a call the kernel resolves again by itself is
+refused where a rule decides by name (Tracer._answered_refusal).
+
+The mount points are read from ``/proc/self/mountinfo`` and read again when the kernel says
+the mount table changed (``POLLPRI`` on that file: a change by any process, outside the tree
+too).  The native loop gets them (``_cloop.c set_answered``) with a descriptor of its own
+of the same file, and hands Python any path call below one of them, or made after a change
+it has not been told of.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+
+from systrace_py.views import answered_by_a_process, parse_mountinfo
+
+MOUNTINFO = "/proc/self/mountinfo"
+
+
+class AnsweredMounts:
+    """The mount points of the file systems a process answers, kept current."""
+
+    def __init__(self, mountinfo: str = MOUNTINFO) -> None:
+        self._poll = select.poll()
+        self.points: tuple[str, ...] = ("/",)  # (unreadable: everything is, fail closed)
+        try:
+            self._fd: int | None = os.open(mountinfo, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            self._fd = None
+            return
+        self._poll.register(self._fd, select.POLLPRI)
+        self._read()
+
+    def _read(self) -> None:
+        assert self._fd is not None
+        chunks = []
+        try:
+            os.lseek(self._fd, 0, os.SEEK_SET)
+            while chunk := os.read(self._fd, 1 << 16):
+                chunks.append(chunk)
+        except OSError:
+            self.points = ("/",)
+            return
+        text = b"".join(chunks).decode("utf-8", "surrogateescape")
+        self.points = tuple(sorted({entry.mount_point for entry in parse_mountinfo(text)
+                                    if answered_by_a_process(entry.fstype)}))
+
+    def current(self) -> tuple[str, ...]:
+        """The mount points now (read again when the mount table changed since last asked)."""
+        if self._fd is not None and self._poll.poll(0):
+            self._read()
+        return self.points
+
+    def below(self, path: str) -> bool:
+        """Whether ``path`` (absolute, canonical, in the tracer's view) lies on or below one
+        of the mount points."""
+        for point in self.current():
+            if point == "/" or path == point or path.startswith(point + "/"):
+                return True
+        return False
+
+
+_MOUNTS: AnsweredMounts | None = None
+
+
+def mounts() -> AnsweredMounts:
+    """The tracer's one AnsweredMounts (made at the first question)."""
+    global _MOUNTS
+    if _MOUNTS is None:
+        _MOUNTS = AnsweredMounts()
+    return _MOUNTS

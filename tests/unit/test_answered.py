@@ -1,0 +1,41 @@
+"""engine/answered.py and views.answered_by_a_process: which mounts a process answers (FUSE),
+and which paths lie below them (red team 44)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from systrace_py.engine.answered import AnsweredMounts
+from systrace_py.views import answered_by_a_process
+
+LINE = "{id} 1 0:{id} / {point} rw,relatime shared:1 - {fstype} src rw\n"
+
+
+@pytest.mark.parametrize(("fstype", "answered"), [
+    ("fuse", True), ("fuse.sshfs", True), ("fuseblk", True), ("fusectl", False),
+    ("virtiofs", False), ("ext4", False), ("tmpfs", False), ("overlay", False)])
+def test_which_file_systems_a_process_answers(fstype: str, answered: bool) -> None:
+    assert answered_by_a_process(fstype) is answered
+
+
+def test_paths_below_a_fuse_mount(tmp_path: Path) -> None:
+    info = tmp_path / "mountinfo"
+    info.write_text(LINE.format(id=20, point="/", fstype="ext4")
+                    + LINE.format(id=21, point="/home/u/remote", fstype="fuse.sshfs")
+                    + LINE.format(id=22, point="/mnt/a\\040b", fstype="fuse")
+                    + LINE.format(id=23, point="/home/u/remote/tmp", fstype="tmpfs"))
+    mounts = AnsweredMounts(str(info))
+    assert mounts.current() == ("/home/u/remote", "/mnt/a b")
+    assert mounts.below("/home/u/remote")
+    assert mounts.below("/home/u/remote/d/secret")
+    assert mounts.below("/mnt/a b/x")
+    assert not mounts.below("/home/u/remoteX/y")
+    assert not mounts.below("/home/u")
+    assert not mounts.below("/mnt/a")
+
+
+def test_an_unreadable_mount_table_makes_every_path_answered(tmp_path: Path) -> None:
+    mounts = AnsweredMounts(str(tmp_path / "missing"))
+    assert mounts.below("/etc/hostname")
