@@ -126,8 +126,12 @@ class Task:
     vfork_child: int | None = None  # waiting in vfork for this child (it cannot run meanwhile)
     expect: Expect = Expect.NOTHING
     saved_regs: Any = None       # registers of the call an injection replaced
-    own_args: dict[int, int] | None = None  # an exec's argument registers before they were
-    #                              pointed at held copies: put back at its exit stop if it fails
+    own_args: dict[int, int] | None = None  # a held call's argument registers before they
+    #                              were pointed at held copies, put back at its exit stop
+    #                              (Tracer._put_own_back): an exec's (if it fails), and any held
+    #                              call's under a seccomp filter of the program's own, which
+    #                              gets no return trampoline
+    own_nr: int | None = None    # the number that call runs as: only its stops take them
     birth_rdi: int | None = None  # a child of a held clone3 sharing its parent's memory:
     #                              the parent's own rdi, given at its first stop (_own_birth)
     pending_call: Any = None     # the decoded call whose exit the monitor wants

@@ -964,7 +964,9 @@ class Tracer:
         running: set[int] = set()
         for tid, task in list(self.tasks.items()):
             try:
-                self._own_back(task, pt.getregs(tid))  # (a trampoline's: run untraced)
+                regs = pt.getregs(tid)
+                self._own_back(task, regs)  # (a trampoline's: run untraced)
+                self._own_at_detach(task, regs)
                 if task.parked or task.delayed_at == "entry" or \
                         task.expect is Expect.INJECTED_MMAP:
                     enforce.refuse(tid, errno.EINTR)
@@ -988,9 +990,23 @@ class Tracer:
                 continue
             with contextlib.suppress(pt.PtraceError):
                 if pid in self.tasks:
-                    self._own_back(self.tasks[pid], pt.getregs(pid))
+                    regs = pt.getregs(pid)
+                    self._own_back(self.tasks[pid], regs)
+                    self._own_at_detach(self.tasks[pid], regs)
                 pt.detach(pid, _held_signal(status))
         self.tasks.clear()
+
+    def _own_at_detach(self, task: Task, regs: pt.user_regs_struct) -> None:
+        """A task let go while its held call under a filter of the program's own (or a held
+        exec) has not returned: stopped at that call's entry or exit -- a blocked call the
+        interrupt ended (-ERESTARTSYS), which the kernel makes again, untraced, from the
+        registers it finds -- its own registers, as natively (_put_own_back).  Not at an
+        event stop: an exec's, whose registers are the new image's."""
+        if not task.own_args:
+            return
+        if pt.get_syscall_info(task.tid, pt.SyscallInfo()).op == pt.SYSCALL_INFO_NONE:
+            return
+        self._put_own_back(task, regs)
 
     def _next_event(self) -> tuple[int, int] | None:
         if self._kept:  # (what an attach waited for: Tracer._settle)
@@ -2009,6 +2025,8 @@ class Tracer:
                 refusal = (errno.ELOOP, LINKED_REDIRECT)
             if refusal is not None:
                 self.monitor.on_engine_refusal(task, call, *refusal)
+                if task.own_args:  # (refused after all: its own registers but rax, now)
+                    self._put_own_back(task)
                 enforce.refuse(task.tid, refusal[0])
                 self._resume(task)
                 return
@@ -2651,11 +2669,37 @@ class Tracer:
                                     scratch.record(holder.own[0], own, holder.own[2]))
         except TraceeMemoryError as exc:
             raise enforce.HoldError(errno.EFAULT, f"cannot hold arguments: {exc}") from exc
-        if call.name in EXEC_CALLS and holder.args:
-            # a failed exec returns to the program: with its own pointers, as natively (a
-            # vfork child may exec again with them); _on_syscall_stop puts them back
+        if holder.args and (own_call or call.name in EXEC_CALLS):
+            # the call returns to the program with its own registers, as natively, put back
+            # at its exit stop (_put_own_back): a failed exec (a vfork child may exec again
+            # with them), and any call under a filter of the program's own -- no trampoline
+            # for it (the kernel runs that filter again after the tracer's change, on
+            # seccomp_data.instruction_pointer too, which must stay the program's)
             task.own_args = {index: own[index] for index in holder.args}
+            task.own_nr = holder.nr if holder.nr is not None else info.nr
         return holder.respelled
+
+    @staticmethod
+    def _put_own_back(task: Task, regs: pt.user_regs_struct | None = None) -> bool:
+        """A held call's argument registers (own_args) as the program made them, at a stop
+        of that call: its exit stop -- the kernel has used the copies; an interrupted call
+        the kernel restarts (rax from orig_rax, the instruction again) is then the program's
+        own, which meets the filters again and is decided anew --, its entry when it is
+        refused after all, a signal-delivery stop on its way out, a detach.  Only at a stop
+        whose orig_rax is the call's (own_nr): at another call's the registers are that
+        call's.  ``regs``: the stop's, read already (set here too).  True when put back."""
+        own, task.own_args = task.own_args, None
+        nr, task.own_nr = task.own_nr, None
+        if not own:
+            return False
+        if regs is None:
+            regs = pt.getregs(task.tid)
+        if nr is not None and regs.orig_rax != nr & _U64:
+            return False
+        for index, value in own.items():
+            setattr(regs, pt.ARG_REGS[index], value & _U64)
+        pt.setregs(task.tid, regs)
+        return True
 
     @staticmethod
     def _makes_memory_sharer(call: DecodedCall) -> bool:
@@ -3202,11 +3246,10 @@ class Tracer:
             self._on_seccomp(task)
             return
         if task.own_args is not None:
-            # an exec that returns to the program: failed, or only checked (AT_EXECVE_CHECK
-            # returns 0 with the caller's image) -- a replaced image's exec event forgot them
-            own, task.own_args = task.own_args, None
-            for index, value in own.items():
-                pt.poke_reg(task.tid, pt.ARG_REGS[index], value)
+            # a held call that returns to the program (an exec: failed, or only checked --
+            # AT_EXECVE_CHECK returns 0 with the caller's image; a replaced image's exec
+            # event forgot them): its own registers, as natively
+            self._put_own_back(task)
         expect, task.expect = task.expect, Expect.NOTHING
         if task.after is not None and expect is not Expect.INJECTED_MMAP:
             self._noted(task, info.rval)
@@ -3638,6 +3681,8 @@ class Tracer:
         restarted: with no timeout, or a timed wait whose deadline the tracer learnt."""
         regs = pt.getregs(task.tid)
         self._own_back(task, regs)  # (on its way through a held call's trampoline)
+        if task.own_args:  # (its exit stop not seen: its own registers before any handler)
+            self._put_own_back(task, regs)
         if regs.rax != _EINTR_RETURN or regs.orig_rax not in _EINTR_ON_STOP:
             return None
         if self._timed(regs) and not self._noted_wait(task, regs):
@@ -3791,7 +3836,7 @@ class Tracer:
             task = moved
             task.to(TaskEvent.REPORTED)  # (this stop is the exec'ing thread's, not the leader's)
         self._release_vfork_parent(task.tid)
-        task.own_args = None  # (its registers are the new image's: no exit stop needed)
+        task.own_args = task.own_nr = None  # (the new image's registers: no exit stop needed)
         self.decoder.resolver.forget_credentials(former)  # (a set-id file, file capabilities)
         self.decoder.resolver.forget_credentials(task.tid)
         if task.freezer:

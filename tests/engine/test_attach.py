@@ -270,18 +270,25 @@ def _blocked_in_fifo_open(pid: int) -> bool:
     return False
 
 
+@pytest.mark.parametrize("mode", ["", "filter"])
 def test_a_detach_gives_a_blocked_held_call_its_own_registers(
-        tmp_path: Path, build: Callable[..., Path]) -> None:
+        tmp_path: Path, build: Callable[..., Path], mode: str) -> None:
     """A held call blocked when the tracer detaches (an open of a FIFO no reader has opened:
     its path a copy in the scratch area, the open an openat2) is interrupted, and the kernel
     makes it again, untraced, from the registers it finds.  Failed before review 21: the
     detach let it go at that exit stop with the tracer's registers (rsi the copy's address;
     rdx the open_how's, r10 24 and openat2's number made again), where the tracer puts the
-    program's back (Tracer._own_back: it was on its way through its trampoline)."""
+    program's back (Tracer._own_back: it was on its way through its trampoline).
+
+    ``filter``: the program loaded a seccomp filter of its own first (no trampoline: the open
+    keeps its own call, its path the copy's, run with the tree stopped); the interrupt ends it
+    at its exit stop, where its registers are put back before the detach
+    (Tracer._own_at_detach).  Failed on main: rsi the copy's address."""
     program = build("progs/detach_regs.c")
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    target = subprocess.Popen([str(program), str(fifo)], stdout=subprocess.PIPE, text=True)
+    target = subprocess.Popen([str(program), str(fifo), *([mode] if mode else [])],
+                              stdout=subprocess.PIPE, text=True)
     policy = tmp_path / "p.toml"
     policy.write_text('default = "permit"\n')
     tracer = None

@@ -1,6 +1,6 @@
 /* detach_regs: a call held by a tracer that detaches while it blocks (review 21).
  *
- *   usage: detach_regs FIFO
+ *   usage: detach_regs FIFO [filter]
  *
  * A second thread runs throughout (so a tracer holds the call's arguments: copies in its
  * scratch area, an open turned into openat2).  The main thread says "opening" and opens FIFO
@@ -11,12 +11,19 @@
  * rcx and r11):
  *
  *   open: ok; registers own        (or: registers changed: rsi 7ffe..->1000.. ...)
+ *
+ * "filter": first a seccomp filter of the program's own (allow-all, no_new_privs), before the
+ * second thread -- a tracer gives such a call no return trampoline, and runs the open with
+ * the other tasks stopped (regs27).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -28,9 +35,18 @@ static void *idle(void *unused) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: detach_regs FIFO\n");
+    if (argc != 2 && !(argc == 3 && strcmp(argv[2], "filter") == 0)) {
+        fprintf(stderr, "usage: detach_regs FIFO [filter]\n");
         return 2;
+    }
+    if (argc == 3) {
+        struct sock_filter allow[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+        struct sock_fprog prog = {1, allow};
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) {
+            perror("seccomp");
+            return 2;
+        }
     }
     pthread_t thread;
     pthread_create(&thread, NULL, idle, NULL);

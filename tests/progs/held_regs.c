@@ -1,6 +1,6 @@
 /* held_regs: what a program's registers hold after calls a tracer may hold (issue 11).
  *
- *   usage: held_regs DIR SECRET
+ *   usage: held_regs DIR SECRET [allow|check]
  *
  * The x86-64 system call ABI keeps every register but rax, rcx and r11, and compilers rely on
  * it: an inline `syscall` lists its argument registers as inputs only, so code may use them
@@ -42,10 +42,23 @@
  *
  *   clone3-child: rdi rsi own
  *   clone3-parent: registers own
+ *
+ * With a third argument the program first installs a seccomp filter of its own (no_new_privs,
+ * before its second thread: both run under it), as sandboxes do (issue 11 under such a
+ * filter, regs27): "allow" allows every call; "check" refuses with EXDEV a call whose
+ * seccomp_data.instruction_pointer is not the program's own (its upper half that of a
+ * tracer's scratch area, 0x1000_0000_0000: a call made from a trampoline there) and a
+ * mkdirat whose mode (args[2]) is not 0755 -- so a change of what the filter is given shows
+ * in the lines above.  With a filter the FIFO opens (retry, restart) are left out; the other
+ * lines are those made without one.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -262,11 +275,46 @@ static void clone3_thread(void) {
     report_regs(&in, &out, 6);
 }
 
+/* The program's own filter (a third argument): "allow", or "check" (see the top). */
+static int own_filter(const char *kind) {
+    struct sock_filter allow[] = {
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_filter check[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x1000, 5, 0),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mkdirat, 0, 2),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0755, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EXDEV),
+    };
+    struct sock_fprog prog;
+    if (strcmp(kind, "allow") == 0) {
+        prog.len = sizeof allow / sizeof allow[0];
+        prog.filter = allow;
+    } else if (strcmp(kind, "check") == 0) {
+        prog.len = sizeof check / sizeof check[0];
+        prog.filter = check;
+    } else {
+        fprintf(stderr, "held_regs: no filter %s\n", kind);
+        return -1;
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+        || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) {
+        perror("seccomp");
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: held_regs DIR SECRET\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: held_regs DIR SECRET [allow|check]\n");
         return 2;
     }
+    if (argc == 4 && own_filter(argv[3]) < 0) return 2;
     setvbuf(stdout, NULL, _IOLBF, 0);
     umask(0);
     main_tid = (pid_t)syscall(SYS_gettid);
@@ -313,6 +361,13 @@ int main(int argc, char **argv) {
         sizeof buf, M8, M9);
     one("openat-secret", SYS_openat, at_fdcwd, (unsigned long)argv[2], O_RDONLY | O_CLOEXEC,
         M10, M8, M9);
+    if (argc == 4) {
+        /* (under a filter of its own a tracer runs a held open with the other tasks stopped:
+         * the FIFO opens below would wait for ever for the second thread -- see held_signal
+         * for a blocked held open interrupted under such a filter) */
+        clone3_thread();
+        return 0;
+    }
 
     /* the retry: the same syscall instruction again on EINTR, registers inputs only */
     struct regs6 in = {{at_fdcwd, (unsigned long)fifo, O_CREAT | O_WRONLY | O_CLOEXEC, 0640,

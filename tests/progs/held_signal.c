@@ -1,6 +1,6 @@
 /* held_signal: a held call blocked when a signal comes from outside (tests/engine/test_held_regs.py).
  *
- *   usage: held_signal FIFO FILE
+ *   usage: held_signal FIFO FILE [filter|filter-restart]
  *
  * A second thread sleeps in pause() (so the calls are held, and nothing else stops); the main
  * thread prints "blocking" and opens FIFO for reading by the syscall instruction, again on
@@ -11,13 +11,21 @@
  *
  *   open: ok; tries 2; registers own
  *   handler: frame own; in-handler open ok, registers own
+ *
+ * "filter": first a seccomp filter of the program's own (allow-all, no_new_privs), before the
+ * second thread, as sandboxes do -- a tracer gives such calls no return trampoline (regs27).
+ * "filter-restart": the same, and the handler has SA_RESTART -- the kernel makes the open
+ * again by itself, with the registers it finds ("tries 1").
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -70,13 +78,22 @@ static void *idle(void *unused) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) return 2;
+    if (argc != 3 && argc != 4) return 2;
     file = argv[2];
     setvbuf(stdout, NULL, _IOLBF, 0);
+    int restart = argc == 4 && strcmp(argv[3], "filter-restart") == 0;
+    if (argc == 4) {
+        struct sock_filter allow[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+        struct sock_fprog prog = {1, allow};
+        if ((!restart && strcmp(argv[3], "filter") != 0)
+            || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
+            return 2;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_usr1;
-    sa.sa_flags = SA_SIGINFO;
+    sa.sa_flags = SA_SIGINFO | (restart ? SA_RESTART : 0);
     sigaction(SIGUSR1, &sa, NULL);
     sigset_t usr1, old;
     sigemptyset(&usr1);
