@@ -136,16 +136,24 @@ _TIMED_RESTARTS = frozenset(NUMBERS[name] for name in TIMED_RESTARTS)
 #: below the stack pointer: the System V ABI's red zone, which a leaf function may use
 _RED_ZONE = 128
 _NS = 1_000_000_000
-#: Calls frozen (enforce.FREEZE_CALLS) that may wait for a lease's break (__break_lease, in
-#: vfs_truncate) after the kernel has looked their path up for the last time -- opens also
-#: break leases, but are not frozen -- and the file systems on which nothing looks it up
-#: again (no ESTALE retry: NFS, FUSE, CIFS... are not among them): ext4, xfs, btrfs, tmpfs.
-#: A freeze for such a call ends once it sleeps there (_lease_broken).
-_LEASE_CALLS = frozenset({"truncate"})
+#: Frozen calls that may sleep after the kernel has looked their path up for the last time,
+#: and the kernel functions they sleep in then (/proc/TID/wchan): truncate waiting for a
+#: lease's break (__break_lease, in vfs_truncate: LTP fcntl33); an open held in its own call
+#: (under a seccomp filter of the program's own: Tracer._hold) waiting for a lease's break,
+#: or in a FIFO's open for the other end (wait_for_partner; a sandboxed program whose threads
+#: meet at a FIFO -- its other end opened by a task the freeze stopped -- waited for ever:
+#: found by regs27, tests/progs/fifo_own_filter.c).  Only on file systems on which nothing looks
+#: the path up again (no ESTALE retry: NFS, FUSE, CIFS... are not among them): ext4, xfs,
+#: btrfs, tmpfs.  A freeze for such a call ends once it sleeps there (_slept_past_lookup).
+_WAITS_PAST_LOOKUP: dict[str, frozenset[bytes]] = {
+    "truncate": frozenset({b"__break_lease"}),
+    **{name: frozenset({b"__break_lease", b"wait_for_partner", b"fifo_open"})
+       for name in ("open", "openat", "creat", "openat2")},
+}
 _LOCAL_FS = frozenset({0xEF53, 0x58465342, 0x9123683E, 0x01021994})
-#: how often a tree frozen for such a call looks whether the call waits for a lease (s): the
+#: how often a tree frozen for such a call looks whether the call sleeps there (s): the
 #: loop then wakes up at most this late after the call returned (no SIGCHLD wakes it)
-_LEASE_POLL = 0.002
+_PAST_LOOKUP_POLL = 0.002
 _MS = 1_000_000  # ns
 #: the longest seccomp filter the kernel takes (BPF_MAXINSNS): a longer one is EINVAL
 _BPF_MAXINSNS = 4096
@@ -396,8 +404,14 @@ class Tracer:
         self._deferred: list[tuple[int, int]] = []  # other reports that came while freezing
         self._freezing = False  # a call runs with the tree frozen, until _thaw
         self._thaw_pending = False
-        #: the caller of the freeze, when its call may come to wait for a lease's break
-        self._lease_caller: Task | None = None
+        #: the caller of the freeze, when its call may come to sleep past its last lookup,
+        #: and where it would sleep then (_WAITS_PAST_LOOKUP)
+        self._waiter: Task | None = None
+        self._waits_in: frozenset[bytes] = frozenset()
+        #: the callers whose freeze ended as they slept past their last lookup, until their
+        #: next stop (their exit stop: they were resumed to it), and where they slept: a
+        #: freeze leaves them be while they still sleep there (_freeze)
+        self._past_lookup: dict[int, frozenset[bytes]] = {}
         self.main_pid: int | None = None
         self.main_status: int | None = None
         self.stops = 0
@@ -1012,7 +1026,7 @@ class Tracer:
         if self._kept:  # (what an attach waited for: Tracer._settle)
             return self._kept.popleft()
         if self._parked == 0 and self._orphan_deadline is None and not self._timers \
-                and self._lease_caller is None and not self._held:
+                and self._waiter is None and not self._held:
             self._sleeping = True  # (first: a hold posted after the look below wakes the wait)
             try:
                 if not self._answers.empty() or self._waiting_hold is not None:
@@ -1044,11 +1058,11 @@ class Tracer:
                 return None
             if pid:
                 return pid, status
-            if self._fire_timers() or self._lease_broken():
+            if self._fire_timers() or self._slept_past_lookup():
                 return None
             timeout = None if self._sigchld_wakes else 0.05
-            if self._lease_caller is not None:
-                timeout = _LEASE_POLL
+            if self._waiter is not None:
+                timeout = _PAST_LOOKUP_POLL
             if self._timers:
                 # (a delay that is over waits while the tree is frozen: not in a busy loop)
                 floor = 0.01 if self._tree_frozen() \
@@ -1249,6 +1263,7 @@ class Tracer:
             self.on_orphans(len(self.processes))
 
     def _dispatch(self, pid: int, status: int) -> None:
+        self._past_lookup.pop(pid, None)
         if pid in self._wakers:  # (its end woke the loop: what woke it is in the queue)
             self._wakers.discard(pid)
             return
@@ -2030,8 +2045,9 @@ class Tracer:
                 enforce.refuse(task.tid, refusal[0])
                 self._resume(task)
                 return
-            if call.name in _LEASE_CALLS and reply.paths is None and self._local_file(call):
-                self._lease_caller = task
+            waits = _WAITS_PAST_LOOKUP.get(call.name)
+            if waits is not None and reply.paths is None and self._local_file(call):
+                self._waiter, self._waits_in = task, waits
         if call.name in enforce.VIEW_CALLS:
             self._views_changed(task, call)
         if call.clone_args is not None:
@@ -2324,6 +2340,7 @@ class Tracer:
 
         def collect(pid: int, status: int) -> None:
             pending.discard(pid)
+            self._past_lookup.pop(pid, None)
             task = self.tasks.get(pid)
             if task is not None and os.WIFSTOPPED(status):
                 task.to(TaskEvent.REPORTED)
@@ -2339,6 +2356,13 @@ class Tracer:
             # over: the child lets the memory go by exiting, or by an exec past its lookups)
             if other.stopped or (caller is not None and (
                     tid == caller.tid or other.vfork_child == caller.tid)):
+                continue
+            sleeps_in = self._past_lookup.get(tid)
+            if sleeps_in is not None and procfs.wchan(tid) in sleeps_in:
+                # (a frozen call's caller whose freeze ended as it slept past its last
+                # lookup, and sleeps there still: it runs nothing of its own before its exit
+                # stop, which is kept -- interrupted, its wait would end (ERESTARTSYS) and
+                # two threads opening one FIFO would end each other's wait for ever)
                 continue
             try:
                 pt.interrupt(tid)
@@ -2568,9 +2592,9 @@ class Tracer:
         self._thaw_pending = True
 
     def _local_file(self, call: DecodedCall) -> bool:
-        """Whether the one path of a call of _LEASE_CALLS names a file that exists (a lease
-        may be on it) on a file system of _LOCAL_FS, in the tracer's view (the tree is
-        frozen: it is the file the kernel finds)."""
+        """Whether the one path of a call of _WAITS_PAST_LOOKUP names a file that exists (a
+        lease may be on it, or a FIFO) on a file system of _LOCAL_FS, in the tracer's view
+        (the tree is frozen: it is the file the kernel finds)."""
         paths = call.examined_paths()
         if len(paths) != 1 or not call.view.host:
             return False
@@ -2590,24 +2614,25 @@ class Tracer:
         finally:
             os.close(fd)
 
-    def _lease_broken(self) -> bool:
-        """Whether the caller of the freeze sleeps in __break_lease (its /proc/TID/wchan):
-        then the kernel has looked its path up for the last time (_LEASE_CALLS: do_sys_truncate
-        retries its lookup only on ESTALE, which no file system of _LOCAL_FS gives), and the
-        freeze, which kept others from changing what it resolves, ends -- so the lease's
-        holder, a task of the tree, can take its SIGIO and give the lease up, as natively
-        (LTP fcntl33), instead of the call waiting out lease-break-time.  The caller goes
-        on to its exit stop.  A later freeze interrupts that wait: the kernel restarts the
-        call (ERESTARTSYS), which stops at its entry again and is decided anew."""
-        caller = self._lease_caller
+    def _slept_past_lookup(self) -> bool:
+        """Whether the caller of the freeze sleeps where its call has looked its path up for
+        the last time (its /proc/TID/wchan among _WAITS_PAST_LOOKUP's for the call): then the
+        freeze, which kept others from changing what it resolves, ends -- so the task that
+        ends the wait, one of the tree (a lease's holder taking its SIGIO, a FIFO's other
+        end), runs as natively instead of the call waiting out lease-break-time (LTP fcntl33)
+        or for ever (a FIFO).  The caller goes on to its exit stop.  A later freeze
+        interrupts that wait: the kernel restarts the call (ERESTARTSYS), which stops at its
+        entry again and is decided anew."""
+        caller = self._waiter
         if caller is None:
             return False
         if not caller.freezer or caller.tid not in self.tasks:
-            self._lease_caller = None
+            self._waiter = None
             return False
-        if procfs.wchan(caller.tid) != b"__break_lease":
+        if procfs.wchan(caller.tid) not in self._waits_in:
             return False
         caller.freezer = False  # (its exit stop comes still: it was resumed to it)
+        self._past_lookup[caller.tid] = self._waits_in
         self._thaw()
         return True
 
@@ -2619,7 +2644,7 @@ class Tracer:
         collected, so that at its thaw the stops kept longest are handled first.  Behind
         them, a thread whose stop came last was kept again at every thaw while the others'
         frozen calls took turns, for ever (LTP mkdir09; tests/progs/freeze_starve.c)."""
-        self._lease_caller = None
+        self._waiter = None
         self._freezing = False
         frozen, self._frozen = self._frozen, {}
         deferred, self._deferred = self._deferred, []

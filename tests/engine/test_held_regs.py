@@ -238,3 +238,29 @@ def test_a_signal_from_outside_at_a_blocked_held_call_finds_the_programs_registe
     assert native == (f"open: ok; tries {tries}; registers own\n"
                       "handler: frame own; in-handler open ok, registers own\n"), native
     assert traced_out == native
+
+
+@pytest.mark.parametrize("kind", ["filter", "nofilter"])
+def test_threads_meeting_at_a_fifo_under_the_programs_own_filter_meet(
+        build, tmp_path: Path, loop: dict[str, str], kind: str) -> None:
+    """fifo_own_filter.c: two threads open one FIFO by its path, the reader first (it blocks
+    until the writer comes).  Under a filter of the program's own a held open runs with the
+    tree frozen, so the reader's open waited for ever for the writer, stopped at its own
+    open by that freeze (regs27's finding; on main: the run timed out, both loops).  Now the
+    freeze ends once the open sleeps for its other end (wait_for_partner: its path is looked
+    up for the last time; Tracer._slept_past_lookup).  Without the filter: as before."""
+    program = build("progs/fifo_own_filter.c")
+    native_dir = tmp_path / "native"
+    native_dir.mkdir()
+    native = subprocess.run([str(program), str(native_dir), kind], capture_output=True,
+                            text=True, timeout=30)
+    assert (native.returncode, native.stdout) == (0, "read: hello\n"), native
+    work = tmp_path / "traced"
+    work.mkdir()
+    secd = tmp_path / "secd"
+    secd.mkdir()
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(POLICIES["rule"].format(work=work, secd=secd))
+    traced = run_systrace(["-p", str(policy_file), "--", str(program), str(work), kind],
+                          env=loop, timeout=60)
+    assert (traced.returncode, traced.stdout) == (0, "read: hello\n"), traced
