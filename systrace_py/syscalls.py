@@ -458,6 +458,12 @@ _AREA = (_touches(0, 1),)  # a call on the range (args 0, 1)
 #: or a process group, or every process: the call always stops and the tracer checks the target
 #: against all its tasks (engine.signals)
 _PID_GUARD = Guard(((),), check="task_target", arg=0)
+#: the debug calls a rule may name (ptrace, process_vm_readv/writev) reach no task of the tree
+#: (each is traced already: the kernel's EPERM) but every process outside it -- the tracer
+#: too: a root tree seized it, or wrote its stack (red team 45, debug_tracer.c).  Never the
+#: tracer's, whatever the policy says: the call stops and its pid (``arg``) is checked
+#: against every task of the tracer, as a signal's is (engine.signals)
+_DEBUG_GUARD = Guard(((),), check="debug_target", arg=0)
 
 
 class Shares(NamedTuple):
@@ -933,7 +939,7 @@ _c(99, "sysinfo", (_ptr("info"),), "stdio")
 # --- 100..199 --------------------------------------------------------------------------------
 _c(100, "times", (_ptr("tbuf"),), "stdio")
 _c(101, "ptrace", (_a("request", _K.CMD), _PID, _a("addr"), _a("data")), "debug",
-   _T.PLAIN | _T.UNSAFE)
+   _T.PLAIN | _T.UNSAFE, guard=_DEBUG_GUARD._replace(arg=1))
 _c(102, "getuid", (), "stdio")
 _c(103, "syslog", (_a("type", _K.CMD), _ptr("buf"), _a("len")))
 _c(104, "getgid", (), "stdio")
@@ -1246,9 +1252,9 @@ _c(307, "sendmmsg", (_SOCK, _a("mmsg", _K.MMSGHDR), _a("vlen"), _FLAGS), "net-co
 _c(308, "setns", (_FD, _a("nstype")), "namespace", _T.PLAIN | _T.UNSAFE | _T.VIEW)
 _c(309, "getcpu", (_ptr("cpup"), _ptr("nodep"), _ptr("unused")), "stdio")
 _c(310, "process_vm_readv", (_PID, _ptr("lvec"), _a("liovcnt"), _ptr("rvec"), _a("riovcnt"),
-                             _FLAGS), "debug", _T.PLAIN | _T.UNSAFE)
+                             _FLAGS), "debug", _T.PLAIN | _T.UNSAFE, guard=_DEBUG_GUARD)
 _c(311, "process_vm_writev", (_PID, _ptr("lvec"), _a("liovcnt"), _ptr("rvec"), _a("riovcnt"),
-                              _FLAGS), "debug", _T.PLAIN | _T.UNSAFE)
+                              _FLAGS), "debug", _T.PLAIN | _T.UNSAFE, guard=_DEBUG_GUARD)
 _c(312, "kcmp", (_a("pid1", _K.PID), _a("pid2", _K.PID), _a("type"), _a("idx1"), _a("idx2")),
    "debug", _T.PLAIN | _T.UNSAFE)
 _c(313, "finit_module", (_FD, _a("uargs", _K.STRING), _FLAGS), "", _T.PLAIN | _T.UNSAFE)

@@ -724,6 +724,9 @@ _PURPOSES = {
     "prctl": "PR_SET_MM and undumpable processes would hide memory from the tracer",
     "request_key": "callout data would have the kernel run its key helper, as root and "
                    "outside the trace, with the program's arguments",
+    "ptrace": "the tracer itself (its registers and memory)",
+    "process_vm_readv": "the tracer itself (its memory)",
+    "process_vm_writev": "the tracer itself (its memory)",
 }
 _SCRATCH = "the tracer's scratch area, where checked arguments are held"
 _TRACER = "the tracer itself (a signal to systrace)"

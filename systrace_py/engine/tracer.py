@@ -1726,6 +1726,10 @@ class Tracer:
             if signals.aims_at_tracer(signals.int32(target), call.tid):
                 return errno.EPERM, "a signal to the tracer"
             return None
+        if guard.check == "debug_target":
+            if signals.aims_at_tracer(signals.int32(target), call.tid):
+                return errno.EPERM, "the tracer's registers or memory (a debug call)"
+            return None
         if guard.check == "owner_target":
             return self._owner_refusal(call)
         if guard.check == "key_callout":

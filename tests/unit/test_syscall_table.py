@@ -445,6 +445,11 @@ def test_engine_sets_are_the_tables():
     task_targets = {name for name, guard in seccomp.GUARDS.items()
                     if guard.check == "task_target"}
     assert task_targets == {"kill", "tkill", "rt_sigqueueinfo", "pidfd_open"}
+    # the debug calls a rule may name never aim at the tracer (red team 45): ptrace's pid is
+    # its second argument
+    debug_targets = {name: guard.arg for name, guard in seccomp.GUARDS.items()
+                     if guard.check == "debug_target"}
+    assert debug_targets == {"ptrace": 1, "process_vm_readv": 0, "process_vm_writev": 0}
     assert {c.name for c in TABLE.values() if Treat.FREEZE in c.treat} == enforce.FREEZE_CALLS
     # what the kernel resolves again after the check: every change made by path or through a
     # descriptor, every exec, every address
