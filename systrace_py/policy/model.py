@@ -804,11 +804,12 @@ class Table:
         by its new name" (issue 11: ``fsread,fswrite build/out`` and ``fslink secret``
         let ``link(secret, build/out)`` read the secret).  Per access: the new name grants
         nothing (``never`` for every file it could name), or the old name grants it
-        outright (``permit``), or both only ask (a later question names the new name);
-        where the old name refuses it, the call is refused; where the new name permits
-        what the old one only asks about, the link itself is asked (its question names
-        both paths and this reason).  Only the non-``fresh`` rules count: the file at the
-        new name is not one the run made (DecodedCall.note_made).  A rule whose other
+        outright (``permit``); where the old name refuses it, the call is refused; where
+        the new name permits what the old one only asks about, or both only ask (a later
+        question would name the new name alone, not whose file it holds: fslink43), the
+        link itself is asked (its question names both paths and this reason).  Only the
+        non-``fresh`` rules count: the file at the new name is not one the run made
+        (DecodedCall.note_made).  A rule whose other
         conditions (argv, target, a learned glob's made directory) cannot be told now
         counts both ways, the way that grants the new name more and the old one less.  A
         directory moved brings every path below it under the new name's rules: decided
@@ -830,33 +831,43 @@ class Table:
             return None  # (nothing to move: the kernel's ENOENT)
         if facts.fresh(role):
             # (a directory the run made: its own files are exempt, each older file linked
-            # or moved below it is decided by its own name, at its name below the target)
+            # or moved below it is decided by its own name, at its name below the target --
+            # a socket among them or not: connects compared too, fail closed)
             compared = [(own, target + tail, tree)
                         for tail, own, tree in facts.older_below(role)]
+            sockets = compared
         else:
-            compared = [(source, target, facts.directory(role))]
+            directory = facts.directory(role)
+            compared = [(source, target, directory)]
+            sockets = self._linked_sockets(facts, role, source, target, directory)
         asked = False
-        for own, new, tree in compared:
-            for _, has, _ in self.linked_shortfall(own, new, tree):
-                if has is Action.NEVER:
-                    return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
-                                    Reason.LINKED, None, PathArg(role, source), role)
-                asked = True
+        # (asked=True: and what both names only ask about -- a later question would name
+        # the new name alone, not whose file it holds: the link is asked, naming both)
+        shortfalls = [has for own, new, tree in compared
+                      for _, has, _ in self.linked_shortfall(own, new, tree, asked=True)]
+        shortfalls += [has for own, new, tree in sockets
+                       for _, has, _ in self.socket_shortfall(own, new, tree, asked=True)]
+        for has in shortfalls:
+            if has is Action.NEVER:
+                return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
+                                Reason.LINKED, None, PathArg(role, source), role)
+            asked = True
         if asked:
-            # (what the old name only asks about, the new one permits: the link is asked,
-            # the question naming both paths and the reason)
+            # (what the old name only asks about, the new one permits or asks about too:
+            # the link is asked, the question naming both paths and the reason)
             return Decision(Action.ASK, errno_module.EPERM, None, self.name, Reason.LINKED,
                             None, PathArg(role, source), role)
         return None
 
-    def linked_shortfall(self, source: str, target: str, tree: bool
+    def linked_shortfall(self, source: str, target: str, tree: bool, asked: bool = False
                          ) -> list[tuple[tuple[str, str, int | None], Action, Action]]:
         """The accesses (:func:`file_accesses`) the non-``fresh`` rules grant a file at
         ``target`` (``tree``: anywhere below the directory) more of than the file at
         ``source`` has by its own name: (access, what ``source`` has at least, what
         ``target`` may grant at most), where the source has no ``permit`` and the target
         grants it, or the source refuses and the target asks (:meth:`_linked_decision`;
-        the learner grants the source these, learn._linked_grants)."""
+        the learner grants the source these, learn._linked_grants); with ``asked``, also
+        where both only ask (``has`` and ``gains`` ASK: the link is asked, fslink43)."""
         compiled = self.compiled()
         default = _GRANT[self.default]
         found: list[tuple[tuple[str, str, int | None], Action, Action]] = []
@@ -876,8 +887,55 @@ class Table:
             if gains == _GRANT[Action.NEVER]:
                 continue
             has = min(bound(check, False) for check in checks)
-            if has < gains:
+            if has < gains or (asked and has == gains == _GRANT[Action.ASK]):
                 found.append((access, _ACTION_OF[has], _ACTION_OF[gains]))
+        return found
+
+    def _linked_sockets(self, facts: Facts, role: str, source: str, target: str,
+                        directory: bool) -> list[tuple[str, str, bool]]:
+        """The unix socket files a link or rename of the older file at ``role`` gives new
+        names, whose connects :meth:`socket_shortfall` compares: (own name, new name,
+        whether a tree of unknown sockets) -- the file itself when it is a socket; for a
+        directory, each socket below it, by name (too many entries to look at: the tree,
+        fail closed).  None when no rule names a connect's socket path and the default
+        grants no more to one name than to another."""
+        if not any(rule.net is not None and getattr(rule.net, "unix", None) is not None
+                   for rule in self.rules):
+            return []  # (every socket path gets the same: the unconditional rules')
+        if not directory:
+            return [(source, target, False)] if facts.socket(role) else []
+        below = facts.sockets_below(role)
+        if below is None:
+            return [(source, target, True)]
+        return [(name, target + name[len(source):], False) for name in below
+                if name.startswith(source + "/")]
+
+    def socket_shortfall(self, source: str, target: str, tree: bool, asked: bool = False
+                         ) -> list[tuple[str, Action, Action]]:
+        """The connects (``connect`` and every call of its class a rule names itself:
+        ``sendto`` a datagram receiver...) the table grants a unix socket file at
+        ``target`` (``tree``: anywhere below the directory) more of than the socket at
+        ``source`` has by its own path: (call, what ``source`` has at least, what
+        ``target`` may grant at most), as :meth:`linked_shortfall` for files -- a socket
+        moved or linked is reached by its new name's ``unix`` rules (fslink43).  Only the
+        non-``fresh`` rules count: a ``fresh`` ``unix`` rule covers a socket the run bound,
+        and one the run bound is exempt (:meth:`_linked_decision`)."""
+        compiled = self.compiled()
+        default = _GRANT[self.default]
+        found: list[tuple[str, Action, Action]] = []
+        seen: set[int] = set()
+        for call in sorted(aliases.ALIASES["net-connect"]):
+            for cls, part in checks_of(call, "path", None, None):
+                check = compiled.check(call, cls, part)
+                if id(check) in seen:
+                    continue
+                seen.add(id(check))
+                gains = _socket_bound(check.rules, target, tree, True, default)
+                if gains == _GRANT[Action.NEVER]:
+                    continue
+                has = _socket_bound(check.rules, source, tree, False, default)
+                if has < gains or (asked and has == gains == _GRANT[Action.ASK]):
+                    found.append((call, _ACTION_OF[has], _ACTION_OF[gains]))
         return found
 
     def _access_checks(self, compiled: TableIndex
@@ -1166,6 +1224,42 @@ def _bound(rules: Sequence[Rule], path: str, below: bool, most: bool, default: i
                     made_directory(f"{path}/x" if below else path) is not None:
                 certain = False
         # (a redirect's access reaches another file, by either name: none of this one)
+        grant = _GRANT[Action.NEVER] if rule.redirect is not None else _GRANT[rule.action]
+        if certain:
+            return grant if bound is None else pick(bound, grant)
+        bound = grant if bound is None else pick(bound, grant)
+    return default if bound is None else pick(bound, default)
+
+
+def _socket_bound(rules: Sequence[Rule], path: str, tree: bool, most: bool,
+                  default: int) -> int:
+    """What the first matching rule of ``rules`` (one connect check's, in order) grants a
+    connect to the unix socket file at ``path`` (with ``tree``: at any path strictly below
+    the directory ``path``), the default after them: with ``most`` the most it may grant,
+    else the least (:func:`_access_bound` for connects).  A rule with an IP condition
+    never matches a socket file, one with a path condition no connect; a ``fresh`` rule
+    covers no older socket; a ``unix`` glob that may match only some paths below bounds
+    the answer and the rules after it are looked at too; a redirecting rule grants
+    nothing of this socket (its connect reaches the redirect's target)."""
+    bound: int | None = None
+    pick = max if most else min
+    addr = SockAddr("unix", path=path)
+    for rule in rules:
+        if rule.injects or rule.fresh or rule.path is not None:
+            continue
+        certain = rule.argv is None and rule.target is None
+        if rule.net is not None:
+            unix = getattr(rule.net, "unix", None)
+            if unix is None:
+                continue  # (an address, port or host: no unix socket's)
+            if tree:
+                globs = [item.glob for item in unix if getattr(item, "glob", None) is not None]
+                every = any(_covers_all_below(glob, path) for glob in globs)
+                if not every and not any(_may_match_below(glob, path) for glob in globs):
+                    continue
+                certain = certain and every
+            elif not rule.net.matches(addr):
+                continue
         grant = _GRANT[Action.NEVER] if rule.redirect is not None else _GRANT[rule.action]
         if certain:
             return grant if bound is None else pick(bound, grant)
