@@ -871,24 +871,35 @@ class Table:
         compiled = self.compiled()
         default = _GRANT[self.default]
         found: list[tuple[tuple[str, str, int | None], Action, Action]] = []
-        bounds: dict[tuple[int, bool], int] = {}  # (a check's index shared by calls: once)
+        bounds: dict[tuple[int, bool, bool], int] = {}  # (a check's index shared: once)
 
-        def bound(check: CheckIndex, most: bool) -> int:
-            found = bounds.get((id(check), most))
+        def bound(check: CheckIndex, most: bool, left_out: bool) -> int:
+            found = bounds.get((id(check), most, left_out))
             if found is None:
                 path = target if most else source
                 # (a file: only the rules that may match its path; a tree: every rule)
-                found = bounds[id(check), most] = _access_bound(
-                    check.rules if tree else check.rules_at(path), path, tree, most, default)
+                found = bounds[id(check), most, left_out] = _access_bound(
+                    check.rules if tree else check.rules_at(path), path, tree, most, default,
+                    left_out)
             return found
 
+        # (a tree: also the names a learned writing glob leaves out below it -- the names
+        # something runs later, wholly inside the directory, which its covers_all_below
+        # counts as covered: they fall to the rules after it, on each side by that side's
+        # rules -- compared apart, fslink43)
+        passes = (False, True) if tree and any(
+            getattr(rule.path, "leaves_out_runs_later", False) and not rule.injects
+            for rule in self.rules) \
+            else (False,)
         for access, checks in self._access_checks(compiled):
-            gains = min(bound(check, True) for check in checks)
-            if gains == _GRANT[Action.NEVER]:
-                continue
-            has = min(bound(check, False) for check in checks)
-            if has < gains or (asked and has == gains == _GRANT[Action.ASK]):
-                found.append((access, _ACTION_OF[has], _ACTION_OF[gains]))
+            for left_out in passes:
+                gains = min(bound(check, True, left_out) for check in checks)
+                if gains == _GRANT[Action.NEVER]:
+                    continue
+                has = min(bound(check, False, left_out) for check in checks)
+                if has < gains or (asked and has == gains == _GRANT[Action.ASK]):
+                    found.append((access, _ACTION_OF[has], _ACTION_OF[gains]))
+                    break
         return found
 
     def _linked_sockets(self, facts: Facts, role: str, source: str, target: str,
@@ -900,7 +911,7 @@ class Table:
         fail closed).  None when no rule names a connect's socket path and the default
         grants no more to one name than to another."""
         if not any(rule.net is not None and getattr(rule.net, "unix", None) is not None
-                   for rule in self.rules):
+                   and not rule.injects for rule in self.rules):
             return []  # (every socket path gets the same: the unconditional rules')
         if not directory:
             return [(source, target, False)] if facts.socket(role) else []
@@ -1183,23 +1194,28 @@ _FILE_ACCESS_CALLS = frozenset(
 
 
 def _access_bound(rules: Sequence[Rule], path: str, tree: bool, most: bool,
-                  default: int) -> int:
+                  default: int, left_out: bool = False) -> int:
     """What the first matching rule of ``rules`` (one check's, in order) grants a file at
     ``path`` (with ``tree``: the directory ``path`` and any path below it), the default
     after them: with ``most`` the most it may grant, else the least.  Only non-``fresh``
     rules count.  A rule that may or may not match (a glob matching only some paths below,
     an argv or target condition, a learned glob's made directory) bounds the answer and
     the rules after it are looked at too; one that surely matches ends it.  A redirecting
-    rule grants nothing of this file: its access reaches the redirect's target."""
+    rule grants nothing of this file: its access reaches the redirect's target.  With
+    ``left_out`` (a tree): of the names something runs later below ``path`` alone, which a
+    learned writing glob matches only where it names them exactly."""
+    if left_out:
+        return _bound(rules, path, True, most, default, left_out=True)
     here = _bound(rules, path, False, most, default)
     if not tree:
         return here
     return (max if most else min)(here, _bound(rules, path, True, most, default))
 
 
-def _bound(rules: Sequence[Rule], path: str, below: bool, most: bool, default: int) -> int:
+def _bound(rules: Sequence[Rule], path: str, below: bool, most: bool, default: int,
+           left_out: bool = False) -> int:
     """:func:`_access_bound` of the file at ``path``, or (``below``) of every path strictly
-    inside the directory ``path``."""
+    inside the directory ``path`` (``left_out``: of the names something runs later there)."""
     bound: int | None = None
     pick = max if most else min
     for rule in rules:
@@ -1208,7 +1224,12 @@ def _bound(rules: Sequence[Rule], path: str, below: bool, most: bool, default: i
         certain = rule.argv is None and rule.target is None
         if rule.path is not None:
             pattern = rule.path
-            if below:
+            if left_out and getattr(pattern, "leaves_out_runs_later", False):
+                # (such a name below: matched only where the glob names it exactly)
+                if not pattern.names_exactly_below(path):  # type: ignore[attr-defined]
+                    continue
+                certain = False
+            elif below:
                 every = _covers_all_below(pattern, path)
                 if not every and not _may_match_below(pattern, path):
                     continue

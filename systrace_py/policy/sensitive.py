@@ -698,6 +698,19 @@ class LearnedGlob:
     def may_match_below(self, directory: str) -> bool:
         return self.glob.may_match_below(directory)
 
+    @property
+    def leaves_out_runs_later(self) -> bool:
+        """Whether the glob matches no name something runs later that it does not name
+        exactly, wherever that name is below a directory it covers (:meth:`matches`) --
+        which :meth:`covers_all_below` counts as covered when the name is wholly inside
+        (model.Table.linked_shortfall compares those names apart)."""
+        return self.writes and not self.fresh
+
+    def names_exactly_below(self, directory: str) -> bool:
+        """Whether one of the names the glob names exactly is below ``directory``."""
+        below = directory.rstrip("/") + "/"
+        return any(name.startswith(below) for name in self._exact)
+
     def covers_all_below(self, directory: str) -> bool:
         return self.glob.covers_all_below(directory) and \
             not reaches_sensitive(directory, True, self.home, self.relocated) and \

@@ -19,7 +19,6 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON
 from escape_lib import (
     Scene,
     UnixListener,
@@ -30,6 +29,8 @@ from escape_lib import (
     policy,
     require_real,
 )
+
+from conftest import PYTHON
 
 SYSTEM = ["/usr/**", "/etc/**", "/proc/**", "/sys/**", "/dev/**"]
 
@@ -176,3 +177,56 @@ def test_a_link_between_two_asked_names_is_asked_naming_the_file(
     linked = [q for q in asked if q["syscall"] in ("link", "linkat")]
     assert linked, asked
     assert linked[0]["linked"] == {"file": str(s.secret), "name": f"{s.work}/out"}, linked
+
+
+def learned_policy(s: Scene, program: Path) -> str:
+    """A learned table's writes (``learned``: the glob leaves out the names something runs
+    later below ``work``, by their shape): ``work/**``, and ``work/build/Makefile`` named
+    exactly (a build that rewrites the Makefile there)."""
+    rules = [permit("stdio"), permit("process")]
+    rules += [permit(["fsread", "exec"], path=p) for p in [*SYSTEM, f"{program.parent}/**"]]
+    for path, kind in ((f"{s.work}/build/Makefile", "exact"), (f"{s.work}/**", "tree")):
+        rules.append(f'calls = ["fsread", "fswrite"]\npath = "{path}"\naction = "permit"\n'
+                     f'learned = {{kind = "{kind}", seen = 2, paths = ["{s.work}/a", '
+                     f'"{s.work}/b"]}}')
+    return policy(*rules, default="never")
+
+
+def older_makefile(s: Scene) -> None:
+    (s.work / "vendor" / "lib").mkdir(parents=True)
+    (s.work / "vendor" / "lib" / "Makefile").write_text("all:\n\ttrue\n")
+    (s.work / "vendor" / "lib" / "lib.c").write_text("int f(void) { return 0; }\n")
+
+
+@pytest.mark.parametrize("mode", ["direct", "moved"])
+def test_a_left_out_name_below_a_moved_directory_is_compared_apart(
+        build, tmp_path: Path, mode: str, loop: dict[str, str]) -> None:
+    """Control: natively each mode plants a line in ``work/vendor/lib/Makefile``.  Under
+    the learned table: its direct write is refused (the learned glob leaves the Makefile
+    out), and the move of ``vendor/lib`` onto ``build`` is refused, EPERM, ``linked access``:
+    the Makefile below it would be written by ``build/Makefile``'s exact rule, its own name
+    being written by none -- on main 1ec2f11 the move was permitted (the learned glob counted
+    as covering the old tree) and the Makefile came back planted: ESCAPED."""
+    program = build("escape/fs_leftout.c")
+    traced, s = controlled_and_blocked(
+        tmp_path, program, lambda s: [mode, s.work], lambda s: learned_policy(s, program),
+        setup=older_makefile, env=loop)
+    assert traced.detail.endswith(": EPERM"), str(traced)
+    assert "planted" not in (s.work / "vendor" / "lib" / "Makefile").read_text()
+    assert "planted" in (tmp_path / "control" / "work" / "vendor" / "lib" / "Makefile"
+                         ).read_text()
+    if mode == "moved":
+        assert traced.detail.startswith("rename"), str(traced)
+
+
+def test_a_directory_moved_within_a_learned_glob_is_not_refused(tmp_path: Path,
+                                                               loop: dict[str, str]) -> None:
+    """No over-refusal: an older directory holding a Makefile moved within the learned
+    ``work/**`` (both names leave the Makefile out alike) is moved (coreutils mv)."""
+    s = Scene.make(tmp_path, "within")
+    older_makefile(s)
+    mv = Path("/usr/bin/mv")
+    out = attack(mv, s.work / "vendor" / "lib", s.work / "lib2",
+                 policy_text=learned_policy(s, mv), scene=s, env=loop)
+    assert out.returncode == 0, str(out)
+    assert (s.work / "lib2" / "Makefile").exists()
