@@ -21,6 +21,7 @@ from systrace_py.policy import aliases
 from systrace_py.policy.environment import Grants
 from systrace_py.policy.glob import Expansions
 from systrace_py.policy.inject import Injection
+from systrace_py.policy.sensitive import may_match_runs_later_below
 from systrace_py.syscalls import PATHS
 
 if TYPE_CHECKING:
@@ -1224,11 +1225,14 @@ def _bound(rules: Sequence[Rule], path: str, below: bool, most: bool, default: i
         certain = rule.argv is None and rule.target is None
         if rule.path is not None:
             pattern = rule.path
-            if left_out and getattr(pattern, "leaves_out_runs_later", False):
-                # (such a name below: matched only where the glob names it exactly)
-                if not pattern.names_exactly_below(path):  # type: ignore[attr-defined]
+            if left_out:
+                # (the names something runs later below: a learned writing glob matches
+                # them only where it names one exactly, a glob of exact names where one
+                # of them is such a name)
+                if not may_match_runs_later_below(pattern, path):
                     continue
-                certain = False
+                certain = certain and _covers_all_below(pattern, path) and \
+                    not getattr(pattern, "leaves_out_runs_later", False)
             elif below:
                 every = _covers_all_below(pattern, path)
                 if not every and not _may_match_below(pattern, path):
