@@ -917,10 +917,9 @@ class Table:
         if not directory:
             return [(source, target, False)] if facts.socket(role) else []
         below = facts.sockets_below(role)
-        if below is None:
-            return [(source, target, True)]
-        return [(name, target + name[len(source):], False) for name in below
-                if name.startswith(source + "/")]
+        if below is None or any(not name.startswith(source + "/") for name in below):
+            return [(source, target, True)]  # (not told by name: the tree, fail closed)
+        return [(name, target + name[len(source):], False) for name in below]
 
     def socket_shortfall(self, source: str, target: str, tree: bool, asked: bool = False
                          ) -> list[tuple[str, Action, Action]]:

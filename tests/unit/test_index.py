@@ -240,9 +240,9 @@ class LinearTable:
                 sockets = [(source, target, False)]
             elif unix and directory:
                 below = facts.sockets_below(role)
-                sockets = [(source, target, True)] if below is None else [
-                    (name, target + name[len(source):], False) for name in below
-                    if name.startswith(source + "/")]
+                sockets = [(source, target, True)] if below is None or any(
+                    not name.startswith(source + "/") for name in below) else [
+                    (name, target + name[len(source):], False) for name in below]
         default = model._GRANT[self.table.default]
         named = frozenset(c for r in self.table.rules if not r.injects for c in r.syscalls)
         left_out = any(getattr(r.path, "leaves_out_runs_later", False)

@@ -4,6 +4,7 @@ decides the old name also under the new name's rules (Table._linked_decision).""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 
@@ -292,3 +293,43 @@ def test_the_question_about_a_link_names_the_file_and_why() -> None:
     text = asked_by(request)
     assert "/s/secret.txt" in text and "/w/asked" in text, text
     assert "permit what its own name only asks about" in text, text
+
+
+SOCKETS = """
+default = "never"
+[[rule]]
+calls = ["net-connect"]
+unix = "/w/**"
+action = "permit"
+[[rule]]
+calls = ["fsread", "fswrite"]
+path = "{/s,/s/**,/w,/w/**}"
+action = "permit"
+"""
+
+
+def test_a_socket_file_gets_no_connect_by_a_new_name_its_own_lacks() -> None:
+    """A unix socket file's connects are compared too (fslink43): /s/sock, connected to by
+    no rule (the default refuses), may not be linked or moved to /w where connects are
+    permitted -- a regular file may (a connect to it fails anyway); a directory moved, by
+    each socket below it; one the run bound is its own."""
+    table = load(SOCKETS).main
+    link = CallFacts("link", (PathArg("old", "/s/sock"), PathArg("new", "/w/sock")),
+                     sockets=frozenset({"old"}))
+    decision = table.decide(link)
+    assert (decision.action, decision.errno, decision.reason) == \
+        (Action.NEVER, errno.EPERM, "linked access")
+    assert table.decide(moving("link", "/s/file", "/w/file")).action is Action.PERMIT
+    own = dataclasses.replace(link, made=frozenset({"old"}))
+    assert table.decide(own).action is Action.PERMIT
+    tree = CallFacts("rename", (PathArg("old", "/s/d"), PathArg("new", "/w/d")),
+                     directories=frozenset({"old"}), sockets_inside=("/s/d/a/sock",))
+    assert table.decide(tree).reason == "linked access"
+    assert table.decide(dataclasses.replace(tree, sockets_inside=())).action is Action.PERMIT
+    # (too many entries to look at: the tree by its unix globs, fail closed)
+    assert table.decide(dataclasses.replace(tree, sockets_inside=None)  # type: ignore[arg-type]
+                        ).reason == "linked access"
+    # a connect the old path has too: nothing gained
+    both = load(SOCKETS.replace('unix = "/w/**"', 'unix = ["/w/**", "/s/**"]')).main
+    assert both.decide(link).action is Action.PERMIT
+    assert both.decide(tree).action is Action.PERMIT
