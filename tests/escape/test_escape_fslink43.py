@@ -11,7 +11,13 @@ native control each, both stop loops.
 later question named the new name alone -- an approver that would refuse the secret's read
 permitted a read of ``work/out``, which held it.  The link is now asked itself, the question
 naming the file's own name (``linked``: file and name).  fs_linked.c's ``link`` mode under an
-approver (docs/asking.md's protocol), a native control, both stop loops."""
+approver (docs/asking.md's protocol), a native control, both stop loops.
+
+*A learned glob's left-out names below a moved directory*: a learned writing glob matches no
+name something runs later it does not name exactly, but counted as covering the old tree: a
+directory holding an older Makefile (refused by its own name) moved onto a name whose
+learned exact rule writes the Makefile, written, and moved back.  fs_leftout.c, a native
+control, both stop loops."""
 
 from __future__ import annotations
 
