@@ -48,7 +48,14 @@ from systrace_py import __version__, procfs
 from systrace_py.report import say
 from systrace_py.supervisor import Answer, AnswerKind, AskRequest
 from systrace_py.terminal import printable
-from systrace_py.ui.answering import BURST, Interpreter, call_text, describe_answer, rule_text
+from systrace_py.ui.answering import (
+    BURST,
+    Interpreter,
+    call_text,
+    describe_answer,
+    linked_names,
+    rule_text,
+)
 from systrace_py.ui.answers import VERBS, AnswerError, Parsed, compose, errno_value
 from systrace_py.ui.offers import OfferError
 
@@ -140,6 +147,9 @@ def ask_message(request: AskRequest, interp: Interpreter) -> dict[str, Any]:
         "line": rule.location.line if rule.location is not None else 0,
         "number": rule.index, "text": rule_text(rule)}
     message["table"] = decision.table
+    linked = linked_names(request)
+    if linked is not None:
+        message["linked"] = {"file": linked[0], "name": linked[1]}
     message["errno"] = decision.errno_name
     message["calls"] = list(interp.calls)
     scopes: list[dict[str, Any]] = [

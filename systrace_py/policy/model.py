@@ -21,6 +21,7 @@ from systrace_py.policy import aliases
 from systrace_py.policy.environment import Grants
 from systrace_py.policy.glob import Expansions
 from systrace_py.policy.inject import Injection
+from systrace_py.policy.sensitive import may_match_runs_later_below
 from systrace_py.syscalls import PATHS
 
 if TYPE_CHECKING:
@@ -806,20 +807,21 @@ class Table:
         by its new name" (issue 11: ``fsread,fswrite build/out`` and ``fslink secret``
         let ``link(secret, build/out)`` read the secret).  Per access: the new name grants
         nothing (``never`` for every file it could name), or the old name grants it
-        outright (``permit``), or both only ask (a later question names the new name);
-        where the old name refuses it, the call is refused; where the new name permits
-        what the old one only asks about, the link itself is asked (its question names
-        both paths and this reason).  Only the non-``fresh`` rules count: the file at the
-        new name is not one the run made (DecodedCall.note_made).  A rule whose other
-        conditions (argv, target, a learned glob's made directory) cannot be told now
-        counts both ways, the way that grants the new name more and the old one less.  A
-        directory moved brings every path below it under the new name's rules: decided
-        over its tree (:func:`_linked_outcomes` with ``tree``), failing closed where a glob
-        may match only some paths below.  Exempt: a file or directory the run made
-        (``Facts.fresh``) -- its contents are the run's own --, but for the files below
-        such a directory that the run linked or moved there although it did not make them
-        (``Facts.older_below``): each is compared by its own name then with its name below
-        the new one (``link(secret, own/x)`` then ``rename(own, build/sub)`` is refused
+        outright (``permit``); where the old name refuses it, the call is refused; where
+        the new name permits what the old one only asks about, or both only ask (a later
+        question would name the new name alone, not whose file it holds: fslink43), the
+        link itself is asked (its question names both paths and this reason).  Only the
+        non-``fresh`` rules count: the file at the new name is not one the run made
+        (DecodedCall.note_made).  A rule whose other conditions cannot be told now is
+        followed both ways (:func:`_linked_outcomes`): a learned glob's made directory for
+        each name on its own, an argv or target condition -- the later call's -- for both
+        names at once.  A directory moved brings every path below it under the new name's
+        rules: decided over its tree (:func:`_linked_outcomes` with ``tree``), failing
+        closed where a glob may match only some paths below.  Exempt: a file or directory
+        the run made (``Facts.fresh``) -- its contents are the run's own --, but for the
+        files below such a directory that the run linked or moved there although it did
+        not make them (``Facts.older_below``): each is compared by its own name then with its
+        name below the new one (``link(secret, own/x)`` then ``rename(own, build/sub)`` is refused
         where ``build/**`` reads and the secret's name does not; cargo hard-links its last
         session's files into the new one before renaming it, and those files' names are
         read as the new session's are); no file at the old name (the call fails)."""
@@ -832,40 +834,51 @@ class Table:
             return None  # (nothing to move: the kernel's ENOENT)
         if facts.fresh(role):
             # (a directory the run made: its own files are exempt, each older file linked
-            # or moved below it is decided by its own name, at its name below the target)
+            # or moved below it is decided by its own name, at its name below the target --
+            # a socket among them or not: connects compared too, fail closed)
             compared = [(own, target + tail, tree)
                         for tail, own, tree in facts.older_below(role)]
+            sockets = compared
         else:
-            compared = [(source, target, facts.directory(role))]
+            directory = facts.directory(role)
+            compared = [(source, target, directory)]
+            sockets = self._linked_sockets(facts, role, source, target, directory)
         asked = False
-        for own, new, tree in compared:
-            for _, has, _ in self.linked_shortfall(own, new, tree):
-                if has is Action.NEVER:
-                    return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
-                                    Reason.LINKED, None, PathArg(role, source), role)
-                asked = True
+        # (asked=True: and what both names only ask about -- a later question would name
+        # the new name alone, not whose file it holds: the link is asked, naming both)
+        shortfalls = [has for own, new, tree in compared
+                      for _, has, _ in self.linked_shortfall(own, new, tree, asked=True)]
+        shortfalls += [has for own, new, tree in sockets
+                       for _, has, _ in self.socket_shortfall(own, new, tree, asked=True)]
+        for has in shortfalls:
+            if has is Action.NEVER:
+                return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
+                                Reason.LINKED, None, PathArg(role, source), role)
+            asked = True
         if asked:
-            # (what the old name only asks about, the new one permits: the link is asked,
-            # the question naming both paths and the reason)
+            # (what the old name only asks about, the new one permits or asks about too:
+            # the link is asked, the question naming both paths and the reason)
             return Decision(Action.ASK, errno_module.EPERM, None, self.name, Reason.LINKED,
                             None, PathArg(role, source), role)
         return None
 
-    def linked_shortfall(self, source: str, target: str, tree: bool
+    def linked_shortfall(self, source: str, target: str, tree: bool, asked: bool = False
                          ) -> list[tuple[tuple[str, str, int | None], Action, Action]]:
         """The accesses (:func:`file_accesses`) the non-``fresh`` rules grant a file at
         ``target`` (``tree``: anywhere below the directory) more of than the file at
         ``source`` has by its own name: (access, what ``source`` has at least, what
         ``target`` may grant at most), where the source has no ``permit`` and the target
         grants it, or the source refuses and the target asks (:meth:`_linked_decision`;
-        the learner grants the source these, learn._linked_grants)."""
+        the learner grants the source these, learn._linked_grants); with ``asked``, also
+        where both only ask (``has`` and ``gains`` ASK: the link is asked, fslink43)."""
         compiled = self.compiled()
         default = _GRANT[self.default]
         found: list[tuple[tuple[str, str, int | None], Action, Action]] = []
-        outcomes: dict[int, frozenset[tuple[int, int]]] = {}  # (a check shared by calls: once)
+        # (a check shared by calls: once; per pass)
+        outcomes: dict[tuple[int, bool], frozenset[tuple[int, int]]] = {}
 
-        def outcome(check: CheckIndex) -> frozenset[tuple[int, int]]:
-            known = outcomes.get(id(check))
+        def outcome(check: CheckIndex, left_out: bool) -> frozenset[tuple[int, int]]:
+            known = outcomes.get((id(check), left_out))
             if known is None:
                 # (a file: only the rules that may match either name; a tree: every rule)
                 if tree:
@@ -874,23 +887,81 @@ class Table:
                     old, new = check.rules_at(source), check.rules_at(target)
                     rules = old if list(map(id, old)) == list(map(id, new)) else \
                         _merged(positions[id(check)], old, new)
-                known = outcomes[id(check)] = _linked_outcomes(rules, source, target, tree,
-                                                               default)
+                known = outcomes[id(check), left_out] = _linked_outcomes(
+                    rules, source, target, tree, default, left_out)
             return known
 
         accesses = self._access_checks(compiled)
         positions = self._linked[2] if self._linked is not None else {}
+        # (a tree: also the names a learned writing glob leaves out below it -- the names
+        # something runs later, wholly inside the directory, which its covers_all_below
+        # counts as covered: they fall to the rules after it, on each side by that side's
+        # rules -- compared apart, fslink43)
+        passes = (False, True) if tree and any(
+            getattr(rule.path, "leaves_out_runs_later", False) and not rule.injects
+            for rule in self.rules) \
+            else (False,)
+        ask = _GRANT[Action.ASK]
         for access, checks in accesses:
-            # (an access several checks decide is granted as far as each grants it: in one
-            # world, the least of theirs on each side)
-            pairs: set[tuple[int, int]] = {(_GRANT[Action.PERMIT], _GRANT[Action.PERMIT])}
-            for check in checks:
-                pairs = {(min(has, one_has), min(gains, one_gains))
-                         for has, gains in pairs for one_has, one_gains in outcome(check)}
-            short = [(has, gains) for has, gains in pairs if has < gains]
-            if short:
-                found.append((access, _ACTION_OF[min(has for has, _ in short)],
-                              _ACTION_OF[max(gains for _, gains in short)]))
+            for left_out in passes:
+                # (an access several checks decide is granted as far as each grants it: in
+                # one way the rules come out, the least of theirs on each side)
+                pairs: set[tuple[int, int]] = {(_GRANT[Action.PERMIT], _GRANT[Action.PERMIT])}
+                for check in checks:
+                    pairs = {(min(has, one_has), min(gains, one_gains)) for has, gains in pairs
+                             for one_has, one_gains in outcome(check, left_out)}
+                short = [(has, gains) for has, gains in pairs
+                         if has < gains or (asked and has == gains == ask)]
+                if short:
+                    found.append((access, _ACTION_OF[min(has for has, _ in short)],
+                                  _ACTION_OF[max(gains for _, gains in short)]))
+                    break
+        return found
+
+    def _linked_sockets(self, facts: Facts, role: str, source: str, target: str,
+                        directory: bool) -> list[tuple[str, str, bool]]:
+        """The unix socket files a link or rename of the older file at ``role`` gives new
+        names, whose connects :meth:`socket_shortfall` compares: (own name, new name,
+        whether a tree of unknown sockets) -- the file itself when it is a socket; for a
+        directory, each socket below it, by name (too many entries to look at: the tree,
+        fail closed).  None when no rule names a connect's socket path and the default
+        grants no more to one name than to another."""
+        if not any(rule.net is not None and getattr(rule.net, "unix", None) is not None
+                   and not rule.injects for rule in self.rules):
+            return []  # (every socket path gets the same: the unconditional rules')
+        if not directory:
+            return [(source, target, False)] if facts.socket(role) else []
+        below = facts.sockets_below(role)
+        if below is None or any(not name.startswith(source + "/") for name in below):
+            return [(source, target, True)]  # (not told by name: the tree, fail closed)
+        return [(name, target + name[len(source):], False) for name in below]
+
+    def socket_shortfall(self, source: str, target: str, tree: bool, asked: bool = False
+                         ) -> list[tuple[str, Action, Action]]:
+        """The connects (``connect`` and every call of its class a rule names itself:
+        ``sendto`` a datagram receiver...) the table grants a unix socket file at
+        ``target`` (``tree``: anywhere below the directory) more of than the socket at
+        ``source`` has by its own path: (call, what ``source`` has at least, what
+        ``target`` may grant at most), as :meth:`linked_shortfall` for files -- a socket
+        moved or linked is reached by its new name's ``unix`` rules (fslink43).  Only the
+        non-``fresh`` rules count: a ``fresh`` ``unix`` rule covers a socket the run bound,
+        and one the run bound is exempt (:meth:`_linked_decision`)."""
+        compiled = self.compiled()
+        default = _GRANT[self.default]
+        found: list[tuple[str, Action, Action]] = []
+        seen: set[int] = set()
+        for call in sorted(aliases.ALIASES["net-connect"]):
+            for cls, part in checks_of(call, "path", None, None):
+                check = compiled.check(call, cls, part)
+                if id(check) in seen:
+                    continue
+                seen.add(id(check))
+                gains = _socket_bound(check.rules, target, tree, True, default)
+                if gains == _GRANT[Action.NEVER]:
+                    continue
+                has = _socket_bound(check.rules, source, tree, False, default)
+                if has < gains or (asked and has == gains == _GRANT[Action.ASK]):
+                    found.append((call, _ACTION_OF[has], _ACTION_OF[gains]))
         return found
 
     def _access_checks(self, compiled: TableIndex
@@ -1153,7 +1224,7 @@ _NO, _YES, _MAYBE = 0, 1, 2  # whether a rule's path matches a name (_linked_out
 
 
 def _linked_outcomes(rules: Sequence[Rule], source: str, target: str, tree: bool,
-                     default: int) -> frozenset[tuple[int, int]]:
+                     default: int, left_out: bool = False) -> frozenset[tuple[int, int]]:
     """What the first matching rule of ``rules`` (one check's, in order; the default after
     them) may grant the file at ``source`` by that name and by ``target``, as pairs (by the
     old name, by the new) one per way the rules may come out (``tree``: the directories
@@ -1167,7 +1238,11 @@ def _linked_outcomes(rules: Sequence[Rule], source: str, target: str, tree: bool
     learned glob leaves out the sensitive names and the names something runs later below
     it, by their shape, the same below either name: taken as covering the tree for the old
     name, as maybe for the new one.  A redirecting rule grants nothing of this file: its
-    access reaches the redirect's target."""
+    access reaches the redirect's target.  With ``left_out`` (a tree): of the names something
+    runs later below the two directories alone, which a learned writing glob matches only
+    where it names them exactly (fslink43)."""
+    if left_out:
+        return _outcomes(rules, source, target, True, default, left_out=True)
     here = _outcomes(rules, source, target, False, default)
     if not tree:
         return here
@@ -1175,9 +1250,10 @@ def _linked_outcomes(rules: Sequence[Rule], source: str, target: str, tree: bool
 
 
 def _outcomes(rules: Sequence[Rule], source: str, target: str, below: bool,
-              default: int) -> frozenset[tuple[int, int]]:
+              default: int, left_out: bool = False) -> frozenset[tuple[int, int]]:
     """:func:`_linked_outcomes` of the files at the two names, or (``below``) of the paths
-    strictly inside the two directories.  A walk of the rules in order keeping every
+    strictly inside the two directories (``left_out``: of the names something runs later
+    there).  A walk of the rules in order keeping every
     (old name's, new name's) state a way through them may reach: a grant, or None while
     undecided, and what the call's conditions met so far were taken to be (a condition
     met again is the same; past _WAYS_KEPT states they are forgotten: each meeting then
@@ -1190,8 +1266,8 @@ def _outcomes(rules: Sequence[Rule], source: str, target: str, below: bool,
             break
         if rule.injects or rule.net is not None or (rule.fresh and rule.path is not None):
             continue  # (no net rule matches a path call; a fresh one covers no older file)
-        old = _path_match(rule, source, below, False)
-        new = _path_match(rule, target, below, True)
+        old = _path_match(rule, source, below, False, left_out)
+        new = _path_match(rule, target, below, True, left_out)
         if old == _NO and new == _NO:
             continue
         grant = _GRANT[Action.NEVER] if rule.redirect is not None else _GRANT[rule.action]
@@ -1240,16 +1316,24 @@ def _ways(match: int, grant: int) -> tuple[int | None, ...]:
     return (grant, None)
 
 
-def _path_match(rule: Rule, path: str, below: bool, most: bool) -> int:
+def _path_match(rule: Rule, path: str, below: bool, most: bool, left_out: bool = False) -> int:
     """Whether ``rule``'s path matches the file at ``path`` (``below``: every path strictly
-    inside the directory ``path``): _YES, _NO or _MAYBE.  ``most``: the name whose grants
-    are taken at their most (the new one), for which a learned glob covering the directory
-    still leaves names out."""
+    inside the directory ``path``; ``left_out``: the names something runs later there):
+    _YES, _NO or _MAYBE.  ``most``: the name whose grants are taken at their most (the new
+    one), for which a learned glob covering the directory still leaves names out."""
     if rule.path is None:
         return _YES
     pattern = rule.path
     match = _YES
-    if below:
+    if left_out:
+        # (a learned writing glob matches them only where it names one exactly, a glob of
+        # exact names where one of them is such a name)
+        if not may_match_runs_later_below(pattern, path):
+            return _NO
+        if not _covers_all_below(pattern, path) or \
+                getattr(pattern, "leaves_out_runs_later", False):
+            match = _MAYBE
+    elif below:
         every = _covers_all_below(pattern, path)
         if not every and not _may_match_below(pattern, path):
             return _NO
@@ -1271,6 +1355,42 @@ def _merged(positions: dict[int, int], *parts: list[Rule]) -> list[Rule]:
     unique = {id(rule): rule for part in parts for rule in part}
     end = len(positions)
     return sorted(unique.values(), key=lambda rule: positions.get(id(rule), end))
+
+
+def _socket_bound(rules: Sequence[Rule], path: str, tree: bool, most: bool,
+                  default: int) -> int:
+    """What the first matching rule of ``rules`` (one connect check's, in order) grants a
+    connect to the unix socket file at ``path`` (with ``tree``: at any path strictly below
+    the directory ``path``), the default after them: with ``most`` the most it may grant,
+    else the least (for connects, each name apart: their rules have no argv or target).
+    A rule with an IP condition never matches a socket file, one with a path condition no
+    connect; a ``fresh`` rule covers no older socket; a ``unix`` glob that may match only
+    some paths below bounds the answer and the rules after it are looked at too; a redirecting
+    rule grants nothing of this socket (its connect reaches the redirect's target)."""
+    bound: int | None = None
+    pick = max if most else min
+    addr = SockAddr("unix", path=path)
+    for rule in rules:
+        if rule.injects or rule.fresh or rule.path is not None:
+            continue
+        certain = rule.argv is None and rule.target is None
+        if rule.net is not None:
+            unix = getattr(rule.net, "unix", None)
+            if unix is None:
+                continue  # (an address, port or host: no unix socket's)
+            if tree:
+                globs = [item.glob for item in unix if getattr(item, "glob", None) is not None]
+                every = any(_covers_all_below(glob, path) for glob in globs)
+                if not every and not any(_may_match_below(glob, path) for glob in globs):
+                    continue
+                certain = certain and every
+            elif not rule.net.matches(addr):
+                continue
+        grant = _GRANT[Action.NEVER] if rule.redirect is not None else _GRANT[rule.action]
+        if certain:
+            return grant if bound is None else pick(bound, grant)
+        bound = grant if bound is None else pick(bound, grant)
+    return default if bound is None else pick(bound, default)
 
 
 def path_patterns(rule: Rule, sockets: bool = True) -> list[PathPattern]:

@@ -698,6 +698,20 @@ class LearnedGlob:
     def may_match_below(self, directory: str) -> bool:
         return self.glob.may_match_below(directory)
 
+    @property
+    def leaves_out_runs_later(self) -> bool:
+        """Whether the glob matches no name something runs later that it does not name
+        exactly, wherever that name is below a directory it covers (:meth:`matches`) --
+        which :meth:`covers_all_below` counts as covered when the name is wholly inside
+        (model.Table.linked_shortfall compares those names apart)."""
+        return self.writes and not self.fresh
+
+    def names_exactly_below(self, directory: str) -> bool:
+        """Whether one of the names the glob names exactly is below ``directory`` and a
+        name something runs later (the only ones it matches among those it leaves out)."""
+        below = directory.rstrip("/") + "/"
+        return any(name.startswith(below) and runs_later(name) for name in self._exact)
+
     def covers_all_below(self, directory: str) -> bool:
         return self.glob.covers_all_below(directory) and \
             not reaches_sensitive(directory, True, self.home, self.relocated) and \
@@ -716,6 +730,23 @@ class LearnedGlob:
 
     def __hash__(self) -> int:
         return hash((self.glob, self.home, self.relocated, self.writes, self.fresh))
+
+
+def may_match_runs_later_below(pattern: object, directory: str) -> bool:
+    """Whether a rule's path ``pattern`` may match a name something runs later (RUNS_LATER)
+    strictly below ``directory``: a learned writing glob only where it names one exactly
+    (:meth:`LearnedGlob.names_exactly_below`); a glob of exact names (``{a,b}``, a literal
+    path) where one of them below is such a name; any other glob whenever it may match
+    below at all (fail closed)."""
+    if isinstance(pattern, LearnedGlob) and pattern.leaves_out_runs_later:
+        return pattern.names_exactly_below(directory)
+    shapes = getattr(pattern, "shapes", None)
+    if shapes and all(shape.kind == "exact" for shape in shapes):
+        below = directory.rstrip("/") + "/"
+        return any(name.startswith(below) and runs_later(name)
+                   for name in ("/" + "/".join(shape.prefix) for shape in shapes))
+    test = getattr(pattern, "may_match_below", None)
+    return bool(test(directory)) if test is not None else True
 
 
 def learned_glob(glob: PathGlob, expansions: Expansions,

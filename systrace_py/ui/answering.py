@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from systrace_py.policy.files import PolicyError, dumps_policy
 from systrace_py.policy.glob import Expansions
-from systrace_py.policy.model import Action, Policy, Rule, Table
+from systrace_py.policy.model import Action, Policy, Reason, Rule, Table
 from systrace_py.report import say
 from systrace_py.supervisor import BURST_SECONDS, Answer, AnswerKind, Asker, AskRequest, PolicySet
 from systrace_py.terminal import printable
@@ -276,3 +276,16 @@ def finish_asking(asker: Asker, policies: PolicySet, stderr: IO[str],
     if not report.layout_kept:
         say(f"{report.path}: its layout could not be kept, so it was written in systrace's "
             "layout (# comments are lost; the old file has them)", stderr)
+
+
+def linked_names(request: AskRequest) -> tuple[str, str] | None:
+    """For a link or rename asked because of what the file would gain by its new name
+    (Reason.LINKED, model.Table._linked_decision): (the file's own name, its new name) --
+    the question says whose file the new name would hold; None for any other ask."""
+    decision = request.decision
+    if decision.reason != Reason.LINKED or decision.arg is None:
+        return None
+    facts = request.facts
+    other = next((r for r in facts.roles() if r != decision.arg.role), None)
+    name = facts.path(other) if other is not None else None
+    return (decision.arg.path, name) if name else None

@@ -53,6 +53,7 @@ from systrace_py.ui.answering import (
     Interpreter,
     call_text,
     describe_answer,
+    linked_names,
     rule_text,
 )
 from systrace_py.ui.answers import ABBREVIATIONS, REACHES, VERBS, AnswerError, parse_answer
@@ -718,9 +719,12 @@ def asked_by(request: AskRequest) -> str:
     """Which rule asked (or the table's default)."""
     decision = request.decision
     if decision.reason == Reason.LINKED:
+        linked = linked_names(request)
         held = decision.arg.path if decision.arg is not None else "the file"
-        return (f"table {decision.table}: the new name would permit {held} what its own name"
-                " only asks about (a link or rename gives the file its new name's access)")
+        named = f" {linked[1]}" if linked is not None else ""
+        return (f"table {decision.table}: the new name{named} would hold the file of {held}"
+                " and permit what its own name only asks about, or ask about it by the new"
+                " name alone (a link or rename gives the file its new name's access)")
     if decision.rule is None:
         return f"the default of table {decision.table} (ask)"
     return f"{decision.rule.label()}: {rule_text(decision.rule)}  [table {decision.table}]"

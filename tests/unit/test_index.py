@@ -226,27 +226,55 @@ class LinearTable:
         target = facts.path(other[0]) if other else None
         if not source or not target or source == target or facts.absent(role) is not None:
             return None
+        unix = any(r.net is not None and getattr(r.net, "unix", None) is not None
+                   for r in self.table.rules)
         if facts.fresh(role):  # (its own files exempt; each older one below by its name)
             compared = [(own, target + tail, tree)
                         for tail, own, tree in facts.older_below(role)]
+            sockets = compared  # (a socket or not: connects compared too)
         else:
-            compared = [(source, target, facts.directory(role))]
+            directory = facts.directory(role)
+            compared = [(source, target, directory)]
+            sockets = []
+            if unix and not directory and facts.socket(role):
+                sockets = [(source, target, False)]
+            elif unix and directory:
+                below = facts.sockets_below(role)
+                sockets = [(source, target, True)] if below is None or any(
+                    not name.startswith(source + "/") for name in below) else [
+                    (name, target + name[len(source):], False) for name in below]
         default = model._GRANT[self.table.default]
         named = frozenset(c for r in self.table.rules if not r.injects for c in r.syscalls)
-        asked = False
+        left_out = any(getattr(r.path, "leaves_out_runs_later", False)
+                       for r in self.table.rules)
+        outcomes: list[tuple[int, int]] = []  # (has, gains) of each access compared
         for own, new, tree in compared:
             for call, path_role, flags in model.file_accesses(named):
-                # (each way the rules may come out, per check; an access's least over them)
-                pairs = {(2, 2)}
-                for cls, part_ in checks_of(call, path_role, flags, None):
-                    ways = model._linked_outcomes(self.rules_for(call, cls, part_), own, new,
-                                                  tree, default)
-                    pairs = {(min(a, c), min(b, d)) for a, b in pairs for c, d in ways}
-                short = [(has, gains) for has, gains in pairs if has < gains]
-                if any(has == 0 for has, _ in short):
-                    return Decision(Action.NEVER, errno_module.EPERM, None, self.table.name,
-                                    "linked access", None, PathArg(role, source), role)
-                asked = asked or bool(short)
+                checks = checks_of(call, path_role, flags, None)
+                # (a tree: the names a learned writing glob leaves out below, apart)
+                for apart in (False, True) if tree and left_out else (False,):
+                    # (each way the rules may come out, per check; an access's least)
+                    pairs = {(2, 2)}
+                    for cls, part_ in checks:
+                        ways = model._linked_outcomes(self.rules_for(call, cls, part_), own,
+                                                      new, tree, default, apart)
+                        pairs = {(min(a, c), min(b, d)) for a, b in pairs for c, d in ways}
+                    outcomes.extend(pairs)
+        for own, new, tree in sockets:
+            for call in sorted(aliases.ALIASES["net-connect"]):
+                for cls, part_ in checks_of(call, "path", None, None):
+                    rules = self.rules_for(call, cls, part_)
+                    outcomes.append((model._socket_bound(rules, own, tree, False, default),
+                                     model._socket_bound(rules, new, tree, True, default)))
+        asked = False
+        for has, gains in outcomes:
+            if gains == 0:
+                continue
+            if has == 0 and has < gains:
+                return Decision(Action.NEVER, errno_module.EPERM, None, self.table.name,
+                                "linked access", None, PathArg(role, source), role)
+            # (both only ask: the link is asked, fslink43)
+            asked = asked or has < gains or has == gains == 1
         if asked:
             return Decision(Action.ASK, errno_module.EPERM, None, self.table.name,
                             "linked access", None, PathArg(role, source), role)
