@@ -13,6 +13,7 @@ decided by the names looked up for their address, and lookups of refused names r
 
 from __future__ import annotations
 
+import _queue  # (queue's SimpleQueue and Empty; queue.py imports heapq too: start-up)
 import contextlib
 import dataclasses
 import enum
@@ -20,7 +21,6 @@ import errno as errno_module
 import functools
 import itertools
 import os
-import queue
 import signal
 import sys
 import threading
@@ -537,7 +537,7 @@ class Supervisor:
         #: asks about lookups waiting for their answer, by (pid, name); rules their answers
         #: remembered, for the tracer's thread to add
         self._resolving: dict[tuple[int, str], _ResolutionAsk] = {}
-        self._remembered: queue.SimpleQueue[tuple[Process, Rule, str]] = queue.SimpleQueue()
+        self._remembered: _queue.SimpleQueue[tuple[Process, Rule, str]] = _queue.SimpleQueue()
         #: observe DNS when a rule is on host names, or when connects that stop (a rule
         #: looks at their address) are shown to someone: a log, -v, a front end
         self._observe_dns = any(t.has_host_rules() for t in policies.tables()) or (
@@ -695,7 +695,7 @@ class Supervisor:
         while True:
             try:
                 process, rule, reach = self._remembered.get_nowait()
-            except queue.Empty:
+            except _queue.Empty:
                 return
             self.remember(process, rule, reach)
 

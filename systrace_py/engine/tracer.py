@@ -20,15 +20,15 @@ Design points (see docs/security.md and ARCHITECTURE.md for the why):
 
 from __future__ import annotations
 
+import _heapq  # (heapq.py is _heapq and its Python twins: start-up)
+import _queue  # (queue's SimpleQueue and Empty; queue.py imports heapq too: start-up)
 import collections
 import contextlib
 import ctypes
 import dataclasses
 import errno
-import heapq
 import itertools
 import os
-import queue
 import select
 import signal
 import struct
@@ -374,8 +374,8 @@ class Tracer:
         self._entry_nr = -1  # the number of the call at the seccomp stop _dispatch handles
         #: answers for parked tasks, and holds of the whole tree and their releases, in the
         #: order they came (from a front end's thread: answer, hold_tree, release_tree)
-        self._answers: queue.SimpleQueue[tuple[Task, Reply | Callable[[], Reply]] | TreeHold] \
-            = queue.SimpleQueue()
+        self._answers: _queue.SimpleQueue[tuple[Task, Reply | Callable[[], Reply]] | TreeHold] \
+            = _queue.SimpleQueue()
         #: the loop sleeps in waitpid (nothing parked, no timer): a front end's hold of the
         #: tree must wake it (_wake_sleeping_loop), and the children made to do so
         self._sleeping = False
@@ -1056,7 +1056,7 @@ class Tracer:
         task.to(TaskEvent.DELAYED)
         task.delayed_at = when
         task.waited = True
-        heapq.heappush(self._timers, (time.monotonic() + seconds, next(self._timer_order),
+        _heapq.heappush(self._timers, (time.monotonic() + seconds, next(self._timer_order),
                                       task, then))
         if not self._sigchld_wakes:
             self._sigchld_wakes = self._wake_on_sigchld()
@@ -1069,7 +1069,7 @@ class Tracer:
         fired = False
         now = time.monotonic()
         while self._timers and self._timers[0][0] <= now:
-            _, _, task, then = heapq.heappop(self._timers)
+            _, _, task, then = _heapq.heappop(self._timers)
             # (the Task, not its tid: a thread that exec'd has its dead leader's, and may be
             # delayed on a call of its own -- which the leader's delay would decide)
             if not self._still_traced(task) or task.state is not TaskState.DELAYED:
@@ -3284,7 +3284,7 @@ class Tracer:
             else:
                 try:
                     item = self._answers.get_nowait()
-                except queue.Empty:
+                except _queue.Empty:
                     return handled
             if isinstance(item, TreeHold):
                 if item.release is None and self._call_frozen():

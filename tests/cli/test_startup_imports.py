@@ -54,6 +54,7 @@ HEAVY = (
     "bz2", "lzma", "zlib", "_bz2", "_lzma",  # shutil's (startup.deferred)
     "grp",                          # -c USER:GROUP
     "mmap", "select", "bisect",     # pkeys, waiting for an answer, a policy error's line
+    "queue", "heapq",               # the prompt's and the approver's (the engine's are _queue's)
     "systrace_py.policy.generalize", "systrace_py.policy.learn", "systrace_py.learner",
     "systrace_py.ui", "systrace_py.approver", "systrace_py.learn_cli",
     "systrace_py.policy_cli", "systrace_py.api", "systrace_py.records",
