@@ -193,6 +193,8 @@ def dev_prefix() -> list[str]:
     return [os.path.realpath(sys.executable), "-S", "-c", code]
 
 
+#: an install the bench made and has not used for this long is removed
+UNUSED_INSTALL_DAYS = 7
 #: what ``pip install .`` reads from the tree (the package, its build files, its data files)
 INSTALL_SOURCES = ("pyproject.toml", "setup.py", "README.md", "systrace_py", "man",
                    "completions")
@@ -217,7 +219,8 @@ def user_install(env: dict[str, str]) -> Path:
     """The venv README's first command makes (``python3 -m venv .venv && .venv/bin/pip install
     -q .``) of this tree's sources, with the interpreter the bench runs on: made once per
     source tree and interpreter, under ``$XDG_CACHE_HOME/systrace-bench/install-HASH`` (the
-    sources are copied first: the build leaves nothing in the tree).  Returns the venv."""
+    sources are copied first: the build leaves nothing in the tree); one unused for
+    UNUSED_INSTALL_DAYS is removed.  Returns the venv."""
     python = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
     files = install_sources()
     digest = hashlib.sha256(python.encode() + b"\0")
@@ -240,6 +243,11 @@ def user_install(env: dict[str, str]) -> Path:
                 subprocess.run([str(venv / "bin" / "pip"), "install", "-q", src], check=True,
                                env=env)
             (venv / "installed").write_text(python + "\n")
+        os.utime(venv / "installed")  # (last used: what the pruning below goes by)
+    for old in cache.glob("install-*/installed"):  # (~60 MB each: one per tree benched)
+        with contextlib.suppress(OSError):  # (another bench's pruning)
+            if time.time() - old.stat().st_mtime > UNUSED_INSTALL_DAYS * 86400:
+                shutil.rmtree(old.parent, ignore_errors=True)
     found = subprocess.run([str(venv / "bin" / "python"), "-c",
                             "import systrace_py; print(systrace_py.__file__)"],
                            capture_output=True, text=True, env=env,
