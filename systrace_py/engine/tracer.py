@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import _heapq  # (heapq.py is _heapq and its Python twins: start-up)
 import _queue  # (queue's SimpleQueue and Empty; queue.py imports heapq too: start-up)
+import _thread  # (threading: after the exec, when a thread is made; start-up, issue 16)
 import collections
 import contextlib
 import ctypes
@@ -32,11 +33,10 @@ import os
 import select
 import signal
 import struct
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from systrace_py import procfs
 from systrace_py.engine import clone_args, cloop, enforce, pkeys, scratch, signals
@@ -125,6 +125,18 @@ from systrace_py.syscalls import (
     treated,
 )
 from systrace_py.views import clone_refusal, mount_kind, namespace_refusal
+
+if TYPE_CHECKING:
+    import threading
+
+
+def new_event() -> threading.Event:
+    """A ``threading.Event``, threading imported on the first (a front end's request, a host
+    lookup's wait: after the program's exec; the start imports only ``_thread``)."""
+    import threading
+
+    return threading.Event()
+
 
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 #: the signals the kernel raises for an instruction that cannot run (_run_to_trap)
@@ -300,7 +312,7 @@ class TreeHold:
     ``done`` is set once the tracer has taken it (``taken``: every task stopped) or could not
     (a task that would not stop); ``release`` marks the request that gives it back."""
 
-    done: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=new_event)
     taken: bool = False
     release: TreeHold | None = None
 
@@ -2318,7 +2330,7 @@ class Tracer:
     def _traced_here(self, task: Task) -> bool:
         """Whether the task is still this tracer's: not let go, and its TracerPid this
         thread -- a number the tracer has reaped may be another process's already."""
-        return not task.detached and procfs.tracer_of(task.tid) == threading.get_native_id()
+        return not task.detached and procfs.tracer_of(task.tid) == _thread.get_native_id()
 
     def _unreaped_child(self, tid: int) -> bool:
         """Whether ``tid`` is a zombie whose parent is a task of the tree: a child of the
@@ -4012,6 +4024,8 @@ class _Reaper:
 
     def __init__(self) -> None:
         self.reports: list[tuple[int, int]] = []
+        import threading
+
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="attach reaper", daemon=True)
 

@@ -55,6 +55,7 @@ HEAVY = (
     "grp",                          # -c USER:GROUP
     "mmap", "select", "bisect",     # pkeys, waiting for an answer, a policy error's line
     "queue", "heapq",               # the prompt's and the approver's (the engine's are _queue's)
+    "threading",                    # a thread (the prompt, the resolver, an attach's reaper)
     "systrace_py.policy.generalize", "systrace_py.policy.learn", "systrace_py.learner",
     "systrace_py.ui", "systrace_py.approver", "systrace_py.learn_cli",
     "systrace_py.policy_cli", "systrace_py.api", "systrace_py.records",
