@@ -24,10 +24,15 @@ and stopped after it), and every workload one more configuration, ``systrace lea
 resident``: its learned policy enforced by that resident tracer; every other systrace run is in
 process (SYSTRACE_NO_RESIDENT=1), so a resident tracer the user runs changes nothing here.
 
-systrace runs as ``python -S`` with its package and site-packages on sys.path, so a development
-venv's editable-install finder (~10 ms of ``site``) is not counted; an installed ``systrace``
-pays ~1.5 ms of ``site`` more.  Each systrace run has ``--stats``: stops and the tracer's own
-CPU time and peak RSS are reported from it.
+systrace runs as users run it: the ``systrace`` command of the install README's first command
+makes (``python3 -m venv .venv && .venv/bin/pip install -q .``), of this tree's sources, built
+once per source tree (keyed by the hash of what ``pip install .`` copies, in
+``$XDG_CACHE_HOME/systrace-bench/``, ~1-2 minutes the first time) -- not the development venv
+the bench itself runs from, whose editable install's finder ``site`` imports at every start
+(~4 ms more).  ``--install dev`` measures the development tree instead, as ``python -S`` with
+its package and site-packages on sys.path (no ``site``: ~2.5 ms less than the command users
+run).  The report's first line says which was measured.  Each systrace run has ``--stats``:
+stops and the tracer's own CPU time and peak RSS are reported from it.
 
 The VM regime matters (../shared/PERF-FACTS.md): on an idle 2-vCPU VM each ptrace stop costs
 ~10x what it costs when the other vCPU is busy.  The bench measures the CPU time other
@@ -37,13 +42,15 @@ it by hand.
 
     python bench/run_bench.py [--repeat 7] [--build-repeat 3] [--markdown] [--json out.json]
                               [--defences] [--python-loop] [--burn] [--regime busy|idle]
-                              [--quick] [--startup-only]
+                              [--quick] [--startup-only] [--install user|dev]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
+import hashlib
 import json
 import math
 import os
@@ -177,18 +184,82 @@ def workloads(tmp: Path, quick: bool) -> dict[str, list[str]]:
     return loads
 
 
-def systrace_prefix() -> list[str]:
-    """systrace as ``python -S``, its package and this interpreter's site-packages on sys.path
-    (so a development venv's editable finder is not timed; see the module docstring)."""
+def dev_prefix() -> list[str]:
+    """systrace of the development tree as ``python -S``, its package and this interpreter's
+    site-packages on sys.path (``--install dev``: no ``site``, so no editable finder)."""
     paths = [str(REPO), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
     code = ("import sys; sys.path[:0] = " + repr(list(dict.fromkeys(paths)))
             + "; from systrace_py.__main__ import main; sys.exit(main())")
     return [os.path.realpath(sys.executable), "-S", "-c", code]
 
 
-def configurations(defences: bool, learned: Path, python_loop: bool = False
-                   ) -> dict[str, list[str]]:
-    systrace = [*systrace_prefix(), "--stats"]
+#: an install the bench made and has not used for this long is removed
+UNUSED_INSTALL_DAYS = 7
+#: what ``pip install .`` reads from the tree (the package, its build files, its data files)
+INSTALL_SOURCES = ("pyproject.toml", "setup.py", "README.md", "systrace_py", "man",
+                   "completions")
+
+
+def install_sources() -> list[Path]:
+    """The tree's files an install is made of: no bytecode, built extension or start-up
+    cache (they are not sources, and a run writes them)."""
+    files: list[Path] = []
+    for name in INSTALL_SOURCES:
+        path = REPO / name
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*")
+                            if p.is_file() and "__pycache__" not in p.parts
+                            and p.suffix not in (".pyc", ".so", ".marshal", ".tmp"))
+        elif path.is_file():
+            files.append(path)
+    return files
+
+
+def user_install(env: dict[str, str]) -> Path:
+    """The venv README's first command makes (``python3 -m venv .venv && .venv/bin/pip install
+    -q .``) of this tree's sources, with the interpreter the bench runs on: made once per
+    source tree and interpreter, under ``$XDG_CACHE_HOME/systrace-bench/install-HASH`` (the
+    sources are copied first: the build leaves nothing in the tree); one unused for
+    UNUSED_INSTALL_DAYS is removed.  Returns the venv."""
+    python = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+    files = install_sources()
+    digest = hashlib.sha256(python.encode() + b"\0")
+    for path in files:
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "systrace-bench"
+    cache.mkdir(parents=True, exist_ok=True)
+    venv = cache / f"install-{digest.hexdigest()[:20]}"
+    with open(cache / f"{venv.name}.lock", "w") as lock:  # (two benches of one tree)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (venv / "installed").exists():
+            shutil.rmtree(venv, ignore_errors=True)  # (a build that was interrupted)
+            print(f"making the install users get (pip install .) in {venv}", file=sys.stderr)
+            with tempfile.TemporaryDirectory() as src:
+                for path in files:
+                    copy = Path(src) / path.relative_to(REPO)
+                    copy.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(path, copy)
+                subprocess.run([python, "-m", "venv", str(venv)], check=True, env=env)
+                subprocess.run([str(venv / "bin" / "pip"), "install", "-q", src], check=True,
+                               env=env)
+            (venv / "installed").write_text(python + "\n")
+        os.utime(venv / "installed")  # (last used: what the pruning below goes by)
+    for old in cache.glob("install-*/installed"):  # (~60 MB each: one per tree benched)
+        with contextlib.suppress(OSError):  # (another bench's pruning)
+            if time.time() - old.stat().st_mtime > UNUSED_INSTALL_DAYS * 86400:
+                shutil.rmtree(old.parent, ignore_errors=True)
+    found = subprocess.run([str(venv / "bin" / "python"), "-c",
+                            "import systrace_py; print(systrace_py.__file__)"],
+                           capture_output=True, text=True, env=env,
+                           cwd=venv).stdout.strip()  # (not the tree's cwd: -c searches it)
+    if not found.startswith(str(venv) + "/"):
+        raise SystemExit(f"the install in {venv} imports systrace from {found or 'nowhere'}")
+    return venv
+
+
+def configurations(prefix: list[str], defences: bool, learned: Path,
+                   python_loop: bool = False) -> dict[str, list[str]]:
+    systrace = [*prefix, "--stats"]
     configs = {
         "native": [],
         "strace": ["strace", "-f", "-qq", "--seccomp-bpf", "-e", "trace=%file", "-o",
@@ -312,6 +383,10 @@ def main() -> int:
                         help="keep every CPU busy with niced burners (the busy regime)")
     parser.add_argument("--regime", choices=("busy", "idle"),
                         help="name the regime instead of measuring it")
+    parser.add_argument("--install", choices=("user", "dev"), default="user",
+                        help="measure the install README's first command makes (user, the "
+                             "default: made once per source tree) or the development tree "
+                             "as python -S (dev)")
     opts = parser.parse_args()
     if opts.quick:
         opts.repeat = opts.build_repeat = 1
@@ -322,6 +397,14 @@ def main() -> int:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["SYSTRACE_NO_RESIDENT"] = "1"  # (in process; the resident row has its own server)
+    if opts.install == "user":
+        env.pop("PYTHONPATH", None)  # (the tree on it would be imported, not the install)
+        venv = user_install(env)
+        opts.prefix = [str(venv / "bin" / "systrace")]
+        opts.measured = f"the install users get (pip install .): {opts.prefix[0]}"
+    else:
+        opts.prefix = dev_prefix()
+        opts.measured = f"the development tree as python -S (--install dev): {REPO}"
     burners = start_burners() if opts.burn else []
     try:
         with tempfile.TemporaryDirectory() as tmpdir:
@@ -344,11 +427,11 @@ def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
     busy0, _ = cpu_jiffies()
     mine0, wall0 = own_cpu(), time.monotonic()
     learned = {name: tmp / f"learned-{i}.toml" for i, name in enumerate(loads)}
-    prefix = systrace_prefix()
+    prefix = opts.prefix
     for name, command in loads.items():  # learn each workload's policy from itself
         learn(prefix, command, learned[name], env)
     learned_rules = {name: path.read_text().count("[[") for name, path in learned.items()}
-    configs = {name: configurations(opts.defences, learned[name], opts.python_loop)
+    configs = {name: configurations(prefix, opts.defences, learned[name], opts.python_loop)
                for name in loads}
     for name in loads:
         configs[name][LEARNED_RESIDENT] = configs[name]["systrace learned"]
@@ -371,7 +454,7 @@ def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
     exec_times: dict[str, list[float]] = {}
     rt_times: dict[str, list[float]] = {}
     realtime = os.geteuid() == 0 and shutil.which("chrt") is not None
-    exec_configs = configurations(False, tmp / "learned-stamp.toml")
+    exec_configs = configurations(prefix, False, tmp / "learned-stamp.toml")
     exec_configs[RESIDENT] = exec_configs["systrace paths"]
     learn(prefix, [str(stamp)], tmp / "learned-stamp.toml", env)
     with resident_tracer(prefix, env) as resident_env:
@@ -402,8 +485,9 @@ def bench(tmp: Path, opts: argparse.Namespace, env: dict[str, str]) -> dict:
         "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d %H:%M UTC",
                                                                   time.gmtime()),
         "repeat": opts.repeat, "build_repeat": opts.build_repeat,
-        "workloads": list(loads), "configs": [*configurations(opts.defences, tmp / "none",
-                                                             opts.python_loop),
+        "install": opts.install, "measured": opts.measured,
+        "workloads": list(loads), "configs": [*configurations(prefix, opts.defences,
+                                                             tmp / "none", opts.python_loop),
                                               LEARNED_RESIDENT],
         "exec_configs": list(exec_configs),
         "learned_rules": learned_rules,
@@ -440,6 +524,7 @@ def report(res: dict, opts: argparse.Namespace) -> None:
     print(f"regime: {res['regime']} ({res['regime_how']}); {res['cpus']} CPUs, "
           f"kernel {res['kernel']}, Python {res['python']}, {res['date']}, "
           f"medians of {res['repeat']} (build: {res['build_repeat']})")
+    print(f"systrace measured: {res['measured']}")
     if res["failures"]:
         print("FAILED runs (exit statuses):", res["failures"])
     tables = []

@@ -24,11 +24,15 @@ __all__ = ["__version__", *_API, *_RECORDS]
 
 
 def __getattr__(name: str) -> Any:
-    import importlib
-
+    # (importlib only for a name of the API: ``from systrace_py import procfs`` asks here
+    # first, and importlib imports warnings -- ~0.6 ms of the resident client's start)
     if name in _API:
+        import importlib
+
         return getattr(importlib.import_module("systrace_py.api"), name)
     if name in _RECORDS:
+        import importlib
+
         return getattr(importlib.import_module("systrace_py.records"), name)
     raise AttributeError(f"module 'systrace_py' has no attribute {name!r}")
 

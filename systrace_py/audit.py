@@ -10,11 +10,11 @@ The ``-e`` copy on stderr is only a view: what cannot be written there is droppe
 
 from __future__ import annotations
 
+import _thread  # (threading: after the exec, when a thread is made; start-up, issue 16)
 import contextlib
 import errno
 import os
 import stat
-import threading
 import time
 from typing import IO, Any
 
@@ -536,7 +536,7 @@ class AuditLog:
         self.file = file
         #: The first write error of the file: once set, nothing more is written.
         self.failed: LogError | None = None
-        self._lock = threading.Lock()  # (systrace's resolver logs from its own threads)
+        self._lock = _thread.allocate_lock()  # (systrace's resolver logs from its own threads)
         self._digest = hashlib.sha256()  # (of the lines written to the file)
         self._ended = False
 

@@ -25,12 +25,13 @@ Nothing here prints: what a person is told is the caller's business (``notify`` 
 
 from __future__ import annotations
 
+import _thread  # (threading: only when some thread was made; start-up, issue 16)
 import contextlib
 import ctypes
 import enum
 import os
 import signal
-import threading
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
@@ -43,6 +44,18 @@ from systrace_py.engine.tracer import DetachRequest, SpawnSpec, Tracer, TracerEr
 from systrace_py.kernel import PR_GET_DUMPABLE, PR_SET_DUMPABLE
 from systrace_py.policy.filterplan import FilterPlan
 from systrace_py.startup import caching_ends
+
+
+def _in_main_thread() -> bool:
+    """Whether this is the main thread (signal handlers can be set only there), without
+    importing threading on a start that made no thread: then ``_thread`` counts none but the
+    main one running (every Python thread is started through it)."""
+    if "threading" not in sys.modules and _thread._count() == 0:
+        return True
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
 
 #: Session._command_fd once the run is over: no signal is forwarded by pid any more
 _CLOSED = -2
@@ -132,7 +145,7 @@ class Session:
         monitor.attach(self.tracer)
         self.tracer.on_orphans = on_orphans
         self._notify = notify or (lambda _text: None)
-        self._signals = signals and threading.current_thread() is threading.main_thread()
+        self._signals = signals and _in_main_thread()
         self._protect = protect
         #: a pidfd of the command's process, taken as soon as it is traced (forwarding); -1
         #: before (nothing can reap it yet), _CLOSED once the run is over

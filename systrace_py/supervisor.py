@@ -13,6 +13,8 @@ decided by the names looked up for their address, and lookups of refused names r
 
 from __future__ import annotations
 
+import _queue  # (queue's SimpleQueue and Empty; queue.py imports heapq too: start-up)
+import _thread  # (threading: after the exec, when a thread is made; start-up, issue 16)
 import contextlib
 import dataclasses
 import enum
@@ -20,10 +22,8 @@ import errno as errno_module
 import functools
 import itertools
 import os
-import queue
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +36,7 @@ from systrace_py.engine.events import DETACH, KILL, PARK, Reply, ReplyKind
 from systrace_py.engine.exec_image import Admit, ExecImage
 from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
-from systrace_py.engine.tracer import Tracer
+from systrace_py.engine.tracer import Tracer, new_event
 from systrace_py.injector import Injector
 from systrace_py.kernel import PER_CLEAR_ON_SETID
 from systrace_py.logrecords import Result
@@ -82,6 +82,8 @@ _CHANGES_A_NAME: tuple[tuple[str, tuple[str, ...], int | None], ...] = (
     ("umount2", ("path",), None))
 
 if TYPE_CHECKING:
+    import threading
+
     from systrace_py.names import DnsObserver, Resolution
 
 #: How long a ``burst`` answer covers the asking process's other calls on the same path (the
@@ -528,7 +530,7 @@ class Supervisor:
         self.would_refuse = 0        # dry run: calls the policy would have refused
         self.aborted = False         # a person answered abort: the run was ended
         self._pending: dict[int, _Pending] = {}   # asks waiting for an answer, by id
-        self._pending_lock = threading.Lock()     # (answers come from the front end's thread)
+        self._pending_lock = _thread.allocate_lock()  # (answers come from the front end's thread)
         self._ask_ids = itertools.count(1)
         #: DNS observed for ``host`` rules (systrace_py.names): made at attach when a table
         #: has one (names.py is imported then: a run without host rules never loads it)
@@ -537,7 +539,7 @@ class Supervisor:
         #: asks about lookups waiting for their answer, by (pid, name); rules their answers
         #: remembered, for the tracer's thread to add
         self._resolving: dict[tuple[int, str], _ResolutionAsk] = {}
-        self._remembered: queue.SimpleQueue[tuple[Process, Rule, str]] = queue.SimpleQueue()
+        self._remembered: _queue.SimpleQueue[tuple[Process, Rule, str]] = _queue.SimpleQueue()
         #: observe DNS when a rule is on host names, or when connects that stop (a rule
         #: looks at their address) are shown to someone: a log, -v, a front end
         self._observe_dns = any(t.has_host_rules() for t in policies.tables()) or (
@@ -645,7 +647,7 @@ class Supervisor:
         with self._pending_lock:
             waiting = self._resolving.get(key)
             if waiting is None:
-                waiting = self._resolving[key] = _ResolutionAsk(threading.Event())
+                waiting = self._resolving[key] = _ResolutionAsk(new_event())
                 first = True
             else:
                 first = False
@@ -695,7 +697,7 @@ class Supervisor:
         while True:
             try:
                 process, rule, reach = self._remembered.get_nowait()
-            except queue.Empty:
+            except _queue.Empty:
                 return
             self.remember(process, rule, reach)
 

@@ -63,12 +63,12 @@ may be handed in place of the call's spelling), "" when it has none.
 
 from __future__ import annotations
 
+import _thread  # (threading: after the exec, when a thread is made; start-up, issue 16)
 import contextlib
 import errno
 import fcntl
 import os
 import stat
-import threading
 from dataclasses import dataclass, field
 
 from systrace_py import procfs
@@ -618,7 +618,7 @@ class PathResolver:
         self._detached: dict[tuple[int, int, int], str] = {}
         #: the tracer's own credentials: its lookups (the fast way, the walk) are checked with
         #: them; a task with others may be refused where the tracer is not (search_as_task)
-        self._own = Credentials.of(threading.get_native_id())
+        self._own = Credentials.of(_thread.get_native_id())
         #: tasks' credentials as last read, kept until they may change: the tracer forgets
         #: them at a call that may change them (syscalls.CHANGES_CREDENTIALS, which always
         #: stops), at exec and when the task is gone; a task is ``changing`` from such a

@@ -20,23 +20,23 @@ Design points (see docs/security.md and ARCHITECTURE.md for the why):
 
 from __future__ import annotations
 
+import _heapq  # (heapq.py is _heapq and its Python twins: start-up)
+import _queue  # (queue's SimpleQueue and Empty; queue.py imports heapq too: start-up)
+import _thread  # (threading: after the exec, when a thread is made; start-up, issue 16)
 import collections
 import contextlib
 import ctypes
 import dataclasses
 import errno
-import heapq
 import itertools
 import os
-import queue
 import select
 import signal
 import struct
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from systrace_py import procfs
 from systrace_py.engine import answered, clone_args, cloop, enforce, pkeys, scratch, signals
@@ -125,6 +125,18 @@ from systrace_py.syscalls import (
     treated,
 )
 from systrace_py.views import clone_refusal, mount_kind, namespace_refusal
+
+if TYPE_CHECKING:
+    import threading
+
+
+def new_event() -> threading.Event:
+    """A ``threading.Event``, threading imported on the first (a front end's request, a host
+    lookup's wait: after the program's exec; the start imports only ``_thread``)."""
+    import threading
+
+    return threading.Event()
+
 
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 #: the signals the kernel raises for an instruction that cannot run (_run_to_trap)
@@ -308,7 +320,7 @@ class TreeHold:
     ``done`` is set once the tracer has taken it (``taken``: every task stopped) or could not
     (a task that would not stop); ``release`` marks the request that gives it back."""
 
-    done: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=new_event)
     taken: bool = False
     release: TreeHold | None = None
 
@@ -382,8 +394,8 @@ class Tracer:
         self._entry_nr = -1  # the number of the call at the seccomp stop _dispatch handles
         #: answers for parked tasks, and holds of the whole tree and their releases, in the
         #: order they came (from a front end's thread: answer, hold_tree, release_tree)
-        self._answers: queue.SimpleQueue[tuple[Task, Reply | Callable[[], Reply]] | TreeHold] \
-            = queue.SimpleQueue()
+        self._answers: _queue.SimpleQueue[tuple[Task, Reply | Callable[[], Reply]] | TreeHold] \
+            = _queue.SimpleQueue()
         #: the loop sleeps in waitpid (nothing parked, no timer): a front end's hold of the
         #: tree must wake it (_wake_sleeping_loop), and the children made to do so
         self._sleeping = False
@@ -1086,7 +1098,7 @@ class Tracer:
         task.to(TaskEvent.DELAYED)
         task.delayed_at = when
         task.waited = True
-        heapq.heappush(self._timers, (time.monotonic() + seconds, next(self._timer_order),
+        _heapq.heappush(self._timers, (time.monotonic() + seconds, next(self._timer_order),
                                       task, then))
         if not self._sigchld_wakes:
             self._sigchld_wakes = self._wake_on_sigchld()
@@ -1099,7 +1111,7 @@ class Tracer:
         fired = False
         now = time.monotonic()
         while self._timers and self._timers[0][0] <= now:
-            _, _, task, then = heapq.heappop(self._timers)
+            _, _, task, then = _heapq.heappop(self._timers)
             # (the Task, not its tid: a thread that exec'd has its dead leader's, and may be
             # delayed on a call of its own -- which the leader's delay would decide)
             if not self._still_traced(task) or task.state is not TaskState.DELAYED:
@@ -2418,7 +2430,7 @@ class Tracer:
     def _traced_here(self, task: Task) -> bool:
         """Whether the task is still this tracer's: not let go, and its TracerPid this
         thread -- a number the tracer has reaped may be another process's already."""
-        return not task.detached and procfs.tracer_of(task.tid) == threading.get_native_id()
+        return not task.detached and procfs.tracer_of(task.tid) == _thread.get_native_id()
 
     def _unreaped_child(self, tid: int) -> bool:
         """Whether ``tid`` is a zombie whose parent is a task of the tree: a child of the
@@ -3410,7 +3422,7 @@ class Tracer:
             else:
                 try:
                     item = self._answers.get_nowait()
-                except queue.Empty:
+                except _queue.Empty:
                     return handled
             if isinstance(item, TreeHold):
                 if item.release is None and self._call_frozen():
@@ -4140,6 +4152,8 @@ class _Reaper:
 
     def __init__(self) -> None:
         self.reports: list[tuple[int, int]] = []
+        import threading
+
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="attach reaper", daemon=True)
 

@@ -54,6 +54,8 @@ HEAVY = (
     "bz2", "lzma", "zlib", "_bz2", "_lzma",  # shutil's (startup.deferred)
     "grp",                          # -c USER:GROUP
     "mmap", "select", "bisect",     # pkeys, waiting for an answer, a policy error's line
+    "queue", "heapq",               # the prompt's and the approver's (the engine's are _queue's)
+    "threading",                    # a thread (the prompt, the resolver, an attach's reaper)
     "systrace_py.policy.generalize", "systrace_py.policy.learn", "systrace_py.learner",
     "systrace_py.ui", "systrace_py.approver", "systrace_py.learn_cli",
     "systrace_py.policy_cli", "systrace_py.api", "systrace_py.records",
@@ -202,7 +204,10 @@ def test_the_resident_client_imports_nothing_heavy() -> None:
              if line.startswith("import time:") and line.count("|") == 2}
     assert {"systrace_py.resident_client", "systrace_py.engine.child"} <= names
     heavy = {"typing", "enum", "re", "collections", "functools", "socket", "signal",
-             "ctypes", "contextlib", "importlib.util", "json", "argparse", "dataclasses"}
+             "ctypes", "contextlib", "importlib.util", "json", "argparse", "dataclasses",
+             # (the package's __getattr__ imported importlib, and with it warnings, when the
+             # client's ``from systrace_py import procfs`` asked it first: ~0.6 ms)
+             "importlib", "warnings"}
     assert not heavy & names, sorted(heavy & names)
 
 
