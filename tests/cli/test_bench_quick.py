@@ -21,9 +21,11 @@ def test_the_bench_runs_quick_and_prints_every_row(tmp_path: Path) -> None:
     if missing:
         pytest.skip(f"the bench needs {missing}")
     out = tmp_path / "bench.json"
+    # (--install dev: the tree as it is, not the user's install the bench builds by default
+    # -- a pip install of the tree, ~100 s and a package index the suite must not need)
     proc = subprocess.run([sys.executable, str(REPO / "bench" / "run_bench.py"), "--quick",
-                           "--json", str(out)], capture_output=True, text=True, timeout=900,
-                          env=systrace_env())
+                           "--install", "dev", "--json", str(out)], capture_output=True,
+                          text=True, timeout=900, env=systrace_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = proc.stdout
     assert text.startswith("regime: "), text
