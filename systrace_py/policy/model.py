@@ -21,7 +21,6 @@ from systrace_py.policy import aliases
 from systrace_py.policy.environment import Grants
 from systrace_py.policy.glob import Expansions
 from systrace_py.policy.inject import Injection
-from systrace_py.policy.sensitive import may_match_runs_later_below
 from systrace_py.syscalls import PATHS
 
 if TYPE_CHECKING:
@@ -1327,7 +1326,9 @@ def _path_match(rule: Rule, path: str, below: bool, most: bool, left_out: bool =
     match = _YES
     if left_out:
         # (a learned writing glob matches them only where it names one exactly, a glob of
-        # exact names where one of them is such a name)
+        # exact names where one of them is such a name; sensitive.py is imported only where
+        # a learned glob is: a plain run's start does without its classes)
+        from systrace_py.policy.sensitive import may_match_runs_later_below
         if not may_match_runs_later_below(pattern, path):
             return _NO
         if not _covers_all_below(pattern, path) or \
