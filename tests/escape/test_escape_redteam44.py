@@ -78,13 +78,14 @@ def attack_in(enter: list[str], binary: Path | str, *args: object, policy_text: 
 
 
 @contextlib.contextmanager
-def fuse_mount(enter: list[str], server: Path, scene: Scene, comm: str) -> Iterator[Path]:
-    """fs_fuse_server mounted at scene/mnt in ``enter``'s namespace, outside the traced tree:
-    "d" is a symlink to the secret's directory for a task named ``comm``, an empty directory
-    for anyone else."""
-    mnt = scene.root / "mnt"
-    mnt.mkdir()
-    with outsider([*enter, server, mnt, scene.secd, comm]) as proc:
+def fuse_mount(enter: list[str], server: Path, scene: Scene, comm: str,
+               at: str = "mnt", target: Path | str | None = None) -> Iterator[Path]:
+    """fs_fuse_server mounted at scene/``at`` in ``enter``'s namespace, outside the traced
+    tree: "d" is a symlink to ``target`` (the secret's directory unless given) for a task
+    named ``comm``, an empty directory for anyone else."""
+    mnt = scene.root / at
+    mnt.mkdir(parents=True)
+    with outsider([*enter, server, mnt, scene.secd if target is None else target, comm]) as proc:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         if line.startswith("SKIPPED"):
@@ -175,3 +176,49 @@ def test_a_fuse_file_system_that_answers_alike_is_used_as_natively(
     under = [out for traced, out in results if traced]
     assert native == under
     assert all("ENOENT" in out for out in native[:2]), native
+
+
+@pytest.mark.parametrize("mode", ["open", "link", "tlink"])
+def test_a_fuse_mount_named_otherwise_in_a_mount_namespace_of_the_programs_own(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        enter: list[str], mode: str) -> None:
+    """fs_fuse_ns.c (review 24): the program makes a mount namespace of its own and binds (or
+    moves) the FUSE mount at WORK/alt there, then opens or links WORK/alt/d/secret.txt.  The
+    tracer's /proc/self/mountinfo has no FUSE mount at WORK/alt: on main the call was taken on
+    the tracer's answer (a missing file) and reached the secret, both loops.  Control:
+    natively each reaches the secret."""
+    server, program = build("escape/fs_fuse_server.c"), build("escape/fs_fuse_ns.c")
+    for traced in (False, True):
+        scene = Scene.make(tmp_path, "traced" if traced else "control")
+        with fuse_mount(enter, server, scene, program.name, at="box/mnt") as mnt:
+            outcome = attack_in(enter, program, mode, mnt, scene.work, scene=scene, env=loop,
+                                policy_text=secret_policy(scene) if traced else None)
+        if not traced:
+            require_real(outcome)
+        else:
+            assert_blocked(outcome)
+            assert not (scene.work / "stolen").exists()
+
+
+@pytest.mark.parametrize("mode", ["open", "link", "tlink"])
+def test_a_walk_that_climbs_out_of_a_fuse_mount(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        enter: list[str], mode: str) -> None:
+    """fs_fuse_climb.c (review 24): MNT/d/../../SECD/secret.txt, "d" a directory to the tracer
+    and a symlink to "/" to the program.  The tracer's walk climbs out of the mount and ends
+    on a missing name outside it, below no FUSE mount: on main the call was taken on that
+    answer and reached the secret (open in a tree of one task, link in one and two), both
+    loops.  Now what a lookup passes through counts: a directory or symlink on the FUSE mount
+    on the way holds the call.  Control: natively each reaches the secret."""
+    server, program = build("escape/fs_fuse_server.c"), build("escape/fs_fuse_climb.c")
+    for traced in (False, True):
+        scene = Scene.make(tmp_path, "traced" if traced else "control")
+        with fuse_mount(enter, server, scene, program.name, target="/") as mnt:
+            env = {**loop, "ESC_SECD": str(scene.secd)}
+            outcome = attack_in(enter, program, mode, mnt, scene.work, scene=scene, env=env,
+                                policy_text=secret_policy(scene) if traced else None)
+        if not traced:
+            require_real(outcome)
+        else:
+            assert_blocked(outcome)
+            assert not (scene.work / "stolen").exists()
