@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import select
 
-from systrace_py.views import answered_by_a_process, parse_mountinfo
+from systrace_py.views import ANSWERED_FILESYSTEMS, answered_by_a_process, parse_mountinfo
 
 MOUNTINFO = "/proc/self/mountinfo"
 
@@ -61,6 +61,13 @@ class AnsweredMounts:
             self._read()
         return self.points
 
+    def read_again(self) -> None:
+        """Read the mount table now, whatever the poll says (a caller whose own poll, of
+        another descriptor, saw a change)."""
+        if self._fd is not None:
+            self._poll.poll(0)
+            self._read()
+
     def below(self, path: str) -> bool:
         """Whether ``path`` (absolute, canonical, in the tracer's view) lies on or below one
         of the mount points."""
@@ -71,6 +78,24 @@ class AnsweredMounts:
 
 
 _MOUNTS: AnsweredMounts | None = None
+
+
+def in_namespace_of(tid: int) -> bool:
+    """Whether the mount namespace of task ``tid`` (one that does not see the tracer's tree:
+    another namespace, another root) has any file system a process answers mounted, read
+    from /proc/TID/mountinfo now (True when it cannot be read: fail closed).  Such a task's
+    names are not the tracer's, and its namespace may show a FUSE mount at a place the
+    tracer's table has none (a bind of the directory holding it, MS_REC, in a namespace of
+    its own: review 24), so any FUSE mount there makes every path of its Python's to hold."""
+    try:
+        with open(f"/proc/{tid}/mountinfo", "rb") as f:
+            data = f.read()
+    except OSError:
+        return True
+    if not any(b" - " + kind.encode() in data for kind in ANSWERED_FILESYSTEMS):
+        return False  # (a type follows " - ": none of those, no parse)
+    text = data.decode("utf-8", "surrogateescape")
+    return any(answered_by_a_process(entry.fstype) for entry in parse_mountinfo(text))
 
 
 def mounts() -> AnsweredMounts:

@@ -2145,17 +2145,32 @@ class Tracer:
         renamed -- so the call is held whatever the tree is (an open then follows no
         symlink: ELOOP where the server now says "symlink").  A unix socket's path in a
         connect's, bind's or send's address counts too."""
-        examined = [p.resolved.path for p in call.examined_paths() if p.spec is not None]
+        paths = [p for p in call.examined_paths() if p.spec is not None]
+        examined = [p.resolved.path for p in paths]
+        address = False
         if call.sockaddr_raw is not None and call.name in enforce.SOCKET_PATH_CALLS:
             with contextlib.suppress(DecodeError):  # (unreadable: refused elsewhere)
                 addr = call.sockaddr
-                if addr is not None and addr.family == "unix" and addr.path \
-                        and addr.path.startswith("/"):
-                    examined.append(addr.path)  # (the socket file the kernel looks up)
-        if not examined:
+                if addr is not None and addr.family == "unix" and addr.path:
+                    address = True
+                    if addr.path.startswith("/"):
+                        examined.append(addr.path)  # (the socket file the kernel looks up)
+        if not examined and not address:
             return False
+        if not call.view.host:
+            # a task that does not see the tracer's tree: its names, and the places its
+            # namespace shows a FUSE mount at (one it mounted itself too), are not the
+            # tracer's (review 24)
+            return answered.in_namespace_of(call.tid)
         found = answered.mounts()
-        return any(path and found.below(path) for path in examined)
+        if not found.current():
+            return False  # (no such file system in the tracer's view: nothing below one)
+        if any(path and found.below(path) for path in examined):
+            return True
+        # what the lookup passed through on its way counts too: a walk that entered the
+        # mount and left it by ".." or a symlink its server gave (review 24) ends outside it
+        return any(found.below(name) for p in paths for name, _ in call.passed_through(p)) \
+            or (address and any(found.below(name) for name, _ in call.address_passed_through()))
 
     def _answered_refusal(self, task: Task, call: DecodedCall, reply: Reply) -> str | None:
         """Why a call through a file system a process answers is refused, or None.  Holding
