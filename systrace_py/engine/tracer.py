@@ -2187,12 +2187,18 @@ class Tracer:
         (_checked_program)."""
         if not self.hold_arguments or call.name in EXEC_CALLS:
             return None
-        if call.name not in enforce.FREEZE_CALLS and not self._under_own_filter(task):
+        frozen = call.name in enforce.FREEZE_CALLS or self._under_own_filter(task)
+        if not frozen and call.name in OPEN_CALLS:
+            return None  # (held as openat2 with RESOLVE_NO_SYMLINKS)
+        if not frozen and not call.examined_paths():
             return None
         if not self._on_answered_fs(call):
             return None
         decides = getattr(self.monitor, "decides_by_name", None)
-        if decides is not None and not decides(task):
+        # any other path call -- stat, access, readlink, getxattr, statfs... -- is looked up
+        # again too, held or not: refused where a rule may refuse that call by a name
+        # (review 24: a getxattr of the secret's attribute, a stat of its inode)
+        if decides is not None and not decides(task, None if frozen else call.name):
             return None
         return ("its path lies on a file system a process answers (FUSE), which the kernel "
                 "would look up again for it: the server may answer it otherwise than the "

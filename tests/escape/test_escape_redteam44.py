@@ -158,7 +158,8 @@ def test_a_fuse_file_system_that_answers_alike_is_used_as_natively(
         enter: list[str]) -> None:
     """The same server answering every reader alike ("d" an empty directory for all): a held
     open of a missing name below it gets the kernel's ENOENT, and a listing of the mount is
-    the native one, in a tree of one task and of two."""
+    the native one, in a tree of one task and of two (under a rule on writes only: one
+    refusing fsread by name refuses ls's stat there, review 24)."""
     server, program = build("escape/fs_fuse_server.c"), build("escape/fs_fuse.c")
     results = []
     for traced in (False, True):
@@ -169,8 +170,11 @@ def test_a_fuse_file_system_that_answers_alike_is_used_as_natively(
                 out = attack_in(enter, program, mode, mnt, scene.work, scene=scene, env=loop,
                              policy_text=text).stdout
                 results.append((traced, out.replace(str(scene.root), "ROOT")))
+            # (a rule refusing fsread by name refuses a stat there: review 24's
+            # test_a_read_of_the_secrets_attributes_through_a_fuse_servers_second_answer)
             ls = attack_in(enter, "/bin/ls", "-1a", mnt, mnt / "d", scene=scene, env=loop,
-                        policy_text=text)
+                        policy_text=policy(never("fswrite", path=f"{scene.secd}/**"))
+                        if traced else None)
             results.append((traced, ls.stdout.replace(str(scene.root), "ROOT")))
     native = [out for traced, out in results if not traced]
     under = [out for traced, out in results if traced]
@@ -222,3 +226,29 @@ def test_a_walk_that_climbs_out_of_a_fuse_mount(
         else:
             assert_blocked(outcome)
             assert not (scene.work / "stolen").exists()
+
+
+@pytest.mark.parametrize("mode", ["xattr", "stat"])
+def test_a_read_of_the_secrets_attributes_through_a_fuse_servers_second_answer(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        enter: list[str], mode: str) -> None:
+    """fs_fuse.c xattr and stat (review 24): getxattr and stat of MNT/d/secret.txt, a missing
+    name to the tracer, are no calls that freeze: held, they are still looked up again by the
+    kernel for the program, through the server's symlink -- the secret's extended attribute
+    and its metadata, which the rule refusing fsread there covers.  Control: natively each
+    reaches the secret's."""
+    server, program = build("escape/fs_fuse_server.c"), build("escape/fs_fuse.c")
+    for traced in (False, True):
+        scene = Scene.make(tmp_path, "traced" if traced else "control")
+        try:
+            os.setxattr(scene.secret, "user.secret", b"the-secret-attribute")
+        except OSError as exc:
+            pytest.skip(f"no user xattrs here: {exc}")
+        env = {**loop, "ESC_SECRET_INO": str(scene.secret.stat().st_ino)}
+        with fuse_mount(enter, server, scene, program.name) as mnt:
+            outcome = attack_in(enter, program, mode, mnt, scene.work, scene=scene, env=env,
+                                policy_text=secret_policy(scene) if traced else None)
+        if not traced:
+            require_real(outcome)
+        else:
+            assert_blocked(outcome)
