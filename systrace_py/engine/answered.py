@@ -61,41 +61,38 @@ class AnsweredMounts:
             self._read()
         return self.points
 
-    def read_again(self) -> None:
-        """Read the mount table now, whatever the poll says (a caller whose own poll, of
-        another descriptor, saw a change)."""
-        if self._fd is not None:
-            self._poll.poll(0)
-            self._read()
-
     def below(self, path: str) -> bool:
         """Whether ``path`` (absolute, canonical, in the tracer's view) lies on or below one
         of the mount points."""
-        for point in self.current():
-            if point == "/" or path == point or path.startswith(point + "/"):
-                return True
-        return False
+        return below(self.current(), path)
 
 
 _MOUNTS: AnsweredMounts | None = None
 
 
-def in_namespace_of(tid: int) -> bool:
-    """Whether the mount namespace of task ``tid`` (one that does not see the tracer's tree:
-    another namespace, another root) has any file system a process answers mounted, read
-    from /proc/TID/mountinfo now (True when it cannot be read: fail closed).  Such a task's
-    names are not the tracer's, and its namespace may show a FUSE mount at a place the
-    tracer's table has none (a bind of the directory holding it, MS_REC, in a namespace of
-    its own: review 24), so any FUSE mount there makes every path of its Python's to hold."""
+def points_of(tid: int) -> tuple[str, ...]:
+    """The mount points of file systems a process answers in the mount namespace of task
+    ``tid``, by the names that task gives them (/proc/TID/mountinfo: relative to its root),
+    read now; ("/",) when it cannot be read (fail closed).  For a task that does not see the
+    tracer's tree (another namespace, another root), whose namespace may show a FUSE mount
+    at a place the tracer's table has none -- the directory holding one bound elsewhere with
+    MS_REC, one it mounted itself (review 24)."""
     try:
         with open(f"/proc/{tid}/mountinfo", "rb") as f:
             data = f.read()
     except OSError:
-        return True
+        return ("/",)
     if not any(b" - " + kind.encode() in data for kind in ANSWERED_FILESYSTEMS):
-        return False  # (a type follows " - ": none of those, no parse)
+        return ()  # (a type follows " - ": none of those, no parse)
     text = data.decode("utf-8", "surrogateescape")
-    return any(answered_by_a_process(entry.fstype) for entry in parse_mountinfo(text))
+    return tuple(sorted({entry.mount_point for entry in parse_mountinfo(text)
+                         if answered_by_a_process(entry.fstype)}))
+
+
+def below(points: tuple[str, ...], path: str) -> bool:
+    """Whether ``path`` (absolute, canonical) lies on or below one of ``points``."""
+    return any(point == "/" or path == point or path.startswith(point + "/")
+               for point in points)
 
 
 def mounts() -> AnsweredMounts:

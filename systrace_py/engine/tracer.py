@@ -51,6 +51,7 @@ from systrace_py.engine.decode import (
     MANY_ADDRESS_CALLS,
     SOCKADDR_ARGS,
     DecodedCall,
+    DecodedPath,
     DecodeError,
     Decoder,
     read_argv,
@@ -2145,7 +2146,8 @@ class Tracer:
         renamed -- so the call is held whatever the tree is (an open then follows no
         symlink: ELOOP where the server now says "symlink").  A unix socket's path in a
         connect's, bind's or send's address counts too."""
-        paths = [p for p in call.examined_paths() if p.spec is not None]
+        # (a descriptor's own file, AT_EMPTY_PATH's "": no lookup, nothing answered again)
+        paths = [p for p in call.examined_paths() if p.spec is not None and p.raw]
         examined = [p.resolved.path for p in paths]
         address = False
         if call.sockaddr_raw is not None and call.name in enforce.SOCKET_PATH_CALLS:
@@ -2158,10 +2160,17 @@ class Tracer:
         if not examined and not address:
             return False
         if not call.view.host:
-            # a task that does not see the tracer's tree: its names, and the places its
-            # namespace shows a FUSE mount at (one it mounted itself too), are not the
-            # tracer's (review 24)
-            return answered.in_namespace_of(call.tid)
+            # a task that does not see the tracer's tree: its namespace may show a FUSE mount
+            # where the tracer's has none (review 24), so its own mount table and its own
+            # names (Resolved.local) are compared.  What its lookup passed through is not
+            # listed in its view (passed_through): a name its spelling does not end in as
+            # written (a symlink, "." or ".." on the way), one it has no name for, or a
+            # socket's address counts as below such a mount.
+            points = answered.points_of(call.tid)
+            if not points:
+                return False
+            return address or any(Tracer._answered_in_own_view(p, points)
+                                  for p in paths if not p.resolved.pseudo)
         found = answered.mounts()
         if not found.current():
             return False  # (no such file system in the tracer's view: nothing below one)
@@ -2171,6 +2180,24 @@ class Tracer:
         # mount and left it by ".." or a symlink its server gave (review 24) ends outside it
         return any(found.below(name) for p in paths for name, _ in call.passed_through(p)) \
             or (address and any(found.below(name) for name, _ in call.address_passed_through()))
+
+    @staticmethod
+    def _answered_in_own_view(p: DecodedPath, points: tuple[str, ...]) -> bool:
+        """For _on_answered_fs, a path of a task that does not see the tracer's tree: whether
+        it ends below one of its namespace's FUSE ``points``, or may have passed through one
+        -- its name is not the spelling's own, as written (with no "." or ".."), at the end
+        of where the lookup started (an absolute spelling: the whole name)."""
+        local = p.resolved.local
+        if not local or answered.below(points, local):
+            return True
+        raw = p.raw or ""
+        parts = [part for part in raw.split("/") if part]
+        if any(part in (".", "..") for part in parts):
+            return True
+        written = "/" + "/".join(parts)
+        if raw.startswith("/"):
+            return local != written
+        return not parts or not local.endswith(written)
 
     def _answered_refusal(self, task: Task, call: DecodedCall, reply: Reply) -> str | None:
         """Why a call through a file system a process answers is refused, or None.  Holding

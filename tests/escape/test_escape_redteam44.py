@@ -252,3 +252,26 @@ def test_a_read_of_the_secrets_attributes_through_a_fuse_servers_second_answer(
             require_real(outcome)
         else:
             assert_blocked(outcome)
+
+
+def test_a_namespace_with_a_fuse_mount_works_as_natively_away_from_it(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        enter: list[str]) -> None:
+    """Review 24's check of a task in a mount namespace of its own compares its own names
+    with its own namespace's FUSE mounts: a shell in one (unshare -m), the FUSE mount copied
+    into it, makes, renames, lists and removes files away from the mount as natively, under
+    the secret's rule (a check that took every path there for the mount's would refuse the
+    mkdir and the mv: EACCES)."""
+    server = build("escape/fs_fuse_server.c")
+    script = ("cd \"$1\" && mkdir a && mv a b && touch b/f && ln b/f b/g && ls -1 b "
+              "&& rm -r b && echo done")
+    results = []
+    for traced in (False, True):
+        scene = Scene.make(tmp_path, "traced" if traced else "control")
+        with fuse_mount(enter, server, scene, "no-such-comm"):
+            out = attack_in(enter, "/usr/bin/unshare", "-m", "/bin/sh", "-c", script, "sh",
+                            scene.work, scene=scene, env=loop,
+                            policy_text=secret_policy(scene) if traced else None)
+        results.append((out.returncode, out.stdout))
+    assert results[0] == results[1]
+    assert results[0][1].split() == ["f", "g", "done"], results
