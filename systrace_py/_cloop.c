@@ -701,12 +701,17 @@ static int answered_all;  /* more mounts than the loop keeps: every path is Pyth
 static char *answered_at[MAX_ANSWERED];
 static size_t answered_len[MAX_ANSWERED];
 
-static int answered_path(const char *path, size_t len) {
+/* indirect: the lookup went through a symlink, "." or ".." -- what it passed through is not
+ * the ancestors of path, and a walk that entered a mount and left it again (a ".." after a
+ * name the server calls a directory, a symlink it gives) ends outside it (review 24): with
+ * any such mount, Python's (Tracer._on_answered_fs asks paths.passed_through). */
+static int answered_path(const char *path, size_t len, int indirect) {
     if (answered_all) return 1;
     if (answered_fd >= 0) {
         struct pollfd p = {answered_fd, POLLPRI, 0};
         if (poll(&p, 1, 0) != 0) return 1;  /* the mount table changed (or poll failed) */
     }
+    if (indirect && answered_n > 0) return 1;
     for (int i = 0; i < answered_n; i++) {
         size_t n = answered_len[i];
         if (n == 0) return 1;  /* mounted on "/" */
@@ -2104,7 +2109,8 @@ static int decide_call(Arm *a, int *why) {
     if (a->own_search && (!direct || dotted(raw))) return 0;
 
 decide:
-    if (answered_path(path, len)) return 0;  /* (a FUSE server's: Python holds it) */
+    /* (a FUSE server's: Python holds it) */
+    if (answered_path(path, len, rlen > 0 && (!direct || dotted(raw)))) return 0;
     for (Py_ssize_t i = 0; i < v->n; i++) {
         int err = 0, missing_err = 0;
         int action = decide_check(&v->checks[i], path, len, &err, &missing_err);

@@ -743,11 +743,12 @@ class Supervisor:
         state: ProcessState = task.process.state
         return state.deciding(), not (self.options.verbose or self.options.dry_run)
 
-    def decides_by_name(self, task: Task) -> bool:
+    def decides_by_name(self, task: Task, syscall: str | None = None) -> bool:
         """For the engine (Tracer._answered_refusal): whether the table deciding the task
-        decides anything by a file's name (Table.decides_by_name)."""
+        decides anything -- or ``syscall``, when given -- by a file's name
+        (Table.decides_by_name)."""
         state: ProcessState = task.process.state
-        return state.deciding().decides_by_name()
+        return state.deciding().decides_by_name(syscall)
 
     def fast_exec(self, task: Task, program: str) -> tuple[Table, bool] | None:
         """For the native loop, at an exec of ``program`` (its resolved name) that its table

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import select
 
-from systrace_py.views import answered_by_a_process, parse_mountinfo
+from systrace_py.views import ANSWERED_FILESYSTEMS, answered_by_a_process, parse_mountinfo
 
 MOUNTINFO = "/proc/self/mountinfo"
 
@@ -64,13 +64,35 @@ class AnsweredMounts:
     def below(self, path: str) -> bool:
         """Whether ``path`` (absolute, canonical, in the tracer's view) lies on or below one
         of the mount points."""
-        for point in self.current():
-            if point == "/" or path == point or path.startswith(point + "/"):
-                return True
-        return False
+        return below(self.current(), path)
 
 
 _MOUNTS: AnsweredMounts | None = None
+
+
+def points_of(tid: int) -> tuple[str, ...]:
+    """The mount points of file systems a process answers in the mount namespace of task
+    ``tid``, by the names that task gives them (/proc/TID/mountinfo: relative to its root),
+    read now; ("/",) when it cannot be read (fail closed).  For a task that does not see the
+    tracer's tree (another namespace, another root), whose namespace may show a FUSE mount
+    at a place the tracer's table has none -- the directory holding one bound elsewhere with
+    MS_REC, one it mounted itself (review 24)."""
+    try:
+        with open(f"/proc/{tid}/mountinfo", "rb") as f:
+            data = f.read()
+    except OSError:
+        return ("/",)
+    if not any(b" - " + kind.encode() in data for kind in ANSWERED_FILESYSTEMS):
+        return ()  # (a type follows " - ": none of those, no parse)
+    text = data.decode("utf-8", "surrogateescape")
+    return tuple(sorted({entry.mount_point for entry in parse_mountinfo(text)
+                         if answered_by_a_process(entry.fstype)}))
+
+
+def below(points: tuple[str, ...], path: str) -> bool:
+    """Whether ``path`` (absolute, canonical) lies on or below one of ``points``."""
+    return any(point == "/" or path == point or path.startswith(point + "/")
+               for point in points)
 
 
 def mounts() -> AnsweredMounts:

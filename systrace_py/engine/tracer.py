@@ -51,6 +51,7 @@ from systrace_py.engine.decode import (
     MANY_ADDRESS_CALLS,
     SOCKADDR_ARGS,
     DecodedCall,
+    DecodedPath,
     DecodeError,
     Decoder,
     read_argv,
@@ -2195,17 +2196,58 @@ class Tracer:
         renamed -- so the call is held whatever the tree is (an open then follows no
         symlink: ELOOP where the server now says "symlink").  A unix socket's path in a
         connect's, bind's or send's address counts too."""
-        examined = [p.resolved.path for p in call.examined_paths() if p.spec is not None]
+        # (a descriptor's own file, AT_EMPTY_PATH's "": no lookup, nothing answered again)
+        paths = [p for p in call.examined_paths() if p.spec is not None and p.raw]
+        examined = [p.resolved.path for p in paths]
+        address = False
         if call.sockaddr_raw is not None and call.name in enforce.SOCKET_PATH_CALLS:
             with contextlib.suppress(DecodeError):  # (unreadable: refused elsewhere)
                 addr = call.sockaddr
-                if addr is not None and addr.family == "unix" and addr.path \
-                        and addr.path.startswith("/"):
-                    examined.append(addr.path)  # (the socket file the kernel looks up)
-        if not examined:
+                if addr is not None and addr.family == "unix" and addr.path:
+                    address = True
+                    if addr.path.startswith("/"):
+                        examined.append(addr.path)  # (the socket file the kernel looks up)
+        if not examined and not address:
             return False
+        if not call.view.host:
+            # a task that does not see the tracer's tree: its namespace may show a FUSE mount
+            # where the tracer's has none (review 24), so its own mount table and its own
+            # names (Resolved.local) are compared.  What its lookup passed through is not
+            # listed in its view (passed_through): a name its spelling does not end in as
+            # written (a symlink, "." or ".." on the way), one it has no name for, or a
+            # socket's address counts as below such a mount.
+            points = answered.points_of(call.tid)
+            if not points:
+                return False
+            return address or any(Tracer._answered_in_own_view(p, points)
+                                  for p in paths if not p.resolved.pseudo)
         found = answered.mounts()
-        return any(path and found.below(path) for path in examined)
+        if not found.current():
+            return False  # (no such file system in the tracer's view: nothing below one)
+        if any(path and found.below(path) for path in examined):
+            return True
+        # what the lookup passed through on its way counts too: a walk that entered the
+        # mount and left it by ".." or a symlink its server gave (review 24) ends outside it
+        return any(found.below(name) for p in paths for name, _ in call.passed_through(p)) \
+            or (address and any(found.below(name) for name, _ in call.address_passed_through()))
+
+    @staticmethod
+    def _answered_in_own_view(p: DecodedPath, points: tuple[str, ...]) -> bool:
+        """For _on_answered_fs, a path of a task that does not see the tracer's tree: whether
+        it ends below one of its namespace's FUSE ``points``, or may have passed through one
+        -- its name is not the spelling's own, as written (with no "." or ".."), at the end
+        of where the lookup started (an absolute spelling: the whole name)."""
+        local = p.resolved.local
+        if not local or answered.below(points, local):
+            return True
+        raw = p.raw or ""
+        parts = [part for part in raw.split("/") if part]
+        if any(part in (".", "..") for part in parts):
+            return True
+        written = "/" + "/".join(parts)
+        if raw.startswith("/"):
+            return local != written
+        return not parts or not local.endswith(written)
 
     def _answered_refusal(self, task: Task, call: DecodedCall, reply: Reply) -> str | None:
         """Why a call through a file system a process answers is refused, or None.  Holding
@@ -2222,12 +2264,18 @@ class Tracer:
         (_checked_program)."""
         if not self.hold_arguments or call.name in EXEC_CALLS:
             return None
-        if call.name not in enforce.FREEZE_CALLS and not self._under_own_filter(task):
+        frozen = call.name in enforce.FREEZE_CALLS or self._under_own_filter(task)
+        if not frozen and call.name in OPEN_CALLS:
+            return None  # (held as openat2 with RESOLVE_NO_SYMLINKS)
+        if not frozen and not call.examined_paths():
             return None
         if not self._on_answered_fs(call):
             return None
         decides = getattr(self.monitor, "decides_by_name", None)
-        if decides is not None and not decides(task):
+        # any other path call -- stat, access, readlink, getxattr, statfs... -- is looked up
+        # again too, held or not: refused where a rule may refuse that call by a name
+        # (review 24: a getxattr of the secret's attribute, a stat of its inode)
+        if decides is not None and not decides(task, None if frozen else call.name):
             return None
         return ("its path lies on a file system a process answers (FUSE), which the kernel "
                 "would look up again for it: the server may answer it otherwise than the "

@@ -1066,13 +1066,20 @@ class Table:
         """Whether a rule has a ``host`` condition (then the run observes DNS)."""
         return self.compiled().host_rules
 
-    def decides_by_name(self) -> bool:
+    def decides_by_name(self, syscall: str | None = None) -> bool:
         """Whether a file's name may change what this table decides: a rule that refuses or
         asks names paths, or the default is no permit.  When not, a call that reaches a file
         by another name than the one decided on (a mount's exposure, a lookup a FUSE server
-        answers otherwise for the kernel: red team 44) is decided the same."""
-        return self.default is not Action.PERMIT or any(
-            rule.refuses and path_patterns(rule) for rule in self.rules)
+        answers otherwise for the kernel: red team 44) is decided the same.  ``syscall``: of
+        that call only -- a rule that may refuse or ask it (or what its lookup passes
+        through: may_refuse_traversal), with a path, or the default no permit (review 24)."""
+        if self.default is not Action.PERMIT:
+            return True
+        if syscall is None:
+            return any(rule.refuses and path_patterns(rule) for rule in self.rules)
+        return any(self.may_refuse(syscall, cls, part)
+                   for cls, part in checks_of(syscall, "path", None, None)) \
+            or self.may_refuse_traversal()
 
     def may_refuse(self, syscall: str, cls: str | None, part: str | None = None) -> bool:
         """Whether any rule for this call and class refuses or asks (under some condition)."""

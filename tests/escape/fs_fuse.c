@@ -16,6 +16,11 @@
  *   chmod   a second thread alive: chmod MNT/d/secret.txt 0604 (a change of the secret)
  *   connect one task: connect to the unix socket MNT/d/sock (a listener in the secret's
  *           directory, which a unix rule refuses)
+ *   xattr   one task: getxattr MNT/d/secret.txt "user.secret" (the secret's extended
+ *           attribute, which the test set; a read of the secret's by a call not frozen:
+ *           held, the kernel still looks its name up again -- review 24)
+ *   stat    one task: stat MNT/d/secret.txt, a missing name to the tracer: success is the
+ *           secret's metadata (its inode compared with ESC_SECRET_INO)
  *   fopen   one task under a seccomp filter of its own (allowing everything): open
  *   ftopen  the same with a second thread alive (a held open keeps its own call then)
  */
@@ -24,6 +29,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/xattr.h>
 
 static void own_filter(void) {
     struct sock_filter insns[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
@@ -57,7 +63,7 @@ static void read_stolen(const char *stolen, const char *how) {
 
 int main(int argc, char **argv) {
     if (argc != 4)
-        usage("fs_fuse [f]open|[f]topen|link|tlink|rename|chmod|connect MNT WORK");
+        usage("fs_fuse [f]open|[f]topen|link|tlink|rename|chmod|connect|xattr|stat MNT WORK");
     const char *mode = argv[1], *mnt = argv[2], *work = argv[3];
     char path[4096], stolen[4096];
     snprintf(path, sizeof path, "%s/d/secret.txt", mnt);
@@ -91,6 +97,26 @@ int main(int argc, char **argv) {
         if (connect(s, (struct sockaddr *)&sun, sizeof sun) != 0)
             blocked("connect %s: %s", sun.sun_path, ename(errno));
         escaped("connected to %s, the refused socket", sun.sun_path);
+    }
+    if (!strcmp(mode, "xattr")) {
+        char value[256];
+        ssize_t n = getxattr(path, "user.secret", value, sizeof value - 1);
+        if (n < 0)
+            blocked("getxattr %s: %s", path, ename(errno));
+        value[n] = 0;
+        escaped("read the secret's attribute through %s: %s", path, value);
+    }
+    if (!strcmp(mode, "stat")) {
+        struct stat st;
+        const char *ino = getenv("ESC_SECRET_INO");
+        if (!ino)
+            usage("stat needs ESC_SECRET_INO");
+        if (stat(path, &st) != 0)
+            blocked("stat %s: %s", path, ename(errno));
+        if (st.st_ino == strtoull(ino, NULL, 10))
+            escaped("stat of %s is the secret's (inode %s, %lld bytes)", path, ino,
+                    (long long)st.st_size);
+        blocked("stat %s: not the secret", path);
     }
     if (!strcmp(mode, "rename")) {
         if (rename(path, stolen) != 0)

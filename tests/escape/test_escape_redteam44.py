@@ -78,13 +78,14 @@ def attack_in(enter: list[str], binary: Path | str, *args: object, policy_text: 
 
 
 @contextlib.contextmanager
-def fuse_mount(enter: list[str], server: Path, scene: Scene, comm: str) -> Iterator[Path]:
-    """fs_fuse_server mounted at scene/mnt in ``enter``'s namespace, outside the traced tree:
-    "d" is a symlink to the secret's directory for a task named ``comm``, an empty directory
-    for anyone else."""
-    mnt = scene.root / "mnt"
-    mnt.mkdir()
-    with outsider([*enter, server, mnt, scene.secd, comm]) as proc:
+def fuse_mount(enter: list[str], server: Path, scene: Scene, comm: str,
+               at: str = "mnt", target: Path | str | None = None) -> Iterator[Path]:
+    """fs_fuse_server mounted at scene/``at`` in ``enter``'s namespace, outside the traced
+    tree: "d" is a symlink to ``target`` (the secret's directory unless given) for a task
+    named ``comm``, an empty directory for anyone else."""
+    mnt = scene.root / at
+    mnt.mkdir(parents=True)
+    with outsider([*enter, server, mnt, scene.secd if target is None else target, comm]) as proc:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         if line.startswith("SKIPPED"):
@@ -157,7 +158,8 @@ def test_a_fuse_file_system_that_answers_alike_is_used_as_natively(
         enter: list[str]) -> None:
     """The same server answering every reader alike ("d" an empty directory for all): a held
     open of a missing name below it gets the kernel's ENOENT, and a listing of the mount is
-    the native one, in a tree of one task and of two."""
+    the native one, in a tree of one task and of two (under a rule on writes only: one
+    refusing fsread by name refuses ls's stat there, review 24)."""
     server, program = build("escape/fs_fuse_server.c"), build("escape/fs_fuse.c")
     results = []
     for traced in (False, True):
@@ -168,10 +170,108 @@ def test_a_fuse_file_system_that_answers_alike_is_used_as_natively(
                 out = attack_in(enter, program, mode, mnt, scene.work, scene=scene, env=loop,
                              policy_text=text).stdout
                 results.append((traced, out.replace(str(scene.root), "ROOT")))
+            # (a rule refusing fsread by name refuses a stat there: review 24's
+            # test_a_read_of_the_secrets_attributes_through_a_fuse_servers_second_answer)
             ls = attack_in(enter, "/bin/ls", "-1a", mnt, mnt / "d", scene=scene, env=loop,
-                        policy_text=text)
+                        policy_text=policy(never("fswrite", path=f"{scene.secd}/**"))
+                        if traced else None)
             results.append((traced, ls.stdout.replace(str(scene.root), "ROOT")))
     native = [out for traced, out in results if not traced]
     under = [out for traced, out in results if traced]
     assert native == under
     assert all("ENOENT" in out for out in native[:2]), native
+
+
+@pytest.mark.parametrize("mode", ["open", "link", "tlink"])
+def test_a_fuse_mount_named_otherwise_in_a_mount_namespace_of_the_programs_own(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        enter: list[str], mode: str) -> None:
+    """fs_fuse_ns.c (review 24): the program makes a mount namespace of its own and binds (or
+    moves) the FUSE mount at WORK/alt there, then opens or links WORK/alt/d/secret.txt.  The
+    tracer's /proc/self/mountinfo has no FUSE mount at WORK/alt: on main the call was taken on
+    the tracer's answer (a missing file) and reached the secret, both loops.  Control:
+    natively each reaches the secret."""
+    server, program = build("escape/fs_fuse_server.c"), build("escape/fs_fuse_ns.c")
+    for traced in (False, True):
+        scene = Scene.make(tmp_path, "traced" if traced else "control")
+        with fuse_mount(enter, server, scene, program.name, at="box/mnt") as mnt:
+            outcome = attack_in(enter, program, mode, mnt, scene.work, scene=scene, env=loop,
+                                policy_text=secret_policy(scene) if traced else None)
+        if not traced:
+            require_real(outcome)
+        else:
+            assert_blocked(outcome)
+            assert not (scene.work / "stolen").exists()
+
+
+@pytest.mark.parametrize("mode", ["open", "link", "tlink"])
+def test_a_walk_that_climbs_out_of_a_fuse_mount(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        enter: list[str], mode: str) -> None:
+    """fs_fuse_climb.c (review 24): MNT/d/../../SECD/secret.txt, "d" a directory to the tracer
+    and a symlink to "/" to the program.  The tracer's walk climbs out of the mount and ends
+    on a missing name outside it, below no FUSE mount: on main the call was taken on that
+    answer and reached the secret (open in a tree of one task, link in one and two), both
+    loops.  Now what a lookup passes through counts: a directory or symlink on the FUSE mount
+    on the way holds the call.  Control: natively each reaches the secret."""
+    server, program = build("escape/fs_fuse_server.c"), build("escape/fs_fuse_climb.c")
+    for traced in (False, True):
+        scene = Scene.make(tmp_path, "traced" if traced else "control")
+        with fuse_mount(enter, server, scene, program.name, target="/") as mnt:
+            env = {**loop, "ESC_SECD": str(scene.secd)}
+            outcome = attack_in(enter, program, mode, mnt, scene.work, scene=scene, env=env,
+                                policy_text=secret_policy(scene) if traced else None)
+        if not traced:
+            require_real(outcome)
+        else:
+            assert_blocked(outcome)
+            assert not (scene.work / "stolen").exists()
+
+
+@pytest.mark.parametrize("mode", ["xattr", "stat"])
+def test_a_read_of_the_secrets_attributes_through_a_fuse_servers_second_answer(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        enter: list[str], mode: str) -> None:
+    """fs_fuse.c xattr and stat (review 24): getxattr and stat of MNT/d/secret.txt, a missing
+    name to the tracer, are no calls that freeze: held, they are still looked up again by the
+    kernel for the program, through the server's symlink -- the secret's extended attribute
+    and its metadata, which the rule refusing fsread there covers.  Control: natively each
+    reaches the secret's."""
+    server, program = build("escape/fs_fuse_server.c"), build("escape/fs_fuse.c")
+    for traced in (False, True):
+        scene = Scene.make(tmp_path, "traced" if traced else "control")
+        try:
+            os.setxattr(scene.secret, "user.secret", b"the-secret-attribute")
+        except OSError as exc:
+            pytest.skip(f"no user xattrs here: {exc}")
+        env = {**loop, "ESC_SECRET_INO": str(scene.secret.stat().st_ino)}
+        with fuse_mount(enter, server, scene, program.name) as mnt:
+            outcome = attack_in(enter, program, mode, mnt, scene.work, scene=scene, env=env,
+                                policy_text=secret_policy(scene) if traced else None)
+        if not traced:
+            require_real(outcome)
+        else:
+            assert_blocked(outcome)
+
+
+def test_a_namespace_with_a_fuse_mount_works_as_natively_away_from_it(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        enter: list[str]) -> None:
+    """Review 24's check of a task in a mount namespace of its own compares its own names
+    with its own namespace's FUSE mounts: a shell in one (unshare -m), the FUSE mount copied
+    into it, makes, renames, lists and removes files away from the mount as natively, under
+    the secret's rule (a check that took every path there for the mount's would refuse the
+    mkdir and the mv: EACCES)."""
+    server = build("escape/fs_fuse_server.c")
+    script = ("cd \"$1\" && mkdir a && mv a b && touch b/f && ln b/f b/g && ls -1 b "
+              "&& rm -r b && echo done")
+    results = []
+    for traced in (False, True):
+        scene = Scene.make(tmp_path, "traced" if traced else "control")
+        with fuse_mount(enter, server, scene, "no-such-comm"):
+            out = attack_in(enter, "/usr/bin/unshare", "-m", "/bin/sh", "-c", script, "sh",
+                            scene.work, scene=scene, env=loop,
+                            policy_text=secret_policy(scene) if traced else None)
+        results.append((out.returncode, out.stdout))
+    assert results[0] == results[1]
+    assert results[0][1].split() == ["f", "g", "done"], results

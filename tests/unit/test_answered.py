@@ -39,3 +39,26 @@ def test_paths_below_a_fuse_mount(tmp_path: Path) -> None:
 def test_an_unreadable_mount_table_makes_every_path_answered(tmp_path: Path) -> None:
     mounts = AnsweredMounts(str(tmp_path / "missing"))
     assert mounts.below("/etc/hostname")
+
+
+def test_which_calls_a_table_decides_by_name() -> None:
+    """Table.decides_by_name(syscall) (review 24): a call below a FUSE mount that is not
+    frozen (stat, getxattr...) is refused where a rule may refuse that call by a name (or
+    what a lookup passes through), or the default is no permit -- a rule on writes alone
+    leaves a stat there alone."""
+    from systrace_py.policy.files import loads_policy
+
+    def table(text: str):  # type: ignore[no-untyped-def]
+        return loads_policy(text, "p.toml", {"HOME": "/h", "USER": "u", "CWD": "/w"}).main
+
+    writes = table('default = "permit"\n[[rule]]\ncalls = ["fswrite"]\npath = "/s/**"\n'
+                   'action = "never"\n')
+    reads = table('default = "permit"\n[[rule]]\ncalls = ["fsread"]\npath = "/s/**"\n'
+                  'action = "never"\n')
+    never = table('default = "never"\n')
+    free = table('default = "permit"\n')
+    assert writes.decides_by_name() and reads.decides_by_name() and never.decides_by_name()
+    assert not free.decides_by_name()
+    assert not writes.decides_by_name("stat") and not writes.decides_by_name("getxattr")
+    assert reads.decides_by_name("stat") and reads.decides_by_name("getxattr")
+    assert never.decides_by_name("stat") and not free.decides_by_name("stat")
