@@ -444,6 +444,9 @@ class _Context:
     counter_dirs: set[str] = field(default_factory=set)
     #: the names :meth:`_count_on` found to be a counter's (``pytest-N``)
     counted: set[str] = field(default_factory=set)
+    #: the names each directory the run listed held (:func:`_listed`), and the directories
+    #: it listed: what was there when the run looked
+    listed: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, observations: list[Observation], options: LearnOptions) -> _Context:
@@ -530,6 +533,7 @@ class _Context:
                             ctx.fanout.add("/" + "/".join(comps[:j]))
                             j -= 1
         ctx.made = set(created)
+        ctx.listed = _listed(observations)
         ctx.own = _own_contents(makers, tuple(moved_below))
         ctx.older_first = used & ctx.made
         ctx.kept = ctx.made - removed
@@ -1053,13 +1057,20 @@ def _hash_writes(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _
     again).  Reads keep the shape (git reads older
     objects), and so does a key that reads too (``-u``'s ``openat``: one rule decides both).
     Past HASH_REWRITE_CAP such files of one shape, the shape's write rule is not fresh (as
-    before) and the summary says so."""
-    for key_uses in uses_by_key.values():
+    before) and the summary says so.
+
+    A store the program keeps (:func:`_kept_store`): where the run removed an older file of
+    a shape it was there to see and made files of that very shape, the removal (only) of
+    the shape is granted, not fresh."""
+    kept_store = _kept_store(uses_by_key, ctx)
+    for key, key_uses in uses_by_key.items():
         texts: dict[str, list[int]] = defaultdict(list)
         for i, (_, pattern) in enumerate(key_uses):
             if pattern.hashed and not pattern.fresh:
                 texts[pattern.text].append(i)
         for text, at in texts.items():
+            if key in _STORE_CALLS and text in kept_store:
+                continue  # (a rule that only removes or freshens: the shape, not fresh)
             if not all(_writes(key_uses[i][0]) for i in at) or \
                     any(key_uses[i][0].again for i in at):
                 # (a removal the next run repeats in a tree the run made and left, of its
@@ -1085,6 +1096,57 @@ def _hash_writes(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _
                 if use.path in again:  # (and the shape: the next run's own, another hash)
                     key_uses.append((use, _Pattern(ctx.writer.text(use.path), True,
                                                    exact=True)))
+
+
+def _kept_store(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _Context
+                ) -> set[str]:
+    """The content-hash shapes of a store the program keeps, whose older entries' removal
+    and freshening (a change of their times, only) are granted by the shape, not fresh:
+    each such call is added under its system call's key (a rule of that call alone; a
+    removal plants nothing, ``generalize.plants``).  ``git gc`` packs the loose objects,
+    removes them and their 2-hex directories, and replaces the older pack (and ``git
+    commit`` freshens, ``utimensat``, an object it would write that is there already):
+    learned by name (the learning run's older files), the next runs' gc was refused the
+    last run's pack and the objects of every commit made since (16, 33, 50 refusals on
+    three runs with a commit between each; every older pack kept).  The evidence: the run
+    removed or freshened an older file of the shape (one it did not make) that it was
+    there to see -- listed in its directory, or a directory it listed itself; not a
+    removal "in case" that met nothing -- and made files of that very shape itself: the
+    program keeps the store, and its next run treats the store's older entries as this
+    one did.  Not another name of the directory (``objects/info/alternates``,
+    ``pack/notes.txt``), not a write or a read of an older entry (the shape's write rule
+    stays fresh), not a shape the run only removed (``rm cache/HASH``: no store of its
+    own), nothing at a sensitive location (no shape is learned there), nothing with
+    ``--generalize none``."""
+    if ctx.options.generalize == "none":
+        return set()
+    made: set[str] = set()
+    removed: dict[str, list[_PathUse]] = defaultdict(list)
+    for key_uses in uses_by_key.values():
+        for use, pattern in key_uses:
+            if not pattern.hashed or pattern.fresh:
+                continue
+            parent, _, name = use.path.rpartition("/")
+            if use.path in ctx.made:
+                made.add(pattern.text)
+            elif use.syscall in _STORE_CALLS and use.cls == "fswrite" and (
+                    use.path in ctx.listed or name in ctx.listed.get(parent or "/", ())):
+                removed[pattern.text].append(use)
+    kept = {text for text in removed if text in made}
+    for text in sorted(kept):
+        for call in sorted({use.syscall for use in removed[text]}):
+            if not any(p.text == text for _, p in uses_by_key.get(call, ())):
+                use = next(u for u in removed[text] if u.syscall == call)
+                uses_by_key[call].append((dataclasses.replace(
+                    use, key=call, part=None, argv=None, initial=False),
+                    _Pattern(text, False, _KEPT_STORE, hashed=True)))
+    return kept
+
+
+_KEPT_STORE = ("a store the program keeps: older entries of its content-hash shape removed "
+               "or freshened")
+#: what a store's keeper does to its older entries: removes them, changes their times
+_STORE_CALLS = aliases.REMOVE_CALLS | aliases.TIMES_CALLS
 
 
 def _existing_directories(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]],
