@@ -467,6 +467,9 @@ class _Context:
         #: every way a call of the run made each name hold a file (:meth:`_own_contents`)
         makers: dict[str, set[str]] = {}
         moved_below: set[str] = set()  # "DIR/" of every directory a move took or made
+        #: directory moves that may leave a name of the run's own below their new name
+        #: (:func:`_own_moves`): (old, new)
+        own_moves: list[tuple[str, str]] = []
         for obs in observations:
             if obs.syscall.startswith("rename") and len(obs.paths) == 2:
                 old, new = obs.paths[0].path, obs.paths[1].path
@@ -484,8 +487,13 @@ class _Context:
                     makers.setdefault(arg.path, set()).add(other.path)
             if obs.directories:
                 # (a directory moved: the names below it hold nothing of the run's own --
-                # another tree renamed there is none)
-                moved_below.update(arg.path.rstrip("/") + "/" for arg in obs.paths)
+                # another tree renamed there is none -- but a move :func:`_own_moves` finds
+                # of nothing but the run's own)
+                if exchange or obs.older_inside or len(obs.paths) != 2 or \
+                        obs.paths[0].role != "old":
+                    moved_below.update(arg.path.rstrip("/") + "/" for arg in obs.paths)
+                else:
+                    own_moves.append((obs.paths[0].path, obs.paths[1].path))
             for arg in obs.paths:
                 if arg.path not in created and arg.role not in obs.created:
                     used.add(arg.path)
@@ -534,7 +542,8 @@ class _Context:
                             j -= 1
         ctx.made = set(created)
         ctx.listed = _listed(observations)
-        ctx.own = _own_contents(makers, tuple(moved_below))
+        ctx.own = _own_contents(makers, tuple(moved_below | _own_moves(
+            own_moves, makers, ctx.made_dirs, moved_below)))
         ctx.older_first = used & ctx.made
         ctx.kept = ctx.made - removed
         if mkdtemp_made:
@@ -1216,6 +1225,38 @@ def _own_contents(makers: dict[str, set[str]], moved_below: tuple[str, ...]) -> 
 
 
 _DELETED = " (deleted)"
+
+
+def _own_moves(moves: list[tuple[str, str]], makers: dict[str, set[str]],
+               made_dirs: set[str], moved_below: set[str]) -> set[str]:
+    """The "DIR/" below which no name holds a file of the run's own, of the directory moves
+    (old, new) the caller let through: every old name, and each new name but that of a
+    move of a directory the run made itself (``mkdir``: empty then) and in which every
+    name the run made it made with
+    contents of its own (no link or move of another file, no symlink, no device node), not
+    itself below another moved directory (nor an exchange, nor a move holding what the run
+    did not make, ``Observation.older_inside``: left in ``moved_below`` by the caller); a
+    move within or out of the new name excludes its own names (each move's old name).  The
+    move took only what the run wrote, so a name made below the new name *after* it (a
+    file opened ``O_CREAT`` there) is the run's as any other (:func:`_own_contents`); what
+    moved along has no maker at its new name and stays none of the run's.  cargo makes its
+    ``target`` as ``targetXXXXXX`` (its ``CACHEDIR.TAG`` written there) renamed to
+    ``target``: every file of the build was below a moved directory, none was the run's
+    own, and the next build's read and rewrite of ``.fingerprint/NAME-HASH/bin-NAME`` (a
+    fresh generated glob's) were refused -- the build failed (101), 3 refusals a run.
+    Returns the prefixes still excluded: every old name, every new name of a move that is
+    not so."""
+    out: set[str] = set()
+    for old, new in moves:
+        below = old.rstrip("/") + "/"
+        out.add(below)  # (what was made there went along: the old names are gone)
+        clean = old in made_dirs and not any(
+            old.startswith(prefix) or new.startswith(prefix) for prefix in moved_below) \
+            and all(sources <= {_OWN_CONTENTS} for path, sources in makers.items()
+                    if path.startswith(below))
+        if not clean:
+            out.add(new.rstrip("/") + "/")
+    return out
 
 
 def _random_name(path: str, ctx: _Context) -> bool:
