@@ -458,6 +458,7 @@ class _Context:
         removed: set[str] = set()
         created: dict[str, bool] = {}
         mkstemp_made: set[str] = set()
+        mkstemp_table: dict[str, str] = {}  # (the table that made each)
         libc_made: set[str] = set()  # files of them opened without O_NOFOLLOW: C's mkstemp
         mkdtemp_made: dict[str, str] = {}  # directories of them (mode 0700) -> the table
         renamed: dict[str, str] = {}  # path -> the name it got in its own directory
@@ -527,6 +528,7 @@ class _Context:
                         ctx.rewritable.add(arg.path)
                     if obs.mkstemp:
                         mkstemp_made.add(arg.path)
+                        mkstemp_table[arg.path] = obs.table
                         if obs.open_flags is None:
                             mkdtemp_made[arg.path] = obs.table
                         elif not obs.open_flags & os.O_NOFOLLOW:
@@ -557,6 +559,11 @@ class _Context:
                              if table not in python)
         if options.generalize == "none":
             return ctx
+        # a file made so by a Perl interpreter's table (one that read Perl's own modules):
+        # File::Temp's default template is the whole name (generalize.generated_name)
+        perl = {obs.table for obs in observations
+                if any(_PERL_STARTS.search(arg.path) for arg in obs.paths)}
+        perl_made = {path for path, table in mkstemp_table.items() if table in perl}
         #: names whose glob took a number for one of the run's pids -> their glob without
         pid_read: dict[str, str] = {}
         for path, exclusive in created.items():
@@ -574,14 +581,15 @@ class _Context:
                 evidence = Evidence.NONE
             glob = generated_name(name, evidence, in_tmpdir=in_tmpdir,
                                   renamed_to=renamed.get(path), mkstemp=path in mkstemp_made,
-                                  libc=path in libc_made, pids=options.pids)
+                                  libc=path in libc_made, pids=options.pids,
+                                  perl=path in perl_made)
             if glob is not None:
                 ctx.temp[path] = glob
                 if holds_pid(name, options.pids):
                     without = generated_name(name, evidence, in_tmpdir=in_tmpdir,
                                              renamed_to=renamed.get(path),
                                              mkstemp=path in mkstemp_made,
-                                             libc=path in libc_made)
+                                             libc=path in libc_made, perl=path in perl_made)
                     if without is not None and without != glob:
                         pid_read[path] = without
         if pid_read:
@@ -785,6 +793,8 @@ class _Context:
 
 #: what every CPython start reads (its codecs): a table with such a read is a Python
 #: interpreter's, whatever its program's name (a script's, ``bin/pip``)
+#: what every Perl program reads: File::Temp itself (a Perl interpreter's table)
+_PERL_STARTS = re.compile(r"/perl[^/]*/(?:[0-9.]+/)?File/Temp\.pm$")
 _PYTHON_STARTS = re.compile(r"/python3[^/]*/encodings/__init__\.(?:py|pyc)$|"
                             r"/encodings/__pycache__/__init__\.[^/]*\.pyc$")
 
