@@ -71,6 +71,8 @@ TWO_PATH_CALLS = treated(Treat.NAMES)
 MOVE_CALLS = treated(Treat.MOVES)
 #: calls that remove the name in their "path" (a learned name's life; what a run made)
 REMOVE_CALLS = frozenset({"unlink", "unlinkat", "rmdir"})
+#: calls that change only a path's times (a store's "freshen": learn._kept_store)
+TIMES_CALLS = frozenset({"utime", "utimes", "utimensat", "futimesat"})
 #: calls whose fsread use reveals only facts about a file, never its data
 METADATA_CALLS = frozenset(c.name for c in TABLE.values() if c.reveals is Reveals.METADATA)
 ALIASES[FSMETA] = METADATA_CALLS

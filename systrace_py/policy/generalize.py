@@ -28,6 +28,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
+import string
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -391,7 +392,7 @@ def _shaped_head(stem: str, length: int, alphabet: frozenset[str], evidence: Evi
 def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
                    in_tmpdir: bool = False, renamed_to: str | None = None,
                    mkstemp: bool = False, libc: bool = False,
-                   pids: Collection[int] = ()) -> str | None:
+                   pids: Collection[int] = (), perl: bool = False) -> str | None:
     """The glob (escaped text with one ``*``) for the names made from the template ``name``
     was made from, when it was generated; None for an ordinary name.
 
@@ -430,6 +431,9 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
     lowercase letters and digits, 1 file in 25, was ``s`` and 8: ``s*``, any new name of
     ``s`` beside the edited file).
 
+    ``perl``: the file was made by a Perl interpreter's table (it read ``File/Temp.pm``):
+    File::Temp's default template, 10 of ``[A-Za-z0-9_]``, is the whole name.
+
     ``pids``: the run's process and thread ids.  A number of a name the run made that is
     one of them, wherever it stands (configure's ``conf$$.file``, ``conf$$subs.sh``), is the
     pid the program wrote into it: each such number is a ``[1-9]*`` (the next run's pids
@@ -447,6 +451,17 @@ def generated_name(name: str, evidence: Evidence = Evidence.NONE, *,
         # makes a file: in any directory -- a $TMPDIR the workload exports is none the
         # learner knows, and its letters-only names (6 %) were taken for a prefix of 2 and
         # mkstemp's 6 ("xn*"), which the next run's probe missed
+        return "*"
+    if evidence is Evidence.TEMPORARY and mkstemp and perl and len(name) == 10 and \
+            set(name) <= _PERL_TEMP and any(c.isupper() for c in name):
+        # Perl's File::Temp with its default template, "XXXXXXXXXX" of [A-Za-z0-9_] (and
+        # O_NOFOLLOW, as Python's): the whole name is random -- autom4te writes
+        # ``configure`` as ``$CWD/FE3nbl_3x4`` renamed onto it, learned ``FE*`` (a prefix
+        # and tempfile's 8), and the next run's ``W_BekHD7Fh`` was refused (autoreconf
+        # failed, every run).  Made by a Perl interpreter's table (``perl``: it read
+        # File::Temp) -- C's ``mkdtemp("workXXXXXX")`` keeps ``work*`` --, and an upper-case
+        # letter is no Python name's; without one (0.5 % of names) the name goes on as
+        # before (fails closed)
         return "*"
     #: content hashes in the name, and hex numbers of 16 digits or more between separators
     #: (a crate's hash, rustc's ``hello-b0a626c48b003309``): no digits of theirs are a pid
@@ -758,6 +773,8 @@ SHAPED = re.compile(r"(?<![0-9A-Za-z])(?:[0-9]{4}-[0-9]{2}-[0-9]{2}[T_ -][0-9]{2
 #: A character of a generator's random run kept as a shape (:func:`generated_shape`): the
 #: union of tempfile's and mkstemp's alphabets, never ``?`` (red team 16)
 RANDOM_CHAR = "[0-9A-Za-z_]"
+#: Perl's File::Temp's alphabet (its default template: 10 of them, the whole name)
+_PERL_TEMP = frozenset(string.ascii_letters + string.digits + "_")
 #: a random run a shape is kept of: 6 or more of those characters, not all digits (a pid's
 #: or a counter's number changes length from run to run) unless the first is a 0 -- a
 #: padded run, whose length is fixed (rustc's object suffix ``.0023490.rcgu.o``, base 36

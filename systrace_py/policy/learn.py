@@ -444,6 +444,9 @@ class _Context:
     counter_dirs: set[str] = field(default_factory=set)
     #: the names :meth:`_count_on` found to be a counter's (``pytest-N``)
     counted: set[str] = field(default_factory=set)
+    #: the names each directory the run listed held (:func:`_listed`), and the directories
+    #: it listed: what was there when the run looked
+    listed: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, observations: list[Observation], options: LearnOptions) -> _Context:
@@ -455,6 +458,7 @@ class _Context:
         removed: set[str] = set()
         created: dict[str, bool] = {}
         mkstemp_made: set[str] = set()
+        mkstemp_table: dict[str, str] = {}  # (the table that made each)
         libc_made: set[str] = set()  # files of them opened without O_NOFOLLOW: C's mkstemp
         mkdtemp_made: dict[str, str] = {}  # directories of them (mode 0700) -> the table
         renamed: dict[str, str] = {}  # path -> the name it got in its own directory
@@ -464,6 +468,9 @@ class _Context:
         #: every way a call of the run made each name hold a file (:meth:`_own_contents`)
         makers: dict[str, set[str]] = {}
         moved_below: set[str] = set()  # "DIR/" of every directory a move took or made
+        #: directory moves that may leave a name of the run's own below their new name
+        #: (:func:`_own_moves`): (old, new)
+        own_moves: list[tuple[str, str]] = []
         for obs in observations:
             if obs.syscall.startswith("rename") and len(obs.paths) == 2:
                 old, new = obs.paths[0].path, obs.paths[1].path
@@ -481,8 +488,13 @@ class _Context:
                     makers.setdefault(arg.path, set()).add(other.path)
             if obs.directories:
                 # (a directory moved: the names below it hold nothing of the run's own --
-                # another tree renamed there is none)
-                moved_below.update(arg.path.rstrip("/") + "/" for arg in obs.paths)
+                # another tree renamed there is none -- but a move :func:`_own_moves` finds
+                # of nothing but the run's own)
+                if exchange or obs.older_inside or len(obs.paths) != 2 or \
+                        obs.paths[0].role != "old":
+                    moved_below.update(arg.path.rstrip("/") + "/" for arg in obs.paths)
+                else:
+                    own_moves.append((obs.paths[0].path, obs.paths[1].path))
             for arg in obs.paths:
                 if arg.path not in created and arg.role not in obs.created:
                     used.add(arg.path)
@@ -516,6 +528,7 @@ class _Context:
                         ctx.rewritable.add(arg.path)
                     if obs.mkstemp:
                         mkstemp_made.add(arg.path)
+                        mkstemp_table[arg.path] = obs.table
                         if obs.open_flags is None:
                             mkdtemp_made[arg.path] = obs.table
                         elif not obs.open_flags & os.O_NOFOLLOW:
@@ -530,7 +543,9 @@ class _Context:
                             ctx.fanout.add("/" + "/".join(comps[:j]))
                             j -= 1
         ctx.made = set(created)
-        ctx.own = _own_contents(makers, tuple(moved_below))
+        ctx.listed = _listed(observations)
+        ctx.own = _own_contents(makers, tuple(moved_below | _own_moves(
+            own_moves, makers, ctx.made_dirs, moved_below)))
         ctx.older_first = used & ctx.made
         ctx.kept = ctx.made - removed
         if mkdtemp_made:
@@ -544,6 +559,11 @@ class _Context:
                              if table not in python)
         if options.generalize == "none":
             return ctx
+        # a file made so by a Perl interpreter's table (one that read Perl's own modules):
+        # File::Temp's default template is the whole name (generalize.generated_name)
+        perl = {obs.table for obs in observations
+                if any(_PERL_STARTS.search(arg.path) for arg in obs.paths)}
+        perl_made = {path for path, table in mkstemp_table.items() if table in perl}
         #: names whose glob took a number for one of the run's pids -> their glob without
         pid_read: dict[str, str] = {}
         for path, exclusive in created.items():
@@ -561,14 +581,15 @@ class _Context:
                 evidence = Evidence.NONE
             glob = generated_name(name, evidence, in_tmpdir=in_tmpdir,
                                   renamed_to=renamed.get(path), mkstemp=path in mkstemp_made,
-                                  libc=path in libc_made, pids=options.pids)
+                                  libc=path in libc_made, pids=options.pids,
+                                  perl=path in perl_made)
             if glob is not None:
                 ctx.temp[path] = glob
                 if holds_pid(name, options.pids):
                     without = generated_name(name, evidence, in_tmpdir=in_tmpdir,
                                              renamed_to=renamed.get(path),
                                              mkstemp=path in mkstemp_made,
-                                             libc=path in libc_made)
+                                             libc=path in libc_made, perl=path in perl_made)
                     if without is not None and without != glob:
                         pid_read[path] = without
         if pid_read:
@@ -772,6 +793,8 @@ class _Context:
 
 #: what every CPython start reads (its codecs): a table with such a read is a Python
 #: interpreter's, whatever its program's name (a script's, ``bin/pip``)
+#: what every Perl program reads: File::Temp itself (a Perl interpreter's table)
+_PERL_STARTS = re.compile(r"/perl[^/]*/(?:[0-9.]+/)?File/Temp\.pm$")
 _PYTHON_STARTS = re.compile(r"/python3[^/]*/encodings/__init__\.(?:py|pyc)$|"
                             r"/encodings/__pycache__/__init__\.[^/]*\.pyc$")
 
@@ -1053,13 +1076,20 @@ def _hash_writes(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _
     again).  Reads keep the shape (git reads older
     objects), and so does a key that reads too (``-u``'s ``openat``: one rule decides both).
     Past HASH_REWRITE_CAP such files of one shape, the shape's write rule is not fresh (as
-    before) and the summary says so."""
-    for key_uses in uses_by_key.values():
+    before) and the summary says so.
+
+    A store the program keeps (:func:`_kept_store`): where the run removed an older file of
+    a shape it was there to see and made files of that very shape, the removal (only) of
+    the shape is granted, not fresh."""
+    kept_store = _kept_store(uses_by_key, ctx)
+    for key, key_uses in uses_by_key.items():
         texts: dict[str, list[int]] = defaultdict(list)
         for i, (_, pattern) in enumerate(key_uses):
             if pattern.hashed and not pattern.fresh:
                 texts[pattern.text].append(i)
         for text, at in texts.items():
+            if key in _STORE_CALLS and text in kept_store:
+                continue  # (a rule that only removes or freshens: the shape, not fresh)
             if not all(_writes(key_uses[i][0]) for i in at) or \
                     any(key_uses[i][0].again for i in at):
                 # (a removal the next run repeats in a tree the run made and left, of its
@@ -1085,6 +1115,57 @@ def _hash_writes(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _
                 if use.path in again:  # (and the shape: the next run's own, another hash)
                     key_uses.append((use, _Pattern(ctx.writer.text(use.path), True,
                                                    exact=True)))
+
+
+def _kept_store(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]], ctx: _Context
+                ) -> set[str]:
+    """The content-hash shapes of a store the program keeps, whose older entries' removal
+    and freshening (a change of their times, only) are granted by the shape, not fresh:
+    each such call is added under its system call's key (a rule of that call alone; a
+    removal plants nothing, ``generalize.plants``).  ``git gc`` packs the loose objects,
+    removes them and their 2-hex directories, and replaces the older pack (and ``git
+    commit`` freshens, ``utimensat``, an object it would write that is there already):
+    learned by name (the learning run's older files), the next runs' gc was refused the
+    last run's pack and the objects of every commit made since (16, 33, 50 refusals on
+    three runs with a commit between each; every older pack kept).  The evidence: the run
+    removed or freshened an older file of the shape (one it did not make) that it was
+    there to see -- listed in its directory, or a directory it listed itself; not a
+    removal "in case" that met nothing -- and made files of that very shape itself: the
+    program keeps the store, and its next run treats the store's older entries as this
+    one did.  Not another name of the directory (``objects/info/alternates``,
+    ``pack/notes.txt``), not a write or a read of an older entry (the shape's write rule
+    stays fresh), not a shape the run only removed (``rm cache/HASH``: no store of its
+    own), nothing at a sensitive location (no shape is learned there), nothing with
+    ``--generalize none``."""
+    if ctx.options.generalize == "none":
+        return set()
+    made: set[str] = set()
+    removed: dict[str, list[_PathUse]] = defaultdict(list)
+    for key_uses in uses_by_key.values():
+        for use, pattern in key_uses:
+            if not pattern.hashed or pattern.fresh:
+                continue
+            parent, _, name = use.path.rpartition("/")
+            if use.path in ctx.made:
+                made.add(pattern.text)
+            elif use.syscall in _STORE_CALLS and use.cls == "fswrite" and (
+                    use.path in ctx.listed or name in ctx.listed.get(parent or "/", ())):
+                removed[pattern.text].append(use)
+    kept = {text for text in removed if text in made}
+    for text in sorted(kept):
+        for call in sorted({use.syscall for use in removed[text]}):
+            if not any(p.text == text for _, p in uses_by_key.get(call, ())):
+                use = next(u for u in removed[text] if u.syscall == call)
+                uses_by_key[call].append((dataclasses.replace(
+                    use, key=call, part=None, argv=None, initial=False),
+                    _Pattern(text, False, _KEPT_STORE, hashed=True)))
+    return kept
+
+
+_KEPT_STORE = ("a store the program keeps: older entries of its content-hash shape removed "
+               "or freshened")
+#: what a store's keeper does to its older entries: removes them, changes their times
+_STORE_CALLS = aliases.REMOVE_CALLS | aliases.TIMES_CALLS
 
 
 def _existing_directories(uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]],
@@ -1154,6 +1235,38 @@ def _own_contents(makers: dict[str, set[str]], moved_below: tuple[str, ...]) -> 
 
 
 _DELETED = " (deleted)"
+
+
+def _own_moves(moves: list[tuple[str, str]], makers: dict[str, set[str]],
+               made_dirs: set[str], moved_below: set[str]) -> set[str]:
+    """The "DIR/" below which no name holds a file of the run's own, of the directory moves
+    (old, new) the caller let through: every old name, and each new name but that of a
+    move of a directory the run made itself (``mkdir``: empty then) and in which every
+    name the run made it made with
+    contents of its own (no link or move of another file, no symlink, no device node), not
+    itself below another moved directory (nor an exchange, nor a move holding what the run
+    did not make, ``Observation.older_inside``: left in ``moved_below`` by the caller); a
+    move within or out of the new name excludes its own names (each move's old name).  The
+    move took only what the run wrote, so a name made below the new name *after* it (a
+    file opened ``O_CREAT`` there) is the run's as any other (:func:`_own_contents`); what
+    moved along has no maker at its new name and stays none of the run's.  cargo makes its
+    ``target`` as ``targetXXXXXX`` (its ``CACHEDIR.TAG`` written there) renamed to
+    ``target``: every file of the build was below a moved directory, none was the run's
+    own, and the next build's read and rewrite of ``.fingerprint/NAME-HASH/bin-NAME`` (a
+    fresh generated glob's) were refused -- the build failed (101), 3 refusals a run.
+    Returns the prefixes still excluded: every old name, every new name of a move that is
+    not so."""
+    out: set[str] = set()
+    for old, new in moves:
+        below = old.rstrip("/") + "/"
+        out.add(below)  # (what was made there went along: the old names are gone)
+        clean = old in made_dirs and not any(
+            old.startswith(prefix) or new.startswith(prefix) for prefix in moved_below) \
+            and all(sources <= {_OWN_CONTENTS} for path, sources in makers.items()
+                    if path.startswith(below))
+        if not clean:
+            out.add(new.rstrip("/") + "/")
+    return out
 
 
 def _random_name(path: str, ctx: _Context) -> bool:

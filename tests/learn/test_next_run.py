@@ -525,3 +525,40 @@ def test_a_wrapper_that_moves_path_for_an_env_script_runs_again(tmp_path):
                          env={"FIRST": str(tmp_path)})
     assert "tool ran" not in r.stdout, (r.stdout, r.stderr)
     assert [x["reason"] for x in refused] == ["env PATH"], refused
+
+
+# --- Perl's File::Temp: a whole name of 10 random characters (learn25) ------------------------
+
+#: autom4te's way (``configure`` written so): File::Temp's default template beside the file,
+#: written, renamed onto it
+PERL_TEMP = r"""
+use File::Temp qw(tempfile);
+my ($fh, $name) = tempfile(DIR => ".", UNLINK => 0);
+print $fh "generated\n";
+close $fh;
+rename $name, "out.txt" or die "rename: $!";
+print "ok\n";
+"""
+
+
+@pytest.mark.skipif(shutil.which("perl") is None, reason="no perl")
+def test_perls_file_temp_names_are_made_again_and_no_older_file_is_written(tmp_path):
+    """learned as a prefix and tempfile's 8 (``FE3nbl_3x4``: ``FE*``), the next run's
+    ``W_BekHD7Fh`` was refused (autoreconf failed on every run after learning; main
+    1ec2f11: here the first run after learning refused, exit 2)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "t.pl").write_text(PERL_TEMP)
+    command = ["perl", str(tmp_path / "t.pl")]
+    policy = learn(tmp_path, command, cwd=work)
+    for _ in range(4):  # another random name each run
+        r, refused = enforce(tmp_path, policy, command, cwd=work)
+        assert refused == [], [(x["syscall"], x["args"].get("path")) for x in refused]
+        assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
+    assert sorted(p.name for p in work.iterdir()) == ["out.txt"]
+    # no more than used: an older file of the shape is not written, nor any older name
+    for older in ("AbCdEfGhIj", "notes.txt"):
+        (work / older).write_text("keep\n")
+        r, _ = enforce(tmp_path, policy, ["perl", "-e", f'open F, ">>", "{older}" or die; '
+                                          'print F "x"'], cwd=work)
+        assert r.returncode != 0 and (work / older).read_text() == "keep\n", older

@@ -376,3 +376,89 @@ def test_the_read_of_a_file_of_the_runs_own_is_of_its_name_not_its_shape(tmp_pat
         r, refused = enforce(tmp_path, policy, [PYTHON3, "-c", f"print(open({path!r}).read())"],
                              cwd=proj)
         assert refused == [] and r.stdout == "own\n\n", (path, refused, r.stderr)
+
+
+#: a tree made at once (learn25): made under a temporary name, its tag written there, and
+#: moved into place (cargo makes its ``target`` so: ``targetXXXXXX`` renamed to ``target``);
+#: the build then writes its state below it and reads it back on the next run.  With a file
+#: to link, the program links it into the temporary tree before the move, and opens it at
+#: its new name as if to make it.
+MOVED_TREE_PY = r"""
+import os, sys, tempfile
+if not os.path.isdir("out"):
+    d = tempfile.mkdtemp(dir=".", prefix="out")
+    open(os.path.join(d, "TAG"), "w").write("tag\n")
+    if len(sys.argv) > 1:
+        os.link(sys.argv[1], os.path.join(d, "x"))
+    os.rename(d, "out")
+os.makedirs("out/build", exist_ok=True)
+state = "out/build/state"
+n = int(open(state).read()) if os.path.exists(state) else 0
+open(state, "w").write(str(n + 1))
+if len(sys.argv) > 1:
+    open("out/x", "a").close()
+print(n + 1)
+"""
+
+
+def test_a_tree_moved_into_place_keeps_the_files_the_run_made_in_it_after(tmp_path):
+    """Every file below a directory a move made was none of the run's own, even one the run
+    made there after the move: the next run's read of its own state was refused (cargo:
+    ``.fingerprint/NAME-HASH/bin-NAME``, 3 refusals a run, the build failed -- main
+    1ec2f11: here 1 refusal, the state read).  A move of a directory the run made, of
+    nothing but files it wrote, leaves what is made below its new name the run's."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "build.py").write_text(MOVED_TREE_PY)
+    policy = learn(tmp_path, [PYTHON3, "build.py"], cwd=proj)
+    for n in (2, 3):
+        r, refused = enforce(tmp_path, policy, [PYTHON3, "build.py"], cwd=proj)
+        assert refused == [], refused
+        assert (r.returncode, r.stdout) == (0, f"{n}\n"), r.stderr
+    # no more than used: the tag moved along (no maker at its new name) is not read
+    (proj / "out" / "TAG").write_text("planted\n")
+    r, refused = enforce(tmp_path, policy, [PYTHON3, "-c", "print(open('out/TAG').read())"],
+                         cwd=proj)
+    assert "planted" not in r.stdout
+    assert any(x["args"].get("path") == f"{proj}/out/TAG" for x in refused), refused
+
+
+def test_a_tree_moved_into_place_with_a_secret_linked_in_is_none_of_the_runs(tmp_path):
+    """The move takes a hard link to a secret along, which the run then opens at its new
+    name as if to make it: the tree is not the run's own, and the next run reads neither
+    the secret at that name nor anything else below it by the own-files rule."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "build.py").write_text(MOVED_TREE_PY)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the secret\n")
+    policy = learn(tmp_path, [PYTHON3, "build.py", str(secret)], cwd=proj)
+    assert (proj / "out" / "x").stat().st_ino == secret.stat().st_ino
+    for path in ("out/x", "out/build/state"):
+        r, refused = enforce(tmp_path, policy, [PYTHON3, "-c", f"print(open({path!r}).read())"],
+                             cwd=proj)
+        assert "the secret" not in r.stdout and r.stdout.strip() != "1", path
+        assert any(x["args"].get("path") == f"{proj}/{path}" for x in refused), refused
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("cargo") is None, reason="no cargo")
+def test_cargo_builds_again_in_the_target_it_made(tmp_path):
+    """cargo makes ``target`` as ``targetXXXXXX`` moved into place: the next build's read
+    and rewrite of its ``.fingerprint`` were refused and it failed (101; main 1ec2f11).
+    (No incremental sessions: rustc's reads of the last session's lock are another matter,
+    left: docs/learning.md, learn25.)"""
+    proj = tmp_path / "hi"
+    (proj / "src").mkdir(parents=True)
+    (proj / "Cargo.toml").write_text('[package]\nname = "hi"\nversion = "0.1.0"\n'
+                                     'edition = "2021"\n[dependencies]\n')
+    (proj / "src" / "main.rs").write_text('fn main() { println!("hi"); }\n')
+    env = {**os.environ, "CARGO_INCREMENTAL": "0", "CARGO_TERM_COLOR": "never"}
+    build = ["cargo", "build", "-q", "--offline"]
+    policy = learn(tmp_path, build, cwd=proj, env=env, timeout=600)
+    for edit in ("", "// edit\n"):
+        with open(proj / "src" / "main.rs", "a") as f:
+            f.write(edit)
+        r, refused = enforce(tmp_path, policy, build, cwd=proj, env=env, timeout=600)
+        assert refused == [], [(x["syscall"], x["args"].get("path")) for x in refused[:4]]
+        assert r.returncode == 0, r.stderr

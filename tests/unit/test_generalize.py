@@ -855,3 +855,19 @@ def test_a_name_made_as_mkdtemp_with_an_underscore_in_its_run_keeps_its_prefix(n
     (the CI's test_a_directory_made_as_mkdtemp_makes_one_is_learned_as_generated: "works_"
     learned from ``works_7teik4``, the next run's ``workdiky3an9`` refused)."""
     assert generated_name(name, Evidence.TEMPORARY, mkstemp=True) == glob
+
+
+def test_perls_file_temp_default_name_is_wholly_random_only_with_its_evidence() -> None:
+    """File::Temp's default template is 10 of [A-Za-z0-9_], the whole name (learn25:
+    autom4te's ``FE3nbl_3x4`` renamed onto ``configure`` was ``FE*``)."""
+    from systrace_py.policy.generalize import Evidence, generated_name
+
+    for name in ("FE3nbl_3x4", "W_BekHD7Fh", "QWERTYUIOP"):
+        assert generated_name(name, Evidence.TEMPORARY, mkstemp=True, perl=True) == "*", name
+        # not made as mkstemp makes a file, no temporary's life, not Perl: not the whole name
+        assert generated_name(name, Evidence.TEMPORARY, perl=True) != "*", name
+        assert generated_name(name, Evidence.CREATED, mkstemp=True, perl=True) != "*", name
+        assert generated_name(name, Evidence.TEMPORARY, mkstemp=True) != "*", name
+    # no upper-case letter (Python's alphabet), another length, another character: as before
+    for name in ("fe3nbl_3x4", "W_BekHD7F", "W_BekHD7Fhx", "W-BekHD7Fh", "W.BekHD7Fh"):
+        assert generated_name(name, Evidence.TEMPORARY, mkstemp=True, perl=True) != "*", name
