@@ -31,6 +31,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from systrace_py import procfs
 from systrace_py.audit import AuditLog, rule_ref
+from systrace_py.engine import answered
 from systrace_py.engine.decode import DecodedCall, DecodeError
 from systrace_py.engine.events import DETACH, KILL, PARK, Reply, ReplyKind
 from systrace_py.engine.exec_image import Admit, ExecImage
@@ -512,6 +513,9 @@ class Supervisor:
                  audit: AuditLog | None = None, asker: Asker | None = None,
                  stderr: IO[str] | None = None, injector: Injector | None = None) -> None:
         self.policies = policies
+        # (the FUSE types the main policy trusts: the engine's count of mounts a process
+        # answers leaves them out -- docs/policy.md "FUSE mounts")
+        answered.trust(policies.main.trusted_filesystems)
         self.injector = injector if injector is not None else Injector()
         #: whether some inject rule (a table's, or the command line's) can pick a call
         self._injecting = self.injector.active(policies.tables())

@@ -26,6 +26,27 @@ from systrace_py.views import ANSWERED_FILESYSTEMS, answered_by_a_process, parse
 
 MOUNTINFO = "/proc/self/mountinfo"
 
+#: the file system types the policy trusts to answer every process alike (its top-level
+#: ``trusted_filesystems``: "fuse.sshfs", or "fuse" for every FUSE type): not counted here
+_trusted: frozenset[str] = frozenset()
+
+
+def trust(types: tuple[str, ...] | frozenset[str]) -> None:
+    """The types of the run's policy's ``trusted_filesystems`` (set at each run's start: a
+    resident worker is a fork of a server that may have served another policy)."""
+    global _trusted
+    if frozenset(types) == _trusted:
+        return
+    _trusted = frozenset(types)
+    if _MOUNTS is not None:
+        _MOUNTS.reread()
+
+
+def _counted(fstype: str) -> bool:
+    """Whether a mount of this type is one a process answers, and not trusted by the policy."""
+    return answered_by_a_process(fstype) and fstype not in _trusted \
+        and fstype.split(".", 1)[0] not in _trusted
+
 
 class AnsweredMounts:
     """The mount points of the file systems a process answers, kept current."""
@@ -53,7 +74,12 @@ class AnsweredMounts:
             return
         text = b"".join(chunks).decode("utf-8", "surrogateescape")
         self.points = tuple(sorted({entry.mount_point for entry in parse_mountinfo(text)
-                                    if answered_by_a_process(entry.fstype)}))
+                                    if _counted(entry.fstype)}))
+
+    def reread(self) -> None:
+        """Read the mount table again now (the trusted types changed)."""
+        if self._fd is not None:
+            self._read()
 
     def current(self) -> tuple[str, ...]:
         """The mount points now (read again when the mount table changed since last asked)."""
@@ -86,7 +112,7 @@ def points_of(tid: int) -> tuple[str, ...]:
         return ()  # (a type follows " - ": none of those, no parse)
     text = data.decode("utf-8", "surrogateescape")
     return tuple(sorted({entry.mount_point for entry in parse_mountinfo(text)
-                         if answered_by_a_process(entry.fstype)}))
+                         if _counted(entry.fstype)}))
 
 
 def below(points: tuple[str, ...], path: str) -> bool:

@@ -139,8 +139,9 @@ FORMAT_VERSION = 1
 
 #: Keys of the file's top level, in the order :func:`dumps_policy` writes them.
 TOP_KEYS = ("version", "description", "default", "default_errno", "missing", "dns_refused",
-            "detach", "rule",
-            "program")
+            "detach", "trusted_filesystems", "rule", "program")
+#: a FUSE file system type as /proc/self/mounts shows it (``trusted_filesystems``)
+_FUSE_TYPE = re.compile(r"fuse|fuseblk|fuse\.[A-Za-z0-9_.+-]{1,64}")
 #: Keys of a ``[program."..."]`` table.
 TABLE_KEYS = ("description", "default", "default_errno", "missing", "dns_refused", "detach",
               "environment", "rule")
@@ -586,7 +587,8 @@ class _Loader:
         main = Table("main", options.default, options.default_errno,
                      self._rules(data, ()), Location(self.source), description, options.detach,
                      options.missing, options.dns_refused)
-        policy = Policy(main, source=self.source, description=description)
+        policy = Policy(main, source=self.source, description=description,
+                        trusted_filesystems=self._trusted_filesystems(data))
         programs = data.get("program", {})
         if not isinstance(programs, dict):
             raise self.error((), "program", "expected tables written"
@@ -594,6 +596,24 @@ class _Loader:
         for key, body in programs.items():
             self._program(policy, key, body, options)
         return policy
+
+    def _trusted_filesystems(self, data: dict[str, object]) -> tuple[str, ...]:
+        """``trusted_filesystems``: FUSE types ("fuse", "fuseblk", "fuse.NAME") whose
+        servers the user trusts to answer every process alike."""
+        value = data.get("trusted_filesystems", [])
+        if not isinstance(value, list):
+            raise self.error((), "trusted_filesystems",
+                             f"expected an array of file system types, got {_kind(value)}")
+        for item in value:
+            if not isinstance(item, str):
+                raise self.error((), "trusted_filesystems",
+                                 f"expected file system types (strings), got {_kind(item)}")
+            if not _FUSE_TYPE.fullmatch(item):
+                raise self.error((), "trusted_filesystems",
+                                 f"{item!r} is no FUSE file system type: expected \"fuse\", "
+                                 "\"fuseblk\" or \"fuse.NAME\" (the type /proc/self/mounts "
+                                 "shows, as \"fuse.sshfs\"); other file systems need no trust")
+        return tuple(dict.fromkeys(value))
 
     def _program(self, policy: Policy, key: str, body: object, inherited: _TableOptions) -> None:
         where: _PathKey = ("program", key)
@@ -1381,6 +1401,8 @@ def dumps_policy(policy: Policy) -> str:
         top["dns_refused"] = main.dns_refused.value
     if main.allow_detach:
         top["detach"] = True
+    if policy.trusted_filesystems:
+        top["trusted_filesystems"] = list(policy.trusted_filesystems)
     lines = _format_table(top)
     lines += _rules_text(main.rules, "[[rule]]")
     for key, table in policy.programs.items():

@@ -1439,6 +1439,10 @@ class Policy:
     program_patterns: dict[str, PathPattern] = field(default_factory=dict)
     source: str | None = None
     description: str | None = None
+    #: file system types whose servers the user trusts to answer every process alike
+    #: (``trusted_filesystems``: "fuse.sshfs", "fuse"): paths there are decided as on any
+    #: other file system (engine/answered.py; docs/policy.md "FUSE mounts")
+    trusted_filesystems: tuple[str, ...] = ()
 
     def table_for(self, program: str) -> Table | None:
         """The table of an exec'd program: an exact key first, then globs in file order."""

@@ -182,6 +182,35 @@ def test_a_fuse_file_system_that_answers_alike_is_used_as_natively(
     assert all("ENOENT" in out for out in native[:2]), native
 
 
+def test_a_fuse_type_the_policy_trusts_is_used_as_natively(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        enter: list[str]) -> None:
+    """``trusted_filesystems`` lifts the FUSE refusals for the types it names (the user
+    trusts that server to answer every process alike, as sshfs does: it does not see who
+    asks): under a policy refusing reads of the secret's directory by name, ``ls -1aF`` of the
+    mount (-F: a stat of each entry) is refused without the key, EACCES, and lists as natively with
+    ``trusted_filesystems = ["fuse"]`` -- and so does the attack, the user's choice."""
+    server, program = build("escape/fs_fuse_server.c"), build("escape/fs_fuse.c")
+    listings = []
+    for text in (None, "refusing", "trusting"):
+        scene = Scene.make(tmp_path, text or "control")
+        with fuse_mount(enter, server, scene, program.name) as mnt:
+            rules = secret_policy(scene)
+            policy_text = None if text is None else \
+                ('trusted_filesystems = ["fuse"]\n' + rules if text == "trusting" else rules)
+            ls = attack_in(enter, "/bin/ls", "-1aF", mnt, scene=scene, env=loop,
+                           policy_text=policy_text)
+            listings.append((ls.returncode, ls.stdout.replace(str(scene.root), "ROOT")
+                             .replace(scene.root.name, "SCENE")))
+            if text == "trusting":
+                escaped = attack_in(enter, program, "open", mnt, scene.work, scene=scene,
+                                    env=loop, policy_text=policy_text)
+                assert escaped.verdict == "ESCAPED", escaped
+    native, refused, trusted = listings
+    assert native[0] == 0 and refused[0] != 0, listings
+    assert trusted == native, listings
+
+
 @pytest.mark.parametrize("mode", ["open", "link", "tlink"])
 def test_a_fuse_mount_named_otherwise_in_a_mount_namespace_of_the_programs_own(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],

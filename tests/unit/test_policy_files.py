@@ -855,3 +855,24 @@ def test_environment_is_a_program_table_key_only() -> None:
         environment = ["LD_PRELOAD=/x"]
         """)
     check(err, 2, "environment", "unknown top-level key")
+
+
+def test_trusted_filesystems_are_fuse_types_read_and_saved() -> None:
+    # (docs/policy.md "FUSE mounts": the types whose servers the user trusts)
+    from systrace_py.policy.files import dumps_policy, loads_policy
+    env = {"HOME": "/h", "USER": "u", "CWD": "/w"}
+    policy = loads_policy('trusted_filesystems = ["fuse.sshfs", "fuseblk", "fuse.sshfs"]\n'
+                          'default = "permit"\n', "p.toml", env)
+    assert policy.trusted_filesystems == ("fuse.sshfs", "fuseblk")
+    again = loads_policy(dumps_policy(policy), "p.toml", env)
+    assert again.trusted_filesystems == policy.trusted_filesystems
+    assert loads_policy('default = "permit"\n', "p.toml", env).trusted_filesystems == ()
+    assert "trusted_filesystems" not in dumps_policy(loads_policy('default = "permit"\n',
+                                                                  "p.toml", env))
+    for text, words in (('trusted_filesystems = ["ext4"]', "is no FUSE file system type"),
+                        ('trusted_filesystems = "fuse"', "expected an array"),
+                        ('trusted_filesystems = [1]', "got an integer"),
+                        ('trusted_filesystems = ["fuse.a/b"]', "is no FUSE")):
+        with pytest.raises(PolicyError) as info:
+            loads_policy(text + "\n", "p.toml", env)
+        assert words in str(info.value) and "p.toml:1" in str(info.value), info.value
