@@ -25,6 +25,7 @@
  *   ftopen  the same with a second thread alive (a held open keeps its own call then)
  */
 #include "attack.h"
+#include "fuse_attack.h"
 
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -37,28 +38,6 @@ static void own_filter(void) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
         syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
         skipped("seccomp: %s", ename(errno));
-}
-
-static void *idle(void *arg) {
-    (void)arg;
-    for (;;)
-        pause();
-    return NULL;
-}
-
-static void second_thread(void) {
-    pthread_t t;
-    if (pthread_create(&t, NULL, idle, NULL) != 0)
-        skipped("pthread_create");
-}
-
-static void read_stolen(const char *stolen, const char *how) {
-    int fd = open(stolen, O_RDONLY);
-    if (fd < 0)
-        blocked("%s made %s but it cannot be opened: %s", how, stolen, ename(errno));
-    if (is_secret_fd(fd))
-        escaped("%s: %s is the secret", how, stolen);
-    blocked("%s: %s is not the secret", how, stolen);
 }
 
 int main(int argc, char **argv) {
@@ -75,19 +54,10 @@ int main(int argc, char **argv) {
     int threaded = mode[0] == 't' || !strcmp(mode, "rename") || !strcmp(mode, "chmod");
     if (threaded)
         second_thread();
-    if (!strcmp(mode, "open") || !strcmp(mode, "topen")) {
-        int fd = open(path, O_RDONLY);
-        if (fd < 0)
-            blocked("open %s: %s", path, ename(errno));
-        if (is_secret_fd(fd))
-            escaped("opened the secret as %s (%s)", path, fd_name(fd));
-        blocked("opened %s, not the secret", fd_name(fd));
-    }
-    if (!strcmp(mode, "link") || !strcmp(mode, "tlink")) {
-        if (link(path, stolen) != 0)
-            blocked("link %s: %s", path, ename(errno));
-        read_stolen(stolen, "link");
-    }
+    if (!strcmp(mode, "open") || !strcmp(mode, "topen"))
+        open_secret(path);
+    if (!strcmp(mode, "link") || !strcmp(mode, "tlink"))
+        link_secret(path, stolen);
     if (!strcmp(mode, "connect")) {
         struct sockaddr_un sun = {.sun_family = AF_UNIX};
         snprintf(sun.sun_path, sizeof sun.sun_path, "%s/d/sock", mnt);

@@ -16,13 +16,7 @@
  *   tlink  the same with a second thread alive (link is frozen and re-checked)
  */
 #include "attack.h"
-
-static void *idle(void *arg) {
-    (void)arg;
-    for (;;)
-        pause();
-    return NULL;
-}
+#include "fuse_attack.h"
 
 int main(int argc, char **argv) {
     if (argc != 4)
@@ -34,28 +28,11 @@ int main(int argc, char **argv) {
     char path[4096], stolen[4096];
     snprintf(path, sizeof path, "%s/d/../../%s/secret.txt", mnt, secd + 1);
     snprintf(stolen, sizeof stolen, "%s/stolen", work);
-    if (!strcmp(mode, "tlink")) {
-        pthread_t t;
-        if (pthread_create(&t, NULL, idle, NULL) != 0)
-            skipped("pthread_create");
-    }
-    if (!strcmp(mode, "open")) {
-        int fd = open(path, O_RDONLY);
-        if (fd < 0)
-            blocked("open %s: %s", path, ename(errno));
-        if (is_secret_fd(fd))
-            escaped("opened the secret as %s (%s)", path, fd_name(fd));
-        blocked("opened %s, not the secret", fd_name(fd));
-    }
-    if (!strcmp(mode, "link") || !strcmp(mode, "tlink")) {
-        if (link(path, stolen) != 0)
-            blocked("link %s: %s", path, ename(errno));
-        int fd = open(stolen, O_RDONLY);
-        if (fd < 0)
-            blocked("link made %s but it cannot be opened: %s", stolen, ename(errno));
-        if (is_secret_fd(fd))
-            escaped("link: %s is the secret", stolen);
-        blocked("link: %s is not the secret", stolen);
-    }
+    if (!strcmp(mode, "tlink"))
+        second_thread();
+    if (!strcmp(mode, "open"))
+        open_secret(path);
+    if (!strcmp(mode, "link") || !strcmp(mode, "tlink"))
+        link_secret(path, stolen);
     usage("unknown mode");
 }

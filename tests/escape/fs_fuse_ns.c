@@ -18,26 +18,11 @@
  *   tlink  the same with a second thread alive (link is frozen and re-checked)
  */
 #include "attack.h"
+#include "fuse_attack.h"
 
 #include <libgen.h>
 #include <sched.h>
 #include <sys/mount.h>
-
-static void *idle(void *arg) {
-    (void)arg;
-    for (;;)
-        pause();
-    return NULL;
-}
-
-static void read_stolen(const char *stolen, const char *how) {
-    int fd = open(stolen, O_RDONLY);
-    if (fd < 0)
-        blocked("%s made %s but it cannot be opened: %s", how, stolen, ename(errno));
-    if (is_secret_fd(fd))
-        escaped("%s: %s is the secret", how, stolen);
-    blocked("%s: %s is not the secret", how, stolen);
-}
 
 int main(int argc, char **argv) {
     if (argc != 4)
@@ -58,23 +43,11 @@ int main(int argc, char **argv) {
         blocked("mkdir %s: %s", alt, ename(errno));
     if (mount(parent, alt, NULL, MS_BIND | MS_REC, NULL) != 0)
         blocked("bind %s at %s: %s", parent, alt, ename(errno));
-    if (!strcmp(mode, "tlink")) {
-        pthread_t t;
-        if (pthread_create(&t, NULL, idle, NULL) != 0)
-            skipped("pthread_create");
-    }
-    if (!strcmp(mode, "open")) {
-        int fd = open(path, O_RDONLY);
-        if (fd < 0)
-            blocked("open %s: %s", path, ename(errno));
-        if (is_secret_fd(fd))
-            escaped("opened the secret as %s (%s)", path, fd_name(fd));
-        blocked("opened %s, not the secret", fd_name(fd));
-    }
-    if (!strcmp(mode, "link") || !strcmp(mode, "tlink")) {
-        if (link(path, stolen) != 0)
-            blocked("link %s: %s", path, ename(errno));
-        read_stolen(stolen, "link");
-    }
+    if (!strcmp(mode, "tlink"))
+        second_thread();
+    if (!strcmp(mode, "open"))
+        open_secret(path);
+    if (!strcmp(mode, "link") || !strcmp(mode, "tlink"))
+        link_secret(path, stolen);
     usage("unknown mode");
 }
