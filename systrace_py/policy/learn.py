@@ -2569,7 +2569,7 @@ def merge_rules(policy: Policy, table_name: str, rules: Iterable[Rule], *,
     main = _copy_table(policy.main)
     programs = {k: _copy_table(t) for k, t in policy.programs.items()}
     out = Policy(main, programs, dict(policy.program_patterns), policy.source,
-                 policy.description)
+                 policy.description, policy.trusted_filesystems)
     table: Table | None = main if table_name == MAIN else programs.get(table_name)
     if table is None:
         table = Table(table_name, default or policy.main.default,

@@ -270,7 +270,8 @@ class PolicyStore:
         """The policy without what the run added (its rules are merged in after)."""
         main = self.policy.main
         out = Policy(_copy(main, self._rules_at_start(main)), source=self.policy.source,
-                     description=self.policy.description)
+                     description=self.policy.description,
+                     trusted_filesystems=self.policy.trusted_filesystems)
         for key, table in self.policy.programs.items():
             if not self._created(table):
                 out.programs[key] = _copy(table, self._rules_at_start(table))

@@ -183,7 +183,7 @@ class Review:
         programs = {key: dataclasses.replace(t, rules=rules_of(t))
                     for key, t in self.policy.programs.items()}
         return Policy(main, programs, dict(self.policy.program_patterns), self.policy.source,
-                      self.policy.description)
+                      self.policy.description, self.policy.trusted_filesystems)
 
     def _decided(self, item: Item) -> list[Rule]:
         """The rules an item's rule becomes.  When its provenance is about some of its calls

@@ -379,3 +379,19 @@ def test_the_lock_of_a_policy_is_never_opened_through_a_link(tmp_path):
     with pytest.raises(OSError):
         store.save()
     assert not made.exists()
+
+
+def test_a_save_keeps_the_trusted_file_systems(tmp_path):
+    # (policy.md "FUSE mounts": a policy's top-level trust survives the answers saved into it,
+    # and a save elsewhere)
+    text = 'trusted_filesystems = ["fuse.sshfs"]\n' + POLICY
+    store, path = store_of(tmp_path, text)
+    store.policy.main.add_rule(rule("/src/a/*"))
+    store.save()
+    assert load_policy(path).trusted_filesystems == ("fuse.sshfs",)
+    other = tmp_path / "answers.toml"
+    (tmp_path / "x").mkdir()
+    again, _ = store_of(tmp_path / "x", text)
+    again.policy.main.add_rule(rule("/src/b/*"))
+    again.save(other)
+    assert load_policy(other).trusted_filesystems == ("fuse.sshfs",)
