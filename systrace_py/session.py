@@ -31,7 +31,6 @@ import ctypes
 import enum
 import os
 import signal
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
@@ -48,13 +47,13 @@ from systrace_py.startup import caching_ends
 
 def _in_main_thread() -> bool:
     """Whether this is the main thread (signal handlers can be set only there), without
-    importing threading on a start that made no thread: then ``_thread`` counts none but the
-    main one running (every Python thread is started through it)."""
-    if "threading" not in sys.modules and _thread._count() == 0:
-        return True
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
+    importing threading (start-up, issue 16): the process's first thread, whose number is the
+    process's -- Python's main thread (the one that started the interpreter, or that forked
+    it).  Not ``threading.main_thread()``: that is the thread that imported threading first,
+    a worker's when the library is used from one (review 25: its signal handlers were set
+    there, ValueError, and the run failed); nor "no Python thread was made yet", which a
+    thread C made (a callback on a pthread) is not counted in."""
+    return _thread.get_native_id() == os.getpid()
 
 
 #: Session._command_fd once the run is over: no signal is forwarded by pid any more

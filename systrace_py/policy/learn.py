@@ -1260,10 +1260,13 @@ def _own_moves(moves: list[tuple[str, str]], makers: dict[str, set[str]],
     for old, new in moves:
         below = old.rstrip("/") + "/"
         out.add(below)  # (what was made there went along: the old names are gone)
+        # (and nothing but the run's own made the directory itself or one above it: a
+        # directory moved onto its name -- an older tree -- before a move the run repeats,
+        # which the learner keeps once, in the order first seen: review 25)
         clean = old in made_dirs and not any(
             old.startswith(prefix) or new.startswith(prefix) for prefix in moved_below) \
             and all(sources <= {_OWN_CONTENTS} for path, sources in makers.items()
-                    if path.startswith(below))
+                    if path.startswith(below) or below.startswith(path.rstrip("/") + "/"))
         if not clean:
             out.add(new.rstrip("/") + "/")
     return out

@@ -1290,6 +1290,11 @@ def _outcomes(rules: Sequence[Rule], source: str, target: str, below: bool,
                     if known == condition:
                         holds = (value,)
                         break
+                else:
+                    # (one argv holds no two conditions whose elements are two literals
+                    # at one place, or whose lengths differ: review 25)
+                    if any(value and _exclusive(known, condition) for known, value in taken):
+                        holds = (False,)
             for held in holds:
                 now = taken if condition is None or len(holds) == 1 else \
                     taken | {(condition, held)}
@@ -1311,6 +1316,37 @@ def _outcomes(rules: Sequence[Rule], source: str, target: str, below: bool,
 
 
 _WAYS_KEPT = 256
+
+
+def _exclusive(one: object, other: object) -> bool:
+    """Whether no call meets both of two conditions of :func:`_outcomes` (argv patterns,
+    target): their argv globs need, at one place, two different literal elements, or
+    different numbers of elements.  A condition met is then known not to meet the other:
+    without this, ``argv = ["a", "**"]`` on one name and ``argv = ["b", "**"]`` on both
+    were taken to hold together, and a rename that gave no access was refused (found by
+    review 25: test_a_link_refused_gives_some_access_its_own_name_lacks)."""
+    first = one[0] if isinstance(one, tuple) else None
+    second = other[0] if isinstance(other, tuple) else None
+    if not isinstance(first, tuple) or not isinstance(second, tuple) or not first or not second:
+        return False
+    from systrace_py.policy.argv import CWD, REST
+
+    def shape(patterns: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+        rest = patterns[-1] == REST
+        return (patterns[:-1] if rest else patterns), rest
+
+    (heads, open_one), (other_heads, open_other) = shape(first), shape(second)
+    if not open_one and not open_other and len(heads) != len(other_heads):
+        return True
+    if (not open_one and len(heads) < len(other_heads)) or \
+            (not open_other and len(other_heads) < len(heads)):
+        return True
+
+    def literal(element: str) -> bool:
+        return not any(c in element for c in "*?[") and CWD not in element
+
+    return any(a != b and literal(a) and literal(b)
+               for a, b in zip(heads, other_heads, strict=False))
 
 
 def _ways(match: int, grant: int) -> tuple[int | None, ...]:

@@ -462,3 +462,44 @@ def test_cargo_builds_again_in_the_target_it_made(tmp_path):
         r, refused = enforce(tmp_path, policy, build, cwd=proj, env=env, timeout=600)
         assert refused == [], [(x["syscall"], x["args"].get("path")) for x in refused[:4]]
         assert r.returncode == 0, r.stderr
+
+
+
+#: a tree made and moved into place, its file made again at the new name; then the same
+#: calls again with an older tree -- one the run did not make, a hard link to a secret in
+#: it -- moved onto the temporary name first: the calls repeated (the unlink, the move)
+#: are kept once, in the order first seen
+REPEATED_MOVE_PY = r"""
+import os
+os.mkdir("t")
+open("t/f", "w").write("own\n")
+os.rename("t", "out")
+os.unlink("out/f")
+open("out/f", "w").write("own\n")
+os.unlink("out/f")
+os.rmdir("out")
+os.rename("older", "t")
+os.rename("t", "out")
+open("out/f", "a").close()
+"""
+
+
+def test_a_move_repeated_after_an_older_tree_came_gives_no_read_of_it(tmp_path):
+    """Review 25: learn25's own-tree move (``_own_moves``) looked at the names below the
+    moved directory only; an older tree moved onto the directory's own name, before a move
+    the run had made already (not recorded again), left the learner taking the file at
+    the new name for the run's own -- the next run read the secret there by the own-files
+    rule, though the run itself only opened it to append (failed on main).  With the
+    older tree moved in under another name, it was refused already."""
+    proj = tmp_path / "proj"
+    (proj / "older").mkdir(parents=True)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the secret\n")
+    os.link(secret, proj / "older" / "f")
+    (proj / "build.py").write_text(REPEATED_MOVE_PY)
+    policy = learn(tmp_path, [PYTHON3, "build.py"], cwd=proj)
+    assert (proj / "out" / "f").stat().st_ino == secret.stat().st_ino
+    r, refused = enforce(tmp_path, policy, [PYTHON3, "-c", "print(open('out/f').read())"],
+                         cwd=proj)
+    assert "the secret" not in r.stdout
+    assert any(x["args"].get("path") == f"{proj}/out/f" for x in refused), refused

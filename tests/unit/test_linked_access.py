@@ -8,16 +8,18 @@ import dataclasses
 import errno
 import os
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from systrace_py.kernel import RENAME_EXCHANGE
+from systrace_py.policy import aliases
 from systrace_py.policy.files import loads_policy
 from systrace_py.policy.model import (
     Action,
     CallFacts,
     PathArg,
     Policy,
+    SockAddr,
     Table,
     checks_of,
     file_accesses,
@@ -304,7 +306,24 @@ def test_the_old_file_gains_no_access_by_its_new_name(text: str, old: str, new: 
                     (text, source, target, access, flags, argv, gained, own)
 
 
+#: two exec rules whose argv conditions no one argv meets together (review 25: the joint walk
+#: took them to hold at once, and refused a rename that gave no access)
+EXCLUSIVE_ARGV = """default = "permit"
+[[rule]]
+calls = ["exec"]
+path = "/w/a"
+argv = ["never-this", "**"]
+action = "permit"
+[[rule]]
+calls = ["exec"]
+argv = ["run", "**"]
+action = "never"
+"""
+
+
 @settings(max_examples=300, deadline=None)
+@example(EXCLUSIVE_ARGV, "/w/b", "/w/a")
+@example(EXCLUSIVE_ARGV.replace('["run", "**"]', '["never-this", "*"]'), "/w/b", "/w/a")
 @given(tables(), st.sampled_from(NAMES), st.sampled_from(NAMES))
 def test_a_link_refused_gives_some_access_its_own_name_lacks(text: str, old: str,
                                                               new: str) -> None:
@@ -413,3 +432,178 @@ def test_a_socket_file_gets_no_connect_by_a_new_name_its_own_lacks() -> None:
     both = load(SOCKETS.replace('unix = "/w/**"', 'unix = ["/w/**", "/s/**"]')).main
     assert both.decide(link).action is Action.PERMIT
     assert both.decide(tree).action is Action.PERMIT
+
+
+# ---------------------------------------------------------------------------------------------
+# Review 25: the joint walk brute-forced against the single-name decisions, on what the
+# properties above leave out -- unix sockets (connects by either name, both asked too) and
+# directory moves under learned writing globs (the names something runs later they leave
+# out, fslink43), fresh rules, made directories holding an older file moved in
+
+SOCKET_NAMES = ["/w/a", "/w/b", "/w/d/x", "/s/f", "/s/d/x"]
+SOCKET_GLOBS = ["/w/a", "/w/*", "/w/**", "/s/**", "/**", "/w/d/*", "/s/f", "/s/d/*", "/w/d/**"]
+CONNECTS = [["net-connect"], ["connect"], ["sendto"], ["sendmsg"], ["connect", "sendto"]]
+
+
+@st.composite
+def socket_tables(draw: st.DrawFn) -> str:
+    text = f'default = "{draw(st.sampled_from(["permit", "never", "ask"]))}"\n'
+    for _ in range(draw(st.integers(0, 5))):
+        action = draw(st.sampled_from(["permit", "never", "ask"]))
+        text += "[[rule]]\n"
+        if draw(st.booleans()):
+            calls = draw(st.sampled_from(CONNECTS))
+            names = draw(st.lists(st.sampled_from(SOCKET_GLOBS), min_size=1, max_size=2,
+                                  unique=True))
+            text += "calls = [" + ", ".join(f'"{c}"' for c in calls) + "]\n"
+            text += "unix = [" + ", ".join(f'"{n}"' for n in names) + "]\n"
+        else:
+            text += 'calls = ["fsread", "fswrite", "fslink"]\n'
+            text += f'path = "{draw(st.sampled_from(SOCKET_GLOBS))}"\n'
+        text += f'action = "{action}"\n'
+        if action == "permit" and draw(st.booleans()):
+            text += "fresh = true\n"
+    if draw(st.booleans()):  # (files linked and moved anywhere: the sockets decide)
+        text += '[[rule]]\ncalls = ["fsread", "fswrite", "fslink"]\npath = "/**"\n' \
+            'action = "permit"\n'
+    return text
+
+
+def _connect(table: Table, call: str, path: str) -> Action:
+    return table.decide(CallFacts(call, sockaddr=SockAddr("unix", path=path))).action
+
+
+SOCKET_EXAMPLE = """default = "never"
+[[rule]]
+calls = ["connect"]
+unix = ["/w/**"]
+action = "permit"
+[[rule]]
+calls = ["fsread", "fswrite", "fslink"]
+path = "/**"
+action = "permit"
+"""
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@example(SOCKET_EXAMPLE, "/s/f", "/w/a", "link")
+@example(SOCKET_EXAMPLE, "/s/d/x", "/w/d/x", "tree")
+@example(SOCKET_EXAMPLE.replace('"permit"\n[[rule]]', '"ask"\n[[rule]]', 1)
+         .replace('"never"', '"ask"'), "/s/f", "/w/a", "rename")  # (ask against ask)
+@given(socket_tables(), st.sampled_from(SOCKET_NAMES), st.sampled_from(SOCKET_NAMES),
+       st.sampled_from(["link", "rename", "tree"]))
+def test_a_socket_gains_no_connect_by_its_new_name(text: str, old: str, new: str,
+                                                   how: str) -> None:
+    """A socket linked or moved (or a directory holding it moved) is permitted only where
+    every connect by its new name is refused or its own name's is permitted (an ask by
+    both names is asked: fslink43's ask-against-ask, for sockets too)."""
+    table = load(text).main
+    if how == "tree":
+        old_dir, new_dir = old.rsplit("/", 1)[0], new.rsplit("/", 1)[0]
+        if old_dir == new_dir or new_dir.startswith(old_dir + "/") or \
+                old_dir.startswith(new_dir + "/"):
+            return
+        facts = CallFacts("rename", (PathArg("old", old_dir), PathArg("new", new_dir)),
+                          directories=frozenset({"old"}), sockets_inside=(old,))
+        target = new_dir + old[len(old_dir):]
+    else:
+        if old == new:
+            return
+        facts = CallFacts(how, (PathArg("old", old), PathArg("new", new)),
+                          sockets=frozenset({"old"}))
+        target = new
+    if table.decide(facts).action is not Action.PERMIT:
+        return
+    for call in sorted(aliases.ALIASES["net-connect"]):
+        gained, own = _connect(table, call, target), _connect(table, call, old)
+        assert gained is Action.NEVER or own is Action.PERMIT, (text, old, target, call,
+                                                                gained, own)
+
+
+TREES = ["/w/a", "/w/b", "/s/d", "/w/a/in", "/w/b/.git", "/s/x.git"]
+#: names below a moved directory: ordinary ones, and names something runs later
+TAILS = ["f", "d/f", ".git/hooks/pre-commit", ".git/config", "hooks/post-merge", "config",
+         "package.json", "sub/package.json", ".git", "x.git/hooks/h", "modules/m/config"]
+TREE_GLOBS = ["/w/**", "/w/a/**", "/w/b/**", "/s/**", "/**", "/w/*", "/w/a/*", "/w/*/**",
+              "/w/b/.git/**", "/w/a/.git/hooks/*", "/w/b/.git/hooks/pre-commit", "/s/d/*",
+              "/w/a/package.json", "{/w/a/**,/w/b/config}", "/s/x.git/**"]
+TREE_CALLS = [["fsread"], ["fswrite"], ["fsread", "fswrite"], ["fslink"], ["fsmeta"],
+              ["openat"], ["exec"], ["fsread", "fswrite", "fslink"], ["truncate"], ["unlink"]]
+#: older files a call of the run moved into a directory it made
+CAME = ["/s/sec", "/w/a/f", "/s/d/f", "/w/b/.git/config"]
+
+
+@st.composite
+def tree_tables(draw: st.DrawFn) -> str:
+    text = f'default = "{draw(st.sampled_from(["permit", "never", "ask"]))}"\n'
+    for _ in range(draw(st.integers(1, 5))):
+        action = draw(st.sampled_from(["permit", "permit", "never", "ask"]))
+        calls = draw(st.sampled_from(TREE_CALLS))
+        text += "[[rule]]\ncalls = [" + ", ".join(f'"{c}"' for c in calls) + "]\n"
+        text += f'path = "{draw(st.sampled_from(TREE_GLOBS))}"\naction = "{action}"\n'
+        if action == "permit" and draw(st.booleans()):
+            text += "fresh = true\n"
+        if action == "permit" and draw(st.booleans()):  # (a LearnedGlob where it writes)
+            text += 'learned = {kind = "trees walked", seen = 3}\n'
+        if "exec" in calls and draw(st.booleans()):
+            text += f'argv = {draw(st.sampled_from(ARGV_RULES))}\n'
+    return text
+
+
+#: a learned writing glob that leaves ``package.json`` out below /w, a refusal after it
+LEFT_OUT_EXAMPLE = """default = "permit"
+[[rule]]
+calls = ["fswrite"]
+path = "/w/**"
+action = "permit"
+learned = {kind = "trees walked", seen = 3}
+[[rule]]
+calls = ["fswrite"]
+path = "/w/**"
+action = "never"
+"""
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@example(LEFT_OUT_EXAMPLE, "/w/a/in", "/s/d", "rename", "f", "/s/sec")
+@example(LEFT_OUT_EXAMPLE, "/w/b", "/s/d", "exchange", "f", "/s/sec")
+@example(LEFT_OUT_EXAMPLE.replace('learned =', 'fresh = true\nlearned ='), "/s/d", "/w/a",
+         "made", "package.json", "/w/b/.git/config")
+@given(tree_tables(), st.sampled_from(TREES), st.sampled_from(TREES),
+       st.sampled_from(["rename", "exchange", "made"]), st.sampled_from(TAILS),
+       st.sampled_from(CAME))
+def test_a_directory_moved_gives_no_file_below_it_more(text: str, old: str, new: str,
+                                                        how: str, tail: str,
+                                                        came: str) -> None:
+    """A directory move permitted gives no older file below it (at the same place below
+    the new name: an ordinary name, one something runs later, the directory itself) an
+    access its own name lacks; of a directory the run made, the older file a call moved
+    into it is compared by the name it came from."""
+    if old == new or new.startswith(old + "/") or old.startswith(new + "/"):
+        return
+    table = load(text).main
+    exchange = how == "exchange"
+    facts = CallFacts("renameat2" if exchange else "rename",
+                      (PathArg("old", old), PathArg("new", new)),
+                      directories=frozenset({"old", "new"} if exchange else {"old"}),
+                      selector=RENAME_EXCHANGE if exchange else None)
+    if how == "made":
+        facts = dataclasses.replace(facts, made=frozenset({"old"}),
+                                    older_inside=(("/" + tail, came, False),))
+    if table.decide(facts).action is not Action.PERMIT:
+        return
+    moves = [(old, new)] + ([(new, old)] if exchange else [])
+    pairs = [(f"{source}/{below}" if below else source, f"{target}/{below}" if below else target)
+             for source, target in moves for below in ["", *TAILS]]
+    if how == "made":
+        pairs = [(came, f"{new}/{tail}")]
+    accesses = file_accesses(table.compiled().named_calls)
+    for source, target in pairs:
+        for access, role, flags in accesses:
+            if not any(cls is not None for cls, _ in checks_of(access, role, flags, None)):
+                continue
+            for argv in _worlds(access):
+                gained = _grant(table, access, role, flags, target, argv)
+                own = _grant(table, access, role, flags, source, argv)
+                assert gained is Action.NEVER or own is Action.PERMIT, \
+                    (text, how, source, target, access, flags, argv, gained, own)
