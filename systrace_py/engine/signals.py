@@ -181,6 +181,18 @@ def pidfd_group_holds_tracer(caller_tid: int, fd: int, flags: int, sig: int) -> 
     return True
 
 
+def proc_directory_of_tracer(path: str) -> bool:
+    """Whether the directory at ``path`` (as the tracer reaches it) is a /proc/PID or
+    /proc/PID/task/TID directory, of any procfs, of one of the tracer's tasks: a "mem" file
+    in it is the tracer's memory (red team 46: /proc/TracerPid/mem, read where a rule
+    permits process_vm_readv).  What cannot be told is the tracer's."""
+    try:
+        tids = tracer_tids()
+    except OSError:
+        return True
+    return _proc_directory_of_tracer(path, tids)
+
+
 def _proc_directory_of_tracer(link: str, tids: set[int]) -> bool:
     """Whether the descriptor behind ``link`` is a /proc/PID directory (of any procfs) of one
     of the tracer's tasks -- told by that task's start time, which every pid namespace's

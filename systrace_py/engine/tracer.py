@@ -1537,13 +1537,28 @@ class Tracer:
             return errno.EPERM, "a source route (the packet would go where no rule looks)"
         if name in OPEN_CALLS:
             flags = call.open_flags or 0
-            if flags & 3 and call.process_memory() is not None:
+            memory = call.process_memory()
+            if flags & 3 and memory is not None:
                 return errno.EACCES, "writing process memory through /proc"
+            if memory == "other" and self._tracer_memory(call):
+                # a read is decided as process_vm_readv, which a rule may permit: never the
+                # tracer's, as that call's guard refuses it (red team 46, proc_tracer.c)
+                return errno.EPERM, "the tracer's memory (its /proc/PID/mem)"
         if name in _TRACER_VIEW_ROLES or name == "pivot_root":
             return self._tracer_view_refusal(call) or self._proc_file_shown(call)
         if name in ("open_tree", "open_tree_attr"):
             return self._proc_file_shown(call)
         return None
+
+    @staticmethod
+    def _tracer_memory(call: DecodedCall) -> bool:
+        """Whether an open of another process's "mem" file (DecodedCall.process_memory) is
+        of one of the tracer's tasks: its directory, as the tracer reaches it, is theirs.
+        What cannot be told (no name the tracer reaches) is the tracer's."""
+        where = call.access_path("path")
+        if where is None:
+            return True
+        return signals.proc_directory_of_tracer(os.path.dirname(where))
 
     def _proc_file_shown(self, call: DecodedCall) -> tuple[int, str] | None:
         """A file of a procfs shown under another name (a bind, a move, a copied tree): its

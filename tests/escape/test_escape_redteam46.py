@@ -1,0 +1,37 @@
+"""Red team 46: an outsider at the tracer as a process -- the interfaces that reach a pid.
+
+``proc_tracer.c``: a read of another process's /proc/PID/mem is decided as
+``process_vm_readv`` (what it does), so a rule naming that call permits it.  Red team 45
+closed that call (and ptrace, process_vm_writev) at the tracer by its pid argument -- but the
+file names its process by its directory, and the guard never looked there: a root tree (its
+CAP_SYS_PTRACE passes over the tracer's non-dumpable flag) read the tracer's stack through
+/proc/TracerPid/mem and /proc/TracerPid/task/TracerPid/mem.  Now an open of a mem file whose
+directory is a task of the tracer's is refused (EPERM), whatever the policy says.  The native
+control reads the secret out of a stand-in (a child of the program's holding it in memory).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from escape_lib import Scene, assert_blocked, attack, never, permit, policy, require_real
+
+
+@pytest.mark.skipif(os.geteuid() != 0,
+                    reason="only CAP_SYS_PTRACE passes over the tracer's non-dumpable flag")
+@pytest.mark.parametrize("mode", ["procmem", "taskmem"])
+def test_a_proc_mem_read_a_rule_permits_never_reaches_the_tracer(
+        build, tmp_path: Path, loop: dict[str, str], mode: str) -> None:
+    """Both modes ESCAPED on main 0d2fe71 (red team 45's guard in place), both loops; now EPERM."""
+    program = build("escape/proc_tracer.c")
+    control_scene = Scene.make(tmp_path, "control")
+    control = attack(program, f"native-{mode}", control_scene.secret, policy_text=None,
+                     scene=control_scene)
+    require_real(control)
+    s = Scene.make(tmp_path, "traced")
+    text = policy(never("fsread", path=f"{s.secd}/**"), permit("process_vm_readv"))
+    out = attack(program, mode, s.secret, policy_text=text, scene=s, env=loop, timeout=60)
+    assert_blocked(out)
+    assert "EPERM" in out.detail, out
