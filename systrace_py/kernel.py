@@ -271,6 +271,8 @@ TIOCGPGRP: Final = 0x540F
 TIOCGWINSZ: Final = 0x5413
 FIONREAD: Final = 0x541B
 RLIMIT_CORE: Final = 4
+#: perf_event_open: its pid argument is a descriptor of a cgroup directory
+PERF_FLAG_PID_CGROUP: Final = 1 << 2
 MAP_SHARED: Final = 0x01     # (MAP_SHARED_VALIDATE, 0x03, has this bit too)
 #: a mapping whose pages the kernel's reclaim may drop at any time, written or not: read
 #: again, they are zeros (Linux 6.11; glibc 2.41's getrandom state)

@@ -1220,8 +1220,12 @@ _c(295, "preadv", (_FD, _ptr("vec"), _a("vlen"), _a("pos_l"), _a("pos_h")), "std
 _c(296, "pwritev", (_FD, _ptr("vec"), _a("vlen"), _a("pos_l"), _a("pos_h")), "stdio")
 _c(297, "rt_tgsigqueueinfo", (_a("tgid", _K.PID), _PID, _SIG, _ptr("uinfo")), "signal",
    guard=Guard(((_eq32(0, Param.TRACER_PID),),), errno.EPERM))
+# perf_event_open, which a rule may name (a profiler), samples a process's user stack and
+# registers: a root tree sampled its tracer's (red team 46, perf_tracer.c).  It stops whatever
+# the policy says; the tracer's tasks, every process on a CPU (pid -1) and a cgroup's are
+# refused (Tracer._perf_refusal)
 _c(298, "perf_event_open", (_ptr("attr_uptr"), _PID, _a("cpu"), _fd("group_fd"), _FLAGS), "",
-   _T.PLAIN | _T.UNSAFE)
+   _T.PLAIN | _T.UNSAFE, guard=_DEBUG_GUARD._replace(check="perf_target", arg=1))
 _c(299, "recvmmsg", (_FD, _ptr("mmsg"), _a("vlen"), _FLAGS, _ptr("timeout")), "stdio")
 # --- 300..336 --------------------------------------------------------------------------------
 # fanotify hands its reader descriptors the kernel opened on files (no path, no open)

@@ -100,6 +100,7 @@ from systrace_py.kernel import (
     KCMP_VM,
     MAP_DROPPABLE,
     OPEN_TREE_CLONE,
+    PERF_FLAG_PID_CGROUP,
     PR_SET_NO_NEW_PRIVS,
     REFUSED_CONTROL,
     RLIMIT_CORE,
@@ -1758,6 +1759,8 @@ class Tracer:
             if signals.aims_at_tracer(signals.int32(target), call.tid):
                 return errno.EPERM, "the tracer's registers or memory (a debug call)"
             return None
+        if guard.check == "perf_target":
+            return self._perf_refusal(call, signals.int32(target))
         if guard.check == "owner_target":
             return self._owner_refusal(call)
         if guard.check == "key_callout":
@@ -1772,6 +1775,25 @@ class Tracer:
             return refusal
         assert guard.check == "rlimit", guard.check
         return self._rlimit_refusal(call, target)
+
+    @staticmethod
+    def _perf_refusal(call: DecodedCall, pid: int) -> tuple[int, str] | None:
+        """perf_event_open, which a rule may permit: its samples copy a process's user stack
+        and registers (PERF_SAMPLE_STACK_USER, REGS_USER), so never of the tracer's tasks --
+        red team 46, perf_tracer.c: a root tree sampled its tracer's stack --, nor of what
+        may hold them: every process on a CPU (pid -1) or a cgroup's (PERF_FLAG_PID_CGROUP;
+        which holds the tracer is not told).  With no CPU either, the kernel's EINVAL comes
+        first."""
+        if signals.int32(call.args[2]) == -1 and (
+                pid == -1 or call.args[4] & PERF_FLAG_PID_CGROUP):
+            return None
+        if call.args[4] & PERF_FLAG_PID_CGROUP:
+            return errno.EPERM, "a cgroup's processes sampled (the tracer may be among them)"
+        if pid == -1:
+            return errno.EPERM, "every process on a CPU sampled (the tracer among them)"
+        if signals.aims_at_tracer(pid, call.tid):
+            return errno.EPERM, "the tracer's registers or memory (a perf event)"
+        return None
 
     def _rlimit_refusal(self, call: DecodedCall, pointer: int) -> tuple[int, str] | None:
         """setrlimit / prlimit64 setting a limit (``pointer``: the new one).  prlimit64 of

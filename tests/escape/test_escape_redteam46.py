@@ -35,3 +35,24 @@ def test_a_proc_mem_read_a_rule_permits_never_reaches_the_tracer(
     out = attack(program, mode, s.secret, policy_text=text, scene=s, env=loop, timeout=60)
     assert_blocked(out)
     assert "EPERM" in out.detail, out
+
+
+@pytest.mark.skipif(os.geteuid() != 0,
+                    reason="only root (CAP_PERFMON, CAP_SYS_PTRACE) samples the non-dumpable "
+                           "tracer")
+def test_a_perf_event_a_rule_permits_never_samples_the_tracer(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """``perf_tracer.c``: perf_event_open (unsafe; a rule may name it for a profiler) of the
+    TracerPid, sampling its user stack (PERF_SAMPLE_STACK_USER) while it serves our stops.
+    ESCAPED on main 0d2fe71, both loops (8192 bytes of the tracer's stack); now EPERM.  The
+    control samples a stand-in's stack, which holds the secret."""
+    program = build("escape/perf_tracer.c")
+    control_scene = Scene.make(tmp_path, "control")
+    control = attack(program, "native-perf", control_scene.secret, policy_text=None,
+                     scene=control_scene)
+    require_real(control)
+    s = Scene.make(tmp_path, "traced")
+    text = policy(never("fsread", path=f"{s.secd}/**"), permit("perf_event_open"))
+    out = attack(program, "perf", s.secret, policy_text=text, scene=s, env=loop, timeout=60)
+    assert_blocked(out)
+    assert "EPERM" in out.detail, out
