@@ -86,9 +86,32 @@ def int32(value: int) -> int:
     return value - (1 << 32) if value & 0x80000000 else value
 
 
+#: the processes outside the tree that enforce with the tracer (an approver that answers its
+#: asks: red team 46), by pid and start time (a pid is reused once its process is gone)
+_ENFORCERS: dict[int, int] = {}
+
+
+def enforcer(pid: int) -> None:
+    """Count a process outside the tree as the tracer's own from now on -- an approver
+    (approver.py): what the tracer's guards refuse at the tracer (a debug call, a perf event,
+    its /proc/PID/mem, a signal, a limit) they refuse at it too.  A rule naming ptrace let a
+    tree seize its approver, which answers the asks about what the policy protects."""
+    with contextlib.suppress(OSError, IndexError, ValueError):  # (gone: nothing to reach)
+        _ENFORCERS[pid] = start_time(procfs.read(f"/proc/{pid}/stat"))
+
+
 def tracer_tids() -> set[int]:
-    """Every task of the tracer's process (a library user's threads included)."""
-    return {int(name) for name in os.listdir("/proc/self/task")}
+    """Every task of the tracer's process (a library user's threads included), and of the
+    processes that enforce with it (:func:`enforcer`) while they live."""
+    tids = {int(name) for name in os.listdir("/proc/self/task")}
+    for pid, started in list(_ENFORCERS.items()):
+        try:
+            if start_time(procfs.read(f"/proc/{pid}/stat")) != started:
+                raise ProcessLookupError
+            tids.update(int(name) for name in os.listdir(f"/proc/{pid}/task"))
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            _ENFORCERS.pop(pid, None)  # gone (or its pid another's): nothing to reach
+    return tids
 
 
 def same_pid_namespace(tid: int) -> bool:
@@ -234,7 +257,7 @@ def _proc_directory_of_tracer(link: str, tids: set[int]) -> bool:
         os.close(stat_fd)
     for tid in tids:
         try:
-            stat_text = procfs.read(f"/proc/self/task/{tid}/stat")
+            stat_text = procfs.read(f"/proc/{tid}/stat")  # (an enforcer's tasks too)
         except (FileNotFoundError, ProcessLookupError):
             continue  # (a thread of the tracer's that ended)
         except OSError:

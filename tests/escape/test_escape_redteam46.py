@@ -13,10 +13,22 @@ control reads the secret out of a stand-in (a child of the program's holding it 
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 import pytest
-from escape_lib import Scene, assert_blocked, attack, never, permit, policy, require_real
+from escape_lib import (
+    PYTHON,
+    Scene,
+    assert_blocked,
+    attack,
+    never,
+    permit,
+    policy,
+    require_real,
+)
+
+DEBUG_CALLS = ["ptrace", "process_vm_readv", "process_vm_writev"]
 
 
 @pytest.mark.skipif(os.geteuid() != 0,
@@ -54,5 +66,30 @@ def test_a_perf_event_a_rule_permits_never_samples_the_tracer(
     s = Scene.make(tmp_path, "traced")
     text = policy(never("fsread", path=f"{s.secd}/**"), permit("perf_event_open"))
     out = attack(program, "perf", s.secret, policy_text=text, scene=s, env=loop, timeout=60)
+    assert_blocked(out)
+    assert "EPERM" in out.detail, out
+
+
+@pytest.mark.parametrize("mode", ["ptrace", "vmwrite"])
+def test_a_debug_call_a_rule_permits_never_reaches_the_approver(
+        build, tmp_path: Path, loop: dict[str, str], mode: str) -> None:
+    """``debug_approver.c``: the run's ``exec:`` approver answers the asks about the secret;
+    a rule names the debug calls.  PTRACE_SEIZE of the approver, process_vm_writev of its
+    stack: both ESCAPED on main 0d2fe71 (red team 45's guard looked at the tracer's tasks
+    only), both loops; now EPERM -- the approver's tasks count as the tracer's
+    (signals.enforcer)."""
+    program = build("escape/debug_approver.c")
+    control_scene = Scene.make(tmp_path, "control")
+    control = attack(program, f"native-{mode}", control_scene.secret, "-", policy_text=None,
+                     scene=control_scene)
+    require_real(control)
+    s = Scene.make(tmp_path, "traced")
+    answers = s.root / "answers.toml"
+    answers.write_text('[[answer]]\npath = "*secd*"\nanswer = "deny-now"\n')
+    approver = [PYTHON, "-m", "systrace_py.approver", "--rules", str(answers)]
+    text = policy('calls = ["fsread"]\n'f'path = "{s.secd}/**"\n''action = "ask"',
+                  permit(DEBUG_CALLS))
+    out = attack(program, mode, s.secret, answers, policy_text=text, scene=s, env=loop,
+                 timeout=60, options=["--ask-via", "exec:" + shlex.join(approver)])
     assert_blocked(out)
     assert "EPERM" in out.detail, out
