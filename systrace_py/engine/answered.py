@@ -38,7 +38,7 @@ def trust(types: tuple[str, ...] | frozenset[str]) -> None:
     if frozenset(types) == _trusted:
         return
     _trusted = frozenset(types)
-    if _MOUNTS is not None:
+    if _MOUNTS is not None and _MOUNTS.pid == os.getpid():
         _MOUNTS.reread()
 
 
@@ -52,6 +52,7 @@ class AnsweredMounts:
     """The mount points of the file systems a process answers, kept current."""
 
     def __init__(self, mountinfo: str = MOUNTINFO) -> None:
+        self.pid = os.getpid()  # (the process that opened it: mounts())
         self._poll = select.poll()
         self.points: tuple[str, ...] = ("/",)  # (unreadable: everything is, fail closed)
         try:
@@ -122,8 +123,10 @@ def below(points: tuple[str, ...], path: str) -> bool:
 
 
 def mounts() -> AnsweredMounts:
-    """The tracer's one AnsweredMounts (made at the first question)."""
+    """The tracer's one AnsweredMounts (made at the first question, and again in a forked
+    process: a resident worker must not share its descriptor's poll state -- the kernel's
+    "changed since last read" is the open file's -- with the server or another worker)."""
     global _MOUNTS
-    if _MOUNTS is None:
+    if _MOUNTS is None or _MOUNTS.pid != os.getpid():
         _MOUNTS = AnsweredMounts()
     return _MOUNTS

@@ -3,6 +3,7 @@ and which paths lie below them (red team 44)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,23 @@ def test_which_calls_a_table_decides_by_name() -> None:
     assert not writes.decides_by_name("stat") and not writes.decides_by_name("getxattr")
     assert reads.decides_by_name("stat") and reads.decides_by_name("getxattr")
     assert never.decides_by_name("stat") and not free.decides_by_name("stat")
+
+
+def test_a_forked_process_reads_the_mount_table_through_a_descriptor_of_its_own():
+    # (a resident worker is a fork of the server: the kernel's "mount table changed" is kept
+    # per open file, so a shared descriptor's change, seen by one, would be lost to the other)
+    from systrace_py.engine import answered
+    parent = answered.mounts()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        child = answered.mounts()
+        os.write(write, b"own" if child is not parent and child.pid == os.getpid() else b"shared")
+        os._exit(0)
+    os.close(write)
+    said = os.read(read, 16)
+    os.waitpid(pid, 0)
+    os.close(read)
+    assert said == b"own"
+    assert answered.mounts() is parent
