@@ -727,6 +727,8 @@ _PURPOSES = {
     "ptrace": "the tracer itself (its registers and memory)",
     "process_vm_readv": "the tracer itself (its memory)",
     "process_vm_writev": "the tracer itself (its memory)",
+    "perf_event_open": "the tracer itself (samples of its stack and registers), and every "
+                       "process on a CPU or in a cgroup",
 }
 _SCRATCH = "the tracer's scratch area, where checked arguments are held"
 _TRACER = "the tracer itself (a signal to systrace)"

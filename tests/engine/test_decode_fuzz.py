@@ -85,7 +85,8 @@ def path_pair(build) -> Iterator[tuple[Server, Server]]:
 
 
 def compare(pair: tuple[Server, Server], name: str, *args: int,
-            patches: dict[int, bytes] | None = None, refusals: tuple[int, ...] = ()) -> None:
+            patches: dict[int, bytes] | None = None, refusals: tuple[int, ...] = (),
+            strict: bool = False) -> None:
     """Run the call in both servers; the traced one must answer, and agree wherever an answer
     is a memory errno (unless a rule refused the traced call).
 
@@ -101,11 +102,16 @@ def compare(pair: tuple[Server, Server], name: str, *args: int,
     if alone in MEMORY_ERRNOS or (under in MEMORY_ERRNOS and name not in LOOKUP_FIRST):
         assert under == alone, (f"{name}{tuple(hex(a) for a in args)} {patches}: "
                                 f"alone {alone}, traced {under}")
-    # and no call the kernel carries out is refused, nor one it refuses carried out: the
-    # servers' trees would differ from there on (a refusal of the engine's own left one
-    # server's file in place: test_a_link_or_rename_under_a_rule_of_exec_argv_alone...)
-    assert (under >= 0) == (alone >= 0), (f"{name}{tuple(hex(a) for a in args)} {patches}: "
-                                          f"alone {alone}, traced {under}")
+    # and (``strict``: the path calls) no call the kernel carries out is refused, nor one it
+    # refuses carried out: the servers' trees would differ from there on (a refusal of the
+    # engine's own left one server's file in place:
+    # test_a_link_or_rename_under_a_rule_of_exec_argv_alone...).  Not the socket calls: the
+    # engine refuses, failing closed, a few it cannot take as the kernel does (a sendmmsg
+    # whose later message's data lies over an earlier one's msg_len: EPERM where the kernel
+    # sends the first messages), and they leave no trace in the trees
+    if strict:
+        assert (under >= 0) == (alone >= 0), (f"{name}{tuple(hex(a) for a in args)} "
+                                              f"{patches}: alone {alone}, traced {under}")
 
 
 # --- what is drawn -------------------------------------------------------------------------------
@@ -179,7 +185,7 @@ def path_calls(pair: tuple[Server, Server]) -> st.SearchStrategy[tuple[str, tupl
 @FUZZ
 def test_paths(pair, data):
     name, args = data.draw(path_calls(pair))
-    compare(pair, name, *args)
+    compare(pair, name, *args, strict=True)
 
 
 @pytest.mark.parametrize("name", ["rename", "renameat2"])
