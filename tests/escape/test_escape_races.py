@@ -143,7 +143,13 @@ def run_with_outsider(build, tmp_path: Path, mode: str, flipper: str) -> None:
             return attack(program, mode, s.decoy, s.secret, where, ITERATIONS, SECONDS,
                           policy_text=read_never(s.secret) if traced else None, scene=s)
 
-    require_real(run("control", False))
+    # (natively the race may be lost in every one of a run's opens on a loaded machine --
+    # 10,000 opens, none the secret, once in a CI: the control tries up to three times)
+    for attempt in range(3):
+        control = run(f"control{attempt}", False)
+        if control.verdict != "BLOCKED":
+            break
+    require_real(control)
     assert_blocked(run("traced", True))
 
 
