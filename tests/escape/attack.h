@@ -306,4 +306,20 @@ static inline int write_file(const char *path, const char *text) {
     return n < 0 ? -errno : 0;
 }
 
+/* The top page of process ``pid``'s main stack (its /proc/PID/maps "[stack]" line), or 0:
+ * where the attacks on the tracer and the approver read or write (red teams 45, 46). */
+static inline unsigned long stack_of(pid_t pid) {
+    char name[64], line[512];
+    snprintf(name, sizeof name, "/proc/%d/maps", pid);
+    FILE *f = fopen(name, "r");
+    if (!f)
+        return 0;
+    unsigned long start = 0, end = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, "[stack]") && sscanf(line, "%lx-%lx", &start, &end) == 2)
+            break;
+    fclose(f);
+    return end ? end - 4096 : 0;
+}
+
 #endif

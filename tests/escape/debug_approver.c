@@ -74,20 +74,6 @@ static int find(const char *word) {
     return found;
 }
 
-static unsigned long stack_of(pid_t pid) {
-    char name[64], line[512];
-    snprintf(name, sizeof name, "/proc/%d/maps", pid);
-    FILE *f = fopen(name, "r");
-    if (!f)
-        return 0;
-    unsigned long start = 0, end = 0;
-    while (fgets(line, sizeof line, f))
-        if (strstr(line, "[stack]") && sscanf(line, "%lx-%lx", &start, &end) == 2)
-            break;
-    fclose(f);
-    return end ? end - 4096 : 0;
-}
-
 int main(int argc, char **argv) {
     if (argc != 4)
         usage("debug_approver ptrace|vmwrite|native-ptrace|native-vmwrite SECRET WORD");

@@ -146,20 +146,6 @@ static void by_ptrace(pid_t pid, const char *secret, int ours) {
     blocked("task %d opened it (fd %ld) but read gave %ld", pid, fd, n);
 }
 
-static unsigned long stack_of(pid_t pid) {
-    char name[64], line[512];
-    snprintf(name, sizeof name, "/proc/%d/maps", pid);
-    FILE *f = fopen(name, "r");
-    if (!f)
-        return 0;
-    unsigned long start = 0, end = 0;
-    while (fgets(line, sizeof line, f))
-        if (strstr(line, "[stack]") && sscanf(line, "%lx-%lx", &start, &end) == 2)
-            break;
-    fclose(f);
-    return end ? end - 4096 : 0;
-}
-
 static void by_vm(pid_t pid) {
     unsigned long at = stack_of(pid);
     if (!at)
