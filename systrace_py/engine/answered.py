@@ -74,8 +74,7 @@ class AnsweredMounts:
             self.points = ("/",)
             return
         text = b"".join(chunks).decode("utf-8", "surrogateescape")
-        self.points = tuple(sorted({entry.mount_point for entry in parse_mountinfo(text)
-                                    if _counted(entry.fstype)}))
+        self.points = _points(text)
 
     def reread(self) -> None:
         """Read the mount table again now (the trusted types changed)."""
@@ -112,7 +111,12 @@ def points_of(tid: int) -> tuple[str, ...]:
     if not any(b" - " + kind.encode() in data for kind in ANSWERED_FILESYSTEMS):
         return ()  # (a type follows " - ": none of those, no parse)
     text = data.decode("utf-8", "surrogateescape")
-    return tuple(sorted({entry.mount_point for entry in parse_mountinfo(text)
+    return _points(text)
+
+
+def _points(mountinfo: str) -> tuple[str, ...]:
+    """The mount points of a mountinfo text's file systems a process answers, not trusted."""
+    return tuple(sorted({entry.mount_point for entry in parse_mountinfo(mountinfo)
                          if _counted(entry.fstype)}))
 
 

@@ -2034,7 +2034,9 @@ class Tracer:
                 enforce.refuse(task.tid, err)
                 self._resume(task)
                 return
-        answered_refusal = self._answered_refusal(task, call, reply)
+        # (a path on a FUSE mount: asked once, for the refusal and for the hold)
+        on_fuse = self.hold_arguments and self._on_answered_fs(call)
+        answered_refusal = self._answered_refusal(task, call, on_fuse)
         if answered_refusal is not None:
             self.monitor.on_engine_refusal(task, call, errno.EACCES, answered_refusal)
             enforce.refuse(task.tid, errno.EACCES)
@@ -2043,7 +2045,7 @@ class Tracer:
         if call.name in EXEC_CALLS:
             self._note_exec(task, call, reply.paths.get("path") if reply.paths else None)
         respelled = unheld = False
-        must_hold = self._must_hold(task, call, reply)
+        must_hold = self._must_hold(task, call, reply, on_fuse)
         if must_hold or self._area_before_filter(task, call):
             space = task.process.space
             if not space.scratch and not space.unheld:
@@ -2194,7 +2196,7 @@ class Tracer:
                 and not (call.name == "prctl"
                          and call.args[0] & 0xFFFFFFFF == PR_SET_NO_NEW_PRIVS))
 
-    def _must_hold(self, task: Task, call: DecodedCall, reply: Reply) -> bool:
+    def _must_hold(self, task: Task, call: DecodedCall, reply: Reply, on_fuse: bool) -> bool:
         """Whether the call must be pointed at copies of what was checked.
 
         A race needs a second writer of the call's memory while the call goes from its check
@@ -2207,7 +2209,7 @@ class Tracer:
             return True
         if not self.hold_arguments:
             return False
-        if self._on_answered_fs(call):
+        if on_fuse:
             return True  # (a FUSE server may answer the kernel otherwise than the tracer)
         space = task.space
         # a call that waited between its check and now (an answer, an injected delay) is
@@ -2286,7 +2288,7 @@ class Tracer:
             return local != written
         return not parts or not local.endswith(written)
 
-    def _answered_refusal(self, task: Task, call: DecodedCall, reply: Reply) -> str | None:
+    def _answered_refusal(self, task: Task, call: DecodedCall, on_fuse: bool) -> str | None:
         """Why a call through a file system a process answers is refused, or None.  Holding
         cannot keep the kernel from resolving again the path of a call that changes the file
         system (link, rename, chmod, unlink, mkdir...): the server would answer that lookup,
@@ -2298,7 +2300,7 @@ class Tracer:
         of a task under a seccomp filter of its own, whose held calls keep their own number
         (an open is no openat2 with RESOLVE_NO_SYMLINKS then: red team 13) or run unheld.  An
         exec is not refused: the inode the kernel loads is checked at its exec event
-        (_checked_program)."""
+        (_checked_program).  ``on_fuse``: the call's :meth:`_on_answered_fs`, asked once."""
         if not self.hold_arguments or call.name in EXEC_CALLS:
             return None
         frozen = call.name in enforce.FREEZE_CALLS or self._under_own_filter(task)
@@ -2306,7 +2308,7 @@ class Tracer:
             return None  # (held as openat2 with RESOLVE_NO_SYMLINKS)
         if not frozen and not call.examined_paths():
             return None
-        if not self._on_answered_fs(call):
+        if not on_fuse:
             return None
         decides = getattr(self.monitor, "decides_by_name", None)
         # any other path call -- stat, access, readlink, getxattr, statfs... -- is looked up
