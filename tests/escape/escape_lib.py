@@ -219,6 +219,20 @@ def require_real(control: Outcome) -> None:
     assert control.verdict == "ESCAPED", f"the attack fails even without systrace:\n{control}"
 
 
+def native_control(run: Callable[[int], Outcome], attempts: int = CONTROL_ATTEMPTS) -> Outcome:
+    """The control of a race: ``run(attempt)`` natively until it is not BLOCKED, at most
+    ``attempts`` times, then require_real.  A race is won natively within its bound most of
+    the time, but a loaded VM -- or an idle one, whose other vCPU sleeps when the racing
+    thread needs it -- loses it now and then (10,000 opens, none the secret, in a CI): the
+    control proves the technique, not its timing."""
+    for attempt in range(attempts):
+        control = run(attempt)
+        if control.verdict != "BLOCKED":
+            break
+    require_real(control)
+    return control
+
+
 def assert_blocked(outcome: Outcome, *, may_be_killed: bool = False) -> None:
     """Under systrace: BLOCKED -- or, when allowed, killed (with no ESCAPED line)."""
     assert "ESCAPED" not in outcome.stdout, f"the attack escaped:\n{outcome}"
@@ -244,14 +258,7 @@ def controlled_and_blocked(tmp_path: Path, binary: Path | str,
         text = policy_of(scene) if traced else None
         return attack(binary, *args(scene), policy_text=text, scene=scene, **extra), scene
 
-    # A race is won natively within its bound most of the time, but a loaded VM -- or an idle
-    # one, whose other vCPU sleeps when the racing thread needs it -- loses it now and then:
-    # the control may try again (it proves the technique, not its timing).
-    for attempt in range(CONTROL_ATTEMPTS):
-        control, _ = run(f"control{attempt or ''}", False)
-        if control.verdict != "BLOCKED":
-            break
-    require_real(control)
+    native_control(lambda attempt: run(f"control{attempt or ''}", False)[0])
     traced, scene = run("traced", True)
     assert_blocked(traced, may_be_killed=may_be_killed)
     return traced, scene

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from escape_lib import (
-    CONTROL_ATTEMPTS,
     SYSTRACE,
     Outcome,
     Scene,
@@ -26,6 +25,7 @@ from escape_lib import (
     assert_blocked,
     attack,
     controlled_and_blocked,
+    native_control,
     never,
     outsider,
     policy,
@@ -143,13 +143,7 @@ def run_with_outsider(build, tmp_path: Path, mode: str, flipper: str) -> None:
             return attack(program, mode, s.decoy, s.secret, where, ITERATIONS, SECONDS,
                           policy_text=read_never(s.secret) if traced else None, scene=s)
 
-    # (natively the race may be lost in every one of a run's opens on a loaded machine --
-    # 10,000 opens, none the secret, once in a CI: the control tries up to three times)
-    for attempt in range(3):
-        control = run(f"control{attempt}", False)
-        if control.verdict != "BLOCKED":
-            break
-    require_real(control)
+    native_control(lambda attempt: run(f"control{attempt}", False))
     assert_blocked(run("traced", True))
 
 
@@ -177,7 +171,7 @@ def test_a_shared_mapping_made_before_systrace_attached(build, tmp_path):
     policy_file.write_text(read_never(s.secret))
     args = [str(program), "file", str(s.decoy), str(s.secret), str(shared), ITERATIONS, SECONDS]
     with outsider([program, "flip_file", s.decoy, s.secret, shared]):
-        require_real(attack(program, *args[1:], policy_text=None, scene=s))
+        native_control(lambda _: attack(program, *args[1:], policy_text=None, scene=s))
         target = subprocess.Popen(args, stdout=subprocess.PIPE, text=True,
                                   env=scene_env(s, ESC_WAIT_TRACER="1"),
                                   start_new_session=True, cwd=s.root)
@@ -377,12 +371,8 @@ def test_what_a_send_was_decided_on_changed_after_the_check(build, mode):
     a bind that gives the unspecified address another meaning: such a call runs frozen and
     its socket is read again.  Each escaped before."""
     program = build("escape/race_sock.c")
-    for _ in range(CONTROL_ATTEMPTS):
-        control = attack(program, mode, free_udp_port_on_both(), ITERATIONS, NET_SECONDS,
-                         policy_text=None, scene=None)
-        if control.verdict != "BLOCKED":
-            break
-    require_real(control)
+    native_control(lambda _: attack(program, mode, free_udp_port_on_both(), ITERATIONS,
+                                    NET_SECONDS, policy_text=None, scene=None))
     traced = attack(program, mode, free_udp_port_on_both(), ITERATIONS, NET_SECONDS,
                     policy_text=policy(never("net-connect", "ECONNREFUSED",
                                              address="127.0.0.2")), scene=None)

@@ -26,15 +26,14 @@ from pathlib import Path
 
 import pytest
 from escape_lib import (
-    CONTROL_ATTEMPTS,
     Scene,
     assert_blocked,
     attack,
+    native_control,
     never,
     outsider,
     permit,
     policy,
-    require_real,
 )
 
 ITERATIONS, SECONDS = "1000000", "3"
@@ -101,13 +100,9 @@ def test_a_page_the_kernel_reclaims_between_check_and_use(build, tmp_path, recla
     with outsider([program, "reclaim", reclaimed.reclaim, reclaimed.amount]) as pressure:
         assert pressure.stdout is not None
         assert pressure.stdout.readline().startswith("reclaiming")
-        for attempt in range(CONTROL_ATTEMPTS):
-            s = scene(tmp_path, f"control{attempt}")
-            control = attack(program, mode, s.work, reclaimed.procs, ITERATIONS, SECONDS,
-                             policy_text=None, scene=s)
-            if control.verdict != "BLOCKED":
-                break
-        require_real(control)
+        native_control(lambda attempt: attack(
+            program, mode, (s := scene(tmp_path, f"control{attempt}")).work, reclaimed.procs,
+            ITERATIONS, SECONDS, policy_text=None, scene=s))
         s = scene(tmp_path, "traced")
         traced = attack(program, mode, s.work, reclaimed.procs, ITERATIONS, SECONDS,
                         policy_text=policy(*LIFTED.get(mode, ()),

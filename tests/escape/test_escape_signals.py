@@ -22,10 +22,10 @@ from escape_lib import (
     SYSTRACE,
     assert_blocked,
     attack,
+    native_control,
     never,
     permit,
     policy,
-    require_real,
     scene_env,
 )
 
@@ -49,11 +49,8 @@ def run(program, mode: str, *, traced: bool, loop: dict[str, str] | None = None,
 @pytest.mark.parametrize("mode", MODES)
 def test_a_tree_scoped_permit_lets_no_signal_out(build, mode, loop):
     program = build("escape/sig_outside.c")
-    for _ in range(CONTROL_ATTEMPTS if mode == "pidfdswap" else 1):
-        control, _ = run(program, mode, traced=False)
-        if control.verdict != "BLOCKED":
-            break
-    require_real(control)
+    native_control(lambda _: run(program, mode, traced=False)[0],
+                   CONTROL_ATTEMPTS if mode == "pidfdswap" else 1)
     traced, alive = run(program, mode, traced=True, loop=loop)
     assert_blocked(traced)
     assert alive, f"the victim got a signal:\n{traced}"
