@@ -30,7 +30,6 @@ from escape_lib import (
     outsider,
     policy,
     read_never,
-    require_real,
     scene_env,
 )
 
@@ -326,7 +325,7 @@ def run_net_race(build, mode: str) -> None:
         else:
             pa, pb = free_udp_port(), free_udp_port()
         args = [mode, pa, pb, ITERATIONS, NET_SECONDS]
-        require_real(attack(program, *args, policy_text=None, scene=None))
+        native_control(lambda _: attack(program, *args, policy_text=None, scene=None))
         for listener in listeners:
             listener.reset()
         traced = attack(program, *args, policy_text=port_never(pb), scene=None)
