@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,38 @@ def systrace_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     if extra:
         env.update(extra)
     return env
+
+
+def run_counting(tmp_path: Path, target: str, argument: int, argv: list[str],
+                 timeout: float = 120) -> tuple[subprocess.CompletedProcess[str], int, int]:
+    """systrace's main(argv) in a child interpreter with the method ``target``
+    ("module:Class.method") wrapped to count its calls: (the run, the calls, the different
+    values of its ``argument``-th positional argument after self).  How the tests tell that
+    the native loop asked Python once where it used to ask at every stop."""
+    module, _, attribute = target.partition(":")
+    owner, _, method = attribute.rpartition(".")
+    driver = tmp_path / "counting_driver.py"
+    driver.write_text(f"""
+import importlib, sys
+owner = getattr(importlib.import_module({module!r}), {owner!r})
+real = getattr(owner, {method!r})
+asked = []
+def counted(self, *args, **kw):
+    asked.append(args[{argument}])
+    return real(self, *args, **kw)
+setattr(owner, {method!r}, counted)
+from systrace_py.cli import main
+try:
+    code = main({argv!r})
+finally:
+    print("asked", len(asked), len(set(asked)), file=sys.stderr)
+sys.exit(code)
+""")
+    result = subprocess.run([PYTHON, str(driver)], capture_output=True, text=True,
+                            timeout=timeout, env=systrace_env(None))
+    found = re.search(r"asked (\d+) (\d+)", result.stderr)
+    assert found is not None, result.stderr
+    return result, int(found.group(1)), int(found.group(2))
 
 
 def run_systrace(args: list[str], *, input: str | None = None, timeout: float = 120,

@@ -14,14 +14,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import results, run_systrace, systrace_env
+from conftest import results, run_counting, run_systrace, systrace_env
 from systrace_py.engine import cloop
 from systrace_py.policy.glob import PathGlob
 from systrace_py.policy.index import FLAT_EXACT, FLAT_GLOB, FLAT_MAYBE, CheckIndex, flat_check
@@ -266,10 +265,9 @@ def _held_opens(build, tmp_path: Path, count: int, native: bool) -> tuple[list[l
     """Run cloop_fifo.c from sh (a tree of two tasks: permitted calls are held) and read, while
     each open blocks on the FIFO, the call the kernel runs (/proc/PID/syscall); and the stops
     decided natively."""
-    import subprocess
     import time
 
-    from conftest import PYTHON, systrace_env
+    from conftest import PYTHON
 
     probe = build("engine/cloop_fifo.c")
     fifo = tmp_path / "fifo"
@@ -675,33 +673,14 @@ def test_glob_answers_of_paths_that_share_a_slot_are_all_kept(probe, tmp_path: P
     policy = log_glob_policy(tmp_path)
     rounds = 10
     ops = [f"open:{tmp_path}/{name}" for _ in range(rounds) for name in names]
-    driver = tmp_path / "driver.py"
-    driver.write_text(f"""
-import sys
-from systrace_py.policy import glob
-real = glob.PathGlob.matches
-asked = []
-def matches(self, path):
-    asked.append(path)
-    return real(self, path)
-glob.PathGlob.matches = matches
-from systrace_py.cli import main
-try:
-    code = main(["--stats", "-p", {str(policy)!r}, "--", {str(probe)!r}, *{ops!r}])
-finally:
-    print("asked", len(asked), len(set(asked)), file=sys.stderr)
-sys.exit(code)
-""")
-    result = subprocess.run([sys.executable, str(driver)], capture_output=True, text=True,
-                            timeout=120, env=systrace_env(None))
+    result, asked, paths = run_counting(
+        tmp_path, "systrace_py.policy.glob:PathGlob.matches", 0,
+        ["--stats", "-p", str(policy), "--", str(probe), *ops])
     assert result.returncode == 0, result.stderr
     expected = [f"open {tmp_path}/{name} -> {'EROFS' if name.endswith('.log') else 'ok'}"
                 for _ in range(rounds) for name in names]
     assert [line for line in result.stdout.splitlines() if line.startswith("open ")] \
         == expected
-    found = re.search(r"asked (\d+) (\d+)", result.stderr)
-    assert found is not None, result.stderr
-    asked, paths = int(found.group(1)), int(found.group(2))
     assert paths == len(names), result.stderr  # (each asked: an answer per path)
     assert asked <= 2 * len(names), result.stderr  # (main: one a open, 40)
 

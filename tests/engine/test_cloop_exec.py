@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_systrace, systrace_env
+from conftest import run_counting, run_systrace, systrace_env
 from systrace_py.engine import cloop, scratch
 from systrace_py.policy.argv import ArgvCondition
 from systrace_py.policy.glob import PathGlob
@@ -373,31 +373,12 @@ def test_the_exec_hook_is_asked_once_a_run_per_program(bindir: Path, tmp_path: P
     rounds = 40
     loop = (f"i=0; while [ $i -lt {rounds} ]; do /bin/true && echo t; {bindir}/hello;"
             " i=$((i+1)); done")
-    driver = tmp_path / "driver.py"
-    driver.write_text(f"""
-import sys
-from systrace_py import supervisor
-real = supervisor.Supervisor.fast_exec
-asked = []
-def fast_exec(self, task, program):
-    asked.append(program)
-    return real(self, task, program)
-supervisor.Supervisor.fast_exec = fast_exec
-from systrace_py.cli import main
-try:
-    code = main(["--stats", "-p", {str(policy)!r}, "--", "sh", "-c", {loop!r}])
-finally:
-    print("asked", len(asked), len(set(asked)), file=sys.stderr)
-sys.exit(code)
-""")
-    result = subprocess.run([sys.executable, str(driver)], capture_output=True, text=True,
-                            timeout=120, env=systrace_env(None))
+    result, asked, programs = run_counting(
+        tmp_path, "systrace_py.supervisor:Supervisor.fast_exec", 1,
+        ["--stats", "-p", str(policy), "--", "sh", "-c", loop])
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("note: hello ran") == rounds, result.stdout
     assert result.stdout.count("t\n") == rounds, result.stdout
-    found = re.search(r"asked (\d+) (\d+)", result.stderr)
-    assert found is not None, result.stderr
-    asked, programs = int(found.group(1)), int(found.group(2))
     assert programs == 2, result.stderr  # (both asked: an answer per program)
     # each run() of the loop asks at most once per program; the loop returns to Python a
     # few times (the first command's exec is Python's, its stops a run's start)
