@@ -304,3 +304,29 @@ def test_a_namespace_with_a_fuse_mount_works_as_natively_away_from_it(
         results.append((out.returncode, out.stdout))
     assert results[0] == results[1]
     assert results[0][1].split() == ["f", "g", "done"], results
+
+
+@pytest.mark.parametrize("mode", ["dot", "dotdot", "tdot", "tdotdot"])
+def test_an_open_kept_in_its_own_spelling_below_a_fuse_mount(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        enter: list[str], mode: str) -> None:
+    """fs_fuse_respell.c (fuse47, review 24's "Left open"): MNT/d/SECD/./secret.txt and
+    MNT/d/SECD/../NAME/secret.txt, "d" an empty directory to the tracer and a symlink to "/"
+    to the program.  A missing directory followed by "." or ".." has no absolute spelling
+    that does the same (Holder.respelled): the open kept its own spelling and ran without
+    RESOLVE_NO_SYMLINKS, the tree frozen and checked again -- and the server answered the
+    check again as the first.  On main every mode read the secret, one task and two, both
+    loops.  Now such an open below a FUSE mount follows no symlink either (its walk followed
+    none), and is refused where it did and a rule decides by name.  Control: natively each
+    reads the secret."""
+    server, program = build("escape/fs_fuse_server.c"), build("escape/fs_fuse_respell.c")
+    for traced in (False, True):
+        scene = Scene.make(tmp_path, "traced" if traced else "control")
+        with fuse_mount(enter, server, scene, program.name, target="/") as mnt:
+            env = {**loop, "ESC_SECD": str(scene.secd)}
+            outcome = attack_in(enter, program, mode, mnt, scene.work, scene=scene, env=env,
+                                policy_text=secret_policy(scene) if traced else None)
+        if not traced:
+            require_real(outcome)
+        else:
+            assert_blocked(outcome)
