@@ -11,6 +11,9 @@
  *   dot      MNT/d/SECD/./secret.txt                 (SECD without its leading "/")
  *   dotdot   MNT/d/SECD/../NAME/secret.txt           (NAME: SECD's last component)
  *   tdot, tdotdot   the same with a second thread alive
+ *   ldot     WORK/l/d/SECD/./secret.txt, WORK/l a symlink (made here) to MNT: a walk that
+ *            follows a symlink, which RESOLVE_NO_SYMLINKS would refuse where natively it
+ *            works -- refused (EACCES) where a rule decides by name
  *
  * No absolute spelling does what such a name does (the kernel fails at the missing
  * directory, ENOENT, before it reads the "." or ".."; the lexical name would not): the
@@ -23,8 +26,8 @@
 
 int main(int argc, char **argv) {
     if (argc != 4)
-        usage("fs_fuse_respell [t]dot|[t]dotdot MNT WORK");
-    const char *mode = argv[1], *mnt = argv[2];
+        usage("fs_fuse_respell [t]dot|[t]dotdot|ldot MNT WORK");
+    const char *mode = argv[1], *mnt = argv[2], *work = argv[3];
     const char *secd = getenv("ESC_SECD");
     if (!secd || secd[0] != '/')
         usage("fs_fuse_respell needs ESC_SECD (absolute)");
@@ -38,7 +41,13 @@ int main(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/d/%s/./secret.txt", mnt, secd + 1);
     else if (!strcmp(mode, "dotdot"))
         snprintf(path, sizeof path, "%s/d/%s/../%s/secret.txt", mnt, secd + 1, name);
-    else
+    else if (!strcmp(mode, "ldot")) {
+        char link_at[4096];
+        snprintf(link_at, sizeof link_at, "%s/l", work);
+        if (symlink(mnt, link_at) != 0)
+            skipped("symlink %s: %s", link_at, ename(errno));
+        snprintf(path, sizeof path, "%s/d/%s/./secret.txt", link_at, secd + 1);
+    } else
         usage("unknown mode");
     open_secret(path);
 }
