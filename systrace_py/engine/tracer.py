@@ -2106,6 +2106,8 @@ class Tracer:
                 self._waiter, self._waits_in = task, waits
         if call.name in enforce.VIEW_CALLS:
             self._views_changed(task, call)
+        if answered.mounts_fuse(call.name, call.args, call.held_strings):
+            answered.watch_servers()  # (a FUSE server in the tree: fuse47)
         if call.clone_args is not None:
             task.clone3_flags = call.clone_args.flags  # (read at its child's event)
         if call.name == "kill":

@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 from escape_lib import (
+    SECRET_MAGIC,
     SYSTRACE,
     Outcome,
     Scene,
@@ -37,6 +38,7 @@ from escape_lib import (
     listening,
     never,
     outsider,
+    permit,
     policy,
     require_real,
 )
@@ -339,3 +341,50 @@ def test_an_open_kept_in_its_own_spelling_below_a_fuse_mount(
             require_real(outcome)
         else:
             assert_blocked(outcome)
+
+
+IN_TREE_SERVER = """
+S=$1 M=$2 T=$3
+"$S" "$M" "$T" cat > "$M.out" 2>&1 &
+P=$!
+while ! grep -q ready "$M.out" 2>/dev/null; do sleep 0.1; done
+ls -a "$M/d"; echo "ls=$?"
+cat "$M/d/secret.txt"; echo "cat=$?"
+kill "$P" 2>/dev/null
+echo done
+"""
+
+
+def test_a_fuse_server_in_the_traced_tree_does_not_stop_the_run(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        enter: list[str]) -> None:
+    """Red team 44's "What remains" (fuse47): with mount permitted, a shell starts
+    fs_fuse_server.c in the traced tree and then lists and reads below its mount.  The
+    tracer's own lookup waits for the server, which -- answering it -- opens /proc/PID/comm
+    and stops at a seccomp stop the blocked tracer never takes: on main the whole run hung
+    (both loops; killed here after 60 s).  Now a tree that mounts a FUSE type has its path
+    calls decided in Python and a watch in the tracer: the tracing thread asleep in a FUSE
+    request while the server's every thread sits in a ptrace stop, neither running, is a
+    deadlock, and the server is killed -- the kernel aborts its connection, the tracer's
+    lookup fails, the run goes on (ENOTCONN below the mount), and the secret the server
+    would have shown ``cat`` is not read.  Control: natively the script lists and reads the
+    secret through the server."""
+    server = build("escape/fs_fuse_server.c")
+    for traced in (False, True):
+        scene = Scene.make(tmp_path, "traced" if traced else "control")
+        mnt = scene.root / "mnt"
+        mnt.mkdir()
+        text = policy(permit(["mount", "umount2"]),
+                      never(["fsread", "fswrite"], path=f"{scene.secd}/**")) if traced else None
+        out = attack_in(enter, "/bin/sh", "-c", IN_TREE_SERVER, "sh", server, mnt, scene.secd,
+                        scene=scene, env=loop, policy_text=text, timeout=60)
+        subprocess.run([*enter, "umount", "-l", str(mnt)], capture_output=True, check=False)
+        if not traced:
+            if "ready" not in (mnt.parent / "mnt.out").read_text():
+                pytest.skip(f"the server did not mount: {(mnt.parent / 'mnt.out').read_text()}")
+            assert SECRET_MAGIC in out.stdout and "cat=0" in out.stdout, out
+        else:
+            assert "done" in out.stdout, out
+            assert SECRET_MAGIC not in out.stdout, out
+            assert "cat=0" not in out.stdout, out
+            assert "a FUSE server of the traced tree" in out.stderr, out
