@@ -19,6 +19,7 @@ it has not been told of.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import threading
@@ -211,7 +212,7 @@ class ServerWatch:
         while not self._stop.wait(self.interval):
             try:
                 look = self._look()
-            except Exception:  # noqa: BLE001 (a watch that fails must not end the run)
+            except Exception:  # (a watch that fails must not end the run)
                 look = None
             if look is None:
                 seen.clear()
@@ -301,10 +302,8 @@ class ServerWatch:
             message = (f"systrace: killed process {pid} ({comm}), a FUSE server of the traced "
                        "tree: the tracer's own lookup waited for its answer while it waited "
                        "for the tracer\n")
-            try:
+            with contextlib.suppress(OSError):
                 os.write(2, message.encode("utf-8", "replace"))
-            except OSError:
-                pass
 
 
 _WATCH: ServerWatch | None = None
