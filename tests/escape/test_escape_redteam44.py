@@ -346,8 +346,8 @@ def test_an_open_kept_in_its_own_spelling_below_a_fuse_mount(
 
 
 IN_TREE_SERVER = """
-S=$1 M=$2 T=$3
-"$S" "$M" "$T" cat > "$M.out" 2>&1 &
+S=$1 M=$2 T=$3 C=${4-cat}
+"$S" "$M" "$T" "$C" > "$M.out" 2>&1 &
 P=$!
 while ! grep -q ready "$M.out" 2>/dev/null; do sleep 0.1; done
 ls -a "$M/d"; echo "ls=$?"
@@ -400,3 +400,37 @@ def test_a_fuse_server_in_the_traced_tree_does_not_stop_the_run(
             assert SECRET_MAGIC not in out.stdout, out
             assert "cat=0" not in out.stdout, out
             assert "a FUSE server of the traced tree" in out.stderr, out
+
+
+def test_a_fuse_server_in_the_traced_tree_that_stops_nowhere_is_left_alone(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        enter: list[str]) -> None:
+    """fuse47's watch kills an in-tree server only in the deadlock: fs_fuse_server.c with
+    COMM "" answers every reader alike and makes no call but /dev/fuse's read and write, so
+    the tracer's lookups are answered while it is traced.  The script lists and reads below
+    its mount as natively (ENOENT for the missing secret.txt), and nothing is killed, under
+    a rule on writes (one refusing fsread by name refuses the stat: review 24)."""
+    server = build("escape/fs_fuse_server.c")
+    results = []
+    for traced in (False, True):
+        scene = Scene.make(tmp_path, "traced" if traced else "control")
+        mnt = scene.root / "mnt"
+        mnt.mkdir()
+        text = policy(permit(["mount", "umount2"]),
+                      never("fswrite", path=f"{scene.secd}/**")) if traced else None
+        guard = threading.Timer(90, lambda: [os.kill(pid, 9) for pid in pids_running(server)])
+        guard.start()
+        try:
+            out = attack_in(enter, "/bin/sh", "-c", IN_TREE_SERVER, "sh", server, mnt,
+                            scene.secd, "", scene=scene, env=loop, policy_text=text,
+                            timeout=60)
+        finally:
+            guard.cancel()
+        subprocess.run([*enter, "umount", "-l", str(mnt)], capture_output=True, check=False)
+        if not traced and "ready" not in (scene.root / "mnt.out").read_text():
+            pytest.skip(f"the server did not mount: {(scene.root / 'mnt.out').read_text()}")
+        assert "killed process" not in out.stderr, out
+        results.append((out.returncode, out.stdout,
+                        out.stderr.replace(str(scene.root), "ROOT")))
+    assert results[0][:2] == results[1][:2], results
+    assert "ls=0" in results[0][1] and "done" in results[0][1], results
