@@ -711,6 +711,13 @@ static size_t answered_len[MAX_ANSWERED];
  * the ancestors of path, and a walk that entered a mount and left it again (a ".." after a
  * name the server calls a directory, a symlink it gives) ends outside it (review 24): with
  * any such mount, Python's (Tracer._on_answered_fs asks paths.passed_through). */
+static int answered_everywhere(void) {
+    if (answered_all) return 1;
+    for (int i = 0; i < answered_n; i++)
+        if (answered_len[i] == 0) return 1;  /* ("/" is given as "") */
+    return 0;
+}
+
 static int answered_path(const char *path, size_t len, int indirect) {
     if (answered_all) return 1;
     if (answered_fd >= 0) {
@@ -2032,6 +2039,10 @@ static int decide_call(Arm *a, int *why) {
         return 0;
     }
     if (v->python) return 0;
+    /* every path is on a file system a process answers ("/": an unreadable mount table, or
+     * a FUSE server in the tree, whose answer to the loop's own lookup may wait for a stop
+     * the loop would never take -- fuse47): Python's, before any lookup */
+    if (answered_everywhere()) return 0;
 
     char raw[MAX_RAW + 1];
     /* a NULL path is Python's: some calls take it for their dirfd (Path.null), the others

@@ -19,8 +19,10 @@ it has not been told of.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
+import threading
 
 from systrace_py.views import ANSWERED_FILESYSTEMS, answered_by_a_process, parse_mountinfo
 
@@ -134,3 +136,189 @@ def mounts() -> AnsweredMounts:
     if _MOUNTS is None or _MOUNTS.pid != os.getpid():
         _MOUNTS = AnsweredMounts()
     return _MOUNTS
+
+
+# --- a FUSE server inside the traced tree (fuse47) -----------------------------------------
+#
+# A FUSE server the tree runs answers the tracer's own lookups of its mount too.  Where the
+# server, answering one, makes a call the tracer stops (a path call: fs_fuse_server.c opens
+# /proc/PID/comm), the server waits for the tracer and the tracer -- blocked in its lookup --
+# for the server: on main the whole run hung (red team 44 "What remains").  Once a task of
+# the tree mounts a FUSE type, the native loop hands every path call to Python before any
+# lookup of its own (FastLoop._tell_answered gives it "/"), and a thread of the tracer
+# (:class:`ServerWatch`) looks for that deadlock: the tracing thread asleep in a FUSE request
+# (its wchan) across three looks, without a context switch between them, while every thread
+# of a traced process holding /dev/fuse sits in a ptrace stop and ran neither.  That
+# process is killed (SIGKILL works in a ptrace stop): its /dev/fuse closed, the kernel aborts
+# the connection, the tracer's lookup fails (ECONNABORTED, then ENOTCONN below the mount) and
+# the call is decided on that -- refused where a name matters -- and the run goes on.
+
+#: the kernel functions a task waits in for a FUSE server's answer (its /proc wchan)
+FUSE_WAITS = frozenset({"request_wait_answer", "__fuse_simple_request", "fuse_simple_request",
+                        "fuse_wait_aborted"})
+#: the looks at a deadlock before a server is killed, and the time between two
+WATCH_LOOKS = 3
+WATCH_INTERVAL = 0.25
+
+
+def mounts_fuse(name: str, args: tuple[int, ...], strings: dict[int, bytes] | None) -> bool:
+    """Whether a call makes a file system of a type a process answers: mount(2) whose type
+    (argument 2), or fsopen whose name (argument 0), is fuse, fuseblk or fuse.NAME -- as the
+    decision read it (DecodedCall.held_strings)."""
+    index = {"mount": 2, "fsopen": 0}.get(name)
+    if index is None or not strings or index not in strings:
+        return False
+    fstype = strings[index].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+    return answered_by_a_process(fstype)
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def _switches(status: str) -> tuple[str, ...]:
+    """A task's context switch counts, from its /proc status (unchanged: it never ran)."""
+    return tuple(line for line in status.splitlines() if "ctxt_switches:" in line)
+
+
+#: a look at the deadlock: the tracing thread's context switches, and each stopped server's
+#: pid with its threads' (ServerWatch._look)
+Look = tuple[tuple[str, ...], tuple[tuple[int, tuple[str, ...]], ...]]
+
+
+class ServerWatch:
+    """Watches for the deadlock of the tracing thread and a FUSE server of the tree (module
+    text above).  Started in the tracing thread, once, in the process that traces."""
+
+    def __init__(self, tracer_tid: int, tracer_pid: int,
+                 interval: float = WATCH_INTERVAL, looks: int = WATCH_LOOKS) -> None:
+        self.tid, self.pid = tracer_tid, tracer_pid
+        self.interval, self.looks = interval, looks
+        self.killed: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="systrace-fusewatch",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        seen: list[Look] = []
+        while not self._stop.wait(self.interval):
+            try:
+                look = self._look()
+            except Exception:  # (a watch that fails must not end the run)
+                look = None
+            if look is None:
+                seen.clear()
+                continue
+            if seen and look != seen[-1]:
+                seen.clear()
+            seen.append(look)
+            if len(seen) >= self.looks:
+                self._kill([pid for pid, _ in look[1]])
+                seen.clear()
+
+    def _look(self) -> Look | None:
+        """(the tracing thread's context switches, the stopped servers with theirs) while
+        the tracing thread waits for a FUSE answer and some traced process holding /dev/fuse
+        is stopped in every thread; None otherwise."""
+        base = f"/proc/{self.pid}/task/{self.tid}"
+        wchan = _read(f"{base}/wchan")
+        if wchan is None or wchan.strip() not in FUSE_WAITS:
+            return None
+        status = _read(f"{base}/status")
+        if status is None:
+            return None
+        servers = tuple(sorted(self._stopped_servers()))
+        if not servers:
+            return None
+        if _read(f"{base}/wchan") != wchan:  # (still in that wait)
+            return None
+        return (_switches(status), servers)
+
+    def _stopped_servers(self) -> list[tuple[int, tuple[str, ...]]]:
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            status = _read(f"/proc/{entry}/status")
+            if status is None or f"\nTracerPid:\t{self.pid}\n" not in status:
+                continue
+            pid = int(entry)
+            if not self._holds_fuse(pid):
+                continue
+            stopped = self._all_stopped(pid)
+            if stopped is not None:
+                found.append((pid, stopped))
+        return found
+
+    @staticmethod
+    def _holds_fuse(pid: int) -> bool:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            return False
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == "/dev/fuse":
+                    return True
+            except OSError:
+                continue
+        return False
+
+    @staticmethod
+    def _all_stopped(pid: int) -> tuple[str, ...] | None:
+        """Every thread's context switches when all are in a ptrace stop ("t"), else None."""
+        switches: list[str] = []
+        try:
+            tids = sorted(os.listdir(f"/proc/{pid}/task"))
+        except OSError:
+            return None
+        for tid in tids:
+            stat_text = _read(f"/proc/{pid}/task/{tid}/stat")
+            status = _read(f"/proc/{pid}/task/{tid}/status")
+            if stat_text is None or status is None:
+                continue  # (gone)
+            state = stat_text.rsplit(")", 1)[-1].split()[0]
+            if state != "t":
+                return None
+            switches.extend((tid, *_switches(status)))
+        return tuple(switches) if switches else None
+
+    def _kill(self, pids: list[int]) -> None:
+        for pid in pids:
+            comm = (_read(f"/proc/{pid}/comm") or "?").strip()
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                continue
+            self.killed.append(pid)
+            message = (f"systrace: killed process {pid} ({comm}), a FUSE server of the traced "
+                       "tree: the tracer's own lookup waited for its answer while it waited "
+                       "for the tracer\n")
+            with contextlib.suppress(OSError):
+                os.write(2, message.encode("utf-8", "replace"))
+
+
+_WATCH: ServerWatch | None = None
+
+
+def watch_servers() -> None:
+    """A task of the tree mounts a FUSE type: from now on, in this process, the native loop
+    hands every path call to Python (:func:`served_in_tree`) and a :class:`ServerWatch` runs.
+    Called in the tracing thread."""
+    global _WATCH
+    if _WATCH is not None and _WATCH.pid == os.getpid():
+        return
+    _WATCH = ServerWatch(threading.get_native_id(), os.getpid())
+
+
+def served_in_tree() -> bool:
+    """Whether a task of the tree (of this process's run) mounted a FUSE type."""
+    return _WATCH is not None and _WATCH.pid == os.getpid()

@@ -432,7 +432,9 @@ class FastLoop:
     def _tell_answered(self) -> None:
         """Give the loop the mount points of the file systems a process answers
         (engine/answered.py) when they changed since it was last given them."""
-        points = answered.mounts().current()
+        # (a FUSE server in the tree may answer the loop's own lookups only after a stop it
+        # makes: every path call is Python's, before any lookup -- "/", fuse47)
+        points = ("/",) if answered.served_in_tree() else answered.mounts().current()
         if points != self._answered:
             self._module.set_answered(self._mountinfo, tuple(
                 ("" if p == "/" else p).encode("utf-8", "surrogateescape") for p in points))

@@ -74,6 +74,12 @@ RESOLVE_SPELLING_ONLY = pt.RESOLVE_BENEATH | pt.RESOLVE_IN_ROOT | pt.RESOLVE_NO_
 
 
 
+#: why an open kept in its own spelling through a symlink below a FUSE mount is refused
+ANSWERED_RESPELLED = ("its path lies on a file system a process answers (FUSE) and has no "
+                      "absolute spelling; its own reaches it through a symlink, which the "
+                      "server may answer otherwise for the kernel than for the tracer")
+
+
 class HoldError(Exception):
     """The call cannot be held to its arguments; it must be refused with ``errno``."""
 
@@ -111,6 +117,18 @@ def canonical_spelling(p: DecodedPath, last_name: bool) -> str | None:
     if len(text.encode("utf-8", "surrogateescape")) >= PATH_MAX:
         return None
     return text
+
+
+def _followed_no_symlink(call: DecodedCall, p: DecodedPath) -> bool:
+    """Whether the tracer's lookup of ``p`` followed no symlink (its walk, in the tracer's
+    view: a task in a view of its own is not walked here -- fail closed), so the same
+    spelling with RESOLVE_NO_SYMLINKS does what the call's own does where every file system
+    answers alike (a missing directory stops both with ENOENT)."""
+    if p.resolved.direct:
+        return True
+    if not call.view.host:
+        return False
+    return not any(kind == "link" for _, kind in call.passed_through(p))
 
 
 def _climbs(spelling: str) -> bool:
@@ -194,7 +212,8 @@ class Holder:
     def __init__(self, memory: TraceeMemory, slot: int, info: pt.SyscallInfo,
                  keep_start: bool = False,
                  reaches: Callable[[str], bool] | None = None,
-                 own_call: bool = False, returns: bool = False) -> None:
+                 own_call: bool = False, returns: bool = False,
+                 answered: bool = False, answered_refuses: bool = False) -> None:
         self.memory = memory
         self.base = scratch.slot_address(slot)
         # No other task shares the caller's cwd or descriptor table: a path that reached its
@@ -219,6 +238,13 @@ class Holder:
         # the call returns through a trampoline in the slot that gives the program its own
         # registers back (scratch.trampoline): its rip is set there
         self.returns = returns
+        # the call's path lies on a file system a process answers (FUSE: engine/answered.py),
+        # whose server may answer the frozen re-check as it answered the check: an open kept
+        # in its own spelling follows no symlink either, where its walk followed none; where
+        # its walk followed one, it is refused (``answered_refuses``: a rule decides by name,
+        # Tracer._answered_refusal) or, with nothing decided by name, runs as before
+        self.answered = answered
+        self.answered_refuses = answered_refuses
         self.own = (info.nr, tuple(info.args), info.instruction_pointer)
 
     def apply(self, tid: int, call: DecodedCall, reply: Reply) -> None:
@@ -369,7 +395,11 @@ class Holder:
             # "dir/.." made is EEXIST (O_EXCL) or EISDIR by the kernel's handling of "..";
             # the canonical name with a slash would be EISDIR at once (open_last_lookups)
             target = target.rstrip("/")
-        resolve = 0 if self.respelled else pt.RESOLVE_NO_SYMLINKS
+        resolve = pt.RESOLVE_NO_SYMLINKS
+        if self.respelled and not (self.answered and _followed_no_symlink(call, path)):
+            if self.answered and self.answered_refuses:
+                raise HoldError(errno.EACCES, ANSWERED_RESPELLED)
+            resolve = 0
         if call.name == "openat2" and call.open_resolve:
             resolve |= call.open_resolve if own_spelling and target == path.raw else \
                 call.open_resolve & ~RESOLVE_SPELLING_ONLY

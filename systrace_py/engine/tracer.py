@@ -2066,7 +2066,7 @@ class Tracer:
                     return
             else:
                 try:
-                    respelled = self._hold(task, call, reply, info)
+                    respelled = self._hold(task, call, reply, info, on_fuse)
                 except (enforce.HoldError, DecodeError) as exc:
                     self.monitor.on_engine_refusal(task, call, exc.errno, str(exc))
                     enforce.refuse(task.tid, exc.errno)
@@ -2106,6 +2106,8 @@ class Tracer:
                 self._waiter, self._waits_in = task, waits
         if call.name in enforce.VIEW_CALLS:
             self._views_changed(task, call)
+        if answered.mounts_fuse(call.name, call.args, call.held_strings):
+            answered.watch_servers()  # (a FUSE server in the tree: fuse47)
         if call.clone_args is not None:
             task.clone3_flags = call.clone_args.flags  # (read at its child's event)
         if call.name == "kill":
@@ -2310,15 +2312,20 @@ class Tracer:
             return None
         if not on_fuse:
             return None
-        decides = getattr(self.monitor, "decides_by_name", None)
         # any other path call -- stat, access, readlink, getxattr, statfs... -- is looked up
         # again too, held or not: refused where a rule may refuse that call by a name
         # (review 24: a getxattr of the secret's attribute, a stat of its inode)
-        if decides is not None and not decides(task, None if frozen else call.name):
+        if not self._decides_by_name(task, None if frozen else call.name):
             return None
         return ("its path lies on a file system a process answers (FUSE), which the kernel "
                 "would look up again for it: the server may answer it otherwise than the "
                 "tracer")
+
+    def _decides_by_name(self, task: Task, syscall: str | None = None) -> bool:
+        """Whether the task's table decides anything -- or ``syscall`` -- by a file's name
+        (the monitor's decides_by_name; a monitor without one: yes, fail closed)."""
+        decides = getattr(self.monitor, "decides_by_name", None)
+        return decides is None or bool(decides(task, syscall))
 
     @staticmethod
     def _note_sharing(space: AddressSpace, name: str, args: tuple[int, ...]) -> None:
@@ -2771,10 +2778,13 @@ class Tracer:
 
 
     def _hold(self, task: Task, call: DecodedCall, reply: Reply,
-              info: pt.SyscallInfo | None) -> bool:
+              info: pt.SyscallInfo | None, on_fuse: bool = False) -> bool:
         """Point the call at copies of what was checked.  True when a path had to keep the
         call's own spelling, which the kernel resolves again: the call must then run with the
-        tree frozen (see enforce.canonical_spelling)."""
+        tree frozen (see enforce.canonical_spelling).  ``on_fuse``: its path lies on a file
+        system a process answers (_on_answered_fs), whose server answers the frozen re-check
+        as the check -- an open kept in its own spelling then follows no symlink either, or
+        is refused where a rule decides by name (fuse47)."""
         slot = task.space.slots.slot_of(task.tid)
         if slot is None:
             raise enforce.HoldError(errno.EAGAIN, "no scratch slot free")
@@ -2789,7 +2799,10 @@ class Tracer:
                                     reaches=lambda start: resolver.reaches(task.tid, start),
                                     own_call=own_call,
                                     returns=not (own_call or shares_memory
-                                                 or call.name in EXEC_CALLS))
+                                                 or call.name in EXEC_CALLS),
+                                    answered=on_fuse,
+                                    answered_refuses=on_fuse and self._decides_by_name(
+                                        task, call.name))
             own = tuple(info.args)  # (apply points info's arguments at the copies)
             holder.apply(task.tid, call, reply)
             if shares_memory and holder.args:

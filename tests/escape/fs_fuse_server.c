@@ -8,6 +8,8 @@
  * directory.  Nothing is renamed, nothing races: the answer depends on who asks, which a FUSE
  * server sees in every request (its pid).  Nothing is cached: every entry and attribute is
  * valid for 0 s, so each lookup of "d" reaches the server.  Prints "ready" once mounted.
+ * COMM "": "d" is a directory to every reader, and answering makes no call but the read and
+ * write of /dev/fuse (a server in the traced tree that stops nowhere: fuse47).
  * Written against linux/fuse.h alone (no libfuse, no fusermount on this machine). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,6 +29,8 @@ static int fd;
 
 static int program_asks(unsigned pid) {
     char path[64], name[64] = "";
+    if (!comm[0])
+        return 0;  /* (COMM "": every reader alike, and no call made to answer: fuse47) */
     snprintf(path, sizeof path, "/proc/%u/comm", pid);
     FILE *f = fopen(path, "r");
     if (!f)

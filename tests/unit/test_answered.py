@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from systrace_py.engine.answered import AnsweredMounts
+from systrace_py.engine.answered import AnsweredMounts, mounts_fuse
 from systrace_py.views import answered_by_a_process
 
 LINE = "{id} 1 0:{id} / {point} rw,relatime shared:1 - {fstype} src rw\n"
@@ -83,3 +83,17 @@ def test_a_forked_process_reads_the_mount_table_through_a_descriptor_of_its_own(
     os.close(read)
     assert said == b"own"
     assert answered.mounts() is parent
+
+
+def test_which_calls_make_a_fuse_mount() -> None:
+    """A tree that mounts a FUSE type arms the watch for its server (fuse47): mount(2) by its
+    type (argument 2), fsopen by its name (argument 0), as the decision read them."""
+    args = (0, 0, 0, 0, 0, 0)
+    assert mounts_fuse("mount", args, {0: b"src\0", 2: b"fuse\0"})
+    assert mounts_fuse("mount", args, {2: b"fuse.sshfs\0"})
+    assert mounts_fuse("mount", args, {2: b"fuseblk\0"})
+    assert mounts_fuse("fsopen", args, {0: b"fuse\0"})
+    assert not mounts_fuse("mount", args, {0: b"fuse\0", 2: b"tmpfs\0"})
+    assert not mounts_fuse("mount", args, {2: b"virtiofs\0"})
+    assert not mounts_fuse("mount", args, None)
+    assert not mounts_fuse("fsmount", args, {0: b"fuse\0"})
