@@ -161,7 +161,7 @@ REFUSAL_TEXTS: dict[Reason, str] = {
                           " to stdout or stderr would land in them; give it /dev/null there"),
     Reason.UNSEEN: ("a socket whose destinations address rules cannot see (raw, packet,"
                     " SCTP...); a rule naming socket lifts this"),
-    Reason.LINKED: ("a link or rename would give {held}, by its new name, an access its own"
+    Reason.LINKED: ("a link, rename or mount would give {held}, by its new name, an access its own"
                     " name lacks in table {table} (read, write, run...): the file would gain"
                     " it"),
 }

@@ -730,7 +730,7 @@ class Table:
                 worst = naming
                 if worst.action is Action.NEVER:
                     return worst
-            if aliases.renames(syscall, role, selector) and not facts.exposes(role):
+            if _named_anew(facts, role):
                 linked = self._linked_decision(facts, role)
                 if linked is not None and (worst is None or
                                            linked.action.severity > worst.action.severity):
@@ -811,7 +811,7 @@ class Table:
         linked the secret there and ran a reader whose table reads ``work/**`` and refuses
         the secret; the reader read it."""
         for role in facts.roles():
-            if aliases.renames(facts.syscall, role, facts.selector) and not facts.exposes(role):
+            if _named_anew(facts, role):
                 linked = self._linked_decision(facts, role, asked=False)
                 if linked is not None:
                     return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
@@ -1210,6 +1210,19 @@ _MISSING_REASONS = frozenset({Reason.RULE, Reason.DEFAULT, Reason.RENAMING, Reas
 #: how much an action grants (the reverse of its severity): never < ask < permit
 _GRANT = {Action.NEVER: 0, Action.ASK: 1, Action.PERMIT: 2, Action.INJECT: 2}
 _ACTION_OF = {0: Action.NEVER, 1: Action.ASK, 2: Action.PERMIT}
+
+
+def _named_anew(facts: Facts, role: str) -> bool:
+    """Whether the call gives the file at ``role`` another name, the call's other path
+    (:meth:`Table._linked_decision`): a link's or rename's old path (both of an exchange),
+    and the source a mount shows at its target -- a bind, a move, a detached tree moved
+    into place (``mount``'s and ``move_mount``'s "old" path).  Red team 49: a bind mount of
+    a file no rule names onto ``work/out``, which the table reads, read the secret (in a
+    mount namespace of the program's own, both loops); a directory's, where a rule covering
+    its tree permitted the exposure whatever its calls (``fsmeta``)."""
+    if facts.syscall in aliases.EXPOSING_CALLS:
+        return role == "old" and facts.exposes(role)
+    return aliases.renames(facts.syscall, role, facts.selector) and not facts.exposes(role)
 
 
 @functools.lru_cache(maxsize=64)

@@ -5,10 +5,20 @@ nothing of the secret nor of ``work/out`` linked (moved) the secret there and ra
 whose own table reads ``work/**`` and not the secret: that program read the secret.  Now a
 link or move is also compared in every other table of the policy (Supervisor._linked_elsewhere):
 refused, EPERM, where one of them would grant the file by its new name an access its own name
-lacks there.  fs_linked_table.c, one mode each; a native control each; both stop loops."""
+lacks there.  fs_linked_table.c, one mode each; a native control each; both stop loops.
+
+The same check did not look at mounts at all: a bind mount (or open_tree's copy moved into
+place by move_mount) gives the source the target's name, as a link does, and was decided only
+by refusing rules naming it (Table._exposure_decision).  A program whose table grants the
+secret nothing (its default) and reads ``work/**`` bound the secret on ``work/out`` in a
+mount namespace of its own and read it there; its directory, where a rule covering the
+directory's tree (``fsmeta``) permitted the exposure whatever its calls.  Now the source of a
+mount's bind, move or attached copy is compared as a link's old name (model._named_anew).
+fs_linked_bind.c: file, dir, tree; user and root; native controls; both stop loops."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -83,3 +93,54 @@ def test_a_link_no_table_gains_by_runs(build, tmp_path: Path, loop: dict[str, st
                     policy_text=two_tables(s, program, reader_reads_secret=True), scene=s,
                     env=loop)
     assert traced.verdict == "ESCAPED", str(traced)  # (the reader may read it: no escape)
+
+
+def bind_policy(s: Scene, program: Path, stat_secret: bool) -> str:
+    """What the program needs to start; namespaces and mounts; reads of ``work/**``; no rule
+    names the secret (the default refuses it) -- but, ``stat_secret``, a stat of its tree
+    (what open_tree needs; a rule covering the directory's tree)."""
+    rules = [permit("stdio"), permit("process"), permit("namespace")]
+    rules += [permit(["fsread", "exec"], path=p) for p in [*SYSTEM, f"{program.parent}/**"]]
+    rules += [permit("fsread", path=f"{s.work}/**")]
+    if stat_secret:
+        rules += [permit("fsmeta", path=str(s.secd)), permit("fsmeta", path=f"{s.secd}/**")]
+    return policy(*rules, default="never")
+
+
+def setup_targets(s: Scene) -> None:
+    (s.work / "out").write_text("the build's output\n")
+    (s.work / "outdir").mkdir()
+
+
+BINDS = [(mode, how) for mode in ("file", "dir", "tree") for how in ("user", "root")]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the attacks and controls run as root")
+@pytest.mark.parametrize(("mode", "how"), BINDS, ids=[f"{m}-{h}" for m, h in BINDS])
+def test_a_mount_gives_a_file_no_access_by_a_new_name_its_own_lacks(
+        build, tmp_path: Path, mode: str, how: str, loop: dict[str, str]) -> None:
+    """Control: natively the secret is read at its new name.  Under the table: the mount
+    (move_mount) is refused, EPERM -- ESCAPED on main 806d286, both loops."""
+    program = build("escape/fs_linked_bind.c")
+    traced, _ = controlled_and_blocked(
+        tmp_path, program, lambda s: [mode, how, s.secret, s.work],
+        lambda s: bind_policy(s, program, stat_secret=mode != "file"),
+        setup=setup_targets, env=loop)
+    assert traced.detail.startswith(("mount", "move_mount")), str(traced)
+    assert traced.detail.endswith(": EPERM"), str(traced)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the attacks and controls run as root")
+@pytest.mark.parametrize("mode", ["file", "tree"])
+def test_a_mount_of_a_file_granted_alike_by_both_names_runs(
+        build, tmp_path: Path, mode: str, loop: dict[str, str]) -> None:
+    """The table reads the secret by its own name too: the bind (the copy moved into
+    place) gives it nothing, and runs as natively."""
+    program = build("escape/fs_linked_bind.c")
+    s = Scene.make(tmp_path)
+    setup_targets(s)
+    text = bind_policy(s, program, stat_secret=True) + \
+        "\n[[rule]]\n" + permit("fsread", path=f"{s.secd}/**") + "\n"
+    traced = attack(program, mode, "user", s.secret, s.work, policy_text=text, scene=s,
+                    env=loop)
+    assert traced.verdict == "ESCAPED", str(traced)  # (the table may read it: no escape)
