@@ -136,6 +136,7 @@ from systrace_py.syscalls import (
 from systrace_py.views import (
     SOURCE_IS_PATH,
     FsKind,
+    MountEntry,
     fs_kind,
     fsconfig_layer,
     fsconfig_paths,
@@ -1752,7 +1753,7 @@ class DecodedCall:
                     decoded.resolved = self._tree_source(held, made[1])
                     return True
                 return False
-            return self._seen_by_others(held, umount=name == "umount2")
+            return self._seen_by_others(held, decoded.resolved.local, umount=name == "umount2")
         finally:
             os.close(held)
 
@@ -1787,18 +1788,20 @@ class DecodedCall:
         except OSError:
             return None
 
-    def _seen_by_others(self, held: int, umount: bool) -> bool:
-        """Whether a mount on (umount: of) the file ``held`` changes what processes outside
-        the tree may see: the call is in the tracer's namespace, or the mount it is on (or
-        its parent, for an unmount) is shared -- or the engine cannot tell."""
+    def _seen_by_others(self, held: int, local: str | None, umount: bool) -> bool:
+        """Whether a mount on (umount: of) the file ``held`` -- at ``local`` in the task's
+        view -- changes what processes outside the tree may see: the call is in the
+        tracer's namespace, or the mount it is on (or its parent, for an unmount) is shared
+        -- or the engine cannot tell."""
         assert self._decoder is not None
         resolver = self._decoder.resolver
         if self.view.namespace in ("", resolver.own_namespace):
             return True
         mounts = resolver.mounts(self.view)
         entry = mounts.get(mount_id(held))
-        if entry is None:
+        if entry is None or local is None:
             return True
+        entry = _top_of_stack(mounts, entry, local)
         parent = mounts.get(entry.parent_id)
         return entry.shared or (umount and (parent is None or parent.shared))
 
@@ -2454,6 +2457,23 @@ def _same_tree(tid: int) -> bool:
         return False
     mounts = _mounts(f"/proc/{tid}/mountinfo")
     return mounts is not None and mounts == _mounts("/proc/self/mountinfo")
+
+
+def _top_of_stack(mounts: dict[int, MountEntry], entry: MountEntry, local: str) -> MountEntry:
+    """The mount the kernel acts on at ``local``, whose file the tracer holds on mount
+    ``entry``: the topmost of the mounts stacked there.  The tracer's descriptor reaches the
+    file without crossing mounts stacked on it where the path is a root (the task's root,
+    its cwd after pivot_root(".", ".")), but umount2 follows them down to the top
+    (LOOKUP_MOUNTPOINT) and a mount is stacked on the top (lock_mount).  A child of the
+    mount shown at the same path in the task's view is mounted on that very file."""
+    for _ in range(len(mounts)):
+        child = next((m for m in mounts.values()
+                      if m.parent_id == entry.mount_id and m.mount_point == local
+                      and m.mount_id != entry.mount_id), None)
+        if child is None:
+            break
+        entry = child
+    return entry
 
 
 def _access(tid: int, view: View, resolved: Resolved) -> str | None:

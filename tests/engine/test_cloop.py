@@ -13,13 +13,15 @@ import importlib.util
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import results, run_systrace
+from conftest import results, run_systrace, systrace_env
 from systrace_py.engine import cloop
 from systrace_py.policy.glob import PathGlob
 from systrace_py.policy.index import FLAT_EXACT, FLAT_GLOB, FLAT_MAYBE, CheckIndex, flat_check
@@ -642,6 +644,66 @@ def test_glob_answers_kept_per_path(probe, tmp_path: Path) -> None:
     assert [line for line in native if line.startswith("open ")] == expected
     if _native_wanted() and cloop.load() is not None:
         assert decided >= len(order)  # (the opens were the loop's, the memo's in use)
+
+
+def _fnv1a(text: str) -> int:
+    """_cloop.c glob_matches' hash of a path (FNV-1a, 64 bits)."""
+    h = 1469598103934665603
+    for byte in text.encode():
+        h = ((h ^ byte) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def test_glob_answers_of_paths_that_share_a_slot_are_all_kept(probe, tmp_path: Path) -> None:
+    """Paths whose hashes choose one place in a glob's memo are all kept there (_cloop.c
+    glob_matches: sets of GLOB_WAYS answers, the most recent first): four files, one
+    place, opened in turn ten times each, ask Python's pattern once a file.  A memo of one
+    answer a slot asked it at every open (40 asks): in a build, libc.so.6 and libzstd.so
+    share a slot, and every compiler loads both (perf27: 904 asks of Python a 60-unit
+    build for 228 different answers).  Each open is still decided by its own path."""
+    if not _native_wanted() or cloop.load() is None:
+        pytest.skip("the native loop is not built or is turned off")
+    names: list[str] = []
+    slot = _fnv1a(f"{tmp_path}/f0.log") % 32  # (main's memo: one answer in each of 32)
+    i = 0
+    while len(names) < 4:
+        name = f"f{i}.{'log' if len(names) % 2 else 'txt'}"
+        if _fnv1a(f"{tmp_path}/{name}") % 32 == slot:
+            names.append(name)
+            (tmp_path / name).write_text("x\n")
+        i += 1
+    policy = log_glob_policy(tmp_path)
+    rounds = 10
+    ops = [f"open:{tmp_path}/{name}" for _ in range(rounds) for name in names]
+    driver = tmp_path / "driver.py"
+    driver.write_text(f"""
+import sys
+from systrace_py.policy import glob
+real = glob.PathGlob.matches
+asked = []
+def matches(self, path):
+    asked.append(path)
+    return real(self, path)
+glob.PathGlob.matches = matches
+from systrace_py.cli import main
+try:
+    code = main(["--stats", "-p", {str(policy)!r}, "--", {str(probe)!r}, *{ops!r}])
+finally:
+    print("asked", len(asked), len(set(asked)), file=sys.stderr)
+sys.exit(code)
+""")
+    result = subprocess.run([sys.executable, str(driver)], capture_output=True, text=True,
+                            timeout=120, env=systrace_env(None))
+    assert result.returncode == 0, result.stderr
+    expected = [f"open {tmp_path}/{name} -> {'EROFS' if name.endswith('.log') else 'ok'}"
+                for _ in range(rounds) for name in names]
+    assert [line for line in result.stdout.splitlines() if line.startswith("open ")] \
+        == expected
+    found = re.search(r"asked (\d+) (\d+)", result.stderr)
+    assert found is not None, result.stderr
+    asked, paths = int(found.group(1)), int(found.group(2))
+    assert paths == len(names), result.stderr  # (each asked: an answer per path)
+    assert asked <= 2 * len(names), result.stderr  # (main: one a open, 40)
 
 
 _LEARNED_POLICY = """default = "permit"

@@ -321,16 +321,13 @@ def test_a_root_owned_program_takes_the_table_of_its_base_name(build, world_tmp)
     assert traced.verdict == "ESCAPED", traced
 
 
-@pytest.mark.xfail(strict=True, reason="red team 41: the unmount of the old root stacked on / "
-                   "after pivot_root('.', '.') is taken for one of the tracer's own / (its "
-                   "parent mount, the new root under it, is not in the task's mountinfo, so "
-                   "DecodedCall._seen_by_others cannot tell it private): EPERM where natively "
-                   "it works (fails closed; a parity gap)")
 @pytest.mark.parametrize("how", ["user", "root"])
 def test_pivot_root_dot_dot_works_as_natively(build, tmp_path, how):
     """runc's and crun's pivot_root(".", ".") then umount2(".", MNT_DETACH) in a mount
     namespace of the program's own, under a permit-default policy with a path rule
-    elsewhere: natively every step works."""
+    elsewhere: natively every step works.  (Red team 41's parity gap, closed: the tracer's
+    descriptor on "." is the new root, the mount under the old one; umount2 acts on the top
+    of the stack, whose parent -- the new root -- is private: ``_top_of_stack``.)"""
     program = build("escape/ns_parity.c")
     outputs = []
     for name, traced in (("native", False), ("traced", True)):
