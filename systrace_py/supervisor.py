@@ -42,6 +42,7 @@ from systrace_py.injector import Injector
 from systrace_py.kernel import PER_CLEAR_ON_SETID
 from systrace_py.logrecords import Result
 from systrace_py.outputs import program_may_change
+from systrace_py.policy.aliases import TWO_PATH_CALLS
 from systrace_py.policy.environment import (
     HOME,
     PATH,
@@ -160,7 +161,7 @@ REFUSAL_TEXTS: dict[Reason, str] = {
                           " to stdout or stderr would land in them; give it /dev/null there"),
     Reason.UNSEEN: ("a socket whose destinations address rules cannot see (raw, packet,"
                     " SCTP...); a rule naming socket lifts this"),
-    Reason.LINKED: ("a link or rename would give {held}, by its new name, an access its own"
+    Reason.LINKED: ("a link, rename or mount would give {held}, by its new name, an access its own"
                     " name lacks in table {table} (read, write, run...): the file would gain"
                     " it"),
 }
@@ -851,7 +852,7 @@ class Supervisor:
         process = task.process
         state: ProcessState = process.state
         table = state.deciding()
-        decision = self._decide(table, call)
+        decision = self._decide(table, call, state.table)
         self.decisions += 1
         action = decision.action
         if action is Action.PERMIT:
@@ -894,7 +895,9 @@ class Supervisor:
         self._report(task, call, decision, Result.REFUSED)
         return Reply.refuse(decision.errno)
 
-    def _decide(self, table: Table, call: DecodedCall) -> Decision:
+    def _decide(self, table: Table, call: DecodedCall, under: Table | None = None) -> Decision:
+        """``table`` decides the call (``under``, the process's table, with the private rules
+        of its answers first: ProcessState.deciding)."""
         try:
             facts = call.all_facts()
             if call.name in self._named_calls and table.has_host_rules():
@@ -936,7 +939,22 @@ class Supervisor:
             decision = self._socket_file(table, call) or decision
         if decision.action is Action.PERMIT:
             decision = self._traversal(table, call) or decision
+        if decision.action is not Action.NEVER and call.name in TWO_PATH_CALLS:
+            decision = self._linked_elsewhere(under or table, facts) or decision
         return decision
+
+    def _linked_elsewhere(self, table: Table, facts: list[Facts]) -> Decision | None:
+        """A link or rename the caller's table does not refuse, compared in every other
+        table of the policies (Table.linked_elsewhere): the new name is the whole tree's,
+        and a process that execs another table's program decides the file by it there.
+        ``table``: the caller's (its private rules aside)."""
+        others = [other for other in self.policies.tables() if other is not table]
+        for one in facts if others else ():
+            for other in others:
+                refused = other.linked_elsewhere(one)
+                if refused is not None:
+                    return refused
+        return None
 
     @staticmethod
     def _traversal(table: Table, call: DecodedCall, failed: bool = False) -> Decision | None:
@@ -1392,7 +1410,7 @@ class Supervisor:
             waiting = list(self._pending.values())
         for pending in waiting:
             state: ProcessState = pending.task.process.state
-            decision = self._decide(state.deciding(), pending.call)
+            decision = self._decide(state.deciding(), pending.call, state.table)
             if decision.action is Action.ASK:
                 answer = self._burst_answer(state, pending.call)
                 if answer is None:

@@ -1742,10 +1742,35 @@ class DecodedCall:
             return True  # cannot tell: decided as if it did
         try:
             if role == "old":  # move_mount's source
-                return self._decoder.resolver.detached(held) is None
+                made = self._decoder.resolver.detached_from(held)
+                if made is None:
+                    return True
+                if made[0] == "tree":
+                    # (a copy of a tree, decided where it was copied: moved into place, it
+                    # gives that file the target's name -- compared as a link's by its own
+                    # name, model._named_anew; a name no longer the copy's file: not named,
+                    # refused as unsafe where a rule could care.  Red team 49.)
+                    decoded.resolved = self._tree_source(held, made[1])
+                    return True
+                return False
             return self._seen_by_others(held, decoded.resolved.local, umount=name == "umount2")
         finally:
             os.close(held)
+
+    def _tree_source(self, held: int, source: Resolved | None) -> Resolved:
+        """What a detached copy of a tree (the tracer's descriptor ``held`` on its root) was
+        copied from, resolved, when that name still holds the copy's root; else no name
+        ("")."""
+        where = _access(self.tid, self.view, source) if source is not None else None
+        try:
+            info = os.fstat(held)
+            now = os.stat(where, follow_symlinks=False) if where is not None else None
+        except (OSError, ValueError):
+            now = None
+        if source is None or now is None or \
+                (info.st_dev, info.st_ino) != (now.st_dev, now.st_ino):
+            return Resolved("", exists=False, pseudo=True)
+        return source
 
     def _object_of(self, decoded: DecodedPath, from_fd: bool) -> int | None:
         """A descriptor of the tracer's on the file of a resolved path (move_mount's source

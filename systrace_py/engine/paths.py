@@ -615,7 +615,8 @@ class PathResolver:
         # call that may change a view, or when a procfs other than /proc is mounted
         self.strict = sum(entry.fstype == "proc" for entry in self._mounts_of(
             self.namespaces[own]).values()) > 1
-        self._detached: dict[tuple[int, int, int], str] = {}
+        #: (mount id, root's device, inode) -> (what made it, the source: open_tree's)
+        self._detached: dict[tuple[int, int, int], tuple[str, Resolved | None]] = {}
         #: the tracer's own credentials: its lookups (the fast way, the walk) are checked with
         #: them; a task with others may be refused where the tracer is not (search_as_task)
         self._own = Credentials.of(_thread.get_native_id())
@@ -794,23 +795,30 @@ class PathResolver:
         namespace = self.namespaces.get(view.namespace)
         return self._mounts_of(namespace) if namespace is not None else {}
 
-    def note_detached(self, tid: int, fd: int, kind: str) -> None:
+    def note_detached(self, tid: int, fd: int, kind: str, source: Resolved | None = None
+                      ) -> None:
         """The task's descriptor ``fd`` holds a detached mount made by a call the engine
-        decided: a copy of a tree (``kind`` "tree": open_tree, decided as shown anywhere) or
-        a new file system ("new": fsmount, whose device is checked when it is attached).
-        Known by its mount id and its root's identity (a mount id may be reused once the
-        mount is gone)."""
+        decided: a copy of a tree (``kind`` "tree": open_tree, decided as shown anywhere;
+        ``source``, what it was copied from, resolved: None when unknown) or a new file system
+        ("new": fsmount, whose device is checked when it is attached).  Known by its mount
+        id and its root's identity (a mount id may be reused once the mount is gone)."""
         with contextlib.suppress(OSError):
             held = os.open(f"/proc/{tid}/fd/{fd}", os.O_PATH | os.O_CLOEXEC)
             try:
                 info = os.fstat(held)
-                self._detached[mount_id(held), info.st_dev, info.st_ino] = kind
+                self._detached[mount_id(held), info.st_dev, info.st_ino] = (kind, source)
             finally:
                 os.close(held)
 
     def detached(self, fd: int) -> str | None:
         """What made the detached mount whose root is the tracer's descriptor ``fd``
         (:meth:`note_detached`), or None (not one a decided call made)."""
+        found = self.detached_from(fd)
+        return found[0] if found is not None else None
+
+    def detached_from(self, fd: int) -> tuple[str, Resolved | None] | None:
+        """(What made it, the name its tree was copied from) of the detached mount whose
+        root is the tracer's descriptor ``fd`` (:meth:`note_detached`), or None."""
         info = os.fstat(fd)
         return self._detached.get((mount_id(fd), info.st_dev, info.st_ino))
 

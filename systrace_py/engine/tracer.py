@@ -2134,7 +2134,7 @@ class Tracer:
         if call.name == "setns":
             task.joined = True  # a namespace made outside the tree: not a copy of ours
         name = call.name
-        after: tuple[str, ...] | None = None
+        after: tuple[object, ...] | None = None
         try:
             if name == "pivot_root":
                 # (what cannot be followed makes the namespace's own names unusable)
@@ -2142,7 +2142,12 @@ class Tracer:
             elif name == "fsmount":
                 after = ("detached", "new")
             elif name in ("open_tree", "open_tree_attr") and call.args[2] & OPEN_TREE_CLONE:
-                after = ("detached", "tree")
+                # (and the name it copies: a move_mount of it gives that file a new name,
+                # compared then as a link's -- model._named_anew, red team 49)
+                examined = call.examined_paths()
+                source = examined[0].resolved if len(examined) == 1 else None
+                after = ("detached", "tree", source if source is not None and
+                         source.exists and not source.pseudo else None)
         except (OSError, TraceeMemoryError, DecodeError):
             after = ("pivot?",) if name == "pivot_root" else None
         if after is not None:
@@ -2178,7 +2183,7 @@ class Tracer:
         elif after[0] == "pivot?" and task.seen is not None:
             self.decoder.resolver.lost(task.seen)
         elif after[0] == "detached":
-            self.decoder.resolver.note_detached(task.tid, result, after[1])
+            self.decoder.resolver.note_detached(task.tid, result, *after[1:])
 
     def _area_before_filter(self, task: Task, call: DecodedCall) -> bool:
         """Whether the call installs a seccomp filter of the program's own in an address

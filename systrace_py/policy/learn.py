@@ -2352,13 +2352,18 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
             for role in ("old", "new"):
                 if not aliases.renames(obs.syscall, role, obs.selector):
                     continue
-                for rule, keys, tree, path in _linked_grant(table, obs, role, ctx):
-                    key = (id(table), rule.path.pattern if rule.path is not None else "",
-                           tree)
-                    entry = grants.setdefault(key, (table, rule, set(), []))
-                    entry[2].update(keys)
-                    if path not in entry[3]:
-                        entry[3].append(path)
+                # (in every table: the next run compares the names in each, since a process
+                # that execs another table's program decides the file by its new name there
+                # -- Supervisor._linked_elsewhere, red team 49 -- by the pattern of the
+                # linker's rule)
+                for into in (table, *(t for t in policy.tables() if t is not table)):
+                    for rule, keys, tree, path in _linked_grant(table, obs, role, ctx, into):
+                        key = (id(into), rule.path.pattern if rule.path is not None else "",
+                               tree)
+                        entry = grants.setdefault(key, (into, rule, set(), []))
+                        entry[2].update(keys)
+                        if path not in entry[3]:
+                            entry[3].append(path)
         if not grants:
             return
         for (_, _, tree), (table, rule, keys, paths) in grants.items():
@@ -2375,10 +2380,11 @@ def _linked_grants(policy: Policy, observations: list[Observation], ctx: _Contex
             table.rules[:] = _numbered(table.rules)
 
 
-def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context
-                  ) -> list[tuple[Rule, set[str], bool, str]]:
+def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context,
+                  into: Table | None = None) -> list[tuple[Rule, set[str], bool, str]]:
     """What the old name (``role``) of a link or move lacks of its new name's grants on
-    the next run: the rule that lets it be linked (whose pattern the grant takes), the
+    the next run, in the table ``into`` (the linker's, ``table``, when None; another one's:
+    red team 49): the rule of ``table`` that lets it be linked (whose pattern the grant takes), the
     class keys to grant, whether the file is a directory, and its name.  A directory the
     run made is its own but for the older files linked or moved below it
     (``Observation.older_inside``): each of those, by its own name, at its name below the
@@ -2396,7 +2402,7 @@ def _linked_grant(table: Table, obs: Observation, role: str, ctx: _Context
     for own, new, tree, syscall in compared:
         if is_sensitive(own, ctx.writer.home):
             continue  # (never widened: the next run's move is refused, as it may be)
-        shortfall = table.linked_shortfall(own, new, tree)
+        shortfall = (into or table).linked_shortfall(own, new, tree)
         if not shortfall:
             continue
         if syscall == obs.syscall:

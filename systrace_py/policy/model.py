@@ -730,7 +730,7 @@ class Table:
                 worst = naming
                 if worst.action is Action.NEVER:
                     return worst
-            if aliases.renames(syscall, role, selector) and not facts.exposes(role):
+            if _named_anew(facts, role):
                 linked = self._linked_decision(facts, role)
                 if linked is not None and (worst is None or
                                            linked.action.severity > worst.action.severity):
@@ -799,7 +799,27 @@ class Table:
                                 PathArg(role, path), role)
         return None
 
-    def _linked_decision(self, facts: Facts, role: str) -> Decision | None:
+    def linked_elsewhere(self, facts: Facts) -> Decision | None:
+        """A link or rename decided by another table (the caller's, :meth:`decide`), seen
+        from this one: the file's new name is reached by every process of the tree, whichever
+        table it runs under -- a process that execs this table's program then decides the
+        file by its new name here.  Refused (EPERM, ``linked access``, naming this table)
+        where this table's rules would grant the file by its new name an access its own
+        name lacks here (:meth:`_linked_decision`, what both names only ask about aside: no
+        process of this table is asked by the old name's rule less than by the new one's).
+        Found by red team 49: a program granted nothing of the secret nor of ``work/out``
+        linked the secret there and ran a reader whose table reads ``work/**`` and refuses
+        the secret; the reader read it."""
+        for role in facts.roles():
+            if _named_anew(facts, role):
+                linked = self._linked_decision(facts, role, asked=False)
+                if linked is not None:
+                    return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
+                                    Reason.LINKED, None, linked.arg, role)
+        return None
+
+    def _linked_decision(self, facts: Facts, role: str, asked: bool = True
+                         ) -> Decision | None:
         """A link or rename gives the file at ``role`` another name (the call's other path):
         refused (EPERM) when the table's rules would grant that file, by its new name, an
         access (:func:`file_accesses`) its own name lacks -- "the old file gains no access
@@ -842,13 +862,13 @@ class Table:
             directory = facts.directory(role)
             compared = [(source, target, directory)]
             sockets = self._linked_sockets(facts, role, source, target, directory)
-        asked = False
-        # (asked=True: and what both names only ask about -- a later question would name
+        # (asked: and what both names only ask about -- a later question would name
         # the new name alone, not whose file it holds: the link is asked, naming both)
         shortfalls = [has for own, new, tree in compared
-                      for _, has, _ in self.linked_shortfall(own, new, tree, asked=True)]
+                      for _, has, _ in self.linked_shortfall(own, new, tree, asked=asked)]
         shortfalls += [has for own, new, tree in sockets
-                       for _, has, _ in self.socket_shortfall(own, new, tree, asked=True)]
+                       for _, has, _ in self.socket_shortfall(own, new, tree, asked=asked)]
+        asked = False
         for has in shortfalls:
             if has is Action.NEVER:
                 return Decision(Action.NEVER, errno_module.EPERM, None, self.name,
@@ -1190,6 +1210,19 @@ _MISSING_REASONS = frozenset({Reason.RULE, Reason.DEFAULT, Reason.RENAMING, Reas
 #: how much an action grants (the reverse of its severity): never < ask < permit
 _GRANT = {Action.NEVER: 0, Action.ASK: 1, Action.PERMIT: 2, Action.INJECT: 2}
 _ACTION_OF = {0: Action.NEVER, 1: Action.ASK, 2: Action.PERMIT}
+
+
+def _named_anew(facts: Facts, role: str) -> bool:
+    """Whether the call gives the file at ``role`` another name, the call's other path
+    (:meth:`Table._linked_decision`): a link's or rename's old path (both of an exchange),
+    and the source a mount shows at its target -- a bind, a move, a detached tree moved
+    into place (``mount``'s and ``move_mount``'s "old" path).  Red team 49: a bind mount of
+    a file no rule names onto ``work/out``, which the table reads, read the secret (in a
+    mount namespace of the program's own, both loops); a directory's, where a rule covering
+    its tree permitted the exposure whatever its calls (``fsmeta``)."""
+    if facts.syscall in aliases.EXPOSING_CALLS:
+        return role == "old" and facts.exposes(role)
+    return aliases.renames(facts.syscall, role, facts.selector) and not facts.exposes(role)
 
 
 @functools.lru_cache(maxsize=64)

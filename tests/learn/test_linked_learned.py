@@ -124,3 +124,30 @@ def test_a_run_that_moves_its_own_directory_holding_older_files_runs_again(
         assert r.returncode == 0, r.stderr
         assert not refused, refused
         assert "object 2" in r.stdout and "own" in r.stdout
+
+
+#: a log rotation: an older log moved aside by the command's own program, then read by cat
+#: -- another program, with a table of its own in the learned policy
+ROTATE_PY = r"""
+import os, subprocess
+os.rename("logs/app.log", "logs/app.log.1")
+subprocess.run(["/bin/cat", "logs/app.log.1"], check=True)
+"""
+
+
+def test_a_move_whose_new_name_another_program_reads_runs_again(tmp_path: Path) -> None:
+    """The next run compares a link's or move's names in every table (red team 49): cat's
+    learned table reads ``logs/app.log.1``, so the learner grants it the old name too
+    (learn._linked_grants, into every table) -- without, the next run's rename was refused
+    (linked access, cat's table)."""
+    proj = tmp_path / "proj"
+    (proj / "logs").mkdir(parents=True)
+    (proj / "rotate.py").write_text(ROTATE_PY)
+    (proj / "logs" / "app.log").write_text("yesterday\n")
+    policy = learn(tmp_path, [PYTHON3, "rotate.py"], cwd=proj)
+    (proj / "logs" / "app.log.1").unlink()
+    (proj / "logs" / "app.log").write_text("today\n")
+    r, refused = enforce(tmp_path, policy, [PYTHON3, "rotate.py"], cwd=proj)
+    assert r.returncode == 0, r.stderr
+    assert not refused, refused
+    assert "today" in r.stdout

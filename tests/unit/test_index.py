@@ -200,7 +200,11 @@ class LinearTable:
                 worst = naming
                 if worst.action is Action.NEVER:
                     return worst
-            if gets_a_new_name(syscall, role, facts.selector) and not facts.exposes(role):
+            # (a mount's source shown at its target: a new name too -- red team 49)
+            if (syscall in ("mount", "move_mount") and role == "old" and facts.exposes(role)) \
+                    or (syscall not in ("mount", "move_mount")
+                        and gets_a_new_name(syscall, role, facts.selector)
+                        and not facts.exposes(role)):
                 linked = self.linked(facts, role)
                 if linked is not None and (worst is None
                                            or linked.action.severity > worst.action.severity):

@@ -607,3 +607,68 @@ def test_a_directory_moved_gives_no_file_below_it_more(text: str, old: str, new:
                 own = _grant(table, access, role, flags, source, argv)
                 assert gained is Action.NEVER or own is Action.PERMIT, \
                     (text, how, source, target, access, flags, argv, gained, own)
+
+
+#: red team 49: the caller's table grants nothing of the secret nor of /w/out (links and
+#: moves them by the calls' own names); the reader's reads /w/** and refuses the secret
+TWO_TABLES = """
+default = "never"
+[[rule]]
+calls = ["link", "rename"]
+path = "/w/**"
+action = "permit"
+[[rule]]
+calls = ["fslink"]
+path = "/s/**"
+action = "permit"
+
+[program."/usr/bin/reader"]
+[[program."/usr/bin/reader".rule]]
+calls = ["fsread"]
+path = "/s/**"
+action = "never"
+[[program."/usr/bin/reader".rule]]
+calls = ["fsread"]
+path = "/w/**"
+action = "permit"
+"""
+
+
+def test_a_link_is_compared_in_another_table_too() -> None:
+    """Table.linked_elsewhere: the caller's table permits the link (the new name grants it
+    nothing), the reader's would read the secret by its new name -- refused there, naming
+    it; by a name the reader reads alike (or not at all), nothing."""
+    policy = load(TWO_TABLES)
+    reader = policy.tables()[1]
+    link = moving("link", "/s/secret.txt", "/w/out")
+    assert policy.main.decide(link).action is Action.PERMIT
+    refused = reader.linked_elsewhere(link)
+    assert refused is not None
+    assert (refused.action, refused.errno, refused.reason, refused.table) == \
+        (Action.NEVER, errno.EPERM, "linked access", "/usr/bin/reader")
+    assert reader.linked_elsewhere(moving("rename", "/s/secret.txt", "/s/other")) is None
+    assert reader.linked_elsewhere(moving("rename", "/w/a", "/w/b")) is None
+    assert reader.linked_elsewhere(CallFacts("openat", (PathArg("path", "/w/out"),))) is None
+
+
+def test_a_mount_s_source_is_compared_as_a_link_s_old_name() -> None:
+    """model._named_anew: a bind of the secret (no rule names it: the default) on a name
+    the table reads is refused as a link there would be; a source the table reads alike is
+    not."""
+    table = load("""
+default = "never"
+[[rule]]
+calls = ["namespace"]
+action = "permit"
+[[rule]]
+calls = ["fsread"]
+path = "/w/**"
+action = "permit"
+""").main
+    bind = CallFacts("mount", (PathArg("old", "/s/secret.txt"), PathArg("new", "/w/out")),
+                     exposed=frozenset({"old", "new"}))
+    decision = table.decide(bind)
+    assert (decision.action, decision.reason) == (Action.NEVER, "linked access")
+    alike = CallFacts("mount", (PathArg("old", "/w/a"), PathArg("new", "/w/out")),
+                      exposed=frozenset({"old", "new"}))
+    assert table.decide(alike).action is Action.PERMIT

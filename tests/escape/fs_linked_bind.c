@@ -1,0 +1,87 @@
+/* fs_linked_bind.c MODE HOW SECRET WORK: give the secret, by a bind mount in a mount
+ * namespace of our own, a name whose rules grant more than its own -- what a link or rename
+ * may not do (model.Table._linked_decision) -- and read it there (red team 49).
+ *
+ * HOW: user   unshare(CLONE_NEWUSER|CLONE_NEWNS) (an unprivileged program's way)
+ *      root   unshare(CLONE_NEWNS) (a root program's way)
+ * MODE: file  bind SECRET on WORK/out (a file of WORK), read WORK/out
+ *       dir   bind SECRET's directory on WORK/outdir, read WORK/outdir/BASENAME(SECRET)
+ *       tree  open_tree(SECRET, OPEN_TREE_CLONE), move_mount of it onto WORK/out (the new
+ *             mount API: the source a descriptor), read WORK/out
+ *
+ * The table grants nothing of SECRET (no rule names it: its default), lets the program make
+ * namespaces and mounts, and reads WORK/**.  ESCAPED when the secret was read through its
+ * new name; BLOCKED with the failing step's errno otherwise.
+ */
+#include "attack.h"
+
+#include <libgen.h>
+#include <linux/mount.h>
+#include <limits.h>
+#include <sched.h>
+#include <sys/mount.h>
+
+static void writef(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (write(fd, text, strlen(text)) < 0)
+            note("%s: %s", path, ename(errno));
+        close(fd);
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc != 5)
+        blocked("usage: %s MODE HOW SECRET WORK", argv[0]);
+    const char *mode = argv[1], *how = argv[2], *secret = argv[3], *work = argv[4];
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+    int user = strcmp(how, "user") == 0;
+    if (unshare(CLONE_NEWNS | (user ? CLONE_NEWUSER : 0)) < 0) {
+        if (errno == EINVAL || errno == ENOSPC)
+            skipped("unshare: %s", ename(errno));
+        blocked("unshare: %s", ename(errno));
+    }
+    if (user) {
+        char text[64];
+        writef("/proc/self/setgroups", "deny");
+        snprintf(text, sizeof text, "0 %u 1", uid);
+        writef("/proc/self/uid_map", text);
+        snprintf(text, sizeof text, "0 %u 1", gid);
+        writef("/proc/self/gid_map", text);
+    }
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        blocked("making mounts private: %s", ename(errno));
+    char source[PATH_MAX], name[PATH_MAX], target[PATH_MAX], path[PATH_MAX * 2];
+    snprintf(source, sizeof source, "%s", secret);
+    snprintf(name, sizeof name, "%s", secret);
+    if (strcmp(mode, "file") == 0 || strcmp(mode, "tree") == 0) {
+        snprintf(target, sizeof target, "%s/out", work);
+        snprintf(path, sizeof path, "%s", target);
+    } else if (strcmp(mode, "dir") == 0) {
+        snprintf(source, sizeof source, "%s", dirname(name));
+        snprintf(name, sizeof name, "%s", secret);
+        snprintf(target, sizeof target, "%s/outdir", work);
+        snprintf(path, sizeof path, "%s/%s", target, basename(name));
+    } else {
+        blocked("unknown mode %s", mode);
+    }
+    if (strcmp(mode, "tree") == 0) {
+        int tree = (int)syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (tree < 0) {
+            if (errno == ENOSYS)
+                skipped("open_tree: %s", ename(errno));
+            blocked("open_tree %s: %s", source, ename(errno));
+        }
+        if (syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+            blocked("move_mount %s %s: %s", source, target, ename(errno));
+    } else if (mount(source, target, NULL, MS_BIND, NULL) < 0) {
+        blocked("mount --bind %s %s: %s", source, target, ename(errno));
+    }
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        blocked("open %s: %s", path, ename(errno));
+    if (is_secret_fd(fd))
+        escaped("read the secret through %s", path);
+    blocked("%s is not the secret", path);
+}

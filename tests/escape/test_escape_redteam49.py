@@ -1,0 +1,146 @@
+"""Red team 49: the linked-access check (model.Table._linked_decision) compared a file's two
+names in the table of the process that links or moves it -- but the new name is reached by
+every process of the tree, whichever table it runs under.  A program whose table grants it
+nothing of the secret nor of ``work/out`` linked (moved) the secret there and ran a program
+whose own table reads ``work/**`` and not the secret: that program read the secret.  Now a
+link or move is also compared in every other table of the policy (Supervisor._linked_elsewhere):
+refused, EPERM, where one of them would grant the file by its new name an access its own name
+lacks there.  fs_linked_table.c, one mode each; a native control each; both stop loops.
+
+The same check did not look at mounts at all: a bind mount (or open_tree's copy moved into
+place by move_mount) gives the source the target's name, as a link does, and was decided only
+by refusing rules naming it (Table._exposure_decision).  A program whose table grants the
+secret nothing (its default) and reads ``work/**`` bound the secret on ``work/out`` in a
+mount namespace of its own and read it there; its directory, where a rule covering the
+directory's tree (``fsmeta``) permitted the exposure whatever its calls.  Now the source of a
+mount's bind, move or attached copy is compared as a link's old name (model._named_anew).
+fs_linked_bind.c: file, dir, tree; user and root; native controls; both stop loops."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from escape_lib import Scene, attack, controlled_and_blocked, never, permit, policy
+
+SYSTEM = ["/usr/**", "/etc/**", "/proc/**", "/sys/**", "/dev/**"]
+
+
+def program_table(key: Path, *rules: str, default: str = "never") -> str:
+    """A ``[program."KEY"]`` table with these rule bodies."""
+    text = f'\n[program."{key}"]\ndefault = "{default}"\n'
+    for rule in rules:
+        text += f'\n[[program."{key}".rule]]\n{rule}\n'
+    return text
+
+
+def reader_of(s: Scene) -> Path:
+    return s.root / "bin" / "reader"
+
+
+def two_tables(s: Scene, program: Path, *, reader_reads_secret: bool = False) -> str:
+    """The caller: what it needs to start; links and moves of ``secd`` (and what is in it)
+    and to names below ``work`` (by the calls' own names: no open of them), nothing read
+    or written of either; the reader run.  The
+    reader (a table of its own): what it needs to start; reads below ``work``; the secret
+    refused by name (or, ``reader_reads_secret``, read)."""
+    reader = reader_of(s)
+    start = [permit("stdio"), permit("process")]
+    start += [permit(["fsread", "exec"], path=p) for p in [*SYSTEM, f"{program.parent}/**"]]
+    main = policy(*start, permit(["fsread", "exec"], path=str(reader)),
+                  permit("fslink", path=str(s.secd)), permit("fslink", path=f"{s.secd}/**"),
+                  permit(["link", "rename"], path=f"{s.work}/**"), default="never")
+    secret = permit("fsread", path=f"{s.secd}/**") if reader_reads_secret else \
+        never("fsread", path=f"{s.secd}/**")
+    return main + program_table(reader, *start, secret,
+                                permit("fsread", path=f"{s.work}/**"))
+
+
+def setup_reader(program: Path) -> object:
+    def setup(s: Scene) -> None:
+        reader_of(s).parent.mkdir()
+        shutil.copy(program, reader_of(s))
+    return setup
+
+
+def args(mode: str) -> object:
+    return lambda s: [mode, s.secret, s.work, reader_of(s)]
+
+
+@pytest.mark.parametrize("mode", ["link", "rename", "dir"])
+def test_a_file_gets_no_access_by_a_new_name_in_another_programs_table(
+        build, tmp_path: Path, mode: str, loop: dict[str, str]) -> None:
+    """Control: natively the reader reads the secret through its new name.  Under the two
+    tables: the link or move is refused, EPERM -- ESCAPED on main 806d286, both loops (the
+    reader's table read ``work/out``, the linker's granted nothing by either name)."""
+    program = build("escape/fs_linked_table.c")
+    traced, _ = controlled_and_blocked(
+        tmp_path, program, args(mode), lambda s: two_tables(s, program),
+        setup=setup_reader(program), env=loop)
+    assert traced.detail.startswith(("link", "rename")), str(traced)
+    assert traced.detail.endswith(": EPERM"), str(traced)
+
+
+def test_a_link_no_table_gains_by_runs(build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """The other table grants the secret by its own name what the new name gets: the link
+    gives it nothing there, and runs as natively (the reader reads the file)."""
+    program = build("escape/fs_linked_table.c")
+    s = Scene.make(tmp_path)
+    setup_reader(program)(s)
+    traced = attack(program, *args("link")(s),
+                    policy_text=two_tables(s, program, reader_reads_secret=True), scene=s,
+                    env=loop)
+    assert traced.verdict == "ESCAPED", str(traced)  # (the reader may read it: no escape)
+
+
+def bind_policy(s: Scene, program: Path, stat_secret: bool) -> str:
+    """What the program needs to start; namespaces and mounts; reads of ``work/**``; no rule
+    names the secret (the default refuses it) -- but, ``stat_secret``, a stat of its tree
+    (what open_tree needs; a rule covering the directory's tree)."""
+    rules = [permit("stdio"), permit("process"), permit("namespace")]
+    rules += [permit(["fsread", "exec"], path=p) for p in [*SYSTEM, f"{program.parent}/**"]]
+    rules += [permit("fsread", path=f"{s.work}/**")]
+    if stat_secret:
+        rules += [permit("fsmeta", path=str(s.secd)), permit("fsmeta", path=f"{s.secd}/**")]
+    return policy(*rules, default="never")
+
+
+def setup_targets(s: Scene) -> None:
+    (s.work / "out").write_text("the build's output\n")
+    (s.work / "outdir").mkdir()
+
+
+BINDS = [(mode, how) for mode in ("file", "dir", "tree") for how in ("user", "root")]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the attacks and controls run as root")
+@pytest.mark.parametrize(("mode", "how"), BINDS, ids=[f"{m}-{h}" for m, h in BINDS])
+def test_a_mount_gives_a_file_no_access_by_a_new_name_its_own_lacks(
+        build, tmp_path: Path, mode: str, how: str, loop: dict[str, str]) -> None:
+    """Control: natively the secret is read at its new name.  Under the table: the mount
+    (move_mount) is refused, EPERM -- ESCAPED on main 806d286, both loops."""
+    program = build("escape/fs_linked_bind.c")
+    traced, _ = controlled_and_blocked(
+        tmp_path, program, lambda s: [mode, how, s.secret, s.work],
+        lambda s: bind_policy(s, program, stat_secret=mode != "file"),
+        setup=setup_targets, env=loop)
+    assert traced.detail.startswith(("mount", "move_mount")), str(traced)
+    assert traced.detail.endswith(": EPERM"), str(traced)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the attacks and controls run as root")
+@pytest.mark.parametrize("mode", ["file", "tree"])
+def test_a_mount_of_a_file_granted_alike_by_both_names_runs(
+        build, tmp_path: Path, mode: str, loop: dict[str, str]) -> None:
+    """The table reads the secret by its own name too: the bind (the copy moved into
+    place) gives it nothing, and runs as natively."""
+    program = build("escape/fs_linked_bind.c")
+    s = Scene.make(tmp_path)
+    setup_targets(s)
+    text = bind_policy(s, program, stat_secret=True) + \
+        "\n[[rule]]\n" + permit("fsread", path=f"{s.secd}/**") + "\n"
+    traced = attack(program, mode, "user", s.secret, s.work, policy_text=text, scene=s,
+                    env=loop)
+    assert traced.verdict == "ESCAPED", str(traced)  # (the table may read it: no escape)
