@@ -42,7 +42,7 @@ from systrace_py.injector import Injector
 from systrace_py.kernel import PER_CLEAR_ON_SETID
 from systrace_py.logrecords import Result
 from systrace_py.outputs import program_may_change
-from systrace_py.policy.aliases import TWO_PATH_CALLS
+from systrace_py.policy.aliases import EXPOSING_CALLS, TWO_PATH_CALLS
 from systrace_py.policy.environment import (
     HOME,
     PATH,
@@ -939,15 +939,18 @@ class Supervisor:
             decision = self._socket_file(table, call) or decision
         if decision.action is Action.PERMIT:
             decision = self._traversal(table, call) or decision
-        if decision.action is not Action.NEVER and call.name in TWO_PATH_CALLS:
+        if decision.action is not Action.NEVER and (call.name in TWO_PATH_CALLS
+                                                    or call.name in EXPOSING_CALLS):
             decision = self._linked_elsewhere(under or table, facts) or decision
         return decision
 
     def _linked_elsewhere(self, table: Table, facts: list[Facts]) -> Decision | None:
-        """A link or rename the caller's table does not refuse, compared in every other
-        table of the policies (Table.linked_elsewhere): the new name is the whole tree's,
-        and a process that execs another table's program decides the file by it there.
-        ``table``: the caller's (its private rules aside)."""
+        """A link or rename the caller's table does not refuse -- or a mount that shows its
+        source at its target (model._named_anew) --, compared in every other table of the
+        policies (Table.linked_elsewhere): the new name is the whole tree's, and a process
+        that execs another table's program decides the file by it there (a bind in the
+        tracer's own namespace, seen by every process: fs_linked_table.c hostbind, the lead
+        after red team 49).  ``table``: the caller's (its private rules aside)."""
         others = [other for other in self.policies.tables() if other is not table]
         for one in facts if others else ():
             for other in others:

@@ -12,6 +12,12 @@
  *   rename     rename(SECRET, WORK/out); exec READER read WORK/out
  *   dir        rename(dirname(SECRET), WORK/outdir) (SECRET's directory moved); exec READER
  *              read WORK/outdir/BASENAME(SECRET)
+ *   bind       in a mount namespace of our own (as root), mount --bind SECRET WORK/out (an
+ *              existing file); exec READER read WORK/out (the lead: a mount names a file
+ *              anew as a link does, and the reader's table decides it by that name)
+ *   userbind   the same in a user and mount namespace of our own (unprivileged)
+ *   hostbind   (root) the same in the mount namespace it was started in (the tracer's, a
+ *              private copy the test made): every process sees the bind
  *   read       (what READER runs) open PATH; ESCAPED when it is the secret
  *
  * ESCAPED when the reader read the secret through its new name; BLOCKED with the failing
@@ -21,6 +27,17 @@
 
 #include <libgen.h>
 #include <limits.h>
+#include <sched.h>
+#include <sys/mount.h>
+
+static void writef(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (write(fd, text, strlen(text)) < 0)
+            note("%s: %s", path, ename(errno));
+        close(fd);
+    }
+}
 
 static void read_through(const char *path) {
     int fd = open(path, O_RDONLY);
@@ -37,6 +54,16 @@ static void run_reader(const char *reader, const char *path) {
     blocked("exec %s: %s", reader, ename(errno));
 }
 
+/* (with no environment: in a mount namespace of the program's own, the variables of the
+ * run's start that name paths name them in another view, and an exec into another table
+ * carrying them is refused before any mount matters) */
+static void run_reader_bare(const char *reader, const char *path) {
+    char *const none[] = {NULL};
+    fflush(stdout);
+    execle(reader, reader, "read", path, (char *)NULL, none);
+    blocked("exec %s: %s", reader, ename(errno));
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "read") == 0)
         read_through(argv[2]);
@@ -50,6 +77,39 @@ int main(int argc, char **argv) {
         if (rc != 0)
             blocked("%s %s %s: %s", mode, secret, target, ename(errno));
         run_reader(reader, target);
+    }
+    if (strcmp(mode, "hostbind") == 0) {
+        /* (as root, in the mount namespace we were started in: the tracer's) */
+        snprintf(target, sizeof target, "%s/out", work);
+        if (mount(secret, target, NULL, MS_BIND, NULL) < 0)
+            blocked("mount --bind %s %s: %s", secret, target, ename(errno));
+        run_reader(reader, target);
+    }
+    if (strcmp(mode, "bind") == 0 || strcmp(mode, "userbind") == 0) {
+        /* (a mount namespace of our own -- of a user namespace of our own for userbind --,
+         * private, the secret bound on WORK/out, the reader run there) */
+        uid_t uid = getuid();
+        gid_t gid = getgid();
+        int user = mode[0] == 'u';
+        if (unshare(CLONE_NEWNS | (user ? CLONE_NEWUSER : 0)) < 0) {
+            if (errno == EINVAL || errno == ENOSPC)
+                skipped("unshare: %s", ename(errno));
+            blocked("unshare: %s", ename(errno));
+        }
+        if (user) {
+            char text[64];
+            writef("/proc/self/setgroups", "deny");
+            snprintf(text, sizeof text, "0 %u 1", uid);
+            writef("/proc/self/uid_map", text);
+            snprintf(text, sizeof text, "0 %u 1", gid);
+            writef("/proc/self/gid_map", text);
+        }
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+            blocked("making mounts private: %s", ename(errno));
+        snprintf(target, sizeof target, "%s/out", work);
+        if (mount(secret, target, NULL, MS_BIND, NULL) < 0)
+            blocked("mount --bind %s %s: %s", secret, target, ename(errno));
+        run_reader_bare(reader, target);
     }
     if (strcmp(mode, "dir") == 0) {
         char one[PATH_MAX], other[PATH_MAX], moved[PATH_MAX];

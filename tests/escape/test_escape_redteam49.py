@@ -23,7 +23,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from escape_lib import Scene, attack, controlled_and_blocked, never, permit, policy
+from escape_lib import SYSTRACE, Scene, attack, controlled_and_blocked, never, permit, policy
 
 SYSTEM = ["/usr/**", "/etc/**", "/proc/**", "/sys/**", "/dev/**"]
 
@@ -81,6 +81,47 @@ def test_a_file_gets_no_access_by_a_new_name_in_another_programs_table(
         setup=setup_reader(program), env=loop)
     assert traced.detail.startswith(("link", "rename")), str(traced)
     assert traced.detail.endswith(": EPERM"), str(traced)
+
+
+UNSHARE = ["unshare", "--mount", "--propagation", "private"]
+
+
+@pytest.mark.parametrize("mode", ["hostbind", "bind", "userbind"])
+def test_a_mount_gives_a_file_no_access_by_a_new_name_in_another_programs_table(
+        build, tmp_path: Path, mode: str, loop: dict[str, str]) -> None:
+    """The lead, after red team 49: a bind mount names its source anew as a link does, and
+    a process of another table decides the file by that name.  The caller's table grants
+    nothing of the secret nor of ``work/out`` (so by its own rules the mount gives nothing
+    away) and lets it make namespaces and mounts; the reader's reads ``work/**`` and
+    refuses the secret.  Control: natively the reader reads the secret.  ``hostbind``: the
+    bind in the tracer's own namespace (a private copy made for the test, systrace and the
+    control both run in one), which every process sees -- ESCAPED on main d68bd9f, both
+    loops; now the mount is refused, EPERM, compared in every table as links are.
+    ``bind``/``userbind``: in a namespace of the program's own (on main the reader's exec
+    was refused there -- an exec into another table from a view of the tree's own, red
+    team 24's loader guard --, but a process of the other table that joins the namespace
+    by setns would see the bind): refused at the mount alike."""
+    if os.geteuid() != 0 and mode != "userbind":
+        pytest.skip("a mount without a user namespace needs root")
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare(1)")
+    program = build("escape/fs_linked_table.c")
+    s = Scene.make(tmp_path, "control")
+    setup_reader(program)(s)
+    (s.work / "out").write_text("the build's output\n")
+    native = attack("unshare", *UNSHARE[1:], program, *args(mode)(s), policy_text=None,
+                    scene=s)
+    assert native.verdict == "ESCAPED", str(native)
+    s = Scene.make(tmp_path, "traced")
+    setup_reader(program)(s)
+    (s.work / "out").write_text("the build's output\n")
+    text = two_tables(s, program).replace(
+        "\n[program.", "\n[[rule]]\n" + permit("namespace") + "\n\n[program.", 1)
+    traced = attack(program, *args(mode)(s), policy_text=text, scene=s, env=loop,
+                    tracer=[*UNSHARE, *SYSTRACE])
+    assert "ESCAPED" not in traced.stdout, str(traced)
+    assert traced.verdict == "BLOCKED" and traced.detail.startswith("mount --bind") and \
+        traced.detail.endswith(": EPERM"), str(traced)
 
 
 def test_a_link_no_table_gains_by_runs(build, tmp_path: Path, loop: dict[str, str]) -> None:
