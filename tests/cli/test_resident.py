@@ -727,6 +727,60 @@ def test_the_build_installs_the_command(tmp_path: Path) -> None:
     assert os.access(out / "systrace", os.X_OK)
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _listener(path: Path) -> int:
+    """The process that holds the listening socket at ``path`` (found without connecting;
+    /proc/net/unix names it as it was bound, ``PATH.PID``, before its rename into place)."""
+    inodes = {line.split()[6] for line in Path("/proc/net/unix").read_text().splitlines()[1:]
+              if line.split()[-1].rpartition(".")[0] == str(path)}
+    assert inodes, path
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        with contextlib.suppress(OSError):
+            if os.readlink(fd) in {f"socket:[{inode}]" for inode in inodes}:
+                return int(fd.parts[2])
+    raise AssertionError(f"nobody listens on {path}")
+
+
+def _live_children(pid: int) -> list[int]:
+    """``pid``'s children that have not exited (a worker that ended is reaped at the next
+    connection)."""
+    return [c for c in _children(pid) if procfs.alive(c)]
+
+
+def test_a_run_is_served_by_a_worker_forked_before_it(started: Server, tmp_path: Path) -> None:
+    """A run's worker is forked before its connection comes (resident._fork_spare: the fork
+    and the first writes to the server's pages are off the run's way): the program's tracer
+    is the server's child that was there before the run; the next run's is there after it;
+    a spare that has gone costs the next run nothing but a worker forked then; and a spare
+    ends with its server."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    server = _listener(started.socket)  # (not Server.pid(): a connection, a spare's)
+    _until(lambda: len(_live_children(server)) == 1, "the server's spare worker")
+    [spare] = _live_children(server)
+    result = started.run(["-p", str(policy), "--", *WHO])
+    assert result.returncode == 0, result.stderr
+    ppid, tracer = _who(result.stdout)
+    assert tracer == spare != ppid, (spare, result.stdout)
+    _until(lambda: [c for c in _live_children(server) if c != spare], "the next spare")
+    [after] = [c for c in _live_children(server) if c != spare]
+    os.kill(after, signal.SIGKILL)
+    _until(lambda: after not in _live_children(server), "the spare's death")
+    result = started.run(["-p", str(policy), "--", *WHO])
+    assert result.returncode == 0, result.stderr
+    assert _through_server(started, result), result.stderr
+    _until(lambda: len(_live_children(server)) == 1, "a spare again")
+    [last] = _live_children(server)
+    assert started.stop().returncode == 0
+    _until(lambda: not procfs.alive(last), "the spare's exit with its server")
+
+
 def test_a_worker_imports_nothing(server: Server, tmp_path: Path) -> None:
     """A worker imports no module once it has become the client (review 5, finding 3): an
     import searches sys.path, whose entries the traced program may write to (the client's
