@@ -184,7 +184,7 @@ _REHEARSAL = 'default = "permit"\n[[rule]]\ncalls = ["fsread"]\npath = "/nonexis
     'action = "never"\n'
 
 
-def _rehearse() -> None:
+def _rehearse(handed: Callable[[], bool] = lambda: False) -> None:
     """What every run does before its program starts -- its arguments parsed, a policy loaded
     from text, its filter planned and compiled (libseccomp's too) -- done once, for nothing:
     in a spare worker (:func:`_fork_spare`), so that the pages the run will touch are its own
@@ -192,15 +192,24 @@ def _rehearse() -> None:
     CPU's caches before its client comes.  A run in a fresh fork spent ~7.5 ms of CPU on
     these steps against ~3.4 ms after a rehearsal (docs/performance.md, start-up seventeenth
     pass).  Imports nothing (warm_up did; a worker imports no module), reads no file, says
-    nothing."""
+    nothing.  Between its steps it stops once ``handed()`` says its connection has come (a
+    client that came early -- the server busy, back-to-back runs -- does not wait for the
+    rest of it)."""
     from systrace_py.cli.args import build_parser, check_flags
     from systrace_py.engine.seccomp import compile_filters
     from systrace_py.policy.files import loads_policy
     from systrace_py.policy.filterplan import PlanOptions, plan
 
     check_flags(build_parser().parse_args(["-p", os.devnull, "--", "true"]))
+    if handed():
+        return
     policy = loads_policy(_REHEARSAL, "<rehearsal>")
-    compile_filters(plan([policy.main], PlanOptions(see_refusals=True)), os.getpid())
+    if handed():
+        return
+    filter_plan = plan([policy.main], PlanOptions(see_refusals=True))
+    if handed():
+        return
+    compile_filters(filter_plan, os.getpid())
 
 
 def _make_private_dir(path: str) -> None:
@@ -506,7 +515,7 @@ def _fork_spare(listener: socket.socket, wake: tuple[int, int], run: Run,
             ours.close()
             _become_worker(listener, wake)
             with contextlib.suppress(Exception):  # (a rehearsal only: the run decides)
-                _rehearse()
+                _rehearse(lambda: _waiting(its))
             fds: list[int] = []
             try:
                 message = receive(its, fds)
@@ -522,6 +531,16 @@ def _fork_spare(listener: socket.socket, wake: tuple[int, int], run: Run,
         _worker(conn, client, run, build)
     its.close()
     return pid, ours
+
+
+def _waiting(sock: socket.socket) -> bool:
+    """Whether something has come on ``sock`` (read nothing)."""
+    try:
+        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True  # (let the receive say what)
 
 
 def _hand_over(spare: Spare, conn: socket.socket, client: int) -> bool:
