@@ -197,7 +197,7 @@ def dev_prefix() -> list[str]:
 UNUSED_INSTALL_DAYS = 7
 #: what ``pip install .`` reads from the tree (the package, its build files, its data files)
 INSTALL_SOURCES = ("pyproject.toml", "setup.py", "README.md", "systrace_py", "man",
-                   "completions")
+                   "completions", "scripts")
 
 
 def install_sources() -> list[Path]:

@@ -112,7 +112,7 @@ def test_bash_completion_works():
 def test_a_built_wheel_installs_the_man_page_and_the_completions(tmp_path):
     source = tmp_path / "src"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md", "systrace_py", "man", "completions"):
+    for name in ("pyproject.toml", "README.md", "systrace_py", "man", "completions", "scripts"):
         if (REPO / name).is_dir():
             shutil.copytree(REPO / name, source / name,
                             ignore=shutil.ignore_patterns("__pycache__"))
@@ -133,6 +133,11 @@ def test_a_built_wheel_installs_the_man_page_and_the_completions(tmp_path):
                              ("share/zsh/site-functions/_systrace", docgen.OUTPUTS["zsh"])):
             assert data + target in names, sorted(names)
             assert archive.read(data + target).decode() == (REPO / path).read_text()
+        # the command: our script (pip writes the interpreter's path in its #!python line),
+        # not an entry point's generated shim (tests/cli/test_resident.py)
+        command = f"systrace_py-{__version__}.data/scripts/systrace"
+        assert archive.read(command).decode() == (REPO / "scripts" / "systrace").read_text()
+        assert not any(name.endswith("entry_points.txt") for name in names), sorted(names)
 
 
 def _section(doc: str, title: str) -> str:

@@ -654,30 +654,131 @@ def test_an_unprivileged_users_server_serves_and_is_out_of_its_programs_reach() 
         shutil.rmtree(runtime, ignore_errors=True)
 
 
-def test_client_imports_nothing_heavy(started: Server, tmp_path: Path) -> None:
-    """What a run through the server imports in the client (python -X importtime, without
-    site, as the bench runs it): the point of the server is a start near the bare
-    interpreter's."""
+#: The ``systrace`` command a ``pip install`` makes: pyproject.toml's script-files (not an
+#: entry point, whose generated shim imports re first: test_pips_shim_imports_re)
+COMMAND = REPO / "scripts" / "systrace"
+#: what a client importing any of these has lost the point of the server: a start near the
+#: bare interpreter's
+CLIENT_HEAVY = {"typing", "enum", "ctypes", "socket", "re", "argparse", "dataclasses",
+                "collections", "functools", "signal", "contextlib", "json", "importlib.util"}
+
+
+def _client_imports(srv: Server, tmp_path: Path, *start: str) -> set[str]:
+    """The modules a run of WHO through ``srv`` imported in the client, started as
+    ``python -S -X importtime START...`` with this tree first on sys.path (without site, as
+    the bench's --install dev runs it: a development venv's editable finder imports re and
+    more at ``site``)."""
     policy = tmp_path / "p.toml"
     policy.write_text(PERMIT)
-    code = (f"import sys; sys.path[:0] = [{str(REPO)!r}]; "
-            "from systrace_py.__main__ import main; sys.exit(main())")
-    result = subprocess.run([PYTHON, "-S", "-X", "importtime", "-c", code, "-p", str(policy),
+    result = subprocess.run([PYTHON, "-S", "-X", "importtime", *start, "-p", str(policy),
                              "--", *WHO], capture_output=True, text=True,
-                            env=systrace_env(started.env), timeout=PATIENCE)
+                            env=systrace_env({**srv.env, "PYTHONPATH": str(REPO)}),
+                            timeout=PATIENCE)
     assert result.returncode == 0, result.stderr
-    assert _through_server(started, result), result.stderr
+    assert _through_server(srv, result), result.stderr
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()
                 if line.startswith("import time:")}
     assert "systrace_py.resident_client" in imported  # (the list is read right)
-    heavy = {"typing", "enum", "ctypes", "socket", "re", "argparse", "dataclasses",
-             "collections", "signal", "contextlib", "json", "importlib.util"}
-    assert not heavy & imported, heavy & imported
+    return imported
+
+
+@pytest.mark.parametrize("how", ["python -c", "the command"])
+def test_client_imports_nothing_heavy(started: Server, tmp_path: Path, how: str) -> None:
+    """What a run through the server imports in the client: ``main()`` called (as ``python
+    -m systrace_py`` and the bench's --install dev call it), and the installed command, whose
+    own lines run first (issue 16, start27: pip's console-script shim imported re, with
+    enum, functools and collections: ~1/3 of the client's instructions)."""
+    code = "import sys; from systrace_py.__main__ import main; sys.exit(main())"
+    imported = _client_imports(started, tmp_path,
+                               *(["-c", code] if how == "python -c" else [str(COMMAND)]))
+    assert not CLIENT_HEAVY & imported, CLIENT_HEAVY & imported
     ours = {m for m in imported if m.startswith("systrace_py")}
     assert ours <= {"systrace_py", "systrace_py.__main__", "systrace_py.syspath",
                     "systrace_py.resident_client",
                     "systrace_py.procfs", "systrace_py.kernel", "systrace_py.engine",
                     "systrace_py.engine.child", "systrace_py._cloop"}, ours
+
+
+def test_pips_shim_imports_re(started: Server, tmp_path: Path) -> None:
+    """The control of the test above: the console script pip generates for an entry point
+    (``[project.scripts] systrace = "systrace_py.__main__:main"``, what the command was until
+    start27), written by pip's own script maker, imports re before systrace's first line --
+    which the check above sees."""
+    scripts = pytest.importorskip("pip._vendor.distlib.scripts")
+    maker = scripts.ScriptMaker(None, str(tmp_path), add_launchers=False)
+    maker.executable = PYTHON
+    made = maker.make("systrace = systrace_py.__main__:main")
+    assert made, "pip's script maker made nothing"
+    assert "re" in _client_imports(started, tmp_path, made[0])
+
+
+def test_the_build_installs_the_command(tmp_path: Path) -> None:
+    """setuptools' build of the scripts (what pip's install of the tree runs, offline here)
+    makes ``systrace`` of scripts/systrace, its ``#!python`` line made the interpreter's path,
+    and its text otherwise the same."""
+    out = tmp_path / "scripts"
+    done = subprocess.run([PYTHON, "setup.py", "-q", "build_scripts", "-d", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=PATIENCE)
+    assert done.returncode == 0, done.stderr
+    built = (out / "systrace").read_text().split("\n", 1)
+    source = COMMAND.read_text().split("\n", 1)
+    assert source[0] == "#!python" and built[0].startswith("#!/"), built[0]
+    assert "python" in built[0] and built[1] == source[1]
+    assert os.access(out / "systrace", os.X_OK)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _listener(path: Path) -> int:
+    """The process that holds the listening socket at ``path`` (found without connecting;
+    /proc/net/unix names it as it was bound, ``PATH.PID``, before its rename into place)."""
+    inodes = {line.split()[6] for line in Path("/proc/net/unix").read_text().splitlines()[1:]
+              if line.split()[-1].rpartition(".")[0] == str(path)}
+    assert inodes, path
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        with contextlib.suppress(OSError):
+            if os.readlink(fd) in {f"socket:[{inode}]" for inode in inodes}:
+                return int(fd.parts[2])
+    raise AssertionError(f"nobody listens on {path}")
+
+
+def _live_children(pid: int) -> list[int]:
+    """``pid``'s children that have not exited (a worker that ended is reaped at the next
+    connection)."""
+    return [c for c in _children(pid) if procfs.alive(c)]
+
+
+def test_a_run_is_served_by_a_worker_forked_before_it(started: Server, tmp_path: Path) -> None:
+    """A run's worker is forked before its connection comes (resident._fork_spare: the fork
+    and the first writes to the server's pages are off the run's way): the program's tracer
+    is the server's child that was there before the run; the next run's is there after it;
+    a spare that has gone costs the next run nothing but a worker forked then; and a spare
+    ends with its server."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    server = _listener(started.socket)  # (not Server.pid(): a connection, a spare's)
+    _until(lambda: len(_live_children(server)) == 1, "the server's spare worker")
+    [spare] = _live_children(server)
+    result = started.run(["-p", str(policy), "--", *WHO])
+    assert result.returncode == 0, result.stderr
+    ppid, tracer = _who(result.stdout)
+    assert tracer == spare != ppid, (spare, result.stdout)
+    _until(lambda: [c for c in _live_children(server) if c != spare], "the next spare")
+    [after] = [c for c in _live_children(server) if c != spare]
+    os.kill(after, signal.SIGKILL)
+    _until(lambda: after not in _live_children(server), "the spare's death")
+    result = started.run(["-p", str(policy), "--", *WHO])
+    assert result.returncode == 0, result.stderr
+    assert _through_server(started, result), result.stderr
+    _until(lambda: len(_live_children(server)) == 1, "a spare again")
+    [last] = _live_children(server)
+    assert started.stop().returncode == 0
+    _until(lambda: not procfs.alive(last), "the spare's exit with its server")
 
 
 def test_a_worker_imports_nothing(server: Server, tmp_path: Path) -> None:
