@@ -242,12 +242,9 @@ def resident_server(pid: int) -> bool:
     that passes: a server is one the user started."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            words = f.read().split(b"\0")
+            if not resident_command(f.read()):
+                return False
     except OSError:
-        return False
-    if b"--" in words:
-        words = words[:words.index(b"--")]
-    if b"--resident" not in words or b"stop" in words:
         return False
     try:
         exe = os.readlink(f"/proc/{pid}/exe")
@@ -256,6 +253,15 @@ def resident_server(pid: int) -> bool:
     except OSError:
         return False
     return os.getuid() == 0 and exe == os.path.realpath(sys.executable)
+
+
+def resident_command(cmdline: bytes) -> bool:
+    """Whether a /proc/PID/cmdline is a resident server's (and so its workers', forks of it):
+    ``--resident`` before any ``--``, and not ``stop``."""
+    words = cmdline.split(b"\0")
+    if b"--" in words:
+        words = words[:words.index(b"--")]
+    return b"--resident" in words and b"stop" not in words
 
 
 def worker_of(server: int, tracer: int) -> bool:
@@ -429,5 +435,6 @@ def _spawn(sock: Any, native: Any, spec: dict[str, Any]) -> int:
 
 
 __all__ = ["HELLO_PATIENCE", "LIMITS", "MAX_MESSAGE", "NO_RESIDENT_ENV", "NotServed",
-           "ResidentError", "build_id", "connect", "private_dir", "receive", "resident_server",
-           "run", "send", "socket_dir", "socket_path", "trusted_peer", "worker_of"]
+           "ResidentError", "build_id", "connect", "private_dir", "receive", "resident_command",
+           "resident_server", "run", "send", "socket_dir", "socket_path", "trusted_peer",
+           "worker_of"]

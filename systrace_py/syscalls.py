@@ -1367,7 +1367,12 @@ _c(435, "clone3", (Arg("uargs", _K.CLONE_ARGS, 1), _a("size")), "process",
 _c(436, "close_range", (_FD, _fd("max_fd"), _FLAGS), "stdio")
 _c(437, "openat2", (_DFD, _at("filename", OPEN_HOW), Arg("how", _K.OPEN_HOW, 3), _a("usize")),
    "fsread fswrite", _T.PATH | _T.OPEN, reveals=CONTENT)
-_c(438, "pidfd_getfd", (_fd("pidfd"), _FD, _FLAGS), "debug", _T.PLAIN | _T.UNSAFE)
+# pidfd_getfd copies a descriptor of another process, which a rule may permit: never of the
+# tracer's, nor of a resident tracer's (its pidfd: SO_PEERPIDFD of a connection to its socket):
+# a root tree took the resident server's listening socket and answered the user's next run
+# (red team 48, res_steal.c).  The call stops and its pidfd's process is checked
+_c(438, "pidfd_getfd", (_fd("pidfd"), _FD, _FLAGS), "debug", _T.PLAIN | _T.UNSAFE,
+   guard=Guard(((),), check="getfd_target", arg=0))
 _c(439, "faccessat2", (_DFD, _at("filename", *_atf(3)),
                        _a("mode"), _FLAGS), _R, _RP, reveals=METADATA, on_descriptor="fstat")
 # (on the caller's own memory -- its pidfd, or PIDFD_SELF -- the kernel takes any advice since

@@ -727,6 +727,7 @@ _PURPOSES = {
     "ptrace": "the tracer itself (its registers and memory)",
     "process_vm_readv": "the tracer itself (its memory)",
     "process_vm_writev": "the tracer itself (its memory)",
+    "pidfd_getfd": "the tracer's descriptors, and a resident tracer's (its listening socket)",
     "perf_event_open": "the tracer itself (samples of its stack and registers), and every "
                        "process on a CPU or in a cgroup",
 }

@@ -114,6 +114,41 @@ def tracer_tids() -> set[int]:
     return tids
 
 
+def resident_tracer(pid: int | str, dir_fd: int | None = None) -> bool:
+    """Whether process ``pid`` (as the tracer's /proc numbers it; or the /proc directory
+    ``dir_fd``, ``pid`` then "") is a resident tracer's -- a server (``systrace --resident``)
+    or one of its workers, each the tracer of a run --: untraced, with a server's command line
+    (resident_client.resident_command; a worker is a fork of its server).  They enforce as the
+    tracer does, the server for every run of the user's to come, and what the tracer's guards
+    refuse at the tracer they refuse at them: a root tree with a rule naming pidfd_getfd took
+    the server's listening socket (its pidfd: SO_PEERPIDFD of a connection to it) and answered
+    the user's next run in its place -- an exit status of its choice, the command never run,
+    its descriptors and environment taken (red team 48, res_steal.c).  A process of the tree
+    is traced, so never one; one gone (or unreadable) is none (the kernel finds none)."""
+    from systrace_py.resident_client import resident_command
+
+    where = f"/proc/{pid}" if dir_fd is None else "."
+    try:
+        cmdline = os.open(f"{where}/cmdline", os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
+        try:
+            words = os.read(cmdline, 65536)
+        finally:
+            os.close(cmdline)
+        if not resident_command(words):
+            return False
+        status = os.open(f"{where}/status", os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
+        try:
+            text = os.read(status, 8192)
+        finally:
+            os.close(status)
+    except OSError:
+        return False
+    for line in procfs.status_lines(text):
+        if line.startswith(b"TracerPid:"):
+            return _int_or_none(line[10:].strip()) == 0
+    return False
+
+
 def same_pid_namespace(tid: int) -> bool:
     """Whether a task numbers processes as the tracer does (its pid namespace is the
     tracer's; a task of the tree can only be in it or in one made below it).  A task that is
@@ -131,7 +166,8 @@ def aims_at_tracer(target: int, caller_tid: int) -> bool:
         tids = tracer_tids()
     except OSError:
         return target > 0
-    return target > 0 and target in tids and same_pid_namespace(caller_tid)
+    return target > 0 and (target in tids or resident_tracer(target)) \
+        and same_pid_namespace(caller_tid)
 
 
 def owner_aims_at_tracer(kind: int, target: int, caller_tid: int) -> bool:
@@ -160,7 +196,8 @@ def pidfd_aims_at_tracer(caller_tid: int, fd: int) -> bool:
         return True  # cannot tell (the tracer out of descriptors...): as the tracer's
     for line in info.splitlines():
         if line.startswith(b"Pid:"):  # a pidfd: its pid as the tracer's /proc numbers it
-            return _int_or_none(line[4:].strip()) in tids
+            pid = _int_or_none(line[4:].strip())
+            return pid in tids or (pid is not None and pid > 0 and resident_tracer(pid))
     return _proc_directory_of_tracer(f"/proc/{caller_tid}/fd/{fd}", tids)
 
 
@@ -241,6 +278,9 @@ def _proc_directory_of_tracer(link: str, tids: set[int]) -> bool:
         if fs_type(fd) != PROC_SUPER_MAGIC:
             return False
         stat_fd = os.open("stat", os.O_RDONLY | os.O_CLOEXEC, dir_fd=fd)
+        if resident_tracer("", fd):  # (a resident server's or worker's: red team 48)
+            os.close(stat_fd)
+            return True
     except (FileNotFoundError, ProcessLookupError):
         return False  # a directory of a procfs, but no process's (or no longer)
     except OSError:

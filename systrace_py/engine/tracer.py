@@ -1751,6 +1751,10 @@ class Tracer:
                                                 signals.int32(call.args[1])):
                 return errno.EPERM, "a signal to the tracer's process group"
             return None
+        if guard.check == "getfd_target":
+            if signals.pidfd_aims_at_tracer(call.tid, target & 0xFFFFFFFF):
+                return errno.EPERM, "the tracer's descriptors (pidfd_getfd)"
+            return None
         if guard.check == "task_target":
             if signals.aims_at_tracer(signals.int32(target), call.tid):
                 return errno.EPERM, "a signal to the tracer"

@@ -1,0 +1,137 @@
+"""Red team 48: an outsider at the resident tracer, and at root's reach into the tracer (issue 11).
+
+``res_steal.c``: a traced program connects to the user's resident server and has its pidfd
+(SO_PEERPIDFD names the process that listened); with a rule naming ``pidfd_getfd`` (unsafe,
+for a process manager) it copies the server's listening socket, stops the server and accepts
+the user's next run itself.  A client checks its peer, but a connected socket's peer is the
+process that *listened* -- the server, whoever accepts -- so the run was answered by the
+traced program: an exit status of its choice (42), the command never run, its argv,
+environment, descriptors 0-2 and working directory taken.  As root (the server is not
+dumpable; CAP_SYS_PTRACE passes over that).  Now a resident tracer's processes (the server and
+its workers: untraced, a server's command line) count as the tracer's for every guard --
+pidfd_getfd (a stop guard now), the debug calls, perf, /proc/PID/mem, signals, prlimit64 --
+and pidfd_getfd of the tracer's own is refused too (EPERM).  The native control steals the
+same server's socket and answers a run.  The resident tests run their servers in a private
+XDG_RUNTIME_DIR (never the user's).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from escape_lib import SYSTRACE, Outcome, _verdict, assert_blocked, permit, policy, require_real
+
+from conftest import run_systrace, systrace_env
+from systrace_py import procfs
+
+PERMIT = 'default = "permit"\n'
+#: the exit status the thief answers the user's run with
+FORGED = 42
+
+
+def served_env(runtime: Path, **extra: str) -> dict[str, str]:
+    """A run that a server in ``runtime`` may serve (the suite runs in process unless told)."""
+    return {"XDG_RUNTIME_DIR": str(runtime), "SYSTRACE_NO_RESIDENT": "0", **extra}
+
+
+def _listener(path: Path) -> int | None:
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as sock:
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return None
+        found = procfs.peer(sock)
+    return found[0] if found else None
+
+
+@pytest.fixture
+def server() -> Iterator[Path]:
+    """A resident server of this tree in a private runtime directory: its socket."""
+    runtime = Path(tempfile.mkdtemp(prefix="systrace-rt48-"))
+    started = run_systrace(["--resident", "--resident-idle", "300"], env=served_env(runtime))
+    assert started.returncode == 0, started.stderr
+    [sock] = (runtime / "systrace-py").glob("*.sock")
+    pid = _listener(sock)
+    try:
+        yield sock
+    finally:
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def _steal(program: Path, sock: Path, tmp_path: Path, name: str, tracer: list[str],
+           env: dict[str, str]) -> tuple[Outcome, list[subprocess.CompletedProcess[str]], Path]:
+    """Run the thief (under ``tracer``: systrace's command and options, or [] natively); once
+    it holds the server's socket, the user's next runs (a command that touches a marker),
+    until one is answered by it.  The thief's outcome, those runs, the marker."""
+    runtime = sock.parent.parent
+    ready = tmp_path / f"{name}.ready"
+    marker = tmp_path / f"{name}.ran"
+    build = sock.name.removesuffix(".sock").rsplit("-", 1)[1]
+    argv = [str(program), str(sock), build, str(ready)]
+    thief = subprocess.Popen([*tracer, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, cwd=tmp_path, env=systrace_env(env),
+                             start_new_session=True)
+    runs: list[subprocess.CompletedProcess[str]] = []
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and thief.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if ready.exists():
+            rules = tmp_path / f"{name}.toml"
+            rules.write_text(PERMIT)
+            for _ in range(5):  # (a client waits a second for hello: the thief may be late)
+                runs.append(run_systrace(["-p", str(rules), "--", "touch", str(marker)],
+                                         env=served_env(runtime), cwd=tmp_path))
+                if runs[-1].returncode == FORGED or thief.poll() is not None:
+                    break
+        out, err = thief.communicate(timeout=60)
+    finally:
+        if thief.poll() is None:
+            os.killpg(thief.pid, signal.SIGKILL)
+            thief.wait()
+    verdict, detail = _verdict(out)
+    return (Outcome(argv, thief.returncode, out, err, bool(tracer), verdict, detail), runs,
+            marker)
+
+
+@pytest.mark.skipif(os.geteuid() != 0,
+                    reason="only CAP_SYS_PTRACE passes over the server's non-dumpable flag")
+@pytest.mark.parametrize("traced_by", ["in_process", "resident"])
+def test_a_traced_program_never_answers_the_users_runs_with_the_servers_socket(
+        build, server: Path, tmp_path: Path, loop: dict[str, str], traced_by: str) -> None:
+    """ESCAPED on main (both loops, the thief's run in process and served by that very
+    server): the user's next run ended 42 and its command never ran.  Now pidfd_getfd of the
+    server's descriptors is refused (EPERM) and the next run is the server's."""
+    program = build("escape/res_steal.c")
+    control, runs, marker = _steal(program, server, tmp_path, "control", [], {})
+    require_real(control)
+    assert runs and runs[-1].returncode == FORGED and not marker.exists(), runs
+    assert _listener(server) is not None  # (the server is back: continued, still listening)
+
+    how = served_env(server.parent.parent) if traced_by == "resident" else {}
+    rules = tmp_path / "thief.toml"
+    rules.write_text(policy(permit("pidfd_getfd")))
+    traced, runs, marker = _steal(program, server, tmp_path, "traced",
+                                  [*SYSTRACE, "-p", str(rules), "--"], dict(loop, **how))
+    assert_blocked(traced)
+    assert "EPERM" in traced.detail, traced
+    assert not runs, runs  # (it never held the socket: nothing to answer)
+    # the user's next run is the server's: its command runs
+    nxt = run_systrace(["-p", str(rules), "--", "touch", str(marker)],
+                       env=served_env(server.parent.parent), cwd=tmp_path)
+    assert nxt.returncode == 0 and marker.exists(), nxt.stderr
