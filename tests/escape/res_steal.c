@@ -14,6 +14,12 @@
  *                                  with 42 and its command never runs.  The server is
  *                                  continued (SIGCONT) before the verdict.
  *
+ *   res_steal SOCKET ptrace        PTRACE_SEIZE the server (then detach): a seized server
+ *                                  runs what its tracer makes it run, untraced, and starts
+ *                                  every run of the user's to come.
+ *   res_steal SOCKET mem           read 16 bytes of the server's memory through its
+ *                                  /proc/PID/mem (decided as process_vm_readv).
+ *
  * A client checks its peer (SO_PEERCRED, SO_PEERPIDFD): a connected socket's peer is the
  * process that *listened*, the server, whoever accepts -- so the client cannot tell.
  * pidfd_getfd needs PTRACE_MODE_ATTACH on the server, which is not dumpable: root's
@@ -90,9 +96,37 @@ static pid_t pidfd_pid(int pidfd) {
     return pid;
 }
 
+static void seize(pid_t server) {
+    if (syscall(SYS_ptrace, 0x4206 /* PTRACE_SEIZE */, server, 0, 0) < 0)
+        blocked("PTRACE_SEIZE of the server: %s", ename(errno));
+    syscall(SYS_ptrace, 17 /* PTRACE_DETACH */, server, 0, 0);
+    escaped("seized the resident server (pid %d)", server);
+}
+
+static void read_memory(pid_t server) {
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/maps", server);
+    FILE *maps = fopen(path, "r");
+    if (!maps) blocked("%s: %s", path, ename(errno));
+    unsigned long start = 0;
+    while (fgets(line, sizeof line, maps))
+        if (strstr(line, " r")) {
+            start = strtoul(line, NULL, 16);
+            break;
+        }
+    fclose(maps);
+    snprintf(path, sizeof path, "/proc/%d/mem", server);
+    int mem = open(path, O_RDONLY | O_CLOEXEC);
+    if (mem < 0) blocked("open %s: %s", path, ename(errno));
+    char bytes[16];
+    if (pread(mem, bytes, sizeof bytes, (off_t)start) != (ssize_t)sizeof bytes)
+        blocked("read %s: %s", path, ename(errno));
+    escaped("read 16 bytes of the resident server's memory at %#lx", start);
+}
+
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: res_steal SOCKET BUILD READY\n");
+    if (argc != 4 && !(argc == 3 && (!strcmp(argv[2], "ptrace") || !strcmp(argv[2], "mem")))) {
+        fprintf(stderr, "usage: res_steal SOCKET BUILD READY | SOCKET ptrace|mem\n");
         return 2;
     }
     int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -114,6 +148,12 @@ int main(int argc, char **argv) {
     close(probe);
     server_pid = pidfd_pid(pidfd);
     note("the server is %d", server_pid);
+    if (argc == 3) {
+        pid_t server = server_pid;
+        server_pid = -1;
+        if (!strcmp(argv[2], "ptrace")) seize(server);
+        read_memory(server);
+    }
     int listener = -1, last_errno = 0;
     for (int target = 0; target < 64 && listener < 0; target++) {
         int fd = (int)syscall(SYS_pidfd_getfd, pidfd, target, 0);

@@ -28,7 +28,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from escape_lib import SYSTRACE, Outcome, _verdict, assert_blocked, permit, policy, require_real
+from escape_lib import (
+    SYSTRACE,
+    Outcome,
+    _verdict,
+    assert_blocked,
+    attack,
+    permit,
+    policy,
+    require_real,
+)
 
 from conftest import run_systrace, systrace_env
 from systrace_py import procfs
@@ -135,3 +144,61 @@ def test_a_traced_program_never_answers_the_users_runs_with_the_servers_socket(
     nxt = run_systrace(["-p", str(rules), "--", "touch", str(marker)],
                        env=served_env(server.parent.parent), cwd=tmp_path)
     assert nxt.returncode == 0 and marker.exists(), nxt.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0,
+                    reason="only CAP_SYS_PTRACE passes over the server's non-dumpable flag")
+@pytest.mark.parametrize(("mode", "call"), [("ptrace", "ptrace"), ("mem", "process_vm_readv")])
+def test_a_debug_call_a_rule_permits_never_reaches_the_resident_server(
+        build, server: Path, loop: dict[str, str], mode: str, call: str | None) -> None:
+    """``res_steal SOCKET ptrace|mem``: PTRACE_SEIZE of the server (a seized server runs what
+    its tracer makes it, untraced, and starts every run to come), a read of its memory
+    through /proc/PID/mem (decided as process_vm_readv) -- under a rule naming that call, and
+    under ``default = "permit"`` alone, whose read-only opens did not stop.  All ESCAPED on
+    main (red teams 45 and 46 guarded the tracer's tasks and the approver's only); now EPERM.
+    Control: the same, natively."""
+    program = build("escape/res_steal.c")
+    control = attack(program, server, mode, policy_text=None, scene=None)
+    require_real(control)
+    text = policy(permit(call)) if call else PERMIT
+    out = attack(program, server, mode, policy_text=text, scene=None, env=loop, timeout=60)
+    assert_blocked(out)
+    assert "EPERM" in out.detail, out
+
+
+def test_a_traced_program_signals_neither_the_server_nor_another_runs_worker(
+        server: Path, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Red team 10 left it open: a traced program could SIGSTOP or SIGKILL the user's server
+    (every later run then a second slower, or cold) and the worker of another concurrent run
+    of the user's (that run hung or died).  Now both are refused (EPERM): a resident tracer's
+    processes count as the tracer's.  Control: natively the same ``kill`` stops (and
+    continues) each."""
+    runtime = server.parent.parent
+    rules = tmp_path / "p.toml"
+    rules.write_text(PERMIT)
+    other = subprocess.Popen(
+        [*SYSTRACE, "-p", str(rules), "--", "sh", "-c",
+         'grep ^TracerPid: /proc/$$/status; exec sleep 60'],
+        stdout=subprocess.PIPE, text=True, env=systrace_env(served_env(runtime)),
+        start_new_session=True)
+    try:
+        assert other.stdout is not None
+        worker = int(other.stdout.readline().split()[1])
+        server_pid = _listener(server)
+        assert server_pid is not None
+        assert (procfs.read_stat(worker) or [b"", b"0"])[procfs.PPID] == str(server_pid).encode()
+        for target in (server_pid, worker):
+            native = subprocess.run(["sh", "-c", f"kill -STOP {target} && kill -CONT {target}"],
+                                    capture_output=True, text=True)
+            assert native.returncode == 0, native.stderr  # (the control)
+            for how in ({}, served_env(runtime)):
+                traced = run_systrace(["-p", str(rules), "--", "sh", "-c",
+                                       f"kill -STOP {target}; kill -KILL {target}"],
+                                      env=dict(loop, **how), cwd=tmp_path)
+                assert traced.stderr.count("not permitted") == 2, traced.stderr
+                assert procfs.alive(target)
+                assert (procfs.read_stat(target) or [b"?"])[procfs.STATE] != b"T"
+    finally:
+        os.killpg(other.pid, signal.SIGKILL)
+        other.wait()
+
