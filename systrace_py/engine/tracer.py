@@ -1541,6 +1541,10 @@ class Tracer:
             memory = call.process_memory()
             if flags & 3 and memory is not None:
                 return errno.EACCES, "writing process memory through /proc"
+            if flags & 3 and self._tracer_proc_file(call):
+                # its oom_score_adj (the OOM killer's first victim), timerslack_ns, sched,
+                # autogroup, clear_refs...: a root tree wrote them (red team 48, proc_write.c)
+                return errno.EPERM, "the tracer's /proc files (written)"
             if memory == "other" and self._tracer_memory(call):
                 # a read is decided as process_vm_readv, which a rule may permit: never the
                 # tracer's, as that call's guard refuses it (red team 46, proc_tracer.c)
@@ -1560,6 +1564,22 @@ class Tracer:
         if where is None:
             return True
         return signals.proc_directory_of_tracer(os.path.dirname(where))
+
+    @staticmethod
+    def _tracer_proc_file(call: DecodedCall) -> bool:
+        """Whether an open for writing names a file of a /proc/PID or /proc/PID/task/TID
+        directory (or of a directory in it: attr/) of one of the tracer's tasks -- an
+        enforcer's and a resident tracer's too (signals.proc_directory_of_tracer).  Only a
+        file of a procfs is looked at; a name the tracer does not reach is no such file
+        (the open's own checks decide it)."""
+        where = call.access_path("path")
+        if where is None or not where.startswith("/proc/"):
+            return False
+        parent = os.path.dirname(where)
+        for directory in (parent, os.path.dirname(parent)):
+            if directory.count("/") >= 2 and signals.proc_directory_of_tracer(directory):
+                return True
+        return False
 
     def _proc_file_shown(self, call: DecodedCall) -> tuple[int, str] | None:
         """A file of a procfs shown under another name (a bind, a move, a copied tree): its

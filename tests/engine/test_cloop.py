@@ -510,8 +510,8 @@ path = "{tmp_path}/nothing/**"
 action = "never"
 """)  # (its write open of /dev/null stops, Python's; then only its signals)
 
-    def run(native: bool) -> tuple[list[str], int, int]:
-        result = run_systrace(["--stats", "-p", str(policy), "--", str(probe), str(ROUNDS)],
+    def run(native: bool, rounds: int = ROUNDS) -> tuple[list[str], int, int]:
+        result = run_systrace(["--stats", "-p", str(policy), "--", str(probe), str(rounds)],
                               env={"SYSTRACE_NO_CLOOP": "0" if native else "1"})
         assert result.returncode == 0, result.stderr
         found = NATIVE.search(result.stderr)
@@ -525,7 +525,10 @@ action = "never"
     assert stops == python_stops and python_served == 0
     if _native_wanted() and cloop.load() is not None:
         # SIGUSR1 and SIGCHLD each round; SIGALRM, which interrupted epoll_wait, Python's
-        assert served == 2 * ROUNDS, (served, stops)
+        # (and beyond the rounds, what a run of none serves: the loader's read-only opens,
+        # which stop since red team 48, one of them decided natively)
+        _, _, base = run(True, 0)
+        assert served - base == 2 * ROUNDS, (served, base, stops)
 
 
 KINDS = re.compile(r"stops by kind: (.*)")

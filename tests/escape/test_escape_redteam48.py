@@ -202,3 +202,23 @@ def test_a_traced_program_signals_neither_the_server_nor_another_runs_worker(
         os.killpg(other.pid, signal.SIGKILL)
         other.wait()
 
+
+@pytest.mark.skipif(os.geteuid() != 0,
+                    reason="only CAP_SYS_PTRACE passes over the tracer's non-dumpable flag")
+@pytest.mark.parametrize(("mode", "file"), [("tracer", "oom_score_adj"),
+                                            ("task", "oom_score_adj"),
+                                            ("tracer", "timerslack_ns"),
+                                            ("tracer", "autogroup"), ("tracer", "clear_refs")])
+def test_a_root_tree_writes_none_of_its_tracers_proc_files(
+        build, loop: dict[str, str], mode: str, file: str) -> None:
+    """``proc_write.c``: a root tree opened its tracer's /proc files for writing (red team 46
+    left them: none changes a decision) -- oom_score_adj 1000 made the tracer the OOM
+    killer's first victim (the run then ends: EXITKILL, fail closed, but when the tree
+    chooses), timerslack_ns and autogroup slow it.  All ESCAPED on main, both loops; now
+    EPERM (Tracer._tracer_proc_file).  Control: a stand-in's files, natively."""
+    program = build("escape/proc_write.c")
+    control = attack(program, f"native-{mode}", file, policy_text=None, scene=None)
+    require_real(control)
+    out = attack(program, mode, file, policy_text=PERMIT, scene=None, env=loop, timeout=60)
+    assert_blocked(out)
+    assert "EPERM" in out.detail, out
