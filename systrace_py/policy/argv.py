@@ -55,7 +55,7 @@ def _compile(pattern: str, cwd: str | None = None) -> re.Pattern[str]:
 
 #: The most words a :class:`Words` element holds (a run in any order is matched as a
 #: bipartite matching: words squared, per run, per exec that meets the rule).
-MAX_WORDS = 512
+MAX_WORDS = 256
 
 
 @dataclass(frozen=True)
