@@ -1410,26 +1410,30 @@ def _childs_own_removed(data: _TableData,
     looked at them while learning, and ``_own_again`` grants a removal to the table that
     made or moved a file, not to the program that ran the one that did.
 
-    Where a table looked at (or otherwise used) a file the run made with contents of its own,
-    as a new name (``O_EXCL``: ``_Context.made_new`` -- the next run's making of it fails
-    with EEXIST unless it is removed first), and left there (``_Context.kept``,
-    ``_Context.own``), and every table that made that name is one this table exec'd into
-    (``_Context.exec_children``), the table may remove that
-    file by its name (the learning run's, written with the variables): no read, no write, no
-    other name.  The child's table writes it by that name already (a kept file's own rule):
+    Where a table looked at or read (and did not write) a file the run made with contents
+    of its own as a new name (``O_EXCL``: ``_Context.made_new`` -- the next run's making of
+    it fails with EEXIST unless something removes it first) and left there
+    (``_Context.kept``, ``_Context.own``), and every table that made that name is one this
+    table exec'd into (``_Context.exec_children``), the table may remove that file by its
+    name (the learning run's, written with the variables): no read, no write, no other
+    name.  The child's table writes it by that name already (a kept file's own rule):
     removing it takes nothing a write of it does not.  (Tables are per program, so "exec'd
     into" is the program's, not the process's: configure's shell, which also runs ``cp``,
     may remove ``compile`` too -- a name the run made and left, by its name.)  Not: a
-    directory, a file the table made itself
-    (``_own_again``), one made by a program it did not run, a sensitive location, a name
-    something runs later, a name generated (no next run meets it), a content hash's name;
+    directory, a file the table made or wrote itself (``_own_again``; a shell appending to a
+    work-tree file git checked out anew), one made by a program it did not run, a
+    sensitive location, a name something runs later, a generated name (no next run meets
+    it), a content hash's name;
     nothing with ``--generalize none`` nor ``-u``."""
     if ctx.options.generalize == "none" or ctx.options.no_alias:
         return
     children = ctx.exec_children.get(data.name, set())
     if not children:
         return
-    removed = {u.path for u in data.path_uses if u.syscall in aliases.REMOVE_CALLS}
+    # (a file the table wrote is no file it only checked for: a shell that appends to the
+    # work-tree file git checked out anew -- ``echo t >> b.txt`` -- removes nothing of it)
+    removed = {u.path for u in data.path_uses
+               if u.syscall in aliases.REMOVE_CALLS or u.cls == "fswrite"}
     done: set[str] = set()
     for use in data.path_uses:
         path = use.path

@@ -3,7 +3,8 @@ learn._childs_own_removed): ``automake --add-missing --copy`` has ``cp`` copy ``
 (``O_EXCL``) into the tree; the next run with ``--force-missing`` removes it before ``cp``
 copies it again.  Granted: that removal, by name, to the table that ran ``cp`` and looked at
 the file.  Not: a write of it, another name, a file made by a program the table
-did not run, made without ``O_EXCL``, removed by the run, a symlink, a sensitive name."""
+did not run, made without ``O_EXCL``, removed by the run, written by the table itself, a
+symlink, a sensitive name."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ TRUNC = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 
 
 def run(name: str = "/work/proj/compile", *, maker: str = CP, flags: int = EXCL,
-        removed: bool = False, symlink: bool = False) -> list[Observation]:
+        removed: bool = False, symlink: bool = False, written: bool = False
+        ) -> list[Observation]:
     obs = [Observation(MAIN, "execve", (PathArg("path", AUTOMAKE),), argv=("automake",),
                        initial=True),
            Observation(AUTOMAKE, "newfstatat", (PathArg("path", name),)),
@@ -39,6 +41,9 @@ def run(name: str = "/work/proj/compile", *, maker: str = CP, flags: int = EXCL,
                                created=("path",), exclusive=bool(flags & os.O_EXCL)))
     if removed:
         obs.append(Observation(maker, "unlink", (PathArg("path", name),)))
+    if written:  # (a shell appending to a file git checked out anew)
+        obs.append(Observation(AUTOMAKE, "openat", (PathArg("path", name),),
+                               os.O_WRONLY | os.O_APPEND))
     return obs
 
 
@@ -73,7 +78,8 @@ def test_automake_removes_what_its_cp_made_and_nothing_else():
 
 
 @settings(max_examples=40, deadline=None)
-@given(case=st.sampled_from(["other maker", "no excl", "removed", "symlink", "sensitive"]),
+@given(case=st.sampled_from(["other maker", "no excl", "removed", "symlink", "sensitive",
+                             "written"]),
        name=st.sampled_from(["compile", "install-sh", "missing", "depcomp", "out.txt"]))
 def test_no_removal_without_the_evidence(case, name):
     path = f"/work/proj/{name}"
@@ -85,11 +91,15 @@ def test_no_removal_without_the_evidence(case, name):
         obs = run(path, removed=True)
     elif case == "symlink":
         obs = run(path, symlink=True)
+    elif case == "written":
+        obs = run(path, written=True)
     else:
         path = "/home/u/.bashrc"
         obs = run(path)
-    policy = policy_of(obs)
-    assert not permits(policy, AUTOMAKE, unlink(path))
+    report = learn(obs, LearnOptions(env=ENV))
+    assert "unlink" not in dumps_policy(report.policy)  # (no removal rule of its own)
+    if case != "written":  # (a table that writes a file by name may remove it: fswrite)
+        assert not permits(policy_of(obs), AUTOMAKE, unlink(path))
 
 
 def test_the_grant_follows_the_checkout():
