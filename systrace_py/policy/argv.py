@@ -86,6 +86,10 @@ class Words:
             count += len(globs)
         if count > MAX_WORDS:
             raise ValueError(f"words holds {count} globs, more than {MAX_WORDS}")
+        # (a run's order is no part of its meaning: kept sorted, two learnings that saw two
+        # orders write one condition, and --merge keeps one rule)
+        object.__setattr__(self, "items", tuple(
+            item if isinstance(item, str) else tuple(sorted(item)) for item in self.items))
 
     @classmethod
     def from_data(cls, data: object) -> Words:

@@ -175,3 +175,17 @@ def test_any_argv_element_loads_or_is_an_error_of_the_file_and_matching_never_ra
     rule.argv.matches(("sh", "-c", text))  # (True or False, never an exception)
     again = loads_policy(dumps_policy(policy), "p.toml", ENV)
     assert again.main.rules[0].argv == rule.argv
+
+
+def test_two_learnings_in_two_orders_merge_into_one_rule():
+    from systrace_py.policy.learn import merge_policies
+
+    def learned_policy(macros: list[str]):
+        return learn([Observation(MAIN, "execve", (PathArg("path", ACLOCAL),),
+                                  argv=("aclocal",), initial=True),
+                      Observation(ACLOCAL, "execve", (PathArg("path", SH),),
+                                  argv=("sh", "-c", command(macros)))],
+                     LearnOptions(env=ENV)).policy
+
+    merged = merge_policies(learned_policy(MACROS), learned_policy(MACROS[::-1]))
+    assert sum(1 for r in merged.programs[ACLOCAL].rules if r.argv) == 1
