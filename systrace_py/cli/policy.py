@@ -30,6 +30,7 @@ from typing import IO, Any, NoReturn
 from systrace_py.cli.args import EXIT_USAGE, given
 from systrace_py.cli.report import not_written, say, write_summary
 from systrace_py.logrecords import BadLine, Event, Result, parse_line
+from systrace_py.policy.argv import argv_data
 from systrace_py.policy.files import (
     PolicyError,
     PolicyNotWritten,
@@ -443,7 +444,7 @@ def _rule_text(rule: Rule) -> str:
     if rule.net is not None:
         parts += [f"{k}={v}" for k, v in rule.net.describe().items()]
     if rule.argv is not None:
-        parts.append("argv=" + json.dumps(list(rule.argv.patterns)))
+        parts.append("argv=" + json.dumps(argv_data(rule.argv.patterns)))
     if rule.target is not None:
         parts.append(f"target={rule.target}")
     parts.append(rule.action.value)

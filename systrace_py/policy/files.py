@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 from systrace_py import outputs, procfs, syscalls
 from systrace_py.kernel import MAX_ERRNO
 from systrace_py.policy import aliases
-from systrace_py.policy.argv import ArgvCondition
+from systrace_py.policy.argv import ArgvCondition, Words
 from systrace_py.policy.environment import grant_error
 from systrace_py.policy.glob import (
     PSEUDO_PREFIXES,
@@ -226,6 +226,15 @@ _TOO_DEEP = "nested too deeply (arrays, tables or braces within each other)"
 #: The longest path pattern (a program key, path, unix, argv element, redirect): PATH_MAX
 #: four times over, room for braces; compiling a longer one costs seconds and matches nothing.
 MAX_PATTERN = 4 * 4096
+
+
+def _words_too_long(item: object) -> bool:
+    """Whether an argv element ``{words = [...]}`` holds a glob longer than MAX_PATTERN."""
+    words = item.get("words") if isinstance(item, dict) else None
+    if not isinstance(words, list):
+        return False
+    return any((isinstance(w, str) and len(w) > MAX_PATTERN) or (isinstance(w, list) and any(
+        isinstance(g, str) and len(g) > MAX_PATTERN for g in w)) for w in words)
 
 
 def _suggestion(word: str, candidates: list[str] | tuple[str, ...]) -> str:
@@ -861,6 +870,8 @@ class _Loader:
             else:
                 too_long = isinstance(value, list) and any(
                     isinstance(item, str) and len(item) > MAX_PATTERN for item in value)
+                if key == "argv" and isinstance(value, list) and not too_long:
+                    too_long = any(_words_too_long(item) for item in value)
             if too_long:
                 raise self.error(where, key, f"longer than {MAX_PATTERN} characters: no path"
                                  " is that long")
@@ -1313,7 +1324,8 @@ def rule_data(rule: Rule) -> dict[str, object]:
             if key in described:
                 out[key] = described[key]
     if rule.argv is not None:
-        out["argv"] = list(rule.argv.patterns)
+        out["argv"] = [_Inline(p.to_data()) if isinstance(p, Words) else p
+                       for p in rule.argv.patterns]
     if rule.target is not None:
         out["target"] = rule.target
     out["action"] = rule.action.value

@@ -45,7 +45,8 @@ from systrace_py.kernel import O_TMPFILE_BIT
 from systrace_py.logrecords import LoggedCall, Result, logged_call
 from systrace_py.policy import aliases
 from systrace_py.policy.argv import CWD as ARGV_CWD
-from systrace_py.policy.argv import ArgvCondition
+from systrace_py.policy.argv import ArgvCondition, Words
+from systrace_py.policy.argv import Element as ArgvElement
 from systrace_py.policy.environment import (
     PATH_VARIABLES,
     grant_error,
@@ -447,6 +448,13 @@ class _Context:
     #: the names each directory the run listed held (:func:`_listed`), and the directories
     #: it listed: what was there when the run looked
     listed: dict[str, set[str]] = field(default_factory=dict)
+    #: the tables each table's processes exec'd into (its child programs' tables)
+    exec_children: dict[str, set[str]] = field(default_factory=dict)
+    #: path -> the tables whose calls made the name (Observation.created)
+    made_by: dict[str, set[str]] = field(default_factory=dict)
+    #: paths the run made by a call that chose the name to be new (O_EXCL, mkdir, link,
+    #: symlink): the next run's call fails with EEXIST unless something removes it first
+    made_new: set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, observations: list[Observation], options: LearnOptions) -> _Context:
@@ -543,7 +551,14 @@ class _Context:
                             ctx.fanout.add("/" + "/".join(comps[:j]))
                             j -= 1
         ctx.made = set(created)
+        ctx.made_new = {path for path, exclusive in created.items() if exclusive}
         ctx.listed = _listed(observations)
+        for obs in observations:
+            if obs.syscall in aliases.EXEC_CALLS and obs.paths and not obs.failed:
+                ctx.exec_children.setdefault(obs.table, set()).add(obs.paths[0].path)
+            for arg in obs.paths:
+                if arg.role in obs.created:
+                    ctx.made_by.setdefault(arg.path, set()).add(obs.table)
         ctx.own = _own_contents(makers, tuple(moved_below | _own_moves(
             own_moves, makers, ctx.made_dirs, moved_below)))
         ctx.older_first = used & ctx.made
@@ -1385,6 +1400,60 @@ def _own_again(all_uses: list[_PathUse],
                     initial=False, older=False), pattern))
 
 
+def _childs_own_removed(data: _TableData,
+                        uses_by_key: dict[str, list[tuple[_PathUse, _Pattern]]],
+                        ctx: _Context) -> None:
+    """The removal of a file a program this table ran made and left there (learn26):
+    ``automake --add-missing`` has ``cp`` copy ``compile``, ``install-sh``, ``missing`` and
+    ``depcomp`` into the tree; the next ``autoreconf -fi`` (``--force-missing``) has automake
+    remove each before ``cp`` copies it again -- refused, 4 a run (learn25): automake only
+    looked at them while learning, and ``_own_again`` grants a removal to the table that
+    made or moved a file, not to the program that ran the one that did.
+
+    Where a table looked at or read (and did not write) a file the run made with contents
+    of its own as a new name (``O_EXCL``: ``_Context.made_new`` -- the next run's making of
+    it fails with EEXIST unless something removes it first) and left there
+    (``_Context.kept``, ``_Context.own``), and every table that made that name is one this
+    table exec'd into (``_Context.exec_children``), the table may remove that file by its
+    name (the learning run's, written with the variables): no read, no write, no other
+    name.  The child's table writes it by that name already (a kept file's own rule):
+    removing it takes nothing a write of it does not.  (Tables are per program, so "exec'd
+    into" is the program's, not the process's: configure's shell, which also runs ``cp``,
+    may remove ``compile`` too -- a name the run made and left, by its name.)  Not: a
+    directory, a file the table made or wrote itself (``_own_again``; a shell appending to a
+    work-tree file git checked out anew), one made by a program it did not run, a
+    sensitive location, a name something runs later, a generated name (no next run meets
+    it), a content hash's name;
+    nothing with ``--generalize none`` nor ``-u``."""
+    if ctx.options.generalize == "none" or ctx.options.no_alias:
+        return
+    children = ctx.exec_children.get(data.name, set())
+    if not children:
+        return
+    # (a file the table wrote is no file it only checked for: a shell that appends to the
+    # work-tree file git checked out anew -- ``echo t >> b.txt`` -- removes nothing of it)
+    removed = {u.path for u in data.path_uses
+               if u.syscall in aliases.REMOVE_CALLS or u.cls == "fswrite"}
+    done: set[str] = set()
+    for use in data.path_uses:
+        path = use.path
+        if path in done or path in removed or path not in ctx.kept or \
+                path not in ctx.own or path not in ctx.made_new or path in ctx.made_dirs:
+            continue
+        makers = ctx.made_by.get(path, set())
+        if not makers or not makers <= children or data.name in makers:
+            continue
+        done.add(path)
+        if is_sensitive(path, ctx.writer.home) or planted_at(path) is not None or \
+                _random_name(path, ctx) or _generalize_path(path, ctx).hashed:
+            continue
+        pattern = _Pattern(ctx.writer.text(path), True, exact=True)
+        for call in sorted(aliases.REMOVE_CALLS - {"rmdir"}):
+            uses_by_key[call].append((dataclasses.replace(
+                use, key=call, cls="fswrite", part=None, syscall=call, argv=None,
+                initial=False, older=False), pattern))
+
+
 _WRITERS_TEMPLATE = "temporaries of a name the program removed, by its template"
 #: what separates a writer's temporary from the name it replaces (``build.make.tmpcf91a``)
 _TEMPLATE_SEPARATORS = frozenset(".-_~#")
@@ -1844,7 +1913,7 @@ class _ArgvWriter:
 
 
 def _argv_conditions(uses: list[tuple[_PathUse, _Pattern]], level: str, ctx: _Context
-                     ) -> dict[str, list[tuple[str, ...]]]:
+                     ) -> dict[str, list[tuple[ArgvElement, ...]]]:
     """exec path -> argv globs, where an argv condition is useful: every exec in ``none``;
     otherwise (but ``broad``), shells run with ``-c`` (the command they may run is then
     written down, the run's generated names in it as globs: :class:`_ArgvWriter`).  An exec
@@ -1855,7 +1924,7 @@ def _argv_conditions(uses: list[tuple[_PathUse, _Pattern]], level: str, ctx: _Co
             variants[use.path].add(use.argv)
         elif use.cls == "exec":
             variants[use.path].add(None)
-    out: dict[str, list[tuple[str, ...]]] = {}
+    out: dict[str, list[tuple[ArgvElement, ...]]] = {}
     for path, seen in variants.items():
         if None in seen or level == "broad":
             continue
@@ -1868,8 +1937,54 @@ def _argv_conditions(uses: list[tuple[_PathUse, _Pattern]], level: str, ctx: _Co
                 continue
         writer = _ArgvWriter(ctx.temp if level != "none" else {},
                              dict((v, d) for d, v in ctx.writer.prefixes).get("$CWD"))
-        out[path] = sorted(set(tuple(writer(x) for x in a) for a in argvs))
+        out[path] = sorted(set(tuple(
+            _command_words(x, writer) if level != "none" and i >= 2 and a[i - 1] == "-c"
+            else writer(x) for i, x in enumerate(a)) for a in argvs), key=_argv_order)
     return out
+
+
+#: A word of a shell's command line that gives one option a value: ``--NAME=`` and a value
+#: of letters, digits, ``_./:,@%+=^-`` and single-quoted text (no quote left open, nothing
+#: the shell expands or splits outside the quotes: the word stays that one word wherever
+#: it stands among its like)
+_OPTION_WORD = re.compile(r"(--?[A-Za-z][A-Za-z0-9_-]*=)(?:[A-Za-z0-9_./:,@%+=^-]|'[^']*')*")
+
+
+def _command_words(text: str, writer: _ArgvWriter) -> ArgvElement:
+    """A shell's ``-c`` command line as its argv element: as a whole (``writer``), or --
+    where it holds a run of two or more words that each give one option a value
+    (``--trace='A:$f::$n' --trace='B:$f::$n'``, :data:`_OPTION_WORD`) -- as
+    :class:`~systrace_py.policy.argv.Words`, that run's words in any order and every other
+    word in its place (learn26).  aclocal builds its ``autom4te`` command from a Perl hash,
+    whose order is another in each process (hash seed randomization): the learned command
+    line was refused on every next run.  A program that repeats an option for a set of
+    values writes them in a run; the next run may write the same values in another order,
+    nothing else: the same words, the same number of them, each run's words the learning
+    run's (an option's values given in another order is all it grants -- a search path's
+    order, where an option is one, too)."""
+    words = text.split(" ")
+    if len(words) < 3 or any(not w for w in words):
+        return writer(text)
+    items: list[str | tuple[str, ...]] = []
+    i = 0
+    grouped = False
+    while i < len(words):
+        found = _OPTION_WORD.fullmatch(words[i]) if i else None
+        j = i + 1
+        if found is not None:
+            while j < len(words) and (m := _OPTION_WORD.fullmatch(words[j])) is not None \
+                    and m.group(1) == found.group(1):
+                j += 1
+        if j - i >= 2:
+            items.append(tuple(writer(w) for w in words[i:j]))
+            grouped = True
+        else:
+            items.extend(writer(w) for w in words[i:j])
+        i = j
+    if not grouped or any(" " in w for item in items for w in (
+            (item,) if isinstance(item, str) else item)):
+        return writer(text)
+    return Words(tuple(items))
 
 
 _KEY_ORDER = {"exec": 0, "fsread": 1, FSMETA: 2, "fswrite": 3, FSLINK: 4, "net-connect": 6,
@@ -1897,9 +2012,15 @@ _Rank = tuple[int, tuple[int, str], str, tuple[str, ...]]
 _FIRST: _Rank = (0, (0, ""), "", ())
 
 
-def _rank(key: str, text: str = "", argv: tuple[str, ...] | None = None, group: int = 2
-          ) -> _Rank:
-    return (group, _key_rank(key), text, argv or ())
+def _rank(key: str, text: str = "", argv: tuple[ArgvElement, ...] | None = None,
+          group: int = 2) -> _Rank:
+    return (group, _key_rank(key), text, _argv_order(argv or ()))
+
+
+def _argv_order(argv: tuple[ArgvElement, ...]) -> tuple[str, ...]:
+    """An argv condition's elements as texts that sort (a Words element by its words)."""
+    return tuple(e if isinstance(e, str) else "\0" + " ".join(
+        w if isinstance(w, str) else "{" + " ".join(w) + "}" for w in e.items) for e in argv)
 
 
 
@@ -2010,6 +2131,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
     _hash_writes(uses_by_key, ctx, report)
     _existing_directories(uses_by_key, ctx)
     _own_again(data.path_uses, uses_by_key, ctx)
+    _childs_own_removed(data, uses_by_key, ctx)
     _writers_template(data.path_uses, uses_by_key, ctx)
     _counters_own_reads(uses_by_key, ctx)
     extra = _listing_patterns(data, uses_by_key, ctx, report)
@@ -2020,9 +2142,10 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
 
     # patterns per key; drop what a wider pattern of the same key already covers (or, for
     # looks, a wider pattern of reads)
-    by_text: dict[tuple[str, tuple[str, ...] | None], set[str]] = defaultdict(set)
+    by_text: dict[tuple[str, tuple[ArgvElement, ...] | None], set[str]] = defaultdict(set)
     #: the keys of each pattern whose rule is ``fresh`` (_Pattern.fresh); (text, key) -> True
-    fresh_keys: dict[tuple[str, tuple[str, ...] | None], set[str]] = defaultdict(set)
+    fresh_keys: dict[tuple[str, tuple[ArgvElement, ...] | None], set[str]] = \
+        defaultdict(set)
     fresh_of: dict[tuple[str, str], bool] = {}
     kinds: dict[str, str | None] = {}
     seen: dict[str, list[str]] = defaultdict(list)    # the paths a pattern stands for
@@ -2087,7 +2210,7 @@ def _table_rules(data: _TableData, ctx: _Context, report: LearnReport) -> list[R
                 sensitive.add(pattern.text)
                 if use.path not in report.exact_sensitive:
                     report.exact_sensitive.append(use.path)
-            conditions: list[tuple[str, ...] | None] = [None]
+            conditions: list[tuple[ArgvElement, ...] | None] = [None]
             if use.path in exec_argv:
                 conditions = list(exec_argv[use.path])
             for argv in conditions:

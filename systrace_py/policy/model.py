@@ -405,7 +405,8 @@ class NetPattern(Protocol):
 class ArgvPattern(Protocol):
     """A condition on the argv of an exec."""
 
-    patterns: tuple[str, ...]
+    @property
+    def patterns(self) -> tuple[object, ...]: ...  # (globs, and argv.Words elements)
 
     def matches(self, argv: tuple[str, ...]) -> bool: ...
 
@@ -568,7 +569,8 @@ class Rule:
         if self.net is not None:
             out.update(self.net.describe())
         if self.argv is not None:
-            out["argv"] = list(self.argv.patterns)
+            from systrace_py.policy.argv import argv_data
+            out["argv"] = argv_data(self.argv.patterns)
         if self.target is not None:
             out["target"] = self.target
         if self.redirect is not None:
@@ -1375,8 +1377,9 @@ def _exclusive(one: object, other: object) -> bool:
             (not open_other and len(other_heads) < len(heads)):
         return True
 
-    def literal(element: str) -> bool:
-        return not any(c in element for c in "*?[") and CWD not in element
+    def literal(element: object) -> bool:
+        return isinstance(element, str) and not any(c in element for c in "*?[") and \
+            CWD not in element
 
     return any(a != b and literal(a) and literal(b)
                for a, b in zip(heads, other_heads, strict=False))
