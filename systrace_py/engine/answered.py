@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import threading
 
 from systrace_py.views import ANSWERED_FILESYSTEMS, answered_by_a_process, parse_mountinfo
 
@@ -198,6 +197,8 @@ class ServerWatch:
                  interval: float = WATCH_INTERVAL, looks: int = WATCH_LOOKS) -> None:
         self.tid, self.pid = tracer_tid, tracer_pid
         self.interval, self.looks = interval, looks
+        import threading  # (only once the tree mounts a FUSE type: no plain start pays it)
+
         self.killed: list[int] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="systrace-fusewatch",
@@ -316,7 +317,9 @@ def watch_servers() -> None:
     global _WATCH
     if _WATCH is not None and _WATCH.pid == os.getpid():
         return
-    _WATCH = ServerWatch(threading.get_native_id(), os.getpid())
+    import _thread
+
+    _WATCH = ServerWatch(_thread.get_native_id(), os.getpid())
 
 
 def served_in_tree() -> bool:
