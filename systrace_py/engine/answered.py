@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import signal
 import threading
 
 from systrace_py.views import ANSWERED_FILESYSTEMS, answered_by_a_process, parse_mountinfo
@@ -147,11 +148,14 @@ def mounts() -> AnsweredMounts:
 # the tree mounts a FUSE type, the native loop hands every path call to Python before any
 # lookup of its own (FastLoop._tell_answered gives it "/"), and a thread of the tracer
 # (:class:`ServerWatch`) looks for that deadlock: the tracing thread asleep in a FUSE request
-# (its wchan) across three looks, without a context switch between them, while every thread
-# of a traced process holding /dev/fuse sits in a ptrace stop and ran neither.  That
-# process is killed (SIGKILL works in a ptrace stop): its /dev/fuse closed, the kernel aborts
-# the connection, the tracer's lookup fails (ECONNABORTED, then ENOTCONN below the mount) and
-# the call is decided on that -- refused where a name matters -- and the run goes on.
+# (its wchan) across three looks, without a context switch between them, while a thread of
+# a traced process holding /dev/fuse sits in a ptrace stop and ran neither (one thread is
+# enough -- its others may wait forever elsewhere: review 26).  Every traced process holding
+# /dev/fuse is then killed (SIGKILL works in a ptrace stop; all of them, since the kernel
+# aborts the connection when its last descriptor closes and a forked child may hold it):
+# their /dev/fuse closed, the kernel aborts the connection, the tracer's lookup fails
+# (ECONNABORTED, then ENOTCONN below the mount) and the call is decided on that -- refused
+# where a name matters -- and the run goes on.
 
 #: the kernel functions a task waits in for a FUSE server's answer (its /proc wchan)
 FUSE_WAITS = frozenset({"request_wait_answer", "__fuse_simple_request", "fuse_simple_request",
@@ -186,7 +190,7 @@ def _switches(status: str) -> tuple[str, ...]:
 
 
 #: a look at the deadlock: the tracing thread's context switches, and each stopped server's
-#: pid with its threads' (ServerWatch._look)
+#: pid with its stopped threads' (ServerWatch._look)
 Look = tuple[tuple[str, ...], tuple[tuple[int, tuple[str, ...]], ...]]
 
 
@@ -211,23 +215,27 @@ class ServerWatch:
         seen: list[Look] = []
         while not self._stop.wait(self.interval):
             try:
-                look = self._look()
+                found = self._look()
             except Exception:  # (a watch that fails must not end the run)
-                look = None
-            if look is None:
+                found = None
+            if found is None:
                 seen.clear()
                 continue
+            look, holders = found
             if seen and look != seen[-1]:
                 seen.clear()
             seen.append(look)
             if len(seen) >= self.looks:
-                self._kill([pid for pid, _ in look[1]])
+                # every traced holder, not only the stopped one: the connection is aborted
+                # when the last descriptor of it closes, and a child may hold it too
+                self._kill(holders)
                 seen.clear()
 
-    def _look(self) -> Look | None:
-        """(the tracing thread's context switches, the stopped servers with theirs) while
-        the tracing thread waits for a FUSE answer and some traced process holding /dev/fuse
-        is stopped in every thread; None otherwise."""
+    def _look(self) -> tuple[Look, tuple[int, ...]] | None:
+        """(the tracing thread's context switches, the stopped holders' stopped threads with
+        theirs), and every traced holder of /dev/fuse, while the tracing thread waits for a
+        FUSE answer and some traced process holding /dev/fuse has a thread in a ptrace stop;
+        None otherwise."""
         base = f"/proc/{self.pid}/task/{self.tid}"
         wchan = _read(f"{base}/wchan")
         if wchan is None or wchan.strip() not in FUSE_WAITS:
@@ -235,14 +243,17 @@ class ServerWatch:
         status = _read(f"{base}/status")
         if status is None:
             return None
-        servers = tuple(sorted(self._stopped_servers()))
+        holders = self._holders()
+        servers = tuple(sorted((pid, stopped) for pid in holders
+                               if (stopped := self._stopped_threads(pid)) is not None))
         if not servers:
             return None
         if _read(f"{base}/wchan") != wchan:  # (still in that wait)
             return None
-        return (_switches(status), servers)
+        return (_switches(status), servers), tuple(sorted(holders))
 
-    def _stopped_servers(self) -> list[tuple[int, tuple[str, ...]]]:
+    def _holders(self) -> list[int]:
+        """The processes this tracer traces that hold /dev/fuse."""
         found = []
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
@@ -250,12 +261,8 @@ class ServerWatch:
             status = _read(f"/proc/{entry}/status")
             if status is None or f"\nTracerPid:\t{self.pid}\n" not in status:
                 continue
-            pid = int(entry)
-            if not self._holds_fuse(pid):
-                continue
-            stopped = self._all_stopped(pid)
-            if stopped is not None:
-                found.append((pid, stopped))
+            if self._holds_fuse(int(entry)):
+                found.append(int(entry))
         return found
 
     @staticmethod
@@ -273,8 +280,12 @@ class ServerWatch:
         return False
 
     @staticmethod
-    def _all_stopped(pid: int) -> tuple[str, ...] | None:
-        """Every thread's context switches when all are in a ptrace stop ("t"), else None."""
+    def _stopped_threads(pid: int) -> tuple[str, ...] | None:
+        """The context switches of the threads of ``pid`` in a ptrace stop ("t"), None when
+        none is.  One stopped thread is enough: while the tracing thread waits in the
+        request, no stop is ever taken, and the server's other threads may wait forever
+        elsewhere (review 26: a thread in pause() kept the deadlock from a watch that asked
+        every thread to be stopped)."""
         switches: list[str] = []
         try:
             tids = sorted(os.listdir(f"/proc/{pid}/task"))
@@ -285,19 +296,29 @@ class ServerWatch:
             status = _read(f"/proc/{pid}/task/{tid}/status")
             if stat_text is None or status is None:
                 continue  # (gone)
-            state = stat_text.rsplit(")", 1)[-1].split()[0]
-            if state != "t":
-                return None
-            switches.extend((tid, *_switches(status)))
+            if stat_text.rsplit(")", 1)[-1].split()[0] == "t":
+                switches.extend((tid, *_switches(status)))
         return tuple(switches) if switches else None
 
-    def _kill(self, pids: list[int]) -> None:
+    def _kill(self, pids: tuple[int, ...]) -> None:
+        """Kill each of ``pids`` that is still a process this tracer traces (by a pidfd:
+        a pid freed and taken again between the look and the kill is not signalled)."""
         for pid in pids:
-            comm = (_read(f"/proc/{pid}/comm") or "?").strip()
             try:
-                os.kill(pid, 9)
+                pidfd = os.pidfd_open(pid)
             except OSError:
                 continue
+            try:
+                status = _read(f"/proc/{pid}/status")
+                if status is None or f"\nTracerPid:\t{self.pid}\n" not in status:
+                    continue  # (not ours now: the pidfd holds the process the check saw)
+                comm = (_read(f"/proc/{pid}/comm") or "?").strip()
+                try:
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                except OSError:
+                    continue
+            finally:
+                os.close(pidfd)
             self.killed.append(pid)
             message = (f"systrace: killed process {pid} ({comm}), a FUSE server of the traced "
                        "tree: the tracer's own lookup waited for its answer while it waited "

@@ -10,11 +10,18 @@
  * valid for 0 s, so each lookup of "d" reaches the server.  Prints "ready" once mounted.
  * COMM "": "d" is a directory to every reader, and answering makes no call but the read and
  * write of /dev/fuse (a server in the traced tree that stops nowhere: fuse47).
+ * HOLDER (optional, review 26): "thread" starts a second thread that waits forever in pause(),
+ * never in a ptrace stop; "child" forks a child, after mounting, that holds the same /dev/fuse
+ * file and waits forever in pause() (the server's stop then ends nothing: the connection lives
+ * while the child holds it).  Either way fuse47's watch, which killed a holder only when every
+ * thread of it sat in a ptrace stop, left the deadlock as it was.
  * Written against linux/fuse.h alone (no libfuse, no fusermount on this machine). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,9 +77,16 @@ static void reply(uint64_t unique, int error, const void *body, size_t len) {
         perror("fs_fuse_server: write");
 }
 
+static void *waits_forever(void *unused) {
+    (void)unused;
+    for (;;)
+        pause();
+    return NULL;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: fs_fuse_server MNT TARGET COMM\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: fs_fuse_server MNT TARGET COMM [thread|child]\n");
         return 2;
     }
     target = argv[2];
@@ -87,6 +101,22 @@ int main(int argc, char **argv) {
     if (mount("rt44fuse", argv[1], "fuse", MS_NOSUID | MS_NODEV, opts) != 0) {
         printf("SKIPPED: mount fuse: %s\n", strerror(errno));
         return 0;
+    }
+    const char *holder = argc == 5 ? argv[4] : "";
+    if (strcmp(holder, "thread") == 0) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, waits_forever, NULL) != 0) {
+            printf("SKIPPED: pthread_create\n");
+            return 0;
+        }
+    } else if (strcmp(holder, "child") == 0) {
+        pid_t child = fork();
+        if (child < 0) {
+            printf("SKIPPED: fork: %s\n", strerror(errno));
+            return 0;
+        }
+        if (child == 0)
+            waits_forever(NULL);  /* (holds fd: the connection lives while it does) */
     }
     printf("ready\n");
     fflush(stdout);
