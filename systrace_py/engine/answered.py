@@ -327,19 +327,33 @@ class ServerWatch:
                 os.write(2, message.encode("utf-8", "replace"))
 
 
-_WATCH: ServerWatch | None = None
+#: the watches of the runs now tracing, by (process, tracing thread): a run is traced by one
+#: thread, and a library user's process may trace one run after another, from any thread
+_WATCHES: dict[tuple[int, int], ServerWatch] = {}
+
+
+def _key() -> tuple[int, int]:
+    return os.getpid(), threading.get_native_id()
 
 
 def watch_servers() -> None:
-    """A task of the tree mounts a FUSE type: from now on, in this process, the native loop
-    hands every path call to Python (:func:`served_in_tree`) and a :class:`ServerWatch` runs.
-    Called in the tracing thread."""
-    global _WATCH
-    if _WATCH is not None and _WATCH.pid == os.getpid():
-        return
-    _WATCH = ServerWatch(threading.get_native_id(), os.getpid())
+    """A task of the tree mounts a FUSE type: from now on, in this run, the native loop hands
+    every path call to Python (:func:`served_in_tree`) and a :class:`ServerWatch` of the
+    tracing thread runs, until :func:`end_watch`.  Called in the tracing thread."""
+    key = _key()
+    if key not in _WATCHES:
+        _WATCHES[key] = ServerWatch(key[1], key[0])
 
 
 def served_in_tree() -> bool:
-    """Whether a task of the tree (of this process's run) mounted a FUSE type."""
-    return _WATCH is not None and _WATCH.pid == os.getpid()
+    """Whether a task of the tree traced by this thread mounted a FUSE type (in this run)."""
+    return _key() in _WATCHES
+
+
+def end_watch() -> None:
+    """The run traced by this thread is over (Tracer.close): its watch stops, and the next
+    run of the thread starts with none (review 26: the first run's watch lived on, watching
+    its own tracing thread, with every later path call of the process Python's)."""
+    watch = _WATCHES.pop(_key(), None)
+    if watch is not None:
+        watch.stop()
