@@ -163,6 +163,10 @@ FUSE_WAITS = frozenset({"request_wait_answer", "__fuse_simple_request", "fuse_si
 #: the looks at a deadlock before a server is killed, and the time between two
 WATCH_LOOKS = 3
 WATCH_INTERVAL = 0.25
+#: the looks at the tracing thread in one FUSE wait, without a context switch, before the
+#: traced tree is killed whatever holds the connection (review 26: a /dev/fuse descriptor
+#: in flight in a socket, held by no process, outlives every holder's death)
+WATCH_GIVE_UP = 40
 
 
 def mounts_fuse(name: str, args: tuple[int, ...], strings: dict[int, bytes] | None) -> bool:
@@ -199,9 +203,10 @@ class ServerWatch:
     text above).  Started in the tracing thread, once, in the process that traces."""
 
     def __init__(self, tracer_tid: int, tracer_pid: int,
-                 interval: float = WATCH_INTERVAL, looks: int = WATCH_LOOKS) -> None:
+                 interval: float = WATCH_INTERVAL, looks: int = WATCH_LOOKS,
+                 give_up: int = WATCH_GIVE_UP) -> None:
         self.tid, self.pid = tracer_tid, tracer_pid
-        self.interval, self.looks = interval, looks
+        self.interval, self.looks, self.give_up = interval, looks, give_up
         self.killed: list[int] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="systrace-fusewatch",
@@ -213,8 +218,20 @@ class ServerWatch:
 
     def _run(self) -> None:
         seen: list[Look] = []
+        waits: list[tuple[str, ...]] = []  # (the tracing thread's, in one FUSE wait)
         while not self._stop.wait(self.interval):
             try:
+                waiting = self._waiting()
+                if waiting is None or (waits and waiting != waits[-1]):
+                    waits.clear()
+                if waiting is not None:
+                    waits.append(waiting)
+                if len(waits) >= self.give_up:
+                    # the holders' deaths aborted nothing (or no holder showed): the file is
+                    # held where no process of the tree shows it -- the tree dies, and with
+                    # it the sockets that hold it (fail closed: the run ends)
+                    self._kill(tuple(self._traced()), tree=True)
+                    waits.clear()
                 found = self._look()
             except Exception:  # (a watch that fails must not end the run)
                 found = None
@@ -230,6 +247,18 @@ class ServerWatch:
                 # when the last descriptor of it closes, and a child may hold it too
                 self._kill(holders)
                 seen.clear()
+
+    def _waiting(self) -> tuple[str, ...] | None:
+        """The tracing thread's context switches while it waits for a FUSE answer, else
+        None."""
+        base = f"/proc/{self.pid}/task/{self.tid}"
+        wchan = _read(f"{base}/wchan")
+        if wchan is None or wchan.strip() not in FUSE_WAITS:
+            return None
+        status = _read(f"{base}/status")
+        if status is None or _read(f"{base}/wchan") != wchan:
+            return None
+        return _switches(status)
 
     def _look(self) -> tuple[Look, tuple[int, ...]] | None:
         """(the tracing thread's context switches, the stopped holders' stopped threads with
@@ -252,18 +281,20 @@ class ServerWatch:
             return None
         return (_switches(status), servers), tuple(sorted(holders))
 
-    def _holders(self) -> list[int]:
-        """The processes this tracer traces that hold /dev/fuse."""
+    def _traced(self) -> list[int]:
+        """The processes this tracer traces."""
         found = []
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
             status = _read(f"/proc/{entry}/status")
-            if status is None or f"\nTracerPid:\t{self.pid}\n" not in status:
-                continue
-            if self._holds_fuse(int(entry)):
+            if status is not None and f"\nTracerPid:\t{self.pid}\n" in status:
                 found.append(int(entry))
         return found
+
+    def _holders(self) -> list[int]:
+        """The processes this tracer traces that hold /dev/fuse."""
+        return [pid for pid in self._traced() if self._holds_fuse(pid)]
 
     @staticmethod
     def _holds_fuse(pid: int) -> bool:
@@ -300,9 +331,10 @@ class ServerWatch:
                 switches.extend((tid, *_switches(status)))
         return tuple(switches) if switches else None
 
-    def _kill(self, pids: tuple[int, ...]) -> None:
+    def _kill(self, pids: tuple[int, ...], tree: bool = False) -> None:
         """Kill each of ``pids`` that is still a process this tracer traces (by a pidfd:
-        a pid freed and taken again between the look and the kill is not signalled)."""
+        a pid freed and taken again between the look and the kill is not signalled).
+        ``tree``: the whole traced tree, the holders' deaths having ended nothing."""
         for pid in pids:
             try:
                 pidfd = os.pidfd_open(pid)
@@ -322,7 +354,10 @@ class ServerWatch:
             self.killed.append(pid)
             message = (f"systrace: killed process {pid} ({comm}), a FUSE server of the traced "
                        "tree: the tracer's own lookup waited for its answer while it waited "
-                       "for the tracer\n")
+                       "for the tracer\n") if not tree else (
+                f"systrace: killed process {pid} ({comm}) of the traced tree: the tracer's "
+                "own lookup waited for a FUSE answer that never came, its server's death "
+                "having ended nothing (a /dev/fuse held where no process shows it)\n")
             with contextlib.suppress(OSError):
                 os.write(2, message.encode("utf-8", "replace"))
 

@@ -13,7 +13,10 @@
  * HOLDER (optional, review 26): "thread" starts a second thread that waits forever in pause(),
  * never in a ptrace stop; "child" forks a child, after mounting, that holds the same /dev/fuse
  * file and waits forever in pause() (the server's stop then ends nothing: the connection lives
- * while the child holds it).  Either way fuse47's watch, which killed a holder only when every
+ * while the child holds it); "inflight" forks a child that sends the /dev/fuse descriptor over a
+ * socketpair of its own, closes it and waits forever holding both ends (the file is then held
+ * by a message in flight, by no process: killing every holder of /dev/fuse aborts nothing).
+ * Either way fuse47's watch, which killed a holder only when every
  * thread of it sat in a ptrace stop, left the deadlock as it was.
  * Written against linux/fuse.h alone (no libfuse, no fusermount on this machine). */
 #define _GNU_SOURCE
@@ -26,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -117,6 +121,30 @@ int main(int argc, char **argv) {
         }
         if (child == 0)
             waits_forever(NULL);  /* (holds fd: the connection lives while it does) */
+    } else if (strcmp(holder, "inflight") == 0) {
+        pid_t child = fork();
+        if (child < 0) {
+            printf("SKIPPED: fork: %s\n", strerror(errno));
+            return 0;
+        }
+        if (child == 0) {
+            int pair[2];
+            if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0)
+                _exit(1);
+            char byte = 0, control[CMSG_SPACE(sizeof(int))];
+            struct iovec iov = {&byte, 1};
+            struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                                 .msg_controllen = sizeof control};
+            struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(c), &fd, sizeof(int));
+            if (sendmsg(pair[0], &msg, 0) != 1)
+                _exit(1);
+            close(fd);  /* (held now by the message alone) */
+            waits_forever(NULL);
+        }
     }
     printf("ready\n");
     fflush(stdout);

@@ -405,7 +405,7 @@ def test_a_fuse_server_in_the_traced_tree_does_not_stop_the_run(
 IN_TREE_SERVER_HELD = IN_TREE_SERVER.replace('"$C" >', '"$C" "$5" >')
 
 
-@pytest.mark.parametrize("holder", ["thread", "child"])
+@pytest.mark.parametrize("holder", ["thread", "child", "inflight"])
 def test_a_fuse_server_with_a_holder_that_never_stops_is_seen_too(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
         enter: list[str], holder: str) -> None:
@@ -416,8 +416,12 @@ def test_a_fuse_server_with_a_holder_that_never_stops_is_seen_too(
     the child holds it), keeps the deadlock of the in-tree server test: on main the run hung
     (both variants, both loops; the guard kills the servers at 90 s).  Now a holder with any
     thread in a ptrace stop is the deadlock's, and every traced holder of /dev/fuse is
-    killed: the run goes on as in the test above.  Control: natively the script lists and
-    reads the secret through the server."""
+    killed: the run goes on as in the test above.  ``inflight``: a child sends the server's
+    /dev/fuse over a socketpair it keeps and closes it -- the file is held by a message in
+    flight, by no process, and no holder's death aborts the connection (hung on main and
+    with the holders' kill alone): the tracing thread in one FUSE wait for WATCH_GIVE_UP
+    looks kills the traced tree, whose sockets hold it (the run ends, fail closed).
+    Control: natively the script lists and reads the secret through the server."""
     server = build("escape/fs_fuse_server.c")
     for traced in (False, True):
         scene = Scene.make(tmp_path, "traced" if traced else "control")
@@ -441,6 +445,10 @@ def test_a_fuse_server_with_a_holder_that_never_stops_is_seen_too(
             if "ready" not in (mnt.parent / "mnt.out").read_text():
                 pytest.skip(f"the server did not mount: {(mnt.parent / 'mnt.out').read_text()}")
             assert SECRET_MAGIC in out.stdout and "cat=0" in out.stdout, out
+        elif holder == "inflight":  # (the holders' deaths end nothing: the tree dies)
+            assert SECRET_MAGIC not in out.stdout, out
+            assert "cat=0" not in out.stdout, out
+            assert "a FUSE answer that never came" in out.stderr, out
         else:
             assert "done" in out.stdout, out
             assert SECRET_MAGIC not in out.stdout, out
