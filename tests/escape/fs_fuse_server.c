@@ -16,7 +16,10 @@
  * while the child holds it); "inflight" forks a child that sends the /dev/fuse descriptor over a
  * socketpair of its own, closes it and waits forever holding both ends (the file is then held
  * by a message in flight, by no process: killing every holder of /dev/fuse aborts nothing).
- * Either way fuse47's watch, which killed a holder only when every
+ * "newapi" mounts with fsopen("fuse")/fsconfig/fsmount/move_mount instead of mount(2):
+ * fsopen stops nowhere where a policy permits it (filterplan), so the watch fuse47 armed at
+ * mount(2) and fsopen was never armed.
+ * Each way fuse47's watch, which killed a holder only when every
  * thread of it sat in a ptrace stop, left the deadlock as it was.
  * Written against linux/fuse.h alone (no libfuse, no fusermount on this machine). */
 #define _GNU_SOURCE
@@ -100,13 +103,34 @@ int main(int argc, char **argv) {
         printf("SKIPPED: /dev/fuse: %s\n", strerror(errno));
         return 0;
     }
-    char opts[128];
-    snprintf(opts, sizeof opts, "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other", fd);
-    if (mount("rt44fuse", argv[1], "fuse", MS_NOSUID | MS_NODEV, opts) != 0) {
-        printf("SKIPPED: mount fuse: %s\n", strerror(errno));
-        return 0;
-    }
     const char *holder = argc == 5 ? argv[4] : "";
+    char opts[128];
+    if (strcmp(holder, "newapi") == 0) {
+        char fdtext[16];
+        snprintf(fdtext, sizeof fdtext, "%d", fd);
+        int fs = fsopen("fuse", FSOPEN_CLOEXEC);
+        if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "source", "rt44fuse", 0) != 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "fd", fdtext, 0) != 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "rootmode", "40000", 0) != 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "user_id", "0", 0) != 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "group_id", "0", 0) != 0 ||
+            fsconfig(fs, FSCONFIG_SET_FLAG, "allow_other", NULL, 0) != 0 ||
+            fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0) {
+            printf("SKIPPED: fsopen/fsconfig fuse: %s\n", strerror(errno));
+            return 0;
+        }
+        int m = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+        if (m < 0 || move_mount(m, "", AT_FDCWD, argv[1], MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+            printf("SKIPPED: fsmount/move_mount fuse: %s\n", strerror(errno));
+            return 0;
+        }
+    } else {
+        snprintf(opts, sizeof opts, "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other", fd);
+        if (mount("rt44fuse", argv[1], "fuse", MS_NOSUID | MS_NODEV, opts) != 0) {
+            printf("SKIPPED: mount fuse: %s\n", strerror(errno));
+            return 0;
+        }
+    }
     if (strcmp(holder, "thread") == 0) {
         pthread_t t;
         if (pthread_create(&t, NULL, waits_forever, NULL) != 0) {

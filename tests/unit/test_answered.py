@@ -98,7 +98,9 @@ def test_which_calls_make_a_fuse_mount() -> None:
     assert not mounts_fuse("mount", args, {0: b"fuse\0", 2: b"tmpfs\0"})
     assert not mounts_fuse("mount", args, {2: b"virtiofs\0"})
     assert not mounts_fuse("mount", args, None)
-    assert not mounts_fuse("fsmount", args, {0: b"fuse\0"})
+    # (any fsmount: its context's type came from an fsopen that may not have stopped --
+    # review 26)
+    assert mounts_fuse("fsmount", args, None)
 
 
 def test_a_server_watch_is_its_tracing_threads_and_ends_with_its_run() -> None:
