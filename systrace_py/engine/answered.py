@@ -145,8 +145,9 @@ def mounts() -> AnsweredMounts:
 # server, answering one, makes a call the tracer stops (a path call: fs_fuse_server.c opens
 # /proc/PID/comm), the server waits for the tracer and the tracer -- blocked in its lookup --
 # for the server: on main the whole run hung (red team 44 "What remains").  Once a task of
-# the tree mounts a FUSE type, the native loop hands every path call to Python before any
-# lookup of its own (FastLoop._tell_answered gives it "/"), and a thread of the tracer
+# the tree mounts a FUSE type (or makes any fsmount: :func:`mounts_fuse`), the native loop
+# hands every path call to Python before any lookup of its own (FastLoop._tell_answered
+# gives it "/"), and a thread of the tracer
 # (:class:`ServerWatch`) looks for that deadlock: the tracing thread asleep in a FUSE request
 # (its wchan) across three looks, without a context switch between them, while a thread of
 # a traced process holding /dev/fuse sits in a ptrace stop and ran neither (one thread is
