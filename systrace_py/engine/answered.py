@@ -19,9 +19,11 @@ it has not been told of.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
 import select
+import signal
 
 from systrace_py.views import ANSWERED_FILESYSTEMS, answered_by_a_process, parse_mountinfo
 
@@ -143,27 +145,43 @@ def mounts() -> AnsweredMounts:
 # server, answering one, makes a call the tracer stops (a path call: fs_fuse_server.c opens
 # /proc/PID/comm), the server waits for the tracer and the tracer -- blocked in its lookup --
 # for the server: on main the whole run hung (red team 44 "What remains").  Once a task of
-# the tree mounts a FUSE type, the native loop hands every path call to Python before any
-# lookup of its own (FastLoop._tell_answered gives it "/"), and a thread of the tracer
+# the tree mounts a FUSE type (or makes any fsmount: :func:`mounts_fuse`), the native loop
+# hands every path call to Python before any lookup of its own (FastLoop._tell_answered
+# gives it "/"), and a thread of the tracer
 # (:class:`ServerWatch`) looks for that deadlock: the tracing thread asleep in a FUSE request
-# (its wchan) across three looks, without a context switch between them, while every thread
-# of a traced process holding /dev/fuse sits in a ptrace stop and ran neither.  That
-# process is killed (SIGKILL works in a ptrace stop): its /dev/fuse closed, the kernel aborts
-# the connection, the tracer's lookup fails (ECONNABORTED, then ENOTCONN below the mount) and
-# the call is decided on that -- refused where a name matters -- and the run goes on.
+# (its wchan) across three looks, without a context switch between them, while a thread of
+# a traced process holding /dev/fuse sits in a ptrace stop and ran neither (one thread is
+# enough -- its others may wait forever elsewhere: review 26).  Every traced process holding
+# /dev/fuse is then killed (SIGKILL works in a ptrace stop; all of them, since the kernel
+# aborts the connection when its last descriptor closes and a forked child may hold it):
+# their /dev/fuse closed, the kernel aborts the connection, the tracer's lookup fails
+# (ECONNABORTED, then ENOTCONN below the mount) and the call is decided on that -- refused
+# where a name matters -- and the run goes on.
 
-#: the kernel functions a task waits in for a FUSE server's answer (its /proc wchan)
+#: the kernel functions a task waits in for a FUSE server's answer (its /proc wchan);
+#: fuse_get_req: a request not yet sent, until the server answers FUSE_INIT (review 26: a
+#: server stopped before reading its INIT left the tracer there, unseen)
 FUSE_WAITS = frozenset({"request_wait_answer", "__fuse_simple_request", "fuse_simple_request",
-                        "fuse_wait_aborted"})
+                        "fuse_wait_aborted", "fuse_get_req"})
 #: the looks at a deadlock before a server is killed, and the time between two
 WATCH_LOOKS = 3
 WATCH_INTERVAL = 0.25
+#: the looks at the tracing thread in one FUSE wait, without a context switch, before the
+#: traced tree is killed whatever holds the connection (review 26: a /dev/fuse descriptor
+#: in flight in a socket, held by no process, outlives every holder's death)
+WATCH_GIVE_UP = 40
 
 
 def mounts_fuse(name: str, args: tuple[int, ...], strings: dict[int, bytes] | None) -> bool:
     """Whether a call makes a file system of a type a process answers: mount(2) whose type
     (argument 2), or fsopen whose name (argument 0), is fuse, fuseblk or fuse.NAME -- as the
-    decision read it (DecodedCall.held_strings)."""
+    decision read it (DecodedCall.held_strings) -- or any fsmount.  An fsmount's type is
+    its context's, made by an fsopen the seccomp filter lets run unstopped where the policy
+    permits it (filterplan: fsopen is no view call), so it is not known here; fsmount
+    always stops (a view call), before any lookup of the mount it makes, and is rare: each
+    one arms the watch (review 26)."""
+    if name == "fsmount":
+        return True
     index = {"mount": 2, "fsopen": 0}.get(name)
     if index is None or not strings or index not in strings:
         return False
@@ -185,7 +203,7 @@ def _switches(status: str) -> tuple[str, ...]:
 
 
 #: a look at the deadlock: the tracing thread's context switches, and each stopped server's
-#: pid with its threads' (ServerWatch._look)
+#: pid with its stopped threads' (ServerWatch._look)
 Look = tuple[tuple[str, ...], tuple[tuple[int, tuple[str, ...]], ...]]
 
 
@@ -194,12 +212,13 @@ class ServerWatch:
     text above).  Started in the tracing thread, once, in the process that traces."""
 
     def __init__(self, tracer_tid: int, tracer_pid: int,
-                 interval: float = WATCH_INTERVAL, looks: int = WATCH_LOOKS) -> None:
+                 interval: float = WATCH_INTERVAL, looks: int = WATCH_LOOKS,
+                 give_up: int = WATCH_GIVE_UP) -> None:
         self.tid, self.pid = tracer_tid, tracer_pid
-        self.interval, self.looks = interval, looks
+        self.interval, self.looks, self.give_up = interval, looks, give_up
+        self.killed: list[int] = []
         import threading  # (only once the tree mounts a FUSE type: no plain start pays it)
 
-        self.killed: list[int] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="systrace-fusewatch",
                                         daemon=True)
@@ -210,25 +229,53 @@ class ServerWatch:
 
     def _run(self) -> None:
         seen: list[Look] = []
+        waits: list[tuple[str, ...]] = []  # (the tracing thread's, in one FUSE wait)
         while not self._stop.wait(self.interval):
             try:
-                look = self._look()
+                waiting = self._waiting()
+                if waiting is None or (waits and waiting != waits[-1]):
+                    waits.clear()
+                if waiting is not None:
+                    waits.append(waiting)
+                if len(waits) >= self.give_up:
+                    # the holders' deaths aborted nothing (or no holder showed): the file is
+                    # held where no process of the tree shows it -- the tree dies, and with
+                    # it the sockets that hold it (fail closed: the run ends)
+                    self._kill(tuple(self._traced()), tree=True)
+                    waits.clear()
+                found = self._look()
             except Exception:  # (a watch that fails must not end the run)
-                look = None
-            if look is None:
+                found = None
+            if found is None:
                 seen.clear()
                 continue
+            look, holders = found
             if seen and look != seen[-1]:
                 seen.clear()
             seen.append(look)
             if len(seen) >= self.looks:
-                self._kill([pid for pid, _ in look[1]])
+                # every traced holder, not only the stopped one: the connection is aborted
+                # when the last descriptor of it closes, and a child may hold it too
+                self._kill(holders)
                 seen.clear()
 
-    def _look(self) -> Look | None:
-        """(the tracing thread's context switches, the stopped servers with theirs) while
-        the tracing thread waits for a FUSE answer and some traced process holding /dev/fuse
-        is stopped in every thread; None otherwise."""
+    def _waiting(self) -> tuple[str, ...] | None:
+        """The tracing thread's context switches while it waits for a FUSE answer, else
+        None."""
+        base = f"/proc/{self.pid}/task/{self.tid}"
+        wchan = _read(f"{base}/wchan")
+        if wchan is None or wchan.strip() not in FUSE_WAITS:
+            return None
+        status = _read(f"{base}/status")
+        if status is None or _read(f"{base}/wchan") != wchan:
+            return None
+        return _switches(status)
+
+    def _look(self) -> tuple[Look, tuple[int, ...]] | None:
+        """(the tracing thread's context switches, the stopped holders' stopped threads with
+        theirs), and every traced holder of /dev/fuse, while the tracing thread waits for a
+        FUSE answer and some traced process holding /dev/fuse has a thread in a ptrace stop;
+        None otherwise."""
         base = f"/proc/{self.pid}/task/{self.tid}"
         wchan = _read(f"{base}/wchan")
         if wchan is None or wchan.strip() not in FUSE_WAITS:
@@ -236,28 +283,29 @@ class ServerWatch:
         status = _read(f"{base}/status")
         if status is None:
             return None
-        servers = tuple(sorted(self._stopped_servers()))
+        holders = self._holders()
+        servers = tuple(sorted((pid, stopped) for pid in holders
+                               if (stopped := self._stopped_threads(pid)) is not None))
         if not servers:
             return None
         if _read(f"{base}/wchan") != wchan:  # (still in that wait)
             return None
-        return (_switches(status), servers)
+        return (_switches(status), servers), tuple(sorted(holders))
 
-    def _stopped_servers(self) -> list[tuple[int, tuple[str, ...]]]:
+    def _traced(self) -> list[int]:
+        """The processes this tracer traces."""
         found = []
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
             status = _read(f"/proc/{entry}/status")
-            if status is None or f"\nTracerPid:\t{self.pid}\n" not in status:
-                continue
-            pid = int(entry)
-            if not self._holds_fuse(pid):
-                continue
-            stopped = self._all_stopped(pid)
-            if stopped is not None:
-                found.append((pid, stopped))
+            if status is not None and f"\nTracerPid:\t{self.pid}\n" in status:
+                found.append(int(entry))
         return found
+
+    def _holders(self) -> list[int]:
+        """The processes this tracer traces that hold /dev/fuse."""
+        return [pid for pid in self._traced() if self._holds_fuse(pid)]
 
     @staticmethod
     def _holds_fuse(pid: int) -> bool:
@@ -274,8 +322,12 @@ class ServerWatch:
         return False
 
     @staticmethod
-    def _all_stopped(pid: int) -> tuple[str, ...] | None:
-        """Every thread's context switches when all are in a ptrace stop ("t"), else None."""
+    def _stopped_threads(pid: int) -> tuple[str, ...] | None:
+        """The context switches of the threads of ``pid`` in a ptrace stop ("t"), None when
+        none is.  One stopped thread is enough: while the tracing thread waits in the
+        request, no stop is ever taken, and the server's other threads may wait forever
+        elsewhere (review 26: a thread in pause() kept the deadlock from a watch that asked
+        every thread to be stopped)."""
         switches: list[str] = []
         try:
             tids = sorted(os.listdir(f"/proc/{pid}/task"))
@@ -286,42 +338,68 @@ class ServerWatch:
             status = _read(f"/proc/{pid}/task/{tid}/status")
             if stat_text is None or status is None:
                 continue  # (gone)
-            state = stat_text.rsplit(")", 1)[-1].split()[0]
-            if state != "t":
-                return None
-            switches.extend((tid, *_switches(status)))
+            if stat_text.rsplit(")", 1)[-1].split()[0] == "t":
+                switches.extend((tid, *_switches(status)))
         return tuple(switches) if switches else None
 
-    def _kill(self, pids: list[int]) -> None:
+    def _kill(self, pids: tuple[int, ...], tree: bool = False) -> None:
+        """Kill each of ``pids`` that is still a process this tracer traces (by a pidfd:
+        a pid freed and taken again between the look and the kill is not signalled).
+        ``tree``: the whole traced tree, the holders' deaths having ended nothing."""
         for pid in pids:
-            comm = (_read(f"/proc/{pid}/comm") or "?").strip()
             try:
-                os.kill(pid, 9)
+                pidfd = os.pidfd_open(pid)
             except OSError:
                 continue
+            try:
+                status = _read(f"/proc/{pid}/status")
+                if status is None or f"\nTracerPid:\t{self.pid}\n" not in status:
+                    continue  # (not ours now: the pidfd holds the process the check saw)
+                comm = (_read(f"/proc/{pid}/comm") or "?").strip()
+                try:
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                except OSError:
+                    continue
+            finally:
+                os.close(pidfd)
             self.killed.append(pid)
             message = (f"systrace: killed process {pid} ({comm}), a FUSE server of the traced "
                        "tree: the tracer's own lookup waited for its answer while it waited "
-                       "for the tracer\n")
+                       "for the tracer\n") if not tree else (
+                f"systrace: killed process {pid} ({comm}) of the traced tree: the tracer's "
+                "own lookup waited for a FUSE answer that never came, its server's death "
+                "having ended nothing (a /dev/fuse held where no process shows it)\n")
             with contextlib.suppress(OSError):
                 os.write(2, message.encode("utf-8", "replace"))
 
 
-_WATCH: ServerWatch | None = None
+#: the watches of the runs now tracing, by (process, tracing thread): a run is traced by one
+#: thread, and a library user's process may trace one run after another, from any thread
+_WATCHES: dict[tuple[int, int], ServerWatch] = {}
+
+
+def _key() -> tuple[int, int]:
+    return os.getpid(), _thread.get_native_id()
 
 
 def watch_servers() -> None:
-    """A task of the tree mounts a FUSE type: from now on, in this process, the native loop
-    hands every path call to Python (:func:`served_in_tree`) and a :class:`ServerWatch` runs.
-    Called in the tracing thread."""
-    global _WATCH
-    if _WATCH is not None and _WATCH.pid == os.getpid():
-        return
-    import _thread
-
-    _WATCH = ServerWatch(_thread.get_native_id(), os.getpid())
+    """A task of the tree mounts a FUSE type: from now on, in this run, the native loop hands
+    every path call to Python (:func:`served_in_tree`) and a :class:`ServerWatch` of the
+    tracing thread runs, until :func:`end_watch`.  Called in the tracing thread."""
+    key = _key()
+    if key not in _WATCHES:
+        _WATCHES[key] = ServerWatch(key[1], key[0])
 
 
 def served_in_tree() -> bool:
-    """Whether a task of the tree (of this process's run) mounted a FUSE type."""
-    return _WATCH is not None and _WATCH.pid == os.getpid()
+    """Whether a task of the tree traced by this thread mounted a FUSE type (in this run)."""
+    return _key() in _WATCHES
+
+
+def end_watch() -> None:
+    """The run traced by this thread is over (Tracer.close): its watch stops, and the next
+    run of the thread starts with none (review 26: the first run's watch lived on, watching
+    its own tracing thread, with every later path call of the process Python's)."""
+    watch = _WATCHES.pop(_key(), None)
+    if watch is not None:
+        watch.stop()

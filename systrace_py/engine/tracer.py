@@ -913,6 +913,7 @@ class Tracer:
         for process in self.processes.values():
             process.memory.close()
         self.decoder.close()
+        answered.end_watch()  # (the FUSE server watch of this run, if one was armed)
         if self._sigchld_wakes:
             signal.set_wakeup_fd(self._saved_wakeup_fd)
             signal.signal(signal.SIGCHLD, self._saved_sigchld)

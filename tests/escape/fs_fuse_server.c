@@ -10,15 +10,29 @@
  * valid for 0 s, so each lookup of "d" reaches the server.  Prints "ready" once mounted.
  * COMM "": "d" is a directory to every reader, and answering makes no call but the read and
  * write of /dev/fuse (a server in the traced tree that stops nowhere: fuse47).
+ * HOLDER (optional, review 26): "thread" starts a second thread that waits forever in pause(),
+ * never in a ptrace stop; "child" forks a child, after mounting, that holds the same /dev/fuse
+ * file and waits forever in pause() (the server's stop then ends nothing: the connection lives
+ * while the child holds it); "inflight" forks a child that sends the /dev/fuse descriptor over a
+ * socketpair of its own, closes it and waits forever holding both ends (the file is then held
+ * by a message in flight, by no process: killing every holder of /dev/fuse aborts nothing).
+ * "newapi" mounts with fsopen("fuse")/fsconfig/fsmount/move_mount instead of mount(2):
+ * fsopen stops nowhere where a policy permits it (filterplan), so the watch fuse47 armed at
+ * mount(2) and fsopen was never armed.
+ * Each way fuse47's watch, which killed a holder only when every
+ * thread of it sat in a ptrace stop, left the deadlock as it was.
  * Written against linux/fuse.h alone (no libfuse, no fusermount on this machine). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,9 +84,16 @@ static void reply(uint64_t unique, int error, const void *body, size_t len) {
         perror("fs_fuse_server: write");
 }
 
+static void *waits_forever(void *unused) {
+    (void)unused;
+    for (;;)
+        pause();
+    return NULL;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: fs_fuse_server MNT TARGET COMM\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: fs_fuse_server MNT TARGET COMM [thread|child]\n");
         return 2;
     }
     target = argv[2];
@@ -82,11 +103,72 @@ int main(int argc, char **argv) {
         printf("SKIPPED: /dev/fuse: %s\n", strerror(errno));
         return 0;
     }
+    const char *holder = argc == 5 ? argv[4] : "";
     char opts[128];
-    snprintf(opts, sizeof opts, "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other", fd);
-    if (mount("rt44fuse", argv[1], "fuse", MS_NOSUID | MS_NODEV, opts) != 0) {
-        printf("SKIPPED: mount fuse: %s\n", strerror(errno));
-        return 0;
+    if (strcmp(holder, "newapi") == 0) {
+        char fdtext[16];
+        snprintf(fdtext, sizeof fdtext, "%d", fd);
+        int fs = fsopen("fuse", FSOPEN_CLOEXEC);
+        if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "source", "rt44fuse", 0) != 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "fd", fdtext, 0) != 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "rootmode", "40000", 0) != 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "user_id", "0", 0) != 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "group_id", "0", 0) != 0 ||
+            fsconfig(fs, FSCONFIG_SET_FLAG, "allow_other", NULL, 0) != 0 ||
+            fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0) {
+            printf("SKIPPED: fsopen/fsconfig fuse: %s\n", strerror(errno));
+            return 0;
+        }
+        int m = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+        if (m < 0 || move_mount(m, "", AT_FDCWD, argv[1], MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+            printf("SKIPPED: fsmount/move_mount fuse: %s\n", strerror(errno));
+            return 0;
+        }
+    } else {
+        snprintf(opts, sizeof opts, "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other", fd);
+        if (mount("rt44fuse", argv[1], "fuse", MS_NOSUID | MS_NODEV, opts) != 0) {
+            printf("SKIPPED: mount fuse: %s\n", strerror(errno));
+            return 0;
+        }
+    }
+    if (strcmp(holder, "thread") == 0) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, waits_forever, NULL) != 0) {
+            printf("SKIPPED: pthread_create\n");
+            return 0;
+        }
+    } else if (strcmp(holder, "child") == 0) {
+        pid_t child = fork();
+        if (child < 0) {
+            printf("SKIPPED: fork: %s\n", strerror(errno));
+            return 0;
+        }
+        if (child == 0)
+            waits_forever(NULL);  /* (holds fd: the connection lives while it does) */
+    } else if (strcmp(holder, "inflight") == 0) {
+        pid_t child = fork();
+        if (child < 0) {
+            printf("SKIPPED: fork: %s\n", strerror(errno));
+            return 0;
+        }
+        if (child == 0) {
+            int pair[2];
+            if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0)
+                _exit(1);
+            char byte = 0, control[CMSG_SPACE(sizeof(int))];
+            struct iovec iov = {&byte, 1};
+            struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                                 .msg_controllen = sizeof control};
+            struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(c), &fd, sizeof(int));
+            if (sendmsg(pair[0], &msg, 0) != 1)
+                _exit(1);
+            close(fd);  /* (held now by the message alone) */
+            waits_forever(NULL);
+        }
     }
     printf("ready\n");
     fflush(stdout);

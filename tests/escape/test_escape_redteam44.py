@@ -402,6 +402,68 @@ def test_a_fuse_server_in_the_traced_tree_does_not_stop_the_run(
             assert "a FUSE server of the traced tree" in out.stderr, out
 
 
+# (the server's fifth argument; and the wait for "ready" ends when the server is gone, a
+# zombie or reaped: newapi's is killed in move_mount, before it says "ready")
+IN_TREE_SERVER_HELD = IN_TREE_SERVER.replace('"$C" >', '"$C" "$5" >').replace(
+    'while ! grep -q ready "$M.out" 2>/dev/null;',
+    'while ! grep -q ready "$M.out" 2>/dev/null && [ -e /proc/$P ] &&'
+    ' ! grep -q ") Z" /proc/$P/stat 2>/dev/null;')
+
+
+@pytest.mark.parametrize("holder", ["thread", "child", "inflight", "newapi"])
+def test_a_fuse_server_with_a_holder_that_never_stops_is_seen_too(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        enter: list[str], holder: str) -> None:
+    """Review 26: fuse47's watch killed a traced /dev/fuse holder only when *every* thread of
+    it sat in a ptrace stop.  fs_fuse_server.c with a second thread waiting in pause()
+    (``thread``), or with a forked child holding the same /dev/fuse file in pause()
+    (``child``: killing the stopped server alone ends nothing, the connection lives while
+    the child holds it), keeps the deadlock of the in-tree server test: on main the run hung
+    (both variants, both loops; the guard kills the servers at 90 s).  Now a holder with any
+    thread in a ptrace stop is the deadlock's, and every traced holder of /dev/fuse is
+    killed: the run goes on as in the test above.  ``inflight``: a child sends the server's
+    /dev/fuse over a socketpair it keeps and closes it -- the file is held by a message in
+    flight, by no process, and no holder's death aborts the connection (hung on main and
+    with the holders' kill alone): the tracing thread in one FUSE wait for WATCH_GIVE_UP
+    looks kills the traced tree, whose sockets hold it (the run ends, fail closed).
+    ``newapi``: the server mounts with fsopen("fuse")/fsconfig/fsmount/move_mount, and
+    fsopen, permitted, stops nowhere (filterplan): the watch, armed at mount(2) and fsopen,
+    was never armed and the run hung on main; now fsmount (a view call: it always stops)
+    arms it.  Control: natively the script lists and reads the secret through the server."""
+    server = build("escape/fs_fuse_server.c")
+    for traced in (False, True):
+        scene = Scene.make(tmp_path, "traced" if traced else "control")
+        mnt = scene.root / "mnt"
+        mnt.mkdir()
+        text = policy(permit(["mount", "umount2", "fsopen", "fsconfig", "fsmount", "move_mount"]),
+                      never(["fsread", "fswrite"], path=f"{scene.secd}/**")) if traced else None
+        guard = threading.Timer(90, lambda: [os.kill(pid, 9) for pid in pids_running(server)])
+        guard.start()
+        try:
+            out = attack_in(enter, "/bin/sh", "-c", IN_TREE_SERVER_HELD, "sh", server, mnt,
+                            scene.secd, "cat", holder, scene=scene, env=loop,
+                            policy_text=text, timeout=60)
+        finally:
+            guard.cancel()
+            for pid in pids_running(server):  # (the child waits forever: its cleanup)
+                with contextlib.suppress(OSError):
+                    os.kill(pid, 9)
+        subprocess.run([*enter, "umount", "-l", str(mnt)], capture_output=True, check=False)
+        if not traced:
+            if "ready" not in (mnt.parent / "mnt.out").read_text():
+                pytest.skip(f"the server did not mount: {(mnt.parent / 'mnt.out').read_text()}")
+            assert SECRET_MAGIC in out.stdout and "cat=0" in out.stdout, out
+        elif holder == "inflight":  # (the holders' deaths end nothing: the tree dies)
+            assert SECRET_MAGIC not in out.stdout, out
+            assert "cat=0" not in out.stdout, out
+            assert "a FUSE answer that never came" in out.stderr, out
+        else:
+            assert "done" in out.stdout, out
+            assert SECRET_MAGIC not in out.stdout, out
+            assert "cat=0" not in out.stdout, out
+            assert "a FUSE server of the traced tree" in out.stderr, out
+
+
 def test_a_fuse_server_in_the_traced_tree_that_stops_nowhere_is_left_alone(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
         enter: list[str]) -> None:

@@ -4,10 +4,12 @@ and which paths lie below them (red team 44)."""
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
 
+from systrace_py.engine import answered
 from systrace_py.engine.answered import AnsweredMounts, mounts_fuse
 from systrace_py.views import answered_by_a_process
 
@@ -96,4 +98,46 @@ def test_which_calls_make_a_fuse_mount() -> None:
     assert not mounts_fuse("mount", args, {0: b"fuse\0", 2: b"tmpfs\0"})
     assert not mounts_fuse("mount", args, {2: b"virtiofs\0"})
     assert not mounts_fuse("mount", args, None)
-    assert not mounts_fuse("fsmount", args, {0: b"fuse\0"})
+    # (any fsmount: its context's type came from an fsopen that may not have stopped --
+    # review 26)
+    assert mounts_fuse("fsmount", args, None)
+
+
+def test_a_server_watch_is_its_tracing_threads_and_ends_with_its_run() -> None:
+    """Review 26: the watch fuse47 arms is the run's, of the thread that traces it.  On main
+    it was the process's: once one run's tree mounted a FUSE type, every later run of a
+    library user's process (api: a run traces in the calling thread) had all its path calls
+    decided in Python, and a run traced from another thread was watched at the first run's
+    tracing thread -- its own deadlock never seen (fails on main at the second thread's
+    ``served_in_tree``)."""
+    seen: dict[str, object] = {}
+
+    def first() -> None:
+        answered.watch_servers()
+        seen["first"] = answered.served_in_tree()
+        seen["first_tid"] = threading.get_native_id()
+
+    def second() -> None:
+        seen["second_before"] = answered.served_in_tree()
+        answered.watch_servers()
+        seen["second"] = answered.served_in_tree()
+        seen["watched"] = threading.get_native_id() in [
+            w.tid for w in getattr(answered, "_WATCHES", {}).values()]
+        answered.end_watch()
+        seen["second_after"] = answered.served_in_tree()
+
+    for target in (first, second):
+        thread = threading.Thread(target=target)
+        thread.start()
+        thread.join()
+    try:
+        assert seen["first"] is True
+        assert seen["second_before"] is False, seen
+        assert seen["second"] is True and seen["watched"] is True, seen
+        assert seen["second_after"] is False, seen
+        assert not answered.served_in_tree()  # (this thread traced nothing)
+    finally:
+        watches = getattr(answered, "_WATCHES", {})
+        for watch in watches.values():
+            watch.stop()
+        watches.clear()
