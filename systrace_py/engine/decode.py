@@ -1801,6 +1801,9 @@ class DecodedCall:
         entry = mounts.get(mount_id(held))
         if entry is None or local is None:
             return True
+        reader = resolver.namespaces.get(self.view.namespace)
+        if reader is None or not _same_root(self.tid, reader.task):
+            return True  # (the table's paths are another root's: cannot tell, review 26)
         entry = _top_of_stack(mounts, entry, local)
         parent = mounts.get(entry.parent_id)
         return entry.shared or (umount and (parent is None or parent.shared))
@@ -2457,6 +2460,29 @@ def _same_tree(tid: int) -> bool:
         return False
     mounts = _mounts(f"/proc/{tid}/mountinfo")
     return mounts is not None and mounts == _mounts("/proc/self/mountinfo")
+
+
+def _same_root(tid: int, reader: int) -> bool:
+    """Whether a task's root is the one the mount table was read with (``reader``'s: its
+    /proc/PID/mountinfo shows mount points relative to that root): a task that chrooted in
+    its namespace spells paths from another root, and a child of a mount shown at its path
+    would be another file's (review 26)."""
+    if tid == reader:
+        return True
+    seen = []
+    for pid in (tid, reader):
+        try:
+            fd = os.open(f"/proc/{pid}/root", os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            info = os.fstat(fd)
+            seen.append((mount_id(fd), info.st_dev, info.st_ino))
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+    return seen[0] == seen[1]
 
 
 def _top_of_stack(mounts: dict[int, MountEntry], entry: MountEntry, local: str) -> MountEntry:
