@@ -1753,7 +1753,9 @@ class DecodedCall:
                     decoded.resolved = self._tree_source(held, made[1])
                     return True
                 return False
-            return self._seen_by_others(held, decoded.resolved.local, umount=name == "umount2")
+            resolved = decoded.resolved  # (a task seeing the tracer's tree: its names)
+            local = resolved.path if self.view.host else resolved.local
+            return self._seen_by_others(held, local, umount=name == "umount2")
         finally:
             os.close(held)
 
