@@ -173,7 +173,11 @@ def _read_exactly(sock: Any, size: int, fds: list[int] | None = None) -> bytes:
     data = b""
     while len(data) < size:
         if fds is not None and not data:
-            chunk, ancillary, _flags, _addr = sock.recvmsg(size, _socket.CMSG_SPACE(4 * 4))
+            # (close-on-exec, as accept() and open() give ours: a descriptor that came so
+            # is the receiver's own, never its children's -- the spare worker's connection
+            # was its approver's too: review 27)
+            chunk, ancillary, _flags, _addr = sock.recvmsg(size, _socket.CMSG_SPACE(4 * 4),
+                                                           _socket.MSG_CMSG_CLOEXEC)
             for level, kind, rights in ancillary:
                 if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
                     fds += [int.from_bytes(rights[i:i + 4], sys.byteorder, signed=True)

@@ -781,6 +781,39 @@ def test_a_run_is_served_by_a_worker_forked_before_it(started: Server, tmp_path:
     _until(lambda: not procfs.alive(last), "the spare's exit with its server")
 
 
+def test_an_approver_holds_no_descriptor_of_the_worker(started: Server, tmp_path: Path) -> None:
+    """The approver a served run starts (``--ask-via exec:``) holds the descriptors an
+    in-process run's approver holds, no other: the spare worker's connection came over its
+    socket pair (SCM_RIGHTS), whose descriptors are not close-on-exec unless asked
+    (MSG_CMSG_CLOEXEC) -- a connection accept() gave was.  The approver held the worker's
+    connection to the client (review 27): the client, waiting for that connection's end,
+    waited for the approver's too after its worker had gone.  The approver lists its own
+    descriptors, then answers."""
+    import shlex
+
+    (tmp_path / "a.txt").write_text("a")
+    policy = tmp_path / "p.toml"
+    policy.write_text(f'default = "permit"\n[[rule]]\ncalls = ["fsread"]\n'
+                      f'path = "{tmp_path}/a.txt"\naction = "ask"\n')
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[[answer]]\npath = "*/a.txt"\nanswer = "permit-now"\n')
+    held = {}
+    for kind, extra in (("served", {}), ("local", {"SYSTRACE_NO_RESIDENT": "1"})):
+        listing = tmp_path / f"{kind}.fds"
+        script = (f"import os; fds = [fd for fd in os.listdir('/proc/self/fd') "
+                  f"if os.path.exists('/proc/self/fd/' + fd)]; "
+                  f"open({str(listing)!r}, 'w').write(' '.join(sorted(fds, key=int))); "
+                  f"os.execv({PYTHON!r}, [{PYTHON!r}, '-m', 'systrace_py.approver', "
+                  f"'--rules', {str(answers)!r}])")
+        via = "exec:" + shlex.join([PYTHON, "-c", script])
+        result = started.run(["-p", str(policy), "--ask-via", via, "--", "sh", "-c",
+                              f"cat {tmp_path}/a.txt; echo; {WHO[2]}"], env=extra)
+        assert result.returncode == 0 and result.stdout.startswith("a"), result.stderr
+        assert _through_server(started, result) == (kind == "served"), result.stdout
+        held[kind] = listing.read_text().split()
+    assert held["served"] == held["local"] == ["0", "1", "2"], held
+
+
 def test_a_worker_imports_nothing(server: Server, tmp_path: Path) -> None:
     """A worker imports no module once it has become the client (review 5, finding 3): an
     import searches sys.path, whose entries the traced program may write to (the client's
