@@ -261,11 +261,13 @@ def resident_server(pid: int) -> bool:
 
 def resident_command(cmdline: bytes) -> bool:
     """Whether a /proc/PID/cmdline is a resident server's (and so its workers', forks of it):
-    ``--resident`` before any ``--``, and not ``stop``."""
+    ``--resident`` (or ``--resident=start``, argparse's other spelling of it) before any
+    ``--``, and not ``stop``.  (A server started as ``--resident=start`` was no server to
+    its clients, to ``--resident stop`` and to the guards: review 27.)"""
     words = cmdline.split(b"\0")
     if b"--" in words:
         words = words[:words.index(b"--")]
-    return b"--resident" in words and b"stop" not in words
+    return (b"--resident" in words or b"--resident=start" in words) and b"stop" not in words
 
 
 def worker_of(server: int, tracer: int) -> bool:

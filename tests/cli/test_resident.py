@@ -814,6 +814,31 @@ def test_an_approver_holds_no_descriptor_of_the_worker(started: Server, tmp_path
     assert held["served"] == held["local"] == ["0", "1", "2"], held
 
 
+def test_a_server_started_as_resident_equals_start_is_one(server: Server,
+                                                            tmp_path: Path) -> None:
+    """``--resident=start`` is how argparse also takes ``--resident start``: the server it
+    starts is a server -- its runs are served, ``--resident stop`` stops it (the spare with
+    it), and the guards count it (resident_client.resident_command, one reading of a
+    server's command line).  On main 99ba44c the client trusted no such server (runs in
+    process), ``stop`` found none, and the server (and its spare) lived on unseen until its
+    idle time ran out (review 27)."""
+    done = server.run(["--resident=start", "--resident-idle=300"])
+    assert done.returncode == 0, done.stderr
+    listener = _listener(server.socket)
+    assert resident_client.resident_command(
+        Path(f"/proc/{listener}/cmdline").read_bytes()), listener
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    result = server.run(["-p", str(policy), "--", *WHO])
+    assert result.returncode == 0, result.stderr
+    assert _through_server(server, result), result.stdout
+    _until(lambda: len(_live_children(listener)) == 1, "the server's spare worker")
+    [spare] = _live_children(listener)
+    assert server.stop().returncode == 0
+    _until(lambda: not procfs.alive(listener) and not procfs.alive(spare),
+           "the server's and its spare's exit")
+
+
 def test_a_worker_imports_nothing(server: Server, tmp_path: Path) -> None:
     """A worker imports no module once it has become the client (review 5, finding 3): an
     import searches sys.path, whose entries the traced program may write to (the client's
