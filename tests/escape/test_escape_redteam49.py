@@ -171,12 +171,32 @@ def test_a_mount_gives_a_file_no_access_by_a_new_name_its_own_lacks(
     assert traced.detail.endswith(": EPERM"), str(traced)
 
 
+OVERLAYS = [(mode, how) for mode in ("overlay", "fsoverlay") for how in ("user", "root")]
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="the attacks and controls run as root")
-@pytest.mark.parametrize("mode", ["file", "tree"])
+@pytest.mark.parametrize(("mode", "how"), OVERLAYS, ids=[f"{m}-{h}" for m, h in OVERLAYS])
+def test_an_overlay_gives_a_layer_no_access_by_a_new_name_its_own_lacks(
+        build, tmp_path: Path, mode: str, how: str, loop: dict[str, str]) -> None:
+    """Review 27: an overlay shows its lower layers' files at its target as a bind shows
+    its source.  The secret's directory as a lower layer of an overlay on ``work/outdir``
+    (mount(2)'s lowerdir; fsopen, fsconfig's "lowerdir+", fsmount, move_mount).  Control:
+    natively the secret is read at its new name.  Under the table: refused, EPERM."""
+    program = build("escape/fs_linked_bind.c")
+    traced, _ = controlled_and_blocked(
+        tmp_path, program, lambda s: [mode, how, s.secret, s.work],
+        lambda s: bind_policy(s, program, stat_secret=True),
+        setup=setup_targets, env=loop)
+    assert traced.detail.startswith(("mount overlay", "move_mount overlay")), str(traced)
+    assert traced.detail.endswith(": EPERM"), str(traced)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the attacks and controls run as root")
+@pytest.mark.parametrize("mode", ["file", "tree", "overlay"])
 def test_a_mount_of_a_file_granted_alike_by_both_names_runs(
         build, tmp_path: Path, mode: str, loop: dict[str, str]) -> None:
     """The table reads the secret by its own name too: the bind (the copy moved into
-    place) gives it nothing, and runs as natively."""
+    place, the overlay of its directory) gives it nothing, and runs as natively."""
     program = build("escape/fs_linked_bind.c")
     s = Scene.make(tmp_path)
     setup_targets(s)
