@@ -12,6 +12,10 @@
  *             WORK/outdir itself (mount(2)), read WORK/outdir/BASENAME(SECRET) (review 27)
  *       fsoverlay  the same overlay made by fsopen, fsconfig ("lowerdir+" each layer),
  *             fsmount and move_mount onto WORK/outdir (review 27)
+ *       device  (root; three more arguments: DEVICE FSTYPE INNER) mount DEVICE -- the
+ *             block device SECRET's file system is already mounted from -- anew on
+ *             WORK/outdir, read WORK/outdir/INNER (SECRET's path in that file system): its
+ *             other mounts' files shown there (review 27)
  *
  * The table grants nothing of SECRET (no rule names it: its default), lets the program make
  * namespaces and mounts, and reads WORK/**.  ESCAPED when the secret was read through its
@@ -35,8 +39,8 @@ static void writef(const char *path, const char *text) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5)
-        blocked("usage: %s MODE HOW SECRET WORK", argv[0]);
+    if (argc != 5 && !(argc == 8 && strcmp(argv[1], "device") == 0))
+        blocked("usage: %s MODE HOW SECRET WORK [DEVICE FSTYPE INNER]", argv[0]);
     const char *mode = argv[1], *how = argv[2], *secret = argv[3], *work = argv[4];
     uid_t uid = getuid();
     gid_t gid = getgid();
@@ -62,6 +66,9 @@ int main(int argc, char **argv) {
     if (strcmp(mode, "file") == 0 || strcmp(mode, "tree") == 0) {
         snprintf(target, sizeof target, "%s/out", work);
         snprintf(path, sizeof path, "%s", target);
+    } else if (strcmp(mode, "device") == 0) {
+        snprintf(target, sizeof target, "%s/outdir", work);
+        snprintf(path, sizeof path, "%s/%s", target, argv[7]);
     } else if (strcmp(mode, "dir") == 0 || strcmp(mode, "overlay") == 0
                || strcmp(mode, "fsoverlay") == 0) {
         snprintf(source, sizeof source, "%s", dirname(name));
@@ -71,7 +78,10 @@ int main(int argc, char **argv) {
     } else {
         blocked("unknown mode %s", mode);
     }
-    if (strcmp(mode, "overlay") == 0) {
+    if (strcmp(mode, "device") == 0) {
+        if (mount(argv[5], target, argv[6], 0, NULL) < 0)
+            blocked("mount %s %s: %s", argv[5], target, ename(errno));
+    } else if (strcmp(mode, "overlay") == 0) {
         char options[PATH_MAX * 3];
         snprintf(options, sizeof options, "lowerdir=%s:%s", source, target);
         if (mount("overlay", target, "overlay", 0, options) < 0) {

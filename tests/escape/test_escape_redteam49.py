@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -193,6 +194,58 @@ def test_an_overlay_gives_a_layer_no_access_by_a_new_name_its_own_lacks(
         lambda s: bind_policy(s, program, stat_secret=True),
         setup=setup_targets, env=loop)
     assert traced.detail.startswith(("mount overlay", "move_mount overlay")), str(traced)
+    assert traced.detail.endswith(": EPERM"), str(traced)
+
+
+def _device_of(path: Path) -> tuple[str, str, str] | None:
+    """(Block device, file system type, ``path`` inside that file system) of the mount
+    ``path`` is on, where it is a block device's mounted at its file system's root; else
+    None."""
+    dev = os.stat(path).st_dev
+    best: tuple[str, str, str] | None = None
+    longest = -1
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        left, _, right = line.partition(" - ")
+        fields, tail = left.split(), right.split()
+        major, minor = (int(n) for n in fields[2].split(":"))
+        point = fields[4].encode().decode("unicode_escape")
+        if os.makedev(major, minor) != dev or fields[3] != "/" or len(tail) < 2:
+            continue
+        if not tail[1].startswith("/dev/") or not str(path).startswith(point.rstrip("/") + "/"):
+            continue
+        if len(point) > longest:
+            longest = len(point)
+            best = (tail[1], tail[0], os.path.relpath(path, point))
+    if best is None or not os.path.exists(best[0]) or \
+            not stat.S_ISBLK(os.stat(best[0]).st_mode):
+        return None
+    return best
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the attacks and controls run as root")
+def test_a_device_mounted_anew_gives_its_files_no_access_by_new_names(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Review 27: the block device the secret's file system is mounted from, mounted anew
+    on ``work/outdir``, shows every file of it there (its other mounts' trees, DecodedCall's
+    "mounted" roles) -- decided by refusing rules naming them alone: the table reads
+    ``work/**`` and grants the secret nothing, and read it at
+    ``work/outdir/<its path in the file system>``.  Control: natively it is read there.
+    ESCAPED on main 99ba44c, both loops; now the mount is refused, EPERM."""
+    found = _device_of(tmp_path)
+    if found is None:
+        pytest.skip("the test's directory is on no block device mounted at its root")
+    device, fstype, _ = found
+    program = build("escape/fs_linked_bind.c")
+
+    def arguments(s: Scene) -> list[object]:
+        inner = os.path.relpath(s.secret, tmp_path)
+        return ["device", "root", s.secret, s.work, device, fstype,
+                os.path.join(found[2], inner)]
+
+    traced, _ = controlled_and_blocked(
+        tmp_path, program, arguments, lambda s: bind_policy(s, program, stat_secret=False),
+        setup=setup_targets, env=loop)
+    assert traced.detail.startswith(f"mount {device}"), str(traced)
     assert traced.detail.endswith(": EPERM"), str(traced)
 
 
