@@ -877,8 +877,13 @@ class Table:
             sockets = self._linked_sockets(facts, role, source, target, directory)
         # (asked: and what both names only ask about -- a later question would name
         # the new name alone, not whose file it holds: the link is asked, naming both)
+        # (a lower layer is only read through its overlay: what the overlay's name lets be
+        # written is written to the upper layer, a copy -- review 27)
+        read_only = facts.syscall in aliases.EXPOSING_CALLS and \
+            role.split(":", 1)[0] in _READ_THROUGH
         shortfalls = [has for own, new, tree in compared
-                      for _, has, _ in self.linked_shortfall(own, new, tree, asked=asked)]
+                      for access, has, _ in self.linked_shortfall(own, new, tree, asked=asked)
+                      if not (read_only and _writes(access))]
         shortfalls += [has for own, new, tree in sockets
                        for _, has, _ in self.socket_shortfall(own, new, tree, asked=asked)]
         asked = False
@@ -1232,6 +1237,19 @@ _ACTION_OF = {0: Action.NEVER, 1: Action.ASK, 2: Action.PERMIT}
 #: DecodedCall._mounted_devices and _new_file_system_moved) -- not the device's own name
 #: ("source": a device file, not the files it holds)
 _SHOWN_AT_TARGET = frozenset({"old", "lowerdir", "lowerdir+", "datadir+", "upperdir", "mounted"})
+
+
+#: the layers an overlay shows that it only reads (views.OVERLAY_LAYERS' "lower")
+_READ_THROUGH = frozenset({"lowerdir", "lowerdir+", "datadir+"})
+
+
+def _writes(access: tuple[str, str, int | None]) -> bool:
+    """Whether an access of :func:`file_accesses` changes the file (an open for writing, a
+    truncate, a chmod...)."""
+    call, _role, flags = access
+    if flags is not None:
+        return flags & 3 != O_RDONLY
+    return call in aliases.ALIASES["fswrite"]
 
 
 def _named_anew(facts: Facts, role: str) -> bool:

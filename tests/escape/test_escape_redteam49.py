@@ -250,6 +250,30 @@ def test_a_device_mounted_anew_gives_its_files_no_access_by_new_names(
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the attacks and controls run as root")
+@pytest.mark.parametrize("mode", ["overlay", "dir"])
+def test_an_overlays_lower_layer_gains_no_write(build, tmp_path: Path, mode: str,
+                                                loop: dict[str, str]) -> None:
+    """Review 27: a lower layer is only read through its overlay -- what the overlay's name
+    lets be written goes to the upper layer, a copy --, so its files are compared by what
+    they may be read, run and looked at as (a container's image read-only by its own
+    name, the overlay's target written: runs as natively).  A bind of the same directory
+    shows the very files, writable at the new name: refused, EPERM."""
+    program = build("escape/fs_linked_bind.c")
+    s = Scene.make(tmp_path)
+    setup_targets(s)
+    text = bind_policy(s, program, stat_secret=True) + \
+        "\n[[rule]]\n" + permit("fsread", path=f"{s.secd}/**") + "\n" + \
+        "\n[[rule]]\n" + permit("fswrite", path=f"{s.work}/**") + "\n"
+    traced = attack(program, mode, "user", s.secret, s.work, policy_text=text, scene=s,
+                    env=loop)
+    if mode == "overlay":
+        assert traced.verdict == "ESCAPED", str(traced)  # (the table may read it: no escape)
+    else:
+        assert traced.verdict == "BLOCKED" and traced.detail.startswith("mount --bind") \
+            and traced.detail.endswith(": EPERM"), str(traced)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the attacks and controls run as root")
 @pytest.mark.parametrize("mode", ["file", "tree", "overlay"])
 def test_a_mount_of_a_file_granted_alike_by_both_names_runs(
         build, tmp_path: Path, mode: str, loop: dict[str, str]) -> None:
