@@ -173,7 +173,11 @@ def _read_exactly(sock: Any, size: int, fds: list[int] | None = None) -> bytes:
     data = b""
     while len(data) < size:
         if fds is not None and not data:
-            chunk, ancillary, _flags, _addr = sock.recvmsg(size, _socket.CMSG_SPACE(4 * 4))
+            # (close-on-exec, as accept() and open() give ours: a descriptor that came so
+            # is the receiver's own, never its children's -- the spare worker's connection
+            # was its approver's too: review 27)
+            chunk, ancillary, _flags, _addr = sock.recvmsg(size, _socket.CMSG_SPACE(4 * 4),
+                                                           _socket.MSG_CMSG_CLOEXEC)
             for level, kind, rights in ancillary:
                 if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
                     fds += [int.from_bytes(rights[i:i + 4], sys.byteorder, signed=True)
@@ -257,11 +261,13 @@ def resident_server(pid: int) -> bool:
 
 def resident_command(cmdline: bytes) -> bool:
     """Whether a /proc/PID/cmdline is a resident server's (and so its workers', forks of it):
-    ``--resident`` before any ``--``, and not ``stop``."""
+    ``--resident`` (or ``--resident=start``, argparse's other spelling of it) before any
+    ``--``, and not ``stop``.  (A server started as ``--resident=start`` was no server to
+    its clients, to ``--resident stop`` and to the guards: review 27.)"""
     words = cmdline.split(b"\0")
     if b"--" in words:
         words = words[:words.index(b"--")]
-    return b"--resident" in words and b"stop" not in words
+    return (b"--resident" in words or b"--resident=start" in words) and b"stop" not in words
 
 
 def worker_of(server: int, tracer: int) -> bool:

@@ -197,6 +197,8 @@ PATH_ARGS: dict[str, tuple[PathSpec, ...]] = {
 
 #: calls whose path roles depend on their arguments (systrace_py.views): mount's source is a
 #: path for a bind or a move only, and a new file system's device and options may name files;
+#: statfs's f_type of an overlay (include/uapi/linux/magic.h)
+OVERLAYFS_SUPER_MAGIC = 0x794C7630
 #: fsconfig's value names a file for some keys; a file system type the engine does not read
 #: (fsopen, fspick) is a role no rule can name; move_mount of a new file system names its
 #: device
@@ -1674,10 +1676,18 @@ class DecodedCall:
             if self._decoder.resolver.detached(held) != "new":
                 return
             device = os.fstat(held).st_dev
+            overlay = os.major(device) == 0 and pt.fs_type(held) == OVERLAYFS_SUPER_MAGIC
         finally:
             os.close(held)
+        if overlay:
+            # an overlay shows its layers' files here, as a bind its source: compared as a
+            # link's old name (model._named_anew) -- but fsconfig named them to a context, not
+            # to this mount, and the engine does not follow a context to the mount fsmount
+            # makes of it: no name, refused where a rule decides by name (review 27)
+            self._named["lowerdir"] = ""
+            return
         if os.major(device) == 0:
-            return  # no block device (tmpfs, overlay...: an anonymous device number)
+            return  # no block device (tmpfs...: an anonymous device number)
         numbers = (os.major(device), os.minor(device))
         self._named["source"] = _device_name(numbers)
         for mount_point in self._decoder.mount_points({numbers}):

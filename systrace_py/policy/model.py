@@ -847,8 +847,21 @@ class Table:
         session's files into the new one before renaming it, and those files' names are
         read as the new session's are); no file at the old name (the call fails)."""
         source = facts.path(role)
-        target_role = next((r for r in facts.roles() if r != role), None)
+        if facts.syscall in aliases.EXPOSING_CALLS:
+            # (a mount shows its sources -- a bind's, a layer, a device's other mounts -- at
+            # its target, "new"; an fsconfig names none: its layers are compared when the
+            # file system is attached, move_mount's)
+            target_role = "new" if "new" in facts.roles() and role != "new" else None
+        else:
+            target_role = next((r for r in facts.roles() if r != role), None)
         target = facts.path(target_role) if target_role is not None else None
+        if not source and target and facts.syscall in aliases.EXPOSING_CALLS \
+                and role.split(":", 1)[0] in _SHOWN_AT_TARGET and self.decides_by_name():
+            # (a mount shows files whose name the engine cannot tell -- an overlay fsconfig
+            # made, a copy whose name is no longer its own --: what they gain by the new name
+            # cannot be told; refused where a rule decides by name.  Review 27.)
+            return Decision(Action.NEVER, errno_module.EPERM, None, self.name, Reason.LINKED,
+                            None, PathArg(role, ""), role)
         if not source or not target or source == target:
             return None
         if facts.absent(role) is not None:
@@ -866,8 +879,13 @@ class Table:
             sockets = self._linked_sockets(facts, role, source, target, directory)
         # (asked: and what both names only ask about -- a later question would name
         # the new name alone, not whose file it holds: the link is asked, naming both)
+        # (a lower layer is only read through its overlay: what the overlay's name lets be
+        # written is written to the upper layer, a copy -- review 27)
+        read_only = facts.syscall in aliases.EXPOSING_CALLS and \
+            role.split(":", 1)[0] in _READ_THROUGH
         shortfalls = [has for own, new, tree in compared
-                      for _, has, _ in self.linked_shortfall(own, new, tree, asked=asked)]
+                      for access, has, _ in self.linked_shortfall(own, new, tree, asked=asked)
+                      if not (read_only and _writes(access))]
         shortfalls += [has for own, new, tree in sockets
                        for _, has, _ in self.socket_shortfall(own, new, tree, asked=asked)]
         asked = False
@@ -1214,16 +1232,40 @@ _GRANT = {Action.NEVER: 0, Action.ASK: 1, Action.PERMIT: 2, Action.INJECT: 2}
 _ACTION_OF = {0: Action.NEVER, 1: Action.ASK, 2: Action.PERMIT}
 
 
+#: the roles of a mount's paths whose files it shows at its target ("new"), each with all
+#: below it: a bind's, a move's or an attached copy's source ("old"), an overlay's layers
+#: (views.OVERLAY_LAYERS: lower, data and upper; not the work directory, which is not
+#: shown), and the other mount points of a block device mounted anew ("mounted", named by
+#: DecodedCall._mounted_devices and _new_file_system_moved) -- not the device's own name
+#: ("source": a device file, not the files it holds)
+_SHOWN_AT_TARGET = frozenset({"old", "lowerdir", "lowerdir+", "datadir+", "upperdir", "mounted"})
+
+
+#: the layers an overlay shows that it only reads (views.OVERLAY_LAYERS' "lower")
+_READ_THROUGH = frozenset({"lowerdir", "lowerdir+", "datadir+"})
+
+
+def _writes(access: tuple[str, str, int | None]) -> bool:
+    """Whether an access of :func:`file_accesses` changes the file (an open for writing, a
+    truncate, a chmod...)."""
+    call, _role, flags = access
+    if flags is not None:
+        return flags & 3 != O_RDONLY
+    return call in aliases.ALIASES["fswrite"]
+
+
 def _named_anew(facts: Facts, role: str) -> bool:
     """Whether the call gives the file at ``role`` another name, the call's other path
     (:meth:`Table._linked_decision`): a link's or rename's old path (both of an exchange),
     and the source a mount shows at its target -- a bind, a move, a detached tree moved
-    into place (``mount``'s and ``move_mount``'s "old" path).  Red team 49: a bind mount of
-    a file no rule names onto ``work/out``, which the table reads, read the secret (in a
-    mount namespace of the program's own, both loops); a directory's, where a rule covering
-    its tree permitted the exposure whatever its calls (``fsmeta``)."""
+    into place (``mount``'s and ``move_mount``'s "old" path), an overlay's layers, a block
+    device's other mount points (:data:`_SHOWN_AT_TARGET`; review 27: an overlay on
+    ``work/outdir`` whose lower layer was the secret's directory read the secret).  Red
+    team 49: a bind mount of a file no rule names onto ``work/out``, which the table reads,
+    read the secret (in a mount namespace of the program's own, both loops); a directory's,
+    where a rule covering its tree permitted the exposure whatever its calls (``fsmeta``)."""
     if facts.syscall in aliases.EXPOSING_CALLS:
-        return role == "old" and facts.exposes(role)
+        return role.split(":", 1)[0] in _SHOWN_AT_TARGET and facts.exposes(role)
     return aliases.renames(facts.syscall, role, facts.selector) and not facts.exposes(role)
 
 

@@ -781,6 +781,64 @@ def test_a_run_is_served_by_a_worker_forked_before_it(started: Server, tmp_path:
     _until(lambda: not procfs.alive(last), "the spare's exit with its server")
 
 
+def test_an_approver_holds_no_descriptor_of_the_worker(started: Server, tmp_path: Path) -> None:
+    """The approver a served run starts (``--ask-via exec:``) holds the descriptors an
+    in-process run's approver holds, no other: the spare worker's connection came over its
+    socket pair (SCM_RIGHTS), whose descriptors are not close-on-exec unless asked
+    (MSG_CMSG_CLOEXEC) -- a connection accept() gave was.  The approver held the worker's
+    connection to the client (review 27): the client, waiting for that connection's end,
+    waited for the approver's too after its worker had gone.  The approver lists its own
+    descriptors, then answers."""
+    import shlex
+
+    (tmp_path / "a.txt").write_text("a")
+    policy = tmp_path / "p.toml"
+    policy.write_text(f'default = "permit"\n[[rule]]\ncalls = ["fsread"]\n'
+                      f'path = "{tmp_path}/a.txt"\naction = "ask"\n')
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[[answer]]\npath = "*/a.txt"\nanswer = "permit-now"\n')
+    held = {}
+    for kind, extra in (("served", {}), ("local", {"SYSTRACE_NO_RESIDENT": "1"})):
+        listing = tmp_path / f"{kind}.fds"
+        script = (f"import os; fds = [fd for fd in os.listdir('/proc/self/fd') "
+                  f"if os.path.exists('/proc/self/fd/' + fd)]; "
+                  f"open({str(listing)!r}, 'w').write(' '.join(sorted(fds, key=int))); "
+                  f"os.execv({PYTHON!r}, [{PYTHON!r}, '-m', 'systrace_py.approver', "
+                  f"'--rules', {str(answers)!r}])")
+        via = "exec:" + shlex.join([PYTHON, "-c", script])
+        result = started.run(["-p", str(policy), "--ask-via", via, "--", "sh", "-c",
+                              f"cat {tmp_path}/a.txt; echo; {WHO[2]}"], env=extra)
+        assert result.returncode == 0 and result.stdout.startswith("a"), result.stderr
+        assert _through_server(started, result) == (kind == "served"), result.stdout
+        held[kind] = listing.read_text().split()
+    assert held["served"] == held["local"] == ["0", "1", "2"], held
+
+
+def test_a_server_started_as_resident_equals_start_is_one(server: Server,
+                                                            tmp_path: Path) -> None:
+    """``--resident=start`` is how argparse also takes ``--resident start``: the server it
+    starts is a server -- its runs are served, ``--resident stop`` stops it (the spare with
+    it), and the guards count it (resident_client.resident_command, one reading of a
+    server's command line).  On main 99ba44c the client trusted no such server (runs in
+    process), ``stop`` found none, and the server (and its spare) lived on unseen until its
+    idle time ran out (review 27)."""
+    done = server.run(["--resident=start", "--resident-idle=300"])
+    assert done.returncode == 0, done.stderr
+    listener = _listener(server.socket)
+    assert resident_client.resident_command(
+        Path(f"/proc/{listener}/cmdline").read_bytes()), listener
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    result = server.run(["-p", str(policy), "--", *WHO])
+    assert result.returncode == 0, result.stderr
+    assert _through_server(server, result), result.stdout
+    _until(lambda: len(_live_children(listener)) == 1, "the server's spare worker")
+    [spare] = _live_children(listener)
+    assert server.stop().returncode == 0
+    _until(lambda: not procfs.alive(listener) and not procfs.alive(spare),
+           "the server's and its spare's exit")
+
+
 def test_a_worker_imports_nothing(server: Server, tmp_path: Path) -> None:
     """A worker imports no module once it has become the client (review 5, finding 3): an
     import searches sys.path, whose entries the traced program may write to (the client's

@@ -8,6 +8,14 @@
  *       dir   bind SECRET's directory on WORK/outdir, read WORK/outdir/BASENAME(SECRET)
  *       tree  open_tree(SECRET, OPEN_TREE_CLONE), move_mount of it onto WORK/out (the new
  *             mount API: the source a descriptor), read WORK/out
+ *       overlay  an overlay on WORK/outdir whose lower layers are SECRET's directory and
+ *             WORK/outdir itself (mount(2)), read WORK/outdir/BASENAME(SECRET) (review 27)
+ *       fsoverlay  the same overlay made by fsopen, fsconfig ("lowerdir+" each layer),
+ *             fsmount and move_mount onto WORK/outdir (review 27)
+ *       device  (root; three more arguments: DEVICE FSTYPE INNER) mount DEVICE -- the
+ *             block device SECRET's file system is already mounted from -- anew on
+ *             WORK/outdir, read WORK/outdir/INNER (SECRET's path in that file system): its
+ *             other mounts' files shown there (review 27)
  *
  * The table grants nothing of SECRET (no rule names it: its default), lets the program make
  * namespaces and mounts, and reads WORK/**.  ESCAPED when the secret was read through its
@@ -31,8 +39,8 @@ static void writef(const char *path, const char *text) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5)
-        blocked("usage: %s MODE HOW SECRET WORK", argv[0]);
+    if (argc != 5 && !(argc == 8 && strcmp(argv[1], "device") == 0))
+        blocked("usage: %s MODE HOW SECRET WORK [DEVICE FSTYPE INNER]", argv[0]);
     const char *mode = argv[1], *how = argv[2], *secret = argv[3], *work = argv[4];
     uid_t uid = getuid();
     gid_t gid = getgid();
@@ -58,7 +66,11 @@ int main(int argc, char **argv) {
     if (strcmp(mode, "file") == 0 || strcmp(mode, "tree") == 0) {
         snprintf(target, sizeof target, "%s/out", work);
         snprintf(path, sizeof path, "%s", target);
-    } else if (strcmp(mode, "dir") == 0) {
+    } else if (strcmp(mode, "device") == 0) {
+        snprintf(target, sizeof target, "%s/outdir", work);
+        snprintf(path, sizeof path, "%s/%s", target, argv[7]);
+    } else if (strcmp(mode, "dir") == 0 || strcmp(mode, "overlay") == 0
+               || strcmp(mode, "fsoverlay") == 0) {
         snprintf(source, sizeof source, "%s", dirname(name));
         snprintf(name, sizeof name, "%s", secret);
         snprintf(target, sizeof target, "%s/outdir", work);
@@ -66,7 +78,39 @@ int main(int argc, char **argv) {
     } else {
         blocked("unknown mode %s", mode);
     }
-    if (strcmp(mode, "tree") == 0) {
+    if (strcmp(mode, "device") == 0) {
+        if (mount(argv[5], target, argv[6], 0, NULL) < 0)
+            blocked("mount %s %s: %s", argv[5], target, ename(errno));
+    } else if (strcmp(mode, "overlay") == 0) {
+        char options[PATH_MAX * 3];
+        snprintf(options, sizeof options, "lowerdir=%s:%s", source, target);
+        if (mount("overlay", target, "overlay", 0, options) < 0) {
+            if (errno == ENODEV)
+                skipped("overlay: %s", ename(errno));
+            blocked("mount overlay %s: %s", target, ename(errno));
+        }
+    } else if (strcmp(mode, "fsoverlay") == 0) {
+        int fsfd = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+        if (fsfd < 0) {
+            if (errno == ENOSYS || errno == ENODEV)
+                skipped("fsopen overlay: %s", ename(errno));
+            blocked("fsopen overlay: %s", ename(errno));
+        }
+        if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "lowerdir+", source, 0) < 0) {
+            if (errno == EINVAL)
+                skipped("fsconfig lowerdir+: %s", ename(errno));
+            blocked("fsconfig lowerdir+ %s: %s", source, ename(errno));
+        }
+        if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "lowerdir+", target, 0) < 0)
+            blocked("fsconfig lowerdir+ %s: %s", target, ename(errno));
+        if (syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+            blocked("fsconfig create: %s", ename(errno));
+        int mnt = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, 0);
+        if (mnt < 0)
+            blocked("fsmount: %s", ename(errno));
+        if (syscall(SYS_move_mount, mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+            blocked("move_mount overlay %s: %s", target, ename(errno));
+    } else if (strcmp(mode, "tree") == 0) {
         int tree = (int)syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
         if (tree < 0) {
             if (errno == ENOSYS)

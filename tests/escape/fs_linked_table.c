@@ -18,6 +18,9 @@
  *   userbind   the same in a user and mount namespace of our own (unprivileged)
  *   hostbind   (root) the same in the mount namespace it was started in (the tracer's, a
  *              private copy the test made): every process sees the bind
+ *   hostoverlay  (root) likewise an overlay on WORK/outdir whose lower layers are SECRET's
+ *              directory and WORK/outdir; exec READER read WORK/outdir/BASENAME(SECRET)
+ *              (review 27: an overlay shows its layers' files as a bind its source)
  *   read       (what READER runs) open PATH; ESCAPED when it is the secret
  *
  * ESCAPED when the reader read the secret through its new name; BLOCKED with the failing
@@ -84,6 +87,21 @@ int main(int argc, char **argv) {
         if (mount(secret, target, NULL, MS_BIND, NULL) < 0)
             blocked("mount --bind %s %s: %s", secret, target, ename(errno));
         run_reader(reader, target);
+    }
+    if (strcmp(mode, "hostoverlay") == 0) {
+        char name[PATH_MAX], layer[PATH_MAX], options[PATH_MAX * 3], path[PATH_MAX * 2];
+        snprintf(name, sizeof name, "%s", secret);
+        snprintf(layer, sizeof layer, "%s", dirname(name));
+        snprintf(name, sizeof name, "%s", secret);
+        snprintf(target, sizeof target, "%s/outdir", work);
+        snprintf(options, sizeof options, "lowerdir=%s:%s", layer, target);
+        if (mount("overlay", target, "overlay", 0, options) < 0) {
+            if (errno == ENODEV)
+                skipped("overlay: %s", ename(errno));
+            blocked("mount overlay %s: %s", target, ename(errno));
+        }
+        snprintf(path, sizeof path, "%s/%s", target, basename(name));
+        run_reader(reader, path);
     }
     if (strcmp(mode, "bind") == 0 || strcmp(mode, "userbind") == 0) {
         /* (a mount namespace of our own -- of a user namespace of our own for userbind --,

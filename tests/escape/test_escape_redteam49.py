@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,7 @@ def test_a_file_gets_no_access_by_a_new_name_in_another_programs_table(
 UNSHARE = ["unshare", "--mount", "--propagation", "private"]
 
 
-@pytest.mark.parametrize("mode", ["hostbind", "bind", "userbind"])
+@pytest.mark.parametrize("mode", ["hostbind", "bind", "userbind", "hostoverlay"])
 def test_a_mount_gives_a_file_no_access_by_a_new_name_in_another_programs_table(
         build, tmp_path: Path, mode: str, loop: dict[str, str]) -> None:
     """The lead, after red team 49: a bind mount names its source anew as a link does, and
@@ -100,7 +101,9 @@ def test_a_mount_gives_a_file_no_access_by_a_new_name_in_another_programs_table(
     ``bind``/``userbind``: in a namespace of the program's own (on main the reader's exec
     was refused there -- an exec into another table from a view of the tree's own, red
     team 24's loader guard --, but a process of the other table that joins the namespace
-    by setns would see the bind): refused at the mount alike."""
+    by setns would see the bind): refused at the mount alike.  ``hostoverlay`` (review 27):
+    an overlay whose lower layer is the secret's directory, in the tracer's namespace --
+    ESCAPED on main 99ba44c, both loops; refused at the mount."""
     if os.geteuid() != 0 and mode != "userbind":
         pytest.skip("a mount without a user namespace needs root")
     if shutil.which("unshare") is None:
@@ -109,18 +112,21 @@ def test_a_mount_gives_a_file_no_access_by_a_new_name_in_another_programs_table(
     s = Scene.make(tmp_path, "control")
     setup_reader(program)(s)
     (s.work / "out").write_text("the build's output\n")
+    (s.work / "outdir").mkdir()
     native = attack("unshare", *UNSHARE[1:], program, *args(mode)(s), policy_text=None,
                     scene=s)
     assert native.verdict == "ESCAPED", str(native)
     s = Scene.make(tmp_path, "traced")
     setup_reader(program)(s)
     (s.work / "out").write_text("the build's output\n")
+    (s.work / "outdir").mkdir()
     text = two_tables(s, program).replace(
         "\n[program.", "\n[[rule]]\n" + permit("namespace") + "\n\n[program.", 1)
     traced = attack(program, *args(mode)(s), policy_text=text, scene=s, env=loop,
                     tracer=[*UNSHARE, *SYSTRACE])
     assert "ESCAPED" not in traced.stdout, str(traced)
-    assert traced.verdict == "BLOCKED" and traced.detail.startswith("mount --bind") and \
+    assert traced.verdict == "BLOCKED" and \
+        traced.detail.startswith(("mount --bind", "mount overlay")) and \
         traced.detail.endswith(": EPERM"), str(traced)
 
 
@@ -171,12 +177,108 @@ def test_a_mount_gives_a_file_no_access_by_a_new_name_its_own_lacks(
     assert traced.detail.endswith(": EPERM"), str(traced)
 
 
+OVERLAYS = [(mode, how) for mode in ("overlay", "fsoverlay") for how in ("user", "root")]
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="the attacks and controls run as root")
-@pytest.mark.parametrize("mode", ["file", "tree"])
+@pytest.mark.parametrize(("mode", "how"), OVERLAYS, ids=[f"{m}-{h}" for m, h in OVERLAYS])
+def test_an_overlay_gives_a_layer_no_access_by_a_new_name_its_own_lacks(
+        build, tmp_path: Path, mode: str, how: str, loop: dict[str, str]) -> None:
+    """Review 27: an overlay shows its lower layers' files at its target as a bind shows
+    its source.  The secret's directory as a lower layer of an overlay on ``work/outdir``
+    (mount(2)'s lowerdir; fsopen, fsconfig's "lowerdir+", fsmount, move_mount).  Control:
+    natively the secret is read at its new name.  Under the table: refused, EPERM."""
+    program = build("escape/fs_linked_bind.c")
+    traced, _ = controlled_and_blocked(
+        tmp_path, program, lambda s: [mode, how, s.secret, s.work],
+        lambda s: bind_policy(s, program, stat_secret=True),
+        setup=setup_targets, env=loop)
+    assert traced.detail.startswith(("mount overlay", "move_mount overlay")), str(traced)
+    assert traced.detail.endswith(": EPERM"), str(traced)
+
+
+def _device_of(path: Path) -> tuple[str, str, str] | None:
+    """(Block device, file system type, ``path`` inside that file system) of the mount
+    ``path`` is on, where it is a block device's mounted at its file system's root; else
+    None."""
+    dev = os.stat(path).st_dev
+    best: tuple[str, str, str] | None = None
+    longest = -1
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        left, _, right = line.partition(" - ")
+        fields, tail = left.split(), right.split()
+        major, minor = (int(n) for n in fields[2].split(":"))
+        point = fields[4].encode().decode("unicode_escape")
+        if os.makedev(major, minor) != dev or fields[3] != "/" or len(tail) < 2:
+            continue
+        if not tail[1].startswith("/dev/") or not str(path).startswith(point.rstrip("/") + "/"):
+            continue
+        if len(point) > longest:
+            longest = len(point)
+            best = (tail[1], tail[0], os.path.relpath(path, point))
+    if best is None or not os.path.exists(best[0]) or \
+            not stat.S_ISBLK(os.stat(best[0]).st_mode):
+        return None
+    return best
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the attacks and controls run as root")
+def test_a_device_mounted_anew_gives_its_files_no_access_by_new_names(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Review 27: the block device the secret's file system is mounted from, mounted anew
+    on ``work/outdir``, shows every file of it there (its other mounts' trees, DecodedCall's
+    "mounted" roles) -- decided by refusing rules naming them alone: the table reads
+    ``work/**`` and grants the secret nothing, and read it at
+    ``work/outdir/<its path in the file system>``.  Control: natively it is read there.
+    ESCAPED on main 99ba44c, both loops; now the mount is refused, EPERM."""
+    found = _device_of(tmp_path)
+    if found is None:
+        pytest.skip("the test's directory is on no block device mounted at its root")
+    device, fstype, _ = found
+    program = build("escape/fs_linked_bind.c")
+
+    def arguments(s: Scene) -> list[object]:
+        inner = os.path.relpath(s.secret, tmp_path)
+        return ["device", "root", s.secret, s.work, device, fstype,
+                os.path.join(found[2], inner)]
+
+    traced, _ = controlled_and_blocked(
+        tmp_path, program, arguments, lambda s: bind_policy(s, program, stat_secret=False),
+        setup=setup_targets, env=loop)
+    assert traced.detail.startswith(f"mount {device}"), str(traced)
+    assert traced.detail.endswith(": EPERM"), str(traced)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the attacks and controls run as root")
+@pytest.mark.parametrize("mode", ["overlay", "dir"])
+def test_an_overlays_lower_layer_gains_no_write(build, tmp_path: Path, mode: str,
+                                                loop: dict[str, str]) -> None:
+    """Review 27: a lower layer is only read through its overlay -- what the overlay's name
+    lets be written goes to the upper layer, a copy --, so its files are compared by what
+    they may be read, run and looked at as (a container's image read-only by its own
+    name, the overlay's target written: runs as natively).  A bind of the same directory
+    shows the very files, writable at the new name: refused, EPERM."""
+    program = build("escape/fs_linked_bind.c")
+    s = Scene.make(tmp_path)
+    setup_targets(s)
+    text = bind_policy(s, program, stat_secret=True) + \
+        "\n[[rule]]\n" + permit("fsread", path=f"{s.secd}/**") + "\n" + \
+        "\n[[rule]]\n" + permit("fswrite", path=f"{s.work}/**") + "\n"
+    traced = attack(program, mode, "user", s.secret, s.work, policy_text=text, scene=s,
+                    env=loop)
+    if mode == "overlay":
+        assert traced.verdict == "ESCAPED", str(traced)  # (the table may read it: no escape)
+    else:
+        assert traced.verdict == "BLOCKED" and traced.detail.startswith("mount --bind") \
+            and traced.detail.endswith(": EPERM"), str(traced)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the attacks and controls run as root")
+@pytest.mark.parametrize("mode", ["file", "tree", "overlay"])
 def test_a_mount_of_a_file_granted_alike_by_both_names_runs(
         build, tmp_path: Path, mode: str, loop: dict[str, str]) -> None:
     """The table reads the secret by its own name too: the bind (the copy moved into
-    place) gives it nothing, and runs as natively."""
+    place, the overlay of its directory) gives it nothing, and runs as natively."""
     program = build("escape/fs_linked_bind.c")
     s = Scene.make(tmp_path)
     setup_targets(s)

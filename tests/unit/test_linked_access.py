@@ -672,3 +672,51 @@ action = "permit"
     alike = CallFacts("mount", (PathArg("old", "/w/a"), PathArg("new", "/w/out")),
                       exposed=frozenset({"old", "new"}))
     assert table.decide(alike).action is Action.PERMIT
+
+
+def test_a_mount_s_shown_roles_are_compared_with_its_target() -> None:
+    """model._SHOWN_AT_TARGET (review 27): an overlay's lower and upper layers and a
+    device's other mount points are compared with the target ("new") as a bind's source is;
+    a lower layer by its reads alone (what the overlay's name lets be written goes to the
+    upper layer); the work directory is not compared.  (The secret's tree may be looked at,
+    as open_tree needs: the exposure itself is permitted.)  Fails on main 99ba44c (the
+    layers and "mounted" permitted)."""
+    table = load("""
+default = "never"
+[[rule]]
+calls = ["namespace"]
+action = "permit"
+[[rule]]
+calls = ["fsread", "fswrite"]
+path = "/w/**"
+action = "permit"
+[[rule]]
+calls = ["fsread"]
+path = "/img/**"
+action = "permit"
+[[rule]]
+calls = ["fsmeta"]
+path = "/s"
+action = "permit"
+[[rule]]
+calls = ["fsmeta"]
+path = "/s/**"
+action = "permit"
+""").main
+
+    def mount(*paths: tuple[str, str]) -> CallFacts:
+        return CallFacts("mount", tuple(PathArg(role, path) for role, path in paths),
+                         exposed=frozenset(role for role, _ in paths),
+                         directories=frozenset(role for role, _ in paths))
+
+    for role in ("lowerdir", "lowerdir:2", "upperdir", "mounted", "mounted:2"):
+        decision = table.decide(mount(("new", "/w/out"), (role, "/s")))
+        assert (decision.action, decision.reason) == (Action.NEVER, "linked access"), role
+    # (the image read by its own name: a lower layer gains no write; an upper layer does)
+    assert table.decide(mount(("new", "/w/out"), ("lowerdir", "/img"))).action \
+        is Action.PERMIT
+    assert table.decide(mount(("new", "/w/out"), ("upperdir", "/img"))).action \
+        is Action.NEVER
+    # (the work directory is written by the overlay, not shown)
+    assert table.decide(mount(("new", "/w/out"), ("workdir", "/w/work"),
+                              ("lowerdir", "/w/a"))).action is Action.PERMIT
