@@ -75,7 +75,8 @@ def _policies(opts: argparse.Namespace, executable: str) -> tuple[PolicySet, str
             return PolicySet(policy, {}, PolicyStore(policy)), "(none: --inject)"
         former = former_name_note(program, directory)
         raise UsageError(
-            f"no policy for {program} in {directory} (looked for {policy_filename(program)});"
+            f"no policy for {program} in {directory} (looked for {policy_filename(program)}"
+            f" and {os.path.basename(program)}.toml);"
             f" give one with -p FILE, or learn one with: systrace -A {opts.command[0]}"
             + (f"\n{former}" if former else ""))
     store = PolicyStore.load(found, command=program)

@@ -79,6 +79,9 @@ def test_no_policy_for_the_program_says_where_it_looked(tmp_path):
     r = run_systrace(["-d", str(tmp_path / "policies"), "--", *command])
     assert r.returncode == 2
     assert "_usr_bin_touch.toml" in r.stderr
+    # (both names it looks for: a user who keeps touch.toml there must not read that it was
+    # never looked for -- front28; main said only _usr_bin_touch.toml)
+    assert "(looked for _usr_bin_touch.toml and touch.toml)" in r.stderr
     assert "systrace -A" in r.stderr
     assert not marker.exists()
 
