@@ -332,6 +332,9 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run,
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
     signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
+    # (a worker's or a spare's exit wakes the wait too, and it is reaped then: not left a
+    # zombie until the next connection, which may be the idle exit's ten minutes away)
+    signal.signal(signal.SIGCHLD, lambda _signum, _frame: None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     gc.freeze()  # (the imports are shared with every worker: never scanned, never touched)
@@ -348,6 +351,7 @@ def _serve(listener: socket.socket, path: str, idle: float, run: Run,
             if wake_r in ready:
                 with contextlib.suppress(OSError):
                     os.read(wake_r, 512)
+                _reap()
             if listener.fileno() not in ready:
                 continue
             try:
@@ -487,7 +491,7 @@ def _become_worker(listener: socket.socket, wake: tuple[int, int]) -> None:
     for fd in wake:
         os.close(fd)
     listener.close()
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
         signal.signal(signum, signal.SIG_DFL)
 
 

@@ -839,6 +839,38 @@ def test_a_server_started_as_resident_equals_start_is_one(server: Server,
            "the server's and its spare's exit")
 
 
+def _zombies(pid: int) -> list[int]:
+    """``pid``'s children that have exited and not been reaped."""
+    found = []
+    for child in _children(pid):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{child}/stat").read_text().rpartition(")")[2].split()[0] == "Z":
+                found.append(child)
+    return found
+
+
+def test_an_ended_worker_is_reaped_without_waiting_for_the_next_run(started: Server,
+                                                                     tmp_path: Path) -> None:
+    """A run's worker that has exited is reaped then (SIGCHLD wakes the server), not left a
+    zombie (``[systrace] <defunct>`` in ps) until the next connection, which may be the idle
+    exit's ten minutes away -- as a new user met it (front28: on main the zombie stayed, and
+    this waited PATIENCE and failed); a spare killed alike."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(PERMIT)
+    server = _listener(started.socket)
+    _until(lambda: len(_live_children(server)) == 1, "the server's spare worker")
+    [spare] = _live_children(server)
+    result = started.run(["-p", str(policy), "--", *WHO])
+    assert result.returncode == 0, result.stderr
+    assert _through_server(started, result), result.stderr
+    _until(lambda: spare not in _children(server), "the ended worker's reaping")
+    _until(lambda: [c for c in _live_children(server) if c != spare], "the next spare")
+    [after] = [c for c in _live_children(server) if c != spare]
+    os.kill(after, signal.SIGKILL)
+    _until(lambda: after not in _children(server), "the killed spare's reaping")
+    assert not _zombies(server)
+
+
 def test_a_worker_imports_nothing(server: Server, tmp_path: Path) -> None:
     """A worker imports no module once it has become the client (review 5, finding 3): an
     import searches sys.path, whose entries the traced program may write to (the client's
