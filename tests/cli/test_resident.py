@@ -744,6 +744,8 @@ def _listener(path: Path) -> int:
         with contextlib.suppress(OSError):
             if os.readlink(fd) in {f"socket:[{inode}]" for inode in inodes}:
                 return int(fd.parts[2])
+    if os.geteuid() != 0:  # (the server is not dumpable: its /proc/PID/fd is root's)
+        pytest.skip("as an ordinary user the server's descriptors cannot be listed")
     raise AssertionError(f"nobody listens on {path}")
 
 
@@ -1085,7 +1087,7 @@ BY_DESCRIPTOR = textwrap.dedent("""\
     assert rc.receive(sock)["kind"] == "hello"
     here = os.open(held, os.O_PATH | os.O_DIRECTORY)
     rc.send(sock, {"kind": "run", "argv": ["-p", "p.toml", "--", "true"], "cwd": named,
-                   "env": dict(os.environ), "umask": 0o22, "nice": 0, "limits": []},
+                   "env": dict(os.environ), "umask": 0o22, "nice": os.nice(0), "limits": []},
             (0, 1, 2, here))
     print(rc.receive(sock)["kind"])
     """)
