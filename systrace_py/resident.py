@@ -457,26 +457,58 @@ def stop() -> int:
     """``systrace --resident stop``: SIGTERM to this user's server (the process that listens
     on the socket, checked as every client checks it: an untraced resident server), and wait
     until it has exited (a ``--resident`` right after must not find it still answering); 0,
-    also when none ran; 125 when it has not exited after STOP_PATIENCE."""
+    also when none ran; 125 when it has not exited after STOP_PATIENCE.  A server of other
+    code (an earlier install or edit: its socket's name has another build) is stopped too:
+    no client of this code ever connects to it, so it would live on to its idle exit, unseen
+    by this command (front28)."""
     import time
 
+    servers: list[tuple[int, bool]] = []  # (pid, of other code)
     found = resident_client.connect()
-    if found is None:
+    if found is not None:
+        found[0].close()  # (a verified server: nothing else behind the path is signalled)
+        servers.append((found[1], False))
+    for path in _other_code_sockets():
+        other = resident_client.connect(path=path)
+        if other is not None:
+            other[0].close()
+            if all(other[1] != pid for pid, _ in servers):
+                servers.append((other[1], True))
+    if not servers:
         say("no resident tracer is running")
         return 0
-    conn, server = found  # (a verified server: nothing else behind the path is signalled)
-    conn.close()
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(server, signal.SIGTERM)
-        os.kill(server, signal.SIGCONT)  # (a stopped server: the SIGTERM lands now)
+    for server, _ in servers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(server, signal.SIGTERM)
+            os.kill(server, signal.SIGCONT)  # (a stopped server: the SIGTERM lands now)
     deadline = time.monotonic() + STOP_PATIENCE
-    while procfs.alive(server) and time.monotonic() < deadline:
+    while (any(procfs.alive(server) for server, _ in servers)
+           and time.monotonic() < deadline):
         time.sleep(0.01)
-    if procfs.alive(server):
-        say(f"the resident tracer (pid {server}) was asked to stop and has not yet")
-        return EXIT_INTERNAL
-    say("resident tracer stopped")
-    return 0
+    code = 0
+    for server, other_code in servers:
+        if procfs.alive(server):
+            say(f"the resident tracer (pid {server}) was asked to stop and has not yet")
+            code = EXIT_INTERNAL
+        elif other_code:
+            say(f"resident tracer of other code stopped (pid {server}: an earlier install "
+                "or edit of systrace)")
+        else:
+            say("resident tracer stopped")
+    return code
+
+
+def _other_code_sockets() -> list[str]:
+    """The sockets in this user's server directory under another build's or version's name
+    (not a server's temporary ``NAME.PID``: it is renamed into place once it listens)."""
+    directory = resident_client.socket_dir()
+    ours = os.path.basename(resident_client.socket_path())
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    return [os.path.join(directory, name) for name in sorted(names)
+            if name != ours and name.startswith("resident-") and name.endswith(".sock")]
 
 
 # --- a worker -----------------------------------------------------------------------------------

@@ -204,7 +204,8 @@ def receive(sock: Any, fds: list[int] | None = None) -> dict[str, Any]:
     return message
 
 
-def connect(env: Any = os.environ, build: str | None = None) -> tuple[Any, int] | None:
+def connect(env: Any = os.environ, build: str | None = None,
+            path: str | None = None) -> tuple[Any, int] | None:
     """A connection to this user's server of this build, and the server's pid; None when
     there is none we trust.  The socket file is opened without following a symlink and must
     be a socket of ours (the connect goes through that very file: /proc/self/fd/N, so it is
@@ -212,8 +213,9 @@ def connect(env: Any = os.environ, build: str | None = None) -> tuple[Any, int] 
     must be this user's, untraced, and a resident server (:func:`resident_server`): a
     listening socket an untraced process of the user's made for something else (socket
     activation, a launcher), renamed or linked here by a traced program, is no server.
-    ``build``: this code's build_id, when the caller has it."""
-    path = socket_path(env, build)
+    ``build``: this code's build_id, when the caller has it; ``path``: another socket of the
+    directory (``--resident stop``'s look for a server of other code)."""
+    path = path or socket_path(env, build)
     if not private_dir(os.path.dirname(path)):
         return None
     try:

@@ -140,6 +140,25 @@ def test_start_listens_in_a_private_directory_and_stop_ends_it(server: Server) -
     assert not server.socket.exists()
 
 
+def test_stop_ends_a_server_of_other_code_too(server: Server) -> None:
+    """A server of an earlier install or edit listens under its own build's name, which no
+    client of the new code connects to: a new user who upgraded (git pull) and ran
+    ``--resident stop`` read "no resident tracer is running" while ps showed it, and it
+    lived on to its idle exit (front28; on main this stop found none and the server stayed
+    alive).  Its socket renamed to another build's name stands for it.  Stop stops it, and
+    says it was of other code."""
+    assert server.start("--resident-idle", "300").returncode == 0
+    pid = server.pid()
+    assert pid is not None
+    other = server.socket.with_name(f"resident-{resident_client.__version__}-0123abcd.sock")
+    server.socket.rename(other)
+    stopped = server.stop()
+    assert stopped.returncode == 0, stopped.stderr
+    assert "of other code stopped" in stopped.stderr, stopped.stderr
+    _until(lambda: not procfs.alive(pid), "the other code's server to exit")
+    assert server.stop().stderr.strip() == "systrace: no resident tracer is running"
+
+
 def test_idle_server_exits(server: Server) -> None:
     assert server.start("--resident-idle", "0.5").returncode == 0
     pid = server.pid()
