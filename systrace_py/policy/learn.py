@@ -1946,8 +1946,16 @@ def _argv_conditions(uses: list[tuple[_PathUse, _Pattern]], level: str, ctx: _Co
 #: A word of a shell's command line that gives one option a value: ``--NAME=`` and a value
 #: of letters, digits, ``_./:,@%+=^-`` and single-quoted text (no quote left open, nothing
 #: the shell expands or splits outside the quotes: the word stays that one word wherever
-#: it stands among its like)
-_OPTION_WORD = re.compile(r"(--?[A-Za-z][A-Za-z0-9_-]*=)(?:[A-Za-z0-9_./:,@%+=^-]|'[^']*')*")
+#: it stands among its like).  The quoted text holds nothing the shell would read as code
+#: were it not quoted -- no blank, separator, redirection, grouping, substitution, comment,
+#: brace or bracket (``$`` only before a name, or aclocal's ``${::}``): a run's words are
+#: read unquoted where the shell evaluates them (``eval``, a function, a quote of the
+#: command's own around the run), and their order is then the order of that code -- the
+#: learning run's dead branch ran when a word moved out of it (review 28).  Such a text
+#: keeps the command line one glob (its order as run).
+_QUOTED_PLAIN = r"(?:[A-Za-z0-9_./:,@%+=^~*?-]|\$[A-Za-z_0-9]|\$\{::\})"
+_OPTION_WORD = re.compile(
+    r"(--?[A-Za-z][A-Za-z0-9_-]*=)(?:[A-Za-z0-9_./:,@%+=^-]|'" + _QUOTED_PLAIN + r"*')*")
 
 
 def _command_words(text: str, writer: _ArgvWriter) -> ArgvElement:
