@@ -15,7 +15,10 @@
  *       device  (root; three more arguments: DEVICE FSTYPE INNER) mount DEVICE -- the
  *             block device SECRET's file system is already mounted from -- anew on
  *             WORK/outdir, read WORK/outdir/INNER (SECRET's path in that file system): its
- *             other mounts' files shown there (review 27)
+ *             other mounts' files shown there (review 27); DEVICE may be a file system
+ *             image in a regular file (erofs backed by a file: review 28)
+ *       fsdevice  (root; DEVICE FSTYPE INNER) the same made by fsopen(FSTYPE), fsconfig
+ *             ("source" DEVICE), fsmount and move_mount onto WORK/outdir (review 28)
  *
  * The table grants nothing of SECRET (no rule names it: its default), lets the program make
  * namespaces and mounts, and reads WORK/**.  ESCAPED when the secret was read through its
@@ -39,7 +42,8 @@ static void writef(const char *path, const char *text) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5 && !(argc == 8 && strcmp(argv[1], "device") == 0))
+    int device = strcmp(argv[1], "device") == 0 || strcmp(argv[1], "fsdevice") == 0;
+    if (argc != 5 && !(argc == 8 && device))
         blocked("usage: %s MODE HOW SECRET WORK [DEVICE FSTYPE INNER]", argv[0]);
     const char *mode = argv[1], *how = argv[2], *secret = argv[3], *work = argv[4];
     uid_t uid = getuid();
@@ -66,7 +70,7 @@ int main(int argc, char **argv) {
     if (strcmp(mode, "file") == 0 || strcmp(mode, "tree") == 0) {
         snprintf(target, sizeof target, "%s/out", work);
         snprintf(path, sizeof path, "%s", target);
-    } else if (strcmp(mode, "device") == 0) {
+    } else if (device) {
         snprintf(target, sizeof target, "%s/outdir", work);
         snprintf(path, sizeof path, "%s/%s", target, argv[7]);
     } else if (strcmp(mode, "dir") == 0 || strcmp(mode, "overlay") == 0
@@ -81,6 +85,22 @@ int main(int argc, char **argv) {
     if (strcmp(mode, "device") == 0) {
         if (mount(argv[5], target, argv[6], 0, NULL) < 0)
             blocked("mount %s %s: %s", argv[5], target, ename(errno));
+    } else if (strcmp(mode, "fsdevice") == 0) {
+        int fsfd = (int)syscall(SYS_fsopen, argv[6], FSOPEN_CLOEXEC);
+        if (fsfd < 0) {
+            if (errno == ENOSYS || errno == ENODEV)
+                skipped("fsopen %s: %s", argv[6], ename(errno));
+            blocked("fsopen %s: %s", argv[6], ename(errno));
+        }
+        if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "source", argv[5], 0) < 0)
+            blocked("fsconfig source %s: %s", argv[5], ename(errno));
+        if (syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+            blocked("fsconfig create: %s", ename(errno));
+        int mnt = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, 0);
+        if (mnt < 0)
+            blocked("fsmount: %s", ename(errno));
+        if (syscall(SYS_move_mount, mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+            blocked("move_mount %s %s: %s", argv[5], target, ename(errno));
     } else if (strcmp(mode, "overlay") == 0) {
         char options[PATH_MAX * 3];
         snprintf(options, sizeof options, "lowerdir=%s:%s", source, target);
