@@ -14,8 +14,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from escape_lib import SECRET_MAGIC, Scene, controlled_and_blocked
-from test_escape_redteam49 import bind_policy, setup_targets
+from escape_lib import SECRET_MAGIC, Scene, controlled_and_blocked, permit, policy
+from test_escape_redteam49 import SYSTEM, bind_policy, setup_targets
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="the attacks and controls run as root"),
@@ -46,4 +46,34 @@ def test_a_file_backed_image_mounted_gives_its_files_no_access_by_new_names(
                    "secret.txt"],
         lambda s: bind_policy(s, program, stat_secret=False), setup=setup_image, env=loop)
     assert traced.detail.startswith(("mount ", "fsconfig source ", "move_mount ")), str(traced)
+    assert traced.detail.endswith(": EPERM"), str(traced)
+
+
+@pytest.mark.xfail(strict=True, reason="known open gap #44 (review 28): LOOP_SET_FD takes a "
+                   "descriptor open for writing only, and the loop device then reads the "
+                   "file; the engine does not decide the attach as a read of the descriptor's "
+                   "file (refusing every attach, review 28's first fix, broke losetup, mount -o "
+                   "loop and LTP's device tests: not taken)")
+def test_a_file_only_written_is_not_read_through_a_loop_device(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """LOOP_SET_FD takes a descriptor open for writing only, and the loop device's reads are
+    the file's: a table that writes the secret (no read of it), reads ``/dev/**`` and
+    writes the loop devices read it at ``/dev/loopN``.  Control: natively read.  ESCAPED on
+    main 6c24f83, both loops -- open: docs/security.md, *Known open gaps* #44."""
+    program = build("escape/loop_wo.c")
+
+    def rules(s: Scene) -> str:
+        start = [permit("stdio"), permit("process"), permit("ioctl")]
+        start += [permit(["fsread", "exec"], path=p) for p in [*SYSTEM, f"{program.parent}/**"]]
+        return policy(*start, permit("fswrite", path=str(s.secret)),
+                      permit("fswrite", path="/dev/loop{-control,[0-9]*}"),
+                      default="never")
+
+    def sectors(s: Scene) -> None:
+        # (a loop device is the file's whole 512-byte sectors: the secret, then zeros)
+        s.secret.write_bytes(f"{SECRET_MAGIC}\n".encode().ljust(4096, b"\0"))
+
+    traced, _ = controlled_and_blocked(tmp_path, program, lambda s: [s.secret], rules,
+                                       setup=sectors, env=loop)
+    assert traced.detail.startswith("LOOP_SET_FD"), str(traced)
     assert traced.detail.endswith(": EPERM"), str(traced)
