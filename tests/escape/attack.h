@@ -306,6 +306,22 @@ static inline int write_file(const char *path, const char *text) {
     return n < 0 ? -errno : 0;
 }
 
+/* In a new user namespace (after unshare(CLONE_NEWUSER)): be root in it, mapped to ``uid`` and
+ * ``gid`` -- who we were (setgroups denied first, as an unprivileged map needs).  A write that
+ * fails is noted; the step that needs it then fails and says why. */
+static inline void map_own_ids(uid_t uid, gid_t gid) {
+    char text[64];
+    int err;
+    if ((err = write_file("/proc/self/setgroups", "deny")) < 0)
+        note("/proc/self/setgroups: %s", ename(-err));
+    snprintf(text, sizeof text, "0 %u 1", uid);
+    if ((err = write_file("/proc/self/uid_map", text)) < 0)
+        note("/proc/self/uid_map: %s", ename(-err));
+    snprintf(text, sizeof text, "0 %u 1", gid);
+    if ((err = write_file("/proc/self/gid_map", text)) < 0)
+        note("/proc/self/gid_map: %s", ename(-err));
+}
+
 /* The top page of process ``pid``'s main stack (its /proc/PID/maps "[stack]" line), or 0:
  * where the attacks on the tracer and the approver read or write (red teams 45, 46). */
 static inline unsigned long stack_of(pid_t pid) {

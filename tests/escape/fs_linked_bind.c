@@ -32,15 +32,6 @@
 #include <sched.h>
 #include <sys/mount.h>
 
-static void writef(const char *path, const char *text) {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        if (write(fd, text, strlen(text)) < 0)
-            note("%s: %s", path, ename(errno));
-        close(fd);
-    }
-}
-
 int main(int argc, char **argv) {
     int device = strcmp(argv[1], "device") == 0 || strcmp(argv[1], "fsdevice") == 0;
     if (argc != 5 && !(argc == 8 && device))
@@ -55,12 +46,7 @@ int main(int argc, char **argv) {
         blocked("unshare: %s", ename(errno));
     }
     if (user) {
-        char text[64];
-        writef("/proc/self/setgroups", "deny");
-        snprintf(text, sizeof text, "0 %u 1", uid);
-        writef("/proc/self/uid_map", text);
-        snprintf(text, sizeof text, "0 %u 1", gid);
-        writef("/proc/self/gid_map", text);
+        map_own_ids(uid, gid);
     }
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         blocked("making mounts private: %s", ename(errno));

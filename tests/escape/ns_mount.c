@@ -46,25 +46,6 @@
 static const char *secd, *work, *how;
 static char secret[4096];
 
-static void writef(const char *path, const char *text) {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        if (write(fd, text, strlen(text)) < 0)
-            note("%s: %s", path, ename(errno));
-        close(fd);
-    }
-}
-
-/* In a new user namespace: be root in it (mapped to who we were). */
-static void map_ids(uid_t uid, gid_t gid) {
-    char text[64];
-    writef("/proc/self/setgroups", "deny");
-    snprintf(text, sizeof text, "0 %u 1", uid);
-    writef("/proc/self/uid_map", text);
-    snprintf(text, sizeof text, "0 %u 1", gid);
-    writef("/proc/self/gid_map", text);
-}
-
 /* Our own mount namespace, whose mounts propagate nowhere. */
 static void enter(int extra) {
     uid_t uid = getuid();
@@ -76,7 +57,7 @@ static void enter(int extra) {
         blocked("unshare: %s", ename(errno));
     }
     if (flags & CLONE_NEWUSER)
-        map_ids(uid, gid);
+        map_own_ids(uid, gid);
 }
 
 static void private_mounts(void) {
@@ -118,7 +99,7 @@ static void child_binds(int by_clone3) {
                 ename(errno));
     if (pid == 0) {
         char b[4096];
-        map_ids(uid, gid);
+        map_own_ids(uid, gid);
         private_mounts();
         at(b, work, "b");
         mounted("mount --bind in the child", mount(secd, b, NULL, MS_BIND, NULL));

@@ -50,15 +50,6 @@ static volatile int in_open, window, chrooted, open_done;
 static volatile pid_t main_tid;
 extern char rt41_sys[];
 
-static void writef(const char *path, const char *text) {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        if (write(fd, text, strlen(text)) < 0)
-            note("%s: %s", path, ename(errno));
-        close(fd);
-    }
-}
-
 static void become_root_in_userns(void) {
     uid_t uid = getuid();
     gid_t gid = getgid();
@@ -67,12 +58,7 @@ static void become_root_in_userns(void) {
             skipped("unshare: %s", ename(errno));
         blocked("unshare(CLONE_NEWUSER): %s", ename(errno));
     }
-    char text[64];
-    writef("/proc/self/setgroups", "deny");
-    snprintf(text, sizeof text, "0 %u 1", uid);
-    writef("/proc/self/uid_map", text);
-    snprintf(text, sizeof text, "0 %u 1", gid);
-    writef("/proc/self/gid_map", text);
+    map_own_ids(uid, gid);
 }
 
 /* openat(AT_FDCWD, path, O_RDONLY) by a syscall instruction at rt41_sys */
