@@ -264,6 +264,26 @@ def controlled_and_blocked(tmp_path: Path, binary: Path | str,
     return traced, scene
 
 
+# --- the resident tracer -------------------------------------------------------------------------
+
+def served_env(runtime: Path, **extra: str) -> dict[str, str]:
+    """A run that a server in ``runtime`` may serve (the suite runs in process unless told)."""
+    return {"XDG_RUNTIME_DIR": str(runtime), "SYSTRACE_NO_RESIDENT": "0", **extra}
+
+
+def listener_of(path: Path) -> int | None:
+    """The pid of the process listening on the unix socket ``path``, if any."""
+    from systrace_py import procfs
+
+    with socket.socket(socket.AF_UNIX) as sock:
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return None
+        found = procfs.peer(sock)
+    return found[0] if found else None
+
+
 # --- outsiders: listeners and processes outside the traced tree ----------------------------------
 
 class _Listener:

@@ -19,34 +19,25 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from escape_lib import Scene, assert_blocked, attack, never, policy, require_real
+from escape_lib import (
+    Scene,
+    assert_blocked,
+    attack,
+    listener_of,
+    never,
+    policy,
+    require_real,
+    served_env,
+)
 
 from conftest import REPO, run_systrace
-from systrace_py import procfs, resident_client
+from systrace_py import resident_client
 
 PERMIT = 'default = "permit"\n'
 #: what the other copy's workers say first, on their client's stderr
 OTHER = "served by the other copy's code"
 #: a program that writes its PPid and TracerPid
 WHO = ["sh", "-c", 'grep -E "^(PPid|TracerPid):" /proc/$$/status']
-
-
-def served_env(runtime: Path, **extra: str) -> dict[str, str]:
-    """A run that a server in ``runtime`` may serve (the suite runs in process unless told)."""
-    return {"XDG_RUNTIME_DIR": str(runtime), "SYSTRACE_NO_RESIDENT": "0", **extra}
-
-
-def _listener(path: Path) -> int | None:
-    """The pid of the process listening on the socket ``path``, if any."""
-    import socket
-
-    with socket.socket(socket.AF_UNIX) as sock:
-        try:
-            sock.connect(str(path))
-        except OSError:
-            return None
-        found = procfs.peer(sock)
-    return found[0] if found else None
 
 
 @pytest.fixture
@@ -57,7 +48,7 @@ def runtime() -> Iterator[Path]:
         yield path
     finally:
         for sock in (path / "systrace-py").glob("*.sock"):  # (servers of this test: by pid)
-            pid = _listener(sock)
+            pid = listener_of(sock)
             if pid is not None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
@@ -102,7 +93,7 @@ def test_a_planted_server_of_other_code_serves_no_run(build, runtime: Path, tmp_
     started = run_systrace(["--resident", "--resident-idle", "300"], env=theirs, cwd=tmp_path)
     assert started.returncode == 0, started.stderr
     [planted] = (runtime / "systrace-py").glob("*.sock")
-    server = _listener(planted)
+    server = listener_of(planted)
     assert server is not None
     ours = Path(resident_client.socket_path(served_env(runtime)))
     assert planted != ours
@@ -111,7 +102,7 @@ def test_a_planted_server_of_other_code_serves_no_run(build, runtime: Path, tmp_
     control = attack(program, planted.parent, ours.name, policy_text=None, scene=None)
     require_real(control)
     assert resident_client.connect(served_env(runtime)) is not None  # (found: its pid ...)
-    assert _listener(ours) == server
+    assert listener_of(ours) == server
     os.rename(ours, planted)
 
     mine = None
@@ -119,7 +110,7 @@ def test_a_planted_server_of_other_code_serves_no_run(build, runtime: Path, tmp_
         started = run_systrace(["--resident", "--resident-idle", "300"],
                                env=served_env(runtime), cwd=tmp_path)
         assert started.returncode == 0, started.stderr
-        mine = _listener(ours)
+        mine = listener_of(ours)
         assert mine is not None
     try:
         traced = attack(program, planted.parent, ours.name, policy_text=PERMIT, scene=None,
@@ -127,7 +118,7 @@ def test_a_planted_server_of_other_code_serves_no_run(build, runtime: Path, tmp_
         # (the policy lets it -- over this build's own server's socket, if one ran: what
         # counts is the user's next run)
         assert traced.verdict == "ESCAPED", traced
-        assert _listener(ours) == server
+        assert listener_of(ours) == server
         _next_run_is_ours(runtime, tmp_path)
     finally:
         if mine is not None:  # (its socket's name is gone: the fixture would not find it)

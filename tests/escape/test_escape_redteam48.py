@@ -34,10 +34,12 @@ from escape_lib import (
     _verdict,
     assert_blocked,
     attack,
+    listener_of,
     never,
     permit,
     policy,
     require_real,
+    served_env,
 )
 
 from conftest import run_systrace, systrace_env
@@ -48,23 +50,6 @@ PERMIT = 'default = "permit"\n'
 FORGED = 42
 
 
-def served_env(runtime: Path, **extra: str) -> dict[str, str]:
-    """A run that a server in ``runtime`` may serve (the suite runs in process unless told)."""
-    return {"XDG_RUNTIME_DIR": str(runtime), "SYSTRACE_NO_RESIDENT": "0", **extra}
-
-
-def _listener(path: Path) -> int | None:
-    import socket
-
-    with socket.socket(socket.AF_UNIX) as sock:
-        try:
-            sock.connect(str(path))
-        except OSError:
-            return None
-        found = procfs.peer(sock)
-    return found[0] if found else None
-
-
 @pytest.fixture
 def server() -> Iterator[Path]:
     """A resident server of this tree in a private runtime directory: its socket."""
@@ -72,7 +57,7 @@ def server() -> Iterator[Path]:
     started = run_systrace(["--resident", "--resident-idle", "300"], env=served_env(runtime))
     assert started.returncode == 0, started.stderr
     [sock] = (runtime / "systrace-py").glob("*.sock")
-    pid = _listener(sock)
+    pid = listener_of(sock)
     try:
         yield sock
     finally:
@@ -131,7 +116,7 @@ def test_a_traced_program_never_answers_the_users_runs_with_the_servers_socket(
     control, runs, marker = _steal(program, server, tmp_path, "control", [], {})
     require_real(control)
     assert runs and runs[-1].returncode == FORGED and not marker.exists(), runs
-    assert _listener(server) is not None  # (the server is back: continued, still listening)
+    assert listener_of(server) is not None  # (the server is back: continued, still listening)
 
     how = served_env(server.parent.parent) if traced_by == "resident" else {}
     rules = tmp_path / "thief.toml"
@@ -187,7 +172,7 @@ def test_a_traced_program_signals_neither_the_server_nor_another_runs_worker(
     try:
         assert other.stdout is not None
         worker = int(other.stdout.readline().split()[1])
-        server_pid = _listener(server)
+        server_pid = listener_of(server)
         assert server_pid is not None
         assert (procfs.read_stat(worker) or [b"", b"0"])[procfs.PPID] == str(server_pid).encode()
         for target in (server_pid, worker):
