@@ -232,7 +232,8 @@ class ServerWatch:
         waits: list[tuple[str, ...]] = []  # (the tracing thread's, in one FUSE wait)
         while not self._stop.wait(self.interval):
             try:
-                waiting = self._waiting()
+                point = self._wait_point()
+                waiting = _switches(point[1]) if point is not None else None
                 if waiting is None or (waits and waiting != waits[-1]):
                     waits.clear()
                 if waiting is not None:
@@ -243,7 +244,7 @@ class ServerWatch:
                     # it the sockets that hold it (fail closed: the run ends)
                     self._kill(tuple(self._traced()), tree=True)
                     waits.clear()
-                found = self._look()
+                found = self._look(point) if point is not None else None
             except Exception:  # (a watch that fails must not end the run)
                 found = None
             if found is None:
@@ -259,9 +260,9 @@ class ServerWatch:
                 self._kill(holders)
                 seen.clear()
 
-    def _waiting(self) -> tuple[str, ...] | None:
-        """The tracing thread's context switches while it waits for a FUSE answer, else
-        None."""
+    def _wait_point(self) -> tuple[str, str] | None:
+        """(the tracing thread's wchan, its status) while it waits for a FUSE answer (the
+        wchan read again after the status: still that wait), else None."""
         base = f"/proc/{self.pid}/task/{self.tid}"
         wchan = _read(f"{base}/wchan")
         if wchan is None or wchan.strip() not in FUSE_WAITS:
@@ -269,26 +270,20 @@ class ServerWatch:
         status = _read(f"{base}/status")
         if status is None or _read(f"{base}/wchan") != wchan:
             return None
-        return _switches(status)
+        return wchan, status
 
-    def _look(self) -> tuple[Look, tuple[int, ...]] | None:
+    def _look(self, point: tuple[str, str]) -> tuple[Look, tuple[int, ...]] | None:
         """(the tracing thread's context switches, the stopped holders' stopped threads with
         theirs), and every traced holder of /dev/fuse, while the tracing thread waits for a
-        FUSE answer and some traced process holding /dev/fuse has a thread in a ptrace stop;
-        None otherwise."""
-        base = f"/proc/{self.pid}/task/{self.tid}"
-        wchan = _read(f"{base}/wchan")
-        if wchan is None or wchan.strip() not in FUSE_WAITS:
-            return None
-        status = _read(f"{base}/status")
-        if status is None:
-            return None
+        FUSE answer (``point``: :meth:`_wait_point`'s, read once a look) and some traced
+        process holding /dev/fuse has a thread in a ptrace stop; None otherwise."""
+        wchan, status = point
         holders = self._holders()
         servers = tuple(sorted((pid, stopped) for pid in holders
                                if (stopped := self._stopped_threads(pid)) is not None))
         if not servers:
             return None
-        if _read(f"{base}/wchan") != wchan:  # (still in that wait)
+        if _read(f"/proc/{self.pid}/task/{self.tid}/wchan") != wchan:  # (still in that wait)
             return None
         return (_switches(status), servers), tuple(sorted(holders))
 
