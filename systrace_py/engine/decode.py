@@ -51,6 +51,7 @@ from systrace_py.engine.ptrace_ops import (
     RESOLVE_NO_SYMLINKS,
     RESOLVE_NO_XDEV,
     mount_id,
+    mounted_file,
 )
 from systrace_py.kernel import (
     AF_INET,
@@ -2508,8 +2509,7 @@ def _same_root(tid: int, reader: int) -> bool:
         except OSError:
             return False
         try:
-            info = os.fstat(fd)
-            seen.append((mount_id(fd), info.st_dev, info.st_ino))
+            seen.append(mounted_file(fd))
         except OSError:
             return False
         finally:

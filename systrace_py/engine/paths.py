@@ -80,6 +80,7 @@ from systrace_py.engine.ptrace_ops import (
     RESOLVE_NO_XDEV,
     fs_type,
     mount_id,
+    mounted_file,
     openat2,
 )
 from systrace_py.kernel import (
@@ -805,8 +806,7 @@ class PathResolver:
         with contextlib.suppress(OSError):
             held = os.open(f"/proc/{tid}/fd/{fd}", os.O_PATH | os.O_CLOEXEC)
             try:
-                info = os.fstat(held)
-                self._detached[mount_id(held), info.st_dev, info.st_ino] = (kind, source)
+                self._detached[mounted_file(held)] = (kind, source)
             finally:
                 os.close(held)
 
@@ -819,8 +819,7 @@ class PathResolver:
     def detached_from(self, fd: int) -> tuple[str, Resolved | None] | None:
         """(What made it, the name its tree was copied from) of the detached mount whose
         root is the tracer's descriptor ``fd`` (:meth:`note_detached`), or None."""
-        info = os.fstat(fd)
-        return self._detached.get((mount_id(fd), info.st_dev, info.st_ino))
+        return self._detached.get(mounted_file(fd))
 
     def mount_root(self, tid: int) -> int:
         """The id of the mount the task's root is on."""

@@ -325,6 +325,14 @@ _STATX_MNT_ID_AT: Final = 0x90      # stx_mnt_id, a __u64
 _EMPTY: Final = ctypes.c_char_p(b"")
 
 
+def mounted_file(fd: int) -> tuple[int, int, int]:
+    """A descriptor's file as seen through its mount: (mount id, device, inode) -- a mount's
+    root, or a task's root, known apart from the same file under another mount (a bind,
+    a copy).  Raises OSError."""
+    info = os.fstat(fd)
+    return mount_id(fd), info.st_dev, info.st_ino
+
+
 def mount_id(fd: int) -> int:
     """The mount a descriptor is on: statx's STATX_MNT_ID, the id /proc/self/fdinfo's mnt_id
     line gives (Linux 5.8), for the cost of one call instead of a file opened and parsed;
