@@ -1871,10 +1871,15 @@ static int stub_stop(Arm *a, int status) {
  * exec event is then Python's, which looks again): fail closed.  (The vsyscall page, "--x"
  * too, lies above user memory: no mapping of the process.) */
 static int exec_only_mapped(pid_t tid) {
-    char path[64], line[512];
+    char path[64], line[512], buffer[16384];  /* (buffer: closed before it goes) */
     snprintf(path, sizeof path, "/proc/%d/maps", (int)tid);
     FILE *maps = fopen(path, "re");
     if (!maps) return 1;
+    /* A buffer of our own, before the first read: stdio would fstat the file to size one
+     * (st_blksize: 1 KiB for procfs) and read a new image's ~1.3 KiB of maps in three reads;
+     * here one read takes it all and a second says its end (4 calls an exec, not 6).  The
+     * lines read are the same: fgets over whatever the reads return, to the end. */
+    if (setvbuf(maps, buffer, _IOFBF, sizeof buffer) != 0) { fclose(maps); return 1; }
     int found = 0, whole = 1;
     while (!found && fgets(line, sizeof line, maps)) {
         if (!whole) {  /* (the rest of a line longer than the buffer: a long path) */

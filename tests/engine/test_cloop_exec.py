@@ -434,6 +434,49 @@ sys.exit(code)
     assert int(found.group(1)) <= exec_events, result.stderr
 
 
+def test_an_exec_the_loop_served_has_its_maps_read_in_two_reads(tmp_path: Path) -> None:
+    """The native loop's look at a new image's maps (_cloop.c exec_only_mapped, where
+    protection keys are on) reads them with a buffer of its own: one read takes a small
+    program's ~1.3 KiB of maps and a second says the end -- no fstat of the file for stdio
+    to size a buffer (procfs says 1 KiB: three reads).  The tracer's own calls, under strace
+    (the tracer alone, not its tree), 40 x true in a shell under its learned policy: no
+    fstat of a /proc/PID/maps descriptor and at most two reads of one for each command the
+    loop served (main: one fstat and three reads a command, fails)."""
+    from systrace_py.engine import pkeys
+    if not _native():
+        pytest.skip("the native loop is not built or is turned off")
+    if not pkeys.enabled():
+        pytest.skip("no protection keys here: no exec looks at the maps")
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("no strace here")
+    rounds = 40
+    loop = f"i=0; while [ $i -lt {rounds} ]; do /bin/true; i=$((i+1)); done"
+    policy = tmp_path / "loop.toml"
+    learned = subprocess.run(
+        [sys.executable, "-m", "systrace_py", "-A", "-o", str(policy), "--", "sh", "-c", loop],
+        capture_output=True, text=True, timeout=120, env=systrace_env(None))
+    assert learned.returncode == 0, learned.stderr
+    log = tmp_path / "tracer.log"
+    result = subprocess.run(
+        [strace, "-o", str(log), "-y", "-e", "trace=read,newfstatat,fstat",
+         sys.executable, "-m", "systrace_py", "--stats", "-p", str(policy), "--",
+         "sh", "-c", loop],
+        capture_output=True, text=True, timeout=120, env=systrace_env(None))
+    assert result.returncode == 0, result.stderr
+    served = re.search(r"stops served by Python: (.*)", result.stderr)
+    assert served is not None, result.stderr
+    exec_events = int(re.search(r"exec event (\d+)", served.group(1) + " exec event 0").group(1))
+    assert exec_events <= 3, result.stderr  # (the loop served the commands' exec events)
+    calls = log.read_text().splitlines()
+    on_maps = [c for c in calls if re.search(r"\(\d+</proc/\d+/maps>", c)]
+    stats = [c for c in on_maps if not c.startswith("read(")]
+    reads = [c for c in on_maps if c.startswith("read(")]
+    # (Python's own looks at the start's few execs read through its io: an fstat each)
+    assert len(stats) <= exec_events, "\n".join(stats)
+    assert rounds * 2 <= len(reads) <= rounds * 2 + 10 * exec_events, len(reads)
+
+
 def test_an_exec_environment_is_scanned_once_per_table_and_value(bindir: Path,
                                                                   tmp_path: Path) -> None:
     """An exec into another table has its environment scanned for variables that run code
