@@ -1877,8 +1877,9 @@ static int exec_only_mapped(pid_t tid) {
     if (!maps) return 1;
     /* A buffer of our own, before the first read: stdio would fstat the file to size one
      * (st_blksize: 1 KiB for procfs) and read a new image's ~1.3 KiB of maps in three reads;
-     * here one read takes it all and a second says its end (4 calls an exec, not 6).  The
-     * lines read are the same: fgets over whatever the reads return, to the end. */
+     * here one read takes it all (procfs gives up to a page a read) and a second says its
+     * end (4 calls an exec, not 6).  The lines read are the same: fgets over whatever the
+     * reads return, to the end. */
     if (setvbuf(maps, buffer, _IOFBF, sizeof buffer) != 0) { fclose(maps); return 1; }
     int found = 0, whole = 1;
     while (!found && fgets(line, sizeof line, maps)) {
