@@ -965,7 +965,7 @@ class Supervisor:
         if attach is None:
             return Decision(Action.PERMIT, table=table.name)  # (nothing is attached)
         backing, device, writes = attach
-        source = call.shown(backing.resolved.path)
+        source = call.shown(backing)
         as_open = table.decide(CallFacts("openat", (PathArg("path", source),),
                                          os.O_RDWR if writes else os.O_RDONLY))
         if as_open.action is Action.NEVER:
@@ -974,7 +974,7 @@ class Supervisor:
             # (a rule sending the file's reads elsewhere: the device reads the file itself)
             return Decision(Action.NEVER, errno_module.EPERM, as_open.rule, table.name,
                             Reason.REDIRECT, None, PathArg("path", source), "path")
-        name = call.shown(device.resolved.path)
+        name = call.shown(device)
         for other in self.policies.tables():
             if other is not caller:
                 refused = other.attached_elsewhere(source, name, writes)

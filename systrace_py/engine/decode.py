@@ -1558,18 +1558,20 @@ class DecodedCall:
         (LOOP_SET_FD, LOOP_CHANGE_FD, LOOP_CONFIGURE): it stops, whatever its descriptor."""
         return self.name == "ioctl" and self.args[1] & 0xFFFFFFFF in _LOOP_REQUESTS
 
-    def loop_backing(self) -> tuple[DecodedPath, DecodedPath, bool] | None:
-        """The file a loop device's attach hands the device, the device, and whether the
-        device will write the file; None when the call attaches nothing -- no loop attach,
-        its descriptor no loop device (the request is another driver's, or ENOTTY), no file
-        the kernel's fget takes at the number (EBADF).  The device reads the file whatever
-        the descriptor's access mode (known gap #44): decided as an open of it
-        (Supervisor._loop_attach).  It writes it unless it is read-only
+    def loop_backing(self) -> tuple[str, str, bool] | None:
+        """The name of the file a loop device's attach hands the device, the device's, and
+        whether the device will write the file; None when the call attaches nothing -- no
+        loop attach, its descriptor no loop device (the request is another driver's, or
+        ENOTTY), no file the kernel's fget takes at the number (EBADF).  The device reads
+        the file whatever the descriptor's access mode (known gap #44): decided as an open
+        of it (Supervisor._loop_attach).  It writes it unless it is read-only
         (drivers/block/loop.c, loop_configure): the file or the device not open for
         writing, or LO_FLAGS_READ_ONLY in LOOP_CONFIGURE's struct; LOOP_CHANGE_FD only swaps
         the file of a read-only device.  LOOP_CONFIGURE's struct is read as the kernel
         copies it (EFAULT) and held (``held_strings``): its descriptor number is the one
-        checked.  Read once (a DecodeError again each time)."""
+        checked.  Each descriptor is read in one piece (_pinned_state), and what was read is
+        what the frozen tree is compared with (loop_stayed).  Read once (a DecodeError again
+        each time)."""
         if self._loop is _UNSET:
             try:
                 self._loop = self._read_loop()
@@ -1579,11 +1581,17 @@ class DecodedCall:
             raise self._loop
         return self._loop  # type: ignore[return-value]
 
-    def _read_loop(self) -> tuple[DecodedPath, DecodedPath, bool] | None:
+    def _read_loop(self) -> tuple[str, str, bool] | None:
         if not self.loop_request():
             return None
-        device = _descriptor_state(self.tid, _int32(self.args[0]))
-        if device is None or not stat.S_ISBLK(device[3]) or \
+        if not self.view.host:
+            # (its names would be another root's, read apart from the file they name: not
+            # held -- refused, as a call the engine cannot hold)
+            raise DecodeError(errno.EPERM, "a loop device's attach in a task that does not "
+                                           "see the tracer's tree")
+        pinned = self._pinned_state(_int32(self.args[0]))
+        device = pinned[0] if pinned is not None else None
+        if pinned is None or device is None or not stat.S_ISBLK(device[3]) or \
                 os.major(device[4]) != LOOP_MAJOR:
             self._loop_seen = (device, None)
             return None
@@ -1600,16 +1608,43 @@ class DecodedCall:
             flags = struct.unpack_from("<I", raw, LOOP_CONFIG_FLAGS)[0]
         else:
             fd = self.args[2] & 0xFFFFFFFF  # (config.fd = arg: a __u32)
-        backing = _descriptor_state(self.tid, fd) if fd < 1 << 31 else None
-        self._loop_seen = (device, backing)
-        if backing is None or self._decoder is None:
+        file = self._pinned_state(fd) if fd < 1 << 31 else None
+        self._loop_seen = (device, file[0] if file is not None else None)
+        if file is None:
             return None  # (no file at the number: the kernel's EBADF)
         writes = (request != LOOP_CHANGE_FD and not flags & LO_FLAGS_READ_ONLY
                   and device[5] & os.O_ACCMODE != os.O_RDONLY
-                  and backing[5] & os.O_ACCMODE != os.O_RDONLY)
-        decoder = self._decoder
-        return (decoder.fd_path(self.tid, fd, None, self.view),
-                decoder.fd_path(self.tid, _int32(self.args[0]), None, self.view), writes)
+                  and file[0][5] & os.O_ACCMODE != os.O_RDONLY)
+        return file[1], pinned[1], writes
+
+    def _pinned_state(self, fd: int
+                      ) -> tuple[tuple[str, int, int, int, int, int], str] | None:
+        """A task's descriptor as :func:`_descriptor_state` tells it, read in one piece:
+        the file held by a descriptor of the tracer's own (its name, device and inode the
+        held file's: another task of the tree may dup2 another file onto the number
+        meanwhile -- gap44's race read a secret's link with a decoy's inode), then its access
+        mode, then the number read again: EAGAIN where it holds another file by then.  With
+        the file's name, as the resolver names the held file (the tracer's tree)."""
+        link = f"/proc/{self.tid}/fd/{fd}"
+        try:
+            held = os.open(link, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            return None  # (none open there: EBADF)
+        try:
+            info = os.fstat(held)
+            own = os.readlink(f"/proc/self/fd/{held}")
+            state = _descriptor_state(self.tid, fd)
+            assert self._decoder is not None
+            name = self._decoder.resolver.descriptor(os.getpid(), held, HOST).path
+        except OSError:
+            return None
+        finally:
+            os.close(held)
+        if state is None:
+            return None
+        if (state[1], state[2]) != (info.st_dev, info.st_ino) or state[0] != own:
+            raise DecodeError(errno.EAGAIN, "a descriptor changed while it was read")
+        return state, name
 
     def loop_stayed(self) -> bool:
         """With the tree frozen: do the loop device's descriptor and the file's (the number
