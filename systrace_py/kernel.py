@@ -276,6 +276,10 @@ LOOP_CONFIG_SIZE: Final = 304       # struct loop_config: fd, block_size, loop_i
 LOOP_CONFIG_FLAGS: Final = 60       # ... the offset of info.lo_flags in it
 LO_FLAGS_READ_ONLY: Final = 1
 LOOP_MAJOR: Final = 7               # the loop devices' block major (include/uapi/linux/major.h)
+# btrfs send (fs/btrfs/send.c, CAP_SYS_ADMIN): the descriptor is a read-only subvolume's
+# directory, and the kernel writes a stream of every file below it -- names, attributes and
+# contents -- into the send_fd of its struct: files the caller never opened (gap44)
+BTRFS_IOC_SEND: Final = 0x40489426  # _IOW(0x94, 38, struct btrfs_ioctl_send_args), 72 bytes
 #: the requests that attach a file to a loop device, by name
 LOOP_ATTACH_IOCTLS: Final = ((LOOP_SET_FD, "LOOP_SET_FD"), (LOOP_CHANGE_FD, "LOOP_CHANGE_FD"),
                              (LOOP_CONFIGURE, "LOOP_CONFIGURE"))
