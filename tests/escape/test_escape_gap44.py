@@ -103,8 +103,9 @@ def _run(traced: Traced, rules: str, *command: str, env: dict[str, str]) -> str:
 def test_losetup_and_mount_o_loop_work_under_a_permit_default_policy(
         traced: Traced, tmp_path: Path, loop: dict[str, str]) -> None:
     """A permit-default policy with one path rule (``never`` of another directory): losetup
-    attaches a file the table reads and writes (and ``-r`` one it opens read-only), the
-    device reads it, ``losetup -d`` detaches it; ``mount -o loop`` of an ext4 image shows
+    attaches a file the table reads and writes (and ``-r`` one it opens read-only; and with
+    ``-r`` a file the table may read and not write), the device reads it, ``losetup -d``
+    detaches it; ``mount -o loop`` of an ext4 image shows
     its file, and unmounts.  The attach is decided as an open of the image: permitted."""
     image = tmp_path / "fs.img"
     subprocess.run(["mkfs.ext4", "-q", "-F", str(image), "4M"], check=True,
@@ -122,6 +123,15 @@ def test_losetup_and_mount_o_loop_work_under_a_permit_default_policy(
                 assert seen.read(12) == b"PLAIN-BYTES\n"
         finally:
             _run(traced, rules, "losetup", "-d", device, env=loop)
+    # (a file the table reads and may not write: attached read-only, decided as a read)
+    rules_ro = policy(never("fswrite", path=str(plain)))
+    device = _run(traced, rules_ro, "losetup", "-r", "-f", "--show", str(plain),
+                  env=loop).strip()
+    try:
+        with open(device, "rb") as seen:
+            assert seen.read(12) == b"PLAIN-BYTES\n"
+    finally:
+        _run(traced, rules_ro, "losetup", "-d", device, env=loop)
     target = tmp_path / "mnt"
     target.mkdir()
     script = (f"mount -o loop {image} {target} && echo hello > {target}/f && "
