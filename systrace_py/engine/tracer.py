@@ -2722,6 +2722,8 @@ class Tracer:
                     return False
             if call.held_strings and fresh.held() != call.held_strings:
                 return False
+            if not call.loop_stayed():
+                return False  # (a loop attach's descriptors: a handler's dup2 in between)
             if call.examined_std_fds is not None and (ran or task.files.users > 1) and \
                     procfs.standard_fds_closing(task.tid) != call.examined_std_fds:
                 return False  # (a task sharing its descriptors closed one meanwhile)
