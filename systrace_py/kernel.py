@@ -264,6 +264,25 @@ SIOCSPGRP: Final = 0x8902
 TUNSETIFF: Final = 0x400454CA  # _IOW('T', 202, int)
 #: ioctl of /dev/userfaultfd (since 6.1) that makes a userfaultfd: the userfaultfd call's power
 USERFAULTFD_IOC_NEW: Final = 0xAA00  # _IO(0xAA, 0x00)
+# loop devices (include/uapi/linux/loop.h; drivers/block/loop.c): an attach hands the device a
+# descriptor, whose file the device then reads -- and writes, unless it is read-only: the
+# file not open for writing, the device not opened for writing, or LO_FLAGS_READ_ONLY in
+# LOOP_CONFIGURE's struct (loop_configure); LOOP_CHANGE_FD only swaps the file of a read-only
+# device -- whatever that descriptor's own access mode (known gap #44, gap44)
+LOOP_SET_FD: Final = 0x4C00
+LOOP_CHANGE_FD: Final = 0x4C06
+LOOP_CONFIGURE: Final = 0x4C0A      # its fd is the first field of a struct loop_config in memory
+LOOP_CONFIG_SIZE: Final = 304       # struct loop_config: fd, block_size, loop_info64, 8 u64
+LOOP_CONFIG_FLAGS: Final = 60       # ... the offset of info.lo_flags in it
+LO_FLAGS_READ_ONLY: Final = 1
+LOOP_MAJOR: Final = 7               # the loop devices' block major (include/uapi/linux/major.h)
+# btrfs send (fs/btrfs/send.c, CAP_SYS_ADMIN): the descriptor is a read-only subvolume's
+# directory, and the kernel writes a stream of every file below it -- names, attributes and
+# contents -- into the send_fd of its struct: files the caller never opened (gap44)
+BTRFS_IOC_SEND: Final = 0x40489426  # _IOW(0x94, 38, struct btrfs_ioctl_send_args), 72 bytes
+#: the requests that attach a file to a loop device, by name
+LOOP_ATTACH_IOCTLS: Final = ((LOOP_SET_FD, "LOOP_SET_FD"), (LOOP_CHANGE_FD, "LOOP_CHANGE_FD"),
+                             (LOOP_CONFIGURE, "LOOP_CONFIGURE"))
 #: ioctl requests that only ask a terminal's or a descriptor's state (isatty's TCGETS; the
 #: window size; the foreground group; the bytes ready to read), none a guard names
 TCGETS: Final = 0x5401

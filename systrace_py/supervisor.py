@@ -39,7 +39,7 @@ from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer, new_event
 from systrace_py.injector import Injector
-from systrace_py.kernel import PER_CLEAR_ON_SETID
+from systrace_py.kernel import BTRFS_IOC_SEND, PER_CLEAR_ON_SETID
 from systrace_py.logrecords import Result
 from systrace_py.outputs import program_may_change
 from systrace_py.policy.aliases import EXPOSING_CALLS, TWO_PATH_CALLS
@@ -932,6 +932,15 @@ class Supervisor:
             if as_decided.reason == "unsafe":
                 as_decided = dataclasses.replace(as_decided, reason=Reason.DEVICE)
             decision = strictest([decision, as_decided])
+        if call.name == "ioctl" and call.args[1] & 0xFFFFFFFF == BTRFS_IOC_SEND and \
+                table.decides_by_name():
+            # a btrfs send writes every file of the descriptor's subvolume into another
+            # descriptor -- names no rule is asked about (as a file system image's: review 28)
+            decision = strictest([decision, Decision(
+                Action.NEVER, errno_module.EPERM, None, table.name, Reason.SUBTREE)])
+        if call.name == "ioctl" and call.loop_request():
+            # a loop device's attach reads (and may write) a descriptor's file: as an open
+            decision = strictest([decision, self._loop_attach(table, call, under or table)])
         if call.name in ("fcntl", "ioctl") and (as_signal := call.owner_as_signal()):
             # a descriptor's owner is a process the kernel will signal: decided as a kill
             decision = strictest([decision, table.decide(as_signal)])
@@ -943,6 +952,41 @@ class Supervisor:
                                                     or call.name in EXPOSING_CALLS):
             decision = self._linked_elsewhere(under or table, facts) or decision
         return decision
+
+    def _loop_attach(self, table: Table, call: DecodedCall, caller: Table) -> Decision:
+        """LOOP_SET_FD, LOOP_CHANGE_FD or LOOP_CONFIGURE of a loop device: the device reads
+        the descriptor's file whatever the descriptor's access mode, and writes it unless it
+        is read-only (DecodedCall.loop_backing) -- so the attach is decided as an open of
+        that file, by its name, for reading (and writing): ``O_RDONLY`` or ``O_RDWR``, as an
+        fd call's file is decided by its /proc link.  A rule naming ``ioctl`` does not lift
+        it; a rule that lets the file be read (and written) does.  Then, as a link is, in
+        every other table of the policies: the device is a new name for the file's bytes,
+        which any process of the tree may open (Table.attached_elsewhere).  Known gap #44
+        (review 28: a file opened for writing only, read at /dev/loopN), gap44.  ``caller``:
+        the process's table, its private rules aside."""
+        try:
+            attach = call.loop_backing()
+        except DecodeError as exc:  # (the guard refused it already: the same errno)
+            return Decision(Action.NEVER, exc.errno, None, table.name, Reason.RULE)
+        if attach is None:
+            return Decision(Action.PERMIT, table=table.name)  # (nothing is attached)
+        backing, device, writes = attach
+        source = call.shown(backing)
+        as_open = table.decide(CallFacts("openat", (PathArg("path", source),),
+                                         os.O_RDWR if writes else os.O_RDONLY))
+        if as_open.action is Action.NEVER:
+            return as_open
+        if as_open.redirect is not None or as_open.redirects:
+            # (a rule sending the file's reads elsewhere: the device reads the file itself)
+            return Decision(Action.NEVER, errno_module.EPERM, as_open.rule, table.name,
+                            Reason.REDIRECT, None, PathArg("path", source), "path")
+        name = call.shown(device)
+        for other in self.policies.tables():
+            if other is not caller:
+                refused = other.attached_elsewhere(source, name, writes)
+                if refused is not None:
+                    return refused
+        return as_open
 
     def _linked_elsewhere(self, table: Table, facts: list[Facts]) -> Decision | None:
         """A link or rename the caller's table does not refuse -- or a mount that shows its

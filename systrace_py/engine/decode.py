@@ -90,6 +90,13 @@ from systrace_py.kernel import (
     IPPROTO_IPV6,
     IPV6_V6ONLY,
     KCMP_FILES,
+    LO_FLAGS_READ_ONLY,
+    LOOP_ATTACH_IOCTLS,
+    LOOP_CHANGE_FD,
+    LOOP_CONFIG_FLAGS,
+    LOOP_CONFIG_SIZE,
+    LOOP_CONFIGURE,
+    LOOP_MAJOR,
     MOUNT_ATTR_SIZE_VER0,
     MOVE_MOUNT_BENEATH,
     MOVE_MOUNT_F_EMPTY_PATH,
@@ -450,6 +457,10 @@ class DecodedCall:
     _open_flags: object = _UNSET
     #: the descriptor owner read (owner): read once, the value checked is the value held
     _owner: object = _UNSET
+    #: a loop device's attach (loop_backing): read once, the struct checked is the one held
+    _loop: object = _UNSET
+    #: ... what its two descriptors held when it was read (loop_stayed)
+    _loop_seen: tuple[object, object] | None = None
     open_mode: int | None = None
     open_resolve: int | None = None
     #: the dynamic path roles (DYNAMIC_ROLE_CALLS), in order, and how to resolve each:
@@ -503,6 +514,7 @@ class DecodedCall:
         self.args = tuple(args)
         self._open_flags = _UNSET
         self._owner = _UNSET
+        self._loop = _UNSET
         self.open_mode = self.open_resolve = None
         self.examined_targets = None
         changed = set(changes)
@@ -1536,7 +1548,123 @@ class DecodedCall:
             self.roles()
         elif self.held_strings is None:
             self.owner()
+            if self.loop_request():
+                self.loop_backing()
         return self.held_strings
+
+    # --- a loop device's attach ----------------------------------------------------------------
+    def loop_request(self) -> bool:
+        """Whether the call is an ioctl whose request attaches a file to a loop device
+        (LOOP_SET_FD, LOOP_CHANGE_FD, LOOP_CONFIGURE): it stops, whatever its descriptor."""
+        return self.name == "ioctl" and self.args[1] & 0xFFFFFFFF in _LOOP_REQUESTS
+
+    def loop_backing(self) -> tuple[str, str, bool] | None:
+        """The name of the file a loop device's attach hands the device, the device's, and
+        whether the device will write the file; None when the call attaches nothing -- no
+        loop attach, its descriptor no loop device (the request is another driver's, or
+        ENOTTY), no file the kernel's fget takes at the number (EBADF).  The device reads
+        the file whatever the descriptor's access mode (known gap #44): decided as an open
+        of it (Supervisor._loop_attach).  It writes it unless it is read-only
+        (drivers/block/loop.c, loop_configure): the file or the device not open for
+        writing, or LO_FLAGS_READ_ONLY in LOOP_CONFIGURE's struct; LOOP_CHANGE_FD only swaps
+        the file of a read-only device.  LOOP_CONFIGURE's struct is read as the kernel
+        copies it (EFAULT) and held (``held_strings``): its descriptor number is the one
+        checked.  Each descriptor is read in one piece (_pinned_state), and what was read is
+        what the frozen tree is compared with (loop_stayed).  Read once (a DecodeError again
+        each time)."""
+        if self._loop is _UNSET:
+            try:
+                self._loop = self._read_loop()
+            except DecodeError as exc:
+                self._loop = exc
+        if isinstance(self._loop, DecodeError):
+            raise self._loop
+        return self._loop  # type: ignore[return-value]
+
+    def _read_loop(self) -> tuple[str, str, bool] | None:
+        if not self.loop_request():
+            return None
+        if not self.view.host:
+            # (its names would be another root's, read apart from the file they name: not
+            # held -- refused, as a call the engine cannot hold)
+            raise DecodeError(errno.EPERM, "a loop device's attach in a task that does not "
+                                           "see the tracer's tree")
+        pinned = self._pinned_state(_int32(self.args[0]))
+        device = pinned[0] if pinned is not None else None
+        if pinned is None or device is None or not stat.S_ISBLK(device[3]) or \
+                os.major(device[4]) != LOOP_MAJOR:
+            self._loop_seen = (device, None)
+            return None
+        request = self.args[1] & 0xFFFFFFFF
+        flags = 0
+        if request == LOOP_CONFIGURE:
+            memory = self.memory
+            if memory is None:
+                raise DecodeError(errno.EPERM, "the loop device's configuration cannot be read")
+            pointer = self.args[2]
+            raw: bytes = self._guard(lambda: memory.read_exact(pointer, LOOP_CONFIG_SIZE))
+            self.held_strings = {2: raw}
+            fd = struct.unpack_from("<I", raw)[0]
+            flags = struct.unpack_from("<I", raw, LOOP_CONFIG_FLAGS)[0]
+        else:
+            fd = self.args[2] & 0xFFFFFFFF  # (config.fd = arg: a __u32)
+        file = self._pinned_state(fd) if fd < 1 << 31 else None
+        self._loop_seen = (device, file[0] if file is not None else None)
+        if file is None:
+            return None  # (no file at the number: the kernel's EBADF)
+        writes = (request != LOOP_CHANGE_FD and not flags & LO_FLAGS_READ_ONLY
+                  and device[5] & os.O_ACCMODE != os.O_RDONLY
+                  and file[0][5] & os.O_ACCMODE != os.O_RDONLY)
+        return file[1], pinned[1], writes
+
+    def _pinned_state(self, fd: int
+                      ) -> tuple[tuple[str, int, int, int, int, int], str] | None:
+        """A task's descriptor as :func:`_descriptor_state` tells it, read in one piece:
+        the file held by a descriptor of the tracer's own (its name, device and inode the
+        held file's: another task of the tree may dup2 another file onto the number
+        meanwhile -- gap44's race read a secret's link with a decoy's inode), then its access
+        mode, then the number read again: EAGAIN where it holds another file by then.  With
+        the file's name, as the resolver names the held file (the tracer's tree)."""
+        link = f"/proc/{self.tid}/fd/{fd}"
+        try:
+            held = os.open(link, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            return None  # (none open there: EBADF)
+        try:
+            info = os.fstat(held)
+            own = os.readlink(f"/proc/self/fd/{held}")
+            state = _descriptor_state(self.tid, fd)
+            assert self._decoder is not None
+            name = self._decoder.resolver.descriptor(os.getpid(), held, HOST).path
+        except OSError:
+            return None
+        finally:
+            os.close(held)
+        if state is None:
+            return None
+        if (state[1], state[2]) != (info.st_dev, info.st_ino) or state[0] != own:
+            raise DecodeError(errno.EAGAIN, "a descriptor changed while it was read")
+        return state, name
+
+    def loop_stayed(self) -> bool:
+        """With the tree frozen: do the loop device's descriptor and the file's (the number
+        checked: a register, or the held struct's) still hold what was decided?  Another
+        task sharing the descriptor table may have put another file at either since (dup2:
+        the secret where a file the table may read was checked)."""
+        if not self.loop_request():
+            return True
+        if self._loop is _UNSET or isinstance(self._loop, DecodeError) or \
+                self._loop_seen is None:
+            return False  # (never read, or refused: not what runs)
+        device = _descriptor_state(self.tid, _int32(self.args[0]))
+        if self._loop is None and self._loop_seen[1] is None:
+            return device == self._loop_seen[0]
+        if self.held_strings is not None and 2 in self.held_strings:
+            fd = struct.unpack_from("<I", self.held_strings[2])[0]
+        else:
+            fd = self.args[2] & 0xFFFFFFFF
+        backing = _descriptor_state(self.tid, fd) if fd < 1 << 31 else None
+        return (device, backing) == self._loop_seen
 
     # --- the mount family ----------------------------------------------------------------------
     def _static_roles(self) -> tuple[str, ...]:
@@ -2405,6 +2533,27 @@ class DecodedCall:
         except DecodeError:
             pass
         return LoggedCall(tuple(paths), flags, addrs, argv, tree)
+
+
+_LOOP_REQUESTS = frozenset(request for request, _ in LOOP_ATTACH_IOCTLS)
+
+
+def _descriptor_state(tid: int, fd: int) -> tuple[str, int, int, int, int, int] | None:
+    """What a task's descriptor holds, as a loop device's attach takes it: (its /proc link,
+    the file's device, inode, mode and device number, the descriptor's access mode and
+    O_PATH); None when none is open there or it is an O_PATH one (fget does not take it)."""
+    try:
+        link = os.readlink(f"/proc/{tid}/fd/{fd}")
+        info = os.stat(f"/proc/{tid}/fd/{fd}")
+        with open(f"/proc/{tid}/fdinfo/{fd}", "rb") as fdinfo:
+            flags = next((int(line.split()[1], 8) for line in fdinfo
+                          if line.startswith(b"flags:")), 0)
+    except (OSError, ValueError, IndexError):
+        return None
+    if flags & os.O_PATH:
+        return None
+    return (link, info.st_dev, info.st_ino, info.st_mode, info.st_rdev,
+            flags & (os.O_ACCMODE | os.O_PATH))
 
 
 def open_flags_text(flags: int) -> str:

@@ -743,7 +743,7 @@ def guard_purpose(name: str) -> str:
         return "the trace itself"
     if name in _PURPOSES:
         return _PURPOSES[name]
-    if guard.check in ("task_target", "pidfd_target", "owner_target"):
+    if guard.check in ("task_target", "pidfd_target", "owner_target", "ioctl_target"):
         return _TRACER
     if guard.check == "rlimit":
         return _CORE

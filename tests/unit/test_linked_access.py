@@ -651,6 +651,38 @@ def test_a_link_is_compared_in_another_table_too() -> None:
     assert reader.linked_elsewhere(CallFacts("openat", (PathArg("path", "/w/out"),))) is None
 
 
+def test_a_loop_device_is_compared_as_a_new_name_for_its_file() -> None:
+    """Table.attached_elsewhere (gap44): a loop device attached to a file is a name every
+    process may open for the file's bytes -- refused (EPERM, linked access, naming the
+    table) where this table would read the device and not the file; a write counts only
+    when the device writes the file; a device no more readable than the file, nothing."""
+    policy = load(TWO_TABLES + """
+[[program."/usr/bin/reader".rule]]
+calls = ["fsread"]
+path = "/dev/loop*"
+action = "permit"
+[[program."/usr/bin/reader".rule]]
+calls = ["fswrite"]
+path = "/dev/loop*"
+action = "permit"
+[[program."/usr/bin/reader".rule]]
+calls = ["fsread"]
+path = "/w/ro"
+action = "permit"
+""")
+    reader = policy.tables()[1]
+    refused = reader.attached_elsewhere("/s/secret.txt", "/dev/loop0", False)
+    assert refused is not None
+    assert (refused.action, refused.errno, refused.reason, refused.table) == \
+        (Action.NEVER, errno.EPERM, "linked access", "/usr/bin/reader")
+    # (/w/ro: read alike by both names; written by the device's only)
+    assert reader.attached_elsewhere("/w/ro", "/dev/loop0", False) is None
+    assert reader.attached_elsewhere("/w/ro", "/dev/loop0", True) is not None
+    # (a device the table reads no more than the file: nothing gained)
+    assert reader.attached_elsewhere("/s/secret.txt", "/x/loop0", False) is None
+    assert policy.main.attached_elsewhere("/s/secret.txt", "/dev/loop0", True) is None
+
+
 def test_a_mount_s_source_is_compared_as_a_link_s_old_name() -> None:
     """model._named_anew: a bind of the secret (no rule names it: the default) on a name
     the table reads is refused as a link there would be; a source the table reads alike is
