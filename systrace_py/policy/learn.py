@@ -986,6 +986,10 @@ def _generalize_path(path: str, ctx: _Context) -> _Pattern:
     if len(comps) == 3 and comps[:2] == ["dev", "pts"] and comps[2].isdigit():
         parts[2] = "*"
         kinds.append("terminals")
+    if len(comps) == 2 and comps[0] == "dev" and comps[1][:4] == "loop" and comps[1][4:].isdigit():
+        # the loop device a run is given (losetup -f, mount -o loop) is the first one free then
+        parts[1] = "loop[0-9]*"
+        kinds.append("loop devices")
     for directory in ctx.counter_dirs:
         if path.startswith(directory + "/"):
             return _Pattern(writer.text(directory, tail="/**"), False, _COUNTERS_OWN)

@@ -328,6 +328,17 @@ def test_per_process_proc_paths_and_terminals():
     assert {"/proc/*/status", "/proc/*/task/*/comm", "/dev/pts/*"} <= set(paths_of(policy))
 
 
+def test_the_loop_device_a_run_was_given_is_any_loop_device():
+    """losetup -f took /dev/loop1 in the learning run; the next run may be given loop2 (its
+    attach refused, rc 1, on the learned policy before).  /dev/loop-control stays itself."""
+    _, policy, _ = learned([write("/dev/loop1", os.O_RDWR, created=False),
+                            write("/dev/loop-control", os.O_RDWR, created=False)])
+    paths = set(paths_of(policy))
+    assert "/dev/loop[0-9]*" in paths or any("loop[0-9]*" in p for p in paths), paths
+    assert permitted(policy, write("/dev/loop7", os.O_RDWR, created=False))
+    assert not permitted(policy, write("/dev/loopx", os.O_RDWR, created=False))
+
+
 def test_proc_environ_and_mem_are_never_generalized():
     _, policy, _ = learned([read("/proc/4242/environ")])
     assert paths_of(policy) == ["/proc/4242/environ"]
