@@ -14,6 +14,7 @@ import ctypes
 import dataclasses
 import errno
 import importlib.util
+import itertools
 import os
 import re
 import shutil
@@ -1177,3 +1178,14 @@ def test_a_timed_wait_stops_at_entry_exactly_when_it_has_a_timeout(guard_filter,
     waits = timeout % 2**64 != 0 if pointer else ctypes.c_int32(timeout).value > 0
     expected = _RET_TRACE if waits else _RET_ALLOW
     assert guard_filter.run(NUMBERS[name], tuple(args)) == expected, (name, args)
+
+
+def test_treated_is_the_scan_of_the_table() -> None:
+    """treated() from its one pass over the table (per bit) answers as a scan of every record
+    for the flag would: each flag, no flag, and every pair of flags."""
+    flags = [*syscalls.Treat, syscalls.Treat(0)]
+    asked = set(flags) | {a | b for a, b in itertools.combinations(flags, 2)}
+    for flag in asked:
+        assert syscalls.treated(flag) == frozenset(
+            c.name for c in syscalls.TABLE.values() if int(c.treat) & int(flag)), flag
+    assert syscalls.treated(syscalls.Treat.OPEN) >= {"open", "openat", "openat2"}
