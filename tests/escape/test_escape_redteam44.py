@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 from escape_lib import (
+    PYTHON,
     SECRET_MAGIC,
     SYSTRACE,
     Outcome,
@@ -388,6 +389,61 @@ def test_a_fuse_server_in_the_traced_tree_does_not_stop_the_run(
         try:
             out = attack_in(enter, "/bin/sh", "-c", IN_TREE_SERVER, "sh", server, mnt,
                             scene.secd, scene=scene, env=loop, policy_text=text, timeout=60)
+        finally:
+            guard.cancel()
+        subprocess.run([*enter, "umount", "-l", str(mnt)], capture_output=True, check=False)
+        if not traced:
+            if "ready" not in (mnt.parent / "mnt.out").read_text():
+                pytest.skip(f"the server did not mount: {(mnt.parent / 'mnt.out').read_text()}")
+            assert SECRET_MAGIC in out.stdout and "cat=0" in out.stdout, out
+        else:
+            assert "done" in out.stdout, out
+            assert SECRET_MAGIC not in out.stdout, out
+            assert "cat=0" not in out.stdout, out
+            assert "a FUSE server of the traced tree" in out.stderr, out
+
+
+#: systrace run by a library user's second thread (cli.main in a threading.Thread): the
+#: tracing thread is not the process's first, and the kernel's TracerPid names the thread
+IN_A_THREAD = """
+import sys, threading
+from systrace_py.cli import main
+codes = []
+thread = threading.Thread(target=lambda: codes.append(main(sys.argv[1:])))
+thread.start()
+thread.join()
+sys.exit(codes[0] if codes else 1)
+"""
+
+
+def test_a_fuse_server_in_a_tree_traced_from_another_thread_does_not_stop_the_run(
+        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
+        enter: list[str]) -> None:
+    """Review 29: the test above with the run traced from a second thread of the tracer's
+    process (a library user's: ``answered._WATCHES`` is keyed by thread for it).  The watch
+    found the tree's FUSE holders by ``TracerPid`` equal to the tracer's *process* id, but
+    the kernel shows the tracing *thread's* id there (fs/proc/array.c: task_pid_nr_ns of
+    the tracer): from any thread but the first it found no holder, killed nothing, and the
+    run hung as before fuse47 (both loops; ended by the guard).  Now the watch compares
+    the tracing thread's id.  Control: the same script natively lists and reads the secret
+    through the server (the test above's control; here the traced run alone differs)."""
+    server = build("escape/fs_fuse_server.c")
+    for traced in (False, True):
+        scene = Scene.make(tmp_path, "traced" if traced else "control")
+        mnt = scene.root / "mnt"
+        mnt.mkdir()
+        text = policy(permit(["mount", "umount2"]),
+                      never(["fsread", "fswrite"], path=f"{scene.secd}/**"))
+        guard = threading.Timer(90, lambda: [os.kill(pid, 9) for pid in pids_running(server)])
+        guard.start()
+        try:
+            args = ("-c", IN_TREE_SERVER, "sh", server, mnt, scene.secd)
+            if traced:
+                out = attack("/bin/sh", *args, scene=scene, env=loop, policy_text=text,
+                             timeout=60, tracer=[*enter, PYTHON, "-c", IN_A_THREAD])
+            else:
+                out = attack_in(enter, "/bin/sh", *args, scene=scene, env=loop,
+                                policy_text=None, timeout=60)
         finally:
             guard.cancel()
         subprocess.run([*enter, "umount", "-l", str(mnt)], capture_output=True, check=False)
