@@ -774,6 +774,38 @@ class DecodedCall:
     def socket(self, role: str) -> bool:
         return stat.S_ISSOCK(self._mode(role))
 
+    def view_own_name(self, role: str) -> bool:
+        """Whether the path in that role names its file (or, missing, its directory) by a
+        name only the task's own mount namespace has (its namespace name: paths.py "Views"),
+        on a file system the tracer's view shows too -- a link or rename made there gives the
+        file names in the tracer's view that the call does not spell (review 29: a bind of
+        the scene on ``view`` in a namespace of the tree's own, then ``link(view/secd/s,
+        view/work/out)``: work/out, which another table reads, was never compared).  True
+        when it cannot be told."""
+        if self.view.host:
+            return False
+        decoded = self.decoded_path(role)
+        if decoded is None or decoded.spec is None or decoded.resolved.pseudo:
+            return False  # (a descriptor's file: linkat AT_EMPTY_PATH names no new view)
+        resolved = decoded.resolved
+        if resolved.unnamed or not resolved.local:
+            return False  # (no name a rule could match: refused where one is consulted)
+        there, here = f"/proc/{self.tid}/root{resolved.local}", resolved.path
+        if not resolved.exists:
+            there, here = os.path.dirname(there.rstrip("/")), os.path.dirname(here)
+        try:
+            theirs = os.lstat(there)
+        except OSError:
+            return True
+        with contextlib.suppress(OSError):
+            ours = os.lstat(here)
+            if (ours.st_dev, ours.st_ino) == (theirs.st_dev, theirs.st_ino):
+                return False  # (its name in the tracer's view: its host name)
+        if os.major(theirs.st_dev) != 0 or self._decoder is None:
+            return True  # (a block device's file system: mounted in the tracer's view, or may be)
+        device = (os.major(theirs.st_dev), os.minor(theirs.st_dev))
+        return device in self._decoder.resolver.own_devices()
+
     def absent(self, role: str) -> Absent | None:
         """How the path in ``role`` does not exist, from the resolver; a last name the
         resolver took as it was (a call that does not follow it) is looked at now."""
@@ -785,8 +817,12 @@ class DecodedCall:
             return Absent.WAY
         if not resolved.exists:
             return Absent.LAST
+        where = self.access_path(role)  # (the task's own name where its view is its own:
+        #                                 its namespace name may be nothing here -- review 29)
+        if where is None:
+            return None
         try:
-            os.lstat(resolved.path)
+            os.lstat(where)
         except FileNotFoundError:
             return Absent.LAST
         except OSError:

@@ -796,6 +796,11 @@ class PathResolver:
         namespace = self.namespaces.get(view.namespace)
         return self._mounts_of(namespace) if namespace is not None else {}
 
+    def own_devices(self) -> set[tuple[int, int]]:
+        """The devices (major, minor) of the file systems mounted in the tracer's view."""
+        return {entry.device for entry in self._mounts_of(self.namespaces[self.own_namespace])
+                .values()}
+
     def note_detached(self, tid: int, fd: int, kind: str, source: Resolved | None = None
                       ) -> None:
         """The task's descriptor ``fd`` holds a detached mount made by a call the engine

@@ -287,3 +287,36 @@ def test_a_mount_of_a_file_granted_alike_by_both_names_runs(
     traced = attack(program, mode, "user", s.secret, s.work, policy_text=text, scene=s,
                     env=loop)
     assert traced.verdict == "ESCAPED", str(traced)  # (the table may read it: no escape)
+
+
+def test_a_link_by_a_name_the_tracers_view_lacks_is_compared_too(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Review 29 (fs_linked_table.c nslink): a child, in a private mount namespace of its
+    own, binds the secret's directory on ``view`` (no table reads it: the bind gives nothing
+    away) and links ``view/secret.txt`` to ``work/out``; the parent, in the tracer's view,
+    runs the reader on ``work/out``.  The caller's table may link what is below ``view``.
+    The link's source is no file in the tracer's view, and the linked-access check took it
+    for a missing file ("the call fails": Facts.absent looked the task's name up in the
+    tracer's tree) -- compared in no table: ESCAPED on main, both loops.  Now a name the
+    tracer cannot look up as the task's is not taken for a missing one: the link is
+    compared, and refused (EPERM) where the reader's table would gain by the new name.
+    Control: natively the reader reads the secret."""
+    if os.geteuid() != 0:
+        pytest.skip("a mount without a user namespace needs root")
+    program = build("escape/fs_linked_table.c")
+
+    def setup(s: Scene) -> None:
+        setup_reader(program)(s)
+        (s.root / "view").mkdir()
+
+    def text(s: Scene) -> str:
+        extra = "".join("\n[[rule]]\n" + body + "\n" for body in (
+            permit("namespace"), permit(["fslink", "link"], path=f"{s.root}/view/**"),
+            permit("mount", path=f"{s.root.parent}/**")))
+        return two_tables(s, program).replace("\n[program.", extra + "\n[program.", 1)
+
+    traced, _ = controlled_and_blocked(tmp_path, program, args("nslink"), text,
+                                       setup=setup, env=loop)
+    # (the child's verdict: the parent's open of WORK/out, never made, is the last)
+    assert any(line.startswith("BLOCKED: link ") and line.endswith(": EPERM")
+               for line in traced.stdout.splitlines()), str(traced)
