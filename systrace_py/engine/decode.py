@@ -806,6 +806,43 @@ class DecodedCall:
         device = (os.major(theirs.st_dev), os.minor(theirs.st_dev))
         return device in self._decoder.resolver.own_devices()
 
+    def aliased(self, role: str) -> bool:
+        """Whether the directory the path in that role lies in is shown in the tracer's view
+        under another name too -- another mount of its file system whose root holds it (a
+        bind of it or of a directory above it) --: a link or rename made in it gives the
+        file that other name as well, which the call does not spell (review 29: a bind of
+        the scene on ``view`` in the tracer's namespace, then ``link(view/secd/s,
+        view/work/out)`` made work/out, which another table reads).  True when it cannot be
+        told."""
+        decoded = self.decoded_path(role)
+        if decoded is None or decoded.spec is None or decoded.resolved.pseudo or \
+                decoded.resolved.unnamed or self.view_own_name(role):
+            return False  # (a descriptor's file; a name only the namespace has: asked apart)
+        name = decoded.resolved.path
+        if not name.startswith("/") or self._decoder is None:
+            return True
+        directory = os.path.dirname(name.rstrip("/")) or "/"
+        mounts = self._decoder.resolver.own_mounts()
+        try:
+            held = os.open(directory, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            return not decoded.resolved.unreachable  # (a missing directory: the call fails)
+        try:
+            entry = mounts.get(mount_id(held))
+        except OSError:
+            return True
+        finally:
+            os.close(held)
+        if entry is None:
+            return True
+        point = entry.mount_point.rstrip("/")
+        if directory != point and not directory.startswith(point + "/"):
+            return True  # (reached otherwise than by its mount point: cannot tell)
+        inside = os.path.normpath(entry.root.rstrip("/") + "/" + directory[len(point):])
+        return any(other.device == entry.device and other.mount_id != entry.mount_id and
+                   (inside == other.root or inside.startswith(other.root.rstrip("/") + "/"))
+                   for other in mounts.values())
+
     def absent(self, role: str) -> Absent | None:
         """How the path in ``role`` does not exist, from the resolver; a last name the
         resolver took as it was (a call that does not follow it) is looked at now."""

@@ -796,10 +796,13 @@ class PathResolver:
         namespace = self.namespaces.get(view.namespace)
         return self._mounts_of(namespace) if namespace is not None else {}
 
+    def own_mounts(self) -> dict[int, MountEntry]:
+        """The mounts of the tracer's view, by id (empty when they cannot be read)."""
+        return self._mounts_of(self.namespaces[self.own_namespace])
+
     def own_devices(self) -> set[tuple[int, int]]:
         """The devices (major, minor) of the file systems mounted in the tracer's view."""
-        return {entry.device for entry in self._mounts_of(self.namespaces[self.own_namespace])
-                .values()}
+        return {entry.device for entry in self.own_mounts().values()}
 
     def note_detached(self, tid: int, fd: int, kind: str, source: Resolved | None = None
                       ) -> None:

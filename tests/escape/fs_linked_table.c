@@ -24,6 +24,8 @@
  *   nslink     (root) a child binds the scene (WORK/..) on WORK/../view in a mount namespace
  *              of its own and links VIEW/secd/NAME to VIEW/work/out, names the tracer's
  *              view does not have; the parent execs READER read WORK/out
+ *   hostlink   (root) the same bind and link in the mount namespace it was started in (the
+ *              tracer's): VIEW/work/out is a name the tracer's view has, and so is WORK/out
  *              (review 29)
  *   read       (what READER runs) open PATH; ESCAPED when it is the secret
  *
@@ -119,7 +121,7 @@ int main(int argc, char **argv) {
             blocked("mount --bind %s %s: %s", secret, target, ename(errno));
         run_reader_bare(reader, target);
     }
-    if (strcmp(mode, "nslink") == 0) {
+    if (strcmp(mode, "nslink") == 0 || strcmp(mode, "hostlink") == 0) {
         /* (review 29) a child, in a private mount namespace of its own, binds the directory
          * above SECRET's and WORK (the scene) on WORK/../view, a directory no table reads
          * (the bind gives nothing away), and links VIEW/secd/NAME to VIEW/work/out: one
@@ -138,6 +140,14 @@ int main(int argc, char **argv) {
         snprintf(made, sizeof made, "%s/%s/out", view, basename(other));
         snprintf(target, sizeof target, "%s/out", work);
         fflush(stdout);
+        if (strcmp(mode, "hostlink") == 0) {
+            /* (as root, in the mount namespace we were started in: the tracer's) */
+            if (mount(scene, view, NULL, MS_BIND, NULL) < 0)
+                blocked("mount --bind %s %s: %s", scene, view, ename(errno));
+            if (link(source, made) != 0)
+                blocked("link %s %s: %s", source, made, ename(errno));
+            run_reader(reader, target);
+        }
         pid_t child = fork();
         if (child < 0)
             blocked("fork: %s", ename(errno));

@@ -579,6 +579,9 @@ class Recorder:
     def view_own_name(self, role: str) -> bool:
         return self.facts.view_own_name(role)
 
+    def aliased(self, role: str) -> bool:
+        return self.facts.aliased(role)
+
     def absent(self, role: str):
         self.asked.append(("absent", role))
         return self.facts.absent(role)
