@@ -457,6 +457,9 @@ class DecodedCall:
     _dynamic: dict[str, tuple[str, int, bool] | None] | None = None
     #: roles already resolved to a name (the mounts of a device mounted elsewhere)
     _named: dict[str, str] | None = None
+    #: aliased's answer by role: asked by every table of the policies (a link's or
+    #: rename's comparison, Supervisor._linked_elsewhere), looked at once
+    _aliased: dict[str, bool] | None = None
     #: argument registers whose strings the decision read and the kernel reads again (a
     #: mount's type and options, an fsconfig key and value): held as copies (enforce)
     held_strings: dict[int, bytes] | None = None
@@ -814,6 +817,14 @@ class DecodedCall:
         the scene on ``view`` in the tracer's namespace, then ``link(view/secd/s,
         view/work/out)`` made work/out, which another table reads).  True when it cannot be
         told."""
+        if self._aliased is None:
+            self._aliased = {}
+        found = self._aliased.get(role)
+        if found is None:
+            found = self._aliased[role] = self._aliased_now(role)
+        return found
+
+    def _aliased_now(self, role: str) -> bool:
         decoded = self.decoded_path(role)
         if decoded is None or decoded.spec is None or decoded.resolved.pseudo or \
                 decoded.resolved.unnamed or self.view_own_name(role):
