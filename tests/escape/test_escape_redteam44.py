@@ -358,51 +358,6 @@ echo done
 """
 
 
-def test_a_fuse_server_in_the_traced_tree_does_not_stop_the_run(
-        build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
-        enter: list[str]) -> None:
-    """Red team 44's "What remains" (fuse47): with mount permitted, a shell starts
-    fs_fuse_server.c in the traced tree and then lists and reads below its mount.  The
-    tracer's own lookup waits for the server, which -- answering it -- opens /proc/PID/comm
-    and stops at a seccomp stop the blocked tracer never takes: on main the whole run hung
-    (both loops; killed here after 60 s).  Now a tree that mounts a FUSE type has its path
-    calls decided in Python and a watch in the tracer: the tracing thread asleep in a FUSE
-    request while the server's every thread sits in a ptrace stop, neither running, is a
-    deadlock, and the server is killed -- the kernel aborts its connection, the tracer's
-    lookup fails, the run goes on (ENOTCONN below the mount), and the secret the server
-    would have shown ``cat`` is not read.  (On main, systrace killed at the 60 s timeout
-    stayed in the request, uninterruptibly, until the server was killed too: the guard
-    kills it at 90 s, so the test fails rather than hangs.)  Control: natively the script
-    lists and reads the secret through the server."""
-    server = build("escape/fs_fuse_server.c")
-    for traced in (False, True):
-        scene = Scene.make(tmp_path, "traced" if traced else "control")
-        mnt = scene.root / "mnt"
-        mnt.mkdir()
-        text = policy(permit(["mount", "umount2"]),
-                      never(["fsread", "fswrite"], path=f"{scene.secd}/**")) if traced else None
-        # (a guard, not a timed assertion: on main the tracer waited in the server's request
-        # past SIGKILL -- a request the server has read is waited out, uninterruptibly --
-        # so attack's own timeout could not end it; killing the server ends the request)
-        guard = threading.Timer(90, lambda: [os.kill(pid, 9) for pid in pids_running(server)])
-        guard.start()
-        try:
-            out = attack_in(enter, "/bin/sh", "-c", IN_TREE_SERVER, "sh", server, mnt,
-                            scene.secd, scene=scene, env=loop, policy_text=text, timeout=60)
-        finally:
-            guard.cancel()
-        subprocess.run([*enter, "umount", "-l", str(mnt)], capture_output=True, check=False)
-        if not traced:
-            if "ready" not in (mnt.parent / "mnt.out").read_text():
-                pytest.skip(f"the server did not mount: {(mnt.parent / 'mnt.out').read_text()}")
-            assert SECRET_MAGIC in out.stdout and "cat=0" in out.stdout, out
-        else:
-            assert "done" in out.stdout, out
-            assert SECRET_MAGIC not in out.stdout, out
-            assert "cat=0" not in out.stdout, out
-            assert "a FUSE server of the traced tree" in out.stderr, out
-
-
 #: systrace run by a library user's second thread (cli.main in a threading.Thread): the
 #: tracing thread is not the process's first, and the kernel's TracerPid names the thread
 IN_A_THREAD = """
@@ -416,34 +371,48 @@ sys.exit(codes[0] if codes else 1)
 """
 
 
-def test_a_fuse_server_in_a_tree_traced_from_another_thread_does_not_stop_the_run(
+@pytest.mark.parametrize("thread", ["first", "second"])
+def test_a_fuse_server_in_the_traced_tree_does_not_stop_the_run(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
-        enter: list[str]) -> None:
-    """Review 29: the test above with the run traced from a second thread of the tracer's
-    process (a library user's: ``answered._WATCHES`` is keyed by thread for it).  The watch
-    found the tree's FUSE holders by ``TracerPid`` equal to the tracer's *process* id, but
-    the kernel shows the tracing *thread's* id there (fs/proc/array.c: task_pid_nr_ns of
-    the tracer): from any thread but the first it found no holder, killed nothing, and the
-    run hung as before fuse47 (both loops; ended by the guard).  Now the watch compares
-    the tracing thread's id.  Control: the same script natively lists and reads the secret
-    through the server (the test above's control; here the traced run alone differs)."""
+        enter: list[str], thread: str) -> None:
+    """Red team 44's "What remains" (fuse47): with mount permitted, a shell starts
+    fs_fuse_server.c in the traced tree and then lists and reads below its mount.  The
+    tracer's own lookup waits for the server, which -- answering it -- opens /proc/PID/comm
+    and stops at a seccomp stop the blocked tracer never takes: on main the whole run hung
+    (both loops; killed here after 60 s).  Now a tree that mounts a FUSE type has its path
+    calls decided in Python and a watch in the tracer: the tracing thread asleep in a FUSE
+    request while the server's every thread sits in a ptrace stop, neither running, is a
+    deadlock, and the server is killed -- the kernel aborts its connection, the tracer's
+    lookup fails, the run goes on (ENOTCONN below the mount), and the secret the server
+    would have shown ``cat`` is not read.  (On main, systrace killed at the 60 s timeout
+    stayed in the request, uninterruptibly, until the server was killed too: the guard
+    kills it at 90 s, so the test fails rather than hangs.)  Control: natively the script
+    lists and reads the secret through the server.
+
+    ``second`` (review 29): the run traced from a second thread of the tracer's process (a
+    library user's: the watches are kept by thread for it).  The watch found the tree's
+    FUSE holders by ``TracerPid`` equal to the tracer's *process* id, but the kernel shows
+    the tracing *thread's* id there (fs/proc/array.c: task_pid_nr_ns of the tracer): from
+    any thread but the first it found no holder, killed nothing, and the run hung as before
+    fuse47 (both loops, on main 21fe4ac).  Now the watch compares the tracing thread's."""
     server = build("escape/fs_fuse_server.c")
+    tracer = [*enter, *SYSTRACE] if thread == "first" else [*enter, PYTHON, "-c", IN_A_THREAD]
     for traced in (False, True):
         scene = Scene.make(tmp_path, "traced" if traced else "control")
         mnt = scene.root / "mnt"
         mnt.mkdir()
         text = policy(permit(["mount", "umount2"]),
-                      never(["fsread", "fswrite"], path=f"{scene.secd}/**"))
+                      never(["fsread", "fswrite"], path=f"{scene.secd}/**")) if traced else None
+        # (a guard, not a timed assertion: on main the tracer waited in the server's request
+        # past SIGKILL -- a request the server has read is waited out, uninterruptibly --
+        # so attack's own timeout could not end it; killing the server ends the request)
         guard = threading.Timer(90, lambda: [os.kill(pid, 9) for pid in pids_running(server)])
         guard.start()
         try:
-            args = ("-c", IN_TREE_SERVER, "sh", server, mnt, scene.secd)
-            if traced:
-                out = attack("/bin/sh", *args, scene=scene, env=loop, policy_text=text,
-                             timeout=60, tracer=[*enter, PYTHON, "-c", IN_A_THREAD])
-            else:
-                out = attack_in(enter, "/bin/sh", *args, scene=scene, env=loop,
-                                policy_text=None, timeout=60)
+            argv = ("/bin/sh", "-c", IN_TREE_SERVER, "sh", server, mnt, scene.secd)
+            out = attack(*argv, scene=scene, env=loop, policy_text=text, timeout=60,
+                         tracer=tracer) if traced else \
+                attack_in(enter, *argv, scene=scene, env=loop, policy_text=None, timeout=60)
         finally:
             guard.cancel()
         subprocess.run([*enter, "umount", "-l", str(mnt)], capture_output=True, check=False)
@@ -456,6 +425,8 @@ def test_a_fuse_server_in_a_tree_traced_from_another_thread_does_not_stop_the_ru
             assert SECRET_MAGIC not in out.stdout, out
             assert "cat=0" not in out.stdout, out
             assert "a FUSE server of the traced tree" in out.stderr, out
+
+
 
 
 # (the server's fifth argument; and the wait for "ready" ends when the server is gone, a
