@@ -27,7 +27,7 @@ import stat
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from systrace_py import procfs
 from systrace_py.engine import destinations, signals
@@ -793,21 +793,33 @@ class DecodedCall:
         resolved = decoded.resolved
         if resolved.unnamed or not resolved.local:
             return False  # (no name a rule could match: refused where one is consulted)
-        there, here = f"/proc/{self.tid}/root{resolved.local}", resolved.path
-        if not resolved.exists:
-            there, here = os.path.dirname(there.rstrip("/")), os.path.dirname(here)
-        try:
-            theirs = os.lstat(there)
-        except OSError:
+        theirs = self._host_named(resolved)
+        if theirs is None:
             return True
-        with contextlib.suppress(OSError):
-            ours = os.lstat(here)
-            if (ours.st_dev, ours.st_ino) == (theirs.st_dev, theirs.st_ino):
-                return False  # (its name in the tracer's view: its host name)
+        if not isinstance(theirs, os.stat_result):
+            return False  # (its name in the tracer's view: its host name)
         if os.major(theirs.st_dev) != 0 or self._decoder is None:
             return True  # (a block device's file system: mounted in the tracer's view, or may be)
         device = (os.major(theirs.st_dev), os.minor(theirs.st_dev))
         return device in self._decoder.resolver.own_devices()
+
+    def _host_named(self, resolved: Resolved) -> os.stat_result | Literal[True] | None:
+        """For a task in a view of its own: True when the name of ``resolved`` (of its
+        directory, when missing) reaches in the tracer's view what the task's own spelling
+        reaches; else what that is (its lstat); None when it cannot be read."""
+        there, here = f"/proc/{self.tid}/root{resolved.local}", resolved.path
+        if not resolved.exists:  # (its directory: with a slash, /proc/TID/root followed)
+            there = os.path.dirname(there.rstrip("/")) + "/"
+            here = os.path.dirname(here.rstrip("/")) + "/"
+        try:
+            theirs = os.lstat(there)
+        except OSError:
+            return None
+        with contextlib.suppress(OSError):
+            ours = os.lstat(here)
+            if (ours.st_dev, ours.st_ino) == (theirs.st_dev, theirs.st_ino):
+                return True
+        return theirs
 
     def aliased(self, role: str) -> bool:
         """Whether the directory the path in that role lies in is shown in the tracer's view
@@ -827,8 +839,11 @@ class DecodedCall:
     def _aliased_now(self, role: str) -> bool:
         decoded = self.decoded_path(role)
         if decoded is None or decoded.spec is None or decoded.resolved.pseudo or \
-                decoded.resolved.unnamed or self.view_own_name(role):
-            return False  # (a descriptor's file; a name only the namespace has: asked apart)
+                decoded.resolved.unnamed:
+            return False  # (a descriptor's file: linkat AT_EMPTY_PATH names no new view)
+        if not self.view.host and (not decoded.resolved.local or
+                                   self._host_named(decoded.resolved) is not True):
+            return False  # (no host name: view_own_name answers for it)
         name = decoded.resolved.path
         if not name.startswith("/") or self._decoder is None:
             return True
