@@ -144,7 +144,6 @@ from systrace_py.views import (
     layer_roles,
     mount_kind,
     new_mount_layers,
-    parse_mountinfo,
 )
 
 MAX_ARGV = 65536
@@ -2724,13 +2723,8 @@ class Decoder:
     def mount_points(self, devices: set[tuple[int, int]]) -> list[str]:
         """Where, in the tracer's view, file systems on these block devices are mounted (by
         the device of the mount, or by its source naming that device)."""
-        try:
-            with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as f:
-                entries = parse_mountinfo(f.read())
-        except OSError:
-            return []
         found = []
-        for entry in entries:
+        for entry in self.resolver.own_mounts().values():
             if entry.device not in devices and entry.source.startswith("/"):
                 try:  # btrfs, for one, shows its own device numbers: the source tells
                     info = os.stat(entry.source)

@@ -616,8 +616,6 @@ class PathResolver:
         # call that may change a view, or when a procfs other than /proc is mounted
         self.strict = sum(entry.fstype == "proc" for entry in self._mounts_of(
             self.namespaces[own]).values()) > 1
-        #: the tracer's own mounts (own_mounts), until a call may have changed them
-        self._own_mounts: dict[int, MountEntry] | None = None
         #: (mount id, root's device, inode) -> (what made it, the source: open_tree's)
         self._detached: dict[tuple[int, int, int], tuple[str, Resolved | None]] = {}
         #: the tracer's own credentials: its lookups (the fast way, the walk) are checked with
@@ -781,7 +779,6 @@ class PathResolver:
         """A call may have changed some namespace's mounts: read them again when needed."""
         for namespace in self.namespaces.values():
             namespace.mounts = None
-        self._own_mounts = None
 
     def _mounts_of(self, namespace: Namespace) -> dict[int, MountEntry]:
         if namespace.mounts is None:
@@ -803,16 +800,16 @@ class PathResolver:
         """The mounts of the tracer's view, by id (empty when they cannot be read) -- read
         from the tracer's own mountinfo: the task its namespace was last seen by may have
         left it since (unshare), and its mountinfo is then another namespace's (review 29:
-        a tmpfs a task mounted in its private copy was taken for one of the tracer's)."""
-        if self._own_mounts is None:
-            try:
-                with open("/proc/self/mountinfo", encoding="utf-8",
-                          errors="surrogateescape") as info:
-                    entries = parse_mountinfo(info.read())
-            except OSError:
-                entries = []
-            self._own_mounts = {entry.mount_id: entry for entry in entries}
-        return self._own_mounts
+        a tmpfs a task mounted in its private copy was taken for one of the tracer's).  Read
+        at each ask: a mount of another task may have ended since the last, its view call's
+        entry (Tracer._views_changed) long past."""
+        try:
+            with open("/proc/self/mountinfo", encoding="utf-8",
+                      errors="surrogateescape") as info:
+                entries = parse_mountinfo(info.read())
+        except OSError:
+            entries = []
+        return {entry.mount_id: entry for entry in entries}
 
     def own_devices(self) -> set[tuple[int, int]]:
         """The devices (major, minor) of the file systems mounted in the tracer's view."""
