@@ -288,15 +288,19 @@ class ServerWatch:
         return (_switches(status), servers), tuple(sorted(holders))
 
     def _traced(self) -> list[int]:
-        """The processes this tracer traces."""
+        """The processes this tracer traces: whose TracerPid is the tracing thread's (the
+        kernel shows the tracer's thread id there, not its process's -- review 29: a run
+        traced from a library user's second thread matched nothing and hung as on main)."""
         found = []
         for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            status = _read(f"/proc/{entry}/status")
-            if status is not None and f"\nTracerPid:\t{self.pid}\n" in status:
+            if entry.isdigit() and self._ours(int(entry)):
                 found.append(int(entry))
         return found
+
+    def _ours(self, pid: int) -> bool:
+        """Whether process ``pid`` is traced by the tracing thread."""
+        status = _read(f"/proc/{pid}/status")
+        return status is not None and f"\nTracerPid:\t{self.tid}\n" in status
 
     def _holders(self) -> list[int]:
         """The processes this tracer traces that hold /dev/fuse."""
@@ -347,8 +351,7 @@ class ServerWatch:
             except OSError:
                 continue
             try:
-                status = _read(f"/proc/{pid}/status")
-                if status is None or f"\nTracerPid:\t{self.pid}\n" not in status:
+                if not self._ours(pid):
                     continue  # (not ours now: the pidfd holds the process the check saw)
                 comm = (_read(f"/proc/{pid}/comm") or "?").strip()
                 try:

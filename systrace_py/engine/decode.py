@@ -27,7 +27,7 @@ import stat
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from systrace_py import procfs
 from systrace_py.engine import destinations, signals
@@ -151,7 +151,6 @@ from systrace_py.views import (
     layer_roles,
     mount_kind,
     new_mount_layers,
-    parse_mountinfo,
 )
 
 MAX_ARGV = 65536
@@ -468,6 +467,9 @@ class DecodedCall:
     _dynamic: dict[str, tuple[str, int, bool] | None] | None = None
     #: roles already resolved to a name (the mounts of a device mounted elsewhere)
     _named: dict[str, str] | None = None
+    #: aliased's answer by role: asked by every table of the policies (a link's or
+    #: rename's comparison, Supervisor._linked_elsewhere), looked at once
+    _aliased: dict[str, bool] | None = None
     #: argument registers whose strings the decision read and the kernel reads again (a
     #: mount's type and options, an fsconfig key and value): held as copies (enforce)
     held_strings: dict[int, bytes] | None = None
@@ -786,6 +788,98 @@ class DecodedCall:
     def socket(self, role: str) -> bool:
         return stat.S_ISSOCK(self._mode(role))
 
+    def view_own_name(self, role: str) -> bool:
+        """Whether the path in that role names its file (or, missing, its directory) by a
+        name only the task's own mount namespace has (its namespace name: paths.py "Views"),
+        on a file system the tracer's view shows too -- a link or rename made there gives the
+        file names in the tracer's view that the call does not spell (review 29: a bind of
+        the scene on ``view`` in a namespace of the tree's own, then ``link(view/secd/s,
+        view/work/out)``: work/out, which another table reads, was never compared).  True
+        when it cannot be told."""
+        if self.view.host:
+            return False
+        decoded = self.decoded_path(role)
+        if decoded is None or decoded.spec is None or decoded.resolved.pseudo:
+            return False  # (a descriptor's file: linkat AT_EMPTY_PATH names no new view)
+        resolved = decoded.resolved
+        if resolved.unnamed or not resolved.local:
+            return False  # (no name a rule could match: refused where one is consulted)
+        theirs = self._host_named(resolved)
+        if theirs is None:
+            return True
+        if not isinstance(theirs, os.stat_result):
+            return False  # (its name in the tracer's view: its host name)
+        if os.major(theirs.st_dev) != 0 or self._decoder is None:
+            return True  # (a block device's file system: mounted in the tracer's view, or may be)
+        device = (os.major(theirs.st_dev), os.minor(theirs.st_dev))
+        return device in self._decoder.resolver.own_devices()
+
+    def _host_named(self, resolved: Resolved) -> os.stat_result | Literal[True] | None:
+        """For a task in a view of its own: True when the name of ``resolved`` (of its
+        directory, when missing) reaches in the tracer's view what the task's own spelling
+        reaches; else what that is (its lstat); None when it cannot be read."""
+        there, here = f"/proc/{self.tid}/root{resolved.local}", resolved.path
+        if not resolved.exists:  # (its directory: with a slash, /proc/TID/root followed)
+            there = os.path.dirname(there.rstrip("/")) + "/"
+            here = os.path.dirname(here.rstrip("/")) + "/"
+        try:
+            theirs = os.lstat(there)
+        except OSError:
+            return None
+        with contextlib.suppress(OSError):
+            ours = os.lstat(here)
+            if (ours.st_dev, ours.st_ino) == (theirs.st_dev, theirs.st_ino):
+                return True
+        return theirs
+
+    def aliased(self, role: str) -> bool:
+        """Whether the directory the path in that role lies in is shown in the tracer's view
+        under another name too -- another mount of its file system whose root holds it (a
+        bind of it or of a directory above it) --: a link or rename made in it gives the
+        file that other name as well, which the call does not spell (review 29: a bind of
+        the scene on ``view`` in the tracer's namespace, then ``link(view/secd/s,
+        view/work/out)`` made work/out, which another table reads).  True when it cannot be
+        told."""
+        if self._aliased is None:
+            self._aliased = {}
+        found = self._aliased.get(role)
+        if found is None:
+            found = self._aliased[role] = self._aliased_now(role)
+        return found
+
+    def _aliased_now(self, role: str) -> bool:
+        decoded = self.decoded_path(role)
+        if decoded is None or decoded.spec is None or decoded.resolved.pseudo or \
+                decoded.resolved.unnamed:
+            return False  # (a descriptor's file: linkat AT_EMPTY_PATH names no new view)
+        if not self.view.host and (not decoded.resolved.local or
+                                   self._host_named(decoded.resolved) is not True):
+            return False  # (no host name: view_own_name answers for it)
+        name = decoded.resolved.path
+        if not name.startswith("/") or self._decoder is None:
+            return True
+        directory = os.path.dirname(name.rstrip("/")) or "/"
+        mounts = self._decoder.resolver.own_mounts()
+        try:
+            held = os.open(directory, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            return not decoded.resolved.unreachable  # (a missing directory: the call fails)
+        try:
+            entry = mounts.get(mount_id(held))
+        except OSError:
+            return True
+        finally:
+            os.close(held)
+        if entry is None:
+            return True
+        point = entry.mount_point.rstrip("/")
+        if directory != point and not directory.startswith(point + "/"):
+            return True  # (reached otherwise than by its mount point: cannot tell)
+        inside = os.path.normpath(entry.root.rstrip("/") + "/" + directory[len(point):])
+        return any(other.device == entry.device and other.mount_id != entry.mount_id and
+                   (inside == other.root or inside.startswith(other.root.rstrip("/") + "/"))
+                   for other in mounts.values())
+
     def absent(self, role: str) -> Absent | None:
         """How the path in ``role`` does not exist, from the resolver; a last name the
         resolver took as it was (a call that does not follow it) is looked at now."""
@@ -797,8 +891,12 @@ class DecodedCall:
             return Absent.WAY
         if not resolved.exists:
             return Absent.LAST
+        where = self.access_path(role)  # (the task's own name where its view is its own:
+        #                                 its namespace name may be nothing here -- review 29)
+        if where is None:
+            return None
         try:
-            os.lstat(resolved.path)
+            os.lstat(where)
         except FileNotFoundError:
             return Absent.LAST
         except OSError:
@@ -2774,13 +2872,8 @@ class Decoder:
     def mount_points(self, devices: set[tuple[int, int]]) -> list[str]:
         """Where, in the tracer's view, file systems on these block devices are mounted (by
         the device of the mount, or by its source naming that device)."""
-        try:
-            with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as f:
-                entries = parse_mountinfo(f.read())
-        except OSError:
-            return []
         found = []
-        for entry in entries:
+        for entry in self.resolver.own_mounts().values():
             if entry.device not in devices and entry.source.startswith("/"):
                 try:  # btrfs, for one, shows its own device numbers: the source tells
                     info = os.stat(entry.source)

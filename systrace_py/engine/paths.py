@@ -796,6 +796,25 @@ class PathResolver:
         namespace = self.namespaces.get(view.namespace)
         return self._mounts_of(namespace) if namespace is not None else {}
 
+    def own_mounts(self) -> dict[int, MountEntry]:
+        """The mounts of the tracer's view, by id (empty when they cannot be read) -- read
+        from the tracer's own mountinfo: the task its namespace was last seen by may have
+        left it since (unshare), and its mountinfo is then another namespace's (review 29:
+        a tmpfs a task mounted in its private copy was taken for one of the tracer's).  Read
+        at each ask: a mount of another task may have ended since the last, its view call's
+        entry (Tracer._views_changed) long past."""
+        try:
+            with open("/proc/self/mountinfo", encoding="utf-8",
+                      errors="surrogateescape") as info:
+                entries = parse_mountinfo(info.read())
+        except OSError:
+            entries = []
+        return {entry.mount_id: entry for entry in entries}
+
+    def own_devices(self) -> set[tuple[int, int]]:
+        """The devices (major, minor) of the file systems mounted in the tracer's view."""
+        return {entry.device for entry in self.own_mounts().values()}
+
     def note_detached(self, tid: int, fd: int, kind: str, source: Resolved | None = None
                       ) -> None:
         """The task's descriptor ``fd`` holds a detached mount made by a call the engine

@@ -253,6 +253,18 @@ class Facts(Protocol):
         it, under another name, or replaces what lies there (a mount's source and target)."""
         ...
 
+    def view_own_name(self, role: str) -> bool:
+        """Whether the path in that role names its file by a name only the task's own mount
+        namespace has, on a file system the tracer's view shows too (asked only of links
+        and renames: the file's names there are not the call's)."""
+        ...
+
+    def aliased(self, role: str) -> bool:
+        """Whether the directory the path in that role lies in has another name in the
+        tracer's view too (another mount shows it: asked only of links and renames' new
+        names: the file gets that name as well)."""
+        ...
+
     def absent(self, role: str) -> Absent | None:
         """Whether (and how) the path in that role does not exist; None when it does or
         cannot be told (asked only of refusals: see :meth:`Table.refusal_errno`)."""
@@ -336,6 +348,12 @@ class CallFacts:
 
     def exposes(self, role: str) -> bool:
         return role in self.exposed
+
+    def view_own_name(self, role: str) -> bool:
+        return False
+
+    def aliased(self, role: str) -> bool:
+        return False
 
     def absent(self, role: str) -> Absent | None:
         return next((how for r, how in self.missing if r == role), None)
@@ -880,6 +898,15 @@ class Table:
             # cannot be told; refused where a rule decides by name.  Review 27.)
             return Decision(Action.NEVER, errno_module.EPERM, None, self.name, Reason.LINKED,
                             None, PathArg(role, ""), role)
+        if target_role is not None and facts.syscall not in aliases.EXPOSING_CALLS and \
+                (facts.view_own_name(role) or facts.view_own_name(target_role)
+                 or facts.aliased(target_role)) and self.decides_by_name():
+            # (a link or rename by names only the task's mount namespace has, or into a
+            # directory another mount shows under another name too: the file's names in
+            # the tracer's view, which other processes decide it by, are not all the call's,
+            # and are not compared -- refused where a rule decides by name.  Review 29.)
+            return Decision(Action.NEVER, errno_module.EPERM, None, self.name, Reason.LINKED,
+                            None, PathArg(role, source or ""), role)
         if not source or not target or source == target:
             return None
         if facts.absent(role) is not None:

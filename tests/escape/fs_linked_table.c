@@ -21,6 +21,12 @@
  *   hostoverlay  (root) likewise an overlay on WORK/outdir whose lower layers are SECRET's
  *              directory and WORK/outdir; exec READER read WORK/outdir/BASENAME(SECRET)
  *              (review 27: an overlay shows its layers' files as a bind its source)
+ *   nslink     (root) a child binds the scene (WORK/..) on WORK/../view in a mount namespace
+ *              of its own and links VIEW/secd/NAME to VIEW/work/out, names the tracer's
+ *              view does not have; the parent execs READER read WORK/out
+ *   hostlink   (root) the same bind and link in the mount namespace it was started in (the
+ *              tracer's): VIEW/work/out is a name the tracer's view has, and so is WORK/out
+ *              (review 29)
  *   read       (what READER runs) open PATH; ESCAPED when it is the secret
  *
  * ESCAPED when the reader read the secret through its new name; BLOCKED with the failing
@@ -114,6 +120,57 @@ int main(int argc, char **argv) {
         if (mount(secret, target, NULL, MS_BIND, NULL) < 0)
             blocked("mount --bind %s %s: %s", secret, target, ename(errno));
         run_reader_bare(reader, target);
+    }
+    if (strcmp(mode, "nslink") == 0 || strcmp(mode, "hostlink") == 0) {
+        /* (review 29) a child, in a private mount namespace of its own, binds the directory
+         * above SECRET's and WORK (the scene) on WORK/../view, a directory no table reads
+         * (the bind gives nothing away), and links VIEW/secd/NAME to VIEW/work/out: one
+         * mount (a link across mounts is EXDEV), and names that are no files in the
+         * tracer's view.  The parent, in the tracer's view, runs READER on WORK/out, a hard
+         * link of the secret every process sees. */
+        char one[PATH_MAX], other[PATH_MAX], scene[PATH_MAX], view[PATH_MAX];
+        char source[PATH_MAX * 3], made[PATH_MAX * 3];
+        snprintf(one, sizeof one, "%s", secret);
+        snprintf(other, sizeof other, "%s", secret);
+        char *secd = dirname(one);
+        snprintf(scene, sizeof scene, "%s/..", work);
+        snprintf(view, sizeof view, "%s/../view", work);
+        snprintf(source, sizeof source, "%s/%s/%s", view, basename(secd), basename(other));
+        snprintf(other, sizeof other, "%s", work);
+        snprintf(made, sizeof made, "%s/%s/out", view, basename(other));
+        snprintf(target, sizeof target, "%s/out", work);
+        fflush(stdout);
+        if (strcmp(mode, "hostlink") == 0) {
+            /* (as root, in the mount namespace we were started in: the tracer's) */
+            if (mount(scene, view, NULL, MS_BIND, NULL) < 0)
+                blocked("mount --bind %s %s: %s", scene, view, ename(errno));
+            if (link(source, made) != 0)
+                blocked("link %s %s: %s", source, made, ename(errno));
+            run_reader(reader, target);
+        }
+        pid_t child = fork();
+        if (child < 0)
+            blocked("fork: %s", ename(errno));
+        if (child == 0) {
+            if (unshare(CLONE_NEWNS) < 0) {
+                if (errno == EINVAL || errno == ENOSPC)
+                    skipped("unshare: %s", ename(errno));
+                blocked("unshare: %s", ename(errno));
+            }
+            if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                blocked("making mounts private: %s", ename(errno));
+            if (mount(scene, view, NULL, MS_BIND, NULL) < 0)
+                blocked("mount --bind %s %s: %s", scene, view, ename(errno));
+            if (link(source, made) != 0)
+                blocked("link %s %s: %s", source, made, ename(errno));
+            _exit(0);
+        }
+        int status;
+        if (waitpid(child, &status, 0) != child)
+            blocked("waitpid: %s", ename(errno));
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);  /* (the child said why) */
+        run_reader(reader, target);
     }
     if (strcmp(mode, "dir") == 0) {
         char one[PATH_MAX], other[PATH_MAX], moved[PATH_MAX];

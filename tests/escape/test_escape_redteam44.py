@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 from escape_lib import (
+    PYTHON,
     SECRET_MAGIC,
     SYSTRACE,
     Outcome,
@@ -357,9 +358,23 @@ echo done
 """
 
 
+#: systrace run by a library user's second thread (cli.main in a threading.Thread): the
+#: tracing thread is not the process's first, and the kernel's TracerPid names the thread
+IN_A_THREAD = """
+import sys, threading
+from systrace_py.cli import main
+codes = []
+thread = threading.Thread(target=lambda: codes.append(main(sys.argv[1:])))
+thread.start()
+thread.join()
+sys.exit(codes[0] if codes else 1)
+"""
+
+
+@pytest.mark.parametrize("thread", ["first", "second"])
 def test_a_fuse_server_in_the_traced_tree_does_not_stop_the_run(
         build: Callable[..., Path], tmp_path: Path, loop: dict[str, str],
-        enter: list[str]) -> None:
+        enter: list[str], thread: str) -> None:
     """Red team 44's "What remains" (fuse47): with mount permitted, a shell starts
     fs_fuse_server.c in the traced tree and then lists and reads below its mount.  The
     tracer's own lookup waits for the server, which -- answering it -- opens /proc/PID/comm
@@ -372,8 +387,16 @@ def test_a_fuse_server_in_the_traced_tree_does_not_stop_the_run(
     would have shown ``cat`` is not read.  (On main, systrace killed at the 60 s timeout
     stayed in the request, uninterruptibly, until the server was killed too: the guard
     kills it at 90 s, so the test fails rather than hangs.)  Control: natively the script
-    lists and reads the secret through the server."""
+    lists and reads the secret through the server.
+
+    ``second`` (review 29): the run traced from a second thread of the tracer's process (a
+    library user's: the watches are kept by thread for it).  The watch found the tree's
+    FUSE holders by ``TracerPid`` equal to the tracer's *process* id, but the kernel shows
+    the tracing *thread's* id there (fs/proc/array.c: task_pid_nr_ns of the tracer): from
+    any thread but the first it found no holder, killed nothing, and the run hung as before
+    fuse47 (both loops, on main 21fe4ac).  Now the watch compares the tracing thread's."""
     server = build("escape/fs_fuse_server.c")
+    tracer = [*enter, *SYSTRACE] if thread == "first" else [*enter, PYTHON, "-c", IN_A_THREAD]
     for traced in (False, True):
         scene = Scene.make(tmp_path, "traced" if traced else "control")
         mnt = scene.root / "mnt"
@@ -386,8 +409,10 @@ def test_a_fuse_server_in_the_traced_tree_does_not_stop_the_run(
         guard = threading.Timer(90, lambda: [os.kill(pid, 9) for pid in pids_running(server)])
         guard.start()
         try:
-            out = attack_in(enter, "/bin/sh", "-c", IN_TREE_SERVER, "sh", server, mnt,
-                            scene.secd, scene=scene, env=loop, policy_text=text, timeout=60)
+            argv = ("/bin/sh", "-c", IN_TREE_SERVER, "sh", server, mnt, scene.secd)
+            out = attack(*argv, scene=scene, env=loop, policy_text=text, timeout=60,
+                         tracer=tracer) if traced else \
+                attack_in(enter, *argv, scene=scene, env=loop, policy_text=None, timeout=60)
         finally:
             guard.cancel()
         subprocess.run([*enter, "umount", "-l", str(mnt)], capture_output=True, check=False)
@@ -400,6 +425,8 @@ def test_a_fuse_server_in_the_traced_tree_does_not_stop_the_run(
             assert SECRET_MAGIC not in out.stdout, out
             assert "cat=0" not in out.stdout, out
             assert "a FUSE server of the traced tree" in out.stderr, out
+
+
 
 
 # (the server's fifth argument; and the wait for "ready" ends when the server is gone, a

@@ -287,3 +287,48 @@ def test_a_mount_of_a_file_granted_alike_by_both_names_runs(
     traced = attack(program, mode, "user", s.secret, s.work, policy_text=text, scene=s,
                     env=loop)
     assert traced.verdict == "ESCAPED", str(traced)  # (the table may read it: no escape)
+
+
+@pytest.mark.parametrize("mode", ["nslink", "hostlink"])
+def test_a_link_by_a_name_another_mount_shows_is_compared_too(
+        build, tmp_path: Path, mode: str, loop: dict[str, str]) -> None:
+    """Review 29 (fs_linked_table.c nslink, hostlink): the scene (secd and work) is bound on
+    ``view`` -- no table reads it: the bind gives nothing away -- and ``view/secd/secret.txt``
+    linked to ``view/work/out``; then the reader runs on ``work/out``, the same directory
+    entry by its other name.  The caller's table may link what is below ``view``.
+    ``nslink``: bind and link in a child's private mount namespace (the reader run by the
+    parent, in the tracer's view): the link's names are no files in the tracer's view, and
+    the check took the source for a missing file -- compared in no table.  ``hostlink``:
+    in the tracer's namespace (a private copy the test made): compared by the names the
+    call spells, ``view/...``, which neither table reads.  ESCAPED on main, both loops.
+    Now a link or rename by a name only the task's namespace has, or into a directory
+    another mount shows by another name too, is refused (EPERM) where a rule decides by
+    name.  Control: natively the reader reads the secret."""
+    if os.geteuid() != 0:
+        pytest.skip("a mount without a user namespace needs root")
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare(1)")
+    program = build("escape/fs_linked_table.c")
+
+    def scene(name: str) -> Scene:
+        s = Scene.make(tmp_path, name)
+        setup_reader(program)(s)
+        (s.root / "view").mkdir()
+        return s
+
+    s = scene("control")
+    native = attack("unshare", *UNSHARE[1:], program, *args(mode)(s), policy_text=None,
+                    scene=s)
+    assert native.verdict == "ESCAPED", str(native)
+    s = scene("traced")
+    extra = "".join("\n[[rule]]\n" + body + "\n" for body in (
+        permit("namespace"), permit(["fslink", "link"], path=f"{s.root}/view/**"),
+        permit("mount", path=f"{s.root.parent}/**")))
+    text = two_tables(s, program).replace("\n[program.", extra + "\n[program.", 1)
+    traced = attack(program, *args(mode)(s), policy_text=text, scene=s, env=loop,
+                    tracer=[*UNSHARE, *SYSTRACE])
+    assert "ESCAPED" not in traced.stdout, str(traced)
+    assert not (s.work / "out").exists(), str(traced)
+    # (nslink: the child's verdict; the parent's open of WORK/out, never made, is the last)
+    assert any(line.startswith("BLOCKED: link ") and line.endswith(": EPERM")
+               for line in traced.stdout.splitlines()), str(traced)

@@ -576,6 +576,12 @@ class Recorder:
     def exposes(self, role: str) -> bool:
         return self.facts.exposes(role)
 
+    def view_own_name(self, role: str) -> bool:
+        return self.facts.view_own_name(role)
+
+    def aliased(self, role: str) -> bool:
+        return self.facts.aliased(role)
+
     def absent(self, role: str):
         self.asked.append(("absent", role))
         return self.facts.absent(role)
