@@ -450,6 +450,6 @@ def _spawn(sock: Any, native: Any, spec: dict[str, Any]) -> int:
 
 
 __all__ = ["HELLO_PATIENCE", "LIMITS", "MAX_MESSAGE", "NO_RESIDENT_ENV", "WIRE_VERSION",
-           "NotServed", "ResidentError", "build_id", "connect", "private_dir", "receive", "resident_command",
-           "resident_server", "run", "send", "socket_dir", "socket_path", "trusted_peer",
-           "worker_of"]
+           "NotServed", "ResidentError", "build_id", "connect", "private_dir", "receive",
+           "resident_command", "resident_server", "run", "send", "socket_dir", "socket_path",
+           "trusted_peer", "worker_of"]
