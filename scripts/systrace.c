@@ -137,11 +137,13 @@ static int find_package(void) {
     *end = 0;
     if (strpbrk(line + 2, " \t\r")) return 0;  /* (pip's /bin/sh trampoline, options: Python's) */
     strcpy(interpreter, line + 2);
-    /* PYTHONPATH, PYTHONHOME... would make the interpreter import another systrace_py */
+    /* the variables that would make the interpreter import another systrace_py (what the
+     * others change -- PYTHONHASHSEED, PYTHONDONTWRITEBYTECODE... -- is not build_id's) */
+    static const char *const moving[] = {"PYTHONPATH=", "PYTHONHOME=", "PYTHONPLATLIBDIR=",
+                                         "PYTHONUSERBASE="};
     for (char **e = environ; *e; e++)
-        if (strncmp(*e, "PYTHON", 6) == 0 && strncmp(*e, "PYTHONDONTWRITEBYTECODE=", 24) != 0 &&
-            strncmp(*e, "PYTHONUNBUFFERED=", 17) != 0)
-            return 0;
+        for (size_t i = 0; i < sizeof moving / sizeof *moving; i++)
+            if (strncmp(*e, moving[i], strlen(moving[i])) == 0) return 0;
     char prefix[PATH_MAX], path[PATH_MAX + 64];
     strcpy(prefix, interpreter);
     for (int up = 0; up < 2; up++) {
