@@ -383,6 +383,10 @@ static int valid_utf8(const unsigned char *s, size_t n) {
 static value *parse(reader *r);
 
 static value *node(int type) {
+    /* (None, True and False: one node each -- a server's list of 16 M Nones is 16 M
+     * pointers here, as it is 16 M references in Python, not 16 M nodes) */
+    static value constants[3] = {{.type = V_NONE}, {.type = V_TRUE}, {.type = V_FALSE}};
+    if (type == V_NONE || type == V_TRUE || type == V_FALSE) return &constants[type];
     value *v = calloc(1, sizeof *v);
     if (v) v->type = type;
     return v;
@@ -560,14 +564,17 @@ static int private_dir(const char *path) {
            (st.st_mode & 077) == 0;
 }
 
-static void socket_dir(char *out, size_t size) {
+/* socket_dir(): 0 when the name does not fit (a directory named by its first bytes would be
+ * another one) */
+static int socket_dir(char *out, size_t size) {
     const char *runtime = getenv("XDG_RUNTIME_DIR");
-    if (runtime && runtime[0] == '/') {
-        size_t len = strlen(runtime);
-        snprintf(out, size, "%s%ssystrace-py", runtime, runtime[len - 1] == '/' ? "" : "/");
-    } else {
-        snprintf(out, size, "/tmp/systrace-py-%u", (unsigned)getuid());
-    }
+    int len;
+    if (runtime && runtime[0] == '/')
+        len = snprintf(out, size, "%s%ssystrace-py", runtime,
+                       runtime[strlen(runtime) - 1] == '/' ? "" : "/");
+    else
+        len = snprintf(out, size, "/tmp/systrace-py-%u", (unsigned)getuid());
+    return len > 0 && (size_t)len < size;
 }
 
 /* A /proc/PID/status line's first number; -1: no such line or file */
@@ -1025,9 +1032,11 @@ int main(int argc, char **argv) {
     struct stat st;
     if (!getcwd(cwd, sizeof cwd) || fstat(0, &st) || fstat(1, &st) || fstat(2, &st)) python(0);
     char dir[PATH_MAX - 64], path[PATH_MAX], build[13];
-    socket_dir(dir, sizeof dir);
-    if (!private_dir(dir) || !find_package() || !build_id(build)) python(0);
-    snprintf(path, sizeof path, "%s/resident-%s-%s.sock", dir, SYSTRACE_VERSION, build);
+    if (!socket_dir(dir, sizeof dir) || !private_dir(dir) || !find_package() || !build_id(build))
+        python(0);
+    if (snprintf(path, sizeof path, "%s/resident-%s-%s.sock", dir, SYSTRACE_VERSION, build) >=
+        (int)sizeof path)
+        python(0);
     long server;
     int sock = connect_server(path, &server);
     if (sock < 0) python(0);

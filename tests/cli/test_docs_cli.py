@@ -112,7 +112,8 @@ def test_bash_completion_works():
 def test_a_built_wheel_installs_the_man_page_and_the_completions(tmp_path):
     source = tmp_path / "src"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md", "systrace_py", "man", "completions", "scripts"):
+    for name in ("pyproject.toml", "setup.py", "README.md", "systrace_py", "man", "completions",
+                 "scripts"):
         if (REPO / name).is_dir():
             shutil.copytree(REPO / name, source / name,
                             ignore=shutil.ignore_patterns("__pycache__"))
