@@ -26,8 +26,9 @@ from cli.test_resident import (  # (the fixtures: each test its own server direc
 from conftest import PYTHON, systrace_env
 
 #: A server that records: with "--resident" among its words and not dumpable it passes for
-#: one; it says hello (with $HELLO for its build, when set), writes the request's bytes (after the length) to argv[1], and answers
-#: with argv[2]'s bytes as they are (a length and a body: a hostile server's), then closes.
+#: one; it says hello (with $HELLO for its build, when set), writes the request's bytes
+#: (after the length) to argv[1], and answers with argv[2]'s bytes as they are (a length and
+#: a body: a hostile server's), then closes.
 RECORDER = textwrap.dedent("""\
     import ctypes, os, socket, sys
     from systrace_py import resident_client as rc

@@ -378,6 +378,7 @@ def test_sigterm_to_systrace_reaches_the_command(started: Server, tmp_path: Path
 
 @pytest.mark.tty
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_job_control_through_the_server(started: Server, tmp_path: Path) -> None:
     """The client stays the program's parent in the terminal's session: an interactive shell
     traced by a worker stops a job on Ctrl-Z, resumes it with fg, interrupts it with Ctrl-C,
@@ -388,9 +389,10 @@ def test_job_control_through_the_server(started: Server, tmp_path: Path) -> None
     policy.write_text(PERMIT)
     marker = tmp_path / "exit"
     who = tmp_path / "who"
-    command = (f"cd {REPO} && env PS1='prompt> ' XDG_RUNTIME_DIR={started.runtime} "
-               "SYSTRACE_NO_RESIDENT=0 "
-               f"PYTHONPATH={REPO} {PYTHON} -m systrace_py -p {policy} -- bash --norc "
+    unset, client = (("", f"PYTHONPATH={REPO} {PYTHON} -m systrace_py")
+                     if started.client == "python" else ("-u PYTHONPATH", str(NATIVE)))
+    command = (f"cd {REPO} && env {unset} PS1='prompt> ' XDG_RUNTIME_DIR={started.runtime} "
+               f"SYSTRACE_NO_RESIDENT=0 {client} -p {policy} -- bash --norc "
                f"--noprofile -i; echo EXIT=$? > {marker}; sleep 30")
     tmux = ["tmux", "-L", f"systrace-test-{uuid.uuid4().hex[:8]}"]
     subprocess.run([*tmux, "new-session", "-d", "-x", "160", "-y", "40", command], check=True)
@@ -408,6 +410,9 @@ def test_job_control_through_the_server(started: Server, tmp_path: Path) -> None
         keys(f"{WHO[2]} > {who}", "Enter")
         _until(lambda: who.exists() and "TracerPid" in who.read_text(), "the shell's answer")
         assert _through_server(started, subprocess.CompletedProcess([], 0, who.read_text()))
+        if started.client == "native":
+            keys(f"cat /proc/$PPID/comm > {who}", "Enter")
+            _until(lambda: who.read_text() == "systrace\n", "the native client as the parent")
         keys("sleep 300", "Enter")
         time.sleep(0.5)
         keys("C-z")
