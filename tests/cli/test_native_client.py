@@ -6,6 +6,7 @@ behaviours with both clients)."""
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import textwrap
 from collections.abc import Iterator
@@ -267,3 +268,27 @@ def test_a_hello_of_another_build_is_sent_nothing(server: Server,  # noqa: F811
         assert done.returncode == 0, done.stderr
         assert not _through_server(server, done)
         assert log.exists() == talked, (build, done.stderr)
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], [], ["--bogus"], ["-p"],
+                                  ["-p", "missing.toml", "--", "true"],
+                                  ["-v", "-p", "p.toml", "--", "sh", "-c", "exit 4"],
+                                  ["-p", "p.toml", "--", "sh", "-c", "echo é; exit 5"]])
+def test_what_the_native_command_does_not_take_is_the_python_commands(
+        tmp_path: Path, args: list[str]) -> None:
+    """Every run the native command does not hand to a server -- help, usage errors, other
+    options, non-ASCII words, no server -- is the Python command's: the same output and
+    status (its exec of ``systrace-python``)."""
+    from cli.test_resident import NATIVE, _native_built
+
+    if not _native_built():
+        pytest.skip("no native command built")
+    (tmp_path / "p.toml").write_text(PERMIT)
+    env = systrace_env({"XDG_RUNTIME_DIR": str(tmp_path), "SYSTRACE_NO_RESIDENT": "0"})
+    env.pop("PYTHONPATH", None)
+    results = [subprocess.run([str(command), *args], capture_output=True, env=env,
+                              cwd=tmp_path, timeout=PATIENCE)
+               for command in (NATIVE, NATIVE.with_name("systrace-python"))]
+    native, python = ((r.returncode, r.stdout, re.sub(rb"pid \d+", b"pid N", r.stderr))
+                      for r in results)
+    assert native == python
