@@ -1,13 +1,15 @@
 /* The systrace command, native: the resident tracer's client in C (issue 16: start-up).
  *
  * A run through the resident tracer spent ~49.5 M instructions in the Python client (the
- * interpreter, site, systrace_py.resident_client); this does the same for ~1 M.  It takes only
- * one narrow, common shape of run -- `systrace -p FILE -- CMD...` and `systrace -A -o FILE --
- * CMD...` -- and only where it can tell exactly what the Python client would do; everything
- * else (help, errors, --resident, every other option, no server, a refusal) goes to the Python
- * command by exec: `systrace-python`, installed next to this file (setup.py: pip rewrites its
- * `#!python` line to the interpreter's path).  After a connection it execs that with
- * `--no-resident` first: the server is not asked twice.
+ * interpreter, site, systrace_py.resident_client); this does the same for ~0.4 M.  It offers
+ * a server exactly the runs the Python client would (resident_client.run: every run but
+ * those whose words before "--" say help, version, policy, --resident, --no-resident or
+ * --attach; the worker decides the rest), where it can tell exactly what the Python client
+ * would send: every word and environment entry ASCII, the package the interpreter imports
+ * found (below).  Everything else -- help, those words, no server, a refusal -- goes to the
+ * Python command by exec: `systrace-python`, installed next to this file (setup.py: pip
+ * rewrites its `#!python` line to the interpreter's path).  After a connection it execs that
+ * with `--no-resident` first: the server is not asked twice.
  *
  * What it does is resident_client.run()'s, step by step and in the same order: the same
  * checks (the socket's directory, the socket file reached without a symlink, of ours, a
@@ -18,8 +20,10 @@
  * None, bytes and lists -- what send() writes; tests/cli/test_native_client.py checks the
  * bytes are Python's), and the same program's start (engine.child.become_program).  The
  * package it talks for is the one the interpreter imports: `PREFIX/lib/pythonX.Y/
- * site-packages/systrace_py` or an editable install's mapping; build_id() is computed here as
- * Python computes it (the hash of a tuple of ints).  Whatever it cannot tell: Python's. */
+ * site-packages/systrace_py` or an editable install's mapping, in a venv; build_id() is
+ * computed here as Python computes it (the hash of a tuple of ints).  Whatever it cannot
+ * tell: Python's.  A change to resident_client's checks is a change here too (two homes:
+ * tests/cli/test_resident.py runs the checks' tests with both clients). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -1003,14 +1007,18 @@ static int spawn(int sock, const value *spec) {
     return code;
 }
 
-/* the shapes handed over: -p FILE -- CMD..., -A -o FILE -- CMD... (FILE not an option) */
-static int narrow_shape(int argc, char **argv) {
-    if (argc >= 5 && strcmp(argv[1], "-p") == 0 && strcmp(argv[3], "--") == 0)
-        return argv[2][0] != '-' && argv[2][0] && argv[4][0];
-    if (argc >= 6 && strcmp(argv[1], "-A") == 0 && strcmp(argv[2], "-o") == 0 &&
-        strcmp(argv[4], "--") == 0)
-        return argv[3][0] != '-' && argv[3][0] && argv[5][0];
-    return 0;
+/* resident_client.run's own test of the words: a run no worker serves (resident_client.
+ * _IN_PROCESS before any "--": the policy tools, the server's own commands, help and
+ * version, in process on request, attaching) is not even offered; the worker decides the
+ * rest (cli.args.resident_refusal), as it does for the Python client. */
+static int offered(int argc, char **argv) {
+    static const char *const in_process[] = {"policy", "--resident", "--no-resident",
+                                             "--attach", "-h", "--help", "-V", "--version"};
+    if (argc < 2) return 0;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        for (size_t k = 0; k < sizeof in_process / sizeof *in_process; k++)
+            if (strcmp(argv[i], in_process[k]) == 0) return 0;
+    return 1;
 }
 
 int main(int argc, char **argv) {
@@ -1025,7 +1033,7 @@ int main(int argc, char **argv) {
     }
     find_script();
     const char *off = getenv("SYSTRACE_NO_RESIDENT");
-    if ((off && strcmp(off, "1") == 0) || !narrow_shape(argc, argv) || !all_ascii())
+    if ((off && strcmp(off, "1") == 0) || !offered(argc, argv) || !all_ascii())
         python(0);
     /* (resident_client.run's order from here) */
     char cwd[PATH_MAX];

@@ -248,6 +248,7 @@ def test_run_goes_through_the_server_unless_told_not_to(started: Server, tmp_pat
         assert not _through_server(started, local)
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_a_policy_that_asks_at_the_terminal_runs_in_process(started: Server,
                                                              tmp_path: Path) -> None:
     """The worker is not in the terminal's foreground group: asking stays in process (here,
@@ -316,6 +317,7 @@ def test_learn_then_enforce_through_the_server(started: Server, tmp_path: Path,
         assert served.stderr == local.stderr
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_an_approver_answers_through_the_server(started: Server, tmp_path: Path) -> None:
     """--ask-via runs are served (the approver is no terminal): the approver is started by
     the worker, in the client's working directory and environment, and its answers decide
@@ -1097,6 +1099,7 @@ def test_a_stopped_server_costs_a_run_a_second_not_a_hang(started: Server,
             os.kill(server, signal.SIGCONT)
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 @pytest.mark.parametrize("how", ["mount namespace", "group", "no_new_privs", "capabilities"])
 def test_a_client_unlike_the_server_runs_in_process(started: Server, tmp_path: Path,
                                                     how: str) -> None:
@@ -1114,9 +1117,9 @@ def test_a_client_unlike_the_server_runs_in_process(started: Server, tmp_path: P
     policy.write_text(PERMIT)
     policy.chmod(0o644)
     args = ["-p", str(policy), "--", *WHO]
-    control = run_systrace(args, env=started.env)
+    control = started.run(args)
     assert _through_server(started, control), control.stderr
-    unlike = run_systrace(args, env=started.env, prefix=prefix)
+    unlike = started.run(args, prefix=prefix)
     assert unlike.returncode == 0, unlike.stderr
     assert not _through_server(started, unlike)
 
