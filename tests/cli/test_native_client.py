@@ -165,7 +165,9 @@ def test_a_traced_server_is_not_talked_to(server: Server, tmp_path: Path) -> Non
     traced -- a traced program's process, or one a traced program could steer -- is sent
     nothing, by either client: the run goes on in process.  Control: the same listener
     untraced is talked to."""
+    import os
     import shutil
+    import signal
 
     if shutil.which("strace") is None:
         pytest.skip("needs strace")
@@ -178,12 +180,13 @@ def test_a_traced_server_is_not_talked_to(server: Server, tmp_path: Path) -> Non
         prefix = ["strace", "-f", "-qq", "-e", "trace=none", "-o", "/dev/null"] if traced else []
         proc = subprocess.Popen([*prefix, PYTHON, str(script), str(log), _message(b"N"),
                                  "--resident"], stdout=subprocess.PIPE, text=True,
-                                env=systrace_env(server.env))
+                                env=systrace_env(server.env), start_new_session=True)
         try:
             assert proc.stdout is not None and proc.stdout.readline() == "listening\n"
             done = server.run(["-p", str(policy), "--", *WHO], timeout=PATIENCE)
         finally:
-            proc.kill()
+            # (the group: strace killed leaves its tracee running, detached)
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         server.socket.unlink()
         assert done.returncode == 0, done.stderr
