@@ -74,6 +74,13 @@ NO_RESIDENT_ENV = "SYSTRACE_NO_RESIDENT"
 #: decide for good: this is a shortcut only.
 _IN_PROCESS = frozenset({"policy", "--resident", "--no-resident", "--attach", "-h", "--help",
                          "-V", "--version"})
+#: The wire format, one spec for both ends and both clients (this module's and the native
+#: command's, scripts/systrace.c): a message is a 4-byte little-endian length, then
+#: ``marshal.dumps(a dict, WIRE_VERSION)`` of str keys and values of str, int, bool, None,
+#: bytes, lists and dicts.  Version 2: no references (version 3's FLAG_REF marks objects by
+#: their reference count, which would make the bytes of one message differ between runs),
+#: every str as TYPE_UNICODE (UTF-8), every int as TYPE_INT or TYPE_LONG.
+WIRE_VERSION = 2
 #: the largest message either side reads (a request carries the environment and argv)
 MAX_MESSAGE = 16 << 20
 #: The resource limits a worker takes from its client (with its nice value): the worker is
@@ -159,7 +166,7 @@ def trusted_peer(sock: Any) -> int | None:
 
 # --- messages -----------------------------------------------------------------------------------
 def send(sock: Any, message: dict[str, Any], fds: Sequence[int] = ()) -> None:
-    data = marshal.dumps(message)
+    data = marshal.dumps(message, WIRE_VERSION)
     payload = len(data).to_bytes(4, "little") + data
     if fds:
         rights = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in fds)
@@ -442,7 +449,7 @@ def _spawn(sock: Any, native: Any, spec: dict[str, Any]) -> int:
     return code
 
 
-__all__ = ["HELLO_PATIENCE", "LIMITS", "MAX_MESSAGE", "NO_RESIDENT_ENV", "NotServed",
-           "ResidentError", "build_id", "connect", "private_dir", "receive", "resident_command",
-           "resident_server", "run", "send", "socket_dir", "socket_path", "trusted_peer",
-           "worker_of"]
+__all__ = ["HELLO_PATIENCE", "LIMITS", "MAX_MESSAGE", "NO_RESIDENT_ENV", "WIRE_VERSION",
+           "NotServed", "ResidentError", "build_id", "connect", "private_dir", "receive",
+           "resident_command", "resident_server", "run", "send", "socket_dir", "socket_path",
+           "trusted_peer", "worker_of"]

@@ -112,7 +112,8 @@ def test_bash_completion_works():
 def test_a_built_wheel_installs_the_man_page_and_the_completions(tmp_path):
     source = tmp_path / "src"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md", "systrace_py", "man", "completions", "scripts"):
+    for name in ("pyproject.toml", "setup.py", "README.md", "systrace_py", "man", "completions",
+                 "scripts"):
         if (REPO / name).is_dir():
             shutil.copytree(REPO / name, source / name,
                             ignore=shutil.ignore_patterns("__pycache__"))
@@ -135,8 +136,13 @@ def test_a_built_wheel_installs_the_man_page_and_the_completions(tmp_path):
             assert archive.read(data + target).decode() == (REPO / path).read_text()
         # the command: our script (pip writes the interpreter's path in its #!python line),
         # not an entry point's generated shim (tests/cli/test_resident.py)
-        command = f"systrace_py-{__version__}.data/scripts/systrace"
-        assert archive.read(command).decode() == (REPO / "scripts" / "systrace").read_text()
+        scripts = f"systrace_py-{__version__}.data/scripts/"
+        python = (REPO / "scripts" / "systrace-python").read_bytes()
+        assert archive.read(scripts + "systrace-python") == python
+        # ``systrace``: the native client (scripts/systrace.c), or without a compiler the
+        # Python command again
+        assert archive.read(scripts + "systrace")[:4] == b"\x7fELF" or (
+            archive.read(scripts + "systrace") == python)
         assert not any(name.endswith("entry_points.txt") for name in names), sorted(names)
 
 

@@ -50,11 +50,28 @@ def _until(predicate: object, what: str) -> None:
         time.sleep(0.05)
 
 
-class Server:
-    """A resident tracer of this tree in a private runtime directory."""
+#: the native ``systrace`` (scripts/systrace.c) of this tree's install, beside the interpreter
+NATIVE = Path(PYTHON).parent / "systrace"
+#: the two clients of a run: ``python -m systrace_py`` and the native command
+CLIENTS = ["python", "native"]
 
-    def __init__(self, runtime: Path) -> None:
+
+def _native_built() -> bool:
+    try:
+        with NATIVE.open("rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+class Server:
+    """A resident tracer of this tree in a private runtime directory; its runs' client is
+    ``client``: "python" (``python -m systrace_py``) or "native" (the installed native
+    ``systrace``, without PYTHONPATH: with one it leaves every run to the Python command)."""
+
+    def __init__(self, runtime: Path, client: str = "python") -> None:
         self.runtime = runtime
+        self.client = client
         self.env = {"XDG_RUNTIME_DIR": str(runtime), "SYSTRACE_NO_RESIDENT": "0"}
         self.socket = Path(resident_client.socket_path(self.env))
 
@@ -76,16 +93,35 @@ class Server:
             found = procfs.peer(sock)
         return found[0] if found else None
 
+    def command(self, args: list[str], extra: dict[str, str] | None = None,
+                ) -> tuple[list[str], dict[str, str]]:
+        """A run's command line and environment, by this server's client."""
+        env = systrace_env(dict(self.env, **(extra or {})))
+        if self.client == "python":
+            return [PYTHON, "-m", "systrace_py", *args], env
+        env.pop("PYTHONPATH", None)
+        return [str(NATIVE), *args], env
+
     def run(self, args: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
-        extra = dict(self.env, **kw.pop("env", {}))  # type: ignore[call-overload]
-        return run_systrace(args, env=extra, **kw)  # type: ignore[arg-type]
+        if self.client == "python":
+            extra = dict(self.env, **kw.pop("env", {}))  # type: ignore[call-overload]
+            return run_systrace(args, env=extra, **kw)  # type: ignore[arg-type]
+        cmd, env = self.command(args, kw.pop("env", {}))  # type: ignore[arg-type]
+        cmd = [*(kw.pop("prefix", None) or []), *cmd]  # type: ignore[misc]
+        kw.setdefault("timeout", 120)
+        return subprocess.run(cmd, capture_output=True, text=True, env=env,
+                              **kw)  # type: ignore[call-overload]
 
 
 @pytest.fixture
-def server() -> Iterator[Server]:
+def server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    """(``@pytest.mark.parametrize("server", CLIENTS, indirect=True)``: each client.)"""
+    client = getattr(request, "param", "python")
+    if client == "native" and not _native_built():
+        pytest.skip(f"no native command at {NATIVE} (reinstall: pip install -e .)")
     # (not under tmp_path: a unix socket's path has at most 107 bytes)
     runtime = Path(tempfile.mkdtemp(prefix="systrace-rt-"))
-    srv = Server(runtime)
+    srv = Server(runtime, client)
     try:
         yield srv
     finally:
@@ -179,6 +215,7 @@ def test_resident_flags_are_checked(server: Server) -> None:
         assert words in result.stderr
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_a_directory_others_may_enter_is_refused(server: Server) -> None:
     server.socket.parent.mkdir(mode=0o755)
     server.socket.parent.chmod(0o755)
@@ -188,6 +225,7 @@ def test_a_directory_others_may_enter_is_refused(server: Server) -> None:
 
 
 # --- runs through it ------------------------------------------------------------------------------
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_run_goes_through_the_server_unless_told_not_to(started: Server, tmp_path: Path,
                                                         loop: dict[str, str]) -> None:
     policy = tmp_path / "p.toml"
@@ -199,6 +237,10 @@ def test_run_goes_through_the_server_unless_told_not_to(started: Server, tmp_pat
     stat = procfs.read_stat(tracer)
     # the worker's parent was the server (the worker has gone by now: no stat to read)
     assert stat is None or int(stat[procfs.PPID]) == started.pid()
+    if started.client == "native":  # (served by the native client, not the Python it execs)
+        comm = started.run(["-p", str(policy), "--", "sh", "-c", "cat /proc/$PPID/comm"],
+                           env=loop)
+        assert comm.stdout == "systrace\n", comm
     for how in (["--no-resident"], []):
         env = dict(loop) if how else dict(loop, SYSTRACE_NO_RESIDENT="1")
         local = started.run([*how, "-p", str(policy), "--", *WHO], env=env)
@@ -206,6 +248,7 @@ def test_run_goes_through_the_server_unless_told_not_to(started: Server, tmp_pat
         assert not _through_server(started, local)
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_a_policy_that_asks_at_the_terminal_runs_in_process(started: Server,
                                                              tmp_path: Path) -> None:
     """The worker is not in the terminal's foreground group: asking stays in process (here,
@@ -231,6 +274,7 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 @pytest.mark.parametrize("case", list(CASES))
 def test_same_outcome_as_in_process(started: Server, tmp_path: Path, case: str,
                                     loop: dict[str, str]) -> None:
@@ -249,6 +293,7 @@ def test_same_outcome_as_in_process(started: Server, tmp_path: Path, case: str,
         assert f"{policy}:4" in served.stderr and "bogus" in served.stderr
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_learn_then_enforce_through_the_server(started: Server, tmp_path: Path,
                                                loop: dict[str, str]) -> None:
     """-A -o FILE through the server writes the policy in process would (relative to the
@@ -272,6 +317,7 @@ def test_learn_then_enforce_through_the_server(started: Server, tmp_path: Path,
         assert served.stderr == local.stderr
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_an_approver_answers_through_the_server(started: Server, tmp_path: Path) -> None:
     """--ask-via runs are served (the approver is no terminal): the approver is started by
     the worker, in the client's working directory and environment, and its answers decide
@@ -304,6 +350,7 @@ def test_an_approver_answers_through_the_server(started: Server, tmp_path: Path)
     assert said(served.stderr) == said(local.stderr)
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_sigterm_to_systrace_reaches_the_command(started: Server, tmp_path: Path,
                                                  loop: dict[str, str]) -> None:
     """As in process: SIGTERM sent to systrace (here the client) is passed on to the
@@ -333,6 +380,7 @@ def test_sigterm_to_systrace_reaches_the_command(started: Server, tmp_path: Path
 
 @pytest.mark.tty
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_job_control_through_the_server(started: Server, tmp_path: Path) -> None:
     """The client stays the program's parent in the terminal's session: an interactive shell
     traced by a worker stops a job on Ctrl-Z, resumes it with fg, interrupts it with Ctrl-C,
@@ -343,9 +391,10 @@ def test_job_control_through_the_server(started: Server, tmp_path: Path) -> None
     policy.write_text(PERMIT)
     marker = tmp_path / "exit"
     who = tmp_path / "who"
-    command = (f"cd {REPO} && env PS1='prompt> ' XDG_RUNTIME_DIR={started.runtime} "
-               "SYSTRACE_NO_RESIDENT=0 "
-               f"PYTHONPATH={REPO} {PYTHON} -m systrace_py -p {policy} -- bash --norc "
+    unset, client = (("", f"PYTHONPATH={REPO} {PYTHON} -m systrace_py")
+                     if started.client == "python" else ("-u PYTHONPATH", str(NATIVE)))
+    command = (f"cd {REPO} && env {unset} PS1='prompt> ' XDG_RUNTIME_DIR={started.runtime} "
+               f"SYSTRACE_NO_RESIDENT=0 {client} -p {policy} -- bash --norc "
                f"--noprofile -i; echo EXIT=$? > {marker}; sleep 30")
     tmux = ["tmux", "-L", f"systrace-test-{uuid.uuid4().hex[:8]}"]
     subprocess.run([*tmux, "new-session", "-d", "-x", "160", "-y", "40", command], check=True)
@@ -363,6 +412,9 @@ def test_job_control_through_the_server(started: Server, tmp_path: Path) -> None
         keys(f"{WHO[2]} > {who}", "Enter")
         _until(lambda: who.exists() and "TracerPid" in who.read_text(), "the shell's answer")
         assert _through_server(started, subprocess.CompletedProcess([], 0, who.read_text()))
+        if started.client == "native":
+            keys(f"cat /proc/$PPID/comm > {who}", "Enter")
+            _until(lambda: who.read_text() == "systrace\n", "the native client as the parent")
         keys("sleep 300", "Enter")
         time.sleep(0.5)
         keys("C-z")
@@ -381,6 +433,7 @@ def test_job_control_through_the_server(started: Server, tmp_path: Path) -> None
         subprocess.run([*tmux, "kill-server"], capture_output=True)
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_stale_socket_and_other_versions_run_in_process(server: Server,
                                                         tmp_path: Path) -> None:
     """A socket nobody listens on (a server that was killed), or only another version's
@@ -421,12 +474,13 @@ def _program_and_worker(proc: subprocess.Popen[str]) -> tuple[int, int]:
 def _start_sleeper(srv: Server, tmp_path: Path, loop: dict[str, str]) -> subprocess.Popen[str]:
     policy = tmp_path / "p.toml"
     policy.write_text(PERMIT)
-    return subprocess.Popen(
-        [PYTHON, "-m", "systrace_py", "-p", str(policy), "--", "sh", "-c",
-         "echo pid $$; exec sleep 600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=systrace_env(dict(srv.env, **loop)))
+    cmd, env = srv.command(["-p", str(policy), "--", "sh", "-c",
+                            "echo pid $$; exec sleep 600"], loop)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_worker_killed_mid_run_kills_the_program(started: Server, tmp_path: Path,
                                                  loop: dict[str, str]) -> None:
     proc = _start_sleeper(started, tmp_path, loop)
@@ -442,6 +496,7 @@ def test_worker_killed_mid_run_kills_the_program(started: Server, tmp_path: Path
     assert not procfs.alive(program)
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_client_killed_mid_run_kills_the_tree(started: Server, tmp_path: Path,
                                               loop: dict[str, str]) -> None:
     proc = _start_sleeper(started, tmp_path, loop)
@@ -564,6 +619,7 @@ def _runs_who(srv: Server, tmp_path: Path) -> subprocess.CompletedProcess[str]:
                    timeout=PATIENCE)
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 @pytest.mark.parametrize("tracer", ["self", "0", "-1"])
 def test_a_lying_server_never_runs_the_program_untraced(server: Server, tmp_path: Path,
                                                         tracer: str) -> None:
@@ -579,6 +635,7 @@ def test_a_lying_server_never_runs_the_program_untraced(server: Server, tmp_path
     assert not (tmp_path / "who").exists()
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_a_listener_that_is_no_server_is_not_talked_to(server: Server,
                                                         tmp_path: Path) -> None:
     """An untraced process of the user's listening at the socket's path (a socket a traced
@@ -600,6 +657,7 @@ def test_a_listener_that_is_no_server_is_not_talked_to(server: Server,
         assert _served(control)
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_a_symlink_to_a_server_is_not_followed(server: Server, tmp_path: Path) -> None:
     """The socket's path a symlink (to a listener that passes for a server, here one that
     lies): the client does not follow it -- the run is in process, the listener is sent
@@ -675,7 +733,7 @@ def test_an_unprivileged_users_server_serves_and_is_out_of_its_programs_reach() 
 
 #: The ``systrace`` command a ``pip install`` makes: pyproject.toml's script-files (not an
 #: entry point, whose generated shim imports re first: test_pips_shim_imports_re)
-COMMAND = REPO / "scripts" / "systrace"
+COMMAND = REPO / "scripts" / "systrace-python"
 #: what a client importing any of these has lost the point of the server: a start near the
 #: bare interpreter's
 CLIENT_HEAVY = {"typing", "enum", "ctypes", "socket", "re", "argparse", "dataclasses",
@@ -731,19 +789,31 @@ def test_pips_shim_imports_re(started: Server, tmp_path: Path) -> None:
     assert "re" in _client_imports(started, tmp_path, made[0])
 
 
-def test_the_build_installs_the_command(tmp_path: Path) -> None:
+@pytest.mark.parametrize("compiler", ["yes", "no"])
+def test_the_build_installs_the_command(tmp_path: Path, compiler: str) -> None:
     """setuptools' build of the scripts (what pip's install of the tree runs, offline here)
-    makes ``systrace`` of scripts/systrace, its ``#!python`` line made the interpreter's path,
-    and its text otherwise the same."""
+    makes ``systrace-python`` of scripts/systrace-python, its ``#!python`` line made the
+    interpreter's path, and its text otherwise the same; and ``systrace`` beside it: the
+    native client, or without a compiler (SYSTRACE_NO_NATIVE_COMMAND=1 pretends so) a copy
+    of ``systrace-python``."""
     out = tmp_path / "scripts"
-    done = subprocess.run([PYTHON, "setup.py", "-q", "build_scripts", "-d", str(out)],
-                          cwd=REPO, capture_output=True, text=True, timeout=PATIENCE)
+    env = dict(os.environ, SYSTRACE_NO_NATIVE_COMMAND="1" if compiler == "no" else "0")
+    done = subprocess.run([PYTHON, "setup.py", "-q", "build_scripts", "-f", "-d", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=PATIENCE, env=env)
     assert done.returncode == 0, done.stderr
-    built = (out / "systrace").read_text().split("\n", 1)
+    built = (out / "systrace-python").read_text().split("\n", 1)
     source = COMMAND.read_text().split("\n", 1)
     assert source[0] == "#!python" and built[0].startswith("#!/"), built[0]
     assert "python" in built[0] and built[1] == source[1]
-    assert os.access(out / "systrace", os.X_OK)
+    assert os.access(out / "systrace-python", os.X_OK) and os.access(out / "systrace", os.X_OK)
+    native = (out / "systrace").read_bytes()
+    if compiler == "yes":
+        assert native[:4] == b"\x7fELF"
+    else:
+        assert native == (out / "systrace-python").read_bytes()
+    help_ = subprocess.run([str(out / "systrace"), "--version"], capture_output=True,
+                           text=True, timeout=PATIENCE, env=systrace_env())
+    assert help_.returncode == 0 and help_.stdout.startswith("systrace-py"), help_.stderr
 
 
 def _children(pid: int) -> list[int]:
@@ -935,6 +1005,7 @@ def test_a_worker_imports_nothing(server: Server, tmp_path: Path) -> None:
     assert "refused" in (tmp_path / "log.jsonl").read_text()
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_a_server_of_other_code_serves_no_run(server: Server, tmp_path: Path) -> None:
     """The socket's name carries a hash of the package's files (review 5, finding 5): a
     server started from a copy of the tree does not serve this tree's runs (they run in
@@ -1003,6 +1074,7 @@ def test_a_traced_programs_connections_do_not_keep_the_server(server: Server,
         proc.wait()
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_a_stopped_server_costs_a_run_a_second_not_a_hang(started: Server,
                                                           tmp_path: Path) -> None:
     """A process of the user's SIGSTOPs the server (a traced program may not since red team
@@ -1027,6 +1099,7 @@ def test_a_stopped_server_costs_a_run_a_second_not_a_hang(started: Server,
             os.kill(server, signal.SIGCONT)
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 @pytest.mark.parametrize("how", ["mount namespace", "group", "no_new_privs", "capabilities"])
 def test_a_client_unlike_the_server_runs_in_process(started: Server, tmp_path: Path,
                                                     how: str) -> None:
@@ -1044,13 +1117,14 @@ def test_a_client_unlike_the_server_runs_in_process(started: Server, tmp_path: P
     policy.write_text(PERMIT)
     policy.chmod(0o644)
     args = ["-p", str(policy), "--", *WHO]
-    control = run_systrace(args, env=started.env)
+    control = started.run(args)
     assert _through_server(started, control), control.stderr
-    unlike = run_systrace(args, env=started.env, prefix=prefix)
+    unlike = started.run(args, prefix=prefix)
     assert unlike.returncode == 0, unlike.stderr
     assert not _through_server(started, unlike)
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_a_declined_run_says_its_warnings_once(started: Server, tmp_path: Path) -> None:
     """A run the worker declines after it loaded the policy (one that can ask at the
     terminal) says the policy's warnings once, in process, not first in the worker too
@@ -1068,6 +1142,7 @@ def test_a_declined_run_says_its_warnings_once(started: Server, tmp_path: Path) 
         assert result.stderr.count("resolves to") == 1, result.stderr
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_a_worker_takes_its_clients_nice_value_and_limits(started: Server,
                                                           tmp_path: Path) -> None:
     """The worker is the run's tracer, which in process has the client's nice value and
@@ -1112,6 +1187,7 @@ BY_DESCRIPTOR = textwrap.dedent("""\
     """)
 
 
+@pytest.mark.parametrize("server", CLIENTS, indirect=True)
 def test_a_run_starts_in_the_clients_directory_itself_not_one_its_name_leads_to(
         started: Server, tmp_path: Path) -> None:
     """The worker takes the client's working directory as a descriptor (red team 20: by
