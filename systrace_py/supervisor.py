@@ -970,7 +970,7 @@ class Supervisor:
             return Decision(Action.NEVER, exc.errno, None, table.name, Reason.RULE)
         if attach is None:
             return Decision(Action.PERMIT, table=table.name)  # (nothing is attached)
-        backing, device, writes = attach
+        backing, devices, writes = attach
         source = call.shown(backing)
         as_open = table.decide(CallFacts("openat", (PathArg("path", source),),
                                          os.O_RDWR if writes else os.O_RDONLY))
@@ -980,12 +980,13 @@ class Supervisor:
             # (a rule sending the file's reads elsewhere: the device reads the file itself)
             return Decision(Action.NEVER, errno_module.EPERM, as_open.rule, table.name,
                             Reason.REDIRECT, None, PathArg("path", source), "path")
-        name = call.shown(device)
         for other in self.policies.tables():
             if other is not caller:
-                refused = other.attached_elsewhere(source, name, writes)
-                if refused is not None:
-                    return refused
+                for device in devices:
+                    # (each of the device's names: the node the call used, its /dev name)
+                    refused = other.attached_elsewhere(source, call.shown(device), writes)
+                    if refused is not None:
+                        return refused
         return as_open
 
     def _linked_elsewhere(self, table: Table, facts: list[Facts]) -> Decision | None:

@@ -1558,8 +1558,12 @@ class DecodedCall:
         (LOOP_SET_FD, LOOP_CHANGE_FD, LOOP_CONFIGURE): it stops, whatever its descriptor."""
         return self.name == "ioctl" and self.args[1] & 0xFFFFFFFF in _LOOP_REQUESTS
 
-    def loop_backing(self) -> tuple[str, str, bool] | None:
-        """The name of the file a loop device's attach hands the device, the device's, and
+    def loop_backing(self) -> tuple[str, tuple[str, ...], bool] | None:
+        """The name of the file a loop device's attach hands the device, the device's names
+        (the node the call's descriptor was opened by, then the kernel's /dev name of its
+        number when that is another: a node made elsewhere by mknod, or a bind mount of one,
+        names the same device, which every other process opens at /dev/loopN -- review
+        30), and
         whether the device will write the file; None when the call attaches nothing -- no
         loop attach, its descriptor no loop device (the request is another driver's, or
         ENOTTY), no file the kernel's fget takes at the number (EBADF).  The device reads
@@ -1581,7 +1585,7 @@ class DecodedCall:
             raise self._loop
         return self._loop  # type: ignore[return-value]
 
-    def _read_loop(self) -> tuple[str, str, bool] | None:
+    def _read_loop(self) -> tuple[str, tuple[str, ...], bool] | None:
         if not self.loop_request():
             return None
         if not self.view.host:
@@ -1615,7 +1619,9 @@ class DecodedCall:
         writes = (request != LOOP_CHANGE_FD and not flags & LO_FLAGS_READ_ONLY
                   and device[5] & os.O_ACCMODE != os.O_RDONLY
                   and file[0][5] & os.O_ACCMODE != os.O_RDONLY)
-        return file[1], pinned[1], writes
+        devname = _device_name((os.major(device[4]), os.minor(device[4])))
+        names = (pinned[1],) if devname in ("", pinned[1]) else (pinned[1], devname)
+        return file[1], names, writes
 
     def _pinned_state(self, fd: int
                       ) -> tuple[tuple[str, int, int, int, int, int], str] | None:

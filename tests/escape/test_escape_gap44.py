@@ -92,6 +92,34 @@ def test_a_loop_device_is_a_new_name_in_every_table(
     assert traced.detail.endswith(": EPERM"), str(traced)
 
 
+def test_a_loop_device_is_compared_by_its_dev_name_too(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Review 30: the attach made through a node of the device made elsewhere (mknod of its
+    number in the work directory: the /proc link names that node), then dd -- a table of
+    its own that reads ``/dev/**`` and not the secret -- reads the device by its /dev name.
+    Table.attached_elsewhere compared the node's name only: dd's table reads no name below
+    the work directory, and the attach was permitted.  Now the device's /dev name (sysfs's
+    DEVNAME) is compared too: refused, EPERM (linked access).  Control: natively dd reads
+    the secret.  ESCAPED on main da3cad3, both loops."""
+    program = build("escape/loop_wo.c")
+    reader = shutil.which("dd") or "/usr/bin/dd"
+
+    def rules(s: Scene) -> str:
+        start = [permit("stdio"), permit("process"), permit("ioctl")]
+        start += [permit(["fsread", "exec"], path=p) for p in [*SYSTEM, f"{program.parent}/**"]]
+        main = policy(*start, permit(["fsread", "fswrite"], path=str(s.secret)),
+                      permit(["fsread", "fswrite"], path=f"{s.work}/**"),
+                      permit("fswrite", path="/dev/loop{-control,[0-9]*}"), default="never")
+        return main + program_table(Path(reader), permit("stdio"),
+                                    *(permit("fsread", path=p) for p in SYSTEM))
+
+    traced, _ = controlled_and_blocked(
+        tmp_path, program, lambda s: [s.secret, "node", s.work / "node", reader], rules,
+        setup=sectors, env=loop)
+    assert traced.detail.startswith("LOOP_SET_FD"), str(traced)
+    assert traced.detail.endswith(": EPERM"), str(traced)
+
+
 def _run(traced: Traced, rules: str, *command: str, env: dict[str, str]) -> str:
     done = traced.run(rules, *command, env=env)
     assert done.returncode == 0, f"{command}: {done.returncode}\n{done.stdout}\n{done.stderr}"
