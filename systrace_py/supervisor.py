@@ -970,23 +970,27 @@ class Supervisor:
             return Decision(Action.NEVER, exc.errno, None, table.name, Reason.RULE)
         if attach is None:
             return Decision(Action.PERMIT, table=table.name)  # (nothing is attached)
-        backing, devices, writes = attach
-        source = call.shown(backing)
-        as_open = table.decide(CallFacts("openat", (PathArg("path", source),),
-                                         os.O_RDWR if writes else os.O_RDONLY))
+        backings, devices, writes = attach
+        sources = [call.shown(backing) for backing in backings]
+        decisions = [table.decide(CallFacts("openat", (PathArg("path", source),),
+                                            os.O_RDWR if writes else os.O_RDONLY))
+                     for source in sources]
+        as_open = strictest(decisions)
         if as_open.action is Action.NEVER:
             return as_open
-        if as_open.redirect is not None or as_open.redirects:
-            # (a rule sending the file's reads elsewhere: the device reads the file itself)
-            return Decision(Action.NEVER, errno_module.EPERM, as_open.rule, table.name,
-                            Reason.REDIRECT, None, PathArg("path", source), "path")
+        for source, decided in zip(sources, decisions, strict=True):
+            if decided.redirect is not None or decided.redirects:
+                # (a rule sending the file's reads elsewhere: the device reads the file itself)
+                return Decision(Action.NEVER, errno_module.EPERM, decided.rule, table.name,
+                                Reason.REDIRECT, None, PathArg("path", source), "path")
         for other in self.policies.tables():
             if other is not caller:
-                for device in devices:
-                    # (each of the device's names: the node the call used, its /dev name)
-                    refused = other.attached_elsewhere(source, call.shown(device), writes)
-                    if refused is not None:
-                        return refused
+                for source in sources:
+                    for device in devices:
+                        # (each of the device's names: the node the call used, its /dev name)
+                        refused = other.attached_elsewhere(source, call.shown(device), writes)
+                        if refused is not None:
+                            return refused
         return as_open
 
     def _linked_elsewhere(self, table: Table, facts: list[Facts]) -> Decision | None:

@@ -1558,8 +1558,12 @@ class DecodedCall:
         (LOOP_SET_FD, LOOP_CHANGE_FD, LOOP_CONFIGURE): it stops, whatever its descriptor."""
         return self.name == "ioctl" and self.args[1] & 0xFFFFFFFF in _LOOP_REQUESTS
 
-    def loop_backing(self) -> tuple[str, tuple[str, ...], bool] | None:
-        """The name of the file a loop device's attach hands the device, the device's names
+    def loop_backing(self) -> tuple[tuple[str, ...], tuple[str, ...], bool] | None:
+        """The names of the file a loop device's attach hands the device (its name; a file
+        removed since it was opened, ``PATH (deleted)``, by ``PATH`` too: the rules of the
+        name it had decide its bytes -- review 30: a secret opened for writing only, removed,
+        then attached, was decided by a name no rule of the secret's matched), the device's
+        names
         (the node the call's descriptor was opened by, then the kernel's /dev name of its
         number when that is another: a node made elsewhere by mknod, or a bind mount of one,
         names the same device, which every other process opens at /dev/loopN -- review
@@ -1585,7 +1589,7 @@ class DecodedCall:
             raise self._loop
         return self._loop  # type: ignore[return-value]
 
-    def _read_loop(self) -> tuple[str, tuple[str, ...], bool] | None:
+    def _read_loop(self) -> tuple[tuple[str, ...], tuple[str, ...], bool] | None:
         if not self.loop_request():
             return None
         if not self.view.host:
@@ -1621,7 +1625,7 @@ class DecodedCall:
                   and file[0][5] & os.O_ACCMODE != os.O_RDONLY)
         devname = _device_name((os.major(device[4]), os.minor(device[4])))
         names = (pinned[1],) if devname in ("", pinned[1]) else (pinned[1], devname)
-        return file[1], names, writes
+        return _former_names(file[1]), names, writes
 
     def _pinned_state(self, fd: int
                       ) -> tuple[tuple[str, int, int, int, int, int], str] | None:
@@ -2542,6 +2546,19 @@ class DecodedCall:
 
 
 _LOOP_REQUESTS = frozenset(request for request, _ in LOOP_ATTACH_IOCTLS)
+
+
+def _former_names(name: str) -> tuple[str, ...]:
+    """A descriptor's file named as the resolver names it, and, when /proc shows it removed
+    (``PATH (deleted)``), by ``PATH`` too -- not a memfd's ``/memfd:NAME (deleted)``, which
+    never had a name of the tree's.  (A live file whose name merely ends so is decided by
+    the shorter name as well: stricter, never looser.)"""
+    if name.startswith("/") and name.endswith(_DELETED) and not name.startswith("/memfd:"):
+        return name, name[:-len(_DELETED)]
+    return (name,)
+
+
+_DELETED = " (deleted)"  # (what /proc appends to a removed file's name: paths.py's too)
 
 
 def _descriptor_state(tid: int, fd: int) -> tuple[str, int, int, int, int, int] | None:

@@ -11,7 +11,9 @@
  * path where a device node of the free loop device is made (mknod, its number): the attach
  * is made through that node, then READER (dd, a program of a table of its own that reads
  * /dev/**) reads the device by its /dev name into a pipe -- the device's other name, which
- * a comparison of the node's name alone misses.  ESCAPED when the secret was read;
+ * a comparison of the node's name alone misses.  "deleted" (review 30): LOOP_SET_FD of the
+ * secret's descriptor after the secret is removed (unlink: /proc names it "SECRET
+ * (deleted)", a name no rule of the secret's matches).  ESCAPED when the secret was read;
  * BLOCKED with the failing step's errno (the last one, and a count of each, when racing)
  * otherwise.  Root (the loop devices).
  */
@@ -118,6 +120,11 @@ int main(int argc, char **argv) {
     secret_fd = open(argv[1], O_WRONLY | O_CLOEXEC);
     if (secret_fd < 0)
         blocked("open %s O_WRONLY: %s", argv[1], ename(errno));
+    if (!strcmp(mode, "deleted")) {
+        if (unlink(argv[1]) < 0)
+            blocked("unlink %s: %s", argv[1], ename(errno));
+        mode = "set";
+    }
     if (racing) {
         if (argc != 4)
             blocked("%s needs a DECOY", mode);

@@ -120,6 +120,23 @@ def test_a_loop_device_is_compared_by_its_dev_name_too(
     assert traced.detail.endswith(": EPERM"), str(traced)
 
 
+def test_a_removed_file_is_decided_by_the_name_it_had(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Review 30: a permit-default table with one ``never fsread`` rule naming the secret;
+    the program opens it for writing (permitted), removes it (permitted), and attaches the
+    descriptor: /proc names the file ``SECRET (deleted)``, which the rule does not match,
+    and the attach was decided as an open of that name -- permitted, the secret read at
+    /dev/loopN.  Now decided by ``SECRET`` too: refused (the rule's EACCES).  Control:
+    natively the removed secret is read through the device.  ESCAPED on main da3cad3, both
+    loops."""
+    program = build("escape/loop_wo.c")
+    traced, _ = controlled_and_blocked(
+        tmp_path, program, lambda s: [s.secret, "deleted"],
+        lambda s: policy(never("fsread", path=str(s.secret))), setup=sectors, env=loop)
+    assert traced.detail.startswith("LOOP_SET_FD"), str(traced)
+    assert traced.detail.endswith(": EACCES"), str(traced)
+
+
 def _run(traced: Traced, rules: str, *command: str, env: dict[str, str]) -> str:
     done = traced.run(rules, *command, env=env)
     assert done.returncode == 0, f"{command}: {done.returncode}\n{done.stdout}\n{done.stderr}"
