@@ -39,7 +39,7 @@ from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer, new_event
 from systrace_py.injector import Injector
-from systrace_py.kernel import BTRFS_IOC_SEND, PER_CLEAR_ON_SETID
+from systrace_py.kernel import BTRFS_UNNAMED_IOCTLS, PER_CLEAR_ON_SETID
 from systrace_py.logrecords import Result
 from systrace_py.outputs import program_may_change
 from systrace_py.policy.aliases import EXPOSING_CALLS, TWO_PATH_CALLS
@@ -186,6 +186,10 @@ class NameRefusal:
 
     table: Table
     rule: Rule | None
+
+
+#: btrfs's requests refused where a rule decides by name (kernel.BTRFS_UNNAMED_IOCTLS)
+_BTRFS_UNNAMED = frozenset(request for request, _ in BTRFS_UNNAMED_IOCTLS)
 
 
 @dataclass
@@ -932,10 +936,11 @@ class Supervisor:
             if as_decided.reason == "unsafe":
                 as_decided = dataclasses.replace(as_decided, reason=Reason.DEVICE)
             decision = strictest([decision, as_decided])
-        if call.name == "ioctl" and call.args[1] & 0xFFFFFFFF == BTRFS_IOC_SEND and \
+        if call.name == "ioctl" and call.args[1] & 0xFFFFFFFF in _BTRFS_UNNAMED and \
                 table.decides_by_name():
             # a btrfs send writes every file of the descriptor's subvolume into another
-            # descriptor -- names no rule is asked about (as a file system image's: review 28)
+            # descriptor -- names no rule is asked about (as a file system image's: review 28);
+            # a device add or replace writes a device named in its struct (review 30)
             decision = strictest([decision, Decision(
                 Action.NEVER, errno_module.EPERM, None, table.name, Reason.SUBTREE)])
         if call.name == "ioctl" and call.loop_request():

@@ -223,3 +223,54 @@ def test_a_btrfs_send_of_a_subvolume_holding_a_refused_file_is_refused(
         lambda s: policy(never("fsread", path=str(secret))), env=loop)
     assert traced.detail.startswith("BTRFS_IOC_SEND"), str(traced)
     assert traced.detail.endswith(": EPERM"), str(traced)
+
+
+@pytest.fixture
+def btrfs_mounted(tmp_path: Path) -> Iterator[tuple[Path, dict[Path, str]]]:
+    """A btrfs image mounted at ``tmp_path/fs``, and a dict that ``victim`` fills (a scene's
+    image -> its loop device); unmounted, then the devices detached, after the test."""
+    if shutil.which("mkfs.btrfs") is None or shutil.which("losetup") is None:
+        pytest.skip("no btrfs-progs or losetup")
+    image, mounted = tmp_path / "btrfs.img", tmp_path / "fs"
+    with open(image, "wb") as f:
+        f.truncate(200 << 20)
+    subprocess.run(["mkfs.btrfs", "-q", "-f", str(image)], check=True, capture_output=True)
+    mounted.mkdir()
+    if subprocess.run(["mount", "-o", "loop", str(image), str(mounted)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a btrfs image")
+    devices: dict[Path, str] = {}
+    try:
+        yield mounted, devices
+    finally:
+        subprocess.run(["umount", str(mounted)], capture_output=True)
+        for device in devices.values():
+            subprocess.run(["losetup", "-d", device], capture_output=True)
+
+
+def test_a_btrfs_device_add_of_a_device_a_rule_refuses_to_write_is_refused(
+        build, tmp_path: Path, btrfs_mounted: tuple[Path, dict[Path, str]],
+        loop: dict[str, str]) -> None:
+    """Review 30: BTRFS_IOC_ADD_DEV names a device by a path in its struct, which the kernel
+    opens and writes (a btrfs superblock, then the file system's data): a permit-default
+    table with one ``never fswrite`` rule on a loop device (over an image attached outside
+    the tree) let the program write it.  Now refused, EPERM, where a rule decides by name, as
+    BTRFS_IOC_SEND is (the path is named to no rule).  Control: natively the image gets the
+    superblock.  ESCAPED on main da3cad3, both loops."""
+    program = build("escape/btrfs_adddev.c")
+    mounted, devices = btrfs_mounted
+
+    def victim(s: Scene) -> None:
+        image = s.work / "victim.img"
+        with open(image, "wb") as f:
+            f.truncate(300 << 20)
+        devices[image] = subprocess.run(["losetup", "-f", "--show", str(image)], check=True,
+                                        capture_output=True, text=True).stdout.strip()
+
+    traced, _ = controlled_and_blocked(
+        tmp_path, program,
+        lambda s: [mounted, devices[s.work / "victim.img"], s.work / "victim.img"],
+        lambda s: policy(never("fswrite", path=devices[s.work / "victim.img"])),
+        setup=victim, env=loop)
+    assert traced.detail.startswith("BTRFS_IOC_ADD_DEV"), str(traced)
+    assert traced.detail.endswith(": EPERM"), str(traced)
