@@ -32,7 +32,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 from systrace_py import procfs
 from systrace_py.audit import AuditLog, rule_ref
 from systrace_py.engine import answered
-from systrace_py.engine.decode import DecodedCall, DecodeError
+from systrace_py.engine.decode import DecodedCall, DecodeError, former_names
 from systrace_py.engine.events import DETACH, KILL, PARK, Reply, ReplyKind
 from systrace_py.engine.exec_image import Admit, ExecImage
 from systrace_py.engine.seccomp import guard_purpose
@@ -186,6 +186,21 @@ class NameRefusal:
 
     table: Table
     rule: Rule | None
+
+
+class _FormerNames:
+    """A call's facts, each removed file's path (``PATH (deleted)``) read as ``PATH``
+    (decode.former_names); everything else the call's own."""
+
+    def __init__(self, facts: Facts) -> None:
+        self._facts = facts
+
+    def path(self, role: str) -> str | None:
+        path = self._facts.path(role)
+        return former_names(path)[-1] if path is not None else None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._facts, name)
 
 
 #: btrfs's requests refused where a rule decides by name (kernel.BTRFS_UNNAMED_IOCTLS)
@@ -908,6 +923,12 @@ class Supervisor:
                 facts = by_name(facts, call)
             decision = (table.decide(facts[0]) if len(facts) == 1
                         else strictest_held([table.decide(f) for f in facts], table.name))
+            if decision.action is not Action.NEVER and call.removed_examined():
+                # a removed file, which /proc names "PATH (deleted)": decided by PATH too,
+                # the name its rules were written for (review 30: a file opened for
+                # writing only, removed, reopened through /proc/self/fd for reading)
+                decision = strictest_held(
+                    [decision, *(table.decide(_FormerNames(f)) for f in facts)], table.name)
         except DecodeError:
             # a lookup that fails gets its errno -- unless it failed inside a directory a
             # rule refuses looks at: its errno would tell what is there

@@ -37,6 +37,7 @@ from systrace_py.engine.destinations import Destination
 from systrace_py.engine.exec_image import Admit, ExecImage, exec_images
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import (
+    DELETED,
     HOST,
     PROC_SUPER_MAGIC,
     PathResolver,
@@ -607,6 +608,13 @@ class DecodedCall:
             raise DecodeError(errno.EACCES, f"{resolved.path}: the file has no name a rule "
                               "could match (its namespace was not followed)")
         return self.shown(resolved.path)
+
+    def removed_examined(self) -> bool:
+        """Whether a path examined so far names a removed file (/proc's ``PATH
+        (deleted)``): the call is then decided by ``PATH`` too (Supervisor._decide, review
+        30).  Only the paths a rule asked for: none is resolved here."""
+        return any(len(former_names(decoded.resolved.path)) > 1
+                   for decoded in (self._paths or {}).values() if decoded is not None)
 
     def exposes(self, role: str) -> bool:
         if self.name not in DYNAMIC_ROLE_CALLS and self.name not in PATH_ARGS:
@@ -1625,7 +1633,7 @@ class DecodedCall:
                   and file[0][5] & os.O_ACCMODE != os.O_RDONLY)
         devname = _device_name((os.major(device[4]), os.minor(device[4])))
         names = (pinned[1],) if devname in ("", pinned[1]) else (pinned[1], devname)
-        return _former_names(file[1]), names, writes
+        return former_names(file[1]), names, writes
 
     def _pinned_state(self, fd: int
                       ) -> tuple[tuple[str, int, int, int, int, int], str] | None:
@@ -2548,17 +2556,14 @@ class DecodedCall:
 _LOOP_REQUESTS = frozenset(request for request, _ in LOOP_ATTACH_IOCTLS)
 
 
-def _former_names(name: str) -> tuple[str, ...]:
+def former_names(name: str) -> tuple[str, ...]:
     """A descriptor's file named as the resolver names it, and, when /proc shows it removed
     (``PATH (deleted)``), by ``PATH`` too -- not a memfd's ``/memfd:NAME (deleted)``, which
     never had a name of the tree's.  (A live file whose name merely ends so is decided by
     the shorter name as well: stricter, never looser.)"""
-    if name.startswith("/") and name.endswith(_DELETED) and not name.startswith("/memfd:"):
-        return name, name[:-len(_DELETED)]
+    if name.startswith("/") and name.endswith(DELETED) and not name.startswith("/memfd:"):
+        return name, name[:-len(DELETED)]
     return (name,)
-
-
-_DELETED = " (deleted)"  # (what /proc appends to a removed file's name: paths.py's too)
 
 
 def _descriptor_state(tid: int, fd: int) -> tuple[str, int, int, int, int, int] | None:
