@@ -248,15 +248,18 @@ def btrfs_mounted(tmp_path: Path) -> Iterator[tuple[Path, dict[Path, str]]]:
             subprocess.run(["losetup", "-d", device], capture_output=True)
 
 
+@pytest.mark.parametrize("request_", ["add", "replace"])
 def test_a_btrfs_device_add_of_a_device_a_rule_refuses_to_write_is_refused(
         build, tmp_path: Path, btrfs_mounted: tuple[Path, dict[Path, str]],
-        loop: dict[str, str]) -> None:
+        loop: dict[str, str], request_: str) -> None:
     """Review 30: BTRFS_IOC_ADD_DEV names a device by a path in its struct, which the kernel
     opens and writes (a btrfs superblock, then the file system's data): a permit-default
     table with one ``never fswrite`` rule on a loop device (over an image attached outside
     the tree) let the program write it.  Now refused, EPERM, where a rule decides by name, as
     BTRFS_IOC_SEND is (the path is named to no rule).  Control: natively the image gets the
-    superblock.  ESCAPED on main da3cad3, both loops."""
+    superblock.  ``replace``: BTRFS_IOC_DEV_REPLACE of the file system's device 1 by it (its
+    tgtdev_name: the kernel copies the file system onto it), the same.  ESCAPED on main
+    da3cad3, both loops, each."""
     program = build("escape/btrfs_adddev.c")
     mounted, devices = btrfs_mounted
 
@@ -269,8 +272,10 @@ def test_a_btrfs_device_add_of_a_device_a_rule_refuses_to_write_is_refused(
 
     traced, _ = controlled_and_blocked(
         tmp_path, program,
-        lambda s: [mounted, devices[s.work / "victim.img"], s.work / "victim.img"],
+        lambda s: [mounted, devices[s.work / "victim.img"], s.work / "victim.img",
+                   *(["replace"] if request_ == "replace" else [])],
         lambda s: policy(never("fswrite", path=devices[s.work / "victim.img"])),
         setup=victim, env=loop)
-    assert traced.detail.startswith("BTRFS_IOC_ADD_DEV"), str(traced)
+    assert traced.detail.startswith("BTRFS_IOC_ADD_DEV" if request_ == "add"
+                                    else "BTRFS_IOC_DEV_REPLACE"), str(traced)
     assert traced.detail.endswith(": EPERM"), str(traced)
