@@ -280,6 +280,17 @@ LOOP_MAJOR: Final = 7               # the loop devices' block major (include/uap
 # directory, and the kernel writes a stream of every file below it -- names, attributes and
 # contents -- into the send_fd of its struct: files the caller never opened (gap44)
 BTRFS_IOC_SEND: Final = 0x40489426  # _IOW(0x94, 38, struct btrfs_ioctl_send_args), 72 bytes
+# btrfs device add and replace (fs/btrfs/ioctl.c, volumes.c, dev-replace.c; CAP_SYS_ADMIN): a
+# block device named by a path in the struct (vol_args.name; start.tgtdev_name), which the
+# kernel opens itself for writing and writes a btrfs superblock and the file system's data
+# onto: a write of a device no rule is asked about (review 30)
+BTRFS_IOC_ADD_DEV: Final = 0x5000940A      # _IOW(0x94, 10, struct btrfs_ioctl_vol_args), 4096
+BTRFS_IOC_DEV_REPLACE: Final = 0xCA289435  # _IOWR(0x94, 53, struct ..._dev_replace_args), 2600
+#: the btrfs requests refused where a rule decides by name: they read or write files no rule
+#: is asked about (Supervisor._decide)
+BTRFS_UNNAMED_IOCTLS: Final = ((BTRFS_IOC_SEND, "BTRFS_IOC_SEND"),
+                               (BTRFS_IOC_ADD_DEV, "BTRFS_IOC_ADD_DEV"),
+                               (BTRFS_IOC_DEV_REPLACE, "BTRFS_IOC_DEV_REPLACE"))
 #: the requests that attach a file to a loop device, by name
 LOOP_ATTACH_IOCTLS: Final = ((LOOP_SET_FD, "LOOP_SET_FD"), (LOOP_CHANGE_FD, "LOOP_CHANGE_FD"),
                              (LOOP_CONFIGURE, "LOOP_CONFIGURE"))

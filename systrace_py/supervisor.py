@@ -32,14 +32,14 @@ from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 from systrace_py import procfs
 from systrace_py.audit import AuditLog, rule_ref
 from systrace_py.engine import answered
-from systrace_py.engine.decode import DecodedCall, DecodeError
+from systrace_py.engine.decode import DecodedCall, DecodeError, former_names
 from systrace_py.engine.events import DETACH, KILL, PARK, Reply, ReplyKind
 from systrace_py.engine.exec_image import Admit, ExecImage
 from systrace_py.engine.seccomp import guard_purpose
 from systrace_py.engine.tracee import Process, Task
 from systrace_py.engine.tracer import Tracer, new_event
 from systrace_py.injector import Injector
-from systrace_py.kernel import BTRFS_IOC_SEND, PER_CLEAR_ON_SETID
+from systrace_py.kernel import BTRFS_UNNAMED_IOCTLS, PER_CLEAR_ON_SETID
 from systrace_py.logrecords import Result
 from systrace_py.outputs import program_may_change
 from systrace_py.policy.aliases import EXPOSING_CALLS, TWO_PATH_CALLS
@@ -186,6 +186,25 @@ class NameRefusal:
 
     table: Table
     rule: Rule | None
+
+
+class _FormerNames:
+    """A call's facts, each removed file's path (``PATH (deleted)``) read as ``PATH``
+    (decode.former_names); everything else the call's own."""
+
+    def __init__(self, facts: Facts) -> None:
+        self._facts = facts
+
+    def path(self, role: str) -> str | None:
+        path = self._facts.path(role)
+        return former_names(path)[-1] if path is not None else None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._facts, name)
+
+
+#: btrfs's requests refused where a rule decides by name (kernel.BTRFS_UNNAMED_IOCTLS)
+_BTRFS_UNNAMED = frozenset(request for request, _ in BTRFS_UNNAMED_IOCTLS)
 
 
 @dataclass
@@ -904,6 +923,12 @@ class Supervisor:
                 facts = by_name(facts, call)
             decision = (table.decide(facts[0]) if len(facts) == 1
                         else strictest_held([table.decide(f) for f in facts], table.name))
+            if decision.action is not Action.NEVER and call.removed_examined():
+                # a removed file, which /proc names "PATH (deleted)": decided by PATH too,
+                # the name its rules were written for (review 30: a file opened for
+                # writing only, removed, reopened through /proc/self/fd for reading)
+                decision = strictest_held(
+                    [decision, *(table.decide(_FormerNames(f)) for f in facts)], table.name)
         except DecodeError:
             # a lookup that fails gets its errno -- unless it failed inside a directory a
             # rule refuses looks at: its errno would tell what is there
@@ -932,10 +957,11 @@ class Supervisor:
             if as_decided.reason == "unsafe":
                 as_decided = dataclasses.replace(as_decided, reason=Reason.DEVICE)
             decision = strictest([decision, as_decided])
-        if call.name == "ioctl" and call.args[1] & 0xFFFFFFFF == BTRFS_IOC_SEND and \
+        if call.name == "ioctl" and call.args[1] & 0xFFFFFFFF in _BTRFS_UNNAMED and \
                 table.decides_by_name():
             # a btrfs send writes every file of the descriptor's subvolume into another
-            # descriptor -- names no rule is asked about (as a file system image's: review 28)
+            # descriptor -- names no rule is asked about (as a file system image's: review 28);
+            # a device add or replace writes a device named in its struct (review 30)
             decision = strictest([decision, Decision(
                 Action.NEVER, errno_module.EPERM, None, table.name, Reason.SUBTREE)])
         if call.name == "ioctl" and call.loop_request():
@@ -970,22 +996,27 @@ class Supervisor:
             return Decision(Action.NEVER, exc.errno, None, table.name, Reason.RULE)
         if attach is None:
             return Decision(Action.PERMIT, table=table.name)  # (nothing is attached)
-        backing, device, writes = attach
-        source = call.shown(backing)
-        as_open = table.decide(CallFacts("openat", (PathArg("path", source),),
-                                         os.O_RDWR if writes else os.O_RDONLY))
+        backings, devices, writes = attach
+        sources = [call.shown(backing) for backing in backings]
+        decisions = [table.decide(CallFacts("openat", (PathArg("path", source),),
+                                            os.O_RDWR if writes else os.O_RDONLY))
+                     for source in sources]
+        as_open = strictest(decisions)
         if as_open.action is Action.NEVER:
             return as_open
-        if as_open.redirect is not None or as_open.redirects:
-            # (a rule sending the file's reads elsewhere: the device reads the file itself)
-            return Decision(Action.NEVER, errno_module.EPERM, as_open.rule, table.name,
-                            Reason.REDIRECT, None, PathArg("path", source), "path")
-        name = call.shown(device)
+        for source, decided in zip(sources, decisions, strict=True):
+            if decided.redirect is not None or decided.redirects:
+                # (a rule sending the file's reads elsewhere: the device reads the file itself)
+                return Decision(Action.NEVER, errno_module.EPERM, decided.rule, table.name,
+                                Reason.REDIRECT, None, PathArg("path", source), "path")
         for other in self.policies.tables():
             if other is not caller:
-                refused = other.attached_elsewhere(source, name, writes)
-                if refused is not None:
-                    return refused
+                for source in sources:
+                    for device in devices:
+                        # (each of the device's names: the node the call used, its /dev name)
+                        refused = other.attached_elsewhere(source, call.shown(device), writes)
+                        if refused is not None:
+                            return refused
         return as_open
 
     def _linked_elsewhere(self, table: Table, facts: list[Facts]) -> Decision | None:

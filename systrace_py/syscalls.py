@@ -37,7 +37,7 @@ from systrace_py.kernel import (
     AT_FDCWD,
     AT_SYMLINK_FOLLOW,
     AT_SYMLINK_NOFOLLOW,
-    BTRFS_IOC_SEND,
+    BTRFS_UNNAMED_IOCTLS,
     CLONE_NEWCGROUP,
     CLONE_NEWIPC,
     CLONE_NEWNET,
@@ -794,13 +794,14 @@ _c(15, "rt_sigreturn", (), "stdio")
 # A loop device's attach (kernel.LOOP_ATTACH_IOCTLS) stops too: the device reads (and may
 # write) the file of a descriptor it is handed, whatever that descriptor's access mode --
 # decided as an open of that file (Supervisor._loop_attach; known gap #44, gap44).  So
-# does BTRFS_IOC_SEND, which writes a subvolume's every file into a descriptor: refused where
-# a rule decides by name (Supervisor._decide; gap44).
+# does BTRFS_IOC_SEND, which writes a subvolume's every file into a descriptor, and so do
+# BTRFS_IOC_ADD_DEV and BTRFS_IOC_DEV_REPLACE, which write a device named in their struct:
+# refused where a rule decides by name (Supervisor._decide; gap44, review 30).
 _c(16, "ioctl", (_FILE, _a("cmd", _K.CMD), _a("arg")), _W, _WF,
    aliases_when=one_of(1, frozenset(request for request, _ in FILE_CHANGING_IOCTLS)),
    guard=Guard(((_eq32(1, FIOSETOWN),), (_eq32(1, SIOCSPGRP),), (_eq32(1, FIOASYNC),),
                 *((_eq32(1, request),) for request, _ in LOOP_ATTACH_IOCTLS),
-                (_eq32(1, BTRFS_IOC_SEND),)),
+                *((_eq32(1, request),) for request, _ in BTRFS_UNNAMED_IOCTLS)),
                errno.EPERM,
                check="ioctl_target", arg=2,
                refused=((_eq32(1, TIOCSTI),), (_eq32(1, TIOCLINUX),)),

@@ -37,6 +37,7 @@ from systrace_py.engine.destinations import Destination
 from systrace_py.engine.exec_image import Admit, ExecImage, exec_images
 from systrace_py.engine.memory import TraceeMemory, TraceeMemoryError
 from systrace_py.engine.paths import (
+    DELETED,
     HOST,
     PROC_SUPER_MAGIC,
     PathResolver,
@@ -609,6 +610,13 @@ class DecodedCall:
             raise DecodeError(errno.EACCES, f"{resolved.path}: the file has no name a rule "
                               "could match (its namespace was not followed)")
         return self.shown(resolved.path)
+
+    def removed_examined(self) -> bool:
+        """Whether a path examined so far names a removed file (/proc's ``PATH
+        (deleted)``): the call is then decided by ``PATH`` too (Supervisor._decide, review
+        30).  Only the paths a rule asked for: none is resolved here."""
+        return any(len(former_names(decoded.resolved.path)) > 1
+                   for decoded in (self._paths or {}).values() if decoded is not None)
 
     def exposes(self, role: str) -> bool:
         if self.name not in DYNAMIC_ROLE_CALLS and self.name not in PATH_ARGS:
@@ -1656,8 +1664,16 @@ class DecodedCall:
         (LOOP_SET_FD, LOOP_CHANGE_FD, LOOP_CONFIGURE): it stops, whatever its descriptor."""
         return self.name == "ioctl" and self.args[1] & 0xFFFFFFFF in _LOOP_REQUESTS
 
-    def loop_backing(self) -> tuple[str, str, bool] | None:
-        """The name of the file a loop device's attach hands the device, the device's, and
+    def loop_backing(self) -> tuple[tuple[str, ...], tuple[str, ...], bool] | None:
+        """The names of the file a loop device's attach hands the device (its name; a file
+        removed since it was opened, ``PATH (deleted)``, by ``PATH`` too: the rules of the
+        name it had decide its bytes -- review 30: a secret opened for writing only, removed,
+        then attached, was decided by a name no rule of the secret's matched), the device's
+        names
+        (the node the call's descriptor was opened by, then the kernel's /dev name of its
+        number when that is another: a node made elsewhere by mknod, or a bind mount of one,
+        names the same device, which every other process opens at /dev/loopN -- review
+        30), and
         whether the device will write the file; None when the call attaches nothing -- no
         loop attach, its descriptor no loop device (the request is another driver's, or
         ENOTTY), no file the kernel's fget takes at the number (EBADF).  The device reads
@@ -1679,7 +1695,7 @@ class DecodedCall:
             raise self._loop
         return self._loop  # type: ignore[return-value]
 
-    def _read_loop(self) -> tuple[str, str, bool] | None:
+    def _read_loop(self) -> tuple[tuple[str, ...], tuple[str, ...], bool] | None:
         if not self.loop_request():
             return None
         if not self.view.host:
@@ -1713,7 +1729,9 @@ class DecodedCall:
         writes = (request != LOOP_CHANGE_FD and not flags & LO_FLAGS_READ_ONLY
                   and device[5] & os.O_ACCMODE != os.O_RDONLY
                   and file[0][5] & os.O_ACCMODE != os.O_RDONLY)
-        return file[1], pinned[1], writes
+        devname = _device_name((os.major(device[4]), os.minor(device[4])))
+        names = (pinned[1],) if devname in ("", pinned[1]) else (pinned[1], devname)
+        return former_names(file[1]), names, writes
 
     def _pinned_state(self, fd: int
                       ) -> tuple[tuple[str, int, int, int, int, int], str] | None:
@@ -2634,6 +2652,16 @@ class DecodedCall:
 
 
 _LOOP_REQUESTS = frozenset(request for request, _ in LOOP_ATTACH_IOCTLS)
+
+
+def former_names(name: str) -> tuple[str, ...]:
+    """A descriptor's file named as the resolver names it, and, when /proc shows it removed
+    (``PATH (deleted)``), by ``PATH`` too -- not a memfd's ``/memfd:NAME (deleted)``, which
+    never had a name of the tree's.  (A live file whose name merely ends so is decided by
+    the shorter name as well: stricter, never looser.)"""
+    if name.startswith("/") and name.endswith(DELETED) and not name.startswith("/memfd:"):
+        return name, name[:-len(DELETED)]
+    return (name,)
 
 
 def _descriptor_state(tid: int, fd: int) -> tuple[str, int, int, int, int, int] | None:

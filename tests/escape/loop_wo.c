@@ -1,4 +1,4 @@
-/* loop_wo.c SECRET [MODE [DECOY]]: read a file the table only lets the program write,
+/* loop_wo.c SECRET [MODE [DECOY [READER]]]: read a file the table only lets the program write,
  * through a loop device (review 28, known gap #44).  The secret is opened O_WRONLY (what the
  * table grants), attached to a free loop device (LOOP_CTL_GET_FREE, then LOOP_SET_FD -- which
  * takes a descriptor not open for reading: the device is then read-write, its reads the
@@ -7,7 +7,13 @@
  * its struct loop_config (memory).  "race": LOOP_SET_FD of a number a second thread keeps
  * turning between DECOY (a file the table reads and writes) and the secret (dup2), 400
  * times.  "configrace": LOOP_CONFIGURE of a struct whose fd a second thread keeps turning
- * between DECOY's descriptor and the secret's, 400 times.  ESCAPED when the secret was read;
+ * between DECOY's descriptor and the secret's, 400 times.  "node" (review 30): DECOY is a
+ * path where a device node of the free loop device is made (mknod, its number): the attach
+ * is made through that node, then READER (dd, a program of a table of its own that reads
+ * /dev/**) reads the device by its /dev name into a pipe -- the device's other name, which
+ * a comparison of the node's name alone misses.  "deleted" (review 30): LOOP_SET_FD of the
+ * secret's descriptor after the secret is removed (unlink: /proc names it "SECRET
+ * (deleted)", a name no rule of the secret's matches).  ESCAPED when the secret was read;
  * BLOCKED with the failing step's errno (the last one, and a count of each, when racing)
  * otherwise.  Root (the loop devices).
  */
@@ -16,6 +22,8 @@
 #include <linux/loop.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 
 #define TRIES 400
 #define NUMBER 40 /* the descriptor number the racing thread turns */
@@ -57,14 +65,66 @@ static int attach(int loop, const char *mode) {
     return r < 0 ? errno : 0;
 }
 
+/* "node": attach through a node of the device made at NODE, read it by its /dev name with
+ * READER (if=DEV, into a pipe); never returns */
+static void node_attach(const char *dev, const char *node, const char *reader) {
+    if (!node)
+        blocked("node needs a NODE and a READER");
+    struct stat st;
+    if (stat(dev, &st) < 0)
+        blocked("stat %s: %s", dev, ename(errno));
+    unlink(node);
+    if (mknod(node, S_IFBLK | 0600, st.st_rdev) < 0)
+        blocked("mknod %s %u:%u: %s", node, major(st.st_rdev), minor(st.st_rdev), ename(errno));
+    int loop = open(node, O_RDWR | O_CLOEXEC);
+    if (loop < 0)
+        blocked("open %s: %s", node, ename(errno));
+    if (ioctl(loop, LOOP_SET_FD, secret_fd) < 0) {
+        int err = errno;
+        unlink(node);
+        if (err == EBUSY)
+            skipped("LOOP_SET_FD %s: %s", node, ename(err));
+        blocked("LOOP_SET_FD %s (%s): %s", node, dev, ename(err));
+    }
+    int fds[2];
+    if (pipe(fds) < 0)
+        blocked("pipe: %s", ename(errno));
+    char input[80];
+    snprintf(input, sizeof input, "if=%s", dev);
+    pid_t child = fork();
+    if (child == 0) {
+        dup2(fds[1], 1);
+        execl(reader, reader, input, "bs=4096", "count=1", "status=none", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char buf[4096];
+    ssize_t got = 0, n;
+    while (got < (ssize_t)sizeof buf && (n = read(fds[0], buf + got, sizeof buf - got)) > 0)
+        got += n;
+    int status = 0;
+    waitpid(child, &status, 0);
+    ioctl(loop, LOOP_CLR_FD, 0);
+    close(loop);
+    unlink(node);
+    if (got > 0 && memmem(buf, (size_t)got, SECRET_MAGIC, strlen(SECRET_MAGIC)))
+        escaped("%s read the secret at %s, attached through %s", reader, dev, node);
+    blocked("%s at %s: %zd bytes, not the secret (status %d)", reader, dev, got, status);
+}
+
 int main(int argc, char **argv) {
-    if (argc < 2 || argc > 4)
-        blocked("usage: %s SECRET [MODE [DECOY]]", argv[0]);
+    if (argc < 2 || argc > 5)
+        blocked("usage: %s SECRET [MODE [DECOY [READER]]]", argv[0]);
     const char *mode = argc > 2 ? argv[2] : "set";
     int racing = !strcmp(mode, "race") || !strcmp(mode, "configrace");
     secret_fd = open(argv[1], O_WRONLY | O_CLOEXEC);
     if (secret_fd < 0)
         blocked("open %s O_WRONLY: %s", argv[1], ename(errno));
+    if (!strcmp(mode, "deleted")) {
+        if (unlink(argv[1]) < 0)
+            blocked("unlink %s: %s", argv[1], ename(errno));
+        mode = "set";
+    }
     if (racing) {
         if (argc != 4)
             blocked("%s needs a DECOY", mode);
@@ -83,6 +143,8 @@ int main(int argc, char **argv) {
         skipped("LOOP_CTL_GET_FREE: %s", ename(errno));
     char dev[64];
     snprintf(dev, sizeof dev, "/dev/loop%d", n);
+    if (!strcmp(mode, "node"))
+        node_attach(dev, argc == 5 ? argv[3] : NULL, argc == 5 ? argv[4] : NULL);
     int loop = open(dev, O_RDWR | O_CLOEXEC);
     if (loop < 0)
         blocked("open %s: %s", dev, ename(errno));

@@ -92,6 +92,51 @@ def test_a_loop_device_is_a_new_name_in_every_table(
     assert traced.detail.endswith(": EPERM"), str(traced)
 
 
+def test_a_loop_device_is_compared_by_its_dev_name_too(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Review 30: the attach made through a node of the device made elsewhere (mknod of its
+    number in the work directory: the /proc link names that node), then dd -- a table of
+    its own that reads ``/dev/**`` and not the secret -- reads the device by its /dev name.
+    Table.attached_elsewhere compared the node's name only: dd's table reads no name below
+    the work directory, and the attach was permitted.  Now the device's /dev name (sysfs's
+    DEVNAME) is compared too: refused, EPERM (linked access).  Control: natively dd reads
+    the secret.  ESCAPED on main da3cad3, both loops."""
+    program = build("escape/loop_wo.c")
+    reader = shutil.which("dd") or "/usr/bin/dd"
+
+    def rules(s: Scene) -> str:
+        start = [permit("stdio"), permit("process"), permit("ioctl")]
+        start += [permit(["fsread", "exec"], path=p) for p in [*SYSTEM, f"{program.parent}/**"]]
+        main = policy(*start, permit(["fsread", "fswrite"], path=str(s.secret)),
+                      permit(["fsread", "fswrite"], path=f"{s.work}/**"),
+                      permit("fswrite", path="/dev/loop{-control,[0-9]*}"), default="never")
+        return main + program_table(Path(reader), permit("stdio"),
+                                    *(permit("fsread", path=p) for p in SYSTEM))
+
+    traced, _ = controlled_and_blocked(
+        tmp_path, program, lambda s: [s.secret, "node", s.work / "node", reader], rules,
+        setup=sectors, env=loop)
+    assert traced.detail.startswith("LOOP_SET_FD"), str(traced)
+    assert traced.detail.endswith(": EPERM"), str(traced)
+
+
+def test_a_removed_file_is_decided_by_the_name_it_had(
+        build, tmp_path: Path, loop: dict[str, str]) -> None:
+    """Review 30: a permit-default table with one ``never fsread`` rule naming the secret;
+    the program opens it for writing (permitted), removes it (permitted), and attaches the
+    descriptor: /proc names the file ``SECRET (deleted)``, which the rule does not match,
+    and the attach was decided as an open of that name -- permitted, the secret read at
+    /dev/loopN.  Now decided by ``SECRET`` too: refused (the rule's EACCES).  Control:
+    natively the removed secret is read through the device.  ESCAPED on main da3cad3, both
+    loops."""
+    program = build("escape/loop_wo.c")
+    traced, _ = controlled_and_blocked(
+        tmp_path, program, lambda s: [s.secret, "deleted"],
+        lambda s: policy(never("fsread", path=str(s.secret))), setup=sectors, env=loop)
+    assert traced.detail.startswith("LOOP_SET_FD"), str(traced)
+    assert traced.detail.endswith(": EACCES"), str(traced)
+
+
 def _run(traced: Traced, rules: str, *command: str, env: dict[str, str]) -> str:
     done = traced.run(rules, *command, env=env)
     assert done.returncode == 0, f"{command}: {done.returncode}\n{done.stdout}\n{done.stderr}"
@@ -177,4 +222,60 @@ def test_a_btrfs_send_of_a_subvolume_holding_a_refused_file_is_refused(
         tmp_path, program, lambda s: [btrfs_snapshot, s.work / "stream"],
         lambda s: policy(never("fsread", path=str(secret))), env=loop)
     assert traced.detail.startswith("BTRFS_IOC_SEND"), str(traced)
+    assert traced.detail.endswith(": EPERM"), str(traced)
+
+
+@pytest.fixture
+def btrfs_mounted(tmp_path: Path) -> Iterator[tuple[Path, dict[Path, str]]]:
+    """A btrfs image mounted at ``tmp_path/fs``, and a dict that ``victim`` fills (a scene's
+    image -> its loop device); unmounted, then the devices detached, after the test."""
+    if shutil.which("mkfs.btrfs") is None or shutil.which("losetup") is None:
+        pytest.skip("no btrfs-progs or losetup")
+    image, mounted = tmp_path / "btrfs.img", tmp_path / "fs"
+    with open(image, "wb") as f:
+        f.truncate(200 << 20)
+    subprocess.run(["mkfs.btrfs", "-q", "-f", str(image)], check=True, capture_output=True)
+    mounted.mkdir()
+    if subprocess.run(["mount", "-o", "loop", str(image), str(mounted)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a btrfs image")
+    devices: dict[Path, str] = {}
+    try:
+        yield mounted, devices
+    finally:
+        subprocess.run(["umount", str(mounted)], capture_output=True)
+        for device in devices.values():
+            subprocess.run(["losetup", "-d", device], capture_output=True)
+
+
+@pytest.mark.parametrize("request_", ["add", "replace"])
+def test_a_btrfs_device_add_of_a_device_a_rule_refuses_to_write_is_refused(
+        build, tmp_path: Path, btrfs_mounted: tuple[Path, dict[Path, str]],
+        loop: dict[str, str], request_: str) -> None:
+    """Review 30: BTRFS_IOC_ADD_DEV names a device by a path in its struct, which the kernel
+    opens and writes (a btrfs superblock, then the file system's data): a permit-default
+    table with one ``never fswrite`` rule on a loop device (over an image attached outside
+    the tree) let the program write it.  Now refused, EPERM, where a rule decides by name, as
+    BTRFS_IOC_SEND is (the path is named to no rule).  Control: natively the image gets the
+    superblock.  ``replace``: BTRFS_IOC_DEV_REPLACE of the file system's device 1 by it (its
+    tgtdev_name: the kernel copies the file system onto it), the same.  ESCAPED on main
+    da3cad3, both loops, each."""
+    program = build("escape/btrfs_adddev.c")
+    mounted, devices = btrfs_mounted
+
+    def victim(s: Scene) -> None:
+        image = s.work / "victim.img"
+        with open(image, "wb") as f:
+            f.truncate(300 << 20)
+        devices[image] = subprocess.run(["losetup", "-f", "--show", str(image)], check=True,
+                                        capture_output=True, text=True).stdout.strip()
+
+    traced, _ = controlled_and_blocked(
+        tmp_path, program,
+        lambda s: [mounted, devices[s.work / "victim.img"], s.work / "victim.img",
+                   *(["replace"] if request_ == "replace" else [])],
+        lambda s: policy(never("fswrite", path=devices[s.work / "victim.img"])),
+        setup=victim, env=loop)
+    assert traced.detail.startswith("BTRFS_IOC_ADD_DEV" if request_ == "add"
+                                    else "BTRFS_IOC_DEV_REPLACE"), str(traced)
     assert traced.detail.endswith(": EPERM"), str(traced)

@@ -869,8 +869,24 @@ def fswrite_rule_filter() -> tuple[filterplan.FilterPlan, _Filters]:
 
 #: the other requests ioctl's guard stops at to check (a descriptor's owner, FIOASYNC; a loop
 #: device's attach, decided as an open of its file, and btrfs's send: gap44)
-_GUARD_STOPS = frozenset({kernel.FIOASYNC, kernel.BTRFS_IOC_SEND,
+_GUARD_STOPS = frozenset({kernel.FIOASYNC,
+                          *(request for request, _ in kernel.BTRFS_UNNAMED_IOCTLS),
                           *(request for request, _ in kernel.LOOP_ATTACH_IOCTLS)})
+
+
+def test_btrfs_unnamed_ioctls_are_the_kernels_numbers(tmp_path):
+    """BTRFS_IOC_SEND, _ADD_DEV, _DEV_REPLACE (the guard stops them; review 30) against
+    linux/btrfs.h, compiled."""
+    if shutil.which("gcc") is None or not Path("/usr/include/linux/btrfs.h").exists():
+        pytest.skip("gcc or the kernel's uapi headers are not installed")
+    source = tmp_path / "btrfs.c"
+    source.write_text("#include <stdio.h>\n#include <linux/btrfs.h>\nint main(void) {\n"
+                      + "".join(f'printf("%u\\n", (unsigned){name});\n'
+                                for _, name in kernel.BTRFS_UNNAMED_IOCTLS)
+                      + "return 0;\n}\n")
+    subprocess.run(["gcc", "-o", str(tmp_path / "btrfs"), str(source)], check=True)
+    out = subprocess.run([str(tmp_path / "btrfs")], check=True, capture_output=True, text=True)
+    assert [int(v) for v in out.stdout.split()] == [r for r, _ in kernel.BTRFS_UNNAMED_IOCTLS]
 
 
 @settings(max_examples=300, deadline=None)
